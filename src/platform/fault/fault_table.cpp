@@ -1,0 +1,262 @@
+#include "platform/fault/fault_table.hpp"
+
+#include <functional>
+#include <stdexcept>
+
+namespace shopctl::platform {
+
+namespace {
+
+std::string require_string(const nlohmann::json& j, const char* key) {
+  const auto& v = j.at(key);
+  if (!v.is_string()) throw std::invalid_argument(std::string(key) + " must be a string");
+  return v.get<std::string>();
+}
+
+std::chrono::nanoseconds millis_field(const nlohmann::json& j, const char* key) {
+  const auto& v = j.at(key);
+  if (!v.is_number() || v.get<double>() < 0)
+    throw std::invalid_argument(std::string(key) + " must be a non-negative number of milliseconds");
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(v.get<double>() * 1e6));
+}
+
+std::int64_t positive_int(const nlohmann::json& v, const char* key) {
+  if (!v.is_number_integer() || v.get<std::int64_t>() < 0)
+    throw std::invalid_argument(std::string("select.") + key + " must be a non-negative integer");
+  return v.get<std::int64_t>();
+}
+
+}  // namespace
+
+std::string_view to_string(FaultType type) {
+  switch (type) {
+    case FaultType::delay: return "delay";
+    case FaultType::hang: return "hang";
+    case FaultType::abort: return "abort";
+    case FaultType::reset: return "reset";
+    case FaultType::close: return "close";
+    case FaultType::garbage: return "garbage";
+    case FaultType::slow_body: return "slow_body";
+  }
+  return "unknown";
+}
+
+std::optional<FaultType> parse_fault_type(std::string_view name) {
+  for (auto t : {FaultType::delay, FaultType::hang, FaultType::abort, FaultType::reset,
+                 FaultType::close, FaultType::garbage, FaultType::slow_body}) {
+    if (to_string(t) == name) return t;
+  }
+  return std::nullopt;
+}
+
+Fault Fault::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) throw std::invalid_argument("a fault must be an object");
+  static const std::set<std::string> known = {"id", "target", "from", "match", "type",
+                                              "delay_ms", "jitter_ms", "status", "body",
+                                              "bytes_per_second", "select"};
+  for (const auto& [k, v] : j.items()) {
+    if (!known.count(k)) throw std::invalid_argument("unknown fault key '" + k + "'");
+  }
+  Fault f;
+  if (j.contains("id")) f.id = require_string(j, "id");
+  if (!j.contains("target")) throw std::invalid_argument("a fault needs a target");
+  f.target = require_string(j, "target");
+  if (j.contains("from")) f.from = require_string(j, "from");
+  if (j.contains("match")) {
+    const auto& m = j.at("match");
+    if (!m.is_object()) throw std::invalid_argument("match must be an object");
+    for (const auto& [k, v] : m.items()) {
+      if (k != "method" && k != "path") throw std::invalid_argument("unknown match key '" + k + "'");
+    }
+    if (m.contains("method")) f.method = require_string(m, "method");
+    if (m.contains("path")) f.path = require_string(m, "path");
+  }
+  if (!j.contains("type")) throw std::invalid_argument("a fault needs a type");
+  auto type = parse_fault_type(require_string(j, "type"));
+  if (!type) throw std::invalid_argument("unknown fault type '" + j.at("type").get<std::string>() + "'");
+  f.type = *type;
+  if (j.contains("delay_ms")) f.delay = millis_field(j, "delay_ms");
+  if (j.contains("jitter_ms")) f.jitter = millis_field(j, "jitter_ms");
+  if (j.contains("status")) {
+    const auto& s = j.at("status");
+    if (!s.is_number_integer() || s.get<int>() < 100 || s.get<int>() > 599)
+      throw std::invalid_argument("status must be an HTTP status code (100-599)");
+    f.status = s.get<int>();
+  }
+  if (j.contains("body")) {
+    const auto& b = j.at("body");
+    f.body = b.is_string() ? b.get<std::string>() : b.dump();
+  }
+  if (j.contains("bytes_per_second")) {
+    const auto& b = j.at("bytes_per_second");
+    if (!b.is_number() || b.get<double>() <= 0)
+      throw std::invalid_argument("bytes_per_second must be a positive number");
+    f.bytes_per_second = b.get<double>();
+  }
+  if (f.type == FaultType::delay && !j.contains("delay_ms"))
+    throw std::invalid_argument("a delay fault needs delay_ms");
+  if (f.type == FaultType::slow_body && f.bytes_per_second <= 0)
+    throw std::invalid_argument("a slow_body fault needs bytes_per_second");
+  if (j.contains("select")) {
+    const auto& s = j.at("select");
+    if (!s.is_object() || s.size() != 1)
+      throw std::invalid_argument("select takes exactly one of probability, first, every, after");
+    auto [k, v] = *s.items().begin();
+    if (k == "probability") {
+      if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1)
+        throw std::invalid_argument("select.probability must be between 0 and 1");
+      f.select = {FaultSelect::Kind::probability, v.get<double>(), 0};
+    } else if (k == "first") {
+      f.select = {FaultSelect::Kind::first, 1.0, positive_int(v, "first")};
+    } else if (k == "every") {
+      auto n = positive_int(v, "every");
+      if (n < 1) throw std::invalid_argument("select.every must be at least 1");
+      f.select = {FaultSelect::Kind::every, 1.0, n};
+    } else if (k == "after") {
+      f.select = {FaultSelect::Kind::after, 1.0, positive_int(v, "after")};
+    } else {
+      throw std::invalid_argument("unknown select key '" + k + "'");
+    }
+  }
+  return f;
+}
+
+nlohmann::json Fault::to_json() const {
+  nlohmann::json j = {{"id", id}, {"target", target}, {"type", std::string(platform::to_string(type))}};
+  if (!from.empty()) j["from"] = from;
+  if (!method.empty() || !path.empty()) {
+    j["match"] = nlohmann::json::object();
+    if (!method.empty()) j["match"]["method"] = method;
+    if (!path.empty()) j["match"]["path"] = path;
+  }
+  if (type == FaultType::delay || delay.count() > 0) j["delay_ms"] = delay.count() / 1e6;
+  if (jitter.count() > 0) j["jitter_ms"] = jitter.count() / 1e6;
+  if (type == FaultType::abort) {
+    j["status"] = status;
+    if (!body.empty()) j["body"] = body;
+  }
+  if (type == FaultType::slow_body) j["bytes_per_second"] = bytes_per_second;
+  switch (select.kind) {
+    case FaultSelect::Kind::all: break;
+    case FaultSelect::Kind::probability: j["select"] = {{"probability", select.probability}}; break;
+    case FaultSelect::Kind::first: j["select"] = {{"first", select.n}}; break;
+    case FaultSelect::Kind::every: j["select"] = {{"every", select.n}}; break;
+    case FaultSelect::Kind::after: j["select"] = {{"after", select.n}}; break;
+  }
+  return j;
+}
+
+bool glob_match(std::string_view pattern, std::string_view path) {
+  // Iterative matcher with backtracking for the last star; `*` stops at '/', `**` does not.
+  std::size_t p = 0, s = 0;
+  std::size_t star_p = std::string_view::npos, star_s = 0;
+  bool star_crosses = false;
+  while (s < path.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star_crosses = p + 1 < pattern.size() && pattern[p + 1] == '*';
+      p += star_crosses ? 2 : 1;
+      star_p = p;
+      star_s = s;
+      continue;
+    }
+    if (p < pattern.size() && pattern[p] == path[s]) {
+      ++p;
+      ++s;
+      continue;
+    }
+    if (star_p != std::string_view::npos && (star_crosses || path[star_s] != '/')) {
+      p = star_p;
+      s = ++star_s;
+      continue;
+    }
+    return false;
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+std::uint64_t FaultTable::next_random(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+std::string FaultTable::add(Fault fault) {
+  std::lock_guard lock(mu_);
+  if (fault.id.empty()) fault.id = "fault-" + std::to_string(next_id_++);
+  std::erase_if(entries_, [&](const Entry& e) { return e.fault.id == fault.id; });
+  std::uint64_t rng = seed_ ^ std::hash<std::string>{}(fault.id);
+  auto id = fault.id;
+  entries_.push_back(Entry{std::move(fault), rng});
+  empty_.store(false, std::memory_order_release);
+  return id;
+}
+
+bool FaultTable::remove(std::string_view id) {
+  std::lock_guard lock(mu_);
+  auto n = std::erase_if(entries_, [&](const Entry& e) { return e.fault.id == id; });
+  empty_.store(entries_.empty(), std::memory_order_release);
+  return n > 0;
+}
+
+void FaultTable::clear() {
+  std::lock_guard lock(mu_);
+  entries_.clear();
+  empty_.store(true, std::memory_order_release);
+}
+
+void FaultTable::reseed(std::uint64_t seed) {
+  std::lock_guard lock(mu_);
+  seed_ = seed;
+  for (auto& e : entries_) e.rng = seed_ ^ std::hash<std::string>{}(e.fault.id);
+}
+
+std::vector<nlohmann::json> FaultTable::list() const {
+  std::lock_guard lock(mu_);
+  std::vector<nlohmann::json> out;
+  for (const auto& e : entries_) {
+    auto j = e.fault.to_json();
+    j["matched"] = e.matched;
+    j["applied"] = e.applied;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::optional<FaultDecision> FaultTable::decide(std::string_view target, std::string_view caller,
+                                                std::string_view method, std::string_view path) {
+  if (empty_.load(std::memory_order_acquire)) return std::nullopt;
+  std::lock_guard lock(mu_);
+  for (auto& e : entries_) {
+    const Fault& f = e.fault;
+    if (f.target != target) continue;
+    if (!f.from.empty() && f.from != caller) continue;
+    if (!f.method.empty() && f.method != method) continue;
+    if (!f.path.empty() && !glob_match(f.path, path)) continue;
+    std::int64_t nth = ++e.matched;  // 1-based index of this matching request
+    bool selected = true;
+    switch (f.select.kind) {
+      case FaultSelect::Kind::all: break;
+      case FaultSelect::Kind::probability:
+        selected = static_cast<double>(next_random(e.rng) >> 11) * 0x1.0p-53 < f.select.probability;
+        break;
+      case FaultSelect::Kind::first: selected = nth <= f.select.n; break;
+      case FaultSelect::Kind::every: selected = nth % f.select.n == 0; break;
+      case FaultSelect::Kind::after: selected = nth > f.select.n; break;
+    }
+    if (!selected) continue;
+    ++e.applied;
+    injected_.fetch_add(1, std::memory_order_relaxed);
+    FaultDecision d{f.id, f.type, f.delay, f.status, f.body, f.bytes_per_second};
+    if (f.jitter.count() > 0) {
+      auto span = static_cast<std::uint64_t>(2 * f.jitter.count() + 1);
+      auto offset = static_cast<std::int64_t>(next_random(e.rng) % span) - f.jitter.count();
+      d.delay = std::max(std::chrono::nanoseconds(0), f.delay + std::chrono::nanoseconds(offset));
+    }
+    return d;
+  }
+  return std::nullopt;
+}
+
+}  // namespace shopctl::platform

@@ -1,0 +1,95 @@
+#pragma once
+// The shop's fault table. Every service's server asks it, for each request and before the
+// handler runs, whether a fault applies (by target service, caller, method and path); the
+// server then acts on the real connection. Choices are deterministic from the seed.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace shopctl::platform {
+
+enum class FaultType { delay, hang, abort, reset, close, garbage, slow_body };
+
+std::string_view to_string(FaultType type);
+std::optional<FaultType> parse_fault_type(std::string_view name);
+
+struct FaultSelect {
+  enum class Kind { all, probability, first, every, after };
+  Kind kind = Kind::all;
+  double probability = 1.0;  // for probability
+  std::int64_t n = 0;        // for first, every, after
+};
+
+struct Fault {
+  std::string id;
+  std::string target;       // the service that misbehaves
+  std::string from;         // only calls from this caller ("" = any; "client" = outsiders)
+  std::string method;       // "" = any
+  std::string path;         // glob: `*` matches within one segment, `**` anything; "" = any
+  FaultType type = FaultType::delay;
+  std::chrono::nanoseconds delay{0};
+  std::chrono::nanoseconds jitter{0};
+  int status = 503;         // abort
+  std::string body;         // abort; empty: the contract's error shape
+  double bytes_per_second = 0;  // slow_body
+  FaultSelect select;
+
+  // Parses the wire shape (see docs/faults.md). Throws std::invalid_argument naming the key.
+  static Fault from_json(const nlohmann::json& j);
+  nlohmann::json to_json() const;
+};
+
+// What the server must do with one request.
+struct FaultDecision {
+  std::string fault_id;
+  FaultType type;
+  std::chrono::nanoseconds delay{0};  // delay (jitter applied) — also used before slow_body
+  int status = 503;
+  std::string body;
+  double bytes_per_second = 0;
+};
+
+bool glob_match(std::string_view pattern, std::string_view path);
+
+class FaultTable {
+ public:
+  explicit FaultTable(std::uint64_t seed = 0) : seed_(seed) {}
+
+  // Adds (or replaces, by id) a fault and returns its id; a missing id is generated.
+  std::string add(Fault fault);
+  // Removes one fault; returns false when no fault has that id.
+  bool remove(std::string_view id);
+  void clear();
+  std::vector<nlohmann::json> list() const;  // each fault with its match/applied counts
+  void reseed(std::uint64_t seed);
+
+  // Returns the fault to apply to this request, if any. Thread-safe; cheap when empty.
+  std::optional<FaultDecision> decide(std::string_view target, std::string_view caller,
+                                      std::string_view method, std::string_view path);
+  std::uint64_t injected_total() const { return injected_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Entry {
+    Fault fault;
+    std::uint64_t rng;
+    std::int64_t matched = 0;
+    std::int64_t applied = 0;
+  };
+  static std::uint64_t next_random(std::uint64_t& state);
+
+  mutable std::mutex mu_;
+  std::vector<Entry> entries_;
+  std::atomic<bool> empty_{true};
+  std::atomic<std::uint64_t> injected_{0};
+  std::uint64_t seed_;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace shopctl::platform

@@ -1,0 +1,172 @@
+#include "platform/http/client.hpp"
+
+#include <sys/socket.h>
+
+#include <mutex>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+
+#include "platform/http/beast_util.hpp"
+
+namespace shopctl::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using asio::use_awaitable;
+
+namespace {
+
+struct PooledConnection {
+  explicit PooledConnection(asio::any_io_executor ex) : stream(std::move(ex)) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  std::chrono::steady_clock::time_point idle_since;
+};
+
+// True when the peer has already closed (or sent unexpected bytes on) an idle connection.
+bool is_stale(PooledConnection& c, std::chrono::milliseconds max_idle) {
+  if (std::chrono::steady_clock::now() - c.idle_since > max_idle) return true;
+  if (!c.stream.socket().is_open()) return true;
+  char byte;
+  auto n = ::recv(c.stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return true;                                   // orderly close by the peer
+  if (n > 0) return true;                                    // bytes nobody asked for
+  return !(errno == EAGAIN || errno == EWOULDBLOCK);         // error pending
+}
+
+TransportError classify(const beast::error_code& ec, bool wrote_request, std::string_view what) {
+  std::string msg = std::string(what) + ": " + ec.message();
+  if (ec == beast::error::timeout || ec == asio::error::timed_out)
+    return {TransportErrorKind::timeout, msg};
+  if (ec == asio::error::connection_refused) return {TransportErrorKind::refused, msg};
+  if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe)
+    return {TransportErrorKind::reset, msg};
+  if (ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
+      ec == bhttp::error::partial_message)
+    return {TransportErrorKind::closed, msg};
+  if (ec.category() == bhttp::error::bad_method.category())
+    return {TransportErrorKind::protocol, msg};
+  (void)wrote_request;
+  return {TransportErrorKind::reset, msg};
+}
+
+}  // namespace
+
+struct Client::Impl {
+  explicit Impl(ClientOptions o) : options(std::move(o)) {}
+  ClientOptions options;
+  mutable std::mutex mu;
+  std::vector<std::unique_ptr<PooledConnection>> idle;
+
+  std::unique_ptr<PooledConnection> take() {
+    std::lock_guard lock(mu);
+    while (!idle.empty()) {
+      auto c = std::move(idle.back());
+      idle.pop_back();
+      if (!is_stale(*c, options.max_idle_time)) return c;
+    }
+    return nullptr;
+  }
+
+  void give_back(std::unique_ptr<PooledConnection> c) {
+    c->idle_since = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu);
+    if (idle.size() < options.max_idle_connections) idle.push_back(std::move(c));
+  }
+};
+
+Client::Client(ClientOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
+Client::~Client() = default;
+
+void Client::clear_pool() {
+  std::lock_guard lock(impl_->mu);
+  impl_->idle.clear();
+}
+
+std::size_t Client::idle_connections() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->idle.size();
+}
+
+asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds timeout) {
+  auto impl = impl_;  // keeps the pool alive while this call runs
+  auto executor = co_await asio::this_coro::executor;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  beast::error_code ec;
+
+  auto connection = impl->take();
+  if (!connection) {
+    connection = std::make_unique<PooledConnection>(executor);
+    Endpoint ep = impl->options.endpoint();
+    tcp::endpoint target(asio::ip::make_address(ep.host, ec), ep.port);
+    if (ec || ep.port == 0) {
+      throw TransportError(TransportErrorKind::refused,
+                           "no address for upstream " + ep.host + ":" + std::to_string(ep.port));
+    }
+    connection->stream.expires_at(deadline);
+    co_await connection->stream.async_connect(target, asio::redirect_error(use_awaitable, ec));
+    if (ec) throw classify(ec, false, "connect");
+    connection->stream.socket().set_option(tcp::no_delay(true), ec);
+  }
+  connection->stream.expires_at(deadline);
+
+  bhttp::request<bhttp::string_body> out;
+  bhttp::verb verb = bhttp::string_to_verb(request.method);
+  if (verb == bhttp::verb::unknown) {
+    out.method_string(request.method);
+  } else {
+    out.method(verb);
+  }
+  out.target(request.target);
+  out.version(11);
+  detail::copy_headers_to(request.headers, out.base());
+  if (!out.base().count(bhttp::field::host)) out.set(bhttp::field::host, "127.0.0.1");
+  out.body() = std::move(request.body);
+  out.keep_alive(true);
+  out.prepare_payload();
+
+  co_await bhttp::async_write(connection->stream, out, asio::redirect_error(use_awaitable, ec));
+  if (ec) throw classify(ec, false, "write");
+
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(impl->options.response_body_limit);
+  co_await bhttp::async_read(connection->stream, connection->buffer, parser,
+                             asio::redirect_error(use_awaitable, ec));
+  if (ec) throw classify(ec, true, "read");
+
+  auto message = parser.release();
+  Response res;
+  res.status = static_cast<int>(message.result_int());
+  detail::copy_headers(message.base(), res.headers);
+  res.body = std::move(message.body());
+  bool keep = message.keep_alive();
+  if (keep) {
+    connection->stream.expires_never();
+    impl->give_back(std::move(connection));
+  }
+  co_return res;
+}
+
+Endpoint parse_base_url(std::string_view url) {
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed || parsed->scheme() != "http" || !parsed->has_port()) {
+    throw std::invalid_argument("expected a base URL like http://127.0.0.1:8080, got '" +
+                                std::string(url) + "'");
+  }
+  Endpoint ep;
+  ep.host = std::string(parsed->host());
+  if (ep.host == "localhost") ep.host = "127.0.0.1";
+  ep.port = parsed->port_number();
+  return ep;
+}
+
+}  // namespace shopctl::http

@@ -1,0 +1,53 @@
+#pragma once
+// An HTTP/1.1 client with a keep-alive connection pool for one upstream and one explicit
+// deadline per call. The deadline is the only timeout: connect, write and read all share it.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "platform/http/message.hpp"
+
+namespace shopctl::http {
+
+struct Endpoint {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+};
+
+struct ClientOptions {
+  // Where the upstream is, asked at every new connection (peers may start after us).
+  std::function<Endpoint()> endpoint;
+  std::size_t max_idle_connections = 64;
+  std::size_t response_body_limit = 16u << 20;
+  std::chrono::milliseconds max_idle_time{20'000};  // below the servers' idle timeout
+};
+
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Sends `request` and returns the answer, whatever its status. Throws TransportError when
+  // no HTTP answer arrived within `timeout` (timeout, refused, reset, closed, protocol).
+  boost::asio::awaitable<Response> send(Request request, std::chrono::nanoseconds timeout);
+
+  // Drops every pooled connection.
+  void clear_pool();
+  std::size_t idle_connections() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// Parses "http://host:port" (with an optional path, ignored). Throws std::invalid_argument.
+Endpoint parse_base_url(std::string_view url);
+
+}  // namespace shopctl::http

@@ -1,0 +1,114 @@
+#include "platform/http/message.hpp"
+
+#include <algorithm>
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <nlohmann/json.hpp>
+
+namespace shopctl::http {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::optional<std::string_view> Headers::get(std::string_view name) const {
+  for (const auto& [k, v] : fields_) {
+    if (iequals(k, name)) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+
+void Headers::set(std::string name, std::string value) {
+  erase(name);
+  fields_.emplace_back(std::move(name), std::move(value));
+}
+
+void Headers::add(std::string name, std::string value) {
+  fields_.emplace_back(std::move(name), std::move(value));
+}
+
+void Headers::erase(std::string_view name) {
+  std::erase_if(fields_, [&](const auto& f) { return iequals(f.first, name); });
+}
+
+std::string_view Request::path() const {
+  std::string_view t = target;
+  auto q = t.find('?');
+  return q == std::string_view::npos ? t : t.substr(0, q);
+}
+
+std::string_view Request::query() const {
+  std::string_view t = target;
+  auto q = t.find('?');
+  return q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
+}
+
+std::optional<std::string> Request::query_param(std::string_view name) const {
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) return std::nullopt;
+  for (auto param : parsed->params()) {
+    if (param.key == name) return std::string(param.has_value ? param.value : "");
+  }
+  return std::nullopt;
+}
+
+const std::string& Request::param(std::string_view name) const {
+  auto it = path_params.find(name);
+  if (it == path_params.end()) throw std::out_of_range("no path parameter " + std::string(name));
+  return it->second;
+}
+
+Response Response::json(int status, const nlohmann::json& body) {
+  Response r;
+  r.status = status;
+  r.headers.set("Content-Type", "application/json; charset=utf-8");
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+std::string_view to_string(TransportErrorKind kind) {
+  switch (kind) {
+    case TransportErrorKind::timeout: return "timeout";
+    case TransportErrorKind::refused: return "connection_refused";
+    case TransportErrorKind::reset: return "connection_reset";
+    case TransportErrorKind::closed: return "connection_closed";
+    case TransportErrorKind::protocol: return "protocol_error";
+    case TransportErrorKind::not_permitted: return "not_permitted";
+  }
+  return "unknown";
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+  }
+}
+
+}  // namespace shopctl::http

@@ -1,0 +1,109 @@
+#include "platform/http/router.hpp"
+
+namespace shopctl::http {
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+bool is_param(const std::string& seg) { return seg.size() > 2 && seg.front() == '{' && seg.back() == '}'; }
+bool is_rest(const std::string& seg) { return is_param(seg) && seg[1] == '*'; }
+
+bool match_segments(const Route& route, const std::vector<std::string>& parts,
+                    std::map<std::string, std::string, std::less<>>& params) {
+  const auto& segs = route.segments;
+  std::size_t i = 0;
+  for (; i < segs.size(); ++i) {
+    if (is_rest(segs[i])) {
+      std::string rest;
+      for (std::size_t j = i; j < parts.size(); ++j) rest += "/" + parts[j];
+      params[segs[i].substr(2, segs[i].size() - 3)] = rest;
+      return true;
+    }
+    if (i >= parts.size()) return false;
+    if (is_param(segs[i])) {
+      if (parts[i].empty()) return false;
+      params[segs[i].substr(1, segs[i].size() - 2)] = parts[i];
+    } else if (segs[i] != parts[i]) {
+      return false;
+    }
+  }
+  return i == parts.size();
+}
+
+}  // namespace
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start < path.size()) {
+    if (path[start] == '/') {
+      ++start;
+      continue;
+    }
+    auto end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    parts.push_back(percent_decode(path.substr(start, end - start)));
+    start = end;
+  }
+  return parts;
+}
+
+void Router::add(std::string method, std::string pattern, Access access, Handler handler) {
+  Route r{std::move(method), pattern, std::move(access), std::move(handler), {}};
+  // Patterns are split without decoding so that `{id}` stays a parameter.
+  std::size_t start = 0;
+  while (start < pattern.size()) {
+    if (pattern[start] == '/') {
+      ++start;
+      continue;
+    }
+    auto end = pattern.find('/', start);
+    if (end == std::string::npos) end = pattern.size();
+    r.segments.push_back(pattern.substr(start, end - start));
+    start = end;
+  }
+  routes_.push_back(std::move(r));
+}
+
+Router::Match Router::match(std::string_view method, std::string_view path,
+                            std::map<std::string, std::string, std::less<>>& params) const {
+  Match m;
+  auto parts = split_path(path);
+  for (const auto& route : routes_) {
+    std::map<std::string, std::string, std::less<>> found;
+    if (!match_segments(route, parts, found)) continue;
+    if (route.method == method) {
+      m.route = &route;
+      params = std::move(found);
+      return m;
+    }
+    m.path_known = true;
+    m.allowed_methods.push_back(route.method);
+  }
+  return m;
+}
+
+}  // namespace shopctl::http

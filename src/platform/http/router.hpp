@@ -1,0 +1,49 @@
+#pragma once
+// Routes by method and path pattern. Patterns are literal segments, `{name}` parameters and
+// an optional final `{*name}` that takes the rest of the path. Each route names who may call
+// it (service names from the service credential), or is public.
+#include <set>
+#include <string>
+#include <vector>
+
+#include "platform/http/server.hpp"
+
+namespace shopctl::http {
+
+struct Access {
+  bool is_public = false;             // anyone, with or without a credential
+  std::set<std::string> callers;      // service names allowed to call
+  static Access anyone() { return Access{true, {}}; }
+  static Access only(std::initializer_list<std::string> names) { return Access{false, names}; }
+};
+
+struct Route {
+  std::string method;
+  std::string pattern;
+  Access access;
+  Handler handler;
+  std::vector<std::string> segments;  // split pattern
+};
+
+class Router {
+ public:
+  void add(std::string method, std::string pattern, Access access, Handler handler);
+
+  struct Match {
+    const Route* route = nullptr;
+    bool path_known = false;  // the path matched some route, but not with this method
+    std::vector<std::string> allowed_methods;
+  };
+  // Finds the route for `method` and `path`, filling `params` with path parameters.
+  Match match(std::string_view method, std::string_view path,
+              std::map<std::string, std::string, std::less<>>& params) const;
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+// Splits a path into segments ("/a/b/" -> {"a", "b"}), percent-decoding each.
+std::vector<std::string> split_path(std::string_view path);
+
+}  // namespace shopctl::http

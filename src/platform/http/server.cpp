@@ -1,0 +1,368 @@
+#include "platform/http/server.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "platform/error.hpp"
+#include "platform/http/beast_util.hpp"
+
+namespace shopctl::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using asio::use_awaitable;
+
+namespace {
+
+struct Connection {
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+  std::atomic<bool> busy{false};
+  std::atomic<bool> close_when_idle{false};
+};
+
+std::string quick_trace_id() {
+  static std::atomic<std::uint64_t> counter{0x5eed};
+  std::uint64_t a = counter.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed);
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(a),
+                static_cast<unsigned long long>(a * 0xbf58476d1ce4e5b9ULL));
+  return buf;
+}
+
+Response limit_error(int status, std::string code, std::string message) {
+  auto trace = quick_trace_id();
+  Response r = Response::json(
+      status, platform::error_body(code, message, nlohmann::json::object(), trace));
+  r.headers.set("X-Trace-Id", trace);
+  return r;
+}
+
+bhttp::response<bhttp::string_body> to_beast(Response& res, unsigned version, bool keep_alive) {
+  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+  detail::copy_headers_to(res.headers, out.base());
+  out.body() = std::move(res.body);
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  return out;
+}
+
+std::string serialize(Response& res, bool keep_alive) {
+  std::string head = "HTTP/1.1 " + std::to_string(res.status) + " " +
+                     std::string(reason_phrase(res.status)) + "\r\n";
+  for (const auto& [k, v] : res.headers.fields()) head += k + ": " + v + "\r\n";
+  head += "Content-Length: " + std::to_string(res.body.size()) + "\r\n";
+  head += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+  return head;
+}
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::io_context& io_, ServerOptions o, Handler h)
+      : io(io_), options(std::move(o)), handler(std::move(h)) {}
+
+  asio::io_context& io;
+  ServerOptions options;
+  Handler handler;
+
+  mutable std::mutex mu;  // guards acceptor, running, connections
+  std::optional<tcp::acceptor> acceptor;
+  bool running = false;
+  std::uint16_t bound_port = 0;
+  std::uint64_t next_connection = 0;
+  std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections;
+
+  void start() {
+    std::lock_guard lock(mu);
+    if (running) return;
+    tcp::endpoint endpoint(asio::ip::make_address(options.host),
+                           bound_port != 0 ? bound_port : options.port);
+    tcp::acceptor a(io);
+    a.open(endpoint.protocol());
+    a.set_option(asio::socket_base::reuse_address(true));
+    a.bind(endpoint);
+    a.listen(asio::socket_base::max_listen_connections);
+    bound_port = a.local_endpoint().port();
+    acceptor.emplace(std::move(a));
+    running = true;
+    accept_next_locked();
+  }
+
+  void accept_next_locked() {
+    if (!running || !acceptor) return;
+    acceptor->async_accept(asio::make_strand(io),
+                           [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                             self->on_accept(ec, std::move(socket));
+                           });
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    std::lock_guard lock(mu);
+    if (!running) return;
+    if (!ec) {
+      socket.set_option(tcp::no_delay(true), ec);
+      auto connection = std::make_shared<Connection>(std::move(socket));
+      auto id = next_connection++;
+      connections.emplace(id, connection);
+      asio::co_spawn(connection->stream.get_executor(), session(shared_from_this(), connection, id),
+                     asio::detached);
+    }
+    accept_next_locked();
+  }
+
+  void close_all_locked(bool only_idle) {
+    for (auto& [id, c] : connections) {
+      if (only_idle && c->busy.load()) {
+        c->close_when_idle = true;
+        continue;
+      }
+      asio::post(c->stream.get_executor(), [c] {
+        beast::error_code ignored;
+        c->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        c->stream.socket().close(ignored);
+      });
+    }
+  }
+
+  void stop(bool graceful) {
+    std::lock_guard lock(mu);
+    running = false;
+    if (acceptor) {
+      beast::error_code ignored;
+      acceptor->close(ignored);
+      acceptor.reset();
+    }
+    close_all_locked(graceful);
+  }
+
+  void forget(std::uint64_t id) {
+    std::lock_guard lock(mu);
+    connections.erase(id);
+  }
+
+  static asio::awaitable<void> write_response(beast::tcp_stream& stream, Response& res,
+                                              unsigned version, bool keep_alive,
+                                              beast::error_code& ec) {
+    auto out = to_beast(res, version, keep_alive);
+    co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
+  }
+
+  // Writes `res` and closes gracefully, draining what the client still sends so that it
+  // reads our answer instead of a reset (used after 413/431/400 on an unread request).
+  static asio::awaitable<void> answer_and_linger(beast::tcp_stream& stream, Response res,
+                                                 unsigned version) {
+    beast::error_code ec;
+    stream.expires_after(std::chrono::seconds(2));
+    co_await write_response(stream, res, version, false, ec);
+    if (ec) co_return;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::array<char, 16384> sink{};
+    std::size_t drained = 0;
+    while (!ec && drained < (8u << 20)) {
+      drained += co_await stream.async_read_some(asio::buffer(sink),
+                                                 asio::redirect_error(use_awaitable, ec));
+    }
+  }
+
+  static asio::awaitable<void> act(beast::tcp_stream& stream, Response& res, unsigned version,
+                                   bool keep_alive, bool& close_after) {
+    beast::error_code ec;
+    auto& socket = stream.socket();
+    switch (res.action) {
+      case ConnectionAction::respond:
+        co_await write_response(stream, res, version, keep_alive, ec);
+        close_after = ec || !keep_alive;
+        co_return;
+      case ConnectionAction::hang: {
+        // Keep the connection open, answer nothing, until the peer gives up or we stop.
+        stream.expires_never();
+        std::array<char, 4096> sink{};
+        while (!ec) {
+          co_await stream.async_read_some(asio::buffer(sink),
+                                          asio::redirect_error(use_awaitable, ec));
+        }
+        close_after = true;
+        co_return;
+      }
+      case ConnectionAction::reset:
+        socket.set_option(asio::socket_base::linger(true, 0), ec);
+        socket.close(ec);
+        close_after = true;
+        co_return;
+      case ConnectionAction::close:
+        socket.shutdown(tcp::socket::shutdown_both, ec);
+        socket.close(ec);
+        close_after = true;
+        co_return;
+      case ConnectionAction::garbage: {
+        static const std::string junk = "\x16\x03\x01\x02\x00 NOT HTTP \xff\xfe garbage\r\n\r\n";
+        co_await asio::async_write(socket, asio::buffer(junk),
+                                   asio::redirect_error(use_awaitable, ec));
+        socket.shutdown(tcp::socket::shutdown_both, ec);
+        socket.close(ec);
+        close_after = true;
+        co_return;
+      }
+      case ConnectionAction::slow_body: {
+        std::string head = serialize(res, keep_alive);
+        stream.expires_never();
+        co_await asio::async_write(socket, asio::buffer(head),
+                                   asio::redirect_error(use_awaitable, ec));
+        double rate = res.bytes_per_second > 0 ? res.bytes_per_second : 100;
+        // Ten writes a second, each rate/10 bytes (at least one).
+        std::size_t chunk = std::max<std::size_t>(1, static_cast<std::size_t>(rate / 10));
+        auto pause = std::chrono::duration<double>(static_cast<double>(chunk) / rate);
+        asio::steady_timer timer(stream.get_executor());
+        for (std::size_t at = 0; !ec && at < res.body.size(); at += chunk) {
+          auto n = std::min(chunk, res.body.size() - at);
+          co_await asio::async_write(socket, asio::buffer(res.body.data() + at, n),
+                                     asio::redirect_error(use_awaitable, ec));
+          if (ec || at + n >= res.body.size()) break;
+          timer.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(pause));
+          co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+        }
+        close_after = ec || !keep_alive;
+        co_return;
+      }
+    }
+  }
+
+  static asio::awaitable<void> session(std::shared_ptr<Impl> self,
+                                       std::shared_ptr<Connection> c, std::uint64_t id) {
+    auto& stream = c->stream;
+    beast::flat_buffer buffer;
+    beast::error_code ec;
+    std::string remote;
+    {
+      auto ep = stream.socket().remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    for (;;) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.body_limit(self->options.body_limit);
+      parser.header_limit(static_cast<std::uint32_t>(self->options.header_limit));
+      stream.expires_after(self->options.idle_timeout);
+      co_await bhttp::async_read_header(stream, buffer, parser,
+                                        asio::redirect_error(use_awaitable, ec));
+      if (ec == bhttp::error::header_limit) {
+        co_await answer_and_linger(stream,
+                                   limit_error(431, "headers_too_large",
+                                               "request headers exceed 16 KiB"),
+                                   11);
+        break;
+      }
+      if (ec) {
+        bool parse_error = ec.category() == bhttp::error::bad_method.category() &&
+                           ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
+        if (parse_error) {
+          co_await answer_and_linger(
+              stream, limit_error(400, "bad_request", "malformed HTTP request: " + ec.message()),
+              11);
+        }
+        break;
+      }
+      c->busy = true;
+      stream.expires_after(self->options.read_timeout);
+      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      if (ec == bhttp::error::body_limit) {
+        co_await answer_and_linger(stream,
+                                   limit_error(413, "payload_too_large",
+                                               "request body exceeds 1 MiB"),
+                                   parser.get().version());
+        break;
+      }
+      if (ec) {
+        if (ec.category() == bhttp::error::bad_method.category() &&
+            ec != bhttp::error::partial_message) {
+          co_await answer_and_linger(
+              stream, limit_error(400, "bad_request", "malformed HTTP request: " + ec.message()),
+              parser.get().version());
+        }
+        break;
+      }
+      auto message = parser.release();
+      unsigned version = message.version();
+      bool keep_alive = message.keep_alive();
+      Request req;
+      req.method = std::string(message.method_string());
+      req.target = std::string(message.target());
+      detail::copy_headers(message.base(), req.headers);
+      req.body = std::move(message.body());
+      stream.expires_never();  // handlers and faults bound their own time
+
+      Response res;
+      try {
+        res = co_await self->handler(req);
+      } catch (const std::exception& e) {
+        res = limit_error(500, "internal_error", std::string("unexpected error: ") + e.what());
+      }
+      if (c->close_when_idle.load()) keep_alive = false;
+      bool close_after = false;
+      stream.expires_after(self->options.read_timeout);
+      co_await act(stream, res, version, keep_alive, close_after);
+      c->busy = false;
+      if (close_after || c->close_when_idle.load()) break;
+    }
+    beast::error_code ignored;
+    if (stream.socket().is_open()) {
+      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      stream.socket().close(ignored);
+    }
+    self->forget(id);
+  }
+};
+
+Server::Server(asio::io_context& io, ServerOptions options, Handler handler)
+    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler))) {}
+
+Server::~Server() { impl_->stop(false); }
+
+void Server::start() { impl_->start(); }
+
+void Server::stop() { impl_->stop(false); }
+
+void Server::shutdown(std::chrono::milliseconds grace) {
+  impl_->stop(true);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::lock_guard lock(impl_->mu);
+  impl_->close_all_locked(false);
+}
+
+bool Server::running() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->running;
+}
+
+std::uint16_t Server::port() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->bound_port;
+}
+
+std::size_t Server::open_connections() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->connections.size();
+}
+
+}  // namespace shopctl::http

@@ -1,0 +1,58 @@
+#pragma once
+// An HTTP/1.1 server on Boost.Beast with C++20 coroutines: keep-alive, the contract's request
+// limits (413 body, 431 headers), read and idle timeouts, a hard stop (the service goes down:
+// connections refused) and a graceful one (in-flight requests finish).
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "platform/http/message.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace shopctl::http {
+
+using Handler = std::function<boost::asio::awaitable<Response>(Request&)>;
+
+struct ServerOptions {
+  std::string name = "server";  // for logs
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: an ephemeral port, kept across stop()/start()
+  std::size_t body_limit = 1 << 20;
+  std::size_t header_limit = 16 * 1024;
+  std::chrono::milliseconds read_timeout{30'000};  // one request, once its first byte arrived
+  std::chrono::milliseconds idle_timeout{60'000};  // keep-alive connection with no request
+};
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens. Throws std::system_error when the port cannot be bound.
+  void start();
+  // Closes the listener and every connection at once, in-flight requests included: the
+  // service is down and connections are refused. Returns after the listener is closed.
+  void stop();
+  // Closes the listener, lets in-flight requests finish (up to `grace`), then closes the rest.
+  void shutdown(std::chrono::milliseconds grace);
+  bool running() const;
+  // The bound port (valid after the first start()).
+  std::uint16_t port() const;
+  std::size_t open_connections() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace shopctl::http

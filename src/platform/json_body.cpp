@@ -1,0 +1,99 @@
+#include "platform/json_body.hpp"
+
+#include "platform/error.hpp"
+
+namespace shopctl::platform {
+
+namespace {
+struct LimitExceeded {
+  std::string code;
+  std::string message;
+};
+}  // namespace
+
+nlohmann::json parse_json_limited(std::string_view text) {
+  using nlohmann::json;
+  json::parser_callback_t check = [](int depth, json::parse_event_t event, json& parsed) {
+    if (depth > kMaxJsonDepth) {
+      throw LimitExceeded{"json_too_deep",
+                          "JSON nesting exceeds " + std::to_string(kMaxJsonDepth) + " levels"};
+    }
+    if ((event == json::parse_event_t::value || event == json::parse_event_t::key) &&
+        parsed.is_string() && parsed.get_ref<const std::string&>().size() > kMaxJsonString) {
+      throw LimitExceeded{"string_too_long", "a JSON string exceeds " +
+                                                 std::to_string(kMaxJsonString) + " characters"};
+    }
+    return true;
+  };
+  try {
+    return json::parse(text.begin(), text.end(), check, true, false);
+  } catch (const LimitExceeded& e) {
+    throw ApiError(400, e.code, e.message);
+  } catch (const json::parse_error& e) {
+    throw ApiError(400, "invalid_json", "the body is not valid JSON",
+                   {{"byte", e.byte}, {"reason", std::string(e.what()).substr(0, 200)}});
+  }
+}
+
+nlohmann::json json_object_body(const http::Request& req) {
+  if (req.body.empty()) return nlohmann::json::object();
+  auto type = req.headers.get("Content-Type");
+  if (type) {
+    auto t = *type;
+    auto semi = t.find(';');
+    auto base = t.substr(0, semi);
+    while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+    if (!http::iequals(base, "application/json")) {
+      throw ApiError(415, "unsupported_media_type", "request bodies must be application/json",
+                     {{"content_type", std::string(t.substr(0, 100))}});
+    }
+  }
+  auto body = parse_json_limited(req.body);
+  if (!body.is_object()) {
+    throw ApiError(400, "invalid_body", "the body must be a JSON object");
+  }
+  return body;
+}
+
+std::string required_string(const nlohmann::json& obj, std::string_view field,
+                            std::size_t max_length) {
+  auto value = optional_string(obj, field, max_length);
+  if (!value) {
+    throw ApiError(400, "missing_field", std::string(field) + " is required",
+                   {{"field", field}});
+  }
+  return *value;
+}
+
+std::optional<std::string> optional_string(const nlohmann::json& obj, std::string_view field,
+                                           std::size_t max_length) {
+  auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) {
+    throw ApiError(400, "invalid_field", std::string(field) + " must be a string",
+                   {{"field", field}, {"expected", "string"}});
+  }
+  const auto& s = it->get_ref<const std::string&>();
+  if (s.size() > max_length) {
+    throw ApiError(400, "invalid_field",
+                   std::string(field) + " is longer than " + std::to_string(max_length) +
+                       " characters",
+                   {{"field", field}, {"max_length", max_length}});
+  }
+  return s;
+}
+
+std::int64_t required_integer(const nlohmann::json& obj, std::string_view field) {
+  auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) {
+    throw ApiError(400, "missing_field", std::string(field) + " is required",
+                   {{"field", field}});
+  }
+  if (!it->is_number_integer()) {
+    throw ApiError(400, "invalid_field", std::string(field) + " must be an integer",
+                   {{"field", field}, {"expected", "integer"}});
+  }
+  return it->get<std::int64_t>();
+}
+
+}  // namespace shopctl::platform

@@ -1,0 +1,35 @@
+#pragma once
+// Reading request bodies safely: content type, the contract's JSON limits (nesting 64,
+// strings 10,000 characters) and typed field access that answers 400 with the field's name.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "platform/http/message.hpp"
+
+namespace shopctl::platform {
+
+inline constexpr int kMaxJsonDepth = 64;
+inline constexpr std::size_t kMaxJsonString = 10'000;
+
+// Parses `text` as JSON within the limits. Throws ApiError 400 invalid_json (with where it
+// failed) or 400 json_too_deep / string_too_long.
+nlohmann::json parse_json_limited(std::string_view text);
+
+// The request's body as a JSON object. Throws 415 unsupported_media_type when a body comes
+// with another content type, 400 invalid_json, 400 invalid_body when it is not an object.
+// An empty body is an empty object.
+nlohmann::json json_object_body(const http::Request& req);
+
+// Field access on a JSON object; each throws ApiError 400 `invalid_field` (or `missing_field`)
+// whose details name the field and what was expected.
+std::string required_string(const nlohmann::json& obj, std::string_view field,
+                            std::size_t max_length = kMaxJsonString);
+std::optional<std::string> optional_string(const nlohmann::json& obj, std::string_view field,
+                                           std::size_t max_length = kMaxJsonString);
+std::int64_t required_integer(const nlohmann::json& obj, std::string_view field);
+
+}  // namespace shopctl::platform

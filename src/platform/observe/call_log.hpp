@@ -1,0 +1,75 @@
+#pragma once
+// The call records of a shop: every call one component of the shop makes to another (and
+// every request from outside into the gateway), and every call refused by the allowed-caller
+// table (a violation). Scenario expectations, /metrics and `shopctl graph` read the same
+// records. Bounded: aggregate counts per edge plus a ring of recent records.
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace shopctl::platform {
+
+struct CallRecord {
+  std::uint64_t seq = 0;           // set by the log; grows by one per record
+  std::int64_t at_ms = 0;          // shop clock, Unix milliseconds
+  std::string caller;              // "client" for outsiders
+  std::string callee;
+  std::string method;
+  std::string route;               // the route pattern or path
+  int status = 0;                  // 0: no HTTP answer
+  std::string outcome;             // "ok", "http_error", "timeout", "connection_refused", ...
+  std::chrono::nanoseconds duration{0};
+  int attempt = 1;
+  std::string trace_id;
+  bool refused_by_breaker = false;
+  bool violation = false;          // refused by the allowed-caller table
+  std::string violation_reason;    // "missing_service_credential", "caller_not_allowed", ...
+
+  nlohmann::json to_json() const;
+};
+
+struct EdgeStats {
+  std::uint64_t calls = 0;
+  std::uint64_t errors = 0;          // no answer or 5xx
+  std::uint64_t refused_by_breaker = 0;
+  std::uint64_t violations = 0;
+  // Latency histogram buckets (upper bounds in microseconds) for p99 estimates.
+  static constexpr std::array<std::int64_t, 16> kBucketsUs = {
+      100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+      1000000, 2500000, 5000000, 10000000};
+  std::array<std::uint64_t, 17> buckets{};
+  double p99_ms() const;
+};
+
+class CallLog {
+ public:
+  explicit CallLog(std::size_t ring_capacity = 20000) : capacity_(ring_capacity) {}
+
+  // Stores a record and returns its sequence number.
+  std::uint64_t record(CallRecord r);
+  // The sequence number the next record will get.
+  std::uint64_t next_seq() const;
+  // Records with seq >= since still in the ring (oldest first).
+  std::vector<CallRecord> since(std::uint64_t seq) const;
+  // Per-edge aggregates since the shop started ("caller->callee" -> stats).
+  std::map<std::string, EdgeStats> edges() const;
+  std::uint64_t violations_total() const;
+
+ private:
+  std::size_t capacity_;
+  mutable std::mutex mu_;
+  std::deque<CallRecord> ring_;
+  std::uint64_t next_ = 1;
+  std::map<std::string, EdgeStats> edges_;
+  std::uint64_t violations_ = 0;
+};
+
+}  // namespace shopctl::platform

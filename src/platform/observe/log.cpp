@@ -1,0 +1,60 @@
+#include "platform/observe/log.hpp"
+
+#include <chrono>
+#include <ctime>
+
+namespace shopctl::platform {
+
+std::optional<LogLevel> parse_log_level(std::string_view name) {
+  if (name == "debug") return LogLevel::debug;
+  if (name == "info") return LogLevel::info;
+  if (name == "warn" || name == "warning") return LogLevel::warn;
+  if (name == "error") return LogLevel::error;
+  if (name == "off" || name == "none") return LogLevel::off;
+  return std::nullopt;
+}
+
+std::string_view to_string(LogLevel level) {
+  switch (level) {
+    case LogLevel::debug: return "debug";
+    case LogLevel::info: return "info";
+    case LogLevel::warn: return "warn";
+    case LogLevel::error: return "error";
+    case LogLevel::off: return "off";
+  }
+  return "?";
+}
+
+void Logger::log(LogLevel level, std::string_view message, const nlohmann::json& fields) {
+  if (!enabled(level)) return;
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char ts[40];
+  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  std::string line;
+  if (format_.load() == LogFormat::json) {
+    nlohmann::json j = {{"ts", ts}, {"level", to_string(level)}, {"msg", message}};
+    if (fields.is_object()) {
+      for (const auto& [k, v] : fields.items()) j[k] = v;
+    }
+    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } else {
+    line = std::string(ts) + " " + std::string(to_string(level)) + " " + std::string(message);
+    if (fields.is_object()) {
+      for (const auto& [k, v] : fields.items()) {
+        line += " " + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+      }
+    }
+  }
+  line.push_back('\n');
+  std::lock_guard lock(mu_);
+  std::fwrite(line.data(), 1, line.size(), out_);
+  std::fflush(out_);
+}
+
+}  // namespace shopctl::platform

@@ -1,0 +1,44 @@
+#pragma once
+// Structured logs: one line per event, as JSON or as readable text, to stderr by default.
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace shopctl::platform {
+
+enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3, off = 4 };
+enum class LogFormat { text, json };
+
+std::optional<LogLevel> parse_log_level(std::string_view name);
+std::string_view to_string(LogLevel level);
+
+class Logger {
+ public:
+  explicit Logger(LogLevel level = LogLevel::warn, LogFormat format = LogFormat::text,
+                  std::FILE* out = stderr)
+      : level_(level), format_(format), out_(out) {}
+
+  bool enabled(LogLevel level) const { return level >= level_.load(std::memory_order_relaxed); }
+  void set_level(LogLevel level) { level_ = level; }
+  void set_format(LogFormat format) { format_ = format; }
+
+  // Writes one line: `fields` are extra key/values (service, trace_id, route, status, ...).
+  void log(LogLevel level, std::string_view message, const nlohmann::json& fields = {});
+  void info(std::string_view m, const nlohmann::json& f = {}) { log(LogLevel::info, m, f); }
+  void warn(std::string_view m, const nlohmann::json& f = {}) { log(LogLevel::warn, m, f); }
+  void error(std::string_view m, const nlohmann::json& f = {}) { log(LogLevel::error, m, f); }
+  void debug(std::string_view m, const nlohmann::json& f = {}) { log(LogLevel::debug, m, f); }
+
+ private:
+  std::atomic<LogLevel> level_;
+  std::atomic<LogFormat> format_;
+  std::FILE* out_;
+  std::mutex mu_;
+};
+
+}  // namespace shopctl::platform

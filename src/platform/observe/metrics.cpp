@@ -1,0 +1,147 @@
+#include "platform/observe/metrics.hpp"
+
+#include <mutex>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace shopctl::platform {
+
+namespace {
+const prometheus::Histogram::BucketBoundaries& latency_buckets() {
+  static const prometheus::Histogram::BucketBoundaries b = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+      5, 10};
+  return b;
+}
+double seconds(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e9; }
+}  // namespace
+
+struct Metrics::Impl {
+  explicit Impl(std::string s)
+      : service(std::move(s)),
+        registry(std::make_shared<prometheus::Registry>()),
+        requests(prometheus::BuildCounter()
+                     .Name("shopctl_http_requests_total")
+                     .Help("Requests served, by route and status")
+                     .Register(*registry)),
+        request_seconds(prometheus::BuildHistogram()
+                            .Name("shopctl_http_request_duration_seconds")
+                            .Help("Time to serve a request, by route")
+                            .Register(*registry)),
+        calls(prometheus::BuildCounter()
+                  .Name("shopctl_outbound_calls_total")
+                  .Help("Calls this service made to others, by callee and outcome")
+                  .Register(*registry)),
+        call_seconds(prometheus::BuildHistogram()
+                         .Name("shopctl_outbound_call_duration_seconds")
+                         .Help("Duration of calls to other services, by callee")
+                         .Register(*registry)),
+        faults(prometheus::BuildCounter()
+                   .Name("shopctl_faults_injected_total")
+                   .Help("Injected faults applied to requests of this service, by type")
+                   .Register(*registry)),
+        violations(prometheus::BuildCounter()
+                       .Name("shopctl_architecture_violations_total")
+                       .Help("Calls refused by the allowed-caller table, by caller")
+                       .Register(*registry)),
+        transitions(prometheus::BuildCounter()
+                        .Name("shopctl_circuit_breaker_transitions_total")
+                        .Help("Circuit breaker state transitions")
+                        .Register(*registry)) {}
+
+  std::string service;
+  std::shared_ptr<prometheus::Registry> registry;
+  prometheus::Family<prometheus::Counter>& requests;
+  prometheus::Family<prometheus::Histogram>& request_seconds;
+  prometheus::Family<prometheus::Counter>& calls;
+  prometheus::Family<prometheus::Histogram>& call_seconds;
+  prometheus::Family<prometheus::Counter>& faults;
+  prometheus::Family<prometheus::Counter>& violations;
+  prometheus::Family<prometheus::Counter>& transitions;
+
+  struct GaugeSource {
+    std::string name, help, label;
+    std::function<std::vector<std::pair<std::string, double>>()> read;
+  };
+  std::mutex gauge_mu;
+  std::vector<GaugeSource> gauges;
+};
+
+Metrics::Metrics(std::string service) : impl_(std::make_unique<Impl>(std::move(service))) {}
+Metrics::~Metrics() = default;
+
+void Metrics::observe_request(std::string_view method, std::string_view route, int status,
+                              std::chrono::nanoseconds duration) {
+  impl_->requests
+      .Add({{"service", impl_->service},
+            {"method", std::string(method)},
+            {"route", std::string(route)},
+            {"status", std::to_string(status)}})
+      .Increment();
+  impl_->request_seconds
+      .Add({{"service", impl_->service}, {"method", std::string(method)}, {"route", std::string(route)}},
+           latency_buckets())
+      .Observe(seconds(duration));
+}
+
+void Metrics::observe_call(std::string_view callee, std::string_view outcome,
+                           std::chrono::nanoseconds duration) {
+  impl_->calls
+      .Add({{"caller", impl_->service}, {"callee", std::string(callee)}, {"outcome", std::string(outcome)}})
+      .Increment();
+  if (outcome != "not_permitted") {
+    impl_->call_seconds.Add({{"caller", impl_->service}, {"callee", std::string(callee)}},
+                            latency_buckets())
+        .Observe(seconds(duration));
+  }
+}
+
+void Metrics::count_fault(std::string_view type) {
+  impl_->faults.Add({{"service", impl_->service}, {"type", std::string(type)}}).Increment();
+}
+
+void Metrics::count_violation(std::string_view caller) {
+  impl_->violations.Add({{"service", impl_->service}, {"caller", std::string(caller)}}).Increment();
+}
+
+void Metrics::count_breaker_transition(std::string_view breaker, std::string_view from,
+                                       std::string_view to) {
+  impl_->transitions
+      .Add({{"breaker", std::string(breaker)}, {"from", std::string(from)}, {"to", std::string(to)}})
+      .Increment();
+}
+
+void Metrics::add_gauge(std::string name, std::string help, std::string label_name,
+                        std::function<std::vector<std::pair<std::string, double>>()> read) {
+  std::lock_guard lock(impl_->gauge_mu);
+  impl_->gauges.push_back({std::move(name), std::move(help), std::move(label_name), std::move(read)});
+}
+
+std::string Metrics::render() const {
+  auto families = impl_->registry->Collect();
+  {
+    std::lock_guard lock(impl_->gauge_mu);
+    for (const auto& g : impl_->gauges) {
+      prometheus::MetricFamily f;
+      f.name = g.name;
+      f.help = g.help;
+      f.type = prometheus::MetricType::Gauge;
+      for (const auto& [label, value] : g.read()) {
+        prometheus::ClientMetric m;
+        m.label = {{"service", impl_->service}};
+        if (!g.label.empty()) m.label.push_back({g.label, label});
+        m.gauge.value = value;
+        f.metric.push_back(std::move(m));
+      }
+      families.push_back(std::move(f));
+    }
+  }
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+}  // namespace shopctl::platform

@@ -1,0 +1,43 @@
+#pragma once
+// Prometheus metrics of one service (prometheus-cpp core; rendered in the text format for
+// GET /metrics). Only this file's .cpp knows prometheus-cpp.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace shopctl::platform {
+
+class Metrics {
+ public:
+  explicit Metrics(std::string service);
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // One request served by this service.
+  void observe_request(std::string_view method, std::string_view route, int status,
+                       std::chrono::nanoseconds duration);
+  // One outbound call attempt to `callee` ("ok", "http_error", "timeout", "not_permitted", ...).
+  void observe_call(std::string_view callee, std::string_view outcome,
+                    std::chrono::nanoseconds duration);
+  void count_fault(std::string_view type);
+  void count_violation(std::string_view caller);
+  void count_breaker_transition(std::string_view breaker, std::string_view from,
+                                std::string_view to);
+  // Gauges read when /metrics is rendered (breaker state as a number, outbox depth, ...).
+  void add_gauge(std::string name, std::string help, std::string label_name,
+                 std::function<std::vector<std::pair<std::string, double>>()> read);
+
+  // The text exposition format (version 0.0.4).
+  std::string render() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace shopctl::platform

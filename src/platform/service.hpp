@@ -1,0 +1,146 @@
+#pragma once
+// What every service shares: the context it runs in (clock, faults, call records,
+// credentials, peers, logs, metrics) and the host that puts a service on a port. The host is
+// the one request pipeline of the shop: trace id, caller identification, the fault point,
+// the allowed-caller check, routing, error rendering, call records, metrics and logs.
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "platform/clock.hpp"
+#include "platform/fault/fault_table.hpp"
+#include "platform/http/client.hpp"
+#include "platform/http/router.hpp"
+#include "platform/http/server.hpp"
+#include "platform/observe/call_log.hpp"
+#include "platform/observe/log.hpp"
+#include "platform/observe/metrics.hpp"
+#include "platform/security/service_credential.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace shopctl::platform {
+
+// Where each service of the shop listens; filled in as servers bind.
+class PeerDirectory {
+ public:
+  void set(const std::string& service, http::Endpoint endpoint);
+  // Returns the endpoint of `service`, or port 0 when it is unknown.
+  http::Endpoint get(const std::string& service) const;
+  std::map<std::string, http::Endpoint> all() const;
+
+ private:
+  mutable std::shared_mutex mu_;
+  std::map<std::string, http::Endpoint> peers_;
+};
+
+inline constexpr std::string_view kAdminTokenHeader = "X-Admin-Token";
+inline constexpr std::string_view kUserIdHeader = "X-User-Id";
+inline constexpr std::string_view kTraceIdHeader = "X-Trace-Id";
+
+// Shop-wide objects every service sees. Owned by the shop; outlives every service.
+struct ServiceContext {
+  boost::asio::io_context& io;
+  SimulatedClock& clock;
+  FaultTable& faults;
+  CallLog& calls;
+  security::ServiceCredentials& credentials;
+  PeerDirectory& peers;
+  Logger& log;
+  std::string admin_token;
+  std::filesystem::path data_dir;
+};
+
+// The W3C trace context of one request.
+struct TraceContext {
+  std::string trace_id;  // 32 hex digits
+  std::string span_id;   // 16 hex digits, this hop
+  std::string traceparent() const;
+  // A new span of the same trace, for an outbound call.
+  TraceContext child() const;
+  static TraceContext fresh();
+  // Parses a `traceparent` header; nullopt when malformed.
+  static std::optional<TraceContext> parse(std::string_view header);
+};
+
+// A service's view of one outbound edge: adds its credential and the trace context, records
+// the call, and reports failures as TransportError. Retries and breakers sit above it.
+class ServiceCaller {
+ public:
+  ServiceCaller(ServiceContext& ctx, std::string caller, std::string callee, Metrics* metrics);
+
+  struct Result {
+    http::Response response;
+    std::chrono::nanoseconds duration;
+  };
+  // One attempt with one deadline. Records it (with `attempt`). Throws TransportError.
+  boost::asio::awaitable<Result> call(http::Request request, std::chrono::nanoseconds timeout,
+                                      const std::string& trace_id, int attempt = 1);
+  // Records an attempt that a circuit breaker refused before any network activity.
+  void record_refused(const http::Request& request, const std::string& trace_id, int attempt);
+  const std::string& callee() const { return callee_; }
+  const std::string& caller() const { return caller_; }
+  http::Client& client() { return client_; }
+
+ private:
+  ServiceContext& ctx_;
+  std::string caller_;
+  std::string callee_;
+  Metrics* metrics_;
+  http::Client client_;
+};
+
+// Puts one service on a port and runs every request through the pipeline.
+class ServiceHost {
+ public:
+  ServiceHost(ServiceContext& ctx, std::string service, std::uint16_t port);
+  ~ServiceHost();
+
+  http::Router& routes() { return routes_; }
+  // Routes under /_admin/ (the admin token is checked before they run).
+  http::Router& admin_routes() { return admin_routes_; }
+  Metrics& metrics() { return metrics_; }
+  const std::string& name() const { return service_; }
+  ServiceContext& context() { return ctx_; }
+
+  void start();  // binds (same port on every restart) and publishes it in the peer directory
+  void stop();   // hard stop: the service is down
+  void shutdown(std::chrono::milliseconds grace);
+  bool running() const;
+  std::uint16_t port() const;
+  void set_ready(bool ready) { ready_ = ready; }
+
+  // Whether the gateway treats callers without a credential as the public ("client").
+  void set_public_door(bool is_public) { public_door_ = is_public; }
+
+ private:
+  boost::asio::awaitable<http::Response> handle(http::Request& req);
+  boost::asio::awaitable<http::Response> handle_admin(http::Request& req);
+  http::Response error_response(const std::string& trace_id, int status, const std::string& code,
+                                const std::string& message,
+                                const nlohmann::json& details = nlohmann::json::object());
+  void record_violation(const http::Request& req, const std::string& caller,
+                        const std::string& reason, int status);
+  void add_common_admin_routes();
+
+  ServiceContext& ctx_;
+  std::string service_;
+  http::Router routes_;
+  http::Router admin_routes_;
+  Metrics metrics_;
+  std::unique_ptr<http::Server> server_;
+  std::atomic<bool> ready_{true};
+  bool public_door_ = false;
+};
+
+// The content of GET /_admin/calls for records since `since`.
+nlohmann::json calls_json(const CallLog& log, std::uint64_t since);
+
+}  // namespace shopctl::platform

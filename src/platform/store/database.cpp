@@ -1,0 +1,236 @@
+#include "platform/store/database.hpp"
+
+#include <future>
+
+#include <sqlite3.h>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace shopctl::platform {
+
+namespace asio = boost::asio;
+
+namespace {
+[[noreturn]] void fail(sqlite3* db, int rc, std::string_view what) {
+  throw DatabaseError(rc, std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+}
+}  // namespace
+
+bool DatabaseError::is_constraint() const { return (code_ & 0xff) == SQLITE_CONSTRAINT; }
+
+Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+  other.stmt_ = nullptr;
+}
+
+Statement::~Statement() {
+  if (stmt_) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  int rc = sqlite3_bind_int64(stmt_, index, value);
+  if (rc != SQLITE_OK) fail(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, double value) {
+  int rc = sqlite3_bind_double(stmt_, index, value);
+  if (rc != SQLITE_OK) fail(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+  int rc = sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
+                             SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) fail(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  int rc = sqlite3_bind_null(stmt_, index);
+  if (rc != SQLITE_OK) fail(db_, rc, "bind");
+  return *this;
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  fail(db_, rc, "step");
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+}
+
+std::int64_t Statement::column_int(int col) const { return sqlite3_column_int64(stmt_, col); }
+double Statement::column_double(int col) const { return sqlite3_column_double(stmt_, col); }
+bool Statement::column_is_null(int col) const {
+  return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+}
+std::string Statement::column_text(int col) const {
+  auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  if (!text) return {};
+  return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
+}
+
+struct StatementCache {
+  std::unordered_map<std::string, sqlite3_stmt*> by_sql;
+};
+
+namespace {
+// One cache per connection, keyed by the sqlite3 handle.
+thread_local std::unordered_map<sqlite3*, StatementCache>* tl_caches = nullptr;
+}  // namespace
+
+Database::Database(const std::filesystem::path& file) : path_(file) {
+  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
+  int rc = sqlite3_open_v2(file.c_str(), &db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw DatabaseError(rc, "cannot open " + file.string() + ": " + msg);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  exec("PRAGMA journal_mode=WAL");
+  exec("PRAGMA synchronous=NORMAL");
+  exec("PRAGMA foreign_keys=ON");
+}
+
+Database::~Database() {
+  if (tl_caches) {
+    auto it = tl_caches->find(db_);
+    if (it != tl_caches->end()) {
+      for (auto& [sql, stmt] : it->second.by_sql) sqlite3_finalize(stmt);
+      tl_caches->erase(it);
+    }
+  }
+  sqlite3_close_v2(db_);
+}
+
+void Database::exec(std::string_view sql) {
+  std::string text(sql);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    throw DatabaseError(rc, "exec failed: " + msg + " in: " + text.substr(0, 80));
+  }
+}
+
+Statement Database::prepare(std::string_view sql) {
+  if (!tl_caches) tl_caches = new std::unordered_map<sqlite3*, StatementCache>();
+  auto& cache = (*tl_caches)[db_].by_sql;
+  std::string key(sql);
+  auto it = cache.find(key);
+  if (it != cache.end()) {
+    sqlite3_reset(it->second);
+    sqlite3_clear_bindings(it->second);
+    return Statement(db_, it->second);
+  }
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, key.c_str(), static_cast<int>(key.size()),
+                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) fail(db_, rc, "prepare");
+  cache.emplace(std::move(key), stmt);
+  return Statement(db_, stmt);
+}
+
+std::int64_t Database::changes() const { return sqlite3_changes64(db_); }
+std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+
+void Database::migrate(const std::vector<std::string_view>& migrations) {
+  std::int64_t version = 0;
+  {
+    auto st = prepare("PRAGMA user_version");
+    if (st.step()) version = st.column_int(0);
+  }
+  for (std::size_t i = static_cast<std::size_t>(version); i < migrations.size(); ++i) {
+    transaction([&] {
+      exec(migrations[i]);
+      exec("PRAGMA user_version = " + std::to_string(i + 1));
+    });
+  }
+}
+
+struct DatabaseWorker::Impl {
+  explicit Impl(std::filesystem::path file) : pool(1) {
+    std::promise<void> opened;
+    asio::post(pool, [&] {
+      try {
+        db = std::make_unique<Database>(file);
+        opened.set_value();
+      } catch (...) {
+        opened.set_exception(std::current_exception());
+      }
+    });
+    opened.get_future().get();
+  }
+  asio::thread_pool pool;
+  std::unique_ptr<Database> db;  // touched only on the pool's thread
+  bool closed = false;
+};
+
+DatabaseWorker::DatabaseWorker(std::filesystem::path file)
+    : path_(file), impl_(std::make_shared<Impl>(std::move(file))) {}
+
+DatabaseWorker::~DatabaseWorker() {
+  close();
+  impl_->pool.join();
+}
+
+asio::awaitable<void> DatabaseWorker::run(std::function<void(Database&)> fn) {
+  auto impl = impl_;
+  std::exception_ptr error;
+  co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+      [impl, &fn, &error](auto handler) {
+        asio::post(impl->pool, [impl, &fn, &error, handler = std::move(handler)]() mutable {
+          try {
+            if (!impl->db) throw DatabaseError(SQLITE_MISUSE, "database is closed");
+            fn(*impl->db);
+          } catch (...) {
+            error = std::current_exception();
+          }
+          auto ex = asio::get_associated_executor(handler);
+          asio::dispatch(ex, std::move(handler));
+        });
+      },
+      asio::use_awaitable);
+  if (error) std::rethrow_exception(error);
+}
+
+void DatabaseWorker::run_sync(const std::function<void(Database&)>& fn) {
+  std::promise<void> done;
+  asio::post(impl_->pool, [&] {
+    try {
+      if (!impl_->db) throw DatabaseError(SQLITE_MISUSE, "database is closed");
+      fn(*impl_->db);
+      done.set_value();
+    } catch (...) {
+      done.set_exception(std::current_exception());
+    }
+  });
+  done.get_future().get();
+}
+
+void DatabaseWorker::close() {
+  std::promise<void> done;
+  asio::post(impl_->pool, [&] {
+    impl_->db.reset();
+    done.set_value();
+  });
+  done.get_future().get();
+}
+
+}  // namespace shopctl::platform

@@ -1,0 +1,137 @@
+#pragma once
+// A small RAII layer over SQLite: one connection per database file, WAL mode, prepared
+// statements with typed binds, and transactions. Each service owns its Database and runs it
+// on its own worker thread (DatabaseWorker), so a slow fsync never stalls another service.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <boost/asio/awaitable.hpp>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace shopctl::platform {
+
+class DatabaseError : public std::runtime_error {
+ public:
+  DatabaseError(int code, std::string what) : std::runtime_error(std::move(what)), code_(code) {}
+  int code() const { return code_; }
+  bool is_constraint() const;
+
+ private:
+  int code_;
+};
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Statement&&) noexcept;
+  Statement& operator=(Statement&&) = delete;
+  ~Statement();
+
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
+  Statement& bind(int index, double value);
+  Statement& bind(int index, std::string_view value);
+  Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+  Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
+  Statement& bind_null(int index);
+  // Binds all arguments from index 1.
+  template <class... Args>
+  Statement& bind_all(const Args&... args) {
+    int i = 1;
+    (bind(i++, args), ...);
+    return *this;
+  }
+
+  // Advances; returns true while a row is available.
+  bool step();
+  // Runs to completion (for statements without rows).
+  void run();
+  std::int64_t column_int(int col) const;
+  double column_double(int col) const;
+  std::string column_text(int col) const;
+  bool column_is_null(int col) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+class Database {
+ public:
+  // Opens (creating) the file in WAL mode with synchronous=NORMAL and foreign keys on.
+  explicit Database(const std::filesystem::path& file);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  void exec(std::string_view sql);
+  // A statement for `sql`; statements are cached per SQL text and reset on reuse.
+  Statement prepare(std::string_view sql);
+  std::int64_t changes() const;
+  std::int64_t last_insert_rowid() const;
+
+  // Runs `fn` in one transaction (BEGIN IMMEDIATE ... COMMIT); rolls back if it throws.
+  template <class F>
+  auto transaction(F&& fn) -> decltype(fn()) {
+    exec("BEGIN IMMEDIATE");
+    try {
+      if constexpr (std::is_void_v<decltype(fn())>) {
+        fn();
+        exec("COMMIT");
+      } else {
+        auto result = fn();
+        exec("COMMIT");
+        return result;
+      }
+    } catch (...) {
+      try {
+        exec("ROLLBACK");
+      } catch (...) {
+      }
+      throw;
+    }
+  }
+
+  // Applies numbered migrations once each (schema_version in PRAGMA user_version).
+  void migrate(const std::vector<std::string_view>& migrations);
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  sqlite3* db_ = nullptr;
+};
+
+// One thread that owns a Database; coroutines hand it work with `co_await worker.run(fn)` and
+// resume on their own executor afterwards. `fn` may capture the caller's locals by reference:
+// the caller is suspended until fn has returned.
+class DatabaseWorker {
+ public:
+  explicit DatabaseWorker(std::filesystem::path file);
+  ~DatabaseWorker();
+  DatabaseWorker(const DatabaseWorker&) = delete;
+  DatabaseWorker& operator=(const DatabaseWorker&) = delete;
+
+  // Runs fn(database) on the worker thread; rethrows what fn throws.
+  boost::asio::awaitable<void> run(std::function<void(Database&)> fn);
+  // Runs fn on the worker thread and waits for it (start-up, shutdown, tests).
+  void run_sync(const std::function<void(Database&)>& fn);
+  // Finishes queued work and closes the database; later calls throw DatabaseError.
+  void close();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  struct Impl;
+  std::filesystem::path path_;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace shopctl::platform
