@@ -134,10 +134,40 @@ void ServiceCaller::record_refused(const Request& request, const std::string& tr
 }
 
 // ---------------------------------------------------------------------------------------------
+Service::Service(ServiceContext& ctx, std::string name, std::uint16_t port)
+    : ctx_(ctx), host_(ctx, std::move(name), port) {}
+
+Service::~Service() = default;
+
+void Service::start() {
+  if (host_.running()) return;
+  open_storage();
+  host_.start();
+  start_background();
+}
+
+void Service::stop() {
+  if (!host_.running()) return;
+  host_.stop();
+  stop_background();
+  close_storage();
+}
+
+void Service::shutdown(std::chrono::milliseconds grace) {
+  if (!host_.running()) return;
+  host_.shutdown(grace);
+  stop_background();
+  close_storage();
+}
+
+// ---------------------------------------------------------------------------------------------
 nlohmann::json calls_json(const CallLog& log, std::uint64_t since) {
   nlohmann::json records = nlohmann::json::array();
   for (const auto& r : log.since(since)) records.push_back(r.to_json());
-  return {{"next_seq", log.next_seq()}, {"records", std::move(records)}};
+  nlohmann::json transitions = nlohmann::json::array();
+  for (const auto& t : log.transitions_since(since)) transitions.push_back(t.to_json());
+  return {{"next_seq", log.next_seq()}, {"records", std::move(records)},
+          {"transitions", std::move(transitions)}};
 }
 
 ServiceHost::ServiceHost(ServiceContext& ctx, std::string service, std::uint16_t port)

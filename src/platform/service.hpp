@@ -140,6 +140,39 @@ class ServiceHost {
   bool public_door_ = false;
 };
 
+// A service of the shop: a host on a port plus, for most, a database of its own. Subclasses
+// register their routes in their constructor and override the storage and background hooks.
+class Service {
+ public:
+  Service(ServiceContext& ctx, std::string name, std::uint16_t port);
+  virtual ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  const std::string& name() const { return host_.name(); }
+  ServiceHost& host() { return host_; }
+  // The service's database file, or empty when it keeps none (the gateway).
+  virtual std::filesystem::path database_file() const { return {}; }
+
+  // Brings the service up: opens its storage, binds its port (the same one on every start),
+  // then starts background work.
+  void start();
+  // Takes it down at once (connections refused), stops background work, closes storage.
+  void stop();
+  // Stops accepting, lets in-flight requests finish (up to `grace`), then as stop().
+  void shutdown(std::chrono::milliseconds grace);
+  bool running() const { return host_.running(); }
+
+ protected:
+  virtual void open_storage() {}
+  virtual void close_storage() {}
+  virtual void start_background() {}
+  virtual void stop_background() {}
+
+  ServiceContext& ctx_;
+  ServiceHost host_;
+};
+
 // The content of GET /_admin/calls for records since `since`.
 nlohmann::json calls_json(const CallLog& log, std::uint64_t since);
 

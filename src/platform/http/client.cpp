@@ -53,7 +53,7 @@ TransportError classify(const beast::error_code& ec, bool wrote_request, std::st
   if (ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
       ec == bhttp::error::partial_message)
     return {TransportErrorKind::closed, msg};
-  if (ec.category() == bhttp::error::bad_method.category())
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
     return {TransportErrorKind::protocol, msg};
   (void)wrote_request;
   return {TransportErrorKind::reset, msg};

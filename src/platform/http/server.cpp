@@ -271,7 +271,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         break;
       }
       if (ec) {
-        bool parse_error = ec.category() == bhttp::error::bad_method.category() &&
+        bool parse_error = ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
                            ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
         if (parse_error) {
           co_await answer_and_linger(
@@ -291,7 +291,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         break;
       }
       if (ec) {
-        if (ec.category() == bhttp::error::bad_method.category() &&
+        if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
             ec != bhttp::error::partial_message) {
           co_await answer_and_linger(
               stream, limit_error(400, "bad_request", "malformed HTTP request: " + ec.message()),

@@ -85,4 +85,27 @@ std::uint64_t CallLog::violations_total() const {
   return violations_;
 }
 
+nlohmann::json BreakerTransition::to_json() const {
+  return {{"seq", seq}, {"at_ms", at_ms}, {"breaker", breaker}, {"from", from}, {"to", to},
+          {"transition", from + "->" + to}};
+}
+
+std::uint64_t CallLog::record_transition(BreakerTransition t) {
+  std::lock_guard lock(mu_);
+  t.seq = next_++;
+  auto seq = t.seq;
+  transitions_.push_back(std::move(t));
+  if (transitions_.size() > 4096) transitions_.pop_front();
+  return seq;
+}
+
+std::vector<BreakerTransition> CallLog::transitions_since(std::uint64_t seq) const {
+  std::lock_guard lock(mu_);
+  std::vector<BreakerTransition> out;
+  for (const auto& t : transitions_) {
+    if (t.seq >= seq) out.push_back(t);
+  }
+  return out;
+}
+
 }  // namespace shopctl::platform

@@ -36,6 +36,16 @@ struct CallRecord {
   nlohmann::json to_json() const;
 };
 
+// One circuit breaker state change, in the same sequence as the call records.
+struct BreakerTransition {
+  std::uint64_t seq = 0;
+  std::int64_t at_ms = 0;
+  std::string breaker;  // the edge, e.g. order->catalog
+  std::string from;
+  std::string to;
+  nlohmann::json to_json() const;
+};
+
 struct EdgeStats {
   std::uint64_t calls = 0;
   std::uint64_t errors = 0;          // no answer or 5xx
@@ -62,6 +72,8 @@ class CallLog {
   // Per-edge aggregates since the shop started ("caller->callee" -> stats).
   std::map<std::string, EdgeStats> edges() const;
   std::uint64_t violations_total() const;
+  std::uint64_t record_transition(BreakerTransition t);
+  std::vector<BreakerTransition> transitions_since(std::uint64_t seq) const;
 
  private:
   std::size_t capacity_;
@@ -70,6 +82,7 @@ class CallLog {
   std::uint64_t next_ = 1;
   std::map<std::string, EdgeStats> edges_;
   std::uint64_t violations_ = 0;
+  std::deque<BreakerTransition> transitions_;
 };
 
 }  // namespace shopctl::platform

@@ -234,3 +234,18 @@ void DatabaseWorker::close() {
 }
 
 }  // namespace shopctl::platform
+
+namespace shopctl::platform {
+void DatabaseWorker::reopen() {
+  std::promise<void> done;
+  asio::post(impl_->pool, [&] {
+    try {
+      if (!impl_->db) impl_->db = std::make_unique<Database>(path_);
+      done.set_value();
+    } catch (...) {
+      done.set_exception(std::current_exception());
+    }
+  });
+  done.get_future().get();
+}
+}  // namespace shopctl::platform

@@ -126,6 +126,8 @@ class DatabaseWorker {
   void run_sync(const std::function<void(Database&)>& fn);
   // Finishes queued work and closes the database; later calls throw DatabaseError.
   void close();
+  // Opens the database again after close() (a service brought back up).
+  void reopen();
   const std::filesystem::path& path() const { return path_; }
 
  private:

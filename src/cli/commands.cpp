@@ -1,0 +1,22 @@
+#include "cli/commands.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace shopctl::cli {
+
+namespace {
+int g_exit_code = kExitOk;
+}
+
+int exit_code() { return g_exit_code; }
+void set_exit_code(int code) { g_exit_code = code; }
+
+void register_serve(CLI::App& app);
+void register_version(CLI::App& app);
+
+void register_commands(CLI::App& app) {
+  register_serve(app);
+  register_version(app);
+}
+
+}  // namespace shopctl::cli

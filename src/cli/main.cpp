@@ -1,0 +1,28 @@
+// shopctl: a microservice shop in one process, and a scenario tester for it.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "shopctl: a complete microservice shop (gateway, auth, catalog, order, payment and a\n"
+      "simulated payment provider) on loopback ports in one process, and a scenario tester\n"
+      "that drives it with faults and asserts circuit breakers and the call graph.\n\n"
+      "Examples:\n"
+      "  shopctl serve                         # the shop for a demo, gateway on :8080\n"
+      "  shopctl run scenarios/                # run every scenario, fresh shop each\n"
+      "  shopctl run scenarios/ --junit r.xml  # as a CI gate\n"
+      "  shopctl validate scenarios/           # check files only\n",
+      "shopctl"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", SHOPCTL_VERSION);
+  shopctl::cli::register_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 exits 0 for --help; every real command-line error is exit code 1.
+    int code = app.exit(e);
+    return code == 0 ? 0 : shopctl::cli::kExitUsage;
+  }
+  return shopctl::cli::exit_code();
+}

@@ -1,0 +1,130 @@
+// shopctl serve / shopctl version
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "shop/shop.hpp"
+
+namespace shopctl::cli {
+
+namespace {
+
+struct ServeOptions {
+  std::string config_file;
+  std::string data_dir = ".shopctl/data";
+  int gateway_port = 8080;
+  bool ephemeral = false;
+  std::string log_level = "info";
+  std::string log_format = "text";
+  unsigned threads = 0;
+  bool print_config = false;
+};
+
+int run_serve(const ServeOptions& o) {
+  shop::ShopConfig config;
+  try {
+    if (!o.config_file.empty()) config = shop::load_config_file(o.config_file, config);
+  } catch (const std::exception& e) {
+    std::cerr << "shopctl serve: " << e.what() << "\n";
+    return kExitInvalid;
+  }
+  if (!config.ports.count("gateway")) config.ports["gateway"] = static_cast<std::uint16_t>(o.gateway_port);
+  if (o.ephemeral) {
+    config.data_dir.clear();
+  } else if (config.data_dir.empty()) {
+    config.data_dir = o.data_dir;
+  }
+  if (o.print_config) {
+    std::cout << shop::describe_config(config) << "\n";
+    return kExitOk;
+  }
+  shop::ShopOptions options;
+  options.threads = o.threads;
+  options.log_level = platform::parse_log_level(o.log_level).value_or(platform::LogLevel::info);
+  options.log_format = o.log_format == "json" ? platform::LogFormat::json : platform::LogFormat::text;
+
+  // Signals are taken synchronously by this thread; the shop's threads never see them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto started = std::chrono::steady_clock::now();
+  std::unique_ptr<shop::Shop> shop;
+  try {
+    shop = std::make_unique<shop::Shop>(config, options);
+    shop->start();
+  } catch (const std::exception& e) {
+    std::cerr << "shopctl serve: the shop could not start: " << e.what() << "\n";
+    return kExitShop;
+  }
+  auto ready_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+
+  std::printf("shopctl %s: the shop is up in %.1f ms\n\n", SHOPCTL_VERSION, ready_ms);
+  std::printf("  %-9s %-24s %s\n", "SERVICE", "URL", "DATABASE");
+  for (const auto& s : shop->services()) {
+    std::printf("  %-9s %-24s %s\n", s.name.c_str(), s.url.c_str(),
+                s.database.empty() ? "(none: routes only)" : s.database.c_str());
+  }
+  const auto& c = shop->config();
+  std::printf("\n  public door   %s  (every other port refuses outsiders)\n", shop->url("gateway").c_str());
+  if (c.seed_demo_user) {
+    std::printf("  demo user     %s / %s\n", c.demo_email.c_str(), c.demo_password.c_str());
+  }
+  std::printf("  admin token   %s  (header X-Admin-Token on /_admin/ of any service)\n", shop->admin_token().c_str());
+  std::printf("\n  try:  curl -s -X POST %s/api/auth/login -H 'Content-Type: application/json' \\\n"
+              "          -d '{\"email\":\"%s\",\"password\":\"%s\"}'\n\nCtrl-C stops the shop.\n",
+              shop->url("gateway").c_str(), c.demo_email.c_str(), c.demo_password.c_str());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::printf("\nshopctl: %s received, stopping (in-flight requests finish)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  std::fflush(stdout);
+  shop->shutdown(std::chrono::milliseconds(3000));
+  shop.reset();
+  std::printf("shopctl: stopped\n");
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_serve(CLI::App& app) {
+  auto o = std::make_shared<ServeOptions>();
+  auto* cmd = app.add_subcommand("serve", "Start the whole shop for a local demo");
+  cmd->footer(
+      "Examples:\n"
+      "  shopctl serve                          # gateway on :8080, data in .shopctl/data\n"
+      "  shopctl serve --ephemeral --gateway-port 0\n"
+      "  shopctl serve --config shop.yaml --log-format json\n");
+  cmd->add_option("--config", o->config_file, "YAML settings (ports, secrets, timeouts, breakers, catalog file)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--data-dir", o->data_dir, "Folder for the services' SQLite databases")->capture_default_str();
+  cmd->add_option("--gateway-port", o->gateway_port, "Port of the public gateway (0: any free port)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  cmd->add_flag("--ephemeral", o->ephemeral, "Keep the data in a temporary folder, removed at exit");
+  cmd->add_option("--log-level", o->log_level, "debug, info, warn, error or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
+  cmd->add_option("--log-format", o->log_format, "text or json (one JSON object per line)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd->add_option("--threads", o->threads, "Threads serving requests (0: the number of cores)");
+  cmd->add_flag("--print-config", o->print_config, "Print the effective settings and exit");
+  cmd->callback([o] { set_exit_code(run_serve(*o)); });
+}
+
+void register_version(CLI::App& app) {
+  auto* cmd = app.add_subcommand("version", "Print the version");
+  cmd->callback([] {
+    std::printf("shopctl %s\n", SHOPCTL_VERSION);
+    set_exit_code(kExitOk);
+  });
+}
+
+}  // namespace shopctl::cli

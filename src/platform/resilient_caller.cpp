@@ -1,0 +1,125 @@
+#include "platform/resilient_caller.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "platform/error.hpp"
+#include "platform/json_body.hpp"
+
+namespace shopctl::platform {
+
+namespace asio = boost::asio;
+using resilience::CircuitEvent;
+using resilience::CircuitState;
+
+ResilientCaller::ResilientCaller(ServiceContext& ctx, std::string caller, std::string callee,
+                                 EdgeSettings settings, Metrics* metrics, std::uint64_t seed)
+    : ctx_(ctx),
+      edge_(caller + "->" + callee),
+      settings_(std::move(settings)),
+      caller_(ctx, caller, callee, metrics),
+      rng_(seed ^ std::hash<std::string>{}(edge_)) {
+  breaker_ = std::make_unique<resilience::CircuitBreaker>(
+      edge_, settings_.breaker, ctx.clock, [this, metrics](const CircuitEvent& e) {
+        if (e.kind != CircuitEvent::Kind::state_transition) return;
+        auto from = std::string(resilience::to_string(e.from));
+        auto to = std::string(resilience::to_string(e.to));
+        if (metrics) metrics->count_breaker_transition(edge_, from, to);
+        ctx_.log.warn("circuit breaker transition",
+                      {{"breaker", edge_}, {"from", from}, {"to", to}});
+        ctx_.calls.record_transition(BreakerTransition{
+            0,
+            std::chrono::duration_cast<std::chrono::milliseconds>(e.at.time_since_epoch()).count(),
+            edge_, from, to});
+      });
+}
+
+asio::awaitable<http::Response> ResilientCaller::call(http::Request request, bool retryable,
+                                                      const std::string& trace_id) {
+  int attempts = retryable ? std::max(1, settings_.retry.max_attempts) : 1;
+  for (int attempt = 1;; ++attempt) {
+    if (!breaker_->try_acquire()) {
+      caller_.record_refused(request, trace_id, attempt);
+      // A refused call fails at once: no retry, no backoff (the breaker says the edge is sick).
+      throw http::TransportError(http::TransportErrorKind::not_permitted,
+                                 "circuit breaker " + edge_ + " does not permit the call");
+    }
+    std::optional<http::Response> answer;
+    std::optional<http::TransportError> failure;
+    auto started = std::chrono::steady_clock::now();
+    try {
+      auto result = co_await caller_.call(request, settings_.timeout, trace_id, attempt);
+      answer = std::move(result.response);
+    } catch (const http::TransportError& e) {
+      failure = e;
+    }
+    auto took = std::chrono::steady_clock::now() - started;
+    bool failed = failure.has_value() || answer->status >= 500;
+    if (failed) {
+      breaker_->on_error(took);
+    } else {
+      breaker_->on_success(took);  // a 4xx is the caller's problem: a success for the breaker
+      co_return std::move(*answer);
+    }
+    if (attempt >= attempts) {
+      if (answer) co_return std::move(*answer);
+      throw *failure;
+    }
+    std::chrono::milliseconds backoff;
+    {
+      std::lock_guard lock(rng_mu_);
+      backoff = settings_.retry.backoff_before(attempt + 1, rng_);
+    }
+    if (backoff.count() > 0) {
+      asio::steady_timer timer(co_await asio::this_coro::executor);
+      timer.expires_after(backoff);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+  }
+}
+
+void expose_breakers(ServiceHost& host, std::vector<ResilientCaller*> callers) {
+  auto any = http::Access::anyone();
+  host.admin_routes().add(
+      "GET", "/_admin/circuit-breakers", any,
+      [callers](http::Request&) -> asio::awaitable<http::Response> {
+        nlohmann::json items = nlohmann::json::array();
+        for (auto* c : callers) items.push_back(c->breaker().snapshot().to_json());
+        co_return http::Response::json(200, {{"items", items}});
+      });
+  host.admin_routes().add(
+      "POST", "/_admin/circuit-breakers/{name}", any,
+      [callers](http::Request& req) -> asio::awaitable<http::Response> {
+        const auto& name = req.param("name");
+        ResilientCaller* found = nullptr;
+        for (auto* c : callers) {
+          if (c->edge() == name) found = c;
+        }
+        if (!found) throw ApiError(404, "breaker_not_found", "no circuit breaker " + name);
+        auto body = json_object_body(req);
+        auto state = required_string(body, "state", 32);
+        auto parsed = resilience::parse_circuit_state(state);
+        auto& b = found->breaker();
+        if (parsed == CircuitState::FORCED_OPEN) b.transition_to_forced_open();
+        else if (parsed == CircuitState::DISABLED) b.transition_to_disabled();
+        else if (parsed == CircuitState::METRICS_ONLY) b.transition_to_metrics_only();
+        else if (parsed == CircuitState::CLOSED) b.transition_to_closed();
+        else
+          throw ApiError(400, "invalid_state",
+                         "state must be FORCED_OPEN, DISABLED, METRICS_ONLY or CLOSED",
+                         {{"field", "state"}});
+        co_return http::Response::json(200, b.snapshot().to_json());
+      });
+  host.metrics().add_gauge(
+      "shopctl_circuit_breaker_state",
+      "Breaker state: 0 CLOSED, 1 OPEN, 2 HALF_OPEN, 3 DISABLED, 4 FORCED_OPEN, 5 METRICS_ONLY",
+      "breaker", [callers] {
+        std::vector<std::pair<std::string, double>> out;
+        for (auto* c : callers)
+          out.emplace_back(c->edge(), static_cast<double>(static_cast<int>(c->breaker().state())));
+        return out;
+      });
+}
+
+}  // namespace shopctl::platform

@@ -1,0 +1,54 @@
+#pragma once
+// One protected edge between two services, in the spirit of a Feign client's plumbing:
+// retry -> circuit breaker -> time limit -> the HTTP call, from the outside in. Typed
+// clients (for example services/order/catalog_client) build requests and read answers; this
+// class decides whether an attempt may go out, how long it may take, and whether to try again.
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "platform/resilience/circuit_breaker.hpp"
+#include "platform/resilience/retry.hpp"
+#include "platform/service.hpp"
+
+namespace shopctl::platform {
+
+struct EdgeSettings {
+  std::chrono::nanoseconds timeout{std::chrono::seconds(2)};  // one attempt: the only timeout
+  resilience::RetryPolicy retry;
+  resilience::CircuitBreakerConfig breaker;
+};
+
+class ResilientCaller {
+ public:
+  ResilientCaller(ServiceContext& ctx, std::string caller, std::string callee,
+                  EdgeSettings settings, Metrics* metrics, std::uint64_t seed = 0);
+
+  // Sends `request` with the edge's policy. `retryable` says whether a failed attempt may be
+  // repeated (reads, or writes that carry an idempotency key). Returns the last HTTP answer
+  // (a 5xx too, after the retries); throws http::TransportError when no answer came back,
+  // with kind not_permitted when the breaker refused (no network, no waiting).
+  boost::asio::awaitable<http::Response> call(http::Request request, bool retryable,
+                                              const std::string& trace_id);
+
+  resilience::CircuitBreaker& breaker() { return *breaker_; }
+  const std::string& edge() const { return edge_; }
+  const EdgeSettings& settings() const { return settings_; }
+
+ private:
+  ServiceContext& ctx_;
+  std::string edge_;
+  EdgeSettings settings_;
+  ServiceCaller caller_;
+  std::unique_ptr<resilience::CircuitBreaker> breaker_;
+  std::mutex rng_mu_;
+  std::uint64_t rng_;
+};
+
+// Adds GET /_admin/circuit-breakers and POST /_admin/circuit-breakers/{name} (body
+// {"state": "FORCED_OPEN" | "DISABLED" | "METRICS_ONLY" | "CLOSED"}) to a service's admin plane,
+// and breaker gauges to its /metrics.
+void expose_breakers(ServiceHost& host, std::vector<ResilientCaller*> callers);
+
+}  // namespace shopctl::platform

@@ -1,0 +1,61 @@
+#include "platform/security/service_credential.hpp"
+
+#include <mutex>
+#include <stdexcept>
+
+namespace shopctl::platform::security {
+
+ServiceCredentials::ServiceCredentials(std::string key, const Clock& clock)
+    : key_(std::move(key)), clock_(clock) {
+  if (key_.empty()) throw std::invalid_argument("ServiceCredentials: the key is empty");
+}
+
+std::string ServiceCredentials::token_for(std::string_view service_name) {
+  if (service_name.empty()) throw std::invalid_argument("token_for: the service name is empty");
+  const std::int64_t now = clock_.unix_seconds();
+  const auto fresh = [now](const CachedToken& cached) {
+    return cached.expires_at - now >= kServiceTokenRenewSeconds;
+  };
+  {
+    std::shared_lock lock(mutex_);
+    const auto found = cache_.find(service_name);
+    if (found != cache_.end() && fresh(found->second)) return found->second.token;
+  }
+  std::unique_lock lock(mutex_);
+  auto found = cache_.find(service_name);
+  if (found != cache_.end() && fresh(found->second)) return found->second.token;
+
+  JwtClaims claims;
+  claims.subject = std::string(kServiceSubjectPrefix) + std::string(service_name);
+  claims.issuer = kServiceIssuer;
+  claims.audience = kServiceAudience;
+  claims.issued_at = now;
+  claims.expires_at = now + kServiceTokenLifetimeSeconds;
+  CachedToken issued{sign_hs256(claims, key_), claims.expires_at};
+  if (found == cache_.end()) {
+    found = cache_.emplace(std::string(service_name), std::move(issued)).first;
+  } else {
+    found->second = std::move(issued);
+  }
+  return found->second.token;
+}
+
+std::variant<std::string, JwtFailure> ServiceCredentials::verify(
+    std::string_view token) const noexcept {
+  JwtVerifyOptions options;
+  options.secret = key_;
+  options.issuer = kServiceIssuer;
+  options.audience = kServiceAudience;
+  options.now_unix = clock_.unix_seconds();
+  JwtVerifyResult result = verify_hs256(token, options);
+  if (const auto* failure = std::get_if<JwtFailure>(&result)) return *failure;
+  std::string& subject = std::get<JwtClaims>(result).subject;
+  const std::string_view prefix = kServiceSubjectPrefix;
+  if (subject.size() <= prefix.size() || !subject.starts_with(prefix)) {
+    return JwtFailure::malformed;
+  }
+  subject.erase(0, prefix.size());
+  return std::move(subject);
+}
+
+}  // namespace shopctl::platform::security

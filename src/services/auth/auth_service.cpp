@@ -1,0 +1,169 @@
+#include "services/auth/auth_service.hpp"
+
+#include <algorithm>
+
+#include "platform/error.hpp"
+#include "platform/json_body.hpp"
+#include "platform/security/jwt.hpp"
+#include "platform/security/random.hpp"
+
+namespace shopctl::auth {
+
+namespace asio = boost::asio;
+namespace security = platform::security;
+using http::Access;
+using http::Request;
+using http::Response;
+using platform::ApiError;
+
+namespace {
+constexpr std::string_view kMigration1 = R"sql(
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::size_t kMaxPassword = 1024;
+constexpr std::size_t kMinPassword = 8;
+}  // namespace
+
+std::optional<std::string> normalize_email(std::string_view email) {
+  while (!email.empty() && email.front() == ' ') email.remove_prefix(1);
+  while (!email.empty() && email.back() == ' ') email.remove_suffix(1);
+  if (email.empty() || email.size() > 254) return std::nullopt;
+  auto at = email.find('@');
+  if (at == std::string_view::npos || at == 0 || email.find('@', at + 1) != std::string_view::npos)
+    return std::nullopt;
+  auto domain = email.substr(at + 1);
+  auto dot = domain.rfind('.');
+  if (domain.empty() || dot == std::string_view::npos || dot == 0 || dot + 1 == domain.size())
+    return std::nullopt;
+  std::string out;
+  for (char c : email) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f || c == '<' || c == '>' || c == '"' || c == '\\' || c == ',')
+      return std::nullopt;
+    out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+  }
+  return out;
+}
+
+AuthService::AuthService(platform::ServiceContext& ctx, AuthSettings settings)
+    : Service(ctx, "auth", settings.port),
+      settings_(std::move(settings)),
+      throttle_(ctx.clock, settings_.login_max_failures, settings_.login_window) {
+  dummy_hash_ = security::hash_password("not-a-real-password", settings_.hashing);
+  auto from_gateway = Access::only({"gateway"});
+
+  host_.routes().add("POST", "/register", from_gateway, [this](Request& req) -> asio::awaitable<Response> {
+    auto body = platform::json_object_body(req);
+    auto raw_email = platform::required_string(body, "email", 320);
+    auto password = platform::required_string(body, "password", kMaxPassword);
+    auto name = platform::required_string(body, "name", 200);
+    auto email = normalize_email(raw_email);
+    if (!email) throw ApiError(400, "invalid_email", "that is not a valid email address", {{"field", "email"}});
+    if (password.size() < kMinPassword)
+      throw ApiError(400, "weak_password", "the password needs at least 8 characters", {{"field", "password"}, {"min_length", kMinPassword}});
+    if (name.find_first_not_of(" \t") == std::string::npos)
+      throw ApiError(400, "invalid_field", "name must not be empty", {{"field", "name"}});
+    std::string user_id = security::new_id("usr_");
+    bool taken = false;
+    // Hashing is CPU work of tens of milliseconds: it runs on the service's own worker
+    // thread, never on the threads that serve requests.
+    co_await db_->run([&](platform::Database& db) {
+      {
+        auto exists = db.prepare("SELECT 1 FROM users WHERE email = ?1");
+        exists.bind(1, *email);
+        taken = exists.step();
+      }
+      if (taken) return;
+      auto hash = security::hash_password(password, settings_.hashing);
+      try {
+        db.prepare("INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .bind_all(user_id, *email, name, hash, ctx_.clock.unix_seconds())
+            .run();
+      } catch (const platform::DatabaseError& e) {
+        if (!e.is_constraint()) throw;
+        taken = true;
+      }
+    });
+    if (taken) throw ApiError(409, "email_taken", "an account with that email exists", {{"field", "email"}});
+    co_return Response::json(201, {{"user_id", user_id}, {"email", *email}, {"name", name}});
+  });
+
+  host_.routes().add("POST", "/login", from_gateway, [this](Request& req) -> asio::awaitable<Response> {
+    auto body = platform::json_object_body(req);
+    auto raw_email = platform::required_string(body, "email", 320);
+    auto password = platform::required_string(body, "password", kMaxPassword);
+    auto email = normalize_email(raw_email).value_or(raw_email);
+    if (auto wait = throttle_.retry_after(email); wait > 0) {
+      throw ApiError(429, "too_many_attempts",
+                     "too many failed logins for this email; try again later",
+                     {{"retry_after_seconds", wait}})
+          .with_retry_after(static_cast<int>(wait));
+    }
+    std::optional<std::string> user_id, name;
+    bool ok = false;
+    co_await db_->run([&](platform::Database& db) {
+      auto st = db.prepare("SELECT id, name, password_hash FROM users WHERE email = ?1");
+      st.bind(1, email);
+      if (st.step()) {
+        user_id = st.column_text(0);
+        name = st.column_text(1);
+        ok = security::verify_password(password, st.column_text(2));
+      } else {
+        security::verify_password(password, dummy_hash_);
+      }
+    });
+    if (!ok) {
+      throttle_.record_failure(email);
+      throw ApiError(401, "invalid_credentials", "wrong email or password");
+    }
+    throttle_.record_success(email);
+    security::JwtClaims claims;
+    claims.subject = *user_id;
+    claims.issuer = settings_.issuer;
+    claims.audience = settings_.audience;
+    claims.issued_at = ctx_.clock.unix_seconds();
+    claims.expires_at = claims.issued_at + settings_.token_ttl.count();
+    claims.extra = {{"email", email}, {"name", *name}};
+    co_return Response::json(200, {{"access_token", security::sign_hs256(claims, settings_.jwt_secret)},
+                                   {"token_type", "Bearer"},
+                                   {"expires_in", settings_.token_ttl.count()}});
+  });
+}
+
+AuthService::~AuthService() { stop(); }
+
+std::filesystem::path AuthService::database_file() const { return ctx_.data_dir / "auth.db"; }
+
+void AuthService::open_storage() {
+  if (!db_) {
+    db_ = std::make_unique<platform::DatabaseWorker>(database_file());
+  } else {
+    db_->reopen();
+  }
+  db_->run_sync([&](platform::Database& db) {
+    db.migrate({kMigration1});
+    if (!settings_.demo_user) return;
+    auto email = normalize_email(settings_.demo_user->email).value_or(settings_.demo_user->email);
+    auto exists = db.prepare("SELECT 1 FROM users WHERE email = ?1");
+    exists.bind(1, email);
+    if (exists.step()) return;
+    db.prepare("INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .bind_all(security::new_id("usr_"), email, settings_.demo_user->name,
+                  security::hash_password(settings_.demo_user->password, settings_.hashing),
+                  ctx_.clock.unix_seconds())
+        .run();
+  });
+}
+
+void AuthService::close_storage() {
+  if (db_) db_->close();
+}
+
+}  // namespace shopctl::auth

@@ -1,0 +1,134 @@
+#include "services/gateway/gateway_service.hpp"
+
+#include "platform/error.hpp"
+#include "platform/security/jwt.hpp"
+
+namespace shopctl::gateway {
+
+namespace asio = boost::asio;
+namespace security = platform::security;
+using http::Access;
+using http::Request;
+using http::Response;
+using platform::ApiError;
+
+const std::vector<PrefixRoute>& prefix_routes() {
+  static const std::vector<PrefixRoute> routes = {
+      {"/api/auth", "auth", "/api/auth", false},
+      {"/api/catalog", "catalog", "/api/catalog", true},
+      {"/api/cart", "order", "/api", true},
+      {"/api/orders", "order", "/api", true},
+      {"/api/payments/webhook", "payment", "/api", false},  // signed by the provider; no JWT
+  };
+  return routes;
+}
+
+namespace {
+
+// Headers a client may send through; everything else (credentials, user ids) is dropped.
+constexpr std::string_view kForwardedRequestHeaders[] = {
+    "Content-Type", "Accept", "Idempotency-Key", "Payment-Signature", "If-None-Match"};
+constexpr std::string_view kForwardedResponseHeaders[] = {
+    "Content-Type", "Retry-After", "Location", "ETag", "Allow"};
+
+ApiError unauthenticated(std::string code, std::string message) {
+  return ApiError(401, std::move(code), std::move(message));
+}
+
+}  // namespace
+
+GatewayService::GatewayService(platform::ServiceContext& ctx, GatewaySettings settings)
+    : Service(ctx, "gateway", settings.port), settings_(std::move(settings)) {
+  for (const auto& route : prefix_routes()) {
+    if (!upstreams_.count(route.service)) {
+      upstreams_[route.service] =
+          std::make_unique<platform::ServiceCaller>(ctx, "gateway", route.service, &host_.metrics());
+    }
+    const PrefixRoute* r = &route;
+    auto handler = [this, r](Request& req) { return forward(req, *r); };
+    for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
+      host_.routes().add(method, route.public_prefix, Access::anyone(), handler);
+      host_.routes().add(method, route.public_prefix + "/{*rest}", Access::anyone(), handler);
+    }
+  }
+}
+
+GatewayService::~GatewayService() { stop(); }
+
+asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRoute& route) {
+  auto started = std::chrono::steady_clock::now();
+  platform::CallRecord inbound;
+  inbound.caller = "client";
+  inbound.callee = "gateway";
+  inbound.method = req.method;
+  inbound.route = req.route;
+  inbound.trace_id = req.trace_id;
+  inbound.at_ms = ctx_.clock.unix_millis();
+  auto finish = [&](Response& res) {
+    inbound.status = res.status;
+    inbound.outcome = res.status >= 500 ? "server_error" : res.status >= 400 ? "client_error" : "ok";
+    inbound.duration = std::chrono::steady_clock::now() - started;
+    ctx_.calls.record(std::move(inbound));
+  };
+
+  Response res;
+  try {
+    Request out;
+    out.method = req.method;
+    std::string_view path = req.path();
+    std::string rest(path.substr(route.strip.size()));
+    if (rest.empty()) rest = "/";
+    out.target = rest;
+    if (auto q = req.query(); !q.empty()) out.target += "?" + std::string(q);
+    for (auto name : kForwardedRequestHeaders) {
+      if (auto v = req.headers.get(name)) out.headers.set(std::string(name), std::string(*v));
+    }
+    out.body = std::move(req.body);
+
+    if (route.needs_user) {
+      auto authorization = req.headers.get("Authorization");
+      if (!authorization) throw unauthenticated("unauthenticated", "this route needs Authorization: Bearer <token>");
+      std::string_view value = *authorization;
+      if (value.size() < 7 || !http::iequals(value.substr(0, 7), "Bearer "))
+        throw unauthenticated("invalid_token", "Authorization must be a Bearer token");
+      auto token = value.substr(7);
+      security::JwtVerifyOptions options{settings_.jwt_secret, settings_.issuer, settings_.audience,
+                                         ctx_.clock.unix_seconds(), 0};
+      auto verified = security::verify_hs256(token, options);
+      if (auto* failure = std::get_if<security::JwtFailure>(&verified)) {
+        auto reason = std::string(security::to_string(*failure));
+        ApiError e = *failure == security::JwtFailure::expired
+                         ? unauthenticated("token_expired", "the access token has expired")
+                         : unauthenticated("invalid_token", "the access token was refused: " + reason);
+        throw ApiError(e.status(), e.code(), e.what(), {{"reason", reason}});
+      }
+      out.headers.set(std::string(platform::kUserIdHeader), std::get<security::JwtClaims>(verified).subject);
+    }
+
+    auto& upstream = *upstreams_.at(route.service);
+    try {
+      auto result = co_await upstream.call(std::move(out), settings_.upstream_timeout, req.trace_id);
+      res.status = result.response.status;
+      for (auto name : kForwardedResponseHeaders) {
+        if (auto v = result.response.headers.get(name)) res.headers.set(std::string(name), std::string(*v));
+      }
+      res.body = std::move(result.response.body);
+    } catch (const http::TransportError& e) {
+      bool timeout = e.kind() == http::TransportErrorKind::timeout;
+      throw ApiError(timeout ? 504 : 503, timeout ? "upstream_timeout" : "service_unavailable",
+                     "the " + route.service + " service " +
+                         (timeout ? "did not answer in time" : "is unavailable") + " (" +
+                         std::string(http::to_string(e.kind())) + ")",
+                     {{"service", route.service}})
+          .with_retry_after(1);
+    }
+  } catch (const ApiError& e) {
+    res = Response::json(e.status(), platform::error_body(e.code(), e.what(), e.details(), req.trace_id));
+    if (e.status() == 401) res.headers.set("WWW-Authenticate", "Bearer realm=\"shopctl\"");
+    if (e.retry_after() >= 0) res.headers.set("Retry-After", std::to_string(e.retry_after()));
+  }
+  finish(res);
+  co_return res;
+}
+
+}  // namespace shopctl::gateway

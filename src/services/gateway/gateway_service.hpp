@@ -1,0 +1,44 @@
+#pragma once
+// The API gateway: the shop's only public door. It checks the user's JWT (HS256 pinned, exp,
+// iss and aud), routes by path prefix to the service that owns the route, adds its own
+// service credential and the user's id, and keeps the trace. It holds no business logic and
+// no database.
+#include <chrono>
+#include <map>
+#include <memory>
+
+#include "platform/service.hpp"
+
+namespace shopctl::gateway {
+
+struct GatewaySettings {
+  std::uint16_t port = 8080;
+  std::string jwt_secret;
+  std::string issuer = "shopctl-auth";
+  std::string audience = "shopctl";
+  std::chrono::milliseconds upstream_timeout{10'000};
+};
+
+// One public prefix and where it goes.
+struct PrefixRoute {
+  std::string public_prefix;  // "/api/catalog"
+  std::string service;        // "catalog"
+  std::string strip;          // removed from the path before forwarding ("/api/catalog")
+  bool needs_user;            // a valid user JWT is required
+};
+
+// The gateway's routing table (also drawn by `shopctl graph`).
+const std::vector<PrefixRoute>& prefix_routes();
+
+class GatewayService : public platform::Service {
+ public:
+  GatewayService(platform::ServiceContext& ctx, GatewaySettings settings);
+  ~GatewayService() override;
+
+ private:
+  boost::asio::awaitable<http::Response> forward(http::Request& req, const PrefixRoute& route);
+  GatewaySettings settings_;
+  std::map<std::string, std::unique_ptr<platform::ServiceCaller>> upstreams_;
+};
+
+}  // namespace shopctl::gateway

@@ -1,0 +1,319 @@
+#include "shop/config.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "platform/duration.hpp"
+#include "platform/yaml_json.hpp"
+
+namespace shopctl::shop {
+
+using platform::resilience::CircuitBreakerConfig;
+using platform::resilience::RetryPolicy;
+
+ShopConfig::ShopConfig() {
+  // The shop's breaker defaults: Resilience4j's semantics, sized for a shop that sees tens of
+  // calls rather than thousands (Resilience4j's 100-call window would never open in a demo).
+  CircuitBreakerConfig b;
+  b.sliding_window_size = 10;
+  b.minimum_number_of_calls = 5;
+  b.failure_rate_threshold = 50;
+  b.wait_duration_in_open_state = std::chrono::seconds(30);
+  b.permitted_number_of_calls_in_half_open_state = 2;
+  for (const auto& edge : breaker_edges()) breakers[edge] = b;
+  order_catalog_client.retry.max_attempts = 3;
+  order_payment_client.retry.max_attempts = 2;  // creation carries an idempotency key
+  payment_order_client.retry.max_attempts = 1;  // the outbox retries
+  payment_provider_client.retry.max_attempts = 2;
+}
+
+namespace {
+
+struct Walker {
+  std::vector<ConfigIssue> issues;
+
+  void issue(const YAML::Node& node, std::string message) {
+    auto m = node.Mark();
+    issues.push_back({m.line + 1, m.column + 1, std::move(message)});
+  }
+
+  // Checks that `node` is a map whose keys are in `allowed`; reports each unknown key.
+  bool check_map(const YAML::Node& node, const std::string& where,
+                 const std::set<std::string>& allowed) {
+    if (!node.IsMap()) {
+      issue(node, where + " must be a map");
+      return false;
+    }
+    for (const auto& kv : node) {
+      auto key = kv.first.Scalar();
+      if (!allowed.count(key)) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        issue(kv.first, "unknown key '" + key + "' in " + where + " (expected one of: " + list + ")");
+      }
+    }
+    return true;
+  }
+
+  std::optional<std::chrono::nanoseconds> duration(const YAML::Node& node, const std::string& what) {
+    if (!node.IsScalar()) {
+      issue(node, what + " must be a duration like 250ms, 2s or 1m");
+      return std::nullopt;
+    }
+    auto d = platform::parse_duration(node.Scalar());
+    if (!d) issue(node, what + ": '" + node.Scalar() + "' is not a duration (250ms, 2s, 1m, 2h)");
+    return d;
+  }
+
+  std::optional<std::int64_t> integer(const YAML::Node& node, const std::string& what,
+                                      std::int64_t lo, std::int64_t hi) {
+    auto j = node.IsScalar() ? platform::yaml_to_json(node) : nlohmann::json();
+    if (!j.is_number_integer() || j.get<std::int64_t>() < lo || j.get<std::int64_t>() > hi) {
+      issue(node, what + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+      return std::nullopt;
+    }
+    return j.get<std::int64_t>();
+  }
+
+  std::optional<std::string> string(const YAML::Node& node, const std::string& what) {
+    if (!node.IsScalar()) {
+      issue(node, what + " must be a string");
+      return std::nullopt;
+    }
+    return node.Scalar();
+  }
+
+  void client(const YAML::Node& node, const std::string& where, ClientSettings& out) {
+    if (!check_map(node, where, {"timeout", "retry"})) return;
+    if (node["timeout"]) {
+      if (auto d = duration(node["timeout"], where + ".timeout")) {
+        if (d->count() <= 0) issue(node["timeout"], where + ".timeout must be above zero");
+        else out.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+      }
+    }
+    if (auto r = node["retry"]) {
+      if (!check_map(r, where + ".retry",
+                     {"max_attempts", "initial_backoff", "multiplier", "max_backoff", "jitter"}))
+        return;
+      try {
+        out.retry = RetryPolicy::from_json(platform::yaml_to_json(r), out.retry);
+      } catch (const std::exception& e) {
+        issue(r, where + ".retry: " + e.what());
+      }
+    }
+  }
+
+  void breakers(const YAML::Node& node, const std::string& where, ShopConfig& config) {
+    if (!node.IsMap()) {
+      issue(node, where + " must be a map of edge -> settings");
+      return;
+    }
+    for (const auto& kv : node) {
+      auto edge = kv.first.Scalar();
+      auto it = config.breakers.find(edge);
+      if (it == config.breakers.end()) {
+        std::string list;
+        for (const auto& e : breaker_edges()) list += (list.empty() ? "" : ", ") + e;
+        issue(kv.first, "unknown circuit breaker '" + edge + "' (known: " + list + ")");
+        continue;
+      }
+      if (!kv.second.IsMap()) {
+        issue(kv.second, "circuit breaker " + edge + " settings must be a map");
+        continue;
+      }
+      try {
+        it->second = CircuitBreakerConfig::from_json(platform::yaml_to_json(kv.second), it->second);
+      } catch (const std::exception& e) {
+        // Point at the offending key when the message names one.
+        YAML::Node at = kv.second;
+        for (const auto& setting : kv.second) {
+          if (std::string(e.what()).find(setting.first.Scalar()) != std::string::npos) {
+            at = setting.first;
+            break;
+          }
+        }
+        issue(at, "circuit breaker " + edge + ": " + e.what());
+      }
+    }
+  }
+};
+
+}  // namespace
+
+std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config) {
+  Walker w;
+  if (!root || root.IsNull()) return {};
+  if (!w.check_map(root, "config", {"host", "ports", "data_dir", "seed", "secrets", "auth",
+                                    "catalog", "order", "payment"}))
+    return w.issues;
+
+  if (auto n = root["host"]) {
+    if (auto s = w.string(n, "host")) config.host = *s;
+  }
+  if (auto n = root["ports"]) {
+    std::set<std::string> names(service_names().begin(), service_names().end());
+    if (w.check_map(n, "ports", names)) {
+      for (const auto& kv : n) {
+        if (!names.count(kv.first.Scalar())) continue;
+        if (auto p = w.integer(kv.second, "ports." + kv.first.Scalar(), 0, 65535))
+          config.ports[kv.first.Scalar()] = static_cast<std::uint16_t>(*p);
+      }
+    }
+  }
+  if (auto n = root["data_dir"]) {
+    if (auto s = w.string(n, "data_dir")) config.data_dir = *s;
+  }
+  if (auto n = root["seed"]) {
+    if (auto s = w.integer(n, "seed", 0, INT64_MAX)) config.seed = static_cast<std::uint64_t>(*s);
+  }
+  if (auto n = root["secrets"]) {
+    if (w.check_map(n, "secrets", {"jwt_secret", "service_key", "webhook_secret", "admin_token"})) {
+      if (auto s = n["jwt_secret"]) {
+        if (auto v = w.string(s, "secrets.jwt_secret")) {
+          if (v->size() < 32) w.issue(s, "secrets.jwt_secret must have at least 32 characters");
+          else config.jwt_secret = *v;
+        }
+      }
+      if (auto s = n["service_key"]) {
+        if (auto v = w.string(s, "secrets.service_key")) {
+          if (v->size() < 32) w.issue(s, "secrets.service_key must have at least 32 characters");
+          else config.service_key = *v;
+        }
+      }
+      if (auto s = n["webhook_secret"]) {
+        if (auto v = w.string(s, "secrets.webhook_secret")) config.webhook_secret = *v;
+      }
+      if (auto s = n["admin_token"]) {
+        if (auto v = w.string(s, "secrets.admin_token")) config.admin_token = *v;
+      }
+    }
+  }
+  if (auto n = root["auth"]) {
+    if (w.check_map(n, "auth", {"token_ttl", "password_hashing", "login_throttle", "demo_user"})) {
+      if (auto t = n["token_ttl"]) {
+        if (auto d = w.duration(t, "auth.token_ttl")) {
+          if (*d < std::chrono::seconds(1)) w.issue(t, "auth.token_ttl must be at least 1s");
+          else config.token_ttl = std::chrono::duration_cast<std::chrono::seconds>(*d);
+        }
+      }
+      if (auto p = n["password_hashing"]) {
+        auto v = w.string(p, "auth.password_hashing");
+        if (v == "owasp") config.password_hashing = platform::security::PasswordHashing::owasp();
+        else if (v == "fast") config.password_hashing = platform::security::PasswordHashing::fast_for_tests();
+        else if (v) w.issue(p, "auth.password_hashing must be owasp or fast");
+      }
+      if (auto t = n["login_throttle"]) {
+        if (w.check_map(t, "auth.login_throttle", {"max_failures", "window"})) {
+          if (auto m = t["max_failures"]) {
+            if (auto v = w.integer(m, "auth.login_throttle.max_failures", 1, 1000))
+              config.login_max_failures = static_cast<int>(*v);
+          }
+          if (auto m = t["window"]) {
+            if (auto d = w.duration(m, "auth.login_throttle.window"))
+              config.login_window = std::chrono::duration_cast<std::chrono::seconds>(*d);
+          }
+        }
+      }
+      if (auto d = n["demo_user"]) {
+        if (w.check_map(d, "auth.demo_user", {"enabled", "email", "password"})) {
+          if (auto e = d["enabled"]) {
+            auto j = platform::yaml_to_json(e);
+            if (!j.is_boolean()) w.issue(e, "auth.demo_user.enabled must be true or false");
+            else config.seed_demo_user = j.get<bool>();
+          }
+          if (auto e = d["email"]) {
+            if (auto v = w.string(e, "auth.demo_user.email")) config.demo_email = *v;
+          }
+          if (auto e = d["password"]) {
+            if (auto v = w.string(e, "auth.demo_user.password")) config.demo_password = *v;
+          }
+        }
+      }
+    }
+  }
+  if (auto n = root["catalog"]) {
+    if (w.check_map(n, "catalog", {"file"})) {
+      if (auto f = n["file"]) {
+        if (auto v = w.string(f, "catalog.file")) config.catalog_file = *v;
+      }
+    }
+  }
+  if (auto n = root["order"]) {
+    if (w.check_map(n, "order", {"catalog_client", "payment_client", "circuit_breakers"})) {
+      if (auto c = n["catalog_client"]) w.client(c, "order.catalog_client", config.order_catalog_client);
+      if (auto c = n["payment_client"]) w.client(c, "order.payment_client", config.order_payment_client);
+      if (auto c = n["circuit_breakers"]) w.breakers(c, "order.circuit_breakers", config);
+    }
+  }
+  if (auto n = root["payment"]) {
+    if (w.check_map(n, "payment", {"order_client", "provider_client", "circuit_breakers",
+                                   "outbox", "webhook_tolerance"})) {
+      if (auto c = n["order_client"]) w.client(c, "payment.order_client", config.payment_order_client);
+      if (auto c = n["provider_client"]) w.client(c, "payment.provider_client", config.payment_provider_client);
+      if (auto c = n["circuit_breakers"]) w.breakers(c, "payment.circuit_breakers", config);
+      if (auto o = n["outbox"]) {
+        if (w.check_map(o, "payment.outbox", {"initial_backoff", "max_backoff"})) {
+          if (auto b = o["initial_backoff"]) {
+            if (auto d = w.duration(b, "payment.outbox.initial_backoff"))
+              config.outbox_initial_backoff = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+          }
+          if (auto b = o["max_backoff"]) {
+            if (auto d = w.duration(b, "payment.outbox.max_backoff"))
+              config.outbox_max_backoff = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+          }
+        }
+      }
+      if (auto t = n["webhook_tolerance"]) {
+        if (auto d = w.duration(t, "payment.webhook_tolerance"))
+          config.webhook_tolerance = std::chrono::duration_cast<std::chrono::seconds>(*d);
+      }
+    }
+  }
+  return w.issues;
+}
+
+ShopConfig load_config_file(const std::filesystem::path& file, ShopConfig base) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file.string());
+  } catch (const YAML::BadFile&) {
+    throw std::runtime_error(file.string() + ": cannot read the config file");
+  } catch (const YAML::ParserException& e) {
+    throw std::runtime_error(file.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
+                             std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  auto issues = apply_config(root, base);
+  if (!issues.empty()) {
+    std::string all;
+    for (const auto& i : issues) {
+      all += file.string() + ":" + std::to_string(i.line) + ":" + std::to_string(i.column) +
+             ": " + i.message + "\n";
+    }
+    all.pop_back();
+    throw std::runtime_error(all);
+  }
+  return base;
+}
+
+std::string describe_config(const ShopConfig& c) {
+  nlohmann::json j;
+  j["host"] = c.host;
+  for (const auto& [s, p] : c.ports) j["ports"][s] = p;
+  j["data_dir"] = c.data_dir.string();
+  j["auth"] = {{"token_ttl", platform::format_duration(c.token_ttl)},
+               {"login_throttle", {{"max_failures", c.login_max_failures},
+                                   {"window", platform::format_duration(c.login_window)}}}};
+  auto client = [](const ClientSettings& s) {
+    return nlohmann::json{{"timeout", platform::format_duration(s.timeout)}, {"retry", s.retry.to_json()}};
+  };
+  j["order"]["catalog_client"] = client(c.order_catalog_client);
+  j["order"]["payment_client"] = client(c.order_payment_client);
+  j["payment"]["order_client"] = client(c.payment_order_client);
+  j["payment"]["provider_client"] = client(c.payment_provider_client);
+  for (const auto& [edge, b] : c.breakers) j["circuit_breakers"][edge] = b.to_json();
+  return j.dump(2);
+}
+
+}  // namespace shopctl::shop

@@ -1,0 +1,96 @@
+#pragma once
+// The settings of one shop: ports, secrets, client timeouts and retries, circuit breakers,
+// auth rules. Read from `shopctl serve --config FILE` and from a scenario's `config:`
+// section; both go through apply_config(), which is strict about keys and values.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "platform/resilience/circuit_breaker.hpp"
+#include "platform/resilience/retry.hpp"
+#include "platform/security/password.hpp"
+
+namespace shopctl::shop {
+
+inline const std::vector<std::string>& service_names() {
+  static const std::vector<std::string> names = {"gateway", "auth",    "catalog",
+                                                 "order",   "payment", "provider"};
+  return names;
+}
+// The edges that have a circuit breaker.
+inline const std::vector<std::string>& breaker_edges() {
+  static const std::vector<std::string> edges = {"order->catalog", "order->payment",
+                                                 "payment->order", "payment->provider"};
+  return edges;
+}
+
+struct ClientSettings {
+  std::chrono::milliseconds timeout{2000};  // one attempt's deadline: the only timeout
+  platform::resilience::RetryPolicy retry;
+};
+
+struct ShopConfig {
+  std::string host = "127.0.0.1";
+  std::map<std::string, std::uint16_t> ports;  // by service; missing or 0: ephemeral
+  std::filesystem::path data_dir;              // empty: a temporary folder
+  std::uint64_t seed = 0;                      // faults and retry jitter
+
+  // Secrets. Empty ones are generated at start-up.
+  std::string jwt_secret;
+  std::string service_key;
+  std::string webhook_secret;
+  std::string admin_token;
+
+  // auth
+  std::string jwt_issuer = "shopctl-auth";
+  std::string jwt_audience = "shopctl";
+  std::chrono::seconds token_ttl{900};
+  platform::security::PasswordHashing password_hashing =
+      platform::security::PasswordHashing::owasp();
+  int login_max_failures = 5;
+  std::chrono::seconds login_window{60};
+  bool seed_demo_user = true;
+  std::string demo_email = "demo@shop.test";
+  std::string demo_password = "demo-password-1";
+
+  // catalog
+  std::optional<std::filesystem::path> catalog_file;  // default: the embedded demo catalog
+
+  // order
+  ClientSettings order_catalog_client{std::chrono::milliseconds(1000), {}};
+  ClientSettings order_payment_client{std::chrono::milliseconds(2000), {}};
+  // payment
+  ClientSettings payment_order_client{std::chrono::milliseconds(2000), {}};
+  ClientSettings payment_provider_client{std::chrono::milliseconds(2000), {}};
+  std::chrono::milliseconds outbox_initial_backoff{200};
+  std::chrono::milliseconds outbox_max_backoff{30'000};
+  std::chrono::seconds webhook_tolerance{300};
+
+  std::map<std::string, platform::resilience::CircuitBreakerConfig> breakers;
+
+  ShopConfig();
+};
+
+struct ConfigIssue {
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based
+  std::string message;
+};
+
+// Applies the YAML settings in `root` over `config`. Every problem is collected with its
+// position; `config` is only partly updated when issues are returned.
+std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config);
+
+// Reads a config file. Throws std::runtime_error with "file:line:col: message" lines.
+ShopConfig load_config_file(const std::filesystem::path& file, ShopConfig base = {});
+
+// The effective settings, for `shopctl serve --print-config` and reports (secrets masked).
+std::string describe_config(const ShopConfig& config);
+
+}  // namespace shopctl::shop

@@ -1,0 +1,239 @@
+#include "shop/shop.hpp"
+
+#include <cstdlib>
+#include <future>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "platform/error.hpp"
+#include "platform/resilient_caller.hpp"
+#include "platform/security/random.hpp"
+#include "platform/security/service_credential.hpp"
+#include "platform/service.hpp"
+#include "services/auth/auth_service.hpp"
+#include "services/catalog/catalog_service.hpp"
+#include "services/gateway/gateway_service.hpp"
+#include "services/order/order_service.hpp"
+#include "services/payment/payment_service.hpp"
+#include "services/provider/provider_service.hpp"
+
+namespace shopctl::shop {
+
+namespace asio = boost::asio;
+
+namespace {
+
+platform::EdgeSettings edge(const ShopConfig& c, const ClientSettings& client, const std::string& name) {
+  platform::EdgeSettings e;
+  e.timeout = client.timeout;
+  e.retry = client.retry;
+  e.breaker = c.breakers.at(name);
+  return e;
+}
+
+std::uint16_t port_of(const ShopConfig& c, const std::string& service) {
+  auto it = c.ports.find(service);
+  return it == c.ports.end() ? 0 : it->second;
+}
+
+std::filesystem::path make_temp_dir() {
+  auto base = std::filesystem::temp_directory_path() / "shopctl-XXXXXX";
+  std::string pattern = base.string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot create a temporary data folder");
+  return pattern;
+}
+
+}  // namespace
+
+struct Shop::Impl {
+  Impl(Shop& shop, unsigned threads_wanted)
+      : io(static_cast<int>(threads_wanted)),
+        work(asio::make_work_guard(io)),
+        credentials(shop.config_.service_key, shop.clock_),
+        context{io,
+                shop.clock_,
+                shop.faults_,
+                shop.calls_,
+                credentials,
+                peers,
+                shop.log_,
+                shop.config_.admin_token,
+                shop.config_.data_dir} {
+    for (unsigned i = 0; i < threads_wanted; ++i) threads.emplace_back([this] { io.run(); });
+  }
+  ~Impl() {
+    services.clear();  // each stops itself
+    work.reset();
+    io.stop();
+    for (auto& t : threads) t.join();
+  }
+
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  platform::security::ServiceCredentials credentials;
+  platform::PeerDirectory peers;
+  platform::ServiceContext context;
+  std::vector<std::thread> threads;
+  // In start order; stopped in reverse.
+  std::vector<std::pair<std::string, std::unique_ptr<platform::Service>>> services;
+};
+
+Shop::Shop(ShopConfig config, ShopOptions options)
+    : config_(std::move(config)), options_(options), faults_(config_.seed), log_(options.log_level, options.log_format) {
+  namespace security = platform::security;
+  if (config_.data_dir.empty()) {
+    config_.data_dir = make_temp_dir();
+    temporary_data_ = true;
+  }
+  std::filesystem::create_directories(config_.data_dir);
+  if (config_.jwt_secret.empty()) config_.jwt_secret = security::random_hex(32);
+  if (config_.service_key.empty()) config_.service_key = security::random_hex(32);
+  if (config_.webhook_secret.empty()) config_.webhook_secret = "whsec_" + security::random_hex(24);
+  if (config_.admin_token.empty()) config_.admin_token = "adm_" + security::random_hex(16);
+
+  unsigned threads = options_.threads;
+  if (threads == 0) threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  impl_ = std::make_unique<Impl>(*this, threads);
+  auto& ctx = impl_->context;
+  const auto& c = config_;
+
+  catalog::CatalogSettings catalog{port_of(c, "catalog"), c.catalog_file};
+  auth::AuthSettings auth{port_of(c, "auth"), c.jwt_secret, c.jwt_issuer, c.jwt_audience,
+                          c.token_ttl, c.password_hashing, c.login_max_failures, c.login_window,
+                          std::nullopt};
+  if (c.seed_demo_user) auth.demo_user = auth::AuthSettings::DemoUser{c.demo_email, c.demo_password, "Demo User"};
+  provider::ProviderSettings provider{port_of(c, "provider"), c.webhook_secret};
+  payment::PaymentSettings payment{port_of(c, "payment"),
+                                   edge(c, c.payment_order_client, "payment->order"),
+                                   edge(c, c.payment_provider_client, "payment->provider"),
+                                   c.webhook_secret,
+                                   c.webhook_tolerance,
+                                   c.outbox_initial_backoff,
+                                   c.outbox_max_backoff,
+                                   c.seed};
+  order::OrderSettings order{port_of(c, "order"), edge(c, c.order_catalog_client, "order->catalog"),
+                             edge(c, c.order_payment_client, "order->payment"), c.seed};
+  gateway::GatewaySettings gateway{port_of(c, "gateway"), c.jwt_secret, c.jwt_issuer, c.jwt_audience};
+
+  auto& s = impl_->services;
+  s.emplace_back("catalog", std::make_unique<catalog::CatalogService>(ctx, catalog));
+  s.emplace_back("auth", std::make_unique<auth::AuthService>(ctx, auth));
+  s.emplace_back("provider", std::make_unique<provider::ProviderService>(ctx, provider));
+  s.emplace_back("payment", std::make_unique<payment::PaymentService>(ctx, payment));
+  s.emplace_back("order", std::make_unique<order::OrderService>(ctx, order));
+  s.emplace_back("gateway", std::make_unique<gateway::GatewayService>(ctx, gateway));
+  add_shop_admin_routes();
+}
+
+Shop::~Shop() {
+  impl_.reset();
+  if (temporary_data_) {
+    std::error_code ignored;
+    std::filesystem::remove_all(config_.data_dir, ignored);
+  }
+}
+
+void Shop::start() {
+  for (auto& [name, svc] : impl_->services) {
+    try {
+      svc->start();
+    } catch (const std::exception& e) {
+      throw std::runtime_error("cannot start " + name + ": " + e.what());
+    }
+  }
+}
+
+void Shop::shutdown(std::chrono::milliseconds grace) {
+  // The door closes first, then the services behind it.
+  for (auto it = impl_->services.rbegin(); it != impl_->services.rend(); ++it) {
+    it->second->shutdown(grace);
+  }
+}
+
+platform::Service& Shop::service(const std::string& name) const {
+  for (auto& [n, svc] : impl_->services) {
+    if (n == name) return *svc;
+  }
+  throw std::invalid_argument("unknown service '" + name + "'");
+}
+
+void Shop::stop_service(const std::string& name) { service(name).stop(); }
+void Shop::start_service(const std::string& name) { service(name).start(); }
+void Shop::restart_service(const std::string& name) {
+  auto& svc = service(name);
+  svc.stop();
+  svc.start();
+}
+
+std::string Shop::url(const std::string& name) const {
+  auto& svc = service(name);
+  return "http://" + config_.host + ":" + std::to_string(svc.host().port());
+}
+
+std::vector<ServiceInfo> Shop::services() const {
+  std::vector<ServiceInfo> out;
+  for (auto& [name, svc] : impl_->services) {
+    out.push_back({name, "http://" + config_.host + ":" + std::to_string(svc->host().port()),
+                   svc->database_file(), svc->running()});
+  }
+  return out;
+}
+
+void Shop::add_shop_admin_routes() {
+  auto& gateway = service("gateway").host();
+  auto any = http::Access::anyone();
+  gateway.admin_routes().add("GET", "/_admin/services", any,
+                             [this](http::Request&) -> asio::awaitable<http::Response> {
+                               nlohmann::json items = nlohmann::json::array();
+                               for (const auto& s : services()) {
+                                 items.push_back({{"name", s.name}, {"url", s.url},
+                                                  {"database", s.database.string()},
+                                                  {"running", s.running}});
+                               }
+                               co_return http::Response::json(200, {{"items", items}});
+                             });
+  // stop/start/restart run on a thread of their own: they wait for databases to close and
+  // must not hold one of the threads that serve requests.
+  gateway.admin_routes().add(
+      "POST", "/_admin/services/{name}/{action}", any,
+      [this](http::Request& req) -> asio::awaitable<http::Response> {
+        auto name = req.param("name");
+        auto action = req.param("action");
+        if (name == "gateway") {
+          throw platform::ApiError(409, "cannot_stop_gateway",
+                                   "the gateway serves this admin plane; stop the shop instead");
+        }
+        bool known = false;
+        for (const auto& n : service_names()) known = known || n == name;
+        if (!known) throw platform::ApiError(404, "service_not_found", "no service " + name);
+        if (action != "stop" && action != "start" && action != "restart") {
+          throw platform::ApiError(404, "route_not_found", "action must be stop, start or restart");
+        }
+        auto done = std::make_shared<std::promise<void>>();
+        auto future = done->get_future();
+        std::thread([this, name, action, done] {
+          try {
+            if (action == "stop") stop_service(name);
+            else if (action == "start") start_service(name);
+            else restart_service(name);
+            done->set_value();
+          } catch (...) {
+            done->set_exception(std::current_exception());
+          }
+        }).detach();
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+          timer.expires_after(std::chrono::milliseconds(2));
+          co_await timer.async_wait(asio::use_awaitable);
+        }
+        future.get();
+        co_return http::Response::json(200, {{"service", name}, {"action", action},
+                                             {"running", service(name).running()}});
+      });
+}
+
+}  // namespace shopctl::shop
