@@ -1,0 +1,330 @@
+#include "services/order/order_service.hpp"
+
+#include <exception>
+#include <utility>
+
+#include "platform/error.hpp"
+#include "platform/json_body.hpp"
+#include "platform/security/random.hpp"
+
+namespace shopctl::order {
+
+namespace asio = boost::asio;
+using http::Request;
+using http::Response;
+using platform::ApiError;
+
+namespace {
+
+constexpr std::string_view kIdempotencyKeyHeader = "Idempotency-Key";
+constexpr std::size_t kMaxPaymentIdLength = 100;
+constexpr std::size_t kMaxReasonLength = 200;
+
+// The user the gateway vouches for. Throws ApiError 401 `unauthenticated` when it names none.
+const std::string& require_user(const Request& req) {
+  if (req.user_id.empty()) {
+    throw ApiError(401, "unauthenticated", "this route needs a signed-in user");
+  }
+  return req.user_id;
+}
+
+int quantity_field(const nlohmann::json& body, bool allow_zero) {
+  auto it = body.find("quantity");
+  return validate_quantity(it == body.end() ? nlohmann::json(nullptr) : *it, allow_zero);
+}
+
+ApiError catalog_unavailable(const CatalogUnavailable& e) {
+  ApiError error(503, "catalog_unavailable",
+                 "the catalog cannot answer right now; try again shortly",
+                 {{"cause", std::string(e.what()).substr(0, 200)}});
+  error.with_retry_after(e.retry_after_seconds());
+  return error;
+}
+
+}  // namespace
+
+OrderService::OrderService(platform::ServiceContext& ctx, OrderSettings settings)
+    : Service(ctx, "order", settings.port),
+      settings_(std::move(settings)),
+      store_(ctx.data_dir / "order.db"),
+      catalog_(ctx, settings_.catalog, &host_.metrics(), settings_.seed),
+      payments_(ctx, settings_.payment, &host_.metrics(), settings_.seed) {
+  add_routes();
+  platform::expose_breakers(host_, {&catalog_.edge(), &payments_.edge()});
+}
+
+OrderService::~OrderService() { stop(); }
+
+void OrderService::open_storage() { store_.open(); }
+
+void OrderService::close_storage() { store_.close(); }
+
+void OrderService::add_routes() {
+  auto& routes = host_.routes();
+  const auto gateway = http::Access::only({"gateway"});
+
+  routes.add("GET", "/cart", gateway, [this](Request& req) -> asio::awaitable<Response> {
+    auto cart = co_await store_.cart(require_user(req));
+    co_return Response::json(200, cart_json(cart.lines, cart.currency));
+  });
+
+  routes.add("POST", "/cart/items", gateway,
+             [this](Request& req) { return add_cart_item(req); });
+
+  routes.add("PATCH", "/cart/items/{product_id}", gateway,
+             [this](Request& req) -> asio::awaitable<Response> {
+               const auto& user = require_user(req);
+               const auto& product_id = req.param("product_id");
+               validate_product_id(product_id, "product_id");
+               const int quantity = quantity_field(platform::json_object_body(req), true);
+               auto cart = co_await store_.set_quantity(user, product_id, quantity);
+               co_return Response::json(200, cart_json(cart.lines, cart.currency));
+             });
+
+  routes.add("DELETE", "/cart/items/{product_id}", gateway,
+             [this](Request& req) -> asio::awaitable<Response> {
+               const auto& user = require_user(req);
+               const auto& product_id = req.param("product_id");
+               validate_product_id(product_id, "product_id");
+               auto cart = co_await store_.remove_item(user, product_id);
+               co_return Response::json(200, cart_json(cart.lines, cart.currency));
+             });
+
+  routes.add("POST", "/orders", gateway, [this](Request& req) { return checkout_route(req); });
+
+  routes.add("GET", "/orders", gateway, [this](Request& req) -> asio::awaitable<Response> {
+    auto orders = co_await store_.list_for_user(require_user(req), kMaxOrdersListed);
+    nlohmann::json items = nlohmann::json::array();
+    for (const Order& order : orders) items.push_back(to_json(order));
+    co_return Response::json(200, {{"items", std::move(items)}});
+  });
+
+  routes.add("GET", "/orders/{id}", gateway, [this](Request& req) -> asio::awaitable<Response> {
+    const auto& user = require_user(req);
+    auto order = co_await store_.find(req.param("id"));
+    // Another user's order is as unknown as a missing one: ids are not to be probed.
+    if (!order || order->user_id != user) {
+      throw ApiError(404, "order_not_found", "no such order", {{"order_id", req.param("id")}});
+    }
+    co_return Response::json(200, to_json(*order));
+  });
+
+  routes.add("POST", "/internal/orders/{id}/payment-result", http::Access::only({"payment"}),
+             [this](Request& req) { return payment_result(req); });
+}
+
+asio::awaitable<Response> OrderService::add_cart_item(Request& req) {
+  const auto& user = require_user(req);
+  auto body = platform::json_object_body(req);
+  const auto product_id = platform::required_string(body, "product_id");
+  validate_product_id(product_id, "product_id");
+  const int quantity = quantity_field(body, false);
+
+  std::optional<ProductSnapshot> product;
+  try {
+    product = co_await catalog_.product(product_id, req.trace_id);
+  } catch (const CatalogUnavailable& e) {
+    throw catalog_unavailable(e);
+  }
+  if (!product) {
+    throw ApiError(404, "product_not_found", "the catalog has no product " + product_id,
+                   {{"product_id", product_id}});
+  }
+  if (!product->available) {
+    throw ApiError(409, "product_unavailable", product->name + " is not available",
+                   {{"product_id", product_id}});
+  }
+  auto cart = co_await store_.add_item(
+      user, CartLine{product->id, product->name, quantity, product->price_cents},
+      product->currency);
+  co_return Response::json(200, cart_json(cart.lines, cart.currency));
+}
+
+asio::awaitable<Response> OrderService::checkout_route(Request& req) {
+  const std::string user = require_user(req);
+  std::optional<std::string> key;
+  if (auto header = req.headers.get(kIdempotencyKeyHeader)) {
+    validate_idempotency_key(*header);
+    key = std::string(*header);
+  }
+  if (key) {
+    auto claim = co_await store_.claim_idempotency_key(user, *key, ctx_.clock.unix_millis());
+    if (claim.kind == IdempotencyClaim::replay) {
+      Response replay;
+      replay.status = claim.status;
+      replay.body = std::move(claim.body);
+      replay.headers.set("Content-Type", "application/json; charset=utf-8");
+      replay.headers.set("Idempotent-Replayed", "true");
+      co_return replay;
+    }
+    if (claim.kind == IdempotencyClaim::in_progress) {
+      throw ApiError(409, "idempotency_key_in_use",
+                     "a checkout with this Idempotency-Key is still running; try again shortly",
+                     {{"header", "Idempotency-Key"}});
+    }
+  }
+
+  CheckoutAnswer answer;
+  std::exception_ptr failure;
+  try {
+    answer = co_await checkout(req, user, key);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (key) {
+    // Only a checkout that created an order binds its key; otherwise nothing happened and the
+    // same key may be used again (for example after a 409 price_changed or a 503).
+    if (failure || !answer.order_created) {
+      co_await store_.release_idempotency_key(user, *key);
+    } else {
+      co_await store_.save_idempotent_answer(user, *key, answer.response.status,
+                                             answer.response.body);
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
+  co_return std::move(answer.response);
+}
+
+asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
+    const Request& req, const std::string& user_id, const std::optional<std::string>& key) {
+  // 1. The caller's cart.
+  StoredCart cart = co_await store_.cart(user_id);
+  if (cart.lines.empty()) {
+    throw ApiError(400, "cart_empty", "the cart is empty; add products before checking out");
+  }
+
+  // 2. Every product of the cart, in one catalog call.
+  std::vector<std::string> ids;
+  ids.reserve(cart.lines.size());
+  for (const CartLine& line : cart.lines) ids.push_back(line.product_id);
+  std::map<std::string, ProductSnapshot> products;
+  try {
+    products = co_await catalog_.products(ids, req.trace_id);
+  } catch (const CatalogUnavailable& e) {
+    throw catalog_unavailable(e);
+  }
+  nlohmann::json unavailable = nlohmann::json::array();
+  std::map<std::string, std::int64_t> latest_prices;
+  for (const CartLine& line : cart.lines) {
+    auto it = products.find(line.product_id);
+    if (it == products.end()) {
+      unavailable.push_back({{"product_id", line.product_id}, {"reason", "not_found"}});
+    } else if (!it->second.available) {
+      unavailable.push_back({{"product_id", line.product_id}, {"reason", "unavailable"}});
+    } else if (it->second.currency != cart.currency) {
+      unavailable.push_back({{"product_id", line.product_id}, {"reason", "currency_changed"}});
+    } else {
+      latest_prices[line.product_id] = it->second.price_cents;
+    }
+  }
+  if (!unavailable.empty()) {
+    throw ApiError(409, "product_unavailable",
+                   "some products in the cart cannot be bought now; remove them and try again",
+                   {{"products", std::move(unavailable)}});
+  }
+  const auto changes = detect_price_changes(cart.lines, latest_prices);
+  if (!changes.empty()) {
+    std::map<std::string, std::int64_t> new_prices;
+    for (const PriceChange& change : changes) new_prices[change.product_id] = change.new_price_cents;
+    co_await store_.reprice_cart(user_id, std::move(new_prices));
+    throw ApiError(409, "price_changed",
+                   "prices changed since the products were added; the cart has the new prices",
+                   price_changed_details(changes));
+  }
+
+  // 3. The order at the latest prices, and the cart emptied, in one transaction.
+  const PricedCart priced = price_cart(cart.lines, cart.currency);
+  const std::int64_t created_ms = ctx_.clock.unix_millis();
+  Order order;
+  order.order_id = platform::security::new_id("ord_");
+  order.user_id = user_id;
+  order.status = OrderStatus::PAYMENT_PENDING;
+  order.items = priced.lines;
+  order.total_cents = priced.total_cents;
+  order.currency = priced.currency;
+  order.created_at_ms = created_ms;
+  order.updated_at_ms = created_ms;
+  order.history.push_back({OrderStatus::PAYMENT_PENDING, created_ms, ""});
+  co_await store_.create_pending(order, cart.lines, key);
+
+  // 4. A payment for the order's total. The order id is the payment's idempotency key, so
+  // retries (ours and the edge's) open one payment at most.
+  std::optional<PaymentHandle> payment;
+  std::string failure;
+  int retry_after = 1;
+  try {
+    payment = co_await payments_.create_payment(order.order_id, order.total_cents,
+                                                order.currency, "order:" + order.order_id,
+                                                req.trace_id);
+  } catch (const PaymentUnavailable& e) {
+    failure = e.what();
+    retry_after = e.retry_after_seconds();
+  }
+  if (!payment) {
+    ctx_.log.warn("checkout could not open a payment",
+                  {{"service", "order"}, {"order_id", order.order_id},
+                   {"cause", failure.substr(0, 200)}, {"trace_id", req.trace_id}});
+    co_await store_.fail_and_restore_cart(order.order_id, "payment_unavailable",
+                                          ctx_.clock.unix_millis());
+    CheckoutAnswer answer{
+        Response::json(503, platform::error_body(
+                                "payment_unavailable",
+                                "the payment service cannot open a payment right now; the order "
+                                "failed and the cart was restored",
+                                {{"order_id", order.order_id}}, req.trace_id)),
+        true};
+    answer.response.headers.set("Retry-After", std::to_string(retry_after));
+    co_return answer;
+  }
+
+  // 5. The order with its pay_url.
+  Order stored = co_await store_.record_payment(
+      order.order_id, OrderPayment{payment->payment_id, payment->status, payment->pay_url},
+      ctx_.clock.unix_millis());
+  co_return CheckoutAnswer{Response::json(201, to_json(stored)), true};
+}
+
+asio::awaitable<Response> OrderService::payment_result(Request& req) {
+  const auto& order_id = req.param("id");
+  auto body = platform::json_object_body(req);
+  const auto payment_id = platform::required_string(body, "payment_id", kMaxPaymentIdLength);
+  const auto status = platform::required_string(body, "status", 32);
+  const auto outcome = parse_payment_outcome(status);
+  if (!outcome) {
+    throw ApiError(400, "invalid_field", "status must be SUCCEEDED or FAILED",
+                   {{"field", "status"}, {"allowed", {"SUCCEEDED", "FAILED"}}});
+  }
+  const auto reason = platform::optional_string(body, "reason", kMaxReasonLength).value_or("");
+
+  auto result = co_await store_.apply_payment_result(order_id, payment_id, *outcome, reason,
+                                                     ctx_.clock.unix_millis());
+  if (!result) {
+    throw ApiError(404, "order_not_found", "no order " + order_id, {{"order_id", order_id}});
+  }
+  const auto& decision = result->decision;
+  const std::string order_status(to_string(result->order.status));
+  if (decision.kind == TransitionDecision::conflict) {
+    ctx_.log.warn("payment result contradicts the order",
+                  {{"service", "order"}, {"order_id", order_id}, {"order_status", order_status},
+                   {"payment_id", payment_id}, {"result", status},
+                   {"reason", std::string(decision.reason)}, {"trace_id", req.trace_id}});
+    throw ApiError(409, "state_conflict",
+                   "the payment result contradicts the order's state, which stays " +
+                       order_status,
+                   {{"order_id", order_id},
+                    {"order_status", order_status},
+                    {"payment_id", payment_id},
+                    {"result", status},
+                    {"reason", std::string(decision.reason)}});
+  }
+  if (decision.kind == TransitionDecision::apply) {
+    ctx_.log.info("payment result recorded",
+                  {{"service", "order"}, {"order_id", order_id}, {"status", order_status},
+                   {"payment_id", payment_id}, {"trace_id", req.trace_id}});
+  }
+  co_return Response::json(200, {{"order_id", order_id},
+                                 {"status", order_status},
+                                 {"result", std::string(decision.reason)}});
+}
+
+}  // namespace shopctl::order

@@ -1,0 +1,66 @@
+#pragma once
+// The order service: carts, checkout and orders, behind the gateway. It owns order.db, asks
+// the catalog for products and prices (typed client, edge order->catalog) and the payment
+// service for payments (typed client, edge order->payment), and takes the payment service's
+// payment-result callback.
+//
+// Routes (the gateway strips /api): GET /cart, POST /cart/items, PATCH and DELETE
+// /cart/items/{product_id}, POST /orders (checkout), GET /orders, GET /orders/{id}, all for
+// the gateway only and for the user it names in X-User-Id; POST
+// /internal/orders/{id}/payment-result for the payment service only.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "platform/resilient_caller.hpp"
+#include "platform/service.hpp"
+#include "services/order/catalog_client.hpp"
+#include "services/order/order_store.hpp"
+#include "services/order/payment_client.hpp"
+
+namespace shopctl::order {
+
+struct OrderSettings {
+  std::uint16_t port = 0;
+  platform::EdgeSettings catalog;  // order->catalog
+  platform::EdgeSettings payment;  // order->payment
+  std::uint64_t seed = 0;          // retry jitter
+};
+
+class OrderService : public platform::Service {
+ public:
+  OrderService(platform::ServiceContext& ctx, OrderSettings settings);
+  ~OrderService() override;
+
+  std::filesystem::path database_file() const override { return store_.file(); }
+
+ protected:
+  void open_storage() override;
+  void close_storage() override;
+
+ private:
+  // What a checkout answered, and whether it created an order (then an Idempotency-Key
+  // remembers the answer).
+  struct CheckoutAnswer {
+    http::Response response;
+    bool order_created = false;
+  };
+
+  void add_routes();
+  boost::asio::awaitable<http::Response> add_cart_item(http::Request& req);
+  boost::asio::awaitable<http::Response> checkout_route(http::Request& req);
+  boost::asio::awaitable<CheckoutAnswer> checkout(const http::Request& req,
+                                                  const std::string& user_id,
+                                                  const std::optional<std::string>& key);
+  boost::asio::awaitable<http::Response> payment_result(http::Request& req);
+
+  OrderSettings settings_;
+  OrderStore store_;
+  CatalogClient catalog_;
+  PaymentClient payments_;
+};
+
+}  // namespace shopctl::order

@@ -1,0 +1,548 @@
+#include "services/order/order_store.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <utility>
+
+#include "platform/error.hpp"
+
+namespace shopctl::order {
+
+namespace asio = boost::asio;
+using platform::ApiError;
+using platform::Database;
+
+namespace {
+
+const std::vector<std::string_view> kMigrations = {
+    R"sql(
+CREATE TABLE cart_items (
+  user_id          TEXT    NOT NULL,
+  product_id       TEXT    NOT NULL,
+  name             TEXT    NOT NULL,
+  quantity         INTEGER NOT NULL CHECK (quantity BETWEEN 1 AND 99),
+  unit_price_cents INTEGER NOT NULL CHECK (unit_price_cents >= 0),
+  currency         TEXT    NOT NULL,
+  position         INTEGER NOT NULL,
+  PRIMARY KEY (user_id, product_id)
+) WITHOUT ROWID;
+
+CREATE TABLE orders (
+  seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+  order_id       TEXT    NOT NULL UNIQUE,
+  user_id        TEXT    NOT NULL,
+  status         TEXT    NOT NULL CHECK (status IN ('PAYMENT_PENDING', 'PAID', 'FAILED')),
+  total_cents    INTEGER NOT NULL,
+  currency       TEXT    NOT NULL,
+  created_at_ms  INTEGER NOT NULL,
+  updated_at_ms  INTEGER NOT NULL,
+  payment_id     TEXT,
+  payment_status TEXT,
+  pay_url        TEXT
+);
+CREATE INDEX orders_by_user ON orders (user_id, seq);
+
+CREATE TABLE order_items (
+  order_id         TEXT    NOT NULL REFERENCES orders (order_id),
+  position         INTEGER NOT NULL,
+  product_id       TEXT    NOT NULL,
+  name             TEXT    NOT NULL,
+  quantity         INTEGER NOT NULL,
+  unit_price_cents INTEGER NOT NULL,
+  line_total_cents INTEGER NOT NULL,
+  PRIMARY KEY (order_id, position)
+) WITHOUT ROWID;
+
+CREATE TABLE order_history (
+  seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+  order_id TEXT    NOT NULL REFERENCES orders (order_id),
+  status   TEXT    NOT NULL,
+  at_ms    INTEGER NOT NULL,
+  reason   TEXT
+);
+CREATE INDEX order_history_by_order ON order_history (order_id, seq);
+
+CREATE TABLE idempotency_keys (
+  user_id         TEXT    NOT NULL,
+  idempotency_key TEXT    NOT NULL,
+  order_id        TEXT,
+  response_status INTEGER,
+  response_body   TEXT,
+  created_at_ms   INTEGER NOT NULL,
+  PRIMARY KEY (user_id, idempotency_key)
+) WITHOUT ROWID;
+)sql",
+};
+
+StoredCart load_cart(Database& db, const std::string& user_id) {
+  StoredCart cart;
+  auto st = db.prepare(
+      "SELECT product_id, name, quantity, unit_price_cents, currency FROM cart_items "
+      "WHERE user_id = ? ORDER BY position");
+  st.bind_all(user_id);
+  while (st.step()) {
+    cart.lines.push_back({st.column_text(0), st.column_text(1),
+                          static_cast<int>(st.column_int(2)), st.column_int(3)});
+    if (cart.currency.empty()) cart.currency = st.column_text(4);
+  }
+  return cart;
+}
+
+std::int64_t next_cart_position(Database& db, const std::string& user_id) {
+  auto st = db.prepare("SELECT COALESCE(MAX(position), 0) + 1 FROM cart_items WHERE user_id = ?");
+  st.bind_all(user_id);
+  st.step();
+  return st.column_int(0);
+}
+
+std::optional<Order> load_order(Database& db, const std::string& order_id) {
+  Order order;
+  {
+    auto st = db.prepare(
+        "SELECT order_id, user_id, status, total_cents, currency, created_at_ms, updated_at_ms, "
+        "payment_id, payment_status, pay_url FROM orders WHERE order_id = ?");
+    st.bind_all(order_id);
+    if (!st.step()) return std::nullopt;
+    order.order_id = st.column_text(0);
+    order.user_id = st.column_text(1);
+    order.status = parse_order_status(st.column_text(2)).value_or(OrderStatus::PAYMENT_PENDING);
+    order.total_cents = st.column_int(3);
+    order.currency = st.column_text(4);
+    order.created_at_ms = st.column_int(5);
+    order.updated_at_ms = st.column_int(6);
+    if (!st.column_is_null(7)) {
+      order.payment = OrderPayment{st.column_text(7), st.column_text(8), st.column_text(9)};
+    }
+  }
+  {
+    auto st = db.prepare(
+        "SELECT product_id, name, quantity, unit_price_cents, line_total_cents FROM order_items "
+        "WHERE order_id = ? ORDER BY position");
+    st.bind_all(order_id);
+    while (st.step()) {
+      order.items.push_back({st.column_text(0), st.column_text(1),
+                             static_cast<int>(st.column_int(2)), st.column_int(3),
+                             st.column_int(4)});
+    }
+  }
+  {
+    auto st = db.prepare(
+        "SELECT status, at_ms, reason FROM order_history WHERE order_id = ? ORDER BY seq");
+    st.bind_all(order_id);
+    while (st.step()) {
+      order.history.push_back(
+          {parse_order_status(st.column_text(0)).value_or(OrderStatus::PAYMENT_PENDING),
+           st.column_int(1), st.column_text(2)});
+    }
+  }
+  return order;
+}
+
+void add_history(Database& db, const std::string& order_id, OrderStatus status,
+                 std::int64_t at_ms, const std::string& reason) {
+  auto st = db.prepare(
+      "INSERT INTO order_history (order_id, status, at_ms, reason) VALUES (?, ?, ?, ?)");
+  st.bind_all(order_id, std::string(to_string(status)), at_ms);
+  if (reason.empty()) {
+    st.bind_null(4);
+  } else {
+    st.bind(4, reason);
+  }
+  st.run();
+}
+
+}  // namespace
+
+OrderStore::OrderStore(std::filesystem::path file) : file_(std::move(file)) {}
+
+OrderStore::~OrderStore() = default;
+
+platform::DatabaseWorker& OrderStore::worker() {
+  if (!worker_) throw std::runtime_error("order.db is not open");
+  return *worker_;
+}
+
+void OrderStore::open() {
+  if (worker_) {
+    worker_->reopen();
+  } else {
+    worker_ = std::make_unique<platform::DatabaseWorker>(file_);
+  }
+  worker_->run_sync([](Database& db) {
+    db.migrate(kMigrations);
+    db.transaction([&] {
+      // A claim without an order belonged to a checkout that a stop cut short before it
+      // created anything: the key is free again.
+      db.prepare("DELETE FROM idempotency_keys WHERE order_id IS NULL").run();
+      // A claim with an order but without an answer was cut short after the order existed:
+      // later requests with the key see the order as it is now.
+      std::vector<std::pair<std::string, std::string>> unanswered;
+      {
+        auto st = db.prepare(
+            "SELECT user_id, idempotency_key FROM idempotency_keys "
+            "WHERE order_id IS NOT NULL AND response_status IS NULL");
+        while (st.step()) unanswered.emplace_back(st.column_text(0), st.column_text(1));
+      }
+      for (const auto& [user_id, key] : unanswered) {
+        std::string order_id;
+        {
+          auto st = db.prepare(
+              "SELECT order_id FROM idempotency_keys WHERE user_id = ? AND idempotency_key = ?");
+          st.bind_all(user_id, key);
+          if (st.step()) order_id = st.column_text(0);
+        }
+        auto order = load_order(db, order_id);
+        auto st = db.prepare(
+            "UPDATE idempotency_keys SET response_status = 201, response_body = ? "
+            "WHERE user_id = ? AND idempotency_key = ?");
+        st.bind_all(order ? to_json(*order).dump() : std::string("{}"), user_id, key).run();
+      }
+    });
+  });
+}
+
+void OrderStore::close() {
+  if (worker_) worker_->close();
+}
+
+asio::awaitable<StoredCart> OrderStore::cart(std::string user_id) {
+  StoredCart cart;
+  co_await worker().run([&](Database& db) { cart = load_cart(db, user_id); });
+  co_return cart;
+}
+
+asio::awaitable<StoredCart> OrderStore::add_item(std::string user_id, CartLine line,
+                                                 std::string currency) {
+  StoredCart cart;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      {
+        auto st = db.prepare(
+            "SELECT currency FROM cart_items WHERE user_id = ? AND product_id <> ? LIMIT 1");
+        st.bind_all(user_id, line.product_id);
+        if (st.step() && st.column_text(0) != currency) {
+          throw ApiError(409, "currency_mismatch",
+                         "the product is priced in " + currency + " but the cart in " +
+                             st.column_text(0),
+                         {{"product_id", line.product_id}, {"currency", currency},
+                          {"cart_currency", st.column_text(0)}});
+        }
+      }
+      std::optional<int> existing;
+      {
+        auto st = db.prepare(
+            "SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?");
+        st.bind_all(user_id, line.product_id);
+        if (st.step()) existing = static_cast<int>(st.column_int(0));
+      }
+      if (existing) {
+        const int total = *existing + line.quantity;
+        if (total > kMaxQuantity) {
+          throw ApiError(400, "invalid_quantity",
+                         "the cart already holds " + std::to_string(*existing) +
+                             " of this product; a line holds at most " +
+                             std::to_string(kMaxQuantity),
+                         {{"field", "quantity"}, {"min", kMinQuantity}, {"max", kMaxQuantity},
+                          {"in_cart", *existing}});
+        }
+        db.prepare(
+              "UPDATE cart_items SET quantity = ?, name = ?, unit_price_cents = ?, currency = ? "
+              "WHERE user_id = ? AND product_id = ?")
+            .bind_all(total, line.name, line.unit_price_cents, currency, user_id, line.product_id)
+            .run();
+      } else {
+        {
+          auto st = db.prepare("SELECT COUNT(*) FROM cart_items WHERE user_id = ?");
+          st.bind_all(user_id);
+          st.step();
+          if (static_cast<std::size_t>(st.column_int(0)) >= kMaxCartLines) {
+            throw ApiError(400, "cart_full",
+                           "a cart holds at most " + std::to_string(kMaxCartLines) +
+                               " different products",
+                           {{"max_lines", kMaxCartLines}});
+          }
+        }
+        const std::int64_t position = next_cart_position(db, user_id);
+        db.prepare(
+              "INSERT INTO cart_items (user_id, product_id, name, quantity, unit_price_cents, "
+              "currency, position) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind_all(user_id, line.product_id, line.name, line.quantity, line.unit_price_cents,
+                      currency, position)
+            .run();
+      }
+      cart = load_cart(db, user_id);
+    });
+  });
+  co_return cart;
+}
+
+asio::awaitable<StoredCart> OrderStore::set_quantity(std::string user_id, std::string product_id,
+                                                     int quantity) {
+  StoredCart cart;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      if (quantity == 0) {
+        db.prepare("DELETE FROM cart_items WHERE user_id = ? AND product_id = ?")
+            .bind_all(user_id, product_id)
+            .run();
+      } else {
+        db.prepare("UPDATE cart_items SET quantity = ? WHERE user_id = ? AND product_id = ?")
+            .bind_all(quantity, user_id, product_id)
+            .run();
+      }
+      if (db.changes() == 0) {
+        throw ApiError(404, "cart_item_not_found", "the cart has no line for this product",
+                       {{"product_id", product_id}});
+      }
+      cart = load_cart(db, user_id);
+    });
+  });
+  co_return cart;
+}
+
+asio::awaitable<StoredCart> OrderStore::remove_item(std::string user_id, std::string product_id) {
+  StoredCart cart;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      db.prepare("DELETE FROM cart_items WHERE user_id = ? AND product_id = ?")
+          .bind_all(user_id, product_id)
+          .run();
+      cart = load_cart(db, user_id);
+    });
+  });
+  co_return cart;
+}
+
+asio::awaitable<void> OrderStore::reprice_cart(std::string user_id,
+                                               std::map<std::string, std::int64_t> latest_prices) {
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      for (const auto& [product_id, price] : latest_prices) {
+        db.prepare(
+              "UPDATE cart_items SET unit_price_cents = ? WHERE user_id = ? AND product_id = ?")
+            .bind_all(price, user_id, product_id)
+            .run();
+      }
+    });
+  });
+}
+
+asio::awaitable<IdempotencyClaim> OrderStore::claim_idempotency_key(std::string user_id,
+                                                                    std::string key,
+                                                                    std::int64_t now_ms) {
+  IdempotencyClaim claim;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      auto st = db.prepare(
+          "SELECT response_status, response_body FROM idempotency_keys "
+          "WHERE user_id = ? AND idempotency_key = ?");
+      st.bind_all(user_id, key);
+      if (st.step()) {
+        if (st.column_is_null(0)) {
+          claim.kind = IdempotencyClaim::in_progress;
+        } else {
+          claim.kind = IdempotencyClaim::replay;
+          claim.status = static_cast<int>(st.column_int(0));
+          claim.body = st.column_text(1);
+        }
+        return;
+      }
+      db.prepare(
+            "INSERT INTO idempotency_keys (user_id, idempotency_key, created_at_ms) "
+            "VALUES (?, ?, ?)")
+          .bind_all(user_id, key, now_ms)
+          .run();
+      claim.kind = IdempotencyClaim::claimed;
+    });
+  });
+  co_return claim;
+}
+
+asio::awaitable<void> OrderStore::release_idempotency_key(std::string user_id, std::string key) {
+  co_await worker().run([&](Database& db) {
+    db.prepare(
+          "DELETE FROM idempotency_keys WHERE user_id = ? AND idempotency_key = ? "
+          "AND response_status IS NULL")
+        .bind_all(user_id, key)
+        .run();
+  });
+}
+
+asio::awaitable<void> OrderStore::save_idempotent_answer(std::string user_id, std::string key,
+                                                         int status, std::string body) {
+  co_await worker().run([&](Database& db) {
+    db.prepare(
+          "UPDATE idempotency_keys SET response_status = ?, response_body = ? "
+          "WHERE user_id = ? AND idempotency_key = ?")
+        .bind_all(status, body, user_id, key)
+        .run();
+  });
+}
+
+asio::awaitable<void> OrderStore::create_pending(Order order, std::vector<CartLine> checked_out,
+                                                 std::optional<std::string> key) {
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      db.prepare(
+            "INSERT INTO orders (order_id, user_id, status, total_cents, currency, "
+            "created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)")
+          .bind_all(order.order_id, order.user_id, std::string(to_string(order.status)),
+                    order.total_cents, order.currency, order.created_at_ms, order.updated_at_ms)
+          .run();
+      int position = 0;
+      for (const PricedLine& item : order.items) {
+        db.prepare(
+              "INSERT INTO order_items (order_id, position, product_id, name, quantity, "
+              "unit_price_cents, line_total_cents) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind_all(order.order_id, ++position, item.product_id, item.name, item.quantity,
+                      item.unit_price_cents, item.line_total_cents)
+            .run();
+      }
+      for (const HistoryEntry& entry : order.history) {
+        add_history(db, order.order_id, entry.status, entry.at_ms, entry.reason);
+      }
+      for (const CartLine& line : checked_out) {
+        std::optional<int> in_cart;
+        {
+          auto st = db.prepare(
+              "SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?");
+          st.bind_all(order.user_id, line.product_id);
+          if (st.step()) in_cart = static_cast<int>(st.column_int(0));
+        }
+        if (!in_cart) continue;
+        if (*in_cart <= line.quantity) {
+          db.prepare("DELETE FROM cart_items WHERE user_id = ? AND product_id = ?")
+              .bind_all(order.user_id, line.product_id)
+              .run();
+        } else {
+          db.prepare(
+                "UPDATE cart_items SET quantity = ? WHERE user_id = ? AND product_id = ?")
+              .bind_all(*in_cart - line.quantity, order.user_id, line.product_id)
+              .run();
+        }
+      }
+      if (key) {
+        db.prepare(
+              "UPDATE idempotency_keys SET order_id = ? WHERE user_id = ? AND idempotency_key = ?")
+            .bind_all(order.order_id, order.user_id, *key)
+            .run();
+      }
+    });
+  });
+}
+
+asio::awaitable<Order> OrderStore::record_payment(std::string order_id, OrderPayment payment,
+                                                  std::int64_t now_ms) {
+  Order order;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      db.prepare(
+            "UPDATE orders SET payment_id = COALESCE(payment_id, ?), "
+            "payment_status = COALESCE(payment_status, ?), pay_url = COALESCE(pay_url, ?), "
+            "updated_at_ms = ? WHERE order_id = ?")
+          .bind_all(payment.payment_id, payment.status, payment.pay_url, now_ms, order_id)
+          .run();
+      auto loaded = load_order(db, order_id);
+      if (!loaded) throw ApiError(404, "order_not_found", "no order " + order_id);
+      order = std::move(*loaded);
+    });
+  });
+  co_return order;
+}
+
+asio::awaitable<Order> OrderStore::fail_and_restore_cart(std::string order_id, std::string reason,
+                                                         std::int64_t now_ms) {
+  Order order;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      auto loaded = load_order(db, order_id);
+      if (!loaded) throw ApiError(404, "order_not_found", "no order " + order_id);
+      if (loaded->status != OrderStatus::PAYMENT_PENDING) {
+        order = std::move(*loaded);
+        return;
+      }
+      db.prepare("UPDATE orders SET status = 'FAILED', updated_at_ms = ? WHERE order_id = ?")
+          .bind_all(now_ms, order_id)
+          .run();
+      add_history(db, order_id, OrderStatus::FAILED, now_ms, reason);
+      for (const PricedLine& item : loaded->items) {
+        std::optional<int> in_cart;
+        {
+          auto st = db.prepare(
+              "SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?");
+          st.bind_all(loaded->user_id, item.product_id);
+          if (st.step()) in_cart = static_cast<int>(st.column_int(0));
+        }
+        if (in_cart) {
+          db.prepare(
+                "UPDATE cart_items SET quantity = ? WHERE user_id = ? AND product_id = ?")
+              .bind_all(std::min(kMaxQuantity, *in_cart + item.quantity), loaded->user_id,
+                        item.product_id)
+              .run();
+        } else {
+          const std::int64_t position = next_cart_position(db, loaded->user_id);
+          db.prepare(
+                "INSERT INTO cart_items (user_id, product_id, name, quantity, "
+                "unit_price_cents, currency, position) VALUES (?, ?, ?, ?, ?, ?, ?)")
+              .bind_all(loaded->user_id, item.product_id, item.name, item.quantity,
+                        item.unit_price_cents, loaded->currency, position)
+              .run();
+        }
+      }
+      order = std::move(*load_order(db, order_id));
+    });
+  });
+  co_return order;
+}
+
+asio::awaitable<std::optional<PaymentResultOutcome>> OrderStore::apply_payment_result(
+    std::string order_id, std::string payment_id, PaymentOutcome outcome, std::string reason,
+    std::int64_t now_ms) {
+  std::optional<PaymentResultOutcome> result;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      auto loaded = load_order(db, order_id);
+      if (!loaded) return;
+      const std::string current_payment = loaded->payment ? loaded->payment->payment_id : "";
+      TransitionDecision decision =
+          decide_payment_result(loaded->status, current_payment, payment_id, outcome);
+      if (decision.kind == TransitionDecision::apply) {
+        db.prepare(
+              "UPDATE orders SET status = ?, payment_id = COALESCE(payment_id, ?), "
+              "payment_status = ?, updated_at_ms = ? WHERE order_id = ?")
+            .bind_all(std::string(to_string(decision.next)), payment_id,
+                      std::string(to_string(outcome)), now_ms, order_id)
+            .run();
+        add_history(db, order_id, decision.next, now_ms, reason);
+        loaded = load_order(db, order_id);
+      }
+      result = PaymentResultOutcome{decision, std::move(*loaded)};
+    });
+  });
+  co_return result;
+}
+
+asio::awaitable<std::optional<Order>> OrderStore::find(std::string order_id) {
+  std::optional<Order> order;
+  co_await worker().run([&](Database& db) { order = load_order(db, order_id); });
+  co_return order;
+}
+
+asio::awaitable<std::vector<Order>> OrderStore::list_for_user(std::string user_id,
+                                                              std::size_t limit) {
+  std::vector<Order> orders;
+  co_await worker().run([&](Database& db) {
+    std::vector<std::string> ids;
+    {
+      auto st = db.prepare("SELECT order_id FROM orders WHERE user_id = ? ORDER BY seq DESC LIMIT ?");
+      st.bind_all(user_id, static_cast<std::int64_t>(limit));
+      while (st.step()) ids.push_back(st.column_text(0));
+    }
+    for (const auto& id : ids) {
+      if (auto order = load_order(db, id)) orders.push_back(std::move(*order));
+    }
+  });
+  co_return orders;
+}
+
+}  // namespace shopctl::order

@@ -1,0 +1,119 @@
+#pragma once
+// The order service's own database (order.db): carts, orders with their items and history,
+// and checkout idempotency keys. Every change that touches more than one row runs in one
+// transaction. All methods run the SQL on the store's database thread; the coroutine resumes
+// on its own executor afterwards.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "platform/store/database.hpp"
+#include "services/order/cart_pricing.hpp"
+#include "services/order/order_model.hpp"
+#include "services/order/order_state.hpp"
+
+namespace shopctl::order {
+
+// A user's cart as stored: lines in the order they were added.
+struct StoredCart {
+  std::vector<CartLine> lines;
+  std::string currency;  // empty for an empty cart
+};
+
+// What the Idempotency-Key table says about a checkout key.
+struct IdempotencyClaim {
+  enum Kind {
+    claimed,      // the key is new and now belongs to this request
+    in_progress,  // another request with this key is still running
+    replay,       // a checkout with this key already answered: status and body below
+  };
+  Kind kind = claimed;
+  int status = 0;
+  std::string body;
+};
+
+// The result of applying a payment result to an order.
+struct PaymentResultOutcome {
+  TransitionDecision decision;
+  Order order;  // after the decision
+};
+
+class OrderStore {
+ public:
+  explicit OrderStore(std::filesystem::path file);
+  ~OrderStore();
+
+  // Opens (first time: creates) the database and migrates it. Claims on idempotency keys
+  // whose checkout never created an order are dropped: no checkout survives a stop.
+  void open();
+  // Finishes queued work and closes the database; later calls throw DatabaseError.
+  void close();
+  const std::filesystem::path& file() const { return file_; }
+
+  // Returns the user's cart.
+  boost::asio::awaitable<StoredCart> cart(std::string user_id);
+  // Adds `line.quantity` of a product, merging with an existing line (whose name and unit
+  // price become `line`'s, the catalog's latest). Returns the cart. Throws ApiError 400
+  // `invalid_quantity` when the line would exceed 99, 400 `cart_full` beyond 100 lines, 409
+  // `currency_mismatch` when the product's currency differs from the cart's.
+  boost::asio::awaitable<StoredCart> add_item(std::string user_id, CartLine line,
+                                              std::string currency);
+  // Sets a line's quantity; 0 removes the line. Returns the cart. Throws ApiError 404
+  // `cart_item_not_found`.
+  boost::asio::awaitable<StoredCart> set_quantity(std::string user_id, std::string product_id,
+                                                  int quantity);
+  // Removes a line if present. Returns the cart.
+  boost::asio::awaitable<StoredCart> remove_item(std::string user_id, std::string product_id);
+  // Gives the cart's lines of these products their latest unit prices (one transaction).
+  boost::asio::awaitable<void> reprice_cart(std::string user_id,
+                                            std::map<std::string, std::int64_t> latest_prices);
+
+  // Claims `key` for a checkout of `user_id`, or reports the first answer given for it.
+  boost::asio::awaitable<IdempotencyClaim> claim_idempotency_key(std::string user_id,
+                                                                 std::string key,
+                                                                 std::int64_t now_ms);
+  // Frees a claimed key whose checkout created nothing, so that the same key may be retried.
+  boost::asio::awaitable<void> release_idempotency_key(std::string user_id, std::string key);
+  // Stores the answer a checkout gave, for later requests with the same key.
+  boost::asio::awaitable<void> save_idempotent_answer(std::string user_id, std::string key,
+                                                      int status, std::string body);
+
+  // Creates `order` (status PAYMENT_PENDING, its first history entry) and takes the checked
+  // out quantities out of the cart, in one transaction; binds the order to `key` when given.
+  // Lines added to the cart meanwhile stay in it.
+  boost::asio::awaitable<void> create_pending(Order order, std::vector<CartLine> checked_out,
+                                              std::optional<std::string> key);
+  // Records the payment opened for an order (the payment id only if none is recorded yet: a
+  // callback may have been faster). Returns the order.
+  boost::asio::awaitable<Order> record_payment(std::string order_id, OrderPayment payment,
+                                               std::int64_t now_ms);
+  // Fails a still pending order with `reason` and puts its items back into the owner's cart
+  // (quantities merge, capped at 99), in one transaction. Returns the order.
+  boost::asio::awaitable<Order> fail_and_restore_cart(std::string order_id, std::string reason,
+                                                      std::int64_t now_ms);
+  // Applies a payment result with the order state machine, in one transaction. Returns
+  // nullopt for an unknown order.
+  boost::asio::awaitable<std::optional<PaymentResultOutcome>> apply_payment_result(
+      std::string order_id, std::string payment_id, PaymentOutcome outcome, std::string reason,
+      std::int64_t now_ms);
+
+  // Returns the order, whoever owns it, or nullopt.
+  boost::asio::awaitable<std::optional<Order>> find(std::string order_id);
+  // Returns the user's newest orders, newest first, at most `limit`.
+  boost::asio::awaitable<std::vector<Order>> list_for_user(std::string user_id,
+                                                           std::size_t limit);
+
+ private:
+  platform::DatabaseWorker& worker();
+
+  std::filesystem::path file_;
+  std::unique_ptr<platform::DatabaseWorker> worker_;
+};
+
+}  // namespace shopctl::order

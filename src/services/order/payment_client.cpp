@@ -1,0 +1,65 @@
+#include "services/order/payment_client.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+namespace shopctl::order {
+
+namespace asio = boost::asio;
+
+PaymentClient::PaymentClient(platform::ServiceContext& ctx, platform::EdgeSettings settings,
+                             platform::Metrics* metrics, std::uint64_t seed)
+    : ctx_(ctx), edge_(ctx, "order", "payment", std::move(settings), metrics, seed) {}
+
+void PaymentClient::unavailable(const std::string& why) {
+  int retry_after = 1;
+  auto snapshot = edge_.breaker().snapshot();
+  if (snapshot.open_until) {
+    const auto left = *snapshot.open_until - ctx_.clock.now();
+    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(left).count();
+    retry_after = std::max(1, static_cast<int>(std::ceil(static_cast<double>(millis) / 1000.0)));
+  }
+  throw PaymentUnavailable(why, retry_after);
+}
+
+asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& order_id,
+                                                             std::int64_t amount_cents,
+                                                             const std::string& currency,
+                                                             const std::string& idempotency_key,
+                                                             const std::string& trace_id) {
+  http::Request request;
+  request.method = "POST";
+  request.target = "/internal/payments";
+  request.headers.set("Content-Type", "application/json; charset=utf-8");
+  request.headers.set("Idempotency-Key", idempotency_key);
+  request.body = nlohmann::json{{"order_id", order_id},
+                                {"amount_cents", amount_cents},
+                                {"currency", currency}}
+                     .dump();
+  http::Response response;
+  try {
+    response = co_await edge_.call(std::move(request), true, trace_id);
+  } catch (const http::TransportError& e) {
+    unavailable(e.what());
+  }
+  if (response.status != 201 && response.status != 200) {
+    unavailable("payment answered " + std::to_string(response.status) + ": " +
+                response.body.substr(0, 200));
+  }
+  auto body = nlohmann::json::parse(response.body, nullptr, false);
+  auto text = [&](const char* field) -> std::string {
+    if (!body.is_object()) return {};
+    auto it = body.find(field);
+    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  PaymentHandle handle{text("payment_id"), text("pay_url"), text("status")};
+  if (handle.payment_id.empty() || handle.pay_url.empty()) {
+    unavailable("payment answered without payment_id or pay_url");
+  }
+  if (handle.status.empty()) handle.status = "PENDING";
+  co_return handle;
+}
+
+}  // namespace shopctl::order

@@ -1,0 +1,57 @@
+#pragma once
+// The order service's typed client of the payment service, over the protected edge
+// order->payment (retry -> circuit breaker -> time limit -> HTTP). Opening a payment is
+// retryable because it carries an idempotency key: the payment service opens at most one
+// payment per key, however often the request arrives.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "platform/resilient_caller.hpp"
+
+namespace shopctl::order {
+
+// A payment as the payment service opened it.
+struct PaymentHandle {
+  std::string payment_id;
+  std::string pay_url;
+  std::string status;  // PENDING
+};
+
+// The payment service could not open the payment: no answer in time, a refused connection,
+// a 5xx (for example 503 provider_unavailable), an unexpected answer, or an open breaker.
+class PaymentUnavailable : public std::runtime_error {
+ public:
+  PaymentUnavailable(std::string what, int retry_after_seconds)
+      : std::runtime_error(std::move(what)), retry_after_seconds_(retry_after_seconds) {}
+  int retry_after_seconds() const { return retry_after_seconds_; }
+
+ private:
+  int retry_after_seconds_;
+};
+
+class PaymentClient {
+ public:
+  PaymentClient(platform::ServiceContext& ctx, platform::EdgeSettings settings,
+                platform::Metrics* metrics, std::uint64_t seed);
+
+  // POST /internal/payments {order_id, amount_cents, currency} with `Idempotency-Key`.
+  // Returns the opened payment. Throws PaymentUnavailable.
+  boost::asio::awaitable<PaymentHandle> create_payment(const std::string& order_id,
+                                                       std::int64_t amount_cents,
+                                                       const std::string& currency,
+                                                       const std::string& idempotency_key,
+                                                       const std::string& trace_id);
+
+  platform::ResilientCaller& edge() { return edge_; }
+
+ private:
+  [[noreturn]] void unavailable(const std::string& why);
+
+  platform::ServiceContext& ctx_;
+  platform::ResilientCaller edge_;
+};
+
+}  // namespace shopctl::order
