@@ -1,0 +1,93 @@
+#include "services/payment/payment_model.hpp"
+
+#include <algorithm>
+
+#include "platform/error.hpp"
+#include "platform/json_body.hpp"
+
+namespace shopctl::payment {
+
+using platform::ApiError;
+
+ProviderEvent parse_provider_event(const nlohmann::json& body) {
+  ProviderEvent event;
+  event.event_id = platform::required_string(body, "event_id", kMaxIdLength);
+  event.type = platform::required_string(body, "type", 64);
+  event.payment_id = platform::required_string(body, "payment_id", kMaxIdLength);
+  event.amount_cents = platform::required_integer(body, "amount_cents");
+  event.currency = platform::required_string(body, "currency", 16);
+  event.failure_reason =
+      platform::optional_string(body, "failure_reason", kMaxReasonLength).value_or("");
+  if (event.event_id.empty()) {
+    throw ApiError(400, "invalid_field", "event_id must not be empty", {{"field", "event_id"}});
+  }
+  if (event.payment_id.empty()) {
+    throw ApiError(400, "invalid_field", "payment_id must not be empty",
+                   {{"field", "payment_id"}});
+  }
+  if (event.type != "payment.succeeded" && event.type != "payment.failed") {
+    throw ApiError(400, "unknown_event_type",
+                   "type must be payment.succeeded or payment.failed",
+                   {{"field", "type"}, {"allowed", {"payment.succeeded", "payment.failed"}}});
+  }
+  return event;
+}
+
+nlohmann::json payment_result_body(const ProviderEvent& event) {
+  return {{"payment_id", event.payment_id},
+          {"status", std::string(event.result())},
+          {"reason", event.failure_reason.empty() ? nlohmann::json(nullptr)
+                                                  : nlohmann::json(event.failure_reason)}};
+}
+
+std::chrono::milliseconds outbox_backoff(int failed_attempts, std::chrono::milliseconds initial,
+                                         std::chrono::milliseconds max) {
+  if (max < initial) max = initial;
+  auto wait = std::max(initial, std::chrono::milliseconds(1));
+  for (int i = 1; i < failed_attempts && wait < max; ++i) wait *= 2;
+  return std::min(wait, max);
+}
+
+CallbackVerdict judge_callback_answer(int status) {
+  if (status >= 200 && status < 300) return CallbackVerdict::acknowledged;
+  if (status == 409) return CallbackVerdict::conflict;
+  if (status == 408 || status == 429 || status >= 500 || status < 200) {
+    return CallbackVerdict::retry;
+  }
+  return CallbackVerdict::rejected;
+}
+
+std::string_view to_string(CallbackVerdict verdict) {
+  switch (verdict) {
+    case CallbackVerdict::acknowledged:
+      return "acknowledged";
+    case CallbackVerdict::conflict:
+      return "conflict";
+    case CallbackVerdict::rejected:
+      return "rejected";
+    case CallbackVerdict::retry:
+      return "retry";
+  }
+  return "retry";
+}
+
+void validate_idempotency_key(std::string_view key) {
+  const bool visible = std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
+  if (key.empty() || key.size() > kMaxIdempotencyKeyLength || !visible) {
+    throw ApiError(400, "invalid_idempotency_key",
+                   "Idempotency-Key must be 1 to " + std::to_string(kMaxIdempotencyKeyLength) +
+                       " visible ASCII characters",
+                   {{"header", "Idempotency-Key"}});
+  }
+}
+
+void validate_currency(std::string_view currency, std::string_view field) {
+  const bool letters =
+      std::all_of(currency.begin(), currency.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  if (currency.size() != 3 || !letters) {
+    throw ApiError(400, "invalid_field", std::string(field) + " must be three capital letters",
+                   {{"field", field}});
+  }
+}
+
+}  // namespace shopctl::payment

@@ -1,0 +1,68 @@
+#pragma once
+// The payment service's pure rules: the provider's webhook event as it arrives, the callback
+// the order service gets, and the outbox's retry schedule. No HTTP, no SQLite.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace shopctl::payment {
+
+inline constexpr std::size_t kMaxIdLength = 100;
+inline constexpr std::size_t kMaxReasonLength = 200;
+inline constexpr std::size_t kMaxIdempotencyKeyLength = 200;
+
+// A payment's status: PENDING until the provider's event arrives, then SUCCEEDED or FAILED.
+inline constexpr std::string_view kPending = "PENDING";
+inline constexpr std::string_view kSucceeded = "SUCCEEDED";
+inline constexpr std::string_view kFailed = "FAILED";
+
+// The provider's signed event: {event_id, type, payment_id, amount_cents, currency,
+// failure_reason}.
+struct ProviderEvent {
+  std::string event_id;
+  std::string type;  // payment.succeeded or payment.failed
+  std::string payment_id;
+  std::int64_t amount_cents = 0;
+  std::string currency;
+  std::string failure_reason;  // empty: none
+
+  bool succeeded() const { return type == "payment.succeeded"; }
+  // SUCCEEDED or FAILED, the callback's status.
+  std::string_view result() const { return succeeded() ? kSucceeded : kFailed; }
+};
+
+// Reads the event from the webhook's JSON body. Throws ApiError 400 (`missing_field`,
+// `invalid_field`, or `unknown_event_type` for a type other than payment.succeeded and
+// payment.failed).
+ProviderEvent parse_provider_event(const nlohmann::json& body);
+
+// The body of POST /internal/orders/{order_id}/payment-result:
+// {payment_id, status: SUCCEEDED | FAILED, reason} (reason null when there is none).
+nlohmann::json payment_result_body(const ProviderEvent& event);
+
+// The wait before the next delivery of an outbox row that has failed `failed_attempts` times
+// (>= 1): initial * 2^(failed_attempts - 1), at most `max`.
+std::chrono::milliseconds outbox_backoff(int failed_attempts, std::chrono::milliseconds initial,
+                                         std::chrono::milliseconds max);
+
+// What an answer of the order service means for an outbox row.
+enum class CallbackVerdict {
+  acknowledged,  // 2xx: done
+  conflict,      // 409: the order refuses a contradicting result; final, logged
+  rejected,      // another 4xx (unknown order, bad request): final, logged as an error
+  retry,         // 5xx, 408, 429 or no answer: try again later
+};
+CallbackVerdict judge_callback_answer(int status);
+std::string_view to_string(CallbackVerdict verdict);
+
+// Validates an Idempotency-Key: 1..200 visible ASCII characters. Throws ApiError 400
+// `invalid_idempotency_key`.
+void validate_idempotency_key(std::string_view key);
+
+// Validates a currency code: three capital letters. Throws ApiError 400 `invalid_field`.
+void validate_currency(std::string_view currency, std::string_view field);
+
+}  // namespace shopctl::payment

@@ -1,0 +1,307 @@
+#include "services/payment/payment_service.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "platform/error.hpp"
+#include "platform/json_body.hpp"
+#include "platform/security/webhook_signature.hpp"
+
+namespace shopctl::payment {
+
+namespace asio = boost::asio;
+using http::Request;
+using http::Response;
+using platform::ApiError;
+
+namespace {
+
+// How often the outbox poller looks for due callbacks (real time). Due-ness itself is judged
+// on the shop clock, so advance_clock makes postponed callbacks due at once.
+constexpr std::chrono::milliseconds kPollInterval{75};
+constexpr std::size_t kPollBatch = 32;
+
+// Seconds until `edge` may be worth trying again: the rest of an OPEN wait, else 1.
+int retry_after_seconds(platform::ResilientCaller& edge, const platform::Clock& clock) {
+  auto snapshot = edge.breaker().snapshot();
+  if (!snapshot.open_until) return 1;
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(*snapshot.open_until - clock.now())
+          .count();
+  return std::max(1, static_cast<int>(std::ceil(static_cast<double>(millis) / 1000.0)));
+}
+
+nlohmann::json payment_json(const Payment& payment) {
+  return {{"payment_id", payment.payment_id},
+          {"order_id", payment.order_id},
+          {"status", payment.status},
+          {"pay_url", payment.pay_url},
+          {"amount_cents", payment.amount_cents},
+          {"currency", payment.currency}};
+}
+
+}  // namespace
+
+PaymentService::PaymentService(platform::ServiceContext& ctx, PaymentSettings settings)
+    : Service(ctx, "payment", settings.port),
+      settings_(std::move(settings)),
+      store_(ctx.data_dir / "payment.db"),
+      order_edge_(ctx, "payment", "order", settings_.order, &host_.metrics(), settings_.seed),
+      provider_edge_(ctx, "payment", "provider", settings_.provider, &host_.metrics(),
+                     settings_.seed) {
+  add_routes();
+  platform::expose_breakers(host_, {&order_edge_, &provider_edge_});
+  host_.metrics().add_gauge(
+      "shopctl_payment_outbox_depth",
+      "Payment-result callbacks to the order service not yet acknowledged", "outbox",
+      [this] {
+        return std::vector<std::pair<std::string, double>>{
+            {"order_callbacks", static_cast<double>(store_.outbox_depth())}};
+      });
+}
+
+PaymentService::~PaymentService() { stop(); }
+
+void PaymentService::open_storage() { store_.open(); }
+
+void PaymentService::close_storage() { store_.close(); }
+
+void PaymentService::start_background() {
+  auto poller = std::make_shared<Poller>();
+  poller_ = poller;
+  asio::co_spawn(ctx_.io, poll_outbox(poller), [poller](std::exception_ptr) {
+    std::lock_guard lock(poller->mu);
+    poller->finished = true;
+    poller->cv.notify_all();
+  });
+}
+
+void PaymentService::stop_background() {
+  if (!poller_) return;
+  auto poller = std::move(poller_);
+  poller->stop = true;
+  // The poller finishes its current delivery (at most one attempt's time limit) and ends. An
+  // io thread must not block on it; the poller then ends on its own.
+  if (ctx_.io.get_executor().running_in_this_thread()) return;
+  std::unique_lock lock(poller->mu);
+  poller->cv.wait_for(lock, settings_.order.timeout + std::chrono::seconds(2),
+                      [&] { return poller->finished; });
+}
+
+void PaymentService::add_routes() {
+  host_.routes().add("POST", "/internal/payments", http::Access::only({"order"}),
+                     [this](Request& req) { return create_payment(req); });
+  host_.routes().add("POST", "/payments/webhook", http::Access::only({"gateway"}),
+                     [this](Request& req) { return webhook(req); });
+  host_.admin_routes().add("GET", "/_admin/outbox", http::Access::anyone(),
+                           [this](Request&) -> asio::awaitable<Response> {
+                             co_return Response::json(200, co_await store_.outbox_report(100));
+                           });
+}
+
+asio::awaitable<Response> PaymentService::create_payment(Request& req) {
+  auto header = req.headers.get("Idempotency-Key");
+  if (!header) {
+    throw ApiError(400, "missing_idempotency_key",
+                   "opening a payment needs an Idempotency-Key header",
+                   {{"header", "Idempotency-Key"}});
+  }
+  validate_idempotency_key(*header);
+  const std::string key(*header);
+  auto body = platform::json_object_body(req);
+  const auto order_id = platform::required_string(body, "order_id", kMaxIdLength);
+  if (order_id.empty()) {
+    throw ApiError(400, "invalid_field", "order_id must not be empty", {{"field", "order_id"}});
+  }
+  const auto amount_cents = platform::required_integer(body, "amount_cents");
+  if (amount_cents < 0) {
+    throw ApiError(400, "invalid_field", "amount_cents must not be negative",
+                   {{"field", "amount_cents"}});
+  }
+  const auto currency = platform::required_string(body, "currency", 16);
+  validate_currency(currency, "currency");
+
+  Payment payment = co_await store_.create_or_get(key, order_id, amount_cents, currency,
+                                                  ctx_.clock.unix_millis());
+  if (payment.pay_url.empty()) {
+    // Open the intent at the provider. The payment id makes the request idempotent there, so
+    // the edge may retry it, and a later request with the same key finishes the job.
+    Request open;
+    open.method = "POST";
+    open.target = "/v1/payment_intents";
+    open.headers.set("Content-Type", "application/json; charset=utf-8");
+    open.headers.set("Idempotency-Key", payment.payment_id);
+    open.body = nlohmann::json{{"amount_cents", payment.amount_cents},
+                               {"currency", payment.currency},
+                               {"payment_id", payment.payment_id}}
+                    .dump();
+    std::optional<Response> answer;
+    std::string failure;
+    try {
+      answer = co_await provider_edge_.call(std::move(open), true, req.trace_id);
+    } catch (const http::TransportError& e) {
+      failure = std::string(http::to_string(e.kind())) + ": " + e.what();
+    }
+    std::string intent_id, pay_url;
+    if (answer && (answer->status == 201 || answer->status == 200)) {
+      auto intent = nlohmann::json::parse(answer->body, nullptr, false);
+      if (intent.is_object() && intent.value("intent_id", nlohmann::json()).is_string() &&
+          intent.value("pay_url", nlohmann::json()).is_string()) {
+        intent_id = intent["intent_id"].get<std::string>();
+        pay_url = intent["pay_url"].get<std::string>();
+      } else {
+        failure = "the provider answered without intent_id or pay_url";
+      }
+    } else if (answer) {
+      failure = "the provider answered " + std::to_string(answer->status);
+    }
+    if (intent_id.empty() || pay_url.empty()) {
+      ctx_.log.warn("payment provider unavailable",
+                    {{"service", "payment"}, {"payment_id", payment.payment_id},
+                     {"order_id", order_id}, {"cause", failure.substr(0, 200)},
+                     {"trace_id", req.trace_id}});
+      ApiError error(503, "provider_unavailable",
+                     "the payment provider cannot open a payment right now",
+                     {{"payment_id", payment.payment_id}});
+      error.with_retry_after(retry_after_seconds(provider_edge_, ctx_.clock));
+      throw error;
+    }
+    payment = co_await store_.attach_intent(payment.payment_id, intent_id, pay_url,
+                                            ctx_.clock.unix_millis());
+  }
+  co_return Response::json(201, payment_json(payment));
+}
+
+asio::awaitable<Response> PaymentService::webhook(Request& req) {
+  auto signature = req.headers.get(platform::security::kWebhookSignatureHeader);
+  if (!signature) {
+    throw ApiError(400, "bad_signature", "the event carries no Payment-Signature header");
+  }
+  const auto check = platform::security::verify_webhook(
+      *signature, req.body, settings_.webhook_secret, ctx_.clock.unix_seconds(),
+      settings_.webhook_tolerance.count());
+  if (check == platform::security::WebhookCheck::stale) {
+    throw ApiError(400, "stale_event",
+                   "the event's signature timestamp is more than " +
+                       std::to_string(settings_.webhook_tolerance.count()) + " s away from now",
+                   {{"tolerance_seconds", settings_.webhook_tolerance.count()}});
+  }
+  if (check != platform::security::WebhookCheck::ok) {
+    throw ApiError(400, "bad_signature", "the event's Payment-Signature does not verify",
+                   {{"check", std::string(platform::security::to_string(check))}});
+  }
+  const auto event = parse_provider_event(platform::json_object_body(req));
+  auto recorded = co_await store_.record_event(event, req.trace_id, ctx_.clock.unix_millis());
+  if (recorded.duplicate) {
+    co_return Response::json(200, {{"received", true},
+                                   {"duplicate", true},
+                                   {"event_id", event.event_id}});
+  }
+  ctx_.log.info("payment event recorded",
+                {{"service", "payment"}, {"event_id", event.event_id},
+                 {"payment_id", event.payment_id}, {"type", event.type},
+                 {"trace_id", req.trace_id}});
+  bool delivered = false;
+  if (recorded.callback) delivered = co_await deliver(*recorded.callback);
+  co_return Response::json(200, {{"received", true},
+                                 {"duplicate", false},
+                                 {"event_id", event.event_id},
+                                 {"payment_id", recorded.payment.payment_id},
+                                 {"payment_status", recorded.payment.status},
+                                 {"callback_delivered", delivered}});
+}
+
+asio::awaitable<bool> PaymentService::deliver(OutboxEntry entry) {
+  {
+    std::lock_guard lock(in_flight_mu_);
+    if (!in_flight_.insert(entry.id).second) co_return false;
+  }
+  struct Release {
+    PaymentService* service;
+    std::int64_t id;
+    ~Release() {
+      std::lock_guard lock(service->in_flight_mu_);
+      service->in_flight_.erase(id);
+    }
+  } release{this, entry.id};
+
+  Request request;
+  request.method = "POST";
+  request.target = "/internal/orders/" + entry.order_id + "/payment-result";
+  request.headers.set("Content-Type", "application/json; charset=utf-8");
+  request.body = entry.body;
+  std::optional<int> status;
+  std::string error;
+  try {
+    // One attempt per delivery: the outbox's own backoff is the retry policy of this edge.
+    auto response = co_await order_edge_.call(std::move(request), false, entry.trace_id);
+    status = response.status;
+    if (response.status >= 300) {
+      error = "order answered " + std::to_string(response.status) + ": " +
+              response.body.substr(0, 200);
+    }
+  } catch (const http::TransportError& e) {
+    error = std::string(http::to_string(e.kind())) + ": " + e.what();
+  }
+  const CallbackVerdict verdict = status ? judge_callback_answer(*status) : CallbackVerdict::retry;
+  const std::int64_t now_ms = ctx_.clock.unix_millis();
+  const nlohmann::json fields = {{"service", "payment"},
+                                 {"outbox_id", entry.id},
+                                 {"order_id", entry.order_id},
+                                 {"payment_id", entry.payment_id},
+                                 {"attempt", entry.attempts + 1},
+                                 {"trace_id", entry.trace_id}};
+  if (verdict == CallbackVerdict::retry) {
+    const int attempts = entry.attempts + 1;
+    const auto wait =
+        outbox_backoff(attempts, settings_.outbox_initial_backoff, settings_.outbox_max_backoff);
+    auto log_fields = fields;
+    log_fields["error"] = error.substr(0, 200);
+    log_fields["retry_in_ms"] = wait.count();
+    ctx_.log.warn("payment-result callback not delivered; will retry", log_fields);
+    co_await store_.postpone_callback(entry.id, attempts, now_ms + wait.count(), error);
+    co_return false;
+  }
+  if (verdict == CallbackVerdict::conflict) {
+    auto log_fields = fields;
+    log_fields["answer"] = error.substr(0, 200);
+    ctx_.log.warn("order refused a contradicting payment result", log_fields);
+  } else if (verdict == CallbackVerdict::rejected) {
+    auto log_fields = fields;
+    log_fields["answer"] = error.substr(0, 200);
+    ctx_.log.error("order rejected a payment-result callback; giving up", log_fields);
+  }
+  co_await store_.finish_callback(entry.id, verdict, *status, now_ms);
+  co_return true;
+}
+
+asio::awaitable<void> PaymentService::poll_outbox(std::shared_ptr<Poller> poller) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!poller->stop) {
+    try {
+      auto due = co_await store_.due_callbacks(ctx_.clock.unix_millis(), kPollBatch);
+      for (auto& entry : due) {
+        if (poller->stop) break;
+        co_await deliver(std::move(entry));
+      }
+    } catch (const std::exception& e) {
+      if (!poller->stop) {
+        ctx_.log.warn("outbox poll failed", {{"service", "payment"}, {"error", e.what()}});
+      }
+    }
+    if (poller->stop) break;
+    timer.expires_after(kPollInterval);
+    boost::system::error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+}
+
+}  // namespace shopctl::payment

@@ -1,0 +1,78 @@
+#pragma once
+// The payment service: opens payments at the outside payment provider for the order service,
+// takes the provider's signed webhook events (through the gateway), records each once, and
+// tells the order service the result through an outbox it retries until acknowledged.
+//
+// Routes: POST /internal/payments (order only), POST /payments/webhook (gateway only; the
+// gateway strips /api). Admin: GET /_admin/outbox, the circuit breakers of payment->order
+// and payment->provider. Metric: shopctl_payment_outbox_depth.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "platform/resilient_caller.hpp"
+#include "platform/service.hpp"
+#include "services/payment/payment_store.hpp"
+
+namespace shopctl::payment {
+
+struct PaymentSettings {
+  std::uint16_t port = 0;
+  platform::EdgeSettings order;     // payment->order (the callback)
+  platform::EdgeSettings provider;  // payment->provider (opening intents)
+  std::string webhook_secret;
+  std::chrono::seconds webhook_tolerance{300};
+  std::chrono::milliseconds outbox_initial_backoff{200};
+  std::chrono::milliseconds outbox_max_backoff{30000};
+  std::uint64_t seed = 0;
+};
+
+class PaymentService : public platform::Service {
+ public:
+  PaymentService(platform::ServiceContext& ctx, PaymentSettings settings);
+  ~PaymentService() override;
+
+  std::filesystem::path database_file() const override { return store_.file(); }
+
+ protected:
+  void open_storage() override;
+  void close_storage() override;
+  void start_background() override;
+  void stop_background() override;
+
+ private:
+  // The outbox poller's life: started by start_background, told to stop by stop_background.
+  struct Poller {
+    std::atomic<bool> stop{false};
+    std::mutex mu;
+    std::condition_variable cv;
+    bool finished = false;
+  };
+
+  void add_routes();
+  boost::asio::awaitable<http::Response> create_payment(http::Request& req);
+  boost::asio::awaitable<http::Response> webhook(http::Request& req);
+  // Delivers one outbox row to the order service and records the outcome. Returns true when
+  // the row is finished (acknowledged, or refused for good). A row another delivery is
+  // already sending is skipped (returns false).
+  boost::asio::awaitable<bool> deliver(OutboxEntry entry);
+  boost::asio::awaitable<void> poll_outbox(std::shared_ptr<Poller> poller);
+
+  PaymentSettings settings_;
+  PaymentStore store_;
+  platform::ResilientCaller order_edge_;
+  platform::ResilientCaller provider_edge_;
+
+  std::mutex in_flight_mu_;
+  std::set<std::int64_t> in_flight_;  // outbox rows being delivered right now
+  std::shared_ptr<Poller> poller_;
+};
+
+}  // namespace shopctl::payment

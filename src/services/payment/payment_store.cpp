@@ -1,0 +1,357 @@
+#include "services/payment/payment_store.hpp"
+
+#include <stdexcept>
+#include <utility>
+
+#include "platform/error.hpp"
+#include "platform/security/random.hpp"
+
+namespace shopctl::payment {
+
+namespace asio = boost::asio;
+using platform::ApiError;
+using platform::Database;
+
+namespace {
+
+const std::vector<std::string_view> kMigrations = {
+    R"sql(
+CREATE TABLE payments (
+  payment_id      TEXT    PRIMARY KEY,
+  order_id        TEXT    NOT NULL UNIQUE,
+  idempotency_key TEXT    NOT NULL UNIQUE,
+  amount_cents    INTEGER NOT NULL CHECK (amount_cents >= 0),
+  currency        TEXT    NOT NULL,
+  status          TEXT    NOT NULL CHECK (status IN ('PENDING', 'SUCCEEDED', 'FAILED')),
+  intent_id       TEXT,
+  pay_url         TEXT,
+  failure_reason  TEXT,
+  created_at_ms   INTEGER NOT NULL,
+  updated_at_ms   INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- One row per provider event: the payment's transactions, each recorded once.
+CREATE TABLE transactions (
+  event_id       TEXT    PRIMARY KEY,
+  payment_id     TEXT    NOT NULL REFERENCES payments (payment_id),
+  type           TEXT    NOT NULL,
+  amount_cents   INTEGER NOT NULL,
+  currency       TEXT    NOT NULL,
+  failure_reason TEXT,
+  received_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Callbacks to the order service, kept until it answers them.
+CREATE TABLE outbox (
+  id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+  order_id           TEXT    NOT NULL,
+  payment_id         TEXT    NOT NULL,
+  event_id           TEXT    NOT NULL REFERENCES transactions (event_id),
+  body               TEXT    NOT NULL,
+  trace_id           TEXT    NOT NULL,
+  attempts           INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at_ms INTEGER NOT NULL,
+  created_at_ms      INTEGER NOT NULL,
+  last_error         TEXT,
+  finished_at_ms     INTEGER,
+  verdict            TEXT,
+  answer_status      INTEGER
+);
+CREATE INDEX outbox_due ON outbox (finished_at_ms, next_attempt_at_ms);
+)sql",
+};
+
+constexpr std::string_view kPaymentColumns =
+    "payment_id, order_id, idempotency_key, amount_cents, currency, status, intent_id, pay_url, "
+    "failure_reason, created_at_ms, updated_at_ms";
+
+Payment read_payment(const platform::Statement& st) {
+  Payment p;
+  p.payment_id = st.column_text(0);
+  p.order_id = st.column_text(1);
+  p.idempotency_key = st.column_text(2);
+  p.amount_cents = st.column_int(3);
+  p.currency = st.column_text(4);
+  p.status = st.column_text(5);
+  p.intent_id = st.column_text(6);
+  p.pay_url = st.column_text(7);
+  p.failure_reason = st.column_text(8);
+  p.created_at_ms = st.column_int(9);
+  p.updated_at_ms = st.column_int(10);
+  return p;
+}
+
+std::optional<Payment> find_payment(Database& db, std::string_view where, const std::string& value) {
+  auto st = db.prepare("SELECT " + std::string(kPaymentColumns) + " FROM payments WHERE " +
+                       std::string(where) + " = ?");
+  st.bind_all(value);
+  if (!st.step()) return std::nullopt;
+  return read_payment(st);
+}
+
+constexpr std::string_view kOutboxColumns =
+    "id, order_id, payment_id, event_id, body, trace_id, attempts, next_attempt_at_ms, "
+    "created_at_ms, last_error";
+
+OutboxEntry read_outbox(const platform::Statement& st) {
+  OutboxEntry e;
+  e.id = st.column_int(0);
+  e.order_id = st.column_text(1);
+  e.payment_id = st.column_text(2);
+  e.event_id = st.column_text(3);
+  e.body = st.column_text(4);
+  e.trace_id = st.column_text(5);
+  e.attempts = static_cast<int>(st.column_int(6));
+  e.next_attempt_at_ms = st.column_int(7);
+  e.created_at_ms = st.column_int(8);
+  e.last_error = st.column_text(9);
+  return e;
+}
+
+std::int64_t count_unfinished(Database& db) {
+  auto st = db.prepare("SELECT COUNT(*) FROM outbox WHERE finished_at_ms IS NULL");
+  st.step();
+  return st.column_int(0);
+}
+
+}  // namespace
+
+nlohmann::json OutboxEntry::to_json() const {
+  return {{"id", id},
+          {"order_id", order_id},
+          {"payment_id", payment_id},
+          {"event_id", event_id},
+          {"callback", nlohmann::json::parse(body, nullptr, false)},
+          {"trace_id", trace_id},
+          {"attempts", attempts},
+          {"next_attempt_at_ms", next_attempt_at_ms},
+          {"created_at_ms", created_at_ms},
+          {"last_error", last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_error)}};
+}
+
+PaymentStore::PaymentStore(std::filesystem::path file) : file_(std::move(file)) {}
+
+PaymentStore::~PaymentStore() = default;
+
+platform::DatabaseWorker& PaymentStore::worker() {
+  if (!worker_) throw std::runtime_error("payment.db is not open");
+  return *worker_;
+}
+
+void PaymentStore::open() {
+  if (worker_) {
+    worker_->reopen();
+  } else {
+    worker_ = std::make_unique<platform::DatabaseWorker>(file_);
+  }
+  worker_->run_sync([this](Database& db) {
+    db.migrate(kMigrations);
+    depth_ = count_unfinished(db);
+  });
+}
+
+void PaymentStore::close() {
+  if (worker_) worker_->close();
+}
+
+asio::awaitable<Payment> PaymentStore::create_or_get(std::string key, std::string order_id,
+                                                     std::int64_t amount_cents,
+                                                     std::string currency, std::int64_t now_ms) {
+  Payment payment;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      if (auto existing = find_payment(db, "idempotency_key", key)) {
+        if (existing->order_id != order_id || existing->amount_cents != amount_cents ||
+            existing->currency != currency) {
+          throw ApiError(409, "idempotency_key_reused",
+                         "this Idempotency-Key opened a payment for another order or amount",
+                         {{"header", "Idempotency-Key"}, {"payment_id", existing->payment_id}});
+        }
+        payment = std::move(*existing);
+        return;
+      }
+      if (auto existing = find_payment(db, "order_id", order_id)) {
+        throw ApiError(409, "payment_exists",
+                       "the order already has a payment opened under another Idempotency-Key",
+                       {{"order_id", order_id}, {"payment_id", existing->payment_id}});
+      }
+      payment.payment_id = platform::security::new_id("pay_");
+      payment.order_id = order_id;
+      payment.idempotency_key = key;
+      payment.amount_cents = amount_cents;
+      payment.currency = currency;
+      payment.status = std::string(kPending);
+      payment.created_at_ms = now_ms;
+      payment.updated_at_ms = now_ms;
+      db.prepare(
+            "INSERT INTO payments (payment_id, order_id, idempotency_key, amount_cents, currency, "
+            "status, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+          .bind_all(payment.payment_id, payment.order_id, payment.idempotency_key,
+                    payment.amount_cents, payment.currency, payment.status, now_ms, now_ms)
+          .run();
+    });
+  });
+  co_return payment;
+}
+
+asio::awaitable<Payment> PaymentStore::attach_intent(std::string payment_id, std::string intent_id,
+                                                     std::string pay_url, std::int64_t now_ms) {
+  Payment payment;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      db.prepare(
+            "UPDATE payments SET intent_id = ?, pay_url = ?, updated_at_ms = ? "
+            "WHERE payment_id = ? AND intent_id IS NULL")
+          .bind_all(intent_id, pay_url, now_ms, payment_id)
+          .run();
+      auto found = find_payment(db, "payment_id", payment_id);
+      if (!found) throw ApiError(404, "payment_not_found", "no payment " + payment_id);
+      payment = std::move(*found);
+    });
+  });
+  co_return payment;
+}
+
+asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event,
+                                                          std::string trace_id,
+                                                          std::int64_t now_ms) {
+  RecordedEvent recorded;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      auto payment = find_payment(db, "payment_id", event.payment_id);
+      {
+        auto st = db.prepare("SELECT 1 FROM transactions WHERE event_id = ?");
+        st.bind_all(event.event_id);
+        if (st.step()) {
+          recorded.duplicate = true;
+          if (payment) recorded.payment = std::move(*payment);
+          return;
+        }
+      }
+      if (!payment) {
+        throw ApiError(404, "payment_not_found", "the event names an unknown payment",
+                       {{"payment_id", event.payment_id}, {"event_id", event.event_id}});
+      }
+      if (payment->amount_cents != event.amount_cents || payment->currency != event.currency) {
+        throw ApiError(400, "amount_mismatch",
+                       "the event's amount or currency differs from the payment's",
+                       {{"payment_id", event.payment_id},
+                        {"expected", {{"amount_cents", payment->amount_cents},
+                                      {"currency", payment->currency}}},
+                        {"received", {{"amount_cents", event.amount_cents},
+                                      {"currency", event.currency}}}});
+      }
+      auto insert = db.prepare(
+          "INSERT INTO transactions (event_id, payment_id, type, amount_cents, currency, "
+          "failure_reason, received_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+      insert.bind_all(event.event_id, event.payment_id, event.type, event.amount_cents,
+                      event.currency);
+      if (event.failure_reason.empty()) {
+        insert.bind_null(6);
+      } else {
+        insert.bind(6, event.failure_reason);
+      }
+      insert.bind(7, now_ms);
+      insert.run();
+      // The first result decides the payment; a later, different one is still passed on, so
+      // that the order service's state machine judges it (and logs the conflict).
+      if (payment->status == kPending) {
+        auto update = db.prepare(
+            "UPDATE payments SET status = ?, failure_reason = ?, updated_at_ms = ? "
+            "WHERE payment_id = ?");
+        update.bind(1, std::string(event.result()));
+        if (event.failure_reason.empty()) {
+          update.bind_null(2);
+        } else {
+          update.bind(2, event.failure_reason);
+        }
+        update.bind(3, now_ms).bind(4, event.payment_id).run();
+        payment->status = std::string(event.result());
+        payment->failure_reason = event.failure_reason;
+        payment->updated_at_ms = now_ms;
+      }
+      OutboxEntry entry;
+      entry.order_id = payment->order_id;
+      entry.payment_id = payment->payment_id;
+      entry.event_id = event.event_id;
+      entry.body = payment_result_body(event).dump();
+      entry.trace_id = trace_id;
+      entry.next_attempt_at_ms = now_ms;
+      entry.created_at_ms = now_ms;
+      db.prepare(
+            "INSERT INTO outbox (order_id, payment_id, event_id, body, trace_id, "
+            "next_attempt_at_ms, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)")
+          .bind_all(entry.order_id, entry.payment_id, entry.event_id, entry.body, entry.trace_id,
+                    entry.next_attempt_at_ms, entry.created_at_ms)
+          .run();
+      entry.id = db.last_insert_rowid();
+      recorded.payment = std::move(*payment);
+      recorded.callback = std::move(entry);
+      depth_ = count_unfinished(db);
+    });
+  });
+  co_return recorded;
+}
+
+asio::awaitable<std::vector<OutboxEntry>> PaymentStore::due_callbacks(std::int64_t now_ms,
+                                                                      std::size_t limit) {
+  std::vector<OutboxEntry> due;
+  co_await worker().run([&](Database& db) {
+    auto st = db.prepare("SELECT " + std::string(kOutboxColumns) +
+                         " FROM outbox WHERE finished_at_ms IS NULL AND next_attempt_at_ms <= ? "
+                         "ORDER BY next_attempt_at_ms, id LIMIT ?");
+    st.bind_all(now_ms, static_cast<std::int64_t>(limit));
+    while (st.step()) due.push_back(read_outbox(st));
+  });
+  co_return due;
+}
+
+asio::awaitable<void> PaymentStore::finish_callback(std::int64_t id, CallbackVerdict verdict,
+                                                    int status, std::int64_t now_ms) {
+  co_await worker().run([&](Database& db) {
+    db.prepare(
+          "UPDATE outbox SET finished_at_ms = ?, verdict = ?, answer_status = ? "
+          "WHERE id = ? AND finished_at_ms IS NULL")
+        .bind_all(now_ms, std::string(to_string(verdict)), status, id)
+        .run();
+    depth_ = count_unfinished(db);
+  });
+}
+
+asio::awaitable<void> PaymentStore::postpone_callback(std::int64_t id, int attempts,
+                                                      std::int64_t next_attempt_at_ms,
+                                                      std::string error) {
+  co_await worker().run([&](Database& db) {
+    db.prepare(
+          "UPDATE outbox SET attempts = ?, next_attempt_at_ms = ?, last_error = ? "
+          "WHERE id = ? AND finished_at_ms IS NULL")
+        .bind_all(attempts, next_attempt_at_ms, error, id)
+        .run();
+  });
+}
+
+asio::awaitable<nlohmann::json> PaymentStore::outbox_report(std::size_t limit) {
+  nlohmann::json report;
+  co_await worker().run([&](Database& db) {
+    nlohmann::json items = nlohmann::json::array();
+    {
+      auto st = db.prepare("SELECT " + std::string(kOutboxColumns) +
+                           " FROM outbox WHERE finished_at_ms IS NULL "
+                           "ORDER BY next_attempt_at_ms, id LIMIT ?");
+      st.bind_all(static_cast<std::int64_t>(limit));
+      while (st.step()) items.push_back(read_outbox(st).to_json());
+    }
+    nlohmann::json finished = {{"acknowledged", 0}, {"conflict", 0}, {"rejected", 0}};
+    {
+      auto st = db.prepare(
+          "SELECT verdict, COUNT(*) FROM outbox WHERE finished_at_ms IS NOT NULL GROUP BY verdict");
+      while (st.step()) finished[st.column_text(0)] = st.column_int(1);
+    }
+    const std::int64_t depth = count_unfinished(db);
+    depth_ = depth;
+    report = {{"depth", depth}, {"finished", std::move(finished)}, {"items", std::move(items)}};
+  });
+  co_return report;
+}
+
+}  // namespace shopctl::payment

@@ -1,0 +1,110 @@
+#pragma once
+// The payment service's own database (payment.db): payments, the provider's events recorded
+// once each (the transactions), and the outbox of callbacks to the order service. An event
+// and its outbox row are written in one transaction, so a recorded event is never left
+// without its callback, across crashes and restarts.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "platform/store/database.hpp"
+#include "services/payment/payment_model.hpp"
+
+namespace shopctl::payment {
+
+struct Payment {
+  std::string payment_id;
+  std::string order_id;
+  std::string idempotency_key;
+  std::int64_t amount_cents = 0;
+  std::string currency;
+  std::string status;  // PENDING, SUCCEEDED, FAILED
+  std::string intent_id;  // empty until the provider opened the intent
+  std::string pay_url;
+  std::string failure_reason;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+};
+
+// One callback to the order service, kept until the order service answers it.
+struct OutboxEntry {
+  std::int64_t id = 0;
+  std::string order_id;
+  std::string payment_id;
+  std::string event_id;
+  std::string body;  // the callback's JSON
+  std::string trace_id;
+  int attempts = 0;  // failed deliveries so far
+  std::int64_t next_attempt_at_ms = 0;
+  std::int64_t created_at_ms = 0;
+  std::string last_error;
+
+  nlohmann::json to_json() const;
+};
+
+// What recording a provider event did.
+struct RecordedEvent {
+  bool duplicate = false;  // the event_id was recorded before: nothing changed
+  Payment payment;
+  std::optional<OutboxEntry> callback;  // the new outbox row, unless a duplicate
+};
+
+class PaymentStore {
+ public:
+  explicit PaymentStore(std::filesystem::path file);
+  ~PaymentStore();
+
+  // Opens (first time: creates) the database and migrates it.
+  void open();
+  void close();
+  const std::filesystem::path& file() const { return file_; }
+
+  // Returns the payment opened under `key`, creating it (PENDING, no intent yet) when the key
+  // is new. Throws ApiError 409 `idempotency_key_reused` when the key was used for another
+  // order, amount or currency, 409 `payment_exists` when the order already has a payment
+  // under another key.
+  boost::asio::awaitable<Payment> create_or_get(std::string key, std::string order_id,
+                                                std::int64_t amount_cents, std::string currency,
+                                                std::int64_t now_ms);
+  // Records the provider's intent for a payment (once: a first intent stays). Returns it.
+  boost::asio::awaitable<Payment> attach_intent(std::string payment_id, std::string intent_id,
+                                                std::string pay_url, std::int64_t now_ms);
+
+  // Records a provider event once per event_id; in the same transaction moves a PENDING
+  // payment to the event's result and writes the outbox row of the callback to the order
+  // service, due now. Throws ApiError 404 `payment_not_found`, 400 `amount_mismatch`.
+  boost::asio::awaitable<RecordedEvent> record_event(ProviderEvent event, std::string trace_id,
+                                                     std::int64_t now_ms);
+
+  // Outbox rows not yet finished whose next attempt is due at `now_ms`, oldest first.
+  boost::asio::awaitable<std::vector<OutboxEntry>> due_callbacks(std::int64_t now_ms,
+                                                                 std::size_t limit);
+  // Marks a row finished with the order service's verdict and answer status.
+  boost::asio::awaitable<void> finish_callback(std::int64_t id, CallbackVerdict verdict,
+                                               int status, std::int64_t now_ms);
+  // Counts a failed delivery and sets the next attempt.
+  boost::asio::awaitable<void> postpone_callback(std::int64_t id, int attempts,
+                                                 std::int64_t next_attempt_at_ms,
+                                                 std::string error);
+  // The admin view: {depth, finished: {acknowledged, conflict, rejected}, items: [pending]}.
+  boost::asio::awaitable<nlohmann::json> outbox_report(std::size_t limit);
+
+  // Unfinished outbox rows, as last counted (read by /metrics without touching the database).
+  std::int64_t outbox_depth() const { return depth_.load(std::memory_order_relaxed); }
+
+ private:
+  platform::DatabaseWorker& worker();
+
+  std::filesystem::path file_;
+  std::unique_ptr<platform::DatabaseWorker> worker_;
+  std::atomic<std::int64_t> depth_{0};
+};
+
+}  // namespace shopctl::payment

@@ -1,0 +1,250 @@
+#include "services/provider/provider_store.hpp"
+
+#include <stdexcept>
+#include <utility>
+
+#include "platform/error.hpp"
+#include "platform/security/random.hpp"
+#include "platform/security/webhook_signature.hpp"
+
+namespace shopctl::provider {
+
+namespace asio = boost::asio;
+using platform::ApiError;
+using platform::Database;
+
+namespace {
+
+const std::vector<std::string_view> kMigrations = {
+    R"sql(
+CREATE TABLE intents (
+  intent_id      TEXT    PRIMARY KEY,
+  payment_id     TEXT    NOT NULL UNIQUE,
+  amount_cents   INTEGER NOT NULL,
+  currency       TEXT    NOT NULL,
+  status         TEXT    NOT NULL CHECK (status IN ('requires_payment', 'succeeded', 'failed')),
+  failure_reason TEXT,
+  event_id       TEXT,
+  created_at_ms  INTEGER NOT NULL,
+  updated_at_ms  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+  event_id           TEXT    PRIMARY KEY,
+  intent_id          TEXT    NOT NULL REFERENCES intents (intent_id),
+  body               TEXT    NOT NULL,
+  signature          TEXT    NOT NULL,
+  signed_at          INTEGER NOT NULL,
+  delivered          INTEGER NOT NULL DEFAULT 0,
+  attempts           INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at_ms INTEGER,
+  last_status        INTEGER,
+  created_at_ms      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX events_due ON events (delivered, next_attempt_at_ms);
+)sql",
+};
+
+constexpr std::string_view kIntentColumns =
+    "intent_id, payment_id, amount_cents, currency, status, failure_reason, event_id, "
+    "created_at_ms, updated_at_ms";
+
+std::optional<Intent> load_intent(Database& db, std::string_view column, const std::string& value) {
+  auto st = db.prepare("SELECT " + std::string(kIntentColumns) + " FROM intents WHERE " +
+                       std::string(column) + " = ?");
+  st.bind_all(value);
+  if (!st.step()) return std::nullopt;
+  Intent intent;
+  intent.intent_id = st.column_text(0);
+  intent.payment_id = st.column_text(1);
+  intent.amount_cents = st.column_int(2);
+  intent.currency = st.column_text(3);
+  intent.status = st.column_text(4);
+  intent.failure_reason = st.column_text(5);
+  intent.event_id = st.column_text(6);
+  intent.created_at_ms = st.column_int(7);
+  intent.updated_at_ms = st.column_int(8);
+  return intent;
+}
+
+constexpr std::string_view kEventColumns =
+    "event_id, intent_id, body, signature, signed_at, delivered, attempts";
+
+StoredEvent read_event(const platform::Statement& st) {
+  StoredEvent event;
+  event.event_id = st.column_text(0);
+  event.intent_id = st.column_text(1);
+  event.body = st.column_text(2);
+  event.signature = st.column_text(3);
+  event.signed_at = st.column_int(4);
+  event.delivered = st.column_int(5) != 0;
+  event.attempts = static_cast<int>(st.column_int(6));
+  return event;
+}
+
+}  // namespace
+
+ProviderStore::ProviderStore(std::filesystem::path file) : file_(std::move(file)) {}
+
+ProviderStore::~ProviderStore() = default;
+
+platform::DatabaseWorker& ProviderStore::worker() {
+  if (!worker_) throw std::runtime_error("provider.db is not open");
+  return *worker_;
+}
+
+void ProviderStore::open() {
+  if (worker_) {
+    worker_->reopen();
+  } else {
+    worker_ = std::make_unique<platform::DatabaseWorker>(file_);
+  }
+  worker_->run_sync([](Database& db) { db.migrate(kMigrations); });
+}
+
+void ProviderStore::close() {
+  if (worker_) worker_->close();
+}
+
+asio::awaitable<ProviderStore::Created> ProviderStore::create_intent(std::string payment_id,
+                                                                     std::int64_t amount_cents,
+                                                                     std::string currency,
+                                                                     std::int64_t now_ms) {
+  Created result;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      if (auto existing = load_intent(db, "payment_id", payment_id)) {
+        if (existing->amount_cents != amount_cents || existing->currency != currency) {
+          throw ApiError(409, "payment_id_reused",
+                         "an intent for this payment_id exists with another amount",
+                         {{"payment_id", payment_id}, {"intent_id", existing->intent_id}});
+        }
+        result.intent = std::move(*existing);
+        return;
+      }
+      Intent intent;
+      intent.intent_id = platform::security::new_id("pi_");
+      intent.payment_id = payment_id;
+      intent.amount_cents = amount_cents;
+      intent.currency = currency;
+      intent.status = "requires_payment";
+      intent.created_at_ms = now_ms;
+      intent.updated_at_ms = now_ms;
+      db.prepare(
+            "INSERT INTO intents (intent_id, payment_id, amount_cents, currency, status, "
+            "created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)")
+          .bind_all(intent.intent_id, intent.payment_id, intent.amount_cents, intent.currency,
+                    intent.status, now_ms, now_ms)
+          .run();
+      result.intent = std::move(intent);
+      result.created = true;
+    });
+  });
+  co_return result;
+}
+
+asio::awaitable<std::optional<Intent>> ProviderStore::find_intent(std::string intent_id) {
+  std::optional<Intent> intent;
+  co_await worker().run([&](Database& db) { intent = load_intent(db, "intent_id", intent_id); });
+  co_return intent;
+}
+
+asio::awaitable<ProviderStore::Settled> ProviderStore::settle(std::string intent_id,
+                                                              CardDecision decision,
+                                                              std::string secret,
+                                                              std::int64_t signed_at,
+                                                              std::int64_t now_ms) {
+  Settled settled;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      auto intent = load_intent(db, "intent_id", intent_id);
+      if (!intent) {
+        throw ApiError(404, "intent_not_found", "no payment intent " + intent_id,
+                       {{"intent_id", intent_id}});
+      }
+      if (intent->status != "requires_payment") {
+        throw ApiError(409, "intent_already_processed",
+                       "this payment intent was already paid or declined",
+                       {{"intent_id", intent_id}, {"status", intent->status}});
+      }
+      StoredEvent event;
+      event.event_id = platform::security::new_id("evt_");
+      event.intent_id = intent_id;
+      event.body = event_body(event.event_id, decision, intent->payment_id, intent->amount_cents,
+                              intent->currency)
+                       .dump();
+      event.signed_at = signed_at;
+      event.signature = platform::security::sign_webhook(secret, signed_at, event.body);
+
+      intent->status = decision.succeeded ? "succeeded" : "failed";
+      intent->failure_reason = decision.failure_reason;
+      intent->event_id = event.event_id;
+      intent->updated_at_ms = now_ms;
+      auto update = db.prepare(
+          "UPDATE intents SET status = ?, failure_reason = ?, event_id = ?, updated_at_ms = ? "
+          "WHERE intent_id = ?");
+      update.bind(1, intent->status);
+      if (decision.failure_reason.empty()) {
+        update.bind_null(2);
+      } else {
+        update.bind(2, decision.failure_reason);
+      }
+      update.bind(3, event.event_id).bind(4, now_ms).bind(5, intent_id).run();
+      db.prepare(
+            "INSERT INTO events (event_id, intent_id, body, signature, signed_at, created_at_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?)")
+          .bind_all(event.event_id, event.intent_id, event.body, event.signature,
+                    event.signed_at, now_ms)
+          .run();
+      settled.intent = std::move(*intent);
+      settled.event = std::move(event);
+    });
+  });
+  co_return settled;
+}
+
+asio::awaitable<std::optional<StoredEvent>> ProviderStore::find_event(std::string event_id) {
+  std::optional<StoredEvent> event;
+  co_await worker().run([&](Database& db) {
+    auto st = db.prepare("SELECT " + std::string(kEventColumns) + " FROM events WHERE event_id = ?");
+    st.bind_all(event_id);
+    if (st.step()) event = read_event(st);
+  });
+  co_return event;
+}
+
+asio::awaitable<void> ProviderStore::record_delivery(std::string event_id, bool delivered,
+                                                     std::optional<int> status, int attempts,
+                                                     std::optional<std::int64_t> next_attempt_at_ms) {
+  co_await worker().run([&](Database& db) {
+    auto st = db.prepare(
+        "UPDATE events SET delivered = MAX(delivered, ?), attempts = ?, last_status = ?, "
+        "next_attempt_at_ms = ? WHERE event_id = ?");
+    st.bind(1, delivered ? 1 : 0).bind(2, attempts);
+    if (status) {
+      st.bind(3, *status);
+    } else {
+      st.bind_null(3);
+    }
+    if (next_attempt_at_ms && !delivered) {
+      st.bind(4, *next_attempt_at_ms);
+    } else {
+      st.bind_null(4);
+    }
+    st.bind(5, event_id).run();
+  });
+}
+
+asio::awaitable<std::vector<StoredEvent>> ProviderStore::due_events(std::int64_t now_ms) {
+  std::vector<StoredEvent> due;
+  co_await worker().run([&](Database& db) {
+    auto st = db.prepare("SELECT " + std::string(kEventColumns) +
+                         " FROM events WHERE delivered = 0 AND next_attempt_at_ms IS NOT NULL "
+                         "AND next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms LIMIT 32");
+    st.bind_all(now_ms);
+    while (st.step()) due.push_back(read_event(st));
+  });
+  co_return due;
+}
+
+}  // namespace shopctl::provider

@@ -1,0 +1,88 @@
+#pragma once
+// The simulated payment provider's own database (provider.db): payment intents and the
+// signed events it sent about them, with their delivery state.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "platform/store/database.hpp"
+#include "services/provider/provider_model.hpp"
+
+namespace shopctl::provider {
+
+struct Intent {
+  std::string intent_id;
+  std::string payment_id;
+  std::int64_t amount_cents = 0;
+  std::string currency;
+  std::string status;  // requires_payment, succeeded, failed
+  std::string failure_reason;
+  std::string event_id;  // the event sent when it was decided
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+};
+
+// An event as sent: the exact bytes and the signature of its first delivery.
+struct StoredEvent {
+  std::string event_id;
+  std::string intent_id;
+  std::string body;
+  std::string signature;  // Payment-Signature header value of the first delivery
+  std::int64_t signed_at = 0;
+  bool delivered = false;
+  int attempts = 0;
+};
+
+class ProviderStore {
+ public:
+  explicit ProviderStore(std::filesystem::path file);
+  ~ProviderStore();
+
+  void open();
+  void close();
+  const std::filesystem::path& file() const { return file_; }
+
+  // Returns the intent for `payment_id`, creating it when new (`created` says which). Throws
+  // ApiError 409 `payment_id_reused` when the payment id has an intent for another amount.
+  struct Created {
+    Intent intent;
+    bool created = false;
+  };
+  boost::asio::awaitable<Created> create_intent(std::string payment_id, std::int64_t amount_cents,
+                                                std::string currency, std::int64_t now_ms);
+  boost::asio::awaitable<std::optional<Intent>> find_intent(std::string intent_id);
+
+  // Decides a payable intent and stores its event, signed with `secret` at Unix time
+  // `signed_at`, in one transaction. Throws ApiError 404 `intent_not_found`, 409
+  // `intent_already_processed`.
+  struct Settled {
+    Intent intent;
+    StoredEvent event;
+  };
+  boost::asio::awaitable<Settled> settle(std::string intent_id, CardDecision decision,
+                                         std::string secret, std::int64_t signed_at,
+                                         std::int64_t now_ms);
+
+  boost::asio::awaitable<std::optional<StoredEvent>> find_event(std::string event_id);
+  // Records a delivery attempt: delivered, or (when `next_attempt_at_ms` is set) due again
+  // then, or given up.
+  boost::asio::awaitable<void> record_delivery(std::string event_id, bool delivered,
+                                               std::optional<int> status, int attempts,
+                                               std::optional<std::int64_t> next_attempt_at_ms);
+  // Undelivered events whose background retry is due at `now_ms`.
+  boost::asio::awaitable<std::vector<StoredEvent>> due_events(std::int64_t now_ms);
+
+ private:
+  platform::DatabaseWorker& worker();
+
+  std::filesystem::path file_;
+  std::unique_ptr<platform::DatabaseWorker> worker_;
+};
+
+}  // namespace shopctl::provider
