@@ -156,8 +156,7 @@ bool try_hmac_sha256(std::string_view key, std::initializer_list<std::string_vie
       }
     }
     std::size_t written = 0;
-    return EVP_MAC_final(context, out.data(), &written, out.size()) == 1 &&
-           written == out.size();
+    return EVP_MAC_final(context, out.data(), &written, out.size()) == 1 && written == out.size();
   } catch (...) {  // std::bad_alloc while caching the key
     return false;
   }

@@ -18,7 +18,7 @@ using nlohmann::json;
 constexpr std::string_view kStandardHeader = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 
 constexpr std::array<std::string_view, 6> kRegisteredClaims = {"sub", "iss", "aud",
-                                                              "iat", "nbf", "exp"};
+                                                               "iat", "nbf", "exp"};
 
 bool equals_ignoring_ascii_case(std::string_view a, std::string_view b) noexcept {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
@@ -40,7 +40,8 @@ std::optional<JwtFailure> check_header(std::string_view encoded) {
   }
   const auto typ = header.find("typ");
   if (typ != header.end() &&
-      (!typ->is_string() || !equals_ignoring_ascii_case(typ->get_ref<const std::string&>(), "JWT"))) {
+      (!typ->is_string() ||
+       !equals_ignoring_ascii_case(typ->get_ref<const std::string&>(), "JWT"))) {
     return JwtFailure::malformed;
   }
   // Critical extensions (RFC 7515 section 4.1.11) must be understood; we understand none.
@@ -357,8 +358,7 @@ JwtVerifyResult verify(std::string_view token, const JwtVerifyOptions& options) 
   if (claims.expires_at <= now && distance(now, claims.expires_at) >= leeway) {
     return JwtFailure::expired;
   }
-  if (read.has_not_before && claims.not_before > now &&
-      distance(claims.not_before, now) > leeway) {
+  if (read.has_not_before && claims.not_before > now && distance(claims.not_before, now) > leeway) {
     return JwtFailure::not_yet_valid;
   }
   if (options.issuer.empty() || claims.issuer != options.issuer) return JwtFailure::wrong_issuer;
@@ -372,7 +372,9 @@ JwtVerifyResult verify(std::string_view token, const JwtVerifyOptions& options) 
 std::string sign_hs256(const JwtClaims& claims, std::string_view secret) {
   if (secret.empty()) throw std::invalid_argument("sign_hs256: the secret is empty");
   json payload = claims.extra.is_null() ? json::object() : claims.extra;
-  if (!payload.is_object()) throw std::invalid_argument("sign_hs256: extra claims must be an object");
+  if (!payload.is_object()) {
+    throw std::invalid_argument("sign_hs256: extra claims must be an object");
+  }
   for (std::string_view name : kRegisteredClaims) {
     if (payload.contains(name)) {
       throw std::invalid_argument("sign_hs256: extra claims name the registered claim " +
@@ -406,14 +408,22 @@ JwtVerifyResult verify_hs256(std::string_view token, const JwtVerifyOptions& opt
 
 std::string_view to_string(JwtFailure failure) noexcept {
   switch (failure) {
-    case JwtFailure::malformed: return "malformed";
-    case JwtFailure::unsupported_algorithm: return "unsupported_algorithm";
-    case JwtFailure::bad_signature: return "bad_signature";
-    case JwtFailure::expired: return "expired";
-    case JwtFailure::missing_expiry: return "missing_expiry";
-    case JwtFailure::not_yet_valid: return "not_yet_valid";
-    case JwtFailure::wrong_issuer: return "wrong_issuer";
-    case JwtFailure::wrong_audience: return "wrong_audience";
+    case JwtFailure::malformed:
+      return "malformed";
+    case JwtFailure::unsupported_algorithm:
+      return "unsupported_algorithm";
+    case JwtFailure::bad_signature:
+      return "bad_signature";
+    case JwtFailure::expired:
+      return "expired";
+    case JwtFailure::missing_expiry:
+      return "missing_expiry";
+    case JwtFailure::not_yet_valid:
+      return "not_yet_valid";
+    case JwtFailure::wrong_issuer:
+      return "wrong_issuer";
+    case JwtFailure::wrong_audience:
+      return "wrong_audience";
   }
   return "unknown";
 }

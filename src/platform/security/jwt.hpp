@@ -14,9 +14,9 @@ namespace shopctl::platform::security {
 
 // The registered claims shopctl uses, plus any others in `extra`. A zero time means absent.
 struct JwtClaims {
-  std::string subject;       // sub
-  std::string issuer;        // iss
-  std::string audience;      // aud (on verify: the expected audience the token named)
+  std::string subject;          // sub
+  std::string issuer;           // iss
+  std::string audience;         // aud (on verify: the expected audience the token named)
   std::int64_t issued_at = 0;   // iat, Unix seconds
   std::int64_t not_before = 0;  // nbf, Unix seconds
   std::int64_t expires_at = 0;  // exp, Unix seconds; required
@@ -29,18 +29,20 @@ inline constexpr std::size_t kMaxJwtLength = 8 * 1024;
 // Returns the compact token `header.payload.signature` with header {"alg":"HS256","typ":"JWT"}.
 // Empty strings and zero times are left out, except exp, which is always written. Throws
 // std::invalid_argument for an empty secret, an `extra` that is not an object, or an `extra`
-// naming a registered claim (sub, iss, aud, iat, nbf, exp, jti).
+// naming a registered claim held in a field (sub, iss, aud, iat, nbf, exp). Throws
+// nlohmann::json::type_error for a claim string that is not UTF-8.
 std::string sign_hs256(const JwtClaims& claims, std::string_view secret);
 
 enum class JwtFailure {
-  malformed,              // not three base64url parts of JSON objects, bad claim types, too long
+  malformed,  // not three base64url parts of JSON objects, bad claim types, typ not JWT, crit,
+              // longer than kMaxJwtLength
   unsupported_algorithm,  // header alg is anything but HS256 (none, HS384, RS256, missing)
   bad_signature,          // signature does not match the secret (checked before the payload)
   expired,                // now >= exp + leeway
   missing_expiry,         // no exp claim
   not_yet_valid,          // now < nbf - leeway
   wrong_issuer,           // iss absent or not the expected issuer
-  wrong_audience,         // aud absent, or neither equal to nor an array containing the expected one
+  wrong_audience,  // aud absent, or neither equal to nor an array containing the expected one
 };
 
 struct JwtVerifyOptions {

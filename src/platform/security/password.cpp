@@ -32,7 +32,9 @@ void ensure_sodium() {
   if (status < 0) throw std::runtime_error("libsodium failed to initialise");
 }
 
-PasswordHashing PasswordHashing::owasp() { return {2, std::size_t{19} * 1024 * 1024}; }
+PasswordHashing PasswordHashing::owasp() {
+  return {2, std::size_t{19} * 1024 * 1024};
+}
 
 PasswordHashing PasswordHashing::fast_for_tests() {
   return {crypto_pwhash_OPSLIMIT_MIN,

@@ -74,12 +74,12 @@ std::string sign_webhook(std::string_view secret, std::int64_t t, std::string_vi
   const std::string timestamp = std::to_string(t);
   const Sha256Digest signature = hmac_sha256(secret, {timestamp, ".", body});
   return "t=" + timestamp + ",v1=" +
-         to_hex(std::string_view(reinterpret_cast<const char*>(signature.data()), signature.size()));
+         to_hex(
+             std::string_view(reinterpret_cast<const char*>(signature.data()), signature.size()));
 }
 
-WebhookCheck verify_webhook(std::string_view header, std::string_view body,
-                            std::string_view secret, std::int64_t now_unix,
-                            std::int64_t tolerance_seconds) noexcept {
+WebhookCheck verify_webhook(std::string_view header, std::string_view body, std::string_view secret,
+                            std::int64_t now_unix, std::int64_t tolerance_seconds) noexcept {
   ParsedHeader parsed;
   if (!parse_header(header, parsed)) return WebhookCheck::malformed;
   Sha256Digest expected{};
@@ -98,10 +98,14 @@ WebhookCheck verify_webhook(std::string_view header, std::string_view body,
 
 std::string_view to_string(WebhookCheck check) noexcept {
   switch (check) {
-    case WebhookCheck::ok: return "ok";
-    case WebhookCheck::malformed: return "malformed";
-    case WebhookCheck::bad_signature: return "bad_signature";
-    case WebhookCheck::stale: return "stale";
+    case WebhookCheck::ok:
+      return "ok";
+    case WebhookCheck::malformed:
+      return "malformed";
+    case WebhookCheck::bad_signature:
+      return "bad_signature";
+    case WebhookCheck::stale:
+      return "stale";
   }
   return "unknown";
 }

@@ -24,8 +24,8 @@ enum class WebhookCheck {
 
 // Checks a Payment-Signature header value against the raw request body. Unknown schemes
 // (v0, ...) are ignored; items may come in any order. Never throws.
-WebhookCheck verify_webhook(std::string_view header, std::string_view body,
-                            std::string_view secret, std::int64_t now_unix,
+WebhookCheck verify_webhook(std::string_view header, std::string_view body, std::string_view secret,
+                            std::int64_t now_unix,
                             std::int64_t tolerance_seconds = kWebhookToleranceSeconds) noexcept;
 
 // Returns a snake_case name for the result, e.g. "stale".
