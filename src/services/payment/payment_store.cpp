@@ -61,9 +61,26 @@ CREATE INDEX outbox_due ON outbox (finished_at_ms, next_attempt_at_ms);
 )sql",
 };
 
-constexpr std::string_view kPaymentColumns =
-    "payment_id, order_id, idempotency_key, amount_cents, currency, status, intent_id, pay_url, "
-    "failure_reason, created_at_ms, updated_at_ms";
+// Each lookup's SQL, whole: the columns in read_payment()'s order.
+enum class PaymentKey { payment_id, order_id, idempotency_key };
+
+std::string_view select_payment_sql(PaymentKey key) {
+  switch (key) {
+    case PaymentKey::payment_id:
+      return "SELECT payment_id, order_id, idempotency_key, amount_cents, currency, status, "
+             "intent_id, pay_url, failure_reason, created_at_ms, updated_at_ms FROM payments "
+             "WHERE payment_id = ?";
+    case PaymentKey::order_id:
+      return "SELECT payment_id, order_id, idempotency_key, amount_cents, currency, status, "
+             "intent_id, pay_url, failure_reason, created_at_ms, updated_at_ms FROM payments "
+             "WHERE order_id = ?";
+    case PaymentKey::idempotency_key:
+      return "SELECT payment_id, order_id, idempotency_key, amount_cents, currency, status, "
+             "intent_id, pay_url, failure_reason, created_at_ms, updated_at_ms FROM payments "
+             "WHERE idempotency_key = ?";
+  }
+  return {};
+}
 
 Payment read_payment(const platform::Statement& st) {
   Payment p;
@@ -81,17 +98,15 @@ Payment read_payment(const platform::Statement& st) {
   return p;
 }
 
-std::optional<Payment> find_payment(Database& db, std::string_view where, const std::string& value) {
-  auto st = db.prepare("SELECT " + std::string(kPaymentColumns) + " FROM payments WHERE " +
-                       std::string(where) + " = ?");
+std::optional<Payment> find_payment(Database& db, PaymentKey key, const std::string& value) {
+  auto st = db.prepare(select_payment_sql(key));
   st.bind_all(value);
   if (!st.step()) return std::nullopt;
   return read_payment(st);
 }
 
-constexpr std::string_view kOutboxColumns =
-    "id, order_id, payment_id, event_id, body, trace_id, attempts, next_attempt_at_ms, "
-    "created_at_ms, last_error";
+// Outbox queries select these columns, in read_outbox()'s order: id, order_id, payment_id,
+// event_id, body, trace_id, attempts, next_attempt_at_ms, created_at_ms, last_error.
 
 OutboxEntry read_outbox(const platform::Statement& st) {
   OutboxEntry e;
@@ -160,7 +175,7 @@ asio::awaitable<Payment> PaymentStore::create_or_get(std::string key, std::strin
   Payment payment;
   co_await worker().run([&](Database& db) {
     db.transaction([&] {
-      if (auto existing = find_payment(db, "idempotency_key", key)) {
+      if (auto existing = find_payment(db, PaymentKey::idempotency_key, key)) {
         if (existing->order_id != order_id || existing->amount_cents != amount_cents ||
             existing->currency != currency) {
           throw ApiError(409, "idempotency_key_reused",
@@ -170,7 +185,7 @@ asio::awaitable<Payment> PaymentStore::create_or_get(std::string key, std::strin
         payment = std::move(*existing);
         return;
       }
-      if (auto existing = find_payment(db, "order_id", order_id)) {
+      if (auto existing = find_payment(db, PaymentKey::order_id, order_id)) {
         throw ApiError(409, "payment_exists",
                        "the order already has a payment opened under another Idempotency-Key",
                        {{"order_id", order_id}, {"payment_id", existing->payment_id}});
@@ -204,7 +219,7 @@ asio::awaitable<Payment> PaymentStore::attach_intent(std::string payment_id, std
             "WHERE payment_id = ? AND intent_id IS NULL")
           .bind_all(intent_id, pay_url, now_ms, payment_id)
           .run();
-      auto found = find_payment(db, "payment_id", payment_id);
+      auto found = find_payment(db, PaymentKey::payment_id, payment_id);
       if (!found) throw ApiError(404, "payment_not_found", "no payment " + payment_id);
       payment = std::move(*found);
     });
@@ -218,7 +233,7 @@ asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event,
   RecordedEvent recorded;
   co_await worker().run([&](Database& db) {
     db.transaction([&] {
-      auto payment = find_payment(db, "payment_id", event.payment_id);
+      auto payment = find_payment(db, PaymentKey::payment_id, event.payment_id);
       {
         auto st = db.prepare("SELECT 1 FROM transactions WHERE event_id = ?");
         st.bind_all(event.event_id);
@@ -297,9 +312,11 @@ asio::awaitable<std::vector<OutboxEntry>> PaymentStore::due_callbacks(std::int64
                                                                       std::size_t limit) {
   std::vector<OutboxEntry> due;
   co_await worker().run([&](Database& db) {
-    auto st = db.prepare("SELECT " + std::string(kOutboxColumns) +
-                         " FROM outbox WHERE finished_at_ms IS NULL AND next_attempt_at_ms <= ? "
-                         "ORDER BY next_attempt_at_ms, id LIMIT ?");
+    auto st = db.prepare(
+        "SELECT id, order_id, payment_id, event_id, body, trace_id, attempts, "
+        "next_attempt_at_ms, created_at_ms, last_error FROM outbox "
+        "WHERE finished_at_ms IS NULL AND next_attempt_at_ms <= ? "
+        "ORDER BY next_attempt_at_ms, id LIMIT ?");
     st.bind_all(now_ms, static_cast<std::int64_t>(limit));
     while (st.step()) due.push_back(read_outbox(st));
   });
@@ -335,9 +352,10 @@ asio::awaitable<nlohmann::json> PaymentStore::outbox_report(std::size_t limit) {
   co_await worker().run([&](Database& db) {
     nlohmann::json items = nlohmann::json::array();
     {
-      auto st = db.prepare("SELECT " + std::string(kOutboxColumns) +
-                           " FROM outbox WHERE finished_at_ms IS NULL "
-                           "ORDER BY next_attempt_at_ms, id LIMIT ?");
+      auto st = db.prepare(
+          "SELECT id, order_id, payment_id, event_id, body, trace_id, attempts, "
+          "next_attempt_at_ms, created_at_ms, last_error FROM outbox "
+          "WHERE finished_at_ms IS NULL ORDER BY next_attempt_at_ms, id LIMIT ?");
       st.bind_all(static_cast<std::int64_t>(limit));
       while (st.step()) items.push_back(read_outbox(st).to_json());
     }

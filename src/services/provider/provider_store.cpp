@@ -45,13 +45,16 @@ CREATE INDEX events_due ON events (delivered, next_attempt_at_ms);
 )sql",
 };
 
-constexpr std::string_view kIntentColumns =
-    "intent_id, payment_id, amount_cents, currency, status, failure_reason, event_id, "
-    "created_at_ms, updated_at_ms";
+enum class IntentKey { intent_id, payment_id };
 
-std::optional<Intent> load_intent(Database& db, std::string_view column, const std::string& value) {
-  auto st = db.prepare("SELECT " + std::string(kIntentColumns) + " FROM intents WHERE " +
-                       std::string(column) + " = ?");
+std::optional<Intent> load_intent(Database& db, IntentKey key, const std::string& value) {
+  auto st = db.prepare(key == IntentKey::intent_id
+                           ? "SELECT intent_id, payment_id, amount_cents, currency, status, "
+                             "failure_reason, event_id, created_at_ms, updated_at_ms "
+                             "FROM intents WHERE intent_id = ?"
+                           : "SELECT intent_id, payment_id, amount_cents, currency, status, "
+                             "failure_reason, event_id, created_at_ms, updated_at_ms "
+                             "FROM intents WHERE payment_id = ?");
   st.bind_all(value);
   if (!st.step()) return std::nullopt;
   Intent intent;
@@ -67,8 +70,8 @@ std::optional<Intent> load_intent(Database& db, std::string_view column, const s
   return intent;
 }
 
-constexpr std::string_view kEventColumns =
-    "event_id, intent_id, body, signature, signed_at, delivered, attempts";
+// Event queries select these columns, in read_event()'s order: event_id, intent_id, body,
+// signature, signed_at, delivered, attempts.
 
 StoredEvent read_event(const platform::Statement& st) {
   StoredEvent event;
@@ -113,7 +116,7 @@ asio::awaitable<ProviderStore::Created> ProviderStore::create_intent(std::string
   Created result;
   co_await worker().run([&](Database& db) {
     db.transaction([&] {
-      if (auto existing = load_intent(db, "payment_id", payment_id)) {
+      if (auto existing = load_intent(db, IntentKey::payment_id, payment_id)) {
         if (existing->amount_cents != amount_cents || existing->currency != currency) {
           throw ApiError(409, "payment_id_reused",
                          "an intent for this payment_id exists with another amount",
@@ -145,7 +148,7 @@ asio::awaitable<ProviderStore::Created> ProviderStore::create_intent(std::string
 
 asio::awaitable<std::optional<Intent>> ProviderStore::find_intent(std::string intent_id) {
   std::optional<Intent> intent;
-  co_await worker().run([&](Database& db) { intent = load_intent(db, "intent_id", intent_id); });
+  co_await worker().run([&](Database& db) { intent = load_intent(db, IntentKey::intent_id, intent_id); });
   co_return intent;
 }
 
@@ -157,7 +160,7 @@ asio::awaitable<ProviderStore::Settled> ProviderStore::settle(std::string intent
   Settled settled;
   co_await worker().run([&](Database& db) {
     db.transaction([&] {
-      auto intent = load_intent(db, "intent_id", intent_id);
+      auto intent = load_intent(db, IntentKey::intent_id, intent_id);
       if (!intent) {
         throw ApiError(404, "intent_not_found", "no payment intent " + intent_id,
                        {{"intent_id", intent_id}});
@@ -206,7 +209,9 @@ asio::awaitable<ProviderStore::Settled> ProviderStore::settle(std::string intent
 asio::awaitable<std::optional<StoredEvent>> ProviderStore::find_event(std::string event_id) {
   std::optional<StoredEvent> event;
   co_await worker().run([&](Database& db) {
-    auto st = db.prepare("SELECT " + std::string(kEventColumns) + " FROM events WHERE event_id = ?");
+    auto st = db.prepare(
+        "SELECT event_id, intent_id, body, signature, signed_at, delivered, attempts "
+        "FROM events WHERE event_id = ?");
     st.bind_all(event_id);
     if (st.step()) event = read_event(st);
   });
@@ -238,9 +243,10 @@ asio::awaitable<void> ProviderStore::record_delivery(std::string event_id, bool 
 asio::awaitable<std::vector<StoredEvent>> ProviderStore::due_events(std::int64_t now_ms) {
   std::vector<StoredEvent> due;
   co_await worker().run([&](Database& db) {
-    auto st = db.prepare("SELECT " + std::string(kEventColumns) +
-                         " FROM events WHERE delivered = 0 AND next_attempt_at_ms IS NOT NULL "
-                         "AND next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms LIMIT 32");
+    auto st = db.prepare(
+        "SELECT event_id, intent_id, body, signature, signed_at, delivered, attempts "
+        "FROM events WHERE delivered = 0 AND next_attempt_at_ms IS NOT NULL "
+        "AND next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms LIMIT 32");
     st.bind_all(now_ms);
     while (st.step()) due.push_back(read_event(st));
   });

@@ -1,0 +1,123 @@
+// Unit tests of src/services/payment/payment_model and src/services/provider/provider_model:
+// the outbox schedule, the provider's event and test cards.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "platform/error.hpp"
+#include "services/payment/payment_model.hpp"
+#include "services/provider/provider_model.hpp"
+
+namespace payment = shopctl::payment;
+namespace provider = shopctl::provider;
+using namespace std::chrono_literals;
+using shopctl::platform::ApiError;
+
+namespace {
+
+std::string error_code_of(auto&& fn) {
+  try {
+    fn();
+  } catch (const ApiError& e) {
+    return e.code();
+  }
+  return "no error";
+}
+
+nlohmann::json valid_event() {
+  return {{"event_id", "evt_1"},       {"type", "payment.failed"}, {"payment_id", "pay_1"},
+          {"amount_cents", 2580},      {"currency", "EUR"},        {"failure_reason", "card_declined"}};
+}
+
+}  // namespace
+
+TEST_CASE("the outbox backs off exponentially from the initial wait up to the maximum") {
+  CHECK(payment::outbox_backoff(1, 200ms, 30s) == 200ms);
+  CHECK(payment::outbox_backoff(2, 200ms, 30s) == 400ms);
+  CHECK(payment::outbox_backoff(3, 200ms, 30s) == 800ms);
+  CHECK(payment::outbox_backoff(8, 200ms, 30s) == 25600ms);
+  CHECK(payment::outbox_backoff(9, 200ms, 30s) == 30s);
+  CHECK(payment::outbox_backoff(1000, 200ms, 30s) == 30s);
+  // A maximum below the initial wait is the initial wait.
+  CHECK(payment::outbox_backoff(5, 500ms, 100ms) == 500ms);
+}
+
+TEST_CASE("the order service's answer decides whether a callback is finished") {
+  using payment::CallbackVerdict;
+  CHECK(payment::judge_callback_answer(200) == CallbackVerdict::acknowledged);
+  CHECK(payment::judge_callback_answer(204) == CallbackVerdict::acknowledged);
+  CHECK(payment::judge_callback_answer(409) == CallbackVerdict::conflict);
+  CHECK(payment::judge_callback_answer(404) == CallbackVerdict::rejected);
+  CHECK(payment::judge_callback_answer(400) == CallbackVerdict::rejected);
+  CHECK(payment::judge_callback_answer(408) == CallbackVerdict::retry);
+  CHECK(payment::judge_callback_answer(429) == CallbackVerdict::retry);
+  CHECK(payment::judge_callback_answer(500) == CallbackVerdict::retry);
+  CHECK(payment::judge_callback_answer(503) == CallbackVerdict::retry);
+}
+
+TEST_CASE("a provider event is read field by field and its type is checked") {
+  auto event = payment::parse_provider_event(valid_event());
+  CHECK(event.event_id == "evt_1");
+  CHECK_FALSE(event.succeeded());
+  CHECK(event.result() == "FAILED");
+  CHECK(event.failure_reason == "card_declined");
+  auto body = payment::payment_result_body(event);
+  CHECK(body == nlohmann::json{{"payment_id", "pay_1"}, {"status", "FAILED"}, {"reason", "card_declined"}});
+
+  auto succeeded = valid_event();
+  succeeded["type"] = "payment.succeeded";
+  succeeded["failure_reason"] = nullptr;
+  event = payment::parse_provider_event(succeeded);
+  CHECK(event.result() == "SUCCEEDED");
+  CHECK(payment::payment_result_body(event)["reason"].is_null());
+
+  auto unknown = valid_event();
+  unknown["type"] = "charge.refunded";
+  CHECK(error_code_of([&] { payment::parse_provider_event(unknown); }) == "unknown_event_type");
+  auto missing = valid_event();
+  missing.erase("event_id");
+  CHECK(error_code_of([&] { payment::parse_provider_event(missing); }) == "missing_field");
+  auto wrong_type = valid_event();
+  wrong_type["amount_cents"] = "2580";
+  CHECK(error_code_of([&] { payment::parse_provider_event(wrong_type); }) == "invalid_field");
+}
+
+TEST_CASE("currencies are three capital letters") {
+  CHECK_NOTHROW(payment::validate_currency("EUR", "currency"));
+  CHECK(error_code_of([] { payment::validate_currency("eur", "currency"); }) == "invalid_field");
+  CHECK(error_code_of([] { payment::validate_currency("EURO", "currency"); }) == "invalid_field");
+}
+
+TEST_CASE("the provider's test cards decide the payment, other numbers are invalid") {
+  auto ok = provider::decide_card("4242424242424242");
+  REQUIRE(ok);
+  CHECK(ok->succeeded);
+  auto declined = provider::decide_card("4000000000000002");
+  REQUIRE(declined);
+  CHECK_FALSE(declined->succeeded);
+  CHECK(declined->failure_reason == "card_declined");
+  auto poor = provider::decide_card("4000000000009995");
+  REQUIRE(poor);
+  CHECK(poor->failure_reason == "insufficient_funds");
+  CHECK_FALSE(provider::decide_card("5555555555554444"));
+  CHECK_FALSE(provider::decide_card("4242"));
+  CHECK(provider::is_sixteen_digits("5555555555554444"));
+  CHECK_FALSE(provider::is_sixteen_digits("5555 5555 5555 4444"));
+}
+
+TEST_CASE("the provider's event carries the payment and a null reason on success") {
+  auto body = provider::event_body("evt_1", {true, ""}, "pay_1", 100, "EUR");
+  CHECK(body["type"] == "payment.succeeded");
+  CHECK(body["failure_reason"].is_null());
+  // What the provider sends, the payment service reads.
+  auto event = payment::parse_provider_event(body);
+  CHECK(event.payment_id == "pay_1");
+  CHECK(event.amount_cents == 100);
+}
+
+TEST_CASE("the provider retries webhooks from 250 ms doubling up to 4 s") {
+  CHECK(provider::webhook_retry_backoff(1) == 250ms);
+  CHECK(provider::webhook_retry_backoff(2) == 500ms);
+  CHECK(provider::webhook_retry_backoff(5) == 4000ms);
+  CHECK(provider::webhook_retry_backoff(50) == 4000ms);
+}
