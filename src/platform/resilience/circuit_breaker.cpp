@@ -87,7 +87,8 @@ class SlidingWindow {
       return;
     }
     if (outcomes_.empty()) return;
-    if (static_cast<std::size_t>(totals_.calls) == outcomes_.size()) totals_.remove(outcomes_[next_]);
+    if (static_cast<std::size_t>(totals_.calls) == outcomes_.size())
+      totals_.remove(outcomes_[next_]);
     outcomes_[next_] = o;
     totals_.add(o);
     if (++next_ == outcomes_.size()) next_ = 0;
@@ -144,7 +145,8 @@ std::int64_t to_ns(Clock::time_point t) {
 }
 
 Clock::time_point from_ns(std::int64_t ns) {
-  return Clock::time_point(std::chrono::duration_cast<Clock::time_point::duration>(nanoseconds(ns)));
+  return Clock::time_point(
+      std::chrono::duration_cast<Clock::time_point::duration>(nanoseconds(ns)));
 }
 
 std::int64_t epoch_second(Clock::time_point t) {
@@ -185,20 +187,26 @@ struct PendingEvents {
 
 std::string_view to_string(CircuitState state) {
   switch (state) {
-    case CircuitState::CLOSED: return "CLOSED";
-    case CircuitState::OPEN: return "OPEN";
-    case CircuitState::HALF_OPEN: return "HALF_OPEN";
-    case CircuitState::DISABLED: return "DISABLED";
-    case CircuitState::FORCED_OPEN: return "FORCED_OPEN";
-    case CircuitState::METRICS_ONLY: return "METRICS_ONLY";
+    case CircuitState::CLOSED:
+      return "CLOSED";
+    case CircuitState::OPEN:
+      return "OPEN";
+    case CircuitState::HALF_OPEN:
+      return "HALF_OPEN";
+    case CircuitState::DISABLED:
+      return "DISABLED";
+    case CircuitState::FORCED_OPEN:
+      return "FORCED_OPEN";
+    case CircuitState::METRICS_ONLY:
+      return "METRICS_ONLY";
   }
   return "UNKNOWN";
 }
 
 std::optional<CircuitState> parse_circuit_state(std::string_view text) {
-  for (auto state : {CircuitState::CLOSED, CircuitState::OPEN, CircuitState::HALF_OPEN,
-                     CircuitState::DISABLED, CircuitState::FORCED_OPEN,
-                     CircuitState::METRICS_ONLY}) {
+  for (auto state :
+       {CircuitState::CLOSED, CircuitState::OPEN, CircuitState::HALF_OPEN, CircuitState::DISABLED,
+        CircuitState::FORCED_OPEN, CircuitState::METRICS_ONLY}) {
     if (to_string(state) == text) return state;
   }
   return std::nullopt;
@@ -224,12 +232,12 @@ CircuitBreakerConfig CircuitBreakerConfig::from_json(const nlohmann::json& j) {
 CircuitBreakerConfig CircuitBreakerConfig::from_json(const nlohmann::json& j,
                                                      CircuitBreakerConfig base) {
   using namespace detail;
-  require_known_keys(j, kWhat,
-                     {"sliding_window_type", "sliding_window_size", "minimum_number_of_calls",
-                      "failure_rate_threshold", "slow_call_duration_threshold",
-                      "slow_call_rate_threshold", "wait_duration_in_open_state",
-                      "permitted_number_of_calls_in_half_open_state",
-                      "automatic_transition_from_open_to_half_open"});
+  require_known_keys(
+      j, kWhat,
+      {"sliding_window_type", "sliding_window_size", "minimum_number_of_calls",
+       "failure_rate_threshold", "slow_call_duration_threshold", "slow_call_rate_threshold",
+       "wait_duration_in_open_state", "permitted_number_of_calls_in_half_open_state",
+       "automatic_transition_from_open_to_half_open"});
   CircuitBreakerConfig c = std::move(base);
   constexpr std::string_view kPercent = "must be a percentage above 0 and at most 100";
   for (const auto& [key, v] : j.items()) {
@@ -239,7 +247,8 @@ CircuitBreakerConfig CircuitBreakerConfig::from_json(const nlohmann::json& j,
       if (!type) refuse(kWhat, key, kTypes, v);
       c.sliding_window_type = *type;
     } else if (key == "sliding_window_size") {
-      c.sliding_window_size = static_cast<int>(read_integer(v, kWhat, key, 1, kMaxSlidingWindowSize));
+      c.sliding_window_size =
+          static_cast<int>(read_integer(v, kWhat, key, 1, kMaxSlidingWindowSize));
     } else if (key == "minimum_number_of_calls") {
       c.minimum_number_of_calls = static_cast<int>(read_integer(v, kWhat, key, 1, INT_MAX));
     } else if (key == "failure_rate_threshold") {
@@ -272,8 +281,7 @@ nlohmann::json CircuitBreakerConfig::to_json() const {
       {"wait_duration_in_open_state", format_duration(wait_duration_in_open_state)},
       {"permitted_number_of_calls_in_half_open_state",
        permitted_number_of_calls_in_half_open_state},
-      {"automatic_transition_from_open_to_half_open",
-       automatic_transition_from_open_to_half_open},
+      {"automatic_transition_from_open_to_half_open", automatic_transition_from_open_to_half_open},
   };
 }
 
@@ -348,8 +356,7 @@ nlohmann::json CircuitBreakerSnapshot::to_json() const {
 // sees that OPEN's deadline.
 
 struct CircuitBreaker::Impl {
-  Impl(std::string breaker_name, CircuitBreakerConfig settings, const Clock& c,
-       EventListener l)
+  Impl(std::string breaker_name, CircuitBreakerConfig settings, const Clock& c, EventListener l)
       : name(std::move(breaker_name)), clock(c), listener(std::move(l)), config(settings) {
     config.validate();
     window = closed_window();
@@ -457,10 +464,9 @@ struct CircuitBreaker::Impl {
       if (locked == CircuitState::OPEN) {
         const std::int64_t until = open_until_ns.load(std::memory_order_relaxed);
         if (to_ns(now) >= until) {
-          transition_locked(CircuitState::HALF_OPEN,
-                            config.automatic_transition_from_open_to_half_open ? from_ns(until)
-                                                                               : now,
-                            events);
+          transition_locked(
+              CircuitState::HALF_OPEN,
+              config.automatic_transition_from_open_to_half_open ? from_ns(until) : now, events);
           locked = CircuitState::HALF_OPEN;
         }
       }
@@ -552,7 +558,9 @@ CircuitBreaker::CircuitBreaker(std::string name, CircuitBreakerConfig config, co
 
 CircuitBreaker::~CircuitBreaker() = default;
 
-const std::string& CircuitBreaker::name() const { return impl_->name; }
+const std::string& CircuitBreaker::name() const {
+  return impl_->name;
+}
 
 bool CircuitBreaker::try_acquire() {
   const CircuitState current = impl_->state.load(std::memory_order_acquire);
@@ -563,9 +571,13 @@ bool CircuitBreaker::try_acquire() {
   return impl_->acquire_slow(current);
 }
 
-void CircuitBreaker::on_success(nanoseconds duration) { impl_->record(duration, 0); }
+void CircuitBreaker::on_success(nanoseconds duration) {
+  impl_->record(duration, 0);
+}
 
-void CircuitBreaker::on_error(nanoseconds duration) { impl_->record(duration, kFailed); }
+void CircuitBreaker::on_error(nanoseconds duration) {
+  impl_->record(duration, kFailed);
+}
 
 void CircuitBreaker::release_permission() {
   Impl& s = *impl_;
@@ -598,13 +610,17 @@ void CircuitBreaker::transition_to_forced_open() {
   impl_->operator_transition(CircuitState::FORCED_OPEN);
 }
 
-void CircuitBreaker::transition_to_disabled() { impl_->operator_transition(CircuitState::DISABLED); }
+void CircuitBreaker::transition_to_disabled() {
+  impl_->operator_transition(CircuitState::DISABLED);
+}
 
 void CircuitBreaker::transition_to_metrics_only() {
   impl_->operator_transition(CircuitState::METRICS_ONLY);
 }
 
-void CircuitBreaker::transition_to_closed() { impl_->operator_transition(CircuitState::CLOSED); }
+void CircuitBreaker::transition_to_closed() {
+  impl_->operator_transition(CircuitState::CLOSED);
+}
 
 void CircuitBreaker::reconfigure(CircuitBreakerConfig config) {
   config.validate();
@@ -646,11 +662,14 @@ CircuitBreaker::Snapshot CircuitBreaker::snapshot() const {
     snap.number_of_slow_failed_calls = counts.slow_failed;
     snap.number_of_successful_calls = counts.calls - counts.failed;
     if (s.window.has_minimum_calls()) {
-      snap.failure_rate = static_cast<double>(counts.failed) * 100.0 / static_cast<double>(counts.calls);
-      snap.slow_call_rate = static_cast<double>(counts.slow) * 100.0 / static_cast<double>(counts.calls);
+      snap.failure_rate =
+          static_cast<double>(counts.failed) * 100.0 / static_cast<double>(counts.calls);
+      snap.slow_call_rate =
+          static_cast<double>(counts.slow) * 100.0 / static_cast<double>(counts.calls);
     }
     snap.total_not_permitted_calls = s.not_permitted_total.load(std::memory_order_relaxed);
-    snap.number_of_not_permitted_calls = snap.total_not_permitted_calls - s.not_permitted_at_state_start;
+    snap.number_of_not_permitted_calls =
+        snap.total_not_permitted_calls - s.not_permitted_at_state_start;
     if (snap.state == CircuitState::OPEN) {
       snap.open_until = from_ns(s.open_until_ns.load(std::memory_order_relaxed));
     }

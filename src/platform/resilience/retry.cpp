@@ -37,7 +37,9 @@ std::uint64_t splitmix64(std::uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-RetryPolicy RetryPolicy::from_json(const nlohmann::json& j) { return from_json(j, RetryPolicy{}); }
+RetryPolicy RetryPolicy::from_json(const nlohmann::json& j) {
+  return from_json(j, RetryPolicy{});
+}
 
 RetryPolicy RetryPolicy::from_json(const nlohmann::json& j, RetryPolicy base) {
   using namespace detail;
@@ -50,8 +52,8 @@ RetryPolicy RetryPolicy::from_json(const nlohmann::json& j, RetryPolicy base) {
     } else if (key == "initial_backoff") {
       p.initial_backoff = read_milliseconds(v, key);
     } else if (key == "multiplier") {
-      p.multiplier = read_number(v, kWhat, key, 1, true, kMaxMultiplier,
-                                 "must be a number from 1 to 100");
+      p.multiplier =
+          read_number(v, kWhat, key, 1, true, kMaxMultiplier, "must be a number from 1 to 100");
     } else if (key == "max_backoff") {
       p.max_backoff = read_milliseconds(v, key);
     } else if (key == "jitter") {
@@ -85,23 +87,22 @@ void RetryPolicy::validate() const {
     refuse(kWhat, "multiplier", "must be from 1 to 100", multiplier);
   }
   if (max_backoff < initial_backoff) {
-    refuse(kWhat, "max_backoff", "must be at least initial_backoff (" +
-                                     format_duration(initial_backoff) + ")",
+    refuse(kWhat, "max_backoff",
+           "must be at least initial_backoff (" + format_duration(initial_backoff) + ")",
            format_duration(max_backoff));
   }
   if (!(jitter >= 0.0 && jitter <= 1.0)) refuse(kWhat, "jitter", "must be from 0 to 1", jitter);
 }
 
-std::chrono::milliseconds RetryPolicy::backoff_before(int attempt,
-                                                      std::uint64_t& rng_state) const {
+std::chrono::milliseconds RetryPolicy::backoff_before(int attempt, std::uint64_t& rng_state) const {
   if (attempt < 2 || attempt > max_attempts) {
     throw std::invalid_argument("retry attempt " + std::to_string(attempt) +
-                                " has no backoff: attempts 2 to " +
-                                std::to_string(max_attempts) + " are retries");
+                                " has no backoff: attempts 2 to " + std::to_string(max_attempts) +
+                                " are retries");
   }
   const auto cap = static_cast<double>(max_backoff.count());
-  double ms = std::min(cap, static_cast<double>(initial_backoff.count()) *
-                                std::pow(multiplier, attempt - 2));
+  double ms = std::min(
+      cap, static_cast<double>(initial_backoff.count()) * std::pow(multiplier, attempt - 2));
   if (jitter > 0) ms *= 1.0 + jitter * (2.0 * next_unit(rng_state) - 1.0);
   return std::chrono::milliseconds(std::llround(std::clamp(ms, 0.0, cap)));
 }

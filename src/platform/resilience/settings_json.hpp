@@ -40,8 +40,8 @@ inline void require_known_keys(const nlohmann::json& j, std::string_view what,
 // Returns an integer in [min, max]; floats, booleans and strings are refused.
 inline std::int64_t read_integer(const nlohmann::json& v, std::string_view what,
                                  std::string_view key, std::int64_t min, std::int64_t max) {
-  const std::string range = "must be an integer from " + std::to_string(min) + " to " +
-                            std::to_string(max);
+  const std::string range =
+      "must be an integer from " + std::to_string(min) + " to " + std::to_string(max);
   if (!v.is_number_integer()) refuse(what, key, range, v);
   if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(max)) {
     refuse(what, key, range, v);
@@ -66,8 +66,8 @@ inline bool read_bool(const nlohmann::json& v, std::string_view what, std::strin
   return v.get<bool>();
 }
 
-inline std::string read_string(const nlohmann::json& v, std::string_view what,
-                               std::string_view key, std::string_view expectation) {
+inline std::string read_string(const nlohmann::json& v, std::string_view what, std::string_view key,
+                               std::string_view expectation) {
   if (!v.is_string()) refuse(what, key, expectation, v);
   return v.get<std::string>();
 }
