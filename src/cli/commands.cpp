@@ -13,9 +13,11 @@ void set_exit_code(int code) { g_exit_code = code; }
 
 void register_serve(CLI::App& app);
 void register_version(CLI::App& app);
+void register_run(CLI::App& app);
 
 void register_commands(CLI::App& app) {
   register_serve(app);
+  register_run(app);
   register_version(app);
 }
 

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "platform/error.hpp"
+#include "platform/json_body.hpp"
 #include "platform/resilient_caller.hpp"
 #include "platform/security/random.hpp"
 #include "platform/security/service_credential.hpp"
@@ -195,6 +196,18 @@ void Shop::add_shop_admin_routes() {
                                                   {"running", s.running}});
                                }
                                co_return http::Response::json(200, {{"items", items}});
+                             });
+  // Mints a service credential, so that a scenario can sign a call `as: svc:NAME` (to prove
+  // the allowed-caller table) against an in-process or a remote shop alike.
+  gateway.admin_routes().add("POST", "/_admin/credentials", any,
+                             [this](http::Request& req) -> asio::awaitable<http::Response> {
+                               auto body = platform::json_object_body(req);
+                               auto name = platform::required_string(body, "service", 64);
+                               bool known = false;
+                               for (const auto& n : service_names()) known = known || n == name;
+                               if (!known) throw platform::ApiError(404, "service_not_found", "no service " + name);
+                               co_return http::Response::json(
+                                   200, {{"service", name}, {"token", impl_->credentials.token_for(name)}});
                              });
   // stop/start/restart run on a thread of their own: they wait for databases to close and
   // must not hold one of the threads that serve requests.

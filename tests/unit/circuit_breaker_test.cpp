@@ -528,7 +528,9 @@ TEST_CASE("the config from JSON refuses unknown keys, wrong types and out-of-ran
       {json::array({1, 2}), "object"},
       {json("COUNT_BASED"), "object"},
   };
-  for (const auto& [input, named] : cases) {
+  for (const auto& test_case : cases) {
+    const auto& input = test_case.first;
+    const auto& named = test_case.second;
     CAPTURE(input.dump());
     const std::string error = config_error(input);
     CAPTURE(error);

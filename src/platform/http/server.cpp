@@ -130,7 +130,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void close_all_locked(bool only_idle) {
-    for (auto& [id, c] : connections) {
+    for (auto& entry : connections) {
+      auto c = entry.second;
       if (only_idle && c->busy.load()) {
         c->close_when_idle = true;
         continue;

@@ -191,8 +191,12 @@ DatabaseWorker::~DatabaseWorker() {
 }
 
 asio::awaitable<void> DatabaseWorker::run(std::function<void(Database&)> fn) {
-  auto impl = impl_;
+  auto keep_alive = impl_;
+  Impl* impl = keep_alive.get();
   std::exception_ptr error;
+  // GCC 12 destroys a lambda's by-value captures twice when the lambda is a temporary inside a
+  // co_await expression; the initiation therefore captures only a raw pointer and references
+  // (`keep_alive` owns the worker for the duration). See docs/architecture.md, "GCC 12".
   co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
       [impl, &fn, &error](auto handler) {
         asio::post(impl->pool, [impl, &fn, &error, handler = std::move(handler)]() mutable {

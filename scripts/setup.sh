@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages shopctl builds with, when any is missing. Idempotent and
+# quick when everything is there (no apt call at all).
+set -euo pipefail
+
+packages=(
+  clang g++ cmake ninja-build ccache pkg-config
+  libboost1.81-dev libboost-url1.81-dev
+  libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
+  doctest-dev libssl-dev libsodium-dev libbenchmark-dev prometheus-cpp-dev
+)
+# Benchmark tools are only needed by bench/: `scripts/setup.sh --bench` adds them.
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(wrk nginx-light curl valgrind)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "setup: installing ${missing[*]}" >&2
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done" >&2

@@ -1,0 +1,141 @@
+// shopctl run / shopctl validate
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "scenario/parser.hpp"
+#include "scenario/report.hpp"
+#include "scenario/runner.hpp"
+
+namespace shopctl::cli {
+
+namespace {
+
+struct RunCliOptions {
+  std::vector<std::string> paths;
+  unsigned jobs = 0;
+  std::string target;
+  std::string admin_token;
+  std::string junit;
+  std::string json;
+  std::vector<std::string> tags;
+  std::vector<std::string> skip_tags;
+  bool verbose = false;
+  std::string color = "auto";
+};
+
+scenario::LoadResult load(const std::vector<std::string>& paths) {
+  scenario::ParseOptions options;
+  options.validate_config = scenario::validate_shop_config;
+  return scenario::load_scenarios(paths, options);
+}
+
+int run_validate(const std::vector<std::string>& paths) {
+  auto loaded = load(paths);
+  if (!loaded.ok()) {
+    std::cerr << loaded.format_diagnostics();
+    std::cerr << loaded.diagnostics.size() << " problem(s) in " << loaded.files.size() << " file(s)\n";
+    return kExitInvalid;
+  }
+  std::size_t steps = 0;
+  for (const auto& s : loaded.scenarios) steps += s.setup.size() + s.steps.size() + s.teardown.size();
+  std::cout << loaded.scenarios.size() << " scenario file(s) valid, " << steps << " steps\n";
+  return kExitOk;
+}
+
+int run_run(const RunCliOptions& o) {
+  auto loaded = load(o.paths);
+  if (!loaded.ok()) {
+    std::cerr << loaded.format_diagnostics();
+    std::cerr << "shopctl run: " << loaded.diagnostics.size()
+              << " problem(s); nothing ran (exit 2)\n";
+    return kExitInvalid;
+  }
+  if (!o.target.empty() && o.admin_token.empty()) {
+    std::cerr << "shopctl run: --target needs --admin-token (printed by shopctl serve)\n";
+    return kExitUsage;
+  }
+  scenario::RunOptions options;
+  options.jobs = o.jobs;
+  if (!o.target.empty()) {
+    options.target = o.target;
+    options.admin_token = o.admin_token;
+    // Steps that need an in-process shop are refused before anything runs.
+    bool refused = false;
+    for (const auto& s : loaded.scenarios) {
+      if (s.has_config()) {
+        std::cerr << s.config_loc.to_string() << ": error: `config` needs the in-process shop; it cannot "
+                  << "apply to a running shop (--target)\n";
+        refused = true;
+      }
+    }
+    if (refused) return kExitInvalid;
+    if (o.jobs == 0) options.jobs = 1;  // one shop: scenarios would see each other's faults
+  }
+  options.tags = o.tags;
+  options.skip_tags = o.skip_tags;
+  options.verbose = o.verbose;
+  scenario::ConsoleStyle style;
+  style.color = o.color == "always" || (o.color == "auto" && isatty(STDOUT_FILENO));
+
+  std::printf("shopctl run: %zu scenario(s) from %zu file(s)%s\n", loaded.scenarios.size(), loaded.files.size(),
+              options.target ? (" against " + *options.target).c_str() : ", a fresh in-process shop each");
+  std::fflush(stdout);
+  auto summary = scenario::run_scenarios(loaded.scenarios, options, [&](const scenario::ScenarioResult& r, int done, int total) {
+    std::fputs(scenario::progress_line(r, done, total, style).c_str(), stdout);
+    std::fflush(stdout);
+  });
+  std::fputs(scenario::console_summary(summary, style).c_str(), stdout);
+  std::fflush(stdout);
+
+  auto write = [](const std::string& path, const std::string& text) {
+    std::ofstream out(path);
+    out << text;
+    if (!out) std::cerr << "shopctl run: cannot write " << path << "\n";
+  };
+  if (!o.junit.empty()) write(o.junit, scenario::junit_xml(summary));
+  if (!o.json.empty()) write(o.json, scenario::json_report(summary).dump(2) + "\n");
+
+  if (summary.errors() > 0) return kExitShop;
+  if (summary.failed() > 0) return kExitExpectation;
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_run(CLI::App& app) {
+  auto o = std::make_shared<RunCliOptions>();
+  auto* cmd = app.add_subcommand("run", "Run scenario files against a fresh shop each (or a running one)");
+  cmd->footer(
+      "Exit codes: 0 all passed, 1 bad command line, 2 a file is invalid (nothing ran),\n"
+      "            3 the shop could not start or a scenario passed its timeout, 4 an expectation failed.\n\n"
+      "Examples:\n"
+      "  shopctl run scenarios/\n"
+      "  shopctl run scenarios/resilience --jobs 1 --verbose\n"
+      "  shopctl run scenarios/ --junit reports/junit.xml --json reports/run.json\n"
+      "  shopctl run scenarios/ --tags checkout --skip-tags slow\n"
+      "  shopctl run scenarios/flow --target http://127.0.0.1:8080 --admin-token adm_...\n");
+  cmd->add_option("paths", o->paths, "Scenario files or folders (searched for *.yaml, *.yml)")->required();
+  cmd->add_option("-j,--jobs", o->jobs, "Scenarios run in parallel (default: the number of cores)");
+  cmd->add_option("--target", o->target, "Run against a running shop: its gateway URL");
+  cmd->add_option("--admin-token", o->admin_token, "The running shop's admin token (with --target)");
+  cmd->add_option("--junit", o->junit, "Write a JUnit XML report (one testcase per scenario)");
+  cmd->add_option("--json", o->json, "Write a JSON report (steps, requests, calls, breaker transitions)");
+  cmd->add_option("--tags", o->tags, "Run only scenarios with one of these tags")->delimiter(',');
+  cmd->add_option("--skip-tags", o->skip_tags, "Skip scenarios with any of these tags")->delimiter(',');
+  cmd->add_flag("-v,--verbose", o->verbose, "Print every step as it runs");
+  cmd->add_option("--color", o->color, "auto, always or never")->check(CLI::IsMember({"auto", "always", "never"}));
+  cmd->callback([o] { set_exit_code(run_run(*o)); });
+
+  auto paths = std::make_shared<std::vector<std::string>>();
+  auto* validate = app.add_subcommand("validate", "Check scenario files without running anything");
+  validate->footer("Exit codes: 0 valid, 1 bad command line, 2 a file is invalid.\n\nExample:\n  shopctl validate scenarios/\n");
+  validate->add_option("paths", *paths, "Scenario files or folders")->required();
+  validate->callback([paths] { set_exit_code(run_validate(*paths)); });
+}
+
+}  // namespace shopctl::cli

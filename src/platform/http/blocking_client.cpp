@@ -1,0 +1,146 @@
+#include "platform/http/blocking_client.hpp"
+
+#include <sys/socket.h>
+
+#include <map>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+
+#include "platform/http/beast_util.hpp"
+
+namespace shopctl::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+struct Connection {
+  explicit Connection(asio::io_context& io) : stream(io) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+};
+
+bool peer_closed(Connection& c) {
+  char byte;
+  auto n = ::recv(c.stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || n > 0) return true;
+  return !(errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+TransportError to_error(const beast::error_code& ec, std::string_view stage) {
+  std::string msg = std::string(stage) + ": " + ec.message();
+  if (ec == beast::error::timeout) return {TransportErrorKind::timeout, msg};
+  if (ec == asio::error::connection_refused) return {TransportErrorKind::refused, msg};
+  if (ec == asio::error::eof || ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message)
+    return {TransportErrorKind::closed, msg};
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
+    return {TransportErrorKind::protocol, msg};
+  return {TransportErrorKind::reset, msg};
+}
+}  // namespace
+
+struct BlockingClient::Impl {
+  asio::io_context io;
+  std::map<std::pair<std::string, int>, std::unique_ptr<Connection>> pool;
+};
+
+BlockingClient::BlockingClient() : impl_(std::make_unique<Impl>()) {}
+BlockingClient::~BlockingClient() = default;
+
+void BlockingClient::reset() { impl_->pool.clear(); }
+
+Response BlockingClient::send(const Endpoint& endpoint, Request request,
+                              std::chrono::nanoseconds timeout) {
+  auto key = std::make_pair(endpoint.host, static_cast<int>(endpoint.port));
+  auto& slot = impl_->pool[key];
+  if (slot && (!slot->stream.socket().is_open() || peer_closed(*slot))) slot.reset();
+  beast::error_code ec;
+  if (!slot) {
+    slot = std::make_unique<Connection>(impl_->io);
+    auto address = asio::ip::make_address(endpoint.host, ec);
+    if (ec) throw TransportError(TransportErrorKind::refused, "bad address " + endpoint.host);
+    slot->stream.expires_after(timeout);
+    slot->stream.connect(tcp::endpoint(address, endpoint.port), ec);
+    // tcp_stream's synchronous connect does not honour expires_after; loopback refuses at once.
+    if (ec) {
+      slot.reset();
+      throw to_error(ec, "connect");
+    }
+    slot->stream.socket().set_option(tcp::no_delay(true));
+  }
+  auto& conn = *slot;
+  bhttp::request<bhttp::string_body> out;
+  auto verb = bhttp::string_to_verb(request.method);
+  if (verb == bhttp::verb::unknown) out.method_string(request.method);
+  else out.method(verb);
+  out.target(request.target);
+  out.version(11);
+  detail::copy_headers_to(request.headers, out.base());
+  if (!out.base().count(bhttp::field::host))
+    out.set(bhttp::field::host, endpoint.host + ":" + std::to_string(endpoint.port));
+  out.body() = std::move(request.body);
+  out.keep_alive(true);
+  out.prepare_payload();
+
+  // Synchronous Beast operations ignore the stream's timer, so the deadline is kept with
+  // socket timeouts (SO_RCVTIMEO/SO_SNDTIMEO) on each blocking call.
+  auto ms = std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
+  timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+  auto fd = conn.stream.socket().native_handle();
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+
+  bhttp::write(conn.stream, out, ec);
+  if (ec) {
+    slot.reset();
+    throw to_error(ec, "write");
+  }
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64u << 20);
+  bhttp::read(conn.stream, conn.buffer, parser, ec);
+  if (ec) {
+    bool timed_out = ec == asio::error::would_block || ec == asio::error::try_again ||
+                     std::chrono::steady_clock::now() >= deadline;
+    slot.reset();
+    if (timed_out) throw TransportError(TransportErrorKind::timeout, "no answer within the deadline");
+    throw to_error(ec, "read");
+  }
+  auto msg = parser.release();
+  Response res;
+  res.status = static_cast<int>(msg.result_int());
+  detail::copy_headers(msg.base(), res.headers);
+  res.body = std::move(msg.body());
+  if (!msg.keep_alive()) slot.reset();
+  return res;
+}
+
+std::pair<Endpoint, std::string> split_url(std::string_view url) {
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed || parsed->scheme() != "http") {
+    throw std::invalid_argument("expected an http:// URL, got '" + std::string(url.substr(0, 200)) + "'");
+  }
+  Endpoint ep;
+  ep.host = std::string(parsed->host());
+  if (ep.host == "localhost") ep.host = "127.0.0.1";
+  ep.port = parsed->has_port() ? parsed->port_number() : 80;
+  std::string target = std::string(parsed->encoded_path());
+  if (target.empty()) target = "/";
+  if (parsed->has_query()) target += "?" + std::string(parsed->encoded_query());
+  return {ep, target};
+}
+
+Response BlockingClient::send_url(std::string_view url, Request request, std::chrono::nanoseconds timeout) {
+  auto [ep, target] = split_url(url);
+  request.target = target;
+  return send(ep, std::move(request), timeout);
+}
+
+}  // namespace shopctl::http

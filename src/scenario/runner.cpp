@@ -1,0 +1,842 @@
+#include "scenario/runner.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "platform/duration.hpp"
+#include "platform/http/blocking_client.hpp"
+#include "platform/security/random.hpp"
+#include "scenario/interpolate.hpp"
+#include "shop/shop.hpp"
+
+namespace shopctl::scenario {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+constexpr std::size_t kBodyExcerpt = 400;
+
+std::string trim_body(const std::string& body) {
+  if (body.size() <= kBodyExcerpt) return body;
+  return body.substr(0, kBodyExcerpt) + "... (" + std::to_string(body.size()) + " bytes)";
+}
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// Thrown when the scenario's deadline has passed.
+struct ScenarioTimeout {};
+
+// A step that could not be carried out at all (not an expectation that failed).
+struct StepError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// How the runner reaches one shop: base URLs, the admin token, and how to stop and start
+// a service. In-process shops are stopped through the Shop object; remote ones through the
+// gateway's admin plane.
+class ShopDriver {
+ public:
+  ShopDriver(std::string gateway_url, std::string admin_token, shop::Shop* local)
+      : gateway_url_(std::move(gateway_url)), admin_token_(std::move(admin_token)), local_(local) {}
+
+  void discover(http::BlockingClient& client) {
+    auto res = admin(client, "GET", "/_admin/services", std::nullopt, std::chrono::seconds(5));
+    if (res.status != 200) {
+      throw std::runtime_error("the shop's admin plane answered " + std::to_string(res.status) +
+                               " to GET /_admin/services (wrong --admin-token?)");
+    }
+    auto j = json::parse(res.body);
+    for (const auto& item : j.at("items")) urls_[item.at("name").get<std::string>()] = item.at("url");
+  }
+
+  std::string url(const std::string& service) const {
+    if (service == "gateway") return gateway_url_;
+    auto it = urls_.find(service);
+    if (it == urls_.end()) throw StepError("the shop has no service '" + service + "'");
+    return it->second;
+  }
+
+  // An admin request; tries the gateway first, then any other service (they share the
+  // shop-wide clock, faults and call records), so the plane works while one is down.
+  http::Response admin(http::BlockingClient& client, const std::string& method, const std::string& path,
+                       const std::optional<json>& body, std::chrono::nanoseconds timeout,
+                       const std::string& service = "") {
+    http::Request req;
+    req.method = method;
+    req.target = path;
+    req.headers.set("X-Admin-Token", admin_token_);
+    if (body) {
+      req.headers.set("Content-Type", "application/json");
+      req.body = body->dump();
+    }
+    std::vector<std::string> order;
+    if (!service.empty()) order.push_back(service);
+    else {
+      order = {"gateway", "catalog", "auth", "order", "payment", "provider"};
+    }
+    std::optional<http::TransportError> last;
+    for (const auto& s : order) {
+      if (s != "gateway" && !urls_.count(s)) continue;
+      try {
+        return client.send_url(url(s) + path, req, timeout);
+      } catch (const http::TransportError& e) {
+        last = e;
+        if (!service.empty()) break;
+      }
+    }
+    throw StepError("the shop's admin plane is unreachable: " + std::string(last ? last->what() : "no service"));
+  }
+
+  void control(http::BlockingClient& client, const std::string& action, const std::string& service) {
+    if (local_) {
+      if (action == "stop") local_->stop_service(service);
+      else if (action == "start") local_->start_service(service);
+      else local_->restart_service(service);
+      return;
+    }
+    auto res = admin(client, "POST", "/_admin/services/" + service + "/" + action, std::nullopt,
+                     std::chrono::seconds(10), "gateway");
+    if (res.status != 200) throw StepError(action + " " + service + " failed: " + res.body);
+  }
+
+ private:
+  std::string gateway_url_;
+  std::string admin_token_;
+  shop::Shop* local_;
+  std::map<std::string, std::string> urls_;
+};
+
+struct Response {
+  int status = 0;
+  http::Headers headers;
+  std::string body;
+  std::optional<json> json_body;  // parsed once, when the body is JSON
+  std::chrono::nanoseconds latency{0};
+  std::string trace_id;
+};
+
+class ScenarioRun {
+ public:
+  ScenarioRun(const Scenario& scenario, ShopDriver& driver, http::BlockingClient& client,
+              Clock::time_point deadline, const RunOptions& options)
+      : sc_(scenario), driver_(driver), client_(client), deadline_(deadline), options_(options) {}
+
+  ScenarioResult run() {
+    ScenarioResult result;
+    result.name = sc_.name;
+    result.file = sc_.file;
+    result.tags = sc_.tags;
+    auto started = Clock::now();
+    try {
+      vars_.set(std::string(kRunIdVariable), security_run_id());
+      vars_.define(sc_.vars);
+      start_seq_ = next_seq();
+      step_cursor_ = start_seq_;
+      bool setup_ok = run_phase("setup", sc_.setup, result);
+      bool steps_ok = setup_ok && run_phase("steps", sc_.steps, result);
+      if (!setup_ok) result.status = ScenarioStatus::setup_failed;
+      else if (!steps_ok) result.status = ScenarioStatus::failed;
+      // Teardown always runs and sees every capture.
+      if (!run_phase("teardown", sc_.teardown, result) && result.status == ScenarioStatus::passed)
+        result.status = ScenarioStatus::failed;
+    } catch (const ScenarioTimeout&) {
+      result.status = ScenarioStatus::timed_out;
+      result.failures.push_back({"scenario", "", sc_.loc,
+                                 "the scenario passed its timeout of " + platform::format_duration(sc_.timeout)});
+      safe_teardown_after_timeout(result);
+    } catch (const InterpolationError& e) {
+      result.status = ScenarioStatus::failed;
+      result.failures.push_back({"scenario", "", sc_.loc, e.what()});
+    } catch (const std::exception& e) {
+      result.status = ScenarioStatus::shop_error;
+      result.error = e.what();
+      result.failures.push_back({"scenario", "", sc_.loc, std::string("runner error: ") + e.what()});
+    }
+    // Every call of the scenario, and the architecture rule: no violations unless allowed.
+    try {
+      auto records = calls_since(start_seq_, std::chrono::seconds(5));
+      result.calls = records.at("records");
+      result.transitions = records.at("transitions");
+      std::vector<std::string> violations;
+      for (const auto& r : result.calls) {
+        if (r.value("violation", false)) {
+          violations.push_back(r.at("edge").get<std::string>() + " " + r.at("method").get<std::string>() +
+                               " " + r.at("route").get<std::string>() + " (" +
+                               r.value("violation_reason", "") + ")");
+        }
+      }
+      if (!violations.empty() && !sc_.allow_violations) {
+        std::string list;
+        for (const auto& v : violations) list += "\n      " + v;
+        result.failures.push_back({"scenario", "", sc_.loc,
+                                   std::to_string(violations.size()) +
+                                       " architecture violation(s) recorded (set allow_violations: true "
+                                       "if the scenario attempts them on purpose):" + list});
+        if (result.status == ScenarioStatus::passed) result.status = ScenarioStatus::failed;
+      }
+    } catch (const std::exception& e) {
+      if (result.status == ScenarioStatus::passed) {
+        result.status = ScenarioStatus::shop_error;
+        result.error = e.what();
+      }
+    }
+    result.duration_ms = ms_since(started);
+    return result;
+  }
+
+ private:
+  static std::string security_run_id() { return platform::security::random_hex(4); }
+
+  void check_deadline() const {
+    if (Clock::now() >= deadline_) throw ScenarioTimeout{};
+  }
+
+  std::chrono::nanoseconds remaining() const {
+    auto left = deadline_ - Clock::now();
+    if (left <= std::chrono::nanoseconds(0)) throw ScenarioTimeout{};
+    return left;
+  }
+
+  std::uint64_t next_seq() {
+    auto j = calls_since(UINT64_MAX / 2, std::chrono::seconds(5));
+    return j.at("next_seq").get<std::uint64_t>();
+  }
+
+  json calls_since(std::uint64_t seq, std::chrono::nanoseconds timeout) {
+    auto res = driver_.admin(client_, "GET", "/_admin/calls?since=" + std::to_string(seq), std::nullopt, timeout);
+    if (res.status != 200) throw StepError("GET /_admin/calls answered " + std::to_string(res.status));
+    return json::parse(res.body);
+  }
+
+  void safe_teardown_after_timeout(ScenarioResult& result) {
+    // Give teardown a short grace period of its own.
+    deadline_ = Clock::now() + std::chrono::seconds(5);
+    try {
+      run_phase("teardown", sc_.teardown, result);
+    } catch (...) {
+    }
+  }
+
+  bool run_phase(const std::string& phase, const std::vector<Step>& steps, ScenarioResult& result) {
+    bool ok = true;
+    for (const auto& step : steps) {
+      StepResult sr = run_step(phase, step);
+      if (!sr.passed) {
+        for (const auto& f : sr.failures) result.failures.push_back(f);
+        ok = false;
+      }
+      result.steps.push_back(std::move(sr));
+      if (!ok && phase != "teardown") break;  // teardown runs every step regardless
+    }
+    return ok;
+  }
+
+  StepResult run_step(const std::string& phase, const Step& step) {
+    check_deadline();
+    StepResult sr;
+    sr.phase = phase;
+    sr.label = step_label(step);
+    sr.action = std::string(action_name(step.action));
+    sr.loc = step.loc;
+    auto started = Clock::now();
+    std::uint64_t step_seq = 0;
+    std::vector<std::string> step_fault_ids;
+    auto fail = [&](SourceLocation where, std::string message, const Response* r = nullptr) {
+      Failure f{phase, sr.label, std::move(where), std::move(message)};
+      if (r) {
+        f.status = r->status;
+        f.body = trim_body(r->body);
+        f.trace_id = r->trace_id;
+      }
+      sr.failures.push_back(std::move(f));
+      sr.passed = false;
+    };
+    try {
+      step_seq = next_seq();
+      for (const auto& fault : step.faults) step_fault_ids.push_back(add_fault(fault));
+
+      if (has_response(step.action)) {
+        run_response_step(step, sr, fail);
+      } else {
+        run_control_step(step, sr);
+        ++sr.attempts;
+        if (step.expect) check_shop_expectations(*step.expect, step_seq, sr, fail, nullptr);
+      }
+    } catch (const ScenarioTimeout&) {
+      remove_faults(step_fault_ids);
+      throw;
+    } catch (const InterpolationError& e) {
+      fail(step.loc, e.what());
+    } catch (const StepError& e) {
+      fail(step.loc, e.what());
+    } catch (const http::TransportError& e) {
+      fail(step.loc, std::string("no answer: ") + e.what());
+    } catch (const std::exception& e) {
+      fail(step.loc, std::string("the step could not run: ") + e.what());
+    }
+    remove_faults(step_fault_ids);
+    // What the shop recorded during the step, for the JSON report and the graph.
+    try {
+      auto j = calls_since(step_seq, std::chrono::seconds(5));
+      sr.calls = j.at("records");
+      sr.transitions = j.at("transitions");
+    } catch (const std::exception&) {
+    }
+    step_cursor_ = next_seq_or(step_cursor_);
+    sr.duration_ms = ms_since(started);
+    if (options_.verbose) {
+      std::fprintf(stderr, "    %s %s: %s (%.1f ms)\n", sr.passed ? "ok  " : "FAIL", phase.c_str(),
+                   sr.label.c_str(), sr.duration_ms);
+    }
+    return sr;
+  }
+
+  std::uint64_t next_seq_or(std::uint64_t fallback) {
+    try {
+      return next_seq();
+    } catch (const std::exception&) {
+      return fallback;
+    }
+  }
+
+  template <class Fail>
+  void run_response_step(const Step& step, StepResult& sr, Fail& fail) {
+    const int repeats = step.repeat;
+    auto eventually_until = step.eventually ? std::optional(Clock::now() + step.eventually->within) : std::nullopt;
+    std::optional<Response> last;
+    std::uint64_t attempt_seq = 0;
+    for (int i = 0;; ++i) {
+      attempt_seq = next_seq();
+      auto response = perform(step, sr);
+      ++sr.attempts;
+      std::vector<Failure> attempt_failures;
+      StepResult scratch;
+      auto collect = [&](SourceLocation where, std::string message, const Response* r = nullptr) {
+        Failure f{sr.phase, sr.label, std::move(where), std::move(message)};
+        if (r) {
+          f.status = r->status;
+          f.body = trim_body(r->body);
+          f.trace_id = r->trace_id;
+        }
+        attempt_failures.push_back(std::move(f));
+      };
+      if (step.expect) {
+        check_response_expectations(*step.expect, response, collect);
+        // Shop expectations count the whole step (every repeat); under `eventually` only the
+        // last attempt.
+        check_shop_expectations(*step.expect, eventually_until ? attempt_seq : sr_step_seq(sr, attempt_seq, i),
+                                scratch, collect, &response);
+      }
+      last = std::move(response);
+      if (attempt_failures.empty()) {
+        take_captures(step, *last, fail);
+        if (eventually_until || i + 1 >= repeats) return;
+        continue;
+      }
+      if (eventually_until && Clock::now() + step.eventually->every < *eventually_until) {
+        std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(step.eventually->every, remaining()));
+        continue;
+      }
+      for (auto& f : attempt_failures) {
+        if (eventually_until) f.message = "not met within " + platform::format_duration(step.eventually->within) + " (" +
+                                          std::to_string(sr.attempts) + " attempts): " + f.message;
+        else if (repeats > 1) f.message = "repeat " + std::to_string(i + 1) + " of " + std::to_string(repeats) + ": " + f.message;
+        sr.failures.push_back(std::move(f));
+      }
+      sr.passed = false;
+      return;
+    }
+  }
+
+  // The first attempt's sequence number: with `repeat`, calls are counted over all repeats.
+  std::uint64_t sr_step_seq(const StepResult&, std::uint64_t attempt_seq, int i) {
+    if (i == 0) first_attempt_seq_ = attempt_seq;
+    return first_attempt_seq_;
+  }
+
+  http::Request json_request(const std::string& method, const std::string& target, const json& body) {
+    http::Request req;
+    req.method = method;
+    req.target = target;
+    req.headers.set("Content-Type", "application/json");
+    req.body = body.dump();
+    return req;
+  }
+
+  Response send(const std::string& url, http::Request req, StepResult& sr) {
+    RequestRecord rec;
+    rec.method = req.method;
+    rec.url = url;
+    auto t0 = Clock::now();
+    Response r;
+    try {
+      auto res = client_.send_url(url, std::move(req), remaining());
+      r.status = res.status;
+      r.headers = std::move(res.headers);
+      r.body = std::move(res.body);
+    } catch (const http::TransportError& e) {
+      rec.error = e.what();
+      rec.duration_ms = ms_since(t0);
+      sr.requests.push_back(rec);
+      check_deadline();
+      throw StepError(req_summary(rec) + ": no answer (" + std::string(http::to_string(e.kind())) + ": " + e.what() + ")");
+    }
+    r.latency = Clock::now() - t0;
+    if (auto t = r.headers.get("X-Trace-Id")) r.trace_id = std::string(*t);
+    if (!r.body.empty()) {
+      auto parsed = json::parse(r.body, nullptr, false);
+      if (!parsed.is_discarded()) r.json_body = std::move(parsed);
+    }
+    rec.status = r.status;
+    rec.duration_ms = std::chrono::duration<double, std::milli>(r.latency).count();
+    rec.trace_id = r.trace_id;
+    sr.requests.push_back(rec);
+    return r;
+  }
+
+  static std::string req_summary(const RequestRecord& r) { return r.method + " " + r.url; }
+
+  void add_bearer(http::Request& req, AuthMode mode, const TextTemplate& token_template) {
+    if (mode == AuthMode::none) return;
+    std::string token;
+    if (mode == AuthMode::token) token = expand_text(token_template, vars_);
+    else if (!current_token_.empty()) token = current_token_;
+    if (!token.empty()) req.headers.set("Authorization", "Bearer " + token);
+  }
+
+  Response perform(const Step& step, StepResult& sr) {
+    return std::visit(
+        [&](const auto& action) -> Response {
+          using A = std::decay_t<decltype(action)>;
+          if constexpr (std::is_same_v<A, RequestAction>) {
+            return perform_request(action, sr);
+          } else if constexpr (std::is_same_v<A, RegisterAction>) {
+            json body = {{"email", expand_text(action.email, vars_)},
+                         {"password", expand_text(action.password, vars_)}};
+            if (action.name) body["name"] = expand_text(*action.name, vars_);
+            else body["name"] = "Scenario User";
+            return send(driver_.url("gateway") + "/api/auth/register",
+                        json_request("POST", "", body), sr);
+          } else if constexpr (std::is_same_v<A, LoginAction>) {
+            json body = {{"email", expand_text(action.email, vars_)},
+                         {"password", expand_text(action.password, vars_)}};
+            auto r = send(driver_.url("gateway") + "/api/auth/login", json_request("POST", "", body), sr);
+            if (r.status == 200 && r.json_body && r.json_body->contains("access_token")) {
+              current_token_ = r.json_body->at("access_token").get<std::string>();
+              vars_.set(std::string(kTokenVariable), current_token_);
+            }
+            return r;
+          } else if constexpr (std::is_same_v<A, PayAction>) {
+            std::string pay_url;
+            if (action.pay_url) {
+              pay_url = expand_text(*action.pay_url, vars_);
+            } else {
+              auto order = expand(*action.order, vars_);
+              std::string order_id = order.is_string() ? order.template get<std::string>() : order.dump();
+              http::Request req;
+              req.method = "GET";
+              add_bearer(req, AuthMode::current_user, {});
+              auto r = send(driver_.url("gateway") + "/api/orders/" + order_id, std::move(req), sr);
+              if (r.status != 200 || !r.json_body)
+                throw StepError("pay: GET /api/orders/" + order_id + " answered " + std::to_string(r.status) + ": " + trim_body(r.body));
+              auto* url = r.json_body->contains("payment") ? &(*r.json_body)["payment"] : nullptr;
+              if (!url || !url->contains("pay_url") || !(*url)["pay_url"].is_string())
+                throw StepError("pay: order " + order_id + " has no payment.pay_url");
+              pay_url = (*url)["pay_url"].get<std::string>();
+            }
+            return send(pay_url, json_request("POST", "", {{"card_number", expand_text(action.card, vars_)}}), sr);
+          } else {
+            throw StepError("this action has no response");
+          }
+        },
+        step.action);
+  }
+
+  Response perform_request(const RequestAction& a, StepResult& sr) {
+    http::Request req;
+    req.method = a.method;
+    std::string path = expand_text(a.path, vars_);
+    for (const auto& [name, value] : a.headers) req.headers.set(name, expand_text(value, vars_));
+    if (a.json) {
+      req.body = expand(*a.json, vars_).dump();
+      if (!req.headers.contains("Content-Type")) req.headers.set("Content-Type", "application/json");
+    } else if (a.body) {
+      req.body = expand_text(*a.body, vars_);
+    }
+    add_bearer(req, a.auth, a.auth_token);
+    if (a.sign_as) {
+      auto res = driver_.admin(client_, "POST", "/_admin/credentials", json{{"service", *a.sign_as}},
+                               std::chrono::seconds(5));
+      if (res.status != 200) throw StepError("cannot sign as svc:" + *a.sign_as + ": " + res.body);
+      req.headers.set("X-Service-Token", json::parse(res.body).at("token").get<std::string>());
+    }
+    std::string url = path.rfind("http://", 0) == 0 ? path : driver_.url(a.service) + path;
+    return send(url, std::move(req), sr);
+  }
+
+  template <class Fail>
+  void check_response_expectations(const Expectation& e, const Response& r, Fail& fail) {
+    if (e.status) {
+      if (auto msg = e.status->check(json(r.status), vars_)) fail(e.status->location(), *msg, &r);
+    }
+    for (const auto& h : e.headers) {
+      std::optional<json> actual;
+      if (auto v = r.headers.get(h.name)) actual = json(std::string(*v));
+      if (auto msg = h.matcher.check(actual, vars_)) fail(h.loc, *msg, &r);
+    }
+    if (!e.json.empty() && !r.json_body) {
+      fail(e.loc, "the response body is not JSON", &r);
+    } else {
+      for (const auto& j : e.json) {
+        if (auto msg = j.matcher.check(j.path.evaluate(*r.json_body), vars_)) fail(j.loc, *msg, &r);
+      }
+    }
+    if (e.latency) {
+      auto m = e.latency->has_templates() ? e.latency->bind(vars_) : *e.latency;
+      if (auto msg = m.check_duration(r.latency)) fail(e.latency->location(), *msg, &r);
+    }
+  }
+
+  json breaker_snapshot(const std::string& breaker) {
+    auto owner = breaker.substr(0, breaker.find("->"));
+    auto res = driver_.admin(client_, "GET", "/_admin/circuit-breakers", std::nullopt, std::chrono::seconds(5), owner);
+    if (res.status != 200) throw StepError("GET " + owner + " /_admin/circuit-breakers answered " + std::to_string(res.status));
+    for (const auto& item : json::parse(res.body).at("items")) {
+      if (item.value("name", "") == breaker) return item;
+    }
+    throw StepError("the shop has no circuit breaker " + breaker);
+  }
+
+  template <class Fail>
+  void check_shop_expectations(const Expectation& e, std::uint64_t since, StepResult&, Fail& fail, const Response* r) {
+    if (e.circuit.empty() && e.circuit_transitions.empty() && e.calls.empty() && !e.violations) return;
+    json records = json::array(), transitions = json::array();
+    if (!e.calls.empty() || e.violations || !e.circuit_transitions.empty()) {
+      auto j = calls_since(std::min(since, step_cursor_), std::chrono::seconds(5));
+      for (auto& rec : j.at("records")) {
+        if (rec.at("seq").get<std::uint64_t>() >= since) records.push_back(rec);
+      }
+      for (auto& t : j.at("transitions")) {
+        if (t.at("seq").get<std::uint64_t>() >= step_cursor_) transitions.push_back(t);
+      }
+    }
+    for (const auto& c : e.circuit) {
+      auto snap = breaker_snapshot(c.breaker);
+      auto state = snap.value("state", "?");
+      if (state != c.state) fail(c.loc, "expected circuit " + c.breaker + " to be " + c.state + ", it is " + state, r);
+    }
+    for (const auto& t : e.circuit_transitions) {
+      std::vector<std::string> seen, wanted;
+      for (const auto& x : transitions) {
+        if (x.at("breaker") == t.breaker) seen.push_back(x.at("transition").get<std::string>());
+      }
+      for (const auto& w : t.transitions) wanted.push_back(w.to_string());
+      if (seen != wanted) {
+        auto list = [](const std::vector<std::string>& v) {
+          std::string s = "[";
+          for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
+          return s + "]";
+        };
+        fail(t.loc, "expected circuit " + t.breaker + " transitions " + list(wanted) + ", saw " + list(seen), r);
+      }
+    }
+    for (const auto& c : e.calls) {
+      std::int64_t n = 0;
+      for (const auto& rec : records) {
+        if (rec.at("caller") != c.caller || rec.at("callee") != c.callee) continue;
+        bool refused = rec.value("refused_by_breaker", false) || rec.value("violation", false);
+        if (c.refused) {
+          if (*c.refused != refused) continue;
+        } else if (rec.value("violation", false)) {
+          continue;  // violations are counted by `violations`, not as calls
+        }
+        ++n;
+      }
+      bool ok = true;
+      std::string want;
+      if (c.count) {
+        ok = n == *c.count;
+        want = "exactly " + std::to_string(*c.count);
+      } else {
+        if (c.min && n < *c.min) ok = false;
+        if (c.max && n > *c.max) ok = false;
+        want = c.min && c.max ? "between " + std::to_string(*c.min) + " and " + std::to_string(*c.max)
+               : c.min        ? "at least " + std::to_string(*c.min)
+                              : "at most " + std::to_string(*c.max);
+      }
+      if (!ok) {
+        std::string detail;
+        for (const auto& rec : records) {
+          if (rec.at("caller") == c.caller && rec.at("callee") == c.callee) {
+            detail += "\n      " + rec.at("method").get<std::string>() + " " + rec.at("route").get<std::string>() +
+                      " -> " + (rec.at("status").get<int>() ? std::to_string(rec.at("status").get<int>()) : rec.at("outcome").get<std::string>()) +
+                      (rec.value("refused_by_breaker", false) ? " (refused by breaker)" : "");
+          }
+        }
+        fail(c.loc, "expected " + want + (c.refused ? (*c.refused ? " refused" : " non-refused") : "") + " call(s) on " +
+                        c.edge + ", saw " + std::to_string(n) + detail, r);
+      }
+    }
+    if (e.violations) {
+      std::int64_t n = 0;
+      std::string detail;
+      for (const auto& rec : records) {
+        if (!rec.value("violation", false)) continue;
+        ++n;
+        detail += "\n      " + rec.at("edge").get<std::string>() + " " + rec.at("route").get<std::string>() + " (" +
+                  rec.value("violation_reason", "") + ")";
+      }
+      if (n != e.violations->count)
+        fail(e.violations->loc, "expected " + std::to_string(e.violations->count) + " violation(s), saw " + std::to_string(n) + detail, r);
+    }
+  }
+
+  template <class Fail>
+  void take_captures(const Step& step, const Response& r, Fail& fail) {
+    for (const auto& c : step.captures) {
+      if (c.source == Capture::Source::header) {
+        auto v = r.headers.get(c.header);
+        if (!v) {
+          fail(c.loc, "capture " + c.name + ": the response has no header " + c.header, &r);
+          continue;
+        }
+        vars_.set(c.name, std::string(*v));
+      } else {
+        std::optional<json> v = r.json_body ? c.path.evaluate(*r.json_body) : std::nullopt;
+        if (!v) {
+          fail(c.loc, "capture " + c.name + ": " + c.path.text() + " is not in the response", &r);
+          continue;
+        }
+        vars_.set(c.name, *v);
+      }
+    }
+  }
+
+  std::string add_fault(const FaultSpec& spec) {
+    auto body = expand(spec.to_json(), vars_);
+    auto res = driver_.admin(client_, "POST", "/_admin/faults", body, std::chrono::seconds(5));
+    if (res.status != 201) throw StepError("the shop refused the fault: " + res.body);
+    return json::parse(res.body).at("id").get<std::string>();
+  }
+
+  void remove_faults(const std::vector<std::string>& ids) {
+    for (const auto& id : ids) {
+      try {
+        driver_.admin(client_, "DELETE", "/_admin/faults/" + id, std::nullopt, std::chrono::seconds(5));
+      } catch (const std::exception&) {
+      }
+    }
+  }
+
+  void run_control_step(const Step& step, StepResult&) {
+    std::visit(
+        [&](const auto& action) {
+          using A = std::decay_t<decltype(action)>;
+          if constexpr (std::is_same_v<A, FaultAction>) {
+            add_fault(action.fault);
+          } else if constexpr (std::is_same_v<A, ClearFaultsAction>) {
+            auto res = action.all ? driver_.admin(client_, "DELETE", "/_admin/faults", std::nullopt, std::chrono::seconds(5))
+                                  : driver_.admin(client_, "DELETE", "/_admin/faults/" + action.id, std::nullopt, std::chrono::seconds(5));
+            if (res.status != 200) throw StepError("clear_faults: " + trim_body(res.body));
+          } else if constexpr (std::is_same_v<A, ServiceAction>) {
+            const char* verb = action.kind == ServiceAction::Kind::stop    ? "stop"
+                               : action.kind == ServiceAction::Kind::start ? "start"
+                                                                           : "restart";
+            driver_.control(client_, verb, action.service);
+          } else if constexpr (std::is_same_v<A, AdvanceClockAction>) {
+            auto res = driver_.admin(client_, "POST", "/_admin/clock/advance",
+                                     json{{"by", platform::format_duration(action.by)}}, std::chrono::seconds(5));
+            if (res.status != 200) throw StepError("advance_clock: " + trim_body(res.body));
+          } else if constexpr (std::is_same_v<A, SetPriceAction> || std::is_same_v<A, SetAvailableAction>) {
+            auto product = expand(action.product, vars_);
+            std::string id = product.is_string() ? product.template get<std::string>() : product.dump();
+            json body;
+            if constexpr (std::is_same_v<A, SetPriceAction>) body["price_cents"] = expand(action.price_cents, vars_);
+            else body["available"] = expand(action.available, vars_);
+            auto res = driver_.admin(client_, "POST", "/_admin/products/" + id, body, std::chrono::seconds(5), "catalog");
+            if (res.status != 200) throw StepError(std::string(action_name(step.action)) + " " + id + ": " + trim_body(res.body));
+          } else if constexpr (std::is_same_v<A, WaitAction>) {
+            auto left = remaining();
+            if (action.duration > left) {
+              std::this_thread::sleep_for(left);
+              throw ScenarioTimeout{};
+            }
+            std::this_thread::sleep_for(action.duration);
+          }
+        },
+        step.action);
+  }
+
+  const Scenario& sc_;
+  ShopDriver& driver_;
+  http::BlockingClient& client_;
+  Clock::time_point deadline_;
+  const RunOptions& options_;
+  Variables vars_;
+  std::string current_token_;
+  std::uint64_t start_seq_ = 0;
+  std::uint64_t step_cursor_ = 0;
+  std::uint64_t first_attempt_seq_ = 0;
+};
+
+bool selected(const Scenario& s, const RunOptions& o) {
+  auto has = [&](const std::string& t) { return std::find(s.tags.begin(), s.tags.end(), t) != s.tags.end(); };
+  for (const auto& t : o.skip_tags) {
+    if (has(t)) return false;
+  }
+  if (o.tags.empty()) return true;
+  for (const auto& t : o.tags) {
+    if (has(t)) return true;
+  }
+  return false;
+}
+
+ScenarioResult run_one(const Scenario& sc, const RunOptions& options) {
+  ScenarioResult result;
+  result.name = sc.name;
+  result.file = sc.file;
+  result.tags = sc.tags;
+  auto started = Clock::now();
+  auto deadline = started + sc.timeout;
+  http::BlockingClient client;
+  try {
+    if (options.target) {
+      ShopDriver driver(*options.target, options.admin_token, nullptr);
+      driver.discover(client);
+      if (sc.seed) {
+        // A remote shop keeps its own seed; faults stay deterministic per fault id.
+      }
+      return ScenarioRun(sc, driver, client, deadline, options).run();
+    }
+    shop::ShopConfig config;
+    config.password_hashing = platform::security::PasswordHashing::fast_for_tests();
+    config.seed_demo_user = true;
+    config.seed = sc.seed.value_or(0);
+    if (sc.has_config()) {
+      auto issues = shop::apply_config(sc.config, config);
+      if (!issues.empty()) throw std::runtime_error("config: " + issues.front().message);
+    }
+    for (const auto& name : shop::service_names()) config.ports[name] = 0;
+    shop::ShopOptions shop_options;
+    shop_options.threads = 2;
+    shop_options.log_level = options.verbose ? platform::LogLevel::warn : platform::LogLevel::off;
+    std::unique_ptr<shop::Shop> shop;
+    try {
+      shop = std::make_unique<shop::Shop>(config, shop_options);
+      shop->start();
+    } catch (const std::exception& e) {
+      result.status = ScenarioStatus::shop_error;
+      result.error = std::string("the shop could not start: ") + e.what();
+      result.failures.push_back({"scenario", "", sc.loc, result.error});
+      result.duration_ms = ms_since(started);
+      return result;
+    }
+    ShopDriver driver(shop->url("gateway"), shop->admin_token(), shop.get());
+    driver.discover(client);
+    auto r = ScenarioRun(sc, driver, client, deadline, options).run();
+    client.reset();
+    shop->shutdown(std::chrono::milliseconds(200));
+    r.duration_ms = ms_since(started);
+    return r;
+  } catch (const std::exception& e) {
+    result.status = ScenarioStatus::shop_error;
+    result.error = e.what();
+    result.failures.push_back({"scenario", "", sc.loc, e.what()});
+    result.duration_ms = ms_since(started);
+    return result;
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(ScenarioStatus status) {
+  switch (status) {
+    case ScenarioStatus::passed: return "passed";
+    case ScenarioStatus::failed: return "failed";
+    case ScenarioStatus::setup_failed: return "setup_failed";
+    case ScenarioStatus::timed_out: return "timed_out";
+    case ScenarioStatus::shop_error: return "shop_error";
+    case ScenarioStatus::skipped: return "skipped";
+  }
+  return "?";
+}
+
+int RunSummary::passed() const {
+  return static_cast<int>(std::count_if(results.begin(), results.end(), [](auto& r) { return r.status == ScenarioStatus::passed; }));
+}
+int RunSummary::failed() const {
+  return static_cast<int>(std::count_if(results.begin(), results.end(), [](auto& r) {
+    return r.status == ScenarioStatus::failed || r.status == ScenarioStatus::setup_failed;
+  }));
+}
+int RunSummary::errors() const {
+  return static_cast<int>(std::count_if(results.begin(), results.end(), [](auto& r) {
+    return r.status == ScenarioStatus::timed_out || r.status == ScenarioStatus::shop_error;
+  }));
+}
+int RunSummary::skipped() const {
+  return static_cast<int>(std::count_if(results.begin(), results.end(), [](auto& r) { return r.status == ScenarioStatus::skipped; }));
+}
+int RunSummary::steps() const {
+  int n = 0;
+  for (const auto& r : results) n += static_cast<int>(r.steps.size());
+  return n;
+}
+
+RunSummary run_scenarios(const std::vector<Scenario>& scenarios, const RunOptions& options,
+                         const ProgressCallback& progress) {
+  RunSummary summary;
+  auto started = Clock::now();
+  summary.results.resize(scenarios.size());
+  std::vector<std::size_t> to_run;
+  for (std::size_t i = 0; i < scenarios.size(); ++i) {
+    if (selected(scenarios[i], options)) {
+      to_run.push_back(i);
+    } else {
+      auto& r = summary.results[i];
+      r.name = scenarios[i].name;
+      r.file = scenarios[i].file;
+      r.tags = scenarios[i].tags;
+      r.status = ScenarioStatus::skipped;
+    }
+  }
+  unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  jobs = std::min<unsigned>(jobs, static_cast<unsigned>(std::max<std::size_t>(1, to_run.size())));
+  std::atomic<std::size_t> next{0};
+  std::mutex progress_mu;
+  int done = 0;
+  int total = static_cast<int>(to_run.size());
+  auto worker = [&] {
+    for (;;) {
+      auto k = next.fetch_add(1);
+      if (k >= to_run.size()) return;
+      auto i = to_run[k];
+      auto result = run_one(scenarios[i], options);
+      std::lock_guard lock(progress_mu);
+      summary.results[i] = std::move(result);
+      ++done;
+      if (progress) progress(summary.results[i], done, total);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned j = 0; j < jobs; ++j) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  summary.duration_ms = ms_since(started);
+  return summary;
+}
+
+std::vector<Diagnostic> validate_shop_config(const YAML::Node& config, const std::string& file) {
+  shop::ShopConfig scratch;
+  std::vector<Diagnostic> out;
+  for (const auto& issue : shop::apply_config(config, scratch)) {
+    out.push_back(Diagnostic{file, issue.line, issue.column, issue.message});
+  }
+  return out;
+}
+
+}  // namespace shopctl::scenario

@@ -1,0 +1,99 @@
+#pragma once
+// Runs validated scenarios: each against a fresh in-process shop of its own (ephemeral ports,
+// a temporary data folder, the demo catalog, its own simulated clock), or all against a
+// running `shopctl serve` (--target). The runner drives the shop only through HTTP: the
+// gateway, the provider's pay page, other services' ports (to prove they refuse outsiders)
+// and the /_admin/ plane; only stop/start of an in-process service goes through the Shop.
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "scenario/model.hpp"
+
+namespace shopctl::scenario {
+
+struct RunOptions {
+  unsigned jobs = 0;                  // 0: the number of cores
+  std::optional<std::string> target;  // base URL of a running shop's gateway
+  std::string admin_token;            // with target
+  std::vector<std::string> tags;      // run only scenarios with one of these tags
+  std::vector<std::string> skip_tags; // skip scenarios with any of these
+  bool verbose = false;               // print every step
+};
+
+// One failed check, with enough to find it and understand it.
+struct Failure {
+  std::string phase;       // setup, steps, teardown, scenario
+  std::string step;        // the step's label
+  SourceLocation where;    // the step or the expectation
+  std::string message;     // what was expected and what came back
+  int status = 0;          // the last response's status, when there was one
+  std::string body;        // the last response's body, trimmed
+  std::string trace_id;    // the last response's X-Trace-Id
+};
+
+struct RequestRecord {
+  std::string method;
+  std::string url;
+  int status = 0;                 // 0: no answer
+  std::string error;              // transport error, when no answer
+  double duration_ms = 0;
+  std::string trace_id;
+};
+
+struct StepResult {
+  std::string phase;
+  std::string label;
+  std::string action;
+  SourceLocation loc;
+  bool passed = true;
+  double duration_ms = 0;
+  int attempts = 0;
+  std::vector<RequestRecord> requests;
+  std::vector<Failure> failures;
+  nlohmann::json calls = nlohmann::json::array();        // call records during the step
+  nlohmann::json transitions = nlohmann::json::array();  // breaker transitions during the step
+};
+
+enum class ScenarioStatus { passed, failed, setup_failed, timed_out, shop_error, skipped };
+std::string_view to_string(ScenarioStatus status);
+
+struct ScenarioResult {
+  std::string name;
+  std::string file;
+  std::vector<std::string> tags;
+  ScenarioStatus status = ScenarioStatus::passed;
+  double duration_ms = 0;
+  std::vector<StepResult> steps;
+  std::vector<Failure> failures;
+  nlohmann::json calls = nlohmann::json::array();  // every call record of the scenario
+  nlohmann::json transitions = nlohmann::json::array();
+  std::string error;  // the shop could not start, or another runner error
+};
+
+struct RunSummary {
+  std::vector<ScenarioResult> results;  // in the order of the input
+  double duration_ms = 0;
+  int passed() const;
+  int failed() const;      // failed or setup_failed
+  int errors() const;      // timed_out or shop_error
+  int skipped() const;
+  int steps() const;
+};
+
+// Called as each scenario finishes (from the runner's threads, one at a time).
+using ProgressCallback = std::function<void(const ScenarioResult&, int done, int total)>;
+
+// Runs the scenarios (in parallel up to options.jobs) and returns every result.
+RunSummary run_scenarios(const std::vector<Scenario>& scenarios, const RunOptions& options,
+                         const ProgressCallback& progress = {});
+
+// The shop's config validator for ParseOptions: checks a scenario's `config:` with the same
+// rules as `shopctl serve --config`.
+std::vector<Diagnostic> validate_shop_config(const YAML::Node& config, const std::string& file);
+
+}  // namespace shopctl::scenario
