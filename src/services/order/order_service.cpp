@@ -134,9 +134,9 @@ asio::awaitable<Response> OrderService::add_cart_item(Request& req) {
     throw ApiError(409, "product_unavailable", product->name + " is not available",
                    {{"product_id", product_id}});
   }
-  auto cart = co_await store_.add_item(
-      user, CartLine{product->id, product->name, quantity, product->price_cents},
-      product->currency);
+  // Named, not a braced temporary in the co_await: GCC 12 destroys such temporaries twice.
+  CartLine line{product->id, product->name, quantity, product->price_cents};
+  auto cart = co_await store_.add_item(user, std::move(line), product->currency);
   co_return Response::json(200, cart_json(cart.lines, cart.currency));
 }
 
@@ -278,10 +278,11 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
   }
 
   // 5. The order with its pay_url.
-  Order stored = co_await store_.record_payment(
-      order.order_id, OrderPayment{payment->payment_id, payment->status, payment->pay_url},
-      ctx_.clock.unix_millis());
-  co_return CheckoutAnswer{Response::json(201, to_json(stored)), true};
+  OrderPayment opened{payment->payment_id, payment->status, payment->pay_url};
+  Order stored =
+      co_await store_.record_payment(order.order_id, std::move(opened), ctx_.clock.unix_millis());
+  CheckoutAnswer created{Response::json(201, to_json(stored)), true};
+  co_return created;
 }
 
 asio::awaitable<Response> OrderService::payment_result(Request& req) {

@@ -1,0 +1,388 @@
+// Integration tests of checkout, payment and the payment-result callback: a whole shop on
+// ephemeral loopback ports, driven over real HTTP through the gateway, the provider's pay page
+// and the admin plane, as a scenario would drive it.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <nlohmann/json.hpp>
+
+#include "platform/http/client.hpp"
+#include "platform/security/password.hpp"
+#include "platform/security/webhook_signature.hpp"
+#include "shop/shop.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace http = shopctl::http;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+struct Answer {
+  int status = 0;
+  json body;
+  http::Headers headers;
+  std::string raw;
+};
+
+// One request to `url` (http://host:port/path...), on an io_context of its own.
+Answer send(const std::string& method, const std::string& url, const std::optional<json>& body = {},
+            const std::vector<std::pair<std::string, std::string>>& headers = {},
+            const std::optional<std::string>& raw_body = {}) {
+  const auto path_start = url.find('/', std::string("http://").size());
+  const http::Endpoint endpoint = http::parse_base_url(url.substr(0, path_start));
+  http::Request request;
+  request.method = method;
+  request.target = path_start == std::string::npos ? "/" : url.substr(path_start);
+  if (body || raw_body) {
+    request.headers.set("Content-Type", "application/json");
+    request.body = raw_body ? *raw_body : body->dump();
+  }
+  for (const auto& [name, value] : headers) request.headers.set(name, value);
+  asio::io_context io;
+  http::Client client(http::ClientOptions{[endpoint] { return endpoint; }});
+  auto future = asio::co_spawn(io, client.send(std::move(request), 15s), asio::use_future);
+  io.run();
+  auto response = future.get();
+  Answer answer{response.status, json(), response.headers, response.body};
+  answer.body = json::parse(response.body, nullptr, false);
+  return answer;
+}
+
+// A fresh shop with the demo catalog and the demo user, signed in.
+class ShopUnderTest {
+ public:
+  ShopUnderTest() {
+    shopctl::shop::ShopConfig config;
+    config.password_hashing = shopctl::platform::security::PasswordHashing::fast_for_tests();
+    // Short waits, so that tests that go through the outbox stay quick.
+    config.outbox_initial_backoff = 50ms;
+    config.outbox_max_backoff = 200ms;
+    config.order_catalog_client.timeout = 500ms;
+    config.order_payment_client.timeout = 1000ms;
+    shopctl::shop::ShopOptions options;
+    options.threads = 2;
+    options.log_level = shopctl::platform::LogLevel::off;
+    shop = std::make_unique<shopctl::shop::Shop>(config, options);
+    shop->start();
+    auto login = send("POST", url("gateway") + "/api/auth/login",
+                      json{{"email", shop->config().demo_email},
+                           {"password", shop->config().demo_password}});
+    REQUIRE(login.status == 200);
+    token = login.body["access_token"].get<std::string>();
+  }
+
+  std::string url(const std::string& service) const { return shop->url(service); }
+
+  Answer api(const std::string& method, const std::string& path,
+             const std::optional<json>& body = {},
+             std::vector<std::pair<std::string, std::string>> headers = {}) {
+    headers.emplace_back("Authorization", "Bearer " + token);
+    return send(method, url("gateway") + path, body, headers);
+  }
+
+  Answer admin(const std::string& service, const std::string& method, const std::string& path,
+               const std::optional<json>& body = {}) {
+    return send(method, url(service) + path, body, {{"X-Admin-Token", shop->admin_token()}});
+  }
+
+  void add_to_cart(const std::string& product_id, int quantity) {
+    auto added = api("POST", "/api/cart/items", json{{"product_id", product_id}, {"quantity", quantity}});
+    REQUIRE(added.status == 200);
+  }
+
+  // Polls `check` every 50 ms until it holds or `within` passes.
+  static bool eventually(const std::function<bool()>& check, std::chrono::milliseconds within = 5s) {
+    const auto deadline = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (check()) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return check();
+  }
+
+  std::unique_ptr<shopctl::shop::Shop> shop;
+  std::string token;
+};
+
+}  // namespace
+
+TEST_CASE("checkout opens a payment, paying with a good card makes the order PAID at once") {
+  ShopUnderTest t;
+  t.add_to_cart("p-001", 2);
+  t.add_to_cart("p-002", 1);
+  t.add_to_cart("p-001", 1);  // adds up: 3 of p-001
+  auto cart = t.api("GET", "/api/cart");
+  REQUIRE(cart.status == 200);
+  REQUIRE(cart.body["items"].size() == 2);
+  CHECK(cart.body["items"][0]["quantity"] == 3);
+  const auto total = cart.body["total_cents"].get<std::int64_t>();
+  CHECK(total == 3 * cart.body["items"][0]["unit_price_cents"].get<std::int64_t>() +
+                     cart.body["items"][1]["unit_price_cents"].get<std::int64_t>());
+
+  auto order = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "checkout-1"}});
+  REQUIRE(order.status == 201);
+  CHECK(order.body["status"] == "PAYMENT_PENDING");
+  CHECK(order.body["total_cents"] == total);
+  CHECK(order.body["currency"] == "EUR");
+  CHECK(order.body["payment"]["status"] == "PENDING");
+  CHECK(order.body["history"].size() == 1);
+  const auto order_id = order.body["order_id"].get<std::string>();
+  const auto pay_url = order.body["payment"]["pay_url"].get<std::string>();
+  CHECK(pay_url.rfind(t.url("provider") + "/pay/", 0) == 0);
+
+  // The same key answers the first answer and creates nothing.
+  auto again = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "checkout-1"}});
+  CHECK(again.status == 201);
+  CHECK(again.raw == order.raw);
+  CHECK(t.api("GET", "/api/orders").body["items"].size() == 1);
+  CHECK(t.api("GET", "/api/cart").body["items"].empty());
+
+  auto page = send("GET", pay_url);
+  CHECK(page.status == 200);
+  CHECK(page.body["status"] == "requires_payment");
+  CHECK(page.body["amount_cents"] == total);
+
+  auto paid = send("POST", pay_url, json{{"card_number", "4242424242424242"}});
+  REQUIRE(paid.status == 200);
+  CHECK(paid.body["status"] == "succeeded");
+  CHECK(paid.body["webhook_delivered"] == true);
+
+  auto after = t.api("GET", "/api/orders/" + order_id);
+  REQUIRE(after.status == 200);
+  CHECK(after.body["status"] == "PAID");
+  CHECK(after.body["payment"]["status"] == "SUCCEEDED");
+  REQUIRE(after.body["history"].size() == 2);
+  CHECK(after.body["history"][1]["status"] == "PAID");
+
+  auto twice = send("POST", pay_url, json{{"card_number", "4242424242424242"}});
+  CHECK(twice.status == 409);
+  CHECK(twice.body["error"]["code"] == "intent_already_processed");
+
+  // The same event again (the provider's resend) is a duplicate and changes nothing.
+  auto resent = send("POST", t.url("provider") + "/v1/events/" +
+                                 paid.body["event_id"].get<std::string>() + "/resend");
+  CHECK(resent.status == 200);
+  CHECK(resent.body["delivered"] == true);
+  CHECK(t.api("GET", "/api/orders/" + order_id).body["history"].size() == 2);
+}
+
+TEST_CASE("a declined card fails the order with the card's reason") {
+  ShopUnderTest t;
+  t.add_to_cart("p-003", 1);
+  auto order = t.api("POST", "/api/orders");
+  REQUIRE(order.status == 201);
+  auto paid = send("POST", order.body["payment"]["pay_url"].get<std::string>(),
+                   json{{"card_number", "4000000000000002"}});
+  REQUIRE(paid.status == 200);
+  CHECK(paid.body["status"] == "failed");
+  CHECK(paid.body["failure_reason"] == "card_declined");
+  auto after = t.api("GET", "/api/orders/" + order.body["order_id"].get<std::string>());
+  CHECK(after.body["status"] == "FAILED");
+  CHECK(after.body["history"][1]["reason"] == "card_declined");
+
+  auto unknown_card = send("POST", order.body["payment"]["pay_url"].get<std::string>(),
+                           json{{"card_number", "5555555555554444"}});
+  CHECK(unknown_card.status == 409);  // the intent is already decided
+}
+
+TEST_CASE("an unknown card number is refused and the intent stays payable") {
+  ShopUnderTest t;
+  t.add_to_cart("p-004", 1);
+  auto order = t.api("POST", "/api/orders");
+  REQUIRE(order.status == 201);
+  const auto pay_url = order.body["payment"]["pay_url"].get<std::string>();
+  auto refused = send("POST", pay_url, json{{"card_number", "5555555555554444"}});
+  CHECK(refused.status == 400);
+  CHECK(refused.body["error"]["code"] == "invalid_card");
+  CHECK(send("POST", pay_url, json{{"card_number", "4242424242424242"}}).status == 200);
+}
+
+TEST_CASE("cart rules: unknown products, quantities, removal and other users' orders") {
+  ShopUnderTest t;
+  auto missing = t.api("POST", "/api/cart/items", json{{"product_id", "p-999"}, {"quantity", 1}});
+  CHECK(missing.status == 404);
+  CHECK(missing.body["error"]["code"] == "product_not_found");
+  auto bad_quantity = t.api("POST", "/api/cart/items", json{{"product_id", "p-001"}, {"quantity", 100}});
+  CHECK(bad_quantity.status == 400);
+  CHECK(bad_quantity.body["error"]["code"] == "invalid_quantity");
+  t.add_to_cart("p-001", 98);
+  auto over = t.api("POST", "/api/cart/items", json{{"product_id", "p-001"}, {"quantity", 2}});
+  CHECK(over.status == 400);
+  CHECK(over.body["error"]["code"] == "invalid_quantity");
+  auto unavailable = t.api("POST", "/api/cart/items", json{{"product_id", "p-008"}, {"quantity", 1}});
+  CHECK(unavailable.status == 409);
+
+  auto patched = t.api("PATCH", "/api/cart/items/p-001", json{{"quantity", 5}});
+  CHECK(patched.status == 200);
+  CHECK(patched.body["items"][0]["quantity"] == 5);
+  auto unknown_line = t.api("PATCH", "/api/cart/items/p-002", json{{"quantity", 5}});
+  CHECK(unknown_line.status == 404);
+  CHECK(unknown_line.body["error"]["code"] == "cart_item_not_found");
+  auto removed = t.api("PATCH", "/api/cart/items/p-001", json{{"quantity", 0}});
+  CHECK(removed.body["items"].empty());
+  auto empty = t.api("POST", "/api/orders");
+  CHECK(empty.status == 400);
+  CHECK(empty.body["error"]["code"] == "cart_empty");
+
+  t.add_to_cart("p-001", 1);
+  auto order = t.api("POST", "/api/orders");
+  REQUIRE(order.status == 201);
+  auto other = send("POST", t.url("gateway") + "/api/auth/register",
+                    json{{"email", "other@shop.test"}, {"password", "long-enough-1"}, {"name", "O"}});
+  REQUIRE(other.status == 201);
+  auto login = send("POST", t.url("gateway") + "/api/auth/login",
+                    json{{"email", "other@shop.test"}, {"password", "long-enough-1"}});
+  REQUIRE(login.status == 200);
+  auto foreign = send("GET", t.url("gateway") + "/api/orders/" + order.body["order_id"].get<std::string>(),
+                      std::nullopt,
+                      {{"Authorization", "Bearer " + login.body["access_token"].get<std::string>()}});
+  CHECK(foreign.status == 404);
+  CHECK(foreign.body["error"]["code"] == "order_not_found");
+}
+
+TEST_CASE("a changed price answers 409 price_changed, reprices the cart, and the next checkout succeeds") {
+  ShopUnderTest t;
+  t.add_to_cart("p-001", 2);
+  const auto old_price = t.api("GET", "/api/cart").body["items"][0]["unit_price_cents"].get<std::int64_t>();
+  REQUIRE(t.admin("catalog", "POST", "/_admin/products/p-001", json{{"price_cents", old_price + 100}}).status == 200);
+  auto changed = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "k-price"}});
+  REQUIRE(changed.status == 409);
+  CHECK(changed.body["error"]["code"] == "price_changed");
+  auto change = changed.body["error"]["details"]["changes"][0];
+  CHECK(change["product_id"] == "p-001");
+  CHECK(change["old_price_cents"] == old_price);
+  CHECK(change["new_price_cents"] == old_price + 100);
+  CHECK(t.api("GET", "/api/cart").body["items"][0]["unit_price_cents"] == old_price + 100);
+  // The key was not used up by a checkout that created nothing.
+  auto order = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "k-price"}});
+  REQUIRE(order.status == 201);
+  CHECK(order.body["total_cents"] == 2 * (old_price + 100));
+}
+
+TEST_CASE("with the catalog down checkout answers 503 catalog_unavailable and creates nothing") {
+  ShopUnderTest t;
+  t.add_to_cart("p-001", 1);
+  t.shop->stop_service("catalog");
+  auto order = t.api("POST", "/api/orders");
+  CHECK(order.status == 503);
+  CHECK(order.body["error"]["code"] == "catalog_unavailable");
+  CHECK(order.headers.contains("Retry-After"));
+  CHECK(t.api("GET", "/api/orders").body["items"].empty());
+  CHECK(t.api("GET", "/api/cart").body["items"].size() == 1);
+  t.shop->start_service("catalog");
+  CHECK(t.api("POST", "/api/orders").status == 201);
+}
+
+TEST_CASE("with the payment service down the order fails, the cart is restored and checkout answers 503") {
+  ShopUnderTest t;
+  t.add_to_cart("p-001", 2);
+  t.shop->stop_service("payment");
+  auto order = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "k-down"}});
+  CHECK(order.status == 503);
+  CHECK(order.body["error"]["code"] == "payment_unavailable");
+  CHECK(order.headers.contains("Retry-After"));
+  auto orders = t.api("GET", "/api/orders").body["items"];
+  REQUIRE(orders.size() == 1);
+  CHECK(orders[0]["status"] == "FAILED");
+  CHECK(orders[0]["history"][1]["reason"] == "payment_unavailable");
+  CHECK(orders[0]["payment"].is_null());
+  auto cart = t.api("GET", "/api/cart").body;
+  REQUIRE(cart["items"].size() == 1);
+  CHECK(cart["items"][0]["quantity"] == 2);
+  // The key remembers the answer: the same key creates no second order.
+  auto again = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "k-down"}});
+  CHECK(again.status == 503);
+  CHECK(t.api("GET", "/api/orders").body["items"].size() == 1);
+
+  t.shop->start_service("payment");
+  auto retried = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "k-up"}});
+  CHECK(retried.status == 201);
+}
+
+TEST_CASE("a callback that cannot reach the order service waits in the outbox until order is back") {
+  ShopUnderTest t;
+  t.add_to_cart("p-005", 1);
+  auto order = t.api("POST", "/api/orders");
+  REQUIRE(order.status == 201);
+  const auto order_id = order.body["order_id"].get<std::string>();
+  t.shop->stop_service("order");
+  auto paid = send("POST", order.body["payment"]["pay_url"].get<std::string>(),
+                   json{{"card_number", "4242424242424242"}});
+  REQUIRE(paid.status == 200);
+  CHECK(paid.body["webhook_delivered"] == true);  // the payment service took the event
+  auto outbox = t.admin("payment", "GET", "/_admin/outbox");
+  REQUIRE(outbox.status == 200);
+  CHECK(outbox.body["depth"] == 1);
+  auto metrics = send("GET", t.url("payment") + "/metrics");
+  CHECK(metrics.raw.find("shopctl_payment_outbox_depth") != std::string::npos);
+
+  // Payment survives its own restart with the callback still queued.
+  t.shop->restart_service("payment");
+  CHECK(t.admin("payment", "GET", "/_admin/outbox").body["depth"] == 1);
+
+  t.shop->start_service("order");
+  // The failed deliveries may have opened payment->order; its OPEN wait runs on the shop clock.
+  t.shop->clock().advance(31s);
+  CHECK(ShopUnderTest::eventually([&] {
+    return t.api("GET", "/api/orders/" + order_id).body["status"] == "PAID";
+  }));
+  CHECK(ShopUnderTest::eventually(
+      [&] { return t.admin("payment", "GET", "/_admin/outbox").body["depth"] == 0; }));
+}
+
+TEST_CASE("webhook events with a bad signature or an old timestamp are refused") {
+  ShopUnderTest t;
+  t.add_to_cart("p-006", 1);
+  auto order = t.api("POST", "/api/orders");
+  REQUIRE(order.status == 201);
+  const json event = {{"event_id", "evt_forged"},
+                      {"type", "payment.succeeded"},
+                      {"payment_id", order.body["payment"]["payment_id"]},
+                      {"amount_cents", order.body["total_cents"]},
+                      {"currency", "EUR"},
+                      {"failure_reason", nullptr}};
+  const std::string body = event.dump();
+  const auto now = t.shop->clock().unix_seconds();
+  auto forged = send("POST", t.url("gateway") + "/api/payments/webhook", std::nullopt,
+                     {{"Payment-Signature", shopctl::platform::security::sign_webhook("wrong-secret", now, body)}},
+                     body);
+  CHECK(forged.status == 400);
+  CHECK(forged.body["error"]["code"] == "bad_signature");
+
+  auto paid = send("POST", order.body["payment"]["pay_url"].get<std::string>(),
+                   json{{"card_number", "4000000000009995"}});
+  REQUIRE(paid.status == 200);
+  REQUIRE(t.admin("gateway", "POST", "/_admin/clock/advance", json{{"by", "301s"}}).status == 200);
+  auto stale = send("POST", t.url("provider") + "/v1/events/" +
+                                paid.body["event_id"].get<std::string>() + "/resend");
+  CHECK(stale.status == 200);
+  CHECK(stale.body["delivered"] == false);
+  CHECK(stale.body["gateway_status"] == 400);
+  auto after = t.api("GET", "/api/orders/" + order.body["order_id"].get<std::string>());
+  CHECK(after.body["status"] == "FAILED");
+  CHECK(after.body["history"][1]["reason"] == "insufficient_funds");
+}
+
+TEST_CASE("order and payment refuse callers outside their lists") {
+  ShopUnderTest t;
+  auto direct = send("GET", t.url("order") + "/cart");
+  CHECK(direct.status == 401);
+  auto callback = send("POST", t.url("order") + "/internal/orders/ord_x/payment-result",
+                       json{{"payment_id", "pay_x"}, {"status", "SUCCEEDED"}});
+  CHECK(callback.status == 401);
+  auto create = send("POST", t.url("payment") + "/internal/payments",
+                     json{{"order_id", "ord_x"}, {"amount_cents", 1}, {"currency", "EUR"}});
+  CHECK(create.status == 401);
+}
