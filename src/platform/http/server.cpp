@@ -264,6 +264,13 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       stream.expires_after(self->options.idle_timeout);
       co_await bhttp::async_read_header(stream, buffer, parser,
                                         asio::redirect_error(use_awaitable, ec));
+      if (ec == bhttp::error::body_limit) {  // Content-Length already over the limit
+        co_await answer_and_linger(stream,
+                                   limit_error(413, "payload_too_large",
+                                               "request body exceeds 1 MiB"),
+                                   11);
+        break;
+      }
       if (ec == bhttp::error::header_limit) {
         co_await answer_and_linger(stream,
                                    limit_error(431, "headers_too_large",

@@ -1,0 +1,221 @@
+// The shop under hostile input: malformed JSON, wrong types, missing fields, oversized bodies
+// and headers, absurd quantities, unknown routes and SQL metacharacters in every string field.
+// Every answer must be a 4xx in the contract's error shape, and the shop must keep serving.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "platform/http/blocking_client.hpp"
+#include "platform/security/password.hpp"
+#include "shop/shop.hpp"
+
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+namespace http = shopctl::http;
+
+struct Answer {
+  int status = 0;
+  json body;
+  std::string raw;
+  http::Headers headers;
+};
+
+class Harness {
+ public:
+  Harness() {
+    shopctl::shop::ShopConfig config;
+    config.password_hashing = shopctl::platform::security::PasswordHashing::fast_for_tests();
+    shopctl::shop::ShopOptions options;
+    options.threads = 2;
+    options.log_level = shopctl::platform::LogLevel::off;
+    shop = std::make_unique<shopctl::shop::Shop>(config, options);
+    shop->start();
+    auto login = send("POST", "/api/auth/login", R"({"email":"demo@shop.test","password":"demo-password-1"})");
+    REQUIRE(login.status == 200);
+    token = login.body.at("access_token").get<std::string>();
+  }
+
+  Answer send(const std::string& method, const std::string& path, const std::string& body = "",
+              const std::string& content_type = "application/json", bool with_token = false,
+              const std::string& service = "gateway") {
+    http::Request req;
+    req.method = method;
+    req.target = path;
+    if (!body.empty()) {
+      req.body = body;
+      req.headers.set("Content-Type", content_type);
+    }
+    if (with_token) req.headers.set("Authorization", "Bearer " + token);
+    auto res = client.send_url(shop->url(service) + path, std::move(req), 10s);
+    Answer a{res.status, json::parse(res.body, nullptr, false), res.body, res.headers};
+    return a;
+  }
+  Answer api(const std::string& method, const std::string& path, const std::string& body = "") {
+    return send(method, path, body, "application/json", true);
+  }
+
+  std::unique_ptr<shopctl::shop::Shop> shop;
+  http::BlockingClient client;
+  std::string token;
+};
+
+// The contract's error shape, with a 4xx status.
+void check_client_error(const Answer& a, const std::string& what) {
+  CAPTURE(what);
+  CAPTURE(a.raw.substr(0, 300));
+  CHECK(a.status >= 400);
+  CHECK(a.status < 500);
+  REQUIRE(a.body.is_object());
+  REQUIRE(a.body.contains("error"));
+  CHECK(a.body["error"]["code"].is_string());
+  CHECK(!a.body["error"]["code"].get<std::string>().empty());
+  CHECK(a.body["error"]["message"].is_string());
+  CHECK(a.body["error"].contains("details"));
+  CHECK(a.body["trace_id"].is_string());
+  CHECK(a.headers.get("X-Trace-Id").has_value());
+}
+
+}  // namespace
+
+TEST_CASE("malformed, mistyped and missing fields answer 4xx in the error shape") {
+  Harness h;
+  struct Case {
+    std::string method, path, body;
+    bool token;
+    std::string expected_code;
+  };
+  const Case cases[] = {
+      {"POST", "/api/auth/register", "{not json", false, "invalid_json"},
+      {"POST", "/api/auth/register", "[1,2,3]", false, "invalid_body"},
+      {"POST", "/api/auth/register", R"({"email": 5, "password": "longenough", "name": "x"})", false, "invalid_field"},
+      {"POST", "/api/auth/register", R"({"password": "longenough", "name": "x"})", false, "missing_field"},
+      {"POST", "/api/auth/register", R"({"email": "not-an-email", "password": "longenough", "name": "x"})", false, "invalid_email"},
+      {"POST", "/api/auth/register", R"({"email": "a@b.co", "password": "short", "name": "x"})", false, "weak_password"},
+      {"POST", "/api/auth/login", R"({"email": "demo@shop.test", "password": null})", false, "missing_field"},
+      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": 0})", true, "invalid_quantity"},
+      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": 100})", true, "invalid_quantity"},
+      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": -1})", true, "invalid_quantity"},
+      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": 1.5})", true, "invalid_quantity"},
+      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": "2"})", true, "invalid_quantity"},
+      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": 99999999999999999999999})", true, "invalid_quantity"},
+      {"POST", "/api/cart/items", R"({"product_id": 17, "quantity": 1})", true, "invalid_field"},
+      {"POST", "/api/cart/items", R"({"product_id": "nope", "quantity": 1})", true, "product_not_found"},
+      {"GET", "/api/catalog/products?page=0", "", true, "invalid_query"},
+      {"GET", "/api/catalog/products?page_size=101", "", true, "invalid_query"},
+      {"GET", "/api/catalog/products?page=abc", "", true, "invalid_query"},
+      {"GET", "/api/catalog/products/does-not-exist", "", true, "product_not_found"},
+      {"GET", "/api/orders/ord_does_not_exist", "", true, "order_not_found"},
+      {"GET", "/api/nothing/here", "", true, "route_not_found"},
+      {"GET", "/api/cart", "", false, "unauthenticated"},
+  };
+  for (const auto& c : cases) {
+    auto a = h.send(c.method, c.path, c.body, "application/json", c.token);
+    check_client_error(a, c.method + " " + c.path + " " + c.body);
+    if (a.body.is_object() && a.body.contains("error")) CHECK(a.body["error"]["code"] == c.expected_code);
+  }
+  // Still serving.
+  CHECK(h.api("GET", "/api/cart").status == 200);
+}
+
+TEST_CASE("bad tokens are refused with 401, and alg none is never accepted") {
+  Harness h;
+  const std::string tokens[] = {
+      "garbage",
+      "a.b.c",
+      // {"alg":"none","typ":"JWT"} . {"sub":"usr_x","exp":9999999999,"iss":"shopctl-auth","aud":"shopctl"} .
+      "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1c3JfeCIsImV4cCI6OTk5OTk5OTk5OSwiaXNzIjoic2hvcGN0bC1hdXRoIiwiYXVkIjoic2hvcGN0bCJ9.",
+      h.token.substr(0, h.token.size() - 3) + "AAA",
+      std::string(9000, 'x'),
+  };
+  for (const auto& t : tokens) {
+    http::Request req;
+    req.method = "GET";
+    req.target = "/api/cart";
+    req.headers.set("Authorization", "Bearer " + t);
+    auto res = h.client.send_url(h.shop->url("gateway") + "/api/cart", req, 10s);
+    CAPTURE(t.substr(0, 60));
+    CHECK(res.status == 401);
+  }
+}
+
+TEST_CASE("a 2 MiB body answers 413, headers over 16 KiB answer 431, other content types 415") {
+  Harness h;
+  auto big = h.send("POST", "/api/auth/register", std::string(2 << 20, 'a'));
+  CHECK(big.status == 413);
+  check_client_error(big, "2 MiB body");
+
+  http::Request req;
+  req.method = "GET";
+  req.target = "/api/catalog/products";
+  req.headers.set("X-Padding", std::string(20 * 1024, 'p'));
+  auto res = h.client.send_url(h.shop->url("gateway") + "/api/catalog/products", req, 10s);
+  CHECK(res.status == 431);
+
+  auto xml = h.send("POST", "/api/auth/login", "<login/>", "application/xml");
+  CHECK(xml.status == 415);
+  check_client_error(xml, "xml body");
+
+  auto deep = h.send("POST", "/api/auth/login", std::string(200, '[') + std::string(200, ']'));
+  check_client_error(deep, "deep nesting");
+
+  auto long_string = h.send("POST", "/api/auth/login",
+                            R"({"email":")" + std::string(20000, 'e') + R"(","password":"x"})");
+  check_client_error(long_string, "20,000-character string");
+  CHECK(h.api("GET", "/api/cart").status == 200);
+}
+
+TEST_CASE("SQL metacharacters in every string field are data, never SQL") {
+  Harness h;
+  const std::string evil = "x'); DROP TABLE users; --\" OR 1=1 /*";
+  auto reg = h.send("POST", "/api/auth/register",
+                    json{{"email", "o'brien+" + std::string("x") + "@shop.test"}, {"password", evil}, {"name", evil}}.dump());
+  CHECK(reg.status == 201);
+  CHECK(reg.body["name"] == evil);
+  auto login = h.send("POST", "/api/auth/login", json{{"email", "o'brien+x@shop.test"}, {"password", evil}}.dump());
+  CHECK(login.status == 200);
+  auto bad_login = h.send("POST", "/api/auth/login", json{{"email", evil}, {"password", evil}}.dump());
+  CHECK(bad_login.status == 401);
+  auto search = h.api("GET", "/api/catalog/products?q=%27%20OR%201%3D1%20--");
+  CHECK(search.status == 200);
+  CHECK(search.body["total"] == 0);
+  auto add = h.api("POST", "/api/cart/items", json{{"product_id", evil}, {"quantity", 1}}.dump());
+  check_client_error(add, "evil product id");
+  auto order = h.api("GET", "/api/orders/%27%20OR%20%271%27%3D%271");
+  check_client_error(order, "evil order id");
+  // The tables are intact: the demo user still logs in and the catalog still lists 64 products.
+  CHECK(h.send("POST", "/api/auth/login", R"({"email":"demo@shop.test","password":"demo-password-1"})").status == 200);
+  CHECK(h.api("GET", "/api/catalog/products").body["total"] == 64);
+}
+
+TEST_CASE("internal ports refuse outsiders: 401 without a credential, 403 for a caller not on the list") {
+  Harness h;
+  auto direct = h.send("GET", "/products", "", "application/json", false, "catalog");
+  CHECK(direct.status == 401);
+  check_client_error(direct, "direct catalog call");
+  CHECK(direct.body["error"]["code"] == "missing_service_credential");
+
+  // Signed as the payment service, which may not read the catalog.
+  auto minted = h.send("POST", "/_admin/credentials", R"({"service":"payment"})");
+  CHECK(minted.status == 401);  // the admin plane needs the admin token
+  http::Request mint;
+  mint.method = "POST";
+  mint.target = "/_admin/credentials";
+  mint.headers.set("X-Admin-Token", h.shop->admin_token());
+  mint.headers.set("Content-Type", "application/json");
+  mint.body = R"({"service":"payment"})";
+  auto token = json::parse(h.client.send_url(h.shop->url("gateway") + "/_admin/credentials", mint, 10s).body);
+  http::Request as_payment;
+  as_payment.method = "GET";
+  as_payment.target = "/products";
+  as_payment.headers.set("X-Service-Token", token.at("token").get<std::string>());
+  auto refused = h.client.send_url(h.shop->url("catalog") + "/products", as_payment, 10s);
+  CHECK(refused.status == 403);
+  CHECK(json::parse(refused.body)["error"]["code"] == "caller_not_allowed");
+  // Both refusals are recorded as architecture violations.
+  CHECK(h.shop->calls().violations_total() == 2);
+}
