@@ -386,3 +386,73 @@ TEST_CASE("order and payment refuse callers outside their lists") {
                      json{{"order_id", "ord_x"}, {"amount_cents", 1}, {"currency", "EUR"}});
   CHECK(create.status == 401);
 }
+
+TEST_CASE("an open order->catalog breaker makes checkout fail fast without calling the catalog") {
+  ShopUnderTest t;
+  t.add_to_cart("p-001", 1);
+  auto forced = t.admin("order", "POST", "/_admin/circuit-breakers/order->catalog",
+                        json{{"state", "FORCED_OPEN"}});
+  REQUIRE(forced.status == 200);
+  const auto before = t.shop->calls().next_seq();
+  auto order = t.api("POST", "/api/orders");
+  CHECK(order.status == 503);
+  CHECK(order.body["error"]["code"] == "catalog_unavailable");
+  CHECK(order.headers.contains("Retry-After"));
+  for (const auto& record : t.shop->calls().since(before)) {
+    if (record.caller == "order" && record.callee == "catalog") CHECK(record.refused_by_breaker);
+  }
+  CHECK(t.api("GET", "/api/cart").body["items"].size() == 1);
+}
+
+TEST_CASE("a payment result that contradicts a final order is refused with 409 and not retried") {
+  ShopUnderTest t;
+  t.add_to_cart("p-007", 1);
+  auto order = t.api("POST", "/api/orders");
+  REQUIRE(order.status == 201);
+  const auto order_id = order.body["order_id"].get<std::string>();
+  REQUIRE(send("POST", order.body["payment"]["pay_url"].get<std::string>(),
+               json{{"card_number", "4242424242424242"}})
+              .status == 200);
+
+  // A second, genuine-looking event that says the opposite.
+  const std::string body = json{{"event_id", "evt_contradiction"},
+                                {"type", "payment.failed"},
+                                {"payment_id", order.body["payment"]["payment_id"]},
+                                {"amount_cents", order.body["total_cents"]},
+                                {"currency", "EUR"},
+                                {"failure_reason", "card_declined"}}
+                               .dump();
+  const auto signature = shopctl::platform::security::sign_webhook(
+      t.shop->config().webhook_secret, t.shop->clock().unix_seconds(), body);
+  auto event = send("POST", t.url("gateway") + "/api/payments/webhook", std::nullopt,
+                    {{"Payment-Signature", signature}}, body);
+  CHECK(event.status == 200);
+  CHECK(event.body["duplicate"] == false);
+  CHECK(event.body["callback_delivered"] == true);  // answered for good, with 409
+  auto outbox = t.admin("payment", "GET", "/_admin/outbox").body;
+  CHECK(outbox["depth"] == 0);
+  CHECK(outbox["finished"]["conflict"] == 1);
+  CHECK(t.api("GET", "/api/orders/" + order_id).body["status"] == "PAID");
+
+  // The same event again is a duplicate.
+  auto again = send("POST", t.url("gateway") + "/api/payments/webhook", std::nullopt,
+                    {{"Payment-Signature", signature}}, body);
+  CHECK(again.status == 200);
+  CHECK(again.body["duplicate"] == true);
+
+  // An amount that is not the payment's is refused.
+  const std::string wrong = json{{"event_id", "evt_wrong_amount"},
+                                 {"type", "payment.succeeded"},
+                                 {"payment_id", order.body["payment"]["payment_id"]},
+                                 {"amount_cents", 1},
+                                 {"currency", "EUR"},
+                                 {"failure_reason", nullptr}}
+                                .dump();
+  auto mismatch = send("POST", t.url("gateway") + "/api/payments/webhook", std::nullopt,
+                       {{"Payment-Signature", shopctl::platform::security::sign_webhook(
+                                                  t.shop->config().webhook_secret,
+                                                  t.shop->clock().unix_seconds(), wrong)}},
+                       wrong);
+  CHECK(mismatch.status == 400);
+  CHECK(mismatch.body["error"]["code"] == "amount_mismatch");
+}
