@@ -1,0 +1,80 @@
+#include "scenario/diagnostics.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <tuple>
+
+namespace shopctl::scenario {
+namespace {
+
+std::string position_prefix(const std::string& file, int line, int column) {
+  std::string out = file;
+  if (line > 0) {
+    out += ':' + std::to_string(line);
+    if (column > 0) out += ':' + std::to_string(column);
+  }
+  return out;
+}
+
+// Returns line `number` (1-based) of `text` without its line break, or nullopt.
+std::optional<std::string_view> nth_line(std::string_view text, int number) {
+  std::size_t start = 0;
+  for (int line = 1; line < number; ++line) {
+    const auto newline = text.find('\n', start);
+    if (newline == std::string_view::npos) return std::nullopt;
+    start = newline + 1;
+  }
+  if (number <= 0 || start > text.size()) return std::nullopt;
+  auto end = text.find('\n', start);
+  if (end == std::string_view::npos) end = text.size();
+  std::string_view line = text.substr(start, end - start);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+bool is_utf8_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+}  // namespace
+
+std::string SourceLocation::to_string() const { return position_prefix(file, line, column); }
+
+std::string format_diagnostic(const Diagnostic& diagnostic, std::string_view source_text) {
+  std::string out = position_prefix(diagnostic.file, diagnostic.line, diagnostic.column);
+  out += ": error: ";
+  out += diagnostic.message;
+  out += '\n';
+  if (diagnostic.line <= 0) return out;
+  const auto line = nth_line(source_text, diagnostic.line);
+  if (!line) return out;
+  out += *line;
+  out += '\n';
+  const std::size_t caret_byte =
+      std::min<std::size_t>(diagnostic.column > 0 ? diagnostic.column - 1 : 0, line->size());
+  for (std::size_t i = 0; i < caret_byte; ++i) {
+    const char c = (*line)[i];
+    if (c == '\t') {
+      out += '\t';
+    } else if (!is_utf8_continuation(c)) {
+      out += ' ';
+    }
+  }
+  out += "^\n";
+  return out;
+}
+
+void sort_diagnostics(std::vector<Diagnostic>& diagnostics) {
+  std::stable_sort(diagnostics.begin(), diagnostics.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
+                   });
+}
+
+ValidationError::ValidationError(std::vector<Diagnostic> diagnostics)
+    : std::runtime_error(diagnostics.empty()
+                             ? std::string("invalid scenario")
+                             : position_prefix(diagnostics.front().file, diagnostics.front().line,
+                                               diagnostics.front().column) +
+                                   ": " + diagnostics.front().message),
+      diagnostics_(std::move(diagnostics)) {}
+
+}  // namespace shopctl::scenario

@@ -1,0 +1,206 @@
+#include "scenario/interpolate.hpp"
+
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <random>
+
+namespace shopctl::scenario {
+namespace {
+
+bool is_identifier_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool is_identifier_char(char c) { return is_identifier_start(c) || (c >= '0' && c <= '9'); }
+
+bool is_identifier(std::string_view s) {
+  if (s.empty() || !is_identifier_start(s.front())) return false;
+  for (char c : s) {
+    if (!is_identifier_char(c)) return false;
+  }
+  return true;
+}
+
+void append_text(std::vector<TemplatePart>& parts, std::string_view text, std::size_t offset) {
+  if (text.empty()) return;
+  if (!parts.empty() && parts.back().kind == TemplatePart::Kind::text) {
+    parts.back().value += text;
+    return;
+  }
+  parts.push_back({TemplatePart::Kind::text, std::string(text), offset});
+}
+
+[[noreturn]] void throw_undefined(const std::string& name) {
+  if (name.starts_with(kEnvPrefix)) {
+    throw InterpolationError(name, "environment variable " + name.substr(kEnvPrefix.size()) +
+                                       " is not set (read by ${" + name + "})");
+  }
+  throw InterpolationError(name, "undefined variable ${" + name + "}");
+}
+
+const ScannedTemplate& checked(const ScannedTemplate& scanned) {
+  if (scanned.error) throw InterpolationError("", *scanned.error);
+  return scanned;
+}
+
+}  // namespace
+
+ScannedTemplate scan_template(std::string_view text) {
+  ScannedTemplate out;
+  std::size_t text_start = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] != '$' || i + 1 >= text.size()) {
+      ++i;
+      continue;
+    }
+    const char next = text[i + 1];
+    if (next == '$') {
+      append_text(out.parts, text.substr(text_start, i + 1 - text_start), text_start);
+      i += 2;
+      text_start = i;
+      continue;
+    }
+    if (next != '{') {
+      ++i;
+      continue;
+    }
+    const auto close = text.find('}', i + 2);
+    const std::string_view name =
+        close == std::string_view::npos ? std::string_view() : text.substr(i + 2, close - i - 2);
+    const std::string_view bare =
+        name.starts_with(kEnvPrefix) ? name.substr(kEnvPrefix.size()) : name;
+    if (close == std::string_view::npos || !is_identifier(bare)) {
+      if (!out.error) {
+        out.error = close == std::string_view::npos
+                        ? std::string("unclosed ${ (write ${name}, or $$ for a literal $)")
+                        : "malformed variable reference ${" + std::string(name) +
+                              "}: expected ${name} or ${env.NAME} (write $$ for a literal $)";
+        out.error_offset = i;
+      }
+      i += 2;
+      continue;
+    }
+    append_text(out.parts, text.substr(text_start, i - text_start), text_start);
+    out.parts.push_back({TemplatePart::Kind::variable, std::string(name), i});
+    i = close + 1;
+    text_start = i;
+  }
+  append_text(out.parts, text.substr(text_start), text_start);
+  return out;
+}
+
+bool has_template(std::string_view text) {
+  return text.find("${") != std::string_view::npos || text.find("$$") != std::string_view::npos;
+}
+
+bool has_template_anywhere(const nlohmann::json& value) {
+  if (value.is_string()) return has_template(std::string_view(value.get_ref<const std::string&>()));
+  if (value.is_array()) {
+    for (const auto& item : value) {
+      if (has_template_anywhere(item)) return true;
+    }
+  } else if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) {
+      if (has_template(std::string_view(key)) || has_template_anywhere(item)) return true;
+    }
+  }
+  return false;
+}
+
+std::string new_uuid() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  std::array<std::uint8_t, 16> bytes{};
+  for (std::size_t i = 0; i < bytes.size(); i += 8) {
+    std::uint64_t r = engine();
+    for (std::size_t j = 0; j < 8; ++j) bytes[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
+  }
+  bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0F) | 0x40);
+  bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3F) | 0x80);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 0x0F];
+  }
+  return out;
+}
+
+Variables::Variables()
+    : env_lookup_([](const std::string& name) -> std::optional<std::string> {
+        if (const char* value = std::getenv(name.c_str())) return std::string(value);
+        return std::nullopt;
+      }) {}
+
+void Variables::set(const std::string& name, nlohmann::json value) {
+  values_[name] = std::move(value);
+}
+
+void Variables::define(const std::vector<std::pair<std::string, nlohmann::json>>& vars) {
+  for (const auto& [name, value] : vars) set(name, expand(value, *this));
+}
+
+std::optional<nlohmann::json> Variables::lookup(std::string_view name) const {
+  if (name.starts_with(kEnvPrefix)) {
+    if (!env_lookup_) return std::nullopt;
+    auto value = env_lookup_(std::string(name.substr(kEnvPrefix.size())));
+    if (!value) return std::nullopt;
+    return nlohmann::json(std::move(*value));
+  }
+  if (const auto it = values_.find(name); it != values_.end()) return it->second;
+  if (name == kUuidVariable) return nlohmann::json(new_uuid());
+  return std::nullopt;
+}
+
+std::string splice_text(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  return value.dump();
+}
+
+std::string expand_text(std::string_view text, const Variables& variables) {
+  if (!has_template(text)) return std::string(text);
+  const ScannedTemplate scanned = scan_template(text);
+  std::string out;
+  for (const TemplatePart& part : checked(scanned).parts) {
+    if (part.kind == TemplatePart::Kind::text) {
+      out += part.value;
+      continue;
+    }
+    auto value = variables.lookup(part.value);
+    if (!value) throw_undefined(part.value);
+    out += splice_text(*value);
+  }
+  return out;
+}
+
+nlohmann::json expand(const nlohmann::json& template_value, const Variables& variables) {
+  if (template_value.is_string()) {
+    const auto& text = template_value.get_ref<const std::string&>();
+    if (!has_template(std::string_view(text))) return template_value;
+    const ScannedTemplate scanned = scan_template(text);
+    const auto& parts = checked(scanned).parts;
+    if (parts.size() == 1 && parts.front().kind == TemplatePart::Kind::variable) {
+      auto value = variables.lookup(parts.front().value);
+      if (!value) throw_undefined(parts.front().value);
+      return std::move(*value);
+    }
+    return expand_text(text, variables);
+  }
+  if (template_value.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& item : template_value) out.push_back(expand(item, variables));
+    return out;
+  }
+  if (template_value.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [key, item] : template_value.items()) {
+      out[expand_text(key, variables)] = expand(item, variables);
+    }
+    return out;
+  }
+  return template_value;
+}
+
+}  // namespace shopctl::scenario

@@ -1,0 +1,108 @@
+#pragma once
+// `${name}` templates in scenario values.
+//
+// Syntax: `${NAME}` reads a variable (NAME is [A-Za-z_][A-Za-z0-9_]*), `${env.NAME}` reads the
+// environment. `$$` is a literal `$` (so `$${x}` is the literal text `${x}`); any other `$`
+// is literal. Expansion is not recursive: a value that contains `${...}` is not expanded again.
+// A string that is exactly one `${name}` becomes the value itself with its JSON type; inside a
+// longer string the value is spliced in as text (strings as they are, other values as JSON).
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace shopctl::scenario {
+
+// Built-in variable names. `run_id` and `token` are set by the runner (`token` after a login);
+// `uuid` is a fresh random UUID (version 4) at every use.
+inline constexpr std::string_view kRunIdVariable = "run_id";
+inline constexpr std::string_view kUuidVariable = "uuid";
+inline constexpr std::string_view kTokenVariable = "token";
+inline constexpr std::string_view kEnvPrefix = "env.";
+
+// Thrown at run time for an undefined name (or a malformed template that escaped validation).
+class InterpolationError : public std::runtime_error {
+ public:
+  InterpolationError(std::string name, const std::string& message)
+      : std::runtime_error(message), name_(std::move(name)) {}
+  // The name as written inside ${...}, for example "order_id" or "env.HOME".
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+// One piece of a scanned template: literal text (with `$$` already reduced to `$`) or a
+// variable reference.
+struct TemplatePart {
+  enum class Kind { text, variable };
+  Kind kind = Kind::text;
+  std::string value;       // the text, or the variable name ("order_id", "env.HOME")
+  std::size_t offset = 0;  // byte offset in the template of the text or of the `${`
+};
+
+struct ScannedTemplate {
+  std::vector<TemplatePart> parts;
+  std::optional<std::string> error;  // set when a `${` is malformed
+  std::size_t error_offset = 0;      // byte offset of the malformed `${`
+};
+
+// Splits `text` into literal text and variable references. Never throws.
+ScannedTemplate scan_template(std::string_view text);
+
+// True when `text` needs expansion (contains `${` or `$$`).
+bool has_template(std::string_view text);
+// True when any string (or object key) inside `value` needs expansion.
+bool has_template_anywhere(const nlohmann::json& value);
+
+// Returns a fresh random UUID, version 4, lower-case hex.
+std::string new_uuid();
+
+// The names a template can read at run time: vars, captures and the built-ins, plus the
+// environment. Not thread-safe for writing; one Variables per running scenario.
+class Variables {
+ public:
+  using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+  // Reads the process environment through std::getenv.
+  Variables();
+
+  // Sets (or replaces) a variable, a capture, `run_id` or `token`.
+  void set(const std::string& name, nlohmann::json value);
+  // Expands each template in order with the variables known so far and sets it; later vars
+  // can use earlier ones. Throws InterpolationError.
+  void define(const std::vector<std::pair<std::string, nlohmann::json>>& vars);
+  // Replaces how `${env.NAME}` is read (tests use this).
+  void set_env_lookup(EnvLookup lookup) { env_lookup_ = std::move(lookup); }
+
+  // Returns the value of `name`: a variable or capture, `uuid` (fresh each call) or
+  // `env.NAME` (a string); nullopt when undefined.
+  std::optional<nlohmann::json> lookup(std::string_view name) const;
+  bool contains(std::string_view name) const { return lookup(name).has_value(); }
+  const std::map<std::string, nlohmann::json, std::less<>>& values() const { return values_; }
+
+ private:
+  std::map<std::string, nlohmann::json, std::less<>> values_;
+  EnvLookup env_lookup_;
+};
+
+// Returns `template_value` with every string (and object key) expanded. Throws
+// InterpolationError naming the first undefined variable.
+nlohmann::json expand(const nlohmann::json& template_value, const Variables& variables);
+
+// Returns `text` expanded as text: every value is spliced in (strings as they are, numbers,
+// booleans, null, arrays and objects as compact JSON). Throws InterpolationError.
+std::string expand_text(std::string_view text, const Variables& variables);
+
+// Returns how `value` reads when spliced into text: a string as it is, anything else as
+// compact JSON.
+std::string splice_text(const nlohmann::json& value);
+
+}  // namespace shopctl::scenario

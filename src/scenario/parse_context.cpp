@@ -1,0 +1,531 @@
+#include "scenario/parse_context.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include "platform/duration.hpp"
+#include "scenario/interpolate.hpp"
+#include "scenario/vocabulary.hpp"
+
+namespace shopctl::scenario::detail {
+namespace {
+
+constexpr char kOpenBrace = '\x01';
+constexpr char kCloseBrace = '\x02';
+constexpr int kMaxDepth = 64;
+constexpr std::size_t kMaxQuoted = 60;
+
+bool is_template_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.';
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// Optimal string alignment distance: Levenshtein plus adjacent transpositions.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+bool all_digits(std::string_view s, bool hex = false) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    const bool digit = c >= '0' && c <= '9';
+    const bool hex_letter = (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (!digit && !(hex && hex_letter)) return false;
+  }
+  return true;
+}
+
+bool is_core_float(std::string_view s) {
+  // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+  std::size_t i = 0;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+  std::size_t int_digits = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++int_digits;
+  std::size_t fraction_digits = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++fraction_digits;
+  }
+  if (int_digits == 0 && fraction_digits == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    std::size_t exponent_digits = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++exponent_digits;
+    if (exponent_digits == 0) return false;
+  }
+  return i == s.size();
+}
+
+std::string shorten(std::string text) {
+  if (text.size() > kMaxQuoted) {
+    text.resize(kMaxQuoted);
+    text += "...";
+  }
+  return text;
+}
+
+bool starts_with_null_literal(std::string_view rest) {
+  for (std::string_view literal : {"~", "null", "Null", "NULL"}) {
+    if (rest.starts_with(literal)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string protect_templates(std::string_view source) {
+  std::string out(source);
+  for (std::size_t i = 0; i + 2 < out.size(); ++i) {
+    if (out[i] != '$' || out[i + 1] != '{') continue;
+    std::size_t j = i + 2;
+    while (j < out.size() && is_template_name_char(out[j])) ++j;
+    if (j == i + 2 || j >= out.size() || out[j] != '}') continue;
+    out[i + 1] = kOpenBrace;
+    out[j] = kCloseBrace;
+    i = j;
+  }
+  return out;
+}
+
+std::string restore_templates(std::string text) {
+  for (char& c : text) {
+    if (c == kOpenBrace) c = '{';
+    if (c == kCloseBrace) c = '}';
+  }
+  return text;
+}
+
+std::optional<std::string> did_you_mean(std::string_view name,
+                                        const std::vector<std::string>& candidates) {
+  const std::string wanted = lower(name);
+  std::optional<std::string> best;
+  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+  for (const auto& candidate : candidates) {
+    const std::size_t distance = edit_distance(wanted, lower(candidate));
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = candidate;
+    }
+  }
+  const std::size_t limit = wanted.size() <= 3 ? 1 : (wanted.size() <= 6 ? 2 : 3);
+  if (!best || best_distance > limit || *best == name) return std::nullopt;
+  return best;
+}
+
+nlohmann::json resolve_plain_scalar(const std::string& text) {
+  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") {
+    return nullptr;
+  }
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+
+  std::string_view digits = text;
+  const bool negative = digits.front() == '-';
+  if (digits.front() == '-' || digits.front() == '+') digits.remove_prefix(1);
+  if (all_digits(digits)) {
+    std::uint64_t magnitude = 0;
+    const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), magnitude);
+    if (ec == std::errc() && ptr == digits.data() + digits.size()) {
+      if (!negative) {
+        if (magnitude <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+          return static_cast<std::int64_t>(magnitude);
+        }
+        return magnitude;
+      }
+      if (magnitude <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + 1) {
+        return static_cast<std::int64_t>(0 - magnitude);
+      }
+    }
+    return std::strtod(text.c_str(), nullptr);
+  }
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'o')) {
+    const bool hex = text[1] == 'x';
+    const std::string_view body = std::string_view(text).substr(2);
+    if (all_digits(body, hex) && (hex || body.find_first_of("89") == std::string_view::npos)) {
+      std::int64_t value = 0;
+      const auto [ptr, ec] = std::from_chars(body.data(), body.data() + body.size(), value, hex ? 16 : 8);
+      if (ec == std::errc() && ptr == body.data() + body.size()) return value;
+    }
+  }
+  if (is_core_float(text)) return std::strtod(text.c_str(), nullptr);
+  for (std::string_view inf : {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"}) {
+    if (text == inf) return std::numeric_limits<double>::infinity();
+  }
+  for (std::string_view inf : {"-.inf", "-.Inf", "-.INF"}) {
+    if (text == inf) return -std::numeric_limits<double>::infinity();
+  }
+  if (text == ".nan" || text == ".NaN" || text == ".NAN") {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  return text;
+}
+
+Context::Context(std::string file, std::string_view source) : file_(std::move(file)) {
+  std::size_t start = 0;
+  while (start <= source.size()) {
+    auto end = source.find('\n', start);
+    if (end == std::string_view::npos) end = source.size();
+    std::string_view line = source.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    lines_.push_back(line);
+    start = end + 1;
+  }
+}
+
+SourceLocation Context::location(const YAML::Mark& mark) const {
+  if (mark.line < 0) return {file_, 0, 0};
+  return {file_, mark.line + 1, mark.column + 1};
+}
+
+void Context::error(const YAML::Mark& mark, std::string message) {
+  const SourceLocation loc = location(mark);
+  diagnostics_.push_back({loc.file, loc.line, loc.column, std::move(message)});
+}
+
+void Context::error_in_scalar(const YAML::Mark& mark, std::string_view scalar_text,
+                              std::size_t offset, std::string message) {
+  YAML::Mark at = mark;
+  if (mark.line >= 0 && static_cast<std::size_t>(mark.line) < lines_.size() && mark.column >= 0) {
+    const std::string_view line = lines_[static_cast<std::size_t>(mark.line)];
+    const auto column = static_cast<std::size_t>(mark.column);
+    if (column <= line.size() && line.substr(column).starts_with(scalar_text)) {
+      at.column = static_cast<int>(column + offset);
+    } else if (column < line.size() && (line[column] == '"' || line[column] == '\'') &&
+               line.substr(column + 1).starts_with(scalar_text)) {
+      at.column = static_cast<int>(column + 1 + offset);
+    }
+  }
+  error(at, std::move(message));
+}
+
+std::vector<Diagnostic> Context::finish() {
+  for (const auto& pending : pending_) {
+    if (const auto it = captured_at_.find(pending.name); it != captured_at_.end()) {
+      diagnostics_[pending.diagnostic].message +=
+          " (it is captured at line " + std::to_string(it->second) +
+          "; a capture can be used from the step after the one that takes it)";
+    }
+  }
+  pending_.clear();
+  sort_diagnostics(diagnostics_);
+  return std::move(diagnostics_);
+}
+
+std::string Context::text(const YAML::Node& scalar) const {
+  return restore_templates(scalar.Scalar());
+}
+
+std::string Context::describe(const YAML::Node& node) const {
+  if (node.IsMap()) return "a mapping";
+  if (node.IsSequence()) return "a list";
+  if (!node.IsScalar()) return "nothing";
+  const std::string value = shorten(text(node));
+  if (node.Tag() == "!") return "the string \"" + value + "\"";
+  return "'" + value + "'";
+}
+
+std::string Context::label(const Field& field) {
+  return field.name.empty() ? std::string("this value") : "'" + field.name + "'";
+}
+
+std::vector<Field> Context::entries(const Field& mapping) {
+  std::vector<Field> out;
+  if (!mapping.node.IsMap()) return out;
+  std::map<std::string, int, std::less<>> seen;
+  for (auto it = mapping.node.begin(); it != mapping.node.end(); ++it) {
+    const YAML::Node key = it->first;
+    const YAML::Node value = it->second;
+    if (!key.IsScalar()) {
+      error(key.Mark(), "a key must be a name, not " + describe(key));
+      continue;
+    }
+    std::string name = text(key);
+    if (const auto previous = seen.find(name); previous != seen.end()) {
+      error(key.Mark(), "duplicate key '" + name + "' (first at line " +
+                            std::to_string(previous->second) + ")");
+      continue;
+    }
+    seen.emplace(name, key.Mark().line + 1);
+    YAML::Mark value_mark = value.Mark();
+    if (!value.IsMap() && !value.IsSequence() && !value.IsScalar()) {
+      // An empty value has the position of whatever follows it; point at the key instead.
+      bool literal = false;
+      if (value_mark.line >= 0 && static_cast<std::size_t>(value_mark.line) < lines_.size()) {
+        const std::string_view line = lines_[static_cast<std::size_t>(value_mark.line)];
+        if (value_mark.column >= 0 && static_cast<std::size_t>(value_mark.column) <= line.size()) {
+          literal = starts_with_null_literal(line.substr(static_cast<std::size_t>(value_mark.column)));
+        }
+      }
+      if (!literal) value_mark = key.Mark();
+    }
+    out.push_back(Field{value, value_mark, std::move(name), key, key.Mark()});
+  }
+  return out;
+}
+
+bool Context::is_null_literal(const Field& field) const {
+  if (!field.node.IsNull() || field.mark.line < 0 ||
+      static_cast<std::size_t>(field.mark.line) >= lines_.size()) {
+    return false;
+  }
+  const std::string_view line = lines_[static_cast<std::size_t>(field.mark.line)];
+  if (field.mark.column < 0 || static_cast<std::size_t>(field.mark.column) > line.size()) return false;
+  return starts_with_null_literal(line.substr(static_cast<std::size_t>(field.mark.column)));
+}
+
+std::vector<Field> Context::items(const Field& list) {
+  std::vector<Field> out;
+  if (!list.node.IsSequence()) return out;
+  for (const YAML::Node& item : list.node) {
+    YAML::Mark mark = item.Mark();
+    if (!item.IsMap() && !item.IsSequence() && !item.IsScalar()) mark = list.mark;
+    out.push_back(Field{item, mark, {}, {}, {}});
+  }
+  return out;
+}
+
+void Context::reject_unknown_keys(const std::vector<Field>& entries,
+                                  const std::vector<std::string>& allowed, std::string_view where) {
+  for (const auto& entry : entries) {
+    if (std::find(allowed.begin(), allowed.end(), entry.name) != allowed.end()) continue;
+    std::string message = "unknown key '" + entry.name + "' in " + std::string(where);
+    if (auto suggestion = did_you_mean(entry.name, allowed)) {
+      message += "; did you mean '" + *suggestion + "'?";
+    } else {
+      message += " (expected one of: ";
+      for (std::size_t i = 0; i < allowed.size(); ++i) {
+        if (i > 0) message += ", ";
+        message += allowed[i];
+      }
+      message += ")";
+    }
+    error(entry.key_mark, std::move(message));
+  }
+}
+
+void Context::reject_unknown_keys(const std::vector<Field>& entries,
+                                  std::initializer_list<std::string_view> allowed,
+                                  std::string_view where) {
+  reject_unknown_keys(entries, std::vector<std::string>(allowed.begin(), allowed.end()), where);
+}
+
+bool Context::require_mapping(const Field& field, std::string_view example) {
+  if (field.node.IsMap()) return true;
+  std::string message = label(field) + " must be a mapping";
+  if (!example.empty()) message += " like " + std::string(example);
+  error(field.mark, message + ", not " + describe(field.node));
+  return false;
+}
+
+bool Context::require_list(const Field& field, std::string_view example) {
+  if (field.node.IsSequence()) return true;
+  std::string message = label(field) + " must be a list";
+  if (!example.empty()) message += " like " + std::string(example);
+  error(field.mark, message + ", not " + describe(field.node));
+  return false;
+}
+
+std::optional<std::string> Context::string(const Field& field) {
+  if (field.node.IsScalar()) return text(field.node);
+  error(field.mark, label(field) + " must be a string, not " + describe(field.node));
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> Context::integer(const Field& field, std::int64_t min,
+                                             std::int64_t max) {
+  std::optional<nlohmann::json> value;
+  if (field.node.IsScalar() && field.node.Tag() != "!") value = resolve_plain_scalar(text(field.node));
+  std::string range;
+  if (max == std::numeric_limits<std::int64_t>::max()) {
+    range = min == 0 ? " (0 or more)" : " (" + std::to_string(min) + " or more)";
+  } else {
+    range = " from " + std::to_string(min) + " to " + std::to_string(max);
+  }
+  if (!value || !value->is_number_integer()) {
+    error(field.mark, label(field) + " must be an integer" + range + ", not " + describe(field.node));
+    return std::nullopt;
+  }
+  if (value->is_number_unsigned() && value->get<std::uint64_t>() >
+                                         static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    error(field.mark, label(field) + " must be an integer" + range + ", not " + describe(field.node));
+    return std::nullopt;
+  }
+  const auto result = value->get<std::int64_t>();
+  if (result < min || result > max) {
+    error(field.mark, label(field) + " must be an integer" + range + ", not " + describe(field.node));
+    return std::nullopt;
+  }
+  return result;
+}
+
+std::optional<double> Context::number(const Field& field, double min, double max) {
+  std::optional<nlohmann::json> value;
+  if (field.node.IsScalar() && field.node.Tag() != "!") value = resolve_plain_scalar(text(field.node));
+  if (!value || !value->is_number() || !std::isfinite(value->get<double>()) ||
+      value->get<double>() < min || value->get<double>() > max) {
+    std::string range;
+    if (max == std::numeric_limits<double>::max()) {
+      range = min > 0 ? " greater than 0" : "";
+    } else {
+      char buffer[64];
+      std::snprintf(buffer, sizeof buffer, " from %g to %g", min, max);
+      range = buffer;
+    }
+    error(field.mark, label(field) + " must be a number" + range + ", not " + describe(field.node));
+    return std::nullopt;
+  }
+  return value->get<double>();
+}
+
+std::optional<bool> Context::boolean(const Field& field) {
+  if (field.node.IsScalar() && field.node.Tag() != "!") {
+    const auto value = resolve_plain_scalar(text(field.node));
+    if (value.is_boolean()) return value.get<bool>();
+  }
+  error(field.mark, label(field) + " must be true or false, not " + describe(field.node));
+  return std::nullopt;
+}
+
+std::optional<std::chrono::nanoseconds> Context::duration(const Field& field) {
+  if (field.node.IsScalar()) {
+    if (auto value = platform::parse_duration(text(field.node))) return value;
+  }
+  error(field.mark, label(field) + " must be a duration like 250ms, 2s, 1m or 2h, not " +
+                        describe(field.node));
+  return std::nullopt;
+}
+
+std::optional<std::string> Context::service(const Field& field) {
+  auto name = string(field);
+  if (!name) return std::nullopt;
+  if (is_service(*name)) return name;
+  std::string message = "unknown service '" + *name + "'";
+  const std::vector<std::string> known(kServices.begin(), kServices.end());
+  if (auto suggestion = did_you_mean(*name, known)) message += "; did you mean '" + *suggestion + "'?";
+  message += " (services: " + join_names(kServices) + ")";
+  error_in_scalar(field.mark, *name, 0, std::move(message));
+  return std::nullopt;
+}
+
+std::optional<TextTemplate> Context::text_template(const Field& field) {
+  auto value = string(field);
+  if (value) check_references(field.mark, *value);
+  return value;
+}
+
+std::optional<JsonTemplate> Context::json_template(const Field& field) { return to_json(field, 0); }
+
+std::optional<nlohmann::json> Context::to_json(const Field& field, int depth) {
+  if (depth > kMaxDepth) {
+    error(field.mark, "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+    return std::nullopt;
+  }
+  const YAML::Node& node = field.node;
+  if (node.IsMap()) {
+    nlohmann::json out = nlohmann::json::object();
+    bool ok = true;
+    for (const Field& entry : entries(field)) {
+      check_references(entry.key_mark, entry.name);
+      auto value = to_json(entry, depth + 1);
+      if (!value) {
+        ok = false;
+        continue;
+      }
+      out[entry.name] = std::move(*value);
+    }
+    if (!ok) return std::nullopt;
+    return out;
+  }
+  if (node.IsSequence()) {
+    nlohmann::json out = nlohmann::json::array();
+    bool ok = true;
+    for (const Field& item : items(field)) {
+      auto value = to_json(item, depth + 1);
+      if (!value) {
+        ok = false;
+        continue;
+      }
+      out.push_back(std::move(*value));
+    }
+    if (!ok) return std::nullopt;
+    return out;
+  }
+  if (!node.IsScalar()) return nlohmann::json(nullptr);
+  const std::string value = text(node);
+  const std::string& tag = node.Tag();
+  nlohmann::json out;
+  if (tag == "!" || tag == "tag:yaml.org,2002:str") {
+    out = value;
+  } else if (tag == "?" || tag.starts_with("tag:yaml.org,2002:")) {
+    out = resolve_plain_scalar(value);
+  } else {
+    error(field.mark, "unsupported YAML tag '" + tag + "'");
+    return std::nullopt;
+  }
+  if (out.is_number_float() && !std::isfinite(out.get<double>())) {
+    error(field.mark, "'" + value + "' has no JSON form (infinity and NaN are not JSON numbers)");
+    return std::nullopt;
+  }
+  if (out.is_string()) check_references(field.mark, value);
+  return out;
+}
+
+void Context::check_references(const YAML::Mark& mark, std::string_view text) {
+  if (!has_template(text)) return;
+  const ScannedTemplate scanned = scan_template(text);
+  if (scanned.error) error_in_scalar(mark, text, scanned.error_offset, *scanned.error);
+  for (const TemplatePart& part : scanned.parts) {
+    if (part.kind != TemplatePart::Kind::variable) continue;
+    const std::string& name = part.value;
+    if (scope_.accept_everything || name.starts_with(kEnvPrefix) || name == kRunIdVariable ||
+        name == kUuidVariable) {
+      continue;
+    }
+    if (name == kTokenVariable) {
+      if (!scope_.token) {
+        error_in_scalar(mark, text, part.offset,
+                        "${token} is only defined after a login step");
+      }
+      continue;
+    }
+    if (scope_.names.contains(name)) continue;
+    std::string message = "undefined variable ${" + name + "}";
+    std::vector<std::string> candidates(scope_.names.begin(), scope_.names.end());
+    candidates.emplace_back(kRunIdVariable);
+    candidates.emplace_back(kUuidVariable);
+    if (scope_.token) candidates.emplace_back(kTokenVariable);
+    if (auto suggestion = did_you_mean(name, candidates)) {
+      message += "; did you mean ${" + *suggestion + "}?";
+    }
+    pending_.push_back({diagnostics_.size(), name, mark.line + 1});
+    error_in_scalar(mark, text, part.offset, std::move(message));
+  }
+}
+
+void Context::note_capture(const std::string& name, int line) { captured_at_.emplace(name, line); }
+
+}  // namespace shopctl::scenario::detail

@@ -1,0 +1,254 @@
+// `expect:` read from YAML (spec/scenarios.md, "Expectations").
+#include <limits>
+
+#include "scenario/parse_context.hpp"
+#include "scenario/vocabulary.hpp"
+
+namespace shopctl::scenario::detail {
+namespace {
+
+constexpr std::int64_t kNoLimit = std::numeric_limits<std::int64_t>::max();
+
+bool is_header_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool is_response_key(std::string_view key) {
+  return key == "status" || key == "headers" || key == "json" || key == "latency";
+}
+
+// Reads a breaker name from a mapping key.
+std::optional<std::string> breaker(Context& ctx, const Field& entry) {
+  if (is_breaker(entry.name)) return entry.name;
+  std::string message;
+  const auto edge = split_edge(entry.name);
+  if (edge && (is_service(edge->caller) || edge->caller == kClient) && is_service(edge->callee)) {
+    message = "no circuit breaker guards " + entry.name;
+  } else {
+    message = "unknown circuit breaker '" + entry.name + "'";
+    const std::vector<std::string> known(kBreakers.begin(), kBreakers.end());
+    if (auto suggestion = did_you_mean(entry.name, known)) message += "; did you mean '" + *suggestion + "'?";
+  }
+  ctx.error(entry.key_mark, message + " (breakers: " + join_names(kBreakers) + ")");
+  return std::nullopt;
+}
+
+// Reports an unknown circuit state written at byte `offset` of the scalar at `mark`.
+bool check_state(Context& ctx, const YAML::Mark& mark, std::string_view scalar,
+                 std::size_t offset, const std::string& state) {
+  if (is_circuit_state(state)) return true;
+  std::string message = "unknown circuit state '" + state + "'";
+  const std::vector<std::string> known(kCircuitStates.begin(), kCircuitStates.end());
+  if (auto suggestion = did_you_mean(state, known)) message += "; did you mean '" + *suggestion + "'?";
+  ctx.error_in_scalar(mark, scalar, offset, message + " (states: " + join_names(kCircuitStates) + ")");
+  return false;
+}
+
+std::optional<CircuitTransition> transition(Context& ctx, const Field& item) {
+  auto text = ctx.string(item);
+  if (!text) return std::nullopt;
+  const auto arrow = text->find("->");
+  if (arrow == std::string::npos || arrow == 0 || arrow + 2 >= text->size()) {
+    ctx.error(item.mark, "a transition is written FROM->TO, like CLOSED->OPEN, not " +
+                             ctx.describe(item.node));
+    return std::nullopt;
+  }
+  CircuitTransition out{text->substr(0, arrow), text->substr(arrow + 2)};
+  bool ok = check_state(ctx, item.mark, *text, 0, out.from);
+  ok = check_state(ctx, item.mark, *text, arrow + 2, out.to) && ok;
+  if (ok && out.from == out.to) {
+    ctx.error(item.mark, "a transition goes from one state to another, not " + *text);
+    ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<CallExpectation> call(Context& ctx, const Field& item) {
+  if (!ctx.require_mapping(item, "{edge: order->catalog, count: 1}")) return std::nullopt;
+  const auto entries = ctx.entries(item);
+  ctx.reject_unknown_keys(entries, {"edge", "count", "min", "max", "refused"}, "a 'calls' item");
+  CallExpectation out;
+  out.loc = ctx.location(item.mark);
+  bool ok = true;
+  bool has_edge = false;
+  const Field* count = nullptr;
+  const Field* bound = nullptr;
+  const Field* max_field = nullptr;
+  for (const Field& entry : entries) {
+    if (entry.name == "edge") {
+      has_edge = true;
+      auto text = ctx.string(entry);
+      if (!text) {
+        ok = false;
+        continue;
+      }
+      const auto edge = split_edge(*text);
+      if (!edge) {
+        ctx.error(entry.mark, "an edge is written CALLER->CALLEE, like order->catalog, not " +
+                                  ctx.describe(entry.node));
+        ok = false;
+        continue;
+      }
+      std::vector<std::string> callers(kServices.begin(), kServices.end());
+      callers.emplace_back(kClient);
+      if (edge->caller != kClient && !is_service(edge->caller)) {
+        std::string message = "unknown caller '" + edge->caller + "' in edge " + *text;
+        if (auto s = did_you_mean(edge->caller, callers)) message += "; did you mean '" + *s + "'?";
+        ctx.error_in_scalar(entry.mark, *text, 0, message + " (client, " + join_names(kServices) + ")");
+        ok = false;
+      }
+      if (!is_service(edge->callee)) {
+        std::string message = "unknown service '" + edge->callee + "' in edge " + *text;
+        const std::vector<std::string> services(kServices.begin(), kServices.end());
+        if (auto s = did_you_mean(edge->callee, services)) message += "; did you mean '" + *s + "'?";
+        ctx.error_in_scalar(entry.mark, *text, edge->caller.size() + 2,
+                            message + " (services: " + join_names(kServices) + ")");
+        ok = false;
+      } else if (edge->caller == edge->callee) {
+        ctx.error(entry.mark, "no edge " + *text + ": a service does not call itself");
+        ok = false;
+      }
+      out.edge = *text;
+      out.caller = edge->caller;
+      out.callee = edge->callee;
+    } else if (entry.name == "count" || entry.name == "min" || entry.name == "max") {
+      auto value = ctx.integer(entry, 0, kNoLimit);
+      if (!value) {
+        ok = false;
+        continue;
+      }
+      if (entry.name == "count") {
+        out.count = *value;
+        count = &entry;
+      } else if (entry.name == "min") {
+        out.min = *value;
+        if (bound == nullptr) bound = &entry;
+      } else {
+        out.max = *value;
+        max_field = &entry;
+        if (bound == nullptr) bound = &entry;
+      }
+    } else if (entry.name == "refused") {
+      if (auto value = ctx.boolean(entry)) {
+        out.refused = *value;
+      } else {
+        ok = false;
+      }
+    }
+  }
+  if (!has_edge) {
+    ctx.error(item.mark, "a 'calls' item needs 'edge', like {edge: order->catalog, count: 1}");
+    ok = false;
+  }
+  if (count != nullptr && bound != nullptr) {
+    ctx.error(count->key_mark, "'count' is exact; it cannot be combined with 'min' or 'max'");
+    ok = false;
+  } else if (ok && !out.count && !out.min && !out.max) {
+    ctx.error(item.mark, "a 'calls' item needs 'count', or 'min' and/or 'max'");
+    ok = false;
+  }
+  if (out.min && out.max && *out.min > *out.max && max_field != nullptr) {
+    ctx.error(max_field->mark, "'max' (" + std::to_string(*out.max) + ") is less than 'min' (" +
+                                   std::to_string(*out.min) + ")");
+    ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+Expectation parse_expectation(Context& ctx, const Field& field, bool responds,
+                              std::string_view action) {
+  Expectation expectation;
+  expectation.loc = ctx.location(field.key.IsDefined() ? field.key_mark : field.mark);
+  if (!ctx.require_mapping(field, "{status: 200}")) return expectation;
+  const auto entries = ctx.entries(field);
+  ctx.reject_unknown_keys(entries,
+                          {"status", "headers", "json", "latency", "circuit", "circuit_transitions",
+                           "calls", "violations"},
+                          "'expect'");
+  for (const Field& entry : entries) {
+    if (is_response_key(entry.name) && !responds) {
+      ctx.error(entry.key_mark, "'" + entry.name + "' needs a response, and a " +
+                                    std::string(action) +
+                                    " step has none (only request, register, login and pay "
+                                    "steps answer; any step can expect circuit, "
+                                    "circuit_transitions, calls and violations)");
+      continue;
+    }
+    if (entry.name == "status") {
+      expectation.status = parse_matcher(ctx, entry, MatcherDomain::status, "status");
+    } else if (entry.name == "latency") {
+      expectation.latency = parse_matcher(ctx, entry, MatcherDomain::duration, "latency");
+    } else if (entry.name == "headers") {
+      if (!ctx.require_mapping(entry, "{Retry-After: {exists: true}}")) continue;
+      for (const Field& header : ctx.entries(entry)) {
+        if (!is_header_name(header.name)) {
+          ctx.error(header.key_mark, "'" + header.name + "' is not a header name");
+          continue;
+        }
+        expectation.headers.push_back(
+            {header.name, parse_matcher(ctx, header, MatcherDomain::header, "header " + header.name),
+             ctx.location(header.key_mark)});
+      }
+    } else if (entry.name == "json") {
+      if (!ctx.require_mapping(entry, "{$.status: PAID}")) continue;
+      for (const Field& item : ctx.entries(entry)) {
+        std::optional<JsonPath> path;
+        try {
+          path = JsonPath::parse(item.name);
+        } catch (const JsonPathError& e) {
+          ctx.error_in_scalar(item.key_mark, item.name, e.offset(),
+                              "invalid JSONPath '" + item.name + "': " + e.what());
+        }
+        Matcher matcher = parse_matcher(ctx, item, MatcherDomain::json, item.name);
+        if (path) expectation.json.push_back({*path, std::move(matcher), ctx.location(item.key_mark)});
+      }
+    } else if (entry.name == "circuit") {
+      if (!ctx.require_mapping(entry, "{order->catalog: OPEN}")) continue;
+      for (const Field& item : ctx.entries(entry)) {
+        auto name = breaker(ctx, item);
+        auto state = ctx.string(item);
+        if (state && !check_state(ctx, item.mark, *state, 0, *state)) state.reset();
+        if (name && state) expectation.circuit.push_back({*name, *state, ctx.location(item.key_mark)});
+      }
+    } else if (entry.name == "circuit_transitions") {
+      if (!ctx.require_mapping(entry, "{order->catalog: [CLOSED->OPEN]}")) continue;
+      for (const Field& item : ctx.entries(entry)) {
+        auto name = breaker(ctx, item);
+        if (!ctx.require_list(item, "[CLOSED->OPEN]")) continue;
+        TransitionExpectation expected{name.value_or(item.name), {}, ctx.location(item.key_mark)};
+        bool ok = name.has_value();
+        for (const Field& step : ctx.items(item)) {
+          if (auto t = transition(ctx, step)) {
+            expected.transitions.push_back(*t);
+          } else {
+            ok = false;
+          }
+        }
+        if (ok) expectation.circuit_transitions.push_back(std::move(expected));
+      }
+    } else if (entry.name == "calls") {
+      if (!ctx.require_list(entry, "[{edge: order->catalog, count: 1}]")) continue;
+      for (const Field& item : ctx.items(entry)) {
+        if (auto c = call(ctx, item)) expectation.calls.push_back(std::move(*c));
+      }
+    } else if (entry.name == "violations") {
+      if (auto count = ctx.integer(entry, 0, kNoLimit)) {
+        expectation.violations = ViolationExpectation{*count, ctx.location(entry.mark)};
+      }
+    }
+  }
+  return expectation;
+}
+
+}  // namespace shopctl::scenario::detail

@@ -1,0 +1,294 @@
+// Faults read from YAML (spec/resilience.md), for `fault:` steps and a step's `faults:`.
+#include <chrono>
+#include <limits>
+#include <map>
+
+#include "platform/duration.hpp"
+#include "scenario/parse_context.hpp"
+#include "scenario/vocabulary.hpp"
+
+namespace shopctl::scenario::detail {
+namespace {
+
+// Which parameter keys each fault type takes.
+bool takes(FaultType type, std::string_view parameter) {
+  switch (type) {
+    case FaultType::delay: return parameter == "delay" || parameter == "jitter";
+    case FaultType::abort: return parameter == "status" || parameter == "body";
+    case FaultType::slow_body: return parameter == "bytes_per_second";
+    default: return false;
+  }
+}
+
+std::string_view owner_of(std::string_view parameter) {
+  if (parameter == "delay" || parameter == "jitter") return "delay";
+  if (parameter == "status" || parameter == "body") return "abort";
+  return "slow_body";
+}
+
+std::optional<std::chrono::nanoseconds> whole_milliseconds(Context& ctx, const Field& field) {
+  auto value = ctx.duration(field);
+  if (!value) return std::nullopt;
+  if (value->count() % 1'000'000 != 0) {
+    ctx.error(field.mark, Context::label(field) + " must be a whole number of milliseconds, not " +
+                              ctx.describe(field.node));
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<FaultSelect> parse_select(Context& ctx, const Field& field) {
+  if (!ctx.require_mapping(field, "{probability: 0.5}, {first: 3}, {every: 2} or {after: 5}")) {
+    return std::nullopt;
+  }
+  const auto entries = ctx.entries(field);
+  ctx.reject_unknown_keys(entries, {"probability", "first", "every", "after"}, "'select'");
+  FaultSelect select;
+  const Field* chosen = nullptr;
+  bool ok = true;
+  for (const Field& entry : entries) {
+    FaultSelect::Kind kind;
+    if (entry.name == "probability") {
+      kind = FaultSelect::Kind::probability;
+    } else if (entry.name == "first") {
+      kind = FaultSelect::Kind::first;
+    } else if (entry.name == "every") {
+      kind = FaultSelect::Kind::every;
+    } else if (entry.name == "after") {
+      kind = FaultSelect::Kind::after;
+    } else {
+      continue;
+    }
+    if (chosen != nullptr) {
+      ctx.error(entry.key_mark, "'select' takes exactly one of probability, first, every, after; "
+                                "this one already has '" + chosen->name + "'");
+      ok = false;
+      continue;
+    }
+    chosen = &entry;
+    select.kind = kind;
+    if (kind == FaultSelect::Kind::probability) {
+      if (auto p = ctx.number(entry, 0.0, 1.0)) {
+        select.probability = *p;
+      } else {
+        ok = false;
+      }
+    } else {
+      const std::int64_t min = kind == FaultSelect::Kind::after ? 0 : 1;
+      if (auto n = ctx.integer(entry, min, std::numeric_limits<std::int32_t>::max())) {
+        select.count = *n;
+      } else {
+        ok = false;
+      }
+    }
+  }
+  if (chosen == nullptr) {
+    if (entries.empty() || ok) {
+      ctx.error(field.mark, "'select' needs exactly one of probability, first, every, after");
+    }
+    return std::nullopt;
+  }
+  if (!ok) return std::nullopt;
+  return select;
+}
+
+}  // namespace
+
+std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
+  if (!ctx.require_mapping(field, "{target: catalog, type: delay, delay: 2s}")) return std::nullopt;
+  const auto entries = ctx.entries(field);
+  ctx.reject_unknown_keys(entries,
+                          {"id", "target", "from", "match", "type", "delay", "jitter", "status",
+                           "body", "bytes_per_second", "select"},
+                          "a fault");
+  std::map<std::string, const Field*, std::less<>> by_name;
+  for (const Field& entry : entries) by_name.emplace(entry.name, &entry);
+  auto find = [&](std::string_view name) -> const Field* {
+    const auto it = by_name.find(name);
+    return it == by_name.end() ? nullptr : it->second;
+  };
+
+  FaultSpec spec;
+  spec.loc = ctx.location(field.mark);
+  bool ok = true;
+
+  if (const Field* id = find("id")) {
+    auto value = ctx.string(*id);
+    if (value && value->empty()) {
+      ctx.error(id->mark, "a fault's 'id' must not be empty");
+      value.reset();
+    }
+    if (value) {
+      spec.id = *value;
+    } else {
+      ok = false;
+    }
+  }
+
+  if (const Field* target = find("target")) {
+    if (auto value = ctx.service(*target)) {
+      spec.target = *value;
+    } else {
+      ok = false;
+    }
+  } else {
+    ctx.error(field.mark, "a fault needs 'target', the service that misbehaves (" +
+                              join_names(kServices) + ")");
+    ok = false;
+  }
+
+  if (const Field* from = find("from")) {
+    auto value = ctx.string(*from);
+    if (value && *value != kClient && !is_service(*value)) {
+      std::string message = "unknown caller '" + *value + "'";
+      std::vector<std::string> known(kServices.begin(), kServices.end());
+      known.emplace_back(kClient);
+      if (auto suggestion = did_you_mean(*value, known)) message += "; did you mean '" + *suggestion + "'?";
+      ctx.error(from->mark, message + " (callers: client, " + join_names(kServices) + ")");
+      value.reset();
+    } else if (value && *value == spec.target) {
+      ctx.error(from->mark, "no edge " + *value + "->" + spec.target +
+                                ": a service does not call itself");
+      value.reset();
+    }
+    if (value) {
+      spec.from = *value;
+    } else {
+      ok = false;
+    }
+  }
+
+  if (const Field* match = find("match")) {
+    if (ctx.require_mapping(*match, "{method: GET, path: /products/*}")) {
+      const auto match_entries = ctx.entries(*match);
+      ctx.reject_unknown_keys(match_entries, {"method", "path"}, "a fault's 'match'");
+      for (const Field& entry : match_entries) {
+        if (entry.name == "method") {
+          auto method = ctx.string(entry);
+          if (method && !is_http_method(*method)) {
+            ctx.error(entry.mark, "unknown HTTP method '" + *method + "' (methods: " +
+                                      join_names(kHttpMethods) + ")");
+            method.reset();
+          }
+          if (method) {
+            spec.match.method = *method;
+          } else {
+            ok = false;
+          }
+        } else if (entry.name == "path") {
+          auto path = ctx.text_template(entry);
+          if (path && !path->starts_with("/") && !path->starts_with("*") &&
+              !path->starts_with("${")) {
+            ctx.error(entry.mark, "a fault's match path starts with '/', like /products/*");
+            path.reset();
+          }
+          if (path) {
+            spec.match.path = *path;
+          } else {
+            ok = false;
+          }
+        }
+      }
+    } else {
+      ok = false;
+    }
+  }
+
+  std::optional<FaultType> type;
+  if (const Field* type_field = find("type")) {
+    if (auto name = ctx.string(*type_field)) {
+      type = fault_type_from_string(*name);
+      if (!type) {
+        std::string message = "unknown fault type '" + *name + "'";
+        const std::vector<std::string> known(kFaultTypes.begin(), kFaultTypes.end());
+        if (auto suggestion = did_you_mean(*name, known)) message += "; did you mean '" + *suggestion + "'?";
+        ctx.error(type_field->mark, message + " (types: " + join_names(kFaultTypes) + ")");
+      }
+    }
+    if (!type) ok = false;
+  } else {
+    ctx.error(field.mark, "a fault needs 'type' (" + join_names(kFaultTypes) + ")");
+    ok = false;
+  }
+
+  if (type) {
+    spec.type = *type;
+    for (std::string_view parameter : {"delay", "jitter", "status", "body", "bytes_per_second"}) {
+      const Field* entry = find(parameter);
+      if (entry == nullptr || takes(*type, parameter)) continue;
+      ctx.error(entry->key_mark, "'" + std::string(parameter) + "' does not apply to a " +
+                                     std::string(to_string(*type)) + " fault (it is for type " +
+                                     std::string(owner_of(parameter)) + ")");
+      ok = false;
+    }
+    switch (*type) {
+      case FaultType::delay:
+        if (const Field* delay = find("delay")) {
+          if (auto value = whole_milliseconds(ctx, *delay)) {
+            spec.delay = *value;
+          } else {
+            ok = false;
+          }
+        } else {
+          ctx.error(field.mark, "a delay fault needs 'delay', like delay: 2s");
+          ok = false;
+        }
+        if (const Field* jitter = find("jitter")) {
+          if (auto value = whole_milliseconds(ctx, *jitter)) {
+            spec.jitter = *value;
+          } else {
+            ok = false;
+          }
+        }
+        break;
+      case FaultType::abort:
+        if (const Field* status = find("status")) {
+          if (auto value = ctx.integer(*status, 100, 599)) {
+            spec.status = static_cast<int>(*value);
+          } else {
+            ok = false;
+          }
+        }
+        if (const Field* body = find("body")) {
+          if (body->node.IsMap() || body->node.IsSequence()) {
+            if (auto value = ctx.json_template(*body)) {
+              spec.body = value->dump();
+            } else {
+              ok = false;
+            }
+          } else if (auto value = ctx.text_template(*body)) {
+            spec.body = *value;
+          } else {
+            ok = false;
+          }
+        }
+        break;
+      case FaultType::slow_body:
+        if (const Field* rate = find("bytes_per_second")) {
+          if (auto value = ctx.number(*rate, 1e-9, std::numeric_limits<double>::max())) {
+            spec.bytes_per_second = *value;
+          } else {
+            ok = false;
+          }
+        } else {
+          ctx.error(field.mark, "a slow_body fault needs 'bytes_per_second', like bytes_per_second: 100");
+          ok = false;
+        }
+        break;
+      default: break;
+    }
+  }
+
+  if (const Field* select = find("select")) {
+    if (auto value = parse_select(ctx, *select)) {
+      spec.select = *value;
+    } else {
+      ok = false;
+    }
+  }
+
+  if (!ok) return std::nullopt;
+  return spec;
+}
+
+}  // namespace shopctl::scenario::detail

@@ -1,0 +1,944 @@
+#include "scenario/parser.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <system_error>
+
+#include "scenario/interpolate.hpp"
+#include "scenario/parse_context.hpp"
+#include "scenario/vocabulary.hpp"
+
+namespace shopctl::scenario {
+namespace {
+
+using detail::Context;
+using detail::Field;
+
+constexpr std::int64_t kMaxRepeat = 1'000'000;
+
+const std::vector<std::string> kTopLevelKeys = {
+    "version", "name",   "description", "tags",  "timeout", "seed",
+    "vars",    "config", "allow_violations", "setup", "steps",   "teardown"};
+const std::vector<std::string> kActionKeys = {
+    "request", "register", "login",         "pay",       "fault",         "clear_faults", "stop",
+    "start",   "restart",  "advance_clock", "set_price", "set_available", "wait"};
+const std::vector<std::string> kStepModifierKeys = {"name",   "expect",     "capture",
+                                                    "repeat", "eventually", "faults"};
+
+bool contains(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+bool is_identifier(std::string_view s) {
+  if (s.empty()) return false;
+  auto start = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  if (!start(s.front())) return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) { return start(c) || (c >= '0' && c <= '9'); });
+}
+
+bool is_reserved(std::string_view name) {
+  return name == kRunIdVariable || name == kUuidVariable || name == kTokenVariable || name == "env";
+}
+
+bool is_header_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool responds(std::string_view action) {
+  return action == "request" || action == "register" || action == "login" || action == "pay";
+}
+
+void restore_scalars(YAML::Node node) {
+  if (node.IsScalar()) {
+    const std::string& text = node.Scalar();
+    if (text.find_first_of("\x01\x02") != std::string::npos) {
+      node = detail::restore_templates(text);
+    }
+  } else if (node.IsSequence()) {
+    for (YAML::Node item : node) restore_scalars(item);
+  } else if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      restore_scalars(it->first);
+      restore_scalars(it->second);
+    }
+  }
+}
+
+class ScenarioParser {
+ public:
+  ScenarioParser(Context& ctx, const ParseOptions& options, std::string_view protected_text)
+      : ctx_(ctx), options_(options), protected_text_(protected_text) {}
+
+  std::optional<Scenario> parse(const YAML::Node& root);
+
+ private:
+  // Checks a variable or capture name; reports at `mark`.
+  bool check_name(const YAML::Mark& mark, const std::string& name, std::string_view what);
+  void parse_config(const Field& field, Scenario& scenario);
+  void parse_vars(const Field& field, Scenario& scenario);
+  void parse_phase(const Field& field, std::vector<Step>& out);
+  std::optional<Step> parse_step(const Field& item);
+  std::optional<Action> parse_action(const Field& entry);
+  std::optional<RequestAction> parse_request(const Field& field);
+  std::optional<PayAction> parse_pay(const Field& field);
+  std::optional<Action> parse_catalog_change(const Field& field, bool price);
+  std::optional<Capture> parse_capture(const Field& entry);
+  std::optional<Eventually> parse_eventually(const Field& field);
+  // Reads a mapping with exactly the given required and optional keys; returns the members.
+  std::optional<std::map<std::string, Field, std::less<>>> members(
+      const Field& field, std::initializer_list<std::string_view> required,
+      std::initializer_list<std::string_view> optional, std::string_view what,
+      std::string_view example);
+
+  Context& ctx_;
+  const ParseOptions& options_;
+  std::string_view protected_text_;
+};
+
+std::optional<Scenario> ScenarioParser::parse(const YAML::Node& root) {
+  Scenario scenario;
+  scenario.file = ctx_.file();
+  scenario.name = std::filesystem::path(ctx_.file()).stem().string();
+  const YAML::Mark root_mark = root.Mark().line >= 0 ? root.Mark() : YAML::Mark();
+  scenario.loc = ctx_.location(root_mark);
+  const Field top{root, root_mark, {}, {}, {}};
+  if (!root.IsMap()) {
+    ctx_.error(root_mark, "a scenario file is a mapping that starts with 'version: 1', not " +
+                              ctx_.describe(root));
+    return std::nullopt;
+  }
+  const auto entries = ctx_.entries(top);
+  ctx_.reject_unknown_keys(entries, kTopLevelKeys, "the scenario");
+  std::map<std::string, const Field*, std::less<>> by_name;
+  for (const Field& entry : entries) by_name.emplace(entry.name, &entry);
+  auto find = [&](std::string_view name) -> const Field* {
+    const auto it = by_name.find(name);
+    return it == by_name.end() ? nullptr : it->second;
+  };
+
+  if (const Field* version = find("version")) {
+    const std::string text = version->node.IsScalar() ? ctx_.text(version->node) : "";
+    if (!version->node.IsScalar() || version->node.Tag() == "!" ||
+        detail::resolve_plain_scalar(text) != nlohmann::json(1)) {
+      ctx_.error(version->mark, "unsupported format version " + ctx_.describe(version->node) +
+                                    "; this shopctl reads version 1");
+    }
+  } else {
+    ctx_.error(root_mark, "missing 'version: 1' (the scenario format version is required)");
+  }
+  if (const Field* name = find("name")) {
+    if (auto value = ctx_.string(*name)) {
+      if (value->empty()) {
+        ctx_.error(name->mark, "'name' must not be empty");
+      } else {
+        scenario.name = *value;
+      }
+    }
+  }
+  if (const Field* description = find("description")) {
+    if (auto value = ctx_.string(*description)) scenario.description = *value;
+  }
+  if (const Field* tags = find("tags")) {
+    if (ctx_.require_list(*tags, "[checkout, resilience]")) {
+      for (const Field& item : ctx_.items(*tags)) {
+        auto tag = ctx_.string(item);
+        if (!tag) continue;
+        if (tag->empty() || tag->find_first_of(", \t") != std::string::npos) {
+          ctx_.error(item.mark, "a tag is one word without commas or spaces, not " +
+                                    ctx_.describe(item.node));
+          continue;
+        }
+        scenario.tags.push_back(*tag);
+      }
+    }
+  }
+  if (const Field* timeout = find("timeout")) {
+    if (auto value = ctx_.duration(*timeout)) {
+      if (value->count() == 0) {
+        ctx_.error(timeout->mark, "'timeout' must be more than 0s");
+      } else {
+        scenario.timeout = *value;
+      }
+    }
+  }
+  if (const Field* seed = find("seed")) {
+    if (auto value = ctx_.integer(*seed, 0, std::numeric_limits<std::int64_t>::max())) {
+      scenario.seed = static_cast<std::uint64_t>(*value);
+    }
+  }
+  if (const Field* allow = find("allow_violations")) {
+    if (auto value = ctx_.boolean(*allow)) scenario.allow_violations = *value;
+  }
+  if (const Field* config = find("config")) parse_config(*config, scenario);
+
+  // Variables become visible in this order whatever the order of the keys in the file:
+  // vars, then setup, then steps, then teardown (which therefore sees every capture).
+  if (const Field* vars = find("vars")) parse_vars(*vars, scenario);
+  if (const Field* setup = find("setup")) parse_phase(*setup, scenario.setup);
+  if (const Field* steps = find("steps")) {
+    parse_phase(*steps, scenario.steps);
+    if (steps->node.IsSequence() && steps->node.size() == 0) {
+      ctx_.error(steps->mark, "'steps' is empty: a scenario needs at least one step");
+    }
+  } else {
+    ctx_.error(root_mark, "missing 'steps' (a scenario needs at least one step)");
+  }
+  if (const Field* teardown = find("teardown")) parse_phase(*teardown, scenario.teardown);
+
+  if (ctx_.has_errors()) return std::nullopt;
+  return scenario;
+}
+
+bool ScenarioParser::check_name(const YAML::Mark& mark, const std::string& name,
+                                std::string_view what) {
+  if (!is_identifier(name)) {
+    ctx_.error(mark, "'" + name + "' is not a valid " + std::string(what) +
+                         " name (letters, digits and _, not starting with a digit)");
+    return false;
+  }
+  if (is_reserved(name)) {
+    ctx_.error(mark, "'" + name + "' is a built-in variable; choose another " + std::string(what) +
+                         " name");
+    return false;
+  }
+  return true;
+}
+
+void ScenarioParser::parse_config(const Field& field, Scenario& scenario) {
+  if (!ctx_.require_mapping(field, "{order: {catalog_client: {timeout: 200ms}}}")) return;
+  // A second parse gives a deep copy that keeps its marks (YAML::Clone drops them).
+  YAML::Node copy;
+  try {
+    copy = YAML::Load(std::string(protected_text_))["config"];
+  } catch (const YAML::Exception&) {
+    copy = YAML::Clone(field.node);
+  }
+  restore_scalars(copy);
+  scenario.config = copy;
+  scenario.config_loc = ctx_.location(field.key_mark);
+  if (!options_.validate_config) return;
+  try {
+    for (Diagnostic diagnostic : options_.validate_config(scenario.config, ctx_.file())) {
+      if (diagnostic.file.empty()) diagnostic.file = ctx_.file();
+      ctx_.add(std::move(diagnostic));
+    }
+  } catch (const std::exception& e) {
+    ctx_.error(field.key_mark, std::string("the config could not be checked: ") + e.what());
+  }
+}
+
+void ScenarioParser::parse_vars(const Field& field, Scenario& scenario) {
+  if (!ctx_.require_mapping(field, "{email: \"ada-${run_id}@shop.test\"}")) return;
+  for (const Field& entry : ctx_.entries(field)) {
+    // A var sees the built-ins, the environment and the vars above it.
+    if (!check_name(entry.key_mark, entry.name, "variable")) continue;
+    auto value = ctx_.json_template(entry);
+    ctx_.scope().names.insert(entry.name);
+    if (value) scenario.vars.emplace_back(entry.name, std::move(*value));
+  }
+}
+
+void ScenarioParser::parse_phase(const Field& field, std::vector<Step>& out) {
+  if (!ctx_.require_list(field, "[{request: {GET: /api/cart}}]")) return;
+  for (const Field& item : ctx_.items(field)) {
+    if (auto step = parse_step(item)) out.push_back(std::move(*step));
+  }
+}
+
+std::optional<Step> ScenarioParser::parse_step(const Field& item) {
+  if (!item.node.IsMap()) {
+    ctx_.error(item.mark, "a step is a mapping with one action, like {request: {GET: /api/cart}}, "
+                          "not " + ctx_.describe(item.node));
+    return std::nullopt;
+  }
+  const auto entries = ctx_.entries(item);
+  std::vector<const Field*> actions;
+  std::map<std::string, const Field*, std::less<>> modifiers;
+  for (const Field& entry : entries) {
+    if (contains(kActionKeys, entry.name)) {
+      actions.push_back(&entry);
+    } else if (contains(kStepModifierKeys, entry.name)) {
+      modifiers.emplace(entry.name, &entry);
+    } else if (is_http_method(entry.name)) {
+      ctx_.error(entry.key_mark, "unknown key '" + entry.name + "' in a step; a request is written "
+                                 "request: {" + entry.name + ": /path}");
+    } else {
+      std::vector<std::string> known = kActionKeys;
+      known.insert(known.end(), kStepModifierKeys.begin(), kStepModifierKeys.end());
+      std::string message = "unknown key '" + entry.name + "' in a step";
+      if (auto suggestion = detail::did_you_mean(entry.name, known)) {
+        message += "; did you mean '" + *suggestion + "'?";
+      } else {
+        message += " (actions: request, register, login, pay, fault, clear_faults, stop, start, "
+                   "restart, advance_clock, set_price, set_available, wait; and name, expect, "
+                   "capture, repeat, eventually, faults)";
+      }
+      ctx_.error(entry.key_mark, std::move(message));
+    }
+  }
+  if (actions.empty()) {
+    ctx_.error(item.mark, "a step needs exactly one action (request, register, login, pay, fault, "
+                          "clear_faults, stop, start, restart, advance_clock, set_price, "
+                          "set_available, wait)");
+  }
+  for (std::size_t i = 1; i < actions.size(); ++i) {
+    ctx_.error(actions[i]->key_mark, "a step has exactly one action; this one already has '" +
+                                         actions[0]->name + "', so '" + actions[i]->name +
+                                         "' needs a step of its own");
+  }
+
+  Step step;
+  step.loc = ctx_.location(item.mark);
+  std::optional<Action> action;
+  const std::string action_key = actions.empty() ? std::string() : actions[0]->name;
+  if (!actions.empty()) action = parse_action(*actions[0]);
+  const bool has_answer = responds(action_key);
+
+  auto find = [&](std::string_view name) -> const Field* {
+    const auto it = modifiers.find(name);
+    return it == modifiers.end() ? nullptr : it->second;
+  };
+  auto response_only = [&](const Field* field) {
+    if (field == nullptr || has_answer || actions.empty()) return field != nullptr && has_answer;
+    ctx_.error(field->key_mark, "'" + field->name + "' only goes on request, register, login and "
+                                "pay steps, not on a " + action_key + " step");
+    return false;
+  };
+
+  if (const Field* name = find("name")) {
+    if (auto value = ctx_.string(*name)) step.name = *value;
+  }
+  if (const Field* expect = find("expect")) {
+    step.expect = detail::parse_expectation(ctx_, *expect, has_answer || actions.empty(),
+                                            action_key.empty() ? "this" : action_key);
+  }
+  std::vector<Capture> captures;
+  if (const Field* capture = find("capture"); response_only(capture)) {
+    if (ctx_.require_mapping(*capture, "{order_id: $.order_id}")) {
+      for (const Field& entry : ctx_.entries(*capture)) {
+        if (auto c = parse_capture(entry)) captures.push_back(std::move(*c));
+      }
+    }
+  }
+  const Field* repeat = find("repeat");
+  const Field* eventually = find("eventually");
+  if (response_only(repeat)) {
+    if (auto value = ctx_.integer(*repeat, 1, kMaxRepeat)) step.repeat = static_cast<int>(*value);
+  }
+  if (response_only(eventually)) {
+    step.eventually = parse_eventually(*eventually);
+    if (find("expect") == nullptr) {
+      ctx_.error(eventually->key_mark,
+                 "'eventually' retries until 'expect' holds, and this step has no 'expect'");
+    }
+  }
+  if (repeat != nullptr && eventually != nullptr && has_answer) {
+    const Field* later =
+        repeat->key_mark.line > eventually->key_mark.line ||
+                (repeat->key_mark.line == eventually->key_mark.line &&
+                 repeat->key_mark.column > eventually->key_mark.column)
+            ? repeat
+            : eventually;
+    ctx_.error(later->key_mark, "'repeat' and 'eventually' cannot be combined in one step");
+  }
+  if (const Field* faults = find("faults"); response_only(faults)) {
+    if (ctx_.require_list(*faults, "[{target: catalog, type: hang}]")) {
+      for (const Field& fault : ctx_.items(*faults)) {
+        if (auto spec = detail::parse_fault(ctx_, fault)) step.faults.push_back(std::move(*spec));
+      }
+    }
+  }
+
+  // What this step defines is visible from the next step on.
+  for (const Capture& capture : captures) {
+    ctx_.scope().names.insert(capture.name);
+    ctx_.note_capture(capture.name, capture.loc.line);
+  }
+  step.captures = std::move(captures);
+  if (action_key == "login") ctx_.scope().token = true;
+  if (action) {
+    if (const auto* fault = std::get_if<FaultAction>(&*action); fault && !fault->fault.id.empty()) {
+      ctx_.scope().fault_ids.insert(fault->fault.id);
+    }
+  }
+  if (!action) return std::nullopt;
+  step.action = std::move(*action);
+  return step;
+}
+
+std::optional<std::map<std::string, Field, std::less<>>> ScenarioParser::members(
+    const Field& field, std::initializer_list<std::string_view> required,
+    std::initializer_list<std::string_view> optional, std::string_view what,
+    std::string_view example) {
+  if (!ctx_.require_mapping(field, example)) return std::nullopt;
+  const auto entries = ctx_.entries(field);
+  std::vector<std::string> allowed(required.begin(), required.end());
+  allowed.insert(allowed.end(), optional.begin(), optional.end());
+  ctx_.reject_unknown_keys(entries, allowed, what);
+  std::map<std::string, Field, std::less<>> out;
+  for (const Field& entry : entries) {
+    if (contains(allowed, entry.name)) out.emplace(entry.name, entry);
+  }
+  bool ok = true;
+  for (std::string_view name : required) {
+    if (!out.contains(name)) {
+      ctx_.error(field.mark, std::string(what) + " needs '" + std::string(name) + "', like " +
+                                 std::string(example));
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<Action> ScenarioParser::parse_action(const Field& entry) {
+  const std::string& key = entry.name;
+  if (key == "request") {
+    if (auto request = parse_request(entry)) return Action(std::move(*request));
+    return std::nullopt;
+  }
+  if (key == "register" || key == "login") {
+    const bool registering = key == "register";
+    auto fields = registering
+                      ? members(entry, {"email", "password"}, {"name"}, "'register'",
+                                "{email: ada@shop.test, password: correct-horse, name: Ada}")
+                      : members(entry, {"email", "password"}, {}, "'login'",
+                                "{email: ada@shop.test, password: correct-horse}");
+    if (!fields) return std::nullopt;
+    auto email = ctx_.text_template(fields->at("email"));
+    auto password = ctx_.text_template(fields->at("password"));
+    std::optional<std::string> name;
+    bool ok = email && password;
+    if (const auto it = fields->find("name"); it != fields->end()) {
+      name = ctx_.text_template(it->second);
+      ok = ok && name;
+    }
+    if (!ok) return std::nullopt;
+    if (registering) return Action(RegisterAction{*email, *password, name});
+    return Action(LoginAction{*email, *password});
+  }
+  if (key == "pay") {
+    if (auto pay = parse_pay(entry)) return Action(std::move(*pay));
+    return std::nullopt;
+  }
+  if (key == "fault") {
+    if (auto spec = detail::parse_fault(ctx_, entry)) return Action(FaultAction{std::move(*spec)});
+    return std::nullopt;
+  }
+  if (key == "clear_faults") {
+    auto value = ctx_.string(entry);
+    if (!value) return std::nullopt;
+    if (*value == "all") return Action(ClearFaultsAction{true, {}});
+    if (!ctx_.scope().fault_ids.contains(*value)) {
+      std::string message = "no earlier fault step sets id '" + *value + "'";
+      const std::vector<std::string> ids(ctx_.scope().fault_ids.begin(), ctx_.scope().fault_ids.end());
+      if (auto suggestion = detail::did_you_mean(*value, ids)) {
+        message += "; did you mean '" + *suggestion + "'?";
+      }
+      ctx_.error(entry.mark, message + " (write clear_faults: all, or the id of a fault)");
+      return std::nullopt;
+    }
+    return Action(ClearFaultsAction{false, *value});
+  }
+  if (key == "stop" || key == "start" || key == "restart") {
+    auto service = ctx_.service(entry);
+    if (!service) return std::nullopt;
+    const auto kind = key == "stop"    ? ServiceAction::Kind::stop
+                      : key == "start" ? ServiceAction::Kind::start
+                                       : ServiceAction::Kind::restart;
+    return Action(ServiceAction{kind, *service});
+  }
+  if (key == "advance_clock") {
+    if (auto by = ctx_.duration(entry)) return Action(AdvanceClockAction{*by});
+    return std::nullopt;
+  }
+  if (key == "wait") {
+    if (auto duration = ctx_.duration(entry)) return Action(WaitAction{*duration});
+    return std::nullopt;
+  }
+  if (key == "set_price") return parse_catalog_change(entry, true);
+  if (key == "set_available") return parse_catalog_change(entry, false);
+  return std::nullopt;
+}
+
+std::optional<RequestAction> ScenarioParser::parse_request(const Field& field) {
+  constexpr std::string_view kExample = "{GET: /api/cart} or {method: POST, path: /api/orders}";
+  if (!ctx_.require_mapping(field, kExample)) return std::nullopt;
+  const auto entries = ctx_.entries(field);
+  std::vector<std::string> allowed = {"method", "path",    "headers", "json",
+                                      "body",   "service", "auth",    "as"};
+  allowed.insert(allowed.end(), kHttpMethods.begin(), kHttpMethods.end());
+  ctx_.reject_unknown_keys(entries, allowed, "a request");
+
+  RequestAction request;
+  bool ok = true;
+  const Field* shorthand = nullptr;
+  const Field* method = nullptr;
+  const Field* path = nullptr;
+  const Field* json = nullptr;
+  const Field* body = nullptr;
+  for (const Field& entry : entries) {
+    if (is_http_method(entry.name)) {
+      if (shorthand != nullptr) {
+        ctx_.error(entry.key_mark, "a request has one method; this one already has " +
+                                       shorthand->name);
+        ok = false;
+        continue;
+      }
+      shorthand = &entry;
+    } else if (entry.name == "method") {
+      method = &entry;
+    } else if (entry.name == "path") {
+      path = &entry;
+    } else if (entry.name == "json") {
+      json = &entry;
+    } else if (entry.name == "body") {
+      body = &entry;
+    }
+  }
+  if (shorthand != nullptr) {
+    for (const Field* both : {method, path}) {
+      if (both == nullptr) continue;
+      ctx_.error(both->key_mark, "'" + both->name + "' cannot be combined with the shorthand {" +
+                                     shorthand->name + ": path}");
+      ok = false;
+    }
+    request.method = shorthand->name;
+    path = shorthand;
+  } else if (method != nullptr) {
+    auto name = ctx_.string(*method);
+    if (name && !is_http_method(*name)) {
+      std::string message = "unknown HTTP method '" + *name + "'";
+      const std::vector<std::string> known(kHttpMethods.begin(), kHttpMethods.end());
+      if (auto suggestion = detail::did_you_mean(*name, known)) {
+        message += "; did you mean '" + *suggestion + "'?";
+      }
+      ctx_.error(method->mark, message + " (methods: " + join_names(kHttpMethods) + ")");
+      name.reset();
+    }
+    if (name) {
+      request.method = *name;
+    } else {
+      ok = false;
+    }
+  }
+  if (path == nullptr) {
+    ctx_.error(field.mark, "a request needs a path: " + std::string(kExample));
+    ok = false;
+  } else if (auto value = ctx_.text_template(*path)) {
+    if (!value->starts_with("/") && !value->starts_with("http://") &&
+        !value->starts_with("https://") && !value->starts_with("${")) {
+      ctx_.error(path->mark, "a request path starts with '/' (or is a full http:// URL), not " +
+                                 ctx_.describe(path->node));
+      ok = false;
+    }
+    request.path = *value;
+  } else {
+    ok = false;
+  }
+  if (json != nullptr && body != nullptr) {
+    const Field* later = json->key_mark.line > body->key_mark.line ||
+                                 (json->key_mark.line == body->key_mark.line &&
+                                  json->key_mark.column > body->key_mark.column)
+                             ? json
+                             : body;
+    ctx_.error(later->key_mark, "a request sends either 'json' or 'body', not both");
+    ok = false;
+  }
+  for (const Field& entry : entries) {
+    if (entry.name == "json") {
+      request.json = ctx_.json_template(entry);
+      ok = ok && request.json;
+    } else if (entry.name == "body") {
+      request.body = ctx_.text_template(entry);
+      ok = ok && request.body;
+    } else if (entry.name == "headers") {
+      if (!ctx_.require_mapping(entry, "{Idempotency-Key: \"${uuid}\"}")) {
+        ok = false;
+        continue;
+      }
+      for (const Field& header : ctx_.entries(entry)) {
+        if (!is_header_name(header.name)) {
+          ctx_.error(header.key_mark, "'" + header.name + "' is not a header name");
+          ok = false;
+          continue;
+        }
+        auto value = ctx_.text_template(header);
+        if (value) {
+          request.headers.emplace_back(header.name, *value);
+        } else {
+          ok = false;
+        }
+      }
+    } else if (entry.name == "service") {
+      auto service = ctx_.service(entry);
+      if (service) {
+        request.service = *service;
+      } else {
+        ok = false;
+      }
+    } else if (entry.name == "auth") {
+      auto value = ctx_.text_template(entry);
+      if (value && value->empty()) {
+        ctx_.error(entry.mark, "'auth' is 'none' or a token, not an empty string");
+        value.reset();
+      }
+      if (!value) {
+        ok = false;
+      } else if (*value == "none") {
+        request.auth = AuthMode::none;
+      } else {
+        request.auth = AuthMode::token;
+        request.auth_token = *value;
+      }
+    } else if (entry.name == "as") {
+      auto value = ctx_.string(entry);
+      if (!value) {
+        ok = false;
+        continue;
+      }
+      constexpr std::string_view kPrefix = "svc:";
+      if (!value->starts_with(kPrefix)) {
+        ctx_.error(entry.mark, "'as' names a service credential like svc:payment, not " +
+                                   ctx_.describe(entry.node));
+        ok = false;
+        continue;
+      }
+      const std::string name = value->substr(kPrefix.size());
+      if (!is_service(name)) {
+        std::string message = "unknown service '" + name + "'";
+        const std::vector<std::string> known(kServices.begin(), kServices.end());
+        if (auto suggestion = detail::did_you_mean(name, known)) {
+          message += "; did you mean 'svc:" + *suggestion + "'?";
+        }
+        ctx_.error_in_scalar(entry.mark, *value, kPrefix.size(),
+                             message + " (services: " + join_names(kServices) + ")");
+        ok = false;
+        continue;
+      }
+      request.sign_as = name;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return request;
+}
+
+std::optional<PayAction> ScenarioParser::parse_pay(const Field& field) {
+  constexpr std::string_view kExample = "{order: \"${order_id}\", card: \"4242424242424242\"}";
+  auto fields = members(field, {"card"}, {"order", "pay_url"}, "'pay'", kExample);
+  if (!fields) return std::nullopt;
+  PayAction pay;
+  bool ok = true;
+  const auto order = fields->find("order");
+  const auto pay_url = fields->find("pay_url");
+  if (order == fields->end() && pay_url == fields->end()) {
+    ctx_.error(field.mark, "'pay' needs 'order' (an order id) or 'pay_url', like " +
+                               std::string(kExample));
+    ok = false;
+  } else if (order != fields->end() && pay_url != fields->end()) {
+    ctx_.error(pay_url->second.key_mark, "'pay' takes 'order' or 'pay_url', not both");
+    ok = false;
+  }
+  if (order != fields->end()) {
+    const Field& value = order->second;
+    if (!value.node.IsScalar()) {
+      ctx_.error(value.mark, "'order' is an order id, not " + ctx_.describe(value.node));
+      ok = false;
+    } else {
+      pay.order = ctx_.json_template(value);
+      ok = ok && pay.order;
+    }
+  }
+  if (pay_url != fields->end()) {
+    pay.pay_url = ctx_.text_template(pay_url->second);
+    ok = ok && pay.pay_url;
+  }
+  const Field& card = fields->at("card");
+  if (card.node.IsScalar() && card.node.Tag() != "!" &&
+      !detail::resolve_plain_scalar(ctx_.text(card.node)).is_string()) {
+    ctx_.error(card.mark, "a card number is a string: quote it, like card: \"" +
+                              ctx_.text(card.node) + "\"");
+    ok = false;
+  } else if (auto number = ctx_.text_template(card)) {
+    pay.card = *number;
+  } else {
+    ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return pay;
+}
+
+std::optional<Action> ScenarioParser::parse_catalog_change(const Field& field, bool price) {
+  auto fields = price ? members(field, {"product", "price_cents"}, {}, "'set_price'",
+                                "{product: p-1, price_cents: 1299}")
+                      : members(field, {"product", "available"}, {}, "'set_available'",
+                                "{product: p-1, available: false}");
+  if (!fields) return std::nullopt;
+  const Field& product = fields->at("product");
+  std::optional<JsonTemplate> id;
+  if (!product.node.IsScalar()) {
+    ctx_.error(product.mark, "'product' is a product id, not " + ctx_.describe(product.node));
+  } else {
+    id = ctx_.json_template(product);
+  }
+  const Field& value = fields->at(price ? "price_cents" : "available");
+  std::optional<JsonTemplate> setting;
+  if (value.node.IsScalar() && has_template(ctx_.text(value.node))) {
+    setting = ctx_.json_template(value);
+  } else if (price) {
+    if (auto cents = ctx_.integer(value, 0, std::numeric_limits<std::int64_t>::max())) setting = *cents;
+  } else if (auto available = ctx_.boolean(value)) {
+    setting = *available;
+  }
+  if (!id || !setting) return std::nullopt;
+  if (price) return Action(SetPriceAction{std::move(*id), std::move(*setting)});
+  return Action(SetAvailableAction{std::move(*id), std::move(*setting)});
+}
+
+std::optional<Capture> ScenarioParser::parse_capture(const Field& entry) {
+  if (!check_name(entry.key_mark, entry.name, "capture")) return std::nullopt;
+  Capture capture;
+  capture.name = entry.name;
+  capture.loc = ctx_.location(entry.key_mark);
+  auto json_path = [&](const Field& field) -> bool {
+    auto text = ctx_.string(field);
+    if (!text) return false;
+    try {
+      capture.path = JsonPath::parse(*text);
+      return true;
+    } catch (const JsonPathError& e) {
+      ctx_.error_in_scalar(field.mark, *text, e.offset(),
+                           "invalid JSONPath '" + *text + "': " + e.what());
+      return false;
+    }
+  };
+  if (entry.node.IsScalar()) {
+    capture.source = Capture::Source::json;
+    if (!json_path(entry)) return std::nullopt;
+    return capture;
+  }
+  constexpr std::string_view kExample = "\"$.order_id\" or {header: Location}";
+  if (!entry.node.IsMap()) {
+    ctx_.error(entry.mark, "a capture is a JSONPath or a mapping, like " + std::string(kExample) +
+                               ", not " + ctx_.describe(entry.node));
+    return std::nullopt;
+  }
+  const auto entries = ctx_.entries(entry);
+  ctx_.reject_unknown_keys(entries, {"json", "header"}, "a capture");
+  const Field* source = nullptr;
+  bool ok = true;
+  for (const Field& member : entries) {
+    if (member.name != "json" && member.name != "header") continue;
+    if (source != nullptr) {
+      ctx_.error(member.key_mark, "a capture takes one source: 'json' or 'header', not both");
+      ok = false;
+      continue;
+    }
+    source = &member;
+    if (member.name == "json") {
+      capture.source = Capture::Source::json;
+      ok = json_path(member) && ok;
+    } else {
+      capture.source = Capture::Source::header;
+      auto header = ctx_.string(member);
+      if (header && !is_header_name(*header)) {
+        ctx_.error(member.mark, "'" + *header + "' is not a header name");
+        header.reset();
+      }
+      if (header) {
+        capture.header = *header;
+      } else {
+        ok = false;
+      }
+    }
+  }
+  if (source == nullptr) {
+    ctx_.error(entry.mark, "a capture needs 'json' or 'header', like " + std::string(kExample));
+    return std::nullopt;
+  }
+  if (!ok) return std::nullopt;
+  return capture;
+}
+
+std::optional<Eventually> ScenarioParser::parse_eventually(const Field& field) {
+  auto fields = members(field, {"within"}, {"every"}, "'eventually'", "{within: 5s, every: 100ms}");
+  if (!fields) return std::nullopt;
+  Eventually eventually;
+  eventually.loc = ctx_.location(field.key_mark);
+  const Field& within = fields->at("within");
+  auto limit = ctx_.duration(within);
+  if (limit && limit->count() == 0) {
+    ctx_.error(within.mark, "'within' must be more than 0s");
+    limit.reset();
+  }
+  if (!limit) return std::nullopt;
+  eventually.within = *limit;
+  if (const auto it = fields->find("every"); it != fields->end()) {
+    auto every = ctx_.duration(it->second);
+    if (every && every->count() == 0) {
+      ctx_.error(it->second.mark, "'every' must be more than 0s");
+      every.reset();
+    } else if (every && *every > *limit) {
+      ctx_.error(it->second.mark, "'every' is longer than 'within': the step would be tried once");
+      every.reset();
+    }
+    if (!every) return std::nullopt;
+    eventually.every = *every;
+  }
+  return eventually;
+}
+
+std::string format_all(const std::vector<Diagnostic>& diagnostics,
+                       const std::map<std::string, std::string>& sources) {
+  std::string out;
+  for (const Diagnostic& diagnostic : diagnostics) {
+    const auto it = sources.find(diagnostic.file);
+    out += format_diagnostic(diagnostic, it == sources.end() ? std::string_view() : it->second);
+  }
+  return out;
+}
+
+bool has_scenario_extension(const std::filesystem::path& path) {
+  const std::string extension = path.extension().string();
+  return extension == ".yaml" || extension == ".yml";
+}
+
+}  // namespace
+
+Diagnostic diagnostic_at(const YAML::Node& node, const std::string& file, std::string message) {
+  const YAML::Mark mark = node.Mark();
+  if (mark.line < 0) return {file, 0, 0, std::move(message)};
+  return {file, mark.line + 1, mark.column + 1, std::move(message)};
+}
+
+std::string ParseResult::format_diagnostics() const {
+  std::string out;
+  for (const Diagnostic& diagnostic : diagnostics) out += format_diagnostic(diagnostic, source_text);
+  return out;
+}
+
+std::string LoadResult::format_diagnostics() const { return format_all(diagnostics, sources); }
+
+ParseResult parse_scenario_text(std::string_view text, std::string file,
+                                const ParseOptions& options) {
+  ParseResult result;
+  result.source_text = std::string(text);
+  Context ctx(file, result.source_text);
+  const std::string protected_text = detail::protect_templates(result.source_text);
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(protected_text);
+  } catch (const YAML::ParserException& e) {
+    std::string message = "invalid YAML: " + e.msg;
+    // The usual cause: a plain value with a `{` or `[` inside a flow collection.
+    if (e.msg.find("flow") != std::string::npos) {
+      message += " (inside {...} or [...], quote values that contain { } [ ] or commas)";
+    }
+    ctx.error(e.mark, std::move(message));
+    result.diagnostics = ctx.finish();
+    return result;
+  } catch (const YAML::Exception& e) {
+    ctx.error(e.mark, "invalid YAML: " + e.msg);
+    result.diagnostics = ctx.finish();
+    return result;
+  }
+  if (documents.empty() || (documents.size() == 1 && documents.front().IsNull())) {
+    ctx.error(YAML::Mark(), "the file is empty; a scenario starts with 'version: 1'");
+    result.diagnostics = ctx.finish();
+    return result;
+  }
+  if (documents.size() > 1) {
+    ctx.error(documents[1].Mark(), "a scenario file holds one YAML document, this one has " +
+                                       std::to_string(documents.size()));
+  }
+  ScenarioParser parser(ctx, options, protected_text);
+  auto scenario = parser.parse(documents.front());
+  result.diagnostics = ctx.finish();
+  if (result.diagnostics.empty()) result.scenario = std::move(scenario);
+  return result;
+}
+
+ParseResult parse_scenario_file(const std::filesystem::path& path, const ParseOptions& options) {
+  const std::string file = path.string();
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    ParseResult result;
+    result.diagnostics.push_back({file, 0, 0, "is a directory, not a scenario file"});
+    return result;
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream buffer;
+  if (in) buffer << in.rdbuf();
+  if (!in || in.bad()) {
+    ParseResult result;
+    const bool exists = std::filesystem::exists(path, error);
+    result.diagnostics.push_back(
+        {file, 0, 0, exists ? "cannot read the file" : "no such file or directory"});
+    return result;
+  }
+  return parse_scenario_text(buffer.str(), file, options);
+}
+
+std::vector<std::filesystem::path> scenario_files(const std::filesystem::path& path) {
+  if (!std::filesystem::is_directory(path)) return {path};
+  std::vector<std::filesystem::path> files;
+  for (auto it = std::filesystem::recursive_directory_iterator(
+           path, std::filesystem::directory_options::follow_directory_symlink);
+       it != std::filesystem::recursive_directory_iterator(); ++it) {
+    if (it->is_regular_file() && has_scenario_extension(it->path())) files.push_back(it->path());
+  }
+  std::sort(files.begin(), files.end(),
+            [](const auto& a, const auto& b) { return a.generic_string() < b.generic_string(); });
+  return files;
+}
+
+LoadResult load_scenarios(const std::vector<std::string>& paths_or_dirs,
+                          const ParseOptions& options) {
+  LoadResult result;
+  std::set<std::string> seen;
+  for (const std::string& argument : paths_or_dirs) {
+    const std::filesystem::path path(argument);
+    std::error_code error;
+    if (!std::filesystem::exists(path, error)) {
+      result.diagnostics.push_back({argument, 0, 0, "no such file or directory"});
+      continue;
+    }
+    std::vector<std::filesystem::path> files;
+    try {
+      files = scenario_files(path);
+    } catch (const std::filesystem::filesystem_error& e) {
+      result.diagnostics.push_back({argument, 0, 0, std::string("cannot list: ") + e.what()});
+      continue;
+    }
+    if (files.empty()) {
+      result.diagnostics.push_back(
+          {argument, 0, 0, "no scenario files (*.yaml, *.yml) in this directory"});
+      continue;
+    }
+    for (const auto& file : files) {
+      std::string name = file.string();
+      std::error_code canonical_error;
+      const auto canonical = std::filesystem::weakly_canonical(file, canonical_error);
+      if (!seen.insert(canonical_error ? name : canonical.string()).second) continue;
+      ParseResult parsed = parse_scenario_file(file, options);
+      result.files.push_back(name);
+      result.sources.emplace(name, std::move(parsed.source_text));
+      result.diagnostics.insert(result.diagnostics.end(), parsed.diagnostics.begin(),
+                                parsed.diagnostics.end());
+      if (parsed.scenario) result.scenarios.push_back(std::move(*parsed.scenario));
+    }
+  }
+  return result;
+}
+
+}  // namespace shopctl::scenario

@@ -1,0 +1,787 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "scenario/diagnostics.hpp"
+#include "scenario/model.hpp"
+#include "scenario/parser.hpp"
+
+using namespace std::chrono_literals;
+using namespace shopctl::scenario;
+
+namespace {
+
+std::vector<Diagnostic> problems(std::string_view yaml, const ParseOptions& options = {}) {
+  return parse_scenario_text(yaml, "s.yaml", options).diagnostics;
+}
+
+// The one diagnostic that mentions `needle`; fails the test when there is not exactly one.
+Diagnostic only(const std::vector<Diagnostic>& diagnostics, std::string_view needle) {
+  std::vector<Diagnostic> found;
+  for (const auto& d : diagnostics) {
+    if (d.message.find(needle) != std::string::npos) found.push_back(d);
+  }
+  INFO("looking for '" << needle << "' among " << diagnostics.size() << " diagnostics");
+  for (const auto& d : diagnostics) INFO(d.line << ":" << d.column << " " << d.message);
+  REQUIRE(found.size() == 1);
+  return found.front();
+}
+
+std::string at(const Diagnostic& d) { return std::to_string(d.line) + ":" + std::to_string(d.column); }
+
+std::string dump(const std::vector<Diagnostic>& diagnostics) {
+  std::string out;
+  for (const auto& d : diagnostics) out += at(d) + " " + d.message + "\n";
+  return out;
+}
+
+// A valid scenario around one step, so each error test changes one thing.
+std::string with_step(std::string_view step) {
+  return "version: 1\nsteps:\n" + std::string(step);
+}
+
+constexpr std::string_view kFullScenario = R"yaml(version: 1
+name: checkout fails fast while the catalog hangs
+description: every action and every expectation
+tags: [checkout, resilience]
+timeout: 30s
+seed: 42
+allow_violations: true
+vars: {email: "ada-${run_id}@shop.test", password: correct-horse-battery, home: "${env.HOME}"}
+config:
+  order:
+    catalog_client: {timeout: 200ms, retry: {max_attempts: 1}}
+setup:
+  - name: register a user
+    register: {email: "${email}", password: "${password}", name: Ada}
+    expect: {status: 201}
+  - login: {email: "${email}", password: "${password}"}
+    expect:
+      status: 200
+      json: {$.token_type: Bearer, $.expires_in: {type: integer, gt: 0}}
+    capture: {access: $.access_token}
+steps:
+  - name: add to cart
+    request:
+      method: POST
+      path: /api/cart/items
+      headers: {X-Note: "for ${email}", Authorization: "Bearer ${token}"}
+      json: {product_id: p-1, quantity: 2, note: "${uuid}"}
+    expect:
+      status: [200, 201]
+      headers: {Content-Type: {contains: json}, Retry-After: {exists: false}}
+      json:
+        $.items: {length: 1}
+        $.items[0].quantity: 2
+        $.items[-1]['product_id']: p-1
+        $.total_cents: {gt: 0, lte: 100000}
+        $.currency: {in: [EUR, USD]}
+        $.note: {ne: null}
+      latency: {lt: 500ms}
+  - fault:
+      id: slow-catalog
+      target: catalog
+      from: order
+      match: {method: GET, path: /products/*}
+      type: delay
+      delay: 2s
+      jitter: 100ms
+      select: {probability: 0.5}
+  - request: {POST: /api/orders, headers: {Idempotency-Key: "${uuid}"}}
+    expect:
+      status: 503
+      json:
+        $.error.code: {in: [catalog_unavailable, payment_unavailable]}
+        $.error.message: {matches: "^catalog", type: string}
+      headers: {Retry-After: {exists: true, gte: 1}}
+      circuit: {order->catalog: CLOSED}
+      calls:
+        - {edge: order->catalog, count: 1}
+        - {edge: client->gateway, min: 1, max: 3, refused: false}
+      violations: 0
+    repeat: 2
+  - clear_faults: slow-catalog
+  - advance_clock: 61s
+    expect:
+      circuit: {order->catalog: HALF_OPEN}
+      circuit_transitions: {order->catalog: [OPEN->HALF_OPEN], order->payment: []}
+  - request: {POST: /api/orders}
+    expect: {status: 201, json: {$.payment.pay_url: {matches: "^http://127\\.0\\.0\\.1:"}}}
+    capture:
+      order_id: $.order_id
+      pay_url: $.payment.pay_url
+      location: {header: Location}
+    faults:
+      - {target: payment, type: abort, status: 502, body: {error: down}, select: {first: 1}}
+      - {target: catalog, type: slow_body, bytes_per_second: 100, select: {every: 2}}
+      - {target: order, from: client, type: reset, select: {after: 5}}
+  - pay: {order: ${order_id}, card: "4242424242424242"}
+    expect: {status: {in: [200, 202]}}
+  - pay: {pay_url: "${pay_url}", card: "4000000000000002"}
+  - request: {GET: "/api/orders/${order_id}"}
+    eventually: {within: 5s, every: 100ms}
+    expect: {json: {$.status: PAID, $.order_id: "${order_id}"}}
+  - request:
+      GET: /api/catalog/products
+      service: catalog
+      as: svc:payment
+      auth: none
+    expect: {status: 403}
+  - request: {DELETE: "/api/cart/items/p-1", auth: "${access}"}
+  - set_price: {product: p-1, price_cents: 1299}
+  - set_available: {product: p-2, available: false}
+  - fault: {target: provider, type: hang}
+  - fault: {target: gateway, type: close}
+  - fault: {target: auth, type: garbage}
+  - stop: catalog
+  - start: catalog
+  - restart: payment
+  - wait: 200ms
+teardown:
+  - clear_faults: all
+  - request: {GET: "/api/orders/${order_id}"}
+)yaml";
+
+}  // namespace
+
+TEST_CASE("a full scenario that uses every action and every expectation parses") {
+  const ParseResult result = parse_scenario_text(kFullScenario, "full.yaml");
+  INFO(dump(result.diagnostics));
+  REQUIRE(result.ok());
+  const Scenario& s = *result.scenario;
+  CHECK(s.file == "full.yaml");
+  CHECK(s.name == "checkout fails fast while the catalog hangs");
+  CHECK(s.description == "every action and every expectation");
+  CHECK(s.tags == std::vector<std::string>{"checkout", "resilience"});
+  CHECK(s.timeout == 30s);
+  CHECK(s.seed == 42u);
+  CHECK(s.allow_violations);
+  REQUIRE(s.vars.size() == 3);
+  CHECK(s.vars[0].first == "email");
+  CHECK(s.vars[0].second == "ada-${run_id}@shop.test");
+  CHECK(s.vars[1].second == "correct-horse-battery");
+  REQUIRE(s.has_config());
+  CHECK(s.config["order"]["catalog_client"]["timeout"].as<std::string>() == "200ms");
+  CHECK(s.config["order"]["catalog_client"]["timeout"].Mark().line == 10);
+  CHECK(s.config_loc.line == 9);
+  REQUIRE(s.setup.size() == 2);
+  REQUIRE(s.steps.size() == 20);
+  REQUIRE(s.teardown.size() == 2);
+
+  const auto& registering = std::get<RegisterAction>(s.setup[0].action);
+  CHECK(s.setup[0].name == "register a user");
+  CHECK(registering.email == "${email}");
+  CHECK(registering.name == "Ada");
+  CHECK(s.setup[0].loc == SourceLocation{"full.yaml", 13, 5});
+  CHECK(std::holds_alternative<LoginAction>(s.setup[1].action));
+  REQUIRE(s.setup[1].captures.size() == 1);
+  CHECK(s.setup[1].captures[0].name == "access");
+  CHECK(s.setup[1].captures[0].path.text() == "$.access_token");
+
+  const auto& add = std::get<RequestAction>(s.steps[0].action);
+  CHECK(add.method == "POST");
+  CHECK(add.path == "/api/cart/items");
+  CHECK(add.service == "gateway");
+  CHECK(add.auth == AuthMode::current_user);
+  REQUIRE(add.headers.size() == 2);
+  CHECK(add.headers[0] == std::pair<std::string, std::string>{"X-Note", "for ${email}"});
+  REQUIRE(add.json.has_value());
+  CHECK((*add.json)["quantity"] == 2);
+  CHECK((*add.json)["product_id"] == "p-1");
+  const Expectation& e = *s.steps[0].expect;
+  REQUIRE(e.status.has_value());
+  CHECK_FALSE(e.status->check(nlohmann::json(201)));
+  CHECK(e.status->check(nlohmann::json(404)).has_value());
+  REQUIRE(e.headers.size() == 2);
+  CHECK(e.headers[0].name == "Content-Type");
+  CHECK(e.headers[0].loc.to_string() == "full.yaml:30:17");
+  REQUIRE(e.json.size() == 6);
+  CHECK(e.json[2].path.text() == "$.items[-1]['product_id']");
+  CHECK(e.json[0].loc.to_string() == "full.yaml:32:9");
+  REQUIRE(e.latency.has_value());
+  CHECK_FALSE(e.latency->check_duration(20ms));
+  CHECK(e.latency->check_duration(600ms).has_value());
+  CHECK(e.needs_response());
+
+  const FaultSpec& fault = std::get<FaultAction>(s.steps[1].action).fault;
+  CHECK(fault.to_json() == nlohmann::json::parse(R"({"id": "slow-catalog", "target": "catalog",
+      "from": "order", "match": {"method": "GET", "path": "/products/*"}, "type": "delay",
+      "delay_ms": 2000, "jitter_ms": 100, "select": {"probability": 0.5}})"));
+
+  const auto& checkout = std::get<RequestAction>(s.steps[2].action);
+  CHECK(checkout.method == "POST");
+  CHECK(checkout.path == "/api/orders");
+  CHECK(checkout.headers.front().second == "${uuid}");
+  CHECK(s.steps[2].repeat == 2);
+  const Expectation& shop = *s.steps[2].expect;
+  REQUIRE(shop.circuit.size() == 1);
+  CHECK(shop.circuit[0].breaker == "order->catalog");
+  CHECK(shop.circuit[0].state == "CLOSED");
+  REQUIRE(shop.calls.size() == 2);
+  CHECK(shop.calls[0].caller == "order");
+  CHECK(shop.calls[0].callee == "catalog");
+  CHECK(shop.calls[0].count == 1);
+  CHECK(shop.calls[1].min == 1);
+  CHECK(shop.calls[1].max == 3);
+  CHECK(shop.calls[1].refused == false);
+  REQUIRE(shop.violations.has_value());
+  CHECK(shop.violations->count == 0);
+
+  CHECK(std::get<ClearFaultsAction>(s.steps[3].action).id == "slow-catalog");
+  CHECK(std::get<AdvanceClockAction>(s.steps[4].action).by == 61s);
+  const auto& transitions = s.steps[4].expect->circuit_transitions;
+  REQUIRE(transitions.size() == 2);
+  CHECK(transitions[0].transitions == std::vector<CircuitTransition>{{"OPEN", "HALF_OPEN"}});
+  CHECK(transitions[1].transitions.empty());
+  CHECK_FALSE(s.steps[4].expect->needs_response());
+
+  REQUIRE(s.steps[5].captures.size() == 3);
+  CHECK(s.steps[5].captures[2].source == Capture::Source::header);
+  CHECK(s.steps[5].captures[2].header == "Location");
+  REQUIRE(s.steps[5].faults.size() == 3);
+  CHECK(s.steps[5].faults[0].to_json() ==
+        nlohmann::json::parse(R"({"target": "payment", "type": "abort", "status": 502,
+            "body": "{\"error\":\"down\"}", "select": {"first": 1}})"));
+  CHECK(s.steps[5].faults[1].to_json()["bytes_per_second"] == 100.0);
+  CHECK(s.steps[5].faults[2].to_json()["select"] == nlohmann::json{{"after", 5}});
+
+  const auto& pay = std::get<PayAction>(s.steps[6].action);
+  CHECK(pay.order == nlohmann::json("${order_id}"));
+  CHECK(pay.card == "4242424242424242");
+  CHECK(std::get<PayAction>(s.steps[7].action).pay_url == "${pay_url}");
+  REQUIRE(s.steps[8].eventually.has_value());
+  CHECK(s.steps[8].eventually->within == 5s);
+  CHECK(s.steps[8].eventually->every == 100ms);
+
+  const auto& direct = std::get<RequestAction>(s.steps[9].action);
+  CHECK(direct.service == "catalog");
+  CHECK(direct.sign_as == "payment");
+  CHECK(direct.auth == AuthMode::none);
+  const auto& with_token = std::get<RequestAction>(s.steps[10].action);
+  CHECK(with_token.auth == AuthMode::token);
+  CHECK(with_token.auth_token == "${access}");
+
+  const auto& price = std::get<SetPriceAction>(s.steps[11].action);
+  CHECK(price.product == "p-1");
+  CHECK(price.price_cents == 1299);
+  CHECK(std::get<SetAvailableAction>(s.steps[12].action).available == false);
+  CHECK(std::get<FaultAction>(s.steps[13].action).fault.type == FaultType::hang);
+  CHECK(std::get<FaultAction>(s.steps[14].action).fault.type == FaultType::close);
+  CHECK(std::get<FaultAction>(s.steps[15].action).fault.type == FaultType::garbage);
+  CHECK(std::get<ServiceAction>(s.steps[16].action).kind == ServiceAction::Kind::stop);
+  CHECK(std::get<ServiceAction>(s.steps[17].action).kind == ServiceAction::Kind::start);
+  CHECK(std::get<ServiceAction>(s.steps[18].action).service == "payment");
+  CHECK(std::get<WaitAction>(s.steps[19].action).duration == 200ms);
+  CHECK(std::get<ClearFaultsAction>(s.teardown[0].action).all);
+
+  CHECK(step_label(s.steps[2]) == "POST /api/orders");
+  CHECK(step_label(s.steps[0]) == "add to cart");
+  CHECK(step_label(s.steps[16]) == "stop catalog");
+  CHECK(action_name(s.steps[4].action) == "advance_clock");
+}
+
+TEST_CASE("defaults apply when optional top-level keys are left out") {
+  const ParseResult result =
+      parse_scenario_text("version: 1\nsteps:\n  - request: {GET: /api/cart}\n", "dir/cart.yaml");
+  INFO(dump(result.diagnostics));
+  REQUIRE(result.ok());
+  CHECK(result.scenario->name == "cart");
+  CHECK(result.scenario->timeout == 60s);
+  CHECK_FALSE(result.scenario->seed.has_value());
+  CHECK_FALSE(result.scenario->allow_violations);
+  CHECK_FALSE(result.scenario->has_config());
+  const auto& request = std::get<RequestAction>(result.scenario->steps[0].action);
+  CHECK(request.method == "GET");
+  CHECK(request.path == "/api/cart");
+  CHECK(result.scenario->steps[0].repeat == 1);
+}
+
+TEST_CASE("a YAML syntax error is reported at the parser's position") {
+  const auto d = problems("version: 1\nsteps:\n  - request: [GET, /a\n  - wait: 1s\n");
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].message.find("invalid YAML") == 0);
+  CHECK(d[0].line == 4);
+}
+
+TEST_CASE("a value with ${...} inside a flow mapping parses as the spec writes it") {
+  const auto result = parse_scenario_text(
+      "version: 1\nvars: {id: 7}\nsteps:\n  - pay: {order: ${id}, card: \"4242424242424242\"}\n"
+      "  - request: {GET: /api/orders/${id}}\n",
+      "s.yaml");
+  INFO(dump(result.diagnostics));
+  REQUIRE(result.ok());
+  CHECK(std::get<PayAction>(result.scenario->steps[0].action).order == "${id}");
+  CHECK(std::get<RequestAction>(result.scenario->steps[1].action).path == "/api/orders/${id}");
+}
+
+TEST_CASE("the version is required and must be 1") {
+  CHECK(at(only(problems("steps:\n  - wait: 1s\n"), "version")) == "1:1");
+  CHECK(at(only(problems("version: 2\nsteps:\n  - wait: 1s\n"), "version")) == "1:10");
+  CHECK(at(only(problems("version: \"1\"\nsteps:\n  - wait: 1s\n"), "version")) == "1:10");
+}
+
+TEST_CASE("an empty file or a file that is not a mapping is refused") {
+  CHECK(at(only(problems(""), "empty")) == "1:1");
+  CHECK(at(only(problems("- wait: 1s\n"), "mapping")) == "1:1");
+  CHECK(only(problems("version: 1\nsteps: [{wait: 1s}]\n---\nversion: 1\n"), "one YAML document")
+            .line == 4);
+}
+
+TEST_CASE("unknown keys are reported at every level with a suggestion") {
+  const auto d = problems(R"yaml(version: 1
+timeuot: 30s
+steps:
+  - request: {GET: /a, heders: {X: y}}
+    expct: {status: 200}
+  - request: {GET: /a}
+    expect: {statu: 200}
+  - fault: {target: catalog, type: hang, dleay: 1s}
+  - request: {GET: /a}
+    expect:
+      calls: [{edge: order->catalog, cuont: 1}]
+)yaml");
+  INFO(dump(d));
+  CHECK(d.size() == 7);
+  CHECK(at(only(d, "'timeuot'")) == "2:1");
+  CHECK(only(d, "'timeuot'").message.find("did you mean 'timeout'?") != std::string::npos);
+  CHECK(at(only(d, "'heders'")) == "4:24");
+  CHECK(at(only(d, "'expct'")) == "5:5");
+  CHECK(at(only(d, "'statu'")) == "7:14");
+  CHECK(at(only(d, "'dleay'")) == "8:42");
+  CHECK(at(only(d, "'cuont'")) == "11:38");
+  // The misspelt key also leaves the item without a count, which is said too.
+  CHECK(at(only(d, "needs 'count', or 'min' and/or 'max'")) == "11:15");
+}
+
+TEST_CASE("every error in a file is reported together, sorted by position") {
+  const auto d = problems(R"yaml(version: 3
+steps:
+  - stop: catlog
+  - wait: soon
+  - request: {GET: /a}
+    repeat: zero
+)yaml");
+  REQUIRE(d.size() == 4);
+  CHECK(at(d[0]) == "1:10");
+  CHECK(at(d[1]) == "3:11");
+  CHECK(d[1].message.find("unknown service 'catlog'; did you mean 'catalog'?") == 0);
+  CHECK(at(d[2]) == "4:11");
+  CHECK(d[2].message == "'wait' must be a duration like 250ms, 2s, 1m or 2h, not 'soon'");
+  CHECK(at(d[3]) == "6:13");
+  CHECK(d[3].message == "'repeat' must be an integer from 1 to 1000000, not 'zero'");
+}
+
+TEST_CASE("wrong types and bad durations are reported where they are written") {
+  const auto d = problems(R"yaml(version: 1
+tags: checkout
+timeout: 30
+seed: -1
+allow_violations: maybe
+steps:
+  - advance_clock: 5 minutes
+  - request: {GET: /a}
+    eventually: {within: 1s, every: 2s}
+  - request: {GET: /a, headers: [X]}
+)yaml");
+  CHECK(at(only(d, "'tags' must be a list")) == "2:7");
+  CHECK(at(only(d, "'timeout' must be a duration")) == "3:10");
+  CHECK(at(only(d, "'seed' must be an integer")) == "4:7");
+  CHECK(at(only(d, "'allow_violations' must be true or false")) == "5:19");
+  CHECK(at(only(d, "'advance_clock' must be a duration")) == "7:20");
+  CHECK(at(only(d, "'every' is longer than 'within'")) == "9:37");
+  CHECK(at(only(d, "'headers' must be a mapping")) == "10:33");
+}
+
+TEST_CASE("a step has exactly one action") {
+  const auto d = problems(with_step("  - name: nothing to do\n  - login: {email: a, password: b}\n"
+                                    "    stop: catalog\n"));
+  CHECK(at(only(d, "needs exactly one action")) == "3:5");
+  CHECK(at(only(d, "already has 'login'")) == "5:5");
+}
+
+TEST_CASE("request shorthand and long form give the same request") {
+  const auto result = parse_scenario_text(with_step("  - request: {GET: /api/cart}\n"
+                                                    "  - request: {method: GET, path: /api/cart}\n"),
+                                          "s.yaml");
+  REQUIRE(result.ok());
+  const auto& a = std::get<RequestAction>(result.scenario->steps[0].action);
+  const auto& b = std::get<RequestAction>(result.scenario->steps[1].action);
+  CHECK(a.method == b.method);
+  CHECK(a.path == b.path);
+
+  const auto d = problems(with_step("  - request: {GET: /a, path: /b}\n"
+                                    "  - request: {GET: /a, POST: /b}\n"
+                                    "  - request: {method: get, path: /a}\n"
+                                    "  - request: {method: GET}\n"
+                                    "  - request: {GET: api/cart}\n"
+                                    "  - GET: /api/cart\n"));
+  CHECK(at(only(d, "cannot be combined with the shorthand")) == "3:24");
+  CHECK(at(only(d, "one method")) == "4:24");
+  CHECK(only(d, "unknown HTTP method 'get'").message.find("did you mean 'GET'?") !=
+        std::string::npos);
+  CHECK(at(only(d, "unknown HTTP method 'get'")) == "5:23");
+  CHECK(at(only(d, "needs a path")) == "6:14");
+  CHECK(at(only(d, "starts with '/'")) == "7:20");
+  CHECK(at(only(d, "request: {GET: /path}")) == "8:5");
+}
+
+TEST_CASE("unknown services, callers, edges, breakers, states and transitions are refused") {
+  const auto d = problems(R"yaml(version: 1
+steps:
+  - request: {GET: /a, service: inventory, as: svc:nobody}
+  - fault: {target: catalog, from: catalog, type: hang}
+  - fault: {target: catalog, from: browser, type: hang}
+  - request: {GET: /a}
+    expect:
+      calls:
+        - {edge: order->catalgo, count: 1}
+        - {edge: store->catalog, count: 1}
+        - {edge: order, count: 1}
+      circuit: {order->auth: OPEN, payment->order: open, gateway->nowhere: OPEN}
+      circuit_transitions: {order->catalog: [CLOSED->OPENED, OPEN, CLOSED->CLOSED]}
+)yaml");
+  CHECK(at(only(d, "unknown service 'inventory'")) == "3:33");
+  CHECK(at(only(d, "unknown service 'nobody'")) == "3:52");
+  CHECK(at(only(d, "does not call itself")) == "4:36");
+  CHECK(at(only(d, "unknown caller 'browser'")) == "5:36");
+  CHECK(at(only(d, "unknown service 'catalgo' in edge")) == "9:25");
+  CHECK(only(d, "unknown service 'catalgo' in edge").message.find("did you mean 'catalog'?") !=
+        std::string::npos);
+  CHECK(at(only(d, "unknown caller 'store'")) == "10:18");
+  CHECK(at(only(d, "an edge is written CALLER->CALLEE")) == "11:18");
+  CHECK(at(only(d, "no circuit breaker guards order->auth")) == "12:17");
+  CHECK(at(only(d, "unknown circuit state 'open'")) == "12:52");
+  CHECK(only(d, "unknown circuit state 'open'").message.find("did you mean 'OPEN'?") !=
+        std::string::npos);
+  CHECK(at(only(d, "unknown circuit breaker 'gateway->nowhere'")) == "12:58");
+  CHECK(at(only(d, "unknown circuit state 'OPENED'")) == "13:54");
+  CHECK(at(only(d, "a transition is written FROM->TO")) == "13:62");
+  CHECK(at(only(d, "from one state to another")) == "13:68");
+}
+
+TEST_CASE("fault types, their parameters and select are checked") {
+  const auto d = problems(R"yaml(version: 1
+steps:
+  - fault: {target: catalog, type: slow}
+  - fault: {target: catalog, type: hang, delay: 2s}
+  - fault: {target: catalog, type: delay}
+  - fault: {target: catalog, type: delay, delay: 1.5ms}
+  - fault: {target: catalog, type: abort, status: 700}
+  - fault: {target: catalog, type: hang, select: {first: 2, every: 3}}
+  - fault: {target: catalog, type: hang, select: {probability: 1.5}}
+  - fault: {target: catalog, type: hang, select: {}}
+  - fault: {type: hang, match: {method: FETCH, path: products}}
+)yaml");
+  CHECK(at(only(d, "unknown fault type 'slow'")) == "3:36");
+  CHECK(only(d, "unknown fault type 'slow'").message.find("slow_body") != std::string::npos);
+  CHECK(at(only(d, "'delay' does not apply to a hang fault")) == "4:42");
+  CHECK(at(only(d, "a delay fault needs 'delay'")) == "5:12");
+  CHECK(at(only(d, "whole number of milliseconds")) == "6:50");
+  CHECK(at(only(d, "'status' must be an integer from 100 to 599")) == "7:51");
+  CHECK(at(only(d, "exactly one of probability, first, every, after; this one")) == "8:61");
+  CHECK(at(only(d, "'probability' must be a number from 0 to 1")) == "9:64");
+  CHECK(at(only(d, "'select' needs exactly one")) == "10:50");
+  CHECK(at(only(d, "a fault needs 'target'")) == "11:12");
+  CHECK(at(only(d, "unknown HTTP method 'FETCH'")) == "11:41");
+  CHECK(at(only(d, "match path starts with '/'")) == "11:54");
+}
+
+TEST_CASE("status codes, matcher operands, regexes and JSONPaths are checked in place") {
+  const auto d = problems(R"yaml(version: 1
+steps:
+  - request: {GET: /a}
+    expect:
+      status: {in: [200, 999]}
+      latency: {lt: fast}
+      json:
+        $.total: {gt: many}
+        $.name: {matches: "[a-"}
+        $.kind: {type: strng}
+        $.items: {length: -1}
+        $.list: {lenght: 2}
+        $.items[x]: 1
+        items: 1
+        $.gone: {exists: false, eq: 1}
+  - request: {GET: /a}
+    expect: {status: 1000}
+)yaml");
+  CHECK(at(only(d, "'999' is not an HTTP status code")) == "5:26");
+  CHECK(at(only(d, "'lt' must be a duration")) == "6:21");
+  CHECK(at(only(d, "'gt' compares numbers")) == "8:23");
+  CHECK(at(only(d, "invalid regular expression \"[a-\"")) == "9:27");
+  CHECK(at(only(d, "unknown type 'strng'")) == "10:24");
+  CHECK(only(d, "unknown type 'strng'").message.find("did you mean 'string'?") != std::string::npos);
+  CHECK(at(only(d, "'length' must be an integer (0 or more)")) == "11:27");
+  CHECK(at(only(d, "unknown matcher operator 'lenght'")) == "12:18");
+  CHECK(at(only(d, "invalid JSONPath '$.items[x]'")) == "13:17");
+  CHECK(at(only(d, "invalid JSONPath 'items'")) == "14:9");
+  CHECK(at(only(d, "'exists: false' cannot be combined")) == "15:18");
+  CHECK(at(only(d, "'1000' is not an HTTP status code")) == "17:22");
+}
+
+TEST_CASE("response expectations and request modifiers need a step that gets a response") {
+  const auto d = problems(with_step(R"yaml(  - stop: catalog
+    expect: {status: 200, violations: 0, circuit: {order->catalog: OPEN}}
+    capture: {x: $.a}
+    repeat: 2
+  - request: {GET: /a}
+    repeat: 2
+    eventually: {within: 1s}
+    expect: {status: 200}
+)yaml"));
+  CHECK(d.size() == 4);
+  CHECK(at(only(d, "'status' needs a response, and a stop step has none")) == "4:14");
+  CHECK(at(only(d, "'capture' only goes on request")) == "5:5");
+  CHECK(at(only(d, "'repeat' only goes on request")) == "6:5");
+  CHECK(at(only(d, "cannot be combined in one step")) == "9:5");
+}
+
+TEST_CASE("eventually needs an expectation to wait for") {
+  const auto d = problems(with_step("  - request: {GET: /a}\n    eventually: {within: 1s}\n"));
+  REQUIRE(d.size() == 1);
+  CHECK(at(d[0]) == "4:5");
+  CHECK(d[0].message == "'eventually' retries until 'expect' holds, and this step has no 'expect'");
+}
+
+TEST_CASE("auth, as, cards and captures are checked") {
+  const auto d = problems(with_step(R"yaml(  - request: {GET: /a, auth: "", as: payment}
+  - pay: {order: 1, card: 4242424242424242}
+  - pay: {card: "4242424242424242"}
+  - request: {GET: /a}
+    capture: {token: $.t, 2nd: $.x, where: {header: Location, json: $.a}, what: {}}
+)yaml"));
+  CHECK(at(only(d, "'auth' is 'none' or a token")) == "3:30");
+  CHECK(at(only(d, "'as' names a service credential")) == "3:38");
+  CHECK(at(only(d, "a card number is a string")) == "4:27");
+  CHECK(at(only(d, "'pay' needs 'order'")) == "5:10");
+  CHECK(at(only(d, "'token' is a built-in variable")) == "7:15");
+  CHECK(at(only(d, "'2nd' is not a valid capture name")) == "7:27");
+  CHECK(at(only(d, "one source")) == "7:63");
+  CHECK(at(only(d, "needs 'json' or 'header'")) == "7:81");
+}
+
+TEST_CASE("an undefined variable is reported at its ${ with a suggestion") {
+  const auto d = problems(R"yaml(version: 1
+vars: {email: ada@shop.test}
+steps:
+  - login: {email: "${emial}", password: "x-${passwrd}-${env.SECRET}-${run_id}"}
+  - request: {GET: "/api/orders/${order_id}"}
+)yaml");
+  REQUIRE(d.size() == 3);
+  CHECK(at(d[0]) == "4:21");
+  CHECK(d[0].message == "undefined variable ${emial}; did you mean ${email}?");
+  CHECK(at(d[1]) == "4:45");
+  CHECK(d[1].message.find("undefined variable ${passwrd}") == 0);
+  CHECK(at(d[2]) == "5:33");
+}
+
+TEST_CASE("a malformed reference is reported at its ${") {
+  const auto d = problems(with_step("  - request: {GET: \"/a/${order id}\"}\n"
+                                    "  - request: {GET: /a, body: \"x ${unclosed\"}\n"));
+  CHECK(at(only(d, "malformed variable reference ${order id}")) == "3:24");
+  CHECK(at(only(d, "unclosed ${")) == "4:33");
+}
+
+TEST_CASE("a capture can be used only from the step after the one that takes it") {
+  const auto d = problems(R"yaml(version: 1
+steps:
+  - request: {GET: "/api/orders/${order_id}"}
+  - request: {POST: /api/orders}
+    expect: {json: {$.order_id: "${order_id}"}}
+    capture: {order_id: $.order_id}
+  - request: {GET: "/api/orders/${order_id}"}
+)yaml");
+  REQUIRE(d.size() == 2);
+  CHECK(at(d[0]) == "3:33");
+  CHECK(d[0].message.find("(it is captured at line 6;") != std::string::npos);
+  CHECK(at(d[1]) == "5:34");
+}
+
+TEST_CASE("setup captures reach the steps, and teardown sees every capture") {
+  const auto result = parse_scenario_text(R"yaml(version: 1
+teardown:
+  - request: {DELETE: "/api/cart/items/${product}"}
+  - request: {GET: "/api/orders/${order_id}", auth: "${token}"}
+steps:
+  - request: {POST: /api/orders, json: {for: "${user}"}}
+    capture: {order_id: $.order_id}
+setup:
+  - register: {email: a@b.c, password: long-enough}
+    capture: {user: $.user_id}
+  - login: {email: a@b.c, password: long-enough}
+    capture: {product: $.x}
+)yaml",
+                                          "s.yaml");
+  INFO(dump(result.diagnostics));
+  CHECK(result.ok());
+}
+
+TEST_CASE("${token} needs a login step before it") {
+  const auto d = problems(R"yaml(version: 1
+setup:
+  - request: {GET: /a, auth: "${token}"}
+steps:
+  - login: {email: a, password: b}
+  - request: {GET: /a, auth: "${token}"}
+)yaml");
+  REQUIRE(d.size() == 1);
+  CHECK(at(d[0]) == "3:31");
+  CHECK(d[0].message == "${token} is only defined after a login step");
+}
+
+TEST_CASE("vars see earlier vars and built-ins, not later ones") {
+  const auto d = problems(R"yaml(version: 1
+vars:
+  a: "${b}"
+  b: "${run_id}-${uuid}"
+  c: "${a}${b}"
+  run_id: mine
+steps:
+  - wait: 1s
+)yaml");
+  REQUIRE(d.size() == 2);
+  CHECK(at(d[0]) == "3:7");
+  CHECK(at(d[1]) == "6:3");
+  CHECK(d[1].message.find("built-in") != std::string::npos);
+}
+
+TEST_CASE("clear_faults names a fault set by an earlier step") {
+  const auto d = problems(with_step(R"yaml(  - clear_faults: slow
+  - fault: {id: slow, target: catalog, type: hang}
+  - clear_faults: slwo
+  - clear_faults: slow
+)yaml"));
+  REQUIRE(d.size() == 2);
+  CHECK(at(d[0]) == "3:19");
+  CHECK(at(d[1]) == "5:19");
+  CHECK(d[1].message.find("did you mean 'slow'?") != std::string::npos);
+}
+
+TEST_CASE("duplicate keys are refused") {
+  const auto d = problems("version: 1\nsteps:\n  - wait: 1s\nsteps:\n  - wait: 2s\n");
+  REQUIRE(d.size() == 1);
+  CHECK(at(d[0]) == "4:1");
+  CHECK(d[0].message == "duplicate key 'steps' (first at line 2)");
+}
+
+TEST_CASE("missing and empty steps are refused") {
+  CHECK(at(only(problems("version: 1\n"), "missing 'steps'")) == "1:1");
+  CHECK(at(only(problems("version: 1\nsteps: []\n"), "'steps' is empty")) == "2:8");
+}
+
+TEST_CASE("the config hook's diagnostics are reported with their positions") {
+  ParseOptions options;
+  std::string seen_file;
+  options.validate_config = [&](const YAML::Node& config, const std::string& file) {
+    seen_file = file;
+    std::vector<Diagnostic> out;
+    for (auto service = config.begin(); service != config.end(); ++service) {
+      for (auto key = service->second.begin(); key != service->second.end(); ++key) {
+        if (key->first.as<std::string>() != "catalog_client") {
+          out.push_back(diagnostic_at(key->first, file,
+                                      "unknown setting '" + key->first.as<std::string>() + "'"));
+        }
+      }
+    }
+    return out;
+  };
+  const auto result = parse_scenario_text(R"yaml(version: 1
+config:
+  order:
+    catalog_client: {timeout: 200ms}
+    catalog_clinet: {timeout: 1s}
+steps:
+  - wait: 1s
+  - stop: nowhere
+)yaml",
+                                          "cfg.yaml", options);
+  CHECK(seen_file == "cfg.yaml");
+  REQUIRE(result.diagnostics.size() == 2);
+  CHECK(result.diagnostics[0] == Diagnostic{"cfg.yaml", 5, 5, "unknown setting 'catalog_clinet'"});
+  CHECK(at(result.diagnostics[1]) == "8:11");
+  CHECK_FALSE(result.scenario.has_value());
+}
+
+TEST_CASE("a config hook that throws becomes a diagnostic at config") {
+  ParseOptions options;
+  options.validate_config = [](const YAML::Node&, const std::string&) -> std::vector<Diagnostic> {
+    throw std::runtime_error("boom");
+  };
+  const auto d = problems("version: 1\nconfig: {order: {}}\nsteps: [{wait: 1s}]\n", options);
+  REQUIRE(d.size() == 1);
+  CHECK(at(d[0]) == "2:1");
+  CHECK(d[0].message == "the config could not be checked: boom");
+}
+
+TEST_CASE("a diagnostic renders like a compiler's, with the line and a caret") {
+  const std::string source = "version: 1\nsteps:\n  - stop: catlog\n";
+  const auto result = parse_scenario_text(source, "shop/checkout.yaml");
+  REQUIRE(result.diagnostics.size() == 1);
+  CHECK(format_diagnostic(result.diagnostics[0], source) ==
+        "shop/checkout.yaml:3:11: error: unknown service 'catlog'; did you mean 'catalog'? "
+        "(services: gateway, auth, catalog, order, payment, provider)\n"
+        "  - stop: catlog\n"
+        "          ^\n");
+  CHECK(result.format_diagnostics() == format_diagnostic(result.diagnostics[0], source));
+}
+
+TEST_CASE("the caret lines up after tabs and multi-byte characters") {
+  CHECK(format_diagnostic({"f", 1, 5, "m"}, "\tx: y") == "f:1:5: error: m\n\tx: y\n\t   ^\n");
+  // "é" is two bytes and one column on screen: byte column 5 is the 'x'.
+  CHECK(format_diagnostic({"f", 1, 5, "m"}, "a: éx") == "f:1:5: error: m\na: éx\n    ^\n");
+  CHECK(format_diagnostic({"f", 0, 0, "no such file or directory"}, "") ==
+        "f: error: no such file or directory\n");
+  CHECK(format_diagnostic({"f", 9, 1, "past the end"}, "one line\n") == "f:9:1: error: past the end\n");
+}
+
+TEST_CASE("load_scenarios reads directories recursively in sorted order and validates every file") {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("shopctl-scenarios-" + std::to_string(std::random_device{}()));
+  fs::remove_all(root);
+  fs::create_directories(root / "b");
+  fs::create_directories(root / "a" / "deep");
+  fs::create_directories(root / "empty");
+  auto write = [](const fs::path& path, std::string_view text) { std::ofstream(path) << text; };
+  const std::string valid = "version: 1\nsteps:\n  - wait: 1s\n";
+  write(root / "b" / "2.yaml", valid);
+  write(root / "b" / "1.yml", valid);
+  write(root / "a" / "deep" / "z.yaml", valid);
+  write(root / "a" / "broken.yaml", "version: 1\nsteps: [\n");
+  write(root / "a" / "notes.txt", "not a scenario");
+  write(root / "zz.yaml", "version: 1\nsteps:\n  - stop: nowhere\n");
+
+  const LoadResult result = load_scenarios(
+      {(root / "b").string(), (root / "a").string(), (root / "missing").string(),
+       (root / "empty").string(), (root / "zz.yaml").string(), (root / "b" / "1.yml").string()});
+  std::vector<std::string> names;
+  for (const auto& file : result.files) names.push_back(fs::path(file).lexically_relative(root).string());
+  CHECK(names == std::vector<std::string>{"b/1.yml", "b/2.yaml", "a/broken.yaml", "a/deep/z.yaml",
+                                          "zz.yaml"});
+  CHECK(result.scenarios.size() == 3);
+  CHECK_FALSE(result.ok());
+  REQUIRE(result.diagnostics.size() == 4);
+  CHECK(result.diagnostics[0].file == (root / "a" / "broken.yaml").string());
+  CHECK(result.diagnostics[0].message.find("invalid YAML") == 0);
+  CHECK(result.diagnostics[1] == Diagnostic{(root / "missing").string(), 0, 0, "no such file or directory"});
+  CHECK(result.diagnostics[2].file == (root / "empty").string());
+  CHECK(result.diagnostics[2].message.find("no scenario files") == 0);
+  CHECK(at(result.diagnostics[3]) == "3:11");
+  const std::string rendered = result.format_diagnostics();
+  CHECK(rendered.find("zz.yaml:3:11: error: unknown service 'nowhere'") != std::string::npos);
+  CHECK(rendered.find("  - stop: nowhere\n          ^\n") != std::string::npos);
+  fs::remove_all(root);
+}
+
+TEST_CASE("parse_scenario_file reports a missing file instead of throwing") {
+  const ParseResult result = parse_scenario_file("/nonexistent/dir/x.yaml");
+  REQUIRE(result.diagnostics.size() == 1);
+  CHECK(result.diagnostics[0].message == "no such file or directory");
+  CHECK_FALSE(result.ok());
+}
