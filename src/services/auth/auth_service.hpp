@@ -44,7 +44,7 @@ class AuthService : public platform::Service {
   AuthSettings settings_;
   std::unique_ptr<platform::DatabaseWorker> db_;
   LoginThrottle throttle_;
-  std::string dummy_hash_;  // verified against for unknown emails, so timing tells nothing
+  std::string dummy_hash_;  // touched only on the database thread; for unknown emails
 };
 
 // Returns the email in canonical form (trimmed, lower case), or nullopt when it is not a
