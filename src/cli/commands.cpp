@@ -14,10 +14,14 @@ void set_exit_code(int code) { g_exit_code = code; }
 void register_serve(CLI::App& app);
 void register_version(CLI::App& app);
 void register_run(CLI::App& app);
+void register_graph(CLI::App& app);
+void register_fault(CLI::App& app);
 
 void register_commands(CLI::App& app) {
   register_serve(app);
   register_run(app);
+  register_graph(app);
+  register_fault(app);
   register_version(app);
 }
 

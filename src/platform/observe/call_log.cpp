@@ -1,5 +1,8 @@
 #include "platform/observe/call_log.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 namespace shopctl::platform {
 
 nlohmann::json CallRecord::to_json() const {
@@ -21,21 +24,27 @@ nlohmann::json CallRecord::to_json() const {
   return j;
 }
 
-double EdgeStats::p99_ms() const {
-  std::uint64_t total = 0;
-  for (auto b : buckets) total += b;
-  if (total == 0) return 0;
-  auto rank = static_cast<std::uint64_t>(static_cast<double>(total) * 0.99 + 0.5);
-  if (rank == 0) rank = 1;
-  std::uint64_t seen = 0;
-  for (std::size_t i = 0; i < buckets.size(); ++i) {
-    seen += buckets[i];
-    if (seen >= rank) {
-      return i < kBucketsUs.size() ? static_cast<double>(kBucketsUs[i]) / 1000.0
-                                   : static_cast<double>(kBucketsUs.back()) / 1000.0;
-    }
+void EdgeStats::add_duration(std::chrono::nanoseconds duration) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(duration).count();
+  std::size_t i = 0;
+  while (i < kBucketsUs.size() && us > kBucketsUs[i]) ++i;
+  ++buckets[i];
+  double ms = static_cast<double>(duration.count()) / 1e6;
+  if (recent_ms.size() < kRecent) {
+    recent_ms.push_back(ms);
+  } else {
+    recent_ms[recent_next] = ms;
   }
-  return static_cast<double>(kBucketsUs.back()) / 1000.0;
+  recent_next = (recent_next + 1) % kRecent;
+}
+
+double EdgeStats::p99_ms() const {
+  if (recent_ms.empty()) return 0;
+  std::vector<double> sorted = recent_ms;
+  auto rank = static_cast<std::size_t>(std::ceil(0.99 * static_cast<double>(sorted.size())));
+  rank = std::clamp<std::size_t>(rank, 1, sorted.size());
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(rank - 1), sorted.end());
+  return sorted[rank - 1];
 }
 
 std::uint64_t CallLog::record(CallRecord r) {
@@ -50,10 +59,7 @@ std::uint64_t CallLog::record(CallRecord r) {
   } else {
     ++e.calls;
     if (r.status == 0 || r.status >= 500) ++e.errors;
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(r.duration).count();
-    std::size_t i = 0;
-    while (i < EdgeStats::kBucketsUs.size() && us > EdgeStats::kBucketsUs[i]) ++i;
-    ++e.buckets[i];
+    e.add_duration(r.duration);
   }
   auto seq = r.seq;
   ring_.push_back(std::move(r));

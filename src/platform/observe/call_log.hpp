@@ -51,11 +51,19 @@ struct EdgeStats {
   std::uint64_t errors = 0;          // no answer or 5xx
   std::uint64_t refused_by_breaker = 0;
   std::uint64_t violations = 0;
-  // Latency histogram buckets (upper bounds in microseconds) for p99 estimates.
+  // Latency histogram of every call (upper bounds in microseconds; the last bucket is +Inf).
   static constexpr std::array<std::int64_t, 16> kBucketsUs = {
       100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
       1000000, 2500000, 5000000, 10000000};
   std::array<std::uint64_t, 17> buckets{};
+  // The durations of the most recent calls (a ring of kRecent), for exact percentiles.
+  static constexpr std::size_t kRecent = 1024;
+  std::vector<double> recent_ms;
+  std::size_t recent_next = 0;
+
+  void add_duration(std::chrono::nanoseconds duration);
+  // The 99th percentile (nearest rank) of the most recent kRecent calls' durations: exact
+  // while an edge has had at most kRecent calls. 0 without calls.
   double p99_ms() const;
 };
 

@@ -1,6 +1,8 @@
 #include "platform/observe/metrics.hpp"
 
+#include <algorithm>
 #include <mutex>
+#include <stdexcept>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -19,6 +21,29 @@ const prometheus::Histogram::BucketBoundaries& latency_buckets() {
   return b;
 }
 double seconds(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e9; }
+
+bool is_name(std::string_view s, bool colons) {
+  if (s.empty()) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colons && c == ':');
+    if (!letter && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+bool is_metric_name(std::string_view s) { return is_name(s, true); }
+bool is_label_name(std::string_view s) { return is_name(s, false) && !s.starts_with("__"); }
+
+// The format's HELP escapes: backslash and line feed (prometheus-cpp writes HELP as given).
+std::string escape_help(const std::string& help) {
+  std::string out;
+  for (char c : help) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else out.push_back(c);
+  }
+  return out;
+}
 }  // namespace
 
 struct Metrics::Impl {
@@ -118,6 +143,15 @@ void Metrics::count_breaker_transition(std::string_view breaker, std::string_vie
 
 void Metrics::add_gauge(std::string name, std::string help, std::string label_name,
                         std::function<std::vector<std::pair<std::string, double>>()> read) {
+  if (!is_metric_name(name)) throw std::invalid_argument("'" + name + "' is not a metric name");
+  if (!label_name.empty() && (!is_label_name(label_name) || label_name == "service")) {
+    throw std::invalid_argument("'" + label_name + "' cannot be a gauge's label name");
+  }
+  for (const auto& family : impl_->registry->Collect()) {
+    for (const char* suffix : {"", "_bucket", "_sum", "_count"}) {
+      if (name == family.name + suffix) throw std::invalid_argument("metric " + name + " exists already");
+    }
+  }
   std::lock_guard lock(impl_->gauge_mu);
   impl_->gauges.push_back({std::move(name), std::move(help), std::move(label_name), std::move(read)});
 }
@@ -125,22 +159,30 @@ void Metrics::add_gauge(std::string name, std::string help, std::string label_na
 std::string Metrics::render() const {
   auto families = impl_->registry->Collect();
   {
+    // Sources of one name make one family: the format allows one HELP, TYPE and group each.
     std::lock_guard lock(impl_->gauge_mu);
+    const std::size_t first_gauge = families.size();
     for (const auto& g : impl_->gauges) {
-      prometheus::MetricFamily f;
-      f.name = g.name;
-      f.help = g.help;
-      f.type = prometheus::MetricType::Gauge;
+      auto same = std::find_if(families.begin() + static_cast<std::ptrdiff_t>(first_gauge), families.end(),
+                               [&](const prometheus::MetricFamily& f) { return f.name == g.name; });
+      if (same == families.end()) {
+        prometheus::MetricFamily f;
+        f.name = g.name;
+        f.help = g.help;
+        f.type = prometheus::MetricType::Gauge;
+        families.push_back(std::move(f));
+        same = families.end() - 1;
+      }
       for (const auto& [label, value] : g.read()) {
         prometheus::ClientMetric m;
         m.label = {{"service", impl_->service}};
         if (!g.label.empty()) m.label.push_back({g.label, label});
         m.gauge.value = value;
-        f.metric.push_back(std::move(m));
+        same->metric.push_back(std::move(m));
       }
-      families.push_back(std::move(f));
     }
   }
+  for (auto& f : families) f.help = escape_help(f.help);
   return prometheus::TextSerializer().Serialize(families);
 }
 

@@ -28,7 +28,11 @@ class Metrics {
   void count_violation(std::string_view caller);
   void count_breaker_transition(std::string_view breaker, std::string_view from,
                                 std::string_view to);
-  // Gauges read when /metrics is rendered (breaker state as a number, outbox depth, ...).
+  // Gauges read when /metrics is rendered (breaker state as a number, outbox depth, ...):
+  // `read` returns (value of the label `label_name`, gauge value) pairs; every sample also
+  // carries service="<this service>". Sources added under one name render as one family.
+  // Throws std::invalid_argument for a name or label name the text format forbids, the label
+  // name "service", or the name of one of the built-in families.
   void add_gauge(std::string name, std::string help, std::string label_name,
                  std::function<std::vector<std::pair<std::string, double>>()> read);
 

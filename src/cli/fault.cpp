@@ -1,0 +1,191 @@
+// shopctl fault add|list|clear: the fault table of a running shop, from the command line.
+#include <cctype>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "observe_tools/admin_client.hpp"
+#include "observe_tools/fault_spec.hpp"
+#include "platform/http/message.hpp"
+
+namespace shopctl::cli {
+
+namespace {
+
+struct ShopAddress {
+  std::string target;
+  std::string admin_token;
+};
+
+struct FaultAddOptions {
+  ShopAddress shop;
+  observe_tools::FaultFlags flags;
+  std::string json;
+};
+
+struct FaultListOptions {
+  ShopAddress shop;
+  bool json = false;
+};
+
+struct FaultClearOptions {
+  ShopAddress shop;
+  std::string id;
+};
+
+void add_shop_options(CLI::App* cmd, ShopAddress& shop) {
+  cmd->add_option("--target", shop.target, "The running shop: any service URL, usually the gateway's")
+      ->envname("SHOPCTL_TARGET")
+      ->required();
+  cmd->add_option("--admin-token", shop.admin_token, "The shop's admin token (printed by shopctl serve)")
+      ->envname("SHOPCTL_ADMIN_TOKEN")
+      ->required();
+}
+
+// A fault id as one path segment.
+std::string path_segment(const std::string& text) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    bool unreserved = std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+    if (unreserved) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// Sends one admin request; on failure says why and returns the exit code (else kExitOk).
+int admin_call(const char* what, const ShopAddress& shop, const std::string& method,
+               const std::string& path, const std::optional<nlohmann::json>& body,
+               observe_tools::AdminAnswer& answer) {
+  try {
+    observe_tools::AdminClient admin(shop.target, shop.admin_token);
+    answer = admin.send(method, path, body);
+  } catch (const http::TransportError& e) {
+    std::cerr << "shopctl fault " << what << ": cannot reach " << shop.target << ": " << e.what() << "\n";
+    return kExitShop;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "shopctl fault " << what << ": " << e.what() << "\n";
+    return kExitUsage;
+  }
+  if (answer.ok()) return kExitOk;
+  std::cerr << "shopctl fault " << what << ": " << method << " " << path << " answered " << answer.status
+            << ": " << answer.error_message() << "\n";
+  // A refused token, a refused fault or an unknown id is the caller's to fix; anything else
+  // means the shop could not do it.
+  return answer.status >= 400 && answer.status < 500 ? kExitUsage : kExitShop;
+}
+
+int run_add(const FaultAddOptions& o) {
+  nlohmann::json fault;
+  try {
+    fault = o.json.empty() ? observe_tools::fault_json_from_flags(o.flags)
+                           : observe_tools::fault_json_from_text(o.json);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "shopctl fault add: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  observe_tools::AdminAnswer answer;
+  if (int code = admin_call("add", o.shop, "POST", "/_admin/faults", fault, answer); code != kExitOk) return code;
+  std::string id = answer.body.is_object() ? answer.body.value("id", std::string("?")) : std::string("?");
+  std::cout << "added fault " << id << ": " << fault.dump() << "\n";
+  return kExitOk;
+}
+
+int run_list(const FaultListOptions& o) {
+  observe_tools::AdminAnswer answer;
+  if (int code = admin_call("list", o.shop, "GET", "/_admin/faults", std::nullopt, answer); code != kExitOk) return code;
+  if (o.json) {
+    std::cout << answer.body.dump(2) << "\n";
+    return kExitOk;
+  }
+  try {
+    std::cout << observe_tools::fault_table(answer.body);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "shopctl fault list: unexpected answer: " << e.what() << "\n";
+    return kExitShop;
+  }
+  return kExitOk;
+}
+
+int run_clear(const FaultClearOptions& o) {
+  std::string path = o.id.empty() ? "/_admin/faults" : "/_admin/faults/" + path_segment(o.id);
+  observe_tools::AdminAnswer answer;
+  if (int code = admin_call("clear", o.shop, "DELETE", path, std::nullopt, answer); code != kExitOk) return code;
+  std::cout << (o.id.empty() ? "cleared every fault" : "cleared fault " + o.id) << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_fault(CLI::App& app) {
+  auto* cmd = app.add_subcommand("fault", "Add, list and clear injected faults of a running shop");
+  cmd->require_subcommand(1);
+  cmd->footer(
+      "The fault table is shop-wide: any service's admin plane (usually the gateway's) takes it.\n"
+      "--target and --admin-token may also come from SHOPCTL_TARGET and SHOPCTL_ADMIN_TOKEN.\n\n"
+      "Exit codes: 0 done, 1 bad command line, a refused fault, token or id,\n"
+      "            3 the shop is unreachable or failed.\n\n"
+      "Examples:\n"
+      "  export SHOPCTL_TARGET=http://127.0.0.1:8080 SHOPCTL_ADMIN_TOKEN=adm_...\n"
+      "  shopctl fault add --target-service catalog --type delay --delay 2s --from order\n"
+      "  shopctl fault add --target-service catalog --type abort --status 503 --path '/products/*' --every 2\n"
+      "  shopctl fault add --json '{\"target\":\"payment\",\"type\":\"reset\",\"select\":{\"first\":3}}'\n"
+      "  shopctl fault list\n"
+      "  shopctl fault clear catalog-slow\n"
+      "  shopctl fault clear\n");
+
+  auto add_o = std::make_shared<FaultAddOptions>();
+  auto* add = cmd->add_subcommand("add", "Add (or replace, by --id) one fault");
+  add->footer(
+      "Examples:\n"
+      "  shopctl fault add --target-service catalog --type delay --delay 2s --jitter 200ms --from order\n"
+      "  shopctl fault add --target-service catalog --type delay --delay 2s --path '/products/*' \\\n"
+      "                    --method GET --probability 0.5 --id catalog-slow\n"
+      "  shopctl fault add --target-service payment --type abort --status 503 --first 2\n"
+      "  shopctl fault add --target-service order --type slow_body --bytes-per-second 200\n"
+      "  shopctl fault add --json '{\"target\":\"catalog\",\"type\":\"hang\",\"from\":\"order\"}'\n");
+  add_shop_options(add, add_o->shop);
+  auto& f = add_o->flags;
+  std::vector<CLI::Option*> flag_options = {
+      add->add_option("--target-service", f.target_service, "The service that misbehaves (catalog, order, ...)"),
+      add->add_option("--type", f.type, "delay, hang, abort, reset, close, garbage or slow_body"),
+      add->add_option("--id", f.id, "A name for the fault (default: generated); an existing id is replaced"),
+      add->add_option("--from", f.from, "Only calls from this caller (gateway, order, ...; client = outsiders)"),
+      add->add_option("--method", f.method, "Only requests with this method"),
+      add->add_option("--path", f.path, "Only paths matching this glob (* within a segment, ** across)"),
+      add->add_option("--delay", f.delay, "delay / slow_body: wait this long first (250ms, 2s)"),
+      add->add_option("--jitter", f.jitter, "delay: vary the delay by up to this much either way"),
+      add->add_option("--status", f.status, "abort: answer this status (default 503)")->check(CLI::Range(100, 599)),
+      add->add_option("--body", f.body, "abort: answer this body (default: the contract's error shape)"),
+      add->add_option("--bytes-per-second", f.bytes_per_second, "slow_body: trickle the answer at this rate"),
+      add->add_option("--probability", f.probability, "Apply to this share of matching requests (0..1)"),
+      add->add_option("--first", f.first, "Apply to the first N matching requests only"),
+      add->add_option("--every", f.every, "Apply to every Nth matching request"),
+      add->add_option("--after", f.after, "Apply to every matching request after the first N"),
+  };
+  auto* json_option = add->add_option("--json", add_o->json, "The whole fault in the wire format of POST /_admin/faults");
+  for (auto* option : flag_options) json_option->excludes(option);
+  add->callback([add_o] { set_exit_code(run_add(*add_o)); });
+
+  auto list_o = std::make_shared<FaultListOptions>();
+  auto* list = cmd->add_subcommand("list", "Print the faults with how often each matched and applied");
+  add_shop_options(list, list_o->shop);
+  list->add_flag("--json", list_o->json, "Print the admin plane's JSON instead of a table");
+  list->callback([list_o] { set_exit_code(run_list(*list_o)); });
+
+  auto clear_o = std::make_shared<FaultClearOptions>();
+  auto* clear = cmd->add_subcommand("clear", "Remove one fault by id, or every fault");
+  add_shop_options(clear, clear_o->shop);
+  clear->add_option("id", clear_o->id, "The fault to remove (default: all)");
+  clear->callback([clear_o] { set_exit_code(run_clear(*clear_o)); });
+}
+
+}  // namespace shopctl::cli

@@ -1,0 +1,142 @@
+// shopctl graph: the allowed architecture, or the observed call graph of a running shop or
+// of a scenario run, as Mermaid or Graphviz DOT.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "observe_tools/admin_client.hpp"
+#include "observe_tools/call_graph.hpp"
+#include "platform/http/message.hpp"
+
+namespace shopctl::cli {
+
+namespace {
+
+struct GraphOptions {
+  std::string format = "mermaid";
+  std::string target;
+  std::string admin_token;
+  std::string from;
+  std::string output;
+};
+
+// Reads the observed graph of a running shop. Returns an exit code other than kExitOk on
+// failure (after saying why on stderr).
+int observe_target(const GraphOptions& o, observe_tools::ObservedGraph& graph) {
+  try {
+    observe_tools::AdminClient admin(o.target, o.admin_token);
+    auto edges = admin.send("GET", "/_admin/edges");
+    if (edges.status == 401) {
+      std::cerr << "shopctl graph: " << o.target << " refused the admin token (" << edges.error_message() << ")\n";
+      return kExitUsage;
+    }
+    if (!edges.ok() || edges.body.is_discarded()) {
+      std::cerr << "shopctl graph: GET " << o.target << "/_admin/edges answered " << edges.status
+                << " (is this a shopctl shop?): " << edges.error_message() << "\n";
+      return kExitShop;
+    }
+    graph = observe_tools::graph_from_admin_edges(edges.body);
+    // The recent call records name why calls were refused; the counts come from the edges.
+    auto calls = admin.send("GET", "/_admin/calls?since=0");
+    if (calls.ok() && calls.body.is_object() && calls.body.contains("records")) {
+      observe_tools::add_violation_reasons(graph, calls.body.at("records"));
+    }
+    return kExitOk;
+  } catch (const http::TransportError& e) {
+    std::cerr << "shopctl graph: cannot reach " << o.target << ": " << e.what() << "\n";
+    return kExitShop;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "shopctl graph: " << e.what() << "\n";
+    return kExitUsage;
+  }
+}
+
+int observe_file(const GraphOptions& o, observe_tools::ObservedGraph& graph) {
+  std::ifstream in(o.from);
+  if (!in) {
+    std::cerr << "shopctl graph: cannot read " << o.from << "\n";
+    return kExitInvalid;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto document = nlohmann::json::parse(text.str(), nullptr, false);
+  if (document.is_discarded()) {
+    std::cerr << "shopctl graph: " << o.from << " is not JSON\n";
+    return kExitInvalid;
+  }
+  try {
+    graph = observe_tools::graph_from_document(document);
+  } catch (const std::exception& e) {
+    std::cerr << "shopctl graph: " << o.from << ": " << e.what() << "\n";
+    return kExitInvalid;
+  }
+  return kExitOk;
+}
+
+int run_graph(const GraphOptions& o) {
+  if (!o.target.empty() && o.admin_token.empty()) {
+    std::cerr << "shopctl graph: --target needs --admin-token (printed by shopctl serve)\n";
+    return kExitUsage;
+  }
+  auto format = o.format == "dot" ? observe_tools::GraphFormat::dot : observe_tools::GraphFormat::mermaid;
+  std::string text;
+  if (o.target.empty() && o.from.empty()) {
+    text = observe_tools::render_graph(format);
+  } else {
+    observe_tools::ObservedGraph graph;
+    int code = o.target.empty() ? observe_file(o, graph) : observe_target(o, graph);
+    if (code != kExitOk) return code;
+    text = observe_tools::render_graph(format, &graph);
+  }
+  if (o.output.empty()) {
+    std::cout << text;
+    std::cout.flush();
+    return kExitOk;
+  }
+  std::ofstream out(o.output);
+  out << text;
+  if (!out) {
+    std::cerr << "shopctl graph: cannot write " << o.output << "\n";
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_graph(CLI::App& app) {
+  auto o = std::make_shared<GraphOptions>();
+  auto* cmd = app.add_subcommand(
+      "graph", "Draw the allowed architecture, or the observed call graph (Mermaid or DOT)");
+  cmd->footer(
+      "Without --target or --from: the allowed architecture (who may call whom).\n"
+      "With either: the observed edges over it, labelled \"N calls, E% errors, p99 X ms\";\n"
+      "allowed edges without calls dashed; edges that are not allowed and calls the callee\n"
+      "refused (architecture violations) in red.\n\n"
+      "Exit codes: 0 drawn, 1 bad command line (or the admin token was refused),\n"
+      "            2 the --from file is not a report, 3 the --target shop is unreachable.\n\n"
+      "Examples:\n"
+      "  shopctl graph                                   # allowed graph, Mermaid\n"
+      "  shopctl graph --format dot | dot -Tsvg > arch.svg\n"
+      "  shopctl graph --target http://127.0.0.1:8080 --admin-token adm_...\n"
+      "  shopctl run scenarios/ --json run.json && shopctl graph --from run.json -o observed.mmd\n");
+  cmd->add_option("--format", o->format, "mermaid (flowchart LR) or dot (Graphviz)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"mermaid", "dot"}));
+  auto* target = cmd->add_option("--target", o->target,
+                                 "A running shop (any service URL, usually the gateway's): draw what it recorded");
+  cmd->add_option("--admin-token", o->admin_token, "The running shop's admin token (with --target)")
+      ->envname("SHOPCTL_ADMIN_TOKEN");
+  auto* from = cmd->add_option("--from", o->from,
+                               "A `shopctl run --json` report (or a saved /_admin/calls answer): draw its calls")
+                   ->check(CLI::ExistingFile);
+  target->excludes(from);
+  cmd->add_option("-o,--output", o->output, "Write to this file instead of standard output");
+  cmd->callback([o] { set_exit_code(run_graph(*o)); });
+}
+
+}  // namespace shopctl::cli

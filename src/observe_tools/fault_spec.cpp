@@ -1,0 +1,183 @@
+#include "observe_tools/fault_spec.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "platform/duration.hpp"
+#include "platform/fault/fault_table.hpp"
+#include "platform/observe/architecture.hpp"
+
+namespace shopctl::observe_tools {
+
+using nlohmann::json;
+
+namespace {
+
+std::string service_names(bool with_client) {
+  std::string names;
+  for (const auto& c : platform::architecture::components()) {
+    if (!with_client && c.kind == platform::architecture::ComponentKind::outside) continue;
+    names += (names.empty() ? "" : ", ") + c.name;
+  }
+  return names;
+}
+
+void check_service(const std::string& name, const char* flag, bool client_allowed) {
+  const auto* c = platform::architecture::find_component(name);
+  bool ok = c && (client_allowed || c->kind != platform::architecture::ComponentKind::outside);
+  if (!ok) {
+    throw std::invalid_argument(std::string(flag) + " must be one of " + service_names(client_allowed) +
+                                ", not '" + name + "'");
+  }
+}
+
+double millis(const std::string& text, const char* flag) {
+  auto d = platform::parse_duration(text);
+  if (!d) {
+    throw std::invalid_argument(std::string(flag) + " takes a duration like 250ms, 2s or 1.5m, not '" +
+                                text + "'");
+  }
+  return static_cast<double>(d->count()) / 1e6;
+}
+
+// Checks `j` exactly as the shop will, so that a bad fault fails here with exit code 1.
+void check_wire(const json& j) {
+  platform::Fault::from_json(j);  // throws std::invalid_argument naming the key
+  check_service(j.at("target").get<std::string>(), "target", false);
+  if (j.contains("from")) check_service(j.at("from").get<std::string>(), "from", true);
+}
+
+std::string select_text(const json& f) {
+  if (!f.contains("select")) return "all";
+  const auto& s = f.at("select");
+  if (!s.is_object() || s.empty()) return "all";
+  auto it = s.begin();
+  return it.key() + " " + (it->is_number_float() ? json(it->get<double>()).dump() : it->dump());
+}
+
+std::string number_text(const json& v) {
+  if (v.is_number_float()) {
+    double d = v.get<double>();
+    if (d == static_cast<double>(static_cast<std::int64_t>(d))) return std::to_string(static_cast<std::int64_t>(d));
+  }
+  return v.dump();
+}
+
+std::string effect_text(const json& f) {
+  std::string type = f.value("type", std::string());
+  std::string effect;
+  if (f.contains("delay_ms") && f.at("delay_ms").is_number() && (type == "delay" || type == "slow_body")) {
+    effect = number_text(f.at("delay_ms")) + "ms";
+    if (f.contains("jitter_ms")) effect += " +-" + number_text(f.at("jitter_ms")) + "ms";
+  }
+  if (type == "abort" && f.contains("status")) effect = "status " + f.at("status").dump();
+  if (type == "slow_body" && f.contains("bytes_per_second")) {
+    effect += (effect.empty() ? "" : ", ") + number_text(f.at("bytes_per_second")) + " B/s";
+  }
+  return effect.empty() ? "-" : effect;
+}
+
+std::string cell(const json& f, const char* key) {
+  if (!f.contains(key)) return "-";
+  const auto& v = f.at(key);
+  if (v.is_string()) return v.get<std::string>().empty() ? "-" : v.get<std::string>();
+  return v.dump();
+}
+
+}  // namespace
+
+json fault_json_from_flags(const FaultFlags& flags) {
+  if (flags.target_service.empty()) throw std::invalid_argument("--target-service is required");
+  if (flags.type.empty()) throw std::invalid_argument("--type is required");
+  if (!platform::parse_fault_type(flags.type)) {
+    throw std::invalid_argument("--type must be one of delay, hang, abort, reset, close, garbage, "
+                                "slow_body, not '" + flags.type + "'");
+  }
+  const bool timed = flags.type == "delay" || flags.type == "slow_body";
+  if (!flags.delay.empty() && !timed) throw std::invalid_argument("--delay applies to delay and slow_body faults");
+  if (!flags.jitter.empty() && !timed) throw std::invalid_argument("--jitter applies to delay and slow_body faults");
+  if ((flags.status || !flags.body.empty()) && flags.type != "abort") {
+    throw std::invalid_argument("--status and --body apply to abort faults");
+  }
+  if (flags.bytes_per_second && flags.type != "slow_body") {
+    throw std::invalid_argument("--bytes-per-second applies to slow_body faults");
+  }
+  if (flags.type == "delay" && flags.delay.empty()) throw std::invalid_argument("a delay fault needs --delay");
+  if (flags.type == "slow_body" && !flags.bytes_per_second) {
+    throw std::invalid_argument("a slow_body fault needs --bytes-per-second");
+  }
+  int selects = (flags.probability ? 1 : 0) + (flags.first ? 1 : 0) + (flags.every ? 1 : 0) + (flags.after ? 1 : 0);
+  if (selects > 1) throw std::invalid_argument("use at most one of --probability, --first, --every, --after");
+
+  json j = {{"target", flags.target_service}, {"type", flags.type}};
+  if (!flags.id.empty()) j["id"] = flags.id;
+  if (!flags.from.empty()) j["from"] = flags.from;
+  if (!flags.method.empty() || !flags.path.empty()) {
+    j["match"] = json::object();
+    if (!flags.method.empty()) {
+      std::string method = flags.method;
+      std::transform(method.begin(), method.end(), method.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+      j["match"]["method"] = method;
+    }
+    if (!flags.path.empty()) j["match"]["path"] = flags.path;
+  }
+  if (!flags.delay.empty()) j["delay_ms"] = millis(flags.delay, "--delay");
+  if (!flags.jitter.empty()) j["jitter_ms"] = millis(flags.jitter, "--jitter");
+  if (flags.status) j["status"] = *flags.status;
+  if (!flags.body.empty()) j["body"] = flags.body;
+  if (flags.bytes_per_second) j["bytes_per_second"] = *flags.bytes_per_second;
+  if (flags.probability) j["select"] = {{"probability", *flags.probability}};
+  if (flags.first) j["select"] = {{"first", *flags.first}};
+  if (flags.every) j["select"] = {{"every", *flags.every}};
+  if (flags.after) j["select"] = {{"after", *flags.after}};
+  check_wire(j);
+  return j;
+}
+
+json fault_json_from_text(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) throw std::invalid_argument("--json is not valid JSON");
+  check_wire(j);
+  return j;
+}
+
+std::string fault_table(const json& answer) {
+  if (!answer.is_object() || !answer.contains("items") || !answer.at("items").is_array()) {
+    throw std::invalid_argument("expected {\"items\": [...]}");
+  }
+  const auto& items = answer.at("items");
+  if (items.empty()) return "no faults\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "TARGET", "TYPE", "FROM", "MATCH", "EFFECT", "SELECT", "MATCHED", "APPLIED"}};
+  for (const auto& f : items) {
+    std::string match = "*";
+    if (f.contains("match") && f.at("match").is_object()) {
+      const auto& m = f.at("match");
+      std::string method = m.value("method", std::string());
+      std::string path = m.value("path", std::string());
+      match = (method.empty() ? "*" : method) + " " + (path.empty() ? "**" : path);
+    }
+    rows.push_back({cell(f, "id"), cell(f, "target"), cell(f, "type"), cell(f, "from"), match,
+                    effect_text(f), select_text(f), cell(f, "matched"), cell(f, "applied")});
+  }
+  std::vector<std::size_t> width(rows.front().size(), 0);
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace shopctl::observe_tools
