@@ -24,6 +24,29 @@ std::string trim_body(const std::string& body) {
   return body.substr(0, kBodyExcerpt) + "... (" + std::to_string(body.size()) + " bytes)";
 }
 
+// Percent-encodes the bytes that may not appear in a URL as written (space, < > " { } | \ ^ `,
+// controls, non-ASCII), as curl does, so that a path such as
+// `/_admin/circuit-breakers/order->catalog` is sent as written instead of being refused as a
+// malformed URL. Existing %XX escapes and every reserved character are left alone.
+std::string encode_unsafe_url_chars(std::string_view url) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(url.size());
+  for (char c : url) {
+    const auto byte = static_cast<unsigned char>(c);
+    const bool unsafe = byte <= 0x20 || byte >= 0x7f || c == '<' || c == '>' || c == '"' ||
+                        c == '{' || c == '}' || c == '|' || c == '\\' || c == '^' || c == '`';
+    if (!unsafe) {
+      out.push_back(c);
+      continue;
+    }
+    out.push_back('%');
+    out.push_back(kHex[byte >> 4]);
+    out.push_back(kHex[byte & 0x0f]);
+  }
+  return out;
+}
+
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
@@ -325,12 +348,18 @@ class ScenarioRun {
         }
         attempt_failures.push_back(std::move(f));
       };
+      if (i == 0) first_attempt_seq_ = attempt_seq;
       if (step.expect) {
         check_response_expectations(*step.expect, response, collect);
-        // Shop expectations count the whole step (every repeat); under `eventually` only the
-        // last attempt.
-        check_shop_expectations(*step.expect, eventually_until ? attempt_seq : sr_step_seq(sr, attempt_seq, i),
-                                scratch, collect, &response);
+        // Shop expectations (calls, violations, circuit, transitions) judge the whole step: with
+        // `repeat`, once after the last repeat and over every repeat (checking them after each
+        // repeat would hold repeat 1 to the count of all N); under `eventually`, each attempt
+        // on its own.
+        if (eventually_until) {
+          check_shop_expectations(*step.expect, attempt_seq, scratch, collect, &response);
+        } else if (i + 1 >= repeats) {
+          check_shop_expectations(*step.expect, first_attempt_seq_, scratch, collect, &response);
+        }
       }
       last = std::move(response);
       if (attempt_failures.empty()) {
@@ -351,12 +380,6 @@ class ScenarioRun {
       sr.passed = false;
       return;
     }
-  }
-
-  // The first attempt's sequence number: with `repeat`, calls are counted over all repeats.
-  std::uint64_t sr_step_seq(const StepResult&, std::uint64_t attempt_seq, int i) {
-    if (i == 0) first_attempt_seq_ = attempt_seq;
-    return first_attempt_seq_;
   }
 
   http::Request json_request(const std::string& method, const std::string& target, const json& body) {
@@ -476,7 +499,7 @@ class ScenarioRun {
       req.headers.set("X-Service-Token", json::parse(res.body).at("token").get<std::string>());
     }
     std::string url = path.rfind("http://", 0) == 0 ? path : driver_.url(a.service) + path;
-    return send(url, std::move(req), sr);
+    return send(encode_unsafe_url_chars(url), std::move(req), sr);
   }
 
   template <class Fail>
@@ -506,7 +529,9 @@ class ScenarioRun {
     auto owner = breaker.substr(0, breaker.find("->"));
     auto res = driver_.admin(client_, "GET", "/_admin/circuit-breakers", std::nullopt, std::chrono::seconds(5), owner);
     if (res.status != 200) throw StepError("GET " + owner + " /_admin/circuit-breakers answered " + std::to_string(res.status));
-    for (const auto& item : json::parse(res.body).at("items")) {
+    // Named: a range-for over a member of a temporary would dangle (the temporary dies first).
+    const auto listing = json::parse(res.body);
+    for (const auto& item : listing.at("items")) {
       if (item.value("name", "") == breaker) return item;
     }
     throw StepError("the shop has no circuit breaker " + breaker);
@@ -515,6 +540,16 @@ class ScenarioRun {
   template <class Fail>
   void check_shop_expectations(const Expectation& e, std::uint64_t since, StepResult&, Fail& fail, const Response* r) {
     if (e.circuit.empty() && e.circuit_transitions.empty() && e.calls.empty() && !e.violations) return;
+    // The breakers' state first: reading a breaker is what makes a due automatic OPEN ->
+    // HALF_OPEN move happen (Resilience4j's lazy semantics), and that transition must be in the
+    // records read below, not lost between this step and the next.
+    std::map<std::string, std::string> states;
+    for (const auto& c : e.circuit) {
+      if (!states.count(c.breaker)) states[c.breaker] = breaker_snapshot(c.breaker).value("state", "?");
+    }
+    for (const auto& t : e.circuit_transitions) {
+      if (!states.count(t.breaker)) states[t.breaker] = breaker_snapshot(t.breaker).value("state", "?");
+    }
     json records = json::array(), transitions = json::array();
     if (!e.calls.empty() || e.violations || !e.circuit_transitions.empty()) {
       auto j = calls_since(std::min(since, step_cursor_), std::chrono::seconds(5));
@@ -526,8 +561,7 @@ class ScenarioRun {
       }
     }
     for (const auto& c : e.circuit) {
-      auto snap = breaker_snapshot(c.breaker);
-      auto state = snap.value("state", "?");
+      const auto& state = states.at(c.breaker);
       if (state != c.state) fail(c.loc, "expected circuit " + c.breaker + " to be " + c.state + ", it is " + state, r);
     }
     for (const auto& t : e.circuit_transitions) {
