@@ -178,7 +178,7 @@ TEST_CASE("checkout opens a payment, paying with a good card makes the order PAI
   CHECK(t.api("GET", "/api/orders/" + order_id).body["history"].size() == 2);
 }
 
-TEST_CASE("a declined card fails the order with the card's reason") {
+TEST_CASE("a declined card fails the order with the card's reason and restores the cart") {
   ShopUnderTest t;
   t.add_to_cart("p-003", 1);
   auto order = t.api("POST", "/api/orders");
@@ -191,6 +191,10 @@ TEST_CASE("a declined card fails the order with the card's reason") {
   auto after = t.api("GET", "/api/orders/" + order.body["order_id"].get<std::string>());
   CHECK(after.body["status"] == "FAILED");
   CHECK(after.body["history"][1]["reason"] == "card_declined");
+  // The failed order's items are back in the cart for another try.
+  auto cart = t.api("GET", "/api/cart").body;
+  REQUIRE(cart["items"].size() == 1);
+  CHECK(cart["items"][0]["product_id"] == "p-003");
 
   auto unknown_card = send("POST", order.body["payment"]["pay_url"].get<std::string>(),
                            json{{"card_number", "5555555555554444"}});

@@ -151,6 +151,33 @@ void add_history(Database& db, const std::string& order_id, OrderStatus status,
   st.run();
 }
 
+// Puts a failed order's items back into its owner's cart: quantities merge (capped at 99),
+// new lines go to the end.
+void restore_cart(Database& db, const Order& order) {
+  for (const PricedLine& item : order.items) {
+    std::optional<int> in_cart;
+    {
+      auto st = db.prepare("SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?");
+      st.bind_all(order.user_id, item.product_id);
+      if (st.step()) in_cart = static_cast<int>(st.column_int(0));
+    }
+    if (in_cart) {
+      db.prepare("UPDATE cart_items SET quantity = ? WHERE user_id = ? AND product_id = ?")
+          .bind_all(std::min(kMaxQuantity, *in_cart + item.quantity), order.user_id,
+                    item.product_id)
+          .run();
+    } else {
+      const std::int64_t position = next_cart_position(db, order.user_id);
+      db.prepare(
+            "INSERT INTO cart_items (user_id, product_id, name, quantity, unit_price_cents, "
+            "currency, position) VALUES (?, ?, ?, ?, ?, ?, ?)")
+          .bind_all(order.user_id, item.product_id, item.name, item.quantity,
+                    item.unit_price_cents, order.currency, position)
+          .run();
+    }
+  }
+}
+
 }  // namespace
 
 OrderStore::OrderStore(std::filesystem::path file) : file_(std::move(file)) {}
@@ -465,30 +492,7 @@ asio::awaitable<Order> OrderStore::fail_and_restore_cart(std::string order_id, s
           .bind_all(now_ms, order_id)
           .run();
       add_history(db, order_id, OrderStatus::FAILED, now_ms, reason);
-      for (const PricedLine& item : loaded->items) {
-        std::optional<int> in_cart;
-        {
-          auto st = db.prepare(
-              "SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?");
-          st.bind_all(loaded->user_id, item.product_id);
-          if (st.step()) in_cart = static_cast<int>(st.column_int(0));
-        }
-        if (in_cart) {
-          db.prepare(
-                "UPDATE cart_items SET quantity = ? WHERE user_id = ? AND product_id = ?")
-              .bind_all(std::min(kMaxQuantity, *in_cart + item.quantity), loaded->user_id,
-                        item.product_id)
-              .run();
-        } else {
-          const std::int64_t position = next_cart_position(db, loaded->user_id);
-          db.prepare(
-                "INSERT INTO cart_items (user_id, product_id, name, quantity, "
-                "unit_price_cents, currency, position) VALUES (?, ?, ?, ?, ?, ?, ?)")
-              .bind_all(loaded->user_id, item.product_id, item.name, item.quantity,
-                        item.unit_price_cents, loaded->currency, position)
-              .run();
-        }
-      }
+      restore_cart(db, *loaded);
       order = std::move(*load_order(db, order_id));
     });
   });
@@ -514,6 +518,8 @@ asio::awaitable<std::optional<PaymentResultOutcome>> OrderStore::apply_payment_r
                       std::string(to_string(outcome)), now_ms, order_id)
             .run();
         add_history(db, order_id, decision.next, now_ms, reason);
+        // A declined payment ends the order; the cart gets its items back for another try.
+        if (decision.next == OrderStatus::FAILED) restore_cart(db, *loaded);
         loaded = load_order(db, order_id);
       }
       result = PaymentResultOutcome{decision, std::move(*loaded)};

@@ -97,8 +97,9 @@ class OrderStore {
   // (quantities merge, capped at 99), in one transaction. Returns the order.
   boost::asio::awaitable<Order> fail_and_restore_cart(std::string order_id, std::string reason,
                                                       std::int64_t now_ms);
-  // Applies a payment result with the order state machine, in one transaction. Returns
-  // nullopt for an unknown order.
+  // Applies a payment result with the order state machine, in one transaction; an order that
+  // fails this way (a declined card) puts its items back into the cart, as fail_and_restore_cart
+  // does. Returns nullopt for an unknown order.
   boost::asio::awaitable<std::optional<PaymentResultOutcome>> apply_payment_result(
       std::string order_id, std::string payment_id, PaymentOutcome outcome, std::string reason,
       std::int64_t now_ms);
