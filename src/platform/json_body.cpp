@@ -14,7 +14,11 @@ struct LimitExceeded {
 nlohmann::json parse_json_limited(std::string_view text) {
   using nlohmann::json;
   json::parser_callback_t check = [](int depth, json::parse_event_t event, json& parsed) {
-    if (depth > kMaxJsonDepth) {
+    // nlohmann reports an object/array start at the depth *outside* it (0 for the outermost),
+    // so the level it opens is depth + 1: 64 levels pass, the 65th is refused.
+    const bool opens = event == json::parse_event_t::object_start ||
+                       event == json::parse_event_t::array_start;
+    if (depth + (opens ? 1 : 0) > kMaxJsonDepth) {
       throw LimitExceeded{"json_too_deep",
                           "JSON nesting exceeds " + std::to_string(kMaxJsonDepth) + " levels"};
     }
