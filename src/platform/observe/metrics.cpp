@@ -89,6 +89,12 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Counter>& violations;
   prometheus::Family<prometheus::Counter>& transitions;
 
+  // The built-in families' names: a gauge must not take one.
+  std::vector<std::string> family_names() const {
+    return {requests.GetName(), request_seconds.GetName(), calls.GetName(), call_seconds.GetName(),
+            faults.GetName(),   violations.GetName(),      transitions.GetName()};
+  }
+
   struct GaugeSource {
     std::string name, help, label;
     std::function<std::vector<std::pair<std::string, double>>()> read;
@@ -147,9 +153,9 @@ void Metrics::add_gauge(std::string name, std::string help, std::string label_na
   if (!label_name.empty() && (!is_label_name(label_name) || label_name == "service")) {
     throw std::invalid_argument("'" + label_name + "' cannot be a gauge's label name");
   }
-  for (const auto& family : impl_->registry->Collect()) {
+  for (const auto& family : impl_->family_names()) {
     for (const char* suffix : {"", "_bucket", "_sum", "_count"}) {
-      if (name == family.name + suffix) throw std::invalid_argument("metric " + name + " exists already");
+      if (name == family + suffix) throw std::invalid_argument("metric " + name + " exists already");
     }
   }
   std::lock_guard lock(impl_->gauge_mu);

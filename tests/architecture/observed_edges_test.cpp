@@ -1,0 +1,138 @@
+// The observed architecture of a running shop against the allowed one: a whole shop on
+// ephemeral ports goes through browse, checkout, payment and the webhook; every call it
+// records must be on an allowed edge, every recorded allowed edge must be seen, and calls
+// the architecture forbids are refused, recorded as violations and drawn red by
+// `shopctl graph`.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "observe_tools/call_graph.hpp"
+#include "platform/http/blocking_client.hpp"
+#include "platform/observe/architecture.hpp"
+#include "platform/security/password.hpp"
+#include "shop/shop.hpp"
+
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+namespace http = shopctl::http;
+namespace arch = shopctl::platform::architecture;
+
+struct Answer {
+  int status = 0;
+  json body;
+};
+
+struct RunningShop {
+  RunningShop() {
+    shopctl::shop::ShopConfig config;
+    config.password_hashing = shopctl::platform::security::PasswordHashing::fast_for_tests();
+    shopctl::shop::ShopOptions options;
+    options.threads = 2;
+    options.log_level = shopctl::platform::LogLevel::off;
+    shop = std::make_unique<shopctl::shop::Shop>(config, options);
+    shop->start();
+  }
+
+  Answer send(const std::string& method, const std::string& url, const std::optional<json>& body = {},
+              const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    http::Request request;
+    request.method = method;
+    if (body) {
+      request.headers.set("Content-Type", "application/json");
+      request.body = body->dump();
+    }
+    for (const auto& [name, value] : headers) request.headers.set(name, value);
+    auto response = client.send_url(url, std::move(request), 15s);
+    return {response.status, json::parse(response.body, nullptr, false)};
+  }
+  Answer admin(const std::string& method, const std::string& path, const std::optional<json>& body = {}) {
+    return send(method, shop->url("gateway") + path, body, {{"X-Admin-Token", shop->admin_token()}});
+  }
+
+  http::BlockingClient client;
+  std::unique_ptr<shopctl::shop::Shop> shop;
+};
+
+}  // namespace
+
+TEST_CASE("a whole purchase uses every recorded allowed edge and no other; forbidden calls are drawn red") {
+  RunningShop s;
+  const auto gateway = s.shop->url("gateway");
+  auto login = s.send("POST", gateway + "/api/auth/login",
+                      json{{"email", s.shop->config().demo_email}, {"password", s.shop->config().demo_password}});
+  REQUIRE(login.status == 200);
+  const std::vector<std::pair<std::string, std::string>> user = {
+      {"Authorization", "Bearer " + login.body["access_token"].get<std::string>()}};
+
+  REQUIRE(s.send("GET", gateway + "/api/catalog/products", std::nullopt, user).status == 200);
+  REQUIRE(s.send("POST", gateway + "/api/cart/items", json{{"product_id", "p-001"}, {"quantity", 2}}, user).status == 200);
+  auto order = s.send("POST", gateway + "/api/orders", std::nullopt, user);
+  REQUIRE(order.status == 201);
+  const auto order_id = order.body["order_id"].get<std::string>();
+  auto paid = s.send("POST", order.body["payment"]["pay_url"].get<std::string>(),
+                     json{{"card_number", "4242424242424242"}});
+  REQUIRE(paid.status < 300);
+  // The webhook and the callback run after the pay page answers.
+  std::string status;
+  for (int i = 0; i < 100 && status != "PAID"; ++i) {
+    status = s.send("GET", gateway + "/api/orders/" + order_id, std::nullopt, user).body.value("status", "");
+    if (status != "PAID") std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(status == "PAID");
+
+  auto calls = s.admin("GET", "/_admin/calls?since=0");
+  REQUIRE(calls.status == 200);
+  std::set<std::string> seen;
+  for (const auto& r : calls.body["records"]) {
+    INFO(r.dump());
+    CHECK_FALSE(r["violation"].get<bool>());
+    CHECK_MESSAGE(arch::is_allowed(r["caller"].get<std::string>(), r["callee"].get<std::string>()),
+                  "a call on an edge the architecture does not allow");
+    seen.insert(r["edge"].get<std::string>());
+  }
+  for (const auto& e : arch::allowed_edges()) {
+    if (e.recorded) CHECK_MESSAGE(seen.count(e.caller + "->" + e.callee) == 1, "never seen: " << e.caller << "->" << e.callee);
+  }
+
+  // Forbidden calls: catalog -> order with a genuine catalog credential, and an outsider
+  // straight at the catalog's port. Both are refused and recorded as violations.
+  auto minted = s.admin("POST", "/_admin/credentials", json{{"service", "catalog"}});
+  REQUIRE(minted.status == 200);
+  auto as_catalog = s.send("GET", s.shop->url("order") + "/cart", std::nullopt,
+                           {{"X-Service-Token", minted.body["token"].get<std::string>()}});
+  auto outsider = s.send("GET", s.shop->url("catalog") + "/products");
+  CHECK(outsider.status == 401);
+
+  auto edges = s.admin("GET", "/_admin/edges");
+  REQUIRE(edges.status == 200);
+  CHECK(edges.body["edges"]["client->catalog"]["violations"] == 1);
+  auto graph = shopctl::observe_tools::graph_from_admin_edges(edges.body);
+  shopctl::observe_tools::add_violation_reasons(graph, s.admin("GET", "/_admin/calls?since=0").body["records"]);
+  const auto mermaid = shopctl::observe_tools::render_graph(shopctl::observe_tools::GraphFormat::mermaid, &graph);
+  INFO(mermaid);
+  CHECK(mermaid.find("client -->|\"1 call refused: missing_service_credential\"| catalog") != std::string::npos);
+  CHECK(mermaid.find("linkStyle ") != std::string::npos);
+  // Every edge the purchase used is drawn solid with its numbers; no allowed edge is dashed
+  // except the unrecorded pay page.
+  CHECK(mermaid.find("order -->|\"") != std::string::npos);
+  CHECK(mermaid.find(" -.->") == mermaid.rfind(" -.->"));
+  CHECK(mermaid.find("client -.->|\"pay page (not recorded)\"| provider") != std::string::npos);
+  if (as_catalog.status == 403) {
+    CHECK(edges.body["edges"]["catalog->order"]["violations"] == 1);
+    CHECK(mermaid.find("catalog -->|\"1 call refused: caller_not_allowed\"| order") != std::string::npos);
+  } else {
+    FAIL_CHECK("catalog -> order answered " << as_catalog.status << ", not 403 caller_not_allowed");
+  }
+}

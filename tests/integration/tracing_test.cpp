@@ -1,0 +1,158 @@
+// Tracing through a whole shop on ephemeral ports: a checkout that brings a W3C
+// `traceparent` keeps its trace id in X-Trace-Id and in the call record of every hop it
+// causes (client->gateway->order->catalog, order->payment->provider); a request without one
+// gets a fresh trace id.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "platform/http/blocking_client.hpp"
+#include "platform/security/password.hpp"
+#include "shop/shop.hpp"
+
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+namespace http = shopctl::http;
+
+struct Answer {
+  int status = 0;
+  json body;
+  http::Headers headers;
+};
+
+class TracedShop {
+ public:
+  TracedShop() {
+    shopctl::shop::ShopConfig config;
+    config.password_hashing = shopctl::platform::security::PasswordHashing::fast_for_tests();
+    shopctl::shop::ShopOptions options;
+    options.threads = 2;
+    options.log_level = shopctl::platform::LogLevel::off;
+    shop = std::make_unique<shopctl::shop::Shop>(config, options);
+    shop->start();
+    auto login = send("POST", shop->url("gateway") + "/api/auth/login",
+                      json{{"email", shop->config().demo_email}, {"password", shop->config().demo_password}});
+    REQUIRE(login.status == 200);
+    token = login.body["access_token"].get<std::string>();
+  }
+
+  Answer send(const std::string& method, const std::string& url, const std::optional<json>& body = {},
+              const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    http::Request request;
+    request.method = method;
+    if (body) {
+      request.headers.set("Content-Type", "application/json");
+      request.body = body->dump();
+    }
+    for (const auto& [name, value] : headers) request.headers.set(name, value);
+    auto response = client.send_url(url, std::move(request), 15s);
+    return {response.status, json::parse(response.body, nullptr, false), response.headers};
+  }
+
+  Answer api(const std::string& method, const std::string& path, const std::optional<json>& body = {},
+             std::vector<std::pair<std::string, std::string>> headers = {}) {
+    headers.emplace_back("Authorization", "Bearer " + token);
+    return send(method, shop->url("gateway") + path, body, headers);
+  }
+
+  // The call records from sequence number `since` on.
+  json calls_since(std::uint64_t since) {
+    auto answer = send("GET", shop->url("gateway") + "/_admin/calls?since=" + std::to_string(since), std::nullopt,
+                       {{"X-Admin-Token", shop->admin_token()}});
+    REQUIRE(answer.status == 200);
+    return answer.body;
+  }
+  std::uint64_t next_seq() { return calls_since(UINT64_MAX / 2).at("next_seq").get<std::uint64_t>(); }
+
+  http::BlockingClient client;
+  std::unique_ptr<shopctl::shop::Shop> shop;
+  std::string token;
+};
+
+bool is_trace_id(const std::string& s) {
+  if (s.size() != 32 || s == std::string(32, '0')) return false;
+  return s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+std::string header(const Answer& a, const char* name) {
+  auto v = a.headers.get(name);
+  return v ? std::string(*v) : std::string();
+}
+
+}  // namespace
+
+TEST_CASE("a checkout that brings a traceparent keeps its trace id through every hop") {
+  TracedShop t;
+  REQUIRE(t.api("POST", "/api/cart/items", json{{"product_id", "p-001"}, {"quantity", 1}}).status == 200);
+
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string traceparent = "00-" + trace_id + "-00f067aa0ba902b7-01";
+  const auto since = t.next_seq();
+  auto order = t.api("POST", "/api/orders", std::nullopt, {{"traceparent", traceparent}});
+  REQUIRE(order.status == 201);
+  CHECK(header(order, "X-Trace-Id") == trace_id);
+
+  const auto records = t.calls_since(since).at("records");
+  std::set<std::string> edges;
+  for (const auto& r : records) {
+    INFO(r.dump());
+    CHECK(r.at("trace_id") == trace_id);
+    edges.insert(r.at("edge").get<std::string>());
+  }
+  // Every hop of a checkout, each with its own record.
+  for (const char* edge : {"client->gateway", "gateway->order", "order->catalog", "order->payment",
+                           "payment->provider"}) {
+    CHECK_MESSAGE(edges.count(edge) == 1, "no call record of " << edge << " with the trace id");
+  }
+}
+
+TEST_CASE("a request without a traceparent, or with a malformed one, gets a fresh trace id") {
+  TracedShop t;
+  const auto since = t.next_seq();
+  auto first = t.api("GET", "/api/cart");
+  auto second = t.api("GET", "/api/cart");
+  auto malformed = t.api("GET", "/api/cart", std::nullopt, {{"traceparent", "00-not-a-trace-01"}});
+  auto zero = t.api("GET", "/api/cart", std::nullopt,
+                    {{"traceparent", "00-00000000000000000000000000000000-00f067aa0ba902b7-01"}});
+  REQUIRE(first.status == 200);
+  REQUIRE(malformed.status == 200);
+  std::set<std::string> ids;
+  for (const auto* a : {&first, &second, &malformed, &zero}) {
+    const auto id = header(*a, "X-Trace-Id");
+    CHECK_MESSAGE(is_trace_id(id), "'" << id << "' is not 32 lower-case hex digits");
+    ids.insert(id);
+  }
+  CHECK(ids.size() == 4);  // each request its own trace
+
+  // The fresh id is the one the hops carry.
+  const auto first_id = header(first, "X-Trace-Id");
+  std::set<std::string> edges;
+  const auto calls = t.calls_since(since);
+  for (const auto& r : calls.at("records")) {
+    if (r.at("trace_id") == first_id) edges.insert(r.at("edge").get<std::string>());
+  }
+  std::string seen;
+  for (const auto& e : edges) seen += e + " ";
+  INFO("edges with the fresh trace id " << first_id << ": " << seen);
+  CHECK(edges == std::set<std::string>{"client->gateway", "gateway->order"});
+}
+
+TEST_CASE("an error answer carries the trace id in X-Trace-Id and in its body") {
+  TracedShop t;
+  const std::string trace_id = "0af7651916cd43dd8448eb211c80319c";
+  auto missing = t.api("GET", "/api/orders/ord_missing", std::nullopt,
+                       {{"traceparent", "00-" + trace_id + "-b7ad6b7169203331-01"}});
+  CHECK(missing.status == 404);
+  CHECK(header(missing, "X-Trace-Id") == trace_id);
+  CHECK(missing.body["trace_id"] == trace_id);
+}

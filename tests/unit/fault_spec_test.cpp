@@ -1,0 +1,148 @@
+// `shopctl fault add` flags to the fault table's wire shape, and `shopctl fault list`'s table.
+#include <doctest/doctest.h>
+
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "observe_tools/fault_spec.hpp"
+#include "platform/fault/fault_table.hpp"
+
+namespace {
+using nlohmann::json;
+namespace tools = shopctl::observe_tools;
+}  // namespace
+
+TEST_CASE("fault flags become the wire shape that Fault::from_json reads") {
+  tools::FaultFlags f;
+  f.target_service = "catalog";
+  f.type = "delay";
+  f.delay = "2s";
+  f.jitter = "250ms";
+  f.from = "order";
+  f.path = "/products/*";
+  f.method = "get";
+  f.probability = 0.5;
+  f.id = "catalog-slow";
+  auto j = tools::fault_json_from_flags(f);
+  CHECK(j == json{{"target", "catalog"}, {"type", "delay"}, {"id", "catalog-slow"}, {"from", "order"},
+                  {"match", {{"method", "GET"}, {"path", "/products/*"}}}, {"delay_ms", 2000.0},
+                  {"jitter_ms", 250.0}, {"select", {{"probability", 0.5}}}});
+  auto fault = shopctl::platform::Fault::from_json(j);
+  CHECK(fault.delay == std::chrono::seconds(2));
+  CHECK(fault.select.kind == shopctl::platform::FaultSelect::Kind::probability);
+
+  tools::FaultFlags abort;
+  abort.target_service = "payment";
+  abort.type = "abort";
+  abort.status = 503;
+  abort.first = 2;
+  CHECK(tools::fault_json_from_flags(abort) ==
+        json{{"target", "payment"}, {"type", "abort"}, {"status", 503}, {"select", {{"first", 2}}}});
+
+  tools::FaultFlags slow;
+  slow.target_service = "order";
+  slow.type = "slow_body";
+  slow.bytes_per_second = 200;
+  slow.every = 3;
+  CHECK(tools::fault_json_from_flags(slow)["bytes_per_second"] == 200.0);
+  CHECK(tools::fault_json_from_flags(slow)["select"] == json{{"every", 3}});
+}
+
+TEST_CASE("fault flags that make no sense are refused before anything is sent") {
+  auto refused = [](tools::FaultFlags f) {
+    try {
+      tools::fault_json_from_flags(f);
+      return std::string();
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+  };
+  tools::FaultFlags base;
+  base.target_service = "catalog";
+  base.type = "hang";
+  CHECK(refused(base).empty());
+
+  auto f = base;
+  f.target_service = "";
+  CHECK(refused(f).find("--target-service") != std::string::npos);
+  f = base;
+  f.target_service = "catalgo";
+  CHECK(refused(f).find("catalgo") != std::string::npos);
+  f = base;
+  f.target_service = "client";
+  CHECK_FALSE(refused(f).empty());
+  f = base;
+  f.from = "client";
+  CHECK(refused(f).empty());
+  f = base;
+  f.from = "ordr";
+  CHECK_FALSE(refused(f).empty());
+  f = base;
+  f.type = "explode";
+  CHECK(refused(f).find("--type") != std::string::npos);
+  f = base;
+  f.type = "delay";
+  CHECK(refused(f).find("--delay") != std::string::npos);
+  f.delay = "2 seconds";
+  CHECK(refused(f).find("duration") != std::string::npos);
+  f = base;
+  f.delay = "1s";
+  CHECK(refused(f).find("--delay") != std::string::npos);  // a hang has no delay
+  f = base;
+  f.status = 503;
+  CHECK(refused(f).find("--status") != std::string::npos);
+  f = base;
+  f.type = "slow_body";
+  CHECK(refused(f).find("--bytes-per-second") != std::string::npos);
+  f = base;
+  f.first = 1;
+  f.every = 2;
+  CHECK(refused(f).find("at most one") != std::string::npos);
+  f = base;
+  f.probability = 1.5;
+  CHECK(refused(f).find("probability") != std::string::npos);
+  f = base;
+  f.type = "abort";
+  f.status = 700;
+  CHECK(refused(f).find("status") != std::string::npos);
+}
+
+TEST_CASE("--json is checked like the shop checks it") {
+  CHECK(tools::fault_json_from_text(R"({"target":"payment","type":"reset","select":{"first":3}})")["type"] == "reset");
+  CHECK_THROWS_AS(tools::fault_json_from_text("{"), std::invalid_argument);
+  CHECK_THROWS_AS(tools::fault_json_from_text(R"({"target":"payment","type":"reset","colour":"red"})"),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(tools::fault_json_from_text(R"({"target":"paymnt","type":"reset"})"), std::invalid_argument);
+  CHECK_THROWS_AS(tools::fault_json_from_text(R"({"type":"reset"})"), std::invalid_argument);
+}
+
+TEST_CASE("fault list prints an aligned table of the faults and their counts") {
+  shopctl::platform::FaultTable table;
+  table.add(shopctl::platform::Fault::from_json(
+      json{{"id", "catalog-slow"}, {"target", "catalog"}, {"type", "delay"}, {"delay_ms", 2000},
+           {"from", "order"}, {"match", {{"path", "/products/*"}}}, {"select", {{"probability", 0.5}}}}));
+  table.add(shopctl::platform::Fault::from_json(
+      json{{"id", "pay-down"}, {"target", "payment"}, {"type", "abort"}, {"status", 503}}));
+  table.decide("payment", "order", "POST", "/internal/payments");
+  const auto text = tools::fault_table(json{{"items", table.list()}});
+  INFO(text);
+  std::istringstream lines(text);
+  std::string header, first, second, extra;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  std::getline(lines, second);
+  CHECK_FALSE(std::getline(lines, extra));
+  CHECK(header.rfind("ID", 0) == 0);
+  CHECK(first.rfind("catalog-slow", 0) == 0);
+  CHECK(first.find("* /products/*") != std::string::npos);
+  CHECK(first.find("2000ms") != std::string::npos);
+  CHECK(first.find("probability 0.5") != std::string::npos);
+  CHECK(second.find("status 503") != std::string::npos);
+  CHECK(second.substr(second.size() - 1) == "1");  // applied once
+  // Columns line up: TARGET starts at the same place in every row.
+  CHECK(header.find("TARGET") == first.find("catalog "));
+  CHECK(header.find("TARGET") == second.find("payment "));
+  CHECK(tools::fault_table(json{{"items", json::array()}}) == "no faults\n");
+}
