@@ -76,9 +76,9 @@ class ShopUnderTest {
     options.log_level = shopctl::platform::LogLevel::off;
     shop = std::make_unique<shopctl::shop::Shop>(config, options);
     shop->start();
-    auto login = send("POST", url("gateway") + "/api/auth/login",
-                      json{{"email", shop->config().demo_email},
-                           {"password", shop->config().demo_password}});
+    auto login = send(
+        "POST", url("gateway") + "/api/auth/login",
+        json{{"email", shop->config().demo_email}, {"password", shop->config().demo_password}});
     REQUIRE(login.status == 200);
     token = login.body["access_token"].get<std::string>();
   }
@@ -98,12 +98,14 @@ class ShopUnderTest {
   }
 
   void add_to_cart(const std::string& product_id, int quantity) {
-    auto added = api("POST", "/api/cart/items", json{{"product_id", product_id}, {"quantity", quantity}});
+    auto added =
+        api("POST", "/api/cart/items", json{{"product_id", product_id}, {"quantity", quantity}});
     REQUIRE(added.status == 200);
   }
 
   // Polls `check` every 50 ms until it holds or `within` passes.
-  static bool eventually(const std::function<bool()>& check, std::chrono::milliseconds within = 5s) {
+  static bool eventually(const std::function<bool()>& check,
+                         std::chrono::milliseconds within = 5s) {
     const auto deadline = std::chrono::steady_clock::now() + within;
     while (std::chrono::steady_clock::now() < deadline) {
       if (check()) return true;
@@ -218,14 +220,16 @@ TEST_CASE("cart rules: unknown products, quantities, removal and other users' or
   auto missing = t.api("POST", "/api/cart/items", json{{"product_id", "p-999"}, {"quantity", 1}});
   CHECK(missing.status == 404);
   CHECK(missing.body["error"]["code"] == "product_not_found");
-  auto bad_quantity = t.api("POST", "/api/cart/items", json{{"product_id", "p-001"}, {"quantity", 100}});
+  auto bad_quantity =
+      t.api("POST", "/api/cart/items", json{{"product_id", "p-001"}, {"quantity", 100}});
   CHECK(bad_quantity.status == 400);
   CHECK(bad_quantity.body["error"]["code"] == "invalid_quantity");
   t.add_to_cart("p-001", 98);
   auto over = t.api("POST", "/api/cart/items", json{{"product_id", "p-001"}, {"quantity", 2}});
   CHECK(over.status == 400);
   CHECK(over.body["error"]["code"] == "invalid_quantity");
-  auto unavailable = t.api("POST", "/api/cart/items", json{{"product_id", "p-008"}, {"quantity", 1}});
+  auto unavailable =
+      t.api("POST", "/api/cart/items", json{{"product_id", "p-008"}, {"quantity", 1}});
   CHECK(unavailable.status == 409);
 
   auto patched = t.api("PATCH", "/api/cart/items/p-001", json{{"quantity", 5}});
@@ -243,24 +247,30 @@ TEST_CASE("cart rules: unknown products, quantities, removal and other users' or
   t.add_to_cart("p-001", 1);
   auto order = t.api("POST", "/api/orders");
   REQUIRE(order.status == 201);
-  auto other = send("POST", t.url("gateway") + "/api/auth/register",
-                    json{{"email", "other@shop.test"}, {"password", "long-enough-1"}, {"name", "O"}});
+  auto other =
+      send("POST", t.url("gateway") + "/api/auth/register",
+           json{{"email", "other@shop.test"}, {"password", "long-enough-1"}, {"name", "O"}});
   REQUIRE(other.status == 201);
   auto login = send("POST", t.url("gateway") + "/api/auth/login",
                     json{{"email", "other@shop.test"}, {"password", "long-enough-1"}});
   REQUIRE(login.status == 200);
-  auto foreign = send("GET", t.url("gateway") + "/api/orders/" + order.body["order_id"].get<std::string>(),
-                      std::nullopt,
-                      {{"Authorization", "Bearer " + login.body["access_token"].get<std::string>()}});
+  auto foreign = send(
+      "GET", t.url("gateway") + "/api/orders/" + order.body["order_id"].get<std::string>(),
+      std::nullopt, {{"Authorization", "Bearer " + login.body["access_token"].get<std::string>()}});
   CHECK(foreign.status == 404);
   CHECK(foreign.body["error"]["code"] == "order_not_found");
 }
 
-TEST_CASE("a changed price answers 409 price_changed, reprices the cart, and the next checkout succeeds") {
+TEST_CASE(
+    "a changed price answers 409 price_changed, reprices the cart, and the next checkout "
+    "succeeds") {
   ShopUnderTest t;
   t.add_to_cart("p-001", 2);
-  const auto old_price = t.api("GET", "/api/cart").body["items"][0]["unit_price_cents"].get<std::int64_t>();
-  REQUIRE(t.admin("catalog", "POST", "/_admin/products/p-001", json{{"price_cents", old_price + 100}}).status == 200);
+  const auto old_price =
+      t.api("GET", "/api/cart").body["items"][0]["unit_price_cents"].get<std::int64_t>();
+  REQUIRE(
+      t.admin("catalog", "POST", "/_admin/products/p-001", json{{"price_cents", old_price + 100}})
+          .status == 200);
   auto changed = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "k-price"}});
   REQUIRE(changed.status == 409);
   CHECK(changed.body["error"]["code"] == "price_changed");
@@ -289,7 +299,9 @@ TEST_CASE("with the catalog down checkout answers 503 catalog_unavailable and cr
   CHECK(t.api("POST", "/api/orders").status == 201);
 }
 
-TEST_CASE("with the payment service down the order fails, the cart is restored and checkout answers 503") {
+TEST_CASE(
+    "with the payment service down the order fails, the cart is restored and checkout answers "
+    "503") {
   ShopUnderTest t;
   t.add_to_cart("p-001", 2);
   t.shop->stop_service("payment");
@@ -315,7 +327,8 @@ TEST_CASE("with the payment service down the order fails, the cart is restored a
   CHECK(retried.status == 201);
 }
 
-TEST_CASE("a callback that cannot reach the order service waits in the outbox until order is back") {
+TEST_CASE(
+    "a callback that cannot reach the order service waits in the outbox until order is back") {
   ShopUnderTest t;
   t.add_to_cart("p-005", 1);
   auto order = t.api("POST", "/api/orders");
@@ -339,9 +352,8 @@ TEST_CASE("a callback that cannot reach the order service waits in the outbox un
   t.shop->start_service("order");
   // The failed deliveries may have opened payment->order; its OPEN wait runs on the shop clock.
   t.shop->clock().advance(31s);
-  CHECK(ShopUnderTest::eventually([&] {
-    return t.api("GET", "/api/orders/" + order_id).body["status"] == "PAID";
-  }));
+  CHECK(ShopUnderTest::eventually(
+      [&] { return t.api("GET", "/api/orders/" + order_id).body["status"] == "PAID"; }));
   CHECK(ShopUnderTest::eventually(
       [&] { return t.admin("payment", "GET", "/_admin/outbox").body["depth"] == 0; }));
 }
@@ -359,9 +371,10 @@ TEST_CASE("webhook events with a bad signature or an old timestamp are refused")
                       {"failure_reason", nullptr}};
   const std::string body = event.dump();
   const auto now = t.shop->clock().unix_seconds();
-  auto forged = send("POST", t.url("gateway") + "/api/payments/webhook", std::nullopt,
-                     {{"Payment-Signature", shopctl::platform::security::sign_webhook("wrong-secret", now, body)}},
-                     body);
+  auto forged = send(
+      "POST", t.url("gateway") + "/api/payments/webhook", std::nullopt,
+      {{"Payment-Signature", shopctl::platform::security::sign_webhook("wrong-secret", now, body)}},
+      body);
   CHECK(forged.status == 400);
   CHECK(forged.body["error"]["code"] == "bad_signature");
 
@@ -419,13 +432,14 @@ TEST_CASE("a payment result that contradicts a final order is refused with 409 a
               .status == 200);
 
   // A second, genuine-looking event that says the opposite.
-  const std::string body = json{{"event_id", "evt_contradiction"},
-                                {"type", "payment.failed"},
-                                {"payment_id", order.body["payment"]["payment_id"]},
-                                {"amount_cents", order.body["total_cents"]},
-                                {"currency", "EUR"},
-                                {"failure_reason", "card_declined"}}
-                               .dump();
+  const std::string body = json{
+      {"event_id", "evt_contradiction"},
+      {"type", "payment.failed"},
+      {"payment_id", order.body["payment"]["payment_id"]},
+      {"amount_cents", order.body["total_cents"]},
+      {"currency", "EUR"},
+      {"failure_reason",
+       "card_declined"}}.dump();
   const auto signature = shopctl::platform::security::sign_webhook(
       t.shop->config().webhook_secret, t.shop->clock().unix_seconds(), body);
   auto event = send("POST", t.url("gateway") + "/api/payments/webhook", std::nullopt,
@@ -445,13 +459,14 @@ TEST_CASE("a payment result that contradicts a final order is refused with 409 a
   CHECK(again.body["duplicate"] == true);
 
   // An amount that is not the payment's is refused.
-  const std::string wrong = json{{"event_id", "evt_wrong_amount"},
-                                 {"type", "payment.succeeded"},
-                                 {"payment_id", order.body["payment"]["payment_id"]},
-                                 {"amount_cents", 1},
-                                 {"currency", "EUR"},
-                                 {"failure_reason", nullptr}}
-                                .dump();
+  const std::string wrong = json{
+      {"event_id", "evt_wrong_amount"},
+      {"type", "payment.succeeded"},
+      {"payment_id", order.body["payment"]["payment_id"]},
+      {"amount_cents", 1},
+      {"currency", "EUR"},
+      {"failure_reason",
+       nullptr}}.dump();
   auto mismatch = send("POST", t.url("gateway") + "/api/payments/webhook", std::nullopt,
                        {{"Payment-Signature", shopctl::platform::security::sign_webhook(
                                                   t.shop->config().webhook_secret,

@@ -74,15 +74,14 @@ TEST_CASE("an empty cart has no currency and a zero total") {
   CHECK(json["currency"] == "EUR");
 }
 
-TEST_CASE("an Idempotency-Key is 1 to 200 visible ASCII characters") {
+TEST_CASE("an Idempotency-Key is 1 to 200 printable ASCII characters") {
   CHECK_NOTHROW(order::validate_idempotency_key("a"));
   CHECK_NOTHROW(order::validate_idempotency_key(std::string(200, 'k')));
   CHECK_NOTHROW(order::validate_idempotency_key("3f9a-11ee_b962:0242ac120002"));
   CHECK(error_code_of([] { order::validate_idempotency_key(""); }) == "invalid_idempotency_key");
   CHECK(error_code_of([] { order::validate_idempotency_key(std::string(201, 'k')); }) ==
         "invalid_idempotency_key");
-  CHECK(error_code_of([] { order::validate_idempotency_key("has space"); }) ==
-        "invalid_idempotency_key");
+  CHECK_NOTHROW(order::validate_idempotency_key("has space"));
   CHECK(error_code_of([] { order::validate_idempotency_key("tab\there"); }) ==
         "invalid_idempotency_key");
   CHECK(error_code_of([] { order::validate_idempotency_key("caf\xc3\xa9"); }) ==
@@ -92,10 +91,8 @@ TEST_CASE("an Idempotency-Key is 1 to 200 visible ASCII characters") {
 TEST_CASE("a product id must fit into the catalog's ids list") {
   CHECK_NOTHROW(order::validate_product_id("p-001", "product_id"));
   CHECK(error_code_of([] { order::validate_product_id("", "product_id"); }) == "invalid_field");
-  CHECK(error_code_of([] { order::validate_product_id("a,b", "product_id"); }) ==
-        "invalid_field");
-  CHECK(error_code_of([] { order::validate_product_id("a\nb", "product_id"); }) ==
-        "invalid_field");
+  CHECK(error_code_of([] { order::validate_product_id("a,b", "product_id"); }) == "invalid_field");
+  CHECK(error_code_of([] { order::validate_product_id("a\nb", "product_id"); }) == "invalid_field");
   CHECK(error_code_of([] { order::validate_product_id(std::string(101, 'p'), "product_id"); }) ==
         "invalid_field");
 }

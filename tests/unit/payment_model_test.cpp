@@ -25,8 +25,8 @@ std::string error_code_of(auto&& fn) {
 }
 
 nlohmann::json valid_event() {
-  return {{"event_id", "evt_1"},       {"type", "payment.failed"}, {"payment_id", "pay_1"},
-          {"amount_cents", 2580},      {"currency", "EUR"},        {"failure_reason", "card_declined"}};
+  return {{"event_id", "evt_1"},  {"type", "payment.failed"}, {"payment_id", "pay_1"},
+          {"amount_cents", 2580}, {"currency", "EUR"},        {"failure_reason", "card_declined"}};
 }
 
 }  // namespace
@@ -62,7 +62,8 @@ TEST_CASE("a provider event is read field by field and its type is checked") {
   CHECK(event.result() == "FAILED");
   CHECK(event.failure_reason == "card_declined");
   auto body = payment::payment_result_body(event);
-  CHECK(body == nlohmann::json{{"payment_id", "pay_1"}, {"status", "FAILED"}, {"reason", "card_declined"}});
+  CHECK(body ==
+        nlohmann::json{{"payment_id", "pay_1"}, {"status", "FAILED"}, {"reason", "card_declined"}});
 
   auto succeeded = valid_event();
   succeeded["type"] = "payment.succeeded";

@@ -19,8 +19,7 @@ std::string format_timestamp(std::int64_t unix_ms) {
   std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
                 static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
                 static_cast<unsigned>(date.day()), static_cast<int>(time.hours().count()),
-                static_cast<int>(time.minutes().count()),
-                static_cast<int>(time.seconds().count()),
+                static_cast<int>(time.minutes().count()), static_cast<int>(time.seconds().count()),
                 static_cast<int>(time.subseconds().count()));
   return text;
 }
@@ -70,14 +69,14 @@ nlohmann::json cart_json(const std::vector<CartLine>& lines, const std::string& 
 }
 
 void validate_idempotency_key(std::string_view key) {
-  bool visible = true;
+  bool printable = true;
   for (char c : key) {
-    if (c < 0x21 || c > 0x7e) visible = false;
+    if (c < 0x20 || c > 0x7e) printable = false;
   }
-  if (key.empty() || key.size() > kMaxIdempotencyKeyLength || !visible) {
+  if (key.empty() || key.size() > kMaxIdempotencyKeyLength || !printable) {
     throw ApiError(400, "invalid_idempotency_key",
                    "Idempotency-Key must be 1 to " + std::to_string(kMaxIdempotencyKeyLength) +
-                       " visible ASCII characters",
+                       " printable ASCII characters",
                    {{"header", "Idempotency-Key"}, {"max_length", kMaxIdempotencyKeyLength}});
   }
 }

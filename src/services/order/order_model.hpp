@@ -64,7 +64,7 @@ nlohmann::json to_json(const Order& order);
 // learns the shop's currency only from the catalog's products).
 nlohmann::json cart_json(const std::vector<CartLine>& lines, const std::string& currency);
 
-// Validates an Idempotency-Key header value: 1..200 visible ASCII characters (0x21-0x7E).
+// Validates an Idempotency-Key header value: 1..200 printable ASCII characters (0x20-0x7E).
 // Throws ApiError 400 `invalid_idempotency_key`.
 void validate_idempotency_key(std::string_view key);
 

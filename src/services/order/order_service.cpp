@@ -53,11 +53,17 @@ OrderService::OrderService(platform::ServiceContext& ctx, OrderSettings settings
   platform::expose_breakers(host_, {&catalog_.edge(), &payments_.edge()});
 }
 
-OrderService::~OrderService() { stop(); }
+OrderService::~OrderService() {
+  stop();
+}
 
-void OrderService::open_storage() { store_.open(); }
+void OrderService::open_storage() {
+  store_.open();
+}
 
-void OrderService::close_storage() { store_.close(); }
+void OrderService::close_storage() {
+  store_.close();
+}
 
 void OrderService::add_routes() {
   auto& routes = host_.routes();
@@ -68,8 +74,7 @@ void OrderService::add_routes() {
     co_return Response::json(200, cart_json(cart.lines, cart.currency));
   });
 
-  routes.add("POST", "/cart/items", gateway,
-             [this](Request& req) { return add_cart_item(req); });
+  routes.add("POST", "/cart/items", gateway, [this](Request& req) { return add_cart_item(req); });
 
   routes.add("PATCH", "/cart/items/{product_id}", gateway,
              [this](Request& req) -> asio::awaitable<Response> {
@@ -225,7 +230,8 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
   const auto changes = detect_price_changes(cart.lines, latest_prices);
   if (!changes.empty()) {
     std::map<std::string, std::int64_t> new_prices;
-    for (const PriceChange& change : changes) new_prices[change.product_id] = change.new_price_cents;
+    for (const PriceChange& change : changes)
+      new_prices[change.product_id] = change.new_price_cents;
     co_await store_.reprice_cart(user_id, std::move(new_prices));
     throw ApiError(409, "price_changed",
                    "prices changed since the products were added; the cart has the new prices",
@@ -253,17 +259,17 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
   std::string failure;
   int retry_after = 1;
   try {
-    payment = co_await payments_.create_payment(order.order_id, order.total_cents,
-                                                order.currency, "order:" + order.order_id,
-                                                req.trace_id);
+    payment = co_await payments_.create_payment(order.order_id, order.total_cents, order.currency,
+                                                "order:" + order.order_id, req.trace_id);
   } catch (const PaymentUnavailable& e) {
     failure = e.what();
     retry_after = e.retry_after_seconds();
   }
   if (!payment) {
-    ctx_.log.warn("checkout could not open a payment",
-                  {{"service", "order"}, {"order_id", order.order_id},
-                   {"cause", failure.substr(0, 200)}, {"trace_id", req.trace_id}});
+    ctx_.log.warn("checkout could not open a payment", {{"service", "order"},
+                                                        {"order_id", order.order_id},
+                                                        {"cause", failure.substr(0, 200)},
+                                                        {"trace_id", req.trace_id}});
     co_await store_.fail_and_restore_cart(order.order_id, "payment_unavailable",
                                           ctx_.clock.unix_millis());
     CheckoutAnswer answer{
@@ -305,13 +311,15 @@ asio::awaitable<Response> OrderService::payment_result(Request& req) {
   const auto& decision = result->decision;
   const std::string order_status(to_string(result->order.status));
   if (decision.kind == TransitionDecision::conflict) {
-    ctx_.log.warn("payment result contradicts the order",
-                  {{"service", "order"}, {"order_id", order_id}, {"order_status", order_status},
-                   {"payment_id", payment_id}, {"result", status},
-                   {"reason", std::string(decision.reason)}, {"trace_id", req.trace_id}});
+    ctx_.log.warn("payment result contradicts the order", {{"service", "order"},
+                                                           {"order_id", order_id},
+                                                           {"order_status", order_status},
+                                                           {"payment_id", payment_id},
+                                                           {"result", status},
+                                                           {"reason", std::string(decision.reason)},
+                                                           {"trace_id", req.trace_id}});
     throw ApiError(409, "state_conflict",
-                   "the payment result contradicts the order's state, which stays " +
-                       order_status,
+                   "the payment result contradicts the order's state, which stays " + order_status,
                    {{"order_id", order_id},
                     {"order_status", order_status},
                     {"payment_id", payment_id},
@@ -319,13 +327,15 @@ asio::awaitable<Response> OrderService::payment_result(Request& req) {
                     {"reason", std::string(decision.reason)}});
   }
   if (decision.kind == TransitionDecision::apply) {
-    ctx_.log.info("payment result recorded",
-                  {{"service", "order"}, {"order_id", order_id}, {"status", order_status},
-                   {"payment_id", payment_id}, {"trace_id", req.trace_id}});
+    ctx_.log.info("payment result recorded", {{"service", "order"},
+                                              {"order_id", order_id},
+                                              {"status", order_status},
+                                              {"payment_id", payment_id},
+                                              {"trace_id", req.trace_id}});
   }
-  co_return Response::json(200, {{"order_id", order_id},
-                                 {"status", order_status},
-                                 {"result", std::string(decision.reason)}});
+  co_return Response::json(
+      200,
+      {{"order_id", order_id}, {"status", order_status}, {"result", std::string(decision.reason)}});
 }
 
 }  // namespace shopctl::order

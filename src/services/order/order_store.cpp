@@ -81,8 +81,8 @@ StoredCart load_cart(Database& db, const std::string& user_id) {
       "WHERE user_id = ? ORDER BY position");
   st.bind_all(user_id);
   while (st.step()) {
-    cart.lines.push_back({st.column_text(0), st.column_text(1),
-                          static_cast<int>(st.column_int(2)), st.column_int(3)});
+    cart.lines.push_back({st.column_text(0), st.column_text(1), static_cast<int>(st.column_int(2)),
+                          st.column_int(3)});
     if (cart.currency.empty()) cart.currency = st.column_text(4);
   }
   return cart;
@@ -138,10 +138,10 @@ std::optional<Order> load_order(Database& db, const std::string& order_id) {
   return order;
 }
 
-void add_history(Database& db, const std::string& order_id, OrderStatus status,
-                 std::int64_t at_ms, const std::string& reason) {
-  auto st = db.prepare(
-      "INSERT INTO order_history (order_id, status, at_ms, reason) VALUES (?, ?, ?, ?)");
+void add_history(Database& db, const std::string& order_id, OrderStatus status, std::int64_t at_ms,
+                 const std::string& reason) {
+  auto st =
+      db.prepare("INSERT INTO order_history (order_id, status, at_ms, reason) VALUES (?, ?, ?, ?)");
   st.bind_all(order_id, std::string(to_string(status)), at_ms);
   if (reason.empty()) {
     st.bind_null(4);
@@ -171,8 +171,8 @@ void restore_cart(Database& db, const Order& order) {
       db.prepare(
             "INSERT INTO cart_items (user_id, product_id, name, quantity, unit_price_cents, "
             "currency, position) VALUES (?, ?, ?, ?, ?, ?, ?)")
-          .bind_all(order.user_id, item.product_id, item.name, item.quantity,
-                    item.unit_price_cents, order.currency, position)
+          .bind_all(order.user_id, item.product_id, item.name, item.quantity, item.unit_price_cents,
+                    order.currency, position)
           .run();
     }
   }
@@ -248,17 +248,18 @@ asio::awaitable<StoredCart> OrderStore::add_item(std::string user_id, CartLine l
             "SELECT currency FROM cart_items WHERE user_id = ? AND product_id <> ? LIMIT 1");
         st.bind_all(user_id, line.product_id);
         if (st.step() && st.column_text(0) != currency) {
-          throw ApiError(409, "currency_mismatch",
-                         "the product is priced in " + currency + " but the cart in " +
-                             st.column_text(0),
-                         {{"product_id", line.product_id}, {"currency", currency},
-                          {"cart_currency", st.column_text(0)}});
+          throw ApiError(
+              409, "currency_mismatch",
+              "the product is priced in " + currency + " but the cart in " + st.column_text(0),
+              {{"product_id", line.product_id},
+               {"currency", currency},
+               {"cart_currency", st.column_text(0)}});
         }
       }
       std::optional<int> existing;
       {
-        auto st = db.prepare(
-            "SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?");
+        auto st =
+            db.prepare("SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?");
         st.bind_all(user_id, line.product_id);
         if (st.step()) existing = static_cast<int>(st.column_int(0));
       }
@@ -269,7 +270,9 @@ asio::awaitable<StoredCart> OrderStore::add_item(std::string user_id, CartLine l
                          "the cart already holds " + std::to_string(*existing) +
                              " of this product; a line holds at most " +
                              std::to_string(kMaxQuantity),
-                         {{"field", "quantity"}, {"min", kMinQuantity}, {"max", kMaxQuantity},
+                         {{"field", "quantity"},
+                          {"min", kMinQuantity},
+                          {"max", kMaxQuantity},
                           {"in_cart", *existing}});
         }
         db.prepare(
@@ -283,10 +286,10 @@ asio::awaitable<StoredCart> OrderStore::add_item(std::string user_id, CartLine l
           st.bind_all(user_id);
           st.step();
           if (static_cast<std::size_t>(st.column_int(0)) >= kMaxCartLines) {
-            throw ApiError(400, "cart_full",
-                           "a cart holds at most " + std::to_string(kMaxCartLines) +
-                               " different products",
-                           {{"max_lines", kMaxCartLines}});
+            throw ApiError(
+                400, "cart_full",
+                "a cart holds at most " + std::to_string(kMaxCartLines) + " different products",
+                {{"max_lines", kMaxCartLines}});
           }
         }
         const std::int64_t position = next_cart_position(db, user_id);
@@ -431,8 +434,8 @@ asio::awaitable<void> OrderStore::create_pending(Order order, std::vector<CartLi
       for (const CartLine& line : checked_out) {
         std::optional<int> in_cart;
         {
-          auto st = db.prepare(
-              "SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?");
+          auto st =
+              db.prepare("SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?");
           st.bind_all(order.user_id, line.product_id);
           if (st.step()) in_cart = static_cast<int>(st.column_int(0));
         }
@@ -442,8 +445,7 @@ asio::awaitable<void> OrderStore::create_pending(Order order, std::vector<CartLi
               .bind_all(order.user_id, line.product_id)
               .run();
         } else {
-          db.prepare(
-                "UPDATE cart_items SET quantity = ? WHERE user_id = ? AND product_id = ?")
+          db.prepare("UPDATE cart_items SET quantity = ? WHERE user_id = ? AND product_id = ?")
               .bind_all(*in_cart - line.quantity, order.user_id, line.product_id)
               .run();
         }
@@ -540,7 +542,8 @@ asio::awaitable<std::vector<Order>> OrderStore::list_for_user(std::string user_i
   co_await worker().run([&](Database& db) {
     std::vector<std::string> ids;
     {
-      auto st = db.prepare("SELECT order_id FROM orders WHERE user_id = ? ORDER BY seq DESC LIMIT ?");
+      auto st =
+          db.prepare("SELECT order_id FROM orders WHERE user_id = ? ORDER BY seq DESC LIMIT ?");
       st.bind_all(user_id, static_cast<std::int64_t>(limit));
       while (st.step()) ids.push_back(st.column_text(0));
     }

@@ -107,8 +107,7 @@ class OrderStore {
   // Returns the order, whoever owns it, or nullopt.
   boost::asio::awaitable<std::optional<Order>> find(std::string order_id);
   // Returns the user's newest orders, newest first, at most `limit`.
-  boost::asio::awaitable<std::vector<Order>> list_for_user(std::string user_id,
-                                                           std::size_t limit);
+  boost::asio::awaitable<std::vector<Order>> list_for_user(std::string user_id, std::size_t limit);
 
  private:
   platform::DatabaseWorker& worker();

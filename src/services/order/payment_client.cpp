@@ -34,10 +34,9 @@ asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& 
   request.target = "/internal/payments";
   request.headers.set("Content-Type", "application/json; charset=utf-8");
   request.headers.set("Idempotency-Key", idempotency_key);
-  request.body = nlohmann::json{{"order_id", order_id},
-                                {"amount_cents", amount_cents},
-                                {"currency", currency}}
-                     .dump();
+  request.body =
+      nlohmann::json{{"order_id", order_id}, {"amount_cents", amount_cents}, {"currency", currency}}
+          .dump();
   http::Response response;
   try {
     response = co_await edge_.call(std::move(request), true, trace_id);

@@ -22,12 +22,10 @@ ProviderEvent parse_provider_event(const nlohmann::json& body) {
     throw ApiError(400, "invalid_field", "event_id must not be empty", {{"field", "event_id"}});
   }
   if (event.payment_id.empty()) {
-    throw ApiError(400, "invalid_field", "payment_id must not be empty",
-                   {{"field", "payment_id"}});
+    throw ApiError(400, "invalid_field", "payment_id must not be empty", {{"field", "payment_id"}});
   }
   if (event.type != "payment.succeeded" && event.type != "payment.failed") {
-    throw ApiError(400, "unknown_event_type",
-                   "type must be payment.succeeded or payment.failed",
+    throw ApiError(400, "unknown_event_type", "type must be payment.succeeded or payment.failed",
                    {{"field", "type"}, {"allowed", {"payment.succeeded", "payment.failed"}}});
   }
   return event;
@@ -72,11 +70,12 @@ std::string_view to_string(CallbackVerdict verdict) {
 }
 
 void validate_idempotency_key(std::string_view key) {
-  const bool visible = std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
-  if (key.empty() || key.size() > kMaxIdempotencyKeyLength || !visible) {
+  const bool printable =
+      std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+  if (key.empty() || key.size() > kMaxIdempotencyKeyLength || !printable) {
     throw ApiError(400, "invalid_idempotency_key",
                    "Idempotency-Key must be 1 to " + std::to_string(kMaxIdempotencyKeyLength) +
-                       " visible ASCII characters",
+                       " printable ASCII characters",
                    {{"header", "Idempotency-Key"}});
   }
 }

@@ -58,8 +58,8 @@ enum class CallbackVerdict {
 CallbackVerdict judge_callback_answer(int status);
 std::string_view to_string(CallbackVerdict verdict);
 
-// Validates an Idempotency-Key: 1..200 visible ASCII characters. Throws ApiError 400
-// `invalid_idempotency_key`.
+// Validates an Idempotency-Key: 1..200 printable ASCII characters (0x20-0x7E). Throws
+// ApiError 400 `invalid_idempotency_key`.
 void validate_idempotency_key(std::string_view key);
 
 // Validates a currency code: three capital letters. Throws ApiError 400 `invalid_field`.

@@ -59,20 +59,25 @@ PaymentService::PaymentService(platform::ServiceContext& ctx, PaymentSettings se
                      settings_.seed) {
   add_routes();
   platform::expose_breakers(host_, {&order_edge_, &provider_edge_});
-  host_.metrics().add_gauge(
-      "shopctl_payment_outbox_depth",
-      "Payment-result callbacks to the order service not yet acknowledged", "outbox",
-      [this] {
-        return std::vector<std::pair<std::string, double>>{
-            {"order_callbacks", static_cast<double>(store_.outbox_depth())}};
-      });
+  host_.metrics().add_gauge("shopctl_payment_outbox_depth",
+                            "Payment-result callbacks to the order service not yet acknowledged",
+                            "outbox", [this] {
+                              return std::vector<std::pair<std::string, double>>{
+                                  {"order_callbacks", static_cast<double>(store_.outbox_depth())}};
+                            });
 }
 
-PaymentService::~PaymentService() { stop(); }
+PaymentService::~PaymentService() {
+  stop();
+}
 
-void PaymentService::open_storage() { store_.open(); }
+void PaymentService::open_storage() {
+  store_.open();
+}
 
-void PaymentService::close_storage() { store_.close(); }
+void PaymentService::close_storage() {
+  store_.close();
+}
 
 void PaymentService::start_background() {
   auto poller = std::make_shared<Poller>();
@@ -164,10 +169,11 @@ asio::awaitable<Response> PaymentService::create_payment(Request& req) {
       failure = "the provider answered " + std::to_string(answer->status);
     }
     if (intent_id.empty() || pay_url.empty()) {
-      ctx_.log.warn("payment provider unavailable",
-                    {{"service", "payment"}, {"payment_id", payment.payment_id},
-                     {"order_id", order_id}, {"cause", failure.substr(0, 200)},
-                     {"trace_id", req.trace_id}});
+      ctx_.log.warn("payment provider unavailable", {{"service", "payment"},
+                                                     {"payment_id", payment.payment_id},
+                                                     {"order_id", order_id},
+                                                     {"cause", failure.substr(0, 200)},
+                                                     {"trace_id", req.trace_id}});
       ApiError error(503, "provider_unavailable",
                      "the payment provider cannot open a payment right now",
                      {{"payment_id", payment.payment_id}});
@@ -201,14 +207,14 @@ asio::awaitable<Response> PaymentService::webhook(Request& req) {
   const auto event = parse_provider_event(platform::json_object_body(req));
   auto recorded = co_await store_.record_event(event, req.trace_id, ctx_.clock.unix_millis());
   if (recorded.duplicate) {
-    co_return Response::json(200, {{"received", true},
-                                   {"duplicate", true},
-                                   {"event_id", event.event_id}});
+    co_return Response::json(
+        200, {{"received", true}, {"duplicate", true}, {"event_id", event.event_id}});
   }
-  ctx_.log.info("payment event recorded",
-                {{"service", "payment"}, {"event_id", event.event_id},
-                 {"payment_id", event.payment_id}, {"type", event.type},
-                 {"trace_id", req.trace_id}});
+  ctx_.log.info("payment event recorded", {{"service", "payment"},
+                                           {"event_id", event.event_id},
+                                           {"payment_id", event.payment_id},
+                                           {"type", event.type},
+                                           {"trace_id", req.trace_id}});
   bool delivered = false;
   if (recorded.callback) delivered = co_await deliver(*recorded.callback);
   co_return Response::json(200, {{"received", true},
@@ -245,20 +251,17 @@ asio::awaitable<bool> PaymentService::deliver(OutboxEntry entry) {
     auto response = co_await order_edge_.call(std::move(request), false, entry.trace_id);
     status = response.status;
     if (response.status >= 300) {
-      error = "order answered " + std::to_string(response.status) + ": " +
-              response.body.substr(0, 200);
+      error =
+          "order answered " + std::to_string(response.status) + ": " + response.body.substr(0, 200);
     }
   } catch (const http::TransportError& e) {
     error = std::string(http::to_string(e.kind())) + ": " + e.what();
   }
   const CallbackVerdict verdict = status ? judge_callback_answer(*status) : CallbackVerdict::retry;
   const std::int64_t now_ms = ctx_.clock.unix_millis();
-  const nlohmann::json fields = {{"service", "payment"},
-                                 {"outbox_id", entry.id},
-                                 {"order_id", entry.order_id},
-                                 {"payment_id", entry.payment_id},
-                                 {"attempt", entry.attempts + 1},
-                                 {"trace_id", entry.trace_id}};
+  const nlohmann::json fields = {{"service", "payment"},          {"outbox_id", entry.id},
+                                 {"order_id", entry.order_id},    {"payment_id", entry.payment_id},
+                                 {"attempt", entry.attempts + 1}, {"trace_id", entry.trace_id}};
   if (verdict == CallbackVerdict::retry) {
     const int attempts = entry.attempts + 1;
     const auto wait =

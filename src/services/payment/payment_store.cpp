@@ -132,16 +132,17 @@ std::int64_t count_unfinished(Database& db) {
 }  // namespace
 
 nlohmann::json OutboxEntry::to_json() const {
-  return {{"id", id},
-          {"order_id", order_id},
-          {"payment_id", payment_id},
-          {"event_id", event_id},
-          {"callback", nlohmann::json::parse(body, nullptr, false)},
-          {"trace_id", trace_id},
-          {"attempts", attempts},
-          {"next_attempt_at_ms", next_attempt_at_ms},
-          {"created_at_ms", created_at_ms},
-          {"last_error", last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_error)}};
+  return {
+      {"id", id},
+      {"order_id", order_id},
+      {"payment_id", payment_id},
+      {"event_id", event_id},
+      {"callback", nlohmann::json::parse(body, nullptr, false)},
+      {"trace_id", trace_id},
+      {"attempts", attempts},
+      {"next_attempt_at_ms", next_attempt_at_ms},
+      {"created_at_ms", created_at_ms},
+      {"last_error", last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_error)}};
 }
 
 PaymentStore::PaymentStore(std::filesystem::path file) : file_(std::move(file)) {}
@@ -227,8 +228,7 @@ asio::awaitable<Payment> PaymentStore::attach_intent(std::string payment_id, std
   co_return payment;
 }
 
-asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event,
-                                                          std::string trace_id,
+asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event, std::string trace_id,
                                                           std::int64_t now_ms) {
   RecordedEvent recorded;
   co_await worker().run([&](Database& db) {
@@ -248,13 +248,12 @@ asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event,
                        {{"payment_id", event.payment_id}, {"event_id", event.event_id}});
       }
       if (payment->amount_cents != event.amount_cents || payment->currency != event.currency) {
-        throw ApiError(400, "amount_mismatch",
-                       "the event's amount or currency differs from the payment's",
-                       {{"payment_id", event.payment_id},
-                        {"expected", {{"amount_cents", payment->amount_cents},
-                                      {"currency", payment->currency}}},
-                        {"received", {{"amount_cents", event.amount_cents},
-                                      {"currency", event.currency}}}});
+        throw ApiError(
+            400, "amount_mismatch", "the event's amount or currency differs from the payment's",
+            {{"payment_id", event.payment_id},
+             {"expected",
+              {{"amount_cents", payment->amount_cents}, {"currency", payment->currency}}},
+             {"received", {{"amount_cents", event.amount_cents}, {"currency", event.currency}}}});
       }
       auto insert = db.prepare(
           "INSERT INTO transactions (event_id, payment_id, type, amount_cents, currency, "

@@ -25,7 +25,7 @@ struct Payment {
   std::string idempotency_key;
   std::int64_t amount_cents = 0;
   std::string currency;
-  std::string status;  // PENDING, SUCCEEDED, FAILED
+  std::string status;     // PENDING, SUCCEEDED, FAILED
   std::string intent_id;  // empty until the provider opened the intent
   std::string pay_url;
   std::string failure_reason;
@@ -87,8 +87,8 @@ class PaymentStore {
   boost::asio::awaitable<std::vector<OutboxEntry>> due_callbacks(std::int64_t now_ms,
                                                                  std::size_t limit);
   // Marks a row finished with the order service's verdict and answer status.
-  boost::asio::awaitable<void> finish_callback(std::int64_t id, CallbackVerdict verdict,
-                                               int status, std::int64_t now_ms);
+  boost::asio::awaitable<void> finish_callback(std::int64_t id, CallbackVerdict verdict, int status,
+                                               std::int64_t now_ms);
   // Counts a failed delivery and sets the next attempt.
   boost::asio::awaitable<void> postpone_callback(std::int64_t id, int attempts,
                                                  std::int64_t next_attempt_at_ms,

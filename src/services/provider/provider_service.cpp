@@ -36,11 +36,17 @@ ProviderService::ProviderService(platform::ServiceContext& ctx, ProviderSettings
   add_routes();
 }
 
-ProviderService::~ProviderService() { stop(); }
+ProviderService::~ProviderService() {
+  stop();
+}
 
-void ProviderService::open_storage() { store_.open(); }
+void ProviderService::open_storage() {
+  store_.open();
+}
 
-void ProviderService::close_storage() { store_.close(); }
+void ProviderService::close_storage() {
+  store_.close();
+}
 
 void ProviderService::start_background() {
   auto poller = std::make_shared<Poller>();
@@ -63,8 +69,7 @@ void ProviderService::stop_background() {
 }
 
 std::string ProviderService::pay_url(const std::string& intent_id) const {
-  return "http://127.0.0.1:" + std::to_string(host_.port()) +
-         "/pay/" + intent_id;
+  return "http://127.0.0.1:" + std::to_string(host_.port()) + "/pay/" + intent_id;
 }
 
 nlohmann::json ProviderService::intent_json(const Intent& intent) const {
@@ -89,8 +94,8 @@ void ProviderService::add_routes() {
              [this](Request& req) -> asio::awaitable<Response> {
                auto intent = co_await store_.find_intent(req.param("intent_id"));
                if (!intent) {
-                 throw ApiError(404, "intent_not_found", "no payment intent " +
-                                                             req.param("intent_id").substr(0, 100));
+                 throw ApiError(404, "intent_not_found",
+                                "no payment intent " + req.param("intent_id").substr(0, 100));
                }
                co_return Response::json(200, intent_json(*intent));
              });
@@ -106,8 +111,7 @@ asio::awaitable<Response> ProviderService::create_intent(Request& req) {
   const auto amount_cents = platform::required_integer(body, "amount_cents");
   const auto currency = platform::required_string(body, "currency", 16);
   if (payment_id.empty()) {
-    throw ApiError(400, "invalid_field", "payment_id must not be empty",
-                   {{"field", "payment_id"}});
+    throw ApiError(400, "invalid_field", "payment_id must not be empty", {{"field", "payment_id"}});
   }
   if (amount_cents < 0) {
     throw ApiError(400, "invalid_field", "amount_cents must not be negative",
@@ -116,8 +120,8 @@ asio::awaitable<Response> ProviderService::create_intent(Request& req) {
   if (currency.empty()) {
     throw ApiError(400, "invalid_field", "currency must not be empty", {{"field", "currency"}});
   }
-  auto result = co_await store_.create_intent(payment_id, amount_cents, currency,
-                                              ctx_.clock.unix_millis());
+  auto result =
+      co_await store_.create_intent(payment_id, amount_cents, currency, ctx_.clock.unix_millis());
   co_return Response::json(result.created ? 201 : 200, intent_json(result.intent));
 }
 
@@ -151,16 +155,18 @@ asio::awaitable<Response> ProviderService::pay(Request& req) {
   Delivery delivery = co_await send_event(settled.event.body, settled.event.signature);
   std::optional<std::int64_t> next_attempt;
   if (!delivery.delivered()) {
-    ctx_.log.warn("webhook not delivered",
-                  {{"service", "provider"}, {"event_id", settled.event.event_id},
-                   {"status", delivery.status ? nlohmann::json(*delivery.status) : nlohmann::json()},
-                   {"error", delivery.error.substr(0, 200)}});
+    ctx_.log.warn(
+        "webhook not delivered",
+        {{"service", "provider"},
+         {"event_id", settled.event.event_id},
+         {"status", delivery.status ? nlohmann::json(*delivery.status) : nlohmann::json()},
+         {"error", delivery.error.substr(0, 200)}});
     if (delivery.retryable()) {
       next_attempt = ctx_.clock.unix_millis() + webhook_retry_backoff(1).count();
     }
   }
-  co_await store_.record_delivery(settled.event.event_id, delivery.delivered(), delivery.status,
-                                  1, next_attempt);
+  co_await store_.record_delivery(settled.event.event_id, delivery.delivered(), delivery.status, 1,
+                                  next_attempt);
   auto optional_text = [](const std::string& text) {
     return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
   };
@@ -182,10 +188,11 @@ asio::awaitable<Response> ProviderService::resend(Request& req) {
                                     std::nullopt);
   }
   co_return Response::json(
-      200, {{"event_id", event_id},
-            {"delivered", delivery.delivered()},
-            {"gateway_status", delivery.status ? nlohmann::json(*delivery.status) : nlohmann::json()},
-            {"signed_at", event->signed_at}});
+      200,
+      {{"event_id", event_id},
+       {"delivered", delivery.delivered()},
+       {"gateway_status", delivery.status ? nlohmann::json(*delivery.status) : nlohmann::json()},
+       {"signed_at", event->signed_at}});
 }
 
 asio::awaitable<ProviderService::Delivery> ProviderService::send_event(
@@ -245,8 +252,10 @@ asio::awaitable<void> ProviderService::retry_undelivered(std::shared_ptr<Poller>
             next_attempt = ctx_.clock.unix_millis() + webhook_retry_backoff(attempts).count();
           }
           ctx_.log.warn(more ? "webhook retry not delivered" : "webhook given up",
-                        {{"service", "provider"}, {"event_id", event.event_id},
-                         {"attempts", attempts}, {"error", delivery.error.substr(0, 200)}});
+                        {{"service", "provider"},
+                         {"event_id", event.event_id},
+                         {"attempts", attempts},
+                         {"error", delivery.error.substr(0, 200)}});
         }
         co_await store_.record_delivery(event.event_id, delivery.delivered(), delivery.status,
                                         attempts, next_attempt);

@@ -56,9 +56,7 @@ class ProviderService : public platform::Service {
     std::string error;
     bool delivered() const { return status && *status >= 200 && *status < 300; }
     // Whether trying again may help: no answer, a 5xx, 408 or 429.
-    bool retryable() const {
-      return !status || *status >= 500 || *status == 408 || *status == 429;
-    }
+    bool retryable() const { return !status || *status >= 500 || *status == 408 || *status == 429; }
   };
 
   void add_routes();

@@ -148,7 +148,8 @@ asio::awaitable<ProviderStore::Created> ProviderStore::create_intent(std::string
 
 asio::awaitable<std::optional<Intent>> ProviderStore::find_intent(std::string intent_id) {
   std::optional<Intent> intent;
-  co_await worker().run([&](Database& db) { intent = load_intent(db, IntentKey::intent_id, intent_id); });
+  co_await worker().run(
+      [&](Database& db) { intent = load_intent(db, IntentKey::intent_id, intent_id); });
   co_return intent;
 }
 
@@ -196,8 +197,8 @@ asio::awaitable<ProviderStore::Settled> ProviderStore::settle(std::string intent
       db.prepare(
             "INSERT INTO events (event_id, intent_id, body, signature, signed_at, created_at_ms) "
             "VALUES (?, ?, ?, ?, ?, ?)")
-          .bind_all(event.event_id, event.intent_id, event.body, event.signature,
-                    event.signed_at, now_ms)
+          .bind_all(event.event_id, event.intent_id, event.body, event.signature, event.signed_at,
+                    now_ms)
           .run();
       settled.intent = std::move(*intent);
       settled.event = std::move(event);
@@ -218,9 +219,9 @@ asio::awaitable<std::optional<StoredEvent>> ProviderStore::find_event(std::strin
   co_return event;
 }
 
-asio::awaitable<void> ProviderStore::record_delivery(std::string event_id, bool delivered,
-                                                     std::optional<int> status, int attempts,
-                                                     std::optional<std::int64_t> next_attempt_at_ms) {
+asio::awaitable<void> ProviderStore::record_delivery(
+    std::string event_id, bool delivered, std::optional<int> status, int attempts,
+    std::optional<std::int64_t> next_attempt_at_ms) {
   co_await worker().run([&](Database& db) {
     auto st = db.prepare(
         "UPDATE events SET delivered = MAX(delivered, ?), attempts = ?, last_status = ?, "
