@@ -162,7 +162,7 @@ void register_fault(CLI::App& app) {
       add->add_option("--method", f.method, "Only requests with this method"),
       add->add_option("--path", f.path, "Only paths matching this glob (* within a segment, ** across)"),
       add->add_option("--delay", f.delay, "delay / slow_body: wait this long first (250ms, 2s)"),
-      add->add_option("--jitter", f.jitter, "delay: vary the delay by up to this much either way"),
+      add->add_option("--jitter", f.jitter, "delay / slow_body: vary the delay by up to this much either way"),
       add->add_option("--status", f.status, "abort: answer this status (default 503)")->check(CLI::Range(100, 599)),
       add->add_option("--body", f.body, "abort: answer this body (default: the contract's error shape)"),
       add->add_option("--bytes-per-second", f.bytes_per_second, "slow_body: trickle the answer at this rate"),

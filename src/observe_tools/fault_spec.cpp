@@ -91,6 +91,8 @@ std::string cell(const json& f, const char* key) {
 
 json fault_json_from_flags(const FaultFlags& flags) {
   if (flags.target_service.empty()) throw std::invalid_argument("--target-service is required");
+  check_service(flags.target_service, "--target-service", false);
+  if (!flags.from.empty()) check_service(flags.from, "--from", true);
   if (flags.type.empty()) throw std::invalid_argument("--type is required");
   if (!platform::parse_fault_type(flags.type)) {
     throw std::invalid_argument("--type must be one of delay, hang, abort, reset, close, garbage, "

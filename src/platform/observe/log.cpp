@@ -5,6 +5,35 @@
 
 namespace shopctl::platform {
 
+namespace {
+
+// The message on one line: control characters become escapes.
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (static_cast<unsigned char>(c) < 0x20) out += ' ';
+    else out.push_back(c);
+  }
+  return out;
+}
+
+// A field value in logfmt style: bare when it is one plain word, else quoted and escaped, so
+// that every event stays one line that splits back into its fields.
+std::string text_value(const nlohmann::json& v) {
+  if (!v.is_string()) return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const auto& s = v.get_ref<const std::string&>();
+  bool plain = !s.empty();
+  for (char c : s) {
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20) plain = false;
+  }
+  return plain ? s : nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
 std::optional<LogLevel> parse_log_level(std::string_view name) {
   if (name == "debug") return LogLevel::debug;
   if (name == "info") return LogLevel::info;
@@ -44,10 +73,10 @@ void Logger::log(LogLevel level, std::string_view message, const nlohmann::json&
     }
     line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
-    line = std::string(ts) + " " + std::string(to_string(level)) + " " + std::string(message);
+    line = std::string(ts) + " " + std::string(to_string(level)) + " " + one_line(message);
     if (fields.is_object()) {
       for (const auto& [k, v] : fields.items()) {
-        line += " " + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+        line += " " + k + "=" + text_value(v);
       }
     }
   }

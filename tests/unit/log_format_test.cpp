@@ -1,0 +1,96 @@
+// Structured logs: one line per event, as JSON (one object per line) or as readable text
+// whose fields split back apart, whatever the values hold.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "platform/observe/log.hpp"
+
+namespace {
+
+using shopctl::platform::LogFormat;
+using shopctl::platform::Logger;
+using shopctl::platform::LogLevel;
+
+// Everything `write` logs, line by line.
+template <typename Write>
+std::vector<std::string> lines_of(LogLevel level, LogFormat format, Write write) {
+  std::FILE* file = std::tmpfile();
+  REQUIRE(file);
+  {
+    Logger log(level, format, file);
+    write(log);
+  }
+  std::rewind(file);
+  std::vector<std::string> lines;
+  std::string line;
+  for (int c = std::fgetc(file); c != EOF; c = std::fgetc(file)) {
+    if (c == '\n') {
+      lines.push_back(line);
+      line.clear();
+    } else {
+      line.push_back(static_cast<char>(c));
+    }
+  }
+  std::fclose(file);
+  CHECK(line.empty());  // every event ends with a line feed
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("a JSON log event is one line holding one object with ts, level, msg and the fields") {
+  auto lines = lines_of(LogLevel::info, LogFormat::json, [](Logger& log) {
+    log.info("request", {{"service", "catalog"}, {"route", "/products/{id}"}, {"status", 404},
+                         {"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"}, {"duration_ms", 0.25}});
+    log.warn("call failed", {{"error", "line one\nline \"two\""}, {"bytes", std::string("\xff\xfe")}});
+  });
+  REQUIRE(lines.size() == 2);
+  auto first = nlohmann::json::parse(lines[0]);
+  CHECK(first["level"] == "info");
+  CHECK(first["msg"] == "request");
+  CHECK(first["status"] == 404);
+  CHECK(first["route"] == "/products/{id}");
+  CHECK(first["duration_ms"] == 0.25);
+  const auto ts = first["ts"].get<std::string>();
+  CHECK(ts.size() == 24);  // 2026-01-31T12:34:56.789Z
+  CHECK(ts.back() == 'Z');
+  auto second = nlohmann::json::parse(lines[1]);  // invalid UTF-8 is replaced, never thrown
+  CHECK(second["error"] == "line one\nline \"two\"");
+  CHECK(second["level"] == "warn");
+}
+
+TEST_CASE("a text log event stays on one line and quotes values that would split it") {
+  auto lines = lines_of(LogLevel::debug, LogFormat::text, [](Logger& log) {
+    log.error("unhandled\nerror", {{"service", "order"}, {"error", "no such table: carts\nat line 2"},
+                                   {"route", "/cart"}, {"status", 500}, {"empty", ""}, {"pair", "a=b"}});
+  });
+  REQUIRE(lines.size() == 1);
+  const auto& line = lines[0];
+  CHECK(line.find(" error unhandled\\nerror ") != std::string::npos);
+  CHECK(line.find(" service=order ") != std::string::npos);
+  CHECK(line.find(" error=\"no such table: carts\\nat line 2\" ") != std::string::npos);
+  CHECK(line.find(" route=/cart ") != std::string::npos);
+  CHECK(line.find(" status=500") != std::string::npos);
+  CHECK(line.find(" empty=\"\"") != std::string::npos);
+  CHECK(line.find(" pair=\"a=b\"") != std::string::npos);
+}
+
+TEST_CASE("events below the level are not written, and the level names parse") {
+  auto lines = lines_of(LogLevel::warn, LogFormat::json, [](Logger& log) {
+    log.debug("d");
+    log.info("i");
+    log.warn("w");
+    log.error("e");
+  });
+  REQUIRE(lines.size() == 2);
+  CHECK(nlohmann::json::parse(lines[0])["msg"] == "w");
+  CHECK(lines_of(LogLevel::off, LogFormat::text, [](Logger& log) { log.error("e"); }).empty());
+  CHECK(shopctl::platform::parse_log_level("info") == LogLevel::info);
+  CHECK(shopctl::platform::parse_log_level("warning") == LogLevel::warn);
+  CHECK_FALSE(shopctl::platform::parse_log_level("loud").has_value());
+}
