@@ -61,13 +61,16 @@ int run_run(const RunCliOptions& o) {
   }
   scenario::RunOptions options;
   options.jobs = o.jobs;
+  options.tags = o.tags;
+  options.skip_tags = o.skip_tags;
   if (!o.target.empty()) {
     options.target = o.target;
     options.admin_token = o.admin_token;
-    // Steps that need an in-process shop are refused before anything runs.
+    // Steps that need an in-process shop are refused before anything runs (in the scenarios
+    // that --tags/--skip-tags leave in the run).
     bool refused = false;
     for (const auto& s : loaded.scenarios) {
-      if (s.has_config()) {
+      if (s.has_config() && scenario::selected_by_tags(s, options)) {
         std::cerr << s.config_loc.to_string() << ": error: `config` needs the in-process shop; it cannot "
                   << "apply to a running shop (--target)\n";
         refused = true;
@@ -76,8 +79,6 @@ int run_run(const RunCliOptions& o) {
     if (refused) return kExitInvalid;
     if (o.jobs == 0) options.jobs = 1;  // one shop: scenarios would see each other's faults
   }
-  options.tags = o.tags;
-  options.skip_tags = o.skip_tags;
   options.verbose = o.verbose;
   scenario::ConsoleStyle style;
   style.color = o.color == "always" || (o.color == "auto" && isatty(STDOUT_FILENO));

@@ -718,7 +718,9 @@ class ScenarioRun {
   std::uint64_t first_attempt_seq_ = 0;
 };
 
-bool selected(const Scenario& s, const RunOptions& o) {
+}  // namespace
+
+bool selected_by_tags(const Scenario& s, const RunOptions& o) {
   auto has = [&](const std::string& t) { return std::find(s.tags.begin(), s.tags.end(), t) != s.tags.end(); };
   for (const auto& t : o.skip_tags) {
     if (has(t)) return false;
@@ -729,6 +731,8 @@ bool selected(const Scenario& s, const RunOptions& o) {
   }
   return false;
 }
+
+namespace {
 
 ScenarioResult run_one(const Scenario& sc, const RunOptions& options) {
   ScenarioResult result;
@@ -829,7 +833,7 @@ RunSummary run_scenarios(const std::vector<Scenario>& scenarios, const RunOption
   summary.results.resize(scenarios.size());
   std::vector<std::size_t> to_run;
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
-    if (selected(scenarios[i], options)) {
+    if (selected_by_tags(scenarios[i], options)) {
       to_run.push_back(i);
     } else {
       auto& r = summary.results[i];

@@ -88,6 +88,9 @@ struct RunSummary {
 // Called as each scenario finishes (from the runner's threads, one at a time).
 using ProgressCallback = std::function<void(const ScenarioResult&, int done, int total)>;
 
+// Whether `--tags` / `--skip-tags` in `options` select the scenario (skip-tags win).
+bool selected_by_tags(const Scenario& scenario, const RunOptions& options);
+
 // Runs the scenarios (in parallel up to options.jobs) and returns every result.
 RunSummary run_scenarios(const std::vector<Scenario>& scenarios, const RunOptions& options,
                          const ProgressCallback& progress = {});
