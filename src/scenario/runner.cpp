@@ -169,8 +169,13 @@ class ScenarioRun {
         result.status = ScenarioStatus::failed;
     } catch (const ScenarioTimeout&) {
       result.status = ScenarioStatus::timed_out;
-      result.failures.push_back({"scenario", "", sc_.loc,
-                                 "the scenario passed its timeout of " + platform::format_duration(sc_.timeout)});
+      const std::string message = "the scenario passed its timeout of " + platform::format_duration(sc_.timeout);
+      if (timed_out_in_) {
+        result.failures.push_back({timed_out_in_->phase, timed_out_in_->step, timed_out_in_->where,
+                                   message + " during this step"});
+      } else {
+        result.failures.push_back({"scenario", "", sc_.loc, message});
+      }
       safe_teardown_after_timeout(result);
     } catch (const InterpolationError& e) {
       result.status = ScenarioStatus::failed;
@@ -248,7 +253,21 @@ class ScenarioRun {
   bool run_phase(const std::string& phase, const std::vector<Step>& steps, ScenarioResult& result) {
     bool ok = true;
     for (const auto& step : steps) {
-      StepResult sr = run_step(phase, step);
+      StepResult sr;
+      try {
+        sr = run_step(phase, step);
+      } catch (const ScenarioTimeout&) {
+        // Keep the step that was running when the deadline passed, so the report says where.
+        StepResult cut;
+        cut.phase = phase;
+        cut.label = step_label(step);
+        cut.action = std::string(action_name(step.action));
+        cut.loc = step.loc;
+        cut.passed = false;
+        timed_out_in_ = Failure{phase, cut.label, step.loc, ""};
+        result.steps.push_back(std::move(cut));
+        throw;
+      }
       if (!sr.passed) {
         for (const auto& f : sr.failures) result.failures.push_back(f);
         ok = false;
@@ -716,6 +735,7 @@ class ScenarioRun {
   std::uint64_t start_seq_ = 0;
   std::uint64_t step_cursor_ = 0;
   std::uint64_t first_attempt_seq_ = 0;
+  std::optional<Failure> timed_out_in_;  // the step that was running when the deadline passed
 };
 
 }  // namespace
