@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <map>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <set>
 #include <string>
@@ -17,6 +19,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "observe_tools/call_graph.hpp"
 #include "platform/clock.hpp"
 #include "platform/observe/architecture.hpp"
 #include "platform/security/password.hpp"
@@ -192,4 +195,23 @@ TEST_CASE("the gateway is the public door: its routes are public and lead to the
     }
     CHECK_MESSAGE(found, r);
   }
+}
+
+TEST_CASE("docs/architecture.md embeds the allowed graph exactly as shopctl graph draws it") {
+  std::ifstream in(fs::path(SHOPCTL_SOURCE_DIR) / "docs" / "architecture.md");
+  REQUIRE_MESSAGE(in, "docs/architecture.md is missing");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string doc = text.str();
+  const std::string begin = "```mermaid\n";
+  const std::string end = "```\n<!-- END shopctl graph -->";
+  auto marker = doc.find("<!-- BEGIN shopctl graph");
+  REQUIRE_MESSAGE(marker != std::string::npos, "no <!-- BEGIN shopctl graph --> marker");
+  auto start = doc.find(begin, marker);
+  auto stop = doc.find(end, marker);
+  REQUIRE(start != std::string::npos);
+  REQUIRE(stop != std::string::npos);
+  const auto embedded = doc.substr(start + begin.size(), stop - start - begin.size());
+  CHECK_MESSAGE(embedded == shopctl::observe_tools::render_graph(shopctl::observe_tools::GraphFormat::mermaid),
+                "docs/architecture.md is out of date: paste the output of `shopctl graph` between the markers");
 }
