@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -16,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../unit/exposition_checker.hpp"
 #include "observe_tools/call_graph.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/observe/architecture.hpp"
@@ -32,6 +34,7 @@ namespace arch = shopctl::platform::architecture;
 struct Answer {
   int status = 0;
   json body;
+  std::string raw;
 };
 
 struct RunningShop {
@@ -55,7 +58,7 @@ struct RunningShop {
     }
     for (const auto& [name, value] : headers) request.headers.set(name, value);
     auto response = client.send_url(url, std::move(request), 15s);
-    return {response.status, json::parse(response.body, nullptr, false)};
+    return {response.status, json::parse(response.body, nullptr, false), response.body};
   }
   Answer admin(const std::string& method, const std::string& path, const std::optional<json>& body = {}) {
     return send(method, shop->url("gateway") + path, body, {{"X-Admin-Token", shop->admin_token()}});
@@ -135,4 +138,44 @@ TEST_CASE("a whole purchase uses every recorded allowed edge and no other; forbi
   } else {
     FAIL_CHECK("catalog -> order answered " << as_catalog.status << ", not 403 caller_not_allowed");
   }
+}
+
+TEST_CASE("every service of a running shop serves /metrics in the exposition format, counting what happened") {
+  RunningShop s;
+  const auto gateway = s.shop->url("gateway");
+  auto login = s.send("POST", gateway + "/api/auth/login",
+                      json{{"email", s.shop->config().demo_email}, {"password", s.shop->config().demo_password}});
+  REQUIRE(login.status == 200);
+  const std::vector<std::pair<std::string, std::string>> user = {
+      {"Authorization", "Bearer " + login.body["access_token"].get<std::string>()}};
+  // A fault, a violation and a checkout, so that every family has samples.
+  REQUIRE(s.admin("POST", "/_admin/faults",
+                  json{{"target", "catalog"}, {"type", "abort"}, {"status", 503}, {"from", "gateway"},
+                       {"match", {{"path", "/categories"}}}, {"select", {{"first", 1}}}})
+              .status == 201);
+  CHECK(s.send("GET", gateway + "/api/catalog/categories", std::nullopt, user).status == 503);
+  CHECK(s.send("POST", s.shop->url("payment") + "/internal/payments", json::object()).status == 401);
+  REQUIRE(s.send("POST", gateway + "/api/cart/items", json{{"product_id", "p-002"}, {"quantity", 1}}, user).status == 200);
+  REQUIRE(s.send("POST", gateway + "/api/orders", std::nullopt, user).status == 201);
+
+  std::map<std::string, shopctl_test::Exposition> scraped;
+  for (const auto& service : s.shop->services()) {
+    auto metrics = s.send("GET", service.url + "/metrics");
+    REQUIRE(metrics.status == 200);
+    auto x = shopctl_test::check_exposition(metrics.raw);
+    INFO(service.name << ":\n" << metrics.raw);
+    CHECK_MESSAGE(x.errors.empty(), service.name << ": " << x.error_text());
+    CHECK(x.value("shopctl_http_requests_total", {{"service", service.name}}).has_value());
+    scraped[service.name] = std::move(x);
+  }
+  CHECK(scraped["catalog"].value("shopctl_faults_injected_total", {{"type", "abort"}}) == 1);
+  CHECK(scraped["payment"].value("shopctl_architecture_violations_total", {{"caller", "client"}}) == 1);
+  CHECK(scraped["gateway"].value("shopctl_http_requests_total", {{"route", "/api/orders"}, {"status", "201"}}) == 1);
+  CHECK(scraped["gateway"].value("shopctl_outbound_calls_total", {{"callee", "order"}, {"outcome", "ok"}}) >= 2);
+  CHECK(scraped["order"].value("shopctl_outbound_calls_total", {{"callee", "payment"}, {"outcome", "ok"}}) == 1);
+  CHECK(scraped["order"].value("shopctl_circuit_breaker_state", {{"breaker", "order->catalog"}}) == 0);
+  CHECK(scraped["payment"].value("shopctl_circuit_breaker_state", {{"breaker", "payment->provider"}}) == 0);
+  CHECK(scraped["payment"].value("shopctl_payment_outbox_depth", {{"outbox", "order_callbacks"}}) == 0);
+  REQUIRE(scraped["order"].family("shopctl_http_request_duration_seconds"));
+  CHECK(scraped["order"].family("shopctl_http_request_duration_seconds")->type == "histogram");
 }
