@@ -65,7 +65,7 @@ struct FaultSpec {
   FaultSelect select;
   SourceLocation loc;
 
-  // The wire shape for `/_admin/faults` (see docs/scenarios-format-notes.md):
+  // The wire shape for `/_admin/faults` (see docs/scenarios.md, "Faults"):
   // {"id", "target", "from", "match": {"method", "path"}, "type", "delay_ms", "jitter_ms",
   //  "status", "body", "bytes_per_second", "select": {"probability"|"first"|"every"|"after": v}}
   // Optional members are left out when unset and parameters that the type does not use are
