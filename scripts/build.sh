@@ -13,7 +13,7 @@ for arg in "$@"; do
   case "$arg" in
     --tests) targets+=(shopctl_tests) ;;
     --bench) flags=(-DCMAKE_BUILD_TYPE=Release -DSHOPCTL_BENCHMARKS=ON); targets+=(shopctl_bench) ;;
-    --sanitize) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHOPCTL_SANITIZE=ON -DSHOPCTL_BENCHMARKS=OFF) ;;
+    --sanitize) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" -DSHOPCTL_SANITIZE=ON -DSHOPCTL_BENCHMARKS=OFF) ;;
     *) echo "build.sh: unknown option $arg" >&2; exit 1 ;;
   esac
 done
