@@ -36,10 +36,12 @@ struct FaultClearOptions {
 };
 
 void add_shop_options(CLI::App* cmd, ShopAddress& shop) {
-  cmd->add_option("--target", shop.target, "The running shop: any service URL, usually the gateway's")
+  cmd->add_option("--target", shop.target,
+                  "The running shop: any service URL, usually the gateway's")
       ->envname("SHOPCTL_TARGET")
       ->required();
-  cmd->add_option("--admin-token", shop.admin_token, "The shop's admin token (printed by shopctl serve)")
+  cmd->add_option("--admin-token", shop.admin_token,
+                  "The shop's admin token (printed by shopctl serve)")
       ->envname("SHOPCTL_ADMIN_TOKEN")
       ->required();
 }
@@ -69,15 +71,16 @@ int admin_call(const char* what, const ShopAddress& shop, const std::string& met
     observe_tools::AdminClient admin(shop.target, shop.admin_token);
     answer = admin.send(method, path, body);
   } catch (const http::TransportError& e) {
-    std::cerr << "shopctl fault " << what << ": cannot reach " << shop.target << ": " << e.what() << "\n";
+    std::cerr << "shopctl fault " << what << ": cannot reach " << shop.target << ": " << e.what()
+              << "\n";
     return kExitShop;
   } catch (const std::invalid_argument& e) {
     std::cerr << "shopctl fault " << what << ": " << e.what() << "\n";
     return kExitUsage;
   }
   if (answer.ok()) return kExitOk;
-  std::cerr << "shopctl fault " << what << ": " << method << " " << path << " answered " << answer.status
-            << ": " << answer.error_message() << "\n";
+  std::cerr << "shopctl fault " << what << ": " << method << " " << path << " answered "
+            << answer.status << ": " << answer.error_message() << "\n";
   // A refused token, a refused fault or an unknown id is the caller's to fix; anything else
   // means the shop could not do it.
   return answer.status >= 400 && answer.status < 500 ? kExitUsage : kExitShop;
@@ -93,15 +96,20 @@ int run_add(const FaultAddOptions& o) {
     return kExitUsage;
   }
   observe_tools::AdminAnswer answer;
-  if (int code = admin_call("add", o.shop, "POST", "/_admin/faults", fault, answer); code != kExitOk) return code;
-  std::string id = answer.body.is_object() ? answer.body.value("id", std::string("?")) : std::string("?");
+  if (int code = admin_call("add", o.shop, "POST", "/_admin/faults", fault, answer);
+      code != kExitOk)
+    return code;
+  std::string id =
+      answer.body.is_object() ? answer.body.value("id", std::string("?")) : std::string("?");
   std::cout << "added fault " << id << ": " << fault.dump() << "\n";
   return kExitOk;
 }
 
 int run_list(const FaultListOptions& o) {
   observe_tools::AdminAnswer answer;
-  if (int code = admin_call("list", o.shop, "GET", "/_admin/faults", std::nullopt, answer); code != kExitOk) return code;
+  if (int code = admin_call("list", o.shop, "GET", "/_admin/faults", std::nullopt, answer);
+      code != kExitOk)
+    return code;
   if (o.json) {
     std::cout << answer.body.dump(2) << "\n";
     return kExitOk;
@@ -118,7 +126,8 @@ int run_list(const FaultListOptions& o) {
 int run_clear(const FaultClearOptions& o) {
   std::string path = o.id.empty() ? "/_admin/faults" : "/_admin/faults/" + path_segment(o.id);
   observe_tools::AdminAnswer answer;
-  if (int code = admin_call("clear", o.shop, "DELETE", path, std::nullopt, answer); code != kExitOk) return code;
+  if (int code = admin_call("clear", o.shop, "DELETE", path, std::nullopt, answer); code != kExitOk)
+    return code;
   std::cout << (o.id.empty() ? "cleared every fault" : "cleared fault " + o.id) << "\n";
   return kExitOk;
 }
@@ -136,8 +145,10 @@ void register_fault(CLI::App& app) {
       "Examples:\n"
       "  export SHOPCTL_TARGET=http://127.0.0.1:8080 SHOPCTL_ADMIN_TOKEN=adm_...\n"
       "  shopctl fault add --target-service catalog --type delay --delay 2s --from order\n"
-      "  shopctl fault add --target-service catalog --type abort --status 503 --path '/products/*' --every 2\n"
-      "  shopctl fault add --json '{\"target\":\"payment\",\"type\":\"reset\",\"select\":{\"first\":3}}'\n"
+      "  shopctl fault add --target-service catalog --type abort --status 503 --path '/products/*' "
+      "--every 2\n"
+      "  shopctl fault add --json "
+      "'{\"target\":\"payment\",\"type\":\"reset\",\"select\":{\"first\":3}}'\n"
       "  shopctl fault list\n"
       "  shopctl fault clear catalog-slow\n"
       "  shopctl fault clear\n");
@@ -146,37 +157,51 @@ void register_fault(CLI::App& app) {
   auto* add = cmd->add_subcommand("add", "Add (or replace, by --id) one fault");
   add->footer(
       "Examples:\n"
-      "  shopctl fault add --target-service catalog --type delay --delay 2s --jitter 200ms --from order\n"
-      "  shopctl fault add --target-service catalog --type delay --delay 2s --path '/products/*' \\\n"
+      "  shopctl fault add --target-service catalog --type delay --delay 2s --jitter 200ms --from "
+      "order\n"
+      "  shopctl fault add --target-service catalog --type delay --delay 2s --path '/products/*' "
+      "\\\n"
       "                    --method GET --probability 0.5 --id catalog-slow\n"
       "  shopctl fault add --target-service payment --type abort --status 503 --first 2\n"
       "  shopctl fault add --target-service order --type slow_body --bytes-per-second 200\n"
-      "  shopctl fault add --json '{\"target\":\"catalog\",\"type\":\"hang\",\"from\":\"order\"}'\n");
+      "  shopctl fault add --json "
+      "'{\"target\":\"catalog\",\"type\":\"hang\",\"from\":\"order\"}'\n");
   add_shop_options(add, add_o->shop);
   auto& f = add_o->flags;
   std::vector<CLI::Option*> flag_options = {
-      add->add_option("--target-service", f.target_service, "The service that misbehaves (catalog, order, ...)"),
+      add->add_option("--target-service", f.target_service,
+                      "The service that misbehaves (catalog, order, ...)"),
       add->add_option("--type", f.type, "delay, hang, abort, reset, close, garbage or slow_body"),
-      add->add_option("--id", f.id, "A name for the fault (default: generated); an existing id is replaced"),
-      add->add_option("--from", f.from, "Only calls from this caller (gateway, order, ...; client = outsiders)"),
+      add->add_option("--id", f.id,
+                      "A name for the fault (default: generated); an existing id is replaced"),
+      add->add_option("--from", f.from,
+                      "Only calls from this caller (gateway, order, ...; client = outsiders)"),
       add->add_option("--method", f.method, "Only requests with this method"),
-      add->add_option("--path", f.path, "Only paths matching this glob (* within a segment, ** across)"),
+      add->add_option("--path", f.path,
+                      "Only paths matching this glob (* within a segment, ** across)"),
       add->add_option("--delay", f.delay, "delay / slow_body: wait this long first (250ms, 2s)"),
-      add->add_option("--jitter", f.jitter, "delay / slow_body: vary the delay by up to this much either way"),
-      add->add_option("--status", f.status, "abort: answer this status (default 503)")->check(CLI::Range(100, 599)),
-      add->add_option("--body", f.body, "abort: answer this body (default: the contract's error shape)"),
-      add->add_option("--bytes-per-second", f.bytes_per_second, "slow_body: trickle the answer at this rate"),
-      add->add_option("--probability", f.probability, "Apply to this share of matching requests (0..1)"),
+      add->add_option("--jitter", f.jitter,
+                      "delay / slow_body: vary the delay by up to this much either way"),
+      add->add_option("--status", f.status, "abort: answer this status (default 503)")
+          ->check(CLI::Range(100, 599)),
+      add->add_option("--body", f.body,
+                      "abort: answer this body (default: the contract's error shape)"),
+      add->add_option("--bytes-per-second", f.bytes_per_second,
+                      "slow_body: trickle the answer at this rate"),
+      add->add_option("--probability", f.probability,
+                      "Apply to this share of matching requests (0..1)"),
       add->add_option("--first", f.first, "Apply to the first N matching requests only"),
       add->add_option("--every", f.every, "Apply to every Nth matching request"),
       add->add_option("--after", f.after, "Apply to every matching request after the first N"),
   };
-  auto* json_option = add->add_option("--json", add_o->json, "The whole fault in the wire format of POST /_admin/faults");
+  auto* json_option = add->add_option("--json", add_o->json,
+                                      "The whole fault in the wire format of POST /_admin/faults");
   for (auto* option : flag_options) json_option->excludes(option);
   add->callback([add_o] { set_exit_code(run_add(*add_o)); });
 
   auto list_o = std::make_shared<FaultListOptions>();
-  auto* list = cmd->add_subcommand("list", "Print the faults with how often each matched and applied");
+  auto* list =
+      cmd->add_subcommand("list", "Print the faults with how often each matched and applied");
   add_shop_options(list, list_o->shop);
   list->add_flag("--json", list_o->json, "Print the admin plane's JSON instead of a table");
   list->callback([list_o] { set_exit_code(run_list(*list_o)); });

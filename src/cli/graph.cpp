@@ -31,7 +31,8 @@ int observe_target(const GraphOptions& o, observe_tools::ObservedGraph& graph) {
     observe_tools::AdminClient admin(o.target, o.admin_token);
     auto edges = admin.send("GET", "/_admin/edges");
     if (edges.status == 401) {
-      std::cerr << "shopctl graph: " << o.target << " refused the admin token (" << edges.error_message() << ")\n";
+      std::cerr << "shopctl graph: " << o.target << " refused the admin token ("
+                << edges.error_message() << ")\n";
       return kExitUsage;
     }
     if (!edges.ok() || edges.body.is_discarded()) {
@@ -82,7 +83,8 @@ int run_graph(const GraphOptions& o) {
     std::cerr << "shopctl graph: --target needs --admin-token (printed by shopctl serve)\n";
     return kExitUsage;
   }
-  auto format = o.format == "dot" ? observe_tools::GraphFormat::dot : observe_tools::GraphFormat::mermaid;
+  auto format =
+      o.format == "dot" ? observe_tools::GraphFormat::dot : observe_tools::GraphFormat::mermaid;
   std::string text;
   if (o.target.empty() && o.from.empty()) {
     text = observe_tools::render_graph(format);
@@ -123,17 +125,21 @@ void register_graph(CLI::App& app) {
       "  shopctl graph                                   # allowed graph, Mermaid\n"
       "  shopctl graph --format dot | dot -Tsvg > arch.svg\n"
       "  shopctl graph --target http://127.0.0.1:8080 --admin-token adm_...\n"
-      "  shopctl run scenarios/ --json run.json && shopctl graph --from run.json -o observed.mmd\n");
+      "  shopctl run scenarios/ --json run.json && shopctl graph --from run.json -o "
+      "observed.mmd\n");
   cmd->add_option("--format", o->format, "mermaid (flowchart LR) or dot (Graphviz)")
       ->capture_default_str()
       ->check(CLI::IsMember({"mermaid", "dot"}));
-  auto* target = cmd->add_option("--target", o->target,
-                                 "A running shop (any service URL, usually the gateway's): draw what it recorded");
+  auto* target = cmd->add_option(
+      "--target", o->target,
+      "A running shop (any service URL, usually the gateway's): draw what it recorded");
   cmd->add_option("--admin-token", o->admin_token, "The running shop's admin token (with --target)")
       ->envname("SHOPCTL_ADMIN_TOKEN");
-  auto* from = cmd->add_option("--from", o->from,
-                               "A `shopctl run --json` report (or a saved /_admin/calls answer): draw its calls")
-                   ->check(CLI::ExistingFile);
+  auto* from =
+      cmd->add_option(
+             "--from", o->from,
+             "A `shopctl run --json` report (or a saved /_admin/calls answer): draw its calls")
+          ->check(CLI::ExistingFile);
   target->excludes(from);
   cmd->add_option("-o,--output", o->output, "Write to this file instead of standard output");
   cmd->callback([o] { set_exit_code(run_graph(*o)); });

@@ -16,7 +16,8 @@ std::string AdminAnswer::error_message() const {
   return raw.substr(0, 200);
 }
 
-AdminClient::AdminClient(std::string base_url, std::string admin_token, std::chrono::nanoseconds timeout)
+AdminClient::AdminClient(std::string base_url, std::string admin_token,
+                         std::chrono::nanoseconds timeout)
     : base_url_(std::move(base_url)),
       admin_token_(std::move(admin_token)),
       timeout_(timeout),

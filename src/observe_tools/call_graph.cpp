@@ -48,7 +48,8 @@ double nearest_rank(std::vector<double> values, double q) {
   if (values.empty()) return 0;
   auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(values.size())));
   rank = std::clamp<std::size_t>(rank, 1, values.size());
-  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(rank - 1), values.end());
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(rank - 1),
+                   values.end());
   return values[rank - 1];
 }
 
@@ -149,7 +150,8 @@ std::vector<Arrow> arrows(const ObservedGraph* observed) {
 std::string node_id(const std::string& name) {
   std::string id;
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     id.push_back(ok ? c : '_');
   }
   if (id.empty() || !arch::find_component(name) || (id[0] >= '0' && id[0] <= '9')) id = "n_" + id;
@@ -159,9 +161,12 @@ std::string node_id(const std::string& name) {
 std::string mermaid_text(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '"') out += "#quot;";
-    else if (c == '\n' || c == '\r') out += ' ';
-    else out.push_back(c);
+    if (c == '"')
+      out += "#quot;";
+    else if (c == '\n' || c == '\r')
+      out += ' ';
+    else
+      out.push_back(c);
   }
   return out;
 }
@@ -200,10 +205,14 @@ std::string render_mermaid(const std::vector<Arrow>& drawn, bool observed) {
     std::string id = node_id(c.name);
     std::string label = "\"" + mermaid_text(c.name) + "\"";
     switch (c.kind) {
-      case arch::ComponentKind::outside: return id + "([" + label + "])";
-      case arch::ComponentKind::door: return id + "{{" + label + "}}";
-      case arch::ComponentKind::service: return id + "[" + label + "]";
-      case arch::ComponentKind::external: return id + "[[" + label + "]]";
+      case arch::ComponentKind::outside:
+        return id + "([" + label + "])";
+      case arch::ComponentKind::door:
+        return id + "{{" + label + "}}";
+      case arch::ComponentKind::service:
+        return id + "[" + label + "]";
+      case arch::ComponentKind::external:
+        return id + "[[" + label + "]]";
     }
     return id;
   };
@@ -249,10 +258,17 @@ std::string render_dot(const std::vector<Arrow>& drawn, bool observed) {
   auto node = [&](const arch::Component& c) {
     std::string attrs;
     switch (c.kind) {
-      case arch::ComponentKind::outside: attrs = "shape=ellipse"; break;
-      case arch::ComponentKind::door: attrs = "shape=hexagon"; break;
-      case arch::ComponentKind::service: break;
-      case arch::ComponentKind::external: attrs = "shape=box, style=\"\", peripheries=2"; break;
+      case arch::ComponentKind::outside:
+        attrs = "shape=ellipse";
+        break;
+      case arch::ComponentKind::door:
+        attrs = "shape=hexagon";
+        break;
+      case arch::ComponentKind::service:
+        break;
+      case arch::ComponentKind::external:
+        attrs = "shape=box, style=\"\", peripheries=2";
+        break;
     }
     return "\"" + dot_text(c.name) + "\"" + (attrs.empty() ? "" : " [" + attrs + "]") + ";\n";
   };
@@ -311,7 +327,8 @@ ObservedGraph graph_from_admin_edges(const json& answer) {
     e.errors = count_field(stats, "errors");
     e.refused_by_breaker = count_field(stats, "refused_by_breaker");
     e.violations = count_field(stats, "violations");
-    if (auto it = stats.find("p99_ms"); it != stats.end() && it->is_number()) e.p99_ms = it->get<double>();
+    if (auto it = stats.find("p99_ms"); it != stats.end() && it->is_number())
+      e.p99_ms = it->get<double>();
     graph[key] = std::move(e);
   }
   return graph;
@@ -345,9 +362,13 @@ ObservedGraph graph_from_records(const json& records) {
       ++e.refused_by_breaker;
     } else {
       ++e.calls;
-      int status = r.contains("status") && r.at("status").is_number_integer() ? r.at("status").get<int>() : 0;
+      int status = r.contains("status") && r.at("status").is_number_integer()
+                       ? r.at("status").get<int>()
+                       : 0;
       if (status == 0 || status >= 500) ++e.errors;
-      double ms = r.contains("duration_ms") && r.at("duration_ms").is_number() ? r.at("duration_ms").get<double>() : 0;
+      double ms = r.contains("duration_ms") && r.at("duration_ms").is_number()
+                      ? r.at("duration_ms").get<double>()
+                      : 0;
       durations[key].push_back(ms);
     }
   }

@@ -29,16 +29,16 @@ void check_service(const std::string& name, const char* flag, bool client_allowe
   const auto* c = platform::architecture::find_component(name);
   bool ok = c && (client_allowed || c->kind != platform::architecture::ComponentKind::outside);
   if (!ok) {
-    throw std::invalid_argument(std::string(flag) + " must be one of " + service_names(client_allowed) +
-                                ", not '" + name + "'");
+    throw std::invalid_argument(std::string(flag) + " must be one of " +
+                                service_names(client_allowed) + ", not '" + name + "'");
   }
 }
 
 double millis(const std::string& text, const char* flag) {
   auto d = platform::parse_duration(text);
   if (!d) {
-    throw std::invalid_argument(std::string(flag) + " takes a duration like 250ms, 2s or 1.5m, not '" +
-                                text + "'");
+    throw std::invalid_argument(std::string(flag) +
+                                " takes a duration like 250ms, 2s or 1.5m, not '" + text + "'");
   }
   return static_cast<double>(d->count()) / 1e6;
 }
@@ -61,7 +61,8 @@ std::string select_text(const json& f) {
 std::string number_text(const json& v) {
   if (v.is_number_float()) {
     double d = v.get<double>();
-    if (d == static_cast<double>(static_cast<std::int64_t>(d))) return std::to_string(static_cast<std::int64_t>(d));
+    if (d == static_cast<double>(static_cast<std::int64_t>(d)))
+      return std::to_string(static_cast<std::int64_t>(d));
   }
   return v.dump();
 }
@@ -69,7 +70,8 @@ std::string number_text(const json& v) {
 std::string effect_text(const json& f) {
   std::string type = f.value("type", std::string());
   std::string effect;
-  if (f.contains("delay_ms") && f.at("delay_ms").is_number() && (type == "delay" || type == "slow_body")) {
+  if (f.contains("delay_ms") && f.at("delay_ms").is_number() &&
+      (type == "delay" || type == "slow_body")) {
     effect = number_text(f.at("delay_ms")) + "ms";
     if (f.contains("jitter_ms")) effect += " +-" + number_text(f.at("jitter_ms")) + "ms";
   }
@@ -95,24 +97,31 @@ json fault_json_from_flags(const FaultFlags& flags) {
   if (!flags.from.empty()) check_service(flags.from, "--from", true);
   if (flags.type.empty()) throw std::invalid_argument("--type is required");
   if (!platform::parse_fault_type(flags.type)) {
-    throw std::invalid_argument("--type must be one of delay, hang, abort, reset, close, garbage, "
-                                "slow_body, not '" + flags.type + "'");
+    throw std::invalid_argument(
+        "--type must be one of delay, hang, abort, reset, close, garbage, "
+        "slow_body, not '" +
+        flags.type + "'");
   }
   const bool timed = flags.type == "delay" || flags.type == "slow_body";
-  if (!flags.delay.empty() && !timed) throw std::invalid_argument("--delay applies to delay and slow_body faults");
-  if (!flags.jitter.empty() && !timed) throw std::invalid_argument("--jitter applies to delay and slow_body faults");
+  if (!flags.delay.empty() && !timed)
+    throw std::invalid_argument("--delay applies to delay and slow_body faults");
+  if (!flags.jitter.empty() && !timed)
+    throw std::invalid_argument("--jitter applies to delay and slow_body faults");
   if ((flags.status || !flags.body.empty()) && flags.type != "abort") {
     throw std::invalid_argument("--status and --body apply to abort faults");
   }
   if (flags.bytes_per_second && flags.type != "slow_body") {
     throw std::invalid_argument("--bytes-per-second applies to slow_body faults");
   }
-  if (flags.type == "delay" && flags.delay.empty()) throw std::invalid_argument("a delay fault needs --delay");
+  if (flags.type == "delay" && flags.delay.empty())
+    throw std::invalid_argument("a delay fault needs --delay");
   if (flags.type == "slow_body" && !flags.bytes_per_second) {
     throw std::invalid_argument("a slow_body fault needs --bytes-per-second");
   }
-  int selects = (flags.probability ? 1 : 0) + (flags.first ? 1 : 0) + (flags.every ? 1 : 0) + (flags.after ? 1 : 0);
-  if (selects > 1) throw std::invalid_argument("use at most one of --probability, --first, --every, --after");
+  int selects = (flags.probability ? 1 : 0) + (flags.first ? 1 : 0) + (flags.every ? 1 : 0) +
+                (flags.after ? 1 : 0);
+  if (selects > 1)
+    throw std::invalid_argument("use at most one of --probability, --first, --every, --after");
 
   json j = {{"target", flags.target_service}, {"type", flags.type}};
   if (!flags.id.empty()) j["id"] = flags.id;

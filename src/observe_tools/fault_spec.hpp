@@ -16,13 +16,13 @@ struct FaultFlags {
   std::string target_service;  // required: the service that misbehaves
   std::string type;            // required: delay, hang, abort, reset, close, garbage, slow_body
   std::string id;
-  std::string from;            // only calls from this caller ("client" for outsiders)
+  std::string from;  // only calls from this caller ("client" for outsiders)
   std::string method;
-  std::string path;            // glob: `*` within one segment, `**` across
-  std::string delay;           // duration
-  std::string jitter;          // duration
-  std::optional<int> status;   // abort
-  std::string body;            // abort: the answer's body (JSON text or plain)
+  std::string path;                        // glob: `*` within one segment, `**` across
+  std::string delay;                       // duration
+  std::string jitter;                      // duration
+  std::optional<int> status;               // abort
+  std::string body;                        // abort: the answer's body (JSON text or plain)
   std::optional<double> bytes_per_second;  // slow_body
   std::optional<double> probability;       // at most one of these four selects
   std::optional<std::int64_t> first;

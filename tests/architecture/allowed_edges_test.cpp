@@ -7,12 +7,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <map>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+#include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -47,12 +47,17 @@ struct BuiltServices {
         ctx{io, clock, faults, calls, credentials, peers, log, "admin-token", dir} {
     shopctl::auth::AuthSettings auth;
     auth.hashing = platform::security::PasswordHashing::fast_for_tests();
-    services.push_back(std::make_unique<shopctl::catalog::CatalogService>(ctx, shopctl::catalog::CatalogSettings{}));
+    services.push_back(std::make_unique<shopctl::catalog::CatalogService>(
+        ctx, shopctl::catalog::CatalogSettings{}));
     services.push_back(std::make_unique<shopctl::auth::AuthService>(ctx, auth));
-    services.push_back(std::make_unique<shopctl::provider::ProviderService>(ctx, shopctl::provider::ProviderSettings{}));
-    services.push_back(std::make_unique<shopctl::payment::PaymentService>(ctx, shopctl::payment::PaymentSettings{}));
-    services.push_back(std::make_unique<shopctl::order::OrderService>(ctx, shopctl::order::OrderSettings{}));
-    services.push_back(std::make_unique<shopctl::gateway::GatewayService>(ctx, shopctl::gateway::GatewaySettings{}));
+    services.push_back(std::make_unique<shopctl::provider::ProviderService>(
+        ctx, shopctl::provider::ProviderSettings{}));
+    services.push_back(std::make_unique<shopctl::payment::PaymentService>(
+        ctx, shopctl::payment::PaymentSettings{}));
+    services.push_back(
+        std::make_unique<shopctl::order::OrderService>(ctx, shopctl::order::OrderSettings{}));
+    services.push_back(std::make_unique<shopctl::gateway::GatewayService>(
+        ctx, shopctl::gateway::GatewaySettings{}));
   }
   ~BuiltServices() {
     services.clear();
@@ -80,12 +85,14 @@ struct BuiltServices {
   std::vector<std::unique_ptr<platform::Service>> services;
 };
 
-using Rule = std::tuple<std::string, std::string, std::string>;  // caller, callee, "METHOD /pattern"
-using PublicRoute = std::pair<std::string, std::string>;          // service, "METHOD /pattern"
+using Rule =
+    std::tuple<std::string, std::string, std::string>;    // caller, callee, "METHOD /pattern"
+using PublicRoute = std::pair<std::string, std::string>;  // service, "METHOD /pattern"
 
 std::string describe(const std::set<Rule>& rules) {
   std::string out;
-  for (const auto& [caller, callee, route] : rules) out += "  " + caller + "->" + callee + "  " + route + "\n";
+  for (const auto& [caller, callee, route] : rules)
+    out += "  " + caller + "->" + callee + "  " + route + "\n";
   return out.empty() ? "  (none)\n" : out;
 }
 
@@ -111,12 +118,15 @@ TEST_CASE("the allowed architecture names exactly the services the shop is built
   for (const auto& e : arch::allowed_edges()) {
     CHECK_MESSAGE(arch::find_component(e.caller), e.caller);
     CHECK_MESSAGE(arch::find_component(e.callee), e.callee);
-    CHECK_MESSAGE(arch::find_edge(e.caller, e.callee) == &e, "edge listed twice: " << e.caller << "->" << e.callee);
+    CHECK_MESSAGE(arch::find_edge(e.caller, e.callee) == &e,
+                  "edge listed twice: " << e.caller << "->" << e.callee);
     CHECK_FALSE(e.routes.empty());
   }
 }
 
-TEST_CASE("every allowed-caller rule on a service route is an allowed edge, and every edge is such a rule") {
+TEST_CASE(
+    "every allowed-caller rule on a service route is an allowed edge, and every edge is such a "
+    "rule") {
   BuiltServices built;
   std::set<Rule> enforced;
   std::set<PublicRoute> public_routes;
@@ -135,16 +145,19 @@ TEST_CASE("every allowed-caller rule on a service route is an allowed edge, and 
   std::set<PublicRoute> declared_public;
   for (const auto& e : arch::allowed_edges()) {
     for (const auto& r : e.routes) {
-      if (e.credential_checked) declared.insert({e.caller, e.callee, r});
-      else if (e.callee != "gateway") declared_public.insert({e.callee, r});
+      if (e.credential_checked)
+        declared.insert({e.caller, e.callee, r});
+      else if (e.callee != "gateway")
+        declared_public.insert({e.callee, r});
     }
   }
   CHECK_MESSAGE(minus(enforced, declared).empty(),
                 "the services accept these callers, the architecture does not allow them:\n"
                     << describe(minus(enforced, declared)));
-  CHECK_MESSAGE(minus(declared, enforced).empty(),
-                "the architecture allows these calls, the services refuse them (or lack the route):\n"
-                    << describe(minus(declared, enforced)));
+  CHECK_MESSAGE(
+      minus(declared, enforced).empty(),
+      "the architecture allows these calls, the services refuse them (or lack the route):\n"
+          << describe(minus(declared, enforced)));
   CHECK(public_routes == declared_public);
   // The spec's table (api.md "Who may call whom"), as the routes enforce it.
   CHECK(enforced.count({"payment", "order", "POST /internal/orders/{id}/payment-result"}) == 1);
@@ -155,7 +168,8 @@ TEST_CASE("every allowed-caller rule on a service route is an allowed edge, and 
   CHECK(enforced.count({"catalog", "order", "GET /cart"}) == 0);
 }
 
-TEST_CASE("the gateway is the public door: its routes are public and lead to the allowed services") {
+TEST_CASE(
+    "the gateway is the public door: its routes are public and lead to the allowed services") {
   BuiltServices built;
   auto& gateway = built.get("gateway");
   for (const auto& route : gateway.host().routes().routes()) {
@@ -212,6 +226,8 @@ TEST_CASE("docs/architecture.md embeds the allowed graph exactly as shopctl grap
   REQUIRE(start != std::string::npos);
   REQUIRE(stop != std::string::npos);
   const auto embedded = doc.substr(start + begin.size(), stop - start - begin.size());
-  CHECK_MESSAGE(embedded == shopctl::observe_tools::render_graph(shopctl::observe_tools::GraphFormat::mermaid),
-                "docs/architecture.md is out of date: paste the output of `shopctl graph` between the markers");
+  CHECK_MESSAGE(embedded == shopctl::observe_tools::render_graph(
+                                shopctl::observe_tools::GraphFormat::mermaid),
+                "docs/architecture.md is out of date: paste the output of `shopctl graph` between "
+                "the markers");
 }

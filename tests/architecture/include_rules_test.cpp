@@ -73,7 +73,8 @@ std::vector<Include> includes_of(const fs::path& file) {
       std::error_code ec;
       if (fs::exists(beside, ec)) {
         auto relative = beside.lexically_relative(source_root() / "src");
-        if (!relative.empty() && relative.native().rfind("..", 0) != 0) header = relative.generic_string();
+        if (!relative.empty() && relative.native().rfind("..", 0) != 0)
+          header = relative.generic_string();
       }
     }
     out.push_back({header, n});
@@ -87,8 +88,9 @@ struct Layer {
   int rank;
 };
 std::optional<Layer> layer_of(const std::string& path) {
-  static const std::vector<Layer> layers = {{"platform", 0}, {"services", 1}, {"shop", 2}, {"scenario", 3},
-                                            {"load", 3},     {"observe_tools", 3}, {"cli", 4}};
+  static const std::vector<Layer> layers = {{"platform", 0}, {"services", 1}, {"shop", 2},
+                                            {"scenario", 3}, {"load", 3},     {"observe_tools", 3},
+                                            {"cli", 4}};
   for (const auto& l : layers) {
     if (path.rfind(l.name + "/", 0) == 0) return l;
   }
@@ -124,7 +126,8 @@ std::vector<std::string> broken_rules(const std::string& file, const std::string
                      "' (services talk over HTTP, never through each other's headers)");
   }
   if (from->name == "platform" && to->name != "platform") {
-    broken.push_back("the platform includes " + to->name + "/ (the platform knows no layer above it)");
+    broken.push_back("the platform includes " + to->name +
+                     "/ (the platform knows no layer above it)");
   }
   if (from->name == "services" && to->rank > from->rank) {
     broken.push_back("a service includes " + to->name + "/ (services know the platform only)");
@@ -133,7 +136,8 @@ std::vector<std::string> broken_rules(const std::string& file, const std::string
     broken.push_back(from->name + "/ includes " + to->name + "/ (layers point down only)");
   }
   if (from->rank == to->rank && from->name != to->name) {
-    broken.push_back(from->name + "/ includes its sibling " + to->name + "/ (each drives the shop on its own)");
+    broken.push_back(from->name + "/ includes its sibling " + to->name +
+                     "/ (each drives the shop on its own)");
   }
   return broken;
 }
@@ -161,8 +165,9 @@ Scan scan_tree() {
         ++scan.includes;
         if (auto l = layer_of(inc.header)) ++scan.includes_by_layer[l->name];
         for (const auto& rule : broken_rules(relative, inc.header)) {
-          scan.violations.push_back(entry.path().lexically_relative(source_root()).generic_string() + ":" +
-                                    std::to_string(inc.line) + ": includes " + inc.header + ": " + rule);
+          scan.violations.push_back(
+              entry.path().lexically_relative(source_root()).generic_string() + ":" +
+              std::to_string(inc.line) + ": includes " + inc.header + ": " + rule);
         }
       }
     }
@@ -213,10 +218,12 @@ TEST_CASE("the include rules recognise each kind of crossing") {
 TEST_CASE("no source file includes across the architecture's lines") {
   Scan scan = scan_tree();
   // The scan must have seen the real tree, or passing would prove nothing.
-  REQUIRE_MESSAGE(scan.files > 50, "found only " << scan.files << " source files under " << SHOPCTL_SOURCE_DIR);
+  REQUIRE_MESSAGE(scan.files > 50,
+                  "found only " << scan.files << " source files under " << SHOPCTL_SOURCE_DIR);
   CHECK(scan.includes_by_layer["platform"] > 20);
   CHECK(scan.includes_by_layer["services"] > 10);
   if (!scan.violations.empty()) MESSAGE("include rules broken:\n" << joined(scan.violations));
-  CHECK_MESSAGE(scan.violations.empty(), scan.violations.size() << " include(s) cross the architecture's lines:\n"
-                                                                << joined(scan.violations));
+  CHECK_MESSAGE(scan.violations.empty(), scan.violations.size()
+                                             << " include(s) cross the architecture's lines:\n"
+                                             << joined(scan.violations));
 }

@@ -48,7 +48,8 @@ struct RunningShop {
     shop->start();
   }
 
-  Answer send(const std::string& method, const std::string& url, const std::optional<json>& body = {},
+  Answer send(const std::string& method, const std::string& url,
+              const std::optional<json>& body = {},
               const std::vector<std::pair<std::string, std::string>>& headers = {}) {
     http::Request request;
     request.method = method;
@@ -60,8 +61,10 @@ struct RunningShop {
     auto response = client.send_url(url, std::move(request), 15s);
     return {response.status, json::parse(response.body, nullptr, false), response.body};
   }
-  Answer admin(const std::string& method, const std::string& path, const std::optional<json>& body = {}) {
-    return send(method, shop->url("gateway") + path, body, {{"X-Admin-Token", shop->admin_token()}});
+  Answer admin(const std::string& method, const std::string& path,
+               const std::optional<json>& body = {}) {
+    return send(method, shop->url("gateway") + path, body,
+                {{"X-Admin-Token", shop->admin_token()}});
   }
 
   http::BlockingClient client;
@@ -70,17 +73,22 @@ struct RunningShop {
 
 }  // namespace
 
-TEST_CASE("a whole purchase uses every recorded allowed edge and no other; forbidden calls are drawn red") {
+TEST_CASE(
+    "a whole purchase uses every recorded allowed edge and no other; forbidden calls are drawn "
+    "red") {
   RunningShop s;
   const auto gateway = s.shop->url("gateway");
-  auto login = s.send("POST", gateway + "/api/auth/login",
-                      json{{"email", s.shop->config().demo_email}, {"password", s.shop->config().demo_password}});
+  auto login = s.send(
+      "POST", gateway + "/api/auth/login",
+      json{{"email", s.shop->config().demo_email}, {"password", s.shop->config().demo_password}});
   REQUIRE(login.status == 200);
   const std::vector<std::pair<std::string, std::string>> user = {
       {"Authorization", "Bearer " + login.body["access_token"].get<std::string>()}};
 
   REQUIRE(s.send("GET", gateway + "/api/catalog/products", std::nullopt, user).status == 200);
-  REQUIRE(s.send("POST", gateway + "/api/cart/items", json{{"product_id", "p-001"}, {"quantity", 2}}, user).status == 200);
+  REQUIRE(s.send("POST", gateway + "/api/cart/items",
+                 json{{"product_id", "p-001"}, {"quantity", 2}}, user)
+              .status == 200);
   auto order = s.send("POST", gateway + "/api/orders", std::nullopt, user);
   REQUIRE(order.status == 201);
   const auto order_id = order.body["order_id"].get<std::string>();
@@ -90,7 +98,8 @@ TEST_CASE("a whole purchase uses every recorded allowed edge and no other; forbi
   // The webhook and the callback run after the pay page answers.
   std::string status;
   for (int i = 0; i < 100 && status != "PAID"; ++i) {
-    status = s.send("GET", gateway + "/api/orders/" + order_id, std::nullopt, user).body.value("status", "");
+    status = s.send("GET", gateway + "/api/orders/" + order_id, std::nullopt, user)
+                 .body.value("status", "");
     if (status != "PAID") std::this_thread::sleep_for(50ms);
   }
   REQUIRE(status == "PAID");
@@ -106,7 +115,9 @@ TEST_CASE("a whole purchase uses every recorded allowed edge and no other; forbi
     seen.insert(r["edge"].get<std::string>());
   }
   for (const auto& e : arch::allowed_edges()) {
-    if (e.recorded) CHECK_MESSAGE(seen.count(e.caller + "->" + e.callee) == 1, "never seen: " << e.caller << "->" << e.callee);
+    if (e.recorded)
+      CHECK_MESSAGE(seen.count(e.caller + "->" + e.callee) == 1,
+                    "never seen: " << e.caller << "->" << e.callee);
   }
 
   // Forbidden calls: catalog -> order with a genuine catalog credential, and an outsider
@@ -122,10 +133,13 @@ TEST_CASE("a whole purchase uses every recorded allowed edge and no other; forbi
   REQUIRE(edges.status == 200);
   CHECK(edges.body["edges"]["client->catalog"]["violations"] == 1);
   auto graph = shopctl::observe_tools::graph_from_admin_edges(edges.body);
-  shopctl::observe_tools::add_violation_reasons(graph, s.admin("GET", "/_admin/calls?since=0").body["records"]);
-  const auto mermaid = shopctl::observe_tools::render_graph(shopctl::observe_tools::GraphFormat::mermaid, &graph);
+  shopctl::observe_tools::add_violation_reasons(
+      graph, s.admin("GET", "/_admin/calls?since=0").body["records"]);
+  const auto mermaid =
+      shopctl::observe_tools::render_graph(shopctl::observe_tools::GraphFormat::mermaid, &graph);
   INFO(mermaid);
-  CHECK(mermaid.find("client -->|\"1 call refused: missing_service_credential\"| catalog") != std::string::npos);
+  CHECK(mermaid.find("client -->|\"1 call refused: missing_service_credential\"| catalog") !=
+        std::string::npos);
   CHECK(mermaid.find("linkStyle ") != std::string::npos);
   // Every edge the purchase used is drawn solid with its numbers; no allowed edge is dashed
   // except the unrecorded pay page.
@@ -134,28 +148,39 @@ TEST_CASE("a whole purchase uses every recorded allowed edge and no other; forbi
   CHECK(mermaid.find("client -.->|\"pay page (not recorded)\"| provider") != std::string::npos);
   if (as_catalog.status == 403) {
     CHECK(edges.body["edges"]["catalog->order"]["violations"] == 1);
-    CHECK(mermaid.find("catalog -->|\"1 call refused: caller_not_allowed\"| order") != std::string::npos);
+    CHECK(mermaid.find("catalog -->|\"1 call refused: caller_not_allowed\"| order") !=
+          std::string::npos);
   } else {
     FAIL_CHECK("catalog -> order answered " << as_catalog.status << ", not 403 caller_not_allowed");
   }
 }
 
-TEST_CASE("every service of a running shop serves /metrics in the exposition format, counting what happened") {
+TEST_CASE(
+    "every service of a running shop serves /metrics in the exposition format, counting what "
+    "happened") {
   RunningShop s;
   const auto gateway = s.shop->url("gateway");
-  auto login = s.send("POST", gateway + "/api/auth/login",
-                      json{{"email", s.shop->config().demo_email}, {"password", s.shop->config().demo_password}});
+  auto login = s.send(
+      "POST", gateway + "/api/auth/login",
+      json{{"email", s.shop->config().demo_email}, {"password", s.shop->config().demo_password}});
   REQUIRE(login.status == 200);
   const std::vector<std::pair<std::string, std::string>> user = {
       {"Authorization", "Bearer " + login.body["access_token"].get<std::string>()}};
   // A fault, a violation and a checkout, so that every family has samples.
   REQUIRE(s.admin("POST", "/_admin/faults",
-                  json{{"target", "catalog"}, {"type", "abort"}, {"status", 503}, {"from", "gateway"},
-                       {"match", {{"path", "/categories"}}}, {"select", {{"first", 1}}}})
+                  json{{"target", "catalog"},
+                       {"type", "abort"},
+                       {"status", 503},
+                       {"from", "gateway"},
+                       {"match", {{"path", "/categories"}}},
+                       {"select", {{"first", 1}}}})
               .status == 201);
   CHECK(s.send("GET", gateway + "/api/catalog/categories", std::nullopt, user).status == 503);
-  CHECK(s.send("POST", s.shop->url("payment") + "/internal/payments", json::object()).status == 401);
-  REQUIRE(s.send("POST", gateway + "/api/cart/items", json{{"product_id", "p-002"}, {"quantity", 1}}, user).status == 200);
+  CHECK(s.send("POST", s.shop->url("payment") + "/internal/payments", json::object()).status ==
+        401);
+  REQUIRE(s.send("POST", gateway + "/api/cart/items",
+                 json{{"product_id", "p-002"}, {"quantity", 1}}, user)
+              .status == 200);
   REQUIRE(s.send("POST", gateway + "/api/orders", std::nullopt, user).status == 201);
 
   std::map<std::string, shopctl_test::Exposition> scraped;
@@ -169,13 +194,20 @@ TEST_CASE("every service of a running shop serves /metrics in the exposition for
     scraped[service.name] = std::move(x);
   }
   CHECK(scraped["catalog"].value("shopctl_faults_injected_total", {{"type", "abort"}}) == 1);
-  CHECK(scraped["payment"].value("shopctl_architecture_violations_total", {{"caller", "client"}}) == 1);
-  CHECK(scraped["gateway"].value("shopctl_http_requests_total", {{"route", "/api/orders"}, {"status", "201"}}) == 1);
-  CHECK(scraped["gateway"].value("shopctl_outbound_calls_total", {{"callee", "order"}, {"outcome", "ok"}}) >= 2);
-  CHECK(scraped["order"].value("shopctl_outbound_calls_total", {{"callee", "payment"}, {"outcome", "ok"}}) == 1);
-  CHECK(scraped["order"].value("shopctl_circuit_breaker_state", {{"breaker", "order->catalog"}}) == 0);
-  CHECK(scraped["payment"].value("shopctl_circuit_breaker_state", {{"breaker", "payment->provider"}}) == 0);
-  CHECK(scraped["payment"].value("shopctl_payment_outbox_depth", {{"outbox", "order_callbacks"}}) == 0);
+  CHECK(scraped["payment"].value("shopctl_architecture_violations_total", {{"caller", "client"}}) ==
+        1);
+  CHECK(scraped["gateway"].value("shopctl_http_requests_total",
+                                 {{"route", "/api/orders"}, {"status", "201"}}) == 1);
+  CHECK(scraped["gateway"].value("shopctl_outbound_calls_total",
+                                 {{"callee", "order"}, {"outcome", "ok"}}) >= 2);
+  CHECK(scraped["order"].value("shopctl_outbound_calls_total",
+                               {{"callee", "payment"}, {"outcome", "ok"}}) == 1);
+  CHECK(scraped["order"].value("shopctl_circuit_breaker_state", {{"breaker", "order->catalog"}}) ==
+        0);
+  CHECK(scraped["payment"].value("shopctl_circuit_breaker_state",
+                                 {{"breaker", "payment->provider"}}) == 0);
+  CHECK(scraped["payment"].value("shopctl_payment_outbox_depth", {{"outbox", "order_callbacks"}}) ==
+        0);
   REQUIRE(scraped["order"].family("shopctl_http_request_duration_seconds"));
   CHECK(scraped["order"].family("shopctl_http_request_duration_seconds")->type == "histogram");
 }

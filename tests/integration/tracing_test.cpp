@@ -40,13 +40,15 @@ class TracedShop {
     options.log_level = shopctl::platform::LogLevel::off;
     shop = std::make_unique<shopctl::shop::Shop>(config, options);
     shop->start();
-    auto login = send("POST", shop->url("gateway") + "/api/auth/login",
-                      json{{"email", shop->config().demo_email}, {"password", shop->config().demo_password}});
+    auto login = send(
+        "POST", shop->url("gateway") + "/api/auth/login",
+        json{{"email", shop->config().demo_email}, {"password", shop->config().demo_password}});
     REQUIRE(login.status == 200);
     token = login.body["access_token"].get<std::string>();
   }
 
-  Answer send(const std::string& method, const std::string& url, const std::optional<json>& body = {},
+  Answer send(const std::string& method, const std::string& url,
+              const std::optional<json>& body = {},
               const std::vector<std::pair<std::string, std::string>>& headers = {}) {
     http::Request request;
     request.method = method;
@@ -59,7 +61,8 @@ class TracedShop {
     return {response.status, json::parse(response.body, nullptr, false), response.headers};
   }
 
-  Answer api(const std::string& method, const std::string& path, const std::optional<json>& body = {},
+  Answer api(const std::string& method, const std::string& path,
+             const std::optional<json>& body = {},
              std::vector<std::pair<std::string, std::string>> headers = {}) {
     headers.emplace_back("Authorization", "Bearer " + token);
     return send(method, shop->url("gateway") + path, body, headers);
@@ -67,12 +70,14 @@ class TracedShop {
 
   // The call records from sequence number `since` on.
   json calls_since(std::uint64_t since) {
-    auto answer = send("GET", shop->url("gateway") + "/_admin/calls?since=" + std::to_string(since), std::nullopt,
-                       {{"X-Admin-Token", shop->admin_token()}});
+    auto answer = send("GET", shop->url("gateway") + "/_admin/calls?since=" + std::to_string(since),
+                       std::nullopt, {{"X-Admin-Token", shop->admin_token()}});
     REQUIRE(answer.status == 200);
     return answer.body;
   }
-  std::uint64_t next_seq() { return calls_since(UINT64_MAX / 2).at("next_seq").get<std::uint64_t>(); }
+  std::uint64_t next_seq() {
+    return calls_since(UINT64_MAX / 2).at("next_seq").get<std::uint64_t>();
+  }
 
   http::BlockingClient client;
   std::unique_ptr<shopctl::shop::Shop> shop;
@@ -93,7 +98,8 @@ std::string header(const Answer& a, const char* name) {
 
 TEST_CASE("a checkout that brings a traceparent keeps its trace id through every hop") {
   TracedShop t;
-  REQUIRE(t.api("POST", "/api/cart/items", json{{"product_id", "p-001"}, {"quantity", 1}}).status == 200);
+  REQUIRE(t.api("POST", "/api/cart/items", json{{"product_id", "p-001"}, {"quantity", 1}}).status ==
+          200);
 
   const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
   const std::string traceparent = "00-" + trace_id + "-00f067aa0ba902b7-01";

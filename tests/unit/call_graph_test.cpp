@@ -20,8 +20,13 @@ namespace tools = shopctl::observe_tools;
 namespace arch = shopctl::platform::architecture;
 
 json record(const std::string& caller, const std::string& callee, int status, double ms) {
-  return {{"edge", caller + "->" + callee}, {"caller", caller}, {"callee", callee}, {"status", status},
-          {"duration_ms", ms}, {"violation", false}, {"refused_by_breaker", false}};
+  return {{"edge", caller + "->" + callee},
+          {"caller", caller},
+          {"callee", callee},
+          {"status", status},
+          {"duration_ms", ms},
+          {"violation", false},
+          {"refused_by_breaker", false}};
 }
 
 std::size_t count(const std::string& text, const std::string& part) {
@@ -37,7 +42,8 @@ TEST_CASE("the allowed graph is a Mermaid flowchart with every allowed edge and 
   INFO(text);
   CHECK(text.rfind("flowchart LR\n", 0) == 0);
   for (const auto& e : arch::allowed_edges()) {
-    CHECK_MESSAGE(text.find("  " + e.caller + " -->|\"" + e.label + "\"| " + e.callee + "\n") != std::string::npos,
+    CHECK_MESSAGE(text.find("  " + e.caller + " -->|\"" + e.label + "\"| " + e.callee + "\n") !=
+                      std::string::npos,
                   e.caller << "->" << e.callee);
   }
   CHECK(count(text, " -->|") == arch::allowed_edges().size());
@@ -61,10 +67,14 @@ TEST_CASE("the allowed graph as DOT is one digraph with every allowed edge") {
 
 TEST_CASE("call records aggregate into edges with counts, error rate and a nearest-rank p99") {
   json records = json::array();
-  for (int i = 1; i <= 200; ++i) records.push_back(record("order", "catalog", i % 50 == 0 ? 503 : 200, i));
+  for (int i = 1; i <= 200; ++i)
+    records.push_back(record("order", "catalog", i % 50 == 0 ? 503 : 200, i));
   records.push_back(record("order", "catalog", 0, 5000));  // no answer: an error, and the slowest
-  records.push_back({{"caller", "order"}, {"callee", "catalog"}, {"refused_by_breaker", true}, {"status", 0}});
-  records.push_back({{"edge", "catalog->order"}, {"violation", true}, {"violation_reason", "caller_not_allowed"},
+  records.push_back(
+      {{"caller", "order"}, {"callee", "catalog"}, {"refused_by_breaker", true}, {"status", 0}});
+  records.push_back({{"edge", "catalog->order"},
+                     {"violation", true},
+                     {"violation_reason", "caller_not_allowed"},
                      {"status", 403}});
   auto g = tools::graph_from_records(records);
   REQUIRE(g.count("order->catalog") == 1);
@@ -82,82 +92,119 @@ TEST_CASE("call records aggregate into edges with counts, error rate and a neare
 }
 
 TEST_CASE("a scenario report's calls are aggregated over its scenarios, not its steps") {
-  json report = {{"tool", "shopctl"},
-                 {"scenarios",
-                  {{{"name", "a"},
-                    {"steps", {{{"calls", {record("gateway", "order", 200, 4)}}}}},
-                    {"calls", {record("gateway", "order", 200, 4), record("order", "catalog", 200, 2)}}},
-                   {{"name", "b"}, {"calls", {record("gateway", "order", 500, 8)}}}}}};
+  json report = {
+      {"tool", "shopctl"},
+      {"scenarios",
+       {{{"name", "a"},
+         {"steps", {{{"calls", {record("gateway", "order", 200, 4)}}}}},
+         {"calls", {record("gateway", "order", 200, 4), record("order", "catalog", 200, 2)}}},
+        {{"name", "b"}, {"calls", {record("gateway", "order", 500, 8)}}}}}};
   auto g = tools::graph_from_document(report);
   CHECK(g.at("gateway->order").calls == 2);
   CHECK(g.at("gateway->order").errors == 1);
   CHECK(g.at("gateway->order").p99_ms == doctest::Approx(8));
   CHECK(g.at("order->catalog").calls == 1);
-  CHECK(tools::graph_from_document(json{{"records", {record("a", "b", 200, 1)}}}).at("a->b").calls == 1);
+  CHECK(
+      tools::graph_from_document(json{{"records", {record("a", "b", 200, 1)}}}).at("a->b").calls ==
+      1);
   CHECK(tools::graph_from_document(json::array({record("a", "b", 200, 1)})).at("a->b").calls == 1);
   CHECK_THROWS_AS(tools::graph_from_document(json{{"something", 1}}), std::invalid_argument);
-  CHECK_THROWS_AS(tools::graph_from_document(json::array({json{{"status", 200}}})), std::invalid_argument);
+  CHECK_THROWS_AS(tools::graph_from_document(json::array({json{{"status", 200}}})),
+                  std::invalid_argument);
 }
 
 TEST_CASE("an /_admin/edges answer becomes the observed graph") {
   json answer = {{"edges",
-                  {{"gateway->order", {{"calls", 10}, {"errors", 1}, {"refused_by_breaker", 0}, {"violations", 0}, {"p99_ms", 12.5}}},
-                   {"client->catalog", {{"calls", 0}, {"errors", 0}, {"refused_by_breaker", 0}, {"violations", 2}, {"p99_ms", 0}}}}},
+                  {{"gateway->order",
+                    {{"calls", 10},
+                     {"errors", 1},
+                     {"refused_by_breaker", 0},
+                     {"violations", 0},
+                     {"p99_ms", 12.5}}},
+                   {"client->catalog",
+                    {{"calls", 0},
+                     {"errors", 0},
+                     {"refused_by_breaker", 0},
+                     {"violations", 2},
+                     {"p99_ms", 0}}}}},
                  {"violations", 2}};
   auto g = tools::graph_from_admin_edges(answer);
   CHECK(g.at("gateway->order").calls == 10);
   CHECK(g.at("gateway->order").p99_ms == doctest::Approx(12.5));
   CHECK(g.at("client->catalog").violations == 2);
-  CHECK_THROWS_AS(tools::graph_from_admin_edges(json{{"edges", {{"no-arrow", json::object()}}}}), std::invalid_argument);
+  CHECK_THROWS_AS(tools::graph_from_admin_edges(json{{"edges", {{"no-arrow", json::object()}}}}),
+                  std::invalid_argument);
   CHECK_THROWS_AS(tools::graph_from_admin_edges(json::array()), std::invalid_argument);
 }
 
-TEST_CASE("the observed graph: used edges labelled, unused dashed, forbidden and refused calls red") {
-  json records = json::array({record("client", "gateway", 200, 3), record("client", "gateway", 503, 30),
-                              record("gateway", "order", 200, 2), record("catalog", "payment", 200, 1)});
-  records.push_back({{"caller", "catalog"}, {"callee", "order"}, {"violation", true},
-                     {"violation_reason", "caller_not_allowed"}, {"status", 403}});
-  records.push_back({{"caller", "gateway"}, {"callee", "payment"}, {"violation", true},
-                     {"violation_reason", "caller_not_allowed"}, {"status", 403}});
+TEST_CASE(
+    "the observed graph: used edges labelled, unused dashed, forbidden and refused calls red") {
+  json records =
+      json::array({record("client", "gateway", 200, 3), record("client", "gateway", 503, 30),
+                   record("gateway", "order", 200, 2), record("catalog", "payment", 200, 1)});
+  records.push_back({{"caller", "catalog"},
+                     {"callee", "order"},
+                     {"violation", true},
+                     {"violation_reason", "caller_not_allowed"},
+                     {"status", 403}});
+  records.push_back({{"caller", "gateway"},
+                     {"callee", "payment"},
+                     {"violation", true},
+                     {"violation_reason", "caller_not_allowed"},
+                     {"status", 403}});
   auto g = tools::graph_from_records(records);
 
   const auto mermaid = tools::render_graph(tools::GraphFormat::mermaid, &g);
   INFO(mermaid);
-  CHECK(mermaid.find("  client -->|\"2 calls, 50% errors, p99 30 ms\"| gateway\n") != std::string::npos);
-  CHECK(mermaid.find("  gateway -->|\"1 call, 0% errors, p99 2 ms\"| order\n") != std::string::npos);
-  CHECK(mermaid.find("  order -.->|\"prices at checkout: no calls\"| catalog\n") != std::string::npos);
+  CHECK(mermaid.find("  client -->|\"2 calls, 50% errors, p99 30 ms\"| gateway\n") !=
+        std::string::npos);
+  CHECK(mermaid.find("  gateway -->|\"1 call, 0% errors, p99 2 ms\"| order\n") !=
+        std::string::npos);
+  CHECK(mermaid.find("  order -.->|\"prices at checkout: no calls\"| catalog\n") !=
+        std::string::npos);
   CHECK(mermaid.find("  client -.->|\"pay page (not recorded)\"| provider\n") != std::string::npos);
   // An allowed edge with refused calls keeps its own arrow and gets a red one for the refusals.
   CHECK(mermaid.find("  gateway -.->|\"webhook only: no calls\"| payment\n") != std::string::npos);
-  CHECK(mermaid.find("  gateway -->|\"1 call refused: caller_not_allowed\"| payment\n") != std::string::npos);
-  CHECK(mermaid.find("  catalog -->|\"1 call refused: caller_not_allowed\"| order\n") != std::string::npos);
-  CHECK(mermaid.find("  catalog -->|\"not allowed: 1 call, 0% errors, p99 1 ms\"| payment\n") != std::string::npos);
+  CHECK(mermaid.find("  gateway -->|\"1 call refused: caller_not_allowed\"| payment\n") !=
+        std::string::npos);
+  CHECK(mermaid.find("  catalog -->|\"1 call refused: caller_not_allowed\"| order\n") !=
+        std::string::npos);
+  CHECK(mermaid.find("  catalog -->|\"not allowed: 1 call, 0% errors, p99 1 ms\"| payment\n") !=
+        std::string::npos);
 
   // linkStyle names exactly the red arrows, counted from 0 in the order they are drawn.
   std::vector<std::string> arrows;
   std::istringstream lines(mermaid);
   std::string line;
   while (std::getline(lines, line)) {
-    if (line.find(" -->|") != std::string::npos || line.find(" -.->|") != std::string::npos) arrows.push_back(line);
+    if (line.find(" -->|") != std::string::npos || line.find(" -.->|") != std::string::npos)
+      arrows.push_back(line);
   }
   std::string expected;
   for (std::size_t i = 0; i < arrows.size(); ++i) {
-    bool red = arrows[i].find("refused") != std::string::npos || arrows[i].find("not allowed") != std::string::npos;
+    bool red = arrows[i].find("refused") != std::string::npos ||
+               arrows[i].find("not allowed") != std::string::npos;
     if (red) expected += (expected.empty() ? "" : ",") + std::to_string(i);
   }
-  CHECK(mermaid.find("  linkStyle " + expected + " stroke:red,stroke-width:2px,color:red\n") != std::string::npos);
+  CHECK(mermaid.find("  linkStyle " + expected + " stroke:red,stroke-width:2px,color:red\n") !=
+        std::string::npos);
 
   const auto dot = tools::render_graph(tools::GraphFormat::dot, &g);
   INFO(dot);
-  CHECK(dot.find("\"catalog\" -> \"order\" [label=\"1 call refused: caller_not_allowed\", color=red, fontcolor=red, "
+  CHECK(dot.find("\"catalog\" -> \"order\" [label=\"1 call refused: caller_not_allowed\", "
+                 "color=red, fontcolor=red, "
                  "penwidth=2];") != std::string::npos);
-  CHECK(dot.find("\"order\" -> \"catalog\" [label=\"prices at checkout: no calls\", style=dashed") != std::string::npos);
+  CHECK(
+      dot.find("\"order\" -> \"catalog\" [label=\"prices at checkout: no calls\", style=dashed") !=
+      std::string::npos);
   CHECK(count(dot, ", color=red") == 3);
 }
 
 TEST_CASE("names outside the architecture become nodes of their own, quoted safely") {
   json records = json::array();
-  records.push_back({{"caller", "unknown"}, {"callee", "order"}, {"violation", true},
+  records.push_back({{"caller", "unknown"},
+                     {"callee", "order"},
+                     {"violation", true},
                      {"violation_reason", "invalid_service_credential"}});
   records.push_back(record("we\"ird-name", "gateway", 200, 1));
   auto g = tools::graph_from_records(records);
@@ -165,7 +212,8 @@ TEST_CASE("names outside the architecture become nodes of their own, quoted safe
   INFO(mermaid);
   CHECK(mermaid.find("n_unknown([\"unknown\"])") != std::string::npos);
   CHECK(mermaid.find("n_we_ird_name([\"we#quot;ird-name\"])") != std::string::npos);
-  CHECK(mermaid.find("n_unknown -->|\"1 call refused: invalid_service_credential\"| order") != std::string::npos);
+  CHECK(mermaid.find("n_unknown -->|\"1 call refused: invalid_service_credential\"| order") !=
+        std::string::npos);
   const auto dot = tools::render_graph(tools::GraphFormat::dot, &g);
   CHECK(dot.find("\"we\\\"ird-name\" -> \"gateway\"") != std::string::npos);
 }

@@ -110,13 +110,15 @@ inline std::optional<double> parse_float(const std::string& s) {
 }
 
 // The family a sample name belongs to, given the declared types.
-inline std::string family_of(const std::string& sample, const std::map<std::string, std::string>& types) {
+inline std::string family_of(const std::string& sample,
+                             const std::map<std::string, std::string>& types) {
   for (const char* suffix : {"_bucket", "_sum", "_count"}) {
     std::string s(suffix);
     if (sample.size() > s.size() && sample.ends_with(s)) {
       std::string base = sample.substr(0, sample.size() - s.size());
       auto it = types.find(base);
-      if (it != types.end() && (it->second == "histogram" || (it->second == "summary" && s != "_bucket"))) {
+      if (it != types.end() &&
+          (it->second == "histogram" || (it->second == "summary" && s != "_bucket"))) {
         return base;
       }
     }
@@ -132,11 +134,11 @@ inline Exposition check_exposition(const std::string& text) {
   };
   if (!text.empty() && text.back() != '\n') error(0, "the text must end with a line feed");
 
-  std::map<std::string, std::string> types;   // declared TYPE per family
-  std::set<std::string> helped;               // families with a HELP line
-  std::set<std::string> finished;             // families whose group of samples has ended
-  std::set<std::string> series;               // name + labels, for duplicates
-  std::string current;                        // family of the previous line
+  std::map<std::string, std::string> types;  // declared TYPE per family
+  std::set<std::string> helped;              // families with a HELP line
+  std::set<std::string> finished;            // families whose group of samples has ended
+  std::set<std::string> series;              // name + labels, for duplicates
+  std::string current;                       // family of the previous line
   auto family_index = [&](const std::string& name) -> Family& {
     for (auto& f : x.families) {
       if (f.name == name) return f;
@@ -163,7 +165,8 @@ inline Exposition check_exposition(const std::string& text) {
       std::string keyword, name;
       words >> keyword >> name;
       if (keyword != "HELP" && keyword != "TYPE") continue;  // any other comment is allowed
-      if (line.rfind("# " + keyword + " ", 0) != 0) error(n, keyword + " must be written '# " + keyword + " '");
+      if (line.rfind("# " + keyword + " ", 0) != 0)
+        error(n, keyword + " must be written '# " + keyword + " '");
       if (!is_metric_name(name)) error(n, "bad metric name in " + keyword + ": '" + name + "'");
       enter(n, name);
       auto& family = family_index(name);
@@ -177,14 +180,18 @@ inline Exposition check_exposition(const std::string& text) {
             help.push_back(rest[i]);
             continue;
           }
-          if (i + 1 < rest.size() && rest[i + 1] == '\\') help.push_back('\\');
-          else if (i + 1 < rest.size() && rest[i + 1] == 'n') help.push_back('\n');
-          else error(n, "bad escape in HELP of " + name);
+          if (i + 1 < rest.size() && rest[i + 1] == '\\')
+            help.push_back('\\');
+          else if (i + 1 < rest.size() && rest[i + 1] == 'n')
+            help.push_back('\n');
+          else
+            error(n, "bad escape in HELP of " + name);
           ++i;
         }
         family.help = help;
       } else {
-        static const std::set<std::string> known = {"counter", "gauge", "histogram", "summary", "untyped"};
+        static const std::set<std::string> known = {"counter", "gauge", "histogram", "summary",
+                                                    "untyped"};
         if (!known.count(rest)) error(n, "unknown TYPE '" + rest + "'");
         if (types.count(name)) error(n, "second TYPE for " + name);
         if (!family.samples.empty()) error(n, "TYPE for " + name + " after its samples");
@@ -231,10 +238,14 @@ inline Exposition check_exposition(const std::string& text) {
           }
           if (i >= line.size()) break;
           char e = line[i++];
-          if (e == '\\') value.push_back('\\');
-          else if (e == '"') value.push_back('"');
-          else if (e == 'n') value.push_back('\n');
-          else error(n, std::string("bad escape '\\") + e + "' in label " + label);
+          if (e == '\\')
+            value.push_back('\\');
+          else if (e == '"')
+            value.push_back('"');
+          else if (e == 'n')
+            value.push_back('\n');
+          else
+            error(n, std::string("bad escape '\\") + e + "' in label " + label);
         }
         if (!closed) {
           error(n, "label value of " + label + " is not closed");
@@ -244,8 +255,10 @@ inline Exposition check_exposition(const std::string& text) {
           if (existing == label) error(n, "label " + label + " twice");
         }
         s.labels.emplace_back(label, value);
-        if (i < line.size() && line[i] == ',') ++i;
-        else if (i < line.size() && line[i] != '}') error(n, "labels must be separated by ','");
+        if (i < line.size() && line[i] == ',')
+          ++i;
+        else if (i < line.size() && line[i] != '}')
+          error(n, "labels must be separated by ','");
       }
       if (i >= line.size() || line[i] != '}') {
         error(n, "labels are not closed");
@@ -272,11 +285,16 @@ inline Exposition check_exposition(const std::string& text) {
     if (!types.count(name)) error(n, "sample " + s.name + " has no TYPE line before it");
     enter(n, name);
     auto type = types.count(name) ? types[name] : "untyped";
-    if ((type == "counter" || type == "gauge") && s.name != name) error(n, s.name + " in " + type + " " + name);
-    if (type == "counter" && (s.value < 0 || std::isnan(s.value))) error(n, "negative counter " + s.name);
-    bool has_le = std::any_of(s.labels.begin(), s.labels.end(), [](const auto& l) { return l.first == "le"; });
-    if (type == "histogram" && s.name.ends_with("_bucket") && !has_le) error(n, "bucket without le");
-    if (has_le && !(type == "histogram" && s.name.ends_with("_bucket"))) error(n, "le outside a histogram bucket");
+    if ((type == "counter" || type == "gauge") && s.name != name)
+      error(n, s.name + " in " + type + " " + name);
+    if (type == "counter" && (s.value < 0 || std::isnan(s.value)))
+      error(n, "negative counter " + s.name);
+    bool has_le = std::any_of(s.labels.begin(), s.labels.end(),
+                              [](const auto& l) { return l.first == "le"; });
+    if (type == "histogram" && s.name.ends_with("_bucket") && !has_le)
+      error(n, "bucket without le");
+    if (has_le && !(type == "histogram" && s.name.ends_with("_bucket")))
+      error(n, "le outside a histogram bucket");
     auto sorted = s.labels;
     std::sort(sorted.begin(), sorted.end());
     std::string key = s.name;
@@ -299,8 +317,10 @@ inline Exposition check_exposition(const std::string& text) {
       Labels rest;
       std::optional<double> le;
       for (const auto& l : s.labels) {
-        if (l.first == "le") le = parse_float(l.second);
-        else rest.push_back(l);
+        if (l.first == "le")
+          le = parse_float(l.second);
+        else
+          rest.push_back(l);
       }
       std::sort(rest.begin(), rest.end());
       auto& series_of = by_labels[rest];
@@ -319,10 +339,13 @@ inline Exposition check_exposition(const std::string& text) {
     for (const auto& [labels, h] : by_labels) {
       if (h.buckets.empty()) error(h.line, f.name + ": a series without buckets");
       for (std::size_t i = 1; i < h.buckets.size(); ++i) {
-        if (!(h.buckets[i].first > h.buckets[i - 1].first)) error(h.line, f.name + ": le not increasing");
-        if (h.buckets[i].second < h.buckets[i - 1].second) error(h.line, f.name + ": buckets not cumulative");
+        if (!(h.buckets[i].first > h.buckets[i - 1].first))
+          error(h.line, f.name + ": le not increasing");
+        if (h.buckets[i].second < h.buckets[i - 1].second)
+          error(h.line, f.name + ": buckets not cumulative");
       }
-      if (!h.buckets.empty() && !std::isinf(h.buckets.back().first)) error(h.line, f.name + ": last bucket is not le=\"+Inf\"");
+      if (!h.buckets.empty() && !std::isinf(h.buckets.back().first))
+        error(h.line, f.name + ": last bucket is not le=\"+Inf\"");
       if (!h.count) error(h.line, f.name + ": no _count");
       if (!h.sum) error(h.line, f.name + ": no _sum");
       if (h.count && !h.buckets.empty() && h.buckets.back().second != *h.count) {

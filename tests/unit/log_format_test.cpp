@@ -45,9 +45,13 @@ std::vector<std::string> lines_of(LogLevel level, LogFormat format, Write write)
 
 TEST_CASE("a JSON log event is one line holding one object with ts, level, msg and the fields") {
   auto lines = lines_of(LogLevel::info, LogFormat::json, [](Logger& log) {
-    log.info("request", {{"service", "catalog"}, {"route", "/products/{id}"}, {"status", 404},
-                         {"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"}, {"duration_ms", 0.25}});
-    log.warn("call failed", {{"error", "line one\nline \"two\""}, {"bytes", std::string("\xff\xfe")}});
+    log.info("request", {{"service", "catalog"},
+                         {"route", "/products/{id}"},
+                         {"status", 404},
+                         {"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"},
+                         {"duration_ms", 0.25}});
+    log.warn("call failed",
+             {{"error", "line one\nline \"two\""}, {"bytes", std::string("\xff\xfe")}});
   });
   REQUIRE(lines.size() == 2);
   auto first = nlohmann::json::parse(lines[0]);
@@ -66,8 +70,12 @@ TEST_CASE("a JSON log event is one line holding one object with ts, level, msg a
 
 TEST_CASE("a text log event stays on one line and quotes values that would split it") {
   auto lines = lines_of(LogLevel::debug, LogFormat::text, [](Logger& log) {
-    log.error("unhandled\nerror", {{"service", "order"}, {"error", "no such table: carts\nat line 2"},
-                                   {"route", "/cart"}, {"status", 500}, {"empty", ""}, {"pair", "a=b"}});
+    log.error("unhandled\nerror", {{"service", "order"},
+                                   {"error", "no such table: carts\nat line 2"},
+                                   {"route", "/cart"},
+                                   {"status", 500},
+                                   {"empty", ""},
+                                   {"pair", "a=b"}});
   });
   REQUIRE(lines.size() == 1);
   const auto& line = lines[0];

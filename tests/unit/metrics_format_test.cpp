@@ -53,7 +53,8 @@ TEST_CASE("a service's /metrics text follows the exposition format's rules") {
   m.count_breaker_transition("order->catalog", "CLOSED", "OPEN");
   m.count_breaker_transition("order->catalog", "OPEN", "HALF_OPEN");
   m.add_gauge("shopctl_circuit_breaker_state", "Breaker state: 0 CLOSED, 1 OPEN", "breaker", [] {
-    return std::vector<std::pair<std::string, double>>{{"order->catalog", 1}, {"order->payment", 0}};
+    return std::vector<std::pair<std::string, double>>{{"order->catalog", 1},
+                                                       {"order->payment", 0}};
   });
 
   const auto text = m.render();
@@ -81,27 +82,38 @@ TEST_CASE("a service's /metrics text follows the exposition format's rules") {
   }
 
   CHECK(x.value("shopctl_http_requests_total", {{"route", "/products"}, {"status", "200"}}) == 3);
-  CHECK(x.value("shopctl_http_requests_total", {{"route", "/products/{id}"}, {"status", "404"}}) == 1);
+  CHECK(x.value("shopctl_http_requests_total", {{"route", "/products/{id}"}, {"status", "404"}}) ==
+        1);
   CHECK(x.value("shopctl_http_requests_total", {{"service", "catalog"}, {"method", "POST"}}) == 1);
   CHECK(x.value("shopctl_http_request_duration_seconds_count", {{"route", "/products"}}) == 3);
-  CHECK(x.value("shopctl_http_request_duration_seconds_bucket", {{"route", "/products"}, {"le", "+Inf"}}) == 3);
-  CHECK(x.value("shopctl_http_request_duration_seconds_bucket", {{"route", "/products"}, {"le", "0.005"}}) == 1);
-  CHECK(x.value("shopctl_http_request_duration_seconds_bucket", {{"route", "/products"}, {"le", "0.05"}}) == 2);
-  CHECK(x.value("shopctl_http_request_duration_seconds_sum", {{"route", "/products"}}).value_or(0) ==
-        doctest::Approx(1.543));
+  CHECK(x.value("shopctl_http_request_duration_seconds_bucket",
+                {{"route", "/products"}, {"le", "+Inf"}}) == 3);
+  CHECK(x.value("shopctl_http_request_duration_seconds_bucket",
+                {{"route", "/products"}, {"le", "0.005"}}) == 1);
+  CHECK(x.value("shopctl_http_request_duration_seconds_bucket",
+                {{"route", "/products"}, {"le", "0.05"}}) == 2);
+  CHECK(
+      x.value("shopctl_http_request_duration_seconds_sum", {{"route", "/products"}}).value_or(0) ==
+      doctest::Approx(1.543));
   // 20 s is above the last finite bound: only +Inf counts it.
-  CHECK(x.value("shopctl_http_request_duration_seconds_bucket", {{"route", "/_admin"}, {"le", "10"}}) == 0);
-  CHECK(x.value("shopctl_http_request_duration_seconds_bucket", {{"route", "/_admin"}, {"le", "+Inf"}}) == 1);
+  CHECK(x.value("shopctl_http_request_duration_seconds_bucket",
+                {{"route", "/_admin"}, {"le", "10"}}) == 0);
+  CHECK(x.value("shopctl_http_request_duration_seconds_bucket",
+                {{"route", "/_admin"}, {"le", "+Inf"}}) == 1);
 
-  CHECK(x.value("shopctl_outbound_calls_total", {{"callee", "catalog"}, {"outcome", "timeout"}}) == 1);
-  CHECK(x.value("shopctl_outbound_calls_total", {{"callee", "catalog"}, {"outcome", "not_permitted"}}) == 1);
+  CHECK(x.value("shopctl_outbound_calls_total", {{"callee", "catalog"}, {"outcome", "timeout"}}) ==
+        1);
+  CHECK(x.value("shopctl_outbound_calls_total",
+                {{"callee", "catalog"}, {"outcome", "not_permitted"}}) == 1);
   // A refused attempt never went out: it has no duration.
   CHECK(x.value("shopctl_outbound_call_duration_seconds_count", {{"callee", "catalog"}}) == 2);
   CHECK(x.value("shopctl_faults_injected_total", {{"type", "delay"}}) == 2);
   CHECK(x.value("shopctl_architecture_violations_total", {{"caller", "payment"}}) == 1);
-  CHECK(x.value("shopctl_circuit_breaker_transitions_total", {{"from", "CLOSED"}, {"to", "OPEN"}}) == 1);
+  CHECK(x.value("shopctl_circuit_breaker_transitions_total",
+                {{"from", "CLOSED"}, {"to", "OPEN"}}) == 1);
   CHECK(x.value("shopctl_circuit_breaker_state", {{"breaker", "order->catalog"}}) == 1);
-  CHECK(x.value("shopctl_circuit_breaker_state", {{"breaker", "order->payment"}, {"service", "catalog"}}) == 0);
+  CHECK(x.value("shopctl_circuit_breaker_state",
+                {{"breaker", "order->payment"}, {"service", "catalog"}}) == 0);
 }
 
 TEST_CASE("counters are named *_total and durations are histograms in seconds") {
@@ -136,7 +148,8 @@ TEST_CASE("label values escape backslash, double quote and line feed") {
   CHECK(x.value("shopctl_http_request_duration_seconds_count", {{"route", route}}) == 1);
 }
 
-TEST_CASE("gauges from add_gauge are read when /metrics is rendered: outbox depth and breaker state") {
+TEST_CASE(
+    "gauges from add_gauge are read when /metrics is rendered: outbox depth and breaker state") {
   shopctl::platform::Metrics m("payment");
   auto depth = std::make_shared<std::atomic<int>>(0);
   m.add_gauge("shopctl_payment_outbox_depth",
@@ -145,13 +158,16 @@ TEST_CASE("gauges from add_gauge are read when /metrics is rendered: outbox dept
                 return std::vector<std::pair<std::string, double>>{
                     {"order_callbacks", static_cast<double>(depth->load())}};
               });
-  m.add_gauge("shopctl_circuit_breaker_state", "Breaker state: 0 CLOSED, 1 OPEN, 2 HALF_OPEN", "breaker", [] {
-    return std::vector<std::pair<std::string, double>>{{"payment->order", 2}, {"payment->provider", 0}};
-  });
+  m.add_gauge("shopctl_circuit_breaker_state", "Breaker state: 0 CLOSED, 1 OPEN, 2 HALF_OPEN",
+              "breaker", [] {
+                return std::vector<std::pair<std::string, double>>{{"payment->order", 2},
+                                                                   {"payment->provider", 0}};
+              });
 
   auto first = check_exposition(m.render());
   CHECK_MESSAGE(first.errors.empty(), first.error_text());
-  CHECK(first.value("shopctl_payment_outbox_depth", {{"service", "payment"}, {"outbox", "order_callbacks"}}) == 0);
+  CHECK(first.value("shopctl_payment_outbox_depth",
+                    {{"service", "payment"}, {"outbox", "order_callbacks"}}) == 0);
   depth->store(7);
   auto second = check_exposition(m.render());
   CHECK_MESSAGE(second.errors.empty(), second.error_text());
@@ -166,8 +182,10 @@ TEST_CASE("two gauge sources of one name render as one family, and a gauge witho
   auto one = [](const char* label, double v) {
     return [label, v] { return std::vector<std::pair<std::string, double>>{{label, v}}; };
   };
-  m.add_gauge("shopctl_circuit_breaker_state", "Breaker state", "breaker", one("payment->order", 1));
-  m.add_gauge("shopctl_circuit_breaker_state", "Breaker state", "breaker", one("payment->provider", 0));
+  m.add_gauge("shopctl_circuit_breaker_state", "Breaker state", "breaker",
+              one("payment->order", 1));
+  m.add_gauge("shopctl_circuit_breaker_state", "Breaker state", "breaker",
+              one("payment->provider", 0));
   m.add_gauge("shopctl_ready", "Whether the service is ready", "", one("", 1));
   const auto text = m.render();
   const auto x = check_exposition(text);
@@ -178,10 +196,12 @@ TEST_CASE("two gauge sources of one name render as one family, and a gauge witho
   CHECK(x.value("shopctl_ready", {{"service", "payment"}}) == 1);
 }
 
-TEST_CASE("HELP text escapes backslash and line feed, and add_gauge refuses names the format forbids") {
+TEST_CASE(
+    "HELP text escapes backslash and line feed, and add_gauge refuses names the format forbids") {
   shopctl::platform::Metrics m("catalog");
-  m.add_gauge("shopctl_example", "first line\nsecond \\ line", "kind",
-              [] { return std::vector<std::pair<std::string, double>>{{"x", 1}}; });
+  m.add_gauge("shopctl_example", "first line\nsecond \\ line", "kind", [] {
+    return std::vector<std::pair<std::string, double>>{{"x", 1}};
+  });
   const auto text = m.render();
   const auto x = check_exposition(text);
   INFO(text);
@@ -195,7 +215,8 @@ TEST_CASE("HELP text escapes backslash and line feed, and add_gauge refuses name
   CHECK_THROWS_AS(m.add_gauge("shopctl_x", "h", "bad-label", none), std::invalid_argument);
   CHECK_THROWS_AS(m.add_gauge("shopctl_x", "h", "__reserved", none), std::invalid_argument);
   CHECK_THROWS_AS(m.add_gauge("shopctl_x", "h", "service", none), std::invalid_argument);
-  CHECK_THROWS_AS(m.add_gauge("shopctl_http_requests_total", "h", "x", none), std::invalid_argument);
+  CHECK_THROWS_AS(m.add_gauge("shopctl_http_requests_total", "h", "x", none),
+                  std::invalid_argument);
 }
 
 TEST_CASE("a Metrics with no observations still renders valid text") {
@@ -223,17 +244,17 @@ TEST_CASE("the format checker catches each kind of mistake") {
                "d_seconds_sum 0.3\nd_seconds_count 2\n") > 0);  // no +Inf bucket
   CHECK(errors("# TYPE d_seconds histogram\n"
                "d_seconds_bucket{le=\"+Inf\"} 2\nd_seconds_count 2\n") > 0);  // no _sum
-  CHECK(errors("c_total 1\n# TYPE c_total counter\n") > 0);                  // TYPE after samples
+  CHECK(errors("c_total 1\n# TYPE c_total counter\n") > 0);                   // TYPE after samples
   CHECK(errors("# TYPE c_total counter\n# TYPE c_total counter\nc_total 1\n") > 0);  // TYPE twice
   CHECK(errors("# HELP c_total a\n# HELP c_total b\n# TYPE c_total counter\nc_total 1\n") > 0);
-  CHECK(errors("# TYPE c_total counter\nc_total{a=\"x\"y\"} 1\n") > 0);     // unescaped quote
-  CHECK(errors("# TYPE c_total counter\nc_total{a=\"x\\q\"} 1\n") > 0);     // unknown escape
-  CHECK(errors("# TYPE c_total counter\nc_total{a-b=\"x\"} 1\n") > 0);      // bad label name
-  CHECK(errors("# TYPE c-total counter\nc-total 1\n") > 0);                 // bad metric name
-  CHECK(errors("# TYPE c_total counter\nc_total one\n") > 0);               // bad value
-  CHECK(errors("# TYPE c_total counter\nc_total -1\n") > 0);                // negative counter
-  CHECK(errors("# TYPE c_total counter\nc_total 1\nc_total 2\n") > 0);      // duplicate series
+  CHECK(errors("# TYPE c_total counter\nc_total{a=\"x\"y\"} 1\n") > 0);  // unescaped quote
+  CHECK(errors("# TYPE c_total counter\nc_total{a=\"x\\q\"} 1\n") > 0);  // unknown escape
+  CHECK(errors("# TYPE c_total counter\nc_total{a-b=\"x\"} 1\n") > 0);   // bad label name
+  CHECK(errors("# TYPE c-total counter\nc-total 1\n") > 0);              // bad metric name
+  CHECK(errors("# TYPE c_total counter\nc_total one\n") > 0);            // bad value
+  CHECK(errors("# TYPE c_total counter\nc_total -1\n") > 0);             // negative counter
+  CHECK(errors("# TYPE c_total counter\nc_total 1\nc_total 2\n") > 0);   // duplicate series
   CHECK(errors("# TYPE a gauge\n# TYPE b gauge\na 1\nb 1\na{x=\"1\"} 2\n") > 0);  // not one group
-  CHECK(errors("# TYPE c_total counter\nc_total 1") > 0);                   // no final line feed
-  CHECK(errors("# HELP h a \\t tab\n# TYPE h gauge\nh 1\n") > 0);           // bad HELP escape
+  CHECK(errors("# TYPE c_total counter\nc_total 1") > 0);          // no final line feed
+  CHECK(errors("# HELP h a \\t tab\n# TYPE h gauge\nh 1\n") > 0);  // bad HELP escape
 }

@@ -43,7 +43,8 @@ double EdgeStats::p99_ms() const {
   std::vector<double> sorted = recent_ms;
   auto rank = static_cast<std::size_t>(std::ceil(0.99 * static_cast<double>(sorted.size())));
   rank = std::clamp<std::size_t>(rank, 1, sorted.size());
-  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(rank - 1), sorted.end());
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(rank - 1),
+                   sorted.end());
   return sorted[rank - 1];
 }
 
@@ -92,8 +93,8 @@ std::uint64_t CallLog::violations_total() const {
 }
 
 nlohmann::json BreakerTransition::to_json() const {
-  return {{"seq", seq}, {"at_ms", at_ms}, {"breaker", breaker}, {"from", from}, {"to", to},
-          {"transition", from + "->" + to}};
+  return {{"seq", seq},   {"at_ms", at_ms}, {"breaker", breaker},
+          {"from", from}, {"to", to},       {"transition", from + "->" + to}};
 }
 
 std::uint64_t CallLog::record_transition(BreakerTransition t) {

@@ -18,20 +18,20 @@
 namespace shopctl::platform {
 
 struct CallRecord {
-  std::uint64_t seq = 0;           // set by the log; grows by one per record
-  std::int64_t at_ms = 0;          // shop clock, Unix milliseconds
-  std::string caller;              // "client" for outsiders
+  std::uint64_t seq = 0;   // set by the log; grows by one per record
+  std::int64_t at_ms = 0;  // shop clock, Unix milliseconds
+  std::string caller;      // "client" for outsiders
   std::string callee;
   std::string method;
-  std::string route;               // the route pattern or path
-  int status = 0;                  // 0: no HTTP answer
-  std::string outcome;             // "ok", "http_error", "timeout", "connection_refused", ...
+  std::string route;    // the route pattern or path
+  int status = 0;       // 0: no HTTP answer
+  std::string outcome;  // "ok", "http_error", "timeout", "connection_refused", ...
   std::chrono::nanoseconds duration{0};
   int attempt = 1;
   std::string trace_id;
   bool refused_by_breaker = false;
-  bool violation = false;          // refused by the allowed-caller table
-  std::string violation_reason;    // "missing_service_credential", "caller_not_allowed", ...
+  bool violation = false;        // refused by the allowed-caller table
+  std::string violation_reason;  // "missing_service_credential", "caller_not_allowed", ...
 
   nlohmann::json to_json() const;
 };
@@ -48,13 +48,13 @@ struct BreakerTransition {
 
 struct EdgeStats {
   std::uint64_t calls = 0;
-  std::uint64_t errors = 0;          // no answer or 5xx
+  std::uint64_t errors = 0;  // no answer or 5xx
   std::uint64_t refused_by_breaker = 0;
   std::uint64_t violations = 0;
   // Latency histogram of every call (upper bounds in microseconds; the last bucket is +Inf).
   static constexpr std::array<std::int64_t, 16> kBucketsUs = {
-      100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
-      1000000, 2500000, 5000000, 10000000};
+      100,   250,    500,    1000,   2500,    5000,    10000,   25000,
+      50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
   std::array<std::uint64_t, 17> buckets{};
   // The durations of the most recent calls (a ring of kRecent), for exact percentiles.
   static constexpr std::size_t kRecent = 1024;

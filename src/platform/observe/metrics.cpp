@@ -16,31 +16,41 @@ namespace shopctl::platform {
 namespace {
 const prometheus::Histogram::BucketBoundaries& latency_buckets() {
   static const prometheus::Histogram::BucketBoundaries b = {
-      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
-      5, 10};
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
   return b;
 }
-double seconds(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e9; }
+double seconds(std::chrono::nanoseconds d) {
+  return static_cast<double>(d.count()) / 1e9;
+}
 
 bool is_name(std::string_view s, bool colons) {
   if (s.empty()) return false;
   for (std::size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
-    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colons && c == ':');
+    bool letter =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colons && c == ':');
     if (!letter && !(i > 0 && c >= '0' && c <= '9')) return false;
   }
   return true;
 }
-bool is_metric_name(std::string_view s) { return is_name(s, true); }
-bool is_label_name(std::string_view s) { return is_name(s, false) && !s.starts_with("__"); }
+bool is_metric_name(std::string_view s) {
+  return is_name(s, true);
+}
+bool is_label_name(std::string_view s) {
+  return is_name(s, false) && !s.starts_with("__");
+}
 
 // The format's HELP escapes: backslash and line feed (prometheus-cpp writes HELP as given).
 std::string escape_help(const std::string& help) {
   std::string out;
   for (char c : help) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.push_back(c);
   }
   return out;
 }
@@ -91,8 +101,9 @@ struct Metrics::Impl {
 
   // The built-in families' names: a gauge must not take one.
   std::vector<std::string> family_names() const {
-    return {requests.GetName(), request_seconds.GetName(), calls.GetName(), call_seconds.GetName(),
-            faults.GetName(),   violations.GetName(),      transitions.GetName()};
+    return {requests.GetName(),     request_seconds.GetName(), calls.GetName(),
+            call_seconds.GetName(), faults.GetName(),          violations.GetName(),
+            transitions.GetName()};
   }
 
   struct GaugeSource {
@@ -115,7 +126,9 @@ void Metrics::observe_request(std::string_view method, std::string_view route, i
             {"status", std::to_string(status)}})
       .Increment();
   impl_->request_seconds
-      .Add({{"service", impl_->service}, {"method", std::string(method)}, {"route", std::string(route)}},
+      .Add({{"service", impl_->service},
+            {"method", std::string(method)},
+            {"route", std::string(route)}},
            latency_buckets())
       .Observe(seconds(duration));
 }
@@ -123,11 +136,13 @@ void Metrics::observe_request(std::string_view method, std::string_view route, i
 void Metrics::observe_call(std::string_view callee, std::string_view outcome,
                            std::chrono::nanoseconds duration) {
   impl_->calls
-      .Add({{"caller", impl_->service}, {"callee", std::string(callee)}, {"outcome", std::string(outcome)}})
+      .Add({{"caller", impl_->service},
+            {"callee", std::string(callee)},
+            {"outcome", std::string(outcome)}})
       .Increment();
   if (outcome != "not_permitted") {
-    impl_->call_seconds.Add({{"caller", impl_->service}, {"callee", std::string(callee)}},
-                            latency_buckets())
+    impl_->call_seconds
+        .Add({{"caller", impl_->service}, {"callee", std::string(callee)}}, latency_buckets())
         .Observe(seconds(duration));
   }
 }
@@ -143,7 +158,8 @@ void Metrics::count_violation(std::string_view caller) {
 void Metrics::count_breaker_transition(std::string_view breaker, std::string_view from,
                                        std::string_view to) {
   impl_->transitions
-      .Add({{"breaker", std::string(breaker)}, {"from", std::string(from)}, {"to", std::string(to)}})
+      .Add(
+          {{"breaker", std::string(breaker)}, {"from", std::string(from)}, {"to", std::string(to)}})
       .Increment();
 }
 
@@ -155,11 +171,13 @@ void Metrics::add_gauge(std::string name, std::string help, std::string label_na
   }
   for (const auto& family : impl_->family_names()) {
     for (const char* suffix : {"", "_bucket", "_sum", "_count"}) {
-      if (name == family + suffix) throw std::invalid_argument("metric " + name + " exists already");
+      if (name == family + suffix)
+        throw std::invalid_argument("metric " + name + " exists already");
     }
   }
   std::lock_guard lock(impl_->gauge_mu);
-  impl_->gauges.push_back({std::move(name), std::move(help), std::move(label_name), std::move(read)});
+  impl_->gauges.push_back(
+      {std::move(name), std::move(help), std::move(label_name), std::move(read)});
 }
 
 std::string Metrics::render() const {
@@ -169,8 +187,9 @@ std::string Metrics::render() const {
     std::lock_guard lock(impl_->gauge_mu);
     const std::size_t first_gauge = families.size();
     for (const auto& g : impl_->gauges) {
-      auto same = std::find_if(families.begin() + static_cast<std::ptrdiff_t>(first_gauge), families.end(),
-                               [&](const prometheus::MetricFamily& f) { return f.name == g.name; });
+      auto same =
+          std::find_if(families.begin() + static_cast<std::ptrdiff_t>(first_gauge), families.end(),
+                       [&](const prometheus::MetricFamily& f) { return f.name == g.name; });
       if (same == families.end()) {
         prometheus::MetricFamily f;
         f.name = g.name;
