@@ -160,7 +160,7 @@ TEST_CASE(
         std::string::npos);
   CHECK(mermaid.find("  gateway -->|\"1 call, 0% errors, p99 2 ms\"| order\n") !=
         std::string::npos);
-  CHECK(mermaid.find("  order -.->|\"prices at checkout: no calls\"| catalog\n") !=
+  CHECK(mermaid.find("  order -.->|\"products, prices: no calls\"| catalog\n") !=
         std::string::npos);
   CHECK(mermaid.find("  client -.->|\"pay page (not recorded)\"| provider\n") != std::string::npos);
   // An allowed edge with refused calls keeps its own arrow and gets a red one for the refusals.
@@ -195,7 +195,7 @@ TEST_CASE(
                  "color=red, fontcolor=red, "
                  "penwidth=2];") != std::string::npos);
   CHECK(
-      dot.find("\"order\" -> \"catalog\" [label=\"prices at checkout: no calls\", style=dashed") !=
+      dot.find("\"order\" -> \"catalog\" [label=\"products, prices: no calls\", style=dashed") !=
       std::string::npos);
   CHECK(count(dot, ", color=red") == 3);
 }
