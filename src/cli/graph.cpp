@@ -40,11 +40,23 @@ int observe_target(const GraphOptions& o, observe_tools::ObservedGraph& graph) {
                 << " (is this a shopctl shop?): " << edges.error_message() << "\n";
       return kExitShop;
     }
-    graph = observe_tools::graph_from_admin_edges(edges.body);
-    // The recent call records name why calls were refused; the counts come from the edges.
-    auto calls = admin.send("GET", "/_admin/calls?since=0");
-    if (calls.ok() && calls.body.is_object() && calls.body.contains("records")) {
-      observe_tools::add_violation_reasons(graph, calls.body.at("records"));
+    try {
+      graph = observe_tools::graph_from_admin_edges(edges.body);
+    } catch (const std::invalid_argument& e) {
+      std::cerr << "shopctl graph: " << o.target
+                << "/_admin/edges is not a shopctl answer: " << e.what() << "\n";
+      return kExitShop;
+    }
+    // The recent call records name why calls were refused; the counts come from the edges,
+    // so the graph is drawn without the reasons when the records cannot be read.
+    try {
+      auto calls = admin.send("GET", "/_admin/calls?since=0");
+      if (calls.ok() && calls.body.is_object() && calls.body.contains("records")) {
+        observe_tools::add_violation_reasons(graph, calls.body.at("records"));
+      }
+    } catch (const http::TransportError& e) {
+      std::cerr << "shopctl graph: GET /_admin/calls failed (" << e.what()
+                << "); drawing without the reasons of refused calls\n";
     }
     return kExitOk;
   } catch (const http::TransportError& e) {
