@@ -86,6 +86,10 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   mutable std::mutex mu;  // guards acceptor, running, connections
   std::optional<tcp::acceptor> acceptor;
+  // While stopped, a bound socket that does not listen holds the port: connections to it are
+  // refused (RST), as for a service that is down, yet no other socket of this machine (another
+  // shop's ephemeral port, an outgoing connection) can take the port before start() rebinds it.
+  std::optional<tcp::socket> placeholder;
   bool running = false;
   std::uint16_t bound_port = 0;
   std::uint64_t next_connection = 0;
@@ -96,6 +100,11 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     if (running) return;
     tcp::endpoint endpoint(asio::ip::make_address(options.host),
                            bound_port != 0 ? bound_port : options.port);
+    if (placeholder) {
+      beast::error_code ignored;
+      placeholder->close(ignored);
+      placeholder.reset();
+    }
     tcp::acceptor a(io);
     a.open(endpoint.protocol());
     a.set_option(asio::socket_base::reuse_address(true));
@@ -151,8 +160,19 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       beast::error_code ignored;
       acceptor->close(ignored);
       acceptor.reset();
+      hold_port_locked();
     }
     close_all_locked(graceful);
+  }
+
+  void hold_port_locked() {
+    if (bound_port == 0 || placeholder) return;
+    beast::error_code ec;
+    tcp::socket socket(io);
+    socket.open(tcp::endpoint(asio::ip::make_address(options.host, ec), 0).protocol(), ec);
+    if (!ec) socket.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) socket.bind(tcp::endpoint(asio::ip::make_address(options.host, ec), bound_port), ec);
+    if (!ec) placeholder.emplace(std::move(socket));  // else: best effort, as before
   }
 
   void forget(std::uint64_t id) {
