@@ -79,11 +79,13 @@ int admin_call(const char* what, const ShopAddress& shop, const std::string& met
     return kExitUsage;
   }
   if (answer.ok()) return kExitOk;
+  const bool shop_error = answer.body.is_object() && answer.body.contains("error");
   std::cerr << "shopctl fault " << what << ": " << method << " " << path << " answered "
-            << answer.status << ": " << answer.error_message() << "\n";
+            << answer.status << (shop_error ? "" : " (is this a shopctl shop?)") << ": "
+            << answer.error_message() << "\n";
   // A refused token, a refused fault or an unknown id is the caller's to fix; anything else
-  // means the shop could not do it.
-  return answer.status >= 400 && answer.status < 500 ? kExitUsage : kExitShop;
+  // means the shop could not do it (or is not a shop).
+  return shop_error && answer.status >= 400 && answer.status < 500 ? kExitUsage : kExitShop;
 }
 
 int run_add(const FaultAddOptions& o) {
@@ -141,7 +143,7 @@ void register_fault(CLI::App& app) {
       "The fault table is shop-wide: any service's admin plane (usually the gateway's) takes it.\n"
       "--target and --admin-token may also come from SHOPCTL_TARGET and SHOPCTL_ADMIN_TOKEN.\n\n"
       "Exit codes: 0 done, 1 bad command line, a refused fault, token or id,\n"
-      "            3 the shop is unreachable or failed.\n\n"
+      "            3 the shop is unreachable, failed, or is not a shopctl shop.\n\n"
       "Examples:\n"
       "  export SHOPCTL_TARGET=http://127.0.0.1:8080 SHOPCTL_ADMIN_TOKEN=adm_...\n"
       "  shopctl fault add --target-service catalog --type delay --delay 2s --from order\n"

@@ -13,7 +13,16 @@ std::string AdminAnswer::error_message() const {
     if (!code.empty()) return code + ": " + message;
     if (!message.empty()) return message;
   }
-  return raw.substr(0, 200);
+  // Not the error shape: the start of the body, on one line.
+  std::string text;
+  for (char c : raw.substr(0, 200)) {
+    bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+    if (!space)
+      text.push_back(c);
+    else if (!text.empty() && text.back() != ' ')
+      text.push_back(' ');
+  }
+  return text;
 }
 
 AdminClient::AdminClient(std::string base_url, std::string admin_token,
