@@ -32,10 +32,11 @@ std::pair<std::string, std::string> split_edge(const std::string& key) {
 std::uint64_t count_field(const json& j, const char* name) {
   if (!j.contains(name)) return 0;
   const auto& v = j.at(name);
-  if (!v.is_number() || v.get<double>() < 0) {
-    throw std::invalid_argument(std::string(name) + " must be a non-negative number");
+  if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+  if (!v.is_number_integer() || v.get<std::int64_t>() < 0) {
+    throw std::invalid_argument(std::string(name) + " must be a whole number, not negative");
   }
-  return v.get<std::uint64_t>();
+  return static_cast<std::uint64_t>(v.get<std::int64_t>());
 }
 
 bool flag_field(const json& j, const char* name) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -61,7 +62,8 @@ std::string select_text(const json& f) {
 std::string number_text(const json& v) {
   if (v.is_number_float()) {
     double d = v.get<double>();
-    if (d == static_cast<double>(static_cast<std::int64_t>(d)))
+    // Whole numbers without ".0"; the range check keeps the conversion defined.
+    if (std::fabs(d) < 1e15 && d == std::floor(d))
       return std::to_string(static_cast<std::int64_t>(d));
   }
   return v.dump();
