@@ -25,8 +25,14 @@ using asio::use_awaitable;
 
 namespace {
 
+// Beast reads max(512, capacity - size) bytes at a time: an empty buffer costs one recv per
+// 512 bytes of answer. With this much room a typical answer arrives in one or two.
+constexpr std::size_t kReadBufferBytes = 16 * 1024;
+
 struct PooledConnection {
-  explicit PooledConnection(asio::any_io_executor ex) : stream(std::move(ex)) {}
+  explicit PooledConnection(asio::any_io_executor ex) : stream(std::move(ex)) {
+    buffer.reserve(kReadBufferBytes);
+  }
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
   std::chrono::steady_clock::time_point idle_since;

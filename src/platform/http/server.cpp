@@ -32,6 +32,8 @@ using asio::use_awaitable;
 
 namespace {
 
+constexpr std::size_t kReadBufferBytes = 16 * 1024;
+
 struct Connection {
   explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
@@ -270,7 +272,11 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   static asio::awaitable<void> session(std::shared_ptr<Impl> self,
                                        std::shared_ptr<Connection> c, std::uint64_t id) {
     auto& stream = c->stream;
+    // A request (headers and a small body) usually arrives in one recv; the buffer still grows
+    // for larger ones, up to the parser's limits. Beast reads max(512, capacity - size) bytes
+    // at a time, so an empty buffer would cost one syscall per 512 bytes.
     beast::flat_buffer buffer;
+    buffer.reserve(kReadBufferBytes);
     beast::error_code ec;
     std::string remote;
     {
