@@ -1,5 +1,7 @@
 #include "platform/service.hpp"
 
+#include <sodium.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -9,7 +11,7 @@
 #include "platform/duration.hpp"
 #include "platform/error.hpp"
 #include "platform/json_body.hpp"
-#include "platform/security/random.hpp"
+#include "platform/security/password.hpp"
 
 namespace shopctl::platform {
 
@@ -36,6 +38,51 @@ std::map<std::string, http::Endpoint> PeerDirectory::all() const {
 
 // ---------------------------------------------------------------------------------------------
 namespace {
+// Trace and span ids only need to be unique, not unpredictable: a per-thread xoshiro256**
+// seeded once from the OS (libsodium) instead of a getrandom syscall per id.
+class TraceIdGenerator {
+ public:
+  TraceIdGenerator() {
+    security::ensure_sodium();
+    std::uint64_t seed[4];
+    do {
+      randombytes_buf(seed, sizeof seed);
+    } while ((seed[0] | seed[1] | seed[2] | seed[3]) == 0);
+    for (int i = 0; i < 4; ++i) s_[i] = seed[i];
+  }
+  std::uint64_t next() {
+    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const std::uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+  }
+
+ private:
+  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  std::uint64_t s_[4];
+};
+
+// `words` * 16 lowercase hex digits, never all zero (W3C trace context forbids it).
+std::string trace_hex(std::size_t words) {
+  thread_local TraceIdGenerator generator;
+  constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex(words * 16, '0');
+  bool zero = true;
+  while (zero) {
+    for (std::size_t w = 0; w < words; ++w) {
+      std::uint64_t v = generator.next();
+      zero = zero && v == 0;
+      for (int i = 15; i >= 0; --i, v >>= 4) hex[w * 16 + static_cast<std::size_t>(i)] = kDigits[v & 0xF];
+    }
+  }
+  return hex;
+}
+
 bool is_hex(std::string_view s) {
   for (char c : s) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
@@ -46,9 +93,9 @@ bool is_hex(std::string_view s) {
 
 std::string TraceContext::traceparent() const { return "00-" + trace_id + "-" + span_id + "-01"; }
 
-TraceContext TraceContext::child() const { return {trace_id, security::random_hex(8)}; }
+TraceContext TraceContext::child() const { return {trace_id, trace_hex(1)}; }
 
-TraceContext TraceContext::fresh() { return {security::random_hex(16), security::random_hex(8)}; }
+TraceContext TraceContext::fresh() { return {trace_hex(2), trace_hex(1)}; }
 
 std::optional<TraceContext> TraceContext::parse(std::string_view h) {
   // version "-" trace-id "-" parent-id "-" flags: 2+1+32+1+16+1+2 = 55
@@ -72,8 +119,7 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
                                                             std::chrono::nanoseconds timeout,
                                                             const std::string& trace_id,
                                                             int attempt) {
-  TraceContext trace{trace_id.empty() ? security::random_hex(16) : trace_id,
-                     security::random_hex(8)};
+  TraceContext trace{trace_id.empty() ? trace_hex(2) : trace_id, trace_hex(1)};
   request.headers.set("traceparent", trace.traceparent());
   request.headers.set(std::string(security::kServiceTokenHeader),
                       ctx_.credentials.token_for(caller_));
