@@ -16,12 +16,14 @@ void register_version(CLI::App& app);
 void register_run(CLI::App& app);
 void register_graph(CLI::App& app);
 void register_fault(CLI::App& app);
+void register_load(CLI::App& app);
 
 void register_commands(CLI::App& app) {
   register_serve(app);
   register_run(app);
   register_graph(app);
   register_fault(app);
+  register_load(app);
   register_version(app);
 }
 

@@ -1,0 +1,233 @@
+// shopctl load: virtual users against the shop's gateway, with thresholds for CI.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "cli/commands.hpp"
+#include "load/engine.hpp"
+#include "load/report.hpp"
+#include "observe_tools/fault_spec.hpp"
+#include "platform/duration.hpp"
+#include "platform/security/password.hpp"
+#include "platform/yaml_json.hpp"
+#include "shop/shop.hpp"
+
+namespace shopctl::cli {
+
+namespace {
+
+struct LoadCliOptions {
+  std::string target;
+  std::string admin_token;
+  std::string config_file;
+  unsigned users = 0;
+  double rate = 0;
+  std::string duration = "10s";
+  std::string think = "0s";
+  std::string timeout = "10s";
+  std::string mix = "browse=60,product=20,cart=10,checkout=10";
+  std::uint64_t seed = 1;
+  unsigned threads = 1;
+  unsigned shop_threads = 0;
+  std::vector<std::string> thresholds;
+  std::vector<std::string> faults;
+  std::string faults_file;
+  std::string fault_at = "0s";
+  std::string fault_for = "0s";
+  std::string card = "4242424242424242";
+  std::string json_file;
+  bool quiet = false;
+};
+
+std::chrono::nanoseconds duration_option(const std::string& name, const std::string& text) {
+  auto d = platform::parse_duration(text);
+  if (!d) throw std::invalid_argument(name + ": expected a duration like 500ms, 10s or 1m, got '" + text + "'");
+  return *d;
+}
+
+// The faults of --faults FILE: a YAML (or JSON) list in the wire shape of POST /_admin/faults.
+std::vector<nlohmann::json> faults_from_file(const std::string& file) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file);
+  } catch (const YAML::Exception& e) {
+    throw std::invalid_argument(file + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  if (root.IsMap() && root["faults"]) root = root["faults"];
+  if (!root.IsSequence())
+    throw std::invalid_argument(file + ": expected a list of faults (or a map with a 'faults' list)");
+  std::vector<nlohmann::json> out;
+  for (const auto& node : root) {
+    try {
+      out.push_back(observe_tools::fault_json_from_text(platform::yaml_to_json(node).dump()));
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(file + ":" + std::to_string(node.Mark().line + 1) + ":" +
+                                  std::to_string(node.Mark().column + 1) + ": " + e.what());
+    }
+  }
+  return out;
+}
+
+int run_load_command(const LoadCliOptions& o) {
+  load::LoadOptions options;
+  std::vector<load::Threshold> thresholds;
+  try {
+    options.mix = load::parse_mix(o.mix);
+    for (const auto& t : o.thresholds) thresholds.push_back(load::parse_threshold(t));
+    options.duration = duration_option("--duration", o.duration);
+    if (options.duration.count() <= 0) throw std::invalid_argument("--duration must be above 0");
+    options.think = duration_option("--think", o.think);
+    options.timeout = duration_option("--timeout", o.timeout);
+    if (options.timeout.count() <= 0) throw std::invalid_argument("--timeout must be above 0");
+    options.fault_at = duration_option("--fault-at", o.fault_at);
+    options.fault_for = duration_option("--fault-for", o.fault_for);
+    for (const auto& f : o.faults) options.faults.push_back(observe_tools::fault_json_from_text(f));
+    if (!o.faults_file.empty())
+      for (auto& f : faults_from_file(o.faults_file)) options.faults.push_back(std::move(f));
+    if (!o.target.empty() && !o.config_file.empty())
+      throw std::invalid_argument("--config sets up the in-process shop; it cannot go with --target");
+    if (!o.target.empty() && !options.faults.empty() && o.admin_token.empty())
+      throw std::invalid_argument("faults on a running shop need --admin-token");
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "shopctl load: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  options.rate = o.rate;
+  options.users = o.users != 0 ? o.users : (o.rate > 0 ? 64u : 16u);
+  options.seed = o.seed;
+  options.threads = o.threads;
+  options.card = o.card;
+
+  std::unique_ptr<shop::Shop> shop;
+  if (o.target.empty()) {
+    shop::ShopConfig config;
+    // Users sign in once, before the measured window: hashing at libsodium's minimum keeps
+    // setup short and does not touch what is measured.
+    config.password_hashing = platform::security::PasswordHashing::fast_for_tests();
+    config.seed = o.seed;
+    try {
+      if (!o.config_file.empty()) config = shop::load_config_file(o.config_file, config);
+    } catch (const std::exception& e) {
+      std::cerr << "shopctl load: " << e.what() << "\n";
+      return kExitInvalid;
+    }
+    config.data_dir.clear();  // a temporary folder, removed at exit
+    shop::ShopOptions shop_options;
+    shop_options.threads = o.shop_threads;
+    shop_options.log_level = platform::LogLevel::error;
+    try {
+      shop = std::make_unique<shop::Shop>(config, shop_options);
+      shop->start();
+    } catch (const std::exception& e) {
+      std::cerr << "shopctl load: the shop could not start: " << e.what() << "\n";
+      return kExitShop;
+    }
+    options.gateway_url = shop->url("gateway");
+    options.admin_token = shop->admin_token();
+  } else {
+    options.gateway_url = o.target;
+    options.admin_token = o.admin_token;
+    while (!options.gateway_url.empty() && options.gateway_url.back() == '/') options.gateway_url.pop_back();
+  }
+
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  if (!o.quiet) {
+    std::fprintf(stderr, "shopctl load: %s loop, %u users, %s, mix %s against %s%s\n",
+                 options.rate > 0 ? "open" : "closed", options.users, o.duration.c_str(),
+                 options.mix.describe().c_str(), options.gateway_url.c_str(),
+                 shop ? " (in-process shop)" : "");
+    options.on_progress = [tty](const load::Progress& p) {
+      auto line = load::progress_line(p);
+      if (tty) std::fprintf(stderr, "\r\033[K%s", line.c_str());
+      else std::fprintf(stderr, "%s\n", line.c_str());
+      std::fflush(stderr);
+    };
+  }
+
+  load::LoadResult result;
+  try {
+    result = load::run_load(options);
+  } catch (const load::SetupError& e) {
+    if (tty && !o.quiet) std::fprintf(stderr, "\n");
+    std::cerr << "shopctl load: " << e.what() << "\n";
+    return kExitShop;
+  } catch (const std::invalid_argument& e) {
+    if (tty && !o.quiet) std::fprintf(stderr, "\n");
+    std::cerr << "shopctl load: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    if (tty && !o.quiet) std::fprintf(stderr, "\n");
+    std::cerr << "shopctl load: " << e.what() << "\n";
+    return kExitShop;
+  }
+  if (tty && !o.quiet) std::fprintf(stderr, "\n");
+  if (shop) shop->shutdown(std::chrono::milliseconds(2000));
+
+  auto verdicts = load::check_thresholds(result, thresholds);
+  std::cout << load::text_report(result, verdicts);
+  std::cout.flush();
+  if (!o.json_file.empty()) {
+    std::ofstream out(o.json_file);
+    out << load::json_report(result, verdicts).dump(2) << "\n";
+    if (!out) {
+      std::cerr << "shopctl load: cannot write " << o.json_file << "\n";
+      return kExitUsage;
+    }
+  }
+  for (const auto& v : verdicts)
+    if (!v.outcome.passed) return kExitExpectation;
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_load(CLI::App& app) {
+  auto o = std::make_shared<LoadCliOptions>();
+  auto* cmd = app.add_subcommand("load", "Virtual users against the shop's gateway, with thresholds");
+  cmd->footer(
+      "Journeys: browse (a page of products), product (one product), cart (add, read, remove),\n"
+      "checkout (add, POST /api/orders, pay at pay_url, poll the order until PAID).\n"
+      "Without --target an in-process shop is started (faults then need no token).\n\n"
+      "Exit codes: 0 done and every threshold met, 1 bad command line, 2 invalid --config,\n"
+      "            3 the shop could not start or be reached, 4 a threshold was breached.\n\n"
+      "Examples:\n"
+      "  shopctl load --users 32 --duration 10s\n"
+      "  shopctl load --rate 200 --duration 30s --mix checkout=1 --threshold 'checkout.p99<20ms'\n"
+      "  shopctl load --users 16 --threshold 'p99<50ms' --threshold 'errors<0.1%' --json load.json\n"
+      "  shopctl load --users 16 --duration 20s --fault-at 5s --fault-for 5s \\\n"
+      "      --fault '{\"target\":\"catalog\",\"type\":\"delay\",\"delay\":\"2s\",\"from\":\"order\"}'\n"
+      "  shopctl load --target http://127.0.0.1:8080 --admin-token adm_... --users 8\n");
+  cmd->add_option("--target", o->target, "A running shop's gateway URL (default: start one in-process)");
+  cmd->add_option("--admin-token", o->admin_token, "The running shop's admin token (for faults and breaker transitions)");
+  cmd->add_option("--config", o->config_file, "YAML settings for the in-process shop")->check(CLI::ExistingFile);
+  cmd->add_option("--users", o->users, "Virtual users (closed loop: all busy; open loop: the pool; default 16 / 64)");
+  cmd->add_option("--rate", o->rate, "Open loop: journeys started per second, whatever the shop's speed")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--duration", o->duration, "How long to start journeys")->capture_default_str();
+  cmd->add_option("--mix", o->mix, "Journey weights")->capture_default_str();
+  cmd->add_option("--think", o->think, "Closed loop: a user's pause between journeys")->capture_default_str();
+  cmd->add_option("--timeout", o->timeout, "Time limit of one request")->capture_default_str();
+  cmd->add_option("--threshold", o->thresholds,
+                  "A pass condition: p50|p90|p99|max<DURATION, errors<N or N%, rps>N, "
+                  "orders_per_second>N; JOURNEY.p99<... for one journey (repeatable)");
+  cmd->add_option("--fault", o->faults, "A fault in the wire shape of POST /_admin/faults, as JSON (repeatable)");
+  cmd->add_option("--faults", o->faults_file, "A YAML file with a list of faults")->check(CLI::ExistingFile);
+  cmd->add_option("--fault-at", o->fault_at, "Switch the faults on this long after the start")->capture_default_str();
+  cmd->add_option("--fault-for", o->fault_for, "Switch them off again after this long (0s: at the end)")
+      ->capture_default_str();
+  cmd->add_option("--card", o->card, "The card checkout pays with")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed of the users' choices (and of the in-process shop)")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "Threads of the load generator")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--shop-threads", o->shop_threads, "Threads of the in-process shop (0: the number of cores)");
+  cmd->add_option("--json", o->json_file, "Write the report as JSON to this file");
+  cmd->add_flag("--quiet", o->quiet, "No progress lines");
+  cmd->callback([o] { set_exit_code(run_load_command(*o)); });
+}
+
+}  // namespace shopctl::cli

@@ -1,0 +1,656 @@
+#include "load/engine.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "platform/http/blocking_client.hpp"
+#include "platform/http/client.hpp"
+#include "platform/security/random.hpp"
+
+namespace shopctl::load {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using Clock = std::chrono::steady_clock;
+
+Figures LoadResult::figures() const {
+  Figures f;
+  f.seconds = seconds;
+  f.requests = requests.count;
+  f.request_errors = requests.errors;
+  f.p50_ms = requests.latency.quantile_ms(0.50);
+  f.p90_ms = requests.latency.quantile_ms(0.90);
+  f.p99_ms = requests.latency.quantile_ms(0.99);
+  f.max_ms = requests.latency.max_ms();
+  for (const auto& [name, t] : journeys) {
+    f.journeys += t.count;
+    f.journey_errors += t.errors;
+    f.per_journey[name] = {t.count, t.errors, t.latency.quantile_ms(0.50),
+                           t.latency.quantile_ms(0.90), t.latency.quantile_ms(0.99),
+                           t.latency.max_ms()};
+  }
+  f.orders_paid = orders_paid;
+  return f;
+}
+
+namespace {
+
+struct Product {
+  std::string id;
+};
+
+struct User {
+  std::size_t index = 0;
+  std::string email;
+  std::string token;
+  std::mt19937_64 rng;
+  std::uint64_t iterations = 0;
+};
+
+// Everything one worker thread measured; the progress ticker reads it under the lock.
+struct Stats {
+  std::mutex mu;
+  Tally requests;
+  std::map<std::string, Tally> routes;
+  std::map<std::string, Tally> journeys;
+  std::map<std::string, std::uint64_t> errors_by_code;
+  std::uint64_t created = 0, paid = 0, failed = 0, unsettled = 0, dropped = 0;
+  // Since the last progress tick.
+  LatencyStats interval_latency;
+  std::uint64_t interval_requests = 0, interval_journeys = 0;
+};
+
+struct Shared {
+  const LoadOptions& options;
+  std::vector<Product> products;
+  std::string run_id;
+  Clock::time_point start;
+  Clock::time_point deadline;
+  std::atomic<bool> measuring{false};
+};
+
+// One thread with its own io_context, HTTP clients and users.
+struct Worker {
+  explicit Worker(Shared& s) : shared(s), io(1), work(asio::make_work_guard(io)) {}
+
+  Shared& shared;
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  std::thread thread;
+  std::map<std::string, std::unique_ptr<http::Client>> clients;  // by host:port
+  std::vector<std::unique_ptr<User>> users;
+  std::deque<User*> idle;  // open loop
+  Stats stats;
+  std::atomic<unsigned> active{0};
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+
+  http::Client& client_for(const http::Endpoint& ep) {
+    auto key = ep.host + ":" + std::to_string(ep.port);
+    auto& c = clients[key];
+    if (!c) {
+      http::ClientOptions o{[ep] { return ep; }};
+      o.max_idle_connections = std::max<std::size_t>(64, users.size() * 2);
+      c = std::make_unique<http::Client>(std::move(o));
+    }
+    return *c;
+  }
+
+  void finished_one() {
+    if (active.fetch_sub(1) == 1) {
+      std::lock_guard lock(done_mu);
+      done_cv.notify_all();
+    }
+  }
+};
+
+// What a call came back with: a status and the parsed body, or nothing (transport error).
+struct Answer {
+  int status = 0;
+  nlohmann::json body;
+  bool ok() const { return status > 0; }
+};
+
+std::string error_key(int status, const nlohmann::json& body) {
+  std::string key = std::to_string(status);
+  if (body.is_object() && body.contains("error") && body["error"].is_object() &&
+      body["error"].contains("code") && body["error"]["code"].is_string())
+    key += " " + body["error"]["code"].get<std::string>();
+  return key;
+}
+
+struct Call {
+  std::string method;
+  std::string url;    // absolute
+  std::string route;  // the label it is counted under
+  std::optional<nlohmann::json> body;
+  std::string token;
+  std::string idempotency_key;
+  int expect = 200;
+  bool counted = true;
+};
+
+awaitable<Answer> send(Worker& w, Call call) {
+  auto [endpoint, target] = http::split_url(call.url);
+  http::Request req;
+  req.method = call.method;
+  req.target = target;
+  if (!call.token.empty()) req.headers.set("Authorization", "Bearer " + call.token);
+  if (!call.idempotency_key.empty()) req.headers.set("Idempotency-Key", call.idempotency_key);
+  if (call.body) {
+    req.headers.set("Content-Type", "application/json");
+    req.body = call.body->dump();
+  }
+  Answer answer;
+  std::string error;
+  auto began = Clock::now();
+  try {
+    auto res = co_await w.client_for(endpoint).send(std::move(req), w.shared.options.timeout);
+    answer.status = res.status;
+    answer.body = nlohmann::json::parse(res.body, nullptr, false);
+    if (res.status != call.expect) error = error_key(res.status, answer.body);
+  } catch (const http::TransportError& e) {
+    error = "transport " + std::string(http::to_string(e.kind()));
+  }
+  auto took = Clock::now() - began;
+  if (call.counted && w.shared.measuring.load(std::memory_order_relaxed)) {
+    std::lock_guard lock(w.stats.mu);
+    auto& route = w.stats.routes[call.route];
+    for (Tally* t : {&w.stats.requests, &route}) {
+      ++t->count;
+      if (!error.empty()) ++t->errors;
+      t->latency.add(took);
+    }
+    w.stats.interval_latency.add(took);
+    ++w.stats.interval_requests;
+    if (!error.empty()) ++w.stats.errors_by_code[error];
+  }
+  if (!error.empty()) answer.status = answer.ok() ? -answer.status : 0;  // not what was expected
+  co_return answer;
+}
+
+awaitable<void> sleep_for(Clock::duration d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(d);
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+}
+
+const Product& random_product(Shared& s, User& u) {
+  return s.products[std::uniform_int_distribution<std::size_t>(0, s.products.size() - 1)(u.rng)];
+}
+
+// Best effort, uncounted: empties the user's cart after a journey that failed half-way.
+awaitable<void> clean_cart(Worker& w, User& u) {
+  const auto& gw = w.shared.options.gateway_url;
+  auto cart = co_await send(w, {"GET", gw + "/api/cart", "", std::nullopt, u.token, "", 200, false});
+  if (!cart.ok() || !cart.body.is_object() || !cart.body.contains("items")) co_return;
+  for (const auto& line : cart.body["items"]) {
+    if (!line.contains("product_id")) continue;
+    co_await send(w, {"DELETE", gw + "/api/cart/items/" + line["product_id"].get<std::string>(), "",
+                      std::nullopt, u.token, "", 200, false});
+  }
+}
+
+// Runs one journey; true when every step answered as expected.
+awaitable<bool> run_journey(Worker& w, User& u, Journey j) {
+  auto& s = w.shared;
+  const auto& gw = s.options.gateway_url;
+  switch (j) {
+    case Journey::browse: {
+      auto page = std::uniform_int_distribution<int>(1, 3)(u.rng);
+      auto a = co_await send(w, {"GET", gw + "/api/catalog/products?page_size=20&page=" + std::to_string(page),
+                                 "GET /api/catalog/products", std::nullopt, u.token});
+      co_return a.ok();
+    }
+    case Journey::product: {
+      auto a = co_await send(w, {"GET", gw + "/api/catalog/products/" + random_product(s, u).id,
+                                 "GET /api/catalog/products/{id}", std::nullopt, u.token});
+      co_return a.ok();
+    }
+    case Journey::cart: {
+      const auto& p = random_product(s, u);
+      auto added = co_await send(w, {"POST", gw + "/api/cart/items", "POST /api/cart/items",
+                                     nlohmann::json{{"product_id", p.id}, {"quantity", 1}}, u.token});
+      if (!added.ok()) {
+        co_await clean_cart(w, u);
+        co_return false;
+      }
+      auto read = co_await send(w, {"GET", gw + "/api/cart", "GET /api/cart", std::nullopt, u.token});
+      auto removed = co_await send(w, {"DELETE", gw + "/api/cart/items/" + p.id,
+                                       "DELETE /api/cart/items/{id}", std::nullopt, u.token});
+      co_return read.ok() && removed.ok();
+    }
+    case Journey::checkout: {
+      const auto& p = random_product(s, u);
+      auto quantity = std::uniform_int_distribution<int>(1, 2)(u.rng);
+      auto added = co_await send(w, {"POST", gw + "/api/cart/items", "POST /api/cart/items",
+                                     nlohmann::json{{"product_id", p.id}, {"quantity", quantity}}, u.token});
+      if (!added.ok()) {
+        co_await clean_cart(w, u);
+        co_return false;
+      }
+      auto key = "load-" + s.run_id + "-" + std::to_string(u.index) + "-" + std::to_string(u.iterations);
+      auto order = co_await send(w, {"POST", gw + "/api/orders", "POST /api/orders", std::nullopt,
+                                     u.token, key, 201});
+      if (!order.ok()) {
+        co_await clean_cart(w, u);
+        co_return false;
+      }
+      const auto& b = order.body;
+      if (!b.contains("order_id") || !b.contains("payment") || !b["payment"].contains("pay_url") ||
+          !b["payment"]["pay_url"].is_string()) {
+        std::lock_guard lock(w.stats.mu);
+        ++w.stats.errors_by_code["201 without order_id or payment.pay_url"];
+        co_return false;
+      }
+      if (s.measuring) {
+        std::lock_guard lock(w.stats.mu);
+        ++w.stats.created;
+      }
+      auto order_id = b["order_id"].get<std::string>();
+      auto paid = co_await send(w, {"POST", b["payment"]["pay_url"].get<std::string>(), "POST {pay_url}",
+                                    nlohmann::json{{"card_number", s.options.card}}, ""});
+      if (!paid.ok()) co_return false;
+      // The provider calls the shop back; poll the order until the result has arrived.
+      auto give_up = Clock::now() + std::max<Clock::duration>(s.options.timeout, std::chrono::seconds(5));
+      Clock::duration pause = std::chrono::milliseconds(1);
+      for (;;) {
+        auto got = co_await send(w, {"GET", gw + "/api/orders/" + order_id, "GET /api/orders/{id}",
+                                     std::nullopt, u.token});
+        if (!got.ok()) co_return false;
+        auto status = got.body.value("status", std::string());
+        if (status == "PAID" || status == "FAILED") {
+          if (s.measuring) {
+            std::lock_guard lock(w.stats.mu);
+            ++(status == "PAID" ? w.stats.paid : w.stats.failed);
+          }
+          co_return status == "PAID";
+        }
+        if (Clock::now() + pause > give_up) {
+          std::lock_guard lock(w.stats.mu);
+          ++w.stats.unsettled;
+          ++w.stats.errors_by_code["order still PAYMENT_PENDING after paying"];
+          co_return false;
+        }
+        co_await sleep_for(pause);
+        pause = std::min<Clock::duration>(pause * 2, std::chrono::milliseconds(50));
+      }
+    }
+  }
+  co_return false;
+}
+
+void count_journey(Worker& w, Journey j, Clock::duration took, bool ok) {
+  if (!w.shared.measuring.load(std::memory_order_relaxed)) return;
+  std::lock_guard lock(w.stats.mu);
+  auto& t = w.stats.journeys[std::string(to_string(j))];
+  ++t.count;
+  if (!ok) ++t.errors;
+  t.latency.add(took);
+  ++w.stats.interval_journeys;
+}
+
+awaitable<void> closed_loop_user(Worker& w, User& u) {
+  auto& s = w.shared;
+  std::uniform_real_distribution<double> uniform(0, 1);
+  while (Clock::now() < s.deadline) {
+    auto j = s.options.mix.pick(uniform(u.rng));
+    auto began = Clock::now();
+    bool ok = co_await run_journey(w, u, j);
+    count_journey(w, j, Clock::now() - began, ok);
+    ++u.iterations;
+    if (s.options.think.count() > 0 && Clock::now() < s.deadline) co_await sleep_for(s.options.think);
+  }
+}
+
+// One journey started by the open-loop scheduler at `scheduled`: its latency counts from then,
+// so a shop that falls behind shows it (no coordinated omission).
+awaitable<void> open_loop_journey(Worker& w, User& u, Clock::time_point scheduled) {
+  std::uniform_real_distribution<double> uniform(0, 1);
+  auto j = w.shared.options.mix.pick(uniform(u.rng));
+  bool ok = co_await run_journey(w, u, j);
+  count_journey(w, j, Clock::now() - scheduled, ok);
+  ++u.iterations;
+  w.idle.push_back(&u);
+}
+
+awaitable<void> open_loop_scheduler(Worker& w, double rate, Clock::duration offset) {
+  auto& s = w.shared;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
+  auto next = s.start + offset;
+  while (next < s.deadline) {
+    timer.expires_at(next);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (w.idle.empty()) {
+      std::lock_guard lock(w.stats.mu);
+      ++w.stats.dropped;
+    } else {
+      User* u = w.idle.front();
+      w.idle.pop_front();
+      w.active.fetch_add(1);
+      asio::co_spawn(w.io, open_loop_journey(w, *u, next), [&w](std::exception_ptr) { w.finished_one(); });
+    }
+    next += interval;
+  }
+}
+
+// Registers (or reuses) and logs in one user: setup, not measured.
+awaitable<void> sign_in(Worker& w, User& u, std::string& problem) {
+  const auto& gw = w.shared.options.gateway_url;
+  nlohmann::json who = {{"email", u.email}, {"password", w.shared.options.password}};
+  auto reg = co_await send(w, {"POST", gw + "/api/auth/register", "", nlohmann::json{{"email", u.email},
+                              {"password", w.shared.options.password}, {"name", "Load User " + std::to_string(u.index)}},
+                               "", "", 201, false});
+  if (!reg.ok() && reg.status != -409) {
+    problem = "registering " + u.email + " answered " + (reg.status == 0 ? "nothing (transport error)" : std::to_string(-reg.status));
+    co_return;
+  }
+  auto login = co_await send(w, {"POST", gw + "/api/auth/login", "", who, "", "", 200, false});
+  if (!login.ok() || !login.body.contains("access_token")) {
+    problem = "logging in " + u.email + " answered " + (login.status == 0 ? "nothing (transport error)" : std::to_string(-login.status));
+    co_return;
+  }
+  u.token = login.body["access_token"].get<std::string>();
+}
+
+std::vector<Product> fetch_products(const std::string& gateway, const std::string& token,
+                                    std::chrono::nanoseconds timeout) {
+  http::BlockingClient client;
+  std::vector<Product> out;
+  for (int page = 1; page <= 100; ++page) {
+    http::Request req;
+    req.method = "GET";
+    req.headers.set("Authorization", "Bearer " + token);
+    auto res = client.send_url(gateway + "/api/catalog/products?page_size=100&page=" + std::to_string(page),
+                               std::move(req), timeout);
+    if (res.status != 200)
+      throw SetupError("GET /api/catalog/products answered " + std::to_string(res.status) + ": " +
+                       res.body.substr(0, 200));
+    auto body = nlohmann::json::parse(res.body, nullptr, false);
+    if (!body.is_object() || !body.contains("items") || !body["items"].is_array())
+      throw SetupError("GET /api/catalog/products did not answer a product list");
+    for (const auto& p : body["items"])
+      if (p.value("available", false) && p.contains("id")) out.push_back({p["id"].get<std::string>()});
+    if (body["items"].size() < 100) break;
+  }
+  if (out.empty()) throw SetupError("the catalog has no available product to buy");
+  return out;
+}
+
+// The shop's admin plane, reached through the gateway with the admin token.
+class Admin {
+ public:
+  Admin(std::string gateway, std::string token) : gateway_(std::move(gateway)), token_(std::move(token)) {}
+  struct Answer {
+    int status = 0;
+    nlohmann::json body;
+    bool ok() const { return status >= 200 && status < 300; }
+    std::string error_message() const {
+      if (body.is_object() && body.contains("error") && body["error"].is_object())
+        return body["error"].value("message", std::string("?"));
+      return body.is_discarded() ? std::string("not JSON") : body.dump().substr(0, 200);
+    }
+  };
+  // Throws http::TransportError when no answer came.
+  Answer send(const std::string& method, const std::string& path,
+              const std::optional<nlohmann::json>& body = std::nullopt) {
+    http::Request req;
+    req.method = method;
+    req.headers.set("X-Admin-Token", token_);
+    if (body) {
+      req.headers.set("Content-Type", "application/json");
+      req.body = body->dump();
+    }
+    auto res = client_.send_url(gateway_ + path, std::move(req), std::chrono::seconds(10));
+    return {res.status, nlohmann::json::parse(res.body, nullptr, false)};
+  }
+
+ private:
+  std::string gateway_, token_;
+  http::BlockingClient client_;
+};
+
+}  // namespace
+
+LoadResult run_load(const LoadOptions& o) {
+  if (o.mix.weights.empty()) throw std::invalid_argument("no journey mix");
+  Shared shared{o, {}, platform::security::random_hex(4), {}, {}, {}};
+  auto setup_began = Clock::now();
+
+  // The shop must be there: the gateway answers an anonymous request with 401.
+  std::optional<Admin> admin;
+  {
+    http::BlockingClient probe;
+    http::Request req;
+    req.method = "GET";
+    try {
+      auto res = probe.send_url(o.gateway_url + "/api/cart", std::move(req), std::chrono::seconds(5));
+      if (res.status != 401)
+        throw SetupError("GET " + o.gateway_url + "/api/cart without a token answered " +
+                         std::to_string(res.status) + ", not 401: is this a shopctl gateway?");
+    } catch (const http::TransportError& e) {
+      throw SetupError("cannot reach the gateway at " + o.gateway_url + ": " + e.what());
+    }
+  }
+  if (!o.admin_token.empty()) admin.emplace(o.gateway_url, o.admin_token);
+
+  unsigned threads = std::max(1u, o.threads);
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (unsigned i = 0; i < threads; ++i) workers.push_back(std::make_unique<Worker>(shared));
+  unsigned users = std::max(1u, o.users);
+  for (unsigned i = 0; i < users; ++i) {
+    auto u = std::make_unique<User>();
+    u->index = i;
+    u->email = "load-" + shared.run_id + "-" + std::to_string(i) + "@load.test";
+    u->rng.seed(o.seed * 0x9e3779b97f4a7c15ULL + i);
+    workers[i % threads]->users.push_back(std::move(u));
+  }
+  for (auto& w : workers) w->thread = std::thread([&io = w->io] { io.run(); });
+  auto stop_workers = [&] {
+    for (auto& w : workers) w->work.reset();
+    for (auto& w : workers) {
+      w->io.stop();
+      if (w->thread.joinable()) w->thread.join();
+    }
+  };
+
+  auto wait_all = [&](std::chrono::nanoseconds limit) {
+    auto until = Clock::now() + limit;
+    for (auto& w : workers) {
+      std::unique_lock lock(w->done_mu);
+      if (!w->done_cv.wait_until(lock, until, [&] { return w->active.load() == 0; })) return false;
+    }
+    return true;
+  };
+
+  // Setup: every user signs in, at most eight at a time per worker.
+  std::vector<std::string> problems(users);
+  for (auto& w : workers) {
+    auto next = std::make_shared<std::atomic<std::size_t>>(0);
+    unsigned lanes = std::min<unsigned>(8, static_cast<unsigned>(w->users.size()));
+    for (unsigned lane = 0; lane < lanes; ++lane) {
+      w->active.fetch_add(1);
+      asio::co_spawn(
+          w->io,
+          [&w = *w, next, &problems]() -> awaitable<void> {
+            for (std::size_t i; (i = next->fetch_add(1)) < w.users.size();) {
+              auto& u = *w.users[i];
+              co_await sign_in(w, u, problems[u.index]);
+              if (!problems[u.index].empty()) co_return;
+            }
+          },
+          [&w = *w](std::exception_ptr) { w.finished_one(); });
+    }
+  }
+  if (!wait_all(std::max<std::chrono::nanoseconds>(std::chrono::seconds(60), o.timeout * 4))) {
+    stop_workers();
+    throw SetupError("signing the virtual users in took longer than a minute");
+  }
+  for (const auto& p : problems)
+    if (!p.empty()) {
+      stop_workers();
+      throw SetupError(p);
+    }
+  try {
+    shared.products = fetch_products(o.gateway_url, workers[0]->users[0]->token, o.timeout);
+  } catch (...) {
+    stop_workers();
+    throw;
+  }
+
+  LoadResult result;
+  std::uint64_t calls_seq = 0;
+  if (admin) {
+    try {
+      auto a = admin->send("GET", "/_admin/calls?since=18446744073709551615");
+      if (a.ok()) calls_seq = a.body.value("next_seq", std::uint64_t{0});
+    } catch (const http::TransportError&) {
+    }
+  }
+
+  // The measured run.
+  result.setup_seconds = std::chrono::duration<double>(Clock::now() - setup_began).count();
+  shared.start = Clock::now();
+  shared.deadline = shared.start + o.duration;
+  shared.measuring = true;
+  result.mode = o.rate > 0 ? "open" : "closed";
+  result.users = users;
+  result.rate = o.rate;
+  result.mix = o.mix.describe();
+  for (std::size_t wi = 0; wi < workers.size(); ++wi) {
+    auto& w = *workers[wi];
+    if (o.rate > 0) {
+      for (auto& u : w.users) w.idle.push_back(u.get());
+      double per_worker = o.rate / static_cast<double>(threads);
+      auto offset = std::chrono::duration_cast<Clock::duration>(
+          std::chrono::duration<double>(static_cast<double>(wi) / o.rate));
+      w.active.fetch_add(1);
+      asio::co_spawn(w.io, open_loop_scheduler(w, per_worker, offset),
+                     [&w](std::exception_ptr) { w.finished_one(); });
+    } else {
+      for (auto& u : w.users) {
+        w.active.fetch_add(1);
+        asio::co_spawn(w.io, closed_loop_user(w, *u), [&w](std::exception_ptr) { w.finished_one(); });
+      }
+    }
+  }
+
+  // Progress, faults on and off, until every worker is done.
+  std::vector<std::string> fault_ids;
+  bool faults_on = false, faults_done = o.faults.empty() || !admin;
+  auto fault_event = [&](const std::string& what, const nlohmann::json& detail) {
+    result.fault_events.push_back({{"at_s", std::chrono::duration<double>(Clock::now() - shared.start).count()},
+                                   {"event", what}, {"fault", detail}});
+  };
+  auto faults_off = [&] {
+    for (const auto& id : fault_ids) {
+      try {
+        admin->send("DELETE", "/_admin/faults/" + id);
+      } catch (const http::TransportError&) {
+      }
+      fault_event("cleared", id);
+    }
+    fault_ids.clear();
+    faults_on = false;
+    faults_done = true;
+  };
+  if (!o.faults.empty() && !admin) {
+    stop_workers();
+    throw SetupError("--fault needs the shop's admin token (--admin-token)");
+  }
+  auto last_tick = shared.start;
+  for (;;) {
+    bool done = wait_all(std::chrono::milliseconds(100));
+    auto now = Clock::now();
+    std::string note;
+    if (!faults_done && !faults_on && now - shared.start >= o.fault_at && now < shared.deadline) {
+      for (const auto& f : o.faults) {
+        auto a = admin->send("POST", "/_admin/faults", f);
+        if (!a.ok()) {
+          faults_off();
+          stop_workers();
+          throw std::invalid_argument("the shop refused the fault " + f.dump() + ": " + a.error_message());
+        }
+        fault_ids.push_back(a.body.value("id", std::string()));
+        fault_event("added", f);
+      }
+      faults_on = true;
+      note = "faults on";
+    }
+    if (faults_on && ((o.fault_for.count() > 0 && now - shared.start >= o.fault_at + o.fault_for) || done)) {
+      faults_off();
+      note = "faults off";
+    }
+    if (now - last_tick >= std::chrono::seconds(1) || done || !note.empty()) {
+      Progress p;
+      p.note = note;
+      double interval = std::chrono::duration<double>(now - last_tick).count();
+      LatencyStats lat;
+      std::uint64_t reqs = 0, journeys = 0;
+      for (auto& w : workers) {
+        std::lock_guard lock(w->stats.mu);
+        lat.merge(w->stats.interval_latency);
+        w->stats.interval_latency.clear();
+        reqs += w->stats.interval_requests;
+        journeys += w->stats.interval_journeys;
+        w->stats.interval_requests = w->stats.interval_journeys = 0;
+        p.requests += w->stats.requests.count;
+        p.errors += w->stats.requests.errors;
+        p.orders_paid += w->stats.paid;
+      }
+      p.elapsed_s = std::chrono::duration<double>(now - shared.start).count();
+      p.requests_per_second = interval > 0 ? static_cast<double>(reqs) / interval : 0;
+      p.journeys_per_second = interval > 0 ? static_cast<double>(journeys) / interval : 0;
+      p.p99_ms = lat.quantile_ms(0.99);
+      last_tick = now;
+      if (o.on_progress) o.on_progress(p);
+    }
+    if (done) break;
+  }
+  result.seconds = std::chrono::duration<double>(Clock::now() - shared.start).count();
+  shared.measuring = false;
+  stop_workers();
+
+  for (auto& w : workers) {
+    auto& st = w->stats;
+    result.requests.merge(st.requests);
+    for (auto& [k, t] : st.routes) result.routes[k].merge(t);
+    for (auto& [k, t] : st.journeys) result.journeys[k].merge(t);
+    for (auto& [k, n] : st.errors_by_code) result.errors_by_code[k] += n;
+    result.orders_created += st.created;
+    result.orders_paid += st.paid;
+    result.orders_failed += st.failed;
+    result.orders_unsettled += st.unsettled;
+    result.dropped += st.dropped;
+  }
+  if (admin) {
+    try {
+      auto a = admin->send("GET", "/_admin/calls?since=" + std::to_string(calls_seq));
+      if (a.ok() && a.body.contains("transitions")) result.breaker_transitions = a.body["transitions"];
+    } catch (const http::TransportError&) {
+    }
+  }
+  return result;
+}
+
+}  // namespace shopctl::load

@@ -1,0 +1,81 @@
+#pragma once
+// `shopctl load`: virtual users that drive a shop through its gateway (and the provider's pay
+// page), closed-loop (a fixed number of users, each starting its next journey when the last
+// one ends) or open-loop (journeys started at a fixed rate, whatever the shop's speed).
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "load/plan.hpp"
+
+namespace shopctl::load {
+
+struct LoadOptions {
+  std::string gateway_url;  // http://127.0.0.1:PORT
+  std::string admin_token;  // for faults and breaker transitions; empty: neither
+  unsigned users = 16;      // closed loop: the users; open loop: the pool journeys start on
+  double rate = 0;          // > 0: open loop, journeys started per second
+  std::chrono::nanoseconds duration = std::chrono::seconds(10);
+  std::chrono::nanoseconds think{0};  // closed loop: pause between a user's journeys
+  std::chrono::nanoseconds timeout = std::chrono::seconds(10);  // per request
+  Mix mix;
+  std::uint64_t seed = 1;
+  unsigned threads = 1;
+  std::string card = "4242424242424242";
+  std::string password = "load-password-1";
+  // Faults switched on at `fault_at` after the start and off after `fault_for` (0: until the
+  // end), in the wire shape of POST /_admin/faults.
+  std::vector<nlohmann::json> faults;
+  std::chrono::nanoseconds fault_at{0};
+  std::chrono::nanoseconds fault_for{0};
+  // Called about once a second with the progress of the last second.
+  std::function<void(const struct Progress&)> on_progress;
+};
+
+struct Progress {
+  double elapsed_s = 0;
+  double requests_per_second = 0;  // in the last interval
+  std::uint64_t requests = 0;      // so far
+  std::uint64_t errors = 0;        // so far
+  double p99_ms = 0;               // of the last interval
+  double journeys_per_second = 0;  // finished in the last interval
+  std::uint64_t orders_paid = 0;   // so far
+  std::string note;                // "faults on", "faults off"
+};
+
+struct LoadResult {
+  double seconds = 0;  // from the first journey to the end of the last
+  std::string mode;    // closed or open
+  unsigned users = 0;
+  double rate = 0;
+  std::string mix;
+  Tally requests;
+  std::map<std::string, Tally> routes;    // "GET /api/catalog/products"
+  std::map<std::string, Tally> journeys;  // "checkout"
+  std::map<std::string, std::uint64_t> errors_by_code;  // "503 catalog_unavailable"
+  std::uint64_t orders_created = 0, orders_paid = 0, orders_failed = 0, orders_unsettled = 0;
+  std::uint64_t dropped = 0;  // open loop: starts with no idle user
+  nlohmann::json breaker_transitions = nlohmann::json::array();
+  nlohmann::json fault_events = nlohmann::json::array();
+  double setup_seconds = 0;
+
+  Figures figures() const;
+};
+
+// The run could not start: the shop is unreachable, users could not log in, no products.
+class SetupError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Runs the load and returns what it measured. Throws SetupError (nothing measured) and
+// std::invalid_argument (a refused fault).
+LoadResult run_load(const LoadOptions& options);
+
+}  // namespace shopctl::load

@@ -1,0 +1,148 @@
+#include "load/report.hpp"
+
+#include <cstdio>
+
+namespace shopctl::load {
+
+namespace {
+
+std::string format(const char* fmt, auto... args) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, fmt, args...);
+  return buf;
+}
+
+// 1234567 -> "1,234,567"
+std::string thousands(std::uint64_t n) {
+  auto digits = std::to_string(n);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+nlohmann::json latency_json(const LatencyStats& l) {
+  return {{"p50", l.quantile_ms(0.50)}, {"p90", l.quantile_ms(0.90)}, {"p99", l.quantile_ms(0.99)},
+          {"max", l.max_ms()}, {"mean", l.mean_ms()}};
+}
+
+nlohmann::json tally_json(const Tally& t, double seconds) {
+  return {{"count", t.count},
+          {"per_second", seconds > 0 ? static_cast<double>(t.count) / seconds : 0.0},
+          {"errors", t.errors},
+          {"latency_ms", latency_json(t.latency)}};
+}
+
+std::string tally_row(const std::string& name, const Tally& t, double seconds) {
+  return format("  %-32s %9s %9.1f %7s %8.2f %8.2f %8.2f %9.2f\n", name.c_str(),
+                thousands(t.count).c_str(), seconds > 0 ? static_cast<double>(t.count) / seconds : 0.0,
+                thousands(t.errors).c_str(), t.latency.quantile_ms(0.50), t.latency.quantile_ms(0.90),
+                t.latency.quantile_ms(0.99), t.latency.max_ms());
+}
+
+std::string table_head(const char* first) {
+  return format("  %-32s %9s %9s %7s %8s %8s %8s %9s\n", first, "count", "per s", "errors",
+                "p50 ms", "p90 ms", "p99 ms", "max ms");
+}
+
+}  // namespace
+
+std::vector<Verdict> check_thresholds(const LoadResult& result, const std::vector<Threshold>& thresholds) {
+  auto figures = result.figures();
+  std::vector<Verdict> out;
+  for (const auto& t : thresholds) out.push_back({t, t.check(figures)});
+  return out;
+}
+
+std::string text_report(const LoadResult& r, const std::vector<Verdict>& verdicts) {
+  std::string out;
+  const double s = r.seconds;
+  out += format("\n%s loop, %u user%s%s, mix %s, %.2f s measured (setup %.2f s)\n", r.mode.c_str(),
+                r.users, r.users == 1 ? "" : "s",
+                r.mode == "open" ? format(", %.1f journeys/s offered", r.rate).c_str() : "",
+                r.mix.c_str(), s, r.setup_seconds);
+  out += "\n" + table_head("journey");
+  for (const auto& [name, t] : r.journeys) out += tally_row(name, t, s);
+  out += "\n" + table_head("route");
+  for (const auto& [name, t] : r.routes) out += tally_row(name, t, s);
+  out += tally_row("all requests", r.requests, s);
+  double error_pct = r.requests.count ? 100.0 * static_cast<double>(r.requests.errors) / static_cast<double>(r.requests.count) : 0;
+  out += format("\nrequests: %s in %.2f s = %.1f/s, errors %s (%.3f%%)\n", thousands(r.requests.count).c_str(), s,
+                s > 0 ? static_cast<double>(r.requests.count) / s : 0.0, thousands(r.requests.errors).c_str(),
+                error_pct);
+  if (!r.errors_by_code.empty()) {
+    out += "errors by code:\n";
+    for (const auto& [code, n] : r.errors_by_code) out += format("  %-48s %9s\n", code.c_str(), thousands(n).c_str());
+  }
+  if (r.orders_created > 0 || r.journeys.count("checkout")) {
+    out += format("orders: %s created, %s PAID (%.1f/s), %s FAILED, %s not settled\n",
+                  thousands(r.orders_created).c_str(), thousands(r.orders_paid).c_str(),
+                  s > 0 ? static_cast<double>(r.orders_paid) / s : 0.0, thousands(r.orders_failed).c_str(),
+                  thousands(r.orders_unsettled).c_str());
+  }
+  if (r.mode == "open") out += format("dropped starts (no idle user): %s\n", thousands(r.dropped).c_str());
+  for (const auto& e : r.fault_events)
+    out += format("fault %s at %.2f s: %s\n", e.value("event", std::string()).c_str(), e.value("at_s", 0.0),
+                  e["fault"].is_string() ? e["fault"].get<std::string>().c_str() : e["fault"].dump().c_str());
+  if (r.breaker_transitions.empty()) {
+    out += "breaker transitions: none\n";
+  } else {
+    out += "breaker transitions:\n";
+    for (const auto& t : r.breaker_transitions)
+      out += format("  %-22s %s\n", t.value("breaker", std::string()).c_str(),
+                    t.value("transition", std::string()).c_str());
+  }
+  if (!verdicts.empty()) {
+    out += "thresholds:\n";
+    for (const auto& v : verdicts)
+      out += format("  %-4s %-28s actual %.3f%s\n", v.outcome.passed ? "ok" : "FAIL", v.threshold.text.c_str(),
+                    v.outcome.actual, v.threshold.unit().c_str());
+  }
+  return out;
+}
+
+nlohmann::json json_report(const LoadResult& r, const std::vector<Verdict>& verdicts) {
+  const double s = r.seconds;
+  nlohmann::json j;
+  j["duration_s"] = s;
+  j["setup_s"] = r.setup_seconds;
+  j["mode"] = r.mode;
+  j["users"] = r.users;
+  j["rate"] = r.rate;
+  j["mix"] = r.mix;
+  j["requests"] = {{"total", r.requests.count},
+                   {"per_second", s > 0 ? static_cast<double>(r.requests.count) / s : 0.0},
+                   {"errors", r.requests.errors},
+                   {"error_rate", r.requests.count ? static_cast<double>(r.requests.errors) / static_cast<double>(r.requests.count) : 0.0}};
+  j["latency_ms"] = latency_json(r.requests.latency);
+  j["journeys"] = nlohmann::json::object();
+  for (const auto& [name, t] : r.journeys) j["journeys"][name] = tally_json(t, s);
+  j["routes"] = nlohmann::json::object();
+  for (const auto& [name, t] : r.routes) j["routes"][name] = tally_json(t, s);
+  j["errors_by_code"] = r.errors_by_code;
+  j["orders"] = {{"created", r.orders_created},
+                 {"paid", r.orders_paid},
+                 {"failed", r.orders_failed},
+                 {"unsettled", r.orders_unsettled},
+                 {"paid_per_second", s > 0 ? static_cast<double>(r.orders_paid) / s : 0.0}};
+  j["dropped"] = r.dropped;
+  j["breaker_transitions"] = r.breaker_transitions;
+  j["faults"] = r.fault_events;
+  j["thresholds"] = nlohmann::json::array();
+  for (const auto& v : verdicts)
+    j["thresholds"].push_back({{"expr", v.threshold.text}, {"value", v.outcome.actual},
+                               {"unit", v.threshold.unit()}, {"passed", v.outcome.passed}});
+  return j;
+}
+
+std::string progress_line(const Progress& p) {
+  double error_pct = p.requests ? 100.0 * static_cast<double>(p.errors) / static_cast<double>(p.requests) : 0;
+  return format("%6.1fs %9.0f req/s  errors %s (%.2f%%)  p99 %7.2f ms  journeys %7.1f/s  paid %s%s%s",
+                p.elapsed_s, p.requests_per_second, thousands(p.errors).c_str(), error_pct, p.p99_ms,
+                p.journeys_per_second, thousands(p.orders_paid).c_str(), p.note.empty() ? "" : "  ",
+                p.note.c_str());
+}
+
+}  // namespace shopctl::load

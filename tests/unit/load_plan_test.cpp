@@ -1,0 +1,121 @@
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+#include "load/plan.hpp"
+
+using namespace std::chrono_literals;
+using namespace shopctl::load;
+
+TEST_CASE("a journey mix is read with its weights and picks in proportion") {
+  auto mix = parse_mix("browse=60, product=20,cart=10,checkout=10");
+  REQUIRE(mix.weights.size() == 4);
+  CHECK(mix.pick(0.0) == Journey::browse);
+  CHECK(mix.pick(0.599) == Journey::browse);
+  CHECK(mix.pick(0.6) == Journey::product);
+  CHECK(mix.pick(0.85) == Journey::cart);
+  CHECK(mix.pick(0.95) == Journey::checkout);
+  CHECK(mix.pick(0.999999) == Journey::checkout);
+  CHECK(mix.describe() == "browse=60,product=20,cart=10,checkout=10");
+
+  auto only = parse_mix("checkout");  // a bare name weighs 1
+  REQUIRE(only.weights.size() == 1);
+  CHECK(only.pick(0.5) == Journey::checkout);
+  CHECK(parse_mix("browse=1,cart=0").weights.size() == 1);  // weight 0: never picked
+}
+
+TEST_CASE("a bad journey mix is refused with the reason") {
+  auto message = [](const char* text) {
+    try {
+      parse_mix(text);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK(message("shopping=1").find("unknown journey 'shopping'") != std::string::npos);
+  CHECK(message("browse=-1").find("must be a number >= 0") != std::string::npos);
+  CHECK(message("browse=x").find("must be a number >= 0") != std::string::npos);
+  CHECK(message("browse=1,browse=2").find("given twice") != std::string::npos);
+  CHECK(message("browse=0").find("above 0") != std::string::npos);
+  CHECK(message("browse=1,,cart=1").find("empty item") != std::string::npos);
+  CHECK(message("") != "accepted");
+}
+
+TEST_CASE("latency quantiles use the nearest rank") {
+  LatencyStats s;
+  CHECK(s.quantile_ms(0.99) == 0);
+  for (int i = 1; i <= 100; ++i) s.add(std::chrono::milliseconds(i));
+  CHECK(s.count() == 100);
+  CHECK(s.quantile_ms(0.50) == doctest::Approx(50));
+  CHECK(s.quantile_ms(0.90) == doctest::Approx(90));
+  CHECK(s.quantile_ms(0.99) == doctest::Approx(99));
+  CHECK(s.quantile_ms(1.0) == doctest::Approx(100));
+  CHECK(s.max_ms() == doctest::Approx(100));
+  CHECK(s.mean_ms() == doctest::Approx(50.5));
+  LatencyStats t;
+  t.add(500us);
+  s.merge(t);
+  CHECK(s.quantile_ms(0.0) == doctest::Approx(0.5));
+  CHECK(s.count() == 101);
+}
+
+TEST_CASE("thresholds are read and checked against the figures") {
+  Figures f;
+  f.seconds = 10;
+  f.requests = 10'000;
+  f.request_errors = 5;
+  f.p50_ms = 2;
+  f.p99_ms = 40;
+  f.max_ms = 900;
+  f.orders_paid = 4'000;
+  f.per_journey["checkout"] = {1000, 0, 8, 12, 25, 60};
+
+  auto p99 = parse_threshold("p99<50ms");
+  CHECK(p99.metric == "p99");
+  CHECK(p99.value == doctest::Approx(50));
+  CHECK(p99.check(f).passed);
+  CHECK_FALSE(parse_threshold("p99<40ms").check(f).passed);
+  CHECK(parse_threshold("p99<=40ms").check(f).passed);
+  CHECK(parse_threshold("max<1s").check(f).passed);
+  CHECK(parse_threshold("p50<2500us").check(f).passed);
+
+  auto checkout = parse_threshold("checkout.p99<20ms");
+  CHECK(checkout.journey == "checkout");
+  CHECK(checkout.check(f).actual == doctest::Approx(25));
+  CHECK_FALSE(checkout.check(f).passed);
+  // A journey that never ran has shown nothing: its latency threshold is not met.
+  CHECK_FALSE(parse_threshold("cart.p99<1s").check(f).passed);
+
+  auto errors = parse_threshold("errors<0.1%");
+  CHECK(errors.percent);
+  CHECK(errors.check(f).actual == doctest::Approx(0.05));
+  CHECK(errors.check(f).passed);
+  CHECK_FALSE(parse_threshold("errors<0.01%").check(f).passed);
+  CHECK_FALSE(parse_threshold("errors<5").check(f).passed);
+  CHECK(parse_threshold("errors<=5").check(f).passed);
+
+  CHECK(parse_threshold("rps>999").check(f).passed);
+  CHECK(parse_threshold("rps>=1000").check(f).passed);
+  CHECK_FALSE(parse_threshold("rps>1000").check(f).passed);
+  CHECK(parse_threshold("orders_per_second>=400").check(f).actual == doctest::Approx(400));
+}
+
+TEST_CASE("a bad threshold is refused with the reason") {
+  auto message = [](const char* text) {
+    try {
+      parse_threshold(text);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK(message("p99 50ms").find("no comparison") != std::string::npos);
+  CHECK(message("p99<50").find("needs a duration") != std::string::npos);
+  CHECK(message("p98<50ms").find("unknown figure 'p98'") != std::string::npos);
+  CHECK(message("errors<101%").find("between 0% and 100%") != std::string::npos);
+  CHECK(message("shopping.p99<5ms").find("unknown journey") != std::string::npos);
+  CHECK(message("checkout.rps>5").find("not per journey") != std::string::npos);
+}
