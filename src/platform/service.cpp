@@ -37,6 +37,15 @@ std::map<std::string, http::Endpoint> PeerDirectory::all() const {
 }
 
 // ---------------------------------------------------------------------------------------------
+bool ServiceContext::running_in_io_thread() const {
+  if (io.get_executor().running_in_this_thread()) return true;
+  for (auto* other : connection_ios) {
+    if (other->get_executor().running_in_this_thread()) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
 namespace {
 // Trace and span ids only need to be unique, not unpredictable: a per-thread xoshiro256**
 // seeded once from the OS (libsodium) instead of a getrandom syscall per id.
@@ -221,6 +230,7 @@ ServiceHost::ServiceHost(ServiceContext& ctx, std::string service, std::uint16_t
   http::ServerOptions options;
   options.name = service_;
   options.port = port;
+  options.connection_ios = ctx_.connection_ios;
   server_ = std::make_unique<http::Server>(
       ctx_.io, options, [this](Request& req) { return handle(req); });
   add_common_admin_routes();

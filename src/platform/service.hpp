@@ -9,6 +9,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -56,6 +57,13 @@ struct ServiceContext {
   Logger& log;
   std::string admin_token;
   std::filesystem::path data_dir;
+  // The io_contexts that serve connections, `io` among them, each run by exactly one thread:
+  // a connection lives on one of them for its whole life (no strands, no cross-thread hand-
+  // offs). Empty: connections live on strands of `io`.
+  std::vector<boost::asio::io_context*> connection_ios = {};
+
+  // True on a thread that runs `io` or one of `connection_ios`.
+  bool running_in_io_thread() const;
 };
 
 // The W3C trace context of one request.

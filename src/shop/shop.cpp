@@ -51,8 +51,11 @@ std::filesystem::path make_temp_dir() {
 }  // namespace
 
 struct Shop::Impl {
+  // One io_context per thread (concurrency hint 1: its scheduler runs handlers on that thread
+  // only). The first one also runs background work (pollers, admin waits); servers spread
+  // their connections over all of them.
   Impl(Shop& shop, unsigned threads_wanted)
-      : io(static_cast<int>(threads_wanted)),
+      : io(1),
         work(asio::make_work_guard(io)),
         credentials(shop.config_.service_key, shop.clock_),
         context{io,
@@ -64,17 +67,29 @@ struct Shop::Impl {
                 shop.log_,
                 shop.config_.admin_token,
                 shop.config_.data_dir} {
-    for (unsigned i = 0; i < threads_wanted; ++i) threads.emplace_back([this] { io.run(); });
+    context.connection_ios.push_back(&io);
+    for (unsigned i = 1; i < threads_wanted; ++i) {
+      auto& more = *extra_ios.emplace_back(std::make_unique<asio::io_context>(1));
+      extra_work.push_back(asio::make_work_guard(more));
+      context.connection_ios.push_back(&more);
+    }
+    for (auto* each : context.connection_ios) threads.emplace_back([each] { each->run(); });
   }
   ~Impl() {
     services.clear();  // each stops itself
     work.reset();
-    io.stop();
+    extra_work.clear();
+    for (auto* each : context.connection_ios) each->stop();
     for (auto& t : threads) t.join();
+    // Handlers still queued are destroyed with their io_context: the connection ios first
+    // (their sessions refer to listeners that live on `io`), `io` last.
+    while (!extra_ios.empty()) extra_ios.pop_back();
   }
 
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work;
+  std::vector<std::unique_ptr<asio::io_context>> extra_ios;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> extra_work;
   platform::security::ServiceCredentials credentials;
   platform::PeerDirectory peers;
   platform::ServiceContext context;

@@ -1,6 +1,6 @@
 #pragma once
-// A whole shop in this process: the six services on loopback ports, one io_context run by a
-// small thread pool, and the shop-wide seams (simulated clock, fault table, call records,
+// A whole shop in this process: the six services on loopback ports, one io_context per thread
+// of a small pool, and the shop-wide seams (simulated clock, fault table, call records,
 // service credentials). The only place that knows every service.
 #include <filesystem>
 #include <map>

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -71,22 +72,32 @@ struct Client::Impl {
   explicit Impl(ClientOptions o) : options(std::move(o)) {}
   ClientOptions options;
   mutable std::mutex mu;
-  std::vector<std::unique_ptr<PooledConnection>> idle;
+  // Idle connections by the execution context their socket belongs to: a connection is only
+  // reused by a caller on that context, so its I/O stays on the thread(s) that own it.
+  std::unordered_map<const void*, std::vector<std::unique_ptr<PooledConnection>>> idle;
+  std::size_t idle_count = 0;
 
-  std::unique_ptr<PooledConnection> take() {
+  std::unique_ptr<PooledConnection> take(const void* context) {
     std::lock_guard lock(mu);
-    while (!idle.empty()) {
-      auto c = std::move(idle.back());
-      idle.pop_back();
+    auto it = idle.find(context);
+    if (it == idle.end()) return nullptr;
+    auto& list = it->second;
+    while (!list.empty()) {
+      auto c = std::move(list.back());
+      list.pop_back();
+      --idle_count;
       if (!is_stale(*c, options.max_idle_time)) return c;
     }
     return nullptr;
   }
 
-  void give_back(std::unique_ptr<PooledConnection> c) {
+  void give_back(const void* context, std::unique_ptr<PooledConnection> c) {
     c->idle_since = std::chrono::steady_clock::now();
     std::lock_guard lock(mu);
-    if (idle.size() < options.max_idle_connections) idle.push_back(std::move(c));
+    if (idle_count < options.max_idle_connections) {
+      idle[context].push_back(std::move(c));
+      ++idle_count;
+    }
   }
 };
 
@@ -96,20 +107,22 @@ Client::~Client() = default;
 void Client::clear_pool() {
   std::lock_guard lock(impl_->mu);
   impl_->idle.clear();
+  impl_->idle_count = 0;
 }
 
 std::size_t Client::idle_connections() const {
   std::lock_guard lock(impl_->mu);
-  return impl_->idle.size();
+  return impl_->idle_count;
 }
 
 asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds timeout) {
   auto impl = impl_;  // keeps the pool alive while this call runs
   auto executor = co_await asio::this_coro::executor;
+  const void* context = &asio::query(executor, asio::execution::context);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   beast::error_code ec;
 
-  auto connection = impl->take();
+  auto connection = impl->take(context);
   if (!connection) {
     connection = std::make_unique<PooledConnection>(executor);
     Endpoint ep = impl->options.endpoint();
@@ -157,7 +170,7 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
   bool keep = message.keep_alive();
   if (keep) {
     connection->stream.expires_never();
-    impl->give_back(std::move(connection));
+    impl->give_back(context, std::move(connection));
   }
   co_return res;
 }

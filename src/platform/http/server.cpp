@@ -95,6 +95,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   bool running = false;
   std::uint16_t bound_port = 0;
   std::uint64_t next_connection = 0;
+  std::size_t next_io = 0;  // round robin over options.connection_ios
   std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections;
 
   void start() {
@@ -120,10 +121,15 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   void accept_next_locked() {
     if (!running || !acceptor) return;
-    acceptor->async_accept(asio::make_strand(io),
-                           [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-                             self->on_accept(ec, std::move(socket));
-                           });
+    auto on_accepted = [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+      self->on_accept(ec, std::move(socket));
+    };
+    if (options.connection_ios.empty()) {
+      acceptor->async_accept(asio::make_strand(io), std::move(on_accepted));
+    } else {
+      auto& target = *options.connection_ios[next_io++ % options.connection_ios.size()];
+      acceptor->async_accept(target, std::move(on_accepted));
+    }
   }
 
   void on_accept(beast::error_code ec, tcp::socket socket) {

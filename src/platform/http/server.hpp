@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -29,6 +30,10 @@ struct ServerOptions {
   std::size_t header_limit = 16 * 1024;
   std::chrono::milliseconds read_timeout{30'000};  // one request, once its first byte arrived
   std::chrono::milliseconds idle_timeout{60'000};  // keep-alive connection with no request
+  // When not empty: io_contexts each run by exactly one thread; accepted connections are
+  // spread over them and each stays on its own for its whole life (no strand needed). Empty:
+  // each connection gets a strand of the server's io_context.
+  std::vector<boost::asio::io_context*> connection_ios;
 };
 
 class Server {

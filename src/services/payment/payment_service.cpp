@@ -95,7 +95,7 @@ void PaymentService::stop_background() {
   poller->stop = true;
   // The poller finishes its current delivery (at most one attempt's time limit) and ends. An
   // io thread must not block on it; the poller then ends on its own.
-  if (ctx_.io.get_executor().running_in_this_thread()) return;
+  if (ctx_.running_in_io_thread()) return;
   std::unique_lock lock(poller->mu);
   poller->cv.wait_for(lock, settings_.order.timeout + std::chrono::seconds(2),
                       [&] { return poller->finished; });

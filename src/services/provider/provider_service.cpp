@@ -62,7 +62,7 @@ void ProviderService::stop_background() {
   if (!poller_) return;
   auto poller = std::move(poller_);
   poller->stop = true;
-  if (ctx_.io.get_executor().running_in_this_thread()) return;
+  if (ctx_.running_in_io_thread()) return;
   std::unique_lock lock(poller->mu);
   poller->cv.wait_for(lock, settings_.webhook_timeout + std::chrono::seconds(2),
                       [&] { return poller->finished; });
