@@ -528,6 +528,48 @@ LoadResult run_load(const LoadOptions& o) {
     }
   }
 
+  std::vector<std::string> fault_ids;
+  bool faults_on = false, faults_done = o.faults.empty() || !admin;
+  if (!o.faults.empty() && !admin) {
+    stop_workers();
+    throw SetupError("--fault needs the shop's admin token (--admin-token)");
+  }
+  auto fault_event = [&](const std::string& what, const nlohmann::json& detail) {
+    auto at = shared.measuring ? std::chrono::duration<double>(Clock::now() - shared.start).count() : 0.0;
+    result.fault_events.push_back({{"at_s", at}, {"event", what}, {"fault", detail}});
+  };
+  auto faults_off = [&] {
+    for (const auto& id : fault_ids) {
+      try {
+        admin->send("DELETE", "/_admin/faults/" + id);
+      } catch (const http::TransportError&) {
+      }
+      fault_event("cleared", id);
+    }
+    fault_ids.clear();
+    faults_on = false;
+    faults_done = true;
+  };
+  // Faults go on at `fault_at` (before the first journey when that is 0).
+  auto switch_faults_on = [&](Clock::time_point now) {
+    if (faults_done || faults_on) return false;
+    if (shared.measuring && (now - shared.start < o.fault_at || now >= shared.deadline)) return false;
+    if (!shared.measuring && o.fault_at.count() > 0) return false;
+    for (const auto& f : o.faults) {
+      auto a = admin->send("POST", "/_admin/faults", f);
+      if (!a.ok()) {
+        faults_off();
+        stop_workers();
+        throw std::invalid_argument("the shop refused the fault " + f.dump() + ": " + a.error_message());
+      }
+      fault_ids.push_back(a.body.value("id", std::string()));
+      fault_event("added", f);
+    }
+    faults_on = true;
+    return true;
+  };
+  switch_faults_on(Clock::now());
+
   // The measured run.
   result.setup_seconds = std::chrono::duration<double>(Clock::now() - setup_began).count();
   shared.start = Clock::now();
@@ -556,47 +598,12 @@ LoadResult run_load(const LoadOptions& o) {
   }
 
   // Progress, faults on and off, until every worker is done.
-  std::vector<std::string> fault_ids;
-  bool faults_on = false, faults_done = o.faults.empty() || !admin;
-  auto fault_event = [&](const std::string& what, const nlohmann::json& detail) {
-    result.fault_events.push_back({{"at_s", std::chrono::duration<double>(Clock::now() - shared.start).count()},
-                                   {"event", what}, {"fault", detail}});
-  };
-  auto faults_off = [&] {
-    for (const auto& id : fault_ids) {
-      try {
-        admin->send("DELETE", "/_admin/faults/" + id);
-      } catch (const http::TransportError&) {
-      }
-      fault_event("cleared", id);
-    }
-    fault_ids.clear();
-    faults_on = false;
-    faults_done = true;
-  };
-  if (!o.faults.empty() && !admin) {
-    stop_workers();
-    throw SetupError("--fault needs the shop's admin token (--admin-token)");
-  }
   auto last_tick = shared.start;
   for (;;) {
     bool done = wait_all(std::chrono::milliseconds(100));
     auto now = Clock::now();
     std::string note;
-    if (!faults_done && !faults_on && now - shared.start >= o.fault_at && now < shared.deadline) {
-      for (const auto& f : o.faults) {
-        auto a = admin->send("POST", "/_admin/faults", f);
-        if (!a.ok()) {
-          faults_off();
-          stop_workers();
-          throw std::invalid_argument("the shop refused the fault " + f.dump() + ": " + a.error_message());
-        }
-        fault_ids.push_back(a.body.value("id", std::string()));
-        fault_event("added", f);
-      }
-      faults_on = true;
-      note = "faults on";
-    }
+    if (switch_faults_on(now)) note = "faults on";
     if (faults_on && ((o.fault_for.count() > 0 && now - shared.start >= o.fault_at + o.fault_for) || done)) {
       faults_off();
       note = "faults off";

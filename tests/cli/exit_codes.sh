@@ -49,5 +49,22 @@ expect_output 'expected \$\.status to equal "FAILED", got "PAID"' "the failure s
 if grep -q '<failure' "$tmp/junit.xml" && grep -q 'tests="1"' "$tmp/junit.xml"; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: the JUnit report lacks the failure"; fi
 
+# shopctl load: bad flags are 1, an unreachable shop 3, a breached threshold 4; a fault during
+# load shows in the errors by code and in the breaker transitions.
+expect_code 1 "load: unknown journey" "$shopctl" load --mix shopping=1 --duration 1s
+expect_output "unknown journey 'shopping'" "load names the bad journey"
+expect_code 1 "load: bad threshold" "$shopctl" load --threshold 'p98<5ms' --duration 1s
+expect_code 3 "load: unreachable target" "$shopctl" load --target http://127.0.0.1:1 --duration 1s --quiet
+expect_output "cannot reach the gateway" "load says the shop is unreachable"
+expect_code 0 "load: a short run" "$shopctl" load --users 2 --duration 1s --quiet --threshold 'errors<1%' --json "$tmp/load.json"
+if grep -q '"total"' "$tmp/load.json" && ! grep -q '"total": 0,' "$tmp/load.json"; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: load --json has no requests"; fi
+expect_code 4 "load: a breached threshold" "$shopctl" load --users 2 --duration 1s --quiet --threshold 'p50<1us'
+expect_output "FAIL +p50<1us" "load names the breached threshold"
+expect_code 4 "load: payment down during load" "$shopctl" load --users 2 --duration 1s --quiet --mix checkout=1 \
+  --fault '{"target":"payment","type":"abort","status":503}' --threshold 'errors<1%'
+expect_output "503 payment_unavailable" "load counts errors by code"
+expect_output "order->payment +CLOSED->OPEN" "load reports the breaker that opened"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
