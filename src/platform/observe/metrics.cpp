@@ -1,8 +1,13 @@
 #include "platform/observe/metrics.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <initializer_list>
+#include <iterator>
 #include <mutex>
 #include <stdexcept>
+#include <string_view>
+#include <unordered_map>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -106,6 +111,27 @@ struct Metrics::Impl {
             transitions.GetName()};
   }
 
+  // The children that requests and calls update, found once per label set: prometheus-cpp's
+  // Family::Add builds a label map and hashes it on every call. Children are never removed,
+  // so the pointers stay valid for the registry's life.
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <class Child>
+  using ChildCache = std::unordered_map<std::string, Child, KeyHash, std::equal_to<>>;
+  struct RequestChildren {
+    prometheus::Counter* count;
+    prometheus::Histogram* seconds;
+  };
+  struct CallChildren {
+    prometheus::Counter* count;
+    prometheus::Histogram* seconds;  // null for "not_permitted"
+  };
+  std::mutex cache_mu;
+  ChildCache<RequestChildren> request_children;
+  ChildCache<CallChildren> call_children;
+
   struct GaugeSource {
     std::string name, help, label;
     std::function<std::vector<std::pair<std::string, double>>()> read;
@@ -117,34 +143,70 @@ struct Metrics::Impl {
 Metrics::Metrics(std::string service) : impl_(std::make_unique<Impl>(std::move(service))) {}
 Metrics::~Metrics() = default;
 
+namespace {
+// Labels joined with a separator no label value of ours contains, into a reused buffer.
+std::string_view cache_key(std::initializer_list<std::string_view> parts) {
+  thread_local std::string key;
+  key.clear();
+  for (auto part : parts) {
+    key.append(part);
+    key.push_back('\x1f');
+  }
+  return key;
+}
+}  // namespace
+
 void Metrics::observe_request(std::string_view method, std::string_view route, int status,
                               std::chrono::nanoseconds duration) {
-  impl_->requests
-      .Add({{"service", impl_->service},
-            {"method", std::string(method)},
-            {"route", std::string(route)},
-            {"status", std::to_string(status)}})
-      .Increment();
-  impl_->request_seconds
-      .Add({{"service", impl_->service},
-            {"method", std::string(method)},
-            {"route", std::string(route)}},
-           latency_buckets())
-      .Observe(seconds(duration));
+  char status_digits[16];
+  auto [end, ec] = std::to_chars(std::begin(status_digits), std::end(status_digits), status);
+  (void)ec;
+  std::string_view status_text(status_digits, static_cast<std::size_t>(end - status_digits));
+  auto key = cache_key({method, route, status_text});
+  Impl::RequestChildren children;
+  {
+    std::lock_guard lock(impl_->cache_mu);
+    auto it = impl_->request_children.find(key);
+    if (it == impl_->request_children.end()) {
+      Impl::RequestChildren found{
+          &impl_->requests.Add({{"service", impl_->service},
+                                {"method", std::string(method)},
+                                {"route", std::string(route)},
+                                {"status", std::string(status_text)}}),
+          &impl_->request_seconds.Add({{"service", impl_->service},
+                                       {"method", std::string(method)},
+                                       {"route", std::string(route)}},
+                                      latency_buckets())};
+      it = impl_->request_children.emplace(std::string(key), found).first;
+    }
+    children = it->second;
+  }
+  children.count->Increment();
+  children.seconds->Observe(seconds(duration));
 }
 
 void Metrics::observe_call(std::string_view callee, std::string_view outcome,
                            std::chrono::nanoseconds duration) {
-  impl_->calls
-      .Add({{"caller", impl_->service},
-            {"callee", std::string(callee)},
-            {"outcome", std::string(outcome)}})
-      .Increment();
-  if (outcome != "not_permitted") {
-    impl_->call_seconds
-        .Add({{"caller", impl_->service}, {"callee", std::string(callee)}}, latency_buckets())
-        .Observe(seconds(duration));
+  auto key = cache_key({callee, outcome});
+  Impl::CallChildren children;
+  {
+    std::lock_guard lock(impl_->cache_mu);
+    auto it = impl_->call_children.find(key);
+    if (it == impl_->call_children.end()) {
+      Impl::CallChildren found{&impl_->calls.Add({{"caller", impl_->service},
+                                                  {"callee", std::string(callee)},
+                                                  {"outcome", std::string(outcome)}}),
+                               nullptr};
+      if (outcome != "not_permitted") {
+        found.seconds = &impl_->call_seconds.Add(
+            {{"caller", impl_->service}, {"callee", std::string(callee)}}, latency_buckets());
+      }
+      it = impl_->call_children.emplace(std::string(key), found).first;
+    }
+    children = it->second;
   }
+  children.count->Increment();
+  if (children.seconds) children.seconds->Observe(seconds(duration));
 }
 
 void Metrics::count_fault(std::string_view type) {
