@@ -15,6 +15,8 @@
 #include "platform/duration.hpp"
 #include "platform/security/password.hpp"
 #include "platform/yaml_json.hpp"
+#include "scenario/parser.hpp"
+#include "scenario/runner.hpp"
 #include "shop/shop.hpp"
 
 namespace shopctl::cli {
@@ -50,25 +52,62 @@ std::chrono::nanoseconds duration_option(const std::string& name, const std::str
   return *d;
 }
 
-// The faults of --faults FILE: a YAML (or JSON) list in the wire shape of POST /_admin/faults.
-std::vector<nlohmann::json> faults_from_file(const std::string& file) {
+// What --faults FILE brings: faults in the wire shape of POST /_admin/faults and, for a
+// scenario file, its `config:` for the in-process shop.
+struct FaultFile {
+  std::vector<nlohmann::json> faults;
+  YAML::Node config;  // Null when absent
+};
+
+// Diagnostics of a broken file, already formatted with file:line:col and a caret.
+struct InvalidFile : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// FILE is either a scenario (every `fault:` step and step-scoped `faults:` of its setup and
+// steps are switched on together; its `config:` sets up the in-process shop) or a plain YAML
+// list of faults in the wire shape (or a map with such a `faults:` list).
+FaultFile faults_from_file(const std::string& file) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(file);
   } catch (const YAML::Exception& e) {
-    throw std::invalid_argument(file + ":" + std::to_string(e.mark.line + 1) + ":" +
-                                std::to_string(e.mark.column + 1) + ": " + e.msg);
+    throw InvalidFile(file + ":" + std::to_string(e.mark.line + 1) + ":" +
+                      std::to_string(e.mark.column + 1) + ": error: " + e.msg);
+  }
+  FaultFile out;
+  if (root.IsMap() && (root["steps"] || root["version"])) {
+    scenario::ParseOptions options;
+    options.validate_config = scenario::validate_shop_config;
+    auto parsed = scenario::parse_scenario_file(file, options);
+    if (!parsed.ok()) throw InvalidFile(parsed.format_diagnostics());
+    const auto& sc = *parsed.scenario;
+    auto take = [&](const scenario::FaultSpec& f) {
+      auto j = f.to_json();
+      if (j.dump().find("${") != std::string::npos)
+        throw InvalidFile(file + ":" + std::to_string(f.loc.line) + ":" + std::to_string(f.loc.column) +
+                          ": error: a fault for shopctl load cannot use ${...} variables");
+      out.faults.push_back(std::move(j));
+    };
+    for (const auto* steps : {&sc.setup, &sc.steps})
+      for (const auto& step : *steps) {
+        if (const auto* a = std::get_if<scenario::FaultAction>(&step.action)) take(a->fault);
+        for (const auto& f : step.faults) take(f);
+      }
+    if (out.faults.empty())
+      throw InvalidFile(file + ": error: the scenario switches no fault on (no `fault:` step)");
+    if (sc.has_config()) out.config = sc.config;
+    return out;
   }
   if (root.IsMap() && root["faults"]) root = root["faults"];
   if (!root.IsSequence())
-    throw std::invalid_argument(file + ": expected a list of faults (or a map with a 'faults' list)");
-  std::vector<nlohmann::json> out;
+    throw InvalidFile(file + ": error: expected a scenario, a list of faults or a map with a 'faults' list");
   for (const auto& node : root) {
     try {
-      out.push_back(observe_tools::fault_json_from_text(platform::yaml_to_json(node).dump()));
+      out.faults.push_back(observe_tools::fault_json_from_text(platform::yaml_to_json(node).dump()));
     } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument(file + ":" + std::to_string(node.Mark().line + 1) + ":" +
-                                  std::to_string(node.Mark().column + 1) + ": " + e.what());
+      throw InvalidFile(file + ":" + std::to_string(node.Mark().line + 1) + ":" +
+                        std::to_string(node.Mark().column + 1) + ": error: " + e.what());
     }
   }
   return out;
@@ -88,8 +127,6 @@ int run_load_command(const LoadCliOptions& o) {
     options.fault_at = duration_option("--fault-at", o.fault_at);
     options.fault_for = duration_option("--fault-for", o.fault_for);
     for (const auto& f : o.faults) options.faults.push_back(observe_tools::fault_json_from_text(f));
-    if (!o.faults_file.empty())
-      for (auto& f : faults_from_file(o.faults_file)) options.faults.push_back(std::move(f));
     if (!o.target.empty() && !o.config_file.empty())
       throw std::invalid_argument("--config sets up the in-process shop; it cannot go with --target");
     if (!o.target.empty() && !options.faults.empty() && o.admin_token.empty())
@@ -97,6 +134,23 @@ int run_load_command(const LoadCliOptions& o) {
   } catch (const std::invalid_argument& e) {
     std::cerr << "shopctl load: " << e.what() << "\n";
     return kExitUsage;
+  }
+  FaultFile fault_file;
+  if (!o.faults_file.empty()) {
+    try {
+      fault_file = faults_from_file(o.faults_file);
+    } catch (const InvalidFile& e) {
+      std::cerr << e.what() << (std::string_view(e.what()).ends_with("\n") ? "" : "\n");
+      return kExitInvalid;
+    }
+    for (auto& f : fault_file.faults) options.faults.push_back(std::move(f));
+    if (!o.target.empty() && o.admin_token.empty()) {
+      std::cerr << "shopctl load: faults on a running shop need --admin-token\n";
+      return kExitUsage;
+    }
+    if (!o.target.empty() && fault_file.config.IsDefined() && !fault_file.config.IsNull())
+      std::cerr << "shopctl load: note: " << o.faults_file
+                << "'s config: sets up an in-process shop; the running shop keeps its own\n";
   }
   options.rate = o.rate;
   options.users = o.users != 0 ? o.users : (o.rate > 0 ? 64u : 16u);
@@ -113,6 +167,12 @@ int run_load_command(const LoadCliOptions& o) {
     config.seed = o.seed;
     try {
       if (!o.config_file.empty()) config = shop::load_config_file(o.config_file, config);
+      if (fault_file.config.IsDefined() && !fault_file.config.IsNull()) {
+        auto issues = shop::apply_config(fault_file.config, config);
+        if (!issues.empty())
+          throw std::runtime_error(o.faults_file + ":" + std::to_string(issues[0].line) + ":" +
+                                   std::to_string(issues[0].column) + ": " + issues[0].message);
+      }
     } catch (const std::exception& e) {
       std::cerr << "shopctl load: " << e.what() << "\n";
       return kExitInvalid;
@@ -201,7 +261,8 @@ void register_load(CLI::App& app) {
       "  shopctl load --rate 200 --duration 30s --mix checkout=1 --threshold 'checkout.p99<20ms'\n"
       "  shopctl load --users 16 --threshold 'p99<50ms' --threshold 'errors<0.1%' --json load.json\n"
       "  shopctl load --users 16 --duration 20s --fault-at 5s --fault-for 5s \\\n"
-      "      --fault '{\"target\":\"catalog\",\"type\":\"delay\",\"delay\":\"2s\",\"from\":\"order\"}'\n"
+      "      --fault '{\"target\":\"catalog\",\"type\":\"delay\",\"delay_ms\":2000,\"from\":\"order\"}'\n"
+      "  shopctl load --users 16 --faults scenarios/resilience/catalog-hangs-breaker-opens.yaml\n"
       "  shopctl load --target http://127.0.0.1:8080 --admin-token adm_... --users 8\n");
   cmd->add_option("--target", o->target, "A running shop's gateway URL (default: start one in-process)");
   cmd->add_option("--admin-token", o->admin_token, "The running shop's admin token (for faults and breaker transitions)");
@@ -217,7 +278,7 @@ void register_load(CLI::App& app) {
                   "A pass condition: p50|p90|p99|max<DURATION, errors<N or N%, rps>N, "
                   "orders_per_second>N; JOURNEY.p99<... for one journey (repeatable)");
   cmd->add_option("--fault", o->faults, "A fault in the wire shape of POST /_admin/faults, as JSON (repeatable)");
-  cmd->add_option("--faults", o->faults_file, "A YAML file with a list of faults")->check(CLI::ExistingFile);
+  cmd->add_option("--faults", o->faults_file, "A scenario (its fault steps and config) or a YAML list of faults")->check(CLI::ExistingFile);
   cmd->add_option("--fault-at", o->fault_at, "Switch the faults on this long after the start")->capture_default_str();
   cmd->add_option("--fault-for", o->fault_for, "Switch them off again after this long (0s: at the end)")
       ->capture_default_str();
