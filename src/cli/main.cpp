@@ -12,7 +12,10 @@ int main(int argc, char** argv) {
       "  shopctl serve                         # the shop for a demo, gateway on :8080\n"
       "  shopctl run scenarios/                # run every scenario, fresh shop each\n"
       "  shopctl run scenarios/ --junit r.xml  # as a CI gate\n"
-      "  shopctl validate scenarios/           # check files only\n",
+      "  shopctl validate scenarios/           # check files only\n"
+      "  shopctl load --users 32 --duration 10s --threshold 'p99<50ms'   # virtual users\n"
+      "  shopctl graph                         # the allowed call graph as Mermaid\n"
+      "  shopctl fault add --target-service catalog --type hang   # on a running shop\n",
       "shopctl"};
   app.require_subcommand(1);
   app.set_version_flag("--version", SHOPCTL_VERSION);
