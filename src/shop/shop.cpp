@@ -1,6 +1,9 @@
 #include "shop/shop.hpp"
 
 #include <cstdlib>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <future>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -46,6 +49,20 @@ std::filesystem::path make_temp_dir() {
   std::string pattern = base.string();
   if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot create a temporary data folder");
   return pattern;
+}
+
+// Request handling allocates and frees a few KiB per request on each io thread; glibc's
+// defaults then keep shrinking and regrowing the thread arenas' heaps (an mprotect every few
+// requests, plus sysmalloc work). Keep freed memory for reuse instead.
+void tune_allocator_once() {
+#ifdef __GLIBC__
+  static const bool done = [] {
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TOP_PAD, 4 << 20);
+    return true;
+  }();
+  (void)done;
+#endif
 }
 
 }  // namespace
@@ -111,6 +128,7 @@ Shop::Shop(ShopConfig config, ShopOptions options)
   if (config_.webhook_secret.empty()) config_.webhook_secret = "whsec_" + security::random_hex(24);
   if (config_.admin_token.empty()) config_.admin_token = "adm_" + security::random_hex(16);
 
+  tune_allocator_once();
   unsigned threads = options_.threads;
   if (threads == 0) threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
   impl_ = std::make_unique<Impl>(*this, threads);
