@@ -7,8 +7,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "platform/error.hpp"
@@ -80,25 +78,17 @@ void PaymentService::close_storage() {
 }
 
 void PaymentService::start_background() {
-  auto poller = std::make_shared<Poller>();
-  poller_ = poller;
-  asio::co_spawn(ctx_.io, poll_outbox(poller), [poller](std::exception_ptr) {
-    std::lock_guard lock(poller->mu);
-    poller->finished = true;
-    poller->cv.notify_all();
-  });
+  poller_.start(ctx_.io, kPollInterval,
+                 [this](const std::atomic<bool>& stopping) { return poll_outbox(stopping); },
+                 [this](const std::exception& e) {
+                   ctx_.log.warn("outbox poll failed", {{"service", "payment"}, {"error", e.what()}});
+                 });
 }
 
 void PaymentService::stop_background() {
-  if (!poller_) return;
-  auto poller = std::move(poller_);
-  poller->stop = true;
-  // The poller finishes its current delivery (at most one attempt's time limit) and ends. An
-  // io thread must not block on it; the poller then ends on its own.
-  if (ctx_.running_in_io_thread()) return;
-  std::unique_lock lock(poller->mu);
-  poller->cv.wait_for(lock, settings_.order.timeout + std::chrono::seconds(2),
-                      [&] { return poller->finished; });
+  // The pass under way finishes its current delivery (at most one attempt's time limit). An
+  // io thread must not block on it; the loop then ends on its own.
+  poller_.stop(settings_.order.timeout + std::chrono::seconds(2), !ctx_.running_in_io_thread());
 }
 
 void PaymentService::add_routes() {
@@ -286,24 +276,11 @@ asio::awaitable<bool> PaymentService::deliver(OutboxEntry entry) {
   co_return true;
 }
 
-asio::awaitable<void> PaymentService::poll_outbox(std::shared_ptr<Poller> poller) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  while (!poller->stop) {
-    try {
-      auto due = co_await store_.due_callbacks(ctx_.clock.unix_millis(), kPollBatch);
-      for (auto& entry : due) {
-        if (poller->stop) break;
-        co_await deliver(std::move(entry));
-      }
-    } catch (const std::exception& e) {
-      if (!poller->stop) {
-        ctx_.log.warn("outbox poll failed", {{"service", "payment"}, {"error", e.what()}});
-      }
-    }
-    if (poller->stop) break;
-    timer.expires_after(kPollInterval);
-    boost::system::error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+asio::awaitable<void> PaymentService::poll_outbox(const std::atomic<bool>& stopping) {
+  auto due = co_await store_.due_callbacks(ctx_.clock.unix_millis(), kPollBatch);
+  for (auto& entry : due) {
+    if (stopping) break;
+    co_await deliver(std::move(entry));
   }
 }
 

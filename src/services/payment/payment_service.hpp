@@ -7,7 +7,6 @@
 // gateway strips /api). Admin: GET /_admin/outbox, the circuit breakers of payment->order
 // and payment->provider. Metric: shopctl_payment_outbox_depth.
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -17,6 +16,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "platform/background_loop.hpp"
 #include "platform/resilient_caller.hpp"
 #include "platform/service.hpp"
 #include "services/payment/payment_store.hpp"
@@ -48,13 +48,6 @@ class PaymentService : public platform::Service {
   void stop_background() override;
 
  private:
-  // The outbox poller's life: started by start_background, told to stop by stop_background.
-  struct Poller {
-    std::atomic<bool> stop{false};
-    std::mutex mu;
-    std::condition_variable cv;
-    bool finished = false;
-  };
 
   void add_routes();
   boost::asio::awaitable<http::Response> create_payment(http::Request& req);
@@ -63,7 +56,8 @@ class PaymentService : public platform::Service {
   // the row is finished (acknowledged, or refused for good). A row another delivery is
   // already sending is skipped (returns false).
   boost::asio::awaitable<bool> deliver(OutboxEntry entry);
-  boost::asio::awaitable<void> poll_outbox(std::shared_ptr<Poller> poller);
+  // One pass of the outbox poller: delivers the callbacks that are due.
+  boost::asio::awaitable<void> poll_outbox(const std::atomic<bool>& stopping);
 
   PaymentSettings settings_;
   PaymentStore store_;
@@ -72,7 +66,7 @@ class PaymentService : public platform::Service {
 
   std::mutex in_flight_mu_;
   std::set<std::int64_t> in_flight_;  // outbox rows being delivered right now
-  std::shared_ptr<Poller> poller_;
+  platform::BackgroundLoop poller_;  // the callback outbox
 };
 
 }  // namespace shopctl::payment

@@ -5,8 +5,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "platform/error.hpp"
@@ -49,23 +47,15 @@ void ProviderService::close_storage() {
 }
 
 void ProviderService::start_background() {
-  auto poller = std::make_shared<Poller>();
-  poller_ = poller;
-  asio::co_spawn(ctx_.io, retry_undelivered(poller), [poller](std::exception_ptr) {
-    std::lock_guard lock(poller->mu);
-    poller->finished = true;
-    poller->cv.notify_all();
-  });
+  poller_.start(ctx_.io, kPollInterval,
+                 [this](const std::atomic<bool>& stopping) { return retry_undelivered(stopping); },
+                 [this](const std::exception& e) {
+                   ctx_.log.warn("webhook retry failed", {{"service", "provider"}, {"error", e.what()}});
+                 });
 }
 
 void ProviderService::stop_background() {
-  if (!poller_) return;
-  auto poller = std::move(poller_);
-  poller->stop = true;
-  if (ctx_.running_in_io_thread()) return;
-  std::unique_lock lock(poller->mu);
-  poller->cv.wait_for(lock, settings_.webhook_timeout + std::chrono::seconds(2),
-                      [&] { return poller->finished; });
+  poller_.stop(settings_.webhook_timeout + std::chrono::seconds(2), !ctx_.running_in_io_thread());
 }
 
 std::string ProviderService::pay_url(const std::string& intent_id) const {
@@ -233,42 +223,29 @@ asio::awaitable<ProviderService::Delivery> ProviderService::send_event(
   co_return delivery;
 }
 
-asio::awaitable<void> ProviderService::retry_undelivered(std::shared_ptr<Poller> poller) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  while (!poller->stop) {
-    try {
-      auto due = co_await store_.due_events(ctx_.clock.unix_millis());
-      for (const StoredEvent& event : due) {
-        if (poller->stop) break;
-        // A retry is signed anew, as real providers do: the original signature may be stale.
-        const auto signature = platform::security::sign_webhook(
-            settings_.webhook_secret, ctx_.clock.unix_seconds(), event.body);
-        Delivery delivery = co_await send_event(event.body, signature);
-        const int attempts = event.attempts + 1;
-        std::optional<std::int64_t> next_attempt;
-        if (!delivery.delivered()) {
-          const bool more = delivery.retryable() && attempts <= kWebhookBackgroundRetries;
-          if (more) {
-            next_attempt = ctx_.clock.unix_millis() + webhook_retry_backoff(attempts).count();
-          }
-          ctx_.log.warn(more ? "webhook retry not delivered" : "webhook given up",
-                        {{"service", "provider"},
-                         {"event_id", event.event_id},
-                         {"attempts", attempts},
-                         {"error", delivery.error.substr(0, 200)}});
-        }
-        co_await store_.record_delivery(event.event_id, delivery.delivered(), delivery.status,
-                                        attempts, next_attempt);
+asio::awaitable<void> ProviderService::retry_undelivered(const std::atomic<bool>& stopping) {
+  auto due = co_await store_.due_events(ctx_.clock.unix_millis());
+  for (const StoredEvent& event : due) {
+    if (stopping) break;
+    // A retry is signed anew, as real providers do: the original signature may be stale.
+    const auto signature = platform::security::sign_webhook(
+        settings_.webhook_secret, ctx_.clock.unix_seconds(), event.body);
+    Delivery delivery = co_await send_event(event.body, signature);
+    const int attempts = event.attempts + 1;
+    std::optional<std::int64_t> next_attempt;
+    if (!delivery.delivered()) {
+      const bool more = delivery.retryable() && attempts <= kWebhookBackgroundRetries;
+      if (more) {
+        next_attempt = ctx_.clock.unix_millis() + webhook_retry_backoff(attempts).count();
       }
-    } catch (const std::exception& e) {
-      if (!poller->stop) {
-        ctx_.log.warn("webhook retry failed", {{"service", "provider"}, {"error", e.what()}});
-      }
+      ctx_.log.warn(more ? "webhook retry not delivered" : "webhook given up",
+                    {{"service", "provider"},
+                     {"event_id", event.event_id},
+                     {"attempts", attempts},
+                     {"error", delivery.error.substr(0, 200)}});
     }
-    if (poller->stop) break;
-    timer.expires_after(kPollInterval);
-    boost::system::error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_await store_.record_delivery(event.event_id, delivery.delivered(), delivery.status,
+                                    attempts, next_attempt);
   }
 }
 

@@ -8,16 +8,15 @@
 // POST /v1/events/{event_id}/resend (anyone; re-sends the stored event with its original
 // signature, as a replaying attacker or a confused operator would).
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
 
+#include "platform/background_loop.hpp"
 #include "platform/http/client.hpp"
 #include "platform/service.hpp"
 #include "services/provider/provider_store.hpp"
@@ -44,12 +43,6 @@ class ProviderService : public platform::Service {
   void stop_background() override;
 
  private:
-  struct Poller {
-    std::atomic<bool> stop{false};
-    std::mutex mu;
-    std::condition_variable cv;
-    bool finished = false;
-  };
   // One webhook delivery attempt: the gateway's status (none when no answer came back).
   struct Delivery {
     std::optional<int> status;
@@ -66,14 +59,15 @@ class ProviderService : public platform::Service {
   // POSTs an event to the gateway's webhook and records the call (provider->gateway).
   boost::asio::awaitable<Delivery> send_event(const std::string& body,
                                               const std::string& signature);
-  boost::asio::awaitable<void> retry_undelivered(std::shared_ptr<Poller> poller);
+  // One pass of the webhook retries: sends the events that are due again.
+  boost::asio::awaitable<void> retry_undelivered(const std::atomic<bool>& stopping);
   std::string pay_url(const std::string& intent_id) const;
   nlohmann::json intent_json(const Intent& intent) const;
 
   ProviderSettings settings_;
   ProviderStore store_;
   http::Client webhook_client_;
-  std::shared_ptr<Poller> poller_;
+  platform::BackgroundLoop poller_;  // webhook retries
 };
 
 }  // namespace shopctl::provider
