@@ -10,7 +10,9 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -82,21 +84,18 @@ class Database {
   // Runs `fn` in one transaction (BEGIN IMMEDIATE ... COMMIT); rolls back if it throws.
   template <class F>
   auto transaction(F&& fn) -> decltype(fn()) {
-    exec("BEGIN IMMEDIATE");
+    begin_immediate();
     try {
       if constexpr (std::is_void_v<decltype(fn())>) {
         fn();
-        exec("COMMIT");
+        commit();
       } else {
         auto result = fn();
-        exec("COMMIT");
+        commit();
         return result;
       }
     } catch (...) {
-      try {
-        exec("ROLLBACK");
-      } catch (...) {
-      }
+      rollback_quietly();
       throw;
     }
   }
@@ -106,8 +105,27 @@ class Database {
   const std::filesystem::path& path() const { return path_; }
 
  private:
+  // BEGIN IMMEDIATE / COMMIT / ROLLBACK as statements prepared once (no SQL parsing per
+  // transaction).
+  void begin_immediate();
+  void commit();
+  void rollback_quietly();
+  void step_control(sqlite3_stmt* stmt, std::string_view what);
+
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const noexcept {
+      return std::hash<std::string_view>{}(sql);
+    }
+  };
+
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;
+  // Prepared statements of this connection, by SQL text; finalized with the connection.
+  std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> statements_;
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* commit_ = nullptr;
+  sqlite3_stmt* rollback_ = nullptr;
 };
 
 // One thread that owns a Database; coroutines hand it work with `co_await worker.run(fn)` and
