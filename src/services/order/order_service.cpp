@@ -152,8 +152,12 @@ asio::awaitable<Response> OrderService::checkout_route(Request& req) {
     validate_idempotency_key(*header);
     key = std::string(*header);
   }
+  std::optional<StoredCart> cart;
   if (key) {
-    auto claim = co_await store_.claim_idempotency_key(user, *key, ctx_.clock.unix_millis());
+    StoredCart claimed_cart;
+    auto claim =
+        co_await store_.claim_idempotency_key(user, *key, ctx_.clock.unix_millis(), &claimed_cart);
+    if (claim.kind == IdempotencyClaim::claimed) cart = std::move(claimed_cart);
     if (claim.kind == IdempotencyClaim::replay) {
       Response replay;
       replay.status = claim.status;
@@ -172,7 +176,7 @@ asio::awaitable<Response> OrderService::checkout_route(Request& req) {
   CheckoutAnswer answer;
   std::exception_ptr failure;
   try {
-    answer = co_await checkout(req, user, key);
+    answer = co_await checkout(req, user, key, std::move(cart));
   } catch (...) {
     failure = std::current_exception();
   }
@@ -181,7 +185,7 @@ asio::awaitable<Response> OrderService::checkout_route(Request& req) {
     // same key may be used again (for example after a 409 price_changed or a 503).
     if (failure || !answer.order_created) {
       co_await store_.release_idempotency_key(user, *key);
-    } else {
+    } else if (!answer.answer_saved) {
       co_await store_.save_idempotent_answer(user, *key, answer.response.status,
                                              answer.response.body);
     }
@@ -191,9 +195,10 @@ asio::awaitable<Response> OrderService::checkout_route(Request& req) {
 }
 
 asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
-    const Request& req, const std::string& user_id, const std::optional<std::string>& key) {
-  // 1. The caller's cart.
-  StoredCart cart = co_await store_.cart(user_id);
+    const Request& req, const std::string& user_id, const std::optional<std::string>& key,
+    std::optional<StoredCart> claimed_cart) {
+  // 1. The caller's cart (read with the key's claim when there is a key).
+  StoredCart cart = claimed_cart ? std::move(*claimed_cart) : co_await store_.cart(user_id);
   if (cart.lines.empty()) {
     throw ApiError(400, "cart_empty", "the cart is empty; add products before checking out");
   }
@@ -283,11 +288,25 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
     co_return answer;
   }
 
-  // 5. The order with its pay_url.
+  // 5. The order with its pay_url; with a key, the answer is stored for it in the same
+  // transaction.
   OrderPayment opened{payment->payment_id, payment->status, payment->pay_url};
-  Order stored =
-      co_await store_.record_payment(order.order_id, std::move(opened), ctx_.clock.unix_millis());
-  CheckoutAnswer created{Response::json(201, to_json(stored)), true};
+  CheckoutAnswer created;
+  created.order_created = true;
+  std::optional<OrderStore::AnswerForKey> answer;
+  if (key) {
+    answer = OrderStore::AnswerForKey{user_id, *key, 201, [&created](const Order& recorded) {
+                                        created.response = Response::json(201, to_json(recorded));
+                                        return created.response.body;
+                                      }};
+  }
+  Order stored = co_await store_.record_payment(order.order_id, std::move(opened),
+                                                ctx_.clock.unix_millis(), std::move(answer));
+  if (key) {
+    created.answer_saved = true;
+  } else {
+    created.response = Response::json(201, to_json(stored));
+  }
   co_return created;
 }
 

@@ -47,14 +47,17 @@ class OrderService : public platform::Service {
   struct CheckoutAnswer {
     http::Response response;
     bool order_created = false;
+    bool answer_saved = false;  // already stored for the Idempotency-Key
   };
 
   void add_routes();
   boost::asio::awaitable<http::Response> add_cart_item(http::Request& req);
   boost::asio::awaitable<http::Response> checkout_route(http::Request& req);
+  // `cart`: the user's cart when already read (with the key's claim), else nullopt.
   boost::asio::awaitable<CheckoutAnswer> checkout(const http::Request& req,
                                                   const std::string& user_id,
-                                                  const std::optional<std::string>& key);
+                                                  const std::optional<std::string>& key,
+                                                  std::optional<StoredCart> cart);
   boost::asio::awaitable<http::Response> payment_result(http::Request& req);
 
   OrderSettings settings_;

@@ -359,7 +359,8 @@ asio::awaitable<void> OrderStore::reprice_cart(std::string user_id,
 
 asio::awaitable<IdempotencyClaim> OrderStore::claim_idempotency_key(std::string user_id,
                                                                     std::string key,
-                                                                    std::int64_t now_ms) {
+                                                                    std::int64_t now_ms,
+                                                                    StoredCart* cart) {
   IdempotencyClaim claim;
   co_await worker().run([&](Database& db) {
     db.transaction([&] {
@@ -384,6 +385,7 @@ asio::awaitable<IdempotencyClaim> OrderStore::claim_idempotency_key(std::string 
           .run();
       claim.kind = IdempotencyClaim::claimed;
     });
+    if (cart && claim.kind == IdempotencyClaim::claimed) *cart = load_cart(db, user_id);
   });
   co_return claim;
 }
@@ -461,7 +463,8 @@ asio::awaitable<void> OrderStore::create_pending(Order order, std::vector<CartLi
 }
 
 asio::awaitable<Order> OrderStore::record_payment(std::string order_id, OrderPayment payment,
-                                                  std::int64_t now_ms) {
+                                                  std::int64_t now_ms,
+                                                  std::optional<AnswerForKey> answer) {
   Order order;
   co_await worker().run([&](Database& db) {
     db.transaction([&] {
@@ -474,6 +477,13 @@ asio::awaitable<Order> OrderStore::record_payment(std::string order_id, OrderPay
       auto loaded = load_order(db, order_id);
       if (!loaded) throw ApiError(404, "order_not_found", "no order " + order_id);
       order = std::move(*loaded);
+      if (answer) {
+        db.prepare(
+              "UPDATE idempotency_keys SET response_status = ?, response_body = ? "
+              "WHERE user_id = ? AND idempotency_key = ?")
+            .bind_all(answer->status, answer->render(order), answer->user_id, answer->key)
+            .run();
+      }
     });
   });
   co_return order;
@@ -522,7 +532,15 @@ asio::awaitable<std::optional<PaymentResultOutcome>> OrderStore::apply_payment_r
         add_history(db, order_id, decision.next, now_ms, reason);
         // A declined payment ends the order; the cart gets its items back for another try.
         if (decision.next == OrderStatus::FAILED) restore_cart(db, *loaded);
-        loaded = load_order(db, order_id);
+        // The order as the statements above left it (what load_order would read back).
+        loaded->status = decision.next;
+        if (loaded->payment) {
+          loaded->payment->status = std::string(to_string(outcome));
+        } else {
+          loaded->payment = OrderPayment{payment_id, std::string(to_string(outcome)), ""};
+        }
+        loaded->updated_at_ms = now_ms;
+        loaded->history.push_back({decision.next, now_ms, reason});
       }
       result = PaymentResultOutcome{decision, std::move(*loaded)};
     });

@@ -5,6 +5,7 @@
 // on its own executor afterwards.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -74,10 +75,13 @@ class OrderStore {
   boost::asio::awaitable<void> reprice_cart(std::string user_id,
                                             std::map<std::string, std::int64_t> latest_prices);
 
-  // Claims `key` for a checkout of `user_id`, or reports the first answer given for it.
+  // Claims `key` for a checkout of `user_id`, or reports the first answer given for it. When
+  // the key is claimed and `cart` is given, it receives the user's cart, read right after the
+  // claim in the same database job (the checkout's first step, without a second hand-off).
   boost::asio::awaitable<IdempotencyClaim> claim_idempotency_key(std::string user_id,
                                                                  std::string key,
-                                                                 std::int64_t now_ms);
+                                                                 std::int64_t now_ms,
+                                                                 StoredCart* cart = nullptr);
   // Frees a claimed key whose checkout created nothing, so that the same key may be retried.
   boost::asio::awaitable<void> release_idempotency_key(std::string user_id, std::string key);
   // Stores the answer a checkout gave, for later requests with the same key.
@@ -89,10 +93,20 @@ class OrderStore {
   // Lines added to the cart meanwhile stay in it.
   boost::asio::awaitable<void> create_pending(Order order, std::vector<CartLine> checked_out,
                                               std::optional<std::string> key);
+  // Where record_payment also stores a checkout's answer for its Idempotency-Key: `render`
+  // turns the recorded order into the answer's body (status `status`).
+  struct AnswerForKey {
+    std::string user_id;
+    std::string key;
+    int status = 0;
+    std::function<std::string(const Order&)> render;
+  };
   // Records the payment opened for an order (the payment id only if none is recorded yet: a
-  // callback may have been faster). Returns the order.
+  // callback may have been faster). Returns the order. With `answer`, the answer rendered from
+  // that order is stored for the key in the same transaction (as save_idempotent_answer does).
   boost::asio::awaitable<Order> record_payment(std::string order_id, OrderPayment payment,
-                                               std::int64_t now_ms);
+                                               std::int64_t now_ms,
+                                               std::optional<AnswerForKey> answer = std::nullopt);
   // Fails a still pending order with `reason` and puts its items back into the owner's cart
   // (quantities merge, capped at 99), in one transaction. Returns the order.
   boost::asio::awaitable<Order> fail_and_restore_cart(std::string order_id, std::string reason,
