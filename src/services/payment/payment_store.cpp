@@ -301,8 +301,10 @@ asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event, s
       entry.id = db.last_insert_rowid();
       recorded.payment = std::move(*payment);
       recorded.callback = std::move(entry);
-      depth_ = count_unfinished(db);
     });
+    // One more unfinished callback, once committed (depth_ changes only on this thread, from
+    // open()'s count on).
+    if (recorded.callback) depth_.fetch_add(1, std::memory_order_relaxed);
   });
   co_return recorded;
 }
@@ -330,7 +332,7 @@ asio::awaitable<void> PaymentStore::finish_callback(std::int64_t id, CallbackVer
           "WHERE id = ? AND finished_at_ms IS NULL")
         .bind_all(now_ms, std::string(to_string(verdict)), status, id)
         .run();
-    depth_ = count_unfinished(db);
+    depth_.fetch_sub(db.changes(), std::memory_order_relaxed);
   });
 }
 
