@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
+#include "platform/http/affinity.hpp"
 #include "platform/http/beast_util.hpp"
 
 namespace shopctl::http {
@@ -34,9 +35,27 @@ struct PooledConnection {
   explicit PooledConnection(asio::any_io_executor ex) : stream(std::move(ex)) {
     buffer.reserve(kReadBufferBytes);
   }
+  ~PooledConnection() {
+    if (local_port != 0) detail::PortAffinity::instance().forget(local_port, context);
+  }
+  PooledConnection(const PooledConnection&) = delete;
+  PooledConnection& operator=(const PooledConnection&) = delete;
+
+  // Tells servers of this process which io_context this connection runs on (see affinity.hpp).
+  void announce(const void* on_context) {
+    beast::error_code ec;
+    auto local = stream.socket().local_endpoint(ec);
+    if (ec || local.port() == 0) return;
+    local_port = local.port();
+    context = on_context;
+    detail::PortAffinity::instance().remember(local_port, context);
+  }
+
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
   std::chrono::steady_clock::time_point idle_since;
+  std::uint16_t local_port = 0;
+  const void* context = nullptr;
 };
 
 // True when the peer has already closed (or sent unexpected bytes on) an idle connection.
@@ -135,6 +154,8 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
     co_await connection->stream.async_connect(target, asio::redirect_error(use_awaitable, ec));
     if (ec) throw classify(ec, false, "connect");
     connection->stream.socket().set_option(tcp::no_delay(true), ec);
+    // Before the first request is written: the server looks the port up when it arrives.
+    connection->announce(context);
   }
   connection->stream.expires_at(deadline);
 

@@ -1,5 +1,7 @@
 #include "platform/http/server.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -20,6 +22,7 @@
 #include <boost/beast/http.hpp>
 
 #include "platform/error.hpp"
+#include "platform/http/affinity.hpp"
 #include "platform/http/beast_util.hpp"
 
 namespace shopctl::http {
@@ -140,7 +143,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       auto connection = std::make_shared<Connection>(std::move(socket));
       auto id = next_connection++;
       connections.emplace(id, connection);
-      asio::co_spawn(connection->stream.get_executor(), session(shared_from_this(), connection, id),
+      asio::co_spawn(connection->stream.get_executor(),
+                     session(shared_from_this(), connection, id, beast::flat_buffer{}, false),
                      asio::detached);
     }
     accept_next_locked();
@@ -181,6 +185,51 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     if (!ec) socket.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) socket.bind(tcp::endpoint(asio::ip::make_address(options.host, ec), bound_port), ec);
     if (!ec) placeholder.emplace(std::move(socket));  // else: best effort, as before
+  }
+
+  enum class Placement { stay, moved, closed };
+
+  // Once the first bytes of a connection arrived: when its peer is a client connection of
+  // this process (see affinity.hpp) running on another of our io_contexts, the socket moves
+  // there with what was read, and a new session goes on with it. The client registered its
+  // port before writing, so the lookup cannot miss a client of ours.
+  Placement place(const std::shared_ptr<Connection>& c, std::uint64_t id,
+                  beast::flat_buffer& buffer) {
+    beast::error_code ec;
+    auto& socket = c->stream.socket();
+    auto peer = socket.remote_endpoint(ec);
+    if (ec) return Placement::stay;
+    const void* wanted = detail::PortAffinity::instance().context_of(peer.port());
+    if (wanted == nullptr) return Placement::stay;
+    if (wanted == &asio::query(c->stream.get_executor(), asio::execution::context)) {
+      return Placement::stay;
+    }
+    asio::io_context* target = nullptr;
+    for (auto* each : options.connection_ios) {
+      if (static_cast<const void*>(static_cast<asio::execution_context*>(each)) == wanted) {
+        target = each;
+      }
+    }
+    if (target == nullptr) return Placement::stay;
+    std::lock_guard lock(mu);
+    if (!running) return Placement::closed;
+    auto it = connections.find(id);
+    if (it == connections.end() || it->second != c) return Placement::closed;
+    auto protocol = socket.local_endpoint(ec).protocol();
+    if (ec) return Placement::stay;
+    auto fd = socket.release(ec);
+    if (ec) return Placement::stay;
+    tcp::socket moved(*target);
+    moved.assign(protocol, fd, ec);
+    if (ec) {
+      ::close(fd);
+      return Placement::closed;
+    }
+    auto connection = std::make_shared<Connection>(std::move(moved));
+    it->second = connection;
+    asio::co_spawn(*target, session(shared_from_this(), connection, id, std::move(buffer), true),
+                   asio::detached);
+    return Placement::moved;
   }
 
   void forget(std::uint64_t id) {
@@ -275,21 +324,40 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // `buffer` holds what was already read from the connection; `placed`: it is on its final
+  // io_context (see place()).
   static asio::awaitable<void> session(std::shared_ptr<Impl> self,
-                                       std::shared_ptr<Connection> c, std::uint64_t id) {
+                                       std::shared_ptr<Connection> c, std::uint64_t id,
+                                       beast::flat_buffer buffer, bool placed) {
     auto& stream = c->stream;
     // A request (headers and a small body) usually arrives in one recv; the buffer still grows
     // for larger ones, up to the parser's limits. Beast reads max(512, capacity - size) bytes
     // at a time, so an empty buffer would cost one syscall per 512 bytes.
-    beast::flat_buffer buffer;
-    buffer.reserve(kReadBufferBytes);
+    if (buffer.capacity() < kReadBufferBytes) buffer.reserve(kReadBufferBytes);
     beast::error_code ec;
+    bool closed_early = false;
+    if (!placed && self->options.connection_ios.size() > 1) {
+      stream.expires_after(self->options.idle_timeout);
+      std::size_t n = co_await stream.async_read_some(
+          buffer.prepare(kReadBufferBytes - buffer.size()),
+          asio::redirect_error(use_awaitable, ec));
+      buffer.commit(n);
+      if (ec) {
+        closed_early = true;  // gone, or silent until the idle timeout: nothing to answer
+      } else {
+        switch (self->place(c, id, buffer)) {
+          case Placement::moved: co_return;
+          case Placement::closed: closed_early = true; break;
+          case Placement::stay: break;
+        }
+      }
+    }
     std::string remote;
     {
       auto ep = stream.socket().remote_endpoint(ec);
       if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     }
-    for (;;) {
+    while (!closed_early) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.body_limit(self->options.body_limit);
       parser.header_limit(static_cast<std::uint32_t>(self->options.header_limit));
