@@ -664,4 +664,84 @@ TEST_SUITE("security") {
     CHECK_THROWS_AS(credentials.token_for(""), std::invalid_argument);
   }
 
+  // ---- verified-token cache (per thread, successes only, times re-checked on every hit) -------
+
+  TEST_CASE("a cached service credential is refused as expired once the clock passes its exp") {
+    shopctl::platform::ManualClock clock;
+    ServiceCredentials credentials("cache-key-expiry", clock);
+    const std::string token = credentials.token_for("gateway");
+    for (int i = 0; i < 3; ++i) {  // verified, then served from the cache
+      const auto verified = credentials.verify(token);
+      REQUIRE(std::holds_alternative<std::string>(verified));
+      CHECK(std::get<std::string>(verified) == "gateway");
+    }
+    clock.advance(std::chrono::seconds(59));
+    CHECK(std::holds_alternative<std::string>(credentials.verify(token)));
+    clock.advance(std::chrono::seconds(1));  // now == exp
+    for (int i = 0; i < 2; ++i) {
+      const auto verified = credentials.verify(token);
+      REQUIRE(std::holds_alternative<JwtFailure>(verified));
+      CHECK(std::get<JwtFailure>(verified) == JwtFailure::expired);
+    }
+  }
+
+  TEST_CASE("a tampered copy of a cached service credential is refused") {
+    shopctl::platform::ManualClock clock;
+    ServiceCredentials credentials("cache-key-tamper", clock);
+    const std::string token = credentials.token_for("order");
+    REQUIRE(std::holds_alternative<std::string>(credentials.verify(token)));
+
+    std::string signature_flipped = token;
+    signature_flipped.back() = signature_flipped.back() == 'A' ? 'B' : 'A';
+    std::string payload_flipped = token;
+    const auto dot = payload_flipped.find('.');
+    payload_flipped[dot + 3] = payload_flipped[dot + 3] == 'A' ? 'B' : 'A';
+    for (const std::string& tampered : {signature_flipped, payload_flipped, token + "A",
+                                        token.substr(0, token.size() - 1)}) {
+      const auto verified = credentials.verify(tampered);
+      REQUIRE(std::holds_alternative<JwtFailure>(verified));
+      CHECK(std::get<JwtFailure>(verified) == JwtFailure::bad_signature);
+    }
+    CHECK(std::get<std::string>(credentials.verify(token)) == "order");
+  }
+
+  TEST_CASE("a cached service credential is refused by services holding another key") {
+    shopctl::platform::ManualClock clock;
+    ServiceCredentials ours("cache-key-ours", clock);
+    ServiceCredentials theirs("cache-key-theirs", clock);
+    const std::string token = theirs.token_for("order");
+    REQUIRE(std::holds_alternative<std::string>(theirs.verify(token)));  // cached for their key
+    const auto verified = ours.verify(token);
+    REQUIRE(std::holds_alternative<JwtFailure>(verified));
+    CHECK(std::get<JwtFailure>(verified) == JwtFailure::bad_signature);
+  }
+
+  TEST_CASE("a cached user token is checked again for audience, issuer, nbf, exp and leeway") {
+    JwtClaims claims = user_claims();
+    claims.subject = "usr_cache";
+    claims.not_before = kNow + 10;
+    const std::string token = sign_hs256(claims, kSecret);
+    CHECK(failure_of(verify_hs256(token, user_options(kNow))) == JwtFailure::not_yet_valid);
+    CHECK(claims_of(verify_hs256(token, user_options(kNow + 10))).subject == "usr_cache");
+    CHECK(claims_of(verify_hs256(token, user_options(kNow + 10))).extra.at("role") == "customer");
+    CHECK(failure_of(verify_hs256(token, user_options(kNow + 9))) == JwtFailure::not_yet_valid);
+    JwtVerifyOptions lenient = user_options(kNow + 9);
+    lenient.leeway_seconds = 1;
+    CHECK(claims_of(verify_hs256(token, lenient)).subject == "usr_cache");
+    CHECK(failure_of(verify_hs256(token, user_options(kNow + 900))) == JwtFailure::expired);
+    lenient.now_unix = kNow + 900;
+    CHECK(claims_of(verify_hs256(token, lenient)).subject == "usr_cache");
+
+    JwtVerifyOptions other_audience = user_options(kNow + 10);
+    other_audience.audience = "someone-else";
+    CHECK(failure_of(verify_hs256(token, other_audience)) == JwtFailure::wrong_audience);
+    JwtVerifyOptions other_issuer = user_options(kNow + 10);
+    other_issuer.issuer = "someone-else";
+    CHECK(failure_of(verify_hs256(token, other_issuer)) == JwtFailure::wrong_issuer);
+    JwtVerifyOptions other_secret = user_options(kNow + 10);
+    other_secret.secret = "another-secret";
+    CHECK(failure_of(verify_hs256(token, other_secret)) == JwtFailure::bad_signature);
+    CHECK(claims_of(verify_hs256(token, user_options(kNow + 10))).subject == "usr_cache");
+  }
+
 }  // TEST_SUITE("security")

@@ -5,6 +5,8 @@
 #include <limits>
 #include <optional>
 #include <stdexcept>
+#include <string>
+#include <unordered_map>
 
 #include "platform/security/hmac.hpp"
 
@@ -313,8 +315,72 @@ std::optional<JwtFailure> read_payload_document(std::string_view text, std::stri
   return std::nullopt;
 }
 
+// Tokens this thread verified successfully, by their exact text, with what they were verified
+// against. A token's header, signature, payload, issuer and audience give the same answer
+// every time for one secret, issuer and audience; only the times (exp, nbf) are checked again
+// on every hit, against the caller's now and leeway, in the same order as a full check. Only
+// successes are kept, so a refused token is always checked in full (constant-time compare of
+// the signature included). Bounded: cleared when full.
+struct VerifiedToken {
+  std::string secret;
+  std::string issuer;
+  std::string audience;
+  JwtClaims claims;
+  bool has_not_before = false;
+};
+
+struct TokenHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+constexpr std::size_t kVerifiedTokenCacheSize = 1024;
+
+std::unordered_map<std::string, VerifiedToken, TokenHash, std::equal_to<>>& verified_tokens() {
+  thread_local std::unordered_map<std::string, VerifiedToken, TokenHash, std::equal_to<>> cache;
+  return cache;
+}
+
+std::optional<JwtVerifyResult> verify_cached(std::string_view token,
+                                             const JwtVerifyOptions& options) {
+  auto& cache = verified_tokens();
+  const auto found = cache.find(token);
+  if (found == cache.end()) return std::nullopt;
+  const VerifiedToken& known = found->second;
+  if (known.secret != options.secret || known.issuer != options.issuer ||
+      known.audience != options.audience) {
+    return std::nullopt;
+  }
+  const JwtClaims& claims = known.claims;
+  const std::int64_t now = options.now_unix;
+  const auto leeway = static_cast<std::uint64_t>(std::max<std::int64_t>(options.leeway_seconds, 0));
+  if (claims.expires_at <= now && distance(now, claims.expires_at) >= leeway) {
+    return JwtFailure::expired;
+  }
+  if (known.has_not_before && claims.not_before > now &&
+      distance(claims.not_before, now) > leeway) {
+    return JwtFailure::not_yet_valid;
+  }
+  return JwtVerifyResult{claims};
+}
+
+void remember_verified(std::string_view token, const JwtVerifyOptions& options,
+                       const JwtClaims& claims, bool has_not_before) {
+  try {
+    auto& cache = verified_tokens();
+    if (cache.size() >= kVerifiedTokenCacheSize) cache.clear();
+    cache.insert_or_assign(std::string(token),
+                           VerifiedToken{std::string(options.secret), std::string(options.issuer),
+                                         std::string(options.audience), claims, has_not_before});
+  } catch (...) {  // std::bad_alloc: the token is still good, just not remembered
+  }
+}
+
 JwtVerifyResult verify(std::string_view token, const JwtVerifyOptions& options) {
   if (token.empty() || token.size() > kMaxJwtLength) return JwtFailure::malformed;
+  if (auto cached = verify_cached(token, options)) return std::move(*cached);
   const std::size_t first_dot = token.find('.');
   if (first_dot == std::string_view::npos) return JwtFailure::malformed;
   const std::size_t second_dot = token.find('.', first_dot + 1);
@@ -364,6 +430,7 @@ JwtVerifyResult verify(std::string_view token, const JwtVerifyOptions& options) 
   if (options.issuer.empty() || claims.issuer != options.issuer) return JwtFailure::wrong_issuer;
   if (options.audience.empty() || !read.audience_matches) return JwtFailure::wrong_audience;
   claims.audience = options.audience;
+  remember_verified(token, options, claims, read.has_not_before);
   return std::move(claims);
 }
 
