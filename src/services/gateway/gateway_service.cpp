@@ -29,7 +29,7 @@ namespace {
 constexpr std::string_view kForwardedRequestHeaders[] = {
     "Content-Type", "Accept", "Idempotency-Key", "Payment-Signature", "If-None-Match"};
 constexpr std::string_view kForwardedResponseHeaders[] = {
-    "Content-Type", "Retry-After", "Location", "ETag", "Allow"};
+    "Content-Type", "Retry-After", "Location", "ETag", "Allow", "Idempotent-Replayed"};
 
 ApiError unauthenticated(std::string code, std::string message) {
   return ApiError(401, std::move(code), std::move(message));
