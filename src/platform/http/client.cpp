@@ -96,18 +96,21 @@ struct Client::Impl {
   std::unordered_map<const void*, std::vector<std::unique_ptr<PooledConnection>>> idle;
   std::size_t idle_count = 0;
 
+  // The stale check (a syscall) and the closing of stale connections happen outside the
+  // lock, which every thread's calls to this upstream share.
   std::unique_ptr<PooledConnection> take(const void* context) {
-    std::lock_guard lock(mu);
-    auto it = idle.find(context);
-    if (it == idle.end()) return nullptr;
-    auto& list = it->second;
-    while (!list.empty()) {
-      auto c = std::move(list.back());
-      list.pop_back();
-      --idle_count;
+    for (;;) {
+      std::unique_ptr<PooledConnection> c;
+      {
+        std::lock_guard lock(mu);
+        auto it = idle.find(context);
+        if (it == idle.end() || it->second.empty()) return nullptr;
+        c = std::move(it->second.back());
+        it->second.pop_back();
+        --idle_count;
+      }
       if (!is_stale(*c, options.max_idle_time)) return c;
     }
-    return nullptr;
   }
 
   void give_back(const void* context, std::unique_ptr<PooledConnection> c) {
