@@ -243,3 +243,46 @@ TEST_CASE("a call log's edge p99 is exact over its recent calls") {
   }
   CHECK(log.edges().at("order->catalog").p99_ms() == doctest::Approx(0.5));
 }
+
+TEST_CASE("the call log keeps the most recent records, oldest first, once its ring is full") {
+  shopctl::platform::CallLog log(3);
+  for (int i = 1; i <= 7; ++i) {
+    shopctl::platform::CallRecord r;
+    r.caller = "gateway";
+    r.callee = "catalog";
+    r.method = "GET";
+    r.route = i % 2 ? "/products" : "/a-route-long-enough-to-live-on-the-heap/" + std::to_string(i);
+    r.status = 200;
+    r.outcome = "ok";
+    r.trace_id = std::string(32, static_cast<char>('a' + i));
+    r.violation = i == 6;
+    r.violation_reason = i == 6 ? "caller_not_allowed" : "";
+    CHECK(log.record(r) == static_cast<std::uint64_t>(i));
+  }
+  CHECK(log.next_seq() == 8);
+  const auto all = log.since(0);
+  REQUIRE(all.size() == 3);
+  for (int k = 0; k < 3; ++k) {
+    const int i = 5 + k;
+    CHECK(all[k].seq == static_cast<std::uint64_t>(i));
+    CHECK(all[k].route ==
+          (i % 2 ? std::string("/products")
+                 : "/a-route-long-enough-to-live-on-the-heap/" + std::to_string(i)));
+    CHECK(all[k].trace_id == std::string(32, static_cast<char>('a' + i)));
+    CHECK(all[k].violation == (i == 6));
+    CHECK(all[k].violation_reason == (i == 6 ? "caller_not_allowed" : ""));
+  }
+  const auto recent = log.since(7);
+  REQUIRE(recent.size() == 1);
+  CHECK(recent[0].seq == 7);
+  CHECK(log.violations_total() == 1);
+  CHECK(log.edges().at("gateway->catalog").calls == 6);
+
+  shopctl::platform::CallLog none(0);
+  shopctl::platform::CallRecord r;
+  r.caller = "a";
+  r.callee = "b";
+  CHECK(none.record(r) == 1);
+  CHECK(none.record(r) == 2);
+  CHECK(none.since(0).empty());
+}

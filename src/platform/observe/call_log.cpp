@@ -63,8 +63,29 @@ std::uint64_t CallLog::record(CallRecord r) {
     e.add_duration(r.duration);
   }
   auto seq = r.seq;
-  ring_.push_back(std::move(r));
-  if (ring_.size() > capacity_) ring_.pop_front();
+  if (capacity_ == 0) return seq;
+  if (ring_.size() < capacity_) {
+    ring_.push_back(std::move(r));
+    return seq;
+  }
+  // Copy-assign into the oldest slot: its strings' storage is reused; `r`'s is freed by this
+  // thread, which allocated it.
+  CallRecord& slot = ring_[ring_head_];
+  slot.seq = r.seq;
+  slot.at_ms = r.at_ms;
+  slot.caller = r.caller;
+  slot.callee = r.callee;
+  slot.method = r.method;
+  slot.route = r.route;
+  slot.status = r.status;
+  slot.outcome = r.outcome;
+  slot.duration = r.duration;
+  slot.attempt = r.attempt;
+  slot.trace_id = r.trace_id;
+  slot.refused_by_breaker = r.refused_by_breaker;
+  slot.violation = r.violation;
+  slot.violation_reason = r.violation_reason;
+  ring_head_ = (ring_head_ + 1) % capacity_;
   return seq;
 }
 
@@ -76,7 +97,9 @@ std::uint64_t CallLog::next_seq() const {
 std::vector<CallRecord> CallLog::since(std::uint64_t seq) const {
   std::lock_guard lock(mu_);
   std::vector<CallRecord> out;
-  for (const auto& r : ring_) {
+  const std::size_t n = ring_.size();
+  for (std::size_t i = 0; i < n; ++i) {  // oldest first
+    const CallRecord& r = ring_[(ring_head_ + i) % n];
     if (r.seq >= seq) out.push_back(r);
   }
   return out;

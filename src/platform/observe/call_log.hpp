@@ -86,7 +86,12 @@ class CallLog {
  private:
   std::size_t capacity_;
   mutable std::mutex mu_;
-  std::deque<CallRecord> ring_;
+  // The most recent records, at most capacity_: filled in order, then overwritten oldest
+  // first (ring_head_ is the oldest once full). A record's slot keeps its strings' storage,
+  // so once full a record allocates and frees nothing here: memory allocated on one thread
+  // is not freed on another (which would contend for the allocator's arena locks).
+  std::vector<CallRecord> ring_;
+  std::size_t ring_head_ = 0;
   std::uint64_t next_ = 1;
   std::map<std::string, EdgeStats> edges_;
   std::uint64_t violations_ = 0;
