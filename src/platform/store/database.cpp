@@ -1,6 +1,9 @@
 #include "platform/store/database.hpp"
 
 #include <future>
+#include <thread>
+#include <mutex>
+#include <condition_variable>
 
 #include <sqlite3.h>
 
@@ -83,9 +86,9 @@ std::string Statement::column_text(int col) const {
 
 namespace {
 // Page-cache and WAL settings. WAL with synchronous=NORMAL stays (a commit is durable once the
-// WAL is synced at the next checkpoint; a crash of the process loses nothing). Checkpoints run
-// every 4000 WAL pages instead of 1000: fewer, cheaper checkpoints on the write-heavy checkout
-// path, and journal_size_limit truncates the WAL back after a checkpoint.
+// WAL is synced at the next checkpoint; a crash of the process loses nothing). A Database used
+// alone checkpoints every 4000 WAL pages; under a DatabaseWorker a Checkpointer thread does it
+// instead (see below), and journal_size_limit truncates the WAL back after a checkpoint.
 constexpr const char* kPragmas[] = {
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -197,21 +200,113 @@ void Database::migrate(const std::vector<std::string_view>& migrations) {
   }
 }
 
+void Database::checkpoint_elsewhere(std::function<void(int)> on_commit) {
+  on_commit_ = std::make_unique<std::function<void(int)>>(std::move(on_commit));
+  // Replaces SQLite's own auto-checkpoint hook (wal_autocheckpoint), so commits never checkpoint.
+  sqlite3_wal_hook(
+      db_,
+      [](void* arg, sqlite3*, const char*, int pages) -> int {
+        (*static_cast<std::function<void(int)>*>(arg))(pages);
+        return SQLITE_OK;
+      },
+      on_commit_.get());
+}
+
+// Checkpoints one database's WAL on a thread of its own, through a second connection, so the
+// worker that commits never waits for a checkpoint's writes and fsyncs (which took 10-60 ms
+// under the checkout load and made every request of that service wait). PASSIVE checkpoints
+// never block the writer; the WAL is reused from the start once a checkpoint has caught up.
+class Checkpointer {
+ public:
+  // Starts after `file` exists in WAL mode.
+  explicit Checkpointer(const std::filesystem::path& file) {
+    int rc = sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+      sqlite3_close(db_);
+      throw DatabaseError(rc, "cannot open " + file.string() + " for checkpoints: " + msg);
+    }
+    sqlite3_busy_timeout(db_, 1000);
+    sqlite3_exec(db_, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+    sqlite3_close_v2(db_);  // first: the worker's connection, closed last, checkpoints fully
+  }
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  // Called after each commit with the WAL's size in pages.
+  void committed(int pages) {
+    if (pages < kPages) return;
+    {
+      std::lock_guard lock(mu_);
+      due_ = true;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  static constexpr int kPages = 1000;  // SQLite's default auto-checkpoint size
+
+  void loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return due_ || stopping_; });
+      if (stopping_) return;
+      due_ = false;
+      lock.unlock();
+      int log = 0, done = 0;
+      sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+      lock.lock();
+    }
+  }
+
+  sqlite3* db_ = nullptr;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool due_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 struct DatabaseWorker::Impl {
-  explicit Impl(std::filesystem::path file) : pool(1) {
+  explicit Impl(std::filesystem::path file) : pool(1), path(std::move(file)) { open(); }
+  // Opens the database (and its checkpointer) on the pool's thread.
+  void open() {
     std::promise<void> opened;
     asio::post(pool, [&] {
       try {
-        db = std::make_unique<Database>(file);
+        if (!db) {
+          db = std::make_unique<Database>(path);
+          checkpointer = std::make_unique<Checkpointer>(path);
+          db->checkpoint_elsewhere([c = checkpointer.get()](int pages) { c->committed(pages); });
+        }
         opened.set_value();
       } catch (...) {
+        db.reset();
+        checkpointer.reset();
         opened.set_exception(std::current_exception());
       }
     });
     opened.get_future().get();
   }
+  // On the pool's thread: the checkpointer's connection closes first, so the worker's, the
+  // last one, checkpoints everything and removes the WAL.
+  void close_on_pool() {
+    checkpointer.reset();
+    db.reset();
+  }
   asio::thread_pool pool;
-  std::unique_ptr<Database> db;  // touched only on the pool's thread
+  std::filesystem::path path;
+  std::unique_ptr<Checkpointer> checkpointer;  // touched only on the pool's thread
+  std::unique_ptr<Database> db;                // touched only on the pool's thread
   bool closed = false;
 };
 
@@ -264,7 +359,7 @@ void DatabaseWorker::run_sync(const std::function<void(Database&)>& fn) {
 void DatabaseWorker::close() {
   std::promise<void> done;
   asio::post(impl_->pool, [&] {
-    impl_->db.reset();
+    impl_->close_on_pool();
     done.set_value();
   });
   done.get_future().get();
@@ -273,16 +368,5 @@ void DatabaseWorker::close() {
 }  // namespace shopctl::platform
 
 namespace shopctl::platform {
-void DatabaseWorker::reopen() {
-  std::promise<void> done;
-  asio::post(impl_->pool, [&] {
-    try {
-      if (!impl_->db) impl_->db = std::make_unique<Database>(path_);
-      done.set_value();
-    } catch (...) {
-      done.set_exception(std::current_exception());
-    }
-  });
-  done.get_future().get();
-}
+void DatabaseWorker::reopen() { impl_->open(); }
 }  // namespace shopctl::platform

@@ -100,6 +100,11 @@ class Database {
     }
   }
 
+  // Hands WAL checkpoints to someone else: this connection no longer checkpoints when it
+  // commits; instead `on_commit(pages)` is called after each commit with the WAL's size in
+  // pages (on this connection's thread; it must not use this connection).
+  void checkpoint_elsewhere(std::function<void(int pages)> on_commit);
+
   // Applies numbered migrations once each (schema_version in PRAGMA user_version).
   void migrate(const std::vector<std::string_view>& migrations);
   const std::filesystem::path& path() const { return path_; }
@@ -126,6 +131,7 @@ class Database {
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
   sqlite3_stmt* rollback_ = nullptr;
+  std::unique_ptr<std::function<void(int)>> on_commit_;
 };
 
 // One thread that owns a Database; coroutines hand it work with `co_await worker.run(fn)` and
