@@ -218,19 +218,11 @@ void Database::checkpoint_elsewhere(std::function<void(int)> on_commit) {
 // never block the writer; the WAL is reused from the start once a checkpoint has caught up.
 class Checkpointer {
  public:
-  // Starts after `file` exists in WAL mode.
-  explicit Checkpointer(const std::filesystem::path& file) {
-    int rc = sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
-    if (rc != SQLITE_OK) {
-      std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-      sqlite3_close(db_);
-      throw DatabaseError(rc, "cannot open " + file.string() + " for checkpoints: " + msg);
-    }
-    sqlite3_busy_timeout(db_, 1000);
-    sqlite3_exec(db_, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
-    thread_ = std::thread([this] { loop(); });
-  }
+  // Nothing is opened until the WAL first reaches kPages: a short-lived shop (a scenario's)
+  // never pays for the second connection and thread.
+  explicit Checkpointer(std::filesystem::path file) : file_(std::move(file)) {}
   ~Checkpointer() {
+    if (!thread_.joinable()) return;
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
@@ -242,9 +234,10 @@ class Checkpointer {
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
 
-  // Called after each commit with the WAL's size in pages.
+  // Called after each commit with the WAL's size in pages (always on the worker's thread).
   void committed(int pages) {
     if (pages < kPages) return;
+    if (!thread_.joinable() && !start()) return;
     {
       std::lock_guard lock(mu_);
       due_ = true;
@@ -253,6 +246,21 @@ class Checkpointer {
   }
 
  private:
+  // Opens the second connection and starts the thread; false (SQLite checkpoints nothing
+  // until the next try) when the connection cannot be opened.
+  bool start() {
+    int rc = sqlite3_open_v2(file_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_close(db_);
+      db_ = nullptr;
+      return false;
+    }
+    sqlite3_busy_timeout(db_, 1000);
+    sqlite3_exec(db_, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
+    thread_ = std::thread([this] { loop(); });
+    return true;
+  }
+
   static constexpr int kPages = 1000;  // SQLite's default auto-checkpoint size
 
   void loop() {
@@ -268,6 +276,7 @@ class Checkpointer {
     }
   }
 
+  std::filesystem::path file_;
   sqlite3* db_ = nullptr;
   std::mutex mu_;
   std::condition_variable cv_;
