@@ -127,6 +127,9 @@ int run_load_command(const LoadCliOptions& o) {
     options.fault_at = duration_option("--fault-at", o.fault_at);
     options.fault_for = duration_option("--fault-for", o.fault_for);
     for (const auto& f : o.faults) options.faults.push_back(observe_tools::fault_json_from_text(f));
+    if (!o.target.empty() && o.target.rfind("http://", 0) != 0)
+      throw std::invalid_argument("--target must be an http:// URL like http://127.0.0.1:8080, got '" +
+                                  o.target + "'");
     if (!o.target.empty() && !o.config_file.empty())
       throw std::invalid_argument("--config sets up the in-process shop; it cannot go with --target");
     if (!o.target.empty() && !options.faults.empty() && o.admin_token.empty())
