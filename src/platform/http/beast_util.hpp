@@ -1,5 +1,8 @@
 #pragma once
 // Private to the HTTP layer's .cpp files: conversions between Beast and our messages.
+#include <cstdint>
+#include <string>
+
 #include <boost/beast/http.hpp>
 
 #include "platform/http/message.hpp"
@@ -7,6 +10,50 @@
 namespace shopctl::http::detail {
 
 namespace bhttp = boost::beast::http;
+
+// True when writing `fields` (and then the framing fields the caller adds itself) by hand gives
+// the bytes Beast would: Beast trims values, keeps fields of the same name together and edits
+// the framing fields (Connection, Content-Length, Transfer-Encoding) in place. Anything like
+// that goes through Beast instead.
+inline bool plain_fields(const Headers& headers) {
+  const auto& f = headers.fields();
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    const auto& [k, v] = f[i];
+    if (k.empty() || k.size() > 4096 || v.size() > 60000) return false;
+    if (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' ||
+                       v.back() == '\t')) {
+      return false;
+    }
+    if (iequals(k, "Connection") || iequals(k, "Content-Length") ||
+        iequals(k, "Transfer-Encoding")) {
+      return false;
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (iequals(f[j].first, k)) return false;
+    }
+  }
+  return true;
+}
+
+inline void append_fields(const Headers& headers, std::string& out) {
+  for (const auto& [k, v] : headers.fields()) {
+    out.append(k);
+    out.append(": ", 2);
+    out.append(v);
+    out.append("\r\n", 2);
+  }
+}
+
+inline void append_number(std::uint64_t n, std::string& out) {
+  char buf[24];
+  char* end = buf + sizeof buf;
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  out.append(p, static_cast<std::size_t>(end - p));
+}
 
 template <class Fields>
 void copy_headers(const Fields& from, Headers& to) {

@@ -2,7 +2,9 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -85,6 +87,30 @@ TransportError classify(const beast::error_code& ec, bool wrote_request, std::st
   return {TransportErrorKind::reset, msg};
 }
 
+// The request line and fields Beast would write for the message send() builds, or nothing when
+// the request needs Beast's handling (see plain_fields()).
+std::optional<std::string> serialize_request_head(const Request& request) {
+  const std::string& method = request.method;
+  if (method.empty() || request.target.empty() || method == "TRACE") return std::nullopt;
+  if (!detail::plain_fields(request.headers)) return std::nullopt;
+  std::string head;
+  head.reserve(256 + request.target.size());
+  head.append(method);
+  head.push_back(' ');
+  head.append(request.target);
+  head.append(" HTTP/1.1\r\n", 11);
+  detail::append_fields(request.headers, head);
+  if (!request.headers.contains("Host")) head.append("Host: 127.0.0.1\r\n");
+  // message::prepare_payload(): a length for a body, and for these methods even without one.
+  if (!request.body.empty() || method == "POST" || method == "PUT" || method == "OPTIONS") {
+    head.append("Content-Length: ");
+    detail::append_number(request.body.size(), head);
+    head.append("\r\n", 2);
+  }
+  head.append("\r\n", 2);
+  return head;
+}
+
 }  // namespace
 
 struct Client::Impl {
@@ -162,22 +188,27 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
   }
   connection->stream.expires_at(deadline);
 
-  bhttp::request<bhttp::string_body> out;
-  bhttp::verb verb = bhttp::string_to_verb(request.method);
-  if (verb == bhttp::verb::unknown) {
-    out.method_string(request.method);
+  if (auto head = serialize_request_head(request)) {
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(*head), asio::buffer(request.body)};
+    co_await asio::async_write(connection->stream, buffers,
+                               asio::redirect_error(use_awaitable, ec));
   } else {
-    out.method(verb);
+    bhttp::request<bhttp::string_body> out;
+    bhttp::verb verb = bhttp::string_to_verb(request.method);
+    if (verb == bhttp::verb::unknown) {
+      out.method_string(request.method);
+    } else {
+      out.method(verb);
+    }
+    out.target(request.target);
+    out.version(11);
+    detail::copy_headers_to(request.headers, out.base());
+    if (!out.base().count(bhttp::field::host)) out.set(bhttp::field::host, "127.0.0.1");
+    out.body() = std::move(request.body);
+    out.keep_alive(true);
+    out.prepare_payload();
+    co_await bhttp::async_write(connection->stream, out, asio::redirect_error(use_awaitable, ec));
   }
-  out.target(request.target);
-  out.version(11);
-  detail::copy_headers_to(request.headers, out.base());
-  if (!out.base().count(bhttp::field::host)) out.set(bhttp::field::host, "127.0.0.1");
-  out.body() = std::move(request.body);
-  out.keep_alive(true);
-  out.prepare_payload();
-
-  co_await bhttp::async_write(connection->stream, out, asio::redirect_error(use_awaitable, ec));
   if (ec) throw classify(ec, false, "write");
 
   bhttp::response_parser<bhttp::string_body> parser;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -68,6 +69,37 @@ bhttp::response<bhttp::string_body> to_beast(Response& res, unsigned version, bo
   out.keep_alive(keep_alive);
   out.prepare_payload();
   return out;
+}
+
+// The status line and fields to_beast() + Beast's serializer would write, or nothing when
+// the response needs Beast's handling (see plain_fields(); bodiless statuses).
+std::optional<std::string> serialize_head(const Response& res, unsigned version,
+                                          bool keep_alive) {
+  int code = res.status;
+  if (code < 200 || code > 599 || code == 204 || code == 304 || version > 99) return std::nullopt;
+  if (!detail::plain_fields(res.headers)) return std::nullopt;
+  auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(code));
+  std::string head;
+  head.reserve(256);
+  head.append("HTTP/", 5);
+  head.push_back(static_cast<char>('0' + version / 10));
+  head.push_back('.');
+  head.push_back(static_cast<char>('0' + version % 10));
+  head.push_back(' ');
+  head.push_back(static_cast<char>('0' + code / 100));
+  head.push_back(static_cast<char>('0' + (code / 10) % 10));
+  head.push_back(static_cast<char>('0' + code % 10));
+  head.push_back(' ');
+  head.append(reason.data(), reason.size());
+  head.append("\r\n", 2);
+  detail::append_fields(res.headers, head);
+  // What message::keep_alive() adds when the response had no Connection field.
+  if (version < 11 && keep_alive) head.append("Connection: keep-alive\r\n");
+  if (version >= 11 && !keep_alive) head.append("Connection: close\r\n");
+  head.append("Content-Length: ");
+  detail::append_number(res.body.size(), head);
+  head.append("\r\n\r\n", 4);
+  return head;
 }
 
 std::string serialize(Response& res, bool keep_alive) {
@@ -240,6 +272,11 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   static asio::awaitable<void> write_response(beast::tcp_stream& stream, Response& res,
                                               unsigned version, bool keep_alive,
                                               beast::error_code& ec) {
+    if (auto head = serialize_head(res, version, keep_alive)) {
+      std::array<asio::const_buffer, 2> buffers{asio::buffer(*head), asio::buffer(res.body)};
+      co_await asio::async_write(stream, buffers, asio::redirect_error(use_awaitable, ec));
+      co_return;
+    }
     auto out = to_beast(res, version, keep_alive);
     co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
   }
