@@ -100,7 +100,16 @@ bool is_hex(std::string_view s) {
 }
 }  // namespace
 
-std::string TraceContext::traceparent() const { return "00-" + trace_id + "-" + span_id + "-01"; }
+std::string TraceContext::traceparent() const {
+  std::string out;
+  out.reserve(3 + trace_id.size() + 1 + span_id.size() + 3);
+  out.append("00-", 3);
+  out.append(trace_id);
+  out.push_back('-');
+  out.append(span_id);
+  out.append("-01", 3);
+  return out;
+}
 
 TraceContext TraceContext::child() const { return {trace_id, trace_hex(1)}; }
 
@@ -111,7 +120,8 @@ std::optional<TraceContext> TraceContext::parse(std::string_view h) {
   if (h.size() < 55 || h[2] != '-' || h[35] != '-' || h[52] != '-') return std::nullopt;
   auto version = h.substr(0, 2), trace = h.substr(3, 32), span = h.substr(36, 16);
   if (!is_hex(version) || version == "ff" || !is_hex(trace) || !is_hex(span)) return std::nullopt;
-  if (trace == std::string(32, '0') || span == std::string(16, '0')) return std::nullopt;
+  constexpr std::string_view kZeros = "00000000000000000000000000000000";
+  if (trace == kZeros || span == kZeros.substr(0, 16)) return std::nullopt;
   return TraceContext{std::string(trace), std::string(span)};
 }
 
@@ -138,7 +148,7 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
   record.method = request.method;
   record.route = std::string(request.path());
   record.attempt = attempt;
-  record.trace_id = trace.trace_id;
+  record.trace_id = std::move(trace.trace_id);  // the traceparent above holds it
   record.at_ms = ctx_.clock.unix_millis();
   auto started = std::chrono::steady_clock::now();
   try {
@@ -280,10 +290,11 @@ asio::awaitable<Response> ServiceHost::handle(Request& req) {
   // Trace context: kept from the caller when valid, else a new trace starts here.
   TraceContext trace;
   if (auto tp = req.headers.get("traceparent"); tp) {
-    if (auto parsed = TraceContext::parse(*tp)) trace = parsed->child();
+    // parsed->child(), keeping the parsed trace id instead of copying it
+    if (auto parsed = TraceContext::parse(*tp)) trace = {std::move(parsed->trace_id), trace_hex(1)};
   }
   if (trace.trace_id.empty()) trace = TraceContext::fresh();
-  req.trace_id = trace.trace_id;
+  req.trace_id = std::move(trace.trace_id);
 
   // Who is calling: the service credential, if any.
   std::string credential_problem;
@@ -301,7 +312,7 @@ asio::awaitable<Response> ServiceHost::handle(Request& req) {
   std::string_view path = req.path();
 
   Response res;
-  std::string route_label;
+  std::string_view route_label;  // literals or a pattern of routes_, which outlive the call
   try {
     if (path.starts_with("/_admin/") || path == "/_admin") {
       route_label = "/_admin";

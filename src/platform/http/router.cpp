@@ -1,5 +1,7 @@
 #include "platform/http/router.hpp"
 
+#include <algorithm>
+
 namespace shopctl::http {
 
 namespace {
@@ -38,8 +40,14 @@ bool match_segments(const Route& route, const std::vector<std::string>& parts,
   for (; i < segs.size(); ++i) {
     if (is_rest(segs[i])) {
       std::string rest;
-      for (std::size_t j = i; j < parts.size(); ++j) rest += "/" + parts[j];
-      params[segs[i].substr(2, segs[i].size() - 3)] = rest;
+      std::size_t bytes = 0;
+      for (std::size_t j = i; j < parts.size(); ++j) bytes += 1 + parts[j].size();
+      rest.reserve(bytes);
+      for (std::size_t j = i; j < parts.size(); ++j) {
+        rest.push_back('/');
+        rest.append(parts[j]);
+      }
+      params[segs[i].substr(2, segs[i].size() - 3)] = std::move(rest);
       return true;
     }
     if (i >= parts.size()) return false;
@@ -57,6 +65,7 @@ bool match_segments(const Route& route, const std::vector<std::string>& parts,
 
 std::vector<std::string> split_path(std::string_view path) {
   std::vector<std::string> parts;
+  parts.reserve(static_cast<std::size_t>(std::count(path.begin(), path.end(), '/')) + 1);
   std::size_t start = 0;
   while (start < path.size()) {
     if (path[start] == '/') {

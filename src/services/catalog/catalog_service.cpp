@@ -91,15 +91,25 @@ CatalogService::CatalogService(platform::ServiceContext& ctx, CatalogSettings se
     };
     auto query = parse_product_query(opt(category), opt(q), opt(page), opt(page_size));
     auto result = query_products(*snap->data, query);
-    std::string body = R"({"items":[)";
     const Product* base = snap->data->products.data();
+    std::size_t bytes = 96;  // the frame around the items
+    for (const Product* item : result.items) {
+      bytes += snap->product_json[static_cast<std::size_t>(item - base)].size() + 1;
+    }
+    std::string body;
+    body.reserve(bytes);
+    body += R"({"items":[)";
     for (std::size_t i = 0; i < result.items.size(); ++i) {
       if (i) body += ',';
       body += snap->product_json[static_cast<std::size_t>(result.items[i] - base)];
     }
-    body += "],\"page\":" + std::to_string(result.page) +
-            ",\"page_size\":" + std::to_string(result.page_size) +
-            ",\"total\":" + std::to_string(result.total) + "}";
+    body += "],\"page\":";
+    body += std::to_string(result.page);
+    body += ",\"page_size\":";
+    body += std::to_string(result.page_size);
+    body += ",\"total\":";
+    body += std::to_string(result.total);
+    body += '}';
     co_return raw_json(std::move(body));
   });
 

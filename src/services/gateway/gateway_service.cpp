@@ -76,12 +76,21 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
     Request out;
     out.method = req.method;
     std::string_view path = req.path();
-    std::string rest(path.substr(route.strip.size()));
-    if (rest.empty()) rest = "/";
-    out.target = rest;
-    if (auto q = req.query(); !q.empty()) out.target += "?" + std::string(q);
+    std::string_view rest = path.substr(route.strip.size());
+    std::string_view q = req.query();
+    out.target.reserve(rest.size() + q.size() + 2);
+    if (rest.empty()) {
+      out.target.push_back('/');
+    } else {
+      out.target.append(rest);
+    }
+    if (!q.empty()) {
+      out.target.push_back('?');
+      out.target.append(q);
+    }
+    // `out` starts without fields and the names differ: add() is set() without the search.
     for (auto name : kForwardedRequestHeaders) {
-      if (auto v = req.headers.get(name)) out.headers.set(std::string(name), std::string(*v));
+      if (auto v = req.headers.get(name)) out.headers.add(std::string(name), std::string(*v));
     }
     out.body = std::move(req.body);
 
@@ -102,7 +111,8 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
                          : unauthenticated("invalid_token", "the access token was refused: " + reason);
         throw ApiError(e.status(), e.code(), e.what(), {{"reason", reason}});
       }
-      out.headers.set(std::string(platform::kUserIdHeader), std::get<security::JwtClaims>(verified).subject);
+      out.headers.add(std::string(platform::kUserIdHeader),
+                      std::move(std::get<security::JwtClaims>(verified).subject));
     }
 
     auto& upstream = *upstreams_.at(route.service);
@@ -110,7 +120,7 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
       auto result = co_await upstream.call(std::move(out), settings_.upstream_timeout, req.trace_id);
       res.status = result.response.status;
       for (auto name : kForwardedResponseHeaders) {
-        if (auto v = result.response.headers.get(name)) res.headers.set(std::string(name), std::string(*v));
+        if (auto v = result.response.headers.get(name)) res.headers.add(std::string(name), std::string(*v));
       }
       res.body = std::move(result.response.body);
     } catch (const http::TransportError& e) {
