@@ -1,7 +1,11 @@
 #include "services/catalog/catalog_service.hpp"
 
+#include <array>
 #include <fstream>
 #include <sstream>
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 
 #include "platform/error.hpp"
 #include "platform/json_body.hpp"
@@ -42,6 +46,22 @@ Response raw_json(std::string body) {
   return r;
 }
 
+// Request::query_param() for each of `names`, with one parse of the target: the decoded value
+// of the first parameter of that name, or nullopt.
+template <std::size_t N>
+std::array<std::optional<std::string>, N> query_params(const Request& req,
+                                                       const std::array<std::string_view, N>& names) {
+  std::array<std::optional<std::string>, N> out;
+  auto parsed = boost::urls::parse_origin_form(req.target);
+  if (!parsed) return out;
+  for (auto param : parsed->params()) {
+    for (std::size_t i = 0; i < N; ++i) {
+      if (!out[i] && param.key == names[i]) out[i] = std::string(param.has_value ? param.value : "");
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> split_ids(std::string_view s) {
   std::vector<std::string> ids;
   std::size_t start = 0;
@@ -62,7 +82,9 @@ CatalogService::CatalogService(platform::ServiceContext& ctx, CatalogSettings se
 
   host_.routes().add("GET", "/products", readers, [this](Request& req) -> asio::awaitable<Response> {
     auto snap = snapshot();
-    if (auto ids_param = req.query_param("ids")) {
+    auto [ids_param, category, q, page, page_size] = query_params<5>(
+        req, {std::string_view("ids"), "category", "q", "page", "page_size"});
+    if (ids_param) {
       // A batch read by id (the order service's checkout): ids not found are left out.
       auto ids = split_ids(*ids_param);
       if (ids.empty() || ids.size() > 100) {
@@ -81,10 +103,6 @@ CatalogService::CatalogService(platform::ServiceContext& ctx, CatalogSettings se
               ",\"total\":" + std::to_string(found) + "}";
       co_return raw_json(std::move(body));
     }
-    auto category = req.query_param("category");
-    auto q = req.query_param("q");
-    auto page = req.query_param("page");
-    auto page_size = req.query_param("page_size");
     auto opt = [](const std::optional<std::string>& s) -> std::optional<std::string_view> {
       if (!s) return std::nullopt;
       return std::string_view(*s);
