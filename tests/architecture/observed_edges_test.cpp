@@ -19,9 +19,9 @@
 
 #include "../unit/exposition_checker.hpp"
 #include "observe_tools/call_graph.hpp"
+#include "../support/test_shop.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/observe/architecture.hpp"
-#include "platform/security/password.hpp"
 #include "shop/shop.hpp"
 
 namespace {
@@ -31,35 +31,13 @@ using namespace std::chrono_literals;
 namespace http = shopctl::http;
 namespace arch = shopctl::platform::architecture;
 
-struct Answer {
-  int status = 0;
-  json body;
-  std::string raw;
-};
+using shopctl::test_support::Answer;
 
 struct RunningShop {
-  RunningShop() {
-    shopctl::shop::ShopConfig config;
-    config.password_hashing = shopctl::platform::security::PasswordHashing::fast_for_tests();
-    shopctl::shop::ShopOptions options;
-    options.threads = 2;
-    options.log_level = shopctl::platform::LogLevel::off;
-    shop = std::make_unique<shopctl::shop::Shop>(config, options);
-    shop->start();
-  }
-
   Answer send(const std::string& method, const std::string& url,
               const std::optional<json>& body = {},
-              const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-    http::Request request;
-    request.method = method;
-    if (body) {
-      request.headers.set("Content-Type", "application/json");
-      request.body = body->dump();
-    }
-    for (const auto& [name, value] : headers) request.headers.set(name, value);
-    auto response = client.send_url(url, std::move(request), 15s);
-    return {response.status, json::parse(response.body, nullptr, false), response.body};
+              const shopctl::test_support::HeaderList& headers = {}) {
+    return shopctl::test_support::send(client, method, url, body, headers);
   }
   Answer admin(const std::string& method, const std::string& path,
                const std::optional<json>& body = {}) {
@@ -68,7 +46,7 @@ struct RunningShop {
   }
 
   http::BlockingClient client;
-  std::unique_ptr<shopctl::shop::Shop> shop;
+  std::unique_ptr<shopctl::shop::Shop> shop = shopctl::test_support::start_shop();
 };
 
 }  // namespace

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/test_shop.hpp"
 #include "platform/http/blocking_client.hpp"
-#include "platform/security/password.hpp"
 #include "shop/shop.hpp"
 
 namespace {
@@ -18,49 +18,31 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 namespace http = shopctl::http;
 
-struct Answer {
-  int status = 0;
-  json body;
-  std::string raw;
-  http::Headers headers;
-};
+using shopctl::test_support::Answer;
 
 class Harness {
  public:
-  Harness() {
-    shopctl::shop::ShopConfig config;
-    config.password_hashing = shopctl::platform::security::PasswordHashing::fast_for_tests();
-    shopctl::shop::ShopOptions options;
-    options.threads = 2;
-    options.log_level = shopctl::platform::LogLevel::off;
-    shop = std::make_unique<shopctl::shop::Shop>(config, options);
-    shop->start();
-    auto login = send("POST", "/api/auth/login", R"({"email":"demo@shop.test","password":"demo-password-1"})");
-    REQUIRE(login.status == 200);
-    token = login.body.at("access_token").get<std::string>();
+  Harness() : shop(shopctl::test_support::start_shop()) {
+    token = shopctl::test_support::demo_token(client, *shop);
   }
 
   Answer send(const std::string& method, const std::string& path, const std::string& body = "",
               const std::string& content_type = "application/json", bool with_token = false,
               const std::string& service = "gateway") {
-    http::Request req;
-    req.method = method;
-    req.target = path;
-    if (!body.empty()) {
-      req.body = body;
-      req.headers.set("Content-Type", content_type);
-    }
-    if (with_token) req.headers.set("Authorization", "Bearer " + token);
-    auto res = client.send_url(shop->url(service) + path, std::move(req), 10s);
-    Answer a{res.status, json::parse(res.body, nullptr, false), res.body, res.headers};
-    return a;
+    shopctl::test_support::HeaderList headers;
+    if (!body.empty()) headers.emplace_back("Content-Type", content_type);
+    if (with_token) headers.emplace_back("Authorization", "Bearer " + token);
+    return shopctl::test_support::send(client, method, shop->url(service) + path, std::nullopt,
+                                       headers,
+                                       body.empty() ? std::nullopt : std::optional<std::string>(body),
+                                       10s);
   }
   Answer api(const std::string& method, const std::string& path, const std::string& body = "") {
     return send(method, path, body, "application/json", true);
   }
 
-  std::unique_ptr<shopctl::shop::Shop> shop;
   http::BlockingClient client;
+  std::unique_ptr<shopctl::shop::Shop> shop;
   std::string token;
 };
 

@@ -12,52 +12,27 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <nlohmann/json.hpp>
 
-#include "platform/http/client.hpp"
-#include "platform/security/password.hpp"
+#include "../support/test_shop.hpp"
+#include "platform/http/blocking_client.hpp"
 #include "platform/security/webhook_signature.hpp"
 #include "shop/shop.hpp"
 
 namespace {
 
-namespace asio = boost::asio;
 namespace http = shopctl::http;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-struct Answer {
-  int status = 0;
-  json body;
-  http::Headers headers;
-  std::string raw;
-};
+using shopctl::test_support::Answer;
 
-// One request to `url` (http://host:port/path...), on an io_context of its own.
+// One request to `url` (http://host:port/path...).
 Answer send(const std::string& method, const std::string& url, const std::optional<json>& body = {},
-            const std::vector<std::pair<std::string, std::string>>& headers = {},
+            const shopctl::test_support::HeaderList& headers = {},
             const std::optional<std::string>& raw_body = {}) {
-  const auto path_start = url.find('/', std::string("http://").size());
-  const http::Endpoint endpoint = http::parse_base_url(url.substr(0, path_start));
-  http::Request request;
-  request.method = method;
-  request.target = path_start == std::string::npos ? "/" : url.substr(path_start);
-  if (body || raw_body) {
-    request.headers.set("Content-Type", "application/json");
-    request.body = raw_body ? *raw_body : body->dump();
-  }
-  for (const auto& [name, value] : headers) request.headers.set(name, value);
-  asio::io_context io;
-  http::Client client(http::ClientOptions{[endpoint] { return endpoint; }});
-  auto future = asio::co_spawn(io, client.send(std::move(request), 15s), asio::use_future);
-  io.run();
-  auto response = future.get();
-  Answer answer{response.status, json(), response.headers, response.body};
-  answer.body = json::parse(response.body, nullptr, false);
-  return answer;
+  http::BlockingClient client;
+  return shopctl::test_support::send(client, method, url, body, headers, raw_body);
 }
 
 // A fresh shop with the demo catalog and the demo user, signed in.
@@ -65,22 +40,14 @@ class ShopUnderTest {
  public:
   ShopUnderTest() {
     shopctl::shop::ShopConfig config;
-    config.password_hashing = shopctl::platform::security::PasswordHashing::fast_for_tests();
     // Short waits, so that tests that go through the outbox stay quick.
     config.outbox_initial_backoff = 50ms;
     config.outbox_max_backoff = 200ms;
     config.order_catalog_client.timeout = 500ms;
     config.order_payment_client.timeout = 1000ms;
-    shopctl::shop::ShopOptions options;
-    options.threads = 2;
-    options.log_level = shopctl::platform::LogLevel::off;
-    shop = std::make_unique<shopctl::shop::Shop>(config, options);
-    shop->start();
-    auto login = send(
-        "POST", url("gateway") + "/api/auth/login",
-        json{{"email", shop->config().demo_email}, {"password", shop->config().demo_password}});
-    REQUIRE(login.status == 200);
-    token = login.body["access_token"].get<std::string>();
+    shop = shopctl::test_support::start_shop(config);
+    http::BlockingClient client;
+    token = shopctl::test_support::demo_token(client, *shop);
   }
 
   std::string url(const std::string& service) const { return shop->url(service); }

@@ -14,8 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/test_shop.hpp"
 #include "platform/http/blocking_client.hpp"
-#include "platform/security/password.hpp"
 #include "shop/shop.hpp"
 
 namespace {
@@ -24,41 +24,18 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 namespace http = shopctl::http;
 
-struct Answer {
-  int status = 0;
-  json body;
-  http::Headers headers;
-};
+using shopctl::test_support::Answer;
 
 class TracedShop {
  public:
-  TracedShop() {
-    shopctl::shop::ShopConfig config;
-    config.password_hashing = shopctl::platform::security::PasswordHashing::fast_for_tests();
-    shopctl::shop::ShopOptions options;
-    options.threads = 2;
-    options.log_level = shopctl::platform::LogLevel::off;
-    shop = std::make_unique<shopctl::shop::Shop>(config, options);
-    shop->start();
-    auto login = send(
-        "POST", shop->url("gateway") + "/api/auth/login",
-        json{{"email", shop->config().demo_email}, {"password", shop->config().demo_password}});
-    REQUIRE(login.status == 200);
-    token = login.body["access_token"].get<std::string>();
+  TracedShop() : shop(shopctl::test_support::start_shop()) {
+    token = shopctl::test_support::demo_token(client, *shop);
   }
 
   Answer send(const std::string& method, const std::string& url,
               const std::optional<json>& body = {},
-              const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-    http::Request request;
-    request.method = method;
-    if (body) {
-      request.headers.set("Content-Type", "application/json");
-      request.body = body->dump();
-    }
-    for (const auto& [name, value] : headers) request.headers.set(name, value);
-    auto response = client.send_url(url, std::move(request), 15s);
-    return {response.status, json::parse(response.body, nullptr, false), response.headers};
+              const shopctl::test_support::HeaderList& headers = {}) {
+    return shopctl::test_support::send(client, method, url, body, headers);
   }
 
   Answer api(const std::string& method, const std::string& path,
