@@ -528,4 +528,15 @@ void Context::check_references(const YAML::Mark& mark, std::string_view text) {
 
 void Context::note_capture(const std::string& name, int line) { captured_at_.emplace(name, line); }
 
+bool is_header_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace shopctl::scenario::detail

@@ -53,6 +53,9 @@ std::optional<std::string> did_you_mean(std::string_view name,
 // floats, else a string.
 nlohmann::json resolve_plain_scalar(const std::string& text);
 
+// True for an HTTP field name (an RFC 9110 token).
+bool is_header_name(std::string_view name);
+
 class Context {
  public:
   Context(std::string file, std::string_view source);

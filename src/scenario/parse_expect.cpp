@@ -9,17 +9,6 @@ namespace {
 
 constexpr std::int64_t kNoLimit = std::numeric_limits<std::int64_t>::max();
 
-bool is_header_name(std::string_view name) {
-  if (name.empty()) return false;
-  for (char c : name) {
-    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool is_response_key(std::string_view key) {
   return key == "status" || key == "headers" || key == "json" || key == "latency";
 }

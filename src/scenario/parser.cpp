@@ -43,17 +43,6 @@ bool is_reserved(std::string_view name) {
   return name == kRunIdVariable || name == kUuidVariable || name == kTokenVariable || name == "env";
 }
 
-bool is_header_name(std::string_view name) {
-  if (name.empty()) return false;
-  for (char c : name) {
-    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool responds(std::string_view action) {
   return action == "request" || action == "register" || action == "login" || action == "pay";
 }
@@ -568,7 +557,7 @@ std::optional<RequestAction> ScenarioParser::parse_request(const Field& field) {
         continue;
       }
       for (const Field& header : ctx_.entries(entry)) {
-        if (!is_header_name(header.name)) {
+        if (!detail::is_header_name(header.name)) {
           ctx_.error(header.key_mark, "'" + header.name + "' is not a header name");
           ok = false;
           continue;
@@ -751,7 +740,7 @@ std::optional<Capture> ScenarioParser::parse_capture(const Field& entry) {
     } else {
       capture.source = Capture::Source::header;
       auto header = ctx_.string(member);
-      if (header && !is_header_name(*header)) {
+      if (header && !detail::is_header_name(*header)) {
         ctx_.error(member.mark, "'" + *header + "' is not a header name");
         header.reset();
       }
