@@ -25,7 +25,7 @@ step() {  # step NAME COMMAND...
   # doctest: "[doctest] test cases: 237 | 237 passed | 0 failed | 0 skipped"
   if read -r p f < <(sed -nE 's/^\[doctest\] test cases: *[0-9]+ *\| *([0-9]+) passed *\| *([0-9]+) failed.*/\1 \2/p' "$log" | tail -n 1) && [[ -n "$p" ]]; then
     counted=true
-  # ours: "scenarios: 46 passed, 0 failed", "cli: 16 passed, 0 failed"
+  # ours: "scenarios: 46 passed, 0 failed", "cli: 16 passed, 0 failed", "restart: 9 passed, 0 failed"
   elif read -r p f < <(sed -nE 's/^[a-z]+: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' "$log" | tail -n 1) && [[ -n "$p" ]]; then
     counted=true
   fi
@@ -44,6 +44,7 @@ mkdir -p reports
 step "unit and integration tests" ./build/shopctl_tests --reporters=console --no-intro=true
 step "scenario suite" ./build/shopctl run scenarios/ --junit reports/scenarios.junit.xml --json reports/scenarios.json
 step "CLI exit codes" bash tests/cli/exit_codes.sh ./build/shopctl
+step "identity across a SIGKILL" bash tests/cli/restart_identity.sh ./build/shopctl
 if $sanitize; then
   "$here/scripts/build.sh" --tests --sanitize || { echo "sanitizer build failed"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
   step "tests under ASan+UBSan" env ASAN_OPTIONS=detect_leaks=0 ./build-asan/shopctl_tests --no-intro=true

@@ -76,6 +76,10 @@ int run_serve(const ServeOptions& o) {
     std::printf("  demo user     %s / %s\n", c.demo_email.c_str(), c.demo_password.c_str());
   }
   std::printf("  admin token   %s  (header X-Admin-Token on /_admin/ of any service)\n", shop->admin_token().c_str());
+  if (!shop->identity_file().empty()) {
+    std::printf("  identity      %s  (ports and secrets kept across restarts)\n",
+                shop->identity_file().c_str());
+  }
   std::printf("\n  try:  curl -s -X POST %s/api/auth/login -H 'Content-Type: application/json' \\\n"
               "          -d '{\"email\":\"%s\",\"password\":\"%s\"}'\n\nCtrl-C stops the shop.\n",
               shop->url("gateway").c_str(), c.demo_email.c_str(), c.demo_password.c_str());
@@ -99,12 +103,13 @@ void register_serve(CLI::App& app) {
   cmd->footer(
       "Examples:\n"
       "  shopctl serve                          # gateway on :8080, data in .shopctl/data\n"
+      "  shopctl serve --data-dir D --gateway-port 0  # any free port, kept in D/identity.json\n"
       "  shopctl serve --ephemeral --gateway-port 0\n"
       "  shopctl serve --config shop.yaml --log-format json\n");
   cmd->add_option("--config", o->config_file, "YAML settings (ports, secrets, timeouts, breakers, catalog file)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--data-dir", o->data_dir, "Folder for the services' SQLite databases")->capture_default_str();
-  cmd->add_option("--gateway-port", o->gateway_port, "Port of the public gateway (0: any free port)")
+  cmd->add_option("--data-dir", o->data_dir, "Folder for the services' SQLite databases and identity.json (ports and secrets kept across restarts)")->capture_default_str();
+  cmd->add_option("--gateway-port", o->gateway_port, "Port of the public gateway (0: any free port, the same one on every start with the same --data-dir)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
   cmd->add_flag("--ephemeral", o->ephemeral, "Keep the data in a temporary folder, removed at exit");

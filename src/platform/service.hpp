@@ -22,6 +22,7 @@
 #include "platform/observe/log.hpp"
 #include "platform/observe/metrics.hpp"
 #include "platform/security/service_credential.hpp"
+#include "platform/store/database.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -61,9 +62,16 @@ struct ServiceContext {
   // a connection lives on one of them for its whole life (no strands, no cross-thread hand-
   // offs). Empty: connections live on strands of `io`.
   std::vector<boost::asio::io_context*> connection_ios = {};
+  // What a commit promises, by database (auth, catalog, order, payment, provider); a database
+  // not named here gets Synchronous::normal.
+  std::map<std::string, Synchronous> synchronous = {};
 
   // True on a thread that runs `io` or one of `connection_ios`.
   bool running_in_io_thread() const;
+  Synchronous synchronous_for(const std::string& database) const {
+    auto it = synchronous.find(database);
+    return it == synchronous.end() ? Synchronous::normal : it->second;
+  }
 };
 
 // The W3C trace context of one request.

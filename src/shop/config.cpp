@@ -146,7 +146,7 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
   Walker w;
   if (!root || root.IsNull()) return {};
   if (!w.check_map(root, "config", {"host", "ports", "data_dir", "seed", "secrets", "auth",
-                                    "catalog", "order", "payment"}))
+                                    "catalog", "order", "payment", "storage"}))
     return w.issues;
 
   if (auto n = root["host"]) {
@@ -169,7 +169,8 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
     if (auto s = w.integer(n, "seed", 0, INT64_MAX)) config.seed = static_cast<std::uint64_t>(*s);
   }
   if (auto n = root["secrets"]) {
-    if (w.check_map(n, "secrets", {"jwt_secret", "service_key", "webhook_secret", "admin_token"})) {
+    if (w.check_map(n, "secrets", {"jwt_secret", "service_key", "webhook_secret", "admin_token",
+                                   "provider_api_key"})) {
       if (auto s = n["jwt_secret"]) {
         if (auto v = w.string(s, "secrets.jwt_secret")) {
           if (v->size() < 32) w.issue(s, "secrets.jwt_secret must have at least 32 characters");
@@ -187,6 +188,9 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
       }
       if (auto s = n["admin_token"]) {
         if (auto v = w.string(s, "secrets.admin_token")) config.admin_token = *v;
+      }
+      if (auto s = n["provider_api_key"]) {
+        if (auto v = w.string(s, "secrets.provider_api_key")) config.provider_api_key = *v;
       }
     }
   }
@@ -271,6 +275,33 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
       }
     }
   }
+  if (auto n = root["storage"]) {
+    // storage.synchronous: one level for every database, or a map by database.
+    if (w.check_map(n, "storage", {"synchronous"})) {
+      auto level = [&](const YAML::Node& v, const std::string& what) -> std::optional<platform::Synchronous> {
+        auto s = v.IsScalar() ? std::optional<std::string>(v.Scalar()) : std::nullopt;
+        if (s == "full") return platform::Synchronous::full;
+        if (s == "normal") return platform::Synchronous::normal;
+        w.issue(v, what + " must be full or normal");
+        return std::nullopt;
+      };
+      if (auto v = n["synchronous"]) {
+        if (v.IsMap()) {
+          std::set<std::string> databases;
+          for (const auto& [db, _] : config.synchronous) databases.insert(db);
+          if (w.check_map(v, "storage.synchronous", databases)) {
+            for (const auto& kv : v) {
+              auto db = kv.first.Scalar();
+              if (!databases.count(db)) continue;
+              if (auto l = level(kv.second, "storage.synchronous." + db)) config.synchronous[db] = *l;
+            }
+          }
+        } else if (auto l = level(v, "storage.synchronous")) {
+          for (auto& [db, each] : config.synchronous) each = *l;
+        }
+      }
+    }
+  }
   return w.issues;
 }
 
@@ -313,6 +344,7 @@ std::string describe_config(const ShopConfig& c) {
   j["payment"]["order_client"] = client(c.payment_order_client);
   j["payment"]["provider_client"] = client(c.payment_provider_client);
   for (const auto& [edge, b] : c.breakers) j["circuit_breakers"][edge] = b.to_json();
+  for (const auto& [db, level] : c.synchronous) j["storage"]["synchronous"][db] = platform::to_string(level);
   return j.dump(2);
 }
 

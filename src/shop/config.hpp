@@ -15,6 +15,7 @@
 #include "platform/resilience/circuit_breaker.hpp"
 #include "platform/resilience/retry.hpp"
 #include "platform/security/password.hpp"
+#include "platform/store/database.hpp"
 
 namespace shopctl::shop {
 
@@ -41,11 +42,21 @@ struct ShopConfig {
   std::filesystem::path data_dir;              // empty: a temporary folder
   std::uint64_t seed = 0;                      // faults and retry jitter
 
-  // Secrets. Empty ones are generated at start-up.
+  // Secrets. Empty ones are taken from <data_dir>/identity.json, else generated at start-up
+  // (and then stored there, unless the data folder is temporary): see shop/identity.hpp.
   std::string jwt_secret;
   std::string service_key;
   std::string webhook_secret;
   std::string admin_token;
+  std::string provider_api_key;  // the shop's key at the provider (generated: sk_test_ + 48 hex)
+
+  // storage: what a commit's acknowledgement promises, by database. Money (order, payment,
+  // provider) and the accounts that own it (auth) survive a power loss; the catalog a crash of
+  // the process (docs/money.md, "Identity and durability").
+  std::map<std::string, platform::Synchronous> synchronous = {
+      {"auth", platform::Synchronous::full},      {"catalog", platform::Synchronous::normal},
+      {"order", platform::Synchronous::full},     {"payment", platform::Synchronous::full},
+      {"provider", platform::Synchronous::full}};
 
   // auth
   std::string jwt_issuer = "shopctl-auth";

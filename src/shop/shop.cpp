@@ -6,16 +6,17 @@
 #endif
 #include <future>
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 
 #include "platform/error.hpp"
 #include "platform/json_body.hpp"
 #include "platform/resilient_caller.hpp"
-#include "platform/security/random.hpp"
 #include "platform/security/service_credential.hpp"
 #include "platform/service.hpp"
 #include "services/auth/auth_service.hpp"
@@ -84,6 +85,7 @@ struct Shop::Impl {
                 shop.log_,
                 shop.config_.admin_token,
                 shop.config_.data_dir} {
+    context.synchronous = shop.config_.synchronous;
     context.connection_ios.push_back(&io);
     for (unsigned i = 1; i < threads_wanted; ++i) {
       auto& more = *extra_ios.emplace_back(std::make_unique<asio::io_context>(1));
@@ -117,16 +119,21 @@ struct Shop::Impl {
 
 Shop::Shop(ShopConfig config, ShopOptions options)
     : config_(std::move(config)), options_(options), faults_(config_.seed), log_(options.log_level, options.log_format) {
-  namespace security = platform::security;
   if (config_.data_dir.empty()) {
     config_.data_dir = make_temp_dir();
     temporary_data_ = true;
   }
   std::filesystem::create_directories(config_.data_dir);
-  if (config_.jwt_secret.empty()) config_.jwt_secret = security::random_hex(32);
-  if (config_.service_key.empty()) config_.service_key = security::random_hex(32);
-  if (config_.webhook_secret.empty()) config_.webhook_secret = "whsec_" + security::random_hex(24);
-  if (config_.admin_token.empty()) config_.admin_token = "adm_" + security::random_hex(16);
+  if (!temporary_data_) {
+    identity_file_ = shop::identity_file(config_.data_dir);
+    stored_identity_ = read_identity(identity_file_).value_or(Identity{});
+  }
+  identity_ = apply_identity(config_, stored_identity_);
+  // Secrets are stored before anything is signed with them; ports once they are bound (start).
+  if (!temporary_data_ && identity_.to_store != stored_identity_) {
+    write_identity(identity_file_, identity_.to_store);
+    stored_identity_ = identity_.to_store;
+  }
 
   tune_allocator_once();
   unsigned threads = options_.threads;
@@ -173,11 +180,32 @@ Shop::~Shop() {
 
 void Shop::start() {
   for (auto& [name, svc] : impl_->services) {
+    auto port = port_of(config_, name);
     try {
       svc->start();
+    } catch (const boost::system::system_error& e) {
+      if (e.code() != boost::asio::error::address_in_use || port == 0) {
+        throw std::runtime_error("cannot start " + name + ": " + e.what());
+      }
+      auto where = "cannot start " + name + ": port " + std::to_string(port);
+      if (identity_.stored_ports.count(name)) {
+        throw std::runtime_error(where + " (kept in " + identity_file_.string() +
+                                 " since its first start) is taken by another process; stop "
+                                 "that process, or remove \"" + name + "\" from the file's ports "
+                                 "to pick a new port (links to the old one then stop working)");
+      }
+      throw std::runtime_error(where + " (configured) is taken by another process");
     } catch (const std::exception& e) {
       throw std::runtime_error("cannot start " + name + ": " + e.what());
     }
+  }
+  if (temporary_data_) return;
+  std::map<std::string, std::uint16_t> bound;
+  for (auto& [name, svc] : impl_->services) bound[name] = svc->host().port();
+  record_bound_ports(identity_, bound);
+  if (identity_.to_store != stored_identity_) {
+    write_identity(identity_file_, identity_.to_store);
+    stored_identity_ = identity_.to_store;
   }
 }
 

@@ -14,6 +14,7 @@
 #include "platform/observe/call_log.hpp"
 #include "platform/observe/log.hpp"
 #include "shop/config.hpp"
+#include "shop/identity.hpp"
 
 namespace shopctl::platform {
 class Service;
@@ -36,13 +37,18 @@ struct ServiceInfo {
 
 class Shop {
  public:
+  // With a data folder (config.data_dir set), reads <data_dir>/identity.json and writes the
+  // secrets it generates there before anything is signed (see shop/identity.hpp). Throws
+  // IdentityError when that file is corrupt or cannot be written.
   explicit Shop(ShopConfig config, ShopOptions options = {});
   ~Shop();
   Shop(const Shop&) = delete;
   Shop& operator=(const Shop&) = delete;
 
-  // Starts every service (catalog, auth, provider, payment, order, then the gateway).
-  // Throws std::runtime_error when a port cannot be bound or a database cannot be opened.
+  // Starts every service (catalog, auth, provider, payment, order, then the gateway), then
+  // stores the ports picked at random in identity.json (a data folder only).
+  // Throws std::runtime_error when a port cannot be bound (the message names the service and
+  // the port, and says when the port came from identity.json) or a database cannot be opened.
   void start();
   // Graceful stop: in-flight requests finish (up to `grace`), databases close.
   void shutdown(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
@@ -58,6 +64,8 @@ class Shop {
   const std::string& admin_token() const { return config_.admin_token; }
   const ShopConfig& config() const { return config_; }
   const std::filesystem::path& data_dir() const { return config_.data_dir; }
+  // <data_dir>/identity.json; empty for a temporary data folder (nothing is kept).
+  const std::filesystem::path& identity_file() const { return identity_file_; }
 
   platform::SimulatedClock& clock() { return clock_; }
   platform::FaultTable& faults() { return faults_; }
@@ -72,6 +80,9 @@ class Shop {
   ShopConfig config_;
   ShopOptions options_;
   bool temporary_data_ = false;
+  std::filesystem::path identity_file_;
+  Identity stored_identity_;
+  AppliedIdentity identity_;
   platform::SimulatedClock clock_;
   platform::FaultTable faults_;
   platform::CallLog calls_;

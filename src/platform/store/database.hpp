@@ -67,10 +67,17 @@ class Statement {
   sqlite3_stmt* stmt_;
 };
 
+// What a commit's acknowledgement promises (SQLite's `synchronous` in WAL mode). `normal`: the
+// commit survives a crash of the process, but a power loss or an OS crash may roll back the
+// last commits (the WAL is synced only at checkpoints). `full`: the WAL is synced at every
+// commit, so an acknowledged commit survives a power loss too. See docs/money.md.
+enum class Synchronous { normal, full };
+const char* to_string(Synchronous s);
+
 class Database {
  public:
-  // Opens (creating) the file in WAL mode with synchronous=NORMAL and foreign keys on.
-  explicit Database(const std::filesystem::path& file);
+  // Opens (creating) the file in WAL mode with the given `synchronous` and foreign keys on.
+  explicit Database(const std::filesystem::path& file, Synchronous synchronous = Synchronous::normal);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -108,6 +115,7 @@ class Database {
   // Applies numbered migrations once each (schema_version in PRAGMA user_version).
   void migrate(const std::vector<std::string_view>& migrations);
   const std::filesystem::path& path() const { return path_; }
+  Synchronous synchronous() const { return synchronous_; }
 
  private:
   // BEGIN IMMEDIATE / COMMIT / ROLLBACK as statements prepared once (no SQL parsing per
@@ -125,6 +133,7 @@ class Database {
   };
 
   std::filesystem::path path_;
+  Synchronous synchronous_;
   sqlite3* db_ = nullptr;
   // Prepared statements of this connection, by SQL text; finalized with the connection.
   std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> statements_;
@@ -139,7 +148,7 @@ class Database {
 // the caller is suspended until fn has returned.
 class DatabaseWorker {
  public:
-  explicit DatabaseWorker(std::filesystem::path file);
+  explicit DatabaseWorker(std::filesystem::path file, Synchronous synchronous = Synchronous::normal);
   ~DatabaseWorker();
   DatabaseWorker(const DatabaseWorker&) = delete;
   DatabaseWorker& operator=(const DatabaseWorker&) = delete;

@@ -150,7 +150,7 @@ std::filesystem::path AuthService::database_file() const { return ctx_.data_dir 
 
 void AuthService::open_storage() {
   if (!db_) {
-    db_ = std::make_unique<platform::DatabaseWorker>(database_file());
+    db_ = std::make_unique<platform::DatabaseWorker>(database_file(), ctx_.synchronous_for("auth"));
   } else {
     db_->reopen();
   }

@@ -234,7 +234,7 @@ CatalogData CatalogService::read_all(platform::Database& db) {
 
 void CatalogService::open_storage() {
   if (!db_) {
-    db_ = std::make_unique<platform::DatabaseWorker>(database_file());
+    db_ = std::make_unique<platform::DatabaseWorker>(database_file(), ctx_.synchronous_for("catalog"));
   } else {
     db_->reopen();
   }

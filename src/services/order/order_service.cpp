@@ -46,7 +46,7 @@ ApiError catalog_unavailable(const CatalogUnavailable& e) {
 OrderService::OrderService(platform::ServiceContext& ctx, OrderSettings settings)
     : Service(ctx, "order", settings.port),
       settings_(std::move(settings)),
-      store_(ctx.data_dir / "order.db"),
+      store_(ctx.data_dir / "order.db", ctx.synchronous_for("order")),
       catalog_(ctx, settings_.catalog, &host_.metrics(), settings_.seed),
       payments_(ctx, settings_.payment, &host_.metrics(), settings_.seed) {
   add_routes();

@@ -180,7 +180,8 @@ void restore_cart(Database& db, const Order& order) {
 
 }  // namespace
 
-OrderStore::OrderStore(std::filesystem::path file) : file_(std::move(file)) {}
+OrderStore::OrderStore(std::filesystem::path file, platform::Synchronous synchronous)
+    : file_(std::move(file)), synchronous_(synchronous) {}
 
 OrderStore::~OrderStore() = default;
 
@@ -193,7 +194,7 @@ void OrderStore::open() {
   if (worker_) {
     worker_->reopen();
   } else {
-    worker_ = std::make_unique<platform::DatabaseWorker>(file_);
+    worker_ = std::make_unique<platform::DatabaseWorker>(file_, synchronous_);
   }
   worker_->run_sync([](Database& db) {
     db.migrate(kMigrations);

@@ -47,7 +47,9 @@ struct PaymentResultOutcome {
 
 class OrderStore {
  public:
-  explicit OrderStore(std::filesystem::path file);
+  // `synchronous`: what a commit promises (see platform::Synchronous).
+  explicit OrderStore(std::filesystem::path file,
+                      platform::Synchronous synchronous = platform::Synchronous::normal);
   ~OrderStore();
 
   // Opens (first time: creates) the database and migrates it. Claims on idempotency keys
@@ -127,6 +129,7 @@ class OrderStore {
   platform::DatabaseWorker& worker();
 
   std::filesystem::path file_;
+  platform::Synchronous synchronous_;
   std::unique_ptr<platform::DatabaseWorker> worker_;
 };
 

@@ -51,7 +51,7 @@ nlohmann::json payment_json(const Payment& payment) {
 PaymentService::PaymentService(platform::ServiceContext& ctx, PaymentSettings settings)
     : Service(ctx, "payment", settings.port),
       settings_(std::move(settings)),
-      store_(ctx.data_dir / "payment.db"),
+      store_(ctx.data_dir / "payment.db", ctx.synchronous_for("payment")),
       order_edge_(ctx, "payment", "order", settings_.order, &host_.metrics(), settings_.seed),
       provider_edge_(ctx, "payment", "provider", settings_.provider, &host_.metrics(),
                      settings_.seed) {

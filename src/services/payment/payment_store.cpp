@@ -145,7 +145,8 @@ nlohmann::json OutboxEntry::to_json() const {
       {"last_error", last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_error)}};
 }
 
-PaymentStore::PaymentStore(std::filesystem::path file) : file_(std::move(file)) {}
+PaymentStore::PaymentStore(std::filesystem::path file, platform::Synchronous synchronous)
+    : file_(std::move(file)), synchronous_(synchronous) {}
 
 PaymentStore::~PaymentStore() = default;
 
@@ -158,7 +159,7 @@ void PaymentStore::open() {
   if (worker_) {
     worker_->reopen();
   } else {
-    worker_ = std::make_unique<platform::DatabaseWorker>(file_);
+    worker_ = std::make_unique<platform::DatabaseWorker>(file_, synchronous_);
   }
   worker_->run_sync([this](Database& db) {
     db.migrate(kMigrations);

@@ -58,7 +58,9 @@ struct RecordedEvent {
 
 class PaymentStore {
  public:
-  explicit PaymentStore(std::filesystem::path file);
+  // `synchronous`: what a commit promises (see platform::Synchronous).
+  explicit PaymentStore(std::filesystem::path file,
+                        platform::Synchronous synchronous = platform::Synchronous::normal);
   ~PaymentStore();
 
   // Opens (first time: creates) the database and migrates it.
@@ -103,6 +105,7 @@ class PaymentStore {
   platform::DatabaseWorker& worker();
 
   std::filesystem::path file_;
+  platform::Synchronous synchronous_;
   std::unique_ptr<platform::DatabaseWorker> worker_;
   std::atomic<std::int64_t> depth_{0};
 };

@@ -29,7 +29,7 @@ constexpr std::size_t kMaxIdLength = 100;
 ProviderService::ProviderService(platform::ServiceContext& ctx, ProviderSettings settings)
     : Service(ctx, "provider", settings.port),
       settings_(std::move(settings)),
-      store_(ctx.data_dir / "provider.db"),
+      store_(ctx.data_dir / "provider.db", ctx.synchronous_for("provider")),
       webhook_client_(http::ClientOptions{[&ctx] { return ctx.peers.get("gateway"); }}) {
   add_routes();
 }

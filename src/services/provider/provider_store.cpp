@@ -87,7 +87,8 @@ StoredEvent read_event(const platform::Statement& st) {
 
 }  // namespace
 
-ProviderStore::ProviderStore(std::filesystem::path file) : file_(std::move(file)) {}
+ProviderStore::ProviderStore(std::filesystem::path file, platform::Synchronous synchronous)
+    : file_(std::move(file)), synchronous_(synchronous) {}
 
 ProviderStore::~ProviderStore() = default;
 
@@ -100,7 +101,7 @@ void ProviderStore::open() {
   if (worker_) {
     worker_->reopen();
   } else {
-    worker_ = std::make_unique<platform::DatabaseWorker>(file_);
+    worker_ = std::make_unique<platform::DatabaseWorker>(file_, synchronous_);
   }
   worker_->run_sync([](Database& db) { db.migrate(kMigrations); });
 }

@@ -41,7 +41,9 @@ struct StoredEvent {
 
 class ProviderStore {
  public:
-  explicit ProviderStore(std::filesystem::path file);
+  // `synchronous`: what a commit promises (see platform::Synchronous).
+  explicit ProviderStore(std::filesystem::path file,
+                         platform::Synchronous synchronous = platform::Synchronous::normal);
   ~ProviderStore();
 
   void open();
@@ -82,6 +84,7 @@ class ProviderStore {
   platform::DatabaseWorker& worker();
 
   std::filesystem::path file_;
+  platform::Synchronous synchronous_;
   std::unique_ptr<platform::DatabaseWorker> worker_;
 };
 

@@ -1,0 +1,193 @@
+#include "shop/identity.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "platform/security/random.hpp"
+
+namespace shopctl::shop {
+
+namespace {
+
+std::string& secret_field(ShopConfig& c, const std::string& name) {
+  if (name == "jwt_secret") return c.jwt_secret;
+  if (name == "service_key") return c.service_key;
+  if (name == "webhook_secret") return c.webhook_secret;
+  if (name == "admin_token") return c.admin_token;
+  return c.provider_api_key;
+}
+
+std::string generate_secret(const std::string& name) {
+  namespace security = platform::security;
+  if (name == "jwt_secret" || name == "service_key") return security::random_hex(32);
+  if (name == "webhook_secret") return "whsec_" + security::random_hex(24);
+  if (name == "admin_token") return "adm_" + security::random_hex(16);
+  return "sk_test_" + security::random_hex(24);
+}
+
+// The same minimum lengths as the config keys (config.cpp), so a file edited by hand cannot
+// weaken what config would refuse.
+std::size_t minimum_length(const std::string& name) {
+  return name == "jwt_secret" || name == "service_key" ? 32 : 1;
+}
+
+[[noreturn]] void fail(const std::filesystem::path& file, const std::string& what) {
+  throw IdentityError(file.string() + ": " + what +
+                      " (fix it, or remove the file to start with new ports and secrets: tokens, "
+                      "pay links and signed events handed out before would then stop working)");
+}
+
+[[noreturn]] void fail_io(const std::filesystem::path& file, const std::string& what) {
+  throw IdentityError(file.string() + ": cannot " + what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+const std::vector<std::string>& identity_secret_names() {
+  static const std::vector<std::string> names = {"jwt_secret", "service_key", "webhook_secret",
+                                                 "admin_token", "provider_api_key"};
+  return names;
+}
+
+std::filesystem::path identity_file(const std::filesystem::path& data_dir) {
+  return data_dir / "identity.json";
+}
+
+std::optional<Identity> read_identity(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    if (errno == ENOENT) return std::nullopt;
+    fail_io(file, "read it");
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) fail(file, "not valid JSON");
+  if (!j.is_object()) fail(file, "must be a JSON object");
+  for (const auto& [key, _] : j.items()) {
+    if (key != "version" && key != "ports" && key != "secrets")
+      fail(file, "unknown key '" + key + "' (expected version, ports, secrets)");
+  }
+  if (!j.contains("version") || j["version"] != 1) fail(file, "\"version\" must be 1");
+
+  Identity id;
+  if (j.contains("ports")) {
+    const auto& ports = j["ports"];
+    if (!ports.is_object()) fail(file, "\"ports\" must be an object of service -> port");
+    for (const auto& [name, port] : ports.items()) {
+      bool known = false;
+      for (const auto& s : service_names()) known = known || s == name;
+      if (!known) fail(file, "ports: unknown service '" + name + "'");
+      if (!port.is_number_integer() || port.get<std::int64_t>() < 1 || port.get<std::int64_t>() > 65535)
+        fail(file, "ports." + name + " must be an integer from 1 to 65535");
+      id.ports[name] = static_cast<std::uint16_t>(port.get<std::int64_t>());
+    }
+  }
+  if (j.contains("secrets")) {
+    const auto& secrets = j["secrets"];
+    if (!secrets.is_object()) fail(file, "\"secrets\" must be an object of name -> string");
+    for (const auto& [name, value] : secrets.items()) {
+      bool known = false;
+      for (const auto& s : identity_secret_names()) known = known || s == name;
+      if (!known) fail(file, "secrets: unknown secret '" + name + "'");
+      if (!value.is_string() || value.get<std::string>().size() < minimum_length(name))
+        fail(file, "secrets." + name + " must be a string of at least " +
+                       std::to_string(minimum_length(name)) + " characters");
+      id.secrets[name] = value.get<std::string>();
+    }
+  }
+  return id;
+}
+
+void write_identity(const std::filesystem::path& file, const Identity& identity) {
+  nlohmann::json j = {{"version", 1}, {"ports", nlohmann::json::object()},
+                      {"secrets", nlohmann::json::object()}};
+  for (const auto& [name, port] : identity.ports) j["ports"][name] = port;
+  for (const auto& [name, value] : identity.secrets) j["secrets"][name] = value;
+  auto text = j.dump(2) + "\n";
+
+  auto dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  auto temp = file;
+  temp += ".tmp-" + std::to_string(::getpid());
+  // Created 0600 (the umask can only remove bits), so the secrets are never readable by others,
+  // not even for the moment before a chmod.
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) fail_io(temp, "create it");
+  auto cleanup = [&] {
+    ::close(fd);
+    ::unlink(temp.c_str());
+  };
+  if (::fchmod(fd, 0600) != 0) {
+    cleanup();
+    fail_io(temp, "set its mode to 0600");
+  }
+  std::size_t done = 0;
+  while (done < text.size()) {
+    auto n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      cleanup();
+      fail_io(temp, "write it");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    cleanup();
+    fail_io(temp, "sync it");
+  }
+  ::close(fd);
+  if (::rename(temp.c_str(), file.c_str()) != 0) {
+    ::unlink(temp.c_str());
+    fail_io(file, "replace it");
+  }
+  // The rename itself is durable only once the folder is synced.
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+AppliedIdentity apply_identity(ShopConfig& config, const Identity& stored) {
+  AppliedIdentity out;
+  out.to_store = stored;
+  for (const auto& name : identity_secret_names()) {
+    auto& value = secret_field(config, name);
+    if (!value.empty()) continue;  // config wins; the stored one (if any) stays in the file
+    auto it = stored.secrets.find(name);
+    if (it != stored.secrets.end()) {
+      value = it->second;
+    } else {
+      value = generate_secret(name);
+      out.to_store.secrets[name] = value;
+    }
+  }
+  for (const auto& name : service_names()) {
+    auto configured = config.ports.find(name);
+    if (configured != config.ports.end() && configured->second != 0) continue;  // config wins
+    out.shop_ports.insert(name);
+    auto it = stored.ports.find(name);
+    if (it != stored.ports.end()) {
+      config.ports[name] = it->second;
+      out.stored_ports.insert(name);
+    }
+  }
+  return out;
+}
+
+void record_bound_ports(AppliedIdentity& applied, const std::map<std::string, std::uint16_t>& bound) {
+  for (const auto& name : applied.shop_ports) {
+    auto it = bound.find(name);
+    if (it != bound.end() && it->second != 0) applied.to_store.ports[name] = it->second;
+  }
+}
+
+}  // namespace shopctl::shop

@@ -1,0 +1,67 @@
+#pragma once
+// A shop's identity across restarts: the service ports it first picked at random and the
+// secrets it first generated, kept in <data_dir>/identity.json. A shop started again on the
+// same folder (after a stop or a SIGKILL) answers on the same URLs and still honours what it
+// handed out before: pay links, shoppers' tokens, signed provider events, service tokens.
+// A temporary data folder keeps nothing. The rules (docs/configuration.md, "Identity"):
+// - a secret or a non-zero port given by config (or a flag) wins for that start and is never
+//   written to the file; a value the file holds stays there for the starts without it;
+// - otherwise the stored value is used; otherwise one is generated (a port: picked by the
+//   system at bind time) and stored.
+// The logic (apply_identity, record_bound_ports) is pure; read/write are the only file I/O.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "shop/config.hpp"
+
+namespace shopctl::shop {
+
+// identity.json cannot be read, or holds something other than a valid identity.
+class IdentityError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Identity {
+  std::map<std::string, std::uint16_t> ports;  // by service name
+  std::map<std::string, std::string> secrets;  // by identity_secret_names()
+  bool operator==(const Identity&) const = default;
+};
+
+// The secrets an identity keeps: jwt_secret, service_key, webhook_secret, admin_token,
+// provider_api_key (the names of the `secrets:` config keys).
+const std::vector<std::string>& identity_secret_names();
+
+// <data_dir>/identity.json
+std::filesystem::path identity_file(const std::filesystem::path& data_dir);
+
+// Reads `file`; nullopt when it does not exist. Throws IdentityError, naming the file and what
+// is wrong, when it cannot be read or is not an identity (bad JSON, an unknown key, a secret
+// that is not a non-empty string or is too short, a port outside 1..65535).
+std::optional<Identity> read_identity(const std::filesystem::path& file);
+
+// Replaces `file` atomically: a temporary file in the same folder created with mode 0600,
+// written and fsynced, renamed over `file`, then the folder fsynced. Throws IdentityError.
+void write_identity(const std::filesystem::path& file, const Identity& identity);
+
+struct AppliedIdentity {
+  Identity to_store;                  // what the file should hold now
+  std::set<std::string> shop_ports;   // services whose port is the shop's own (not configured)
+  std::set<std::string> stored_ports; // ... of which the file gave the port
+};
+
+// Fills `config`'s empty secrets (stored, else generated) and its missing or zero ports of
+// stored services, following the rules above. `stored` is the file's content (empty: none).
+AppliedIdentity apply_identity(ShopConfig& config, const Identity& stored);
+
+// After the services have bound: records the port of each of `applied.shop_ports` from
+// `bound` (service -> port) into `applied.to_store`.
+void record_bound_ports(AppliedIdentity& applied, const std::map<std::string, std::uint16_t>& bound);
+
+}  // namespace shopctl::shop

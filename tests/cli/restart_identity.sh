@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# A shop keeps its identity across a SIGKILL: `shopctl serve --data-dir D` is killed and started
+# again on D; it comes back on the same gateway and provider ports, a shopper's token from before
+# still works, and the pay link handed out before still takes the payment (the order ends PAID).
+# A second shop on the same folder while the first runs fails with exit 3, naming the service
+# and the port. Real processes, loopback only, every wait bounded.
+set -uo pipefail
+shopctl=${1:?usage: restart_identity.sh path/to/shopctl}
+tmp=$(mktemp -d)
+pid=""
+cleanup() {
+  [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+passed=0; failed=0
+check() {  # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
+}
+data="$tmp/data"
+
+start_shop() {  # start_shop LOGFILE: starts serve on $data, waits until it is up (at most 60 s)
+  "$shopctl" serve --data-dir "$data" --gateway-port 0 --log-level warn >"$1" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 600); do
+    grep -q "the shop is up" "$1" && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "FAIL: the shop did not come up"; sed 's/^/    /' "$1" | head -20
+  return 1
+}
+url_of() { awk -v s="$1" '$1 == s {print $2; exit}' "$2"; }  # url_of SERVICE LOGFILE
+
+finish() { echo "restart: $passed passed, $((failed + 1)) failed"; exit 1; }
+
+start_shop "$tmp/first.log" || finish
+gateway=$(url_of gateway "$tmp/first.log")
+provider=$(url_of provider "$tmp/first.log")
+
+email="ada-$$@shop.test"
+curl -s -o /dev/null -X POST "$gateway/api/auth/register" -H 'Content-Type: application/json' \
+  -d "{\"email\":\"$email\",\"password\":\"correct-horse-battery\",\"name\":\"Ada\"}"
+token=$(curl -s -X POST "$gateway/api/auth/login" -H 'Content-Type: application/json' \
+  -d "{\"email\":\"$email\",\"password\":\"correct-horse-battery\"}" | jq -r .access_token)
+check "login gives a token" test -n "$token" -a "$token" != null
+auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
+curl -s -o /dev/null -X POST "$gateway/api/cart/items" "${auth[@]}" -d '{"product_id":"p-001","quantity":1}'
+curl -s -X POST "$gateway/api/orders" "${auth[@]}" >"$tmp/order.json"
+order_id=$(jq -r .order_id "$tmp/order.json")
+pay_url=$(jq -r .payment.pay_url "$tmp/order.json")
+check "checkout answers an order with a pay_url" test "$pay_url" != null -a -n "$pay_url"
+mode=$(stat -c %a "$data/identity.json" 2>/dev/null)
+check "identity.json exists with mode 600 (got '${mode}')" test "$mode" = 600
+
+# Killed without any chance to clean up, then started again on the same folder.
+kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=""
+start_shop "$tmp/second.log" || finish
+check "the gateway comes back on its port ($gateway)" test "$(url_of gateway "$tmp/second.log")" = "$gateway"
+check "the provider comes back on its port ($provider)" test "$(url_of provider "$tmp/second.log")" = "$provider"
+
+status=$(curl -s -o "$tmp/cart.json" -w '%{http_code}' "$gateway/api/cart" "${auth[@]}")
+check "the token from before the restart still works (got $status: $(head -c 200 "$tmp/cart.json" 2>/dev/null))" test "$status" = 200
+
+status=$(curl -s -o "$tmp/pay.json" -w '%{http_code}' -X POST "$pay_url" -H 'Content-Type: application/json' \
+  -d '{"card_number":"4242424242424242"}')
+check "the pay link from before the restart takes the payment (got $status: $(head -c 200 "$tmp/pay.json" 2>/dev/null))" test "$status" = 200
+order_status=""
+for _ in $(seq 1 100); do
+  order_status=$(curl -s "$gateway/api/orders/$order_id" "${auth[@]}" | jq -r .status)
+  [[ "$order_status" == PAID ]] && break
+  sleep 0.1
+done
+check "the order paid through the old link ends PAID (got '$order_status')" test "$order_status" = PAID
+
+# A second shop on the same folder cannot take the kept ports: exit 3, naming service and port.
+"$shopctl" serve --data-dir "$data" --gateway-port 0 --log-level warn >"$tmp/third.log" 2>&1 &
+third=$!
+third_rc=""
+for _ in $(seq 1 300); do
+  if ! kill -0 "$third" 2>/dev/null; then wait "$third"; third_rc=$?; break; fi
+  sleep 0.1
+done
+[[ -z "$third_rc" ]] && { kill -9 "$third" 2>/dev/null; wait "$third" 2>/dev/null; }
+check "a second shop on the same folder exits 3 (got '${third_rc}')" test "$third_rc" = 3
+check "its error names the service and the port: $(head -c 300 "$tmp/third.log")" \
+  grep -qE "cannot start [a-z]+: port [0-9]+ \(kept in .*identity.json.*\) is taken by another process" "$tmp/third.log"
+
+kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
+check "the restarted shop stops cleanly on SIGTERM (exit $rc)" test "$rc" = 0
+
+# A corrupt identity.json: exit 3, naming the file, and the file is left as it was.
+echo '{"version": 1, "ports": ' >"$data/identity.json"
+timeout -k 5 60 "$shopctl" serve --data-dir "$data" --gateway-port 0 --log-level warn >"$tmp/corrupt.log" 2>&1
+rc=$?
+check "a corrupt identity.json fails the start with exit 3 (got $rc)" test "$rc" = 3
+check "its error names the file: $(head -c 300 "$tmp/corrupt.log")" grep -q "identity.json: not valid JSON" "$tmp/corrupt.log"
+
+echo "restart: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
