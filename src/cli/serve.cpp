@@ -105,7 +105,10 @@ void register_serve(CLI::App& app) {
       "  shopctl serve                          # gateway on :8080, data in .shopctl/data\n"
       "  shopctl serve --data-dir D --gateway-port 0  # any free port, kept in D/identity.json\n"
       "  shopctl serve --ephemeral --gateway-port 0\n"
-      "  shopctl serve --config shop.yaml --log-format json\n");
+      "  shopctl serve --config shop.yaml --log-format json\n"
+      "\n"
+      "Exit codes: 0 stopped by SIGINT/SIGTERM, 1 bad command line, 2 an invalid --config,\n"
+      "3 the shop could not start (a port taken, a corrupt identity.json, a database).\n");
   cmd->add_option("--config", o->config_file, "YAML settings (ports, secrets, timeouts, breakers, catalog file)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--data-dir", o->data_dir, "Folder for the services' SQLite databases and identity.json (ports and secrets kept across restarts)")->capture_default_str();
