@@ -133,6 +133,10 @@ class ServiceHost {
   std::uint16_t port() const;
   void set_ready(bool ready) { ready_ = ready; }
 
+  // The pipeline the server runs for each request (credential, fault point, routing, handler,
+  // error rendering, records), without the socket: the seam of the HTTP fuzz target.
+  boost::asio::awaitable<http::Response> serve(http::Request& req) { return handle(req); }
+
   // Whether the gateway treats callers without a credential as the public ("client").
   void set_public_door(bool is_public) { public_door_ = is_public; }
 

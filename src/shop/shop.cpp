@@ -6,12 +6,14 @@
 #endif
 #include <future>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/system/system_error.hpp>
 
 #include "platform/error.hpp"
@@ -221,6 +223,17 @@ platform::Service& Shop::service(const std::string& name) const {
     if (n == name) return *svc;
   }
   throw std::invalid_argument("unknown service '" + name + "'");
+}
+
+http::Response Shop::handle_in_process(const std::string& name, http::Request request) {
+  auto& host = service(name).host();
+  auto answer = asio::co_spawn(
+      impl_->io,
+      [&host, req = std::move(request)]() mutable -> asio::awaitable<http::Response> {
+        co_return co_await host.serve(req);
+      },
+      asio::use_future);
+  return answer.get();
 }
 
 void Shop::stop_service(const std::string& name) { service(name).stop(); }

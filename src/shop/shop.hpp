@@ -11,6 +11,7 @@
 
 #include "platform/clock.hpp"
 #include "platform/fault/fault_table.hpp"
+#include "platform/http/message.hpp"
 #include "platform/observe/call_log.hpp"
 #include "platform/observe/log.hpp"
 #include "shop/config.hpp"
@@ -60,6 +61,11 @@ class Shop {
   void restart_service(const std::string& name);
 
   std::string url(const std::string& service) const;  // http://127.0.0.1:PORT
+  // Runs `request` through `service`'s request pipeline on the shop's threads, as if it had
+  // arrived on its port, and waits for the answer. No socket on the way in (calls the handler
+  // makes to other services are real): for the HTTP fuzz target. Throws std::invalid_argument
+  // for an unknown service.
+  http::Response handle_in_process(const std::string& service, http::Request request);
   std::vector<ServiceInfo> services() const;
   const std::string& admin_token() const { return config_.admin_token; }
   const ShopConfig& config() const { return config_; }

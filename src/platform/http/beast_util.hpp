@@ -60,6 +60,28 @@ void copy_headers(const Fields& from, Headers& to) {
   for (const auto& f : from) to.add(std::string(f.name_string()), std::string(f.value()));
 }
 
+// The server's parser settings: the contract's body and header limits.
+template <class Parser>
+void limit_request_parser(Parser& parser, std::size_t body_limit, std::size_t header_limit) {
+  parser.body_limit(body_limit);
+  parser.header_limit(static_cast<std::uint32_t>(header_limit));
+}
+
+// Whether a request target is in origin form (RFC 9112 section 3.2.1: an absolute path, then
+// an optional query), the only form the services serve. Anything else ("api/auth", "*",
+// "http://host/x") is a malformed request line: 400, before any routing.
+inline bool origin_form(std::string_view target) { return !target.empty() && target.front() == '/'; }
+
+// Our Request from Beast's (the body is moved out).
+inline Request to_request(bhttp::request<bhttp::string_body>& message) {
+  Request req;
+  req.method = std::string(message.method_string());
+  req.target = std::string(message.target());
+  copy_headers(message.base(), req.headers);
+  req.body = std::move(message.body());
+  return req;
+}
+
 inline void copy_headers_to(const Headers& from, bhttp::fields& to) {
   for (const auto& [k, v] : from.fields()) to.insert(k, v);
 }

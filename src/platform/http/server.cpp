@@ -396,8 +396,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     }
     while (!closed_early) {
       bhttp::request_parser<bhttp::string_body> parser;
-      parser.body_limit(self->options.body_limit);
-      parser.header_limit(static_cast<std::uint32_t>(self->options.header_limit));
+      detail::limit_request_parser(parser, self->options.body_limit, self->options.header_limit);
       stream.expires_after(self->options.idle_timeout);
       co_await bhttp::async_read_header(stream, buffer, parser,
                                         asio::redirect_error(use_awaitable, ec));
@@ -445,13 +444,17 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         break;
       }
       auto message = parser.release();
+      if (!detail::origin_form(message.target())) {
+        co_await answer_and_linger(
+            stream,
+            limit_error(400, "bad_request",
+                        "malformed HTTP request: the request target must be an absolute path"),
+            message.version());
+        break;
+      }
       unsigned version = message.version();
       bool keep_alive = message.keep_alive();
-      Request req;
-      req.method = std::string(message.method_string());
-      req.target = std::string(message.target());
-      detail::copy_headers(message.base(), req.headers);
-      req.body = std::move(message.body());
+      Request req = detail::to_request(message);
       stream.expires_never();  // handlers and faults bound their own time
 
       Response res;

@@ -1,0 +1,42 @@
+// Shop::handle_in_process: a request through one service's pipeline without a socket (the
+// HTTP fuzz target's seam) answers as the same request on the port does.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "../support/test_shop.hpp"
+#include "platform/security/service_credential.hpp"
+#include "shop/shop.hpp"
+
+namespace {
+
+using nlohmann::json;
+namespace http = shopctl::http;
+
+TEST_CASE("a request handled in process gets the pipeline's answers: routing, auth, handler") {
+  auto shop = shopctl::test_support::start_shop();
+
+  http::Request no_token;
+  no_token.method = "GET";
+  no_token.target = "/api/cart";
+  auto refused = shop->handle_in_process("gateway", no_token);
+  CHECK(refused.status == 401);
+  CHECK(json::parse(refused.body).at("error").at("code").is_string());
+
+  http::Request product;
+  product.method = "GET";
+  product.target = "/products/p-001";
+  auto anonymous = shop->handle_in_process("catalog", product);
+  CHECK(anonymous.status == 401);  // internal port: a credential is needed
+
+  shopctl::platform::security::ServiceCredentials credentials(shop->config().service_key,
+                                                              shop->clock());
+  product.headers.set("X-Service-Token", credentials.token_for("order"));
+  auto found = shop->handle_in_process("catalog", product);
+  REQUIRE(found.status == 200);
+  CHECK(json::parse(found.body).at("id") == "p-001");
+
+  CHECK_THROWS_AS(shop->handle_in_process("nowhere", product), std::invalid_argument);
+}
+
+}  // namespace

@@ -1,0 +1,72 @@
+// http::parse_request: the server's parser and limits on bytes in memory (the HTTP fuzz
+// target's way in). Each outcome maps to what the server does with the connection.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "platform/http/request_parse.hpp"
+
+namespace {
+
+using shopctl::http::parse_request;
+using Outcome = shopctl::http::ParsedRequest::Outcome;
+
+constexpr std::size_t kBody = 1 << 20;
+constexpr std::size_t kHeaders = 16 * 1024;
+
+TEST_CASE("a complete request comes out with its method, target, headers and body") {
+  const std::string bytes =
+      "POST /api/auth/login?x=1 HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+      "Content-Length: 7\r\n\r\n{\"a\":1}GET / HTTP/1.1\r\n\r\n";
+  auto parsed = parse_request(bytes, kBody, kHeaders);
+  REQUIRE(parsed.outcome == Outcome::complete);
+  CHECK(parsed.request.method == "POST");
+  CHECK(parsed.request.target == "/api/auth/login?x=1");
+  CHECK(parsed.request.headers.get("content-type") == "application/json");
+  CHECK(parsed.request.body == "{\"a\":1}");
+  CHECK(parsed.consumed == bytes.find("GET"));  // the pipelined request stays unread
+}
+
+TEST_CASE("a chunked body is reassembled") {
+  auto parsed = parse_request(
+      "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", kBody,
+      kHeaders);
+  REQUIRE(parsed.outcome == Outcome::complete);
+  CHECK(parsed.request.body == "abcde");
+}
+
+TEST_CASE("bytes that stop before the request ends are incomplete, not an error") {
+  CHECK(parse_request("", kBody, kHeaders).outcome == Outcome::incomplete);
+  CHECK(parse_request("GET / HTTP/1.1\r\nHost:", kBody, kHeaders).outcome == Outcome::incomplete);
+  CHECK(parse_request("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc", kBody, kHeaders).outcome ==
+        Outcome::incomplete);
+}
+
+TEST_CASE("a malformed request line or header is malformed, with the parser's reason") {
+  auto parsed = parse_request("GET\x01 / HTTP/1.1\r\n\r\n", kBody, kHeaders);
+  CHECK(parsed.outcome == Outcome::malformed);
+  CHECK_FALSE(parsed.error.empty());
+  CHECK(parse_request("GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", kBody, kHeaders).outcome ==
+        Outcome::malformed);
+  CHECK(parse_request("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", kBody, kHeaders).outcome ==
+        Outcome::malformed);
+}
+
+TEST_CASE("a request target that is not an absolute path is malformed (found by fuzz_http_request)") {
+  for (const char* line : {"POST api/auth HTTP/1.1", "GET * HTTP/1.1", "GET http://a/b HTTP/1.1"}) {
+    CAPTURE(line);
+    auto parsed = parse_request(std::string(line) + "\r\nHost: a\r\n\r\n", kBody, kHeaders);
+    CHECK(parsed.outcome == Outcome::malformed);
+  }
+  CHECK(parse_request("GET /?q=api/auth HTTP/1.1\r\n\r\n", kBody, kHeaders).outcome ==
+        Outcome::complete);
+}
+
+TEST_CASE("the body and header limits give the outcomes the server answers 413 and 431 for") {
+  CHECK(parse_request("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world", 10, kHeaders)
+            .outcome == Outcome::body_too_large);
+  const std::string big = "GET / HTTP/1.1\r\nX-Big: " + std::string(200, 'a') + "\r\n\r\n";
+  CHECK(parse_request(big, kBody, 100).outcome == Outcome::headers_too_large);
+}
+
+}  // namespace
