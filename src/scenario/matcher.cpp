@@ -11,13 +11,24 @@
 namespace shopctl::scenario {
 namespace {
 
+// A value as JSON text for a message. Never throws: a string that is not UTF-8 (a scenario file
+// or an environment variable can hold any bytes) shows U+FFFD where dump() would throw
+// type_error 316 out of describe() and check() (found by fuzz_jsonpath_matcher).
+std::string shown(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 using nlohmann::json;
 
 constexpr std::size_t kMaxRendered = 200;
 
 std::string truncated(std::string text) {
   if (text.size() <= kMaxRendered) return text;
-  text.resize(kMaxRendered);
+  // Cut before a character, never inside one: the message goes into JSON reports, whose
+  // dump() throws on a split UTF-8 sequence.
+  std::size_t cut = kMaxRendered;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  text.resize(cut);
   return text + "...";
 }
 
@@ -181,14 +192,14 @@ Matcher Matcher::bind(const Variables& variables) const {
       if (clause.op == MatchOp::matches) {
         clause.regex.reset();
         if (!clause.operand.is_string()) {
-          clause.error = "the pattern of " + subject_ + " expanded to " + clause.operand.dump() +
+          clause.error = "the pattern of " + subject_ + " expanded to " + shown(clause.operand) +
                          ", not a string";
         } else {
           try {
             clause.regex = compile_regex(clause.operand.get<std::string>());
           } catch (const std::regex_error& e) {
             clause.error = "the pattern of " + subject_ + " expanded to an invalid regex " +
-                           clause.operand.dump() + ": " + e.what();
+                           shown(clause.operand) + ": " + e.what();
           }
         }
       }
@@ -202,7 +213,7 @@ std::string Matcher::render(const json& value) const {
   if (domain_ == MatcherDomain::duration && value.is_number_integer()) {
     return readable_duration(value.get<std::int64_t>());
   }
-  return truncated(value.dump());
+  return truncated(shown(value));
 }
 
 std::string Matcher::describe(const MatchClause& clause) const {
@@ -210,7 +221,7 @@ std::string Matcher::describe(const MatchClause& clause) const {
     if (domain_ == MatcherDomain::duration && value.is_number_integer()) {
       return platform::format_duration(std::chrono::nanoseconds(value.get<std::int64_t>()));
     }
-    return truncated(value.dump());
+    return truncated(shown(value));
   };
   switch (clause.op) {
     case MatchOp::eq: return "equal " + operand_text(clause.operand);
@@ -235,7 +246,7 @@ std::string Matcher::describe(const MatchClause& clause) const {
     }
     case MatchOp::matches:
       return "match /" + (clause.operand.is_string() ? clause.operand.get<std::string>()
-                                                     : clause.operand.dump()) +
+                                                     : shown(clause.operand)) +
              "/";
     case MatchOp::exists:
       return clause.operand.is_boolean() && !clause.operand.get<bool>() ? "be absent" : "exist";
@@ -256,7 +267,7 @@ std::string Matcher::describe(const MatchClause& clause) const {
     case MatchOp::contains: return "contain " + operand_text(clause.operand);
     case MatchOp::type:
       return "be of type " + (clause.operand.is_string() ? clause.operand.get<std::string>()
-                                                         : clause.operand.dump());
+                                                         : shown(clause.operand));
   }
   return "match";
 }

@@ -212,7 +212,7 @@ std::optional<MatchClause> parse_clause(Context& ctx, const Field& entry, MatchO
           } else if (!counts) {
             const auto& loc = inner.loc;
             ctx.add({loc.file, loc.line, loc.column,
-                     "a length is compared with whole numbers (0 or more), not " + inner.operand.dump()});
+                     "a length is compared with whole numbers (0 or more), not " + inner.operand.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
           }
         }
       } else if (entry.node.IsScalar() && entry.node.Tag() != "!") {

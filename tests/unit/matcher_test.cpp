@@ -223,3 +223,31 @@ TEST_CASE("describe tells what a matcher requires") {
   CHECK(Matcher().describe() == "be anything");
   CHECK_FALSE(Matcher().check(std::nullopt).has_value());
 }
+
+TEST_CASE("operands that are not UTF-8 describe and report without throwing (found by fuzz_jsonpath_matcher)") {
+  // A scenario file can hold any bytes; yaml-cpp keeps them, json::dump() throws on them.
+  auto matcher = Matcher::from_yaml("{contains: {product_id: p-001, qu\x9f\x91\x8b\x8dty: 2}}");
+  std::string text;
+  CHECK_NOTHROW(text = matcher.describe());
+  CHECK(text.find("\xEF\xBF\xBD") != std::string::npos);  // U+FFFD where the bad bytes were
+  std::optional<std::string> failure;
+  CHECK_NOTHROW(failure = matcher.check(json::array()));
+  REQUIRE(failure.has_value());
+  CHECK_NOTHROW((void)json(*failure).dump());
+
+  auto plain = Matcher::from_yaml("\"caf\xe9\"");  // Latin-1, not UTF-8
+  CHECK_NOTHROW((void)plain.describe());
+  CHECK_NOTHROW((void)plain.check(json("cafe")));
+}
+
+TEST_CASE("a long expected value is cut between characters, never inside one") {
+  std::string accents;
+  for (int i = 0; i < 400; ++i) accents += "\xc3\xa9";  // é
+  for (int shift = 0; shift < 2; ++shift) {
+    auto matcher = Matcher::equals(json(std::string(shift, 'x') + accents), "$.name");
+    auto failure = matcher.check(json("other"));
+    REQUIRE(failure.has_value());
+    CHECK_NOTHROW((void)json(*failure).dump());  // the JSON report writes it
+    CHECK_NOTHROW((void)json(matcher.describe()).dump());
+  }
+}
