@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds shopctl (and, with --tests, the test binary) into build/ with Ninja and ccache.
-# Usage: scripts/build.sh [--tests] [--bench] [--sanitize]
+# Usage: scripts/build.sh [--tests] [--bench] [--sanitize] [--fuzz] [--tsan]
+#   --sanitize  ASan+UBSan into build-asan/ (with libFuzzer coverage, so that it serves --fuzz)
+#   --fuzz      the libFuzzer targets (tests/fuzz/*.cpp) into build-asan/
+#   --tsan      ThreadSanitizer into build-tsan/: the binary and shopctl_threaded_tests only
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -13,7 +16,17 @@ for arg in "$@"; do
   case "$arg" in
     --tests) targets+=(shopctl_tests) ;;
     --bench) flags=(-DCMAKE_BUILD_TYPE=Release -DSHOPCTL_BENCHMARKS=ON); targets+=(shopctl_bench) ;;
-    --sanitize) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" -DSHOPCTL_SANITIZE=ON -DSHOPCTL_BENCHMARKS=OFF) ;;
+    --sanitize|--fuzz)
+      dir=build-asan
+      # Line tables are all a sanitizer report needs (file:line in every frame); they compile
+      # faster than full -g. Add -g by hand to step through a finding in a debugger.
+      flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" -DSHOPCTL_SANITIZE=ON -DSHOPCTL_FUZZ=ON -DSHOPCTL_BENCHMARKS=OFF)
+      if [[ "$arg" == --fuzz ]]; then targets+=(fuzz_targets); fi ;;
+    --tsan)
+      dir=build-tsan
+      # Line tables only, as for build-asan/.
+      flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" -DSHOPCTL_TSAN=ON -DSHOPCTL_BENCHMARKS=OFF)
+      targets+=(shopctl_threaded_tests) ;;
     *) echo "build.sh: unknown option $arg" >&2; exit 1 ;;
   esac
 done

@@ -3,8 +3,11 @@
 # quick when everything is there (no apt call at all).
 set -euo pipefail
 
+# libclang-rt-14-dev: the sanitizer and libFuzzer runtimes (clang only recommends it, and the
+# install below skips recommendations); llvm-14: llvm-symbolizer, for readable sanitizer traces.
 packages=(
   clang g++ cmake ninja-build ccache pkg-config
+  libclang-rt-14-dev llvm-14
   libboost1.81-dev libboost-url1.81-dev
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
   doctest-dev libssl-dev libsodium-dev libbenchmark-dev prometheus-cpp-dev
