@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the doctest binary (unit tests of pure logic, integration tests
-# on real sockets), the scenario suite (with a JUnit report) and the CLI's exit-code checks.
-# With --sanitize, the same tests run once more under address + undefined-behaviour sanitizers.
+# on real sockets), the scenario suite (with a JUnit report) and the CLI's exit-code checks;
+# then the checks that need instrumented builds (docs/testing.md has what each costs):
+#   - the doctest binary and the scenario suite under ASan+UBSan (build-asan/),
+#   - every libFuzzer target for a short fixed time, and the regression inputs (build-asan/),
+#   - the integration tests and the scenario suite under ThreadSanitizer (build-tsan/).
+# CI runs all of it. --quick stops after the plain tests (for a quick local check);
+# --sanitize is accepted for old habits and changes nothing.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-sanitize=false
+instrumented=true
 for arg in "$@"; do
   case "$arg" in
-    --sanitize) sanitize=true ;;
+    --quick) instrumented=false ;;
+    --sanitize) ;;
     *) echo "test.sh: unknown option $arg" >&2; exit 1 ;;
   esac
 done
+# Seconds each fuzz target runs in CI: short and fixed (scripts/fuzz.sh runs longer locally).
+fuzz_seconds=${SHOPCTL_FUZZ_SECONDS:-20}
 
 # Every step prints its own count; the last line adds them up (test cases, scenarios and CLI
 # checks), so CI reads one "N passed, M failed" line that counts real tests.
@@ -45,10 +53,41 @@ step "unit and integration tests" ./build/shopctl_tests --reporters=console --no
 step "scenario suite" ./build/shopctl run scenarios/ --junit reports/scenarios.junit.xml --json reports/scenarios.json
 step "CLI exit codes" bash tests/cli/exit_codes.sh ./build/shopctl
 step "identity across a SIGKILL" bash tests/cli/restart_identity.sh ./build/shopctl
-if $sanitize; then
-  "$here/scripts/build.sh" --tests --sanitize || { echo "sanitizer build failed"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
-  step "tests under ASan+UBSan" env ASAN_OPTIONS=detect_leaks=0 ./build-asan/shopctl_tests --no-intro=true
-  step "scenarios under ASan+UBSan" env ASAN_OPTIONS=detect_leaks=0 ./build-asan/shopctl run scenarios/ --jobs 1
+
+# --- Instrumented builds (docs/testing.md). Each phase prints its time to stderr. ---
+phase_started=0
+phase() { phase_started=$SECONDS; echo "== phase: $1" >&2; }
+phase_done() { echo "== phase: $1 took $((SECONDS - phase_started)) s" >&2; }
+# A build that fails counts as one failed step; the phase's tests are then skipped.
+build_step() {  # build_step NAME BUILD-ARGS...
+  local name=$1; shift
+  if "$here/scripts/build.sh" "$@" >&2; then return 0; fi
+  echo "== $name: FAILED (build)" >&2
+  steps_failed=$((steps_failed + 1)); failed=$((failed + 1))
+  return 1
+}
+echo "== phase: build and plain tests took $SECONDS s" >&2
+if $instrumented; then
+  # ASan+UBSan; the same build-asan/ carries libFuzzer coverage and serves the fuzz phase.
+  phase "ASan+UBSan"
+  if build_step "ASan+UBSan build" --tests --sanitize --fuzz; then
+    step "tests under ASan+UBSan" env ASAN_OPTIONS=detect_leaks=0 ./build-asan/shopctl_tests --no-intro=true
+    step "scenarios under ASan+UBSan" env ASAN_OPTIONS=detect_leaks=0 ./build-asan/shopctl run scenarios/ --jobs 1
+  fi
+  phase_done "ASan+UBSan"
+
+  phase "fuzz"
+  step "fuzz targets and regression inputs" ./scripts/fuzz.sh "$fuzz_seconds"
+  phase_done "fuzz"
+
+  phase "ThreadSanitizer"
+  if build_step "ThreadSanitizer build" --tsan; then
+    step "integration tests under TSan" env TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+      ./build-tsan/shopctl_threaded_tests --no-intro=true
+    step "scenarios under TSan" env TSAN_OPTIONS="halt_on_error=1" \
+      ./build-tsan/shopctl run scenarios/ --jobs 2
+  fi
+  phase_done "ThreadSanitizer"
 fi
 echo "test.sh: $steps_failed step(s) failed; test cases, scenarios and CLI checks added up below."
 # The closing line, alone and bare, in the plain form CI reads: "N passed, M failed".
