@@ -11,6 +11,7 @@
 #include "platform/duration.hpp"
 #include "platform/error.hpp"
 #include "platform/json_body.hpp"
+#include "platform/security/compare.hpp"
 #include "platform/security/password.hpp"
 
 namespace shopctl::platform {
@@ -241,6 +242,7 @@ ServiceHost::ServiceHost(ServiceContext& ctx, std::string service, std::uint16_t
   options.name = service_;
   options.port = port;
   options.connection_ios = ctx_.connection_ios;
+  options.limits = ctx_.http_limits;
   server_ = std::make_unique<http::Server>(
       ctx_.io, options, [this](Request& req) { return handle(req); });
   add_common_admin_routes();
@@ -248,7 +250,19 @@ ServiceHost::ServiceHost(ServiceContext& ctx, std::string service, std::uint16_t
 
 ServiceHost::~ServiceHost() { server_->stop(); }
 
+void ServiceHost::prepare_caller_gate() {
+  if (gate_prepared_) return;
+  gate_prepared_ = true;
+  bool any_public = routes_.routes().empty();
+  for (const auto& route : routes_.routes()) {
+    any_public = any_public || route.access.is_public;
+    known_callers_.insert(route.access.callers.begin(), route.access.callers.end());
+  }
+  internal_only_ = !public_door_ && !any_public;
+}
+
 void ServiceHost::start() {
+  prepare_caller_gate();
   server_->start();
   ctx_.peers.set(service_, http::Endpoint{"127.0.0.1", server_->port()});
 }
@@ -270,7 +284,7 @@ void ServiceHost::record_violation(const Request& req, const std::string& caller
   r.caller = caller;
   r.callee = service_;
   r.method = req.method;
-  r.route = std::string(req.path());
+  r.route = std::string(req.path().substr(0, 200));  // the path as sent, when nothing matched
   r.status = status;
   r.outcome = "refused";
   r.trace_id = req.trace_id;
@@ -313,10 +327,20 @@ asio::awaitable<Response> ServiceHost::handle(Request& req) {
 
   Response res;
   std::string_view route_label;  // literals or a pattern of routes_, which outlive the call
+  // The operator endpoints answer GET (and HEAD, which the server sends without the body).
+  const bool operator_read = req.method == "GET" || req.method == "HEAD";
   try {
     if (path.starts_with("/_admin/") || path == "/_admin") {
       route_label = "/_admin";
       res = co_await handle_admin(req);
+    } else if ((path == "/health/live" || path == "/health/ready" || path == "/metrics") &&
+               !operator_read) {
+      route_label = path == "/metrics" ? "/metrics" : path == "/health/live" ? "/health/live"
+                                                                             : "/health/ready";
+      res = error_response(req.trace_id, 405, "method_not_allowed",
+                           req.method.substr(0, 32) + " is not allowed here",
+                           {{"allowed", "GET, HEAD"}});
+      res.headers.set("Allow", "GET, HEAD");
     } else if (path == "/health/live") {
       route_label = "/health/live";
       res = Response::json(200, {{"status", "live"}, {"service", service_}});
@@ -366,19 +390,48 @@ asio::awaitable<Response> ServiceHost::handle(Request& req) {
         }
       }
 
+      // On an internal port the credential and the caller are checked before routing: an
+      // outsider or a service that may not call this one learns nothing of its routes, and
+      // every such call is a recorded violation, whatever the path.
+      bool refused = false;
+      if (internal_only_) {
+        refused = true;
+        route_label = "refused";
+        if (!has_credential) {
+          record_violation(req, "client", "missing_service_credential", 401);
+          res = error_response(req.trace_id, 401, "missing_service_credential",
+                               service_ + " is internal: calls need a service credential");
+        } else if (!credential_problem.empty()) {
+          record_violation(req, "unknown", "invalid_service_credential", 401);
+          res = error_response(req.trace_id, 401, "invalid_service_credential",
+                               "the service credential was refused: " + credential_problem);
+        } else if (known_callers_.find(req.caller) == known_callers_.end()) {
+          record_violation(req, req.caller, "caller_not_allowed", 403);
+          res = error_response(req.trace_id, 403, "caller_not_allowed",
+                               req.caller + " may not call " + service_,
+                               {{"caller", req.caller}, {"service", service_}});
+        } else {
+          refused = false;
+        }
+      }
       std::map<std::string, std::string, std::less<>> params;
-      auto match = routes_.match(req.method, path, params);
-      if (!match.route) {
+      http::Router::Match match;
+      if (!refused) match = routes_.match(req.method, path, params);
+      if (refused) {
+        // answered above
+      } else if (!match.route) {
         route_label = "unmatched";
         if (match.path_known) {
           std::string allowed;
           for (const auto& m : match.allowed_methods) allowed += (allowed.empty() ? "" : ", ") + m;
           res = error_response(req.trace_id, 405, "method_not_allowed",
-                               req.method + " is not allowed here", {{"allowed", allowed}});
+                               req.method.substr(0, 32) + " is not allowed here",
+                               {{"allowed", allowed}});
           res.headers.set("Allow", allowed);
         } else {
           res = error_response(req.trace_id, 404, "route_not_found",
-                               "no route for " + req.method + " " + std::string(path.substr(0, 200)));
+                               "no route for " + req.method.substr(0, 32) + " " +
+                                   std::string(path.substr(0, 200)));
         }
       } else {
         const http::Route& route = *match.route;
@@ -435,7 +488,7 @@ asio::awaitable<Response> ServiceHost::handle(Request& req) {
 
 asio::awaitable<Response> ServiceHost::handle_admin(Request& req) {
   auto token = req.headers.get(kAdminTokenHeader);
-  if (!token || *token != ctx_.admin_token) {
+  if (!token || !security::secrets_equal(*token, ctx_.admin_token)) {
     co_return error_response(req.trace_id, 401, "admin_token_required",
                              "the admin plane needs the admin token in X-Admin-Token");
   }

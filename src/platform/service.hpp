@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -65,6 +66,8 @@ struct ServiceContext {
   // What a commit promises, by database (auth, catalog, order, payment, provider); a database
   // not named here gets Synchronous::normal.
   std::map<std::string, Synchronous> synchronous = {};
+  // Connection cap and timeouts of every listener (config `http:`).
+  http::ServerLimits http_limits = {};
 
   // True on a thread that runs `io` or one of `connection_ios`.
   bool running_in_io_thread() const;
@@ -149,6 +152,9 @@ class ServiceHost {
   void record_violation(const http::Request& req, const std::string& caller,
                         const std::string& reason, int status);
   void add_common_admin_routes();
+  // Whether every route needs a service credential (an internal port), and which callers any
+  // route accepts; computed from the routes at start().
+  void prepare_caller_gate();
 
   ServiceContext& ctx_;
   std::string service_;
@@ -158,6 +164,10 @@ class ServiceHost {
   std::unique_ptr<http::Server> server_;
   std::atomic<bool> ready_{true};
   bool public_door_ = false;
+  // Written once, by the first start(), before any request: routes never change afterwards.
+  bool gate_prepared_ = false;
+  bool internal_only_ = false;
+  std::set<std::string, std::less<>> known_callers_;
 };
 
 // A service of the shop: a host on a port plus, for most, a database of its own. Subclasses

@@ -145,8 +145,8 @@ struct Walker {
 std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config) {
   Walker w;
   if (!root || root.IsNull()) return {};
-  if (!w.check_map(root, "config", {"host", "ports", "data_dir", "seed", "secrets", "auth",
-                                    "catalog", "order", "payment", "storage"}))
+  if (!w.check_map(root, "config", {"host", "ports", "data_dir", "seed", "secrets", "http",
+                                    "auth", "catalog", "order", "payment", "storage"}))
     return w.issues;
 
   if (auto n = root["host"]) {
@@ -184,18 +184,58 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
         }
       }
       if (auto s = n["webhook_secret"]) {
-        if (auto v = w.string(s, "secrets.webhook_secret")) config.webhook_secret = *v;
+        if (auto v = w.string(s, "secrets.webhook_secret")) {
+          if (v->size() < 32) w.issue(s, "secrets.webhook_secret must have at least 32 characters");
+          else config.webhook_secret = *v;
+        }
       }
       if (auto s = n["admin_token"]) {
-        if (auto v = w.string(s, "secrets.admin_token")) config.admin_token = *v;
+        if (auto v = w.string(s, "secrets.admin_token")) {
+          if (v->size() < 32) w.issue(s, "secrets.admin_token must have at least 32 characters");
+          else config.admin_token = *v;
+        }
       }
       if (auto s = n["provider_api_key"]) {
-        if (auto v = w.string(s, "secrets.provider_api_key")) config.provider_api_key = *v;
+        if (auto v = w.string(s, "secrets.provider_api_key")) {
+          if (v->size() < 32) w.issue(s, "secrets.provider_api_key must have at least 32 characters");
+          else config.provider_api_key = *v;
+        }
       }
     }
   }
+  if (auto n = root["http"]) {
+    if (w.check_map(n, "http", {"max_connections", "header_timeout", "body_timeout", "idle_timeout"})) {
+      if (auto m = n["max_connections"]) {
+        if (auto v = w.integer(m, "http.max_connections", 1, 1'000'000))
+          config.http_max_connections = static_cast<std::size_t>(*v);
+      }
+      auto timeout = [&](const char* key, std::chrono::milliseconds& into) {
+        auto t = n[key];
+        if (!t) return;
+        auto d = w.duration(t, std::string("http.") + key);
+        if (!d) return;
+        if (*d < std::chrono::milliseconds(1)) {
+          w.issue(t, std::string("http.") + key + " must be at least 1ms");
+        } else {
+          into = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+        }
+      };
+      timeout("header_timeout", config.http_header_timeout);
+      timeout("body_timeout", config.http_body_timeout);
+      timeout("idle_timeout", config.http_idle_timeout);
+    }
+  }
   if (auto n = root["auth"]) {
-    if (w.check_map(n, "auth", {"token_ttl", "password_hashing", "login_throttle", "demo_user"})) {
+    if (w.check_map(n, "auth", {"token_ttl", "password_hashing", "password_workers",
+                                "password_queue", "login_throttle", "demo_user"})) {
+      if (auto p = n["password_workers"]) {
+        if (auto v = w.integer(p, "auth.password_workers", 1, 64))
+          config.password_workers = static_cast<unsigned>(*v);
+      }
+      if (auto p = n["password_queue"]) {
+        if (auto v = w.integer(p, "auth.password_queue", 0, 100'000))
+          config.password_queue = static_cast<std::size_t>(*v);
+      }
       if (auto t = n["token_ttl"]) {
         if (auto d = w.duration(t, "auth.token_ttl")) {
           if (*d < std::chrono::seconds(1)) w.issue(t, "auth.token_ttl must be at least 1s");
@@ -333,7 +373,13 @@ std::string describe_config(const ShopConfig& c) {
   j["host"] = c.host;
   for (const auto& [s, p] : c.ports) j["ports"][s] = p;
   j["data_dir"] = c.data_dir.string();
+  j["http"] = {{"max_connections", c.http_max_connections},
+               {"header_timeout", platform::format_duration(c.http_header_timeout)},
+               {"body_timeout", platform::format_duration(c.http_body_timeout)},
+               {"idle_timeout", platform::format_duration(c.http_idle_timeout)}};
   j["auth"] = {{"token_ttl", platform::format_duration(c.token_ttl)},
+               {"password_workers", c.password_workers},
+               {"password_queue", c.password_queue},
                {"login_throttle", {{"max_failures", c.login_max_failures},
                                    {"window", platform::format_duration(c.login_window)}}}};
   auto client = [](const ClientSettings& s) {

@@ -58,12 +58,21 @@ struct ShopConfig {
       {"order", platform::Synchronous::full},     {"payment", platform::Synchronous::full},
       {"provider", platform::Synchronous::full}};
 
+  // http: every listener (see docs/security.md)
+  std::size_t http_max_connections = 10'000;
+  std::chrono::milliseconds http_header_timeout{10'000};
+  std::chrono::milliseconds http_body_timeout{30'000};
+  std::chrono::milliseconds http_idle_timeout{60'000};
+
   // auth
   std::string jwt_issuer = "shopctl-auth";
   std::string jwt_audience = "shopctl";
   std::chrono::seconds token_ttl{900};
   platform::security::PasswordHashing password_hashing =
       platform::security::PasswordHashing::owasp();
+  // Argon2id runs on this many threads; at most password_queue more wait, then 503.
+  unsigned password_workers = 2;
+  std::size_t password_queue = 64;
   int login_max_failures = 5;
   std::chrono::seconds login_window{60};
   bool seed_demo_user = true;

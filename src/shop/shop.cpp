@@ -138,16 +138,23 @@ Shop::Shop(ShopConfig config, ShopOptions options)
   }
 
   tune_allocator_once();
+  // Every listener may hold http.max_connections sockets: the default soft limit (1024) would
+  // be the first wall, and EMFILE the first symptom.
+  http::raise_open_file_limit();
   unsigned threads = options_.threads;
   if (threads == 0) threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
   impl_ = std::make_unique<Impl>(*this, threads);
   auto& ctx = impl_->context;
   const auto& c = config_;
+  ctx.http_limits = {c.http_max_connections, c.http_header_timeout, c.http_body_timeout,
+                     c.http_idle_timeout};
 
   catalog::CatalogSettings catalog{port_of(c, "catalog"), c.catalog_file};
   auth::AuthSettings auth{port_of(c, "auth"), c.jwt_secret, c.jwt_issuer, c.jwt_audience,
                           c.token_ttl, c.password_hashing, c.login_max_failures, c.login_window,
                           std::nullopt};
+  auth.password_workers = c.password_workers;
+  auth.password_queue = c.password_queue;
   if (c.seed_demo_user) auth.demo_user = auth::AuthSettings::DemoUser{c.demo_email, c.demo_password, "Demo User"};
   provider::ProviderSettings provider{port_of(c, "provider"), c.webhook_secret};
   payment::PaymentSettings payment{port_of(c, "payment"),

@@ -3,7 +3,14 @@
 // settings, and one HTTP request to it with the answer parsed. Header-only; real sockets.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,5 +80,72 @@ inline std::string demo_token(http::BlockingClient& client, shop::Shop& shop) {
   REQUIRE(login.status == 200);
   return login.body.at("access_token").get<std::string>();
 }
+
+// The port of a shop URL (http://127.0.0.1:PORT).
+inline std::uint16_t port_of(const std::string& url) {
+  return static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+}
+
+// A raw TCP connection to 127.0.0.1:port, for bytes a client library would refuse to send and
+// for watching when the server closes. Bounded: every wait has a deadline.
+class RawConnection {
+ public:
+  explicit RawConnection(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~RawConnection() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const { return connected_; }
+  bool send(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+  }
+  // Reads until the server closes (returns true) or `timeout` passes (returns false);
+  // everything read is appended to `received`.
+  bool read_until_closed(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buf[16384];
+    while (true) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return true;  // closed or reset
+      received.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  // Reads until `received` holds `marker` or `timeout` passes; returns whether it does.
+  bool read_until(const std::string& marker, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buf[16384];
+    while (received.find(marker) == std::string::npos) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return false;
+      received.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  std::string received;
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
 
 }  // namespace shopctl::test_support

@@ -209,8 +209,8 @@ TEST_CASE("storage.synchronous sets one level for every database or one per data
   CHECK(issues[1].message == "storage.synchronous.order must be full or normal");
 
   ShopConfig key;
-  CHECK(apply_config(YAML::Load("secrets: {provider_api_key: sk_test_given}"), key).empty());
-  CHECK(key.provider_api_key == "sk_test_given");
+  CHECK(apply_config(YAML::Load("secrets: {provider_api_key: sk_test_given_0123456789abcdefghij}"), key).empty());
+  CHECK(key.provider_api_key == "sk_test_given_0123456789abcdefghij");
 }
 
 TEST_CASE("a database opened with synchronous full or normal runs with that SQLite setting") {

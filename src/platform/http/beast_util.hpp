@@ -35,8 +35,24 @@ inline bool plain_fields(const Headers& headers) {
   return true;
 }
 
+// Whether a field name or value can be written as it is: CR and LF would end the field (and
+// let a value smuggle in fields or a whole response), NUL is refused by every parser. Heads are
+// written by hand for speed, and Beast's own writer does not check either, so both paths drop
+// such a field (defence in depth: nothing the shop writes should ever hold one).
+inline bool writable_field_text(std::string_view s) noexcept {
+  for (char c : s) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
+}
+inline bool writable_field(std::string_view name, std::string_view value) noexcept {
+  return writable_field_text(name) && writable_field_text(value);
+}
+
+// Appends "name: value\r\n" for each field, leaving out fields that are not writable_field().
 inline void append_fields(const Headers& headers, std::string& out) {
   for (const auto& [k, v] : headers.fields()) {
+    if (!writable_field(k, v)) continue;
     out.append(k);
     out.append(": ", 2);
     out.append(v);
@@ -82,8 +98,11 @@ inline Request to_request(bhttp::request<bhttp::string_body>& message) {
   return req;
 }
 
+// Copies the writable_field() fields.
 inline void copy_headers_to(const Headers& from, bhttp::fields& to) {
-  for (const auto& [k, v] : from.fields()) to.insert(k, v);
+  for (const auto& [k, v] : from.fields()) {
+    if (writable_field(k, v)) to.insert(k, v);
+  }
 }
 
 }  // namespace shopctl::http::detail

@@ -165,6 +165,16 @@ std::size_t Client::idle_connections() const {
 
 asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds timeout) {
   auto impl = impl_;  // keeps the pool alive while this call runs
+  // The request line is written as given: one holding a space, CR, LF or NUL would become
+  // another request (defence in depth; a server parsed every path we forward).
+  for (char c : request.method) {
+    if (c <= ' ' || c == '\x7f') throw TransportError(TransportErrorKind::protocol, "refused to send a malformed method");
+  }
+  for (char c : request.target) {
+    if (c == ' ' || c == '\r' || c == '\n' || c == '\0') {
+      throw TransportError(TransportErrorKind::protocol, "refused to send a malformed target");
+    }
+  }
   auto executor = co_await asio::this_coro::executor;
   const void* context = &asio::query(executor, asio::execution::context);
   auto deadline = std::chrono::steady_clock::now() + timeout;

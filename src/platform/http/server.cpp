@@ -1,5 +1,6 @@
 #include "platform/http/server.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <array>
@@ -62,6 +63,22 @@ Response limit_error(int status, std::string code, std::string message) {
   return r;
 }
 
+// The answer to a connection past ServerLimits::max_connections, written without reading
+// anything (the connection is closed right after).
+const std::string& too_many_connections_answer() {
+  static const std::string answer = [] {
+    auto res = limit_error(503, "too_many_connections",
+                           "this listener holds as many connections as it may; try again");
+    std::string out = "HTTP/1.1 503 Service Unavailable\r\n";
+    detail::append_fields(res.headers, out);
+    out += "Retry-After: 1\r\nConnection: close\r\nContent-Length: ";
+    detail::append_number(res.body.size(), out);
+    out += "\r\n\r\n" + res.body;
+    return out;
+  }();
+  return answer;
+}
+
 bhttp::response<bhttp::string_body> to_beast(Response& res, unsigned version, bool keep_alive) {
   bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
   detail::copy_headers_to(res.headers, out.base());
@@ -105,7 +122,7 @@ std::optional<std::string> serialize_head(const Response& res, unsigned version,
 std::string serialize(Response& res, bool keep_alive) {
   std::string head = "HTTP/1.1 " + std::to_string(res.status) + " " +
                      std::string(reason_phrase(res.status)) + "\r\n";
-  for (const auto& [k, v] : res.headers.fields()) head += k + ": " + v + "\r\n";
+  detail::append_fields(res.headers, head);
   head += "Content-Length: " + std::to_string(res.body.size()) + "\r\n";
   head += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
   return head;
@@ -132,6 +149,11 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   std::uint64_t next_connection = 0;
   std::size_t next_io = 0;  // round robin over options.connection_ios
   std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections;
+  // After a failed accept (EMFILE: the pending connection stays queued and the listener stays
+  // readable), the next accept waits: 10 ms, doubling up to 1 s, reset by a success.
+  std::optional<asio::steady_timer> accept_pause;
+  std::chrono::milliseconds accept_backoff{0};
+  std::atomic<std::uint64_t> accept_failures{0};
 
   void start() {
     std::lock_guard lock(mu);
@@ -170,7 +192,19 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   void on_accept(beast::error_code ec, tcp::socket socket) {
     std::lock_guard lock(mu);
     if (!running) return;
-    if (!ec) {
+    if (ec) {
+      pause_accepting_locked();
+      return;
+    }
+    accept_backoff = std::chrono::milliseconds(0);
+    if (connections.size() >= options.limits.max_connections) {
+      // Answered and closed without reading: the cap holds whatever the client does.
+      socket.non_blocking(true, ec);
+      const auto& answer = too_many_connections_answer();
+      if (!ec) socket.write_some(asio::buffer(answer), ec);
+      socket.shutdown(tcp::socket::shutdown_both, ec);
+      socket.close(ec);
+    } else {
       socket.set_option(tcp::no_delay(true), ec);
       auto connection = std::make_shared<Connection>(std::move(socket));
       auto id = next_connection++;
@@ -180,6 +214,20 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                      asio::detached);
     }
     accept_next_locked();
+  }
+
+  void pause_accepting_locked() {
+    accept_failures.fetch_add(1, std::memory_order_relaxed);
+    accept_backoff = accept_backoff.count() == 0
+                         ? std::chrono::milliseconds(10)
+                         : std::min(accept_backoff * 2, std::chrono::milliseconds(1000));
+    if (!accept_pause) accept_pause.emplace(io);
+    accept_pause->expires_after(accept_backoff);
+    accept_pause->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;  // cancelled by stop()
+      std::lock_guard lock(self->mu);
+      self->accept_next_locked();
+    });
   }
 
   void close_all_locked(bool only_idle) {
@@ -200,6 +248,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   void stop(bool graceful) {
     std::lock_guard lock(mu);
     running = false;
+    if (accept_pause) accept_pause->cancel();
     if (acceptor) {
       beast::error_code ignored;
       acceptor->close(ignored);
@@ -269,12 +318,26 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     connections.erase(id);
   }
 
+  // `head_only`: the answer to HEAD, whose Content-Length is the body's but no body follows.
   static asio::awaitable<void> write_response(beast::tcp_stream& stream, Response& res,
                                               unsigned version, bool keep_alive,
-                                              beast::error_code& ec) {
+                                              beast::error_code& ec, bool head_only = false) {
     if (auto head = serialize_head(res, version, keep_alive)) {
-      std::array<asio::const_buffer, 2> buffers{asio::buffer(*head), asio::buffer(res.body)};
+      std::array<asio::const_buffer, 2> buffers{asio::buffer(*head),
+                                                asio::buffer(res.body.data(),
+                                                             head_only ? 0 : res.body.size())};
       co_await asio::async_write(stream, buffers, asio::redirect_error(use_awaitable, ec));
+      co_return;
+    }
+    if (head_only) {
+      bhttp::response<bhttp::empty_body> out{static_cast<bhttp::status>(res.status), version};
+      detail::copy_headers_to(res.headers, out.base());
+      out.keep_alive(keep_alive);
+      out.content_length(res.body.size());
+      bhttp::response_serializer<bhttp::empty_body> serializer(out);
+      serializer.split(true);
+      co_await bhttp::async_write_header(stream, serializer,
+                                         asio::redirect_error(use_awaitable, ec));
       co_return;
     }
     auto out = to_beast(res, version, keep_alive);
@@ -299,12 +362,12 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   }
 
   static asio::awaitable<void> act(beast::tcp_stream& stream, Response& res, unsigned version,
-                                   bool keep_alive, bool& close_after) {
+                                   bool keep_alive, bool head_only, bool& close_after) {
     beast::error_code ec;
     auto& socket = stream.socket();
     switch (res.action) {
       case ConnectionAction::respond:
-        co_await write_response(stream, res, version, keep_alive, ec);
+        co_await write_response(stream, res, version, keep_alive, ec, head_only);
         close_after = ec || !keep_alive;
         co_return;
       case ConnectionAction::hang: {
@@ -347,7 +410,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         std::size_t chunk = std::max<std::size_t>(1, static_cast<std::size_t>(rate / 10));
         auto pause = std::chrono::duration<double>(static_cast<double>(chunk) / rate);
         asio::steady_timer timer(stream.get_executor());
-        for (std::size_t at = 0; !ec && at < res.body.size(); at += chunk) {
+        for (std::size_t at = 0; !ec && !head_only && at < res.body.size(); at += chunk) {
           auto n = std::min(chunk, res.body.size() - at);
           co_await asio::async_write(socket, asio::buffer(res.body.data() + at, n),
                                      asio::redirect_error(use_awaitable, ec));
@@ -373,8 +436,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     if (buffer.capacity() < kReadBufferBytes) buffer.reserve(kReadBufferBytes);
     beast::error_code ec;
     bool closed_early = false;
+    const ServerLimits& limits = self->options.limits;
     if (!placed && self->options.connection_ios.size() > 1) {
-      stream.expires_after(self->options.idle_timeout);
+      stream.expires_after(limits.idle_timeout);
       std::size_t n = co_await stream.async_read_some(
           buffer.prepare(kReadBufferBytes - buffer.size()),
           asio::redirect_error(use_awaitable, ec));
@@ -397,9 +461,24 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     while (!closed_early) {
       bhttp::request_parser<bhttp::string_body> parser;
       detail::limit_request_parser(parser, self->options.body_limit, self->options.header_limit);
-      stream.expires_after(self->options.idle_timeout);
-      co_await bhttp::async_read_header(stream, buffer, parser,
-                                        asio::redirect_error(use_awaitable, ec));
+      if (buffer.size() == 0) {
+        // Idle between requests: the keep-alive timeout. This read is the one reading the
+        // headers would make anyway.
+        stream.expires_after(limits.idle_timeout);
+        std::size_t n = co_await stream.async_read_some(
+            buffer.prepare(kReadBufferBytes), asio::redirect_error(use_awaitable, ec));
+        if (ec) break;  // gone, or idle too long: nothing to answer
+        buffer.commit(n);
+      }
+      // A request has begun. Usually its whole head is in the buffer now and parses without
+      // another read or timer; else the rest must come within the header timeout (slowloris).
+      buffer.consume(parser.put(buffer.data(), ec));
+      if (ec == bhttp::error::need_more) {
+        ec = {};
+        stream.expires_after(limits.header_timeout);
+        co_await bhttp::async_read_header(stream, buffer, parser,
+                                          asio::redirect_error(use_awaitable, ec));
+      }
       if (ec == bhttp::error::body_limit) {  // Content-Length already over the limit
         co_await answer_and_linger(stream,
                                    limit_error(413, "payload_too_large",
@@ -424,9 +503,22 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         }
         break;
       }
+      // Only origin-form targets (RFC 9112 3.2.1): no absolute-form, no asterisk-form, and no
+      // path without its leading slash, which routers and prefix strippers would misread.
+      if (!detail::origin_form(parser.get().target())) {
+        co_await answer_and_linger(
+            stream,
+            limit_error(400, "bad_request",
+                        "malformed HTTP request: the target must be a path starting with /"),
+            parser.get().version());
+        break;
+      }
       c->busy = true;
-      stream.expires_after(self->options.read_timeout);
-      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      if (!parser.is_done()) {
+        stream.expires_after(limits.body_timeout);
+        co_await bhttp::async_read(stream, buffer, parser,
+                                   asio::redirect_error(use_awaitable, ec));
+      }
       if (ec == bhttp::error::body_limit) {
         co_await answer_and_linger(stream,
                                    limit_error(413, "payload_too_large",
@@ -444,16 +536,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         break;
       }
       auto message = parser.release();
-      if (!detail::origin_form(message.target())) {
-        co_await answer_and_linger(
-            stream,
-            limit_error(400, "bad_request",
-                        "malformed HTTP request: the request target must be an absolute path"),
-            message.version());
-        break;
-      }
       unsigned version = message.version();
       bool keep_alive = message.keep_alive();
+      const bool head_only = message.method() == bhttp::verb::head;
       Request req = detail::to_request(message);
       stream.expires_never();  // handlers and faults bound their own time
 
@@ -465,8 +550,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       }
       if (c->close_when_idle.load()) keep_alive = false;
       bool close_after = false;
-      stream.expires_after(self->options.read_timeout);
-      co_await act(stream, res, version, keep_alive, close_after);
+      stream.expires_after(limits.body_timeout);
+      co_await act(stream, res, version, keep_alive, head_only, close_after);
       c->busy = false;
       if (close_after || c->close_when_idle.load()) break;
     }
@@ -511,6 +596,21 @@ std::uint16_t Server::port() const {
 std::size_t Server::open_connections() const {
   std::lock_guard lock(impl_->mu);
   return impl_->connections.size();
+}
+
+std::uint64_t Server::accept_failures() const {
+  return impl_->accept_failures.load(std::memory_order_relaxed);
+}
+
+std::uint64_t raise_open_file_limit() noexcept {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) return raised.rlim_cur;
+  }
+  return limit.rlim_cur;
 }
 
 }  // namespace shopctl::http

@@ -1,7 +1,9 @@
 #pragma once
 // An HTTP/1.1 server on Boost.Beast with C++20 coroutines: keep-alive, the contract's request
-// limits (413 body, 431 headers), read and idle timeouts, a hard stop (the service goes down:
-// connections refused) and a graceful one (in-flight requests finish).
+// limits (413 body, 431 headers), a connection cap, header, body and idle timeouts, a hard stop
+// (the service goes down: connections refused) and a graceful one (in-flight requests finish).
+// Hostile input gets a 4xx or a closed connection: a target that is not origin-form is 400,
+// HEAD is answered with the head only, and no response field carrying CR, LF or NUL is written.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -22,14 +24,25 @@ namespace shopctl::http {
 
 using Handler = std::function<boost::asio::awaitable<Response>(Request&)>;
 
+// The limits every listener of the shop applies (config `http:`; see docs/security.md).
+struct ServerLimits {
+  // Open connections per listener; one more is answered 503 and closed at once.
+  std::size_t max_connections = 10'000;
+  // From the first byte of a request to the end of its headers (slowloris).
+  std::chrono::milliseconds header_timeout{10'000};
+  // Reading the body once the headers are in, and writing the answer.
+  std::chrono::milliseconds body_timeout{30'000};
+  // A keep-alive connection with no request in it.
+  std::chrono::milliseconds idle_timeout{60'000};
+};
+
 struct ServerOptions {
   std::string name = "server";  // for logs
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  // 0: an ephemeral port, kept across stop()/start()
   std::size_t body_limit = 1 << 20;
   std::size_t header_limit = 16 * 1024;
-  std::chrono::milliseconds read_timeout{30'000};  // one request, once its first byte arrived
-  std::chrono::milliseconds idle_timeout{60'000};  // keep-alive connection with no request
+  ServerLimits limits;
   // When not empty: io_contexts each run by exactly one thread; accepted connections are
   // spread over them and each stays on its own for its whole life (no strand needed). Empty:
   // each connection gets a strand of the server's io_context.
@@ -54,10 +67,18 @@ class Server {
   // The bound port (valid after the first start()).
   std::uint16_t port() const;
   std::size_t open_connections() const;
+  // Accepts that failed (EMFILE, ENFILE, ENOBUFS, ...) since construction; each is followed by
+  // a pause before the next accept (10 ms doubling to 1 s), never a spin.
+  std::uint64_t accept_failures() const;
 
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
+
+// Raises this process's soft RLIMIT_NOFILE to its hard limit (once a listener may hold
+// max_connections sockets, the default soft limit of 1024 is the first wall). Returns the soft
+// limit in force afterwards. Idempotent; never throws.
+std::uint64_t raise_open_file_limit() noexcept;
 
 }  // namespace shopctl::http

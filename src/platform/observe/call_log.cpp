@@ -48,7 +48,31 @@ double EdgeStats::p99_ms() const {
   return sorted[rank - 1];
 }
 
+namespace {
+// A record's text fields come partly from clients (a path that matched nothing, a method):
+// each is cut at kMaxRecordedText bytes, and a ring slot whose string grew past kSlotKeepBytes
+// gives that storage back instead of keeping its largest string for ever.
+constexpr std::size_t kMaxRecordedText = 512;
+constexpr std::size_t kSlotKeepBytes = 1024;
+
+void bound_text(std::string& s) {
+  if (s.size() > kMaxRecordedText) s.resize(kMaxRecordedText);
+  if (s.capacity() > kSlotKeepBytes) s.shrink_to_fit();
+}
+
+void bound_texts(CallRecord& r) {
+  bound_text(r.caller);
+  bound_text(r.callee);
+  bound_text(r.method);
+  bound_text(r.route);
+  bound_text(r.outcome);
+  bound_text(r.trace_id);
+  bound_text(r.violation_reason);
+}
+}  // namespace
+
 std::uint64_t CallLog::record(CallRecord r) {
+  bound_texts(r);  // before the lock: a rare shrink allocates
   std::lock_guard lock(mu_);
   r.seq = next_++;
   auto& e = edges_[r.caller + "->" + r.callee];
@@ -85,8 +109,20 @@ std::uint64_t CallLog::record(CallRecord r) {
   slot.refused_by_breaker = r.refused_by_breaker;
   slot.violation = r.violation;
   slot.violation_reason = r.violation_reason;
+  bound_texts(slot);
   ring_head_ = (ring_head_ + 1) % capacity_;
   return seq;
+}
+
+std::size_t CallLog::retained_text_bytes() const {
+  std::lock_guard lock(mu_);
+  std::size_t bytes = 0;
+  for (const auto& r : ring_) {
+    bytes += r.caller.capacity() + r.callee.capacity() + r.method.capacity() +
+             r.route.capacity() + r.outcome.capacity() + r.trace_id.capacity() +
+             r.violation_reason.capacity();
+  }
+  return bytes;
 }
 
 std::uint64_t CallLog::next_seq() const {

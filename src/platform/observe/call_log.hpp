@@ -80,6 +80,9 @@ class CallLog {
   // Per-edge aggregates since the shop started ("caller->callee" -> stats).
   std::map<std::string, EdgeStats> edges() const;
   std::uint64_t violations_total() const;
+  // The bytes the ring's strings hold (capacity, not size): bounded by the ring's capacity
+  // times a few KiB, whatever clients sent.
+  std::size_t retained_text_bytes() const;
   std::uint64_t record_transition(BreakerTransition t);
   std::vector<BreakerTransition> transitions_since(std::uint64_t seq) const;
 
@@ -89,7 +92,8 @@ class CallLog {
   // The most recent records, at most capacity_: filled in order, then overwritten oldest
   // first (ring_head_ is the oldest once full). A record's slot keeps its strings' storage,
   // so once full a record allocates and frees nothing here: memory allocated on one thread
-  // is not freed on another (which would contend for the allocator's arena locks).
+  // is not freed on another (which would contend for the allocator's arena locks). Text is cut
+  // at 512 bytes and a slot string past 1 KiB of storage is shrunk (see record()).
   std::vector<CallRecord> ring_;
   std::size_t ring_head_ = 0;
   std::uint64_t next_ = 1;

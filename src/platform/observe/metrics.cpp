@@ -144,6 +144,17 @@ Metrics::Metrics(std::string service) : impl_(std::make_unique<Impl>(std::move(s
 Metrics::~Metrics() = default;
 
 namespace {
+// A method label from a bounded set: a made-up method (the request line is the client's) would
+// otherwise add a series per spelling, and /metrics would grow without bound.
+std::string_view method_label(std::string_view method) {
+  static constexpr std::string_view kKnown[] = {"GET",    "HEAD",    "POST",   "PUT",
+                                                "PATCH",  "DELETE",  "OPTIONS"};
+  for (auto known : kKnown) {
+    if (method == known) return known;
+  }
+  return "other";
+}
+
 // Labels joined with a separator no label value of ours contains, into a reused buffer.
 std::string_view cache_key(std::initializer_list<std::string_view> parts) {
   thread_local std::string key;
@@ -156,8 +167,9 @@ std::string_view cache_key(std::initializer_list<std::string_view> parts) {
 }
 }  // namespace
 
-void Metrics::observe_request(std::string_view method, std::string_view route, int status,
+void Metrics::observe_request(std::string_view raw_method, std::string_view route, int status,
                               std::chrono::nanoseconds duration) {
+  const std::string_view method = method_label(raw_method);
   char status_digits[16];
   auto [end, ec] = std::to_chars(std::begin(status_digits), std::end(status_digits), status);
   (void)ec;

@@ -18,7 +18,9 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  // One request served by this service.
+  // One request served by this service. `method` is labelled as itself when it is one of
+  // GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS and as "other" otherwise; `route` must come
+  // from a bounded set (route patterns and fixed names), never from the request.
   void observe_request(std::string_view method, std::string_view route, int status,
                        std::chrono::nanoseconds duration);
   // One outbound call attempt to `callee` ("ok", "http_error", "timeout", "not_permitted", ...).

@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "platform/lru_map.hpp"
 #include "platform/security/hmac.hpp"
 
 namespace shopctl::platform::security {
@@ -320,7 +321,7 @@ std::optional<JwtFailure> read_payload_document(std::string_view text, std::stri
 // every time for one secret, issuer and audience; only the times (exp, nbf) are checked again
 // on every hit, against the caller's now and leeway, in the same order as a full check. Only
 // successes are kept, so a refused token is always checked in full (constant-time compare of
-// the signature included). Bounded: cleared when full.
+// the signature included). Bounded: the least recently used token makes room for a new one.
 struct VerifiedToken {
   std::string secret;
   std::string issuer;
@@ -329,26 +330,18 @@ struct VerifiedToken {
   bool has_not_before = false;
 };
 
-struct TokenHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
-
 constexpr std::size_t kVerifiedTokenCacheSize = 1024;
 
-std::unordered_map<std::string, VerifiedToken, TokenHash, std::equal_to<>>& verified_tokens() {
-  thread_local std::unordered_map<std::string, VerifiedToken, TokenHash, std::equal_to<>> cache;
+LruMap<VerifiedToken>& verified_tokens() {
+  thread_local LruMap<VerifiedToken> cache(kVerifiedTokenCacheSize);
   return cache;
 }
 
 std::optional<JwtVerifyResult> verify_cached(std::string_view token,
                                              const JwtVerifyOptions& options) {
-  auto& cache = verified_tokens();
-  const auto found = cache.find(token);
-  if (found == cache.end()) return std::nullopt;
-  const VerifiedToken& known = found->second;
+  const VerifiedToken* found = verified_tokens().find(token);
+  if (found == nullptr) return std::nullopt;
+  const VerifiedToken& known = *found;
   if (known.secret != options.secret || known.issuer != options.issuer ||
       known.audience != options.audience) {
     return std::nullopt;
@@ -369,11 +362,9 @@ std::optional<JwtVerifyResult> verify_cached(std::string_view token,
 void remember_verified(std::string_view token, const JwtVerifyOptions& options,
                        const JwtClaims& claims, bool has_not_before) {
   try {
-    auto& cache = verified_tokens();
-    if (cache.size() >= kVerifiedTokenCacheSize) cache.clear();
-    cache.insert_or_assign(std::string(token),
-                           VerifiedToken{std::string(options.secret), std::string(options.issuer),
-                                         std::string(options.audience), claims, has_not_before});
+    verified_tokens().touch(token) =
+        VerifiedToken{std::string(options.secret), std::string(options.issuer),
+                      std::string(options.audience), claims, has_not_before};
   } catch (...) {  // std::bad_alloc: the token is still good, just not remembered
   }
 }

@@ -61,7 +61,8 @@ std::optional<std::string> normalize_email(std::string_view email) {
 AuthService::AuthService(platform::ServiceContext& ctx, AuthSettings settings)
     : Service(ctx, "auth", settings.port),
       settings_(std::move(settings)),
-      throttle_(ctx.clock, settings_.login_max_failures, settings_.login_window) {
+      throttle_(ctx.clock, settings_.login_max_failures, settings_.login_window),
+      passwords_(settings_.password_workers, settings_.password_queue) {
   auto from_gateway = Access::only({"gateway"});
 
   host_.routes().add("POST", "/register", from_gateway, [this](Request& req) -> asio::awaitable<Response> {
@@ -77,16 +78,15 @@ AuthService::AuthService(platform::ServiceContext& ctx, AuthSettings settings)
       throw ApiError(400, "invalid_field", "name must not be empty", {{"field", "name"}});
     std::string user_id = security::new_id("usr_");
     bool taken = false;
-    // Hashing is CPU work of tens of milliseconds: it runs on the service's own worker
-    // thread, never on the threads that serve requests.
     co_await db_->run([&](platform::Database& db) {
-      {
-        auto exists = db.prepare("SELECT 1 FROM users WHERE email = ?1");
-        exists.bind(1, *email);
-        taken = exists.step();
-      }
-      if (taken) return;
-      auto hash = security::hash_password(password, settings_.hashing);
+      auto exists = db.prepare("SELECT 1 FROM users WHERE email = ?1");
+      exists.bind(1, *email);
+      taken = exists.step();
+    });
+    if (taken) throw ApiError(409, "email_taken", "an account with that email exists", {{"field", "email"}});
+    std::string hash;
+    co_await on_password_pool([&] { hash = security::hash_password(password, settings_.hashing); });
+    co_await db_->run([&](platform::Database& db) {
       try {
         db.prepare("INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
             .bind_all(user_id, *email, name, hash, ctx_.clock.unix_seconds())
@@ -105,7 +105,8 @@ AuthService::AuthService(platform::ServiceContext& ctx, AuthSettings settings)
     auto raw_email = platform::required_string(body, "email", 320);
     auto password = platform::required_string(body, "password", kMaxPassword);
     auto email = normalize_email(raw_email).value_or(raw_email);
-    if (auto wait = throttle_.retry_after(email); wait > 0) {
+    // The attempt is reserved before the password is verified, so attempts in flight count.
+    if (auto wait = throttle_.begin_attempt(email); wait > 0) {
       throw ApiError(429, "too_many_attempts",
                      "too many failed logins for this email; try again later",
                      {{"retry_after_seconds", wait}})
@@ -113,24 +114,31 @@ AuthService::AuthService(platform::ServiceContext& ctx, AuthSettings settings)
     }
     std::optional<std::string> user_id, name;
     bool ok = false;
-    co_await db_->run([&](platform::Database& db) {
-      auto st = db.prepare("SELECT id, name, password_hash FROM users WHERE email = ?1");
-      st.bind(1, email);
-      if (st.step()) {
-        user_id = st.column_text(0);
-        name = st.column_text(1);
-        ok = security::verify_password(password, st.column_text(2));
-      } else {
-        // Unknown emails cost as much as wrong passwords; the dummy hash is made on first use.
-        if (dummy_hash_.empty()) dummy_hash_ = security::hash_password("not-a-real-password", settings_.hashing);
-        security::verify_password(password, dummy_hash_);
-      }
-    });
+    try {
+      std::string stored_hash;
+      co_await db_->run([&](platform::Database& db) {
+        auto st = db.prepare("SELECT id, name, password_hash FROM users WHERE email = ?1");
+        st.bind(1, email);
+        if (st.step()) {
+          user_id = st.column_text(0);
+          name = st.column_text(1);
+          stored_hash = st.column_text(2);
+        }
+      });
+      co_await on_password_pool([&] {
+        // Unknown emails cost as much as wrong passwords.
+        bool matches = security::verify_password(password, user_id ? stored_hash : dummy_hash());
+        ok = matches && user_id.has_value();
+      });
+    } catch (...) {
+      throttle_.end_attempt(email, LoginThrottle::Outcome::abandoned);
+      throw;
+    }
     if (!ok) {
-      throttle_.record_failure(email);
+      throttle_.end_attempt(email, LoginThrottle::Outcome::failure);
       throw ApiError(401, "invalid_credentials", "wrong email or password");
     }
-    throttle_.record_success(email);
+    throttle_.end_attempt(email, LoginThrottle::Outcome::success);
     security::JwtClaims claims;
     claims.subject = *user_id;
     claims.issuer = settings_.issuer;
@@ -145,6 +153,22 @@ AuthService::AuthService(platform::ServiceContext& ctx, AuthSettings settings)
 }
 
 AuthService::~AuthService() { stop(); }
+
+asio::awaitable<void> AuthService::on_password_pool(std::function<void()> fn) {
+  try {
+    co_await passwords_.run(std::move(fn));
+  } catch (const platform::WorkerPoolFull&) {
+    throw ApiError(503, "auth_busy", "too many logins are being checked; try again shortly")
+        .with_retry_after(1);
+  }
+}
+
+const std::string& AuthService::dummy_hash() {
+  std::call_once(dummy_once_, [this] {
+    dummy_hash_ = security::hash_password("not-a-real-password", settings_.hashing);
+  });
+  return dummy_hash_;
+}
 
 std::filesystem::path AuthService::database_file() const { return ctx_.data_dir / "auth.db"; }
 

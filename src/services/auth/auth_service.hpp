@@ -11,6 +11,7 @@
 
 #include "platform/security/password.hpp"
 #include "platform/service.hpp"
+#include "platform/worker_pool.hpp"
 #include "platform/store/database.hpp"
 #include "services/auth/login_throttle.hpp"
 
@@ -29,6 +30,10 @@ struct AuthSettings {
     std::string email, password, name;
   };
   std::optional<DemoUser> demo_user;
+  // Argon2id runs on these threads, never on the request threads or the database thread; past
+  // password_queue waiting hashes, a login or registration answers 503 auth_busy.
+  unsigned password_workers = 2;
+  std::size_t password_queue = 64;
 };
 
 class AuthService : public platform::Service {
@@ -43,8 +48,14 @@ class AuthService : public platform::Service {
 
   AuthSettings settings_;
   std::unique_ptr<platform::DatabaseWorker> db_;
+  // Hashes and verifies passwords (CPU work of tens of milliseconds each).
+  boost::asio::awaitable<void> on_password_pool(std::function<void()> fn);
+  const std::string& dummy_hash();
+
   LoginThrottle throttle_;
-  std::string dummy_hash_;  // touched only on the database thread; for unknown emails
+  platform::BoundedWorkerPool passwords_;
+  std::once_flag dummy_once_;
+  std::string dummy_hash_;  // for unknown emails; made once, on first use
 };
 
 // Returns the email in canonical form (trimmed, lower case), or nullopt when it is not a

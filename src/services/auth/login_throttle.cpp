@@ -1,36 +1,73 @@
 #include "services/auth/login_throttle.hpp"
 
+#include <algorithm>
+
 namespace shopctl::auth {
 
-void LoginThrottle::prune(std::deque<platform::Clock::time_point>& failures) {
+void LoginThrottle::prune(Entry& entry) {
   auto now = clock_.now();
-  while (!failures.empty() && now - failures.front() >= window_) failures.pop_front();
+  auto& f = entry.failures;
+  auto expired = std::find_if(f.begin(), f.end(), [&](auto t) { return now - t < window_; });
+  f.erase(f.begin(), expired);
 }
 
-std::int64_t LoginThrottle::retry_after(const std::string& email) {
-  std::lock_guard lock(mu_);
-  auto it = failures_.find(email);
-  if (it == failures_.end()) return 0;
-  prune(it->second);
-  if (static_cast<int>(it->second.size()) < max_failures_) return 0;
-  auto free_at = it->second.front() + window_;
+std::int64_t LoginThrottle::wait_locked(Entry& entry) {
+  prune(entry);
+  if (static_cast<int>(entry.failures.size()) + entry.in_flight < max_failures_) return 0;
+  if (static_cast<int>(entry.failures.size()) < max_failures_) return 1;  // attempts in flight
+  auto free_at = entry.failures.front() + window_;
   auto wait = std::chrono::duration_cast<std::chrono::seconds>(free_at - clock_.now()).count();
   return std::max<std::int64_t>(1, wait + 1);
 }
 
+void LoginThrottle::add_failure_locked(Entry& entry) {
+  prune(entry);
+  entry.failures.push_back(clock_.now());
+  // Bounded memory: an email never needs more than max_failures timestamps.
+  if (static_cast<int>(entry.failures.size()) > max_failures_) {
+    entry.failures.erase(entry.failures.begin(),
+                         entry.failures.end() - static_cast<std::ptrdiff_t>(max_failures_));
+  }
+}
+
+std::int64_t LoginThrottle::begin_attempt(const std::string& email) {
+  std::lock_guard lock(mu_);
+  auto& entry = emails_.touch(email);
+  if (auto wait = wait_locked(entry); wait > 0) return wait;
+  ++entry.in_flight;
+  return 0;
+}
+
+void LoginThrottle::end_attempt(const std::string& email, Outcome outcome) {
+  std::lock_guard lock(mu_);
+  auto* entry = emails_.find(email);
+  if (entry == nullptr) return;  // forgotten meanwhile (the table was full)
+  if (entry->in_flight > 0) --entry->in_flight;
+  switch (outcome) {
+    case Outcome::failure: add_failure_locked(*entry); break;
+    case Outcome::success: entry->failures.clear(); break;
+    case Outcome::abandoned: break;
+  }
+  if (entry->failures.empty() && entry->in_flight == 0) emails_.erase(email);
+}
+
+std::int64_t LoginThrottle::retry_after(const std::string& email) {
+  std::lock_guard lock(mu_);
+  auto* entry = emails_.find(email);
+  return entry == nullptr ? 0 : wait_locked(*entry);
+}
+
 void LoginThrottle::record_failure(const std::string& email) {
   std::lock_guard lock(mu_);
-  auto& f = failures_[email];
-  prune(f);
-  f.push_back(clock_.now());
-  // Bounded memory: an email never needs more than max_failures timestamps.
-  while (static_cast<int>(f.size()) > max_failures_) f.pop_front();
-  if (failures_.size() > 100'000) failures_.clear();
+  add_failure_locked(emails_.touch(email));
 }
 
 void LoginThrottle::record_success(const std::string& email) {
   std::lock_guard lock(mu_);
-  failures_.erase(email);
+  auto* entry = emails_.find(email);
+  if (entry == nullptr) return;
+  entry->failures.clear();
+  if (entry->in_flight == 0) emails_.erase(email);
 }
 
 }  // namespace shopctl::auth

@@ -14,11 +14,22 @@ using platform::ApiError;
 
 const std::vector<PrefixRoute>& prefix_routes() {
   static const std::vector<PrefixRoute> routes = {
-      {"/api/auth", "auth", "/api/auth", false},
-      {"/api/catalog", "catalog", "/api/catalog", true},
-      {"/api/cart", "order", "/api", true},
-      {"/api/orders", "order", "/api", true},
-      {"/api/payments/webhook", "payment", "/api", false},  // signed by the provider; no JWT
+      // The public contract (shared/spec/api.md, docs/api.md), route by route.
+      {"/api/auth", "auth", "/api/auth", false,
+       {{"POST", "/api/auth/register"}, {"POST", "/api/auth/login"}}},
+      {"/api/catalog", "catalog", "/api/catalog", true,
+       {{"GET", "/api/catalog/categories"},
+        {"GET", "/api/catalog/products"},
+        {"GET", "/api/catalog/products/{id}"}}},
+      {"/api/cart", "order", "/api", true,
+       {{"GET", "/api/cart"},
+        {"POST", "/api/cart/items"},
+        {"PATCH", "/api/cart/items/{product_id}"},
+        {"DELETE", "/api/cart/items/{product_id}"}}},
+      {"/api/orders", "order", "/api", true,
+       {{"POST", "/api/orders"}, {"GET", "/api/orders"}, {"GET", "/api/orders/{id}"}}},
+      // Signed by the provider; no JWT.
+      {"/api/payments/webhook", "payment", "/api", false, {{"POST", "/api/payments/webhook"}}},
   };
   return routes;
 }
@@ -46,9 +57,8 @@ GatewayService::GatewayService(platform::ServiceContext& ctx, GatewaySettings se
     }
     const PrefixRoute* r = &route;
     auto handler = [this, r](Request& req) { return forward(req, *r); };
-    for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
-      host_.routes().add(method, route.public_prefix, Access::anyone(), handler);
-      host_.routes().add(method, route.public_prefix + "/{*rest}", Access::anyone(), handler);
+    for (const auto& contract : route.routes) {
+      host_.routes().add(contract.method, contract.pattern, Access::anyone(), handler);
     }
   }
 }
@@ -76,6 +86,12 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
     Request out;
     out.method = req.method;
     std::string_view path = req.path();
+    // The router matched decoded segments; what is forwarded is the raw path minus the prefix,
+    // so the raw path must spell the prefix itself (not "//api/..." or "/%61pi/...").
+    if (!path.starts_with(route.strip) ||
+        (path.size() > route.strip.size() && path[route.strip.size()] != '/')) {
+      throw ApiError(404, "route_not_found", "no route for this path");
+    }
     std::string_view rest = path.substr(route.strip.size());
     std::string_view q = req.query();
     out.target.reserve(rest.size() + q.size() + 2);

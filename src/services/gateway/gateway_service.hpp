@@ -19,12 +19,21 @@ struct GatewaySettings {
   std::chrono::milliseconds upstream_timeout{10'000};
 };
 
-// One public prefix and where it goes.
+// One public route of the contract: its method and path pattern under the prefix.
+struct PublicRoute {
+  std::string method;   // "GET"
+  std::string pattern;  // "/api/catalog/products/{id}"
+};
+
+// One public prefix, where it goes, and the contract's routes under it: only those are
+// forwarded; any other path under the prefix is 404 at the gateway (an outsider never reaches
+// a service's operator or internal routes through the public door).
 struct PrefixRoute {
   std::string public_prefix;  // "/api/catalog"
   std::string service;        // "catalog"
   std::string strip;          // removed from the path before forwarding ("/api/catalog")
   bool needs_user;            // a valid user JWT is required
+  std::vector<PublicRoute> routes;
 };
 
 // The gateway's routing table (also drawn by `shopctl graph`).

@@ -1,0 +1,304 @@
+// Hostile clients get nothing (issue 11): the gateway forwards only the public contract, internal
+// ports check the caller before they route, /metrics cannot be grown from outside, HEAD and
+// malformed request lines are answered properly, connections and slow clients are bounded, and
+// password hashing cannot be flooded. Real sockets; raw ones where a client library would refuse
+// to send the bytes.
+#include <doctest/doctest.h>
+
+#include <sys/resource.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "../support/test_shop.hpp"
+#include "platform/http/blocking_client.hpp"
+#include "shop/config.hpp"
+#include "shop/shop.hpp"
+
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+namespace http = shopctl::http;
+namespace shop = shopctl::shop;
+using shopctl::test_support::Answer;
+using shopctl::test_support::port_of;
+using shopctl::test_support::RawConnection;
+using shopctl::test_support::send;
+
+shop::ShopConfig config_from(const std::string& yaml) {
+  shop::ShopConfig config;
+  auto issues = shop::apply_config(YAML::Load(yaml), config);
+  for (const auto& issue : issues) FAIL_CHECK(issue.message);
+  REQUIRE(issues.empty());
+  return config;
+}
+
+std::string mint_credential(http::BlockingClient& client, shop::Shop& s, const std::string& who) {
+  auto minted = send(client, "POST", s.url("gateway") + "/_admin/credentials",
+                     json{{"service", who}}, {{"X-Admin-Token", s.admin_token()}});
+  REQUIRE(minted.status == 200);
+  return minted.body.at("token").get<std::string>();
+}
+
+// The status code of a raw HTTP answer ("HTTP/1.1 400 Bad Request" -> 400), or 0.
+int raw_status(const std::string& raw) {
+  if (raw.size() < 12 || !raw.starts_with("HTTP/1.")) return 0;
+  return std::stoi(raw.substr(9, 3));
+}
+
+}  // namespace
+
+TEST_CASE("the gateway forwards only the public contract: other paths under a prefix are 404 there") {
+  auto s = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  auto token = shopctl::test_support::demo_token(client, *s);
+  const auto before = s->calls().next_seq();
+  for (std::string path : {"/api/auth/metrics", "/api/auth/health/ready", "/api/auth/health/live",
+                           "/api/auth/_admin/info", "/api/catalog/metrics",
+                           "/api/catalog/internal/x", "/api/cart/metrics", "/api/orders/x/y",
+                           "/api/payments/webhook/metrics"}) {
+    CAPTURE(path);
+    auto a = send(client, "GET", s->url("gateway") + path, std::nullopt,
+                  {{"Authorization", "Bearer " + token}});
+    CHECK(a.status == 404);
+    CHECK(a.body["error"]["code"] == "route_not_found");
+  }
+  // Nothing of that reached a service behind the gateway.
+  for (const auto& r : s->calls().since(before)) {
+    CHECK_MESSAGE(r.caller != "gateway", r.method << " " << r.route << " reached " << r.callee);
+  }
+  // A contract path with a method the contract does not give it: 405 with Allow.
+  auto wrong = send(client, "DELETE", s->url("gateway") + "/api/orders", std::nullopt,
+                    {{"Authorization", "Bearer " + token}});
+  CHECK(wrong.status == 405);
+  // The contract's routes still work.
+  CHECK(send(client, "GET", s->url("gateway") + "/api/catalog/products/p-001", std::nullopt,
+             {{"Authorization", "Bearer " + token}})
+            .status != 404);
+  CHECK(send(client, "GET", s->url("gateway") + "/api/cart", std::nullopt,
+             {{"Authorization", "Bearer " + token}})
+            .status == 200);
+}
+
+TEST_CASE("an internal port answers 401 to a request without a credential whatever the path, and records it") {
+  auto s = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  for (std::string service : {"auth", "catalog", "order", "payment"}) {
+    CAPTURE(service);
+    const auto violations = s->calls().violations_total();
+    auto a = send(client, "GET", s->url(service) + "/no/such/route");
+    CHECK(a.status == 401);
+    CHECK(a.body["error"]["code"] == "missing_service_credential");
+    CHECK(a.raw.find("route_not_found") == std::string::npos);
+    CHECK(s->calls().violations_total() == violations + 1);
+  }
+  // The operator endpoints stay open.
+  CHECK(send(client, "GET", s->url("auth") + "/health/live").status == 200);
+  CHECK(send(client, "GET", s->url("auth") + "/metrics").status == 200);
+}
+
+TEST_CASE("a caller that may not call a service gets 403 caller_not_allowed for an unknown path too") {
+  auto s = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  auto as_catalog = mint_credential(client, *s, "catalog");
+  const auto violations = s->calls().violations_total();
+  auto a = send(client, "GET", s->url("order") + "/no/such/route", std::nullopt,
+                {{"X-Service-Token", as_catalog}});
+  CHECK(a.status == 403);
+  CHECK(a.body["error"]["code"] == "caller_not_allowed");
+  CHECK(s->calls().violations_total() == violations + 1);
+  // A caller the service does accept still learns that a path does not exist.
+  auto as_payment = mint_credential(client, *s, "payment");
+  auto unknown = send(client, "GET", s->url("order") + "/no/such/route", std::nullopt,
+                      {{"X-Service-Token", as_payment}});
+  CHECK(unknown.status == 404);
+}
+
+TEST_CASE("made-up HTTP methods do not grow /metrics: they count as method other") {
+  auto s = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  auto baseline = send(client, "GET", s->url("gateway") + "/metrics");
+  REQUIRE(baseline.status == 200);
+  for (int i = 0; i < 600; ++i) {
+    auto a = send(client, "XMETHOD" + std::to_string(i), s->url("gateway") + "/api/cart");
+    CHECK(a.status >= 400);
+    CHECK(a.status < 500);
+  }
+  auto after = send(client, "GET", s->url("gateway") + "/metrics");
+  CHECK(after.raw.find("XMETHOD") == std::string::npos);
+  CHECK(after.raw.find("method=\"other\"") != std::string::npos);
+  // One new series family member or so, not 600 of them.
+  CHECK(after.raw.size() < baseline.raw.size() + 8000);
+}
+
+TEST_CASE("HEAD is answered with the head only, and GET-only operator endpoints refuse other methods") {
+  auto s = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  // One request counted, so that /metrics has a body to leave out.
+  REQUIRE(send(client, "GET", s->url("catalog") + "/health/live").status == 200);
+  for (std::string path : {"/metrics", "/health/live"}) {
+    CAPTURE(path);
+    RawConnection c(port_of(s->url("catalog")));
+    REQUIRE(c.connected());
+    REQUIRE(c.send("HEAD " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    CHECK(c.read_until_closed(5s));
+    CHECK(raw_status(c.received) == 200);
+    auto end_of_head = c.received.find("\r\n\r\n");
+    REQUIRE(end_of_head != std::string::npos);
+    CHECK(c.received.size() == end_of_head + 4);  // no body
+    CHECK(c.received.find("Content-Length: 0\r\n") == std::string::npos);
+  }
+  auto posted = send(client, "POST", s->url("catalog") + "/metrics", json::object());
+  CHECK(posted.status == 405);
+}
+
+TEST_CASE("a request line whose target lacks the leading slash gets 400, never 500") {
+  auto s = shopctl::test_support::start_shop();
+  for (std::string line : {"POST api/auth HTTP/1.1", "GET api/catalog/products HTTP/1.1",
+                           "GET http://example.com/api/cart HTTP/1.1", "GET * HTTP/1.1"}) {
+    CAPTURE(line);
+    RawConnection c(port_of(s->url("gateway")));
+    REQUIRE(c.connected());
+    REQUIRE(c.send(line + "\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"));
+    c.read_until_closed(5s);
+    CHECK(raw_status(c.received) == 400);
+    CHECK(c.received.find("\"code\":\"bad_request\"") != std::string::npos);
+  }
+  http::BlockingClient client;
+  CHECK(send(client, "GET", s->url("gateway") + "/health/live").status == 200);
+}
+
+TEST_CASE("a listener keeps at most http.max_connections connections; the next is refused at once") {
+  auto s = shopctl::test_support::start_shop(config_from("http: {max_connections: 3}"));
+  const auto port = port_of(s->url("catalog"));
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<RawConnection>(port));
+    REQUIRE(held.back()->connected());
+  }
+  std::this_thread::sleep_for(200ms);  // accepted by now
+  RawConnection extra(port);
+  REQUIRE(extra.connected());  // the kernel completes the handshake; the server then refuses
+  CHECK(extra.read_until_closed(3s));
+  CHECK(raw_status(extra.received) == 503);
+  // One held connection goes: a new one is served again.
+  held.pop_back();
+  std::this_thread::sleep_for(200ms);
+  RawConnection again(port);
+  REQUIRE(again.send("GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  CHECK(again.read_until_closed(3s));
+  CHECK(raw_status(again.received) == 200);
+}
+
+TEST_CASE("a client that sends its headers too slowly is cut off after http.header_timeout") {
+  auto s = shopctl::test_support::start_shop(
+      config_from("http: {header_timeout: 300ms, idle_timeout: 20s}"));
+  RawConnection c(port_of(s->url("gateway")));
+  REQUIRE(c.connected());
+  REQUIRE(c.send("GET /health/live HTTP/1.1\r\nHo"));
+  auto started = std::chrono::steady_clock::now();
+  CHECK(c.read_until_closed(5s));
+  CHECK(std::chrono::steady_clock::now() - started < 3s);
+}
+
+TEST_CASE("an idle keep-alive connection is closed after http.idle_timeout") {
+  auto s = shopctl::test_support::start_shop(config_from("http: {idle_timeout: 300ms}"));
+  RawConnection c(port_of(s->url("gateway")));
+  REQUIRE(c.connected());
+  REQUIRE(c.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(c.read_until("\"live\"", 5s));
+  auto started = std::chrono::steady_clock::now();
+  CHECK(c.read_until_closed(5s));
+  CHECK(std::chrono::steady_clock::now() - started < 3s);
+}
+
+TEST_CASE("starting a shop raises the open-file limit to the hard limit") {
+  rlimit original{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &original) == 0);
+  if (original.rlim_max == RLIM_INFINITY || original.rlim_max <= 256) return;  // nothing to show
+  rlimit lowered = original;
+  lowered.rlim_cur = 256;
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+  {
+    auto s = shopctl::test_support::start_shop();
+    rlimit now{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &now) == 0);
+    CHECK(now.rlim_cur == original.rlim_max);
+  }
+  ::setrlimit(RLIMIT_NOFILE, &original);
+}
+
+namespace {
+// A shop that hashes with the real OWASP cost (the test shop's fast hashing is too quick to
+// queue up), configured by `yaml`.
+std::unique_ptr<shop::Shop> start_owasp_shop(const std::string& yaml) {
+  auto config = config_from(yaml);
+  shop::ShopOptions options;
+  options.threads = 2;
+  options.log_level = shopctl::platform::LogLevel::off;
+  auto s = std::make_unique<shop::Shop>(std::move(config), options);
+  s->start();
+  return s;
+}
+
+// `n` logins at once through the gateway; returns how many answered each status.
+std::map<int, int> parallel_logins(shop::Shop& s, int n, const std::function<json(int)>& body,
+                                   std::vector<Answer>* answers = nullptr) {
+  std::vector<Answer> got(static_cast<std::size_t>(n));
+  std::vector<std::thread> threads;
+  std::atomic<int> ready{0};
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      http::BlockingClient client;
+      ++ready;
+      while (ready.load() < n) std::this_thread::yield();
+      got[static_cast<std::size_t>(i)] =
+          send(client, "POST", s.url("gateway") + "/api/auth/login", body(i), {}, {}, 60s);
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::map<int, int> by_status;
+  for (const auto& a : got) ++by_status[a.status];
+  if (answers) *answers = std::move(got);
+  return by_status;
+}
+}  // namespace
+
+TEST_CASE("40 parallel wrong passwords for one email: at most 5 are judged, the rest are 429") {
+  auto s = start_owasp_shop("{}");
+  auto by_status = parallel_logins(*s, 40, [&](int) {
+    return json{{"email", s->config().demo_email}, {"password", "wrong-password"}};
+  });
+  CAPTURE(json(by_status).dump());
+  CHECK(by_status[401] <= 5);
+  CHECK(by_status[401] >= 1);
+  CHECK(by_status[401] + by_status[429] == 40);
+}
+
+TEST_CASE("password hashing past its queue limit answers 503 with Retry-After, never queues for ever") {
+  auto s = start_owasp_shop("auth: {password_workers: 1, password_queue: 1}");
+  std::vector<Answer> answers;
+  auto by_status = parallel_logins(
+      *s, 16,
+      [](int i) {
+        return json{{"email", "nobody" + std::to_string(i) + "@shop.test"}, {"password", "wrong-password"}};
+      },
+      &answers);
+  CAPTURE(json(by_status).dump());
+  CHECK(by_status[503] >= 1);
+  CHECK(by_status[401] >= 1);
+  CHECK(by_status[401] + by_status[503] == 16);
+  for (const auto& a : answers) {
+    if (a.status != 503) continue;
+    CHECK(a.body["error"]["code"] == "auth_busy");
+    CHECK(a.headers.get("Retry-After").has_value());
+  }
+}
