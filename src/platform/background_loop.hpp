@@ -31,13 +31,32 @@ class BackgroundLoop {
   // Asks the loop to end and wakes it. Unless `wait` is false (the caller runs on an io thread
   // and must not block), waits up to `limit` for the pass under way to finish.
   void stop(std::chrono::nanoseconds limit, bool wait = true);
+  // Ends the loop without letting its pass finish, as a process that dies would: the loop's
+  // coroutine is cancelled, so the pass under way stops at its next co_await. Never waits for
+  // the pass; waits only until the loop has been told (not at all on the loop's io thread).
+  void abandon();
   bool running() const { return state_ != nullptr; }
+
+  // While one lives on a thread, stop() called on that thread abandons instead. Service::crash()
+  // uses it around the services' own stop_background(), so that every loop a service keeps
+  // (today's and tomorrow's) is abandoned by a crash without each service knowing about it.
+  class AbandonScope {
+   public:
+    AbandonScope();
+    ~AbandonScope();
+    AbandonScope(const AbandonScope&) = delete;
+    AbandonScope& operator=(const AbandonScope&) = delete;
+
+   private:
+    bool previous_;
+  };
 
   struct State;  // shared with the loop's coroutine
 
  private:
   std::shared_ptr<State> state_;
   boost::asio::any_io_executor executor_;
+  boost::asio::io_context* io_ = nullptr;
 };
 
 }  // namespace shopctl::platform

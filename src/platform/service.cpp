@@ -8,6 +8,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "platform/background_loop.hpp"
 #include "platform/duration.hpp"
 #include "platform/error.hpp"
 #include "platform/json_body.hpp"
@@ -219,6 +220,16 @@ void Service::stop() {
   close_storage();
 }
 
+void Service::crash() {
+  if (!host_.running()) return;
+  host_.crash();
+  {
+    BackgroundLoop::AbandonScope abandon;
+    stop_background();
+  }
+  close_storage();
+}
+
 void Service::shutdown(std::chrono::milliseconds grace) {
   if (!host_.running()) return;
   host_.shutdown(grace);
@@ -268,6 +279,7 @@ void ServiceHost::start() {
 }
 
 void ServiceHost::stop() { server_->stop(); }
+void ServiceHost::crash() { server_->abandon(); }
 void ServiceHost::shutdown(std::chrono::milliseconds grace) { server_->shutdown(grace); }
 bool ServiceHost::running() const { return server_->running(); }
 std::uint16_t ServiceHost::port() const { return server_->port(); }

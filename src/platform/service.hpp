@@ -131,6 +131,7 @@ class ServiceHost {
 
   void start();  // binds (same port on every restart) and publishes it in the peer directory
   void stop();   // hard stop: the service is down
+  void crash();  // as stop(), and the requests in flight are abandoned (http::Server::abandon)
   void shutdown(std::chrono::milliseconds grace);
   bool running() const;
   std::uint16_t port() const;
@@ -189,6 +190,13 @@ class Service {
   void start();
   // Takes it down at once (connections refused), stops background work, closes storage.
   void stop();
+  // An abrupt stop, as if the process died: connections are dropped, the requests in flight
+  // are abandoned (their coroutines are cancelled: each fails at its next co_await, database
+  // steps included, and does nothing more), background loops are abandoned without waiting
+  // for their pass, and storage is closed (work already handed to the database finishes, as
+  // a transaction that committed just before a crash would). start() brings it back; what
+  // the crash left half-done is then the service's start-up recovery's business.
+  void crash();
   // Stops accepting, lets in-flight requests finish (up to `grace`), then as stop().
   void shutdown(std::chrono::milliseconds grace);
   bool running() const { return host_.running(); }

@@ -245,6 +245,7 @@ http::Response Shop::handle_in_process(const std::string& name, http::Request re
 
 void Shop::stop_service(const std::string& name) { service(name).stop(); }
 void Shop::start_service(const std::string& name) { service(name).start(); }
+void Shop::crash_service(const std::string& name) { service(name).crash(); }
 void Shop::restart_service(const std::string& name) {
   auto& svc = service(name);
   svc.stop();
@@ -290,7 +291,7 @@ void Shop::add_shop_admin_routes() {
                                co_return http::Response::json(
                                    200, {{"service", name}, {"token", impl_->credentials.token_for(name)}});
                              });
-  // stop/start/restart run on a thread of their own: they wait for databases to close and
+  // stop/start/restart/crash run on a thread of their own: they wait for databases to close and
   // must not hold one of the threads that serve requests.
   gateway.admin_routes().add(
       "POST", "/_admin/services/{name}/{action}", any,
@@ -304,8 +305,9 @@ void Shop::add_shop_admin_routes() {
         bool known = false;
         for (const auto& n : service_names()) known = known || n == name;
         if (!known) throw platform::ApiError(404, "service_not_found", "no service " + name);
-        if (action != "stop" && action != "start" && action != "restart") {
-          throw platform::ApiError(404, "route_not_found", "action must be stop, start or restart");
+        if (action != "stop" && action != "start" && action != "restart" && action != "crash") {
+          throw platform::ApiError(404, "route_not_found",
+                                   "action must be stop, start, restart or crash");
         }
         auto done = std::make_shared<std::promise<void>>();
         auto future = done->get_future();
@@ -313,6 +315,7 @@ void Shop::add_shop_admin_routes() {
           try {
             if (action == "stop") stop_service(name);
             else if (action == "start") start_service(name);
+            else if (action == "crash") crash_service(name);
             else restart_service(name);
             done->set_value();
           } catch (...) {

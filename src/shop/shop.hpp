@@ -59,6 +59,9 @@ class Shop {
   void stop_service(const std::string& name);
   void start_service(const std::string& name);
   void restart_service(const std::string& name);
+  // Takes one service down abruptly, as if its process died (platform::Service::crash): the
+  // requests in flight are abandoned, not finished. start_service() brings it back.
+  void crash_service(const std::string& name);
 
   std::string url(const std::string& service) const;  // http://127.0.0.1:PORT
   // Runs `request` through `service`'s request pipeline on the shop's threads, as if it had

@@ -5,11 +5,15 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -44,6 +48,11 @@ struct Connection {
   beast::tcp_stream stream;
   std::atomic<bool> busy{false};
   std::atomic<bool> close_when_idle{false};
+  // abandon() cancels the session's coroutine through this signal. Both it and `session_done`
+  // are touched only on the connection's own io thread; the signal is emitted only while the
+  // session still runs (asio's slot handler must not outlive the coroutine it cancels).
+  asio::cancellation_signal cancel;
+  bool session_done = false;
 };
 
 std::string quick_trace_id() {
@@ -211,7 +220,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       connections.emplace(id, connection);
       asio::co_spawn(connection->stream.get_executor(),
                      session(shared_from_this(), connection, id, beast::flat_buffer{}, false),
-                     asio::detached);
+                     asio::bind_cancellation_slot(connection->cancel.slot(), asio::detached));
     }
     accept_next_locked();
   }
@@ -230,23 +239,72 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
-  void close_all_locked(bool only_idle) {
+  // `abandon`: also cancels each session's coroutine (terminal cancellation), so that the
+  // request it is handling stops at its next co_await instead of running to its end.
+  // Returns how many connections it posted a close to; each such close calls `closed` (when
+  // given) once it has run.
+  std::size_t close_all_locked(bool only_idle, bool abandon = false,
+                               std::function<void()> closed = {}) {
+    std::size_t posted = 0;
     for (auto& entry : connections) {
       auto c = entry.second;
       if (only_idle && c->busy.load()) {
         c->close_when_idle = true;
         continue;
       }
-      asio::post(c->stream.get_executor(), [c] {
+      ++posted;
+      asio::post(c->stream.get_executor(), [c, abandon, closed] {
+        if (abandon && !c->session_done) c->cancel.emit(asio::cancellation_type::terminal);
+        if (closed) closed();
         beast::error_code ignored;
         c->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
         c->stream.socket().close(ignored);
       });
     }
+    return posted;
   }
 
   void stop(bool graceful) {
     std::lock_guard lock(mu);
+    close_listener_locked();
+    close_all_locked(graceful);
+  }
+
+  // Waits (unless it runs on one of the server's io threads, which must not block) until each
+  // session has been told: once abandon() returns, no abandoned request takes another step,
+  // so a service brought back at once cannot see one of them write into its reopened database.
+  void abandon() {
+    struct Countdown {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::size_t left = 0;
+    };
+    auto countdown = std::make_shared<Countdown>();
+    std::size_t posted = 0;
+    {
+      std::lock_guard lock(mu);
+      close_listener_locked();
+      std::lock_guard count_lock(countdown->mu);
+      posted = close_all_locked(false, true, [countdown] {
+        std::lock_guard l(countdown->mu);
+        if (--countdown->left == 0) countdown->cv.notify_all();
+      });
+      countdown->left += posted;
+    }
+    if (posted == 0 || on_own_thread()) return;
+    std::unique_lock lock(countdown->mu);
+    countdown->cv.wait_for(lock, std::chrono::seconds(5), [&] { return countdown->left == 0; });
+  }
+
+  bool on_own_thread() const {
+    if (io.get_executor().running_in_this_thread()) return true;
+    for (auto* each : options.connection_ios) {
+      if (each->get_executor().running_in_this_thread()) return true;
+    }
+    return false;
+  }
+
+  void close_listener_locked() {
     running = false;
     if (accept_pause) accept_pause->cancel();
     if (acceptor) {
@@ -255,7 +313,6 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       acceptor.reset();
       hold_port_locked();
     }
-    close_all_locked(graceful);
   }
 
   void hold_port_locked() {
@@ -309,7 +366,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     auto connection = std::make_shared<Connection>(std::move(moved));
     it->second = connection;
     asio::co_spawn(*target, session(shared_from_this(), connection, id, std::move(buffer), true),
-                   asio::detached);
+                   asio::bind_cancellation_slot(connection->cancel.slot(), asio::detached));
     return Placement::moved;
   }
 
@@ -430,6 +487,19 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                                        std::shared_ptr<Connection> c, std::uint64_t id,
                                        beast::flat_buffer buffer, bool placed) {
     auto& stream = c->stream;
+    // Runs however the session ends: normally, or by an exception when abandon() cancelled it
+    // (every co_await of a cancelled coroutine throws). A session that handed its socket on
+    // (Placement::moved) no longer owns `id`.
+    struct Finish {
+      Impl& self;
+      Connection& c;
+      std::uint64_t id;
+      bool owns_id = true;
+      ~Finish() {
+        c.session_done = true;
+        if (owns_id) self.forget(id);
+      }
+    } finish{*self, *c, id};
     // A request (headers and a small body) usually arrives in one recv; the buffer still grows
     // for larger ones, up to the parser's limits. Beast reads max(512, capacity - size) bytes
     // at a time, so an empty buffer would cost one syscall per 512 bytes.
@@ -447,7 +517,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         closed_early = true;  // gone, or silent until the idle timeout: nothing to answer
       } else {
         switch (self->place(c, id, buffer)) {
-          case Placement::moved: co_return;
+          case Placement::moved: finish.owns_id = false; co_return;
           case Placement::closed: closed_early = true; break;
           case Placement::stay: break;
         }
@@ -560,7 +630,6 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
       stream.socket().close(ignored);
     }
-    self->forget(id);
   }
 };
 
@@ -572,6 +641,7 @@ Server::~Server() { impl_->stop(false); }
 void Server::start() { impl_->start(); }
 
 void Server::stop() { impl_->stop(false); }
+void Server::abandon() { impl_->abandon(); }
 
 void Server::shutdown(std::chrono::milliseconds grace) {
   impl_->stop(true);

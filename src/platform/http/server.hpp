@@ -61,6 +61,11 @@ class Server {
   // Closes the listener and every connection at once, in-flight requests included: the
   // service is down and connections are refused. Returns after the listener is closed.
   void stop();
+  // As stop(), and abandons the requests in flight, as a process that dies would: each one's
+  // coroutine is cancelled, so its next co_await throws (operation_aborted) and it does no
+  // further work. Returns once every session has been told (called on one of the server's
+  // io threads: at once, without waiting); they unwind on their io threads afterwards.
+  void abandon();
   // Closes the listener, lets in-flight requests finish (up to `grace`), then closes the rest.
   void shutdown(std::chrono::milliseconds grace);
   bool running() const;
