@@ -80,6 +80,7 @@ std::string_view action_name(const Action& action) {
               case ServiceAction::Kind::stop: return "stop";
               case ServiceAction::Kind::start: return "start";
               case ServiceAction::Kind::restart: return "restart";
+              case ServiceAction::Kind::crash: return "crash";
             }
             return "stop";
           },
@@ -87,6 +88,7 @@ std::string_view action_name(const Action& action) {
           [](const SetPriceAction&) -> std::string_view { return "set_price"; },
           [](const SetAvailableAction&) -> std::string_view { return "set_available"; },
           [](const WaitAction&) -> std::string_view { return "wait"; },
+          [](const ConcurrentAction&) -> std::string_view { return "concurrently"; },
       },
       action);
 }
@@ -134,6 +136,13 @@ std::string step_label(const Step& step) {
             return "set " + text(a.product) + " available: " + text(a.available);
           },
           [](const WaitAction& a) { return "wait " + platform::format_duration(a.duration); },
+          [](const ConcurrentAction& a) {
+            std::string out = std::to_string(a.steps.size()) + " steps at once:";
+            for (std::size_t i = 0; i < a.steps.size(); ++i) {
+              out += (i ? "; " : " ") + step_label(a.steps[i]);
+            }
+            return out;
+          },
       },
       step.action);
 }

@@ -108,8 +108,10 @@ struct LoginAction {
   TextTemplate password;
 };
 
-// POST {pay_url} {card_number} at the payment provider. Exactly one of `order` (the runner
-// finds the order's pay_url) and `pay_url` is set.
+// POST {pay_url} {card_number} at the payment provider. Exactly one of `order` and `pay_url`
+// (written `url:` or `pay_url:`) is set. With `order`, the runner uses the pay_url it saw for
+// that order in an earlier answer (checkout's 201, GET /api/orders/{id}, the order list), and
+// only when it saw none asks the order service (GET /api/orders/{id}).
 struct PayAction {
   std::optional<JsonTemplate> order;
   std::optional<TextTemplate> pay_url;
@@ -126,8 +128,9 @@ struct ClearFaultsAction {
   std::string id;
 };
 
+// `crash` is an abrupt stop that abandons the requests in flight (Shop::crash_service).
 struct ServiceAction {
-  enum class Kind { stop, start, restart };
+  enum class Kind { stop, start, restart, crash };
   Kind kind = Kind::stop;
   std::string service;  // a known service
 };
@@ -150,9 +153,19 @@ struct WaitAction {
   std::chrono::nanoseconds duration{0};
 };
 
+struct Step;
+
+// `concurrently: [step, step, ...]`: the inner steps run at the same time, each on its own
+// connection (see docs/scenarios.md, "Steps at the same time"). The parser guarantees that
+// there are 2 to 64 of them, none is itself a `concurrently` block, none carries `repeat`,
+// `eventually`, `faults` or shop expectations, and no two capture the same name.
+struct ConcurrentAction {
+  std::vector<Step> steps;  // std::vector allows the incomplete Step here (C++17)
+};
+
 using Action = std::variant<RequestAction, RegisterAction, LoginAction, PayAction, FaultAction,
                             ClearFaultsAction, ServiceAction, AdvanceClockAction, SetPriceAction,
-                            SetAvailableAction, WaitAction>;
+                            SetAvailableAction, WaitAction, ConcurrentAction>;
 
 // The action's key as written: "request", "register", ..., "stop", "start", "restart", ...
 std::string_view action_name(const Action& action);
@@ -218,6 +231,19 @@ struct ViolationExpectation {
   SourceLocation loc;
 };
 
+// On a `concurrently` block: how many of its inner steps' answers meet every matcher given
+// (`status`, `headers`, `json`; none given: every answer). An inner step that got no answer
+// is not counted. `count` is exact; `min`/`max` bound it; as for CallExpectation.
+struct ResponseCount {
+  std::optional<Matcher> status;
+  std::vector<HeaderExpectation> headers;
+  std::vector<JsonExpectation> json;
+  std::optional<std::int64_t> count;
+  std::optional<std::int64_t> min;
+  std::optional<std::int64_t> max;
+  SourceLocation loc;
+};
+
 struct Expectation {
   SourceLocation loc;  // the `expect:` key
   // Response expectations: only on steps where has_response(action).
@@ -230,6 +256,8 @@ struct Expectation {
   std::vector<TransitionExpectation> circuit_transitions;
   std::vector<CallExpectation> calls;
   std::optional<ViolationExpectation> violations;
+  // Only on a concurrently block.
+  std::vector<ResponseCount> responses;
 
   bool needs_response() const {
     return status.has_value() || !headers.empty() || !json.empty() || latency.has_value();
@@ -262,6 +290,8 @@ struct Step {
   int repeat = 1;                 // >= 1; never together with `eventually`
   std::optional<Eventually> eventually;
   std::vector<FaultSpec> faults;  // on only while this step runs
+  // Inside a concurrently block only: the step starts this long after the block does.
+  std::chrono::nanoseconds after{0};
 };
 
 // The step's name, or a short description of its action ("GET /api/cart", "stop catalog").

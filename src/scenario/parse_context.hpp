@@ -135,7 +135,11 @@ class Context {
 // Parsers of the pieces of a step, shared by parser.cpp and Matcher::from_yaml.
 Matcher parse_matcher(Context& ctx, const Field& field, MatcherDomain domain, std::string subject);
 std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field);
+// Where an `expect:` is written: on a step in sequence, on a step inside a concurrently block
+// (response expectations only: the shop ones would judge the block's other steps too), or on
+// a concurrently block itself (shop expectations and `responses`).
+enum class ExpectPlace { step, inner_step, block };
 Expectation parse_expectation(Context& ctx, const Field& field, bool responds,
-                              std::string_view action);
+                              std::string_view action, ExpectPlace place = ExpectPlace::step);
 
 }  // namespace shopctl::scenario::detail

@@ -153,19 +153,125 @@ std::optional<CallExpectation> call(Context& ctx, const Field& item) {
   return out;
 }
 
+// Reads `headers:` or `json:` of an expectation into `headers` / `json`.
+void response_matchers(Context& ctx, const Field& entry, std::vector<HeaderExpectation>& headers,
+                       std::vector<JsonExpectation>& json) {
+  if (entry.name == "headers") {
+    if (!ctx.require_mapping(entry, "{Retry-After: {exists: true}}")) return;
+    for (const Field& header : ctx.entries(entry)) {
+      if (!is_header_name(header.name)) {
+        ctx.error(header.key_mark, "'" + header.name + "' is not a header name");
+        continue;
+      }
+      headers.push_back(
+          {header.name, parse_matcher(ctx, header, MatcherDomain::header, "header " + header.name),
+           ctx.location(header.key_mark)});
+    }
+    return;
+  }
+  if (!ctx.require_mapping(entry, "{$.status: PAID}")) return;
+  for (const Field& item : ctx.entries(entry)) {
+    std::optional<JsonPath> path;
+    try {
+      path = JsonPath::parse(item.name);
+    } catch (const JsonPathError& e) {
+      ctx.error_in_scalar(item.key_mark, item.name, e.offset(),
+                          "invalid JSONPath '" + item.name + "': " + e.what());
+    }
+    Matcher matcher = parse_matcher(ctx, item, MatcherDomain::json, item.name);
+    if (path) json.push_back({*path, std::move(matcher), ctx.location(item.key_mark)});
+  }
+}
+
+// One item of a block's `responses:`.
+std::optional<ResponseCount> response_count(Context& ctx, const Field& item) {
+  constexpr std::string_view kExample = "{status: 409, json: {$.error.code: checkout_in_progress}, count: 3}";
+  if (!ctx.require_mapping(item, kExample)) return std::nullopt;
+  const auto entries = ctx.entries(item);
+  ctx.reject_unknown_keys(entries, {"status", "headers", "json", "count", "min", "max"},
+                          "a 'responses' item");
+  ResponseCount out;
+  out.loc = ctx.location(item.mark);
+  bool ok = true;
+  const Field* count = nullptr;
+  const Field* bound = nullptr;
+  const Field* max_field = nullptr;
+  for (const Field& entry : entries) {
+    if (entry.name == "status") {
+      out.status = parse_matcher(ctx, entry, MatcherDomain::status, "status");
+    } else if (entry.name == "headers" || entry.name == "json") {
+      response_matchers(ctx, entry, out.headers, out.json);
+    } else if (entry.name == "count" || entry.name == "min" || entry.name == "max") {
+      auto value = ctx.integer(entry, 0, kNoLimit);
+      if (!value) {
+        ok = false;
+      } else if (entry.name == "count") {
+        out.count = *value;
+        count = &entry;
+      } else if (entry.name == "min") {
+        out.min = *value;
+        if (bound == nullptr) bound = &entry;
+      } else {
+        out.max = *value;
+        max_field = &entry;
+        if (bound == nullptr) bound = &entry;
+      }
+    }
+  }
+  if (count != nullptr && bound != nullptr) {
+    ctx.error(count->key_mark, "'count' is exact; it cannot be combined with 'min' or 'max'");
+    ok = false;
+  } else if (ok && !out.count && !out.min && !out.max) {
+    ctx.error(item.mark, "a 'responses' item needs 'count', or 'min' and/or 'max', like " +
+                             std::string(kExample));
+    ok = false;
+  }
+  if (out.min && out.max && *out.min > *out.max && max_field != nullptr) {
+    ctx.error(max_field->mark, "'max' (" + std::to_string(*out.max) + ") is less than 'min' (" +
+                                   std::to_string(*out.min) + ")");
+    ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
 }  // namespace
 
 Expectation parse_expectation(Context& ctx, const Field& field, bool responds,
-                              std::string_view action) {
+                              std::string_view action, ExpectPlace place) {
   Expectation expectation;
   expectation.loc = ctx.location(field.key.IsDefined() ? field.key_mark : field.mark);
   if (!ctx.require_mapping(field, "{status: 200}")) return expectation;
   const auto entries = ctx.entries(field);
   ctx.reject_unknown_keys(entries,
                           {"status", "headers", "json", "latency", "circuit", "circuit_transitions",
-                           "calls", "violations"},
+                           "calls", "violations", "responses"},
                           "'expect'");
   for (const Field& entry : entries) {
+    if (entry.name == "responses") {
+      if (place != ExpectPlace::block) {
+        ctx.error(entry.key_mark, "'responses' counts the answers of the steps of a concurrently "
+                                  "block; it goes on the block's own 'expect'");
+        continue;
+      }
+      if (!ctx.require_list(entry, "[{status: 201, count: 1}, {status: 409, count: 3}]")) continue;
+      for (const Field& item : ctx.items(entry)) {
+        if (auto c = response_count(ctx, item)) expectation.responses.push_back(std::move(*c));
+      }
+      continue;
+    }
+    if (is_response_key(entry.name) && place == ExpectPlace::block) {
+      ctx.error(entry.key_mark, "'" + entry.name + "' needs a response, and a concurrently block "
+                                "has one per step: put it on the steps inside the block, or "
+                                "count their answers with 'responses'");
+      continue;
+    }
+    if (!is_response_key(entry.name) && place == ExpectPlace::inner_step) {
+      ctx.error(entry.key_mark, "'" + entry.name + "' is not allowed on a step inside a "
+                                "concurrently block (the steps' calls and breaker moves overlap); "
+                                "put it on the block's own 'expect'");
+      continue;
+    }
     if (is_response_key(entry.name) && !responds) {
       ctx.error(entry.key_mark, "'" + entry.name + "' needs a response, and a " +
                                     std::string(action) +
@@ -178,30 +284,8 @@ Expectation parse_expectation(Context& ctx, const Field& field, bool responds,
       expectation.status = parse_matcher(ctx, entry, MatcherDomain::status, "status");
     } else if (entry.name == "latency") {
       expectation.latency = parse_matcher(ctx, entry, MatcherDomain::duration, "latency");
-    } else if (entry.name == "headers") {
-      if (!ctx.require_mapping(entry, "{Retry-After: {exists: true}}")) continue;
-      for (const Field& header : ctx.entries(entry)) {
-        if (!is_header_name(header.name)) {
-          ctx.error(header.key_mark, "'" + header.name + "' is not a header name");
-          continue;
-        }
-        expectation.headers.push_back(
-            {header.name, parse_matcher(ctx, header, MatcherDomain::header, "header " + header.name),
-             ctx.location(header.key_mark)});
-      }
-    } else if (entry.name == "json") {
-      if (!ctx.require_mapping(entry, "{$.status: PAID}")) continue;
-      for (const Field& item : ctx.entries(entry)) {
-        std::optional<JsonPath> path;
-        try {
-          path = JsonPath::parse(item.name);
-        } catch (const JsonPathError& e) {
-          ctx.error_in_scalar(item.key_mark, item.name, e.offset(),
-                              "invalid JSONPath '" + item.name + "': " + e.what());
-        }
-        Matcher matcher = parse_matcher(ctx, item, MatcherDomain::json, item.name);
-        if (path) expectation.json.push_back({*path, std::move(matcher), ctx.location(item.key_mark)});
-      }
+    } else if (entry.name == "headers" || entry.name == "json") {
+      response_matchers(ctx, entry, expectation.headers, expectation.json);
     } else if (entry.name == "circuit") {
       if (!ctx.require_mapping(entry, "{order->catalog: OPEN}")) continue;
       for (const Field& item : ctx.entries(entry)) {

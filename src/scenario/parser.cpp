@@ -23,10 +23,16 @@ const std::vector<std::string> kTopLevelKeys = {
     "version", "name",   "description", "tags",  "timeout", "seed",
     "vars",    "config", "allow_violations", "setup", "steps",   "teardown"};
 const std::vector<std::string> kActionKeys = {
-    "request", "register", "login",         "pay",       "fault",         "clear_faults", "stop",
-    "start",   "restart",  "advance_clock", "set_price", "set_available", "wait"};
+    "request", "register", "login",         "pay",       "fault",         "clear_faults",
+    "stop",    "start",    "restart",       "crash",     "advance_clock", "set_price",
+    "set_available", "wait", "concurrently"};
 const std::vector<std::string> kStepModifierKeys = {"name",   "expect",     "capture",
-                                                    "repeat", "eventually", "faults"};
+                                                    "repeat", "eventually", "faults", "after"};
+constexpr std::string_view kActionList =
+    "request, register, login, pay, fault, clear_faults, stop, start, restart, crash, "
+    "advance_clock, set_price, set_available, wait, concurrently";
+// A concurrently block runs this many steps at most (each gets a thread and a connection).
+constexpr std::size_t kMaxConcurrentSteps = 64;
 
 bool contains(const std::vector<std::string>& names, std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
@@ -76,8 +82,10 @@ class ScenarioParser {
   void parse_config(const Field& field, Scenario& scenario);
   void parse_vars(const Field& field, Scenario& scenario);
   void parse_phase(const Field& field, std::vector<Step>& out);
-  std::optional<Step> parse_step(const Field& item);
-  std::optional<Action> parse_action(const Field& entry);
+  // `inner`: the step is an item of a concurrently block.
+  std::optional<Step> parse_step(const Field& item, bool inner = false);
+  std::optional<Action> parse_action(const Field& entry, bool inner);
+  std::optional<Action> parse_concurrently(const Field& entry, bool inner);
   std::optional<RequestAction> parse_request(const Field& field);
   std::optional<PayAction> parse_pay(const Field& field);
   std::optional<Action> parse_catalog_change(const Field& field, bool price);
@@ -244,7 +252,7 @@ void ScenarioParser::parse_phase(const Field& field, std::vector<Step>& out) {
   }
 }
 
-std::optional<Step> ScenarioParser::parse_step(const Field& item) {
+std::optional<Step> ScenarioParser::parse_step(const Field& item, bool inner) {
   if (!item.node.IsMap()) {
     ctx_.error(item.mark, "a step is a mapping with one action, like {request: {GET: /api/cart}}, "
                           "not " + ctx_.describe(item.node));
@@ -268,17 +276,14 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item) {
       if (auto suggestion = detail::did_you_mean(entry.name, known)) {
         message += "; did you mean '" + *suggestion + "'?";
       } else {
-        message += " (actions: request, register, login, pay, fault, clear_faults, stop, start, "
-                   "restart, advance_clock, set_price, set_available, wait; and name, expect, "
-                   "capture, repeat, eventually, faults)";
+        message += " (actions: " + std::string(kActionList) +
+                   "; and name, expect, capture, repeat, eventually, faults, after)";
       }
       ctx_.error(entry.key_mark, std::move(message));
     }
   }
   if (actions.empty()) {
-    ctx_.error(item.mark, "a step needs exactly one action (request, register, login, pay, fault, "
-                          "clear_faults, stop, start, restart, advance_clock, set_price, "
-                          "set_available, wait)");
+    ctx_.error(item.mark, "a step needs exactly one action (" + std::string(kActionList) + ")");
   }
   for (std::size_t i = 1; i < actions.size(); ++i) {
     ctx_.error(actions[i]->key_mark, "a step has exactly one action; this one already has '" +
@@ -290,7 +295,7 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item) {
   step.loc = ctx_.location(item.mark);
   std::optional<Action> action;
   const std::string action_key = actions.empty() ? std::string() : actions[0]->name;
-  if (!actions.empty()) action = parse_action(*actions[0]);
+  if (!actions.empty()) action = parse_action(*actions[0], inner);
   const bool has_answer = responds(action_key);
 
   auto find = [&](std::string_view name) -> const Field* {
@@ -308,8 +313,29 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item) {
     if (auto value = ctx_.string(*name)) step.name = *value;
   }
   if (const Field* expect = find("expect")) {
+    const auto place = inner                         ? detail::ExpectPlace::inner_step
+                       : action_key == "concurrently" ? detail::ExpectPlace::block
+                                                      : detail::ExpectPlace::step;
     step.expect = detail::parse_expectation(ctx_, *expect, has_answer || actions.empty(),
-                                            action_key.empty() ? "this" : action_key);
+                                            action_key.empty() ? "this" : action_key, place);
+  }
+  if (const Field* after = find("after")) {
+    if (!inner) {
+      ctx_.error(after->key_mark, "'after' only goes on a step inside a concurrently block (it "
+                                  "delays that step from the start of the block); between "
+                                  "steps in sequence use a wait step");
+    } else if (auto delay = ctx_.duration(*after)) {
+      step.after = *delay;
+    }
+  }
+  if (inner) {
+    for (const char* name : {"repeat", "eventually", "faults"}) {
+      if (const Field* field = find(name); field != nullptr) {
+        ctx_.error(field->key_mark, "'" + std::string(name) + "' is not allowed on a step inside "
+                                    "a concurrently block (put it on a step before or after "
+                                    "the block; faults: use a fault step before the block)");
+      }
+    }
   }
   std::vector<Capture> captures;
   if (const Field* capture = find("capture"); response_only(capture)) {
@@ -321,17 +347,17 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item) {
   }
   const Field* repeat = find("repeat");
   const Field* eventually = find("eventually");
-  if (response_only(repeat)) {
+  if (!inner && response_only(repeat)) {
     if (auto value = ctx_.integer(*repeat, 1, kMaxRepeat)) step.repeat = static_cast<int>(*value);
   }
-  if (response_only(eventually)) {
+  if (!inner && response_only(eventually)) {
     step.eventually = parse_eventually(*eventually);
     if (find("expect") == nullptr) {
       ctx_.error(eventually->key_mark,
                  "'eventually' retries until 'expect' holds, and this step has no 'expect'");
     }
   }
-  if (repeat != nullptr && eventually != nullptr && has_answer) {
+  if (repeat != nullptr && eventually != nullptr && has_answer && !inner) {
     const Field* later =
         repeat->key_mark.line > eventually->key_mark.line ||
                 (repeat->key_mark.line == eventually->key_mark.line &&
@@ -340,7 +366,7 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item) {
             : eventually;
     ctx_.error(later->key_mark, "'repeat' and 'eventually' cannot be combined in one step");
   }
-  if (const Field* faults = find("faults"); response_only(faults)) {
+  if (const Field* faults = find("faults"); !inner && response_only(faults)) {
     if (ctx_.require_list(*faults, "[{target: catalog, type: hang}]")) {
       for (const Field& fault : ctx_.items(*faults)) {
         if (auto spec = detail::parse_fault(ctx_, fault)) step.faults.push_back(std::move(*spec));
@@ -390,8 +416,9 @@ std::optional<std::map<std::string, Field, std::less<>>> ScenarioParser::members
   return out;
 }
 
-std::optional<Action> ScenarioParser::parse_action(const Field& entry) {
+std::optional<Action> ScenarioParser::parse_action(const Field& entry, bool inner) {
   const std::string& key = entry.name;
+  if (key == "concurrently") return parse_concurrently(entry, inner);
   if (key == "request") {
     if (auto request = parse_request(entry)) return Action(std::move(*request));
     return std::nullopt;
@@ -439,11 +466,18 @@ std::optional<Action> ScenarioParser::parse_action(const Field& entry) {
     }
     return Action(ClearFaultsAction{false, *value});
   }
-  if (key == "stop" || key == "start" || key == "restart") {
+  if (key == "stop" || key == "start" || key == "restart" || key == "crash") {
     auto service = ctx_.service(entry);
     if (!service) return std::nullopt;
+    if (key == "crash" && *service == "gateway") {
+      ctx_.error(entry.mark, "the gateway cannot crash: it serves the admin plane the runner "
+                             "drives the shop through (crash order, payment, catalog, auth or "
+                             "provider)");
+      return std::nullopt;
+    }
     const auto kind = key == "stop"    ? ServiceAction::Kind::stop
                       : key == "start" ? ServiceAction::Kind::start
+                      : key == "crash" ? ServiceAction::Kind::crash
                                        : ServiceAction::Kind::restart;
     return Action(ServiceAction{kind, *service});
   }
@@ -458,6 +492,54 @@ std::optional<Action> ScenarioParser::parse_action(const Field& entry) {
   if (key == "set_price") return parse_catalog_change(entry, true);
   if (key == "set_available") return parse_catalog_change(entry, false);
   return std::nullopt;
+}
+
+std::optional<Action> ScenarioParser::parse_concurrently(const Field& entry, bool inner) {
+  if (inner) {
+    ctx_.error(entry.key_mark, "concurrently blocks do not nest: list every step of the block "
+                               "directly under the outer 'concurrently'");
+    return std::nullopt;
+  }
+  if (!ctx_.require_list(entry, "[{request: {POST: /api/orders}}, {crash: order, after: 200ms}]")) {
+    return std::nullopt;
+  }
+  const auto items = ctx_.items(entry);
+  if (items.size() < 2 || items.size() > kMaxConcurrentSteps) {
+    ctx_.error(entry.mark, "a concurrently block runs 2 to " + std::to_string(kMaxConcurrentSteps) +
+                               " steps at once, this one has " + std::to_string(items.size()));
+  }
+  // Every inner step sees what was defined before the block, and nothing its siblings define:
+  // their captures (and a login's token, fault ids) become visible after the block.
+  const detail::Scope before = ctx_.scope();
+  detail::Scope after = before;
+  std::map<std::string, int, std::less<>> captured_by;  // name -> line of the inner step
+  ConcurrentAction block;
+  bool ok = items.size() >= 2 && items.size() <= kMaxConcurrentSteps;
+  for (const Field& item : items) {
+    ctx_.scope() = before;
+    auto step = parse_step(item, true);
+    const detail::Scope& mine = ctx_.scope();
+    after.names.insert(mine.names.begin(), mine.names.end());
+    after.fault_ids.insert(mine.fault_ids.begin(), mine.fault_ids.end());
+    after.token = after.token || mine.token;
+    if (!step) {
+      ok = false;
+      continue;
+    }
+    for (const Capture& capture : step->captures) {
+      auto [it, fresh] = captured_by.emplace(capture.name, capture.loc.line);
+      if (!fresh) {
+        ctx_.error(item.mark, "'" + capture.name + "' is also captured by the step at line " +
+                                  std::to_string(it->second) + " of this concurrently block; "
+                                  "which one would win is a race, so give each its own name");
+        ok = false;
+      }
+    }
+    block.steps.push_back(std::move(*step));
+  }
+  ctx_.scope() = std::move(after);
+  if (!ok) return std::nullopt;
+  return Action(std::move(block));
 }
 
 std::optional<RequestAction> ScenarioParser::parse_request(const Field& field) {
@@ -624,18 +706,28 @@ std::optional<RequestAction> ScenarioParser::parse_request(const Field& field) {
 
 std::optional<PayAction> ScenarioParser::parse_pay(const Field& field) {
   constexpr std::string_view kExample = "{order: \"${order_id}\", card: \"4242424242424242\"}";
-  auto fields = members(field, {"card"}, {"order", "pay_url"}, "'pay'", kExample);
+  auto fields = members(field, {"card"}, {"order", "url", "pay_url"}, "'pay'", kExample);
   if (!fields) return std::nullopt;
   PayAction pay;
   bool ok = true;
   const auto order = fields->find("order");
-  const auto pay_url = fields->find("pay_url");
+  // `url` and `pay_url` are two spellings of one key (pay_url is what checkout answers).
+  auto pay_url = fields->find("url");
+  if (const auto spelled = fields->find("pay_url"); spelled != fields->end()) {
+    if (pay_url != fields->end()) {
+      ctx_.error(spelled->second.key_mark, "'url' and 'pay_url' are the same key; write one");
+      ok = false;
+    } else {
+      pay_url = spelled;
+    }
+  }
   if (order == fields->end() && pay_url == fields->end()) {
-    ctx_.error(field.mark, "'pay' needs 'order' (an order id) or 'pay_url', like " +
+    ctx_.error(field.mark, "'pay' needs 'order' (an order id) or 'url' (a pay link), like " +
                                std::string(kExample));
     ok = false;
   } else if (order != fields->end() && pay_url != fields->end()) {
-    ctx_.error(pay_url->second.key_mark, "'pay' takes 'order' or 'pay_url', not both");
+    ctx_.error(pay_url->second.key_mark,
+               "'pay' takes 'order' or '" + pay_url->first + "', not both");
     ok = false;
   }
   if (order != fields->end()) {

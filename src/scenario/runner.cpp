@@ -1,6 +1,8 @@
 #include "scenario/runner.hpp"
 
 #include <atomic>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -119,11 +121,12 @@ class ShopDriver {
     if (local_) {
       if (action == "stop") local_->stop_service(service);
       else if (action == "start") local_->start_service(service);
+      else if (action == "crash") local_->crash_service(service);
       else local_->restart_service(service);
       return;
     }
     auto res = admin(client, "POST", "/_admin/services/" + service + "/" + action, std::nullopt,
-                     std::chrono::seconds(10), "gateway");
+                     std::chrono::seconds(30), "gateway");
     if (res.status != 200) throw StepError(action + " " + service + " failed: " + res.body);
   }
 
@@ -132,6 +135,42 @@ class ShopDriver {
   std::string admin_token_;
   shop::Shop* local_;
   std::map<std::string, std::string> urls_;
+};
+
+// The pay link of each order, as the answers of the scenario showed it (checkout's 201, an
+// order, the order list): a shopper keeps the link they were given, and pays with it even
+// while the order service is down. Shared by the steps of a concurrently block.
+class PayLinks {
+ public:
+  // Remembers `payment.pay_url` of an order object, or of each item of an order list.
+  void learn(const json& body) {
+    if (!body.is_object()) return;
+    learn_order(body);
+    if (auto items = body.find("items"); items != body.end() && items->is_array()) {
+      for (const auto& item : *items) learn_order(item);
+    }
+  }
+  std::optional<std::string> find(const std::string& order_id) const {
+    std::lock_guard lock(mu_);
+    auto it = links_.find(order_id);
+    if (it == links_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  void learn_order(const json& order) {
+    if (!order.is_object()) return;
+    auto id = order.find("order_id");
+    auto payment = order.find("payment");
+    if (id == order.end() || !id->is_string() || payment == order.end() || !payment->is_object()) return;
+    auto url = payment->find("pay_url");
+    if (url == payment->end() || !url->is_string()) return;
+    std::lock_guard lock(mu_);
+    links_[id->get<std::string>()] = url->get<std::string>();
+  }
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::string> links_;
 };
 
 struct Response {
@@ -302,7 +341,10 @@ class ScenarioRun {
       step_seq = next_seq();
       for (const auto& fault : step.faults) step_fault_ids.push_back(add_fault(fault));
 
-      if (has_response(step.action)) {
+      if (const auto* block = std::get_if<ConcurrentAction>(&step.action)) {
+        run_concurrently(step, *block, sr, fail);
+        if (step.expect) check_shop_expectations(*step.expect, step_seq, sr, fail, nullptr);
+      } else if (has_response(step.action)) {
         run_response_step(step, sr, fail);
       } else {
         run_control_step(step, sr);
@@ -381,6 +423,7 @@ class ScenarioRun {
         }
       }
       last = std::move(response);
+      last_response_ = last;
       if (attempt_failures.empty()) {
         take_captures(step, *last, fail);
         if (eventually_until || i + 1 >= repeats) return;
@@ -432,7 +475,10 @@ class ScenarioRun {
     if (auto t = r.headers.get("X-Trace-Id")) r.trace_id = std::string(*t);
     if (!r.body.empty()) {
       auto parsed = json::parse(r.body, nullptr, false);
-      if (!parsed.is_discarded()) r.json_body = std::move(parsed);
+      if (!parsed.is_discarded()) {
+        pay_links_->learn(parsed);
+        r.json_body = std::move(parsed);
+      }
     }
     rec.status = r.status;
     rec.duration_ms = std::chrono::duration<double, std::milli>(r.latency).count();
@@ -477,8 +523,10 @@ class ScenarioRun {
             std::string pay_url;
             if (action.pay_url) {
               pay_url = expand_text(*action.pay_url, vars_);
+            } else if (auto order = expand(*action.order, vars_);
+                       auto known = pay_links_->find(order.is_string() ? order.template get<std::string>() : order.dump())) {
+              pay_url = *known;
             } else {
-              auto order = expand(*action.order, vars_);
               std::string order_id = order.is_string() ? order.template get<std::string>() : order.dump();
               http::Request req;
               req.method = "GET";
@@ -699,6 +747,7 @@ class ScenarioRun {
           } else if constexpr (std::is_same_v<A, ServiceAction>) {
             const char* verb = action.kind == ServiceAction::Kind::stop    ? "stop"
                                : action.kind == ServiceAction::Kind::start ? "start"
+                               : action.kind == ServiceAction::Kind::crash ? "crash"
                                                                            : "restart";
             driver_.control(client_, verb, action.service);
           } else if constexpr (std::is_same_v<A, AdvanceClockAction>) {
@@ -725,6 +774,136 @@ class ScenarioRun {
         step.action);
   }
 
+  // A run for one step of a concurrently block: its own connection, a copy of the variables
+  // and of the current token (what it captures reaches this run after the block), the same
+  // pay links.
+  std::unique_ptr<ScenarioRun> fork(http::BlockingClient& client) const {
+    auto child = std::make_unique<ScenarioRun>(sc_, driver_, client, deadline_, options_);
+    child->vars_ = vars_;
+    child->current_token_ = current_token_;
+    child->pay_links_ = pay_links_;
+    child->start_seq_ = start_seq_;
+    child->step_cursor_ = step_cursor_;
+    return child;
+  }
+
+  // Runs the steps of a concurrently block, each on a thread and a connection of its own,
+  // then folds their results into `sr` and their captures into the variables.
+  template <class Fail>
+  void run_concurrently(const Step& step, const ConcurrentAction& block, StepResult& sr, Fail& fail) {
+    const std::size_t n = block.steps.size();
+    std::vector<std::unique_ptr<http::BlockingClient>> clients;
+    std::vector<std::unique_ptr<ScenarioRun>> runs;
+    for (std::size_t i = 0; i < n; ++i) {
+      clients.push_back(std::make_unique<http::BlockingClient>());
+      runs.push_back(fork(*clients.back()));
+    }
+    std::vector<StepResult> results(n);
+    std::vector<char> timed_out(n, 0);
+    const auto started = Clock::now();
+    {
+      std::vector<std::thread> threads;
+      threads.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        threads.emplace_back([&, i] {
+          const Step& inner = block.steps[i];
+          try {
+            if (inner.after.count() > 0) {
+              const auto wake = started + inner.after;
+              if (wake >= deadline_) {
+                std::this_thread::sleep_until(deadline_);
+                throw ScenarioTimeout{};
+              }
+              std::this_thread::sleep_until(wake);
+            }
+            results[i] = runs[i]->run_step(sr.phase, inner);
+          } catch (const ScenarioTimeout&) {
+            timed_out[i] = 1;
+          } catch (const std::exception& e) {
+            results[i].passed = false;
+            results[i].failures.push_back({sr.phase, step_label(inner), inner.loc,
+                                           std::string("the step could not run: ") + e.what()});
+          }
+        });
+      }
+      for (auto& t : threads) t.join();
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const Step& inner = block.steps[i];
+      if (timed_out[i]) {
+        timed_out_in_ = Failure{sr.phase, step_label(inner), inner.loc, ""};
+        throw ScenarioTimeout{};
+      }
+      StepResult& r = results[i];
+      sr.attempts += r.attempts;
+      for (auto& req : r.requests) sr.requests.push_back(std::move(req));
+      for (auto& f : r.failures) {
+        if (!step.name.empty()) f.step = step.name + " > " + f.step;
+        sr.failures.push_back(std::move(f));
+        sr.passed = false;
+      }
+      // Captures and a login's token become visible now, in list order.
+      for (const auto& capture : inner.captures) {
+        if (auto value = runs[i]->vars_.lookup(capture.name)) vars_.set(capture.name, *value);
+      }
+      if (std::holds_alternative<LoginAction>(inner.action) &&
+          runs[i]->current_token_ != current_token_ && !runs[i]->current_token_.empty()) {
+        current_token_ = runs[i]->current_token_;
+        vars_.set(std::string(kTokenVariable), current_token_);
+      }
+    }
+    if (!step.expect) return;
+    for (const auto& count : step.expect->responses) {
+      std::int64_t n_matching = 0;
+      std::string seen;
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto& answer = runs[i]->last_response_;
+        const Step& inner = block.steps[i];
+        if (!answer) {
+          seen += "\n      line " + std::to_string(inner.loc.line) + ": no answer";
+          continue;
+        }
+        seen += "\n      line " + std::to_string(inner.loc.line) + ": " + std::to_string(answer->status);
+        if (answer->json_body && answer->json_body->is_object()) {
+          if (auto code = JsonPath::parse("$.error.code").evaluate(*answer->json_body); code && code->is_string()) {
+            seen += " " + code->get<std::string>();
+          }
+        }
+        if (response_matches(count, *answer)) ++n_matching;
+      }
+      bool ok = true;
+      std::string want;
+      if (count.count) {
+        ok = n_matching == *count.count;
+        want = "exactly " + std::to_string(*count.count);
+      } else {
+        if (count.min && n_matching < *count.min) ok = false;
+        if (count.max && n_matching > *count.max) ok = false;
+        want = count.min && count.max ? "between " + std::to_string(*count.min) + " and " + std::to_string(*count.max)
+               : count.min            ? "at least " + std::to_string(*count.min)
+                                      : "at most " + std::to_string(*count.max);
+      }
+      if (!ok) {
+        fail(count.loc, "expected " + want + " of the block's answers to match, " + std::to_string(n_matching) +
+                            " did; the answers:" + seen);
+      }
+    }
+  }
+
+  bool response_matches(const ResponseCount& c, const Response& r) {
+    if (c.status && c.status->check(json(r.status), vars_)) return false;
+    for (const auto& h : c.headers) {
+      std::optional<json> actual;
+      if (auto v = r.headers.get(h.name)) actual = json(std::string(*v));
+      if (h.matcher.check(actual, vars_)) return false;
+    }
+    if (!c.json.empty() && !r.json_body) return false;
+    for (const auto& j : c.json) {
+      if (j.matcher.check(j.path.evaluate(*r.json_body), vars_)) return false;
+    }
+    return true;
+  }
+
   const Scenario& sc_;
   ShopDriver& driver_;
   http::BlockingClient& client_;
@@ -736,6 +915,8 @@ class ScenarioRun {
   std::uint64_t step_cursor_ = 0;
   std::uint64_t first_attempt_seq_ = 0;
   std::optional<Failure> timed_out_in_;  // the step that was running when the deadline passed
+  std::shared_ptr<PayLinks> pay_links_ = std::make_shared<PayLinks>();
+  std::optional<Response> last_response_;  // the last answer of the last response step
 };
 
 }  // namespace
