@@ -838,7 +838,10 @@ class ScenarioRun {
       sr.attempts += r.attempts;
       for (auto& req : r.requests) sr.requests.push_back(std::move(req));
       for (auto& f : r.failures) {
-        if (!step.name.empty()) f.step = step.name + " > " + f.step;
+        // "step 2/4" tells apart steps written once and repeated with a YAML alias (they
+        // share the anchor's line).
+        f.step = (step.name.empty() ? std::string() : step.name + " > ") + "step " +
+                 std::to_string(i + 1) + "/" + std::to_string(n) + ": " + f.step;
         sr.failures.push_back(std::move(f));
         sr.passed = false;
       }
@@ -859,11 +862,13 @@ class ScenarioRun {
       for (std::size_t i = 0; i < n; ++i) {
         const auto& answer = runs[i]->last_response_;
         const Step& inner = block.steps[i];
+        const std::string which = "\n      step " + std::to_string(i + 1) + " (line " +
+                                  std::to_string(inner.loc.line) + "): ";
         if (!answer) {
-          seen += "\n      line " + std::to_string(inner.loc.line) + ": no answer";
+          seen += which + "no answer";
           continue;
         }
-        seen += "\n      line " + std::to_string(inner.loc.line) + ": " + std::to_string(answer->status);
+        seen += which + std::to_string(answer->status);
         if (answer->json_body && answer->json_body->is_object()) {
           if (auto code = JsonPath::parse("$.error.code").evaluate(*answer->json_body); code && code->is_string()) {
             seen += " " + code->get<std::string>();

@@ -122,7 +122,7 @@ steps:
   - request: {GET: "/api/orders/${first}"}
 )yaml");
   // Only the sibling's use is refused; after the block the capture is visible.
-  CHECK(at(only(d, "'first'")) == "6:37");
+  CHECK(at(only(d, "${first}")) == "6:37");
 }
 
 TEST_CASE("two inner steps may not capture the same name") {
