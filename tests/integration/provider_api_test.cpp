@@ -270,3 +270,45 @@ TEST_CASE("an event settled but never delivered is delivered after the provider 
            "PAID";
   }, 10s));
 }
+
+TEST_CASE("a payment whose webhooks never arrive is reconciled once from the provider") {
+  ProviderShop t;
+  auto order = t.checkout("p-005");
+  const auto order_id = order["order_id"].get<std::string>();
+  // Every webhook is refused before it reaches payment.
+  REQUIRE(t.admin("gateway", "POST", "/_admin/faults",
+                  json{{"target", "payment"},
+                       {"from", "gateway"},
+                       {"match", {{"method", "POST"}, {"path", "/payments/webhook"}}},
+                       {"type", "abort"},
+                       {"status", 503}})
+              .status == 201);
+  auto paid = send("POST", order["payment"]["pay_url"].get<std::string>(),
+                   json{{"card_number", "4000000000009995"}});
+  REQUIRE(paid.status == 200);
+  CHECK(paid.body["webhook_delivered"] == false);
+
+  // Before payment.reconcile.after (60 s) nobody asks.
+  REQUIRE(t.admin("gateway", "POST", "/_admin/clock/advance", json{{"by", "30s"}}).status == 200);
+  std::this_thread::sleep_for(500ms);
+  CHECK(t.api("GET", "/api/orders/" + order_id).body["status"] == "PAYMENT_PENDING");
+
+  REQUIRE(t.admin("gateway", "POST", "/_admin/clock/advance", json{{"by", "31s"}}).status == 200);
+  CHECK(eventually([&] {
+    auto after = t.api("GET", "/api/orders/" + order_id);
+    return after.body["status"] == "FAILED" &&
+           after.body["history"][1]["reason"] == "insufficient_funds";
+  }));
+
+  // The webhook arriving late after all is a duplicate: one transaction, one callback.
+  REQUIRE(t.admin("gateway", "DELETE", "/_admin/faults").status == 200);
+  auto resent = send("POST", t.shop->url("provider") + "/v1/events/" +
+                                 paid.body["event_id"].get<std::string>() + "/resend",
+                     std::nullopt, t.key());
+  CHECK(resent.body["delivered"] == true);
+  auto outbox = t.admin("payment", "GET", "/_admin/outbox");
+  REQUIRE(outbox.status == 200);
+  CHECK(outbox.body["depth"] == 0);
+  CHECK(outbox.body["finished"]["acknowledged"] == 1);
+  CHECK(t.api("GET", "/api/orders/" + order_id).body["history"].size() == 2);
+}
