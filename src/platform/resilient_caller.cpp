@@ -18,7 +18,7 @@ ResilientCaller::ResilientCaller(ServiceContext& ctx, std::string caller, std::s
     : ctx_(ctx),
       edge_(caller + "->" + callee),
       settings_(std::move(settings)),
-      caller_(ctx, caller, callee, metrics),
+      caller_(ctx, caller, callee, metrics, settings_.credential),
       rng_(seed ^ std::hash<std::string>{}(edge_)) {
   breaker_ = std::make_unique<resilience::CircuitBreaker>(
       edge_, settings_.breaker, ctx.clock, [this, metrics](const CircuitEvent& e) {

@@ -18,6 +18,9 @@ struct EdgeSettings {
   std::chrono::nanoseconds timeout{std::chrono::seconds(2)};  // one attempt: the only timeout
   resilience::RetryPolicy retry;
   resilience::CircuitBreakerConfig breaker;
+  // What the calls carry to prove the caller: the service credential inside the shop, an API
+  // key on an edge to an outside party.
+  EdgeCredential credential;
 };
 
 class ResilientCaller {

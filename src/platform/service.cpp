@@ -129,11 +129,12 @@ std::optional<TraceContext> TraceContext::parse(std::string_view h) {
 
 // ---------------------------------------------------------------------------------------------
 ServiceCaller::ServiceCaller(ServiceContext& ctx, std::string caller, std::string callee,
-                             Metrics* metrics)
+                             Metrics* metrics, EdgeCredential credential)
     : ctx_(ctx),
       caller_(std::move(caller)),
       callee_(std::move(callee)),
       metrics_(metrics),
+      credential_(std::move(credential)),
       client_(http::ClientOptions{[this] { return ctx_.peers.get(callee_); }}) {}
 
 asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
@@ -142,8 +143,13 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
                                                             int attempt) {
   TraceContext trace{trace_id.empty() ? trace_hex(2) : trace_id, trace_hex(1)};
   request.headers.set("traceparent", trace.traceparent());
-  request.headers.set(std::string(security::kServiceTokenHeader),
-                      ctx_.credentials.token_for(caller_));
+  if (credential_.kind == EdgeCredential::Kind::bearer) {
+    request.headers.erase(security::kServiceTokenHeader);
+    request.headers.set("Authorization", "Bearer " + credential_.token);
+  } else {
+    request.headers.set(std::string(security::kServiceTokenHeader),
+                        ctx_.credentials.token_for(caller_));
+  }
   CallRecord record;
   record.caller = caller_;
   record.callee = callee_;
@@ -334,6 +340,7 @@ asio::awaitable<Response> ServiceHost::handle(Request& req) {
       credential_problem = std::string(security::to_string(std::get<security::JwtFailure>(verified)));
     }
   }
+  if (!has_credential && identify_outside_caller_) req.caller = identify_outside_caller_(req);
   std::string fault_caller = req.caller.empty() ? "client" : req.caller;
   std::string_view path = req.path();
 

@@ -4,6 +4,7 @@
 // the one request pipeline of the shop: trace id, caller identification, the fault point,
 // the allowed-caller check, routing, error rendering, call records, metrics and logs.
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -89,11 +90,27 @@ struct TraceContext {
   static std::optional<TraceContext> parse(std::string_view header);
 };
 
+// How an outbound edge proves who is calling. Between the shop's services: the caller's
+// internal service credential (X-Service-Token). To an outside party (the payment provider):
+// the API key that party issued, as `Authorization: Bearer <key>`; the internal credential
+// never leaves the shop on such an edge (an outsider holding it could call every service).
+struct EdgeCredential {
+  enum class Kind { service_token, bearer };
+  Kind kind = Kind::service_token;
+  std::string token;  // the bearer key; unused for service_token
+
+  static EdgeCredential service_token() { return {}; }
+  static EdgeCredential bearer(std::string api_key) {
+    return {Kind::bearer, std::move(api_key)};
+  }
+};
+
 // A service's view of one outbound edge: adds its credential and the trace context, records
 // the call, and reports failures as TransportError. Retries and breakers sit above it.
 class ServiceCaller {
  public:
-  ServiceCaller(ServiceContext& ctx, std::string caller, std::string callee, Metrics* metrics);
+  ServiceCaller(ServiceContext& ctx, std::string caller, std::string callee, Metrics* metrics,
+                EdgeCredential credential = EdgeCredential::service_token());
 
   struct Result {
     http::Response response;
@@ -113,6 +130,7 @@ class ServiceCaller {
   std::string caller_;
   std::string callee_;
   Metrics* metrics_;
+  EdgeCredential credential_;
   http::Client client_;
 };
 
@@ -144,6 +162,12 @@ class ServiceHost {
   // Whether the gateway treats callers without a credential as the public ("client").
   void set_public_door(bool is_public) { public_door_ = is_public; }
 
+  // For a host that stands for an outside party (the payment provider): names a caller that
+  // carries no service credential from what it does carry (an API key), for the fault point's
+  // `from`, logs and handlers. Returns empty when it cannot tell. Set before start().
+  using CallerIdentifier = std::function<std::string(const http::Request&)>;
+  void set_outside_caller(CallerIdentifier identify) { identify_outside_caller_ = std::move(identify); }
+
  private:
   boost::asio::awaitable<http::Response> handle(http::Request& req);
   boost::asio::awaitable<http::Response> handle_admin(http::Request& req);
@@ -169,6 +193,7 @@ class ServiceHost {
   bool gate_prepared_ = false;
   bool internal_only_ = false;
   std::set<std::string, std::less<>> known_callers_;
+  CallerIdentifier identify_outside_caller_;
 };
 
 // A service of the shop: a host on a port plus, for most, a database of its own. Subclasses

@@ -21,10 +21,12 @@
 namespace shopctl::scenario {
 
 // Built-in variable names. `run_id` and `token` are set by the runner (`token` after a login);
-// `uuid` is a fresh random UUID (version 4) at every use.
+// `uuid` is a fresh random UUID (version 4) at every use; `provider_api_key` is the shop's key
+// at the payment provider (read from the shop's admin plane), for calls to its /v1/* routes.
 inline constexpr std::string_view kRunIdVariable = "run_id";
 inline constexpr std::string_view kUuidVariable = "uuid";
 inline constexpr std::string_view kTokenVariable = "token";
+inline constexpr std::string_view kProviderApiKeyVariable = "provider_api_key";
 inline constexpr std::string_view kEnvPrefix = "env.";
 
 // Thrown at run time for an undefined name (or a malformed template that escaped validation).

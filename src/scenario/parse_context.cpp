@@ -502,7 +502,7 @@ void Context::check_references(const YAML::Mark& mark, std::string_view text) {
     if (part.kind != TemplatePart::Kind::variable) continue;
     const std::string& name = part.value;
     if (scope_.accept_everything || name.starts_with(kEnvPrefix) || name == kRunIdVariable ||
-        name == kUuidVariable) {
+        name == kUuidVariable || name == kProviderApiKeyVariable) {
       continue;
     }
     if (name == kTokenVariable) {
@@ -517,6 +517,7 @@ void Context::check_references(const YAML::Mark& mark, std::string_view text) {
     std::vector<std::string> candidates(scope_.names.begin(), scope_.names.end());
     candidates.emplace_back(kRunIdVariable);
     candidates.emplace_back(kUuidVariable);
+    candidates.emplace_back(kProviderApiKeyVariable);
     if (scope_.token) candidates.emplace_back(kTokenVariable);
     if (auto suggestion = did_you_mean(name, candidates)) {
       message += "; did you mean ${" + *suggestion + "}?";

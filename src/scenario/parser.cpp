@@ -46,7 +46,8 @@ bool is_identifier(std::string_view s) {
 }
 
 bool is_reserved(std::string_view name) {
-  return name == kRunIdVariable || name == kUuidVariable || name == kTokenVariable || name == "env";
+  return name == kRunIdVariable || name == kUuidVariable || name == kTokenVariable ||
+         name == kProviderApiKeyVariable || name == "env";
 }
 
 bool responds(std::string_view action) {

@@ -77,7 +77,17 @@ class ShopDriver {
     }
     auto j = json::parse(res.body);
     for (const auto& item : j.at("items")) urls_[item.at("name").get<std::string>()] = item.at("url");
+    // A shop without the route (older) leaves ${provider_api_key} undefined at run time.
+    auto key = admin(client, "GET", "/_admin/provider-api-key", std::nullopt, std::chrono::seconds(5),
+                     "gateway");
+    if (key.status == 200) {
+      auto body = json::parse(key.body, nullptr, false);
+      if (body.is_object() && body.value("provider_api_key", json()).is_string())
+        provider_api_key_ = body["provider_api_key"].get<std::string>();
+    }
   }
+
+  const std::optional<std::string>& provider_api_key() const { return provider_api_key_; }
 
   std::string url(const std::string& service) const {
     if (service == "gateway") return gateway_url_;
@@ -135,6 +145,7 @@ class ShopDriver {
   std::string admin_token_;
   shop::Shop* local_;
   std::map<std::string, std::string> urls_;
+  std::optional<std::string> provider_api_key_;
 };
 
 // The pay link of each order, as the answers of the scenario showed it (checkout's 201, an
@@ -196,6 +207,8 @@ class ScenarioRun {
     auto started = Clock::now();
     try {
       vars_.set(std::string(kRunIdVariable), security_run_id());
+      if (driver_.provider_api_key())
+        vars_.set(std::string(kProviderApiKeyVariable), *driver_.provider_api_key());
       vars_.define(sc_.vars);
       start_seq_ = next_seq();
       step_cursor_ = start_seq_;

@@ -1,5 +1,6 @@
 #include "shop/config.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -85,6 +86,16 @@ struct Walker {
     return node.Scalar();
   }
 
+  // A duration of at least 1 ms, stored in `out` when valid.
+  void positive_millis(const YAML::Node& node, const std::string& what,
+                       std::chrono::milliseconds& out) {
+    if (auto d = duration(node, what)) {
+      const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+      if (millis.count() < 1) issue(node, what + " must be at least 1ms");
+      else out = millis;
+    }
+  }
+
   void client(const YAML::Node& node, const std::string& where, ClientSettings& out) {
     if (!check_map(node, where, {"timeout", "retry"})) return;
     if (node["timeout"]) {
@@ -146,7 +157,7 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
   Walker w;
   if (!root || root.IsNull()) return {};
   if (!w.check_map(root, "config", {"host", "ports", "data_dir", "seed", "secrets", "http",
-                                    "auth", "catalog", "order", "payment", "storage"}))
+                                    "auth", "catalog", "order", "payment", "provider", "storage"}))
     return w.issues;
 
   if (auto n = root["host"]) {
@@ -197,8 +208,16 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
       }
       if (auto s = n["provider_api_key"]) {
         if (auto v = w.string(s, "secrets.provider_api_key")) {
-          if (v->size() < 32) w.issue(s, "secrets.provider_api_key must have at least 32 characters");
-          else config.provider_api_key = *v;
+          // It travels in an Authorization header: visible ASCII, no spaces; a secret, so at
+          // least 32 characters like the others.
+          const bool visible = std::all_of(v->begin(), v->end(),
+                                           [](char c) { return c > 0x20 && c < 0x7f; });
+          if (v->size() < 32 || v->size() > 200 || !visible) {
+            w.issue(s, "secrets.provider_api_key must be 32 to 200 visible ASCII characters "
+                       "without spaces");
+          } else {
+            config.provider_api_key = *v;
+          }
         }
       }
     }
@@ -293,7 +312,7 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
   }
   if (auto n = root["payment"]) {
     if (w.check_map(n, "payment", {"order_client", "provider_client", "circuit_breakers",
-                                   "outbox", "webhook_tolerance"})) {
+                                   "outbox", "webhook_tolerance", "reconcile"})) {
       if (auto c = n["order_client"]) w.client(c, "payment.order_client", config.payment_order_client);
       if (auto c = n["provider_client"]) w.client(c, "payment.provider_client", config.payment_provider_client);
       if (auto c = n["circuit_breakers"]) w.breakers(c, "payment.circuit_breakers", config);
@@ -312,6 +331,35 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
       if (auto t = n["webhook_tolerance"]) {
         if (auto d = w.duration(t, "payment.webhook_tolerance"))
           config.webhook_tolerance = std::chrono::duration_cast<std::chrono::seconds>(*d);
+      }
+      if (auto r = n["reconcile"]) {
+        if (w.check_map(r, "payment.reconcile", {"after"})) {
+          if (auto a = r["after"]) w.positive_millis(a, "payment.reconcile.after", config.reconcile_after);
+        }
+      }
+    }
+  }
+  if (auto n = root["provider"]) {
+    if (w.check_map(n, "provider", {"webhook_retry"})) {
+      if (auto r = n["webhook_retry"]) {
+        if (w.check_map(r, "provider.webhook_retry",
+                        {"initial_backoff", "max_backoff", "give_up_after"})) {
+          if (auto b = r["initial_backoff"]) {
+            w.positive_millis(b, "provider.webhook_retry.initial_backoff",
+                              config.webhook_retry_initial_backoff);
+          }
+          if (auto b = r["max_backoff"]) {
+            w.positive_millis(b, "provider.webhook_retry.max_backoff",
+                              config.webhook_retry_max_backoff);
+          }
+          if (auto b = r["give_up_after"]) {
+            w.positive_millis(b, "provider.webhook_retry.give_up_after",
+                              config.webhook_retry_give_up_after);
+          }
+          if (config.webhook_retry_max_backoff < config.webhook_retry_initial_backoff) {
+            w.issue(r, "provider.webhook_retry.max_backoff must not be below initial_backoff");
+          }
+        }
       }
     }
   }
@@ -389,6 +437,11 @@ std::string describe_config(const ShopConfig& c) {
   j["order"]["payment_client"] = client(c.order_payment_client);
   j["payment"]["order_client"] = client(c.payment_order_client);
   j["payment"]["provider_client"] = client(c.payment_provider_client);
+  j["payment"]["reconcile"] = {{"after", platform::format_duration(c.reconcile_after)}};
+  j["provider"]["webhook_retry"] = {
+      {"initial_backoff", platform::format_duration(c.webhook_retry_initial_backoff)},
+      {"max_backoff", platform::format_duration(c.webhook_retry_max_backoff)},
+      {"give_up_after", platform::format_duration(c.webhook_retry_give_up_after)}};
   for (const auto& [edge, b] : c.breakers) j["circuit_breakers"][edge] = b.to_json();
   for (const auto& [db, level] : c.synchronous) j["storage"]["synchronous"][db] = platform::to_string(level);
   return j.dump(2);

@@ -91,6 +91,14 @@ struct ShopConfig {
   std::chrono::milliseconds outbox_initial_backoff{200};
   std::chrono::milliseconds outbox_max_backoff{30'000};
   std::chrono::seconds webhook_tolerance{300};
+  // How long a PENDING payment with an intent waits before payment asks the provider about
+  // it (reconciliation); later looks double the wait, up to an hour.
+  std::chrono::milliseconds reconcile_after{60'000};
+
+  // provider: its webhook retry schedule (shop clock)
+  std::chrono::milliseconds webhook_retry_initial_backoff{1000};
+  std::chrono::milliseconds webhook_retry_max_backoff{3'600'000};
+  std::chrono::milliseconds webhook_retry_give_up_after{72LL * 3'600'000};
 
   std::map<std::string, platform::resilience::CircuitBreakerConfig> breakers;
 

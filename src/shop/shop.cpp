@@ -157,14 +157,22 @@ Shop::Shop(ShopConfig config, ShopOptions options)
   auth.password_queue = c.password_queue;
   if (c.seed_demo_user) auth.demo_user = auth::AuthSettings::DemoUser{c.demo_email, c.demo_password, "Demo User"};
   provider::ProviderSettings provider{port_of(c, "provider"), c.webhook_secret};
+  provider.api_key = c.provider_api_key;
+  provider.webhook_retry = {c.webhook_retry_initial_backoff, c.webhook_retry_max_backoff,
+                            c.webhook_retry_give_up_after};
+  // The provider is an outside party: it gets the shop's API key, never the internal
+  // service credential.
+  auto to_provider = edge(c, c.payment_provider_client, "payment->provider");
+  to_provider.credential = platform::EdgeCredential::bearer(c.provider_api_key);
   payment::PaymentSettings payment{port_of(c, "payment"),
                                    edge(c, c.payment_order_client, "payment->order"),
-                                   edge(c, c.payment_provider_client, "payment->provider"),
+                                   to_provider,
                                    c.webhook_secret,
                                    c.webhook_tolerance,
                                    c.outbox_initial_backoff,
                                    c.outbox_max_backoff,
                                    c.seed};
+  payment.reconcile_after = c.reconcile_after;
   order::OrderSettings order{port_of(c, "order"), edge(c, c.order_catalog_client, "order->catalog"),
                              edge(c, c.order_payment_client, "order->payment"), c.seed};
   gateway::GatewaySettings gateway{port_of(c, "gateway"), c.jwt_secret, c.jwt_issuer, c.jwt_audience};
@@ -290,6 +298,13 @@ void Shop::add_shop_admin_routes() {
                                if (!known) throw platform::ApiError(404, "service_not_found", "no service " + name);
                                co_return http::Response::json(
                                    200, {{"service", name}, {"token", impl_->credentials.token_for(name)}});
+                             });
+  // The shop's API key at the payment provider, so that a scenario can call the provider's
+  // /v1/* routes as the shop does (`auth: "${provider_api_key}"`), in-process or remote.
+  gateway.admin_routes().add("GET", "/_admin/provider-api-key", any,
+                             [this](http::Request&) -> asio::awaitable<http::Response> {
+                               co_return http::Response::json(
+                                   200, {{"provider_api_key", config_.provider_api_key}});
                              });
   // stop/start/restart/crash run on a thread of their own: they wait for databases to close and
   // must not hold one of the threads that serve requests.

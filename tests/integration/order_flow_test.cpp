@@ -26,6 +26,7 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 using shopctl::test_support::Answer;
+using shopctl::test_support::HeaderList;
 
 // One request to `url` (http://host:port/path...).
 Answer send(const std::string& method, const std::string& url, const std::optional<json>& body = {},
@@ -141,7 +142,9 @@ TEST_CASE("checkout opens a payment, paying with a good card makes the order PAI
 
   // The same event again (the provider's resend) is a duplicate and changes nothing.
   auto resent = send("POST", t.url("provider") + "/v1/events/" +
-                                 paid.body["event_id"].get<std::string>() + "/resend");
+                                 paid.body["event_id"].get<std::string>() + "/resend",
+                     std::nullopt,
+                     {{"Authorization", "Bearer " + t.shop->config().provider_api_key}});
   CHECK(resent.status == 200);
   CHECK(resent.body["delivered"] == true);
   CHECK(t.api("GET", "/api/orders/" + order_id).body["history"].size() == 2);
@@ -345,15 +348,29 @@ TEST_CASE("webhook events with a bad signature or an old timestamp are refused")
   CHECK(forged.status == 400);
   CHECK(forged.body["error"]["code"] == "bad_signature");
 
-  auto paid = send("POST", order.body["payment"]["pay_url"].get<std::string>(),
-                   json{{"card_number", "4000000000009995"}});
+  const auto pay_url = order.body["payment"]["pay_url"].get<std::string>();
+  auto paid = send("POST", pay_url, json{{"card_number", "4000000000009995"}});
   REQUIRE(paid.status == 200);
+  // The event as it went over the wire, with the signature it carried then (captured).
+  const HeaderList shop_key = {{"Authorization", "Bearer " + t.shop->config().provider_api_key}};
+  auto intent = send("GET", t.url("provider") + "/v1/payment_intents/" +
+                                pay_url.substr(pay_url.rfind('/') + 1),
+                     std::nullopt, shop_key);
+  REQUIRE(intent.status == 200);
+  const std::string captured = intent.body["event"].dump();
+  const std::string captured_signature = shopctl::platform::security::sign_webhook(
+      t.shop->config().webhook_secret, t.shop->clock().unix_seconds(), captured);
   REQUIRE(t.admin("gateway", "POST", "/_admin/clock/advance", json{{"by", "301s"}}).status == 200);
-  auto stale = send("POST", t.url("provider") + "/v1/events/" +
-                                paid.body["event_id"].get<std::string>() + "/resend");
-  CHECK(stale.status == 200);
-  CHECK(stale.body["delivered"] == false);
-  CHECK(stale.body["gateway_status"] == 400);
+  auto stale = send("POST", t.url("gateway") + "/api/payments/webhook", std::nullopt,
+                    {{"Payment-Signature", captured_signature}}, captured);
+  CHECK(stale.status == 400);
+  CHECK(stale.body["error"]["code"] == "stale_event");
+  // The provider itself signs every delivery afresh: its resend is a harmless duplicate.
+  auto resent = send("POST", t.url("provider") + "/v1/events/" +
+                                 paid.body["event_id"].get<std::string>() + "/resend",
+                     std::nullopt, shop_key);
+  CHECK(resent.status == 200);
+  CHECK(resent.body["delivered"] == true);
   auto after = t.api("GET", "/api/orders/" + order.body["order_id"].get<std::string>());
   CHECK(after.body["status"] == "FAILED");
   CHECK(after.body["history"][1]["reason"] == "insufficient_funds");

@@ -116,9 +116,3 @@ TEST_CASE("the provider's event carries the payment and a null reason on success
   CHECK(event.amount_cents == 100);
 }
 
-TEST_CASE("the provider retries webhooks from 250 ms doubling up to 4 s") {
-  CHECK(provider::webhook_retry_backoff(1) == 250ms);
-  CHECK(provider::webhook_retry_backoff(2) == 500ms);
-  CHECK(provider::webhook_retry_backoff(5) == 4000ms);
-  CHECK(provider::webhook_retry_backoff(50) == 4000ms);
-}

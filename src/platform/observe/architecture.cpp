@@ -77,8 +77,12 @@ const std::vector<Edge>& allowed_edges() {
       {.caller = "payment",
        .callee = "provider",
        .label = "payment intents",
-       .why = "The payment service opens a payment intent at the provider.",
-       .routes = {"POST /v1/payment_intents"}},
+       .why = "The payment service opens a payment intent at the provider, and looks one up "
+              "when its webhook is late (reconciliation); it proves itself with the shop's API "
+              "key, never the internal service credential.",
+       .routes = {"POST /v1/payment_intents", "GET /v1/payment_intents",
+                  "GET /v1/payment_intents/{intent_id}"},
+       .credential_checked = false},
       {.caller = "provider",
        .callee = "gateway",
        .label = "signed webhook",
@@ -88,8 +92,8 @@ const std::vector<Edge>& allowed_edges() {
       {.caller = "client",
        .callee = "provider",
        .label = "pay page",
-       .why = "The user pays on the provider's page (pay_url); an operator may ask it to resend "
-              "an event.",
+       .why = "The user pays on the provider's page (pay_url); an operator holding the shop's "
+              "API key may ask it to resend an event.",
        .routes = {"GET /pay/{intent_id}", "POST /pay/{intent_id}",
                   "POST /v1/events/{event_id}/resend"},
        .credential_checked = false,

@@ -35,7 +35,8 @@ struct Edge {
   std::vector<std::string> routes;
   // True when the callee enforces the edge itself: the routes accept only listed callers,
   // proved by the caller's service credential. False for public routes (the gateway, the
-  // provider's pay page), where anyone may call.
+  // provider's pay page), where anyone may call, and for the outside provider's API, which
+  // checks its own API key instead of the shop's internal credential.
   bool credential_checked = true;
   // False when no call record is ever written for this edge (the user's browser at the
   // provider's pay page: the provider is an outside system and records only what it sends).

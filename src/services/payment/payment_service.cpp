@@ -26,6 +26,11 @@ namespace {
 // on the shop clock, so advance_clock makes postponed callbacks due at once.
 constexpr std::chrono::milliseconds kPollInterval{75};
 constexpr std::size_t kPollBatch = 32;
+// Reconciliation: how often it looks for due payments (real time; due-ness on the shop
+// clock), how many per pass, and the longest wait between two looks at one payment.
+constexpr std::chrono::milliseconds kReconcileInterval{200};
+constexpr std::size_t kReconcileBatch = 16;
+constexpr std::chrono::milliseconds kReconcileMaxWait{3'600'000};
 
 // Seconds until `edge` may be worth trying again: the rest of an OPEN wait, else 1.
 int retry_after_seconds(platform::ResilientCaller& edge, const platform::Clock& clock) {
@@ -83,12 +88,22 @@ void PaymentService::start_background() {
                  [this](const std::exception& e) {
                    ctx_.log.warn("outbox poll failed", {{"service", "payment"}, {"error", e.what()}});
                  });
+  reconciler_.start(ctx_.io, kReconcileInterval,
+                    [this](const std::atomic<bool>& stopping) { return reconcile(stopping); },
+                    [this](const std::exception& e) {
+                      ctx_.log.warn("reconciliation pass failed",
+                                    {{"service", "payment"}, {"error", e.what()}});
+                    });
 }
 
 void PaymentService::stop_background() {
   // The pass under way finishes its current delivery (at most one attempt's time limit). An
   // io thread must not block on it; the loop then ends on its own.
   poller_.stop(settings_.order.timeout + std::chrono::seconds(2), !ctx_.running_in_io_thread());
+  // A look takes at most the provider edge's attempts, then possibly one callback delivery.
+  reconciler_.stop(settings_.provider.timeout * std::max(1, settings_.provider.retry.max_attempts) +
+                       settings_.order.timeout + std::chrono::seconds(2),
+                   !ctx_.running_in_io_thread());
 }
 
 void PaymentService::add_routes() {
@@ -170,8 +185,9 @@ asio::awaitable<Response> PaymentService::create_payment(Request& req) {
       error.with_retry_after(retry_after_seconds(provider_edge_, ctx_.clock));
       throw error;
     }
-    payment = co_await store_.attach_intent(payment.payment_id, intent_id, pay_url,
-                                            ctx_.clock.unix_millis());
+    const auto now_ms = ctx_.clock.unix_millis();
+    payment = co_await store_.attach_intent(payment.payment_id, intent_id, pay_url, now_ms,
+                                            now_ms + settings_.reconcile_after.count());
   }
   co_return Response::json(201, payment_json(payment));
 }
@@ -282,6 +298,75 @@ asio::awaitable<void> PaymentService::poll_outbox(const std::atomic<bool>& stopp
     if (stopping) break;
     co_await deliver(std::move(entry));
   }
+}
+
+asio::awaitable<void> PaymentService::reconcile(const std::atomic<bool>& stopping) {
+  auto due = co_await store_.due_reconciliations(ctx_.clock.unix_millis(), kReconcileBatch);
+  for (auto& item : due) {
+    if (stopping) break;
+    co_await reconcile_one(std::move(item));
+  }
+}
+
+asio::awaitable<void> PaymentService::reconcile_one(ReconcileItem item) {
+  const auto trace = platform::TraceContext::fresh();
+  nlohmann::json fields = {{"service", "payment"},
+                           {"payment_id", item.payment_id},
+                           {"intent_id", item.intent_id},
+                           {"trace_id", trace.trace_id}};
+  Request look;
+  look.method = "GET";
+  look.target = "/v1/payment_intents/" + item.intent_id;
+  std::optional<ProviderEvent> event;
+  std::string problem;  // why nothing could be learnt (logged); empty: the intent is undecided
+  try {
+    auto answer = co_await provider_edge_.call(std::move(look), true, trace.trace_id);
+    auto intent = nlohmann::json::parse(answer.body, nullptr, false);
+    if (answer.status != 200) {
+      problem = "the provider answered " + std::to_string(answer.status);
+    } else if (!intent.is_object()) {
+      problem = "the provider answered 200 without a JSON intent";
+    } else if (intent.contains("event") && intent["event"].is_object()) {
+      event = parse_provider_event(intent["event"]);
+      if (event->payment_id != item.payment_id) {
+        problem = "the intent's event names another payment";
+        event.reset();
+      }
+    }
+  } catch (const http::TransportError& e) {
+    problem = std::string(http::to_string(e.kind())) + ": " + e.what();
+  } catch (const ApiError& e) {
+    problem = std::string("the intent's event is malformed: ") + e.what();
+  }
+  if (event) {
+    try {
+      auto recorded = co_await store_.record_event(*event, trace.trace_id, ctx_.clock.unix_millis());
+      auto log_fields = fields;
+      log_fields["event_id"] = event->event_id;
+      log_fields["type"] = event->type;
+      log_fields["duplicate"] = recorded.duplicate;
+      ctx_.log.info("payment reconciled from the provider", log_fields);
+      if (recorded.callback) co_await deliver(*recorded.callback);
+      co_return;
+    } catch (const ApiError& e) {
+      // amount_mismatch, payment_not_found: never recorded; looked at again later (and logged
+      // each time), as a webhook with the same event would be refused each time.
+      problem = std::string("the intent's event was refused: ") + e.what();
+    }
+  }
+  const int checks = item.checks + 1;
+  const auto wait = outbox_backoff(checks + 1, settings_.reconcile_after, kReconcileMaxWait);
+  auto log_fields = fields;
+  log_fields["checks"] = checks;
+  log_fields["next_look_in_ms"] = wait.count();
+  if (!problem.empty()) {
+    log_fields["problem"] = problem.substr(0, 200);
+    ctx_.log.warn("reconciliation could not learn the intent's outcome", log_fields);
+  } else {
+    ctx_.log.info("reconciliation: intent not decided yet", log_fields);
+  }
+  co_await store_.postpone_reconciliation(item.payment_id, checks,
+                                          ctx_.clock.unix_millis() + wait.count());
 }
 
 }  // namespace shopctl::payment

@@ -6,6 +6,13 @@
 // Routes: POST /internal/payments (order only), POST /payments/webhook (gateway only; the
 // gateway strips /api). Admin: GET /_admin/outbox, the circuit breakers of payment->order
 // and payment->provider. Metric: shopctl_payment_outbox_depth.
+//
+// Reconciliation: a webhook may be lost for good (the provider gives up, or never reaches the
+// shop). A background pass asks the provider (GET /v1/payment_intents/{intent_id}) about each
+// PENDING payment with an intent once reconcile_after has passed since the last look (shop
+// clock; later looks double the wait, up to an hour), and records a decided intent's event
+// through the same once-per-event path as the webhook, so the callback follows from the
+// outbox exactly as after a webhook.
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -32,6 +39,7 @@ struct PaymentSettings {
   std::chrono::milliseconds outbox_initial_backoff{200};
   std::chrono::milliseconds outbox_max_backoff{30000};
   std::uint64_t seed = 0;
+  std::chrono::milliseconds reconcile_after{60'000};  // before the first look at an intent
 };
 
 class PaymentService : public platform::Service {
@@ -58,6 +66,11 @@ class PaymentService : public platform::Service {
   boost::asio::awaitable<bool> deliver(OutboxEntry entry);
   // One pass of the outbox poller: delivers the callbacks that are due.
   boost::asio::awaitable<void> poll_outbox(const std::atomic<bool>& stopping);
+  // One pass of reconciliation: looks up the intents of the PENDING payments that are due.
+  boost::asio::awaitable<void> reconcile(const std::atomic<bool>& stopping);
+  // Asks the provider about one payment's intent; records its event when it is decided,
+  // else sets the next look.
+  boost::asio::awaitable<void> reconcile_one(ReconcileItem item);
 
   PaymentSettings settings_;
   PaymentStore store_;
@@ -67,6 +80,7 @@ class PaymentService : public platform::Service {
   std::mutex in_flight_mu_;
   std::set<std::int64_t> in_flight_;  // outbox rows being delivered right now
   platform::BackgroundLoop poller_;  // the callback outbox
+  platform::BackgroundLoop reconciler_;  // looks at the provider for lost webhooks
 };
 
 }  // namespace shopctl::payment

@@ -59,6 +59,13 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox (finished_at_ms, next_attempt_at_ms);
 )sql",
+    // Reconciliation: when payment next asks the provider about a PENDING payment's intent,
+    // and how many looks found nothing. NULL (payments opened before): due at once.
+    R"sql(
+ALTER TABLE payments ADD COLUMN next_check_at_ms INTEGER;
+ALTER TABLE payments ADD COLUMN checks INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX payments_reconcile ON payments (status, next_check_at_ms);
+)sql",
 };
 
 // Each lookup's SQL, whole: the columns in read_payment()'s order.
@@ -212,14 +219,15 @@ asio::awaitable<Payment> PaymentStore::create_or_get(std::string key, std::strin
 }
 
 asio::awaitable<Payment> PaymentStore::attach_intent(std::string payment_id, std::string intent_id,
-                                                     std::string pay_url, std::int64_t now_ms) {
+                                                     std::string pay_url, std::int64_t now_ms,
+                                                     std::int64_t first_check_at_ms) {
   Payment payment;
   co_await worker().run([&](Database& db) {
     db.transaction([&] {
       db.prepare(
-            "UPDATE payments SET intent_id = ?, pay_url = ?, updated_at_ms = ? "
-            "WHERE payment_id = ? AND intent_id IS NULL")
-          .bind_all(intent_id, pay_url, now_ms, payment_id)
+            "UPDATE payments SET intent_id = ?, pay_url = ?, updated_at_ms = ?, "
+            "next_check_at_ms = ? WHERE payment_id = ? AND intent_id IS NULL")
+          .bind_all(intent_id, pay_url, now_ms, first_check_at_ms, payment_id)
           .run();
       auto found = find_payment(db, PaymentKey::payment_id, payment_id);
       if (!found) throw ApiError(404, "payment_not_found", "no payment " + payment_id);
@@ -308,6 +316,32 @@ asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event, s
     if (recorded.callback) depth_.fetch_add(1, std::memory_order_relaxed);
   });
   co_return recorded;
+}
+
+asio::awaitable<std::vector<ReconcileItem>> PaymentStore::due_reconciliations(
+    std::int64_t now_ms, std::size_t limit) {
+  std::vector<ReconcileItem> due;
+  co_await worker().run([&](Database& db) {
+    auto st = db.prepare(
+        "SELECT payment_id, intent_id, checks FROM payments "
+        "WHERE status = 'PENDING' AND intent_id IS NOT NULL "
+        "AND COALESCE(next_check_at_ms, 0) <= ? "
+        "ORDER BY next_check_at_ms, payment_id LIMIT ?");
+    st.bind_all(now_ms, static_cast<std::int64_t>(limit));
+    while (st.step()) {
+      due.push_back({st.column_text(0), st.column_text(1), static_cast<int>(st.column_int(2))});
+    }
+  });
+  co_return due;
+}
+
+asio::awaitable<void> PaymentStore::postpone_reconciliation(std::string payment_id, int checks,
+                                                            std::int64_t next_check_at_ms) {
+  co_await worker().run([&](Database& db) {
+    db.prepare("UPDATE payments SET checks = ?, next_check_at_ms = ? WHERE payment_id = ?")
+        .bind_all(checks, next_check_at_ms, payment_id)
+        .run();
+  });
 }
 
 asio::awaitable<std::vector<OutboxEntry>> PaymentStore::due_callbacks(std::int64_t now_ms,

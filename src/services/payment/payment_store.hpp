@@ -49,6 +49,13 @@ struct OutboxEntry {
   nlohmann::json to_json() const;
 };
 
+// A PENDING payment due for a look at its intent (reconciliation).
+struct ReconcileItem {
+  std::string payment_id;
+  std::string intent_id;
+  int checks = 0;  // looks so far that found nothing decided
+};
+
 // What recording a provider event did.
 struct RecordedEvent {
   bool duplicate = false;  // the event_id was recorded before: nothing changed
@@ -75,15 +82,24 @@ class PaymentStore {
   boost::asio::awaitable<Payment> create_or_get(std::string key, std::string order_id,
                                                 std::int64_t amount_cents, std::string currency,
                                                 std::int64_t now_ms);
-  // Records the provider's intent for a payment (once: a first intent stays). Returns it.
+  // Records the provider's intent for a payment (once: a first intent stays), due for its
+  // first reconciliation look at `first_check_at_ms`. Returns it.
   boost::asio::awaitable<Payment> attach_intent(std::string payment_id, std::string intent_id,
-                                                std::string pay_url, std::int64_t now_ms);
+                                                std::string pay_url, std::int64_t now_ms,
+                                                std::int64_t first_check_at_ms);
 
   // Records a provider event once per event_id; in the same transaction moves a PENDING
   // payment to the event's result and writes the outbox row of the callback to the order
   // service, due now. Throws ApiError 404 `payment_not_found`, 400 `amount_mismatch`.
   boost::asio::awaitable<RecordedEvent> record_event(ProviderEvent event, std::string trace_id,
                                                      std::int64_t now_ms);
+
+  // PENDING payments with an intent whose next reconciliation look is due at `now_ms`.
+  boost::asio::awaitable<std::vector<ReconcileItem>> due_reconciliations(std::int64_t now_ms,
+                                                                         std::size_t limit);
+  // Counts a look that found nothing to record and sets the next one.
+  boost::asio::awaitable<void> postpone_reconciliation(std::string payment_id, int checks,
+                                                       std::int64_t next_check_at_ms);
 
   // Outbox rows not yet finished whose next attempt is due at `now_ms`, oldest first.
   boost::asio::awaitable<std::vector<OutboxEntry>> due_callbacks(std::int64_t now_ms,

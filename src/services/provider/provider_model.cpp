@@ -29,10 +29,20 @@ nlohmann::json event_body(const std::string& event_id, const CardDecision& decis
                                  : nlohmann::json(decision.failure_reason)}};
 }
 
-std::chrono::milliseconds webhook_retry_backoff(int retry) {
-  std::chrono::milliseconds wait{250};
-  for (int i = 1; i < retry && wait < std::chrono::milliseconds(4000); ++i) wait *= 2;
-  return std::min(wait, std::chrono::milliseconds(4000));
+std::chrono::milliseconds webhook_retry_backoff(int failed_attempts,
+                                                const WebhookRetryPolicy& policy) {
+  const auto max = std::max(policy.max_backoff, std::chrono::milliseconds(1));
+  auto wait = std::clamp(policy.initial_backoff, std::chrono::milliseconds(1), max);
+  for (int i = 1; i < failed_attempts && wait < max; ++i) wait *= 2;
+  return std::min(wait, max);
+}
+
+std::optional<std::int64_t> next_webhook_attempt(int failed_attempts, std::int64_t settled_at_ms,
+                                                 std::int64_t now_ms,
+                                                 const WebhookRetryPolicy& policy) {
+  const std::int64_t next = now_ms + webhook_retry_backoff(failed_attempts, policy).count();
+  if (next > settled_at_ms + policy.give_up_after.count()) return std::nullopt;
+  return next;
 }
 
 }  // namespace shopctl::provider

@@ -39,12 +39,24 @@ nlohmann::json event_body(const std::string& event_id, const CardDecision& decis
                           const std::string& payment_id, std::int64_t amount_cents,
                           const std::string& currency);
 
-// The wait before retry number `retry` (1-based) of a webhook the gateway did not take:
-// 250 ms doubling, at most 4 s.
-std::chrono::milliseconds webhook_retry_backoff(int retry);
+// The webhook retry schedule, on the shop clock (like Stripe's: an event the shop did not take
+// is tried again for days, not seconds). Config `provider.webhook_retry`.
+struct WebhookRetryPolicy {
+  std::chrono::milliseconds initial_backoff{1000};           // the wait after the first attempt
+  std::chrono::milliseconds max_backoff{3'600'000};          // no wait is longer than this
+  std::chrono::milliseconds give_up_after{72LL * 3'600'000};  // counted from settlement
+};
 
-// How many times the provider tries to deliver an event in the background after the first
-// attempt failed.
-inline constexpr int kWebhookBackgroundRetries = 5;
+// The wait after `failed_attempts` (>= 1) failed deliveries: initial * 2^(failed_attempts - 1),
+// at most max_backoff.
+std::chrono::milliseconds webhook_retry_backoff(int failed_attempts,
+                                                const WebhookRetryPolicy& policy);
+
+// When to try an event again after its `failed_attempts`-th failed delivery at `now_ms`, for an
+// event settled at `settled_at_ms`; nullopt when that time would be more than give_up_after
+// past settlement (the event is given up).
+std::optional<std::int64_t> next_webhook_attempt(int failed_attempts, std::int64_t settled_at_ms,
+                                                 std::int64_t now_ms,
+                                                 const WebhookRetryPolicy& policy);
 
 }  // namespace shopctl::provider

@@ -9,6 +9,7 @@
 
 #include "platform/error.hpp"
 #include "platform/json_body.hpp"
+#include "platform/security/hmac.hpp"
 #include "platform/security/webhook_signature.hpp"
 
 namespace shopctl::provider {
@@ -32,6 +33,9 @@ ProviderService::ProviderService(platform::ServiceContext& ctx, ProviderSettings
       store_(ctx.data_dir / "provider.db", ctx.synchronous_for("provider")),
       webhook_client_(http::ClientOptions{[&ctx] { return ctx.peers.get("gateway"); }}) {
   add_routes();
+  // Only the payment service holds the shop's API key: faults `from: payment` keep working.
+  host_.set_outside_caller(
+      [this](const Request& req) { return carries_api_key(req) ? std::string("payment") : std::string(); });
 }
 
 ProviderService::~ProviderService() {
@@ -73,13 +77,45 @@ nlohmann::json ProviderService::intent_json(const Intent& intent) const {
           {"status", intent.status},
           {"failure_reason", optional_text(intent.failure_reason)},
           {"event_id", optional_text(intent.event_id)},
-          {"pay_url", pay_url(intent.intent_id)}};
+          {"pay_url", pay_url(intent.intent_id)},
+          {"event", intent.event_body.empty()
+                        ? nlohmann::json(nullptr)
+                        : nlohmann::json::parse(intent.event_body, nullptr, false)}};
+}
+
+bool ProviderService::carries_api_key(const Request& req) const {
+  constexpr std::string_view kBearer = "Bearer ";
+  std::string_view presented;
+  if (auto header = req.headers.get("Authorization");
+      header && header->size() > kBearer.size() && header->substr(0, kBearer.size()) == kBearer) {
+    presented = header->substr(kBearer.size());
+  }
+  return !settings_.api_key.empty() && !presented.empty() &&
+         platform::security::secrets_equal(presented, settings_.api_key);
+}
+
+void ProviderService::require_api_key(const Request& req) const {
+  if (!carries_api_key(req)) {
+    throw ApiError(401, "invalid_api_key",
+                   "the provider's API needs the shop's API key in Authorization: Bearer <key>");
+  }
 }
 
 void ProviderService::add_routes() {
   auto& routes = host_.routes();
-  routes.add("POST", "/v1/payment_intents", http::Access::only({"payment"}),
-             [this](Request& req) { return create_intent(req); });
+  // The shop's API: open at the host (the provider is an outside party: the shop's internal
+  // service credential means nothing here), guarded by the shop's API key before the handler.
+  auto shop_api = [this, &routes](std::string method, std::string pattern,
+                                  http::Handler handler) {
+    routes.add(std::move(method), std::move(pattern), http::Access::anyone(),
+               [this, handler = std::move(handler)](Request& req) {
+                 require_api_key(req);
+                 return handler(req);
+               });
+  };
+  shop_api("POST", "/v1/payment_intents", [this](Request& req) { return create_intent(req); });
+  shop_api("GET", "/v1/payment_intents", [this](Request& req) { return find_intent_by_payment(req); });
+  shop_api("GET", "/v1/payment_intents/{intent_id}", [this](Request& req) { return get_intent(req); });
   routes.add("GET", "/pay/{intent_id}", http::Access::anyone(),
              [this](Request& req) -> asio::awaitable<Response> {
                auto intent = co_await store_.find_intent(req.param("intent_id"));
@@ -91,8 +127,36 @@ void ProviderService::add_routes() {
              });
   routes.add("POST", "/pay/{intent_id}", http::Access::anyone(),
              [this](Request& req) { return pay(req); });
-  routes.add("POST", "/v1/events/{event_id}/resend", http::Access::anyone(),
-             [this](Request& req) { return resend(req); });
+  shop_api("POST", "/v1/events/{event_id}/resend", [this](Request& req) { return resend(req); });
+  host_.admin_routes().add("GET", "/_admin/webhooks", http::Access::anyone(),
+                           [this](Request&) -> asio::awaitable<Response> {
+                             co_return Response::json(200, co_await store_.webhook_report(50));
+                           });
+}
+
+asio::awaitable<Response> ProviderService::get_intent(Request& req) {
+  auto intent = co_await store_.find_intent(req.param("intent_id"));
+  if (!intent) {
+    throw ApiError(404, "intent_not_found",
+                   "no payment intent " + req.param("intent_id").substr(0, kMaxIdLength));
+  }
+  co_return Response::json(200, intent_json(*intent));
+}
+
+asio::awaitable<Response> ProviderService::find_intent_by_payment(Request& req) {
+  auto payment_id = req.query_param("payment_id");
+  if (!payment_id || payment_id->empty() || payment_id->size() > kMaxIdLength) {
+    throw ApiError(400, "invalid_query",
+                   "payment_id must be given, 1 to " + std::to_string(kMaxIdLength) +
+                       " characters",
+                   {{"parameter", "payment_id"}});
+  }
+  auto intent = co_await store_.find_intent_by_payment(*payment_id);
+  if (!intent) {
+    throw ApiError(404, "intent_not_found", "no payment intent for payment " + *payment_id,
+                   {{"payment_id", *payment_id}});
+  }
+  co_return Response::json(200, intent_json(*intent));
 }
 
 asio::awaitable<Response> ProviderService::create_intent(Request& req) {
@@ -140,23 +204,14 @@ asio::awaitable<Response> ProviderService::pay(Request& req) {
 
   // Decide and store the signed event first, then deliver it before answering, so that the
   // shop has heard of the payment by the time the user sees the answer.
-  auto settled = co_await store_.settle(intent_id, *decision, settings_.webhook_secret,
-                                        ctx_.clock.unix_seconds(), ctx_.clock.unix_millis());
-  Delivery delivery = co_await send_event(settled.event.body, settled.event.signature);
-  std::optional<std::int64_t> next_attempt;
-  if (!delivery.delivered()) {
-    ctx_.log.warn(
-        "webhook not delivered",
-        {{"service", "provider"},
-         {"event_id", settled.event.event_id},
-         {"status", delivery.status ? nlohmann::json(*delivery.status) : nlohmann::json()},
-         {"error", delivery.error.substr(0, 200)}});
-    if (delivery.retryable()) {
-      next_attempt = ctx_.clock.unix_millis() + webhook_retry_backoff(1).count();
-    }
-  }
-  co_await store_.record_delivery(settled.event.event_id, delivery.delivered(), delivery.status, 1,
-                                  next_attempt);
+  // The event and its first retry time are stored together: if the delivery below never
+  // happens (a crash), the poller sends it. The first retry waits one initial backoff, so in
+  // normal operation the inline delivery has recorded its outcome by then.
+  const auto now_ms = ctx_.clock.unix_millis();
+  auto settled = co_await store_.settle(
+      intent_id, *decision, settings_.webhook_secret, ctx_.clock.unix_seconds(), now_ms,
+      now_ms + webhook_retry_backoff(1, settings_.webhook_retry).count());
+  Delivery delivery = co_await deliver_and_record(settled.event, 0, "inline");
   auto optional_text = [](const std::string& text) {
     return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
   };
@@ -171,8 +226,8 @@ asio::awaitable<Response> ProviderService::resend(Request& req) {
   const std::string event_id = req.param("event_id");
   auto event = co_await store_.find_event(event_id);
   if (!event) throw ApiError(404, "event_not_found", "no event " + event_id.substr(0, 100));
-  // The same bytes with the same signature: after 300 s the shop must call it stale.
-  Delivery delivery = co_await send_event(event->body, event->signature);
+  // The same bytes, signed afresh (a resend long after the event is no stale replay).
+  Delivery delivery = co_await send_event(*event);
   if (delivery.delivered()) {
     co_await store_.record_delivery(event_id, true, delivery.status, event->attempts + 1,
                                     std::nullopt);
@@ -182,11 +237,31 @@ asio::awaitable<Response> ProviderService::resend(Request& req) {
       {{"event_id", event_id},
        {"delivered", delivery.delivered()},
        {"gateway_status", delivery.status ? nlohmann::json(*delivery.status) : nlohmann::json()},
-       {"signed_at", event->signed_at}});
+       {"in_flight", delivery.skipped},
+       {"signed_at", delivery.signed_at}});
 }
 
-asio::awaitable<ProviderService::Delivery> ProviderService::send_event(
-    const std::string& body, const std::string& signature) {
+asio::awaitable<ProviderService::Delivery> ProviderService::send_event(const StoredEvent& event) {
+  Delivery delivery;
+  {
+    std::lock_guard lock(sending_mu_);
+    if (!sending_.insert(event.event_id).second) {
+      delivery.skipped = true;
+      co_return delivery;
+    }
+  }
+  struct Release {
+    ProviderService* service;
+    const std::string& event_id;
+    ~Release() {
+      std::lock_guard lock(service->sending_mu_);
+      service->sending_.erase(event_id);
+    }
+  } release{this, event.event_id};
+
+  delivery.signed_at = ctx_.clock.unix_seconds();
+  const auto signature =
+      platform::security::sign_webhook(settings_.webhook_secret, delivery.signed_at, event.body);
   auto trace = platform::TraceContext::fresh();
   Request request;
   request.method = "POST";
@@ -194,7 +269,7 @@ asio::awaitable<ProviderService::Delivery> ProviderService::send_event(
   request.headers.set("Content-Type", "application/json; charset=utf-8");
   request.headers.set(std::string(platform::security::kWebhookSignatureHeader), signature);
   request.headers.set("traceparent", trace.traceparent());
-  request.body = body;
+  request.body = event.body;
 
   platform::CallRecord record;
   record.caller = "provider";
@@ -203,7 +278,6 @@ asio::awaitable<ProviderService::Delivery> ProviderService::send_event(
   record.route = std::string(kWebhookPath);
   record.trace_id = trace.trace_id;
   record.at_ms = ctx_.clock.unix_millis();
-  Delivery delivery;
   const auto started = std::chrono::steady_clock::now();
   try {
     auto response = co_await webhook_client_.send(std::move(request), settings_.webhook_timeout);
@@ -223,29 +297,42 @@ asio::awaitable<ProviderService::Delivery> ProviderService::send_event(
   co_return delivery;
 }
 
+asio::awaitable<ProviderService::Delivery> ProviderService::deliver_and_record(
+    const StoredEvent& event, int failed_before, std::string_view how) {
+  Delivery delivery = co_await send_event(event);
+  if (delivery.skipped) co_return delivery;
+  const int attempts = failed_before + 1;
+  std::optional<std::int64_t> next_attempt;
+  if (!delivery.delivered()) {
+    // Any answer but a 2xx is tried again, as real providers do: the shop may be down, or
+    // refusing while it is being fixed; payment dedups by event_id.
+    next_attempt = next_webhook_attempt(attempts, event.created_at_ms, ctx_.clock.unix_millis(),
+                                        settings_.webhook_retry);
+    nlohmann::json fields = {
+        {"service", "provider"},
+        {"event_id", event.event_id},
+        {"intent_id", event.intent_id},
+        {"delivery", how},
+        {"attempts", attempts},
+        {"status", delivery.status ? nlohmann::json(*delivery.status) : nlohmann::json()},
+        {"error", delivery.error.substr(0, 200)}};
+    if (next_attempt) {
+      fields["next_attempt_at_ms"] = *next_attempt;
+      ctx_.log.warn("webhook not delivered; will retry", fields);
+    } else {
+      ctx_.log.error("webhook given up", fields);
+    }
+  }
+  co_await store_.record_delivery(event.event_id, delivery.delivered(), delivery.status, attempts,
+                                  next_attempt);
+  co_return delivery;
+}
+
 asio::awaitable<void> ProviderService::retry_undelivered(const std::atomic<bool>& stopping) {
   auto due = co_await store_.due_events(ctx_.clock.unix_millis());
   for (const StoredEvent& event : due) {
     if (stopping) break;
-    // A retry is signed anew, as real providers do: the original signature may be stale.
-    const auto signature = platform::security::sign_webhook(
-        settings_.webhook_secret, ctx_.clock.unix_seconds(), event.body);
-    Delivery delivery = co_await send_event(event.body, signature);
-    const int attempts = event.attempts + 1;
-    std::optional<std::int64_t> next_attempt;
-    if (!delivery.delivered()) {
-      const bool more = delivery.retryable() && attempts <= kWebhookBackgroundRetries;
-      if (more) {
-        next_attempt = ctx_.clock.unix_millis() + webhook_retry_backoff(attempts).count();
-      }
-      ctx_.log.warn(more ? "webhook retry not delivered" : "webhook given up",
-                    {{"service", "provider"},
-                     {"event_id", event.event_id},
-                     {"attempts", attempts},
-                     {"error", delivery.error.substr(0, 200)}});
-    }
-    co_await store_.record_delivery(event.event_id, delivery.delivered(), delivery.status,
-                                    attempts, next_attempt);
+    co_await deliver_and_record(event, event.attempts, "retry");
   }
 }
 

@@ -4,14 +4,25 @@
 // intent's page; the provider then sends a signed event to the shop's public webhook at the
 // gateway, as an outside system does: no service credential, only the Payment-Signature.
 //
-// Routes: POST /v1/payment_intents (payment only), GET and POST /pay/{intent_id} (anyone),
-// POST /v1/events/{event_id}/resend (anyone; re-sends the stored event with its original
-// signature, as a replaying attacker or a confused operator would).
+// Routes: GET and POST /pay/{intent_id} (anyone: the shopper's page). Every /v1/* route is the
+// shop's API and needs `Authorization: Bearer <api key>` (401 invalid_api_key otherwise; the
+// shop's internal X-Service-Token means nothing here): POST /v1/payment_intents,
+// GET /v1/payment_intents/{intent_id}, GET /v1/payment_intents?payment_id=P,
+// POST /v1/events/{event_id}/resend (sends the stored event again, signed afresh).
+// Admin: GET /_admin/webhooks (events still retried, and those given up).
+//
+// Webhooks: every delivery (inline when the user pays, each background retry, a resend) is
+// signed afresh with the shop clock's time. An event is stored with its first retry time when
+// the intent is settled, in one transaction, and retried with exponential backoff on the shop
+// clock until it is taken or give_up_after has passed since settlement (then logged as given
+// up and listed by /_admin/webhooks).
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -27,6 +38,8 @@ struct ProviderSettings {
   std::uint16_t port = 0;
   std::string webhook_secret;
   std::chrono::milliseconds webhook_timeout{2000};  // one webhook delivery attempt
+  std::string api_key;  // the shop's key for /v1/*; empty: every /v1/* call is refused
+  WebhookRetryPolicy webhook_retry;
 };
 
 class ProviderService : public platform::Service {
@@ -47,18 +60,29 @@ class ProviderService : public platform::Service {
   struct Delivery {
     std::optional<int> status;
     std::string error;
+    bool skipped = false;  // another delivery of the event was under way: nothing sent
+    std::int64_t signed_at = 0;  // the signature's timestamp (Unix seconds, shop clock)
     bool delivered() const { return status && *status >= 200 && *status < 300; }
-    // Whether trying again may help: no answer, a 5xx, 408 or 429.
-    bool retryable() const { return !status || *status >= 500 || *status == 408 || *status == 429; }
   };
 
   void add_routes();
   boost::asio::awaitable<http::Response> create_intent(http::Request& req);
   boost::asio::awaitable<http::Response> pay(http::Request& req);
   boost::asio::awaitable<http::Response> resend(http::Request& req);
-  // POSTs an event to the gateway's webhook and records the call (provider->gateway).
-  boost::asio::awaitable<Delivery> send_event(const std::string& body,
-                                              const std::string& signature);
+  boost::asio::awaitable<http::Response> get_intent(http::Request& req);
+  boost::asio::awaitable<http::Response> find_intent_by_payment(http::Request& req);
+  // Whether the request carries the shop's API key (constant-time comparison).
+  bool carries_api_key(const http::Request& req) const;
+  // Throws ApiError 401 `invalid_api_key` unless the request carries the shop's API key.
+  void require_api_key(const http::Request& req) const;
+  // Signs the event afresh (shop clock), POSTs it to the gateway's webhook and records the
+  // call (provider->gateway). Skips it (nothing sent) while another delivery of the same
+  // event is under way, so the inline delivery and the poller never race.
+  boost::asio::awaitable<Delivery> send_event(const StoredEvent& event);
+  // Sends the event and stores the outcome: delivered, or the next retry time, or given up
+  // (logged). `failed_before` is the number of attempts already made.
+  boost::asio::awaitable<Delivery> deliver_and_record(const StoredEvent& event, int failed_before,
+                                                      std::string_view how);
   // One pass of the webhook retries: sends the events that are due again.
   boost::asio::awaitable<void> retry_undelivered(const std::atomic<bool>& stopping);
   std::string pay_url(const std::string& intent_id) const;
@@ -67,6 +91,8 @@ class ProviderService : public platform::Service {
   ProviderSettings settings_;
   ProviderStore store_;
   http::Client webhook_client_;
+  std::mutex sending_mu_;
+  std::set<std::string> sending_;  // event ids being delivered right now
   platform::BackgroundLoop poller_;  // webhook retries
 };
 

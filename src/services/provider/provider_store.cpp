@@ -50,10 +50,12 @@ enum class IntentKey { intent_id, payment_id };
 std::optional<Intent> load_intent(Database& db, IntentKey key, const std::string& value) {
   auto st = db.prepare(key == IntentKey::intent_id
                            ? "SELECT intent_id, payment_id, amount_cents, currency, status, "
-                             "failure_reason, event_id, created_at_ms, updated_at_ms "
+                             "failure_reason, event_id, created_at_ms, updated_at_ms, "
+                             "(SELECT body FROM events e WHERE e.event_id = intents.event_id) "
                              "FROM intents WHERE intent_id = ?"
                            : "SELECT intent_id, payment_id, amount_cents, currency, status, "
-                             "failure_reason, event_id, created_at_ms, updated_at_ms "
+                             "failure_reason, event_id, created_at_ms, updated_at_ms, "
+                             "(SELECT body FROM events e WHERE e.event_id = intents.event_id) "
                              "FROM intents WHERE payment_id = ?");
   st.bind_all(value);
   if (!st.step()) return std::nullopt;
@@ -67,11 +69,15 @@ std::optional<Intent> load_intent(Database& db, IntentKey key, const std::string
   intent.event_id = st.column_text(6);
   intent.created_at_ms = st.column_int(7);
   intent.updated_at_ms = st.column_int(8);
+  intent.event_body = st.column_text(9);
   return intent;
 }
 
 // Event queries select these columns, in read_event()'s order: event_id, intent_id, body,
-// signature, signed_at, delivered, attempts.
+// signature, signed_at, delivered, attempts, created_at_ms, next_attempt_at_ms, last_status.
+constexpr std::string_view kEventColumns =
+    "SELECT event_id, intent_id, body, signature, signed_at, delivered, attempts, "
+    "created_at_ms, next_attempt_at_ms, last_status FROM events ";
 
 StoredEvent read_event(const platform::Statement& st) {
   StoredEvent event;
@@ -82,6 +88,9 @@ StoredEvent read_event(const platform::Statement& st) {
   event.signed_at = st.column_int(4);
   event.delivered = st.column_int(5) != 0;
   event.attempts = static_cast<int>(st.column_int(6));
+  event.created_at_ms = st.column_int(7);
+  if (!st.column_is_null(8)) event.next_attempt_at_ms = st.column_int(8);
+  if (!st.column_is_null(9)) event.last_status = static_cast<int>(st.column_int(9));
   return event;
 }
 
@@ -154,11 +163,20 @@ asio::awaitable<std::optional<Intent>> ProviderStore::find_intent(std::string in
   co_return intent;
 }
 
+asio::awaitable<std::optional<Intent>> ProviderStore::find_intent_by_payment(
+    std::string payment_id) {
+  std::optional<Intent> intent;
+  co_await worker().run(
+      [&](Database& db) { intent = load_intent(db, IntentKey::payment_id, payment_id); });
+  co_return intent;
+}
+
 asio::awaitable<ProviderStore::Settled> ProviderStore::settle(std::string intent_id,
                                                               CardDecision decision,
                                                               std::string secret,
                                                               std::int64_t signed_at,
-                                                              std::int64_t now_ms) {
+                                                              std::int64_t now_ms,
+                                                              std::int64_t first_retry_at_ms) {
   Settled settled;
   co_await worker().run([&](Database& db) {
     db.transaction([&] {
@@ -195,11 +213,14 @@ asio::awaitable<ProviderStore::Settled> ProviderStore::settle(std::string intent
         update.bind(2, decision.failure_reason);
       }
       update.bind(3, event.event_id).bind(4, now_ms).bind(5, intent_id).run();
+      event.created_at_ms = now_ms;
+      event.next_attempt_at_ms = first_retry_at_ms;
+      intent->event_body = event.body;
       db.prepare(
-            "INSERT INTO events (event_id, intent_id, body, signature, signed_at, created_at_ms) "
-            "VALUES (?, ?, ?, ?, ?, ?)")
+            "INSERT INTO events (event_id, intent_id, body, signature, signed_at, created_at_ms, "
+            "next_attempt_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)")
           .bind_all(event.event_id, event.intent_id, event.body, event.signature, event.signed_at,
-                    now_ms)
+                    now_ms, first_retry_at_ms)
           .run();
       settled.intent = std::move(*intent);
       settled.event = std::move(event);
@@ -211,9 +232,7 @@ asio::awaitable<ProviderStore::Settled> ProviderStore::settle(std::string intent
 asio::awaitable<std::optional<StoredEvent>> ProviderStore::find_event(std::string event_id) {
   std::optional<StoredEvent> event;
   co_await worker().run([&](Database& db) {
-    auto st = db.prepare(
-        "SELECT event_id, intent_id, body, signature, signed_at, delivered, attempts "
-        "FROM events WHERE event_id = ?");
+    auto st = db.prepare(std::string(kEventColumns) + "WHERE event_id = ?");
     st.bind_all(event_id);
     if (st.step()) event = read_event(st);
   });
@@ -245,14 +264,44 @@ asio::awaitable<void> ProviderStore::record_delivery(
 asio::awaitable<std::vector<StoredEvent>> ProviderStore::due_events(std::int64_t now_ms) {
   std::vector<StoredEvent> due;
   co_await worker().run([&](Database& db) {
-    auto st = db.prepare(
-        "SELECT event_id, intent_id, body, signature, signed_at, delivered, attempts "
-        "FROM events WHERE delivered = 0 AND next_attempt_at_ms IS NOT NULL "
-        "AND next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms LIMIT 32");
+    auto st = db.prepare(std::string(kEventColumns) +
+                         "WHERE delivered = 0 AND next_attempt_at_ms IS NOT NULL "
+                         "AND next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms LIMIT 32");
     st.bind_all(now_ms);
     while (st.step()) due.push_back(read_event(st));
   });
   co_return due;
+}
+
+asio::awaitable<nlohmann::json> ProviderStore::webhook_report(std::size_t limit) {
+  nlohmann::json report;
+  co_await worker().run([&](Database& db) {
+    auto count = [&](std::string_view sql) {
+      auto st = db.prepare(sql);
+      st.step();
+      return st.column_int(0);
+    };
+    const auto retrying = count(
+        "SELECT COUNT(*) FROM events WHERE delivered = 0 AND next_attempt_at_ms IS NOT NULL");
+    const auto given_up =
+        count("SELECT COUNT(*) FROM events WHERE delivered = 0 AND next_attempt_at_ms IS NULL");
+    nlohmann::json items = nlohmann::json::array();
+    auto st = db.prepare(std::string(kEventColumns) +
+                         "WHERE delivered = 0 AND next_attempt_at_ms IS NULL "
+                         "ORDER BY created_at_ms DESC LIMIT ?");
+    st.bind_all(static_cast<std::int64_t>(limit));
+    while (st.step()) {
+      const StoredEvent e = read_event(st);
+      items.push_back({{"event_id", e.event_id},
+                       {"intent_id", e.intent_id},
+                       {"attempts", e.attempts},
+                       {"last_status", e.last_status ? nlohmann::json(*e.last_status)
+                                                     : nlohmann::json(nullptr)},
+                       {"settled_at_ms", e.created_at_ms}});
+    }
+    report = {{"retrying", retrying}, {"given_up", {{"count", given_up}, {"items", items}}}};
+  });
+  co_return report;
 }
 
 }  // namespace shopctl::provider

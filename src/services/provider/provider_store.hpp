@@ -24,19 +24,24 @@ struct Intent {
   std::string status;  // requires_payment, succeeded, failed
   std::string failure_reason;
   std::string event_id;  // the event sent when it was decided
+  std::string event_body;  // that event's JSON as sent; empty while there is none
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
 };
 
-// An event as sent: the exact bytes and the signature of its first delivery.
+// An event as sent: the exact bytes, and its delivery state. Each delivery is signed afresh;
+// `signature` is the one computed at settlement, kept for the record.
 struct StoredEvent {
   std::string event_id;
   std::string intent_id;
   std::string body;
-  std::string signature;  // Payment-Signature header value of the first delivery
+  std::string signature;  // Payment-Signature header value computed at settlement
   std::int64_t signed_at = 0;
   bool delivered = false;
   int attempts = 0;
+  std::int64_t created_at_ms = 0;  // settlement (shop clock): the retry schedule counts from it
+  std::optional<std::int64_t> next_attempt_at_ms;  // none: delivered or given up
+  std::optional<int> last_status;                  // the gateway's last answer, if any
 };
 
 class ProviderStore {
@@ -59,17 +64,19 @@ class ProviderStore {
   boost::asio::awaitable<Created> create_intent(std::string payment_id, std::int64_t amount_cents,
                                                 std::string currency, std::int64_t now_ms);
   boost::asio::awaitable<std::optional<Intent>> find_intent(std::string intent_id);
+  boost::asio::awaitable<std::optional<Intent>> find_intent_by_payment(std::string payment_id);
 
   // Decides a payable intent and stores its event, signed with `secret` at Unix time
-  // `signed_at`, in one transaction. Throws ApiError 404 `intent_not_found`, 409
-  // `intent_already_processed`.
+  // `signed_at`, due for its first background retry at `first_retry_at_ms`, in one
+  // transaction: an event settled just before a crash is still delivered after a restart.
+  // Throws ApiError 404 `intent_not_found`, 409 `intent_already_processed`.
   struct Settled {
     Intent intent;
     StoredEvent event;
   };
   boost::asio::awaitable<Settled> settle(std::string intent_id, CardDecision decision,
                                          std::string secret, std::int64_t signed_at,
-                                         std::int64_t now_ms);
+                                         std::int64_t now_ms, std::int64_t first_retry_at_ms);
 
   boost::asio::awaitable<std::optional<StoredEvent>> find_event(std::string event_id);
   // Records a delivery attempt: delivered, or (when `next_attempt_at_ms` is set) due again
@@ -79,6 +86,9 @@ class ProviderStore {
                                                std::optional<std::int64_t> next_attempt_at_ms);
   // Undelivered events whose background retry is due at `now_ms`.
   boost::asio::awaitable<std::vector<StoredEvent>> due_events(std::int64_t now_ms);
+  // The admin view of undelivered events: {retrying, given_up: {count, items: [...]}}, the
+  // newest `limit` given-up events listed.
+  boost::asio::awaitable<nlohmann::json> webhook_report(std::size_t limit);
 
  private:
   platform::DatabaseWorker& worker();

@@ -1,0 +1,71 @@
+// The provider's webhook retry schedule as pure logic: 1 s doubling, each wait capped at 1 h,
+// given up 72 h after settlement (the defaults), and the same rules for other settings.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "services/provider/provider_model.hpp"
+
+namespace {
+
+using shopctl::provider::next_webhook_attempt;
+using shopctl::provider::webhook_retry_backoff;
+using shopctl::provider::WebhookRetryPolicy;
+using namespace std::chrono_literals;
+
+}  // namespace
+
+TEST_CASE("a webhook retry waits 1 s after the first failure, doubling, each wait at most 1 h") {
+  const WebhookRetryPolicy policy;
+  CHECK(webhook_retry_backoff(1, policy) == 1s);
+  CHECK(webhook_retry_backoff(2, policy) == 2s);
+  CHECK(webhook_retry_backoff(3, policy) == 4s);
+  CHECK(webhook_retry_backoff(12, policy) == 2048s);
+  CHECK(webhook_retry_backoff(13, policy) == 1h);  // 4096 s would be more than an hour
+  CHECK(webhook_retry_backoff(500, policy) == 1h);
+  CHECK(webhook_retry_backoff(0, policy) == 1s);  // never below the initial wait
+}
+
+TEST_CASE("a webhook that is never taken is tried 83 times and given up 72 h after settlement") {
+  const WebhookRetryPolicy policy;
+  const std::int64_t settled_at = 1'000'000;
+  std::int64_t now = settled_at;  // the inline attempt, at settlement
+  int attempts = 1;
+  std::int64_t last_attempt = now;
+  for (int guard = 0; guard < 1000; ++guard) {
+    auto next = next_webhook_attempt(attempts, settled_at, now, policy);
+    if (!next) break;
+    CHECK(*next - now == webhook_retry_backoff(attempts, policy).count());
+    now = *next;
+    last_attempt = now;
+    ++attempts;
+  }
+  // Waits 1 + 2 + ... + 2048 s (4095 s over 12 retries), then 70 waits of an hour.
+  CHECK(attempts == 1 + 12 + 70);
+  CHECK(last_attempt - settled_at == (4095 + 70 * 3600) * 1000LL);
+  CHECK(last_attempt - settled_at <= std::chrono::milliseconds(72h).count());
+  // One more hour would pass the 72 h.
+  CHECK(last_attempt + 3'600'000 - settled_at > std::chrono::milliseconds(72h).count());
+}
+
+TEST_CASE("a retry falls due on the shop clock after the attempt that failed, not after settlement") {
+  const WebhookRetryPolicy policy;
+  // An attempt made late (the provider was down for a day) schedules from its own time.
+  CHECK(next_webhook_attempt(1, 0, 86'400'000, policy) == 86'401'000);
+  // Past the deadline already: given up after this attempt.
+  CHECK_FALSE(next_webhook_attempt(1, 0, 72LL * 3'600'000, policy).has_value());
+}
+
+TEST_CASE("the retry schedule follows provider.webhook_retry") {
+  const WebhookRetryPolicy policy{250ms, 2s, 10s};
+  CHECK(webhook_retry_backoff(1, policy) == 250ms);
+  CHECK(webhook_retry_backoff(4, policy) == 2s);
+  CHECK(webhook_retry_backoff(5, policy) == 2s);
+  CHECK(next_webhook_attempt(4, 0, 7'000, policy) == 9'000);
+  CHECK_FALSE(next_webhook_attempt(5, 0, 9'000, policy).has_value());  // 11 s > 10 s
+  // A max below the initial wait (the config refuses it) caps every wait.
+  const WebhookRetryPolicy odd{5s, 1s, 1h};
+  CHECK(webhook_retry_backoff(3, odd) == 1s);
+}
