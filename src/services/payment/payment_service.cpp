@@ -26,6 +26,7 @@ namespace {
 // on the shop clock, so advance_clock makes postponed callbacks due at once.
 constexpr std::chrono::milliseconds kPollInterval{75};
 constexpr std::size_t kPollBatch = 32;
+constexpr std::size_t kFinishedKept = 4096;
 
 // Seconds until `edge` may be worth trying again: the rest of an OPEN wait, else 1.
 int retry_after_seconds(platform::ResilientCaller& edge, const platform::Clock& clock) {
@@ -218,7 +219,7 @@ asio::awaitable<Response> PaymentService::webhook(Request& req) {
 asio::awaitable<bool> PaymentService::deliver(OutboxEntry entry) {
   {
     std::lock_guard lock(in_flight_mu_);
-    if (!in_flight_.insert(entry.id).second) co_return false;
+    if (finished_.count(entry.id) || !in_flight_.insert(entry.id).second) co_return false;
   }
   struct Release {
     PaymentService* service;
@@ -273,6 +274,11 @@ asio::awaitable<bool> PaymentService::deliver(OutboxEntry entry) {
     ctx_.log.error("order rejected a payment-result callback; giving up", log_fields);
   }
   co_await store_.finish_callback(entry.id, verdict, *status, now_ms);
+  {
+    std::lock_guard lock(in_flight_mu_);
+    finished_.insert(entry.id);
+    if (finished_.size() > kFinishedKept) finished_.erase(finished_.begin());
+  }
   co_return true;
 }
 

@@ -66,6 +66,9 @@ class PaymentService : public platform::Service {
 
   std::mutex in_flight_mu_;
   std::set<std::int64_t> in_flight_;  // outbox rows being delivered right now
+  // Rows finished lately (the newest kFinishedKept ids): a poll that read a row just before
+  // the webhook's inline delivery finished it must not send it a second time.
+  std::set<std::int64_t> finished_;
   platform::BackgroundLoop poller_;  // the callback outbox
 };
 
