@@ -1,6 +1,7 @@
 #include "shop/config.hpp"
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -303,6 +304,41 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
     }
   }
   return w.issues;
+}
+
+std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root) {
+  std::vector<ConfigIssue> out;
+  if (!root || !root.IsMap()) return out;
+  auto refuse = [&](const YAML::Node& key, const std::string& name, const std::string& why) {
+    auto m = key.Mark();
+    out.push_back({m.line + 1, m.column + 1,
+                   "config key '" + name + "' cannot change on a running shop (--target): " + why});
+  };
+  // Why each key a running shop cannot take is fixed: said once, in the message.
+  static const std::map<std::string, std::string> fixed = {
+      {"host", "the services are bound to their address when the shop starts"},
+      {"ports", "the services are bound to their ports when the shop starts"},
+      {"data_dir", "the databases are opened when the shop starts"},
+      {"secrets", "the shop's secrets are fixed when it starts (tokens and signatures already issued depend on them)"},
+      {"auth", "the auth service reads its settings when the shop starts"},
+      {"catalog", "the catalog file only seeds the catalog database on the shop's first start"},
+  };
+  for (const auto& kv : root) {
+    const auto key = kv.first.Scalar();
+    if (auto it = fixed.find(key); it != fixed.end()) {
+      if (kv.second.IsMap() && kv.second.size() > 0) {
+        for (const auto& sub : kv.second) refuse(sub.first, key + "." + sub.first.Scalar(), it->second);
+      } else {
+        refuse(kv.first, key, it->second);
+      }
+    } else if (key == "payment" && kv.second.IsMap()) {
+      for (const auto& sub : kv.second) {
+        if (sub.first.Scalar() == "webhook_tolerance")
+          refuse(sub.first, "payment.webhook_tolerance", "the payment service reads it when the shop starts");
+      }
+    }
+  }
+  return out;
 }
 
 ShopConfig load_config_file(const std::filesystem::path& file, ShopConfig base) {

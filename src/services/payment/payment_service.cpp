@@ -177,6 +177,12 @@ asio::awaitable<Response> PaymentService::create_payment(Request& req) {
   co_return Response::json(201, payment_json(payment));
 }
 
+void PaymentService::set_outbox_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max) {
+  std::lock_guard lock(backoff_mu_);
+  settings_.outbox_initial_backoff = initial;
+  settings_.outbox_max_backoff = max;
+}
+
 asio::awaitable<Response> PaymentService::webhook(Request& req) {
   auto signature = req.headers.get(platform::security::kWebhookSignatureHeader);
   if (!signature) {
@@ -255,8 +261,13 @@ asio::awaitable<bool> PaymentService::deliver(OutboxEntry entry) {
                                  {"attempt", entry.attempts + 1}, {"trace_id", entry.trace_id}};
   if (verdict == CallbackVerdict::retry) {
     const int attempts = entry.attempts + 1;
-    const auto wait =
-        outbox_backoff(attempts, settings_.outbox_initial_backoff, settings_.outbox_max_backoff);
+    std::chrono::milliseconds initial, max;
+    {
+      std::lock_guard lock(backoff_mu_);
+      initial = settings_.outbox_initial_backoff;
+      max = settings_.outbox_max_backoff;
+    }
+    const auto wait = outbox_backoff(attempts, initial, max);
     auto log_fields = fields;
     log_fields["error"] = error.substr(0, 200);
     log_fields["retry_in_ms"] = wait.count();
