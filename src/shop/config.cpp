@@ -314,28 +314,41 @@ std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root) {
     out.push_back({m.line + 1, m.column + 1,
                    "config key '" + name + "' cannot change on a running shop (--target): " + why});
   };
-  // Why each key a running shop cannot take is fixed: said once, in the message.
-  static const std::map<std::string, std::string> fixed = {
+  // What a running shop takes: an allow-list, so that a key added later is refused until it
+  // is made to apply at run time (Shop::apply_runtime_config).
+  static const std::map<std::string, std::set<std::string>> runtime = {
+      {"seed", {}},
+      {"order", {"catalog_client", "payment_client", "circuit_breakers"}},
+      {"payment", {"order_client", "provider_client", "circuit_breakers", "outbox"}},
+  };
+  // Why the others are fixed: said once, in the message.
+  static const std::map<std::string, std::string> why = {
       {"host", "the services are bound to their address when the shop starts"},
       {"ports", "the services are bound to their ports when the shop starts"},
       {"data_dir", "the databases are opened when the shop starts"},
+      {"storage", "the databases are opened with it when the shop starts"},
       {"secrets", "the shop's secrets are fixed when it starts (tokens and signatures already issued depend on them)"},
       {"auth", "the auth service reads its settings when the shop starts"},
       {"catalog", "the catalog file only seeds the catalog database on the shop's first start"},
   };
+  const std::string default_why = "the service reads it when the shop starts";
   for (const auto& kv : root) {
     const auto key = kv.first.Scalar();
-    if (auto it = fixed.find(key); it != fixed.end()) {
-      if (kv.second.IsMap() && kv.second.size() > 0) {
-        for (const auto& sub : kv.second) refuse(sub.first, key + "." + sub.first.Scalar(), it->second);
-      } else {
-        refuse(kv.first, key, it->second);
-      }
-    } else if (key == "payment" && kv.second.IsMap()) {
+    auto allowed = runtime.find(key);
+    if (allowed != runtime.end()) {
+      if (allowed->second.empty() || !kv.second.IsMap()) continue;
       for (const auto& sub : kv.second) {
-        if (sub.first.Scalar() == "webhook_tolerance")
-          refuse(sub.first, "payment.webhook_tolerance", "the payment service reads it when the shop starts");
+        if (!allowed->second.count(sub.first.Scalar()))
+          refuse(sub.first, key + "." + sub.first.Scalar(), default_why);
       }
+      continue;
+    }
+    auto it = why.find(key);
+    const std::string& reason = it == why.end() ? default_why : it->second;
+    if (kv.second.IsMap() && kv.second.size() > 0) {
+      for (const auto& sub : kv.second) refuse(sub.first, key + "." + sub.first.Scalar(), reason);
+    } else {
+      refuse(kv.first, key, reason);
     }
   }
   return out;
