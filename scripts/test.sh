@@ -53,6 +53,7 @@ step "unit and integration tests" ./build/shopctl_tests --reporters=console --no
 step "scenario suite" ./build/shopctl run scenarios/ --junit reports/scenarios.junit.xml --json reports/scenarios.json
 step "CLI exit codes" bash tests/cli/exit_codes.sh ./build/shopctl
 step "identity across a SIGKILL" bash tests/cli/restart_identity.sh ./build/shopctl
+step "scenario suite against a running shop" bash tests/cli/target_mode.sh ./build/shopctl
 
 # --- Instrumented builds (docs/testing.md). Each phase prints its time to stderr. ---
 phase_started=0

@@ -10,6 +10,7 @@
 #include "scenario/parser.hpp"
 #include "scenario/report.hpp"
 #include "scenario/runner.hpp"
+#include "shop/config.hpp"
 
 namespace shopctl::cli {
 
@@ -66,18 +67,21 @@ int run_run(const RunCliOptions& o) {
   if (!o.target.empty()) {
     options.target = o.target;
     options.admin_token = o.admin_token;
-    // Steps that need an in-process shop are refused before anything runs (in the scenarios
-    // that --tags/--skip-tags leave in the run).
+    // A running shop takes only part of a `config:` (shop/config.hpp: runtime_config_refusals);
+    // a scenario with any other key is refused before anything runs, naming the key.
     bool refused = false;
     for (const auto& s : loaded.scenarios) {
-      if (s.has_config() && scenario::selected_by_tags(s, options)) {
-        std::cerr << s.config_loc.to_string() << ": error: `config` needs the in-process shop; it cannot "
-                  << "apply to a running shop (--target)\n";
+      if (!s.has_config() || !scenario::selected_by_tags(s, options)) continue;
+      for (const auto& issue : shop::runtime_config_refusals(s.config)) {
+        std::cerr << s.file << ":" << issue.line << ":" << issue.column << ": error: " << issue.message
+                  << " (run it without --target, or skip it with --skip-tags)\n";
         refused = true;
       }
     }
-    if (refused) return kExitInvalid;
-    if (o.jobs == 0) options.jobs = 1;  // one shop: scenarios would see each other's faults
+    if (refused) {
+      std::cerr << "shopctl run: nothing ran (exit 2)\n";
+      return kExitInvalid;
+    }
   }
   options.verbose = o.verbose;
   scenario::ConsoleStyle style;
@@ -121,7 +125,9 @@ void register_run(CLI::App& app) {
       "  shopctl run scenarios/ --tags checkout --skip-tags slow\n"
       "  shopctl run scenarios/flow --target http://127.0.0.1:8080 --admin-token adm_...\n");
   cmd->add_option("paths", o->paths, "Scenario files or folders (searched for *.yaml, *.yml)")->required();
-  cmd->add_option("-j,--jobs", o->jobs, "Scenarios run in parallel (default: the number of cores)");
+  cmd->add_option("-j,--jobs", o->jobs,
+                  "Scenarios run in parallel (default: the number of cores; with --target, those "
+                  "that change shared state run alone)");
   cmd->add_option("--target", o->target, "Run against a running shop: its gateway URL");
   cmd->add_option("--admin-token", o->admin_token, "The running shop's admin token (with --target)");
   cmd->add_option("--junit", o->junit, "Write a JUnit XML report (one testcase per scenario)");

@@ -17,11 +17,11 @@ ResilientCaller::ResilientCaller(ServiceContext& ctx, std::string caller, std::s
                                  EdgeSettings settings, Metrics* metrics, std::uint64_t seed)
     : ctx_(ctx),
       edge_(caller + "->" + callee),
-      settings_(std::move(settings)),
-      caller_(ctx, caller, callee, metrics, settings_.credential),
+      settings_(std::make_shared<const EdgeSettings>(std::move(settings))),
+      caller_(ctx, caller, callee, metrics, settings_->credential),
       rng_(seed ^ std::hash<std::string>{}(edge_)) {
   breaker_ = std::make_unique<resilience::CircuitBreaker>(
-      edge_, settings_.breaker, ctx.clock, [this, metrics](const CircuitEvent& e) {
+      edge_, settings_->breaker, ctx.clock, [this, metrics](const CircuitEvent& e) {
         if (e.kind != CircuitEvent::Kind::state_transition) return;
         auto from = std::string(resilience::to_string(e.from));
         auto to = std::string(resilience::to_string(e.to));
@@ -35,9 +35,30 @@ ResilientCaller::ResilientCaller(ServiceContext& ctx, std::string caller, std::s
       });
 }
 
+EdgeSettings ResilientCaller::settings() const {
+  std::lock_guard lock(settings_mu_);
+  return *settings_;
+}
+
+void ResilientCaller::reconfigure(EdgeSettings settings, std::uint64_t seed) {
+  breaker_->reconfigure(settings.breaker);
+  auto fresh = std::make_shared<const EdgeSettings>(std::move(settings));
+  {
+    std::lock_guard lock(settings_mu_);
+    settings_ = std::move(fresh);
+  }
+  std::lock_guard lock(rng_mu_);
+  rng_ = seed ^ std::hash<std::string>{}(edge_);
+}
+
 asio::awaitable<http::Response> ResilientCaller::call(http::Request request, bool retryable,
                                                       const std::string& trace_id) {
-  int attempts = retryable ? std::max(1, settings_.retry.max_attempts) : 1;
+  std::shared_ptr<const EdgeSettings> settings;
+  {
+    std::lock_guard lock(settings_mu_);
+    settings = settings_;
+  }
+  int attempts = retryable ? std::max(1, settings->retry.max_attempts) : 1;
   for (int attempt = 1;; ++attempt) {
     if (!breaker_->try_acquire()) {
       caller_.record_refused(request, trace_id, attempt);
@@ -49,7 +70,7 @@ asio::awaitable<http::Response> ResilientCaller::call(http::Request request, boo
     std::optional<http::TransportError> failure;
     auto started = std::chrono::steady_clock::now();
     try {
-      auto result = co_await caller_.call(request, settings_.timeout, trace_id, attempt);
+      auto result = co_await caller_.call(request, settings->timeout, trace_id, attempt);
       answer = std::move(result.response);
     } catch (const http::TransportError& e) {
       failure = e;
@@ -69,7 +90,7 @@ asio::awaitable<http::Response> ResilientCaller::call(http::Request request, boo
     std::chrono::milliseconds backoff;
     {
       std::lock_guard lock(rng_mu_);
-      backoff = settings_.retry.backoff_before(attempt + 1, rng_);
+      backoff = settings->retry.backoff_before(attempt + 1, rng_);
     }
     if (backoff.count() > 0) {
       asio::steady_timer timer(co_await asio::this_coro::executor);

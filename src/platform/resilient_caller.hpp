@@ -4,6 +4,7 @@
 // clients (for example services/order/catalog_client) build requests and read answers; this
 // class decides whether an attempt may go out, how long it may take, and whether to try again.
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -37,12 +38,21 @@ class ResilientCaller {
 
   resilience::CircuitBreaker& breaker() { return *breaker_; }
   const std::string& edge() const { return edge_; }
-  const EdgeSettings& settings() const { return settings_; }
+  EdgeSettings settings() const;
+
+  // Applies new settings at run time (the admin plane's runtime config): calls that start
+  // from now on use the new timeout and retry policy, the breaker takes the new settings
+  // (CircuitBreaker::reconfigure) and the retry jitter restarts from `seed`. Calls in flight
+  // finish under the settings they started with. Throws std::invalid_argument for breaker
+  // settings out of range.
+  void reconfigure(EdgeSettings settings, std::uint64_t seed);
 
  private:
   ServiceContext& ctx_;
   std::string edge_;
-  EdgeSettings settings_;
+  // Read by every call, replaced by reconfigure(): a copy is taken under settings_mu_.
+  mutable std::mutex settings_mu_;
+  std::shared_ptr<const EdgeSettings> settings_;
   ServiceCaller caller_;
   std::unique_ptr<resilience::CircuitBreaker> breaker_;
   std::mutex rng_mu_;

@@ -308,6 +308,8 @@ struct Scenario {
   // `vars:` in file order; later ones may use earlier ones. Expand with Variables::define.
   std::vector<std::pair<std::string, JsonTemplate>> vars;
   bool allow_violations = false;
+  // `exclusive:`: overrides whether it runs alone against a running shop (isolation.hpp).
+  std::optional<bool> exclusive;
   // `config:` for this scenario's own shop, a deep clone (marks kept); a Null node if absent.
   YAML::Node config;
   SourceLocation config_loc;  // where `config:` was written, when present

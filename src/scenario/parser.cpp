@@ -21,7 +21,7 @@ constexpr std::int64_t kMaxRepeat = 1'000'000;
 
 const std::vector<std::string> kTopLevelKeys = {
     "version", "name",   "description", "tags",  "timeout", "seed",
-    "vars",    "config", "allow_violations", "setup", "steps",   "teardown"};
+    "vars",    "config", "allow_violations", "exclusive", "setup", "steps",   "teardown"};
 const std::vector<std::string> kActionKeys = {
     "request", "register", "login",         "pay",       "fault",         "clear_faults",
     "stop",    "start",    "restart",       "crash",     "advance_clock", "set_price",
@@ -176,6 +176,9 @@ std::optional<Scenario> ScenarioParser::parse(const YAML::Node& root) {
   }
   if (const Field* allow = find("allow_violations")) {
     if (auto value = ctx_.boolean(*allow)) scenario.allow_violations = *value;
+  }
+  if (const Field* exclusive = find("exclusive")) {
+    if (auto value = ctx_.boolean(*exclusive)) scenario.exclusive = *value;
   }
   if (const Field* config = find("config")) parse_config(*config, scenario);
 

@@ -170,6 +170,10 @@ nlohmann::json json_report(const RunSummary& s) {
     scenarios.push_back({{"name", r.name}, {"file", r.file}, {"tags", r.tags}, {"status", to_string(r.status)},
                          {"duration_ms", r.duration_ms}, {"steps", steps}, {"failures", failures},
                          {"calls", r.calls}, {"circuit_transitions", r.transitions}});
+    if (r.exclusive) {
+      scenarios.back()["target"] = {{"exclusive", *r.exclusive}, {"reason", r.exclusive_reason},
+                                    {"clock_offset_ms", r.clock_offset_ms ? json(*r.clock_offset_ms) : json()}};
+    }
   }
   return {{"tool", "shopctl"},
           {"version", SHOPCTL_VERSION},

@@ -9,7 +9,9 @@
 #include "platform/duration.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/security/random.hpp"
+#include "platform/yaml_json.hpp"
 #include "scenario/interpolate.hpp"
+#include "scenario/isolation.hpp"
 #include "shop/shop.hpp"
 
 namespace shopctl::scenario {
@@ -963,11 +965,9 @@ ScenarioResult run_one(const Scenario& sc, const RunOptions& options) {
   http::BlockingClient client;
   try {
     if (options.target) {
+      // The baseline, `config:` and `seed:` were taken care of by run_against_target().
       ShopDriver driver(*options.target, options.admin_token, nullptr);
       driver.discover(client);
-      if (sc.seed) {
-        // A remote shop keeps its own seed; faults stay deterministic per fault id.
-      }
       return ScenarioRun(sc, driver, client, deadline, options).run();
     }
     shop::ShopConfig config;
@@ -1045,6 +1045,160 @@ int RunSummary::steps() const {
   return n;
 }
 
+namespace {
+
+// Runs run_one() for each of `indices` on up to `jobs` threads, storing each result and
+// reporting progress as it finishes. `annotate` adds to a result before it is reported.
+void run_parallel(const std::vector<Scenario>& scenarios, const std::vector<std::size_t>& indices, unsigned jobs,
+                  const RunOptions& options, RunSummary& summary, const std::function<void(std::size_t)>& report,
+                  std::mutex& mu, const std::function<void(ScenarioResult&)>& annotate = {}) {
+  jobs = std::min<unsigned>(std::max(1u, jobs), static_cast<unsigned>(std::max<std::size_t>(1, indices.size())));
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (;;) {
+      auto k = next.fetch_add(1);
+      if (k >= indices.size()) return;
+      auto i = indices[k];
+      auto result = run_one(scenarios[i], options);
+      if (annotate) annotate(result);
+      std::lock_guard lock(mu);
+      summary.results[i] = std::move(result);
+      report(i);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned j = 0; j < jobs; ++j) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+}
+
+// The running shop's baseline, through its gateway's admin plane (docs/scenarios.md, "Against
+// a running shop"). Each call throws std::runtime_error saying what failed.
+class TargetShop {
+ public:
+  explicit TargetShop(const RunOptions& options) : driver_(*options.target, options.admin_token, nullptr) {}
+
+  void record_baseline() {
+    driver_.discover(client_);
+    auto res = post("/_admin/baseline", json::object());
+    if (res.status == 404) {
+      throw std::runtime_error("the shop has no POST /_admin/baseline: it predates target mode's baseline "
+                               "(run a shopctl serve of this version)");
+    }
+    if (res.status != 200) throw std::runtime_error("POST /_admin/baseline answered " + std::to_string(res.status) + ": " + trim_body(res.body));
+  }
+
+  // Restores the baseline; returns the clock's offset then.
+  std::int64_t restore() {
+    auto res = post("/_admin/reset", json::object());
+    if (res.status != 200)
+      throw std::runtime_error("the shop's baseline could not be restored: POST /_admin/reset answered " +
+                               std::to_string(res.status) + ": " + trim_body(res.body));
+    return json::parse(res.body).at("clock").at("offset_ms").get<std::int64_t>();
+  }
+
+  // A scenario's `config:` and `seed:`, until the next restore.
+  void apply(const Scenario& sc) {
+    json body = sc.has_config() ? platform::yaml_to_json(sc.config) : json::object();
+    if (sc.seed && !body.contains("seed")) body["seed"] = *sc.seed;
+    if (body.empty()) return;
+    auto res = post("/_admin/config", body);
+    if (res.status != 200)
+      throw std::runtime_error("the shop refused the scenario's config: " + trim_body(res.body));
+  }
+
+ private:
+  http::Response post(const std::string& path, const json& body) {
+    try {
+      return driver_.admin(client_, "POST", path, body, std::chrono::seconds(30), "gateway");
+    } catch (const std::exception& e) {
+      throw std::runtime_error(e.what());
+    }
+  }
+
+  ShopDriver driver_;
+  http::BlockingClient client_;
+};
+
+ScenarioResult error_result(const Scenario& sc, const std::string& message) {
+  ScenarioResult r;
+  r.name = sc.name;
+  r.file = sc.file;
+  r.tags = sc.tags;
+  r.status = ScenarioStatus::shop_error;
+  r.error = message;
+  r.failures.push_back({"scenario", "", sc.loc, message});
+  return r;
+}
+
+// --target: the scenarios that may share the shop run in parallel after one restore of the
+// baseline; then each exclusive one runs alone after its own restore; a last restore leaves
+// the shop as the run found it.
+void run_against_target(const std::vector<Scenario>& scenarios, const std::vector<std::size_t>& to_run,
+                        unsigned jobs, const RunOptions& options, RunSummary& summary,
+                        const std::function<void(std::size_t)>& report) {
+  std::mutex mu;
+  std::vector<std::size_t> shared, alone;
+  std::map<std::size_t, std::string> reasons;
+  for (auto i : to_run) {
+    auto iso = isolation_of(scenarios[i]);
+    if (iso.exclusive) {
+      alone.push_back(i);
+      reasons[i] = iso.reason;
+    } else {
+      shared.push_back(i);
+    }
+  }
+  auto fail_all = [&](const std::vector<std::size_t>& indices, const std::string& message) {
+    for (auto i : indices) {
+      std::lock_guard lock(mu);
+      summary.results[i] = error_result(scenarios[i], message);
+      report(i);
+    }
+  };
+  TargetShop shop(options);
+  try {
+    shop.record_baseline();
+  } catch (const std::exception& e) {
+    fail_all(to_run, e.what());
+    return;
+  }
+  if (!shared.empty()) {
+    try {
+      const auto offset = shop.restore();
+      run_parallel(scenarios, shared, jobs, options, summary, report, mu, [&](ScenarioResult& r) {
+        r.exclusive = false;
+        r.clock_offset_ms = offset;
+      });
+    } catch (const std::exception& e) {
+      fail_all(shared, e.what());
+    }
+  }
+  for (auto i : alone) {
+    ScenarioResult result;
+    std::optional<std::int64_t> offset;
+    try {
+      offset = shop.restore();
+      shop.apply(scenarios[i]);
+      result = run_one(scenarios[i], options);
+    } catch (const std::exception& e) {
+      result = error_result(scenarios[i], e.what());
+    }
+    result.exclusive = true;
+    result.exclusive_reason = reasons[i];
+    result.clock_offset_ms = offset;
+    std::lock_guard lock(mu);
+    summary.results[i] = std::move(result);
+    report(i);
+  }
+  try {
+    if (!alone.empty()) shop.restore();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "shopctl run: %s\n", e.what());
+  }
+}
+
+}  // namespace
+
 RunSummary run_scenarios(const std::vector<Scenario>& scenarios, const RunOptions& options,
                          const ProgressCallback& progress) {
   RunSummary summary;
@@ -1063,26 +1217,19 @@ RunSummary run_scenarios(const std::vector<Scenario>& scenarios, const RunOption
     }
   }
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
-  jobs = std::min<unsigned>(jobs, static_cast<unsigned>(std::max<std::size_t>(1, to_run.size())));
-  std::atomic<std::size_t> next{0};
-  std::mutex progress_mu;
   int done = 0;
-  int total = static_cast<int>(to_run.size());
-  auto worker = [&] {
-    for (;;) {
-      auto k = next.fetch_add(1);
-      if (k >= to_run.size()) return;
-      auto i = to_run[k];
-      auto result = run_one(scenarios[i], options);
-      std::lock_guard lock(progress_mu);
-      summary.results[i] = std::move(result);
-      ++done;
-      if (progress) progress(summary.results[i], done, total);
-    }
+  const int total = static_cast<int>(to_run.size());
+  // Called with the results' mutex held.
+  auto report = [&](std::size_t i) {
+    ++done;
+    if (progress) progress(summary.results[i], done, total);
   };
-  std::vector<std::thread> threads;
-  for (unsigned j = 0; j < jobs; ++j) threads.emplace_back(worker);
-  for (auto& t : threads) t.join();
+  if (options.target) {
+    run_against_target(scenarios, to_run, jobs, options, summary, report);
+  } else {
+    std::mutex mu;
+    run_parallel(scenarios, to_run, jobs, options, summary, report, mu);
+  }
   summary.duration_ms = ms_since(started);
   return summary;
 }

@@ -73,6 +73,11 @@ struct ScenarioResult {
   nlohmann::json calls = nlohmann::json::array();  // every call record of the scenario
   nlohmann::json transitions = nlohmann::json::array();
   std::string error;  // the shop could not start, or another runner error
+  // --target only: whether it ran alone and why (isolation.hpp), and the shop clock's offset
+  // when its baseline was restored, so that absolute times in the report can be related.
+  std::optional<bool> exclusive;
+  std::string exclusive_reason;
+  std::optional<std::int64_t> clock_offset_ms;
 };
 
 struct RunSummary {
@@ -91,7 +96,10 @@ using ProgressCallback = std::function<void(const ScenarioResult&, int done, int
 // Whether `--tags` / `--skip-tags` in `options` select the scenario (skip-tags win).
 bool selected_by_tags(const Scenario& scenario, const RunOptions& options);
 
-// Runs the scenarios (in parallel up to options.jobs) and returns every result.
+// Runs the scenarios (in parallel up to options.jobs) and returns every result. With
+// options.target, the shop's baseline is recorded first (POST /_admin/baseline) and restored
+// (POST /_admin/reset) before the parallel group, before each scenario that must run alone
+// (isolation.hpp; its `config:` and `seed:` then go to POST /_admin/config) and at the end.
 RunSummary run_scenarios(const std::vector<Scenario>& scenarios, const RunOptions& options,
                          const ProgressCallback& progress = {});
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -391,6 +392,54 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
     }
   }
   return w.issues;
+}
+
+std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root) {
+  std::vector<ConfigIssue> out;
+  if (!root || !root.IsMap()) return out;
+  auto refuse = [&](const YAML::Node& key, const std::string& name, const std::string& why) {
+    auto m = key.Mark();
+    out.push_back({m.line + 1, m.column + 1,
+                   "config key '" + name + "' cannot change on a running shop (--target): " + why});
+  };
+  // What a running shop takes: an allow-list, so that a key added later is refused until it
+  // is made to apply at run time (Shop::apply_runtime_config).
+  static const std::map<std::string, std::set<std::string>> runtime = {
+      {"seed", {}},
+      {"order", {"catalog_client", "payment_client", "circuit_breakers"}},
+      {"payment", {"order_client", "provider_client", "circuit_breakers", "outbox"}},
+  };
+  // Why the others are fixed: said once, in the message.
+  static const std::map<std::string, std::string> why = {
+      {"host", "the services are bound to their address when the shop starts"},
+      {"ports", "the services are bound to their ports when the shop starts"},
+      {"data_dir", "the databases are opened when the shop starts"},
+      {"storage", "the databases are opened with it when the shop starts"},
+      {"secrets", "the shop's secrets are fixed when it starts (tokens and signatures already issued depend on them)"},
+      {"auth", "the auth service reads its settings when the shop starts"},
+      {"catalog", "the catalog file only seeds the catalog database on the shop's first start"},
+  };
+  const std::string default_why = "the service reads it when the shop starts";
+  for (const auto& kv : root) {
+    const auto key = kv.first.Scalar();
+    auto allowed = runtime.find(key);
+    if (allowed != runtime.end()) {
+      if (allowed->second.empty() || !kv.second.IsMap()) continue;
+      for (const auto& sub : kv.second) {
+        if (!allowed->second.count(sub.first.Scalar()))
+          refuse(sub.first, key + "." + sub.first.Scalar(), default_why);
+      }
+      continue;
+    }
+    auto it = why.find(key);
+    const std::string& reason = it == why.end() ? default_why : it->second;
+    if (kv.second.IsMap() && kv.second.size() > 0) {
+      for (const auto& sub : kv.second) refuse(sub.first, key + "." + sub.first.Scalar(), reason);
+    } else {
+      refuse(kv.first, key, reason);
+    }
+  }
+  return out;
 }
 
 ShopConfig load_config_file(const std::filesystem::path& file, ShopConfig base) {

@@ -115,6 +115,13 @@ struct ConfigIssue {
 // position; `config` is only partly updated when issues are returned.
 std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config);
 
+// The settings a running shop takes through its admin plane (POST /_admin/config, used by
+// `shopctl run --target`): `seed`, the order and payment clients' timeouts and retries, the
+// circuit breakers, and the payment outbox's backoff. Returns one issue per key of `root`
+// that a running shop cannot take (ports, secrets, ...), naming the key and why; empty when
+// all of it applies at run time. Checks keys only; apply_config() checks the values.
+std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root);
+
 // Reads a config file. Throws std::runtime_error with "file:line:col: message" lines.
 ShopConfig load_config_file(const std::filesystem::path& file, ShopConfig base = {});
 

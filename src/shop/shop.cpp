@@ -4,7 +4,10 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <functional>
 #include <future>
+#include <mutex>
+#include <optional>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/error.hpp>
@@ -68,6 +71,27 @@ void tune_allocator_once() {
 #endif
 }
 
+// Runs `work` on a thread of its own and waits for it without holding the io thread: starting
+// a service waits for its database to open. Rethrows what `work` threw.
+asio::awaitable<void> off_io_thread(std::function<void()> work) {
+  auto done = std::make_shared<std::promise<void>>();
+  auto future = done->get_future();
+  std::thread([work = std::move(work), done] {
+    try {
+      work();
+      done->set_value();
+    } catch (...) {
+      done->set_exception(std::current_exception());
+    }
+  }).detach();
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    timer.expires_after(std::chrono::milliseconds(2));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  future.get();
+}
+
 }  // namespace
 
 struct Shop::Impl {
@@ -117,6 +141,13 @@ struct Shop::Impl {
   std::vector<std::thread> threads;
   // In start order; stopped in reverse.
   std::vector<std::pair<std::string, std::unique_ptr<platform::Service>>> services;
+  // The services the baseline admin routes reach into (owned by `services`).
+  catalog::CatalogService* catalog_service = nullptr;
+  order::OrderService* order_service = nullptr;
+  payment::PaymentService* payment_service = nullptr;
+  // The catalog a reset restores: recorded at start and by POST /_admin/baseline.
+  std::mutex baseline_mu;
+  std::optional<catalog::CatalogService::Offers> catalog_baseline;
 };
 
 Shop::Shop(ShopConfig config, ShopOptions options)
@@ -184,7 +215,11 @@ Shop::Shop(ShopConfig config, ShopOptions options)
   s.emplace_back("payment", std::make_unique<payment::PaymentService>(ctx, payment));
   s.emplace_back("order", std::make_unique<order::OrderService>(ctx, order));
   s.emplace_back("gateway", std::make_unique<gateway::GatewayService>(ctx, gateway));
+  impl_->catalog_service = static_cast<catalog::CatalogService*>(&service("catalog"));
+  impl_->order_service = static_cast<order::OrderService*>(&service("order"));
+  impl_->payment_service = static_cast<payment::PaymentService*>(&service("payment"));
   add_shop_admin_routes();
+  add_baseline_admin_routes();
 }
 
 Shop::~Shop() {
@@ -216,6 +251,10 @@ void Shop::start() {
       throw std::runtime_error("cannot start " + name + ": " + e.what());
     }
   }
+  {
+    std::lock_guard lock(impl_->baseline_mu);
+    if (!impl_->catalog_baseline) impl_->catalog_baseline = impl_->catalog_service->offers();
+  }
   if (temporary_data_) return;
   std::map<std::string, std::uint16_t> bound;
   for (auto& [name, svc] : impl_->services) bound[name] = svc->host().port();
@@ -224,6 +263,19 @@ void Shop::start() {
     write_identity(identity_file_, identity_.to_store);
     stored_identity_ = identity_.to_store;
   }
+}
+
+void Shop::apply_runtime_config(const ShopConfig& c) {
+  std::map<std::string, const ClientSettings*> clients = {
+      {"order->catalog", &c.order_catalog_client},
+      {"order->payment", &c.order_payment_client},
+      {"payment->order", &c.payment_order_client},
+      {"payment->provider", &c.payment_provider_client}};
+  auto edges = impl_->order_service->edges();
+  for (auto* e : impl_->payment_service->edges()) edges.push_back(e);
+  for (auto* e : edges) e->reconfigure(edge(c, *clients.at(e->edge()), e->edge()), c.seed);
+  impl_->payment_service->set_outbox_backoff(c.outbox_initial_backoff, c.outbox_max_backoff);
+  faults_.reseed(c.seed);
 }
 
 void Shop::shutdown(std::chrono::milliseconds grace) {
@@ -346,6 +398,83 @@ void Shop::add_shop_admin_routes() {
         co_return http::Response::json(200, {{"service", name}, {"action", action},
                                              {"running", service(name).running()}});
       });
+}
+
+// The baseline of `shopctl run --target` (docs/scenarios.md, "Against a running shop"): one
+// call on the gateway's admin plane restores the shared state a scenario may have changed, so
+// that the next scenario starts from a known state. What shoppers stored (users, carts,
+// orders, payments) is left alone; the clock only moves forward, so its offset is reported.
+void Shop::add_baseline_admin_routes() {
+  auto& admin = service("gateway").host().admin_routes();
+  auto any = http::Access::anyone();
+  // Records the catalog's prices and availability now as the ones a reset restores.
+  admin.add("POST", "/_admin/baseline", any, [this](http::Request&) -> asio::awaitable<http::Response> {
+    auto offers = impl_->catalog_service->offers();  // 503 while the catalog is stopped
+    std::size_t products = offers.size();
+    {
+      std::lock_guard lock(impl_->baseline_mu);
+      impl_->catalog_baseline = std::move(offers);
+    }
+    co_return http::Response::json(200, {{"catalog_products", products},
+                                         {"clock", {{"now_ms", clock_.unix_millis()},
+                                                    {"offset_ms", clock_.offset().count() / 1'000'000}}}});
+  });
+  // Faults cleared (and the fault seed restored), every service started, the runtime settings
+  // back to the shop's own (config_), every breaker reset (CLOSED, empty window, no counts),
+  // the catalog back to the baseline.
+  admin.add("POST", "/_admin/reset", any, [this](http::Request&) -> asio::awaitable<http::Response> {
+    auto faults = faults_.list().size();
+    faults_.clear();
+    nlohmann::json started = nlohmann::json::array();
+    for (const auto& s : services()) {
+      if (s.running) continue;
+      co_await off_io_thread([this, name = s.name] { start_service(name); });
+      started.push_back(s.name);
+    }
+    apply_runtime_config(config_);
+    nlohmann::json breakers = nlohmann::json::array();
+    auto edges = impl_->order_service->edges();
+    for (auto* e : impl_->payment_service->edges()) edges.push_back(e);
+    for (auto* e : edges) {
+      auto was = e->breaker().state();
+      e->breaker().reset();
+      if (was != platform::resilience::CircuitState::CLOSED) breakers.push_back(e->edge());
+    }
+    std::optional<catalog::CatalogService::Offers> baseline;
+    {
+      std::lock_guard lock(impl_->baseline_mu);
+      baseline = impl_->catalog_baseline;
+    }
+    std::vector<std::string> restored;
+    if (baseline) restored = co_await impl_->catalog_service->restore_offers(std::move(*baseline));
+    co_return http::Response::json(
+        200, {{"faults_cleared", faults},
+              {"services_started", started},
+              {"breakers_reset", breakers},
+              {"catalog_restored", restored},
+              {"clock", {{"now_ms", clock_.unix_millis()}, {"offset_ms", clock_.offset().count() / 1'000'000}}}});
+  });
+  // A scenario's `config:` on a running shop: the run-time part applies over the shop's own
+  // settings until the next reset; anything else is refused (422) naming the key.
+  admin.add("POST", "/_admin/config", any, [this](http::Request& req) -> asio::awaitable<http::Response> {
+    auto body = platform::json_object_body(req);
+    YAML::Node root = YAML::Load(body.dump());  // JSON is YAML: same keys, same typing
+    auto refusals = runtime_config_refusals(root);
+    if (!refusals.empty()) {
+      nlohmann::json keys = nlohmann::json::array();
+      for (const auto& r : refusals) keys.push_back(r.message);
+      throw platform::ApiError(422, "config_not_runtime", refusals.front().message, {{"refused", keys}});
+    }
+    ShopConfig next = config_;
+    auto issues = apply_config(root, next);
+    if (!issues.empty()) {
+      nlohmann::json all = nlohmann::json::array();
+      for (const auto& i : issues) all.push_back(i.message);
+      throw platform::ApiError(400, "invalid_config", issues.front().message, {{"issues", all}});
+    }
+    apply_runtime_config(next);
+    co_return http::Response::json(200, {{"applied", body}});
+  });
 }
 
 }  // namespace shopctl::shop

@@ -76,6 +76,13 @@ class Shop {
   // <data_dir>/identity.json; empty for a temporary data folder (nothing is kept).
   const std::filesystem::path& identity_file() const { return identity_file_; }
 
+  // Applies the settings a running shop can take (shop/config.hpp: runtime_config_refusals)
+  // from `config` to the running services: the order and payment edges' timeouts, retries
+  // and breaker settings (each breaker's window restarts), the outbox's backoff, and `seed`
+  // (fault choices and retry jitter). Thread-safe; throws std::invalid_argument for breaker
+  // settings out of range.
+  void apply_runtime_config(const ShopConfig& config);
+
   platform::SimulatedClock& clock() { return clock_; }
   platform::FaultTable& faults() { return faults_; }
   platform::CallLog& calls() { return calls_; }
@@ -85,6 +92,7 @@ class Shop {
   struct Impl;
   platform::Service& service(const std::string& name) const;
   void add_shop_admin_routes();
+  void add_baseline_admin_routes();
 
   ShopConfig config_;
   ShopOptions options_;

@@ -618,3 +618,45 @@ TEST_CASE("a breaker cycling through its states under concurrent calls keeps its
   CHECK(refused_events.load() == refused.load());
   CHECK(snap.number_of_buffered_calls <= 4);
 }
+
+TEST_CASE("reset brings an open breaker back to a new breaker's state, counters and window included") {
+  ManualClock clock;
+  EventLog log;
+  CircuitBreaker breaker("order->catalog", small_config(), clock, log.listener());
+  open_breaker(breaker);
+  CHECK_FALSE(breaker.try_acquire());  // one refused call counted
+  REQUIRE(breaker.snapshot().total_not_permitted_calls == 1);
+
+  breaker.reset();
+
+  const auto snap = breaker.snapshot();
+  CHECK(snap.state == CircuitState::CLOSED);
+  CHECK(snap.number_of_buffered_calls == 0);
+  CHECK(snap.number_of_failed_calls == 0);
+  CHECK(snap.number_of_not_permitted_calls == 0);
+  CHECK(snap.total_not_permitted_calls == 0);
+  CHECK(snap.transitions.empty());
+  auto transitions = log.of_kind(CircuitEvent::Kind::state_transition);
+  REQUIRE(transitions.size() == 2);
+  CHECK(transitions.back().from == CircuitState::OPEN);
+  CHECK(transitions.back().to == CircuitState::CLOSED);
+  // The old failures are gone: three failures out of four new calls are needed again.
+  fail(breaker);
+  fail(breaker);
+  succeed(breaker);
+  CHECK(breaker.state() == CircuitState::CLOSED);
+}
+
+TEST_CASE("reset of a closed breaker empties its window and reports no transition") {
+  ManualClock clock;
+  EventLog log;
+  CircuitBreaker breaker("order->catalog", small_config(), clock, log.listener());
+  fail(breaker);
+  fail(breaker);
+  fail(breaker);
+  breaker.reset();
+  CHECK(breaker.snapshot().number_of_buffered_calls == 0);
+  CHECK(log.of_kind(CircuitEvent::Kind::state_transition).empty());
+  fail(breaker);  // with the old window this fourth failure would open it
+  CHECK(breaker.state() == CircuitState::CLOSED);
+}

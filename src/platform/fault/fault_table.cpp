@@ -210,6 +210,9 @@ void FaultTable::reseed(std::uint64_t seed) {
   std::lock_guard lock(mu_);
   seed_ = seed;
   for (auto& e : entries_) e.rng = seed_ ^ std::hash<std::string>{}(e.fault.id);
+  // An empty table numbers its faults afresh, so that a fault without an id makes the same
+  // choices under this seed as in a new shop (fault-1, fault-2, ...).
+  if (entries_.empty()) next_id_ = 1;
 }
 
 std::vector<nlohmann::json> FaultTable::list() const {

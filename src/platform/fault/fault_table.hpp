@@ -68,6 +68,8 @@ class FaultTable {
   bool remove(std::string_view id);
   void clear();
   std::vector<nlohmann::json> list() const;  // each fault with its match/applied counts
+  // Faults choose from `seed` from now on (as if added under it). When the table is empty,
+  // generated ids start again at fault-1, as in a new table.
   void reseed(std::uint64_t seed);
 
   // Returns the fault to apply to this request, if any. Thread-safe; cheap when empty.

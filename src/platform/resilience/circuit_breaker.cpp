@@ -622,6 +622,20 @@ void CircuitBreaker::transition_to_closed() {
   impl_->operator_transition(CircuitState::CLOSED);
 }
 
+void CircuitBreaker::reset() {
+  Impl& s = *impl_;
+  PendingEvents events;
+  {
+    std::lock_guard lock(s.mutex);
+    s.transition_locked(CircuitState::CLOSED, s.clock.now(), events);
+    s.not_permitted_total.store(0, std::memory_order_relaxed);
+    s.not_permitted_at_state_start = 0;
+    s.half_open_permits_left = 0;
+    s.transitions.clear();
+  }
+  s.emit(events);
+}
+
 void CircuitBreaker::reconfigure(CircuitBreakerConfig config) {
   config.validate();
   Impl& s = *impl_;

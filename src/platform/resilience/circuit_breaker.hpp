@@ -164,6 +164,10 @@ class CircuitBreaker {
   void transition_to_metrics_only();
   // Resets the breaker: CLOSED with an empty window.
   void transition_to_closed();
+  // Back to the state of a new breaker, as Resilience4j's reset(): CLOSED with an empty window,
+  // no refused calls counted (total_not_permitted_calls too) and no transitions kept. A breaker
+  // that was not CLOSED reports that one last transition (X -> CLOSED) to its listener.
+  void reset();
 
   // Applies new settings. The window restarts empty under them; the state is kept (an OPEN
   // breaker now waits the new wait duration from the moment it opened; a HALF_OPEN breaker

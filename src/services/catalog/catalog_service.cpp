@@ -211,6 +211,39 @@ std::shared_ptr<const CatalogService::Snapshot> CatalogService::snapshot() const
   return snapshot_;
 }
 
+CatalogService::Offers CatalogService::offers() const {
+  Offers out;
+  for (const auto& p : snapshot()->data->products) out[p.id] = {p.price_cents, p.available};
+  return out;
+}
+
+asio::awaitable<std::vector<std::string>> CatalogService::restore_offers(Offers baseline) {
+  std::vector<std::string> changed;
+  for (const auto& [id, offer] : offers()) {
+    auto it = baseline.find(id);
+    if (it != baseline.end() && !(it->second == offer)) changed.push_back(id);
+  }
+  if (changed.empty()) co_return changed;
+  CatalogData fresh;
+  co_await db_->run([&](platform::Database& db) {
+    db.transaction([&] {
+      for (const auto& id : changed) {
+        const auto& offer = baseline.at(id);
+        db.prepare("UPDATE products SET price_cents = ?1, available = ?2 WHERE id = ?3")
+            .bind_all(offer.price_cents, static_cast<std::int64_t>(offer.available), id)
+            .run();
+      }
+    });
+    fresh = read_all(db);
+  });
+  auto snap = make_snapshot(std::move(fresh));
+  {
+    std::unique_lock lock(snapshot_mu_);
+    snapshot_ = std::move(snap);
+  }
+  co_return changed;
+}
+
 CatalogData CatalogService::read_all(platform::Database& db) {
   CatalogData data;
   auto cats = db.prepare("SELECT id, name FROM categories ORDER BY position");

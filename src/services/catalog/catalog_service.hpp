@@ -3,6 +3,7 @@
 // from an immutable in-memory snapshot (with each product's JSON rendered once), swapped
 // whole when an operator changes a price or availability.
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -23,6 +24,19 @@ class CatalogService : public platform::Service {
   CatalogService(platform::ServiceContext& ctx, CatalogSettings settings);
   ~CatalogService() override;
   std::filesystem::path database_file() const override;
+
+  // What an operator may change (set_price, set_available), product by product.
+  struct Offer {
+    std::int64_t price_cents = 0;
+    bool available = true;
+    bool operator==(const Offer&) const = default;
+  };
+  using Offers = std::map<std::string, Offer>;
+  // The prices and availability served now. Throws ApiError 503 while the catalog is stopped.
+  Offers offers() const;
+  // Writes back the prices and availability of `baseline` where they differ (products it does
+  // not name are left alone) and serves them at once. Returns the ids of the products changed.
+  boost::asio::awaitable<std::vector<std::string>> restore_offers(Offers baseline);
 
  private:
   struct Snapshot {

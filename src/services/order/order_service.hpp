@@ -37,6 +37,9 @@ class OrderService : public platform::Service {
 
   std::filesystem::path database_file() const override { return store_.file(); }
 
+  // The protected edges (order->catalog, order->payment), for the shop's runtime config.
+  std::vector<platform::ResilientCaller*> edges() { return {&catalog_.edge(), &payments_.edge()}; }
+
  protected:
   void open_storage() override;
   void close_storage() override;

@@ -31,6 +31,7 @@ constexpr std::size_t kPollBatch = 32;
 constexpr std::chrono::milliseconds kReconcileInterval{200};
 constexpr std::size_t kReconcileBatch = 16;
 constexpr std::chrono::milliseconds kReconcileMaxWait{3'600'000};
+constexpr std::size_t kFinishedKept = 4096;
 
 // Seconds until `edge` may be worth trying again: the rest of an OPEN wait, else 1.
 int retry_after_seconds(platform::ResilientCaller& edge, const platform::Clock& clock) {
@@ -192,6 +193,12 @@ asio::awaitable<Response> PaymentService::create_payment(Request& req) {
   co_return Response::json(201, payment_json(payment));
 }
 
+void PaymentService::set_outbox_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max) {
+  std::lock_guard lock(backoff_mu_);
+  settings_.outbox_initial_backoff = initial;
+  settings_.outbox_max_backoff = max;
+}
+
 asio::awaitable<Response> PaymentService::webhook(Request& req) {
   auto signature = req.headers.get(platform::security::kWebhookSignatureHeader);
   if (!signature) {
@@ -234,7 +241,7 @@ asio::awaitable<Response> PaymentService::webhook(Request& req) {
 asio::awaitable<bool> PaymentService::deliver(OutboxEntry entry) {
   {
     std::lock_guard lock(in_flight_mu_);
-    if (!in_flight_.insert(entry.id).second) co_return false;
+    if (finished_.count(entry.id) || !in_flight_.insert(entry.id).second) co_return false;
   }
   struct Release {
     PaymentService* service;
@@ -270,8 +277,13 @@ asio::awaitable<bool> PaymentService::deliver(OutboxEntry entry) {
                                  {"attempt", entry.attempts + 1}, {"trace_id", entry.trace_id}};
   if (verdict == CallbackVerdict::retry) {
     const int attempts = entry.attempts + 1;
-    const auto wait =
-        outbox_backoff(attempts, settings_.outbox_initial_backoff, settings_.outbox_max_backoff);
+    std::chrono::milliseconds initial, max;
+    {
+      std::lock_guard lock(backoff_mu_);
+      initial = settings_.outbox_initial_backoff;
+      max = settings_.outbox_max_backoff;
+    }
+    const auto wait = outbox_backoff(attempts, initial, max);
     auto log_fields = fields;
     log_fields["error"] = error.substr(0, 200);
     log_fields["retry_in_ms"] = wait.count();
@@ -289,6 +301,11 @@ asio::awaitable<bool> PaymentService::deliver(OutboxEntry entry) {
     ctx_.log.error("order rejected a payment-result callback; giving up", log_fields);
   }
   co_await store_.finish_callback(entry.id, verdict, *status, now_ms);
+  {
+    std::lock_guard lock(in_flight_mu_);
+    finished_.insert(entry.id);
+    if (finished_.size() > kFinishedKept) finished_.erase(finished_.begin());
+  }
   co_return true;
 }
 

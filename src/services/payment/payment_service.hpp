@@ -20,6 +20,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -49,6 +50,11 @@ class PaymentService : public platform::Service {
 
   std::filesystem::path database_file() const override { return store_.file(); }
 
+  // The protected edges (payment->order, payment->provider), for the shop's runtime config.
+  std::vector<platform::ResilientCaller*> edges() { return {&order_edge_, &provider_edge_}; }
+  // Changes the outbox's retry backoff at run time; rows already scheduled keep their time.
+  void set_outbox_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max);
+
  protected:
   void open_storage() override;
   void close_storage() override;
@@ -77,8 +83,12 @@ class PaymentService : public platform::Service {
   platform::ResilientCaller order_edge_;
   platform::ResilientCaller provider_edge_;
 
+  std::mutex backoff_mu_;  // guards settings_.outbox_* (set_outbox_backoff)
   std::mutex in_flight_mu_;
   std::set<std::int64_t> in_flight_;  // outbox rows being delivered right now
+  // Rows finished lately (the newest kFinishedKept ids): a poll that read a row just before
+  // the webhook's inline delivery finished it must not send it a second time.
+  std::set<std::int64_t> finished_;
   platform::BackgroundLoop poller_;  // the callback outbox
   platform::BackgroundLoop reconciler_;  // looks at the provider for lost webhooks
 };

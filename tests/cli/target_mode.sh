@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The scenario suite against one running shop (`shopctl run --target`, issue 17): starts
+# `shopctl serve --ephemeral` on free ports, runs every scenario against it with the default
+# jobs, and expects each to pass but those tagged in-process-only (docs/scenarios.md names
+# why). Prints "target: N passed, M failed" for scripts/test.sh to add up.
+set -uo pipefail
+shopctl=${1:?usage: target_mode.sh path/to/shopctl}
+here=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d)
+serve_pid=
+cleanup() {
+  if [[ -n "$serve_pid" ]]; then kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+"$shopctl" serve --ephemeral --gateway-port 0 --log-level error >"$tmp/serve.out" 2>&1 &
+serve_pid=$!
+url= token=
+for _ in $(seq 1 200); do  # up to 20 s
+  url=$(sed -nE 's/^ *public door +(http:\/\/[0-9.:]+).*/\1/p' "$tmp/serve.out")
+  token=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$tmp/serve.out")
+  [[ -n "$url" && -n "$token" ]] && break
+  kill -0 "$serve_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if [[ -z "$url" || -z "$token" ]]; then
+  echo "FAIL: shopctl serve did not come up"; sed 's/^/    /' "$tmp/serve.out" | head -20
+  echo "target: 0 passed, 1 failed"
+  exit 1
+fi
+
+"$shopctl" run "$here/scenarios/" --target "$url" --admin-token "$token" --skip-tags in-process-only \
+  --color never --json "$tmp/run.json" >"$tmp/run.out" 2>&1
+rc=$?
+cat "$tmp/run.out"
+read -r p f < <(sed -nE 's/^scenarios: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' "$tmp/run.out" | tail -n 1)
+if [[ -z "${p:-}" ]]; then p=0; f=1; fi
+# A `config:` key a running shop cannot take is refused before anything runs (exit 2), naming
+# the key with its file:line:col.
+"$shopctl" run "$here/scenarios/resilience/forced-open-by-operator.yaml" --target "$url" --admin-token "$token" \
+  >"$tmp/refused.out" 2>&1
+refused_rc=$?
+if [[ $refused_rc -eq 2 ]] && grep -qE "forced-open-by-operator.yaml:[0-9]+:[0-9]+: error: config key 'secrets.admin_token' cannot change on a running shop" "$tmp/refused.out" \
+   && ! grep -q "PASS\|FAIL" "$tmp/refused.out"; then
+  p=$((p + 1))
+else
+  f=$((f + 1)); echo "FAIL: a config key a running shop cannot take: exit $refused_rc, want 2 naming the key"
+  sed 's/^/    /' "$tmp/refused.out" | head -10
+fi
+# The shop must still be up and serving after the run.
+if ! kill -0 "$serve_pid" 2>/dev/null; then echo "FAIL: shopctl serve died during the run"; f=$((f + 1)); fi
+echo "target: $p passed, $f failed"
+[[ $rc -eq 0 && $f -eq 0 ]]

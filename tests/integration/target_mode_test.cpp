@@ -1,0 +1,208 @@
+// `shopctl run --target`: scenarios against one running shop must not see what an earlier
+// scenario left behind (faults, an open breaker, a stopped service, a changed price, its
+// config), while what shoppers stored stays. Whole shop on ephemeral ports, real HTTP.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "../support/test_shop.hpp"
+#include "platform/http/blocking_client.hpp"
+#include "scenario/parser.hpp"
+#include "scenario/runner.hpp"
+
+namespace {
+
+namespace http = shopctl::http;
+namespace scenario = shopctl::scenario;
+using nlohmann::json;
+using shopctl::test_support::send;
+
+scenario::Scenario parse(const std::string& yaml, const std::string& file) {
+  auto result = scenario::parse_scenario_text(yaml, file);
+  INFO(result.format_diagnostics());
+  REQUIRE(result.ok());
+  return *result.scenario;
+}
+
+std::string failures_of(const scenario::RunSummary& summary) {
+  std::string all;
+  for (const auto& r : summary.results) {
+    for (const auto& f : r.failures) all += r.file + ": " + f.step + ": " + f.message + "\n";
+  }
+  return all;
+}
+
+scenario::RunOptions against(shopctl::shop::Shop& shop, unsigned jobs) {
+  scenario::RunOptions options;
+  options.target = shop.url("gateway");
+  options.admin_token = shop.admin_token();
+  options.jobs = jobs;
+  return options;
+}
+
+// Opens order->catalog (the catalog answers the order service 503: 2 adds x 3 attempts fail,
+// over the default minimum of 5 calls), and clears its fault in teardown as suite scenarios
+// do. The breaker stays OPEN: no scenario action can close it.
+const char* kTripsTheBreaker = R"(version: 1
+name: trips order->catalog
+setup:
+  - register: {email: "trip-${run_id}@shop.test", password: correct-horse-battery}
+  - login: {email: "trip-${run_id}@shop.test", password: correct-horse-battery}
+steps:
+  - fault: {id: catalog-down, target: catalog, from: order, type: abort, status: 503}
+  - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 1}}
+    expect: {status: 503}
+  - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 1}}
+  - wait: 1ms
+    expect: {circuit: {order->catalog: OPEN}}
+teardown:
+  - clear_faults: all
+)";
+
+// The next scenario, as flow/cart.yaml: adds to a cart, which needs order->catalog.
+const char* kCart = R"(version: 1
+name: a cart after it
+steps:
+  - register: {email: "cart-${run_id}@shop.test", password: correct-horse-battery}
+  - login: {email: "cart-${run_id}@shop.test", password: correct-horse-battery}
+  - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 2}}
+    expect: {status: 200, json: {$.total_cents: 2580}, circuit: {order->catalog: CLOSED}}
+)";
+
+}  // namespace
+
+TEST_CASE("against a running shop, a breaker an earlier scenario opened is closed again before the next one") {
+  auto shop = shopctl::test_support::start_shop();
+  std::vector<scenario::Scenario> scenarios = {parse(kTripsTheBreaker, "trip.yaml"), parse(kCart, "cart.yaml")};
+  auto summary = scenario::run_scenarios(scenarios, against(*shop, 1));
+  INFO(failures_of(summary));
+  CHECK(summary.results[0].status == scenario::ScenarioStatus::passed);
+  CHECK(summary.results[1].status == scenario::ScenarioStatus::passed);
+}
+
+TEST_CASE("against a running shop, stopped services, faults, prices and config are back before the next scenario") {
+  auto shop = shopctl::test_support::start_shop();
+  const char* leaves_a_mess = R"(version: 1
+name: leaves a mess
+config:
+  order:
+    catalog_client: {timeout: 150ms, retry: {max_attempts: 1}}
+    circuit_breakers: {order->catalog: {sliding_window_size: 2, minimum_number_of_calls: 2}}
+steps:
+  - set_price: {product: p-001, price_cents: 99}
+  - set_available: {product: p-006, available: false}
+  - fault: {target: auth, type: abort, status: 500}
+  - stop: payment
+  - advance_clock: 10m
+)";
+  const char* expects_the_baseline = R"(version: 1
+name: finds the baseline
+exclusive: true
+steps:
+  - register: {email: "base-${run_id}@shop.test", password: correct-horse-battery}
+    expect: {status: 201}
+  - login: {email: "base-${run_id}@shop.test", password: correct-horse-battery}
+  - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 1}}
+    expect: {status: 200, json: {$.total_cents: 1290}}
+  - request: {method: POST, path: /api/cart/items, json: {product_id: p-006, quantity: 1}}
+    expect: {status: 200}
+  - request: {method: POST, path: /api/orders}
+    expect: {status: 201, json: {$.status: PAYMENT_PENDING}}
+)";
+  std::vector<scenario::Scenario> scenarios = {parse(leaves_a_mess, "mess.yaml"),
+                                               parse(expects_the_baseline, "baseline.yaml")};
+  auto summary = scenario::run_scenarios(scenarios, against(*shop, 2));
+  INFO(failures_of(summary));
+  CHECK(summary.results[0].status == scenario::ScenarioStatus::passed);
+  CHECK(summary.results[1].status == scenario::ScenarioStatus::passed);
+  // The clock cannot go back: its offset is noted with each scenario instead.
+  REQUIRE(summary.results[1].clock_offset_ms.has_value());
+  CHECK(*summary.results[1].clock_offset_ms >= 600'000);
+  CHECK(summary.results[0].exclusive == true);
+  CHECK(summary.results[0].exclusive_reason.find("config") != std::string::npos);
+
+  // After the run the shop is left at its baseline: its own settings, breakers closed.
+  http::BlockingClient client;
+  auto breakers = send(client, "GET", shop->url("order") + "/_admin/circuit-breakers", std::nullopt,
+                       {{"X-Admin-Token", shop->admin_token()}});
+  REQUIRE(breakers.status == 200);
+  for (const auto& b : breakers.body.at("items")) {
+    CHECK(b.at("state") == "CLOSED");
+    CHECK(b.at("config").at("sliding_window_size") == 10);
+  }
+  CHECK(shop->services()[3].running);  // payment
+}
+
+TEST_CASE("against a running shop, a reset keeps what shoppers stored") {
+  auto shop = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  auto token = shopctl::test_support::demo_token(client, *shop);
+  const shopctl::test_support::HeaderList bearer = {{"Authorization", "Bearer " + token}};
+  REQUIRE(send(client, "POST", shop->url("gateway") + "/api/cart/items", json{{"product_id", "p-002"}, {"quantity", 1}},
+               bearer).status == 200);
+  auto order = send(client, "POST", shop->url("gateway") + "/api/orders", std::nullopt, bearer);
+  REQUIRE(order.status == 201);
+
+  const shopctl::test_support::HeaderList admin = {{"X-Admin-Token", shop->admin_token()}};
+  auto reset = send(client, "POST", shop->url("gateway") + "/_admin/reset", json::object(), admin);
+  REQUIRE(reset.status == 200);
+  CHECK(reset.body.at("clock").contains("offset_ms"));
+
+  auto again = send(client, "GET", shop->url("gateway") + "/api/orders/" + order.body.at("order_id").get<std::string>(),
+                    std::nullopt, bearer);
+  CHECK(again.status == 200);
+  CHECK(shopctl::test_support::demo_token(client, *shop).size() > 0);
+}
+
+TEST_CASE("the baseline routes need the admin token like the rest of the admin plane") {
+  auto shop = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  for (const char* path : {"/_admin/reset", "/_admin/baseline", "/_admin/config"}) {
+    CAPTURE(path);
+    auto answer = send(client, "POST", shop->url("gateway") + path, json::object());
+    CHECK(answer.status == 401);
+    CHECK(answer.body.at("error").at("code") == "admin_token_required");
+  }
+}
+
+TEST_CASE("POST /_admin/config refuses a key a running shop cannot take, naming it, and bad values with 400") {
+  auto shop = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  const shopctl::test_support::HeaderList admin = {{"X-Admin-Token", shop->admin_token()}};
+  auto secrets = send(client, "POST", shop->url("gateway") + "/_admin/config",
+                      json{{"secrets", {{"admin_token", "x"}}}}, admin);
+  CHECK(secrets.status == 422);
+  CHECK(secrets.body.at("error").at("code") == "config_not_runtime");
+  CHECK(secrets.body.at("error").at("message").get<std::string>().find("secrets.admin_token") != std::string::npos);
+  auto bad = send(client, "POST", shop->url("gateway") + "/_admin/config",
+                  json{{"order", {{"catalog_client", {{"timeout", "soon"}}}}}}, admin);
+  CHECK(bad.status == 400);
+  CHECK(bad.body.at("error").at("code") == "invalid_config");
+  auto ok = send(client, "POST", shop->url("gateway") + "/_admin/config",
+                 json{{"order", {{"circuit_breakers", {{"order->catalog", {{"sliding_window_size", 3}}}}}}}}, admin);
+  CHECK(ok.status == 200);
+  auto breakers = send(client, "GET", shop->url("order") + "/_admin/circuit-breakers", std::nullopt, admin);
+  CHECK(breakers.body.at("items").at(0).at("config").at("sliding_window_size") == 3);
+}
+
+TEST_CASE("against a running shop, scenarios that share it run in parallel and each passes") {
+  auto shop = shopctl::test_support::start_shop();
+  std::vector<scenario::Scenario> scenarios;
+  for (int i = 0; i < 6; ++i) {
+    scenarios.push_back(parse(R"(version: 1
+steps:
+  - register: {email: "p-${run_id}@shop.test", password: correct-horse-battery}
+    expect: {status: 201}
+  - login: {email: "p-${run_id}@shop.test", password: correct-horse-battery}
+  - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 2}}
+    expect: {status: 200, json: {$.total_cents: 2580}}
+)", "shared-" + std::to_string(i) + ".yaml"));
+  }
+  auto summary = scenario::run_scenarios(scenarios, against(*shop, 4));
+  INFO(failures_of(summary));
+  CHECK(summary.passed() == 6);
+  for (const auto& r : summary.results) CHECK(r.exclusive == false);
+}

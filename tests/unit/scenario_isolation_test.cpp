@@ -1,0 +1,150 @@
+// Which scenarios run alone against a running shop (scenario/isolation.hpp), and which keys of
+// a `config:` a running shop takes (shop/config.hpp: runtime_config_refusals).
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "scenario/isolation.hpp"
+#include "scenario/parser.hpp"
+#include "shop/config.hpp"
+
+using shopctl::scenario::isolation_of;
+using shopctl::scenario::parse_scenario_text;
+using shopctl::scenario::Scenario;
+
+namespace {
+
+Scenario parse(const std::string& yaml) {
+  auto result = parse_scenario_text(yaml, "s.yaml");
+  INFO(result.format_diagnostics());
+  REQUIRE(result.ok());
+  return *result.scenario;
+}
+
+Scenario with_steps(const std::string& steps, const std::string& top = "") {
+  return parse("version: 1\n" + top + "steps:\n" + steps);
+}
+
+std::string refusals(const std::string& yaml) {
+  std::string all;
+  for (const auto& issue : shopctl::shop::runtime_config_refusals(YAML::Load(yaml))) {
+    all += std::to_string(issue.line) + ":" + std::to_string(issue.column) + " " + issue.message + "\n";
+  }
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("a scenario of requests, logins, payments and waits may share a running shop") {
+  auto s = with_steps(
+      "  - register: {email: a@shop.test, password: correct-horse-battery}\n"
+      "  - login: {email: a@shop.test, password: correct-horse-battery}\n"
+      "  - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 1}}\n"
+      "    expect: {status: 200, json: {$.total_cents: 1290}}\n"
+      "  - pay: {order: o-1, card: \"4242424242424242\"}\n"
+      "  - wait: 10ms\n"
+      "  - request: {GET: /products, service: catalog, as: \"svc:order\"}\n");
+  auto iso = isolation_of(s);
+  CHECK_FALSE(iso.exclusive);
+  CHECK(iso.reason.empty());
+}
+
+TEST_CASE("each action that changes shared state makes a scenario exclusive, naming the action and its line") {
+  const char* actions[] = {
+      "  - fault: {target: catalog, type: abort, status: 503}\n",
+      "  - clear_faults: all\n",
+      "  - stop: order\n",
+      "  - start: order\n",
+      "  - restart: payment\n",
+      "  - advance_clock: 61s\n",
+      "  - set_price: {product: p-001, price_cents: 1350}\n",
+      "  - set_available: {product: p-020, available: false}\n",
+  };
+  for (const char* step : actions) {
+    CAPTURE(step);
+    auto iso = isolation_of(with_steps(std::string("  - request: {GET: /api/cart}\n") + step));
+    CHECK(iso.exclusive);
+    CHECK(iso.reason.find("s.yaml:4:") != std::string::npos);
+    CHECK(iso.reason.find("changes shared state") != std::string::npos);
+  }
+  CHECK(isolation_of(with_steps("  - stop: order\n")).reason.find("`stop`") != std::string::npos);
+}
+
+TEST_CASE("step faults, admin-plane requests, config, seed and allowed violations make a scenario exclusive") {
+  CHECK(isolation_of(with_steps("  - request: {GET: /api/cart}\n"
+                                "    faults: [{target: catalog, type: delay, delay: 10ms}]\n"))
+            .exclusive);
+  auto admin = isolation_of(with_steps(
+      "  - request: {method: POST, path: \"/_admin/circuit-breakers/order->catalog\", service: order, json: {state: FORCED_OPEN}}\n"));
+  CHECK(admin.exclusive);
+  CHECK(admin.reason.find("admin plane") != std::string::npos);
+  auto config = isolation_of(with_steps("  - request: {GET: /api/cart}\n",
+                                        "config: {order: {catalog_client: {timeout: 200ms}}}\n"));
+  CHECK(config.exclusive);
+  CHECK(config.reason.find("config") != std::string::npos);
+  CHECK(isolation_of(with_steps("  - request: {GET: /api/cart}\n", "seed: 42\n")).exclusive);
+  CHECK(isolation_of(with_steps("  - request: {GET: /api/cart}\n", "allow_violations: true\n")).exclusive);
+}
+
+TEST_CASE("expectations on breakers, calls or violations make a scenario exclusive: they read shop-wide records") {
+  CHECK(isolation_of(with_steps("  - request: {GET: /api/cart}\n"
+                                "    expect: {calls: [{edge: gateway->order, count: 1}]}\n"))
+            .exclusive);
+  CHECK(isolation_of(with_steps("  - request: {GET: /api/cart}\n    expect: {violations: 0}\n")).exclusive);
+  CHECK(isolation_of(with_steps("  - wait: 1ms\n    expect: {circuit: {order->catalog: CLOSED}}\n")).exclusive);
+  CHECK(isolation_of(with_steps("  - wait: 1ms\n    expect: {circuit_transitions: {order->catalog: []}}\n"))
+            .exclusive);
+}
+
+TEST_CASE("a change of shared state in setup or teardown counts as much as one in the steps") {
+  auto s = parse("version: 1\nsteps:\n  - request: {GET: /api/cart}\nteardown:\n  - start: catalog\n");
+  CHECK(isolation_of(s).exclusive);
+}
+
+TEST_CASE("exclusive: in the file overrides the detection both ways") {
+  auto forced = isolation_of(with_steps("  - request: {GET: /api/cart}\n", "exclusive: true\n"));
+  CHECK(forced.exclusive);
+  CHECK(forced.reason == "declared `exclusive: true`");
+  auto shared = isolation_of(with_steps("  - advance_clock: 1s\n", "exclusive: false\n"));
+  CHECK_FALSE(shared.exclusive);
+}
+
+TEST_CASE("exclusive: must be a boolean") {
+  auto result = parse_scenario_text("version: 1\nexclusive: sometimes\nsteps:\n  - request: {GET: /api/cart}\n", "s.yaml");
+  CHECK_FALSE(result.ok());
+}
+
+TEST_CASE("a running shop takes breaker settings, client timeouts and retries, the outbox backoff and the seed") {
+  CHECK(refusals("seed: 7\n"
+                 "order:\n"
+                 "  catalog_client: {timeout: 200ms, retry: {max_attempts: 1}}\n"
+                 "  payment_client: {timeout: 3s}\n"
+                 "  circuit_breakers: {order->catalog: {sliding_window_size: 4}}\n"
+                 "payment:\n"
+                 "  order_client: {timeout: 1s}\n"
+                 "  provider_client: {retry: {max_attempts: 1}}\n"
+                 "  outbox: {initial_backoff: 10ms, max_backoff: 20ms}\n"
+                 "  circuit_breakers: {payment->order: {minimum_number_of_calls: 5}}\n") == "");
+  CHECK(refusals("{}") == "");
+}
+
+TEST_CASE("a running shop refuses ports, secrets and the other start-up settings, naming each key where it is written") {
+  auto text = refusals("order: {catalog_client: {timeout: 1s}}\n"
+                       "ports: {gateway: 8080}\n"
+                       "secrets: {admin_token: abc, jwt_secret: xyz}\n"
+                       "host: 127.0.0.2\n"
+                       "data_dir: /tmp/x\n"
+                       "auth: {token_ttl: 1m}\n"
+                       "catalog: {file: c.yaml}\n"
+                       "payment: {webhook_tolerance: 10s, outbox: {initial_backoff: 1s}}\n");
+  CHECK(text.find("2:9 config key 'ports.gateway' cannot change on a running shop") != std::string::npos);
+  CHECK(text.find("3:11 config key 'secrets.admin_token'") != std::string::npos);
+  CHECK(text.find("3:29 config key 'secrets.jwt_secret'") != std::string::npos);
+  CHECK(text.find("'host'") != std::string::npos);
+  CHECK(text.find("'data_dir'") != std::string::npos);
+  CHECK(text.find("'auth.token_ttl'") != std::string::npos);
+  CHECK(text.find("'catalog.file'") != std::string::npos);
+  CHECK(text.find("'payment.webhook_tolerance'") != std::string::npos);
+  CHECK(text.find("outbox") == std::string::npos);
+  CHECK(text.find("order") == std::string::npos);
+}
