@@ -17,6 +17,7 @@ void register_run(CLI::App& app);
 void register_graph(CLI::App& app);
 void register_fault(CLI::App& app);
 void register_load(CLI::App& app);
+void register_chaos(CLI::App& app);
 
 void register_commands(CLI::App& app) {
   register_serve(app);
@@ -24,6 +25,7 @@ void register_commands(CLI::App& app) {
   register_graph(app);
   register_fault(app);
   register_load(app);
+  register_chaos(app);
   register_version(app);
 }
 

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
       "  shopctl run scenarios/ --junit r.xml  # as a CI gate\n"
       "  shopctl validate scenarios/           # check files only\n"
       "  shopctl load --users 32 --duration 10s --threshold 'p99<50ms'   # virtual users\n"
+      "  shopctl chaos --crash --duration 45s --seed 7   # faults, crashes, money invariants\n"
       "  shopctl graph                         # the allowed call graph as Mermaid\n"
       "  shopctl fault add --target-service catalog --type hang   # on a running shop\n",
       "shopctl"};

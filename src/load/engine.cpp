@@ -12,6 +12,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -71,7 +72,7 @@ struct Stats {
   std::map<std::string, Tally> routes;
   std::map<std::string, Tally> journeys;
   std::map<std::string, std::uint64_t> errors_by_code;
-  std::uint64_t created = 0, paid = 0, failed = 0, unsettled = 0, dropped = 0;
+  std::uint64_t created = 0, paid = 0, failed = 0, unsettled = 0, dropped = 0, abandoned = 0;
   // Since the last progress tick.
   LatencyStats interval_latency;
   std::uint64_t interval_requests = 0, interval_journeys = 0;
@@ -148,8 +149,30 @@ struct Call {
   bool read_body = false;  // parse the JSON answer (always done for an unexpected status)
 };
 
-awaitable<Answer> send(Worker& w, Call call) {
+// What the operation hook is told besides the call: the user and the journey it belongs to.
+struct OperationContext {
+  User* user = nullptr;
+  std::string_view journey;
+  std::string attempt;
+};
+
+awaitable<Answer> send(Worker& w, Call call, const OperationContext* op = nullptr) {
   auto [endpoint, target] = http::split_url(call.url);
+  const bool report = op != nullptr && w.shared.options.on_operation &&
+                      w.shared.measuring.load(std::memory_order_relaxed);
+  Operation operation;
+  if (report) {
+    operation.user = op->user->index;
+    operation.email = op->user->email;
+    operation.journey = std::string(op->journey);
+    operation.attempt = op->attempt;
+    operation.route = call.route;
+    operation.target = target;
+    operation.idempotency_key = call.idempotency_key;
+    operation.request = call.body ? *call.body : nlohmann::json();
+    operation.start_s = std::chrono::duration<double>(Clock::now() - w.shared.start).count();
+    call.read_body = true;
+  }
   http::Request req;
   req.method = call.method;
   req.target = target;
@@ -168,10 +191,20 @@ awaitable<Answer> send(Worker& w, Call call) {
     if (call.read_body || res.status != call.expect)
       answer.body = nlohmann::json::parse(res.body, nullptr, false);
     if (res.status != call.expect) error = error_key(res.status, answer.body);
+    if (report) {
+      operation.status = res.status;
+      if (auto trace = res.headers.get("X-Trace-Id")) operation.trace_id = std::string(*trace);
+    }
   } catch (const http::TransportError& e) {
     error = "transport " + std::string(http::to_string(e.kind()));
+    if (report) operation.error = error;
   }
   auto took = Clock::now() - began;
+  if (report) {
+    operation.end_s = std::chrono::duration<double>(Clock::now() - w.shared.start).count();
+    operation.body = answer.body;
+    w.shared.options.on_operation(operation);
+  }
   if (call.counted && w.shared.measuring.load(std::memory_order_relaxed)) {
     std::lock_guard lock(w.stats.mu);
     auto& route = w.stats.routes[call.route];
@@ -211,91 +244,137 @@ awaitable<void> clean_cart(Worker& w, User& u) {
   }
 }
 
+// POST /api/orders once, and once more with the same Idempotency-Key when it got no answer or
+// a 5xx and the options ask for a retry.
+awaitable<Answer> place_order(Worker& w, User& u, const std::string& key, const OperationContext& op) {
+  const auto& o = w.shared.options;
+  Call call{"POST", o.gateway_url + "/api/orders", "POST /api/orders", std::nullopt, u.token, key, 201, true, true};
+  auto order = co_await send(w, call, &op);
+  bool retry = order.status == 0 || order.status <= -500;
+  if (retry && o.checkout_retry_after.count() > 0 && Clock::now() < w.shared.deadline) {
+    co_await sleep_for(o.checkout_retry_after);
+    order = co_await send(w, call, &op);
+  }
+  co_return order;
+}
+
+// Adds lines, checks out (one or two tabs), pays (or walks away, or pays with a declined
+// card), then polls the order until PAID or FAILED. True when it ended PAID, or as planned.
+awaitable<bool> checkout(Worker& w, User& u) {
+  auto& s = w.shared;
+  const auto& o = s.options;
+  const auto& gw = o.gateway_url;
+  std::uniform_real_distribution<double> uniform(0, 1);
+  // Every draw happens up front, so a user's choices do not depend on the shop's answers.
+  const auto& p = random_product(s, u);
+  auto quantity = std::uniform_int_distribution<int>(1, 2)(u.rng);
+  const bool twice = uniform(u.rng) < o.double_submit_share;
+  const bool abandon = uniform(u.rng) < o.abandon_share;
+  const bool decline = uniform(u.rng) < o.decline_share;
+  OperationContext op{&u, "checkout", s.run_id + "-" + std::to_string(u.index) + "-" + std::to_string(u.iterations)};
+
+  auto added = co_await send(w, {"POST", gw + "/api/cart/items", "POST /api/cart/items",
+                                 nlohmann::json{{"product_id", p.id}, {"quantity", quantity}}, u.token}, &op);
+  if (!added.ok()) {
+    co_await clean_cart(w, u);
+    co_return false;
+  }
+  auto key = "load-" + op.attempt;
+  Answer order;
+  if (twice) {
+    using namespace asio::experimental::awaitable_operators;
+    auto [first, second] = co_await (place_order(w, u, key + "-a", op) && place_order(w, u, key + "-b", op));
+    order = first.ok() ? first : second;
+  } else {
+    order = co_await place_order(w, u, key, op);
+  }
+  if (!order.ok()) {
+    co_await clean_cart(w, u);
+    co_return false;
+  }
+  const auto& b = order.body;
+  if (!b.contains("order_id") || !b.contains("payment") || !b["payment"].contains("pay_url") ||
+      !b["payment"]["pay_url"].is_string()) {
+    std::lock_guard lock(w.stats.mu);
+    ++w.stats.errors_by_code["201 without order_id or payment.pay_url"];
+    co_return false;
+  }
+  if (s.measuring) {
+    std::lock_guard lock(w.stats.mu);
+    ++w.stats.created;
+  }
+  auto order_id = b["order_id"].get<std::string>();
+  if (abandon) {
+    std::lock_guard lock(w.stats.mu);
+    ++w.stats.abandoned;
+    co_return true;
+  }
+  const std::string card = decline ? "4000000000000002" : o.card;
+  auto paid = co_await send(w, {"POST", b["payment"]["pay_url"].get<std::string>(), "POST {pay_url}",
+                                nlohmann::json{{"card_number", card}}, ""}, &op);
+  if (!paid.ok()) co_return false;
+  // The provider calls the shop back; poll the order until the result has arrived.
+  auto wait = o.settle_wait.count() > 0 ? Clock::duration(o.settle_wait)
+                                        : std::max<Clock::duration>(o.timeout, std::chrono::seconds(5));
+  auto give_up = Clock::now() + wait;
+  Clock::duration pause = std::chrono::milliseconds(1);
+  for (;;) {
+    auto got = co_await send(w, {"GET", gw + "/api/orders/" + order_id, "GET /api/orders/{id}",
+                                 std::nullopt, u.token, "", 200, true, true}, &op);
+    if (!got.ok()) co_return false;
+    auto status = got.body.value("status", std::string());
+    if (status == "PAID" || status == "FAILED") {
+      if (s.measuring) {
+        std::lock_guard lock(w.stats.mu);
+        ++(status == "PAID" ? w.stats.paid : w.stats.failed);
+      }
+      // A declined card leaves the lines in the cart; the next checkout starts from empty.
+      if (status == "FAILED") co_await clean_cart(w, u);
+      co_return status == "PAID" || decline;
+    }
+    if (Clock::now() + pause > give_up) {
+      std::lock_guard lock(w.stats.mu);
+      ++w.stats.unsettled;
+      ++w.stats.errors_by_code["order still PAYMENT_PENDING after paying"];
+      co_return false;
+    }
+    co_await sleep_for(pause);
+    pause = std::min<Clock::duration>(pause * 2, std::chrono::milliseconds(50));
+  }
+}
+
 // Runs one journey; true when every step answered as expected.
 awaitable<bool> run_journey(Worker& w, User& u, Journey j) {
   auto& s = w.shared;
   const auto& gw = s.options.gateway_url;
+  OperationContext op{&u, to_string(j), s.run_id + "-" + std::to_string(u.index) + "-" + std::to_string(u.iterations)};
   switch (j) {
     case Journey::browse: {
       auto page = std::uniform_int_distribution<int>(1, 3)(u.rng);
       auto a = co_await send(w, {"GET", gw + "/api/catalog/products?page_size=20&page=" + std::to_string(page),
-                                 "GET /api/catalog/products", std::nullopt, u.token});
+                                 "GET /api/catalog/products", std::nullopt, u.token}, &op);
       co_return a.ok();
     }
     case Journey::product: {
       auto a = co_await send(w, {"GET", gw + "/api/catalog/products/" + random_product(s, u).id,
-                                 "GET /api/catalog/products/{id}", std::nullopt, u.token});
+                                 "GET /api/catalog/products/{id}", std::nullopt, u.token}, &op);
       co_return a.ok();
     }
     case Journey::cart: {
       const auto& p = random_product(s, u);
       auto added = co_await send(w, {"POST", gw + "/api/cart/items", "POST /api/cart/items",
-                                     nlohmann::json{{"product_id", p.id}, {"quantity", 1}}, u.token});
+                                     nlohmann::json{{"product_id", p.id}, {"quantity", 1}}, u.token}, &op);
       if (!added.ok()) {
         co_await clean_cart(w, u);
         co_return false;
       }
-      auto read = co_await send(w, {"GET", gw + "/api/cart", "GET /api/cart", std::nullopt, u.token});
+      auto read = co_await send(w, {"GET", gw + "/api/cart", "GET /api/cart", std::nullopt, u.token}, &op);
       auto removed = co_await send(w, {"DELETE", gw + "/api/cart/items/" + p.id,
-                                       "DELETE /api/cart/items/{id}", std::nullopt, u.token});
+                                       "DELETE /api/cart/items/{id}", std::nullopt, u.token}, &op);
       co_return read.ok() && removed.ok();
     }
-    case Journey::checkout: {
-      const auto& p = random_product(s, u);
-      auto quantity = std::uniform_int_distribution<int>(1, 2)(u.rng);
-      auto added = co_await send(w, {"POST", gw + "/api/cart/items", "POST /api/cart/items",
-                                     nlohmann::json{{"product_id", p.id}, {"quantity", quantity}}, u.token});
-      if (!added.ok()) {
-        co_await clean_cart(w, u);
-        co_return false;
-      }
-      auto key = "load-" + s.run_id + "-" + std::to_string(u.index) + "-" + std::to_string(u.iterations);
-      auto order = co_await send(w, {"POST", gw + "/api/orders", "POST /api/orders", std::nullopt,
-                                     u.token, key, 201, true, true});
-      if (!order.ok()) {
-        co_await clean_cart(w, u);
-        co_return false;
-      }
-      const auto& b = order.body;
-      if (!b.contains("order_id") || !b.contains("payment") || !b["payment"].contains("pay_url") ||
-          !b["payment"]["pay_url"].is_string()) {
-        std::lock_guard lock(w.stats.mu);
-        ++w.stats.errors_by_code["201 without order_id or payment.pay_url"];
-        co_return false;
-      }
-      if (s.measuring) {
-        std::lock_guard lock(w.stats.mu);
-        ++w.stats.created;
-      }
-      auto order_id = b["order_id"].get<std::string>();
-      auto paid = co_await send(w, {"POST", b["payment"]["pay_url"].get<std::string>(), "POST {pay_url}",
-                                    nlohmann::json{{"card_number", s.options.card}}, ""});
-      if (!paid.ok()) co_return false;
-      // The provider calls the shop back; poll the order until the result has arrived.
-      auto give_up = Clock::now() + std::max<Clock::duration>(s.options.timeout, std::chrono::seconds(5));
-      Clock::duration pause = std::chrono::milliseconds(1);
-      for (;;) {
-        auto got = co_await send(w, {"GET", gw + "/api/orders/" + order_id, "GET /api/orders/{id}",
-                                     std::nullopt, u.token, "", 200, true, true});
-        if (!got.ok()) co_return false;
-        auto status = got.body.value("status", std::string());
-        if (status == "PAID" || status == "FAILED") {
-          if (s.measuring) {
-            std::lock_guard lock(w.stats.mu);
-            ++(status == "PAID" ? w.stats.paid : w.stats.failed);
-          }
-          co_return status == "PAID";
-        }
-        if (Clock::now() + pause > give_up) {
-          std::lock_guard lock(w.stats.mu);
-          ++w.stats.unsettled;
-          ++w.stats.errors_by_code["order still PAYMENT_PENDING after paying"];
-          co_return false;
-        }
-        co_await sleep_for(pause);
-        pause = std::min<Clock::duration>(pause * 2, std::chrono::milliseconds(50));
-      }
-    }
+    case Journey::checkout:
+      co_return co_await checkout(w, u);
   }
   co_return false;
 }
@@ -574,6 +653,7 @@ LoadResult run_load(const LoadOptions& o) {
 
   // The measured run.
   result.setup_seconds = std::chrono::duration<double>(Clock::now() - setup_began).count();
+  if (o.on_measuring) o.on_measuring();
   shared.start = Clock::now();
   shared.deadline = shared.start + o.duration;
   shared.measuring = true;
@@ -650,6 +730,7 @@ LoadResult run_load(const LoadOptions& o) {
     result.orders_paid += st.paid;
     result.orders_failed += st.failed;
     result.orders_unsettled += st.unsettled;
+    result.orders_abandoned += st.abandoned;
     result.dropped += st.dropped;
   }
   if (admin) {

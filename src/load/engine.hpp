@@ -36,6 +36,41 @@ struct LoadOptions {
   std::chrono::nanoseconds fault_for{0};
   // Called about once a second with the progress of the last second.
   std::function<void(const struct Progress&)> on_progress;
+
+  // Checkout variants (each a probability in [0, 1], drawn per checkout from the user's
+  // seeded generator). `abandon`: the shopper walks away with the pay link unused.
+  // `decline`: pays with the declined test card (4000000000000002). `double_submit`: two
+  // POST /api/orders of one cart at once, each with its own Idempotency-Key (two tabs).
+  double abandon_share = 0;
+  double decline_share = 0;
+  double double_submit_share = 0;
+  // A checkout whose POST /api/orders got no answer or a 5xx is sent once more with the same
+  // Idempotency-Key (what a careful client does), after this pause; 0: never retried.
+  std::chrono::nanoseconds checkout_retry_after{0};
+  // How long a checkout polls its order for PAID/FAILED after paying (0: max(timeout, 5s)).
+  std::chrono::nanoseconds settle_wait{0};
+  // Called from the worker threads after every request of the measured window with what the
+  // shopper sent and was answered (for `shopctl chaos`'s history). Bodies are parsed for it.
+  std::function<void(const struct Operation&)> on_operation;
+  // Called once, on the calling thread, when the measured window starts (setup done).
+  std::function<void()> on_measuring;
+};
+
+// One request of a virtual user, as the user saw it.
+struct Operation {
+  std::size_t user = 0;
+  std::string email;
+  std::string journey;          // "checkout"
+  std::string attempt;          // the journey's id ("<run>-<user>-<iteration>"): one cart
+  std::string route;            // "POST /api/orders", "POST {pay_url}", "GET /api/orders/{id}"
+  std::string target;           // the path (and query) sent
+  std::string idempotency_key;  // empty when none was sent
+  nlohmann::json request;       // the JSON body sent, or null
+  double start_s = 0, end_s = 0;  // since the measured window started (steady clock)
+  int status = 0;               // 0: no answer (see error)
+  std::string error;            // "transport timeout"; empty when an answer came
+  std::string trace_id;         // X-Trace-Id of the answer
+  nlohmann::json body;          // the parsed answer (discarded when not JSON)
 };
 
 struct Progress {
@@ -60,6 +95,7 @@ struct LoadResult {
   std::map<std::string, Tally> journeys;  // "checkout"
   std::map<std::string, std::uint64_t> errors_by_code;  // "503 catalog_unavailable"
   std::uint64_t orders_created = 0, orders_paid = 0, orders_failed = 0, orders_unsettled = 0;
+  std::uint64_t orders_abandoned = 0;  // pay links left unused on purpose (abandon_share)
   std::uint64_t dropped = 0;  // open loop: starts with no idle user
   nlohmann::json breaker_transitions = nlohmann::json::array();
   nlohmann::json fault_events = nlohmann::json::array();

@@ -90,7 +90,7 @@ struct Layer {
 std::optional<Layer> layer_of(const std::string& path) {
   static const std::vector<Layer> layers = {{"platform", 0}, {"services", 1}, {"shop", 2},
                                             {"scenario", 3}, {"load", 3},     {"observe_tools", 3},
-                                            {"cli", 4}};
+                                            {"chaos", 4},    {"cli", 5}};
   for (const auto& l : layers) {
     if (path.rfind(l.name + "/", 0) == 0) return l;
   }

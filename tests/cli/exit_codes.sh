@@ -66,5 +66,20 @@ expect_code 4 "load: payment down during load" "$shopctl" load --users 2 --durat
 expect_output "503 payment_unavailable" "load counts errors by code"
 expect_output "order->payment +CLOSED->OPEN" "load reports the breaker that opened"
 
+# shopctl chaos: bad flags are 1, an unreachable shop 3; a clean data folder passes its
+# database invariants (0) and --help gives the exit codes (the runs themselves are test.sh's
+# "chaos run with crashes" step).
+expect_code 1 "chaos: --crash with --target" "$shopctl" chaos --crash --target http://127.0.0.1:1 --admin-token x
+expect_output "cannot go with --target" "chaos says why"
+expect_code 1 "chaos: a share above 1" "$shopctl" chaos --decline 1.5
+expect_code 1 "chaos: a bad duration" "$shopctl" chaos --duration soon
+expect_code 1 "chaos: --target without a token" "$shopctl" chaos --target http://127.0.0.1:1
+expect_code 3 "chaos: unreachable target" "$shopctl" chaos --target http://127.0.0.1:1 --admin-token x --quiet
+expect_output "could not be driven" "chaos says the shop could not be driven"
+expect_code 0 "chaos: help" "$shopctl" chaos --help
+expect_output "Exit codes: 0 every invariant holds" "chaos --help documents the exit codes"
+expect_code 0 "chaos: the schedule of a seed" "$shopctl" chaos --seed 7 --crash --print-schedule
+expect_output "SIGKILL the shop" "chaos --crash plans kills"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -1,0 +1,161 @@
+#include "chaos/report.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "platform/duration.hpp"
+
+namespace shopctl::chaos {
+
+namespace {
+
+std::string format(const char* fmt, auto... args) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, fmt, args...);
+  return buf;
+}
+
+}  // namespace
+
+Tally tally(const std::vector<Verdict>& verdicts) {
+  Tally t;
+  for (const auto& v : verdicts) {
+    if (v.outcome == Outcome::passed) ++t.passed;
+    else if (v.outcome == Outcome::failed) ++t.failed;
+    else ++t.not_checked;
+  }
+  return t;
+}
+
+std::string text_report(const ChaosResult& r) {
+  std::string out;
+  // Faults by type and edge.
+  std::set<std::string> edges;
+  for (const auto& [type, by_edge] : r.done.faults)
+    for (const auto& [edge, n] : by_edge) edges.insert(edge);
+  out += "\nFaults by type and edge (times switched on)\n";
+  if (edges.empty()) {
+    out += "  (none)\n";
+  } else {
+    out += format("  %-22s", "EDGE");
+    for (const auto& type : fault_types()) out += format(" %9s", type.c_str());
+    out += "\n";
+    for (const auto& edge : edges) {
+      out += format("  %-22s", edge.c_str());
+      for (const auto& type : fault_types()) {
+        int n = 0;
+        if (auto t = r.done.faults.find(type); t != r.done.faults.end())
+          if (auto e = t->second.find(edge); e != t->second.end()) n = e->second;
+        out += n ? format(" %9d", n) : format(" %9s", ".");
+      }
+      out += "\n";
+    }
+  }
+  auto count = [&](const char* k) {
+    auto it = r.done.by_kind.find(k);
+    return it == r.done.by_kind.end() ? 0 : it->second;
+  };
+  out += "\nServices and process\n";
+  out += format("  stops %d, starts %d, restarts %d, in-process crashes %d%s, SIGKILLs of the shop %d\n",
+                count("stop"), count("start"), count("restart"), count("crash"),
+                r.done.crash_supported ? "" : " (the shop has no crash action: stops instead)", count("kill"));
+  out += "  clock moved +" + platform::format_duration(r.done.clock_advanced) + " during the run\n";
+  if (!r.done.refused.empty()) {
+    out += format("  %zu events refused or unanswered (a shop down or killed at that moment), first: %s\n",
+                  r.done.refused.size(), r.done.refused.front().c_str());
+  }
+
+  const auto& s = r.shoppers;
+  std::uint64_t requests = 0, errors = 0;
+  for (const auto& [route, t] : s.routes) {
+    requests += t.count;
+    errors += t.errors;
+  }
+  out += "\nShoppers\n";
+  out += format("  %u shoppers, %.1f s, %llu requests (%llu not as expected), %zu operations in the history\n",
+                s.users, s.seconds, static_cast<unsigned long long>(requests), static_cast<unsigned long long>(errors),
+                r.world.history.size());
+  out += format("  checkouts: %llu orders created, %llu seen PAID, %llu seen FAILED, %llu walked away, %llu unsettled "
+                "when the shopper stopped polling\n",
+                static_cast<unsigned long long>(s.orders_created), static_cast<unsigned long long>(s.orders_paid),
+                static_cast<unsigned long long>(s.orders_failed), static_cast<unsigned long long>(s.orders_abandoned),
+                static_cast<unsigned long long>(s.orders_unsettled));
+  if (!s.errors_by_code.empty()) {
+    std::vector<std::pair<std::uint64_t, std::string>> top;
+    for (const auto& [code, n] : s.errors_by_code) top.push_back({n, code});
+    std::sort(top.rbegin(), top.rend());
+    out += "  answers not as expected:";
+    for (std::size_t i = 0; i < top.size() && i < 6; ++i)
+      out += format("%s %s x%llu", i ? "," : "", top[i].second.c_str(), static_cast<unsigned long long>(top[i].first));
+    out += "\n";
+  }
+
+  out += "\nOrders at the end (order.db)\n  ";
+  if (r.orders_by_status.empty()) out += "(none read)";
+  bool first = true;
+  for (const auto& [status, n] : r.orders_by_status) {
+    out += format("%s%s %d", first ? "" : ", ", status.c_str(), n);
+    first = false;
+  }
+  out += format("\n  healing took %.1f s; %s\n", r.healing_seconds,
+                r.quiescent ? "quiescent (no PAYMENT_PENDING, outbox and provider events done)"
+                            : "NOT quiescent when the checks started");
+
+  if (!r.notes.empty()) {
+    out += "\nNotes\n";
+    for (const auto& n : r.notes) out += "  - " + n + "\n";
+  }
+
+  out += "\nInvariants\n";
+  for (const auto& v : r.verdicts) {
+    out += format("  %-11s %-22s %s", std::string(to_string(v.outcome)).c_str(), v.name.c_str(), v.statement.c_str());
+    if (v.outcome == Outcome::not_checked) out += " [" + v.note + "]";
+    else out += format(" [%zu checked]", v.checked);
+    out += "\n";
+    if (v.outcome != Outcome::not_checked && !v.note.empty()) out += "              note: " + v.note + "\n";
+    for (const auto& e : v.evidence) out += "              - " + e + "\n";
+  }
+  auto t = tally(r.verdicts);
+  if (t.not_checked) out += format("  (%d not checked)\n", t.not_checked);
+  out += format("chaos: %d passed, %d failed\n", t.passed, t.failed);
+  return out;
+}
+
+nlohmann::json json_report(const ChaosResult& r) {
+  nlohmann::json invariants = nlohmann::json::array();
+  for (const auto& v : r.verdicts) {
+    nlohmann::json j = {{"name", v.name}, {"statement", v.statement}, {"verdict", to_string(v.outcome)},
+                        {"checked", v.checked}, {"evidence", v.evidence}};
+    if (!v.note.empty()) j["note"] = v.note;
+    invariants.push_back(j);
+  }
+  nlohmann::json schedule = nlohmann::json::array();
+  for (const auto& e : r.schedule) schedule.push_back(e.to_json());
+  auto t = tally(r.verdicts);
+  return {{"faults", r.done.faults},
+          {"events", r.done.by_kind},
+          {"crash_supported", r.done.crash_supported},
+          {"clock_advanced_ms", r.done.clock_advanced.count()},
+          {"refused", r.done.refused},
+          {"shoppers",
+           {{"users", r.shoppers.users},
+            {"seconds", r.shoppers.seconds},
+            {"orders_created", r.shoppers.orders_created},
+            {"orders_paid", r.shoppers.orders_paid},
+            {"orders_failed", r.shoppers.orders_failed},
+            {"orders_abandoned", r.shoppers.orders_abandoned},
+            {"operations", r.world.history.size()},
+            {"errors_by_code", r.shoppers.errors_by_code}}},
+          {"orders_by_status", r.orders_by_status},
+          {"quiescent", r.quiescent},
+          {"healing_seconds", r.healing_seconds},
+          {"notes", r.notes},
+          {"schedule", schedule},
+          {"invariants", invariants},
+          {"passed", t.passed},
+          {"failed", t.failed},
+          {"not_checked", t.not_checked}};
+}
+
+}  // namespace shopctl::chaos

@@ -1,0 +1,323 @@
+#include "chaos/shop_driver.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <fstream>
+#include <thread>
+
+#include <yaml-cpp/yaml.h>
+
+#include "observe_tools/admin_client.hpp"
+#include "platform/http/blocking_client.hpp"
+#include "platform/security/random.hpp"
+#include "shop/shop.hpp"
+
+namespace shopctl::chaos {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Shoppers sign in once and keep their token while the clock jumps (chaos moves it by up to
+// two hours during a run); a month outlives any run.
+constexpr auto kTokenTtl = std::chrono::hours(24 * 30);
+
+fs::path make_data_dir(const LocalShopOptions& o, bool& temporary) {
+  temporary = o.data_dir.empty();
+  if (!temporary) {
+    std::error_code ec;
+    fs::create_directories(o.data_dir, ec);
+    if (ec) throw ShopError("cannot create " + o.data_dir.string() + ": " + ec.message());
+    return fs::absolute(o.data_dir);
+  }
+  auto tmpl = (fs::temp_directory_path() / "shopctl-chaos-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw ShopError("cannot create a temporary folder in " + fs::temp_directory_path().string());
+  return tmpl;
+}
+
+void remove_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+// Waits until the gateway answers an anonymous cart read with 401 (the shop is serving).
+bool gateway_ready(const std::string& gateway, std::chrono::milliseconds limit, const std::function<bool()>& alive) {
+  http::BlockingClient client;
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (alive && !alive()) return false;
+    try {
+      http::Request req;
+      req.method = "GET";
+      if (client.send_url(gateway + "/api/cart", std::move(req), 1s).status == 401) return true;
+    } catch (const http::TransportError&) {
+      client.reset();
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
+class InProcess : public ShopDriver {
+ public:
+  explicit InProcess(const LocalShopOptions& o) : keep_(o.keep) {
+    shop::ShopConfig config;
+    config.password_hashing = platform::security::PasswordHashing::fast_for_tests();
+    config.seed = o.seed;
+    try {
+      if (!o.config_file.empty()) config = shop::load_config_file(o.config_file, config);
+    } catch (const std::exception& e) {
+      throw ShopError(e.what());
+    }
+    config.token_ttl = std::chrono::duration_cast<std::chrono::seconds>(kTokenTtl);
+    dir_ = make_data_dir(o, temporary_);
+    config.data_dir = dir_;
+    shop::ShopOptions options;
+    options.threads = o.threads;
+    options.log_level = platform::LogLevel::off;
+    try {
+      shop_ = std::make_unique<shop::Shop>(config, options);
+      shop_->start();
+    } catch (const std::exception& e) {
+      shop_.reset();
+      if (temporary_) remove_dir(dir_);
+      throw ShopError(std::string("the shop could not start: ") + e.what());
+    }
+  }
+  ~InProcess() override { finish(); }
+
+  std::string gateway_url() const override { return shop_->url("gateway"); }
+  std::string admin_token() const override { return shop_->admin_token(); }
+  std::string describe() const override { return "in-process shop on " + dir_.string(); }
+  std::optional<DatabaseFiles> databases() override { return files_in(dir_); }
+  void finish() override {
+    if (!shop_) return;
+    shop_->shutdown(2000ms);
+    shop_.reset();
+    if (temporary_ && !keep_) remove_dir(dir_);
+  }
+
+ private:
+  bool keep_ = false, temporary_ = false;
+  fs::path dir_;
+  std::unique_ptr<shop::Shop> shop_;
+};
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw ShopError("cannot open a socket to find a free port");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw ShopError("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("killed by signal ") + strsignal(WTERMSIG(status));
+  return "stopped";
+}
+
+class ChildProcess : public ShopDriver {
+ public:
+  ChildProcess(const LocalShopOptions& o, fs::path binary) : keep_(o.keep), binary_(std::move(binary)) {
+    dir_ = make_data_dir(o, temporary_);
+    config_ = dir_ / "chaos-shop.yaml";
+    log_ = dir_ / "serve.log";
+    // The user's settings first, then what chaos needs to restart the shop as it was.
+    YAML::Node root;
+    try {
+      if (!o.config_file.empty()) root = YAML::LoadFile(o.config_file.string());
+    } catch (const YAML::Exception& e) {
+      throw ShopError(o.config_file.string() + ": " + e.what());
+    }
+    if (!root.IsMap()) root = YAML::Node(YAML::NodeType::Map);
+    for (const auto& name : shop::service_names()) root["ports"][name] = free_port();
+    root["host"] = "127.0.0.1";
+    root["data_dir"] = dir_.string();
+    root["seed"] = o.seed;
+    root["secrets"]["jwt_secret"] = platform::security::random_hex(32);
+    root["secrets"]["service_key"] = platform::security::random_hex(32);
+    root["secrets"]["webhook_secret"] = "whsec_" + platform::security::random_hex(24);
+    admin_token_ = "adm_" + platform::security::random_hex(16);
+    root["secrets"]["admin_token"] = admin_token_;
+    root["auth"]["token_ttl"] = "720h";
+    root["auth"]["password_hashing"] = "fast";
+    gateway_ = "http://127.0.0.1:" + root["ports"]["gateway"].as<std::string>();
+    {
+      std::ofstream out(config_);
+      out << "# Written by shopctl chaos --crash: fixed ports and secrets, so that a restart\n"
+             "# after SIGKILL comes back at the same addresses with the same keys.\n"
+          << YAML::Dump(root) << "\n";
+      if (!out) throw ShopError("cannot write " + config_.string());
+    }
+    start();
+  }
+  ~ChildProcess() override { finish(); }
+
+  std::string gateway_url() const override { return gateway_; }
+  std::string admin_token() const override { return admin_token_; }
+  std::string describe() const override {
+    return "shopctl serve as a child process (pid " + std::to_string(pid_) + ") on " + dir_.string();
+  }
+  bool can_kill() const override { return true; }
+  std::optional<DatabaseFiles> databases() override { return files_in(dir_); }
+  fs::path log_file() const override { return log_; }
+
+  void kill_and_restart(std::chrono::milliseconds down_for) override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+      pid_ = -1;
+    }
+    std::this_thread::sleep_for(down_for);
+    start();
+  }
+
+  std::vector<std::string> unexpected_deaths() override {
+    std::vector<std::string> out;
+    if (pid_ <= 0) return out;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      out.push_back("shopctl serve (pid " + std::to_string(pid_) + ") " + describe_status(status) +
+                    " without chaos killing it; see " + log_.string());
+      pid_ = -1;
+      start();
+    }
+    return out;
+  }
+
+  void finish() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(50ms);
+      if (::waitpid(pid_, &status, WNOHANG) == 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+      }
+      pid_ = -1;
+    }
+    if (temporary_ && !keep_ && !finished_) remove_dir(dir_);
+    finished_ = true;
+  }
+
+ private:
+  void start() {
+    std::string binary = binary_.string(), config = config_.string();
+    int log = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log < 0) throw ShopError("cannot open " + log_.string());
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      ::close(log);
+      throw ShopError("fork failed");
+    }
+    if (pid == 0) {
+      ::dup2(log, STDOUT_FILENO);
+      ::dup2(log, STDERR_FILENO);
+      ::setpgid(0, 0);  // a Ctrl-C meant for chaos reaches the shop through chaos's finish()
+      const char* argv[] = {binary.c_str(), "serve", "--config", config.c_str(), "--log-level", "warn", nullptr};
+      ::execv(binary.c_str(), const_cast<char* const*>(argv));
+      _exit(127);
+    }
+    ::close(log);
+    pid_ = pid;
+    auto alive = [this] {
+      int status = 0;
+      return ::waitpid(pid_, &status, WNOHANG) == 0;
+    };
+    if (!gateway_ready(gateway_, 30'000ms, alive)) {
+      auto pid_was = pid_;
+      finish_child();
+      throw ShopError("shopctl serve (pid " + std::to_string(pid_was) + ") did not answer at " + gateway_ +
+                      " within 30 s; see " + log_.string());
+    }
+  }
+  void finish_child() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+  bool keep_ = false, temporary_ = false, finished_ = false;
+  fs::path binary_, dir_, config_, log_;
+  std::string gateway_, admin_token_;
+  pid_t pid_ = -1;
+};
+
+class Target : public ShopDriver {
+ public:
+  Target(std::string gateway, std::string token, std::optional<DatabaseFiles> files)
+      : gateway_(std::move(gateway)), token_(std::move(token)), files_(std::move(files)) {}
+  std::string gateway_url() const override { return gateway_; }
+  std::string admin_token() const override { return token_; }
+  std::string describe() const override { return "the running shop at " + gateway_; }
+  bool watches_process() const override { return false; }
+  std::optional<DatabaseFiles> databases() override { return files_; }
+
+ private:
+  std::string gateway_, token_;
+  std::optional<DatabaseFiles> files_;
+};
+
+}  // namespace
+
+std::unique_ptr<ShopDriver> start_in_process(const LocalShopOptions& options) {
+  return std::make_unique<InProcess>(options);
+}
+
+std::unique_ptr<ShopDriver> start_child_process(const LocalShopOptions& options, const fs::path& binary) {
+  return std::make_unique<ChildProcess>(options, binary);
+}
+
+std::unique_ptr<ShopDriver> attach_target(const std::string& gateway_url, const std::string& admin_token,
+                                          std::vector<std::string>& notes) {
+  if (!gateway_ready(gateway_url, 5000ms, {}))
+    throw ShopError("cannot reach a shopctl gateway at " + gateway_url + " (GET /api/cart should answer 401)");
+  observe_tools::AdminClient admin(gateway_url, admin_token);
+  observe_tools::AdminAnswer services;
+  try {
+    services = admin.send("GET", "/_admin/services");
+  } catch (const http::TransportError& e) {
+    throw ShopError(std::string("GET /_admin/services: ") + e.what());
+  }
+  if (!services.ok())
+    throw ShopError("GET /_admin/services answered " + std::to_string(services.status) + ": " + services.error_message());
+  std::map<std::string, fs::path> paths;
+  if (services.body.contains("items"))
+    for (const auto& s : services.body["items"])
+      paths[s.value("name", std::string())] = s.value("database", std::string());
+  DatabaseFiles files{paths["order"], paths["payment"], paths["provider"]};
+  // Each file is read when it is on this machine; the checkers that need a missing one say so.
+  for (const auto* f : {&files.order, &files.payment, &files.provider}) {
+    std::error_code ec;
+    if (f->empty() || !fs::exists(*f, ec))
+      notes.push_back("the database " + (f->empty() ? std::string("(none reported)") : f->string()) +
+                      " is not on this machine: the invariants that read it are not checked");
+  }
+  return std::make_unique<Target>(gateway_url, admin_token, files);
+}
+
+}  // namespace shopctl::chaos

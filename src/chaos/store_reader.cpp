@@ -1,0 +1,152 @@
+#include "chaos/store_reader.hpp"
+
+#include <sqlite3.h>
+
+#include <functional>
+#include <memory>
+#include <stdexcept>
+
+namespace shopctl::chaos {
+
+namespace {
+
+struct ReadError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// One read-only connection. The URI form keeps SQLite from creating a missing file.
+class ReadOnly {
+ public:
+  explicit ReadOnly(const std::filesystem::path& file) {
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) throw ReadError(file.string() + ": no such file");
+    auto uri = "file:" + file.string() + "?mode=ro";
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+    db_.reset(db);
+    if (rc != SQLITE_OK) throw ReadError(file.string() + ": " + (db ? sqlite3_errmsg(db) : "cannot open"));
+    sqlite3_busy_timeout(db, 5000);
+    name_ = file.filename().string();
+  }
+
+  // Runs `sql` and calls `row` for each row.
+  void each(const char* sql, const std::function<void(sqlite3_stmt*)>& row) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_.get(), sql, -1, &raw, nullptr) != SQLITE_OK)
+      throw ReadError(name_ + ": " + sqlite3_errmsg(db_.get()));
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> st(raw, sqlite3_finalize);
+    for (;;) {
+      int rc = sqlite3_step(raw);
+      if (rc == SQLITE_ROW) {
+        row(raw);
+        continue;
+      }
+      if (rc == SQLITE_DONE) break;
+      throw ReadError(name_ + ": " + sqlite3_errmsg(db_.get()));
+    }
+  }
+  long count(const char* sql) {
+    long n = 0;
+    each(sql, [&](sqlite3_stmt* st) { n = static_cast<long>(sqlite3_column_int64(st, 0)); });
+    return n;
+  }
+
+ private:
+  struct Close {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+  };
+  std::unique_ptr<sqlite3, Close> db_;
+  std::string name_;
+};
+
+std::string text(sqlite3_stmt* st, int col) {
+  auto p = sqlite3_column_text(st, col);
+  return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
+}
+std::int64_t integer(sqlite3_stmt* st, int col) { return sqlite3_column_int64(st, col); }
+
+// Reads one file's rows in one read transaction (one consistent snapshot), or reports why not.
+template <class Fill>
+bool read_file(const std::filesystem::path& file, std::vector<std::string>& problems, Fill fill) {
+  try {
+    ReadOnly db(file);
+    db.each("BEGIN", [](sqlite3_stmt*) {});
+    fill(db);
+    db.each("COMMIT", [](sqlite3_stmt*) {});
+    return true;
+  } catch (const ReadError& e) {
+    problems.push_back(e.what());
+    return false;
+  }
+}
+
+}  // namespace
+
+DatabaseFiles files_in(const std::filesystem::path& data_dir) {
+  return {data_dir / "order.db", data_dir / "payment.db", data_dir / "provider.db"};
+}
+
+void load_databases(const DatabaseFiles& files, World& w, std::vector<std::string>& problems) {
+  w.orders.clear();
+  w.idempotency.clear();
+  w.payments.clear();
+  w.outbox.clear();
+  w.recorded_events.clear();
+  w.intents.clear();
+  w.events.clear();
+  w.have_orders = read_file(files.order, problems, [&](ReadOnly& db) {
+    db.each(
+        "SELECT o.order_id, o.user_id, o.status, o.total_cents, o.currency, COALESCE(o.payment_id, ''), "
+        "COALESCE((SELECT h.reason FROM order_history h WHERE h.order_id = o.order_id "
+        "ORDER BY h.seq DESC LIMIT 1), '') FROM orders o ORDER BY o.seq",
+        [&](sqlite3_stmt* st) {
+          w.orders.push_back({text(st, 0), text(st, 1), text(st, 2), integer(st, 3), text(st, 4), text(st, 5),
+                              text(st, 6)});
+        });
+    db.each("SELECT user_id, idempotency_key, COALESCE(order_id, '') FROM idempotency_keys",
+            [&](sqlite3_stmt* st) { w.idempotency.push_back({text(st, 0), text(st, 1), text(st, 2)}); });
+  });
+  w.have_payments = read_file(files.payment, problems, [&](ReadOnly& db) {
+    db.each("SELECT payment_id, order_id, status, amount_cents, currency, COALESCE(intent_id, '') FROM payments",
+            [&](sqlite3_stmt* st) {
+              w.payments.push_back({text(st, 0), text(st, 1), text(st, 2), integer(st, 3), text(st, 4), text(st, 5)});
+            });
+    db.each("SELECT event_id FROM transactions", [&](sqlite3_stmt* st) { w.recorded_events.insert(text(st, 0)); });
+    db.each(
+        "SELECT id, order_id, event_id, trace_id, finished_at_ms IS NOT NULL, COALESCE(verdict, ''), attempts "
+        "FROM outbox ORDER BY id",
+        [&](sqlite3_stmt* st) {
+          w.outbox.push_back({integer(st, 0), text(st, 1), text(st, 2), text(st, 3), integer(st, 4) != 0,
+                              text(st, 5), integer(st, 6)});
+        });
+  });
+  w.have_provider = read_file(files.provider, problems, [&](ReadOnly& db) {
+    db.each(
+        "SELECT intent_id, payment_id, amount_cents, currency, status, COALESCE(event_id, '') FROM intents",
+        [&](sqlite3_stmt* st) {
+          w.intents.push_back({text(st, 0), text(st, 1), integer(st, 2), text(st, 3), text(st, 4), text(st, 5)});
+        });
+    db.each("SELECT event_id, intent_id, body, delivered, attempts FROM events", [&](sqlite3_stmt* st) {
+      auto body = nlohmann::json::parse(text(st, 2), nullptr, false);
+      std::string type = body.is_object() ? body.value("type", std::string()) : std::string();
+      w.events.push_back({text(st, 0), text(st, 1), type, integer(st, 3) != 0, integer(st, 4)});
+    });
+  });
+}
+
+InFlight count_in_flight(const DatabaseFiles& files) {
+  InFlight f;
+  std::vector<std::string> ignored;
+  read_file(files.order, ignored, [&](ReadOnly& db) {
+    f.pending_orders = db.count("SELECT COUNT(*) FROM orders WHERE status = 'PAYMENT_PENDING'");
+  });
+  read_file(files.payment, ignored, [&](ReadOnly& db) {
+    f.unfinished_callbacks = db.count("SELECT COUNT(*) FROM outbox WHERE finished_at_ms IS NULL");
+  });
+  read_file(files.provider, ignored, [&](ReadOnly& db) {
+    f.undelivered_events = db.count("SELECT COUNT(*) FROM events WHERE delivered = 0");
+  });
+  return f;
+}
+
+}  // namespace shopctl::chaos

@@ -1,0 +1,39 @@
+#pragma once
+// Reads the money rows of a shop's SQLite files for the chaos checkers, read-only
+// (`file:...?mode=ro`): the observer never writes, never creates a file, and never asks a
+// service what it believes. Only the tables and columns the checkers need are read, so a
+// column another change adds does not break it.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "chaos/invariants.hpp"
+
+namespace shopctl::chaos {
+
+struct DatabaseFiles {
+  std::filesystem::path order;     // order.db
+  std::filesystem::path payment;   // payment.db
+  std::filesystem::path provider;  // provider.db
+};
+
+// The three files inside a shop's data folder.
+DatabaseFiles files_in(const std::filesystem::path& data_dir);
+
+// Fills the rows of `world` from the files that can be opened and sets its have_* flags;
+// a file that cannot be read adds a line to `problems` ("payment.db: unable to open") and
+// leaves its flag false, so the invariants that need it are reported as not checked.
+void load_databases(const DatabaseFiles& files, World& world, std::vector<std::string>& problems);
+
+// Counts of what is still in flight, for the quiescence wait: orders PAYMENT_PENDING,
+// outbox callbacks unfinished, provider events undelivered. -1 for a count that could not
+// be read.
+struct InFlight {
+  long pending_orders = -1;
+  long unfinished_callbacks = -1;
+  long undelivered_events = -1;
+  bool quiet() const { return pending_orders == 0 && unfinished_callbacks == 0 && undelivered_events == 0; }
+};
+InFlight count_in_flight(const DatabaseFiles& files);
+
+}  // namespace shopctl::chaos

@@ -1,0 +1,245 @@
+// shopctl chaos: Jepsen for this shop. Shoppers against a shop that a seeded schedule breaks;
+// then healing and the money invariants, checked from the databases and the shoppers' record.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "chaos/report.hpp"
+#include "chaos/runner.hpp"
+#include "cli/commands.hpp"
+#include "platform/duration.hpp"
+
+namespace shopctl::cli {
+
+namespace {
+
+struct ChaosCliOptions {
+  std::string duration = "30s";
+  std::uint64_t seed = 1;
+  bool crash = false;
+  std::string target;
+  std::string admin_token;
+  std::string config_file;
+  unsigned users = 12;
+  std::string mix = "browse=10,product=5,cart=5,checkout=80";
+  double abandon = 0.15, decline = 0.15, double_submit = 0.10;
+  std::string timeout = "3s";
+  std::string settle = "60s";
+  bool no_service_crash = false;
+  std::string data_dir;
+  bool keep = false;
+  std::string history_file;
+  std::string json_file;
+  std::string check_dir;
+  bool print_schedule = false;
+  bool quiet = false;
+};
+
+std::chrono::milliseconds millis_option(const std::string& name, const std::string& text) {
+  auto d = platform::parse_duration(text);
+  if (!d || d->count() <= 0)
+    throw std::invalid_argument(name + ": expected a duration above 0 like 500ms, 45s or 2m, got '" + text + "'");
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+}
+
+void share_option(const std::string& name, double v) {
+  if (!(v >= 0 && v <= 1)) throw std::invalid_argument(name + " must be between 0 and 1");
+}
+
+int finish(const chaos::ChaosResult& result, const std::string& json_file) {
+  std::cout << chaos::text_report(result);
+  std::cout.flush();
+  if (!json_file.empty()) {
+    std::ofstream out(json_file);
+    out << chaos::json_report(result).dump(2) << "\n";
+    if (!out) {
+      std::cerr << "shopctl chaos: cannot write " << json_file << "\n";
+      return kExitUsage;
+    }
+  }
+  return chaos::tally(result.verdicts).failed > 0 ? kExitExpectation : kExitOk;
+}
+
+int run_chaos_command(const ChaosCliOptions& o) {
+  chaos::ChaosOptions options;
+  try {
+    options.duration = millis_option("--duration", o.duration);
+    options.timeout = millis_option("--timeout", o.timeout);
+    options.settle = millis_option("--settle", o.settle);
+    share_option("--abandon", o.abandon);
+    share_option("--decline", o.decline);
+    share_option("--double-submit", o.double_submit);
+    load::parse_mix(o.mix);
+    if (!o.target.empty() && o.target.rfind("http://", 0) != 0)
+      throw std::invalid_argument("--target must be an http:// URL like http://127.0.0.1:8080, got '" + o.target + "'");
+    if (!o.target.empty() && o.crash)
+      throw std::invalid_argument("--crash kills a shop chaos started itself; it cannot go with --target");
+    if (!o.target.empty() && o.admin_token.empty())
+      throw std::invalid_argument("--target needs the shop's --admin-token (faults, stops and the clock go through it)");
+    if (!o.target.empty() && (!o.config_file.empty() || !o.data_dir.empty()))
+      throw std::invalid_argument("--config and --data-dir set up the shop chaos starts; they cannot go with --target");
+    if (!o.check_dir.empty() && (o.crash || !o.target.empty()))
+      throw std::invalid_argument("--check reads a data folder and runs nothing; it goes with no --crash or --target");
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "shopctl chaos: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  options.seed = o.seed;
+  options.users = o.users;
+  options.mix = o.mix;
+  options.abandon_share = o.abandon;
+  options.decline_share = o.decline;
+  options.double_submit_share = o.double_submit;
+  options.crash_services = !o.no_service_crash;
+  if (!o.target.empty()) {
+    // A shop chaos did not configure keeps its token lifetime (15 min by default): the
+    // clock moves less, so the shoppers stay signed in.
+    options.clock_budget = std::chrono::minutes(5);
+    options.longest_jump = std::chrono::seconds(90);
+  }
+
+  if (o.print_schedule) {
+    chaos::ScheduleOptions so;
+    so.seed = o.seed;
+    so.duration = options.duration;
+    so.kill_process = o.crash;
+    so.crash_services = options.crash_services;
+    so.clock_budget = options.clock_budget;
+    so.longest_jump = options.longest_jump;
+    for (const auto& e : chaos::make_schedule(so)) std::printf("%8.3fs  %s\n", e.at_s, e.describe().c_str());
+    return kExitOk;
+  }
+
+  if (!o.check_dir.empty()) {
+    chaos::ChaosResult result;
+    if (!std::filesystem::is_directory(o.check_dir)) {
+      std::cerr << "shopctl chaos: --check " << o.check_dir << ": no such folder\n";
+      return kExitUsage;
+    }
+    chaos::check_world(chaos::files_in(o.check_dir), result);
+    result.quiescent = true;
+    result.notes.push_back("--check: the databases only; the invariants over the shoppers' answers, the breakers "
+                           "and the process are not checked");
+    return finish(result, o.json_file);
+  }
+
+  std::ofstream history;
+  if (!o.history_file.empty()) {
+    history.open(o.history_file);
+    if (!history) {
+      std::cerr << "shopctl chaos: cannot write " << o.history_file << "\n";
+      return kExitUsage;
+    }
+    options.on_history = [&history](const nlohmann::json& line) { history << line.dump() << "\n"; };
+  }
+
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  if (!o.quiet) {
+    auto last = std::make_shared<std::chrono::steady_clock::time_point>();
+    options.on_progress = [tty, last](const std::string& line) {
+      auto now = std::chrono::steady_clock::now();
+      bool phase = line.rfind("healing", 0) == 0;
+      if (tty) {
+        std::fprintf(stderr, "\r\033[K  %s%s", line.c_str(), phase ? "\n" : "");
+      } else if (phase || now - *last >= std::chrono::seconds(5)) {
+        *last = now;
+        std::fprintf(stderr, "  %s\n", line.c_str());
+      }
+      std::fflush(stderr);
+    };
+  }
+
+  std::unique_ptr<chaos::ShopDriver> shop;
+  chaos::ChaosResult result;
+  std::vector<std::string> notes;
+  try {
+    chaos::LocalShopOptions local;
+    local.seed = o.seed;
+    local.data_dir = o.data_dir;
+    local.keep = o.keep;
+    local.config_file = o.config_file;
+    if (!o.target.empty()) {
+      auto gateway = o.target;
+      while (!gateway.empty() && gateway.back() == '/') gateway.pop_back();
+      shop = chaos::attach_target(gateway, o.admin_token, notes);
+    } else if (o.crash) {
+      shop = chaos::start_child_process(local, std::filesystem::read_symlink("/proc/self/exe"));
+    } else {
+      shop = chaos::start_in_process(local);
+    }
+    if (!o.quiet)
+      std::fprintf(stderr, "shopctl chaos: seed %llu, %s, %u shoppers, mix %s, against %s\n",
+                   static_cast<unsigned long long>(o.seed), o.duration.c_str(), o.users, o.mix.c_str(),
+                   shop->describe().c_str());
+    result = chaos::run_chaos(*shop, options);
+  } catch (const std::exception& e) {
+    if (tty && !o.quiet) std::fprintf(stderr, "\n");
+    std::cerr << "shopctl chaos: the shop could not be driven: " << e.what() << "\n";
+    if (shop && !shop->log_file().empty()) std::cerr << "shopctl chaos: the shop's log: " << shop->log_file().string() << "\n";
+    if (shop) shop->finish();
+    return kExitShop;
+  }
+  if (tty && !o.quiet) std::fprintf(stderr, "\n");
+  for (auto& n : notes) result.notes.insert(result.notes.begin(), n);
+  if (!o.history_file.empty()) result.notes.push_back("history: " + o.history_file);
+  if (o.keep || !o.data_dir.empty()) {
+    if (auto files = shop->databases()) result.notes.push_back("data kept in " + files->order.parent_path().string());
+  }
+  shop->finish();
+  history.flush();
+  return finish(result, o.json_file);
+}
+
+}  // namespace
+
+void register_chaos(CLI::App& app) {
+  auto o = std::make_shared<ChaosCliOptions>();
+  auto* cmd = app.add_subcommand("chaos", "Shoppers against a shop that a seeded schedule breaks; then the money invariants");
+  cmd->footer(
+      "Shoppers run the load journeys, checkout-heavy: some walk away without paying, some\n"
+      "cards decline, some check out one cart from two tabs at once. Meanwhile a schedule drawn\n"
+      "from --seed switches faults of every type on every edge, stops, starts, restarts and\n"
+      "crashes services, and moves the clock; with --crash the shop runs as a child process and\n"
+      "is killed with SIGKILL and started again on its data folder, several times. Then chaos\n"
+      "heals the shop (faults off, services up, the clock past every retry and expiry), waits\n"
+      "until nothing is in flight, and checks the invariants from the databases (read-only) and\n"
+      "the shoppers' own record. docs/chaos.md explains each invariant and how to read a history.\n\n"
+      "Exit codes: 0 every invariant holds, 1 bad command line, 3 the shop could not be started,\n"
+      "            reached or driven, 4 an invariant is violated.\n"
+      "The last line is 'chaos: N passed, M failed' (invariants).\n\n"
+      "Examples:\n"
+      "  shopctl chaos --duration 30s --seed 7\n"
+      "  shopctl chaos --crash --duration 45s --seed 7 --history chaos.jsonl\n"
+      "  shopctl chaos --crash --duration 10m --json chaos.json --keep\n"
+      "  shopctl chaos --seed 7 --print-schedule           # the plan, without a shop\n"
+      "  shopctl chaos --target http://127.0.0.1:8080 --admin-token adm_... --duration 1m\n"
+      "  shopctl chaos --check .shopctl/data               # the database invariants only\n");
+  cmd->add_option("--duration", o->duration, "How long the shoppers shop while the shop is broken")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed of the schedule and of the shoppers' choices")->capture_default_str();
+  cmd->add_flag("--crash", o->crash, "Run the shop as a child process and SIGKILL it several times");
+  cmd->add_option("--target", o->target, "A running shop's gateway URL (default: start one)");
+  cmd->add_option("--admin-token", o->admin_token, "The running shop's admin token (needed with --target)");
+  cmd->add_option("--config", o->config_file, "YAML settings for the shop chaos starts")->check(CLI::ExistingFile);
+  cmd->add_option("--data-dir", o->data_dir, "Data folder for the shop chaos starts (default: a temporary one)");
+  cmd->add_flag("--keep", o->keep, "Keep the temporary data folder (its path is in the notes)");
+  cmd->add_option("--users", o->users, "Shoppers")->capture_default_str()->check(CLI::Range(1, 512));
+  cmd->add_option("--mix", o->mix, "Journey weights, as for shopctl load")->capture_default_str();
+  cmd->add_option("--abandon", o->abandon, "Share of checkouts whose shopper walks away without paying")->capture_default_str();
+  cmd->add_option("--decline", o->decline, "Share of checkouts paid with a declined card")->capture_default_str();
+  cmd->add_option("--double-submit", o->double_submit, "Share of checkouts sent from two tabs at once")->capture_default_str();
+  cmd->add_option("--timeout", o->timeout, "Time limit of one shopper request")->capture_default_str();
+  cmd->add_option("--settle", o->settle, "The longest wait for quiescence after healing")->capture_default_str();
+  cmd->add_flag("--no-service-crash", o->no_service_crash, "Stop services, never crash one in-process");
+  cmd->add_option("--history", o->history_file, "Write every shopper operation and chaos event as JSON lines");
+  cmd->add_option("--json", o->json_file, "Write the report as JSON to this file");
+  cmd->add_option("--check", o->check_dir, "Check the database invariants of a data folder, and run nothing");
+  cmd->add_flag("--print-schedule", o->print_schedule, "Print the seed's schedule and exit");
+  cmd->add_flag("--quiet", o->quiet, "No progress lines");
+  cmd->callback([o] { set_exit_code(run_chaos_command(*o)); });
+}
+
+}  // namespace shopctl::cli

@@ -1,0 +1,127 @@
+// `shopctl chaos`'s checkers against a real shop's databases: a clean data folder passes, and
+// a violation planted with sqlite in order.db is reported, by the library and by the binary.
+#include <doctest/doctest.h>
+
+#include <sqlite3.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "../support/test_shop.hpp"
+#include "chaos/invariants.hpp"
+#include "chaos/store_reader.hpp"
+#include "platform/security/random.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using shopctl::test_support::send;
+
+struct Run {
+  int exit_code = -1;
+  std::string output;
+};
+
+Run run_shopctl(const std::string& args) {
+  Run r;
+  std::string command = std::string(SHOPCTL_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buf{};
+  while (auto n = fread(buf.data(), 1, buf.size(), pipe)) r.output.append(buf.data(), n);
+  int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// A data folder holding one PAID order, one declined order, from a shop that has stopped.
+fs::path folder_with_two_orders() {
+  auto dir = fs::temp_directory_path() / ("shopctl-chaos-test-" + shopctl::platform::security::random_hex(6));
+  shopctl::shop::ShopConfig config;
+  config.data_dir = dir;
+  auto shop = shopctl::test_support::start_shop(config);
+  shopctl::http::BlockingClient client;
+  auto token = shopctl::test_support::demo_token(client, *shop);
+  shopctl::test_support::HeaderList auth = {{"Authorization", "Bearer " + token}};
+  auto gw = shop->url("gateway");
+  auto products = send(client, "GET", gw + "/api/catalog/products?page_size=5", {}, auth);
+  REQUIRE(products.status == 200);
+  auto product = products.body["items"][0]["id"].get<std::string>();
+  for (const char* card : {"4242424242424242", "4000000000000002"}) {
+    REQUIRE(send(client, "POST", gw + "/api/cart/items", json{{"product_id", product}, {"quantity", 1}}, auth).status ==
+            200);
+    auto order = send(client, "POST", gw + "/api/orders", {}, auth);
+    REQUIRE(order.status == 201);
+    auto paid = send(client, "POST", order.body["payment"]["pay_url"].get<std::string>(), json{{"card_number", card}});
+    REQUIRE(paid.status == 200);
+    // The result reaches the order through payment's outbox: wait for it, so no callback is
+    // left in flight when the shop stops.
+    auto id = order.body["order_id"].get<std::string>();
+    std::string status;
+    for (int i = 0; i < 200 && status != "PAID" && status != "FAILED"; ++i) {
+      if (i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      status = send(client, "GET", gw + "/api/orders/" + id, {}, auth).body.value("status", "");
+    }
+    REQUIRE((status == "PAID" || status == "FAILED"));
+    // A decline puts the lines back in the cart; the next checkout starts from an empty one.
+    send(client, "DELETE", gw + "/api/cart/items/" + product, {}, auth);
+  }
+  shop->shutdown();
+  return dir;
+}
+
+void plant(const fs::path& db_file, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(db_file.c_str(), &db) == SQLITE_OK);
+  char* error = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
+  INFO((error ? error : ""));
+  sqlite3_free(error);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+}  // namespace
+
+TEST_CASE("chaos's checkers pass a real shop's databases and report a PAID order planted in order.db") {
+  auto dir = folder_with_two_orders();
+  {
+    shopctl::chaos::World world;
+    std::vector<std::string> problems;
+    shopctl::chaos::load_databases(shopctl::chaos::files_in(dir), world, problems);
+    CHECK(problems.empty());
+    REQUIRE(world.orders.size() == 2);
+    CHECK(world.intents.size() == 2);
+    CHECK(shopctl::chaos::check_paid_iff_captured(world).outcome == shopctl::chaos::Outcome::passed);
+    CHECK(shopctl::chaos::check_sums_match(world).outcome == shopctl::chaos::Outcome::passed);
+
+    auto clean = run_shopctl("chaos --check " + dir.string());
+    INFO(clean.output);
+    CHECK(clean.exit_code == 0);
+    CHECK(clean.output.find("chaos: 6 passed, 0 failed") != std::string::npos);
+  }
+
+  plant(dir / "order.db",
+        "INSERT INTO orders (order_id, user_id, status, total_cents, currency, created_at_ms, updated_at_ms) "
+        "VALUES ('ord-planted', 'usr-planted', 'PAID', 4200, 'EUR', 0, 0)");
+  shopctl::chaos::World world;
+  std::vector<std::string> problems;
+  shopctl::chaos::load_databases(shopctl::chaos::files_in(dir), world, problems);
+  auto verdict = shopctl::chaos::check_paid_iff_captured(world);
+  CHECK(verdict.outcome == shopctl::chaos::Outcome::failed);
+  REQUIRE(verdict.evidence.size() == 1);
+  CHECK(verdict.evidence[0].find("ord-planted is PAID (42.00 EUR) but no intent was captured") != std::string::npos);
+
+  auto planted = run_shopctl("chaos --check " + dir.string());
+  INFO(planted.output);
+  CHECK(planted.exit_code == 4);
+  CHECK(planted.output.find("ord-planted") != std::string::npos);
+  CHECK(planted.output.find("chaos: 4 passed, 2 failed") != std::string::npos);  // paid-iff-captured, sums-match
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}

@@ -1,0 +1,281 @@
+// The chaos checkers: each catches a planted violation and passes a clean history.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "chaos/invariants.hpp"
+#include "chaos/schedule.hpp"
+
+namespace {
+
+using namespace shopctl::chaos;
+using shopctl::load::Operation;
+
+Operation op(std::string route, int status, nlohmann::json body, std::string attempt = "r-0-0",
+             std::string key = "", std::string trace = "trace-1") {
+  Operation o;
+  o.email = "shopper-0@load.test";
+  o.journey = "checkout";
+  o.attempt = std::move(attempt);
+  o.route = std::move(route);
+  o.status = status;
+  o.body = std::move(body);
+  o.idempotency_key = std::move(key);
+  o.trace_id = std::move(trace);
+  return o;
+}
+
+// A shop after a clean run: one paid order (captured once, delivered), one declined order.
+World clean_world() {
+  World w;
+  w.have_orders = w.have_payments = w.have_provider = w.have_breakers = w.have_history = true;
+  w.watched_process = true;
+  w.orders = {{"ord-1", "usr-1", "PAID", 2500, "EUR", "pay-1", ""},
+              {"ord-2", "usr-1", "FAILED", 1000, "EUR", "pay-2", "card_declined"}};
+  w.idempotency = {{"usr-1", "key-1", "ord-1"}, {"usr-1", "key-2", "ord-2"}};
+  w.payments = {{"pay-1", "ord-1", "SUCCEEDED", 2500, "EUR", "pi-1"}, {"pay-2", "ord-2", "FAILED", 1000, "EUR", "pi-2"}};
+  w.outbox = {{1, "ord-1", "evt-1", "t1", true, "applied", 1}, {2, "ord-2", "evt-2", "t2", true, "applied", 1}};
+  w.recorded_events = {"evt-1", "evt-2"};
+  w.intents = {{"pi-1", "pay-1", 2500, "EUR", "succeeded", "evt-1"}, {"pi-2", "pay-2", 1000, "EUR", "failed", "evt-2"}};
+  w.events = {{"evt-1", "pi-1", "payment.succeeded", true, 1}, {"evt-2", "pi-2", "payment.failed", true, 1}};
+  w.breakers = {{"order", "order->catalog", "CLOSED"}, {"payment", "payment->provider", "HALF_OPEN"}};
+  w.history = {
+      op("POST /api/orders", 201, {{"order_id", "ord-1"}}, "r-0-0", "key-1"),
+      op("POST {pay_url}", 200, {{"intent_id", "pi-1"}, {"status", "succeeded"}}, "r-0-0"),
+      op("GET /api/orders/{id}", 200, {{"order_id", "ord-1"}, {"status", "PAID"}}, "r-0-0"),
+      op("POST /api/orders", 201, {{"order_id", "ord-2"}}, "r-0-1", "key-2"),
+      op("POST {pay_url}", 200, {{"intent_id", "pi-2"}, {"status", "failed"}}, "r-0-1"),
+      op("GET /api/orders/{id}", 200, {{"order_id", "ord-2"}, {"status", "FAILED"}}, "r-0-1"),
+      op("POST /api/orders", 503, {{"error", {{"code", "payment_unavailable"}}}}, "r-0-2", "key-3"),
+  };
+  return w;
+}
+
+bool mentions(const Verdict& v, const std::string& text) {
+  return std::any_of(v.evidence.begin(), v.evidence.end(),
+                     [&](const std::string& e) { return e.find(text) != std::string::npos; });
+}
+
+}  // namespace
+
+TEST_CASE("every chaos invariant passes a clean history") {
+  auto verdicts = check_all(clean_world());
+  CHECK(verdicts.size() == 12);
+  for (const auto& v : verdicts) {
+    INFO(v.name << ": " << (v.evidence.empty() ? v.note : v.evidence.front()));
+    CHECK(v.outcome == Outcome::passed);
+    CHECK(v.checked > 0);
+  }
+}
+
+TEST_CASE("chaos reports an order left PAYMENT_PENDING") {
+  auto w = clean_world();
+  w.orders.push_back({"ord-3", "usr-1", "PAYMENT_PENDING", 700, "EUR", "", ""});
+  auto v = check_orders_settled(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "ord-3"));
+}
+
+TEST_CASE("chaos reports a PAID order without a capture") {
+  auto w = clean_world();
+  w.intents[0].status = "requires_payment";
+  auto v = check_paid_iff_captured(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "ord-1 is PAID"));
+  CHECK(check_sums_match(w).outcome == Outcome::failed);
+}
+
+TEST_CASE("chaos reports a capture of another amount than the PAID total") {
+  auto w = clean_world();
+  w.intents[0].amount_cents = 2400;
+  CHECK(mentions(check_paid_iff_captured(w), "captured 24.00 EUR"));
+  auto sums = check_sums_match(w);
+  CHECK(sums.outcome == Outcome::failed);
+  CHECK(mentions(sums, "difference -1.00 EUR"));
+}
+
+TEST_CASE("chaos reports a capture for a FAILED order") {
+  auto w = clean_world();
+  w.intents[1].status = "succeeded";
+  auto v = check_no_capture_for_failed(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "ord-2 is FAILED (card_declined) but intent pi-2"));
+  CHECK(check_paid_iff_captured(w).outcome == Outcome::failed);
+}
+
+TEST_CASE("chaos reports an intent captured twice and an order with two captures") {
+  auto w = clean_world();
+  w.events.push_back({"evt-9", "pi-1", "payment.succeeded", true, 1});
+  auto twice = check_no_double_capture(w);
+  CHECK(twice.outcome == Outcome::failed);
+  CHECK(mentions(twice, "intent pi-1 has 2 payment.succeeded events"));
+
+  auto w2 = clean_world();
+  w2.payments.push_back({"pay-9", "ord-1", "SUCCEEDED", 2500, "EUR", "pi-9"});  // a second payment row
+  w2.intents.push_back({"pi-9", "pay-9", 2500, "EUR", "succeeded", "evt-9"});
+  CHECK(check_no_double_capture(w2).outcome == Outcome::failed);
+}
+
+TEST_CASE("chaos reports a capture that no order knows") {
+  auto w = clean_world();
+  w.intents.push_back({"pi-7", "pay-unknown", 900, "EUR", "succeeded", "evt-7"});
+  auto v = check_paid_iff_captured(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "pi-7"));
+}
+
+TEST_CASE("chaos reports a 201 order that does not exist") {
+  auto w = clean_world();
+  w.history.push_back(op("POST /api/orders", 201, {{"order_id", "ord-ghost"}}, "r-0-3", "key-4", "trace-ghost"));
+  auto v = check_answers_agree(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "ord-ghost was answered 201 (trace trace-ghost)"));
+}
+
+TEST_CASE("chaos reports a payment the shopper saw succeed whose order ends FAILED") {
+  auto w = clean_world();
+  w.history.push_back(op("POST {pay_url}", 200, {{"intent_id", "pi-2"}, {"status", "succeeded"}}, "r-0-1"));
+  CHECK(mentions(check_answers_agree(w), "ord-2 ends FAILED"));
+}
+
+TEST_CASE("chaos reports a settled status the shopper read that later changed") {
+  auto w = clean_world();
+  w.history.push_back(op("GET /api/orders/{id}", 200, {{"order_id", "ord-2"}, {"status", "PAID"}}, "r-0-1"));
+  CHECK(mentions(check_answers_agree(w), "read order ord-2 as PAID"));
+}
+
+TEST_CASE("chaos reports an Idempotency-Key that named two orders") {
+  auto w = clean_world();
+  w.orders.push_back({"ord-5", "usr-1", "FAILED", 2500, "EUR", "", "payment_expired"});
+  w.history.push_back(op("POST /api/orders", 201, {{"order_id", "ord-5"}}, "r-0-0", "key-1", "trace-replay"));
+  auto v = check_idempotency(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "key key-1"));
+  CHECK(mentions(v, "trace-replay"));
+}
+
+TEST_CASE("chaos reports one cart that became two orders") {
+  auto w = clean_world();
+  w.orders.push_back({"ord-6", "usr-1", "FAILED", 2500, "EUR", "", "payment_expired"});
+  w.history.push_back(op("POST /api/orders", 201, {{"order_id", "ord-6"}}, "r-0-0", "key-1-b"));
+  auto v = check_one_order_per_cart(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "checkout r-0-0 (one cart) became 2 orders"));
+
+  // From order.db alone: more orders than the shopper started checkouts.
+  auto w2 = clean_world();
+  w2.orders.push_back({"ord-7", "usr-1", "FAILED", 100, "EUR", "", ""});
+  w2.orders.push_back({"ord-8", "usr-1", "FAILED", 100, "EUR", "", ""});
+  CHECK(mentions(check_one_order_per_cart(w2), "started 3 checkouts but owns 4 orders"));
+}
+
+TEST_CASE("chaos reports an undelivered provider event and an unfinished callback") {
+  auto w = clean_world();
+  w.events[0].delivered = false;
+  w.events[0].attempts = 9;
+  w.recorded_events.erase("evt-1");  // the shop never received it
+  w.outbox[1].finished = false;
+  auto v = check_callbacks_delivered(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "evt-1"));
+  CHECK(mentions(v, "order ord-2"));
+}
+
+TEST_CASE("an event the shop recorded counts as delivered even when the provider lost its record of it") {
+  auto w = clean_world();
+  w.recorded_events = {"evt-1", "evt-2"};
+  w.events[0].delivered = false;
+  auto v = check_callbacks_delivered(w);
+  CHECK(v.outcome == Outcome::passed);
+  CHECK(v.note.find("1 event(s)") != std::string::npos);
+  w.recorded_events.erase("evt-1");
+  CHECK(check_callbacks_delivered(w).outcome == Outcome::failed);
+}
+
+TEST_CASE("chaos reports a breaker left OPEN") {
+  auto w = clean_world();
+  w.breakers[0].state = "OPEN";
+  auto v = check_breakers_closed(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "order->catalog"));
+}
+
+TEST_CASE("chaos reports a 5xx the API does not document, and lets a 503 in the error shape pass") {
+  auto w = clean_world();
+  CHECK(check_no_unexpected_5xx(w).outcome == Outcome::passed);
+  w.history.push_back(op("GET /api/orders/{id}", 500, nlohmann::json::value_t::discarded, "r-0-3", "", "trace-500"));
+  w.history.push_back(op("POST /api/orders", 503, "not the error shape", "r-0-3"));
+  auto v = check_no_unexpected_5xx(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(v.evidence.size() == 2);
+  CHECK(mentions(v, "trace-500"));
+}
+
+TEST_CASE("chaos reports a death of the shop it did not cause") {
+  auto w = clean_world();
+  w.unexpected_deaths.push_back("shopctl serve (pid 42) killed by signal Segmentation fault");
+  CHECK(check_process_alive(w).outcome == Outcome::failed);
+}
+
+TEST_CASE("an invariant whose source could not be read is not checked, never passed") {
+  auto w = clean_world();
+  w.have_provider = false;
+  w.have_breakers = false;
+  w.watched_process = false;
+  CHECK(check_paid_iff_captured(w).outcome == Outcome::not_checked);
+  CHECK(check_sums_match(w).outcome == Outcome::not_checked);
+  CHECK(check_breakers_closed(w).outcome == Outcome::not_checked);
+  CHECK(check_process_alive(w).outcome == Outcome::not_checked);
+  CHECK(check_orders_settled(w).outcome == Outcome::passed);
+}
+
+TEST_CASE("the chaos schedule is the same for a seed and differs between seeds") {
+  ScheduleOptions o;
+  o.seed = 7;
+  o.duration = std::chrono::seconds(45);
+  o.kill_process = true;
+  auto a = make_schedule(o), b = make_schedule(o);
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].to_json() == b[i].to_json());
+  o.seed = 8;
+  auto c = make_schedule(o);
+  bool differs = c.size() != a.size();
+  for (std::size_t i = 0; !differs && i < a.size(); ++i) differs = a[i].to_json() != c[i].to_json();
+  CHECK(differs);
+}
+
+TEST_CASE("the chaos schedule kills the process several times, and ends every fault and stop in time") {
+  ScheduleOptions o;
+  o.seed = 3;
+  o.duration = std::chrono::seconds(60);
+  o.kill_process = true;
+  auto events = make_schedule(o);
+  int kills = 0, on = 0, off = 0, stops = 0, starts = 0;
+  std::chrono::milliseconds clock{0};
+  for (const auto& e : events) {
+    CHECK(e.at_s <= 60 * 0.85 + 1e-9);
+    kills += e.kind == EventKind::kill_process;
+    on += e.kind == EventKind::fault_on;
+    off += e.kind == EventKind::fault_off;
+    stops += e.kind == EventKind::stop || e.kind == EventKind::crash_service;
+    starts += e.kind == EventKind::start;
+    if (e.kind == EventKind::clock_advance) clock += e.advance;
+  }
+  CHECK(kills >= 2);
+  CHECK(on > 0);
+  CHECK(on == off);
+  CHECK(stops == starts);
+  CHECK(clock <= o.clock_budget);
+}
+
+TEST_CASE("chaos faults cover every fault type and reach every edge of the call graph") {
+  std::set<std::string> types;
+  for (const auto& edge : fault_edges())
+    for (const auto& type : fault_types()) {
+      auto f = fault_on_edge(edge, type, 0.5, "x", 1);
+      CHECK(f["target"] == edge.callee);
+      types.insert(f["type"].get<std::string>());
+    }
+  CHECK(types.size() == 7);
+  CHECK(fault_edges().size() >= 9);
+}
