@@ -174,13 +174,6 @@ bool digests_equal(const Sha256Digest& a, const Sha256Digest& b) noexcept {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-bool secrets_equal(std::string_view a, std::string_view b) noexcept {
-  const bool same_size = a.size() == b.size();
-  const std::string_view other = same_size ? b : a;
-  const bool same_bytes = a.empty() || CRYPTO_memcmp(a.data(), other.data(), a.size()) == 0;
-  return same_size && same_bytes;
-}
-
 std::string base64url_encode(std::string_view bytes) {
   std::string text;
   text.reserve((bytes.size() * 4 + 2) / 3);

@@ -24,11 +24,6 @@ bool try_hmac_sha256(std::string_view key, std::initializer_list<std::string_vie
 // Compares two digests in time independent of where they differ.
 bool digests_equal(const Sha256Digest& a, const Sha256Digest& b) noexcept;
 
-// Compares two secrets (API keys, tokens) in time independent of where they differ. Only the
-// lengths may show through the timing; a length mismatch still compares `a` with itself so
-// that no early return gives it away.
-bool secrets_equal(std::string_view a, std::string_view b) noexcept;
-
 // Returns `bytes` as base64url without padding (RFC 4648 section 5, as JWS uses it).
 std::string base64url_encode(std::string_view bytes);
 

@@ -9,6 +9,7 @@
 
 #include "platform/error.hpp"
 #include "platform/json_body.hpp"
+#include "platform/security/compare.hpp"
 #include "platform/security/hmac.hpp"
 #include "platform/security/webhook_signature.hpp"
 
