@@ -66,8 +66,9 @@ const std::vector<Edge>& allowed_edges() {
       {.caller = "order",
        .callee = "payment",
        .label = "open payment",
-       .why = "Checkout asks the payment service to open a payment for the order's total.",
-       .routes = {"POST /internal/payments"}},
+       .why = "Checkout asks the payment service to open a payment for the order's total; an "
+              "unpaid order's expiry asks it to cancel that payment.",
+       .routes = {"POST /internal/payments", "POST /internal/payments/cancel"}},
       {.caller = "payment",
        .callee = "order",
        .label = "callback only",
@@ -77,8 +78,9 @@ const std::vector<Edge>& allowed_edges() {
       {.caller = "payment",
        .callee = "provider",
        .label = "payment intents",
-       .why = "The payment service opens a payment intent at the provider.",
-       .routes = {"POST /v1/payment_intents"}},
+       .why = "The payment service opens a payment intent at the provider, and cancels it when "
+              "the order expires.",
+       .routes = {"POST /v1/payment_intents", "POST /v1/payment_intents/{intent_id}/cancel"}},
       {.caller = "provider",
        .callee = "gateway",
        .label = "signed webhook",

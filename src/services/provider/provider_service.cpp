@@ -62,7 +62,8 @@ std::string ProviderService::pay_url(const std::string& intent_id) const {
   return "http://127.0.0.1:" + std::to_string(host_.port()) + "/pay/" + intent_id;
 }
 
-nlohmann::json ProviderService::intent_json(const Intent& intent) const {
+nlohmann::json ProviderService::intent_json(const Intent& intent,
+                                            const std::optional<StoredEvent>& event) const {
   auto optional_text = [](const std::string& text) {
     return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
   };
@@ -73,7 +74,9 @@ nlohmann::json ProviderService::intent_json(const Intent& intent) const {
           {"status", intent.status},
           {"failure_reason", optional_text(intent.failure_reason)},
           {"event_id", optional_text(intent.event_id)},
-          {"pay_url", pay_url(intent.intent_id)}};
+          {"pay_url", pay_url(intent.intent_id)},
+          {"event", event ? nlohmann::json::parse(event->body, nullptr, false)
+                          : nlohmann::json(nullptr)}};
 }
 
 void ProviderService::add_routes() {
@@ -87,10 +90,14 @@ void ProviderService::add_routes() {
                  throw ApiError(404, "intent_not_found",
                                 "no payment intent " + req.param("intent_id").substr(0, 100));
                }
-               co_return Response::json(200, intent_json(*intent));
+               std::optional<StoredEvent> event;
+               if (!intent->event_id.empty()) event = co_await store_.find_event(intent->event_id);
+               co_return Response::json(200, intent_json(*intent, event));
              });
   routes.add("POST", "/pay/{intent_id}", http::Access::anyone(),
              [this](Request& req) { return pay(req); });
+  routes.add("POST", "/v1/payment_intents/{intent_id}/cancel", http::Access::only({"payment"}),
+             [this](Request& req) { return cancel_intent(req); });
   routes.add("POST", "/v1/events/{event_id}/resend", http::Access::anyone(),
              [this](Request& req) { return resend(req); });
 }
@@ -112,7 +119,21 @@ asio::awaitable<Response> ProviderService::create_intent(Request& req) {
   }
   auto result =
       co_await store_.create_intent(payment_id, amount_cents, currency, ctx_.clock.unix_millis());
-  co_return Response::json(result.created ? 201 : 200, intent_json(result.intent));
+  std::optional<StoredEvent> event;
+  if (!result.intent.event_id.empty()) event = co_await store_.find_event(result.intent.event_id);
+  co_return Response::json(result.created ? 201 : 200, intent_json(result.intent, event));
+}
+
+asio::awaitable<Response> ProviderService::cancel_intent(Request& req) {
+  auto canceled = co_await store_.cancel_intent(req.param("intent_id"), ctx_.clock.unix_millis());
+  if (canceled.intent.status != "canceled") {
+    // The payment was decided first: the shop gets the decision and its event, to record it
+    // as the webhook would have.
+    throw ApiError(409, "intent_already_processed",
+                   "this payment intent was already paid or declined; it cannot be canceled",
+                   {{"intent", intent_json(canceled.intent, canceled.event)}});
+  }
+  co_return Response::json(200, intent_json(canceled.intent));
 }
 
 asio::awaitable<Response> ProviderService::pay(Request& req) {
@@ -120,6 +141,11 @@ asio::awaitable<Response> ProviderService::pay(Request& req) {
   auto intent = co_await store_.find_intent(intent_id);
   if (!intent) {
     throw ApiError(404, "intent_not_found", "no payment intent " + intent_id.substr(0, 100));
+  }
+  if (intent->status == "canceled") {
+    throw ApiError(409, "intent_canceled",
+                   "this payment intent was canceled; it can no longer be paid",
+                   {{"intent_id", intent_id}, {"status", intent->status}});
   }
   if (intent->status != "requires_payment") {
     throw ApiError(409, "intent_already_processed",

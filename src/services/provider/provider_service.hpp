@@ -4,7 +4,8 @@
 // intent's page; the provider then sends a signed event to the shop's public webhook at the
 // gateway, as an outside system does: no service credential, only the Payment-Signature.
 //
-// Routes: POST /v1/payment_intents (payment only), GET and POST /pay/{intent_id} (anyone),
+// Routes: POST /v1/payment_intents and POST /v1/payment_intents/{intent_id}/cancel (payment
+// only), GET and POST /pay/{intent_id} (anyone),
 // POST /v1/events/{event_id}/resend (anyone; re-sends the stored event with its original
 // signature, as a replaying attacker or a confused operator would).
 #include <chrono>
@@ -55,6 +56,10 @@ class ProviderService : public platform::Service {
   void add_routes();
   boost::asio::awaitable<http::Response> create_intent(http::Request& req);
   boost::asio::awaitable<http::Response> pay(http::Request& req);
+  // POST /v1/payment_intents/{intent_id}/cancel: 200 the canceled intent (also when it was
+  // canceled before); 409 `intent_already_processed` with `details.intent` (and its event)
+  // when the intent was paid or declined first; 404 `intent_not_found`.
+  boost::asio::awaitable<http::Response> cancel_intent(http::Request& req);
   boost::asio::awaitable<http::Response> resend(http::Request& req);
   // POSTs an event to the gateway's webhook and records the call (provider->gateway).
   boost::asio::awaitable<Delivery> send_event(const std::string& body,
@@ -62,7 +67,9 @@ class ProviderService : public platform::Service {
   // One pass of the webhook retries: sends the events that are due again.
   boost::asio::awaitable<void> retry_undelivered(const std::atomic<bool>& stopping);
   std::string pay_url(const std::string& intent_id) const;
-  nlohmann::json intent_json(const Intent& intent) const;
+  // The intent as every route answers it; `event` is the JSON of the event sent about it.
+  nlohmann::json intent_json(const Intent& intent,
+                             const std::optional<StoredEvent>& event = std::nullopt) const;
 
   ProviderSettings settings_;
   ProviderStore store_;
