@@ -80,14 +80,19 @@ ALTER TABLE orders ADD COLUMN checkout_interrupted INTEGER NOT NULL DEFAULT 0;
 -- The expiry pass reads pending orders by age.
 CREATE INDEX orders_by_status ON orders (status, created_at_ms);
 
--- One checkout per cart (a user has one cart): the claim of the checkout running now.
-CREATE TABLE checkout_claims (
+)sql",
+};
+
+// One checkout per cart (a user has one cart): the claim of the checkout running now. A TEMP
+// table of the store's connection: a claim needs no durability (no checkout survives a stop,
+// and a new connection starts without claims), so taking and releasing it costs no fsync.
+constexpr std::string_view kCheckoutClaimsTable = R"sql(
+CREATE TEMP TABLE IF NOT EXISTS checkout_claims (
   user_id       TEXT    PRIMARY KEY,
   claim_id      TEXT    NOT NULL,
   claimed_at_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
-)sql",
-};
+)sql";
 
 StoredCart load_cart(Database& db, const std::string& user_id) {
   StoredCart cart;
@@ -265,6 +270,7 @@ void OrderStore::open() {
       // created anything: the key is free again.
       db.prepare("DELETE FROM idempotency_keys WHERE order_id IS NULL").run();
       // No checkout survives a stop: every cart may check out again.
+      db.exec(kCheckoutClaimsTable);
       db.prepare("DELETE FROM checkout_claims").run();
       // An order still pending without a payment was cut short between its creation and the
       // recording of its payment: start-up recovery cancels it (cancel_due lists it first).
