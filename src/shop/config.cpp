@@ -305,10 +305,17 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
     }
   }
   if (auto n = root["order"]) {
-    if (w.check_map(n, "order", {"catalog_client", "payment_client", "circuit_breakers"})) {
+    if (w.check_map(n, "order", {"catalog_client", "payment_client", "circuit_breakers",
+                                 "payment_timeout"})) {
       if (auto c = n["catalog_client"]) w.client(c, "order.catalog_client", config.order_catalog_client);
       if (auto c = n["payment_client"]) w.client(c, "order.payment_client", config.order_payment_client);
       if (auto c = n["circuit_breakers"]) w.breakers(c, "order.circuit_breakers", config);
+      if (auto t = n["payment_timeout"]) {
+        if (auto d = w.duration(t, "order.payment_timeout")) {
+          if (*d < std::chrono::seconds(1)) w.issue(t, "order.payment_timeout must be at least 1s");
+          else config.order_payment_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+        }
+      }
     }
   }
   if (auto n = root["payment"]) {
@@ -484,6 +491,7 @@ std::string describe_config(const ShopConfig& c) {
   };
   j["order"]["catalog_client"] = client(c.order_catalog_client);
   j["order"]["payment_client"] = client(c.order_payment_client);
+  j["order"]["payment_timeout"] = platform::format_duration(c.order_payment_timeout);
   j["payment"]["order_client"] = client(c.payment_order_client);
   j["payment"]["provider_client"] = client(c.payment_provider_client);
   j["payment"]["reconcile"] = {{"after", platform::format_duration(c.reconcile_after)}};

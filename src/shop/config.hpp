@@ -85,6 +85,8 @@ struct ShopConfig {
   // order
   ClientSettings order_catalog_client{std::chrono::milliseconds(1000), {}};
   ClientSettings order_payment_client{std::chrono::milliseconds(2000), {}};
+  // How long an order may stay PAYMENT_PENDING (shop clock) before it expires.
+  std::chrono::milliseconds order_payment_timeout{std::chrono::minutes(30)};
   // payment
   ClientSettings payment_order_client{std::chrono::milliseconds(2000), {}};
   ClientSettings payment_provider_client{std::chrono::milliseconds(2000), {}};

@@ -206,6 +206,7 @@ Shop::Shop(ShopConfig config, ShopOptions options)
   payment.reconcile_after = c.reconcile_after;
   order::OrderSettings order{port_of(c, "order"), edge(c, c.order_catalog_client, "order->catalog"),
                              edge(c, c.order_payment_client, "order->payment"), c.seed};
+  order.payment_timeout = c.order_payment_timeout;
   gateway::GatewaySettings gateway{port_of(c, "gateway"), c.jwt_secret, c.jwt_issuer, c.jwt_audience};
 
   auto& s = impl_->services;

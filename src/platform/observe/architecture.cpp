@@ -66,8 +66,9 @@ const std::vector<Edge>& allowed_edges() {
       {.caller = "order",
        .callee = "payment",
        .label = "open payment",
-       .why = "Checkout asks the payment service to open a payment for the order's total.",
-       .routes = {"POST /internal/payments"}},
+       .why = "Checkout asks the payment service to open a payment for the order's total; an "
+              "unpaid order's expiry asks it to cancel that payment.",
+       .routes = {"POST /internal/payments", "POST /internal/payments/cancel"}},
       {.caller = "payment",
        .callee = "order",
        .label = "callback only",
@@ -77,11 +78,12 @@ const std::vector<Edge>& allowed_edges() {
       {.caller = "payment",
        .callee = "provider",
        .label = "payment intents",
-       .why = "The payment service opens a payment intent at the provider, and looks one up "
-              "when its webhook is late (reconciliation); it proves itself with the shop's API "
-              "key, never the internal service credential.",
+       .why = "The payment service opens a payment intent at the provider, looks one up when "
+              "its webhook is late (reconciliation), and cancels it when the order expires; it "
+              "proves itself with the shop's API key, never the internal service credential.",
        .routes = {"POST /v1/payment_intents", "GET /v1/payment_intents",
-                  "GET /v1/payment_intents/{intent_id}"},
+                  "GET /v1/payment_intents/{intent_id}",
+                  "POST /v1/payment_intents/{intent_id}/cancel"},
        .credential_checked = false},
       {.caller = "provider",
        .callee = "gateway",

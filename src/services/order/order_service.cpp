@@ -19,6 +19,10 @@ namespace {
 constexpr std::string_view kIdempotencyKeyHeader = "Idempotency-Key";
 constexpr std::size_t kMaxPaymentIdLength = 100;
 constexpr std::size_t kMaxReasonLength = 200;
+// How often the expiry looks for orders to end (real time). Due-ness itself is judged on the
+// shop clock, so advance_clock makes an unpaid order expire on the next pass.
+constexpr std::chrono::milliseconds kExpiryPollInterval{250};
+constexpr std::size_t kExpiryBatch = 32;
 
 // The user the gateway vouches for. Throws ApiError 401 `unauthenticated` when it names none.
 const std::string& require_user(const Request& req) {
@@ -63,6 +67,23 @@ void OrderService::open_storage() {
 
 void OrderService::close_storage() {
   store_.close();
+}
+
+void OrderService::start_background() {
+  // The first pass runs at once: it is the start-up recovery of interrupted checkouts.
+  expiry_.start(ctx_.io, kExpiryPollInterval,
+                [this](const std::atomic<bool>& stopping) { return cancel_due_orders(stopping); },
+                [this](const std::exception& e) {
+                  ctx_.log.warn("order expiry pass failed",
+                                {{"service", "order"}, {"error", e.what()}});
+                });
+}
+
+void OrderService::stop_background() {
+  // The pass under way finishes its current cancel (at most the edge's attempts' time). An io
+  // thread must not block on it; the loop then ends on its own.
+  expiry_.stop(settings_.payment.timeout * 2 + std::chrono::seconds(2),
+               !ctx_.running_in_io_thread());
 }
 
 void OrderService::add_routes() {
@@ -152,12 +173,18 @@ asio::awaitable<Response> OrderService::checkout_route(Request& req) {
     validate_idempotency_key(*header);
     key = std::string(*header);
   }
+  // One checkout per cart: the claim is taken in the database job that reads the cart (with
+  // the key's claim when there is a key), and released however the checkout ends.
   std::optional<StoredCart> cart;
+  std::string checkout_claim;
   if (key) {
     StoredCart claimed_cart;
     auto claim =
         co_await store_.claim_idempotency_key(user, *key, ctx_.clock.unix_millis(), &claimed_cart);
-    if (claim.kind == IdempotencyClaim::claimed) cart = std::move(claimed_cart);
+    if (claim.kind == IdempotencyClaim::claimed) {
+      cart = std::move(claimed_cart);
+      checkout_claim = std::move(claim.checkout_claim);
+    }
     if (claim.kind == IdempotencyClaim::replay) {
       Response replay;
       replay.status = claim.status;
@@ -171,6 +198,10 @@ asio::awaitable<Response> OrderService::checkout_route(Request& req) {
                      "a checkout with this Idempotency-Key is still running; try again shortly",
                      {{"header", "Idempotency-Key"}});
     }
+  } else {
+    auto claim = co_await store_.claim_checkout(user, ctx_.clock.unix_millis());
+    cart = std::move(claim.cart);
+    checkout_claim = std::move(claim.claim_id);
   }
 
   CheckoutAnswer answer;
@@ -179,6 +210,15 @@ asio::awaitable<Response> OrderService::checkout_route(Request& req) {
     answer = co_await checkout(req, user, key, std::move(cart));
   } catch (...) {
     failure = std::current_exception();
+  }
+  try {
+    co_await store_.release_checkout(user, checkout_claim);
+  } catch (const std::exception& e) {
+    // Only a closing database refuses it; open() drops every claim anyway.
+    ctx_.log.warn("checkout claim not released", {{"service", "order"},
+                                                  {"user_id", user},
+                                                  {"error", std::string(e.what()).substr(0, 200)},
+                                                  {"trace_id", req.trace_id}});
   }
   if (key) {
     // Only a checkout that created an order binds its key; otherwise nothing happened and the
@@ -355,6 +395,60 @@ asio::awaitable<Response> OrderService::payment_result(Request& req) {
   co_return Response::json(
       200,
       {{"order_id", order_id}, {"status", order_status}, {"result", std::string(decision.reason)}});
+}
+
+asio::awaitable<void> OrderService::cancel_due_orders(const std::atomic<bool>& stopping) {
+  const std::int64_t created_before_ms =
+      ctx_.clock.unix_millis() - settings_.payment_timeout.count();
+  auto due = co_await store_.cancel_due(created_before_ms, kExpiryBatch);
+  for (const OrderToCancel& order : due) {
+    if (stopping) co_return;
+    const std::string trace_id = platform::TraceContext::fresh().trace_id;
+    std::optional<PaymentCancellation> canceled;
+    std::string failure;
+    try {
+      canceled = co_await payments_.cancel_payment(order.order_id, order.reason, trace_id);
+    } catch (const PaymentUnavailable& e) {
+      failure = e.what();
+    }
+    if (!canceled) {
+      // Payment (or the provider behind it) is unreachable: the order stays pending, and the
+      // next pass asks again. Logged once per outage.
+      if (!payment_unreachable_) {
+        ctx_.log.warn("cannot cancel an unpaid order's payment; will retry",
+                      {{"service", "order"},
+                       {"order_id", order.order_id},
+                       {"reason", order.reason},
+                       {"cause", failure.substr(0, 200)},
+                       {"trace_id", trace_id}});
+      }
+      payment_unreachable_ = true;
+      co_return;
+    }
+    payment_unreachable_ = false;
+    // The FAILED entry's reason: why we canceled, or the provider's reason for a decline that
+    // came first.
+    std::string reason;
+    if (canceled->outcome == CancelOutcome::CANCELED) reason = order.reason;
+    if (canceled->outcome == CancelOutcome::FAILED) reason = canceled->failure_reason;
+    auto result = co_await store_.apply_cancel_result(order.order_id, canceled->payment_id,
+                                                      canceled->outcome, reason,
+                                                      ctx_.clock.unix_millis());
+    if (!result) continue;
+    const nlohmann::json fields = {{"service", "order"},
+                                   {"order_id", order.order_id},
+                                   {"why", order.reason},
+                                   {"payment_id", canceled->payment_id},
+                                   {"payment_status", std::string(to_string(canceled->outcome))},
+                                   {"status", std::string(to_string(result->order.status))},
+                                   {"result", std::string(result->decision.reason)},
+                                   {"trace_id", trace_id}};
+    if (result->decision.kind == TransitionDecision::conflict) {
+      ctx_.log.error("a canceled payment contradicts the order", fields);
+    } else {
+      ctx_.log.info("unpaid order ended", fields);
+    }
+  }
 }
 
 }  // namespace shopctl::order

@@ -8,6 +8,14 @@
 // /cart/items/{product_id}, POST /orders (checkout), GET /orders, GET /orders/{id}, all for
 // the gateway only and for the user it names in X-User-Id; POST
 // /internal/orders/{id}/payment-result for the payment service only.
+//
+// In the background it ends unpaid orders: an order PAYMENT_PENDING for longer than
+// `payment_timeout` on the shop clock, or left without a payment by a stop mid-checkout
+// (start-up recovery), has its payment canceled through the payment service and ends FAILED
+// (payment_expired, checkout_interrupted) with its items back in the cart, or PAID when the
+// provider had captured the payment first.
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -15,6 +23,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "platform/background_loop.hpp"
 #include "platform/resilient_caller.hpp"
 #include "platform/service.hpp"
 #include "services/order/catalog_client.hpp"
@@ -28,6 +37,9 @@ struct OrderSettings {
   platform::EdgeSettings catalog;  // order->catalog
   platform::EdgeSettings payment;  // order->payment
   std::uint64_t seed = 0;          // retry jitter
+  // How long an order may stay PAYMENT_PENDING (shop clock) before its payment is canceled
+  // and the order fails with payment_expired.
+  std::chrono::milliseconds payment_timeout{std::chrono::minutes(30)};
 };
 
 class OrderService : public platform::Service {
@@ -43,6 +55,8 @@ class OrderService : public platform::Service {
  protected:
   void open_storage() override;
   void close_storage() override;
+  void start_background() override;
+  void stop_background() override;
 
  private:
   // What a checkout answered, and whether it created an order (then an Idempotency-Key
@@ -62,11 +76,17 @@ class OrderService : public platform::Service {
                                                   const std::optional<std::string>& key,
                                                   std::optional<StoredCart> cart);
   boost::asio::awaitable<http::Response> payment_result(http::Request& req);
+  // One pass of the expiry: cancels the payment of each order that is due (interrupted at
+  // start-up, or pending longer than payment_timeout) through the payment service, and
+  // applies the outcome. Ends the pass when payment cannot be reached (the next pass retries).
+  boost::asio::awaitable<void> cancel_due_orders(const std::atomic<bool>& stopping);
 
   OrderSettings settings_;
   OrderStore store_;
   CatalogClient catalog_;
   PaymentClient payments_;
+  platform::BackgroundLoop expiry_;  // unpaid orders' expiry and start-up recovery
+  bool payment_unreachable_ = false;  // logged once per outage; touched only by expiry_'s pass
 };
 
 }  // namespace shopctl::order

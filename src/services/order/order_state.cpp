@@ -61,4 +61,49 @@ TransitionDecision decide_payment_result(OrderStatus current, std::string_view c
           current == OrderStatus::PAID ? "order_already_paid" : "order_already_failed"};
 }
 
+std::string_view to_string(CancelOutcome outcome) {
+  switch (outcome) {
+    case CancelOutcome::CANCELED:
+      return "CANCELED";
+    case CancelOutcome::SUCCEEDED:
+      return "SUCCEEDED";
+    case CancelOutcome::FAILED:
+      return "FAILED";
+  }
+  return "UNKNOWN";
+}
+
+std::optional<CancelOutcome> parse_cancel_outcome(std::string_view text) {
+  for (CancelOutcome outcome :
+       {CancelOutcome::CANCELED, CancelOutcome::SUCCEEDED, CancelOutcome::FAILED}) {
+    if (to_string(outcome) == text) return outcome;
+  }
+  return std::nullopt;
+}
+
+TransitionDecision decide_cancel_result(OrderStatus current, std::string_view current_payment_id,
+                                        std::string_view incoming_payment_id,
+                                        CancelOutcome outcome) {
+  if (outcome == CancelOutcome::SUCCEEDED) {
+    return decide_payment_result(current, current_payment_id, incoming_payment_id,
+                                 PaymentOutcome::SUCCEEDED);
+  }
+  if (outcome == CancelOutcome::FAILED) {
+    return decide_payment_result(current, current_payment_id, incoming_payment_id,
+                                 PaymentOutcome::FAILED);
+  }
+  switch (current) {
+    case OrderStatus::PAYMENT_PENDING:
+      if (!current_payment_id.empty() && incoming_payment_id != current_payment_id) {
+        return {TransitionDecision::conflict, current, "payment_mismatch"};
+      }
+      return {TransitionDecision::apply, OrderStatus::FAILED, "payment_canceled"};
+    case OrderStatus::FAILED:
+      return {TransitionDecision::no_op, current, "repeated_result"};
+    case OrderStatus::PAID:
+      break;
+  }
+  return {TransitionDecision::conflict, current, "order_already_paid"};
+}
+
 }  // namespace shopctl::order

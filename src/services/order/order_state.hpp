@@ -3,6 +3,11 @@
 //
 //   PAYMENT_PENDING --SUCCEEDED--> PAID      (final)
 //   PAYMENT_PENDING --FAILED-----> FAILED    (final)
+//   PAYMENT_PENDING --CANCELED---> FAILED    (final; the order expired, or its checkout was
+//                                             interrupted, and its payment was canceled)
+//
+// SUCCEEDED and FAILED come from the payment-result callback, or from the answer to a cancel
+// that the provider had decided first; CANCELED only from the answer to a cancel.
 //
 // The payment service may deliver a result more than once (it retries until acknowledged,
 // across restarts), so a repeated result that matches the final state is a harmless no-op,
@@ -38,6 +43,18 @@ struct TransitionDecision {
   std::string_view reason;
 };
 
+// Why the order service cancels an order's payment; the reason of the FAILED history entry.
+inline constexpr std::string_view kPaymentExpired = "payment_expired";
+inline constexpr std::string_view kCheckoutInterrupted = "checkout_interrupted";
+
+// What the payment service answered when asked to cancel an order's payment: canceled
+// (unpayable now), or already decided by the provider.
+enum class CancelOutcome { CANCELED, SUCCEEDED, FAILED };
+
+// "CANCELED", "SUCCEEDED" or "FAILED", as in the cancel answer's `status`.
+std::string_view to_string(CancelOutcome outcome);
+std::optional<CancelOutcome> parse_cancel_outcome(std::string_view text);
+
 // Decides what a payment result does to an order. The rules, in order:
 //  1. The result must be about the order's payment. An empty incoming payment id, or one that
 //     differs from the order's, is a conflict (`payment_mismatch`). An order still pending
@@ -51,5 +68,20 @@ struct TransitionDecision {
 TransitionDecision decide_payment_result(OrderStatus current, std::string_view current_payment_id,
                                          std::string_view incoming_payment_id,
                                          PaymentOutcome outcome);
+
+// Decides what the answer to a cancel does to an order. `incoming_payment_id` is empty when
+// the order had no payment (the payment service then keeps a tombstone for it). The rules:
+//  1. SUCCEEDED and FAILED follow decide_payment_result exactly (the provider decided first:
+//     the same truth the webhook brings).
+//  2. PAYMENT_PENDING + CANCELED -> apply, FAILED (`payment_canceled`), unless the order has
+//     a payment id recorded and the incoming one differs (or is empty: "no payment"), which
+//     is a conflict (`payment_mismatch`). A pending order without a recorded id adopts the
+//     incoming one, as with a payment result.
+//  3. FAILED + CANCELED -> no_op (`repeated_result`): a failed order's payment is unpayable,
+//     as it should be. PAID + CANCELED -> conflict (`order_already_paid`): the provider
+//     serializes capture and cancel, so this only happens when the data is wrong.
+TransitionDecision decide_cancel_result(OrderStatus current, std::string_view current_payment_id,
+                                        std::string_view incoming_payment_id,
+                                        CancelOutcome outcome);
 
 }  // namespace shopctl::order

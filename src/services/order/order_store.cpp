@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "platform/error.hpp"
+#include "platform/security/random.hpp"
 
 namespace shopctl::order {
 
@@ -72,7 +73,26 @@ CREATE TABLE idempotency_keys (
   PRIMARY KEY (user_id, idempotency_key)
 ) WITHOUT ROWID;
 )sql",
+    R"sql(
+-- Set at start-up on an order a stop cut short between its creation and the recording of
+-- its payment: start-up recovery cancels it at once.
+ALTER TABLE orders ADD COLUMN checkout_interrupted INTEGER NOT NULL DEFAULT 0;
+-- The expiry pass reads pending orders by age.
+CREATE INDEX orders_by_status ON orders (status, created_at_ms);
+
+)sql",
 };
+
+// One checkout per cart (a user has one cart): the claim of the checkout running now. A TEMP
+// table of the store's connection: a claim needs no durability (no checkout survives a stop,
+// and a new connection starts without claims), so taking and releasing it costs no fsync.
+constexpr std::string_view kCheckoutClaimsTable = R"sql(
+CREATE TEMP TABLE IF NOT EXISTS checkout_claims (
+  user_id       TEXT    PRIMARY KEY,
+  claim_id      TEXT    NOT NULL,
+  claimed_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
 
 StoredCart load_cart(Database& db, const std::string& user_id) {
   StoredCart cart;
@@ -151,6 +171,24 @@ void add_history(Database& db, const std::string& order_id, OrderStatus status, 
   st.run();
 }
 
+// Takes the checkout claim of `user_id`'s cart for a new checkout and returns its id. Throws
+// ApiError 409 `checkout_in_progress` when another checkout holds it.
+std::string claim_cart(Database& db, const std::string& user_id, std::int64_t now_ms) {
+  {
+    auto st = db.prepare("SELECT 1 FROM checkout_claims WHERE user_id = ?");
+    st.bind_all(user_id);
+    if (st.step()) {
+      throw ApiError(409, "checkout_in_progress",
+                     "another checkout of this cart is still running; try again shortly");
+    }
+  }
+  std::string claim_id = platform::security::new_id("chk_");
+  db.prepare("INSERT INTO checkout_claims (user_id, claim_id, claimed_at_ms) VALUES (?, ?, ?)")
+      .bind_all(user_id, claim_id, now_ms)
+      .run();
+  return claim_id;
+}
+
 // Puts a failed order's items back into its owner's cart: quantities merge (capped at 99),
 // new lines go to the end.
 void restore_cart(Database& db, const Order& order) {
@@ -178,6 +216,35 @@ void restore_cart(Database& db, const Order& order) {
   }
 }
 
+// Moves `order` to `next` because of its payment's `payment_status` (the payment id is
+// adopted when none is recorded), with a history entry; a FAILED order's items go back to the
+// cart for another try. Updates `order` to what load_order would read back.
+void apply_transition(Database& db, Order& order, OrderStatus next, const std::string& payment_id,
+                      std::string_view payment_status, const std::string& reason,
+                      std::int64_t now_ms) {
+  const std::string status(payment_status);
+  auto update = db.prepare(
+      "UPDATE orders SET status = ?, payment_id = COALESCE(payment_id, ?), "
+      "payment_status = ?, updated_at_ms = ? WHERE order_id = ?");
+  update.bind(1, std::string(to_string(next)));
+  if (payment_id.empty()) {
+    update.bind_null(2);
+  } else {
+    update.bind(2, payment_id);
+  }
+  update.bind(3, status).bind(4, now_ms).bind(5, order.order_id).run();
+  add_history(db, order.order_id, next, now_ms, reason);
+  if (next == OrderStatus::FAILED) restore_cart(db, order);
+  order.status = next;
+  if (order.payment) {
+    order.payment->status = status;
+  } else if (!payment_id.empty()) {
+    order.payment = OrderPayment{payment_id, status, ""};
+  }
+  order.updated_at_ms = now_ms;
+  order.history.push_back({next, now_ms, reason});
+}
+
 }  // namespace
 
 OrderStore::OrderStore(std::filesystem::path file, platform::Synchronous synchronous)
@@ -202,13 +269,25 @@ void OrderStore::open() {
       // A claim without an order belonged to a checkout that a stop cut short before it
       // created anything: the key is free again.
       db.prepare("DELETE FROM idempotency_keys WHERE order_id IS NULL").run();
+      // No checkout survives a stop: every cart may check out again.
+      db.exec(kCheckoutClaimsTable);
+      db.prepare("DELETE FROM checkout_claims").run();
+      // An order still pending without a payment was cut short between its creation and the
+      // recording of its payment: start-up recovery cancels it (cancel_due lists it first).
+      db.prepare(
+            "UPDATE orders SET checkout_interrupted = 1 "
+            "WHERE status = 'PAYMENT_PENDING' AND payment_id IS NULL")
+          .run();
       // A claim with an order but without an answer was cut short after the order existed:
-      // later requests with the key see the order as it is now.
+      // later requests with the key see the order as it is now. An interrupted order's key
+      // waits for the recovery, which stores the answer with the order's end.
       std::vector<std::pair<std::string, std::string>> unanswered;
       {
         auto st = db.prepare(
             "SELECT user_id, idempotency_key FROM idempotency_keys "
-            "WHERE order_id IS NOT NULL AND response_status IS NULL");
+            "WHERE order_id IS NOT NULL AND response_status IS NULL AND order_id NOT IN "
+            "(SELECT order_id FROM orders WHERE checkout_interrupted = 1 "
+            "AND status = 'PAYMENT_PENDING')");
         while (st.step()) unanswered.emplace_back(st.column_text(0), st.column_text(1));
       }
       for (const auto& [user_id, key] : unanswered) {
@@ -379,6 +458,8 @@ asio::awaitable<IdempotencyClaim> OrderStore::claim_idempotency_key(std::string 
         }
         return;
       }
+      // The cart's claim first: when another checkout holds it, the key is not claimed.
+      if (cart) claim.checkout_claim = claim_cart(db, user_id, now_ms);
       db.prepare(
             "INSERT INTO idempotency_keys (user_id, idempotency_key, created_at_ms) "
             "VALUES (?, ?, ?)")
@@ -389,6 +470,24 @@ asio::awaitable<IdempotencyClaim> OrderStore::claim_idempotency_key(std::string 
     if (cart && claim.kind == IdempotencyClaim::claimed) *cart = load_cart(db, user_id);
   });
   co_return claim;
+}
+
+asio::awaitable<CheckoutClaim> OrderStore::claim_checkout(std::string user_id,
+                                                          std::int64_t now_ms) {
+  CheckoutClaim claim;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] { claim.claim_id = claim_cart(db, user_id, now_ms); });
+    claim.cart = load_cart(db, user_id);
+  });
+  co_return claim;
+}
+
+asio::awaitable<void> OrderStore::release_checkout(std::string user_id, std::string claim_id) {
+  co_await worker().run([&](Database& db) {
+    db.prepare("DELETE FROM checkout_claims WHERE user_id = ? AND claim_id = ?")
+        .bind_all(user_id, claim_id)
+        .run();
+  });
 }
 
 asio::awaitable<void> OrderStore::release_idempotency_key(std::string user_id, std::string key) {
@@ -404,9 +503,11 @@ asio::awaitable<void> OrderStore::release_idempotency_key(std::string user_id, s
 asio::awaitable<void> OrderStore::save_idempotent_answer(std::string user_id, std::string key,
                                                          int status, std::string body) {
   co_await worker().run([&](Database& db) {
+    // The first answer stays: a checkout that a restart cut short may finish late, after the
+    // start-up recovery already answered its key.
     db.prepare(
           "UPDATE idempotency_keys SET response_status = ?, response_body = ? "
-          "WHERE user_id = ? AND idempotency_key = ?")
+          "WHERE user_id = ? AND idempotency_key = ? AND response_status IS NULL")
         .bind_all(status, body, user_id, key)
         .run();
   });
@@ -524,25 +625,54 @@ asio::awaitable<std::optional<PaymentResultOutcome>> OrderStore::apply_payment_r
       TransitionDecision decision =
           decide_payment_result(loaded->status, current_payment, payment_id, outcome);
       if (decision.kind == TransitionDecision::apply) {
-        db.prepare(
-              "UPDATE orders SET status = ?, payment_id = COALESCE(payment_id, ?), "
-              "payment_status = ?, updated_at_ms = ? WHERE order_id = ?")
-            .bind_all(std::string(to_string(decision.next)), payment_id,
-                      std::string(to_string(outcome)), now_ms, order_id)
-            .run();
-        add_history(db, order_id, decision.next, now_ms, reason);
-        // A declined payment ends the order; the cart gets its items back for another try.
-        if (decision.next == OrderStatus::FAILED) restore_cart(db, *loaded);
-        // The order as the statements above left it (what load_order would read back).
-        loaded->status = decision.next;
-        if (loaded->payment) {
-          loaded->payment->status = std::string(to_string(outcome));
-        } else {
-          loaded->payment = OrderPayment{payment_id, std::string(to_string(outcome)), ""};
-        }
-        loaded->updated_at_ms = now_ms;
-        loaded->history.push_back({decision.next, now_ms, reason});
+        apply_transition(db, *loaded, decision.next, payment_id, to_string(outcome), reason,
+                         now_ms);
       }
+      result = PaymentResultOutcome{decision, std::move(*loaded)};
+    });
+  });
+  co_return result;
+}
+
+asio::awaitable<std::vector<OrderToCancel>> OrderStore::cancel_due(std::int64_t created_before_ms,
+                                                                   std::size_t limit) {
+  std::vector<OrderToCancel> due;
+  co_await worker().run([&](Database& db) {
+    auto st = db.prepare(
+        "SELECT order_id, checkout_interrupted FROM orders WHERE status = 'PAYMENT_PENDING' "
+        "AND (checkout_interrupted = 1 OR created_at_ms <= ?) "
+        "ORDER BY checkout_interrupted DESC, created_at_ms LIMIT ?");
+    st.bind_all(created_before_ms, static_cast<std::int64_t>(limit));
+    while (st.step()) {
+      due.push_back({st.column_text(0), std::string(st.column_int(1) != 0 ? kCheckoutInterrupted
+                                                                           : kPaymentExpired)});
+    }
+  });
+  co_return due;
+}
+
+asio::awaitable<std::optional<PaymentResultOutcome>> OrderStore::apply_cancel_result(
+    std::string order_id, std::string payment_id, CancelOutcome outcome, std::string reason,
+    std::int64_t now_ms) {
+  std::optional<PaymentResultOutcome> result;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      auto loaded = load_order(db, order_id);
+      if (!loaded) return;
+      const std::string current_payment = loaded->payment ? loaded->payment->payment_id : "";
+      TransitionDecision decision =
+          decide_cancel_result(loaded->status, current_payment, payment_id, outcome);
+      if (decision.kind == TransitionDecision::apply) {
+        apply_transition(db, *loaded, decision.next, payment_id, to_string(outcome), reason,
+                         now_ms);
+      }
+      // An interrupted checkout's Idempotency-Key has had no answer: from now on it replays
+      // the order as it ended (201, as the checkout that created it would have answered).
+      db.prepare(
+            "UPDATE idempotency_keys SET response_status = 201, response_body = ? "
+            "WHERE order_id = ? AND response_status IS NULL")
+          .bind_all(to_json(*loaded).dump(), order_id)
+          .run();
       result = PaymentResultOutcome{decision, std::move(*loaded)};
     });
   });

@@ -37,6 +37,20 @@ struct IdempotencyClaim {
   Kind kind = claimed;
   int status = 0;
   std::string body;
+  std::string checkout_claim;  // claimed with a cart: the cart's checkout claim (release it)
+};
+
+// A cart's checkout claim and the cart read with it.
+struct CheckoutClaim {
+  std::string claim_id;
+  StoredCart cart;
+};
+
+// A pending order whose payment is to be canceled now, and why (the FAILED entry's reason):
+// checkout_interrupted (start-up recovery) or payment_expired.
+struct OrderToCancel {
+  std::string order_id;
+  std::string reason;
 };
 
 // The result of applying a payment result to an order.
@@ -53,7 +67,10 @@ class OrderStore {
   ~OrderStore();
 
   // Opens (first time: creates) the database and migrates it. Claims on idempotency keys
-  // whose checkout never created an order are dropped: no checkout survives a stop.
+  // whose checkout never created an order, and checkout claims of carts, are dropped: no
+  // checkout survives a stop. Orders left PAYMENT_PENDING without a payment (a stop between
+  // create_pending and record_payment) are marked interrupted, for cancel_due; a key bound to
+  // one stays unanswered until apply_cancel_result ends the order.
   void open();
   // Finishes queued work and closes the database; later calls throw DatabaseError.
   void close();
@@ -78,15 +95,24 @@ class OrderStore {
                                             std::map<std::string, std::int64_t> latest_prices);
 
   // Claims `key` for a checkout of `user_id`, or reports the first answer given for it. When
-  // the key is claimed and `cart` is given, it receives the user's cart, read right after the
-  // claim in the same database job (the checkout's first step, without a second hand-off).
+  // `cart` is given, a new key also claims the cart's checkout in the same transaction
+  // (`checkout_claim`; ApiError 409 `checkout_in_progress` when another checkout holds it, and
+  // then the key is not claimed either), and `cart` receives the user's cart, read right after
+  // the claim in the same database job (the checkout's first step, without a second hand-off).
   boost::asio::awaitable<IdempotencyClaim> claim_idempotency_key(std::string user_id,
                                                                  std::string key,
                                                                  std::int64_t now_ms,
                                                                  StoredCart* cart = nullptr);
+  // Claims the checkout of `user_id`'s cart (one checkout per cart at a time) and reads the
+  // cart in the same database job. Throws ApiError 409 `checkout_in_progress` when another
+  // checkout holds the claim.
+  boost::asio::awaitable<CheckoutClaim> claim_checkout(std::string user_id, std::int64_t now_ms);
+  // Releases a checkout claim (only that one: a claim taken after a restart stays).
+  boost::asio::awaitable<void> release_checkout(std::string user_id, std::string claim_id);
   // Frees a claimed key whose checkout created nothing, so that the same key may be retried.
   boost::asio::awaitable<void> release_idempotency_key(std::string user_id, std::string key);
-  // Stores the answer a checkout gave, for later requests with the same key.
+  // Stores the answer a checkout gave, for later requests with the same key, unless the key
+  // already has one (the first answer stays).
   boost::asio::awaitable<void> save_idempotent_answer(std::string user_id, std::string key,
                                                       int status, std::string body);
 
@@ -118,6 +144,21 @@ class OrderStore {
   // does. Returns nullopt for an unknown order.
   boost::asio::awaitable<std::optional<PaymentResultOutcome>> apply_payment_result(
       std::string order_id, std::string payment_id, PaymentOutcome outcome, std::string reason,
+      std::int64_t now_ms);
+
+  // Pending orders whose payment is to be canceled now, at most `limit`: first those marked
+  // interrupted at open() (checkout_interrupted), then those created at or before
+  // `created_before_ms` (payment_expired), oldest first.
+  boost::asio::awaitable<std::vector<OrderToCancel>> cancel_due(std::int64_t created_before_ms,
+                                                                std::size_t limit);
+  // Applies the answer to a cancel of the order's payment (`payment_id` empty: the order had
+  // none) with the order state machine, in one transaction: CANCELED and FAILED fail a pending
+  // order with `reason` and put its items back into the cart, as fail_and_restore_cart does;
+  // SUCCEEDED makes it PAID. An Idempotency-Key bound to the order without an answer yet (an
+  // interrupted checkout) gets the order as it is now, status 201. Returns nullopt for an
+  // unknown order.
+  boost::asio::awaitable<std::optional<PaymentResultOutcome>> apply_cancel_result(
+      std::string order_id, std::string payment_id, CancelOutcome outcome, std::string reason,
       std::int64_t now_ms);
 
   // Returns the order, whoever owns it, or nullopt.

@@ -61,4 +61,33 @@ asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& 
   co_return handle;
 }
 
+asio::awaitable<PaymentCancellation> PaymentClient::cancel_payment(const std::string& order_id,
+                                                                  const std::string& reason,
+                                                                  const std::string& trace_id) {
+  http::Request request;
+  request.method = "POST";
+  request.target = "/internal/payments/cancel";
+  request.headers.set("Content-Type", "application/json; charset=utf-8");
+  request.body = nlohmann::json{{"order_id", order_id}, {"reason", reason}}.dump();
+  http::Response response;
+  try {
+    response = co_await edge_.call(std::move(request), true, trace_id);
+  } catch (const http::TransportError& e) {
+    unavailable(e.what());
+  }
+  if (response.status != 200) {
+    unavailable("payment answered " + std::to_string(response.status) + ": " +
+                response.body.substr(0, 200));
+  }
+  auto body = nlohmann::json::parse(response.body, nullptr, false);
+  auto text = [&](const char* field) -> std::string {
+    if (!body.is_object()) return {};
+    auto it = body.find(field);
+    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto outcome = parse_cancel_outcome(text("status"));
+  if (!outcome) unavailable("payment's cancel answer has no known status");
+  co_return PaymentCancellation{*outcome, text("payment_id"), text("reason")};
+}
+
 }  // namespace shopctl::order

@@ -2,7 +2,7 @@
 // The order service's typed client of the payment service, over the protected edge
 // order->payment (retry -> circuit breaker -> time limit -> HTTP). Opening a payment is
 // retryable because it carries an idempotency key: the payment service opens at most one
-// payment per key, however often the request arrives.
+// payment per key, however often the request arrives. Canceling is idempotent by nature.
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -10,8 +10,16 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "platform/resilient_caller.hpp"
+#include "services/order/order_state.hpp"
 
 namespace shopctl::order {
+
+// What canceling an order's payment ended in.
+struct PaymentCancellation {
+  CancelOutcome outcome = CancelOutcome::CANCELED;
+  std::string payment_id;      // empty: the order had no payment
+  std::string failure_reason;  // the provider's reason, for FAILED
+};
 
 // A payment as the payment service opened it.
 struct PaymentHandle {
@@ -20,8 +28,9 @@ struct PaymentHandle {
   std::string status;  // PENDING
 };
 
-// The payment service could not open the payment: no answer in time, a refused connection,
-// a 5xx (for example 503 provider_unavailable), an unexpected answer, or an open breaker.
+// The payment service could not open (or cancel) the payment: no answer in time, a refused
+// connection, a 5xx (for example 503 provider_unavailable), an unexpected answer, or an open
+// breaker.
 class PaymentUnavailable : public std::runtime_error {
  public:
   PaymentUnavailable(std::string what, int retry_after_seconds)
@@ -44,6 +53,14 @@ class PaymentClient {
                                                        const std::string& currency,
                                                        const std::string& idempotency_key,
                                                        const std::string& trace_id);
+
+  // POST /internal/payments/cancel {order_id, reason}: makes the order's payment unpayable,
+  // or learns that the provider decided it first. Retryable: canceling twice is canceling
+  // once. Returns the outcome (CANCELED also when the order had no payment). Throws
+  // PaymentUnavailable, also for an answer other than 200 with a known status.
+  boost::asio::awaitable<PaymentCancellation> cancel_payment(const std::string& order_id,
+                                                             const std::string& reason,
+                                                             const std::string& trace_id);
 
   platform::ResilientCaller& edge() { return edge_; }
 

@@ -31,6 +31,41 @@ ProviderEvent parse_provider_event(const nlohmann::json& body) {
   return event;
 }
 
+CancelRequest parse_cancel_request(const nlohmann::json& body) {
+  CancelRequest request;
+  request.order_id = platform::required_string(body, "order_id", kMaxIdLength);
+  request.reason = platform::required_string(body, "reason", kMaxReasonLength);
+  if (request.order_id.empty()) {
+    throw ApiError(400, "invalid_field", "order_id must not be empty", {{"field", "order_id"}});
+  }
+  if (request.reason.empty()) {
+    throw ApiError(400, "invalid_field", "reason must not be empty", {{"field", "reason"}});
+  }
+  return request;
+}
+
+ProviderEvent event_of_decided_intent(const nlohmann::json& error_body) {
+  const nlohmann::json* event = nullptr;
+  if (error_body.is_object()) {
+    auto error = error_body.find("error");
+    if (error != error_body.end() && error->is_object()) {
+      auto details = error->find("details");
+      if (details != error->end() && details->is_object()) {
+        auto intent = details->find("intent");
+        if (intent != details->end() && intent->is_object()) {
+          auto found = intent->find("event");
+          if (found != intent->end() && found->is_object()) event = &*found;
+        }
+      }
+    }
+  }
+  if (!event) {
+    throw ApiError(400, "missing_field", "the provider's answer carries no decided event",
+                   {{"field", "error.details.intent.event"}});
+  }
+  return parse_provider_event(*event);
+}
+
 nlohmann::json payment_result_body(const ProviderEvent& event) {
   return {{"payment_id", event.payment_id},
           {"status", std::string(event.result())},

@@ -14,10 +14,12 @@ inline constexpr std::size_t kMaxIdLength = 100;
 inline constexpr std::size_t kMaxReasonLength = 200;
 inline constexpr std::size_t kMaxIdempotencyKeyLength = 200;
 
-// A payment's status: PENDING until the provider's event arrives, then SUCCEEDED or FAILED.
+// A payment's status: PENDING until the provider's event arrives, then SUCCEEDED or FAILED;
+// CANCELED when the order service canceled it first (POST /internal/payments/cancel).
 inline constexpr std::string_view kPending = "PENDING";
 inline constexpr std::string_view kSucceeded = "SUCCEEDED";
 inline constexpr std::string_view kFailed = "FAILED";
+inline constexpr std::string_view kCanceled = "CANCELED";
 
 // The provider's signed event: {event_id, type, payment_id, amount_cents, currency,
 // failure_reason}.
@@ -38,6 +40,20 @@ struct ProviderEvent {
 // `invalid_field`, or `unknown_event_type` for a type other than payment.succeeded and
 // payment.failed).
 ProviderEvent parse_provider_event(const nlohmann::json& body);
+
+// The body of POST /internal/payments/cancel: {order_id, reason}.
+struct CancelRequest {
+  std::string order_id;
+  std::string reason;  // why the order gives up its payment: payment_expired, ...
+};
+// Reads it. Throws ApiError 400 (`missing_field`, `invalid_field`: an empty or too long
+// order_id or reason).
+CancelRequest parse_cancel_request(const nlohmann::json& body);
+
+// The provider's event inside its 409 `intent_already_processed` answer to a cancel
+// (`details.intent.event`): the decision that came first. Throws ApiError 400 like
+// parse_provider_event when it is missing or malformed.
+ProviderEvent event_of_decided_intent(const nlohmann::json& error_body);
 
 // The body of POST /internal/orders/{order_id}/payment-result:
 // {payment_id, status: SUCCEEDED | FAILED, reason} (reason null when there is none).

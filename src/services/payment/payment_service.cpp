@@ -110,6 +110,8 @@ void PaymentService::stop_background() {
 void PaymentService::add_routes() {
   host_.routes().add("POST", "/internal/payments", http::Access::only({"order"}),
                      [this](Request& req) { return create_payment(req); });
+  host_.routes().add("POST", "/internal/payments/cancel", http::Access::only({"order"}),
+                     [this](Request& req) { return cancel_payment(req); });
   host_.routes().add("POST", "/payments/webhook", http::Access::only({"gateway"}),
                      [this](Request& req) { return webhook(req); });
   host_.admin_routes().add("GET", "/_admin/outbox", http::Access::anyone(),
@@ -142,55 +144,146 @@ asio::awaitable<Response> PaymentService::create_payment(Request& req) {
 
   Payment payment = co_await store_.create_or_get(key, order_id, amount_cents, currency,
                                                   ctx_.clock.unix_millis());
-  if (payment.pay_url.empty()) {
-    // Open the intent at the provider. The payment id makes the request idempotent there, so
-    // the edge may retry it, and a later request with the same key finishes the job.
-    Request open;
-    open.method = "POST";
-    open.target = "/v1/payment_intents";
-    open.headers.set("Content-Type", "application/json; charset=utf-8");
-    open.headers.set("Idempotency-Key", payment.payment_id);
-    open.body = nlohmann::json{{"amount_cents", payment.amount_cents},
-                               {"currency", payment.currency},
-                               {"payment_id", payment.payment_id}}
-                    .dump();
-    std::optional<Response> answer;
-    std::string failure;
-    try {
-      answer = co_await provider_edge_.call(std::move(open), true, req.trace_id);
-    } catch (const http::TransportError& e) {
-      failure = std::string(http::to_string(e.kind())) + ": " + e.what();
-    }
-    std::string intent_id, pay_url;
-    if (answer && (answer->status == 201 || answer->status == 200)) {
-      auto intent = nlohmann::json::parse(answer->body, nullptr, false);
-      if (intent.is_object() && intent.value("intent_id", nlohmann::json()).is_string() &&
-          intent.value("pay_url", nlohmann::json()).is_string()) {
-        intent_id = intent["intent_id"].get<std::string>();
-        pay_url = intent["pay_url"].get<std::string>();
-      } else {
-        failure = "the provider answered without intent_id or pay_url";
-      }
-    } else if (answer) {
-      failure = "the provider answered " + std::to_string(answer->status);
-    }
-    if (intent_id.empty() || pay_url.empty()) {
-      ctx_.log.warn("payment provider unavailable", {{"service", "payment"},
-                                                     {"payment_id", payment.payment_id},
-                                                     {"order_id", order_id},
-                                                     {"cause", failure.substr(0, 200)},
-                                                     {"trace_id", req.trace_id}});
-      ApiError error(503, "provider_unavailable",
-                     "the payment provider cannot open a payment right now",
-                     {{"payment_id", payment.payment_id}});
-      error.with_retry_after(retry_after_seconds(provider_edge_, ctx_.clock));
-      throw error;
-    }
-    const auto now_ms = ctx_.clock.unix_millis();
-    payment = co_await store_.attach_intent(payment.payment_id, intent_id, pay_url, now_ms,
-                                            now_ms + settings_.reconcile_after.count());
-  }
+  if (payment.pay_url.empty()) payment = co_await open_intent(std::move(payment), req.trace_id);
   co_return Response::json(201, payment_json(payment));
+}
+
+asio::awaitable<Payment> PaymentService::open_intent(Payment payment, const std::string& trace_id) {
+  // Open the intent at the provider. The payment id makes the request idempotent there, so
+  // the edge may retry it, and a later request with the same key finishes the job.
+  Request open;
+  open.method = "POST";
+  open.target = "/v1/payment_intents";
+  open.headers.set("Content-Type", "application/json; charset=utf-8");
+  open.headers.set("Idempotency-Key", payment.payment_id);
+  open.body = nlohmann::json{{"amount_cents", payment.amount_cents},
+                             {"currency", payment.currency},
+                             {"payment_id", payment.payment_id}}
+                  .dump();
+  std::optional<Response> answer;
+  std::string failure;
+  try {
+    answer = co_await provider_edge_.call(std::move(open), true, trace_id);
+  } catch (const http::TransportError& e) {
+    failure = std::string(http::to_string(e.kind())) + ": " + e.what();
+  }
+  std::string intent_id, pay_url;
+  if (answer && (answer->status == 201 || answer->status == 200)) {
+    auto intent = nlohmann::json::parse(answer->body, nullptr, false);
+    if (intent.is_object() && intent.value("intent_id", nlohmann::json()).is_string() &&
+        intent.value("pay_url", nlohmann::json()).is_string()) {
+      intent_id = intent["intent_id"].get<std::string>();
+      pay_url = intent["pay_url"].get<std::string>();
+    } else {
+      failure = "the provider answered without intent_id or pay_url";
+    }
+  } else if (answer) {
+    failure = "the provider answered " + std::to_string(answer->status);
+  }
+  if (intent_id.empty() || pay_url.empty()) {
+    ctx_.log.warn("payment provider unavailable", {{"service", "payment"},
+                                                   {"payment_id", payment.payment_id},
+                                                   {"order_id", payment.order_id},
+                                                   {"cause", failure.substr(0, 200)},
+                                                   {"trace_id", trace_id}});
+    ApiError error(503, "provider_unavailable",
+                   "the payment provider cannot open a payment right now",
+                   {{"payment_id", payment.payment_id}});
+    error.with_retry_after(retry_after_seconds(provider_edge_, ctx_.clock));
+    throw error;
+  }
+  const auto now_ms = ctx_.clock.unix_millis();
+  payment = co_await store_.attach_intent(payment.payment_id, intent_id, pay_url, now_ms,
+                                          now_ms + settings_.reconcile_after.count());
+  co_return payment;
+}
+
+asio::awaitable<Response> PaymentService::cancel_payment(Request& req) {
+  const CancelRequest cancel = parse_cancel_request(platform::json_object_body(req));
+  auto answer = [&cancel](const std::optional<Payment>& payment) {
+    auto optional_text = [](const std::string& text) {
+      return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
+    };
+    return Response::json(
+        200, {{"order_id", cancel.order_id},
+              {"payment_id", payment ? nlohmann::json(payment->payment_id) : nlohmann::json()},
+              {"status", payment ? payment->status : std::string(kCanceled)},
+              {"reason", payment && payment->status == kFailed
+                             ? optional_text(payment->failure_reason)
+                             : nlohmann::json(nullptr)}});
+  };
+
+  // 1. The order's payment; none: the order keeps a tombstone and the answer is CANCELED.
+  std::optional<Payment> payment =
+      co_await store_.begin_cancel(cancel.order_id, cancel.reason, ctx_.clock.unix_millis());
+  if (!payment || payment->status != kPending) co_return answer(payment);
+
+  // 2. A payment whose intent was never opened gets it first (the create is idempotent at the
+  // provider: an intent opened by a request whose answer was lost is found again).
+  if (payment->intent_id.empty()) {
+    payment = co_await open_intent(std::move(*payment), req.trace_id);
+  }
+
+  // 3. Cancel the intent. The provider decides capture against cancel in one transaction:
+  // either it is canceled now (or was before), or it was paid or declined first and its
+  // answer carries that decision's event.
+  Request request;
+  request.method = "POST";
+  request.target = "/v1/payment_intents/" + payment->intent_id + "/cancel";
+  std::optional<Response> reply;
+  std::string failure;
+  try {
+    reply = co_await provider_edge_.call(std::move(request), true, req.trace_id);
+  } catch (const http::TransportError& e) {
+    failure = std::string(http::to_string(e.kind())) + ": " + e.what();
+  }
+  if (reply && reply->status == 200) {
+    auto intent = nlohmann::json::parse(reply->body, nullptr, false);
+    if (intent.is_object() && intent.value("status", "") == "canceled") {
+      payment = co_await store_.mark_canceled(payment->payment_id, cancel.reason,
+                                              ctx_.clock.unix_millis());
+      ctx_.log.info("payment canceled", {{"service", "payment"},
+                                         {"order_id", cancel.order_id},
+                                         {"payment_id", payment->payment_id},
+                                         {"reason", cancel.reason},
+                                         {"trace_id", req.trace_id}});
+      co_return answer(payment);
+    }
+    failure = "the provider's cancel answer is not a canceled intent";
+  } else if (reply && reply->status == 409) {
+    std::optional<ProviderEvent> event;
+    try {
+      event = event_of_decided_intent(nlohmann::json::parse(reply->body, nullptr, false));
+    } catch (const ApiError& e) {
+      failure = std::string("the provider's 409 carries no usable event: ") + e.what();
+    }
+    if (event) {
+      // Recorded exactly as the webhook would have been: once per event, with the callback
+      // to the order service in the outbox in the same transaction.
+      auto recorded = co_await store_.record_event(*event, req.trace_id, ctx_.clock.unix_millis());
+      ctx_.log.info("payment decided before its cancel", {{"service", "payment"},
+                                                          {"order_id", cancel.order_id},
+                                                          {"payment_id", event->payment_id},
+                                                          {"event_id", event->event_id},
+                                                          {"type", event->type},
+                                                          {"duplicate", recorded.duplicate},
+                                                          {"trace_id", req.trace_id}});
+      co_return answer(recorded.payment);
+    }
+  } else if (reply) {
+    failure = "the provider answered " + std::to_string(reply->status);
+  }
+  ctx_.log.warn("payment provider unavailable for a cancel",
+                {{"service", "payment"},
+                 {"order_id", cancel.order_id},
+                 {"payment_id", payment->payment_id},
+                 {"cause", failure.substr(0, 200)},
+                 {"trace_id", req.trace_id}});
+  ApiError error(503, "provider_unavailable",
+                 "the payment provider cannot cancel the payment right now",
+                 {{"payment_id", payment->payment_id}});
+  error.with_retry_after(retry_after_seconds(provider_edge_, ctx_.clock));
+  throw error;
 }
 
 void PaymentService::set_outbox_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max) {

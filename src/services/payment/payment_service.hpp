@@ -3,8 +3,8 @@
 // takes the provider's signed webhook events (through the gateway), records each once, and
 // tells the order service the result through an outbox it retries until acknowledged.
 //
-// Routes: POST /internal/payments (order only), POST /payments/webhook (gateway only; the
-// gateway strips /api). Admin: GET /_admin/outbox, the circuit breakers of payment->order
+// Routes: POST /internal/payments and POST /internal/payments/cancel (order only), POST
+// /payments/webhook (gateway only; the gateway strips /api). Admin: GET /_admin/outbox, the circuit breakers of payment->order
 // and payment->provider. Metric: shopctl_payment_outbox_depth.
 //
 // Reconciliation: a webhook may be lost for good (the provider gives up, or never reaches the
@@ -65,6 +65,13 @@ class PaymentService : public platform::Service {
 
   void add_routes();
   boost::asio::awaitable<http::Response> create_payment(http::Request& req);
+  // POST /internal/payments/cancel {order_id, reason}: makes the order's payment unpayable.
+  // 200 {order_id, payment_id|null, status: CANCELED | SUCCEEDED | FAILED, reason}; 503
+  // provider_unavailable (Retry-After) when the provider cannot be reached.
+  boost::asio::awaitable<http::Response> cancel_payment(http::Request& req);
+  // Opens the payment's intent at the provider (idempotent there by payment id) and records
+  // it. Returns the payment with its intent. Throws ApiError 503 `provider_unavailable`.
+  boost::asio::awaitable<Payment> open_intent(Payment payment, const std::string& trace_id);
   boost::asio::awaitable<http::Response> webhook(http::Request& req);
   // Delivers one outbox row to the order service and records the outcome. Returns true when
   // the row is finished (acknowledged, or refused for good). A row another delivery is

@@ -59,6 +59,42 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox (finished_at_ms, next_attempt_at_ms);
 )sql",
+    // Payments may be CANCELED. SQLite cannot change a CHECK constraint in place: the table is
+    // rebuilt; deferred foreign keys let the transactions that point at the payments survive
+    // the moment the table is gone (re-inserting the rows resolves them before the commit).
+    // An order canceled before it had a payment keeps a tombstone, so that a late request to
+    // open one is refused.
+    R"sql(
+PRAGMA defer_foreign_keys = ON;
+CREATE TEMP TABLE payments_before_cancel AS SELECT * FROM payments;
+DROP TABLE payments;
+CREATE TABLE payments (
+  payment_id      TEXT    PRIMARY KEY,
+  order_id        TEXT    NOT NULL UNIQUE,
+  idempotency_key TEXT    NOT NULL UNIQUE,
+  amount_cents    INTEGER NOT NULL CHECK (amount_cents >= 0),
+  currency        TEXT    NOT NULL,
+  status          TEXT    NOT NULL
+                          CHECK (status IN ('PENDING', 'SUCCEEDED', 'FAILED', 'CANCELED')),
+  intent_id       TEXT,
+  pay_url         TEXT,
+  failure_reason  TEXT,
+  created_at_ms   INTEGER NOT NULL,
+  updated_at_ms   INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO payments (payment_id, order_id, idempotency_key, amount_cents, currency, status,
+                      intent_id, pay_url, failure_reason, created_at_ms, updated_at_ms)
+  SELECT payment_id, order_id, idempotency_key, amount_cents, currency, status, intent_id,
+         pay_url, failure_reason, created_at_ms, updated_at_ms FROM payments_before_cancel;
+DROP TABLE payments_before_cancel;
+
+-- Orders canceled before any payment was opened for them.
+CREATE TABLE canceled_orders (
+  order_id       TEXT    PRIMARY KEY,
+  reason         TEXT    NOT NULL,
+  canceled_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
     // Reconciliation: when payment next asks the provider about a PENDING payment's intent,
     // and how many looks found nothing. NULL (payments opened before): due at once.
     R"sql(
@@ -130,6 +166,27 @@ OutboxEntry read_outbox(const platform::Statement& st) {
   return e;
 }
 
+// Refuses to open (or hand out again) a payment for an order whose payment was canceled:
+// 409 `payment_canceled`.
+void throw_if_canceled(Database& db, const std::string& order_id) {
+  bool canceled = false;
+  {
+    auto st = db.prepare("SELECT 1 FROM canceled_orders WHERE order_id = ?");
+    st.bind_all(order_id);
+    canceled = st.step();
+  }
+  if (!canceled) {
+    auto st = db.prepare("SELECT 1 FROM payments WHERE order_id = ? AND status = 'CANCELED'");
+    st.bind_all(order_id);
+    canceled = st.step();
+  }
+  if (canceled) {
+    throw ApiError(409, "payment_canceled",
+                   "the order's payment was canceled; no payment can be opened for it",
+                   {{"order_id", order_id}});
+  }
+}
+
 std::int64_t count_unfinished(Database& db) {
   auto st = db.prepare("SELECT COUNT(*) FROM outbox WHERE finished_at_ms IS NULL");
   st.step();
@@ -184,6 +241,7 @@ asio::awaitable<Payment> PaymentStore::create_or_get(std::string key, std::strin
   Payment payment;
   co_await worker().run([&](Database& db) {
     db.transaction([&] {
+      throw_if_canceled(db, order_id);
       if (auto existing = find_payment(db, PaymentKey::idempotency_key, key)) {
         if (existing->order_id != order_id || existing->amount_cents != amount_cents ||
             existing->currency != currency) {
@@ -228,6 +286,42 @@ asio::awaitable<Payment> PaymentStore::attach_intent(std::string payment_id, std
             "UPDATE payments SET intent_id = ?, pay_url = ?, updated_at_ms = ?, "
             "next_check_at_ms = ? WHERE payment_id = ? AND intent_id IS NULL")
           .bind_all(intent_id, pay_url, now_ms, first_check_at_ms, payment_id)
+          .run();
+      auto found = find_payment(db, PaymentKey::payment_id, payment_id);
+      if (!found) throw ApiError(404, "payment_not_found", "no payment " + payment_id);
+      payment = std::move(*found);
+    });
+  });
+  co_return payment;
+}
+
+asio::awaitable<std::optional<Payment>> PaymentStore::begin_cancel(std::string order_id,
+                                                                   std::string reason,
+                                                                   std::int64_t now_ms) {
+  std::optional<Payment> payment;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      payment = find_payment(db, PaymentKey::order_id, order_id);
+      if (payment) return;
+      db.prepare(
+            "INSERT OR IGNORE INTO canceled_orders (order_id, reason, canceled_at_ms) "
+            "VALUES (?, ?, ?)")
+          .bind_all(order_id, reason, now_ms)
+          .run();
+    });
+  });
+  co_return payment;
+}
+
+asio::awaitable<Payment> PaymentStore::mark_canceled(std::string payment_id, std::string reason,
+                                                     std::int64_t now_ms) {
+  Payment payment;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      db.prepare(
+            "UPDATE payments SET status = 'CANCELED', failure_reason = ?, updated_at_ms = ? "
+            "WHERE payment_id = ? AND status = 'PENDING'")
+          .bind_all(reason, now_ms, payment_id)
           .run();
       auto found = find_payment(db, PaymentKey::payment_id, payment_id);
       if (!found) throw ApiError(404, "payment_not_found", "no payment " + payment_id);

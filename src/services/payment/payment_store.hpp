@@ -25,10 +25,10 @@ struct Payment {
   std::string idempotency_key;
   std::int64_t amount_cents = 0;
   std::string currency;
-  std::string status;     // PENDING, SUCCEEDED, FAILED
+  std::string status;     // PENDING, SUCCEEDED, FAILED, CANCELED
   std::string intent_id;  // empty until the provider opened the intent
   std::string pay_url;
-  std::string failure_reason;
+  std::string failure_reason;  // the provider's, or why it was canceled
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
 };
@@ -78,7 +78,8 @@ class PaymentStore {
   // Returns the payment opened under `key`, creating it (PENDING, no intent yet) when the key
   // is new. Throws ApiError 409 `idempotency_key_reused` when the key was used for another
   // order, amount or currency, 409 `payment_exists` when the order already has a payment
-  // under another key.
+  // under another key, 409 `payment_canceled` when the order's payment was canceled (or the
+  // order was canceled before it had one).
   boost::asio::awaitable<Payment> create_or_get(std::string key, std::string order_id,
                                                 std::int64_t amount_cents, std::string currency,
                                                 std::int64_t now_ms);
@@ -87,6 +88,18 @@ class PaymentStore {
   boost::asio::awaitable<Payment> attach_intent(std::string payment_id, std::string intent_id,
                                                 std::string pay_url, std::int64_t now_ms,
                                                 std::int64_t first_check_at_ms);
+
+  // The first step of canceling an order's payment, in one transaction: returns the order's
+  // payment, or, when it has none, records a CANCELED tombstone for the order (so that no
+  // payment can be opened for it later) and returns nullopt.
+  boost::asio::awaitable<std::optional<Payment>> begin_cancel(std::string order_id,
+                                                              std::string reason,
+                                                              std::int64_t now_ms);
+  // Moves a PENDING payment to CANCELED (its intent is canceled at the provider), with
+  // `reason`; a payment already decided keeps its status. Returns the payment. Throws
+  // ApiError 404 `payment_not_found`.
+  boost::asio::awaitable<Payment> mark_canceled(std::string payment_id, std::string reason,
+                                                std::int64_t now_ms);
 
   // Records a provider event once per event_id; in the same transaction moves a PENDING
   // payment to the event's result and writes the outbox row of the callback to the order

@@ -128,6 +128,8 @@ void ProviderService::add_routes() {
              });
   routes.add("POST", "/pay/{intent_id}", http::Access::anyone(),
              [this](Request& req) { return pay(req); });
+  shop_api("POST", "/v1/payment_intents/{intent_id}/cancel",
+           [this](Request& req) { return cancel_intent(req); });
   shop_api("POST", "/v1/events/{event_id}/resend", [this](Request& req) { return resend(req); });
   host_.admin_routes().add("GET", "/_admin/webhooks", http::Access::anyone(),
                            [this](Request&) -> asio::awaitable<Response> {
@@ -180,11 +182,28 @@ asio::awaitable<Response> ProviderService::create_intent(Request& req) {
   co_return Response::json(result.created ? 201 : 200, intent_json(result.intent));
 }
 
+asio::awaitable<Response> ProviderService::cancel_intent(Request& req) {
+  auto canceled = co_await store_.cancel_intent(req.param("intent_id"), ctx_.clock.unix_millis());
+  if (canceled.intent.status != "canceled") {
+    // The payment was decided first: the shop gets the decision and its event, to record it
+    // as the webhook would have.
+    throw ApiError(409, "intent_already_processed",
+                   "this payment intent was already paid or declined; it cannot be canceled",
+                   {{"intent", intent_json(canceled.intent)}});
+  }
+  co_return Response::json(200, intent_json(canceled.intent));
+}
+
 asio::awaitable<Response> ProviderService::pay(Request& req) {
   const std::string intent_id = req.param("intent_id");
   auto intent = co_await store_.find_intent(intent_id);
   if (!intent) {
     throw ApiError(404, "intent_not_found", "no payment intent " + intent_id.substr(0, 100));
+  }
+  if (intent->status == "canceled") {
+    throw ApiError(409, "intent_canceled",
+                   "this payment intent was canceled; it can no longer be paid",
+                   {{"intent_id", intent_id}, {"status", intent->status}});
   }
   if (intent->status != "requires_payment") {
     throw ApiError(409, "intent_already_processed",

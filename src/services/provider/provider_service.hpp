@@ -8,6 +8,7 @@
 // shop's API and needs `Authorization: Bearer <api key>` (401 invalid_api_key otherwise; the
 // shop's internal X-Service-Token means nothing here): POST /v1/payment_intents,
 // GET /v1/payment_intents/{intent_id}, GET /v1/payment_intents?payment_id=P,
+// POST /v1/payment_intents/{intent_id}/cancel (unpayable from then on; 409 once decided),
 // POST /v1/events/{event_id}/resend (sends the stored event again, signed afresh).
 // Admin: GET /_admin/webhooks (events still retried, and those given up).
 //
@@ -68,6 +69,10 @@ class ProviderService : public platform::Service {
   void add_routes();
   boost::asio::awaitable<http::Response> create_intent(http::Request& req);
   boost::asio::awaitable<http::Response> pay(http::Request& req);
+  // POST /v1/payment_intents/{intent_id}/cancel: 200 the canceled intent (also when it was
+  // canceled before); 409 `intent_already_processed` with `details.intent` (and its event)
+  // when the intent was paid or declined first; 404 `intent_not_found`.
+  boost::asio::awaitable<http::Response> cancel_intent(http::Request& req);
   boost::asio::awaitable<http::Response> resend(http::Request& req);
   boost::asio::awaitable<http::Response> get_intent(http::Request& req);
   boost::asio::awaitable<http::Response> find_intent_by_payment(http::Request& req);
@@ -86,6 +91,7 @@ class ProviderService : public platform::Service {
   // One pass of the webhook retries: sends the events that are due again.
   boost::asio::awaitable<void> retry_undelivered(const std::atomic<bool>& stopping);
   std::string pay_url(const std::string& intent_id) const;
+  // The intent as every route answers it; `event` is the JSON of the event sent about it.
   nlohmann::json intent_json(const Intent& intent) const;
 
   ProviderSettings settings_;

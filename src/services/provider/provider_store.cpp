@@ -43,6 +43,32 @@ CREATE TABLE events (
 ) WITHOUT ROWID;
 CREATE INDEX events_due ON events (delivered, next_attempt_at_ms);
 )sql",
+    // Intents may be canceled (the shop gave up waiting for the payment). SQLite cannot
+    // change a CHECK constraint in place: the table is rebuilt. Deferred foreign keys let the
+    // events that point at the intents survive the moment the table is gone; re-inserting the
+    // rows resolves them before the commit.
+    R"sql(
+PRAGMA defer_foreign_keys = ON;
+CREATE TEMP TABLE intents_before_cancel AS SELECT * FROM intents;
+DROP TABLE intents;
+CREATE TABLE intents (
+  intent_id      TEXT    PRIMARY KEY,
+  payment_id     TEXT    NOT NULL UNIQUE,
+  amount_cents   INTEGER NOT NULL,
+  currency       TEXT    NOT NULL,
+  status         TEXT    NOT NULL
+                         CHECK (status IN ('requires_payment', 'succeeded', 'failed', 'canceled')),
+  failure_reason TEXT,
+  event_id       TEXT,
+  created_at_ms  INTEGER NOT NULL,
+  updated_at_ms  INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO intents (intent_id, payment_id, amount_cents, currency, status, failure_reason,
+                     event_id, created_at_ms, updated_at_ms)
+  SELECT intent_id, payment_id, amount_cents, currency, status, failure_reason, event_id,
+         created_at_ms, updated_at_ms FROM intents_before_cancel;
+DROP TABLE intents_before_cancel;
+)sql",
 };
 
 enum class IntentKey { intent_id, payment_id };
@@ -185,6 +211,11 @@ asio::awaitable<ProviderStore::Settled> ProviderStore::settle(std::string intent
         throw ApiError(404, "intent_not_found", "no payment intent " + intent_id,
                        {{"intent_id", intent_id}});
       }
+      if (intent->status == "canceled") {
+        throw ApiError(409, "intent_canceled",
+                       "this payment intent was canceled; it can no longer be paid",
+                       {{"intent_id", intent_id}, {"status", intent->status}});
+      }
       if (intent->status != "requires_payment") {
         throw ApiError(409, "intent_already_processed",
                        "this payment intent was already paid or declined",
@@ -227,6 +258,29 @@ asio::awaitable<ProviderStore::Settled> ProviderStore::settle(std::string intent
     });
   });
   co_return settled;
+}
+
+asio::awaitable<ProviderStore::Cancellation> ProviderStore::cancel_intent(std::string intent_id,
+                                                                          std::int64_t now_ms) {
+  Cancellation result;
+  co_await worker().run([&](Database& db) {
+    db.transaction([&] {
+      auto intent = load_intent(db, IntentKey::intent_id, intent_id);
+      if (!intent) {
+        throw ApiError(404, "intent_not_found", "no payment intent " + intent_id.substr(0, 100),
+                       {{"intent_id", intent_id.substr(0, 100)}});
+      }
+      if (intent->status == "requires_payment") {
+        db.prepare("UPDATE intents SET status = 'canceled', updated_at_ms = ? WHERE intent_id = ?")
+            .bind_all(now_ms, intent_id)
+            .run();
+        intent->status = "canceled";
+        intent->updated_at_ms = now_ms;
+      }
+      result.intent = std::move(*intent);
+    });
+  });
+  co_return result;
 }
 
 asio::awaitable<std::optional<StoredEvent>> ProviderStore::find_event(std::string event_id) {

@@ -21,7 +21,7 @@ struct Intent {
   std::string payment_id;
   std::int64_t amount_cents = 0;
   std::string currency;
-  std::string status;  // requires_payment, succeeded, failed
+  std::string status;  // requires_payment, succeeded, failed, canceled
   std::string failure_reason;
   std::string event_id;  // the event sent when it was decided
   std::string event_body;  // that event's JSON as sent; empty while there is none
@@ -69,7 +69,8 @@ class ProviderStore {
   // Decides a payable intent and stores its event, signed with `secret` at Unix time
   // `signed_at`, due for its first background retry at `first_retry_at_ms`, in one
   // transaction: an event settled just before a crash is still delivered after a restart.
-  // Throws ApiError 404 `intent_not_found`, 409 `intent_already_processed`.
+  // Throws ApiError 404 `intent_not_found`, 409 `intent_already_processed`, 409
+  // `intent_canceled`.
   struct Settled {
     Intent intent;
     StoredEvent event;
@@ -77,6 +78,16 @@ class ProviderStore {
   boost::asio::awaitable<Settled> settle(std::string intent_id, CardDecision decision,
                                          std::string secret, std::int64_t signed_at,
                                          std::int64_t now_ms, std::int64_t first_retry_at_ms);
+
+  // Cancels an intent in one transaction, decided on its current status, so that a capture
+  // (settle) and a cancel of one intent serialize and exactly one of them wins:
+  // requires_payment becomes canceled; a canceled intent stays so (idempotent); a succeeded
+  // or failed intent is returned unchanged, with its event. Throws ApiError 404
+  // `intent_not_found`.
+  struct Cancellation {
+    Intent intent;  // after the call: canceled, succeeded or failed (with its event_body)
+  };
+  boost::asio::awaitable<Cancellation> cancel_intent(std::string intent_id, std::int64_t now_ms);
 
   boost::asio::awaitable<std::optional<StoredEvent>> find_event(std::string event_id);
   // Records a delivery attempt: delivered, or (when `next_attempt_at_ms` is set) due again

@@ -1,0 +1,328 @@
+// Integration tests of the money contract's expiry side (docs/money.md): one checkout per
+// cart, the expiry of unpaid orders, a capture that beats the expiry, and the start-up
+// recovery of a checkout cut short. A whole shop on ephemeral loopback ports, driven over real
+// HTTP through the gateway, the provider's pay page and the admin plane.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "../support/test_shop.hpp"
+#include "platform/fault/fault_table.hpp"
+#include "platform/http/blocking_client.hpp"
+#include "shop/shop.hpp"
+
+namespace {
+
+namespace http = shopctl::http;
+namespace test_support = shopctl::test_support;
+using nlohmann::json;
+using shopctl::platform::Fault;
+using shopctl::platform::FaultType;
+using test_support::Answer;
+using namespace std::chrono_literals;
+
+Answer send(const std::string& method, const std::string& url, const std::optional<json>& body = {},
+            const test_support::HeaderList& headers = {}) {
+  http::BlockingClient client;
+  return test_support::send(client, method, url, body, headers);
+}
+
+// A shop with the demo user signed in and short outbox waits. The token outlives the clock
+// moves of these tests.
+struct Shopper {
+  explicit Shopper(shopctl::shop::ShopConfig config = {}) {
+    config.outbox_initial_backoff = 50ms;
+    config.outbox_max_backoff = 200ms;
+    config.token_ttl = 24h;
+    shop = test_support::start_shop(std::move(config));
+    http::BlockingClient client;
+    token = test_support::demo_token(client, *shop);
+  }
+
+  Answer api(const std::string& method, const std::string& path,
+             const std::optional<json>& body = {}, test_support::HeaderList headers = {}) const {
+    headers.emplace_back("Authorization", "Bearer " + token);
+    return send(method, shop->url("gateway") + path, body, headers);
+  }
+
+  void add_to_cart(const std::string& product_id, int quantity) const {
+    REQUIRE(api("POST", "/api/cart/items", json{{"product_id", product_id}, {"quantity", quantity}})
+                .status == 200);
+  }
+
+  json order(const std::string& order_id) const {
+    auto answer = api("GET", "/api/orders/" + order_id);
+    REQUIRE(answer.status == 200);
+    return answer.body;
+  }
+
+  // Polls `check` every 50 ms until it holds or `within` passes.
+  static bool eventually(const std::function<bool()>& check, std::chrono::milliseconds within = 5s) {
+    const auto deadline = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (check()) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return check();
+  }
+
+  std::unique_ptr<shopctl::shop::Shop> shop;
+  std::string token;
+};
+
+Fault fault(std::string target, std::string from, std::string method, std::string path,
+            FaultType type) {
+  Fault f;
+  f.target = std::move(target);
+  f.from = std::move(from);
+  f.method = std::move(method);
+  f.path = std::move(path);
+  f.type = type;
+  return f;
+}
+
+// Sends `count` checkouts at once (each on its own connection and thread); `key(i)` gives the
+// i-th request's Idempotency-Key, or "" for none.
+std::vector<Answer> parallel_checkouts(const Shopper& t, int count,
+                                       const std::function<std::string(int)>& key) {
+  std::vector<std::future<Answer>> running;
+  std::atomic<int> ready{0};
+  for (int i = 0; i < count; ++i) {
+    running.push_back(std::async(std::launch::async, [&t, &ready, &key, i, count] {
+      test_support::HeaderList headers;
+      if (!key(i).empty()) headers.emplace_back("Idempotency-Key", key(i));
+      ready.fetch_add(1);
+      while (ready.load() < count) std::this_thread::yield();
+      return t.api("POST", "/api/orders", std::nullopt, headers);
+    }));
+  }
+  std::vector<Answer> answers;
+  for (auto& each : running) answers.push_back(each.get());
+  return answers;
+}
+
+}  // namespace
+
+TEST_CASE("four parallel checkouts of one cart give one order and three 409 checkout_in_progress") {
+  Shopper t;
+  // Payment answers a little late, so the first checkout still holds the cart while the
+  // others arrive.
+  Fault slow = fault("payment", "order", "POST", "/internal/payments", FaultType::delay);
+  slow.delay = 300ms;
+  t.shop->faults().add(slow);
+
+  t.add_to_cart("p-001", 2);
+  auto answers = parallel_checkouts(t, 4, [](int) { return std::string(); });
+  int created = 0, in_progress = 0;
+  for (const Answer& answer : answers) {
+    if (answer.status == 201) ++created;
+    if (answer.status == 409 && answer.body["error"]["code"] == "checkout_in_progress") {
+      ++in_progress;
+    }
+  }
+  CHECK(created == 1);
+  CHECK(in_progress == 3);
+  CHECK(t.api("GET", "/api/orders").body["items"].size() == 1);
+  CHECK(t.api("GET", "/api/cart").body["items"].empty());
+
+  SUBCASE("with four different Idempotency-Keys, and the losers' keys stay unused") {
+    t.add_to_cart("p-002", 1);
+    auto keyed = parallel_checkouts(t, 4, [](int i) { return "parallel-" + std::to_string(i); });
+    int winner = -1, keyed_in_progress = 0;
+    for (int i = 0; i < 4; ++i) {
+      if (keyed[i].status == 201) winner = i;
+      if (keyed[i].status == 409 && keyed[i].body["error"]["code"] == "checkout_in_progress") {
+        ++keyed_in_progress;
+      }
+    }
+    REQUIRE(winner >= 0);
+    CHECK(keyed_in_progress == 3);
+    CHECK(t.api("GET", "/api/orders").body["items"].size() == 2);
+    // The winner's key replays its answer; a loser's key was never bound to anything.
+    auto replay = t.api("POST", "/api/orders", std::nullopt,
+                        {{"Idempotency-Key", "parallel-" + std::to_string(winner)}});
+    CHECK(replay.status == 201);
+    CHECK(replay.raw == keyed[winner].raw);
+    auto loser = t.api("POST", "/api/orders", std::nullopt,
+                       {{"Idempotency-Key", "parallel-" + std::to_string((winner + 1) % 4)}});
+    CHECK(loser.status == 400);
+    CHECK(loser.body["error"]["code"] == "cart_empty");
+  }
+
+  SUBCASE("the claim is released: the next checkout of the cart succeeds") {
+    t.shop->faults().clear();
+    t.add_to_cart("p-003", 1);
+    CHECK(t.api("POST", "/api/orders").status == 201);
+  }
+}
+
+TEST_CASE(
+    "an unpaid order expires after the payment timeout: FAILED payment_expired, the cart "
+    "restored, the pay link canceled") {
+  Shopper t;
+  t.add_to_cart("p-003", 2);
+  auto checkout = t.api("POST", "/api/orders");
+  REQUIRE(checkout.status == 201);
+  const auto order_id = checkout.body["order_id"].get<std::string>();
+  const auto pay_url = checkout.body["payment"]["pay_url"].get<std::string>();
+  CHECK(t.api("GET", "/api/cart").body["items"].empty());
+
+  // Not yet: 29 minutes is within the default 30.
+  t.shop->clock().advance(29min);
+  std::this_thread::sleep_for(600ms);
+  CHECK(t.order(order_id)["status"] == "PAYMENT_PENDING");
+
+  t.shop->clock().advance(2min);
+  CHECK(Shopper::eventually([&] { return t.order(order_id)["status"] == "FAILED"; }));
+  const json order = t.order(order_id);
+  REQUIRE(order["history"].size() == 2);
+  CHECK(order["history"][1]["status"] == "FAILED");
+  CHECK(order["history"][1]["reason"] == "payment_expired");
+  CHECK(order["payment"]["status"] == "CANCELED");
+
+  auto cart = t.api("GET", "/api/cart").body;
+  REQUIRE(cart["items"].size() == 1);
+  CHECK(cart["items"][0]["product_id"] == "p-003");
+  CHECK(cart["items"][0]["quantity"] == 2);
+
+  auto pay = send("POST", pay_url, json{{"card_number", "4242424242424242"}});
+  CHECK(pay.status == 409);
+  CHECK(pay.body["error"]["code"] == "intent_canceled");
+  auto page = send("GET", pay_url);
+  CHECK(page.status == 200);
+  CHECK(page.body["status"] == "canceled");
+  CHECK(page.body["event"].is_null());
+  CHECK(t.order(order_id)["status"] == "FAILED");
+
+  // The restored cart checks out again, into a new order with a payable link.
+  auto again = t.api("POST", "/api/orders");
+  REQUIRE(again.status == 201);
+  CHECK(again.body["order_id"] != order_id);
+  CHECK(send("POST", again.body["payment"]["pay_url"].get<std::string>(),
+             json{{"card_number", "4242424242424242"}})
+            .status == 200);
+}
+
+TEST_CASE("a capture that happened before the expiry wins: the order ends PAID, not FAILED") {
+  Shopper t;
+  t.add_to_cart("p-005", 1);
+  auto checkout = t.api("POST", "/api/orders");
+  REQUIRE(checkout.status == 201);
+  const auto order_id = checkout.body["order_id"].get<std::string>();
+
+  // The provider captures, but its webhook never reaches the shop.
+  Fault lost = fault("gateway", "", "POST", "/api/payments/webhook", FaultType::abort);
+  lost.status = 503;
+  t.shop->faults().add(lost);
+  auto paid = send("POST", checkout.body["payment"]["pay_url"].get<std::string>(),
+                   json{{"card_number", "4242424242424242"}});
+  REQUIRE(paid.status == 200);
+  CHECK(paid.body["status"] == "succeeded");
+  CHECK(paid.body["webhook_delivered"] == false);
+  CHECK(t.order(order_id)["status"] == "PAYMENT_PENDING");
+
+  // The expiry's cancel finds the intent captured: the capture's truth is recorded instead.
+  t.shop->clock().advance(31min);
+  CHECK(Shopper::eventually([&] { return t.order(order_id)["status"] != "PAYMENT_PENDING"; }));
+  const json order = t.order(order_id);
+  CHECK(order["status"] == "PAID");
+  CHECK(order["payment"]["status"] == "SUCCEEDED");
+  REQUIRE(order["history"].size() == 2);
+  CHECK(order["history"][1]["status"] == "PAID");
+  CHECK(t.api("GET", "/api/cart").body["items"].empty());
+  // Nothing reverses it later: the payment's own callback is a repeated result.
+  std::this_thread::sleep_for(400ms);
+  CHECK(t.order(order_id)["history"].size() == 2);
+}
+
+TEST_CASE(
+    "a checkout cut short between creating the order and recording its payment is failed at "
+    "start-up as checkout_interrupted, and its cart restored") {
+  shopctl::shop::ShopConfig config;
+  // One attempt, so that the cut-short checkout ends on its own within the test.
+  config.order_payment_client.timeout = 4s;
+  config.order_payment_client.retry.max_attempts = 1;
+  Shopper t(config);
+  t.add_to_cart("p-004", 3);
+
+  // Payment never answers the checkout; the order exists, without a payment.
+  t.shop->faults().add(fault("payment", "order", "POST", "/internal/payments", FaultType::hang));
+  auto checkout = std::async(std::launch::async, [&t] {
+    return t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "cut-short"}});
+  });
+  std::string order_id;
+  REQUIRE(Shopper::eventually([&] {
+    auto items = t.api("GET", "/api/orders").body["items"];
+    if (items.size() != 1) return false;
+    order_id = items[0]["order_id"].get<std::string>();
+    return true;
+  }));
+  CHECK(t.order(order_id)["status"] == "PAYMENT_PENDING");
+  CHECK(t.order(order_id)["payment"].is_null());
+
+  // The order service stops in the middle of it, and comes back.
+  t.shop->stop_service("order");
+  t.shop->faults().clear();
+  t.shop->start_service("order");
+
+  CHECK(Shopper::eventually([&] { return t.order(order_id)["status"] == "FAILED"; }));
+  const json order = t.order(order_id);
+  REQUIRE(order["history"].size() == 2);
+  CHECK(order["history"][1]["reason"] == "checkout_interrupted");
+  auto cart = t.api("GET", "/api/cart").body;
+  REQUIRE(cart["items"].size() == 1);
+  CHECK(cart["items"][0]["product_id"] == "p-004");
+  CHECK(cart["items"][0]["quantity"] == 3);
+
+  // The interrupted checkout's key replays the order as it ended.
+  auto replay = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "cut-short"}});
+  CHECK(replay.status == 201);
+  CHECK(replay.headers.get("Idempotent-Replayed").value_or("") == "true");
+  CHECK(replay.body["order_id"] == order_id);
+  CHECK(replay.body["status"] == "FAILED");
+
+  // Payment keeps a tombstone: a late request to open the order's payment is refused.
+  auto credential = send("POST", t.shop->url("gateway") + "/_admin/credentials",
+                         json{{"service", "order"}}, {{"X-Admin-Token", t.shop->admin_token()}});
+  REQUIRE(credential.status == 200);
+  auto late = send("POST", t.shop->url("payment") + "/internal/payments",
+                   json{{"order_id", order_id}, {"amount_cents", 1}, {"currency", "EUR"}},
+                   {{"X-Service-Token", credential.body["token"].get<std::string>()},
+                    {"Idempotency-Key", "order:" + order_id}});
+  CHECK(late.status == 409);
+  CHECK(late.body["error"]["code"] == "payment_canceled");
+
+  // The cut-short request itself got some error. Its coroutine lives on in the restarted
+  // service until its payment call times out; then it finds the order ended and changes
+  // nothing (no second restore, the key keeps its answer). Waiting for it also keeps it from
+  // running while the shop is torn down.
+  CHECK(checkout.get().status >= 500);
+  CHECK(Shopper::eventually(
+      [&] {
+        for (const auto& record : t.shop->calls().since(0)) {
+          if (record.caller == "order" && record.callee == "payment" &&
+              record.route == "/internal/payments" && record.outcome != "ok") {
+            return true;
+          }
+        }
+        return false;
+      },
+      10s));
+  std::this_thread::sleep_for(500ms);
+  CHECK(t.order(order_id)["history"].size() == 2);
+  CHECK(t.api("GET", "/api/cart").body["items"][0]["quantity"] == 3);
+  CHECK(t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "cut-short"}}).raw ==
+        replay.raw);
+}
