@@ -5,16 +5,18 @@
 #   - the doctest binary and the scenario suite under ASan+UBSan (build-asan/),
 #   - every libFuzzer target for a short fixed time, and the regression inputs (build-asan/),
 #   - the integration tests and the scenario suite under ThreadSanitizer (build-tsan/).
-# CI runs all of it. --quick stops after the plain tests (for a quick local check);
-# --sanitize is accepted for old habits and changes nothing.
+# Without options it runs the plain tests (what CI runs); --full (or --sanitize) adds the
+# instrumented phases. They are not in CI yet: they never ran to completion on the 2-core
+# machine in time, and together they take CI past its 30-minute budget (docs/testing.md).
+# --quick is accepted and means the default.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-instrumented=true
+instrumented=false
 for arg in "$@"; do
   case "$arg" in
     --quick) instrumented=false ;;
-    --sanitize) ;;
+    --full|--sanitize) instrumented=true ;;
     *) echo "test.sh: unknown option $arg" >&2; exit 1 ;;
   esac
 done
