@@ -11,10 +11,14 @@
 #include <thread>
 #include <vector>
 
+#include <atomic>
+
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 
 #include "../support/test_shop.hpp"
+#include "platform/http/client.hpp"
 #include "platform/http/server.hpp"
 
 namespace {
@@ -115,4 +119,67 @@ TEST_CASE("an accept loop out of file descriptors backs off instead of spinning"
   auto n = ::recv(clients[0], buf, sizeof buf, 0);
   CHECK(n > 0);
   for (int fd : clients) ::close(fd);
+}
+
+// A session that ends without one asynchronous step (a connection of our own client moved to
+// its io_context with the whole request already read, answered by a handler that resets the
+// connection at once, as the `reset` fault does) ends before asio's co_spawn has finished with
+// the cancellation slot bound to the connection. The connection must outlive that: freeing it
+// with the session let asio touch freed cancellation handlers, which crashed `serve` under
+// chaos (a segfault, or UBSan "invalid vptr" in cancellation_slot::clear()).
+TEST_CASE("sessions ended by an immediate reset, moved between io threads, free nothing early") {
+  asio::io_context a(1), b(1);
+  auto work_a = asio::make_work_guard(a);
+  auto work_b = asio::make_work_guard(b);
+  http::ServerOptions options;
+  options.connection_ios = {&a, &b};
+  std::atomic<int> served{0};
+  http::Server server(a, options, [&served](http::Request&) -> asio::awaitable<http::Response> {
+    served.fetch_add(1);
+    http::Response r;
+    r.action = http::ConnectionAction::reset;
+    co_return r;
+  });
+  server.start();
+  std::thread ta([&a] { a.run(); });
+  std::thread tb([&b] { b.run(); });
+  const auto port = server.port();
+  http::Client client({.endpoint = [port] { return http::Endpoint{"127.0.0.1", port}; }});
+  // Clients on both threads, so that connections land on the other thread and are moved.
+  constexpr int kPerWorker = 300;
+  constexpr int kWorkers = 8;
+  std::atomic<int> answered_reset{0};
+  std::atomic<int> finished{0};
+  for (int w = 0; w < kWorkers; ++w) {
+    auto& io = (w % 2 == 0) ? a : b;
+    asio::co_spawn(
+        io,
+        [&client, &answered_reset]() -> asio::awaitable<void> {
+          for (int i = 0; i < kPerWorker; ++i) {
+            http::Request req;
+            req.method = "GET";
+            req.target = "/x";
+            try {
+              co_await client.send(req, std::chrono::seconds(5));
+            } catch (const http::TransportError&) {
+              answered_reset.fetch_add(1);
+            }
+          }
+        },
+        [&finished](std::exception_ptr) { finished.fetch_add(1); });
+  }
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (finished.load() < kWorkers && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK(finished.load() == kWorkers);
+  CHECK(answered_reset.load() == kPerWorker * kWorkers);
+  CHECK(served.load() == kPerWorker * kWorkers);
+  server.stop();
+  work_a.reset();
+  work_b.reset();
+  a.stop();
+  b.stop();
+  ta.join();
+  tb.join();
 }

@@ -15,7 +15,6 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -54,6 +53,16 @@ struct Connection {
   asio::cancellation_signal cancel;
   bool session_done = false;
 };
+
+// co_spawn's completion handler for a session: it holds the connection, and with it the
+// cancellation signal the session's slot is bound to, until asio is done with the coroutine.
+// The session's own frame ends earlier: when it ran without one asynchronous step (a moved
+// connection answered by an immediate reset), asio still posts once after it and clears the
+// slot then. Freeing the signal with the session let that touch freed cancellation handlers
+// (a segfault of `serve` found by `shopctl chaos`; tests/integration/http_server_limits_test).
+auto keep_until_spawn_ends(std::shared_ptr<Connection> connection) {
+  return [connection = std::move(connection)](const std::exception_ptr&) {};
+}
 
 std::string quick_trace_id() {
   static std::atomic<std::uint64_t> counter{0x5eed};
@@ -220,7 +229,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       connections.emplace(id, connection);
       asio::co_spawn(connection->stream.get_executor(),
                      session(shared_from_this(), connection, id, beast::flat_buffer{}, false),
-                     asio::bind_cancellation_slot(connection->cancel.slot(), asio::detached));
+                     asio::bind_cancellation_slot(connection->cancel.slot(),
+                                                  keep_until_spawn_ends(connection)));
     }
     accept_next_locked();
   }
@@ -366,7 +376,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     auto connection = std::make_shared<Connection>(std::move(moved));
     it->second = connection;
     asio::co_spawn(*target, session(shared_from_this(), connection, id, std::move(buffer), true),
-                   asio::bind_cancellation_slot(connection->cancel.slot(), asio::detached));
+                   asio::bind_cancellation_slot(connection->cancel.slot(),
+                                                keep_until_spawn_ends(connection)));
     return Placement::moved;
   }
 
