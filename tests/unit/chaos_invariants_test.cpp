@@ -169,6 +169,23 @@ TEST_CASE("chaos reports one cart that became two orders") {
   CHECK(mentions(check_one_order_per_cart(w2), "started 3 checkouts but owns 4 orders"));
 }
 
+// Found by `shopctl chaos --seed 7` (two tabs): tab A's checkout failed with 503
+// payment_unavailable (its order FAILED, the cart restored at once), then tab B checked the
+// restored cart out. One attempt, two rows in order.db, and nothing wrong: only one of them
+// could ever be paid.
+TEST_CASE("a checkout failed before payment does not count against the shopper's checkouts") {
+  auto w = clean_world();
+  auto baseline = check_one_order_per_cart(w);
+  REQUIRE(baseline.outcome == Outcome::passed);
+  w.orders.push_back({"ord-7", "usr-1", "FAILED", 100, "EUR", "", "payment_unavailable"});
+  w.orders.push_back({"ord-8", "usr-1", "FAILED", 100, "EUR", "pay-8", "checkout_interrupted"});
+  CHECK(check_one_order_per_cart(w).outcome == Outcome::passed);
+  // Orders that could be paid still count.
+  w.orders.push_back({"ord-9", "usr-1", "FAILED", 100, "EUR", "pay-9", "payment_declined"});
+  w.orders.push_back({"ord-10", "usr-1", "PAYMENT_PENDING", 100, "EUR", "pay-10", ""});
+  CHECK(mentions(check_one_order_per_cart(w), "started 3 checkouts but owns 4 orders"));
+}
+
 TEST_CASE("chaos reports an undelivered provider event and an unfinished callback") {
   auto w = clean_world();
   w.events[0].delivered = false;
