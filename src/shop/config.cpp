@@ -410,40 +410,56 @@ std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root) {
                    "config key '" + name + "' cannot change on a running shop (--target): " + why});
   };
   // What a running shop takes: an allow-list, so that a key added later is refused until it
-  // is made to apply at run time (Shop::apply_runtime_config).
+  // is made to apply at run time (Shop::apply_runtime_config). An empty set: the whole key.
   static const std::map<std::string, std::set<std::string>> runtime = {
       {"seed", {}},
-      {"order", {"catalog_client", "payment_client", "circuit_breakers"}},
-      {"payment", {"order_client", "provider_client", "circuit_breakers", "outbox"}},
+      {"auth", {"token_ttl", "login_throttle"}},
+      {"order", {"catalog_client", "payment_client", "circuit_breakers", "payment_timeout"}},
+      {"payment", {"order_client", "provider_client", "circuit_breakers", "outbox",
+                   "webhook_tolerance", "reconcile"}},
+      {"provider", {"webhook_retry"}},
   };
-  // Why the others are fixed: said once, in the message.
+  // Why the others are fixed: said once, in the message. By key, or by key.subkey.
   static const std::map<std::string, std::string> why = {
       {"host", "the services are bound to their address when the shop starts"},
       {"ports", "the services are bound to their ports when the shop starts"},
       {"data_dir", "the databases are opened when the shop starts"},
       {"storage", "the databases are opened with it when the shop starts"},
       {"secrets", "the shop's secrets are fixed when it starts (tokens and signatures already issued depend on them)"},
-      {"auth", "the auth service reads its settings when the shop starts"},
       {"catalog", "the catalog file only seeds the catalog database on the shop's first start"},
+      {"auth.password_hashing",
+       "hashes made while it applied would keep their cost after the reset (a cheaper one stays "
+       "weak), and unknown emails are checked against one hash made at the shop's own cost, so "
+       "login times would tell those accounts from unknown emails"},
+      {"auth.password_workers", "the password-hashing threads are started when the shop starts"},
+      {"auth.password_queue", "the password-hashing queue is sized when the shop starts"},
+      {"auth.demo_user", "the demo user is created when the shop starts"},
   };
   const std::string default_why = "the service reads it when the shop starts";
+  auto reason_for = [&](const std::string& key, const std::string& sub) -> const std::string& {
+    auto it = why.find(key + "." + sub);
+    if (it == why.end()) it = why.find(key);
+    return it == why.end() ? default_why : it->second;
+  };
   for (const auto& kv : root) {
     const auto key = kv.first.Scalar();
     auto allowed = runtime.find(key);
     if (allowed != runtime.end()) {
       if (allowed->second.empty() || !kv.second.IsMap()) continue;
       for (const auto& sub : kv.second) {
-        if (!allowed->second.count(sub.first.Scalar()))
-          refuse(sub.first, key + "." + sub.first.Scalar(), default_why);
+        const auto name = sub.first.Scalar();
+        if (!allowed->second.count(name)) refuse(sub.first, key + "." + name, reason_for(key, name));
       }
       continue;
     }
-    auto it = why.find(key);
-    const std::string& reason = it == why.end() ? default_why : it->second;
     if (kv.second.IsMap() && kv.second.size() > 0) {
-      for (const auto& sub : kv.second) refuse(sub.first, key + "." + sub.first.Scalar(), reason);
+      for (const auto& sub : kv.second) {
+        const auto name = sub.first.Scalar();
+        refuse(sub.first, key + "." + name, reason_for(key, name));
+      }
     } else {
-      refuse(kv.first, key, reason);
+      auto it = why.find(key);
+      refuse(kv.first, key, it == why.end() ? default_why : it->second);
     }
   }
   return out;

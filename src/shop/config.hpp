@@ -119,7 +119,9 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
 
 // The settings a running shop takes through its admin plane (POST /_admin/config, used by
 // `shopctl run --target`): `seed`, the order and payment clients' timeouts and retries, the
-// circuit breakers, and the payment outbox's backoff. Returns one issue per key of `root`
+// circuit breakers, the payment outbox's backoff, payment.webhook_tolerance,
+// payment.reconcile, order.payment_timeout, auth.token_ttl, auth.login_throttle and
+// provider.webhook_retry. Returns one issue per key of `root`
 // that a running shop cannot take (ports, secrets, ...), naming the key and why; empty when
 // all of it applies at run time. Checks keys only; apply_config() checks the values.
 std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root);

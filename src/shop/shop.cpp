@@ -141,7 +141,10 @@ struct Shop::Impl {
   std::vector<std::thread> threads;
   // In start order; stopped in reverse.
   std::vector<std::pair<std::string, std::unique_ptr<platform::Service>>> services;
-  // The services the baseline admin routes reach into (owned by `services`).
+  // The services the baseline admin routes and the runtime config reach into (owned by
+  // `services`).
+  auth::AuthService* auth_service = nullptr;
+  provider::ProviderService* provider_service = nullptr;
   catalog::CatalogService* catalog_service = nullptr;
   order::OrderService* order_service = nullptr;
   payment::PaymentService* payment_service = nullptr;
@@ -216,6 +219,8 @@ Shop::Shop(ShopConfig config, ShopOptions options)
   s.emplace_back("payment", std::make_unique<payment::PaymentService>(ctx, payment));
   s.emplace_back("order", std::make_unique<order::OrderService>(ctx, order));
   s.emplace_back("gateway", std::make_unique<gateway::GatewayService>(ctx, gateway));
+  impl_->auth_service = static_cast<auth::AuthService*>(&service("auth"));
+  impl_->provider_service = static_cast<provider::ProviderService*>(&service("provider"));
   impl_->catalog_service = static_cast<catalog::CatalogService*>(&service("catalog"));
   impl_->order_service = static_cast<order::OrderService*>(&service("order"));
   impl_->payment_service = static_cast<payment::PaymentService*>(&service("payment"));
@@ -276,6 +281,13 @@ void Shop::apply_runtime_config(const ShopConfig& c) {
   for (auto* e : impl_->payment_service->edges()) edges.push_back(e);
   for (auto* e : edges) e->reconfigure(edge(c, *clients.at(e->edge()), e->edge()), c.seed);
   impl_->payment_service->set_outbox_backoff(c.outbox_initial_backoff, c.outbox_max_backoff);
+  impl_->payment_service->set_webhook_tolerance(c.webhook_tolerance);
+  impl_->payment_service->set_reconcile_after(c.reconcile_after);
+  impl_->order_service->set_payment_timeout(c.order_payment_timeout);
+  impl_->auth_service->set_runtime(c.token_ttl, c.login_max_failures, c.login_window);
+  impl_->provider_service->set_webhook_retry({c.webhook_retry_initial_backoff,
+                                              c.webhook_retry_max_backoff,
+                                              c.webhook_retry_give_up_after});
   faults_.reseed(c.seed);
 }
 

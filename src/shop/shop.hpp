@@ -78,9 +78,10 @@ class Shop {
 
   // Applies the settings a running shop can take (shop/config.hpp: runtime_config_refusals)
   // from `config` to the running services: the order and payment edges' timeouts, retries
-  // and breaker settings (each breaker's window restarts), the outbox's backoff, and `seed`
-  // (fault choices and retry jitter). Thread-safe; throws std::invalid_argument for breaker
-  // settings out of range.
+  // and breaker settings (each breaker's window restarts), the outbox's backoff, the webhook
+  // tolerance, reconciliation's first wait, the orders' payment timeout, the token TTL, the
+  // login throttle, the provider's webhook retries, and `seed` (fault choices and retry
+  // jitter). Thread-safe; throws std::invalid_argument for breaker settings out of range.
   void apply_runtime_config(const ShopConfig& config);
 
   platform::SimulatedClock& clock() { return clock_; }

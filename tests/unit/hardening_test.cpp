@@ -101,6 +101,27 @@ TEST_CASE("attempts in flight count against the throttle; abandoned ones are giv
   CHECK(throttle.retry_after(email) == 0);
 }
 
+TEST_CASE("the throttle's limits change at run time and judge the failures already counted") {
+  ManualClock clock;
+  LoginThrottle throttle(clock, 5, 60s);
+  const std::string email = "victim@shop.test";
+  for (int i = 0; i < 4; ++i) {
+    throttle.record_failure(email);
+    clock.advance(10s);
+  }
+  CHECK(throttle.retry_after(email) == 0);  // 4 of 5, at 0, 10, 20 and 30 s
+  throttle.set_limits(2, 10min);
+  CHECK(throttle.retry_after(email) == 581);  // until the one at 20 s is 10 min old
+  throttle.set_limits(2, 60s);
+  // Two failures must leave the window before the email may try again: until the one at
+  // 20 s leaves it, at 80 s (now is 40 s), not the oldest one at 0 s.
+  CHECK(throttle.retry_after(email) == 41);
+  clock.advance(30s);
+  CHECK(throttle.retry_after(email) == 11);
+  throttle.set_limits(5, 60s);  // the shop's own limits again
+  CHECK(throttle.retry_after(email) == 0);
+}
+
 TEST_CASE("the throttle table stays bounded: the least recently tried email is forgotten") {
   ManualClock clock;
   LoginThrottle throttle(clock, 1, 60s, 2);

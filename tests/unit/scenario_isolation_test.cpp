@@ -128,23 +128,59 @@ TEST_CASE("a running shop takes breaker settings, client timeouts and retries, t
   CHECK(refusals("{}") == "");
 }
 
+TEST_CASE("a running shop takes the token TTL, the login throttle, the webhook tolerance, reconciliation, the payment timeout and the provider's webhook retries") {
+  CHECK(refusals("auth:\n"
+                 "  token_ttl: 1m\n"
+                 "  login_throttle: {max_failures: 2, window: 10m}\n"
+                 "order:\n"
+                 "  payment_timeout: 2m\n"
+                 "payment:\n"
+                 "  webhook_tolerance: 10s\n"
+                 "  reconcile: {after: 100h}\n"
+                 "provider:\n"
+                 "  webhook_retry: {initial_backoff: 2s, max_backoff: 1m, give_up_after: 30s}\n") == "");
+  // Each on its own, as scenarios write them.
+  CHECK(refusals("auth: {login_throttle: {window: 5s}}\n") == "");
+  CHECK(refusals("payment: {reconcile: {after: 1s}}\n") == "");
+  CHECK(refusals("provider: {webhook_retry: {give_up_after: 30s}}\n") == "");
+}
+
+TEST_CASE("a running shop refuses the password hashing and the other start-up settings of auth, saying why") {
+  auto text = refusals("auth:\n"
+                       "  token_ttl: 1m\n"
+                       "  password_hashing: fast\n"
+                       "  password_workers: 4\n"
+                       "  password_queue: 8\n"
+                       "  demo_user: {enabled: false}\n");
+  CHECK(text.find("token_ttl") == std::string::npos);
+  CHECK(text.find("3:3 config key 'auth.password_hashing' cannot change on a running shop (--target): "
+                  "hashes made while it applied would keep their cost after the reset") != std::string::npos);
+  CHECK(text.find("4:3 config key 'auth.password_workers'") != std::string::npos);
+  CHECK(text.find("5:3 config key 'auth.password_queue'") != std::string::npos);
+  CHECK(text.find("6:3 config key 'auth.demo_user'") != std::string::npos);
+}
+
 TEST_CASE("a running shop refuses ports, secrets and the other start-up settings, naming each key where it is written") {
   auto text = refusals("order: {catalog_client: {timeout: 1s}}\n"
                        "ports: {gateway: 8080}\n"
                        "secrets: {admin_token: abc, jwt_secret: xyz}\n"
                        "host: 127.0.0.2\n"
                        "data_dir: /tmp/x\n"
-                       "auth: {token_ttl: 1m}\n"
+                       "auth: {password_hashing: fast}\n"
                        "catalog: {file: c.yaml}\n"
-                       "payment: {webhook_tolerance: 10s, outbox: {initial_backoff: 1s}}\n");
+                       "payment: {webhook_tolerance: 10s, outbox: {initial_backoff: 1s}}\n"
+                       "http: {max_connections: 10}\n"
+                       "storage: {synchronous: normal}\n");
   CHECK(text.find("2:9 config key 'ports.gateway' cannot change on a running shop") != std::string::npos);
   CHECK(text.find("3:11 config key 'secrets.admin_token'") != std::string::npos);
   CHECK(text.find("3:29 config key 'secrets.jwt_secret'") != std::string::npos);
   CHECK(text.find("'host'") != std::string::npos);
   CHECK(text.find("'data_dir'") != std::string::npos);
-  CHECK(text.find("'auth.token_ttl'") != std::string::npos);
+  CHECK(text.find("'auth.password_hashing'") != std::string::npos);
   CHECK(text.find("'catalog.file'") != std::string::npos);
-  CHECK(text.find("'payment.webhook_tolerance'") != std::string::npos);
+  CHECK(text.find("'http.max_connections'") != std::string::npos);
+  CHECK(text.find("'storage.synchronous'") != std::string::npos);
+  CHECK(text.find("webhook_tolerance") == std::string::npos);
   CHECK(text.find("outbox") == std::string::npos);
   CHECK(text.find("order") == std::string::npos);
 }

@@ -61,6 +61,7 @@ std::optional<std::string> normalize_email(std::string_view email) {
 AuthService::AuthService(platform::ServiceContext& ctx, AuthSettings settings)
     : Service(ctx, "auth", settings.port),
       settings_(std::move(settings)),
+      token_ttl_seconds_(settings_.token_ttl.count()),
       throttle_(ctx.clock, settings_.login_max_failures, settings_.login_window),
       passwords_(settings_.password_workers, settings_.password_queue) {
   auto from_gateway = Access::only({"gateway"});
@@ -143,16 +144,23 @@ AuthService::AuthService(platform::ServiceContext& ctx, AuthSettings settings)
     claims.subject = *user_id;
     claims.issuer = settings_.issuer;
     claims.audience = settings_.audience;
+    const std::int64_t ttl = token_ttl_seconds_.load();
     claims.issued_at = ctx_.clock.unix_seconds();
-    claims.expires_at = claims.issued_at + settings_.token_ttl.count();
+    claims.expires_at = claims.issued_at + ttl;
     claims.extra = {{"email", email}, {"name", *name}};
     co_return Response::json(200, {{"access_token", security::sign_hs256(claims, settings_.jwt_secret)},
                                    {"token_type", "Bearer"},
-                                   {"expires_in", settings_.token_ttl.count()}});
+                                   {"expires_in", ttl}});
   });
 }
 
 AuthService::~AuthService() { stop(); }
+
+void AuthService::set_runtime(std::chrono::seconds token_ttl, int login_max_failures,
+                              std::chrono::seconds login_window) {
+  token_ttl_seconds_.store(token_ttl.count());
+  throttle_.set_limits(login_max_failures, login_window);
+}
 
 asio::awaitable<void> AuthService::on_password_pool(std::function<void()> fn) {
   try {

@@ -1,7 +1,9 @@
 #pragma once
 // Auth: registration, login with Argon2id password hashes, HS256 access tokens, and login
 // throttling (too many failures for one email within a window answer 429).
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <map>
@@ -42,11 +44,18 @@ class AuthService : public platform::Service {
   ~AuthService() override;
   std::filesystem::path database_file() const override;
 
+  // Changes the settings that apply at run time (Shop::apply_runtime_config; thread-safe):
+  // tokens signed from then on live `token_ttl`, and logins are throttled with the new limits
+  // at once (failures already counted stay counted). Tokens already issued keep their expiry.
+  void set_runtime(std::chrono::seconds token_ttl, int login_max_failures,
+                   std::chrono::seconds login_window);
+
  private:
   void open_storage() override;
   void close_storage() override;
 
-  AuthSettings settings_;
+  AuthSettings settings_;  // token_ttl and the throttle's limits: see the members below
+  std::atomic<std::int64_t> token_ttl_seconds_;  // settings_.token_ttl, changed at run time
   std::unique_ptr<platform::DatabaseWorker> db_;
   // Hashes and verifies passwords (CPU work of tens of milliseconds each).
   boost::asio::awaitable<void> on_password_pool(std::function<void()> fn);

@@ -13,9 +13,13 @@ void LoginThrottle::prune(Entry& entry) {
 
 std::int64_t LoginThrottle::wait_locked(Entry& entry) {
   prune(entry);
-  if (static_cast<int>(entry.failures.size()) + entry.in_flight < max_failures_) return 0;
-  if (static_cast<int>(entry.failures.size()) < max_failures_) return 1;  // attempts in flight
-  auto free_at = entry.failures.front() + window_;
+  const auto count = static_cast<int>(entry.failures.size());
+  if (count + entry.in_flight < max_failures_) return 0;
+  if (count < max_failures_) return 1;  // attempts in flight
+  // The email may try again once fewer than max_failures failures are left in the window:
+  // when the (count - max_failures + 1)-th oldest leaves it (the oldest, unless the limit was
+  // lowered since those failures were counted).
+  auto free_at = entry.failures[static_cast<std::size_t>(count - max_failures_)] + window_;
   auto wait = std::chrono::duration_cast<std::chrono::seconds>(free_at - clock_.now()).count();
   return std::max<std::int64_t>(1, wait + 1);
 }
@@ -28,6 +32,12 @@ void LoginThrottle::add_failure_locked(Entry& entry) {
     entry.failures.erase(entry.failures.begin(),
                          entry.failures.end() - static_cast<std::ptrdiff_t>(max_failures_));
   }
+}
+
+void LoginThrottle::set_limits(int max_failures, std::chrono::seconds window) {
+  std::lock_guard lock(mu_);
+  max_failures_ = max_failures;
+  window_ = window;
 }
 
 std::int64_t LoginThrottle::begin_attempt(const std::string& email) {

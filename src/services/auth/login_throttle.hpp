@@ -34,6 +34,10 @@ class LoginThrottle {
   };
   void end_attempt(const std::string& email, Outcome outcome);
 
+  // Changes the limits at run time (Shop::apply_runtime_config): every email is judged by the
+  // new ones from its next attempt on, with the failures it has already made.
+  void set_limits(int max_failures, std::chrono::seconds window);
+
   // Returns the seconds until the email may try again, or 0 when it may try now.
   std::int64_t retry_after(const std::string& email);
   void record_failure(const std::string& email);
@@ -41,7 +45,8 @@ class LoginThrottle {
 
  private:
   struct Entry {
-    std::vector<platform::Clock::time_point> failures;  // oldest first, at most max_failures
+    // Oldest first; at most max_failures (more only just after the limit was lowered).
+    std::vector<platform::Clock::time_point> failures;
     int in_flight = 0;
   };
   void prune(Entry& entry);
@@ -49,9 +54,9 @@ class LoginThrottle {
   void add_failure_locked(Entry& entry);
 
   const platform::Clock& clock_;
+  std::mutex mu_;  // guards everything below
   int max_failures_;
   std::chrono::seconds window_;
-  std::mutex mu_;
   platform::LruMap<Entry> emails_;
 };
 

@@ -50,6 +50,7 @@ ApiError catalog_unavailable(const CatalogUnavailable& e) {
 OrderService::OrderService(platform::ServiceContext& ctx, OrderSettings settings)
     : Service(ctx, "order", settings.port),
       settings_(std::move(settings)),
+      payment_timeout_ms_(settings_.payment_timeout.count()),
       store_(ctx.data_dir / "order.db", ctx.synchronous_for("order")),
       catalog_(ctx, settings_.catalog, &host_.metrics(), settings_.seed),
       payments_(ctx, settings_.payment, &host_.metrics(), settings_.seed) {
@@ -399,7 +400,7 @@ asio::awaitable<Response> OrderService::payment_result(Request& req) {
 
 asio::awaitable<void> OrderService::cancel_due_orders(const std::atomic<bool>& stopping) {
   const std::int64_t created_before_ms =
-      ctx_.clock.unix_millis() - settings_.payment_timeout.count();
+      ctx_.clock.unix_millis() - payment_timeout_ms_.load();
   auto due = co_await store_.cancel_due(created_before_ms, kExpiryBatch);
   for (const OrderToCancel& order : due) {
     if (stopping) co_return;

@@ -51,6 +51,9 @@ class OrderService : public platform::Service {
 
   // The protected edges (order->catalog, order->payment), for the shop's runtime config.
   std::vector<platform::ResilientCaller*> edges() { return {&catalog_.edge(), &payments_.edge()}; }
+  // Changes payment_timeout at run time (thread-safe): the next expiry pass judges every
+  // PAYMENT_PENDING order by it, counted from the order's checkout.
+  void set_payment_timeout(std::chrono::milliseconds timeout) { payment_timeout_ms_.store(timeout.count()); }
 
  protected:
   void open_storage() override;
@@ -82,6 +85,7 @@ class OrderService : public platform::Service {
   boost::asio::awaitable<void> cancel_due_orders(const std::atomic<bool>& stopping);
 
   OrderSettings settings_;
+  std::atomic<std::int64_t> payment_timeout_ms_;  // settings_.payment_timeout, changed at run time
   OrderStore store_;
   CatalogClient catalog_;
   PaymentClient payments_;

@@ -60,7 +60,9 @@ PaymentService::PaymentService(platform::ServiceContext& ctx, PaymentSettings se
       store_(ctx.data_dir / "payment.db", ctx.synchronous_for("payment")),
       order_edge_(ctx, "payment", "order", settings_.order, &host_.metrics(), settings_.seed),
       provider_edge_(ctx, "payment", "provider", settings_.provider, &host_.metrics(),
-                     settings_.seed) {
+                     settings_.seed),
+      runtime_{settings_.outbox_initial_backoff, settings_.outbox_max_backoff,
+               settings_.webhook_tolerance, settings_.reconcile_after} {
   add_routes();
   platform::expose_breakers(host_, {&order_edge_, &provider_edge_});
   host_.metrics().add_gauge("shopctl_payment_outbox_depth",
@@ -194,7 +196,7 @@ asio::awaitable<Payment> PaymentService::open_intent(Payment payment, const std:
   }
   const auto now_ms = ctx_.clock.unix_millis();
   payment = co_await store_.attach_intent(payment.payment_id, intent_id, pay_url, now_ms,
-                                          now_ms + settings_.reconcile_after.count());
+                                          now_ms + runtime().reconcile_after.count());
   co_return payment;
 }
 
@@ -287,9 +289,24 @@ asio::awaitable<Response> PaymentService::cancel_payment(Request& req) {
 }
 
 void PaymentService::set_outbox_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max) {
-  std::lock_guard lock(backoff_mu_);
-  settings_.outbox_initial_backoff = initial;
-  settings_.outbox_max_backoff = max;
+  std::lock_guard lock(runtime_mu_);
+  runtime_.outbox_initial_backoff = initial;
+  runtime_.outbox_max_backoff = max;
+}
+
+void PaymentService::set_webhook_tolerance(std::chrono::seconds tolerance) {
+  std::lock_guard lock(runtime_mu_);
+  runtime_.webhook_tolerance = tolerance;
+}
+
+void PaymentService::set_reconcile_after(std::chrono::milliseconds after) {
+  std::lock_guard lock(runtime_mu_);
+  runtime_.reconcile_after = after;
+}
+
+PaymentService::Runtime PaymentService::runtime() const {
+  std::lock_guard lock(runtime_mu_);
+  return runtime_;
 }
 
 asio::awaitable<Response> PaymentService::webhook(Request& req) {
@@ -297,14 +314,14 @@ asio::awaitable<Response> PaymentService::webhook(Request& req) {
   if (!signature) {
     throw ApiError(400, "bad_signature", "the event carries no Payment-Signature header");
   }
+  const auto tolerance = runtime().webhook_tolerance.count();
   const auto check = platform::security::verify_webhook(
-      *signature, req.body, settings_.webhook_secret, ctx_.clock.unix_seconds(),
-      settings_.webhook_tolerance.count());
+      *signature, req.body, settings_.webhook_secret, ctx_.clock.unix_seconds(), tolerance);
   if (check == platform::security::WebhookCheck::stale) {
     throw ApiError(400, "stale_event",
-                   "the event's signature timestamp is more than " +
-                       std::to_string(settings_.webhook_tolerance.count()) + " s away from now",
-                   {{"tolerance_seconds", settings_.webhook_tolerance.count()}});
+                   "the event's signature timestamp is more than " + std::to_string(tolerance) +
+                       " s away from now",
+                   {{"tolerance_seconds", tolerance}});
   }
   if (check != platform::security::WebhookCheck::ok) {
     throw ApiError(400, "bad_signature", "the event's Payment-Signature does not verify",
@@ -370,13 +387,8 @@ asio::awaitable<bool> PaymentService::deliver(OutboxEntry entry) {
                                  {"attempt", entry.attempts + 1}, {"trace_id", entry.trace_id}};
   if (verdict == CallbackVerdict::retry) {
     const int attempts = entry.attempts + 1;
-    std::chrono::milliseconds initial, max;
-    {
-      std::lock_guard lock(backoff_mu_);
-      initial = settings_.outbox_initial_backoff;
-      max = settings_.outbox_max_backoff;
-    }
-    const auto wait = outbox_backoff(attempts, initial, max);
+    const Runtime now = runtime();
+    const auto wait = outbox_backoff(attempts, now.outbox_initial_backoff, now.outbox_max_backoff);
     auto log_fields = fields;
     log_fields["error"] = error.substr(0, 200);
     log_fields["retry_in_ms"] = wait.count();
@@ -465,7 +477,7 @@ asio::awaitable<void> PaymentService::reconcile_one(ReconcileItem item) {
     }
   }
   const int checks = item.checks + 1;
-  const auto wait = outbox_backoff(checks + 1, settings_.reconcile_after, kReconcileMaxWait);
+  const auto wait = outbox_backoff(checks + 1, runtime().reconcile_after, kReconcileMaxWait);
   auto log_fields = fields;
   log_fields["checks"] = checks;
   log_fields["next_look_in_ms"] = wait.count();

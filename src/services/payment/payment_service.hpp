@@ -54,6 +54,11 @@ class PaymentService : public platform::Service {
   std::vector<platform::ResilientCaller*> edges() { return {&order_edge_, &provider_edge_}; }
   // Changes the outbox's retry backoff at run time; rows already scheduled keep their time.
   void set_outbox_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max);
+  // Changes how old a signed webhook may be, from the next webhook on.
+  void set_webhook_tolerance(std::chrono::seconds tolerance);
+  // Changes reconcile_after at run time: intents opened from then on get their first look
+  // after it, and later looks double it; looks already scheduled keep their time.
+  void set_reconcile_after(std::chrono::milliseconds after);
 
  protected:
   void open_storage() override;
@@ -90,7 +95,16 @@ class PaymentService : public platform::Service {
   platform::ResilientCaller order_edge_;
   platform::ResilientCaller provider_edge_;
 
-  std::mutex backoff_mu_;  // guards settings_.outbox_* (set_outbox_backoff)
+  // The settings that change at run time (the set_* above), first from settings_.
+  struct Runtime {
+    std::chrono::milliseconds outbox_initial_backoff;
+    std::chrono::milliseconds outbox_max_backoff;
+    std::chrono::seconds webhook_tolerance;
+    std::chrono::milliseconds reconcile_after;
+  };
+  Runtime runtime() const;  // a copy, taken under runtime_mu_
+  mutable std::mutex runtime_mu_;
+  Runtime runtime_;  // guarded by runtime_mu_
   std::mutex in_flight_mu_;
   std::set<std::int64_t> in_flight_;  // outbox rows being delivered right now
   // Rows finished lately (the newest kFinishedKept ids): a poll that read a row just before

@@ -230,7 +230,7 @@ asio::awaitable<Response> ProviderService::pay(Request& req) {
   const auto now_ms = ctx_.clock.unix_millis();
   auto settled = co_await store_.settle(
       intent_id, *decision, settings_.webhook_secret, ctx_.clock.unix_seconds(), now_ms,
-      now_ms + webhook_retry_backoff(1, settings_.webhook_retry).count());
+      now_ms + webhook_retry_backoff(1, webhook_retry()).count());
   Delivery delivery = co_await deliver_and_record(settled.event, 0, "inline");
   auto optional_text = [](const std::string& text) {
     return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
@@ -240,6 +240,16 @@ asio::awaitable<Response> ProviderService::pay(Request& req) {
                                  {"failure_reason", optional_text(settled.intent.failure_reason)},
                                  {"event_id", settled.event.event_id},
                                  {"webhook_delivered", delivery.delivered()}});
+}
+
+void ProviderService::set_webhook_retry(const WebhookRetryPolicy& policy) {
+  std::lock_guard lock(retry_mu_);
+  settings_.webhook_retry = policy;
+}
+
+WebhookRetryPolicy ProviderService::webhook_retry() const {
+  std::lock_guard lock(retry_mu_);
+  return settings_.webhook_retry;
 }
 
 asio::awaitable<Response> ProviderService::resend(Request& req) {
@@ -327,7 +337,7 @@ asio::awaitable<ProviderService::Delivery> ProviderService::deliver_and_record(
     // Any answer but a 2xx is tried again, as real providers do: the shop may be down, or
     // refusing while it is being fixed; payment dedups by event_id.
     next_attempt = next_webhook_attempt(attempts, event.created_at_ms, ctx_.clock.unix_millis(),
-                                        settings_.webhook_retry);
+                                        webhook_retry());
     nlohmann::json fields = {
         {"service", "provider"},
         {"event_id", event.event_id},

@@ -50,6 +50,11 @@ class ProviderService : public platform::Service {
 
   std::filesystem::path database_file() const override { return store_.file(); }
 
+  // Changes the webhook retry schedule at run time (thread-safe): each delivery that fails
+  // from then on is scheduled, or given up, by the new policy; retries already scheduled keep
+  // their time.
+  void set_webhook_retry(const WebhookRetryPolicy& policy);
+
  protected:
   void open_storage() override;
   void close_storage() override;
@@ -94,7 +99,10 @@ class ProviderService : public platform::Service {
   // The intent as every route answers it; `event` is the JSON of the event sent about it.
   nlohmann::json intent_json(const Intent& intent) const;
 
-  ProviderSettings settings_;
+  WebhookRetryPolicy webhook_retry() const;  // a copy, taken under retry_mu_
+
+  ProviderSettings settings_;  // webhook_retry changes at run time: guarded by retry_mu_
+  mutable std::mutex retry_mu_;
   ProviderStore store_;
   http::Client webhook_client_;
   std::mutex sending_mu_;
