@@ -322,13 +322,14 @@ Verdict check_one_order_per_cart(const World& w) {
   if (w.have_orders) {
     std::map<std::string, const OrderRow*> orders;
     for (const auto& o : w.orders) orders[o.order_id] = &o;
-    for (const auto& [attempt, answered] : per_attempt)
-      for (const auto& op : w.history)
-        if (op.attempt == attempt) {
-          auto o = orders.find(answered.begin()->first);
-          if (o != orders.end()) user_of_email[op.email] = o->second->user_id;
-          break;
-        }
+    // One pass over the history (a 10-minute run holds about a million operations).
+    std::map<std::string, std::string> email_of_attempt;
+    for (const auto& op : w.history) email_of_attempt.emplace(op.attempt, op.email);
+    for (const auto& [attempt, answered] : per_attempt) {
+      auto e = email_of_attempt.find(attempt);
+      auto o = orders.find(answered.begin()->first);
+      if (e != email_of_attempt.end() && o != orders.end()) user_of_email[e->second] = o->second->user_id;
+    }
     // A checkout that failed before the shopper could pay (`payment_unavailable`: the payment
     // could not be opened; `checkout_interrupted`: a crash cut it short) restored the cart at
     // once. Checking out that cart again, from a second tab or after the 503, is a new
