@@ -28,6 +28,7 @@ passed=0; failed=0; steps_failed=0
 log=$(mktemp); trap 'rm -f "$log"' EXIT
 step() {  # step NAME COMMAND...
   local name=$1; shift
+  local began=$SECONDS
   echo "== $name" >&2
   "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]} p f counted=false
@@ -39,16 +40,17 @@ step() {  # step NAME COMMAND...
     counted=true
   fi
   if $counted; then passed=$((passed + p)); failed=$((failed + f)); fi
-  if [[ $rc -eq 0 ]]; then echo "== $name: ok" >&2
+  if [[ $rc -eq 0 ]]; then echo "== $name: ok ($((SECONDS - began)) s)" >&2
   else
     steps_failed=$((steps_failed + 1))
     # A step that failed without counting a failure (a crash, a build error) counts as one.
     if ! $counted || [[ ${f:-0} -eq 0 ]]; then failed=$((failed + 1)); fi
-    echo "== $name: FAILED (exit $rc)" >&2
+    echo "== $name: FAILED (exit $rc, $((SECONDS - began)) s)" >&2
   fi
 }
 
 "$here/scripts/build.sh" --tests || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+echo "== build: $SECONDS s" >&2
 mkdir -p reports
 step "unit and integration tests" ./build/shopctl_tests --reporters=console --no-intro=true
 step "scenario suite" ./build/shopctl run scenarios/ --junit reports/scenarios.junit.xml --json reports/scenarios.json

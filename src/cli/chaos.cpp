@@ -134,7 +134,7 @@ int run_chaos_command(const ChaosCliOptions& o) {
       std::cerr << "shopctl chaos: cannot write " << o.history_file << "\n";
       return kExitUsage;
     }
-    options.on_history = [&history](const nlohmann::json& line) { history << line.dump() << "\n"; };
+    options.on_history = [&history](const nlohmann::json& line) { history << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"; };
   }
 
   const bool tty = isatty(STDERR_FILENO) != 0;

@@ -489,7 +489,7 @@ class Admin {
     std::string error_message() const {
       if (body.is_object() && body.contains("error") && body["error"].is_object())
         return body["error"].value("message", std::string("?"));
-      return body.is_discarded() ? std::string("not JSON") : body.dump().substr(0, 200);
+      return body.is_discarded() ? std::string("not JSON") : body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).substr(0, 200);
     }
   };
   // Throws http::TransportError when no answer came.
@@ -641,7 +641,7 @@ LoadResult run_load(const LoadOptions& o) {
       if (!a.ok()) {
         faults_off();
         stop_workers();
-        throw std::invalid_argument("the shop refused the fault " + f.dump() + ": " + a.error_message());
+        throw std::invalid_argument("the shop refused the fault " + f.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ": " + a.error_message());
       }
       fault_ids.push_back(a.body.value("id", std::string()));
       fault_event("added", f);

@@ -156,7 +156,7 @@ std::optional<nlohmann::json> Variables::lookup(std::string_view name) const {
 
 std::string splice_text(const nlohmann::json& value) {
   if (value.is_string()) return value.get<std::string>();
-  return value.dump();
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string expand_text(std::string_view text, const Variables& variables) {

@@ -464,7 +464,7 @@ class ScenarioRun {
     req.method = method;
     req.target = target;
     req.headers.set("Content-Type", "application/json");
-    req.body = body.dump();
+    req.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return req;
   }
 
@@ -539,10 +539,10 @@ class ScenarioRun {
             if (action.pay_url) {
               pay_url = expand_text(*action.pay_url, vars_);
             } else if (auto order = expand(*action.order, vars_);
-                       auto known = pay_links_->find(order.is_string() ? order.template get<std::string>() : order.dump())) {
+                       auto known = pay_links_->find(order.is_string() ? order.template get<std::string>() : order.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))) {
               pay_url = *known;
             } else {
-              std::string order_id = order.is_string() ? order.template get<std::string>() : order.dump();
+              std::string order_id = order.is_string() ? order.template get<std::string>() : order.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
               http::Request req;
               req.method = "GET";
               add_bearer(req, AuthMode::current_user, {});
@@ -568,7 +568,7 @@ class ScenarioRun {
     std::string path = expand_text(a.path, vars_);
     for (const auto& [name, value] : a.headers) req.headers.set(name, expand_text(value, vars_));
     if (a.json) {
-      req.body = expand(*a.json, vars_).dump();
+      req.body = expand(*a.json, vars_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       if (!req.headers.contains("Content-Type")) req.headers.set("Content-Type", "application/json");
     } else if (a.body) {
       req.body = expand_text(*a.body, vars_);
@@ -771,7 +771,7 @@ class ScenarioRun {
             if (res.status != 200) throw StepError("advance_clock: " + trim_body(res.body));
           } else if constexpr (std::is_same_v<A, SetPriceAction> || std::is_same_v<A, SetAvailableAction>) {
             auto product = expand(action.product, vars_);
-            std::string id = product.is_string() ? product.template get<std::string>() : product.dump();
+            std::string id = product.is_string() ? product.template get<std::string>() : product.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
             json body;
             if constexpr (std::is_same_v<A, SetPriceAction>) body["price_cents"] = expand(action.price_cents, vars_);
             else body["available"] = expand(action.available, vars_);

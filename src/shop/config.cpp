@@ -517,7 +517,7 @@ std::string describe_config(const ShopConfig& c) {
       {"give_up_after", platform::format_duration(c.webhook_retry_give_up_after)}};
   for (const auto& [edge, b] : c.breakers) j["circuit_breakers"][edge] = b.to_json();
   for (const auto& [db, level] : c.synchronous) j["storage"]["synchronous"][db] = platform::to_string(level);
-  return j.dump(2);
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);  // config text may hold any bytes
 }
 
 }  // namespace shopctl::shop

@@ -27,7 +27,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::int64_t t = -1;
     for (std::string_view rest = header; t < 0 && !rest.empty();) {
       const auto comma = rest.find(',');
-      const std::string_view item = rest.substr(0, comma);
+      std::string_view item = rest.substr(0, comma);
+      // As the verifier reads it: spaces and tabs around an item do not count.
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
       if (item.starts_with("t=")) {
         t = 0;

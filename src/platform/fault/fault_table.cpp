@@ -85,7 +85,7 @@ Fault Fault::from_json(const nlohmann::json& j) {
   }
   if (j.contains("body")) {
     const auto& b = j.at("body");
-    f.body = b.is_string() ? b.get<std::string>() : b.dump();
+    f.body = b.is_string() ? b.get<std::string>() : b.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   if (j.contains("bytes_per_second")) {
     const auto& b = j.at("bytes_per_second");

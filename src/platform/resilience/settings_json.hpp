@@ -18,7 +18,7 @@ namespace shopctl::platform::resilience::detail {
 [[noreturn]] inline void refuse(std::string_view what, std::string_view key,
                                 std::string_view problem, const nlohmann::json& got) {
   throw std::invalid_argument(std::string(what) + " setting '" + std::string(key) + "' " +
-                              std::string(problem) + ", got " + got.dump());
+                              std::string(problem) + ", got " + got.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 // Throws unless `j` is an object whose keys are all in `known`.
