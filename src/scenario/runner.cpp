@@ -953,6 +953,18 @@ bool selected_by_tags(const Scenario& s, const RunOptions& o) {
   return false;
 }
 
+std::vector<Diagnostic> target_config_refusals(const std::vector<Scenario>& scenarios,
+                                               const RunOptions& options) {
+  std::vector<Diagnostic> out;
+  if (!options.target) return out;
+  for (const auto& s : scenarios) {
+    if (!s.has_config() || !selected_by_tags(s, options)) continue;
+    for (const auto& issue : shop::runtime_config_refusals(s.config))
+      out.push_back(Diagnostic{s.file, issue.line, issue.column, issue.message});
+  }
+  return out;
+}
+
 namespace {
 
 ScenarioResult run_one(const Scenario& sc, const RunOptions& options) {
