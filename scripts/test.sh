@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the doctest binary (unit tests of pure logic, integration tests
 # on real sockets), the scenario suite (with a JUnit report, in-process and against a running
-# `serve`), the CLI's exit-code checks, a SIGKILL-restart check and a 45 s chaos run; then the
+# `serve`), the CLI's exit-code checks, a SIGKILL-restart check, a 45 s chaos run and the
+# embedding example built against the installed package (tests/cli/install_example.sh); then the
 # checks that need instrumented builds (docs/testing.md has what each costs):
 #   - the doctest binary and the scenario suite under ASan+UBSan (build-asan/),
 #   - every libFuzzer target for a short fixed time, and the regression inputs (build-asan/),
@@ -62,6 +63,9 @@ step "scenario suite against a running shop" bash tests/cli/target_mode.sh ./bui
 # a violated one fails the step (exit 4). The history stays in reports/ for study.
 step "chaos run with crashes" ./build/shopctl chaos --crash --duration 45s --seed 7 \
   --history reports/chaos.history.jsonl --json reports/chaos.json
+# The public C++ API as a user gets it: `cmake --install` to a temporary prefix, then
+# examples/embed/ built against it with find_package(shopctl) and its doctest test run.
+step "embedding example against the installed package" bash tests/cli/install_example.sh build
 
 # --- Instrumented builds (docs/testing.md). Each phase prints its time to stderr. ---
 phase_started=0

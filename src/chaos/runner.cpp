@@ -6,7 +6,7 @@
 #include <mutex>
 #include <thread>
 
-#include "observe_tools/admin_client.hpp"
+#include "platform/admin_client.hpp"
 #include "platform/duration.hpp"
 #include "platform/http/blocking_client.hpp"
 
@@ -116,7 +116,7 @@ class Chaos {
     history(record);
   }
 
-  void note_answer(nlohmann::json& record, const observe_tools::AdminAnswer& a, const ChaosEvent& e,
+  void note_answer(nlohmann::json& record, const platform::AdminAnswer& a, const ChaosEvent& e,
                    bool not_found_ok = false) {
     record["status"] = a.status;
     if (a.ok() || (not_found_ok && a.status == 404)) return;  // a fault a restart already cleared
@@ -209,7 +209,7 @@ class Chaos {
         auto name = s.value("name", std::string());
         auto url = s.value("url", std::string());
         if (name.empty() || url.empty()) continue;
-        observe_tools::AdminClient plane(url, shop_.admin_token(), 5s);
+        platform::AdminClient plane(url, shop_.admin_token(), 5s);
         auto b = plane.send("GET", "/_admin/circuit-breakers");
         if (b.status == 404) continue;  // a service without breakers
         if (!b.ok() || !b.body.contains("items")) return;
@@ -222,14 +222,14 @@ class Chaos {
     }
   }
 
-  observe_tools::AdminClient& admin() { return admin_; }
+  platform::AdminClient& admin() { return admin_; }
   std::string last_event() const { return last_event_; }
 
  private:
   ShopDriver& shop_;
   const ChaosOptions& o_;
   ChaosResult& r_;
-  observe_tools::AdminClient admin_;
+  platform::AdminClient admin_;
   std::mutex history_mu_;
   std::chrono::milliseconds clock_total_{0};
   std::string last_event_;

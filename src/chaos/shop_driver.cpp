@@ -17,7 +17,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "observe_tools/admin_client.hpp"
+#include "platform/admin_client.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/security/random.hpp"
 #include "shop/shop.hpp"
@@ -296,8 +296,8 @@ std::unique_ptr<ShopDriver> attach_target(const std::string& gateway_url, const 
                                           std::vector<std::string>& notes) {
   if (!gateway_ready(gateway_url, 5000ms, {}))
     throw ShopError("cannot reach a shopctl gateway at " + gateway_url + " (GET /api/cart should answer 401)");
-  observe_tools::AdminClient admin(gateway_url, admin_token);
-  observe_tools::AdminAnswer services;
+  platform::AdminClient admin(gateway_url, admin_token);
+  platform::AdminAnswer services;
   try {
     services = admin.send("GET", "/_admin/services");
   } catch (const http::TransportError& e) {

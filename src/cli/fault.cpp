@@ -1,13 +1,12 @@
 // shopctl fault add|list|clear: the fault table of a running shop, from the command line.
-#include <cctype>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "observe_tools/admin_client.hpp"
 #include "observe_tools/fault_spec.hpp"
+#include "platform/admin_client.hpp"
 #include "platform/http/message.hpp"
 
 namespace shopctl::cli {
@@ -46,29 +45,12 @@ void add_shop_options(CLI::App* cmd, ShopAddress& shop) {
       ->required();
 }
 
-// A fault id as one path segment.
-std::string path_segment(const std::string& text) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    bool unreserved = std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
-    if (unreserved) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 // Sends one admin request; on failure says why and returns the exit code (else kExitOk).
 int admin_call(const char* what, const ShopAddress& shop, const std::string& method,
                const std::string& path, const std::optional<nlohmann::json>& body,
-               observe_tools::AdminAnswer& answer) {
+               platform::AdminAnswer& answer) {
   try {
-    observe_tools::AdminClient admin(shop.target, shop.admin_token);
+    platform::AdminClient admin(shop.target, shop.admin_token);
     answer = admin.send(method, path, body);
   } catch (const http::TransportError& e) {
     std::cerr << "shopctl fault " << what << ": cannot reach " << shop.target << ": " << e.what()
@@ -97,7 +79,7 @@ int run_add(const FaultAddOptions& o) {
     std::cerr << "shopctl fault add: " << e.what() << "\n";
     return kExitUsage;
   }
-  observe_tools::AdminAnswer answer;
+  platform::AdminAnswer answer;
   if (int code = admin_call("add", o.shop, "POST", "/_admin/faults", fault, answer);
       code != kExitOk)
     return code;
@@ -108,7 +90,7 @@ int run_add(const FaultAddOptions& o) {
 }
 
 int run_list(const FaultListOptions& o) {
-  observe_tools::AdminAnswer answer;
+  platform::AdminAnswer answer;
   if (int code = admin_call("list", o.shop, "GET", "/_admin/faults", std::nullopt, answer);
       code != kExitOk)
     return code;
@@ -126,8 +108,8 @@ int run_list(const FaultListOptions& o) {
 }
 
 int run_clear(const FaultClearOptions& o) {
-  std::string path = o.id.empty() ? "/_admin/faults" : "/_admin/faults/" + path_segment(o.id);
-  observe_tools::AdminAnswer answer;
+  std::string path = o.id.empty() ? "/_admin/faults" : "/_admin/faults/" + platform::path_segment(o.id);
+  platform::AdminAnswer answer;
   if (int code = admin_call("clear", o.shop, "DELETE", path, std::nullopt, answer); code != kExitOk)
     return code;
   std::cout << (o.id.empty() ? "cleared every fault" : "cleared fault " + o.id) << "\n";

@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "observe_tools/admin_client.hpp"
 #include "observe_tools/call_graph.hpp"
+#include "platform/admin_client.hpp"
 #include "platform/http/message.hpp"
 
 namespace shopctl::cli {
@@ -28,7 +28,7 @@ struct GraphOptions {
 // failure (after saying why on stderr).
 int observe_target(const GraphOptions& o, observe_tools::ObservedGraph& graph) {
   try {
-    observe_tools::AdminClient admin(o.target, o.admin_token);
+    platform::AdminClient admin(o.target, o.admin_token);
     auto edges = admin.send("GET", "/_admin/edges");
     if (edges.status == 401) {
       std::cerr << "shopctl graph: " << o.target << " refused the admin token ("

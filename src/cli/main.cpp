@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // CLI11 exits 0 for --help; every real command-line error is exit code 1.
     int code = app.exit(e);
-    return code == 0 ? 0 : shopctl::cli::kExitUsage;
+    return code == 0 ? 0 : shopctl::kExitUsage;
   }
   return shopctl::cli::exit_code();
 }

@@ -10,7 +10,6 @@
 #include "scenario/parser.hpp"
 #include "scenario/report.hpp"
 #include "scenario/runner.hpp"
-#include "shop/config.hpp"
 
 namespace shopctl::cli {
 
@@ -69,16 +68,12 @@ int run_run(const RunCliOptions& o) {
     options.admin_token = o.admin_token;
     // A running shop takes only part of a `config:` (shop/config.hpp: runtime_config_refusals);
     // a scenario with any other key is refused before anything runs, naming the key.
-    bool refused = false;
-    for (const auto& s : loaded.scenarios) {
-      if (!s.has_config() || !scenario::selected_by_tags(s, options)) continue;
-      for (const auto& issue : shop::runtime_config_refusals(s.config)) {
-        std::cerr << s.file << ":" << issue.line << ":" << issue.column << ": error: " << issue.message
-                  << " (run it without --target, or skip it with --skip-tags)\n";
-        refused = true;
-      }
+    auto refusals = scenario::target_config_refusals(loaded.scenarios, options);
+    for (const auto& d : refusals) {
+      std::cerr << d.file << ":" << d.line << ":" << d.column << ": error: " << d.message
+                << " (run it without --target, or skip it with --skip-tags)\n";
     }
-    if (refused) {
+    if (!refusals.empty()) {
       std::cerr << "shopctl run: nothing ran (exit 2)\n";
       return kExitInvalid;
     }

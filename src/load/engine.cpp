@@ -20,6 +20,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "platform/admin_client.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/http/client.hpp"
 #include "platform/security/random.hpp"
@@ -478,39 +479,6 @@ std::vector<Product> fetch_products(const std::string& gateway, const std::strin
   return out;
 }
 
-// The shop's admin plane, reached through the gateway with the admin token.
-class Admin {
- public:
-  Admin(std::string gateway, std::string token) : gateway_(std::move(gateway)), token_(std::move(token)) {}
-  struct Answer {
-    int status = 0;
-    nlohmann::json body;
-    bool ok() const { return status >= 200 && status < 300; }
-    std::string error_message() const {
-      if (body.is_object() && body.contains("error") && body["error"].is_object())
-        return body["error"].value("message", std::string("?"));
-      return body.is_discarded() ? std::string("not JSON") : body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).substr(0, 200);
-    }
-  };
-  // Throws http::TransportError when no answer came.
-  Answer send(const std::string& method, const std::string& path,
-              const std::optional<nlohmann::json>& body = std::nullopt) {
-    http::Request req;
-    req.method = method;
-    req.headers.set("X-Admin-Token", token_);
-    if (body) {
-      req.headers.set("Content-Type", "application/json");
-      req.body = body->dump();
-    }
-    auto res = client_.send_url(gateway_ + path, std::move(req), std::chrono::seconds(10));
-    return {res.status, nlohmann::json::parse(res.body, nullptr, false)};
-  }
-
- private:
-  std::string gateway_, token_;
-  http::BlockingClient client_;
-};
-
 }  // namespace
 
 LoadResult run_load(const LoadOptions& o) {
@@ -519,7 +487,7 @@ LoadResult run_load(const LoadOptions& o) {
   auto setup_began = Clock::now();
 
   // The shop must be there: the gateway answers an anonymous request with 401.
-  std::optional<Admin> admin;
+  std::optional<platform::AdminClient> admin;
   {
     http::BlockingClient probe;
     http::Request req;
@@ -533,7 +501,7 @@ LoadResult run_load(const LoadOptions& o) {
       throw SetupError("cannot reach the gateway at " + o.gateway_url + ": " + e.what());
     }
   }
-  if (!o.admin_token.empty()) admin.emplace(o.gateway_url, o.admin_token);
+  if (!o.admin_token.empty()) admin.emplace(o.gateway_url, o.admin_token, std::chrono::seconds(10));
 
   unsigned threads = std::max(1u, o.threads);
   std::vector<std::unique_ptr<Worker>> workers;

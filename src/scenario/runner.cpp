@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "platform/admin_client.hpp"
 #include "platform/duration.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/security/random.hpp"
@@ -55,6 +56,13 @@ double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
+// The JSON of an admin answer (parsed once, by send_admin_request); throws as json::parse
+// does when the answer was not JSON.
+json json_of(platform::AdminAnswer& answer) {
+  if (answer.body.is_discarded()) return json::parse(answer.raw);
+  return std::move(answer.body);
+}
+
 // Thrown when the scenario's deadline has passed.
 struct ScenarioTimeout {};
 
@@ -77,13 +85,13 @@ class ShopDriver {
       throw std::runtime_error("the shop's admin plane answered " + std::to_string(res.status) +
                                " to GET /_admin/services (wrong --admin-token?)");
     }
-    auto j = json::parse(res.body);
+    auto j = json_of(res);
     for (const auto& item : j.at("items")) urls_[item.at("name").get<std::string>()] = item.at("url");
     // A shop without the route (older) leaves ${provider_api_key} undefined at run time.
     auto key = admin(client, "GET", "/_admin/provider-api-key", std::nullopt, std::chrono::seconds(5),
                      "gateway");
     if (key.status == 200) {
-      auto body = json::parse(key.body, nullptr, false);
+      const auto& body = key.body;
       if (body.is_object() && body.value("provider_api_key", json()).is_string())
         provider_api_key_ = body["provider_api_key"].get<std::string>();
     }
@@ -100,17 +108,9 @@ class ShopDriver {
 
   // An admin request; tries the gateway first, then any other service (they share the
   // shop-wide clock, faults and call records), so the plane works while one is down.
-  http::Response admin(http::BlockingClient& client, const std::string& method, const std::string& path,
-                       const std::optional<json>& body, std::chrono::nanoseconds timeout,
-                       const std::string& service = "") {
-    http::Request req;
-    req.method = method;
-    req.target = path;
-    req.headers.set("X-Admin-Token", admin_token_);
-    if (body) {
-      req.headers.set("Content-Type", "application/json");
-      req.body = body->dump();
-    }
+  platform::AdminAnswer admin(http::BlockingClient& client, const std::string& method,
+                              const std::string& path, const std::optional<json>& body,
+                              std::chrono::nanoseconds timeout, const std::string& service = "") {
     std::vector<std::string> order;
     if (!service.empty()) order.push_back(service);
     else {
@@ -120,7 +120,7 @@ class ShopDriver {
     for (const auto& s : order) {
       if (s != "gateway" && !urls_.count(s)) continue;
       try {
-        return client.send_url(url(s) + path, req, timeout);
+        return platform::send_admin_request(client, url(s) + path, admin_token_, method, body, timeout);
       } catch (const http::TransportError& e) {
         last = e;
         if (!service.empty()) break;
@@ -139,7 +139,7 @@ class ShopDriver {
     }
     auto res = admin(client, "POST", "/_admin/services/" + service + "/" + action, std::nullopt,
                      std::chrono::seconds(30), "gateway");
-    if (res.status != 200) throw StepError(action + " " + service + " failed: " + res.body);
+    if (res.status != 200) throw StepError(action + " " + service + " failed: " + res.raw);
   }
 
  private:
@@ -292,7 +292,7 @@ class ScenarioRun {
   json calls_since(std::uint64_t seq, std::chrono::nanoseconds timeout) {
     auto res = driver_.admin(client_, "GET", "/_admin/calls?since=" + std::to_string(seq), std::nullopt, timeout);
     if (res.status != 200) throw StepError("GET /_admin/calls answered " + std::to_string(res.status));
-    return json::parse(res.body);
+    return json_of(res);
   }
 
   void safe_teardown_after_timeout(ScenarioResult& result) {
@@ -577,8 +577,8 @@ class ScenarioRun {
     if (a.sign_as) {
       auto res = driver_.admin(client_, "POST", "/_admin/credentials", json{{"service", *a.sign_as}},
                                std::chrono::seconds(5));
-      if (res.status != 200) throw StepError("cannot sign as svc:" + *a.sign_as + ": " + res.body);
-      req.headers.set("X-Service-Token", json::parse(res.body).at("token").get<std::string>());
+      if (res.status != 200) throw StepError("cannot sign as svc:" + *a.sign_as + ": " + res.raw);
+      req.headers.set("X-Service-Token", json_of(res).at("token").get<std::string>());
     }
     std::string url = path.rfind("http://", 0) == 0 ? path : driver_.url(a.service) + path;
     return send(encode_unsafe_url_chars(url), std::move(req), sr);
@@ -612,7 +612,7 @@ class ScenarioRun {
     auto res = driver_.admin(client_, "GET", "/_admin/circuit-breakers", std::nullopt, std::chrono::seconds(5), owner);
     if (res.status != 200) throw StepError("GET " + owner + " /_admin/circuit-breakers answered " + std::to_string(res.status));
     // Named: a range-for over a member of a temporary would dangle (the temporary dies first).
-    const auto listing = json::parse(res.body);
+    const auto listing = json_of(res);
     for (const auto& item : listing.at("items")) {
       if (item.value("name", "") == breaker) return item;
     }
@@ -736,8 +736,8 @@ class ScenarioRun {
   std::string add_fault(const FaultSpec& spec) {
     auto body = expand(spec.to_json(), vars_);
     auto res = driver_.admin(client_, "POST", "/_admin/faults", body, std::chrono::seconds(5));
-    if (res.status != 201) throw StepError("the shop refused the fault: " + res.body);
-    return json::parse(res.body).at("id").get<std::string>();
+    if (res.status != 201) throw StepError("the shop refused the fault: " + res.raw);
+    return json_of(res).at("id").get<std::string>();
   }
 
   void remove_faults(const std::vector<std::string>& ids) {
@@ -758,7 +758,7 @@ class ScenarioRun {
           } else if constexpr (std::is_same_v<A, ClearFaultsAction>) {
             auto res = action.all ? driver_.admin(client_, "DELETE", "/_admin/faults", std::nullopt, std::chrono::seconds(5))
                                   : driver_.admin(client_, "DELETE", "/_admin/faults/" + action.id, std::nullopt, std::chrono::seconds(5));
-            if (res.status != 200) throw StepError("clear_faults: " + trim_body(res.body));
+            if (res.status != 200) throw StepError("clear_faults: " + trim_body(res.raw));
           } else if constexpr (std::is_same_v<A, ServiceAction>) {
             const char* verb = action.kind == ServiceAction::Kind::stop    ? "stop"
                                : action.kind == ServiceAction::Kind::start ? "start"
@@ -768,7 +768,7 @@ class ScenarioRun {
           } else if constexpr (std::is_same_v<A, AdvanceClockAction>) {
             auto res = driver_.admin(client_, "POST", "/_admin/clock/advance",
                                      json{{"by", platform::format_duration(action.by)}}, std::chrono::seconds(5));
-            if (res.status != 200) throw StepError("advance_clock: " + trim_body(res.body));
+            if (res.status != 200) throw StepError("advance_clock: " + trim_body(res.raw));
           } else if constexpr (std::is_same_v<A, SetPriceAction> || std::is_same_v<A, SetAvailableAction>) {
             auto product = expand(action.product, vars_);
             std::string id = product.is_string() ? product.template get<std::string>() : product.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -776,7 +776,7 @@ class ScenarioRun {
             if constexpr (std::is_same_v<A, SetPriceAction>) body["price_cents"] = expand(action.price_cents, vars_);
             else body["available"] = expand(action.available, vars_);
             auto res = driver_.admin(client_, "POST", "/_admin/products/" + id, body, std::chrono::seconds(5), "catalog");
-            if (res.status != 200) throw StepError(std::string(action_name(step.action)) + " " + id + ": " + trim_body(res.body));
+            if (res.status != 200) throw StepError(std::string(action_name(step.action)) + " " + id + ": " + trim_body(res.raw));
           } else if constexpr (std::is_same_v<A, WaitAction>) {
             auto left = remaining();
             if (action.duration > left) {
@@ -953,6 +953,18 @@ bool selected_by_tags(const Scenario& s, const RunOptions& o) {
   return false;
 }
 
+std::vector<Diagnostic> target_config_refusals(const std::vector<Scenario>& scenarios,
+                                               const RunOptions& options) {
+  std::vector<Diagnostic> out;
+  if (!options.target) return out;
+  for (const auto& s : scenarios) {
+    if (!s.has_config() || !selected_by_tags(s, options)) continue;
+    for (const auto& issue : shop::runtime_config_refusals(s.config))
+      out.push_back(Diagnostic{s.file, issue.line, issue.column, issue.message});
+  }
+  return out;
+}
+
 namespace {
 
 ScenarioResult run_one(const Scenario& sc, const RunOptions& options) {
@@ -1084,7 +1096,7 @@ class TargetShop {
       throw std::runtime_error("the shop has no POST /_admin/baseline: it predates target mode's baseline "
                                "(run a shopctl serve of this version)");
     }
-    if (res.status != 200) throw std::runtime_error("POST /_admin/baseline answered " + std::to_string(res.status) + ": " + trim_body(res.body));
+    if (res.status != 200) throw std::runtime_error("POST /_admin/baseline answered " + std::to_string(res.status) + ": " + trim_body(res.raw));
   }
 
   // Restores the baseline; returns the clock's offset then.
@@ -1092,8 +1104,8 @@ class TargetShop {
     auto res = post("/_admin/reset", json::object());
     if (res.status != 200)
       throw std::runtime_error("the shop's baseline could not be restored: POST /_admin/reset answered " +
-                               std::to_string(res.status) + ": " + trim_body(res.body));
-    return json::parse(res.body).at("clock").at("offset_ms").get<std::int64_t>();
+                               std::to_string(res.status) + ": " + trim_body(res.raw));
+    return json_of(res).at("clock").at("offset_ms").get<std::int64_t>();
   }
 
   // A scenario's `config:` and `seed:`, until the next restore.
@@ -1103,11 +1115,11 @@ class TargetShop {
     if (body.empty()) return;
     auto res = post("/_admin/config", body);
     if (res.status != 200)
-      throw std::runtime_error("the shop refused the scenario's config: " + trim_body(res.body));
+      throw std::runtime_error("the shop refused the scenario's config: " + trim_body(res.raw));
   }
 
  private:
-  http::Response post(const std::string& path, const json& body) {
+  platform::AdminAnswer post(const std::string& path, const json& body) {
     try {
       return driver_.admin(client_, "POST", path, body, std::chrono::seconds(30), "gateway");
     } catch (const std::exception& e) {

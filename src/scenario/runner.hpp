@@ -96,6 +96,12 @@ using ProgressCallback = std::function<void(const ScenarioResult&, int done, int
 // Whether `--tags` / `--skip-tags` in `options` select the scenario (skip-tags win).
 bool selected_by_tags(const Scenario& scenario, const RunOptions& options);
 
+// With options.target: one Diagnostic per key of a selected scenario's `config:` that a
+// running shop cannot take (shop/config.hpp: runtime_config_refusals), at the key, naming it
+// and why. Such a scenario must not run against the target. Empty without a target.
+std::vector<Diagnostic> target_config_refusals(const std::vector<Scenario>& scenarios,
+                                               const RunOptions& options);
+
 // Runs the scenarios (in parallel up to options.jobs) and returns every result. With
 // options.target, the shop's baseline is recorded first (POST /_admin/baseline) and restored
 // (POST /_admin/reset) before the parallel group, before each scenario that must run alone

@@ -465,6 +465,26 @@ std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root) {
   return out;
 }
 
+namespace {
+
+// Applies `root` over `base`; throws std::runtime_error with one "name:line:col: message" line
+// per issue.
+ShopConfig apply_or_throw(const YAML::Node& root, const std::string& name, ShopConfig base) {
+  auto issues = apply_config(root, base);
+  if (!issues.empty()) {
+    std::string all;
+    for (const auto& i : issues) {
+      all += name + ":" + std::to_string(i.line) + ":" + std::to_string(i.column) + ": " +
+             i.message + "\n";
+    }
+    all.pop_back();
+    throw std::runtime_error(all);
+  }
+  return base;
+}
+
+}  // namespace
+
 ShopConfig load_config_file(const std::filesystem::path& file, ShopConfig base) {
   YAML::Node root;
   try {
@@ -475,17 +495,18 @@ ShopConfig load_config_file(const std::filesystem::path& file, ShopConfig base) 
     throw std::runtime_error(file.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
                              std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
-  auto issues = apply_config(root, base);
-  if (!issues.empty()) {
-    std::string all;
-    for (const auto& i : issues) {
-      all += file.string() + ":" + std::to_string(i.line) + ":" + std::to_string(i.column) +
-             ": " + i.message + "\n";
-    }
-    all.pop_back();
-    throw std::runtime_error(all);
+  return apply_or_throw(root, file.string(), std::move(base));
+}
+
+ShopConfig load_config_text(const std::string& text, const std::string& name, ShopConfig base) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw std::runtime_error(name + ":" + std::to_string(e.mark.line + 1) + ":" +
+                             std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
-  return base;
+  return apply_or_throw(root, name, std::move(base));
 }
 
 std::string describe_config(const ShopConfig& c) {

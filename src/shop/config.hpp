@@ -128,6 +128,8 @@ std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root);
 
 // Reads a config file. Throws std::runtime_error with "file:line:col: message" lines.
 ShopConfig load_config_file(const std::filesystem::path& file, ShopConfig base = {});
+// The same from YAML text; `name` stands for the file in the messages.
+ShopConfig load_config_text(const std::string& text, const std::string& name, ShopConfig base = {});
 
 // The effective settings, for `shopctl serve --print-config` and reports (secrets masked).
 std::string describe_config(const ShopConfig& config);

@@ -6,7 +6,10 @@
 //   - a service includes the shop, the scenario runner or anything else above it,
 //   - layers in general point down: cli > scenario, load, observe_tools > shop > services >
 //     platform,
-//   - Boost.Beast is included outside the HTTP layer's .cpp files and beast_util.hpp.
+//   - Boost.Beast is included outside the HTTP layer's .cpp files and beast_util.hpp,
+//   - a public header (include/shopctl/) includes anything but the standard library and its
+//     siblings, so that no internal or third-party type reaches the public API; and the code
+//     that uses only the public API (tests/api/, examples/) includes no internal header.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -90,7 +93,7 @@ struct Layer {
 std::optional<Layer> layer_of(const std::string& path) {
   static const std::vector<Layer> layers = {{"platform", 0}, {"services", 1}, {"shop", 2},
                                             {"scenario", 3}, {"load", 3},     {"observe_tools", 3},
-                                            {"chaos", 4},    {"cli", 5}};
+                                            {"chaos", 4},    {"cli", 5},      {"api", 5}};
   for (const auto& l : layers) {
     if (path.rfind(l.name + "/", 0) == 0) return l;
   }
@@ -102,6 +105,27 @@ std::string service_of(const std::string& path) {
   if (path.rfind("services/", 0) != 0) return "";
   auto slash = path.find('/', 9);
   return slash == std::string::npos ? "" : path.substr(9, slash - 9);
+}
+
+// Whether `header` may be included by the public API and its users: a standard library
+// header (<string>, <chrono>: no '/', no '.') or a public one ("shopctl/shop.hpp").
+bool public_include(const std::string& header) {
+  if (header.rfind("shopctl/", 0) == 0) return header.find("..") == std::string::npos;
+  return header.find('/') == std::string::npos && header.find('.') == std::string::npos;
+}
+
+// Whether code that uses only the public API (tests/api/, examples/) may not include
+// `header`: shopctl's internal headers (src/) and the libraries behind them. The system's
+// headers (sockets for a small HTTP client) and doctest are theirs to use.
+bool internal_or_third_party(const std::string& header) {
+  if (layer_of(header) || header.rfind("api/", 0) == 0 ||
+      header.find("support/") != std::string::npos)
+    return true;
+  for (const char* library : {"boost/", "nlohmann/", "yaml-cpp/", "CLI/", "sqlite3", "sodium",
+                              "prometheus/", "openssl/"}) {
+    if (header.rfind(library, 0) == 0) return true;
+  }
+  return false;
 }
 
 // The rules an include breaks, as sentences. `file` and `header` are relative to src/
@@ -117,6 +141,10 @@ std::vector<std::string> broken_rules(const std::string& file, const std::string
     if (!http_cpp && file != "platform/http/beast_util.hpp") {
       broken.push_back("Boost.Beast outside the HTTP layer (platform/http/*.cpp, beast_util.hpp)");
     }
+  }
+  if (file.rfind("include:", 0) == 0 && !public_include(header)) {
+    broken.push_back("a public header includes " + header +
+                     " (the public API shows the standard library and shopctl/ only)");
   }
   if (!from || !to) return broken;
 
@@ -213,6 +241,35 @@ TEST_CASE("the include rules recognise each kind of crossing") {
   CHECK(breaks("platform/http/client.hpp", "boost/beast/http.hpp"));
   CHECK(breaks("platform/http/detail/x.cpp", "boost/beast/http.hpp"));
   CHECK(breaks("include:shopctl/api.hpp", "boost/beast/http.hpp"));
+  CHECK(breaks("include:shopctl/shop.hpp", "shop/shop.hpp"));
+  CHECK(breaks("include:shopctl/shop.hpp", "nlohmann/json.hpp"));
+  CHECK(breaks("include:shopctl/shop.hpp", "sys/socket.h"));
+  CHECK_FALSE(breaks("include:shopctl/shop.hpp", "shopctl/admin_client.hpp"));
+  CHECK_FALSE(breaks("include:shopctl/shop.hpp", "chrono"));
+  CHECK_FALSE(breaks("api/shop.cpp", "shop/shop.hpp"));
+  CHECK(breaks("api/shop.cpp", "cli/commands.hpp"));
+  CHECK(breaks("cli/run.cpp", "api/convert.hpp"));
+}
+
+TEST_CASE("the public API's tests and examples include only public headers") {
+  std::vector<std::string> violations;
+  std::size_t files = 0;
+  for (const char* top : {"tests/api", "examples"}) {
+    auto dir = source_root() / top;
+    if (!fs::exists(dir)) continue;
+    for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+      if (!entry.is_regular_file() || entry.path().extension() != ".cpp") continue;
+      ++files;
+      for (const auto& inc : includes_of(entry.path())) {
+        if (!internal_or_third_party(inc.header)) continue;
+        violations.push_back(entry.path().lexically_relative(source_root()).generic_string() +
+                             ":" + std::to_string(inc.line) + ": includes " + inc.header);
+      }
+    }
+  }
+  CHECK(files >= 2);
+  CHECK_MESSAGE(violations.empty(), violations.size() << " include(s) reach past the public API:\n"
+                                                      << joined(violations));
 }
 
 TEST_CASE("no source file includes across the architecture's lines") {

@@ -1,0 +1,172 @@
+// shopctl::AdminClient (include/shopctl/admin_client.hpp): the public face of
+// platform::AdminClient, the one client of the admin plane.
+#include "shopctl/admin_client.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "api/convert.hpp"
+#include "observe_tools/fault_spec.hpp"
+#include "platform/admin_client.hpp"
+#include "platform/http/client.hpp"
+
+namespace shopctl {
+
+using nlohmann::json;
+
+std::string fault_json(const FaultSpec& spec) {
+  return observe_tools::fault_json_from_flags(api::to_flags(spec)).dump();
+}
+
+struct AdminClient::Impl {
+  platform::AdminClient client;
+
+  Impl(std::string base_url, std::string token, std::chrono::milliseconds timeout)
+      : client(std::move(base_url), std::move(token), timeout) {}
+
+  // Sends; turns a transport failure into Unreachable.
+  platform::AdminAnswer send(const std::string& method, const std::string& path,
+                             const std::optional<json>& body = std::nullopt) {
+    try {
+      return client.send(method, path, body);
+    } catch (const http::TransportError& e) {
+      throw Unreachable("cannot reach " + client.base_url() + " (" + method + " " + path +
+                        "): " + e.what());
+    }
+  }
+  // Sends and insists on a 2xx answer; returns its JSON body.
+  json expect(const std::string& method, const std::string& path,
+              const std::optional<json>& body = std::nullopt) {
+    auto answer = send(method, path, body);
+    if (!answer.ok()) {
+      throw AdminError(answer.status, method + " " + path + " answered " +
+                                          std::to_string(answer.status) + ": " +
+                                          answer.error_message());
+    }
+    return answer.body;
+  }
+  void control(const std::string& name, const char* action) {
+    expect("POST", "/_admin/services/" + name + "/" + action);
+  }
+};
+
+AdminClient::AdminClient(std::string base_url, std::string admin_token,
+                         std::chrono::milliseconds timeout)
+    : impl_(std::make_unique<Impl>(std::move(base_url), std::move(admin_token), timeout)) {}
+AdminClient::~AdminClient() = default;
+AdminClient::AdminClient(AdminClient&&) noexcept = default;
+AdminClient& AdminClient::operator=(AdminClient&&) noexcept = default;
+
+const std::string& AdminClient::base_url() const {
+  return impl_->client.base_url();
+}
+
+AdminAnswer AdminClient::send(const std::string& method, const std::string& path,
+                              const std::string& json_body) {
+  std::optional<json> body;
+  if (!json_body.empty()) {
+    body = json::parse(json_body, nullptr, false);
+    if (body->is_discarded()) throw std::invalid_argument("the request body is not JSON");
+  }
+  auto answer = impl_->send(method, path, body);
+  return AdminAnswer{answer.status, std::move(answer.raw)};
+}
+
+std::vector<ServiceInfo> AdminClient::services() {
+  return api::services_from_json(impl_->expect("GET", "/_admin/services"));
+}
+
+void AdminClient::stop_service(const std::string& name) {
+  impl_->control(name, "stop");
+}
+void AdminClient::start_service(const std::string& name) {
+  impl_->control(name, "start");
+}
+void AdminClient::restart_service(const std::string& name) {
+  impl_->control(name, "restart");
+}
+void AdminClient::crash_service(const std::string& name) {
+  impl_->control(name, "crash");
+}
+
+std::chrono::milliseconds AdminClient::advance_clock(std::chrono::milliseconds by) {
+  auto answer =
+      impl_->expect("POST", "/_admin/clock/advance",
+                    json{{"by", std::to_string(std::max<std::int64_t>(0, by.count())) + "ms"}});
+  return std::chrono::milliseconds(answer.value("offset_ms", std::int64_t{0}));
+}
+
+std::chrono::milliseconds AdminClient::clock_offset() {
+  auto answer = impl_->expect("GET", "/_admin/clock");
+  return std::chrono::milliseconds(answer.value("offset_ms", std::int64_t{0}));
+}
+
+std::string AdminClient::add_fault(const FaultSpec& spec) {
+  auto fault = observe_tools::fault_json_from_flags(api::to_flags(spec));
+  return impl_->expect("POST", "/_admin/faults", fault).value("id", std::string());
+}
+
+std::string AdminClient::add_fault_json(const std::string& fault_json) {
+  auto fault = observe_tools::fault_json_from_text(fault_json);
+  return impl_->expect("POST", "/_admin/faults", fault).value("id", std::string());
+}
+
+void AdminClient::remove_fault(const std::string& id) {
+  impl_->expect("DELETE", "/_admin/faults/" + platform::path_segment(id));
+}
+
+void AdminClient::clear_faults() {
+  impl_->expect("DELETE", "/_admin/faults");
+}
+
+std::string AdminClient::faults_json() {
+  return impl_->expect("GET", "/_admin/faults").dump();
+}
+
+std::vector<BreakerState> AdminClient::breakers() {
+  std::vector<BreakerState> out;
+  for (const auto& service : services()) {
+    if (!service.running || service.url.empty()) continue;
+    platform::AdminClient plane(service.url, impl_->client.admin_token(), impl_->client.timeout());
+    platform::AdminAnswer answer;
+    try {
+      answer = plane.send("GET", "/_admin/circuit-breakers");
+    } catch (const http::TransportError& e) {
+      throw Unreachable("cannot reach " + service.url + ": " + e.what());
+    }
+    if (answer.status == 404) continue;  // a service without breakers
+    if (!answer.ok() || !answer.body.contains("items")) {
+      throw AdminError(answer.status,
+                       "GET " + service.name + " /_admin/circuit-breakers answered " +
+                           std::to_string(answer.status) + ": " + answer.error_message());
+    }
+    for (const auto& item : answer.body.at("items")) {
+      out.push_back(
+          {service.name, item.value("name", std::string()), item.value("state", std::string())});
+    }
+  }
+  return out;
+}
+
+void AdminClient::set_breaker(const std::string& edge, const std::string& state) {
+  // The breaker belongs to the service at the start of its edge ("order->catalog": order).
+  auto owner = edge.substr(0, edge.find("->"));
+  std::string url;
+  for (const auto& service : services()) {
+    if (service.name == owner) url = service.url;
+  }
+  if (url.empty()) throw AdminError(404, "no circuit breaker " + edge);
+  AdminClient plane(url, impl_->client.admin_token(),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(impl_->client.timeout()));
+  plane.impl_->expect("POST", "/_admin/circuit-breakers/" + platform::path_segment(edge),
+                      json{{"state", state}});
+}
+
+std::string AdminClient::calls_json(std::uint64_t since) {
+  return impl_->expect("GET", "/_admin/calls?since=" + std::to_string(since)).dump();
+}
+
+std::string AdminClient::edges_json() {
+  return impl_->expect("GET", "/_admin/edges").dump();
+}
+
+}  // namespace shopctl

@@ -1,0 +1,162 @@
+// shopctl::run_load (include/shopctl/load.hpp): the public face of src/load/.
+#include "shopctl/load.hpp"
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "api/convert.hpp"
+#include "load/engine.hpp"
+#include "load/plan.hpp"
+#include "load/report.hpp"
+#include "observe_tools/fault_spec.hpp"
+#include "shopctl/shop.hpp"
+#include "shopctl/version.hpp"
+
+namespace shopctl {
+
+namespace {
+
+struct Prepared {
+  load::LoadOptions options;
+  std::vector<load::Threshold> thresholds;
+};
+
+// The engine's options and thresholds for `plan`; throws std::invalid_argument.
+Prepared prepare(const LoadPlan& plan) {
+  Prepared p;
+  auto& o = p.options;
+  o.mix = load::parse_mix(plan.mix);
+  for (const auto& t : plan.thresholds) p.thresholds.push_back(load::parse_threshold(t));
+  if (plan.duration.count() <= 0) throw std::invalid_argument("duration must be above 0");
+  if (plan.timeout.count() <= 0) throw std::invalid_argument("timeout must be above 0");
+  if (plan.think.count() < 0 || plan.fault_at.count() < 0 || plan.fault_for.count() < 0)
+    throw std::invalid_argument("think, fault_at and fault_for cannot be negative");
+  if (plan.rate < 0) throw std::invalid_argument("rate cannot be negative");
+  for (double share : {plan.abandon_share, plan.decline_share, plan.double_submit_share}) {
+    if (!(share >= 0 && share <= 1))
+      throw std::invalid_argument(
+          "abandon_share, decline_share and double_submit_share are in [0, 1]");
+  }
+  for (const auto& f : plan.faults)
+    o.faults.push_back(observe_tools::fault_json_from_flags(api::to_flags(f)));
+  for (const auto& f : plan.fault_json) o.faults.push_back(observe_tools::fault_json_from_text(f));
+  if (!o.faults.empty() && plan.admin_token.empty())
+    throw std::invalid_argument("faults need the shop's admin token");
+  o.gateway_url = plan.gateway_url;
+  while (!o.gateway_url.empty() && o.gateway_url.back() == '/') o.gateway_url.pop_back();
+  if (o.gateway_url.rfind("http://", 0) != 0)
+    throw std::invalid_argument(
+        "gateway_url must be an http:// URL like http://127.0.0.1:8080, got '" + plan.gateway_url +
+        "'");
+  o.admin_token = plan.admin_token;
+  o.users = plan.users;
+  o.rate = plan.rate;
+  o.duration = plan.duration;
+  o.think = plan.think;
+  o.timeout = plan.timeout;
+  o.seed = plan.seed;
+  o.threads = plan.threads;
+  o.card = plan.card;
+  o.fault_at = plan.fault_at;
+  o.fault_for = plan.fault_for;
+  o.abandon_share = plan.abandon_share;
+  o.decline_share = plan.decline_share;
+  o.double_submit_share = plan.double_submit_share;
+  if (plan.on_progress) {
+    o.on_progress = [callback = plan.on_progress](const load::Progress& in) {
+      callback(LoadProgress{in.elapsed_s, in.requests_per_second, in.requests, in.errors, in.p99_ms,
+                            in.journeys_per_second, in.orders_paid, in.note});
+    };
+  }
+  return p;
+}
+
+}  // namespace
+
+void check_plan(const LoadPlan& plan) {
+  LoadPlan copy = plan;
+  if (copy.gateway_url.empty()) copy.gateway_url = "http://127.0.0.1";  // filled in later
+  prepare(copy);
+}
+
+struct LoadReport::Impl {
+  load::LoadResult result;
+  std::vector<load::Verdict> internal_verdicts;
+  LoadFigures figures;
+  std::vector<ThresholdVerdict> verdicts;
+};
+
+LoadReport::LoadReport() : impl_(std::make_shared<const Impl>()) {}
+LoadReport::~LoadReport() = default;
+LoadReport::LoadReport(const LoadReport&) = default;
+LoadReport& LoadReport::operator=(const LoadReport&) = default;
+LoadReport::LoadReport(LoadReport&&) noexcept = default;
+LoadReport& LoadReport::operator=(LoadReport&&) noexcept = default;
+
+const LoadFigures& LoadReport::figures() const {
+  return impl_->figures;
+}
+const std::vector<ThresholdVerdict>& LoadReport::verdicts() const {
+  return impl_->verdicts;
+}
+
+bool LoadReport::passed() const {
+  for (const auto& v : impl_->verdicts)
+    if (!v.passed) return false;
+  return true;
+}
+
+int LoadReport::exit_code() const {
+  return passed() ? kExitOk : kExitExpectation;
+}
+std::string LoadReport::text() const {
+  return load::text_report(impl_->result, impl_->internal_verdicts);
+}
+
+std::string LoadReport::json() const {
+  return load::json_report(impl_->result, impl_->internal_verdicts).dump(2) + "\n";
+}
+
+void LoadReport::write_json(const std::string& path) const {
+  std::ofstream out(path);
+  out << json();
+  out.close();
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+LoadReport run_load(const LoadPlan& plan) {
+  auto prepared = prepare(plan);
+  auto impl = std::make_shared<LoadReport::Impl>();
+  try {
+    impl->result = load::run_load(prepared.options);
+  } catch (const load::SetupError& e) {
+    throw LoadSetupError(e.what());
+  }
+  impl->internal_verdicts = load::check_thresholds(impl->result, prepared.thresholds);
+  const auto f = impl->result.figures();
+  const auto& r = impl->result;
+  impl->figures =
+      LoadFigures{f.seconds,        f.requests,
+                  f.request_errors, f.seconds > 0 ? static_cast<double>(f.requests) / f.seconds : 0,
+                  f.p50_ms,         f.p90_ms,
+                  f.p99_ms,         f.max_ms,
+                  f.journeys,       f.journey_errors,
+                  r.orders_created, r.orders_paid,
+                  r.orders_failed};
+  for (const auto& v : impl->internal_verdicts) {
+    impl->verdicts.push_back(
+        {v.threshold.text, v.outcome.actual, v.threshold.unit(), v.outcome.passed});
+  }
+  LoadReport report;
+  report.impl_ = std::move(impl);
+  return report;
+}
+
+LoadReport run_load(const Shop& shop, LoadPlan plan) {
+  plan.gateway_url = shop.gateway_url();
+  plan.admin_token = shop.admin_token();
+  return run_load(plan);
+}
+
+}  // namespace shopctl

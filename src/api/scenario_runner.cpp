@@ -1,0 +1,237 @@
+// shopctl::ScenarioRunner (include/shopctl/scenario_runner.hpp): the public face of the
+// scenario parser, runner and reports (src/scenario/).
+#include "shopctl/scenario_runner.hpp"
+
+#include <fstream>
+#include <map>
+#include <stdexcept>
+
+#include "scenario/parser.hpp"
+#include "scenario/report.hpp"
+#include "scenario/runner.hpp"
+#include "shopctl/version.hpp"
+
+namespace shopctl {
+
+namespace {
+
+ScenarioOutcome outcome_of(scenario::ScenarioStatus status) {
+  switch (status) {
+    case scenario::ScenarioStatus::passed:
+      return ScenarioOutcome::passed;
+    case scenario::ScenarioStatus::failed:
+    case scenario::ScenarioStatus::setup_failed:
+      return ScenarioOutcome::failed;
+    case scenario::ScenarioStatus::timed_out:
+    case scenario::ScenarioStatus::shop_error:
+      return ScenarioOutcome::error;
+    case scenario::ScenarioStatus::skipped:
+      return ScenarioOutcome::skipped;
+  }
+  return ScenarioOutcome::error;
+}
+
+ScenarioResult public_result(const scenario::ScenarioResult& r) {
+  ScenarioResult out;
+  out.name = r.name;
+  out.file = r.file;
+  out.outcome = outcome_of(r.status);
+  out.status = std::string(scenario::to_string(r.status));
+  out.duration_ms = r.duration_ms;
+  out.steps = r.steps.size();
+  for (const auto& f : r.failures)
+    out.failures.push_back({f.phase, f.step, f.where.to_string(), f.message, f.status, f.trace_id});
+  return out;
+}
+
+Diagnostic public_diagnostic(const scenario::Diagnostic& d) {
+  return {d.file, d.line, d.column, d.message};
+}
+
+scenario::ParseOptions parse_options() {
+  scenario::ParseOptions options;
+  options.validate_config = scenario::validate_shop_config;
+  return options;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  out.close();
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+}  // namespace
+
+std::string Diagnostic::to_string() const {
+  return scenario::SourceLocation{file, line, column}.to_string() + ": error: " + message;
+}
+
+// ---------------------------------------------------------------------------------------------
+// RunReport
+
+struct RunReport::Impl {
+  scenario::RunSummary summary;
+  std::vector<ScenarioResult> results;
+};
+
+RunReport::RunReport() : impl_(std::make_shared<const Impl>()) {}
+RunReport::~RunReport() = default;
+RunReport::RunReport(const RunReport&) = default;
+RunReport& RunReport::operator=(const RunReport&) = default;
+RunReport::RunReport(RunReport&&) noexcept = default;
+RunReport& RunReport::operator=(RunReport&&) noexcept = default;
+
+const std::vector<ScenarioResult>& RunReport::results() const {
+  return impl_->results;
+}
+int RunReport::passed() const {
+  return impl_->summary.passed();
+}
+int RunReport::failed() const {
+  return impl_->summary.failed();
+}
+int RunReport::errors() const {
+  return impl_->summary.errors();
+}
+int RunReport::skipped() const {
+  return impl_->summary.skipped();
+}
+double RunReport::duration_ms() const {
+  return impl_->summary.duration_ms;
+}
+
+int RunReport::exit_code() const {
+  if (errors() > 0) return kExitShop;
+  if (failed() > 0) return kExitExpectation;
+  return kExitOk;
+}
+
+std::string RunReport::console_summary(bool color) const {
+  scenario::ConsoleStyle style;
+  style.color = color;
+  return scenario::console_summary(impl_->summary, style);
+}
+
+std::string RunReport::junit_xml() const {
+  return scenario::junit_xml(impl_->summary);
+}
+std::string RunReport::json() const {
+  return scenario::json_report(impl_->summary).dump(2) + "\n";
+}
+void RunReport::write_junit(const std::string& path) const {
+  write_file(path, junit_xml());
+}
+void RunReport::write_json(const std::string& path) const {
+  write_file(path, json());
+}
+
+// ---------------------------------------------------------------------------------------------
+// ScenarioRunner
+
+struct ScenarioRunner::Impl {
+  RunnerOptions options;
+  std::vector<scenario::Scenario> scenarios;
+  std::map<std::string, std::string> sources;  // file -> text, for format()
+
+  scenario::RunOptions run_options() const {
+    scenario::RunOptions o;
+    o.jobs = options.jobs;
+    if (!options.target.empty()) o.target = options.target;
+    o.admin_token = options.admin_token;
+    o.tags = options.tags;
+    o.skip_tags = options.skip_tags;
+    o.verbose = options.verbose;
+    return o;
+  }
+
+  // Adds the valid scenarios of `valid` whose `config:` the target takes; returns every problem.
+  std::vector<Diagnostic> take(std::vector<scenario::Scenario> valid,
+                               std::vector<scenario::Diagnostic> problems) {
+    auto refused = scenario::target_config_refusals(valid, run_options());
+    std::map<std::string, bool> refused_files;
+    for (auto& d : refused) {
+      refused_files[d.file] = true;
+      d.message +=
+          " (a running shop cannot take it: run the scenario in-process, or skip it by tag)";
+      problems.push_back(std::move(d));
+    }
+    for (auto& s : valid) {
+      if (!refused_files.count(s.file)) scenarios.push_back(std::move(s));
+    }
+    scenario::sort_diagnostics(problems);
+    std::vector<Diagnostic> out;
+    for (const auto& d : problems) out.push_back(public_diagnostic(d));
+    return out;
+  }
+};
+
+ScenarioRunner::ScenarioRunner(RunnerOptions options) : impl_(std::make_unique<Impl>()) {
+  while (!options.target.empty() && options.target.back() == '/') options.target.pop_back();
+  impl_->options = std::move(options);
+}
+ScenarioRunner::~ScenarioRunner() = default;
+ScenarioRunner::ScenarioRunner(ScenarioRunner&&) noexcept = default;
+ScenarioRunner& ScenarioRunner::operator=(ScenarioRunner&&) noexcept = default;
+
+std::vector<Diagnostic> ScenarioRunner::add_files(const std::vector<std::string>& paths) {
+  auto loaded = scenario::load_scenarios(paths, parse_options());
+  for (auto& [file, text] : loaded.sources) impl_->sources[file] = std::move(text);
+  return impl_->take(std::move(loaded.scenarios), std::move(loaded.diagnostics));
+}
+
+std::vector<Diagnostic> ScenarioRunner::add_text(std::string_view yaml, const std::string& file) {
+  auto parsed = scenario::parse_scenario_text(yaml, file, parse_options());
+  impl_->sources[file] = std::move(parsed.source_text);
+  std::vector<scenario::Scenario> valid;
+  if (parsed.scenario) valid.push_back(std::move(*parsed.scenario));
+  return impl_->take(std::move(valid), std::move(parsed.diagnostics));
+}
+
+std::vector<Diagnostic> ScenarioRunner::validate(const std::vector<std::string>& paths) {
+  std::vector<Diagnostic> out;
+  for (const auto& d : scenario::load_scenarios(paths, parse_options()).diagnostics)
+    out.push_back(public_diagnostic(d));
+  return out;
+}
+
+std::string ScenarioRunner::format(const std::vector<Diagnostic>& diagnostics) const {
+  std::string out;
+  for (const auto& d : diagnostics) {
+    auto source = impl_->sources.find(d.file);
+    out += scenario::format_diagnostic({d.file, d.line, d.column, d.message},
+                                       source == impl_->sources.end() ? "" : source->second);
+  }
+  return out;
+}
+
+std::vector<ScenarioInfo> ScenarioRunner::scenarios() const {
+  std::vector<ScenarioInfo> out;
+  for (const auto& s : impl_->scenarios)
+    out.push_back({s.name, s.file, s.tags, s.setup.size() + s.steps.size() + s.teardown.size()});
+  return out;
+}
+
+void ScenarioRunner::clear() {
+  impl_->scenarios.clear();
+  impl_->sources.clear();
+}
+
+RunReport ScenarioRunner::run(const Progress& progress) {
+  if (!impl_->options.target.empty() && impl_->options.admin_token.empty())
+    throw std::invalid_argument("a target needs its admin token (printed by shopctl serve)");
+  scenario::ProgressCallback internal;
+  if (progress) {
+    internal = [&progress](const scenario::ScenarioResult& r, int done, int total) {
+      progress(public_result(r), done, total);
+    };
+  }
+  auto impl = std::make_shared<RunReport::Impl>();
+  impl->summary = scenario::run_scenarios(impl_->scenarios, impl_->run_options(), internal);
+  for (const auto& r : impl->summary.results) impl->results.push_back(public_result(r));
+  RunReport report;
+  report.impl_ = std::move(impl);
+  return report;
+}
+
+}  // namespace shopctl

@@ -1,0 +1,89 @@
+#include "platform/admin_client.hpp"
+
+#include <cctype>
+
+#include "platform/http/blocking_client.hpp"
+#include "platform/service.hpp"
+
+namespace shopctl::platform {
+
+std::string AdminAnswer::error_message() const {
+  if (body.is_object() && body.contains("error") && body.at("error").is_object()) {
+    const auto& e = body.at("error");
+    std::string message = e.value("message", std::string());
+    std::string code = e.value("code", std::string());
+    if (!code.empty()) return code + ": " + message;
+    if (!message.empty()) return message;
+  }
+  // Not the error shape: the start of the body, on one line.
+  std::string text;
+  for (char c : raw.substr(0, 200)) {
+    bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+    if (!space)
+      text.push_back(c);
+    else if (!text.empty() && text.back() != ' ')
+      text.push_back(' ');
+  }
+  return text;
+}
+
+std::string path_segment(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    bool unreserved = std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+    if (unreserved) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+AdminAnswer send_admin_request(http::BlockingClient& client, std::string_view url,
+                               std::string_view admin_token, const std::string& method,
+                               const std::optional<nlohmann::json>& body,
+                               std::chrono::nanoseconds timeout) {
+  http::Request request;
+  request.method = method;
+  request.headers.set(std::string(kAdminTokenHeader), std::string(admin_token));
+  request.headers.set("Accept", "application/json");
+  if (body) {
+    request.headers.set("Content-Type", "application/json");
+    request.body = body->dump();
+  }
+  auto response = client.send_url(url, std::move(request), timeout);
+  AdminAnswer answer;
+  answer.status = response.status;
+  answer.raw = std::move(response.body);
+  answer.body = nlohmann::json::parse(answer.raw, nullptr, false);
+  return answer;
+}
+
+AdminClient::AdminClient(std::string base_url, std::string admin_token,
+                         std::chrono::nanoseconds timeout)
+    : base_url_(std::move(base_url)),
+      admin_token_(std::move(admin_token)),
+      timeout_(timeout),
+      client_(std::make_unique<http::BlockingClient>()) {
+  while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
+  http::split_url(base_url_ + "/");  // throws std::invalid_argument for a URL it cannot use
+}
+
+AdminClient::~AdminClient() = default;
+
+AdminAnswer AdminClient::send(const std::string& method, const std::string& path,
+                              const std::optional<nlohmann::json>& body) {
+  return send(method, path, body, timeout_);
+}
+
+AdminAnswer AdminClient::send(const std::string& method, const std::string& path,
+                              const std::optional<nlohmann::json>& body,
+                              std::chrono::nanoseconds timeout) {
+  return send_admin_request(*client_, base_url_ + path, admin_token_, method, body, timeout);
+}
+
+}  // namespace shopctl::platform
