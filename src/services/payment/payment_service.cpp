@@ -145,7 +145,7 @@ asio::awaitable<Response> PaymentService::create_payment(Request& req) {
   validate_currency(currency, "currency");
 
   Payment payment = co_await store_.create_or_get(key, order_id, amount_cents, currency,
-                                                  ctx_.clock.unix_millis());
+                                                  ctx_.clock.unix_millis(), req.trace_id);
   if (payment.pay_url.empty()) payment = co_await open_intent(std::move(payment), req.trace_id);
   co_return Response::json(201, payment_json(payment));
 }
@@ -431,18 +431,22 @@ asio::awaitable<void> PaymentService::reconcile(const std::atomic<bool>& stoppin
 }
 
 asio::awaitable<void> PaymentService::reconcile_one(ReconcileItem item) {
-  const auto trace = platform::TraceContext::fresh();
+  // A look continues the trace of the request that opened the payment (a checkout's), as the
+  // callback it may lead to does: background work belongs to the trace of its subject. A
+  // payment from before that was stored gets a new trace.
+  const std::string trace_id =
+      item.trace_id.empty() ? platform::TraceContext::fresh().trace_id : item.trace_id;
   nlohmann::json fields = {{"service", "payment"},
                            {"payment_id", item.payment_id},
                            {"intent_id", item.intent_id},
-                           {"trace_id", trace.trace_id}};
+                           {"trace_id", trace_id}};
   Request look;
   look.method = "GET";
   look.target = "/v1/payment_intents/" + item.intent_id;
   std::optional<ProviderEvent> event;
   std::string problem;  // why nothing could be learnt (logged); empty: the intent is undecided
   try {
-    auto answer = co_await provider_edge_.call(std::move(look), true, trace.trace_id);
+    auto answer = co_await provider_edge_.call(std::move(look), true, trace_id);
     auto intent = nlohmann::json::parse(answer.body, nullptr, false);
     if (answer.status != 200) {
       problem = "the provider answered " + std::to_string(answer.status);
@@ -462,7 +466,7 @@ asio::awaitable<void> PaymentService::reconcile_one(ReconcileItem item) {
   }
   if (event) {
     try {
-      auto recorded = co_await store_.record_event(*event, trace.trace_id, ctx_.clock.unix_millis());
+      auto recorded = co_await store_.record_event(*event, trace_id, ctx_.clock.unix_millis());
       auto log_fields = fields;
       log_fields["event_id"] = event->event_id;
       log_fields["type"] = event->type;
