@@ -504,17 +504,19 @@ class ScenarioRun {
     RequestRecord rec;
     rec.method = req.method;
     rec.url = url;
+    std::string sent_trace;
     if (options_.target) {
       // The trace the shop will use for this request, known before any answer (a request
       // that gets none may still have caused calls): the scenario's own valid traceparent, or
       // a new one. A malformed one makes the shop start a trace, learnt from X-Trace-Id.
       if (auto written = req.headers.get("traceparent")) {
-        if (auto parsed = platform::TraceContext::parse(*written)) own_traces_->add(std::move(parsed->trace_id));
+        if (auto parsed = platform::TraceContext::parse(*written)) sent_trace = std::move(parsed->trace_id);
       } else {
         auto trace = platform::TraceContext::fresh();
         req.headers.set("traceparent", trace.traceparent());
-        own_traces_->add(std::move(trace.trace_id));
+        sent_trace = std::move(trace.trace_id);
       }
+      own_traces_->add(sent_trace);
     }
     auto t0 = Clock::now();
     Response r;
@@ -525,6 +527,7 @@ class ScenarioRun {
       r.body = std::move(res.body);
     } catch (const http::TransportError& e) {
       rec.error = e.what();
+      rec.trace_id = sent_trace;  // the trace the request was sent in, if the runner knows it
       rec.duration_ms = ms_since(t0);
       sr.requests.push_back(rec);
       check_deadline();
