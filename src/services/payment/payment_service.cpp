@@ -262,7 +262,9 @@ asio::awaitable<Response> PaymentService::cancel_payment(Request& req) {
     if (event) {
       // Recorded exactly as the webhook would have been: once per event, with the callback
       // to the order service in the outbox in the same transaction.
-      auto recorded = co_await store_.record_event(*event, req.trace_id, ctx_.clock.unix_millis());
+      // No try here: the poller delivers it at once.
+      const auto now_ms = ctx_.clock.unix_millis();
+      auto recorded = co_await store_.record_event(*event, req.trace_id, now_ms, now_ms);
       ctx_.log.info("payment decided before its cancel", {{"service", "payment"},
                                                           {"order_id", cancel.order_id},
                                                           {"payment_id", event->payment_id},
@@ -309,6 +311,16 @@ PaymentService::Runtime PaymentService::runtime() const {
   return runtime_;
 }
 
+std::int64_t PaymentService::inline_callback_due_at() const {
+  // The outbox row of a callback tried at once becomes due for the poller one initial backoff
+  // later (the provider's first retry waits likewise), so the poller does not take it from
+  // under the first try: when it did (every 75 ms it looks), that try was skipped and the
+  // webhook answered before the order had the result, whose callback was then recorded after
+  // the shopper's payment had been answered. A crash before the try leaves the row for the
+  // poller, one initial backoff later.
+  return ctx_.clock.unix_millis() + runtime().outbox_initial_backoff.count();
+}
+
 asio::awaitable<Response> PaymentService::webhook(Request& req) {
   auto signature = req.headers.get(platform::security::kWebhookSignatureHeader);
   if (!signature) {
@@ -328,7 +340,8 @@ asio::awaitable<Response> PaymentService::webhook(Request& req) {
                    {{"check", std::string(platform::security::to_string(check))}});
   }
   const auto event = parse_provider_event(platform::json_object_body(req));
-  auto recorded = co_await store_.record_event(event, req.trace_id, ctx_.clock.unix_millis());
+  auto recorded = co_await store_.record_event(event, req.trace_id, ctx_.clock.unix_millis(),
+                                               inline_callback_due_at());
   if (recorded.duplicate) {
     co_return Response::json(
         200, {{"received", true}, {"duplicate", true}, {"event_id", event.event_id}});
@@ -466,7 +479,8 @@ asio::awaitable<void> PaymentService::reconcile_one(ReconcileItem item) {
   }
   if (event) {
     try {
-      auto recorded = co_await store_.record_event(*event, trace_id, ctx_.clock.unix_millis());
+      auto recorded = co_await store_.record_event(*event, trace_id, ctx_.clock.unix_millis(),
+                                                   inline_callback_due_at());
       auto log_fields = fields;
       log_fields["event_id"] = event->event_id;
       log_fields["type"] = event->type;

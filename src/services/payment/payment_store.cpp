@@ -339,7 +339,8 @@ asio::awaitable<Payment> PaymentStore::mark_canceled(std::string payment_id, std
 }
 
 asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event, std::string trace_id,
-                                                          std::int64_t now_ms) {
+                                                          std::int64_t now_ms,
+                                                          std::int64_t due_at_ms) {
   RecordedEvent recorded;
   co_await worker().run([&](Database& db) {
     db.transaction([&] {
@@ -400,7 +401,7 @@ asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event, s
       entry.event_id = event.event_id;
       entry.body = payment_result_body(event).dump();
       entry.trace_id = trace_id;
-      entry.next_attempt_at_ms = now_ms;
+      entry.next_attempt_at_ms = due_at_ms;
       entry.created_at_ms = now_ms;
       db.prepare(
             "INSERT INTO outbox (order_id, payment_id, event_id, body, trace_id, "

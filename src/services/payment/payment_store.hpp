@@ -105,9 +105,10 @@ class PaymentStore {
 
   // Records a provider event once per event_id; in the same transaction moves a PENDING
   // payment to the event's result and writes the outbox row of the callback to the order
-  // service, due now. Throws ApiError 404 `payment_not_found`, 400 `amount_mismatch`.
+  // service, due for the poller at `due_at_ms` (later than now when the caller tries it at
+  // once itself). Throws ApiError 404 `payment_not_found`, 400 `amount_mismatch`.
   boost::asio::awaitable<RecordedEvent> record_event(ProviderEvent event, std::string trace_id,
-                                                     std::int64_t now_ms);
+                                                     std::int64_t now_ms, std::int64_t due_at_ms);
 
   // PENDING payments with an intent whose next reconciliation look is due at `now_ms`.
   boost::asio::awaitable<std::vector<ReconcileItem>> due_reconciliations(std::int64_t now_ms,
