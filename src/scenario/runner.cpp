@@ -4,12 +4,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "platform/admin_client.hpp"
 #include "platform/duration.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/security/random.hpp"
+#include "platform/service.hpp"
 #include "platform/yaml_json.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/isolation.hpp"
@@ -186,6 +188,28 @@ class PayLinks {
   std::map<std::string, std::string> links_;
 };
 
+// The trace ids of the scenario's own requests, against a running shop: the ids the runner
+// sent in `traceparent` (its own, or one the scenario wrote) and every X-Trace-Id answered.
+// The shop's background work continues the trace of the request that created its subject
+// (docs/money.md), so a call record with one of these ids is this scenario's; the others are
+// other scenarios' (or operators'). Shared by the steps of a concurrently block.
+class OwnTraces {
+ public:
+  void add(std::string trace_id) {
+    if (trace_id.empty()) return;
+    std::lock_guard lock(mu_);
+    ids_.insert(std::move(trace_id));
+  }
+  bool contains(const std::string& trace_id) const {
+    std::lock_guard lock(mu_);
+    return ids_.count(trace_id) != 0;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::set<std::string> ids_;
+};
+
 struct Response {
   int status = 0;
   http::Headers headers;
@@ -246,7 +270,7 @@ class ScenarioRun {
       result.transitions = records.at("transitions");
       std::vector<std::string> violations;
       for (const auto& r : result.calls) {
-        if (r.value("violation", false)) {
+        if (r.value("violation", false) && own(r)) {
           violations.push_back(r.at("edge").get<std::string>() + " " + r.at("method").get<std::string>() +
                                " " + r.at("route").get<std::string>() + " (" +
                                r.value("violation_reason", "") + ")");
@@ -282,6 +306,14 @@ class ScenarioRun {
     auto left = deadline_ - Clock::now();
     if (left <= std::chrono::nanoseconds(0)) throw ScenarioTimeout{};
     return left;
+  }
+
+  // Whether a call record counts for this scenario's expectations: in-process every record
+  // does (the shop is the scenario's own); against a running shop only those of its own traces.
+  bool own(const json& record) const {
+    if (!options_.target) return true;
+    auto trace = record.find("trace_id");
+    return trace != record.end() && trace->is_string() && own_traces_->contains(trace->get<std::string>());
   }
 
   std::uint64_t next_seq() {
@@ -472,6 +504,20 @@ class ScenarioRun {
     RequestRecord rec;
     rec.method = req.method;
     rec.url = url;
+    std::string sent_trace;
+    if (options_.target) {
+      // The trace the shop will use for this request, known before any answer (a request
+      // that gets none may still have caused calls): the scenario's own valid traceparent, or
+      // a new one. A malformed one makes the shop start a trace, learnt from X-Trace-Id.
+      if (auto written = req.headers.get("traceparent")) {
+        if (auto parsed = platform::TraceContext::parse(*written)) sent_trace = std::move(parsed->trace_id);
+      } else {
+        auto trace = platform::TraceContext::fresh();
+        req.headers.set("traceparent", trace.traceparent());
+        sent_trace = std::move(trace.trace_id);
+      }
+      own_traces_->add(sent_trace);
+    }
     auto t0 = Clock::now();
     Response r;
     try {
@@ -481,6 +527,7 @@ class ScenarioRun {
       r.body = std::move(res.body);
     } catch (const http::TransportError& e) {
       rec.error = e.what();
+      rec.trace_id = sent_trace;  // the trace the request was sent in, if the runner knows it
       rec.duration_ms = ms_since(t0);
       sr.requests.push_back(rec);
       check_deadline();
@@ -488,6 +535,7 @@ class ScenarioRun {
     }
     r.latency = Clock::now() - t0;
     if (auto t = r.headers.get("X-Trace-Id")) r.trace_id = std::string(*t);
+    if (options_.target) own_traces_->add(r.trace_id);
     if (!r.body.empty()) {
       auto parsed = json::parse(r.body, nullptr, false);
       if (!parsed.is_discarded()) {
@@ -636,7 +684,7 @@ class ScenarioRun {
     if (!e.calls.empty() || e.violations || !e.circuit_transitions.empty()) {
       auto j = calls_since(std::min(since, step_cursor_), std::chrono::seconds(5));
       for (auto& rec : j.at("records")) {
-        if (rec.at("seq").get<std::uint64_t>() >= since) records.push_back(rec);
+        if (rec.at("seq").get<std::uint64_t>() >= since && own(rec)) records.push_back(rec);
       }
       for (auto& t : j.at("transitions")) {
         if (t.at("seq").get<std::uint64_t>() >= step_cursor_) transitions.push_back(t);
@@ -797,6 +845,7 @@ class ScenarioRun {
     child->vars_ = vars_;
     child->current_token_ = current_token_;
     child->pay_links_ = pay_links_;
+    child->own_traces_ = own_traces_;
     child->start_seq_ = start_seq_;
     child->step_cursor_ = step_cursor_;
     return child;
@@ -936,6 +985,7 @@ class ScenarioRun {
   std::uint64_t first_attempt_seq_ = 0;
   std::optional<Failure> timed_out_in_;  // the step that was running when the deadline passed
   std::shared_ptr<PayLinks> pay_links_ = std::make_shared<PayLinks>();
+  std::shared_ptr<OwnTraces> own_traces_ = std::make_shared<OwnTraces>();  // --target only
   std::optional<Response> last_response_;  // the last answer of the last response step
 };
 

@@ -206,3 +206,141 @@ steps:
   CHECK(summary.passed() == 6);
   for (const auto& r : summary.results) CHECK(r.exclusive == false);
 }
+
+namespace {
+
+// How many of the call records a step's report lists on `edge` (the report keeps every record
+// of the step, the other scenarios' background work included).
+int recorded_on(const scenario::StepResult& step, const std::string& edge) {
+  int n = 0;
+  for (const auto& record : step.calls) n += record.value("edge", "") == edge ? 1 : 0;
+  return n;
+}
+
+const scenario::StepResult* step_named(const scenario::ScenarioResult& result, const std::string& label) {
+  for (const auto& step : result.steps) {
+    if (step.label.find(label) != std::string::npos) return &step;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("against a running shop, an earlier scenario's unpaid payment reconciled during a later one is not in its calls") {
+  auto shop = shopctl::test_support::start_shop();
+  // Checks out and never pays: its payment stays PENDING, due for reconciliation (a GET of its
+  // intent on payment->provider) reconcile.after (60 s) later on the shop clock. It shares the
+  // shop (no expectation on calls), so it runs in the parallel group, before the other.
+  const char* leaves_an_unpaid_payment = R"(version: 1
+name: leaves an unpaid payment
+steps:
+  - register: {email: "unpaid-${run_id}@shop.test", password: correct-horse-battery}
+  - login: {email: "unpaid-${run_id}@shop.test", password: correct-horse-battery}
+  - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 1}}
+    expect: {status: 200}
+  - request: {method: POST, path: /api/orders}
+    expect: {status: 201, json: {$.status: PAYMENT_PENDING}}
+)";
+  // Also leaves its own payment unpaid, then moves the clock past reconcile.after: both
+  // payments are due at once; exactly one look is this scenario's.
+  const char* counts_its_own = R"(version: 1
+name: counts its own calls
+steps:
+  - register: {email: "own-${run_id}@shop.test", password: correct-horse-battery}
+  - login: {email: "own-${run_id}@shop.test", password: correct-horse-battery}
+  - request: {method: POST, path: /api/cart/items, json: {product_id: p-002, quantity: 1}}
+    expect: {status: 200}
+  - name: its checkout opens one intent
+    request: {method: POST, path: /api/orders}
+    expect: {status: 201, calls: [{edge: order->payment, count: 1}, {edge: payment->provider, count: 1}]}
+  - name: past reconcile.after reconciliation looks at its own payment once
+    concurrently:
+      - advance_clock: 2m
+      - wait: 1500ms
+    expect: {calls: [{edge: payment->provider, count: 1}, {edge: payment->order, count: 0}]}
+)";
+  std::vector<scenario::Scenario> scenarios = {parse(leaves_an_unpaid_payment, "unpaid.yaml"),
+                                               parse(counts_its_own, "own.yaml")};
+  auto summary = scenario::run_scenarios(scenarios, against(*shop, 2));
+  INFO(failures_of(summary));
+  CHECK(summary.results[0].status == scenario::ScenarioStatus::passed);
+  CHECK(summary.results[0].exclusive == false);
+  CHECK(summary.results[1].exclusive == true);
+  CHECK(summary.results[1].status == scenario::ScenarioStatus::passed);
+  // Not vacuous: the earlier scenario's look did happen during that step (the report lists it).
+  const auto* looked = step_named(summary.results[1], "past reconcile.after");
+  REQUIRE(looked != nullptr);
+  CHECK(recorded_on(*looked, "payment->provider") == 2);
+
+  // In-process (a shop of its own) the same scenario sees the same count.
+  auto alone = scenario::run_scenarios({parse(counts_its_own, "own.yaml")}, scenario::RunOptions{});
+  INFO(failures_of(alone));
+  CHECK(alone.results[0].status == scenario::ScenarioStatus::passed);
+}
+
+TEST_CASE("against a running shop, an earlier scenario's webhook retries, callbacks and order expiry are not in a later one's calls") {
+  auto shop = shopctl::test_support::start_shop();
+  // Pays while payment is stopped (the provider's next try is 10 min later: the retry waits
+  // on the shop clock, after the scenario), then leaves a second order unpaid (it expires 30
+  // min after its checkout). Reconciliation is pushed out of the way for its payments.
+  const char* leaves_work_behind = R"(version: 1
+name: leaves a webhook retry and an order to expire
+config:
+  payment: {reconcile: {after: 100h}}
+  provider: {webhook_retry: {initial_backoff: 10m, max_backoff: 1h}}
+steps:
+  - register: {email: "behind-${run_id}@shop.test", password: correct-horse-battery}
+  - login: {email: "behind-${run_id}@shop.test", password: correct-horse-battery}
+  - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 1}}
+    expect: {status: 200}
+  - request: {method: POST, path: /api/orders}
+    expect: {status: 201}
+    capture: {pay_url: $.payment.pay_url}
+  - stop: payment
+  - pay: {pay_url: "${pay_url}", card: "4242424242424242"}
+    expect: {status: 200, json: {$.status: succeeded, $.webhook_delivered: false}}
+  - start: payment
+  - request: {method: POST, path: /api/cart/items, json: {product_id: p-002, quantity: 1}}
+    expect: {status: 200}
+  - request: {method: POST, path: /api/orders}
+    expect: {status: 201}
+teardown:
+  - start: payment
+)";
+  // Its own order expires in the same step as the earlier scenario's background work.
+  const char* counts_its_own = R"(version: 1
+name: counts its own expiry only
+steps:
+  - register: {email: "later-${run_id}@shop.test", password: correct-horse-battery}
+  - login: {email: "later-${run_id}@shop.test", password: correct-horse-battery}
+  - request: {method: POST, path: /api/cart/items, json: {product_id: p-003, quantity: 1}}
+    expect: {status: 200}
+  - request: {method: POST, path: /api/orders}
+    expect: {status: 201}
+  - name: 31 minutes later its own order expires
+    concurrently:
+      - advance_clock: 31m
+      - wait: 2s
+    expect:
+      calls:
+        - {edge: order->payment, count: 1}
+        - {edge: payment->provider, min: 1, max: 2}
+        - {edge: provider->gateway, count: 0}
+        - {edge: client->gateway, count: 0}
+        - {edge: gateway->payment, count: 0}
+        - {edge: payment->order, count: 0}
+)";
+  std::vector<scenario::Scenario> scenarios = {parse(leaves_work_behind, "behind.yaml"),
+                                               parse(counts_its_own, "later.yaml")};
+  auto summary = scenario::run_scenarios(scenarios, against(*shop, 1));
+  INFO(failures_of(summary));
+  CHECK(summary.results[0].status == scenario::ScenarioStatus::passed);
+  CHECK(summary.results[1].status == scenario::ScenarioStatus::passed);
+  // Not vacuous: the earlier scenario's retry (and its callback) and its orders' expiry
+  // happened during that step.
+  const auto* expired = step_named(summary.results[1], "31 minutes later");
+  REQUIRE(expired != nullptr);
+  CHECK(recorded_on(*expired, "provider->gateway") >= 1);
+  CHECK(recorded_on(*expired, "payment->order") >= 1);
+  CHECK(recorded_on(*expired, "order->payment") >= 2);
+}

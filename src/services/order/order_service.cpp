@@ -297,7 +297,7 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
   order.created_at_ms = created_ms;
   order.updated_at_ms = created_ms;
   order.history.push_back({OrderStatus::PAYMENT_PENDING, created_ms, ""});
-  co_await store_.create_pending(order, cart.lines, key);
+  co_await store_.create_pending(order, cart.lines, key, req.trace_id);
 
   // 4. A payment for the order's total. The order id is the payment's idempotency key, so
   // retries (ours and the edge's) open one payment at most.
@@ -404,7 +404,10 @@ asio::awaitable<void> OrderService::cancel_due_orders(const std::atomic<bool>& s
   auto due = co_await store_.cancel_due(created_before_ms, kExpiryBatch);
   for (const OrderToCancel& order : due) {
     if (stopping) co_return;
-    const std::string trace_id = platform::TraceContext::fresh().trace_id;
+    // The cancel continues the trace of the checkout that created the order: background work
+    // belongs to the trace of its subject. An order from before that was stored gets a new one.
+    const std::string trace_id =
+        order.trace_id.empty() ? platform::TraceContext::fresh().trace_id : order.trace_id;
     std::optional<PaymentCancellation> canceled;
     std::string failure;
     try {

@@ -81,6 +81,12 @@ ALTER TABLE orders ADD COLUMN checkout_interrupted INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX orders_by_status ON orders (status, created_at_ms);
 
 )sql",
+    R"sql(
+-- The trace of the checkout that created the order: its expiry (or start-up recovery), which
+-- cancels its payment in the background, continues that trace. NULL (orders from before): a
+-- new trace.
+ALTER TABLE orders ADD COLUMN trace_id TEXT;
+)sql",
 };
 
 // One checkout per cart (a user has one cart): the claim of the checkout running now. A TEMP
@@ -514,14 +520,16 @@ asio::awaitable<void> OrderStore::save_idempotent_answer(std::string user_id, st
 }
 
 asio::awaitable<void> OrderStore::create_pending(Order order, std::vector<CartLine> checked_out,
-                                                 std::optional<std::string> key) {
+                                                 std::optional<std::string> key,
+                                                 std::string trace_id) {
   co_await worker().run([&](Database& db) {
     db.transaction([&] {
       db.prepare(
             "INSERT INTO orders (order_id, user_id, status, total_cents, currency, "
-            "created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            "created_at_ms, updated_at_ms, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
           .bind_all(order.order_id, order.user_id, std::string(to_string(order.status)),
-                    order.total_cents, order.currency, order.created_at_ms, order.updated_at_ms)
+                    order.total_cents, order.currency, order.created_at_ms, order.updated_at_ms,
+                    trace_id)
           .run();
       int position = 0;
       for (const PricedLine& item : order.items) {
@@ -639,13 +647,15 @@ asio::awaitable<std::vector<OrderToCancel>> OrderStore::cancel_due(std::int64_t 
   std::vector<OrderToCancel> due;
   co_await worker().run([&](Database& db) {
     auto st = db.prepare(
-        "SELECT order_id, checkout_interrupted FROM orders WHERE status = 'PAYMENT_PENDING' "
+        "SELECT order_id, checkout_interrupted, COALESCE(trace_id, '') FROM orders "
+        "WHERE status = 'PAYMENT_PENDING' "
         "AND (checkout_interrupted = 1 OR created_at_ms <= ?) "
         "ORDER BY checkout_interrupted DESC, created_at_ms LIMIT ?");
     st.bind_all(created_before_ms, static_cast<std::int64_t>(limit));
     while (st.step()) {
-      due.push_back({st.column_text(0), std::string(st.column_int(1) != 0 ? kCheckoutInterrupted
-                                                                           : kPaymentExpired)});
+      due.push_back({st.column_text(0),
+                     std::string(st.column_int(1) != 0 ? kCheckoutInterrupted : kPaymentExpired),
+                     st.column_text(2)});
     }
   });
   co_return due;

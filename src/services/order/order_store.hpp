@@ -51,6 +51,7 @@ struct CheckoutClaim {
 struct OrderToCancel {
   std::string order_id;
   std::string reason;
+  std::string trace_id;  // of the checkout that created the order; empty: unknown (older row)
 };
 
 // The result of applying a payment result to an order.
@@ -118,9 +119,11 @@ class OrderStore {
 
   // Creates `order` (status PAYMENT_PENDING, its first history entry) and takes the checked
   // out quantities out of the cart, in one transaction; binds the order to `key` when given.
-  // Lines added to the cart meanwhile stay in it.
+  // Lines added to the cart meanwhile stay in it. The order keeps `trace_id`, the checkout's
+  // trace, for the background work about it (expiry, start-up recovery).
   boost::asio::awaitable<void> create_pending(Order order, std::vector<CartLine> checked_out,
-                                              std::optional<std::string> key);
+                                              std::optional<std::string> key,
+                                              std::string trace_id);
   // Where record_payment also stores a checkout's answer for its Idempotency-Key: `render`
   // turns the recorded order into the answer's body (status `status`).
   struct AnswerForKey {

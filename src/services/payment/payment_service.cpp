@@ -145,7 +145,7 @@ asio::awaitable<Response> PaymentService::create_payment(Request& req) {
   validate_currency(currency, "currency");
 
   Payment payment = co_await store_.create_or_get(key, order_id, amount_cents, currency,
-                                                  ctx_.clock.unix_millis());
+                                                  ctx_.clock.unix_millis(), req.trace_id);
   if (payment.pay_url.empty()) payment = co_await open_intent(std::move(payment), req.trace_id);
   co_return Response::json(201, payment_json(payment));
 }
@@ -262,7 +262,9 @@ asio::awaitable<Response> PaymentService::cancel_payment(Request& req) {
     if (event) {
       // Recorded exactly as the webhook would have been: once per event, with the callback
       // to the order service in the outbox in the same transaction.
-      auto recorded = co_await store_.record_event(*event, req.trace_id, ctx_.clock.unix_millis());
+      // No try here: the poller delivers it at once.
+      const auto now_ms = ctx_.clock.unix_millis();
+      auto recorded = co_await store_.record_event(*event, req.trace_id, now_ms, now_ms);
       ctx_.log.info("payment decided before its cancel", {{"service", "payment"},
                                                           {"order_id", cancel.order_id},
                                                           {"payment_id", event->payment_id},
@@ -309,6 +311,16 @@ PaymentService::Runtime PaymentService::runtime() const {
   return runtime_;
 }
 
+std::int64_t PaymentService::inline_callback_due_at() const {
+  // The outbox row of a callback tried at once becomes due for the poller one initial backoff
+  // later (the provider's first retry waits likewise), so the poller does not take it from
+  // under the first try: when it did (every 75 ms it looks), that try was skipped and the
+  // webhook answered before the order had the result, whose callback was then recorded after
+  // the shopper's payment had been answered. A crash before the try leaves the row for the
+  // poller, one initial backoff later.
+  return ctx_.clock.unix_millis() + runtime().outbox_initial_backoff.count();
+}
+
 asio::awaitable<Response> PaymentService::webhook(Request& req) {
   auto signature = req.headers.get(platform::security::kWebhookSignatureHeader);
   if (!signature) {
@@ -328,7 +340,8 @@ asio::awaitable<Response> PaymentService::webhook(Request& req) {
                    {{"check", std::string(platform::security::to_string(check))}});
   }
   const auto event = parse_provider_event(platform::json_object_body(req));
-  auto recorded = co_await store_.record_event(event, req.trace_id, ctx_.clock.unix_millis());
+  auto recorded = co_await store_.record_event(event, req.trace_id, ctx_.clock.unix_millis(),
+                                               inline_callback_due_at());
   if (recorded.duplicate) {
     co_return Response::json(
         200, {{"received", true}, {"duplicate", true}, {"event_id", event.event_id}});
@@ -431,18 +444,22 @@ asio::awaitable<void> PaymentService::reconcile(const std::atomic<bool>& stoppin
 }
 
 asio::awaitable<void> PaymentService::reconcile_one(ReconcileItem item) {
-  const auto trace = platform::TraceContext::fresh();
+  // A look continues the trace of the request that opened the payment (a checkout's), as the
+  // callback it may lead to does: background work belongs to the trace of its subject. A
+  // payment from before that was stored gets a new trace.
+  const std::string trace_id =
+      item.trace_id.empty() ? platform::TraceContext::fresh().trace_id : item.trace_id;
   nlohmann::json fields = {{"service", "payment"},
                            {"payment_id", item.payment_id},
                            {"intent_id", item.intent_id},
-                           {"trace_id", trace.trace_id}};
+                           {"trace_id", trace_id}};
   Request look;
   look.method = "GET";
   look.target = "/v1/payment_intents/" + item.intent_id;
   std::optional<ProviderEvent> event;
   std::string problem;  // why nothing could be learnt (logged); empty: the intent is undecided
   try {
-    auto answer = co_await provider_edge_.call(std::move(look), true, trace.trace_id);
+    auto answer = co_await provider_edge_.call(std::move(look), true, trace_id);
     auto intent = nlohmann::json::parse(answer.body, nullptr, false);
     if (answer.status != 200) {
       problem = "the provider answered " + std::to_string(answer.status);
@@ -462,7 +479,8 @@ asio::awaitable<void> PaymentService::reconcile_one(ReconcileItem item) {
   }
   if (event) {
     try {
-      auto recorded = co_await store_.record_event(*event, trace.trace_id, ctx_.clock.unix_millis());
+      auto recorded = co_await store_.record_event(*event, trace_id, ctx_.clock.unix_millis(),
+                                                   inline_callback_due_at());
       auto log_fields = fields;
       log_fields["event_id"] = event->event_id;
       log_fields["type"] = event->type;

@@ -103,6 +103,8 @@ class PaymentService : public platform::Service {
     std::chrono::milliseconds reconcile_after;
   };
   Runtime runtime() const;  // a copy, taken under runtime_mu_
+  // When the outbox row of a callback that is tried at once falls due for the poller.
+  std::int64_t inline_callback_due_at() const;
   mutable std::mutex runtime_mu_;
   Runtime runtime_;  // guarded by runtime_mu_
   std::mutex in_flight_mu_;

@@ -102,6 +102,11 @@ ALTER TABLE payments ADD COLUMN next_check_at_ms INTEGER;
 ALTER TABLE payments ADD COLUMN checks INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX payments_reconcile ON payments (status, next_check_at_ms);
 )sql",
+    // The trace of the request that opened the payment: reconciliation's looks at it (and the
+    // callbacks they lead to) continue that trace. NULL (payments opened before): a new trace.
+    R"sql(
+ALTER TABLE payments ADD COLUMN trace_id TEXT;
+)sql",
 };
 
 // Each lookup's SQL, whole: the columns in read_payment()'s order.
@@ -237,7 +242,8 @@ void PaymentStore::close() {
 
 asio::awaitable<Payment> PaymentStore::create_or_get(std::string key, std::string order_id,
                                                      std::int64_t amount_cents,
-                                                     std::string currency, std::int64_t now_ms) {
+                                                     std::string currency, std::int64_t now_ms,
+                                                     std::string trace_id) {
   Payment payment;
   co_await worker().run([&](Database& db) {
     db.transaction([&] {
@@ -267,9 +273,10 @@ asio::awaitable<Payment> PaymentStore::create_or_get(std::string key, std::strin
       payment.updated_at_ms = now_ms;
       db.prepare(
             "INSERT INTO payments (payment_id, order_id, idempotency_key, amount_cents, currency, "
-            "status, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            "status, created_at_ms, updated_at_ms, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
           .bind_all(payment.payment_id, payment.order_id, payment.idempotency_key,
-                    payment.amount_cents, payment.currency, payment.status, now_ms, now_ms)
+                    payment.amount_cents, payment.currency, payment.status, now_ms, now_ms,
+                    trace_id)
           .run();
     });
   });
@@ -332,7 +339,8 @@ asio::awaitable<Payment> PaymentStore::mark_canceled(std::string payment_id, std
 }
 
 asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event, std::string trace_id,
-                                                          std::int64_t now_ms) {
+                                                          std::int64_t now_ms,
+                                                          std::int64_t due_at_ms) {
   RecordedEvent recorded;
   co_await worker().run([&](Database& db) {
     db.transaction([&] {
@@ -393,7 +401,7 @@ asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event, s
       entry.event_id = event.event_id;
       entry.body = payment_result_body(event).dump();
       entry.trace_id = trace_id;
-      entry.next_attempt_at_ms = now_ms;
+      entry.next_attempt_at_ms = due_at_ms;
       entry.created_at_ms = now_ms;
       db.prepare(
             "INSERT INTO outbox (order_id, payment_id, event_id, body, trace_id, "
@@ -417,13 +425,14 @@ asio::awaitable<std::vector<ReconcileItem>> PaymentStore::due_reconciliations(
   std::vector<ReconcileItem> due;
   co_await worker().run([&](Database& db) {
     auto st = db.prepare(
-        "SELECT payment_id, intent_id, checks FROM payments "
+        "SELECT payment_id, intent_id, checks, COALESCE(trace_id, '') FROM payments "
         "WHERE status = 'PENDING' AND intent_id IS NOT NULL "
         "AND COALESCE(next_check_at_ms, 0) <= ? "
         "ORDER BY next_check_at_ms, payment_id LIMIT ?");
     st.bind_all(now_ms, static_cast<std::int64_t>(limit));
     while (st.step()) {
-      due.push_back({st.column_text(0), st.column_text(1), static_cast<int>(st.column_int(2))});
+      due.push_back({st.column_text(0), st.column_text(1), static_cast<int>(st.column_int(2)),
+                     st.column_text(3)});
     }
   });
   co_return due;

@@ -54,6 +54,7 @@ struct ReconcileItem {
   std::string payment_id;
   std::string intent_id;
   int checks = 0;  // looks so far that found nothing decided
+  std::string trace_id;  // of the request that opened the payment; empty: unknown (older row)
 };
 
 // What recording a provider event did.
@@ -79,10 +80,11 @@ class PaymentStore {
   // is new. Throws ApiError 409 `idempotency_key_reused` when the key was used for another
   // order, amount or currency, 409 `payment_exists` when the order already has a payment
   // under another key, 409 `payment_canceled` when the order's payment was canceled (or the
-  // order was canceled before it had one).
+  // order was canceled before it had one). A new payment keeps `trace_id`, the trace of the
+  // request that opened it, for the background work about it (reconciliation).
   boost::asio::awaitable<Payment> create_or_get(std::string key, std::string order_id,
                                                 std::int64_t amount_cents, std::string currency,
-                                                std::int64_t now_ms);
+                                                std::int64_t now_ms, std::string trace_id);
   // Records the provider's intent for a payment (once: a first intent stays), due for its
   // first reconciliation look at `first_check_at_ms`. Returns it.
   boost::asio::awaitable<Payment> attach_intent(std::string payment_id, std::string intent_id,
@@ -103,9 +105,10 @@ class PaymentStore {
 
   // Records a provider event once per event_id; in the same transaction moves a PENDING
   // payment to the event's result and writes the outbox row of the callback to the order
-  // service, due now. Throws ApiError 404 `payment_not_found`, 400 `amount_mismatch`.
+  // service, due for the poller at `due_at_ms` (later than now when the caller tries it at
+  // once itself). Throws ApiError 404 `payment_not_found`, 400 `amount_mismatch`.
   boost::asio::awaitable<RecordedEvent> record_event(ProviderEvent event, std::string trace_id,
-                                                     std::int64_t now_ms);
+                                                     std::int64_t now_ms, std::int64_t due_at_ms);
 
   // PENDING payments with an intent whose next reconciliation look is due at `now_ms`.
   boost::asio::awaitable<std::vector<ReconcileItem>> due_reconciliations(std::int64_t now_ms,

@@ -230,7 +230,7 @@ asio::awaitable<Response> ProviderService::pay(Request& req) {
   const auto now_ms = ctx_.clock.unix_millis();
   auto settled = co_await store_.settle(
       intent_id, *decision, settings_.webhook_secret, ctx_.clock.unix_seconds(), now_ms,
-      now_ms + webhook_retry_backoff(1, webhook_retry()).count());
+      now_ms + webhook_retry_backoff(1, webhook_retry()).count(), req.trace_id);
   Delivery delivery = co_await deliver_and_record(settled.event, 0, "inline");
   auto optional_text = [](const std::string& text) {
     return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
@@ -256,8 +256,9 @@ asio::awaitable<Response> ProviderService::resend(Request& req) {
   const std::string event_id = req.param("event_id");
   auto event = co_await store_.find_event(event_id);
   if (!event) throw ApiError(404, "event_not_found", "no event " + event_id.substr(0, 100));
-  // The same bytes, signed afresh (a resend long after the event is no stale replay).
-  Delivery delivery = co_await send_event(*event);
+  // The same bytes, signed afresh (a resend long after the event is no stale replay), in the
+  // trace of the resend request: it is what caused this delivery.
+  Delivery delivery = co_await send_event(*event, req.trace_id);
   if (delivery.delivered()) {
     co_await store_.record_delivery(event_id, true, delivery.status, event->attempts + 1,
                                     std::nullopt);
@@ -271,7 +272,8 @@ asio::awaitable<Response> ProviderService::resend(Request& req) {
        {"signed_at", delivery.signed_at}});
 }
 
-asio::awaitable<ProviderService::Delivery> ProviderService::send_event(const StoredEvent& event) {
+asio::awaitable<ProviderService::Delivery> ProviderService::send_event(const StoredEvent& event,
+                                                                      const std::string& trace_id) {
   Delivery delivery;
   {
     std::lock_guard lock(sending_mu_);
@@ -292,7 +294,10 @@ asio::awaitable<ProviderService::Delivery> ProviderService::send_event(const Sto
   delivery.signed_at = ctx_.clock.unix_seconds();
   const auto signature =
       platform::security::sign_webhook(settings_.webhook_secret, delivery.signed_at, event.body);
-  auto trace = platform::TraceContext::fresh();
+  // A new span of the given trace (the provider knows no trace of the shop's: the one it
+  // continues began with a request to the provider itself), or a new trace.
+  platform::TraceContext trace = platform::TraceContext::fresh();
+  if (!trace_id.empty()) trace.trace_id = trace_id;
   Request request;
   request.method = "POST";
   request.target = std::string(kWebhookPath);
@@ -329,7 +334,7 @@ asio::awaitable<ProviderService::Delivery> ProviderService::send_event(const Sto
 
 asio::awaitable<ProviderService::Delivery> ProviderService::deliver_and_record(
     const StoredEvent& event, int failed_before, std::string_view how) {
-  Delivery delivery = co_await send_event(event);
+  Delivery delivery = co_await send_event(event, event.trace_id);
   if (delivery.skipped) co_return delivery;
   const int attempts = failed_before + 1;
   std::optional<std::int64_t> next_attempt;

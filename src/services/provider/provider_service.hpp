@@ -85,12 +85,14 @@ class ProviderService : public platform::Service {
   bool carries_api_key(const http::Request& req) const;
   // Throws ApiError 401 `invalid_api_key` unless the request carries the shop's API key.
   void require_api_key(const http::Request& req) const;
-  // Signs the event afresh (shop clock), POSTs it to the gateway's webhook and records the
-  // call (provider->gateway). Skips it (nothing sent) while another delivery of the same
-  // event is under way, so the inline delivery and the poller never race.
-  boost::asio::awaitable<Delivery> send_event(const StoredEvent& event);
-  // Sends the event and stores the outcome: delivered, or the next retry time, or given up
-  // (logged). `failed_before` is the number of attempts already made.
+  // Signs the event afresh (shop clock), POSTs it to the gateway's webhook in the trace
+  // `trace_id` (empty: a new one) and records the call (provider->gateway). Skips it (nothing
+  // sent) while another delivery of the same event is under way, so the inline delivery and
+  // the poller never race.
+  boost::asio::awaitable<Delivery> send_event(const StoredEvent& event, const std::string& trace_id);
+  // Sends the event in its own trace (that of the payment that settled it) and stores the
+  // outcome: delivered, or the next retry time, or given up (logged). `failed_before` is the
+  // number of attempts already made.
   boost::asio::awaitable<Delivery> deliver_and_record(const StoredEvent& event, int failed_before,
                                                       std::string_view how);
   // One pass of the webhook retries: sends the events that are due again.

@@ -69,6 +69,11 @@ INSERT INTO intents (intent_id, payment_id, amount_cents, currency, status, fail
          created_at_ms, updated_at_ms FROM intents_before_cancel;
 DROP TABLE intents_before_cancel;
 )sql",
+    // The trace of the payment that settled the intent: every delivery of its event, the
+    // background retries included, continues it. NULL (events from before): a new trace each.
+    R"sql(
+ALTER TABLE events ADD COLUMN trace_id TEXT;
+)sql",
 };
 
 enum class IntentKey { intent_id, payment_id };
@@ -100,10 +105,11 @@ std::optional<Intent> load_intent(Database& db, IntentKey key, const std::string
 }
 
 // Event queries select these columns, in read_event()'s order: event_id, intent_id, body,
-// signature, signed_at, delivered, attempts, created_at_ms, next_attempt_at_ms, last_status.
+// signature, signed_at, delivered, attempts, created_at_ms, next_attempt_at_ms, last_status,
+// trace_id.
 constexpr std::string_view kEventColumns =
     "SELECT event_id, intent_id, body, signature, signed_at, delivered, attempts, "
-    "created_at_ms, next_attempt_at_ms, last_status FROM events ";
+    "created_at_ms, next_attempt_at_ms, last_status, COALESCE(trace_id, '') FROM events ";
 
 StoredEvent read_event(const platform::Statement& st) {
   StoredEvent event;
@@ -117,6 +123,7 @@ StoredEvent read_event(const platform::Statement& st) {
   event.created_at_ms = st.column_int(7);
   if (!st.column_is_null(8)) event.next_attempt_at_ms = st.column_int(8);
   if (!st.column_is_null(9)) event.last_status = static_cast<int>(st.column_int(9));
+  event.trace_id = st.column_text(10);
   return event;
 }
 
@@ -202,7 +209,8 @@ asio::awaitable<ProviderStore::Settled> ProviderStore::settle(std::string intent
                                                               std::string secret,
                                                               std::int64_t signed_at,
                                                               std::int64_t now_ms,
-                                                              std::int64_t first_retry_at_ms) {
+                                                              std::int64_t first_retry_at_ms,
+                                                              std::string trace_id) {
   Settled settled;
   co_await worker().run([&](Database& db) {
     db.transaction([&] {
@@ -246,12 +254,13 @@ asio::awaitable<ProviderStore::Settled> ProviderStore::settle(std::string intent
       update.bind(3, event.event_id).bind(4, now_ms).bind(5, intent_id).run();
       event.created_at_ms = now_ms;
       event.next_attempt_at_ms = first_retry_at_ms;
+      event.trace_id = trace_id;
       intent->event_body = event.body;
       db.prepare(
             "INSERT INTO events (event_id, intent_id, body, signature, signed_at, created_at_ms, "
-            "next_attempt_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            "next_attempt_at_ms, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
           .bind_all(event.event_id, event.intent_id, event.body, event.signature, event.signed_at,
-                    now_ms, first_retry_at_ms)
+                    now_ms, first_retry_at_ms, trace_id)
           .run();
       settled.intent = std::move(*intent);
       settled.event = std::move(event);

@@ -42,6 +42,9 @@ struct StoredEvent {
   std::int64_t created_at_ms = 0;  // settlement (shop clock): the retry schedule counts from it
   std::optional<std::int64_t> next_attempt_at_ms;  // none: delivered or given up
   std::optional<int> last_status;                  // the gateway's last answer, if any
+  // The trace of the request that settled the intent (the shopper's payment): every delivery
+  // of the event, retries included, continues it. Empty for events stored before it was kept.
+  std::string trace_id;
 };
 
 class ProviderStore {
@@ -68,7 +71,8 @@ class ProviderStore {
 
   // Decides a payable intent and stores its event, signed with `secret` at Unix time
   // `signed_at`, due for its first background retry at `first_retry_at_ms`, in one
-  // transaction: an event settled just before a crash is still delivered after a restart.
+  // transaction: an event settled just before a crash is still delivered after a restart. The
+  // event keeps `trace_id`, the settling request's trace, for its deliveries.
   // Throws ApiError 404 `intent_not_found`, 409 `intent_already_processed`, 409
   // `intent_canceled`.
   struct Settled {
@@ -77,7 +81,8 @@ class ProviderStore {
   };
   boost::asio::awaitable<Settled> settle(std::string intent_id, CardDecision decision,
                                          std::string secret, std::int64_t signed_at,
-                                         std::int64_t now_ms, std::int64_t first_retry_at_ms);
+                                         std::int64_t now_ms, std::int64_t first_retry_at_ms,
+                                         std::string trace_id);
 
   // Cancels an intent in one transaction, decided on its current status, so that a capture
   // (settle) and a cancel of one intent serialize and exactly one of them wins:
