@@ -12,6 +12,7 @@
 #include "chaos/runner.hpp"
 #include "cli/commands.hpp"
 #include "platform/duration.hpp"
+#include "platform/json_text.hpp"
 
 namespace shopctl::cli {
 
@@ -134,7 +135,7 @@ int run_chaos_command(const ChaosCliOptions& o) {
       std::cerr << "shopctl chaos: cannot write " << o.history_file << "\n";
       return kExitUsage;
     }
-    options.on_history = [&history](const nlohmann::json& line) { history << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"; };
+    options.on_history = [&history](const nlohmann::json& line) { history << platform::json_text(line) << "\n"; };
   }
 
   const bool tty = isatty(STDERR_FILENO) != 0;

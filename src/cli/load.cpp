@@ -18,6 +18,7 @@
 #include "scenario/parser.hpp"
 #include "scenario/runner.hpp"
 #include "shop/shop.hpp"
+#include "platform/json_text.hpp"
 
 namespace shopctl::cli {
 
@@ -84,7 +85,7 @@ FaultFile faults_from_file(const std::string& file) {
     const auto& sc = *parsed.scenario;
     auto take = [&](const scenario::FaultSpec& f) {
       auto j = f.to_json();
-      if (j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).find("${") != std::string::npos)
+      if (platform::json_text(j).find("${") != std::string::npos)
         throw InvalidFile(file + ":" + std::to_string(f.loc.line) + ":" + std::to_string(f.loc.column) +
                           ": error: a fault for shopctl load cannot use ${...} variables");
       out.faults.push_back(std::move(j));
@@ -104,7 +105,7 @@ FaultFile faults_from_file(const std::string& file) {
     throw InvalidFile(file + ": error: expected a scenario, a list of faults or a map with a 'faults' list");
   for (const auto& node : root) {
     try {
-      out.faults.push_back(observe_tools::fault_json_from_text(platform::yaml_to_json(node).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+      out.faults.push_back(observe_tools::fault_json_from_text(platform::json_text(platform::yaml_to_json(node))));
     } catch (const std::invalid_argument& e) {
       throw InvalidFile(file + ":" + std::to_string(node.Mark().line + 1) + ":" +
                         std::to_string(node.Mark().column + 1) + ": error: " + e.what());

@@ -24,6 +24,7 @@
 #include "platform/http/blocking_client.hpp"
 #include "platform/http/client.hpp"
 #include "platform/security/random.hpp"
+#include "platform/json_text.hpp"
 
 namespace shopctl::load {
 
@@ -609,7 +610,7 @@ LoadResult run_load(const LoadOptions& o) {
       if (!a.ok()) {
         faults_off();
         stop_workers();
-        throw std::invalid_argument("the shop refused the fault " + f.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ": " + a.error_message());
+        throw std::invalid_argument("the shop refused the fault " + platform::json_text(f) + ": " + a.error_message());
       }
       fault_ids.push_back(a.body.value("id", std::string()));
       fault_event("added", f);

@@ -10,6 +10,7 @@
 #include "platform/duration.hpp"
 #include "platform/fault/fault_table.hpp"
 #include "platform/observe/architecture.hpp"
+#include "platform/json_text.hpp"
 
 namespace shopctl::observe_tools {
 
@@ -56,7 +57,7 @@ std::string select_text(const json& f) {
   const auto& s = f.at("select");
   if (!s.is_object() || s.empty()) return "all";
   auto it = s.begin();
-  return it.key() + " " + (it->is_number_float() ? json(it->get<double>()).dump() : it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return it.key() + " " + (it->is_number_float() ? json(it->get<double>()).dump() : platform::json_text(*it));
 }
 
 std::string number_text(const json& v) {
@@ -66,7 +67,7 @@ std::string number_text(const json& v) {
     if (std::fabs(d) < 1e15 && d == std::floor(d))
       return std::to_string(static_cast<std::int64_t>(d));
   }
-  return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return platform::json_text(v);
 }
 
 std::string effect_text(const json& f) {
@@ -77,7 +78,7 @@ std::string effect_text(const json& f) {
     effect = number_text(f.at("delay_ms")) + "ms";
     if (f.contains("jitter_ms")) effect += " +-" + number_text(f.at("jitter_ms")) + "ms";
   }
-  if (type == "abort" && f.contains("status")) effect = "status " + f.at("status").dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (type == "abort" && f.contains("status")) effect = "status " + platform::json_text(f.at("status"));
   if (type == "slow_body" && f.contains("bytes_per_second")) {
     effect += (effect.empty() ? "" : ", ") + number_text(f.at("bytes_per_second")) + " B/s";
   }
@@ -88,7 +89,7 @@ std::string cell(const json& f, const char* key) {
   if (!f.contains(key)) return "-";
   const auto& v = f.at(key);
   if (v.is_string()) return v.get<std::string>().empty() ? "-" : v.get<std::string>();
-  return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return platform::json_text(v);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "scenario/interpolate.hpp"
+#include "platform/json_text.hpp"
 
 #include <array>
 #include <cstdint>
@@ -156,7 +157,7 @@ std::optional<nlohmann::json> Variables::lookup(std::string_view name) const {
 
 std::string splice_text(const nlohmann::json& value) {
   if (value.is_string()) return value.get<std::string>();
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return platform::json_text(value);
 }
 
 std::string expand_text(std::string_view text, const Variables& variables) {

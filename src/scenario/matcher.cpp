@@ -7,6 +7,7 @@
 
 #include "platform/duration.hpp"
 #include "scenario/regex.hpp"
+#include "platform/json_text.hpp"
 
 namespace shopctl::scenario {
 namespace {
@@ -15,7 +16,7 @@ namespace {
 // or an environment variable can hold any bytes) shows U+FFFD where dump() would throw
 // type_error 316 out of describe() and check() (found by fuzz_jsonpath_matcher).
 std::string shown(const nlohmann::json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return platform::json_text(value);
 }
 
 using nlohmann::json;

@@ -7,6 +7,7 @@
 #include "scenario/regex.hpp"
 #include "scenario/parse_context.hpp"
 #include "scenario/vocabulary.hpp"
+#include "platform/json_text.hpp"
 
 namespace shopctl::scenario {
 namespace detail {
@@ -212,7 +213,7 @@ std::optional<MatchClause> parse_clause(Context& ctx, const Field& entry, MatchO
           } else if (!counts) {
             const auto& loc = inner.loc;
             ctx.add({loc.file, loc.line, loc.column,
-                     "a length is compared with whole numbers (0 or more), not " + inner.operand.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+                     "a length is compared with whole numbers (0 or more), not " + platform::json_text(inner.operand)});
           }
         }
       } else if (entry.node.IsScalar() && entry.node.Tag() != "!") {

@@ -16,6 +16,7 @@
 #include "scenario/interpolate.hpp"
 #include "scenario/isolation.hpp"
 #include "shop/shop.hpp"
+#include "platform/json_text.hpp"
 
 namespace shopctl::scenario {
 
@@ -496,7 +497,7 @@ class ScenarioRun {
     req.method = method;
     req.target = target;
     req.headers.set("Content-Type", "application/json");
-    req.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    req.body = platform::json_text(body);
     return req;
   }
 
@@ -587,10 +588,10 @@ class ScenarioRun {
             if (action.pay_url) {
               pay_url = expand_text(*action.pay_url, vars_);
             } else if (auto order = expand(*action.order, vars_);
-                       auto known = pay_links_->find(order.is_string() ? order.template get<std::string>() : order.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))) {
+                       auto known = pay_links_->find(order.is_string() ? order.template get<std::string>() : platform::json_text(order))) {
               pay_url = *known;
             } else {
-              std::string order_id = order.is_string() ? order.template get<std::string>() : order.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+              std::string order_id = order.is_string() ? order.template get<std::string>() : platform::json_text(order);
               http::Request req;
               req.method = "GET";
               add_bearer(req, AuthMode::current_user, {});
@@ -616,7 +617,7 @@ class ScenarioRun {
     std::string path = expand_text(a.path, vars_);
     for (const auto& [name, value] : a.headers) req.headers.set(name, expand_text(value, vars_));
     if (a.json) {
-      req.body = expand(*a.json, vars_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      req.body = platform::json_text(expand(*a.json, vars_));
       if (!req.headers.contains("Content-Type")) req.headers.set("Content-Type", "application/json");
     } else if (a.body) {
       req.body = expand_text(*a.body, vars_);
@@ -819,7 +820,7 @@ class ScenarioRun {
             if (res.status != 200) throw StepError("advance_clock: " + trim_body(res.raw));
           } else if constexpr (std::is_same_v<A, SetPriceAction> || std::is_same_v<A, SetAvailableAction>) {
             auto product = expand(action.product, vars_);
-            std::string id = product.is_string() ? product.template get<std::string>() : product.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            std::string id = product.is_string() ? product.template get<std::string>() : platform::json_text(product);
             json body;
             if constexpr (std::is_same_v<A, SetPriceAction>) body["price_cents"] = expand(action.price_cents, vars_);
             else body["available"] = expand(action.available, vars_);

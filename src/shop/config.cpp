@@ -9,6 +9,7 @@
 
 #include "platform/duration.hpp"
 #include "platform/yaml_json.hpp"
+#include "platform/json_text.hpp"
 
 namespace shopctl::shop {
 
@@ -538,7 +539,7 @@ std::string describe_config(const ShopConfig& c) {
       {"give_up_after", platform::format_duration(c.webhook_retry_give_up_after)}};
   for (const auto& [edge, b] : c.breakers) j["circuit_breakers"][edge] = b.to_json();
   for (const auto& [db, level] : c.synchronous) j["storage"]["synchronous"][db] = platform::to_string(level);
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);  // config text may hold any bytes
+  return platform::json_text(j, 2);  // config text may hold any bytes
 }
 
 }  // namespace shopctl::shop

@@ -1,4 +1,5 @@
 #include "platform/fault/fault_table.hpp"
+#include "platform/json_text.hpp"
 
 #include <functional>
 #include <stdexcept>
@@ -85,7 +86,7 @@ Fault Fault::from_json(const nlohmann::json& j) {
   }
   if (j.contains("body")) {
     const auto& b = j.at("body");
-    f.body = b.is_string() ? b.get<std::string>() : b.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    f.body = b.is_string() ? b.get<std::string>() : json_text(b);
   }
   if (j.contains("bytes_per_second")) {
     const auto& b = j.at("bytes_per_second");

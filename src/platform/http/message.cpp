@@ -1,4 +1,5 @@
 #include "platform/http/message.hpp"
+#include "platform/json_text.hpp"
 
 #include <algorithm>
 
@@ -70,7 +71,7 @@ Response Response::json(int status, const nlohmann::json& body) {
   Response r;
   r.status = status;
   r.headers.set("Content-Type", "application/json; charset=utf-8");
-  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  r.body = platform::json_text(body);
   return r;
 }
 

@@ -1,4 +1,5 @@
 #include "platform/observe/log.hpp"
+#include "platform/json_text.hpp"
 
 #include <chrono>
 #include <ctime>
@@ -28,7 +29,7 @@ std::string one_line(std::string_view text) {
 // A field value in logfmt style: bare when it is one plain word, else quoted and escaped, so
 // that every event stays one line that splits back into its fields.
 std::string text_value(const nlohmann::json& v) {
-  if (!v.is_string()) return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!v.is_string()) return json_text(v);
   const auto& s = v.get_ref<const std::string&>();
   bool plain = !s.empty();
   for (char c : s) {
@@ -36,7 +37,7 @@ std::string text_value(const nlohmann::json& v) {
       plain = false;
   }
   return plain ? s
-               : nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+               : json_text(nlohmann::json(s));
 }
 
 }  // namespace
@@ -83,7 +84,7 @@ void Logger::log(LogLevel level, std::string_view message, const nlohmann::json&
     if (fields.is_object()) {
       for (const auto& [k, v] : fields.items()) j[k] = v;
     }
-    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    line = json_text(j);
   } else {
     line = std::string(ts) + " " + std::string(to_string(level)) + " " + one_line(message);
     if (fields.is_object()) {

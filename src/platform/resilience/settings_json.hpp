@@ -12,13 +12,14 @@
 #include <nlohmann/json.hpp>
 
 #include "platform/duration.hpp"
+#include "platform/json_text.hpp"
 
 namespace shopctl::platform::resilience::detail {
 
 [[noreturn]] inline void refuse(std::string_view what, std::string_view key,
                                 std::string_view problem, const nlohmann::json& got) {
   throw std::invalid_argument(std::string(what) + " setting '" + std::string(key) + "' " +
-                              std::string(problem) + ", got " + got.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+                              std::string(problem) + ", got " + json_text(got));
 }
 
 // Throws unless `j` is an object whose keys are all in `known`.
