@@ -26,26 +26,14 @@
 #include "platform/resilient_caller.hpp"
 #include "platform/security/service_credential.hpp"
 #include "platform/service.hpp"
-#include "services/auth/auth_service.hpp"
 #include "services/catalog/catalog_service.hpp"
-#include "services/gateway/gateway_service.hpp"
-#include "services/order/order_service.hpp"
-#include "services/payment/payment_service.hpp"
-#include "services/provider/provider_service.hpp"
+#include "shop/registry.hpp"
 
 namespace shopctl::shop {
 
 namespace asio = boost::asio;
 
 namespace {
-
-platform::EdgeSettings edge(const ShopConfig& c, const ClientSettings& client, const std::string& name) {
-  platform::EdgeSettings e;
-  e.timeout = client.timeout;
-  e.retry = client.retry;
-  e.breaker = c.breakers.at(name);
-  return e;
-}
 
 std::uint16_t port_of(const ShopConfig& c, const std::string& service) {
   auto it = c.ports.find(service);
@@ -161,13 +149,9 @@ struct Shop::Impl {
   std::vector<std::thread> threads;
   // In start order; stopped in reverse.
   std::vector<std::pair<std::string, std::unique_ptr<platform::Service>>> services;
-  // The services the baseline admin routes and the runtime config reach into (owned by
+  // The catalog, whose offers the baseline admin routes record and restore (owned by
   // `services`).
-  auth::AuthService* auth_service = nullptr;
-  provider::ProviderService* provider_service = nullptr;
   catalog::CatalogService* catalog_service = nullptr;
-  order::OrderService* order_service = nullptr;
-  payment::PaymentService* payment_service = nullptr;
   // The catalog a reset restores: recorded at start and by POST /_admin/baseline.
   std::mutex baseline_mu;
   std::optional<catalog::CatalogService::Offers> catalog_baseline;
@@ -203,47 +187,10 @@ Shop::Shop(ShopConfig config, ShopOptions options)
   ctx.http_limits = {c.http_max_connections, c.http_header_timeout, c.http_body_timeout,
                      c.http_idle_timeout};
 
-  catalog::CatalogSettings catalog{port_of(c, "catalog"), c.catalog_file};
-  auth::AuthSettings auth{port_of(c, "auth"), c.jwt_secret, c.jwt_issuer, c.jwt_audience,
-                          c.token_ttl, c.password_hashing, c.login_max_failures, c.login_window,
-                          std::nullopt};
-  auth.password_workers = c.password_workers;
-  auth.password_queue = c.password_queue;
-  if (c.seed_demo_user) auth.demo_user = auth::AuthSettings::DemoUser{c.demo_email, c.demo_password, "Demo User"};
-  provider::ProviderSettings provider{port_of(c, "provider"), c.webhook_secret};
-  provider.api_key = c.provider_api_key;
-  provider.webhook_retry = {c.webhook_retry_initial_backoff, c.webhook_retry_max_backoff,
-                            c.webhook_retry_give_up_after};
-  // The provider is an outside party: it gets the shop's API key, never the internal
-  // service credential.
-  auto to_provider = edge(c, c.payment_provider_client, "payment->provider");
-  to_provider.credential = platform::EdgeCredential::bearer(c.provider_api_key);
-  payment::PaymentSettings payment{port_of(c, "payment"),
-                                   edge(c, c.payment_order_client, "payment->order"),
-                                   to_provider,
-                                   c.webhook_secret,
-                                   c.webhook_tolerance,
-                                   c.outbox_initial_backoff,
-                                   c.outbox_max_backoff,
-                                   c.seed};
-  payment.reconcile_after = c.reconcile_after;
-  order::OrderSettings order{port_of(c, "order"), edge(c, c.order_catalog_client, "order->catalog"),
-                             edge(c, c.order_payment_client, "order->payment"), c.seed};
-  order.payment_timeout = c.order_payment_timeout;
-  gateway::GatewaySettings gateway{port_of(c, "gateway"), c.jwt_secret, c.jwt_issuer, c.jwt_audience};
-
-  auto& s = impl_->services;
-  s.emplace_back("catalog", std::make_unique<catalog::CatalogService>(ctx, catalog));
-  s.emplace_back("auth", std::make_unique<auth::AuthService>(ctx, auth));
-  s.emplace_back("provider", std::make_unique<provider::ProviderService>(ctx, provider));
-  s.emplace_back("payment", std::make_unique<payment::PaymentService>(ctx, payment));
-  s.emplace_back("order", std::make_unique<order::OrderService>(ctx, order));
-  s.emplace_back("gateway", std::make_unique<gateway::GatewayService>(ctx, gateway));
-  impl_->auth_service = static_cast<auth::AuthService*>(&service("auth"));
-  impl_->provider_service = static_cast<provider::ProviderService*>(&service("provider"));
-  impl_->catalog_service = static_cast<catalog::CatalogService*>(&service("catalog"));
-  impl_->order_service = static_cast<order::OrderService*>(&service("order"));
-  impl_->payment_service = static_cast<payment::PaymentService*>(&service("payment"));
+  for (const auto& spec : service_registry()) {
+    impl_->services.emplace_back(spec.name, spec.make(ctx, c));
+  }
+  impl_->catalog_service = &dynamic_cast<catalog::CatalogService&>(service("catalog"));
   add_shop_admin_routes();
   add_baseline_admin_routes();
 }
@@ -292,22 +239,10 @@ void Shop::start() {
 }
 
 void Shop::apply_runtime_config(const ShopConfig& c) {
-  std::map<std::string, const ClientSettings*> clients = {
-      {"order->catalog", &c.order_catalog_client},
-      {"order->payment", &c.order_payment_client},
-      {"payment->order", &c.payment_order_client},
-      {"payment->provider", &c.payment_provider_client}};
-  auto edges = impl_->order_service->edges();
-  for (auto* e : impl_->payment_service->edges()) edges.push_back(e);
-  for (auto* e : edges) e->reconfigure(edge(c, *clients.at(e->edge()), e->edge()), c.seed);
-  impl_->payment_service->set_outbox_backoff(c.outbox_initial_backoff, c.outbox_max_backoff);
-  impl_->payment_service->set_webhook_tolerance(c.webhook_tolerance);
-  impl_->payment_service->set_reconcile_after(c.reconcile_after);
-  impl_->order_service->set_payment_timeout(c.order_payment_timeout);
-  impl_->auth_service->set_runtime(c.token_ttl, c.login_max_failures, c.login_window);
-  impl_->provider_service->set_webhook_retry({c.webhook_retry_initial_backoff,
-                                              c.webhook_retry_max_backoff,
-                                              c.webhook_retry_give_up_after});
+  for (auto& [name, svc] : impl_->services) {
+    find_service(name)->reconfigure(*svc, c);
+    for (auto* e : svc->edges()) e->reconfigure(edge_settings(c, e->edge()), c.seed);
+  }
   faults_.reseed(c.seed);
 }
 
@@ -466,8 +401,10 @@ void Shop::add_baseline_admin_routes() {
     }
     apply_runtime_config(config_);
     nlohmann::json breakers = nlohmann::json::array();
-    auto edges = impl_->order_service->edges();
-    for (auto* e : impl_->payment_service->edges()) edges.push_back(e);
+    std::vector<platform::ResilientCaller*> edges;
+    for (auto& [name, svc] : impl_->services) {
+      for (auto* e : svc->edges()) edges.push_back(e);
+    }
     for (auto* e : edges) {
       auto was = e->breaker().state();
       e->breaker().reset();

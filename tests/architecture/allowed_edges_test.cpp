@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -24,12 +25,8 @@
 #include "platform/observe/architecture.hpp"
 #include "platform/security/password.hpp"
 #include "platform/service.hpp"
-#include "services/auth/auth_service.hpp"
-#include "services/catalog/catalog_service.hpp"
 #include "services/gateway/gateway_service.hpp"
-#include "services/order/order_service.hpp"
-#include "services/payment/payment_service.hpp"
-#include "services/provider/provider_service.hpp"
+#include "shop/registry.hpp"
 
 namespace {
 
@@ -45,19 +42,10 @@ struct BuiltServices {
         credentials(std::string(64, 'k'), clock),
         log(platform::LogLevel::off),
         ctx{io, clock, faults, calls, credentials, peers, log, "admin-token", dir} {
-    shopctl::auth::AuthSettings auth;
-    auth.hashing = platform::security::PasswordHashing::fast_for_tests();
-    services.push_back(std::make_unique<shopctl::catalog::CatalogService>(
-        ctx, shopctl::catalog::CatalogSettings{}));
-    services.push_back(std::make_unique<shopctl::auth::AuthService>(ctx, auth));
-    services.push_back(std::make_unique<shopctl::provider::ProviderService>(
-        ctx, shopctl::provider::ProviderSettings{}));
-    services.push_back(std::make_unique<shopctl::payment::PaymentService>(
-        ctx, shopctl::payment::PaymentSettings{}));
-    services.push_back(
-        std::make_unique<shopctl::order::OrderService>(ctx, shopctl::order::OrderSettings{}));
-    services.push_back(std::make_unique<shopctl::gateway::GatewayService>(
-        ctx, shopctl::gateway::GatewaySettings{}));
+    // Built from the registry, as the shop builds them.
+    shopctl::shop::ShopConfig config;
+    config.password_hashing = platform::security::PasswordHashing::fast_for_tests();
+    for (const auto& spec : shopctl::shop::service_registry()) services.push_back(spec.make(ctx, config));
   }
   ~BuiltServices() {
     services.clear();
@@ -230,4 +218,40 @@ TEST_CASE("docs/architecture.md embeds the allowed graph exactly as shopctl grap
                                 shopctl::observe_tools::GraphFormat::mermaid),
                 "docs/architecture.md is out of date: paste the output of `shopctl graph` between "
                 "the markers");
+}
+
+// The registry (shop/registry.hpp) names exactly the shop's services, says who calls each
+// as the architecture table does, and each service's protected edges lead where the table
+// allows.
+TEST_CASE("the service registry agrees with the architecture and the config's service names") {
+  std::set<std::string> registered, components, configured(shopctl::shop::service_names().begin(),
+                                                            shopctl::shop::service_names().end());
+  for (const auto& spec : shopctl::shop::service_registry()) registered.insert(spec.name);
+  for (const auto& c : arch::components()) {
+    if (c.kind != arch::ComponentKind::outside) components.insert(c.name);
+  }
+  CHECK(registered == components);
+  CHECK(registered == configured);
+  CHECK(shopctl::shop::service_registry().back().name == "gateway");  // the door opens last
+
+  BuiltServices built;
+  for (const auto& spec : shopctl::shop::service_registry()) {
+    CAPTURE(spec.name);
+    REQUIRE(shopctl::shop::find_service(spec.name) == &spec);
+    for (const auto& e : arch::allowed_edges()) {
+      bool in_callers = std::count(spec.callers.begin(), spec.callers.end(), e.caller) > 0;
+      bool in_outbound = std::count(spec.outbound.begin(), spec.outbound.end(), e.callee) > 0;
+      if (e.callee == spec.name) CHECK(in_callers);
+      if (e.caller == spec.name) CHECK(in_outbound);
+    }
+    for (auto* edge : built.get(spec.name).edges()) {
+      auto arrow = edge->edge().find("->");
+      REQUIRE(arrow != std::string::npos);
+      CHECK(edge->edge().substr(0, arrow) == spec.name);
+      CHECK(arch::is_allowed(spec.name, edge->edge().substr(arrow + 2)));
+      CHECK(std::count(shopctl::shop::breaker_edges().begin(), shopctl::shop::breaker_edges().end(),
+                       edge->edge()) == 1);
+    }
+  }
+  CHECK(shopctl::shop::find_service("nope") == nullptr);
 }

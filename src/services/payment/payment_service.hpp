@@ -51,7 +51,7 @@ class PaymentService : public platform::Service {
   std::filesystem::path database_file() const override { return store_.file(); }
 
   // The protected edges (payment->order, payment->provider), for the shop's runtime config.
-  std::vector<platform::ResilientCaller*> edges() { return {&order_edge_, &provider_edge_}; }
+  std::vector<platform::ResilientCaller*> edges() override { return {&order_edge_, &provider_edge_}; }
   // Changes the outbox's retry backoff at run time; rows already scheduled keep their time.
   void set_outbox_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max);
   // Changes how old a signed webhook may be, from the next webhook on.

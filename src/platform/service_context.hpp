@@ -1,0 +1,58 @@
+#pragma once
+// What every service shares: the context it runs in (clock, faults, call records,
+// credentials, peers, logs, limits), and the header names of the shop's internal protocol.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "platform/clock.hpp"
+#include "platform/fault/fault_table.hpp"
+#include "platform/http/server.hpp"
+#include "platform/observe/call_log.hpp"
+#include "platform/observe/log.hpp"
+#include "platform/peer_directory.hpp"
+#include "platform/security/service_credential.hpp"
+#include "platform/store/database.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace shopctl::platform {
+
+inline constexpr std::string_view kAdminTokenHeader = "X-Admin-Token";
+inline constexpr std::string_view kUserIdHeader = "X-User-Id";
+inline constexpr std::string_view kTraceIdHeader = "X-Trace-Id";
+
+// Shop-wide objects every service sees. Owned by the shop; outlives every service.
+struct ServiceContext {
+  boost::asio::io_context& io;
+  SimulatedClock& clock;
+  FaultTable& faults;
+  CallLog& calls;
+  security::ServiceCredentials& credentials;
+  PeerDirectory& peers;
+  Logger& log;
+  std::string admin_token;
+  std::filesystem::path data_dir;
+  // The io_contexts that serve connections, `io` among them, each run by exactly one thread:
+  // a connection lives on one of them for its whole life (no strands, no cross-thread hand-
+  // offs). Empty: connections live on strands of `io`.
+  std::vector<boost::asio::io_context*> connection_ios = {};
+  // What a commit promises, by database (auth, catalog, order, payment, provider); a database
+  // not named here gets Synchronous::normal.
+  std::map<std::string, Synchronous> synchronous = {};
+  // Connection cap and timeouts of every listener (config `http:`).
+  http::ServerLimits http_limits = {};
+
+  // True on a thread that runs `io` or one of `connection_ios`.
+  bool running_in_io_thread() const;
+  Synchronous synchronous_for(const std::string& database) const {
+    auto it = synchronous.find(database);
+    return it == synchronous.end() ? Synchronous::normal : it->second;
+  }
+};
+
+}  // namespace shopctl::platform

@@ -1,0 +1,351 @@
+#include "platform/service_host.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "platform/error.hpp"
+#include "platform/observe/architecture.hpp"
+#include "platform/security/compare.hpp"
+#include "platform/trace_context.hpp"
+
+namespace shopctl::platform {
+
+namespace asio = boost::asio;
+using http::Request;
+using http::Response;
+
+ServiceHost::ServiceHost(ServiceContext& ctx, std::string service, std::uint16_t port)
+    : ctx_(ctx), service_(std::move(service)), metrics_(service_) {
+  http::ServerOptions options;
+  options.name = service_;
+  options.port = port;
+  options.connection_ios = ctx_.connection_ios;
+  options.limits = ctx_.http_limits;
+  server_ = std::make_unique<http::Server>(
+      ctx_.io, options, [this](Request& req) { return handle(req); });
+  add_common_admin_routes();
+}
+
+ServiceHost::~ServiceHost() { server_->stop(); }
+
+void ServiceHost::prepare_caller_gate() {
+  if (gate_prepared_) return;
+  gate_prepared_ = true;
+  bool any_public = routes_.routes().empty();
+  for (const auto& route : routes_.routes()) {
+    any_public = any_public || route.access.is_public;
+    known_callers_.insert(route.access.callers.begin(), route.access.callers.end());
+  }
+  internal_only_ = !any_public;
+  for (const auto& component : architecture::components()) {
+    if (component.kind == architecture::ComponentKind::door) user_forwarders_.insert(component.name);
+  }
+}
+
+void ServiceHost::start() {
+  prepare_caller_gate();
+  server_->start();
+  ctx_.peers.set(service_, http::Endpoint{"127.0.0.1", server_->port()});
+}
+
+void ServiceHost::stop() { server_->stop(); }
+void ServiceHost::crash() { server_->abandon(); }
+void ServiceHost::shutdown(std::chrono::milliseconds grace) { server_->shutdown(grace); }
+bool ServiceHost::running() const { return server_->running(); }
+std::uint16_t ServiceHost::port() const { return server_->port(); }
+
+Response ServiceHost::error_response(const std::string& trace_id, int status,
+                                     const std::string& code, const std::string& message,
+                                     const nlohmann::json& details) {
+  return Response::json(status, error_body(code, message, details, trace_id));
+}
+
+void ServiceHost::record_violation(const Request& req, const std::string& caller,
+                                   const std::string& reason, int status) {
+  CallRecord r;
+  r.caller = caller;
+  r.callee = service_;
+  r.method = req.method;
+  r.route = std::string(req.path().substr(0, 200));  // the path as sent, when nothing matched
+  r.status = status;
+  r.outcome = "refused";
+  r.trace_id = req.trace_id;
+  r.at_ms = ctx_.clock.unix_millis();
+  r.violation = true;
+  r.violation_reason = reason;
+  metrics_.count_violation(caller);
+  ctx_.log.warn("architecture violation",
+                {{"service", service_}, {"caller", caller}, {"route", r.route},
+                 {"reason", reason}, {"trace_id", req.trace_id}});
+  ctx_.calls.record(std::move(r));
+}
+
+// The pipeline. Each stage below is one step of it; handle() only puts them in order.
+asio::awaitable<Response> ServiceHost::handle(Request& req) {
+  const auto started = std::chrono::steady_clock::now();
+  begin_trace(req);
+  const Caller caller = identify_caller(req);
+  Response res;
+  std::string_view route_label;  // literals or a pattern of routes_, which outlive the call
+  try {
+    if (is_operator_path(req.path())) {
+      res = co_await operator_endpoint(req, route_label);
+    } else {
+      // The fault point: before the handler, on the real connection.
+      std::optional<FaultDecision> fault =
+          ctx_.faults.decide(service_, caller.fault_label, req.method, req.path());
+      if (fault) {
+        metrics_.count_fault(to_string(fault->type));
+        ctx_.log.info("fault injected", {{"service", service_}, {"fault", fault->fault_id},
+                                         {"type", to_string(fault->type)},
+                                         {"caller", caller.fault_label},
+                                         {"trace_id", req.trace_id}});
+        if (fault->delay.count() > 0 &&
+            (fault->type == FaultType::delay || fault->type == FaultType::slow_body)) {
+          asio::steady_timer timer(co_await asio::this_coro::executor);
+          timer.expires_after(fault->delay);
+          co_await timer.async_wait(asio::use_awaitable);
+        }
+        // A fault that ends the request answers (or breaks the connection) without records:
+        // the call never reached the service.
+        if (auto answer = fault_answer(*fault, req)) co_return std::move(*answer);
+      }
+      res = co_await route_and_run(req, caller, route_label);
+      if (fault && fault->type == FaultType::slow_body) {
+        res.action = http::ConnectionAction::slow_body;
+        res.bytes_per_second = fault->bytes_per_second;
+      }
+    }
+  } catch (...) {
+    res = render_exception(req, route_label);
+  }
+  finish(req, res, route_label, caller, started);
+  co_return res;
+}
+
+// Stage 1: the trace context, kept from the caller when valid, else a new trace starts here.
+void ServiceHost::begin_trace(Request& req) const {
+  TraceContext trace;
+  if (auto tp = req.headers.get("traceparent"); tp) {
+    // parsed->child(), keeping the parsed trace id instead of copying it
+    if (auto parsed = TraceContext::parse(*tp)) trace = {std::move(parsed->trace_id), trace_hex(1)};
+  }
+  if (trace.trace_id.empty()) trace = TraceContext::fresh();
+  req.trace_id = std::move(trace.trace_id);
+}
+
+// Stage 2: who is calling. A service proves itself with its credential; an outside party
+// (the provider's callers) is named by the host's identifier; anyone else is "client".
+ServiceHost::Caller ServiceHost::identify_caller(Request& req) const {
+  Caller caller;
+  if (auto token = req.headers.get(security::kServiceTokenHeader); token) {
+    caller.has_credential = true;
+    auto verified = ctx_.credentials.verify(*token);
+    if (auto* name = std::get_if<std::string>(&verified)) {
+      req.caller = *name;
+    } else {
+      caller.credential_problem =
+          std::string(security::to_string(std::get<security::JwtFailure>(verified)));
+    }
+  }
+  if (!caller.has_credential && identify_outside_caller_) req.caller = identify_outside_caller_(req);
+  caller.fault_label = req.caller.empty() ? "client" : req.caller;
+  return caller;
+}
+
+// Stage 3: the operator endpoints (admin plane, health, metrics): never faulted, never gated
+// by the caller table (the admin plane checks its own token).
+bool ServiceHost::is_operator_path(std::string_view path) {
+  return path.starts_with("/_admin/") || path == "/_admin" || path == "/health/live" ||
+         path == "/health/ready" || path == "/metrics";
+}
+
+asio::awaitable<Response> ServiceHost::operator_endpoint(Request& req,
+                                                         std::string_view& route_label) {
+  std::string_view path = req.path();
+  if (path.starts_with("/_admin")) {
+    route_label = "/_admin";
+    co_return co_await handle_admin(req);
+  }
+  route_label = path == "/metrics" ? "/metrics" : path == "/health/live" ? "/health/live"
+                                                                         : "/health/ready";
+  // They answer GET (and HEAD, which the server sends without the body).
+  if (req.method != "GET" && req.method != "HEAD") {
+    Response res = error_response(req.trace_id, 405, "method_not_allowed",
+                                  req.method.substr(0, 32) + " is not allowed here",
+                                  {{"allowed", "GET, HEAD"}});
+    res.headers.set("Allow", "GET, HEAD");
+    co_return res;
+  }
+  if (path == "/health/live") {
+    co_return Response::json(200, {{"status", "live"}, {"service", service_}});
+  }
+  if (path == "/health/ready") {
+    co_return ready_ ? Response::json(200, {{"status", "ready"}, {"service", service_}})
+                     : error_response(req.trace_id, 503, "not_ready", service_ + " is not ready");
+  }
+  Response res;
+  res.status = 200;
+  res.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  res.body = metrics_.render();
+  co_return res;
+}
+
+// Stage 4: what an injected fault answers in place of the service, when it ends the request.
+std::optional<Response> ServiceHost::fault_answer(const FaultDecision& fault, Request& req) {
+  Response res;
+  switch (fault.type) {
+    case FaultType::delay:
+    case FaultType::slow_body: return std::nullopt;
+    case FaultType::hang: res.action = http::ConnectionAction::hang; return res;
+    case FaultType::reset: res.action = http::ConnectionAction::reset; return res;
+    case FaultType::close: res.action = http::ConnectionAction::close; return res;
+    case FaultType::garbage: res.action = http::ConnectionAction::garbage; return res;
+    case FaultType::abort: {
+      if (fault.body.empty()) {
+        res = error_response(req.trace_id, fault.status, "injected_fault",
+                             "fault " + fault.fault_id + " answered " + std::to_string(fault.status));
+      } else {
+        res.status = fault.status;
+        res.body = fault.body;
+        res.headers.set("Content-Type", "application/json; charset=utf-8");
+      }
+      res.headers.set(std::string(kTraceIdHeader), req.trace_id);
+      return res;
+    }
+  }
+  return std::nullopt;
+}
+
+// Stage 5: the allowed-caller gate. On an internal port it runs before routing (route null):
+// an outsider or a service that may not call this one learns nothing of its routes, and every
+// such call is a recorded violation, whatever the path. On a port with public routes it runs
+// per route, once the route is known.
+std::optional<Response> ServiceHost::refuse_caller(const Request& req, const Caller& caller,
+                                                   const http::Route* route) {
+  if (route && route->access.is_public) return std::nullopt;
+  if (!caller.has_credential) {
+    record_violation(req, "client", "missing_service_credential", 401);
+    return error_response(req.trace_id, 401, "missing_service_credential",
+                          service_ + " is internal: calls need a service credential");
+  }
+  if (!caller.credential_problem.empty()) {
+    record_violation(req, "unknown", "invalid_service_credential", 401);
+    return error_response(req.trace_id, 401, "invalid_service_credential",
+                          "the service credential was refused: " + caller.credential_problem);
+  }
+  const bool allowed = route ? route->access.callers.count(req.caller) > 0
+                             : known_callers_.find(req.caller) != known_callers_.end();
+  if (allowed) return std::nullopt;
+  record_violation(req, req.caller, "caller_not_allowed", 403);
+  if (!route) {
+    return error_response(req.trace_id, 403, "caller_not_allowed",
+                          req.caller + " may not call " + service_,
+                          {{"caller", req.caller}, {"service", service_}});
+  }
+  return error_response(req.trace_id, 403, "caller_not_allowed",
+                        req.caller + " may not call " + service_ + " " + route->pattern,
+                        {{"caller", req.caller}, {"service", service_}, {"route", route->pattern}});
+}
+
+// Stage 6: no route matched: 405 with Allow when the path exists, else 404.
+Response ServiceHost::unmatched(const Request& req, const http::Router::Match& match) {
+  if (match.path_known) {
+    std::string allowed;
+    for (const auto& m : match.allowed_methods) allowed += (allowed.empty() ? "" : ", ") + m;
+    Response res = error_response(req.trace_id, 405, "method_not_allowed",
+                                  req.method.substr(0, 32) + " is not allowed here",
+                                  {{"allowed", allowed}});
+    res.headers.set("Allow", allowed);
+    return res;
+  }
+  return error_response(req.trace_id, 404, "route_not_found",
+                        "no route for " + req.method.substr(0, 32) + " " +
+                            std::string(req.path().substr(0, 200)));
+}
+
+// Stages 5-7: the gate, routing, then the handler.
+asio::awaitable<Response> ServiceHost::route_and_run(Request& req, const Caller& caller,
+                                                     std::string_view& route_label) {
+  if (internal_only_) {
+    if (auto refused = refuse_caller(req, caller, nullptr)) {
+      route_label = "refused";
+      co_return std::move(*refused);
+    }
+  }
+  std::map<std::string, std::string, std::less<>> params;
+  http::Router::Match match = routes_.match(req.method, req.path(), params);
+  if (!match.route) {
+    route_label = "unmatched";
+    co_return unmatched(req, match);
+  }
+  const http::Route& route = *match.route;
+  route_label = route.pattern;
+  req.route = route.pattern;
+  req.path_params = std::move(params);
+  if (auto refused = refuse_caller(req, caller, &route)) co_return std::move(*refused);
+  // The door states the user it authenticated; from anyone else the header means nothing.
+  if (user_forwarders_.count(req.caller) > 0) {
+    if (auto user = req.headers.get(kUserIdHeader)) req.user_id = std::string(*user);
+  }
+  co_return co_await route.handler(req);
+}
+
+// Stage 8: an exception from any stage becomes the contract's error shape. Called inside a
+// catch block: rethrows the exception in flight to tell its kind.
+Response ServiceHost::render_exception(const Request& req, std::string_view route_label) {
+  try {
+    throw;
+  } catch (const ApiError& e) {
+    Response res = error_response(req.trace_id, e.status(), e.code(), e.what(), e.details());
+    if (e.retry_after() >= 0) res.headers.set("Retry-After", std::to_string(e.retry_after()));
+    return res;
+  } catch (const std::exception& e) {
+    ctx_.log.error("unhandled error", {{"service", service_}, {"route", route_label},
+                                       {"error", e.what()}, {"trace_id", req.trace_id}});
+  } catch (...) {
+    ctx_.log.error("unhandled error", {{"service", service_}, {"route", route_label},
+                                       {"error", "a non-standard exception"},
+                                       {"trace_id", req.trace_id}});
+  }
+  return error_response(req.trace_id, 500, "internal_error",
+                        "the " + service_ + " service failed to answer");
+}
+
+// Stage 9: the trace id header, the request metric and the log line.
+void ServiceHost::finish(const Request& req, Response& res, std::string_view route_label,
+                         const Caller& caller, std::chrono::steady_clock::time_point started) {
+  res.headers.set(std::string(kTraceIdHeader), req.trace_id);
+  auto took = std::chrono::steady_clock::now() - started;
+  metrics_.observe_request(req.method, route_label, res.status, took);
+  if (ctx_.log.enabled(LogLevel::info)) {
+    ctx_.log.info("request", {{"service", service_}, {"method", req.method},
+                              {"route", route_label}, {"status", res.status},
+                              {"caller", caller.fault_label}, {"trace_id", req.trace_id},
+                              {"duration_ms", static_cast<double>(took.count()) / 1e6}});
+  }
+}
+
+asio::awaitable<Response> ServiceHost::handle_admin(Request& req) {
+  auto token = req.headers.get(kAdminTokenHeader);
+  if (!token || !security::secrets_equal(*token, ctx_.admin_token)) {
+    co_return error_response(req.trace_id, 401, "admin_token_required",
+                             "the admin plane needs the admin token in X-Admin-Token");
+  }
+  std::map<std::string, std::string, std::less<>> params;
+  auto match = admin_routes_.match(req.method, req.path(), params);
+  if (!match.route) {
+    co_return error_response(req.trace_id, match.path_known ? 405 : 404,
+                             match.path_known ? "method_not_allowed" : "route_not_found",
+                             "no admin route for " + req.method + " " +
+                                 std::string(req.path().substr(0, 200)));
+  }
+  req.route = match.route->pattern;
+  req.path_params = std::move(params);
+  co_return co_await match.route->handler(req);
+}
+
+}  // namespace shopctl::platform

@@ -1,0 +1,114 @@
+#pragma once
+// The host that puts a service on a port: the one request pipeline of the shop. Each request
+// goes through its stages in order (service_host.cpp): trace context, caller identification,
+// operator endpoints, the fault point, the allowed-caller gate, routing, the handler, error
+// rendering, then the call record, metrics and log line.
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "platform/http/router.hpp"
+#include "platform/http/server.hpp"
+#include "platform/observe/metrics.hpp"
+#include "platform/service_context.hpp"
+
+namespace shopctl::platform {
+
+// Puts one service on a port and runs every request through the pipeline.
+class ServiceHost {
+ public:
+  ServiceHost(ServiceContext& ctx, std::string service, std::uint16_t port);
+  ~ServiceHost();
+
+  http::Router& routes() { return routes_; }
+  // Routes under /_admin/ (the admin token is checked before they run).
+  http::Router& admin_routes() { return admin_routes_; }
+  Metrics& metrics() { return metrics_; }
+  const std::string& name() const { return service_; }
+  ServiceContext& context() { return ctx_; }
+
+  void start();  // binds (same port on every restart) and publishes it in the peer directory
+  void stop();   // hard stop: the service is down
+  void crash();  // as stop(), and the requests in flight are abandoned (http::Server::abandon)
+  void shutdown(std::chrono::milliseconds grace);
+  bool running() const;
+  std::uint16_t port() const;
+  void set_ready(bool ready) { ready_ = ready; }
+
+  // The pipeline the server runs for each request (credential, fault point, routing, handler,
+  // error rendering, records), without the socket: the seam of the HTTP fuzz target.
+  boost::asio::awaitable<http::Response> serve(http::Request& req) { return handle(req); }
+
+  // For a host that stands for an outside party (the payment provider): names a caller that
+  // carries no service credential from what it does carry (an API key), for the fault point's
+  // `from`, logs and handlers. Returns empty when it cannot tell. Set before start().
+  using CallerIdentifier = std::function<std::string(const http::Request&)>;
+  void set_outside_caller(CallerIdentifier identify) { identify_outside_caller_ = std::move(identify); }
+
+ private:
+  // What the first stages learn of a request, for the later ones.
+  struct Caller {
+    bool has_credential = false;      // an X-Service-Token came with it
+    std::string credential_problem;   // why that token was refused; empty when it was valid
+    std::string fault_label;          // req.caller, or "client" for an outsider
+  };
+
+  boost::asio::awaitable<http::Response> handle(http::Request& req);
+  // The stages of handle(), in order. Each returns the answer when it ends the request.
+  void begin_trace(http::Request& req) const;
+  Caller identify_caller(http::Request& req) const;
+  static bool is_operator_path(std::string_view path);
+  boost::asio::awaitable<http::Response> operator_endpoint(http::Request& req,
+                                                           std::string_view& route_label);
+  std::optional<http::Response> fault_answer(const FaultDecision& fault, http::Request& req);
+  // The allowed-caller gate: `route` null checks the whole port (an internal one), else that
+  // route's access rule. Records a violation when it refuses.
+  std::optional<http::Response> refuse_caller(const http::Request& req, const Caller& caller,
+                                              const http::Route* route);
+  http::Response unmatched(const http::Request& req, const http::Router::Match& match);
+  boost::asio::awaitable<http::Response> route_and_run(http::Request& req, const Caller& caller,
+                                                       std::string_view& route_label);
+  http::Response render_exception(const http::Request& req, std::string_view route_label);
+  void finish(const http::Request& req, http::Response& res, std::string_view route_label,
+              const Caller& caller, std::chrono::steady_clock::time_point started);
+
+  boost::asio::awaitable<http::Response> handle_admin(http::Request& req);
+  http::Response error_response(const std::string& trace_id, int status, const std::string& code,
+                                const std::string& message,
+                                const nlohmann::json& details = nlohmann::json::object());
+  void record_violation(const http::Request& req, const std::string& caller,
+                        const std::string& reason, int status);
+  void add_common_admin_routes();
+  // Whether every route needs a service credential (an internal port), which callers any
+  // route accepts, and which callers may state the user (X-User-Id); computed at start().
+  void prepare_caller_gate();
+
+  ServiceContext& ctx_;
+  std::string service_;
+  http::Router routes_;
+  http::Router admin_routes_;
+  Metrics metrics_;
+  std::unique_ptr<http::Server> server_;
+  std::atomic<bool> ready_{true};
+  // Written once, by the first start(), before any request: routes never change afterwards.
+  bool gate_prepared_ = false;
+  bool internal_only_ = false;
+  std::set<std::string, std::less<>> known_callers_;
+  // The shop's door (architecture: ComponentKind::door) states the user it authenticated.
+  std::set<std::string, std::less<>> user_forwarders_;
+  CallerIdentifier identify_outside_caller_;
+};
+
+// The content of GET /_admin/calls for records since `since`.
+nlohmann::json calls_json(const CallLog& log, std::uint64_t since);
+
+}  // namespace shopctl::platform
