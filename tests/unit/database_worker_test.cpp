@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <stdlib.h>
 
@@ -71,6 +72,39 @@ TEST_CASE("a database worker checkpoints its WAL in the background and keeps eve
       rows = st.column_int(0);
     });
     CHECK(rows == 6000);
+  }
+  fs::remove_all(dir);
+}
+
+// Two uses of the same SQL at once (a loop over rows that, for each row, runs the same query
+// again) each get their own statement: the inner use used to take the cached statement from
+// under the outer one, resetting it mid-iteration.
+TEST_CASE("the same SQL prepared while in use gets a statement of its own") {
+  auto dir = temp_dir();
+  {
+    Database db(dir / "alias.db");
+    db.exec("CREATE TABLE t (n INTEGER)");
+    for (int i = 1; i <= 3; ++i) db.prepare("INSERT INTO t (n) VALUES (?)").bind_all(i).run();
+    const char* sql = "SELECT n FROM t WHERE n >= ? ORDER BY n";
+    std::vector<std::int64_t> outer, inner_counts;
+    auto rows = db.prepare(sql);
+    rows.bind_all(1);
+    while (rows.step()) {
+      outer.push_back(rows.column_int(0));
+      auto again = db.prepare(sql);
+      again.bind_all(rows.column_int(0));
+      std::int64_t n = 0;
+      while (again.step()) ++n;
+      inner_counts.push_back(n);
+    }
+    CHECK(outer == std::vector<std::int64_t>{1, 2, 3});
+    CHECK(inner_counts == std::vector<std::int64_t>{3, 2, 1});
+    // The cached statement is lent again after both uses ended.
+    auto last = db.prepare(sql);
+    last.bind_all(3);
+    REQUIRE(last.step());
+    CHECK(last.column_int(0) == 3);
+    CHECK_FALSE(last.step());
   }
   fs::remove_all(dir);
 }

@@ -25,15 +25,21 @@ namespace {
 
 bool DatabaseError::is_constraint() const { return (code_ & 0xff) == SQLITE_CONSTRAINT; }
 
-Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), stmt_(other.stmt_), lent_(other.lent_) {
   other.stmt_ = nullptr;
+  other.lent_ = nullptr;
 }
 
 Statement::~Statement() {
-  if (stmt_) {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
+  if (!stmt_) return;
+  if (!lent_) {
+    sqlite3_finalize(stmt_);
+    return;
   }
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  *lent_ = false;
 }
 
 Statement& Statement::bind(int index, std::int64_t value) {
@@ -140,7 +146,7 @@ Database::Database(const std::filesystem::path& file, Synchronous synchronous)
 }
 
 Database::~Database() {
-  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  for (auto& [sql, cached] : statements_) sqlite3_finalize(cached.stmt);
   sqlite3_finalize(begin_);
   sqlite3_finalize(commit_);
   sqlite3_finalize(rollback_);
@@ -177,13 +183,20 @@ void Database::rollback_quietly() {
 
 Statement Database::prepare(std::string_view sql) {
   auto it = statements_.find(sql);
-  if (it != statements_.end()) {
-    // Statements are reset (and their bindings cleared) when the previous user lets go.
-    return Statement(db_, it->second);
+  if (it == statements_.end()) {
+    it = statements_.emplace(std::string(sql), Cached{prepare_persistent(db_, sql), false}).first;
   }
-  sqlite3_stmt* stmt = prepare_persistent(db_, sql);
-  statements_.emplace(std::string(sql), stmt);
-  return Statement(db_, stmt);
+  Cached& cached = it->second;
+  if (cached.lent) {
+    // In use further up the stack: a statement of its own, finalized after this use.
+    sqlite3_stmt* own = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &own, nullptr);
+    if (rc != SQLITE_OK) fail(db_, rc, "prepare");
+    return Statement(db_, own, nullptr);
+  }
+  // Reset (and its bindings cleared) when the previous user let go.
+  cached.lent = true;
+  return Statement(db_, cached.stmt, &cached.lent);
 }
 
 std::int64_t Database::changes() const { return sqlite3_changes64(db_); }

@@ -31,9 +31,13 @@ class DatabaseError : public std::runtime_error {
   int code_;
 };
 
+// One use of a prepared statement. A statement from Database's cache is lent: `lent` points
+// at the cache entry's in-use flag, which the destructor clears after resetting the
+// statement. A statement prepared only for this use (its SQL was already lent out) has no
+// flag and is finalized by the destructor.
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(sqlite3* db, sqlite3_stmt* stmt, bool* lent) : db_(db), stmt_(stmt), lent_(lent) {}
   Statement(Statement&&) noexcept;
   Statement& operator=(Statement&&) = delete;
   ~Statement();
@@ -65,6 +69,7 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  bool* lent_;
 };
 
 // What a commit's acknowledgement promises (SQLite's `synchronous` in WAL mode). `normal`: the
@@ -83,7 +88,9 @@ class Database {
   Database& operator=(const Database&) = delete;
 
   void exec(std::string_view sql);
-  // A statement for `sql`; statements are cached per SQL text and reset on reuse.
+  // A statement for `sql`; statements are cached per SQL text and reset on reuse. While one is
+  // in use, the same SQL gets a statement of its own (two uses never share one: binding the
+  // second would reset the first in the middle of its rows).
   Statement prepare(std::string_view sql);
   std::int64_t changes() const;
   std::int64_t last_insert_rowid() const;
@@ -136,7 +143,11 @@ class Database {
   Synchronous synchronous_;
   sqlite3* db_ = nullptr;
   // Prepared statements of this connection, by SQL text; finalized with the connection.
-  std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> statements_;
+  struct Cached {
+    sqlite3_stmt* stmt = nullptr;
+    bool lent = false;
+  };
+  std::unordered_map<std::string, Cached, SqlHash, std::equal_to<>> statements_;
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
   sqlite3_stmt* rollback_ = nullptr;
