@@ -18,6 +18,7 @@ void register_graph(CLI::App& app);
 void register_fault(CLI::App& app);
 void register_load(CLI::App& app);
 void register_chaos(CLI::App& app);
+void register_reference(CLI::App& app);
 
 void register_commands(CLI::App& app) {
   register_serve(app);
@@ -27,6 +28,7 @@ void register_commands(CLI::App& app) {
   register_load(app);
   register_chaos(app);
   register_version(app);
+  register_reference(app);
 }
 
 }  // namespace shopctl::cli

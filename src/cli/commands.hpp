@@ -1,7 +1,7 @@
 #pragma once
 // The subcommands of shopctl. The exit codes (kExitOk, kExitUsage, kExitInvalid, kExitShop,
 // kExitExpectation) are the public ones of <shopctl/version.hpp>; each subcommand's --help
-// says which it uses.
+// says which it uses. docs/cli.md is `shopctl reference`: every command's --help.
 #include <shopctl/version.hpp>
 
 namespace CLI {
