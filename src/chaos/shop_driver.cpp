@@ -19,6 +19,7 @@
 
 #include "platform/admin_client.hpp"
 #include "platform/http/blocking_client.hpp"
+#include "platform/http/server.hpp"
 #include "platform/security/random.hpp"
 #include "shop/shop.hpp"
 
@@ -114,22 +115,7 @@ class InProcess : public ShopDriver {
   std::unique_ptr<shop::Shop> shop_;
 };
 
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw ShopError("cannot open a socket to find a free port");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw ShopError("cannot find a free port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+std::uint16_t free_port() { return http::pick_free_port(); }
 
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));

@@ -6,14 +6,24 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/launcher.hpp"
+#include "platform/http/client.hpp"
+#include "shop/registry.hpp"
 #include "shop/shop.hpp"
 
 namespace shopctl::cli {
 
 namespace {
 
+namespace fs = std::filesystem;
+
 struct ServeOptions {
-  std::string config_file;
+  std::vector<std::string> config_files;
+  std::vector<std::string> only;
+  std::vector<std::string> peers;  // NAME=URL
+  std::string bind;
+  int admin_port = -1;
+  bool processes = false;
   std::string data_dir = ".shopctl/data";
   int gateway_port = 8080;
   bool ephemeral = false;
@@ -26,12 +36,48 @@ struct ServeOptions {
 int run_serve(const ServeOptions& o) {
   shop::ShopConfig config;
   try {
-    if (!o.config_file.empty()) config = shop::load_config_file(o.config_file, config);
+    // Later files override earlier ones (a ConfigMap's settings, then a Secret's secrets).
+    for (const auto& file : o.config_files) config = shop::load_config_file(file, config);
+    if (!o.only.empty()) {
+      config.only.clear();
+      for (const auto& name : o.only) {
+        if (!shop::find_service(name)) {
+          throw std::invalid_argument("--only: no service '" + name +
+                                      "' (gateway, auth, catalog, order, payment, provider)");
+        }
+        if (std::find(config.only.begin(), config.only.end(), name) == config.only.end()) config.only.push_back(name);
+      }
+    }
+    for (const auto& peer : o.peers) {
+      auto eq = peer.find('=');
+      auto name = peer.substr(0, eq);
+      if (eq == std::string::npos || !shop::find_service(name)) {
+        throw std::invalid_argument("--peer takes SERVICE=URL, like catalog=http://10.0.0.2:7002, got '" + peer + "'");
+      }
+      http::parse_base_url(peer.substr(eq + 1));  // throws for a URL it cannot use
+      config.peers[name].url = peer.substr(eq + 1);
+    }
   } catch (const std::exception& e) {
     std::cerr << "shopctl serve: " << e.what() << "\n";
     return kExitInvalid;
   }
+  if (!o.bind.empty()) config.host = o.bind;
+  if (o.admin_port >= 0) config.admin_port = static_cast<std::uint16_t>(o.admin_port);
   if (!config.ports.count("gateway")) config.ports["gateway"] = static_cast<std::uint16_t>(o.gateway_port);
+  if (o.processes) {
+    if (!config.only.empty()) {
+      std::cerr << "shopctl serve: --processes runs every service; it takes no --only\n";
+      return kExitUsage;
+    }
+    LauncherOptions launcher;
+    launcher.config_files = o.config_files;
+    launcher.data_dir = config.data_dir.empty() ? fs::path(o.data_dir) : config.data_dir;
+    launcher.ephemeral = o.ephemeral;
+    launcher.log_level = o.log_level;
+    launcher.log_format = o.log_format;
+    launcher.threads = o.threads == 0 ? 1 : o.threads;
+    return run_processes(config, launcher);
+  }
   if (o.ephemeral) {
     config.data_dir.clear();
   } else if (config.data_dir.empty()) {
@@ -68,9 +114,19 @@ int run_serve(const ServeOptions& o) {
   std::printf("  %-9s %-24s %s\n", "SERVICE", "URL", "DATABASE");
   for (const auto& s : shop->services()) {
     std::printf("  %-9s %-24s %s\n", s.name.c_str(), s.url.c_str(),
-                s.database.empty() ? "(none: routes only)" : s.database.c_str());
+                s.remote ? "(another process)" : s.database.empty() ? "(none: routes only)" : s.database.c_str());
   }
   const auto& c = shop->config();
+  if (!shop->runs("gateway")) {
+    std::printf("\n  admin plane   %s  (X-Admin-Token: %s)\n", shop->admin_url().c_str(), shop->admin_token().c_str());
+    std::printf("\nCtrl-C stops this process.\n");
+    std::fflush(stdout);
+    int sig = 0;
+    sigwait(&signals, &sig);
+    shop->shutdown(std::chrono::milliseconds(3000));
+    shop.reset();
+    return kExitOk;
+  }
   std::printf("\n  public door   %s  (every other port refuses outsiders)\n", shop->url("gateway").c_str());
   if (c.seed_demo_user) {
     std::printf("  demo user     %s / %s\n", c.demo_email.c_str(), c.demo_password.c_str());
@@ -106,11 +162,21 @@ void register_serve(CLI::App& app) {
       "  shopctl serve --data-dir D --gateway-port 0  # any free port, kept in D/identity.json\n"
       "  shopctl serve --ephemeral --gateway-port 0\n"
       "  shopctl serve --config shop.yaml --log-format json\n"
+      "  shopctl serve --processes --ephemeral        # one process per service\n"
+      "  shopctl serve --only catalog --bind 10.0.0.2 --config split.yaml --admin-port 9000\n"
       "\n"
       "Exit codes: 0 stopped by SIGINT/SIGTERM, 1 bad command line, 2 an invalid --config,\n"
       "3 the shop could not start (a port taken, a corrupt identity.json, a database).\n");
-  cmd->add_option("--config", o->config_file, "YAML settings (ports, secrets, timeouts, breakers, catalog file)")
+  cmd->add_option("--config", o->config_files,
+                  "YAML settings (ports, peers, secrets, timeouts, breakers, catalog file); may be given more than once, later files override earlier ones")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--only", o->only, "Run only these services (comma-separated: gateway, auth, catalog, order, payment, provider); the others are peers (docs/deploy.md)")
+      ->delimiter(',');
+  cmd->add_option("--peer", o->peers, "Where a service of another process listens: SERVICE=URL (repeatable; config `peers:` too)");
+  cmd->add_option("--bind", o->bind, "Address the services listen on (default 127.0.0.1; config `host`)");
+  cmd->add_option("--admin-port", o->admin_port, "A port for this process's own admin plane (needed to start a stopped service of a process without the gateway)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_flag("--processes", o->processes, "Run every service as a process of its own on this machine; a child that dies is started again");
   cmd->add_option("--data-dir", o->data_dir, "Folder for the services' SQLite databases and identity.json (ports and secrets kept across restarts)")->capture_default_str();
   cmd->add_option("--gateway-port", o->gateway_port, "Port of the public gateway (0: any free port, the same one on every start with the same --data-dir)")
       ->capture_default_str()

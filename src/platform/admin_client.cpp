@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "platform/admin_fanout.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/service.hpp"
 
@@ -63,6 +64,11 @@ AdminAnswer send_admin_request(http::BlockingClient& client, std::string_view ur
   return answer;
 }
 
+struct AdminClient::Split {
+  Deployment deployment;
+  AdminFanOut fanout;
+};
+
 AdminClient::AdminClient(std::string base_url, std::string admin_token,
                          std::chrono::nanoseconds timeout)
     : base_url_(std::move(base_url)),
@@ -83,6 +89,29 @@ AdminAnswer AdminClient::send(const std::string& method, const std::string& path
 AdminAnswer AdminClient::send(const std::string& method, const std::string& path,
                               const std::optional<nlohmann::json>& body,
                               std::chrono::nanoseconds timeout) {
+  if (AdminFanOut::handles(method, path)) {
+    if (!split_known_) {
+      // Once: is this shop one process or several? A shop that cannot say (no answer, an
+      // older shop) is taken as one process, and asked again next time.
+      auto answer = send_admin_request(*client_, base_url_ + "/_admin/services", admin_token_, "GET",
+                                       std::nullopt, timeout);
+      if (answer.ok()) {
+        split_known_ = true;
+        auto deployment = Deployment::from_services(answer.body, base_url_);
+        if (deployment.split()) {
+          split_ = std::make_unique<Split>();
+          split_->deployment = std::move(deployment);
+        }
+      }
+    }
+    if (split_) {
+      AdminSender sender = [this, timeout](const std::string& base, const std::string& m,
+                                           const std::string& p, const std::optional<nlohmann::json>& b) {
+        return send_admin_request(*client_, base + p, admin_token_, m, b, timeout);
+      };
+      return split_->fanout.send(split_->deployment, sender, method, path, body);
+    }
+  }
   return send_admin_request(*client_, base_url_ + path, admin_token_, method, body, timeout);
 }
 

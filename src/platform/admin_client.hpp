@@ -41,6 +41,8 @@ AdminAnswer send_admin_request(http::BlockingClient& client, std::string_view ur
 std::string path_segment(std::string_view text);
 
 // A synchronous client for one shop's admin plane, with kept-alive connections of its own.
+// For a shop split over processes (found with GET /_admin/services at the first shop-wide
+// request), the shop-wide requests fan out to every process (platform/admin_fanout.hpp).
 // Not thread-safe: one per thread.
 class AdminClient {
  public:
@@ -69,6 +71,9 @@ class AdminClient {
   std::string admin_token_;
   std::chrono::nanoseconds timeout_;
   std::unique_ptr<http::BlockingClient> client_;
+  struct Split;  // the processes, once known
+  std::unique_ptr<Split> split_;
+  bool split_known_ = false;
 };
 
 }  // namespace shopctl::platform

@@ -4,6 +4,12 @@
 
 namespace shopctl::platform {
 
+std::string ServiceContext::local_host() const {
+  if (bind_host.empty() || bind_host == "0.0.0.0") return "127.0.0.1";
+  if (bind_host == "::") return "::1";
+  return bind_host;
+}
+
 bool ServiceContext::running_in_io_thread() const {
   if (io.get_executor().running_in_this_thread()) return true;
   for (auto* other : connection_ios) {

@@ -44,9 +44,14 @@ struct ServiceContext {
   // What a commit promises, by database (auth, catalog, order, payment, provider); a database
   // not named here gets Synchronous::normal.
   std::map<std::string, Synchronous> synchronous = {};
+  // The address every listener binds to (config `host`, `serve --bind`).
+  std::string bind_host = "127.0.0.1";
   // Connection cap and timeouts of every listener (config `http:`).
   http::ServerLimits http_limits = {};
 
+  // The address this process's services are called at from this process: the bind address,
+  // or loopback when it binds every address (0.0.0.0, ::).
+  std::string local_host() const;
   // True on a thread that runs `io` or one of `connection_ios`.
   bool running_in_io_thread() const;
   Synchronous synchronous_for(const std::string& database) const {

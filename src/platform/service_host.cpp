@@ -21,6 +21,7 @@ ServiceHost::ServiceHost(ServiceContext& ctx, std::string service, std::uint16_t
     : ctx_(ctx), service_(std::move(service)), metrics_(service_) {
   http::ServerOptions options;
   options.name = service_;
+  options.host = ctx_.bind_host;
   options.port = port;
   options.connection_ios = ctx_.connection_ios;
   options.limits = ctx_.http_limits;
@@ -48,7 +49,7 @@ void ServiceHost::prepare_caller_gate() {
 void ServiceHost::start() {
   prepare_caller_gate();
   server_->start();
-  ctx_.peers.set(service_, http::Endpoint{"127.0.0.1", server_->port()});
+  ctx_.peers.set(service_, http::Endpoint{ctx_.local_host(), server_->port()});
 }
 
 void ServiceHost::stop() { server_->stop(); }

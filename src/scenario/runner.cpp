@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "platform/admin_client.hpp"
+#include "platform/admin_fanout.hpp"
 #include "platform/duration.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/security/random.hpp"
@@ -90,6 +91,9 @@ class ShopDriver {
     }
     auto j = json_of(res);
     for (const auto& item : j.at("items")) urls_[item.at("name").get<std::string>()] = item.at("url");
+    // A shop split over processes: the shop-wide admin requests fan out (docs/deploy.md).
+    auto deployment = platform::Deployment::from_services(j, gateway_url_);
+    if (deployment.split()) deployment_ = std::move(deployment);
     // A shop without the route (older) leaves ${provider_api_key} undefined at run time.
     auto key = admin(client, "GET", "/_admin/provider-api-key", std::nullopt, std::chrono::seconds(5),
                      "gateway");
@@ -114,6 +118,18 @@ class ShopDriver {
   platform::AdminAnswer admin(http::BlockingClient& client, const std::string& method,
                               const std::string& path, const std::optional<json>& body,
                               std::chrono::nanoseconds timeout, const std::string& service = "") {
+    if (deployment_ && (service.empty() || service == "gateway") &&
+        platform::AdminFanOut::handles(method, path)) {
+      platform::AdminSender sender = [&](const std::string& base, const std::string& m, const std::string& p,
+                                         const std::optional<json>& b) {
+        return platform::send_admin_request(client, base + p, admin_token_, m, b, timeout);
+      };
+      try {
+        return fanout_->send(*deployment_, sender, method, path, body);
+      } catch (const http::TransportError& e) {
+        throw StepError("a process of the shop's admin plane is unreachable: " + std::string(e.what()));
+      }
+    }
     std::vector<std::string> order;
     if (!service.empty()) order.push_back(service);
     else {
@@ -151,6 +167,8 @@ class ShopDriver {
   shop::Shop* local_;
   std::map<std::string, std::string> urls_;
   std::optional<std::string> provider_api_key_;
+  std::optional<platform::Deployment> deployment_;  // a shop split over processes
+  std::shared_ptr<platform::AdminFanOut> fanout_ = std::make_shared<platform::AdminFanOut>();
 };
 
 // The pay link of each order, as the answers of the scenario showed it (checkout's 201, an

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "platform/duration.hpp"
+#include "platform/http/client.hpp"
 #include "platform/yaml_json.hpp"
 #include "platform/json_text.hpp"
 
@@ -159,7 +160,8 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
   Walker w;
   if (!root || root.IsNull()) return {};
   if (!w.check_map(root, "config", {"host", "ports", "data_dir", "seed", "secrets", "http",
-                                    "auth", "catalog", "order", "payment", "provider", "storage"}))
+                                    "auth", "catalog", "order", "payment", "provider", "storage",
+                                    "only", "peers", "admin_port"}))
     return w.issues;
 
   if (auto n = root["host"]) {
@@ -177,6 +179,57 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
   }
   if (auto n = root["data_dir"]) {
     if (auto s = w.string(n, "data_dir")) config.data_dir = *s;
+  }
+  std::set<std::string> service_set(service_names().begin(), service_names().end());
+  if (auto n = root["only"]) {
+    if (!n.IsSequence() || n.size() == 0) {
+      w.issue(n, "only must be a list of services, like [catalog, order]");
+    } else {
+      std::vector<std::string> only;
+      for (const auto& item : n) {
+        auto s = w.string(item, "only");
+        if (!s) continue;
+        if (!service_set.count(*s)) w.issue(item, "only: no service '" + *s + "' (gateway, auth, catalog, order, payment, provider)");
+        else if (std::find(only.begin(), only.end(), *s) == only.end()) only.push_back(*s);
+      }
+      config.only = std::move(only);
+    }
+  }
+  if (auto n = root["peers"]) {
+    if (w.check_map(n, "peers", service_set)) {
+      for (const auto& kv : n) {
+        const auto name = kv.first.Scalar();
+        if (!service_set.count(name)) continue;
+        PeerAddress peer;
+        std::optional<std::string> url, admin;
+        if (kv.second.IsMap()) {
+          if (!w.check_map(kv.second, "peers." + name, {"url", "admin"})) continue;
+          if (auto u = kv.second["url"]) url = w.string(u, "peers." + name + ".url");
+          else w.issue(kv.second, "peers." + name + " needs url");
+          if (auto a = kv.second["admin"]) admin = w.string(a, "peers." + name + ".admin");
+        } else {
+          url = w.string(kv.second, "peers." + name);
+        }
+        auto valid = [&](const std::optional<std::string>& text, const std::string& key) {
+          if (!text) return false;
+          try {
+            http::parse_base_url(*text);
+            return true;
+          } catch (const std::invalid_argument&) {
+            w.issue(kv.second, key + " must be a URL like http://10.0.0.2:7002, got '" + *text + "'");
+            return false;
+          }
+        };
+        if (!valid(url, "peers." + name)) continue;
+        if (admin && !valid(admin, "peers." + name + ".admin")) continue;
+        peer.url = *url;
+        if (admin) peer.admin = *admin;
+        config.peers[name] = std::move(peer);
+      }
+    }
+  }
+  if (auto n = root["admin_port"]) {
+    if (auto p = w.integer(n, "admin_port", 0, 65535)) config.admin_port = static_cast<std::uint16_t>(*p);
   }
   if (auto n = root["seed"]) {
     if (auto s = w.integer(n, "seed", 0, INT64_MAX)) config.seed = static_cast<std::uint64_t>(*s);
@@ -423,6 +476,9 @@ std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root) {
   // Why the others are fixed: said once, in the message. By key, or by key.subkey.
   static const std::map<std::string, std::string> why = {
       {"host", "the services are bound to their address when the shop starts"},
+      {"only", "which services a process runs is fixed when it starts"},
+      {"peers", "the other processes' addresses are fixed when the shop starts"},
+      {"admin_port", "the admin plane is bound to its port when the shop starts"},
       {"ports", "the services are bound to their ports when the shop starts"},
       {"data_dir", "the databases are opened when the shop starts"},
       {"storage", "the databases are opened with it when the shop starts"},
@@ -514,6 +570,9 @@ std::string describe_config(const ShopConfig& c) {
   nlohmann::json j;
   j["host"] = c.host;
   for (const auto& [s, p] : c.ports) j["ports"][s] = p;
+  if (!c.only.empty()) j["only"] = c.only;
+  for (const auto& [s, p] : c.peers) j["peers"][s] = {{"url", p.url}, {"admin", p.admin}};
+  if (c.admin_port) j["admin_port"] = *c.admin_port;
   j["data_dir"] = c.data_dir.string();
   j["http"] = {{"max_connections", c.http_max_connections},
                {"header_timeout", platform::format_duration(c.http_header_timeout)},

@@ -36,9 +36,22 @@ struct ClientSettings {
   platform::resilience::RetryPolicy retry;
 };
 
+// Where a service that runs in another process listens (config `peers:`), and the admin
+// plane of that process (docs/deploy.md).
+struct PeerAddress {
+  std::string url;    // http://HOST:PORT of the service
+  std::string admin;  // http://HOST:PORT of its process's admin plane; empty: unknown
+};
+
 struct ShopConfig {
-  std::string host = "127.0.0.1";
+  std::string host = "127.0.0.1";              // the address the services bind to
   std::map<std::string, std::uint16_t> ports;  // by service; missing or 0: ephemeral
+  // A shop split over processes (docs/deploy.md): the services this process runs (empty:
+  // all), where the others listen, and the port of this process's own admin plane (absent:
+  // none of its own; the gateway's serves it when the gateway runs here).
+  std::vector<std::string> only;
+  std::map<std::string, PeerAddress> peers;
+  std::optional<std::uint16_t> admin_port;
   std::filesystem::path data_dir;              // empty: a temporary folder
   std::uint64_t seed = 0;                      // faults and retry jitter
 

@@ -111,6 +111,7 @@ struct Shop::Impl {
     for (auto* each : context.connection_ios) threads.emplace_back([each] { each->run(); });
   }
   ~Impl() {
+    admin_host.reset();
     services.clear();  // each stops itself
     // What the stopped services left queued (a closed listener's accept completion, sessions
     // unwinding, their co_spawn epilogues) runs now, while every io_context still exists. A
@@ -150,8 +151,10 @@ struct Shop::Impl {
   // In start order; stopped in reverse.
   std::vector<std::pair<std::string, std::unique_ptr<platform::Service>>> services;
   // The catalog, whose offers the baseline admin routes record and restore (owned by
-  // `services`).
+  // `services`); null when the catalog runs in another process.
   catalog::CatalogService* catalog_service = nullptr;
+  // The process's own admin plane (config `admin_port`), when it has one.
+  std::unique_ptr<platform::ServiceHost> admin_host;
   // The catalog a reset restores: recorded at start and by POST /_admin/baseline.
   std::mutex baseline_mu;
   std::optional<catalog::CatalogService::Offers> catalog_baseline;
@@ -167,6 +170,26 @@ Shop::Shop(ShopConfig config, ShopOptions options)
   if (!temporary_data_) {
     identity_file_ = shop::identity_file(config_.data_dir);
     stored_identity_ = read_identity(identity_file_).value_or(Identity{});
+  }
+  if (!config_.only.empty()) {
+    // The processes of a split shop sign for each other: they must share every secret, so
+    // none may be generated here.
+    std::vector<std::string> missing;
+    auto need = [&](const std::string& value, const char* name) {
+      if (value.empty() && !stored_identity_.secrets.count(name)) missing.push_back(name);
+    };
+    need(config_.jwt_secret, "jwt_secret");
+    need(config_.service_key, "service_key");
+    need(config_.webhook_secret, "webhook_secret");
+    need(config_.admin_token, "admin_token");
+    need(config_.provider_api_key, "provider_api_key");
+    if (!missing.empty()) {
+      std::string names;
+      for (const auto& m : missing) names += (names.empty() ? "" : ", ") + m;
+      throw std::invalid_argument("a process that runs only part of the shop needs the shop's "
+                                  "secrets in its config (secrets: " + names +
+                                  "), the same in every process");
+    }
   }
   identity_ = apply_identity(config_, stored_identity_);
   // Secrets are stored before anything is signed with them; ports once they are bound (start).
@@ -186,11 +209,19 @@ Shop::Shop(ShopConfig config, ShopOptions options)
   const auto& c = config_;
   ctx.http_limits = {c.http_max_connections, c.http_header_timeout, c.http_body_timeout,
                      c.http_idle_timeout};
+  ctx.bind_host = c.host;
 
+  // The services of this process, from the registry; where the others listen, from `peers:`.
   for (const auto& spec : service_registry()) {
-    impl_->services.emplace_back(spec.name, spec.make(ctx, c));
+    if (runs(spec.name)) impl_->services.emplace_back(spec.name, spec.make(ctx, c));
   }
-  impl_->catalog_service = &dynamic_cast<catalog::CatalogService&>(service("catalog"));
+  for (const auto& [name, peer] : c.peers) {
+    if (!runs(name)) impl_->peers.set(name, http::parse_base_url(peer.url));
+  }
+  if (runs("catalog")) {
+    impl_->catalog_service = &dynamic_cast<catalog::CatalogService&>(service("catalog"));
+  }
+  if (c.admin_port) impl_->admin_host = std::make_unique<platform::ServiceHost>(ctx, "admin", *c.admin_port);
   add_shop_admin_routes();
   add_baseline_admin_routes();
 }
@@ -224,7 +255,15 @@ void Shop::start() {
       throw std::runtime_error("cannot start " + name + ": " + e.what());
     }
   }
-  {
+  if (impl_->admin_host) {
+    try {
+      impl_->admin_host->start();
+    } catch (const std::exception& e) {
+      throw std::runtime_error("cannot start the admin plane on port " +
+                               std::to_string(*config_.admin_port) + ": " + e.what());
+    }
+  }
+  if (impl_->catalog_service) {
     std::lock_guard lock(impl_->baseline_mu);
     if (!impl_->catalog_baseline) impl_->catalog_baseline = impl_->catalog_service->offers();
   }
@@ -247,6 +286,7 @@ void Shop::apply_runtime_config(const ShopConfig& c) {
 }
 
 void Shop::shutdown(std::chrono::milliseconds grace) {
+  if (impl_->admin_host) impl_->admin_host->shutdown(grace);
   // The door closes first, then the services behind it.
   for (auto it = impl_->services.rbegin(); it != impl_->services.rend(); ++it) {
     it->second->shutdown(grace);
@@ -280,36 +320,69 @@ void Shop::restart_service(const std::string& name) {
   svc.start();
 }
 
+bool Shop::runs(const std::string& name) const {
+  return config_.only.empty() ||
+         std::find(config_.only.begin(), config_.only.end(), name) != config_.only.end();
+}
+
 std::string Shop::url(const std::string& name) const {
+  // What others are told: the address in `peers:` when this process has one for itself (a
+  // name that resolves elsewhere, a Kubernetes Service), else where it listens.
+  if (auto it = config_.peers.find(name); it != config_.peers.end()) return it->second.url;
   auto& svc = service(name);
-  return "http://" + config_.host + ":" + std::to_string(svc.host().port());
+  return "http://" + impl_->context.local_host() + ":" + std::to_string(svc.host().port());
+}
+
+std::string Shop::admin_url() const {
+  if (impl_->admin_host) {
+    return "http://" + impl_->context.local_host() + ":" + std::to_string(impl_->admin_host->port());
+  }
+  if (runs("gateway")) return url("gateway");
+  return {};
+}
+
+std::vector<platform::ServiceHost*> Shop::admin_hosts() const {
+  std::vector<platform::ServiceHost*> hosts;
+  if (runs("gateway")) hosts.push_back(&service("gateway").host());
+  if (impl_->admin_host) hosts.push_back(impl_->admin_host.get());
+  return hosts;
 }
 
 std::vector<ServiceInfo> Shop::services() const {
   std::vector<ServiceInfo> out;
-  for (auto& [name, svc] : impl_->services) {
-    out.push_back({name, "http://" + config_.host + ":" + std::to_string(svc->host().port()),
-                   svc->database_file(), svc->running()});
+  const std::string admin = admin_url();
+  for (const auto& spec : service_registry()) {
+    if (runs(spec.name)) {
+      auto& svc = service(spec.name);
+      out.push_back({spec.name, url(spec.name), svc.database_file(), svc.running(), false, admin});
+    } else if (auto it = config_.peers.find(spec.name); it != config_.peers.end()) {
+      out.push_back({spec.name, it->second.url, {}, false, true, it->second.admin});
+    }
   }
   return out;
 }
 
 void Shop::add_shop_admin_routes() {
-  auto& gateway = service("gateway").host();
+  for (auto* host : admin_hosts()) {
+  auto& admin = host->admin_routes();
   auto any = http::Access::anyone();
-  gateway.admin_routes().add("GET", "/_admin/services", any,
+  admin.add("GET", "/_admin/services", any,
                              [this](http::Request&) -> asio::awaitable<http::Response> {
                                nlohmann::json items = nlohmann::json::array();
                                for (const auto& s : services()) {
-                                 items.push_back({{"name", s.name}, {"url", s.url},
-                                                  {"database", s.database.string()},
-                                                  {"running", s.running}});
+                                 nlohmann::json item = {{"name", s.name}, {"url", s.url},
+                                                        {"database", s.database.string()},
+                                                        {"admin", s.admin}};
+                                 // Another process's services: where, not how they are.
+                                 if (s.remote) item["remote"] = true;
+                                 else item["running"] = s.running;
+                                 items.push_back(std::move(item));
                                }
                                co_return http::Response::json(200, {{"items", items}});
                              });
   // Mints a service credential, so that a scenario can sign a call `as: svc:NAME` (to prove
   // the allowed-caller table) against an in-process or a remote shop alike.
-  gateway.admin_routes().add("POST", "/_admin/credentials", any,
+  admin.add("POST", "/_admin/credentials", any,
                              [this](http::Request& req) -> asio::awaitable<http::Response> {
                                auto body = platform::json_object_body(req);
                                auto name = platform::required_string(body, "service", 64);
@@ -321,25 +394,34 @@ void Shop::add_shop_admin_routes() {
                              });
   // The shop's API key at the payment provider, so that a scenario can call the provider's
   // /v1/* routes as the shop does (`auth: "${provider_api_key}"`), in-process or remote.
-  gateway.admin_routes().add("GET", "/_admin/provider-api-key", any,
+  admin.add("GET", "/_admin/provider-api-key", any,
                              [this](http::Request&) -> asio::awaitable<http::Response> {
                                co_return http::Response::json(
                                    200, {{"provider_api_key", config_.provider_api_key}});
                              });
   // stop/start/restart/crash run on a thread of their own: they wait for databases to close and
   // must not hold one of the threads that serve requests.
-  gateway.admin_routes().add(
+  admin.add(
       "POST", "/_admin/services/{name}/{action}", any,
       [this](http::Request& req) -> asio::awaitable<http::Response> {
         auto name = req.param("name");
         auto action = req.param("action");
-        if (name == "gateway") {
+        if (name == "gateway" && !impl_->admin_host) {
           throw platform::ApiError(409, "cannot_stop_gateway",
                                    "the gateway serves this admin plane; stop the shop instead");
         }
         bool known = false;
         for (const auto& n : service_names()) known = known || n == name;
         if (!known) throw platform::ApiError(404, "service_not_found", "no service " + name);
+        if (!runs(name)) {
+          auto peer = config_.peers.find(name);
+          std::string where = peer == config_.peers.end() || peer->second.admin.empty()
+                                  ? "its own process's admin plane"
+                                  : peer->second.admin;
+          throw platform::ApiError(409, "service_not_here",
+                                   name + " runs in another process: ask " + where,
+                                   {{"service", name}, {"admin", peer == config_.peers.end() ? "" : peer->second.admin}});
+        }
         if (action != "stop" && action != "start" && action != "restart" && action != "crash") {
           throw platform::ApiError(404, "route_not_found",
                                    "action must be stop, start, restart or crash");
@@ -366,6 +448,7 @@ void Shop::add_shop_admin_routes() {
         co_return http::Response::json(200, {{"service", name}, {"action", action},
                                              {"running", service(name).running()}});
       });
+  }
 }
 
 // The baseline of `shopctl run --target` (docs/scenarios.md, "Against a running shop"): one
@@ -373,13 +456,15 @@ void Shop::add_shop_admin_routes() {
 // that the next scenario starts from a known state. What shoppers stored (users, carts,
 // orders, payments) is left alone; the clock only moves forward, so its offset is reported.
 void Shop::add_baseline_admin_routes() {
-  auto& admin = service("gateway").host().admin_routes();
+  for (auto* host : admin_hosts()) {
+  auto& admin = host->admin_routes();
   auto any = http::Access::anyone();
   // Records the catalog's prices and availability now as the ones a reset restores.
   admin.add("POST", "/_admin/baseline", any, [this](http::Request&) -> asio::awaitable<http::Response> {
-    auto offers = impl_->catalog_service->offers();  // 503 while the catalog is stopped
-    std::size_t products = offers.size();
-    {
+    std::size_t products = 0;
+    if (impl_->catalog_service) {  // in another process: that process records its own
+      auto offers = impl_->catalog_service->offers();  // 503 while the catalog is stopped
+      products = offers.size();
       std::lock_guard lock(impl_->baseline_mu);
       impl_->catalog_baseline = std::move(offers);
     }
@@ -395,7 +480,7 @@ void Shop::add_baseline_admin_routes() {
     faults_.clear();
     nlohmann::json started = nlohmann::json::array();
     for (const auto& s : services()) {
-      if (s.running) continue;
+      if (s.running || s.remote) continue;
       co_await off_io_thread([this, name = s.name] { start_service(name); });
       started.push_back(s.name);
     }
@@ -416,7 +501,9 @@ void Shop::add_baseline_admin_routes() {
       baseline = impl_->catalog_baseline;
     }
     std::vector<std::string> restored;
-    if (baseline) restored = co_await impl_->catalog_service->restore_offers(std::move(*baseline));
+    if (baseline && impl_->catalog_service) {
+      restored = co_await impl_->catalog_service->restore_offers(std::move(*baseline));
+    }
     co_return http::Response::json(
         200, {{"faults_cleared", faults},
               {"services_started", started},
@@ -445,6 +532,7 @@ void Shop::add_baseline_admin_routes() {
     apply_runtime_config(next);
     co_return http::Response::json(200, {{"applied", body}});
   });
+  }
 }
 
 }  // namespace shopctl::shop

@@ -19,6 +19,7 @@
 
 namespace shopctl::platform {
 class Service;
+class ServiceHost;
 }
 
 namespace shopctl::shop {
@@ -32,8 +33,10 @@ struct ShopOptions {
 struct ServiceInfo {
   std::string name;
   std::string url;
-  std::filesystem::path database;  // empty for the gateway
+  std::filesystem::path database;  // empty for the gateway, and for a service of another process
   bool running = false;
+  bool remote = false;             // runs in another process (config `peers:`)
+  std::string admin;               // the admin plane of the process that runs it; may be empty
 };
 
 class Shop {
@@ -64,6 +67,11 @@ class Shop {
   void crash_service(const std::string& name);
 
   std::string url(const std::string& service) const;  // http://127.0.0.1:PORT
+  // Whether `service` runs in this process (config `only:`; all of them by default).
+  bool runs(const std::string& service) const;
+  // This process's admin plane: its own admin port (config `admin_port`), else the gateway's
+  // when the gateway runs here; empty when it has neither.
+  std::string admin_url() const;
   // Runs `request` through `service`'s request pipeline on the shop's threads, as if it had
   // arrived on its port, and waits for the answer. No socket on the way in (calls the handler
   // makes to other services are real): for the HTTP fuzz target. Throws std::invalid_argument
@@ -92,6 +100,9 @@ class Shop {
  private:
   struct Impl;
   platform::Service& service(const std::string& name) const;
+  // The hosts that serve the shop-wide admin routes: the gateway's (when it runs here) and
+  // the process's own admin host (when it has one).
+  std::vector<platform::ServiceHost*> admin_hosts() const;
   void add_shop_admin_routes();
   void add_baseline_admin_routes();
 

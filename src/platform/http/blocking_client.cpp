@@ -64,7 +64,7 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
   beast::error_code ec;
   if (!slot) {
     slot = std::make_unique<Connection>(impl_->io);
-    auto address = asio::ip::make_address(endpoint.host, ec);
+    auto address = asio::ip::make_address(resolve_host(endpoint.host), ec);
     if (ec) throw TransportError(TransportErrorKind::refused, "bad address " + endpoint.host);
     slot->stream.expires_after(timeout);
     slot->stream.connect(tcp::endpoint(address, endpoint.port), ec);

@@ -683,6 +683,17 @@ std::uint64_t Server::accept_failures() const {
   return impl_->accept_failures.load(std::memory_order_relaxed);
 }
 
+std::uint16_t pick_free_port() {
+  asio::io_context io;
+  tcp::acceptor acceptor(io);
+  beast::error_code ec;
+  tcp::endpoint loopback(asio::ip::make_address("127.0.0.1"), 0);
+  acceptor.open(loopback.protocol(), ec);
+  if (!ec) acceptor.bind(loopback, ec);
+  if (ec) throw std::runtime_error("cannot find a free port: " + ec.message());
+  return acceptor.local_endpoint().port();
+}
+
 std::uint64_t raise_open_file_limit() noexcept {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;

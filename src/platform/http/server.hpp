@@ -86,4 +86,8 @@ class Server {
 // limit in force afterwards. Idempotent; never throws.
 std::uint64_t raise_open_file_limit() noexcept;
 
+// A TCP port free on loopback now (bound to port 0, then released: another process may take
+// it before the caller binds it). Throws std::runtime_error when none can be had.
+std::uint16_t pick_free_port();
+
 }  // namespace shopctl::http

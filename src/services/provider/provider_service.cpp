@@ -64,7 +64,8 @@ void ProviderService::stop_background() {
 }
 
 std::string ProviderService::pay_url(const std::string& intent_id) const {
-  return "http://127.0.0.1:" + std::to_string(host_.port()) + "/pay/" + intent_id;
+  if (!settings_.public_url.empty()) return settings_.public_url + "/pay/" + intent_id;
+  return "http://" + ctx_.local_host() + ":" + std::to_string(host_.port()) + "/pay/" + intent_id;
 }
 
 nlohmann::json ProviderService::intent_json(const Intent& intent) const {

@@ -41,6 +41,9 @@ struct ProviderSettings {
   std::chrono::milliseconds webhook_timeout{2000};  // one webhook delivery attempt
   std::string api_key;  // the shop's key for /v1/*; empty: every /v1/* call is refused
   WebhookRetryPolicy webhook_retry;
+  // The provider's address as shoppers' browsers reach it (its pay links); empty: where it
+  // listens.
+  std::string public_url;
 };
 
 class ProviderService : public platform::Service {

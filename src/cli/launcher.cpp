@@ -1,0 +1,280 @@
+#include "cli/launcher.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include <yaml-cpp/yaml.h>
+
+#include "cli/commands.hpp"
+#include "platform/http/blocking_client.hpp"
+#include "platform/http/server.hpp"
+#include "shop/identity.hpp"
+#include "shop/registry.hpp"
+
+namespace shopctl::cli {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Child {
+  std::string service;
+  std::uint16_t port = 0;
+  std::uint16_t admin_port = 0;
+  pid_t pid = -1;
+  fs::path dir, log;
+  std::deque<std::chrono::steady_clock::time_point> restarts;  // the last few
+};
+
+std::string url_of(std::uint16_t port) { return "http://127.0.0.1:" + std::to_string(port); }
+
+// The settings every child shares: secrets, every service's port and address, every
+// process's admin plane. Written 0600 (it holds the secrets).
+void write_shared_config(const fs::path& file, const shop::ShopConfig& c, const std::vector<Child>& children) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "host" << YAML::Value << "127.0.0.1";
+  out << YAML::Key << "ports" << YAML::Value << YAML::BeginMap;
+  for (const auto& ch : children) out << YAML::Key << ch.service << YAML::Value << ch.port;
+  out << YAML::EndMap;
+  out << YAML::Key << "peers" << YAML::Value << YAML::BeginMap;
+  for (const auto& ch : children) {
+    out << YAML::Key << ch.service << YAML::Value << YAML::BeginMap << YAML::Key << "url" << YAML::Value
+        << url_of(ch.port) << YAML::Key << "admin" << YAML::Value << url_of(ch.admin_port) << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+  out << YAML::Key << "secrets" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "jwt_secret" << YAML::Value << c.jwt_secret;
+  out << YAML::Key << "service_key" << YAML::Value << c.service_key;
+  out << YAML::Key << "webhook_secret" << YAML::Value << c.webhook_secret;
+  out << YAML::Key << "admin_token" << YAML::Value << c.admin_token;
+  out << YAML::Key << "provider_api_key" << YAML::Value << c.provider_api_key;
+  out << YAML::EndMap << YAML::EndMap;
+  auto temp = file;
+  temp += ".tmp";
+  {
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot write " + temp.string());
+    std::string text = std::string(out.c_str()) + "\n";
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    if (!ok) throw std::runtime_error("cannot write " + temp.string());
+  }
+  fs::rename(temp, file);
+}
+
+std::string describe_status(int status) {
+  if (WIFSIGNALED(status)) return "was killed by signal " + std::to_string(WTERMSIG(status));
+  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+  return "stopped";
+}
+
+bool ready(const Child& ch, std::chrono::milliseconds limit) {
+  http::BlockingClient client;
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    int status = 0;
+    if (::waitpid(ch.pid, &status, WNOHANG) == ch.pid) return false;
+    try {
+      http::Request req;
+      req.method = "GET";
+      if (client.send_url(url_of(ch.port) + "/health/ready", std::move(req), 1s).status == 200) return true;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+}  // namespace
+
+int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
+  std::error_code ec;
+  fs::path dir = o.data_dir;
+  if (o.ephemeral) {
+    std::string pattern = (fs::temp_directory_path() / "shopctl-processes-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) {
+      std::cerr << "shopctl serve: cannot create a temporary data folder\n";
+      return kExitShop;
+    }
+    dir = pattern;
+  }
+  std::vector<Child> children;
+  fs::path shared = dir / "processes.yaml";
+  try {
+    fs::create_directories(dir);
+    // The shop's identity (secrets, service ports) is the launcher's to keep, as serve keeps
+    // its own: the same on every start with the same data folder.
+    auto identity_path = shop::identity_file(dir);
+    auto stored = shop::read_identity(identity_path).value_or(shop::Identity{});
+    for (const auto& spec : shop::service_registry()) {
+      auto& port = config.ports[spec.name];
+      if (port == 0) {
+        auto kept = stored.ports.find(spec.name);
+        port = kept != stored.ports.end() ? kept->second : http::pick_free_port();
+      }
+    }
+    auto applied = shop::apply_identity(config, stored);
+    applied.to_store.ports = config.ports;
+    if (applied.to_store != stored) shop::write_identity(identity_path, applied.to_store);
+    for (const auto& spec : shop::service_registry()) {
+      Child ch;
+      ch.service = spec.name;
+      ch.port = config.ports.at(spec.name);
+      ch.admin_port = http::pick_free_port();
+      ch.dir = dir / spec.name;
+      ch.log = ch.dir / "serve.log";
+      fs::create_directories(ch.dir);
+      children.push_back(std::move(ch));
+    }
+    write_shared_config(shared, config, children);
+  } catch (const std::exception& e) {
+    std::cerr << "shopctl serve --processes: " << e.what() << "\n";
+    return kExitShop;
+  }
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // The children run this very binary; named by its path, so that ps shows what they are.
+  std::error_code self_ec;
+  const std::string self = fs::read_symlink("/proc/self/exe", self_ec).string();
+  auto spawn = [&](Child& ch) {
+    int log = ::open(ch.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log < 0) throw std::runtime_error("cannot open " + ch.log.string());
+    std::vector<std::string> args = {self.empty() ? "/proc/self/exe" : self, "serve", "--only", ch.service};
+    for (const auto& f : o.config_files) args.insert(args.end(), {"--config", f});
+    args.insert(args.end(), {"--config", shared.string(), "--data-dir", ch.dir.string(), "--admin-port",
+                             std::to_string(ch.admin_port), "--log-level", o.log_level, "--log-format",
+                             o.log_format, "--threads", std::to_string(o.threads)});
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      ::close(log);
+      throw std::runtime_error("fork failed");
+    }
+    if (pid == 0) {
+      sigset_t none;
+      sigemptyset(&none);
+      pthread_sigmask(SIG_SETMASK, &none, nullptr);
+      ::dup2(log, STDOUT_FILENO);
+      ::dup2(log, STDERR_FILENO);
+      ::setpgid(0, 0);  // Ctrl-C reaches the children through the launcher, in order
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      _exit(127);
+    }
+    ::close(log);
+    ch.pid = pid;
+  };
+  auto stop_all = [&] {
+    // The door first, then the services behind it (reverse start order).
+    for (auto it = children.rbegin(); it != children.rend(); ++it) {
+      if (it->pid > 0) ::kill(it->pid, SIGTERM);
+    }
+    auto until = std::chrono::steady_clock::now() + 5s;
+    for (auto& ch : children) {
+      while (ch.pid > 0) {
+        int status = 0;
+        if (::waitpid(ch.pid, &status, WNOHANG) == ch.pid) {
+          ch.pid = -1;
+        } else if (std::chrono::steady_clock::now() > until) {
+          ::kill(ch.pid, SIGKILL);
+          ::waitpid(ch.pid, &status, 0);
+          ch.pid = -1;
+        } else {
+          std::this_thread::sleep_for(10ms);
+        }
+      }
+    }
+    if (o.ephemeral) fs::remove_all(dir, ec);
+  };
+
+  auto started = std::chrono::steady_clock::now();
+  try {
+    for (auto& ch : children) {
+      spawn(ch);
+      if (!ready(ch, 30s)) throw std::runtime_error(ch.service + " did not become ready; see " + ch.log.string());
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "shopctl serve --processes: the shop could not start: " << e.what() << "\n";
+    stop_all();
+    return kExitShop;
+  }
+  auto ready_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  std::printf("shopctl %s: the shop is up in %.1f ms, one process per service\n\n", SHOPCTL_VERSION, ready_ms);
+  std::printf("  %-9s %-24s %-24s %-8s %s\n", "SERVICE", "URL", "ADMIN PLANE", "PID", "LOG");
+  for (const auto& ch : children) {
+    std::printf("  %-9s %-24s %-24s %-8d %s\n", ch.service.c_str(), url_of(ch.port).c_str(),
+                url_of(ch.admin_port).c_str(), static_cast<int>(ch.pid), ch.log.c_str());
+  }
+  std::printf("\n  public door   %s\n  admin token   %s  (tools fan out from the gateway's admin plane)\n"
+              "  settings      %s\n\nA child that dies is started again. Ctrl-C stops the shop.\n",
+              url_of(config.ports.at("gateway")).c_str(), config.admin_token.c_str(), shared.c_str());
+  std::fflush(stdout);
+
+  int code = kExitOk;
+  while (true) {
+    timespec wait{0, 200'000'000};
+    int sig = sigtimedwait(&signals, nullptr, &wait);
+    if (sig == SIGINT || sig == SIGTERM) {
+      std::printf("\nshopctl: %s received, stopping every process\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      std::fflush(stdout);
+      break;
+    }
+    // A child that died (SIGKILL, a crash) comes back, unless it keeps dying.
+    bool give_up = false;
+    for (auto& ch : children) {
+      int status = 0;
+      if (ch.pid <= 0 || ::waitpid(ch.pid, &status, WNOHANG) != ch.pid) continue;
+      auto now = std::chrono::steady_clock::now();
+      ch.restarts.push_back(now);
+      while (!ch.restarts.empty() && now - ch.restarts.front() > 60s) ch.restarts.pop_front();
+      std::printf("shopctl: %s (pid %d) %s; ", ch.service.c_str(), static_cast<int>(ch.pid),
+                  describe_status(status).c_str());
+      ch.pid = -1;
+      if (ch.restarts.size() > 5) {
+        std::printf("it died %zu times in a minute: giving up (see %s)\n", ch.restarts.size(), ch.log.c_str());
+        give_up = true;
+        break;
+      }
+      std::printf("starting it again\n");
+      std::fflush(stdout);
+      try {
+        spawn(ch);
+        if (!ready(ch, 30s)) std::printf("shopctl: %s is not ready yet; see %s\n", ch.service.c_str(), ch.log.c_str());
+      } catch (const std::exception& e) {
+        std::printf("shopctl: cannot start %s again: %s\n", ch.service.c_str(), e.what());
+        give_up = true;
+      }
+      std::fflush(stdout);
+    }
+    if (give_up) {
+      code = kExitShop;
+      break;
+    }
+  }
+  stop_all();
+  std::printf("shopctl: stopped\n");
+  return code;
+}
+
+}  // namespace shopctl::cli

@@ -1,0 +1,274 @@
+#include "platform/admin_fanout.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "platform/security/random.hpp"
+
+namespace shopctl::platform {
+
+namespace {
+
+using nlohmann::json;
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+std::string_view path_only(std::string_view path) { return path.substr(0, path.find('?')); }
+
+// The first failed answer, if any.
+const AdminAnswer* first_failure(const std::vector<AdminAnswer>& answers) {
+  for (const auto& a : answers) {
+    if (!a.ok()) return &a;
+  }
+  return nullptr;
+}
+
+AdminAnswer with_body(int status, json body) {
+  AdminAnswer a;
+  a.status = status;
+  a.raw = body.dump();
+  a.body = std::move(body);
+  return a;
+}
+
+std::vector<AdminAnswer> to_all(const Deployment& d, const AdminSender& sender, const std::string& method,
+                                const std::string& path, const std::optional<json>& body) {
+  std::vector<AdminAnswer> answers;
+  for (const auto& p : d.processes) answers.push_back(sender(p.admin_url, method, path, body));
+  return answers;
+}
+
+// Adds the numbers of `from` into `into`, concatenates arrays; other values keep the first.
+void merge_into(json& into, const json& from) {
+  if (!into.is_object() || !from.is_object()) return;
+  for (const auto& [key, value] : from.items()) {
+    if (!into.contains(key)) {
+      into[key] = value;
+    } else if (into[key].is_number_integer() && value.is_number_integer()) {
+      into[key] = into[key].get<std::int64_t>() + value.get<std::int64_t>();
+    } else if (into[key].is_array() && value.is_array()) {
+      for (const auto& v : value) into[key].push_back(v);
+    } else if (into[key].is_object() && value.is_object()) {
+      merge_into(into[key], value);
+    }
+  }
+}
+
+}  // namespace
+
+std::string Deployment::admin_of(const std::string& service) const {
+  for (const auto& p : processes) {
+    if (std::find(p.services.begin(), p.services.end(), service) != p.services.end()) return p.admin_url;
+  }
+  return {};
+}
+
+Deployment Deployment::from_services(const json& answer, const std::string& asked_url) {
+  Deployment d;
+  d.processes.push_back({asked_url, {}});
+  if (!answer.is_object() || !answer.contains("items") || !answer["items"].is_array()) return d;
+  for (const auto& item : answer["items"]) {
+    if (!item.is_object() || !item.value("name", json()).is_string()) continue;
+    auto name = item["name"].get<std::string>();
+    auto url = item.value("url", json()).is_string() ? item["url"].get<std::string>() : std::string();
+    auto admin = item.value("admin", json()).is_string() ? item["admin"].get<std::string>() : std::string();
+    d.service_urls[name] = url;
+    // Local items name the asked plane (or nothing, for an older shop); remote ones theirs,
+    // or none known: then their own URL serves the per-process routes while they run.
+    if (admin.empty()) admin = item.value("remote", false) ? url : asked_url;
+    auto it = std::find_if(d.processes.begin(), d.processes.end(),
+                           [&](const AdminProcess& p) { return p.admin_url == admin; });
+    if (it == d.processes.end()) {
+      d.processes.push_back({admin, {name}});
+    } else {
+      it->services.push_back(name);
+    }
+  }
+  // The asked plane may be an alias of one listed (its gateway's URL): keep it only when it
+  // runs something.
+  if (d.processes.front().services.empty() && d.processes.size() > 1) d.processes.erase(d.processes.begin());
+  return d;
+}
+
+bool AdminFanOut::handles(const std::string& method, std::string_view full_path) {
+  auto path = path_only(full_path);
+  if (path == "/_admin/services" || starts_with(path, "/_admin/services/")) return true;
+  if (path == "/_admin/faults" || starts_with(path, "/_admin/faults/")) return true;
+  if (path == "/_admin/clock/advance" && method == "POST") return true;
+  if (path == "/_admin/calls" || path == "/_admin/edges") return method == "GET";
+  if (path == "/_admin/reset" || path == "/_admin/baseline" || path == "/_admin/config") return method == "POST";
+  return false;
+}
+
+AdminAnswer AdminFanOut::send(const Deployment& d, const AdminSender& sender, const std::string& method,
+                              const std::string& full_path, const std::optional<json>& body) {
+  auto path = path_only(full_path);
+  const std::string& first = d.processes.front().admin_url;
+  if (starts_with(path, "/_admin/services/")) {
+    // POST /_admin/services/{name}/{action}: the process that runs it.
+    auto rest = path.substr(std::string_view("/_admin/services/").size());
+    auto name = std::string(rest.substr(0, rest.find('/')));
+    auto admin = d.admin_of(name);
+    return sender(admin.empty() ? first : admin, method, full_path, body);
+  }
+  if (path == "/_admin/services") {
+    auto answers = to_all(d, sender, method, full_path, body);
+    if (auto* failed = first_failure(answers)) return *failed;
+    // Each process lists its own services as they are, the others as where they are.
+    std::map<std::string, json> by_name;
+    std::vector<std::string> order;
+    for (const auto& a : answers) {
+      if (!a.body.contains("items") || !a.body["items"].is_array()) continue;
+      for (const auto& item : a.body["items"]) {
+        auto name = item.value("name", std::string());
+        if (!by_name.count(name)) order.push_back(name);
+        if (!by_name.count(name) || by_name[name].value("remote", false)) by_name[name] = item;
+      }
+    }
+    json items = json::array();
+    for (const auto& n : order) items.push_back(by_name[n]);
+    return with_body(200, {{"items", items}});
+  }
+  if (path == "/_admin/calls") return calls_since(d, sender, full_path);
+  if (path == "/_admin/faults" && method == "POST") {
+    // One id in every process, so that it can be listed and removed as one fault.
+    json fault = body.value_or(json::object());
+    if (fault.is_object() && !fault.contains("id")) fault["id"] = "f-" + security::random_hex(6);
+    auto answers = to_all(d, sender, method, full_path, fault);
+    if (auto* failed = first_failure(answers)) return *failed;
+    return answers.front();
+  }
+  if (path == "/_admin/faults" && method == "GET") {
+    auto answers = to_all(d, sender, method, full_path, body);
+    if (auto* failed = first_failure(answers)) return *failed;
+    std::map<std::string, json> by_id;
+    std::vector<std::string> order;
+    for (const auto& a : answers) {
+      for (const auto& item : a.body.value("items", json::array())) {
+        auto id = item.value("id", std::string());
+        if (!by_id.count(id)) {
+          order.push_back(id);
+          by_id[id] = item;
+          continue;
+        }
+        // The same fault in another process: its counts add up.
+        for (const auto& [key, value] : item.items()) {
+          if (value.is_number_integer() && by_id[id][key].is_number_integer() && key != "probability_percent") {
+            by_id[id][key] = by_id[id][key].get<std::int64_t>() + value.get<std::int64_t>();
+          }
+        }
+      }
+    }
+    json items = json::array();
+    for (const auto& id : order) items.push_back(by_id[id]);
+    return with_body(200, {{"items", items}});
+  }
+  if (starts_with(path, "/_admin/faults")) {
+    // DELETE: removed wherever it is; found if any process had it.
+    auto answers = to_all(d, sender, method, full_path, body);
+    for (const auto& a : answers) {
+      if (a.ok()) return a;
+    }
+    return answers.front();
+  }
+  if (path == "/_admin/edges") {
+    auto answers = to_all(d, sender, method, full_path, body);
+    if (auto* failed = first_failure(answers)) return *failed;
+    json edges = json::object();
+    std::int64_t violations = 0;
+    for (const auto& a : answers) {
+      violations += a.body.value("violations", std::int64_t{0});
+      // Named: items() of a temporary would outlive it.
+      const json listed = a.body.value("edges", json::object());
+      for (const auto& [edge, stats] : listed.items()) {
+        if (!edges.contains(edge)) {
+          edges[edge] = stats;
+          continue;
+        }
+        auto& e = edges[edge];
+        for (const char* key : {"calls", "errors", "refused_by_breaker", "violations"}) {
+          e[key] = e.value(key, std::int64_t{0}) + stats.value(key, std::int64_t{0});
+        }
+        // The slower process's p99 (the merged one needs the samples): an upper bound.
+        e["p99_ms"] = std::max(e.value("p99_ms", 0.0), stats.value("p99_ms", 0.0));
+      }
+    }
+    return with_body(200, {{"edges", edges}, {"violations", violations}});
+  }
+  // The clock moves in every process; reset, baseline and config apply in every one.
+  auto answers = to_all(d, sender, method, full_path, body);
+  if (auto* failed = first_failure(answers)) return *failed;
+  if (path == "/_admin/clock/advance" || path == "/_admin/config") return answers.front();
+  json merged = answers.front().body;
+  for (std::size_t i = 1; i < answers.size(); ++i) {
+    // The clock each reports is its own; the first one's stands.
+    json next = answers[i].body;
+    if (next.is_object()) next.erase("clock");
+    merge_into(merged, next);
+  }
+  return with_body(answers.front().status, merged);
+}
+
+AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sender, std::string_view full_path) {
+  std::uint64_t since = 0;
+  if (auto q = full_path.find("since="); q != std::string_view::npos) {
+    auto digits = full_path.substr(q + 6);
+    std::from_chars(digits.data(), digits.data() + digits.size(), since);
+  }
+  // since: 0 is everything; a number at or past half the range is "from now on" (the callers
+  // ask for next_seq that way); else a merged next_seq this object handed out.
+  std::vector<std::uint64_t> per_process(d.processes.size(), 0);
+  if (since >= UINT64_MAX / 2) {
+    std::fill(per_process.begin(), per_process.end(), since);
+  } else if (since > 0) {
+    std::lock_guard lock(mu_);
+    if (since <= cursors_.size() && cursors_[since - 1].size() == per_process.size()) {
+      per_process = cursors_[since - 1];
+    }
+  }
+  std::vector<json> records_of(d.processes.size()), transitions_of(d.processes.size());
+  std::vector<std::uint64_t> next(d.processes.size(), 0);
+  for (std::size_t i = 0; i < d.processes.size(); ++i) {
+    auto a = sender(d.processes[i].admin_url, "GET", "/_admin/calls?since=" + std::to_string(per_process[i]),
+                    std::nullopt);
+    if (!a.ok()) return a;
+    next[i] = a.body.value("next_seq", std::uint64_t{0});
+    records_of[i] = a.body.value("records", json::array());
+    transitions_of[i] = a.body.value("transitions", json::array());
+  }
+  std::uint64_t merged_next = 0;
+  json records = json::array(), transitions = json::array();
+  {
+    std::lock_guard lock(mu_);
+    cursors_.push_back(next);
+    merged_next = cursors_.size();
+    // A record's `seq` in the merged numbering: one less than the first cursor handed out
+    // after it, so that "seq >= cursor" means "recorded at or after that cursor", as it does
+    // for one process. (Cursors only move forward: a process's records are numbered from 0
+    // again after it restarts, which a merged cursor taken before cannot tell.)
+    auto renumber = [&](json& item, std::size_t i) {
+      auto local = item.value("seq", std::uint64_t{0});
+      auto first_after = std::upper_bound(cursors_.begin(), cursors_.end(), local,
+                                          [i](std::uint64_t s, const std::vector<std::uint64_t>& c) {
+                                            return s < c[i];
+                                          });
+      item["seq"] = static_cast<std::uint64_t>(first_after - cursors_.begin());
+    };
+    for (std::size_t i = 0; i < d.processes.size(); ++i) {
+      for (auto& r : records_of[i]) {
+        renumber(r, i);
+        records.push_back(std::move(r));
+      }
+      for (auto& t : transitions_of[i]) {
+        renumber(t, i);
+        transitions.push_back(std::move(t));
+      }
+    }
+  }
+  auto by_time = [](const json& a, const json& b) { return a.value("at_ms", 0.0) < b.value("at_ms", 0.0); };
+  std::stable_sort(records.begin(), records.end(), by_time);
+  std::stable_sort(transitions.begin(), transitions.end(), by_time);
+  return with_body(200, {{"next_seq", merged_next}, {"records", records}, {"transitions", transitions}});
+}
+
+}  // namespace shopctl::platform

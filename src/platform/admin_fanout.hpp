@@ -1,0 +1,64 @@
+#pragma once
+// The admin plane of a shop split over processes (docs/deploy.md). Each process keeps its own
+// fault table, clock and call records; a tool that drives the shop sees one shop: the
+// shop-wide admin requests (faults, clock, call records, edges, services, reset, baseline,
+// config) fan out to every process's admin plane and their answers are merged; stopping or
+// starting a service goes to the process that runs it. A shop in one process has one
+// process: nothing fans out and every request goes where it went before.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "platform/admin_client.hpp"
+
+namespace shopctl::platform {
+
+struct AdminProcess {
+  std::string admin_url;              // its admin plane
+  std::vector<std::string> services;  // the services it runs
+};
+
+// The processes of a shop and where its services listen, from the answer of
+// GET /_admin/services (each item: name, url, admin).
+struct Deployment {
+  std::map<std::string, std::string> service_urls;
+  std::vector<AdminProcess> processes;  // the one that answered first
+
+  bool split() const { return processes.size() > 1; }
+  // The admin plane of the process that runs `service`; empty when unknown.
+  std::string admin_of(const std::string& service) const;
+  // `asked_url` is the admin plane that answered; items without an admin plane of their own
+  // are reached at their own URL.
+  static Deployment from_services(const nlohmann::json& answer, const std::string& asked_url);
+};
+
+// Sends one admin request to base_url + path (throws http::TransportError when no answer).
+using AdminSender = std::function<AdminAnswer(const std::string& base_url, const std::string& method,
+                                              const std::string& path,
+                                              const std::optional<nlohmann::json>& body)>;
+
+class AdminFanOut {
+ public:
+  // Whether (method, path) is a request this class answers for a split shop.
+  static bool handles(const std::string& method, std::string_view path);
+  // Sends it to the processes it concerns and merges their answers (a failed answer from any
+  // of them is the answer). Thread-safe.
+  AdminAnswer send(const Deployment& deployment, const AdminSender& sender, const std::string& method,
+                   const std::string& path, const std::optional<nlohmann::json>& body);
+
+ private:
+  AdminAnswer calls_since(const Deployment& deployment, const AdminSender& sender,
+                          std::string_view path);
+  // GET /_admin/calls: each merged `next_seq` names one position in every process's records.
+  std::mutex mu_;
+  std::vector<std::vector<std::uint64_t>> cursors_;
+};
+
+}  // namespace shopctl::platform
