@@ -37,7 +37,8 @@ step() {  # step NAME COMMAND...
   # doctest: "[doctest] test cases: 237 | 237 passed | 0 failed | 0 skipped"
   if read -r p f < <(sed -nE 's/^\[doctest\] test cases: *[0-9]+ *\| *([0-9]+) passed *\| *([0-9]+) failed.*/\1 \2/p' "$log" | tail -n 1) && [[ -n "$p" ]]; then
     counted=true
-  # ours: "scenarios: 46 passed, 0 failed", "cli: 16 passed, 0 failed", "k8s: 106 passed, 0 failed"
+  # ours: "scenarios: 46 passed, 0 failed", "cli: 16 passed, 0 failed", "restart: 9 passed, 0 failed",
+  # "k8s: 106 passed, 0 failed"
   elif read -r p f < <(sed -nE 's/^[a-z][a-z0-9]*: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' "$log" | tail -n 1) && [[ -n "$p" ]]; then
     counted=true
   fi
