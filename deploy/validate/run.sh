@@ -10,7 +10,7 @@ binary=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
 
-command -v node >/dev/null && command -v npm >/dev/null || { echo "run.sh: needs Node.js 20+ and npm" >&2; exit 2; }
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then echo "run.sh: needs Node.js 20+ and npm" >&2; exit 2; fi
 [[ $(node -p 'process.versions.node.split(".")[0]') -ge 20 ]] || { echo "run.sh: needs Node.js 20+, found $(node --version)" >&2; exit 2; }
 
 # The lock file's hash, kept in node_modules when it was installed: a different lock file (a
