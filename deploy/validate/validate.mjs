@@ -120,13 +120,47 @@ async function modelFor(apiVersion, kind) {
     return module[kind] ?? null;
   } catch { return null; }
 }
+// The schemas accept fields they do not declare, as the API server does unless asked to be
+// strict: a misspelt field (`readinesProbe`) would pass and be dropped by the cluster. The
+// package's type declarations list each type's fields; walk the object along them and refuse
+// a field that no declaration has.
+const nodeModules = path.join(here, "node_modules");
+const declarations = new Map(); // .d.ts file -> {fields: Map(name -> type) | null, imports: Map(type -> .d.ts file)}
+function declarationOf(file) {
+  if (declarations.has(file)) return declarations.get(file);
+  const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+  const imports = new Map();
+  for (const [, names, from] of text.matchAll(/^import \{ ([^}]+) \} from "([^"]+)";$/gm)) {
+    const target = from.startsWith(".") ? path.resolve(path.dirname(file), `${from}.d.ts`) : path.join(nodeModules, `${from}.d.ts`);
+    for (const name of names.split(",").map((n) => n.trim())) imports.set(name, target);
+  }
+  const body = text.match(/^export interface I\w+(?: extends [\w, ]+)? \{\n([\s\S]*?)\n\}/m)?.[1];
+  const fields = body ? new Map([...body.matchAll(/^ {4}"([^"]+)"\??: (.*?);?$/gm)].map(([, name, type]) => [name, type.trim()])) : null;
+  const declaration = { fields, imports };
+  declarations.set(file, declaration);
+  return declaration;
+}
+function undeclaredFields(value, file, where, problems) {
+  const { fields, imports } = declarationOf(file);
+  if (!fields || typeof value !== "object" || value === null || Array.isArray(value)) return problems;
+  for (const [key, child] of Object.entries(value)) {
+    if (!fields.has(key)) { problems.push(`${where}.${key}: no such field`); continue; }
+    const type = fields.get(key), element = type.match(/^Array<(\w+)>$/)?.[1];
+    if (element && imports.has(element) && Array.isArray(child)) child.forEach((x, i) => undeclaredFields(x, imports.get(element), `${where}.${key}[${i}]`, problems));
+    else if (imports.has(type)) undeclaredFields(child, imports.get(type), `${where}.${key}`, problems);
+  }
+  return problems;
+}
 for (const { obj, source } of objects) {
   await check(`${obj?.kind ?? "?"} ${obj?.metadata?.name ?? "?"} (${source}) is valid against the API schema`, async () => {
     const Model = await modelFor(obj.apiVersion, obj.kind);
     if (!Model) return [`unknown kind ${obj.apiVersion}/${obj.kind}`];
-    new Model(obj).validate();
-    if (!obj.metadata?.name) return ["no metadata.name"];
-    return [];
+    const problems = [];
+    try { new Model(obj).validate(); } catch (e) { problems.push(e.message.split("\n")[0]); }
+    if (!obj.metadata?.name) problems.push("no metadata.name");
+    const file = path.join(nodeModules, "kubernetes-models", obj.apiVersion, `${obj.kind}.d.ts`);
+    if (!declarationOf(file).fields) return [...problems, `no type declaration for ${obj.kind} to check its fields against`];
+    return undeclaredFields(obj, file, obj.kind, problems);
   });
 }
 
@@ -509,6 +543,10 @@ if (options.negative) {
       change: (docs) => { docs.find((d) => d.kind === "Service").spec.selector["app.kubernetes.io/component"] = "orders"; } },
     { name: "a container port given as a name", file: "auth.yaml", expect: /Deployment auth \(auth.yaml\) is valid against the API schema/,
       change: (docs) => { docs.find((d) => d.kind === "Deployment").spec.template.spec.containers[0].ports[0].containerPort = "http"; } },
+    { name: "a misspelt field (revisionHistoryLimt) the schema alone accepts", file: "catalog.yaml", expect: /Deployment catalog \(catalog.yaml\) is valid against the API schema/,
+      change: (docs) => { docs.find((d) => d.kind === "Deployment").spec.revisionHistoryLimt = 3; } },
+    { name: "a misspelt field deep in a pod (readOnlyRootFileSystem)", file: "payment.yaml", expect: /Deployment payment \(payment.yaml\) is valid against the API schema/,
+      change: (docs) => { docs.find((d) => d.kind === "Deployment").spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem = true; } },
     { name: "an object of a kind the API does not have", file: "namespace.yaml", expect: /Frobnicator/,
       change: (docs) => { docs.push({ apiVersion: "v1", kind: "Frobnicator", metadata: { name: "x" } }); } },
     { name: "a readiness probe on an undeclared port", file: "gateway.yaml", expect: /Deployment gateway: probes/,
