@@ -5,8 +5,7 @@
 # Usage: deploy/validate/run.sh SHOPCTL_BINARY        (CI: scripts/test.sh)
 set -euo pipefail
 [[ $# -eq 1 ]] || { echo "usage: $0 SHOPCTL_BINARY" >&2; exit 2; }
-binary=$(realpath "$1")
-[[ -x "$binary" ]] || { echo "run.sh: $1 is not an executable" >&2; exit 2; }
+binary=$(realpath -e "$1" 2>/dev/null) && [[ -x "$binary" ]] || { echo "run.sh: $1 is not an executable (build it: scripts/build.sh)" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
 

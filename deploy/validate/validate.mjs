@@ -298,15 +298,18 @@ for (const d of deployments) {
 }
 
 for (const s of services) {
-  await check(`Service ${s.metadata.name}: selects one Deployment's pods, on its named ports, and its name is shop.yaml's peer`, () => {
+  await check(`Service ${s.metadata.name}: selects one Deployment's pods, on its named ports, and its addresses are shop.yaml's peer (url and admin)`, () => {
     const problems = [], selected = deployments.filter((d) => s.spec?.selector && matches(s.spec.selector, d.spec?.template?.metadata?.labels));
     if (selected.length !== 1) return [`selects ${selected.length} Deployments`];
     const c = containerOf(selected[0]), svc = component(selected[0].spec.template.metadata.labels);
     for (const p of s.spec.ports ?? []) {
       const target = p.targetPort ?? p.port;
       const cp = (c.ports ?? []).find((q) => q.name === target || q.containerPort === target);
+      // peers.SERVICE: a URL, or {url, admin}; the tools find each process's admin plane there.
+      const peer = typeof shop.peers?.[svc] === "string" ? { url: shop.peers[svc] } : shop.peers?.[svc] ?? {};
+      const field = { http: "url", admin: "admin" }[cp?.name];
       if (!cp) problems.push(`targetPort ${target} is not a container port`);
-      else if (cp.name === "http" && shop.peers?.[svc] !== `http://${s.metadata.name}:${p.port}`) problems.push(`shop.yaml peers.${svc} is ${shop.peers?.[svc]}, the Service is http://${s.metadata.name}:${p.port}`);
+      else if (field && peer[field] !== `http://${s.metadata.name}:${p.port}`) problems.push(`shop.yaml peers.${svc}.${field} is ${peer[field]}, the Service is http://${s.metadata.name}:${p.port}`);
     }
     return problems;
   });
@@ -555,6 +558,9 @@ if (options.negative) {
       change: (docs) => { const v = docs.find((d) => d.kind === "Deployment").spec.template.spec.volumes.find((x) => x.name === "data"); delete v.persistentVolumeClaim; v.emptyDir = {}; } },
     { name: "a Deployment mounting a Secret that does not exist", file: "provider.yaml", expect: /Deployment provider: volumes/,
       change: (docs) => { docs.find((d) => d.kind === "Deployment").spec.template.spec.volumes.find((x) => x.secret).secret.secretName = "shop-secrets"; } },
+    // Only when the binary reads split configs: shopctl's strict reader refuses an unknown key.
+    ...(options.optional && serveHelp.includes("--only") ? [{ name: "shop.yaml with a key shopctl does not know", optional: true,
+      text: { "shop.yaml": (t) => `${t}\nhtpp: {max_connections: 10}\n` }, expect: /--print-config/ }] : []),
     { name: "the runtime stage without libsodium23", containerfile: (text) => text.replace(/^\s*libsodium23 \\\n/m, ""), expect: /every shared library/ },
   ];
   for (const m of mutations) {
@@ -565,6 +571,7 @@ if (options.negative) {
         fs.cpSync(options.manifests, manifests, { recursive: true, filter: notSecrets });
         fs.writeFileSync(cf, m.containerfile ? m.containerfile(containerfile) : containerfile);
         if (m.containerfile && fs.readFileSync(cf, "utf8") === containerfile) return ["the mutation changed nothing"];
+        for (const [f, change] of Object.entries(m.text ?? {})) fs.writeFileSync(path.join(manifests, f), change(fs.readFileSync(path.join(manifests, f), "utf8")));
         // Every resource file is written back through the YAML library (the control shows that
         // this alone changes nothing), the named one after its change.
         for (const f of kustomization.resources ?? []) {
@@ -572,7 +579,7 @@ if (options.negative) {
           if (f === m.file) m.change(docs);
           fs.writeFileSync(file, docs.map((d) => YAML.stringify(d)).join("---\n"));
         }
-        const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--shopctl", options.shopctl, "--manifests", manifests, "--containerfile", cf, "--no-negative", "--no-optional"], { encoding: "utf8", timeout: 120000 });
+        const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--shopctl", options.shopctl, "--manifests", manifests, "--containerfile", cf, "--no-negative", ...(m.optional ? [] : ["--no-optional"])], { encoding: "utf8", timeout: 120000 });
         const failures = r.stdout.split("\n").filter((l) => l.startsWith("FAIL - "));
         if (m.control) return r.status === 0 ? [] : [`exit ${r.status}: ${failures.join(" | ")}`];
         if (r.status !== 1) return [`exit ${r.status}, wanted 1`];
