@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the doctest binary (unit tests of pure logic, integration tests
 # on real sockets), the scenario suite (with a JUnit report, in-process and against a running
-# `serve`), the CLI's exit-code checks, a SIGKILL-restart check, a 45 s chaos run and the
-# embedding example built against the installed package (tests/cli/install_example.sh); then the
+# `serve`), the CLI's exit-code checks, a SIGKILL-restart check, a 45 s chaos run, the
+# embedding example built against the installed package (tests/cli/install_example.sh) and the
+# offline checks of the deployment files (deploy/validate/run.sh); then the
 # checks that need instrumented builds (docs/testing.md has what each costs):
 #   - the doctest binary and the scenario suite under ASan+UBSan (build-asan/),
 #   - every libFuzzer target for a short fixed time, and the regression inputs (build-asan/),
@@ -36,8 +37,9 @@ step() {  # step NAME COMMAND...
   # doctest: "[doctest] test cases: 237 | 237 passed | 0 failed | 0 skipped"
   if read -r p f < <(sed -nE 's/^\[doctest\] test cases: *[0-9]+ *\| *([0-9]+) passed *\| *([0-9]+) failed.*/\1 \2/p' "$log" | tail -n 1) && [[ -n "$p" ]]; then
     counted=true
-  # ours: "scenarios: 46 passed, 0 failed", "cli: 16 passed, 0 failed", "restart: 9 passed, 0 failed"
-  elif read -r p f < <(sed -nE 's/^[a-z]+: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' "$log" | tail -n 1) && [[ -n "$p" ]]; then
+  # ours: "scenarios: 46 passed, 0 failed", "cli: 16 passed, 0 failed", "restart: 9 passed, 0 failed",
+  # "k8s: 106 passed, 0 failed"
+  elif read -r p f < <(sed -nE 's/^[a-z][a-z0-9]*: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' "$log" | tail -n 1) && [[ -n "$p" ]]; then
     counted=true
   fi
   if $counted; then passed=$((passed + p)); failed=$((failed + f)); fi
@@ -66,6 +68,10 @@ step "chaos run with crashes" ./build/shopctl chaos --crash --duration 45s --see
 # The public C++ API as a user gets it: `cmake --install` to a temporary prefix, then
 # examples/embed/ built against it with find_package(shopctl) and its doctest test run.
 step "embedding example against the installed package" bash tests/cli/install_example.sh build
+# deploy/kubernetes/ and the Containerfile, offline: API schemas (npm kubernetes-models), cross
+# references, the NetworkPolicies against `shopctl graph`, the runtime libraries against `ldd`,
+# and broken copies that must be refused (docs/deploy.md). No cluster or container engine.
+step "Kubernetes manifests validate offline" bash deploy/validate/run.sh ./build/shopctl
 
 # --- Instrumented builds (docs/testing.md). Each phase prints its time to stderr. ---
 phase_started=0
