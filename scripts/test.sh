@@ -72,6 +72,9 @@ step "embedding example against the installed package" bash tests/cli/install_ex
 # references, the NetworkPolicies against `shopctl graph`, the runtime libraries against `ldd`,
 # and broken copies that must be refused (docs/deploy.md). No cluster or container engine.
 step "Kubernetes manifests validate offline" bash deploy/validate/run.sh ./build/shopctl
+# One process per service, each in a Linux network namespace of its own (root): the suite
+# and a chaos run with a SIGKILLed process, across real network boundaries (docs/deploy.md).
+step "the shop across network namespaces" bash tests/deploy/netns.sh ./build/shopctl
 
 # --- Instrumented builds (docs/testing.md). Each phase prints its time to stderr. ---
 phase_started=0
