@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `shopctl serve --processes`: six processes, one per service, that serve the suite's flow
+# scenarios through the gateway; a child killed with SIGKILL is started again by the launcher;
+# SIGTERM stops every child.   tests/cli/processes.sh ./build/shopctl
+set -uo pipefail
+bin=$(realpath "${1:-./build/shopctl}")
+cd "$(dirname "$0")/../.."
+work=$(mktemp -d)
+passed=0; failed=0
+check() { if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "FAIL - $1"; fi; }
+launcher=""
+trap '[[ -n "$launcher" ]] && kill -KILL -- "$launcher" 2>/dev/null; pkill -KILL -f -- "--data-dir $work/" 2>/dev/null; rm -rf "$work"' EXIT
+
+"$bin" serve --processes --data-dir "$work/data" --gateway-port 0 --log-level warn >"$work/out.txt" 2>&1 &
+launcher=$!
+for _ in $(seq 1 300); do grep -q "Ctrl-C stops" "$work/out.txt" && break; sleep 0.05; done
+gateway=$(awk '/public door/ {print $3}' "$work/out.txt")
+token=$(awk '/admin token/ {print $3}' "$work/out.txt")
+children=$(grep -cE "^  (catalog|auth|provider|payment|order|gateway) +http" "$work/out.txt")
+[[ -n "$gateway" && "$children" -eq 6 ]]
+check "six processes up, one per service" $?
+[[ $(pgrep -f -- "serve --only .* --data-dir $work/data/" | wc -l) -eq 6 ]]
+check "six child processes running" $?
+
+"$bin" run scenarios/flow scenarios/architecture --target "$gateway" --admin-token "$token" \
+  --skip-tags in-process-only >"$work/run.txt" 2>&1
+check "flow and architecture scenarios against the processes ($(grep -oE '[0-9]+ passed' "$work/run.txt" | head -1))" $?
+
+catalog=$(pgrep -f -- "serve --only catalog .*--data-dir $work/data/catalog")
+kill -KILL "$catalog"
+restarted=1
+for _ in $(seq 1 200); do
+  now=$(pgrep -f -- "serve --only catalog .*--data-dir $work/data/catalog")
+  if [[ -n "$now" && "$now" != "$catalog" ]] && grep -q "catalog (pid $catalog) was killed by signal 9; starting it again" "$work/out.txt"; then
+    restarted=0; break
+  fi
+  sleep 0.05
+done
+check "a child killed with SIGKILL is started again" $restarted
+"$bin" run scenarios/flow/browse-catalog.yaml --target "$gateway" --admin-token "$token" >/dev/null 2>&1
+check "the shop answers again after the restart" $?
+
+kill -TERM "$launcher"
+stopped=1
+for _ in $(seq 1 200); do
+  if ! kill -0 "$launcher" 2>/dev/null && [[ $(pgrep -f -- "--data-dir $work/data/" | wc -l) -eq 0 ]]; then stopped=0; break; fi
+  sleep 0.05
+done
+launcher=""
+check "SIGTERM stops the launcher and every child" $stopped
+echo "processes: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]

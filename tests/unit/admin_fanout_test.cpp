@@ -1,0 +1,152 @@
+// The admin plane of a shop split over processes (platform/admin_fanout): which process a
+// request goes to and how answers merge. Pure logic: the processes are a fake sender.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "platform/admin_fanout.hpp"
+
+namespace {
+
+using nlohmann::json;
+using shopctl::platform::AdminAnswer;
+using shopctl::platform::AdminFanOut;
+using shopctl::platform::Deployment;
+
+AdminAnswer answer(int status, json body) {
+  AdminAnswer a;
+  a.status = status;
+  a.raw = body.dump();
+  a.body = std::move(body);
+  return a;
+}
+
+// Three processes: the gateway's (A), catalog's (B), order's (C); each keeps call records.
+struct FakeShop {
+  std::map<std::string, std::vector<json>> records;  // by admin URL, seq = index
+  std::vector<std::string> sent;                     // "URL METHOD PATH"
+  std::map<std::string, std::vector<json>> faults;
+
+  AdminAnswer operator()(const std::string& base, const std::string& method, const std::string& path,
+                         const std::optional<json>& body) {
+    sent.push_back(base + " " + method + " " + path);
+    if (path.rfind("/_admin/calls?since=", 0) == 0) {
+      auto since = std::stoull(path.substr(20));
+      auto& all = records[base];
+      json out = json::array();
+      for (std::size_t i = 0; i < all.size(); ++i) {
+        if (i >= since) out.push_back(all[i]);
+      }
+      return answer(200, {{"next_seq", all.size()}, {"records", out}, {"transitions", json::array()}});
+    }
+    if (path == "/_admin/faults" && method == "POST") {
+      faults[base].push_back(*body);
+      return answer(201, {{"id", (*body)["id"]}});
+    }
+    if (path == "/_admin/faults" && method == "GET") {
+      json items = json::array();
+      for (auto f : faults[base]) {
+        f["matched"] = base == "http://b" ? 3 : 0;
+        items.push_back(f);
+      }
+      return answer(200, {{"items", items}});
+    }
+    if (path == "/_admin/edges") {
+      if (base == "http://b") return answer(200, {{"edges", {{"order->catalog", {{"calls", 2}, {"errors", 1}, {"p99_ms", 9.0}}}}}, {"violations", 1}});
+      return answer(200, {{"edges", {{"order->catalog", {{"calls", 3}, {"errors", 0}, {"p99_ms", 4.0}}}}}, {"violations", 0}});
+    }
+    return answer(200, {{"ok", base}});
+  }
+  void record(const std::string& base, const std::string& edge) {
+    records[base].push_back({{"seq", records[base].size()}, {"edge", edge}, {"at_ms", records[base].size()}});
+  }
+};
+
+Deployment three_processes() {
+  json services = {{"items",
+                    {{{"name", "gateway"}, {"url", "http://g"}, {"admin", "http://a"}, {"running", true}},
+                     {{"name", "catalog"}, {"url", "http://c"}, {"admin", "http://b"}, {"remote", true}},
+                     {{"name", "order"}, {"url", "http://o"}, {"admin", "http://c2"}, {"remote", true}}}}};
+  return Deployment::from_services(services, "http://g");
+}
+
+}  // namespace
+
+TEST_CASE("a shop in one process is not split; three processes are, each with its services") {
+  json one = {{"items", {{{"name", "gateway"}, {"url", "http://g"}, {"admin", "http://g"}},
+                         {{"name", "catalog"}, {"url", "http://c"}, {"admin", "http://g"}}}}};
+  CHECK_FALSE(Deployment::from_services(one, "http://g").split());
+  // An older shop names no admin plane: one process too.
+  json older = {{"items", {{{"name", "gateway"}, {"url", "http://g"}}, {{"name", "catalog"}, {"url", "http://c"}}}}};
+  CHECK_FALSE(Deployment::from_services(older, "http://g").split());
+
+  auto d = three_processes();
+  REQUIRE(d.split());
+  CHECK(d.processes.size() == 3);
+  CHECK(d.admin_of("catalog") == "http://b");
+  CHECK(d.admin_of("gateway") == "http://a");
+  CHECK(d.admin_of("payment").empty());
+}
+
+TEST_CASE("stopping a service goes to its process; a fault goes to every process with one id") {
+  auto d = three_processes();
+  FakeShop shop;
+  AdminFanOut fan;
+  auto sender = std::ref(shop);
+  CHECK(AdminFanOut::handles("POST", "/_admin/services/catalog/stop"));
+  CHECK_FALSE(AdminFanOut::handles("GET", "/_admin/circuit-breakers"));
+  fan.send(d, sender, "POST", "/_admin/services/catalog/stop", std::nullopt);
+  CHECK(shop.sent == std::vector<std::string>{"http://b POST /_admin/services/catalog/stop"});
+
+  auto added = fan.send(d, sender, "POST", "/_admin/faults", json{{"target", "catalog"}, {"type", "hang"}});
+  CHECK(added.status == 201);
+  auto id = added.body.at("id").get<std::string>();
+  CHECK_FALSE(id.empty());
+  for (const auto& base : {"http://a", "http://b", "http://c2"}) {
+    REQUIRE(shop.faults[base].size() == 1);
+    CHECK(shop.faults[base][0]["id"] == id);
+  }
+  // Listed once, with the counts of every process added up.
+  auto listed = fan.send(d, sender, "GET", "/_admin/faults", std::nullopt);
+  REQUIRE(listed.body["items"].size() == 1);
+  CHECK(listed.body["items"][0]["matched"] == 3);
+}
+
+TEST_CASE("edges add up across processes; the p99 is the slower one's") {
+  auto d = three_processes();
+  FakeShop shop;
+  AdminFanOut fan;
+  auto merged = fan.send(d, std::ref(shop), "GET", "/_admin/edges", std::nullopt);
+  CHECK(merged.body["edges"]["order->catalog"]["calls"] == 8);  // 3 + 2 + 3
+  CHECK(merged.body["edges"]["order->catalog"]["errors"] == 1);
+  CHECK(merged.body["edges"]["order->catalog"]["p99_ms"] == 9.0);
+  CHECK(merged.body["violations"] == 1);
+}
+
+TEST_CASE("merged call records keep one numbering: records since a cursor are exactly the newer ones") {
+  auto d = three_processes();
+  FakeShop shop;
+  AdminFanOut fan;
+  auto sender = std::ref(shop);
+  shop.record("http://a", "client->gateway");
+  shop.record("http://b", "order->catalog");
+  // The cursor now, as the runner takes it before a step.
+  auto now = fan.send(d, sender, "GET", "/_admin/calls?since=9223372036854775807", std::nullopt);
+  auto cursor = now.body.at("next_seq").get<std::uint64_t>();
+  CHECK(now.body["records"].empty());
+  shop.record("http://b", "order->catalog");
+  shop.record("http://c2", "payment->order");
+  shop.record("http://a", "gateway->order");
+  auto since = fan.send(d, sender, "GET", "/_admin/calls?since=" + std::to_string(cursor), std::nullopt);
+  REQUIRE(since.body["records"].size() == 3);
+  for (const auto& r : since.body["records"]) CHECK(r["seq"].get<std::uint64_t>() >= cursor);
+  // From the start, the older two are numbered before the cursor and the newer three not.
+  auto all = fan.send(d, sender, "GET", "/_admin/calls?since=0", std::nullopt);
+  REQUIRE(all.body["records"].size() == 5);
+  int before = 0, after = 0;
+  for (const auto& r : all.body["records"]) (r["seq"].get<std::uint64_t>() >= cursor ? after : before)++;
+  CHECK(before == 2);
+  CHECK(after == 3);
+}
