@@ -65,7 +65,9 @@ int finish(const chaos::ChaosResult& result, const std::string& json_file) {
   return chaos::tally(result.verdicts).failed > 0 ? kExitExpectation : kExitOk;
 }
 
-int run_chaos_command(const ChaosCliOptions& o) {
+int run_chaos_command(const ChaosCliOptions& given) {
+  ChaosCliOptions o = given;
+  if (int rc = resolve_target("shopctl chaos", o.target, o.admin_token); rc != kExitOk) return rc;
   chaos::ChaosOptions options;
   try {
     options.duration = millis_option("--duration", o.duration);

@@ -2,6 +2,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <iostream>
+
+#include "platform/admin_fanout.hpp"
+
 namespace shopctl::cli {
 
 namespace {
@@ -10,6 +14,20 @@ int g_exit_code = kExitOk;
 
 int exit_code() { return g_exit_code; }
 void set_exit_code(int code) { g_exit_code = code; }
+
+int resolve_target(const char* command, std::string& target, std::string& admin_token) {
+  if (target.empty() || target.rfind("http://", 0) == 0) return kExitOk;
+  try {
+    auto file = platform::load_deployment_file(target);
+    platform::remember_deployment(file.gateway_url, file.deployment);
+    target = file.gateway_url;
+    if (admin_token.empty()) admin_token = file.admin_token;
+    return kExitOk;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << command << ": --target is neither an http:// URL nor a deployment file: " << e.what() << "\n";
+    return kExitInvalid;
+  }
+}
 
 void register_serve(CLI::App& app);
 void register_version(CLI::App& app);

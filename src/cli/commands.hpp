@@ -2,6 +2,8 @@
 // The subcommands of shopctl. The exit codes (kExitOk, kExitUsage, kExitInvalid, kExitShop,
 // kExitExpectation) are the public ones of <shopctl/version.hpp>; each subcommand's --help
 // says which it uses. docs/cli.md is `shopctl reference`: every command's --help.
+#include <string>
+
 #include <shopctl/version.hpp>
 
 namespace CLI {
@@ -14,5 +16,11 @@ void register_commands(CLI::App& app);
 // The exit code chosen by the subcommand that ran.
 int exit_code();
 void set_exit_code(int code);
+
+// `--target` takes a URL or a deployment file (docs/deploy.md): a file gives the gateway's
+// URL, the admin token when `admin_token` is empty, and where every process's admin plane is
+// (remembered for the admin clients of this process). Prints what is wrong, prefixed with
+// `command`, and returns its exit code (kExitInvalid for a bad file); kExitOk otherwise.
+int resolve_target(const char* command, std::string& target, std::string& admin_token);
 
 }  // namespace shopctl::cli

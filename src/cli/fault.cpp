@@ -36,19 +36,25 @@ struct FaultClearOptions {
 
 void add_shop_options(CLI::App* cmd, ShopAddress& shop) {
   cmd->add_option("--target", shop.target,
-                  "The running shop: any service URL, usually the gateway's")
+                  "The running shop: any service URL (usually the gateway's), or a deployment file")
       ->envname("SHOPCTL_TARGET")
       ->required();
   cmd->add_option("--admin-token", shop.admin_token,
-                  "The shop's admin token (printed by shopctl serve)")
-      ->envname("SHOPCTL_ADMIN_TOKEN")
-      ->required();
+                  "The shop's admin token (printed by shopctl serve; a deployment file may hold it)")
+      ->envname("SHOPCTL_ADMIN_TOKEN");
 }
 
 // Sends one admin request; on failure says why and returns the exit code (else kExitOk).
-int admin_call(const char* what, const ShopAddress& shop, const std::string& method,
+int admin_call(const char* what, const ShopAddress& given, const std::string& method,
                const std::string& path, const std::optional<nlohmann::json>& body,
                platform::AdminAnswer& answer) {
+  ShopAddress shop = given;
+  std::string command = std::string("shopctl fault ") + what;
+  if (int rc = resolve_target(command.c_str(), shop.target, shop.admin_token); rc != kExitOk) return rc;
+  if (shop.admin_token.empty()) {
+    std::cerr << command << ": --admin-token is required (or a deployment file with admin_token)\n";
+    return kExitUsage;
+  }
   try {
     platform::AdminClient admin(shop.target, shop.admin_token);
     answer = admin.send(method, path, body);

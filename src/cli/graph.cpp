@@ -90,7 +90,9 @@ int observe_file(const GraphOptions& o, observe_tools::ObservedGraph& graph) {
   return kExitOk;
 }
 
-int run_graph(const GraphOptions& o) {
+int run_graph(const GraphOptions& given) {
+  GraphOptions o = given;
+  if (int rc = resolve_target("shopctl graph", o.target, o.admin_token); rc != kExitOk) return rc;
   if (!o.target.empty() && o.admin_token.empty()) {
     std::cerr << "shopctl graph: --target needs --admin-token (printed by shopctl serve)\n";
     return kExitUsage;

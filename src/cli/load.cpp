@@ -114,7 +114,9 @@ FaultFile faults_from_file(const std::string& file) {
   return out;
 }
 
-int run_load_command(const LoadCliOptions& o) {
+int run_load_command(const LoadCliOptions& given) {
+  LoadCliOptions o = given;
+  if (int rc = resolve_target("shopctl load", o.target, o.admin_token); rc != kExitOk) return rc;
   load::LoadOptions options;
   std::vector<load::Threshold> thresholds;
   try {
@@ -269,7 +271,7 @@ void register_load(CLI::App& app) {
       "      --fault '{\"target\":\"catalog\",\"type\":\"delay\",\"delay_ms\":2000,\"from\":\"order\"}'\n"
       "  shopctl load --users 16 --faults scenarios/resilience/catalog-hangs-breaker-opens.yaml\n"
       "  shopctl load --target http://127.0.0.1:8080 --admin-token adm_... --users 8\n");
-  cmd->add_option("--target", o->target, "A running shop's gateway URL (default: start one in-process)");
+  cmd->add_option("--target", o->target, "A running shop's gateway URL, or a deployment file (default: start one in-process)");
   cmd->add_option("--admin-token", o->admin_token, "The running shop's admin token (for faults and breaker transitions)");
   cmd->add_option("--config", o->config_file, "YAML settings for the in-process shop")->check(CLI::ExistingFile);
   cmd->add_option("--users", o->users, "Virtual users (closed loop: all busy; open loop: the pool; default 16 / 64)");

@@ -47,7 +47,9 @@ int run_validate(const std::vector<std::string>& paths) {
   return kExitOk;
 }
 
-int run_run(const RunCliOptions& o) {
+int run_run(const RunCliOptions& given) {
+  RunCliOptions o = given;
+  if (int rc = resolve_target("shopctl run", o.target, o.admin_token); rc != kExitOk) return rc;
   auto loaded = load(o.paths);
   if (!loaded.ok()) {
     std::cerr << loaded.format_diagnostics();
@@ -123,7 +125,7 @@ void register_run(CLI::App& app) {
   cmd->add_option("-j,--jobs", o->jobs,
                   "Scenarios run in parallel (default: the number of cores; with --target, those "
                   "that change shared state run alone)");
-  cmd->add_option("--target", o->target, "Run against a running shop: its gateway URL");
+  cmd->add_option("--target", o->target, "Run against a running shop: its gateway URL, or a deployment file (docs/deploy.md)");
   cmd->add_option("--admin-token", o->admin_token, "The running shop's admin token (with --target)");
   cmd->add_option("--junit", o->junit, "Write a JUnit XML report (one testcase per scenario)");
   cmd->add_option("--json", o->json, "Write a JSON report (steps, requests, calls, breaker transitions)");

@@ -91,6 +91,15 @@ AdminAnswer AdminClient::send(const std::string& method, const std::string& path
                               std::chrono::nanoseconds timeout) {
   if (AdminFanOut::handles(method, path)) {
     if (!split_known_) {
+      if (auto known = remembered_deployment(base_url_)) {
+        split_known_ = true;
+        if (known->split()) {
+          split_ = std::make_unique<Split>();
+          split_->deployment = std::move(*known);
+        }
+      }
+    }
+    if (!split_known_) {
       // Once: is this shop one process or several? A shop that cannot say (no answer, an
       // older shop) is taken as one process, and asked again next time.
       auto answer = send_admin_request(*client_, base_url_ + "/_admin/services", admin_token_, "GET",

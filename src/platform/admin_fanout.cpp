@@ -2,6 +2,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "platform/http/client.hpp"
 
 #include "platform/security/random.hpp"
 
@@ -88,6 +94,82 @@ Deployment Deployment::from_services(const json& answer, const std::string& aske
   // runs something.
   if (d.processes.front().services.empty() && d.processes.size() > 1) d.processes.erase(d.processes.begin());
   return d;
+}
+
+DeploymentFile load_deployment_file(const std::string& path) {
+  auto fail = [&](const std::string& what) { return std::invalid_argument(path + ": " + what); };
+  std::ifstream in(path);
+  if (!in) throw fail("cannot read the deployment file");
+  std::stringstream text;
+  text << in.rdbuf();
+  YAML::Node root;
+  try {
+    root = YAML::Load(text.str());
+  } catch (const YAML::Exception& e) {
+    throw fail("line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (!root.IsMap()) throw fail("expected a map with admin_token and services");
+  for (const auto& kv : root) {
+    auto key = kv.first.Scalar();
+    if (key != "admin_token" && key != "services") throw fail("unknown key '" + key + "' (admin_token, services)");
+  }
+  DeploymentFile file;
+  if (root["admin_token"]) {
+    if (!root["admin_token"].IsScalar()) throw fail("admin_token must be a string");
+    file.admin_token = root["admin_token"].Scalar();
+  }
+  auto services = root["services"];
+  if (!services || !services.IsMap() || services.size() == 0) throw fail("services must map each service to {url, admin}");
+  json items = json::array();
+  for (const auto& kv : services) {
+    auto name = kv.first.Scalar();
+    std::string url, admin;
+    if (kv.second.IsScalar()) {
+      url = kv.second.Scalar();
+    } else if (kv.second.IsMap() && kv.second["url"] && kv.second["url"].IsScalar()) {
+      url = kv.second["url"].Scalar();
+      if (kv.second["admin"]) admin = kv.second["admin"].Scalar();
+    } else {
+      throw fail("services." + name + " must be a URL or {url, admin}");
+    }
+    for (const auto* u : {&url, &admin}) {
+      if (u->empty()) continue;
+      try {
+        http::parse_base_url(*u);
+      } catch (const std::invalid_argument&) {
+        throw fail("services." + name + ": '" + *u + "' is not a URL like http://10.0.0.2:7002");
+      }
+    }
+    if (name == "gateway") file.gateway_url = url;
+    items.push_back({{"name", name}, {"url", url}, {"admin", admin.empty() ? url : admin}, {"remote", true}});
+  }
+  if (file.gateway_url.empty()) throw fail("services.gateway is missing: the tools reach the shop through it");
+  file.deployment = Deployment::from_services({{"items", items}}, file.gateway_url);
+  return file;
+}
+
+namespace {
+std::mutex remembered_mu;
+std::map<std::string, Deployment>& remembered() {
+  static std::map<std::string, Deployment> all;
+  return all;
+}
+std::string trimmed(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+}  // namespace
+
+void remember_deployment(const std::string& gateway_url, const Deployment& deployment) {
+  std::lock_guard lock(remembered_mu);
+  remembered()[trimmed(gateway_url)] = deployment;
+}
+
+std::optional<Deployment> remembered_deployment(const std::string& gateway_url) {
+  std::lock_guard lock(remembered_mu);
+  auto it = remembered().find(trimmed(gateway_url));
+  if (it == remembered().end()) return std::nullopt;
+  return it->second;
 }
 
 bool AdminFanOut::handles(const std::string& method, std::string_view full_path) {

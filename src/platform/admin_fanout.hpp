@@ -39,6 +39,26 @@ struct Deployment {
   static Deployment from_services(const nlohmann::json& answer, const std::string& asked_url);
 };
 
+// A deployment file (docs/deploy.md): the shop's admin token and, for each service, its URL and
+// the admin plane of the process that runs it; what `--target FILE` reads instead of asking
+// the gateway.
+//   admin_token: adm_...
+//   services:
+//     gateway: {url: http://10.0.0.7:8080, admin: http://10.0.0.7:9000}
+//     catalog: {url: http://10.0.0.2:7002, admin: http://10.0.0.2:9000}
+struct DeploymentFile {
+  std::string gateway_url;
+  std::string admin_token;
+  Deployment deployment;
+};
+// Throws std::invalid_argument naming the file and what is wrong.
+DeploymentFile load_deployment_file(const std::string& path);
+
+// The deployment of the shop at `gateway_url`, when one was read from a file (the CLI
+// remembers it for the process): the admin clients and the runner use it instead of asking.
+void remember_deployment(const std::string& gateway_url, const Deployment& deployment);
+std::optional<Deployment> remembered_deployment(const std::string& gateway_url);
+
 // Sends one admin request to base_url + path (throws http::TransportError when no answer).
 using AdminSender = std::function<AdminAnswer(const std::string& base_url, const std::string& method,
                                               const std::string& path,

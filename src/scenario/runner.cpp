@@ -92,7 +92,8 @@ class ShopDriver {
     auto j = json_of(res);
     for (const auto& item : j.at("items")) urls_[item.at("name").get<std::string>()] = item.at("url");
     // A shop split over processes: the shop-wide admin requests fan out (docs/deploy.md).
-    auto deployment = platform::Deployment::from_services(j, gateway_url_);
+    auto deployment = platform::remembered_deployment(gateway_url_)
+                          .value_or(platform::Deployment::from_services(j, gateway_url_));
     if (deployment.split()) deployment_ = std::move(deployment);
     // A shop without the route (older) leaves ${provider_api_key} undefined at run time.
     auto key = admin(client, "GET", "/_admin/provider-api-key", std::nullopt, std::chrono::seconds(5),

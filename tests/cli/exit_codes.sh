@@ -76,6 +76,11 @@ expect_code 1 "chaos: a bad duration" "$shopctl" chaos --duration soon
 expect_code 1 "chaos: --target without a token" "$shopctl" chaos --target http://127.0.0.1:1
 expect_code 3 "chaos: unreachable target" "$shopctl" chaos --target http://127.0.0.1:1 --admin-token x --quiet
 expect_output "could not be driven" "chaos says the shop could not be driven"
+expect_code 2 "graph: --target names no URL nor a deployment file" "$shopctl" graph --target "$tmp/missing.yaml" --admin-token x
+expect_output "neither an http:// URL nor a deployment file" "graph says what --target takes"
+printf 'admin_token: adm_x\nservices:\n  catalog: {url: http://127.0.0.1:1}\n' > "$tmp/nogateway.yaml"
+expect_code 2 "fault: a deployment file without the gateway" "$shopctl" fault list --target "$tmp/nogateway.yaml"
+expect_output "services.gateway is missing" "fault says what the file lacks"
 expect_code 0 "chaos: help" "$shopctl" chaos --help
 expect_output "Exit codes: 0 every invariant holds" "chaos --help documents the exit codes"
 expect_code 0 "chaos: the schedule of a seed" "$shopctl" chaos --seed 7 --crash --print-schedule

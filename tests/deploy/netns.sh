@@ -79,6 +79,14 @@ token="adm_$(hex 16)"
   done
 } > "$work/split.yaml"
 chmod 600 "$work/split.yaml"
+# The same addresses as a deployment file for the tools (docs/deploy.md): chaos reads it.
+{
+  echo "admin_token: $token"
+  echo "services:"
+  for s in "${services[@]}"; do
+    echo "  $s: {url: http://${addr[$s]}:${port[$s]}, admin: http://${addr[$s]}:9000}"
+  done
+} > "$work/deployment.yaml"
 
 start() {  # start SERVICE
   local s=$1
@@ -119,8 +127,9 @@ check "the scenario suite across six network namespaces" $suite
 grep -qE "^scenarios: [1-9][0-9]* passed, 0 failed" "$work/suite.txt"
 check "the suite ran scenarios and none failed" $?
 
-# 2. Chaos against the split shop; payment's process is killed with SIGKILL and started again.
-in_client "$bin" chaos --target "$gateway" --admin-token "$token" --duration 20s --seed 5 --users 8 \
+# 2. Chaos against the split shop, given as a deployment file; payment's process is killed
+#    with SIGKILL and started again.
+in_client "$bin" chaos --target "$work/deployment.yaml" --duration 20s --seed 5 --users 8 \
   --json reports/netns.chaos.json >"$work/chaos.txt" 2>&1 &
 chaos=$!
 sleep 6
