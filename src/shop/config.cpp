@@ -186,13 +186,14 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
       w.issue(n, "only must be a list of services, like [catalog, order]");
     } else {
       std::vector<std::string> only;
+      const auto issues_before = w.issues.size();
       for (const auto& item : n) {
         auto s = w.string(item, "only");
         if (!s) continue;
         if (!service_set.count(*s)) w.issue(item, "only: no service '" + *s + "' (gateway, auth, catalog, order, payment, provider)");
         else if (std::find(only.begin(), only.end(), *s) == only.end()) only.push_back(*s);
       }
-      config.only = std::move(only);
+      if (w.issues.size() == issues_before) config.only = std::move(only);
     }
   }
   if (auto n = root["peers"]) {
@@ -203,7 +204,8 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
         PeerAddress peer;
         std::optional<std::string> url, admin;
         if (kv.second.IsMap()) {
-          if (!w.check_map(kv.second, "peers." + name, {"url", "admin"})) continue;
+          const auto issues_before = w.issues.size();
+          if (!w.check_map(kv.second, "peers." + name, {"url", "admin"}) || w.issues.size() != issues_before) continue;
           if (auto u = kv.second["url"]) url = w.string(u, "peers." + name + ".url");
           else w.issue(kv.second, "peers." + name + " needs url");
           if (auto a = kv.second["admin"]) admin = w.string(a, "peers." + name + ".admin");
@@ -402,7 +404,16 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
     }
   }
   if (auto n = root["provider"]) {
-    if (w.check_map(n, "provider", {"webhook_retry"})) {
+    if (w.check_map(n, "provider", {"webhook_retry", "public_url"})) {
+      if (auto u = n["public_url"]) {
+        if (auto text = w.string(u, "provider.public_url")) {
+          auto url = *text;
+          while (!url.empty() && url.back() == '/') url.pop_back();
+          bool ok = (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) && url.find_first_of(" \t\r\n\"<>") == std::string::npos;
+          if (!ok) w.issue(u, "provider.public_url must be an http:// or https:// URL, got '" + *text + "'");
+          else config.provider_public_url = url;
+        }
+      }
       if (auto r = n["webhook_retry"]) {
         if (w.check_map(r, "provider.webhook_retry",
                         {"initial_backoff", "max_backoff", "give_up_after"})) {
@@ -491,6 +502,7 @@ std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root) {
       {"auth.password_workers", "the password-hashing threads are started when the shop starts"},
       {"auth.password_queue", "the password-hashing queue is sized when the shop starts"},
       {"auth.demo_user", "the demo user is created when the shop starts"},
+      {"provider.public_url", "the provider's pay links are built with it from the shop's start"},
   };
   const std::string default_why = "the service reads it when the shop starts";
   auto reason_for = [&](const std::string& key, const std::string& sub) -> const std::string& {

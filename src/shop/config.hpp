@@ -52,6 +52,9 @@ struct ShopConfig {
   std::vector<std::string> only;
   std::map<std::string, PeerAddress> peers;
   std::optional<std::uint16_t> admin_port;
+  // Where shoppers' browsers reach the payment provider (its pay links): config
+  // `provider.public_url`; empty: its `peers:` URL, else where it listens.
+  std::string provider_public_url;
   std::filesystem::path data_dir;              // empty: a temporary folder
   std::uint64_t seed = 0;                      // faults and retry jitter
 

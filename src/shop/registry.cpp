@@ -74,7 +74,8 @@ std::vector<ServiceSpec> build_registry() {
       maker<provider::ProviderService>([](const ShopConfig& c) {
         provider::ProviderSettings s{port_of(c, "provider"), c.webhook_secret};
         s.api_key = c.provider_api_key;
-        if (auto it = c.peers.find("provider"); it != c.peers.end()) s.public_url = it->second.url;
+        if (!c.provider_public_url.empty()) s.public_url = c.provider_public_url;
+        else if (auto it = c.peers.find("provider"); it != c.peers.end()) s.public_url = it->second.url;
         s.webhook_retry = {c.webhook_retry_initial_backoff, c.webhook_retry_max_backoff,
                            c.webhook_retry_give_up_after};
         return s;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include <yaml-cpp/yaml.h>
 
@@ -42,4 +43,34 @@ TEST_CASE("order.payment_timeout must be a duration of at least one second") {
   auto issues = apply_yaml("order: {payment_timout: 10m}", config);
   REQUIRE(issues.size() == 1);
   CHECK(issues[0].message.find("unknown key 'payment_timout'") != std::string::npos);
+}
+
+TEST_CASE("a split shop's settings: only, peers (a URL or {url, admin}), admin_port, provider.public_url") {
+  shop::ShopConfig config;
+  CHECK(apply_yaml("only: [catalog, order, catalog]\n"
+                   "peers:\n  gateway: http://10.0.0.7:8080\n"
+                   "  payment: {url: http://payment:7004, admin: http://payment:9000}\n"
+                   "admin_port: 9000\n"
+                   "provider: {public_url: https://pay.example.test/}\n",
+                   config)
+            .empty());
+  CHECK(config.only == std::vector<std::string>{"catalog", "order"});
+  CHECK(config.peers.at("gateway").url == "http://10.0.0.7:8080");
+  CHECK(config.peers.at("gateway").admin.empty());
+  CHECK(config.peers.at("payment").admin == "http://payment:9000");
+  CHECK(config.admin_port == std::uint16_t{9000});
+  CHECK(config.provider_public_url == "https://pay.example.test");
+}
+
+TEST_CASE("a split shop's settings are checked: unknown services, bad URLs, an empty only") {
+  for (const std::string bad : {"only: [catalog, warehouse]", "only: []", "only: catalog",
+                                "peers: {warehouse: http://10.0.0.9:1}", "peers: {catalog: ftp://x:1}",
+                                "peers: {catalog: {admin: http://x:9000}}", "peers: {catalog: {url: http://x:1, extra: 1}}",
+                                "admin_port: 70000", "provider: {public_url: 'javascript:alert(1)'}"}) {
+    CAPTURE(bad);
+    shop::ShopConfig config;
+    CHECK_FALSE(apply_yaml(bad, config).empty());
+    CHECK(config.only.empty());
+    CHECK(config.peers.empty());
+  }
 }
