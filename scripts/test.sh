@@ -58,6 +58,7 @@ mkdir -p reports
 step "unit and integration tests" ./build/shopctl_tests --reporters=console --no-intro=true
 step "scenario suite" ./build/shopctl run scenarios/ --junit reports/scenarios.junit.xml --json reports/scenarios.json
 step "CLI exit codes" bash tests/cli/exit_codes.sh ./build/shopctl
+step "shell completion" bash tests/cli/completion.sh ./build/shopctl
 step "identity across a SIGKILL" bash tests/cli/restart_identity.sh ./build/shopctl
 step "scenario suite against a running shop" bash tests/cli/target_mode.sh ./build/shopctl
 step "one process per service (serve --processes)" bash tests/cli/processes.sh ./build/shopctl

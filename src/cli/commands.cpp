@@ -37,6 +37,7 @@ void register_fault(CLI::App& app);
 void register_load(CLI::App& app);
 void register_chaos(CLI::App& app);
 void register_reference(CLI::App& app);
+void register_completion(CLI::App& app);
 
 void register_commands(CLI::App& app) {
   register_serve(app);
@@ -46,6 +47,7 @@ void register_commands(CLI::App& app) {
   register_load(app);
   register_chaos(app);
   register_version(app);
+  register_completion(app);
   register_reference(app);
 }
 

@@ -34,3 +34,33 @@ TEST_CASE("docs/cli.md is exactly what shopctl reference prints") {
   CHECK_MESSAGE(committed.str() == generated,
                 "docs/cli.md is out of date: ./build/shopctl reference > docs/cli.md");
 }
+
+TEST_CASE("docs/shopctl.1 is exactly what shopctl reference --man prints, a man page of every command") {
+  std::string command = std::string(SHOPCTL_BINARY) + " reference --man";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string generated;
+  std::array<char, 4096> buf{};
+  while (auto n = fread(buf.data(), 1, buf.size(), pipe)) generated.append(buf.data(), n);
+  REQUIRE(pclose(pipe) == 0);
+  CHECK(generated.find(".TH SHOPCTL 1") != std::string::npos);
+  for (const char* section : {".SS \"shopctl run\"", ".SS \"shopctl serve\"", ".SS \"shopctl fault add\"",
+                              ".SS \"shopctl completion\"", ".SH EXIT STATUS"}) {
+    CHECK_MESSAGE(generated.find(section) != std::string::npos, section);
+  }
+  // No help line may start a roff request by accident.
+  std::istringstream lines(generated);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || (line[0] != '.' && line[0] != '\'')) continue;
+    bool request = line.rfind(".TH", 0) == 0 || line.rfind(".SH", 0) == 0 || line.rfind(".SS", 0) == 0 ||
+                   line == ".nf" || line == ".fi" || line.rfind(".B ", 0) == 0 || line.rfind(".I ", 0) == 0 ||
+                   line.rfind(".\\\"", 0) == 0;
+    CHECK_MESSAGE(request, line);
+  }
+  std::ifstream file(std::string(SHOPCTL_SOURCE_DIR) + "/docs/shopctl.1");
+  REQUIRE_MESSAGE(file.good(), "docs/shopctl.1 is missing: ./build/shopctl reference --man > docs/shopctl.1");
+  std::stringstream committed;
+  committed << file.rdbuf();
+  CHECK_MESSAGE(committed.str() == generated,
+                "docs/shopctl.1 is out of date: ./build/shopctl reference --man > docs/shopctl.1");
+}

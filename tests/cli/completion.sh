@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `shopctl completion`: the bash script completes subcommands, sub-subcommands and options as
+# a shell would ask it to; zsh and fish name every subcommand.   tests/cli/completion.sh BIN
+set -uo pipefail
+bin=${1:-./build/shopctl}
+passed=0; failed=0
+expect() {  # expect NAME WANTED-WORD WORDS...
+  local name=$1 want=$2; shift 2
+  local got
+  got=$(bash -c 'source <("$0" completion bash); COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _shopctl; printf "%s\n" "${COMPREPLY[@]}"' "$bin" "$@")
+  if grep -qx -- "$want" <<<"$got"; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $name: wanted '$want' in: $(tr '\n' ' ' <<<"$got")"; fi
+}
+expect "a subcommand" run shopctl ru
+expect "a subcommand, from nothing" chaos shopctl ""
+expect "an option of run" --target shopctl run --ta
+expect "an option after a value" --junit shopctl run scenarios/ --ju
+expect "a sub-subcommand" add shopctl fault a
+expect "an option of fault add" --target-service shopctl fault add --target-s
+expect "serve's new options" --processes shopctl serve --proc
+expect "a file for a value" scenarios shopctl run scen
+for shell in zsh fish; do
+  out=$("$bin" completion "$shell")
+  ok=1
+  for sub in serve run validate graph fault load chaos version; do grep -q -- "$sub" <<<"$out" || ok=0; done
+  if [[ $ok -eq 1 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $shell names every subcommand"; fi
+done
+"$bin" completion tcsh >/dev/null 2>&1
+if [[ $? -eq 1 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: an unknown shell is a usage error"; fi
+echo "completion: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
