@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "scenario/interpolate.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/report.hpp"
 #include "scenario/runner.hpp"
@@ -25,17 +26,36 @@ struct RunCliOptions {
   std::vector<std::string> tags;
   std::vector<std::string> skip_tags;
   bool verbose = false;
+  bool fail_fast = false;
   std::string color = "auto";
+  std::vector<std::string> vars;  // NAME=VALUE
+  std::string vars_file;
 };
 
-scenario::LoadResult load(const std::vector<std::string>& paths) {
+scenario::LoadResult load(const std::vector<std::string>& paths,
+                          const std::map<std::string, std::string>& vars) {
   scenario::ParseOptions options;
   options.validate_config = scenario::validate_shop_config;
+  for (const auto& [name, _] : vars) options.known_vars.insert(name);
   return scenario::load_scenarios(paths, options);
 }
 
-int run_validate(const std::vector<std::string>& paths) {
-  auto loaded = load(paths);
+// --var and --vars-file, or nullopt after saying what is wrong.
+std::optional<std::map<std::string, std::string>> read_vars(const char* command, const std::vector<std::string>& pairs,
+                                                            const std::string& file) {
+  try {
+    return scenario::command_line_vars(pairs, file);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << command << ": " << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
+int run_validate(const std::vector<std::string>& paths, const std::vector<std::string>& pairs,
+                 const std::string& vars_file) {
+  auto vars = read_vars("shopctl validate", pairs, vars_file);
+  if (!vars) return kExitUsage;
+  auto loaded = load(paths, *vars);
   if (!loaded.ok()) {
     std::cerr << loaded.format_diagnostics();
     std::cerr << loaded.diagnostics.size() << " problem(s) in " << loaded.files.size() << " file(s)\n";
@@ -50,7 +70,9 @@ int run_validate(const std::vector<std::string>& paths) {
 int run_run(const RunCliOptions& given) {
   RunCliOptions o = given;
   if (int rc = resolve_target("shopctl run", o.target, o.admin_token); rc != kExitOk) return rc;
-  auto loaded = load(o.paths);
+  auto vars = read_vars("shopctl run", o.vars, o.vars_file);
+  if (!vars) return kExitUsage;
+  auto loaded = load(o.paths, *vars);
   if (!loaded.ok()) {
     std::cerr << loaded.format_diagnostics();
     std::cerr << "shopctl run: " << loaded.diagnostics.size()
@@ -65,6 +87,8 @@ int run_run(const RunCliOptions& given) {
   options.jobs = o.jobs;
   options.tags = o.tags;
   options.skip_tags = o.skip_tags;
+  options.vars = *vars;
+  options.fail_fast = o.fail_fast;
   if (!o.target.empty()) {
     options.target = o.target;
     options.admin_token = o.admin_token;
@@ -120,6 +144,7 @@ void register_run(CLI::App& app) {
       "  shopctl run scenarios/resilience --jobs 1 --verbose\n"
       "  shopctl run scenarios/ --junit reports/junit.xml --json reports/run.json\n"
       "  shopctl run scenarios/ --tags checkout --skip-tags slow\n"
+      "  shopctl run scenarios/ --var email=ada@shop.test --vars-file ci.yaml --fail-fast\n"
       "  shopctl run scenarios/flow --target http://127.0.0.1:8080 --admin-token adm_...\n");
   cmd->add_option("paths", o->paths, "Scenario files or folders (searched for *.yaml, *.yml)")->required();
   cmd->add_option("-j,--jobs", o->jobs,
@@ -132,6 +157,9 @@ void register_run(CLI::App& app) {
   cmd->add_option("--tags", o->tags, "Run only scenarios with one of these tags")->delimiter(',');
   cmd->add_option("--skip-tags", o->skip_tags, "Skip scenarios with any of these tags")->delimiter(',');
   cmd->add_flag("-v,--verbose", o->verbose, "Print every step as it runs");
+  cmd->add_option("--var", o->vars, "Set ${NAME} for every scenario: NAME=VALUE (repeatable; a scenario's own vars: cannot override it)");
+  cmd->add_option("--vars-file", o->vars_file, "YAML map of variables (NAME: VALUE); --var overrides it")->check(CLI::ExistingFile);
+  cmd->add_flag("--fail-fast", o->fail_fast, "Start no scenario after the first that fails (the rest are reported skipped)");
   cmd->add_option("--color", o->color, "auto, always or never")->check(CLI::IsMember({"auto", "always", "never"}));
   cmd->callback([o] { set_exit_code(run_run(*o)); });
 
@@ -139,7 +167,11 @@ void register_run(CLI::App& app) {
   auto* validate = app.add_subcommand("validate", "Check scenario files without running anything");
   validate->footer("Exit codes: 0 valid, 1 bad command line, 2 a file is invalid.\n\nExample:\n  shopctl validate scenarios/\n");
   validate->add_option("paths", *paths, "Scenario files or folders")->required();
-  validate->callback([paths] { set_exit_code(run_validate(*paths)); });
+  auto pairs = std::make_shared<std::vector<std::string>>();
+  auto vars_file = std::make_shared<std::string>();
+  validate->add_option("--var", *pairs, "A variable the files may use: NAME=VALUE (repeatable), as run takes it");
+  validate->add_option("--vars-file", *vars_file, "YAML map of variables, as run takes it")->check(CLI::ExistingFile);
+  validate->callback([paths, pairs, vars_file] { set_exit_code(run_validate(*paths, *pairs, *vars_file)); });
 }
 
 }  // namespace shopctl::cli

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <random>
 
+#include <yaml-cpp/yaml.h>
+
 namespace shopctl::scenario {
 namespace {
 
@@ -20,6 +22,17 @@ bool is_identifier(std::string_view s) {
     if (!is_identifier_char(c)) return false;
   }
   return true;
+}
+
+void check_var_name(const std::string& name, const std::string& where) {
+  if (!is_identifier(name)) {
+    throw std::invalid_argument(where + ": '" + name +
+                                "' is not a variable name (letters, digits and _, not starting with a digit)");
+  }
+  if (name == kRunIdVariable || name == kUuidVariable || name == kTokenVariable ||
+      name == kProviderApiKeyVariable || name == "env") {
+    throw std::invalid_argument(where + ": ${" + name + "} is built in and cannot be set");
+  }
 }
 
 void append_text(std::vector<TemplatePart>& parts, std::string_view text, std::size_t offset) {
@@ -202,6 +215,41 @@ nlohmann::json expand(const nlohmann::json& template_value, const Variables& var
     return out;
   }
   return template_value;
+}
+
+std::map<std::string, std::string> command_line_vars(const std::vector<std::string>& pairs,
+                                                     const std::string& vars_file) {
+  std::map<std::string, std::string> vars;
+  if (!vars_file.empty()) {
+    YAML::Node root;
+    try {
+      root = YAML::LoadFile(vars_file);
+    } catch (const YAML::BadFile&) {
+      throw std::invalid_argument("--vars-file " + vars_file + ": cannot read it");
+    } catch (const YAML::Exception& e) {
+      throw std::invalid_argument("--vars-file " + vars_file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
+    if (root && !root.IsNull()) {
+      if (!root.IsMap()) throw std::invalid_argument("--vars-file " + vars_file + ": expected a map of names to values");
+      for (const auto& kv : root) {
+        auto name = kv.first.Scalar();
+        check_var_name(name, "--vars-file " + vars_file + ":" + std::to_string(kv.first.Mark().line + 1));
+        if (!kv.second.IsScalar()) {
+          throw std::invalid_argument("--vars-file " + vars_file + ":" + std::to_string(kv.second.Mark().line + 1) +
+                                      ": " + name + " must be a text, a number or a boolean");
+        }
+        vars[name] = kv.second.Scalar();
+      }
+    }
+  }
+  for (const auto& pair : pairs) {
+    auto eq = pair.find('=');
+    if (eq == std::string::npos) throw std::invalid_argument("--var takes NAME=VALUE, got '" + pair + "'");
+    auto name = pair.substr(0, eq);
+    check_var_name(name, "--var");
+    vars[name] = pair.substr(eq + 1);
+  }
+  return vars;
 }
 
 }  // namespace shopctl::scenario

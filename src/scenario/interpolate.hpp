@@ -29,6 +29,12 @@ inline constexpr std::string_view kTokenVariable = "token";
 inline constexpr std::string_view kProviderApiKeyVariable = "provider_api_key";
 inline constexpr std::string_view kEnvPrefix = "env.";
 
+// Variables from the command line (`--var NAME=VALUE`, repeatable, and `--vars-file FILE`, a
+// YAML map of names to scalars; a --var overrides the file). Names are identifiers and not a
+// built-in. Throws std::invalid_argument saying what is wrong.
+std::map<std::string, std::string> command_line_vars(const std::vector<std::string>& pairs,
+                                                     const std::string& vars_file);
+
 // Thrown at run time for an undefined name (or a malformed template that escaped validation).
 class InterpolationError : public std::runtime_error {
  public:

@@ -104,6 +104,7 @@ class ScenarioParser {
 };
 
 std::optional<Scenario> ScenarioParser::parse(const YAML::Node& root) {
+  for (const auto& name : options_.known_vars) ctx_.scope().names.insert(name);
   Scenario scenario;
   scenario.file = ctx_.file();
   scenario.name = std::filesystem::path(ctx_.file()).stem().string();

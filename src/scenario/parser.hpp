@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,8 @@ Diagnostic diagnostic_at(const YAML::Node& node, const std::string& file, std::s
 struct ParseOptions {
   // Validates `config:` when a scenario has one; empty (the default) accepts any mapping.
   ConfigValidator validate_config;
+  // Variables defined from outside the file (`run --var`): known to every scenario.
+  std::set<std::string> known_vars;
 };
 
 struct ParseResult {

@@ -255,7 +255,16 @@ class ScenarioRun {
       vars_.set(std::string(kRunIdVariable), security_run_id());
       if (driver_.provider_api_key())
         vars_.set(std::string(kProviderApiKeyVariable), *driver_.provider_api_key());
-      vars_.define(sc_.vars);
+      for (const auto& [name, value] : options_.vars) vars_.set(name, value);
+      if (options_.vars.empty()) {
+        vars_.define(sc_.vars);
+      } else {
+        std::vector<std::pair<std::string, json>> own;
+        for (const auto& v : sc_.vars) {
+          if (!options_.vars.count(v.first)) own.push_back(v);
+        }
+        vars_.define(own);
+      }
       start_seq_ = next_seq();
       step_cursor_ = start_seq_;
       bool setup_ok = run_phase("setup", sc_.setup, result);
@@ -1131,6 +1140,19 @@ namespace {
 
 // Runs run_one() for each of `indices` on up to `jobs` threads, storing each result and
 // reporting progress as it finishes. `annotate` adds to a result before it is reported.
+bool failed(const ScenarioResult& r) {
+  return r.status != ScenarioStatus::passed && r.status != ScenarioStatus::skipped;
+}
+
+ScenarioResult skipped_by_fail_fast(const Scenario& sc) {
+  ScenarioResult r;
+  r.name = sc.name;
+  r.file = sc.file;
+  r.tags = sc.tags;
+  r.status = ScenarioStatus::skipped;
+  return r;
+}
+
 void run_parallel(const std::vector<Scenario>& scenarios, const std::vector<std::size_t>& indices, unsigned jobs,
                   const RunOptions& options, RunSummary& summary, const std::function<void(std::size_t)>& report,
                   std::mutex& mu, const std::function<void(ScenarioResult&)>& annotate = {}) {
@@ -1141,8 +1163,14 @@ void run_parallel(const std::vector<Scenario>& scenarios, const std::vector<std:
       auto k = next.fetch_add(1);
       if (k >= indices.size()) return;
       auto i = indices[k];
-      auto result = run_one(scenarios[i], options);
-      if (annotate) annotate(result);
+      ScenarioResult result;
+      if (options.fail_fast && options.stop->load()) {
+        result = skipped_by_fail_fast(scenarios[i]);
+      } else {
+        result = run_one(scenarios[i], options);
+        if (annotate) annotate(result);
+        if (options.fail_fast && failed(result)) options.stop->store(true);
+      }
       std::lock_guard lock(mu);
       summary.results[i] = std::move(result);
       report(i);
@@ -1258,6 +1286,12 @@ void run_against_target(const std::vector<Scenario>& scenarios, const std::vecto
   for (auto i : alone) {
     ScenarioResult result;
     std::optional<std::int64_t> offset;
+    if (options.fail_fast && options.stop->load()) {
+      std::lock_guard lock(mu);
+      summary.results[i] = skipped_by_fail_fast(scenarios[i]);
+      report(i);
+      continue;
+    }
     try {
       offset = shop.restore();
       shop.apply(scenarios[i]);
@@ -1265,6 +1299,7 @@ void run_against_target(const std::vector<Scenario>& scenarios, const std::vecto
     } catch (const std::exception& e) {
       result = error_result(scenarios[i], e.what());
     }
+    if (options.fail_fast && failed(result)) options.stop->store(true);
     result.exclusive = true;
     result.exclusive_reason = reasons[i];
     result.clock_offset_ms = offset;

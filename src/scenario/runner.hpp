@@ -7,6 +7,9 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <memory>
+#include <map>
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,13 @@ struct RunOptions {
   std::vector<std::string> tags;      // run only scenarios with one of these tags
   std::vector<std::string> skip_tags; // skip scenarios with any of these
   bool verbose = false;               // print every step
+  // Variables from the command line (--var, --vars-file): defined before a scenario's own
+  // `vars:`, which cannot override them.
+  std::map<std::string, std::string> vars;
+  // --fail-fast: after the first scenario that does not pass, start no other (they are
+  // reported skipped); those already running finish.
+  bool fail_fast = false;
+  std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
 };
 
 // One failed check, with enough to find it and understand it.

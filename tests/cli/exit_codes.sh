@@ -66,6 +66,33 @@ expect_code 4 "load: payment down during load" "$shopctl" load --users 2 --durat
 expect_output "503 payment_unavailable" "load counts errors by code"
 expect_output "order->payment +CLOSED->OPEN" "load reports the breaker that opened"
 
+# --var / --vars-file: a variable from the command line is known to the parser and defined
+# before the scenario's own vars; --fail-fast starts nothing after the first failure.
+mkdir -p "$tmp/vars" "$tmp/ff"
+cat > "$tmp/vars/who.yaml" <<'YAML'
+version: 1
+name: a shopper named on the command line registers
+vars:
+  email: "${who}-${run_id}@shop.test"
+steps:
+  - register: {email: "${email}", password: "${password}", name: "${who}"}
+    expect: {status: 201, json: {$.name: ada}}   # --var who=ada, over the file's "nobody"
+YAML
+printf 'password: correct-horse-battery\nwho: nobody\n' > "$tmp/vars/vars.yaml"
+expect_code 2 "validate: a variable nobody defines" "$shopctl" validate "$tmp/vars/who.yaml"
+expect_output "undefined variable \\$\\{who\\}" "validate names the undefined variable"
+expect_code 0 "validate: --var and --vars-file define them" "$shopctl" validate "$tmp/vars/who.yaml" --var who=ada --vars-file "$tmp/vars/vars.yaml"
+expect_code 0 "run: --var overrides --vars-file, and reaches the request" "$shopctl" run "$tmp/vars/who.yaml" --var who=ada --vars-file "$tmp/vars/vars.yaml"
+expect_code 4 "run: the file's value when no --var overrides it" "$shopctl" run "$tmp/vars/who.yaml" --vars-file "$tmp/vars/vars.yaml"
+expect_code 1 "run: --var without =" "$shopctl" run "$tmp/vars/who.yaml" --var who
+expect_code 1 "run: --var of a built-in" "$shopctl" run "$tmp/vars/who.yaml" --var run_id=1
+expect_output "built in" "run says a built-in cannot be set"
+for n in 1 2 3; do
+  printf 'version: 1\nname: fails %s\nsteps:\n  - request: {method: GET, path: /api/catalog/categories}\n    expect: {status: 418}\n' "$n" > "$tmp/ff/f$n.yaml"
+done
+expect_code 4 "run --fail-fast: the first failure stops the run" "$shopctl" run "$tmp/ff" --jobs 1 --fail-fast
+expect_output "1 failed, 2 skipped" "--fail-fast reports the rest skipped"
+
 # shopctl chaos: bad flags are 1, an unreachable shop 3; a clean data folder passes its
 # database invariants (0) and --help gives the exit codes (the runs themselves are test.sh's
 # "chaos run with crashes" step).
