@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "cli/commands.hpp"
+#include "scenario/interpolate.hpp"
 #include "load/engine.hpp"
 #include "load/report.hpp"
 #include "observe_tools/fault_spec.hpp"
@@ -45,6 +46,8 @@ struct LoadCliOptions {
   std::string card = "4242424242424242";
   std::string json_file;
   bool quiet = false;
+  std::vector<std::string> vars;  // NAME=VALUE
+  std::string vars_file;
 };
 
 std::chrono::nanoseconds duration_option(const std::string& name, const std::string& text) {
@@ -68,7 +71,7 @@ struct InvalidFile : std::runtime_error {
 // FILE is either a scenario (every `fault:` step and step-scoped `faults:` of its setup and
 // steps are switched on together; its `config:` sets up the in-process shop) or a plain YAML
 // list of faults in the wire shape (or a map with such a `faults:` list).
-FaultFile faults_from_file(const std::string& file) {
+FaultFile faults_from_file(const std::string& file, const std::map<std::string, std::string>& vars) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(file);
@@ -80,14 +83,21 @@ FaultFile faults_from_file(const std::string& file) {
   if (root.IsMap() && (root["steps"] || root["version"])) {
     scenario::ParseOptions options;
     options.validate_config = scenario::validate_shop_config;
+    for (const auto& [name, _] : vars) options.known_vars.insert(name);
     auto parsed = scenario::parse_scenario_file(file, options);
+    scenario::Variables variables;
+    for (const auto& [name, value] : vars) variables.set(name, value);
     if (!parsed.ok()) throw InvalidFile(parsed.format_diagnostics());
     const auto& sc = *parsed.scenario;
     auto take = [&](const scenario::FaultSpec& f) {
       auto j = f.to_json();
-      if (platform::json_text(j).find("${") != std::string::npos)
+      // ${...} from --var / --vars-file; nothing else is defined while load runs.
+      try {
+        j = scenario::expand(j, variables);
+      } catch (const std::exception& e) {
         throw InvalidFile(file + ":" + std::to_string(f.loc.line) + ":" + std::to_string(f.loc.column) +
-                          ": error: a fault for shopctl load cannot use ${...} variables");
+                          ": error: a fault for shopctl load can use only --var variables: " + e.what());
+      }
       out.faults.push_back(std::move(j));
     };
     for (const auto* steps : {&sc.setup, &sc.steps})
@@ -144,10 +154,13 @@ int run_load_command(const LoadCliOptions& given) {
   FaultFile fault_file;
   if (!o.faults_file.empty()) {
     try {
-      fault_file = faults_from_file(o.faults_file);
+      fault_file = faults_from_file(o.faults_file, scenario::command_line_vars(o.vars, o.vars_file));
     } catch (const InvalidFile& e) {
       std::cerr << e.what() << (std::string_view(e.what()).ends_with("\n") ? "" : "\n");
       return kExitInvalid;
+    } catch (const std::invalid_argument& e) {  // --var, --vars-file
+      std::cerr << "shopctl load: " << e.what() << "\n";
+      return kExitUsage;
     }
     for (auto& f : fault_file.faults) options.faults.push_back(std::move(f));
     if (!o.target.empty() && o.admin_token.empty()) {
@@ -286,6 +299,9 @@ void register_load(CLI::App& app) {
                   "orders_per_second>N; JOURNEY.p99<... for one journey (repeatable)");
   cmd->add_option("--fault", o->faults, "A fault in the wire shape of POST /_admin/faults, as JSON (repeatable)");
   cmd->add_option("--faults", o->faults_file, "A scenario (its fault steps and config) or a YAML list of faults")->check(CLI::ExistingFile);
+  cmd->add_option("--var", o->vars, "A variable the --faults scenario may use: NAME=VALUE (repeatable)");
+  cmd->add_option("--vars-file", o->vars_file, "YAML map of variables for the --faults scenario; --var overrides it")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--fault-at", o->fault_at, "Switch the faults on this long after the start")->capture_default_str();
   cmd->add_option("--fault-for", o->fault_for, "Switch them off again after this long (0s: at the end)")
       ->capture_default_str();

@@ -93,6 +93,17 @@ done
 expect_code 4 "run --fail-fast: the first failure stops the run" "$shopctl" run "$tmp/ff" --jobs 1 --fail-fast
 expect_output "1 failed, 2 skipped" "--fail-fast reports the rest skipped"
 
+cat > "$tmp/vars/fault.yaml" <<'YAML'
+version: 1
+name: the payment route named on the command line answers 503
+steps:
+  - fault: {id: down, target: payment, match: {path: "${route}"}, type: abort, status: 503}
+YAML
+expect_code 2 "load: a --faults scenario with an undefined variable" "$shopctl" load --users 1 --duration 1s --quiet --faults "$tmp/vars/fault.yaml"
+expect_code 4 "load: --var fills the --faults scenario" "$shopctl" load --users 2 --duration 1s --quiet --mix checkout=1 \
+  --faults "$tmp/vars/fault.yaml" --var route=/internal/payments --threshold 'errors<1%'
+expect_output "503 payment_unavailable" "load's fault hit the route the --var named"
+
 # shopctl chaos: bad flags are 1, an unreachable shop 3; a clean data folder passes its
 # database invariants (0) and --help gives the exit codes (the runs themselves are test.sh's
 # "chaos run with crashes" step).
