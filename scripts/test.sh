@@ -2,7 +2,8 @@
 # Builds and runs every test: the doctest binary (unit tests of pure logic, integration tests
 # on real sockets), the scenario suite (with a JUnit report, in-process and against a running
 # `serve`), the CLI's exit-code checks, a SIGKILL-restart check, a 45 s chaos run and the
-# embedding example built against the installed package (tests/cli/install_example.sh); then the
+# embedding example built against the installed package (tests/cli/install_example.sh), the web
+# shop and console in a real browser (tests/web/run.sh); then the
 # checks that need instrumented builds (docs/testing.md has what each costs):
 #   - the doctest binary and the scenario suite under ASan+UBSan (build-asan/),
 #   - every libFuzzer target for a short fixed time, and the regression inputs (build-asan/),
@@ -66,6 +67,9 @@ step "chaos run with crashes" ./build/shopctl chaos --crash --duration 45s --see
 # The public C++ API as a user gets it: `cmake --install` to a temporary prefix, then
 # examples/embed/ built against it with find_package(shopctl) and its doctest test run.
 step "embedding example against the installed package" bash tests/cli/install_example.sh build
+# The web shop, the provider's pay page and the operator console in Debian's Chromium, driven
+# by playwright-core (tests/web/; it installs both when missing). Screenshots in reports/web/.
+step "web shop and console in chromium" bash tests/web/run.sh ./build/shopctl
 
 # --- Instrumented builds (docs/testing.md). Each phase prints its time to stderr. ---
 phase_started=0
