@@ -106,11 +106,11 @@ export async function newPage(browser, options = {}) {
 }
 
 let shot = 0;
-export async function screenshot(page, name) {
+export async function screenshot(page, name, {fullPage = true} = {}) {
   fs.mkdirSync(reports, {recursive: true});
   shot += 1;
   const file = path.join(reports, `${String(shot).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({path: file, fullPage: true});
+  await page.screenshot({path: file, fullPage});
   return file;
 }
 

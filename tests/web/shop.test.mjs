@@ -112,8 +112,17 @@ test('the seed flow: login, browse, search, page, detail, cart, checkout, pay 42
   await payWith(page, '4242424242424242');
   assert.equal((await page.locator('#amount').textContent()).trim(), '€69.00');
   await screenshot(page, 'pay-page');
+  // 8. The order's page, open in a second tab while the payment is pending, moves to PAID by
+  // itself once the shopper has paid in the first; the first comes back to it too.
+  const orderUrl = new URL(page.url()).searchParams.get('return_url');
+  assert.match(orderUrl, /^http:\/\/127\.0\.0\.1:\d+\/#\/orders\/[^/]+$/);
+  const watcher = await page.context().newPage();
+  await watcher.goto(orderUrl);
+  await watcher.locator('[data-test="order-status"]', {hasText: 'PAYMENT_PENDING'}).first().waitFor();
+  await screenshot(watcher, 'order-pending');
   await page.getByRole('button', {name: 'Pay'}).click();
-  // 8. Back on the shop's order page, which moves to PAID by itself; then the history.
+  await waitForOrderStatus(watcher, 'PAID');
+  await watcher.close();
   await page.waitForURL(/#\/orders\/[^/]+$/, {timeout: 15000});
   await waitForOrderStatus(page, 'PAID');
   await page.getByText('your order is paid').waitFor();
@@ -186,10 +195,10 @@ test('a catalog hang added from the console: the shopper gets a friendly error, 
   await shopper.goto(`${shop.url}/#/cart`);
   await shopper.locator('[data-test="cart-line"]').first().waitFor();
 
-  const operator = await newPage(chromium.browser);
+  const operator = await newPage(chromium.browser, {viewport: {width: 1280, height: 1500}});
   await openConsole(operator);
   await waitForBreaker(operator, 'order->catalog', 'CLOSED');
-  await screenshot(operator, 'console');
+  await screenshot(operator, 'console', {fullPage: false});
   // A hang on every call from order to catalog, with the console's form.
   await operator.getByLabel('Target service').selectOption('catalog');
   await operator.getByLabel('From (caller)').selectOption('order');
@@ -217,7 +226,9 @@ test('a catalog hang added from the console: the shopper gets a friendly error, 
   await waitForBreaker(operator, 'order->catalog', 'OPEN');
   await screenshot(shopper, 'checkout-unavailable');
   await operator.locator('#transitions').getByText('CLOSED → OPEN').waitFor();
-  await screenshot(operator, 'console-breaker-open');
+  await operator.evaluate(() => window.scrollTo(0, 0));
+  await screenshot(operator, 'console-breaker-open', {fullPage: false});
+  await screenshot(operator, 'console-full');
 
   // The trace id in the shopper's message opens the console on that request's calls.
   const href = await shopper.locator('[data-test="trace-id"]').getAttribute('href');

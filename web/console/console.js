@@ -74,8 +74,8 @@ $('forget').addEventListener('click', () => {
 // ---- the architecture ---------------------------------------------------------------------
 
 const positions = {
-  client: [70, 210], gateway: [240, 210], auth: [450, 45], catalog: [450, 155],
-  order: [450, 265], payment: [450, 375], provider: [680, 320],
+  client: [60, 235], gateway: [260, 235], auth: [500, 45], catalog: [500, 165],
+  order: [500, 305], payment: [500, 430], provider: [740, 370],
 };
 
 function svg(tag, attributes, ...children) {
@@ -111,7 +111,7 @@ function drawArchitecture(edges, services) {
     }
   }
   const running = new Map((services || []).map((s) => [s.name, s.running]));
-  const root = svg('svg', {viewBox: '0 0 780 430', role: 'img', 'aria-labelledby': 'graph-title'},
+  const root = svg('svg', {viewBox: '0 0 820 470', role: 'img', 'aria-labelledby': 'graph-title'},
     svg('title', {id: 'graph-title'}, 'The shop\'s call graph: allowed edges and observed calls'),
     svg('defs', {}, svg('marker', {id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7,
       markerHeight: 7, orient: 'auto-start-reverse'}, svg('path', {d: 'M 0 0 L 10 5 L 0 10 z'}))));
@@ -124,7 +124,7 @@ function drawArchitecture(edges, services) {
     const mx = (x1 + x2) / 2, my = (y1 + y2) / 2;
     const length = Math.hypot(x2 - x1, y2 - y1) || 1;
     const nx = -(y2 - y1) / length, ny = (x2 - x1) / length;
-    const cx = mx + nx * 22, cy = my + ny * 22;
+    const cx = mx + nx * 28, cy = my + ny * 28;
     // Stop short of the boxes.
     const sx = x1 + (cx - x1) * 0.18, sy = y1 + (cy - y1) * 0.18;
     const ex = x2 + (cx - x2) * 0.22, ey = y2 + (cy - y2) * 0.22;
@@ -138,11 +138,14 @@ function drawArchitecture(edges, services) {
     if (stats && (stats.calls > 0 || stats.violations > 0)) {
       const text = stats.violations > 0 && !(allowed.has(name) && stats.calls > stats.violations)
         ? `${stats.violations} refused`
-        : `${stats.calls} calls${stats.errors ? `, ${stats.errors} err` : ''}, p99 ${Number(stats.p99_ms || 0).toFixed(0)}ms`;
-      labels.push(svg('text', {class: `label${illegal ? ' illegal' : ''}`, x: cx, y: cy - 4}, text));
+        : `${stats.calls} call${stats.calls === 1 ? '' : 's'}${stats.errors ? `, ${stats.errors} err` : ''}, p99 ${Number(stats.p99_ms || 0).toFixed(0)}ms`;
+      // On the curve's middle, pushed out to the side it bends to.
+      const lx = (sx + 2 * cx + ex) / 4 + nx * 6, ly = (sy + 2 * cy + ey) / 4 + ny * 6;
+      const anchor = Math.abs(nx) < 0.3 ? 'middle' : nx > 0 ? 'start' : 'end';
+      labels.push(svg('text', {class: `label${illegal ? ' illegal' : ''}`, x: lx, y: ly + (Math.abs(nx) < 0.3 ? (ny > 0 ? 12 : -4) : 4),
+        'text-anchor': anchor}, text));
     }
   }
-  for (const label of labels) root.append(label);
   for (const component of architecture.components) {
     const [x, y] = positionOf(component.name);
     const down = running.has(component.name) && !running.get(component.name);
@@ -150,6 +153,7 @@ function drawArchitecture(edges, services) {
       svg('rect', {x: x - 52, y: y - 17, width: 104, height: 34, rx: 8}),
       svg('text', {x, y: y + 5}, down ? `${component.name} (down)` : component.name)));
   }
+  for (const label of labels) root.append(label);  // over the boxes, with a halo
   replace($('graph'), root);
 
   const rows = [...all].map(([name, edge]) => {
@@ -190,7 +194,7 @@ function drawBreakers(answer) {
     for (const b of plane.items || []) {
       items.push(h('div', {class: 'breaker', 'data-breaker': b.name},
         h('span', {class: 'name mono'}, b.name), stateBadge(b.state),
-        h('span', {class: 'muted'}, `failure rate ${Number(b.failure_rate).toFixed(0)}%`),
+        h('span', {class: 'muted'}, Number(b.failure_rate) < 0 ? 'no failure rate yet' : `failure rate ${Number(b.failure_rate).toFixed(0)}%`),
         h('span', {class: 'muted'}, `${b.number_of_buffered_calls} buffered, ${b.number_of_failed_calls} failed, ${b.total_not_permitted_calls} refused`),
         b.open_until ? h('span', {class: 'muted'}, `open until ${b.open_until}`) : null));
       for (const t of b.transitions || []) transitions.push({breaker: b.name, ...t});
@@ -222,8 +226,8 @@ function drawServices(services) {
       h('td', {}, s.name),
       h('td', {}, s.running ? h('span', {class: 'badge ok'}, 'running') : h('span', {class: 'badge bad'}, 'stopped')),
       h('td', {class: 'mono'}, s.url),
-      h('td', {}, s.name === 'gateway' ? h('span', {class: 'muted'}, 'serves this console') : h('div', {class: 'row'},
-        ['stop', 'start', 'restart'].map((action) => h('button', {type: 'button', class: 'small secondary',
+      h('td', {}, s.name === 'gateway' ? h('span', {class: 'muted'}, 'serves this console') : h('div', {class: 'actions'},
+        (s.running ? ['stop', 'restart'] : ['start']).map((action) => h('button', {type: 'button', class: 'small secondary',
           'aria-label': `${action} ${s.name}`, on: {click: () => serviceAction(s.name, action)}}, action))))))));
   const options = (select, values, keep) => {
     const current = select.value;

@@ -114,6 +114,13 @@ function errorNotice(error, retry) {
   return notice;
 }
 
+// An ISO time (or milliseconds) from the API, in the reader's words.
+function when(at) {
+  if (at === null || at === undefined) return '';
+  const ms = typeof at === 'number' ? at : Date.parse(at);
+  return Number.isNaN(ms) ? String(at) : formatTime(ms);
+}
+
 function statusBadge(status) {
   const kind = status === 'PAID' ? 'ok' : status === 'FAILED' ? 'bad' : 'warn';
   return h('span', {class: `badge ${kind}`, 'data-test': 'order-status'}, status);
@@ -443,12 +450,12 @@ async function orderPage(id, generation) {
     h('p', {}, h('a', {href: '#/orders'}, '← All orders')),
     h('h1', {}, 'Order ', h('span', {class: 'mono'}, order.order_id)),
     h('div', {class: 'status-line', 'aria-live': 'polite'}, statusBadge(order.status),
-      h('span', {class: 'muted'}, `placed ${formatTime(Date.parse(order.created_at) || order.created_at)}`)),
+      h('span', {class: 'muted'}, `placed ${when(order.created_at)}`)),
     outcome,
     h('section', {class: 'card'}, h('h2', {}, 'Items'), orderSummary(order)),
     h('section', {class: 'card'}, h('h2', {}, 'History'),
       h('ol', {class: 'history'}, (order.history || []).map((entry) => h('li', {},
-        statusBadge(entry.status), ' ', h('span', {class: 'muted'}, String(entry.at ?? '')),
+        statusBadge(entry.status), ' ', h('span', {class: 'muted'}, when(entry.at)),
         entry.reason ? ` — ${entry.reason}` : '')))));
   if (order.status === 'PAYMENT_PENDING') {
     pollTimer = setTimeout(() => orderPage(id, generation).catch((error) => {
@@ -467,7 +474,7 @@ async function ordersPage() {
         h('thead', {}, h('tr', {}, h('th', {}, 'Order'), h('th', {}, 'Placed'), h('th', {}, 'Status'), h('th', {class: 'num'}, 'Total'))),
         h('tbody', {}, orders.items.map((order) => h('tr', {'data-test': 'order-row'},
           h('td', {}, h('a', {class: 'mono', href: `#/orders/${encodeURIComponent(order.order_id)}`}, order.order_id)),
-          h('td', {}, String(order.created_at ?? '')),
+          h('td', {}, when(order.created_at)),
           h('td', {}, statusBadge(order.status)),
           h('td', {class: 'num'}, money(order.total_cents, order.currency)))))))
       : h('div', {class: 'card'}, h('p', {}, 'No orders yet.'), h('a', {class: 'btn', href: '#/'}, 'Browse the shop')));
