@@ -152,6 +152,7 @@ export async function registerShopper(page, shop, next = '') {
   await page.getByLabel(/^Password/).fill('correct-horse-battery');
   await page.getByRole('button', {name: 'Create account'}).click();
   await page.waitForFunction(() => !location.hash.startsWith('#/register') && !location.hash.startsWith('#/login'));
+  if (!next) await page.getByRole('heading', {name: 'All products'}).waitFor();
   return {email, password: 'correct-horse-battery'};
 }
 

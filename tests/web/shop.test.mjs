@@ -198,6 +198,12 @@ test('a catalog hang added from the console: the shopper gets a friendly error, 
   const operator = await newPage(chromium.browser, {viewport: {width: 1280, height: 1500}});
   await openConsole(operator);
   await waitForBreaker(operator, 'order->catalog', 'CLOSED');
+  // An outsider straight at an internal port is refused, and the console draws it red.
+  const services = await admin(shop, 'GET', '/_admin/services');
+  const catalogUrl = services.items.find((s) => s.name === 'catalog').url;
+  assert.equal((await fetch(`${catalogUrl}/products`)).status, 401);
+  await operator.locator('#edges tr.illegal[data-edge="client->catalog"]').waitFor();
+  assert.equal(await operator.locator('#graph path.edge.illegal[data-edge="client->catalog"]').count(), 1);
   await screenshot(operator, 'console', {fullPage: false});
   // A hang on every call from order to catalog, with the console's form.
   await operator.getByLabel('Target service').selectOption('catalog');

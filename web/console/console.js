@@ -123,8 +123,11 @@ function drawArchitecture(edges, services) {
     // Bend each directed edge to its own side, so A->B and B->A do not overlap.
     const mx = (x1 + x2) / 2, my = (y1 + y2) / 2;
     const length = Math.hypot(x2 - x1, y2 - y1) || 1;
-    const nx = -(y2 - y1) / length, ny = (x2 - x1) / length;
-    const cx = mx + nx * 28, cy = my + ny * 28;
+    // An edge the architecture does not have arcs wide, the other way, clear of the boxes.
+    const side = edge.allowed ? 1 : -1;
+    const nx = side * -(y2 - y1) / length, ny = side * (x2 - x1) / length;
+    const bend = edge.allowed ? 28 : 80;
+    const cx = mx + nx * bend, cy = my + ny * bend;
     // Stop short of the boxes.
     const sx = x1 + (cx - x1) * 0.18, sy = y1 + (cy - y1) * 0.18;
     const ex = x2 + (cx - x2) * 0.22, ey = y2 + (cy - y2) * 0.22;

@@ -245,10 +245,12 @@ async function browsePage(params) {
   const query = new URLSearchParams({page: String(page), page_size: String(PAGE_SIZE)});
   if (category) query.set('category', category);
   if (q) query.set('q', q);
+  const mine = renderCount;
   const [categories, products] = await Promise.all([
     api('GET', '/api/catalog/categories'),
     api('GET', `/api/catalog/products?${query}`),
   ]);
+  if (mine !== renderCount) return;  // the user went elsewhere meanwhile
   const link = (changes) => {
     const next = new URLSearchParams({...(category ? {category} : {}), ...(q ? {q} : {}), ...changes});
     for (const [key, value] of [...next]) if (!value) next.delete(key);
@@ -285,7 +287,9 @@ async function browsePage(params) {
 }
 
 async function productPage(id) {
+  const mine = renderCount;
   const product = await api('GET', `/api/catalog/products/${encodeURIComponent(id)}`);
+  if (mine !== renderCount) return;
   const quantity = h('input', {id: 'quantity', class: 'qty', type: 'number', min: 1, max: 99, value: 1});
   const add = h('button', {type: 'submit', disabled: !product.available}, product.available ? 'Add to cart' : 'Unavailable');
   const form = h('form', {class: 'card'},
@@ -313,7 +317,9 @@ async function productPage(id) {
 }
 
 async function cartPage() {
+  const mine = renderCount;
   const cart = await api('GET', '/api/cart');
+  if (mine !== renderCount) return;
   refreshCartCount();
   if (!cart.items.length) {
     replace(main, h('h1', {}, 'Your cart'),
@@ -467,7 +473,9 @@ async function orderPage(id, generation) {
 }
 
 async function ordersPage() {
+  const mine = renderCount;
   const orders = await api('GET', '/api/orders');
+  if (mine !== renderCount) return;
   replace(main, h('h1', {}, 'Your orders'),
     orders.items.length
       ? h('section', {class: 'card table-wrap'}, h('table', {},
