@@ -13,7 +13,7 @@ struct StaticAsset {
   std::string_view path;          // relative to its web/ folder: "shop/app.js"
   std::string_view content_type;  // "text/javascript; charset=utf-8"
   std::string_view body;
-  std::string_view etag;          // a strong validator, quoted: "\"3f2a...\""
+  std::string_view etag;  // a strong validator, quoted: "\"3f2a...\""
 };
 
 // Returns the asset called `path` in `assets`, or nullptr.

@@ -21,10 +21,14 @@ constexpr std::chrono::seconds kAdminReadTimeout{2};
 
 std::string_view kind_name(architecture::ComponentKind kind) {
   switch (kind) {
-    case architecture::ComponentKind::outside: return "outside";
-    case architecture::ComponentKind::door: return "door";
-    case architecture::ComponentKind::service: return "service";
-    case architecture::ComponentKind::external: return "external";
+    case architecture::ComponentKind::outside:
+      return "outside";
+    case architecture::ComponentKind::door:
+      return "door";
+    case architecture::ComponentKind::service:
+      return "service";
+    case architecture::ComponentKind::external:
+      return "external";
   }
   return "outside";
 }
@@ -78,8 +82,11 @@ void add_console_routes(platform::ServiceContext& ctx, platform::ServiceHost& ho
     }
     nlohmann::json edges = nlohmann::json::array();
     for (const auto& e : architecture::allowed_edges()) {
-      edges.push_back({{"caller", e.caller}, {"callee", e.callee}, {"edge", e.caller + "->" + e.callee},
-                       {"label", e.label}, {"recorded", e.recorded}});
+      edges.push_back({{"caller", e.caller},
+                       {"callee", e.callee},
+                       {"edge", e.caller + "->" + e.callee},
+                       {"label", e.label},
+                       {"recorded", e.recorded}});
     }
     co_return Response::json(200, {{"components", components}, {"allowed_edges", edges}});
   });

@@ -30,17 +30,21 @@ bool wants_pay_page(const Request& req) {
   return accept && accept->find("text/html") != std::string_view::npos;
 }
 
-Response pay_page_response(const Request& req) { return serve(req, "pay/index.html"); }
+Response pay_page_response(const Request& req) {
+  return serve(req, "pay/index.html");
+}
 
 std::optional<std::string> checked_return_url(const Request& req, const http::Endpoint& gateway) {
   auto url = req.query_param("return_url");
   if (!url) return std::nullopt;
   if (url->size() > kMaxReturnUrlLength) throw invalid_return_url("is too long");
   for (unsigned char c : *url) {
-    if (c <= 0x20 || c >= 0x7f || c == '\\') throw invalid_return_url("holds a character a URL may not");
+    if (c <= 0x20 || c >= 0x7f || c == '\\')
+      throw invalid_return_url("holds a character a URL may not");
   }
   constexpr std::string_view kScheme = "http://";
-  if (!std::string_view(*url).starts_with(kScheme)) throw invalid_return_url("must start with http://");
+  if (!std::string_view(*url).starts_with(kScheme))
+    throw invalid_return_url("must start with http://");
   std::string_view rest = std::string_view(*url).substr(kScheme.size());
   auto end = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, end);

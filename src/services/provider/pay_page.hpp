@@ -31,7 +31,8 @@ http::Response pay_page_response(const http::Request& req);
 // The request's `return_url` query parameter: nullopt when absent; the URL when it is
 // `http://` on the gateway's port at 127.0.0.1, localhost or the gateway's host; otherwise
 // throws ApiError 400 `invalid_return_url`.
-std::optional<std::string> checked_return_url(const http::Request& req, const http::Endpoint& gateway);
+std::optional<std::string> checked_return_url(const http::Request& req,
+                                              const http::Endpoint& gateway);
 
 // GET and HEAD of /pay/static/{file}: the page's script and style sheet.
 void add_pay_page_routes(platform::ServiceHost& host);
