@@ -61,6 +61,8 @@ struct AdminPlanes {
       error = "answered " + std::to_string(res.status);
     } catch (const http::TransportError& e) {
       error = std::string(http::to_string(e.kind()));
+    } catch (const std::exception& e) {  // not even a connection (an unknown port)
+      error = e.what();
     }
     co_return nlohmann::json{{"reachable", false}, {"error", error}};
   }
