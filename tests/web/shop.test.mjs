@@ -248,7 +248,11 @@ test('a catalog hang added from the console: the shopper gets a friendly error, 
 
   // Clearing the fault and moving the clock past the open wait lets a trial call through;
   // the shopper's retry succeeds and closes the breaker.
-  await operator.locator('[data-fault="web-catalog-hang"]').getByRole('button', {name: /Clear/}).click();
+  // With the keyboard: the focus stays on the button while the console polls and redraws.
+  await operator.locator('[data-fault="web-catalog-hang"]').getByRole('button', {name: /Clear/}).focus();
+  await operator.waitForTimeout(1500);
+  assert.equal(await operator.evaluate(() => document.activeElement.dataset.key), 'clear:web-catalog-hang');
+  await operator.keyboard.press('Enter');
   await operator.locator('[data-fault="web-catalog-hang"]').waitFor({state: 'detached'});
   await operator.getByLabel('Advance the shop clock by').fill('31s');
   await operator.getByRole('button', {name: 'Advance'}).click();
@@ -267,6 +271,7 @@ test('products with hostile names show as text, and nothing they hold runs', asy
   const page = await newPage(chromium.browser);
   await registerShopper(page, shop);
   await page.goto(`${shop.url}/#/?q=dangerous`);
+  await page.getByRole('heading', {name: /“dangerous”/}).waitFor();
   await page.locator('[data-test="product"]').nth(1).waitFor();
   const names = await page.locator('[data-test="product"] h3').allTextContents();
   assert.deepEqual(names.sort(), [HOSTILE_SCRIPT, HOSTILE_IMG].sort());

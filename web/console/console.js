@@ -41,6 +41,20 @@ async function admin(method, path, body) {
   return data;
 }
 
+// Redraws `container` with `render(data)` only when the data changed, so that a poll does not
+// take the keyboard focus away: the focused control (named by its data-key) is focused again
+// after the redraw when it is still there.
+const drawnData = new Map();
+function draw(container, data, render) {
+  const text = JSON.stringify(data);
+  if (drawnData.get(container) === text) return;
+  drawnData.set(container, text);
+  const active = document.activeElement;
+  const focused = active && container.contains(active) ? active.dataset.key : null;
+  render(data);
+  if (focused) container.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
+}
+
 // ---- the token ----------------------------------------------------------------------------
 
 function askForToken(message) {
@@ -231,7 +245,8 @@ function drawServices(services) {
       h('td', {class: 'mono'}, s.url),
       h('td', {}, s.name === 'gateway' ? h('span', {class: 'muted'}, 'serves this console') : h('div', {class: 'actions'},
         (s.running ? ['stop', 'restart'] : ['start']).map((action) => h('button', {type: 'button', class: 'small secondary',
-          'aria-label': `${action} ${s.name}`, on: {click: () => serviceAction(s.name, action)}}, action))))))));
+          'aria-label': `${action} ${s.name}`, 'data-key': `${action}:${s.name}`,
+          on: {click: () => serviceAction(s.name, action)}}, action))))))));
   const options = (select, values, keep) => {
     const current = select.value;
     replace(select, values.map(([value, text]) => h('option', {value}, text)));
@@ -275,7 +290,7 @@ function drawFaults(faults) {
       h('td', {}, h('span', {class: 'badge bad'}, f.type)), h('td', {}, describeFault(f)),
       h('td', {}, f.select ? Object.entries(f.select).map(([k, v]) => `${k} ${v}`).join('') : 'all'),
       h('td', {class: 'num'}, `${f.matched} / ${f.applied}`),
-      h('td', {}, h('button', {type: 'button', class: 'small danger', 'aria-label': `Clear fault ${f.id}`,
+      h('td', {}, h('button', {type: 'button', class: 'small danger', 'aria-label': `Clear fault ${f.id}`, 'data-key': `clear:${f.id}`,
         on: {click: () => clearFault(f.id)}}, 'Clear'))))
       : h('tr', {}, h('td', {colspan: 9, class: 'muted'}, 'No faults: the shop behaves.'))));
 }
@@ -383,6 +398,10 @@ $('trace-clear').addEventListener('click', () => setTrace(''));
 
 function drawCalls() {
   const shown = calls.filter((c) => !traceFilter || c.trace_id === traceFilter).slice(-SHOWN_CALLS).reverse();
+  draw($('call-table'), [traceFilter, shown.map((c) => c.seq)], () => renderCalls(shown));
+}
+
+function renderCalls(shown) {
   replace($('call-table'),
     h('thead', {}, h('tr', {}, h('th', {}, 'Time'), h('th', {}, 'Edge'), h('th', {}, 'Request'), h('th', {class: 'num'}, 'Status'),
       h('th', {}, 'Outcome'), h('th', {class: 'num'}, 'ms'), h('th', {}, 'Trace id'))),
@@ -395,7 +414,7 @@ function drawCalls() {
       h('td', {}, c.violation ? `refused: ${c.violation_reason}` : c.refused_by_breaker ? 'refused by breaker' : c.outcome,
         c.attempt > 1 ? ` (attempt ${c.attempt})` : ''),
       h('td', {class: 'num'}, Number(c.duration_ms || 0).toFixed(1)),
-      h('td', {}, h('button', {type: 'button', class: 'trace-link mono', title: 'Show only this trace',
+      h('td', {}, h('button', {type: 'button', class: 'trace-link mono', title: 'Show only this trace', 'data-key': `trace:${c.seq}`,
         on: {click: () => setTrace(c.trace_id)}}, c.trace_id))))
       : h('tr', {}, h('td', {colspan: 7, class: 'muted'}, traceFilter ? 'No calls recorded for this trace.' : 'No calls yet.'))));
 }
@@ -426,12 +445,12 @@ async function poll() {
     const [services, faults, clock, edges, breakers, outbox] = await Promise.all([
       admin('GET', '/_admin/services'), admin('GET', '/_admin/faults'), admin('GET', '/_admin/clock'),
       admin('GET', '/_admin/edges'), admin('GET', '/_admin/console/breakers'), admin('GET', '/_admin/console/outbox')]);
-    drawServices(services.items);
-    drawFaults(faults.items);
+    draw($('services'), services.items, drawServices);
+    draw($('fault-table'), faults.items, drawFaults);
     replace($('clock'), `Shop time ${formatTime(clock.now_ms)}, ahead of real time by ${Math.round(clock.offset_ms / 1000)} s`);
-    drawArchitecture(edges.edges, services.items);
-    drawBreakers(breakers);
-    drawOutbox(outbox);
+    draw($('architecture'), [edges.edges, services.items], ([e, s]) => drawArchitecture(e, s));
+    draw($('breakers'), breakers, drawBreakers);
+    draw($('outbox'), outbox, drawOutbox);
     await pollCalls();
   } catch (error) {
     if (error.status === 401) {
