@@ -16,6 +16,12 @@ packages=(
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx-light curl valgrind)
 fi
+# The browser tests of the web shop and console (tests/web/): Debian's Chromium, driven by
+# npm's playwright-core; Node and npm from Debian when the machine has none.
+if [[ "${1:-}" == "--web" ]]; then
+  packages+=(chromium fonts-dejavu-core)
+  command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

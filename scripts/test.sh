@@ -2,8 +2,10 @@
 # Builds and runs every test: the doctest binary (unit tests of pure logic, integration tests
 # on real sockets), the scenario suite (with a JUnit report, in-process and against a running
 # `serve`), the CLI's exit-code checks, a SIGKILL-restart check, a 45 s chaos run, the
-# embedding example built against the installed package (tests/cli/install_example.sh) and the
-# offline checks of the deployment files (deploy/validate/run.sh); then the
+# embedding example built against the installed package (tests/cli/install_example.sh), the web
+# shop and console in a real browser (tests/web/run.sh), the offline checks of the deployment
+# files (deploy/validate/run.sh) and the shop across network namespaces (tests/deploy/netns.sh);
+# then the
 # checks that need instrumented builds (docs/testing.md has what each costs):
 #   - the doctest binary and the scenario suite under ASan+UBSan (build-asan/),
 #   - every libFuzzer target for a short fixed time, and the regression inputs (build-asan/),
@@ -77,6 +79,9 @@ step "Kubernetes manifests validate offline" bash deploy/validate/run.sh ./build
 # One process per service, each in a Linux network namespace of its own (root): the suite
 # and a chaos run with a SIGKILLed process, across real network boundaries (docs/deploy.md).
 step "the shop across network namespaces" bash tests/deploy/netns.sh ./build/shopctl
+# The web shop, the provider's pay page and the operator console in Debian's Chromium, driven
+# by playwright-core (tests/web/; it installs both when missing). Screenshots in reports/web/.
+step "web shop and console in chromium" bash tests/web/run.sh ./build/shopctl
 
 # --- Instrumented builds (docs/testing.md). Each phase prints its time to stderr. ---
 phase_started=0

@@ -128,6 +128,8 @@ int run_serve(const ServeOptions& o) {
     return kExitOk;
   }
   std::printf("\n  public door   %s  (every other port refuses outsiders)\n", shop->url("gateway").c_str());
+  std::printf("  web shop      %s/  (operator console: %s/console)\n", shop->url("gateway").c_str(),
+              shop->url("gateway").c_str());
   if (c.seed_demo_user) {
     std::printf("  demo user     %s / %s\n", c.demo_email.c_str(), c.demo_password.c_str());
   }

@@ -2,6 +2,7 @@
 
 #include "platform/error.hpp"
 #include "platform/security/jwt.hpp"
+#include "services/gateway/web_routes.hpp"
 
 namespace shopctl::gateway {
 
@@ -61,6 +62,8 @@ GatewayService::GatewayService(platform::ServiceContext& ctx, GatewaySettings se
       host_.routes().add(contract.method, contract.pattern, Access::anyone(), handler);
     }
   }
+  add_web_routes(host_);
+  add_console_routes(ctx, host_);
 }
 
 GatewayService::~GatewayService() { stop(); }

@@ -12,6 +12,7 @@
 #include "platform/security/compare.hpp"
 #include "platform/security/hmac.hpp"
 #include "platform/security/webhook_signature.hpp"
+#include "services/provider/pay_page.hpp"
 
 namespace shopctl::provider {
 
@@ -125,8 +126,14 @@ void ProviderService::add_routes() {
                  throw ApiError(404, "intent_not_found",
                                 "no payment intent " + req.param("intent_id").substr(0, 100));
                }
-               co_return Response::json(200, intent_json(*intent));
+               // A browser opening pay_url gets the hosted pay page (pay_page.hpp).
+               auto return_url = checked_return_url(req, ctx_.peers.get("gateway"));
+               if (wants_pay_page(req)) co_return pay_page_response(req);
+               auto body = intent_json(*intent);
+               if (return_url) body["return_url"] = *return_url;
+               co_return Response::json(200, body);
              });
+  add_pay_page_routes(host_);
   routes.add("POST", "/pay/{intent_id}", http::Access::anyone(),
              [this](Request& req) { return pay(req); });
   shop_api("POST", "/v1/payment_intents/{intent_id}/cancel",

@@ -1,0 +1,198 @@
+// The pages served to browsers (docs/frontend.md): the web shop and the console at the gateway,
+// the hosted pay page at the provider, with their headers; the console's admin-plane reads;
+// and the pay page's return URL, which may only lead back to the shop. The browser stories
+// themselves are in tests/web/.
+#include <doctest/doctest.h>
+
+#include <cctype>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "../support/test_shop.hpp"
+#include "platform/http/blocking_client.hpp"
+#include "shop/shop.hpp"
+
+namespace {
+
+namespace http = shopctl::http;
+using nlohmann::json;
+using shopctl::test_support::Answer;
+using shopctl::test_support::HeaderList;
+
+Answer send(const std::string& method, const std::string& url, const HeaderList& headers = {},
+            const std::optional<json>& body = {}) {
+  http::BlockingClient client;
+  return shopctl::test_support::send(client, method, url, body, headers);
+}
+
+std::string header(const Answer& a, std::string_view name) {
+  auto v = a.headers.get(name);
+  return v ? std::string(*v) : std::string();
+}
+
+std::string percent_encode(const std::string& text) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "the gateway serves the shop and the console with a strict CSP, ETags and contract 404s") {
+  auto shop = shopctl::test_support::start_shop();
+  const auto gateway = shop->url("gateway");
+
+  auto home = send("GET", gateway + "/");
+  CHECK(home.status == 200);
+  CHECK(header(home, "Content-Type").starts_with("text/html"));
+  const auto csp = header(home, "Content-Security-Policy");
+  CHECK(csp.find("script-src 'self'") != std::string::npos);
+  CHECK(csp.find("unsafe-inline") == std::string::npos);
+  CHECK(csp.find("frame-ancestors 'none'") != std::string::npos);
+  CHECK(header(home, "X-Content-Type-Options") == "nosniff");
+  CHECK(header(home, "Cache-Control") == "no-cache");
+  CHECK(home.raw.find("/assets/shop/app.js") != std::string::npos);
+  CHECK(home.raw.find("<script>") == std::string::npos);  // no inline script
+  const auto etag = header(home, "ETag");
+  REQUIRE(etag.size() > 2);
+
+  auto unchanged = send("GET", gateway + "/", {{"If-None-Match", etag}});
+  CHECK(unchanged.status == 304);
+  CHECK(unchanged.raw.empty());
+  CHECK(send("GET", gateway + "/", {{"If-None-Match", "\"other\""}}).status == 200);
+  {
+    shopctl::test_support::RawConnection head(shopctl::test_support::port_of(gateway));
+    REQUIRE(head.connected());
+    REQUIRE(head.send("HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    CHECK(head.read_until_closed(std::chrono::seconds(5)));
+    CHECK(head.received.starts_with("HTTP/1.1 200"));
+    CHECK(head.received.size() == head.received.find("\r\n\r\n") + 4);  // no body
+  }
+
+  auto script = send("GET", gateway + "/assets/shop/app.js");
+  CHECK(script.status == 200);
+  CHECK(header(script, "Content-Type").starts_with("text/javascript"));
+  CHECK(send("GET", gateway + "/assets/common/base.css").status == 200);
+  CHECK(send("GET", gateway + "/console").status == 200);
+
+  for (const char* path : {"/assets/shop/nope.js", "/assets/", "/assets/..%2f..%2fetc%2fpasswd",
+                           "/assets/pay/index.html", "/assets/shop//app.js%00"}) {
+    CAPTURE(path);
+    auto missing = send("GET", gateway + path);
+    CHECK(missing.status == 404);
+    CHECK(missing.body["error"]["code"].is_string());
+    CHECK(missing.body["trace_id"].is_string());
+  }
+  CHECK(send("POST", gateway + "/").status == 405);
+  CHECK(send("GET", gateway + "/index.html").status == 404);
+  // The API is unchanged: still a token on every route.
+  CHECK(send("GET", gateway + "/api/cart").status == 401);
+}
+
+TEST_CASE("the console's reads need the admin token and report a stopped service, never a 5xx") {
+  auto shop = shopctl::test_support::start_shop();
+  const auto gateway = shop->url("gateway");
+  const HeaderList admin = {{"X-Admin-Token", shop->admin_token()}};
+
+  CHECK(send("GET", gateway + "/_admin/console/breakers").status == 401);
+  CHECK(
+      send("GET", gateway + "/_admin/console/breakers", {{"X-Admin-Token", "adm_wrong"}}).status ==
+      401);
+
+  auto architecture = send("GET", gateway + "/_admin/console/architecture", admin);
+  REQUIRE(architecture.status == 200);
+  bool door = false;
+  for (const auto& c : architecture.body["components"]) door = door || c["kind"] == "door";
+  CHECK(door);
+  bool order_catalog = false;
+  for (const auto& e : architecture.body["allowed_edges"])
+    order_catalog = order_catalog || e["edge"] == "order->catalog";
+  CHECK(order_catalog);
+
+  auto breakers = send("GET", gateway + "/_admin/console/breakers", admin);
+  REQUIRE(breakers.status == 200);
+  CHECK(breakers.body["services"]["order"]["reachable"] == true);
+  CHECK(breakers.body["services"]["order"]["items"][0]["name"] == "order->catalog");
+  CHECK(breakers.body["services"]["payment"]["reachable"] == true);
+
+  auto outbox = send("GET", gateway + "/_admin/console/outbox", admin);
+  REQUIRE(outbox.status == 200);
+  CHECK(outbox.body["reachable"] == true);
+  CHECK(outbox.body["depth"] == 0);
+
+  shop->stop_service("payment");
+  auto down = send("GET", gateway + "/_admin/console/outbox", admin);
+  CHECK(down.status == 200);
+  CHECK(down.body["reachable"] == false);
+  CHECK(send("GET", gateway + "/_admin/console/breakers", admin)
+            .body["services"]["payment"]["reachable"] == false);
+  shop->start_service("payment");
+}
+
+TEST_CASE(
+    "the provider's pay page answers browsers, and its return URL leads only back to the shop") {
+  auto shop = shopctl::test_support::start_shop();
+  const auto gateway = shop->url("gateway");
+  http::BlockingClient client;
+  const auto token = shopctl::test_support::demo_token(client, *shop);
+  const HeaderList user = {{"Authorization", "Bearer " + token}};
+  REQUIRE(send("POST", gateway + "/api/cart/items", user,
+               json{{"product_id", "p-001"}, {"quantity", 1}})
+              .status == 200);
+  auto order = send("POST", gateway + "/api/orders", user);
+  REQUIRE(order.status == 201);
+  const auto pay_url = order.body["payment"]["pay_url"].get<std::string>();
+
+  auto page = send("GET", pay_url, {{"Accept", "text/html,application/xhtml+xml,*/*;q=0.8"}});
+  CHECK(page.status == 200);
+  CHECK(header(page, "Content-Type").starts_with("text/html"));
+  CHECK(header(page, "Content-Security-Policy").find("unsafe-inline") == std::string::npos);
+  CHECK(page.raw.find("4242 4242 4242 4242") != std::string::npos);
+  const auto provider = pay_url.substr(0, pay_url.find("/pay/"));
+  CHECK(send("GET", provider + "/pay/static/pay.js").status == 200);
+  CHECK(send("GET", provider + "/pay/static/nope.js").status == 404);
+
+  // A client that asks for JSON still gets the intent, unchanged.
+  auto intent = send("GET", pay_url);
+  CHECK(intent.status == 200);
+  CHECK(intent.body["status"] == "requires_payment");
+  CHECK_FALSE(intent.body.contains("return_url"));
+
+  const auto back = gateway + "/#/orders/" + order.body["order_id"].get<std::string>();
+  auto with_return = send("GET", pay_url + "?return_url=" + percent_encode(back));
+  CHECK(with_return.status == 200);
+  CHECK(with_return.body["return_url"] == back);
+  const auto port = std::to_string(shopctl::test_support::port_of(gateway));
+  CHECK(send("GET", pay_url + "?return_url=" + percent_encode("http://localhost:" + port + "/"))
+            .status == 200);
+
+  const std::vector<std::string> refused_urls = {"http://evil.test/",
+                                                 "https://127.0.0.1:" + port + "/",
+                                                 "http://127.0.0.1:1/",
+                                                 "http://127.0.0.1:" + port + "@evil.test/",
+                                                 "javascript:alert(1)",
+                                                 "//evil.test/",
+                                                 "http://127.0.0.1:" + port + "\\@evil.test/",
+                                                 "http://127.0.0.1:" + port + "?x",
+                                                 std::string(3000, 'a')};
+  for (const auto& evil : refused_urls) {
+    CAPTURE(evil);
+    auto refused =
+        send("GET", pay_url + "?return_url=" + percent_encode(evil), {{"Accept", "text/html"}});
+    CHECK(refused.status == 400);
+    CHECK(refused.body["error"]["code"] == "invalid_return_url");
+  }
+}

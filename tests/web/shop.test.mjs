@@ -1,0 +1,364 @@
+// The web shop, the provider's pay page and the operator console, in a real browser (Debian's
+// Chromium through playwright-core). Run by tests/web/run.sh; each test is a user story.
+import assert from 'node:assert/strict';
+import {after, before, test} from 'node:test';
+import {
+  HOSTILE_IMG, HOSTILE_SCRIPT, admin, launchBrowser, newPage, payWith, registerShopper, screenshot,
+  setPrice, startShop,
+} from './harness.mjs';
+
+const shopctl = process.env.SHOPCTL;
+let shop;
+let chromium;
+
+before(async () => {
+  assert.ok(shopctl, 'SHOPCTL must name the shopctl binary');
+  shop = await startShop(shopctl);
+  chromium = await launchBrowser();
+});
+
+after(async () => {
+  await chromium?.close();
+  await shop?.stop();
+});
+
+function noProblems(page) {
+  assert.deepEqual(page.problems, [], 'no script error and no CSP violation');
+}
+
+function cartAnswer(page) {
+  return page.waitForResponse((r) => r.url().endsWith('/api/cart/items') && r.request().method() === 'POST');
+}
+
+async function addFromDetail(page, productId, quantity = 1) {
+  await page.goto(`${shop.url}/#/products/${productId}`);
+  await page.locator(`[data-test="product-detail"][data-product-id="${productId}"]`).waitFor();
+  await page.getByLabel('Quantity').fill(String(quantity));
+  const answer = cartAnswer(page);
+  await page.getByRole('button', {name: 'Add to cart'}).click();
+  assert.equal((await answer).status(), 200);
+}
+
+async function cartTotal(page) {
+  return (await page.locator('[data-test="cart-total"]').textContent()).trim();
+}
+
+async function openConsole(page, hash = '') {
+  await page.goto(`${shop.url}/console${hash}`);
+  await page.getByLabel('Admin token').fill(shop.adminToken);
+  await page.getByRole('button', {name: 'Open the console'}).click();
+  await page.locator('#service-table tbody tr').first().waitFor();
+}
+
+async function waitForBreaker(page, name, state) {
+  await page.locator(`[data-breaker="${name}"] [data-test="breaker-state"]`, {hasText: state}).waitFor({timeout: 10000});
+}
+
+async function waitForOrderStatus(page, status) {
+  await page.locator('[data-test="order-status"]').first().filter({hasText: status}).waitFor({timeout: 15000});
+}
+
+test('the seed flow: login, browse, search, page, detail, cart, checkout, pay 4242, PAID, history', async () => {
+  const page = await newPage(chromium.browser);
+  // 1. Without a token the app sends the user to the login page, which links to register.
+  await page.goto(`${shop.url}/`);
+  await page.waitForURL(/#\/login/);
+  await page.getByRole('heading', {name: 'Log in'}).waitFor();
+  await screenshot(page, 'login');
+  await page.getByRole('link', {name: /create an account/i}).click();
+  await page.getByRole('heading', {name: 'Create an account'}).waitFor();
+  await page.getByLabel('Name').fill('Ada');
+  await page.getByLabel('Email').fill(`ada-${Date.now()}@shop.test`);
+  await page.getByLabel(/^Password/).fill('correct-horse-battery');
+  await screenshot(page, 'register');
+  await page.getByRole('button', {name: 'Create account'}).click();
+  // 2-3. Browse, page through results, by category, search.
+  await page.getByRole('heading', {name: 'All products'}).waitFor();
+  assert.match(await page.locator('[data-test="page"]').textContent(), /^Page 1 of \d+$/);
+  await screenshot(page, 'shop');
+  await page.getByRole('link', {name: 'Next →'}).click();
+  await page.locator('[data-test="page"]', {hasText: /^Page 2 of/}).waitFor();
+  await page.getByRole('navigation', {name: 'Categories'}).getByRole('link', {name: /Coffee & Tea/}).click();
+  await page.getByRole('heading', {name: 'Coffee & Tea'}).waitFor();
+  assert.equal(await page.locator('[data-test="product"]').count(), 8);
+  await screenshot(page, 'category');
+  await page.getByRole('searchbox', {name: 'Search products'}).fill('espresso');
+  await page.getByRole('button', {name: 'Search'}).click();
+  await page.getByRole('heading', {name: /“espresso”/}).waitFor();
+  await screenshot(page, 'search');
+  // 4. A product's detail.
+  await page.getByRole('link', {name: 'Colombia Huila Espresso Roast 1 kg'}).click();
+  await page.getByRole('heading', {name: 'Colombia Huila Espresso Roast 1 kg'}).waitFor();
+  await screenshot(page, 'product');
+  // 5. The cart: add, change the quantity, remove, with totals.
+  await page.getByLabel('Quantity').fill('2');
+  const added = cartAnswer(page);
+  await page.getByRole('button', {name: 'Add to cart'}).click();
+  assert.equal((await added).status(), 200);
+  await page.locator('#flash').getByText('Added to your cart').waitFor();
+  await addFromDetail(page, 'p-001');
+  await page.getByRole('link', {name: /^Cart/}).click();
+  await page.locator('[data-test="cart-line"]').nth(1).waitFor();
+  assert.equal(await cartTotal(page), '€81.90');  // 2 × 34.50 + 12.90
+  await page.getByLabel('Quantity of Ethiopia Yirgacheffe Whole Bean Coffee 250 g').fill('3');
+  await page.getByLabel('Quantity of Ethiopia Yirgacheffe Whole Bean Coffee 250 g').press('Tab');
+  await page.locator('[data-test="cart-total"]', {hasText: '€107.70'}).waitFor();
+  await screenshot(page, 'cart');
+  await page.getByRole('button', {name: 'Remove Ethiopia Yirgacheffe Whole Bean Coffee 250 g'}).click();
+  await page.locator('[data-test="cart-total"]', {hasText: '€69.00'}).waitFor();
+  assert.equal(await page.locator('[data-test="cart-line"]').count(), 1);
+  // 6-7. Checkout takes the shopper to the provider's hosted pay page.
+  await page.getByRole('button', {name: 'Check out and pay'}).click();
+  await payWith(page, '4242424242424242');
+  assert.equal((await page.locator('#amount').textContent()).trim(), '€69.00');
+  await screenshot(page, 'pay-page');
+  // 8. The order's page, open in a second tab while the payment is pending, moves to PAID by
+  // itself once the shopper has paid in the first; the first comes back to it too.
+  const orderUrl = new URL(page.url()).searchParams.get('return_url');
+  assert.match(orderUrl, /^http:\/\/127\.0\.0\.1:\d+\/#\/orders\/[^/]+$/);
+  const watcher = await page.context().newPage();
+  await watcher.goto(orderUrl);
+  await watcher.locator('[data-test="order-status"]', {hasText: 'PAYMENT_PENDING'}).first().waitFor();
+  await screenshot(watcher, 'order-pending');
+  await page.getByRole('button', {name: 'Pay'}).click();
+  await waitForOrderStatus(watcher, 'PAID');
+  await watcher.close();
+  await page.waitForURL(/#\/orders\/[^/]+$/, {timeout: 15000});
+  await waitForOrderStatus(page, 'PAID');
+  await page.getByText('your order is paid').waitFor();
+  await screenshot(page, 'order-paid');
+  await page.getByRole('link', {name: 'Orders', exact: true}).click();
+  await page.locator('[data-test="order-row"]').first().waitFor();
+  assert.equal(await page.locator('[data-test="order-row"]').count(), 1);
+  assert.equal((await page.locator('[data-test="order-row"] [data-test="order-status"]').textContent()), 'PAID');
+  await screenshot(page, 'order-history');
+  assert.equal(await page.locator('#cart-count').textContent(), '0');
+  noProblems(page);
+  await page.context().close();
+});
+
+test('a declined card ends the order FAILED and puts the items back in the cart', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-020', 2);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.getByRole('button', {name: 'Check out and pay'}).click();
+  await payWith(page, '');
+  // The test cards on the page fill the form.
+  await page.getByRole('button', {name: '4000 0000 0000 0002'}).click();
+  assert.equal(await page.getByLabel('Card number').inputValue(), '4000000000000002');
+  await page.getByRole('button', {name: 'Pay'}).click();
+  await page.waitForURL(/#\/orders\//, {timeout: 15000});
+  await waitForOrderStatus(page, 'FAILED');
+  await page.getByText(/payment failed \(card_declined\)/i).waitFor();
+  await screenshot(page, 'order-failed');
+  await page.getByRole('link', {name: /go to the cart/i}).click();
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  assert.equal(await cartTotal(page), '€21.98');
+  noProblems(page);
+  await page.context().close();
+});
+
+test('a changed price shows the old and new prices, and the shopper confirms them', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-003', 1);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  await setPrice(shop, 'p-003', 1350);
+  try {
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    const dialog = page.getByRole('dialog', {name: 'Prices have changed'});
+    await dialog.waitFor();
+    const change = dialog.locator('[data-test="price-change"]');
+    assert.equal(await change.count(), 1);
+    assert.match(await change.textContent(), /Japanese Sencha Green Tea 100 g.*€11\.50.*€13\.50/);
+    assert.equal(await dialog.locator('[data-test="new-total"]').textContent(), '€13.50');
+    await screenshot(page, 'price-changed');
+    await dialog.getByRole('button', {name: 'Accept the new prices and pay'}).click();
+    await payWith(page, '4242424242424242');
+    assert.equal((await page.locator('#amount').textContent()).trim(), '€13.50');
+    await page.getByRole('button', {name: 'Pay'}).click();
+    await page.waitForURL(/#\/orders\//, {timeout: 15000});
+    await waitForOrderStatus(page, 'PAID');
+  } finally {
+    await setPrice(shop, 'p-003', 1150);
+  }
+  noProblems(page);
+  await page.context().close();
+});
+
+test('a catalog hang added from the console: the shopper gets a friendly error, the breaker opens, then closes', async () => {
+  const shopper = await newPage(chromium.browser);
+  await registerShopper(shopper, shop);
+  await addFromDetail(shopper, 'p-004', 1);
+  await shopper.goto(`${shop.url}/#/cart`);
+  await shopper.locator('[data-test="cart-line"]').first().waitFor();
+
+  const operator = await newPage(chromium.browser, {viewport: {width: 1280, height: 1500}});
+  await openConsole(operator);
+  await waitForBreaker(operator, 'order->catalog', 'CLOSED');
+  // An outsider straight at an internal port is refused, and the console draws it red.
+  const services = await admin(shop, 'GET', '/_admin/services');
+  const catalogUrl = services.items.find((s) => s.name === 'catalog').url;
+  assert.equal((await fetch(`${catalogUrl}/products`)).status, 401);
+  await operator.locator('#edges tr.illegal[data-edge="client->catalog"]').waitFor();
+  assert.equal(await operator.locator('#graph path.edge.illegal[data-edge="client->catalog"]').count(), 1);
+  await screenshot(operator, 'console', {fullPage: false});
+  // A hang on every call from order to catalog, with the console's form.
+  await operator.getByLabel('Target service').selectOption('catalog');
+  await operator.getByLabel('From (caller)').selectOption('order');
+  await operator.getByLabel('Type').selectOption('hang');
+  await operator.getByLabel('Id (optional)').fill('web-catalog-hang');
+  await operator.getByRole('button', {name: 'Add fault'}).click();
+  await operator.locator('[data-fault="web-catalog-hang"]').waitFor();
+
+  // The shopper checks out until the breaker opens: each answer is the friendly 503.
+  let traceId = null;
+  await shopper.getByRole('button', {name: 'Check out and pay'}).click();
+  for (let attempt = 0; attempt < 6; attempt += 1) {
+    const error = shopper.locator('[data-test="error"]');
+    await error.waitFor({timeout: 10000});
+    await error.getByText('Sorry, the shop is having trouble right now').waitFor();
+    traceId = (await error.locator('[data-test="trace-id"]').textContent()).trim();
+    const state = await operator.locator('[data-breaker="order->catalog"] [data-test="breaker-state"]').textContent();
+    if (state === 'OPEN') break;
+    await operator.waitForTimeout(1200);  // one console poll
+    if ((await operator.locator('[data-breaker="order->catalog"] [data-test="breaker-state"]').textContent()) === 'OPEN') break;
+    await error.getByRole('button', {name: 'Try again'}).click();
+    await shopper.waitForTimeout(100);
+  }
+  assert.match(traceId, /^[0-9a-f]{32}$/);
+  await waitForBreaker(operator, 'order->catalog', 'OPEN');
+  await screenshot(shopper, 'checkout-unavailable');
+  await operator.locator('#transitions').getByText('CLOSED → OPEN').waitFor();
+  await operator.evaluate(() => window.scrollTo(0, 0));
+  await screenshot(operator, 'console-breaker-open', {fullPage: false});
+  await screenshot(operator, 'console-full');
+
+  // The trace id in the shopper's message opens the console on that request's calls.
+  const href = await shopper.locator('[data-test="trace-id"]').getAttribute('href');
+  assert.equal(href, `/console#trace=${traceId}`);
+  await operator.goto(`${shop.url}${href}`);
+  await operator.locator('[data-test="call"]').first().waitFor();
+  const rows = await operator.locator('[data-test="call"]').allTextContents();
+  assert.ok(rows.length > 0 && rows.every((row) => row.includes(traceId)), 'only the calls of that trace');
+  assert.ok(rows.some((row) => row.includes('client->gateway')), 'the shopper\'s request itself');
+  await screenshot(operator, 'console-trace');
+
+  // Clearing the fault and moving the clock past the open wait lets a trial call through;
+  // the shopper's retry succeeds and closes the breaker.
+  // With the keyboard: the focus stays on the button while the console polls and redraws.
+  await operator.locator('[data-fault="web-catalog-hang"]').getByRole('button', {name: /Clear/}).focus();
+  await operator.waitForTimeout(1500);
+  assert.equal(await operator.evaluate(() => document.activeElement.dataset.key), 'clear:web-catalog-hang');
+  await operator.keyboard.press('Enter');
+  await operator.locator('[data-fault="web-catalog-hang"]').waitFor({state: 'detached'});
+  await operator.getByLabel('Advance the shop clock by').fill('31s');
+  await operator.getByRole('button', {name: 'Advance'}).click();
+  await waitForBreaker(operator, 'order->catalog', 'HALF_OPEN');
+  await shopper.locator('[data-test="error"]').getByRole('button', {name: 'Try again'}).click();
+  await shopper.waitForURL(/\/pay\//, {timeout: 10000});
+  await waitForBreaker(operator, 'order->catalog', 'CLOSED');
+  await operator.locator('#transitions').getByText('HALF_OPEN → CLOSED').waitFor();
+  noProblems(shopper);
+  noProblems(operator);
+  await shopper.context().close();
+  await operator.context().close();
+});
+
+test('products with hostile names show as text, and nothing they hold runs', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await page.goto(`${shop.url}/#/?q=dangerous`);
+  await page.getByRole('heading', {name: /“dangerous”/}).waitFor();
+  await page.locator('[data-test="product"]').nth(1).waitFor();
+  const names = await page.locator('[data-test="product"] h3').allTextContents();
+  assert.deepEqual(names.sort(), [HOSTILE_SCRIPT, HOSTILE_IMG].sort());
+  await screenshot(page, 'hostile-list');
+  await page.getByRole('link', {name: HOSTILE_IMG}).click();
+  await page.getByRole('heading', {level: 1}).filter({hasText: 'Hostile Lamp'}).waitFor();
+  assert.equal(await page.getByRole('heading', {level: 1}).textContent(), HOSTILE_IMG);
+  await addFromDetail(page, 'p-901', 1);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  assert.equal(await page.locator('[data-test="cart-line"] .name').textContent(), HOSTILE_SCRIPT);
+  await screenshot(page, 'hostile-cart');
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.equal(await page.locator('main img, main script').count(), 0);
+  noProblems(page);
+  await page.context().close();
+});
+
+test('at phone width the shop fits the screen and works with the keyboard', async () => {
+  const page = await newPage(chromium.browser, {viewport: {width: 390, height: 844}, isMobile: true, hasTouch: true});
+  await registerShopper(page, shop);
+  await page.getByRole('heading', {name: 'All products'}).waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);
+  await screenshot(page, 'phone-shop');
+  // Keyboard only: Enter follows a focused product link; Tab reaches "Add to cart".
+  const link = page.locator('[data-test="product"] h3 a').first();
+  await link.focus();
+  await page.keyboard.press('Enter');
+  await page.locator('[data-test="product-detail"]').waitFor();
+  await page.getByLabel('Quantity').focus();
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');  // the focused "Add to cart" button
+  await page.locator('#flash').getByText('Added to your cart').waitFor();
+  await screenshot(page, 'phone-product');
+  noProblems(page);
+  await page.context().close();
+});
+
+test('the pages are embedded assets with a strict CSP, ETags and 404s in the error shape; the API is unchanged', async () => {
+  const home = await fetch(`${shop.url}/`);
+  assert.equal(home.status, 200);
+  assert.match(home.headers.get('content-type'), /^text\/html/);
+  const csp = home.headers.get('content-security-policy');
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  const etag = home.headers.get('etag');
+  assert.ok(etag);
+  const again = await fetch(`${shop.url}/`, {headers: {'If-None-Match': etag}});
+  assert.equal(again.status, 304);
+  const missing = await fetch(`${shop.url}/assets/shop/nope.js`);
+  assert.equal(missing.status, 404);
+  const body = await missing.json();
+  assert.equal(body.error.code, 'asset_not_found');
+  assert.match(body.trace_id, /^[0-9a-f]{32}$/);
+  const traversal = await fetch(`${shop.url}/assets/..%2f..%2fetc%2fpasswd`);
+  assert.equal(traversal.status, 404);
+  const console = await fetch(`${shop.url}/console`);
+  assert.equal(console.status, 200);
+  // The public API still needs a token, and the console's routes the admin token.
+  assert.equal((await fetch(`${shop.url}/api/cart`)).status, 401);
+  assert.equal((await fetch(`${shop.url}/_admin/console/breakers`)).status, 401);
+  const breakers = await admin(shop, 'GET', '/_admin/console/breakers');
+  assert.equal(breakers.services.order.reachable, true);
+  // The provider's page refuses a return URL that does not lead back to the shop.
+  const services = await admin(shop, 'GET', '/_admin/services');
+  const provider = services.items.find((s) => s.name === 'provider');
+  const open = await fetch(`${provider.url}/pay/pi_x?return_url=${encodeURIComponent('http://evil.test/')}`,
+    {headers: {Accept: 'application/json'}});
+  assert.ok(open.status === 400 || open.status === 404);
+});
+
+test('an expired session sends the shopper to the login page, and back to where they were', async () => {
+  const page = await newPage(chromium.browser);
+  const shopper = await registerShopper(page, shop);
+  await page.goto(`${shop.url}/#/products/p-005`);
+  await page.locator('[data-test="product-detail"]').waitFor();
+  await admin(shop, 'POST', '/_admin/clock/advance', {by: '16m'});  // tokens live 15 minutes
+  await page.goto(`${shop.url}/#/cart`);
+  await page.waitForURL(/#\/login\?next=%2Fcart/);
+  await page.getByText('Your session has expired').waitFor();
+  await screenshot(page, 'session-expired');
+  await page.getByLabel('Email').fill(shopper.email);
+  await page.getByLabel('Password').fill(shopper.password);
+  await page.getByRole('button', {name: 'Log in'}).click();
+  await page.waitForURL(/#\/cart$/);
+  await page.getByRole('heading', {name: 'Your cart'}).waitFor();
+  noProblems(page);
+  await page.context().close();
+});

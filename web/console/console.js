@@ -1,0 +1,490 @@
+// The operator console: the gateway's admin plane, read every second (polling) and driven
+// with forms. The admin token is asked once and kept in sessionStorage (this tab only); it
+// goes in the X-Admin-Token header, never in a URL. Text from the shop goes in with
+// textContent only (common/dom.js).
+import {h, replace, formatTime} from '/assets/common/dom.js';
+
+const TOKEN_KEY = 'shopctl.admin_token';
+const POLL_MS = 1000;
+const KEEP_CALLS = 400;
+const SHOWN_CALLS = 150;
+const SVG = 'http://www.w3.org/2000/svg';
+
+const $ = (id) => document.getElementById(id);
+let architecture = null;
+let calls = [];
+let nextSeq = null;
+let traceFilter = '';
+let pollTimer = null;
+
+class AdminError extends Error {
+  constructor(status, body) {
+    super((body && body.error && body.error.message) || `the admin plane answered ${status}`);
+    this.status = status;
+    this.code = (body && body.error && body.error.code) || `http_${status}`;
+  }
+}
+
+function adminToken() { return sessionStorage.getItem(TOKEN_KEY); }
+
+async function admin(method, path, body) {
+  const headers = {Accept: 'application/json', 'X-Admin-Token': adminToken() || ''};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let response;
+  try {
+    response = await fetch(path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+  } catch {
+    throw new AdminError(0, {error: {message: 'the gateway could not be reached', code: 'unreachable'}});
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new AdminError(response.status, data);
+  return data;
+}
+
+// Redraws `container` with `render(data)` only when the data changed, so that a poll does not
+// take the keyboard focus away: the focused control (named by its data-key) is focused again
+// after the redraw when it is still there.
+const drawnData = new Map();
+function draw(container, data, render) {
+  const text = JSON.stringify(data);
+  if (drawnData.get(container) === text) return;
+  drawnData.set(container, text);
+  const active = document.activeElement;
+  const focused = active && container.contains(active) ? active.dataset.key : null;
+  render(data);
+  if (focused) container.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
+}
+
+// ---- the token ----------------------------------------------------------------------------
+
+function askForToken(message) {
+  clearTimeout(pollTimer);
+  $('console').hidden = true;
+  $('forget').hidden = true;
+  $('token-form').hidden = false;
+  replace($('token-error'), message ? h('p', {class: 'notice error'}, message) : null);
+  $('token').focus();
+}
+
+$('token-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, $('token').value.trim());
+  try {
+    await admin('GET', '/_admin/info');
+  } catch (error) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    askForToken(error.status === 401 ? 'That is not the admin token.' : error.message);
+    return;
+  }
+  $('token').value = '';
+  start();
+});
+
+$('forget').addEventListener('click', () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  askForToken();
+});
+
+// ---- the architecture ---------------------------------------------------------------------
+
+const positions = {
+  client: [60, 235], gateway: [260, 235], auth: [500, 45], catalog: [500, 165],
+  order: [500, 305], payment: [500, 430], provider: [740, 370],
+};
+
+function svg(tag, attributes, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+function positionOf(name) {
+  if (!positions[name]) positions[name] = [70, 60 + 60 * Object.keys(positions).length % 360];
+  return positions[name];
+}
+
+function edgeSummary(stats) {
+  if (!stats) return '';
+  const parts = [`${stats.calls} calls`];
+  if (stats.errors) parts.push(`${stats.errors} errors`);
+  parts.push(`p99 ${Number(stats.p99_ms || 0).toFixed(1)} ms`);
+  if (stats.refused_by_breaker) parts.push(`${stats.refused_by_breaker} refused by breaker`);
+  if (stats.violations) parts.push(`${stats.violations} refused (not allowed)`);
+  return parts.join(', ');
+}
+
+function drawArchitecture(edges, services) {
+  const allowed = new Map(architecture.allowed_edges.map((e) => [e.edge, e]));
+  const all = new Map();
+  for (const e of architecture.allowed_edges) all.set(e.edge, {caller: e.caller, callee: e.callee, allowed: true});
+  for (const name of Object.keys(edges)) {
+    if (!all.has(name)) {
+      const [caller, callee] = name.split('->');
+      all.set(name, {caller, callee, allowed: false});
+    }
+  }
+  const running = new Map((services || []).map((s) => [s.name, s.running]));
+  const root = svg('svg', {viewBox: '0 0 820 470', role: 'img', 'aria-labelledby': 'graph-title'},
+    svg('title', {id: 'graph-title'}, 'The shop\'s call graph: allowed edges and observed calls'),
+    svg('defs', {}, svg('marker', {id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7,
+      markerHeight: 7, orient: 'auto-start-reverse'}, svg('path', {d: 'M 0 0 L 10 5 L 0 10 z'}))));
+  const labels = [];
+  for (const [name, edge] of all) {
+    const stats = edges[name];
+    const [x1, y1] = positionOf(edge.caller);
+    const [x2, y2] = positionOf(edge.callee);
+    // Bend each directed edge to its own side, so A->B and B->A do not overlap.
+    const mx = (x1 + x2) / 2, my = (y1 + y2) / 2;
+    const length = Math.hypot(x2 - x1, y2 - y1) || 1;
+    // An edge the architecture does not have arcs wide, the other way, clear of the boxes.
+    const side = edge.allowed ? 1 : -1;
+    const nx = side * -(y2 - y1) / length, ny = side * (x2 - x1) / length;
+    const bend = edge.allowed ? 28 : 80;
+    const cx = mx + nx * bend, cy = my + ny * bend;
+    // Stop short of the boxes.
+    const sx = x1 + (cx - x1) * 0.18, sy = y1 + (cy - y1) * 0.18;
+    const ex = x2 + (cx - x2) * 0.22, ey = y2 + (cy - y2) * 0.22;
+    const illegal = !edge.allowed || (stats && stats.violations > 0);
+    const classes = ['edge'];
+    if (stats && stats.calls > 0) classes.push('used');
+    if (stats && (stats.errors > 0 || stats.refused_by_breaker > 0)) classes.push('failing');
+    if (illegal) classes.push('illegal');
+    root.append(svg('path', {class: classes.join(' '), d: `M ${sx} ${sy} Q ${cx} ${cy} ${ex} ${ey}`,
+      'marker-end': 'url(#arrow)', 'data-edge': name}));
+    if (stats && (stats.calls > 0 || stats.violations > 0)) {
+      const text = stats.violations > 0 && !(allowed.has(name) && stats.calls > stats.violations)
+        ? `${stats.violations} refused`
+        : `${stats.calls} call${stats.calls === 1 ? '' : 's'}${stats.errors ? `, ${stats.errors} err` : ''}, p99 ${Number(stats.p99_ms || 0).toFixed(0)}ms`;
+      // On the curve's middle, pushed out to the side it bends to.
+      const lx = (sx + 2 * cx + ex) / 4 + nx * 6, ly = (sy + 2 * cy + ey) / 4 + ny * 6;
+      const anchor = Math.abs(nx) < 0.3 ? 'middle' : nx > 0 ? 'start' : 'end';
+      labels.push(svg('text', {class: `label${illegal ? ' illegal' : ''}`, x: lx, y: ly + (Math.abs(nx) < 0.3 ? (ny > 0 ? 12 : -4) : 4),
+        'text-anchor': anchor}, text));
+    }
+  }
+  for (const component of architecture.components) {
+    const [x, y] = positionOf(component.name);
+    const down = running.has(component.name) && !running.get(component.name);
+    root.append(svg('g', {class: `node${down ? ' down' : ''}`, 'data-node': component.name},
+      svg('rect', {x: x - 52, y: y - 17, width: 104, height: 34, rx: 8}),
+      svg('text', {x, y: y + 5}, down ? `${component.name} (down)` : component.name)));
+  }
+  for (const label of labels) root.append(label);  // over the boxes, with a halo
+  replace($('graph'), root);
+
+  const rows = [...all].map(([name, edge]) => {
+    const stats = edges[name] || {calls: 0, errors: 0, p99_ms: 0, refused_by_breaker: 0, violations: 0};
+    const illegal = !edge.allowed || stats.violations > 0;
+    return h('tr', {class: illegal ? 'illegal' : null, 'data-edge': name},
+      h('td', {class: 'mono'}, name),
+      h('td', {}, edge.allowed ? (allowed.get(name).label || 'allowed') : 'NOT ALLOWED'),
+      h('td', {class: 'num'}, stats.calls),
+      h('td', {class: 'num'}, stats.errors),
+      h('td', {class: 'num'}, `${Number(stats.p99_ms || 0).toFixed(1)} ms`),
+      h('td', {class: 'num'}, stats.refused_by_breaker),
+      h('td', {class: 'num'}, stats.violations));
+  });
+  replace($('edges'),
+    h('thead', {}, h('tr', {}, h('th', {}, 'Edge'), h('th', {}, 'Allowed for'), h('th', {class: 'num'}, 'Calls'),
+      h('th', {class: 'num'}, 'Errors'), h('th', {class: 'num'}, 'p99'), h('th', {class: 'num'}, 'Refused by breaker'),
+      h('th', {class: 'num'}, 'Refused (violations)'))),
+    h('tbody', {}, rows));
+}
+
+// ---- breakers, services, clock, outbox ----------------------------------------------------
+
+function stateBadge(state) {
+  const kind = state === 'CLOSED' ? 'ok' : state === 'HALF_OPEN' || state === 'METRICS_ONLY' || state === 'DISABLED' ? 'warn' : 'bad';
+  return h('span', {class: `badge ${kind}`, 'data-test': 'breaker-state'}, state);
+}
+
+function drawBreakers(answer) {
+  const items = [];
+  const transitions = [];
+  for (const [service, plane] of Object.entries(answer.services || {})) {
+    if (!plane.reachable) {
+      items.push(h('div', {class: 'breaker'}, h('span', {class: 'name'}, service),
+        h('span', {class: 'badge bad'}, `unreachable (${plane.error})`)));
+      continue;
+    }
+    for (const b of plane.items || []) {
+      items.push(h('div', {class: 'breaker', 'data-breaker': b.name},
+        h('span', {class: 'name mono'}, b.name), stateBadge(b.state),
+        h('span', {class: 'muted'}, Number(b.failure_rate) < 0 ? 'no failure rate yet' : `failure rate ${Number(b.failure_rate).toFixed(0)}%`),
+        h('span', {class: 'muted'}, `${b.number_of_buffered_calls} buffered, ${b.number_of_failed_calls} failed, ${b.total_not_permitted_calls} refused`),
+        b.open_until ? h('span', {class: 'muted'}, `open until ${b.open_until}`) : null));
+      for (const t of b.transitions || []) transitions.push({breaker: b.name, ...t});
+    }
+  }
+  replace($('breaker-list'), items);
+  transitions.sort((a, b) => String(b.at).localeCompare(String(a.at)));
+  replace($('transitions'), transitions.length
+    ? transitions.slice(0, 30).map((t) => h('li', {}, h('span', {class: 'mono'}, t.breaker), ' ',
+      `${t.from} → ${t.to}`, ' ', h('span', {class: 'muted'}, String(t.at))))
+    : h('li', {class: 'muted'}, 'none yet'));
+}
+
+async function serviceAction(name, action) {
+  say(`${action} ${name}…`);
+  try {
+    await admin('POST', `/_admin/services/${encodeURIComponent(name)}/${action}`);
+    say(`${name}: ${action} done`);
+  } catch (error) {
+    say(`${name}: ${action} failed: ${error.message}`, true);
+  }
+  poll();
+}
+
+function drawServices(services) {
+  replace($('service-table'),
+    h('thead', {}, h('tr', {}, h('th', {}, 'Service'), h('th', {}, 'State'), h('th', {}, 'URL'), h('th', {}, 'Actions'))),
+    h('tbody', {}, services.map((s) => h('tr', {'data-service': s.name},
+      h('td', {}, s.name),
+      h('td', {}, s.running ? h('span', {class: 'badge ok'}, 'running') : h('span', {class: 'badge bad'}, 'stopped')),
+      h('td', {class: 'mono'}, s.url),
+      h('td', {}, s.name === 'gateway' ? h('span', {class: 'muted'}, 'serves this console') : h('div', {class: 'actions'},
+        (s.running ? ['stop', 'restart'] : ['start']).map((action) => h('button', {type: 'button', class: 'small secondary',
+          'aria-label': `${action} ${s.name}`, 'data-key': `${action}:${s.name}`,
+          on: {click: () => serviceAction(s.name, action)}}, action))))))));
+  const options = (select, values, keep) => {
+    const current = select.value;
+    replace(select, values.map(([value, text]) => h('option', {value}, text)));
+    if (keep && values.some(([value]) => value === current)) select.value = current;
+  };
+  if (!$('f-target').options.length) {
+    options($('f-target'), services.map((s) => [s.name, s.name]));
+    $('f-target').value = 'catalog';
+    options($('f-from'), [['', 'anyone'], ['client', 'client (outsiders)'], ...services.map((s) => [s.name, s.name])]);
+  }
+}
+
+function drawOutbox(outbox) {
+  if (!outbox.reachable) {
+    replace($('outbox'), h('span', {class: 'badge bad'}, `payment unreachable (${outbox.error})`));
+    return;
+  }
+  const finished = outbox.finished || {};
+  replace($('outbox'), 'Depth ', h('strong', {'data-test': 'outbox-depth'}, outbox.depth),
+    h('span', {class: 'muted'}, ` (callbacks waiting for the order service; acknowledged ${finished.acknowledged ?? 0}, conflicts ${finished.conflict ?? 0})`));
+}
+
+// ---- faults -------------------------------------------------------------------------------
+
+function describeFault(f) {
+  const parts = [];
+  if (f.delay_ms) parts.push(`delay ${f.delay_ms} ms`);
+  if (f.jitter_ms) parts.push(`± ${f.jitter_ms} ms`);
+  if (f.type === 'abort') parts.push(`status ${f.status}`);
+  if (f.bytes_per_second) parts.push(`${f.bytes_per_second} B/s`);
+  return parts.join(', ');
+}
+
+function drawFaults(faults) {
+  replace($('fault-table'),
+    h('thead', {}, h('tr', {}, h('th', {}, 'Id'), h('th', {}, 'Target'), h('th', {}, 'From'), h('th', {}, 'Match'),
+      h('th', {}, 'Type'), h('th', {}, 'Parameters'), h('th', {}, 'Select'), h('th', {class: 'num'}, 'Matched / hit'), h('th', {}, ''))),
+    h('tbody', {}, faults.length ? faults.map((f) => h('tr', {'data-fault': f.id},
+      h('td', {class: 'mono'}, f.id), h('td', {}, f.target), h('td', {}, f.from || 'anyone'),
+      h('td', {class: 'mono'}, f.match ? `${f.match.method || '*'} ${f.match.path || '**'}` : 'everything'),
+      h('td', {}, h('span', {class: 'badge bad'}, f.type)), h('td', {}, describeFault(f)),
+      h('td', {}, f.select ? Object.entries(f.select).map(([k, v]) => `${k} ${v}`).join('') : 'all'),
+      h('td', {class: 'num'}, `${f.matched} / ${f.applied}`),
+      h('td', {}, h('button', {type: 'button', class: 'small danger', 'aria-label': `Clear fault ${f.id}`, 'data-key': `clear:${f.id}`,
+        on: {click: () => clearFault(f.id)}}, 'Clear'))))
+      : h('tr', {}, h('td', {colspan: 9, class: 'muted'}, 'No faults: the shop behaves.'))));
+}
+
+async function clearFault(id) {
+  try {
+    await admin('DELETE', `/_admin/faults/${encodeURIComponent(id)}`);
+    say(`Fault ${id} cleared`);
+  } catch (error) {
+    say(`Could not clear ${id}: ${error.message}`, true);
+  }
+  poll();
+}
+
+function showFieldsForType() {
+  const type = $('f-type').value;
+  for (const field of document.querySelectorAll('[data-for]')) {
+    field.hidden = !field.dataset.for.split(' ').includes(type);
+  }
+  document.querySelector('[data-select]').hidden = !$('f-select').value;
+}
+
+$('f-type').addEventListener('change', showFieldsForType);
+$('f-select').addEventListener('change', showFieldsForType);
+
+$('fault-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const type = $('f-type').value;
+  const fault = {target: $('f-target').value, type};
+  if ($('f-id').value.trim()) fault.id = $('f-id').value.trim();
+  if ($('f-from').value) fault.from = $('f-from').value;
+  const match = {};
+  if ($('f-method').value) match.method = $('f-method').value;
+  if ($('f-path').value.trim()) match.path = $('f-path').value.trim();
+  if (Object.keys(match).length) fault.match = match;
+  if (type === 'delay' || type === 'slow_body') fault.delay_ms = Number($('f-delay').value || 0);
+  if (type === 'delay' && Number($('f-jitter').value)) fault.jitter_ms = Number($('f-jitter').value);
+  if (type === 'abort') {
+    fault.status = Number($('f-status').value || 503);
+    if ($('f-body').value.trim()) fault.body = $('f-body').value.trim();
+  }
+  if (type === 'slow_body') fault.bytes_per_second = Number($('f-bps').value || 1);
+  if ($('f-select').value) fault.select = {[$('f-select').value]: Number($('f-n').value)};
+  try {
+    const answer = await admin('POST', '/_admin/faults', fault);
+    replace($('fault-error'));
+    say(`Fault ${answer.id} added`);
+  } catch (error) {
+    replace($('fault-error'), h('p', {class: 'notice error'}, error.message));
+  }
+  poll();
+});
+
+$('clear-faults').addEventListener('click', async () => {
+  try {
+    await admin('DELETE', '/_admin/faults');
+    say('Every fault cleared');
+  } catch (error) {
+    say(`Could not clear the faults: ${error.message}`, true);
+  }
+  poll();
+});
+
+$('clock-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  try {
+    await admin('POST', '/_admin/clock/advance', {by: $('advance-by').value.trim()});
+    say(`Clock advanced by ${$('advance-by').value.trim()}`);
+  } catch (error) {
+    say(`Could not advance the clock: ${error.message}`, true);
+  }
+  poll();
+});
+
+// ---- recent calls -------------------------------------------------------------------------
+
+function setTrace(trace) {
+  traceFilter = trace;
+  $('trace').value = trace;
+  history.replaceState(null, '', trace ? `#trace=${encodeURIComponent(trace)}` : location.pathname);
+  drawCalls();
+  if (trace) loadTrace(trace);
+}
+
+// A trace from before the console opened: read every record the shop keeps for it.
+async function loadTrace(trace) {
+  try {
+    const answer = await admin('GET', '/_admin/calls?since=0');
+    const seen = new Set(calls.map((c) => c.seq));
+    for (const record of answer.records) {
+      if (record.trace_id === trace && !seen.has(record.seq)) calls.push(record);
+    }
+    calls.sort((a, b) => a.seq - b.seq);
+  } catch (error) {
+    say(`Could not read the calls: ${error.message}`, true);
+  }
+  drawCalls();
+}
+
+$('trace-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  setTrace($('trace').value.trim());
+});
+$('trace-clear').addEventListener('click', () => setTrace(''));
+
+function drawCalls() {
+  const shown = calls.filter((c) => !traceFilter || c.trace_id === traceFilter).slice(-SHOWN_CALLS).reverse();
+  draw($('call-table'), [traceFilter, shown.map((c) => c.seq)], () => renderCalls(shown));
+}
+
+function renderCalls(shown) {
+  replace($('call-table'),
+    h('thead', {}, h('tr', {}, h('th', {}, 'Time'), h('th', {}, 'Edge'), h('th', {}, 'Request'), h('th', {class: 'num'}, 'Status'),
+      h('th', {}, 'Outcome'), h('th', {class: 'num'}, 'ms'), h('th', {}, 'Trace id'))),
+    h('tbody', {}, shown.length ? shown.map((c) => h('tr', {class: c.violation ? 'illegal' : c.refused_by_breaker ? 'refused' : null,
+      'data-test': 'call'},
+      h('td', {}, formatTime(c.at_ms)),
+      h('td', {class: 'mono'}, c.edge),
+      h('td', {class: 'mono'}, `${c.method} ${c.route}`),
+      h('td', {class: 'num'}, c.status || '—'),
+      h('td', {}, c.violation ? `refused: ${c.violation_reason}` : c.refused_by_breaker ? 'refused by breaker' : c.outcome,
+        c.attempt > 1 ? ` (attempt ${c.attempt})` : ''),
+      h('td', {class: 'num'}, Number(c.duration_ms || 0).toFixed(1)),
+      h('td', {}, h('button', {type: 'button', class: 'trace-link mono', title: 'Show only this trace', 'data-key': `trace:${c.seq}`,
+        on: {click: () => setTrace(c.trace_id)}}, c.trace_id))))
+      : h('tr', {}, h('td', {colspan: 7, class: 'muted'}, traceFilter ? 'No calls recorded for this trace.' : 'No calls yet.'))));
+}
+
+async function pollCalls() {
+  if (nextSeq === null) {
+    const probe = await admin('GET', '/_admin/calls?since=18446744073709551615');
+    nextSeq = Math.max(0, probe.next_seq - KEEP_CALLS);
+  }
+  const answer = await admin('GET', `/_admin/calls?since=${nextSeq}`);
+  calls.push(...answer.records);
+  if (calls.length > KEEP_CALLS * 3) calls = calls.slice(-KEEP_CALLS * 2);
+  nextSeq = answer.next_seq;
+  drawCalls();
+}
+
+// ---- the loop -----------------------------------------------------------------------------
+
+function say(text, bad) {
+  replace($('status'), h('p', {class: `notice ${bad ? 'error' : 'ok'}`}, text));
+  clearTimeout(say.timer);
+  say.timer = setTimeout(() => replace($('status')), 4000);
+}
+
+async function poll() {
+  clearTimeout(pollTimer);
+  try {
+    const [services, faults, clock, edges, breakers, outbox] = await Promise.all([
+      admin('GET', '/_admin/services'), admin('GET', '/_admin/faults'), admin('GET', '/_admin/clock'),
+      admin('GET', '/_admin/edges'), admin('GET', '/_admin/console/breakers'), admin('GET', '/_admin/console/outbox')]);
+    draw($('services'), services.items, drawServices);
+    draw($('fault-table'), faults.items, drawFaults);
+    replace($('clock'), `Shop time ${formatTime(clock.now_ms)}, ahead of real time by ${Math.round(clock.offset_ms / 1000)} s`);
+    draw($('architecture'), [edges.edges, services.items], ([e, s]) => drawArchitecture(e, s));
+    draw($('breakers'), breakers, drawBreakers);
+    draw($('outbox'), outbox, drawOutbox);
+    await pollCalls();
+  } catch (error) {
+    if (error.status === 401) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      askForToken('The admin token was refused; enter it again.');
+      return;
+    }
+    say(`Could not read the shop: ${error.message}`, true);
+  }
+  pollTimer = setTimeout(poll, POLL_MS);
+}
+
+async function start() {
+  $('token-form').hidden = true;
+  $('console').hidden = false;
+  $('forget').hidden = false;
+  showFieldsForType();
+  try {
+    architecture = await admin('GET', '/_admin/console/architecture');
+  } catch (error) {
+    if (error.status === 401) { sessionStorage.removeItem(TOKEN_KEY); askForToken('The admin token was refused.'); return; }
+    say(`Could not read the architecture: ${error.message}`, true);
+    architecture = {components: [], allowed_edges: []};
+  }
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('trace');
+  if (fromHash) setTrace(fromHash);
+  await poll();
+  if (fromHash) $('calls').scrollIntoView();
+}
+
+window.addEventListener('hashchange', () => {
+  const trace = new URLSearchParams(location.hash.slice(1)).get('trace');
+  if (trace && trace !== traceFilter) setTrace(trace);
+});
+
+if (adminToken()) start();
+else askForToken();

@@ -1,0 +1,101 @@
+// The provider's hosted pay page. It reads the intent (GET /pay/{id}, JSON), pays it
+// (POST /pay/{id} {card_number}) and then sends the shopper back to the shop's return_url,
+// which the provider checked leads to the shop's public door.
+const intentId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
+const returnUrl = new URLSearchParams(location.search).get('return_url');
+const amount = document.getElementById('amount');
+const message = document.getElementById('message');
+const form = document.getElementById('pay-form');
+const card = document.getElementById('card');
+const payButton = document.getElementById('pay');
+
+function show(kind, text) {
+  const p = document.createElement('p');
+  p.className = `notice ${kind}`;
+  p.textContent = text;
+  message.replaceChildren(p);
+}
+
+function money(cents, currency) {
+  try {
+    return new Intl.NumberFormat('en-IE', {style: 'currency', currency}).format(Number(cents) / 100);
+  } catch {
+    return `${(Number(cents) / 100).toFixed(2)} ${currency}`;
+  }
+}
+
+let checkedReturnUrl = null;
+
+function goBack(delayMs) {
+  if (!checkedReturnUrl) return;
+  const link = document.createElement('a');
+  link.href = checkedReturnUrl;
+  link.textContent = 'Return to the shop';
+  message.append(link);
+  setTimeout(() => location.assign(checkedReturnUrl), delayMs);
+}
+
+async function load() {
+  const query = returnUrl ? `?return_url=${encodeURIComponent(returnUrl)}` : '';
+  let response;
+  try {
+    response = await fetch(`/pay/${encodeURIComponent(intentId)}${query}`, {headers: {Accept: 'application/json'}});
+  } catch {
+    amount.textContent = '';
+    show('bad', 'The payment provider could not be reached. Reload the page to try again.');
+    return;
+  }
+  const intent = await response.json().catch(() => null);
+  if (!response.ok || !intent) {
+    amount.textContent = '';
+    show('bad', (intent && intent.error && intent.error.message) || `The provider answered ${response.status}.`);
+    return;
+  }
+  checkedReturnUrl = intent.return_url || null;
+  amount.textContent = money(intent.amount_cents, intent.currency);
+  if (intent.status === 'requires_payment') {
+    form.hidden = false;
+    card.focus();
+  } else {
+    show(intent.status === 'succeeded' ? 'ok' : 'bad', `This payment is already ${intent.status.replace('_', ' ')}.`);
+    goBack(1500);
+  }
+}
+
+for (const choice of document.querySelectorAll('.card-choice')) {
+  choice.addEventListener('click', () => {
+    card.value = choice.dataset.card;
+    card.focus();
+  });
+}
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const number = card.value.replace(/[\s-]/g, '');
+  payButton.disabled = true;
+  payButton.textContent = 'Paying…';
+  try {
+    const response = await fetch(`/pay/${encodeURIComponent(intentId)}`, {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json', Accept: 'application/json'},
+      body: JSON.stringify({card_number: number}),
+    });
+    const answer = await response.json().catch(() => null);
+    if (!response.ok) {
+      show('bad', (answer && answer.error && answer.error.message) || `The provider answered ${response.status}.`);
+      payButton.disabled = false;
+      payButton.textContent = 'Pay';
+      return;
+    }
+    form.hidden = true;
+    if (answer.status === 'succeeded') show('ok', 'Payment succeeded. Taking you back to the shop…');
+    else show('bad', `Payment declined (${answer.failure_reason || 'failed'}). Taking you back to the shop…`);
+    goBack(800);
+  } catch {
+    show('bad', 'The payment provider could not be reached. Try again.');
+    payButton.disabled = false;
+    payButton.textContent = 'Pay';
+  }
+});
+
+load();

@@ -1,0 +1,526 @@
+// The web shop: a single page on hash routes (#/, #/products/p-001, #/cart, #/orders/o-...)
+// that calls the gateway's public API, the same routes as any client. Text from the server is
+// only ever put in the page with textContent (common/dom.js), never parsed as HTML.
+import {h, replace, money, randomId, formatTime} from '/assets/common/dom.js';
+
+const main = document.getElementById('main');
+const flash = document.getElementById('flash');
+const priceDialog = document.getElementById('price-dialog');
+const TOKEN_KEY = 'shopctl.token';
+const EMAIL_KEY = 'shopctl.email';
+const PAGE_SIZE = 12;
+const POLL_MS = 1000;
+
+let pollTimer = null;
+let renderCount = 0;
+
+class ApiError extends Error {
+  constructor(status, body, traceId) {
+    const error = (body && body.error) || {};
+    super(error.message || (status ? `the shop answered ${status}` : 'the shop could not be reached'));
+    this.status = status;
+    this.code = error.code || (status ? `http_${status}` : 'network_error');
+    this.details = error.details || {};
+    this.traceId = (body && body.trace_id) || traceId || null;
+    this.retryAfter = null;
+  }
+}
+
+// ---- session ------------------------------------------------------------------------------
+
+function token() { return localStorage.getItem(TOKEN_KEY); }
+
+function signIn(accessToken, email) {
+  localStorage.setItem(TOKEN_KEY, accessToken);
+  localStorage.setItem(EMAIL_KEY, email);
+}
+
+function signOut() {
+  localStorage.removeItem(TOKEN_KEY);
+  localStorage.removeItem(EMAIL_KEY);
+}
+
+// Sends the user to the login page; once logged in they come back to `next` (where they were).
+function goLogin(next, reason) {
+  const params = new URLSearchParams();
+  if (next && !next.startsWith('/login') && !next.startsWith('/register')) params.set('next', next);
+  if (reason) params.set('reason', reason);
+  const query = params.toString();
+  location.replace(`#/login${query ? `?${query}` : ''}`);
+}
+
+function currentRoute() { return location.hash.slice(1) || '/'; }
+
+// ---- the API ------------------------------------------------------------------------------
+
+async function api(method, path, body, extraHeaders = {}) {
+  const headers = {Accept: 'application/json', ...extraHeaders};
+  const accessToken = token();
+  if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let response;
+  try {
+    response = await fetch(path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+  } catch {
+    throw new ApiError(0, null, null);
+  }
+  let data = null;
+  try { data = await response.json(); } catch { data = null; }
+  if (!response.ok) {
+    const error = new ApiError(response.status, data, response.headers.get('X-Trace-Id'));
+    error.retryAfter = response.headers.get('Retry-After');
+    if (response.status === 401 && !path.startsWith('/api/auth/')) {
+      // An expired or refused token: log in again, then come back here.
+      signOut();
+      goLogin(currentRoute(), error.code === 'token_expired' ? 'expired' : 'signed_out');
+      error.redirected = true;
+    }
+    throw error;
+  }
+  return data;
+}
+
+// ---- shared pieces ------------------------------------------------------------------------
+
+function say(text) {
+  replace(flash, h('p', {}, text));
+  clearTimeout(say.timer);
+  say.timer = setTimeout(() => replace(flash), 2500);
+}
+
+// What a shopper sees when something failed: a 5xx or no answer is the shop's fault, said
+// kindly, with a retry and the trace id (which opens the operator console on that request).
+function errorNotice(error, retry) {
+  if (error.redirected) return h('p', {class: 'muted'}, 'Taking you to the login page…');
+  const unavailable = error.status === 0 || error.status >= 500;
+  const notice = h('div', {class: 'notice error', role: 'alert', 'data-test': 'error'});
+  if (unavailable) {
+    notice.append(
+      h('h2', {}, 'Sorry, the shop is having trouble right now'),
+      h('p', {}, 'Nothing was charged and your cart is unchanged. Please try again in a moment.'),
+      h('p', {class: 'muted'}, `(${error.code}: ${error.message})`));
+  } else {
+    notice.append(h('p', {}, error.message), h('p', {class: 'muted'}, `(${error.code})`));
+  }
+  const row = h('div', {class: 'row'});
+  if (retry) row.append(h('button', {type: 'button', 'data-test': 'retry', on: {click: retry}}, 'Try again'));
+  notice.append(row);
+  if (error.traceId) {
+    notice.append(h('p', {class: 'trace'}, 'Trace id: ',
+      h('a', {class: 'mono', 'data-test': 'trace-id', href: `/console#trace=${encodeURIComponent(error.traceId)}`},
+        error.traceId),
+      h('span', {class: 'muted'}, ' (give this to support; it opens the request in the operator console)')));
+  }
+  return notice;
+}
+
+// An ISO time (or milliseconds) from the API, in the reader's words.
+function when(at) {
+  if (at === null || at === undefined) return '';
+  const ms = typeof at === 'number' ? at : Date.parse(at);
+  return Number.isNaN(ms) ? String(at) : formatTime(ms);
+}
+
+function statusBadge(status) {
+  const kind = status === 'PAID' ? 'ok' : status === 'FAILED' ? 'bad' : 'warn';
+  return h('span', {class: `badge ${kind}`, 'data-test': 'order-status'}, status);
+}
+
+async function refreshCartCount() {
+  if (!token()) return;
+  try {
+    const cart = await api('GET', '/api/cart');
+    const count = cart.items.reduce((sum, line) => sum + line.quantity, 0);
+    document.getElementById('cart-count').textContent = String(count);
+  } catch {
+    // The count is a nicety; the page says what went wrong when it matters.
+  }
+}
+
+function updateNav(path) {
+  const nav = document.getElementById('nav');
+  nav.hidden = !token();
+  document.getElementById('who').textContent = localStorage.getItem(EMAIL_KEY) || '';
+  const section = path.startsWith('/cart') ? 'cart' : path.startsWith('/orders') ? 'orders' : 'shop';
+  for (const link of nav.querySelectorAll('[data-nav]')) {
+    if (link.dataset.nav === section) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
+
+async function addToCart(productId, quantity) {
+  await api('POST', '/api/cart/items', {product_id: productId, quantity});
+  say('Added to your cart');
+  refreshCartCount();
+}
+
+// ---- pages --------------------------------------------------------------------------------
+
+function loginPage(params) {
+  const next = params.get('next') || '/';
+  const reason = params.get('reason');
+  const message = h('div');
+  const email = h('input', {id: 'email', name: 'email', type: 'email', autocomplete: 'username', required: true});
+  const password = h('input', {id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true});
+  const form = h('form', {class: 'card auth', 'aria-labelledby': 'login-title'},
+    h('h1', {id: 'login-title'}, 'Log in'),
+    reason === 'expired' ? h('p', {class: 'notice warn'}, 'Your session has expired. Please log in again.') : null,
+    message,
+    h('div', {class: 'field'}, h('label', {for: 'email'}, 'Email'), email),
+    h('div', {class: 'field'}, h('label', {for: 'password'}, 'Password'), password),
+    h('div', {class: 'row'}, h('button', {type: 'submit'}, 'Log in'),
+      h('a', {href: `#/register?next=${encodeURIComponent(next)}`}, 'New here? Create an account')),
+    h('p', {class: 'muted'}, 'Demo account: demo@shop.test / demo-password-1'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const answer = await api('POST', '/api/auth/login', {email: email.value, password: password.value});
+      signIn(answer.access_token, email.value.trim().toLowerCase());
+      location.replace(`#${next}`);
+    } catch (error) {
+      replace(message, error.status === 401
+        ? h('p', {class: 'notice error', role: 'alert'}, 'Wrong email or password.')
+        : errorNotice(error));
+    }
+  });
+  replace(main, form);
+  email.focus();
+}
+
+function registerPage(params) {
+  const next = params.get('next') || '/';
+  const message = h('div');
+  const name = h('input', {id: 'name', name: 'name', autocomplete: 'name', required: true, maxlength: 200});
+  const email = h('input', {id: 'email', name: 'email', type: 'email', autocomplete: 'username', required: true});
+  const password = h('input', {id: 'password', name: 'password', type: 'password', autocomplete: 'new-password',
+    required: true, minlength: 8});
+  const form = h('form', {class: 'card auth', 'aria-labelledby': 'register-title'},
+    h('h1', {id: 'register-title'}, 'Create an account'),
+    message,
+    h('div', {class: 'field'}, h('label', {for: 'name'}, 'Name'), name),
+    h('div', {class: 'field'}, h('label', {for: 'email'}, 'Email'), email),
+    h('div', {class: 'field'}, h('label', {for: 'password'}, 'Password (8 characters or more)'), password),
+    h('div', {class: 'row'}, h('button', {type: 'submit'}, 'Create account'),
+      h('a', {href: `#/login?next=${encodeURIComponent(next)}`}, 'Already registered? Log in')));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await api('POST', '/api/auth/register', {name: name.value, email: email.value, password: password.value});
+      const answer = await api('POST', '/api/auth/login', {email: email.value, password: password.value});
+      signIn(answer.access_token, email.value.trim().toLowerCase());
+      location.replace(`#${next}`);
+    } catch (error) {
+      replace(message, error.status >= 400 && error.status < 500
+        ? h('p', {class: 'notice error', role: 'alert'}, error.message)
+        : errorNotice(error));
+    }
+  });
+  replace(main, form);
+  name.focus();
+}
+
+function productCard(product) {
+  const link = `#/products/${encodeURIComponent(product.id)}`;
+  const add = h('button', {type: 'button', class: 'small', disabled: !product.available,
+    'aria-label': `Add ${product.name} to the cart`});
+  add.textContent = product.available ? 'Add to cart' : 'Unavailable';
+  add.addEventListener('click', async () => {
+    add.disabled = true;
+    try { await addToCart(product.id, 1); } catch (error) { say(`Could not add it: ${error.message}`); }
+    add.disabled = false;
+  });
+  return h('li', {},
+    h('article', {class: 'card product', 'data-test': 'product', 'data-product-id': product.id},
+      h('span', {class: 'category-tag'}, product.category),
+      h('h3', {}, h('a', {href: link}, product.name)),
+      h('p', {class: 'muted'}, product.description),
+      h('div', {class: 'price'}, money(product.price_cents, product.currency)),
+      h('div', {class: 'actions'}, add, product.available ? null : h('span', {class: 'badge bad'}, 'Out of stock'))));
+}
+
+async function browsePage(params) {
+  const category = params.get('category') || '';
+  const q = params.get('q') || '';
+  const page = Math.max(1, Number.parseInt(params.get('page') || '1', 10) || 1);
+  const query = new URLSearchParams({page: String(page), page_size: String(PAGE_SIZE)});
+  if (category) query.set('category', category);
+  if (q) query.set('q', q);
+  const mine = renderCount;
+  const [categories, products] = await Promise.all([
+    api('GET', '/api/catalog/categories'),
+    api('GET', `/api/catalog/products?${query}`),
+  ]);
+  if (mine !== renderCount) return;  // the user went elsewhere meanwhile
+  const link = (changes) => {
+    const next = new URLSearchParams({...(category ? {category} : {}), ...(q ? {q} : {}), ...changes});
+    for (const [key, value] of [...next]) if (!value) next.delete(key);
+    const text = next.toString();
+    return `#/${text ? `?${text}` : ''}`;
+  };
+  const categoryList = h('ul', {},
+    h('li', {}, h('a', {href: link({category: '', page: ''}), 'aria-current': category ? 'false' : 'true'}, 'All products')),
+    categories.items.map((c) => h('li', {},
+      h('a', {href: link({category: c.id, page: ''}), 'aria-current': c.id === category ? 'true' : 'false'},
+        h('span', {}, c.name), h('span', {class: 'muted'}, c.product_count)))));
+  const search = h('input', {type: 'search', name: 'q', value: q, placeholder: 'Search products',
+    'aria-label': 'Search products'});
+  const form = h('form', {class: 'search', role: 'search'}, search, h('button', {type: 'submit'}, 'Search'));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    location.hash = link({q: search.value.trim(), page: ''});
+  });
+  const pages = Math.max(1, Math.ceil(products.total / products.page_size));
+  const title = category ? (categories.items.find((c) => c.id === category) || {name: category}).name : 'All products';
+  replace(main, h('div', {class: 'browse'},
+    h('nav', {class: 'card categories', 'aria-label': 'Categories'}, h('h2', {}, 'Categories'), categoryList),
+    h('section', {'aria-labelledby': 'list-title'},
+      form,
+      h('h1', {id: 'list-title'}, q ? `${title}: “${q}”` : title),
+      h('p', {class: 'muted'}, `${products.total} product${products.total === 1 ? '' : 's'}`),
+      products.items.length
+        ? h('ul', {class: 'products'}, products.items.map(productCard))
+        : h('p', {class: 'card'}, 'No products match.'),
+      h('nav', {class: 'pager', 'aria-label': 'Pages'},
+        page > 1 ? h('a', {class: 'btn secondary', href: link({page: String(page - 1)}), rel: 'prev'}, '← Previous') : null,
+        h('span', {'data-test': 'page'}, `Page ${page} of ${pages}`),
+        page < pages ? h('a', {class: 'btn secondary', href: link({page: String(page + 1)}), rel: 'next'}, 'Next →') : null))));
+}
+
+async function productPage(id) {
+  const mine = renderCount;
+  const product = await api('GET', `/api/catalog/products/${encodeURIComponent(id)}`);
+  if (mine !== renderCount) return;
+  const quantity = h('input', {id: 'quantity', class: 'qty', type: 'number', min: 1, max: 99, value: 1});
+  const add = h('button', {type: 'submit', disabled: !product.available}, product.available ? 'Add to cart' : 'Unavailable');
+  const form = h('form', {class: 'card'},
+    h('div', {class: 'price'}, money(product.price_cents, product.currency)),
+    product.available ? h('p', {class: 'badge ok'}, 'In stock') : h('p', {class: 'badge bad'}, 'Out of stock'),
+    h('div', {class: 'field'}, h('label', {for: 'quantity'}, 'Quantity'), quantity),
+    h('div', {class: 'row'}, add, h('a', {class: 'btn secondary', href: '#/cart'}, 'Go to cart')));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const n = Number.parseInt(quantity.value, 10);
+    if (!(n >= 1 && n <= 99)) { say('Choose a quantity from 1 to 99'); return; }
+    add.disabled = true;
+    try { await addToCart(product.id, n); } catch (error) { say(`Could not add it: ${error.message}`); }
+    add.disabled = false;
+  });
+  replace(main,
+    h('p', {}, h('a', {href: `#/?category=${encodeURIComponent(product.category)}`}, '← Back to the list')),
+    h('div', {class: 'detail'},
+      h('section', {class: 'card', 'data-test': 'product-detail', 'data-product-id': product.id},
+        h('span', {class: 'category-tag'}, product.category),
+        h('h1', {}, product.name),
+        h('p', {}, product.description),
+        h('p', {class: 'muted'}, `SKU ${product.sku}`)),
+      form));
+}
+
+async function cartPage() {
+  const mine = renderCount;
+  const cart = await api('GET', '/api/cart');
+  if (mine !== renderCount) return;
+  refreshCartCount();
+  if (!cart.items.length) {
+    replace(main, h('h1', {}, 'Your cart'),
+      h('div', {class: 'card'}, h('p', {}, 'Your cart is empty.'), h('a', {class: 'btn', href: '#/'}, 'Browse the shop')));
+    return;
+  }
+  const checkoutArea = h('div');
+  const checkoutButton = h('button', {type: 'button', 'data-test': 'checkout'}, 'Check out and pay');
+  checkoutButton.addEventListener('click', () => checkout(checkoutButton, checkoutArea, cart));
+  const rows = cart.items.map((line) => {
+    const quantity = h('input', {class: 'qty', type: 'number', min: 0, max: 99, value: line.quantity,
+      'aria-label': `Quantity of ${line.name}`});
+    quantity.addEventListener('change', async () => {
+      const n = Number.parseInt(quantity.value, 10);
+      if (!(n >= 0 && n <= 99)) { say('Choose a quantity from 0 to 99'); return; }
+      try {
+        await api('PATCH', `/api/cart/items/${encodeURIComponent(line.product_id)}`, {quantity: n});
+        render();
+      } catch (error) { say(`Could not change it: ${error.message}`); }
+    });
+    const remove = h('button', {type: 'button', class: 'small danger', 'aria-label': `Remove ${line.name}`}, 'Remove');
+    remove.addEventListener('click', async () => {
+      try {
+        await api('DELETE', `/api/cart/items/${encodeURIComponent(line.product_id)}`);
+        render();
+      } catch (error) { say(`Could not remove it: ${error.message}`); }
+    });
+    return h('tr', {'data-test': 'cart-line', 'data-product-id': line.product_id},
+      h('td', {class: 'name'}, h('a', {href: `#/products/${encodeURIComponent(line.product_id)}`}, line.name)),
+      h('td', {class: 'num hide-narrow'}, money(line.unit_price_cents, cart.currency)),
+      h('td', {}, quantity),
+      h('td', {class: 'num'}, money(line.line_total_cents, cart.currency)),
+      h('td', {}, remove));
+  });
+  replace(main, h('h1', {}, 'Your cart'),
+    h('section', {class: 'card'},
+      h('div', {class: 'table-wrap'}, h('table', {class: 'cart-lines'},
+        h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', {class: 'num hide-narrow'}, 'Unit price'),
+          h('th', {}, 'Quantity'), h('th', {class: 'num'}, 'Total'), h('th', {}, h('span', {class: 'skip'}, 'Actions')))),
+        h('tbody', {}, rows))),
+      h('div', {class: 'totals'},
+        h('span', {}, 'Total ', h('span', {class: 'total', 'data-test': 'cart-total'}, money(cart.total_cents, cart.currency))),
+        checkoutButton)),
+    checkoutArea);
+}
+
+// Checkout (seed steps 5-6): 201 takes the shopper to the provider's pay page, which brings
+// them back to the order's page; a changed price asks them to confirm; an unavailable shop
+// says so with a retry and the trace id.
+async function checkout(button, area, cart) {
+  button.disabled = true;
+  replace(area);
+  try {
+    const order = await api('POST', '/api/orders', undefined, {'Idempotency-Key': randomId()});
+    goPay(order);
+  } catch (error) {
+    button.disabled = false;
+    if (error.code === 'price_changed') {
+      showPriceChange(error.details.changes || [], cart, () => checkout(button, area, cart));
+    } else {
+      replace(area, errorNotice(error, () => checkout(button, area, cart)));
+      area.querySelector('[role="alert"]')?.scrollIntoView({block: 'nearest'});
+    }
+  }
+}
+
+function goPay(order) {
+  const back = `${location.origin}/#/orders/${encodeURIComponent(order.order_id)}`;
+  const payUrl = order.payment && order.payment.pay_url;
+  if (!payUrl) { location.hash = `#/orders/${encodeURIComponent(order.order_id)}`; return; }
+  location.assign(`${payUrl}?return_url=${encodeURIComponent(back)}`);
+}
+
+async function showPriceChange(changes, oldCart, confirm) {
+  const names = new Map(oldCart.items.map((line) => [line.product_id, line.name]));
+  let newTotal = null;
+  try {
+    const cart = await api('GET', '/api/cart');
+    newTotal = money(cart.total_cents, cart.currency);
+  } catch {
+    newTotal = null;
+  }
+  const currency = oldCart.currency;
+  const confirmButton = h('button', {type: 'button', 'data-test': 'confirm-price'}, 'Accept the new prices and pay');
+  const back = h('button', {type: 'button', class: 'secondary'}, 'Back to the cart');
+  replace(priceDialog,
+    h('h2', {id: 'price-dialog-title'}, 'Prices have changed'),
+    h('p', {}, 'Some prices changed since you put these items in your cart. Your cart now has the new prices.'),
+    h('table', {},
+      h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', {class: 'num'}, 'Was'), h('th', {class: 'num'}, 'Now'))),
+      h('tbody', {}, changes.map((c) => h('tr', {'data-test': 'price-change'},
+        h('td', {}, names.get(c.product_id) || c.product_id),
+        h('td', {class: 'num'}, h('s', {}, money(c.old_price_cents, currency))),
+        h('td', {class: 'num'}, h('strong', {}, money(c.new_price_cents, currency))))))),
+    newTotal ? h('p', {}, 'New total: ', h('strong', {'data-test': 'new-total'}, newTotal)) : null,
+    h('div', {class: 'row'}, confirmButton, back));
+  confirmButton.addEventListener('click', () => { priceDialog.close(); confirm(); });
+  back.addEventListener('click', () => { priceDialog.close(); render(); });
+  priceDialog.showModal();
+  confirmButton.focus();
+}
+
+function orderSummary(order) {
+  return h('div', {class: 'table-wrap'}, h('table', {},
+    h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', {class: 'num'}, 'Quantity'), h('th', {class: 'num'}, 'Total'))),
+    h('tbody', {}, (order.items || []).map((line) => h('tr', {},
+      h('td', {}, line.name || line.product_id),
+      h('td', {class: 'num'}, line.quantity),
+      h('td', {class: 'num'}, money(line.line_total_cents ?? line.unit_price_cents * line.quantity, order.currency))))),
+    h('tfoot', {}, h('tr', {}, h('th', {}, 'Total'), h('td', {}), h('td', {class: 'num'},
+      h('strong', {}, money(order.total_cents, order.currency)))))));
+}
+
+// The order's page: polls every second while the payment is pending, so it moves from
+// PAYMENT_PENDING to PAID or FAILED by itself once the provider's webhook has been handled.
+async function orderPage(id, generation) {
+  const order = await api('GET', `/api/orders/${encodeURIComponent(id)}`);
+  if (generation !== renderCount) return;
+  const reason = [...(order.history || [])].reverse().find((entry) => entry.reason)?.reason;
+  let outcome;
+  if (order.status === 'PAID') {
+    outcome = h('p', {class: 'notice ok'}, 'Thank you! Your payment went through and your order is paid.');
+  } else if (order.status === 'FAILED') {
+    outcome = h('div', {class: 'notice error'},
+      h('p', {}, `The payment failed${reason ? ` (${reason})` : ''}. Nothing was charged.`),
+      h('p', {}, 'Your items are back in your cart. ', h('a', {href: '#/cart'}, 'Go to the cart to try again.')));
+  } else {
+    const payUrl = order.payment && order.payment.pay_url;
+    outcome = h('div', {class: 'notice warn'},
+      h('p', {}, 'Waiting for the payment result… this page updates by itself.'),
+      payUrl ? h('button', {type: 'button', on: {click: () => goPay(order)}}, 'Pay now') : null);
+  }
+  replace(main,
+    h('p', {}, h('a', {href: '#/orders'}, '← All orders')),
+    h('h1', {}, 'Order ', h('span', {class: 'mono'}, order.order_id)),
+    h('div', {class: 'status-line', 'aria-live': 'polite'}, statusBadge(order.status),
+      h('span', {class: 'muted'}, `placed ${when(order.created_at)}`)),
+    outcome,
+    h('section', {class: 'card'}, h('h2', {}, 'Items'), orderSummary(order)),
+    h('section', {class: 'card'}, h('h2', {}, 'History'),
+      h('ol', {class: 'history'}, (order.history || []).map((entry) => h('li', {},
+        statusBadge(entry.status), ' ', h('span', {class: 'muted'}, when(entry.at)),
+        entry.reason ? ` — ${entry.reason}` : '')))));
+  if (order.status === 'PAYMENT_PENDING') {
+    pollTimer = setTimeout(() => orderPage(id, generation).catch((error) => {
+      if (generation === renderCount) replace(main, errorNotice(error, render));
+    }), POLL_MS);
+  } else {
+    refreshCartCount();
+  }
+}
+
+async function ordersPage() {
+  const mine = renderCount;
+  const orders = await api('GET', '/api/orders');
+  if (mine !== renderCount) return;
+  replace(main, h('h1', {}, 'Your orders'),
+    orders.items.length
+      ? h('section', {class: 'card table-wrap'}, h('table', {},
+        h('thead', {}, h('tr', {}, h('th', {}, 'Order'), h('th', {}, 'Placed'), h('th', {}, 'Status'), h('th', {class: 'num'}, 'Total'))),
+        h('tbody', {}, orders.items.map((order) => h('tr', {'data-test': 'order-row'},
+          h('td', {}, h('a', {class: 'mono', href: `#/orders/${encodeURIComponent(order.order_id)}`}, order.order_id)),
+          h('td', {}, when(order.created_at)),
+          h('td', {}, statusBadge(order.status)),
+          h('td', {class: 'num'}, money(order.total_cents, order.currency)))))))
+      : h('div', {class: 'card'}, h('p', {}, 'No orders yet.'), h('a', {class: 'btn', href: '#/'}, 'Browse the shop')));
+}
+
+// ---- the router ---------------------------------------------------------------------------
+
+async function render() {
+  clearTimeout(pollTimer);
+  const generation = ++renderCount;
+  const route = currentRoute();
+  const [path, query = ''] = route.split('?');
+  const params = new URLSearchParams(query);
+  const open = path === '/login' || path === '/register';
+  // Seed step 1: without a token the app sends the user to the login page.
+  if (!open && !token()) { goLogin(route); return; }
+  updateNav(path);
+  if (open && token()) { location.replace(`#${params.get('next') || '/'}`); return; }
+  const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
+  try {
+    if (path === '/login') loginPage(params);
+    else if (path === '/register') registerPage(params);
+    else if (segments.length === 0) await browsePage(params);
+    else if (segments[0] === 'products' && segments.length === 2) await productPage(segments[1]);
+    else if (segments[0] === 'cart' && segments.length === 1) await cartPage();
+    else if (segments[0] === 'orders' && segments.length === 1) await ordersPage();
+    else if (segments[0] === 'orders' && segments.length === 2) await orderPage(segments[1], generation);
+    else replace(main, h('h1', {}, 'Page not found'), h('p', {}, h('a', {href: '#/'}, 'Back to the shop')));
+  } catch (error) {
+    if (generation === renderCount) replace(main, errorNotice(error, render));
+  }
+  if (generation === renderCount && document.activeElement === document.body) main.focus({preventScroll: true});
+}
+
+document.getElementById('logout').addEventListener('click', () => {
+  signOut();
+  goLogin();
+});
+window.addEventListener('hashchange', render);
+render();
+refreshCartCount();
