@@ -6,7 +6,7 @@ set -euo pipefail
 # libclang-rt-14-dev: the sanitizer and libFuzzer runtimes (clang only recommends it, and the
 # install below skips recommendations); llvm-14: llvm-symbolizer, for readable sanitizer traces.
 packages=(
-  clang g++ cmake ninja-build ccache pkg-config
+  clang g++ cmake ninja-build ccache pkg-config clang-format-14 clang-tidy-14
   libclang-rt-14-dev llvm-14
   libboost1.81-dev libboost-url1.81-dev
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
