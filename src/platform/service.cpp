@@ -12,6 +12,7 @@
 #include "platform/duration.hpp"
 #include "platform/error.hpp"
 #include "platform/json_body.hpp"
+#include "platform/observe/call_outcome.hpp"
 #include "platform/security/compare.hpp"
 #include "platform/security/password.hpp"
 
@@ -146,7 +147,7 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
   if (credential_.kind == EdgeCredential::Kind::bearer) {
     request.headers.erase(security::kServiceTokenHeader);
     request.headers.set("Authorization", "Bearer " + credential_.token);
-  } else {
+  } else if (credential_.kind == EdgeCredential::Kind::service_token) {
     request.headers.set(std::string(security::kServiceTokenHeader),
                         ctx_.credentials.token_for(caller_));
   }
@@ -163,9 +164,7 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
     auto response = co_await client_.send(std::move(request), timeout);
     auto took = std::chrono::steady_clock::now() - started;
     record.status = response.status;
-    record.outcome = response.status >= 500 ? "server_error"
-                     : response.status >= 400 ? "client_error"
-                                              : "ok";
+    record.outcome = call_outcome(response.status);
     record.duration = took;
     if (metrics_) metrics_->observe_call(callee_, record.outcome, took);
     if (ctx_.log.enabled(LogLevel::info)) {
@@ -484,9 +483,9 @@ asio::awaitable<Response> ServiceHost::handle(Request& req) {
         res.bytes_per_second = fault->bytes_per_second;
       }
     }
-  } catch (const ApiError& e) {
-    res = error_response(req.trace_id, e.status(), e.code(), e.what(), e.details());
-    if (e.retry_after() >= 0) res.headers.set("Retry-After", std::to_string(e.retry_after()));
+  } catch (const DomainError& e) {
+    // ApiError too: the one mapping to a status, and the one renderer (error_mapping.hpp).
+    res = platform::error_response(e, req.trace_id);
   } catch (const std::exception& e) {
     ctx_.log.error("unhandled error", {{"service", service_}, {"route", route_label},
                                        {"error", e.what()}, {"trace_id", req.trace_id}});
