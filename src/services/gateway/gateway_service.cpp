@@ -1,6 +1,7 @@
 #include "services/gateway/gateway_service.hpp"
 
 #include "platform/error.hpp"
+#include "platform/observe/call_outcome.hpp"
 #include "platform/security/jwt.hpp"
 
 namespace shopctl::gateway {
@@ -76,7 +77,7 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
   inbound.at_ms = ctx_.clock.unix_millis();
   auto finish = [&](Response& res) {
     inbound.status = res.status;
-    inbound.outcome = res.status >= 500 ? "server_error" : res.status >= 400 ? "client_error" : "ok";
+    inbound.outcome = platform::call_outcome(res.status);
     inbound.duration = std::chrono::steady_clock::now() - started;
     ctx_.calls.record(std::move(inbound));
   };
@@ -148,10 +149,11 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
                      {{"service", route.service}})
           .with_retry_after(1);
     }
-  } catch (const ApiError& e) {
-    res = Response::json(e.status(), platform::error_body(e.code(), e.what(), e.details(), req.trace_id));
-    if (e.status() == 401) res.headers.set("WWW-Authenticate", "Bearer realm=\"shopctl\"");
-    if (e.retry_after() >= 0) res.headers.set("Retry-After", std::to_string(e.retry_after()));
+  } catch (const platform::DomainError& e) {
+    res = platform::error_response(e, req.trace_id);
+    if (e.kind() == platform::ErrorKind::unauthorized) {
+      res.headers.set("WWW-Authenticate", "Bearer realm=\"shopctl\"");
+    }
   }
   finish(res);
   co_return res;
