@@ -252,25 +252,6 @@ void apply_transition(Database& db, Order& order, OrderStatus next, const std::s
   order.history.push_back({next, now_ms, reason});
 }
 
-// In the transaction under way: loads the order, lets `decide` judge a payment's news against
-// its status and current payment id, and applies the transition when the decision is to.
-// nullopt: no such order.
-template <class Decide>
-std::optional<PaymentResultOutcome> decide_and_apply(Database& db, const std::string& order_id,
-                                                     const std::string& payment_id,
-                                                     std::string_view payment_status,
-                                                     const std::string& reason, std::int64_t now_ms,
-                                                     const Decide& decide) {
-  auto loaded = load_order(db, order_id);
-  if (!loaded) return std::nullopt;
-  const std::string current_payment = loaded->payment ? loaded->payment->payment_id : "";
-  const TransitionDecision decision = decide(loaded->status, current_payment);
-  if (decision.kind == TransitionDecision::apply) {
-    apply_transition(db, *loaded, decision.next, payment_id, payment_status, reason, now_ms);
-  }
-  return PaymentResultOutcome{decision, std::move(*loaded)};
-}
-
 }  // namespace
 
 OrderStore::OrderStore(std::filesystem::path file, platform::Synchronous synchronous)
@@ -636,17 +617,11 @@ asio::awaitable<Order> OrderStore::fail_and_restore_cart(std::string order_id, s
 asio::awaitable<std::optional<PaymentResultOutcome>> OrderStore::apply_payment_result(
     std::string order_id, std::string payment_id, PaymentOutcome outcome, std::string reason,
     std::int64_t now_ms) {
-  std::optional<PaymentResultOutcome> result;
-  co_await db_.worker().run([&](Database& db) {
-    db.transaction([&] {
-      result = decide_and_apply(db, order_id, payment_id, to_string(outcome), reason, now_ms,
-                                [&](OrderStatus status, std::string_view current_payment) {
-                                  return decide_payment_result(status, current_payment, payment_id,
-                                                               outcome);
-                                });
-    });
-  });
-  co_return result;
+  co_return co_await settle(order_id, payment_id, to_string(outcome), reason, now_ms,
+                            [&](OrderStatus status, std::string_view current_payment) {
+                              return decide_payment_result(status, current_payment, payment_id,
+                                                           outcome);
+                            });
 }
 
 asio::awaitable<std::vector<OrderToCancel>> OrderStore::cancel_due(std::int64_t created_before_ms,
@@ -671,22 +646,37 @@ asio::awaitable<std::vector<OrderToCancel>> OrderStore::cancel_due(std::int64_t 
 asio::awaitable<std::optional<PaymentResultOutcome>> OrderStore::apply_cancel_result(
     std::string order_id, std::string payment_id, CancelOutcome outcome, std::string reason,
     std::int64_t now_ms) {
+  co_return co_await settle(
+      order_id, payment_id, to_string(outcome), reason, now_ms,
+      [&](OrderStatus status, std::string_view current_payment) {
+        return decide_cancel_result(status, current_payment, payment_id, outcome);
+      },
+      [&](Database& db, const Order& order) {
+        // An interrupted checkout's Idempotency-Key has had no answer: from now on it replays
+        // the order as it ended (201, as the checkout that created it would have answered).
+        db.prepare(
+              "UPDATE idempotency_keys SET response_status = 201, response_body = ? "
+              "WHERE order_id = ? AND response_status IS NULL")
+            .bind_all(to_json(order).dump(), order_id)
+            .run();
+      });
+}
+
+asio::awaitable<std::optional<PaymentResultOutcome>> OrderStore::settle(
+    const std::string& order_id, const std::string& payment_id, std::string_view payment_status,
+    const std::string& reason, std::int64_t now_ms, const Decide& decide, const After& after) {
   std::optional<PaymentResultOutcome> result;
   co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
-      result = decide_and_apply(db, order_id, payment_id, to_string(outcome), reason, now_ms,
-                                [&](OrderStatus status, std::string_view current_payment) {
-                                  return decide_cancel_result(status, current_payment, payment_id,
-                                                              outcome);
-                                });
-      if (!result) return;
-      // An interrupted checkout's Idempotency-Key has had no answer: from now on it replays
-      // the order as it ended (201, as the checkout that created it would have answered).
-      db.prepare(
-            "UPDATE idempotency_keys SET response_status = 201, response_body = ? "
-            "WHERE order_id = ? AND response_status IS NULL")
-          .bind_all(to_json(result->order).dump(), order_id)
-          .run();
+      auto loaded = load_order(db, order_id);
+      if (!loaded) return;
+      const std::string current_payment = loaded->payment ? loaded->payment->payment_id : "";
+      const TransitionDecision decision = decide(loaded->status, current_payment);
+      if (decision.kind == TransitionDecision::apply) {
+        apply_transition(db, *loaded, decision.next, payment_id, payment_status, reason, now_ms);
+      }
+      if (after) after(db, *loaded);
+      result = PaymentResultOutcome{decision, std::move(*loaded)};
     });
   });
   co_return result;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -171,6 +172,16 @@ class OrderStore {
   boost::asio::awaitable<std::vector<Order>> list_for_user(std::string user_id, std::size_t limit);
 
  private:
+  using Decide = std::function<TransitionDecision(OrderStatus, std::string_view current_payment)>;
+  using After = std::function<void(platform::Database&, const Order&)>;
+  // In one transaction: loads the order, lets `decide` judge a payment's news against its
+  // status and current payment id, applies the transition when the decision is to, then runs
+  // `after` (when given) on the order as it is now. nullopt: no such order.
+  boost::asio::awaitable<std::optional<PaymentResultOutcome>> settle(
+      const std::string& order_id, const std::string& payment_id, std::string_view payment_status,
+      const std::string& reason, std::int64_t now_ms, const Decide& decide,
+      const After& after = {});
+
   platform::StoreDatabase db_;
 };
 

@@ -415,22 +415,30 @@ asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event, s
   co_return recorded;
 }
 
-asio::awaitable<std::vector<ReconcileItem>> PaymentStore::due_reconciliations(
-    std::int64_t now_ms, std::size_t limit) {
-  std::vector<ReconcileItem> due;
+template <class Row>
+asio::awaitable<std::vector<Row>> PaymentStore::select_due(
+    std::string_view sql, std::int64_t now_ms, std::size_t limit,
+    const std::function<Row(const platform::Statement&)>& read) {
+  std::vector<Row> due;
   co_await db_.worker().run([&](Database& db) {
-    auto st = db.prepare(
-        "SELECT payment_id, intent_id, checks, COALESCE(trace_id, '') FROM payments "
-        "WHERE status = 'PENDING' AND intent_id IS NOT NULL "
-        "AND COALESCE(next_check_at_ms, 0) <= ? "
-        "ORDER BY next_check_at_ms, payment_id LIMIT ?");
+    auto st = db.prepare(sql);
     st.bind_all(now_ms, static_cast<std::int64_t>(limit));
-    while (st.step()) {
-      due.push_back({st.column_text(0), st.column_text(1), static_cast<int>(st.column_int(2)),
-                     st.column_text(3)});
-    }
+    while (st.step()) due.push_back(read(st));
   });
   co_return due;
+}
+
+asio::awaitable<std::vector<ReconcileItem>> PaymentStore::due_reconciliations(std::int64_t now_ms,
+                                                                              std::size_t limit) {
+  co_return co_await select_due<ReconcileItem>(
+      "SELECT payment_id, intent_id, checks, COALESCE(trace_id, '') FROM payments "
+      "WHERE status = 'PENDING' AND intent_id IS NOT NULL "
+      "AND COALESCE(next_check_at_ms, 0) <= ? "
+      "ORDER BY next_check_at_ms, payment_id LIMIT ?",
+      now_ms, limit, [](const platform::Statement& st) {
+        return ReconcileItem{st.column_text(0), st.column_text(1),
+                             static_cast<int>(st.column_int(2)), st.column_text(3)};
+      });
 }
 
 asio::awaitable<void> PaymentStore::postpone_reconciliation(std::string payment_id, int checks,
@@ -444,17 +452,12 @@ asio::awaitable<void> PaymentStore::postpone_reconciliation(std::string payment_
 
 asio::awaitable<std::vector<OutboxEntry>> PaymentStore::due_callbacks(std::int64_t now_ms,
                                                                       std::size_t limit) {
-  std::vector<OutboxEntry> due;
-  co_await db_.worker().run([&](Database& db) {
-    auto st = db.prepare(
-        "SELECT id, order_id, payment_id, event_id, body, trace_id, attempts, "
-        "next_attempt_at_ms, created_at_ms, last_error FROM outbox "
-        "WHERE finished_at_ms IS NULL AND next_attempt_at_ms <= ? "
-        "ORDER BY next_attempt_at_ms, id LIMIT ?");
-    st.bind_all(now_ms, static_cast<std::int64_t>(limit));
-    while (st.step()) due.push_back(read_outbox(st));
-  });
-  co_return due;
+  co_return co_await select_due<OutboxEntry>(
+      "SELECT id, order_id, payment_id, event_id, body, trace_id, attempts, "
+      "next_attempt_at_ms, created_at_ms, last_error FROM outbox "
+      "WHERE finished_at_ms IS NULL AND next_attempt_at_ms <= ? "
+      "ORDER BY next_attempt_at_ms, id LIMIT ?",
+      now_ms, limit, read_outbox);
 }
 
 asio::awaitable<void> PaymentStore::finish_callback(std::int64_t id, CallbackVerdict verdict,

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -140,6 +141,12 @@ class PaymentStore {
   // DomainError not_found `payment_not_found`.
   boost::asio::awaitable<Payment> update_payment(
       const std::string& payment_id, const std::function<void(platform::Database&)>& write);
+
+  // The rows `sql` selects with its two parameters (now_ms, limit), each read by `read`.
+  template <class Row>
+  boost::asio::awaitable<std::vector<Row>> select_due(
+      std::string_view sql, std::int64_t now_ms, std::size_t limit,
+      const std::function<Row(const platform::Statement&)>& read);
 
   platform::StoreDatabase db_;
   std::atomic<std::int64_t> depth_{0};
