@@ -3,6 +3,7 @@
 #include "platform/error.hpp"
 #include "platform/observe/call_outcome.hpp"
 #include "platform/security/jwt.hpp"
+#include "services/gateway/gateway_model.hpp"
 
 namespace shopctl::gateway {
 
@@ -42,10 +43,6 @@ constexpr std::string_view kForwardedRequestHeaders[] = {
     "Content-Type", "Accept", "Idempotency-Key", "Payment-Signature", "If-None-Match"};
 constexpr std::string_view kForwardedResponseHeaders[] = {
     "Content-Type", "Retry-After", "Location", "ETag", "Allow", "Idempotent-Replayed"};
-
-ApiError unauthenticated(std::string code, std::string message) {
-  return ApiError(401, std::move(code), std::move(message));
-}
 
 }  // namespace
 
@@ -112,24 +109,10 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
     out.body = std::move(req.body);
 
     if (route.needs_user) {
-      auto authorization = req.headers.get("Authorization");
-      if (!authorization) throw unauthenticated("unauthenticated", "this route needs Authorization: Bearer <token>");
-      std::string_view value = *authorization;
-      if (value.size() < 7 || !http::iequals(value.substr(0, 7), "Bearer "))
-        throw unauthenticated("invalid_token", "Authorization must be a Bearer token");
-      auto token = value.substr(7);
-      security::JwtVerifyOptions options{settings_.jwt_secret, settings_.issuer, settings_.audience,
-                                         ctx_.clock.unix_seconds(), 0};
-      auto verified = security::verify_hs256(token, options);
-      if (auto* failure = std::get_if<security::JwtFailure>(&verified)) {
-        auto reason = std::string(security::to_string(*failure));
-        ApiError e = *failure == security::JwtFailure::expired
-                         ? unauthenticated("token_expired", "the access token has expired")
-                         : unauthenticated("invalid_token", "the access token was refused: " + reason);
-        throw ApiError(e.status(), e.code(), e.what(), {{"reason", reason}});
-      }
+      const security::JwtVerifyOptions options{settings_.jwt_secret, settings_.issuer,
+                                               settings_.audience, ctx_.clock.unix_seconds(), 0};
       out.headers.add(std::string(platform::kUserIdHeader),
-                      std::move(std::get<security::JwtClaims>(verified).subject));
+                      authenticated_user(req.headers.get("Authorization"), options));
     }
 
     auto& upstream = *upstreams_.at(route.service);
