@@ -1,44 +1,31 @@
 #pragma once
-// One error style everywhere: an ApiError carries its HTTP status, a snake_case code and a
-// message for a person; the service host renders it into the contract's error shape.
-#include <stdexcept>
+// The HTTP layer's spelling of a domain error: an ApiError is a DomainError named by its HTTP
+// status, for code that speaks HTTP anyway (request parsing, routes, the admin plane). Stores
+// and models throw DomainError (platform/domain_error.hpp) and know no status; both are
+// rendered by platform/error_mapping.
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "platform/domain_error.hpp"
+#include "platform/error_mapping.hpp"
+
 namespace shopctl::platform {
 
-class ApiError : public std::runtime_error {
+class ApiError : public DomainError {
  public:
+  // `status` must be one that error_mapping maps back to a kind (every 4xx and 5xx the shop
+  // answers with); another is treated as 500.
   ApiError(int status, std::string code, std::string message,
            nlohmann::json details = nlohmann::json::object())
-      : std::runtime_error(message),
-        status_(status),
-        code_(std::move(code)),
-        details_(std::move(details)) {}
+      : DomainError(kind_for_status(status), std::move(code), std::move(message),
+                    std::move(details)) {}
 
-  int status() const { return status_; }
-  const std::string& code() const { return code_; }
-  const nlohmann::json& details() const { return details_; }
-  // Extra response headers (for example Retry-After on a 503).
+  int status() const { return http_status(kind()); }
   ApiError& with_retry_after(int seconds) {
-    retry_after_ = seconds;
+    DomainError::with_retry_after(seconds);
     return *this;
   }
-  int retry_after() const { return retry_after_; }
-
- private:
-  int status_;
-  std::string code_;
-  nlohmann::json details_;
-  int retry_after_ = -1;
 };
-
-// Builds the contract's error body: {"error": {code, message, details}, "trace_id": ...}.
-inline nlohmann::json error_body(const std::string& code, const std::string& message,
-                                 const nlohmann::json& details, const std::string& trace_id) {
-  return {{"error", {{"code", code}, {"message", message}, {"details", details}}},
-          {"trace_id", trace_id}};
-}
 
 }  // namespace shopctl::platform

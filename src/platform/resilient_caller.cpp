@@ -35,6 +35,14 @@ ResilientCaller::ResilientCaller(ServiceContext& ctx, std::string caller, std::s
       });
 }
 
+int ResilientCaller::retry_after_seconds() const {
+  const auto snapshot = breaker_->snapshot();
+  if (!snapshot.open_until) return 1;
+  return platform::retry_after_seconds(
+      std::chrono::duration_cast<std::chrono::milliseconds>(*snapshot.open_until - ctx_.clock.now())
+          .count());
+}
+
 EdgeSettings ResilientCaller::settings() const {
   std::lock_guard lock(settings_mu_);
   return *settings_;

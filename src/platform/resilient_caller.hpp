@@ -37,6 +37,9 @@ class ResilientCaller {
                                               const std::string& trace_id);
 
   resilience::CircuitBreaker& breaker() { return *breaker_; }
+  // Seconds until the edge may be worth trying again, for a Retry-After: the rest of an OPEN
+  // breaker's wait on the shop clock (rounded up), else 1.
+  int retry_after_seconds() const;
   const std::string& edge() const { return edge_; }
   EdgeSettings settings() const;
 

@@ -1,5 +1,6 @@
 #include "platform/service_caller.hpp"
 
+#include "platform/observe/call_outcome.hpp"
 #include "platform/trace_context.hpp"
 
 namespace shopctl::platform {
@@ -25,7 +26,7 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
   if (credential_.kind == EdgeCredential::Kind::bearer) {
     request.headers.erase(security::kServiceTokenHeader);
     request.headers.set("Authorization", "Bearer " + credential_.token);
-  } else {
+  } else if (credential_.kind == EdgeCredential::Kind::service_token) {
     request.headers.set(std::string(security::kServiceTokenHeader),
                         ctx_.credentials.token_for(caller_));
   }
@@ -42,9 +43,7 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
     auto response = co_await client_.send(std::move(request), timeout);
     auto took = std::chrono::steady_clock::now() - started;
     record.status = response.status;
-    record.outcome = response.status >= 500 ? "server_error"
-                     : response.status >= 400 ? "client_error"
-                                              : "ok";
+    record.outcome = call_outcome(response.status);
     record.duration = took;
     if (metrics_) metrics_->observe_call(callee_, record.outcome, took);
     if (ctx_.log.enabled(LogLevel::info)) {

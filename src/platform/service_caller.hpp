@@ -16,8 +16,10 @@ namespace shopctl::platform {
 // internal service credential (X-Service-Token). To an outside party (the payment provider):
 // the API key that party issued, as `Authorization: Bearer <key>`; the internal credential
 // never leaves the shop on such an edge (an outsider holding it could call every service).
+// None: an outside party calling into the shop's public surface, where what proves the caller
+// travels in the request itself (the provider's signed webhooks).
 struct EdgeCredential {
-  enum class Kind { service_token, bearer };
+  enum class Kind { service_token, bearer, none };
   Kind kind = Kind::service_token;
   std::string token;  // the bearer key; unused for service_token
 
@@ -25,6 +27,7 @@ struct EdgeCredential {
   static EdgeCredential bearer(std::string api_key) {
     return {Kind::bearer, std::move(api_key)};
   }
+  static EdgeCredential none() { return {Kind::none, {}}; }
 };
 
 // A service's view of one outbound edge: adds its credential and the trace context, records

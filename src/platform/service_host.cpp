@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "platform/error.hpp"
+#include "platform/error_mapping.hpp"
 #include "platform/observe/architecture.hpp"
 #include "platform/security/compare.hpp"
 #include "platform/trace_context.hpp"
@@ -61,7 +62,7 @@ std::uint16_t ServiceHost::port() const { return server_->port(); }
 Response ServiceHost::error_response(const std::string& trace_id, int status,
                                      const std::string& code, const std::string& message,
                                      const nlohmann::json& details) {
-  return Response::json(status, error_body(code, message, details, trace_id));
+  return platform::error_response(status, code, message, details, trace_id);
 }
 
 void ServiceHost::record_violation(const Request& req, const std::string& caller,
@@ -300,10 +301,9 @@ asio::awaitable<Response> ServiceHost::route_and_run(Request& req, const Caller&
 Response ServiceHost::render_exception(const Request& req, std::string_view route_label) {
   try {
     throw;
-  } catch (const ApiError& e) {
-    Response res = error_response(req.trace_id, e.status(), e.code(), e.what(), e.details());
-    if (e.retry_after() >= 0) res.headers.set("Retry-After", std::to_string(e.retry_after()));
-    return res;
+  } catch (const DomainError& e) {
+    // ApiError too: the one mapping to a status, and the one renderer (error_mapping.hpp).
+    return platform::error_response(e, req.trace_id);
   } catch (const std::exception& e) {
     ctx_.log.error("unhandled error", {{"service", service_}, {"route", route_label},
                                        {"error", e.what()}, {"trace_id", req.trace_id}});

@@ -2,6 +2,10 @@
 // file under src/ and include/ and fails, naming file:line, when an #include crosses a line
 // the architecture draws:
 //   - a service includes another service's headers (services know the platform only),
+//   - within a service, a file reaches past its part of the one shape: `_model` files are pure
+//     rules (no HTTP, no SQL, no store, client or routes), `_store` files are SQL that throws
+//     domain errors (no HTTP, no ApiError, no client or routes), `_client` files speak to
+//     other services (no store, no routes),
 //   - the platform includes anything above it (services, shop, scenario, load, cli, tools),
 //   - a service includes the shop, the scenario runner or anything else above it,
 //   - layers in general point down: cli > scenario, load, observe_tools > shop > services >
@@ -107,6 +111,40 @@ std::string service_of(const std::string& path) {
   return slash == std::string::npos ? "" : path.substr(9, slash - 9);
 }
 
+// A service file's part of the one shape, from its name: "model", "store", "client",
+// "service", or "" for another file ("services/order/order_store.cpp" -> "store").
+std::string part_of(const std::string& path) {
+  if (path.rfind("services/", 0) != 0) return "";
+  auto name = fs::path(path).stem().string();
+  for (const char* part : {"model", "store", "client", "service"}) {
+    if (name.ends_with(std::string("_") + part)) return part;
+  }
+  return "";
+}
+
+// Why the part `part` of a service may not include `header` (a path relative to src/), or
+// empty when it may.
+std::string shape_rule(const std::string& part, const std::string& header) {
+  const auto to = part_of(header);
+  const bool http = header.rfind("platform/http/", 0) == 0 || header == "platform/service.hpp" ||
+                    header == "platform/resilient_caller.hpp";
+  const bool sql = header.rfind("platform/store/", 0) == 0;
+  if (part == "model") {
+    if (http || sql || header == "platform/error.hpp" || to == "store" || to == "client" ||
+        to == "service")
+      return "a _model is pure rules: no HTTP, SQL, store, client or routes";
+  }
+  if (part == "store") {
+    if (http || header == "platform/error.hpp" || to == "client" || to == "service")
+      return "a _store is SQL throwing domain errors: no HTTP, ApiError, client or routes";
+  }
+  if (part == "client") {
+    if (sql || to == "store" || to == "service")
+      return "a _client speaks to other services: no store, SQL or routes";
+  }
+  return "";
+}
+
 // Whether `header` may be included by the public API and its users: a standard library
 // header (<string>, <chrono>: no '/', no '.') or a public one ("shopctl/shop.hpp").
 bool public_include(const std::string& header) {
@@ -152,6 +190,9 @@ std::vector<std::string> broken_rules(const std::string& file, const std::string
   if (!own.empty() && !other.empty() && own != other) {
     broken.push_back("service '" + own + "' includes service '" + other +
                      "' (services talk over HTTP, never through each other's headers)");
+  }
+  if (auto rule = shape_rule(part_of(file), header); !rule.empty()) {
+    broken.push_back("includes " + header + " (" + rule + ")");
   }
   if (from->name == "platform" && to->name != "platform") {
     broken.push_back("the platform includes " + to->name +
@@ -249,6 +290,40 @@ TEST_CASE("the include rules recognise each kind of crossing") {
   CHECK_FALSE(breaks("api/shop.cpp", "shop/shop.hpp"));
   CHECK(breaks("api/shop.cpp", "cli/commands.hpp"));
   CHECK(breaks("cli/run.cpp", "api/convert.hpp"));
+}
+
+TEST_CASE("a service's files keep to the one shape and to their own service") {
+  auto breaks = [](const std::string& file, const std::string& header) {
+    return !broken_rules(file, header).empty();
+  };
+  // A service reaches another only over HTTP, through its own typed client.
+  CHECK(breaks("services/payment/payment_service.cpp", "services/order/order_client.hpp"));
+  CHECK(breaks("services/payment/payment_service.hpp", "services/order/order_model.hpp"));
+  CHECK(breaks("services/payment/provider_client.cpp", "services/provider/provider_model.hpp"));
+  CHECK(breaks("services/provider/provider_service.cpp", "services/gateway/gateway_service.hpp"));
+  CHECK_FALSE(
+      breaks("services/payment/payment_service.cpp", "services/payment/provider_client.hpp"));
+  CHECK_FALSE(breaks("services/payment/payment_service.cpp", "services/payment/order_client.hpp"));
+  // _model: pure rules.
+  CHECK(breaks("services/auth/auth_model.cpp", "platform/store/database.hpp"));
+  CHECK(breaks("services/order/order_model.cpp", "services/order/order_store.hpp"));
+  CHECK(breaks("services/order/order_model.hpp", "services/order/catalog_client.hpp"));
+  CHECK(breaks("services/payment/payment_model.cpp", "platform/http/message.hpp"));
+  CHECK(breaks("services/catalog/catalog_model.cpp", "platform/error.hpp"));
+  CHECK_FALSE(breaks("services/auth/auth_model.cpp", "platform/domain_error.hpp"));
+  CHECK_FALSE(breaks("services/auth/auth_model.hpp", "platform/security/jwt.hpp"));
+  // _store: SQL throwing domain errors.
+  CHECK(breaks("services/auth/auth_store.cpp", "platform/error.hpp"));
+  CHECK(breaks("services/order/order_store.cpp", "services/order/catalog_client.hpp"));
+  CHECK(breaks("services/catalog/catalog_store.cpp", "platform/service.hpp"));
+  CHECK(breaks("services/payment/payment_store.hpp", "services/payment/payment_service.hpp"));
+  CHECK_FALSE(breaks("services/catalog/catalog_store.hpp", "services/catalog/catalog_model.hpp"));
+  CHECK_FALSE(breaks("services/auth/auth_store.hpp", "platform/store/store_database.hpp"));
+  // _client: the service's outbound edges.
+  CHECK(breaks("services/payment/order_client.cpp", "services/payment/payment_store.hpp"));
+  CHECK(breaks("services/order/catalog_client.cpp", "platform/store/database.hpp"));
+  CHECK_FALSE(breaks("services/order/catalog_client.hpp", "services/order/order_model.hpp"));
+  CHECK_FALSE(breaks("services/payment/provider_client.hpp", "platform/resilient_caller.hpp"));
 }
 
 TEST_CASE("the public API's tests and examples include only public headers") {

@@ -11,21 +11,23 @@
 
 #include <nlohmann/json.hpp>
 
-#include "platform/error.hpp"
+#include "platform/domain_error.hpp"
+#include "platform/error_mapping.hpp"
 #include "services/order/cart_pricing.hpp"
 
 namespace {
 
 using nlohmann::json;
 using shopctl::order::CartLine;
-using shopctl::platform::ApiError;
+using shopctl::platform::DomainError;
+using shopctl::platform::http_status;
 namespace order = shopctl::order;
 
 template <typename Call>
-std::optional<ApiError> api_error_of(Call&& call) {
+std::optional<DomainError> api_error_of(Call&& call) {
   try {
     call();
-  } catch (const ApiError& error) {
+  } catch (const DomainError& error) {
     return error;
   }
   return std::nullopt;
@@ -79,7 +81,7 @@ TEST_CASE("cart arithmetic refuses totals beyond int64 instead of wrapping") {
     order::price_cart({{"p-1", "Gold", 3, kHuge}}, "EUR");
   });
   REQUIRE(line_overflow.has_value());
-  CHECK(line_overflow->status() == 422);
+  CHECK(http_status(*line_overflow) == 422);
   CHECK(line_overflow->code() == "amount_too_large");
 
   const auto sum_overflow = api_error_of([&] {
@@ -138,7 +140,7 @@ TEST_CASE("quantity refuses everything else with 400 invalid_quantity") {
       const auto error =
           api_error_of([&] { order::validate_quantity(json::parse(text), allow_zero); });
       REQUIRE(error.has_value());
-      CHECK(error->status() == 400);
+      CHECK(http_status(*error) == 400);
       CHECK(error->code() == "invalid_quantity");
       CHECK(error->details().at("field") == "quantity");
       CHECK(error->details().at("max") == 99);

@@ -11,14 +11,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "platform/error.hpp"
+#include "platform/domain_error.hpp"
+#include "platform/error_mapping.hpp"
 #include "services/catalog/catalog_model.hpp"
 
 namespace {
 
 using shopctl::catalog::CatalogData;
 using shopctl::catalog::ProductQuery;
-using shopctl::platform::ApiError;
+using shopctl::platform::DomainError;
+using shopctl::platform::http_status;
 namespace catalog = shopctl::catalog;
 
 const CatalogData& demo() {
@@ -27,10 +29,10 @@ const CatalogData& demo() {
 }
 
 template <typename Call>
-std::optional<ApiError> api_error_of(Call&& call) {
+std::optional<DomainError> api_error_of(Call&& call) {
   try {
     call();
-  } catch (const ApiError& error) {
+  } catch (const DomainError& error) {
     return error;
   }
   return std::nullopt;
@@ -300,7 +302,7 @@ TEST_CASE("bad product query parameters answer 400 invalid_query naming the para
     CAPTURE(page);
     const auto error = error_for(std::nullopt, page, std::nullopt);
     REQUIRE(error.has_value());
-    CHECK(error->status() == 400);
+    CHECK(http_status(*error) == 400);
     CHECK(error->code() == "invalid_query");
     CHECK(error->details().at("parameter") == "page");
   }
@@ -401,7 +403,7 @@ TEST_CASE("changing a price yields a new snapshot and leaves the old one alone")
 
   const auto missing = api_error_of([] { catalog::with_price(demo(), "p-999", 100); });
   REQUIRE(missing.has_value());
-  CHECK(missing->status() == 404);
+  CHECK(http_status(*missing) == 404);
   CHECK(missing->code() == "product_not_found");
   const auto negative = api_error_of([] { catalog::with_price(demo(), "p-001", -1); });
   REQUIRE(negative.has_value());

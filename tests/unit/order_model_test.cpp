@@ -1,26 +1,16 @@
 // Unit tests of src/services/order/order_model: the Order JSON, timestamps and request checks.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <string>
 
-#include "platform/error.hpp"
+#include "domain_error_code.hpp"
+#include "platform/domain_error.hpp"
 #include "services/order/order_model.hpp"
 
 namespace order = shopctl::order;
-using shopctl::platform::ApiError;
-
-namespace {
-
-std::string error_code_of(auto&& fn) {
-  try {
-    fn();
-  } catch (const ApiError& e) {
-    return e.code();
-  }
-  return "no error";
-}
-
-}  // namespace
+using shopctl::platform::DomainError;
+using shopctl::testing::error_code_of;
 
 TEST_CASE("timestamps are ISO-8601 UTC with milliseconds") {
   CHECK(order::format_timestamp(0) == "1970-01-01T00:00:00.000Z");
@@ -74,20 +64,6 @@ TEST_CASE("an empty cart has no currency and a zero total") {
   CHECK(json["currency"] == "EUR");
 }
 
-TEST_CASE("an Idempotency-Key is 1 to 200 printable ASCII characters") {
-  CHECK_NOTHROW(order::validate_idempotency_key("a"));
-  CHECK_NOTHROW(order::validate_idempotency_key(std::string(200, 'k')));
-  CHECK_NOTHROW(order::validate_idempotency_key("3f9a-11ee_b962:0242ac120002"));
-  CHECK(error_code_of([] { order::validate_idempotency_key(""); }) == "invalid_idempotency_key");
-  CHECK(error_code_of([] { order::validate_idempotency_key(std::string(201, 'k')); }) ==
-        "invalid_idempotency_key");
-  CHECK_NOTHROW(order::validate_idempotency_key("has space"));
-  CHECK(error_code_of([] { order::validate_idempotency_key("tab\there"); }) ==
-        "invalid_idempotency_key");
-  CHECK(error_code_of([] { order::validate_idempotency_key("caf\xc3\xa9"); }) ==
-        "invalid_idempotency_key");
-}
-
 TEST_CASE("a product id must fit into the catalog's ids list") {
   CHECK_NOTHROW(order::validate_product_id("p-001", "product_id"));
   CHECK(error_code_of([] { order::validate_product_id("", "product_id"); }) == "invalid_field");
@@ -95,4 +71,47 @@ TEST_CASE("a product id must fit into the catalog's ids list") {
   CHECK(error_code_of([] { order::validate_product_id("a\nb", "product_id"); }) == "invalid_field");
   CHECK(error_code_of([] { order::validate_product_id(std::string(101, 'p'), "product_id"); }) ==
         "invalid_field");
+}
+
+TEST_CASE("checkout takes the catalog's latest prices, or names every product it cannot sell") {
+  const std::vector<order::CartLine> lines = {{"p-001", "Coffee", 2, 100},
+                                              {"p-002", "Tea", 1, 250}};
+  std::map<std::string, order::ProductSnapshot> products = {
+      {"p-001", {"p-001", "SKU-1", "Coffee", 120, "EUR", true}},
+      {"p-002", {"p-002", "SKU-2", "Tea", 250, "EUR", true}}};
+  auto prices = order::latest_cart_prices(lines, "EUR", products);
+  CHECK(prices == std::map<std::string, std::int64_t>{{"p-001", 120}, {"p-002", 250}});
+
+  products["p-001"].available = false;
+  products["p-002"].currency = "USD";
+  try {
+    order::latest_cart_prices(lines, "EUR", products);
+    FAIL("no error");
+  } catch (const DomainError& e) {
+    CHECK(e.kind() == shopctl::platform::ErrorKind::conflict);
+    CHECK(e.code() == "product_unavailable");
+    CHECK(e.details()["products"] ==
+          nlohmann::json::array({{{"product_id", "p-001"}, {"reason", "unavailable"}},
+                                 {{"product_id", "p-002"}, {"reason", "currency_changed"}}}));
+  }
+  products.erase("p-001");
+  CHECK(error_code_of([&] { order::latest_cart_prices(lines, "EUR", products); }) ==
+        "product_unavailable");
+}
+
+TEST_CASE("a new order is PAYMENT_PENDING at the priced total, with one history entry") {
+  const auto priced = order::price_cart({{"p-001", "Coffee", 2, 120}}, "EUR");
+  auto o = order::new_pending_order("ord_1", "usr_1", priced, 1'714'566'600'250);
+  CHECK(o.order_id == "ord_1");
+  CHECK(o.user_id == "usr_1");
+  CHECK(o.status == order::OrderStatus::PAYMENT_PENDING);
+  CHECK(o.total_cents == 240);
+  CHECK(o.currency == "EUR");
+  CHECK(o.items.size() == 1);
+  CHECK(o.created_at_ms == 1'714'566'600'250);
+  CHECK(o.updated_at_ms == o.created_at_ms);
+  CHECK_FALSE(o.payment);
+  REQUIRE(o.history.size() == 1);
+  CHECK(o.history[0].status == order::OrderStatus::PAYMENT_PENDING);
+  CHECK(o.history[0].reason.empty());
 }

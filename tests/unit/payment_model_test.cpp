@@ -4,25 +4,18 @@
 
 #include <string>
 
-#include "platform/error.hpp"
+#include "domain_error_code.hpp"
+#include "platform/domain_error.hpp"
 #include "services/payment/payment_model.hpp"
 #include "services/provider/provider_model.hpp"
 
 namespace payment = shopctl::payment;
 namespace provider = shopctl::provider;
 using namespace std::chrono_literals;
-using shopctl::platform::ApiError;
+using shopctl::platform::DomainError;
+using shopctl::testing::error_code_of;
 
 namespace {
-
-std::string error_code_of(auto&& fn) {
-  try {
-    fn();
-  } catch (const ApiError& e) {
-    return e.code();
-  }
-  return "no error";
-}
 
 nlohmann::json valid_event() {
   return {{"event_id", "evt_1"},  {"type", "payment.failed"}, {"payment_id", "pay_1"},

@@ -26,7 +26,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "platform/error.hpp"
+#include "platform/error_mapping.hpp"
 #include "platform/http/affinity.hpp"
 #include "platform/http/beast_util.hpp"
 
@@ -75,8 +75,7 @@ std::string quick_trace_id() {
 
 Response limit_error(int status, std::string code, std::string message) {
   auto trace = quick_trace_id();
-  Response r = Response::json(
-      status, platform::error_body(code, message, nlohmann::json::object(), trace));
+  Response r = platform::error_response(status, code, message, nlohmann::json::object(), trace);
   r.headers.set("X-Trace-Id", trace);
   return r;
 }

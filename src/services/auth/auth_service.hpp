@@ -14,7 +14,7 @@
 #include "platform/security/password.hpp"
 #include "platform/service.hpp"
 #include "platform/worker_pool.hpp"
-#include "platform/store/database.hpp"
+#include "services/auth/auth_store.hpp"
 #include "services/auth/login_throttle.hpp"
 
 namespace shopctl::auth {
@@ -54,9 +54,14 @@ class AuthService : public platform::Service {
   void open_storage() override;
   void close_storage() override;
 
+  // POST /register {email, password, name}: 201 {user_id, email, name}.
+  boost::asio::awaitable<http::Response> register_user(http::Request& req);
+  // POST /login {email, password}: 200 {access_token, token_type, expires_in}.
+  boost::asio::awaitable<http::Response> login(http::Request& req);
+
   AuthSettings settings_;  // token_ttl and the throttle's limits: see the members below
   std::atomic<std::int64_t> token_ttl_seconds_;  // settings_.token_ttl, changed at run time
-  std::unique_ptr<platform::DatabaseWorker> db_;
+  AuthStore store_;
   // Hashes and verifies passwords (CPU work of tens of milliseconds each).
   boost::asio::awaitable<void> on_password_pool(std::function<void()> fn);
   const std::string& dummy_hash();
@@ -66,9 +71,5 @@ class AuthService : public platform::Service {
   std::once_flag dummy_once_;
   std::string dummy_hash_;  // for unknown emails; made once, on first use
 };
-
-// Returns the email in canonical form (trimmed, lower case), or nullopt when it is not a
-// plausible address (local@domain.tld, at most 254 characters, no spaces).
-std::optional<std::string> normalize_email(std::string_view email);
 
 }  // namespace shopctl::auth

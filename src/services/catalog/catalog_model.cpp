@@ -11,12 +11,13 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "platform/error.hpp"
+#include "platform/domain_error.hpp"
 
 namespace shopctl::catalog {
 namespace {
 
-using platform::ApiError;
+using platform::DomainError;
+using platform::ErrorKind;
 
 constexpr std::size_t kMaxIdLength = 64;
 constexpr std::size_t kMaxNameLength = 200;
@@ -257,7 +258,8 @@ void require_valid_query(const ProductQuery& query) {
 }
 
 [[noreturn]] void invalid_query(std::string_view parameter, std::string message) {
-  throw ApiError(400, "invalid_query", std::move(message), {{"parameter", std::string(parameter)}});
+  throw DomainError(ErrorKind::invalid, "invalid_query", std::move(message),
+                    {{"parameter", std::string(parameter)}});
 }
 
 int parse_bounded_integer(std::string_view raw, std::string_view parameter, std::int64_t min,
@@ -321,8 +323,9 @@ Product& product_to_change(CatalogData& copy, std::string_view product_id) {
   for (Product& product : copy.products) {
     if (product.id == product_id) return product;
   }
-  throw ApiError(404, "product_not_found", "no product with id '" + std::string(product_id) + "'",
-                 {{"product_id", std::string(product_id)}});
+  throw DomainError(ErrorKind::not_found, "product_not_found",
+                    "no product with id '" + std::string(product_id) + "'",
+                    {{"product_id", std::string(product_id)}});
 }
 
 }  // namespace
@@ -330,8 +333,8 @@ Product& product_to_change(CatalogData& copy, std::string_view product_id) {
 CatalogData with_price(const CatalogData& data, std::string_view product_id,
                        std::int64_t price_cents) {
   if (price_cents < 0) {
-    throw ApiError(400, "invalid_price", "price_cents must not be negative",
-                   {{"price_cents", price_cents}});
+    throw DomainError(ErrorKind::invalid, "invalid_price", "price_cents must not be negative",
+                      {{"price_cents", price_cents}});
   }
   CatalogData copy = data;
   product_to_change(copy, product_id).price_cents = price_cents;

@@ -76,12 +76,12 @@ std::shared_ptr<const CatalogData> load_demo_catalog();
 const Product* find_product(const CatalogData& data, std::string_view product_id);
 
 // Returns a copy of `data` in which one product has a new price (the operator's set_price).
-// Throws ApiError 404 `product_not_found` or 400 `invalid_price` (negative).
+// Throws DomainError not_found `product_not_found` or invalid `invalid_price` (negative).
 CatalogData with_price(const CatalogData& data, std::string_view product_id,
                        std::int64_t price_cents);
 
 // Returns a copy of `data` in which one product is (un)available.
-// Throws ApiError 404 `product_not_found`.
+// Throws DomainError not_found `product_not_found`.
 CatalogData with_availability(const CatalogData& data, std::string_view product_id, bool available);
 
 // The contract's Product: {id, sku, name, description, category, price_cents, currency,
@@ -104,7 +104,7 @@ struct ProductQuery {
 // Validates the raw query-string values of GET /api/catalog/products; an absent value takes
 // its default, and an empty `category` or `q` means "no filter". `page` must be a decimal
 // integer >= 1 and `page_size` a decimal integer in 1..100 (no sign, no spaces, no fraction);
-// `q` is at most 200 characters, `category` at most 100. Anything else throws ApiError 400
+// `q` is at most 200 characters, `category` at most 100. Anything else throws DomainError invalid
 // `invalid_query` with details {parameter}.
 ProductQuery parse_product_query(std::optional<std::string_view> category,
                                  std::optional<std::string_view> q,

@@ -20,24 +20,6 @@ using platform::ApiError;
 
 namespace {
 
-constexpr std::string_view kMigration1 = R"sql(
-CREATE TABLE categories (
-  id TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  position INTEGER NOT NULL
-);
-CREATE TABLE products (
-  id TEXT PRIMARY KEY,
-  sku TEXT NOT NULL UNIQUE,
-  name TEXT NOT NULL,
-  description TEXT NOT NULL,
-  category TEXT NOT NULL REFERENCES categories(id),
-  price_cents INTEGER NOT NULL CHECK (price_cents >= 0),
-  currency TEXT NOT NULL,
-  available INTEGER NOT NULL
-);
-)sql";
-
 Response raw_json(std::string body) {
   Response r;
   r.status = 200;
@@ -77,7 +59,9 @@ std::vector<std::string> split_ids(std::string_view s) {
 }  // namespace
 
 CatalogService::CatalogService(platform::ServiceContext& ctx, CatalogSettings settings)
-    : Service(ctx, "catalog", settings.port), settings_(std::move(settings)) {
+    : Service(ctx, "catalog", settings.port),
+      settings_(std::move(settings)),
+      store_(ctx.data_dir / "catalog.db", ctx.synchronous_for("catalog")) {
   auto readers = Access::only({"gateway", "order"});
 
   host_.routes().add("GET", "/products", readers, [this](Request& req) -> asio::awaitable<Response> {
@@ -168,21 +152,7 @@ CatalogService::CatalogService(platform::ServiceContext& ctx, CatalogSettings se
         }
         if (!price && !available)
           throw ApiError(400, "missing_field", "give price_cents and/or available");
-        bool updated = false;
-        CatalogData fresh;
-        co_await db_->run([&](platform::Database& db) {
-          db.transaction([&] {
-            if (price) db.prepare("UPDATE products SET price_cents = ?1 WHERE id = ?2").bind_all(*price, id).run();
-            if (available)
-              db.prepare("UPDATE products SET available = ?1 WHERE id = ?2")
-                  .bind_all(static_cast<std::int64_t>(*available), id)
-                  .run();
-            updated = db.changes() > 0;
-          });
-          if (updated) fresh = read_all(db);
-        });
-        if (!updated) throw ApiError(404, "product_not_found", "no product with id '" + id + "'");
-        auto snap = make_snapshot(std::move(fresh));
+        auto snap = make_snapshot(co_await store_.update_product(id, price, available));
         {
           std::unique_lock lock(snapshot_mu_);
           snapshot_ = snap;
@@ -194,7 +164,9 @@ CatalogService::CatalogService(platform::ServiceContext& ctx, CatalogSettings se
 
 CatalogService::~CatalogService() { stop(); }
 
-std::filesystem::path CatalogService::database_file() const { return ctx_.data_dir / "catalog.db"; }
+std::filesystem::path CatalogService::database_file() const {
+  return store_.file();
+}
 
 std::shared_ptr<const CatalogService::Snapshot> CatalogService::make_snapshot(CatalogData data) {
   index_catalog(data);
@@ -224,19 +196,13 @@ asio::awaitable<std::vector<std::string>> CatalogService::restore_offers(Offers 
     if (it != baseline.end() && !(it->second == offer)) changed.push_back(id);
   }
   if (changed.empty()) co_return changed;
-  CatalogData fresh;
-  co_await db_->run([&](platform::Database& db) {
-    db.transaction([&] {
-      for (const auto& id : changed) {
-        const auto& offer = baseline.at(id);
-        db.prepare("UPDATE products SET price_cents = ?1, available = ?2 WHERE id = ?3")
-            .bind_all(offer.price_cents, static_cast<std::int64_t>(offer.available), id)
-            .run();
-      }
-    });
-    fresh = read_all(db);
-  });
-  auto snap = make_snapshot(std::move(fresh));
+  std::vector<ProductOffer> writes;
+  writes.reserve(changed.size());
+  for (const auto& id : changed) {
+    const auto& offer = baseline.at(id);
+    writes.push_back({id, offer.price_cents, offer.available});
+  }
+  auto snap = make_snapshot(co_await store_.write_offers(std::move(writes)));
   {
     std::unique_lock lock(snapshot_mu_);
     snapshot_ = std::move(snap);
@@ -244,79 +210,24 @@ asio::awaitable<std::vector<std::string>> CatalogService::restore_offers(Offers 
   co_return changed;
 }
 
-CatalogData CatalogService::read_all(platform::Database& db) {
-  CatalogData data;
-  auto cats = db.prepare("SELECT id, name FROM categories ORDER BY position");
-  while (cats.step()) data.categories.push_back({cats.column_text(0), cats.column_text(1)});
-  auto prods = db.prepare(
-      "SELECT id, sku, name, description, category, price_cents, currency, available FROM products");
-  while (prods.step()) {
-    Product p;
-    p.id = prods.column_text(0);
-    p.sku = prods.column_text(1);
-    p.name = prods.column_text(2);
-    p.description = prods.column_text(3);
-    p.category = prods.column_text(4);
-    p.price_cents = prods.column_int(5);
-    p.currency = prods.column_text(6);
-    p.available = prods.column_int(7) != 0;
-    data.products.push_back(std::move(p));
-  }
-  return data;
+CatalogData CatalogService::seed_catalog() const {
+  // First start: the configured catalog file, or the embedded demo catalog.
+  if (!settings_.catalog_file) return *load_demo_catalog();
+  std::ifstream in(*settings_.catalog_file);
+  if (!in) throw std::runtime_error("cannot read catalog file " + settings_.catalog_file->string());
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_catalog_yaml(text.str(), settings_.catalog_file->string());
 }
 
 void CatalogService::open_storage() {
-  if (!db_) {
-    db_ = std::make_unique<platform::DatabaseWorker>(database_file(), ctx_.synchronous_for("catalog"));
-  } else {
-    db_->reopen();
-  }
-  CatalogData data;
-  db_->run_sync([&](platform::Database& db) {
-    db.migrate({kMigration1});
-    std::int64_t count = 0;
-    {
-      auto st = db.prepare("SELECT COUNT(*) FROM products");
-      if (st.step()) count = st.column_int(0);
-    }
-    if (count == 0) {
-      // First start: seed from the configured catalog file or the embedded demo catalog.
-      CatalogData seed;
-      if (settings_.catalog_file) {
-        std::ifstream in(*settings_.catalog_file);
-        if (!in) throw std::runtime_error("cannot read catalog file " + settings_.catalog_file->string());
-        std::stringstream text;
-        text << in.rdbuf();
-        seed = parse_catalog_yaml(text.str(), settings_.catalog_file->string());
-      } else {
-        seed = *load_demo_catalog();
-      }
-      db.transaction([&] {
-        std::int64_t position = 0;
-        for (const auto& c : seed.categories) {
-          db.prepare("INSERT INTO categories (id, name, position) VALUES (?1, ?2, ?3)")
-              .bind_all(c.id, c.name, position++)
-              .run();
-        }
-        for (const auto& p : seed.products) {
-          db.prepare(
-                "INSERT INTO products (id, sku, name, description, category, price_cents, "
-                "currency, available) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
-              .bind_all(p.id, p.sku, p.name, p.description, p.category, p.price_cents, p.currency,
-                        static_cast<std::int64_t>(p.available))
-              .run();
-        }
-      });
-    }
-    data = read_all(db);
-  });
-  auto snap = make_snapshot(std::move(data));
+  auto snap = make_snapshot(store_.open([this] { return seed_catalog(); }));
   std::unique_lock lock(snapshot_mu_);
   snapshot_ = std::move(snap);
 }
 
 void CatalogService::close_storage() {
-  if (db_) db_->close();
+  store_.close();
 }
 
 }  // namespace shopctl::catalog

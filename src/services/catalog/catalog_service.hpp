@@ -9,8 +9,8 @@
 #include <shared_mutex>
 
 #include "platform/service.hpp"
-#include "platform/store/database.hpp"
 #include "services/catalog/catalog_model.hpp"
+#include "services/catalog/catalog_store.hpp"
 
 namespace shopctl::catalog {
 
@@ -48,10 +48,11 @@ class CatalogService : public platform::Service {
   std::shared_ptr<const Snapshot> snapshot() const;
   void open_storage() override;
   void close_storage() override;
-  CatalogData read_all(platform::Database& db);
+  // The catalog a first start fills the database with (catalog_file, or the demo catalog).
+  CatalogData seed_catalog() const;
 
   CatalogSettings settings_;
-  std::unique_ptr<platform::DatabaseWorker> db_;
+  CatalogStore store_;
   mutable std::shared_mutex snapshot_mu_;
   std::shared_ptr<const Snapshot> snapshot_;
 };

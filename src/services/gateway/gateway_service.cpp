@@ -1,7 +1,9 @@
 #include "services/gateway/gateway_service.hpp"
 
 #include "platform/error.hpp"
+#include "platform/observe/call_outcome.hpp"
 #include "platform/security/jwt.hpp"
+#include "services/gateway/gateway_model.hpp"
 #include "services/gateway/web_routes.hpp"
 
 namespace shopctl::gateway {
@@ -43,10 +45,6 @@ constexpr std::string_view kForwardedRequestHeaders[] = {
 constexpr std::string_view kForwardedResponseHeaders[] = {
     "Content-Type", "Retry-After", "Location", "ETag", "Allow", "Idempotent-Replayed"};
 
-ApiError unauthenticated(std::string code, std::string message) {
-  return ApiError(401, std::move(code), std::move(message));
-}
-
 }  // namespace
 
 GatewayService::GatewayService(platform::ServiceContext& ctx, GatewaySettings settings)
@@ -79,7 +77,7 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
   inbound.at_ms = ctx_.clock.unix_millis();
   auto finish = [&](Response& res) {
     inbound.status = res.status;
-    inbound.outcome = res.status >= 500 ? "server_error" : res.status >= 400 ? "client_error" : "ok";
+    inbound.outcome = platform::call_outcome(res.status);
     inbound.duration = std::chrono::steady_clock::now() - started;
     ctx_.calls.record(std::move(inbound));
   };
@@ -114,24 +112,10 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
     out.body = std::move(req.body);
 
     if (route.needs_user) {
-      auto authorization = req.headers.get("Authorization");
-      if (!authorization) throw unauthenticated("unauthenticated", "this route needs Authorization: Bearer <token>");
-      std::string_view value = *authorization;
-      if (value.size() < 7 || !http::iequals(value.substr(0, 7), "Bearer "))
-        throw unauthenticated("invalid_token", "Authorization must be a Bearer token");
-      auto token = value.substr(7);
-      security::JwtVerifyOptions options{settings_.jwt_secret, settings_.issuer, settings_.audience,
-                                         ctx_.clock.unix_seconds(), 0};
-      auto verified = security::verify_hs256(token, options);
-      if (auto* failure = std::get_if<security::JwtFailure>(&verified)) {
-        auto reason = std::string(security::to_string(*failure));
-        ApiError e = *failure == security::JwtFailure::expired
-                         ? unauthenticated("token_expired", "the access token has expired")
-                         : unauthenticated("invalid_token", "the access token was refused: " + reason);
-        throw ApiError(e.status(), e.code(), e.what(), {{"reason", reason}});
-      }
+      const security::JwtVerifyOptions options{settings_.jwt_secret, settings_.issuer,
+                                               settings_.audience, ctx_.clock.unix_seconds(), 0};
       out.headers.add(std::string(platform::kUserIdHeader),
-                      std::move(std::get<security::JwtClaims>(verified).subject));
+                      authenticated_user(req.headers.get("Authorization"), options));
     }
 
     auto& upstream = *upstreams_.at(route.service);
@@ -151,10 +135,11 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
                      {{"service", route.service}})
           .with_retry_after(1);
     }
-  } catch (const ApiError& e) {
-    res = Response::json(e.status(), platform::error_body(e.code(), e.what(), e.details(), req.trace_id));
-    if (e.status() == 401) res.headers.set("WWW-Authenticate", "Bearer realm=\"shopctl\"");
-    if (e.retry_after() >= 0) res.headers.set("Retry-After", std::to_string(e.retry_after()));
+  } catch (const platform::DomainError& e) {
+    res = platform::error_response(e, req.trace_id);
+    if (e.kind() == platform::ErrorKind::unauthorized) {
+      res.headers.set("WWW-Authenticate", "Bearer realm=\"shopctl\"");
+    }
   }
   finish(res);
   co_return res;

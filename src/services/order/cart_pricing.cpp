@@ -4,16 +4,18 @@
 #include <stdexcept>
 #include <utility>
 
-#include "platform/error.hpp"
+#include "platform/domain_error.hpp"
 
 namespace shopctl::order {
 namespace {
 
-using platform::ApiError;
+using platform::DomainError;
+using platform::ErrorKind;
 
 [[noreturn]] void amount_too_large() {
-  throw ApiError(422, "amount_too_large", "the cart's total is too large to charge",
-                 {{"max_total_cents", std::numeric_limits<std::int64_t>::max()}});
+  throw DomainError(ErrorKind::unprocessable, "amount_too_large",
+                    "the cart's total is too large to charge",
+                    {{"max_total_cents", std::numeric_limits<std::int64_t>::max()}});
 }
 
 }  // namespace
@@ -60,10 +62,10 @@ int validate_quantity(const nlohmann::json& value, bool allow_zero) {
       if (number >= min && number <= kMaxQuantity) return static_cast<int>(number);
     }
   }
-  throw ApiError(400, "invalid_quantity",
-                 "quantity must be an integer from " + std::to_string(min) + " to " +
-                     std::to_string(kMaxQuantity),
-                 {{"field", "quantity"}, {"min", min}, {"max", kMaxQuantity}});
+  throw DomainError(ErrorKind::invalid, "invalid_quantity",
+                    "quantity must be an integer from " + std::to_string(min) + " to " +
+                        std::to_string(kMaxQuantity),
+                    {{"field", "quantity"}, {"min", min}, {"max", kMaxQuantity}});
 }
 
 std::vector<PriceChange> detect_price_changes(

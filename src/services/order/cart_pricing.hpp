@@ -37,15 +37,15 @@ struct PricedCart {
 };
 
 // Prices every line (quantity x unit price) and the total, keeping the lines' order. The
-// arithmetic is checked: a total beyond int64 throws ApiError 422 `amount_too_large` (an
-// operator's absurd price must not wrap into a negative charge). A quantity outside 1..99 or a
+// arithmetic is checked: a total beyond int64 throws DomainError unprocessable `amount_too_large`
+// (an operator's absurd price must not wrap into a negative charge). A quantity outside 1..99 or a
 // negative unit price is a broken invariant of the caller and throws std::invalid_argument.
 PricedCart price_cart(const std::vector<CartLine>& lines, std::string currency);
 
 // Validates a request's `quantity` and returns it. It must be a JSON integer literal in 1..99,
 // or 0..99 when `allow_zero` (PATCH, where 0 removes the line). Floats (even 2.0), strings,
-// booleans, null (pass null when the field is absent) and out-of-range numbers throw ApiError
-// 400 `invalid_quantity` with details {field, min, max}.
+// booleans, null (pass null when the field is absent) and out-of-range numbers throw DomainError
+// invalid `invalid_quantity` with details {field, min, max}.
 int validate_quantity(const nlohmann::json& value, bool allow_zero);
 
 struct PriceChange {

@@ -56,17 +56,10 @@ std::string url_encode(std::string_view text) {
 
 CatalogClient::CatalogClient(platform::ServiceContext& ctx, platform::EdgeSettings settings,
                              platform::Metrics* metrics, std::uint64_t seed)
-    : ctx_(ctx), edge_(ctx, "order", "catalog", std::move(settings), metrics, seed) {}
+    : edge_(ctx, "order", "catalog", std::move(settings), metrics, seed) {}
 
 void CatalogClient::unavailable(const std::string& why) {
-  int retry_after = 1;
-  auto snapshot = edge_.breaker().snapshot();
-  if (snapshot.open_until) {
-    const auto left = *snapshot.open_until - ctx_.clock.now();
-    const auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(left).count();
-    retry_after = std::max(1, static_cast<int>(std::ceil(static_cast<double>(seconds) / 1000.0)));
-  }
-  throw CatalogUnavailable(why, retry_after);
+  throw CatalogUnavailable(why, edge_.retry_after_seconds());
 }
 
 asio::awaitable<std::optional<ProductSnapshot>> CatalogClient::product(

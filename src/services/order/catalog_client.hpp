@@ -14,18 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "platform/resilient_caller.hpp"
+#include "services/order/order_model.hpp"
 
 namespace shopctl::order {
-
-// What the order service needs of a catalog Product.
-struct ProductSnapshot {
-  std::string id;
-  std::string sku;
-  std::string name;
-  std::int64_t price_cents = 0;
-  std::string currency;
-  bool available = false;
-};
 
 // The catalog could not answer: no answer in time, a refused connection, a 5xx, an answer
 // that is not a Product, or the breaker of order->catalog refused the call.
@@ -60,7 +51,6 @@ class CatalogClient {
  private:
   [[noreturn]] void unavailable(const std::string& why);
 
-  platform::ServiceContext& ctx_;
   platform::ResilientCaller edge_;
 };
 

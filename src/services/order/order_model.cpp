@@ -3,11 +3,12 @@
 #include <chrono>
 #include <cstdio>
 
-#include "platform/error.hpp"
+#include "platform/domain_error.hpp"
 
 namespace shopctl::order {
 
-using platform::ApiError;
+using platform::DomainError;
+using platform::ErrorKind;
 
 std::string format_timestamp(std::int64_t unix_ms) {
   using namespace std::chrono;
@@ -68,17 +69,44 @@ nlohmann::json cart_json(const std::vector<CartLine>& lines, const std::string& 
   return cart;
 }
 
-void validate_idempotency_key(std::string_view key) {
-  bool printable = true;
-  for (char c : key) {
-    if (c < 0x20 || c > 0x7e) printable = false;
+std::map<std::string, std::int64_t> latest_cart_prices(
+    const std::vector<CartLine>& lines, const std::string& currency,
+    const std::map<std::string, ProductSnapshot>& products) {
+  nlohmann::json unavailable = nlohmann::json::array();
+  std::map<std::string, std::int64_t> latest_prices;
+  for (const CartLine& line : lines) {
+    auto it = products.find(line.product_id);
+    if (it == products.end()) {
+      unavailable.push_back({{"product_id", line.product_id}, {"reason", "not_found"}});
+    } else if (!it->second.available) {
+      unavailable.push_back({{"product_id", line.product_id}, {"reason", "unavailable"}});
+    } else if (it->second.currency != currency) {
+      unavailable.push_back({{"product_id", line.product_id}, {"reason", "currency_changed"}});
+    } else {
+      latest_prices[line.product_id] = it->second.price_cents;
+    }
   }
-  if (key.empty() || key.size() > kMaxIdempotencyKeyLength || !printable) {
-    throw ApiError(400, "invalid_idempotency_key",
-                   "Idempotency-Key must be 1 to " + std::to_string(kMaxIdempotencyKeyLength) +
-                       " printable ASCII characters",
-                   {{"header", "Idempotency-Key"}, {"max_length", kMaxIdempotencyKeyLength}});
+  if (!unavailable.empty()) {
+    throw DomainError(ErrorKind::conflict, "product_unavailable",
+                      "some products in the cart cannot be bought now; remove them and try again",
+                      {{"products", std::move(unavailable)}});
   }
+  return latest_prices;
+}
+
+Order new_pending_order(std::string order_id, std::string user_id, const PricedCart& priced,
+                        std::int64_t created_ms) {
+  Order order;
+  order.order_id = std::move(order_id);
+  order.user_id = std::move(user_id);
+  order.status = OrderStatus::PAYMENT_PENDING;
+  order.items = priced.lines;
+  order.total_cents = priced.total_cents;
+  order.currency = priced.currency;
+  order.created_at_ms = created_ms;
+  order.updated_at_ms = created_ms;
+  order.history.push_back({OrderStatus::PAYMENT_PENDING, created_ms, ""});
+  return order;
 }
 
 void validate_product_id(std::string_view product_id, std::string_view field) {
@@ -88,11 +116,11 @@ void validate_product_id(std::string_view product_id, std::string_view field) {
     if (byte < 0x20 || byte == 0x7f || c == ',') clean = false;
   }
   if (product_id.empty() || product_id.size() > kMaxProductIdLength || !clean) {
-    throw ApiError(400, "invalid_field",
-                   std::string(field) + " must be a product id of 1 to " +
-                       std::to_string(kMaxProductIdLength) +
-                       " characters without control characters or commas",
-                   {{"field", field}, {"max_length", kMaxProductIdLength}});
+    throw DomainError(ErrorKind::invalid, "invalid_field",
+                      std::string(field) + " must be a product id of 1 to " +
+                          std::to_string(kMaxProductIdLength) +
+                          " characters without control characters or commas",
+                      {{"field", field}, {"max_length", kMaxProductIdLength}});
   }
 }
 

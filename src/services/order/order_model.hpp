@@ -3,6 +3,7 @@
 // public API: the contract's Order JSON, timestamps, Idempotency-Key and product id checks.
 // No HTTP, no SQLite.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,8 +16,6 @@
 
 namespace shopctl::order {
 
-// The longest Idempotency-Key accepted on POST /orders.
-inline constexpr std::size_t kMaxIdempotencyKeyLength = 200;
 // The longest product id accepted in a cart request.
 inline constexpr std::size_t kMaxProductIdLength = 100;
 // A cart holds at most this many distinct products, so that one catalog call
@@ -24,6 +23,16 @@ inline constexpr std::size_t kMaxProductIdLength = 100;
 inline constexpr std::size_t kMaxCartLines = 100;
 // GET /orders lists at most this many of the caller's newest orders.
 inline constexpr std::size_t kMaxOrdersListed = 100;
+
+// What the order service needs of a catalog Product.
+struct ProductSnapshot {
+  std::string id;
+  std::string sku;
+  std::string name;
+  std::int64_t price_cents = 0;
+  std::string currency;
+  bool available = false;
+};
 
 // One step of an order's life: {status, at, reason}.
 struct HistoryEntry {
@@ -64,13 +73,22 @@ nlohmann::json to_json(const Order& order);
 // learns the shop's currency only from the catalog's products).
 nlohmann::json cart_json(const std::vector<CartLine>& lines, const std::string& currency);
 
-// Validates an Idempotency-Key header value: 1..200 printable ASCII characters (0x20-0x7E).
-// Throws ApiError 400 `invalid_idempotency_key`.
-void validate_idempotency_key(std::string_view key);
+// The latest price of each of a cart's products, as the catalog has them at checkout (product id
+// -> unit price). Throws DomainError conflict `product_unavailable` with details {products:
+// [{product_id, reason}]} when any product cannot be bought now: `not_found` (not in
+// `products`), `unavailable`, or `currency_changed` (no longer in the cart's `currency`).
+std::map<std::string, std::int64_t> latest_cart_prices(
+    const std::vector<CartLine>& lines, const std::string& currency,
+    const std::map<std::string, ProductSnapshot>& products);
+
+// A new order of `user_id` for the priced cart, PAYMENT_PENDING since `created_ms` (its first
+// history entry), without a payment yet.
+Order new_pending_order(std::string order_id, std::string user_id, const PricedCart& priced,
+                        std::int64_t created_ms);
 
 // Validates a product id from a request (body field or path): 1..100 characters, no control
-// characters, no comma (a comma cannot travel in the catalog's `ids=` list). Throws ApiError
-// 400 `invalid_field` naming `field`.
+// characters, no comma (a comma cannot travel in the catalog's `ids=` list). Throws DomainError
+// invalid `invalid_field` naming `field`.
 void validate_product_id(std::string_view product_id, std::string_view field);
 
 }  // namespace shopctl::order

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "platform/error.hpp"
+#include "platform/idempotency_key.hpp"
 #include "platform/json_body.hpp"
 #include "platform/security/random.hpp"
 
@@ -16,7 +17,6 @@ using platform::ApiError;
 
 namespace {
 
-constexpr std::string_view kIdempotencyKeyHeader = "Idempotency-Key";
 constexpr std::size_t kMaxPaymentIdLength = 100;
 constexpr std::size_t kMaxReasonLength = 200;
 // How often the expiry looks for orders to end (real time). Due-ness itself is judged on the
@@ -170,8 +170,8 @@ asio::awaitable<Response> OrderService::add_cart_item(Request& req) {
 asio::awaitable<Response> OrderService::checkout_route(Request& req) {
   const std::string user = require_user(req);
   std::optional<std::string> key;
-  if (auto header = req.headers.get(kIdempotencyKeyHeader)) {
-    validate_idempotency_key(*header);
+  if (auto header = req.headers.get(platform::kIdempotencyKeyHeader)) {
+    platform::validate_idempotency_key(*header);
     key = std::string(*header);
   }
   // One checkout per cart: the claim is taken in the database job that reads the cart (with
@@ -254,25 +254,7 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
   } catch (const CatalogUnavailable& e) {
     throw catalog_unavailable(e);
   }
-  nlohmann::json unavailable = nlohmann::json::array();
-  std::map<std::string, std::int64_t> latest_prices;
-  for (const CartLine& line : cart.lines) {
-    auto it = products.find(line.product_id);
-    if (it == products.end()) {
-      unavailable.push_back({{"product_id", line.product_id}, {"reason", "not_found"}});
-    } else if (!it->second.available) {
-      unavailable.push_back({{"product_id", line.product_id}, {"reason", "unavailable"}});
-    } else if (it->second.currency != cart.currency) {
-      unavailable.push_back({{"product_id", line.product_id}, {"reason", "currency_changed"}});
-    } else {
-      latest_prices[line.product_id] = it->second.price_cents;
-    }
-  }
-  if (!unavailable.empty()) {
-    throw ApiError(409, "product_unavailable",
-                   "some products in the cart cannot be bought now; remove them and try again",
-                   {{"products", std::move(unavailable)}});
-  }
+  const auto latest_prices = latest_cart_prices(cart.lines, cart.currency, products);
   const auto changes = detect_price_changes(cart.lines, latest_prices);
   if (!changes.empty()) {
     std::map<std::string, std::int64_t> new_prices;
@@ -286,17 +268,8 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
 
   // 3. The order at the latest prices, and the cart emptied, in one transaction.
   const PricedCart priced = price_cart(cart.lines, cart.currency);
-  const std::int64_t created_ms = ctx_.clock.unix_millis();
-  Order order;
-  order.order_id = platform::security::new_id("ord_");
-  order.user_id = user_id;
-  order.status = OrderStatus::PAYMENT_PENDING;
-  order.items = priced.lines;
-  order.total_cents = priced.total_cents;
-  order.currency = priced.currency;
-  order.created_at_ms = created_ms;
-  order.updated_at_ms = created_ms;
-  order.history.push_back({OrderStatus::PAYMENT_PENDING, created_ms, ""});
+  Order order = new_pending_order(platform::security::new_id("ord_"), user_id, priced,
+                                  ctx_.clock.unix_millis());
   co_await store_.create_pending(order, cart.lines, key, req.trace_id);
 
   // 4. A payment for the order's total. The order id is the payment's idempotency key, so
@@ -318,15 +291,13 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
                                                         {"trace_id", req.trace_id}});
     co_await store_.fail_and_restore_cart(order.order_id, "payment_unavailable",
                                           ctx_.clock.unix_millis());
-    CheckoutAnswer answer{
-        Response::json(503, platform::error_body(
-                                "payment_unavailable",
-                                "the payment service cannot open a payment right now; the order "
-                                "failed and the cart was restored",
-                                {{"order_id", order.order_id}}, req.trace_id)),
-        true};
-    answer.response.headers.set("Retry-After", std::to_string(retry_after));
-    co_return answer;
+    platform::DomainError unavailable(platform::ErrorKind::unavailable, "payment_unavailable",
+                                      "the payment service cannot open a payment right now; the "
+                                      "order failed and the cart was restored",
+                                      {{"order_id", order.order_id}});
+    unavailable.with_retry_after(retry_after);
+    // Answered, not thrown: the order was created (and failed), so a key binds this answer.
+    co_return CheckoutAnswer{platform::error_response(unavailable, req.trace_id), true};
   }
 
   // 5. The order with its pay_url; with a key, the answer is stored for it in the same

@@ -4,14 +4,15 @@
 #include <stdexcept>
 #include <utility>
 
-#include "platform/error.hpp"
+#include "platform/domain_error.hpp"
 #include "platform/security/random.hpp"
 
 namespace shopctl::order {
 
 namespace asio = boost::asio;
-using platform::ApiError;
 using platform::Database;
+using platform::DomainError;
+using platform::ErrorKind;
 
 namespace {
 
@@ -178,14 +179,14 @@ void add_history(Database& db, const std::string& order_id, OrderStatus status, 
 }
 
 // Takes the checkout claim of `user_id`'s cart for a new checkout and returns its id. Throws
-// ApiError 409 `checkout_in_progress` when another checkout holds it.
+// DomainError conflict `checkout_in_progress` when another checkout holds it.
 std::string claim_cart(Database& db, const std::string& user_id, std::int64_t now_ms) {
   {
     auto st = db.prepare("SELECT 1 FROM checkout_claims WHERE user_id = ?");
     st.bind_all(user_id);
     if (st.step()) {
-      throw ApiError(409, "checkout_in_progress",
-                     "another checkout of this cart is still running; try again shortly");
+      throw DomainError(ErrorKind::conflict, "checkout_in_progress",
+                        "another checkout of this cart is still running; try again shortly");
     }
   }
   std::string claim_id = platform::security::new_id("chk_");
@@ -254,22 +255,12 @@ void apply_transition(Database& db, Order& order, OrderStatus next, const std::s
 }  // namespace
 
 OrderStore::OrderStore(std::filesystem::path file, platform::Synchronous synchronous)
-    : file_(std::move(file)), synchronous_(synchronous) {}
+    : db_(std::move(file), synchronous) {}
 
 OrderStore::~OrderStore() = default;
 
-platform::DatabaseWorker& OrderStore::worker() {
-  if (!worker_) throw std::runtime_error("order.db is not open");
-  return *worker_;
-}
-
 void OrderStore::open() {
-  if (worker_) {
-    worker_->reopen();
-  } else {
-    worker_ = std::make_unique<platform::DatabaseWorker>(file_, synchronous_);
-  }
-  worker_->run_sync([](Database& db) {
+  db_.open().run_sync([](Database& db) {
     db.migrate(kMigrations);
     db.transaction([&] {
       // A claim without an order belonged to a checkout that a stop cut short before it
@@ -315,27 +306,27 @@ void OrderStore::open() {
 }
 
 void OrderStore::close() {
-  if (worker_) worker_->close();
+  db_.close();
 }
 
 asio::awaitable<StoredCart> OrderStore::cart(std::string user_id) {
   StoredCart cart;
-  co_await worker().run([&](Database& db) { cart = load_cart(db, user_id); });
+  co_await db_.worker().run([&](Database& db) { cart = load_cart(db, user_id); });
   co_return cart;
 }
 
 asio::awaitable<StoredCart> OrderStore::add_item(std::string user_id, CartLine line,
                                                  std::string currency) {
   StoredCart cart;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
       {
         auto st = db.prepare(
             "SELECT currency FROM cart_items WHERE user_id = ? AND product_id <> ? LIMIT 1");
         st.bind_all(user_id, line.product_id);
         if (st.step() && st.column_text(0) != currency) {
-          throw ApiError(
-              409, "currency_mismatch",
+          throw DomainError(
+              ErrorKind::conflict, "currency_mismatch",
               "the product is priced in " + currency + " but the cart in " + st.column_text(0),
               {{"product_id", line.product_id},
                {"currency", currency},
@@ -352,14 +343,14 @@ asio::awaitable<StoredCart> OrderStore::add_item(std::string user_id, CartLine l
       if (existing) {
         const int total = *existing + line.quantity;
         if (total > kMaxQuantity) {
-          throw ApiError(400, "invalid_quantity",
-                         "the cart already holds " + std::to_string(*existing) +
-                             " of this product; a line holds at most " +
-                             std::to_string(kMaxQuantity),
-                         {{"field", "quantity"},
-                          {"min", kMinQuantity},
-                          {"max", kMaxQuantity},
-                          {"in_cart", *existing}});
+          throw DomainError(ErrorKind::invalid, "invalid_quantity",
+                            "the cart already holds " + std::to_string(*existing) +
+                                " of this product; a line holds at most " +
+                                std::to_string(kMaxQuantity),
+                            {{"field", "quantity"},
+                             {"min", kMinQuantity},
+                             {"max", kMaxQuantity},
+                             {"in_cart", *existing}});
         }
         db.prepare(
               "UPDATE cart_items SET quantity = ?, name = ?, unit_price_cents = ?, currency = ? "
@@ -372,8 +363,8 @@ asio::awaitable<StoredCart> OrderStore::add_item(std::string user_id, CartLine l
           st.bind_all(user_id);
           st.step();
           if (static_cast<std::size_t>(st.column_int(0)) >= kMaxCartLines) {
-            throw ApiError(
-                400, "cart_full",
+            throw DomainError(
+                ErrorKind::invalid, "cart_full",
                 "a cart holds at most " + std::to_string(kMaxCartLines) + " different products",
                 {{"max_lines", kMaxCartLines}});
           }
@@ -395,7 +386,7 @@ asio::awaitable<StoredCart> OrderStore::add_item(std::string user_id, CartLine l
 asio::awaitable<StoredCart> OrderStore::set_quantity(std::string user_id, std::string product_id,
                                                      int quantity) {
   StoredCart cart;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
       if (quantity == 0) {
         db.prepare("DELETE FROM cart_items WHERE user_id = ? AND product_id = ?")
@@ -407,8 +398,8 @@ asio::awaitable<StoredCart> OrderStore::set_quantity(std::string user_id, std::s
             .run();
       }
       if (db.changes() == 0) {
-        throw ApiError(404, "cart_item_not_found", "the cart has no line for this product",
-                       {{"product_id", product_id}});
+        throw DomainError(ErrorKind::not_found, "cart_item_not_found",
+                          "the cart has no line for this product", {{"product_id", product_id}});
       }
       cart = load_cart(db, user_id);
     });
@@ -418,7 +409,7 @@ asio::awaitable<StoredCart> OrderStore::set_quantity(std::string user_id, std::s
 
 asio::awaitable<StoredCart> OrderStore::remove_item(std::string user_id, std::string product_id) {
   StoredCart cart;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
       db.prepare("DELETE FROM cart_items WHERE user_id = ? AND product_id = ?")
           .bind_all(user_id, product_id)
@@ -431,7 +422,7 @@ asio::awaitable<StoredCart> OrderStore::remove_item(std::string user_id, std::st
 
 asio::awaitable<void> OrderStore::reprice_cart(std::string user_id,
                                                std::map<std::string, std::int64_t> latest_prices) {
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
       for (const auto& [product_id, price] : latest_prices) {
         db.prepare(
@@ -448,7 +439,7 @@ asio::awaitable<IdempotencyClaim> OrderStore::claim_idempotency_key(std::string 
                                                                     std::int64_t now_ms,
                                                                     StoredCart* cart) {
   IdempotencyClaim claim;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
       auto st = db.prepare(
           "SELECT response_status, response_body FROM idempotency_keys "
@@ -481,7 +472,7 @@ asio::awaitable<IdempotencyClaim> OrderStore::claim_idempotency_key(std::string 
 asio::awaitable<CheckoutClaim> OrderStore::claim_checkout(std::string user_id,
                                                           std::int64_t now_ms) {
   CheckoutClaim claim;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] { claim.claim_id = claim_cart(db, user_id, now_ms); });
     claim.cart = load_cart(db, user_id);
   });
@@ -489,7 +480,7 @@ asio::awaitable<CheckoutClaim> OrderStore::claim_checkout(std::string user_id,
 }
 
 asio::awaitable<void> OrderStore::release_checkout(std::string user_id, std::string claim_id) {
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.prepare("DELETE FROM checkout_claims WHERE user_id = ? AND claim_id = ?")
         .bind_all(user_id, claim_id)
         .run();
@@ -497,7 +488,7 @@ asio::awaitable<void> OrderStore::release_checkout(std::string user_id, std::str
 }
 
 asio::awaitable<void> OrderStore::release_idempotency_key(std::string user_id, std::string key) {
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.prepare(
           "DELETE FROM idempotency_keys WHERE user_id = ? AND idempotency_key = ? "
           "AND response_status IS NULL")
@@ -508,7 +499,7 @@ asio::awaitable<void> OrderStore::release_idempotency_key(std::string user_id, s
 
 asio::awaitable<void> OrderStore::save_idempotent_answer(std::string user_id, std::string key,
                                                          int status, std::string body) {
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     // The first answer stays: a checkout that a restart cut short may finish late, after the
     // start-up recovery already answered its key.
     db.prepare(
@@ -522,7 +513,7 @@ asio::awaitable<void> OrderStore::save_idempotent_answer(std::string user_id, st
 asio::awaitable<void> OrderStore::create_pending(Order order, std::vector<CartLine> checked_out,
                                                  std::optional<std::string> key,
                                                  std::string trace_id) {
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
       db.prepare(
             "INSERT INTO orders (order_id, user_id, status, total_cents, currency, "
@@ -576,7 +567,7 @@ asio::awaitable<Order> OrderStore::record_payment(std::string order_id, OrderPay
                                                   std::int64_t now_ms,
                                                   std::optional<AnswerForKey> answer) {
   Order order;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
       db.prepare(
             "UPDATE orders SET payment_id = COALESCE(payment_id, ?), "
@@ -585,7 +576,8 @@ asio::awaitable<Order> OrderStore::record_payment(std::string order_id, OrderPay
           .bind_all(payment.payment_id, payment.status, payment.pay_url, now_ms, order_id)
           .run();
       auto loaded = load_order(db, order_id);
-      if (!loaded) throw ApiError(404, "order_not_found", "no order " + order_id);
+      if (!loaded)
+        throw DomainError(ErrorKind::not_found, "order_not_found", "no order " + order_id);
       order = std::move(*loaded);
       if (answer) {
         db.prepare(
@@ -602,10 +594,11 @@ asio::awaitable<Order> OrderStore::record_payment(std::string order_id, OrderPay
 asio::awaitable<Order> OrderStore::fail_and_restore_cart(std::string order_id, std::string reason,
                                                          std::int64_t now_ms) {
   Order order;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
       auto loaded = load_order(db, order_id);
-      if (!loaded) throw ApiError(404, "order_not_found", "no order " + order_id);
+      if (!loaded)
+        throw DomainError(ErrorKind::not_found, "order_not_found", "no order " + order_id);
       if (loaded->status != OrderStatus::PAYMENT_PENDING) {
         order = std::move(*loaded);
         return;
@@ -624,28 +617,17 @@ asio::awaitable<Order> OrderStore::fail_and_restore_cart(std::string order_id, s
 asio::awaitable<std::optional<PaymentResultOutcome>> OrderStore::apply_payment_result(
     std::string order_id, std::string payment_id, PaymentOutcome outcome, std::string reason,
     std::int64_t now_ms) {
-  std::optional<PaymentResultOutcome> result;
-  co_await worker().run([&](Database& db) {
-    db.transaction([&] {
-      auto loaded = load_order(db, order_id);
-      if (!loaded) return;
-      const std::string current_payment = loaded->payment ? loaded->payment->payment_id : "";
-      TransitionDecision decision =
-          decide_payment_result(loaded->status, current_payment, payment_id, outcome);
-      if (decision.kind == TransitionDecision::apply) {
-        apply_transition(db, *loaded, decision.next, payment_id, to_string(outcome), reason,
-                         now_ms);
-      }
-      result = PaymentResultOutcome{decision, std::move(*loaded)};
-    });
-  });
-  co_return result;
+  co_return co_await settle(order_id, payment_id, to_string(outcome), reason, now_ms,
+                            [&](OrderStatus status, std::string_view current_payment) {
+                              return decide_payment_result(status, current_payment, payment_id,
+                                                           outcome);
+                            });
 }
 
 asio::awaitable<std::vector<OrderToCancel>> OrderStore::cancel_due(std::int64_t created_before_ms,
                                                                    std::size_t limit) {
   std::vector<OrderToCancel> due;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     auto st = db.prepare(
         "SELECT order_id, checkout_interrupted, COALESCE(trace_id, '') FROM orders "
         "WHERE status = 'PAYMENT_PENDING' "
@@ -664,25 +646,36 @@ asio::awaitable<std::vector<OrderToCancel>> OrderStore::cancel_due(std::int64_t 
 asio::awaitable<std::optional<PaymentResultOutcome>> OrderStore::apply_cancel_result(
     std::string order_id, std::string payment_id, CancelOutcome outcome, std::string reason,
     std::int64_t now_ms) {
+  co_return co_await settle(
+      order_id, payment_id, to_string(outcome), reason, now_ms,
+      [&](OrderStatus status, std::string_view current_payment) {
+        return decide_cancel_result(status, current_payment, payment_id, outcome);
+      },
+      [&](Database& db, const Order& order) {
+        // An interrupted checkout's Idempotency-Key has had no answer: from now on it replays
+        // the order as it ended (201, as the checkout that created it would have answered).
+        db.prepare(
+              "UPDATE idempotency_keys SET response_status = 201, response_body = ? "
+              "WHERE order_id = ? AND response_status IS NULL")
+            .bind_all(to_json(order).dump(), order_id)
+            .run();
+      });
+}
+
+asio::awaitable<std::optional<PaymentResultOutcome>> OrderStore::settle(
+    const std::string& order_id, const std::string& payment_id, std::string_view payment_status,
+    const std::string& reason, std::int64_t now_ms, const Decide& decide, const After& after) {
   std::optional<PaymentResultOutcome> result;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
       auto loaded = load_order(db, order_id);
       if (!loaded) return;
       const std::string current_payment = loaded->payment ? loaded->payment->payment_id : "";
-      TransitionDecision decision =
-          decide_cancel_result(loaded->status, current_payment, payment_id, outcome);
+      const TransitionDecision decision = decide(loaded->status, current_payment);
       if (decision.kind == TransitionDecision::apply) {
-        apply_transition(db, *loaded, decision.next, payment_id, to_string(outcome), reason,
-                         now_ms);
+        apply_transition(db, *loaded, decision.next, payment_id, payment_status, reason, now_ms);
       }
-      // An interrupted checkout's Idempotency-Key has had no answer: from now on it replays
-      // the order as it ended (201, as the checkout that created it would have answered).
-      db.prepare(
-            "UPDATE idempotency_keys SET response_status = 201, response_body = ? "
-            "WHERE order_id = ? AND response_status IS NULL")
-          .bind_all(to_json(*loaded).dump(), order_id)
-          .run();
+      if (after) after(db, *loaded);
       result = PaymentResultOutcome{decision, std::move(*loaded)};
     });
   });
@@ -691,14 +684,14 @@ asio::awaitable<std::optional<PaymentResultOutcome>> OrderStore::apply_cancel_re
 
 asio::awaitable<std::optional<Order>> OrderStore::find(std::string order_id) {
   std::optional<Order> order;
-  co_await worker().run([&](Database& db) { order = load_order(db, order_id); });
+  co_await db_.worker().run([&](Database& db) { order = load_order(db, order_id); });
   co_return order;
 }
 
 asio::awaitable<std::vector<Order>> OrderStore::list_for_user(std::string user_id,
                                                               std::size_t limit) {
   std::vector<Order> orders;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     std::vector<std::string> ids;
     {
       auto st =

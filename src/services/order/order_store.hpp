@@ -10,11 +10,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
 #include "platform/store/database.hpp"
+#include "platform/store/store_database.hpp"
 #include "services/order/cart_pricing.hpp"
 #include "services/order/order_model.hpp"
 #include "services/order/order_state.hpp"
@@ -75,17 +77,17 @@ class OrderStore {
   void open();
   // Finishes queued work and closes the database; later calls throw DatabaseError.
   void close();
-  const std::filesystem::path& file() const { return file_; }
+  const std::filesystem::path& file() const { return db_.file(); }
 
   // Returns the user's cart.
   boost::asio::awaitable<StoredCart> cart(std::string user_id);
   // Adds `line.quantity` of a product, merging with an existing line (whose name and unit
-  // price become `line`'s, the catalog's latest). Returns the cart. Throws ApiError 400
-  // `invalid_quantity` when the line would exceed 99, 400 `cart_full` beyond 100 lines, 409
-  // `currency_mismatch` when the product's currency differs from the cart's.
+  // price become `line`'s, the catalog's latest). Returns the cart. Throws DomainError invalid
+  // `invalid_quantity` when the line would exceed 99, invalid `cart_full` beyond 100 lines,
+  // conflict `currency_mismatch` when the product's currency differs from the cart's.
   boost::asio::awaitable<StoredCart> add_item(std::string user_id, CartLine line,
                                               std::string currency);
-  // Sets a line's quantity; 0 removes the line. Returns the cart. Throws ApiError 404
+  // Sets a line's quantity; 0 removes the line. Returns the cart. Throws DomainError not_found
   // `cart_item_not_found`.
   boost::asio::awaitable<StoredCart> set_quantity(std::string user_id, std::string product_id,
                                                   int quantity);
@@ -97,15 +99,15 @@ class OrderStore {
 
   // Claims `key` for a checkout of `user_id`, or reports the first answer given for it. When
   // `cart` is given, a new key also claims the cart's checkout in the same transaction
-  // (`checkout_claim`; ApiError 409 `checkout_in_progress` when another checkout holds it, and
-  // then the key is not claimed either), and `cart` receives the user's cart, read right after
+  // (`checkout_claim`; DomainError conflict `checkout_in_progress` when another checkout holds it,
+  // and then the key is not claimed either), and `cart` receives the user's cart, read right after
   // the claim in the same database job (the checkout's first step, without a second hand-off).
   boost::asio::awaitable<IdempotencyClaim> claim_idempotency_key(std::string user_id,
                                                                  std::string key,
                                                                  std::int64_t now_ms,
                                                                  StoredCart* cart = nullptr);
   // Claims the checkout of `user_id`'s cart (one checkout per cart at a time) and reads the
-  // cart in the same database job. Throws ApiError 409 `checkout_in_progress` when another
+  // cart in the same database job. Throws DomainError conflict `checkout_in_progress` when another
   // checkout holds the claim.
   boost::asio::awaitable<CheckoutClaim> claim_checkout(std::string user_id, std::int64_t now_ms);
   // Releases a checkout claim (only that one: a claim taken after a restart stays).
@@ -170,11 +172,17 @@ class OrderStore {
   boost::asio::awaitable<std::vector<Order>> list_for_user(std::string user_id, std::size_t limit);
 
  private:
-  platform::DatabaseWorker& worker();
+  using Decide = std::function<TransitionDecision(OrderStatus, std::string_view current_payment)>;
+  using After = std::function<void(platform::Database&, const Order&)>;
+  // In one transaction: loads the order, lets `decide` judge a payment's news against its
+  // status and current payment id, applies the transition when the decision is to, then runs
+  // `after` (when given) on the order as it is now. nullopt: no such order.
+  boost::asio::awaitable<std::optional<PaymentResultOutcome>> settle(
+      const std::string& order_id, const std::string& payment_id, std::string_view payment_status,
+      const std::string& reason, std::int64_t now_ms, const Decide& decide,
+      const After& after = {});
 
-  std::filesystem::path file_;
-  platform::Synchronous synchronous_;
-  std::unique_ptr<platform::DatabaseWorker> worker_;
+  platform::StoreDatabase db_;
 };
 
 }  // namespace shopctl::order

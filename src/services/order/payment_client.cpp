@@ -11,17 +11,10 @@ namespace asio = boost::asio;
 
 PaymentClient::PaymentClient(platform::ServiceContext& ctx, platform::EdgeSettings settings,
                              platform::Metrics* metrics, std::uint64_t seed)
-    : ctx_(ctx), edge_(ctx, "order", "payment", std::move(settings), metrics, seed) {}
+    : edge_(ctx, "order", "payment", std::move(settings), metrics, seed) {}
 
 void PaymentClient::unavailable(const std::string& why) {
-  int retry_after = 1;
-  auto snapshot = edge_.breaker().snapshot();
-  if (snapshot.open_until) {
-    const auto left = *snapshot.open_until - ctx_.clock.now();
-    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(left).count();
-    retry_after = std::max(1, static_cast<int>(std::ceil(static_cast<double>(millis) / 1000.0)));
-  }
-  throw PaymentUnavailable(why, retry_after);
+  throw PaymentUnavailable(why, edge_.retry_after_seconds());
 }
 
 asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& order_id,

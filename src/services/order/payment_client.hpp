@@ -67,7 +67,6 @@ class PaymentClient {
  private:
   [[noreturn]] void unavailable(const std::string& why);
 
-  platform::ServiceContext& ctx_;
   platform::ResilientCaller edge_;
 };
 

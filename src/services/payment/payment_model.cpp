@@ -2,12 +2,13 @@
 
 #include <algorithm>
 
-#include "platform/error.hpp"
+#include "platform/domain_error.hpp"
 #include "platform/json_body.hpp"
 
 namespace shopctl::payment {
 
-using platform::ApiError;
+using platform::DomainError;
+using platform::ErrorKind;
 
 ProviderEvent parse_provider_event(const nlohmann::json& body) {
   ProviderEvent event;
@@ -19,14 +20,17 @@ ProviderEvent parse_provider_event(const nlohmann::json& body) {
   event.failure_reason =
       platform::optional_string(body, "failure_reason", kMaxReasonLength).value_or("");
   if (event.event_id.empty()) {
-    throw ApiError(400, "invalid_field", "event_id must not be empty", {{"field", "event_id"}});
+    throw DomainError(ErrorKind::invalid, "invalid_field", "event_id must not be empty",
+                      {{"field", "event_id"}});
   }
   if (event.payment_id.empty()) {
-    throw ApiError(400, "invalid_field", "payment_id must not be empty", {{"field", "payment_id"}});
+    throw DomainError(ErrorKind::invalid, "invalid_field", "payment_id must not be empty",
+                      {{"field", "payment_id"}});
   }
   if (event.type != "payment.succeeded" && event.type != "payment.failed") {
-    throw ApiError(400, "unknown_event_type", "type must be payment.succeeded or payment.failed",
-                   {{"field", "type"}, {"allowed", {"payment.succeeded", "payment.failed"}}});
+    throw DomainError(ErrorKind::invalid, "unknown_event_type",
+                      "type must be payment.succeeded or payment.failed",
+                      {{"field", "type"}, {"allowed", {"payment.succeeded", "payment.failed"}}});
   }
   return event;
 }
@@ -36,10 +40,12 @@ CancelRequest parse_cancel_request(const nlohmann::json& body) {
   request.order_id = platform::required_string(body, "order_id", kMaxIdLength);
   request.reason = platform::required_string(body, "reason", kMaxReasonLength);
   if (request.order_id.empty()) {
-    throw ApiError(400, "invalid_field", "order_id must not be empty", {{"field", "order_id"}});
+    throw DomainError(ErrorKind::invalid, "invalid_field", "order_id must not be empty",
+                      {{"field", "order_id"}});
   }
   if (request.reason.empty()) {
-    throw ApiError(400, "invalid_field", "reason must not be empty", {{"field", "reason"}});
+    throw DomainError(ErrorKind::invalid, "invalid_field", "reason must not be empty",
+                      {{"field", "reason"}});
   }
   return request;
 }
@@ -60,8 +66,9 @@ ProviderEvent event_of_decided_intent(const nlohmann::json& error_body) {
     }
   }
   if (!event) {
-    throw ApiError(400, "missing_field", "the provider's answer carries no decided event",
-                   {{"field", "error.details.intent.event"}});
+    throw DomainError(ErrorKind::invalid, "missing_field",
+                      "the provider's answer carries no decided event",
+                      {{"field", "error.details.intent.event"}});
   }
   return parse_provider_event(*event);
 }
@@ -104,23 +111,12 @@ std::string_view to_string(CallbackVerdict verdict) {
   return "retry";
 }
 
-void validate_idempotency_key(std::string_view key) {
-  const bool printable =
-      std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
-  if (key.empty() || key.size() > kMaxIdempotencyKeyLength || !printable) {
-    throw ApiError(400, "invalid_idempotency_key",
-                   "Idempotency-Key must be 1 to " + std::to_string(kMaxIdempotencyKeyLength) +
-                       " printable ASCII characters",
-                   {{"header", "Idempotency-Key"}});
-  }
-}
-
 void validate_currency(std::string_view currency, std::string_view field) {
   const bool letters =
       std::all_of(currency.begin(), currency.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
   if (currency.size() != 3 || !letters) {
-    throw ApiError(400, "invalid_field", std::string(field) + " must be three capital letters",
-                   {{"field", field}});
+    throw DomainError(ErrorKind::invalid, "invalid_field",
+                      std::string(field) + " must be three capital letters", {{"field", field}});
   }
 }
 

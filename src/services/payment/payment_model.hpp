@@ -12,7 +12,6 @@ namespace shopctl::payment {
 
 inline constexpr std::size_t kMaxIdLength = 100;
 inline constexpr std::size_t kMaxReasonLength = 200;
-inline constexpr std::size_t kMaxIdempotencyKeyLength = 200;
 
 // A payment's status: PENDING until the provider's event arrives, then SUCCEEDED or FAILED;
 // CANCELED when the order service canceled it first (POST /internal/payments/cancel).
@@ -36,7 +35,7 @@ struct ProviderEvent {
   std::string_view result() const { return succeeded() ? kSucceeded : kFailed; }
 };
 
-// Reads the event from the webhook's JSON body. Throws ApiError 400 (`missing_field`,
+// Reads the event from the webhook's JSON body. Throws DomainError invalid (`missing_field`,
 // `invalid_field`, or `unknown_event_type` for a type other than payment.succeeded and
 // payment.failed).
 ProviderEvent parse_provider_event(const nlohmann::json& body);
@@ -46,12 +45,12 @@ struct CancelRequest {
   std::string order_id;
   std::string reason;  // why the order gives up its payment: payment_expired, ...
 };
-// Reads it. Throws ApiError 400 (`missing_field`, `invalid_field`: an empty or too long
+// Reads it. Throws DomainError invalid (`missing_field`, `invalid_field`: an empty or too long
 // order_id or reason).
 CancelRequest parse_cancel_request(const nlohmann::json& body);
 
 // The provider's event inside its 409 `intent_already_processed` answer to a cancel
-// (`details.intent.event`): the decision that came first. Throws ApiError 400 like
+// (`details.intent.event`): the decision that came first. Throws DomainError invalid like
 // parse_provider_event when it is missing or malformed.
 ProviderEvent event_of_decided_intent(const nlohmann::json& error_body);
 
@@ -74,11 +73,7 @@ enum class CallbackVerdict {
 CallbackVerdict judge_callback_answer(int status);
 std::string_view to_string(CallbackVerdict verdict);
 
-// Validates an Idempotency-Key: 1..200 printable ASCII characters (0x20-0x7E). Throws
-// ApiError 400 `invalid_idempotency_key`.
-void validate_idempotency_key(std::string_view key);
-
-// Validates a currency code: three capital letters. Throws ApiError 400 `invalid_field`.
+// Validates a currency code: three capital letters. Throws DomainError invalid `invalid_field`.
 void validate_currency(std::string_view currency, std::string_view field);
 
 }  // namespace shopctl::payment

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "platform/error.hpp"
+#include "platform/idempotency_key.hpp"
 #include "platform/json_body.hpp"
 #include "platform/security/webhook_signature.hpp"
 
@@ -33,16 +34,6 @@ constexpr std::size_t kReconcileBatch = 16;
 constexpr std::chrono::milliseconds kReconcileMaxWait{3'600'000};
 constexpr std::size_t kFinishedKept = 4096;
 
-// Seconds until `edge` may be worth trying again: the rest of an OPEN wait, else 1.
-int retry_after_seconds(platform::ResilientCaller& edge, const platform::Clock& clock) {
-  auto snapshot = edge.breaker().snapshot();
-  if (!snapshot.open_until) return 1;
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(*snapshot.open_until - clock.now())
-          .count();
-  return std::max(1, static_cast<int>(std::ceil(static_cast<double>(millis) / 1000.0)));
-}
-
 nlohmann::json payment_json(const Payment& payment) {
   return {{"payment_id", payment.payment_id},
           {"order_id", payment.order_id},
@@ -58,13 +49,12 @@ PaymentService::PaymentService(platform::ServiceContext& ctx, PaymentSettings se
     : Service(ctx, "payment", settings.port),
       settings_(std::move(settings)),
       store_(ctx.data_dir / "payment.db", ctx.synchronous_for("payment")),
-      order_edge_(ctx, "payment", "order", settings_.order, &host_.metrics(), settings_.seed),
-      provider_edge_(ctx, "payment", "provider", settings_.provider, &host_.metrics(),
-                     settings_.seed),
+      order_(ctx, settings_.order, &host_.metrics(), settings_.seed),
+      provider_(ctx, settings_.provider, &host_.metrics(), settings_.seed),
       runtime_{settings_.outbox_initial_backoff, settings_.outbox_max_backoff,
                settings_.webhook_tolerance, settings_.reconcile_after} {
   add_routes();
-  platform::expose_breakers(host_, {&order_edge_, &provider_edge_});
+  platform::expose_breakers(host_, edges());
   host_.metrics().add_gauge("shopctl_payment_outbox_depth",
                             "Payment-result callbacks to the order service not yet acknowledged",
                             "outbox", [this] {
@@ -129,7 +119,7 @@ asio::awaitable<Response> PaymentService::create_payment(Request& req) {
                    "opening a payment needs an Idempotency-Key header",
                    {{"header", "Idempotency-Key"}});
   }
-  validate_idempotency_key(*header);
+  platform::validate_idempotency_key(*header);
   const std::string key(*header);
   auto body = platform::json_object_body(req);
   const auto order_id = platform::required_string(body, "order_id", kMaxIdLength);
@@ -153,50 +143,23 @@ asio::awaitable<Response> PaymentService::create_payment(Request& req) {
 asio::awaitable<Payment> PaymentService::open_intent(Payment payment, const std::string& trace_id) {
   // Open the intent at the provider. The payment id makes the request idempotent there, so
   // the edge may retry it, and a later request with the same key finishes the job.
-  Request open;
-  open.method = "POST";
-  open.target = "/v1/payment_intents";
-  open.headers.set("Content-Type", "application/json; charset=utf-8");
-  open.headers.set("Idempotency-Key", payment.payment_id);
-  open.body = nlohmann::json{{"amount_cents", payment.amount_cents},
-                             {"currency", payment.currency},
-                             {"payment_id", payment.payment_id}}
-                  .dump();
-  std::optional<Response> answer;
-  std::string failure;
-  try {
-    answer = co_await provider_edge_.call(std::move(open), true, trace_id);
-  } catch (const http::TransportError& e) {
-    failure = std::string(http::to_string(e.kind())) + ": " + e.what();
-  }
-  std::string intent_id, pay_url;
-  if (answer && (answer->status == 201 || answer->status == 200)) {
-    auto intent = nlohmann::json::parse(answer->body, nullptr, false);
-    if (intent.is_object() && intent.value("intent_id", nlohmann::json()).is_string() &&
-        intent.value("pay_url", nlohmann::json()).is_string()) {
-      intent_id = intent["intent_id"].get<std::string>();
-      pay_url = intent["pay_url"].get<std::string>();
-    } else {
-      failure = "the provider answered without intent_id or pay_url";
-    }
-  } else if (answer) {
-    failure = "the provider answered " + std::to_string(answer->status);
-  }
-  if (intent_id.empty() || pay_url.empty()) {
+  const OpenedIntent intent = co_await provider_.open_intent(
+      payment.payment_id, payment.amount_cents, payment.currency, trace_id);
+  if (!intent.opened()) {
     ctx_.log.warn("payment provider unavailable", {{"service", "payment"},
                                                    {"payment_id", payment.payment_id},
                                                    {"order_id", payment.order_id},
-                                                   {"cause", failure.substr(0, 200)},
+                                                   {"cause", intent.failure.substr(0, 200)},
                                                    {"trace_id", trace_id}});
     ApiError error(503, "provider_unavailable",
                    "the payment provider cannot open a payment right now",
                    {{"payment_id", payment.payment_id}});
-    error.with_retry_after(retry_after_seconds(provider_edge_, ctx_.clock));
+    error.with_retry_after(provider_.edge().retry_after_seconds());
     throw error;
   }
   const auto now_ms = ctx_.clock.unix_millis();
-  payment = co_await store_.attach_intent(payment.payment_id, intent_id, pay_url, now_ms,
-                                          now_ms + runtime().reconcile_after.count());
+  payment = co_await store_.attach_intent(payment.payment_id, intent.intent_id, intent.pay_url,
+                                          now_ms, now_ms + runtime().reconcile_after.count());
   co_return payment;
 }
 
@@ -229,64 +192,44 @@ asio::awaitable<Response> PaymentService::cancel_payment(Request& req) {
   // 3. Cancel the intent. The provider decides capture against cancel in one transaction:
   // either it is canceled now (or was before), or it was paid or declined first and its
   // answer carries that decision's event.
-  Request request;
-  request.method = "POST";
-  request.target = "/v1/payment_intents/" + payment->intent_id + "/cancel";
-  std::optional<Response> reply;
-  std::string failure;
-  try {
-    reply = co_await provider_edge_.call(std::move(request), true, req.trace_id);
-  } catch (const http::TransportError& e) {
-    failure = std::string(http::to_string(e.kind())) + ": " + e.what();
+  const IntentCancellation reply =
+      co_await provider_.cancel_intent(payment->intent_id, req.trace_id);
+  if (reply.outcome == IntentCancellation::Outcome::canceled) {
+    payment =
+        co_await store_.mark_canceled(payment->payment_id, cancel.reason, ctx_.clock.unix_millis());
+    ctx_.log.info("payment canceled", {{"service", "payment"},
+                                       {"order_id", cancel.order_id},
+                                       {"payment_id", payment->payment_id},
+                                       {"reason", cancel.reason},
+                                       {"trace_id", req.trace_id}});
+    co_return answer(payment);
   }
-  if (reply && reply->status == 200) {
-    auto intent = nlohmann::json::parse(reply->body, nullptr, false);
-    if (intent.is_object() && intent.value("status", "") == "canceled") {
-      payment = co_await store_.mark_canceled(payment->payment_id, cancel.reason,
-                                              ctx_.clock.unix_millis());
-      ctx_.log.info("payment canceled", {{"service", "payment"},
-                                         {"order_id", cancel.order_id},
-                                         {"payment_id", payment->payment_id},
-                                         {"reason", cancel.reason},
-                                         {"trace_id", req.trace_id}});
-      co_return answer(payment);
-    }
-    failure = "the provider's cancel answer is not a canceled intent";
-  } else if (reply && reply->status == 409) {
-    std::optional<ProviderEvent> event;
-    try {
-      event = event_of_decided_intent(nlohmann::json::parse(reply->body, nullptr, false));
-    } catch (const ApiError& e) {
-      failure = std::string("the provider's 409 carries no usable event: ") + e.what();
-    }
-    if (event) {
-      // Recorded exactly as the webhook would have been: once per event, with the callback
-      // to the order service in the outbox in the same transaction.
-      // No try here: the poller delivers it at once.
-      const auto now_ms = ctx_.clock.unix_millis();
-      auto recorded = co_await store_.record_event(*event, req.trace_id, now_ms, now_ms);
-      ctx_.log.info("payment decided before its cancel", {{"service", "payment"},
-                                                          {"order_id", cancel.order_id},
-                                                          {"payment_id", event->payment_id},
-                                                          {"event_id", event->event_id},
-                                                          {"type", event->type},
-                                                          {"duplicate", recorded.duplicate},
-                                                          {"trace_id", req.trace_id}});
-      co_return answer(recorded.payment);
-    }
-  } else if (reply) {
-    failure = "the provider answered " + std::to_string(reply->status);
+  if (reply.outcome == IntentCancellation::Outcome::decided) {
+    const ProviderEvent& event = *reply.event;
+    // Recorded exactly as the webhook would have been: once per event, with the callback to
+    // the order service in the outbox in the same transaction.
+    // No try here: the poller delivers it at once.
+    const auto now_ms = ctx_.clock.unix_millis();
+    auto recorded = co_await store_.record_event(event, req.trace_id, now_ms, now_ms);
+    ctx_.log.info("payment decided before its cancel", {{"service", "payment"},
+                                                        {"order_id", cancel.order_id},
+                                                        {"payment_id", event.payment_id},
+                                                        {"event_id", event.event_id},
+                                                        {"type", event.type},
+                                                        {"duplicate", recorded.duplicate},
+                                                        {"trace_id", req.trace_id}});
+    co_return answer(recorded.payment);
   }
   ctx_.log.warn("payment provider unavailable for a cancel",
                 {{"service", "payment"},
                  {"order_id", cancel.order_id},
                  {"payment_id", payment->payment_id},
-                 {"cause", failure.substr(0, 200)},
+                 {"cause", reply.failure.substr(0, 200)},
                  {"trace_id", req.trace_id}});
   ApiError error(503, "provider_unavailable",
                  "the payment provider cannot cancel the payment right now",
                  {{"payment_id", payment->payment_id}});
-  error.with_retry_after(retry_after_seconds(provider_edge_, ctx_.clock));
+  error.with_retry_after(provider_.edge().retry_after_seconds());
   throw error;
 }
 
@@ -375,24 +318,10 @@ asio::awaitable<bool> PaymentService::deliver(OutboxEntry entry) {
     }
   } release{this, entry.id};
 
-  Request request;
-  request.method = "POST";
-  request.target = "/internal/orders/" + entry.order_id + "/payment-result";
-  request.headers.set("Content-Type", "application/json; charset=utf-8");
-  request.body = entry.body;
-  std::optional<int> status;
-  std::string error;
-  try {
-    // One attempt per delivery: the outbox's own backoff is the retry policy of this edge.
-    auto response = co_await order_edge_.call(std::move(request), false, entry.trace_id);
-    status = response.status;
-    if (response.status >= 300) {
-      error =
-          "order answered " + std::to_string(response.status) + ": " + response.body.substr(0, 200);
-    }
-  } catch (const http::TransportError& e) {
-    error = std::string(http::to_string(e.kind())) + ": " + e.what();
-  }
+  const CallbackAnswer reply =
+      co_await order_.send_payment_result(entry.order_id, entry.body, entry.trace_id);
+  const std::optional<int>& status = reply.status;
+  const std::string& error = reply.error;
   const CallbackVerdict verdict = status ? judge_callback_answer(*status) : CallbackVerdict::retry;
   const std::int64_t now_ms = ctx_.clock.unix_millis();
   const nlohmann::json fields = {{"service", "payment"},          {"outbox_id", entry.id},
@@ -453,29 +382,12 @@ asio::awaitable<void> PaymentService::reconcile_one(ReconcileItem item) {
                            {"payment_id", item.payment_id},
                            {"intent_id", item.intent_id},
                            {"trace_id", trace_id}};
-  Request look;
-  look.method = "GET";
-  look.target = "/v1/payment_intents/" + item.intent_id;
-  std::optional<ProviderEvent> event;
-  std::string problem;  // why nothing could be learnt (logged); empty: the intent is undecided
-  try {
-    auto answer = co_await provider_edge_.call(std::move(look), true, trace_id);
-    auto intent = nlohmann::json::parse(answer.body, nullptr, false);
-    if (answer.status != 200) {
-      problem = "the provider answered " + std::to_string(answer.status);
-    } else if (!intent.is_object()) {
-      problem = "the provider answered 200 without a JSON intent";
-    } else if (intent.contains("event") && intent["event"].is_object()) {
-      event = parse_provider_event(intent["event"]);
-      if (event->payment_id != item.payment_id) {
-        problem = "the intent's event names another payment";
-        event.reset();
-      }
-    }
-  } catch (const http::TransportError& e) {
-    problem = std::string(http::to_string(e.kind())) + ": " + e.what();
-  } catch (const ApiError& e) {
-    problem = std::string("the intent's event is malformed: ") + e.what();
+  IntentLook look = co_await provider_.look_up(item.intent_id, trace_id);
+  std::optional<ProviderEvent> event = std::move(look.event);
+  std::string problem = std::move(look.problem);  // empty with no event: not decided yet
+  if (event && event->payment_id != item.payment_id) {
+    problem = "the intent's event names another payment";
+    event.reset();
   }
   if (event) {
     try {
@@ -488,7 +400,7 @@ asio::awaitable<void> PaymentService::reconcile_one(ReconcileItem item) {
       ctx_.log.info("payment reconciled from the provider", log_fields);
       if (recorded.callback) co_await deliver(*recorded.callback);
       co_return;
-    } catch (const ApiError& e) {
+    } catch (const platform::DomainError& e) {
       // amount_mismatch, payment_not_found: never recorded; looked at again later (and logged
       // each time), as a webhook with the same event would be refused each time.
       problem = std::string("the intent's event was refused: ") + e.what();

@@ -27,7 +27,9 @@
 #include "platform/background_loop.hpp"
 #include "platform/resilient_caller.hpp"
 #include "platform/service.hpp"
+#include "services/payment/order_client.hpp"
 #include "services/payment/payment_store.hpp"
+#include "services/payment/provider_client.hpp"
 
 namespace shopctl::payment {
 
@@ -51,7 +53,7 @@ class PaymentService : public platform::Service {
   std::filesystem::path database_file() const override { return store_.file(); }
 
   // The protected edges (payment->order, payment->provider), for the shop's runtime config.
-  std::vector<platform::ResilientCaller*> edges() override { return {&order_edge_, &provider_edge_}; }
+  std::vector<platform::ResilientCaller*> edges() override { return {&order_.edge(), &provider_.edge()}; }
   // Changes the outbox's retry backoff at run time; rows already scheduled keep their time.
   void set_outbox_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max);
   // Changes how old a signed webhook may be, from the next webhook on.
@@ -92,8 +94,8 @@ class PaymentService : public platform::Service {
 
   PaymentSettings settings_;
   PaymentStore store_;
-  platform::ResilientCaller order_edge_;
-  platform::ResilientCaller provider_edge_;
+  OrderClient order_;        // payment->order: the payment-result callback
+  ProviderClient provider_;  // payment->provider: intents
 
   // The settings that change at run time (the set_* above), first from settings_.
   struct Runtime {

@@ -3,14 +3,15 @@
 #include <stdexcept>
 #include <utility>
 
-#include "platform/error.hpp"
+#include "platform/domain_error.hpp"
 #include "platform/security/random.hpp"
 
 namespace shopctl::payment {
 
 namespace asio = boost::asio;
-using platform::ApiError;
 using platform::Database;
+using platform::DomainError;
+using platform::ErrorKind;
 
 namespace {
 
@@ -172,7 +173,7 @@ OutboxEntry read_outbox(const platform::Statement& st) {
 }
 
 // Refuses to open (or hand out again) a payment for an order whose payment was canceled:
-// 409 `payment_canceled`.
+// DomainError conflict `payment_canceled`.
 void throw_if_canceled(Database& db, const std::string& order_id) {
   bool canceled = false;
   {
@@ -186,9 +187,9 @@ void throw_if_canceled(Database& db, const std::string& order_id) {
     canceled = st.step();
   }
   if (canceled) {
-    throw ApiError(409, "payment_canceled",
-                   "the order's payment was canceled; no payment can be opened for it",
-                   {{"order_id", order_id}});
+    throw DomainError(ErrorKind::conflict, "payment_canceled",
+                      "the order's payment was canceled; no payment can be opened for it",
+                      {{"order_id", order_id}});
   }
 }
 
@@ -215,29 +216,19 @@ nlohmann::json OutboxEntry::to_json() const {
 }
 
 PaymentStore::PaymentStore(std::filesystem::path file, platform::Synchronous synchronous)
-    : file_(std::move(file)), synchronous_(synchronous) {}
+    : db_(std::move(file), synchronous) {}
 
 PaymentStore::~PaymentStore() = default;
 
-platform::DatabaseWorker& PaymentStore::worker() {
-  if (!worker_) throw std::runtime_error("payment.db is not open");
-  return *worker_;
-}
-
 void PaymentStore::open() {
-  if (worker_) {
-    worker_->reopen();
-  } else {
-    worker_ = std::make_unique<platform::DatabaseWorker>(file_, synchronous_);
-  }
-  worker_->run_sync([this](Database& db) {
+  db_.open().run_sync([this](Database& db) {
     db.migrate(kMigrations);
     depth_ = count_unfinished(db);
   });
 }
 
 void PaymentStore::close() {
-  if (worker_) worker_->close();
+  db_.close();
 }
 
 asio::awaitable<Payment> PaymentStore::create_or_get(std::string key, std::string order_id,
@@ -245,23 +236,23 @@ asio::awaitable<Payment> PaymentStore::create_or_get(std::string key, std::strin
                                                      std::string currency, std::int64_t now_ms,
                                                      std::string trace_id) {
   Payment payment;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
       throw_if_canceled(db, order_id);
       if (auto existing = find_payment(db, PaymentKey::idempotency_key, key)) {
         if (existing->order_id != order_id || existing->amount_cents != amount_cents ||
             existing->currency != currency) {
-          throw ApiError(409, "idempotency_key_reused",
-                         "this Idempotency-Key opened a payment for another order or amount",
-                         {{"header", "Idempotency-Key"}, {"payment_id", existing->payment_id}});
+          throw DomainError(ErrorKind::conflict, "idempotency_key_reused",
+                            "this Idempotency-Key opened a payment for another order or amount",
+                            {{"header", "Idempotency-Key"}, {"payment_id", existing->payment_id}});
         }
         payment = std::move(*existing);
         return;
       }
       if (auto existing = find_payment(db, PaymentKey::order_id, order_id)) {
-        throw ApiError(409, "payment_exists",
-                       "the order already has a payment opened under another Idempotency-Key",
-                       {{"order_id", order_id}, {"payment_id", existing->payment_id}});
+        throw DomainError(ErrorKind::conflict, "payment_exists",
+                          "the order already has a payment opened under another Idempotency-Key",
+                          {{"order_id", order_id}, {"payment_id", existing->payment_id}});
       }
       payment.payment_id = platform::security::new_id("pay_");
       payment.order_id = order_id;
@@ -286,27 +277,20 @@ asio::awaitable<Payment> PaymentStore::create_or_get(std::string key, std::strin
 asio::awaitable<Payment> PaymentStore::attach_intent(std::string payment_id, std::string intent_id,
                                                      std::string pay_url, std::int64_t now_ms,
                                                      std::int64_t first_check_at_ms) {
-  Payment payment;
-  co_await worker().run([&](Database& db) {
-    db.transaction([&] {
-      db.prepare(
-            "UPDATE payments SET intent_id = ?, pay_url = ?, updated_at_ms = ?, "
-            "next_check_at_ms = ? WHERE payment_id = ? AND intent_id IS NULL")
-          .bind_all(intent_id, pay_url, now_ms, first_check_at_ms, payment_id)
-          .run();
-      auto found = find_payment(db, PaymentKey::payment_id, payment_id);
-      if (!found) throw ApiError(404, "payment_not_found", "no payment " + payment_id);
-      payment = std::move(*found);
-    });
+  co_return co_await update_payment(payment_id, [&](Database& db) {
+    db.prepare(
+          "UPDATE payments SET intent_id = ?, pay_url = ?, updated_at_ms = ?, "
+          "next_check_at_ms = ? WHERE payment_id = ? AND intent_id IS NULL")
+        .bind_all(intent_id, pay_url, now_ms, first_check_at_ms, payment_id)
+        .run();
   });
-  co_return payment;
 }
 
 asio::awaitable<std::optional<Payment>> PaymentStore::begin_cancel(std::string order_id,
                                                                    std::string reason,
                                                                    std::int64_t now_ms) {
   std::optional<Payment> payment;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
       payment = find_payment(db, PaymentKey::order_id, order_id);
       if (payment) return;
@@ -322,16 +306,25 @@ asio::awaitable<std::optional<Payment>> PaymentStore::begin_cancel(std::string o
 
 asio::awaitable<Payment> PaymentStore::mark_canceled(std::string payment_id, std::string reason,
                                                      std::int64_t now_ms) {
+  co_return co_await update_payment(payment_id, [&](Database& db) {
+    db.prepare(
+          "UPDATE payments SET status = 'CANCELED', failure_reason = ?, updated_at_ms = ? "
+          "WHERE payment_id = ? AND status = 'PENDING'")
+        .bind_all(reason, now_ms, payment_id)
+        .run();
+  });
+}
+
+asio::awaitable<Payment> PaymentStore::update_payment(const std::string& payment_id,
+                                                      const std::function<void(Database&)>& write) {
   Payment payment;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
-      db.prepare(
-            "UPDATE payments SET status = 'CANCELED', failure_reason = ?, updated_at_ms = ? "
-            "WHERE payment_id = ? AND status = 'PENDING'")
-          .bind_all(reason, now_ms, payment_id)
-          .run();
+      write(db);
       auto found = find_payment(db, PaymentKey::payment_id, payment_id);
-      if (!found) throw ApiError(404, "payment_not_found", "no payment " + payment_id);
+      if (!found) {
+        throw DomainError(ErrorKind::not_found, "payment_not_found", "no payment " + payment_id);
+      }
       payment = std::move(*found);
     });
   });
@@ -342,7 +335,7 @@ asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event, s
                                                           std::int64_t now_ms,
                                                           std::int64_t due_at_ms) {
   RecordedEvent recorded;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
       auto payment = find_payment(db, PaymentKey::payment_id, event.payment_id);
       {
@@ -355,12 +348,14 @@ asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event, s
         }
       }
       if (!payment) {
-        throw ApiError(404, "payment_not_found", "the event names an unknown payment",
-                       {{"payment_id", event.payment_id}, {"event_id", event.event_id}});
+        throw DomainError(ErrorKind::not_found, "payment_not_found",
+                          "the event names an unknown payment",
+                          {{"payment_id", event.payment_id}, {"event_id", event.event_id}});
       }
       if (payment->amount_cents != event.amount_cents || payment->currency != event.currency) {
-        throw ApiError(
-            400, "amount_mismatch", "the event's amount or currency differs from the payment's",
+        throw DomainError(
+            ErrorKind::invalid, "amount_mismatch",
+            "the event's amount or currency differs from the payment's",
             {{"payment_id", event.payment_id},
              {"expected",
               {{"amount_cents", payment->amount_cents}, {"currency", payment->currency}}},
@@ -420,27 +415,35 @@ asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event, s
   co_return recorded;
 }
 
-asio::awaitable<std::vector<ReconcileItem>> PaymentStore::due_reconciliations(
-    std::int64_t now_ms, std::size_t limit) {
-  std::vector<ReconcileItem> due;
-  co_await worker().run([&](Database& db) {
-    auto st = db.prepare(
-        "SELECT payment_id, intent_id, checks, COALESCE(trace_id, '') FROM payments "
-        "WHERE status = 'PENDING' AND intent_id IS NOT NULL "
-        "AND COALESCE(next_check_at_ms, 0) <= ? "
-        "ORDER BY next_check_at_ms, payment_id LIMIT ?");
+template <class Row>
+asio::awaitable<std::vector<Row>> PaymentStore::select_due(
+    std::string_view sql, std::int64_t now_ms, std::size_t limit,
+    const std::function<Row(const platform::Statement&)>& read) {
+  std::vector<Row> due;
+  co_await db_.worker().run([&](Database& db) {
+    auto st = db.prepare(sql);
     st.bind_all(now_ms, static_cast<std::int64_t>(limit));
-    while (st.step()) {
-      due.push_back({st.column_text(0), st.column_text(1), static_cast<int>(st.column_int(2)),
-                     st.column_text(3)});
-    }
+    while (st.step()) due.push_back(read(st));
   });
   co_return due;
 }
 
+asio::awaitable<std::vector<ReconcileItem>> PaymentStore::due_reconciliations(std::int64_t now_ms,
+                                                                              std::size_t limit) {
+  co_return co_await select_due<ReconcileItem>(
+      "SELECT payment_id, intent_id, checks, COALESCE(trace_id, '') FROM payments "
+      "WHERE status = 'PENDING' AND intent_id IS NOT NULL "
+      "AND COALESCE(next_check_at_ms, 0) <= ? "
+      "ORDER BY next_check_at_ms, payment_id LIMIT ?",
+      now_ms, limit, [](const platform::Statement& st) {
+        return ReconcileItem{st.column_text(0), st.column_text(1),
+                             static_cast<int>(st.column_int(2)), st.column_text(3)};
+      });
+}
+
 asio::awaitable<void> PaymentStore::postpone_reconciliation(std::string payment_id, int checks,
                                                             std::int64_t next_check_at_ms) {
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.prepare("UPDATE payments SET checks = ?, next_check_at_ms = ? WHERE payment_id = ?")
         .bind_all(checks, next_check_at_ms, payment_id)
         .run();
@@ -449,22 +452,17 @@ asio::awaitable<void> PaymentStore::postpone_reconciliation(std::string payment_
 
 asio::awaitable<std::vector<OutboxEntry>> PaymentStore::due_callbacks(std::int64_t now_ms,
                                                                       std::size_t limit) {
-  std::vector<OutboxEntry> due;
-  co_await worker().run([&](Database& db) {
-    auto st = db.prepare(
-        "SELECT id, order_id, payment_id, event_id, body, trace_id, attempts, "
-        "next_attempt_at_ms, created_at_ms, last_error FROM outbox "
-        "WHERE finished_at_ms IS NULL AND next_attempt_at_ms <= ? "
-        "ORDER BY next_attempt_at_ms, id LIMIT ?");
-    st.bind_all(now_ms, static_cast<std::int64_t>(limit));
-    while (st.step()) due.push_back(read_outbox(st));
-  });
-  co_return due;
+  co_return co_await select_due<OutboxEntry>(
+      "SELECT id, order_id, payment_id, event_id, body, trace_id, attempts, "
+      "next_attempt_at_ms, created_at_ms, last_error FROM outbox "
+      "WHERE finished_at_ms IS NULL AND next_attempt_at_ms <= ? "
+      "ORDER BY next_attempt_at_ms, id LIMIT ?",
+      now_ms, limit, read_outbox);
 }
 
 asio::awaitable<void> PaymentStore::finish_callback(std::int64_t id, CallbackVerdict verdict,
                                                     int status, std::int64_t now_ms) {
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.prepare(
           "UPDATE outbox SET finished_at_ms = ?, verdict = ?, answer_status = ? "
           "WHERE id = ? AND finished_at_ms IS NULL")
@@ -477,7 +475,7 @@ asio::awaitable<void> PaymentStore::finish_callback(std::int64_t id, CallbackVer
 asio::awaitable<void> PaymentStore::postpone_callback(std::int64_t id, int attempts,
                                                       std::int64_t next_attempt_at_ms,
                                                       std::string error) {
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.prepare(
           "UPDATE outbox SET attempts = ?, next_attempt_at_ms = ?, last_error = ? "
           "WHERE id = ? AND finished_at_ms IS NULL")
@@ -488,7 +486,7 @@ asio::awaitable<void> PaymentStore::postpone_callback(std::int64_t id, int attem
 
 asio::awaitable<nlohmann::json> PaymentStore::outbox_report(std::size_t limit) {
   nlohmann::json report;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     nlohmann::json items = nlohmann::json::array();
     {
       auto st = db.prepare(

@@ -6,15 +6,18 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
 
 #include "platform/store/database.hpp"
+#include "platform/store/store_database.hpp"
 #include "services/payment/payment_model.hpp"
 
 namespace shopctl::payment {
@@ -74,12 +77,12 @@ class PaymentStore {
   // Opens (first time: creates) the database and migrates it.
   void open();
   void close();
-  const std::filesystem::path& file() const { return file_; }
+  const std::filesystem::path& file() const { return db_.file(); }
 
   // Returns the payment opened under `key`, creating it (PENDING, no intent yet) when the key
-  // is new. Throws ApiError 409 `idempotency_key_reused` when the key was used for another
-  // order, amount or currency, 409 `payment_exists` when the order already has a payment
-  // under another key, 409 `payment_canceled` when the order's payment was canceled (or the
+  // is new. Throws DomainError conflict `idempotency_key_reused` when the key was used for another
+  // order, amount or currency, conflict `payment_exists` when the order already has a payment
+  // under another key, conflict `payment_canceled` when the order's payment was canceled (or the
   // order was canceled before it had one). A new payment keeps `trace_id`, the trace of the
   // request that opened it, for the background work about it (reconciliation).
   boost::asio::awaitable<Payment> create_or_get(std::string key, std::string order_id,
@@ -99,14 +102,14 @@ class PaymentStore {
                                                               std::int64_t now_ms);
   // Moves a PENDING payment to CANCELED (its intent is canceled at the provider), with
   // `reason`; a payment already decided keeps its status. Returns the payment. Throws
-  // ApiError 404 `payment_not_found`.
+  // DomainError not_found `payment_not_found`.
   boost::asio::awaitable<Payment> mark_canceled(std::string payment_id, std::string reason,
                                                 std::int64_t now_ms);
 
   // Records a provider event once per event_id; in the same transaction moves a PENDING
   // payment to the event's result and writes the outbox row of the callback to the order
   // service, due for the poller at `due_at_ms` (later than now when the caller tries it at
-  // once itself). Throws ApiError 404 `payment_not_found`, 400 `amount_mismatch`.
+  // once itself). Throws DomainError not_found `payment_not_found`, invalid `amount_mismatch`.
   boost::asio::awaitable<RecordedEvent> record_event(ProviderEvent event, std::string trace_id,
                                                      std::int64_t now_ms, std::int64_t due_at_ms);
 
@@ -134,11 +137,18 @@ class PaymentStore {
   std::int64_t outbox_depth() const { return depth_.load(std::memory_order_relaxed); }
 
  private:
-  platform::DatabaseWorker& worker();
+  // Runs `write` and reads the payment `payment_id` back, in one transaction. Throws
+  // DomainError not_found `payment_not_found`.
+  boost::asio::awaitable<Payment> update_payment(
+      const std::string& payment_id, const std::function<void(platform::Database&)>& write);
 
-  std::filesystem::path file_;
-  platform::Synchronous synchronous_;
-  std::unique_ptr<platform::DatabaseWorker> worker_;
+  // The rows `sql` selects with its two parameters (now_ms, limit), each read by `read`.
+  template <class Row>
+  boost::asio::awaitable<std::vector<Row>> select_due(
+      std::string_view sql, std::int64_t now_ms, std::size_t limit,
+      const std::function<Row(const platform::Statement&)>& read);
+
+  platform::StoreDatabase db_;
   std::atomic<std::int64_t> depth_{0};
 };
 

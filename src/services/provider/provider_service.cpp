@@ -33,7 +33,9 @@ ProviderService::ProviderService(platform::ServiceContext& ctx, ProviderSettings
     : Service(ctx, "provider", settings.port),
       settings_(std::move(settings)),
       store_(ctx.data_dir / "provider.db", ctx.synchronous_for("provider")),
-      webhook_client_(http::ClientOptions{[&ctx] { return ctx.peers.get("gateway"); }}) {
+      // The provider is outside the shop: its webhooks carry no service credential, only the
+      // Payment-Signature.
+      webhooks_(ctx, "provider", "gateway", &host_.metrics(), platform::EdgeCredential::none()) {
   add_routes();
   // Only the payment service holds the shop's API key: faults `from: payment` keep working.
   host_.set_outside_caller(
@@ -302,41 +304,22 @@ asio::awaitable<ProviderService::Delivery> ProviderService::send_event(const Sto
   delivery.signed_at = ctx_.clock.unix_seconds();
   const auto signature =
       platform::security::sign_webhook(settings_.webhook_secret, delivery.signed_at, event.body);
-  // A new span of the given trace (the provider knows no trace of the shop's: the one it
-  // continues began with a request to the provider itself), or a new trace.
-  platform::TraceContext trace = platform::TraceContext::fresh();
-  if (!trace_id.empty()) trace.trace_id = trace_id;
   Request request;
   request.method = "POST";
   request.target = std::string(kWebhookPath);
   request.headers.set("Content-Type", "application/json; charset=utf-8");
   request.headers.set(std::string(platform::security::kWebhookSignatureHeader), signature);
-  request.headers.set("traceparent", trace.traceparent());
   request.body = event.body;
-
-  platform::CallRecord record;
-  record.caller = "provider";
-  record.callee = "gateway";
-  record.method = request.method;
-  record.route = std::string(kWebhookPath);
-  record.trace_id = trace.trace_id;
-  record.at_ms = ctx_.clock.unix_millis();
-  const auto started = std::chrono::steady_clock::now();
   try {
-    auto response = co_await webhook_client_.send(std::move(request), settings_.webhook_timeout);
-    delivery.status = response.status;
-    if (response.status >= 300) delivery.error = response.body.substr(0, 200);
-    record.status = response.status;
-    record.outcome = response.status >= 500   ? "server_error"
-                     : response.status >= 400 ? "client_error"
-                                              : "ok";
+    // A new span of the given trace (the provider knows no trace of the shop's: the one it
+    // continues began with a request to the provider itself), or a new trace; the caller
+    // records the call (provider->gateway) and its metrics.
+    auto result = co_await webhooks_.call(std::move(request), settings_.webhook_timeout, trace_id);
+    delivery.status = result.response.status;
+    if (result.response.status >= 300) delivery.error = result.response.body.substr(0, 200);
   } catch (const http::TransportError& e) {
     delivery.error = std::string(http::to_string(e.kind())) + ": " + e.what();
-    record.outcome = std::string(http::to_string(e.kind()));
   }
-  record.duration = std::chrono::steady_clock::now() - started;
-  host_.metrics().observe_call("gateway", record.outcome, record.duration);
-  ctx_.calls.record(std::move(record));
   co_return delivery;
 }
 

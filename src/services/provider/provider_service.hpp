@@ -29,7 +29,6 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "platform/background_loop.hpp"
-#include "platform/http/client.hpp"
 #include "platform/service.hpp"
 #include "services/provider/provider_store.hpp"
 
@@ -89,9 +88,9 @@ class ProviderService : public platform::Service {
   // Throws ApiError 401 `invalid_api_key` unless the request carries the shop's API key.
   void require_api_key(const http::Request& req) const;
   // Signs the event afresh (shop clock), POSTs it to the gateway's webhook in the trace
-  // `trace_id` (empty: a new one) and records the call (provider->gateway). Skips it (nothing
-  // sent) while another delivery of the same event is under way, so the inline delivery and
-  // the poller never race.
+  // `trace_id` (empty: a new one) through the edge provider->gateway, which records the call. Skips
+  // it (nothing sent) while another delivery of the same event is under way, so the inline delivery
+  // and the poller never race.
   boost::asio::awaitable<Delivery> send_event(const StoredEvent& event, const std::string& trace_id);
   // Sends the event in its own trace (that of the payment that settled it) and stores the
   // outcome: delivered, or the next retry time, or given up (logged). `failed_before` is the
@@ -109,7 +108,7 @@ class ProviderService : public platform::Service {
   ProviderSettings settings_;  // webhook_retry changes at run time: guarded by retry_mu_
   mutable std::mutex retry_mu_;
   ProviderStore store_;
-  http::Client webhook_client_;
+  platform::ServiceCaller webhooks_;  // provider->gateway: the webhook deliveries
   std::mutex sending_mu_;
   std::set<std::string> sending_;  // event ids being delivered right now
   platform::BackgroundLoop poller_;  // webhook retries

@@ -3,15 +3,16 @@
 #include <stdexcept>
 #include <utility>
 
-#include "platform/error.hpp"
+#include "platform/domain_error.hpp"
 #include "platform/security/random.hpp"
 #include "platform/security/webhook_signature.hpp"
 
 namespace shopctl::provider {
 
 namespace asio = boost::asio;
-using platform::ApiError;
 using platform::Database;
+using platform::DomainError;
+using platform::ErrorKind;
 
 namespace {
 
@@ -130,26 +131,16 @@ StoredEvent read_event(const platform::Statement& st) {
 }  // namespace
 
 ProviderStore::ProviderStore(std::filesystem::path file, platform::Synchronous synchronous)
-    : file_(std::move(file)), synchronous_(synchronous) {}
+    : db_(std::move(file), synchronous) {}
 
 ProviderStore::~ProviderStore() = default;
 
-platform::DatabaseWorker& ProviderStore::worker() {
-  if (!worker_) throw std::runtime_error("provider.db is not open");
-  return *worker_;
-}
-
 void ProviderStore::open() {
-  if (worker_) {
-    worker_->reopen();
-  } else {
-    worker_ = std::make_unique<platform::DatabaseWorker>(file_, synchronous_);
-  }
-  worker_->run_sync([](Database& db) { db.migrate(kMigrations); });
+  db_.open().run_sync([](Database& db) { db.migrate(kMigrations); });
 }
 
 void ProviderStore::close() {
-  if (worker_) worker_->close();
+  db_.close();
 }
 
 asio::awaitable<ProviderStore::Created> ProviderStore::create_intent(std::string payment_id,
@@ -157,13 +148,13 @@ asio::awaitable<ProviderStore::Created> ProviderStore::create_intent(std::string
                                                                      std::string currency,
                                                                      std::int64_t now_ms) {
   Created result;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
       if (auto existing = load_intent(db, IntentKey::payment_id, payment_id)) {
         if (existing->amount_cents != amount_cents || existing->currency != currency) {
-          throw ApiError(409, "payment_id_reused",
-                         "an intent for this payment_id exists with another amount",
-                         {{"payment_id", payment_id}, {"intent_id", existing->intent_id}});
+          throw DomainError(ErrorKind::conflict, "payment_id_reused",
+                            "an intent for this payment_id exists with another amount",
+                            {{"payment_id", payment_id}, {"intent_id", existing->intent_id}});
         }
         result.intent = std::move(*existing);
         return;
@@ -191,7 +182,7 @@ asio::awaitable<ProviderStore::Created> ProviderStore::create_intent(std::string
 
 asio::awaitable<std::optional<Intent>> ProviderStore::find_intent(std::string intent_id) {
   std::optional<Intent> intent;
-  co_await worker().run(
+  co_await db_.worker().run(
       [&](Database& db) { intent = load_intent(db, IntentKey::intent_id, intent_id); });
   co_return intent;
 }
@@ -199,7 +190,7 @@ asio::awaitable<std::optional<Intent>> ProviderStore::find_intent(std::string in
 asio::awaitable<std::optional<Intent>> ProviderStore::find_intent_by_payment(
     std::string payment_id) {
   std::optional<Intent> intent;
-  co_await worker().run(
+  co_await db_.worker().run(
       [&](Database& db) { intent = load_intent(db, IntentKey::payment_id, payment_id); });
   co_return intent;
 }
@@ -212,22 +203,22 @@ asio::awaitable<ProviderStore::Settled> ProviderStore::settle(std::string intent
                                                               std::int64_t first_retry_at_ms,
                                                               std::string trace_id) {
   Settled settled;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
       auto intent = load_intent(db, IntentKey::intent_id, intent_id);
       if (!intent) {
-        throw ApiError(404, "intent_not_found", "no payment intent " + intent_id,
-                       {{"intent_id", intent_id}});
+        throw DomainError(ErrorKind::not_found, "intent_not_found",
+                          "no payment intent " + intent_id, {{"intent_id", intent_id}});
       }
       if (intent->status == "canceled") {
-        throw ApiError(409, "intent_canceled",
-                       "this payment intent was canceled; it can no longer be paid",
-                       {{"intent_id", intent_id}, {"status", intent->status}});
+        throw DomainError(ErrorKind::conflict, "intent_canceled",
+                          "this payment intent was canceled; it can no longer be paid",
+                          {{"intent_id", intent_id}, {"status", intent->status}});
       }
       if (intent->status != "requires_payment") {
-        throw ApiError(409, "intent_already_processed",
-                       "this payment intent was already paid or declined",
-                       {{"intent_id", intent_id}, {"status", intent->status}});
+        throw DomainError(ErrorKind::conflict, "intent_already_processed",
+                          "this payment intent was already paid or declined",
+                          {{"intent_id", intent_id}, {"status", intent->status}});
       }
       StoredEvent event;
       event.event_id = platform::security::new_id("evt_");
@@ -272,12 +263,13 @@ asio::awaitable<ProviderStore::Settled> ProviderStore::settle(std::string intent
 asio::awaitable<ProviderStore::Cancellation> ProviderStore::cancel_intent(std::string intent_id,
                                                                           std::int64_t now_ms) {
   Cancellation result;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
       auto intent = load_intent(db, IntentKey::intent_id, intent_id);
       if (!intent) {
-        throw ApiError(404, "intent_not_found", "no payment intent " + intent_id.substr(0, 100),
-                       {{"intent_id", intent_id.substr(0, 100)}});
+        throw DomainError(ErrorKind::not_found, "intent_not_found",
+                          "no payment intent " + intent_id.substr(0, 100),
+                          {{"intent_id", intent_id.substr(0, 100)}});
       }
       if (intent->status == "requires_payment") {
         db.prepare("UPDATE intents SET status = 'canceled', updated_at_ms = ? WHERE intent_id = ?")
@@ -294,7 +286,7 @@ asio::awaitable<ProviderStore::Cancellation> ProviderStore::cancel_intent(std::s
 
 asio::awaitable<std::optional<StoredEvent>> ProviderStore::find_event(std::string event_id) {
   std::optional<StoredEvent> event;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     auto st = db.prepare(std::string(kEventColumns) + "WHERE event_id = ?");
     st.bind_all(event_id);
     if (st.step()) event = read_event(st);
@@ -305,7 +297,7 @@ asio::awaitable<std::optional<StoredEvent>> ProviderStore::find_event(std::strin
 asio::awaitable<void> ProviderStore::record_delivery(
     std::string event_id, bool delivered, std::optional<int> status, int attempts,
     std::optional<std::int64_t> next_attempt_at_ms) {
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     auto st = db.prepare(
         "UPDATE events SET delivered = MAX(delivered, ?), attempts = ?, last_status = ?, "
         "next_attempt_at_ms = ? WHERE event_id = ?");
@@ -326,7 +318,7 @@ asio::awaitable<void> ProviderStore::record_delivery(
 
 asio::awaitable<std::vector<StoredEvent>> ProviderStore::due_events(std::int64_t now_ms) {
   std::vector<StoredEvent> due;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     auto st = db.prepare(std::string(kEventColumns) +
                          "WHERE delivered = 0 AND next_attempt_at_ms IS NOT NULL "
                          "AND next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms LIMIT 32");
@@ -338,7 +330,7 @@ asio::awaitable<std::vector<StoredEvent>> ProviderStore::due_events(std::int64_t
 
 asio::awaitable<nlohmann::json> ProviderStore::webhook_report(std::size_t limit) {
   nlohmann::json report;
-  co_await worker().run([&](Database& db) {
+  co_await db_.worker().run([&](Database& db) {
     auto count = [&](std::string_view sql) {
       auto st = db.prepare(sql);
       st.step();

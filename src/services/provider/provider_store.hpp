@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "platform/store/database.hpp"
+#include "platform/store/store_database.hpp"
 #include "services/provider/provider_model.hpp"
 
 namespace shopctl::provider {
@@ -56,10 +57,10 @@ class ProviderStore {
 
   void open();
   void close();
-  const std::filesystem::path& file() const { return file_; }
+  const std::filesystem::path& file() const { return db_.file(); }
 
   // Returns the intent for `payment_id`, creating it when new (`created` says which). Throws
-  // ApiError 409 `payment_id_reused` when the payment id has an intent for another amount.
+  // DomainError conflict `payment_id_reused` when the payment id has an intent for another amount.
   struct Created {
     Intent intent;
     bool created = false;
@@ -73,7 +74,7 @@ class ProviderStore {
   // `signed_at`, due for its first background retry at `first_retry_at_ms`, in one
   // transaction: an event settled just before a crash is still delivered after a restart. The
   // event keeps `trace_id`, the settling request's trace, for its deliveries.
-  // Throws ApiError 404 `intent_not_found`, 409 `intent_already_processed`, 409
+  // Throws DomainError not_found `intent_not_found`, conflict `intent_already_processed`, conflict
   // `intent_canceled`.
   struct Settled {
     Intent intent;
@@ -87,7 +88,7 @@ class ProviderStore {
   // Cancels an intent in one transaction, decided on its current status, so that a capture
   // (settle) and a cancel of one intent serialize and exactly one of them wins:
   // requires_payment becomes canceled; a canceled intent stays so (idempotent); a succeeded
-  // or failed intent is returned unchanged, with its event. Throws ApiError 404
+  // or failed intent is returned unchanged, with its event. Throws DomainError not_found
   // `intent_not_found`.
   struct Cancellation {
     Intent intent;  // after the call: canceled, succeeded or failed (with its event_body)
@@ -107,11 +108,7 @@ class ProviderStore {
   boost::asio::awaitable<nlohmann::json> webhook_report(std::size_t limit);
 
  private:
-  platform::DatabaseWorker& worker();
-
-  std::filesystem::path file_;
-  platform::Synchronous synchronous_;
-  std::unique_ptr<platform::DatabaseWorker> worker_;
+  platform::StoreDatabase db_;
 };
 
 }  // namespace shopctl::provider

@@ -1,0 +1,84 @@
+#include "services/auth/auth_model.hpp"
+
+#include "platform/domain_error.hpp"
+
+namespace shopctl::auth {
+
+using platform::DomainError;
+using platform::ErrorKind;
+
+namespace {
+
+constexpr std::string_view kDefaultDemoPassword = "demo-password-1";
+constexpr std::string_view kDefaultDemoHash =
+    "$argon2id$v=19$m=19456,t=2,p=1$OKc4/dAUhc1wCAd5P611Gg$0/"
+    "0Cpz2Vl5Rtoimk1mNGYqTPaUUBh9fwPyrQV4Z4byI";
+
+}  // namespace
+
+std::optional<std::string> normalize_email(std::string_view email) {
+  while (!email.empty() && email.front() == ' ') email.remove_prefix(1);
+  while (!email.empty() && email.back() == ' ') email.remove_suffix(1);
+  if (email.empty() || email.size() > 254) return std::nullopt;
+  auto at = email.find('@');
+  if (at == std::string_view::npos || at == 0 || email.find('@', at + 1) != std::string_view::npos)
+    return std::nullopt;
+  auto domain = email.substr(at + 1);
+  auto dot = domain.rfind('.');
+  if (domain.empty() || dot == std::string_view::npos || dot == 0 || dot + 1 == domain.size())
+    return std::nullopt;
+  std::string out;
+  for (char c : email) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f || c == '<' || c == '>' || c == '"' || c == '\\' || c == ',')
+      return std::nullopt;
+    out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+  }
+  return out;
+}
+
+Registration validate_registration(std::string_view email, std::string password, std::string name) {
+  auto canonical = normalize_email(email);
+  if (!canonical) {
+    throw DomainError(ErrorKind::invalid, "invalid_email", "that is not a valid email address",
+                      {{"field", "email"}});
+  }
+  if (password.size() < kMinPasswordLength) {
+    throw DomainError(ErrorKind::invalid, "weak_password",
+                      "the password needs at least 8 characters",
+                      {{"field", "password"}, {"min_length", kMinPasswordLength}});
+  }
+  if (name.find_first_not_of(" \t") == std::string::npos) {
+    throw DomainError(ErrorKind::invalid, "invalid_field", "name must not be empty",
+                      {{"field", "name"}});
+  }
+  return {std::move(*canonical), std::move(password), std::move(name)};
+}
+
+platform::security::JwtClaims access_token_claims(const std::string& user_id,
+                                                  const std::string& email, const std::string& name,
+                                                  const std::string& issuer,
+                                                  const std::string& audience,
+                                                  std::int64_t now_seconds,
+                                                  std::int64_t ttl_seconds) {
+  platform::security::JwtClaims claims;
+  claims.subject = user_id;
+  claims.issuer = issuer;
+  claims.audience = audience;
+  claims.issued_at = now_seconds;
+  claims.expires_at = now_seconds + ttl_seconds;
+  claims.extra = {{"email", email}, {"name", name}};
+  return claims;
+}
+
+std::optional<std::string> precomputed_demo_hash(
+    std::string_view password, const platform::security::PasswordHashing& hashing) {
+  const auto owasp = platform::security::PasswordHashing::owasp();
+  if (password != kDefaultDemoPassword || hashing.ops_limit != owasp.ops_limit ||
+      hashing.mem_limit_bytes != owasp.mem_limit_bytes) {
+    return std::nullopt;
+  }
+  return std::string(kDefaultDemoHash);
+}
+
+}  // namespace shopctl::auth

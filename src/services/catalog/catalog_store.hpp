@@ -1,0 +1,56 @@
+#pragma once
+// The catalog's database (catalog.db): categories and products. SQL only; every call runs on
+// the store's own database thread. Reads hand back the whole catalog (it is small), which
+// the service serves from an in-memory snapshot. Throws DomainError for what the data
+// refuses, DatabaseError for the rest.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "platform/store/database.hpp"
+#include "platform/store/store_database.hpp"
+#include "services/catalog/catalog_model.hpp"
+
+namespace shopctl::catalog {
+
+// A product's price and availability, as an operator sets them.
+struct ProductOffer {
+  std::string product_id;
+  std::int64_t price_cents = 0;
+  bool available = true;
+};
+
+class CatalogStore {
+ public:
+  // `synchronous`: what a commit promises (see platform::Synchronous).
+  explicit CatalogStore(std::filesystem::path file,
+                        platform::Synchronous synchronous = platform::Synchronous::normal);
+  ~CatalogStore();
+
+  // Opens (or reopens) the database and applies its migrations. A database without products
+  // (the first start) is filled from `seed()`, in one transaction. Returns the catalog.
+  CatalogData open(const std::function<CatalogData()>& seed);
+  void close();
+  const std::filesystem::path& file() const { return db_.file(); }
+
+  // Sets the price and/or the availability of the product `product_id` (at least one given),
+  // in one transaction. Returns the catalog after it. Throws DomainError not_found
+  // `product_not_found`.
+  boost::asio::awaitable<CatalogData> update_product(std::string product_id,
+                                                     std::optional<std::int64_t> price_cents,
+                                                     std::optional<bool> available);
+  // Writes each offer's price and availability, in one transaction. Returns the catalog after
+  // it.
+  boost::asio::awaitable<CatalogData> write_offers(std::vector<ProductOffer> offers);
+
+ private:
+  platform::StoreDatabase db_;
+};
+
+}  // namespace shopctl::catalog

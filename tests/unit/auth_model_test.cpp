@@ -1,0 +1,72 @@
+// Auth's pure rules: the email's canonical form, what a registration must look like, the
+// access token's claims and the demo user's precomputed hash.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "domain_error_code.hpp"
+#include "platform/domain_error.hpp"
+#include "services/auth/auth_model.hpp"
+
+namespace auth = shopctl::auth;
+using shopctl::platform::DomainError;
+using shopctl::platform::security::PasswordHashing;
+using shopctl::testing::error_code_of;
+
+TEST_CASE("an email is trimmed and lower-cased, and an implausible one is refused") {
+  CHECK(auth::normalize_email("  Ada@Example.COM ") == "ada@example.com");
+  CHECK(auth::normalize_email("a.b+c@shop.example") == "a.b+c@shop.example");
+  CHECK_FALSE(auth::normalize_email(""));
+  CHECK_FALSE(auth::normalize_email("no-at-sign.example"));
+  CHECK_FALSE(auth::normalize_email("@example.com"));
+  CHECK_FALSE(auth::normalize_email("two@@example.com"));
+  CHECK_FALSE(auth::normalize_email("ada@localhost"));
+  CHECK_FALSE(auth::normalize_email("ada@example."));
+  CHECK_FALSE(auth::normalize_email("ada lovelace@example.com"));
+  CHECK_FALSE(auth::normalize_email("<ada>@example.com"));
+  CHECK_FALSE(auth::normalize_email(std::string(250, 'a') + "@example.com"));
+}
+
+TEST_CASE("a registration checks the email, then the password, then the name") {
+  auto registration = auth::validate_registration(" Ada@Example.com", "long-enough", "Ada");
+  CHECK(registration.email == "ada@example.com");
+  CHECK(registration.password == "long-enough");
+  CHECK(registration.name == "Ada");
+
+  CHECK(error_code_of([] { auth::validate_registration("nope", "short", " "); }) ==
+        "invalid_email");
+  CHECK(error_code_of([] { auth::validate_registration("a@b.co", "short", " "); }) ==
+        "weak_password");
+  CHECK(error_code_of([] { auth::validate_registration("a@b.co", "12345678", " \t "); }) ==
+        "invalid_field");
+  CHECK_NOTHROW(auth::validate_registration("a@b.co", "12345678", " x"));
+}
+
+TEST_CASE("a weak password names the field and the shortest length") {
+  try {
+    auth::validate_registration("a@b.co", "1234567", "Ada");
+    FAIL("no error");
+  } catch (const DomainError& e) {
+    CHECK(e.code() == "weak_password");
+    CHECK(e.details() == nlohmann::json{{"field", "password"}, {"min_length", 8}});
+  }
+}
+
+TEST_CASE("an access token's claims name the user and expire after the ttl") {
+  auto claims = auth::access_token_claims("usr_1", "ada@example.com", "Ada", "shopctl-auth",
+                                          "shopctl", 1'700'000'000, 900);
+  CHECK(claims.subject == "usr_1");
+  CHECK(claims.issuer == "shopctl-auth");
+  CHECK(claims.audience == "shopctl");
+  CHECK(claims.issued_at == 1'700'000'000);
+  CHECK(claims.expires_at == 1'700'000'900);
+  CHECK(claims.extra == nlohmann::json{{"email", "ada@example.com"}, {"name", "Ada"}});
+}
+
+TEST_CASE("the demo user's hash is precomputed only for the default password under OWASP") {
+  auto known = auth::precomputed_demo_hash("demo-password-1", PasswordHashing::owasp());
+  REQUIRE(known);
+  CHECK(known->rfind("$argon2id$v=19$m=19456,t=2,p=1$", 0) == 0);
+  CHECK_FALSE(auth::precomputed_demo_hash("another-password", PasswordHashing::owasp()));
+  CHECK_FALSE(auth::precomputed_demo_hash("demo-password-1", PasswordHashing::fast_for_tests()));
+}
