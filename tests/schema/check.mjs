@@ -1,0 +1,328 @@
+// Keeps docs/scenario.schema.json in sync with the scenario parser (src/scenario/*.cpp):
+//   1. the schema compiles (Ajv, draft 2020-12, strict mode);
+//   2. every scenario of the suite (scenarios/**/*.yaml) validates against it;
+//   3. every key the parser knows is a property in the schema, in the matching object where the
+//      key list names one (kTopLevelKeys -> the top level, kActionKeys and kStepModifierKeys -> a
+//      step, each members(...) call and reject_unknown_keys(...) list -> some object with all
+//      of those properties), and so is every key src/shop/config.cpp knows under config:;
+//   4. broken scenarios are refused by the schema, and (with --shopctl BINARY) by the parser too,
+//      and a few valid ones are accepted by both: the two agree on them.
+// Prints "ok - ..." / "not ok - ..." lines and ends with "schema: N passed, M failed".
+// Usage: node check.mjs [--shopctl BINARY]        (tests/schema/run.sh)
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import Ajv2020 from 'ajv/dist/2020.js';
+import YAML from 'yaml';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const args = process.argv.slice(2);
+let shopctl = null;
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--shopctl' && i + 1 < args.length) shopctl = path.resolve(args[++i]);
+  else { console.error(`check.mjs: unknown argument ${args[i]}`); process.exit(2); }
+}
+
+let passed = 0, failed = 0;
+let tmp = null;  // a folder for the cases given to shopctl validate
+function report(ok, what, detail) {
+  if (ok) { passed++; console.log(`ok - ${what}`); }
+  else { failed++; console.log(`not ok - ${what}`); if (detail) console.log(detail.replace(/^/gm, '    ')); }
+}
+
+// --- The schema ---------------------------------------------------------------------------
+const schemaFile = path.join(root, 'docs/scenario.schema.json');
+const schema = JSON.parse(fs.readFileSync(schemaFile, 'utf8'));
+// Strict: unknown keywords, ignored keywords, keywords without the type they need are errors.
+// Two relaxations: union types are how the schema says "a YAML scalar" (the parser reads 42 as
+// text where it wants text), and strictRequired would refuse "exactly one of these keys"
+// written as oneOf: [{required: [a]}, {required: [b]}] (the keys are defined one level up).
+const ajv = new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true });
+let validate;
+try {
+  validate = ajv.compile(schema);
+  report(true, `docs/scenario.schema.json compiles in strict mode (draft 2020-12)`);
+} catch (e) {
+  report(false, `docs/scenario.schema.json compiles in strict mode`, String(e.message));
+  finish();
+}
+const errorsText = (errors) =>
+  (errors || []).slice(0, 8).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`).join('\n');
+
+// --- Reading YAML as shopctl does -----------------------------------------------------------
+// shopctl protects well-formed ${name} references before parsing (so `{order: ${order_id}}` is
+// valid inside a flow mapping) and restores them after: the same here, with private-use
+// characters in place of its \x01 and \x02.
+const OPEN = '\uE000', CLOSE = '\uE001';
+const protect = (text) => text.replace(/\$\{([A-Za-z0-9_.]+)\}/g, `$${OPEN}$1${CLOSE}`);
+const restore = (value) => {
+  if (typeof value === 'string') return value.replaceAll(OPEN, '{').replaceAll(CLOSE, '}');
+  if (Array.isArray(value)) return value.map(restore);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [restore(k), restore(v)]));
+  }
+  return value;
+};
+function load(text) {
+  // YAML 1.2 core schema, as the parser; duplicate keys are errors there too.
+  const doc = YAML.parse(protect(text), { schema: 'core', uniqueKeys: true, maxAliasCount: -1, merge: false });
+  return restore(doc);
+}
+
+// --- 2. The suite -------------------------------------------------------------------------
+function yamlFiles(dir) {
+  const out = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...yamlFiles(full));
+    else if (/\.ya?ml$/.test(entry.name)) out.push(full);
+  }
+  return out.sort();
+}
+const suite = yamlFiles(path.join(root, 'scenarios'));
+report(suite.length > 0, `the suite has scenarios (${suite.length})`);
+for (const file of suite) {
+  const rel = path.relative(root, file);
+  let doc;
+  try { doc = load(fs.readFileSync(file, 'utf8')); } catch (e) { report(false, `${rel} is YAML`, e.message); continue; }
+  const ok = validate(doc);
+  report(ok, `${rel} validates against the schema`, ok ? '' : errorsText(validate.errors));
+}
+
+// --- 3. Every key the parser knows --------------------------------------------------------
+// Every object schema in the schema, with its property names (after following $ref).
+const objects = [];
+(function walk(node) {
+  if (Array.isArray(node)) { node.forEach(walk); return; }
+  if (!node || typeof node !== 'object') return;
+  if (node.properties && typeof node.properties === 'object') objects.push(node);
+  for (const value of Object.values(node)) walk(value);
+})(schema);
+const allNames = new Set(objects.flatMap((o) => Object.keys(o.properties)));
+const resolve = (node) => {
+  while (node && node.$ref) node = node.$ref.replace(/^#\//, '').split('/').reduce((n, k) => n[k], schema);
+  return node;
+};
+const names = (node) => new Set(Object.keys(resolve(node)?.properties || {}));
+// A step in sequence and a step inside a concurrently block (which takes `after` and not
+// `repeat`, `eventually`, `faults` or `concurrently`) are two objects in the schema.
+const stepNames = new Set([...names(schema.$defs.step), ...names(schema.$defs.inner_step)]);
+const topNames = names(schema);
+
+const strings = (text) => [...text.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]);
+// The text from `start` to its matching close bracket (the C++ has no brackets in its strings here).
+function balanced(text, start, open = '{', close = '}') {
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    if (text[i] === open) depth++;
+    else if (text[i] === close && --depth === 0) return text.slice(start, i + 1);
+  }
+  return null;
+}
+function braceLists(text, after) {
+  // The {...} lists that follow `after` (a regex matching up to the list's opening brace).
+  const out = [];
+  for (const m of text.matchAll(after)) {
+    const list = balanced(text, m.index + m[0].length - 1);
+    if (list) out.push({ at: m.index, keys: strings(list) });
+  }
+  return out;
+}
+const lineOf = (text, index) => text.slice(0, index).split('\n').length;
+
+const sources = fs.readdirSync(path.join(root, 'src/scenario')).filter((f) => f.endsWith('.cpp')).sort();
+const found = { named: 0, members: 0, reject: 0, allowed: 0 };
+for (const name of sources) {
+  const file = `src/scenario/${name}`;
+  const text = fs.readFileSync(path.join(root, file), 'utf8');
+  // The named lists.
+  for (const [list, place, expected] of [
+    ['kTopLevelKeys', 'the top level', topNames],
+    ['kActionKeys', 'a step (step or inner_step)', stepNames],
+    ['kStepModifierKeys', 'a step (step or inner_step)', stepNames],
+  ]) {
+    for (const { keys } of braceLists(text, new RegExp(`\\b${list}\\s*=\\s*\\{`, 'g'))) {
+      found.named++;
+      const missing = keys.filter((k) => !expected.has(k));
+      report(keys.length > 0 && missing.length === 0, `${file}: ${list} (${keys.length} keys) are properties of ${place} in the schema`,
+        missing.length ? `missing: ${missing.join(', ')}` : keys.length ? '' : 'no keys read');
+    }
+  }
+  // members(field, {required...}, {optional...}, "'what'", ...): one object with all of them.
+  for (const m of text.matchAll(/\bmembers\(\s*[a-z_]+\s*,\s*\{/g)) {
+    const required = balanced(text, m.index + m[0].length - 1);
+    const rest = text.slice(m.index + m[0].length - 1 + required.length);
+    const optional = balanced(rest, rest.indexOf('{'));
+    const what = /"([^"]*)"/.exec(rest.slice(rest.indexOf('{') + optional.length))?.[1] ?? '?';
+    const keys = [...strings(required), ...strings(optional)];
+    found.members++;
+    checkOneObject(`${file}:${lineOf(text, m.index)}: members(...) of ${what}`, keys, strings(required));
+  }
+  // reject_unknown_keys(entries, {"..."}, "where").
+  for (const { at, keys } of braceLists(text, /\breject_unknown_keys\(\s*[a-z_]+\s*,\s*\{/g)) {
+    found.reject++;
+    checkOneObject(`${file}:${lineOf(text, at)}: reject_unknown_keys {${keys.join(', ')}}`, keys, []);
+  }
+  // parse_request's `allowed = {...}` plus the HTTP methods (the shorthand keys).
+  for (const { at, keys } of braceLists(text, /std::vector<std::string>\s+allowed\s*=\s*\{/g)) {
+    found.allowed++;
+    const methods = strings(fs.readFileSync(path.join(root, 'src/scenario/vocabulary.hpp'), 'utf8')
+      .match(/kHttpMethods\s*=\s*\{[^}]*\}/)[0]);
+    checkOneObject(`${file}:${lineOf(text, at)}: the request's allowed keys and shorthands (${methods.join(' ')})`, [...keys, ...methods], []);
+  }
+}
+// The scan itself must keep finding what it looks for: a refactor that hides the lists from
+// it fails here instead of passing on nothing.
+report(found.named >= 3 && found.members >= 5 && found.reject >= 7 && found.allowed >= 1,
+  `the scan found the parser's key lists (${found.named} named, ${found.members} members(...), ${found.reject} reject_unknown_keys, ${found.allowed} allowed)`);
+
+function checkOneObject(what, keys, required) {
+  // Some object schema in the schema has every key as a property (and requires the required ones).
+  const candidates = objects.filter((o) => keys.every((k) => k in o.properties));
+  const withRequired = candidates.filter((o) => required.every((k) => (o.required || []).includes(k)));
+  const missing = keys.filter((k) => !allNames.has(k));
+  report(keys.length > 0 && withRequired.length > 0, `${what}: one schema object has them${required.length ? ` and requires ${required.join(', ')}` : ''}`,
+    missing.length ? `not in the schema at all: ${missing.join(', ')}` : candidates.length ? `no candidate requires ${required.join(', ')}` : 'no single object has all of them');
+}
+
+// The config keys (src/shop/config.cpp check_map lists; the breaker and retry settings).
+{
+  const configSchema = resolve(schema.properties.config);
+  const configObjects = [];
+  (function walk(node) {
+    node = resolve(node);
+    if (!node || typeof node !== 'object' || configObjects.includes(node)) return;
+    if (node.properties) { configObjects.push(node); Object.values(node.properties).forEach(walk); }
+  })(configSchema);
+  const configNames = new Set(configObjects.flatMap((o) => Object.keys(o.properties)));
+  const lists = [];
+  const config = fs.readFileSync(path.join(root, 'src/shop/config.cpp'), 'utf8');
+  for (const { at, keys } of braceLists(config, /check_map\([^,]+,\s*"[^"]*"\s*,\s*\{/g)) lists.push([`src/shop/config.cpp:${lineOf(config, at)}`, keys]);
+  for (const [file, pattern] of [['src/platform/resilience/circuit_breaker.cpp', /"sliding_window_type", "sliding_window_size"/],
+                                 ['src/platform/resilience/retry.cpp', /"max_attempts", "initial_backoff"/]]) {
+    const text = fs.readFileSync(path.join(root, file), 'utf8');
+    const m = pattern.exec(text);
+    if (!m) { lists.push([file, []]); continue; }
+    const open = text.lastIndexOf('{', m.index);
+    lists.push([`${file}:${lineOf(text, open)}`, strings(balanced(text, open))]);
+  }
+  for (const [where, keys] of lists) {
+    const missing = keys.filter((k) => !configNames.has(k));
+    report(keys.length > 0 && missing.length === 0, `${where}: config keys {${keys.join(', ')}} are under config: in the schema`,
+      missing.length ? `missing: ${missing.join(', ')}` : keys.length ? '' : 'no keys read');
+  }
+}
+
+// --- 4. Broken scenarios are refused, by the schema and by the parser ----------------------
+const head = 'version: 1\nname: schema check\n';
+const step = (yaml) => `${head}steps:\n${yaml}\n`;
+const rejects = [
+  ['an unknown top-level key', `${head}stepz: []\nsteps:\n  - wait: 1ms\n`],
+  ['no version', 'steps:\n  - wait: 1ms\n'],
+  ['version 2', 'version: 2\nsteps:\n  - wait: 1ms\n'],
+  ['no steps', `${head}`],
+  ['an empty steps list', `${head}steps: []\n`],
+  ['a step with two actions', step('  - request: {GET: /api/cart}\n    wait: 1ms')],
+  ['a step with no action', step('  - name: nothing to do')],
+  ['an unknown step key', step('  - request: {GET: /api/cart}\n    expectt: {status: 200}')],
+  ['a wrong fault type', step('  - fault: {target: catalog, type: explode}')],
+  ['a fault parameter of another type', step('  - fault: {target: catalog, type: hang, delay: 2s}')],
+  ['a delay fault without delay', step('  - fault: {target: catalog, type: delay}')],
+  ['a fault without target', step('  - fault: {type: hang}')],
+  ['an unknown service', step('  - stop: inventory')],
+  ['crashing the gateway', step('  - crash: gateway')],
+  ['a bare number as a duration', step('  - wait: 200')],
+  ['an unknown circuit state', step('  - wait: 1ms\n    expect: {circuit: {order->catalog: AJAR}}')],
+  ['an unknown breaker', step('  - wait: 1ms\n    expect: {circuit: {order->catlog: OPEN}}')],
+  ['a transition to the same state', step('  - wait: 1ms\n    expect: {circuit_transitions: {order->catalog: [OPEN->OPEN]}}')],
+  ['a response expectation on a control step', step('  - stop: order\n    expect: {status: 200}')],
+  ['an unknown matcher operator', step('  - request: {GET: /api/cart}\n    expect: {json: {$.total: {greater: 1}}}')],
+  ['an unknown JSON type', step('  - request: {GET: /api/cart}\n    expect: {json: {$.total: {type: float}}}')],
+  ['a status out of range', step('  - request: {GET: /api/cart}\n    expect: {status: 42}')],
+  ['exists: false with another operator', step('  - request: {GET: /api/cart}\n    expect: {json: {$.x: {exists: false, type: string}}}')],
+  ['a request with both json and body', step('  - request: {POST: /api/cart/items, json: {}, body: "x"}')],
+  ['a request shorthand combined with method', step('  - request: {GET: /api/cart, method: GET}')],
+  ['a request without a path', step('  - request: {method: GET}')],
+  ['a lower-case method', step('  - request: {method: get, path: /api/cart}')],
+  ['a path without a leading slash', step('  - request: {GET: api/cart}')],
+  ['an unknown request key', step('  - request: {GET: /api/cart, timeout: 1s}')],
+  ['pay without order or url', step('  - pay: {card: "4242424242424242"}')],
+  ['pay with an unquoted card number', step('  - pay: {order: o-1, card: 4242424242424242}')],
+  ['register without a password', step('  - register: {email: a@b.test}')],
+  ['repeat with eventually', step('  - request: {GET: /api/cart}\n    repeat: 2\n    eventually: {within: 1s}\n    expect: {status: 200}')],
+  ['eventually without expect', step('  - request: {GET: /api/cart}\n    eventually: {within: 1s}')],
+  ['capture on a control step', step('  - wait: 1ms\n    capture: {x: $.id}')],
+  ['a capture of a built-in name', step('  - request: {GET: /api/cart}\n    capture: {token: $.token}')],
+  ['a calls item with count and min', step('  - wait: 1ms\n    expect: {calls: [{edge: order->catalog, count: 1, min: 1}]}')],
+  ['a calls item without a count', step('  - wait: 1ms\n    expect: {calls: [{edge: order->catalog}]}')],
+  ['a self edge', step('  - wait: 1ms\n    expect: {calls: [{edge: order->order, count: 0}]}')],
+  ['a concurrently block of one step', step('  - concurrently:\n      - wait: 1ms')],
+  ['nested concurrently blocks', step('  - concurrently:\n      - wait: 1ms\n      - concurrently: [{wait: 1ms}, {wait: 1ms}]')],
+  ['repeat inside a concurrently block', step('  - concurrently:\n      - request: {GET: /api/cart}\n        repeat: 2\n      - wait: 1ms')],
+  ['after outside a concurrently block', step('  - wait: 1ms\n    after: 1ms')],
+  ['calls on a step inside a block', step('  - concurrently:\n      - wait: 1ms\n        expect: {violations: 0}\n      - wait: 1ms')],
+  ['status on a block', step('  - concurrently: [{wait: 1ms}, {wait: 1ms}]\n    expect: {status: 200}')],
+  ['responses on an ordinary step', step('  - request: {GET: /api/cart}\n    expect: {responses: [{count: 1}]}')],
+  ['select with two kinds', step('  - fault: {target: catalog, type: hang, select: {first: 1, every: 2}}')],
+  ['a probability above 1', step('  - fault: {target: catalog, type: hang, select: {probability: 1.5}}')],
+  ['a tag with a space', `${head}tags: [two words]\nsteps:\n  - wait: 1ms\n`],
+  ['a variable name with a dash', `${head}vars: {bad-name: 1}\nsteps:\n  - wait: 1ms\n`],
+  ['an unknown config key', `${head}config: {order: {catalog_clinet: {timeout: 1s}}}\nsteps:\n  - wait: 1ms\n`],
+  ['a fault delay that is not whole milliseconds', step('  - fault: {target: catalog, type: delay, delay: 1.5ms}')],
+];
+const accepts = [
+  ['the first scenario of docs/scenarios.md', fs.readFileSync(path.join(root, 'scenarios/flow/checkout-and-pay.yaml'), 'utf8')],
+  ['unquoted ${var} in a flow mapping', `${head}vars: {o: x}\nsteps:\n  - pay: {order: \${o}, card: "4242424242424242"}\n`],
+  ['a numeric name and a templated price', `version: 1\nvars: {p: 5}\nname: 42\nsteps:\n  - set_price: {product: p-001, price_cents: "\${p}"}\n`],
+  ['a block with responses and after', step('  - concurrently:\n      - request: {POST: /api/orders}\n      - crash: order\n        after: 10ms\n    expect:\n      responses: [{status: {gte: 500}, max: 0}]\n      violations: 0')],
+  ['shop expectations on a control step', step('  - advance_clock: 1.5s\n    expect:\n      circuit: {order->catalog: CLOSED}\n      circuit_transitions: {order->catalog: []}\n      calls: [{edge: client->gateway, min: 0, max: 3, refused: false}]')],
+  ['every fault type with its parameters', step([
+    '  - fault: {id: a, target: catalog, from: order, match: {method: GET, path: /products/*}, type: delay, delay: 2s, jitter: 100ms, select: {probability: 0.5}}',
+    '  - fault: {target: order, type: abort, status: 500, body: {error: x}, select: {first: 2}}',
+    '  - fault: {target: payment, type: slow_body, bytes_per_second: 100}',
+    '  - fault: {target: auth, from: client, type: reset, select: {after: 0}}',
+    '  - clear_faults: a',
+    '  - clear_faults: all'].join('\n'))],
+];
+
+function parserVerdict(text) {
+  // true: shopctl validate accepts it; false: refuses it (exit 2); throws on anything else.
+  tmp ??= fs.mkdtempSync(path.join(os.tmpdir(), 'shopctl-schema-'));
+  const file = path.join(tmp, 'case.yaml');
+  fs.writeFileSync(file, text);
+  try {
+    execFileSync(shopctl, ['validate', file], { stdio: 'pipe' });
+    return { ok: true, output: '' };
+  } catch (e) {
+    if (e.status === 2) return { ok: false, output: String(e.stdout) + String(e.stderr) };
+    throw new Error(`shopctl validate exited ${e.status}: ${e.stderr}`);
+  }
+}
+const cases = [...rejects.map(([what, text]) => ({ what, text, valid: false })),
+               ...accepts.map(([what, text]) => ({ what, text, valid: true }))];
+for (const { what, text, valid } of cases) {
+  // A case must be YAML: a refusal because it is not would prove nothing about the schema.
+  let doc;
+  try { doc = load(text); } catch (e) { report(false, `the case is YAML: ${what}`, e.message); continue; }
+  const schemaOk = validate(doc);
+  report(schemaOk === valid, `the schema ${valid ? 'accepts' : 'refuses'} ${what}`,
+    schemaOk === valid ? '' : schemaOk ? 'the schema accepts it' : errorsText(validate.errors));
+  if (shopctl) {
+    // The parser must agree: a case it judged otherwise is a wrong case, or the two drifted.
+    let verdict;
+    try { verdict = parserVerdict(text); } catch (e) { report(false, `shopctl validate runs on: ${what}`, e.message); continue; }
+    report(verdict.ok === valid, `shopctl validate ${valid ? 'accepts' : 'refuses'} ${what} too`,
+      verdict.ok === valid ? '' : verdict.output || 'shopctl validate accepts it');
+  }
+}
+if (!shopctl) console.log('# no --shopctl BINARY: the cases were not checked against the parser');
+finish();
+
+function finish() {
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  console.log(`schema: ${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 ? 0 : 1);
+}
