@@ -1,5 +1,6 @@
 // Keeps docs/scenario.schema.json in sync with the scenario parser (src/scenario/*.cpp):
-//   1. the schema compiles (Ajv, draft 2020-12, strict mode);
+//   1. the schema compiles (Ajv, draft 2020-12, strict mode), and as draft-07 too (what editors
+//      such as VS Code's YAML extension validate with), judging everything below alike;
 //   2. every scenario of the suite (scenarios/**/*.yaml) validates against it;
 //   3. every key the parser knows is a property in the schema, in the matching object where the
 //      key list names one (kTopLevelKeys -> the top level, kActionKeys and kStepModifierKeys -> a
@@ -15,6 +16,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Ajv2020 from 'ajv/dist/2020.js';
+import AjvDraft7 from 'ajv';
 import YAML from 'yaml';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -48,6 +50,27 @@ try {
 } catch (e) {
   report(false, `docs/scenario.schema.json compiles in strict mode`, String(e.message));
   finish();
+}
+// Editors: VS Code's YAML extension (yaml-language-server) validates with draft 7 only. The
+// schema is written with keywords draft 7 has too; the same schema, declared draft-07, must
+// compile strictly with Ajv's draft-07 build (an unknown keyword there is an error) and judge
+// every file and case exactly as the 2020-12 one does.
+const ajv7 = new AjvDraft7({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true });
+let validate7 = null;
+try {
+  validate7 = ajv7.compile({ ...schema, $schema: 'http://json-schema.org/draft-07/schema#', $id: `${schema.$id}:draft-07` });
+  report(true, `the same schema compiles as draft-07, strictly (only keywords that draft 7 has too)`);
+} catch (e) {
+  report(false, `the same schema compiles as draft-07, strictly (only keywords that draft 7 has too)`, String(e.message));
+}
+// Both verdicts; a document the two drafts judge differently counts as refused.
+function judge(doc) {
+  const ok = validate(doc);
+  const errors = validate.errors;
+  if (!validate7) return { ok, errors };
+  const ok7 = validate7(doc);
+  if (ok7 === ok) return { ok, errors };
+  return { ok: false, errors: [{ instancePath: '', message: `draft 2020-12 says ${ok ? 'valid' : 'invalid'}, draft-07 says ${ok7 ? 'valid' : 'invalid'}`, params: ok ? validate7.errors : errors }] };
 }
 const errorsText = (errors) =>
   (errors || []).slice(0, 8).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`).join('\n');
@@ -88,8 +111,8 @@ for (const file of suite) {
   const rel = path.relative(root, file);
   let doc;
   try { doc = load(fs.readFileSync(file, 'utf8')); } catch (e) { report(false, `${rel} is YAML`, e.message); continue; }
-  const ok = validate(doc);
-  report(ok, `${rel} validates against the schema`, ok ? '' : errorsText(validate.errors));
+  const { ok, errors } = judge(doc);
+  report(ok, `${rel} validates against the schema`, ok ? '' : errorsText(errors));
 }
 
 // --- 3. Every key the parser knows --------------------------------------------------------
@@ -308,8 +331,10 @@ for (const { what, text, valid } of cases) {
   let doc;
   try { doc = load(text); } catch (e) { report(false, `the case is YAML: ${what}`, e.message); continue; }
   const schemaOk = validate(doc);
-  report(schemaOk === valid, `the schema ${valid ? 'accepts' : 'refuses'} ${what}`,
-    schemaOk === valid ? '' : schemaOk ? 'the schema accepts it' : errorsText(validate.errors));
+  const schemaErrors = validate.errors;
+  const agree = validate7 === null || validate7(doc) === schemaOk;
+  report(schemaOk === valid && agree, `the schema ${valid ? 'accepts' : 'refuses'} ${what}`,
+    !agree ? 'draft-07 judges it otherwise' : schemaOk === valid ? '' : schemaOk ? 'the schema accepts it' : errorsText(schemaErrors));
   if (shopctl) {
     // The parser must agree: a case it judged otherwise is a wrong case, or the two drifted.
     let verdict;
