@@ -294,6 +294,12 @@ const rejects = [
   ['a tag with a space', `${head}tags: [two words]\nsteps:\n  - wait: 1ms\n`],
   ['a variable name with a dash', `${head}vars: {bad-name: 1}\nsteps:\n  - wait: 1ms\n`],
   ['an unknown config key', `${head}config: {order: {catalog_clinet: {timeout: 1s}}}\nsteps:\n  - wait: 1ms\n`],
+  ['a timeout of 0s', `${head}timeout: 0s\nsteps:\n  - wait: 1ms\n`],
+  ['eventually within 0ms', step('  - request: {GET: /api/cart}\n    eventually: {within: 0ms}\n    expect: {status: 200}')],
+  ['an abort status of 600', step('  - fault: {target: catalog, type: abort, status: 600}')],
+  ['an edge from an unknown caller', step('  - wait: 1ms\n    expect: {calls: [{edge: browser->gateway, count: 0}]}')],
+  ['a quoted version', 'version: "1"\nsteps:\n  - wait: 1ms\n'],
+  ['an empty name', 'version: 1\nname: ""\nsteps:\n  - wait: 1ms\n'],
   ['a fault delay that is not whole milliseconds', step('  - fault: {target: catalog, type: delay, delay: 1.5ms}')],
 ];
 const accepts = [
