@@ -2,10 +2,12 @@
 //   1. the schema compiles (Ajv, draft 2020-12, strict mode), and as draft-07 too (what editors
 //      such as VS Code's YAML extension validate with), judging everything below alike;
 //   2. every scenario of the suite (scenarios/**/*.yaml) validates against it;
-//   3. every key the parser knows is a property in the schema, in the matching object where the
-//      key list names one (kTopLevelKeys -> the top level, kActionKeys and kStepModifierKeys -> a
-//      step, each members(...) call and reject_unknown_keys(...) list -> some object with all
-//      of those properties), and so is every key src/shop/config.cpp knows under config:;
+//   3. the schema object for each key list of the parser has exactly the list's keys, no
+//      fewer (a valid file would be flagged) and no more (an editor would offer a key the
+//      parser refuses): kTopLevelKeys -> the top level, kActionKeys + kStepModifierKeys -> a
+//      step, each members(...) and reject_unknown_keys(...) list and a request's keys -> the
+//      object the parser names in it (table `places`); the same for src/shop/config.cpp's
+//      lists under config:;
 //   4. broken scenarios are refused by the schema, and (with --shopctl BINARY) by the parser too,
 //      and a few valid ones are accepted by both: the two agree on them.
 // Prints "ok - ..." / "not ok - ..." lines and ends with "schema: N passed, M failed".
@@ -116,24 +118,59 @@ for (const file of suite) {
 }
 
 // --- 3. Every key the parser knows --------------------------------------------------------
-// Every object schema in the schema, with its property names (after following $ref).
-const objects = [];
-(function walk(node) {
-  if (Array.isArray(node)) { node.forEach(walk); return; }
-  if (!node || typeof node !== 'object') return;
-  if (node.properties && typeof node.properties === 'object') objects.push(node);
-  for (const value of Object.values(node)) walk(value);
-})(schema);
-const allNames = new Set(objects.flatMap((o) => Object.keys(o.properties)));
+// Each key list of the parser is compared with the schema object it describes, both ways: a
+// key the parser knows and the schema lacks (editors would flag a valid file), and a property
+// the schema offers and the parser refuses (editors would complete a key that fails).
+const pointer = (p) => p.replace(/^#/, '').split('/').filter(Boolean)
+  .reduce((n, k) => n?.[k.replaceAll('~1', '/').replaceAll('~0', '~')], schema);
 const resolve = (node) => {
-  while (node && node.$ref) node = node.$ref.replace(/^#\//, '').split('/').reduce((n, k) => n[k], schema);
+  while (node && node.$ref) node = pointer(node.$ref);
   return node;
 };
 const names = (node) => new Set(Object.keys(resolve(node)?.properties || {}));
-// A step in sequence and a step inside a concurrently block (which takes `after` and not
-// `repeat`, `eventually`, `faults` or `concurrently`) are two objects in the schema.
-const stepNames = new Set([...names(schema.$defs.step), ...names(schema.$defs.inner_step)]);
-const topNames = names(schema);
+// Where each list of the parser lives in the schema, by the name the parser gives it in its
+// messages (the `what` of members(...), the `where` of reject_unknown_keys(...)). A list the
+// parser gains fails the check until it is placed here.
+const places = {
+  "the scenario": ['#'],
+  "a step": ['#/$defs/step', '#/$defs/inner_step'],
+  "a request": ['#/$defs/request'],
+  "'register'": ['#/$defs/register'],
+  "'login'": ['#/$defs/login'],
+  "'pay'": ['#/$defs/pay'],
+  "'set_price'": ['#/$defs/set_price'],
+  "'set_available'": ['#/$defs/set_available'],
+  "'eventually'": ['#/$defs/eventually'],
+  "a capture": ['#/$defs/capture/anyOf/1'],
+  "'expect'": ['#/$defs/expect'],
+  "a 'calls' item": ['#/$defs/call'],
+  "a 'responses' item": ['#/$defs/response_count'],
+  "a fault": ['#/$defs/fault'],
+  "a fault's 'match'": ['#/$defs/fault/properties/match'],
+  "'select'": ['#/$defs/select'],
+};
+function compare(what, where, keys, required = []) {
+  const place = places[where];
+  if (!place) {
+    report(false, `${what}: the schema object for ${where} is known to check.mjs`,
+      `add ${JSON.stringify(where)} to 'places' in tests/schema/check.mjs (keys: ${keys.join(', ')})`);
+    return;
+  }
+  const objects = place.map((p) => resolve(pointer(p)));
+  const have = new Set(objects.flatMap((o) => Object.keys(o?.properties || {})));
+  const want = new Set(keys);
+  const missing = keys.filter((k) => !have.has(k));
+  const extra = [...have].filter((k) => !want.has(k));
+  const notRequired = required.filter((k) => !objects.some((o) => (o?.required || []).includes(k)));
+  const problems = [
+    missing.length && `the parser knows, the schema lacks: ${missing.join(', ')}`,
+    extra.length && `the schema has, the parser refuses: ${extra.join(', ')}`,
+    notRequired.length && `required by the parser, not by the schema: ${notRequired.join(', ')}`,
+    !keys.length && 'no keys read',
+  ].filter(Boolean);
+  report(problems.length === 0, `${what}: ${where} has exactly these ${keys.length} keys in the schema (${place.join(' + ')})${required.length ? `, requiring ${required.join(', ')}` : ''}`,
+    problems.join('\n'));
+}
 
 const strings = (text) => [...text.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]);
 // The text from `start` to its matching close bracket (the C++ has no brackets in its strings here).
@@ -146,96 +183,99 @@ function balanced(text, start, open = '{', close = '}') {
   return null;
 }
 function braceLists(text, after) {
-  // The {...} lists that follow `after` (a regex matching up to the list's opening brace).
+  // The {...} lists that follow `after` (a regex matching up to the list's opening brace), and
+  // the string literal after each list (the parser's name for the object).
   const out = [];
   for (const m of text.matchAll(after)) {
-    const list = balanced(text, m.index + m[0].length - 1);
-    if (list) out.push({ at: m.index, keys: strings(list) });
+    const begin = m.index + m[0].length - 1;
+    const list = balanced(text, begin);
+    if (!list) continue;
+    const where = /^\s*,\s*"([^"]*)"/.exec(text.slice(begin + list.length))?.[1];
+    out.push({ at: m.index, keys: strings(list), where });
   }
   return out;
 }
 const lineOf = (text, index) => text.slice(0, index).split('\n').length;
 
 const sources = fs.readdirSync(path.join(root, 'src/scenario')).filter((f) => f.endsWith('.cpp')).sort();
+const vocabulary = fs.readFileSync(path.join(root, 'src/scenario/vocabulary.hpp'), 'utf8');
+const methods = strings(vocabulary.match(/kHttpMethods\s*=\s*\{[^}]*\}/)[0]);
 const found = { named: 0, members: 0, reject: 0, allowed: 0 };
 for (const name of sources) {
   const file = `src/scenario/${name}`;
   const text = fs.readFileSync(path.join(root, file), 'utf8');
-  // The named lists.
-  for (const [list, place, expected] of [
-    ['kTopLevelKeys', 'the top level', topNames],
-    ['kActionKeys', 'a step (step or inner_step)', stepNames],
-    ['kStepModifierKeys', 'a step (step or inner_step)', stepNames],
-  ]) {
-    for (const { keys } of braceLists(text, new RegExp(`\\b${list}\\s*=\\s*\\{`, 'g'))) {
-      found.named++;
-      const missing = keys.filter((k) => !expected.has(k));
-      report(keys.length > 0 && missing.length === 0, `${file}: ${list} (${keys.length} keys) are properties of ${place} in the schema`,
-        missing.length ? `missing: ${missing.join(', ')}` : keys.length ? '' : 'no keys read');
-    }
+  // The named lists: the top level, and a step (its actions and modifiers together).
+  const named = (list) => braceLists(text, new RegExp(`\\b${list}\\s*=\\s*\\{`, 'g'));
+  for (const { at, keys } of named('kTopLevelKeys')) {
+    found.named++;
+    compare(`${file}:${lineOf(text, at)}: kTopLevelKeys`, 'the scenario', keys, ['version', 'steps']);
   }
-  // members(field, {required...}, {optional...}, "'what'", ...): one object with all of them.
+  const actions = named('kActionKeys'), modifiers = named('kStepModifierKeys');
+  if (actions.length || modifiers.length) {
+    found.named += actions.length + modifiers.length;
+    const keys = [...actions, ...modifiers].flatMap((l) => l.keys);
+    compare(`${file}: kActionKeys + kStepModifierKeys`, 'a step', keys);
+  }
+  // members(field, {required...}, {optional...}, "'what'", ...).
   for (const m of text.matchAll(/\bmembers\(\s*[a-z_]+\s*,\s*\{/g)) {
     const required = balanced(text, m.index + m[0].length - 1);
     const rest = text.slice(m.index + m[0].length - 1 + required.length);
     const optional = balanced(rest, rest.indexOf('{'));
     const what = /"([^"]*)"/.exec(rest.slice(rest.indexOf('{') + optional.length))?.[1] ?? '?';
-    const keys = [...strings(required), ...strings(optional)];
     found.members++;
-    checkOneObject(`${file}:${lineOf(text, m.index)}: members(...) of ${what}`, keys, strings(required));
+    compare(`${file}:${lineOf(text, m.index)}: members(...)`, what, [...strings(required), ...strings(optional)], strings(required));
   }
   // reject_unknown_keys(entries, {"..."}, "where").
-  for (const { at, keys } of braceLists(text, /\breject_unknown_keys\(\s*[a-z_]+\s*,\s*\{/g)) {
+  for (const { at, keys, where } of braceLists(text, /\breject_unknown_keys\(\s*[a-z_]+\s*,\s*\{/g)) {
     found.reject++;
-    checkOneObject(`${file}:${lineOf(text, at)}: reject_unknown_keys {${keys.join(', ')}}`, keys, []);
+    compare(`${file}:${lineOf(text, at)}: reject_unknown_keys`, where ?? '?', keys);
   }
-  // parse_request's `allowed = {...}` plus the HTTP methods (the shorthand keys).
+  // parse_request's `allowed = {...}`, to which it adds the HTTP methods (the shorthand keys).
   for (const { at, keys } of braceLists(text, /std::vector<std::string>\s+allowed\s*=\s*\{/g)) {
     found.allowed++;
-    const methods = strings(fs.readFileSync(path.join(root, 'src/scenario/vocabulary.hpp'), 'utf8')
-      .match(/kHttpMethods\s*=\s*\{[^}]*\}/)[0]);
-    checkOneObject(`${file}:${lineOf(text, at)}: the request's allowed keys and shorthands (${methods.join(' ')})`, [...keys, ...methods], []);
+    compare(`${file}:${lineOf(text, at)}: a request's allowed keys and the methods`, 'a request', [...keys, ...methods]);
   }
 }
 // The scan itself must keep finding what it looks for: a refactor that hides the lists from
 // it fails here instead of passing on nothing.
-report(found.named >= 3 && found.members >= 5 && found.reject >= 7 && found.allowed >= 1,
+report(found.named >= 3 && found.members >= 6 && found.reject >= 7 && found.allowed >= 1,
   `the scan found the parser's key lists (${found.named} named, ${found.members} members(...), ${found.reject} reject_unknown_keys, ${found.allowed} allowed)`);
 
-function checkOneObject(what, keys, required) {
-  // Some object schema in the schema has every key as a property (and requires the required ones).
-  const candidates = objects.filter((o) => keys.every((k) => k in o.properties));
-  const withRequired = candidates.filter((o) => required.every((k) => (o.required || []).includes(k)));
-  const missing = keys.filter((k) => !allNames.has(k));
-  report(keys.length > 0 && withRequired.length > 0, `${what}: one schema object has them${required.length ? ` and requires ${required.join(', ')}` : ''}`,
-    missing.length ? `not in the schema at all: ${missing.join(', ')}` : candidates.length ? `no candidate requires ${required.join(', ')}` : 'no single object has all of them');
-}
-
-// The config keys (src/shop/config.cpp check_map lists; the breaker and retry settings).
+// The config keys: each check_map(node, "where", {...}) list of src/shop/config.cpp against
+// the object at that dotted path under config:, and the breaker and retry settings (read by
+// their own classes) against theirs; both ways, like the parser's lists.
 {
-  const configSchema = resolve(schema.properties.config);
-  const configObjects = [];
-  (function walk(node) {
-    node = resolve(node);
-    if (!node || typeof node !== 'object' || configObjects.includes(node)) return;
-    if (node.properties) { configObjects.push(node); Object.values(node.properties).forEach(walk); }
-  })(configSchema);
-  const configNames = new Set(configObjects.flatMap((o) => Object.keys(o.properties)));
-  const lists = [];
   const config = fs.readFileSync(path.join(root, 'src/shop/config.cpp'), 'utf8');
-  for (const { at, keys } of braceLists(config, /check_map\([^,]+,\s*"[^"]*"\s*,\s*\{/g)) lists.push([`src/shop/config.cpp:${lineOf(config, at)}`, keys]);
-  for (const [file, pattern] of [['src/platform/resilience/circuit_breaker.cpp', /"sliding_window_type", "sliding_window_size"/],
-                                 ['src/platform/resilience/retry.cpp', /"max_attempts", "initial_backoff"/]]) {
+  const under = (dotted) => {
+    let node = resolve(schema.properties.config);
+    for (const part of dotted === 'config' ? [] : dotted.split('.')) node = resolve(node?.properties?.[part]);
+    return node;
+  };
+  const lists = [];
+  for (const { at, keys } of braceLists(config, /check_map\([^,]+,\s*"[^"]*"\s*,\s*\{/g)) {
+    const where = /check_map\([^,]+,\s*"([^"]*)"/.exec(config.slice(at))[1];
+    lists.push([`src/shop/config.cpp:${lineOf(config, at)}`, where, keys, under(where)]);
+  }
+  for (const [file, pattern, where, def] of [
+    ['src/platform/resilience/circuit_breaker.cpp', /"sliding_window_type", "sliding_window_size"/, 'a circuit breaker', '#/$defs/config_breaker'],
+    ['src/platform/resilience/retry.cpp', /"max_attempts", "initial_backoff"/, 'a client\'s retry', '#/$defs/config_client/properties/retry']]) {
     const text = fs.readFileSync(path.join(root, file), 'utf8');
     const m = pattern.exec(text);
-    if (!m) { lists.push([file, []]); continue; }
-    const open = text.lastIndexOf('{', m.index);
-    lists.push([`${file}:${lineOf(text, open)}`, strings(balanced(text, open))]);
+    const open = m ? text.lastIndexOf('{', m.index) : -1;
+    lists.push([m ? `${file}:${lineOf(text, open)}` : file, where, m ? strings(balanced(text, open)) : [], resolve(pointer(def))]);
   }
-  for (const [where, keys] of lists) {
-    const missing = keys.filter((k) => !configNames.has(k));
-    report(keys.length > 0 && missing.length === 0, `${where}: config keys {${keys.join(', ')}} are under config: in the schema`,
-      missing.length ? `missing: ${missing.join(', ')}` : keys.length ? '' : 'no keys read');
+  report(lists.length >= 15, `the scan found config.cpp's key lists (${lists.length})`);
+  for (const [at, where, keys, object] of lists) {
+    const have = new Set(Object.keys(object?.properties || {}));
+    const missing = keys.filter((k) => !have.has(k));
+    const extra = [...have].filter((k) => !keys.includes(k));
+    const problems = [
+      !object && `no object for ${where} under config: in the schema`,
+      missing.length && `the shop knows, the schema lacks: ${missing.join(', ')}`,
+      extra.length && `the schema has, the shop refuses: ${extra.join(', ')}`,
+      !keys.length && 'no keys read',
+    ].filter(Boolean);
+    report(problems.length === 0, `${at}: ${where === 'config' ? 'config:' : `config: ${where}`} has exactly these ${keys.length} keys in the schema`, problems.join('\n'));
   }
 }
 
