@@ -7,7 +7,9 @@
 //      parser refuses): kTopLevelKeys -> the top level, kActionKeys + kStepModifierKeys -> a
 //      step, each members(...) and reject_unknown_keys(...) list and a request's keys -> the
 //      object the parser names in it (table `places`); the same for src/shop/config.cpp's
-//      lists under config:;
+//      lists under config:; and the schema's enums (services, edges, breakers, states,
+//      transitions, fault types, methods, matcher operators, JSON types) are the values of the
+//      parser's vocabularies (vocabulary.hpp, matcher.hpp);
 //   4. broken scenarios are refused by the schema, and (with --shopctl BINARY) by the parser too,
 //      and a few valid ones are accepted by both: the two agree on them.
 // Prints "ok - ..." / "not ok - ..." lines and ends with "schema: N passed, M failed".
@@ -276,6 +278,43 @@ report(found.named >= 3 && found.members >= 6 && found.reject >= 7 && found.allo
       !keys.length && 'no keys read',
     ].filter(Boolean);
     report(problems.length === 0, `${at}: ${where === 'config' ? 'config:' : `config: ${where}`} has exactly these ${keys.length} keys in the schema`, problems.join('\n'));
+  }
+}
+
+// The parser's vocabularies (src/scenario/vocabulary.hpp, matcher.hpp) against the schema's
+// enums: a service, breaker, state, fault type, method, operator or JSON type added on one
+// side only fails here.
+{
+  const matcher = fs.readFileSync(path.join(root, 'src/scenario/matcher.hpp'), 'utf8');
+  const array = (text, name) => {
+    const m = new RegExp(`\\b${name}\\s*=\\s*\\{`).exec(text);
+    return m ? strings(balanced(text, m.index + m[0].length - 1)) : [];
+  };
+  const jsonOps = resolve(pointer('#/$defs/json_matcher/anyOf/1'));
+  const services = array(vocabulary, 'kServices');
+  const states = array(vocabulary, 'kCircuitStates');
+  const transitions = states.flatMap((a) => states.filter((b) => b !== a).map((b) => `${a}->${b}`));
+  const edges = ['client', ...services].flatMap((c) => services.filter((s) => s !== c).map((s) => `${c}->${s}`));
+  for (const [what, want, have] of [
+    ['kServices: services', services, pointer('#/$defs/service/enum')],
+    ['kServices: a fault\'s from (client and the services)', ['client', ...services], pointer('#/$defs/fault/properties/from/enum')],
+    ['kServices: crash (all but the gateway)', services.filter((s) => s !== 'gateway'), pointer('#/$defs/step/properties/crash/enum')],
+    ['kServices: as (svc:SERVICE)', services.map((s) => `svc:${s}`), pointer('#/$defs/request/properties/as/enum')],
+    ['kServices: call edges (client or a service to another service)', edges, pointer('#/$defs/call/properties/edge/enum')],
+    ['kBreakers: circuit', array(vocabulary, 'kBreakers'), Object.keys(pointer('#/$defs/expect/properties/circuit/properties'))],
+    ['kBreakers: circuit_transitions', array(vocabulary, 'kBreakers'), Object.keys(pointer('#/$defs/expect/properties/circuit_transitions/properties'))],
+    ['kCircuitStates: states', states, pointer('#/$defs/circuit_state/enum')],
+    ['kCircuitStates: transitions (FROM->TO, two different states)', transitions, pointer('#/$defs/transition/enum')],
+    ['kFaultTypes: fault types', array(vocabulary, 'kFaultTypes'), pointer('#/$defs/fault/properties/type/enum')],
+    ['kHttpMethods: request methods', array(vocabulary, 'kHttpMethods'), pointer('#/$defs/request/properties/method/enum')],
+    ['kHttpMethods: fault match methods', array(vocabulary, 'kHttpMethods'), pointer('#/$defs/fault/properties/match/properties/method/enum')],
+    ['kMatcherOperators: matcher operators (JSON)', array(matcher, 'kMatcherOperators'), Object.keys(jsonOps?.properties || {})],
+    ['kJsonTypeNames: type names (and YAML null)', [...array(matcher, 'kJsonTypeNames'), null], jsonOps?.properties?.type?.enum],
+  ]) {
+    const a = [...(want || [])].map(String).sort(), b = [...(have || [])].map(String).sort();
+    const same = a.length > 0 && a.length === b.length && a.every((x, i) => x === b[i]);
+    report(same, `${what}: the schema's values are the parser's (${a.length})`,
+      same ? '' : `parser: ${a.join(', ')}\nschema: ${b.join(', ')}`);
   }
 }
 
