@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the doctest binary (unit tests of pure logic, integration tests
 # on real sockets), the scenario suite (with a JUnit report, in-process and against a running
-# `serve`), the CLI's exit-code checks, a SIGKILL-restart check, a 45 s chaos run, the
-# embedding example built against the installed package (tests/cli/install_example.sh), the web
-# shop and console in a real browser (tests/web/run.sh), the offline checks of the deployment
-# files (deploy/validate/run.sh) and the shop across network namespaces (tests/deploy/netns.sh);
-# then the
-# checks that need instrumented builds (docs/testing.md has what each costs):
+# `serve`), the CLI's exit-code checks, the scenario JSON Schema against the parser
+# (tests/schema/run.sh), a SIGKILL-restart check, a 45 s chaos run, the embedding example
+# built against the installed package (tests/cli/install_example.sh), the web shop and console
+# in a real browser (tests/web/run.sh), the offline checks of the deployment files
+# (deploy/validate/run.sh) and the shop across network namespaces (tests/deploy/netns.sh); then
+# the checks that need instrumented builds (docs/testing.md has what each costs):
 #   - the doctest binary and the scenario suite under ASan+UBSan (build-asan/),
 #   - every libFuzzer target for a short fixed time, and the regression inputs (build-asan/),
 #   - the integration tests and the scenario suite under ThreadSanitizer (build-tsan/).
@@ -40,7 +40,7 @@ step() {  # step NAME COMMAND...
   if read -r p f < <(sed -nE 's/^\[doctest\] test cases: *[0-9]+ *\| *([0-9]+) passed *\| *([0-9]+) failed.*/\1 \2/p' "$log" | tail -n 1) && [[ -n "$p" ]]; then
     counted=true
   # ours: "scenarios: 46 passed, 0 failed", "cli: 16 passed, 0 failed", "restart: 9 passed, 0 failed",
-  # "k8s: 106 passed, 0 failed"
+  # "k8s: 106 passed, 0 failed", "schema: 204 passed, 0 failed"
   elif read -r p f < <(sed -nE 's/^[a-z][a-z0-9]*: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' "$log" | tail -n 1) && [[ -n "$p" ]]; then
     counted=true
   fi
@@ -60,6 +60,9 @@ mkdir -p reports
 step "unit and integration tests" ./build/shopctl_tests --reporters=console --no-intro=true
 step "scenario suite" ./build/shopctl run scenarios/ --junit reports/scenarios.junit.xml --json reports/scenarios.json
 step "CLI exit codes" bash tests/cli/exit_codes.sh ./build/shopctl
+# docs/scenario.schema.json against the parser: the suite validates, every key the parser knows
+# is in it, broken files are refused by both (npm ajv and yaml, pinned; tests/schema/).
+step "scenario JSON Schema in sync with the parser" bash tests/schema/run.sh ./build/shopctl
 step "shell completion" bash tests/cli/completion.sh ./build/shopctl
 step "identity across a SIGKILL" bash tests/cli/restart_identity.sh ./build/shopctl
 step "scenario suite against a running shop" bash tests/cli/target_mode.sh ./build/shopctl
