@@ -30,14 +30,8 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
     request.headers.set(std::string(security::kServiceTokenHeader),
                         ctx_.credentials.token_for(caller_));
   }
-  CallRecord record;
-  record.caller = caller_;
-  record.callee = callee_;
-  record.method = request.method;
-  record.route = std::string(request.path());
-  record.attempt = attempt;
-  record.trace_id = std::move(trace.trace_id);  // the traceparent above holds it
-  record.at_ms = ctx_.clock.unix_millis();
+  // The traceparent above holds the trace id.
+  CallRecord record = new_record(request, std::move(trace.trace_id), attempt);
   auto started = std::chrono::steady_clock::now();
   try {
     auto response = co_await client_.send(std::move(request), timeout);
@@ -68,16 +62,21 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
   }
 }
 
-void ServiceCaller::record_refused(const Request& request, const std::string& trace_id,
-                                   int attempt) {
+CallRecord ServiceCaller::new_record(const Request& request, std::string trace_id, int attempt) const {
   CallRecord record;
   record.caller = caller_;
   record.callee = callee_;
   record.method = request.method;
   record.route = std::string(request.path());
   record.attempt = attempt;
-  record.trace_id = trace_id;
+  record.trace_id = std::move(trace_id);
   record.at_ms = ctx_.clock.unix_millis();
+  return record;
+}
+
+void ServiceCaller::record_refused(const Request& request, const std::string& trace_id,
+                                   int attempt) {
+  CallRecord record = new_record(request, trace_id, attempt);
   record.outcome = "not_permitted";
   record.refused_by_breaker = true;
   if (metrics_) metrics_->observe_call(callee_, record.outcome, std::chrono::nanoseconds(0));

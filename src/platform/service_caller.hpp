@@ -51,6 +51,9 @@ class ServiceCaller {
   http::Client& client() { return client_; }
 
  private:
+  // A record of one attempt on this edge, before its outcome is known.
+  CallRecord new_record(const http::Request& request, std::string trace_id, int attempt) const;
+
   ServiceContext& ctx_;
   std::string caller_;
   std::string callee_;

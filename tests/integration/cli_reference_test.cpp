@@ -10,16 +10,24 @@
 #include <sstream>
 #include <string>
 
-TEST_CASE("docs/cli.md is exactly what shopctl reference prints") {
-  std::string command = std::string(SHOPCTL_BINARY) + " reference";
+namespace {
+// The output of `shopctl ARGS`, which must exit 0.
+std::string shopctl_output(const std::string& args) {
+  std::string command = std::string(SHOPCTL_BINARY) + " " + args;
   FILE* pipe = popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
-  std::string generated;
+  std::string out;
   std::array<char, 4096> buf{};
-  while (auto n = fread(buf.data(), 1, buf.size(), pipe)) generated.append(buf.data(), n);
+  while (auto n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
   int status = pclose(pipe);
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("docs/cli.md is exactly what shopctl reference prints") {
+  const std::string generated = shopctl_output("reference");
   // Every command is in it, with its options.
   for (const char* section : {"## `shopctl`", "### `shopctl run`", "### `shopctl serve`",
                               "### `shopctl load`", "### `shopctl chaos`", "#### `shopctl fault add`"}) {
@@ -36,13 +44,7 @@ TEST_CASE("docs/cli.md is exactly what shopctl reference prints") {
 }
 
 TEST_CASE("docs/shopctl.1 is exactly what shopctl reference --man prints, a man page of every command") {
-  std::string command = std::string(SHOPCTL_BINARY) + " reference --man";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string generated;
-  std::array<char, 4096> buf{};
-  while (auto n = fread(buf.data(), 1, buf.size(), pipe)) generated.append(buf.data(), n);
-  REQUIRE(pclose(pipe) == 0);
+  const std::string generated = shopctl_output("reference --man");
   CHECK(generated.find(".TH SHOPCTL 1") != std::string::npos);
   for (const char* section : {".SS \"shopctl run\"", ".SS \"shopctl serve\"", ".SS \"shopctl fault add\"",
                               ".SS \"shopctl completion\"", ".SH EXIT STATUS"}) {
