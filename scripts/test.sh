@@ -4,7 +4,8 @@
 # `serve`), the CLI's exit-code checks, a SIGKILL-restart check, a 45 s chaos run, the
 # embedding example built against the installed package (tests/cli/install_example.sh), the web
 # shop and console in a real browser (tests/web/run.sh), the offline checks of the deployment
-# files (deploy/validate/run.sh) and the shop across network namespaces (tests/deploy/netns.sh);
+# files (deploy/validate/run.sh), the shop across network namespaces (tests/deploy/netns.sh) and
+# the OpenAPI description linted by Redocly (tests/openapi/run.sh);
 # then the
 # checks that need instrumented builds (docs/testing.md has what each costs):
 #   - the doctest binary and the scenario suite under ASan+UBSan (build-asan/),
@@ -82,6 +83,9 @@ step "the shop across network namespaces" bash tests/deploy/netns.sh ./build/sho
 # The web shop, the provider's pay page and the operator console in Debian's Chromium, driven
 # by playwright-core (tests/web/; it installs both when missing). Screenshots in reports/web/.
 step "web shop and console in chromium" bash tests/web/run.sh ./build/shopctl
+# docs/openapi.yaml against Redocly CLI's recommended rules (tests/openapi/; npm @redocly/cli,
+# pinned, installed when missing; offline). Errors fail; warnings are printed.
+step "OpenAPI description lints (Redocly)" bash tests/openapi/run.sh
 
 # --- Instrumented builds (docs/testing.md). Each phase prints its time to stderr. ---
 phase_started=0
