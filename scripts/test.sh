@@ -59,7 +59,8 @@ step() {  # step NAME COMMAND...
 echo "== build: $SECONDS s" >&2
 mkdir -p reports
 step "unit and integration tests" ./build/shopctl_tests --reporters=console --no-intro=true
-step "scenario suite" ./build/shopctl run scenarios/ --junit reports/scenarios.junit.xml --json reports/scenarios.json
+# --validate-schema: every gateway answer is checked against docs/openapi.yaml (docs/scenarios.md).
+step "scenario suite" ./build/shopctl run scenarios/ --validate-schema --junit reports/scenarios.junit.xml --json reports/scenarios.json
 step "CLI exit codes" bash tests/cli/exit_codes.sh ./build/shopctl
 step "shell completion" bash tests/cli/completion.sh ./build/shopctl
 step "identity across a SIGKILL" bash tests/cli/restart_identity.sh ./build/shopctl
