@@ -96,7 +96,8 @@ class Validator {
     if (auto ref = schema.find("$ref"); ref != schema.end() && ref->is_string()) {
       const json* target = resolve(ref->get<std::string>());
       if (!target) {
-        add(path, "a schema at " + ref->get<std::string>() + " (the $ref leads nowhere)", describe(v));
+        add(path, "a schema at " + ref->get<std::string>() + " (the $ref leads nowhere)",
+            describe(v));
         return;
       }
       check(v, *target, path, depth + 1);
@@ -153,18 +154,21 @@ class Validator {
 
   void check_string(const std::string& s, const json& schema, const std::string& path) {
     const auto length = code_points(s);
-    if (auto m = schema.find("minLength"); m != schema.end() && m->is_number() &&
-                                           length < m->get<std::size_t>()) {
-      add(path, "at least " + m->dump() + " characters", describe(json(s)) + " (" + std::to_string(length) + ")");
+    if (auto m = schema.find("minLength");
+        m != schema.end() && m->is_number() && length < m->get<std::size_t>()) {
+      add(path, "at least " + m->dump() + " characters",
+          describe(json(s)) + " (" + std::to_string(length) + ")");
     }
-    if (auto m = schema.find("maxLength"); m != schema.end() && m->is_number() &&
-                                           length > m->get<std::size_t>()) {
-      add(path, "at most " + m->dump() + " characters", describe(json(s)) + " (" + std::to_string(length) + ")");
+    if (auto m = schema.find("maxLength");
+        m != schema.end() && m->is_number() && length > m->get<std::size_t>()) {
+      add(path, "at most " + m->dump() + " characters",
+          describe(json(s)) + " (" + std::to_string(length) + ")");
     }
     if (auto p = schema.find("pattern"); p != schema.end() && p->is_string()) {
       const std::regex* re = compiled(p->get<std::string>());
       if (!re) {
-        add(path, "the pattern " + p->dump() + " (which std::regex cannot compile)", describe(json(s)));
+        add(path, "the pattern " + p->dump() + " (which std::regex cannot compile)",
+            describe(json(s)));
       } else if (!std::regex_search(s, *re)) {
         add(path, "a string matching " + p->dump(), describe(json(s)));
       }
@@ -174,13 +178,18 @@ class Validator {
   void check_number(const json& v, const json& schema, const std::string& path) {
     const double d = v.get<double>();
     auto bound = [&](const char* key, auto fails, const char* wanted) {
-      if (auto b = schema.find(key); b != schema.end() && b->is_number() && fails(d, b->get<double>()))
+      if (auto b = schema.find(key);
+          b != schema.end() && b->is_number() && fails(d, b->get<double>()))
         add(path, std::string(wanted) + " " + b->dump(), describe(v));
     };
-    bound("minimum", [](double x, double b) { return x < b; }, "minimum");
-    bound("maximum", [](double x, double b) { return x > b; }, "maximum");
-    bound("exclusiveMinimum", [](double x, double b) { return x <= b; }, "more than");
-    bound("exclusiveMaximum", [](double x, double b) { return x >= b; }, "less than");
+    bound(
+        "minimum", [](double x, double b) { return x < b; }, "minimum");
+    bound(
+        "maximum", [](double x, double b) { return x > b; }, "maximum");
+    bound(
+        "exclusiveMinimum", [](double x, double b) { return x <= b; }, "more than");
+    bound(
+        "exclusiveMaximum", [](double x, double b) { return x >= b; }, "less than");
   }
 
   void check_object(const json& v, const json& schema, const std::string& path, int depth) {
@@ -207,18 +216,21 @@ class Validator {
   }
 
   void check_array(const json& v, const json& schema, const std::string& path, int depth) {
-    if (auto m = schema.find("minItems"); m != schema.end() && m->is_number() && v.size() < m->get<std::size_t>())
+    if (auto m = schema.find("minItems");
+        m != schema.end() && m->is_number() && v.size() < m->get<std::size_t>())
       add(path, "at least " + m->dump() + " items", std::to_string(v.size()) + " items");
-    if (auto m = schema.find("maxItems"); m != schema.end() && m->is_number() && v.size() > m->get<std::size_t>())
+    if (auto m = schema.find("maxItems");
+        m != schema.end() && m->is_number() && v.size() > m->get<std::size_t>())
       add(path, "at most " + m->dump() + " items", std::to_string(v.size()) + " items");
     if (auto items = schema.find("items"); items != schema.end()) {
-      for (std::size_t i = 0; i < v.size() && !full(); ++i) check(v[i], *items, child(path, i), depth + 1);
+      for (std::size_t i = 0; i < v.size() && !full(); ++i)
+        check(v[i], *items, child(path, i), depth + 1);
     }
   }
 
   // How many alternatives `v` fits, and the first mismatch of each that it does not.
-  std::pair<std::size_t, std::string> fits(const json& v, const json& alternatives, const std::string& path,
-                                           int depth) {
+  std::pair<std::size_t, std::string> fits(const json& v, const json& alternatives,
+                                           const std::string& path, int depth) {
     std::size_t n = 0;
     std::string why;
     std::size_t index = 0;
@@ -229,7 +241,8 @@ class Validator {
       if (found.empty()) {
         ++n;
       } else {
-        why += (why.empty() ? "" : "; ") + std::string("#") + std::to_string(index) + ": " + to_string(found[0]);
+        why += (why.empty() ? "" : "; ") + std::string("#") + std::to_string(index) + ": " +
+               to_string(found[0]);
       }
       ++index;
     }
@@ -242,12 +255,18 @@ class Validator {
     }
     if (auto any = schema.find("anyOf"); any != schema.end() && any->is_array()) {
       auto [n, why] = fits(v, *any, path, depth);
-      if (n == 0) add(path, "any of " + std::to_string(any->size()) + " schemas (" + shorten(why, 300) + ")", describe(v));
+      if (n == 0)
+        add(path, "any of " + std::to_string(any->size()) + " schemas (" + shorten(why, 300) + ")",
+            describe(v));
     }
     if (auto one = schema.find("oneOf"); one != schema.end() && one->is_array()) {
       auto [n, why] = fits(v, *one, path, depth);
-      if (n == 0) add(path, "one of " + std::to_string(one->size()) + " schemas (" + shorten(why, 300) + ")", describe(v));
-      if (n > 1) add(path, "exactly one of " + std::to_string(one->size()) + " schemas", describe(v) + ", which fits " + std::to_string(n));
+      if (n == 0)
+        add(path, "one of " + std::to_string(one->size()) + " schemas (" + shorten(why, 300) + ")",
+            describe(v));
+      if (n > 1)
+        add(path, "exactly one of " + std::to_string(one->size()) + " schemas",
+            describe(v) + ", which fits " + std::to_string(n));
     }
   }
 
@@ -340,8 +359,9 @@ ResponseSchema find_response_schema(const json& description, std::string_view me
       out.schema = error_schema(description);
       return out;
     }
-    out.problem = item ? "docs/openapi.yaml describes no " + std::string(method) + " for " + template_path
-                       : "no path of docs/openapi.yaml matches " + std::string(path);
+    out.problem =
+        item ? "docs/openapi.yaml describes no " + std::string(method) + " for " + template_path
+             : "no path of docs/openapi.yaml matches " + std::string(path);
     return out;
   }
   std::string upper(method);
@@ -363,7 +383,8 @@ ResponseSchema find_response_schema(const json& description, std::string_view me
   if (!response) {
     std::string described;
     if (responses)
-      for (const auto& [key, ignored] : responses->items()) described += (described.empty() ? "" : ", ") + key;
+      for (const auto& [key, ignored] : responses->items())
+        described += (described.empty() ? "" : ", ") + key;
     out.problem = "status " + std::to_string(status) + " is not described for " + out.operation +
                   " (described: " + described + ")";
     return out;
@@ -373,7 +394,8 @@ ResponseSchema find_response_schema(const json& description, std::string_view me
     out.problem = "the response of " + out.operation + " is a $ref that leads nowhere";
     return out;
   }
-  if (auto content = response->find("content"); content != response->end() && content->is_object()) {
+  if (auto content = response->find("content");
+      content != response->end() && content->is_object()) {
     for (const auto& [media_type, entry] : content->items()) {
       if (media_type.starts_with("application/json") || media_type.ends_with("+json")) {
         if (entry.contains("schema")) out.schema = &entry.at("schema");

@@ -40,9 +40,9 @@ std::vector<SchemaMismatch> validate_json_schema(const nlohmann::json& value,
 
 // The response schema an OpenAPI description gives for one answer.
 struct ResponseSchema {
-  std::string operation;              // "GET /api/orders/{id}", or "" when none matched
+  std::string operation;                   // "GET /api/orders/{id}", or "" when none matched
   const nlohmann::json* schema = nullptr;  // the JSON body's schema; null: no JSON body described
-  std::string problem;                // set when the answer is not described at all
+  std::string problem;                     // set when the answer is not described at all
 };
 
 // Finds the operation by `method` and the request `path` (its query is ignored) matched against

@@ -9,9 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "services/gateway/openapi_description.hpp"
 #include "../support/built_services.hpp"
 #include "../support/test_shop.hpp"
+#include "services/gateway/openapi_description.hpp"
 
 namespace {
 
@@ -21,9 +21,12 @@ using shopctl::test_support::send;
 // Gateway routes the description leaves out (docs/openapi.yaml, `x-undescribed-routes`): the
 // web shop, the console and their files answer HTML, scripts and styles, not the JSON API.
 const std::set<Operation>& undescribed_web_routes() {
-  static const std::set<Operation> routes = {
-      "GET /",        "HEAD /",         "GET /console",
-      "HEAD /console", "GET /assets/{path}", "HEAD /assets/{path}"};
+  static const std::set<Operation> routes = {"GET /",
+                                             "HEAD /",
+                                             "GET /console",
+                                             "HEAD /console",
+                                             "GET /assets/{path}",
+                                             "HEAD /assets/{path}"};
   return routes;
 }
 
@@ -52,7 +55,7 @@ std::set<Operation> gateway_routes() {
 }
 
 std::set<Operation> described_operations(const nlohmann::json& description) {
-  static const std::set<std::string> methods = {"get", "put",    "post",    "delete",
+  static const std::set<std::string> methods = {"get",     "put",  "post",  "delete",
                                                 "options", "head", "patch", "trace"};
   std::set<Operation> out;
   for (const auto& [path, item] : description.at("paths").items()) {
@@ -93,7 +96,8 @@ std::string join(const std::set<Operation>& ops) {
 
 }  // namespace
 
-TEST_CASE("every gateway route is described in docs/openapi.yaml and every described route exists") {
+TEST_CASE(
+    "every gateway route is described in docs/openapi.yaml and every described route exists") {
   const auto routes = gateway_routes();
   const auto described = described_operations(shopctl::gateway::openapi_description());
   REQUIRE(routes.size() > 10);
@@ -149,6 +153,7 @@ TEST_CASE("GET /openapi.json answers the embedded description as JSON, without a
   CHECK(answer.body.at("paths").contains("/api/orders"));
   CHECK(answer.body.at("components").at("schemas").contains("Error"));
 
-  auto post = send(client, "POST", shop->url("gateway") + "/openapi.json", nlohmann::json::object());
+  auto post =
+      send(client, "POST", shop->url("gateway") + "/openapi.json", nlohmann::json::object());
   CHECK(post.status == 405);
 }

@@ -32,7 +32,8 @@ struct BuiltServices {
     // Built from the registry, as the shop builds them.
     shopctl::shop::ShopConfig config;
     config.password_hashing = platform::security::PasswordHashing::fast_for_tests();
-    for (const auto& spec : shopctl::shop::service_registry()) services.push_back(spec.make(ctx, config));
+    for (const auto& spec : shopctl::shop::service_registry())
+      services.push_back(spec.make(ctx, config));
   }
   ~BuiltServices() {
     services.clear();
