@@ -5,8 +5,9 @@
 # (tests/schema/run.sh), a SIGKILL-restart check, a 45 s chaos run, the embedding example
 # built against the installed package (tests/cli/install_example.sh), the web shop and console
 # in a real browser (tests/web/run.sh), the offline checks of the deployment files
-# (deploy/validate/run.sh) and the shop across network namespaces (tests/deploy/netns.sh); then
-# the checks that need instrumented builds (docs/testing.md has what each costs):
+# (deploy/validate/run.sh), the shop across network namespaces (tests/deploy/netns.sh) and the
+# OpenAPI description linted by Redocly (tests/openapi/run.sh); then the checks that need
+# instrumented builds (docs/testing.md has what each costs):
 #   - the doctest binary and the scenario suite under ASan+UBSan (build-asan/),
 #   - every libFuzzer target for a short fixed time, and the regression inputs (build-asan/),
 #   - the integration tests and the scenario suite under ThreadSanitizer (build-tsan/).
@@ -58,7 +59,8 @@ step() {  # step NAME COMMAND...
 echo "== build: $SECONDS s" >&2
 mkdir -p reports
 step "unit and integration tests" ./build/shopctl_tests --reporters=console --no-intro=true
-step "scenario suite" ./build/shopctl run scenarios/ --junit reports/scenarios.junit.xml --json reports/scenarios.json
+# --validate-schema: every gateway answer is checked against docs/openapi.yaml (docs/scenarios.md).
+step "scenario suite" ./build/shopctl run scenarios/ --validate-schema --junit reports/scenarios.junit.xml --json reports/scenarios.json
 step "CLI exit codes" bash tests/cli/exit_codes.sh ./build/shopctl
 # docs/scenario.schema.json against the parser: the suite validates, every key the parser knows
 # is in it, broken files are refused by both (npm ajv and yaml, pinned; tests/schema/).
@@ -85,6 +87,9 @@ step "the shop across network namespaces" bash tests/deploy/netns.sh ./build/sho
 # The web shop, the provider's pay page and the operator console in Debian's Chromium, driven
 # by playwright-core (tests/web/; it installs both when missing). Screenshots in reports/web/.
 step "web shop and console in chromium" bash tests/web/run.sh ./build/shopctl
+# docs/openapi.yaml against Redocly CLI's recommended rules (tests/openapi/; npm @redocly/cli,
+# pinned, installed when missing; offline). Errors fail; warnings are printed.
+step "OpenAPI description lints (Redocly)" bash tests/openapi/run.sh
 
 # --- Instrumented builds (docs/testing.md). Each phase prints its time to stderr. ---
 phase_started=0

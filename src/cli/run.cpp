@@ -27,6 +27,7 @@ struct RunCliOptions {
   std::vector<std::string> skip_tags;
   bool verbose = false;
   bool fail_fast = false;
+  bool validate_schema = false;
   std::string color = "auto";
   std::vector<std::string> vars;  // NAME=VALUE
   std::string vars_file;
@@ -89,6 +90,7 @@ int run_run(const RunCliOptions& given) {
   options.skip_tags = o.skip_tags;
   options.vars = *vars;
   options.fail_fast = o.fail_fast;
+  options.validate_schema = o.validate_schema;
   if (!o.target.empty()) {
     options.target = o.target;
     options.admin_token = o.admin_token;
@@ -160,6 +162,8 @@ void register_run(CLI::App& app) {
   cmd->add_option("--var", o->vars, "Set ${NAME} for every scenario: NAME=VALUE (repeatable; a scenario's own vars: cannot override it)");
   cmd->add_option("--vars-file", o->vars_file, "YAML map of variables (NAME: VALUE); --var overrides it")->check(CLI::ExistingFile);
   cmd->add_flag("--fail-fast", o->fail_fast, "Start no scenario after the first that fails (the rest are reported skipped)");
+  cmd->add_flag("--validate-schema", o->validate_schema,
+                "Check every gateway answer's JSON body against docs/openapi.yaml (as expect: {schema: true} does)");
   cmd->add_option("--color", o->color, "auto, always or never")->check(CLI::IsMember({"auto", "always", "never"}));
   cmd->callback([o] { set_exit_code(run_run(*o)); });
 

@@ -251,6 +251,9 @@ struct Expectation {
   std::vector<HeaderExpectation> headers;
   std::vector<JsonExpectation> json;
   std::optional<Matcher> latency;  // duration domain: check_duration(the request's wall time)
+  // `schema: true`: the JSON body fits the response schema docs/openapi.yaml gives for the
+  // request's operation and status (scenario/json_schema.hpp); the location is the value's.
+  std::optional<SourceLocation> schema;
   // Expectations on the shop, allowed on any step.
   std::vector<CircuitExpectation> circuit;
   std::vector<TransitionExpectation> circuit_transitions;
@@ -260,7 +263,8 @@ struct Expectation {
   std::vector<ResponseCount> responses;
 
   bool needs_response() const {
-    return status.has_value() || !headers.empty() || !json.empty() || latency.has_value();
+    return status.has_value() || !headers.empty() || !json.empty() || latency.has_value() ||
+           schema.has_value();
   }
 };
 

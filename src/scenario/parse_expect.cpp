@@ -10,7 +10,8 @@ namespace {
 constexpr std::int64_t kNoLimit = std::numeric_limits<std::int64_t>::max();
 
 bool is_response_key(std::string_view key) {
-  return key == "status" || key == "headers" || key == "json" || key == "latency";
+  return key == "status" || key == "headers" || key == "json" || key == "latency" ||
+         key == "schema";
 }
 
 // Reads a breaker name from a mapping key.
@@ -244,8 +245,8 @@ Expectation parse_expectation(Context& ctx, const Field& field, bool responds,
   if (!ctx.require_mapping(field, "{status: 200}")) return expectation;
   const auto entries = ctx.entries(field);
   ctx.reject_unknown_keys(entries,
-                          {"status", "headers", "json", "latency", "circuit", "circuit_transitions",
-                           "calls", "violations", "responses"},
+                          {"status", "headers", "json", "latency", "schema", "circuit",
+                           "circuit_transitions", "calls", "violations", "responses"},
                           "'expect'");
   for (const Field& entry : entries) {
     if (entry.name == "responses") {
@@ -284,6 +285,8 @@ Expectation parse_expectation(Context& ctx, const Field& field, bool responds,
       expectation.status = parse_matcher(ctx, entry, MatcherDomain::status, "status");
     } else if (entry.name == "latency") {
       expectation.latency = parse_matcher(ctx, entry, MatcherDomain::duration, "latency");
+    } else if (entry.name == "schema") {
+      if (auto on = ctx.boolean(entry); on && *on) expectation.schema = ctx.location(entry.mark);
     } else if (entry.name == "headers" || entry.name == "json") {
       response_matchers(ctx, entry, expectation.headers, expectation.json);
     } else if (entry.name == "circuit") {

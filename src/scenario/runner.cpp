@@ -16,6 +16,8 @@
 #include "platform/yaml_json.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/isolation.hpp"
+#include "scenario/json_schema.hpp"
+#include "services/gateway/openapi_description.hpp"
 #include "shop/shop.hpp"
 #include "platform/json_text.hpp"
 
@@ -237,6 +239,8 @@ struct Response {
   std::optional<json> json_body;  // parsed once, when the body is JSON
   std::chrono::nanoseconds latency{0};
   std::string trace_id;
+  std::string method;  // of the request, for the schema check
+  std::string url;
 };
 
 class ScenarioRun {
@@ -498,6 +502,9 @@ class ScenarioRun {
           check_shop_expectations(*step.expect, first_attempt_seq_, scratch, collect, &response);
         }
       }
+      if ((step.expect && step.expect->schema) || options_.validate_schema) {
+        check_response_schema(step.expect ? step.expect->schema : std::nullopt, step, response, collect);
+      }
       last = std::move(response);
       last_response_ = last;
       if (attempt_failures.empty()) {
@@ -549,6 +556,8 @@ class ScenarioRun {
     }
     auto t0 = Clock::now();
     Response r;
+    r.method = rec.method;
+    r.url = url;
     try {
       auto res = client_.send_url(url, std::move(req), remaining());
       r.status = res.status;
@@ -659,6 +668,38 @@ class ScenarioRun {
     }
     std::string url = path.rfind("http://", 0) == 0 ? path : driver_.url(a.service) + path;
     return send(encode_unsafe_url_chars(url), std::move(req), sr);
+  }
+
+  // `schema: true` (`asked`) or --validate-schema: the JSON body against the response schema
+  // docs/openapi.yaml gives for the request's operation and status (scenario/json_schema.hpp).
+  // The flag checks the gateway's JSON answers only; `schema: true` on any other answer fails,
+  // as the description is the gateway's.
+  template <class Fail>
+  void check_response_schema(const std::optional<SourceLocation>& asked, const Step& step,
+                             const Response& r, Fail& fail) {
+    const SourceLocation where = asked ? *asked : step.loc;
+    const std::string gateway = driver_.url("gateway");
+    if (!r.url.starts_with(gateway) || (r.url.size() > gateway.size() && r.url[gateway.size()] != '/')) {
+      if (asked) fail(where, "schema: " + r.method + " " + r.url + " did not go to the gateway, and docs/openapi.yaml describes the gateway only", &r);
+      return;
+    }
+    const std::string path = r.url.substr(gateway.size());
+    // What the description leaves out on purpose (its x-undescribed-routes): the admin plane,
+    // and the pages and files that answer HTML, scripts and styles. The flag passes them by,
+    // and every answer once a fault was injected.
+    const bool json_answer = r.headers.get("Content-Type").value_or("").find("json") != std::string_view::npos;
+    if (!asked && (path.starts_with("/_admin") || !json_answer || injected_fault_)) return;
+    const json& description = gateway::openapi_description();
+    const auto found = find_response_schema(description, r.method, path, r.status);
+    if (!found.problem.empty()) return fail(where, "schema: " + found.problem, &r);
+    if (!found.schema) return;
+    const std::string answer = "the " + std::to_string(r.status) + " answer of " + found.operation;
+    if (!r.json_body) return fail(where, "schema: " + answer + " is not JSON", &r);
+    const auto mismatches = validate_json_schema(*r.json_body, *found.schema, description);
+    if (mismatches.empty()) return;
+    std::string message = "schema: " + answer + " does not fit docs/openapi.yaml: ";
+    for (std::size_t i = 0; i < mismatches.size(); ++i) message += (i ? "; " : "") + to_string(mismatches[i]);
+    fail(where, message, &r);
   }
 
   template <class Fail>
@@ -811,6 +852,7 @@ class ScenarioRun {
   }
 
   std::string add_fault(const FaultSpec& spec) {
+    injected_fault_ = true;
     auto body = expand(spec.to_json(), vars_);
     auto res = driver_.admin(client_, "POST", "/_admin/faults", body, std::chrono::seconds(5));
     if (res.status != 201) throw StepError("the shop refused the fault: " + res.raw);
@@ -877,6 +919,7 @@ class ScenarioRun {
     child->own_traces_ = own_traces_;
     child->start_seq_ = start_seq_;
     child->step_cursor_ = step_cursor_;
+    child->injected_fault_ = injected_fault_.load();
     return child;
   }
 
@@ -1013,6 +1056,9 @@ class ScenarioRun {
   std::uint64_t step_cursor_ = 0;
   std::uint64_t first_attempt_seq_ = 0;
   std::optional<Failure> timed_out_in_;  // the step that was running when the deadline passed
+  // A fault was injected: answers may be ones the API never gives (an injected 502, a custom
+  // body), so --validate-schema stops checking; `schema: true` still checks.
+  std::atomic<bool> injected_fault_{false};
   std::shared_ptr<PayLinks> pay_links_ = std::make_shared<PayLinks>();
   std::shared_ptr<OwnTraces> own_traces_ = std::make_shared<OwnTraces>();  // --target only
   std::optional<Response> last_response_;  // the last answer of the last response step

@@ -32,6 +32,9 @@ struct RunOptions {
   // --fail-fast: after the first scenario that does not pass, start no other (they are
   // reported skipped); those already running finish.
   bool fail_fast = false;
+  // --validate-schema: every gateway answer of every step is checked against the OpenAPI
+  // description, as `expect: {schema: true}` checks one (docs/scenarios.md).
+  bool validate_schema = false;
   std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
 };
 

@@ -27,6 +27,7 @@
 #include "platform/service.hpp"
 #include "services/gateway/gateway_service.hpp"
 #include "shop/registry.hpp"
+#include "../support/built_services.hpp"
 
 namespace {
 
@@ -34,44 +35,7 @@ namespace fs = std::filesystem;
 namespace arch = shopctl::platform::architecture;
 namespace platform = shopctl::platform;
 
-// The services of a shop, constructed (routes registered) but never started: no port, no
-// database file.
-struct BuiltServices {
-  BuiltServices()
-      : dir(fs::temp_directory_path() / ("shopctl-arch-" + std::to_string(::getpid()))),
-        credentials(std::string(64, 'k'), clock),
-        log(platform::LogLevel::off),
-        ctx{io, clock, faults, calls, credentials, peers, log, "admin-token", dir} {
-    // Built from the registry, as the shop builds them.
-    shopctl::shop::ShopConfig config;
-    config.password_hashing = platform::security::PasswordHashing::fast_for_tests();
-    for (const auto& spec : shopctl::shop::service_registry()) services.push_back(spec.make(ctx, config));
-  }
-  ~BuiltServices() {
-    services.clear();
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
-  }
-
-  platform::Service& get(const std::string& name) {
-    for (auto& s : services) {
-      if (s->name() == name) return *s;
-    }
-    FAIL("no service " << name);
-    throw std::logic_error("unreachable");
-  }
-
-  boost::asio::io_context io;
-  fs::path dir;
-  platform::SimulatedClock clock;
-  platform::FaultTable faults;
-  platform::CallLog calls;
-  platform::security::ServiceCredentials credentials;
-  platform::PeerDirectory peers;
-  platform::Logger log;
-  platform::ServiceContext ctx;
-  std::vector<std::unique_ptr<platform::Service>> services;
-};
+using shopctl::test_support::BuiltServices;
 
 using Rule =
     std::tuple<std::string, std::string, std::string>;    // caller, callee, "METHOD /pattern"

@@ -785,3 +785,32 @@ TEST_CASE("parse_scenario_file reports a missing file instead of throwing") {
   CHECK(result.diagnostics[0].message == "no such file or directory");
   CHECK_FALSE(result.ok());
 }
+
+TEST_CASE("expect: {schema: true} asks for the OpenAPI check; false is no check; anything else is refused in place") {
+  auto result = parse_scenario_text(with_step(R"yaml(  - request: {GET: /api/cart}
+    expect: {status: 200, schema: true}
+  - request: {GET: /api/cart}
+    expect: {schema: false}
+)yaml"),
+                                    "s.yaml");
+  REQUIRE(result.diagnostics.empty());
+  REQUIRE(result.scenario);
+  const Expectation& on = *result.scenario->steps[0].expect;
+  REQUIRE(on.schema);
+  CHECK(on.schema->line == 4);
+  CHECK(on.schema->column == 35);
+  CHECK(on.needs_response());
+  CHECK_FALSE(result.scenario->steps[1].expect->schema);
+
+  const auto d = problems(with_step(R"yaml(  - request: {GET: /a}
+    expect: {schema: yes please}
+  - stop: catalog
+    expect: {schema: true}
+  - request: {GET: /a}
+    expect: {schema: "true"}
+)yaml"));
+  CHECK(d.size() == 3);
+  CHECK(at(only(d, "'schema' must be true or false, not 'yes please'")) == "4:22");
+  CHECK(at(only(d, "'schema' needs a response, and a stop step has none")) == "6:14");
+  CHECK(at(only(d, "'schema' must be true or false, not the string")) == "8:22");
+}

@@ -4,6 +4,7 @@
 #include "platform/observe/call_outcome.hpp"
 #include "platform/security/jwt.hpp"
 #include "services/gateway/gateway_model.hpp"
+#include "services/gateway/openapi_description.hpp"
 #include "services/gateway/web_routes.hpp"
 
 namespace shopctl::gateway {
@@ -60,6 +61,7 @@ GatewayService::GatewayService(platform::ServiceContext& ctx, GatewaySettings se
       host_.routes().add(contract.method, contract.pattern, Access::anyone(), handler);
     }
   }
+  add_openapi_route(host_);
   add_web_routes(host_);
   add_console_routes(ctx, host_);
 }
