@@ -58,8 +58,10 @@ step() {  # step NAME COMMAND...
 echo "== build: $SECONDS s" >&2
 mkdir -p reports
 step "unit and integration tests" ./build/shopctl_tests --reporters=console --no-intro=true
-step "scenario suite" ./build/shopctl run scenarios/ --junit reports/scenarios.junit.xml --json reports/scenarios.json
+step "scenario suite" ./build/shopctl run scenarios/ --junit reports/scenarios.junit.xml --json reports/scenarios.json \
+  --html reports/scenarios.html
 step "CLI exit codes" bash tests/cli/exit_codes.sh ./build/shopctl
+step "HTML reports of run and load" bash tests/cli/reports.sh ./build/shopctl
 step "shell completion" bash tests/cli/completion.sh ./build/shopctl
 step "identity across a SIGKILL" bash tests/cli/restart_identity.sh ./build/shopctl
 step "scenario suite against a running shop" bash tests/cli/target_mode.sh ./build/shopctl
