@@ -62,6 +62,7 @@ step "scenario suite" ./build/shopctl run scenarios/ --junit reports/scenarios.j
   --html reports/scenarios.html
 step "CLI exit codes" bash tests/cli/exit_codes.sh ./build/shopctl
 step "HTML reports of run and load" bash tests/cli/reports.sh ./build/shopctl
+step "a recorded session replays (serve --record)" bash tests/cli/record.sh ./build/shopctl
 step "shell completion" bash tests/cli/completion.sh ./build/shopctl
 step "identity across a SIGKILL" bash tests/cli/restart_identity.sh ./build/shopctl
 step "scenario suite against a running shop" bash tests/cli/target_mode.sh ./build/shopctl
