@@ -197,7 +197,9 @@ std::string graph_section(const json& calls) {
 // The request a failure answers to: the last request of the step it names.
 const json* request_of(const json& scenario, const json& failure) {
   const json* found = nullptr;
-  for (const auto& step : scenario.value("steps", json::array()))
+  if (!scenario.contains("steps") || !scenario["steps"].is_array()) return found;
+  // By reference into `scenario`: the pointer returned must outlive this function.
+  for (const auto& step : scenario["steps"])
     if (str(step, "name") == str(failure, "step") && str(step, "phase") == str(failure, "phase") &&
         step.contains("requests") && !step["requests"].empty())
       found = &step["requests"].back();

@@ -24,6 +24,16 @@ done
 check "run report fetches nothing (no http(s):// src/href)" lacks "$tmp/r.html" '(src|href)="https?://'
 check "run report has no script" lacks "$tmp/r.html" '<script'
 
+# A failing scenario: its failure with the expectation, the request and the response.
+sed 's/expect: {status: 200, json: {$.status: PAID/expect: {status: 299, json: {$.status: PAID/' \
+  "$here/scenarios/flow/checkout-and-pay.yaml" >"$tmp/failing.yaml"
+"$shopctl" run "$tmp/failing.yaml" --html "$tmp/f.html" >"$tmp/fail.out" 2>&1
+code=$?
+check "a failing scenario exits 4 (got $code)" test "$code" -eq 4
+for section in 'class="failure"' 'Expectation:' 'Request:</p><pre>GET http' 'Response:</p><pre>200 ' ' open>'; do
+  check "failure report has $section" has "$tmp/f.html" "$section"
+done
+
 "$shopctl" load --duration 2s --users 4 --html "$tmp/l.html" >"$tmp/load.out" 2>&1
 code=$?
 check "load --duration 2s exits 0 (got $code)" test "$code" -eq 0
