@@ -60,8 +60,11 @@ echo "== build: $SECONDS s" >&2
 mkdir -p reports
 step "unit and integration tests" ./build/shopctl_tests --reporters=console --no-intro=true
 # --validate-schema: every gateway answer is checked against docs/openapi.yaml (docs/scenarios.md).
-step "scenario suite" ./build/shopctl run scenarios/ --validate-schema --junit reports/scenarios.junit.xml --json reports/scenarios.json
+step "scenario suite" ./build/shopctl run scenarios/ --validate-schema --junit reports/scenarios.junit.xml \
+  --json reports/scenarios.json --html reports/scenarios.html
 step "CLI exit codes" bash tests/cli/exit_codes.sh ./build/shopctl
+step "HTML reports of run and load" bash tests/cli/reports.sh ./build/shopctl
+step "a recorded session replays (serve --record)" bash tests/cli/record.sh ./build/shopctl
 # docs/scenario.schema.json against the parser: the suite validates, every key the parser knows
 # is in it, broken files are refused by both (npm ajv and yaml, pinned; tests/schema/).
 step "scenario JSON Schema in sync with the parser" bash tests/schema/run.sh ./build/shopctl

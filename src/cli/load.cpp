@@ -13,6 +13,7 @@
 #include "load/engine.hpp"
 #include "load/report.hpp"
 #include "observe_tools/fault_spec.hpp"
+#include "observe_tools/html_report.hpp"
 #include "platform/duration.hpp"
 #include "platform/security/password.hpp"
 #include "platform/yaml_json.hpp"
@@ -45,6 +46,7 @@ struct LoadCliOptions {
   std::string fault_for = "0s";
   std::string card = "4242424242424242";
   std::string json_file;
+  std::string html_file;
   bool quiet = false;
   std::vector<std::string> vars;  // NAME=VALUE
   std::string vars_file;
@@ -259,6 +261,14 @@ int run_load_command(const LoadCliOptions& given) {
       return kExitUsage;
     }
   }
+  if (!o.html_file.empty()) {
+    std::ofstream out(o.html_file);
+    out << observe_tools::load_html_report(load::json_report(result, verdicts));
+    if (!out) {
+      std::cerr << "shopctl load: cannot write " << o.html_file << "\n";
+      return kExitUsage;
+    }
+  }
   for (const auto& v : verdicts)
     if (!v.outcome.passed) return kExitExpectation;
   return kExitOk;
@@ -280,6 +290,7 @@ void register_load(CLI::App& app) {
       "  shopctl load --users 32 --duration 10s\n"
       "  shopctl load --rate 200 --duration 30s --mix checkout=1 --threshold 'checkout.p99<20ms'\n"
       "  shopctl load --users 16 --threshold 'p99<50ms' --threshold 'errors<0.1%' --json load.json\n"
+      "  shopctl load --users 16 --duration 20s --html reports/load.html\n"
       "  shopctl load --users 16 --duration 20s --fault-at 5s --fault-for 5s \\\n"
       "      --fault '{\"target\":\"catalog\",\"type\":\"delay\",\"delay_ms\":2000,\"from\":\"order\"}'\n"
       "  shopctl load --users 16 --faults scenarios/resilience/catalog-hangs-breaker-opens.yaml\n"
@@ -310,6 +321,8 @@ void register_load(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "Threads of the load generator")->capture_default_str()->check(CLI::Range(1, 64));
   cmd->add_option("--shop-threads", o->shop_threads, "Threads of the in-process shop (0: the number of cores)");
   cmd->add_option("--json", o->json_file, "Write the report as JSON to this file");
+  cmd->add_option("--html", o->html_file,
+                  "Write a self-contained HTML report (latency and throughput over time, faults, breakers)");
   cmd->add_flag("--quiet", o->quiet, "No progress lines");
   cmd->callback([o] { set_exit_code(run_load_command(*o)); });
 }

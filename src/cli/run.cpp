@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "observe_tools/html_report.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/report.hpp"
@@ -23,6 +24,7 @@ struct RunCliOptions {
   std::string admin_token;
   std::string junit;
   std::string json;
+  std::string html;
   std::vector<std::string> tags;
   std::vector<std::string> skip_tags;
   bool verbose = false;
@@ -127,6 +129,7 @@ int run_run(const RunCliOptions& given) {
   };
   if (!o.junit.empty()) write(o.junit, scenario::junit_xml(summary));
   if (!o.json.empty()) write(o.json, scenario::json_report(summary).dump(2) + "\n");
+  if (!o.html.empty()) write(o.html, observe_tools::run_html_report(scenario::json_report(summary)));
 
   if (summary.errors() > 0) return kExitShop;
   if (summary.failed() > 0) return kExitExpectation;
@@ -145,6 +148,7 @@ void register_run(CLI::App& app) {
       "  shopctl run scenarios/\n"
       "  shopctl run scenarios/resilience --jobs 1 --verbose\n"
       "  shopctl run scenarios/ --junit reports/junit.xml --json reports/run.json\n"
+      "  shopctl run scenarios/ --html reports/scenarios.html\n"
       "  shopctl run scenarios/ --tags checkout --skip-tags slow\n"
       "  shopctl run scenarios/ --var email=ada@shop.test --vars-file ci.yaml --fail-fast\n"
       "  shopctl run scenarios/flow --target http://127.0.0.1:8080 --admin-token adm_...\n");
@@ -156,6 +160,8 @@ void register_run(CLI::App& app) {
   cmd->add_option("--admin-token", o->admin_token, "The running shop's admin token (with --target)");
   cmd->add_option("--junit", o->junit, "Write a JUnit XML report (one testcase per scenario)");
   cmd->add_option("--json", o->json, "Write a JSON report (steps, requests, calls, breaker transitions)");
+  cmd->add_option("--html", o->html,
+                  "Write a self-contained HTML report (steps, timings, failures, each scenario's call graph)");
   cmd->add_option("--tags", o->tags, "Run only scenarios with one of these tags")->delimiter(',');
   cmd->add_option("--skip-tags", o->skip_tags, "Skip scenarios with any of these tags")->delimiter(',');
   cmd->add_flag("-v,--verbose", o->verbose, "Print every step as it runs");

@@ -2,12 +2,15 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <memory>
+#include <mutex>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/launcher.hpp"
 #include "platform/http/client.hpp"
+#include "scenario/recorder.hpp"
 #include "shop/registry.hpp"
 #include "shop/shop.hpp"
 
@@ -31,6 +34,7 @@ struct ServeOptions {
   std::string log_format = "text";
   unsigned threads = 0;
   bool print_config = false;
+  std::string record;  // a scenario file the session's public traffic is written to
 };
 
 int run_serve(const ServeOptions& o) {
@@ -64,6 +68,11 @@ int run_serve(const ServeOptions& o) {
   if (!o.bind.empty()) config.host = o.bind;
   if (o.admin_port >= 0) config.admin_port = static_cast<std::uint16_t>(o.admin_port);
   if (!config.ports.count("gateway")) config.ports["gateway"] = static_cast<std::uint16_t>(o.gateway_port);
+  if (!o.record.empty() && (o.processes || (!config.only.empty() && std::find(config.only.begin(), config.only.end(),
+                                                                                "gateway") == config.only.end()))) {
+    std::cerr << "shopctl serve: --record needs the gateway in this process (no --processes, --only with gateway)\n";
+    return kExitUsage;
+  }
   if (o.processes) {
     if (!config.only.empty()) {
       std::cerr << "shopctl serve: --processes runs every service; it takes no --only\n";
@@ -91,6 +100,22 @@ int run_serve(const ServeOptions& o) {
   options.threads = o.threads;
   options.log_level = platform::parse_log_level(o.log_level).value_or(platform::LogLevel::info);
   options.log_format = o.log_format == "json" ? platform::LogFormat::json : platform::LogFormat::text;
+  // --record: every public answer goes to the recorder, and the file is rewritten whole
+  // (through a rename) after each one, so that it is a complete scenario whenever we stop.
+  std::shared_ptr<scenario::SessionRecorder> recorder;
+  if (!o.record.empty()) {
+    scenario::RecorderOptions recording;
+    recording.name = "recorded session (" + fs::path(o.record).stem().string() + ")";
+    recording.demo_email = config.demo_email;
+    recording.replay_demo_password = shop::ShopConfig{}.demo_password;
+    recorder = std::make_shared<scenario::SessionRecorder>(recording);
+    auto write_mu = std::make_shared<std::mutex>();
+    options.public_traffic = [recorder, write_mu, file = o.record](const platform::PublicExchange& e) {
+      recorder->record(e);
+      std::lock_guard lock(*write_mu);
+      recorder->write(file);
+    };
+  }
 
   // Signals are taken synchronously by this thread; the shop's threads never see them.
   sigset_t signals;
@@ -149,6 +174,14 @@ int run_serve(const ServeOptions& o) {
   std::fflush(stdout);
   shop->shutdown(std::chrono::milliseconds(3000));
   shop.reset();
+  if (recorder) {
+    if (recorder->write(o.record))
+      std::printf("shopctl: %zu step(s) recorded in %s (replay: shopctl run %s)\n", recorder->steps(), o.record.c_str(),
+                  o.record.c_str());
+    else
+      std::printf("shopctl: nothing recorded (no /api/ request went through the gateway), %s not written\n",
+                  o.record.c_str());
+  }
   std::printf("shopctl: stopped\n");
   return kExitOk;
 }
@@ -163,6 +196,7 @@ void register_serve(CLI::App& app) {
       "  shopctl serve                          # gateway on :8080, data in .shopctl/data\n"
       "  shopctl serve --data-dir D --gateway-port 0  # any free port, kept in D/identity.json\n"
       "  shopctl serve --ephemeral --gateway-port 0\n"
+      "  shopctl serve --ephemeral --record session.yaml  # then: shopctl run session.yaml\n"
       "  shopctl serve --config shop.yaml --log-format json\n"
       "  shopctl serve --processes --ephemeral        # one process per service\n"
       "  shopctl serve --only catalog --bind 10.0.0.2 --config split.yaml --admin-port 9000\n"
@@ -191,6 +225,8 @@ void register_serve(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));
   cmd->add_option("--threads", o->threads, "Threads serving requests (0: the number of cores)");
+  cmd->add_option("--record", o->record,
+                  "Write the public /api/ traffic as a scenario file, for shopctl run to replay (docs/scenarios.md)");
   cmd->add_flag("--print-config", o->print_config, "Print the effective settings and exit");
   cmd->callback([o] { set_exit_code(run_serve(*o)); });
 }

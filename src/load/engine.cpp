@@ -77,7 +77,7 @@ struct Stats {
   std::uint64_t created = 0, paid = 0, failed = 0, unsettled = 0, dropped = 0, abandoned = 0;
   // Since the last progress tick.
   LatencyStats interval_latency;
-  std::uint64_t interval_requests = 0, interval_journeys = 0;
+  std::uint64_t interval_requests = 0, interval_journeys = 0, interval_errors = 0;
 };
 
 struct Shared {
@@ -217,7 +217,10 @@ awaitable<Answer> send(Worker& w, Call call, const OperationContext* op = nullpt
     }
     w.stats.interval_latency.add(took);
     ++w.stats.interval_requests;
-    if (!error.empty()) ++w.stats.errors_by_code[error];
+    if (!error.empty()) {
+      ++w.stats.errors_by_code[error];
+      ++w.stats.interval_errors;
+    }
   }
   if (!error.empty()) answer.status = answer.ok() ? -answer.status : 0;  // not what was expected
   co_return answer;
@@ -624,6 +627,8 @@ LoadResult run_load(const LoadOptions& o) {
   result.setup_seconds = std::chrono::duration<double>(Clock::now() - setup_began).count();
   if (o.on_measuring) o.on_measuring();
   shared.start = Clock::now();
+  auto start_unix_ms = std::chrono::duration<double, std::milli>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
   shared.deadline = shared.start + o.duration;
   shared.measuring = true;
   result.mode = o.rate > 0 ? "open" : "closed";
@@ -664,14 +669,15 @@ LoadResult run_load(const LoadOptions& o) {
       p.note = note;
       double interval = std::chrono::duration<double>(now - last_tick).count();
       LatencyStats lat;
-      std::uint64_t reqs = 0, journeys = 0;
+      std::uint64_t reqs = 0, journeys = 0, errors = 0;
       for (auto& w : workers) {
         std::lock_guard lock(w->stats.mu);
         lat.merge(w->stats.interval_latency);
         w->stats.interval_latency.clear();
         reqs += w->stats.interval_requests;
         journeys += w->stats.interval_journeys;
-        w->stats.interval_requests = w->stats.interval_journeys = 0;
+        errors += w->stats.interval_errors;
+        w->stats.interval_requests = w->stats.interval_journeys = w->stats.interval_errors = 0;
         p.requests += w->stats.requests.count;
         p.errors += w->stats.requests.errors;
         p.orders_paid += w->stats.paid;
@@ -680,6 +686,10 @@ LoadResult run_load(const LoadOptions& o) {
       p.requests_per_second = interval > 0 ? static_cast<double>(reqs) / interval : 0;
       p.journeys_per_second = interval > 0 ? static_cast<double>(journeys) / interval : 0;
       p.p99_ms = lat.quantile_ms(0.99);
+      if (interval > 0) {
+        result.timeline.push_back({p.elapsed_s, p.requests_per_second, static_cast<double>(errors) / interval,
+                                   lat.quantile_ms(0.50), lat.quantile_ms(0.90), p.p99_ms});
+      }
       last_tick = now;
       if (o.on_progress) o.on_progress(p);
     }
@@ -706,6 +716,8 @@ LoadResult run_load(const LoadOptions& o) {
     try {
       auto a = admin->send("GET", "/_admin/calls?since=" + std::to_string(calls_seq));
       if (a.ok() && a.body.contains("transitions")) result.breaker_transitions = a.body["transitions"];
+      for (auto& t : result.breaker_transitions)
+        t["at_s"] = std::max(0.0, (t.value("at_ms", 0.0) - start_unix_ms) / 1000);
     } catch (const http::TransportError&) {
     }
   }

@@ -84,6 +84,14 @@ struct Progress {
   std::string note;                // "faults on", "faults off"
 };
 
+// One progress tick (about a second) of the measured window, for the report's charts.
+struct Sample {
+  double at_s = 0;                 // the end of the interval, since the start
+  double requests_per_second = 0;  // in the interval
+  double errors_per_second = 0;
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0;  // of the interval's requests
+};
+
 struct LoadResult {
   double seconds = 0;  // from the first journey to the end of the last
   std::string mode;    // closed or open
@@ -97,6 +105,8 @@ struct LoadResult {
   std::uint64_t orders_created = 0, orders_paid = 0, orders_failed = 0, orders_unsettled = 0;
   std::uint64_t orders_abandoned = 0;  // pay links left unused on purpose (abandon_share)
   std::uint64_t dropped = 0;  // open loop: starts with no idle user
+  std::vector<Sample> timeline;  // one per progress tick
+  // Each with "at_s" (since the start) beside the shop's "at_ms" (its clock's Unix time).
   nlohmann::json breaker_transitions = nlohmann::json::array();
   nlohmann::json fault_events = nlohmann::json::array();
   double setup_seconds = 0;

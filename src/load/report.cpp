@@ -130,6 +130,11 @@ nlohmann::json json_report(const LoadResult& r, const std::vector<Verdict>& verd
   j["dropped"] = r.dropped;
   j["breaker_transitions"] = r.breaker_transitions;
   j["faults"] = r.fault_events;
+  j["timeline"] = nlohmann::json::array();
+  for (const auto& t : r.timeline)
+    j["timeline"].push_back({{"at_s", t.at_s}, {"requests_per_second", t.requests_per_second},
+                             {"errors_per_second", t.errors_per_second},
+                             {"latency_ms", {{"p50", t.p50_ms}, {"p90", t.p90_ms}, {"p99", t.p99_ms}}}});
   j["thresholds"] = nlohmann::json::array();
   for (const auto& v : verdicts)
     j["thresholds"].push_back({{"expr", v.threshold.text}, {"value", v.outcome.actual},

@@ -12,6 +12,7 @@
 #include "platform/http/server.hpp"
 #include "platform/observe/call_log.hpp"
 #include "platform/observe/log.hpp"
+#include "platform/observe/public_traffic.hpp"
 #include "platform/peer_directory.hpp"
 #include "platform/security/service_credential.hpp"
 #include "platform/store/database.hpp"
@@ -48,6 +49,8 @@ struct ServiceContext {
   std::string bind_host = "127.0.0.1";
   // Connection cap and timeouts of every listener (config `http:`).
   http::ServerLimits http_limits = {};
+  // Told of every public request the gateway answers (`serve --record`); empty: not recorded.
+  PublicTrafficObserver public_traffic = {};
 
   // The address this process's services are called at from this process: the bind address,
   // or loopback when it binds every address (0.0.0.0, ::).

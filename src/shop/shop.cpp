@@ -210,6 +210,7 @@ Shop::Shop(ShopConfig config, ShopOptions options)
   ctx.http_limits = {c.http_max_connections, c.http_header_timeout, c.http_body_timeout,
                      c.http_idle_timeout};
   ctx.bind_host = c.host;
+  ctx.public_traffic = options_.public_traffic;
 
   // The services of this process, from the registry; where the others listen, from `peers:`.
   for (const auto& spec : service_registry()) {

@@ -14,6 +14,7 @@
 #include "platform/http/message.hpp"
 #include "platform/observe/call_log.hpp"
 #include "platform/observe/log.hpp"
+#include "platform/observe/public_traffic.hpp"
 #include "shop/config.hpp"
 #include "shop/identity.hpp"
 
@@ -28,6 +29,8 @@ struct ShopOptions {
   unsigned threads = 0;  // 0: the number of cores (at least 1, at most 4)
   platform::LogLevel log_level = platform::LogLevel::warn;
   platform::LogFormat log_format = platform::LogFormat::text;
+  // Told of every public request the gateway answers (`serve --record`); empty: not recorded.
+  platform::PublicTrafficObserver public_traffic;
 };
 
 struct ServiceInfo {

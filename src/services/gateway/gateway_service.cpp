@@ -1,5 +1,7 @@
 #include "services/gateway/gateway_service.hpp"
 
+#include <optional>
+
 #include "platform/error.hpp"
 #include "platform/observe/call_outcome.hpp"
 #include "platform/security/jwt.hpp"
@@ -77,7 +79,23 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
   inbound.route = req.route;
   inbound.trace_id = req.trace_id;
   inbound.at_ms = ctx_.clock.unix_millis();
+  // Only when someone records the public traffic: a copy of what the client sent.
+  std::optional<platform::PublicExchange> exchange;
+  if (ctx_.public_traffic) {
+    exchange.emplace();
+    exchange->method = req.method;
+    exchange->target = req.target;
+    exchange->request_body = req.body;
+    if (auto v = req.headers.get("Content-Type")) exchange->content_type = std::string(*v);
+    if (auto v = req.headers.get("Idempotency-Key")) exchange->idempotency_key = std::string(*v);
+    exchange->authorized = req.headers.get("Authorization").has_value();
+  }
   auto finish = [&](Response& res) {
+    if (exchange) {
+      exchange->status = res.status;
+      exchange->response_body = res.body;
+      ctx_.public_traffic(*exchange);
+    }
     inbound.status = res.status;
     inbound.outcome = platform::call_outcome(res.status);
     inbound.duration = std::chrono::steady_clock::now() - started;

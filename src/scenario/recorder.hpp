@@ -1,0 +1,90 @@
+#pragma once
+// `shopctl serve --record FILE`: the gateway's public traffic of a session, written as a
+// scenario that `shopctl run FILE` replays against a fresh shop (docs/scenarios.md,
+// "Recorded sessions"). Pure bookkeeping: it is told of each exchange and renders YAML.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "platform/observe/public_traffic.hpp"
+
+namespace shopctl::scenario {
+
+struct RecorderOptions {
+  std::string name = "recorded session";
+  // The demo user: a login as this user is replayed with `replay_demo_password` (the password
+  // a fresh scenario shop gives it, public in docs), never with the password typed.
+  std::string demo_email = "demo@shop.test";
+  std::string replay_demo_password = "demo-password-1";
+};
+
+// Turns exchanges into scenario steps:
+//  - register and login become `register:` / `login:` steps; an email registered in the
+//    session becomes "local-${run_id}@domain" (a var), its password a var with a made-up
+//    value; a login as someone not registered in the session (and not the demo user) gets a
+//    `register:` step of its own first, so a fresh shop knows the account;
+//  - every other /api/ request becomes a `request:` step with its body, `auth: none` when it
+//    carried no token (the runner's login sends the token otherwise: no token is written);
+//  - each step expects the status the session got;
+//  - an id-like string of an answer (`id`, `*_id`, `pay_url`) that a later request uses in its
+//    path, query or JSON body is captured from the latest answer that held it and written
+//    as ${name} where it is used;
+//  - a provider webhook (the shopper paid on the provider's page, outside the gateway) becomes
+//    a `pay:` step for the order with a test card of the same outcome.
+class SessionRecorder {
+ public:
+  explicit SessionRecorder(RecorderOptions options = {});
+
+  // Takes one exchange; thread-safe.
+  void record(const platform::PublicExchange& exchange);
+  // The number of steps so far.
+  std::size_t steps() const;
+  // The scenario so far, a complete file (empty steps: no file can be made yet, "").
+  std::string yaml() const;
+  // Writes yaml() to `file` through a temporary file and a rename, so that the file on disk is
+  // always complete. Returns false when there is nothing to write or it could not be written.
+  bool write(const std::filesystem::path& file) const;
+
+ private:
+  struct Step {
+    std::vector<std::string> comments;
+    std::string name;
+    std::string action;  // "request: {...}", without the leading "- "
+    int status = 0;
+    std::map<std::string, std::string> captures;  // name -> JSONPath
+  };
+  struct Candidate {
+    std::size_t step = 0;
+    std::string path;  // JSONPath into that step's answer
+    std::string key;   // the name it is captured as when used
+  };
+
+  void record_locked(const platform::PublicExchange& e);
+  std::string use(const std::string& value);  // "${name}", capturing it; "" if not an id seen
+  std::string literal(const std::string& text) const;  // $ doubled
+  std::string rewrite_target(const std::string& target);
+  nlohmann::json rewrite_body(const nlohmann::json& body);
+  void remember_answer(std::size_t step, const nlohmann::json& body, const std::string& path);
+  std::string account_var(const std::string& email, bool create);
+  std::string new_var(const std::string& base);
+
+  RecorderOptions options_;
+  mutable std::mutex mu_;
+  std::vector<Step> steps_;
+  std::vector<std::pair<std::string, std::string>> vars_;  // in order
+  std::map<std::string, std::string> accounts_;            // email -> email var suffix
+  std::map<std::string, Candidate> candidates_;            // value -> where it was last seen
+  std::map<std::string, std::string> captured_;            // value -> the name it is captured as
+  std::map<std::string, std::string> idempotency_keys_;    // as sent -> as written
+  std::map<std::string, std::string> order_of_payment_;    // payment id -> order id
+  std::vector<std::string> paid_events_;
+  std::map<std::string, int> names_;
+};
+
+}  // namespace shopctl::scenario

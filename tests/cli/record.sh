@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# `shopctl serve --record FILE`: a session scripted with curl (register, login, browse, add to
+# the cart, check out, pay at the provider's page, read the order) is written as a scenario;
+# after SIGTERM the file is complete, `shopctl validate` accepts it and `shopctl run` replays
+# it against a fresh shop. Real processes, loopback only, every wait bounded.
+set -uo pipefail
+shopctl=${1:?usage: record.sh path/to/shopctl}
+tmp=$(mktemp -d)
+pid=""
+cleanup() {
+  [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+passed=0; failed=0
+check() {  # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
+}
+finish() { echo "record: $passed passed, $((failed + 1)) failed"; exit 1; }
+
+file="$tmp/session.yaml"
+"$shopctl" serve --ephemeral --gateway-port 0 --log-level warn --record "$file" >"$tmp/serve.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  grep -q "the shop is up" "$tmp/serve.log" && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+gateway=$(awk '$1 == "gateway" {print $2; exit}' "$tmp/serve.log")
+[[ -n "$gateway" ]] || { echo "FAIL: the shop did not come up"; sed 's/^/    /' "$tmp/serve.log" | head; finish; }
+
+email="grace-$$@shop.test"
+password="a-password-only-the-session-knows"
+json=(-H 'Content-Type: application/json')
+curl -s -o /dev/null -X POST "$gateway/api/auth/register" "${json[@]}" \
+  -d "{\"email\":\"$email\",\"password\":\"$password\",\"name\":\"Grace\"}"
+token=$(curl -s -X POST "$gateway/api/auth/login" "${json[@]}" \
+  -d "{\"email\":\"$email\",\"password\":\"$password\"}" | jq -r .access_token)
+check "login gives a token" test -n "$token" -a "$token" != null
+auth=(-H "Authorization: Bearer $token")
+curl -s "${auth[@]}" "$gateway/api/catalog/products?category=coffee&page_size=5" >"$tmp/products.json"
+product=$(jq -r '.items[2].id' "$tmp/products.json")
+curl -s -o /dev/null "${auth[@]}" "$gateway/api/catalog/products/$product"
+curl -s -o /dev/null -X POST "$gateway/api/cart/items" "${auth[@]}" "${json[@]}" \
+  -d "{\"product_id\":\"$product\",\"quantity\":2}"
+curl -s -o /dev/null "${auth[@]}" "$gateway/api/cart"
+curl -s -X POST "$gateway/api/orders" "${auth[@]}" -H "Idempotency-Key: checkout-$$" >"$tmp/order.json"
+order_id=$(jq -r .order_id "$tmp/order.json")
+pay_url=$(jq -r .payment.pay_url "$tmp/order.json")
+check "checkout gives a pay link" test -n "$pay_url" -a "$pay_url" != null
+# Paid at the provider's page: outside the gateway; its webhook comes through the gateway.
+curl -s -o /dev/null -X POST "$pay_url" "${json[@]}" -d '{"card_number":"4242424242424242"}'
+status=$(curl -s "${auth[@]}" "$gateway/api/orders/$order_id" | jq -r .status)
+check "the order is PAID in the session (got $status)" test "$status" = PAID
+curl -s -o /dev/null "${auth[@]}" "$gateway/api/orders"
+curl -s -o /dev/null "$gateway/" # the web shop's page: not recorded
+
+kill -TERM "$pid"
+wait "$pid"
+code=$?
+pid=""
+check "serve stops with 0 after SIGTERM (got $code)" test "$code" -eq 0
+check "serve says what it recorded" grep -q "step(s) recorded in" "$tmp/serve.log"
+check "the file is written" test -s "$file"
+check "no password of the session in the file" bash -c "! grep -qF '$password' '$file'"
+check "no token in the file" bash -c "! grep -qF '$token' '$file'"
+check "the email is made unique per run" grep -qF "grace-$$-\${run_id}@shop.test" "$file"
+check "a login step" grep -q "login: {email:" "$file"
+check "the order id is captured" grep -q 'capture: {order_id: "\$.order_id"}' "$file"
+check "the order is read through the capture" grep -qF 'path: "/api/orders/${order_id}"' "$file"
+check "the payment is a pay step" grep -qF 'pay: {order: "${order_id}", card: "4242424242424242"}' "$file"
+check "no static page recorded" bash -c "! grep -q 'path: \"/\"' '$file'"
+
+"$shopctl" validate "$file" >"$tmp/validate.out" 2>&1
+check "shopctl validate accepts the recording" test $? -eq 0
+"$shopctl" run "$file" --jobs 1 >"$tmp/run.out" 2>&1
+code=$?
+check "shopctl run replays the recording (exit $code)" test "$code" -eq 0
+if [[ $failed -gt 0 ]]; then
+  sed 's/^/    file: /' "$file"; sed 's/^/    run: /' "$tmp/run.out" | tail -30
+fi
+
+echo "record: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]

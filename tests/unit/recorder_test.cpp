@@ -1,0 +1,129 @@
+// `shopctl serve --record`: exchanges through the gateway turned into a scenario that logs
+// in with the runner's steps, captures the ids later requests use, and writes no password.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "scenario/parser.hpp"
+#include "scenario/recorder.hpp"
+
+namespace {
+
+using nlohmann::json;
+using shopctl::platform::PublicExchange;
+using shopctl::scenario::SessionRecorder;
+
+PublicExchange exchange(std::string method, std::string target, const json& body, int status,
+                        const json& answer, bool authorized = true) {
+  PublicExchange e;
+  e.method = std::move(method);
+  e.target = std::move(target);
+  if (!body.is_null()) {
+    e.request_body = body.dump();
+    e.content_type = "application/json";
+  }
+  e.authorized = authorized;
+  e.status = status;
+  e.response_body = answer.dump();
+  return e;
+}
+
+void record_shopping_session(SessionRecorder& r) {
+  r.record(exchange(
+      "POST", "/api/auth/register",
+      {{"email", "ada@example.com"}, {"password", "my-secret-pass"}, {"name", "Ada $ Lovelace"}},
+      201, {{"user_id", "usr_1"}}, false));
+  r.record(exchange(
+      "POST", "/api/auth/login", {{"email", "ada@example.com"}, {"password", "my-secret-pass"}},
+      200, {{"access_token", "eyJhbGciOi.secret.token"}, {"token_type", "Bearer"}}, false));
+  r.record(
+      exchange("GET", "/api/catalog/products?category=coffee", nullptr, 200,
+               {{"items", json::array({{{"id", "p-001"}}, {{"id", "p-002"}}})}, {"total", 2}}));
+  r.record(exchange("POST", "/api/cart/items", {{"product_id", "p-002"}, {"quantity", 2}}, 200,
+                    {{"total_cents", 100}}));
+  r.record(exchange(
+      "POST", "/api/orders", nullptr, 201,
+      {{"order_id", "ord_9"},
+       {"payment", {{"payment_id", "pay_7"}, {"pay_url", "http://127.0.0.1:1/pay/pi_3"}}}}));
+  // The shopper paid at the provider's page; the provider's webhook went through the gateway.
+  PublicExchange webhook =
+      exchange("POST", "/api/payments/webhook",
+               {{"event_id", "evt_1"}, {"type", "payment.succeeded"}, {"payment_id", "pay_7"}}, 200,
+               {{"received", true}}, false);
+  r.record(webhook);
+  r.record(webhook);  // a duplicate delivery: paid once
+  r.record(exchange("GET", "/api/orders/ord_9", nullptr, 200,
+                    {{"order_id", "ord_9"}, {"status", "PAID"}}));
+  r.record(exchange("GET", "/index.html", nullptr, 200, "<html>"));  // not /api/: left out
+}
+
+}  // namespace
+
+TEST_CASE("a recorded session logs in with the runner's steps and writes no password or token") {
+  SessionRecorder r;
+  record_shopping_session(r);
+  auto yaml = r.yaml();
+  CHECK(yaml.find("my-secret-pass") == std::string::npos);
+  CHECK(yaml.find("eyJhbGciOi") == std::string::npos);
+  CHECK(yaml.find("email_1: \"ada-${run_id}@example.com\"") != std::string::npos);
+  CHECK(yaml.find("register: {email: \"${email_1}\", password: \"${password_1}\", name: \"Ada $$ "
+                  "Lovelace\"}") != std::string::npos);
+  CHECK(yaml.find("login: {email: \"${email_1}\", password: \"${password_1}\"}") !=
+        std::string::npos);
+  CHECK(yaml.find("auth: none") == std::string::npos);  // register and login are their own steps
+  CHECK(yaml.find("/index.html") == std::string::npos);
+}
+
+TEST_CASE(
+    "a recorded session captures the ids that later requests use and pays through the runner") {
+  SessionRecorder r;
+  record_shopping_session(r);
+  auto yaml = r.yaml();
+  CHECK(yaml.find("capture: {id: \"$.items[1].id\"}") != std::string::npos);
+  CHECK(yaml.find("json: {\"product_id\":\"${id}\",\"quantity\":2}") != std::string::npos);
+  CHECK(yaml.find("capture: {order_id: \"$.order_id\"}") != std::string::npos);
+  CHECK(yaml.find("pay: {order: \"${order_id}\", card: \"4242424242424242\"}") !=
+        std::string::npos);
+  CHECK(yaml.find("path: \"/api/orders/${order_id}\"") != std::string::npos);
+  CHECK(yaml.find("expect: {status: 201}") != std::string::npos);
+  // Paid once, though the webhook came twice.
+  CHECK(yaml.find("pay:") == yaml.rfind("pay:"));
+}
+
+TEST_CASE("a recorded session is a valid scenario file") {
+  SessionRecorder r;
+  record_shopping_session(r);
+  auto loaded = shopctl::scenario::parse_scenario_text(r.yaml(), "recorded.yaml");
+  CHECK_MESSAGE(loaded.ok(), loaded.format_diagnostics());
+}
+
+TEST_CASE("a login as the demo user is replayed with the public demo password, not the one typed") {
+  shopctl::scenario::RecorderOptions options;
+  options.replay_demo_password = "demo-password-1";
+  SessionRecorder r(options);
+  r.record(exchange("POST", "/api/auth/login",
+                    {{"email", "demo@shop.test"}, {"password", "changed-in-config"}}, 200,
+                    {{"access_token", "t"}}, false));
+  auto yaml = r.yaml();
+  CHECK(yaml.find("changed-in-config") == std::string::npos);
+  CHECK(yaml.find("login: {email: \"demo@shop.test\", password: \"demo-password-1\"}") !=
+        std::string::npos);
+}
+
+TEST_CASE("a login as an account from before the recording registers it first") {
+  SessionRecorder r;
+  r.record(exchange("POST", "/api/auth/login",
+                    {{"email", "old@shop.test"}, {"password", "its-password"}}, 200,
+                    {{"access_token", "t"}}, false));
+  auto yaml = r.yaml();
+  CHECK(yaml.find("its-password") == std::string::npos);
+  CHECK(yaml.find("register: {email: \"${email_1}\"") < yaml.find("login: {email: \"${email_1}\""));
+}
+
+TEST_CASE("nothing recorded yet is no file") {
+  SessionRecorder r;
+  CHECK(r.yaml().empty());
+  CHECK(r.steps() == 0);
+}
