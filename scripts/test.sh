@@ -58,6 +58,8 @@ step() {  # step NAME COMMAND...
 "$here/scripts/build.sh" --tests || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 echo "== build: $SECONDS s" >&2
 mkdir -p reports
+# Every C++ file matches .clang-format (clang-format-14; scripts/format.sh rewrites them).
+step "formatting" ./scripts/format.sh --check
 step "unit and integration tests" ./build/shopctl_tests --reporters=console --no-intro=true
 # --validate-schema: every gateway answer is checked against docs/openapi.yaml (docs/scenarios.md).
 step "scenario suite" ./build/shopctl run scenarios/ --validate-schema --junit reports/scenarios.junit.xml \

@@ -18,8 +18,10 @@ Verdict make(std::string name, std::string statement) {
 
 void violation(Verdict& v, std::string line) {
   v.outcome = Outcome::failed;
-  if (v.evidence.size() < kMaxEvidence) v.evidence.push_back(std::move(line));
-  else if (v.evidence.size() == kMaxEvidence) v.evidence.push_back("... and more");
+  if (v.evidence.size() < kMaxEvidence)
+    v.evidence.push_back(std::move(line));
+  else if (v.evidence.size() == kMaxEvidence)
+    v.evidence.push_back("... and more");
 }
 
 Verdict not_checked(Verdict v, std::string why) {
@@ -36,14 +38,16 @@ std::string money(std::int64_t cents, const std::string& currency) {
          (currency.empty() ? "" : " " + currency);
 }
 
-std::string with_trace(const std::string& trace) { return trace.empty() ? "" : " (trace " + trace + ")"; }
+std::string with_trace(const std::string& trace) {
+  return trace.empty() ? "" : " (trace " + trace + ")";
+}
 
 // The joins every money checker needs: payment by order, captures by order.
 struct Joined {
-  std::map<std::string, const OrderRow*> orders;             // by order_id
-  std::map<std::string, const PaymentRow*> payments;         // by payment_id
+  std::map<std::string, const OrderRow*> orders;              // by order_id
+  std::map<std::string, const PaymentRow*> payments;          // by payment_id
   std::map<std::string, const PaymentRow*> payment_of_order;  // by order_id
-  std::map<std::string, const IntentRow*> intents;           // by intent_id
+  std::map<std::string, const IntentRow*> intents;            // by intent_id
   std::map<std::string, std::vector<const IntentRow*>> captures_of_order;
   std::vector<const IntentRow*> orphan_captures;  // no payment or no order knows them
 
@@ -71,7 +75,9 @@ struct Joined {
   }
 };
 
-bool have_money(const World& w) { return w.have_orders && w.have_payments && w.have_provider; }
+bool have_money(const World& w) {
+  return w.have_orders && w.have_payments && w.have_provider;
+}
 const char* kNeedMoney = "needs order.db, payment.db and provider.db";
 
 std::string error_code(const nlohmann::json& body) {
@@ -81,7 +87,8 @@ std::string error_code(const nlohmann::json& body) {
 }
 
 std::string string_field(const nlohmann::json& body, const char* name) {
-  if (body.is_object() && body.contains(name) && body[name].is_string()) return body[name].get<std::string>();
+  if (body.is_object() && body.contains(name) && body[name].is_string())
+    return body[name].get<std::string>();
   return "";
 }
 
@@ -89,9 +96,12 @@ std::string string_field(const nlohmann::json& body, const char* name) {
 
 std::string_view to_string(Outcome o) {
   switch (o) {
-    case Outcome::passed: return "PASS";
-    case Outcome::failed: return "FAIL";
-    case Outcome::not_checked: return "NOT CHECKED";
+    case Outcome::passed:
+      return "PASS";
+    case Outcome::failed:
+      return "FAIL";
+    case Outcome::not_checked:
+      return "NOT CHECKED";
   }
   return "?";
 }
@@ -107,13 +117,15 @@ Verdict check_orders_settled(const World& w) {
     ++v.checked;
     if (o.status == "PAID" || o.status == "FAILED") continue;
     violation(v, "order " + o.order_id + " is " + o.status +
-                     (o.payment_id.empty() ? " with no payment recorded" : " (payment " + o.payment_id + ")"));
+                     (o.payment_id.empty() ? " with no payment recorded"
+                                           : " (payment " + o.payment_id + ")"));
   }
   return v;
 }
 
 Verdict check_paid_iff_captured(const World& w) {
-  auto v = make("paid-iff-captured", "an order is PAID if and only if one intent of the same amount was captured");
+  auto v = make("paid-iff-captured",
+                "an order is PAID if and only if one intent of the same amount was captured");
   if (!have_money(w)) return not_checked(v, kNeedMoney);
   Joined j(w);
   for (const auto& o : w.orders) {
@@ -123,21 +135,24 @@ Verdict check_paid_iff_captured(const World& w) {
       if (caps.empty()) {
         violation(v, "order " + o.order_id + " is PAID (" + money(o.total_cents, o.currency) +
                          ") but no intent was captured for it");
-      } else if (caps.size() == 1 && (caps[0]->amount_cents != o.total_cents || caps[0]->currency != o.currency)) {
-        violation(v, "order " + o.order_id + " is PAID for " + money(o.total_cents, o.currency) + " but intent " +
-                         caps[0]->intent_id + " captured " + money(caps[0]->amount_cents, caps[0]->currency));
+      } else if (caps.size() == 1 &&
+                 (caps[0]->amount_cents != o.total_cents || caps[0]->currency != o.currency)) {
+        violation(v, "order " + o.order_id + " is PAID for " + money(o.total_cents, o.currency) +
+                         " but intent " + caps[0]->intent_id + " captured " +
+                         money(caps[0]->amount_cents, caps[0]->currency));
       } else if (caps.size() > 1) {
-        violation(v, "order " + o.order_id + " is PAID with " + std::to_string(caps.size()) + " captures");
+        violation(v, "order " + o.order_id + " is PAID with " + std::to_string(caps.size()) +
+                         " captures");
       }
     } else if (!caps.empty()) {
-      violation(v, "order " + o.order_id + " is " + o.status + " but intent " + caps[0]->intent_id + " captured " +
-                       money(caps[0]->amount_cents, caps[0]->currency));
+      violation(v, "order " + o.order_id + " is " + o.status + " but intent " + caps[0]->intent_id +
+                       " captured " + money(caps[0]->amount_cents, caps[0]->currency));
     }
   }
   for (const auto* i : j.orphan_captures) {
     ++v.checked;
-    violation(v, "intent " + i->intent_id + " captured " + money(i->amount_cents, i->currency) + " for payment " +
-                     i->payment_id + ", which no order knows");
+    violation(v, "intent " + i->intent_id + " captured " + money(i->amount_cents, i->currency) +
+                     " for payment " + i->payment_id + ", which no order knows");
   }
   return v;
 }
@@ -150,7 +165,8 @@ Verdict check_no_double_capture(const World& w) {
     if (e.type == "payment.succeeded") ++succeeded_events[e.intent_id];
   for (const auto& [intent, n] : succeeded_events) {
     ++v.checked;
-    if (n > 1) violation(v, "intent " + intent + " has " + std::to_string(n) + " payment.succeeded events");
+    if (n > 1)
+      violation(v, "intent " + intent + " has " + std::to_string(n) + " payment.succeeded events");
   }
   Joined j(w);
   for (const auto& [order, caps] : j.captures_of_order) {
@@ -158,7 +174,8 @@ Verdict check_no_double_capture(const World& w) {
     if (caps.size() < 2) continue;
     std::string ids;
     for (const auto* c : caps) ids += (ids.empty() ? "" : ", ") + c->intent_id;
-    violation(v, "order " + order + " was captured " + std::to_string(caps.size()) + " times: " + ids);
+    violation(v,
+              "order " + order + " was captured " + std::to_string(caps.size()) + " times: " + ids);
   }
   return v;
 }
@@ -171,8 +188,9 @@ Verdict check_no_capture_for_failed(const World& w) {
     if (o.status != "FAILED") continue;
     ++v.checked;
     for (const auto* c : j.captures(o.order_id))
-      violation(v, "order " + o.order_id + " is FAILED" + (o.reason.empty() ? "" : " (" + o.reason + ")") +
-                       " but intent " + c->intent_id + " captured " + money(c->amount_cents, c->currency));
+      violation(v, "order " + o.order_id + " is FAILED" +
+                       (o.reason.empty() ? "" : " (" + o.reason + ")") + " but intent " +
+                       c->intent_id + " captured " + money(c->amount_cents, c->currency));
   }
   return v;
 }
@@ -203,10 +221,12 @@ Verdict check_sums_match(const World& w) {
 }
 
 Verdict check_answers_agree(const World& w) {
-  auto v = make("answers-agree",
-                "every answer a shopper saw agrees with the end state (a 201 order exists, a payment seen "
-                "to succeed ends PAID, a decline ends FAILED, a settled status never changes)");
-  if (!w.have_history || !w.have_orders) return not_checked(v, "needs the shoppers' history and order.db");
+  auto v = make(
+      "answers-agree",
+      "every answer a shopper saw agrees with the end state (a 201 order exists, a payment seen "
+      "to succeed ends PAID, a decline ends FAILED, a settled status never changes)");
+  if (!w.have_history || !w.have_orders)
+    return not_checked(v, "needs the shoppers' history and order.db");
   Joined j(w);
   auto order_of_intent = [&](const std::string& intent_id) -> const OrderRow* {
     auto i = j.intents.find(intent_id);
@@ -219,21 +239,25 @@ Verdict check_answers_agree(const World& w) {
   // A pay answer names its intent; the checkout attempt names its order.
   std::map<std::string, std::string> order_of_attempt;
   for (const auto& op : w.history)
-    if (op.route == "POST /api/orders" && op.status == 201 && !string_field(op.body, "order_id").empty())
+    if (op.route == "POST /api/orders" && op.status == 201 &&
+        !string_field(op.body, "order_id").empty())
       order_of_attempt[op.attempt] = string_field(op.body, "order_id");
   for (const auto& op : w.history) {
     if (op.route == "POST /api/orders" && op.status == 201) {
       ++v.checked;
       auto id = string_field(op.body, "order_id");
-      if (id.empty()) violation(v, "a 201 to POST /api/orders without an order_id" + with_trace(op.trace_id));
+      if (id.empty())
+        violation(v, "a 201 to POST /api/orders without an order_id" + with_trace(op.trace_id));
       else if (!j.orders.count(id))
-        violation(v, "order " + id + " was answered 201" + with_trace(op.trace_id) + " but does not exist");
+        violation(v, "order " + id + " was answered 201" + with_trace(op.trace_id) +
+                         " but does not exist");
     } else if (op.route == "POST {pay_url}" && op.status == 200) {
       auto seen = string_field(op.body, "status");
       if (seen != "succeeded" && seen != "failed") continue;
       ++v.checked;
       const OrderRow* order = nullptr;
-      if (w.have_payments && w.have_provider) order = order_of_intent(string_field(op.body, "intent_id"));
+      if (w.have_payments && w.have_provider)
+        order = order_of_intent(string_field(op.body, "intent_id"));
       if (!order) {
         auto a = order_of_attempt.find(op.attempt);
         if (a != order_of_attempt.end()) {
@@ -244,8 +268,9 @@ Verdict check_answers_agree(const World& w) {
       if (!order) continue;  // the 201 check reports a missing order
       auto want = seen == "succeeded" ? "PAID" : "FAILED";
       if (order->status != want)
-        violation(v, "the shopper saw the payment " + seen + " (intent " + string_field(op.body, "intent_id") + ")" +
-                         with_trace(op.trace_id) + " but order " + order->order_id + " ends " + order->status);
+        violation(v, "the shopper saw the payment " + seen + " (intent " +
+                         string_field(op.body, "intent_id") + ")" + with_trace(op.trace_id) +
+                         " but order " + order->order_id + " ends " + order->status);
     } else if (op.route == "GET /api/orders/{id}" && op.status == 200) {
       auto seen = string_field(op.body, "status");
       if (seen != "PAID" && seen != "FAILED") continue;
@@ -253,10 +278,11 @@ Verdict check_answers_agree(const World& w) {
       auto id = string_field(op.body, "order_id");
       auto o = j.orders.find(id);
       if (o == j.orders.end())
-        violation(v, "the shopper read order " + id + " as " + seen + with_trace(op.trace_id) + " but it does not exist");
+        violation(v, "the shopper read order " + id + " as " + seen + with_trace(op.trace_id) +
+                         " but it does not exist");
       else if (o->second->status != seen)
-        violation(v, "the shopper read order " + id + " as " + seen + with_trace(op.trace_id) + " but it ends " +
-                         o->second->status);
+        violation(v, "the shopper read order " + id + " as " + seen + with_trace(op.trace_id) +
+                         " but it ends " + o->second->status);
     }
   }
   return v;
@@ -265,7 +291,8 @@ Verdict check_answers_agree(const World& w) {
 Verdict check_idempotency(const World& w) {
   auto v = make("idempotency-one-order", "an Idempotency-Key never names two orders");
   if (!w.have_history) return not_checked(v, "needs the shoppers' history");
-  std::map<std::pair<std::string, std::string>, std::map<std::string, std::string>> named;  // (email,key) -> order -> trace
+  std::map<std::pair<std::string, std::string>, std::map<std::string, std::string>>
+      named;  // (email,key) -> order -> trace
   for (const auto& op : w.history) {
     if (op.route != "POST /api/orders" || op.idempotency_key.empty()) continue;
     auto id = string_field(op.body, "order_id");
@@ -276,9 +303,10 @@ Verdict check_idempotency(const World& w) {
     ++v.checked;
     if (orders.size() < 2) continue;
     std::string list;
-    for (const auto& [id, trace] : orders) list += (list.empty() ? "" : ", ") + id + with_trace(trace);
-    violation(v, "key " + who.second + " of " + who.first + " was answered with " + std::to_string(orders.size()) +
-                     " orders: " + list);
+    for (const auto& [id, trace] : orders)
+      list += (list.empty() ? "" : ", ") + id + with_trace(trace);
+    violation(v, "key " + who.second + " of " + who.first + " was answered with " +
+                     std::to_string(orders.size()) + " orders: " + list);
   }
   if (w.have_orders) {
     std::map<std::string, const OrderRow*> orders;
@@ -291,8 +319,8 @@ Verdict check_idempotency(const World& w) {
         if (o == orders.end()) continue;
         auto r = rows.find({o->second->user_id, who.second});
         if (r == rows.end() || r->second->order_id.empty() || r->second->order_id == id) continue;
-        violation(v, "key " + who.second + " names order " + r->second->order_id + " in order.db but the shopper was answered " +
-                         id + with_trace(trace));
+        violation(v, "key " + who.second + " names order " + r->second->order_id +
+                         " in order.db but the shopper was answered " + id + with_trace(trace));
       }
     }
   }
@@ -302,21 +330,25 @@ Verdict check_idempotency(const World& w) {
 Verdict check_one_order_per_cart(const World& w) {
   auto v = make("one-order-per-cart", "one cart never becomes two orders");
   if (!w.have_history) return not_checked(v, "needs the shoppers' history");
-  std::map<std::string, std::map<std::string, std::string>> per_attempt;  // attempt -> order -> trace
+  std::map<std::string, std::map<std::string, std::string>>
+      per_attempt;  // attempt -> order -> trace
   std::map<std::string, std::string> user_of_email;
   std::map<std::string, std::set<std::string>> attempts_of_email;
   for (const auto& op : w.history) {
     if (op.route != "POST /api/orders") continue;
     attempts_of_email[op.email].insert(op.attempt);
     auto id = string_field(op.body, "order_id");
-    if ((op.status == 201 || op.status == 200) && !id.empty()) per_attempt[op.attempt].emplace(id, op.trace_id);
+    if ((op.status == 201 || op.status == 200) && !id.empty())
+      per_attempt[op.attempt].emplace(id, op.trace_id);
   }
   for (const auto& [attempt, orders] : per_attempt) {
     ++v.checked;
     if (orders.size() < 2) continue;
     std::string list;
-    for (const auto& [id, trace] : orders) list += (list.empty() ? "" : ", ") + id + with_trace(trace);
-    violation(v, "checkout " + attempt + " (one cart) became " + std::to_string(orders.size()) + " orders: " + list);
+    for (const auto& [id, trace] : orders)
+      list += (list.empty() ? "" : ", ") + id + with_trace(trace);
+    violation(v, "checkout " + attempt + " (one cart) became " + std::to_string(orders.size()) +
+                     " orders: " + list);
   }
   // From order.db: a shopper never has more orders than checkouts it started.
   if (w.have_orders) {
@@ -328,7 +360,8 @@ Verdict check_one_order_per_cart(const World& w) {
     for (const auto& [attempt, answered] : per_attempt) {
       auto e = email_of_attempt.find(attempt);
       auto o = orders.find(answered.begin()->first);
-      if (e != email_of_attempt.end() && o != orders.end()) user_of_email[e->second] = o->second->user_id;
+      if (e != email_of_attempt.end() && o != orders.end())
+        user_of_email[e->second] = o->second->user_id;
     }
     // A checkout that failed before the shopper could pay (`payment_unavailable`: the payment
     // could not be opened; `checkout_interrupted`: a crash cut it short) restored the cart at
@@ -336,8 +369,8 @@ Verdict check_one_order_per_cart(const World& w) {
     // checkout of a cart that is no longer an order, so those orders are not counted.
     std::map<std::string, std::size_t> orders_of_user;
     for (const auto& o : w.orders) {
-      bool never_payable = o.status == "FAILED" &&
-                           (o.reason == "payment_unavailable" || o.reason == "checkout_interrupted");
+      bool never_payable = o.status == "FAILED" && (o.reason == "payment_unavailable" ||
+                                                    o.reason == "checkout_interrupted");
       if (!never_payable) ++orders_of_user[o.user_id];
     }
     for (const auto& [email, user] : user_of_email) {
@@ -345,7 +378,8 @@ Verdict check_one_order_per_cart(const World& w) {
       auto have = orders_of_user[user];
       auto started = attempts_of_email[email].size();
       if (have > started)
-        violation(v, email + " started " + std::to_string(started) + " checkouts but owns " + std::to_string(have) +
+        violation(v, email + " started " + std::to_string(started) + " checkouts but owns " +
+                         std::to_string(have) +
                          " orders in order.db (not counting checkouts failed before payment)");
     }
   }
@@ -353,8 +387,10 @@ Verdict check_one_order_per_cart(const World& w) {
 }
 
 Verdict check_callbacks_delivered(const World& w) {
-  auto v = make("callbacks-delivered", "every provider event reached the shop and every outbox callback finished");
-  if (!w.have_payments || !w.have_provider) return not_checked(v, "needs payment.db and provider.db");
+  auto v = make("callbacks-delivered",
+                "every provider event reached the shop and every outbox callback finished");
+  if (!w.have_payments || !w.have_provider)
+    return not_checked(v, "needs payment.db and provider.db");
   std::size_t record_lost = 0;
   for (const auto& e : w.events) {
     ++v.checked;
@@ -365,25 +401,28 @@ Verdict check_callbacks_delivered(const World& w) {
       ++record_lost;
       continue;
     }
-    violation(v, "provider event " + e.event_id + " (" + e.type + ", intent " + e.intent_id + ") undelivered after " +
-                     std::to_string(e.attempts) + " attempts");
+    violation(v, "provider event " + e.event_id + " (" + e.type + ", intent " + e.intent_id +
+                     ") undelivered after " + std::to_string(e.attempts) + " attempts");
   }
   if (record_lost)
     v.note = std::to_string(record_lost) +
-             " event(s) the shop recorded are still marked undelivered in provider.db (the provider lost its record "
+             " event(s) the shop recorded are still marked undelivered in provider.db (the "
+             "provider lost its record "
              "of the delivery)";
   for (const auto& c : w.outbox) {
     ++v.checked;
     if (!c.finished)
-      violation(v, "callback " + std::to_string(c.id) + " for order " + c.order_id + " (event " + c.event_id +
-                       ") unfinished after " + std::to_string(c.attempts) + " attempts" + with_trace(c.trace_id));
+      violation(v, "callback " + std::to_string(c.id) + " for order " + c.order_id + " (event " +
+                       c.event_id + ") unfinished after " + std::to_string(c.attempts) +
+                       " attempts" + with_trace(c.trace_id));
   }
   return v;
 }
 
 Verdict check_breakers_closed(const World& w) {
   auto v = make("breakers-closed", "no circuit breaker is left OPEN after healing");
-  if (!w.have_breakers) return not_checked(v, "needs the services' admin planes (GET /_admin/circuit-breakers)");
+  if (!w.have_breakers)
+    return not_checked(v, "needs the services' admin planes (GET /_admin/circuit-breakers)");
   for (const auto& b : w.breakers) {
     ++v.checked;
     if (b.state == "OPEN" || b.state == "FORCED_OPEN")
@@ -400,8 +439,8 @@ Verdict check_no_unexpected_5xx(const World& w) {
     ++v.checked;
     if (op.status >= 500 && !is_documented_5xx(op.status, op.body)) {
       auto code = error_code(op.body);
-      violation(v, op.route + " answered " + std::to_string(op.status) + (code.empty() ? "" : " " + code) +
-                       with_trace(op.trace_id));
+      violation(v, op.route + " answered " + std::to_string(op.status) +
+                       (code.empty() ? "" : " " + code) + with_trace(op.trace_id));
     }
   }
   return v;
@@ -416,10 +455,10 @@ Verdict check_process_alive(const World& w) {
 }
 
 std::vector<Verdict> check_all(const World& w) {
-  return {check_orders_settled(w),      check_paid_iff_captured(w), check_no_double_capture(w),
-          check_no_capture_for_failed(w), check_sums_match(w),        check_answers_agree(w),
-          check_idempotency(w),         check_one_order_per_cart(w), check_callbacks_delivered(w),
-          check_breakers_closed(w),     check_no_unexpected_5xx(w),  check_process_alive(w)};
+  return {check_orders_settled(w),        check_paid_iff_captured(w),  check_no_double_capture(w),
+          check_no_capture_for_failed(w), check_sums_match(w),         check_answers_agree(w),
+          check_idempotency(w),           check_one_order_per_cart(w), check_callbacks_delivered(w),
+          check_breakers_closed(w),       check_no_unexpected_5xx(w),  check_process_alive(w)};
 }
 
 }  // namespace shopctl::chaos

@@ -21,9 +21,12 @@ std::string format(const char* fmt, auto... args) {
 Tally tally(const std::vector<Verdict>& verdicts) {
   Tally t;
   for (const auto& v : verdicts) {
-    if (v.outcome == Outcome::passed) ++t.passed;
-    else if (v.outcome == Outcome::failed) ++t.failed;
-    else ++t.not_checked;
+    if (v.outcome == Outcome::passed)
+      ++t.passed;
+    else if (v.outcome == Outcome::failed)
+      ++t.failed;
+    else
+      ++t.not_checked;
   }
   return t;
 }
@@ -57,13 +60,16 @@ std::string text_report(const ChaosResult& r) {
     return it == r.done.by_kind.end() ? 0 : it->second;
   };
   out += "\nServices and process\n";
-  out += format("  stops %d, starts %d, restarts %d, in-process crashes %d%s, SIGKILLs of the shop %d\n",
-                count("stop"), count("start"), count("restart"), count("crash"),
-                r.done.crash_supported ? "" : " (the shop has no crash action: stops instead)", count("kill"));
+  out += format(
+      "  stops %d, starts %d, restarts %d, in-process crashes %d%s, SIGKILLs of the shop %d\n",
+      count("stop"), count("start"), count("restart"), count("crash"),
+      r.done.crash_supported ? "" : " (the shop has no crash action: stops instead)",
+      count("kill"));
   out += "  clock moved +" + platform::format_duration(r.done.clock_advanced) + " during the run\n";
   if (!r.done.refused.empty()) {
-    out += format("  %zu events refused or unanswered (a shop down or killed at that moment), first: %s\n",
-                  r.done.refused.size(), r.done.refused.front().c_str());
+    out += format(
+        "  %zu events refused or unanswered (a shop down or killed at that moment), first: %s\n",
+        r.done.refused.size(), r.done.refused.front().c_str());
   }
 
   const auto& s = r.shoppers;
@@ -73,21 +79,28 @@ std::string text_report(const ChaosResult& r) {
     errors += t.errors;
   }
   out += "\nShoppers\n";
-  out += format("  %u shoppers, %.1f s, %llu requests (%llu not as expected), %zu operations in the history\n",
-                s.users, s.seconds, static_cast<unsigned long long>(requests), static_cast<unsigned long long>(errors),
-                r.world.history.size());
-  out += format("  checkouts: %llu orders created, %llu seen PAID, %llu seen FAILED, %llu walked away, %llu unsettled "
-                "when the shopper stopped polling\n",
-                static_cast<unsigned long long>(s.orders_created), static_cast<unsigned long long>(s.orders_paid),
-                static_cast<unsigned long long>(s.orders_failed), static_cast<unsigned long long>(s.orders_abandoned),
-                static_cast<unsigned long long>(s.orders_unsettled));
+  out += format(
+      "  %u shoppers, %.1f s, %llu requests (%llu not as expected), %zu operations in the "
+      "history\n",
+      s.users, s.seconds, static_cast<unsigned long long>(requests),
+      static_cast<unsigned long long>(errors), r.world.history.size());
+  out += format(
+      "  checkouts: %llu orders created, %llu seen PAID, %llu seen FAILED, %llu walked away, %llu "
+      "unsettled "
+      "when the shopper stopped polling\n",
+      static_cast<unsigned long long>(s.orders_created),
+      static_cast<unsigned long long>(s.orders_paid),
+      static_cast<unsigned long long>(s.orders_failed),
+      static_cast<unsigned long long>(s.orders_abandoned),
+      static_cast<unsigned long long>(s.orders_unsettled));
   if (!s.errors_by_code.empty()) {
     std::vector<std::pair<std::uint64_t, std::string>> top;
     for (const auto& [code, n] : s.errors_by_code) top.push_back({n, code});
     std::sort(top.rbegin(), top.rend());
     out += "  answers not as expected:";
     for (std::size_t i = 0; i < top.size() && i < 6; ++i)
-      out += format("%s %s x%llu", i ? "," : "", top[i].second.c_str(), static_cast<unsigned long long>(top[i].first));
+      out += format("%s %s x%llu", i ? "," : "", top[i].second.c_str(),
+                    static_cast<unsigned long long>(top[i].first));
     out += "\n";
   }
 
@@ -109,11 +122,15 @@ std::string text_report(const ChaosResult& r) {
 
   out += "\nInvariants\n";
   for (const auto& v : r.verdicts) {
-    out += format("  %-11s %-22s %s", std::string(to_string(v.outcome)).c_str(), v.name.c_str(), v.statement.c_str());
-    if (v.outcome == Outcome::not_checked) out += " [" + v.note + "]";
-    else out += format(" [%zu checked]", v.checked);
+    out += format("  %-11s %-22s %s", std::string(to_string(v.outcome)).c_str(), v.name.c_str(),
+                  v.statement.c_str());
+    if (v.outcome == Outcome::not_checked)
+      out += " [" + v.note + "]";
+    else
+      out += format(" [%zu checked]", v.checked);
     out += "\n";
-    if (v.outcome != Outcome::not_checked && !v.note.empty()) out += "              note: " + v.note + "\n";
+    if (v.outcome != Outcome::not_checked && !v.note.empty())
+      out += "              note: " + v.note + "\n";
     for (const auto& e : v.evidence) out += "              - " + e + "\n";
   }
   auto t = tally(r.verdicts);
@@ -125,8 +142,11 @@ std::string text_report(const ChaosResult& r) {
 nlohmann::json json_report(const ChaosResult& r) {
   nlohmann::json invariants = nlohmann::json::array();
   for (const auto& v : r.verdicts) {
-    nlohmann::json j = {{"name", v.name}, {"statement", v.statement}, {"verdict", to_string(v.outcome)},
-                        {"checked", v.checked}, {"evidence", v.evidence}};
+    nlohmann::json j = {{"name", v.name},
+                        {"statement", v.statement},
+                        {"verdict", to_string(v.outcome)},
+                        {"checked", v.checked},
+                        {"evidence", v.evidence}};
     if (!v.note.empty()) j["note"] = v.note;
     invariants.push_back(j);
   }

@@ -16,9 +16,9 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 nlohmann::json history_line(const load::Operation& op) {
-  nlohmann::json j = {{"kind", "op"},          {"t_start", op.start_s}, {"t_end", op.end_s},
-                      {"user", op.email},       {"journey", op.journey}, {"attempt", op.attempt},
-                      {"route", op.route},      {"target", op.target},   {"status", op.status}};
+  nlohmann::json j = {{"kind", "op"},      {"t_start", op.start_s}, {"t_end", op.end_s},
+                      {"user", op.email},  {"journey", op.journey}, {"attempt", op.attempt},
+                      {"route", op.route}, {"target", op.target},   {"status", op.status}};
   if (!op.idempotency_key.empty()) j["idempotency_key"] = op.idempotency_key;
   if (!op.request.is_null()) j["request"] = op.request;
   if (!op.error.empty()) j["error"] = op.error;
@@ -59,11 +59,14 @@ class Chaos {
           if (a.ok()) ++r_.done.faults[e.fault_type][e.edge];
           break;
         }
-        case EventKind::fault_off: note_answer(record, admin_.send("DELETE", "/_admin/faults/" + e.fault_id), e, true); break;
+        case EventKind::fault_off:
+          note_answer(record, admin_.send("DELETE", "/_admin/faults/" + e.fault_id), e, true);
+          break;
         case EventKind::stop:
         case EventKind::start:
         case EventKind::restart: {
-          auto a = admin_.send("POST", "/_admin/services/" + e.service + "/" + std::string(to_string(e.kind)));
+          auto a = admin_.send(
+              "POST", "/_admin/services/" + e.service + "/" + std::string(to_string(e.kind)));
           note_answer(record, a, e);
           if (a.ok()) ++r_.done.by_kind[std::string(to_string(e.kind))];
           break;
@@ -74,7 +77,8 @@ class Chaos {
             if (a.status == 404 && a.error_message().rfind("route_not_found", 0) == 0) {
               r_.done.crash_supported = false;
               r_.notes.push_back(
-                  "this shop has no POST /_admin/services/{name}/crash: each scheduled crash was a stop instead");
+                  "this shop has no POST /_admin/services/{name}/crash: each scheduled crash was a "
+                  "stop instead");
             } else {
               note_answer(record, a, e);
               if (a.ok()) ++r_.done.by_kind["crash"];
@@ -103,7 +107,8 @@ class Chaos {
           // Wall time does not go back when a process dies: the simulated clock's offset
           // lives in memory, so it is moved forward again to where it was.
           if (clock_total_.count() > 0)
-            admin_.send("POST", "/_admin/clock/advance", nlohmann::json{{"by", platform::format_duration(clock_total_)}});
+            admin_.send("POST", "/_admin/clock/advance",
+                        nlohmann::json{{"by", platform::format_duration(clock_total_)}});
           record["result"] = "restarted";
           break;
         }
@@ -121,17 +126,20 @@ class Chaos {
     record["status"] = a.status;
     if (a.ok() || (not_found_ok && a.status == 404)) return;  // a fault a restart already cleared
     record["result"] = a.error_message();
-    r_.done.refused.push_back(e.describe() + ": " + std::to_string(a.status) + " " + a.error_message());
+    r_.done.refused.push_back(e.describe() + ": " + std::to_string(a.status) + " " +
+                              a.error_message());
   }
 
   void watch_process(double now_s) {
     for (auto& death : shop_.unexpected_deaths()) {
       r_.world.unexpected_deaths.push_back(
-          death + (now_s < 0 ? std::string(" (while healing)") : " (at " + std::to_string(now_s).substr(0, 6) + " s)"));
+          death + (now_s < 0 ? std::string(" (while healing)")
+                             : " (at " + std::to_string(now_s).substr(0, 6) + " s)"));
       history({{"kind", "chaos"}, {"event", "unexpected_death"}, {"at_s", now_s}, {"what", death}});
       if (clock_total_.count() > 0) {
         try {
-          admin_.send("POST", "/_admin/clock/advance", nlohmann::json{{"by", platform::format_duration(clock_total_)}});
+          admin_.send("POST", "/_admin/clock/advance",
+                      nlohmann::json{{"by", platform::format_duration(clock_total_)}});
         } catch (const http::TransportError&) {
         }
       }
@@ -150,7 +158,8 @@ class Chaos {
       }
     };
     quiet();
-    history({{"kind", "chaos"}, {"event", "heal"}, {"what", "faults cleared, every service started"}});
+    history(
+        {{"kind", "chaos"}, {"event", "heal"}, {"what", "faults cleared, every service started"}});
     // Past payment reconciliation (60 s), then order expiry (30 min), then the provider's
     // retries (72 h); a pause between, so each background pass sees each step.
     for (const char* by : {"61s", "31m", "73h"}) {
@@ -158,7 +167,9 @@ class Chaos {
         admin_.send("POST", "/_admin/clock/advance", nlohmann::json{{"by", by}});
       } catch (const http::TransportError&) {
       }
-      history({{"kind", "chaos"}, {"event", "clock_advance"}, {"what", std::string("heal: clock +") + by}});
+      history({{"kind", "chaos"},
+               {"event", "clock_advance"},
+               {"what", std::string("heal: clock +") + by}});
       std::this_thread::sleep_for(1500ms);
     }
     wait_quiet(files, deadline);
@@ -214,7 +225,8 @@ class Chaos {
         if (b.status == 404) continue;  // a service without breakers
         if (!b.ok() || !b.body.contains("items")) return;
         for (const auto& item : b.body["items"])
-          r_.world.breakers.push_back({name, item.value("name", std::string()), item.value("state", std::string())});
+          r_.world.breakers.push_back(
+              {name, item.value("name", std::string()), item.value("state", std::string())});
       }
       r_.world.have_breakers = true;
     } catch (const std::exception& e) {
@@ -237,7 +249,8 @@ class Chaos {
 
 std::string thousands(std::uint64_t n) {
   auto s = std::to_string(n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
+    s.insert(static_cast<std::size_t>(i), ",");
   return s;
 }
 
@@ -323,8 +336,12 @@ ChaosResult run_chaos(ShopDriver& shop, const ChaosOptions& o) {
     shoppers.join();
     std::rethrow_exception(load_error);
   }
-  chaos.history({{"kind", "chaos"}, {"event", "start"}, {"what", shop.describe()}, {"seed", o.seed},
-                 {"duration_ms", o.duration.count()}, {"events", r.schedule.size()}});
+  chaos.history({{"kind", "chaos"},
+                 {"event", "start"},
+                 {"what", shop.describe()},
+                 {"seed", o.seed},
+                 {"duration_ms", o.duration.count()},
+                 {"events", r.schedule.size()}});
 
   // The schedule, on time, while the shoppers shop.
   auto began = Clock::now();
@@ -333,7 +350,8 @@ ChaosResult run_chaos(ShopDriver& shop, const ChaosOptions& o) {
   auto last_progress = Clock::now();
   while (!load_done) {
     double now = elapsed();
-    while (next < r.schedule.size() && r.schedule[next].at_s <= now) chaos.apply(r.schedule[next++], now);
+    while (next < r.schedule.size() && r.schedule[next].at_s <= now)
+      chaos.apply(r.schedule[next++], now);
     chaos.watch_process(now);
     if (o.on_progress && Clock::now() - last_progress >= 1s) {
       last_progress = Clock::now();
@@ -341,10 +359,12 @@ ChaosResult run_chaos(ShopDriver& shop, const ChaosOptions& o) {
       for (const auto& [t, edges] : r.done.faults)
         for (const auto& [e, n] : edges) faults += n;
       std::string line = std::to_string(now).substr(0, std::to_string(now).find('.') + 2) + "s/" +
-                         platform::format_duration(o.duration) + "  ops " + thousands(ops) + " (no answer or 5xx " +
-                         thousands(op_errors) + ")  paid " + thousands(paid_seen) + "  faults " +
-                         std::to_string(faults) + "  kills " + std::to_string(r.done.by_kind["kill"]) + "  clock +" +
-                         platform::format_duration(r.done.clock_advanced) + "  last: " + chaos.last_event();
+                         platform::format_duration(o.duration) + "  ops " + thousands(ops) +
+                         " (no answer or 5xx " + thousands(op_errors) + ")  paid " +
+                         thousands(paid_seen) + "  faults " + std::to_string(faults) + "  kills " +
+                         std::to_string(r.done.by_kind["kill"]) + "  clock +" +
+                         platform::format_duration(r.done.clock_advanced) +
+                         "  last: " + chaos.last_event();
       o.on_progress(line);
     }
     std::this_thread::sleep_for(20ms);
@@ -358,7 +378,8 @@ ChaosResult run_chaos(ShopDriver& shop, const ChaosOptions& o) {
 
   // Healing, probe shoppers (they close what healing left half-open), quiescence, checks.
   auto heal_began = Clock::now();
-  if (o.on_progress) o.on_progress("healing: faults off, services up, clock past every retry and expiry");
+  if (o.on_progress)
+    o.on_progress("healing: faults off, services up, clock past every retry and expiry");
   auto files = shop.databases();
   chaos.heal(files, Clock::now() + o.settle);
   load::LoadOptions probe = lo;
@@ -376,19 +397,22 @@ ChaosResult run_chaos(ShopDriver& shop, const ChaosOptions& o) {
   } catch (const std::exception& e) {
     r.notes.push_back(std::string("the probe shoppers after healing could not shop: ") + e.what());
   }
-  if (o.on_progress) o.on_progress("healing: waiting for quiescence (no PAYMENT_PENDING, outbox empty)");
+  if (o.on_progress)
+    o.on_progress("healing: waiting for quiescence (no PAYMENT_PENDING, outbox empty)");
   chaos.wait_quiet(files, Clock::now() + o.settle);
   chaos.watch_process(-1);
   r.healing_seconds = std::chrono::duration<double>(Clock::now() - heal_began).count();
   if (!r.quiescent) {
-    r.notes.push_back("not quiescent (nothing settled for 10 s, or " + platform::format_duration(o.settle) + " passed): " +
-                      std::to_string(r.left.pending_orders) + " orders PAYMENT_PENDING, " +
-                      std::to_string(r.left.unfinished_callbacks) + " callbacks unfinished, " +
-                      std::to_string(r.left.undelivered_events) + " provider events undelivered");
+    r.notes.push_back(
+        "not quiescent (nothing settled for 10 s, or " + platform::format_duration(o.settle) +
+        " passed): " + std::to_string(r.left.pending_orders) + " orders PAYMENT_PENDING, " +
+        std::to_string(r.left.unfinished_callbacks) + " callbacks unfinished, " +
+        std::to_string(r.left.undelivered_events) + " provider events undelivered");
   }
   chaos.read_breakers();
-  std::sort(r.world.history.begin(), r.world.history.end(),
-            [](const load::Operation& a, const load::Operation& b) { return a.start_s < b.start_s; });
+  std::sort(
+      r.world.history.begin(), r.world.history.end(),
+      [](const load::Operation& a, const load::Operation& b) { return a.start_s < b.start_s; });
   check_world(files, r);
   return r;
 }

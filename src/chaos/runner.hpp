@@ -40,9 +40,9 @@ struct ChaosOptions {
 // What was done to the shop, counted for the final table.
 struct Disturbances {
   std::map<std::string, std::map<std::string, int>> faults;  // type -> edge -> times
-  std::map<std::string, int> by_kind;                       // stop, start, restart, crash, kill
-  std::chrono::milliseconds clock_advanced{0};              // during the run
-  std::vector<std::string> refused;                         // events the shop refused or missed
+  std::map<std::string, int> by_kind;                        // stop, start, restart, crash, kill
+  std::chrono::milliseconds clock_advanced{0};               // during the run
+  std::vector<std::string> refused;                          // events the shop refused or missed
   bool crash_supported = true;  // the shop has POST /_admin/services/{name}/crash
 };
 

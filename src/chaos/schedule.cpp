@@ -12,14 +12,22 @@ namespace shopctl::chaos {
 
 std::string_view to_string(EventKind k) {
   switch (k) {
-    case EventKind::fault_on: return "fault_on";
-    case EventKind::fault_off: return "fault_off";
-    case EventKind::stop: return "stop";
-    case EventKind::start: return "start";
-    case EventKind::restart: return "restart";
-    case EventKind::crash_service: return "crash";
-    case EventKind::clock_advance: return "clock_advance";
-    case EventKind::kill_process: return "kill";
+    case EventKind::fault_on:
+      return "fault_on";
+    case EventKind::fault_off:
+      return "fault_off";
+    case EventKind::stop:
+      return "stop";
+    case EventKind::start:
+      return "start";
+    case EventKind::restart:
+      return "restart";
+    case EventKind::crash_service:
+      return "crash";
+    case EventKind::clock_advance:
+      return "clock_advance";
+    case EventKind::kill_process:
+      return "kill";
   }
   return "?";
 }
@@ -32,13 +40,17 @@ std::string ChaosEvent::describe() const {
         p = " p=" + std::to_string(fault["select"]["probability"].get<double>()).substr(0, 4);
       return "fault " + fault_type + " on " + edge + p;
     }
-    case EventKind::fault_off: return "fault " + fault_id + " off";
+    case EventKind::fault_off:
+      return "fault " + fault_id + " off";
     case EventKind::stop:
     case EventKind::start:
     case EventKind::restart:
-    case EventKind::crash_service: return std::string(to_string(kind)) + " " + service;
-    case EventKind::clock_advance: return "clock +" + platform::format_duration(advance);
-    case EventKind::kill_process: return "SIGKILL the shop, down " + platform::format_duration(down_for);
+    case EventKind::crash_service:
+      return std::string(to_string(kind)) + " " + service;
+    case EventKind::clock_advance:
+      return "clock +" + platform::format_duration(advance);
+    case EventKind::kill_process:
+      return "SIGKILL the shop, down " + platform::format_duration(down_for);
   }
   return "?";
 }
@@ -58,21 +70,23 @@ nlohmann::json ChaosEvent::to_json() const {
 }
 
 const std::vector<std::string>& fault_types() {
-  static const std::vector<std::string> types = {"delay", "hang", "abort", "reset", "close", "garbage", "slow_body"};
+  static const std::vector<std::string> types = {"delay", "hang",    "abort",    "reset",
+                                                 "close", "garbage", "slow_body"};
   return types;
 }
 
 const std::vector<FaultEdge>& fault_edges() {
   static const std::vector<FaultEdge> edges = [] {
     std::vector<FaultEdge> out;
-    for (const auto& e : platform::architecture::allowed_edges()) out.push_back({e.caller, e.callee});
+    for (const auto& e : platform::architecture::allowed_edges())
+      out.push_back({e.caller, e.callee});
     return out;
   }();
   return edges;
 }
 
-nlohmann::json fault_on_edge(const FaultEdge& edge, const std::string& type, double p, const std::string& id,
-                             std::uint64_t seed) {
+nlohmann::json fault_on_edge(const FaultEdge& edge, const std::string& type, double p,
+                             const std::string& id, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   nlohmann::json f = {{"id", id}, {"target", edge.callee}, {"type", type}};
   if (edge.callee == "provider") {
@@ -106,7 +120,8 @@ std::vector<ChaosEvent> make_schedule(const ScheduleOptions& o) {
   // Disturbances start after a calm first second and all end 15% before the end, so the last
   // shoppers meet a whole shop and healing starts from a known state.
   const double first = std::min(1.0, total * 0.1), last = total * 0.85;
-  static const std::vector<std::string> services = {"auth", "catalog", "order", "payment", "provider"};
+  static const std::vector<std::string> services = {"auth", "catalog", "order", "payment",
+                                                    "provider"};
   std::vector<ChaosEvent> out;
   std::map<std::string, double> down_until;  // a service is not stopped again while down
   auto clock_left = o.clock_budget;
@@ -125,14 +140,16 @@ std::vector<ChaosEvent> make_schedule(const ScheduleOptions& o) {
     }
   }
 
-  for (double t = first + between(0, 1.0 / o.events_per_second);
-       t < last; t += -std::log(1 - uniform(rng) * 0.999) / o.events_per_second) {
+  for (double t = first + between(0, 1.0 / o.events_per_second); t < last;
+       t += -std::log(1 - uniform(rng) * 0.999) / o.events_per_second) {
     double pick = uniform(rng);
     if (pick < 0.55) {
-      const auto& edge = fault_edges()[static_cast<std::size_t>(uniform(rng) * fault_edges().size()) %
-                                       fault_edges().size()];
-      const auto& type = fault_types()[static_cast<std::size_t>(uniform(rng) * fault_types().size()) %
-                                       fault_types().size()];
+      const auto& edge =
+          fault_edges()[static_cast<std::size_t>(uniform(rng) * fault_edges().size()) %
+                        fault_edges().size()];
+      const auto& type =
+          fault_types()[static_cast<std::size_t>(uniform(rng) * fault_types().size()) %
+                        fault_types().size()];
       double p = std::round(between(0.2, 1.0) * 100) / 100;
       ChaosEvent on;
       on.kind = EventKind::fault_on;
@@ -148,7 +165,8 @@ std::vector<ChaosEvent> make_schedule(const ScheduleOptions& o) {
       out.push_back(on);
       out.push_back(off);
     } else if (pick < 0.80) {
-      const auto& service = services[static_cast<std::size_t>(uniform(rng) * services.size()) % services.size()];
+      const auto& service =
+          services[static_cast<std::size_t>(uniform(rng) * services.size()) % services.size()];
       double kind = uniform(rng);
       double down = between(0.5, 4.0);
       if (down_until[service] > t) continue;  // still down: this draw is spent, nothing happens
@@ -173,8 +191,10 @@ std::vector<ChaosEvent> make_schedule(const ScheduleOptions& o) {
       // reconciliation delay (60 s) or the order expiry (30 min) while shoppers still pay.
       double r = uniform(rng);
       std::chrono::milliseconds jump{static_cast<int>(between(500, 10'000))};
-      if (r > 0.93) jump = std::chrono::milliseconds(static_cast<std::int64_t>(between(60'000, 1'860'000)));
-      else if (r > 0.75) jump = std::chrono::milliseconds(static_cast<std::int64_t>(between(10'000, 90'000)));
+      if (r > 0.93)
+        jump = std::chrono::milliseconds(static_cast<std::int64_t>(between(60'000, 1'860'000)));
+      else if (r > 0.75)
+        jump = std::chrono::milliseconds(static_cast<std::int64_t>(between(10'000, 90'000)));
       jump = std::min(jump, o.longest_jump);
       if (jump > clock_left) continue;
       clock_left -= jump;
@@ -185,7 +205,8 @@ std::vector<ChaosEvent> make_schedule(const ScheduleOptions& o) {
       out.push_back(e);
     }
   }
-  std::stable_sort(out.begin(), out.end(), [](const ChaosEvent& a, const ChaosEvent& b) { return a.at_s < b.at_s; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const ChaosEvent& a, const ChaosEvent& b) { return a.at_s < b.at_s; });
   return out;
 }
 

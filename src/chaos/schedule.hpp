@@ -26,11 +26,11 @@ std::string_view to_string(EventKind k);
 struct ChaosEvent {
   double at_s = 0;  // offset from the start of the shoppers' window
   EventKind kind = EventKind::fault_on;
-  std::string service;     // stop/start/restart/crash_service
-  nlohmann::json fault;    // fault_on: the wire shape of POST /_admin/faults
-  std::string fault_id;    // fault_on/fault_off
-  std::string fault_type;  // fault_on: delay, hang, ...
-  std::string edge;        // fault_on: caller->callee
+  std::string service;                    // stop/start/restart/crash_service
+  nlohmann::json fault;                   // fault_on: the wire shape of POST /_admin/faults
+  std::string fault_id;                   // fault_on/fault_off
+  std::string fault_type;                 // fault_on: delay, hang, ...
+  std::string edge;                       // fault_on: caller->callee
   std::chrono::milliseconds advance{0};   // clock_advance
   std::chrono::milliseconds down_for{0};  // kill_process
 
@@ -41,8 +41,8 @@ struct ChaosEvent {
 struct ScheduleOptions {
   std::uint64_t seed = 1;
   std::chrono::milliseconds duration{45'000};
-  bool kill_process = false;     // --crash: SIGKILL the whole shop several times
-  bool crash_services = true;    // in-process crashes of one service (admin `crash`)
+  bool kill_process = false;   // --crash: SIGKILL the whole shop several times
+  bool crash_services = true;  // in-process crashes of one service (admin `crash`)
   // The most the clock may be moved in total during the run (shoppers' tokens must outlive
   // it), and in one jump.
   std::chrono::milliseconds clock_budget{std::chrono::hours(2)};
@@ -60,8 +60,8 @@ const std::vector<FaultEdge>& fault_edges();
 // A fault of `type` on `edge` in the wire shape, hitting each matching request with
 // probability `p`. Calls on an edge are told apart by caller when the callee checks service
 // credentials, else by path (the webhook, the pay page, the provider's API).
-nlohmann::json fault_on_edge(const FaultEdge& edge, const std::string& type, double p, const std::string& id,
-                             std::uint64_t seed);
+nlohmann::json fault_on_edge(const FaultEdge& edge, const std::string& type, double p,
+                             const std::string& id, std::uint64_t seed);
 
 // The events, sorted by time; every fault, stop and crash is followed by its end inside the
 // duration, so the shop is whole again when the shoppers stop.

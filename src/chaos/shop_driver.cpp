@@ -10,9 +10,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <map>
-#include <fstream>
 #include <thread>
 
 #include <yaml-cpp/yaml.h>
@@ -43,7 +43,8 @@ fs::path make_data_dir(const LocalShopOptions& o, bool& temporary) {
     return fs::absolute(o.data_dir);
   }
   auto tmpl = (fs::temp_directory_path() / "shopctl-chaos-XXXXXX").string();
-  if (!mkdtemp(tmpl.data())) throw ShopError("cannot create a temporary folder in " + fs::temp_directory_path().string());
+  if (!mkdtemp(tmpl.data()))
+    throw ShopError("cannot create a temporary folder in " + fs::temp_directory_path().string());
   return tmpl;
 }
 
@@ -53,7 +54,8 @@ void remove_dir(const fs::path& dir) {
 }
 
 // Waits until the gateway answers an anonymous cart read with 401 (the shop is serving).
-bool gateway_ready(const std::string& gateway, std::chrono::milliseconds limit, const std::function<bool()>& alive) {
+bool gateway_ready(const std::string& gateway, std::chrono::milliseconds limit,
+                   const std::function<bool()>& alive) {
   http::BlockingClient client;
   auto until = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < until) {
@@ -115,7 +117,9 @@ class InProcess : public ShopDriver {
   std::unique_ptr<shop::Shop> shop_;
 };
 
-std::uint16_t free_port() { return http::pick_free_port(); }
+std::uint16_t free_port() {
+  return http::pick_free_port();
+}
 
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
@@ -125,7 +129,8 @@ std::string describe_status(int status) {
 
 class ChildProcess : public ShopDriver {
  public:
-  ChildProcess(const LocalShopOptions& o, fs::path binary) : keep_(o.keep), binary_(std::move(binary)) {
+  ChildProcess(const LocalShopOptions& o, fs::path binary)
+      : keep_(o.keep), binary_(std::move(binary)) {
     dir_ = make_data_dir(o, temporary_);
     config_ = dir_ / "chaos-shop.yaml";
     log_ = dir_ / "serve.log";
@@ -163,7 +168,8 @@ class ChildProcess : public ShopDriver {
   std::string gateway_url() const override { return gateway_; }
   std::string admin_token() const override { return admin_token_; }
   std::string describe() const override {
-    return "shopctl serve as a child process (pid " + std::to_string(pid_) + ") on " + dir_.string();
+    return "shopctl serve as a child process (pid " + std::to_string(pid_) + ") on " +
+           dir_.string();
   }
   bool can_kill() const override { return true; }
   std::optional<DatabaseFiles> databases() override { return files_in(dir_); }
@@ -197,7 +203,8 @@ class ChildProcess : public ShopDriver {
     if (pid_ > 0) {
       ::kill(pid_, SIGTERM);
       int status = 0;
-      for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(50ms);
+      for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i)
+        std::this_thread::sleep_for(50ms);
       if (::waitpid(pid_, &status, WNOHANG) == 0) {
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, &status, 0);
@@ -222,7 +229,8 @@ class ChildProcess : public ShopDriver {
       ::dup2(log, STDOUT_FILENO);
       ::dup2(log, STDERR_FILENO);
       ::setpgid(0, 0);  // a Ctrl-C meant for chaos reaches the shop through chaos's finish()
-      const char* argv[] = {binary.c_str(), "serve", "--config", config.c_str(), "--log-level", "warn", nullptr};
+      const char* argv[] = {binary.c_str(), "serve", "--config", config.c_str(),
+                            "--log-level",  "warn",  nullptr};
       ::execv(binary.c_str(), const_cast<char* const*>(argv));
       _exit(127);
     }
@@ -235,8 +243,8 @@ class ChildProcess : public ShopDriver {
     if (!gateway_ready(gateway_, 30'000ms, alive)) {
       auto pid_was = pid_;
       finish_child();
-      throw ShopError("shopctl serve (pid " + std::to_string(pid_was) + ") did not answer at " + gateway_ +
-                      " within 30 s; see " + log_.string());
+      throw ShopError("shopctl serve (pid " + std::to_string(pid_was) + ") did not answer at " +
+                      gateway_ + " within 30 s; see " + log_.string());
     }
   }
   void finish_child() {
@@ -274,14 +282,17 @@ std::unique_ptr<ShopDriver> start_in_process(const LocalShopOptions& options) {
   return std::make_unique<InProcess>(options);
 }
 
-std::unique_ptr<ShopDriver> start_child_process(const LocalShopOptions& options, const fs::path& binary) {
+std::unique_ptr<ShopDriver> start_child_process(const LocalShopOptions& options,
+                                                const fs::path& binary) {
   return std::make_unique<ChildProcess>(options, binary);
 }
 
-std::unique_ptr<ShopDriver> attach_target(const std::string& gateway_url, const std::string& admin_token,
+std::unique_ptr<ShopDriver> attach_target(const std::string& gateway_url,
+                                          const std::string& admin_token,
                                           std::vector<std::string>& notes) {
   if (!gateway_ready(gateway_url, 5000ms, {}))
-    throw ShopError("cannot reach a shopctl gateway at " + gateway_url + " (GET /api/cart should answer 401)");
+    throw ShopError("cannot reach a shopctl gateway at " + gateway_url +
+                    " (GET /api/cart should answer 401)");
   platform::AdminClient admin(gateway_url, admin_token);
   platform::AdminAnswer services;
   try {
@@ -290,7 +301,8 @@ std::unique_ptr<ShopDriver> attach_target(const std::string& gateway_url, const 
     throw ShopError(std::string("GET /_admin/services: ") + e.what());
   }
   if (!services.ok())
-    throw ShopError("GET /_admin/services answered " + std::to_string(services.status) + ": " + services.error_message());
+    throw ShopError("GET /_admin/services answered " + std::to_string(services.status) + ": " +
+                    services.error_message());
   std::map<std::string, fs::path> paths;
   if (services.body.contains("items"))
     for (const auto& s : services.body["items"])
@@ -300,7 +312,8 @@ std::unique_ptr<ShopDriver> attach_target(const std::string& gateway_url, const 
   for (const auto* f : {&files.order, &files.payment, &files.provider}) {
     std::error_code ec;
     if (f->empty() || !fs::exists(*f, ec))
-      notes.push_back("the database " + (f->empty() ? std::string("(none reported)") : f->string()) +
+      notes.push_back("the database " +
+                      (f->empty() ? std::string("(none reported)") : f->string()) +
                       " is not on this machine: the invariants that read it are not checked");
   }
   return std::make_unique<Target>(gateway_url, admin_token, files);

@@ -45,7 +45,7 @@ class ShopDriver {
 
 struct LocalShopOptions {
   std::uint64_t seed = 1;
-  std::filesystem::path data_dir;    // empty: a temporary folder, removed by finish() unless keep
+  std::filesystem::path data_dir;  // empty: a temporary folder, removed by finish() unless keep
   bool keep = false;
   std::filesystem::path config_file;  // a user's YAML settings layered under chaos's own
   unsigned threads = 0;
@@ -54,10 +54,12 @@ struct LocalShopOptions {
 // Throws ShopError when the shop cannot start.
 std::unique_ptr<ShopDriver> start_in_process(const LocalShopOptions& options);
 // `shopctl serve --config F` as a child of `binary`. Throws ShopError when it cannot start.
-std::unique_ptr<ShopDriver> start_child_process(const LocalShopOptions& options, const std::filesystem::path& binary);
+std::unique_ptr<ShopDriver> start_child_process(const LocalShopOptions& options,
+                                                const std::filesystem::path& binary);
 // A running shop. Finds its databases through GET /_admin/services (used when the files are
 // on this machine). Throws ShopError when the gateway or its admin plane does not answer.
-std::unique_ptr<ShopDriver> attach_target(const std::string& gateway_url, const std::string& admin_token,
+std::unique_ptr<ShopDriver> attach_target(const std::string& gateway_url,
+                                          const std::string& admin_token,
                                           std::vector<std::string>& notes);
 
 }  // namespace shopctl::chaos

@@ -24,7 +24,8 @@ class ReadOnly {
     sqlite3* db = nullptr;
     int rc = sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
     db_.reset(db);
-    if (rc != SQLITE_OK) throw ReadError(file.string() + ": " + (db ? sqlite3_errmsg(db) : "cannot open"));
+    if (rc != SQLITE_OK)
+      throw ReadError(file.string() + ": " + (db ? sqlite3_errmsg(db) : "cannot open"));
     sqlite3_busy_timeout(db, 5000);
     name_ = file.filename().string();
   }
@@ -63,7 +64,9 @@ std::string text(sqlite3_stmt* st, int col) {
   auto p = sqlite3_column_text(st, col);
   return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
 }
-std::int64_t integer(sqlite3_stmt* st, int col) { return sqlite3_column_int64(st, col); }
+std::int64_t integer(sqlite3_stmt* st, int col) {
+  return sqlite3_column_int64(st, col);
+}
 
 // Reads one file's rows in one read transaction (one consistent snapshot), or reports why not.
 template <class Fill>
@@ -96,41 +99,52 @@ void load_databases(const DatabaseFiles& files, World& w, std::vector<std::strin
   w.events.clear();
   w.have_orders = read_file(files.order, problems, [&](ReadOnly& db) {
     db.each(
-        "SELECT o.order_id, o.user_id, o.status, o.total_cents, o.currency, COALESCE(o.payment_id, ''), "
+        "SELECT o.order_id, o.user_id, o.status, o.total_cents, o.currency, COALESCE(o.payment_id, "
+        "''), "
         "COALESCE((SELECT h.reason FROM order_history h WHERE h.order_id = o.order_id "
         "ORDER BY h.seq DESC LIMIT 1), '') FROM orders o ORDER BY o.seq",
         [&](sqlite3_stmt* st) {
-          w.orders.push_back({text(st, 0), text(st, 1), text(st, 2), integer(st, 3), text(st, 4), text(st, 5),
-                              text(st, 6)});
+          w.orders.push_back({text(st, 0), text(st, 1), text(st, 2), integer(st, 3), text(st, 4),
+                              text(st, 5), text(st, 6)});
         });
     db.each("SELECT user_id, idempotency_key, COALESCE(order_id, '') FROM idempotency_keys",
-            [&](sqlite3_stmt* st) { w.idempotency.push_back({text(st, 0), text(st, 1), text(st, 2)}); });
+            [&](sqlite3_stmt* st) {
+              w.idempotency.push_back({text(st, 0), text(st, 1), text(st, 2)});
+            });
   });
   w.have_payments = read_file(files.payment, problems, [&](ReadOnly& db) {
-    db.each("SELECT payment_id, order_id, status, amount_cents, currency, COALESCE(intent_id, '') FROM payments",
-            [&](sqlite3_stmt* st) {
-              w.payments.push_back({text(st, 0), text(st, 1), text(st, 2), integer(st, 3), text(st, 4), text(st, 5)});
-            });
-    db.each("SELECT event_id FROM transactions", [&](sqlite3_stmt* st) { w.recorded_events.insert(text(st, 0)); });
     db.each(
-        "SELECT id, order_id, event_id, trace_id, finished_at_ms IS NOT NULL, COALESCE(verdict, ''), attempts "
+        "SELECT payment_id, order_id, status, amount_cents, currency, COALESCE(intent_id, '') FROM "
+        "payments",
+        [&](sqlite3_stmt* st) {
+          w.payments.push_back(
+              {text(st, 0), text(st, 1), text(st, 2), integer(st, 3), text(st, 4), text(st, 5)});
+        });
+    db.each("SELECT event_id FROM transactions",
+            [&](sqlite3_stmt* st) { w.recorded_events.insert(text(st, 0)); });
+    db.each(
+        "SELECT id, order_id, event_id, trace_id, finished_at_ms IS NOT NULL, COALESCE(verdict, "
+        "''), attempts "
         "FROM outbox ORDER BY id",
         [&](sqlite3_stmt* st) {
-          w.outbox.push_back({integer(st, 0), text(st, 1), text(st, 2), text(st, 3), integer(st, 4) != 0,
-                              text(st, 5), integer(st, 6)});
+          w.outbox.push_back({integer(st, 0), text(st, 1), text(st, 2), text(st, 3),
+                              integer(st, 4) != 0, text(st, 5), integer(st, 6)});
         });
   });
   w.have_provider = read_file(files.provider, problems, [&](ReadOnly& db) {
     db.each(
-        "SELECT intent_id, payment_id, amount_cents, currency, status, COALESCE(event_id, '') FROM intents",
+        "SELECT intent_id, payment_id, amount_cents, currency, status, COALESCE(event_id, '') FROM "
+        "intents",
         [&](sqlite3_stmt* st) {
-          w.intents.push_back({text(st, 0), text(st, 1), integer(st, 2), text(st, 3), text(st, 4), text(st, 5)});
+          w.intents.push_back(
+              {text(st, 0), text(st, 1), integer(st, 2), text(st, 3), text(st, 4), text(st, 5)});
         });
-    db.each("SELECT event_id, intent_id, body, delivered, attempts FROM events", [&](sqlite3_stmt* st) {
-      auto body = nlohmann::json::parse(text(st, 2), nullptr, false);
-      std::string type = body.is_object() ? body.value("type", std::string()) : std::string();
-      w.events.push_back({text(st, 0), text(st, 1), type, integer(st, 3) != 0, integer(st, 4)});
-    });
+    db.each(
+        "SELECT event_id, intent_id, body, delivered, attempts FROM events", [&](sqlite3_stmt* st) {
+          auto body = nlohmann::json::parse(text(st, 2), nullptr, false);
+          std::string type = body.is_object() ? body.value("type", std::string()) : std::string();
+          w.events.push_back({text(st, 0), text(st, 1), type, integer(st, 3) != 0, integer(st, 4)});
+        });
   });
 }
 

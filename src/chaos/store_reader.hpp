@@ -32,7 +32,9 @@ struct InFlight {
   long pending_orders = -1;
   long unfinished_callbacks = -1;
   long undelivered_events = -1;
-  bool quiet() const { return pending_orders == 0 && unfinished_callbacks == 0 && undelivered_events == 0; }
+  bool quiet() const {
+    return pending_orders == 0 && unfinished_callbacks == 0 && undelivered_events == 0;
+  }
 };
 InFlight count_in_flight(const DatabaseFiles& files);
 

@@ -43,7 +43,8 @@ struct ChaosCliOptions {
 std::chrono::milliseconds millis_option(const std::string& name, const std::string& text) {
   auto d = platform::parse_duration(text);
   if (!d || d->count() <= 0)
-    throw std::invalid_argument(name + ": expected a duration above 0 like 500ms, 45s or 2m, got '" + text + "'");
+    throw std::invalid_argument(
+        name + ": expected a duration above 0 like 500ms, 45s or 2m, got '" + text + "'");
   return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
 }
 
@@ -78,15 +79,20 @@ int run_chaos_command(const ChaosCliOptions& given) {
     share_option("--double-submit", o.double_submit);
     load::parse_mix(o.mix);
     if (!o.target.empty() && o.target.rfind("http://", 0) != 0)
-      throw std::invalid_argument("--target must be an http:// URL like http://127.0.0.1:8080, got '" + o.target + "'");
+      throw std::invalid_argument(
+          "--target must be an http:// URL like http://127.0.0.1:8080, got '" + o.target + "'");
     if (!o.target.empty() && o.crash)
-      throw std::invalid_argument("--crash kills a shop chaos started itself; it cannot go with --target");
+      throw std::invalid_argument(
+          "--crash kills a shop chaos started itself; it cannot go with --target");
     if (!o.target.empty() && o.admin_token.empty())
-      throw std::invalid_argument("--target needs the shop's --admin-token (faults, stops and the clock go through it)");
+      throw std::invalid_argument(
+          "--target needs the shop's --admin-token (faults, stops and the clock go through it)");
     if (!o.target.empty() && (!o.config_file.empty() || !o.data_dir.empty()))
-      throw std::invalid_argument("--config and --data-dir set up the shop chaos starts; they cannot go with --target");
+      throw std::invalid_argument(
+          "--config and --data-dir set up the shop chaos starts; they cannot go with --target");
     if (!o.check_dir.empty() && (o.crash || !o.target.empty()))
-      throw std::invalid_argument("--check reads a data folder and runs nothing; it goes with no --crash or --target");
+      throw std::invalid_argument(
+          "--check reads a data folder and runs nothing; it goes with no --crash or --target");
   } catch (const std::invalid_argument& e) {
     std::cerr << "shopctl chaos: " << e.what() << "\n";
     return kExitUsage;
@@ -113,7 +119,8 @@ int run_chaos_command(const ChaosCliOptions& given) {
     so.crash_services = options.crash_services;
     so.clock_budget = options.clock_budget;
     so.longest_jump = options.longest_jump;
-    for (const auto& e : chaos::make_schedule(so)) std::printf("%8.3fs  %s\n", e.at_s, e.describe().c_str());
+    for (const auto& e : chaos::make_schedule(so))
+      std::printf("%8.3fs  %s\n", e.at_s, e.describe().c_str());
     return kExitOk;
   }
 
@@ -125,8 +132,9 @@ int run_chaos_command(const ChaosCliOptions& given) {
     }
     chaos::check_world(chaos::files_in(o.check_dir), result);
     result.quiescent = true;
-    result.notes.push_back("--check: the databases only; the invariants over the shoppers' answers, the breakers "
-                           "and the process are not checked");
+    result.notes.push_back(
+        "--check: the databases only; the invariants over the shoppers' answers, the breakers "
+        "and the process are not checked");
     return finish(result, o.json_file);
   }
 
@@ -137,7 +145,9 @@ int run_chaos_command(const ChaosCliOptions& given) {
       std::cerr << "shopctl chaos: cannot write " << o.history_file << "\n";
       return kExitUsage;
     }
-    options.on_history = [&history](const nlohmann::json& line) { history << platform::json_text(line) << "\n"; };
+    options.on_history = [&history](const nlohmann::json& line) {
+      history << platform::json_text(line) << "\n";
+    };
   }
 
   const bool tty = isatty(STDERR_FILENO) != 0;
@@ -176,13 +186,14 @@ int run_chaos_command(const ChaosCliOptions& given) {
     }
     if (!o.quiet)
       std::fprintf(stderr, "shopctl chaos: seed %llu, %s, %u shoppers, mix %s, against %s\n",
-                   static_cast<unsigned long long>(o.seed), o.duration.c_str(), o.users, o.mix.c_str(),
-                   shop->describe().c_str());
+                   static_cast<unsigned long long>(o.seed), o.duration.c_str(), o.users,
+                   o.mix.c_str(), shop->describe().c_str());
     result = chaos::run_chaos(*shop, options);
   } catch (const std::exception& e) {
     if (tty && !o.quiet) std::fprintf(stderr, "\n");
     std::cerr << "shopctl chaos: the shop could not be driven: " << e.what() << "\n";
-    if (shop && !shop->log_file().empty()) std::cerr << "shopctl chaos: the shop's log: " << shop->log_file().string() << "\n";
+    if (shop && !shop->log_file().empty())
+      std::cerr << "shopctl chaos: the shop's log: " << shop->log_file().string() << "\n";
     if (shop) shop->finish();
     return kExitShop;
   }
@@ -190,7 +201,8 @@ int run_chaos_command(const ChaosCliOptions& given) {
   for (auto& n : notes) result.notes.insert(result.notes.begin(), n);
   if (!o.history_file.empty()) result.notes.push_back("history: " + o.history_file);
   if (o.keep || !o.data_dir.empty()) {
-    if (auto files = shop->databases()) result.notes.push_back("data kept in " + files->order.parent_path().string());
+    if (auto files = shop->databases())
+      result.notes.push_back("data kept in " + files->order.parent_path().string());
   }
   shop->finish();
   history.flush();
@@ -201,7 +213,8 @@ int run_chaos_command(const ChaosCliOptions& given) {
 
 void register_chaos(CLI::App& app) {
   auto o = std::make_shared<ChaosCliOptions>();
-  auto* cmd = app.add_subcommand("chaos", "Shoppers against a shop that a seeded schedule breaks; then the money invariants");
+  auto* cmd = app.add_subcommand(
+      "chaos", "Shoppers against a shop that a seeded schedule breaks; then the money invariants");
   cmd->footer(
       "Shoppers run the load journeys, checkout-heavy: some walk away without paying, some\n"
       "cards decline, some check out one cart from two tabs at once. Meanwhile a schedule drawn\n"
@@ -210,7 +223,8 @@ void register_chaos(CLI::App& app) {
       "is killed with SIGKILL and started again on its data folder, several times. Then chaos\n"
       "heals the shop (faults off, services up, the clock past every retry and expiry), waits\n"
       "until nothing is in flight, and checks the invariants from the databases (read-only) and\n"
-      "the shoppers' own record. docs/chaos.md explains each invariant and how to read a history.\n\n"
+      "the shoppers' own record. docs/chaos.md explains each invariant and how to read a "
+      "history.\n\n"
       "Exit codes: 0 every invariant holds, 1 bad command line, 3 the shop could not be started,\n"
       "            reached or driven, 4 an invariant is violated.\n"
       "The last line is 'chaos: N passed, M failed' (invariants).\n\n"
@@ -221,25 +235,43 @@ void register_chaos(CLI::App& app) {
       "  shopctl chaos --seed 7 --print-schedule           # the plan, without a shop\n"
       "  shopctl chaos --target http://127.0.0.1:8080 --admin-token adm_... --duration 1m\n"
       "  shopctl chaos --check .shopctl/data               # the database invariants only\n");
-  cmd->add_option("--duration", o->duration, "How long the shoppers shop while the shop is broken")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "Seed of the schedule and of the shoppers' choices")->capture_default_str();
-  cmd->add_flag("--crash", o->crash, "Run the shop as a child process and SIGKILL it several times");
+  cmd->add_option("--duration", o->duration, "How long the shoppers shop while the shop is broken")
+      ->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed of the schedule and of the shoppers' choices")
+      ->capture_default_str();
+  cmd->add_flag("--crash", o->crash,
+                "Run the shop as a child process and SIGKILL it several times");
   cmd->add_option("--target", o->target, "A running shop's gateway URL (default: start one)");
-  cmd->add_option("--admin-token", o->admin_token, "The running shop's admin token (needed with --target)");
-  cmd->add_option("--config", o->config_file, "YAML settings for the shop chaos starts")->check(CLI::ExistingFile);
-  cmd->add_option("--data-dir", o->data_dir, "Data folder for the shop chaos starts (default: a temporary one)");
+  cmd->add_option("--admin-token", o->admin_token,
+                  "The running shop's admin token (needed with --target)");
+  cmd->add_option("--config", o->config_file, "YAML settings for the shop chaos starts")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--data-dir", o->data_dir,
+                  "Data folder for the shop chaos starts (default: a temporary one)");
   cmd->add_flag("--keep", o->keep, "Keep the temporary data folder (its path is in the notes)");
-  cmd->add_option("--users", o->users, "Shoppers")->capture_default_str()->check(CLI::Range(1, 512));
+  cmd->add_option("--users", o->users, "Shoppers")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 512));
   cmd->add_option("--mix", o->mix, "Journey weights, as for shopctl load")->capture_default_str();
-  cmd->add_option("--abandon", o->abandon, "Share of checkouts whose shopper walks away without paying")->capture_default_str();
-  cmd->add_option("--decline", o->decline, "Share of checkouts paid with a declined card")->capture_default_str();
-  cmd->add_option("--double-submit", o->double_submit, "Share of checkouts sent from two tabs at once")->capture_default_str();
-  cmd->add_option("--timeout", o->timeout, "Time limit of one shopper request")->capture_default_str();
-  cmd->add_option("--settle", o->settle, "The longest wait for quiescence after healing")->capture_default_str();
-  cmd->add_flag("--no-service-crash", o->no_service_crash, "Stop services, never crash one in-process");
-  cmd->add_option("--history", o->history_file, "Write every shopper operation and chaos event as JSON lines");
+  cmd->add_option("--abandon", o->abandon,
+                  "Share of checkouts whose shopper walks away without paying")
+      ->capture_default_str();
+  cmd->add_option("--decline", o->decline, "Share of checkouts paid with a declined card")
+      ->capture_default_str();
+  cmd->add_option("--double-submit", o->double_submit,
+                  "Share of checkouts sent from two tabs at once")
+      ->capture_default_str();
+  cmd->add_option("--timeout", o->timeout, "Time limit of one shopper request")
+      ->capture_default_str();
+  cmd->add_option("--settle", o->settle, "The longest wait for quiescence after healing")
+      ->capture_default_str();
+  cmd->add_flag("--no-service-crash", o->no_service_crash,
+                "Stop services, never crash one in-process");
+  cmd->add_option("--history", o->history_file,
+                  "Write every shopper operation and chaos event as JSON lines");
   cmd->add_option("--json", o->json_file, "Write the report as JSON to this file");
-  cmd->add_option("--check", o->check_dir, "Check the database invariants of a data folder, and run nothing");
+  cmd->add_option("--check", o->check_dir,
+                  "Check the database invariants of a data folder, and run nothing");
   cmd->add_flag("--print-schedule", o->print_schedule, "Print the seed's schedule and exit");
   cmd->add_flag("--quiet", o->quiet, "No progress lines");
   cmd->callback([o] { set_exit_code(run_chaos_command(*o)); });

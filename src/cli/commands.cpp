@@ -12,8 +12,12 @@ namespace {
 int g_exit_code = kExitOk;
 }
 
-int exit_code() { return g_exit_code; }
-void set_exit_code(int code) { g_exit_code = code; }
+int exit_code() {
+  return g_exit_code;
+}
+void set_exit_code(int code) {
+  g_exit_code = code;
+}
 
 int resolve_target(const char* command, std::string& target, std::string& admin_token) {
   if (target.empty() || target.rfind("http://", 0) == 0) return kExitOk;
@@ -24,7 +28,8 @@ int resolve_target(const char* command, std::string& target, std::string& admin_
     if (admin_token.empty()) admin_token = file.admin_token;
     return kExitOk;
   } catch (const std::invalid_argument& e) {
-    std::cerr << command << ": --target is neither an http:// URL nor a deployment file: " << e.what() << "\n";
+    std::cerr << command
+              << ": --target is neither an http:// URL nor a deployment file: " << e.what() << "\n";
     return kExitInvalid;
   }
 }

@@ -14,7 +14,7 @@ namespace shopctl::cli {
 namespace {
 
 struct Command {
-  std::string path;                  // "run", "fault add"
+  std::string path;  // "run", "fault add"
   std::vector<std::string> subcommands;
   std::vector<std::pair<std::string, std::string>> options;  // --long, description
 };
@@ -27,7 +27,8 @@ void collect(CLI::App* app, const std::string& path, std::vector<Command>& out) 
     c.subcommands.push_back(sub->get_name());
   }
   for (const auto* opt : app->get_options()) {
-    for (const auto& l : opt->get_lnames()) c.options.emplace_back("--" + l, opt->get_description());
+    for (const auto& l : opt->get_lnames())
+      c.options.emplace_back("--" + l, opt->get_description());
   }
   out.push_back(c);
   for (auto* sub : app->get_subcommands({})) {
@@ -45,8 +46,10 @@ std::string join(const std::vector<std::string>& words) {
 std::string single_quoted(const std::string& text) {
   std::string out = "'";
   for (char ch : text) {
-    if (ch == '\'') out += "'\\''";
-    else if (ch != '\n') out += ch;
+    if (ch == '\'')
+      out += "'\\''";
+    else if (ch != '\n')
+      out += ch;
   }
   return out + "'";
 }
@@ -99,7 +102,8 @@ void fish(const std::vector<Command>& commands) {
       // Inside this command and none of its subcommands.
       auto last = c.path.substr(c.path.rfind(' ') == std::string::npos ? 0 : c.path.rfind(' ') + 1);
       condition = "__fish_seen_subcommand_from " + last;
-      if (!c.subcommands.empty()) condition += "; and not __fish_seen_subcommand_from " + join(c.subcommands);
+      if (!c.subcommands.empty())
+        condition += "; and not __fish_seen_subcommand_from " + join(c.subcommands);
     }
     for (const auto& sub : c.subcommands) {
       std::cout << "complete -c shopctl -n " << single_quoted(condition) << " -a " << sub << "\n";
@@ -122,7 +126,9 @@ void register_completion(CLI::App& app) {
       "  shopctl completion bash > /etc/bash_completion.d/shopctl  # bash, every shell\n"
       "  source <(shopctl completion zsh)                         # zsh (through bashcompinit)\n"
       "  shopctl completion fish > ~/.config/fish/completions/shopctl.fish\n");
-  cmd->add_option("shell", *shell, "bash, zsh or fish")->required()->check(CLI::IsMember({"bash", "zsh", "fish"}));
+  cmd->add_option("shell", *shell, "bash, zsh or fish")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh", "fish"}));
   cmd->callback([&app, shell] {
     std::vector<Command> commands;
     collect(&app, "", commands);

@@ -39,8 +39,9 @@ void add_shop_options(CLI::App* cmd, ShopAddress& shop) {
                   "The running shop: any service URL (usually the gateway's), or a deployment file")
       ->envname("SHOPCTL_TARGET")
       ->required();
-  cmd->add_option("--admin-token", shop.admin_token,
-                  "The shop's admin token (printed by shopctl serve; a deployment file may hold it)")
+  cmd->add_option(
+         "--admin-token", shop.admin_token,
+         "The shop's admin token (printed by shopctl serve; a deployment file may hold it)")
       ->envname("SHOPCTL_ADMIN_TOKEN");
 }
 
@@ -50,7 +51,8 @@ int admin_call(const char* what, const ShopAddress& given, const std::string& me
                platform::AdminAnswer& answer) {
   ShopAddress shop = given;
   std::string command = std::string("shopctl fault ") + what;
-  if (int rc = resolve_target(command.c_str(), shop.target, shop.admin_token); rc != kExitOk) return rc;
+  if (int rc = resolve_target(command.c_str(), shop.target, shop.admin_token); rc != kExitOk)
+    return rc;
   if (shop.admin_token.empty()) {
     std::cerr << command << ": --admin-token is required (or a deployment file with admin_token)\n";
     return kExitUsage;
@@ -114,7 +116,8 @@ int run_list(const FaultListOptions& o) {
 }
 
 int run_clear(const FaultClearOptions& o) {
-  std::string path = o.id.empty() ? "/_admin/faults" : "/_admin/faults/" + platform::path_segment(o.id);
+  std::string path =
+      o.id.empty() ? "/_admin/faults" : "/_admin/faults/" + platform::path_segment(o.id);
   platform::AdminAnswer answer;
   if (int code = admin_call("clear", o.shop, "DELETE", path, std::nullopt, answer); code != kExitOk)
     return code;

@@ -39,11 +39,14 @@ struct Child {
   std::deque<std::chrono::steady_clock::time_point> restarts;  // the last few
 };
 
-std::string url_of(std::uint16_t port) { return "http://127.0.0.1:" + std::to_string(port); }
+std::string url_of(std::uint16_t port) {
+  return "http://127.0.0.1:" + std::to_string(port);
+}
 
 // The settings every child shares: secrets, every service's port and address, every
 // process's admin plane. Written 0600 (it holds the secrets).
-void write_shared_config(const fs::path& file, const shop::ShopConfig& c, const std::vector<Child>& children) {
+void write_shared_config(const fs::path& file, const shop::ShopConfig& c,
+                         const std::vector<Child>& children) {
   YAML::Emitter out;
   out << YAML::BeginMap;
   out << YAML::Key << "host" << YAML::Value << "127.0.0.1";
@@ -52,8 +55,9 @@ void write_shared_config(const fs::path& file, const shop::ShopConfig& c, const 
   out << YAML::EndMap;
   out << YAML::Key << "peers" << YAML::Value << YAML::BeginMap;
   for (const auto& ch : children) {
-    out << YAML::Key << ch.service << YAML::Value << YAML::BeginMap << YAML::Key << "url" << YAML::Value
-        << url_of(ch.port) << YAML::Key << "admin" << YAML::Value << url_of(ch.admin_port) << YAML::EndMap;
+    out << YAML::Key << ch.service << YAML::Value << YAML::BeginMap << YAML::Key << "url"
+        << YAML::Value << url_of(ch.port) << YAML::Key << "admin" << YAML::Value
+        << url_of(ch.admin_port) << YAML::EndMap;
   }
   out << YAML::EndMap;
   out << YAML::Key << "secrets" << YAML::Value << YAML::BeginMap;
@@ -91,7 +95,8 @@ bool ready(const Child& ch, std::chrono::milliseconds limit) {
     try {
       http::Request req;
       req.method = "GET";
-      if (client.send_url(url_of(ch.port) + "/health/ready", std::move(req), 1s).status == 200) return true;
+      if (client.send_url(url_of(ch.port) + "/health/ready", std::move(req), 1s).status == 200)
+        return true;
     } catch (const std::exception&) {
     }
     std::this_thread::sleep_for(20ms);
@@ -159,11 +164,13 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
   auto spawn = [&](Child& ch) {
     int log = ::open(ch.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log < 0) throw std::runtime_error("cannot open " + ch.log.string());
-    std::vector<std::string> args = {self.empty() ? "/proc/self/exe" : self, "serve", "--only", ch.service};
+    std::vector<std::string> args = {self.empty() ? "/proc/self/exe" : self, "serve", "--only",
+                                     ch.service};
     for (const auto& f : o.config_files) args.insert(args.end(), {"--config", f});
-    args.insert(args.end(), {"--config", shared.string(), "--data-dir", ch.dir.string(), "--admin-port",
-                             std::to_string(ch.admin_port), "--log-level", o.log_level, "--log-format",
-                             o.log_format, "--threads", std::to_string(o.threads)});
+    args.insert(args.end(),
+                {"--config", shared.string(), "--data-dir", ch.dir.string(), "--admin-port",
+                 std::to_string(ch.admin_port), "--log-level", o.log_level, "--log-format",
+                 o.log_format, "--threads", std::to_string(o.threads)});
     pid_t pid = ::fork();
     if (pid < 0) {
       ::close(log);
@@ -212,23 +219,27 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
   try {
     for (auto& ch : children) {
       spawn(ch);
-      if (!ready(ch, 30s)) throw std::runtime_error(ch.service + " did not become ready; see " + ch.log.string());
+      if (!ready(ch, 30s))
+        throw std::runtime_error(ch.service + " did not become ready; see " + ch.log.string());
     }
   } catch (const std::exception& e) {
     std::cerr << "shopctl serve --processes: the shop could not start: " << e.what() << "\n";
     stop_all();
     return kExitShop;
   }
-  auto ready_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  std::printf("shopctl %s: the shop is up in %.1f ms, one process per service\n\n", SHOPCTL_VERSION, ready_ms);
+  auto ready_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  std::printf("shopctl %s: the shop is up in %.1f ms, one process per service\n\n", SHOPCTL_VERSION,
+              ready_ms);
   std::printf("  %-9s %-24s %-24s %-8s %s\n", "SERVICE", "URL", "ADMIN PLANE", "PID", "LOG");
   for (const auto& ch : children) {
     std::printf("  %-9s %-24s %-24s %-8d %s\n", ch.service.c_str(), url_of(ch.port).c_str(),
                 url_of(ch.admin_port).c_str(), static_cast<int>(ch.pid), ch.log.c_str());
   }
-  std::printf("\n  public door   %s\n  admin token   %s  (tools fan out from the gateway's admin plane)\n"
-              "  settings      %s\n\nA child that dies is started again. Ctrl-C stops the shop.\n",
-              url_of(config.ports.at("gateway")).c_str(), config.admin_token.c_str(), shared.c_str());
+  std::printf(
+      "\n  public door   %s\n  admin token   %s  (tools fan out from the gateway's admin plane)\n"
+      "  settings      %s\n\nA child that dies is started again. Ctrl-C stops the shop.\n",
+      url_of(config.ports.at("gateway")).c_str(), config.admin_token.c_str(), shared.c_str());
   std::fflush(stdout);
 
   int code = kExitOk;
@@ -236,7 +247,8 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
     timespec wait{0, 200'000'000};
     int sig = sigtimedwait(&signals, nullptr, &wait);
     if (sig == SIGINT || sig == SIGTERM) {
-      std::printf("\nshopctl: %s received, stopping every process\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      std::printf("\nshopctl: %s received, stopping every process\n",
+                  sig == SIGINT ? "SIGINT" : "SIGTERM");
       std::fflush(stdout);
       break;
     }
@@ -252,7 +264,8 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
                   describe_status(status).c_str());
       ch.pid = -1;
       if (ch.restarts.size() > 5) {
-        std::printf("it died %zu times in a minute: giving up (see %s)\n", ch.restarts.size(), ch.log.c_str());
+        std::printf("it died %zu times in a minute: giving up (see %s)\n", ch.restarts.size(),
+                    ch.log.c_str());
         give_up = true;
         break;
       }
@@ -260,7 +273,8 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       std::fflush(stdout);
       try {
         spawn(ch);
-        if (!ready(ch, 30s)) std::printf("shopctl: %s is not ready yet; see %s\n", ch.service.c_str(), ch.log.c_str());
+        if (!ready(ch, 30s))
+          std::printf("shopctl: %s is not ready yet; see %s\n", ch.service.c_str(), ch.log.c_str());
       } catch (const std::exception& e) {
         std::printf("shopctl: cannot start %s again: %s\n", ch.service.c_str(), e.what());
         give_up = true;

@@ -17,7 +17,7 @@ struct LauncherOptions {
   bool ephemeral = false;                 // a temporary data_dir, removed at exit
   std::string log_level = "info";
   std::string log_format = "text";
-  unsigned threads = 1;                   // per child
+  unsigned threads = 1;  // per child
 };
 
 // Runs until SIGINT/SIGTERM; returns the exit code (kExitOk, kExitShop).

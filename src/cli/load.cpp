@@ -5,22 +5,22 @@
 #include <fstream>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <yaml-cpp/yaml.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
-#include "scenario/interpolate.hpp"
 #include "load/engine.hpp"
 #include "load/report.hpp"
 #include "observe_tools/fault_spec.hpp"
 #include "observe_tools/html_report.hpp"
 #include "platform/duration.hpp"
+#include "platform/json_text.hpp"
 #include "platform/security/password.hpp"
 #include "platform/yaml_json.hpp"
+#include "scenario/interpolate.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/runner.hpp"
 #include "shop/shop.hpp"
-#include "platform/json_text.hpp"
 
 namespace shopctl::cli {
 
@@ -54,7 +54,9 @@ struct LoadCliOptions {
 
 std::chrono::nanoseconds duration_option(const std::string& name, const std::string& text) {
   auto d = platform::parse_duration(text);
-  if (!d) throw std::invalid_argument(name + ": expected a duration like 500ms, 10s or 1m, got '" + text + "'");
+  if (!d)
+    throw std::invalid_argument(name + ": expected a duration like 500ms, 10s or 1m, got '" + text +
+                                "'");
   return *d;
 }
 
@@ -73,7 +75,8 @@ struct InvalidFile : std::runtime_error {
 // FILE is either a scenario (every `fault:` step and step-scoped `faults:` of its setup and
 // steps are switched on together; its `config:` sets up the in-process shop) or a plain YAML
 // list of faults in the wire shape (or a map with such a `faults:` list).
-FaultFile faults_from_file(const std::string& file, const std::map<std::string, std::string>& vars) {
+FaultFile faults_from_file(const std::string& file,
+                           const std::map<std::string, std::string>& vars) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(file);
@@ -97,8 +100,9 @@ FaultFile faults_from_file(const std::string& file, const std::map<std::string, 
       try {
         j = scenario::expand(j, variables);
       } catch (const std::exception& e) {
-        throw InvalidFile(file + ":" + std::to_string(f.loc.line) + ":" + std::to_string(f.loc.column) +
-                          ": error: a fault for shopctl load can use only --var variables: " + e.what());
+        throw InvalidFile(
+            file + ":" + std::to_string(f.loc.line) + ":" + std::to_string(f.loc.column) +
+            ": error: a fault for shopctl load can use only --var variables: " + e.what());
       }
       out.faults.push_back(std::move(j));
     };
@@ -114,10 +118,12 @@ FaultFile faults_from_file(const std::string& file, const std::map<std::string, 
   }
   if (root.IsMap() && root["faults"]) root = root["faults"];
   if (!root.IsSequence())
-    throw InvalidFile(file + ": error: expected a scenario, a list of faults or a map with a 'faults' list");
+    throw InvalidFile(
+        file + ": error: expected a scenario, a list of faults or a map with a 'faults' list");
   for (const auto& node : root) {
     try {
-      out.faults.push_back(observe_tools::fault_json_from_text(platform::json_text(platform::yaml_to_json(node))));
+      out.faults.push_back(
+          observe_tools::fault_json_from_text(platform::json_text(platform::yaml_to_json(node))));
     } catch (const std::invalid_argument& e) {
       throw InvalidFile(file + ":" + std::to_string(node.Mark().line + 1) + ":" +
                         std::to_string(node.Mark().column + 1) + ": error: " + e.what());
@@ -143,10 +149,11 @@ int run_load_command(const LoadCliOptions& given) {
     options.fault_for = duration_option("--fault-for", o.fault_for);
     for (const auto& f : o.faults) options.faults.push_back(observe_tools::fault_json_from_text(f));
     if (!o.target.empty() && o.target.rfind("http://", 0) != 0)
-      throw std::invalid_argument("--target must be an http:// URL like http://127.0.0.1:8080, got '" +
-                                  o.target + "'");
+      throw std::invalid_argument(
+          "--target must be an http:// URL like http://127.0.0.1:8080, got '" + o.target + "'");
     if (!o.target.empty() && !o.config_file.empty())
-      throw std::invalid_argument("--config sets up the in-process shop; it cannot go with --target");
+      throw std::invalid_argument(
+          "--config sets up the in-process shop; it cannot go with --target");
     if (!o.target.empty() && !options.faults.empty() && o.admin_token.empty())
       throw std::invalid_argument("faults on a running shop need --admin-token");
   } catch (const std::invalid_argument& e) {
@@ -156,7 +163,8 @@ int run_load_command(const LoadCliOptions& given) {
   FaultFile fault_file;
   if (!o.faults_file.empty()) {
     try {
-      fault_file = faults_from_file(o.faults_file, scenario::command_line_vars(o.vars, o.vars_file));
+      fault_file =
+          faults_from_file(o.faults_file, scenario::command_line_vars(o.vars, o.vars_file));
     } catch (const InvalidFile& e) {
       std::cerr << e.what() << (std::string_view(e.what()).ends_with("\n") ? "" : "\n");
       return kExitInvalid;
@@ -214,7 +222,8 @@ int run_load_command(const LoadCliOptions& given) {
   } else {
     options.gateway_url = o.target;
     options.admin_token = o.admin_token;
-    while (!options.gateway_url.empty() && options.gateway_url.back() == '/') options.gateway_url.pop_back();
+    while (!options.gateway_url.empty() && options.gateway_url.back() == '/')
+      options.gateway_url.pop_back();
   }
 
   const bool tty = isatty(STDERR_FILENO) != 0;
@@ -225,8 +234,10 @@ int run_load_command(const LoadCliOptions& given) {
                  shop ? " (in-process shop)" : "");
     options.on_progress = [tty](const load::Progress& p) {
       auto line = load::progress_line(p);
-      if (tty) std::fprintf(stderr, "\r\033[K%s", line.c_str());
-      else std::fprintf(stderr, "%s\n", line.c_str());
+      if (tty)
+        std::fprintf(stderr, "\r\033[K%s", line.c_str());
+      else
+        std::fprintf(stderr, "%s\n", line.c_str());
       std::fflush(stderr);
     };
   }
@@ -278,7 +289,8 @@ int run_load_command(const LoadCliOptions& given) {
 
 void register_load(CLI::App& app) {
   auto o = std::make_shared<LoadCliOptions>();
-  auto* cmd = app.add_subcommand("load", "Virtual users against the shop's gateway, with thresholds");
+  auto* cmd =
+      app.add_subcommand("load", "Virtual users against the shop's gateway, with thresholds");
   cmd->footer(
       "Journeys: browse (a page of products), product (one product), cart (add, read, remove),\n"
       "checkout (add, POST /api/orders, pay at pay_url, poll the order until PAID).\n"
@@ -289,40 +301,61 @@ void register_load(CLI::App& app) {
       "Examples:\n"
       "  shopctl load --users 32 --duration 10s\n"
       "  shopctl load --rate 200 --duration 30s --mix checkout=1 --threshold 'checkout.p99<20ms'\n"
-      "  shopctl load --users 16 --threshold 'p99<50ms' --threshold 'errors<0.1%' --json load.json\n"
+      "  shopctl load --users 16 --threshold 'p99<50ms' --threshold 'errors<0.1%' --json "
+      "load.json\n"
       "  shopctl load --users 16 --duration 20s --html reports/load.html\n"
       "  shopctl load --users 16 --duration 20s --fault-at 5s --fault-for 5s \\\n"
-      "      --fault '{\"target\":\"catalog\",\"type\":\"delay\",\"delay_ms\":2000,\"from\":\"order\"}'\n"
+      "      --fault "
+      "'{\"target\":\"catalog\",\"type\":\"delay\",\"delay_ms\":2000,\"from\":\"order\"}'\n"
       "  shopctl load --users 16 --faults scenarios/resilience/catalog-hangs-breaker-opens.yaml\n"
       "  shopctl load --target http://127.0.0.1:8080 --admin-token adm_... --users 8\n");
-  cmd->add_option("--target", o->target, "A running shop's gateway URL, or a deployment file (default: start one in-process)");
-  cmd->add_option("--admin-token", o->admin_token, "The running shop's admin token (for faults and breaker transitions)");
-  cmd->add_option("--config", o->config_file, "YAML settings for the in-process shop")->check(CLI::ExistingFile);
-  cmd->add_option("--users", o->users, "Virtual users (closed loop: all busy; open loop: the pool; default 16 / 64)");
-  cmd->add_option("--rate", o->rate, "Open loop: journeys started per second, whatever the shop's speed")
+  cmd->add_option(
+      "--target", o->target,
+      "A running shop's gateway URL, or a deployment file (default: start one in-process)");
+  cmd->add_option("--admin-token", o->admin_token,
+                  "The running shop's admin token (for faults and breaker transitions)");
+  cmd->add_option("--config", o->config_file, "YAML settings for the in-process shop")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--users", o->users,
+                  "Virtual users (closed loop: all busy; open loop: the pool; default 16 / 64)");
+  cmd->add_option("--rate", o->rate,
+                  "Open loop: journeys started per second, whatever the shop's speed")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--duration", o->duration, "How long to start journeys")->capture_default_str();
   cmd->add_option("--mix", o->mix, "Journey weights")->capture_default_str();
-  cmd->add_option("--think", o->think, "Closed loop: a user's pause between journeys")->capture_default_str();
+  cmd->add_option("--think", o->think, "Closed loop: a user's pause between journeys")
+      ->capture_default_str();
   cmd->add_option("--timeout", o->timeout, "Time limit of one request")->capture_default_str();
   cmd->add_option("--threshold", o->thresholds,
                   "A pass condition: p50|p90|p99|max<DURATION, errors<N or N%, rps>N, "
                   "orders_per_second>N; JOURNEY.p99<... for one journey (repeatable)");
-  cmd->add_option("--fault", o->faults, "A fault in the wire shape of POST /_admin/faults, as JSON (repeatable)");
-  cmd->add_option("--faults", o->faults_file, "A scenario (its fault steps and config) or a YAML list of faults")->check(CLI::ExistingFile);
-  cmd->add_option("--var", o->vars, "A variable the --faults scenario may use: NAME=VALUE (repeatable)");
-  cmd->add_option("--vars-file", o->vars_file, "YAML map of variables for the --faults scenario; --var overrides it")
+  cmd->add_option("--fault", o->faults,
+                  "A fault in the wire shape of POST /_admin/faults, as JSON (repeatable)");
+  cmd->add_option("--faults", o->faults_file,
+                  "A scenario (its fault steps and config) or a YAML list of faults")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--fault-at", o->fault_at, "Switch the faults on this long after the start")->capture_default_str();
-  cmd->add_option("--fault-for", o->fault_for, "Switch them off again after this long (0s: at the end)")
+  cmd->add_option("--var", o->vars,
+                  "A variable the --faults scenario may use: NAME=VALUE (repeatable)");
+  cmd->add_option("--vars-file", o->vars_file,
+                  "YAML map of variables for the --faults scenario; --var overrides it")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--fault-at", o->fault_at, "Switch the faults on this long after the start")
+      ->capture_default_str();
+  cmd->add_option("--fault-for", o->fault_for,
+                  "Switch them off again after this long (0s: at the end)")
       ->capture_default_str();
   cmd->add_option("--card", o->card, "The card checkout pays with")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "Seed of the users' choices (and of the in-process shop)")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "Threads of the load generator")->capture_default_str()->check(CLI::Range(1, 64));
-  cmd->add_option("--shop-threads", o->shop_threads, "Threads of the in-process shop (0: the number of cores)");
+  cmd->add_option("--seed", o->seed, "Seed of the users' choices (and of the in-process shop)")
+      ->capture_default_str();
+  cmd->add_option("--threads", o->threads, "Threads of the load generator")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--shop-threads", o->shop_threads,
+                  "Threads of the in-process shop (0: the number of cores)");
   cmd->add_option("--json", o->json_file, "Write the report as JSON to this file");
-  cmd->add_option("--html", o->html_file,
-                  "Write a self-contained HTML report (latency and throughput over time, faults, breakers)");
+  cmd->add_option(
+      "--html", o->html_file,
+      "Write a self-contained HTML report (latency and throughput over time, faults, breakers)");
   cmd->add_flag("--quiet", o->quiet, "No progress lines");
   cmd->callback([o] { set_exit_code(run_load_command(*o)); });
 }

@@ -44,7 +44,8 @@ scenario::LoadResult load(const std::vector<std::string>& paths,
 }
 
 // --var and --vars-file, or nullopt after saying what is wrong.
-std::optional<std::map<std::string, std::string>> read_vars(const char* command, const std::vector<std::string>& pairs,
+std::optional<std::map<std::string, std::string>> read_vars(const char* command,
+                                                            const std::vector<std::string>& pairs,
                                                             const std::string& file) {
   try {
     return scenario::command_line_vars(pairs, file);
@@ -61,11 +62,13 @@ int run_validate(const std::vector<std::string>& paths, const std::vector<std::s
   auto loaded = load(paths, *vars);
   if (!loaded.ok()) {
     std::cerr << loaded.format_diagnostics();
-    std::cerr << loaded.diagnostics.size() << " problem(s) in " << loaded.files.size() << " file(s)\n";
+    std::cerr << loaded.diagnostics.size() << " problem(s) in " << loaded.files.size()
+              << " file(s)\n";
     return kExitInvalid;
   }
   std::size_t steps = 0;
-  for (const auto& s : loaded.scenarios) steps += s.setup.size() + s.steps.size() + s.teardown.size();
+  for (const auto& s : loaded.scenarios)
+    steps += s.setup.size() + s.steps.size() + s.teardown.size();
   std::cout << loaded.scenarios.size() << " scenario file(s) valid, " << steps << " steps\n";
   return kExitOk;
 }
@@ -112,13 +115,16 @@ int run_run(const RunCliOptions& given) {
   scenario::ConsoleStyle style;
   style.color = o.color == "always" || (o.color == "auto" && isatty(STDOUT_FILENO));
 
-  std::printf("shopctl run: %zu scenario(s) from %zu file(s)%s\n", loaded.scenarios.size(), loaded.files.size(),
-              options.target ? (" against " + *options.target).c_str() : ", a fresh in-process shop each");
+  std::printf(
+      "shopctl run: %zu scenario(s) from %zu file(s)%s\n", loaded.scenarios.size(),
+      loaded.files.size(),
+      options.target ? (" against " + *options.target).c_str() : ", a fresh in-process shop each");
   std::fflush(stdout);
-  auto summary = scenario::run_scenarios(loaded.scenarios, options, [&](const scenario::ScenarioResult& r, int done, int total) {
-    std::fputs(scenario::progress_line(r, done, total, style).c_str(), stdout);
-    std::fflush(stdout);
-  });
+  auto summary = scenario::run_scenarios(
+      loaded.scenarios, options, [&](const scenario::ScenarioResult& r, int done, int total) {
+        std::fputs(scenario::progress_line(r, done, total, style).c_str(), stdout);
+        std::fflush(stdout);
+      });
   std::fputs(scenario::console_summary(summary, style).c_str(), stdout);
   std::fflush(stdout);
 
@@ -129,7 +135,8 @@ int run_run(const RunCliOptions& given) {
   };
   if (!o.junit.empty()) write(o.junit, scenario::junit_xml(summary));
   if (!o.json.empty()) write(o.json, scenario::json_report(summary).dump(2) + "\n");
-  if (!o.html.empty()) write(o.html, observe_tools::run_html_report(scenario::json_report(summary)));
+  if (!o.html.empty())
+    write(o.html, observe_tools::run_html_report(scenario::json_report(summary)));
 
   if (summary.errors() > 0) return kExitShop;
   if (summary.failed() > 0) return kExitExpectation;
@@ -140,10 +147,12 @@ int run_run(const RunCliOptions& given) {
 
 void register_run(CLI::App& app) {
   auto o = std::make_shared<RunCliOptions>();
-  auto* cmd = app.add_subcommand("run", "Run scenario files against a fresh shop each (or a running one)");
+  auto* cmd =
+      app.add_subcommand("run", "Run scenario files against a fresh shop each (or a running one)");
   cmd->footer(
       "Exit codes: 0 all passed, 1 bad command line, 2 a file is invalid (nothing ran),\n"
-      "            3 the shop could not start or a scenario passed its timeout, 4 an expectation failed.\n\n"
+      "            3 the shop could not start or a scenario passed its timeout, 4 an expectation "
+      "failed.\n\n"
       "Examples:\n"
       "  shopctl run scenarios/\n"
       "  shopctl run scenarios/resilience --jobs 1 --verbose\n"
@@ -152,36 +161,55 @@ void register_run(CLI::App& app) {
       "  shopctl run scenarios/ --tags checkout --skip-tags slow\n"
       "  shopctl run scenarios/ --var email=ada@shop.test --vars-file ci.yaml --fail-fast\n"
       "  shopctl run scenarios/flow --target http://127.0.0.1:8080 --admin-token adm_...\n");
-  cmd->add_option("paths", o->paths, "Scenario files or folders (searched for *.yaml, *.yml)")->required();
+  cmd->add_option("paths", o->paths, "Scenario files or folders (searched for *.yaml, *.yml)")
+      ->required();
   cmd->add_option("-j,--jobs", o->jobs,
                   "Scenarios run in parallel (default: the number of cores; with --target, those "
                   "that change shared state run alone)");
-  cmd->add_option("--target", o->target, "Run against a running shop: its gateway URL, or a deployment file (docs/deploy.md)");
-  cmd->add_option("--admin-token", o->admin_token, "The running shop's admin token (with --target)");
+  cmd->add_option(
+      "--target", o->target,
+      "Run against a running shop: its gateway URL, or a deployment file (docs/deploy.md)");
+  cmd->add_option("--admin-token", o->admin_token,
+                  "The running shop's admin token (with --target)");
   cmd->add_option("--junit", o->junit, "Write a JUnit XML report (one testcase per scenario)");
-  cmd->add_option("--json", o->json, "Write a JSON report (steps, requests, calls, breaker transitions)");
-  cmd->add_option("--html", o->html,
-                  "Write a self-contained HTML report (steps, timings, failures, each scenario's call graph)");
+  cmd->add_option("--json", o->json,
+                  "Write a JSON report (steps, requests, calls, breaker transitions)");
+  cmd->add_option(
+      "--html", o->html,
+      "Write a self-contained HTML report (steps, timings, failures, each scenario's call graph)");
   cmd->add_option("--tags", o->tags, "Run only scenarios with one of these tags")->delimiter(',');
-  cmd->add_option("--skip-tags", o->skip_tags, "Skip scenarios with any of these tags")->delimiter(',');
+  cmd->add_option("--skip-tags", o->skip_tags, "Skip scenarios with any of these tags")
+      ->delimiter(',');
   cmd->add_flag("-v,--verbose", o->verbose, "Print every step as it runs");
-  cmd->add_option("--var", o->vars, "Set ${NAME} for every scenario: NAME=VALUE (repeatable; a scenario's own vars: cannot override it)");
-  cmd->add_option("--vars-file", o->vars_file, "YAML map of variables (NAME: VALUE); --var overrides it")->check(CLI::ExistingFile);
-  cmd->add_flag("--fail-fast", o->fail_fast, "Start no scenario after the first that fails (the rest are reported skipped)");
+  cmd->add_option("--var", o->vars,
+                  "Set ${NAME} for every scenario: NAME=VALUE (repeatable; a scenario's own vars: "
+                  "cannot override it)");
+  cmd->add_option("--vars-file", o->vars_file,
+                  "YAML map of variables (NAME: VALUE); --var overrides it")
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--fail-fast", o->fail_fast,
+                "Start no scenario after the first that fails (the rest are reported skipped)");
   cmd->add_flag("--validate-schema", o->validate_schema,
-                "Check every gateway answer's JSON body against docs/openapi.yaml (as expect: {schema: true} does)");
-  cmd->add_option("--color", o->color, "auto, always or never")->check(CLI::IsMember({"auto", "always", "never"}));
+                "Check every gateway answer's JSON body against docs/openapi.yaml (as expect: "
+                "{schema: true} does)");
+  cmd->add_option("--color", o->color, "auto, always or never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   cmd->callback([o] { set_exit_code(run_run(*o)); });
 
   auto paths = std::make_shared<std::vector<std::string>>();
   auto* validate = app.add_subcommand("validate", "Check scenario files without running anything");
-  validate->footer("Exit codes: 0 valid, 1 bad command line, 2 a file is invalid.\n\nExample:\n  shopctl validate scenarios/\n");
+  validate->footer(
+      "Exit codes: 0 valid, 1 bad command line, 2 a file is invalid.\n\nExample:\n  shopctl "
+      "validate scenarios/\n");
   validate->add_option("paths", *paths, "Scenario files or folders")->required();
   auto pairs = std::make_shared<std::vector<std::string>>();
   auto vars_file = std::make_shared<std::string>();
-  validate->add_option("--var", *pairs, "A variable the files may use: NAME=VALUE (repeatable), as run takes it");
-  validate->add_option("--vars-file", *vars_file, "YAML map of variables, as run takes it")->check(CLI::ExistingFile);
-  validate->callback([paths, pairs, vars_file] { set_exit_code(run_validate(*paths, *pairs, *vars_file)); });
+  validate->add_option("--var", *pairs,
+                       "A variable the files may use: NAME=VALUE (repeatable), as run takes it");
+  validate->add_option("--vars-file", *vars_file, "YAML map of variables, as run takes it")
+      ->check(CLI::ExistingFile);
+  validate->callback(
+      [paths, pairs, vars_file] { set_exit_code(run_validate(*paths, *pairs, *vars_file)); });
 }
 
 }  // namespace shopctl::cli

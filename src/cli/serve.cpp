@@ -49,14 +49,16 @@ int run_serve(const ServeOptions& o) {
           throw std::invalid_argument("--only: no service '" + name +
                                       "' (gateway, auth, catalog, order, payment, provider)");
         }
-        if (std::find(config.only.begin(), config.only.end(), name) == config.only.end()) config.only.push_back(name);
+        if (std::find(config.only.begin(), config.only.end(), name) == config.only.end())
+          config.only.push_back(name);
       }
     }
     for (const auto& peer : o.peers) {
       auto eq = peer.find('=');
       auto name = peer.substr(0, eq);
       if (eq == std::string::npos || !shop::find_service(name)) {
-        throw std::invalid_argument("--peer takes SERVICE=URL, like catalog=http://10.0.0.2:7002, got '" + peer + "'");
+        throw std::invalid_argument(
+            "--peer takes SERVICE=URL, like catalog=http://10.0.0.2:7002, got '" + peer + "'");
       }
       http::parse_base_url(peer.substr(eq + 1));  // throws for a URL it cannot use
       config.peers[name].url = peer.substr(eq + 1);
@@ -67,10 +69,13 @@ int run_serve(const ServeOptions& o) {
   }
   if (!o.bind.empty()) config.host = o.bind;
   if (o.admin_port >= 0) config.admin_port = static_cast<std::uint16_t>(o.admin_port);
-  if (!config.ports.count("gateway")) config.ports["gateway"] = static_cast<std::uint16_t>(o.gateway_port);
-  if (!o.record.empty() && (o.processes || (!config.only.empty() && std::find(config.only.begin(), config.only.end(),
-                                                                                "gateway") == config.only.end()))) {
-    std::cerr << "shopctl serve: --record needs the gateway in this process (no --processes, --only with gateway)\n";
+  if (!config.ports.count("gateway"))
+    config.ports["gateway"] = static_cast<std::uint16_t>(o.gateway_port);
+  if (!o.record.empty() &&
+      (o.processes || (!config.only.empty() && std::find(config.only.begin(), config.only.end(),
+                                                         "gateway") == config.only.end()))) {
+    std::cerr << "shopctl serve: --record needs the gateway in this process (no --processes, "
+                 "--only with gateway)\n";
     return kExitUsage;
   }
   if (o.processes) {
@@ -99,7 +104,8 @@ int run_serve(const ServeOptions& o) {
   shop::ShopOptions options;
   options.threads = o.threads;
   options.log_level = platform::parse_log_level(o.log_level).value_or(platform::LogLevel::info);
-  options.log_format = o.log_format == "json" ? platform::LogFormat::json : platform::LogFormat::text;
+  options.log_format =
+      o.log_format == "json" ? platform::LogFormat::json : platform::LogFormat::text;
   // --record: every public answer goes to the recorder, and the file is rewritten whole
   // (through a rename) after each one, so that it is a complete scenario whenever we stop.
   std::shared_ptr<scenario::SessionRecorder> recorder;
@@ -110,7 +116,8 @@ int run_serve(const ServeOptions& o) {
     recording.replay_demo_password = shop::ShopConfig{}.demo_password;
     recorder = std::make_shared<scenario::SessionRecorder>(recording);
     auto write_mu = std::make_shared<std::mutex>();
-    options.public_traffic = [recorder, write_mu, file = o.record](const platform::PublicExchange& e) {
+    options.public_traffic = [recorder, write_mu,
+                              file = o.record](const platform::PublicExchange& e) {
       recorder->record(e);
       std::lock_guard lock(*write_mu);
       recorder->write(file);
@@ -133,17 +140,21 @@ int run_serve(const ServeOptions& o) {
     std::cerr << "shopctl serve: the shop could not start: " << e.what() << "\n";
     return kExitShop;
   }
-  auto ready_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  auto ready_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
 
   std::printf("shopctl %s: the shop is up in %.1f ms\n\n", SHOPCTL_VERSION, ready_ms);
   std::printf("  %-9s %-24s %s\n", "SERVICE", "URL", "DATABASE");
   for (const auto& s : shop->services()) {
     std::printf("  %-9s %-24s %s\n", s.name.c_str(), s.url.c_str(),
-                s.remote ? "(another process)" : s.database.empty() ? "(none: routes only)" : s.database.c_str());
+                s.remote             ? "(another process)"
+                : s.database.empty() ? "(none: routes only)"
+                                     : s.database.c_str());
   }
   const auto& c = shop->config();
   if (!shop->runs("gateway")) {
-    std::printf("\n  admin plane   %s  (X-Admin-Token: %s)\n", shop->admin_url().c_str(), shop->admin_token().c_str());
+    std::printf("\n  admin plane   %s  (X-Admin-Token: %s)\n", shop->admin_url().c_str(),
+                shop->admin_token().c_str());
     std::printf("\nCtrl-C stops this process.\n");
     std::fflush(stdout);
     int sig = 0;
@@ -152,35 +163,40 @@ int run_serve(const ServeOptions& o) {
     shop.reset();
     return kExitOk;
   }
-  std::printf("\n  public door   %s  (every other port refuses outsiders)\n", shop->url("gateway").c_str());
+  std::printf("\n  public door   %s  (every other port refuses outsiders)\n",
+              shop->url("gateway").c_str());
   std::printf("  web shop      %s/  (operator console: %s/console)\n", shop->url("gateway").c_str(),
               shop->url("gateway").c_str());
   if (c.seed_demo_user) {
     std::printf("  demo user     %s / %s\n", c.demo_email.c_str(), c.demo_password.c_str());
   }
-  std::printf("  admin token   %s  (header X-Admin-Token on /_admin/ of any service)\n", shop->admin_token().c_str());
+  std::printf("  admin token   %s  (header X-Admin-Token on /_admin/ of any service)\n",
+              shop->admin_token().c_str());
   if (!shop->identity_file().empty()) {
     std::printf("  identity      %s  (ports and secrets kept across restarts)\n",
                 shop->identity_file().c_str());
   }
-  std::printf("\n  try:  curl -s -X POST %s/api/auth/login -H 'Content-Type: application/json' \\\n"
-              "          -d '{\"email\":\"%s\",\"password\":\"%s\"}'\n\nCtrl-C stops the shop.\n",
-              shop->url("gateway").c_str(), c.demo_email.c_str(), c.demo_password.c_str());
+  std::printf(
+      "\n  try:  curl -s -X POST %s/api/auth/login -H 'Content-Type: application/json' \\\n"
+      "          -d '{\"email\":\"%s\",\"password\":\"%s\"}'\n\nCtrl-C stops the shop.\n",
+      shop->url("gateway").c_str(), c.demo_email.c_str(), c.demo_password.c_str());
   std::fflush(stdout);
 
   int sig = 0;
   sigwait(&signals, &sig);
-  std::printf("\nshopctl: %s received, stopping (in-flight requests finish)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  std::printf("\nshopctl: %s received, stopping (in-flight requests finish)\n",
+              sig == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);
   shop->shutdown(std::chrono::milliseconds(3000));
   shop.reset();
   if (recorder) {
     if (recorder->write(o.record))
-      std::printf("shopctl: %zu step(s) recorded in %s (replay: shopctl run %s)\n", recorder->steps(), o.record.c_str(),
-                  o.record.c_str());
+      std::printf("shopctl: %zu step(s) recorded in %s (replay: shopctl run %s)\n",
+                  recorder->steps(), o.record.c_str(), o.record.c_str());
     else
-      std::printf("shopctl: nothing recorded (no /api/ request went through the gateway), %s not written\n",
-                  o.record.c_str());
+      std::printf(
+          "shopctl: nothing recorded (no /api/ request went through the gateway), %s not written\n",
+          o.record.c_str());
   }
   std::printf("shopctl: stopped\n");
   return kExitOk;
@@ -204,20 +220,36 @@ void register_serve(CLI::App& app) {
       "Exit codes: 0 stopped by SIGINT/SIGTERM, 1 bad command line, 2 an invalid --config,\n"
       "3 the shop could not start (a port taken, a corrupt identity.json, a database).\n");
   cmd->add_option("--config", o->config_files,
-                  "YAML settings (ports, peers, secrets, timeouts, breakers, catalog file); may be given more than once, later files override earlier ones")
+                  "YAML settings (ports, peers, secrets, timeouts, breakers, catalog file); may be "
+                  "given more than once, later files override earlier ones")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--only", o->only, "Run only these services (comma-separated: gateway, auth, catalog, order, payment, provider); the others are peers (docs/deploy.md)")
+  cmd->add_option("--only", o->only,
+                  "Run only these services (comma-separated: gateway, auth, catalog, order, "
+                  "payment, provider); the others are peers (docs/deploy.md)")
       ->delimiter(',');
-  cmd->add_option("--peer", o->peers, "Where a service of another process listens: SERVICE=URL (repeatable; config `peers:` too)");
-  cmd->add_option("--bind", o->bind, "Address the services listen on (default 127.0.0.1; config `host`)");
-  cmd->add_option("--admin-port", o->admin_port, "A port for this process's own admin plane (needed to start a stopped service of a process without the gateway)")
+  cmd->add_option(
+      "--peer", o->peers,
+      "Where a service of another process listens: SERVICE=URL (repeatable; config `peers:` too)");
+  cmd->add_option("--bind", o->bind,
+                  "Address the services listen on (default 127.0.0.1; config `host`)");
+  cmd->add_option("--admin-port", o->admin_port,
+                  "A port for this process's own admin plane (needed to start a stopped service of "
+                  "a process without the gateway)")
       ->check(CLI::Range(0, 65535));
-  cmd->add_flag("--processes", o->processes, "Run every service as a process of its own on this machine; a child that dies is started again");
-  cmd->add_option("--data-dir", o->data_dir, "Folder for the services' SQLite databases and identity.json (ports and secrets kept across restarts)")->capture_default_str();
-  cmd->add_option("--gateway-port", o->gateway_port, "Port of the public gateway (0: any free port, the same one on every start with the same --data-dir)")
+  cmd->add_flag("--processes", o->processes,
+                "Run every service as a process of its own on this machine; a child that dies is "
+                "started again");
+  cmd->add_option("--data-dir", o->data_dir,
+                  "Folder for the services' SQLite databases and identity.json (ports and secrets "
+                  "kept across restarts)")
+      ->capture_default_str();
+  cmd->add_option("--gateway-port", o->gateway_port,
+                  "Port of the public gateway (0: any free port, the same one on every start with "
+                  "the same --data-dir)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
-  cmd->add_flag("--ephemeral", o->ephemeral, "Keep the data in a temporary folder, removed at exit");
+  cmd->add_flag("--ephemeral", o->ephemeral,
+                "Keep the data in a temporary folder, removed at exit");
   cmd->add_option("--log-level", o->log_level, "debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
@@ -226,7 +258,8 @@ void register_serve(CLI::App& app) {
       ->check(CLI::IsMember({"text", "json"}));
   cmd->add_option("--threads", o->threads, "Threads serving requests (0: the number of cores)");
   cmd->add_option("--record", o->record,
-                  "Write the public /api/ traffic as a scenario file, for shopctl run to replay (docs/scenarios.md)");
+                  "Write the public /api/ traffic as a scenario file, for shopctl run to replay "
+                  "(docs/scenarios.md)");
   cmd->add_flag("--print-config", o->print_config, "Print the effective settings and exit");
   cmd->callback([o] { set_exit_code(run_serve(*o)); });
 }

@@ -12,8 +12,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -23,8 +23,8 @@
 #include "platform/admin_client.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/http/client.hpp"
-#include "platform/security/random.hpp"
 #include "platform/json_text.hpp"
+#include "platform/security/random.hpp"
 
 namespace shopctl::load {
 
@@ -45,8 +45,11 @@ Figures LoadResult::figures() const {
   for (const auto& [name, t] : journeys) {
     f.journeys += t.count;
     f.journey_errors += t.errors;
-    f.per_journey[name] = {t.count, t.errors, t.latency.quantile_ms(0.50),
-                           t.latency.quantile_ms(0.90), t.latency.quantile_ms(0.99),
+    f.per_journey[name] = {t.count,
+                           t.errors,
+                           t.latency.quantile_ms(0.50),
+                           t.latency.quantile_ms(0.90),
+                           t.latency.quantile_ms(0.99),
                            t.latency.max_ms()};
   }
   f.orders_paid = orders_paid;
@@ -240,7 +243,8 @@ const Product& random_product(Shared& s, User& u) {
 // Best effort, uncounted: empties the user's cart after a journey that failed half-way.
 awaitable<void> clean_cart(Worker& w, User& u) {
   const auto& gw = w.shared.options.gateway_url;
-  auto cart = co_await send(w, {"GET", gw + "/api/cart", "", std::nullopt, u.token, "", 200, false, true});
+  auto cart =
+      co_await send(w, {"GET", gw + "/api/cart", "", std::nullopt, u.token, "", 200, false, true});
   if (!cart.ok() || !cart.body.is_object() || !cart.body.contains("items")) co_return;
   for (const auto& line : cart.body["items"]) {
     if (!line.contains("product_id")) continue;
@@ -251,9 +255,18 @@ awaitable<void> clean_cart(Worker& w, User& u) {
 
 // POST /api/orders once, and once more with the same Idempotency-Key when it got no answer or
 // a 5xx and the options ask for a retry.
-awaitable<Answer> place_order(Worker& w, User& u, const std::string& key, const OperationContext& op) {
+awaitable<Answer> place_order(Worker& w, User& u, const std::string& key,
+                              const OperationContext& op) {
   const auto& o = w.shared.options;
-  Call call{"POST", o.gateway_url + "/api/orders", "POST /api/orders", std::nullopt, u.token, key, 201, true, true};
+  Call call{"POST",
+            o.gateway_url + "/api/orders",
+            "POST /api/orders",
+            std::nullopt,
+            u.token,
+            key,
+            201,
+            true,
+            true};
   auto order = co_await send(w, call, &op);
   bool retry = order.status == 0 || order.status <= -500;
   if (retry && o.checkout_retry_after.count() > 0 && Clock::now() < w.shared.deadline) {
@@ -276,10 +289,15 @@ awaitable<bool> checkout(Worker& w, User& u) {
   const bool twice = uniform(u.rng) < o.double_submit_share;
   const bool abandon = uniform(u.rng) < o.abandon_share;
   const bool decline = uniform(u.rng) < o.decline_share;
-  OperationContext op{&u, "checkout", s.run_id + "-" + std::to_string(u.index) + "-" + std::to_string(u.iterations)};
+  OperationContext op{
+      &u, "checkout",
+      s.run_id + "-" + std::to_string(u.index) + "-" + std::to_string(u.iterations)};
 
-  auto added = co_await send(w, {"POST", gw + "/api/cart/items", "POST /api/cart/items",
-                                 nlohmann::json{{"product_id", p.id}, {"quantity", quantity}}, u.token}, &op);
+  auto added =
+      co_await send(w,
+                    {"POST", gw + "/api/cart/items", "POST /api/cart/items",
+                     nlohmann::json{{"product_id", p.id}, {"quantity", quantity}}, u.token},
+                    &op);
   if (!added.ok()) {
     co_await clean_cart(w, u);
     co_return false;
@@ -288,7 +306,8 @@ awaitable<bool> checkout(Worker& w, User& u) {
   Answer order;
   if (twice) {
     using namespace asio::experimental::awaitable_operators;
-    auto [first, second] = co_await (place_order(w, u, key + "-a", op) && place_order(w, u, key + "-b", op));
+    auto [first, second] =
+        co_await (place_order(w, u, key + "-a", op) && place_order(w, u, key + "-b", op));
     order = first.ok() ? first : second;
   } else {
     order = co_await place_order(w, u, key, op);
@@ -315,17 +334,22 @@ awaitable<bool> checkout(Worker& w, User& u) {
     co_return true;
   }
   const std::string card = decline ? "4000000000000002" : o.card;
-  auto paid = co_await send(w, {"POST", b["payment"]["pay_url"].get<std::string>(), "POST {pay_url}",
-                                nlohmann::json{{"card_number", card}}, ""}, &op);
+  auto paid = co_await send(w,
+                            {"POST", b["payment"]["pay_url"].get<std::string>(), "POST {pay_url}",
+                             nlohmann::json{{"card_number", card}}, ""},
+                            &op);
   if (!paid.ok()) co_return false;
   // The provider calls the shop back; poll the order until the result has arrived.
-  auto wait = o.settle_wait.count() > 0 ? Clock::duration(o.settle_wait)
-                                        : std::max<Clock::duration>(o.timeout, std::chrono::seconds(5));
+  auto wait = o.settle_wait.count() > 0
+                  ? Clock::duration(o.settle_wait)
+                  : std::max<Clock::duration>(o.timeout, std::chrono::seconds(5));
   auto give_up = Clock::now() + wait;
   Clock::duration pause = std::chrono::milliseconds(1);
   for (;;) {
-    auto got = co_await send(w, {"GET", gw + "/api/orders/" + order_id, "GET /api/orders/{id}",
-                                 std::nullopt, u.token, "", 200, true, true}, &op);
+    auto got = co_await send(w,
+                             {"GET", gw + "/api/orders/" + order_id, "GET /api/orders/{id}",
+                              std::nullopt, u.token, "", 200, true, true},
+                             &op);
     if (!got.ok()) co_return false;
     auto status = got.body.value("status", std::string());
     if (status == "PAID" || status == "FAILED") {
@@ -352,30 +376,42 @@ awaitable<bool> checkout(Worker& w, User& u) {
 awaitable<bool> run_journey(Worker& w, User& u, Journey j) {
   auto& s = w.shared;
   const auto& gw = s.options.gateway_url;
-  OperationContext op{&u, to_string(j), s.run_id + "-" + std::to_string(u.index) + "-" + std::to_string(u.iterations)};
+  OperationContext op{
+      &u, to_string(j),
+      s.run_id + "-" + std::to_string(u.index) + "-" + std::to_string(u.iterations)};
   switch (j) {
     case Journey::browse: {
       auto page = std::uniform_int_distribution<int>(1, 3)(u.rng);
-      auto a = co_await send(w, {"GET", gw + "/api/catalog/products?page_size=20&page=" + std::to_string(page),
-                                 "GET /api/catalog/products", std::nullopt, u.token}, &op);
+      auto a = co_await send(
+          w,
+          {"GET", gw + "/api/catalog/products?page_size=20&page=" + std::to_string(page),
+           "GET /api/catalog/products", std::nullopt, u.token},
+          &op);
       co_return a.ok();
     }
     case Journey::product: {
-      auto a = co_await send(w, {"GET", gw + "/api/catalog/products/" + random_product(s, u).id,
-                                 "GET /api/catalog/products/{id}", std::nullopt, u.token}, &op);
+      auto a = co_await send(w,
+                             {"GET", gw + "/api/catalog/products/" + random_product(s, u).id,
+                              "GET /api/catalog/products/{id}", std::nullopt, u.token},
+                             &op);
       co_return a.ok();
     }
     case Journey::cart: {
       const auto& p = random_product(s, u);
-      auto added = co_await send(w, {"POST", gw + "/api/cart/items", "POST /api/cart/items",
-                                     nlohmann::json{{"product_id", p.id}, {"quantity", 1}}, u.token}, &op);
+      auto added = co_await send(w,
+                                 {"POST", gw + "/api/cart/items", "POST /api/cart/items",
+                                  nlohmann::json{{"product_id", p.id}, {"quantity", 1}}, u.token},
+                                 &op);
       if (!added.ok()) {
         co_await clean_cart(w, u);
         co_return false;
       }
-      auto read = co_await send(w, {"GET", gw + "/api/cart", "GET /api/cart", std::nullopt, u.token}, &op);
-      auto removed = co_await send(w, {"DELETE", gw + "/api/cart/items/" + p.id,
-                                       "DELETE /api/cart/items/{id}", std::nullopt, u.token}, &op);
+      auto read =
+          co_await send(w, {"GET", gw + "/api/cart", "GET /api/cart", std::nullopt, u.token}, &op);
+      auto removed = co_await send(w,
+                                   {"DELETE", gw + "/api/cart/items/" + p.id,
+                                    "DELETE /api/cart/items/{id}", std::nullopt, u.token},
+                                   &op);
       co_return read.ok() && removed.ok();
     }
     case Journey::checkout:
@@ -403,7 +439,8 @@ awaitable<void> closed_loop_user(Worker& w, User& u) {
     bool ok = co_await run_journey(w, u, j);
     count_journey(w, j, Clock::now() - began, ok);
     ++u.iterations;
-    if (s.options.think.count() > 0 && Clock::now() < s.deadline) co_await sleep_for(s.options.think);
+    if (s.options.think.count() > 0 && Clock::now() < s.deadline)
+      co_await sleep_for(s.options.think);
   }
 }
 
@@ -421,7 +458,8 @@ awaitable<void> open_loop_journey(Worker& w, User& u, Clock::time_point schedule
 awaitable<void> open_loop_scheduler(Worker& w, double rate, Clock::duration offset) {
   auto& s = w.shared;
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
+  auto interval =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
   auto next = s.start + offset;
   while (next < s.deadline) {
     timer.expires_at(next);
@@ -434,7 +472,8 @@ awaitable<void> open_loop_scheduler(Worker& w, double rate, Clock::duration offs
       User* u = w.idle.front();
       w.idle.pop_front();
       w.active.fetch_add(1);
-      asio::co_spawn(w.io, open_loop_journey(w, *u, next), [&w](std::exception_ptr) { w.finished_one(); });
+      asio::co_spawn(w.io, open_loop_journey(w, *u, next),
+                     [&w](std::exception_ptr) { w.finished_one(); });
     }
     next += interval;
   }
@@ -444,16 +483,21 @@ awaitable<void> open_loop_scheduler(Worker& w, double rate, Clock::duration offs
 awaitable<void> sign_in(Worker& w, User& u, std::string& problem) {
   const auto& gw = w.shared.options.gateway_url;
   nlohmann::json who = {{"email", u.email}, {"password", w.shared.options.password}};
-  auto reg = co_await send(w, {"POST", gw + "/api/auth/register", "", nlohmann::json{{"email", u.email},
-                              {"password", w.shared.options.password}, {"name", "Load User " + std::to_string(u.index)}},
+  auto reg = co_await send(w, {"POST", gw + "/api/auth/register", "",
+                               nlohmann::json{{"email", u.email},
+                                              {"password", w.shared.options.password},
+                                              {"name", "Load User " + std::to_string(u.index)}},
                                "", "", 201, false});
   if (!reg.ok() && reg.status != -409) {
-    problem = "registering " + u.email + " answered " + (reg.status == 0 ? "nothing (transport error)" : std::to_string(-reg.status));
+    problem = "registering " + u.email + " answered " +
+              (reg.status == 0 ? "nothing (transport error)" : std::to_string(-reg.status));
     co_return;
   }
-  auto login = co_await send(w, {"POST", gw + "/api/auth/login", "", who, "", "", 200, false, true});
+  auto login =
+      co_await send(w, {"POST", gw + "/api/auth/login", "", who, "", "", 200, false, true});
   if (!login.ok() || !login.body.contains("access_token")) {
-    problem = "logging in " + u.email + " answered " + (login.status == 0 ? "nothing (transport error)" : std::to_string(-login.status));
+    problem = "logging in " + u.email + " answered " +
+              (login.status == 0 ? "nothing (transport error)" : std::to_string(-login.status));
     co_return;
   }
   u.token = login.body["access_token"].get<std::string>();
@@ -467,8 +511,9 @@ std::vector<Product> fetch_products(const std::string& gateway, const std::strin
     http::Request req;
     req.method = "GET";
     req.headers.set("Authorization", "Bearer " + token);
-    auto res = client.send_url(gateway + "/api/catalog/products?page_size=100&page=" + std::to_string(page),
-                               std::move(req), timeout);
+    auto res = client.send_url(
+        gateway + "/api/catalog/products?page_size=100&page=" + std::to_string(page),
+        std::move(req), timeout);
     if (res.status != 200)
       throw SetupError("GET /api/catalog/products answered " + std::to_string(res.status) + ": " +
                        res.body.substr(0, 200));
@@ -476,7 +521,8 @@ std::vector<Product> fetch_products(const std::string& gateway, const std::strin
     if (!body.is_object() || !body.contains("items") || !body["items"].is_array())
       throw SetupError("GET /api/catalog/products did not answer a product list");
     for (const auto& p : body["items"])
-      if (p.value("available", false) && p.contains("id")) out.push_back({p["id"].get<std::string>()});
+      if (p.value("available", false) && p.contains("id"))
+        out.push_back({p["id"].get<std::string>()});
     if (body["items"].size() < 100) break;
   }
   if (out.empty()) throw SetupError("the catalog has no available product to buy");
@@ -497,7 +543,8 @@ LoadResult run_load(const LoadOptions& o) {
     http::Request req;
     req.method = "GET";
     try {
-      auto res = probe.send_url(o.gateway_url + "/api/cart", std::move(req), std::chrono::seconds(5));
+      auto res =
+          probe.send_url(o.gateway_url + "/api/cart", std::move(req), std::chrono::seconds(5));
       if (res.status != 401)
         throw SetupError("GET " + o.gateway_url + "/api/cart without a token answered " +
                          std::to_string(res.status) + ", not 401: is this a shopctl gateway?");
@@ -588,7 +635,8 @@ LoadResult run_load(const LoadOptions& o) {
     throw SetupError("--fault needs the shop's admin token (--admin-token)");
   }
   auto fault_event = [&](const std::string& what, const nlohmann::json& detail) {
-    auto at = shared.measuring ? std::chrono::duration<double>(Clock::now() - shared.start).count() : 0.0;
+    auto at =
+        shared.measuring ? std::chrono::duration<double>(Clock::now() - shared.start).count() : 0.0;
     result.fault_events.push_back({{"at_s", at}, {"event", what}, {"fault", detail}});
   };
   auto faults_off = [&] {
@@ -606,14 +654,16 @@ LoadResult run_load(const LoadOptions& o) {
   // Faults go on at `fault_at` (before the first journey when that is 0).
   auto switch_faults_on = [&](Clock::time_point now) {
     if (faults_done || faults_on) return false;
-    if (shared.measuring && (now - shared.start < o.fault_at || now >= shared.deadline)) return false;
+    if (shared.measuring && (now - shared.start < o.fault_at || now >= shared.deadline))
+      return false;
     if (!shared.measuring && o.fault_at.count() > 0) return false;
     for (const auto& f : o.faults) {
       auto a = admin->send("POST", "/_admin/faults", f);
       if (!a.ok()) {
         faults_off();
         stop_workers();
-        throw std::invalid_argument("the shop refused the fault " + platform::json_text(f) + ": " + a.error_message());
+        throw std::invalid_argument("the shop refused the fault " + platform::json_text(f) + ": " +
+                                    a.error_message());
       }
       fault_ids.push_back(a.body.value("id", std::string()));
       fault_event("added", f);
@@ -627,8 +677,9 @@ LoadResult run_load(const LoadOptions& o) {
   result.setup_seconds = std::chrono::duration<double>(Clock::now() - setup_began).count();
   if (o.on_measuring) o.on_measuring();
   shared.start = Clock::now();
-  auto start_unix_ms = std::chrono::duration<double, std::milli>(
-                           std::chrono::system_clock::now().time_since_epoch()).count();
+  auto start_unix_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   shared.deadline = shared.start + o.duration;
   shared.measuring = true;
   result.mode = o.rate > 0 ? "open" : "closed";
@@ -648,7 +699,8 @@ LoadResult run_load(const LoadOptions& o) {
     } else {
       for (auto& u : w.users) {
         w.active.fetch_add(1);
-        asio::co_spawn(w.io, closed_loop_user(w, *u), [&w](std::exception_ptr) { w.finished_one(); });
+        asio::co_spawn(w.io, closed_loop_user(w, *u),
+                       [&w](std::exception_ptr) { w.finished_one(); });
       }
     }
   }
@@ -660,7 +712,8 @@ LoadResult run_load(const LoadOptions& o) {
     auto now = Clock::now();
     std::string note;
     if (switch_faults_on(now)) note = "faults on";
-    if (faults_on && ((o.fault_for.count() > 0 && now - shared.start >= o.fault_at + o.fault_for) || done)) {
+    if (faults_on &&
+        ((o.fault_for.count() > 0 && now - shared.start >= o.fault_at + o.fault_for) || done)) {
       faults_off();
       note = "faults off";
     }
@@ -687,8 +740,9 @@ LoadResult run_load(const LoadOptions& o) {
       p.journeys_per_second = interval > 0 ? static_cast<double>(journeys) / interval : 0;
       p.p99_ms = lat.quantile_ms(0.99);
       if (interval > 0) {
-        result.timeline.push_back({p.elapsed_s, p.requests_per_second, static_cast<double>(errors) / interval,
-                                   lat.quantile_ms(0.50), lat.quantile_ms(0.90), p.p99_ms});
+        result.timeline.push_back({p.elapsed_s, p.requests_per_second,
+                                   static_cast<double>(errors) / interval, lat.quantile_ms(0.50),
+                                   lat.quantile_ms(0.90), p.p99_ms});
       }
       last_tick = now;
       if (o.on_progress) o.on_progress(p);
@@ -715,7 +769,8 @@ LoadResult run_load(const LoadOptions& o) {
   if (admin) {
     try {
       auto a = admin->send("GET", "/_admin/calls?since=" + std::to_string(calls_seq));
-      if (a.ok() && a.body.contains("transitions")) result.breaker_transitions = a.body["transitions"];
+      if (a.ok() && a.body.contains("transitions"))
+        result.breaker_transitions = a.body["transitions"];
       for (auto& t : result.breaker_transitions)
         t["at_s"] = std::max(0.0, (t.value("at_ms", 0.0) - start_unix_ms) / 1000);
     } catch (const http::TransportError&) {

@@ -60,17 +60,17 @@ struct LoadOptions {
 struct Operation {
   std::size_t user = 0;
   std::string email;
-  std::string journey;          // "checkout"
-  std::string attempt;          // the journey's id ("<run>-<user>-<iteration>"): one cart
-  std::string route;            // "POST /api/orders", "POST {pay_url}", "GET /api/orders/{id}"
-  std::string target;           // the path (and query) sent
-  std::string idempotency_key;  // empty when none was sent
-  nlohmann::json request;       // the JSON body sent, or null
+  std::string journey;            // "checkout"
+  std::string attempt;            // the journey's id ("<run>-<user>-<iteration>"): one cart
+  std::string route;              // "POST /api/orders", "POST {pay_url}", "GET /api/orders/{id}"
+  std::string target;             // the path (and query) sent
+  std::string idempotency_key;    // empty when none was sent
+  nlohmann::json request;         // the JSON body sent, or null
   double start_s = 0, end_s = 0;  // since the measured window started (steady clock)
-  int status = 0;               // 0: no answer (see error)
-  std::string error;            // "transport timeout"; empty when an answer came
-  std::string trace_id;         // X-Trace-Id of the answer
-  nlohmann::json body;          // the parsed answer (discarded when not JSON)
+  int status = 0;                 // 0: no answer (see error)
+  std::string error;              // "transport timeout"; empty when an answer came
+  std::string trace_id;           // X-Trace-Id of the answer
+  nlohmann::json body;            // the parsed answer (discarded when not JSON)
 };
 
 struct Progress {
@@ -99,13 +99,13 @@ struct LoadResult {
   double rate = 0;
   std::string mix;
   Tally requests;
-  std::map<std::string, Tally> routes;    // "GET /api/catalog/products"
-  std::map<std::string, Tally> journeys;  // "checkout"
+  std::map<std::string, Tally> routes;                  // "GET /api/catalog/products"
+  std::map<std::string, Tally> journeys;                // "checkout"
   std::map<std::string, std::uint64_t> errors_by_code;  // "503 catalog_unavailable"
   std::uint64_t orders_created = 0, orders_paid = 0, orders_failed = 0, orders_unsettled = 0;
   std::uint64_t orders_abandoned = 0;  // pay links left unused on purpose (abandon_share)
-  std::uint64_t dropped = 0;  // open loop: starts with no idle user
-  std::vector<Sample> timeline;  // one per progress tick
+  std::uint64_t dropped = 0;           // open loop: starts with no idle user
+  std::vector<Sample> timeline;        // one per progress tick
   // Each with "at_s" (since the start) beside the shop's "at_ms" (its clock's Unix time).
   nlohmann::json breaker_transitions = nlohmann::json::array();
   nlohmann::json fault_events = nlohmann::json::array();

@@ -13,10 +13,14 @@ namespace shopctl::load {
 
 std::string_view to_string(Journey j) {
   switch (j) {
-    case Journey::browse: return "browse";
-    case Journey::product: return "product";
-    case Journey::cart: return "cart";
-    case Journey::checkout: return "checkout";
+    case Journey::browse:
+      return "browse";
+    case Journey::product:
+      return "product";
+    case Journey::cart:
+      return "cart";
+    case Journey::checkout:
+      return "checkout";
   }
   return "?";
 }
@@ -79,7 +83,8 @@ Mix parse_mix(std::string_view text) {
     auto comma = rest.find(',');
     auto item = trim(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-    if (item.empty()) throw std::invalid_argument("--mix: an empty item in '" + std::string(text) + "'");
+    if (item.empty())
+      throw std::invalid_argument("--mix: an empty item in '" + std::string(text) + "'");
     auto eq = item.find('=');
     auto name = trim(item.substr(0, eq));
     auto journey = parse_journey(name);
@@ -170,7 +175,8 @@ Threshold parse_threshold(std::string_view text) {
   if (auto dot = name.find('.'); dot != std::string_view::npos) {
     auto journey = name.substr(0, dot);
     if (!parse_journey(journey))
-      throw fail("unknown journey '" + std::string(journey) + "' (journeys: " + journey_names() + ")");
+      throw fail("unknown journey '" + std::string(journey) + "' (journeys: " + journey_names() +
+                 ")");
     t.journey = std::string(journey);
     name = name.substr(dot + 1);
   }
@@ -185,7 +191,9 @@ Threshold parse_threshold(std::string_view text) {
     } else if (auto d = platform::parse_duration(value)) {
       ms = static_cast<double>(d->count()) / 1e6;
     }
-    if (!ms) throw fail("a latency needs a duration like 50ms, 1.5s or 800us, got '" + std::string(value) + "'");
+    if (!ms)
+      throw fail("a latency needs a duration like 50ms, 1.5s or 800us, got '" + std::string(value) +
+                 "'");
     t.value = *ms;
     return t;
   }
@@ -209,7 +217,8 @@ Threshold parse_threshold(std::string_view text) {
     t.value = *v;
     return t;
   }
-  throw fail("unknown figure '" + t.metric + "' (p50, p90, p99, max, errors, rps, orders_per_second)");
+  throw fail("unknown figure '" + t.metric +
+             "' (p50, p90, p99, max, errors, rps, orders_per_second)");
 }
 
 std::string Threshold::unit() const {
@@ -228,20 +237,31 @@ Threshold::Outcome Threshold::check(const Figures& f) const {
     p50 = j.p50_ms, p90 = j.p90_ms, p99 = j.p99_ms, max = j.max_ms;
     count = j.count, errors = j.errors;
   }
-  if (metric == "p50") o.actual = p50;
-  else if (metric == "p90") o.actual = p90;
-  else if (metric == "p99") o.actual = p99;
-  else if (metric == "max") o.actual = max;
+  if (metric == "p50")
+    o.actual = p50;
+  else if (metric == "p90")
+    o.actual = p90;
+  else if (metric == "p99")
+    o.actual = p99;
+  else if (metric == "max")
+    o.actual = max;
   else if (metric == "errors")
-    o.actual = percent ? (count == 0 ? 0 : 100.0 * static_cast<double>(errors) / static_cast<double>(count))
-                       : static_cast<double>(errors);
-  else if (metric == "rps") o.actual = f.seconds > 0 ? static_cast<double>(f.requests) / f.seconds : 0;
+    o.actual =
+        percent
+            ? (count == 0 ? 0 : 100.0 * static_cast<double>(errors) / static_cast<double>(count))
+            : static_cast<double>(errors);
+  else if (metric == "rps")
+    o.actual = f.seconds > 0 ? static_cast<double>(f.requests) / f.seconds : 0;
   else if (metric == "orders_per_second")
     o.actual = f.seconds > 0 ? static_cast<double>(f.orders_paid) / f.seconds : 0;
-  if (op == "<") o.passed = o.actual < value;
-  else if (op == "<=") o.passed = o.actual <= value;
-  else if (op == ">") o.passed = o.actual > value;
-  else o.passed = o.actual >= value;
+  if (op == "<")
+    o.passed = o.actual < value;
+  else if (op == "<=")
+    o.passed = o.actual <= value;
+  else if (op == ">")
+    o.passed = o.actual > value;
+  else
+    o.passed = o.actual >= value;
   // A latency threshold over a journey that never ran is not met: nothing was shown.
   if ((metric[0] == 'p' || metric == "max") && count == 0) o.passed = false;
   return o;

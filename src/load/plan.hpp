@@ -47,7 +47,10 @@ class LatencyStats {
   double quantile_ms(double q) const;
   double max_ms() const;
   double mean_ms() const;
-  void clear() { samples_.clear(); sorted_ = true; }
+  void clear() {
+    samples_.clear();
+    sorted_ = true;
+  }
 
  private:
   mutable std::vector<std::uint32_t> samples_;  // microseconds, saturating
@@ -82,12 +85,12 @@ struct Figures {
 // "p99<50ms", "checkout.p99<=20ms", "errors<0.1%", "errors<5", "rps>1000",
 // "orders_per_second>=100", "max<1s".
 struct Threshold {
-  std::string text;        // as written
-  std::string journey;     // empty: every request
-  std::string metric;      // p50 p90 p99 max errors rps orders_per_second
-  std::string op;          // < <= > >=
-  double value = 0;        // ms for latencies; a fraction (0.001) for errors in %; else as is
-  bool percent = false;    // errors given in %: compared with the error rate
+  std::string text;      // as written
+  std::string journey;   // empty: every request
+  std::string metric;    // p50 p90 p99 max errors rps orders_per_second
+  std::string op;        // < <= > >=
+  double value = 0;      // ms for latencies; a fraction (0.001) for errors in %; else as is
+  bool percent = false;  // errors given in %: compared with the error rate
 
   struct Outcome {
     double actual = 0;  // in the threshold's own unit (ms, %, count, per second)

@@ -24,8 +24,11 @@ std::string thousands(std::uint64_t n) {
 }
 
 nlohmann::json latency_json(const LatencyStats& l) {
-  return {{"p50", l.quantile_ms(0.50)}, {"p90", l.quantile_ms(0.90)}, {"p99", l.quantile_ms(0.99)},
-          {"max", l.max_ms()}, {"mean", l.mean_ms()}};
+  return {{"p50", l.quantile_ms(0.50)},
+          {"p90", l.quantile_ms(0.90)},
+          {"p99", l.quantile_ms(0.99)},
+          {"max", l.max_ms()},
+          {"mean", l.mean_ms()}};
 }
 
 nlohmann::json tally_json(const Tally& t, double seconds) {
@@ -37,9 +40,10 @@ nlohmann::json tally_json(const Tally& t, double seconds) {
 
 std::string tally_row(const std::string& name, const Tally& t, double seconds) {
   return format("  %-32s %9s %9.1f %7s %8.2f %8.2f %8.2f %9.2f\n", name.c_str(),
-                thousands(t.count).c_str(), seconds > 0 ? static_cast<double>(t.count) / seconds : 0.0,
-                thousands(t.errors).c_str(), t.latency.quantile_ms(0.50), t.latency.quantile_ms(0.90),
-                t.latency.quantile_ms(0.99), t.latency.max_ms());
+                thousands(t.count).c_str(),
+                seconds > 0 ? static_cast<double>(t.count) / seconds : 0.0,
+                thousands(t.errors).c_str(), t.latency.quantile_ms(0.50),
+                t.latency.quantile_ms(0.90), t.latency.quantile_ms(0.99), t.latency.max_ms());
 }
 
 std::string table_head(const char* first) {
@@ -49,7 +53,8 @@ std::string table_head(const char* first) {
 
 }  // namespace
 
-std::vector<Verdict> check_thresholds(const LoadResult& result, const std::vector<Threshold>& thresholds) {
+std::vector<Verdict> check_thresholds(const LoadResult& result,
+                                      const std::vector<Threshold>& thresholds) {
   auto figures = result.figures();
   std::vector<Verdict> out;
   for (const auto& t : thresholds) out.push_back({t, t.check(figures)});
@@ -68,24 +73,30 @@ std::string text_report(const LoadResult& r, const std::vector<Verdict>& verdict
   out += "\n" + table_head("route");
   for (const auto& [name, t] : r.routes) out += tally_row(name, t, s);
   out += tally_row("all requests", r.requests, s);
-  double error_pct = r.requests.count ? 100.0 * static_cast<double>(r.requests.errors) / static_cast<double>(r.requests.count) : 0;
-  out += format("\nrequests: %s in %.2f s = %.1f/s, errors %s (%.3f%%)\n", thousands(r.requests.count).c_str(), s,
-                s > 0 ? static_cast<double>(r.requests.count) / s : 0.0, thousands(r.requests.errors).c_str(),
-                error_pct);
+  double error_pct = r.requests.count ? 100.0 * static_cast<double>(r.requests.errors) /
+                                            static_cast<double>(r.requests.count)
+                                      : 0;
+  out += format("\nrequests: %s in %.2f s = %.1f/s, errors %s (%.3f%%)\n",
+                thousands(r.requests.count).c_str(), s,
+                s > 0 ? static_cast<double>(r.requests.count) / s : 0.0,
+                thousands(r.requests.errors).c_str(), error_pct);
   if (!r.errors_by_code.empty()) {
     out += "errors by code:\n";
-    for (const auto& [code, n] : r.errors_by_code) out += format("  %-48s %9s\n", code.c_str(), thousands(n).c_str());
+    for (const auto& [code, n] : r.errors_by_code)
+      out += format("  %-48s %9s\n", code.c_str(), thousands(n).c_str());
   }
   if (r.orders_created > 0 || r.journeys.count("checkout")) {
     out += format("orders: %s created, %s PAID (%.1f/s), %s FAILED, %s not settled\n",
                   thousands(r.orders_created).c_str(), thousands(r.orders_paid).c_str(),
-                  s > 0 ? static_cast<double>(r.orders_paid) / s : 0.0, thousands(r.orders_failed).c_str(),
-                  thousands(r.orders_unsettled).c_str());
+                  s > 0 ? static_cast<double>(r.orders_paid) / s : 0.0,
+                  thousands(r.orders_failed).c_str(), thousands(r.orders_unsettled).c_str());
   }
-  if (r.mode == "open") out += format("dropped starts (no idle user): %s\n", thousands(r.dropped).c_str());
+  if (r.mode == "open")
+    out += format("dropped starts (no idle user): %s\n", thousands(r.dropped).c_str());
   for (const auto& e : r.fault_events)
-    out += format("fault %s at %.2f s: %s\n", e.value("event", std::string()).c_str(), e.value("at_s", 0.0),
-                  e["fault"].is_string() ? e["fault"].get<std::string>().c_str() : e["fault"].dump().c_str());
+    out += format(
+        "fault %s at %.2f s: %s\n", e.value("event", std::string()).c_str(), e.value("at_s", 0.0),
+        e["fault"].is_string() ? e["fault"].get<std::string>().c_str() : e["fault"].dump().c_str());
   if (r.breaker_transitions.empty()) {
     out += "breaker transitions: none\n";
   } else {
@@ -97,8 +108,8 @@ std::string text_report(const LoadResult& r, const std::vector<Verdict>& verdict
   if (!verdicts.empty()) {
     out += "thresholds:\n";
     for (const auto& v : verdicts)
-      out += format("  %-4s %-28s actual %.3f%s\n", v.outcome.passed ? "ok" : "FAIL", v.threshold.text.c_str(),
-                    v.outcome.actual, v.threshold.unit().c_str());
+      out += format("  %-4s %-28s actual %.3f%s\n", v.outcome.passed ? "ok" : "FAIL",
+                    v.threshold.text.c_str(), v.outcome.actual, v.threshold.unit().c_str());
   }
   return out;
 }
@@ -115,7 +126,9 @@ nlohmann::json json_report(const LoadResult& r, const std::vector<Verdict>& verd
   j["requests"] = {{"total", r.requests.count},
                    {"per_second", s > 0 ? static_cast<double>(r.requests.count) / s : 0.0},
                    {"errors", r.requests.errors},
-                   {"error_rate", r.requests.count ? static_cast<double>(r.requests.errors) / static_cast<double>(r.requests.count) : 0.0}};
+                   {"error_rate", r.requests.count ? static_cast<double>(r.requests.errors) /
+                                                         static_cast<double>(r.requests.count)
+                                                   : 0.0}};
   j["latency_ms"] = latency_json(r.requests.latency);
   j["journeys"] = nlohmann::json::object();
   for (const auto& [name, t] : r.journeys) j["journeys"][name] = tally_json(t, s);
@@ -132,22 +145,28 @@ nlohmann::json json_report(const LoadResult& r, const std::vector<Verdict>& verd
   j["faults"] = r.fault_events;
   j["timeline"] = nlohmann::json::array();
   for (const auto& t : r.timeline)
-    j["timeline"].push_back({{"at_s", t.at_s}, {"requests_per_second", t.requests_per_second},
-                             {"errors_per_second", t.errors_per_second},
-                             {"latency_ms", {{"p50", t.p50_ms}, {"p90", t.p90_ms}, {"p99", t.p99_ms}}}});
+    j["timeline"].push_back(
+        {{"at_s", t.at_s},
+         {"requests_per_second", t.requests_per_second},
+         {"errors_per_second", t.errors_per_second},
+         {"latency_ms", {{"p50", t.p50_ms}, {"p90", t.p90_ms}, {"p99", t.p99_ms}}}});
   j["thresholds"] = nlohmann::json::array();
   for (const auto& v : verdicts)
-    j["thresholds"].push_back({{"expr", v.threshold.text}, {"value", v.outcome.actual},
-                               {"unit", v.threshold.unit()}, {"passed", v.outcome.passed}});
+    j["thresholds"].push_back({{"expr", v.threshold.text},
+                               {"value", v.outcome.actual},
+                               {"unit", v.threshold.unit()},
+                               {"passed", v.outcome.passed}});
   return j;
 }
 
 std::string progress_line(const Progress& p) {
-  double error_pct = p.requests ? 100.0 * static_cast<double>(p.errors) / static_cast<double>(p.requests) : 0;
-  return format("%6.1fs %9.0f req/s  errors %s (%.2f%%)  p99 %7.2f ms  journeys %7.1f/s  paid %s%s%s",
-                p.elapsed_s, p.requests_per_second, thousands(p.errors).c_str(), error_pct, p.p99_ms,
-                p.journeys_per_second, thousands(p.orders_paid).c_str(), p.note.empty() ? "" : "  ",
-                p.note.c_str());
+  double error_pct =
+      p.requests ? 100.0 * static_cast<double>(p.errors) / static_cast<double>(p.requests) : 0;
+  return format(
+      "%6.1fs %9.0f req/s  errors %s (%.2f%%)  p99 %7.2f ms  journeys %7.1f/s  paid %s%s%s",
+      p.elapsed_s, p.requests_per_second, thousands(p.errors).c_str(), error_pct, p.p99_ms,
+      p.journeys_per_second, thousands(p.orders_paid).c_str(), p.note.empty() ? "" : "  ",
+      p.note.c_str());
 }
 
 }  // namespace shopctl::load

@@ -16,7 +16,8 @@ struct Verdict {
   Threshold::Outcome outcome;
 };
 
-std::vector<Verdict> check_thresholds(const LoadResult& result, const std::vector<Threshold>& thresholds);
+std::vector<Verdict> check_thresholds(const LoadResult& result,
+                                      const std::vector<Threshold>& thresholds);
 
 // Tables: per journey and per route (count, per second, errors, p50/p90/p99/max), errors by
 // code, orders, breaker transitions, faults and the thresholds.

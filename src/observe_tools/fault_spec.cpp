@@ -9,8 +9,8 @@
 
 #include "platform/duration.hpp"
 #include "platform/fault/fault_table.hpp"
-#include "platform/observe/architecture.hpp"
 #include "platform/json_text.hpp"
+#include "platform/observe/architecture.hpp"
 
 namespace shopctl::observe_tools {
 
@@ -57,7 +57,8 @@ std::string select_text(const json& f) {
   const auto& s = f.at("select");
   if (!s.is_object() || s.empty()) return "all";
   auto it = s.begin();
-  return it.key() + " " + (it->is_number_float() ? json(it->get<double>()).dump() : platform::json_text(*it));
+  return it.key() + " " +
+         (it->is_number_float() ? json(it->get<double>()).dump() : platform::json_text(*it));
 }
 
 std::string number_text(const json& v) {
@@ -78,7 +79,8 @@ std::string effect_text(const json& f) {
     effect = number_text(f.at("delay_ms")) + "ms";
     if (f.contains("jitter_ms")) effect += " +-" + number_text(f.at("jitter_ms")) + "ms";
   }
-  if (type == "abort" && f.contains("status")) effect = "status " + platform::json_text(f.at("status"));
+  if (type == "abort" && f.contains("status"))
+    effect = "status " + platform::json_text(f.at("status"));
   if (type == "slow_body" && f.contains("bytes_per_second")) {
     effect += (effect.empty() ? "" : ", ") + number_text(f.at("bytes_per_second")) + " B/s";
   }

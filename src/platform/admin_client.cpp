@@ -102,8 +102,8 @@ AdminAnswer AdminClient::send(const std::string& method, const std::string& path
     if (!split_known_) {
       // Once: is this shop one process or several? A shop that cannot say (no answer, an
       // older shop) is taken as one process, and asked again next time.
-      auto answer = send_admin_request(*client_, base_url_ + "/_admin/services", admin_token_, "GET",
-                                       std::nullopt, timeout);
+      auto answer = send_admin_request(*client_, base_url_ + "/_admin/services", admin_token_,
+                                       "GET", std::nullopt, timeout);
       if (answer.ok()) {
         split_known_ = true;
         auto deployment = Deployment::from_services(answer.body, base_url_);
@@ -115,7 +115,8 @@ AdminAnswer AdminClient::send(const std::string& method, const std::string& path
     }
     if (split_) {
       AdminSender sender = [this, timeout](const std::string& base, const std::string& m,
-                                           const std::string& p, const std::optional<nlohmann::json>& b) {
+                                           const std::string& p,
+                                           const std::optional<nlohmann::json>& b) {
         return send_admin_request(*client_, base + p, admin_token_, m, b, timeout);
       };
       return split_->fanout.send(split_->deployment, sender, method, path, body);

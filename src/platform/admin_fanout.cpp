@@ -17,9 +17,13 @@ namespace {
 
 using nlohmann::json;
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
 
-std::string_view path_only(std::string_view path) { return path.substr(0, path.find('?')); }
+std::string_view path_only(std::string_view path) {
+  return path.substr(0, path.find('?'));
+}
 
 // The first failed answer, if any.
 const AdminAnswer* first_failure(const std::vector<AdminAnswer>& answers) {
@@ -37,8 +41,9 @@ AdminAnswer with_body(int status, json body) {
   return a;
 }
 
-std::vector<AdminAnswer> to_all(const Deployment& d, const AdminSender& sender, const std::string& method,
-                                const std::string& path, const std::optional<json>& body) {
+std::vector<AdminAnswer> to_all(const Deployment& d, const AdminSender& sender,
+                                const std::string& method, const std::string& path,
+                                const std::optional<json>& body) {
   std::vector<AdminAnswer> answers;
   for (const auto& p : d.processes) answers.push_back(sender(p.admin_url, method, path, body));
   return answers;
@@ -64,7 +69,8 @@ void merge_into(json& into, const json& from) {
 
 std::string Deployment::admin_of(const std::string& service) const {
   for (const auto& p : processes) {
-    if (std::find(p.services.begin(), p.services.end(), service) != p.services.end()) return p.admin_url;
+    if (std::find(p.services.begin(), p.services.end(), service) != p.services.end())
+      return p.admin_url;
   }
   return {};
 }
@@ -76,8 +82,10 @@ Deployment Deployment::from_services(const json& answer, const std::string& aske
   for (const auto& item : answer["items"]) {
     if (!item.is_object() || !item.value("name", json()).is_string()) continue;
     auto name = item["name"].get<std::string>();
-    auto url = item.value("url", json()).is_string() ? item["url"].get<std::string>() : std::string();
-    auto admin = item.value("admin", json()).is_string() ? item["admin"].get<std::string>() : std::string();
+    auto url =
+        item.value("url", json()).is_string() ? item["url"].get<std::string>() : std::string();
+    auto admin =
+        item.value("admin", json()).is_string() ? item["admin"].get<std::string>() : std::string();
     d.service_urls[name] = url;
     // Local items name the asked plane (or nothing, for an older shop); remote ones theirs,
     // or none known: then their own URL serves the per-process routes while they run.
@@ -92,7 +100,8 @@ Deployment Deployment::from_services(const json& answer, const std::string& aske
   }
   // The asked plane may be an alias of one listed (its gateway's URL): keep it only when it
   // runs something.
-  if (d.processes.front().services.empty() && d.processes.size() > 1) d.processes.erase(d.processes.begin());
+  if (d.processes.front().services.empty() && d.processes.size() > 1)
+    d.processes.erase(d.processes.begin());
   return d;
 }
 
@@ -111,7 +120,8 @@ DeploymentFile load_deployment_file(const std::string& path) {
   if (!root.IsMap()) throw fail("expected a map with admin_token and services");
   for (const auto& kv : root) {
     auto key = kv.first.Scalar();
-    if (key != "admin_token" && key != "services") throw fail("unknown key '" + key + "' (admin_token, services)");
+    if (key != "admin_token" && key != "services")
+      throw fail("unknown key '" + key + "' (admin_token, services)");
   }
   DeploymentFile file;
   if (root["admin_token"]) {
@@ -119,7 +129,8 @@ DeploymentFile load_deployment_file(const std::string& path) {
     file.admin_token = root["admin_token"].Scalar();
   }
   auto services = root["services"];
-  if (!services || !services.IsMap() || services.size() == 0) throw fail("services must map each service to {url, admin}");
+  if (!services || !services.IsMap() || services.size() == 0)
+    throw fail("services must map each service to {url, admin}");
   json items = json::array();
   for (const auto& kv : services) {
     auto name = kv.first.Scalar();
@@ -141,9 +152,11 @@ DeploymentFile load_deployment_file(const std::string& path) {
       }
     }
     if (name == "gateway") file.gateway_url = url;
-    items.push_back({{"name", name}, {"url", url}, {"admin", admin.empty() ? url : admin}, {"remote", true}});
+    items.push_back(
+        {{"name", name}, {"url", url}, {"admin", admin.empty() ? url : admin}, {"remote", true}});
   }
-  if (file.gateway_url.empty()) throw fail("services.gateway is missing: the tools reach the shop through it");
+  if (file.gateway_url.empty())
+    throw fail("services.gateway is missing: the tools reach the shop through it");
   file.deployment = Deployment::from_services({{"items", items}}, file.gateway_url);
   return file;
 }
@@ -178,12 +191,14 @@ bool AdminFanOut::handles(const std::string& method, std::string_view full_path)
   if (path == "/_admin/faults" || starts_with(path, "/_admin/faults/")) return true;
   if (path == "/_admin/clock/advance" && method == "POST") return true;
   if (path == "/_admin/calls" || path == "/_admin/edges") return method == "GET";
-  if (path == "/_admin/reset" || path == "/_admin/baseline" || path == "/_admin/config") return method == "POST";
+  if (path == "/_admin/reset" || path == "/_admin/baseline" || path == "/_admin/config")
+    return method == "POST";
   return false;
 }
 
-AdminAnswer AdminFanOut::send(const Deployment& d, const AdminSender& sender, const std::string& method,
-                              const std::string& full_path, const std::optional<json>& body) {
+AdminAnswer AdminFanOut::send(const Deployment& d, const AdminSender& sender,
+                              const std::string& method, const std::string& full_path,
+                              const std::optional<json>& body) {
   auto path = path_only(full_path);
   const std::string& first = d.processes.front().admin_url;
   if (starts_with(path, "/_admin/services/")) {
@@ -235,7 +250,8 @@ AdminAnswer AdminFanOut::send(const Deployment& d, const AdminSender& sender, co
         }
         // The same fault in another process: its counts add up.
         for (const auto& [key, value] : item.items()) {
-          if (value.is_number_integer() && by_id[id][key].is_number_integer() && key != "probability_percent") {
+          if (value.is_number_integer() && by_id[id][key].is_number_integer() &&
+              key != "probability_percent") {
             by_id[id][key] = by_id[id][key].get<std::int64_t>() + value.get<std::int64_t>();
           }
         }
@@ -291,7 +307,8 @@ AdminAnswer AdminFanOut::send(const Deployment& d, const AdminSender& sender, co
   return with_body(answers.front().status, merged);
 }
 
-AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sender, std::string_view full_path) {
+AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sender,
+                                     std::string_view full_path) {
   std::uint64_t since = 0;
   if (auto q = full_path.find("since="); q != std::string_view::npos) {
     auto digits = full_path.substr(q + 6);
@@ -311,8 +328,8 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
   std::vector<json> records_of(d.processes.size()), transitions_of(d.processes.size());
   std::vector<std::uint64_t> next(d.processes.size(), 0);
   for (std::size_t i = 0; i < d.processes.size(); ++i) {
-    auto a = sender(d.processes[i].admin_url, "GET", "/_admin/calls?since=" + std::to_string(per_process[i]),
-                    std::nullopt);
+    auto a = sender(d.processes[i].admin_url, "GET",
+                    "/_admin/calls?since=" + std::to_string(per_process[i]), std::nullopt);
     if (!a.ok()) return a;
     next[i] = a.body.value("next_seq", std::uint64_t{0});
     records_of[i] = a.body.value("records", json::array());
@@ -330,10 +347,9 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
     // again after it restarts, which a merged cursor taken before cannot tell.)
     auto renumber = [&](json& item, std::size_t i) {
       auto local = item.value("seq", std::uint64_t{0});
-      auto first_after = std::upper_bound(cursors_.begin(), cursors_.end(), local,
-                                          [i](std::uint64_t s, const std::vector<std::uint64_t>& c) {
-                                            return s < c[i];
-                                          });
+      auto first_after = std::upper_bound(
+          cursors_.begin(), cursors_.end(), local,
+          [i](std::uint64_t s, const std::vector<std::uint64_t>& c) { return s < c[i]; });
       item["seq"] = static_cast<std::uint64_t>(first_after - cursors_.begin());
     };
     for (std::size_t i = 0; i < d.processes.size(); ++i) {
@@ -347,10 +363,13 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
       }
     }
   }
-  auto by_time = [](const json& a, const json& b) { return a.value("at_ms", 0.0) < b.value("at_ms", 0.0); };
+  auto by_time = [](const json& a, const json& b) {
+    return a.value("at_ms", 0.0) < b.value("at_ms", 0.0);
+  };
   std::stable_sort(records.begin(), records.end(), by_time);
   std::stable_sort(transitions.begin(), transitions.end(), by_time);
-  return with_body(200, {{"next_seq", merged_next}, {"records", records}, {"transitions", transitions}});
+  return with_body(200,
+                   {{"next_seq", merged_next}, {"records", records}, {"transitions", transitions}});
 }
 
 }  // namespace shopctl::platform

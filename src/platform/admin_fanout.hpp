@@ -60,9 +60,9 @@ void remember_deployment(const std::string& gateway_url, const Deployment& deplo
 std::optional<Deployment> remembered_deployment(const std::string& gateway_url);
 
 // Sends one admin request to base_url + path (throws http::TransportError when no answer).
-using AdminSender = std::function<AdminAnswer(const std::string& base_url, const std::string& method,
-                                              const std::string& path,
-                                              const std::optional<nlohmann::json>& body)>;
+using AdminSender =
+    std::function<AdminAnswer(const std::string& base_url, const std::string& method,
+                              const std::string& path, const std::optional<nlohmann::json>& body)>;
 
 class AdminFanOut {
  public:
@@ -70,8 +70,9 @@ class AdminFanOut {
   static bool handles(const std::string& method, std::string_view path);
   // Sends it to the processes it concerns and merges their answers (a failed answer from any
   // of them is the answer). Thread-safe.
-  AdminAnswer send(const Deployment& deployment, const AdminSender& sender, const std::string& method,
-                   const std::string& path, const std::optional<nlohmann::json>& body);
+  AdminAnswer send(const Deployment& deployment, const AdminSender& sender,
+                   const std::string& method, const std::string& path,
+                   const std::optional<nlohmann::json>& body);
 
  private:
   AdminAnswer calls_since(const Deployment& deployment, const AdminSender& sender,

@@ -54,7 +54,9 @@ asio::awaitable<void> loop(std::shared_ptr<BackgroundLoop::State> state,
 
 }  // namespace
 
-BackgroundLoop::~BackgroundLoop() { stop(std::chrono::seconds(0), false); }
+BackgroundLoop::~BackgroundLoop() {
+  stop(std::chrono::seconds(0), false);
+}
 
 void BackgroundLoop::start(asio::io_context& io, std::chrono::milliseconds interval, Pass pass,
                            OnError on_error) {
@@ -97,8 +99,12 @@ void BackgroundLoop::abandon() {
   }
 }
 
-BackgroundLoop::AbandonScope::AbandonScope() : previous_(abandoning) { abandoning = true; }
-BackgroundLoop::AbandonScope::~AbandonScope() { abandoning = previous_; }
+BackgroundLoop::AbandonScope::AbandonScope() : previous_(abandoning) {
+  abandoning = true;
+}
+BackgroundLoop::AbandonScope::~AbandonScope() {
+  abandoning = previous_;
+}
 
 void BackgroundLoop::stop(std::chrono::nanoseconds limit, bool wait) {
   if (abandoning) {

@@ -16,8 +16,8 @@ nlohmann::json parse_json_limited(std::string_view text) {
   json::parser_callback_t check = [](int depth, json::parse_event_t event, json& parsed) {
     // nlohmann reports an object/array start at the depth *outside* it (0 for the outermost),
     // so the level it opens is depth + 1: 64 levels pass, the 65th is refused.
-    const bool opens = event == json::parse_event_t::object_start ||
-                       event == json::parse_event_t::array_start;
+    const bool opens =
+        event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
     if (depth + (opens ? 1 : 0) > kMaxJsonDepth) {
       throw LimitExceeded{"json_too_deep",
                           "JSON nesting exceeds " + std::to_string(kMaxJsonDepth) + " levels"};
@@ -63,8 +63,7 @@ std::string required_string(const nlohmann::json& obj, std::string_view field,
                             std::size_t max_length) {
   auto value = optional_string(obj, field, max_length);
   if (!value) {
-    throw ApiError(400, "missing_field", std::string(field) + " is required",
-                   {{"field", field}});
+    throw ApiError(400, "missing_field", std::string(field) + " is required", {{"field", field}});
   }
   return *value;
 }
@@ -79,10 +78,10 @@ std::optional<std::string> optional_string(const nlohmann::json& obj, std::strin
   }
   const auto& s = it->get_ref<const std::string&>();
   if (s.size() > max_length) {
-    throw ApiError(400, "invalid_field",
-                   std::string(field) + " is longer than " + std::to_string(max_length) +
-                       " characters",
-                   {{"field", field}, {"max_length", max_length}});
+    throw ApiError(
+        400, "invalid_field",
+        std::string(field) + " is longer than " + std::to_string(max_length) + " characters",
+        {{"field", field}, {"max_length", max_length}});
   }
   return s;
 }
@@ -90,8 +89,7 @@ std::optional<std::string> optional_string(const nlohmann::json& obj, std::strin
 std::int64_t required_integer(const nlohmann::json& obj, std::string_view field) {
   auto it = obj.find(field);
   if (it == obj.end() || it->is_null()) {
-    throw ApiError(400, "missing_field", std::string(field) + " is required",
-                   {{"field", field}});
+    throw ApiError(400, "missing_field", std::string(field) + " is required", {{"field", field}});
   }
   if (!it->is_number_integer()) {
     throw ApiError(400, "invalid_field", std::string(field) + " must be an integer",

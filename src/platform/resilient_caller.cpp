@@ -110,13 +110,13 @@ asio::awaitable<http::Response> ResilientCaller::call(http::Request request, boo
 
 void expose_breakers(ServiceHost& host, std::vector<ResilientCaller*> callers) {
   auto any = http::Access::anyone();
-  host.admin_routes().add(
-      "GET", "/_admin/circuit-breakers", any,
-      [callers](http::Request&) -> asio::awaitable<http::Response> {
-        nlohmann::json items = nlohmann::json::array();
-        for (auto* c : callers) items.push_back(c->breaker().snapshot().to_json());
-        co_return http::Response::json(200, {{"items", items}});
-      });
+  host.admin_routes().add("GET", "/_admin/circuit-breakers", any,
+                          [callers](http::Request&) -> asio::awaitable<http::Response> {
+                            nlohmann::json items = nlohmann::json::array();
+                            for (auto* c : callers)
+                              items.push_back(c->breaker().snapshot().to_json());
+                            co_return http::Response::json(200, {{"items", items}});
+                          });
   host.admin_routes().add(
       "POST", "/_admin/circuit-breakers/{name}", any,
       [callers](http::Request& req) -> asio::awaitable<http::Response> {
@@ -130,10 +130,14 @@ void expose_breakers(ServiceHost& host, std::vector<ResilientCaller*> callers) {
         auto state = required_string(body, "state", 32);
         auto parsed = resilience::parse_circuit_state(state);
         auto& b = found->breaker();
-        if (parsed == CircuitState::FORCED_OPEN) b.transition_to_forced_open();
-        else if (parsed == CircuitState::DISABLED) b.transition_to_disabled();
-        else if (parsed == CircuitState::METRICS_ONLY) b.transition_to_metrics_only();
-        else if (parsed == CircuitState::CLOSED) b.transition_to_closed();
+        if (parsed == CircuitState::FORCED_OPEN)
+          b.transition_to_forced_open();
+        else if (parsed == CircuitState::DISABLED)
+          b.transition_to_disabled();
+        else if (parsed == CircuitState::METRICS_ONLY)
+          b.transition_to_metrics_only();
+        else if (parsed == CircuitState::CLOSED)
+          b.transition_to_closed();
         else
           throw ApiError(400, "invalid_state",
                          "state must be FORCED_OPEN, DISABLED, METRICS_ONLY or CLOSED",

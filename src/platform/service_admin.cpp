@@ -17,27 +17,30 @@ nlohmann::json calls_json(const CallLog& log, std::uint64_t since) {
   for (const auto& r : log.since(since)) records.push_back(r.to_json());
   nlohmann::json transitions = nlohmann::json::array();
   for (const auto& t : log.transitions_since(since)) transitions.push_back(t.to_json());
-  return {{"next_seq", log.next_seq()}, {"records", std::move(records)},
+  return {{"next_seq", log.next_seq()},
+          {"records", std::move(records)},
           {"transitions", std::move(transitions)}};
 }
 
 void ServiceHost::add_common_admin_routes() {
   auto any = http::Access::anyone();
   admin_routes_.add("GET", "/_admin/info", any, [this](Request&) -> asio::awaitable<Response> {
-    co_return Response::json(200, {{"service", service_}, {"port", port()}, {"running", running()}});
+    co_return Response::json(200,
+                             {{"service", service_}, {"port", port()}, {"running", running()}});
   });
   admin_routes_.add("GET", "/_admin/faults", any, [this](Request&) -> asio::awaitable<Response> {
     co_return Response::json(200, {{"items", ctx_.faults.list()}});
   });
-  admin_routes_.add("POST", "/_admin/faults", any, [this](Request& req) -> asio::awaitable<Response> {
-    auto body = json_object_body(req);
-    try {
-      auto id = ctx_.faults.add(Fault::from_json(body));
-      co_return Response::json(201, {{"id", id}});
-    } catch (const std::invalid_argument& e) {
-      throw ApiError(400, "invalid_fault", e.what());
-    }
-  });
+  admin_routes_.add("POST", "/_admin/faults", any,
+                    [this](Request& req) -> asio::awaitable<Response> {
+                      auto body = json_object_body(req);
+                      try {
+                        auto id = ctx_.faults.add(Fault::from_json(body));
+                        co_return Response::json(201, {{"id", id}});
+                      } catch (const std::invalid_argument& e) {
+                        throw ApiError(400, "invalid_fault", e.what());
+                      }
+                    });
   admin_routes_.add("DELETE", "/_admin/faults", any, [this](Request&) -> asio::awaitable<Response> {
     ctx_.faults.clear();
     co_return Response::json(200, {{"cleared", "all"}});
@@ -53,20 +56,19 @@ void ServiceHost::add_common_admin_routes() {
     co_return Response::json(200, {{"now_ms", ctx_.clock.unix_millis()},
                                    {"offset_ms", ctx_.clock.offset().count() / 1'000'000}});
   });
-  admin_routes_.add("POST", "/_admin/clock/advance", any,
-                    [this](Request& req) -> asio::awaitable<Response> {
-                      auto body = json_object_body(req);
-                      auto by = required_string(body, "by", 64);
-                      auto d = parse_duration(by);
-                      if (!d || d->count() < 0) {
-                        throw ApiError(400, "invalid_duration",
-                                       "by must be a duration like 61s or 250ms",
-                                       {{"field", "by"}});
-                      }
-                      ctx_.clock.advance(*d);
-                      co_return Response::json(200, {{"now_ms", ctx_.clock.unix_millis()},
-                                                     {"offset_ms", ctx_.clock.offset().count() / 1'000'000}});
-                    });
+  admin_routes_.add(
+      "POST", "/_admin/clock/advance", any, [this](Request& req) -> asio::awaitable<Response> {
+        auto body = json_object_body(req);
+        auto by = required_string(body, "by", 64);
+        auto d = parse_duration(by);
+        if (!d || d->count() < 0) {
+          throw ApiError(400, "invalid_duration", "by must be a duration like 61s or 250ms",
+                         {{"field", "by"}});
+        }
+        ctx_.clock.advance(*d);
+        co_return Response::json(200, {{"now_ms", ctx_.clock.unix_millis()},
+                                       {"offset_ms", ctx_.clock.offset().count() / 1'000'000}});
+      });
   admin_routes_.add("GET", "/_admin/calls", any, [this](Request& req) -> asio::awaitable<Response> {
     std::uint64_t since = 0;
     if (auto s = req.query_param("since")) {
@@ -81,11 +83,14 @@ void ServiceHost::add_common_admin_routes() {
   admin_routes_.add("GET", "/_admin/edges", any, [this](Request&) -> asio::awaitable<Response> {
     nlohmann::json edges = nlohmann::json::object();
     for (const auto& [edge, s] : ctx_.calls.edges()) {
-      edges[edge] = {{"calls", s.calls}, {"errors", s.errors},
+      edges[edge] = {{"calls", s.calls},
+                     {"errors", s.errors},
                      {"refused_by_breaker", s.refused_by_breaker},
-                     {"violations", s.violations}, {"p99_ms", s.p99_ms()}};
+                     {"violations", s.violations},
+                     {"p99_ms", s.p99_ms()}};
     }
-    co_return Response::json(200, {{"edges", edges}, {"violations", ctx_.calls.violations_total()}});
+    co_return Response::json(200,
+                             {{"edges", edges}, {"violations", ctx_.calls.violations_total()}});
   });
 }
 

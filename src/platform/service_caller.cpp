@@ -18,9 +18,9 @@ ServiceCaller::ServiceCaller(ServiceContext& ctx, std::string caller, std::strin
       client_(http::ClientOptions{[this] { return ctx_.peers.get(callee_); }}) {}
 
 asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
-                                                            std::chrono::nanoseconds timeout,
-                                                            const std::string& trace_id,
-                                                            int attempt) {
+                                                           std::chrono::nanoseconds timeout,
+                                                           const std::string& trace_id,
+                                                           int attempt) {
   TraceContext trace{trace_id.empty() ? trace_hex(2) : trace_id, trace_hex(1)};
   request.headers.set("traceparent", trace.traceparent());
   if (credential_.kind == EdgeCredential::Kind::bearer) {
@@ -41,8 +41,11 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
     record.duration = took;
     if (metrics_) metrics_->observe_call(callee_, record.outcome, took);
     if (ctx_.log.enabled(LogLevel::info)) {
-      ctx_.log.info("call", {{"service", caller_}, {"callee", callee_}, {"route", record.route},
-                             {"status", record.status}, {"attempt", attempt},
+      ctx_.log.info("call", {{"service", caller_},
+                             {"callee", callee_},
+                             {"route", record.route},
+                             {"status", record.status},
+                             {"attempt", attempt},
                              {"trace_id", record.trace_id},
                              {"duration_ms", static_cast<double>(took.count()) / 1e6}});
     }
@@ -53,16 +56,20 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
     record.outcome = std::string(http::to_string(e.kind()));
     record.duration = took;
     if (metrics_) metrics_->observe_call(callee_, record.outcome, took);
-    ctx_.log.warn("call failed", {{"service", caller_}, {"callee", callee_},
-                                  {"route", record.route}, {"outcome", record.outcome},
-                                  {"attempt", attempt}, {"trace_id", record.trace_id},
+    ctx_.log.warn("call failed", {{"service", caller_},
+                                  {"callee", callee_},
+                                  {"route", record.route},
+                                  {"outcome", record.outcome},
+                                  {"attempt", attempt},
+                                  {"trace_id", record.trace_id},
                                   {"duration_ms", static_cast<double>(took.count()) / 1e6}});
     ctx_.calls.record(std::move(record));
     throw;
   }
 }
 
-CallRecord ServiceCaller::new_record(const Request& request, std::string trace_id, int attempt) const {
+CallRecord ServiceCaller::new_record(const Request& request, std::string trace_id,
+                                     int attempt) const {
   CallRecord record;
   record.caller = caller_;
   record.callee = callee_;

@@ -24,9 +24,7 @@ struct EdgeCredential {
   std::string token;  // the bearer key; unused for service_token
 
   static EdgeCredential service_token() { return {}; }
-  static EdgeCredential bearer(std::string api_key) {
-    return {Kind::bearer, std::move(api_key)};
-  }
+  static EdgeCredential bearer(std::string api_key) { return {Kind::bearer, std::move(api_key)}; }
   static EdgeCredential none() { return {Kind::none, {}}; }
 };
 

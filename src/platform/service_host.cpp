@@ -26,12 +26,14 @@ ServiceHost::ServiceHost(ServiceContext& ctx, std::string service, std::uint16_t
   options.port = port;
   options.connection_ios = ctx_.connection_ios;
   options.limits = ctx_.http_limits;
-  server_ = std::make_unique<http::Server>(
-      ctx_.io, options, [this](Request& req) { return handle(req); });
+  server_ = std::make_unique<http::Server>(ctx_.io, options,
+                                           [this](Request& req) { return handle(req); });
   add_common_admin_routes();
 }
 
-ServiceHost::~ServiceHost() { server_->stop(); }
+ServiceHost::~ServiceHost() {
+  server_->stop();
+}
 
 void ServiceHost::prepare_caller_gate() {
   if (gate_prepared_) return;
@@ -43,7 +45,8 @@ void ServiceHost::prepare_caller_gate() {
   }
   internal_only_ = !any_public;
   for (const auto& component : architecture::components()) {
-    if (component.kind == architecture::ComponentKind::door) user_forwarders_.insert(component.name);
+    if (component.kind == architecture::ComponentKind::door)
+      user_forwarders_.insert(component.name);
   }
 }
 
@@ -53,11 +56,21 @@ void ServiceHost::start() {
   ctx_.peers.set(service_, http::Endpoint{ctx_.local_host(), server_->port()});
 }
 
-void ServiceHost::stop() { server_->stop(); }
-void ServiceHost::crash() { server_->abandon(); }
-void ServiceHost::shutdown(std::chrono::milliseconds grace) { server_->shutdown(grace); }
-bool ServiceHost::running() const { return server_->running(); }
-std::uint16_t ServiceHost::port() const { return server_->port(); }
+void ServiceHost::stop() {
+  server_->stop();
+}
+void ServiceHost::crash() {
+  server_->abandon();
+}
+void ServiceHost::shutdown(std::chrono::milliseconds grace) {
+  server_->shutdown(grace);
+}
+bool ServiceHost::running() const {
+  return server_->running();
+}
+std::uint16_t ServiceHost::port() const {
+  return server_->port();
+}
 
 Response ServiceHost::error_response(const std::string& trace_id, int status,
                                      const std::string& code, const std::string& message,
@@ -79,9 +92,11 @@ void ServiceHost::record_violation(const Request& req, const std::string& caller
   r.violation = true;
   r.violation_reason = reason;
   metrics_.count_violation(caller);
-  ctx_.log.warn("architecture violation",
-                {{"service", service_}, {"caller", caller}, {"route", r.route},
-                 {"reason", reason}, {"trace_id", req.trace_id}});
+  ctx_.log.warn("architecture violation", {{"service", service_},
+                                           {"caller", caller},
+                                           {"route", r.route},
+                                           {"reason", reason},
+                                           {"trace_id", req.trace_id}});
   ctx_.calls.record(std::move(r));
 }
 
@@ -101,7 +116,8 @@ asio::awaitable<Response> ServiceHost::handle(Request& req) {
           ctx_.faults.decide(service_, caller.fault_label, req.method, req.path());
       if (fault) {
         metrics_.count_fault(to_string(fault->type));
-        ctx_.log.info("fault injected", {{"service", service_}, {"fault", fault->fault_id},
+        ctx_.log.info("fault injected", {{"service", service_},
+                                         {"fault", fault->fault_id},
                                          {"type", to_string(fault->type)},
                                          {"caller", caller.fault_label},
                                          {"trace_id", req.trace_id}});
@@ -153,7 +169,8 @@ ServiceHost::Caller ServiceHost::identify_caller(Request& req) const {
           std::string(security::to_string(std::get<security::JwtFailure>(verified)));
     }
   }
-  if (!caller.has_credential && identify_outside_caller_) req.caller = identify_outside_caller_(req);
+  if (!caller.has_credential && identify_outside_caller_)
+    req.caller = identify_outside_caller_(req);
   caller.fault_label = req.caller.empty() ? "client" : req.caller;
   return caller;
 }
@@ -172,8 +189,9 @@ asio::awaitable<Response> ServiceHost::operator_endpoint(Request& req,
     route_label = "/_admin";
     co_return co_await handle_admin(req);
   }
-  route_label = path == "/metrics" ? "/metrics" : path == "/health/live" ? "/health/live"
-                                                                         : "/health/ready";
+  route_label = path == "/metrics"       ? "/metrics"
+                : path == "/health/live" ? "/health/live"
+                                         : "/health/ready";
   // They answer GET (and HEAD, which the server sends without the body).
   if (req.method != "GET" && req.method != "HEAD") {
     Response res = error_response(req.trace_id, 405, "method_not_allowed",
@@ -201,15 +219,25 @@ std::optional<Response> ServiceHost::fault_answer(const FaultDecision& fault, Re
   Response res;
   switch (fault.type) {
     case FaultType::delay:
-    case FaultType::slow_body: return std::nullopt;
-    case FaultType::hang: res.action = http::ConnectionAction::hang; return res;
-    case FaultType::reset: res.action = http::ConnectionAction::reset; return res;
-    case FaultType::close: res.action = http::ConnectionAction::close; return res;
-    case FaultType::garbage: res.action = http::ConnectionAction::garbage; return res;
+    case FaultType::slow_body:
+      return std::nullopt;
+    case FaultType::hang:
+      res.action = http::ConnectionAction::hang;
+      return res;
+    case FaultType::reset:
+      res.action = http::ConnectionAction::reset;
+      return res;
+    case FaultType::close:
+      res.action = http::ConnectionAction::close;
+      return res;
+    case FaultType::garbage:
+      res.action = http::ConnectionAction::garbage;
+      return res;
     case FaultType::abort: {
       if (fault.body.empty()) {
-        res = error_response(req.trace_id, fault.status, "injected_fault",
-                             "fault " + fault.fault_id + " answered " + std::to_string(fault.status));
+        res =
+            error_response(req.trace_id, fault.status, "injected_fault",
+                           "fault " + fault.fault_id + " answered " + std::to_string(fault.status));
       } else {
         res.status = fault.status;
         res.body = fault.body;
@@ -258,15 +286,15 @@ Response ServiceHost::unmatched(const Request& req, const http::Router::Match& m
   if (match.path_known) {
     std::string allowed;
     for (const auto& m : match.allowed_methods) allowed += (allowed.empty() ? "" : ", ") + m;
-    Response res = error_response(req.trace_id, 405, "method_not_allowed",
-                                  req.method.substr(0, 32) + " is not allowed here",
-                                  {{"allowed", allowed}});
+    Response res =
+        error_response(req.trace_id, 405, "method_not_allowed",
+                       req.method.substr(0, 32) + " is not allowed here", {{"allowed", allowed}});
     res.headers.set("Allow", allowed);
     return res;
   }
-  return error_response(req.trace_id, 404, "route_not_found",
-                        "no route for " + req.method.substr(0, 32) + " " +
-                            std::string(req.path().substr(0, 200)));
+  return error_response(
+      req.trace_id, 404, "route_not_found",
+      "no route for " + req.method.substr(0, 32) + " " + std::string(req.path().substr(0, 200)));
 }
 
 // Stages 5-7: the gate, routing, then the handler.
@@ -305,10 +333,13 @@ Response ServiceHost::render_exception(const Request& req, std::string_view rout
     // ApiError too: the one mapping to a status, and the one renderer (error_mapping.hpp).
     return platform::error_response(e, req.trace_id);
   } catch (const std::exception& e) {
-    ctx_.log.error("unhandled error", {{"service", service_}, {"route", route_label},
-                                       {"error", e.what()}, {"trace_id", req.trace_id}});
+    ctx_.log.error("unhandled error", {{"service", service_},
+                                       {"route", route_label},
+                                       {"error", e.what()},
+                                       {"trace_id", req.trace_id}});
   } catch (...) {
-    ctx_.log.error("unhandled error", {{"service", service_}, {"route", route_label},
+    ctx_.log.error("unhandled error", {{"service", service_},
+                                       {"route", route_label},
                                        {"error", "a non-standard exception"},
                                        {"trace_id", req.trace_id}});
   }
@@ -323,9 +354,12 @@ void ServiceHost::finish(const Request& req, Response& res, std::string_view rou
   auto took = std::chrono::steady_clock::now() - started;
   metrics_.observe_request(req.method, route_label, res.status, took);
   if (ctx_.log.enabled(LogLevel::info)) {
-    ctx_.log.info("request", {{"service", service_}, {"method", req.method},
-                              {"route", route_label}, {"status", res.status},
-                              {"caller", caller.fault_label}, {"trace_id", req.trace_id},
+    ctx_.log.info("request", {{"service", service_},
+                              {"method", req.method},
+                              {"route", route_label},
+                              {"status", res.status},
+                              {"caller", caller.fault_label},
+                              {"trace_id", req.trace_id},
                               {"duration_ms", static_cast<double>(took.count()) / 1e6}});
   }
 }
@@ -339,10 +373,10 @@ asio::awaitable<Response> ServiceHost::handle_admin(Request& req) {
   std::map<std::string, std::string, std::less<>> params;
   auto match = admin_routes_.match(req.method, req.path(), params);
   if (!match.route) {
-    co_return error_response(req.trace_id, match.path_known ? 405 : 404,
-                             match.path_known ? "method_not_allowed" : "route_not_found",
-                             "no admin route for " + req.method + " " +
-                                 std::string(req.path().substr(0, 200)));
+    co_return error_response(
+        req.trace_id, match.path_known ? 405 : 404,
+        match.path_known ? "method_not_allowed" : "route_not_found",
+        "no admin route for " + req.method + " " + std::string(req.path().substr(0, 200)));
   }
   req.route = match.route->pattern;
   req.path_params = std::move(params);

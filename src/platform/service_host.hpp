@@ -52,14 +52,16 @@ class ServiceHost {
   // carries no service credential from what it does carry (an API key), for the fault point's
   // `from`, logs and handlers. Returns empty when it cannot tell. Set before start().
   using CallerIdentifier = std::function<std::string(const http::Request&)>;
-  void set_outside_caller(CallerIdentifier identify) { identify_outside_caller_ = std::move(identify); }
+  void set_outside_caller(CallerIdentifier identify) {
+    identify_outside_caller_ = std::move(identify);
+  }
 
  private:
   // What the first stages learn of a request, for the later ones.
   struct Caller {
-    bool has_credential = false;      // an X-Service-Token came with it
-    std::string credential_problem;   // why that token was refused; empty when it was valid
-    std::string fault_label;          // req.caller, or "client" for an outsider
+    bool has_credential = false;     // an X-Service-Token came with it
+    std::string credential_problem;  // why that token was refused; empty when it was valid
+    std::string fault_label;         // req.caller, or "client" for an outsider
   };
 
   boost::asio::awaitable<http::Response> handle(http::Request& req);

@@ -49,7 +49,8 @@ std::string trace_hex(std::size_t words) {
     for (std::size_t w = 0; w < words; ++w) {
       std::uint64_t v = generator.next();
       zero = zero && v == 0;
-      for (int i = 15; i >= 0; --i, v >>= 4) hex[w * 16 + static_cast<std::size_t>(i)] = kDigits[v & 0xF];
+      for (int i = 15; i >= 0; --i, v >>= 4)
+        hex[w * 16 + static_cast<std::size_t>(i)] = kDigits[v & 0xF];
     }
   }
   return hex;
@@ -75,9 +76,13 @@ std::string TraceContext::traceparent() const {
   return out;
 }
 
-TraceContext TraceContext::child() const { return {trace_id, trace_hex(1)}; }
+TraceContext TraceContext::child() const {
+  return {trace_id, trace_hex(1)};
+}
 
-TraceContext TraceContext::fresh() { return {trace_hex(2), trace_hex(1)}; }
+TraceContext TraceContext::fresh() {
+  return {trace_hex(2), trace_hex(1)};
+}
 
 std::optional<TraceContext> TraceContext::parse(std::string_view h) {
   // version "-" trace-id "-" parent-id "-" flags: 2+1+32+1+16+1+2 = 55

@@ -21,7 +21,9 @@ BoundedWorkerPool::BoundedWorkerPool(unsigned threads, std::size_t queue_limit)
     : impl_(std::make_shared<Impl>(threads)),
       limit_(static_cast<std::size_t>(threads == 0 ? 1 : threads) + queue_limit) {}
 
-BoundedWorkerPool::~BoundedWorkerPool() { impl_->pool.join(); }
+BoundedWorkerPool::~BoundedWorkerPool() {
+  impl_->pool.join();
+}
 
 asio::awaitable<void> BoundedWorkerPool::run(std::function<void()> fn) {
   if (in_flight_.fetch_add(1, std::memory_order_acq_rel) >= limit_) {

@@ -1,8 +1,8 @@
 #pragma once
 // Converts YAML to JSON with YAML's plain-scalar typing: `4` is a number, `true` a boolean,
 // `"4"` (quoted) a string. Used wherever YAML settings feed code that reads JSON.
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 namespace shopctl::platform {
 

@@ -32,11 +32,15 @@ std::optional<std::string_view> nth_line(std::string_view text, int number) {
   return line;
 }
 
-bool is_utf8_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+bool is_utf8_continuation(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
 
 }  // namespace
 
-std::string SourceLocation::to_string() const { return position_prefix(file, line, column); }
+std::string SourceLocation::to_string() const {
+  return position_prefix(file, line, column);
+}
 
 std::string format_diagnostic(const Diagnostic& diagnostic, std::string_view source_text) {
   std::string out = position_prefix(diagnostic.file, diagnostic.line, diagnostic.column);

@@ -14,7 +14,9 @@ namespace {
 bool is_identifier_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
-bool is_identifier_char(char c) { return is_identifier_start(c) || (c >= '0' && c <= '9'); }
+bool is_identifier_char(char c) {
+  return is_identifier_start(c) || (c >= '0' && c <= '9');
+}
 
 bool is_identifier(std::string_view s) {
   if (s.empty() || !is_identifier_start(s.front())) return false;
@@ -26,8 +28,9 @@ bool is_identifier(std::string_view s) {
 
 void check_var_name(const std::string& name, const std::string& where) {
   if (!is_identifier(name)) {
-    throw std::invalid_argument(where + ": '" + name +
-                                "' is not a variable name (letters, digits and _, not starting with a digit)");
+    throw std::invalid_argument(
+        where + ": '" + name +
+        "' is not a variable name (letters, digits and _, not starting with a digit)");
   }
   if (name == kRunIdVariable || name == kUuidVariable || name == kTokenVariable ||
       name == kProviderApiKeyVariable || name == "env") {
@@ -227,16 +230,21 @@ std::map<std::string, std::string> command_line_vars(const std::vector<std::stri
     } catch (const YAML::BadFile&) {
       throw std::invalid_argument("--vars-file " + vars_file + ": cannot read it");
     } catch (const YAML::Exception& e) {
-      throw std::invalid_argument("--vars-file " + vars_file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+      throw std::invalid_argument("--vars-file " + vars_file + ":" +
+                                  std::to_string(e.mark.line + 1) + ": " + e.msg);
     }
     if (root && !root.IsNull()) {
-      if (!root.IsMap()) throw std::invalid_argument("--vars-file " + vars_file + ": expected a map of names to values");
+      if (!root.IsMap())
+        throw std::invalid_argument("--vars-file " + vars_file +
+                                    ": expected a map of names to values");
       for (const auto& kv : root) {
         auto name = kv.first.Scalar();
-        check_var_name(name, "--vars-file " + vars_file + ":" + std::to_string(kv.first.Mark().line + 1));
+        check_var_name(name,
+                       "--vars-file " + vars_file + ":" + std::to_string(kv.first.Mark().line + 1));
         if (!kv.second.IsScalar()) {
-          throw std::invalid_argument("--vars-file " + vars_file + ":" + std::to_string(kv.second.Mark().line + 1) +
-                                      ": " + name + " must be a text, a number or a boolean");
+          throw std::invalid_argument("--vars-file " + vars_file + ":" +
+                                      std::to_string(kv.second.Mark().line + 1) + ": " + name +
+                                      " must be a text, a number or a boolean");
         }
         vars[name] = kv.second.Scalar();
       }
@@ -244,7 +252,8 @@ std::map<std::string, std::string> command_line_vars(const std::vector<std::stri
   }
   for (const auto& pair : pairs) {
     auto eq = pair.find('=');
-    if (eq == std::string::npos) throw std::invalid_argument("--var takes NAME=VALUE, got '" + pair + "'");
+    if (eq == std::string::npos)
+      throw std::invalid_argument("--var takes NAME=VALUE, got '" + pair + "'");
     auto name = pair.substr(0, eq);
     check_var_name(name, "--var");
     vars[name] = pair.substr(eq + 1);

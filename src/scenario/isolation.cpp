@@ -8,7 +8,9 @@ namespace shopctl::scenario {
 
 namespace {
 
-std::string at(const SourceLocation& loc) { return " (" + loc.to_string() + ")"; }
+std::string at(const SourceLocation& loc) {
+  return " (" + loc.to_string() + ")";
+}
 
 // Why this step makes the scenario exclusive, or nullopt.
 std::optional<std::string> step_reason(const Step& step) {
@@ -26,9 +28,11 @@ std::optional<std::string> step_reason(const Step& step) {
       step.action);
   if (!shares) {
     if (const auto* r = std::get_if<RequestAction>(&step.action)) {
-      return "a request to the admin plane (" + r->path + ")" + at(step.loc) + " changes shared state";
+      return "a request to the admin plane (" + r->path + ")" + at(step.loc) +
+             " changes shared state";
     }
-    return "`" + std::string(action_name(step.action)) + "`" + at(step.loc) + " changes shared state";
+    return "`" + std::string(action_name(step.action)) + "`" + at(step.loc) +
+           " changes shared state";
   }
   if (!step.faults.empty()) return "step faults" + at(step.loc) + " change shared state";
   if (step.expect) {

@@ -83,12 +83,12 @@ JsonPath JsonPath::parse(std::string_view text) {
       } else if (first == '?' || first == '(') {
         throw JsonPathError(i, "filters and expressions are not supported" + std::string(kSubset));
       } else {
-        throw JsonPathError(i, "expected an index or a quoted key inside [...]" +
-                                   std::string(kSubset));
+        throw JsonPathError(
+            i, "expected an index or a quoted key inside [...]" + std::string(kSubset));
       }
     } else {
-      throw JsonPathError(i, std::string("unexpected '") + c + "'; expected '.' or '['" +
-                                 std::string(kSubset));
+      throw JsonPathError(
+          i, std::string("unexpected '") + c + "'; expected '.' or '['" + std::string(kSubset));
     }
   }
   return path;

@@ -46,7 +46,9 @@ class JsonPath {
   const std::string& text() const { return text_; }
   const std::vector<Segment>& segments() const { return segments_; }
 
-  friend bool operator==(const JsonPath& a, const JsonPath& b) { return a.segments_ == b.segments_; }
+  friend bool operator==(const JsonPath& a, const JsonPath& b) {
+    return a.segments_ == b.segments_;
+  }
 
  private:
   std::string text_ = "$";

@@ -2,12 +2,12 @@
 
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 
 #include "platform/duration.hpp"
-#include "scenario/regex.hpp"
 #include "platform/json_text.hpp"
+#include "scenario/regex.hpp"
 
 namespace shopctl::scenario {
 namespace {
@@ -51,15 +51,22 @@ std::string readable_duration(std::int64_t ns) {
 
 std::string kind_of(const json& value) {
   switch (value.type()) {
-    case json::value_t::string: return "a string";
+    case json::value_t::string:
+      return "a string";
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
-    case json::value_t::number_float: return "a number";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    case json::value_t::null: return "null";
-    default: return "a value";
+    case json::value_t::number_float:
+      return "a number";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::null:
+      return "null";
+    default:
+      return "a value";
   }
 }
 
@@ -101,8 +108,10 @@ int compare_numbers(const json& a, const json& b) {
     const double y = b.get<double>();
     return x < y ? -1 : (x > y ? 1 : 0);
   }
-  const bool a_negative = a.is_number_integer() && !a.is_number_unsigned() && a.get<std::int64_t>() < 0;
-  const bool b_negative = b.is_number_integer() && !b.is_number_unsigned() && b.get<std::int64_t>() < 0;
+  const bool a_negative =
+      a.is_number_integer() && !a.is_number_unsigned() && a.get<std::int64_t>() < 0;
+  const bool b_negative =
+      b.is_number_integer() && !b.is_number_unsigned() && b.get<std::int64_t>() < 0;
   if (a_negative != b_negative) return a_negative ? -1 : 1;
   if (a_negative) {
     const auto x = a.get<std::int64_t>();
@@ -133,7 +142,9 @@ std::optional<std::int64_t> integer_from_text(const std::string& text) {
 
 }  // namespace
 
-std::string_view to_string(MatchOp op) { return kMatcherOperators[static_cast<std::size_t>(op)]; }
+std::string_view to_string(MatchOp op) {
+  return kMatcherOperators[static_cast<std::size_t>(op)];
+}
 
 std::optional<MatchOp> match_op_from_string(std::string_view name) {
   for (std::size_t i = 0; i < kMatcherOperators.size(); ++i) {
@@ -225,12 +236,18 @@ std::string Matcher::describe(const MatchClause& clause) const {
     return truncated(shown(value));
   };
   switch (clause.op) {
-    case MatchOp::eq: return "equal " + operand_text(clause.operand);
-    case MatchOp::ne: return "not equal " + operand_text(clause.operand);
-    case MatchOp::gt: return "be greater than " + operand_text(clause.operand);
-    case MatchOp::gte: return "be at least " + operand_text(clause.operand);
-    case MatchOp::lt: return "be less than " + operand_text(clause.operand);
-    case MatchOp::lte: return "be at most " + operand_text(clause.operand);
+    case MatchOp::eq:
+      return "equal " + operand_text(clause.operand);
+    case MatchOp::ne:
+      return "not equal " + operand_text(clause.operand);
+    case MatchOp::gt:
+      return "be greater than " + operand_text(clause.operand);
+    case MatchOp::gte:
+      return "be at least " + operand_text(clause.operand);
+    case MatchOp::lt:
+      return "be less than " + operand_text(clause.operand);
+    case MatchOp::lte:
+      return "be at most " + operand_text(clause.operand);
     case MatchOp::in: {
       std::string out = "be one of [";
       if (clause.operand.is_array()) {
@@ -246,8 +263,9 @@ std::string Matcher::describe(const MatchClause& clause) const {
       return out + "]";
     }
     case MatchOp::matches:
-      return "match /" + (clause.operand.is_string() ? clause.operand.get<std::string>()
-                                                     : shown(clause.operand)) +
+      return "match /" +
+             (clause.operand.is_string() ? clause.operand.get<std::string>()
+                                         : shown(clause.operand)) +
              "/";
     case MatchOp::exists:
       return clause.operand.is_boolean() && !clause.operand.get<bool>() ? "be absent" : "exist";
@@ -265,7 +283,8 @@ std::string Matcher::describe(const MatchClause& clause) const {
       }
       return out;
     }
-    case MatchOp::contains: return "contain " + operand_text(clause.operand);
+    case MatchOp::contains:
+      return "contain " + operand_text(clause.operand);
     case MatchOp::type:
       return "be of type " + (clause.operand.is_string() ? clause.operand.get<std::string>()
                                                          : shown(clause.operand));
@@ -317,10 +336,9 @@ std::optional<std::string> Matcher::check_clause(const MatchClause& clause,
         return expected + got + " (" + kind_of(value) + ", not a number)";
       }
       const int order = compare_numbers(*number, clause.operand);
-      const bool holds = (clause.op == MatchOp::gt && order > 0) ||
-                         (clause.op == MatchOp::gte && order >= 0) ||
-                         (clause.op == MatchOp::lt && order < 0) ||
-                         (clause.op == MatchOp::lte && order <= 0);
+      const bool holds =
+          (clause.op == MatchOp::gt && order > 0) || (clause.op == MatchOp::gte && order >= 0) ||
+          (clause.op == MatchOp::lt && order < 0) || (clause.op == MatchOp::lte && order <= 0);
       if (holds) return std::nullopt;
       return expected + got;
     }
@@ -358,8 +376,8 @@ std::optional<std::string> Matcher::check_clause(const MatchClause& clause,
     case MatchOp::contains:
       if (value.is_string()) {
         if (clause.operand.is_string() &&
-            value.get_ref<const std::string&>().find(clause.operand.get_ref<const std::string&>()) !=
-                std::string::npos) {
+            value.get_ref<const std::string&>().find(
+                clause.operand.get_ref<const std::string&>()) != std::string::npos) {
           return std::nullopt;
         }
       } else if (value.is_array()) {
@@ -379,7 +397,8 @@ std::optional<std::string> Matcher::check_clause(const MatchClause& clause,
         return std::nullopt;
       }
       return expected + got + " (" + kind_of(value) + ")";
-    case MatchOp::exists: break;  // handled above
+    case MatchOp::exists:
+      break;  // handled above
   }
   return std::nullopt;
 }

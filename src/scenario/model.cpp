@@ -19,7 +19,9 @@ std::int64_t whole_milliseconds(std::chrono::nanoseconds d) {
 
 }  // namespace
 
-std::string_view to_string(FaultType type) { return kFaultTypes[static_cast<std::size_t>(type)]; }
+std::string_view to_string(FaultType type) {
+  return kFaultTypes[static_cast<std::size_t>(type)];
+}
 
 std::optional<FaultType> fault_type_from_string(std::string_view name) {
   for (std::size_t i = 0; i < kFaultTypes.size(); ++i) {
@@ -52,16 +54,24 @@ nlohmann::json FaultSpec::to_json() const {
     case FaultType::slow_body:
       out["bytes_per_second"] = bytes_per_second;
       break;
-    default: break;
+    default:
+      break;
   }
   switch (select.kind) {
-    case FaultSelect::Kind::always: break;
+    case FaultSelect::Kind::always:
+      break;
     case FaultSelect::Kind::probability:
       out["select"] = {{"probability", select.probability}};
       break;
-    case FaultSelect::Kind::first: out["select"] = {{"first", select.count}}; break;
-    case FaultSelect::Kind::every: out["select"] = {{"every", select.count}}; break;
-    case FaultSelect::Kind::after: out["select"] = {{"after", select.count}}; break;
+    case FaultSelect::Kind::first:
+      out["select"] = {{"first", select.count}};
+      break;
+    case FaultSelect::Kind::every:
+      out["select"] = {{"every", select.count}};
+      break;
+    case FaultSelect::Kind::after:
+      out["select"] = {{"after", select.count}};
+      break;
   }
   return out;
 }
@@ -77,10 +87,14 @@ std::string_view action_name(const Action& action) {
           [](const ClearFaultsAction&) -> std::string_view { return "clear_faults"; },
           [](const ServiceAction& a) -> std::string_view {
             switch (a.kind) {
-              case ServiceAction::Kind::stop: return "stop";
-              case ServiceAction::Kind::start: return "start";
-              case ServiceAction::Kind::restart: return "restart";
-              case ServiceAction::Kind::crash: return "crash";
+              case ServiceAction::Kind::stop:
+                return "stop";
+              case ServiceAction::Kind::start:
+                return "start";
+              case ServiceAction::Kind::restart:
+                return "restart";
+              case ServiceAction::Kind::crash:
+                return "crash";
             }
             return "stop";
           },

@@ -16,8 +16,8 @@
 #include <variant>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "scenario/diagnostics.hpp"
 #include "scenario/jsonpath.hpp"
@@ -87,9 +87,9 @@ struct RequestAction {
   std::string method = "GET";  // upper case, one of kHttpMethods
   TextTemplate path;           // "/api/cart", may include a query; or an absolute URL
   std::vector<std::pair<std::string, TextTemplate>> headers;  // in file order
-  std::optional<JsonTemplate> json;   // body sent as JSON; never together with `body`
-  std::optional<TextTemplate> body;   // raw body
-  std::string service = "gateway";    // a known service; others are called directly
+  std::optional<JsonTemplate> json;    // body sent as JSON; never together with `body`
+  std::optional<TextTemplate> body;    // raw body
+  std::string service = "gateway";     // a known service; others are called directly
   std::optional<std::string> sign_as;  // `as: svc:NAME`: sign the call as service NAME
   AuthMode auth = AuthMode::current_user;
   TextTemplate auth_token;  // auth == token
@@ -247,7 +247,7 @@ struct ResponseCount {
 struct Expectation {
   SourceLocation loc;  // the `expect:` key
   // Response expectations: only on steps where has_response(action).
-  std::optional<Matcher> status;   // status domain; Matcher::location() is where it was written
+  std::optional<Matcher> status;  // status domain; Matcher::location() is where it was written
   std::vector<HeaderExpectation> headers;
   std::vector<JsonExpectation> json;
   std::optional<Matcher> latency;  // duration domain: check_duration(the request's wall time)
@@ -302,9 +302,9 @@ struct Step {
 std::string step_label(const Step& step);
 
 struct Scenario {
-  std::string file;     // as given or found by load_scenarios
-  SourceLocation loc;   // the top-level mapping
-  std::string name;     // `name:`, else the file's stem
+  std::string file;    // as given or found by load_scenarios
+  SourceLocation loc;  // the top-level mapping
+  std::string name;    // `name:`, else the file's stem
   std::string description;
   std::vector<std::string> tags;
   std::chrono::nanoseconds timeout = std::chrono::seconds(60);

@@ -167,7 +167,8 @@ nlohmann::json resolve_plain_scalar(const std::string& text) {
     const std::string_view body = std::string_view(text).substr(2);
     if (all_digits(body, hex) && (hex || body.find_first_of("89") == std::string_view::npos)) {
       std::int64_t value = 0;
-      const auto [ptr, ec] = std::from_chars(body.data(), body.data() + body.size(), value, hex ? 16 : 8);
+      const auto [ptr, ec] =
+          std::from_chars(body.data(), body.data() + body.size(), value, hex ? 16 : 8);
       if (ec == std::errc() && ptr == body.data() + body.size()) return value;
     }
   }
@@ -277,7 +278,8 @@ std::vector<Field> Context::entries(const Field& mapping) {
       if (value_mark.line >= 0 && static_cast<std::size_t>(value_mark.line) < lines_.size()) {
         const std::string_view line = lines_[static_cast<std::size_t>(value_mark.line)];
         if (value_mark.column >= 0 && static_cast<std::size_t>(value_mark.column) <= line.size()) {
-          literal = starts_with_null_literal(line.substr(static_cast<std::size_t>(value_mark.column)));
+          literal =
+              starts_with_null_literal(line.substr(static_cast<std::size_t>(value_mark.column)));
         }
       }
       if (!literal) value_mark = key.Mark();
@@ -293,7 +295,8 @@ bool Context::is_null_literal(const Field& field) const {
     return false;
   }
   const std::string_view line = lines_[static_cast<std::size_t>(field.mark.line)];
-  if (field.mark.column < 0 || static_cast<std::size_t>(field.mark.column) > line.size()) return false;
+  if (field.mark.column < 0 || static_cast<std::size_t>(field.mark.column) > line.size())
+    return false;
   return starts_with_null_literal(line.substr(static_cast<std::size_t>(field.mark.column)));
 }
 
@@ -358,7 +361,8 @@ std::optional<std::string> Context::string(const Field& field) {
 std::optional<std::int64_t> Context::integer(const Field& field, std::int64_t min,
                                              std::int64_t max) {
   std::optional<nlohmann::json> value;
-  if (field.node.IsScalar() && field.node.Tag() != "!") value = resolve_plain_scalar(text(field.node));
+  if (field.node.IsScalar() && field.node.Tag() != "!")
+    value = resolve_plain_scalar(text(field.node));
   std::string range;
   if (max == std::numeric_limits<std::int64_t>::max()) {
     range = min == 0 ? " (0 or more)" : " (" + std::to_string(min) + " or more)";
@@ -366,17 +370,21 @@ std::optional<std::int64_t> Context::integer(const Field& field, std::int64_t mi
     range = " from " + std::to_string(min) + " to " + std::to_string(max);
   }
   if (!value || !value->is_number_integer()) {
-    error(field.mark, label(field) + " must be an integer" + range + ", not " + describe(field.node));
+    error(field.mark,
+          label(field) + " must be an integer" + range + ", not " + describe(field.node));
     return std::nullopt;
   }
-  if (value->is_number_unsigned() && value->get<std::uint64_t>() >
-                                         static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-    error(field.mark, label(field) + " must be an integer" + range + ", not " + describe(field.node));
+  if (value->is_number_unsigned() &&
+      value->get<std::uint64_t>() >
+          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    error(field.mark,
+          label(field) + " must be an integer" + range + ", not " + describe(field.node));
     return std::nullopt;
   }
   const auto result = value->get<std::int64_t>();
   if (result < min || result > max) {
-    error(field.mark, label(field) + " must be an integer" + range + ", not " + describe(field.node));
+    error(field.mark,
+          label(field) + " must be an integer" + range + ", not " + describe(field.node));
     return std::nullopt;
   }
   return result;
@@ -384,7 +392,8 @@ std::optional<std::int64_t> Context::integer(const Field& field, std::int64_t mi
 
 std::optional<double> Context::number(const Field& field, double min, double max) {
   std::optional<nlohmann::json> value;
-  if (field.node.IsScalar() && field.node.Tag() != "!") value = resolve_plain_scalar(text(field.node));
+  if (field.node.IsScalar() && field.node.Tag() != "!")
+    value = resolve_plain_scalar(text(field.node));
   if (!value || !value->is_number() || !std::isfinite(value->get<double>()) ||
       value->get<double>() < min || value->get<double>() > max) {
     std::string range;
@@ -414,8 +423,8 @@ std::optional<std::chrono::nanoseconds> Context::duration(const Field& field) {
   if (field.node.IsScalar()) {
     if (auto value = platform::parse_duration(text(field.node))) return value;
   }
-  error(field.mark, label(field) + " must be a duration like 250ms, 2s, 1m or 2h, not " +
-                        describe(field.node));
+  error(field.mark,
+        label(field) + " must be a duration like 250ms, 2s, 1m or 2h, not " + describe(field.node));
   return std::nullopt;
 }
 
@@ -425,7 +434,8 @@ std::optional<std::string> Context::service(const Field& field) {
   if (is_service(*name)) return name;
   std::string message = "unknown service '" + *name + "'";
   const std::vector<std::string> known(kServices.begin(), kServices.end());
-  if (auto suggestion = did_you_mean(*name, known)) message += "; did you mean '" + *suggestion + "'?";
+  if (auto suggestion = did_you_mean(*name, known))
+    message += "; did you mean '" + *suggestion + "'?";
   message += " (services: " + join_names(kServices) + ")";
   error_in_scalar(field.mark, *name, 0, std::move(message));
   return std::nullopt;
@@ -437,7 +447,9 @@ std::optional<TextTemplate> Context::text_template(const Field& field) {
   return value;
 }
 
-std::optional<JsonTemplate> Context::json_template(const Field& field) { return to_json(field, 0); }
+std::optional<JsonTemplate> Context::json_template(const Field& field) {
+  return to_json(field, 0);
+}
 
 std::optional<nlohmann::json> Context::to_json(const Field& field, int depth) {
   if (depth > kMaxDepth) {
@@ -507,8 +519,7 @@ void Context::check_references(const YAML::Mark& mark, std::string_view text) {
     }
     if (name == kTokenVariable) {
       if (!scope_.token) {
-        error_in_scalar(mark, text, part.offset,
-                        "${token} is only defined after a login step");
+        error_in_scalar(mark, text, part.offset, "${token} is only defined after a login step");
       }
       continue;
     }
@@ -527,7 +538,9 @@ void Context::check_references(const YAML::Mark& mark, std::string_view text) {
   }
 }
 
-void Context::note_capture(const std::string& name, int line) { captured_at_.emplace(name, line); }
+void Context::note_capture(const std::string& name, int line) {
+  captured_at_.emplace(name, line);
+}
 
 bool is_header_name(std::string_view name) {
   if (name.empty()) return false;

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "scenario/diagnostics.hpp"
 #include "scenario/matcher.hpp"
@@ -31,9 +31,9 @@ std::string restore_templates(std::string text);
 // A YAML value and where to point when it is wrong.
 struct Field {
   YAML::Node node;
-  YAML::Mark mark;    // the value's position; the key's when the value is empty
-  std::string name;   // the key it sits under ("timeout"); empty for list items
-  YAML::Node key;     // the key node, for fields read from a mapping
+  YAML::Mark mark;   // the value's position; the key's when the value is empty
+  std::string name;  // the key it sits under ("timeout"); empty for list items
+  YAML::Node key;    // the key node, for fields read from a mapping
   YAML::Mark key_mark;
 };
 
@@ -87,8 +87,8 @@ class Context {
   // Reports every key not in `allowed`, with a suggestion. `where` names the mapping.
   void reject_unknown_keys(const std::vector<Field>& entries,
                            std::initializer_list<std::string_view> allowed, std::string_view where);
-  void reject_unknown_keys(const std::vector<Field>& entries, const std::vector<std::string>& allowed,
-                           std::string_view where);
+  void reject_unknown_keys(const std::vector<Field>& entries,
+                           const std::vector<std::string>& allowed, std::string_view where);
 
   // True when the value is written as a YAML null (`~`, `null`), not left empty.
   bool is_null_literal(const Field& field) const;

@@ -24,20 +24,23 @@ std::optional<std::string> breaker(Context& ctx, const Field& entry) {
   } else {
     message = "unknown circuit breaker '" + entry.name + "'";
     const std::vector<std::string> known(kBreakers.begin(), kBreakers.end());
-    if (auto suggestion = did_you_mean(entry.name, known)) message += "; did you mean '" + *suggestion + "'?";
+    if (auto suggestion = did_you_mean(entry.name, known))
+      message += "; did you mean '" + *suggestion + "'?";
   }
   ctx.error(entry.key_mark, message + " (breakers: " + join_names(kBreakers) + ")");
   return std::nullopt;
 }
 
 // Reports an unknown circuit state written at byte `offset` of the scalar at `mark`.
-bool check_state(Context& ctx, const YAML::Mark& mark, std::string_view scalar,
-                 std::size_t offset, const std::string& state) {
+bool check_state(Context& ctx, const YAML::Mark& mark, std::string_view scalar, std::size_t offset,
+                 const std::string& state) {
   if (is_circuit_state(state)) return true;
   std::string message = "unknown circuit state '" + state + "'";
   const std::vector<std::string> known(kCircuitStates.begin(), kCircuitStates.end());
-  if (auto suggestion = did_you_mean(state, known)) message += "; did you mean '" + *suggestion + "'?";
-  ctx.error_in_scalar(mark, scalar, offset, message + " (states: " + join_names(kCircuitStates) + ")");
+  if (auto suggestion = did_you_mean(state, known))
+    message += "; did you mean '" + *suggestion + "'?";
+  ctx.error_in_scalar(mark, scalar, offset,
+                      message + " (states: " + join_names(kCircuitStates) + ")");
   return false;
 }
 
@@ -92,13 +95,15 @@ std::optional<CallExpectation> call(Context& ctx, const Field& item) {
       if (edge->caller != kClient && !is_service(edge->caller)) {
         std::string message = "unknown caller '" + edge->caller + "' in edge " + *text;
         if (auto s = did_you_mean(edge->caller, callers)) message += "; did you mean '" + *s + "'?";
-        ctx.error_in_scalar(entry.mark, *text, 0, message + " (client, " + join_names(kServices) + ")");
+        ctx.error_in_scalar(entry.mark, *text, 0,
+                            message + " (client, " + join_names(kServices) + ")");
         ok = false;
       }
       if (!is_service(edge->callee)) {
         std::string message = "unknown service '" + edge->callee + "' in edge " + *text;
         const std::vector<std::string> services(kServices.begin(), kServices.end());
-        if (auto s = did_you_mean(edge->callee, services)) message += "; did you mean '" + *s + "'?";
+        if (auto s = did_you_mean(edge->callee, services))
+          message += "; did you mean '" + *s + "'?";
         ctx.error_in_scalar(entry.mark, *text, edge->caller.size() + 2,
                             message + " (services: " + join_names(kServices) + ")");
         ok = false;
@@ -164,9 +169,9 @@ void response_matchers(Context& ctx, const Field& entry, std::vector<HeaderExpec
         ctx.error(header.key_mark, "'" + header.name + "' is not a header name");
         continue;
       }
-      headers.push_back(
-          {header.name, parse_matcher(ctx, header, MatcherDomain::header, "header " + header.name),
-           ctx.location(header.key_mark)});
+      headers.push_back({header.name,
+                         parse_matcher(ctx, header, MatcherDomain::header, "header " + header.name),
+                         ctx.location(header.key_mark)});
     }
     return;
   }
@@ -186,7 +191,8 @@ void response_matchers(Context& ctx, const Field& entry, std::vector<HeaderExpec
 
 // One item of a block's `responses:`.
 std::optional<ResponseCount> response_count(Context& ctx, const Field& item) {
-  constexpr std::string_view kExample = "{status: 409, json: {$.error.code: checkout_in_progress}, count: 3}";
+  constexpr std::string_view kExample =
+      "{status: 409, json: {$.error.code: checkout_in_progress}, count: 3}";
   if (!ctx.require_mapping(item, kExample)) return std::nullopt;
   const auto entries = ctx.entries(item);
   ctx.reject_unknown_keys(entries, {"status", "headers", "json", "count", "min", "max"},
@@ -251,8 +257,9 @@ Expectation parse_expectation(Context& ctx, const Field& field, bool responds,
   for (const Field& entry : entries) {
     if (entry.name == "responses") {
       if (place != ExpectPlace::block) {
-        ctx.error(entry.key_mark, "'responses' counts the answers of the steps of a concurrently "
-                                  "block; it goes on the block's own 'expect'");
+        ctx.error(entry.key_mark,
+                  "'responses' counts the answers of the steps of a concurrently "
+                  "block; it goes on the block's own 'expect'");
         continue;
       }
       if (!ctx.require_list(entry, "[{status: 201, count: 1}, {status: 409, count: 3}]")) continue;
@@ -262,15 +269,18 @@ Expectation parse_expectation(Context& ctx, const Field& field, bool responds,
       continue;
     }
     if (is_response_key(entry.name) && place == ExpectPlace::block) {
-      ctx.error(entry.key_mark, "'" + entry.name + "' needs a response, and a concurrently block "
-                                "has one per step: put it on the steps inside the block, or "
-                                "count their answers with 'responses'");
+      ctx.error(entry.key_mark, "'" + entry.name +
+                                    "' needs a response, and a concurrently block "
+                                    "has one per step: put it on the steps inside the block, or "
+                                    "count their answers with 'responses'");
       continue;
     }
     if (!is_response_key(entry.name) && place == ExpectPlace::inner_step) {
-      ctx.error(entry.key_mark, "'" + entry.name + "' is not allowed on a step inside a "
-                                "concurrently block (the steps' calls and breaker moves overlap); "
-                                "put it on the block's own 'expect'");
+      ctx.error(entry.key_mark,
+                "'" + entry.name +
+                    "' is not allowed on a step inside a "
+                    "concurrently block (the steps' calls and breaker moves overlap); "
+                    "put it on the block's own 'expect'");
       continue;
     }
     if (is_response_key(entry.name) && !responds) {
@@ -295,7 +305,8 @@ Expectation parse_expectation(Context& ctx, const Field& field, bool responds,
         auto name = breaker(ctx, item);
         auto state = ctx.string(item);
         if (state && !check_state(ctx, item.mark, *state, 0, *state)) state.reset();
-        if (name && state) expectation.circuit.push_back({*name, *state, ctx.location(item.key_mark)});
+        if (name && state)
+          expectation.circuit.push_back({*name, *state, ctx.location(item.key_mark)});
       }
     } else if (entry.name == "circuit_transitions") {
       if (!ctx.require_mapping(entry, "{order->catalog: [CLOSED->OPEN]}")) continue;

@@ -13,10 +13,14 @@ namespace {
 // Which parameter keys each fault type takes.
 bool takes(FaultType type, std::string_view parameter) {
   switch (type) {
-    case FaultType::delay: return parameter == "delay" || parameter == "jitter";
-    case FaultType::abort: return parameter == "status" || parameter == "body";
-    case FaultType::slow_body: return parameter == "bytes_per_second";
-    default: return false;
+    case FaultType::delay:
+      return parameter == "delay" || parameter == "jitter";
+    case FaultType::abort:
+      return parameter == "status" || parameter == "body";
+    case FaultType::slow_body:
+      return parameter == "bytes_per_second";
+    default:
+      return false;
   }
 }
 
@@ -60,8 +64,10 @@ std::optional<FaultSelect> parse_select(Context& ctx, const Field& field) {
       continue;
     }
     if (chosen != nullptr) {
-      ctx.error(entry.key_mark, "'select' takes exactly one of probability, first, every, after; "
-                                "this one already has '" + chosen->name + "'");
+      ctx.error(entry.key_mark,
+                "'select' takes exactly one of probability, first, every, after; "
+                "this one already has '" +
+                    chosen->name + "'");
       ok = false;
       continue;
     }
@@ -143,12 +149,13 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
       std::string message = "unknown caller '" + *value + "'";
       std::vector<std::string> known(kServices.begin(), kServices.end());
       known.emplace_back(kClient);
-      if (auto suggestion = did_you_mean(*value, known)) message += "; did you mean '" + *suggestion + "'?";
+      if (auto suggestion = did_you_mean(*value, known))
+        message += "; did you mean '" + *suggestion + "'?";
       ctx.error(from->mark, message + " (callers: client, " + join_names(kServices) + ")");
       value.reset();
     } else if (value && *value == spec.target) {
-      ctx.error(from->mark, "no edge " + *value + "->" + spec.target +
-                                ": a service does not call itself");
+      ctx.error(from->mark,
+                "no edge " + *value + "->" + spec.target + ": a service does not call itself");
       value.reset();
     }
     if (value) {
@@ -166,8 +173,8 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
         if (entry.name == "method") {
           auto method = ctx.string(entry);
           if (method && !is_http_method(*method)) {
-            ctx.error(entry.mark, "unknown HTTP method '" + *method + "' (methods: " +
-                                      join_names(kHttpMethods) + ")");
+            ctx.error(entry.mark, "unknown HTTP method '" + *method +
+                                      "' (methods: " + join_names(kHttpMethods) + ")");
             method.reset();
           }
           if (method) {
@@ -201,7 +208,8 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
       if (!type) {
         std::string message = "unknown fault type '" + *name + "'";
         const std::vector<std::string> known(kFaultTypes.begin(), kFaultTypes.end());
-        if (auto suggestion = did_you_mean(*name, known)) message += "; did you mean '" + *suggestion + "'?";
+        if (auto suggestion = did_you_mean(*name, known))
+          message += "; did you mean '" + *suggestion + "'?";
         ctx.error(type_field->mark, message + " (types: " + join_names(kFaultTypes) + ")");
       }
     }
@@ -271,11 +279,13 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
             ok = false;
           }
         } else {
-          ctx.error(field.mark, "a slow_body fault needs 'bytes_per_second', like bytes_per_second: 100");
+          ctx.error(field.mark,
+                    "a slow_body fault needs 'bytes_per_second', like bytes_per_second: 100");
           ok = false;
         }
         break;
-      default: break;
+      default:
+        break;
     }
   }
 

@@ -3,11 +3,11 @@
 #include <limits>
 
 #include "platform/duration.hpp"
-#include "scenario/interpolate.hpp"
-#include "scenario/regex.hpp"
-#include "scenario/parse_context.hpp"
-#include "scenario/vocabulary.hpp"
 #include "platform/json_text.hpp"
+#include "scenario/interpolate.hpp"
+#include "scenario/parse_context.hpp"
+#include "scenario/regex.hpp"
+#include "scenario/vocabulary.hpp"
 
 namespace shopctl::scenario {
 namespace detail {
@@ -17,8 +17,10 @@ using nlohmann::json;
 
 bool applies(MatchOp op, MatcherDomain domain) {
   switch (domain) {
-    case MatcherDomain::json: return true;
-    case MatcherDomain::header: return op != MatchOp::type;
+    case MatcherDomain::json:
+      return true;
+    case MatcherDomain::header:
+      return op != MatchOp::type;
     case MatcherDomain::status:
     case MatcherDomain::duration:
       return op == MatchOp::eq || op == MatchOp::ne || op == MatchOp::gt || op == MatchOp::gte ||
@@ -29,10 +31,14 @@ bool applies(MatchOp op, MatcherDomain domain) {
 
 std::string_view domain_noun(MatcherDomain domain) {
   switch (domain) {
-    case MatcherDomain::json: return "a JSON value";
-    case MatcherDomain::status: return "a status";
-    case MatcherDomain::header: return "a header";
-    case MatcherDomain::duration: return "a duration";
+    case MatcherDomain::json:
+      return "a JSON value";
+    case MatcherDomain::status:
+      return "a status";
+    case MatcherDomain::header:
+      return "a header";
+    case MatcherDomain::duration:
+      return "a duration";
   }
   return "a value";
 }
@@ -89,17 +95,22 @@ std::optional<json> number_operand(Context& ctx, const Field& field, std::string
     const json value = resolve_plain_scalar(ctx.text(field.node));
     if (value.is_number() && std::isfinite(value.get<double>())) return value;
   }
-  ctx.error(field.mark, "'" + std::string(op) + "' compares numbers, not " + ctx.describe(field.node));
+  ctx.error(field.mark,
+            "'" + std::string(op) + "' compares numbers, not " + ctx.describe(field.node));
   return std::nullopt;
 }
 
 // The value of eq, ne, contains and each item of in.
 std::optional<json> value_operand(Context& ctx, const Field& field, MatcherDomain domain) {
   switch (domain) {
-    case MatcherDomain::json: return ctx.json_template(field);
-    case MatcherDomain::status: return status_code(ctx, field);
-    case MatcherDomain::header: return header_text(ctx, field);
-    case MatcherDomain::duration: return duration_operand(ctx, field);
+    case MatcherDomain::json:
+      return ctx.json_template(field);
+    case MatcherDomain::status:
+      return status_code(ctx, field);
+    case MatcherDomain::header:
+      return header_text(ctx, field);
+    case MatcherDomain::duration:
+      return duration_operand(ctx, field);
   }
   return std::nullopt;
 }
@@ -107,10 +118,13 @@ std::optional<json> value_operand(Context& ctx, const Field& field, MatcherDomai
 std::optional<json> ordering_operand(Context& ctx, const Field& field, MatcherDomain domain,
                                      std::string_view op) {
   switch (domain) {
-    case MatcherDomain::status: return status_code(ctx, field);
-    case MatcherDomain::duration: return duration_operand(ctx, field);
+    case MatcherDomain::status:
+      return status_code(ctx, field);
+    case MatcherDomain::duration:
+      return duration_operand(ctx, field);
     case MatcherDomain::json:
-    case MatcherDomain::header: return number_operand(ctx, field, op);
+    case MatcherDomain::header:
+      return number_operand(ctx, field, op);
   }
   return std::nullopt;
 }
@@ -164,7 +178,8 @@ std::optional<MatchClause> parse_clause(Context& ctx, const Field& entry, MatchO
     }
     case MatchOp::matches: {
       if (!entry.node.IsScalar()) {
-        ctx.error(entry.mark, "'matches' needs a regular expression, not " + ctx.describe(entry.node));
+        ctx.error(entry.mark,
+                  "'matches' needs a regular expression, not " + ctx.describe(entry.node));
         return std::nullopt;
       }
       const std::string pattern = ctx.text(entry.node);
@@ -201,7 +216,8 @@ std::optional<MatchClause> parse_clause(Context& ctx, const Field& entry, MatchO
                    (v.is_number_integer() && v.get<std::int64_t>() >= 0) ||
                    (v.is_string() && has_template(v.get<std::string>()));
           };
-          bool counts = inner.op == MatchOp::in ? inner.operand.is_array() : is_count(inner.operand);
+          bool counts =
+              inner.op == MatchOp::in ? inner.operand.is_array() : is_count(inner.operand);
           if (inner.op == MatchOp::in && counts) {
             for (const auto& item : inner.operand) counts = counts && is_count(item);
           }
@@ -213,7 +229,8 @@ std::optional<MatchClause> parse_clause(Context& ctx, const Field& entry, MatchO
           } else if (!counts) {
             const auto& loc = inner.loc;
             ctx.add({loc.file, loc.line, loc.column,
-                     "a length is compared with whole numbers (0 or more), not " + platform::json_text(inner.operand)});
+                     "a length is compared with whole numbers (0 or more), not " +
+                         platform::json_text(inner.operand)});
           }
         }
       } else if (entry.node.IsScalar() && entry.node.Tag() != "!") {
@@ -230,12 +247,14 @@ std::optional<MatchClause> parse_clause(Context& ctx, const Field& entry, MatchO
     }
     case MatchOp::type: {
       // `type: null` reads as a YAML null; it names the JSON type null.
-      auto name = ctx.is_null_literal(entry) ? std::optional<std::string>("null") : ctx.string(entry);
+      auto name =
+          ctx.is_null_literal(entry) ? std::optional<std::string>("null") : ctx.string(entry);
       if (!name) return std::nullopt;
       if (!is_one_of(*name, kJsonTypeNames)) {
         std::string message = "unknown type '" + *name + "'";
         const std::vector<std::string> known(kJsonTypeNames.begin(), kJsonTypeNames.end());
-        if (auto suggestion = did_you_mean(*name, known)) message += "; did you mean '" + *suggestion + "'?";
+        if (auto suggestion = did_you_mean(*name, known))
+          message += "; did you mean '" + *suggestion + "'?";
         ctx.error(entry.mark, message + " (types: " + join_names(kJsonTypeNames) + ")");
         return std::nullopt;
       }
@@ -281,7 +300,8 @@ Matcher parse_matcher(Context& ctx, const Field& field, MatcherDomain domain, st
           resolve_plain_scalar(ctx.text(entry.node)) == json(false)) {
         absent = &entry;
       }
-      if (auto clause = parse_clause(ctx, entry, *op, domain, subject)) matcher.add(std::move(*clause));
+      if (auto clause = parse_clause(ctx, entry, *op, domain, subject))
+        matcher.add(std::move(*clause));
     }
     if (absent != nullptr && entries.size() > 1) {
       ctx.error(absent->key_mark, "'exists: false' cannot be combined with other operators");
@@ -332,7 +352,8 @@ Matcher Matcher::from_yaml(std::string_view yaml, MatcherDomain domain, std::str
   }
   detail::Context ctx(file, source);
   ctx.scope().accept_everything = true;
-  Matcher matcher = detail::parse_matcher(ctx, {node, node.Mark(), {}, {}, {}}, domain, std::move(subject));
+  Matcher matcher =
+      detail::parse_matcher(ctx, {node, node.Mark(), {}, {}, {}}, domain, std::move(subject));
   auto diagnostics = ctx.finish();
   if (!diagnostics.empty()) throw ValidationError(std::move(diagnostics));
   return matcher;

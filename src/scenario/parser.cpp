@@ -20,14 +20,14 @@ using detail::Field;
 constexpr std::int64_t kMaxRepeat = 1'000'000;
 
 const std::vector<std::string> kTopLevelKeys = {
-    "version", "name",   "description", "tags",  "timeout", "seed",
-    "vars",    "config", "allow_violations", "exclusive", "setup", "steps",   "teardown"};
+    "version",          "name",      "description", "tags",  "timeout", "seed", "vars", "config",
+    "allow_violations", "exclusive", "setup",       "steps", "teardown"};
 const std::vector<std::string> kActionKeys = {
-    "request", "register", "login",         "pay",       "fault",         "clear_faults",
-    "stop",    "start",    "restart",       "crash",     "advance_clock", "set_price",
-    "set_available", "wait", "concurrently"};
-const std::vector<std::string> kStepModifierKeys = {"name",   "expect",     "capture",
-                                                    "repeat", "eventually", "faults", "after"};
+    "request",       "register",  "login",         "pay",     "fault",
+    "clear_faults",  "stop",      "start",         "restart", "crash",
+    "advance_clock", "set_price", "set_available", "wait",    "concurrently"};
+const std::vector<std::string> kStepModifierKeys = {"name",       "expect", "capture", "repeat",
+                                                    "eventually", "faults", "after"};
 constexpr std::string_view kActionList =
     "request, register, login, pay, fault, clear_faults, stop, start, restart, crash, "
     "advance_clock, set_price, set_available, wait, concurrently";
@@ -42,7 +42,8 @@ bool is_identifier(std::string_view s) {
   if (s.empty()) return false;
   auto start = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
   if (!start(s.front())) return false;
-  return std::all_of(s.begin(), s.end(), [&](char c) { return start(c) || (c >= '0' && c <= '9'); });
+  return std::all_of(s.begin(), s.end(),
+                     [&](char c) { return start(c) || (c >= '0' && c <= '9'); });
 }
 
 bool is_reserved(std::string_view name) {
@@ -153,8 +154,8 @@ std::optional<Scenario> ScenarioParser::parse(const YAML::Node& root) {
         auto tag = ctx_.string(item);
         if (!tag) continue;
         if (tag->empty() || tag->find_first_of(", \t") != std::string::npos) {
-          ctx_.error(item.mark, "a tag is one word without commas or spaces, not " +
-                                    ctx_.describe(item.node));
+          ctx_.error(item.mark,
+                     "a tag is one word without commas or spaces, not " + ctx_.describe(item.node));
           continue;
         }
         scenario.tags.push_back(*tag);
@@ -259,8 +260,10 @@ void ScenarioParser::parse_phase(const Field& field, std::vector<Step>& out) {
 
 std::optional<Step> ScenarioParser::parse_step(const Field& item, bool inner) {
   if (!item.node.IsMap()) {
-    ctx_.error(item.mark, "a step is a mapping with one action, like {request: {GET: /api/cart}}, "
-                          "not " + ctx_.describe(item.node));
+    ctx_.error(item.mark,
+               "a step is a mapping with one action, like {request: {GET: /api/cart}}, "
+               "not " +
+                   ctx_.describe(item.node));
     return std::nullopt;
   }
   const auto entries = ctx_.entries(item);
@@ -272,8 +275,10 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item, bool inner) {
     } else if (contains(kStepModifierKeys, entry.name)) {
       modifiers.emplace(entry.name, &entry);
     } else if (is_http_method(entry.name)) {
-      ctx_.error(entry.key_mark, "unknown key '" + entry.name + "' in a step; a request is written "
-                                 "request: {" + entry.name + ": /path}");
+      ctx_.error(entry.key_mark, "unknown key '" + entry.name +
+                                     "' in a step; a request is written "
+                                     "request: {" +
+                                     entry.name + ": /path}");
     } else {
       std::vector<std::string> known = kActionKeys;
       known.insert(known.end(), kStepModifierKeys.begin(), kStepModifierKeys.end());
@@ -309,8 +314,10 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item, bool inner) {
   };
   auto response_only = [&](const Field* field) {
     if (field == nullptr || has_answer || actions.empty()) return field != nullptr && has_answer;
-    ctx_.error(field->key_mark, "'" + field->name + "' only goes on request, register, login and "
-                                "pay steps, not on a " + action_key + " step");
+    ctx_.error(field->key_mark, "'" + field->name +
+                                    "' only goes on request, register, login and "
+                                    "pay steps, not on a " +
+                                    action_key + " step");
     return false;
   };
 
@@ -318,7 +325,7 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item, bool inner) {
     if (auto value = ctx_.string(*name)) step.name = *value;
   }
   if (const Field* expect = find("expect")) {
-    const auto place = inner                         ? detail::ExpectPlace::inner_step
+    const auto place = inner                          ? detail::ExpectPlace::inner_step
                        : action_key == "concurrently" ? detail::ExpectPlace::block
                                                       : detail::ExpectPlace::step;
     step.expect = detail::parse_expectation(ctx_, *expect, has_answer || actions.empty(),
@@ -326,9 +333,10 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item, bool inner) {
   }
   if (const Field* after = find("after")) {
     if (!inner) {
-      ctx_.error(after->key_mark, "'after' only goes on a step inside a concurrently block (it "
-                                  "delays that step from the start of the block); between "
-                                  "steps in sequence use a wait step");
+      ctx_.error(after->key_mark,
+                 "'after' only goes on a step inside a concurrently block (it "
+                 "delays that step from the start of the block); between "
+                 "steps in sequence use a wait step");
     } else if (auto delay = ctx_.duration(*after)) {
       step.after = *delay;
     }
@@ -336,9 +344,10 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item, bool inner) {
   if (inner) {
     for (const char* name : {"repeat", "eventually", "faults"}) {
       if (const Field* field = find(name); field != nullptr) {
-        ctx_.error(field->key_mark, "'" + std::string(name) + "' is not allowed on a step inside "
-                                    "a concurrently block (put it on a step before or after "
-                                    "the block; faults: use a fault step before the block)");
+        ctx_.error(field->key_mark, "'" + std::string(name) +
+                                        "' is not allowed on a step inside "
+                                        "a concurrently block (put it on a step before or after "
+                                        "the block; faults: use a fault step before the block)");
       }
     }
   }
@@ -363,12 +372,11 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item, bool inner) {
     }
   }
   if (repeat != nullptr && eventually != nullptr && has_answer && !inner) {
-    const Field* later =
-        repeat->key_mark.line > eventually->key_mark.line ||
-                (repeat->key_mark.line == eventually->key_mark.line &&
-                 repeat->key_mark.column > eventually->key_mark.column)
-            ? repeat
-            : eventually;
+    const Field* later = repeat->key_mark.line > eventually->key_mark.line ||
+                                 (repeat->key_mark.line == eventually->key_mark.line &&
+                                  repeat->key_mark.column > eventually->key_mark.column)
+                             ? repeat
+                             : eventually;
     ctx_.error(later->key_mark, "'repeat' and 'eventually' cannot be combined in one step");
   }
   if (const Field* faults = find("faults"); !inner && response_only(faults)) {
@@ -462,7 +470,8 @@ std::optional<Action> ScenarioParser::parse_action(const Field& entry, bool inne
     if (*value == "all") return Action(ClearFaultsAction{true, {}});
     if (!ctx_.scope().fault_ids.contains(*value)) {
       std::string message = "no earlier fault step sets id '" + *value + "'";
-      const std::vector<std::string> ids(ctx_.scope().fault_ids.begin(), ctx_.scope().fault_ids.end());
+      const std::vector<std::string> ids(ctx_.scope().fault_ids.begin(),
+                                         ctx_.scope().fault_ids.end());
       if (auto suggestion = detail::did_you_mean(*value, ids)) {
         message += "; did you mean '" + *suggestion + "'?";
       }
@@ -475,9 +484,10 @@ std::optional<Action> ScenarioParser::parse_action(const Field& entry, bool inne
     auto service = ctx_.service(entry);
     if (!service) return std::nullopt;
     if (key == "crash" && *service == "gateway") {
-      ctx_.error(entry.mark, "the gateway cannot crash: it serves the admin plane the runner "
-                             "drives the shop through (crash order, payment, catalog, auth or "
-                             "provider)");
+      ctx_.error(entry.mark,
+                 "the gateway cannot crash: it serves the admin plane the runner "
+                 "drives the shop through (crash order, payment, catalog, auth or "
+                 "provider)");
       return std::nullopt;
     }
     const auto kind = key == "stop"    ? ServiceAction::Kind::stop
@@ -501,8 +511,9 @@ std::optional<Action> ScenarioParser::parse_action(const Field& entry, bool inne
 
 std::optional<Action> ScenarioParser::parse_concurrently(const Field& entry, bool inner) {
   if (inner) {
-    ctx_.error(entry.key_mark, "concurrently blocks do not nest: list every step of the block "
-                               "directly under the outer 'concurrently'");
+    ctx_.error(entry.key_mark,
+               "concurrently blocks do not nest: list every step of the block "
+               "directly under the outer 'concurrently'");
     return std::nullopt;
   }
   if (!ctx_.require_list(entry, "[{request: {POST: /api/orders}}, {crash: order, after: 200ms}]")) {
@@ -535,7 +546,8 @@ std::optional<Action> ScenarioParser::parse_concurrently(const Field& entry, boo
       auto [it, fresh] = captured_by.emplace(capture.name, capture.loc.line);
       if (!fresh) {
         ctx_.error(item.mark, "'" + capture.name + "' is also captured by the step at line " +
-                                  std::to_string(it->second) + " of this concurrently block; "
+                                  std::to_string(it->second) +
+                                  " of this concurrently block; "
                                   "which one would win is a race, so give each its own name");
         ok = false;
       }
@@ -566,8 +578,8 @@ std::optional<RequestAction> ScenarioParser::parse_request(const Field& field) {
   for (const Field& entry : entries) {
     if (is_http_method(entry.name)) {
       if (shorthand != nullptr) {
-        ctx_.error(entry.key_mark, "a request has one method; this one already has " +
-                                       shorthand->name);
+        ctx_.error(entry.key_mark,
+                   "a request has one method; this one already has " + shorthand->name);
         ok = false;
         continue;
       }
@@ -623,11 +635,11 @@ std::optional<RequestAction> ScenarioParser::parse_request(const Field& field) {
     ok = false;
   }
   if (json != nullptr && body != nullptr) {
-    const Field* later = json->key_mark.line > body->key_mark.line ||
-                                 (json->key_mark.line == body->key_mark.line &&
-                                  json->key_mark.column > body->key_mark.column)
-                             ? json
-                             : body;
+    const Field* later =
+        json->key_mark.line > body->key_mark.line || (json->key_mark.line == body->key_mark.line &&
+                                                      json->key_mark.column > body->key_mark.column)
+            ? json
+            : body;
     ctx_.error(later->key_mark, "a request sends either 'json' or 'body', not both");
     ok = false;
   }
@@ -752,8 +764,8 @@ std::optional<PayAction> ScenarioParser::parse_pay(const Field& field) {
   const Field& card = fields->at("card");
   if (card.node.IsScalar() && card.node.Tag() != "!" &&
       !detail::resolve_plain_scalar(ctx_.text(card.node)).is_string()) {
-    ctx_.error(card.mark, "a card number is a string: quote it, like card: \"" +
-                              ctx_.text(card.node) + "\"");
+    ctx_.error(card.mark,
+               "a card number is a string: quote it, like card: \"" + ctx_.text(card.node) + "\"");
     ok = false;
   } else if (auto number = ctx_.text_template(card)) {
     pay.card = *number;
@@ -782,7 +794,8 @@ std::optional<Action> ScenarioParser::parse_catalog_change(const Field& field, b
   if (value.node.IsScalar() && has_template(ctx_.text(value.node))) {
     setting = ctx_.json_template(value);
   } else if (price) {
-    if (auto cents = ctx_.integer(value, 0, std::numeric_limits<std::int64_t>::max())) setting = *cents;
+    if (auto cents = ctx_.integer(value, 0, std::numeric_limits<std::int64_t>::max()))
+      setting = *cents;
   } else if (auto available = ctx_.boolean(value)) {
     setting = *available;
   }
@@ -909,11 +922,14 @@ Diagnostic diagnostic_at(const YAML::Node& node, const std::string& file, std::s
 
 std::string ParseResult::format_diagnostics() const {
   std::string out;
-  for (const Diagnostic& diagnostic : diagnostics) out += format_diagnostic(diagnostic, source_text);
+  for (const Diagnostic& diagnostic : diagnostics)
+    out += format_diagnostic(diagnostic, source_text);
   return out;
 }
 
-std::string LoadResult::format_diagnostics() const { return format_all(diagnostics, sources); }
+std::string LoadResult::format_diagnostics() const {
+  return format_all(diagnostics, sources);
+}
 
 ParseResult parse_scenario_text(std::string_view text, std::string file,
                                 const ParseOptions& options) {

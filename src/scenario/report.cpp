@@ -6,7 +6,9 @@ namespace shopctl::scenario {
 
 namespace {
 
-const char* paint(const ConsoleStyle& s, const char* code) { return s.color ? code : ""; }
+const char* paint(const ConsoleStyle& s, const char* code) {
+  return s.color ? code : "";
+}
 constexpr const char* kRed = "\x1b[31m";
 constexpr const char* kGreen = "\x1b[32m";
 constexpr const char* kYellow = "\x1b[33m";
@@ -16,8 +18,10 @@ constexpr const char* kReset = "\x1b[0m";
 
 std::string fmt_ms(double ms) {
   char buf[32];
-  if (ms >= 1000) std::snprintf(buf, sizeof buf, "%.2f s", ms / 1000);
-  else std::snprintf(buf, sizeof buf, "%.0f ms", ms);
+  if (ms >= 1000)
+    std::snprintf(buf, sizeof buf, "%.2f s", ms / 1000);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f ms", ms);
   return buf;
 }
 
@@ -25,14 +29,26 @@ std::string xml_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') out += "?";
-        else out += c;
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r')
+          out += "?";
+        else
+          out += c;
     }
   }
   return out;
@@ -40,8 +56,10 @@ std::string xml_escape(const std::string& s) {
 
 std::string failure_text(const Failure& f) {
   std::string s;
-  if (!f.step.empty()) s += f.phase + " step \"" + f.step + "\" at " + f.where.to_string() + "\n";
-  else s += f.where.to_string() + "\n";
+  if (!f.step.empty())
+    s += f.phase + " step \"" + f.step + "\" at " + f.where.to_string() + "\n";
+  else
+    s += f.where.to_string() + "\n";
   s += "  " + f.message + "\n";
   if (f.status) s += "  response: " + std::to_string(f.status) + " " + f.body + "\n";
   if (!f.trace_id.empty()) s += "  trace id: " + f.trace_id + "\n";
@@ -54,26 +72,44 @@ std::string progress_line(const ScenarioResult& r, int done, int total, const Co
   const char* color = kGreen;
   const char* word = "PASS";
   switch (r.status) {
-    case ScenarioStatus::passed: break;
-    case ScenarioStatus::failed: color = kRed; word = "FAIL"; break;
-    case ScenarioStatus::setup_failed: color = kRed; word = "SETUP FAIL"; break;
-    case ScenarioStatus::timed_out: color = kYellow; word = "TIMEOUT"; break;
-    case ScenarioStatus::shop_error: color = kYellow; word = "ERROR"; break;
-    case ScenarioStatus::skipped: color = kDim; word = "SKIP"; break;
+    case ScenarioStatus::passed:
+      break;
+    case ScenarioStatus::failed:
+      color = kRed;
+      word = "FAIL";
+      break;
+    case ScenarioStatus::setup_failed:
+      color = kRed;
+      word = "SETUP FAIL";
+      break;
+    case ScenarioStatus::timed_out:
+      color = kYellow;
+      word = "TIMEOUT";
+      break;
+    case ScenarioStatus::shop_error:
+      color = kYellow;
+      word = "ERROR";
+      break;
+    case ScenarioStatus::skipped:
+      color = kDim;
+      word = "SKIP";
+      break;
   }
   char count[32];
-  std::snprintf(count, sizeof count, "[%*d/%d]", static_cast<int>(std::to_string(total).size()), done, total);
-  return std::string(count) + " " + paint(st, color) + word + paint(st, kReset) + " " + r.name + " " +
-         paint(st, kDim) + "(" + fmt_ms(r.duration_ms) + ", " + std::to_string(r.steps.size()) + " steps, " +
-         r.file + ")" + paint(st, kReset) + "\n";
+  std::snprintf(count, sizeof count, "[%*d/%d]", static_cast<int>(std::to_string(total).size()),
+                done, total);
+  return std::string(count) + " " + paint(st, color) + word + paint(st, kReset) + " " + r.name +
+         " " + paint(st, kDim) + "(" + fmt_ms(r.duration_ms) + ", " +
+         std::to_string(r.steps.size()) + " steps, " + r.file + ")" + paint(st, kReset) + "\n";
 }
 
 std::string console_summary(const RunSummary& summary, const ConsoleStyle& st) {
   std::string out;
   for (const auto& r : summary.results) {
     if (r.status == ScenarioStatus::passed || r.status == ScenarioStatus::skipped) continue;
-    out += "\n" + std::string(paint(st, kBold)) + paint(st, kRed) + std::string(to_string(r.status)) + ": " + r.name +
-           paint(st, kReset) + " (" + r.file + ")\n";
+    out += "\n" + std::string(paint(st, kBold)) + paint(st, kRed) +
+           std::string(to_string(r.status)) + ": " + r.name + paint(st, kReset) + " (" + r.file +
+           ")\n";
     for (const auto& f : r.failures) {
       std::string text = failure_text(f);
       std::string indented;
@@ -87,11 +123,13 @@ std::string console_summary(const RunSummary& summary, const ConsoleStyle& st) {
     }
   }
   char line[200];
-  std::snprintf(line, sizeof line, "\n%d scenarios, %d steps in %s\n", static_cast<int>(summary.results.size()),
-                summary.steps(), fmt_ms(summary.duration_ms).c_str());
+  std::snprintf(line, sizeof line, "\n%d scenarios, %d steps in %s\n",
+                static_cast<int>(summary.results.size()), summary.steps(),
+                fmt_ms(summary.duration_ms).c_str());
   out += line;
   // The closing line CI tools read: "scenarios: N passed, N failed".
-  std::snprintf(line, sizeof line, "scenarios: %d passed, %d failed", summary.passed(), summary.failed() + summary.errors());
+  std::snprintf(line, sizeof line, "scenarios: %d passed, %d failed", summary.passed(),
+                summary.failed() + summary.errors());
   out += std::string(line);
   if (summary.skipped()) out += ", " + std::to_string(summary.skipped()) + " skipped";
   out += "\n";
@@ -102,15 +140,18 @@ std::string junit_xml(const RunSummary& s) {
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   char head[300];
   std::snprintf(head, sizeof head,
-                "<testsuites name=\"shopctl\" tests=\"%zu\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\">\n"
-                "  <testsuite name=\"scenarios\" tests=\"%zu\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\">\n",
-                s.results.size(), s.failed(), s.errors(), s.skipped(), s.duration_ms / 1000, s.results.size(),
-                s.failed(), s.errors(), s.skipped(), s.duration_ms / 1000);
+                "<testsuites name=\"shopctl\" tests=\"%zu\" failures=\"%d\" errors=\"%d\" "
+                "skipped=\"%d\" time=\"%.3f\">\n"
+                "  <testsuite name=\"scenarios\" tests=\"%zu\" failures=\"%d\" errors=\"%d\" "
+                "skipped=\"%d\" time=\"%.3f\">\n",
+                s.results.size(), s.failed(), s.errors(), s.skipped(), s.duration_ms / 1000,
+                s.results.size(), s.failed(), s.errors(), s.skipped(), s.duration_ms / 1000);
   out += head;
   for (const auto& r : s.results) {
     char t[32];
     std::snprintf(t, sizeof t, "%.3f", r.duration_ms / 1000);
-    out += "    <testcase classname=\"" + xml_escape(r.file) + "\" name=\"" + xml_escape(r.name) + "\" time=\"" + t + "\"";
+    out += "    <testcase classname=\"" + xml_escape(r.file) + "\" name=\"" + xml_escape(r.name) +
+           "\" time=\"" + t + "\"";
     if (r.status == ScenarioStatus::passed) {
       out += "/>\n";
       continue;
@@ -118,18 +159,21 @@ std::string junit_xml(const RunSummary& s) {
     out += ">\n";
     std::string details;
     for (const auto& f : r.failures) details += failure_text(f);
-    std::string first = r.failures.empty() ? std::string(to_string(r.status)) : r.failures.front().message;
+    std::string first =
+        r.failures.empty() ? std::string(to_string(r.status)) : r.failures.front().message;
     if (first.size() > 300) first = first.substr(0, 300) + "...";
     switch (r.status) {
-      case ScenarioStatus::skipped: out += "      <skipped/>\n"; break;
+      case ScenarioStatus::skipped:
+        out += "      <skipped/>\n";
+        break;
       case ScenarioStatus::timed_out:
       case ScenarioStatus::shop_error:
-        out += "      <error type=\"" + std::string(to_string(r.status)) + "\" message=\"" + xml_escape(first) + "\">" +
-               xml_escape(details) + "</error>\n";
+        out += "      <error type=\"" + std::string(to_string(r.status)) + "\" message=\"" +
+               xml_escape(first) + "\">" + xml_escape(details) + "</error>\n";
         break;
       default:
-        out += "      <failure type=\"" + std::string(to_string(r.status)) + "\" message=\"" + xml_escape(first) + "\">" +
-               xml_escape(details) + "</failure>\n";
+        out += "      <failure type=\"" + std::string(to_string(r.status)) + "\" message=\"" +
+               xml_escape(first) + "\">" + xml_escape(details) + "</failure>\n";
     }
     out += "    </testcase>\n";
   }
@@ -140,8 +184,8 @@ std::string junit_xml(const RunSummary& s) {
 nlohmann::json json_report(const RunSummary& s) {
   using nlohmann::json;
   auto failure_json = [](const Failure& f) {
-    json j = {{"phase", f.phase}, {"step", f.step}, {"file", f.where.file}, {"line", f.where.line},
-              {"column", f.where.column}, {"message", f.message}};
+    json j = {{"phase", f.phase},     {"step", f.step},           {"file", f.where.file},
+              {"line", f.where.line}, {"column", f.where.column}, {"message", f.message}};
     if (f.status) j["status"] = f.status;
     if (!f.body.empty()) j["body"] = f.body;
     if (!f.trace_id.empty()) j["trace_id"] = f.trace_id;
@@ -153,33 +197,57 @@ nlohmann::json json_report(const RunSummary& s) {
     for (const auto& st : r.steps) {
       json requests = json::array();
       for (const auto& q : st.requests) {
-        json rq = {{"method", q.method}, {"url", q.url}, {"status", q.status}, {"duration_ms", q.duration_ms}};
+        json rq = {{"method", q.method},
+                   {"url", q.url},
+                   {"status", q.status},
+                   {"duration_ms", q.duration_ms}};
         if (!q.error.empty()) rq["error"] = q.error;
         if (!q.trace_id.empty()) rq["trace_id"] = q.trace_id;
         requests.push_back(rq);
       }
       json failures = json::array();
       for (const auto& f : st.failures) failures.push_back(failure_json(f));
-      steps.push_back({{"phase", st.phase}, {"name", st.label}, {"action", st.action}, {"file", st.loc.file},
-                       {"line", st.loc.line}, {"passed", st.passed}, {"duration_ms", st.duration_ms},
-                       {"attempts", st.attempts}, {"requests", requests}, {"failures", failures},
-                       {"calls", st.calls}, {"circuit_transitions", st.transitions}});
+      steps.push_back({{"phase", st.phase},
+                       {"name", st.label},
+                       {"action", st.action},
+                       {"file", st.loc.file},
+                       {"line", st.loc.line},
+                       {"passed", st.passed},
+                       {"duration_ms", st.duration_ms},
+                       {"attempts", st.attempts},
+                       {"requests", requests},
+                       {"failures", failures},
+                       {"calls", st.calls},
+                       {"circuit_transitions", st.transitions}});
     }
     json failures = json::array();
     for (const auto& f : r.failures) failures.push_back(failure_json(f));
-    scenarios.push_back({{"name", r.name}, {"file", r.file}, {"tags", r.tags}, {"status", to_string(r.status)},
-                         {"duration_ms", r.duration_ms}, {"steps", steps}, {"failures", failures},
-                         {"calls", r.calls}, {"circuit_transitions", r.transitions}});
+    scenarios.push_back({{"name", r.name},
+                         {"file", r.file},
+                         {"tags", r.tags},
+                         {"status", to_string(r.status)},
+                         {"duration_ms", r.duration_ms},
+                         {"steps", steps},
+                         {"failures", failures},
+                         {"calls", r.calls},
+                         {"circuit_transitions", r.transitions}});
     if (r.exclusive) {
-      scenarios.back()["target"] = {{"exclusive", *r.exclusive}, {"reason", r.exclusive_reason},
-                                    {"clock_offset_ms", r.clock_offset_ms ? json(*r.clock_offset_ms) : json()}};
+      scenarios.back()["target"] = {
+          {"exclusive", *r.exclusive},
+          {"reason", r.exclusive_reason},
+          {"clock_offset_ms", r.clock_offset_ms ? json(*r.clock_offset_ms) : json()}};
     }
   }
   return {{"tool", "shopctl"},
           {"version", SHOPCTL_VERSION},
-          {"summary", {{"scenarios", s.results.size()}, {"passed", s.passed()}, {"failed", s.failed()},
-                       {"errors", s.errors()}, {"skipped", s.skipped()}, {"steps", s.steps()},
-                       {"duration_ms", s.duration_ms}}},
+          {"summary",
+           {{"scenarios", s.results.size()},
+            {"passed", s.passed()},
+            {"failed", s.failed()},
+            {"errors", s.errors()},
+            {"skipped", s.skipped()},
+            {"steps", s.steps()},
+            {"duration_ms", s.duration_ms}}},
           {"scenarios", scenarios}};
 }
 

@@ -11,6 +11,7 @@
 #include "platform/admin_fanout.hpp"
 #include "platform/duration.hpp"
 #include "platform/http/blocking_client.hpp"
+#include "platform/json_text.hpp"
 #include "platform/security/random.hpp"
 #include "platform/service.hpp"
 #include "platform/yaml_json.hpp"
@@ -19,7 +20,6 @@
 #include "scenario/json_schema.hpp"
 #include "services/gateway/openapi_description.hpp"
 #include "shop/shop.hpp"
-#include "platform/json_text.hpp"
 
 namespace shopctl::scenario {
 
@@ -92,14 +92,15 @@ class ShopDriver {
                                " to GET /_admin/services (wrong --admin-token?)");
     }
     auto j = json_of(res);
-    for (const auto& item : j.at("items")) urls_[item.at("name").get<std::string>()] = item.at("url");
+    for (const auto& item : j.at("items"))
+      urls_[item.at("name").get<std::string>()] = item.at("url");
     // A shop split over processes: the shop-wide admin requests fan out (docs/deploy.md).
     auto deployment = platform::remembered_deployment(gateway_url_)
                           .value_or(platform::Deployment::from_services(j, gateway_url_));
     if (deployment.split()) deployment_ = std::move(deployment);
     // A shop without the route (older) leaves ${provider_api_key} undefined at run time.
-    auto key = admin(client, "GET", "/_admin/provider-api-key", std::nullopt, std::chrono::seconds(5),
-                     "gateway");
+    auto key = admin(client, "GET", "/_admin/provider-api-key", std::nullopt,
+                     std::chrono::seconds(5), "gateway");
     if (key.status == 200) {
       const auto& body = key.body;
       if (body.is_object() && body.value("provider_api_key", json()).is_string())
@@ -123,18 +124,20 @@ class ShopDriver {
                               std::chrono::nanoseconds timeout, const std::string& service = "") {
     if (deployment_ && (service.empty() || service == "gateway") &&
         platform::AdminFanOut::handles(method, path)) {
-      platform::AdminSender sender = [&](const std::string& base, const std::string& m, const std::string& p,
-                                         const std::optional<json>& b) {
+      platform::AdminSender sender = [&](const std::string& base, const std::string& m,
+                                         const std::string& p, const std::optional<json>& b) {
         return platform::send_admin_request(client, base + p, admin_token_, m, b, timeout);
       };
       try {
         return fanout_->send(*deployment_, sender, method, path, body);
       } catch (const http::TransportError& e) {
-        throw StepError("a process of the shop's admin plane is unreachable: " + std::string(e.what()));
+        throw StepError("a process of the shop's admin plane is unreachable: " +
+                        std::string(e.what()));
       }
     }
     std::vector<std::string> order;
-    if (!service.empty()) order.push_back(service);
+    if (!service.empty())
+      order.push_back(service);
     else {
       order = {"gateway", "catalog", "auth", "order", "payment", "provider"};
     }
@@ -142,21 +145,28 @@ class ShopDriver {
     for (const auto& s : order) {
       if (s != "gateway" && !urls_.count(s)) continue;
       try {
-        return platform::send_admin_request(client, url(s) + path, admin_token_, method, body, timeout);
+        return platform::send_admin_request(client, url(s) + path, admin_token_, method, body,
+                                            timeout);
       } catch (const http::TransportError& e) {
         last = e;
         if (!service.empty()) break;
       }
     }
-    throw StepError("the shop's admin plane is unreachable: " + std::string(last ? last->what() : "no service"));
+    throw StepError("the shop's admin plane is unreachable: " +
+                    std::string(last ? last->what() : "no service"));
   }
 
-  void control(http::BlockingClient& client, const std::string& action, const std::string& service) {
+  void control(http::BlockingClient& client, const std::string& action,
+               const std::string& service) {
     if (local_) {
-      if (action == "stop") local_->stop_service(service);
-      else if (action == "start") local_->start_service(service);
-      else if (action == "crash") local_->crash_service(service);
-      else local_->restart_service(service);
+      if (action == "stop")
+        local_->stop_service(service);
+      else if (action == "start")
+        local_->start_service(service);
+      else if (action == "crash")
+        local_->crash_service(service);
+      else
+        local_->restart_service(service);
       return;
     }
     auto res = admin(client, "POST", "/_admin/services/" + service + "/" + action, std::nullopt,
@@ -199,7 +209,8 @@ class PayLinks {
     if (!order.is_object()) return;
     auto id = order.find("order_id");
     auto payment = order.find("payment");
-    if (id == order.end() || !id->is_string() || payment == order.end() || !payment->is_object()) return;
+    if (id == order.end() || !id->is_string() || payment == order.end() || !payment->is_object())
+      return;
     auto url = payment->find("pay_url");
     if (url == payment->end() || !url->is_string()) return;
     std::lock_guard lock(mu_);
@@ -273,14 +284,17 @@ class ScenarioRun {
       step_cursor_ = start_seq_;
       bool setup_ok = run_phase("setup", sc_.setup, result);
       bool steps_ok = setup_ok && run_phase("steps", sc_.steps, result);
-      if (!setup_ok) result.status = ScenarioStatus::setup_failed;
-      else if (!steps_ok) result.status = ScenarioStatus::failed;
+      if (!setup_ok)
+        result.status = ScenarioStatus::setup_failed;
+      else if (!steps_ok)
+        result.status = ScenarioStatus::failed;
       // Teardown always runs and sees every capture.
       if (!run_phase("teardown", sc_.teardown, result) && result.status == ScenarioStatus::passed)
         result.status = ScenarioStatus::failed;
     } catch (const ScenarioTimeout&) {
       result.status = ScenarioStatus::timed_out;
-      const std::string message = "the scenario passed its timeout of " + platform::format_duration(sc_.timeout);
+      const std::string message =
+          "the scenario passed its timeout of " + platform::format_duration(sc_.timeout);
       if (timed_out_in_) {
         result.failures.push_back({timed_out_in_->phase, timed_out_in_->step, timed_out_in_->where,
                                    message + " during this step"});
@@ -294,7 +308,8 @@ class ScenarioRun {
     } catch (const std::exception& e) {
       result.status = ScenarioStatus::shop_error;
       result.error = e.what();
-      result.failures.push_back({"scenario", "", sc_.loc, std::string("runner error: ") + e.what()});
+      result.failures.push_back(
+          {"scenario", "", sc_.loc, std::string("runner error: ") + e.what()});
     }
     // Every call of the scenario, and the architecture rule: no violations unless allowed.
     try {
@@ -304,18 +319,20 @@ class ScenarioRun {
       std::vector<std::string> violations;
       for (const auto& r : result.calls) {
         if (r.value("violation", false) && own(r)) {
-          violations.push_back(r.at("edge").get<std::string>() + " " + r.at("method").get<std::string>() +
-                               " " + r.at("route").get<std::string>() + " (" +
-                               r.value("violation_reason", "") + ")");
+          violations.push_back(
+              r.at("edge").get<std::string>() + " " + r.at("method").get<std::string>() + " " +
+              r.at("route").get<std::string>() + " (" + r.value("violation_reason", "") + ")");
         }
       }
       if (!violations.empty() && !sc_.allow_violations) {
         std::string list;
         for (const auto& v : violations) list += "\n      " + v;
-        result.failures.push_back({"scenario", "", sc_.loc,
-                                   std::to_string(violations.size()) +
-                                       " architecture violation(s) recorded (set allow_violations: true "
-                                       "if the scenario attempts them on purpose):" + list});
+        result.failures.push_back(
+            {"scenario", "", sc_.loc,
+             std::to_string(violations.size()) +
+                 " architecture violation(s) recorded (set allow_violations: true "
+                 "if the scenario attempts them on purpose):" +
+                 list});
         if (result.status == ScenarioStatus::passed) result.status = ScenarioStatus::failed;
       }
     } catch (const std::exception& e) {
@@ -346,7 +363,8 @@ class ScenarioRun {
   bool own(const json& record) const {
     if (!options_.target) return true;
     auto trace = record.find("trace_id");
-    return trace != record.end() && trace->is_string() && own_traces_->contains(trace->get<std::string>());
+    return trace != record.end() && trace->is_string() &&
+           own_traces_->contains(trace->get<std::string>());
   }
 
   std::uint64_t next_seq() {
@@ -355,8 +373,10 @@ class ScenarioRun {
   }
 
   json calls_since(std::uint64_t seq, std::chrono::nanoseconds timeout) {
-    auto res = driver_.admin(client_, "GET", "/_admin/calls?since=" + std::to_string(seq), std::nullopt, timeout);
-    if (res.status != 200) throw StepError("GET /_admin/calls answered " + std::to_string(res.status));
+    auto res = driver_.admin(client_, "GET", "/_admin/calls?since=" + std::to_string(seq),
+                             std::nullopt, timeout);
+    if (res.status != 200)
+      throw StepError("GET /_admin/calls answered " + std::to_string(res.status));
     return json_of(res);
   }
 
@@ -471,7 +491,8 @@ class ScenarioRun {
   template <class Fail>
   void run_response_step(const Step& step, StepResult& sr, Fail& fail) {
     const int repeats = step.repeat;
-    auto eventually_until = step.eventually ? std::optional(Clock::now() + step.eventually->within) : std::nullopt;
+    auto eventually_until =
+        step.eventually ? std::optional(Clock::now() + step.eventually->within) : std::nullopt;
     std::optional<Response> last;
     std::uint64_t attempt_seq = 0;
     for (int i = 0;; ++i) {
@@ -503,7 +524,8 @@ class ScenarioRun {
         }
       }
       if ((step.expect && step.expect->schema) || options_.validate_schema) {
-        check_response_schema(step.expect ? step.expect->schema : std::nullopt, step, response, collect);
+        check_response_schema(step.expect ? step.expect->schema : std::nullopt, step, response,
+                              collect);
       }
       last = std::move(response);
       last_response_ = last;
@@ -513,13 +535,17 @@ class ScenarioRun {
         continue;
       }
       if (eventually_until && Clock::now() + step.eventually->every < *eventually_until) {
-        std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(step.eventually->every, remaining()));
+        std::this_thread::sleep_for(
+            std::min<std::chrono::nanoseconds>(step.eventually->every, remaining()));
         continue;
       }
       for (auto& f : attempt_failures) {
-        if (eventually_until) f.message = "not met within " + platform::format_duration(step.eventually->within) + " (" +
-                                          std::to_string(sr.attempts) + " attempts): " + f.message;
-        else if (repeats > 1) f.message = "repeat " + std::to_string(i + 1) + " of " + std::to_string(repeats) + ": " + f.message;
+        if (eventually_until)
+          f.message = "not met within " + platform::format_duration(step.eventually->within) +
+                      " (" + std::to_string(sr.attempts) + " attempts): " + f.message;
+        else if (repeats > 1)
+          f.message = "repeat " + std::to_string(i + 1) + " of " + std::to_string(repeats) + ": " +
+                      f.message;
         sr.failures.push_back(std::move(f));
       }
       sr.passed = false;
@@ -527,7 +553,8 @@ class ScenarioRun {
     }
   }
 
-  http::Request json_request(const std::string& method, const std::string& target, const json& body) {
+  http::Request json_request(const std::string& method, const std::string& target,
+                             const json& body) {
     http::Request req;
     req.method = method;
     req.target = target;
@@ -546,7 +573,8 @@ class ScenarioRun {
       // that gets none may still have caused calls): the scenario's own valid traceparent, or
       // a new one. A malformed one makes the shop start a trace, learnt from X-Trace-Id.
       if (auto written = req.headers.get("traceparent")) {
-        if (auto parsed = platform::TraceContext::parse(*written)) sent_trace = std::move(parsed->trace_id);
+        if (auto parsed = platform::TraceContext::parse(*written))
+          sent_trace = std::move(parsed->trace_id);
       } else {
         auto trace = platform::TraceContext::fresh();
         req.headers.set("traceparent", trace.traceparent());
@@ -569,7 +597,8 @@ class ScenarioRun {
       rec.duration_ms = ms_since(t0);
       sr.requests.push_back(rec);
       check_deadline();
-      throw StepError(req_summary(rec) + ": no answer (" + std::string(http::to_string(e.kind())) + ": " + e.what() + ")");
+      throw StepError(req_summary(rec) + ": no answer (" + std::string(http::to_string(e.kind())) +
+                      ": " + e.what() + ")");
     }
     r.latency = Clock::now() - t0;
     if (auto t = r.headers.get("X-Trace-Id")) r.trace_id = std::string(*t);
@@ -593,8 +622,10 @@ class ScenarioRun {
   void add_bearer(http::Request& req, AuthMode mode, const TextTemplate& token_template) {
     if (mode == AuthMode::none) return;
     std::string token;
-    if (mode == AuthMode::token) token = expand_text(token_template, vars_);
-    else if (!current_token_.empty()) token = current_token_;
+    if (mode == AuthMode::token)
+      token = expand_text(token_template, vars_);
+    else if (!current_token_.empty())
+      token = current_token_;
     if (!token.empty()) req.headers.set("Authorization", "Bearer " + token);
   }
 
@@ -607,14 +638,17 @@ class ScenarioRun {
           } else if constexpr (std::is_same_v<A, RegisterAction>) {
             json body = {{"email", expand_text(action.email, vars_)},
                          {"password", expand_text(action.password, vars_)}};
-            if (action.name) body["name"] = expand_text(*action.name, vars_);
-            else body["name"] = "Scenario User";
+            if (action.name)
+              body["name"] = expand_text(*action.name, vars_);
+            else
+              body["name"] = "Scenario User";
             return send(driver_.url("gateway") + "/api/auth/register",
                         json_request("POST", "", body), sr);
           } else if constexpr (std::is_same_v<A, LoginAction>) {
             json body = {{"email", expand_text(action.email, vars_)},
                          {"password", expand_text(action.password, vars_)}};
-            auto r = send(driver_.url("gateway") + "/api/auth/login", json_request("POST", "", body), sr);
+            auto r = send(driver_.url("gateway") + "/api/auth/login",
+                          json_request("POST", "", body), sr);
             if (r.status == 200 && r.json_body && r.json_body->contains("access_token")) {
               current_token_ = r.json_body->at("access_token").get<std::string>();
               vars_.set(std::string(kTokenVariable), current_token_);
@@ -625,22 +659,28 @@ class ScenarioRun {
             if (action.pay_url) {
               pay_url = expand_text(*action.pay_url, vars_);
             } else if (auto order = expand(*action.order, vars_);
-                       auto known = pay_links_->find(order.is_string() ? order.template get<std::string>() : platform::json_text(order))) {
+                       auto known =
+                           pay_links_->find(order.is_string() ? order.template get<std::string>()
+                                                              : platform::json_text(order))) {
               pay_url = *known;
             } else {
-              std::string order_id = order.is_string() ? order.template get<std::string>() : platform::json_text(order);
+              std::string order_id = order.is_string() ? order.template get<std::string>()
+                                                       : platform::json_text(order);
               http::Request req;
               req.method = "GET";
               add_bearer(req, AuthMode::current_user, {});
               auto r = send(driver_.url("gateway") + "/api/orders/" + order_id, std::move(req), sr);
               if (r.status != 200 || !r.json_body)
-                throw StepError("pay: GET /api/orders/" + order_id + " answered " + std::to_string(r.status) + ": " + trim_body(r.body));
+                throw StepError("pay: GET /api/orders/" + order_id + " answered " +
+                                std::to_string(r.status) + ": " + trim_body(r.body));
               auto* url = r.json_body->contains("payment") ? &(*r.json_body)["payment"] : nullptr;
               if (!url || !url->contains("pay_url") || !(*url)["pay_url"].is_string())
                 throw StepError("pay: order " + order_id + " has no payment.pay_url");
               pay_url = (*url)["pay_url"].get<std::string>();
             }
-            return send(pay_url, json_request("POST", "", {{"card_number", expand_text(action.card, vars_)}}), sr);
+            return send(
+                pay_url,
+                json_request("POST", "", {{"card_number", expand_text(action.card, vars_)}}), sr);
           } else {
             throw StepError("this action has no response");
           }
@@ -655,14 +695,15 @@ class ScenarioRun {
     for (const auto& [name, value] : a.headers) req.headers.set(name, expand_text(value, vars_));
     if (a.json) {
       req.body = platform::json_text(expand(*a.json, vars_));
-      if (!req.headers.contains("Content-Type")) req.headers.set("Content-Type", "application/json");
+      if (!req.headers.contains("Content-Type"))
+        req.headers.set("Content-Type", "application/json");
     } else if (a.body) {
       req.body = expand_text(*a.body, vars_);
     }
     add_bearer(req, a.auth, a.auth_token);
     if (a.sign_as) {
-      auto res = driver_.admin(client_, "POST", "/_admin/credentials", json{{"service", *a.sign_as}},
-                               std::chrono::seconds(5));
+      auto res = driver_.admin(client_, "POST", "/_admin/credentials",
+                               json{{"service", *a.sign_as}}, std::chrono::seconds(5));
       if (res.status != 200) throw StepError("cannot sign as svc:" + *a.sign_as + ": " + res.raw);
       req.headers.set("X-Service-Token", json_of(res).at("token").get<std::string>());
     }
@@ -679,15 +720,21 @@ class ScenarioRun {
                              const Response& r, Fail& fail) {
     const SourceLocation where = asked ? *asked : step.loc;
     const std::string gateway = driver_.url("gateway");
-    if (!r.url.starts_with(gateway) || (r.url.size() > gateway.size() && r.url[gateway.size()] != '/')) {
-      if (asked) fail(where, "schema: " + r.method + " " + r.url + " did not go to the gateway, and docs/openapi.yaml describes the gateway only", &r);
+    if (!r.url.starts_with(gateway) ||
+        (r.url.size() > gateway.size() && r.url[gateway.size()] != '/')) {
+      if (asked)
+        fail(where,
+             "schema: " + r.method + " " + r.url +
+                 " did not go to the gateway, and docs/openapi.yaml describes the gateway only",
+             &r);
       return;
     }
     const std::string path = r.url.substr(gateway.size());
     // What the description leaves out on purpose (its x-undescribed-routes): the admin plane,
     // and the pages and files that answer HTML, scripts and styles. The flag passes them by,
     // and every answer once a fault was injected.
-    const bool json_answer = r.headers.get("Content-Type").value_or("").find("json") != std::string_view::npos;
+    const bool json_answer =
+        r.headers.get("Content-Type").value_or("").find("json") != std::string_view::npos;
     if (!asked && (path.starts_with("/_admin") || !json_answer || injected_fault_)) return;
     const json& description = gateway::openapi_description();
     const auto found = find_response_schema(description, r.method, path, r.status);
@@ -698,7 +745,8 @@ class ScenarioRun {
     const auto mismatches = validate_json_schema(*r.json_body, *found.schema, description);
     if (mismatches.empty()) return;
     std::string message = "schema: " + answer + " does not fit docs/openapi.yaml: ";
-    for (std::size_t i = 0; i < mismatches.size(); ++i) message += (i ? "; " : "") + to_string(mismatches[i]);
+    for (std::size_t i = 0; i < mismatches.size(); ++i)
+      message += (i ? "; " : "") + to_string(mismatches[i]);
     fail(where, message, &r);
   }
 
@@ -727,8 +775,11 @@ class ScenarioRun {
 
   json breaker_snapshot(const std::string& breaker) {
     auto owner = breaker.substr(0, breaker.find("->"));
-    auto res = driver_.admin(client_, "GET", "/_admin/circuit-breakers", std::nullopt, std::chrono::seconds(5), owner);
-    if (res.status != 200) throw StepError("GET " + owner + " /_admin/circuit-breakers answered " + std::to_string(res.status));
+    auto res = driver_.admin(client_, "GET", "/_admin/circuit-breakers", std::nullopt,
+                             std::chrono::seconds(5), owner);
+    if (res.status != 200)
+      throw StepError("GET " + owner + " /_admin/circuit-breakers answered " +
+                      std::to_string(res.status));
     // Named: a range-for over a member of a temporary would dangle (the temporary dies first).
     const auto listing = json_of(res);
     for (const auto& item : listing.at("items")) {
@@ -738,17 +789,21 @@ class ScenarioRun {
   }
 
   template <class Fail>
-  void check_shop_expectations(const Expectation& e, std::uint64_t since, StepResult&, Fail& fail, const Response* r) {
-    if (e.circuit.empty() && e.circuit_transitions.empty() && e.calls.empty() && !e.violations) return;
+  void check_shop_expectations(const Expectation& e, std::uint64_t since, StepResult&, Fail& fail,
+                               const Response* r) {
+    if (e.circuit.empty() && e.circuit_transitions.empty() && e.calls.empty() && !e.violations)
+      return;
     // The breakers' state first: reading a breaker is what makes a due automatic OPEN ->
     // HALF_OPEN move happen (Resilience4j's lazy semantics), and that transition must be in the
     // records read below, not lost between this step and the next.
     std::map<std::string, std::string> states;
     for (const auto& c : e.circuit) {
-      if (!states.count(c.breaker)) states[c.breaker] = breaker_snapshot(c.breaker).value("state", "?");
+      if (!states.count(c.breaker))
+        states[c.breaker] = breaker_snapshot(c.breaker).value("state", "?");
     }
     for (const auto& t : e.circuit_transitions) {
-      if (!states.count(t.breaker)) states[t.breaker] = breaker_snapshot(t.breaker).value("state", "?");
+      if (!states.count(t.breaker))
+        states[t.breaker] = breaker_snapshot(t.breaker).value("state", "?");
     }
     json records = json::array(), transitions = json::array();
     if (!e.calls.empty() || e.violations || !e.circuit_transitions.empty()) {
@@ -762,7 +817,8 @@ class ScenarioRun {
     }
     for (const auto& c : e.circuit) {
       const auto& state = states.at(c.breaker);
-      if (state != c.state) fail(c.loc, "expected circuit " + c.breaker + " to be " + c.state + ", it is " + state, r);
+      if (state != c.state)
+        fail(c.loc, "expected circuit " + c.breaker + " to be " + c.state + ", it is " + state, r);
     }
     for (const auto& t : e.circuit_transitions) {
       std::vector<std::string> seen, wanted;
@@ -776,7 +832,10 @@ class ScenarioRun {
           for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
           return s + "]";
         };
-        fail(t.loc, "expected circuit " + t.breaker + " transitions " + list(wanted) + ", saw " + list(seen), r);
+        fail(t.loc,
+             "expected circuit " + t.breaker + " transitions " + list(wanted) + ", saw " +
+                 list(seen),
+             r);
       }
     }
     for (const auto& c : e.calls) {
@@ -799,21 +858,26 @@ class ScenarioRun {
       } else {
         if (c.min && n < *c.min) ok = false;
         if (c.max && n > *c.max) ok = false;
-        want = c.min && c.max ? "between " + std::to_string(*c.min) + " and " + std::to_string(*c.max)
-               : c.min        ? "at least " + std::to_string(*c.min)
-                              : "at most " + std::to_string(*c.max);
+        want = c.min && c.max
+                   ? "between " + std::to_string(*c.min) + " and " + std::to_string(*c.max)
+               : c.min ? "at least " + std::to_string(*c.min)
+                       : "at most " + std::to_string(*c.max);
       }
       if (!ok) {
         std::string detail;
         for (const auto& rec : records) {
           if (rec.at("caller") == c.caller && rec.at("callee") == c.callee) {
-            detail += "\n      " + rec.at("method").get<std::string>() + " " + rec.at("route").get<std::string>() +
-                      " -> " + (rec.at("status").get<int>() ? std::to_string(rec.at("status").get<int>()) : rec.at("outcome").get<std::string>()) +
+            detail += "\n      " + rec.at("method").get<std::string>() + " " +
+                      rec.at("route").get<std::string>() + " -> " +
+                      (rec.at("status").get<int>() ? std::to_string(rec.at("status").get<int>())
+                                                   : rec.at("outcome").get<std::string>()) +
                       (rec.value("refused_by_breaker", false) ? " (refused by breaker)" : "");
           }
         }
-        fail(c.loc, "expected " + want + (c.refused ? (*c.refused ? " refused" : " non-refused") : "") + " call(s) on " +
-                        c.edge + ", saw " + std::to_string(n) + detail, r);
+        fail(c.loc,
+             "expected " + want + (c.refused ? (*c.refused ? " refused" : " non-refused") : "") +
+                 " call(s) on " + c.edge + ", saw " + std::to_string(n) + detail,
+             r);
       }
     }
     if (e.violations) {
@@ -822,11 +886,15 @@ class ScenarioRun {
       for (const auto& rec : records) {
         if (!rec.value("violation", false)) continue;
         ++n;
-        detail += "\n      " + rec.at("edge").get<std::string>() + " " + rec.at("route").get<std::string>() + " (" +
-                  rec.value("violation_reason", "") + ")";
+        detail += "\n      " + rec.at("edge").get<std::string>() + " " +
+                  rec.at("route").get<std::string>() + " (" + rec.value("violation_reason", "") +
+                  ")";
       }
       if (n != e.violations->count)
-        fail(e.violations->loc, "expected " + std::to_string(e.violations->count) + " violation(s), saw " + std::to_string(n) + detail, r);
+        fail(e.violations->loc,
+             "expected " + std::to_string(e.violations->count) + " violation(s), saw " +
+                 std::to_string(n) + detail,
+             r);
     }
   }
 
@@ -862,7 +930,8 @@ class ScenarioRun {
   void remove_faults(const std::vector<std::string>& ids) {
     for (const auto& id : ids) {
       try {
-        driver_.admin(client_, "DELETE", "/_admin/faults/" + id, std::nullopt, std::chrono::seconds(5));
+        driver_.admin(client_, "DELETE", "/_admin/faults/" + id, std::nullopt,
+                      std::chrono::seconds(5));
       } catch (const std::exception&) {
       }
     }
@@ -875,8 +944,10 @@ class ScenarioRun {
           if constexpr (std::is_same_v<A, FaultAction>) {
             add_fault(action.fault);
           } else if constexpr (std::is_same_v<A, ClearFaultsAction>) {
-            auto res = action.all ? driver_.admin(client_, "DELETE", "/_admin/faults", std::nullopt, std::chrono::seconds(5))
-                                  : driver_.admin(client_, "DELETE", "/_admin/faults/" + action.id, std::nullopt, std::chrono::seconds(5));
+            auto res = action.all ? driver_.admin(client_, "DELETE", "/_admin/faults", std::nullopt,
+                                                  std::chrono::seconds(5))
+                                  : driver_.admin(client_, "DELETE", "/_admin/faults/" + action.id,
+                                                  std::nullopt, std::chrono::seconds(5));
             if (res.status != 200) throw StepError("clear_faults: " + trim_body(res.raw));
           } else if constexpr (std::is_same_v<A, ServiceAction>) {
             const char* verb = action.kind == ServiceAction::Kind::stop    ? "stop"
@@ -886,16 +957,24 @@ class ScenarioRun {
             driver_.control(client_, verb, action.service);
           } else if constexpr (std::is_same_v<A, AdvanceClockAction>) {
             auto res = driver_.admin(client_, "POST", "/_admin/clock/advance",
-                                     json{{"by", platform::format_duration(action.by)}}, std::chrono::seconds(5));
+                                     json{{"by", platform::format_duration(action.by)}},
+                                     std::chrono::seconds(5));
             if (res.status != 200) throw StepError("advance_clock: " + trim_body(res.raw));
-          } else if constexpr (std::is_same_v<A, SetPriceAction> || std::is_same_v<A, SetAvailableAction>) {
+          } else if constexpr (std::is_same_v<A, SetPriceAction> ||
+                               std::is_same_v<A, SetAvailableAction>) {
             auto product = expand(action.product, vars_);
-            std::string id = product.is_string() ? product.template get<std::string>() : platform::json_text(product);
+            std::string id = product.is_string() ? product.template get<std::string>()
+                                                 : platform::json_text(product);
             json body;
-            if constexpr (std::is_same_v<A, SetPriceAction>) body["price_cents"] = expand(action.price_cents, vars_);
-            else body["available"] = expand(action.available, vars_);
-            auto res = driver_.admin(client_, "POST", "/_admin/products/" + id, body, std::chrono::seconds(5), "catalog");
-            if (res.status != 200) throw StepError(std::string(action_name(step.action)) + " " + id + ": " + trim_body(res.raw));
+            if constexpr (std::is_same_v<A, SetPriceAction>)
+              body["price_cents"] = expand(action.price_cents, vars_);
+            else
+              body["available"] = expand(action.available, vars_);
+            auto res = driver_.admin(client_, "POST", "/_admin/products/" + id, body,
+                                     std::chrono::seconds(5), "catalog");
+            if (res.status != 200)
+              throw StepError(std::string(action_name(step.action)) + " " + id + ": " +
+                              trim_body(res.raw));
           } else if constexpr (std::is_same_v<A, WaitAction>) {
             auto left = remaining();
             if (action.duration > left) {
@@ -926,7 +1005,8 @@ class ScenarioRun {
   // Runs the steps of a concurrently block, each on a thread and a connection of its own,
   // then folds their results into `sr` and their captures into the variables.
   template <class Fail>
-  void run_concurrently(const Step& step, const ConcurrentAction& block, StepResult& sr, Fail& fail) {
+  void run_concurrently(const Step& step, const ConcurrentAction& block, StepResult& sr,
+                        Fail& fail) {
     const std::size_t n = block.steps.size();
     std::vector<std::unique_ptr<http::BlockingClient>> clients;
     std::vector<std::unique_ptr<ScenarioRun>> runs;
@@ -1006,7 +1086,8 @@ class ScenarioRun {
         }
         seen += which + std::to_string(answer->status);
         if (answer->json_body && answer->json_body->is_object()) {
-          if (auto code = JsonPath::parse("$.error.code").evaluate(*answer->json_body); code && code->is_string()) {
+          if (auto code = JsonPath::parse("$.error.code").evaluate(*answer->json_body);
+              code && code->is_string()) {
             seen += " " + code->get<std::string>();
           }
         }
@@ -1020,13 +1101,14 @@ class ScenarioRun {
       } else {
         if (count.min && n_matching < *count.min) ok = false;
         if (count.max && n_matching > *count.max) ok = false;
-        want = count.min && count.max ? "between " + std::to_string(*count.min) + " and " + std::to_string(*count.max)
-               : count.min            ? "at least " + std::to_string(*count.min)
-                                      : "at most " + std::to_string(*count.max);
+        want = count.min && count.max
+                   ? "between " + std::to_string(*count.min) + " and " + std::to_string(*count.max)
+               : count.min ? "at least " + std::to_string(*count.min)
+                           : "at most " + std::to_string(*count.max);
       }
       if (!ok) {
-        fail(count.loc, "expected " + want + " of the block's answers to match, " + std::to_string(n_matching) +
-                            " did; the answers:" + seen);
+        fail(count.loc, "expected " + want + " of the block's answers to match, " +
+                            std::to_string(n_matching) + " did; the answers:" + seen);
       }
     }
   }
@@ -1067,7 +1149,9 @@ class ScenarioRun {
 }  // namespace
 
 bool selected_by_tags(const Scenario& s, const RunOptions& o) {
-  auto has = [&](const std::string& t) { return std::find(s.tags.begin(), s.tags.end(), t) != s.tags.end(); };
+  auto has = [&](const std::string& t) {
+    return std::find(s.tags.begin(), s.tags.end(), t) != s.tags.end();
+  };
   for (const auto& t : o.skip_tags) {
     if (has(t)) return false;
   }
@@ -1150,18 +1234,25 @@ ScenarioResult run_one(const Scenario& sc, const RunOptions& options) {
 
 std::string_view to_string(ScenarioStatus status) {
   switch (status) {
-    case ScenarioStatus::passed: return "passed";
-    case ScenarioStatus::failed: return "failed";
-    case ScenarioStatus::setup_failed: return "setup_failed";
-    case ScenarioStatus::timed_out: return "timed_out";
-    case ScenarioStatus::shop_error: return "shop_error";
-    case ScenarioStatus::skipped: return "skipped";
+    case ScenarioStatus::passed:
+      return "passed";
+    case ScenarioStatus::failed:
+      return "failed";
+    case ScenarioStatus::setup_failed:
+      return "setup_failed";
+    case ScenarioStatus::timed_out:
+      return "timed_out";
+    case ScenarioStatus::shop_error:
+      return "shop_error";
+    case ScenarioStatus::skipped:
+      return "skipped";
   }
   return "?";
 }
 
 int RunSummary::passed() const {
-  return static_cast<int>(std::count_if(results.begin(), results.end(), [](auto& r) { return r.status == ScenarioStatus::passed; }));
+  return static_cast<int>(std::count_if(
+      results.begin(), results.end(), [](auto& r) { return r.status == ScenarioStatus::passed; }));
 }
 int RunSummary::failed() const {
   return static_cast<int>(std::count_if(results.begin(), results.end(), [](auto& r) {
@@ -1174,7 +1265,8 @@ int RunSummary::errors() const {
   }));
 }
 int RunSummary::skipped() const {
-  return static_cast<int>(std::count_if(results.begin(), results.end(), [](auto& r) { return r.status == ScenarioStatus::skipped; }));
+  return static_cast<int>(std::count_if(
+      results.begin(), results.end(), [](auto& r) { return r.status == ScenarioStatus::skipped; }));
 }
 int RunSummary::steps() const {
   int n = 0;
@@ -1199,10 +1291,12 @@ ScenarioResult skipped_by_fail_fast(const Scenario& sc) {
   return r;
 }
 
-void run_parallel(const std::vector<Scenario>& scenarios, const std::vector<std::size_t>& indices, unsigned jobs,
-                  const RunOptions& options, RunSummary& summary, const std::function<void(std::size_t)>& report,
-                  std::mutex& mu, const std::function<void(ScenarioResult&)>& annotate = {}) {
-  jobs = std::min<unsigned>(std::max(1u, jobs), static_cast<unsigned>(std::max<std::size_t>(1, indices.size())));
+void run_parallel(const std::vector<Scenario>& scenarios, const std::vector<std::size_t>& indices,
+                  unsigned jobs, const RunOptions& options, RunSummary& summary,
+                  const std::function<void(std::size_t)>& report, std::mutex& mu,
+                  const std::function<void(ScenarioResult&)>& annotate = {}) {
+  jobs = std::min<unsigned>(std::max(1u, jobs),
+                            static_cast<unsigned>(std::max<std::size_t>(1, indices.size())));
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (;;) {
@@ -1231,24 +1325,29 @@ void run_parallel(const std::vector<Scenario>& scenarios, const std::vector<std:
 // a running shop"). Each call throws std::runtime_error saying what failed.
 class TargetShop {
  public:
-  explicit TargetShop(const RunOptions& options) : driver_(*options.target, options.admin_token, nullptr) {}
+  explicit TargetShop(const RunOptions& options)
+      : driver_(*options.target, options.admin_token, nullptr) {}
 
   void record_baseline() {
     driver_.discover(client_);
     auto res = post("/_admin/baseline", json::object());
     if (res.status == 404) {
-      throw std::runtime_error("the shop has no POST /_admin/baseline: it predates target mode's baseline "
-                               "(run a shopctl serve of this version)");
+      throw std::runtime_error(
+          "the shop has no POST /_admin/baseline: it predates target mode's baseline "
+          "(run a shopctl serve of this version)");
     }
-    if (res.status != 200) throw std::runtime_error("POST /_admin/baseline answered " + std::to_string(res.status) + ": " + trim_body(res.raw));
+    if (res.status != 200)
+      throw std::runtime_error("POST /_admin/baseline answered " + std::to_string(res.status) +
+                               ": " + trim_body(res.raw));
   }
 
   // Restores the baseline; returns the clock's offset then.
   std::int64_t restore() {
     auto res = post("/_admin/reset", json::object());
     if (res.status != 200)
-      throw std::runtime_error("the shop's baseline could not be restored: POST /_admin/reset answered " +
-                               std::to_string(res.status) + ": " + trim_body(res.raw));
+      throw std::runtime_error(
+          "the shop's baseline could not be restored: POST /_admin/reset answered " +
+          std::to_string(res.status) + ": " + trim_body(res.raw));
     return json_of(res).at("clock").at("offset_ms").get<std::int64_t>();
   }
 
@@ -1289,8 +1388,9 @@ ScenarioResult error_result(const Scenario& sc, const std::string& message) {
 // --target: the scenarios that may share the shop run in parallel after one restore of the
 // baseline; then each exclusive one runs alone after its own restore; a last restore leaves
 // the shop as the run found it.
-void run_against_target(const std::vector<Scenario>& scenarios, const std::vector<std::size_t>& to_run,
-                        unsigned jobs, const RunOptions& options, RunSummary& summary,
+void run_against_target(const std::vector<Scenario>& scenarios,
+                        const std::vector<std::size_t>& to_run, unsigned jobs,
+                        const RunOptions& options, RunSummary& summary,
                         const std::function<void(std::size_t)>& report) {
   std::mutex mu;
   std::vector<std::size_t> shared, alone;

@@ -4,12 +4,12 @@
 // running `shopctl serve` (--target). The runner drives the shop only through HTTP: the
 // gateway, the provider's pay page, other services' ports (to prove they refuse outsiders)
 // and the /_admin/ plane; only stop/start of an in-process service goes through the Shop.
+#include <atomic>
 #include <chrono>
 #include <functional>
-#include <optional>
-#include <memory>
 #include <map>
-#include <atomic>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,12 +20,12 @@
 namespace shopctl::scenario {
 
 struct RunOptions {
-  unsigned jobs = 0;                  // 0: the number of cores
-  std::optional<std::string> target;  // base URL of a running shop's gateway
-  std::string admin_token;            // with target
-  std::vector<std::string> tags;      // run only scenarios with one of these tags
-  std::vector<std::string> skip_tags; // skip scenarios with any of these
-  bool verbose = false;               // print every step
+  unsigned jobs = 0;                   // 0: the number of cores
+  std::optional<std::string> target;   // base URL of a running shop's gateway
+  std::string admin_token;             // with target
+  std::vector<std::string> tags;       // run only scenarios with one of these tags
+  std::vector<std::string> skip_tags;  // skip scenarios with any of these
+  bool verbose = false;                // print every step
   // Variables from the command line (--var, --vars-file): defined before a scenario's own
   // `vars:`, which cannot override them.
   std::map<std::string, std::string> vars;
@@ -40,20 +40,20 @@ struct RunOptions {
 
 // One failed check, with enough to find it and understand it.
 struct Failure {
-  std::string phase;       // setup, steps, teardown, scenario
-  std::string step;        // the step's label
-  SourceLocation where;    // the step or the expectation
-  std::string message;     // what was expected and what came back
-  int status = 0;          // the last response's status, when there was one
-  std::string body;        // the last response's body, trimmed
-  std::string trace_id;    // the last response's X-Trace-Id
+  std::string phase;     // setup, steps, teardown, scenario
+  std::string step;      // the step's label
+  SourceLocation where;  // the step or the expectation
+  std::string message;   // what was expected and what came back
+  int status = 0;        // the last response's status, when there was one
+  std::string body;      // the last response's body, trimmed
+  std::string trace_id;  // the last response's X-Trace-Id
 };
 
 struct RequestRecord {
   std::string method;
   std::string url;
-  int status = 0;                 // 0: no answer
-  std::string error;              // transport error, when no answer
+  int status = 0;     // 0: no answer
+  std::string error;  // transport error, when no answer
   double duration_ms = 0;
   std::string trace_id;
 };
@@ -97,8 +97,8 @@ struct RunSummary {
   std::vector<ScenarioResult> results;  // in the order of the input
   double duration_ms = 0;
   int passed() const;
-  int failed() const;      // failed or setup_failed
-  int errors() const;      // timed_out or shop_error
+  int failed() const;  // failed or setup_failed
+  int errors() const;  // timed_out or shop_error
   int skipped() const;
   int steps() const;
 };

@@ -13,14 +13,14 @@ inline constexpr std::array<std::string_view, 6> kServices = {"gateway", "auth",
 // The outside world, as the caller side of an edge (`client->gateway`).
 inline constexpr std::string_view kClient = "client";
 // The shop's breakers (shop::breaker_edges()): one per resilient edge.
-inline constexpr std::array<std::string_view, 4> kBreakers = {"order->catalog", "order->payment",
-                                                              "payment->order", "payment->provider"};
+inline constexpr std::array<std::string_view, 4> kBreakers = {
+    "order->catalog", "order->payment", "payment->order", "payment->provider"};
 inline constexpr std::array<std::string_view, 6> kCircuitStates = {
     "CLOSED", "OPEN", "HALF_OPEN", "FORCED_OPEN", "DISABLED", "METRICS_ONLY"};
 inline constexpr std::array<std::string_view, 7> kFaultTypes = {
     "delay", "hang", "abort", "reset", "close", "garbage", "slow_body"};
-inline constexpr std::array<std::string_view, 7> kHttpMethods = {"GET",    "POST", "PUT",    "PATCH",
-                                                                 "DELETE", "HEAD", "OPTIONS"};
+inline constexpr std::array<std::string_view, 7> kHttpMethods = {
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
 
 template <std::size_t N>
 constexpr bool is_one_of(std::string_view name, const std::array<std::string_view, N>& names) {
@@ -30,10 +30,18 @@ constexpr bool is_one_of(std::string_view name, const std::array<std::string_vie
   return false;
 }
 
-inline bool is_service(std::string_view name) { return is_one_of(name, kServices); }
-inline bool is_breaker(std::string_view name) { return is_one_of(name, kBreakers); }
-inline bool is_circuit_state(std::string_view name) { return is_one_of(name, kCircuitStates); }
-inline bool is_http_method(std::string_view name) { return is_one_of(name, kHttpMethods); }
+inline bool is_service(std::string_view name) {
+  return is_one_of(name, kServices);
+}
+inline bool is_breaker(std::string_view name) {
+  return is_one_of(name, kBreakers);
+}
+inline bool is_circuit_state(std::string_view name) {
+  return is_one_of(name, kCircuitStates);
+}
+inline bool is_http_method(std::string_view name) {
+  return is_one_of(name, kHttpMethods);
+}
 
 // A call edge between two parties: `caller->callee`.
 struct Edge {

@@ -9,8 +9,8 @@
 
 #include "platform/duration.hpp"
 #include "platform/http/client.hpp"
-#include "platform/yaml_json.hpp"
 #include "platform/json_text.hpp"
+#include "platform/yaml_json.hpp"
 
 namespace shopctl::shop {
 
@@ -55,13 +55,15 @@ struct Walker {
       if (!allowed.count(key)) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        issue(kv.first, "unknown key '" + key + "' in " + where + " (expected one of: " + list + ")");
+        issue(kv.first,
+              "unknown key '" + key + "' in " + where + " (expected one of: " + list + ")");
       }
     }
     return true;
   }
 
-  std::optional<std::chrono::nanoseconds> duration(const YAML::Node& node, const std::string& what) {
+  std::optional<std::chrono::nanoseconds> duration(const YAML::Node& node,
+                                                   const std::string& what) {
     if (!node.IsScalar()) {
       issue(node, what + " must be a duration like 250ms, 2s or 1m");
       return std::nullopt;
@@ -75,7 +77,8 @@ struct Walker {
                                       std::int64_t lo, std::int64_t hi) {
     auto j = node.IsScalar() ? platform::yaml_to_json(node) : nlohmann::json();
     if (!j.is_number_integer() || j.get<std::int64_t>() < lo || j.get<std::int64_t>() > hi) {
-      issue(node, what + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+      issue(node,
+            what + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
       return std::nullopt;
     }
     return j.get<std::int64_t>();
@@ -94,8 +97,10 @@ struct Walker {
                        std::chrono::milliseconds& out) {
     if (auto d = duration(node, what)) {
       const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
-      if (millis.count() < 1) issue(node, what + " must be at least 1ms");
-      else out = millis;
+      if (millis.count() < 1)
+        issue(node, what + " must be at least 1ms");
+      else
+        out = millis;
     }
   }
 
@@ -103,8 +108,10 @@ struct Walker {
     if (!check_map(node, where, {"timeout", "retry"})) return;
     if (node["timeout"]) {
       if (auto d = duration(node["timeout"], where + ".timeout")) {
-        if (d->count() <= 0) issue(node["timeout"], where + ".timeout must be above zero");
-        else out.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+        if (d->count() <= 0)
+          issue(node["timeout"], where + ".timeout must be above zero");
+        else
+          out.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
       }
     }
     if (auto r = node["retry"]) {
@@ -159,9 +166,9 @@ struct Walker {
 std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config) {
   Walker w;
   if (!root || root.IsNull()) return {};
-  if (!w.check_map(root, "config", {"host", "ports", "data_dir", "seed", "secrets", "http",
-                                    "auth", "catalog", "order", "payment", "provider", "storage",
-                                    "only", "peers", "admin_port"}))
+  if (!w.check_map(root, "config",
+                   {"host", "ports", "data_dir", "seed", "secrets", "http", "auth", "catalog",
+                    "order", "payment", "provider", "storage", "only", "peers", "admin_port"}))
     return w.issues;
 
   if (auto n = root["host"]) {
@@ -190,8 +197,11 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
       for (const auto& item : n) {
         auto s = w.string(item, "only");
         if (!s) continue;
-        if (!service_set.count(*s)) w.issue(item, "only: no service '" + *s + "' (gateway, auth, catalog, order, payment, provider)");
-        else if (std::find(only.begin(), only.end(), *s) == only.end()) only.push_back(*s);
+        if (!service_set.count(*s))
+          w.issue(item, "only: no service '" + *s +
+                            "' (gateway, auth, catalog, order, payment, provider)");
+        else if (std::find(only.begin(), only.end(), *s) == only.end())
+          only.push_back(*s);
       }
       if (w.issues.size() == issues_before) config.only = std::move(only);
     }
@@ -205,9 +215,13 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
         std::optional<std::string> url, admin;
         if (kv.second.IsMap()) {
           const auto issues_before = w.issues.size();
-          if (!w.check_map(kv.second, "peers." + name, {"url", "admin"}) || w.issues.size() != issues_before) continue;
-          if (auto u = kv.second["url"]) url = w.string(u, "peers." + name + ".url");
-          else w.issue(kv.second, "peers." + name + " needs url");
+          if (!w.check_map(kv.second, "peers." + name, {"url", "admin"}) ||
+              w.issues.size() != issues_before)
+            continue;
+          if (auto u = kv.second["url"])
+            url = w.string(u, "peers." + name + ".url");
+          else
+            w.issue(kv.second, "peers." + name + " needs url");
           if (auto a = kv.second["admin"]) admin = w.string(a, "peers." + name + ".admin");
         } else {
           url = w.string(kv.second, "peers." + name);
@@ -218,7 +232,8 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
             http::parse_base_url(*text);
             return true;
           } catch (const std::invalid_argument&) {
-            w.issue(kv.second, key + " must be a URL like http://10.0.0.2:7002, got '" + *text + "'");
+            w.issue(kv.second,
+                    key + " must be a URL like http://10.0.0.2:7002, got '" + *text + "'");
             return false;
           }
         };
@@ -231,47 +246,58 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
     }
   }
   if (auto n = root["admin_port"]) {
-    if (auto p = w.integer(n, "admin_port", 0, 65535)) config.admin_port = static_cast<std::uint16_t>(*p);
+    if (auto p = w.integer(n, "admin_port", 0, 65535))
+      config.admin_port = static_cast<std::uint16_t>(*p);
   }
   if (auto n = root["seed"]) {
     if (auto s = w.integer(n, "seed", 0, INT64_MAX)) config.seed = static_cast<std::uint64_t>(*s);
   }
   if (auto n = root["secrets"]) {
-    if (w.check_map(n, "secrets", {"jwt_secret", "service_key", "webhook_secret", "admin_token",
-                                   "provider_api_key"})) {
+    if (w.check_map(
+            n, "secrets",
+            {"jwt_secret", "service_key", "webhook_secret", "admin_token", "provider_api_key"})) {
       if (auto s = n["jwt_secret"]) {
         if (auto v = w.string(s, "secrets.jwt_secret")) {
-          if (v->size() < 32) w.issue(s, "secrets.jwt_secret must have at least 32 characters");
-          else config.jwt_secret = *v;
+          if (v->size() < 32)
+            w.issue(s, "secrets.jwt_secret must have at least 32 characters");
+          else
+            config.jwt_secret = *v;
         }
       }
       if (auto s = n["service_key"]) {
         if (auto v = w.string(s, "secrets.service_key")) {
-          if (v->size() < 32) w.issue(s, "secrets.service_key must have at least 32 characters");
-          else config.service_key = *v;
+          if (v->size() < 32)
+            w.issue(s, "secrets.service_key must have at least 32 characters");
+          else
+            config.service_key = *v;
         }
       }
       if (auto s = n["webhook_secret"]) {
         if (auto v = w.string(s, "secrets.webhook_secret")) {
-          if (v->size() < 32) w.issue(s, "secrets.webhook_secret must have at least 32 characters");
-          else config.webhook_secret = *v;
+          if (v->size() < 32)
+            w.issue(s, "secrets.webhook_secret must have at least 32 characters");
+          else
+            config.webhook_secret = *v;
         }
       }
       if (auto s = n["admin_token"]) {
         if (auto v = w.string(s, "secrets.admin_token")) {
-          if (v->size() < 32) w.issue(s, "secrets.admin_token must have at least 32 characters");
-          else config.admin_token = *v;
+          if (v->size() < 32)
+            w.issue(s, "secrets.admin_token must have at least 32 characters");
+          else
+            config.admin_token = *v;
         }
       }
       if (auto s = n["provider_api_key"]) {
         if (auto v = w.string(s, "secrets.provider_api_key")) {
           // It travels in an Authorization header: visible ASCII, no spaces; a secret, so at
           // least 32 characters like the others.
-          const bool visible = std::all_of(v->begin(), v->end(),
-                                           [](char c) { return c > 0x20 && c < 0x7f; });
+          const bool visible =
+              std::all_of(v->begin(), v->end(), [](char c) { return c > 0x20 && c < 0x7f; });
           if (v->size() < 32 || v->size() > 200 || !visible) {
-            w.issue(s, "secrets.provider_api_key must be 32 to 200 visible ASCII characters "
-                       "without spaces");
+            w.issue(s,
+                    "secrets.provider_api_key must be 32 to 200 visible ASCII characters "
+                    "without spaces");
           } else {
             config.provider_api_key = *v;
           }
@@ -280,7 +306,8 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
     }
   }
   if (auto n = root["http"]) {
-    if (w.check_map(n, "http", {"max_connections", "header_timeout", "body_timeout", "idle_timeout"})) {
+    if (w.check_map(n, "http",
+                    {"max_connections", "header_timeout", "body_timeout", "idle_timeout"})) {
       if (auto m = n["max_connections"]) {
         if (auto v = w.integer(m, "http.max_connections", 1, 1'000'000))
           config.http_max_connections = static_cast<std::size_t>(*v);
@@ -302,8 +329,9 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
     }
   }
   if (auto n = root["auth"]) {
-    if (w.check_map(n, "auth", {"token_ttl", "password_hashing", "password_workers",
-                                "password_queue", "login_throttle", "demo_user"})) {
+    if (w.check_map(n, "auth",
+                    {"token_ttl", "password_hashing", "password_workers", "password_queue",
+                     "login_throttle", "demo_user"})) {
       if (auto p = n["password_workers"]) {
         if (auto v = w.integer(p, "auth.password_workers", 1, 64))
           config.password_workers = static_cast<unsigned>(*v);
@@ -314,15 +342,20 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
       }
       if (auto t = n["token_ttl"]) {
         if (auto d = w.duration(t, "auth.token_ttl")) {
-          if (*d < std::chrono::seconds(1)) w.issue(t, "auth.token_ttl must be at least 1s");
-          else config.token_ttl = std::chrono::duration_cast<std::chrono::seconds>(*d);
+          if (*d < std::chrono::seconds(1))
+            w.issue(t, "auth.token_ttl must be at least 1s");
+          else
+            config.token_ttl = std::chrono::duration_cast<std::chrono::seconds>(*d);
         }
       }
       if (auto p = n["password_hashing"]) {
         auto v = w.string(p, "auth.password_hashing");
-        if (v == "owasp") config.password_hashing = platform::security::PasswordHashing::owasp();
-        else if (v == "fast") config.password_hashing = platform::security::PasswordHashing::fast_for_tests();
-        else if (v) w.issue(p, "auth.password_hashing must be owasp or fast");
+        if (v == "owasp")
+          config.password_hashing = platform::security::PasswordHashing::owasp();
+        else if (v == "fast")
+          config.password_hashing = platform::security::PasswordHashing::fast_for_tests();
+        else if (v)
+          w.issue(p, "auth.password_hashing must be owasp or fast");
       }
       if (auto t = n["login_throttle"]) {
         if (w.check_map(t, "auth.login_throttle", {"max_failures", "window"})) {
@@ -340,8 +373,10 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
         if (w.check_map(d, "auth.demo_user", {"enabled", "email", "password"})) {
           if (auto e = d["enabled"]) {
             auto j = platform::yaml_to_json(e);
-            if (!j.is_boolean()) w.issue(e, "auth.demo_user.enabled must be true or false");
-            else config.seed_demo_user = j.get<bool>();
+            if (!j.is_boolean())
+              w.issue(e, "auth.demo_user.enabled must be true or false");
+            else
+              config.seed_demo_user = j.get<bool>();
           }
           if (auto e = d["email"]) {
             if (auto v = w.string(e, "auth.demo_user.email")) config.demo_email = *v;
@@ -361,30 +396,39 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
     }
   }
   if (auto n = root["order"]) {
-    if (w.check_map(n, "order", {"catalog_client", "payment_client", "circuit_breakers",
-                                 "payment_timeout"})) {
-      if (auto c = n["catalog_client"]) w.client(c, "order.catalog_client", config.order_catalog_client);
-      if (auto c = n["payment_client"]) w.client(c, "order.payment_client", config.order_payment_client);
+    if (w.check_map(n, "order",
+                    {"catalog_client", "payment_client", "circuit_breakers", "payment_timeout"})) {
+      if (auto c = n["catalog_client"])
+        w.client(c, "order.catalog_client", config.order_catalog_client);
+      if (auto c = n["payment_client"])
+        w.client(c, "order.payment_client", config.order_payment_client);
       if (auto c = n["circuit_breakers"]) w.breakers(c, "order.circuit_breakers", config);
       if (auto t = n["payment_timeout"]) {
         if (auto d = w.duration(t, "order.payment_timeout")) {
-          if (*d < std::chrono::seconds(1)) w.issue(t, "order.payment_timeout must be at least 1s");
-          else config.order_payment_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+          if (*d < std::chrono::seconds(1))
+            w.issue(t, "order.payment_timeout must be at least 1s");
+          else
+            config.order_payment_timeout =
+                std::chrono::duration_cast<std::chrono::milliseconds>(*d);
         }
       }
     }
   }
   if (auto n = root["payment"]) {
-    if (w.check_map(n, "payment", {"order_client", "provider_client", "circuit_breakers",
-                                   "outbox", "webhook_tolerance", "reconcile"})) {
-      if (auto c = n["order_client"]) w.client(c, "payment.order_client", config.payment_order_client);
-      if (auto c = n["provider_client"]) w.client(c, "payment.provider_client", config.payment_provider_client);
+    if (w.check_map(n, "payment",
+                    {"order_client", "provider_client", "circuit_breakers", "outbox",
+                     "webhook_tolerance", "reconcile"})) {
+      if (auto c = n["order_client"])
+        w.client(c, "payment.order_client", config.payment_order_client);
+      if (auto c = n["provider_client"])
+        w.client(c, "payment.provider_client", config.payment_provider_client);
       if (auto c = n["circuit_breakers"]) w.breakers(c, "payment.circuit_breakers", config);
       if (auto o = n["outbox"]) {
         if (w.check_map(o, "payment.outbox", {"initial_backoff", "max_backoff"})) {
           if (auto b = o["initial_backoff"]) {
             if (auto d = w.duration(b, "payment.outbox.initial_backoff"))
-              config.outbox_initial_backoff = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+              config.outbox_initial_backoff =
+                  std::chrono::duration_cast<std::chrono::milliseconds>(*d);
           }
           if (auto b = o["max_backoff"]) {
             if (auto d = w.duration(b, "payment.outbox.max_backoff"))
@@ -398,7 +442,8 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
       }
       if (auto r = n["reconcile"]) {
         if (w.check_map(r, "payment.reconcile", {"after"})) {
-          if (auto a = r["after"]) w.positive_millis(a, "payment.reconcile.after", config.reconcile_after);
+          if (auto a = r["after"])
+            w.positive_millis(a, "payment.reconcile.after", config.reconcile_after);
         }
       }
     }
@@ -409,9 +454,13 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
         if (auto text = w.string(u, "provider.public_url")) {
           auto url = *text;
           while (!url.empty() && url.back() == '/') url.pop_back();
-          bool ok = (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) && url.find_first_of(" \t\r\n\"<>") == std::string::npos;
-          if (!ok) w.issue(u, "provider.public_url must be an http:// or https:// URL, got '" + *text + "'");
-          else config.provider_public_url = url;
+          bool ok = (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) &&
+                    url.find_first_of(" \t\r\n\"<>") == std::string::npos;
+          if (!ok)
+            w.issue(u,
+                    "provider.public_url must be an http:// or https:// URL, got '" + *text + "'");
+          else
+            config.provider_public_url = url;
         }
       }
       if (auto r = n["webhook_retry"]) {
@@ -439,7 +488,8 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
   if (auto n = root["storage"]) {
     // storage.synchronous: one level for every database, or a map by database.
     if (w.check_map(n, "storage", {"synchronous"})) {
-      auto level = [&](const YAML::Node& v, const std::string& what) -> std::optional<platform::Synchronous> {
+      auto level = [&](const YAML::Node& v,
+                       const std::string& what) -> std::optional<platform::Synchronous> {
         auto s = v.IsScalar() ? std::optional<std::string>(v.Scalar()) : std::nullopt;
         if (s == "full") return platform::Synchronous::full;
         if (s == "normal") return platform::Synchronous::normal;
@@ -454,7 +504,8 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
             for (const auto& kv : v) {
               auto db = kv.first.Scalar();
               if (!databases.count(db)) continue;
-              if (auto l = level(kv.second, "storage.synchronous." + db)) config.synchronous[db] = *l;
+              if (auto l = level(kv.second, "storage.synchronous." + db))
+                config.synchronous[db] = *l;
             }
           }
         } else if (auto l = level(v, "storage.synchronous")) {
@@ -480,8 +531,9 @@ std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root) {
       {"seed", {}},
       {"auth", {"token_ttl", "login_throttle"}},
       {"order", {"catalog_client", "payment_client", "circuit_breakers", "payment_timeout"}},
-      {"payment", {"order_client", "provider_client", "circuit_breakers", "outbox",
-                   "webhook_tolerance", "reconcile"}},
+      {"payment",
+       {"order_client", "provider_client", "circuit_breakers", "outbox", "webhook_tolerance",
+        "reconcile"}},
       {"provider", {"webhook_retry"}},
   };
   // Why the others are fixed: said once, in the message. By key, or by key.subkey.
@@ -493,7 +545,9 @@ std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root) {
       {"ports", "the services are bound to their ports when the shop starts"},
       {"data_dir", "the databases are opened when the shop starts"},
       {"storage", "the databases are opened with it when the shop starts"},
-      {"secrets", "the shop's secrets are fixed when it starts (tokens and signatures already issued depend on them)"},
+      {"secrets",
+       "the shop's secrets are fixed when it starts (tokens and signatures already issued depend "
+       "on them)"},
       {"catalog", "the catalog file only seeds the catalog database on the shop's first start"},
       {"auth.password_hashing",
        "hashes made while it applied would keep their cost after the reset (a cheaper one stays "
@@ -517,7 +571,8 @@ std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root) {
       if (allowed->second.empty() || !kv.second.IsMap()) continue;
       for (const auto& sub : kv.second) {
         const auto name = sub.first.Scalar();
-        if (!allowed->second.count(name)) refuse(sub.first, key + "." + name, reason_for(key, name));
+        if (!allowed->second.count(name))
+          refuse(sub.first, key + "." + name, reason_for(key, name));
       }
       continue;
     }
@@ -593,10 +648,12 @@ std::string describe_config(const ShopConfig& c) {
   j["auth"] = {{"token_ttl", platform::format_duration(c.token_ttl)},
                {"password_workers", c.password_workers},
                {"password_queue", c.password_queue},
-               {"login_throttle", {{"max_failures", c.login_max_failures},
-                                   {"window", platform::format_duration(c.login_window)}}}};
+               {"login_throttle",
+                {{"max_failures", c.login_max_failures},
+                 {"window", platform::format_duration(c.login_window)}}}};
   auto client = [](const ClientSettings& s) {
-    return nlohmann::json{{"timeout", platform::format_duration(s.timeout)}, {"retry", s.retry.to_json()}};
+    return nlohmann::json{{"timeout", platform::format_duration(s.timeout)},
+                          {"retry", s.retry.to_json()}};
   };
   j["order"]["catalog_client"] = client(c.order_catalog_client);
   j["order"]["payment_client"] = client(c.order_payment_client);
@@ -609,7 +666,8 @@ std::string describe_config(const ShopConfig& c) {
       {"max_backoff", platform::format_duration(c.webhook_retry_max_backoff)},
       {"give_up_after", platform::format_duration(c.webhook_retry_give_up_after)}};
   for (const auto& [edge, b] : c.breakers) j["circuit_breakers"][edge] = b.to_json();
-  for (const auto& [db, level] : c.synchronous) j["storage"]["synchronous"][db] = platform::to_string(level);
+  for (const auto& [db, level] : c.synchronous)
+    j["storage"]["synchronous"][db] = platform::to_string(level);
   return platform::json_text(j, 2);  // config text may hold any bytes
 }
 

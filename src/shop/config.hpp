@@ -55,8 +55,8 @@ struct ShopConfig {
   // Where shoppers' browsers reach the payment provider (its pay links): config
   // `provider.public_url`; empty: its `peers:` URL, else where it listens.
   std::string provider_public_url;
-  std::filesystem::path data_dir;              // empty: a temporary folder
-  std::uint64_t seed = 0;                      // faults and retry jitter
+  std::filesystem::path data_dir;  // empty: a temporary folder
+  std::uint64_t seed = 0;          // faults and retry jitter
 
   // Secrets. Empty ones are taken from <data_dir>/identity.json, else generated at start-up
   // (and then stored there, unless the data folder is temporary): see shop/identity.hpp.
@@ -70,8 +70,10 @@ struct ShopConfig {
   // provider) and the accounts that own it (auth) survive a power loss; the catalog a crash of
   // the process (docs/money.md, "Identity and durability").
   std::map<std::string, platform::Synchronous> synchronous = {
-      {"auth", platform::Synchronous::full},      {"catalog", platform::Synchronous::normal},
-      {"order", platform::Synchronous::full},     {"payment", platform::Synchronous::full},
+      {"auth", platform::Synchronous::full},
+      {"catalog", platform::Synchronous::normal},
+      {"order", platform::Synchronous::full},
+      {"payment", platform::Synchronous::full},
       {"provider", platform::Synchronous::full}};
 
   // http: every listener (see docs/security.md)

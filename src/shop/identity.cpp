@@ -86,7 +86,8 @@ std::optional<Identity> read_identity(const std::filesystem::path& file) {
       bool known = false;
       for (const auto& s : service_names()) known = known || s == name;
       if (!known) fail(file, "ports: unknown service '" + name + "'");
-      if (!port.is_number_integer() || port.get<std::int64_t>() < 1 || port.get<std::int64_t>() > 65535)
+      if (!port.is_number_integer() || port.get<std::int64_t>() < 1 ||
+          port.get<std::int64_t>() > 65535)
         fail(file, "ports." + name + " must be an integer from 1 to 65535");
       id.ports[name] = static_cast<std::uint16_t>(port.get<std::int64_t>());
     }
@@ -108,8 +109,8 @@ std::optional<Identity> read_identity(const std::filesystem::path& file) {
 }
 
 void write_identity(const std::filesystem::path& file, const Identity& identity) {
-  nlohmann::json j = {{"version", 1}, {"ports", nlohmann::json::object()},
-                      {"secrets", nlohmann::json::object()}};
+  nlohmann::json j = {
+      {"version", 1}, {"ports", nlohmann::json::object()}, {"secrets", nlohmann::json::object()}};
   for (const auto& [name, port] : identity.ports) j["ports"][name] = port;
   for (const auto& [name, value] : identity.secrets) j["secrets"][name] = value;
   auto text = j.dump(2) + "\n";
@@ -183,7 +184,8 @@ AppliedIdentity apply_identity(ShopConfig& config, const Identity& stored) {
   return out;
 }
 
-void record_bound_ports(AppliedIdentity& applied, const std::map<std::string, std::uint16_t>& bound) {
+void record_bound_ports(AppliedIdentity& applied,
+                        const std::map<std::string, std::uint16_t>& bound) {
   for (const auto& name : applied.shop_ports) {
     auto it = bound.find(name);
     if (it != bound.end() && it->second != 0) applied.to_store.ports[name] = it->second;

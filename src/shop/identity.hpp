@@ -51,9 +51,9 @@ std::optional<Identity> read_identity(const std::filesystem::path& file);
 void write_identity(const std::filesystem::path& file, const Identity& identity);
 
 struct AppliedIdentity {
-  Identity to_store;                  // what the file should hold now
-  std::set<std::string> shop_ports;   // services whose port is the shop's own (not configured)
-  std::set<std::string> stored_ports; // ... of which the file gave the port
+  Identity to_store;                   // what the file should hold now
+  std::set<std::string> shop_ports;    // services whose port is the shop's own (not configured)
+  std::set<std::string> stored_ports;  // ... of which the file gave the port
 };
 
 // Fills `config`'s empty secrets (stored, else generated) and its missing or zero ports of
@@ -62,6 +62,7 @@ AppliedIdentity apply_identity(ShopConfig& config, const Identity& stored);
 
 // After the services have bound: records the port of each of `applied.shop_ports` from
 // `bound` (service -> port) into `applied.to_store`.
-void record_bound_ports(AppliedIdentity& applied, const std::map<std::string, std::uint16_t>& bound);
+void record_bound_ports(AppliedIdentity& applied,
+                        const std::map<std::string, std::uint16_t>& bound);
 
 }  // namespace shopctl::shop

@@ -22,8 +22,10 @@ std::uint16_t port_of(const ShopConfig& c, const std::string& service) {
 // Typed glue: `Make` builds a T from (context, config); `Reconfigure` applies to a T.
 template <typename T, typename Make>
 auto maker(Make make) {
-  return [make](platform::ServiceContext& ctx, const ShopConfig& c)
-             -> std::unique_ptr<platform::Service> { return std::make_unique<T>(ctx, make(c)); };
+  return [make](platform::ServiceContext& ctx,
+                const ShopConfig& c) -> std::unique_ptr<platform::Service> {
+    return std::make_unique<T>(ctx, make(c));
+  };
 }
 
 template <typename T, typename Reconfigure>
@@ -47,18 +49,15 @@ ServiceSpec spec(std::string name, decltype(ServiceSpec::make) make,
 
 std::vector<ServiceSpec> build_registry() {
   std::vector<ServiceSpec> all;
+  all.push_back(spec("catalog", maker<catalog::CatalogService>([](const ShopConfig& c) {
+                       return catalog::CatalogSettings{port_of(c, "catalog"), c.catalog_file};
+                     }),
+                     nothing_at_run_time));
   all.push_back(spec(
-      "catalog",
-      maker<catalog::CatalogService>([](const ShopConfig& c) {
-        return catalog::CatalogSettings{port_of(c, "catalog"), c.catalog_file};
-      }),
-      nothing_at_run_time));
-  all.push_back(spec(
-      "auth",
-      maker<auth::AuthService>([](const ShopConfig& c) {
-        auth::AuthSettings s{port_of(c, "auth"), c.jwt_secret, c.jwt_issuer, c.jwt_audience,
-                             c.token_ttl, c.password_hashing, c.login_max_failures,
-                             c.login_window, std::nullopt};
+      "auth", maker<auth::AuthService>([](const ShopConfig& c) {
+        auth::AuthSettings s{port_of(c, "auth"),   c.jwt_secret,   c.jwt_issuer,
+                             c.jwt_audience,       c.token_ttl,    c.password_hashing,
+                             c.login_max_failures, c.login_window, std::nullopt};
         s.password_workers = c.password_workers;
         s.password_queue = c.password_queue;
         if (c.seed_demo_user) {
@@ -69,24 +68,25 @@ std::vector<ServiceSpec> build_registry() {
       reconfigurer<auth::AuthService>([](auth::AuthService& s, const ShopConfig& c) {
         s.set_runtime(c.token_ttl, c.login_max_failures, c.login_window);
       })));
+  all.push_back(
+      spec("provider", maker<provider::ProviderService>([](const ShopConfig& c) {
+             provider::ProviderSettings s{port_of(c, "provider"), c.webhook_secret};
+             s.api_key = c.provider_api_key;
+             if (!c.provider_public_url.empty())
+               s.public_url = c.provider_public_url;
+             else if (auto it = c.peers.find("provider"); it != c.peers.end())
+               s.public_url = it->second.url;
+             s.webhook_retry = {c.webhook_retry_initial_backoff, c.webhook_retry_max_backoff,
+                                c.webhook_retry_give_up_after};
+             return s;
+           }),
+           reconfigurer<provider::ProviderService>(
+               [](provider::ProviderService& s, const ShopConfig& c) {
+                 s.set_webhook_retry({c.webhook_retry_initial_backoff, c.webhook_retry_max_backoff,
+                                      c.webhook_retry_give_up_after});
+               })));
   all.push_back(spec(
-      "provider",
-      maker<provider::ProviderService>([](const ShopConfig& c) {
-        provider::ProviderSettings s{port_of(c, "provider"), c.webhook_secret};
-        s.api_key = c.provider_api_key;
-        if (!c.provider_public_url.empty()) s.public_url = c.provider_public_url;
-        else if (auto it = c.peers.find("provider"); it != c.peers.end()) s.public_url = it->second.url;
-        s.webhook_retry = {c.webhook_retry_initial_backoff, c.webhook_retry_max_backoff,
-                           c.webhook_retry_give_up_after};
-        return s;
-      }),
-      reconfigurer<provider::ProviderService>([](provider::ProviderService& s, const ShopConfig& c) {
-        s.set_webhook_retry({c.webhook_retry_initial_backoff, c.webhook_retry_max_backoff,
-                             c.webhook_retry_give_up_after});
-      })));
-  all.push_back(spec(
-      "payment",
-      maker<payment::PaymentService>([](const ShopConfig& c) {
+      "payment", maker<payment::PaymentService>([](const ShopConfig& c) {
         payment::PaymentSettings s{port_of(c, "payment"),
                                    edge_settings(c, "payment->order"),
                                    edge_settings(c, "payment->provider"),
@@ -103,24 +103,21 @@ std::vector<ServiceSpec> build_registry() {
         s.set_webhook_tolerance(c.webhook_tolerance);
         s.set_reconcile_after(c.reconcile_after);
       })));
-  all.push_back(spec(
-      "order",
-      maker<order::OrderService>([](const ShopConfig& c) {
-        order::OrderSettings s{port_of(c, "order"), edge_settings(c, "order->catalog"),
-                               edge_settings(c, "order->payment"), c.seed};
-        s.payment_timeout = c.order_payment_timeout;
-        return s;
-      }),
-      reconfigurer<order::OrderService>([](order::OrderService& s, const ShopConfig& c) {
-        s.set_payment_timeout(c.order_payment_timeout);
-      })));
-  all.push_back(spec(
-      "gateway",
-      maker<gateway::GatewayService>([](const ShopConfig& c) {
-        return gateway::GatewaySettings{port_of(c, "gateway"), c.jwt_secret, c.jwt_issuer,
-                                        c.jwt_audience};
-      }),
-      nothing_at_run_time));
+  all.push_back(
+      spec("order", maker<order::OrderService>([](const ShopConfig& c) {
+             order::OrderSettings s{port_of(c, "order"), edge_settings(c, "order->catalog"),
+                                    edge_settings(c, "order->payment"), c.seed};
+             s.payment_timeout = c.order_payment_timeout;
+             return s;
+           }),
+           reconfigurer<order::OrderService>([](order::OrderService& s, const ShopConfig& c) {
+             s.set_payment_timeout(c.order_payment_timeout);
+           })));
+  all.push_back(spec("gateway", maker<gateway::GatewayService>([](const ShopConfig& c) {
+                       return gateway::GatewaySettings{port_of(c, "gateway"), c.jwt_secret,
+                                                       c.jwt_issuer, c.jwt_audience};
+                     }),
+                     nothing_at_run_time));
   return all;
 }
 
@@ -140,18 +137,24 @@ const ServiceSpec* find_service(std::string_view name) {
 
 platform::EdgeSettings edge_settings(const ShopConfig& c, const std::string& edge) {
   const ClientSettings* client = nullptr;
-  if (edge == "order->catalog") client = &c.order_catalog_client;
-  else if (edge == "order->payment") client = &c.order_payment_client;
-  else if (edge == "payment->order") client = &c.payment_order_client;
-  else if (edge == "payment->provider") client = &c.payment_provider_client;
-  else throw std::invalid_argument("no protected edge " + edge);
+  if (edge == "order->catalog")
+    client = &c.order_catalog_client;
+  else if (edge == "order->payment")
+    client = &c.order_payment_client;
+  else if (edge == "payment->order")
+    client = &c.payment_order_client;
+  else if (edge == "payment->provider")
+    client = &c.payment_provider_client;
+  else
+    throw std::invalid_argument("no protected edge " + edge);
   platform::EdgeSettings e;
   e.timeout = client->timeout;
   e.retry = client->retry;
   e.breaker = c.breakers.at(edge);
   // The provider is an outside party: it gets the shop's API key, never the internal
   // service credential.
-  if (edge == "payment->provider") e.credential = platform::EdgeCredential::bearer(c.provider_api_key);
+  if (edge == "payment->provider")
+    e.credential = platform::EdgeCredential::bearer(c.provider_api_key);
   return e;
 }
 

@@ -161,7 +161,10 @@ struct Shop::Impl {
 };
 
 Shop::Shop(ShopConfig config, ShopOptions options)
-    : config_(std::move(config)), options_(options), faults_(config_.seed), log_(options.log_level, options.log_format) {
+    : config_(std::move(config)),
+      options_(options),
+      faults_(config_.seed),
+      log_(options.log_level, options.log_format) {
   if (config_.data_dir.empty()) {
     config_.data_dir = make_temp_dir();
     temporary_data_ = true;
@@ -186,9 +189,10 @@ Shop::Shop(ShopConfig config, ShopOptions options)
     if (!missing.empty()) {
       std::string names;
       for (const auto& m : missing) names += (names.empty() ? "" : ", ") + m;
-      throw std::invalid_argument("a process that runs only part of the shop needs the shop's "
-                                  "secrets in its config (secrets: " + names +
-                                  "), the same in every process");
+      throw std::invalid_argument(
+          "a process that runs only part of the shop needs the shop's "
+          "secrets in its config (secrets: " +
+          names + "), the same in every process");
     }
   }
   identity_ = apply_identity(config_, stored_identity_);
@@ -222,7 +226,8 @@ Shop::Shop(ShopConfig config, ShopOptions options)
   if (runs("catalog")) {
     impl_->catalog_service = &dynamic_cast<catalog::CatalogService&>(service("catalog"));
   }
-  if (c.admin_port) impl_->admin_host = std::make_unique<platform::ServiceHost>(ctx, "admin", *c.admin_port);
+  if (c.admin_port)
+    impl_->admin_host = std::make_unique<platform::ServiceHost>(ctx, "admin", *c.admin_port);
   add_shop_admin_routes();
   add_baseline_admin_routes();
 }
@@ -248,7 +253,9 @@ void Shop::start() {
       if (identity_.stored_ports.count(name)) {
         throw std::runtime_error(where + " (kept in " + identity_file_.string() +
                                  " since its first start) is taken by another process; stop "
-                                 "that process, or remove \"" + name + "\" from the file's ports "
+                                 "that process, or remove \"" +
+                                 name +
+                                 "\" from the file's ports "
                                  "to pick a new port (links to the old one then stop working)");
       }
       throw std::runtime_error(where + " (configured) is taken by another process");
@@ -312,9 +319,15 @@ http::Response Shop::handle_in_process(const std::string& name, http::Request re
   return answer.get();
 }
 
-void Shop::stop_service(const std::string& name) { service(name).stop(); }
-void Shop::start_service(const std::string& name) { service(name).start(); }
-void Shop::crash_service(const std::string& name) { service(name).crash(); }
+void Shop::stop_service(const std::string& name) {
+  service(name).stop();
+}
+void Shop::start_service(const std::string& name) {
+  service(name).start();
+}
+void Shop::crash_service(const std::string& name) {
+  service(name).crash();
+}
 void Shop::restart_service(const std::string& name) {
   auto& svc = service(name);
   svc.stop();
@@ -336,7 +349,8 @@ std::string Shop::url(const std::string& name) const {
 
 std::string Shop::admin_url() const {
   if (impl_->admin_host) {
-    return "http://" + impl_->context.local_host() + ":" + std::to_string(impl_->admin_host->port());
+    return "http://" + impl_->context.local_host() + ":" +
+           std::to_string(impl_->admin_host->port());
   }
   if (runs("gateway")) return url("gateway");
   return {};
@@ -365,90 +379,99 @@ std::vector<ServiceInfo> Shop::services() const {
 
 void Shop::add_shop_admin_routes() {
   for (auto* host : admin_hosts()) {
-  auto& admin = host->admin_routes();
-  auto any = http::Access::anyone();
-  admin.add("GET", "/_admin/services", any,
-                             [this](http::Request&) -> asio::awaitable<http::Response> {
-                               nlohmann::json items = nlohmann::json::array();
-                               for (const auto& s : services()) {
-                                 nlohmann::json item = {{"name", s.name}, {"url", s.url},
-                                                        {"database", s.database.string()},
-                                                        {"admin", s.admin}};
-                                 // Another process's services: where, not how they are.
-                                 if (s.remote) item["remote"] = true;
-                                 else item["running"] = s.running;
-                                 items.push_back(std::move(item));
-                               }
-                               co_return http::Response::json(200, {{"items", items}});
-                             });
-  // Mints a service credential, so that a scenario can sign a call `as: svc:NAME` (to prove
-  // the allowed-caller table) against an in-process or a remote shop alike.
-  admin.add("POST", "/_admin/credentials", any,
-                             [this](http::Request& req) -> asio::awaitable<http::Response> {
-                               auto body = platform::json_object_body(req);
-                               auto name = platform::required_string(body, "service", 64);
-                               bool known = false;
-                               for (const auto& n : service_names()) known = known || n == name;
-                               if (!known) throw platform::ApiError(404, "service_not_found", "no service " + name);
-                               co_return http::Response::json(
-                                   200, {{"service", name}, {"token", impl_->credentials.token_for(name)}});
-                             });
-  // The shop's API key at the payment provider, so that a scenario can call the provider's
-  // /v1/* routes as the shop does (`auth: "${provider_api_key}"`), in-process or remote.
-  admin.add("GET", "/_admin/provider-api-key", any,
-                             [this](http::Request&) -> asio::awaitable<http::Response> {
-                               co_return http::Response::json(
-                                   200, {{"provider_api_key", config_.provider_api_key}});
-                             });
-  // stop/start/restart/crash run on a thread of their own: they wait for databases to close and
-  // must not hold one of the threads that serve requests.
-  admin.add(
-      "POST", "/_admin/services/{name}/{action}", any,
-      [this](http::Request& req) -> asio::awaitable<http::Response> {
-        auto name = req.param("name");
-        auto action = req.param("action");
-        if (name == "gateway" && !impl_->admin_host) {
-          throw platform::ApiError(409, "cannot_stop_gateway",
-                                   "the gateway serves this admin plane; stop the shop instead");
-        }
-        bool known = false;
-        for (const auto& n : service_names()) known = known || n == name;
-        if (!known) throw platform::ApiError(404, "service_not_found", "no service " + name);
-        if (!runs(name)) {
-          auto peer = config_.peers.find(name);
-          std::string where = peer == config_.peers.end() || peer->second.admin.empty()
-                                  ? "its own process's admin plane"
-                                  : peer->second.admin;
-          throw platform::ApiError(409, "service_not_here",
-                                   name + " runs in another process: ask " + where,
-                                   {{"service", name}, {"admin", peer == config_.peers.end() ? "" : peer->second.admin}});
-        }
-        if (action != "stop" && action != "start" && action != "restart" && action != "crash") {
-          throw platform::ApiError(404, "route_not_found",
-                                   "action must be stop, start, restart or crash");
-        }
-        auto done = std::make_shared<std::promise<void>>();
-        auto future = done->get_future();
-        std::thread([this, name, action, done] {
-          try {
-            if (action == "stop") stop_service(name);
-            else if (action == "start") start_service(name);
-            else if (action == "crash") crash_service(name);
-            else restart_service(name);
-            done->set_value();
-          } catch (...) {
-            done->set_exception(std::current_exception());
+    auto& admin = host->admin_routes();
+    auto any = http::Access::anyone();
+    admin.add("GET", "/_admin/services", any,
+              [this](http::Request&) -> asio::awaitable<http::Response> {
+                nlohmann::json items = nlohmann::json::array();
+                for (const auto& s : services()) {
+                  nlohmann::json item = {{"name", s.name},
+                                         {"url", s.url},
+                                         {"database", s.database.string()},
+                                         {"admin", s.admin}};
+                  // Another process's services: where, not how they are.
+                  if (s.remote)
+                    item["remote"] = true;
+                  else
+                    item["running"] = s.running;
+                  items.push_back(std::move(item));
+                }
+                co_return http::Response::json(200, {{"items", items}});
+              });
+    // Mints a service credential, so that a scenario can sign a call `as: svc:NAME` (to prove
+    // the allowed-caller table) against an in-process or a remote shop alike.
+    admin.add("POST", "/_admin/credentials", any,
+              [this](http::Request& req) -> asio::awaitable<http::Response> {
+                auto body = platform::json_object_body(req);
+                auto name = platform::required_string(body, "service", 64);
+                bool known = false;
+                for (const auto& n : service_names()) known = known || n == name;
+                if (!known)
+                  throw platform::ApiError(404, "service_not_found", "no service " + name);
+                co_return http::Response::json(
+                    200, {{"service", name}, {"token", impl_->credentials.token_for(name)}});
+              });
+    // The shop's API key at the payment provider, so that a scenario can call the provider's
+    // /v1/* routes as the shop does (`auth: "${provider_api_key}"`), in-process or remote.
+    admin.add(
+        "GET", "/_admin/provider-api-key", any,
+        [this](http::Request&) -> asio::awaitable<http::Response> {
+          co_return http::Response::json(200, {{"provider_api_key", config_.provider_api_key}});
+        });
+    // stop/start/restart/crash run on a thread of their own: they wait for databases to close and
+    // must not hold one of the threads that serve requests.
+    admin.add(
+        "POST", "/_admin/services/{name}/{action}", any,
+        [this](http::Request& req) -> asio::awaitable<http::Response> {
+          auto name = req.param("name");
+          auto action = req.param("action");
+          if (name == "gateway" && !impl_->admin_host) {
+            throw platform::ApiError(409, "cannot_stop_gateway",
+                                     "the gateway serves this admin plane; stop the shop instead");
           }
-        }).detach();
-        asio::steady_timer timer(co_await asio::this_coro::executor);
-        while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-          timer.expires_after(std::chrono::milliseconds(2));
-          co_await timer.async_wait(asio::use_awaitable);
-        }
-        future.get();
-        co_return http::Response::json(200, {{"service", name}, {"action", action},
-                                             {"running", service(name).running()}});
-      });
+          bool known = false;
+          for (const auto& n : service_names()) known = known || n == name;
+          if (!known) throw platform::ApiError(404, "service_not_found", "no service " + name);
+          if (!runs(name)) {
+            auto peer = config_.peers.find(name);
+            std::string where = peer == config_.peers.end() || peer->second.admin.empty()
+                                    ? "its own process's admin plane"
+                                    : peer->second.admin;
+            throw platform::ApiError(
+                409, "service_not_here", name + " runs in another process: ask " + where,
+                {{"service", name},
+                 {"admin", peer == config_.peers.end() ? "" : peer->second.admin}});
+          }
+          if (action != "stop" && action != "start" && action != "restart" && action != "crash") {
+            throw platform::ApiError(404, "route_not_found",
+                                     "action must be stop, start, restart or crash");
+          }
+          auto done = std::make_shared<std::promise<void>>();
+          auto future = done->get_future();
+          std::thread([this, name, action, done] {
+            try {
+              if (action == "stop")
+                stop_service(name);
+              else if (action == "start")
+                start_service(name);
+              else if (action == "crash")
+                crash_service(name);
+              else
+                restart_service(name);
+              done->set_value();
+            } catch (...) {
+              done->set_exception(std::current_exception());
+            }
+          }).detach();
+          asio::steady_timer timer(co_await asio::this_coro::executor);
+          while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+            timer.expires_after(std::chrono::milliseconds(2));
+            co_await timer.async_wait(asio::use_awaitable);
+          }
+          future.get();
+          co_return http::Response::json(
+              200, {{"service", name}, {"action", action}, {"running", service(name).running()}});
+        });
   }
 }
 
@@ -458,81 +481,91 @@ void Shop::add_shop_admin_routes() {
 // orders, payments) is left alone; the clock only moves forward, so its offset is reported.
 void Shop::add_baseline_admin_routes() {
   for (auto* host : admin_hosts()) {
-  auto& admin = host->admin_routes();
-  auto any = http::Access::anyone();
-  // Records the catalog's prices and availability now as the ones a reset restores.
-  admin.add("POST", "/_admin/baseline", any, [this](http::Request&) -> asio::awaitable<http::Response> {
-    std::size_t products = 0;
-    if (impl_->catalog_service) {  // in another process: that process records its own
-      auto offers = impl_->catalog_service->offers();  // 503 while the catalog is stopped
-      products = offers.size();
-      std::lock_guard lock(impl_->baseline_mu);
-      impl_->catalog_baseline = std::move(offers);
-    }
-    co_return http::Response::json(200, {{"catalog_products", products},
-                                         {"clock", {{"now_ms", clock_.unix_millis()},
-                                                    {"offset_ms", clock_.offset().count() / 1'000'000}}}});
-  });
-  // Faults cleared (and the fault seed restored), every service started, the runtime settings
-  // back to the shop's own (config_), every breaker reset (CLOSED, empty window, no counts),
-  // the catalog back to the baseline.
-  admin.add("POST", "/_admin/reset", any, [this](http::Request&) -> asio::awaitable<http::Response> {
-    auto faults = faults_.list().size();
-    faults_.clear();
-    nlohmann::json started = nlohmann::json::array();
-    for (const auto& s : services()) {
-      if (s.running || s.remote) continue;
-      co_await off_io_thread([this, name = s.name] { start_service(name); });
-      started.push_back(s.name);
-    }
-    apply_runtime_config(config_);
-    nlohmann::json breakers = nlohmann::json::array();
-    std::vector<platform::ResilientCaller*> edges;
-    for (auto& [name, svc] : impl_->services) {
-      for (auto* e : svc->edges()) edges.push_back(e);
-    }
-    for (auto* e : edges) {
-      auto was = e->breaker().state();
-      e->breaker().reset();
-      if (was != platform::resilience::CircuitState::CLOSED) breakers.push_back(e->edge());
-    }
-    std::optional<catalog::CatalogService::Offers> baseline;
-    {
-      std::lock_guard lock(impl_->baseline_mu);
-      baseline = impl_->catalog_baseline;
-    }
-    std::vector<std::string> restored;
-    if (baseline && impl_->catalog_service) {
-      restored = co_await impl_->catalog_service->restore_offers(std::move(*baseline));
-    }
-    co_return http::Response::json(
-        200, {{"faults_cleared", faults},
-              {"services_started", started},
-              {"breakers_reset", breakers},
-              {"catalog_restored", restored},
-              {"clock", {{"now_ms", clock_.unix_millis()}, {"offset_ms", clock_.offset().count() / 1'000'000}}}});
-  });
-  // A scenario's `config:` on a running shop: the run-time part applies over the shop's own
-  // settings until the next reset; anything else is refused (422) naming the key.
-  admin.add("POST", "/_admin/config", any, [this](http::Request& req) -> asio::awaitable<http::Response> {
-    auto body = platform::json_object_body(req);
-    YAML::Node root = YAML::Load(body.dump());  // JSON is YAML: same keys, same typing
-    auto refusals = runtime_config_refusals(root);
-    if (!refusals.empty()) {
-      nlohmann::json keys = nlohmann::json::array();
-      for (const auto& r : refusals) keys.push_back(r.message);
-      throw platform::ApiError(422, "config_not_runtime", refusals.front().message, {{"refused", keys}});
-    }
-    ShopConfig next = config_;
-    auto issues = apply_config(root, next);
-    if (!issues.empty()) {
-      nlohmann::json all = nlohmann::json::array();
-      for (const auto& i : issues) all.push_back(i.message);
-      throw platform::ApiError(400, "invalid_config", issues.front().message, {{"issues", all}});
-    }
-    apply_runtime_config(next);
-    co_return http::Response::json(200, {{"applied", body}});
-  });
+    auto& admin = host->admin_routes();
+    auto any = http::Access::anyone();
+    // Records the catalog's prices and availability now as the ones a reset restores.
+    admin.add(
+        "POST", "/_admin/baseline", any, [this](http::Request&) -> asio::awaitable<http::Response> {
+          std::size_t products = 0;
+          if (impl_->catalog_service) {  // in another process: that process records its own
+            auto offers = impl_->catalog_service->offers();  // 503 while the catalog is stopped
+            products = offers.size();
+            std::lock_guard lock(impl_->baseline_mu);
+            impl_->catalog_baseline = std::move(offers);
+          }
+          co_return http::Response::json(200,
+                                         {{"catalog_products", products},
+                                          {"clock",
+                                           {{"now_ms", clock_.unix_millis()},
+                                            {"offset_ms", clock_.offset().count() / 1'000'000}}}});
+        });
+    // Faults cleared (and the fault seed restored), every service started, the runtime settings
+    // back to the shop's own (config_), every breaker reset (CLOSED, empty window, no counts),
+    // the catalog back to the baseline.
+    admin.add("POST", "/_admin/reset", any,
+              [this](http::Request&) -> asio::awaitable<http::Response> {
+                auto faults = faults_.list().size();
+                faults_.clear();
+                nlohmann::json started = nlohmann::json::array();
+                for (const auto& s : services()) {
+                  if (s.running || s.remote) continue;
+                  co_await off_io_thread([this, name = s.name] { start_service(name); });
+                  started.push_back(s.name);
+                }
+                apply_runtime_config(config_);
+                nlohmann::json breakers = nlohmann::json::array();
+                std::vector<platform::ResilientCaller*> edges;
+                for (auto& [name, svc] : impl_->services) {
+                  for (auto* e : svc->edges()) edges.push_back(e);
+                }
+                for (auto* e : edges) {
+                  auto was = e->breaker().state();
+                  e->breaker().reset();
+                  if (was != platform::resilience::CircuitState::CLOSED)
+                    breakers.push_back(e->edge());
+                }
+                std::optional<catalog::CatalogService::Offers> baseline;
+                {
+                  std::lock_guard lock(impl_->baseline_mu);
+                  baseline = impl_->catalog_baseline;
+                }
+                std::vector<std::string> restored;
+                if (baseline && impl_->catalog_service) {
+                  restored = co_await impl_->catalog_service->restore_offers(std::move(*baseline));
+                }
+                co_return http::Response::json(
+                    200, {{"faults_cleared", faults},
+                          {"services_started", started},
+                          {"breakers_reset", breakers},
+                          {"catalog_restored", restored},
+                          {"clock",
+                           {{"now_ms", clock_.unix_millis()},
+                            {"offset_ms", clock_.offset().count() / 1'000'000}}}});
+              });
+    // A scenario's `config:` on a running shop: the run-time part applies over the shop's own
+    // settings until the next reset; anything else is refused (422) naming the key.
+    admin.add("POST", "/_admin/config", any,
+              [this](http::Request& req) -> asio::awaitable<http::Response> {
+                auto body = platform::json_object_body(req);
+                YAML::Node root = YAML::Load(body.dump());  // JSON is YAML: same keys, same typing
+                auto refusals = runtime_config_refusals(root);
+                if (!refusals.empty()) {
+                  nlohmann::json keys = nlohmann::json::array();
+                  for (const auto& r : refusals) keys.push_back(r.message);
+                  throw platform::ApiError(422, "config_not_runtime", refusals.front().message,
+                                           {{"refused", keys}});
+                }
+                ShopConfig next = config_;
+                auto issues = apply_config(root, next);
+                if (!issues.empty()) {
+                  nlohmann::json all = nlohmann::json::array();
+                  for (const auto& i : issues) all.push_back(i.message);
+                  throw platform::ApiError(400, "invalid_config", issues.front().message,
+                                           {{"issues", all}});
+                }
+                apply_runtime_config(next);
+                co_return http::Response::json(200, {{"applied", body}});
+              });
   }
 }
 

@@ -21,7 +21,7 @@
 namespace shopctl::platform {
 class Service;
 class ServiceHost;
-}
+}  // namespace shopctl::platform
 
 namespace shopctl::shop {
 
@@ -38,8 +38,8 @@ struct ServiceInfo {
   std::string url;
   std::filesystem::path database;  // empty for the gateway, and for a service of another process
   bool running = false;
-  bool remote = false;             // runs in another process (config `peers:`)
-  std::string admin;               // the admin plane of the process that runs it; may be empty
+  bool remote = false;  // runs in another process (config `peers:`)
+  std::string admin;    // the admin plane of the process that runs it; may be empty
 };
 
 class Shop {

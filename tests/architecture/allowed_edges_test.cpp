@@ -20,6 +20,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "../support/built_services.hpp"
 #include "observe_tools/call_graph.hpp"
 #include "platform/clock.hpp"
 #include "platform/observe/architecture.hpp"
@@ -27,7 +28,6 @@
 #include "platform/service.hpp"
 #include "services/gateway/gateway_service.hpp"
 #include "shop/registry.hpp"
-#include "../support/built_services.hpp"
 
 namespace {
 
@@ -188,8 +188,8 @@ TEST_CASE("docs/architecture.md embeds the allowed graph exactly as shopctl grap
 // as the architecture table does, and each service's protected edges lead where the table
 // allows.
 TEST_CASE("the service registry agrees with the architecture and the config's service names") {
-  std::set<std::string> registered, components, configured(shopctl::shop::service_names().begin(),
-                                                            shopctl::shop::service_names().end());
+  std::set<std::string> registered, components,
+      configured(shopctl::shop::service_names().begin(), shopctl::shop::service_names().end());
   for (const auto& spec : shopctl::shop::service_registry()) registered.insert(spec.name);
   for (const auto& c : arch::components()) {
     if (c.kind != arch::ComponentKind::outside) components.insert(c.name);

@@ -337,8 +337,8 @@ TEST_CASE("the public API's tests and examples include only public headers") {
       ++files;
       for (const auto& inc : includes_of(entry.path())) {
         if (!internal_or_third_party(inc.header)) continue;
-        violations.push_back(entry.path().lexically_relative(source_root()).generic_string() +
-                             ":" + std::to_string(inc.line) + ": includes " + inc.header);
+        violations.push_back(entry.path().lexically_relative(source_root()).generic_string() + ":" +
+                             std::to_string(inc.line) + ": includes " + inc.header);
       }
     }
   }

@@ -17,9 +17,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/test_shop.hpp"
 #include "../unit/exposition_checker.hpp"
 #include "observe_tools/call_graph.hpp"
-#include "../support/test_shop.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/observe/architecture.hpp"
 #include "shop/shop.hpp"

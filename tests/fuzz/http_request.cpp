@@ -33,9 +33,9 @@ struct Target {
 };
 // Each service with its real callers and one that is not allowed (or none).
 constexpr Target kTargets[] = {
-    {"gateway", {"", "", "catalog"}},        {"auth", {"gateway", "", "order"}},
-    {"catalog", {"gateway", "order", ""}},   {"order", {"gateway", "payment", "catalog"}},
-    {"payment", {"order", "gateway", ""}},   {"provider", {"payment", "", "order"}},
+    {"gateway", {"", "", "catalog"}},      {"auth", {"gateway", "", "order"}},
+    {"catalog", {"gateway", "order", ""}}, {"order", {"gateway", "payment", "catalog"}},
+    {"payment", {"order", "gateway", ""}}, {"provider", {"payment", "", "order"}},
 };
 
 struct Fixture {

@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const auto nl = input.find('\n');
   const std::string_view header = input.substr(0, nl);
-  const std::string_view body = nl == std::string_view::npos ? std::string_view() : input.substr(nl + 1);
+  const std::string_view body =
+      nl == std::string_view::npos ? std::string_view() : input.substr(nl + 1);
   constexpr std::string_view secret = "whsec_fuzz_0123456789abcdef0123456789abcdef";
   constexpr std::int64_t now = 1'760'000'000;
 

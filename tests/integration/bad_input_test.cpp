@@ -32,10 +32,9 @@ class Harness {
     shopctl::test_support::HeaderList headers;
     if (!body.empty()) headers.emplace_back("Content-Type", content_type);
     if (with_token) headers.emplace_back("Authorization", "Bearer " + token);
-    return shopctl::test_support::send(client, method, shop->url(service) + path, std::nullopt,
-                                       headers,
-                                       body.empty() ? std::nullopt : std::optional<std::string>(body),
-                                       10s);
+    return shopctl::test_support::send(
+        client, method, shop->url(service) + path, std::nullopt, headers,
+        body.empty() ? std::nullopt : std::optional<std::string>(body), 10s);
   }
   Answer api(const std::string& method, const std::string& path, const std::string& body = "") {
     return send(method, path, body, "application/json", true);
@@ -74,19 +73,32 @@ TEST_CASE("malformed, mistyped and missing fields answer 4xx in the error shape"
   const Case cases[] = {
       {"POST", "/api/auth/register", "{not json", false, "invalid_json"},
       {"POST", "/api/auth/register", "[1,2,3]", false, "invalid_body"},
-      {"POST", "/api/auth/register", R"({"email": 5, "password": "longenough", "name": "x"})", false, "invalid_field"},
-      {"POST", "/api/auth/register", R"({"password": "longenough", "name": "x"})", false, "missing_field"},
-      {"POST", "/api/auth/register", R"({"email": "not-an-email", "password": "longenough", "name": "x"})", false, "invalid_email"},
-      {"POST", "/api/auth/register", R"({"email": "a@b.co", "password": "short", "name": "x"})", false, "weak_password"},
-      {"POST", "/api/auth/login", R"({"email": "demo@shop.test", "password": null})", false, "missing_field"},
-      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": 0})", true, "invalid_quantity"},
-      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": 100})", true, "invalid_quantity"},
-      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": -1})", true, "invalid_quantity"},
-      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": 1.5})", true, "invalid_quantity"},
-      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": "2"})", true, "invalid_quantity"},
-      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": 99999999999999999999999})", true, "invalid_quantity"},
+      {"POST", "/api/auth/register", R"({"email": 5, "password": "longenough", "name": "x"})",
+       false, "invalid_field"},
+      {"POST", "/api/auth/register", R"({"password": "longenough", "name": "x"})", false,
+       "missing_field"},
+      {"POST", "/api/auth/register",
+       R"({"email": "not-an-email", "password": "longenough", "name": "x"})", false,
+       "invalid_email"},
+      {"POST", "/api/auth/register", R"({"email": "a@b.co", "password": "short", "name": "x"})",
+       false, "weak_password"},
+      {"POST", "/api/auth/login", R"({"email": "demo@shop.test", "password": null})", false,
+       "missing_field"},
+      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": 0})", true,
+       "invalid_quantity"},
+      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": 100})", true,
+       "invalid_quantity"},
+      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": -1})", true,
+       "invalid_quantity"},
+      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": 1.5})", true,
+       "invalid_quantity"},
+      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": "2"})", true,
+       "invalid_quantity"},
+      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": 99999999999999999999999})",
+       true, "invalid_quantity"},
       {"POST", "/api/cart/items", R"({"product_id": 17, "quantity": 1})", true, "invalid_field"},
-      {"POST", "/api/cart/items", R"({"product_id": "nope", "quantity": 1})", true, "product_not_found"},
+      {"POST", "/api/cart/items", R"({"product_id": "nope", "quantity": 1})", true,
+       "product_not_found"},
       {"GET", "/api/catalog/products?page=0", "", true, "invalid_query"},
       {"GET", "/api/catalog/products?page_size=101", "", true, "invalid_query"},
       {"GET", "/api/catalog/products?page=abc", "", true, "invalid_query"},
@@ -98,7 +110,8 @@ TEST_CASE("malformed, mistyped and missing fields answer 4xx in the error shape"
   for (const auto& c : cases) {
     auto a = h.send(c.method, c.path, c.body, "application/json", c.token);
     check_client_error(a, c.method + " " + c.path + " " + c.body);
-    if (a.body.is_object() && a.body.contains("error")) CHECK(a.body["error"]["code"] == c.expected_code);
+    if (a.body.is_object() && a.body.contains("error"))
+      CHECK(a.body["error"]["code"] == c.expected_code);
   }
   // Still serving.
   CHECK(h.api("GET", "/api/cart").status == 200);
@@ -109,8 +122,11 @@ TEST_CASE("bad tokens are refused with 401, and alg none is never accepted") {
   const std::string tokens[] = {
       "garbage",
       "a.b.c",
-      // {"alg":"none","typ":"JWT"} . {"sub":"usr_x","exp":9999999999,"iss":"shopctl-auth","aud":"shopctl"} .
-      "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1c3JfeCIsImV4cCI6OTk5OTk5OTk5OSwiaXNzIjoic2hvcGN0bC1hdXRoIiwiYXVkIjoic2hvcGN0bCJ9.",
+      // {"alg":"none","typ":"JWT"} .
+      // {"sub":"usr_x","exp":9999999999,"iss":"shopctl-auth","aud":"shopctl"} .
+      "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
+      "eyJzdWIiOiJ1c3JfeCIsImV4cCI6OTk5OTk5OTk5OSwiaXNzIjoic2hvcGN0bC1hdXRoIiwiYXVkIjoic2hvcGN0bCJ9"
+      ".",
       h.token.substr(0, h.token.size() - 3) + "AAA",
       std::string(9000, 'x'),
   };
@@ -155,12 +171,17 @@ TEST_CASE("SQL metacharacters in every string field are data, never SQL") {
   Harness h;
   const std::string evil = "x'); DROP TABLE users; --\" OR 1=1 /*";
   auto reg = h.send("POST", "/api/auth/register",
-                    json{{"email", "o'brien+" + std::string("x") + "@shop.test"}, {"password", evil}, {"name", evil}}.dump());
+                    json{{"email", "o'brien+" + std::string("x") + "@shop.test"},
+                         {"password", evil},
+                         {"name", evil}}
+                        .dump());
   CHECK(reg.status == 201);
   CHECK(reg.body["name"] == evil);
-  auto login = h.send("POST", "/api/auth/login", json{{"email", "o'brien+x@shop.test"}, {"password", evil}}.dump());
+  auto login = h.send("POST", "/api/auth/login",
+                      json{{"email", "o'brien+x@shop.test"}, {"password", evil}}.dump());
   CHECK(login.status == 200);
-  auto bad_login = h.send("POST", "/api/auth/login", json{{"email", evil}, {"password", evil}}.dump());
+  auto bad_login =
+      h.send("POST", "/api/auth/login", json{{"email", evil}, {"password", evil}}.dump());
   CHECK(bad_login.status == 401);
   auto search = h.api("GET", "/api/catalog/products?q=%27%20OR%201%3D1%20--");
   CHECK(search.status == 200);
@@ -170,11 +191,14 @@ TEST_CASE("SQL metacharacters in every string field are data, never SQL") {
   auto order = h.api("GET", "/api/orders/%27%20OR%20%271%27%3D%271");
   check_client_error(order, "evil order id");
   // The tables are intact: the demo user still logs in and the catalog still lists 64 products.
-  CHECK(h.send("POST", "/api/auth/login", R"({"email":"demo@shop.test","password":"demo-password-1"})").status == 200);
+  CHECK(h.send("POST", "/api/auth/login",
+               R"({"email":"demo@shop.test","password":"demo-password-1"})")
+            .status == 200);
   CHECK(h.api("GET", "/api/catalog/products").body["total"] == 64);
 }
 
-TEST_CASE("internal ports refuse outsiders: 401 without a credential, 403 for a caller not on the list") {
+TEST_CASE(
+    "internal ports refuse outsiders: 401 without a credential, 403 for a caller not on the list") {
   Harness h;
   auto direct = h.send("GET", "/products", "", "application/json", false, "catalog");
   CHECK(direct.status == 401);
@@ -190,7 +214,8 @@ TEST_CASE("internal ports refuse outsiders: 401 without a credential, 403 for a 
   mint.headers.set("X-Admin-Token", h.shop->admin_token());
   mint.headers.set("Content-Type", "application/json");
   mint.body = R"({"service":"payment"})";
-  auto token = json::parse(h.client.send_url(h.shop->url("gateway") + "/_admin/credentials", mint, 10s).body);
+  auto token = json::parse(
+      h.client.send_url(h.shop->url("gateway") + "/_admin/credentials", mint, 10s).body);
   http::Request as_payment;
   as_payment.method = "GET";
   as_payment.target = "/products";

@@ -41,7 +41,8 @@ Run run_shopctl(const std::string& args) {
 
 // A data folder holding one PAID order, one declined order, from a shop that has stopped.
 fs::path folder_with_two_orders() {
-  auto dir = fs::temp_directory_path() / ("shopctl-chaos-test-" + shopctl::platform::security::random_hex(6));
+  auto dir = fs::temp_directory_path() /
+             ("shopctl-chaos-test-" + shopctl::platform::security::random_hex(6));
   shopctl::shop::ShopConfig config;
   config.data_dir = dir;
   auto shop = shopctl::test_support::start_shop(config);
@@ -53,11 +54,13 @@ fs::path folder_with_two_orders() {
   REQUIRE(products.status == 200);
   auto product = products.body["items"][0]["id"].get<std::string>();
   for (const char* card : {"4242424242424242", "4000000000000002"}) {
-    REQUIRE(send(client, "POST", gw + "/api/cart/items", json{{"product_id", product}, {"quantity", 1}}, auth).status ==
-            200);
+    REQUIRE(send(client, "POST", gw + "/api/cart/items",
+                 json{{"product_id", product}, {"quantity", 1}}, auth)
+                .status == 200);
     auto order = send(client, "POST", gw + "/api/orders", {}, auth);
     REQUIRE(order.status == 201);
-    auto paid = send(client, "POST", order.body["payment"]["pay_url"].get<std::string>(), json{{"card_number", card}});
+    auto paid = send(client, "POST", order.body["payment"]["pay_url"].get<std::string>(),
+                     json{{"card_number", card}});
     REQUIRE(paid.status == 200);
     // The result reaches the order through payment's outbox: wait for it, so no callback is
     // left in flight when the shop stops.
@@ -88,7 +91,8 @@ void plant(const fs::path& db_file, const char* sql) {
 
 }  // namespace
 
-TEST_CASE("chaos's checkers pass a real shop's databases and report a PAID order planted in order.db") {
+TEST_CASE(
+    "chaos's checkers pass a real shop's databases and report a PAID order planted in order.db") {
   auto dir = folder_with_two_orders();
   {
     shopctl::chaos::World world;
@@ -97,7 +101,8 @@ TEST_CASE("chaos's checkers pass a real shop's databases and report a PAID order
     CHECK(problems.empty());
     REQUIRE(world.orders.size() == 2);
     CHECK(world.intents.size() == 2);
-    CHECK(shopctl::chaos::check_paid_iff_captured(world).outcome == shopctl::chaos::Outcome::passed);
+    CHECK(shopctl::chaos::check_paid_iff_captured(world).outcome ==
+          shopctl::chaos::Outcome::passed);
     CHECK(shopctl::chaos::check_sums_match(world).outcome == shopctl::chaos::Outcome::passed);
 
     auto clean = run_shopctl("chaos --check " + dir.string());
@@ -107,7 +112,8 @@ TEST_CASE("chaos's checkers pass a real shop's databases and report a PAID order
   }
 
   plant(dir / "order.db",
-        "INSERT INTO orders (order_id, user_id, status, total_cents, currency, created_at_ms, updated_at_ms) "
+        "INSERT INTO orders (order_id, user_id, status, total_cents, currency, created_at_ms, "
+        "updated_at_ms) "
         "VALUES ('ord-planted', 'usr-planted', 'PAID', 4200, 'EUR', 0, 0)");
   shopctl::chaos::World world;
   std::vector<std::string> problems;
@@ -115,13 +121,15 @@ TEST_CASE("chaos's checkers pass a real shop's databases and report a PAID order
   auto verdict = shopctl::chaos::check_paid_iff_captured(world);
   CHECK(verdict.outcome == shopctl::chaos::Outcome::failed);
   REQUIRE(verdict.evidence.size() == 1);
-  CHECK(verdict.evidence[0].find("ord-planted is PAID (42.00 EUR) but no intent was captured") != std::string::npos);
+  CHECK(verdict.evidence[0].find("ord-planted is PAID (42.00 EUR) but no intent was captured") !=
+        std::string::npos);
 
   auto planted = run_shopctl("chaos --check " + dir.string());
   INFO(planted.output);
   CHECK(planted.exit_code == 4);
   CHECK(planted.output.find("ord-planted") != std::string::npos);
-  CHECK(planted.output.find("chaos: 4 passed, 2 failed") != std::string::npos);  // paid-iff-captured, sums-match
+  CHECK(planted.output.find("chaos: 4 passed, 2 failed") !=
+        std::string::npos);  // paid-iff-captured, sums-match
   std::error_code ec;
   fs::remove_all(dir, ec);
 }

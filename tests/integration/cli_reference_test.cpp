@@ -29,8 +29,9 @@ std::string shopctl_output(const std::string& args) {
 TEST_CASE("docs/cli.md is exactly what shopctl reference prints") {
   const std::string generated = shopctl_output("reference");
   // Every command is in it, with its options.
-  for (const char* section : {"## `shopctl`", "### `shopctl run`", "### `shopctl serve`",
-                              "### `shopctl load`", "### `shopctl chaos`", "#### `shopctl fault add`"}) {
+  for (const char* section :
+       {"## `shopctl`", "### `shopctl run`", "### `shopctl serve`", "### `shopctl load`",
+        "### `shopctl chaos`", "#### `shopctl fault add`"}) {
     CHECK_MESSAGE(generated.find(section) != std::string::npos, section);
   }
   CHECK(generated.find("### `shopctl reference`") == std::string::npos);  // hidden itself
@@ -43,24 +44,28 @@ TEST_CASE("docs/cli.md is exactly what shopctl reference prints") {
                 "docs/cli.md is out of date: ./build/shopctl reference > docs/cli.md");
 }
 
-TEST_CASE("docs/shopctl.1 is exactly what shopctl reference --man prints, a man page of every command") {
+TEST_CASE(
+    "docs/shopctl.1 is exactly what shopctl reference --man prints, a man page of every command") {
   const std::string generated = shopctl_output("reference --man");
   CHECK(generated.find(".TH SHOPCTL 1") != std::string::npos);
-  for (const char* section : {".SS \"shopctl run\"", ".SS \"shopctl serve\"", ".SS \"shopctl fault add\"",
-                              ".SS \"shopctl completion\"", ".SH EXIT STATUS"}) {
+  for (const char* section :
+       {".SS \"shopctl run\"", ".SS \"shopctl serve\"", ".SS \"shopctl fault add\"",
+        ".SS \"shopctl completion\"", ".SH EXIT STATUS"}) {
     CHECK_MESSAGE(generated.find(section) != std::string::npos, section);
   }
   // No help line may start a roff request by accident.
   std::istringstream lines(generated);
   for (std::string line; std::getline(lines, line);) {
     if (line.empty() || (line[0] != '.' && line[0] != '\'')) continue;
-    bool request = line.rfind(".TH", 0) == 0 || line.rfind(".SH", 0) == 0 || line.rfind(".SS", 0) == 0 ||
-                   line == ".nf" || line == ".fi" || line.rfind(".B ", 0) == 0 || line.rfind(".I ", 0) == 0 ||
+    bool request = line.rfind(".TH", 0) == 0 || line.rfind(".SH", 0) == 0 ||
+                   line.rfind(".SS", 0) == 0 || line == ".nf" || line == ".fi" ||
+                   line.rfind(".B ", 0) == 0 || line.rfind(".I ", 0) == 0 ||
                    line.rfind(".\\\"", 0) == 0;
     CHECK_MESSAGE(request, line);
   }
   std::ifstream file(std::string(SHOPCTL_SOURCE_DIR) + "/docs/shopctl.1");
-  REQUIRE_MESSAGE(file.good(), "docs/shopctl.1 is missing: ./build/shopctl reference --man > docs/shopctl.1");
+  REQUIRE_MESSAGE(file.good(),
+                  "docs/shopctl.1 is missing: ./build/shopctl reference --man > docs/shopctl.1");
   std::stringstream committed;
   committed << file.rdbuf();
   CHECK_MESSAGE(committed.str() == generated,

@@ -14,10 +14,10 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "../support/test_shop.hpp"
 #include "platform/background_loop.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/http/server.hpp"
-#include "../support/test_shop.hpp"
 
 using namespace std::chrono_literals;
 namespace asio = boost::asio;

@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "../support/test_shop.hpp"
 #include "platform/http/blocking_client.hpp"
@@ -56,15 +56,16 @@ int raw_status(const std::string& raw) {
 
 }  // namespace
 
-TEST_CASE("the gateway forwards only the public contract: other paths under a prefix are 404 there") {
+TEST_CASE(
+    "the gateway forwards only the public contract: other paths under a prefix are 404 there") {
   auto s = shopctl::test_support::start_shop();
   http::BlockingClient client;
   auto token = shopctl::test_support::demo_token(client, *s);
   const auto before = s->calls().next_seq();
-  for (std::string path : {"/api/auth/metrics", "/api/auth/health/ready", "/api/auth/health/live",
-                           "/api/auth/_admin/info", "/api/catalog/metrics",
-                           "/api/catalog/internal/x", "/api/cart/metrics", "/api/orders/x/y",
-                           "/api/payments/webhook/metrics"}) {
+  for (std::string path :
+       {"/api/auth/metrics", "/api/auth/health/ready", "/api/auth/health/live",
+        "/api/auth/_admin/info", "/api/catalog/metrics", "/api/catalog/internal/x",
+        "/api/cart/metrics", "/api/orders/x/y", "/api/payments/webhook/metrics"}) {
     CAPTURE(path);
     auto a = send(client, "GET", s->url("gateway") + path, std::nullopt,
                   {{"Authorization", "Bearer " + token}});
@@ -88,7 +89,9 @@ TEST_CASE("the gateway forwards only the public contract: other paths under a pr
             .status == 200);
 }
 
-TEST_CASE("an internal port answers 401 to a request without a credential whatever the path, and records it") {
+TEST_CASE(
+    "an internal port answers 401 to a request without a credential whatever the path, and records "
+    "it") {
   auto s = shopctl::test_support::start_shop();
   http::BlockingClient client;
   for (std::string service : {"auth", "catalog", "order", "payment"}) {
@@ -105,7 +108,8 @@ TEST_CASE("an internal port answers 401 to a request without a credential whatev
   CHECK(send(client, "GET", s->url("auth") + "/metrics").status == 200);
 }
 
-TEST_CASE("a caller that may not call a service gets 403 caller_not_allowed for an unknown path too") {
+TEST_CASE(
+    "a caller that may not call a service gets 403 caller_not_allowed for an unknown path too") {
   auto s = shopctl::test_support::start_shop();
   http::BlockingClient client;
   auto as_catalog = mint_credential(client, *s, "catalog");
@@ -139,7 +143,8 @@ TEST_CASE("made-up HTTP methods do not grow /metrics: they count as method other
   CHECK(after.raw.size() < baseline.raw.size() + 8000);
 }
 
-TEST_CASE("HEAD is answered with the head only, and GET-only operator endpoints refuse other methods") {
+TEST_CASE(
+    "HEAD is answered with the head only, and GET-only operator endpoints refuse other methods") {
   auto s = shopctl::test_support::start_shop();
   http::BlockingClient client;
   // One request counted, so that /metrics has a body to leave out.
@@ -176,7 +181,8 @@ TEST_CASE("a request line whose target lacks the leading slash gets 400, never 5
   CHECK(send(client, "GET", s->url("gateway") + "/health/live").status == 200);
 }
 
-TEST_CASE("a listener keeps at most http.max_connections connections; the next is refused at once") {
+TEST_CASE(
+    "a listener keeps at most http.max_connections connections; the next is refused at once") {
   auto s = shopctl::test_support::start_shop(config_from("http: {max_connections: 3}"));
   const auto port = port_of(s->url("catalog"));
   std::vector<std::unique_ptr<RawConnection>> held;
@@ -283,13 +289,15 @@ TEST_CASE("40 parallel wrong passwords for one email: at most 5 are judged, the 
   CHECK(by_status[401] + by_status[429] == 40);
 }
 
-TEST_CASE("password hashing past its queue limit answers 503 with Retry-After, never queues for ever") {
+TEST_CASE(
+    "password hashing past its queue limit answers 503 with Retry-After, never queues for ever") {
   auto s = start_owasp_shop("auth: {password_workers: 1, password_queue: 1}");
   std::vector<Answer> answers;
   auto by_status = parallel_logins(
       *s, 16,
       [](int i) {
-        return json{{"email", "nobody" + std::to_string(i) + "@shop.test"}, {"password", "wrong-password"}};
+        return json{{"email", "nobody" + std::to_string(i) + "@shop.test"},
+                    {"password", "wrong-password"}};
       },
       &answers);
   CAPTURE(json(by_status).dump());

@@ -14,8 +14,8 @@
 #include <atomic>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "../support/test_shop.hpp"
 #include "platform/http/client.hpp"

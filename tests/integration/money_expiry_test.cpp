@@ -69,7 +69,8 @@ struct Shopper {
   }
 
   // Polls `check` every 50 ms until it holds or `within` passes.
-  static bool eventually(const std::function<bool()>& check, std::chrono::milliseconds within = 5s) {
+  static bool eventually(const std::function<bool()>& check,
+                         std::chrono::milliseconds within = 5s) {
     const auto deadline = std::chrono::steady_clock::now() + within;
     while (std::chrono::steady_clock::now() < deadline) {
       if (check()) return true;

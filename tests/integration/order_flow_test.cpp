@@ -141,10 +141,10 @@ TEST_CASE("checkout opens a payment, paying with a good card makes the order PAI
   CHECK(twice.body["error"]["code"] == "intent_already_processed");
 
   // The same event again (the provider's resend) is a duplicate and changes nothing.
-  auto resent = send("POST", t.url("provider") + "/v1/events/" +
-                                 paid.body["event_id"].get<std::string>() + "/resend",
-                     std::nullopt,
-                     {{"Authorization", "Bearer " + t.shop->config().provider_api_key}});
+  auto resent =
+      send("POST",
+           t.url("provider") + "/v1/events/" + paid.body["event_id"].get<std::string>() + "/resend",
+           std::nullopt, {{"Authorization", "Bearer " + t.shop->config().provider_api_key}});
   CHECK(resent.status == 200);
   CHECK(resent.body["delivered"] == true);
   CHECK(t.api("GET", "/api/orders/" + order_id).body["history"].size() == 2);
@@ -353,9 +353,9 @@ TEST_CASE("webhook events with a bad signature or an old timestamp are refused")
   REQUIRE(paid.status == 200);
   // The event as it went over the wire, with the signature it carried then (captured).
   const HeaderList shop_key = {{"Authorization", "Bearer " + t.shop->config().provider_api_key}};
-  auto intent = send("GET", t.url("provider") + "/v1/payment_intents/" +
-                                pay_url.substr(pay_url.rfind('/') + 1),
-                     std::nullopt, shop_key);
+  auto intent = send(
+      "GET", t.url("provider") + "/v1/payment_intents/" + pay_url.substr(pay_url.rfind('/') + 1),
+      std::nullopt, shop_key);
   REQUIRE(intent.status == 200);
   const std::string captured = intent.body["event"].dump();
   const std::string captured_signature = shopctl::platform::security::sign_webhook(
@@ -366,9 +366,10 @@ TEST_CASE("webhook events with a bad signature or an old timestamp are refused")
   CHECK(stale.status == 400);
   CHECK(stale.body["error"]["code"] == "stale_event");
   // The provider itself signs every delivery afresh: its resend is a harmless duplicate.
-  auto resent = send("POST", t.url("provider") + "/v1/events/" +
-                                 paid.body["event_id"].get<std::string>() + "/resend",
-                     std::nullopt, shop_key);
+  auto resent =
+      send("POST",
+           t.url("provider") + "/v1/events/" + paid.body["event_id"].get<std::string>() + "/resend",
+           std::nullopt, shop_key);
   CHECK(resent.status == 200);
   CHECK(resent.body["delivered"] == true);
   auto after = t.api("GET", "/api/orders/" + order.body["order_id"].get<std::string>());

@@ -56,7 +56,9 @@ struct ProviderShop {
     token = shopctl::test_support::demo_token(client, *shop);
   }
 
-  HeaderList key() const { return {{"Authorization", "Bearer " + shop->config().provider_api_key}}; }
+  HeaderList key() const {
+    return {{"Authorization", "Bearer " + shop->config().provider_api_key}};
+  }
   Answer api(const std::string& method, const std::string& path,
              const std::optional<json>& body = {}) {
     return send(method, shop->url("gateway") + path, body, {{"Authorization", "Bearer " + token}});
@@ -67,8 +69,9 @@ struct ProviderShop {
   }
   // Puts one product in the cart and checks out: the new order's JSON.
   json checkout(const std::string& product_id) {
-    REQUIRE(api("POST", "/api/cart/items", json{{"product_id", product_id}, {"quantity", 1}})
-                .status == 200);
+    REQUIRE(
+        api("POST", "/api/cart/items", json{{"product_id", product_id}, {"quantity", 1}}).status ==
+        200);
     auto order = api("POST", "/api/orders");
     REQUIRE(order.status == 201);
     return order.body;
@@ -85,7 +88,8 @@ std::string intent_id_of(const json& order) {
 
 }  // namespace
 
-TEST_CASE("the provider's API refuses a missing or wrong API key, and the service credential, with 401") {
+TEST_CASE(
+    "the provider's API refuses a missing or wrong API key, and the service credential, with 401") {
   ProviderShop t;
   const auto provider = t.shop->url("provider");
   const json intent = {{"payment_id", "pay_test_1"}, {"amount_cents", 1234}, {"currency", "EUR"}};
@@ -129,8 +133,8 @@ TEST_CASE("the provider's API refuses a missing or wrong API key, and the servic
   REQUIRE(by_id.status == 200);
   CHECK(by_id.body["status"] == "requires_payment");
   CHECK(by_id.body["payment_id"] == "pay_test_1");
-  auto by_payment = send("GET", provider + "/v1/payment_intents?payment_id=pay_test_1",
-                         std::nullopt, t.key());
+  auto by_payment =
+      send("GET", provider + "/v1/payment_intents?payment_id=pay_test_1", std::nullopt, t.key());
   REQUIRE(by_payment.status == 200);
   CHECK(by_payment.body["intent_id"] == intent_id);
   auto unknown = send("GET", provider + "/v1/payment_intents/pi_nope", std::nullopt, t.key());
@@ -161,12 +165,13 @@ TEST_CASE("a decided intent carries its event, as the webhook sent it") {
   CHECK(intent.body["event"]["amount_cents"] == order["total_cents"]);
 }
 
-TEST_CASE("payment calls the provider with the shop's API key and never with the internal credential") {
+TEST_CASE(
+    "payment calls the provider with the shop's API key and never with the internal credential") {
   ProviderShop t;
   // A recording stand-in takes the provider's port: it sees exactly what payment sends.
   const auto provider_url = t.shop->url("provider");
-  const auto port = static_cast<std::uint16_t>(
-      std::stoi(provider_url.substr(provider_url.rfind(':') + 1)));
+  const auto port =
+      static_cast<std::uint16_t>(std::stoi(provider_url.substr(provider_url.rfind(':') + 1)));
   t.shop->stop_service("provider");
 
   std::mutex mu;
@@ -176,14 +181,15 @@ TEST_CASE("payment calls the provider with the shop's API key and never with the
   http::ServerOptions options;
   options.name = "recording-provider";
   options.port = port;
-  http::Server recorder(io, options, [&](http::Request& req) -> boost::asio::awaitable<http::Response> {
-    {
-      std::lock_guard lock(mu);
-      seen.push_back(req.headers);
-    }
-    co_return http::Response::json(
-        201, {{"intent_id", "pi_recorded"}, {"pay_url", "http://127.0.0.1:1/pay/pi_recorded"}});
-  });
+  http::Server recorder(
+      io, options, [&](http::Request& req) -> boost::asio::awaitable<http::Response> {
+        {
+          std::lock_guard lock(mu);
+          seen.push_back(req.headers);
+        }
+        co_return http::Response::json(
+            201, {{"intent_id", "pi_recorded"}, {"pay_url", "http://127.0.0.1:1/pay/pi_recorded"}});
+      });
   recorder.start();
   std::thread runner([&] { io.run(); });
   struct Stop {
@@ -265,10 +271,12 @@ TEST_CASE("an event settled but never delivered is delivered after the provider 
 
   t.shop->start_service("provider");
   REQUIRE(t.admin("gateway", "POST", "/_admin/clock/advance", json{{"by", "5s"}}).status == 200);
-  CHECK(eventually([&] {
-    return t.api("GET", "/api/orders/" + order["order_id"].get<std::string>()).body["status"] ==
-           "PAID";
-  }, 10s));
+  CHECK(eventually(
+      [&] {
+        return t.api("GET", "/api/orders/" + order["order_id"].get<std::string>()).body["status"] ==
+               "PAID";
+      },
+      10s));
 }
 
 TEST_CASE("a payment whose webhooks never arrive is reconciled once from the provider") {
@@ -302,8 +310,9 @@ TEST_CASE("a payment whose webhooks never arrive is reconciled once from the pro
 
   // The webhook arriving late after all is a duplicate: one transaction, one callback.
   REQUIRE(t.admin("gateway", "DELETE", "/_admin/faults").status == 200);
-  auto resent = send("POST", t.shop->url("provider") + "/v1/events/" +
-                                 paid.body["event_id"].get<std::string>() + "/resend",
+  auto resent = send("POST",
+                     t.shop->url("provider") + "/v1/events/" +
+                         paid.body["event_id"].get<std::string>() + "/resend",
                      std::nullopt, t.key());
   CHECK(resent.body["delivered"] == true);
   auto outbox = t.admin("payment", "GET", "/_admin/outbox");

@@ -54,7 +54,8 @@ struct RunningShop {
 
   std::string gateway() const { return shop->url("gateway"); }
   HeaderList admin_token() const { return {{"X-Admin-Token", shop->admin_token()}}; }
-  Answer admin(const std::string& method, const std::string& path, const std::optional<json>& body = {}) const {
+  Answer admin(const std::string& method, const std::string& path,
+               const std::optional<json>& body = {}) const {
     return send(method, gateway() + path, body, admin_token());
   }
   Answer config(const json& settings) const { return admin("POST", "/_admin/config", settings); }
@@ -64,7 +65,8 @@ struct RunningShop {
   }
 
   Answer login(const std::string& email, const std::string& password) const {
-    return send("POST", gateway() + "/api/auth/login", json{{"email", email}, {"password", password}});
+    return send("POST", gateway() + "/api/auth/login",
+                json{{"email", email}, {"password", password}});
   }
   // Signs the demo user in; the token.
   std::string demo_token() const {
@@ -126,7 +128,9 @@ shopctl::shop::ShopConfig long_tokens() {
 
 }  // namespace
 
-TEST_CASE("auth.token_ttl on a running shop: tokens signed after it expire at the new TTL; a reset restores the shop's own") {
+TEST_CASE(
+    "auth.token_ttl on a running shop: tokens signed after it expire at the new TTL; a reset "
+    "restores the shop's own") {
   RunningShop t;  // 15 minutes
   auto applied = t.config(json{{"auth", {{"token_ttl", "2m"}}}});
   REQUIRE(applied.status == 200);
@@ -149,13 +153,16 @@ TEST_CASE("auth.token_ttl on a running shop: tokens signed after it expire at th
   CHECK(t.api(again.body["access_token"].get<std::string>(), "GET", "/api/cart").status == 200);
 }
 
-TEST_CASE("auth.login_throttle on a running shop: logins are refused after the new max_failures for the new window; a reset restores the shop's own") {
+TEST_CASE(
+    "auth.login_throttle on a running shop: logins are refused after the new max_failures for the "
+    "new window; a reset restores the shop's own") {
   RunningShop t;  // 5 failures in 60 s
   const std::string email = "throttled@shop.test";
   REQUIRE(send("POST", t.gateway() + "/api/auth/register",
                json{{"email", email}, {"password", "correct-horse-battery"}, {"name", "T"}})
               .status == 201);
-  REQUIRE(t.config(json{{"auth", {{"login_throttle", {{"max_failures", 2}, {"window", "10m"}}}}}}).status == 200);
+  REQUIRE(t.config(json{{"auth", {{"login_throttle", {{"max_failures", 2}, {"window", "10m"}}}}}})
+              .status == 200);
 
   CHECK(t.login(email, "wrong-password-1").status == 401);
   CHECK(t.login(email, "wrong-password-2").status == 401);
@@ -175,7 +182,9 @@ TEST_CASE("auth.login_throttle on a running shop: logins are refused after the n
   CHECK(after_five.body["error"]["details"]["retry_after_seconds"].get<int>() <= 61);
 }
 
-TEST_CASE("order.payment_timeout on a running shop: an unpaid order expires after the new timeout; a reset restores the shop's own") {
+TEST_CASE(
+    "order.payment_timeout on a running shop: an unpaid order expires after the new timeout; a "
+    "reset restores the shop's own") {
   RunningShop t(long_tokens());  // 30 minutes
   const auto token = t.demo_token();
   REQUIRE(t.config(json{{"order", {{"payment_timeout", "2m"}}}}).status == 200);
@@ -195,33 +204,36 @@ TEST_CASE("order.payment_timeout on a running shop: an unpaid order expires afte
   CHECK(eventually([&] { return t.order_status(token, second) == "FAILED"; }));
 }
 
-TEST_CASE("payment.webhook_tolerance on a running shop: an event signed longer ago is stale; a reset restores the shop's own") {
+TEST_CASE(
+    "payment.webhook_tolerance on a running shop: an event signed longer ago is stale; a reset "
+    "restores the shop's own") {
   RunningShop t;  // 300 s
   REQUIRE(t.config(json{{"payment", {{"webhook_tolerance", "10s"}}}}).status == 200);
-  const std::string event = json{{"event_id", "evt_tolerance"},
-                                 {"type", "payment.succeeded"},
-                                 {"payment_id", "pay_unknown"},
-                                 {"amount_cents", 100},
-                                 {"currency", "EUR"},
-                                 {"failure_reason", nullptr}}
+  const std::string event = json{{"event_id", "evt_tolerance"}, {"type", "payment.succeeded"},
+                                 {"payment_id", "pay_unknown"}, {"amount_cents", 100},
+                                 {"currency", "EUR"},           {"failure_reason", nullptr}}
                                 .dump();
   const HeaderList signed_20s_ago = {
       {"Payment-Signature",
        shopctl::platform::security::sign_webhook(t.shop->config().webhook_secret,
                                                  t.shop->clock().unix_seconds() - 20, event)}};
-  auto stale = send("POST", t.gateway() + "/api/payments/webhook", std::nullopt, signed_20s_ago, event);
+  auto stale =
+      send("POST", t.gateway() + "/api/payments/webhook", std::nullopt, signed_20s_ago, event);
   CHECK(stale.status == 400);
   CHECK(stale.body["error"]["code"] == "stale_event");
   CHECK(stale.body["error"]["details"]["tolerance_seconds"] == 10);
 
   REQUIRE(t.reset().status == 200);
   // Within 300 s: the signature holds, and the event is judged on its content.
-  auto judged = send("POST", t.gateway() + "/api/payments/webhook", std::nullopt, signed_20s_ago, event);
+  auto judged =
+      send("POST", t.gateway() + "/api/payments/webhook", std::nullopt, signed_20s_ago, event);
   CHECK(judged.status == 404);
   CHECK(judged.body["error"]["code"] == "payment_not_found");
 }
 
-TEST_CASE("payment.reconcile.after on a running shop: a payment whose webhook is lost is reconciled after the new wait; a reset restores the shop's own") {
+TEST_CASE(
+    "payment.reconcile.after on a running shop: a payment whose webhook is lost is reconciled "
+    "after the new wait; a reset restores the shop's own") {
   RunningShop t(long_tokens());  // 60 s
   const auto token = t.demo_token();
   REQUIRE(t.config(json{{"payment", {{"reconcile", {{"after", "5s"}}}}}}).status == 200);
@@ -242,15 +254,20 @@ TEST_CASE("payment.reconcile.after on a running shop: a payment whose webhook is
   CHECK(eventually([&] { return t.order_status(token, second) == "PAID"; }));
 }
 
-TEST_CASE("provider.webhook_retry on a running shop: failed webhooks are retried and given up by the new schedule; a reset restores the shop's own") {
+TEST_CASE(
+    "provider.webhook_retry on a running shop: failed webhooks are retried and given up by the new "
+    "schedule; a reset restores the shop's own") {
   auto config = long_tokens();
   config.reconcile_after = std::chrono::hours(10);  // only the provider's retries act here
-  RunningShop t(config);  // 1 s doubling, at most 1 h, for 72 h
+  RunningShop t(config);                            // 1 s doubling, at most 1 h, for 72 h
   const auto token = t.demo_token();
-  REQUIRE(t.config(json{{"provider",
-                         {{"webhook_retry",
-                           {{"initial_backoff", "30s"}, {"max_backoff", "40s"}, {"give_up_after", "2m"}}}}}})
-              .status == 200);
+  REQUIRE(
+      t
+          .config(json{
+              {"provider",
+               {{"webhook_retry",
+                 {{"initial_backoff", "30s"}, {"max_backoff", "40s"}, {"give_up_after", "2m"}}}}}})
+          .status == 200);
   t.refuse_webhooks();
   auto first = t.checkout(token, "p-007");
   auto seq = t.shop->calls().next_seq();
@@ -268,7 +285,8 @@ TEST_CASE("provider.webhook_retry on a running shop: failed webhooks are retried
   t.advance_clock("41s");  // 113 s: this attempt fails, and the next would come after 2 m
   CHECK(eventually([&] { return t.webhook_deliveries_since(seq) == 4; }));
   CHECK(eventually([&] {
-    auto report = send("GET", t.shop->url("provider") + "/_admin/webhooks", std::nullopt, t.admin_token());
+    auto report =
+        send("GET", t.shop->url("provider") + "/_admin/webhooks", std::nullopt, t.admin_token());
     return report.body["given_up"]["count"] == 1 && report.body["retrying"] == 0;
   }));
 
@@ -279,17 +297,21 @@ TEST_CASE("provider.webhook_retry on a running shop: failed webhooks are retried
   CHECK(t.pay(second).body["webhook_delivered"] == false);
   t.advance_clock("2s");  // the shop's own first retry comes after 1 s
   CHECK(eventually([&] { return t.webhook_deliveries_since(seq) >= 2; }));
-  auto report = send("GET", t.shop->url("provider") + "/_admin/webhooks", std::nullopt, t.admin_token());
+  auto report =
+      send("GET", t.shop->url("provider") + "/_admin/webhooks", std::nullopt, t.admin_token());
   CHECK(report.body["retrying"] == 1);
   CHECK(report.body["given_up"]["count"] == 1);
 }
 
-TEST_CASE("a running shop still refuses auth.password_hashing, naming it, and then applies nothing of the request") {
+TEST_CASE(
+    "a running shop still refuses auth.password_hashing, naming it, and then applies nothing of "
+    "the request") {
   RunningShop t;
   auto refused = t.config(json{{"auth", {{"token_ttl", "1m"}, {"password_hashing", "fast"}}}});
   CHECK(refused.status == 422);
   CHECK(refused.body["error"]["code"] == "config_not_runtime");
-  CHECK(refused.body["error"]["message"].get<std::string>().find("auth.password_hashing") != std::string::npos);
+  CHECK(refused.body["error"]["message"].get<std::string>().find("auth.password_hashing") !=
+        std::string::npos);
   CHECK(refused.body["error"]["details"]["refused"].size() == 1);
   auto login = t.login(t.shop->config().demo_email, t.shop->config().demo_password);
   REQUIRE(login.status == 200);

@@ -74,16 +74,21 @@ steps:
 
 }  // namespace
 
-TEST_CASE("against a running shop, a breaker an earlier scenario opened is closed again before the next one") {
+TEST_CASE(
+    "against a running shop, a breaker an earlier scenario opened is closed again before the next "
+    "one") {
   auto shop = shopctl::test_support::start_shop();
-  std::vector<scenario::Scenario> scenarios = {parse(kTripsTheBreaker, "trip.yaml"), parse(kCart, "cart.yaml")};
+  std::vector<scenario::Scenario> scenarios = {parse(kTripsTheBreaker, "trip.yaml"),
+                                               parse(kCart, "cart.yaml")};
   auto summary = scenario::run_scenarios(scenarios, against(*shop, 1));
   INFO(failures_of(summary));
   CHECK(summary.results[0].status == scenario::ScenarioStatus::passed);
   CHECK(summary.results[1].status == scenario::ScenarioStatus::passed);
 }
 
-TEST_CASE("against a running shop, stopped services, faults, prices and config are back before the next scenario") {
+TEST_CASE(
+    "against a running shop, stopped services, faults, prices and config are back before the next "
+    "scenario") {
   auto shop = shopctl::test_support::start_shop();
   const char* leaves_a_mess = R"(version: 1
 name: leaves a mess
@@ -141,8 +146,9 @@ TEST_CASE("against a running shop, a reset keeps what shoppers stored") {
   http::BlockingClient client;
   auto token = shopctl::test_support::demo_token(client, *shop);
   const shopctl::test_support::HeaderList bearer = {{"Authorization", "Bearer " + token}};
-  REQUIRE(send(client, "POST", shop->url("gateway") + "/api/cart/items", json{{"product_id", "p-002"}, {"quantity", 1}},
-               bearer).status == 200);
+  REQUIRE(send(client, "POST", shop->url("gateway") + "/api/cart/items",
+               json{{"product_id", "p-002"}, {"quantity", 1}}, bearer)
+              .status == 200);
   auto order = send(client, "POST", shop->url("gateway") + "/api/orders", std::nullopt, bearer);
   REQUIRE(order.status == 201);
 
@@ -151,8 +157,10 @@ TEST_CASE("against a running shop, a reset keeps what shoppers stored") {
   REQUIRE(reset.status == 200);
   CHECK(reset.body.at("clock").contains("offset_ms"));
 
-  auto again = send(client, "GET", shop->url("gateway") + "/api/orders/" + order.body.at("order_id").get<std::string>(),
-                    std::nullopt, bearer);
+  auto again =
+      send(client, "GET",
+           shop->url("gateway") + "/api/orders/" + order.body.at("order_id").get<std::string>(),
+           std::nullopt, bearer);
   CHECK(again.status == 200);
   CHECK(shopctl::test_support::demo_token(client, *shop).size() > 0);
 }
@@ -168,7 +176,9 @@ TEST_CASE("the baseline routes need the admin token like the rest of the admin p
   }
 }
 
-TEST_CASE("POST /_admin/config refuses a key a running shop cannot take, naming it, and bad values with 400") {
+TEST_CASE(
+    "POST /_admin/config refuses a key a running shop cannot take, naming it, and bad values with "
+    "400") {
   auto shop = shopctl::test_support::start_shop();
   http::BlockingClient client;
   const shopctl::test_support::HeaderList admin = {{"X-Admin-Token", shop->admin_token()}};
@@ -176,15 +186,19 @@ TEST_CASE("POST /_admin/config refuses a key a running shop cannot take, naming 
                       json{{"secrets", {{"admin_token", "x"}}}}, admin);
   CHECK(secrets.status == 422);
   CHECK(secrets.body.at("error").at("code") == "config_not_runtime");
-  CHECK(secrets.body.at("error").at("message").get<std::string>().find("secrets.admin_token") != std::string::npos);
+  CHECK(secrets.body.at("error").at("message").get<std::string>().find("secrets.admin_token") !=
+        std::string::npos);
   auto bad = send(client, "POST", shop->url("gateway") + "/_admin/config",
                   json{{"order", {{"catalog_client", {{"timeout", "soon"}}}}}}, admin);
   CHECK(bad.status == 400);
   CHECK(bad.body.at("error").at("code") == "invalid_config");
-  auto ok = send(client, "POST", shop->url("gateway") + "/_admin/config",
-                 json{{"order", {{"circuit_breakers", {{"order->catalog", {{"sliding_window_size", 3}}}}}}}}, admin);
+  auto ok = send(
+      client, "POST", shop->url("gateway") + "/_admin/config",
+      json{{"order", {{"circuit_breakers", {{"order->catalog", {{"sliding_window_size", 3}}}}}}}},
+      admin);
   CHECK(ok.status == 200);
-  auto breakers = send(client, "GET", shop->url("order") + "/_admin/circuit-breakers", std::nullopt, admin);
+  auto breakers =
+      send(client, "GET", shop->url("order") + "/_admin/circuit-breakers", std::nullopt, admin);
   CHECK(breakers.body.at("items").at(0).at("config").at("sliding_window_size") == 3);
 }
 
@@ -199,7 +213,8 @@ steps:
   - login: {email: "p-${run_id}@shop.test", password: correct-horse-battery}
   - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 2}}
     expect: {status: 200, json: {$.total_cents: 2580}}
-)", "shared-" + std::to_string(i) + ".yaml"));
+)",
+                              "shared-" + std::to_string(i) + ".yaml"));
   }
   auto summary = scenario::run_scenarios(scenarios, against(*shop, 4));
   INFO(failures_of(summary));
@@ -217,7 +232,8 @@ int recorded_on(const scenario::StepResult& step, const std::string& edge) {
   return n;
 }
 
-const scenario::StepResult* step_named(const scenario::ScenarioResult& result, const std::string& label) {
+const scenario::StepResult* step_named(const scenario::ScenarioResult& result,
+                                       const std::string& label) {
   for (const auto& step : result.steps) {
     if (step.label.find(label) != std::string::npos) return &step;
   }
@@ -226,7 +242,9 @@ const scenario::StepResult* step_named(const scenario::ScenarioResult& result, c
 
 }  // namespace
 
-TEST_CASE("against a running shop, an earlier scenario's unpaid payment reconciled during a later one is not in its calls") {
+TEST_CASE(
+    "against a running shop, an earlier scenario's unpaid payment reconciled during a later one is "
+    "not in its calls") {
   auto shop = shopctl::test_support::start_shop();
   // Checks out and never pays: its payment stays PENDING, due for reconciliation (a GET of its
   // intent on payment->provider) reconcile.after (60 s) later on the shop clock. It shares the
@@ -278,7 +296,9 @@ steps:
   CHECK(alone.results[0].status == scenario::ScenarioStatus::passed);
 }
 
-TEST_CASE("against a running shop, an earlier scenario's webhook retries, callbacks and order expiry are not in a later one's calls") {
+TEST_CASE(
+    "against a running shop, an earlier scenario's webhook retries, callbacks and order expiry are "
+    "not in a later one's calls") {
   auto shop = shopctl::test_support::start_shop();
   // Pays while payment is stopped (the provider's next try is 10 min later: the retry waits
   // on the shop clock, after the scenario), then leaves a second order unpaid (it expires 30

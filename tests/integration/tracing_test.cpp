@@ -152,7 +152,8 @@ bool eventually_recorded(TracedShop& t, std::uint64_t since, const std::string& 
   while (std::chrono::steady_clock::now() < deadline) {
     const auto calls = t.calls_since(since);  // named: a member of a temporary would dangle
     for (const auto& r : calls.at("records")) {
-      if (r.at("edge") == edge && r.at("route").get<std::string>().find(route) != std::string::npos &&
+      if (r.at("edge") == edge &&
+          r.at("route").get<std::string>().find(route) != std::string::npos &&
           r.at("trace_id") == trace_id) {
         return true;
       }
@@ -168,7 +169,8 @@ TEST_CASE("background work continues the trace of the request that created its s
   TracedShop t;
   auto advance = [&t](const char* by) {
     REQUIRE(t.send("POST", t.shop->url("gateway") + "/_admin/clock/advance", json{{"by", by}},
-                   {{"X-Admin-Token", t.shop->admin_token()}}).status == 200);
+                   {{"X-Admin-Token", t.shop->admin_token()}})
+                .status == 200);
   };
   auto traceparent = [](const std::string& id) { return "00-" + id + "-00f067aa0ba902b7-01"; };
 
@@ -176,16 +178,20 @@ TEST_CASE("background work continues the trace of the request that created its s
   // leads to) continue the trace of the request that paid, not the checkout's, not a new one.
   const std::string checkout_paid = "11111111111111111111111111111111";
   const std::string pay = "22222222222222222222222222222222";
-  REQUIRE(t.api("POST", "/api/cart/items", json{{"product_id", "p-001"}, {"quantity", 1}}).status == 200);
-  auto paid = t.api("POST", "/api/orders", std::nullopt, {{"traceparent", traceparent(checkout_paid)}});
+  REQUIRE(t.api("POST", "/api/cart/items", json{{"product_id", "p-001"}, {"quantity", 1}}).status ==
+          200);
+  auto paid =
+      t.api("POST", "/api/orders", std::nullopt, {{"traceparent", traceparent(checkout_paid)}});
   REQUIRE(paid.status == 201);
   t.shop->stop_service("payment");
   auto since = t.next_seq();
-  auto taken = t.send("POST", paid.body.at("payment").at("pay_url").get<std::string>(),
-                      json{{"card_number", "4242424242424242"}}, {{"traceparent", traceparent(pay)}});
+  auto taken =
+      t.send("POST", paid.body.at("payment").at("pay_url").get<std::string>(),
+             json{{"card_number", "4242424242424242"}}, {{"traceparent", traceparent(pay)}});
   REQUIRE(taken.status == 200);
   CHECK(taken.body.at("webhook_delivered") == false);
-  CHECK(eventually_recorded(t, since, "provider->gateway", "/api/payments/webhook", pay));  // inline
+  CHECK(
+      eventually_recorded(t, since, "provider->gateway", "/api/payments/webhook", pay));  // inline
   t.shop->start_service("payment");
   since = t.next_seq();
   advance("5s");  // the first retry is due 1 s after settlement
@@ -196,13 +202,18 @@ TEST_CASE("background work continues the trace of the request that created its s
   // An unpaid order: reconciliation's look at its payment and its expiry continue the
   // checkout's trace.
   const std::string checkout_unpaid = "33333333333333333333333333333333";
-  REQUIRE(t.api("POST", "/api/cart/items", json{{"product_id", "p-002"}, {"quantity", 1}}).status == 200);
-  REQUIRE(t.api("POST", "/api/orders", std::nullopt, {{"traceparent", traceparent(checkout_unpaid)}}).status == 201);
+  REQUIRE(t.api("POST", "/api/cart/items", json{{"product_id", "p-002"}, {"quantity", 1}}).status ==
+          200);
+  REQUIRE(
+      t.api("POST", "/api/orders", std::nullopt, {{"traceparent", traceparent(checkout_unpaid)}})
+          .status == 201);
   since = t.next_seq();
   advance("2m");  // past reconcile.after (60 s)
-  CHECK(eventually_recorded(t, since, "payment->provider", "/v1/payment_intents/", checkout_unpaid));
+  CHECK(
+      eventually_recorded(t, since, "payment->provider", "/v1/payment_intents/", checkout_unpaid));
   since = t.next_seq();
   advance("31m");  // past order.payment_timeout (30 min)
-  CHECK(eventually_recorded(t, since, "order->payment", "/internal/payments/cancel", checkout_unpaid));
+  CHECK(eventually_recorded(t, since, "order->payment", "/internal/payments/cancel",
+                            checkout_unpaid));
   CHECK(eventually_recorded(t, since, "payment->provider", "/cancel", checkout_unpaid));
 }

@@ -29,8 +29,8 @@ struct FakeShop {
   std::vector<std::string> sent;                     // "URL METHOD PATH"
   std::map<std::string, std::vector<json>> faults;
 
-  AdminAnswer operator()(const std::string& base, const std::string& method, const std::string& path,
-                         const std::optional<json>& body) {
+  AdminAnswer operator()(const std::string& base, const std::string& method,
+                         const std::string& path, const std::optional<json>& body) {
     sent.push_back(base + " " + method + " " + path);
     if (path.rfind("/_admin/calls?since=", 0) == 0) {
       auto since = std::stoull(path.substr(20));
@@ -39,7 +39,8 @@ struct FakeShop {
       for (std::size_t i = 0; i < all.size(); ++i) {
         if (i >= since) out.push_back(all[i]);
       }
-      return answer(200, {{"next_seq", all.size()}, {"records", out}, {"transitions", json::array()}});
+      return answer(200,
+                    {{"next_seq", all.size()}, {"records", out}, {"transitions", json::array()}});
     }
     if (path == "/_admin/faults" && method == "POST") {
       faults[base].push_back(*body);
@@ -54,32 +55,42 @@ struct FakeShop {
       return answer(200, {{"items", items}});
     }
     if (path == "/_admin/edges") {
-      if (base == "http://b") return answer(200, {{"edges", {{"order->catalog", {{"calls", 2}, {"errors", 1}, {"p99_ms", 9.0}}}}}, {"violations", 1}});
-      return answer(200, {{"edges", {{"order->catalog", {{"calls", 3}, {"errors", 0}, {"p99_ms", 4.0}}}}}, {"violations", 0}});
+      if (base == "http://b")
+        return answer(
+            200, {{"edges", {{"order->catalog", {{"calls", 2}, {"errors", 1}, {"p99_ms", 9.0}}}}},
+                  {"violations", 1}});
+      return answer(
+          200, {{"edges", {{"order->catalog", {{"calls", 3}, {"errors", 0}, {"p99_ms", 4.0}}}}},
+                {"violations", 0}});
     }
     return answer(200, {{"ok", base}});
   }
   void record(const std::string& base, const std::string& edge) {
-    records[base].push_back({{"seq", records[base].size()}, {"edge", edge}, {"at_ms", records[base].size()}});
+    records[base].push_back(
+        {{"seq", records[base].size()}, {"edge", edge}, {"at_ms", records[base].size()}});
   }
 };
 
 Deployment three_processes() {
-  json services = {{"items",
-                    {{{"name", "gateway"}, {"url", "http://g"}, {"admin", "http://a"}, {"running", true}},
-                     {{"name", "catalog"}, {"url", "http://c"}, {"admin", "http://b"}, {"remote", true}},
-                     {{"name", "order"}, {"url", "http://o"}, {"admin", "http://c2"}, {"remote", true}}}}};
+  json services = {
+      {"items",
+       {{{"name", "gateway"}, {"url", "http://g"}, {"admin", "http://a"}, {"running", true}},
+        {{"name", "catalog"}, {"url", "http://c"}, {"admin", "http://b"}, {"remote", true}},
+        {{"name", "order"}, {"url", "http://o"}, {"admin", "http://c2"}, {"remote", true}}}}};
   return Deployment::from_services(services, "http://g");
 }
 
 }  // namespace
 
 TEST_CASE("a shop in one process is not split; three processes are, each with its services") {
-  json one = {{"items", {{{"name", "gateway"}, {"url", "http://g"}, {"admin", "http://g"}},
-                         {{"name", "catalog"}, {"url", "http://c"}, {"admin", "http://g"}}}}};
+  json one = {{"items",
+               {{{"name", "gateway"}, {"url", "http://g"}, {"admin", "http://g"}},
+                {{"name", "catalog"}, {"url", "http://c"}, {"admin", "http://g"}}}}};
   CHECK_FALSE(Deployment::from_services(one, "http://g").split());
   // An older shop names no admin plane: one process too.
-  json older = {{"items", {{{"name", "gateway"}, {"url", "http://g"}}, {{"name", "catalog"}, {"url", "http://c"}}}}};
+  json older = {
+      {"items",
+       {{{"name", "gateway"}, {"url", "http://g"}}, {{"name", "catalog"}, {"url", "http://c"}}}}};
   CHECK_FALSE(Deployment::from_services(older, "http://g").split());
 
   auto d = three_processes();
@@ -100,7 +111,8 @@ TEST_CASE("stopping a service goes to its process; a fault goes to every process
   fan.send(d, sender, "POST", "/_admin/services/catalog/stop", std::nullopt);
   CHECK(shop.sent == std::vector<std::string>{"http://b POST /_admin/services/catalog/stop"});
 
-  auto added = fan.send(d, sender, "POST", "/_admin/faults", json{{"target", "catalog"}, {"type", "hang"}});
+  auto added =
+      fan.send(d, sender, "POST", "/_admin/faults", json{{"target", "catalog"}, {"type", "hang"}});
   CHECK(added.status == 201);
   auto id = added.body.at("id").get<std::string>();
   CHECK_FALSE(id.empty());
@@ -125,7 +137,8 @@ TEST_CASE("edges add up across processes; the p99 is the slower one's") {
   CHECK(merged.body["violations"] == 1);
 }
 
-TEST_CASE("merged call records keep one numbering: records since a cursor are exactly the newer ones") {
+TEST_CASE(
+    "merged call records keep one numbering: records since a cursor are exactly the newer ones") {
   auto d = three_processes();
   FakeShop shop;
   AdminFanOut fan;
@@ -139,14 +152,16 @@ TEST_CASE("merged call records keep one numbering: records since a cursor are ex
   shop.record("http://b", "order->catalog");
   shop.record("http://c2", "payment->order");
   shop.record("http://a", "gateway->order");
-  auto since = fan.send(d, sender, "GET", "/_admin/calls?since=" + std::to_string(cursor), std::nullopt);
+  auto since =
+      fan.send(d, sender, "GET", "/_admin/calls?since=" + std::to_string(cursor), std::nullopt);
   REQUIRE(since.body["records"].size() == 3);
   for (const auto& r : since.body["records"]) CHECK(r["seq"].get<std::uint64_t>() >= cursor);
   // From the start, the older two are numbered before the cursor and the newer three not.
   auto all = fan.send(d, sender, "GET", "/_admin/calls?since=0", std::nullopt);
   REQUIRE(all.body["records"].size() == 5);
   int before = 0, after = 0;
-  for (const auto& r : all.body["records"]) (r["seq"].get<std::uint64_t>() >= cursor ? after : before)++;
+  for (const auto& r : all.body["records"])
+    (r["seq"].get<std::uint64_t>() >= cursor ? after : before)++;
   CHECK(before == 2);
   CHECK(after == 3);
 }

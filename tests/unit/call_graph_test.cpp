@@ -194,9 +194,8 @@ TEST_CASE(
   CHECK(dot.find("\"catalog\" -> \"order\" [label=\"1 call refused: caller_not_allowed\", "
                  "color=red, fontcolor=red, "
                  "penwidth=2];") != std::string::npos);
-  CHECK(
-      dot.find("\"order\" -> \"catalog\" [label=\"products, prices: no calls\", style=dashed") !=
-      std::string::npos);
+  CHECK(dot.find("\"order\" -> \"catalog\" [label=\"products, prices: no calls\", style=dashed") !=
+        std::string::npos);
   CHECK(count(dot, ", color=red") == 3);
 }
 
@@ -265,9 +264,9 @@ TEST_CASE("the call log keeps the most recent records, oldest first, once its ri
   for (int k = 0; k < 3; ++k) {
     const int i = 5 + k;
     CHECK(all[k].seq == static_cast<std::uint64_t>(i));
-    CHECK(all[k].route ==
-          (i % 2 ? std::string("/products")
-                 : "/a-route-long-enough-to-live-on-the-heap/" + std::to_string(i)));
+    CHECK(all[k].route == (i % 2
+                               ? std::string("/products")
+                               : "/a-route-long-enough-to-live-on-the-heap/" + std::to_string(i)));
     CHECK(all[k].trace_id == std::string(32, static_cast<char>('a' + i)));
     CHECK(all[k].violation == (i == 6));
     CHECK(all[k].violation_reason == (i == 6 ? "caller_not_allowed" : ""));

@@ -33,12 +33,17 @@ World clean_world() {
   w.orders = {{"ord-1", "usr-1", "PAID", 2500, "EUR", "pay-1", ""},
               {"ord-2", "usr-1", "FAILED", 1000, "EUR", "pay-2", "card_declined"}};
   w.idempotency = {{"usr-1", "key-1", "ord-1"}, {"usr-1", "key-2", "ord-2"}};
-  w.payments = {{"pay-1", "ord-1", "SUCCEEDED", 2500, "EUR", "pi-1"}, {"pay-2", "ord-2", "FAILED", 1000, "EUR", "pi-2"}};
-  w.outbox = {{1, "ord-1", "evt-1", "t1", true, "applied", 1}, {2, "ord-2", "evt-2", "t2", true, "applied", 1}};
+  w.payments = {{"pay-1", "ord-1", "SUCCEEDED", 2500, "EUR", "pi-1"},
+                {"pay-2", "ord-2", "FAILED", 1000, "EUR", "pi-2"}};
+  w.outbox = {{1, "ord-1", "evt-1", "t1", true, "applied", 1},
+              {2, "ord-2", "evt-2", "t2", true, "applied", 1}};
   w.recorded_events = {"evt-1", "evt-2"};
-  w.intents = {{"pi-1", "pay-1", 2500, "EUR", "succeeded", "evt-1"}, {"pi-2", "pay-2", 1000, "EUR", "failed", "evt-2"}};
-  w.events = {{"evt-1", "pi-1", "payment.succeeded", true, 1}, {"evt-2", "pi-2", "payment.failed", true, 1}};
-  w.breakers = {{"order", "order->catalog", "CLOSED"}, {"payment", "payment->provider", "HALF_OPEN"}};
+  w.intents = {{"pi-1", "pay-1", 2500, "EUR", "succeeded", "evt-1"},
+               {"pi-2", "pay-2", 1000, "EUR", "failed", "evt-2"}};
+  w.events = {{"evt-1", "pi-1", "payment.succeeded", true, 1},
+              {"evt-2", "pi-2", "payment.failed", true, 1}};
+  w.breakers = {{"order", "order->catalog", "CLOSED"},
+                {"payment", "payment->provider", "HALF_OPEN"}};
   w.history = {
       op("POST /api/orders", 201, {{"order_id", "ord-1"}}, "r-0-0", "key-1"),
       op("POST {pay_url}", 200, {{"intent_id", "pi-1"}, {"status", "succeeded"}}, "r-0-0"),
@@ -111,7 +116,8 @@ TEST_CASE("chaos reports an intent captured twice and an order with two captures
   CHECK(mentions(twice, "intent pi-1 has 2 payment.succeeded events"));
 
   auto w2 = clean_world();
-  w2.payments.push_back({"pay-9", "ord-1", "SUCCEEDED", 2500, "EUR", "pi-9"});  // a second payment row
+  w2.payments.push_back(
+      {"pay-9", "ord-1", "SUCCEEDED", 2500, "EUR", "pi-9"});  // a second payment row
   w2.intents.push_back({"pi-9", "pay-9", 2500, "EUR", "succeeded", "evt-9"});
   CHECK(check_no_double_capture(w2).outcome == Outcome::failed);
 }
@@ -126,7 +132,8 @@ TEST_CASE("chaos reports a capture that no order knows") {
 
 TEST_CASE("chaos reports a 201 order that does not exist") {
   auto w = clean_world();
-  w.history.push_back(op("POST /api/orders", 201, {{"order_id", "ord-ghost"}}, "r-0-3", "key-4", "trace-ghost"));
+  w.history.push_back(
+      op("POST /api/orders", 201, {{"order_id", "ord-ghost"}}, "r-0-3", "key-4", "trace-ghost"));
   auto v = check_answers_agree(w);
   CHECK(v.outcome == Outcome::failed);
   CHECK(mentions(v, "ord-ghost was answered 201 (trace trace-ghost)"));
@@ -134,20 +141,23 @@ TEST_CASE("chaos reports a 201 order that does not exist") {
 
 TEST_CASE("chaos reports a payment the shopper saw succeed whose order ends FAILED") {
   auto w = clean_world();
-  w.history.push_back(op("POST {pay_url}", 200, {{"intent_id", "pi-2"}, {"status", "succeeded"}}, "r-0-1"));
+  w.history.push_back(
+      op("POST {pay_url}", 200, {{"intent_id", "pi-2"}, {"status", "succeeded"}}, "r-0-1"));
   CHECK(mentions(check_answers_agree(w), "ord-2 ends FAILED"));
 }
 
 TEST_CASE("chaos reports a settled status the shopper read that later changed") {
   auto w = clean_world();
-  w.history.push_back(op("GET /api/orders/{id}", 200, {{"order_id", "ord-2"}, {"status", "PAID"}}, "r-0-1"));
+  w.history.push_back(
+      op("GET /api/orders/{id}", 200, {{"order_id", "ord-2"}, {"status", "PAID"}}, "r-0-1"));
   CHECK(mentions(check_answers_agree(w), "read order ord-2 as PAID"));
 }
 
 TEST_CASE("chaos reports an Idempotency-Key that named two orders") {
   auto w = clean_world();
   w.orders.push_back({"ord-5", "usr-1", "FAILED", 2500, "EUR", "", "payment_expired"});
-  w.history.push_back(op("POST /api/orders", 201, {{"order_id", "ord-5"}}, "r-0-0", "key-1", "trace-replay"));
+  w.history.push_back(
+      op("POST /api/orders", 201, {{"order_id", "ord-5"}}, "r-0-0", "key-1", "trace-replay"));
   auto v = check_idempotency(w);
   CHECK(v.outcome == Outcome::failed);
   CHECK(mentions(v, "key key-1"));
@@ -198,7 +208,8 @@ TEST_CASE("chaos reports an undelivered provider event and an unfinished callbac
   CHECK(mentions(v, "order ord-2"));
 }
 
-TEST_CASE("an event the shop recorded counts as delivered even when the provider lost its record of it") {
+TEST_CASE(
+    "an event the shop recorded counts as delivered even when the provider lost its record of it") {
   auto w = clean_world();
   w.recorded_events = {"evt-1", "evt-2"};
   w.events[0].delivered = false;
@@ -220,7 +231,8 @@ TEST_CASE("chaos reports a breaker left OPEN") {
 TEST_CASE("chaos reports a 5xx the API does not document, and lets a 503 in the error shape pass") {
   auto w = clean_world();
   CHECK(check_no_unexpected_5xx(w).outcome == Outcome::passed);
-  w.history.push_back(op("GET /api/orders/{id}", 500, nlohmann::json::value_t::discarded, "r-0-3", "", "trace-500"));
+  w.history.push_back(op("GET /api/orders/{id}", 500, nlohmann::json::value_t::discarded, "r-0-3",
+                         "", "trace-500"));
   w.history.push_back(op("POST /api/orders", 503, "not the error shape", "r-0-3"));
   auto v = check_no_unexpected_5xx(w);
   CHECK(v.outcome == Outcome::failed);
@@ -261,7 +273,8 @@ TEST_CASE("the chaos schedule is the same for a seed and differs between seeds")
   CHECK(differs);
 }
 
-TEST_CASE("the chaos schedule kills the process several times, and ends every fault and stop in time") {
+TEST_CASE(
+    "the chaos schedule kills the process several times, and ends every fault and stop in time") {
   ScheduleOptions o;
   o.seed = 3;
   o.duration = std::chrono::seconds(60);

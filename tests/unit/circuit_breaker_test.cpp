@@ -619,7 +619,8 @@ TEST_CASE("a breaker cycling through its states under concurrent calls keeps its
   CHECK(snap.number_of_buffered_calls <= 4);
 }
 
-TEST_CASE("reset brings an open breaker back to a new breaker's state, counters and window included") {
+TEST_CASE(
+    "reset brings an open breaker back to a new breaker's state, counters and window included") {
   ManualClock clock;
   EventLog log;
   CircuitBreaker breaker("order->catalog", small_config(), clock, log.listener());

@@ -45,7 +45,9 @@ TEST_CASE("order.payment_timeout must be a duration of at least one second") {
   CHECK(issues[0].message.find("unknown key 'payment_timout'") != std::string::npos);
 }
 
-TEST_CASE("a split shop's settings: only, peers (a URL or {url, admin}), admin_port, provider.public_url") {
+TEST_CASE(
+    "a split shop's settings: only, peers (a URL or {url, admin}), admin_port, "
+    "provider.public_url") {
   shop::ShopConfig config;
   CHECK(apply_yaml("only: [catalog, order, catalog]\n"
                    "peers:\n  gateway: http://10.0.0.7:8080\n"
@@ -63,10 +65,11 @@ TEST_CASE("a split shop's settings: only, peers (a URL or {url, admin}), admin_p
 }
 
 TEST_CASE("a split shop's settings are checked: unknown services, bad URLs, an empty only") {
-  for (const std::string bad : {"only: [catalog, warehouse]", "only: []", "only: catalog",
-                                "peers: {warehouse: http://10.0.0.9:1}", "peers: {catalog: ftp://x:1}",
-                                "peers: {catalog: {admin: http://x:9000}}", "peers: {catalog: {url: http://x:1, extra: 1}}",
-                                "admin_port: 70000", "provider: {public_url: 'javascript:alert(1)'}"}) {
+  for (const std::string bad :
+       {"only: [catalog, warehouse]", "only: []", "only: catalog",
+        "peers: {warehouse: http://10.0.0.9:1}", "peers: {catalog: ftp://x:1}",
+        "peers: {catalog: {admin: http://x:9000}}", "peers: {catalog: {url: http://x:1, extra: 1}}",
+        "admin_port: 70000", "provider: {public_url: 'javascript:alert(1)'}"}) {
     CAPTURE(bad);
     shop::ShopConfig config;
     CHECK_FALSE(apply_yaml(bad, config).empty());

@@ -66,12 +66,17 @@ TEST_CASE("a shop without a stored identity generates every secret and stores ea
   CHECK(applied.stored_ports.empty());
 }
 
-TEST_CASE("a stored identity is reused as it is: the same secrets and ports, nothing new to store") {
+TEST_CASE(
+    "a stored identity is reused as it is: the same secrets and ports, nothing new to store") {
   ShopConfig first;
   first.ports["gateway"] = 8080;
   auto applied = apply_identity(first, Identity{});
-  record_bound_ports(applied, {{"gateway", 8080}, {"auth", 40001}, {"catalog", 40002},
-                               {"order", 40003}, {"payment", 40004}, {"provider", 40005}});
+  record_bound_ports(applied, {{"gateway", 8080},
+                               {"auth", 40001},
+                               {"catalog", 40002},
+                               {"order", 40003},
+                               {"payment", 40004},
+                               {"provider", 40005}});
   // The configured gateway port is not the shop's own: it is not stored.
   CHECK(applied.to_store.ports.count("gateway") == 0);
   CHECK(applied.to_store.ports.at("provider") == 40005);
@@ -91,7 +96,9 @@ TEST_CASE("a stored identity is reused as it is: the same secrets and ports, not
   CHECK(again.stored_ports.count("provider") == 1);
 }
 
-TEST_CASE("a secret or a port given by config wins for that start and is not written over the stored one") {
+TEST_CASE(
+    "a secret or a port given by config wins for that start and is not written over the stored "
+    "one") {
   Identity stored;
   stored.secrets["jwt_secret"] = std::string(64, 'a');
   stored.ports["gateway"] = 41000;
@@ -168,7 +175,8 @@ TEST_CASE("a corrupt identity file is refused with a message that names the file
   CHECK(error_of(file).find("unknown service 'billing'") != std::string::npos);
 
   write_text(file, R"({"version": 1, "secrets": {"jwt_secret": "short"}})");
-  CHECK(error_of(file).find("secrets.jwt_secret must be a string of at least 32") != std::string::npos);
+  CHECK(error_of(file).find("secrets.jwt_secret must be a string of at least 32") !=
+        std::string::npos);
 
   write_text(file, R"({"version": 1, "secrets": {"admin_token": 42}})");
   CHECK(error_of(file).find("secrets.admin_token") != std::string::npos);
@@ -194,10 +202,12 @@ TEST_CASE("storage.synchronous sets one level for every database or one per data
 
   ShopConfig all;
   CHECK(apply_config(YAML::Load("storage: {synchronous: normal}"), all).empty());
-  for (const auto& each : all.synchronous) CHECK_MESSAGE(each.second == Synchronous::normal, each.first);
+  for (const auto& each : all.synchronous)
+    CHECK_MESSAGE(each.second == Synchronous::normal, each.first);
 
   ShopConfig one;
-  CHECK(apply_config(YAML::Load("storage: {synchronous: {catalog: full, order: normal}}"), one).empty());
+  CHECK(apply_config(YAML::Load("storage: {synchronous: {catalog: full, order: normal}}"), one)
+            .empty());
   CHECK(one.synchronous.at("catalog") == Synchronous::full);
   CHECK(one.synchronous.at("order") == Synchronous::normal);
   CHECK(one.synchronous.at("payment") == Synchronous::full);
@@ -209,7 +219,9 @@ TEST_CASE("storage.synchronous sets one level for every database or one per data
   CHECK(issues[1].message == "storage.synchronous.order must be full or normal");
 
   ShopConfig key;
-  CHECK(apply_config(YAML::Load("secrets: {provider_api_key: sk_test_given_0123456789abcdefghij}"), key).empty());
+  CHECK(apply_config(YAML::Load("secrets: {provider_api_key: sk_test_given_0123456789abcdefghij}"),
+                     key)
+            .empty());
   CHECK(key.provider_api_key == "sk_test_given_0123456789abcdefghij");
 }
 

@@ -19,7 +19,9 @@ const nlohmann::json kOrder = nlohmann::json::parse(R"({
   "odd keys": {"a.b": 1, "it's": 2, "q\"": 3}
 })");
 
-std::optional<nlohmann::json> eval(const std::string& path) { return JsonPath::parse(path).evaluate(kOrder); }
+std::optional<nlohmann::json> eval(const std::string& path) {
+  return JsonPath::parse(path).evaluate(kOrder);
+}
 
 std::size_t error_offset(const std::string& path) {
   try {

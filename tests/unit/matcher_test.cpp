@@ -22,7 +22,8 @@ bool accepts(const std::string& yaml, const std::optional<json>& actual) {
 }
 
 std::string failure(const std::string& yaml, const std::optional<json>& actual,
-                    MatcherDomain domain = MatcherDomain::json, const std::string& subject = "$.x") {
+                    MatcherDomain domain = MatcherDomain::json,
+                    const std::string& subject = "$.x") {
   return Matcher::from_yaml(yaml, domain, subject).check(actual).value_or("(passed)");
 }
 
@@ -68,7 +69,8 @@ TEST_CASE("ne, in and matches") {
   CHECK(accepts(R"({matches: "^http://127\\.0\\.0\\.1:"})", json("http://127.0.0.1:8/pay")));
   CHECK(accepts("{matches: \"[0-9]+\"}", json("order 17 ok")));
   CHECK_FALSE(accepts("{matches: \"^[0-9]+$\"}", json("order 17")));
-  CHECK(failure("{matches: a}", json(5)) == "expected $.x to match /a/, got 5 (a number, not a string)");
+  CHECK(failure("{matches: a}", json(5)) ==
+        "expected $.x to match /a/, got 5 (a number, not a string)");
 }
 
 TEST_CASE("exists checks presence; exists false passes when the value is absent") {
@@ -124,7 +126,8 @@ TEST_CASE("type names every JSON type; integer means no fractional part") {
   CHECK(accepts("{type: object}", json::object()));
   CHECK(accepts("{type: null}", json(nullptr)));
   CHECK_FALSE(accepts("{type: string}", json(1)));
-  CHECK(failure("{type: string}", json(1)) == "expected $.x to be of type string, got 1 (a number)");
+  CHECK(failure("{type: string}", json(1)) ==
+        "expected $.x to be of type string, got 1 (a number)");
 }
 
 TEST_CASE("several operators in one map must all hold, and the first failure is told") {
@@ -217,14 +220,17 @@ TEST_CASE("from_yaml reports every problem of a matcher") {
 }
 
 TEST_CASE("describe tells what a matcher requires") {
-  CHECK(Matcher::from_yaml("{gt: 0, lt: 10}").describe() == "be greater than 0 and be less than 10");
+  CHECK(Matcher::from_yaml("{gt: 0, lt: 10}").describe() ==
+        "be greater than 0 and be less than 10");
   CHECK(Matcher::from_yaml("{length: {gt: 0}}").describe() == "have length greater than 0");
   CHECK(Matcher::from_yaml("{in: [a, b]}").describe() == "be one of [\"a\", \"b\"]");
   CHECK(Matcher().describe() == "be anything");
   CHECK_FALSE(Matcher().check(std::nullopt).has_value());
 }
 
-TEST_CASE("operands that are not UTF-8 describe and report without throwing (found by fuzz_jsonpath_matcher)") {
+TEST_CASE(
+    "operands that are not UTF-8 describe and report without throwing (found by "
+    "fuzz_jsonpath_matcher)") {
   // A scenario file can hold any bytes; yaml-cpp keeps them, json::dump() throws on them.
   auto matcher = Matcher::from_yaml("{contains: {product_id: p-001, qu\x9f\x91\x8b\x8dty: 2}}");
   std::string text;

@@ -132,15 +132,14 @@ TEST_CASE("cancel outcomes round-trip through their names") {
 
 TEST_CASE("a canceled payment fails a pending order and changes no final one") {
   using shopctl::order::CancelOutcome;
-  const auto pending =
-      order::decide_cancel_result(OrderStatus::PAYMENT_PENDING, kPayment, kPayment,
-                                  CancelOutcome::CANCELED);
+  const auto pending = order::decide_cancel_result(OrderStatus::PAYMENT_PENDING, kPayment, kPayment,
+                                                   CancelOutcome::CANCELED);
   CHECK(pending.kind == TransitionDecision::apply);
   CHECK(pending.next == OrderStatus::FAILED);
   CHECK(pending.reason == "payment_canceled");
 
-  const auto failed = order::decide_cancel_result(OrderStatus::FAILED, kPayment, kPayment,
-                                                  CancelOutcome::CANCELED);
+  const auto failed =
+      order::decide_cancel_result(OrderStatus::FAILED, kPayment, kPayment, CancelOutcome::CANCELED);
   CHECK(failed.kind == TransitionDecision::no_op);
   CHECK(failed.next == OrderStatus::FAILED);
   // A failed order without a recorded payment (checkout's payment_unavailable) agrees too.
@@ -148,8 +147,8 @@ TEST_CASE("a canceled payment fails a pending order and changes no final one") {
             .kind == TransitionDecision::no_op);
 
   // The provider serializes capture and cancel: a paid order's payment is never canceled.
-  const auto paid = order::decide_cancel_result(OrderStatus::PAID, kPayment, kPayment,
-                                                CancelOutcome::CANCELED);
+  const auto paid =
+      order::decide_cancel_result(OrderStatus::PAID, kPayment, kPayment, CancelOutcome::CANCELED);
   CHECK(paid.kind == TransitionDecision::conflict);
   CHECK(paid.next == OrderStatus::PAID);
   CHECK(paid.reason == "order_already_paid");

@@ -110,13 +110,16 @@ TEST_CASE("the provider's event carries the payment and a null reason on success
 }
 
 TEST_CASE("a cancel request needs a non-empty order_id and reason") {
-  auto request = payment::parse_cancel_request({{"order_id", "ord_1"}, {"reason", "payment_expired"}});
+  auto request =
+      payment::parse_cancel_request({{"order_id", "ord_1"}, {"reason", "payment_expired"}});
   CHECK(request.order_id == "ord_1");
   CHECK(request.reason == "payment_expired");
-  CHECK(error_code_of([] { payment::parse_cancel_request({{"reason", "payment_expired"}}); }) ==
-        "missing_field");
-  CHECK(error_code_of([] { payment::parse_cancel_request({{"order_id", "ord_1"}}); }) ==
-        "missing_field");
+  CHECK(error_code_of([] {
+          payment::parse_cancel_request({{"reason", "payment_expired"}});
+        }) == "missing_field");
+  CHECK(error_code_of([] {
+          payment::parse_cancel_request({{"order_id", "ord_1"}});
+        }) == "missing_field");
   CHECK(error_code_of([] {
           payment::parse_cancel_request({{"order_id", ""}, {"reason", "payment_expired"}});
         }) == "invalid_field");
@@ -146,12 +149,10 @@ TEST_CASE("the event of an intent decided before its cancel is read from the pro
 
   nlohmann::json without_event = answer;
   without_event["error"]["details"]["intent"]["event"] = nullptr;
-  CHECK(error_code_of([&] { payment::event_of_decided_intent(without_event); }) ==
-        "missing_field");
+  CHECK(error_code_of([&] { payment::event_of_decided_intent(without_event); }) == "missing_field");
   CHECK(error_code_of([] { payment::event_of_decided_intent(nlohmann::json("garbage")); }) ==
         "missing_field");
   nlohmann::json bad_type = answer;
   bad_type["error"]["details"]["intent"]["event"]["type"] = "payment.refunded";
-  CHECK(error_code_of([&] { payment::event_of_decided_intent(bad_type); }) ==
-        "unknown_event_type");
+  CHECK(error_code_of([&] { payment::event_of_decided_intent(bad_type); }) == "unknown_event_type");
 }

@@ -50,7 +50,8 @@ TEST_CASE("a webhook that is never taken is tried 83 times and given up 72 h aft
   CHECK(last_attempt + 3'600'000 - settled_at > std::chrono::milliseconds(72h).count());
 }
 
-TEST_CASE("a retry falls due on the shop clock after the attempt that failed, not after settlement") {
+TEST_CASE(
+    "a retry falls due on the shop clock after the attempt that failed, not after settlement") {
   const WebhookRetryPolicy policy;
   // An attempt made late (the provider was down for a day) schedules from its own time.
   CHECK(next_webhook_attempt(1, 0, 86'400'000, policy) == 86'401'000);

@@ -29,8 +29,8 @@ TEST_CASE("a complete request comes out with its method, target, headers and bod
 
 TEST_CASE("a chunked body is reassembled") {
   auto parsed = parse_request(
-      "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", kBody,
-      kHeaders);
+      "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+      kBody, kHeaders);
   REQUIRE(parsed.outcome == Outcome::complete);
   CHECK(parsed.request.body == "abcde");
 }
@@ -38,8 +38,9 @@ TEST_CASE("a chunked body is reassembled") {
 TEST_CASE("bytes that stop before the request ends are incomplete, not an error") {
   CHECK(parse_request("", kBody, kHeaders).outcome == Outcome::incomplete);
   CHECK(parse_request("GET / HTTP/1.1\r\nHost:", kBody, kHeaders).outcome == Outcome::incomplete);
-  CHECK(parse_request("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc", kBody, kHeaders).outcome ==
-        Outcome::incomplete);
+  CHECK(
+      parse_request("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc", kBody, kHeaders).outcome ==
+      Outcome::incomplete);
 }
 
 TEST_CASE("a malformed request line or header is malformed, with the parser's reason") {
@@ -52,7 +53,8 @@ TEST_CASE("a malformed request line or header is malformed, with the parser's re
         Outcome::malformed);
 }
 
-TEST_CASE("a request target that is not an absolute path is malformed (found by fuzz_http_request)") {
+TEST_CASE(
+    "a request target that is not an absolute path is malformed (found by fuzz_http_request)") {
   for (const char* line : {"POST api/auth HTTP/1.1", "GET * HTTP/1.1", "GET http://a/b HTTP/1.1"}) {
     CAPTURE(line);
     auto parsed = parse_request(std::string(line) + "\r\nHost: a\r\n\r\n", kBody, kHeaders);

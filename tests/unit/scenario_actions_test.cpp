@@ -39,7 +39,9 @@ Diagnostic only(const std::vector<Diagnostic>& diagnostics, std::string_view nee
   return found.front();
 }
 
-std::string at(const Diagnostic& d) { return std::to_string(d.line) + ":" + std::to_string(d.column); }
+std::string at(const Diagnostic& d) {
+  return std::to_string(d.line) + ":" + std::to_string(d.column);
+}
 
 Scenario parsed(std::string_view yaml) {
   auto result = parse_scenario_text(yaml, "s.yaml");
@@ -79,12 +81,13 @@ TEST_CASE("crash: SERVICE parses like stop, and the gateway cannot crash") {
   CHECK(action_name(s.steps[0].action) == "crash");
   CHECK(step_label(s.steps[0]) == "crash order");
 
-  CHECK(at(only(problems("version: 1\nsteps:\n  - crash: gateway\n"), "gateway cannot crash")) == "3:12");
+  CHECK(at(only(problems("version: 1\nsteps:\n  - crash: gateway\n"), "gateway cannot crash")) ==
+        "3:12");
   const auto typo = only(problems("version: 1\nsteps:\n  - crash: ordr\n"), "unknown service");
   CHECK(at(typo) == "3:12");
   CHECK(typo.message.find("did you mean 'order'?") != std::string::npos);
-  CHECK(only(problems("version: 1\nsteps:\n  - crahs: order\n"), "unknown key").message.find(
-            "did you mean 'crash'?") != std::string::npos);
+  CHECK(only(problems("version: 1\nsteps:\n  - crahs: order\n"), "unknown key")
+            .message.find("did you mean 'crash'?") != std::string::npos);
 }
 
 TEST_CASE("a concurrently block holds its inner steps, their delays and the block's counts") {
@@ -147,9 +150,10 @@ steps:
       - concurrently: [{wait: 1ms}, {wait: 1ms}]
 )yaml"),
                 "do not nest")) == "5:9");
-  CHECK(at(only(problems("version: 1\nsteps:\n  - concurrently: [{wait: 1ms}]\n"), "2 to 64 steps")) ==
+  CHECK(at(only(problems("version: 1\nsteps:\n  - concurrently: [{wait: 1ms}]\n"),
+                "2 to 64 steps")) == "3:19");
+  CHECK(at(only(problems("version: 1\nsteps:\n  - concurrently: {wait: 1ms}\n"), "list")) ==
         "3:19");
-  CHECK(at(only(problems("version: 1\nsteps:\n  - concurrently: {wait: 1ms}\n"), "list")) == "3:19");
   std::string many = "version: 1\nsteps:\n  - concurrently:\n";
   for (int i = 0; i < 65; ++i) many += "      - wait: 1ms\n";
   CHECK(only(problems(many), "this one has 65").line == 4);
@@ -219,7 +223,8 @@ steps:
 
 TEST_CASE("pay takes url (or pay_url) or order, one of them") {
   const auto s = parsed(
-      "version: 1\nsteps:\n  - pay: {url: \"http://127.0.0.1:1/pay/x\", card: \"4242424242424242\"}\n"
+      "version: 1\nsteps:\n  - pay: {url: \"http://127.0.0.1:1/pay/x\", card: "
+      "\"4242424242424242\"}\n"
       "  - pay: {pay_url: \"http://127.0.0.1:1/pay/y\", card: \"4242424242424242\"}\n");
   CHECK(*std::get<PayAction>(s.steps[0].action).pay_url == "http://127.0.0.1:1/pay/x");
   CHECK(*std::get<PayAction>(s.steps[1].action).pay_url == "http://127.0.0.1:1/pay/y");

@@ -28,7 +28,8 @@ Scenario with_steps(const std::string& steps, const std::string& top = "") {
 std::string refusals(const std::string& yaml) {
   std::string all;
   for (const auto& issue : shopctl::shop::runtime_config_refusals(YAML::Load(yaml))) {
-    all += std::to_string(issue.line) + ":" + std::to_string(issue.column) + " " + issue.message + "\n";
+    all += std::to_string(issue.line) + ":" + std::to_string(issue.column) + " " + issue.message +
+           "\n";
   }
   return all;
 }
@@ -49,7 +50,9 @@ TEST_CASE("a scenario of requests, logins, payments and waits may share a runnin
   CHECK(iso.reason.empty());
 }
 
-TEST_CASE("each action that changes shared state makes a scenario exclusive, naming the action and its line") {
+TEST_CASE(
+    "each action that changes shared state makes a scenario exclusive, naming the action and its "
+    "line") {
   const char* actions[] = {
       "  - fault: {target: catalog, type: abort, status: 503}\n",
       "  - clear_faults: all\n",
@@ -70,12 +73,15 @@ TEST_CASE("each action that changes shared state makes a scenario exclusive, nam
   CHECK(isolation_of(with_steps("  - stop: order\n")).reason.find("`stop`") != std::string::npos);
 }
 
-TEST_CASE("step faults, admin-plane requests, config, seed and allowed violations make a scenario exclusive") {
+TEST_CASE(
+    "step faults, admin-plane requests, config, seed and allowed violations make a scenario "
+    "exclusive") {
   CHECK(isolation_of(with_steps("  - request: {GET: /api/cart}\n"
                                 "    faults: [{target: catalog, type: delay, delay: 10ms}]\n"))
             .exclusive);
-  auto admin = isolation_of(with_steps(
-      "  - request: {method: POST, path: \"/_admin/circuit-breakers/order->catalog\", service: order, json: {state: FORCED_OPEN}}\n"));
+  auto admin = isolation_of(
+      with_steps("  - request: {method: POST, path: \"/_admin/circuit-breakers/order->catalog\", "
+                 "service: order, json: {state: FORCED_OPEN}}\n"));
   CHECK(admin.exclusive);
   CHECK(admin.reason.find("admin plane") != std::string::npos);
   auto config = isolation_of(with_steps("  - request: {GET: /api/cart}\n",
@@ -83,21 +89,28 @@ TEST_CASE("step faults, admin-plane requests, config, seed and allowed violation
   CHECK(config.exclusive);
   CHECK(config.reason.find("config") != std::string::npos);
   CHECK(isolation_of(with_steps("  - request: {GET: /api/cart}\n", "seed: 42\n")).exclusive);
-  CHECK(isolation_of(with_steps("  - request: {GET: /api/cart}\n", "allow_violations: true\n")).exclusive);
+  CHECK(isolation_of(with_steps("  - request: {GET: /api/cart}\n", "allow_violations: true\n"))
+            .exclusive);
 }
 
-TEST_CASE("expectations on breakers, calls or violations make a scenario exclusive: they read shop-wide records") {
+TEST_CASE(
+    "expectations on breakers, calls or violations make a scenario exclusive: they read shop-wide "
+    "records") {
   CHECK(isolation_of(with_steps("  - request: {GET: /api/cart}\n"
                                 "    expect: {calls: [{edge: gateway->order, count: 1}]}\n"))
             .exclusive);
-  CHECK(isolation_of(with_steps("  - request: {GET: /api/cart}\n    expect: {violations: 0}\n")).exclusive);
-  CHECK(isolation_of(with_steps("  - wait: 1ms\n    expect: {circuit: {order->catalog: CLOSED}}\n")).exclusive);
-  CHECK(isolation_of(with_steps("  - wait: 1ms\n    expect: {circuit_transitions: {order->catalog: []}}\n"))
+  CHECK(isolation_of(with_steps("  - request: {GET: /api/cart}\n    expect: {violations: 0}\n"))
+            .exclusive);
+  CHECK(isolation_of(with_steps("  - wait: 1ms\n    expect: {circuit: {order->catalog: CLOSED}}\n"))
+            .exclusive);
+  CHECK(isolation_of(
+            with_steps("  - wait: 1ms\n    expect: {circuit_transitions: {order->catalog: []}}\n"))
             .exclusive);
 }
 
 TEST_CASE("a change of shared state in setup or teardown counts as much as one in the steps") {
-  auto s = parse("version: 1\nsteps:\n  - request: {GET: /api/cart}\nteardown:\n  - start: catalog\n");
+  auto s =
+      parse("version: 1\nsteps:\n  - request: {GET: /api/cart}\nteardown:\n  - start: catalog\n");
   CHECK(isolation_of(s).exclusive);
 }
 
@@ -110,11 +123,14 @@ TEST_CASE("exclusive: in the file overrides the detection both ways") {
 }
 
 TEST_CASE("exclusive: must be a boolean") {
-  auto result = parse_scenario_text("version: 1\nexclusive: sometimes\nsteps:\n  - request: {GET: /api/cart}\n", "s.yaml");
+  auto result = parse_scenario_text(
+      "version: 1\nexclusive: sometimes\nsteps:\n  - request: {GET: /api/cart}\n", "s.yaml");
   CHECK_FALSE(result.ok());
 }
 
-TEST_CASE("a running shop takes breaker settings, client timeouts and retries, the outbox backoff and the seed") {
+TEST_CASE(
+    "a running shop takes breaker settings, client timeouts and retries, the outbox backoff and "
+    "the seed") {
   CHECK(refusals("seed: 7\n"
                  "order:\n"
                  "  catalog_client: {timeout: 200ms, retry: {max_attempts: 1}}\n"
@@ -128,7 +144,9 @@ TEST_CASE("a running shop takes breaker settings, client timeouts and retries, t
   CHECK(refusals("{}") == "");
 }
 
-TEST_CASE("a running shop takes the token TTL, the login throttle, the webhook tolerance, reconciliation, the payment timeout and the provider's webhook retries") {
+TEST_CASE(
+    "a running shop takes the token TTL, the login throttle, the webhook tolerance, "
+    "reconciliation, the payment timeout and the provider's webhook retries") {
   CHECK(refusals("auth:\n"
                  "  token_ttl: 1m\n"
                  "  login_throttle: {max_failures: 2, window: 10m}\n"
@@ -138,40 +156,50 @@ TEST_CASE("a running shop takes the token TTL, the login throttle, the webhook t
                  "  webhook_tolerance: 10s\n"
                  "  reconcile: {after: 100h}\n"
                  "provider:\n"
-                 "  webhook_retry: {initial_backoff: 2s, max_backoff: 1m, give_up_after: 30s}\n") == "");
+                 "  webhook_retry: {initial_backoff: 2s, max_backoff: 1m, give_up_after: 30s}\n") ==
+        "");
   // Each on its own, as scenarios write them.
   CHECK(refusals("auth: {login_throttle: {window: 5s}}\n") == "");
   CHECK(refusals("payment: {reconcile: {after: 1s}}\n") == "");
   CHECK(refusals("provider: {webhook_retry: {give_up_after: 30s}}\n") == "");
 }
 
-TEST_CASE("a running shop refuses the password hashing and the other start-up settings of auth, saying why") {
-  auto text = refusals("auth:\n"
-                       "  token_ttl: 1m\n"
-                       "  password_hashing: fast\n"
-                       "  password_workers: 4\n"
-                       "  password_queue: 8\n"
-                       "  demo_user: {enabled: false}\n");
+TEST_CASE(
+    "a running shop refuses the password hashing and the other start-up settings of auth, saying "
+    "why") {
+  auto text = refusals(
+      "auth:\n"
+      "  token_ttl: 1m\n"
+      "  password_hashing: fast\n"
+      "  password_workers: 4\n"
+      "  password_queue: 8\n"
+      "  demo_user: {enabled: false}\n");
   CHECK(text.find("token_ttl") == std::string::npos);
-  CHECK(text.find("3:3 config key 'auth.password_hashing' cannot change on a running shop (--target): "
-                  "hashes made while it applied would keep their cost after the reset") != std::string::npos);
+  CHECK(text.find(
+            "3:3 config key 'auth.password_hashing' cannot change on a running shop (--target): "
+            "hashes made while it applied would keep their cost after the reset") !=
+        std::string::npos);
   CHECK(text.find("4:3 config key 'auth.password_workers'") != std::string::npos);
   CHECK(text.find("5:3 config key 'auth.password_queue'") != std::string::npos);
   CHECK(text.find("6:3 config key 'auth.demo_user'") != std::string::npos);
 }
 
-TEST_CASE("a running shop refuses ports, secrets and the other start-up settings, naming each key where it is written") {
-  auto text = refusals("order: {catalog_client: {timeout: 1s}}\n"
-                       "ports: {gateway: 8080}\n"
-                       "secrets: {admin_token: abc, jwt_secret: xyz}\n"
-                       "host: 127.0.0.2\n"
-                       "data_dir: /tmp/x\n"
-                       "auth: {password_hashing: fast}\n"
-                       "catalog: {file: c.yaml}\n"
-                       "payment: {webhook_tolerance: 10s, outbox: {initial_backoff: 1s}}\n"
-                       "http: {max_connections: 10}\n"
-                       "storage: {synchronous: normal}\n");
-  CHECK(text.find("2:9 config key 'ports.gateway' cannot change on a running shop") != std::string::npos);
+TEST_CASE(
+    "a running shop refuses ports, secrets and the other start-up settings, naming each key where "
+    "it is written") {
+  auto text = refusals(
+      "order: {catalog_client: {timeout: 1s}}\n"
+      "ports: {gateway: 8080}\n"
+      "secrets: {admin_token: abc, jwt_secret: xyz}\n"
+      "host: 127.0.0.2\n"
+      "data_dir: /tmp/x\n"
+      "auth: {password_hashing: fast}\n"
+      "catalog: {file: c.yaml}\n"
+      "payment: {webhook_tolerance: 10s, outbox: {initial_backoff: 1s}}\n"
+      "http: {max_connections: 10}\n"
+      "storage: {synchronous: normal}\n");
+  CHECK(text.find("2:9 config key 'ports.gateway' cannot change on a running shop") !=
+        std::string::npos);
   CHECK(text.find("3:11 config key 'secrets.admin_token'") != std::string::npos);
   CHECK(text.find("3:29 config key 'secrets.jwt_secret'") != std::string::npos);
   CHECK(text.find("'host'") != std::string::npos);

@@ -34,7 +34,9 @@ Diagnostic only(const std::vector<Diagnostic>& diagnostics, std::string_view nee
   return found.front();
 }
 
-std::string at(const Diagnostic& d) { return std::to_string(d.line) + ":" + std::to_string(d.column); }
+std::string at(const Diagnostic& d) {
+  return std::to_string(d.line) + ":" + std::to_string(d.column);
+}
 
 std::string dump(const std::vector<Diagnostic>& diagnostics) {
   std::string out;
@@ -400,28 +402,31 @@ steps:
 }
 
 TEST_CASE("a step has exactly one action") {
-  const auto d = problems(with_step("  - name: nothing to do\n  - login: {email: a, password: b}\n"
-                                    "    stop: catalog\n"));
+  const auto d =
+      problems(with_step("  - name: nothing to do\n  - login: {email: a, password: b}\n"
+                         "    stop: catalog\n"));
   CHECK(at(only(d, "needs exactly one action")) == "3:5");
   CHECK(at(only(d, "already has 'login'")) == "5:5");
 }
 
 TEST_CASE("request shorthand and long form give the same request") {
-  const auto result = parse_scenario_text(with_step("  - request: {GET: /api/cart}\n"
-                                                    "  - request: {method: GET, path: /api/cart}\n"),
-                                          "s.yaml");
+  const auto result =
+      parse_scenario_text(with_step("  - request: {GET: /api/cart}\n"
+                                    "  - request: {method: GET, path: /api/cart}\n"),
+                          "s.yaml");
   REQUIRE(result.ok());
   const auto& a = std::get<RequestAction>(result.scenario->steps[0].action);
   const auto& b = std::get<RequestAction>(result.scenario->steps[1].action);
   CHECK(a.method == b.method);
   CHECK(a.path == b.path);
 
-  const auto d = problems(with_step("  - request: {GET: /a, path: /b}\n"
-                                    "  - request: {GET: /a, POST: /b}\n"
-                                    "  - request: {method: get, path: /a}\n"
-                                    "  - request: {method: GET}\n"
-                                    "  - request: {GET: api/cart}\n"
-                                    "  - GET: /api/cart\n"));
+  const auto d =
+      problems(with_step("  - request: {GET: /a, path: /b}\n"
+                         "  - request: {GET: /a, POST: /b}\n"
+                         "  - request: {method: get, path: /a}\n"
+                         "  - request: {method: GET}\n"
+                         "  - request: {GET: api/cart}\n"
+                         "  - GET: /api/cart\n"));
   CHECK(at(only(d, "cannot be combined with the shorthand")) == "3:24");
   CHECK(at(only(d, "one method")) == "4:24");
   CHECK(only(d, "unknown HTTP method 'get'").message.find("did you mean 'GET'?") !=
@@ -517,7 +522,8 @@ steps:
   CHECK(at(only(d, "'gt' compares numbers")) == "8:23");
   CHECK(at(only(d, "invalid regular expression \"[a-\"")) == "9:27");
   CHECK(at(only(d, "unknown type 'strng'")) == "10:24");
-  CHECK(only(d, "unknown type 'strng'").message.find("did you mean 'string'?") != std::string::npos);
+  CHECK(only(d, "unknown type 'strng'").message.find("did you mean 'string'?") !=
+        std::string::npos);
   CHECK(at(only(d, "'length' must be an integer (0 or more)")) == "11:27");
   CHECK(at(only(d, "unknown matcher operator 'lenght'")) == "12:18");
   CHECK(at(only(d, "invalid JSONPath '$.items[x]'")) == "13:17");
@@ -583,8 +589,9 @@ steps:
 }
 
 TEST_CASE("a malformed reference is reported at its ${") {
-  const auto d = problems(with_step("  - request: {GET: \"/a/${order id}\"}\n"
-                                    "  - request: {GET: /a, body: \"x ${unclosed\"}\n"));
+  const auto d =
+      problems(with_step("  - request: {GET: \"/a/${order id}\"}\n"
+                         "  - request: {GET: /a, body: \"x ${unclosed\"}\n"));
   CHECK(at(only(d, "malformed variable reference ${order id}")) == "3:24");
   CHECK(at(only(d, "unclosed ${")) == "4:33");
 }
@@ -738,12 +745,14 @@ TEST_CASE("the caret lines up after tabs and multi-byte characters") {
   CHECK(format_diagnostic({"f", 1, 5, "m"}, "a: éx") == "f:1:5: error: m\na: éx\n    ^\n");
   CHECK(format_diagnostic({"f", 0, 0, "no such file or directory"}, "") ==
         "f: error: no such file or directory\n");
-  CHECK(format_diagnostic({"f", 9, 1, "past the end"}, "one line\n") == "f:9:1: error: past the end\n");
+  CHECK(format_diagnostic({"f", 9, 1, "past the end"}, "one line\n") ==
+        "f:9:1: error: past the end\n");
 }
 
 TEST_CASE("load_scenarios reads directories recursively in sorted order and validates every file") {
   namespace fs = std::filesystem;
-  const fs::path root = fs::temp_directory_path() / ("shopctl-scenarios-" + std::to_string(std::random_device{}()));
+  const fs::path root =
+      fs::temp_directory_path() / ("shopctl-scenarios-" + std::to_string(std::random_device{}()));
   fs::remove_all(root);
   fs::create_directories(root / "b");
   fs::create_directories(root / "a" / "deep");
@@ -761,7 +770,8 @@ TEST_CASE("load_scenarios reads directories recursively in sorted order and vali
       {(root / "b").string(), (root / "a").string(), (root / "missing").string(),
        (root / "empty").string(), (root / "zz.yaml").string(), (root / "b" / "1.yml").string()});
   std::vector<std::string> names;
-  for (const auto& file : result.files) names.push_back(fs::path(file).lexically_relative(root).string());
+  for (const auto& file : result.files)
+    names.push_back(fs::path(file).lexically_relative(root).string());
   CHECK(names == std::vector<std::string>{"b/1.yml", "b/2.yaml", "a/broken.yaml", "a/deep/z.yaml",
                                           "zz.yaml"});
   CHECK(result.scenarios.size() == 3);
@@ -769,7 +779,8 @@ TEST_CASE("load_scenarios reads directories recursively in sorted order and vali
   REQUIRE(result.diagnostics.size() == 4);
   CHECK(result.diagnostics[0].file == (root / "a" / "broken.yaml").string());
   CHECK(result.diagnostics[0].message.find("invalid YAML") == 0);
-  CHECK(result.diagnostics[1] == Diagnostic{(root / "missing").string(), 0, 0, "no such file or directory"});
+  CHECK(result.diagnostics[1] ==
+        Diagnostic{(root / "missing").string(), 0, 0, "no such file or directory"});
   CHECK(result.diagnostics[2].file == (root / "empty").string());
   CHECK(result.diagnostics[2].message.find("no scenario files") == 0);
   CHECK(at(result.diagnostics[3]) == "3:11");
@@ -786,7 +797,9 @@ TEST_CASE("parse_scenario_file reports a missing file instead of throwing") {
   CHECK_FALSE(result.ok());
 }
 
-TEST_CASE("expect: {schema: true} asks for the OpenAPI check; false is no check; anything else is refused in place") {
+TEST_CASE(
+    "expect: {schema: true} asks for the OpenAPI check; false is no check; anything else is "
+    "refused in place") {
   auto result = parse_scenario_text(with_step(R"yaml(  - request: {GET: /api/cart}
     expect: {status: 200, schema: true}
   - request: {GET: /api/cart}

@@ -696,8 +696,8 @@ TEST_SUITE("security") {
     std::string payload_flipped = token;
     const auto dot = payload_flipped.find('.');
     payload_flipped[dot + 3] = payload_flipped[dot + 3] == 'A' ? 'B' : 'A';
-    for (const std::string& tampered : {signature_flipped, payload_flipped, token + "A",
-                                        token.substr(0, token.size() - 1)}) {
+    for (const std::string& tampered :
+         {signature_flipped, payload_flipped, token + "A", token.substr(0, token.size() - 1)}) {
       const auto verified = credentials.verify(tampered);
       REQUIRE(std::holds_alternative<JwtFailure>(verified));
       CHECK(std::get<JwtFailure>(verified) == JwtFailure::bad_signature);

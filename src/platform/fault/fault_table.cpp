@@ -17,7 +17,8 @@ std::string require_string(const nlohmann::json& j, const char* key) {
 std::chrono::nanoseconds millis_field(const nlohmann::json& j, const char* key) {
   const auto& v = j.at(key);
   if (!v.is_number() || v.get<double>() < 0)
-    throw std::invalid_argument(std::string(key) + " must be a non-negative number of milliseconds");
+    throw std::invalid_argument(std::string(key) +
+                                " must be a non-negative number of milliseconds");
   return std::chrono::nanoseconds(static_cast<std::int64_t>(v.get<double>() * 1e6));
 }
 
@@ -31,13 +32,20 @@ std::int64_t positive_int(const nlohmann::json& v, const char* key) {
 
 std::string_view to_string(FaultType type) {
   switch (type) {
-    case FaultType::delay: return "delay";
-    case FaultType::hang: return "hang";
-    case FaultType::abort: return "abort";
-    case FaultType::reset: return "reset";
-    case FaultType::close: return "close";
-    case FaultType::garbage: return "garbage";
-    case FaultType::slow_body: return "slow_body";
+    case FaultType::delay:
+      return "delay";
+    case FaultType::hang:
+      return "hang";
+    case FaultType::abort:
+      return "abort";
+    case FaultType::reset:
+      return "reset";
+    case FaultType::close:
+      return "close";
+    case FaultType::garbage:
+      return "garbage";
+    case FaultType::slow_body:
+      return "slow_body";
   }
   return "unknown";
 }
@@ -52,9 +60,9 @@ std::optional<FaultType> parse_fault_type(std::string_view name) {
 
 Fault Fault::from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw std::invalid_argument("a fault must be an object");
-  static const std::set<std::string> known = {"id", "target", "from", "match", "type",
-                                              "delay_ms", "jitter_ms", "status", "body",
-                                              "bytes_per_second", "select"};
+  static const std::set<std::string> known = {"id",   "target",           "from",      "match",
+                                              "type", "delay_ms",         "jitter_ms", "status",
+                                              "body", "bytes_per_second", "select"};
   for (const auto& [k, v] : j.items()) {
     if (!known.count(k)) throw std::invalid_argument("unknown fault key '" + k + "'");
   }
@@ -67,14 +75,16 @@ Fault Fault::from_json(const nlohmann::json& j) {
     const auto& m = j.at("match");
     if (!m.is_object()) throw std::invalid_argument("match must be an object");
     for (const auto& [k, v] : m.items()) {
-      if (k != "method" && k != "path") throw std::invalid_argument("unknown match key '" + k + "'");
+      if (k != "method" && k != "path")
+        throw std::invalid_argument("unknown match key '" + k + "'");
     }
     if (m.contains("method")) f.method = require_string(m, "method");
     if (m.contains("path")) f.path = require_string(m, "path");
   }
   if (!j.contains("type")) throw std::invalid_argument("a fault needs a type");
   auto type = parse_fault_type(require_string(j, "type"));
-  if (!type) throw std::invalid_argument("unknown fault type '" + j.at("type").get<std::string>() + "'");
+  if (!type)
+    throw std::invalid_argument("unknown fault type '" + j.at("type").get<std::string>() + "'");
   f.type = *type;
   if (j.contains("delay_ms")) f.delay = millis_field(j, "delay_ms");
   if (j.contains("jitter_ms")) f.jitter = millis_field(j, "jitter_ms");
@@ -123,7 +133,8 @@ Fault Fault::from_json(const nlohmann::json& j) {
 }
 
 nlohmann::json Fault::to_json() const {
-  nlohmann::json j = {{"id", id}, {"target", target}, {"type", std::string(platform::to_string(type))}};
+  nlohmann::json j = {
+      {"id", id}, {"target", target}, {"type", std::string(platform::to_string(type))}};
   if (!from.empty()) j["from"] = from;
   if (!method.empty() || !path.empty()) {
     j["match"] = nlohmann::json::object();
@@ -138,11 +149,20 @@ nlohmann::json Fault::to_json() const {
   }
   if (type == FaultType::slow_body) j["bytes_per_second"] = bytes_per_second;
   switch (select.kind) {
-    case FaultSelect::Kind::all: break;
-    case FaultSelect::Kind::probability: j["select"] = {{"probability", select.probability}}; break;
-    case FaultSelect::Kind::first: j["select"] = {{"first", select.n}}; break;
-    case FaultSelect::Kind::every: j["select"] = {{"every", select.n}}; break;
-    case FaultSelect::Kind::after: j["select"] = {{"after", select.n}}; break;
+    case FaultSelect::Kind::all:
+      break;
+    case FaultSelect::Kind::probability:
+      j["select"] = {{"probability", select.probability}};
+      break;
+    case FaultSelect::Kind::first:
+      j["select"] = {{"first", select.n}};
+      break;
+    case FaultSelect::Kind::every:
+      j["select"] = {{"every", select.n}};
+      break;
+    case FaultSelect::Kind::after:
+      j["select"] = {{"after", select.n}};
+      break;
   }
   return j;
 }
@@ -241,13 +261,20 @@ std::optional<FaultDecision> FaultTable::decide(std::string_view target, std::st
     std::int64_t nth = ++e.matched;  // 1-based index of this matching request
     bool selected = true;
     switch (f.select.kind) {
-      case FaultSelect::Kind::all: break;
+      case FaultSelect::Kind::all:
+        break;
       case FaultSelect::Kind::probability:
         selected = static_cast<double>(next_random(e.rng) >> 11) * 0x1.0p-53 < f.select.probability;
         break;
-      case FaultSelect::Kind::first: selected = nth <= f.select.n; break;
-      case FaultSelect::Kind::every: selected = nth % f.select.n == 0; break;
-      case FaultSelect::Kind::after: selected = nth > f.select.n; break;
+      case FaultSelect::Kind::first:
+        selected = nth <= f.select.n;
+        break;
+      case FaultSelect::Kind::every:
+        selected = nth % f.select.n == 0;
+        break;
+      case FaultSelect::Kind::after:
+        selected = nth > f.select.n;
+        break;
     }
     if (!selected) continue;
     ++e.applied;

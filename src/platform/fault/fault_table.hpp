@@ -29,15 +29,15 @@ struct FaultSelect {
 
 struct Fault {
   std::string id;
-  std::string target;       // the service that misbehaves
-  std::string from;         // only calls from this caller ("" = any; "client" = outsiders)
-  std::string method;       // "" = any
-  std::string path;         // glob: `*` matches within one segment, `**` anything; "" = any
+  std::string target;  // the service that misbehaves
+  std::string from;    // only calls from this caller ("" = any; "client" = outsiders)
+  std::string method;  // "" = any
+  std::string path;    // glob: `*` matches within one segment, `**` anything; "" = any
   FaultType type = FaultType::delay;
   std::chrono::nanoseconds delay{0};
   std::chrono::nanoseconds jitter{0};
-  int status = 503;         // abort
-  std::string body;         // abort; empty: the contract's error shape
+  int status = 503;             // abort
+  std::string body;             // abort; empty: the contract's error shape
   double bytes_per_second = 0;  // slow_body
   FaultSelect select;
 

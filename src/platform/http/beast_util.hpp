@@ -20,8 +20,8 @@ inline bool plain_fields(const Headers& headers) {
   for (std::size_t i = 0; i < f.size(); ++i) {
     const auto& [k, v] = f[i];
     if (k.empty() || k.size() > 4096 || v.size() > 60000) return false;
-    if (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' ||
-                       v.back() == '\t')) {
+    if (!v.empty() &&
+        (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' || v.back() == '\t')) {
       return false;
     }
     if (iequals(k, "Connection") || iequals(k, "Content-Length") ||
@@ -86,7 +86,9 @@ void limit_request_parser(Parser& parser, std::size_t body_limit, std::size_t he
 // Whether a request target is in origin form (RFC 9112 section 3.2.1: an absolute path, then
 // an optional query), the only form the services serve. Anything else ("api/auth", "*",
 // "http://host/x") is a malformed request line: 400, before any routing.
-inline bool origin_form(std::string_view target) { return !target.empty() && target.front() == '/'; }
+inline bool origin_form(std::string_view target) {
+  return !target.empty() && target.front() == '/';
+}
 
 // Our Request from Beast's (the body is moved out).
 inline Request to_request(bhttp::request<bhttp::string_body>& message) {

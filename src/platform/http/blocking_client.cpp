@@ -38,7 +38,8 @@ TransportError to_error(const beast::error_code& ec, std::string_view stage) {
   std::string msg = std::string(stage) + ": " + ec.message();
   if (ec == beast::error::timeout) return {TransportErrorKind::timeout, msg};
   if (ec == asio::error::connection_refused) return {TransportErrorKind::refused, msg};
-  if (ec == asio::error::eof || ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message)
+  if (ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
+      ec == bhttp::error::partial_message)
     return {TransportErrorKind::closed, msg};
   if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
     return {TransportErrorKind::protocol, msg};
@@ -54,7 +55,9 @@ struct BlockingClient::Impl {
 BlockingClient::BlockingClient() : impl_(std::make_unique<Impl>()) {}
 BlockingClient::~BlockingClient() = default;
 
-void BlockingClient::reset() { impl_->pool.clear(); }
+void BlockingClient::reset() {
+  impl_->pool.clear();
+}
 
 Response BlockingClient::send(const Endpoint& endpoint, Request request,
                               std::chrono::nanoseconds timeout) {
@@ -78,8 +81,10 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
   auto& conn = *slot;
   bhttp::request<bhttp::string_body> out;
   auto verb = bhttp::string_to_verb(request.method);
-  if (verb == bhttp::verb::unknown) out.method_string(request.method);
-  else out.method(verb);
+  if (verb == bhttp::verb::unknown)
+    out.method_string(request.method);
+  else
+    out.method(verb);
   out.target(request.target);
   out.version(11);
   detail::copy_headers_to(request.headers, out.base());
@@ -91,7 +96,8 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
 
   // Synchronous Beast operations ignore the stream's timer, so the deadline is kept with
   // socket timeouts (SO_RCVTIMEO/SO_SNDTIMEO) on each blocking call.
-  auto ms = std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
+  auto ms = std::max<std::int64_t>(
+      1, std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
   timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
   auto fd = conn.stream.socket().native_handle();
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -110,7 +116,8 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
     bool timed_out = ec == asio::error::would_block || ec == asio::error::try_again ||
                      std::chrono::steady_clock::now() >= deadline;
     slot.reset();
-    if (timed_out) throw TransportError(TransportErrorKind::timeout, "no answer within the deadline");
+    if (timed_out)
+      throw TransportError(TransportErrorKind::timeout, "no answer within the deadline");
     throw to_error(ec, "read");
   }
   auto msg = parser.release();
@@ -125,7 +132,8 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
 std::pair<Endpoint, std::string> split_url(std::string_view url) {
   auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed || parsed->scheme() != "http") {
-    throw std::invalid_argument("expected an http:// URL, got '" + std::string(url.substr(0, 200)) + "'");
+    throw std::invalid_argument("expected an http:// URL, got '" + std::string(url.substr(0, 200)) +
+                                "'");
   }
   Endpoint ep;
   ep.host = std::string(parsed->host());
@@ -137,7 +145,8 @@ std::pair<Endpoint, std::string> split_url(std::string_view url) {
   return {ep, target};
 }
 
-Response BlockingClient::send_url(std::string_view url, Request request, std::chrono::nanoseconds timeout) {
+Response BlockingClient::send_url(std::string_view url, Request request,
+                                  std::chrono::nanoseconds timeout) {
   auto [ep, target] = split_url(url);
   request.target = target;
   return send(ep, std::move(request), timeout);

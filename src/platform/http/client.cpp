@@ -72,9 +72,9 @@ bool is_stale(PooledConnection& c, std::chrono::milliseconds max_idle) {
   if (!c.stream.socket().is_open()) return true;
   char byte;
   auto n = ::recv(c.stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0) return true;                                   // orderly close by the peer
-  if (n > 0) return true;                                    // bytes nobody asked for
-  return !(errno == EAGAIN || errno == EWOULDBLOCK);         // error pending
+  if (n == 0) return true;                            // orderly close by the peer
+  if (n > 0) return true;                             // bytes nobody asked for
+  return !(errno == EAGAIN || errno == EWOULDBLOCK);  // error pending
 }
 
 TransportError classify(const beast::error_code& ec, bool wrote_request, std::string_view what) {
@@ -174,7 +174,8 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
   // The request line is written as given: one holding a space, CR, LF or NUL would become
   // another request (defence in depth; a server parsed every path we forward).
   for (char c : request.method) {
-    if (c <= ' ' || c == '\x7f') throw TransportError(TransportErrorKind::protocol, "refused to send a malformed method");
+    if (c <= ' ' || c == '\x7f')
+      throw TransportError(TransportErrorKind::protocol, "refused to send a malformed method");
   }
   for (char c : request.target) {
     if (c == ' ' || c == '\r' || c == '\n' || c == '\0') {
@@ -260,7 +261,8 @@ std::string resolve_host(const std::string& host) {
   {
     std::lock_guard lock(mu);
     auto it = known.find(host);
-    if (it != known.end() && now - it->second.at < std::chrono::seconds(30)) return it->second.address;
+    if (it != known.end() && now - it->second.at < std::chrono::seconds(30))
+      return it->second.address;
   }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -269,9 +271,10 @@ std::string resolve_host(const std::string& host) {
   std::string address;
   if (host.size() < 256 && getaddrinfo(host.c_str(), nullptr, &hints, &found) == 0 && found) {
     char text[INET6_ADDRSTRLEN] = {};
-    const void* raw = found->ai_family == AF_INET
-                          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr)
-                          : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr);
+    const void* raw =
+        found->ai_family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr);
     if (inet_ntop(found->ai_family, raw, text, sizeof text)) address = text;
     freeaddrinfo(found);
   }

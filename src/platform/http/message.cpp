@@ -77,38 +77,64 @@ Response Response::json(int status, const nlohmann::json& body) {
 
 std::string_view to_string(TransportErrorKind kind) {
   switch (kind) {
-    case TransportErrorKind::timeout: return "timeout";
-    case TransportErrorKind::refused: return "connection_refused";
-    case TransportErrorKind::reset: return "connection_reset";
-    case TransportErrorKind::closed: return "connection_closed";
-    case TransportErrorKind::protocol: return "protocol_error";
-    case TransportErrorKind::not_permitted: return "not_permitted";
+    case TransportErrorKind::timeout:
+      return "timeout";
+    case TransportErrorKind::refused:
+      return "connection_refused";
+    case TransportErrorKind::reset:
+      return "connection_reset";
+    case TransportErrorKind::closed:
+      return "connection_closed";
+    case TransportErrorKind::protocol:
+      return "protocol_error";
+    case TransportErrorKind::not_permitted:
+      return "not_permitted";
   }
   return "unknown";
 }
 
 std::string_view reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Unknown";
   }
 }
 

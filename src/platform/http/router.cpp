@@ -30,8 +30,12 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
-bool is_param(const std::string& seg) { return seg.size() > 2 && seg.front() == '{' && seg.back() == '}'; }
-bool is_rest(const std::string& seg) { return is_param(seg) && seg[1] == '*'; }
+bool is_param(const std::string& seg) {
+  return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
+}
+bool is_rest(const std::string& seg) {
+  return is_param(seg) && seg[1] == '*';
+}
 
 bool match_segments(const Route& route, const std::vector<std::string>& parts,
                     std::map<std::string, std::string, std::less<>>& params) {

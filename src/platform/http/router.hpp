@@ -11,8 +11,8 @@
 namespace shopctl::http {
 
 struct Access {
-  bool is_public = false;             // anyone, with or without a credential
-  std::set<std::string> callers;      // service names allowed to call
+  bool is_public = false;         // anyone, with or without a credential
+  std::set<std::string> callers;  // service names allowed to call
   static Access anyone() { return Access{true, {}}; }
   static Access only(std::initializer_list<std::string> names) { return Access{false, names}; }
 };

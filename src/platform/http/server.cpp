@@ -107,8 +107,7 @@ bhttp::response<bhttp::string_body> to_beast(Response& res, unsigned version, bo
 
 // The status line and fields to_beast() + Beast's serializer would write, or nothing when
 // the response needs Beast's handling (see plain_fields(); bodiless statuses).
-std::optional<std::string> serialize_head(const Response& res, unsigned version,
-                                          bool keep_alive) {
+std::optional<std::string> serialize_head(const Response& res, unsigned version, bool keep_alive) {
   int code = res.status;
   if (code < 200 || code > 599 || code == 204 || code == 304 || version > 99) return std::nullopt;
   if (!detail::plain_fields(res.headers)) return std::nullopt;
@@ -374,9 +373,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     }
     auto connection = std::make_shared<Connection>(std::move(moved));
     it->second = connection;
-    asio::co_spawn(*target, session(shared_from_this(), connection, id, std::move(buffer), true),
-                   asio::bind_cancellation_slot(connection->cancel.slot(),
-                                                keep_until_spawn_ends(connection)));
+    asio::co_spawn(
+        *target, session(shared_from_this(), connection, id, std::move(buffer), true),
+        asio::bind_cancellation_slot(connection->cancel.slot(), keep_until_spawn_ends(connection)));
     return Placement::moved;
   }
 
@@ -390,9 +389,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                                               unsigned version, bool keep_alive,
                                               beast::error_code& ec, bool head_only = false) {
     if (auto head = serialize_head(res, version, keep_alive)) {
-      std::array<asio::const_buffer, 2> buffers{asio::buffer(*head),
-                                                asio::buffer(res.body.data(),
-                                                             head_only ? 0 : res.body.size())};
+      std::array<asio::const_buffer, 2> buffers{
+          asio::buffer(*head), asio::buffer(res.body.data(), head_only ? 0 : res.body.size())};
       co_await asio::async_write(stream, buffers, asio::redirect_error(use_awaitable, ec));
       co_return;
     }
@@ -493,9 +491,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   // `buffer` holds what was already read from the connection; `placed`: it is on its final
   // io_context (see place()).
-  static asio::awaitable<void> session(std::shared_ptr<Impl> self,
-                                       std::shared_ptr<Connection> c, std::uint64_t id,
-                                       beast::flat_buffer buffer, bool placed) {
+  static asio::awaitable<void> session(std::shared_ptr<Impl> self, std::shared_ptr<Connection> c,
+                                       std::uint64_t id, beast::flat_buffer buffer, bool placed) {
     auto& stream = c->stream;
     // Runs however the session ends: normally, or by an exception when abandon() cancelled it
     // (every co_await of a cancelled coroutine throws). A session that handed its socket on
@@ -519,17 +516,22 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     const ServerLimits& limits = self->options.limits;
     if (!placed && self->options.connection_ios.size() > 1) {
       stream.expires_after(limits.idle_timeout);
-      std::size_t n = co_await stream.async_read_some(
-          buffer.prepare(kReadBufferBytes - buffer.size()),
-          asio::redirect_error(use_awaitable, ec));
+      std::size_t n =
+          co_await stream.async_read_some(buffer.prepare(kReadBufferBytes - buffer.size()),
+                                          asio::redirect_error(use_awaitable, ec));
       buffer.commit(n);
       if (ec) {
         closed_early = true;  // gone, or silent until the idle timeout: nothing to answer
       } else {
         switch (self->place(c, id, buffer)) {
-          case Placement::moved: finish.owns_id = false; co_return;
-          case Placement::closed: closed_early = true; break;
-          case Placement::stay: break;
+          case Placement::moved:
+            finish.owns_id = false;
+            co_return;
+          case Placement::closed:
+            closed_early = true;
+            break;
+          case Placement::stay:
+            break;
         }
       }
     }
@@ -545,8 +547,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         // Idle between requests: the keep-alive timeout. This read is the one reading the
         // headers would make anyway.
         stream.expires_after(limits.idle_timeout);
-        std::size_t n = co_await stream.async_read_some(
-            buffer.prepare(kReadBufferBytes), asio::redirect_error(use_awaitable, ec));
+        std::size_t n = co_await stream.async_read_some(buffer.prepare(kReadBufferBytes),
+                                                        asio::redirect_error(use_awaitable, ec));
         if (ec) break;  // gone, or idle too long: nothing to answer
         buffer.commit(n);
       }
@@ -560,22 +562,19 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                                           asio::redirect_error(use_awaitable, ec));
       }
       if (ec == bhttp::error::body_limit) {  // Content-Length already over the limit
-        co_await answer_and_linger(stream,
-                                   limit_error(413, "payload_too_large",
-                                               "request body exceeds 1 MiB"),
-                                   11);
+        co_await answer_and_linger(
+            stream, limit_error(413, "payload_too_large", "request body exceeds 1 MiB"), 11);
         break;
       }
       if (ec == bhttp::error::header_limit) {
-        co_await answer_and_linger(stream,
-                                   limit_error(431, "headers_too_large",
-                                               "request headers exceed 16 KiB"),
-                                   11);
+        co_await answer_and_linger(
+            stream, limit_error(431, "headers_too_large", "request headers exceed 16 KiB"), 11);
         break;
       }
       if (ec) {
-        bool parse_error = ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
-                           ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
+        bool parse_error =
+            ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+            ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
         if (parse_error) {
           co_await answer_and_linger(
               stream, limit_error(400, "bad_request", "malformed HTTP request: " + ec.message()),
@@ -596,14 +595,12 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       c->busy = true;
       if (!parser.is_done()) {
         stream.expires_after(limits.body_timeout);
-        co_await bhttp::async_read(stream, buffer, parser,
-                                   asio::redirect_error(use_awaitable, ec));
+        co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
       }
       if (ec == bhttp::error::body_limit) {
-        co_await answer_and_linger(stream,
-                                   limit_error(413, "payload_too_large",
-                                               "request body exceeds 1 MiB"),
-                                   parser.get().version());
+        co_await answer_and_linger(
+            stream, limit_error(413, "payload_too_large", "request body exceeds 1 MiB"),
+            parser.get().version());
         break;
       }
       if (ec) {
@@ -646,12 +643,20 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 Server::Server(asio::io_context& io, ServerOptions options, Handler handler)
     : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler))) {}
 
-Server::~Server() { impl_->stop(false); }
+Server::~Server() {
+  impl_->stop(false);
+}
 
-void Server::start() { impl_->start(); }
+void Server::start() {
+  impl_->start();
+}
 
-void Server::stop() { impl_->stop(false); }
-void Server::abandon() { impl_->abandon(); }
+void Server::stop() {
+  impl_->stop(false);
+}
+void Server::abandon() {
+  impl_->abandon();
+}
 
 void Server::shutdown(std::chrono::milliseconds grace) {
   impl_->stop(true);

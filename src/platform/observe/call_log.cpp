@@ -118,9 +118,8 @@ std::size_t CallLog::retained_text_bytes() const {
   std::lock_guard lock(mu_);
   std::size_t bytes = 0;
   for (const auto& r : ring_) {
-    bytes += r.caller.capacity() + r.callee.capacity() + r.method.capacity() +
-             r.route.capacity() + r.outcome.capacity() + r.trace_id.capacity() +
-             r.violation_reason.capacity();
+    bytes += r.caller.capacity() + r.callee.capacity() + r.method.capacity() + r.route.capacity() +
+             r.outcome.capacity() + r.trace_id.capacity() + r.violation_reason.capacity();
   }
   return bytes;
 }

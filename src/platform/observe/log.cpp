@@ -36,8 +36,7 @@ std::string text_value(const nlohmann::json& v) {
     if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20)
       plain = false;
   }
-  return plain ? s
-               : json_text(nlohmann::json(s));
+  return plain ? s : json_text(nlohmann::json(s));
 }
 
 }  // namespace

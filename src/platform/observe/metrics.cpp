@@ -147,8 +147,8 @@ namespace {
 // A method label from a bounded set: a made-up method (the request line is the client's) would
 // otherwise add a series per spelling, and /metrics would grow without bound.
 std::string_view method_label(std::string_view method) {
-  static constexpr std::string_view kKnown[] = {"GET",    "HEAD",    "POST",   "PUT",
-                                                "PATCH",  "DELETE",  "OPTIONS"};
+  static constexpr std::string_view kKnown[] = {"GET",   "HEAD",   "POST",   "PUT",
+                                                "PATCH", "DELETE", "OPTIONS"};
   for (auto known : kKnown) {
     if (method == known) return known;
   }
@@ -180,15 +180,14 @@ void Metrics::observe_request(std::string_view raw_method, std::string_view rout
     std::lock_guard lock(impl_->cache_mu);
     auto it = impl_->request_children.find(key);
     if (it == impl_->request_children.end()) {
-      Impl::RequestChildren found{
-          &impl_->requests.Add({{"service", impl_->service},
-                                {"method", std::string(method)},
-                                {"route", std::string(route)},
-                                {"status", std::string(status_text)}}),
-          &impl_->request_seconds.Add({{"service", impl_->service},
-                                       {"method", std::string(method)},
-                                       {"route", std::string(route)}},
-                                      latency_buckets())};
+      Impl::RequestChildren found{&impl_->requests.Add({{"service", impl_->service},
+                                                        {"method", std::string(method)},
+                                                        {"route", std::string(route)},
+                                                        {"status", std::string(status_text)}}),
+                                  &impl_->request_seconds.Add({{"service", impl_->service},
+                                                               {"method", std::string(method)},
+                                                               {"route", std::string(route)}},
+                                                              latency_buckets())};
       it = impl_->request_children.emplace(std::string(key), found).first;
     }
     children = it->second;

@@ -1,9 +1,9 @@
 #include "platform/store/database.hpp"
 
-#include <future>
-#include <thread>
-#include <mutex>
 #include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
 
 #include <sqlite3.h>
 
@@ -19,11 +19,14 @@ namespace asio = boost::asio;
 
 namespace {
 [[noreturn]] void fail(sqlite3* db, int rc, std::string_view what) {
-  throw DatabaseError(rc, std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+  throw DatabaseError(rc,
+                      std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
 }
 }  // namespace
 
-bool DatabaseError::is_constraint() const { return (code_ & 0xff) == SQLITE_CONSTRAINT; }
+bool DatabaseError::is_constraint() const {
+  return (code_ & 0xff) == SQLITE_CONSTRAINT;
+}
 
 Statement::Statement(Statement&& other) noexcept
     : db_(other.db_), stmt_(other.stmt_), lent_(other.lent_) {
@@ -79,8 +82,12 @@ void Statement::run() {
   }
 }
 
-std::int64_t Statement::column_int(int col) const { return sqlite3_column_int64(stmt_, col); }
-double Statement::column_double(int col) const { return sqlite3_column_double(stmt_, col); }
+std::int64_t Statement::column_int(int col) const {
+  return sqlite3_column_int64(stmt_, col);
+}
+double Statement::column_double(int col) const {
+  return sqlite3_column_double(stmt_, col);
+}
 bool Statement::column_is_null(int col) const {
   return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
 }
@@ -92,16 +99,14 @@ std::string Statement::column_text(int col) const {
 
 namespace {
 // Page-cache and WAL settings. `synchronous` is set apart (Synchronous: NORMAL survives a crash
-// of the process, FULL a power loss as well; docs/money.md says which database has which). A Database used
-// alone checkpoints every 4000 WAL pages; under a DatabaseWorker a Checkpointer thread does it
-// instead (see below), and journal_size_limit truncates the WAL back after a checkpoint.
+// of the process, FULL a power loss as well; docs/money.md says which database has which). A
+// Database used alone checkpoints every 4000 WAL pages; under a DatabaseWorker a Checkpointer
+// thread does it instead (see below), and journal_size_limit truncates the WAL back after a
+// checkpoint.
 constexpr const char* kPragmas[] = {
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA wal_autocheckpoint=4000",
-    "PRAGMA journal_size_limit=67108864",
-    "PRAGMA cache_size=-8192",
-    "PRAGMA temp_store=MEMORY",
+    "PRAGMA journal_mode=WAL",        "PRAGMA foreign_keys=ON",
+    "PRAGMA wal_autocheckpoint=4000", "PRAGMA journal_size_limit=67108864",
+    "PRAGMA cache_size=-8192",        "PRAGMA temp_store=MEMORY",
     "PRAGMA mmap_size=268435456",
 };
 
@@ -114,14 +119,16 @@ sqlite3_stmt* prepare_persistent(sqlite3* db, std::string_view sql) {
 }
 }  // namespace
 
-const char* to_string(Synchronous s) { return s == Synchronous::full ? "full" : "normal"; }
+const char* to_string(Synchronous s) {
+  return s == Synchronous::full ? "full" : "normal";
+}
 
 Database::Database(const std::filesystem::path& file, Synchronous synchronous)
     : path_(file), synchronous_(synchronous) {
   if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
-  int rc = sqlite3_open_v2(file.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(file.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
@@ -131,7 +138,8 @@ Database::Database(const std::filesystem::path& file, Synchronous synchronous)
   try {
     sqlite3_busy_timeout(db_, 5000);
     for (const char* pragma : kPragmas) exec(pragma);
-    exec(synchronous == Synchronous::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    exec(synchronous == Synchronous::full ? "PRAGMA synchronous=FULL"
+                                          : "PRAGMA synchronous=NORMAL");
     begin_ = prepare_persistent(db_, "BEGIN IMMEDIATE");
     commit_ = prepare_persistent(db_, "COMMIT");
     rollback_ = prepare_persistent(db_, "ROLLBACK");
@@ -174,8 +182,12 @@ void Database::step_control(sqlite3_stmt* stmt, std::string_view what) {
   sqlite3_reset(stmt);
 }
 
-void Database::begin_immediate() { step_control(begin_, "BEGIN IMMEDIATE"); }
-void Database::commit() { step_control(commit_, "COMMIT"); }
+void Database::begin_immediate() {
+  step_control(begin_, "BEGIN IMMEDIATE");
+}
+void Database::commit() {
+  step_control(commit_, "COMMIT");
+}
 void Database::rollback_quietly() {
   sqlite3_step(rollback_);
   sqlite3_reset(rollback_);
@@ -199,8 +211,12 @@ Statement Database::prepare(std::string_view sql) {
   return Statement(db_, cached.stmt, &cached.lent);
 }
 
-std::int64_t Database::changes() const { return sqlite3_changes64(db_); }
-std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+std::int64_t Database::changes() const {
+  return sqlite3_changes64(db_);
+}
+std::int64_t Database::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_);
+}
 
 void Database::migrate(const std::vector<std::string_view>& migrations) {
   std::int64_t version = 0;
@@ -265,7 +281,8 @@ class Checkpointer {
   // Opens the second connection and starts the thread; false (SQLite checkpoints nothing
   // until the next try) when the connection cannot be opened.
   bool start() {
-    int rc = sqlite3_open_v2(file_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    int rc =
+        sqlite3_open_v2(file_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
       sqlite3_close(db_);
       db_ = nullptr;
@@ -304,7 +321,8 @@ class Checkpointer {
 };
 
 struct DatabaseWorker::Impl {
-  Impl(std::filesystem::path file, Synchronous sync) : pool(1), path(std::move(file)), synchronous(sync) {
+  Impl(std::filesystem::path file, Synchronous sync)
+      : pool(1), path(std::move(file)), synchronous(sync) {
     open();
   }
   // Opens the database (and its checkpointer) on the pool's thread.
@@ -398,5 +416,7 @@ void DatabaseWorker::close() {
 }  // namespace shopctl::platform
 
 namespace shopctl::platform {
-void DatabaseWorker::reopen() { impl_->open(); }
+void DatabaseWorker::reopen() {
+  impl_->open();
+}
 }  // namespace shopctl::platform

@@ -46,7 +46,9 @@ class Statement {
   Statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
   Statement& bind(int index, double value);
   Statement& bind(int index, std::string_view value);
-  Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+  Statement& bind(int index, const std::string& value) {
+    return bind(index, std::string_view(value));
+  }
   Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
   Statement& bind_null(int index);
   // Binds all arguments from index 1.
@@ -82,7 +84,8 @@ const char* to_string(Synchronous s);
 class Database {
  public:
   // Opens (creating) the file in WAL mode with the given `synchronous` and foreign keys on.
-  explicit Database(const std::filesystem::path& file, Synchronous synchronous = Synchronous::normal);
+  explicit Database(const std::filesystem::path& file,
+                    Synchronous synchronous = Synchronous::normal);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -159,7 +162,8 @@ class Database {
 // the caller is suspended until fn has returned.
 class DatabaseWorker {
  public:
-  explicit DatabaseWorker(std::filesystem::path file, Synchronous synchronous = Synchronous::normal);
+  explicit DatabaseWorker(std::filesystem::path file,
+                          Synchronous synchronous = Synchronous::normal);
   ~DatabaseWorker();
   DatabaseWorker(const DatabaseWorker&) = delete;
   DatabaseWorker& operator=(const DatabaseWorker&) = delete;

@@ -54,9 +54,14 @@ void LoginThrottle::end_attempt(const std::string& email, Outcome outcome) {
   if (entry == nullptr) return;  // forgotten meanwhile (the table was full)
   if (entry->in_flight > 0) --entry->in_flight;
   switch (outcome) {
-    case Outcome::failure: add_failure_locked(*entry); break;
-    case Outcome::success: entry->failures.clear(); break;
-    case Outcome::abandoned: break;
+    case Outcome::failure:
+      add_failure_locked(*entry);
+      break;
+    case Outcome::success:
+      entry->failures.clear();
+      break;
+    case Outcome::abandoned:
+      break;
   }
   if (entry->failures.empty() && entry->in_flight == 0) emails_.erase(email);
 }

@@ -31,14 +31,15 @@ Response raw_json(std::string body) {
 // Request::query_param() for each of `names`, with one parse of the target: the decoded value
 // of the first parameter of that name, or nullopt.
 template <std::size_t N>
-std::array<std::optional<std::string>, N> query_params(const Request& req,
-                                                       const std::array<std::string_view, N>& names) {
+std::array<std::optional<std::string>, N> query_params(
+    const Request& req, const std::array<std::string_view, N>& names) {
   std::array<std::optional<std::string>, N> out;
   auto parsed = boost::urls::parse_origin_form(req.target);
   if (!parsed) return out;
   for (auto param : parsed->params()) {
     for (std::size_t i = 0; i < N; ++i) {
-      if (!out[i] && param.key == names[i]) out[i] = std::string(param.has_value ? param.value : "");
+      if (!out[i] && param.key == names[i])
+        out[i] = std::string(param.has_value ? param.value : "");
     }
   }
   return out;
@@ -64,69 +65,69 @@ CatalogService::CatalogService(platform::ServiceContext& ctx, CatalogSettings se
       store_(ctx.data_dir / "catalog.db", ctx.synchronous_for("catalog")) {
   auto readers = Access::only({"gateway", "order"});
 
-  host_.routes().add("GET", "/products", readers, [this](Request& req) -> asio::awaitable<Response> {
-    auto snap = snapshot();
-    auto [ids_param, category, q, page, page_size] = query_params<5>(
-        req, {std::string_view("ids"), "category", "q", "page", "page_size"});
-    if (ids_param) {
-      // A batch read by id (the order service's checkout): ids not found are left out.
-      auto ids = split_ids(*ids_param);
-      if (ids.empty() || ids.size() > 100) {
-        throw ApiError(400, "invalid_query", "ids takes 1 to 100 comma-separated product ids",
-                       {{"parameter", "ids"}});
-      }
-      std::string body = R"({"items":[)";
-      int found = 0;
-      for (const auto& id : ids) {
-        auto it = snap->data->product_index.find(id);
-        if (it == snap->data->product_index.end()) continue;
-        if (found++) body += ',';
-        body += snap->product_json[it->second];
-      }
-      body += "],\"page\":1,\"page_size\":" + std::to_string(ids.size()) +
-              ",\"total\":" + std::to_string(found) + "}";
-      co_return raw_json(std::move(body));
-    }
-    auto opt = [](const std::optional<std::string>& s) -> std::optional<std::string_view> {
-      if (!s) return std::nullopt;
-      return std::string_view(*s);
-    };
-    auto query = parse_product_query(opt(category), opt(q), opt(page), opt(page_size));
-    auto result = query_products(*snap->data, query);
-    const Product* base = snap->data->products.data();
-    std::size_t bytes = 96;  // the frame around the items
-    for (const Product* item : result.items) {
-      bytes += snap->product_json[static_cast<std::size_t>(item - base)].size() + 1;
-    }
-    std::string body;
-    body.reserve(bytes);
-    body += R"({"items":[)";
-    for (std::size_t i = 0; i < result.items.size(); ++i) {
-      if (i) body += ',';
-      body += snap->product_json[static_cast<std::size_t>(result.items[i] - base)];
-    }
-    body += "],\"page\":";
-    body += std::to_string(result.page);
-    body += ",\"page_size\":";
-    body += std::to_string(result.page_size);
-    body += ",\"total\":";
-    body += std::to_string(result.total);
-    body += '}';
-    co_return raw_json(std::move(body));
-  });
+  host_.routes().add(
+      "GET", "/products", readers, [this](Request& req) -> asio::awaitable<Response> {
+        auto snap = snapshot();
+        auto [ids_param, category, q, page, page_size] =
+            query_params<5>(req, {std::string_view("ids"), "category", "q", "page", "page_size"});
+        if (ids_param) {
+          // A batch read by id (the order service's checkout): ids not found are left out.
+          auto ids = split_ids(*ids_param);
+          if (ids.empty() || ids.size() > 100) {
+            throw ApiError(400, "invalid_query", "ids takes 1 to 100 comma-separated product ids",
+                           {{"parameter", "ids"}});
+          }
+          std::string body = R"({"items":[)";
+          int found = 0;
+          for (const auto& id : ids) {
+            auto it = snap->data->product_index.find(id);
+            if (it == snap->data->product_index.end()) continue;
+            if (found++) body += ',';
+            body += snap->product_json[it->second];
+          }
+          body += "],\"page\":1,\"page_size\":" + std::to_string(ids.size()) +
+                  ",\"total\":" + std::to_string(found) + "}";
+          co_return raw_json(std::move(body));
+        }
+        auto opt = [](const std::optional<std::string>& s) -> std::optional<std::string_view> {
+          if (!s) return std::nullopt;
+          return std::string_view(*s);
+        };
+        auto query = parse_product_query(opt(category), opt(q), opt(page), opt(page_size));
+        auto result = query_products(*snap->data, query);
+        const Product* base = snap->data->products.data();
+        std::size_t bytes = 96;  // the frame around the items
+        for (const Product* item : result.items) {
+          bytes += snap->product_json[static_cast<std::size_t>(item - base)].size() + 1;
+        }
+        std::string body;
+        body.reserve(bytes);
+        body += R"({"items":[)";
+        for (std::size_t i = 0; i < result.items.size(); ++i) {
+          if (i) body += ',';
+          body += snap->product_json[static_cast<std::size_t>(result.items[i] - base)];
+        }
+        body += "],\"page\":";
+        body += std::to_string(result.page);
+        body += ",\"page_size\":";
+        body += std::to_string(result.page_size);
+        body += ",\"total\":";
+        body += std::to_string(result.total);
+        body += '}';
+        co_return raw_json(std::move(body));
+      });
 
-  host_.routes().add("GET", "/products/{id}", readers,
-                     [this](Request& req) -> asio::awaitable<Response> {
-                       auto snap = snapshot();
-                       const auto& id = req.param("id");
-                       auto it = snap->data->product_index.find(id);
-                       if (it == snap->data->product_index.end()) {
-                         throw ApiError(404, "product_not_found",
-                                        "no product with id '" + id.substr(0, 100) + "'",
-                                        {{"product_id", id.substr(0, 100)}});
-                       }
-                       co_return raw_json(snap->product_json[it->second]);
-                     });
+  host_.routes().add(
+      "GET", "/products/{id}", readers, [this](Request& req) -> asio::awaitable<Response> {
+        auto snap = snapshot();
+        const auto& id = req.param("id");
+        auto it = snap->data->product_index.find(id);
+        if (it == snap->data->product_index.end()) {
+          throw ApiError(404, "product_not_found", "no product with id '" + id.substr(0, 100) + "'",
+                         {{"product_id", id.substr(0, 100)}});
+        }
+        co_return raw_json(snap->product_json[it->second]);
+      });
 
   host_.routes().add("GET", "/categories", Access::only({"gateway"}),
                      [this](Request&) -> asio::awaitable<Response> {
@@ -143,11 +144,14 @@ CatalogService::CatalogService(platform::ServiceContext& ctx, CatalogSettings se
         std::optional<bool> available;
         if (body.contains("price_cents")) {
           price = platform::required_integer(body, "price_cents");
-          if (*price < 0) throw ApiError(400, "invalid_field", "price_cents must be >= 0", {{"field", "price_cents"}});
+          if (*price < 0)
+            throw ApiError(400, "invalid_field", "price_cents must be >= 0",
+                           {{"field", "price_cents"}});
         }
         if (body.contains("available")) {
           if (!body["available"].is_boolean())
-            throw ApiError(400, "invalid_field", "available must be true or false", {{"field", "available"}});
+            throw ApiError(400, "invalid_field", "available must be true or false",
+                           {{"field", "available"}});
           available = body["available"].get<bool>();
         }
         if (!price && !available)
@@ -162,7 +166,9 @@ CatalogService::CatalogService(platform::ServiceContext& ctx, CatalogSettings se
       });
 }
 
-CatalogService::~CatalogService() { stop(); }
+CatalogService::~CatalogService() {
+  stop();
+}
 
 std::filesystem::path CatalogService::database_file() const {
   return store_.file();

@@ -21,18 +21,30 @@ using platform::ApiError;
 const std::vector<PrefixRoute>& prefix_routes() {
   static const std::vector<PrefixRoute> routes = {
       // The public contract (shared/spec/api.md, docs/api.md), route by route.
-      {"/api/auth", "auth", "/api/auth", false,
+      {"/api/auth",
+       "auth",
+       "/api/auth",
+       false,
        {{"POST", "/api/auth/register"}, {"POST", "/api/auth/login"}}},
-      {"/api/catalog", "catalog", "/api/catalog", true,
+      {"/api/catalog",
+       "catalog",
+       "/api/catalog",
+       true,
        {{"GET", "/api/catalog/categories"},
         {"GET", "/api/catalog/products"},
         {"GET", "/api/catalog/products/{id}"}}},
-      {"/api/cart", "order", "/api", true,
+      {"/api/cart",
+       "order",
+       "/api",
+       true,
        {{"GET", "/api/cart"},
         {"POST", "/api/cart/items"},
         {"PATCH", "/api/cart/items/{product_id}"},
         {"DELETE", "/api/cart/items/{product_id}"}}},
-      {"/api/orders", "order", "/api", true,
+      {"/api/orders",
+       "order",
+       "/api",
+       true,
        {{"POST", "/api/orders"}, {"GET", "/api/orders"}, {"GET", "/api/orders/{id}"}}},
       // Signed by the provider; no JWT.
       {"/api/payments/webhook", "payment", "/api", false, {{"POST", "/api/payments/webhook"}}},
@@ -54,8 +66,8 @@ GatewayService::GatewayService(platform::ServiceContext& ctx, GatewaySettings se
     : Service(ctx, "gateway", settings.port), settings_(std::move(settings)) {
   for (const auto& route : prefix_routes()) {
     if (!upstreams_.count(route.service)) {
-      upstreams_[route.service] =
-          std::make_unique<platform::ServiceCaller>(ctx, "gateway", route.service, &host_.metrics());
+      upstreams_[route.service] = std::make_unique<platform::ServiceCaller>(
+          ctx, "gateway", route.service, &host_.metrics());
     }
     const PrefixRoute* r = &route;
     auto handler = [this, r](Request& req) { return forward(req, *r); };
@@ -68,7 +80,9 @@ GatewayService::GatewayService(platform::ServiceContext& ctx, GatewaySettings se
   add_console_routes(ctx, host_);
 }
 
-GatewayService::~GatewayService() { stop(); }
+GatewayService::~GatewayService() {
+  stop();
+}
 
 asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRoute& route) {
   auto started = std::chrono::steady_clock::now();
@@ -140,10 +154,12 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
 
     auto& upstream = *upstreams_.at(route.service);
     try {
-      auto result = co_await upstream.call(std::move(out), settings_.upstream_timeout, req.trace_id);
+      auto result =
+          co_await upstream.call(std::move(out), settings_.upstream_timeout, req.trace_id);
       res.status = result.response.status;
       for (auto name : kForwardedResponseHeaders) {
-        if (auto v = result.response.headers.get(name)) res.headers.add(std::string(name), std::string(*v));
+        if (auto v = result.response.headers.get(name))
+          res.headers.add(std::string(name), std::string(*v));
       }
       res.body = std::move(result.response.body);
     } catch (const http::TransportError& e) {

@@ -72,12 +72,12 @@ void OrderService::close_storage() {
 
 void OrderService::start_background() {
   // The first pass runs at once: it is the start-up recovery of interrupted checkouts.
-  expiry_.start(ctx_.io, kExpiryPollInterval,
-                [this](const std::atomic<bool>& stopping) { return cancel_due_orders(stopping); },
-                [this](const std::exception& e) {
-                  ctx_.log.warn("order expiry pass failed",
-                                {{"service", "order"}, {"error", e.what()}});
-                });
+  expiry_.start(
+      ctx_.io, kExpiryPollInterval,
+      [this](const std::atomic<bool>& stopping) { return cancel_due_orders(stopping); },
+      [this](const std::exception& e) {
+        ctx_.log.warn("order expiry pass failed", {{"service", "order"}, {"error", e.what()}});
+      });
 }
 
 void OrderService::stop_background() {
@@ -370,8 +370,7 @@ asio::awaitable<Response> OrderService::payment_result(Request& req) {
 }
 
 asio::awaitable<void> OrderService::cancel_due_orders(const std::atomic<bool>& stopping) {
-  const std::int64_t created_before_ms =
-      ctx_.clock.unix_millis() - payment_timeout_ms_.load();
+  const std::int64_t created_before_ms = ctx_.clock.unix_millis() - payment_timeout_ms_.load();
   auto due = co_await store_.cancel_due(created_before_ms, kExpiryBatch);
   for (const OrderToCancel& order : due) {
     if (stopping) co_return;
@@ -406,9 +405,8 @@ asio::awaitable<void> OrderService::cancel_due_orders(const std::atomic<bool>& s
     std::string reason;
     if (canceled->outcome == CancelOutcome::CANCELED) reason = order.reason;
     if (canceled->outcome == CancelOutcome::FAILED) reason = canceled->failure_reason;
-    auto result = co_await store_.apply_cancel_result(order.order_id, canceled->payment_id,
-                                                      canceled->outcome, reason,
-                                                      ctx_.clock.unix_millis());
+    auto result = co_await store_.apply_cancel_result(
+        order.order_id, canceled->payment_id, canceled->outcome, reason, ctx_.clock.unix_millis());
     if (!result) continue;
     const nlohmann::json fields = {{"service", "order"},
                                    {"order_id", order.order_id},

@@ -50,10 +50,14 @@ class OrderService : public platform::Service {
   std::filesystem::path database_file() const override { return store_.file(); }
 
   // The protected edges (order->catalog, order->payment), for the shop's runtime config.
-  std::vector<platform::ResilientCaller*> edges() override { return {&catalog_.edge(), &payments_.edge()}; }
+  std::vector<platform::ResilientCaller*> edges() override {
+    return {&catalog_.edge(), &payments_.edge()};
+  }
   // Changes payment_timeout at run time (thread-safe): the next expiry pass judges every
   // PAYMENT_PENDING order by it, counted from the order's checkout.
-  void set_payment_timeout(std::chrono::milliseconds timeout) { payment_timeout_ms_.store(timeout.count()); }
+  void set_payment_timeout(std::chrono::milliseconds timeout) {
+    payment_timeout_ms_.store(timeout.count());
+  }
 
  protected:
   void open_storage() override;
@@ -89,7 +93,7 @@ class OrderService : public platform::Service {
   OrderStore store_;
   CatalogClient catalog_;
   PaymentClient payments_;
-  platform::BackgroundLoop expiry_;  // unpaid orders' expiry and start-up recovery
+  platform::BackgroundLoop expiry_;   // unpaid orders' expiry and start-up recovery
   bool payment_unreachable_ = false;  // logged once per outage; touched only by expiry_'s pass
 };
 

@@ -124,8 +124,7 @@ class OrderStore {
   // Lines added to the cart meanwhile stay in it. The order keeps `trace_id`, the checkout's
   // trace, for the background work about it (expiry, start-up recovery).
   boost::asio::awaitable<void> create_pending(Order order, std::vector<CartLine> checked_out,
-                                              std::optional<std::string> key,
-                                              std::string trace_id);
+                                              std::optional<std::string> key, std::string trace_id);
   // Where record_payment also stores a checkout's answer for its Idempotency-Key: `render`
   // turns the recorded order into the answer's body (status `status`).
   struct AnswerForKey {

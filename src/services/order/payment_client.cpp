@@ -55,8 +55,8 @@ asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& 
 }
 
 asio::awaitable<PaymentCancellation> PaymentClient::cancel_payment(const std::string& order_id,
-                                                                  const std::string& reason,
-                                                                  const std::string& trace_id) {
+                                                                   const std::string& reason,
+                                                                   const std::string& trace_id) {
   http::Request request;
   request.method = "POST";
   request.target = "/internal/payments/cancel";

@@ -76,17 +76,18 @@ void PaymentService::close_storage() {
 }
 
 void PaymentService::start_background() {
-  poller_.start(ctx_.io, kPollInterval,
-                 [this](const std::atomic<bool>& stopping) { return poll_outbox(stopping); },
-                 [this](const std::exception& e) {
-                   ctx_.log.warn("outbox poll failed", {{"service", "payment"}, {"error", e.what()}});
-                 });
-  reconciler_.start(ctx_.io, kReconcileInterval,
-                    [this](const std::atomic<bool>& stopping) { return reconcile(stopping); },
-                    [this](const std::exception& e) {
-                      ctx_.log.warn("reconciliation pass failed",
-                                    {{"service", "payment"}, {"error", e.what()}});
-                    });
+  poller_.start(
+      ctx_.io, kPollInterval,
+      [this](const std::atomic<bool>& stopping) { return poll_outbox(stopping); },
+      [this](const std::exception& e) {
+        ctx_.log.warn("outbox poll failed", {{"service", "payment"}, {"error", e.what()}});
+      });
+  reconciler_.start(
+      ctx_.io, kReconcileInterval,
+      [this](const std::atomic<bool>& stopping) { return reconcile(stopping); },
+      [this](const std::exception& e) {
+        ctx_.log.warn("reconciliation pass failed", {{"service", "payment"}, {"error", e.what()}});
+      });
 }
 
 void PaymentService::stop_background() {
@@ -170,12 +171,12 @@ asio::awaitable<Response> PaymentService::cancel_payment(Request& req) {
       return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
     };
     return Response::json(
-        200, {{"order_id", cancel.order_id},
-              {"payment_id", payment ? nlohmann::json(payment->payment_id) : nlohmann::json()},
-              {"status", payment ? payment->status : std::string(kCanceled)},
-              {"reason", payment && payment->status == kFailed
-                             ? optional_text(payment->failure_reason)
-                             : nlohmann::json(nullptr)}});
+        200,
+        {{"order_id", cancel.order_id},
+         {"payment_id", payment ? nlohmann::json(payment->payment_id) : nlohmann::json()},
+         {"status", payment ? payment->status : std::string(kCanceled)},
+         {"reason", payment && payment->status == kFailed ? optional_text(payment->failure_reason)
+                                                          : nlohmann::json(nullptr)}});
   };
 
   // 1. The order's payment; none: the order keeps a tombstone and the answer is CANCELED.
@@ -233,7 +234,8 @@ asio::awaitable<Response> PaymentService::cancel_payment(Request& req) {
   throw error;
 }
 
-void PaymentService::set_outbox_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max) {
+void PaymentService::set_outbox_backoff(std::chrono::milliseconds initial,
+                                        std::chrono::milliseconds max) {
   std::lock_guard lock(runtime_mu_);
   runtime_.outbox_initial_backoff = initial;
   runtime_.outbox_max_backoff = max;

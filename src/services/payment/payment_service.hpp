@@ -4,8 +4,8 @@
 // tells the order service the result through an outbox it retries until acknowledged.
 //
 // Routes: POST /internal/payments and POST /internal/payments/cancel (order only), POST
-// /payments/webhook (gateway only; the gateway strips /api). Admin: GET /_admin/outbox, the circuit breakers of payment->order
-// and payment->provider. Metric: shopctl_payment_outbox_depth.
+// /payments/webhook (gateway only; the gateway strips /api). Admin: GET /_admin/outbox, the circuit
+// breakers of payment->order and payment->provider. Metric: shopctl_payment_outbox_depth.
 //
 // Reconciliation: a webhook may be lost for good (the provider gives up, or never reaches the
 // shop). A background pass asks the provider (GET /v1/payment_intents/{intent_id}) about each
@@ -53,7 +53,9 @@ class PaymentService : public platform::Service {
   std::filesystem::path database_file() const override { return store_.file(); }
 
   // The protected edges (payment->order, payment->provider), for the shop's runtime config.
-  std::vector<platform::ResilientCaller*> edges() override { return {&order_.edge(), &provider_.edge()}; }
+  std::vector<platform::ResilientCaller*> edges() override {
+    return {&order_.edge(), &provider_.edge()};
+  }
   // Changes the outbox's retry backoff at run time; rows already scheduled keep their time.
   void set_outbox_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max);
   // Changes how old a signed webhook may be, from the next webhook on.
@@ -69,7 +71,6 @@ class PaymentService : public platform::Service {
   void stop_background() override;
 
  private:
-
   void add_routes();
   boost::asio::awaitable<http::Response> create_payment(http::Request& req);
   // POST /internal/payments/cancel {order_id, reason}: makes the order's payment unpayable.
@@ -114,7 +115,7 @@ class PaymentService : public platform::Service {
   // Rows finished lately (the newest kFinishedKept ids): a poll that read a row just before
   // the webhook's inline delivery finished it must not send it a second time.
   std::set<std::int64_t> finished_;
-  platform::BackgroundLoop poller_;  // the callback outbox
+  platform::BackgroundLoop poller_;      // the callback outbox
   platform::BackgroundLoop reconciler_;  // looks at the provider for lost webhooks
 };
 

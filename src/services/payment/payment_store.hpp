@@ -56,7 +56,7 @@ struct OutboxEntry {
 struct ReconcileItem {
   std::string payment_id;
   std::string intent_id;
-  int checks = 0;  // looks so far that found nothing decided
+  int checks = 0;        // looks so far that found nothing decided
   std::string trace_id;  // of the request that opened the payment; empty: unknown (older row)
 };
 

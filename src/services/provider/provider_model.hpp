@@ -42,8 +42,8 @@ nlohmann::json event_body(const std::string& event_id, const CardDecision& decis
 // The webhook retry schedule, on the shop clock (like Stripe's: an event the shop did not take
 // is tried again for days, not seconds). Config `provider.webhook_retry`.
 struct WebhookRetryPolicy {
-  std::chrono::milliseconds initial_backoff{1000};           // the wait after the first attempt
-  std::chrono::milliseconds max_backoff{3'600'000};          // no wait is longer than this
+  std::chrono::milliseconds initial_backoff{1000};            // the wait after the first attempt
+  std::chrono::milliseconds max_backoff{3'600'000};           // no wait is longer than this
   std::chrono::milliseconds give_up_after{72LL * 3'600'000};  // counted from settlement
 };
 

@@ -38,8 +38,9 @@ ProviderService::ProviderService(platform::ServiceContext& ctx, ProviderSettings
       webhooks_(ctx, "provider", "gateway", &host_.metrics(), platform::EdgeCredential::none()) {
   add_routes();
   // Only the payment service holds the shop's API key: faults `from: payment` keep working.
-  host_.set_outside_caller(
-      [this](const Request& req) { return carries_api_key(req) ? std::string("payment") : std::string(); });
+  host_.set_outside_caller([this](const Request& req) {
+    return carries_api_key(req) ? std::string("payment") : std::string();
+  });
 }
 
 ProviderService::~ProviderService() {
@@ -55,11 +56,12 @@ void ProviderService::close_storage() {
 }
 
 void ProviderService::start_background() {
-  poller_.start(ctx_.io, kPollInterval,
-                 [this](const std::atomic<bool>& stopping) { return retry_undelivered(stopping); },
-                 [this](const std::exception& e) {
-                   ctx_.log.warn("webhook retry failed", {{"service", "provider"}, {"error", e.what()}});
-                 });
+  poller_.start(
+      ctx_.io, kPollInterval,
+      [this](const std::atomic<bool>& stopping) { return retry_undelivered(stopping); },
+      [this](const std::exception& e) {
+        ctx_.log.warn("webhook retry failed", {{"service", "provider"}, {"error", e.what()}});
+      });
 }
 
 void ProviderService::stop_background() {
@@ -110,8 +112,7 @@ void ProviderService::add_routes() {
   auto& routes = host_.routes();
   // The shop's API: open at the host (the provider is an outside party: the shop's internal
   // service credential means nothing here), guarded by the shop's API key before the handler.
-  auto shop_api = [this, &routes](std::string method, std::string pattern,
-                                  http::Handler handler) {
+  auto shop_api = [this, &routes](std::string method, std::string pattern, http::Handler handler) {
     routes.add(std::move(method), std::move(pattern), http::Access::anyone(),
                [this, handler = std::move(handler)](Request& req) {
                  require_api_key(req);
@@ -119,8 +120,10 @@ void ProviderService::add_routes() {
                });
   };
   shop_api("POST", "/v1/payment_intents", [this](Request& req) { return create_intent(req); });
-  shop_api("GET", "/v1/payment_intents", [this](Request& req) { return find_intent_by_payment(req); });
-  shop_api("GET", "/v1/payment_intents/{intent_id}", [this](Request& req) { return get_intent(req); });
+  shop_api("GET", "/v1/payment_intents",
+           [this](Request& req) { return find_intent_by_payment(req); });
+  shop_api("GET", "/v1/payment_intents/{intent_id}",
+           [this](Request& req) { return get_intent(req); });
   routes.add("GET", "/pay/{intent_id}", http::Access::anyone(),
              [this](Request& req) -> asio::awaitable<Response> {
                auto intent = co_await store_.find_intent(req.param("intent_id"));
@@ -160,8 +163,7 @@ asio::awaitable<Response> ProviderService::find_intent_by_payment(Request& req) 
   auto payment_id = req.query_param("payment_id");
   if (!payment_id || payment_id->empty() || payment_id->size() > kMaxIdLength) {
     throw ApiError(400, "invalid_query",
-                   "payment_id must be given, 1 to " + std::to_string(kMaxIdLength) +
-                       " characters",
+                   "payment_id must be given, 1 to " + std::to_string(kMaxIdLength) + " characters",
                    {{"parameter", "payment_id"}});
   }
   auto intent = co_await store_.find_intent_by_payment(*payment_id);
@@ -282,8 +284,8 @@ asio::awaitable<Response> ProviderService::resend(Request& req) {
        {"signed_at", delivery.signed_at}});
 }
 
-asio::awaitable<ProviderService::Delivery> ProviderService::send_event(const StoredEvent& event,
-                                                                      const std::string& trace_id) {
+asio::awaitable<ProviderService::Delivery> ProviderService::send_event(
+    const StoredEvent& event, const std::string& trace_id) {
   Delivery delivery;
   {
     std::lock_guard lock(sending_mu_);

@@ -68,7 +68,7 @@ class ProviderService : public platform::Service {
   struct Delivery {
     std::optional<int> status;
     std::string error;
-    bool skipped = false;  // another delivery of the event was under way: nothing sent
+    bool skipped = false;        // another delivery of the event was under way: nothing sent
     std::int64_t signed_at = 0;  // the signature's timestamp (Unix seconds, shop clock)
     bool delivered() const { return status && *status >= 200 && *status < 300; }
   };
@@ -91,7 +91,8 @@ class ProviderService : public platform::Service {
   // `trace_id` (empty: a new one) through the edge provider->gateway, which records the call. Skips
   // it (nothing sent) while another delivery of the same event is under way, so the inline delivery
   // and the poller never race.
-  boost::asio::awaitable<Delivery> send_event(const StoredEvent& event, const std::string& trace_id);
+  boost::asio::awaitable<Delivery> send_event(const StoredEvent& event,
+                                              const std::string& trace_id);
   // Sends the event in its own trace (that of the payment that settled it) and stores the
   // outcome: delivered, or the next retry time, or given up (logged). `failed_before` is the
   // number of attempts already made.
@@ -110,7 +111,7 @@ class ProviderService : public platform::Service {
   ProviderStore store_;
   platform::ServiceCaller webhooks_;  // provider->gateway: the webhook deliveries
   std::mutex sending_mu_;
-  std::set<std::string> sending_;  // event ids being delivered right now
+  std::set<std::string> sending_;    // event ids being delivered right now
   platform::BackgroundLoop poller_;  // webhook retries
 };
 

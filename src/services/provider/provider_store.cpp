@@ -195,13 +195,9 @@ asio::awaitable<std::optional<Intent>> ProviderStore::find_intent_by_payment(
   co_return intent;
 }
 
-asio::awaitable<ProviderStore::Settled> ProviderStore::settle(std::string intent_id,
-                                                              CardDecision decision,
-                                                              std::string secret,
-                                                              std::int64_t signed_at,
-                                                              std::int64_t now_ms,
-                                                              std::int64_t first_retry_at_ms,
-                                                              std::string trace_id) {
+asio::awaitable<ProviderStore::Settled> ProviderStore::settle(
+    std::string intent_id, CardDecision decision, std::string secret, std::int64_t signed_at,
+    std::int64_t now_ms, std::int64_t first_retry_at_ms, std::string trace_id) {
   Settled settled;
   co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
@@ -336,8 +332,8 @@ asio::awaitable<nlohmann::json> ProviderStore::webhook_report(std::size_t limit)
       st.step();
       return st.column_int(0);
     };
-    const auto retrying = count(
-        "SELECT COUNT(*) FROM events WHERE delivered = 0 AND next_attempt_at_ms IS NOT NULL");
+    const auto retrying =
+        count("SELECT COUNT(*) FROM events WHERE delivered = 0 AND next_attempt_at_ms IS NOT NULL");
     const auto given_up =
         count("SELECT COUNT(*) FROM events WHERE delivered = 0 AND next_attempt_at_ms IS NULL");
     nlohmann::json items = nlohmann::json::array();
@@ -350,8 +346,8 @@ asio::awaitable<nlohmann::json> ProviderStore::webhook_report(std::size_t limit)
       items.push_back({{"event_id", e.event_id},
                        {"intent_id", e.intent_id},
                        {"attempts", e.attempts},
-                       {"last_status", e.last_status ? nlohmann::json(*e.last_status)
-                                                     : nlohmann::json(nullptr)},
+                       {"last_status",
+                        e.last_status ? nlohmann::json(*e.last_status) : nlohmann::json(nullptr)},
                        {"settled_at_ms", e.created_at_ms}});
     }
     report = {{"retrying", retrying}, {"given_up", {{"count", given_up}, {"items", items}}}};

@@ -24,7 +24,7 @@ struct Intent {
   std::string currency;
   std::string status;  // requires_payment, succeeded, failed, canceled
   std::string failure_reason;
-  std::string event_id;  // the event sent when it was decided
+  std::string event_id;    // the event sent when it was decided
   std::string event_body;  // that event's JSON as sent; empty while there is none
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
