@@ -446,29 +446,16 @@ void Shop::add_shop_admin_routes() {
             throw platform::ApiError(404, "route_not_found",
                                      "action must be stop, start, restart or crash");
           }
-          auto done = std::make_shared<std::promise<void>>();
-          auto future = done->get_future();
-          std::thread([this, name, action, done] {
-            try {
-              if (action == "stop")
-                stop_service(name);
-              else if (action == "start")
-                start_service(name);
-              else if (action == "crash")
-                crash_service(name);
-              else
-                restart_service(name);
-              done->set_value();
-            } catch (...) {
-              done->set_exception(std::current_exception());
-            }
-          }).detach();
-          asio::steady_timer timer(co_await asio::this_coro::executor);
-          while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-            timer.expires_after(std::chrono::milliseconds(2));
-            co_await timer.async_wait(asio::use_awaitable);
-          }
-          future.get();
+          co_await off_io_thread([this, name, action] {
+            if (action == "stop")
+              stop_service(name);
+            else if (action == "start")
+              start_service(name);
+            else if (action == "crash")
+              crash_service(name);
+            else
+              restart_service(name);
+          });
           co_return http::Response::json(
               200, {{"service", name}, {"action", action}, {"running", service(name).running()}});
         });

@@ -11,16 +11,7 @@ root=$(cd "$here/../.." && pwd)
 description=$(realpath "${1:-$root/docs/openapi.yaml}")
 
 fail_setup() { echo "FAIL: $1"; echo "openapi: 0 passed, 1 failed"; exit 1; }
-command -v node >/dev/null && command -v npm >/dev/null || fail_setup "needs Node.js 20+ and npm (scripts/setup.sh --web)"
-# npm ci only when node_modules is missing or package-lock.json changed since it ran.
-lock_hash=$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)
-stamp="$here/node_modules/.shopctl-lock-sha256"
-if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$lock_hash" ]]; then
-  # No install scripts: nothing needs building.
-  (cd "$here" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) ||
-    fail_setup "npm ci in tests/openapi"
-  echo "$lock_hash" >"$stamp"
-fi
+"$root/scripts/npm-ci.sh" "$here" || fail_setup "npm ci in tests/openapi"
 
 export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true NO_UPDATE_NOTIFIER=1
 cd "$here"

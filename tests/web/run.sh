@@ -11,13 +11,7 @@ shopctl=$(cd "$(dirname "$shopctl")" && pwd)/$(basename "$shopctl")
 
 fail_setup() { echo "FAIL: $1"; echo "web: 0 passed, 1 failed"; exit 1; }
 "$root/scripts/setup.sh" --web || fail_setup "scripts/setup.sh --web"
-# npm ci only when node_modules is missing or package-lock.json changed since it ran.
-lock_hash=$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)
-stamp="$here/node_modules/.shopctl-lock-sha256"
-if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$lock_hash" ]]; then
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || fail_setup "npm ci in tests/web"
-  echo "$lock_hash" >"$stamp"
-fi
+"$root/scripts/npm-ci.sh" "$here" --scripts || fail_setup "npm ci in tests/web"
 
 rm -rf "$root/reports/web"
 mkdir -p "$root/reports/web"
