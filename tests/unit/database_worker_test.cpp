@@ -2,19 +2,27 @@
 // WAL stays bounded, and closing leaves everything in the database file.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <stdlib.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include "platform/store/database.hpp"
 
 namespace fs = std::filesystem;
 using shopctl::platform::Database;
 using shopctl::platform::DatabaseWorker;
+using shopctl::platform::Synchronous;
+namespace asio = boost::asio;
 
 namespace {
 fs::path temp_dir() {
@@ -105,6 +113,107 @@ TEST_CASE("the same SQL prepared while in use gets a statement of its own") {
     REQUIRE(last.step());
     CHECK(last.column_int(0) == 3);
     CHECK_FALSE(last.step());
+  }
+  fs::remove_all(dir);
+}
+
+namespace {
+// Runs `jobs` through one worker from one io_context: job 0 first, alone, holding the worker
+// for 100 ms so that jobs 1..n-1 queue up behind it and form one group. Each job inserts its
+// number in its own transaction() and then calls `after_insert(db, i)`. Returns, per job,
+// whether the caller saw success; `visible[i]` says whether, when the caller resumed, a second
+// connection already saw the row (it sees committed rows only).
+struct GroupRun {
+  std::vector<int> ok, visible;
+};
+template <class After>
+GroupRun run_group_of(DatabaseWorker& worker, const fs::path& file, int jobs, After after_insert) {
+  worker.run_sync([](Database& db) { db.exec("CREATE TABLE t (n INTEGER PRIMARY KEY)"); });
+  Database reader(file);
+  GroupRun out{std::vector<int>(jobs, 0), std::vector<int>(jobs, 0)};
+  asio::io_context io;
+  std::atomic<bool> first_running{false};
+  for (int i = 0; i < jobs; ++i) {
+    if (i == 1) {
+      // Job 0 is on the worker (and sleeping) before the others are queued.
+      while (!first_running) {
+        io.poll();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+    asio::co_spawn(
+        io,
+        [&, i]() -> asio::awaitable<void> {
+          try {
+            co_await worker.run([&](Database& db) {
+              if (i == 0) {
+                first_running = true;
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+              }
+              db.transaction([&] {
+                db.prepare("INSERT INTO t (n) VALUES (?)").bind_all(i).run();
+                after_insert(db, i);
+              });
+            });
+            out.ok[i] = 1;
+          } catch (const std::exception&) {
+            out.ok[i] = 0;
+          }
+          auto st = reader.prepare("SELECT COUNT(*) FROM t WHERE n = ?");
+          st.bind_all(i);
+          REQUIRE(st.step());
+          out.visible[i] = static_cast<int>(st.column_int(0));
+        },
+        asio::detached);
+  }
+  io.run();
+  return out;
+}
+}  // namespace
+
+// Group commit: jobs that queue while the worker is busy are committed together (one WAL sync
+// under `full`), a job that throws undoes only its own writes, and nobody hears "done" before
+// the commit that holds its row.
+TEST_CASE("jobs queued together share one commit; a failing job undoes only its own writes") {
+  auto dir = temp_dir();
+  {
+    DatabaseWorker worker(dir / "group.db", Synchronous::full);
+    constexpr int kJobs = 40;
+    auto run = run_group_of(worker, dir / "group.db", kJobs, [](Database&, int i) {
+      if (i % 10 == 5) throw std::runtime_error("refused");
+    });
+    for (int i = 0; i < kJobs; ++i) {
+      CAPTURE(i);
+      const int expected = i % 10 == 5 ? 0 : 1;
+      CHECK(run.ok[i] == expected);
+      CHECK(run.visible[i] == expected);  // committed before the caller resumed
+    }
+    auto stats = worker.stats();
+    CHECK(stats.jobs == kJobs);
+    // Job 0 alone, then the 39 that queued behind it in one group (35 of them writing).
+    CHECK(stats.commits == 2);
+    CHECK(stats.largest_group == kJobs - 1);
+  }
+  fs::remove_all(dir);
+}
+
+// If SQLite rolls the group's transaction back (here: a job ends it by hand, as an I/O error
+// would), the jobs of the group before that point wrote nothing, and are told so; the jobs
+// after it form a new group and commit.
+TEST_CASE("a group rolled back under the jobs reports every job in it as failed") {
+  auto dir = temp_dir();
+  {
+    DatabaseWorker worker(dir / "lost.db", Synchronous::full);
+    constexpr int kJobs = 10;
+    auto run = run_group_of(worker, dir / "lost.db", kJobs, [](Database& db, int i) {
+      if (i == 5 && db.in_group()) db.exec("ROLLBACK");
+    });
+    for (int i = 0; i < kJobs; ++i) {
+      CAPTURE(i);
+      const int expected = i >= 1 && i <= 5 ? 0 : 1;
+      CHECK(run.ok[i] == expected);
+      CHECK(run.visible[i] == expected);
+    }
   }
   fs::remove_all(dir);
 }

@@ -1,5 +1,6 @@
 #include "platform/store/database.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -143,10 +144,12 @@ Database::Database(const std::filesystem::path& file, Synchronous synchronous)
     begin_ = prepare_persistent(db_, "BEGIN IMMEDIATE");
     commit_ = prepare_persistent(db_, "COMMIT");
     rollback_ = prepare_persistent(db_, "ROLLBACK");
+    savepoint_ = prepare_persistent(db_, "SAVEPOINT job");
+    release_ = prepare_persistent(db_, "RELEASE job");
+    rollback_to_ = prepare_persistent(db_, "ROLLBACK TO job");
   } catch (...) {
-    sqlite3_finalize(begin_);
-    sqlite3_finalize(commit_);
-    sqlite3_finalize(rollback_);
+    for (auto* st : {begin_, commit_, rollback_, savepoint_, release_, rollback_to_})
+      sqlite3_finalize(st);
     sqlite3_close_v2(db_);
     db_ = nullptr;
     throw;
@@ -155,9 +158,8 @@ Database::Database(const std::filesystem::path& file, Synchronous synchronous)
 
 Database::~Database() {
   for (auto& [sql, cached] : statements_) sqlite3_finalize(cached.stmt);
-  sqlite3_finalize(begin_);
-  sqlite3_finalize(commit_);
-  sqlite3_finalize(rollback_);
+  for (auto* st : {begin_, commit_, rollback_, savepoint_, release_, rollback_to_})
+    sqlite3_finalize(st);
   sqlite3_close_v2(db_);
 }
 
@@ -187,10 +189,52 @@ void Database::begin_immediate() {
 }
 void Database::commit() {
   step_control(commit_, "COMMIT");
+  ++commits_;
 }
 void Database::rollback_quietly() {
   sqlite3_step(rollback_);
   sqlite3_reset(rollback_);
+}
+
+void Database::begin_transaction() {
+  if (in_group_)
+    step_control(savepoint_, "SAVEPOINT job");
+  else
+    begin_immediate();
+}
+void Database::end_transaction() {
+  if (in_group_)
+    step_control(release_, "RELEASE job");
+  else
+    commit();
+}
+void Database::abort_transaction() {
+  if (!in_group_) {
+    rollback_quietly();
+    return;
+  }
+  // Undo this job's writes and drop its savepoint; the group goes on. Both fail quietly when
+  // SQLite has already rolled the whole group back (the worker sees that and says so).
+  for (auto* st : {rollback_to_, release_}) {
+    sqlite3_step(st);
+    sqlite3_reset(st);
+  }
+}
+
+void Database::begin_group() {
+  begin_immediate();
+  in_group_ = true;
+}
+void Database::commit_group() {
+  in_group_ = false;
+  commit();
+}
+void Database::rollback_group() {
+  in_group_ = false;
+  rollback_quietly();
+}
+bool Database::in_transaction() const {
+  return sqlite3_get_autocommit(db_) == 0;
 }
 
 Statement Database::prepare(std::string_view sql) {
@@ -350,12 +394,124 @@ struct DatabaseWorker::Impl {
     checkpointer.reset();
     db.reset();
   }
+  // A job of run(): the caller's fn and error slot (the caller is suspended, so both live
+  // until `resume` has been called), and what resumes the caller.
+  struct Job {
+    std::function<void(Database&)>* fn;
+    std::exception_ptr* error;
+    std::function<void()> resume;
+  };
+
+  // Queues a job; the first job queued while no drain is pending posts one.
+  void enqueue(Job job) {
+    bool post = false;
+    {
+      std::lock_guard lock(queue_mu);
+      queue.push_back(std::move(job));
+      post = !drain_posted;
+      drain_posted = true;
+    }
+    if (post) asio::post(pool, [this] { drain(); });
+  }
+
+  // On the pool's thread: runs what is queued now as one batch, then posts itself again if
+  // more came meanwhile (rather than looping, so close() and run_sync() are not starved).
+  void drain() {
+    {
+      std::lock_guard lock(queue_mu);
+      batch.swap(queue);
+    }
+    run_batch();
+    batch.clear();
+    bool again = false;
+    {
+      std::lock_guard lock(queue_mu);
+      again = !queue.empty();
+      drain_posted = again;
+    }
+    if (again) asio::post(pool, [this] { drain(); });
+  }
+
+  static void run_job(Database& d, Job& job) {
+    try {
+      (*job.fn)(d);
+    } catch (...) {
+      *job.error = std::current_exception();
+    }
+  }
+
+  void run_batch() {
+    jobs.fetch_add(batch.size(), std::memory_order_relaxed);
+    if (!db) {
+      auto shut = std::make_exception_ptr(DatabaseError(SQLITE_MISUSE, "database is closed"));
+      for (auto& job : batch) *job.error = shut;
+    } else {
+      const auto before = db->commits();
+      if (batch.size() == 1)
+        run_job(*db, batch.front());
+      else
+        run_group(*db);
+      commits.fetch_add(db->commits() - before, std::memory_order_relaxed);
+      if (batch.size() > largest_group.load(std::memory_order_relaxed))
+        largest_group.store(batch.size(), std::memory_order_relaxed);
+    }
+    for (auto& job : batch) job.resume();
+  }
+
+  // The batch in one transaction, committed once. Nobody is resumed before run_batch returns.
+  void run_group(Database& d) {
+    auto open_group = [&d] {
+      try {
+        d.begin_group();
+        return true;
+      } catch (const DatabaseError&) {
+        return false;
+      }
+    };
+    const std::size_t n = batch.size();
+    std::size_t first = 0;  // the first job of the open group
+    if (!open_group()) {
+      for (auto& job : batch) run_job(d, job);
+      return;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      run_job(d, batch[i]);
+      if (d.in_transaction()) continue;
+      // SQLite rolled the group back (an I/O error, a full disk): the jobs since it began wrote
+      // nothing, whatever their fn returned.
+      auto lost = std::make_exception_ptr(DatabaseError(
+          SQLITE_ABORT, "the transaction was rolled back with its group: nothing was written"));
+      for (std::size_t k = first; k <= i; ++k)
+        if (!*batch[k].error) *batch[k].error = lost;
+      d.rollback_group();
+      first = i + 1;
+      if (first < n && !open_group()) {
+        for (std::size_t k = first; k < n; ++k) run_job(d, batch[k]);
+        return;
+      }
+    }
+    if (first == n) return;
+    try {
+      d.commit_group();
+    } catch (const DatabaseError&) {
+      auto failed = std::current_exception();
+      d.rollback_group();
+      for (std::size_t k = first; k < n; ++k)
+        if (!*batch[k].error) *batch[k].error = failed;
+    }
+  }
+
   asio::thread_pool pool;
   std::filesystem::path path;
   Synchronous synchronous;
   std::unique_ptr<Checkpointer> checkpointer;  // touched only on the pool's thread
   std::unique_ptr<Database> db;                // touched only on the pool's thread
   bool closed = false;
+  std::mutex queue_mu;
+  std::vector<Job> queue;      // guarded by queue_mu
+  bool drain_posted = false;   // guarded by queue_mu
+  std::vector<Job> batch;      // touched only on the pool's thread
+  std::atomic<std::uint64_t> jobs{0}, commits{0}, largest_group{0};
 };
 
 DatabaseWorker::DatabaseWorker(std::filesystem::path file, Synchronous synchronous)
@@ -375,19 +531,21 @@ asio::awaitable<void> DatabaseWorker::run(std::function<void(Database&)> fn) {
   // (`keep_alive` owns the worker for the duration). See docs/architecture.md, "GCC 12".
   co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
       [impl, &fn, &error](auto handler) {
-        asio::post(impl->pool, [impl, &fn, &error, handler = std::move(handler)]() mutable {
-          try {
-            if (!impl->db) throw DatabaseError(SQLITE_MISUSE, "database is closed");
-            fn(*impl->db);
-          } catch (...) {
-            error = std::current_exception();
-          }
-          auto ex = asio::get_associated_executor(handler);
-          asio::dispatch(ex, std::move(handler));
-        });
+        // The handler is move-only; the job's std::function needs a copyable target.
+        auto held = std::make_shared<decltype(handler)>(std::move(handler));
+        impl->enqueue(Impl::Job{&fn, &error, [held] {
+                                  auto ex = asio::get_associated_executor(*held);
+                                  asio::dispatch(ex, std::move(*held));
+                                }});
       },
       asio::use_awaitable);
   if (error) std::rethrow_exception(error);
+}
+
+DatabaseWorker::Stats DatabaseWorker::stats() const {
+  return {impl_->jobs.load(std::memory_order_relaxed),
+          impl_->commits.load(std::memory_order_relaxed),
+          impl_->largest_group.load(std::memory_order_relaxed)};
 }
 
 void DatabaseWorker::run_sync(const std::function<void(Database&)>& fn) {

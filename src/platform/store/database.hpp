@@ -99,23 +99,38 @@ class Database {
   std::int64_t last_insert_rowid() const;
 
   // Runs `fn` in one transaction (BEGIN IMMEDIATE ... COMMIT); rolls back if it throws.
+  // Inside a group (begin_group(): a DatabaseWorker committing several jobs at once) it is a
+  // savepoint instead: a throwing fn still undoes exactly its own writes, and what it wrote is
+  // committed, durably, with the group before anyone is told it succeeded.
   template <class F>
   auto transaction(F&& fn) -> decltype(fn()) {
-    begin_immediate();
+    begin_transaction();
     try {
       if constexpr (std::is_void_v<decltype(fn())>) {
         fn();
-        commit();
+        end_transaction();
       } else {
         auto result = fn();
-        commit();
+        end_transaction();
         return result;
       }
     } catch (...) {
-      rollback_quietly();
+      abort_transaction();
       throw;
     }
   }
+
+  // Group commit (used by DatabaseWorker): begin_group() opens one transaction around several
+  // jobs, commit_group() commits it (one WAL sync under `full` for all of them),
+  // rollback_group() abandons it. in_transaction() is false once SQLite itself rolled the
+  // group back (an I/O error, a full disk): the jobs before that point are lost, not committed.
+  void begin_group();
+  void commit_group();
+  void rollback_group();
+  bool in_group() const { return in_group_; }
+  bool in_transaction() const;
+  // Commits so far (transactions outside a group, and groups), for tests and metrics.
+  std::uint64_t commits() const { return commits_; }
 
   // Hands WAL checkpoints to someone else: this connection no longer checkpoints when it
   // commits; instead `on_commit(pages)` is called after each commit with the WAL's size in
@@ -128,8 +143,11 @@ class Database {
   Synchronous synchronous() const { return synchronous_; }
 
  private:
-  // BEGIN IMMEDIATE / COMMIT / ROLLBACK as statements prepared once (no SQL parsing per
-  // transaction).
+  // BEGIN IMMEDIATE / COMMIT / ROLLBACK (or SAVEPOINT / RELEASE / ROLLBACK TO inside a group)
+  // as statements prepared once (no SQL parsing per transaction).
+  void begin_transaction();
+  void end_transaction();
+  void abort_transaction();
   void begin_immediate();
   void commit();
   void rollback_quietly();
@@ -154,12 +172,24 @@ class Database {
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
   sqlite3_stmt* rollback_ = nullptr;
+  sqlite3_stmt* savepoint_ = nullptr;
+  sqlite3_stmt* release_ = nullptr;
+  sqlite3_stmt* rollback_to_ = nullptr;
+  bool in_group_ = false;
+  std::uint64_t commits_ = 0;
   std::unique_ptr<std::function<void(int)>> on_commit_;
 };
 
 // One thread that owns a Database; coroutines hand it work with `co_await worker.run(fn)` and
 // resume on their own executor afterwards. `fn` may capture the caller's locals by reference:
 // the caller is suspended until fn has returned.
+//
+// Group commit: the jobs that queue up while the worker is busy run together in one
+// transaction (each job's own transaction() a savepoint in it) and are committed at once, so
+// under `full` one WAL sync covers all of them. No caller resumes before the commit that holds
+// its writes has returned: an acknowledgement still means durable. A job that throws undoes
+// only its own transaction; if SQLite rolls the whole group back (an I/O error), every job of
+// the group that had not failed already gets that error. A lone job commits as before.
 class DatabaseWorker {
  public:
   explicit DatabaseWorker(std::filesystem::path file,
@@ -177,6 +207,14 @@ class DatabaseWorker {
   // Opens the database again after close() (a service brought back up).
   void reopen();
   const std::filesystem::path& path() const { return path_; }
+
+  // Jobs run through run() and the commits that made them durable (groups and lone jobs).
+  struct Stats {
+    std::uint64_t jobs = 0;
+    std::uint64_t commits = 0;
+    std::uint64_t largest_group = 0;
+  };
+  Stats stats() const;
 
  private:
   struct Impl;
