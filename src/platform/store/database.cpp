@@ -508,9 +508,9 @@ struct DatabaseWorker::Impl {
   std::unique_ptr<Database> db;                // touched only on the pool's thread
   bool closed = false;
   std::mutex queue_mu;
-  std::vector<Job> queue;      // guarded by queue_mu
-  bool drain_posted = false;   // guarded by queue_mu
-  std::vector<Job> batch;      // touched only on the pool's thread
+  std::vector<Job> queue;     // guarded by queue_mu
+  bool drain_posted = false;  // guarded by queue_mu
+  std::vector<Job> batch;     // touched only on the pool's thread
   std::atomic<std::uint64_t> jobs{0}, commits{0}, largest_group{0};
 };
 
