@@ -64,6 +64,8 @@ summary_line browse_nginx_p50 "$(wrk_field "$BENCH_TMP/nginx.wrk" p50)" ms
 summary_line browse_nginx_p99 "$(wrk_field "$BENCH_TMP/nginx.wrk" p99)" ms
 summary_line browse_shopctl_errors "$(wrk_field "$BENCH_TMP/shop.wrk" errors)" responses
 summary_line browse_nginx_errors "$(wrk_field "$BENCH_TMP/nginx.wrk" errors)" responses
+summary_line browse_target_ratio 1.0
+summary_line browse_target_ratio_met "$(python3 -c 'import sys; print("yes" if float(sys.argv[1]) >= 1.0 else "no")' "$ratio")"
 summary_line browse_shopctl_body "$shop_body" bytes
 summary_line browse_shopctl_headers "$shop_hdr" bytes
 summary_line browse_nginx_body "$nginx_body" bytes
