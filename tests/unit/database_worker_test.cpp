@@ -217,3 +217,173 @@ TEST_CASE("a group rolled back under the jobs reports every job in it as failed"
   }
   fs::remove_all(dir);
 }
+
+// The jobs at the head of a group that change nothing saw only durable rows: their callers
+// resume before the group's commit. A read after a write in the same group waits for it.
+TEST_CASE("reads at the head of a group resume before its commit; reads after a write do not") {
+  auto dir = temp_dir();
+  {
+    const auto file = dir / "reads.db";
+    DatabaseWorker worker(file, Synchronous::full);
+    worker.run_sync([](Database& db) { db.exec("CREATE TABLE t (n INTEGER PRIMARY KEY)"); });
+    Database reader(file);
+    auto count_of = [&reader](int n) {
+      auto st = reader.prepare("SELECT COUNT(*) FROM t WHERE n = ?");
+      st.bind_all(n);
+      REQUIRE(st.step());
+      return st.column_int(0);
+    };
+    asio::io_context io;
+    std::atomic<bool> first_running{false}, head_read_resumed{false};
+    bool writer_saw_reader_resumed = false;
+    std::int64_t late_read_saw = -1;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await worker.run([&](Database&) {
+            first_running = true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          });
+        },
+        asio::detached);
+    while (!first_running) {
+      io.poll();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    // Queued behind job 0, in this order: a read, a write, a read.
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await worker.run([](Database& db) { db.prepare("SELECT COUNT(*) FROM t").step(); });
+          head_read_resumed = true;
+        },
+        asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await worker.run([&](Database& db) {
+            db.transaction([&] { db.prepare("INSERT INTO t (n) VALUES (7)").run(); });
+            // The head read's caller runs on the io thread while this job still holds the
+            // worker (and so before the group's commit).
+            for (int i = 0; i < 2000 && !head_read_resumed; ++i)
+              std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            writer_saw_reader_resumed = head_read_resumed;
+          });
+        },
+        asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await worker.run([](Database& db) { db.prepare("SELECT COUNT(*) FROM t").step(); });
+          late_read_saw = count_of(7);
+        },
+        asio::detached);
+    io.run();
+    CHECK(writer_saw_reader_resumed);
+    CHECK(late_read_saw == 1);  // resumed only after the commit that holds row 7
+  }
+  fs::remove_all(dir);
+}
+
+// Durability::deferred commits without a WAL sync (PRAGMA synchronous NORMAL for that commit)
+// only when every job of the batch allows it; anything else commits as configured (FULL).
+TEST_CASE("a deferred job commits without a sync only in a batch of deferred jobs") {
+  auto dir = temp_dir();
+  {
+    DatabaseWorker worker(dir / "defer.db", Synchronous::full);
+    worker.run_sync([](Database& db) { db.exec("CREATE TABLE t (n INTEGER PRIMARY KEY)"); });
+    auto level = [](Database& db) {
+      auto st = db.prepare("PRAGMA synchronous");
+      REQUIRE(st.step());
+      return st.column_int(0);  // 1 NORMAL, 2 FULL
+    };
+    asio::io_context io;
+    std::int64_t alone_deferred = -1, alone_configured = -1, mixed_deferred = -1;
+    std::atomic<bool> first_running{false};
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await worker.run([&](Database& db) { alone_deferred = level(db); },
+                              shopctl::platform::Durability::deferred);
+          co_await worker.run([&](Database& db) { alone_configured = level(db); });
+          co_await worker.run([&](Database&) {
+            first_running = true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          });
+        },
+        asio::detached);
+    while (!first_running) {
+      io.poll();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    // One batch: a deferred job and a configured one.
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await worker.run([&](Database& db) { mixed_deferred = level(db); },
+                              shopctl::platform::Durability::deferred);
+        },
+        asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await worker.run(
+              [](Database& db) { db.prepare("INSERT INTO t (n) VALUES (1)").run(); });
+        },
+        asio::detached);
+    io.run();
+    CHECK(alone_deferred == 1);
+    CHECK(alone_configured == 2);
+    CHECK(mixed_deferred == 2);
+  }
+  fs::remove_all(dir);
+}
+
+// A group whose jobs all only read resumes them early, and must still end its transaction:
+// left open, every later transaction on the connection failed and nothing more was committed.
+TEST_CASE("a group of reads only leaves no transaction open behind it") {
+  auto dir = temp_dir();
+  {
+    const auto file = dir / "reads-only.db";
+    DatabaseWorker worker(file, Synchronous::full);
+    worker.run_sync([](Database& db) { db.exec("CREATE TABLE t (n INTEGER PRIMARY KEY)"); });
+    asio::io_context io;
+    std::atomic<bool> first_running{false};
+    int reads_done = 0;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await worker.run([&](Database&) {
+            first_running = true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          });
+        },
+        asio::detached);
+    while (!first_running) {
+      io.poll();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    for (int i = 0; i < 5; ++i) {
+      asio::co_spawn(
+          io,
+          [&]() -> asio::awaitable<void> {
+            co_await worker.run([](Database& db) { db.prepare("SELECT COUNT(*) FROM t").step(); });
+            ++reads_done;
+          },
+          asio::detached);
+    }
+    io.run();
+    CHECK(reads_done == 5);
+    bool open_after = true;
+    CHECK_NOTHROW(worker.run_sync([&](Database& db) {
+      open_after = db.in_transaction();
+      db.transaction([&] { db.prepare("INSERT INTO t (n) VALUES (1)").run(); });
+    }));
+    CHECK_FALSE(open_after);
+    Database reader(file);
+    auto st = reader.prepare("SELECT COUNT(*) FROM t");
+    REQUIRE(st.step());
+    CHECK(st.column_int(0) == 1);
+  }
+  fs::remove_all(dir);
+}

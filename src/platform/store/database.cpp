@@ -1,5 +1,6 @@
 #include "platform/store/database.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <future>
@@ -233,6 +234,14 @@ void Database::rollback_group() {
   in_group_ = false;
   rollback_quietly();
 }
+void Database::defer_sync(bool deferred) {
+  if (deferred == sync_deferred_ || synchronous_ == Synchronous::normal) return;
+  exec(deferred ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
+  sync_deferred_ = deferred;
+}
+std::int64_t Database::total_changes() const {
+  return sqlite3_total_changes64(db_);
+}
 bool Database::in_transaction() const {
   return sqlite3_get_autocommit(db_) == 0;
 }
@@ -400,6 +409,8 @@ struct DatabaseWorker::Impl {
     std::function<void(Database&)>* fn;
     std::exception_ptr* error;
     std::function<void()> resume;
+    Durability durability = Durability::configured;
+    bool resumed = false;
   };
 
   // Queues a job; the first job queued while no drain is pending posts one.
@@ -447,6 +458,15 @@ struct DatabaseWorker::Impl {
       for (auto& job : batch) *job.error = shut;
     } else {
       const auto before = db->commits();
+      // The batch commits without a WAL sync only when every job in it allows that.
+      const bool deferred = std::all_of(batch.begin(), batch.end(), [](const Job& job) {
+        return job.durability == Durability::deferred;
+      });
+      try {
+        db->defer_sync(deferred);
+      } catch (const DatabaseError&) {
+        // Still at the stronger level if switching failed, which is always allowed.
+      }
       if (batch.size() == 1)
         run_job(*db, batch.front());
       else
@@ -455,7 +475,8 @@ struct DatabaseWorker::Impl {
       if (batch.size() > largest_group.load(std::memory_order_relaxed))
         largest_group.store(batch.size(), std::memory_order_relaxed);
     }
-    for (auto& job : batch) job.resume();
+    for (auto& job : batch)
+      if (!job.resumed) job.resume();
   }
 
   // The batch in one transaction, committed once. Nobody is resumed before run_batch returns.
@@ -474,8 +495,18 @@ struct DatabaseWorker::Impl {
       for (auto& job : batch) run_job(d, job);
       return;
     }
+    const std::int64_t unchanged = d.total_changes();
+    bool reading = true;  // no job of this group has changed anything yet
     for (std::size_t i = 0; i < n; ++i) {
       run_job(d, batch[i]);
+      if (reading && d.total_changes() == unchanged && d.in_transaction()) {
+        // It saw only what earlier commits made durable: no need to wait for this one.
+        batch[i].resumed = true;
+        batch[i].resume();
+        ++first;
+        continue;
+      }
+      reading = false;
       if (d.in_transaction()) continue;
       // SQLite rolled the group back (an I/O error, a full disk): the jobs since it began wrote
       // nothing, whatever their fn returned.
@@ -490,7 +521,9 @@ struct DatabaseWorker::Impl {
         return;
       }
     }
-    if (first == n) return;
+    // Closed already when SQLite rolled it back at the last job; still open (to be committed,
+    // with nothing to sync) when every job only read.
+    if (!d.in_group()) return;
     try {
       d.commit_group();
     } catch (const DatabaseError&) {
@@ -522,7 +555,8 @@ DatabaseWorker::~DatabaseWorker() {
   impl_->pool.join();
 }
 
-asio::awaitable<void> DatabaseWorker::run(std::function<void(Database&)> fn) {
+asio::awaitable<void> DatabaseWorker::run(std::function<void(Database&)> fn,
+                                          Durability durability) {
   auto keep_alive = impl_;
   Impl* impl = keep_alive.get();
   std::exception_ptr error;
@@ -530,13 +564,15 @@ asio::awaitable<void> DatabaseWorker::run(std::function<void(Database&)> fn) {
   // co_await expression; the initiation therefore captures only a raw pointer and references
   // (`keep_alive` owns the worker for the duration). See docs/architecture.md, "GCC 12".
   co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-      [impl, &fn, &error](auto handler) {
+      [impl, &fn, &error, durability](auto handler) {
         // The handler is move-only; the job's std::function needs a copyable target.
         auto held = std::make_shared<decltype(handler)>(std::move(handler));
-        impl->enqueue(Impl::Job{&fn, &error, [held] {
+        impl->enqueue(Impl::Job{&fn, &error,
+                                [held] {
                                   auto ex = asio::get_associated_executor(*held);
                                   asio::dispatch(ex, std::move(*held));
-                                }});
+                                },
+                                durability});
       },
       asio::use_awaitable);
   if (error) std::rethrow_exception(error);

@@ -128,6 +128,11 @@ class Database {
   void commit_group();
   void rollback_group();
   bool in_group() const { return in_group_; }
+  // Commits from now on sync as `synchronous()` says (false), or as NORMAL (true: no WAL sync).
+  // Set between transactions only.
+  void defer_sync(bool deferred);
+  // Rows changed by this connection so far (sqlite3_total_changes64).
+  std::int64_t total_changes() const;
   bool in_transaction() const;
   // Commits so far (transactions outside a group, and groups), for tests and metrics.
   std::uint64_t commits() const { return commits_; }
@@ -176,6 +181,7 @@ class Database {
   sqlite3_stmt* release_ = nullptr;
   sqlite3_stmt* rollback_to_ = nullptr;
   bool in_group_ = false;
+  bool sync_deferred_ = false;
   std::uint64_t commits_ = 0;
   std::unique_ptr<std::function<void(int)>> on_commit_;
 };
@@ -190,6 +196,19 @@ class Database {
 // its writes has returned: an acknowledgement still means durable. A job that throws undoes
 // only its own transaction; if SQLite rolls the whole group back (an I/O error), every job of
 // the group that had not failed already gets that error. A lone job commits as before.
+//
+// Reads resume early: the jobs at the head of a group that changed nothing saw only what was
+// committed before the group began, so their callers resume at once instead of waiting for the
+// group's commit.
+//
+// A job may ask for a deferred sync (Durability::deferred): its writes are committed and
+// visible, but its caller may resume before they are synced; they become durable with the
+// database's next synced commit (the WAL is synced in order, so that covers them). Only for
+// writes whose loss at a power cut is harmless even after someone saw them (a claim that a
+// later synced write follows, delivery bookkeeping that a redelivery repeats). docs/money.md
+// lists the callers.
+enum class Durability { configured, deferred };
+
 class DatabaseWorker {
  public:
   explicit DatabaseWorker(std::filesystem::path file,
@@ -199,7 +218,8 @@ class DatabaseWorker {
   DatabaseWorker& operator=(const DatabaseWorker&) = delete;
 
   // Runs fn(database) on the worker thread; rethrows what fn throws.
-  boost::asio::awaitable<void> run(std::function<void(Database&)> fn);
+  boost::asio::awaitable<void> run(std::function<void(Database&)> fn,
+                                   Durability durability = Durability::configured);
   // Runs fn on the worker thread and waits for it (start-up, shutdown, tests).
   void run_sync(const std::function<void(Database&)>& fn);
   // Finishes queued work and closes the database; later calls throw DatabaseError.

@@ -12,6 +12,7 @@ namespace shopctl::order {
 namespace asio = boost::asio;
 using platform::Database;
 using platform::DomainError;
+using platform::Durability;
 using platform::ErrorKind;
 
 namespace {
@@ -439,33 +440,38 @@ asio::awaitable<IdempotencyClaim> OrderStore::claim_idempotency_key(std::string 
                                                                     std::int64_t now_ms,
                                                                     StoredCart* cart) {
   IdempotencyClaim claim;
-  co_await db_.worker().run([&](Database& db) {
-    db.transaction([&] {
-      auto st = db.prepare(
-          "SELECT response_status, response_body FROM idempotency_keys "
-          "WHERE user_id = ? AND idempotency_key = ?");
-      st.bind_all(user_id, key);
-      if (st.step()) {
-        if (st.column_is_null(0)) {
-          claim.kind = IdempotencyClaim::in_progress;
-        } else {
-          claim.kind = IdempotencyClaim::replay;
-          claim.status = static_cast<int>(st.column_int(0));
-          claim.body = st.column_text(1);
-        }
-        return;
-      }
-      // The cart's claim first: when another checkout holds it, the key is not claimed.
-      if (cart) claim.checkout_claim = claim_cart(db, user_id, now_ms);
-      db.prepare(
-            "INSERT INTO idempotency_keys (user_id, idempotency_key, created_at_ms) "
-            "VALUES (?, ?, ?)")
-          .bind_all(user_id, key, now_ms)
-          .run();
-      claim.kind = IdempotencyClaim::claimed;
-    });
-    if (cart && claim.kind == IdempotencyClaim::claimed) *cart = load_cart(db, user_id);
-  });
+  co_await db_.worker().run(
+      [&](Database& db) {
+        db.transaction([&] {
+          auto st = db.prepare(
+              "SELECT response_status, response_body FROM idempotency_keys "
+              "WHERE user_id = ? AND idempotency_key = ?");
+          st.bind_all(user_id, key);
+          if (st.step()) {
+            if (st.column_is_null(0)) {
+              claim.kind = IdempotencyClaim::in_progress;
+            } else {
+              claim.kind = IdempotencyClaim::replay;
+              claim.status = static_cast<int>(st.column_int(0));
+              claim.body = st.column_text(1);
+            }
+            return;
+          }
+          // The cart's claim first: when another checkout holds it, the key is not claimed.
+          if (cart) claim.checkout_claim = claim_cart(db, user_id, now_ms);
+          db.prepare(
+                "INSERT INTO idempotency_keys (user_id, idempotency_key, created_at_ms) "
+                "VALUES (?, ?, ?)")
+              .bind_all(user_id, key, now_ms)
+              .run();
+          claim.kind = IdempotencyClaim::claimed;
+        });
+        if (cart && claim.kind == IdempotencyClaim::claimed) *cart = load_cart(db, user_id);
+        // Deferred sync: nobody outside hears of the claim itself. The checkout's next write
+        // (create_pending, or the key's answer) is synced and carries the claim with it; a claim
+        // lost to a power cut had no order yet, and the client's retry claims the key afresh.
+      },
+      Durability::deferred);
   co_return claim;
 }
 

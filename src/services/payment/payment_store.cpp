@@ -11,6 +11,7 @@ namespace shopctl::payment {
 namespace asio = boost::asio;
 using platform::Database;
 using platform::DomainError;
+using platform::Durability;
 using platform::ErrorKind;
 
 namespace {
@@ -236,41 +237,50 @@ asio::awaitable<Payment> PaymentStore::create_or_get(std::string key, std::strin
                                                      std::string currency, std::int64_t now_ms,
                                                      std::string trace_id) {
   Payment payment;
-  co_await db_.worker().run([&](Database& db) {
-    db.transaction([&] {
-      throw_if_canceled(db, order_id);
-      if (auto existing = find_payment(db, PaymentKey::idempotency_key, key)) {
-        if (existing->order_id != order_id || existing->amount_cents != amount_cents ||
-            existing->currency != currency) {
-          throw DomainError(ErrorKind::conflict, "idempotency_key_reused",
-                            "this Idempotency-Key opened a payment for another order or amount",
-                            {{"header", "Idempotency-Key"}, {"payment_id", existing->payment_id}});
-        }
-        payment = std::move(*existing);
-        return;
-      }
-      if (auto existing = find_payment(db, PaymentKey::order_id, order_id)) {
-        throw DomainError(ErrorKind::conflict, "payment_exists",
-                          "the order already has a payment opened under another Idempotency-Key",
-                          {{"order_id", order_id}, {"payment_id", existing->payment_id}});
-      }
-      payment.payment_id = platform::security::new_id("pay_");
-      payment.order_id = order_id;
-      payment.idempotency_key = key;
-      payment.amount_cents = amount_cents;
-      payment.currency = currency;
-      payment.status = std::string(kPending);
-      payment.created_at_ms = now_ms;
-      payment.updated_at_ms = now_ms;
-      db.prepare(
-            "INSERT INTO payments (payment_id, order_id, idempotency_key, amount_cents, currency, "
-            "status, created_at_ms, updated_at_ms, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-          .bind_all(payment.payment_id, payment.order_id, payment.idempotency_key,
-                    payment.amount_cents, payment.currency, payment.status, now_ms, now_ms,
-                    trace_id)
-          .run();
-    });
-  });
+  co_await db_.worker().run(
+      [&](Database& db) {
+        db.transaction([&] {
+          throw_if_canceled(db, order_id);
+          if (auto existing = find_payment(db, PaymentKey::idempotency_key, key)) {
+            if (existing->order_id != order_id || existing->amount_cents != amount_cents ||
+                existing->currency != currency) {
+              throw DomainError(
+                  ErrorKind::conflict, "idempotency_key_reused",
+                  "this Idempotency-Key opened a payment for another order or amount",
+                  {{"header", "Idempotency-Key"}, {"payment_id", existing->payment_id}});
+            }
+            payment = std::move(*existing);
+            return;
+          }
+          if (auto existing = find_payment(db, PaymentKey::order_id, order_id)) {
+            throw DomainError(
+                ErrorKind::conflict, "payment_exists",
+                "the order already has a payment opened under another Idempotency-Key",
+                {{"order_id", order_id}, {"payment_id", existing->payment_id}});
+          }
+          payment.payment_id = platform::security::new_id("pay_");
+          payment.order_id = order_id;
+          payment.idempotency_key = key;
+          payment.amount_cents = amount_cents;
+          payment.currency = currency;
+          payment.status = std::string(kPending);
+          payment.created_at_ms = now_ms;
+          payment.updated_at_ms = now_ms;
+          db.prepare(
+                "INSERT INTO payments (payment_id, order_id, idempotency_key, amount_cents, "
+                "currency, "
+                "status, created_at_ms, updated_at_ms, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                "?)")
+              .bind_all(payment.payment_id, payment.order_id, payment.idempotency_key,
+                        payment.amount_cents, payment.currency, payment.status, now_ms, now_ms,
+                        trace_id)
+              .run();
+        });
+        // Deferred sync: the row is acknowledged to nobody until attach_intent, which is synced
+        // and carries it; lost to a power cut, it leaves an intent at the provider whose pay link
+        // nobody was given, and the order's retry opens a new payment.
+      },
+      Durability::deferred);
   co_return payment;
 }
 
@@ -462,14 +472,18 @@ asio::awaitable<std::vector<OutboxEntry>> PaymentStore::due_callbacks(std::int64
 
 asio::awaitable<void> PaymentStore::finish_callback(std::int64_t id, CallbackVerdict verdict,
                                                     int status, std::int64_t now_ms) {
-  co_await db_.worker().run([&](Database& db) {
-    db.prepare(
-          "UPDATE outbox SET finished_at_ms = ?, verdict = ?, answer_status = ? "
-          "WHERE id = ? AND finished_at_ms IS NULL")
-        .bind_all(now_ms, std::string(to_string(verdict)), status, id)
-        .run();
-    depth_.fetch_sub(db.changes(), std::memory_order_relaxed);
-  });
+  co_await db_.worker().run(
+      [&](Database& db) {
+        db.prepare(
+              "UPDATE outbox SET finished_at_ms = ?, verdict = ?, answer_status = ? "
+              "WHERE id = ? AND finished_at_ms IS NULL")
+            .bind_all(now_ms, std::string(to_string(verdict)), status, id)
+            .run();
+        depth_.fetch_sub(db.changes(), std::memory_order_relaxed);
+        // Deferred sync: lost to a power cut, the callback is delivered again, and the order
+        // answers a repeated result as a duplicate.
+      },
+      Durability::deferred);
 }
 
 asio::awaitable<void> PaymentStore::postpone_callback(std::int64_t id, int attempts,

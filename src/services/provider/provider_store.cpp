@@ -12,6 +12,7 @@ namespace shopctl::provider {
 namespace asio = boost::asio;
 using platform::Database;
 using platform::DomainError;
+using platform::Durability;
 using platform::ErrorKind;
 
 namespace {
@@ -293,23 +294,27 @@ asio::awaitable<std::optional<StoredEvent>> ProviderStore::find_event(std::strin
 asio::awaitable<void> ProviderStore::record_delivery(
     std::string event_id, bool delivered, std::optional<int> status, int attempts,
     std::optional<std::int64_t> next_attempt_at_ms) {
-  co_await db_.worker().run([&](Database& db) {
-    auto st = db.prepare(
-        "UPDATE events SET delivered = MAX(delivered, ?), attempts = ?, last_status = ?, "
-        "next_attempt_at_ms = ? WHERE event_id = ?");
-    st.bind(1, delivered ? 1 : 0).bind(2, attempts);
-    if (status) {
-      st.bind(3, *status);
-    } else {
-      st.bind_null(3);
-    }
-    if (next_attempt_at_ms && !delivered) {
-      st.bind(4, *next_attempt_at_ms);
-    } else {
-      st.bind_null(4);
-    }
-    st.bind(5, event_id).run();
-  });
+  co_await db_.worker().run(
+      [&](Database& db) {
+        auto st = db.prepare(
+            "UPDATE events SET delivered = MAX(delivered, ?), attempts = ?, last_status = ?, "
+            "next_attempt_at_ms = ? WHERE event_id = ?");
+        st.bind(1, delivered ? 1 : 0).bind(2, attempts);
+        if (status) {
+          st.bind(3, *status);
+        } else {
+          st.bind_null(3);
+        }
+        if (next_attempt_at_ms && !delivered) {
+          st.bind(4, *next_attempt_at_ms);
+        } else {
+          st.bind_null(4);
+        }
+        st.bind(5, event_id).run();
+        // Deferred sync: lost to a power cut, the event is delivered again, and the shop records
+        // each event id once.
+      },
+      Durability::deferred);
 }
 
 asio::awaitable<std::vector<StoredEvent>> ProviderStore::due_events(std::int64_t now_ms) {
