@@ -1,7 +1,8 @@
 # shellcheck shell=bash disable=SC2034
 # Shared helpers for the bench/ scripts (sourced, not run).
 #
-# Provides: $root (repo root), $SHOPCTL (absolute path, checked), $BENCH_TMP (temp dir,
+# Provides: $root (repo root), $SHOPCTL (absolute path, checked unless BENCH_NO_SHOPCTL=1 is
+# set before sourcing: a script that does not run the shop), $BENCH_TMP (temp dir,
 # removed at exit), need_cmd, free_port, serve_start/serve_stop (one `shopctl serve
 # --ephemeral` at a time: $SERVE_PID, $SERVE_PORT, $GW, $SERVE_FIRST_LINE, $SERVE_LOG),
 # login_token, wrk_field, median_stats, summary_begin/summary_line.
@@ -17,13 +18,14 @@ need_cmd() {
   local c
   for c in "$@"; do
     command -v "$c" >/dev/null 2>&1 ||
-      bench_die "needs '$c' (run ./scripts/setup.sh --bench: it installs nginx-light, wrk, curl)"
+      bench_die "needs '$c' (run ./scripts/setup.sh --bench: it installs nginx-light, wrk, curl, heaptrack, strace)"
   done
 }
 
 SHOPCTL=${SHOPCTL:-./build/shopctl}
 [[ "$SHOPCTL" == /* ]] || SHOPCTL="$root/$SHOPCTL"
-[[ -x "$SHOPCTL" ]] || bench_die "no shopctl binary at $SHOPCTL: run ./scripts/build.sh first (or set SHOPCTL=path)"
+[[ -n "${BENCH_NO_SHOPCTL:-}" || -x "$SHOPCTL" ]] ||
+  bench_die "no shopctl binary at $SHOPCTL: run ./scripts/build.sh first (or set SHOPCTL=path)"
 need_cmd python3 curl
 # Resolve python3 once: a pyenv shim costs ~0.5 s per call on a busy machine.
 PY=$(python3 -c 'import sys; print(sys.executable)')

@@ -12,9 +12,10 @@ packages=(
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
   doctest-dev libssl-dev libsodium-dev libbenchmark-dev prometheus-cpp-dev
 )
-# Benchmark tools are only needed by bench/: `scripts/setup.sh --bench` adds them.
+# Benchmark tools are only needed by bench/: `scripts/setup.sh --bench` adds them (heaptrack and
+# strace: bench/profile.sh).
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk nginx-light curl valgrind)
+  packages+=(wrk nginx-light curl valgrind heaptrack strace)
 fi
 # The browser tests of the web shop and console (tests/web/): Debian's Chromium, driven by
 # npm's playwright-core; Node and npm from Debian when the machine has none.
