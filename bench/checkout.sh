@@ -76,6 +76,13 @@ if "unsettled" in o: line("orders_unsettled", o["unsettled"], "orders")
 line("journeys", j["count"], "journeys"); line("journey_errors", j["errors"], "journeys")
 for q in ("p50", "p90", "p99", "max"): line("journey_" + q, float(lat[q]), "ms")
 line("requests_per_s", float(r["requests"]["per_second"]), "req/s")
+cpu = r.get("cpu", {})
+if cpu.get("shop_ms_per_paid_order") is not None:
+    line("shop_cores", float(cpu["shop_cores"]), "cores")
+    line("shop_cpu_per_order", float(cpu["shop_ms_per_paid_order"]), "ms")
+if cpu.get("generator_ms_per_paid_order") is not None:
+    line("generator_cores", float(cpu["generator_cores"]), "cores")
+    line("generator_cpu_per_order", float(cpu["generator_ms_per_paid_order"]), "ms")
 line("request_errors", r["requests"]["errors"], "requests")
 for code, n in sorted(r.get("errors_by_code", {}).items()):
     print("%s_error_%s: %s requests" % (p, code.replace(" ", "_"), n))

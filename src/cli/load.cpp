@@ -259,6 +259,7 @@ int run_load_command(const LoadCliOptions& given) {
     return kExitShop;
   }
   if (tty && !o.quiet) std::fprintf(stderr, "\n");
+  result.shop_in_process = shop != nullptr;
   if (shop) shop->shutdown(std::chrono::milliseconds(2000));
 
   auto verdicts = load::check_thresholds(result, thresholds);

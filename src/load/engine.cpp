@@ -10,6 +10,10 @@
 #include <random>
 #include <thread>
 
+#include <pthread.h>
+#include <sys/resource.h>
+#include <time.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -705,6 +709,28 @@ LoadResult run_load(const LoadOptions& o) {
     }
   }
 
+  // CPU time of the process and of the generator's threads, from here to the end.
+  auto process_cpu = [] {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    auto secs = [](const timeval& t) {
+      return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return secs(u.ru_utime) + secs(u.ru_stime);
+  };
+  auto generator_cpu = [&workers] {
+    double total = 0;
+    for (auto& w : workers) {
+      clockid_t id;
+      timespec t{};
+      if (pthread_getcpuclockid(w->thread.native_handle(), &id) == 0 && clock_gettime(id, &t) == 0)
+        total += static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+    }
+    return total;
+  };
+  const double process_cpu_began = process_cpu();
+  const double generator_cpu_began = generator_cpu();
+
   // Progress, faults on and off, until every worker is done.
   auto last_tick = shared.start;
   for (;;) {
@@ -750,6 +776,8 @@ LoadResult run_load(const LoadOptions& o) {
     if (done) break;
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - shared.start).count();
+  result.cpu_generator_seconds = generator_cpu() - generator_cpu_began;
+  result.cpu_process_seconds = process_cpu() - process_cpu_began;
   shared.measuring = false;
   stop_workers();
 

@@ -110,6 +110,12 @@ struct LoadResult {
   nlohmann::json breaker_transitions = nlohmann::json::array();
   nlohmann::json fault_events = nlohmann::json::array();
   double setup_seconds = 0;
+  // CPU time during the measured part (user + system): the whole process, and the load
+  // generator's own threads. With the shop in the same process (no --target), the shop's share
+  // is the difference; `shop_in_process` says whether it is.
+  double cpu_process_seconds = 0;
+  double cpu_generator_seconds = 0;
+  bool shop_in_process = false;
 
   Figures figures() const;
 };

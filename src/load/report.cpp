@@ -1,4 +1,5 @@
 #include "load/report.hpp"
+#include <algorithm>
 
 #include <cstdio>
 
@@ -51,6 +52,46 @@ std::string table_head(const char* first) {
                 "p50 ms", "p90 ms", "p99 ms", "max ms");
 }
 
+// CPU per second of the run, and per paid order when orders were paid: the process, the load
+// generator's threads, and (shop in the same process) the shop as the difference.
+nlohmann::json cpu_json(const LoadResult& r) {
+  const double s = r.seconds;
+  auto per_order = [&r](double cpu) -> nlohmann::json {
+    if (r.orders_paid == 0) return nullptr;
+    return cpu * 1000 / static_cast<double>(r.orders_paid);
+  };
+  nlohmann::json j = {
+      {"process_s", r.cpu_process_seconds},
+      {"generator_s", r.cpu_generator_seconds},
+      {"process_cores", s > 0 ? r.cpu_process_seconds / s : 0.0},
+      {"generator_cores", s > 0 ? r.cpu_generator_seconds / s : 0.0},
+      {"generator_ms_per_paid_order", per_order(r.cpu_generator_seconds)},
+      {"shop_in_process", r.shop_in_process},
+  };
+  if (r.shop_in_process) {
+    const double shop = std::max(0.0, r.cpu_process_seconds - r.cpu_generator_seconds);
+    j["shop_s"] = shop;
+    j["shop_cores"] = s > 0 ? shop / s : 0.0;
+    j["shop_ms_per_paid_order"] = per_order(shop);
+  }
+  return j;
+}
+
+std::string cpu_line(const LoadResult& r) {
+  const double s = r.seconds > 0 ? r.seconds : 1;
+  if (!r.shop_in_process)
+    return format("cpu: load generator %.2f cores (the shop runs elsewhere)\n",
+                  r.cpu_generator_seconds / s);
+  const double shop = std::max(0.0, r.cpu_process_seconds - r.cpu_generator_seconds);
+  std::string out = format("cpu: shop %.2f cores, load generator %.2f cores", shop / s,
+                           r.cpu_generator_seconds / s);
+  if (r.orders_paid > 0)
+    out += format("; per paid order: shop %.2f ms, load generator %.2f ms",
+                  shop * 1000 / static_cast<double>(r.orders_paid),
+                  r.cpu_generator_seconds * 1000 / static_cast<double>(r.orders_paid));
+  return out + "\n";
+}
+
 }  // namespace
 
 std::vector<Verdict> check_thresholds(const LoadResult& result,
@@ -93,6 +134,7 @@ std::string text_report(const LoadResult& r, const std::vector<Verdict>& verdict
   }
   if (r.mode == "open")
     out += format("dropped starts (no idle user): %s\n", thousands(r.dropped).c_str());
+  out += cpu_line(r);
   for (const auto& e : r.fault_events)
     out += format(
         "fault %s at %.2f s: %s\n", e.value("event", std::string()).c_str(), e.value("at_s", 0.0),
@@ -141,6 +183,7 @@ nlohmann::json json_report(const LoadResult& r, const std::vector<Verdict>& verd
                  {"unsettled", r.orders_unsettled},
                  {"paid_per_second", s > 0 ? static_cast<double>(r.orders_paid) / s : 0.0}};
   j["dropped"] = r.dropped;
+  j["cpu"] = cpu_json(r);
   j["breaker_transitions"] = r.breaker_transitions;
   j["faults"] = r.fault_events;
   j["timeline"] = nlohmann::json::array();

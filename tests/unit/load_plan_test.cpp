@@ -5,6 +5,7 @@
 #include <string>
 
 #include "load/plan.hpp"
+#include "load/report.hpp"
 
 using namespace std::chrono_literals;
 using namespace shopctl::load;
@@ -118,4 +119,27 @@ TEST_CASE("a bad threshold is refused with the reason") {
   CHECK(message("errors<101%").find("between 0% and 100%") != std::string::npos);
   CHECK(message("shopping.p99<5ms").find("unknown journey") != std::string::npos);
   CHECK(message("checkout.rps>5").find("not per journey") != std::string::npos);
+}
+
+// The load report splits CPU time between the load generator and, when it runs in the same
+// process, the shop (the difference), per second and per paid order.
+TEST_CASE("the load report gives the shop's and the generator's CPU per paid order") {
+  LoadResult r;
+  r.seconds = 2;
+  r.orders_paid = 100;
+  r.cpu_process_seconds = 2.0;
+  r.cpu_generator_seconds = 0.5;
+  r.shop_in_process = true;
+  auto cpu = json_report(r, {})["cpu"];
+  CHECK(cpu["shop_s"].get<double>() == doctest::Approx(1.5));
+  CHECK(cpu["shop_cores"].get<double>() == doctest::Approx(0.75));
+  CHECK(cpu["shop_ms_per_paid_order"].get<double>() == doctest::Approx(15.0));
+  CHECK(cpu["generator_ms_per_paid_order"].get<double>() == doctest::Approx(5.0));
+  CHECK(text_report(r, {}).find("per paid order: shop 15.00 ms, load generator 5.00 ms") !=
+        std::string::npos);
+  // Against a shop elsewhere (--target) only the generator is known.
+  r.shop_in_process = false;
+  cpu = json_report(r, {})["cpu"];
+  CHECK_FALSE(cpu.contains("shop_s"));
+  CHECK(cpu["generator_cores"].get<double>() == doctest::Approx(0.25));
 }
