@@ -167,6 +167,8 @@ GroupRun run_group_of(DatabaseWorker& worker, const fs::path& file, int jobs, Af
         asio::detached);
   }
   io.run();
+  // The pool thread may still be inside its last post to io: wait for it before io goes.
+  worker.run_sync([](Database&) {});
   return out;
 }
 }  // namespace
@@ -279,6 +281,7 @@ TEST_CASE("reads at the head of a group resume before its commit; reads after a 
         },
         asio::detached);
     io.run();
+    worker.run_sync([](Database&) {});  // the last post to io has returned
     CHECK(writer_saw_reader_resumed);
     CHECK(late_read_saw == 1);  // resumed only after the commit that holds row 7
   }
@@ -332,6 +335,7 @@ TEST_CASE("a deferred job commits without a sync only in a batch of deferred job
         },
         asio::detached);
     io.run();
+    worker.run_sync([](Database&) {});  // the last post to io has returned
     CHECK(alone_deferred == 1);
     CHECK(alone_configured == 2);
     CHECK(mixed_deferred == 2);
@@ -373,6 +377,7 @@ TEST_CASE("a group of reads only leaves no transaction open behind it") {
           asio::detached);
     }
     io.run();
+    worker.run_sync([](Database&) {});  // the last post to io has returned
     CHECK(reads_done == 5);
     bool open_after = true;
     CHECK_NOTHROW(worker.run_sync([&](Database& db) {
