@@ -228,18 +228,14 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
   }
   if (ec) throw classify(ec, false, "write");
 
-  bhttp::response_parser<bhttp::string_body> parser;
+  Response res;
+  detail::ResponseParser parser(res);
   parser.body_limit(impl->options.response_body_limit);
   co_await bhttp::async_read(connection->stream, connection->buffer, parser,
                              asio::redirect_error(use_awaitable, ec));
   if (ec) throw classify(ec, true, "read");
 
-  auto message = parser.release();
-  Response res;
-  res.status = static_cast<int>(message.result_int());
-  detail::copy_headers(message.base(), res.headers);
-  res.body = std::move(message.body());
-  bool keep = message.keep_alive();
+  bool keep = detail::keep_alive(res.headers, parser.version());
   if (keep) {
     connection->stream.expires_never();
     impl->give_back(context, std::move(connection));

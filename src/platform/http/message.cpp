@@ -2,6 +2,7 @@
 #include "platform/json_text.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
@@ -21,23 +22,57 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 std::optional<std::string_view> Headers::get(std::string_view name) const {
-  for (const auto& [k, v] : fields_) {
-    if (iequals(k, name)) return std::string_view(v);
+  for (const Span& s : spans_) {
+    if (iequals(std::string_view(text_.data() + s.name_at, s.name_size), name))
+      return std::string_view(text_.data() + s.value_at, s.value_size);
   }
   return std::nullopt;
 }
 
-void Headers::set(std::string name, std::string value) {
+void Headers::set(std::string_view name, std::string_view value) {
   erase(name);
-  fields_.emplace_back(std::move(name), std::move(value));
+  add(name, value);
 }
 
-void Headers::add(std::string name, std::string value) {
-  fields_.emplace_back(std::move(name), std::move(value));
+void Headers::add(std::string_view name, std::string_view value) {
+  // `name` or `value` may point into text_ (a field copied within this message): the buffer
+  // may move as it grows, so those are copied out first (rare).
+  std::less<const char*> before;
+  auto inside = [&](std::string_view s) {
+    return !s.empty() && !before(s.data(), text_.data()) &&
+           before(s.data(), text_.data() + text_.size());
+  };
+  if (inside(name) || inside(value)) {
+    const std::string n(name), v(value);
+    add(n, v);
+    return;
+  }
+  // Room for a typical message's fields at once instead of growing field by field.
+  if (spans_.capacity() == 0) spans_.reserve(8);
+  if (text_.capacity() < 256) text_.reserve(256);
+  Span span{};
+  span.name_at = static_cast<std::uint32_t>(text_.size());
+  span.name_size = static_cast<std::uint32_t>(name.size());
+  text_.append(name);
+  span.value_at = static_cast<std::uint32_t>(text_.size());
+  span.value_size = static_cast<std::uint32_t>(value.size());
+  text_.append(value);
+  spans_.push_back(span);
 }
 
 void Headers::erase(std::string_view name) {
-  std::erase_if(fields_, [&](const auto& f) { return iequals(f.first, name); });
+  // The text of erased fields stays in the buffer until clear().
+  const auto erased = std::erase_if(spans_, [&](const Span& s) {
+    return iequals(std::string_view(text_.data() + s.name_at, s.name_size), name);
+  });
+  if (erased == 0) return;
+  std::size_t live = 0;
+  for (const Span& s : spans_) live += s.name_size + s.value_size;
+  if (text_.size() <= 2 * live + 1024) return;
+  // Mostly dead text (a message whose fields were set over and over): compact it.
+  Headers compact;
+  for (auto f : *this) compact.add(f.name, f.value);
+  *this = std::move(compact);
 }
 
 std::string_view Request::path() const {
@@ -65,6 +100,18 @@ const std::string& Request::param(std::string_view name) const {
   auto it = path_params.find(name);
   if (it == path_params.end()) throw std::out_of_range("no path parameter " + std::string(name));
   return it->second;
+}
+
+void Request::clear() noexcept {
+  method.clear();
+  target.clear();
+  headers.clear();
+  body.clear();
+  path_params.clear();
+  route.clear();
+  caller.clear();
+  trace_id.clear();
+  user_id.clear();
 }
 
 Response Response::json(int status, const nlohmann::json& body) {

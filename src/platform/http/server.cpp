@@ -540,8 +540,11 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       auto ep = stream.socket().remote_endpoint(ec);
       if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     }
+    // One Request for the connection's life: each request reuses its storage.
+    Request req;
     while (!closed_early) {
-      bhttp::request_parser<bhttp::string_body> parser;
+      req.clear();
+      detail::RequestParser parser(req);
       detail::limit_request_parser(parser, self->options.body_limit, self->options.header_limit);
       if (buffer.size() == 0) {
         // Idle between requests: the keep-alive timeout. This read is the one reading the
@@ -584,12 +587,12 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       }
       // Only origin-form targets (RFC 9112 3.2.1): no absolute-form, no asterisk-form, and no
       // path without its leading slash, which routers and prefix strippers would misread.
-      if (!detail::origin_form(parser.get().target())) {
+      if (!detail::origin_form(req.target)) {
         co_await answer_and_linger(
             stream,
             limit_error(400, "bad_request",
                         "malformed HTTP request: the target must be a path starting with /"),
-            parser.get().version());
+            parser.version());
         break;
       }
       c->busy = true;
@@ -600,7 +603,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       if (ec == bhttp::error::body_limit) {
         co_await answer_and_linger(
             stream, limit_error(413, "payload_too_large", "request body exceeds 1 MiB"),
-            parser.get().version());
+            parser.version());
         break;
       }
       if (ec) {
@@ -608,15 +611,13 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
             ec != bhttp::error::partial_message) {
           co_await answer_and_linger(
               stream, limit_error(400, "bad_request", "malformed HTTP request: " + ec.message()),
-              parser.get().version());
+              parser.version());
         }
         break;
       }
-      auto message = parser.release();
-      unsigned version = message.version();
-      bool keep_alive = message.keep_alive();
-      const bool head_only = message.method() == bhttp::verb::head;
-      Request req = detail::to_request(message);
+      unsigned version = parser.version();
+      bool keep_alive = detail::keep_alive(req.headers, version);
+      const bool head_only = parser.method() == bhttp::verb::head;
       stream.expires_never();  // handlers and faults bound their own time
 
       Response res;

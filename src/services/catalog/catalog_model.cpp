@@ -397,6 +397,7 @@ ProductPage query_products(const CatalogData& data, const ProductQuery& query) {
   ProductPage page;
   page.page = query.page;
   page.page_size = query.page_size;
+  page.items.reserve(std::min(data.products.size(), static_cast<std::size_t>(query.page_size)));
   const std::int64_t skip = (static_cast<std::int64_t>(query.page) - 1) * query.page_size;
   std::string unindexed_text;
   for (std::size_t i = 0; i < data.products.size(); ++i) {
