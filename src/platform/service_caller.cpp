@@ -21,17 +21,21 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
                                                            std::chrono::nanoseconds timeout,
                                                            const std::string& trace_id,
                                                            int attempt) {
-  TraceContext trace{trace_id.empty() ? trace_hex(2) : trace_id, trace_hex(1)};
-  request.headers.set("traceparent", trace.traceparent());
+  // The record keeps the trace id; the traceparent names it and a new span of this call.
+  CallRecord record = new_record(request, trace_id.empty() ? trace_hex(2) : trace_id, attempt);
+  {
+    thread_local std::string traceparent;
+    child_traceparent(record.trace_id, traceparent);
+    request.headers.set("traceparent", traceparent);
+  }
   if (credential_.kind == EdgeCredential::Kind::bearer) {
     request.headers.erase(security::kServiceTokenHeader);
     request.headers.set("Authorization", "Bearer " + credential_.token);
   } else if (credential_.kind == EdgeCredential::Kind::service_token) {
-    request.headers.set(std::string(security::kServiceTokenHeader),
-                        ctx_.credentials.token_for(caller_));
+    ctx_.credentials.use_token_for(caller_, [&](std::string_view token) {
+      request.headers.set(security::kServiceTokenHeader, token);
+    });
   }
-  // The traceparent above holds the trace id.
-  CallRecord record = new_record(request, std::move(trace.trace_id), attempt);
   auto started = std::chrono::steady_clock::now();
   try {
     auto response = co_await client_.send(std::move(request), timeout);

@@ -75,7 +75,11 @@ std::uint64_t CallLog::record(CallRecord r) {
   bound_texts(r);  // before the lock: a rare shrink allocates
   std::lock_guard lock(mu_);
   r.seq = next_++;
-  auto& e = edges_[r.caller + "->" + r.callee];
+  thread_local std::string edge;  // "caller->callee", in a reused buffer
+  edge.assign(r.caller).append("->").append(r.callee);
+  auto found = edges_.find(std::string_view(edge));
+  if (found == edges_.end()) found = edges_.emplace(edge, EdgeStats{}).first;
+  auto& e = found->second;
   if (r.violation) {
     ++e.violations;
     ++violations_;
@@ -142,7 +146,7 @@ std::vector<CallRecord> CallLog::since(std::uint64_t seq) const {
 
 std::map<std::string, EdgeStats> CallLog::edges() const {
   std::lock_guard lock(mu_);
-  return edges_;
+  return {edges_.begin(), edges_.end()};
 }
 
 std::uint64_t CallLog::violations_total() const {

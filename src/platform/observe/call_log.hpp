@@ -97,7 +97,7 @@ class CallLog {
   std::vector<CallRecord> ring_;
   std::size_t ring_head_ = 0;
   std::uint64_t next_ = 1;
-  std::map<std::string, EdgeStats> edges_;
+  std::map<std::string, EdgeStats, std::less<>> edges_;
   std::uint64_t violations_ = 0;
   std::deque<BreakerTransition> transitions_;
 };
