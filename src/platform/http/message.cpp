@@ -49,7 +49,8 @@ void Headers::add(std::string_view name, std::string_view value) {
   }
   // Room for a typical message's fields at once instead of growing field by field.
   if (spans_.capacity() == 0) spans_.reserve(8);
-  if (text_.capacity() < 256) text_.reserve(256);
+  // 512: an outbound call's fields (traceparent, the service credential, the user) fit.
+  if (text_.capacity() < 512) text_.reserve(512);
   Span span{};
   span.name_at = static_cast<std::uint32_t>(text_.size());
   span.name_size = static_cast<std::uint32_t>(name.size());

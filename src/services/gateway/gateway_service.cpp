@@ -86,13 +86,7 @@ GatewayService::~GatewayService() {
 
 asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRoute& route) {
   auto started = std::chrono::steady_clock::now();
-  platform::CallRecord inbound;
-  inbound.caller = "client";
-  inbound.callee = "gateway";
-  inbound.method = req.method;
-  inbound.route = req.route;
-  inbound.trace_id = req.trace_id;
-  inbound.at_ms = ctx_.clock.unix_millis();
+  const std::int64_t at_ms = ctx_.clock.unix_millis();
   // Only when someone records the public traffic: a copy of what the client sent.
   std::optional<platform::PublicExchange> exchange;
   if (ctx_.public_traffic) {
@@ -110,10 +104,24 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
       exchange->response_body = res.body;
       ctx_.public_traffic(*exchange);
     }
+    // The inbound record, filled now (method, route and trace id are still req's) into a
+    // per-thread record whose strings keep their storage; nothing suspends until it is stored.
+    thread_local platform::CallRecord inbound;
+    inbound.seq = 0;
+    inbound.at_ms = at_ms;
+    inbound.caller.assign("client");
+    inbound.callee.assign("gateway");
+    inbound.method.assign(req.method);
+    inbound.route.assign(req.route);
     inbound.status = res.status;
-    inbound.outcome = platform::call_outcome(res.status);
+    inbound.outcome.assign(platform::call_outcome(res.status));
     inbound.duration = std::chrono::steady_clock::now() - started;
-    ctx_.calls.record(std::move(inbound));
+    inbound.attempt = 1;
+    inbound.trace_id.assign(req.trace_id);
+    inbound.refused_by_breaker = false;
+    inbound.violation = false;
+    inbound.violation_reason.clear();
+    ctx_.calls.record_copy(inbound);
   };
 
   Response res;
