@@ -196,7 +196,11 @@ class ResponseParser final : public bhttp::basic_parser<false> {
         ec = bhttp::error::buffer_overflow;
         return;
       }
-      response_.body.reserve(static_cast<std::size_t>(*length));
+      if (response_.body.empty() && response_.body.capacity() < *length) {
+        response_.body = body_buffer(static_cast<std::size_t>(*length));
+      } else {
+        response_.body.reserve(static_cast<std::size_t>(*length));
+      }
     }
     ec = {};
   }

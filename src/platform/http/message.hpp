@@ -20,6 +20,15 @@ namespace shopctl::http {
 // Request) or filled once costs at most two allocations for all its fields, not two per field.
 class Headers {
  public:
+  Headers() = default;
+  Headers(const Headers&) = default;
+  Headers(Headers&&) noexcept = default;
+  Headers& operator=(const Headers&) = default;
+  Headers& operator=(Headers&& other) noexcept;
+  // The storage goes back to a small per-thread recycler, where the next message's fields
+  // find it: in a steady state a message's fields allocate nothing.
+  ~Headers();
+
   struct Field {
     std::string_view name;
     std::string_view value;
@@ -70,6 +79,9 @@ class Headers {
     std::uint32_t value_at;
     std::uint32_t value_size;
   };
+  struct Recycler;
+  void recycle() noexcept;
+
   std::string text_;
   std::vector<Span> spans_;
 };
@@ -120,7 +132,20 @@ struct Response {
 
   // A JSON response with the contract's content type.
   static Response json(int status, const nlohmann::json& body);
+
+  Response() = default;
+  Response(const Response&) = default;
+  Response(Response&&) noexcept = default;
+  Response& operator=(const Response&) = default;
+  Response& operator=(Response&& other) noexcept;
+  // The body's storage goes back to this thread's recycler (see body_buffer()).
+  ~Response();
 };
+
+// An empty string with room for `size` bytes, for a message body: storage a destroyed Response
+// left to this thread when one is large enough, else new. Bounded: a few bodies of up to
+// 64 KiB per thread are kept.
+std::string body_buffer(std::size_t size);
 
 // How a client call failed before any HTTP answer came back.
 enum class TransportErrorKind { timeout, refused, reset, closed, protocol, not_permitted };
