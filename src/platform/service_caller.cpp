@@ -21,24 +21,44 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
                                                            std::chrono::nanoseconds timeout,
                                                            const std::string& trace_id,
                                                            int attempt) {
-  TraceContext trace{trace_id.empty() ? trace_hex(2) : trace_id, trace_hex(1)};
-  request.headers.set("traceparent", trace.traceparent());
+  // A fresh trace only when the caller has none; the traceparent names the trace and a new
+  // span of this call.
+  const std::string fresh_trace = trace_id.empty() ? trace_hex(2) : std::string();
+  const std::string& trace = trace_id.empty() ? fresh_trace : trace_id;
+  {
+    thread_local std::string traceparent;
+    child_traceparent(trace, traceparent);
+    request.headers.set("traceparent", traceparent);
+  }
   if (credential_.kind == EdgeCredential::Kind::bearer) {
     request.headers.erase(security::kServiceTokenHeader);
     request.headers.set("Authorization", "Bearer " + credential_.token);
   } else if (credential_.kind == EdgeCredential::Kind::service_token) {
-    request.headers.set(std::string(security::kServiceTokenHeader),
-                        ctx_.credentials.token_for(caller_));
+    ctx_.credentials.use_token_for(caller_, [&](std::string_view token) {
+      request.headers.set(security::kServiceTokenHeader, token);
+    });
   }
-  // The traceparent above holds the trace id.
-  CallRecord record = new_record(request, std::move(trace.trace_id), attempt);
+  // What the record needs of the request, which send() consumes (short: no allocation).
+  const std::string method = request.method;
+  const std::string route(request.path());
+  const std::int64_t at_ms = ctx_.clock.unix_millis();
+  // The record is filled once the outcome is known, in a per-thread record whose strings keep
+  // their storage (nothing suspends between filling and storing it).
+  auto finished = [&](std::string_view outcome, int status,
+                      std::chrono::nanoseconds took) -> CallRecord& {
+    thread_local CallRecord record;
+    fill_record(record, method, route, trace, attempt);
+    record.at_ms = at_ms;
+    record.status = status;
+    record.outcome.assign(outcome);
+    record.duration = took;
+    return record;
+  };
   auto started = std::chrono::steady_clock::now();
   try {
     auto response = co_await client_.send(std::move(request), timeout);
     auto took = std::chrono::steady_clock::now() - started;
-    record.status = response.status;
-    record.outcome = call_outcome(response.status);
-    record.duration = took;
+    CallRecord& record = finished(call_outcome(response.status), response.status, took);
     if (metrics_) metrics_->observe_call(callee_, record.outcome, took);
     if (ctx_.log.enabled(LogLevel::info)) {
       ctx_.log.info("call", {{"service", caller_},
@@ -49,12 +69,11 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
                              {"trace_id", record.trace_id},
                              {"duration_ms", static_cast<double>(took.count()) / 1e6}});
     }
-    ctx_.calls.record(std::move(record));
+    ctx_.calls.record_copy(record);
     co_return Result{std::move(response), took};
   } catch (const http::TransportError& e) {
     auto took = std::chrono::steady_clock::now() - started;
-    record.outcome = std::string(http::to_string(e.kind()));
-    record.duration = took;
+    CallRecord& record = finished(http::to_string(e.kind()), 0, took);
     if (metrics_) metrics_->observe_call(callee_, record.outcome, took);
     ctx_.log.warn("call failed", {{"service", caller_},
                                   {"callee", callee_},
@@ -63,21 +82,34 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
                                   {"attempt", attempt},
                                   {"trace_id", record.trace_id},
                                   {"duration_ms", static_cast<double>(took.count()) / 1e6}});
-    ctx_.calls.record(std::move(record));
+    ctx_.calls.record_copy(record);
     throw;
   }
+}
+
+void ServiceCaller::fill_record(CallRecord& record, std::string_view method, std::string_view route,
+                                std::string_view trace_id, int attempt) const {
+  record.seq = 0;
+  record.at_ms = ctx_.clock.unix_millis();
+  record.caller.assign(caller_);
+  record.callee.assign(callee_);
+  record.method.assign(method);
+  record.route.assign(route);
+  record.status = 0;
+  record.outcome.clear();
+  record.duration = std::chrono::nanoseconds(0);
+  record.attempt = attempt;
+  record.trace_id.assign(trace_id);
+  record.refused_by_breaker = false;
+  record.violation = false;
+  record.violation_reason.clear();
 }
 
 CallRecord ServiceCaller::new_record(const Request& request, std::string trace_id,
                                      int attempt) const {
   CallRecord record;
-  record.caller = caller_;
-  record.callee = callee_;
-  record.method = request.method;
-  record.route = std::string(request.path());
-  record.attempt = attempt;
+  fill_record(record, request.method, request.path(), {}, attempt);
   record.trace_id = std::move(trace_id);
-  record.at_ms = ctx_.clock.unix_millis();
   return record;
 }
 

@@ -51,6 +51,9 @@ class ServiceCaller {
  private:
   // A record of one attempt on this edge, before its outcome is known.
   CallRecord new_record(const http::Request& request, std::string trace_id, int attempt) const;
+  // The same into `record`, reusing its strings' storage.
+  void fill_record(CallRecord& record, std::string_view method, std::string_view route,
+                   std::string_view trace_id, int attempt) const;
 
   ServiceContext& ctx_;
   std::string caller_;

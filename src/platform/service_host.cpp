@@ -131,7 +131,12 @@ asio::awaitable<Response> ServiceHost::handle(Request& req) {
         // the call never reached the service.
         if (auto answer = fault_answer(*fault, req)) co_return std::move(*answer);
       }
-      res = co_await route_and_run(req, caller, route_label);
+      std::optional<Response> answer;
+      if (const http::Route* route = route_request(req, caller, route_label, answer)) {
+        res = co_await route->handler(req);
+      } else {
+        res = std::move(*answer);
+      }
       if (fault && fault->type == FaultType::slow_body) {
         res.action = http::ConnectionAction::slow_body;
         res.bytes_per_second = fault->bytes_per_second;
@@ -146,13 +151,14 @@ asio::awaitable<Response> ServiceHost::handle(Request& req) {
 
 // Stage 1: the trace context, kept from the caller when valid, else a new trace starts here.
 void ServiceHost::begin_trace(Request& req) const {
-  TraceContext trace;
+  // Written into req.trace_id's own storage (a connection reuses its Request).
   if (auto tp = req.headers.get("traceparent"); tp) {
-    // parsed->child(), keeping the parsed trace id instead of copying it
-    if (auto parsed = TraceContext::parse(*tp)) trace = {std::move(parsed->trace_id), trace_hex(1)};
+    if (auto trace_id = traceparent_trace_id(*tp)) {
+      req.trace_id.assign(trace_id->data(), trace_id->size());
+      return;
+    }
   }
-  if (trace.trace_id.empty()) trace = TraceContext::fresh();
-  req.trace_id = std::move(trace.trace_id);
+  trace_hex_into(req.trace_id, 2);
 }
 
 // Stage 2: who is calling. A service proves itself with its credential; an outside party
@@ -297,31 +303,37 @@ Response ServiceHost::unmatched(const Request& req, const http::Router::Match& m
       "no route for " + req.method.substr(0, 32) + " " + std::string(req.path().substr(0, 200)));
 }
 
-// Stages 5-7: the gate, routing, then the handler.
-asio::awaitable<Response> ServiceHost::route_and_run(Request& req, const Caller& caller,
-                                                     std::string_view& route_label) {
+// Stages 5-7: the gate and routing; handle() then runs the route's handler.
+const http::Route* ServiceHost::route_request(Request& req, const Caller& caller,
+                                              std::string_view& route_label,
+                                              std::optional<Response>& answer) {
   if (internal_only_) {
     if (auto refused = refuse_caller(req, caller, nullptr)) {
       route_label = "refused";
-      co_return std::move(*refused);
+      answer = std::move(*refused);
+      return nullptr;
     }
   }
   std::map<std::string, std::string, std::less<>> params;
   http::Router::Match match = routes_.match(req.method, req.path(), params);
   if (!match.route) {
     route_label = "unmatched";
-    co_return unmatched(req, match);
+    answer = unmatched(req, match);
+    return nullptr;
   }
   const http::Route& route = *match.route;
   route_label = route.pattern;
   req.route = route.pattern;
   req.path_params = std::move(params);
-  if (auto refused = refuse_caller(req, caller, &route)) co_return std::move(*refused);
+  if (auto refused = refuse_caller(req, caller, &route)) {
+    answer = std::move(*refused);
+    return nullptr;
+  }
   // The door states the user it authenticated; from anyone else the header means nothing.
   if (user_forwarders_.count(req.caller) > 0) {
-    if (auto user = req.headers.get(kUserIdHeader)) req.user_id = std::string(*user);
+    if (auto user = req.headers.get(kUserIdHeader)) req.user_id.assign(user->data(), user->size());
   }
-  co_return co_await route.handler(req);
+  return &route;
 }
 
 // Stage 8: an exception from any stage becomes the contract's error shape. Called inside a
@@ -350,7 +362,7 @@ Response ServiceHost::render_exception(const Request& req, std::string_view rout
 // Stage 9: the trace id header, the request metric and the log line.
 void ServiceHost::finish(const Request& req, Response& res, std::string_view route_label,
                          const Caller& caller, std::chrono::steady_clock::time_point started) {
-  res.headers.set(std::string(kTraceIdHeader), req.trace_id);
+  res.headers.set(kTraceIdHeader, req.trace_id);
   auto took = std::chrono::steady_clock::now() - started;
   metrics_.observe_request(req.method, route_label, res.status, took);
   if (ctx_.log.enabled(LogLevel::info)) {

@@ -77,8 +77,11 @@ class ServiceHost {
   std::optional<http::Response> refuse_caller(const http::Request& req, const Caller& caller,
                                               const http::Route* route);
   http::Response unmatched(const http::Request& req, const http::Router::Match& match);
-  boost::asio::awaitable<http::Response> route_and_run(http::Request& req, const Caller& caller,
-                                                       std::string_view& route_label);
+  // The gate and routing: the route whose handler answers, or null with the answer in
+  // `answer` (a refusal, 404 or 405). Not a coroutine: the handler runs in handle()'s frame.
+  const http::Route* route_request(http::Request& req, const Caller& caller,
+                                   std::string_view& route_label,
+                                   std::optional<http::Response>& answer);
   http::Response render_exception(const http::Request& req, std::string_view route_label);
   void finish(const http::Request& req, http::Response& res, std::string_view route_label,
               const Caller& caller, std::chrono::steady_clock::time_point started);

@@ -41,9 +41,15 @@ class TraceIdGenerator {
 }  // namespace
 
 std::string trace_hex(std::size_t words) {
+  std::string hex;
+  trace_hex_into(hex, words);
+  return hex;
+}
+
+void trace_hex_into(std::string& hex, std::size_t words) {
   thread_local TraceIdGenerator generator;
   constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex(words * 16, '0');
+  hex.assign(words * 16, '0');
   bool zero = true;
   while (zero) {
     for (std::size_t w = 0; w < words; ++w) {
@@ -53,7 +59,18 @@ std::string trace_hex(std::size_t words) {
         hex[w * 16 + static_cast<std::size_t>(i)] = kDigits[v & 0xF];
     }
   }
-  return hex;
+}
+
+void child_traceparent(std::string_view trace_id, std::string& out) {
+  out.clear();
+  out.reserve(3 + trace_id.size() + 1 + 16 + 3);
+  out.append("00-", 3);
+  out.append(trace_id);
+  out.push_back('-');
+  thread_local std::string span;
+  trace_hex_into(span, 1);
+  out.append(span);
+  out.append("-01", 3);
 }
 
 namespace {
@@ -85,13 +102,19 @@ TraceContext TraceContext::fresh() {
 }
 
 std::optional<TraceContext> TraceContext::parse(std::string_view h) {
+  auto trace = traceparent_trace_id(h);
+  if (!trace) return std::nullopt;
+  return TraceContext{std::string(*trace), std::string(h.substr(36, 16))};
+}
+
+std::optional<std::string_view> traceparent_trace_id(std::string_view h) {
   // version "-" trace-id "-" parent-id "-" flags: 2+1+32+1+16+1+2 = 55
   if (h.size() < 55 || h[2] != '-' || h[35] != '-' || h[52] != '-') return std::nullopt;
   auto version = h.substr(0, 2), trace = h.substr(3, 32), span = h.substr(36, 16);
   if (!is_hex(version) || version == "ff" || !is_hex(trace) || !is_hex(span)) return std::nullopt;
   constexpr std::string_view kZeros = "00000000000000000000000000000000";
   if (trace == kZeros || span == kZeros.substr(0, 16)) return std::nullopt;
-  return TraceContext{std::string(trace), std::string(span)};
+  return trace;
 }
 
 }  // namespace shopctl::platform

@@ -21,5 +21,13 @@ struct TraceContext {
 
 // `words` * 16 lowercase hex digits, never all zero: a span id (1) or a trace id (2).
 std::string trace_hex(std::size_t words);
+// trace_hex() into `out`, replacing what it held and keeping its storage.
+void trace_hex_into(std::string& out, std::size_t words);
+// The trace id of a `traceparent` header that TraceContext::parse() accepts; nullopt when it
+// does not. The view points into `header`.
+std::optional<std::string_view> traceparent_trace_id(std::string_view header);
+// "00-<trace_id>-<a new span id>-01", the traceparent of a new span of `trace_id` (what
+// TraceContext{trace_id, trace_hex(1)}.traceparent() gives), written into `out`.
+void child_traceparent(std::string_view trace_id, std::string& out);
 
 }  // namespace shopctl::platform

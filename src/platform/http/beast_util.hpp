@@ -15,10 +15,9 @@ namespace bhttp = boost::beast::http;
 // the bytes Beast would: Beast trims values, keeps fields of the same name together and edits
 // the framing fields (Connection, Content-Length, Transfer-Encoding) in place. Anything like
 // that goes through Beast instead.
-inline bool plain_fields(const Headers& headers) {
-  const auto& f = headers.fields();
+inline bool plain_fields(const Headers& f) {
   for (std::size_t i = 0; i < f.size(); ++i) {
-    const auto& [k, v] = f[i];
+    const auto [k, v] = f[i];
     if (k.empty() || k.size() > 4096 || v.size() > 60000) return false;
     if (!v.empty() &&
         (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' || v.back() == '\t')) {
@@ -29,7 +28,7 @@ inline bool plain_fields(const Headers& headers) {
       return false;
     }
     for (std::size_t j = 0; j < i; ++j) {
-      if (iequals(f[j].first, k)) return false;
+      if (iequals(f[j].name, k)) return false;
     }
   }
   return true;
@@ -51,7 +50,7 @@ inline bool writable_field(std::string_view name, std::string_view value) noexce
 
 // Appends "name: value\r\n" for each field, leaving out fields that are not writable_field().
 inline void append_fields(const Headers& headers, std::string& out) {
-  for (const auto& [k, v] : headers.fields()) {
+  for (const auto [k, v] : headers) {
     if (!writable_field(k, v)) continue;
     out.append(k);
     out.append(": ", 2);
@@ -73,7 +72,7 @@ inline void append_number(std::uint64_t n, std::string& out) {
 
 template <class Fields>
 void copy_headers(const Fields& from, Headers& to) {
-  for (const auto& f : from) to.add(std::string(f.name_string()), std::string(f.value()));
+  for (const auto& f : from) to.add(f.name_string(), f.value());
 }
 
 // The server's parser settings: the contract's body and header limits.
@@ -100,9 +99,147 @@ inline Request to_request(bhttp::request<bhttp::string_body>& message) {
   return req;
 }
 
+// A parser that fills our Request directly: the method, target and fields go from the bytes
+// into the Request's own (reused) storage, without Beast's field list in between. It accepts
+// exactly what request_parser<string_body> accepts (the same basic_parser does the parsing).
+class RequestParser final : public bhttp::basic_parser<true> {
+ public:
+  explicit RequestParser(Request& request) : request_(request) {}
+  unsigned version() const { return version_; }
+  bhttp::verb method() const { return verb_; }
+
+ private:
+  void on_request_impl(bhttp::verb method, boost::beast::string_view method_str,
+                       boost::beast::string_view target, int version,
+                       boost::beast::error_code& ec) override {
+    verb_ = method;
+    request_.method.assign(method_str.data(), method_str.size());
+    request_.target.assign(target.data(), target.size());
+    version_ = static_cast<unsigned>(version);
+    ec = {};
+  }
+  void on_response_impl(int, boost::beast::string_view, int,
+                        boost::beast::error_code& ec) override {
+    ec = {};
+  }
+  void on_field_impl(bhttp::field, boost::beast::string_view name, boost::beast::string_view value,
+                     boost::beast::error_code& ec) override {
+    request_.headers.add(std::string_view(name.data(), name.size()),
+                         std::string_view(value.data(), value.size()));
+    ec = {};
+  }
+  void on_header_impl(boost::beast::error_code& ec) override { ec = {}; }
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         boost::beast::error_code& ec) override {
+    init_body(request_.body, length, ec);
+  }
+  std::size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code& ec) override {
+    request_.body.append(body.data(), body.size());
+    ec = {};
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, boost::beast::string_view,
+                            boost::beast::error_code& ec) override {
+    ec = {};
+  }
+  std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view body,
+                                 boost::beast::error_code& ec) override {
+    return on_body_impl(body, ec);
+  }
+  void on_finish_impl(boost::beast::error_code& ec) override { ec = {}; }
+
+  static void init_body(std::string& body, const boost::optional<std::uint64_t>& length,
+                        boost::beast::error_code& ec) {
+    if (length) {
+      if (*length > body.max_size()) {
+        ec = bhttp::error::buffer_overflow;
+        return;
+      }
+      body.reserve(static_cast<std::size_t>(*length));
+    }
+    ec = {};
+  }
+
+  Request& request_;
+  unsigned version_ = 11;
+  bhttp::verb verb_ = bhttp::verb::unknown;
+};
+
+// The same for a response: status, fields and body into our Response.
+class ResponseParser final : public bhttp::basic_parser<false> {
+ public:
+  explicit ResponseParser(Response& response) : response_(response) {}
+  unsigned version() const { return version_; }
+
+ private:
+  void on_request_impl(bhttp::verb, boost::beast::string_view, boost::beast::string_view, int,
+                       boost::beast::error_code& ec) override {
+    ec = {};
+  }
+  void on_response_impl(int code, boost::beast::string_view, int version,
+                        boost::beast::error_code& ec) override {
+    response_.status = code;
+    version_ = static_cast<unsigned>(version);
+    ec = {};
+  }
+  void on_field_impl(bhttp::field, boost::beast::string_view name, boost::beast::string_view value,
+                     boost::beast::error_code& ec) override {
+    response_.headers.add(std::string_view(name.data(), name.size()),
+                          std::string_view(value.data(), value.size()));
+    ec = {};
+  }
+  void on_header_impl(boost::beast::error_code& ec) override { ec = {}; }
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         boost::beast::error_code& ec) override {
+    if (length) {
+      if (*length > response_.body.max_size()) {
+        ec = bhttp::error::buffer_overflow;
+        return;
+      }
+      if (response_.body.empty() && response_.body.capacity() < *length) {
+        response_.body = body_buffer(static_cast<std::size_t>(*length));
+      } else {
+        response_.body.reserve(static_cast<std::size_t>(*length));
+      }
+    }
+    ec = {};
+  }
+  std::size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code& ec) override {
+    response_.body.append(body.data(), body.size());
+    ec = {};
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, boost::beast::string_view,
+                            boost::beast::error_code& ec) override {
+    ec = {};
+  }
+  std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view body,
+                                 boost::beast::error_code& ec) override {
+    return on_body_impl(body, ec);
+  }
+  void on_finish_impl(boost::beast::error_code& ec) override { ec = {}; }
+
+  Response& response_;
+  unsigned version_ = 11;
+};
+
+// What message::keep_alive() answers for a message with these fields: the first Connection
+// field decides (HTTP/1.0 needs "keep-alive" in it, HTTP/1.1 stays open unless it says "close").
+inline bool keep_alive(const Headers& headers, unsigned version) {
+  auto connection = headers.get("Connection");
+  if (version < 11) {
+    return connection &&
+           bhttp::token_list{boost::beast::string_view(connection->data(), connection->size())}
+               .exists("keep-alive");
+  }
+  return !connection ||
+         !bhttp::token_list{boost::beast::string_view(connection->data(), connection->size())}
+              .exists("close");
+}
+
 // Copies the writable_field() fields.
 inline void copy_headers_to(const Headers& from, bhttp::fields& to) {
-  for (const auto& [k, v] : from.fields()) {
+  for (const auto [k, v] : from) {
     if (writable_field(k, v)) to.insert(k, v);
   }
 }

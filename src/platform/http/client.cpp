@@ -61,6 +61,7 @@ struct PooledConnection {
 
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
+  std::string head;  // the request head being written; its storage is reused
   std::chrono::steady_clock::time_point idle_since;
   std::uint16_t local_port = 0;
   const void* context = nullptr;
@@ -93,13 +94,14 @@ TransportError classify(const beast::error_code& ec, bool wrote_request, std::st
   return {TransportErrorKind::reset, msg};
 }
 
-// The request line and fields Beast would write for the message send() builds, or nothing when
-// the request needs Beast's handling (see plain_fields()).
-std::optional<std::string> serialize_request_head(const Request& request) {
+// Writes into `head` (replacing what it held, keeping its storage) the request line and fields
+// Beast would write for the message send() builds; false when the request needs Beast's
+// handling (see plain_fields()).
+bool serialize_request_head(const Request& request, std::string& head) {
   const std::string& method = request.method;
-  if (method.empty() || request.target.empty() || method == "TRACE") return std::nullopt;
-  if (!detail::plain_fields(request.headers)) return std::nullopt;
-  std::string head;
+  if (method.empty() || request.target.empty() || method == "TRACE") return false;
+  if (!detail::plain_fields(request.headers)) return false;
+  head.clear();
   head.reserve(256 + request.target.size());
   head.append(method);
   head.push_back(' ');
@@ -114,7 +116,7 @@ std::optional<std::string> serialize_request_head(const Request& request) {
     head.append("\r\n", 2);
   }
   head.append("\r\n", 2);
-  return head;
+  return true;
 }
 
 }  // namespace
@@ -205,8 +207,9 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
   }
   connection->stream.expires_at(deadline);
 
-  if (auto head = serialize_request_head(request)) {
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(*head), asio::buffer(request.body)};
+  if (serialize_request_head(request, connection->head)) {
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(connection->head),
+                                              asio::buffer(request.body)};
     co_await asio::async_write(connection->stream, buffers,
                                asio::redirect_error(use_awaitable, ec));
   } else {
@@ -228,18 +231,14 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
   }
   if (ec) throw classify(ec, false, "write");
 
-  bhttp::response_parser<bhttp::string_body> parser;
+  Response res;
+  detail::ResponseParser parser(res);
   parser.body_limit(impl->options.response_body_limit);
   co_await bhttp::async_read(connection->stream, connection->buffer, parser,
                              asio::redirect_error(use_awaitable, ec));
   if (ec) throw classify(ec, true, "read");
 
-  auto message = parser.release();
-  Response res;
-  res.status = static_cast<int>(message.result_int());
-  detail::copy_headers(message.base(), res.headers);
-  res.body = std::move(message.body());
-  bool keep = message.keep_alive();
+  bool keep = detail::keep_alive(res.headers, parser.version());
   if (keep) {
     connection->stream.expires_never();
     impl->give_back(context, std::move(connection));

@@ -2,6 +2,7 @@
 #include "platform/json_text.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
@@ -20,24 +21,132 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// Per thread: the storage of destroyed Headers, for the next ones. Bounded in count and in
+// size, so it holds at most a few dozen KiB per thread. A Headers destroyed on another thread
+// than the one that filled it simply moves its storage to that thread's recycler.
+struct Headers::Recycler {
+  static constexpr std::size_t kKeep = 32;
+  static constexpr std::size_t kMaxText = 4096;
+  static constexpr std::size_t kMaxSpans = 64;
+  enum class State : unsigned char { unborn, alive, dead };
+  // Trivially destructible: readable even while the thread's other objects are destroyed.
+  static thread_local State state;
+
+  Recycler() {
+    texts.reserve(kKeep);
+    spans.reserve(kKeep);
+    state = State::alive;
+  }
+  ~Recycler() { state = State::dead; }
+
+  // This thread's recycler, or nullptr once it is gone (thread exit); `create`: build it on
+  // first use (never from a destructor, where building could throw).
+  static Recycler* get(bool create) {
+    if (state == State::dead || (state == State::unborn && !create)) return nullptr;
+    thread_local Recycler recycler;
+    return &recycler;
+  }
+
+  std::vector<std::string> texts;
+  std::vector<std::vector<Span>> spans;
+};
+
+thread_local Headers::Recycler::State Headers::Recycler::state = Headers::Recycler::State::unborn;
+
+void Headers::recycle() noexcept {
+  Recycler* r = Recycler::get(false);
+  if (r == nullptr) return;
+  if (text_.capacity() > 15 && text_.capacity() <= Recycler::kMaxText &&
+      r->texts.size() < r->texts.capacity()) {
+    text_.clear();
+    r->texts.push_back(std::move(text_));
+  }
+  if (spans_.capacity() > 0 && spans_.capacity() <= Recycler::kMaxSpans &&
+      r->spans.size() < r->spans.capacity()) {
+    spans_.clear();
+    r->spans.push_back(std::move(spans_));
+  }
+}
+
+Headers::~Headers() {
+  recycle();
+}
+
+Headers& Headers::operator=(Headers&& other) noexcept {
+  if (this != &other) {
+    recycle();
+    text_ = std::move(other.text_);
+    spans_ = std::move(other.spans_);
+  }
+  return *this;
+}
+
 std::optional<std::string_view> Headers::get(std::string_view name) const {
-  for (const auto& [k, v] : fields_) {
-    if (iequals(k, name)) return std::string_view(v);
+  for (const Span& s : spans_) {
+    if (iequals(std::string_view(text_.data() + s.name_at, s.name_size), name))
+      return std::string_view(text_.data() + s.value_at, s.value_size);
   }
   return std::nullopt;
 }
 
-void Headers::set(std::string name, std::string value) {
+void Headers::set(std::string_view name, std::string_view value) {
   erase(name);
-  fields_.emplace_back(std::move(name), std::move(value));
+  add(name, value);
 }
 
-void Headers::add(std::string name, std::string value) {
-  fields_.emplace_back(std::move(name), std::move(value));
+void Headers::add(std::string_view name, std::string_view value) {
+  // `name` or `value` may point into text_ (a field copied within this message): the buffer
+  // may move as it grows, so those are copied out first (rare).
+  std::less<const char*> before;
+  auto inside = [&](std::string_view s) {
+    return !s.empty() && !before(s.data(), text_.data()) &&
+           before(s.data(), text_.data() + text_.size());
+  };
+  if (inside(name) || inside(value)) {
+    const std::string n(name), v(value);
+    add(n, v);
+    return;
+  }
+  // Room for a typical message's fields at once instead of growing field by field: storage a
+  // destroyed message left to this thread, else new.
+  if (spans_.capacity() == 0 || text_.capacity() < 512) {
+    if (Recycler* r = Recycler::get(true)) {
+      if (spans_.capacity() == 0 && !r->spans.empty()) {
+        spans_ = std::move(r->spans.back());
+        r->spans.pop_back();
+      }
+      if (text_.empty() && text_.capacity() < 512 && !r->texts.empty()) {
+        text_ = std::move(r->texts.back());
+        r->texts.pop_back();
+      }
+    }
+  }
+  if (spans_.capacity() == 0) spans_.reserve(8);
+  // 512: an outbound call's fields (traceparent, the service credential, the user) fit.
+  if (text_.capacity() < 512) text_.reserve(512);
+  Span span{};
+  span.name_at = static_cast<std::uint32_t>(text_.size());
+  span.name_size = static_cast<std::uint32_t>(name.size());
+  text_.append(name);
+  span.value_at = static_cast<std::uint32_t>(text_.size());
+  span.value_size = static_cast<std::uint32_t>(value.size());
+  text_.append(value);
+  spans_.push_back(span);
 }
 
 void Headers::erase(std::string_view name) {
-  std::erase_if(fields_, [&](const auto& f) { return iequals(f.first, name); });
+  // The text of erased fields stays in the buffer until clear().
+  const auto erased = std::erase_if(spans_, [&](const Span& s) {
+    return iequals(std::string_view(text_.data() + s.name_at, s.name_size), name);
+  });
+  if (erased == 0) return;
+  std::size_t live = 0;
+  for (const Span& s : spans_) live += s.name_size + s.value_size;
+  if (text_.size() <= 2 * live + 1024) return;
+  // Mostly dead text (a message whose fields were set over and over): compact it.
+  Headers compact;
+  for (auto f : *this) compact.add(f.name, f.value);
+  *this = std::move(compact);
 }
 
 std::string_view Request::path() const {
@@ -65,6 +174,87 @@ const std::string& Request::param(std::string_view name) const {
   auto it = path_params.find(name);
   if (it == path_params.end()) throw std::out_of_range("no path parameter " + std::string(name));
   return it->second;
+}
+
+void Request::clear() noexcept {
+  method.clear();
+  target.clear();
+  headers.clear();
+  body.clear();
+  path_params.clear();
+  route.clear();
+  caller.clear();
+  trace_id.clear();
+  user_id.clear();
+}
+
+namespace {
+
+// Per thread: the storage of destroyed Responses' bodies, for the next ones (as Headers'
+// recycler, for bodies).
+struct BodyRecycler {
+  static constexpr std::size_t kKeep = 8;
+  static constexpr std::size_t kMaxBody = 64 * 1024;
+  enum class State : unsigned char { unborn, alive, dead };
+  static thread_local State state;
+
+  BodyRecycler() {
+    bodies.reserve(kKeep);
+    state = State::alive;
+  }
+  ~BodyRecycler() { state = State::dead; }
+  static BodyRecycler* get(bool create) {
+    if (state == State::dead || (state == State::unborn && !create)) return nullptr;
+    thread_local BodyRecycler recycler;
+    return &recycler;
+  }
+
+  std::vector<std::string> bodies;
+};
+
+thread_local BodyRecycler::State BodyRecycler::state = BodyRecycler::State::unborn;
+
+void recycle_body(std::string& body) noexcept {
+  if (body.capacity() <= 15 || body.capacity() > BodyRecycler::kMaxBody) return;
+  BodyRecycler* r = BodyRecycler::get(false);
+  if (r == nullptr || r->bodies.size() >= r->bodies.capacity()) return;
+  body.clear();
+  r->bodies.push_back(std::move(body));
+}
+
+}  // namespace
+
+std::string body_buffer(std::size_t size) {
+  std::string out;
+  if (size > 15 && size <= BodyRecycler::kMaxBody) {
+    if (BodyRecycler* r = BodyRecycler::get(true)) {
+      for (std::size_t i = r->bodies.size(); i-- > 0;) {
+        if (r->bodies[i].capacity() >= size) {
+          out = std::move(r->bodies[i]);
+          r->bodies.erase(r->bodies.begin() + static_cast<std::ptrdiff_t>(i));
+          return out;
+        }
+      }
+    }
+  }
+  out.reserve(size);
+  return out;
+}
+
+Response::~Response() {
+  recycle_body(body);
+}
+
+Response& Response::operator=(Response&& other) noexcept {
+  if (this != &other) {
+    status = other.status;
+    headers = std::move(other.headers);
+    recycle_body(body);
+    body = std::move(other.body);
+    action = other.action;
+    bytes_per_second = other.bytes_per_second;
+  }
+  return *this;
 }
 
 Response Response::json(int status, const nlohmann::json& body) {

@@ -2,6 +2,7 @@
 // Plain HTTP messages. Beast stays inside the HTTP layer's .cpp files; everything above it
 // speaks these types.
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -14,20 +15,75 @@
 
 namespace shopctl::http {
 
-// Header fields in arrival order; lookups ignore case.
+// Header fields in arrival order; lookups ignore case. The text of every field lives in one
+// buffer and clear() keeps it, so a message that is reused (the server's per-connection
+// Request) or filled once costs at most two allocations for all its fields, not two per field.
 class Headers {
  public:
-  // Returns the first value of `name`, or nullopt.
+  Headers() = default;
+  Headers(const Headers&) = default;
+  Headers(Headers&&) noexcept = default;
+  Headers& operator=(const Headers&) = default;
+  Headers& operator=(Headers&& other) noexcept;
+  // The storage goes back to a small per-thread recycler, where the next message's fields
+  // find it: in a steady state a message's fields allocate nothing.
+  ~Headers();
+
+  struct Field {
+    std::string_view name;
+    std::string_view value;
+  };
+
+  // Returns the first value of `name`, or nullopt. The view is valid until the next change.
   std::optional<std::string_view> get(std::string_view name) const;
   // Replaces every field called `name` with one field.
-  void set(std::string name, std::string value);
-  void add(std::string name, std::string value);
+  void set(std::string_view name, std::string_view value);
+  void add(std::string_view name, std::string_view value);
   void erase(std::string_view name);
   bool contains(std::string_view name) const { return get(name).has_value(); }
-  const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
+  std::size_t size() const { return spans_.size(); }
+  bool empty() const { return spans_.empty(); }
+  Field operator[](std::size_t i) const {
+    const Span& s = spans_[i];
+    return {std::string_view(text_.data() + s.name_at, s.name_size),
+            std::string_view(text_.data() + s.value_at, s.value_size)};
+  }
+  // Removes every field, keeping the storage.
+  void clear() noexcept {
+    spans_.clear();
+    text_.clear();
+  }
+
+  class const_iterator {
+   public:
+    const_iterator(const Headers* h, std::size_t i) : h_(h), i_(i) {}
+    Field operator*() const { return (*h_)[i_]; }
+    const_iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    bool operator==(const const_iterator& o) const { return i_ == o.i_; }
+    bool operator!=(const const_iterator& o) const { return i_ != o.i_; }
+
+   private:
+    const Headers* h_;
+    std::size_t i_;
+  };
+  const_iterator begin() const { return {this, 0}; }
+  const_iterator end() const { return {this, spans_.size()}; }
 
  private:
-  std::vector<std::pair<std::string, std::string>> fields_;
+  struct Span {
+    std::uint32_t name_at;
+    std::uint32_t name_size;
+    std::uint32_t value_at;
+    std::uint32_t value_size;
+  };
+  struct Recycler;
+  void recycle() noexcept;
+
+  std::string text_;
+  std::vector<Span> spans_;
 };
 
 bool iequals(std::string_view a, std::string_view b);
@@ -61,6 +117,9 @@ struct Request {
   // Returns the decoded value of query parameter `name`, or nullopt.
   std::optional<std::string> query_param(std::string_view name) const;
   const std::string& param(std::string_view name) const;  // a path parameter; throws if absent
+
+  // Empties every part, keeping the storage (a connection's next request reuses it).
+  void clear() noexcept;
 };
 
 struct Response {
@@ -73,7 +132,20 @@ struct Response {
 
   // A JSON response with the contract's content type.
   static Response json(int status, const nlohmann::json& body);
+
+  Response() = default;
+  Response(const Response&) = default;
+  Response(Response&&) noexcept = default;
+  Response& operator=(const Response&) = default;
+  Response& operator=(Response&& other) noexcept;
+  // The body's storage goes back to this thread's recycler (see body_buffer()).
+  ~Response();
 };
+
+// An empty string with room for `size` bytes, for a message body: storage a destroyed Response
+// left to this thread when one is large enough, else new. Bounded: a few bodies of up to
+// 64 KiB per thread are kept.
+std::string body_buffer(std::size_t size);
 
 // How a client call failed before any HTTP answer came back.
 enum class TransportErrorKind { timeout, refused, reset, closed, protocol, not_permitted };

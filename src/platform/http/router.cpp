@@ -69,6 +69,12 @@ bool match_segments(const Route& route, const std::vector<std::string>& parts,
 
 std::vector<std::string> split_path(std::string_view path) {
   std::vector<std::string> parts;
+  split_path(path, parts);
+  return parts;
+}
+
+void split_path(std::string_view path, std::vector<std::string>& parts) {
+  parts.clear();
   parts.reserve(static_cast<std::size_t>(std::count(path.begin(), path.end(), '/')) + 1);
   std::size_t start = 0;
   while (start < path.size()) {
@@ -81,7 +87,6 @@ std::vector<std::string> split_path(std::string_view path) {
     parts.push_back(percent_decode(path.substr(start, end - start)));
     start = end;
   }
-  return parts;
 }
 
 void Router::add(std::string method, std::string pattern, Access access, Handler handler) {
@@ -104,7 +109,9 @@ void Router::add(std::string method, std::string pattern, Access access, Handler
 Router::Match Router::match(std::string_view method, std::string_view path,
                             std::map<std::string, std::string, std::less<>>& params) const {
   Match m;
-  auto parts = split_path(path);
+  // A per-thread buffer: its storage is reused by the next request (match() does not suspend).
+  thread_local std::vector<std::string> parts;
+  split_path(path, parts);
   for (const auto& route : routes_) {
     std::map<std::string, std::string, std::less<>> found;
     if (!match_segments(route, parts, found)) continue;

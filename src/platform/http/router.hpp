@@ -45,5 +45,7 @@ class Router {
 
 // Splits a path into segments ("/a/b/" -> {"a", "b"}), percent-decoding each.
 std::vector<std::string> split_path(std::string_view path);
+// The same into `parts` (replacing what it held, keeping its storage).
+void split_path(std::string_view path, std::vector<std::string>& parts);
 
 }  // namespace shopctl::http

@@ -105,14 +105,15 @@ bhttp::response<bhttp::string_body> to_beast(Response& res, unsigned version, bo
   return out;
 }
 
-// The status line and fields to_beast() + Beast's serializer would write, or nothing when
-// the response needs Beast's handling (see plain_fields(); bodiless statuses).
-std::optional<std::string> serialize_head(const Response& res, unsigned version, bool keep_alive) {
+// Writes into `head` (replacing what it held, keeping its storage) the status line and fields
+// to_beast() + Beast's serializer would write; false when the response needs Beast's handling
+// (see plain_fields(); bodiless statuses).
+bool serialize_head(const Response& res, unsigned version, bool keep_alive, std::string& head) {
   int code = res.status;
-  if (code < 200 || code > 599 || code == 204 || code == 304 || version > 99) return std::nullopt;
-  if (!detail::plain_fields(res.headers)) return std::nullopt;
+  if (code < 200 || code > 599 || code == 204 || code == 304 || version > 99) return false;
+  if (!detail::plain_fields(res.headers)) return false;
   auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(code));
-  std::string head;
+  head.clear();
   head.reserve(256);
   head.append("HTTP/", 5);
   head.push_back(static_cast<char>('0' + version / 10));
@@ -132,7 +133,7 @@ std::optional<std::string> serialize_head(const Response& res, unsigned version,
   head.append("Content-Length: ");
   detail::append_number(res.body.size(), head);
   head.append("\r\n\r\n", 4);
-  return head;
+  return true;
 }
 
 std::string serialize(Response& res, bool keep_alive) {
@@ -388,9 +389,10 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   static asio::awaitable<void> write_response(beast::tcp_stream& stream, Response& res,
                                               unsigned version, bool keep_alive,
                                               beast::error_code& ec, bool head_only = false) {
-    if (auto head = serialize_head(res, version, keep_alive)) {
+    std::string head;
+    if (serialize_head(res, version, keep_alive, head)) {
       std::array<asio::const_buffer, 2> buffers{
-          asio::buffer(*head), asio::buffer(res.body.data(), head_only ? 0 : res.body.size())};
+          asio::buffer(head), asio::buffer(res.body.data(), head_only ? 0 : res.body.size())};
       co_await asio::async_write(stream, buffers, asio::redirect_error(use_awaitable, ec));
       co_return;
     }
@@ -540,8 +542,13 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       auto ep = stream.socket().remote_endpoint(ec);
       if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     }
+    // One Request and one response head buffer for the connection's life: each request
+    // reuses their storage.
+    Request req;
+    std::string head;
     while (!closed_early) {
-      bhttp::request_parser<bhttp::string_body> parser;
+      req.clear();
+      detail::RequestParser parser(req);
       detail::limit_request_parser(parser, self->options.body_limit, self->options.header_limit);
       if (buffer.size() == 0) {
         // Idle between requests: the keep-alive timeout. This read is the one reading the
@@ -584,12 +591,12 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       }
       // Only origin-form targets (RFC 9112 3.2.1): no absolute-form, no asterisk-form, and no
       // path without its leading slash, which routers and prefix strippers would misread.
-      if (!detail::origin_form(parser.get().target())) {
+      if (!detail::origin_form(req.target)) {
         co_await answer_and_linger(
             stream,
             limit_error(400, "bad_request",
                         "malformed HTTP request: the target must be a path starting with /"),
-            parser.get().version());
+            parser.version());
         break;
       }
       c->busy = true;
@@ -600,7 +607,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       if (ec == bhttp::error::body_limit) {
         co_await answer_and_linger(
             stream, limit_error(413, "payload_too_large", "request body exceeds 1 MiB"),
-            parser.get().version());
+            parser.version());
         break;
       }
       if (ec) {
@@ -608,15 +615,13 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
             ec != bhttp::error::partial_message) {
           co_await answer_and_linger(
               stream, limit_error(400, "bad_request", "malformed HTTP request: " + ec.message()),
-              parser.get().version());
+              parser.version());
         }
         break;
       }
-      auto message = parser.release();
-      unsigned version = message.version();
-      bool keep_alive = message.keep_alive();
-      const bool head_only = message.method() == bhttp::verb::head;
-      Request req = detail::to_request(message);
+      unsigned version = parser.version();
+      bool keep_alive = detail::keep_alive(req.headers, version);
+      const bool head_only = parser.method() == bhttp::verb::head;
       stream.expires_never();  // handlers and faults bound their own time
 
       Response res;
@@ -628,7 +633,17 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       if (c->close_when_idle.load()) keep_alive = false;
       bool close_after = false;
       stream.expires_after(limits.body_timeout);
-      co_await act(stream, res, version, keep_alive, head_only, close_after);
+      if (res.action == ConnectionAction::respond &&
+          serialize_head(res, version, keep_alive, head)) {
+        // The usual answer, written from here: one gathered write of the head (built in the
+        // connection's reused buffer) and the body, without a coroutine frame per response.
+        std::array<asio::const_buffer, 2> buffers{
+            asio::buffer(head), asio::buffer(res.body.data(), head_only ? 0 : res.body.size())};
+        co_await asio::async_write(stream, buffers, asio::redirect_error(use_awaitable, ec));
+        close_after = ec || !keep_alive;
+      } else {
+        co_await act(stream, res, version, keep_alive, head_only, close_after);
+      }
       c->busy = false;
       if (close_after || c->close_when_idle.load()) break;
     }

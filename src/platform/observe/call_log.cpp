@@ -71,11 +71,15 @@ void bound_texts(CallRecord& r) {
 }
 }  // namespace
 
-std::uint64_t CallLog::record(CallRecord r) {
-  bound_texts(r);  // before the lock: a rare shrink allocates
-  std::lock_guard lock(mu_);
-  r.seq = next_++;
-  auto& e = edges_[r.caller + "->" + r.callee];
+std::uint64_t CallLog::count_locked(const CallRecord& r) {
+  thread_local std::string edge;  // "caller->callee", in a reused buffer
+  // The names as stored (bound_text() cuts them), whether or not `r` was cut yet.
+  edge.assign(std::string_view(r.caller).substr(0, kMaxRecordedText))
+      .append("->")
+      .append(std::string_view(r.callee).substr(0, kMaxRecordedText));
+  auto found = edges_.find(std::string_view(edge));
+  if (found == edges_.end()) found = edges_.emplace(edge, EdgeStats{}).first;
+  auto& e = found->second;
   if (r.violation) {
     ++e.violations;
     ++violations_;
@@ -86,16 +90,14 @@ std::uint64_t CallLog::record(CallRecord r) {
     if (r.status == 0 || r.status >= 500) ++e.errors;
     e.add_duration(r.duration);
   }
-  auto seq = r.seq;
-  if (capacity_ == 0) return seq;
-  if (ring_.size() < capacity_) {
-    ring_.push_back(std::move(r));
-    return seq;
-  }
-  // Copy-assign into the oldest slot: its strings' storage is reused; `r`'s is freed by this
-  // thread, which allocated it.
+  return next_++;
+}
+
+void CallLog::overwrite_oldest_locked(const CallRecord& r, std::uint64_t seq) {
+  // Copy-assign into the oldest slot: its strings' storage is reused; `r`'s stays with the
+  // caller (freed, if at all, by the thread that allocated it).
   CallRecord& slot = ring_[ring_head_];
-  slot.seq = r.seq;
+  slot.seq = seq;
   slot.at_ms = r.at_ms;
   slot.caller = r.caller;
   slot.callee = r.callee;
@@ -111,6 +113,33 @@ std::uint64_t CallLog::record(CallRecord r) {
   slot.violation_reason = r.violation_reason;
   bound_texts(slot);
   ring_head_ = (ring_head_ + 1) % capacity_;
+}
+
+std::uint64_t CallLog::record(CallRecord r) {
+  bound_texts(r);  // before the lock: a rare shrink allocates
+  std::lock_guard lock(mu_);
+  const auto seq = count_locked(r);
+  r.seq = seq;
+  if (capacity_ == 0) return seq;
+  if (ring_.size() < capacity_) {
+    ring_.push_back(std::move(r));
+    return seq;
+  }
+  overwrite_oldest_locked(r, seq);
+  return seq;
+}
+
+std::uint64_t CallLog::record_copy(const CallRecord& r) {
+  std::lock_guard lock(mu_);
+  const auto seq = count_locked(r);
+  if (capacity_ == 0) return seq;
+  if (ring_.size() < capacity_) {
+    ring_.push_back(r);
+    ring_.back().seq = seq;
+    bound_texts(ring_.back());
+    return seq;
+  }
+  overwrite_oldest_locked(r, seq);
   return seq;
 }
 
@@ -142,7 +171,7 @@ std::vector<CallRecord> CallLog::since(std::uint64_t seq) const {
 
 std::map<std::string, EdgeStats> CallLog::edges() const {
   std::lock_guard lock(mu_);
-  return edges_;
+  return {edges_.begin(), edges_.end()};
 }
 
 std::uint64_t CallLog::violations_total() const {

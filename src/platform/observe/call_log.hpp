@@ -73,6 +73,9 @@ class CallLog {
 
   // Stores a record and returns its sequence number.
   std::uint64_t record(CallRecord r);
+  // The same for a record the caller keeps (and reuses): once the ring is full, storing it
+  // allocates nothing.
+  std::uint64_t record_copy(const CallRecord& r);
   // The sequence number the next record will get.
   std::uint64_t next_seq() const;
   // Records with seq >= since still in the ring (oldest first).
@@ -87,6 +90,10 @@ class CallLog {
   std::vector<BreakerTransition> transitions_since(std::uint64_t seq) const;
 
  private:
+  // Under mu_: the aggregates of `r`; returns its sequence number.
+  std::uint64_t count_locked(const CallRecord& r);
+  void overwrite_oldest_locked(const CallRecord& r, std::uint64_t seq);
+
   std::size_t capacity_;
   mutable std::mutex mu_;
   // The most recent records, at most capacity_: filled in order, then overwritten oldest
@@ -97,7 +104,7 @@ class CallLog {
   std::vector<CallRecord> ring_;
   std::size_t ring_head_ = 0;
   std::uint64_t next_ = 1;
-  std::map<std::string, EdgeStats> edges_;
+  std::map<std::string, EdgeStats, std::less<>> edges_;
   std::uint64_t violations_ = 0;
   std::deque<BreakerTransition> transitions_;
 };

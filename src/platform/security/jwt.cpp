@@ -337,26 +337,36 @@ LruMap<VerifiedToken>& verified_tokens() {
   return cache;
 }
 
-std::optional<JwtVerifyResult> verify_cached(std::string_view token,
-                                             const JwtVerifyOptions& options) {
+// The cache entry of `token` verified against these options, or nullptr; `failure` is set when
+// the entry's times refuse the token now.
+const VerifiedToken* find_verified(std::string_view token, const JwtVerifyOptions& options,
+                                   std::optional<JwtFailure>& failure) {
   const VerifiedToken* found = verified_tokens().find(token);
-  if (found == nullptr) return std::nullopt;
+  if (found == nullptr) return nullptr;
   const VerifiedToken& known = *found;
   if (known.secret != options.secret || known.issuer != options.issuer ||
       known.audience != options.audience) {
-    return std::nullopt;
+    return nullptr;
   }
   const JwtClaims& claims = known.claims;
   const std::int64_t now = options.now_unix;
   const auto leeway = static_cast<std::uint64_t>(std::max<std::int64_t>(options.leeway_seconds, 0));
   if (claims.expires_at <= now && distance(now, claims.expires_at) >= leeway) {
-    return JwtFailure::expired;
+    failure = JwtFailure::expired;
+  } else if (known.has_not_before && claims.not_before > now &&
+             distance(claims.not_before, now) > leeway) {
+    failure = JwtFailure::not_yet_valid;
   }
-  if (known.has_not_before && claims.not_before > now &&
-      distance(claims.not_before, now) > leeway) {
-    return JwtFailure::not_yet_valid;
-  }
-  return JwtVerifyResult{claims};
+  return found;
+}
+
+std::optional<JwtVerifyResult> verify_cached(std::string_view token,
+                                             const JwtVerifyOptions& options) {
+  std::optional<JwtFailure> failure;
+  const VerifiedToken* known = find_verified(token, options, failure);
+  if (known == nullptr) return std::nullopt;
+  if (failure) return *failure;
+  return JwtVerifyResult{known->claims};
 }
 
 void remember_verified(std::string_view token, const JwtVerifyOptions& options,
@@ -459,6 +469,25 @@ std::string sign_hs256(const JwtClaims& claims, std::string_view secret) {
 JwtVerifyResult verify_hs256(std::string_view token, const JwtVerifyOptions& options) noexcept {
   try {
     return verify(token, options);
+  } catch (...) {  // std::bad_alloc; nothing else in verify throws
+    return JwtFailure::malformed;
+  }
+}
+
+std::optional<JwtFailure> verify_hs256_subject(std::string_view token,
+                                               const JwtVerifyOptions& options,
+                                               std::string& subject) noexcept {
+  try {
+    if (token.empty() || token.size() > kMaxJwtLength) return JwtFailure::malformed;
+    std::optional<JwtFailure> failure;
+    if (const VerifiedToken* known = find_verified(token, options, failure)) {
+      if (!failure) subject.assign(known->claims.subject);
+      return failure;
+    }
+    JwtVerifyResult result = verify(token, options);
+    if (const auto* refused = std::get_if<JwtFailure>(&result)) return *refused;
+    subject = std::move(std::get<JwtClaims>(result).subject);
+    return std::nullopt;
   } catch (...) {  // std::bad_alloc; nothing else in verify throws
     return JwtFailure::malformed;
   }

@@ -4,6 +4,7 @@
 // confusion (cpp-jwt issue #102), so the header must say HS256 and the check never looks at
 // any other algorithm.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -59,6 +60,13 @@ using JwtVerifyResult = std::variant<JwtClaims, JwtFailure>;
 // unsupported_algorithm), then signature, then payload (malformed, missing_expiry, expired,
 // not_yet_valid, wrong_issuer, wrong_audience). Never throws, whatever the input.
 JwtVerifyResult verify_hs256(std::string_view token, const JwtVerifyOptions& options) noexcept;
+
+// verify_hs256() for a caller that needs only the subject: on success assigns the token's sub
+// to `subject` (reusing its storage) and returns nullopt, without copying the other claims;
+// else returns the failure verify_hs256() would (and leaves `subject` alone).
+std::optional<JwtFailure> verify_hs256_subject(std::string_view token,
+                                               const JwtVerifyOptions& options,
+                                               std::string& subject) noexcept;
 
 // Returns a snake_case name for the failure, e.g. "bad_signature".
 std::string_view to_string(JwtFailure failure) noexcept;

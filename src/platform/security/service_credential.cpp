@@ -47,15 +47,18 @@ std::variant<std::string, JwtFailure> ServiceCredentials::verify(
   options.issuer = kServiceIssuer;
   options.audience = kServiceAudience;
   options.now_unix = clock_.unix_seconds();
-  JwtVerifyResult result = verify_hs256(token, options);
-  if (const auto* failure = std::get_if<JwtFailure>(&result)) return *failure;
-  std::string& subject = std::get<JwtClaims>(result).subject;
+  // Only the subject is needed: no copy of the claims (the same checks as verify_hs256).
+  thread_local std::string subject;
+  if (const auto failure = verify_hs256_subject(token, options, subject)) return *failure;
   const std::string_view prefix = kServiceSubjectPrefix;
   if (subject.size() <= prefix.size() || !subject.starts_with(prefix)) {
     return JwtFailure::malformed;
   }
-  subject.erase(0, prefix.size());
-  return std::move(subject);
+  try {
+    return std::string(std::string_view(subject).substr(prefix.size()));
+  } catch (...) {  // std::bad_alloc: refused, as verify_hs256 refuses then
+    return JwtFailure::malformed;
+  }
 }
 
 }  // namespace shopctl::platform::security

@@ -34,6 +34,23 @@ class ServiceCredentials {
   // re-issued when less than kServiceTokenRenewSeconds of its life remain. Thread-safe.
   // Throws std::invalid_argument for an empty name.
   std::string token_for(std::string_view service_name);
+  // Calls `use` with the credential token_for() returns, without copying it when the cached one
+  // is fresh (then under the cache's shared lock: `use` must be quick and must not call back
+  // into this object).
+  template <class F>
+  void use_token_for(std::string_view service_name, F&& use) {
+    {
+      std::shared_lock lock(mutex_);
+      const auto found = cache_.find(service_name);
+      if (found != cache_.end() &&
+          found->second.expires_at - clock_.unix_seconds() >= kServiceTokenRenewSeconds) {
+        use(std::string_view(found->second.token));
+        return;
+      }
+    }
+    const std::string issued = token_for(service_name);
+    use(std::string_view(issued));
+  }
 
   // Returns the caller's service name (without "svc:"), or why the credential is refused.
   // A token whose subject is not "svc:<name>" is malformed. Thread-safe; never throws.

@@ -263,7 +263,7 @@ void require_valid_query(const ProductQuery& query) {
 }
 
 int parse_bounded_integer(std::string_view raw, std::string_view parameter, std::int64_t min,
-                          std::int64_t max, const std::string& rule) {
+                          std::int64_t max, std::string_view rule) {
   const bool digits_only = !raw.empty() && std::all_of(raw.begin(), raw.end(),
                                                        [](char c) { return c >= '0' && c <= '9'; });
   std::int64_t value = 0;
@@ -273,7 +273,7 @@ int parse_bounded_integer(std::string_view raw, std::string_view parameter, std:
       return static_cast<int>(value);
     }
   }
-  invalid_query(parameter, std::string(parameter) + " must be " + rule);
+  invalid_query(parameter, std::string(parameter) + " must be " + std::string(rule));
 }
 
 }  // namespace
@@ -382,8 +382,8 @@ ProductQuery parse_product_query(std::optional<std::string_view> category,
                                        "an integer of at least 1");
   }
   if (page_size) {
-    query.page_size = parse_bounded_integer(*page_size, "page_size", 1, kMaxPageSize,
-                                            "an integer from 1 to " + std::to_string(kMaxPageSize));
+    static const std::string rule = "an integer from 1 to " + std::to_string(kMaxPageSize);
+    query.page_size = parse_bounded_integer(*page_size, "page_size", 1, kMaxPageSize, rule);
   }
   return query;
 }
@@ -397,6 +397,7 @@ ProductPage query_products(const CatalogData& data, const ProductQuery& query) {
   ProductPage page;
   page.page = query.page;
   page.page_size = query.page_size;
+  page.items.reserve(std::min(data.products.size(), static_cast<std::size_t>(query.page_size)));
   const std::int64_t skip = (static_cast<std::int64_t>(query.page) - 1) * query.page_size;
   std::string unindexed_text;
   for (std::size_t i = 0; i < data.products.size(); ++i) {

@@ -100,8 +100,7 @@ CatalogService::CatalogService(platform::ServiceContext& ctx, CatalogSettings se
         for (const Product* item : result.items) {
           bytes += snap->product_json[static_cast<std::size_t>(item - base)].size() + 1;
         }
-        std::string body;
-        body.reserve(bytes);
+        std::string body = http::body_buffer(bytes);
         body += R"({"items":[)";
         for (std::size_t i = 0; i < result.items.size(); ++i) {
           if (i) body += ',';

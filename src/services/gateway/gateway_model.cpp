@@ -33,14 +33,21 @@ DomainError unauthenticated(std::string code, std::string message,
 
 std::string authenticated_user(std::optional<std::string_view> authorization,
                                const security::JwtVerifyOptions& options) {
+  std::string user;
+  authenticated_user(authorization, options, user);
+  return user;
+}
+
+void authenticated_user(std::optional<std::string_view> authorization,
+                        const security::JwtVerifyOptions& options, std::string& user) {
   if (!authorization) {
     throw unauthenticated("unauthenticated", "this route needs Authorization: Bearer <token>");
   }
   if (!starts_with_bearer(*authorization)) {
     throw unauthenticated("invalid_token", "Authorization must be a Bearer token");
   }
-  auto verified = security::verify_hs256(authorization->substr(kBearer.size()), options);
-  if (auto* failure = std::get_if<security::JwtFailure>(&verified)) {
+  if (auto failure =
+          security::verify_hs256_subject(authorization->substr(kBearer.size()), options, user)) {
     const std::string reason(security::to_string(*failure));
     if (*failure == security::JwtFailure::expired) {
       throw unauthenticated("token_expired", "the access token has expired", {{"reason", reason}});
@@ -48,7 +55,6 @@ std::string authenticated_user(std::optional<std::string_view> authorization,
     throw unauthenticated("invalid_token", "the access token was refused: " + reason,
                           {{"reason", reason}});
   }
-  return std::move(std::get<security::JwtClaims>(verified).subject);
 }
 
 }  // namespace shopctl::gateway

@@ -16,5 +16,8 @@ namespace shopctl::gateway {
 // {reason: "expired"}).
 std::string authenticated_user(std::optional<std::string_view> authorization,
                                const platform::security::JwtVerifyOptions& options);
+// The same, into `user` (its storage reused); `user` is left alone when it throws.
+void authenticated_user(std::optional<std::string_view> authorization,
+                        const platform::security::JwtVerifyOptions& options, std::string& user);
 
 }  // namespace shopctl::gateway
