@@ -25,11 +25,47 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
   // span of this call.
   const std::string fresh_trace = trace_id.empty() ? trace_hex(2) : std::string();
   const std::string& trace = trace_id.empty() ? fresh_trace : trace_id;
-  {
-    thread_local std::string traceparent;
-    child_traceparent(trace, traceparent);
-    request.headers.set("traceparent", traceparent);
+  add_edge_headers(request, trace);
+  // What the record needs of the request, which send() consumes (short: no allocation).
+  const std::string method = request.method;
+  const std::string route(request.path());
+  const std::int64_t at_ms = ctx_.clock.unix_millis();
+  auto started = std::chrono::steady_clock::now();
+  try {
+    Result result{co_await client_.send(std::move(request), timeout), {}};
+    result.duration = std::chrono::steady_clock::now() - started;
+    report(finished(method, route, trace, attempt, at_ms, result.response.status,
+                    call_outcome(result.response.status), result.duration),
+           false);
+    co_return result;
+  } catch (const http::TransportError& e) {
+    auto took = std::chrono::steady_clock::now() - started;
+    report(finished(method, route, trace, attempt, at_ms, 0, http::to_string(e.kind()), took),
+           true);
+    throw;
   }
+}
+
+// The record of a finished attempt, in a per-thread record whose strings keep their storage
+// (nothing suspends between filling and storing it).
+CallRecord& ServiceCaller::finished(std::string_view method, std::string_view route,
+                                    std::string_view trace, int attempt, std::int64_t at_ms,
+                                    int status, std::string_view outcome,
+                                    std::chrono::nanoseconds took) const {
+  thread_local CallRecord record;
+  fill_record(record, method, route, trace, attempt);
+  record.at_ms = at_ms;
+  record.status = status;
+  record.outcome.assign(outcome);
+  record.duration = took;
+  return record;
+}
+
+// The traceparent and the edge's credential.
+void ServiceCaller::add_edge_headers(Request& request, std::string_view trace) {
+  thread_local std::string traceparent;
+  child_traceparent(trace, traceparent);
+  request.headers.set("traceparent", traceparent);
   if (credential_.kind == EdgeCredential::Kind::bearer) {
     request.headers.erase(security::kServiceTokenHeader);
     request.headers.set("Authorization", "Bearer " + credential_.token);
@@ -38,53 +74,31 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
       request.headers.set(security::kServiceTokenHeader, token);
     });
   }
-  // What the record needs of the request, which send() consumes (short: no allocation).
-  const std::string method = request.method;
-  const std::string route(request.path());
-  const std::int64_t at_ms = ctx_.clock.unix_millis();
-  // The record is filled once the outcome is known, in a per-thread record whose strings keep
-  // their storage (nothing suspends between filling and storing it).
-  auto finished = [&](std::string_view outcome, int status,
-                      std::chrono::nanoseconds took) -> CallRecord& {
-    thread_local CallRecord record;
-    fill_record(record, method, route, trace, attempt);
-    record.at_ms = at_ms;
-    record.status = status;
-    record.outcome.assign(outcome);
-    record.duration = took;
-    return record;
-  };
-  auto started = std::chrono::steady_clock::now();
-  try {
-    auto response = co_await client_.send(std::move(request), timeout);
-    auto took = std::chrono::steady_clock::now() - started;
-    CallRecord& record = finished(call_outcome(response.status), response.status, took);
-    if (metrics_) metrics_->observe_call(callee_, record.outcome, took);
-    if (ctx_.log.enabled(LogLevel::info)) {
-      ctx_.log.info("call", {{"service", caller_},
-                             {"callee", callee_},
-                             {"route", record.route},
-                             {"status", record.status},
-                             {"attempt", attempt},
-                             {"trace_id", record.trace_id},
-                             {"duration_ms", static_cast<double>(took.count()) / 1e6}});
-    }
-    ctx_.calls.record_copy(record);
-    co_return Result{std::move(response), took};
-  } catch (const http::TransportError& e) {
-    auto took = std::chrono::steady_clock::now() - started;
-    CallRecord& record = finished(http::to_string(e.kind()), 0, took);
-    if (metrics_) metrics_->observe_call(callee_, record.outcome, took);
+}
+
+// The metric, the log line and the call record of a finished attempt (a plain function: its
+// temporaries stay out of call()'s coroutine frame).
+void ServiceCaller::report(const CallRecord& record, bool failed) {
+  if (metrics_) metrics_->observe_call(callee_, record.outcome, record.duration);
+  const double duration_ms = static_cast<double>(record.duration.count()) / 1e6;
+  if (failed) {
     ctx_.log.warn("call failed", {{"service", caller_},
                                   {"callee", callee_},
                                   {"route", record.route},
                                   {"outcome", record.outcome},
-                                  {"attempt", attempt},
+                                  {"attempt", record.attempt},
                                   {"trace_id", record.trace_id},
-                                  {"duration_ms", static_cast<double>(took.count()) / 1e6}});
-    ctx_.calls.record_copy(record);
-    throw;
+                                  {"duration_ms", duration_ms}});
+  } else if (ctx_.log.enabled(LogLevel::info)) {
+    ctx_.log.info("call", {{"service", caller_},
+                           {"callee", callee_},
+                           {"route", record.route},
+                           {"status", record.status},
+                           {"attempt", record.attempt},
+                           {"trace_id", record.trace_id},
+                           {"duration_ms", duration_ms}});
   }
+  ctx_.calls.record_copy(record);
 }
 
 void ServiceCaller::fill_record(CallRecord& record, std::string_view method, std::string_view route,

@@ -51,6 +51,11 @@ class ServiceCaller {
  private:
   // A record of one attempt on this edge, before its outcome is known.
   CallRecord new_record(const http::Request& request, std::string trace_id, int attempt) const;
+  void add_edge_headers(http::Request& request, std::string_view trace);
+  void report(const CallRecord& record, bool failed);
+  CallRecord& finished(std::string_view method, std::string_view route, std::string_view trace,
+                       int attempt, std::int64_t at_ms, int status, std::string_view outcome,
+                       std::chrono::nanoseconds took) const;
   // The same into `record`, reusing its strings' storage.
   void fill_record(CallRecord& record, std::string_view method, std::string_view route,
                    std::string_view trace_id, int attempt) const;

@@ -111,35 +111,19 @@ asio::awaitable<Response> ServiceHost::handle(Request& req) {
     if (is_operator_path(req.path())) {
       res = co_await operator_endpoint(req, route_label);
     } else {
-      // The fault point: before the handler, on the real connection.
-      std::optional<FaultDecision> fault =
-          ctx_.faults.decide(service_, caller.fault_label, req.method, req.path());
-      if (fault) {
-        metrics_.count_fault(to_string(fault->type));
-        ctx_.log.info("fault injected", {{"service", service_},
-                                         {"fault", fault->fault_id},
-                                         {"type", to_string(fault->type)},
-                                         {"caller", caller.fault_label},
-                                         {"trace_id", req.trace_id}});
-        if (fault->delay.count() > 0 &&
-            (fault->type == FaultType::delay || fault->type == FaultType::slow_body)) {
-          asio::steady_timer timer(co_await asio::this_coro::executor);
-          timer.expires_after(fault->delay);
-          co_await timer.async_wait(asio::use_awaitable);
-        }
-        // A fault that ends the request answers (or breaks the connection) without records:
-        // the call never reached the service.
-        if (auto answer = fault_answer(*fault, req)) co_return std::move(*answer);
-      }
-      std::optional<Response> answer;
-      if (const http::Route* route = route_request(req, caller, route_label, answer)) {
+      // The fault point: before the handler, on the real connection. (Its parts are plain
+      // functions and a helper coroutine: this frame stays small enough for Asio to reuse.)
+      const FaultPlan fault = plan_fault(req, caller, res);
+      // A fault that ends the request answers (or breaks the connection) without records:
+      // the call never reached the service.
+      if (fault.ends) co_return res;
+      if (fault.delay.count() > 0) co_await pause(fault.delay);
+      if (const http::Route* route = route_request(req, caller, route_label, res)) {
         res = co_await route->handler(req);
-      } else {
-        res = std::move(*answer);
       }
-      if (fault && fault->type == FaultType::slow_body) {
+      if (fault.slow_body) {
         res.action = http::ConnectionAction::slow_body;
-        res.bytes_per_second = fault->bytes_per_second;
+        res.bytes_per_second = fault.bytes_per_second;
       }
     }
   } catch (...) {
@@ -147,6 +131,36 @@ asio::awaitable<Response> ServiceHost::handle(Request& req) {
   }
   finish(req, res, route_label, caller, started);
   co_return res;
+}
+
+ServiceHost::FaultPlan ServiceHost::plan_fault(Request& req, const Caller& caller, Response& res) {
+  FaultPlan plan;
+  std::optional<FaultDecision> fault =
+      ctx_.faults.decide(service_, caller.fault_label, req.method, req.path());
+  if (!fault) return plan;
+  metrics_.count_fault(to_string(fault->type));
+  ctx_.log.info("fault injected", {{"service", service_},
+                                   {"fault", fault->fault_id},
+                                   {"type", to_string(fault->type)},
+                                   {"caller", caller.fault_label},
+                                   {"trace_id", req.trace_id}});
+  if (fault->delay.count() > 0 &&
+      (fault->type == FaultType::delay || fault->type == FaultType::slow_body)) {
+    plan.delay = fault->delay;
+  }
+  if (auto answer = fault_answer(*fault, req)) {
+    res = std::move(*answer);
+    plan.ends = true;
+  }
+  plan.slow_body = fault->type == FaultType::slow_body;
+  plan.bytes_per_second = fault->bytes_per_second;
+  return plan;
+}
+
+asio::awaitable<void> ServiceHost::pause(std::chrono::nanoseconds delay) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(delay);
+  co_await timer.async_wait(asio::use_awaitable);
 }
 
 // Stage 1: the trace context, kept from the caller when valid, else a new trace starts here.
@@ -305,8 +319,7 @@ Response ServiceHost::unmatched(const Request& req, const http::Router::Match& m
 
 // Stages 5-7: the gate and routing; handle() then runs the route's handler.
 const http::Route* ServiceHost::route_request(Request& req, const Caller& caller,
-                                              std::string_view& route_label,
-                                              std::optional<Response>& answer) {
+                                              std::string_view& route_label, Response& answer) {
   if (internal_only_) {
     if (auto refused = refuse_caller(req, caller, nullptr)) {
       route_label = "refused";

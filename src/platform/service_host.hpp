@@ -80,8 +80,17 @@ class ServiceHost {
   // The gate and routing: the route whose handler answers, or null with the answer in
   // `answer` (a refusal, 404 or 405). Not a coroutine: the handler runs in handle()'s frame.
   const http::Route* route_request(http::Request& req, const Caller& caller,
-                                   std::string_view& route_label,
-                                   std::optional<http::Response>& answer);
+                                   std::string_view& route_label, http::Response& answer);
+  // The fault point's decision for this request: whether a fault answers in its place (then
+  // in `res`), how long to wait first, and whether the answer trickles (slow_body).
+  struct FaultPlan {
+    bool ends = false;
+    std::chrono::nanoseconds delay{0};
+    bool slow_body = false;
+    double bytes_per_second = 0;
+  };
+  FaultPlan plan_fault(http::Request& req, const Caller& caller, http::Response& res);
+  static boost::asio::awaitable<void> pause(std::chrono::nanoseconds delay);
   http::Response render_exception(const http::Request& req, std::string_view route_label);
   void finish(const http::Request& req, http::Response& res, std::string_view route_label,
               const Caller& caller, std::chrono::steady_clock::time_point started);

@@ -171,6 +171,49 @@ std::size_t Client::idle_connections() const {
   return impl_->idle_count;
 }
 
+namespace {
+
+// The rare paths of send(), in coroutines of their own so that send()'s frame stays small.
+// A new connection to the upstream, announced before its first request (see affinity.hpp).
+asio::awaitable<void> connect(const ClientOptions& options, PooledConnection& connection,
+                              std::chrono::steady_clock::time_point deadline, const void* context) {
+  beast::error_code ec;
+  Endpoint ep = options.endpoint();
+  tcp::endpoint target(asio::ip::make_address(resolve_host(ep.host), ec), ep.port);
+  if (ec || ep.port == 0) {
+    throw TransportError(TransportErrorKind::refused,
+                         "no address for upstream " + ep.host + ":" + std::to_string(ep.port));
+  }
+  connection.stream.expires_at(deadline);
+  co_await connection.stream.async_connect(target, asio::redirect_error(use_awaitable, ec));
+  if (ec) throw classify(ec, false, "connect");
+  connection.stream.socket().set_option(tcp::no_delay(true), ec);
+  // Before the first request is written: the server looks the port up when it arrives.
+  connection.announce(context);
+}
+
+// A request whose head serialize_request_head() leaves to Beast.
+asio::awaitable<void> write_with_beast(PooledConnection& connection, Request& request,
+                                       beast::error_code& ec) {
+  bhttp::request<bhttp::string_body> out;
+  bhttp::verb verb = bhttp::string_to_verb(request.method);
+  if (verb == bhttp::verb::unknown) {
+    out.method_string(request.method);
+  } else {
+    out.method(verb);
+  }
+  out.target(request.target);
+  out.version(11);
+  detail::copy_headers_to(request.headers, out.base());
+  if (!out.base().count(bhttp::field::host)) out.set(bhttp::field::host, "127.0.0.1");
+  out.body() = std::move(request.body);
+  out.keep_alive(true);
+  out.prepare_payload();
+  co_await bhttp::async_write(connection.stream, out, asio::redirect_error(use_awaitable, ec));
+}
+
+}  // namespace
+
 asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds timeout) {
   auto impl = impl_;  // keeps the pool alive while this call runs
   // The request line is written as given: one holding a space, CR, LF or NUL would become
@@ -184,26 +227,20 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
       throw TransportError(TransportErrorKind::protocol, "refused to send a malformed target");
     }
   }
-  auto executor = co_await asio::this_coro::executor;
-  const void* context = &asio::query(executor, asio::execution::context);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   beast::error_code ec;
-
-  auto connection = impl->take(context);
-  if (!connection) {
-    connection = std::make_unique<PooledConnection>(executor);
-    Endpoint ep = impl->options.endpoint();
-    tcp::endpoint target(asio::ip::make_address(resolve_host(ep.host), ec), ep.port);
-    if (ec || ep.port == 0) {
-      throw TransportError(TransportErrorKind::refused,
-                           "no address for upstream " + ep.host + ":" + std::to_string(ep.port));
-    }
-    connection->stream.expires_at(deadline);
-    co_await connection->stream.async_connect(target, asio::redirect_error(use_awaitable, ec));
-    if (ec) throw classify(ec, false, "connect");
-    connection->stream.socket().set_option(tcp::no_delay(true), ec);
-    // Before the first request is written: the server looks the port up when it arrives.
-    connection->announce(context);
+  const void* context = nullptr;
+  std::unique_ptr<PooledConnection> connection;
+  {
+    // Scoped: the executor is not kept in this coroutine's frame.
+    auto executor = co_await asio::this_coro::executor;
+    context = &asio::query(executor, asio::execution::context);
+    connection = impl->take(context);
+    if (!connection) connection = std::make_unique<PooledConnection>(executor);
+  }
+  // A pooled connection is open (take() checks); a new one connects first.
+  if (!connection->stream.socket().is_open()) {
+    co_await connect(impl->options, *connection, deadline, context);
   }
   connection->stream.expires_at(deadline);
 
@@ -213,21 +250,7 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
     co_await asio::async_write(connection->stream, buffers,
                                asio::redirect_error(use_awaitable, ec));
   } else {
-    bhttp::request<bhttp::string_body> out;
-    bhttp::verb verb = bhttp::string_to_verb(request.method);
-    if (verb == bhttp::verb::unknown) {
-      out.method_string(request.method);
-    } else {
-      out.method(verb);
-    }
-    out.target(request.target);
-    out.version(11);
-    detail::copy_headers_to(request.headers, out.base());
-    if (!out.base().count(bhttp::field::host)) out.set(bhttp::field::host, "127.0.0.1");
-    out.body() = std::move(request.body);
-    out.keep_alive(true);
-    out.prepare_payload();
-    co_await bhttp::async_write(connection->stream, out, asio::redirect_error(use_awaitable, ec));
+    co_await write_with_beast(*connection, request, ec);
   }
   if (ec) throw classify(ec, false, "write");
 

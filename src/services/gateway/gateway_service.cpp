@@ -84,13 +84,120 @@ GatewayService::~GatewayService() {
   stop();
 }
 
+// The request forward() sends upstream: the raw path minus the prefix, the query, the
+// fields a client may send through, the body, and the user the JWT names (when the route
+// needs one). Throws DomainError (404 for a path that does not spell the prefix, 401).
+Request GatewayService::outbound(Request& req, const PrefixRoute& route) const {
+  Request out;
+  out.method = req.method;
+  std::string_view path = req.path();
+  // The router matched decoded segments; what is forwarded is the raw path minus the prefix,
+  // so the raw path must spell the prefix itself (not "//api/..." or "/%61pi/...").
+  if (!path.starts_with(route.strip) ||
+      (path.size() > route.strip.size() && path[route.strip.size()] != '/')) {
+    throw ApiError(404, "route_not_found", "no route for this path");
+  }
+  std::string_view rest = path.substr(route.strip.size());
+  std::string_view q = req.query();
+  out.target.reserve(rest.size() + q.size() + 2);
+  if (rest.empty()) {
+    out.target.push_back('/');
+  } else {
+    out.target.append(rest);
+  }
+  if (!q.empty()) {
+    out.target.push_back('?');
+    out.target.append(q);
+  }
+  // `out` starts without fields and the names differ: add() is set() without the search.
+  for (auto name : kForwardedRequestHeaders) {
+    if (auto v = req.headers.get(name)) out.headers.add(name, *v);
+  }
+  out.body = std::move(req.body);
+
+  if (route.needs_user) {
+    const security::JwtVerifyOptions options{settings_.jwt_secret, settings_.issuer,
+                                             settings_.audience, ctx_.clock.unix_seconds(), 0};
+    thread_local std::string user;  // used at once: no other request sees it
+    authenticated_user(req.headers.get("Authorization"), options, user);
+    out.headers.add(platform::kUserIdHeader, user);
+  }
+  return out;
+}
+
+// The upstream's answer as the client gets it: its status, the fields that go through, its
+// body. The forwarded fields go into a per-thread Headers whose storage is the previous
+// upstream answer's, so the answer's fields cost no allocation of their own.
+void GatewayService::take_answer(Response& upstream, Response& res) {
+  res.status = upstream.status;
+  thread_local http::Headers forwarded;
+  forwarded.clear();
+  for (auto name : kForwardedResponseHeaders) {
+    if (auto v = upstream.headers.get(name)) forwarded.add(name, *v);
+  }
+  res.headers = std::move(forwarded);
+  forwarded = std::move(upstream.headers);
+  res.body = std::move(upstream.body);
+}
+
+// What the client gets when the call upstream failed, or the request was refused here.
+[[noreturn]] void GatewayService::throw_unavailable(const http::TransportError& e,
+                                                    const PrefixRoute& route) {
+  bool timeout = e.kind() == http::TransportErrorKind::timeout;
+  throw ApiError(timeout ? 504 : 503, timeout ? "upstream_timeout" : "service_unavailable",
+                 "the " + route.service + " service " +
+                     (timeout ? "did not answer in time" : "is unavailable") + " (" +
+                     std::string(http::to_string(e.kind())) + ")",
+                 {{"service", route.service}})
+      .with_retry_after(1);
+}
+
+void GatewayService::render_refusal(const platform::DomainError& e, const Request& req,
+                                    Response& res) {
+  res = platform::error_response(e, req.trace_id);
+  if (e.kind() == platform::ErrorKind::unauthorized) {
+    res.headers.set("WWW-Authenticate", "Bearer realm=\"shopctl\"");
+  }
+}
+
+// The public exchange (when someone records the public traffic) and the inbound call record.
+void GatewayService::record_inbound(const Request& req, const Response& res,
+                                    platform::PublicExchange* exchange, std::int64_t at_ms,
+                                    std::chrono::steady_clock::time_point started) {
+  if (exchange) {
+    exchange->status = res.status;
+    exchange->response_body = res.body;
+    ctx_.public_traffic(*exchange);
+  }
+  // Filled now (method, route and trace id are still req's) into a per-thread record whose
+  // strings keep their storage.
+  thread_local platform::CallRecord inbound;
+  inbound.seq = 0;
+  inbound.at_ms = at_ms;
+  inbound.caller.assign("client");
+  inbound.callee.assign("gateway");
+  inbound.method.assign(req.method);
+  inbound.route.assign(req.route);
+  inbound.status = res.status;
+  inbound.outcome.assign(platform::call_outcome(res.status));
+  inbound.duration = std::chrono::steady_clock::now() - started;
+  inbound.attempt = 1;
+  inbound.trace_id.assign(req.trace_id);
+  inbound.refused_by_breaker = false;
+  inbound.violation = false;
+  inbound.violation_reason.clear();
+  ctx_.calls.record_copy(inbound);
+}
+
+// The coroutine itself only sequences the steps above (plain functions), so that its frame
+// stays small.
 asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRoute& route) {
   auto started = std::chrono::steady_clock::now();
   const std::int64_t at_ms = ctx_.clock.unix_millis();
   // Only when someone records the public traffic: a copy of what the client sent.
-  std::optional<platform::PublicExchange> exchange;
+  std::unique_ptr<platform::PublicExchange> exchange;
   if (ctx_.public_traffic) {
-    exchange.emplace();
+    exchange = std::make_unique<platform::PublicExchange>();
     exchange->method = req.method;
     exchange->target = req.target;
     exchange->request_body = req.body;
@@ -98,100 +205,21 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
     if (auto v = req.headers.get("Idempotency-Key")) exchange->idempotency_key = std::string(*v);
     exchange->authorized = req.headers.get("Authorization").has_value();
   }
-  auto finish = [&](Response& res) {
-    if (exchange) {
-      exchange->status = res.status;
-      exchange->response_body = res.body;
-      ctx_.public_traffic(*exchange);
-    }
-    // The inbound record, filled now (method, route and trace id are still req's) into a
-    // per-thread record whose strings keep their storage; nothing suspends until it is stored.
-    thread_local platform::CallRecord inbound;
-    inbound.seq = 0;
-    inbound.at_ms = at_ms;
-    inbound.caller.assign("client");
-    inbound.callee.assign("gateway");
-    inbound.method.assign(req.method);
-    inbound.route.assign(req.route);
-    inbound.status = res.status;
-    inbound.outcome.assign(platform::call_outcome(res.status));
-    inbound.duration = std::chrono::steady_clock::now() - started;
-    inbound.attempt = 1;
-    inbound.trace_id.assign(req.trace_id);
-    inbound.refused_by_breaker = false;
-    inbound.violation = false;
-    inbound.violation_reason.clear();
-    ctx_.calls.record_copy(inbound);
-  };
 
   Response res;
   try {
-    Request out;
-    out.method = req.method;
-    std::string_view path = req.path();
-    // The router matched decoded segments; what is forwarded is the raw path minus the prefix,
-    // so the raw path must spell the prefix itself (not "//api/..." or "/%61pi/...").
-    if (!path.starts_with(route.strip) ||
-        (path.size() > route.strip.size() && path[route.strip.size()] != '/')) {
-      throw ApiError(404, "route_not_found", "no route for this path");
-    }
-    std::string_view rest = path.substr(route.strip.size());
-    std::string_view q = req.query();
-    out.target.reserve(rest.size() + q.size() + 2);
-    if (rest.empty()) {
-      out.target.push_back('/');
-    } else {
-      out.target.append(rest);
-    }
-    if (!q.empty()) {
-      out.target.push_back('?');
-      out.target.append(q);
-    }
-    // `out` starts without fields and the names differ: add() is set() without the search.
-    for (auto name : kForwardedRequestHeaders) {
-      if (auto v = req.headers.get(name)) out.headers.add(name, *v);
-    }
-    out.body = std::move(req.body);
-
-    if (route.needs_user) {
-      const security::JwtVerifyOptions options{settings_.jwt_secret, settings_.issuer,
-                                               settings_.audience, ctx_.clock.unix_seconds(), 0};
-      thread_local std::string user;  // used before the next co_await: no other request sees it
-      authenticated_user(req.headers.get("Authorization"), options, user);
-      out.headers.add(platform::kUserIdHeader, user);
-    }
-
     auto& upstream = *upstreams_.at(route.service);
     try {
       auto result =
-          co_await upstream.call(std::move(out), settings_.upstream_timeout, req.trace_id);
-      res.status = result.response.status;
-      // The forwarded fields go into a per-thread Headers whose storage is the previous
-      // upstream answer's: the answer's fields cost no allocation of their own.
-      thread_local http::Headers forwarded;
-      forwarded.clear();
-      for (auto name : kForwardedResponseHeaders) {
-        if (auto v = result.response.headers.get(name)) forwarded.add(name, *v);
-      }
-      res.headers = std::move(forwarded);
-      forwarded = std::move(result.response.headers);
-      res.body = std::move(result.response.body);
+          co_await upstream.call(outbound(req, route), settings_.upstream_timeout, req.trace_id);
+      take_answer(result.response, res);
     } catch (const http::TransportError& e) {
-      bool timeout = e.kind() == http::TransportErrorKind::timeout;
-      throw ApiError(timeout ? 504 : 503, timeout ? "upstream_timeout" : "service_unavailable",
-                     "the " + route.service + " service " +
-                         (timeout ? "did not answer in time" : "is unavailable") + " (" +
-                         std::string(http::to_string(e.kind())) + ")",
-                     {{"service", route.service}})
-          .with_retry_after(1);
+      throw_unavailable(e, route);
     }
   } catch (const platform::DomainError& e) {
-    res = platform::error_response(e, req.trace_id);
-    if (e.kind() == platform::ErrorKind::unauthorized) {
-      res.headers.set("WWW-Authenticate", "Bearer realm=\"shopctl\"");
-    }
+    render_refusal(e, req, res);
   }
-  finish(res);
+  record_inbound(req, res, exchange.get(), at_ms, started);
   co_return res;
 }
 

@@ -7,6 +7,8 @@
 #include <map>
 #include <memory>
 
+#include "platform/domain_error.hpp"
+#include "platform/observe/public_traffic.hpp"
 #include "platform/service.hpp"
 
 namespace shopctl::gateway {
@@ -46,6 +48,16 @@ class GatewayService : public platform::Service {
 
  private:
   boost::asio::awaitable<http::Response> forward(http::Request& req, const PrefixRoute& route);
+  // forward()'s steps, as plain functions (gateway_service.cpp).
+  http::Request outbound(http::Request& req, const PrefixRoute& route) const;
+  static void take_answer(http::Response& upstream, http::Response& res);
+  [[noreturn]] static void throw_unavailable(const http::TransportError& e,
+                                             const PrefixRoute& route);
+  static void render_refusal(const platform::DomainError& e, const http::Request& req,
+                             http::Response& res);
+  void record_inbound(const http::Request& req, const http::Response& res,
+                      platform::PublicExchange* exchange, std::int64_t at_ms,
+                      std::chrono::steady_clock::time_point started);
   GatewaySettings settings_;
   std::map<std::string, std::unique_ptr<platform::ServiceCaller>> upstreams_;
 };
