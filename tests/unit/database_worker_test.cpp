@@ -220,6 +220,27 @@ TEST_CASE("a group rolled back under the jobs reports every job in it as failed"
   fs::remove_all(dir);
 }
 
+namespace {
+// Puts a job on the worker that holds it for 100 ms, and returns once that job is running:
+// whatever is queued next waits behind it and forms one group.
+void hold_worker(asio::io_context& io, DatabaseWorker& worker) {
+  std::atomic<bool> running{false};
+  asio::co_spawn(
+      io,
+      [&worker, &running]() -> asio::awaitable<void> {
+        co_await worker.run([&running](Database&) {
+          running = true;
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        });
+      },
+      asio::detached);
+  while (!running) {
+    io.poll();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+}  // namespace
+
 // The jobs at the head of a group that change nothing saw only durable rows: their callers
 // resume before the group's commit. A read after a write in the same group waits for it.
 TEST_CASE("reads at the head of a group resume before its commit; reads after a write do not") {
@@ -236,22 +257,10 @@ TEST_CASE("reads at the head of a group resume before its commit; reads after a 
       return st.column_int(0);
     };
     asio::io_context io;
-    std::atomic<bool> first_running{false}, head_read_resumed{false};
+    std::atomic<bool> head_read_resumed{false};
     bool writer_saw_reader_resumed = false;
     std::int64_t late_read_saw = -1;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-          co_await worker.run([&](Database&) {
-            first_running = true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-          });
-        },
-        asio::detached);
-    while (!first_running) {
-      io.poll();
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    hold_worker(io, worker);
     // Queued behind job 0, in this order: a read, a write, a read.
     asio::co_spawn(
         io,
@@ -352,21 +361,8 @@ TEST_CASE("a group of reads only leaves no transaction open behind it") {
     DatabaseWorker worker(file, Synchronous::full);
     worker.run_sync([](Database& db) { db.exec("CREATE TABLE t (n INTEGER PRIMARY KEY)"); });
     asio::io_context io;
-    std::atomic<bool> first_running{false};
     int reads_done = 0;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-          co_await worker.run([&](Database&) {
-            first_running = true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-          });
-        },
-        asio::detached);
-    while (!first_running) {
-      io.poll();
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    hold_worker(io, worker);
     for (int i = 0; i < 5; ++i) {
       asio::co_spawn(
           io,
