@@ -245,10 +245,14 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
   connection->stream.expires_at(deadline);
 
   if (serialize_request_head(request, connection->head)) {
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(connection->head),
-                                              asio::buffer(request.body)};
-    co_await asio::async_write(connection->stream, buffers,
-                               asio::redirect_error(use_awaitable, ec));
+    // At once when the socket takes it all (nearly always), else the rest by the deadline.
+    const std::string_view head(connection->head);
+    const std::string_view body(request.body);
+    const std::size_t written = detail::write_now(connection->stream.socket(), head, body, ec);
+    if (!ec && written < head.size() + body.size()) {
+      co_await asio::async_write(connection->stream, detail::unwritten(head, body, written),
+                                 asio::redirect_error(use_awaitable, ec));
+    }
   } else {
     co_await write_with_beast(*connection, request, ec);
   }

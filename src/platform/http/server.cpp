@@ -632,16 +632,21 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       }
       if (c->close_when_idle.load()) keep_alive = false;
       bool close_after = false;
-      stream.expires_after(limits.body_timeout);
       if (res.action == ConnectionAction::respond &&
           serialize_head(res, version, keep_alive, head)) {
         // The usual answer, written from here: one gathered write of the head (built in the
-        // connection's reused buffer) and the body, without a coroutine frame per response.
-        std::array<asio::const_buffer, 2> buffers{
-            asio::buffer(head), asio::buffer(res.body.data(), head_only ? 0 : res.body.size())};
-        co_await asio::async_write(stream, buffers, asio::redirect_error(use_awaitable, ec));
+        // connection's reused buffer) and the body, without a coroutine frame per response;
+        // at once when the socket takes it all, else the rest within the body timeout.
+        const std::string_view body(res.body.data(), head_only ? 0 : res.body.size());
+        const std::size_t written = detail::write_now(stream.socket(), head, body, ec);
+        if (!ec && written < head.size() + body.size()) {
+          stream.expires_after(limits.body_timeout);
+          co_await asio::async_write(stream, detail::unwritten(head, body, written),
+                                     asio::redirect_error(use_awaitable, ec));
+        }
         close_after = ec || !keep_alive;
       } else {
+        stream.expires_after(limits.body_timeout);
         co_await act(stream, res, version, keep_alive, head_only, close_after);
       }
       c->busy = false;
