@@ -21,6 +21,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/version.hpp>
 
 #include "platform/http/affinity.hpp"
 #include "platform/http/beast_util.hpp"
@@ -66,6 +67,56 @@ struct PooledConnection {
   std::uint16_t local_port = 0;
   const void* context = nullptr;
 };
+
+// Asio's epoll reactor tries every read once before it waits for readiness (a "speculative"
+// recv), and has no switch to turn that off. Right after a request has gone out on a pooled
+// connection that read always fails with EAGAIN: the answer cannot be there yet. This tells the
+// reactor to skip it for the next read of `socket`, so the read waits for epoll straight away
+// and the answer costs one recvmsg instead of two (docs/performance.md, "Reads that wait").
+//
+// Safe only when the socket is known to be empty and no epoll event for it can have been
+// handled since that was seen: then any byte that arrives later raises a new edge, which
+// performs the queued read. send() calls it only in that case: after the pool's stale check
+// saw nothing waiting (EAGAIN) and the whole request was written without suspending.
+//
+// The flag is a private member of Asio's reactor: explicit instantiation may name private
+// members, and the friend function it defines hands out the member pointers. Bound to the
+// Boost version it was checked against; on any other the hint is simply not given.
+#if defined(BOOST_ASIO_HAS_EPOLL) && !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT) && \
+    BOOST_VERSION == 108100
+namespace reactor_access {
+using Reactor = asio::detail::epoll_reactor;
+using State = Reactor::descriptor_state;
+template <class Tag, typename Tag::type Member>
+struct Grant {
+  friend typename Tag::type member(Tag) { return Member; }
+};
+struct TrySpeculative {
+  using type = bool (State::*)[Reactor::max_ops];
+  friend type member(TrySpeculative);
+};
+struct Mutex {
+  using type = asio::detail::conditionally_enabled_mutex State::*;
+  friend type member(Mutex);
+};
+template struct Grant<TrySpeculative, &State::try_speculative_>;
+template struct Grant<Mutex, &State::mutex_>;
+// The socket's implementation (a protected member, reached through a derived class).
+struct SocketImpl : tcp::socket {
+  static auto& of(tcp::socket& s) { return s.*(&SocketImpl::impl_); }
+};
+}  // namespace reactor_access
+
+void skip_speculative_read(tcp::socket& socket) {
+  using namespace reactor_access;
+  State* state = SocketImpl::of(socket).get_implementation().reactor_data_;
+  if (state == nullptr) return;
+  asio::detail::conditionally_enabled_mutex::scoped_lock lock(state->*member(Mutex{}));
+  (state->*member(TrySpeculative{}))[Reactor::read_op] = false;
+}
+#else
+void skip_speculative_read(tcp::socket&) {}
+#endif
 
 // True when the peer has already closed (or sent unexpected bytes on) an idle connection.
 bool is_stale(PooledConnection& c, std::chrono::milliseconds max_idle) {
@@ -238,6 +289,9 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
     connection = impl->take(context);
     if (!connection) connection = std::make_unique<PooledConnection>(executor);
   }
+  // take() found the pooled connection's socket empty (its stale check), and nothing below
+  // suspends before the read unless the request does not go out at once.
+  bool empty_until_answer = connection->stream.socket().is_open();
   // A pooled connection is open (take() checks); a new one connects first.
   if (!connection->stream.socket().is_open()) {
     co_await connect(impl->options, *connection, deadline, context);
@@ -250,13 +304,17 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
     const std::string_view body(request.body);
     const std::size_t written = detail::write_now(connection->stream.socket(), head, body, ec);
     if (!ec && written < head.size() + body.size()) {
+      empty_until_answer = false;
       co_await asio::async_write(connection->stream, detail::unwritten(head, body, written),
                                  asio::redirect_error(use_awaitable, ec));
     }
   } else {
+    empty_until_answer = false;
     co_await write_with_beast(*connection, request, ec);
   }
   if (ec) throw classify(ec, false, "write");
+  if (empty_until_answer && connection->buffer.size() == 0)
+    skip_speculative_read(connection->stream.socket());
 
   Response res;
   detail::ResponseParser parser(res);
