@@ -80,7 +80,8 @@ tool_start() {
   TOOL_PID=$!; SHOP_PID=""; GW=""; ADMIN=""
   BENCH_BG_PIDS="$TOOL_PID"
   for ((i = 0; i < 600; i++)); do  # 60 s: start-up under heaptrack is slow on a busy machine
-    [[ -z "$SHOP_PID" ]] && SHOP_PID=$(pgrep -P "$TOOL_PID" -x shopctl || true)
+    # The child's name is the binary's (SHOPCTL may name a copy), cut to the kernel's 15 bytes.
+    [[ -z "$SHOP_PID" ]] && SHOP_PID=$(pgrep -P "$TOOL_PID" -x "$(basename "$SHOPCTL" | cut -c1-15)" || true)
     GW=$(awk '/public door/ {print $3}' "$out.serve")
     ADMIN=$(awk '/admin token/ {print $3}' "$out.serve")
     [[ -n "$GW" && -n "$ADMIN" && -n "$SHOP_PID" ]] && break
