@@ -226,6 +226,30 @@ TEST_CASE("an idle keep-alive connection is closed after http.idle_timeout") {
   CHECK(std::chrono::steady_clock::now() - started < 3s);
 }
 
+TEST_CASE("a keep-alive connection in use for longer than http.idle_timeout stays open") {
+  // The keep-alive timer is armed once per connection and looks again when it fires: a
+  // connection that kept working meanwhile must not be closed by it, only one that waited.
+  auto s = shopctl::test_support::start_shop(config_from("http: {idle_timeout: 300ms}"));
+  RawConnection c(port_of(s->url("gateway")));
+  REQUIRE(c.connected());
+  const auto started = std::chrono::steady_clock::now();
+  int answered = 0;
+  auto last_answer = started;
+  while (std::chrono::steady_clock::now() - started < 1500ms) {  // five idle timeouts
+    c.received.clear();
+    REQUIRE(c.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(c.read_until("\"live\"", 5s));
+    last_answer = std::chrono::steady_clock::now();
+    ++answered;
+    std::this_thread::sleep_for(120ms);  // under the timeout each time
+  }
+  CHECK(answered >= 8);
+  // Then idle: closed once it has waited the timeout since its last answer, not before.
+  CHECK(c.read_until_closed(5s));
+  CHECK(std::chrono::steady_clock::now() - last_answer >= 280ms);
+  CHECK(std::chrono::steady_clock::now() - last_answer < 3s);
+}
+
 TEST_CASE("starting a shop raises the open-file limit to the hard limit") {
   rlimit original{};
   REQUIRE(::getrlimit(RLIMIT_NOFILE, &original) == 0);
