@@ -17,6 +17,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "../support/running_server.hpp"
 #include "../support/test_shop.hpp"
 #include "platform/http/client.hpp"
 #include "platform/http/server.hpp"
@@ -26,25 +27,7 @@ using namespace std::chrono_literals;
 namespace asio = boost::asio;
 namespace http = shopctl::http;
 using shopctl::test_support::RawConnection;
-
-// A server on an ephemeral port run by one thread, answering with `handler`.
-struct RunningServer {
-  explicit RunningServer(http::Handler handler)
-      : work(asio::make_work_guard(io)), server(io, http::ServerOptions{}, std::move(handler)) {
-    server.start();
-    thread = std::thread([this] { io.run(); });
-  }
-  ~RunningServer() {
-    server.stop();
-    work.reset();
-    io.stop();
-    thread.join();
-  }
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> work;
-  http::Server server;
-  std::thread thread;
-};
+using shopctl::test_support::RunningServer;
 
 double process_cpu_seconds() {
   timespec t{};

@@ -13,6 +13,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "../support/running_server.hpp"
 #include "../support/test_shop.hpp"
 #include "platform/http/beast_util.hpp"
 #include "platform/http/client.hpp"
@@ -23,30 +24,13 @@ using namespace std::chrono_literals;
 namespace asio = boost::asio;
 namespace http = shopctl::http;
 using shopctl::test_support::RawConnection;
+using shopctl::test_support::RunningServer;
 
 http::ServerOptions options_with_body_limit(std::size_t limit) {
   http::ServerOptions o;
   o.body_limit = limit;
   return o;
 }
-
-struct RunningServer {
-  explicit RunningServer(http::Handler handler, http::ServerOptions options = {})
-      : work(asio::make_work_guard(io)), server(io, std::move(options), std::move(handler)) {
-    server.start();
-    thread = std::thread([this] { io.run(); });
-  }
-  ~RunningServer() {
-    server.stop();
-    work.reset();
-    io.stop();
-    thread.join();
-  }
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> work;
-  http::Server server;
-  std::thread thread;
-};
 
 // Bytes that differ from their neighbours, so a lost, repeated or reordered chunk shows.
 std::string pattern(std::size_t n) {
