@@ -255,7 +255,9 @@ inline void copy_headers_to(const Headers& from, bhttp::fields& to) {
 // any, with async_write and its timeout. Compared with async_write alone this saves, per
 // message, the operation's allocation, a timer armed and cancelled, and a trip through the
 // scheduler before the coroutine resumes (docs/performance.md, "Writes without waiting").
-// `ec` is set on a hard error (a reset, a broken pipe), never on would-block.
+// `ec` is set on a hard error (a reset, a broken pipe), never on would-block. (Not Asio's
+// socket.write_some: unless the socket is switched to non-blocking mode first, one more
+// syscall per connection, it waits in poll() when the socket is full.)
 inline std::size_t write_now(boost::asio::ip::tcp::socket& socket, std::string_view head,
                              std::string_view body, boost::system::error_code& ec) {
   ec.clear();

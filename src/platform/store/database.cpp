@@ -353,7 +353,7 @@ class Checkpointer {
   // not SQLite's default of 1000: under steady writes a PASSIVE checkpoint rarely catches up
   // with the writer, so once past the threshold it runs after nearly every commit (copying a
   // few pages, syncing the database file, and making the writer sync a new WAL header each
-  // time the WAL restarts). At 1000 pages that churn cost about a tenth of the shop's CPU per
+  // time the WAL restarts). At 1000 pages that churn cost about 8 % of the shop's CPU per
   // paid order (docs/performance.md, "Round three"); 4000 makes it four times rarer and lets
   // each checkpoint copy a hot page once for more of its versions.
   static constexpr int kPages = 4000;
