@@ -5,6 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -119,55 +121,73 @@ TEST_CASE("the same SQL prepared while in use gets a statement of its own") {
 }
 
 namespace {
-// Runs `jobs` through one worker from one io_context: job 0 first, alone, holding the worker
-// for 100 ms so that jobs 1..n-1 queue up behind it and form one group. Each job inserts its
-// number in its own transaction() and then calls `after_insert(db, i)`. Returns, per job,
-// whether the caller saw success; `visible[i]` says whether, when the caller resumed, a second
-// connection already saw the row (it sees committed rows only).
+// A coroutine on an io_context of its own, run on a thread of its own. A job that it hands an
+// idle worker runs on that thread and holds the worker: jobs queued meanwhile from elsewhere
+// wait behind it and then form one group.
+class OnOwnThread {
+ public:
+  explicit OnOwnThread(std::function<asio::awaitable<void>()> body) {
+    asio::co_spawn(io_, std::move(body), asio::detached);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~OnOwnThread() { join(); }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  asio::io_context io_;
+  std::thread thread_;
+};
+
+void wait_for(const std::atomic<bool>& flag) {
+  while (!flag) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+// Runs `jobs` through one worker: job 0 first, alone, from a thread of its own, holding the
+// worker for 100 ms, so that jobs 1..n-1 (from one io_context) queue up behind it and form one
+// group. Each job inserts its number in its own transaction() and then calls
+// `after_insert(db, i)`. Returns, per job, whether the caller saw success; `visible[i]` says
+// whether, when the caller resumed, a second connection already saw the row (it sees committed
+// rows only).
 struct GroupRun {
   std::vector<int> ok, visible;
 };
 template <class After>
 GroupRun run_group_of(DatabaseWorker& worker, const fs::path& file, int jobs, After after_insert) {
   worker.run_sync([](Database& db) { db.exec("CREATE TABLE t (n INTEGER PRIMARY KEY)"); });
-  Database reader(file);
+  Database reader(file), first_reader(file);  // one connection per thread
   GroupRun out{std::vector<int>(jobs, 0), std::vector<int>(jobs, 0)};
-  asio::io_context io;
   std::atomic<bool> first_running{false};
-  for (int i = 0; i < jobs; ++i) {
-    if (i == 1) {
-      // Job 0 is on the worker (and sleeping) before the others are queued.
-      while (!first_running) {
-        io.poll();
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
+  auto job = [&](int i, Database& check) -> asio::awaitable<void> {
+    try {
+      co_await worker.run([&](Database& db) {
+        if (i == 0) {
+          first_running = true;
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        db.transaction([&] {
+          db.prepare("INSERT INTO t (n) VALUES (?)").bind_all(i).run();
+          after_insert(db, i);
+        });
+      });
+      out.ok[i] = 1;
+    } catch (const std::exception&) {
+      out.ok[i] = 0;
     }
+    auto st = check.prepare("SELECT COUNT(*) FROM t WHERE n = ?");
+    st.bind_all(i);
+    REQUIRE(st.step());
+    out.visible[i] = static_cast<int>(st.column_int(0));
+  };
+  OnOwnThread first([&]() -> asio::awaitable<void> { co_await job(0, first_reader); });
+  wait_for(first_running);  // job 0 holds the worker before the others are queued
+  asio::io_context io;
+  for (int i = 1; i < jobs; ++i)
     asio::co_spawn(
-        io,
-        [&, i]() -> asio::awaitable<void> {
-          try {
-            co_await worker.run([&](Database& db) {
-              if (i == 0) {
-                first_running = true;
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
-              }
-              db.transaction([&] {
-                db.prepare("INSERT INTO t (n) VALUES (?)").bind_all(i).run();
-                after_insert(db, i);
-              });
-            });
-            out.ok[i] = 1;
-          } catch (const std::exception&) {
-            out.ok[i] = 0;
-          }
-          auto st = reader.prepare("SELECT COUNT(*) FROM t WHERE n = ?");
-          st.bind_all(i);
-          REQUIRE(st.step());
-          out.visible[i] = static_cast<int>(st.column_int(0));
-        },
-        asio::detached);
-  }
+        io, [&, i]() -> asio::awaitable<void> { co_await job(i, reader); }, asio::detached);
   io.run();
+  first.join();
   // The pool thread may still be inside its last post to io: wait for it before io goes.
   worker.run_sync([](Database&) {});
   return out;
@@ -222,23 +242,18 @@ TEST_CASE("a group rolled back under the jobs reports every job in it as failed"
 }
 
 namespace {
-// Puts a job on the worker that holds it for 100 ms, and returns once that job is running:
-// whatever is queued next waits behind it and forms one group.
-void hold_worker(asio::io_context& io, DatabaseWorker& worker) {
-  std::atomic<bool> running{false};
-  asio::co_spawn(
-      io,
-      [&worker, &running]() -> asio::awaitable<void> {
-        co_await worker.run([&running](Database&) {
-          running = true;
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        });
-      },
-      asio::detached);
-  while (!running) {
-    io.poll();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+// Puts a job on the worker, from a thread of its own, that holds it for 100 ms, and returns
+// once that job is running: whatever is queued next waits behind it and forms one group.
+std::unique_ptr<OnOwnThread> hold_worker(DatabaseWorker& worker) {
+  auto running = std::make_shared<std::atomic<bool>>(false);
+  auto holder = std::make_unique<OnOwnThread>([&worker, running]() -> asio::awaitable<void> {
+    co_await worker.run([running](Database&) {
+      *running = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    });
+  });
+  wait_for(*running);
+  return holder;
 }
 }  // namespace
 
@@ -261,7 +276,7 @@ TEST_CASE("reads at the head of a group resume before its commit; reads after a 
     std::atomic<bool> head_read_resumed{false};
     bool writer_saw_reader_resumed = false;
     std::int64_t late_read_saw = -1;
-    hold_worker(io, worker);
+    auto holder = hold_worker(worker);
     // Queued behind job 0, in this order: a read, a write, a read.
     asio::co_spawn(
         io,
@@ -312,23 +327,17 @@ TEST_CASE("a deferred job commits without a sync only in a batch of deferred job
     };
     asio::io_context io;
     std::int64_t alone_deferred = -1, alone_configured = -1, mixed_deferred = -1;
-    std::atomic<bool> first_running{false};
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
           co_await worker.run([&](Database& db) { alone_deferred = level(db); },
                               shopctl::platform::Durability::deferred);
           co_await worker.run([&](Database& db) { alone_configured = level(db); });
-          co_await worker.run([&](Database&) {
-            first_running = true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-          });
         },
         asio::detached);
-    while (!first_running) {
-      io.poll();
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    io.run();
+    io.restart();
+    auto holder = hold_worker(worker);
     // One batch: a deferred job and a configured one.
     asio::co_spawn(
         io,
@@ -363,7 +372,7 @@ TEST_CASE("a group of reads only leaves no transaction open behind it") {
     worker.run_sync([](Database& db) { db.exec("CREATE TABLE t (n INTEGER PRIMARY KEY)"); });
     asio::io_context io;
     int reads_done = 0;
-    hold_worker(io, worker);
+    auto holder = hold_worker(worker);
     for (int i = 0; i < 5; ++i) {
       asio::co_spawn(
           io,
@@ -386,6 +395,70 @@ TEST_CASE("a group of reads only leaves no transaction open behind it") {
     auto st = reader.prepare("SELECT COUNT(*) FROM t");
     REQUIRE(st.step());
     CHECK(st.column_int(0) == 1);
+  }
+  fs::remove_all(dir);
+}
+
+// An idle worker runs a job on the caller's thread instead of handing it to its own thread and
+// back (two thread wake-ups per job). A write that must be synced is still committed, and
+// visible to other connections, before its caller resumes. Jobs queued behind a busy worker
+// run on the worker's thread, as a group.
+TEST_CASE("an idle worker runs a job on the caller's thread; a busy one queues it") {
+  auto dir = temp_dir();
+  {
+    const auto file = dir / "inline.db";
+    DatabaseWorker worker(file, Synchronous::full);
+    worker.run_sync([](Database& db) { db.exec("CREATE TABLE t (n INTEGER PRIMARY KEY)"); });
+    Database reader(file);
+    asio::io_context io;
+    std::thread::id read_on, write_on, deferred_on, queued_on;
+    std::int64_t visible = -1;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await worker.run([&](Database& db) {
+            read_on = std::this_thread::get_id();
+            db.prepare("SELECT COUNT(*) FROM t").step();
+          });
+          co_await worker.run([&](Database& db) {
+            write_on = std::this_thread::get_id();
+            db.transaction([&] { db.prepare("INSERT INTO t (n) VALUES (1)").run(); });
+          });
+          auto st = reader.prepare("SELECT COUNT(*) FROM t WHERE n = 1");
+          REQUIRE(st.step());
+          visible = st.column_int(0);
+          co_await worker.run(
+              [&](Database& db) {
+                deferred_on = std::this_thread::get_id();
+                db.prepare("INSERT INTO t (n) VALUES (2)").run();
+              },
+              shopctl::platform::Durability::deferred);
+        },
+        asio::detached);
+    io.run();
+    worker.run_sync([](Database&) {});  // the last post to io has returned
+    const auto here = std::this_thread::get_id();
+    CHECK(read_on == here);
+    CHECK(write_on == here);
+    CHECK(visible == 1);
+    CHECK(deferred_on == here);
+
+    auto holder = hold_worker(worker);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await worker.run([&](Database&) { queued_on = std::this_thread::get_id(); });
+        },
+        asio::detached);
+    io.restart();
+    io.run();
+    holder->join();
+    worker.run_sync([](Database&) {});
+    CHECK(queued_on != std::thread::id());
+    CHECK(queued_on != here);
+    auto stats = worker.stats();
+    CHECK(stats.jobs == 5);
+    CHECK(stats.commits == 2);  // the two writes; a job that changed nothing commits nothing
   }
   fs::remove_all(dir);
 }

@@ -389,6 +389,7 @@ struct DatabaseWorker::Impl {
   void open() {
     std::promise<void> opened;
     asio::post(pool, [&] {
+      std::lock_guard own(db_mu);
       try {
         if (!db) {
           db = std::make_unique<Database>(path, synchronous);
@@ -439,7 +440,10 @@ struct DatabaseWorker::Impl {
       std::lock_guard lock(queue_mu);
       batch.swap(queue);
     }
-    run_batch();
+    {
+      std::lock_guard own(db_mu);
+      run_batch();
+    }
     batch.clear();
     bool again = false;
     {
@@ -448,6 +452,94 @@ struct DatabaseWorker::Impl {
       drain_posted = again;
     }
     if (again) asio::post(pool, [this] { drain(); });
+  }
+
+  // Running a job on the caller's thread (run() when the worker is idle). While the worker
+  // has nothing queued, handing a job to its thread and back costs two thread wake-ups, which
+  // on a VM cost more than most jobs. claim_idle() makes the caller the worker for one job:
+  // true only when no drain is pending and nothing is queued, and then jobs queued meanwhile
+  // wait (in order) until release() hands them to the pool's thread.
+  bool claim_idle() {
+    std::lock_guard lock(queue_mu);
+    if (drain_posted || !queue.empty()) return false;
+    drain_posted = true;
+    return true;
+  }
+  void release() {
+    bool again = false;
+    {
+      std::lock_guard lock(queue_mu);
+      again = !queue.empty();
+      drain_posted = again;
+    }
+    if (again) asio::post(pool, [this] { drain(); });
+  }
+
+  // After claim_idle(): runs fn at once, in a group of its own. Commits it here unless the
+  // commit must sync (a configured-durability job that changed something, on a `full`
+  // database); then returns true with the group still open, and the caller hands the commit
+  // to the pool's thread (commit_handed), so no thread that serves requests waits for a disk
+  // sync. A job that only read commits here without a sync: it saw only synced commits,
+  // because no other job runs until a handed-over commit has synced.
+  bool run_claimed(std::function<void(Database&)>& fn, std::exception_ptr& error,
+                   Durability durability) {
+    std::lock_guard own(db_mu);
+    jobs.fetch_add(1, std::memory_order_relaxed);
+    if (largest_group.load(std::memory_order_relaxed) == 0)
+      largest_group.store(1, std::memory_order_relaxed);
+    if (!db) {
+      error = std::make_exception_ptr(DatabaseError(SQLITE_MISUSE, "database is closed"));
+      return false;
+    }
+    Database& d = *db;
+    const auto before = d.commits();
+    Job job{&fn, &error, {}, durability};
+    try {
+      d.defer_sync(durability == Durability::deferred);
+    } catch (const DatabaseError&) {
+      // Still at the stronger level if switching failed, which is always allowed.
+    }
+    try {
+      d.begin_group();
+    } catch (const DatabaseError&) {
+      run_job(d, job);  // as a lone job, committed (and synced) here
+      commits.fetch_add(d.commits() - before, std::memory_order_relaxed);
+      return false;
+    }
+    const std::int64_t unchanged = d.total_changes();
+    run_job(d, job);
+    if (!d.in_transaction()) {
+      // SQLite rolled the group back (an I/O error, a full disk): nothing was written.
+      if (!error)
+        error = std::make_exception_ptr(DatabaseError(
+            SQLITE_ABORT, "the transaction was rolled back with its group: nothing was written"));
+      d.rollback_group();
+      return false;
+    }
+    const bool changed = d.total_changes() != unchanged;
+    if (changed && durability == Durability::configured && d.synchronous() == Synchronous::full)
+      return true;
+    commit_claimed(d, error);
+    if (changed) commits.fetch_add(1, std::memory_order_relaxed);  // a read commits nothing
+    return false;
+  }
+  // On the pool's thread: commits (and syncs) the group that run_claimed left open.
+  void commit_handed(std::exception_ptr& error) {
+    std::lock_guard own(db_mu);
+    if (!db) {
+      error = std::make_exception_ptr(DatabaseError(SQLITE_MISUSE, "database is closed"));
+      return;
+    }
+    commit_claimed(*db, error);
+    commits.fetch_add(1, std::memory_order_relaxed);
+  }
+  static void commit_claimed(Database& d, std::exception_ptr& error) {
+    try {
+      d.commit_group();
+    } catch (const DatabaseError&) {
+      d.rollback_group();
+      if (!error) error = std::current_exception();
+    }
   }
 
   static void run_job(Database& d, Job& job) {
@@ -544,8 +636,11 @@ struct DatabaseWorker::Impl {
   asio::thread_pool pool;
   std::filesystem::path path;
   Synchronous synchronous;
-  std::unique_ptr<Checkpointer> checkpointer;  // touched only on the pool's thread
-  std::unique_ptr<Database> db;                // touched only on the pool's thread
+  std::unique_ptr<Checkpointer> checkpointer;
+  // The database and its checkpointer are touched only by whoever holds db_mu: the pool's
+  // thread, or a caller running a job inline (run_claimed).
+  std::mutex db_mu;
+  std::unique_ptr<Database> db;
   bool closed = false;
   std::mutex queue_mu;
   std::vector<Job> queue;     // guarded by queue_mu
@@ -567,6 +662,26 @@ asio::awaitable<void> DatabaseWorker::run(std::function<void(Database&)> fn,
   auto keep_alive = impl_;
   Impl* impl = keep_alive.get();
   std::exception_ptr error;
+  if (impl->claim_idle()) {
+    if (impl->run_claimed(fn, error, durability)) {
+      // The commit must sync: the pool's thread does it, then resumes this coroutine.
+      co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+          [impl, &error](auto handler) {
+            asio::post(impl->pool, [impl, &error, handler = std::move(handler)]() mutable {
+              impl->commit_handed(error);
+              // Released first, so that the caller's next job finds the worker idle again.
+              impl->release();
+              auto ex = asio::get_associated_executor(handler);
+              asio::dispatch(ex, std::move(handler));
+            });
+          },
+          asio::use_awaitable);
+    } else {
+      impl->release();
+    }
+    if (error) std::rethrow_exception(error);
+    co_return;
+  }
   // GCC 12 destroys a lambda's by-value captures twice when the lambda is a temporary inside a
   // co_await expression; the initiation therefore captures only a raw pointer and references
   // (`keep_alive` owns the worker for the duration). See docs/architecture.md, "GCC 12".
@@ -594,6 +709,7 @@ DatabaseWorker::Stats DatabaseWorker::stats() const {
 void DatabaseWorker::run_sync(const std::function<void(Database&)>& fn) {
   std::promise<void> done;
   asio::post(impl_->pool, [&] {
+    std::lock_guard own(impl_->db_mu);
     try {
       if (!impl_->db) throw DatabaseError(SQLITE_MISUSE, "database is closed");
       fn(*impl_->db);
@@ -608,6 +724,7 @@ void DatabaseWorker::run_sync(const std::function<void(Database&)>& fn) {
 void DatabaseWorker::close() {
   std::promise<void> done;
   asio::post(impl_->pool, [&] {
+    std::lock_guard own(impl_->db_mu);
     impl_->close_on_pool();
     done.set_value();
   });
