@@ -112,6 +112,19 @@ constexpr const char* kPragmas[] = {
     "PRAGMA mmap_size=268435456",
 };
 
+// Once per process, before SQLite initializes: no memory statistics. With them on (SQLite's
+// default), every allocation inside SQLite takes one process-wide mutex, which the database
+// workers and the io threads running jobs inline (DatabaseWorker) would all contend for; the
+// shop never reads those statistics. Too late (SQLite already initialized by someone else) is
+// harmless: the statistics then stay on.
+void configure_sqlite_once() {
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
+}
+
 sqlite3_stmt* prepare_persistent(sqlite3* db, std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
@@ -127,6 +140,7 @@ const char* to_string(Synchronous s) {
 
 Database::Database(const std::filesystem::path& file, Synchronous synchronous)
     : path_(file), synchronous_(synchronous) {
+  configure_sqlite_once();
   if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
   int rc =
       sqlite3_open_v2(file.c_str(), &db_,
@@ -523,6 +537,22 @@ struct DatabaseWorker::Impl {
     if (changed) commits.fetch_add(1, std::memory_order_relaxed);  // a read commits nothing
     return false;
   }
+  // Runs task on the pool's thread, holding db_mu, outside any job: not while a job that ran
+  // inline waits for its commit (its transaction is open, and the commit is queued on the pool,
+  // behind this task, or about to be), so the task goes to the back of the pool's queue until
+  // that commit is done.
+  void on_pool_outside_jobs(std::function<void()> task) {
+    asio::post(pool, [this, task = std::move(task)]() mutable {
+      std::unique_lock own(db_mu);
+      if (db && db->in_group()) {
+        own.unlock();
+        on_pool_outside_jobs(std::move(task));
+        return;
+      }
+      task();
+    });
+  }
+
   // On the pool's thread: commits (and syncs) the group that run_claimed left open.
   void commit_handed(std::exception_ptr& error) {
     std::lock_guard own(db_mu);
@@ -708,8 +738,7 @@ DatabaseWorker::Stats DatabaseWorker::stats() const {
 
 void DatabaseWorker::run_sync(const std::function<void(Database&)>& fn) {
   std::promise<void> done;
-  asio::post(impl_->pool, [&] {
-    std::lock_guard own(impl_->db_mu);
+  impl_->on_pool_outside_jobs([&] {
     try {
       if (!impl_->db) throw DatabaseError(SQLITE_MISUSE, "database is closed");
       fn(*impl_->db);
@@ -723,8 +752,7 @@ void DatabaseWorker::run_sync(const std::function<void(Database&)>& fn) {
 
 void DatabaseWorker::close() {
   std::promise<void> done;
-  asio::post(impl_->pool, [&] {
-    std::lock_guard own(impl_->db_mu);
+  impl_->on_pool_outside_jobs([&] {
     impl_->close_on_pool();
     done.set_value();
   });

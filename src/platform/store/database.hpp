@@ -190,6 +190,13 @@ class Database {
 // resume on their own executor afterwards. `fn` may capture the caller's locals by reference:
 // the caller is suspended until fn has returned.
 //
+// An idle worker (nothing running, nothing queued) runs fn at once on the caller's thread
+// instead, saving the two thread wake-ups of the hand-off; jobs queued meanwhile wait behind
+// it in order. If that job's commit must be synced (it changed something, with configured
+// durability, on a `full` database), its transaction stays open and the worker's thread
+// commits and syncs it before the caller resumes, so a thread that serves requests never waits
+// for the disk. Either way fn never runs concurrently with another job of the same worker.
+//
 // Group commit: the jobs that queue up while the worker is busy run together in one
 // transaction (each job's own transaction() a savepoint in it) and are committed at once, so
 // under `full` one WAL sync covers all of them. No caller resumes before the commit that holds
