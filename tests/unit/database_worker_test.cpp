@@ -18,6 +18,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <sqlite3.h>
+
 #include "platform/store/database.hpp"
 
 namespace fs = std::filesystem;
@@ -459,6 +461,23 @@ TEST_CASE("an idle worker runs a job on the caller's thread; a busy one queues i
     auto stats = worker.stats();
     CHECK(stats.jobs == 5);
     CHECK(stats.commits == 2);  // the two writes; a job that changed nothing commits nothing
+  }
+  fs::remove_all(dir);
+}
+
+// SQLite keeps no memory statistics: with them on (its default), every allocation inside
+// SQLite took one process-wide mutex, which the database workers and the io threads contended
+// for (docs/performance.md, "Round four"). With them off, the counter stays at zero.
+TEST_CASE("SQLite runs without memory statistics") {
+  auto dir = temp_dir();
+  {
+    Database db(dir / "memstatus.db");
+    db.exec("CREATE TABLE t (n INTEGER PRIMARY KEY, body TEXT)");
+    db.transaction([&] {
+      for (int i = 0; i < 100; ++i)
+        db.prepare("INSERT INTO t (body) VALUES (?)").bind_all(std::string(500, 'x')).run();
+    });
+    CHECK(sqlite3_memory_used() == 0);
   }
   fs::remove_all(dir);
 }

@@ -124,6 +124,8 @@ void configure_sqlite_once() {
   }();
   (void)configured;
 }
+// At start-up too, before anything in the process can have opened a database.
+[[maybe_unused]] const bool sqlite_configured_at_start = (configure_sqlite_once(), true);
 
 sqlite3_stmt* prepare_persistent(sqlite3* db, std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
