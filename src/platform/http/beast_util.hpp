@@ -2,9 +2,11 @@
 // Private to the HTTP layer's .cpp files: conversions between Beast and our messages.
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>

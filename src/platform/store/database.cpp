@@ -396,6 +396,26 @@ class Checkpointer {
   std::thread thread_;
 };
 
+namespace {
+// What a job's caller is told when the worker's database is closed.
+std::exception_ptr closed_error() {
+  return std::make_exception_ptr(DatabaseError(SQLITE_MISUSE, "database is closed"));
+}
+// What the jobs of a group are told when SQLite rolled the group back under them.
+std::exception_ptr lost_with_group() {
+  return std::make_exception_ptr(DatabaseError(
+      SQLITE_ABORT, "the transaction was rolled back with its group: nothing was written"));
+}
+// Commits from now on sync as configured, or not at all (`deferred`).
+void defer_sync_if_possible(Database& d, bool deferred) {
+  try {
+    d.defer_sync(deferred);
+  } catch (const DatabaseError&) {
+    // Still at the stronger level if switching failed, which is always allowed.
+  }
+}
+}  // namespace
+
 struct DatabaseWorker::Impl {
   Impl(std::filesystem::path file, Synchronous sync)
       : pool(1), path(std::move(file)), synchronous(sync) {
@@ -504,17 +524,13 @@ struct DatabaseWorker::Impl {
     if (largest_group.load(std::memory_order_relaxed) == 0)
       largest_group.store(1, std::memory_order_relaxed);
     if (!db) {
-      error = std::make_exception_ptr(DatabaseError(SQLITE_MISUSE, "database is closed"));
+      error = closed_error();
       return false;
     }
     Database& d = *db;
     const auto before = d.commits();
     Job job{&fn, &error, {}, durability};
-    try {
-      d.defer_sync(durability == Durability::deferred);
-    } catch (const DatabaseError&) {
-      // Still at the stronger level if switching failed, which is always allowed.
-    }
+    defer_sync_if_possible(d, durability == Durability::deferred);
     try {
       d.begin_group();
     } catch (const DatabaseError&) {
@@ -526,9 +542,7 @@ struct DatabaseWorker::Impl {
     run_job(d, job);
     if (!d.in_transaction()) {
       // SQLite rolled the group back (an I/O error, a full disk): nothing was written.
-      if (!error)
-        error = std::make_exception_ptr(DatabaseError(
-            SQLITE_ABORT, "the transaction was rolled back with its group: nothing was written"));
+      if (!error) error = lost_with_group();
       d.rollback_group();
       return false;
     }
@@ -559,7 +573,7 @@ struct DatabaseWorker::Impl {
   void commit_handed(std::exception_ptr& error) {
     std::lock_guard own(db_mu);
     if (!db) {
-      error = std::make_exception_ptr(DatabaseError(SQLITE_MISUSE, "database is closed"));
+      error = closed_error();
       return;
     }
     commit_claimed(*db, error);
@@ -585,7 +599,7 @@ struct DatabaseWorker::Impl {
   void run_batch() {
     jobs.fetch_add(batch.size(), std::memory_order_relaxed);
     if (!db) {
-      auto shut = std::make_exception_ptr(DatabaseError(SQLITE_MISUSE, "database is closed"));
+      auto shut = closed_error();
       for (auto& job : batch) *job.error = shut;
     } else {
       const auto before = db->commits();
@@ -593,11 +607,7 @@ struct DatabaseWorker::Impl {
       const bool deferred = std::all_of(batch.begin(), batch.end(), [](const Job& job) {
         return job.durability == Durability::deferred;
       });
-      try {
-        db->defer_sync(deferred);
-      } catch (const DatabaseError&) {
-        // Still at the stronger level if switching failed, which is always allowed.
-      }
+      defer_sync_if_possible(*db, deferred);
       if (batch.size() == 1)
         run_job(*db, batch.front());
       else
@@ -641,8 +651,7 @@ struct DatabaseWorker::Impl {
       if (d.in_transaction()) continue;
       // SQLite rolled the group back (an I/O error, a full disk): the jobs since it began wrote
       // nothing, whatever their fn returned.
-      auto lost = std::make_exception_ptr(DatabaseError(
-          SQLITE_ABORT, "the transaction was rolled back with its group: nothing was written"));
+      auto lost = lost_with_group();
       for (std::size_t k = first; k <= i; ++k)
         if (!*batch[k].error) *batch[k].error = lost;
       d.rollback_group();
