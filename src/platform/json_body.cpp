@@ -36,6 +36,11 @@ nlohmann::json parse_json_limited(std::string_view text) {
   } catch (const json::parse_error& e) {
     throw ApiError(400, "invalid_json", "the body is not valid JSON",
                    {{"byte", e.byte}, {"reason", std::string(e.what()).substr(0, 200)}});
+  } catch (const json::out_of_range& e) {
+    // A number beyond a double's range (1e400, a 400-digit integer): valid JSON text, but no
+    // value this shop could hold, so nlohmann refuses it with out_of_range (406).
+    throw ApiError(400, "invalid_json", "the body holds a number too large to represent",
+                   {{"reason", std::string(e.what()).substr(0, 200)}});
   }
 }
 

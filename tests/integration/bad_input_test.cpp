@@ -96,6 +96,17 @@ TEST_CASE("malformed, mistyped and missing fields answer 4xx in the error shape"
        "invalid_quantity"},
       {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": 99999999999999999999999})",
        true, "invalid_quantity"},
+      // Numbers beyond a double's range, anywhere in a body (nlohmann reports them as
+      // out_of_range, not parse_error): a 400, not a 500.
+      {"POST", "/api/cart/items", R"({"product_id": "p-001", "quantity": 1e400})", true,
+       "invalid_json"},
+      {"POST", "/api/auth/login", R"({"email": "demo@shop.test", "password": -1e999})", false,
+       "invalid_json"},
+      {"POST", "/api/auth/register",
+       R"({"email": "big@example.com", "password": "longenough", "name": "x", "junk": 1e400})",
+       false, "invalid_json"},
+      {"PATCH", "/api/cart/items/p-001", "{\"quantity\": " + std::string(400, '9') + "}", true,
+       "invalid_json"},
       {"POST", "/api/cart/items", R"({"product_id": 17, "quantity": 1})", true, "invalid_field"},
       {"POST", "/api/cart/items", R"({"product_id": "nope", "quantity": 1})", true,
        "product_not_found"},
