@@ -7,11 +7,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <ctime>
+#include <memory>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
-
-#include <atomic>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -165,4 +167,142 @@ TEST_CASE("sessions ended by an immediate reset, moved between io threads, free 
   b.stop();
   ta.join();
   tb.join();
+}
+
+namespace {
+// Sends `head`, then `filler_bytes` of 'a' in pieces, until all are sent or the server closes;
+// true when all were sent. A server that answered and closed makes the rest fail: fine here.
+bool send_while_open(RawConnection& c, const std::string& head, std::size_t filler_bytes) {
+  if (!c.send(head)) return false;
+  const std::string piece(16 * 1024, 'a');
+  for (std::size_t sent = 0; sent < filler_bytes; sent += piece.size()) {
+    if (!c.send(piece)) return false;
+  }
+  return true;
+}
+
+http::Handler counting_handler(std::atomic<int>& calls, std::vector<std::string>* targets,
+                               std::mutex* mu) {
+  return [&calls, targets, mu](http::Request& req) -> asio::awaitable<http::Response> {
+    ++calls;
+    if (targets) {
+      std::lock_guard lock(*mu);
+      targets->push_back(req.target);
+    }
+    http::Response r;
+    r.body = "ok";
+    co_return r;
+  };
+}
+}  // namespace
+
+// Beast limits neither a chunk line (its size and extensions) nor the trailer section, and a
+// connection's read buffer grew until one of them ended: one client sending a chunk extension
+// without a line break raised the shop's memory by about 400 MB in 2 s. The buffer is capped
+// now; past it the request is answered 400 and the connection closed.
+TEST_CASE("a chunk line or trailer section that never ends is answered 400, not buffered") {
+  std::atomic<int> calls{0};
+  RunningServer s(counting_handler(calls, nullptr, nullptr));
+  const std::string head =
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n";
+  struct Case {
+    std::string name, start;
+  };
+  for (const Case& each : {Case{"chunk extension", head + "1;ext="}, Case{"chunk size", head + "1"},
+                           Case{"trailer section", head + "1\r\na\r\n0\r\nX-Trailer: "}}) {
+    CAPTURE(each.name);
+    RawConnection c(s.server.port());
+    REQUIRE(c.connected());
+    // 4 MiB more, without a line break: the server must answer long before it has read them.
+    send_while_open(c, each.start, 4u << 20);
+    CHECK(c.read_until_closed(10s));
+    CAPTURE(c.received.substr(0, 300));
+    CHECK(c.received.starts_with("HTTP/1.1 400"));
+    CHECK(c.received.find("exceeds 64 KiB") != std::string::npos);
+  }
+  CHECK(calls.load() == 0);
+  // A chunked body of many chunks still passes: the cap is on what is buffered at once.
+  RawConnection ok(s.server.port());
+  REQUIRE(ok.connected());
+  std::string body;
+  for (int i = 0; i < 200; ++i) body += "400\r\n" + std::string(1024, 'b') + "\r\n";
+  REQUIRE(ok.send(head + body + "0\r\n\r\n"));
+  CHECK(ok.read_until("\r\n\r\nok", 5s));
+  CHECK(ok.received.starts_with("HTTP/1.1 200"));
+}
+
+// RFC 9112 6.3: a request whose Transfer-Encoding does not end in chunked has no length the
+// server can know; it must be answered 400 and the connection closed. Read with an empty body
+// instead, its body ran as a second request (a user's cart came back that way): smuggling
+// behind any proxy that framed the request by its Transfer-Encoding.
+TEST_CASE("a Transfer-Encoding that does not end in chunked is 400, and its body never runs") {
+  std::atomic<int> calls{0};
+  std::mutex mu;
+  std::vector<std::string> targets;
+  RunningServer s(counting_handler(calls, &targets, &mu));
+  for (const std::string te : {"gzip", "chunked, gzip", "identity", "xchunked",
+                               "chunked\r\n"
+                               "Transfer-Encoding: gzip"}) {
+    CAPTURE(te);
+    RawConnection c(s.server.port());
+    REQUIRE(c.connected());
+    REQUIRE(c.send("POST /first HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te +
+                   "\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"));
+    CHECK(c.read_until_closed(5s));
+    CAPTURE(c.received.substr(0, 300));
+    CHECK(c.received.starts_with("HTTP/1.1 400"));
+  }
+  CHECK(calls.load() == 0);
+  std::lock_guard lock(mu);
+  for (const auto& t : targets) CHECK(t != "/smuggled");
+}
+
+// Each listener caps its own connections (10,000 by default), but a process has several (the
+// shop six) and one open-file limit: idle connections to two of them used up the process's
+// descriptors, after which no listener accepted anything and the services could not reach
+// each other. All listeners now share one budget below that limit.
+TEST_CASE("all listeners of a process share one connection budget") {
+  std::atomic<int> calls{0};
+  RunningServer a(counting_handler(calls, nullptr, nullptr));
+  RunningServer b(counting_handler(calls, nullptr, nullptr));
+  const std::size_t held_before = http::inbound_connections();
+  http::set_inbound_connection_budget(held_before + 3);
+  struct Restore {
+    ~Restore() { http::set_inbound_connection_budget(0); }
+  } restore;
+  // Three connections within the budget: two to a, one to b. Each answers, so each is counted.
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (auto port : {a.server.port(), a.server.port(), b.server.port()}) {
+    held.push_back(std::make_unique<RawConnection>(port));
+    REQUIRE(held.back()->connected());
+    REQUIRE(held.back()->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(held.back()->read_until("\r\n\r\nok", 5s));
+  }
+  CHECK(http::inbound_connections() == held_before + 3);
+  // The fourth, to either listener, far below its own cap: 503, closed at once.
+  for (auto port : {a.server.port(), b.server.port()}) {
+    RawConnection extra(port);
+    REQUIRE(extra.connected());
+    CHECK(extra.read_until_closed(5s));
+    CAPTURE(extra.received.substr(0, 300));
+    CHECK(extra.received.starts_with("HTTP/1.1 503"));
+    CHECK(extra.received.find("too_many_connections") != std::string::npos);
+  }
+  // One let go: there is room again.
+  held.pop_back();
+  std::this_thread::sleep_for(200ms);
+  RawConnection again(b.server.port());
+  REQUIRE(again.connected());
+  REQUIRE(again.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  CHECK(again.read_until_closed(5s));
+  CHECK(again.received.starts_with("HTTP/1.1 200"));
+  // The default: the open-file limit less what is kept back for the process's own work.
+  http::set_inbound_connection_budget(0);
+  rlimit limit{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &limit) == 0);
+  if (limit.rlim_cur != RLIM_INFINITY) {
+    CHECK(http::inbound_connection_budget() < limit.rlim_cur);
+    CHECK(http::inbound_connection_budget() + 256 <= limit.rlim_cur);
+  }
 }

@@ -129,13 +129,21 @@ class RequestParser final : public bhttp::basic_parser<true> {
                         boost::beast::error_code& ec) override {
     ec = {};
   }
-  void on_field_impl(bhttp::field, boost::beast::string_view name, boost::beast::string_view value,
-                     boost::beast::error_code& ec) override {
+  void on_field_impl(bhttp::field field, boost::beast::string_view name,
+                     boost::beast::string_view value, boost::beast::error_code& ec) override {
+    if (field == bhttp::field::transfer_encoding) transfer_encoding_ = true;
     request_.headers.add(std::string_view(name.data(), name.size()),
                          std::string_view(value.data(), value.size()));
     ec = {};
   }
-  void on_header_impl(boost::beast::error_code& ec) override { ec = {}; }
+  // A request with a Transfer-Encoding whose last coding is not chunked has no length a
+  // server can know (RFC 9112 6.3: answer 400 and close). Beast would read it with an empty
+  // body, and its body bytes would then be read as the next request: request smuggling
+  // behind any proxy that framed it differently.
+  void on_header_impl(boost::beast::error_code& ec) override {
+    ec = transfer_encoding_ && !chunked() ? bhttp::error::bad_transfer_encoding
+                                          : boost::beast::error_code{};
+  }
   void on_body_init_impl(const boost::optional<std::uint64_t>& length,
                          boost::beast::error_code& ec) override {
     init_body(request_.body, length, ec);
@@ -168,6 +176,7 @@ class RequestParser final : public bhttp::basic_parser<true> {
   }
 
   Request& request_;
+  bool transfer_encoding_ = false;
   unsigned version_ = 11;
   bhttp::verb verb_ = bhttp::verb::unknown;
 };

@@ -61,7 +61,9 @@ struct PooledConnection {
   }
 
   beast::tcp_stream stream;
-  beast::flat_buffer buffer;
+  // At most 64 KiB at once: an answer's body passes through, but a chunk line or trailer
+  // section that never ends is an error (buffer_overflow), not unbounded memory.
+  beast::flat_buffer buffer{64 * 1024};
   std::string head;  // the request head being written; its storage is reused
   std::chrono::steady_clock::time_point idle_since;
   std::uint16_t local_port = 0;

@@ -3,10 +3,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -41,9 +43,27 @@ using asio::use_awaitable;
 namespace {
 
 constexpr std::size_t kReadBufferBytes = 16 * 1024;
+// What a connection's read buffer may hold at once: a head (header_limit) with room to spare.
+// A body passes through it (a chunk's data too), but a chunk line or a trailer section must
+// fit whole, and Beast limits neither: without a cap, one that never ends grew the buffer
+// without bound (hundreds of MB a second from one client). Past it the read fails with
+// buffer_overflow, answered 400.
+std::size_t read_buffer_cap(std::size_t header_limit) {
+  return std::max<std::size_t>(64 * 1024, header_limit + 2 * kReadBufferBytes);
+}
+
+// The connections every listener of this process holds, and the budget they share (see
+// inbound_connection_budget()). Counted by Connection's lifetime, which is its socket's.
+std::atomic<std::size_t> g_inbound_connections{0};
+std::atomic<std::size_t> g_budget_override{0};
 
 struct Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {
+    g_inbound_connections.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~Connection() { g_inbound_connections.fetch_sub(1, std::memory_order_relaxed); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
   beast::tcp_stream stream;
   std::atomic<bool> busy{false};
   std::atomic<bool> close_when_idle{false};
@@ -80,20 +100,23 @@ Response limit_error(int status, std::string code, std::string message) {
   return r;
 }
 
-// The answer to a connection past ServerLimits::max_connections, written without reading
-// anything (the connection is closed right after).
-const std::string& too_many_connections_answer() {
-  static const std::string answer = [] {
-    auto res = limit_error(503, "too_many_connections",
-                           "this listener holds as many connections as it may; try again");
-    std::string out = "HTTP/1.1 503 Service Unavailable\r\n";
-    detail::append_fields(res.headers, out);
-    out += "Retry-After: 1\r\nConnection: close\r\nContent-Length: ";
-    detail::append_number(res.body.size(), out);
-    out += "\r\n\r\n" + res.body;
-    return out;
-  }();
-  return answer;
+// The answer to a connection past ServerLimits::max_connections (or past the process's
+// budget, `process`), written without reading anything (the connection is closed right after).
+std::string make_too_many_connections_answer(const std::string& message) {
+  auto res = limit_error(503, "too_many_connections", message);
+  std::string out = "HTTP/1.1 503 Service Unavailable\r\n";
+  detail::append_fields(res.headers, out);
+  out += "Retry-After: 1\r\nConnection: close\r\nContent-Length: ";
+  detail::append_number(res.body.size(), out);
+  out += "\r\n\r\n" + res.body;
+  return out;
+}
+const std::string& too_many_connections_answer(bool process) {
+  static const std::string listener = make_too_many_connections_answer(
+      "this listener holds as many connections as it may; try again");
+  static const std::string whole = make_too_many_connections_answer(
+      "the shop's listeners hold as many connections as the process may; try again");
+  return process ? whole : listener;
 }
 
 bhttp::response<bhttp::string_body> to_beast(Response& res, unsigned version, bool keep_alive) {
@@ -214,10 +237,12 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     accept_backoff = std::chrono::milliseconds(0);
-    if (connections.size() >= options.limits.max_connections) {
+    const bool process_full =
+        g_inbound_connections.load(std::memory_order_relaxed) >= inbound_connection_budget();
+    if (process_full || connections.size() >= options.limits.max_connections) {
       // Answered and closed without reading: the cap holds whatever the client does.
       socket.non_blocking(true, ec);
-      const auto& answer = too_many_connections_answer();
+      const auto& answer = too_many_connections_answer(process_full);
       if (!ec) socket.write_some(asio::buffer(answer), ec);
       socket.shutdown(tcp::socket::shutdown_both, ec);
       socket.close(ec);
@@ -513,6 +538,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     // for larger ones, up to the parser's limits. Beast reads max(512, capacity - size) bytes
     // at a time, so an empty buffer would cost one syscall per 512 bytes.
     if (buffer.capacity() < kReadBufferBytes) buffer.reserve(kReadBufferBytes);
+    buffer.max_size(read_buffer_cap(self->options.header_limit));
     beast::error_code ec;
     bool closed_early = false;
     const ServerLimits& limits = self->options.limits;
@@ -607,6 +633,16 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       if (ec == bhttp::error::body_limit) {
         co_await answer_and_linger(
             stream, limit_error(413, "payload_too_large", "request body exceeds 1 MiB"),
+            parser.version());
+        break;
+      }
+      if (ec == bhttp::error::buffer_overflow) {
+        co_await answer_and_linger(
+            stream,
+            limit_error(400, "bad_request",
+                        "malformed HTTP request: a chunk line or the trailer section exceeds " +
+                            std::to_string(read_buffer_cap(self->options.header_limit) / 1024) +
+                            " KiB"),
             parser.version());
         break;
       }
@@ -716,6 +752,27 @@ std::uint16_t pick_free_port() {
   if (!ec) acceptor.bind(loopback, ec);
   if (ec) throw std::runtime_error("cannot find a free port: " + ec.message());
   return acceptor.local_endpoint().port();
+}
+
+std::size_t inbound_connection_budget() {
+  const std::size_t set = g_budget_override.load(std::memory_order_relaxed);
+  if (set != 0) return set;
+  // Read at every call (one getrlimit per accepted connection): the limit may change while
+  // the process runs (the shop raises it at start; a test lowers it).
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+    return std::numeric_limits<std::size_t>::max();
+  const std::uint64_t soft = limit.rlim_cur;
+  const std::uint64_t kept = std::max<std::uint64_t>(256, soft / 5);
+  return static_cast<std::size_t>(soft > 2 * kept ? soft - kept : soft / 2);
+}
+
+void set_inbound_connection_budget(std::size_t connections) {
+  g_budget_override.store(connections, std::memory_order_relaxed);
+}
+
+std::size_t inbound_connections() {
+  return g_inbound_connections.load(std::memory_order_relaxed);
 }
 
 std::uint64_t raise_open_file_limit() noexcept {

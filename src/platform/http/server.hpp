@@ -86,6 +86,18 @@ class Server {
 // limit in force afterwards. Idempotent; never throws.
 std::uint64_t raise_open_file_limit() noexcept;
 
+// Every listener of this process draws its connections from one budget, so that clients can
+// never take the file descriptors the process needs for its own work (its connections between
+// services, its databases, its logs): a connection past it is answered like one past
+// ServerLimits::max_connections (503 too_many_connections, closed at once). By default the
+// soft RLIMIT_NOFILE in force (the shop raises it to the hard limit at start) less a fifth of
+// it, at least 256 kept back.
+std::size_t inbound_connection_budget();
+// Replaces the default budget (tests; 0 restores the default).
+void set_inbound_connection_budget(std::size_t connections);
+// Connections the listeners of this process hold now.
+std::size_t inbound_connections();
+
 // A TCP port free on loopback now (bound to port 0, then released: another process may take
 // it before the caller binds it). Throws std::runtime_error when none can be had.
 std::uint16_t pick_free_port();
