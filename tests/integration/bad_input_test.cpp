@@ -113,6 +113,11 @@ TEST_CASE("malformed, mistyped and missing fields answer 4xx in the error shape"
       {"GET", "/api/catalog/products?page=0", "", true, "invalid_query"},
       {"GET", "/api/catalog/products?page_size=101", "", true, "invalid_query"},
       {"GET", "/api/catalog/products?page=abc", "", true, "invalid_query"},
+      // Malformed percent-encoding anywhere in the query: before, every parameter quietly
+      // fell back to its default (page_size=1000 answered 200 with 20 products).
+      {"GET", "/api/catalog/products?page_size=1000&x=%zz", "", true, "invalid_query"},
+      {"GET", "/api/catalog/products?q=%zz", "", true, "invalid_query"},
+      {"GET", "/api/catalog/products?page=2147483648", "", true, "invalid_query"},
       {"GET", "/api/catalog/products/does-not-exist", "", true, "product_not_found"},
       {"GET", "/api/orders/ord_does_not_exist", "", true, "order_not_found"},
       {"GET", "/api/nothing/here", "", true, "route_not_found"},

@@ -378,8 +378,9 @@ ProductQuery parse_product_query(std::optional<std::string_view> category,
     query.q = std::string(*q);
   }
   if (page) {
-    query.page = parse_bounded_integer(*page, "page", 1, std::numeric_limits<int>::max(),
-                                       "an integer of at least 1");
+    static const std::string rule =
+        "an integer from 1 to " + std::to_string(std::numeric_limits<int>::max());
+    query.page = parse_bounded_integer(*page, "page", 1, std::numeric_limits<int>::max(), rule);
   }
   if (page_size) {
     static const std::string rule = "an integer from 1 to " + std::to_string(kMaxPageSize);

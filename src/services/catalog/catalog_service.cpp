@@ -35,7 +35,12 @@ std::array<std::optional<std::string>, N> query_params(
     const Request& req, const std::array<std::string_view, N>& names) {
   std::array<std::optional<std::string>, N> out;
   auto parsed = boost::urls::parse_origin_form(req.target);
-  if (!parsed) return out;
+  // Not valid percent-encoding (a "%zz" anywhere): a 400, not every parameter quietly at its
+  // default.
+  if (!parsed) {
+    throw ApiError(400, "invalid_query", "the query string is not valid percent-encoding",
+                   {{"parameter", "query"}});
+  }
   for (auto param : parsed->params()) {
     for (std::size_t i = 0; i < N; ++i) {
       if (!out[i] && param.key == names[i])
