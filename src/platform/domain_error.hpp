@@ -40,10 +40,14 @@ class DomainError : public std::runtime_error {
       : std::runtime_error(message),
         kind_(kind),
         code_(std::move(code)),
+        message_(std::move(message)),
         details_(std::move(details)) {}
 
   ErrorKind kind() const { return kind_; }
   const std::string& code() const { return code_; }
+  // The whole message; what() is a C string and ends at the first NUL a message may quote
+  // from the request ("no product with id 'a\0b'").
+  const std::string& message() const { return message_; }
   const nlohmann::json& details() const { return details_; }
   // When the same request may be worth trying again, in seconds (rendered as Retry-After).
   DomainError& with_retry_after(int seconds) {
@@ -55,6 +59,7 @@ class DomainError : public std::runtime_error {
  private:
   ErrorKind kind_;
   std::string code_;
+  std::string message_;
   nlohmann::json details_;
   int retry_after_ = -1;
 };

@@ -68,7 +68,7 @@ http::Response error_response(int status, const std::string& code, const std::st
 
 http::Response error_response(const DomainError& error, const std::string& trace_id) {
   auto res =
-      error_response(http_status(error), error.code(), error.what(), error.details(), trace_id);
+      error_response(http_status(error), error.code(), error.message(), error.details(), trace_id);
   if (error.retry_after() >= 0) res.headers.set("Retry-After", std::to_string(error.retry_after()));
   return res;
 }

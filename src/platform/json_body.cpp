@@ -82,7 +82,7 @@ std::optional<std::string> optional_string(const nlohmann::json& obj, std::strin
                    {{"field", field}, {"expected", "string"}});
   }
   const auto& s = it->get_ref<const std::string&>();
-  if (s.size() > max_length) {
+  if (s.size() > max_length && utf8_length(s) > max_length) {
     throw ApiError(
         400, "invalid_field",
         std::string(field) + " is longer than " + std::to_string(max_length) + " characters",

@@ -15,6 +15,14 @@ namespace shopctl::platform {
 inline constexpr int kMaxJsonDepth = 64;
 inline constexpr std::size_t kMaxJsonString = 10'000;
 
+// Characters (Unicode code points) in UTF-8 text: every byte that does not continue a
+// sequence. The limits that say "characters" count these; nlohmann has checked the encoding.
+inline std::size_t utf8_length(std::string_view text) {
+  std::size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
 // Parses `text` as JSON within the limits. Throws ApiError 400 invalid_json (with where it
 // failed) or 400 json_too_deep / string_too_long.
 nlohmann::json parse_json_limited(std::string_view text);

@@ -252,6 +252,7 @@ TEST_CASE("a Transfer-Encoding that does not end in chunked is 400, and its body
     CHECK(c.read_until_closed(5s));
     CAPTURE(c.received.substr(0, 300));
     CHECK(c.received.starts_with("HTTP/1.1 400"));
+    CHECK(c.received.find("\"bad_request\"") != std::string::npos);
   }
   CHECK(calls.load() == 0);
   std::lock_guard lock(mu);
@@ -305,4 +306,35 @@ TEST_CASE("all listeners of a process share one connection budget") {
     CHECK(http::inbound_connection_budget() < limit.rlim_cur);
     CHECK(http::inbound_connection_budget() + 256 <= limit.rlim_cur);
   }
+}
+
+// RFC 9112 3.2: an HTTP/1.1 request without Host, and any request with two, is a 400. Both
+// were answered 200.
+TEST_CASE("an HTTP/1.1 request without a Host field, or with two, is 400") {
+  std::atomic<int> calls{0};
+  RunningServer s(counting_handler(calls, nullptr, nullptr));
+  struct Case {
+    std::string request, why;
+  };
+  for (const Case& each :
+       {Case{"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", "needs a Host field"},
+        Case{"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
+             "more than one Host field"},
+        Case{"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", "more than one Host field"}}) {
+    CAPTURE(each.request);
+    RawConnection c(s.server.port());
+    REQUIRE(c.connected());
+    REQUIRE(c.send(each.request));
+    CHECK(c.read_until_closed(5s));
+    CAPTURE(c.received.substr(0, 300));
+    CHECK(c.received.starts_with("HTTP/1.1 400"));
+    CHECK(c.received.find(each.why) != std::string::npos);
+  }
+  CHECK(calls.load() == 0);
+  // HTTP/1.0 may leave Host out.
+  RawConnection old(s.server.port());
+  REQUIRE(old.connected());
+  REQUIRE(old.send("GET / HTTP/1.0\r\n\r\n"));
+  CHECK(old.read_until_closed(5s));
+  CHECK(old.received.starts_with("HTTP/1.0 200"));
 }

@@ -6,6 +6,7 @@
 
 #include "domain_error_code.hpp"
 #include "platform/domain_error.hpp"
+#include "platform/json_body.hpp"
 #include "services/auth/auth_model.hpp"
 
 namespace auth = shopctl::auth;
@@ -50,6 +51,29 @@ TEST_CASE("a weak password names the field and the shortest length") {
     CHECK(e.code() == "weak_password");
     CHECK(e.details() == nlohmann::json{{"field", "password"}, {"min_length", 8}});
   }
+}
+
+TEST_CASE("a password's length is counted in characters, not bytes") {
+  // "éééé": four characters in eight bytes of UTF-8. It was accepted as "at least 8".
+  CHECK(error_code_of([] {
+          auth::validate_registration("a@b.co", "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", "Ada");
+        }) == "weak_password");
+  // Eight characters of two bytes each pass.
+  std::string eight;
+  for (int i = 0; i < 8; ++i) eight += "\xC3\xA9";
+  CHECK_NOTHROW(auth::validate_registration("a@b.co", eight, "Ada"));
+}
+
+TEST_CASE("a string field's maximum length is counted in characters, not bytes") {
+  namespace platform = shopctl::platform;
+  std::string two_hundred;  // 200 characters, 400 bytes
+  for (int i = 0; i < 200; ++i) two_hundred += "\xC3\xA9";
+  CHECK(platform::utf8_length(two_hundred) == 200);
+  CHECK(platform::utf8_length("\xF0\x9F\x98\x80"
+                              "a") == 2);  // an emoji (4 bytes) and a letter
+  const nlohmann::json body = {{"name", two_hundred}};
+  CHECK(platform::optional_string(body, "name", 200) == two_hundred);
+  CHECK_THROWS(platform::optional_string(body, "name", 199));
 }
 
 TEST_CASE("an access token's claims name the user and expire after the ttl") {

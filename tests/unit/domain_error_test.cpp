@@ -73,6 +73,14 @@ TEST_CASE("a domain error renders as the contract's error shape with its kind's 
   CHECK(answer.headers.get("Retry-After") == "3");
 }
 
+TEST_CASE("a message quoting a NUL from the request is rendered whole") {
+  // what() is a C string: the answer used to end at the NUL ("no product with id 'abc").
+  const std::string message = std::string("no product with id 'abc") + '\0' + "def'";
+  platform::ApiError error(404, "product_not_found", message);
+  auto body = nlohmann::json::parse(platform::error_response(error, "trace-3").body);
+  CHECK(body["error"]["message"].get<std::string>() == message);
+}
+
 TEST_CASE("Retry-After is the rest of a wait in whole seconds, at least one") {
   CHECK(platform::retry_after_seconds(-5) == 1);
   CHECK(platform::retry_after_seconds(0) == 1);

@@ -114,6 +114,8 @@ class RequestParser final : public bhttp::basic_parser<true> {
   explicit RequestParser(Request& request) : request_(request) {}
   unsigned version() const { return version_; }
   bhttp::verb method() const { return verb_; }
+  // Why the head was refused, when the parser's error code alone does not say it; else empty.
+  std::string_view problem() const { return problem_; }
 
  private:
   void on_request_impl(bhttp::verb method, boost::beast::string_view method_str,
@@ -132,6 +134,7 @@ class RequestParser final : public bhttp::basic_parser<true> {
   void on_field_impl(bhttp::field field, boost::beast::string_view name,
                      boost::beast::string_view value, boost::beast::error_code& ec) override {
     if (field == bhttp::field::transfer_encoding) transfer_encoding_ = true;
+    if (field == bhttp::field::host) ++hosts_;
     request_.headers.add(std::string_view(name.data(), name.size()),
                          std::string_view(value.data(), value.size()));
     ec = {};
@@ -140,9 +143,17 @@ class RequestParser final : public bhttp::basic_parser<true> {
   // server can know (RFC 9112 6.3: answer 400 and close). Beast would read it with an empty
   // body, and its body bytes would then be read as the next request: request smuggling
   // behind any proxy that framed it differently.
+  // Likewise (RFC 9112 3.2) an HTTP/1.1 request without a Host field, and any request with more
+  // than one, is a 400 (Beast's bad_field; problem() says which).
   void on_header_impl(boost::beast::error_code& ec) override {
-    ec = transfer_encoding_ && !chunked() ? bhttp::error::bad_transfer_encoding
-                                          : boost::beast::error_code{};
+    ec = {};
+    if (transfer_encoding_ && !chunked()) {
+      ec = bhttp::error::bad_transfer_encoding;
+      problem_ = "a Transfer-Encoding must end in chunked";
+    } else if (hosts_ > 1 || (hosts_ == 0 && version_ >= 11)) {
+      ec = bhttp::error::bad_field;
+      problem_ = hosts_ ? "more than one Host field" : "an HTTP/1.1 request needs a Host field";
+    }
   }
   void on_body_init_impl(const boost::optional<std::uint64_t>& length,
                          boost::beast::error_code& ec) override {
@@ -177,6 +188,8 @@ class RequestParser final : public bhttp::basic_parser<true> {
 
   Request& request_;
   bool transfer_encoding_ = false;
+  int hosts_ = 0;
+  std::string_view problem_;
   unsigned version_ = 11;
   bhttp::verb verb_ = bhttp::verb::unknown;
 };

@@ -609,9 +609,10 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
             ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
             ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
         if (parse_error) {
+          const std::string why =
+              parser.problem().empty() ? ec.message() : std::string(parser.problem());
           co_await answer_and_linger(
-              stream, limit_error(400, "bad_request", "malformed HTTP request: " + ec.message()),
-              11);
+              stream, limit_error(400, "bad_request", "malformed HTTP request: " + why), 11);
         }
         break;
       }

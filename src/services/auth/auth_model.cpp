@@ -1,6 +1,7 @@
 #include "services/auth/auth_model.hpp"
 
 #include "platform/domain_error.hpp"
+#include "platform/json_body.hpp"
 
 namespace shopctl::auth {
 
@@ -43,7 +44,7 @@ Registration validate_registration(std::string_view email, std::string password,
     throw DomainError(ErrorKind::invalid, "invalid_email", "that is not a valid email address",
                       {{"field", "email"}});
   }
-  if (password.size() < kMinPasswordLength) {
+  if (platform::utf8_length(password) < kMinPasswordLength) {  // characters, not bytes
     throw DomainError(ErrorKind::invalid, "weak_password",
                       "the password needs at least 8 characters",
                       {{"field", "password"}, {"min_length", kMinPasswordLength}});
