@@ -411,10 +411,18 @@ Verdict check_callbacks_delivered(const World& w) {
              "of the delivery)";
   for (const auto& c : w.outbox) {
     ++v.checked;
-    if (!c.finished)
+    if (!c.finished) {
       violation(v, "callback " + std::to_string(c.id) + " for order " + c.order_id + " (event " +
                        c.event_id + ") unfinished after " + std::to_string(c.attempts) +
                        " attempts" + with_trace(c.trace_id));
+    } else if (c.verdict == "rejected") {
+      // Finished, but because the order refused it (an unknown order, a malformed result): the
+      // result never reached the order, so this is not a delivery. (A 409, "conflict", is the
+      // order refusing a contradicting result on purpose.)
+      violation(v, "callback " + std::to_string(c.id) + " for order " + c.order_id + " (event " +
+                       c.event_id + ") was refused by the order service and given up" +
+                       with_trace(c.trace_id));
+    }
   }
   return v;
 }

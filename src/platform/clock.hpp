@@ -42,6 +42,18 @@ class SimulatedClock final : public Clock {
   std::atomic<std::int64_t> offset_ns_{0};
 };
 
+// Real time, never moved. For what must live in real time whatever the shop's clock says:
+// a service credential's minute of life guards against replay, and a credential signed just
+// before advance_clock() and checked just after it must still be accepted.
+class RealClock final : public Clock {
+ public:
+  time_point now() const override { return std::chrono::system_clock::now(); }
+};
+inline const Clock& real_clock() {
+  static const RealClock clock;
+  return clock;
+}
+
 // A clock that only moves when told to; for unit tests of pure logic.
 class ManualClock final : public Clock {
  public:

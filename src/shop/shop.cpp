@@ -91,7 +91,9 @@ struct Shop::Impl {
   Impl(Shop& shop, unsigned threads_wanted)
       : io(1),
         work(asio::make_work_guard(io)),
-        credentials(shop.config_.service_key, shop.clock_),
+        // Real time, not the shop's clock: advancing it must not expire the credentials of
+        // calls in flight (which left payment-result callbacks refused as `expired`).
+        credentials(shop.config_.service_key, platform::real_clock()),
         context{io,
                 shop.clock_,
                 shop.faults_,

@@ -37,6 +37,13 @@ TEST_CASE("a request handled in process gets the pipeline's answers: routing, au
   CHECK(json::parse(found.body).at("id") == "p-001");
 
   CHECK_THROWS_AS(shop->handle_in_process("nowhere", product), std::invalid_argument);
+
+  // A credential lives in real time: one signed just before the shop's clock jumps is still
+  // good just after (it was refused as expired, and a payment-result callback with it was lost).
+  shop->clock().advance(std::chrono::minutes(31));
+  auto after_jump = shop->handle_in_process("catalog", product);
+  CAPTURE(after_jump.body);
+  CHECK(after_jump.status == 200);
 }
 
 }  // namespace

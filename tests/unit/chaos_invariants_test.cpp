@@ -208,6 +208,18 @@ TEST_CASE("chaos reports an undelivered provider event and an unfinished callbac
   CHECK(mentions(v, "order ord-2"));
 }
 
+TEST_CASE("chaos reports a callback the order service refused and payment gave up") {
+  // It counted as finished: a paid order's result dropped after a 401 passed the invariant.
+  auto w = clean_world();
+  w.outbox[0].verdict = "rejected";
+  auto v = check_callbacks_delivered(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "order ord-1"));
+  CHECK(mentions(v, "refused"));
+  w.outbox[0].verdict = "conflict";  // the order refusing a contradicting result on purpose
+  CHECK(check_callbacks_delivered(w).outcome == Outcome::passed);
+}
+
 TEST_CASE(
     "an event the shop recorded counts as delivered even when the provider lost its record of it") {
   auto w = clean_world();

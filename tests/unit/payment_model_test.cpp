@@ -46,6 +46,10 @@ TEST_CASE("the order service's answer decides whether a callback is finished") {
   CHECK(payment::judge_callback_answer(429) == CallbackVerdict::retry);
   CHECK(payment::judge_callback_answer(500) == CallbackVerdict::retry);
   CHECK(payment::judge_callback_answer(503) == CallbackVerdict::retry);
+  // An authentication refusal is the shop's own problem (a credential refused after a clock
+  // jump dropped a paid order's result): retried, never final.
+  CHECK(payment::judge_callback_answer(401) == CallbackVerdict::retry);
+  CHECK(payment::judge_callback_answer(403) == CallbackVerdict::retry);
 }
 
 TEST_CASE("a provider event is read field by field and its type is checked") {

@@ -91,7 +91,11 @@ std::chrono::milliseconds outbox_backoff(int failed_attempts, std::chrono::milli
 CallbackVerdict judge_callback_answer(int status) {
   if (status >= 200 && status < 300) return CallbackVerdict::acknowledged;
   if (status == 409) return CallbackVerdict::conflict;
-  if (status == 408 || status == 429 || status >= 500 || status < 200) {
+  // 401 and 403 refuse the caller, not the result: our own credential or clock was wrong (a
+  // key being rotated, a clock jump), which an operator fixes. Giving up would leave a paid
+  // order PAYMENT_PENDING until its expiry; retried, the result arrives once the shop is fixed.
+  if (status == 408 || status == 429 || status == 401 || status == 403 || status >= 500 ||
+      status < 200) {
     return CallbackVerdict::retry;
   }
   return CallbackVerdict::rejected;

@@ -68,7 +68,7 @@ enum class CallbackVerdict {
   acknowledged,  // 2xx: done
   conflict,      // 409: the order refuses a contradicting result; final, logged
   rejected,      // another 4xx (unknown order, bad request): final, logged as an error
-  retry,         // 5xx, 408, 429 or no answer: try again later
+  retry,         // 5xx, 408, 429, 401, 403 or no answer: try again later
 };
 CallbackVerdict judge_callback_answer(int status);
 std::string_view to_string(CallbackVerdict verdict);
