@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -33,10 +34,18 @@ std::string generate_secret(const std::string& name) {
   return "sk_test_" + security::random_hex(24);
 }
 
-// The same minimum lengths as the config keys (config.cpp), so a file edited by hand cannot
-// weaken what config would refuse.
-std::size_t minimum_length(const std::string& name) {
-  return name == "jwt_secret" || name == "service_key" ? 32 : 1;
+// The same rules as the config keys (config.cpp), so a file edited by hand cannot weaken what
+// config would refuse: every secret at least 32 characters (a 5-character admin token in the
+// file was accepted and granted the admin plane), and the provider key, which travels in an
+// Authorization header, at most 200 visible ASCII characters. Empty when `value` passes.
+std::string secret_problem(const std::string& name, const std::string& value) {
+  if (value.size() < 32) return "must be a string of at least 32 characters";
+  if (name == "provider_api_key") {
+    const bool visible = std::all_of(value.begin(), value.end(),
+                                     [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+    if (value.size() > 200 || !visible) return "must be 32 to 200 visible ASCII characters";
+  }
+  return {};
 }
 
 [[noreturn]] void fail(const std::filesystem::path& file, const std::string& what) {
@@ -99,9 +108,9 @@ std::optional<Identity> read_identity(const std::filesystem::path& file) {
       bool known = false;
       for (const auto& s : identity_secret_names()) known = known || s == name;
       if (!known) fail(file, "secrets: unknown secret '" + name + "'");
-      if (!value.is_string() || value.get<std::string>().size() < minimum_length(name))
-        fail(file, "secrets." + name + " must be a string of at least " +
-                       std::to_string(minimum_length(name)) + " characters");
+      if (!value.is_string()) fail(file, "secrets." + name + " must be a string");
+      if (auto problem = secret_problem(name, value.get<std::string>()); !problem.empty())
+        fail(file, "secrets." + name + " " + problem);
       id.secrets[name] = value.get<std::string>();
     }
   }
