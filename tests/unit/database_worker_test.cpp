@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -478,6 +479,57 @@ TEST_CASE("SQLite runs without memory statistics") {
         db.prepare("INSERT INTO t (body) VALUES (?)").bind_all(std::string(500, 'x')).run();
     });
     CHECK(sqlite3_memory_used() == 0);
+  }
+  fs::remove_all(dir);
+}
+
+// A database this binary cannot trust is refused when it is opened (a start failure, exit 3),
+// instead of answering 5xx on every request that reads it later.
+TEST_CASE("a database from a newer shopctl, or with damaged pages, is refused at migration") {
+  auto dir = temp_dir();
+  const std::vector<std::string_view> migrations = {
+      "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", "CREATE INDEX t_v ON t (v)"};
+  const auto file = dir / "x.db";
+  {
+    Database db(file);
+    db.migrate(migrations);
+    db.transaction([&] {
+      for (int i = 0; i < 2000; ++i)
+        db.prepare("INSERT INTO t (v) VALUES (?)").bind_all(std::string(200, 'a' + i % 26)).run();
+    });
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  CHECK_NOTHROW(Database(file).migrate(migrations));  // a sound one opens, as before
+
+  SUBCASE("newer") {
+    Database(file).exec("PRAGMA user_version = 999");
+    try {
+      Database(file).migrate(migrations);
+      FAIL("opened");
+    } catch (const shopctl::platform::DatabaseError& e) {
+      CHECK(std::string(e.what()).find("schema version 999 is newer") != std::string::npos);
+      CHECK(std::string(e.what()).find(file.string()) != std::string::npos);
+    }
+  }
+  SUBCASE("negative") {
+    Database(file).exec("PRAGMA user_version = -1");
+    CHECK_THROWS_AS(Database(file).migrate(migrations), shopctl::platform::DatabaseError);
+  }
+  SUBCASE("damaged pages") {
+    {  // pages 5-8 of a 4 KiB-page file overwritten, its header left alone
+      std::FILE* f = std::fopen(file.c_str(), "r+b");
+      REQUIRE(f != nullptr);
+      std::fseek(f, 4 * 4096, SEEK_SET);
+      const std::string junk(4 * 4096, '\x5a');
+      std::fwrite(junk.data(), 1, junk.size(), f);
+      std::fclose(f);
+    }
+    try {
+      Database(file).migrate(migrations);
+      FAIL("opened");
+    } catch (const shopctl::platform::DatabaseError& e) {
+      CHECK(std::string(e.what()).find("damaged") != std::string::npos);
+    }
   }
   fs::remove_all(dir);
 }
