@@ -331,19 +331,40 @@ Verdict check_one_order_per_cart(const World& w) {
   auto v = make("one-order-per-cart", "one cart never becomes two orders");
   if (!w.have_history) return not_checked(v, "needs the shoppers' history");
   std::map<std::string, std::map<std::string, std::string>>
-      per_attempt;  // attempt -> order -> trace
+      per_attempt;                                                 // attempt -> order -> trace
+  std::map<std::string, std::set<std::string>> products_of_order;  // from the 201's items
   std::map<std::string, std::string> user_of_email;
   std::map<std::string, std::set<std::string>> attempts_of_email;
   for (const auto& op : w.history) {
     if (op.route != "POST /api/orders") continue;
     attempts_of_email[op.email].insert(op.attempt);
     auto id = string_field(op.body, "order_id");
-    if ((op.status == 201 || op.status == 200) && !id.empty())
+    if ((op.status == 201 || op.status == 200) && !id.empty()) {
       per_attempt[op.attempt].emplace(id, op.trace_id);
+      auto& products = products_of_order[id];
+      if (op.body.is_object() && op.body.contains("items") && op.body["items"].is_array()) {
+        for (const auto& item : op.body["items"]) products.insert(string_field(item, "product_id"));
+      }
+    }
   }
+  // Two orders answered to one checkout (two tabs) came from one cart when they share a
+  // product. Orders with no product in common came from different contents of the cart: a
+  // failed order's lines put back into it (a late decline, an expiry) between the two tabs'
+  // checkouts are a new cart's worth, and ordering them is what the shopper asked for. An order
+  // whose items the history does not show counts as sharing.
+  const auto share_a_product = [&](const std::map<std::string, std::string>& orders) {
+    std::set<std::string> seen;
+    for (const auto& [id, trace] : orders) {
+      const auto& products = products_of_order[id];
+      if (products.empty()) return true;
+      for (const auto& p : products)
+        if (!seen.insert(p).second) return true;
+    }
+    return false;
+  };
   for (const auto& [attempt, orders] : per_attempt) {
     ++v.checked;
-    if (orders.size() < 2) continue;
+    if (orders.size() < 2 || !share_a_product(orders)) continue;
     std::string list;
     for (const auto& [id, trace] : orders)
       list += (list.empty() ? "" : ", ") + id + with_trace(trace);

@@ -179,6 +179,24 @@ TEST_CASE("chaos reports one cart that became two orders") {
   CHECK(mentions(check_one_order_per_cart(w2), "started 3 checkouts but owns 4 orders"));
 }
 
+// Found by `shopctl chaos --crash --duration 45s --seed 5 --users 24`: tab B's first try met
+// an injected 503; meanwhile tab A ordered the cart (p-044) and a late decline of an older
+// order put its lines (p-017, p-010) back into the cart; B's retry ordered those. Two orders
+// for one checkout, but from two contents of the cart: no product in common.
+TEST_CASE("two orders of one checkout with no product in common are two carts, not one") {
+  auto w = clean_world();
+  const nlohmann::json first = {{"order_id", "ord-a"}, {"items", {{{"product_id", "p-044"}}}}};
+  const nlohmann::json second = {{"order_id", "ord-b"},
+                                 {"items", {{{"product_id", "p-017"}}, {{"product_id", "p-010"}}}}};
+  w.history.push_back(op("POST /api/orders", 201, first, "r-9-0", "key-9-a"));
+  w.history.push_back(op("POST /api/orders", 201, second, "r-9-0", "key-9-b"));
+  auto v = check_one_order_per_cart(w);
+  CHECK_FALSE(mentions(v, "checkout r-9-0"));
+  // The same product in both: one cart became two orders.
+  w.history.back().body["items"].push_back({{"product_id", "p-044"}});
+  CHECK(mentions(check_one_order_per_cart(w), "checkout r-9-0 (one cart) became 2 orders"));
+}
+
 // Found by `shopctl chaos --seed 7` (two tabs): tab A's checkout failed with 503
 // payment_unavailable (its order FAILED, the cart restored at once), then tab B checked the
 // restored cart out. One attempt, two rows in order.db, and nothing wrong: only one of them
