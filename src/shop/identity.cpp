@@ -71,14 +71,27 @@ std::filesystem::path identity_file(const std::filesystem::path& data_dir) {
 }
 
 std::optional<Identity> read_identity(const std::filesystem::path& file) {
+  // A regular file of a few KB (ports and five secrets): a folder, a device or a link to
+  // /dev/zero is refused by name instead of read as JSON (or for ever).
+  constexpr std::uintmax_t kMaxBytes = 64 * 1024;
+  std::error_code ec;
+  const auto status = std::filesystem::status(file, ec);
+  if (ec || !std::filesystem::exists(status)) {
+    if (!ec || ec == std::errc::no_such_file_or_directory) return std::nullopt;
+    errno = ec.value();
+    fail_io(file, "read it");
+  }
+  if (!std::filesystem::is_regular_file(status)) fail(file, "not a regular file");
   std::ifstream in(file, std::ios::binary);
   if (!in) {
     if (errno == ENOENT) return std::nullopt;
     fail_io(file, "read it");
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  auto j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  std::string text(kMaxBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxBytes) fail(file, "larger than 64 KiB: not an identity file");
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) fail(file, "not valid JSON");
   if (!j.is_object()) fail(file, "must be a JSON object");
   for (const auto& [key, _] : j.items()) {

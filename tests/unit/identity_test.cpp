@@ -202,6 +202,18 @@ TEST_CASE("a corrupt identity file is refused with a message that names the file
 
   write_text(file, "");
   CHECK(error_of(file).find("not valid JSON") != std::string::npos);
+
+  // Not a small regular file: refused by name (a folder read as "not valid JSON"; a link to
+  // /dev/zero was read for ever).
+  write_text(file, std::string(70 * 1024, ' ') + "{}");
+  CHECK(error_of(file).find("larger than 64 KiB") != std::string::npos);
+  std::filesystem::remove(file);
+  std::filesystem::create_directory(file);
+  CHECK(error_of(file).find("not a regular file") != std::string::npos);
+  std::filesystem::remove(file);
+  std::filesystem::create_symlink("/dev/zero", file);
+  CHECK(error_of(file).find("not a regular file") != std::string::npos);
+  std::filesystem::remove(file);
 }
 
 TEST_CASE("storage.synchronous sets one level for every database or one per database") {
