@@ -1,6 +1,7 @@
 // shopctl load: virtual users against the shop's gateway, with thresholds for CI.
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -317,11 +318,30 @@ void register_load(CLI::App& app) {
                   "The running shop's admin token (for faults and breaker transitions)");
   cmd->add_option("--config", o->config_file, "YAML settings for the in-process shop")
       ->check(CLI::ExistingFile);
+  // Given, each must mean what it says: `--users 0` ran 16 users, `--rate nan` a closed loop,
+  // and `--rate 0` was refused with a 300-digit range.
   cmd->add_option("--users", o->users,
-                  "Virtual users (closed loop: all busy; open loop: the pool; default 16 / 64)");
+                  "Virtual users (closed loop: all busy; open loop: the pool; default 16 / 64)")
+      ->check(CLI::Range(1u, 100000u));
   cmd->add_option("--rate", o->rate,
                   "Open loop: journeys started per second, whatever the shop's speed")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            double rate = 0;
+            try {
+              std::size_t used = 0;
+              rate = std::stod(text, &used);
+              if (used != text.size()) return "takes a number, not '" + text + "'";
+            } catch (const std::exception&) {
+              return "takes a number, not '" + text + "'";
+            }
+            if (!std::isfinite(rate) || rate <= 0 || rate > 1e6)
+              return "must be a number of journeys per second above 0 and at most "
+                     "1000000, not '" +
+                     text + "'";
+            return {};
+          },
+          "POSITIVE"));
   cmd->add_option("--duration", o->duration, "How long to start journeys")->capture_default_str();
   cmd->add_option("--mix", o->mix, "Journey weights")->capture_default_str();
   cmd->add_option("--think", o->think, "Closed loop: a user's pause between journeys")

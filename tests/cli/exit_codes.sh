@@ -56,6 +56,14 @@ expect_output "unknown journey 'shopping'" "load names the bad journey"
 expect_code 1 "load: bad threshold" "$shopctl" load --threshold 'p98<5ms' --duration 1s
 expect_code 3 "load: unreachable target" "$shopctl" load --target http://127.0.0.1:1 --duration 1s --quiet
 expect_output "cannot reach the gateway" "load says the shop is unreachable"
+# Given values mean what they say: --users 0 ran 16 users, --rate nan a closed loop, and --rate 0
+# was refused with a 300-digit range.
+expect_code 1 "load: --users 0" "$shopctl" load --users 0 --duration 1s --quiet
+expect_output "not in range 1 to 100000" "load names the users range"
+for rate in nan 0 -1 inf; do
+  expect_code 1 "load: --rate $rate" "$shopctl" load --rate "$rate" --duration 1s --quiet
+  expect_output "must be a number of journeys per second above 0 and at most 1000000, not '$rate'" "load names the rate's range ($rate)"
+done
 expect_code 0 "load: a short run" "$shopctl" load --users 2 --duration 1s --quiet --threshold 'errors<1%' --json "$tmp/load.json"
 if grep -q '"total"' "$tmp/load.json" && ! grep -q '"total": 0,' "$tmp/load.json"; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: load --json has no requests"; fi
