@@ -342,7 +342,17 @@ awaitable<bool> checkout(Worker& w, User& u) {
                             {"POST", b["payment"]["pay_url"].get<std::string>(), "POST {pay_url}",
                              nlohmann::json{{"card_number", card}}, ""},
                             &op);
-  if (!paid.ok()) co_return false;
+  // An order whose pay or poll request failed ends in no other bucket: count it as not
+  // settled, so created = PAID + FAILED + not settled (+ walked away).
+  const auto unsettled = [&] {
+    if (!s.measuring) return;
+    std::lock_guard lock(w.stats.mu);
+    ++w.stats.unsettled;
+  };
+  if (!paid.ok()) {
+    unsettled();
+    co_return false;
+  }
   // The provider calls the shop back; poll the order until the result has arrived.
   auto wait = o.settle_wait.count() > 0
                   ? Clock::duration(o.settle_wait)
@@ -354,7 +364,10 @@ awaitable<bool> checkout(Worker& w, User& u) {
                              {"GET", gw + "/api/orders/" + order_id, "GET /api/orders/{id}",
                               std::nullopt, u.token, "", 200, true, true},
                              &op);
-    if (!got.ok()) co_return false;
+    if (!got.ok()) {
+      unsettled();
+      co_return false;
+    }
     auto status = got.body.value("status", std::string());
     if (status == "PAID" || status == "FAILED") {
       if (s.measuring) {
