@@ -60,6 +60,12 @@ expect_output "cannot reach the gateway" "load says the shop is unreachable"
 # was refused with a 300-digit range.
 expect_code 1 "load: --users 0" "$shopctl" load --users 0 --duration 1s --quiet
 expect_output "not in range 1 to 100000" "load names the users range"
+# Every order created lands in one bucket: with every second pay refused, those orders are
+# "not settled" (they were in none: created 512, PAID 256, FAILED 0, not settled 0).
+"$shopctl" load --users 2 --mix checkout=1 --duration 1s --quiet --json "$tmp/buckets.json" \
+  --fault '{"target":"provider","type":"abort","status":503,"match":{"path":"/pay/*"},"select":{"every":2}}' >/dev/null 2>&1
+if python3 -c 'import json,sys; o=json.load(open(sys.argv[1]))["orders"]; sys.exit(0 if o["created"] > 0 and o["unsettled"] > 0 and o["created"] == o["paid"] + o["failed"] + o["unsettled"] else 1)' "$tmp/buckets.json"; then
+  passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: load's order buckets do not add up: $(cat "$tmp/buckets.json" 2>/dev/null | head -c 300)"; fi
 for rate in nan 0 -1 inf; do
   expect_code 1 "load: --rate $rate" "$shopctl" load --rate "$rate" --duration 1s --quiet
   expect_output "must be a number of journeys per second above 0 and at most 1000000, not '$rate'" "load names the rate's range ($rate)"
