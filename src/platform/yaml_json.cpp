@@ -1,6 +1,8 @@
 #include "platform/yaml_json.hpp"
 
 #include <charconv>
+#include <stdexcept>
+#include <string>
 
 namespace shopctl::platform {
 
@@ -19,9 +21,18 @@ nlohmann::json scalar(const YAML::Node& node) {
   if (ec2 == std::errc() && q == s.data() + s.size()) return d;
   return s;
 }
-}  // namespace
 
-nlohmann::json yaml_to_json(const YAML::Node& node) {
+nlohmann::json convert(const YAML::Node& node, std::size_t& budget, int depth) {
+  if (budget == 0) {
+    throw std::invalid_argument("the YAML expands to too many nodes: more than " +
+                                std::to_string(kMaxYamlJsonValues) +
+                                " values (each alias *name repeats everything it points to)");
+  }
+  --budget;
+  if (depth > kMaxYamlJsonDepth) {
+    throw std::invalid_argument("the YAML nests deeper than " + std::to_string(kMaxYamlJsonDepth) +
+                                " levels");
+  }
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -30,16 +41,24 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
       return scalar(node);
     case YAML::NodeType::Sequence: {
       auto arr = nlohmann::json::array();
-      for (const auto& item : node) arr.push_back(yaml_to_json(item));
+      for (const auto& item : node) arr.push_back(convert(item, budget, depth + 1));
       return arr;
     }
     case YAML::NodeType::Map: {
       auto obj = nlohmann::json::object();
-      for (const auto& kv : node) obj[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+      for (const auto& kv : node) {
+        obj[kv.first.as<std::string>()] = convert(kv.second, budget, depth + 1);
+      }
       return obj;
     }
   }
   return nullptr;
+}
+}  // namespace
+
+nlohmann::json yaml_to_json(const YAML::Node& node) {
+  std::size_t budget = kMaxYamlJsonValues;
+  return convert(node, budget, 0);
 }
 
 }  // namespace shopctl::platform

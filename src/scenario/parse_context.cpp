@@ -16,6 +16,10 @@ namespace {
 constexpr char kOpenBrace = '\x01';
 constexpr char kCloseBrace = '\x02';
 constexpr int kMaxDepth = 64;
+// The JSON values one file may convert to. An alias (`*name`) repeats what it points to, so
+// nine levels of nine aliases (a "billion laughs") expand a few hundred bytes into 9^9 values;
+// a real scenario holds a few thousand.
+constexpr std::size_t kMaxJsonValues = 1'000'000;
 constexpr std::size_t kMaxQuoted = 60;
 
 bool is_template_name_char(char c) {
@@ -452,6 +456,16 @@ std::optional<JsonTemplate> Context::json_template(const Field& field) {
 }
 
 std::optional<nlohmann::json> Context::to_json(const Field& field, int depth) {
+  if (json_values_ >= kMaxJsonValues) {
+    if (!json_budget_reported_) {
+      json_budget_reported_ = true;
+      error(field.mark, "the file expands to too many nodes: more than " +
+                            std::to_string(kMaxJsonValues) +
+                            " values (each alias *name repeats everything it points to)");
+    }
+    return std::nullopt;
+  }
+  ++json_values_;
   if (depth > kMaxDepth) {
     error(field.mark, "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
     return std::nullopt;

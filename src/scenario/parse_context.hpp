@@ -130,6 +130,9 @@ class Context {
   Scope scope_;
   std::vector<PendingUndefined> pending_;
   std::map<std::string, int, std::less<>> captured_at_;
+  // Values converted by to_json in this file, against a budget that stops alias bombs.
+  std::size_t json_values_ = 0;
+  bool json_budget_reported_ = false;
 };
 
 // Parsers of the pieces of a step, shared by parser.cpp and Matcher::from_yaml.

@@ -77,3 +77,20 @@ TEST_CASE("a split shop's settings are checked: unknown services, bad URLs, an e
     CHECK(config.peers.empty());
   }
 }
+
+TEST_CASE("a config whose aliases expand to billions of values is refused, not expanded") {
+  // Nine levels of nine aliases: 9^9 values from a few hundred bytes ("billion laughs").
+  std::string bomb = "[&l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]";
+  for (int level = 1; level < 9; ++level) {
+    const std::string below = "*l" + std::to_string(level - 1);
+    bomb += ", &l" + std::to_string(level) + " [";
+    for (int i = 0; i < 9; ++i) bomb += (i ? ", " : "") + below;
+    bomb += "]";
+  }
+  bomb += "]";
+  shop::ShopConfig config;
+  const auto issues =
+      apply_yaml("order:\n  catalog_client: {retry: {max_attempts: " + bomb + "}}\n", config);
+  REQUIRE(issues.size() == 1);
+  CHECK(issues[0].message.find("too many nodes") != std::string::npos);
+}

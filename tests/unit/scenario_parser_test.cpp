@@ -289,6 +289,21 @@ TEST_CASE("a full scenario that uses every action and every expectation parses")
   CHECK(action_name(s.steps[4].action) == "advance_clock");
 }
 
+TEST_CASE("a file whose aliases expand to billions of values is refused, not expanded") {
+  // Nine levels of nine aliases: 9^9 values from a few hundred bytes ("billion laughs").
+  std::string yaml = "version: 1\nvars:\n  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (char level = 'b'; level <= 'i'; ++level) {
+    const std::string below = std::string("*") + static_cast<char>(level - 1);
+    yaml += std::string("  ") + level + ": &" + level + " [";
+    for (int i = 0; i < 9; ++i) yaml += (i ? ", " : "") + below;
+    yaml += "]\n";
+  }
+  yaml += "steps:\n  - request: {GET: /api/cart}\n    expect: {json: {$.x: *i}}\n";
+  const auto diagnostics = problems(yaml);
+  const Diagnostic d = only(diagnostics, "expands to too many nodes");
+  CHECK(d.file == "s.yaml");
+}
+
 TEST_CASE("defaults apply when optional top-level keys are left out") {
   const ParseResult result =
       parse_scenario_text("version: 1\nsteps:\n  - request: {GET: /api/cart}\n", "dir/cart.yaml");
