@@ -304,6 +304,28 @@ TEST_CASE("a file whose aliases expand to billions of values is refused, not exp
   CHECK(d.file == "s.yaml");
 }
 
+TEST_CASE("a matches pattern too long or too deeply nested is refused before it is compiled") {
+  // libstdc++ compiles by recursion: 100,000 nested groups overflowed the stack (SIGSEGV).
+  const std::string nested = std::string(100'000, '(') + "a" + std::string(100'000, ')');
+  const auto deep = problems(
+      "version: 1\nsteps:\n  - request: {GET: /api/cart}\n"
+      "    expect: {json: {$.id: {matches: \"" +
+      nested + "\"}}}\n");
+  CHECK(only(deep, "invalid regular expression").message.find("nests groups more than 32 deep") !=
+        std::string::npos);
+  const auto long_pattern = problems(
+      "version: 1\nsteps:\n  - request: {GET: /api/cart}\n"
+      "    expect: {json: {$.id: {matches: \"" +
+      std::string(200'000, 'a') + "\"}}}\n");
+  const Diagnostic d = only(long_pattern, "invalid regular expression");
+  CHECK(d.message.find("has 200000 characters; at most 2000") != std::string::npos);
+  CHECK(d.message.size() < 200);
+  // Real patterns still compile, groups in a class or escaped do not count.
+  CHECK(problems("version: 1\nsteps:\n  - request: {GET: /api/cart}\n"
+                 "    expect: {json: {$.id: {matches: \"^(ord|usr)_[(]\\\\(x\\\\)$\"}}}\n")
+            .empty());
+}
+
 TEST_CASE("defaults apply when optional top-level keys are left out") {
   const ParseResult result =
       parse_scenario_text("version: 1\nsteps:\n  - request: {GET: /api/cart}\n", "dir/cart.yaml");
