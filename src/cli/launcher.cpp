@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -171,12 +172,18 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
                 {"--config", shared.string(), "--data-dir", ch.dir.string(), "--admin-port",
                  std::to_string(ch.admin_port), "--log-level", o.log_level, "--log-format",
                  o.log_format, "--threads", std::to_string(o.threads)});
+    const pid_t launcher = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {
       ::close(log);
       throw std::runtime_error("fork failed");
     }
     if (pid == 0) {
+      // A child dies with the launcher, even one killed with SIGKILL: an orphan would keep
+      // serving on the folder's ports. If the launcher died before prctl, getppid() tells.
+      // (The signal follows the forking thread; the launcher forks from its only thread.)
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != launcher) _exit(1);
       sigset_t none;
       sigemptyset(&none);
       pthread_sigmask(SIG_SETMASK, &none, nullptr);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `shopctl serve --processes`: six processes, one per service, that serve the suite's flow
 # scenarios through the gateway; a child killed with SIGKILL is started again by the launcher;
-# SIGTERM stops every child.   tests/cli/processes.sh ./build/shopctl
+# SIGTERM stops every child; SIGKILL of the launcher stops them too.   tests/cli/processes.sh ./build/shopctl
 set -uo pipefail
 bin=$(realpath "${1:-./build/shopctl}")
 cd "$(dirname "$0")/../.."
@@ -48,5 +48,20 @@ for _ in $(seq 1 200); do
 done
 launcher=""
 check "SIGTERM stops the launcher and every child" $stopped
+# SIGKILL of the launcher: no orphan keeps serving on the folder's ports.
+"$bin" serve --processes --data-dir "$work/killed" --gateway-port 0 --log-level warn >"$work/killed.txt" 2>&1 &
+launcher=$!
+for _ in $(seq 1 300); do grep -q "Ctrl-C stops" "$work/killed.txt" && break; sleep 0.05; done
+[[ $(pgrep -f -- "serve --only .* --data-dir $work/killed/" | wc -l) -eq 6 ]]
+check "a second launcher has six children" $?
+kill -KILL "$launcher"
+orphans=1
+for _ in $(seq 1 40); do
+  if [[ $(pgrep -f -- "--data-dir $work/killed/" | wc -l) -eq 0 ]]; then orphans=0; break; fi
+  sleep 0.05
+done
+launcher=""
+check "SIGKILL of the launcher stops its children within 2 s" $orphans
+
 echo "processes: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
