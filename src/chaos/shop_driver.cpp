@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -108,6 +110,10 @@ class InProcess : public ShopDriver {
     if (!shop_) return;
     shop_->shutdown(2000ms);
     shop_.reset();
+    if (temporary_ && !keep_) remove_dir(dir_);
+  }
+  // The shop's threads end with the process; only the folder needs removing.
+  void interrupt() override {
     if (temporary_ && !keep_) remove_dir(dir_);
   }
 
@@ -215,20 +221,39 @@ class ChildProcess : public ShopDriver {
     finished_ = true;
   }
 
+  void interrupt() override {
+    // SIGKILL: chaos exits right after, and a shop killed at any moment comes back whole.
+    if (const pid_t pid = pid_.load(); pid > 0) {
+      ::kill(pid, SIGKILL);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+    if (temporary_ && !keep_) remove_dir(dir_);
+  }
+
  private:
   void start() {
     std::string binary = binary_.string(), config = config_.string();
     int log = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log < 0) throw ShopError("cannot open " + log_.string());
+    const pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {
       ::close(log);
       throw ShopError("fork failed");
     }
     if (pid == 0) {
+      // The shop dies with chaos, even a chaos killed with SIGKILL; getppid() covers a chaos
+      // that died before prctl. (The signal follows the forking thread: chaos's main thread.)
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != parent) _exit(1);
+      sigset_t none;  // chaos blocks SIGINT and SIGTERM for its watcher; the shop takes its own
+      sigemptyset(&none);
+      pthread_sigmask(SIG_SETMASK, &none, nullptr);
       ::dup2(log, STDOUT_FILENO);
       ::dup2(log, STDERR_FILENO);
-      ::setpgid(0, 0);  // a Ctrl-C meant for chaos reaches the shop through chaos's finish()
+      // A Ctrl-C meant for chaos reaches the shop through chaos's interrupt() or finish().
+      ::setpgid(0, 0);
       const char* argv[] = {binary.c_str(), "serve", "--config", config.c_str(),
                             "--log-level",  "warn",  nullptr};
       ::execv(binary.c_str(), const_cast<char* const*>(argv));
@@ -241,7 +266,7 @@ class ChildProcess : public ShopDriver {
       return ::waitpid(pid_, &status, WNOHANG) == 0;
     };
     if (!gateway_ready(gateway_, 30'000ms, alive)) {
-      auto pid_was = pid_;
+      const pid_t pid_was = pid_;
       finish_child();
       throw ShopError("shopctl serve (pid " + std::to_string(pid_was) + ") did not answer at " +
                       gateway_ + " within 30 s; see " + log_.string());
@@ -258,7 +283,7 @@ class ChildProcess : public ShopDriver {
   bool keep_ = false, temporary_ = false, finished_ = false;
   fs::path binary_, dir_, config_, log_;
   std::string gateway_, admin_token_;
-  pid_t pid_ = -1;
+  std::atomic<pid_t> pid_{-1};  // read by interrupt() from the signal-watching thread
 };
 
 class Target : public ShopDriver {

@@ -41,6 +41,9 @@ class ShopDriver {
   virtual std::filesystem::path log_file() const { return {}; }
   // Ends the shop chaos started (nothing for a --target shop).
   virtual void finish() {}
+  // Chaos was interrupted (SIGINT, SIGTERM) and exits next: stops the shop at once and removes
+  // its temporary folder unless kept. Safe to call from another thread than the one driving.
+  virtual void interrupt() {}
 };
 
 struct LocalShopOptions {

@@ -1,10 +1,16 @@
 // shopctl chaos: Jepsen for this shop. Shoppers against a shop that a seeded schedule breaks;
 // then healing and the money invariants, checked from the databases and the shoppers' record.
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -51,6 +57,43 @@ std::chrono::milliseconds millis_option(const std::string& name, const std::stri
 void share_option(const std::string& name, double v) {
   if (!(v >= 0 && v <= 1)) throw std::invalid_argument(name + " must be between 0 and 1");
 }
+
+// SIGINT or SIGTERM stops the shop chaos started (a child, a temporary folder) before chaos
+// exits with 128 + the signal: the child left the terminal's process group, so a Ctrl-C does
+// not reach it. Construct before any thread starts: it blocks both signals for the watcher.
+class InterruptWatch {
+ public:
+  InterruptWatch() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+    std::thread([this] {
+      int number = 0;
+      if (sigwait(&signals_, &number) != 0) return;
+      // Holds the lock to the end: the driving thread cannot finish the shop meanwhile.
+      mutex_.lock();
+      std::fprintf(stderr, "\nshopctl chaos: interrupted (%s): stopping the shop\n",
+                   strsignal(number));
+      if (shop_ != nullptr) shop_->interrupt();
+      std::_Exit(128 + number);
+    }).detach();
+  }
+  InterruptWatch(const InterruptWatch&) = delete;
+  InterruptWatch& operator=(const InterruptWatch&) = delete;
+  ~InterruptWatch() = default;
+
+  // The shop an interrupt stops; nullptr before chaos finishes it itself.
+  void watch(chaos::ShopDriver* shop) {
+    std::lock_guard lock(mutex_);
+    shop_ = shop;
+  }
+
+ private:
+  sigset_t signals_{};
+  std::mutex mutex_;
+  chaos::ShopDriver* shop_ = nullptr;
+};
 
 int finish(const chaos::ChaosResult& result, const std::string& json_file) {
   std::cout << chaos::text_report(result);
@@ -167,6 +210,7 @@ int run_chaos_command(const ChaosCliOptions& given) {
   }
 
   std::unique_ptr<chaos::ShopDriver> shop;
+  static InterruptWatch interrupts;  // static: its watcher thread outlives this function
   chaos::ChaosResult result;
   std::vector<std::string> notes;
   try {
@@ -184,6 +228,7 @@ int run_chaos_command(const ChaosCliOptions& given) {
     } else {
       shop = chaos::start_in_process(local);
     }
+    interrupts.watch(shop.get());
     if (!o.quiet)
       std::fprintf(stderr, "shopctl chaos: seed %llu, %s, %u shoppers, mix %s, against %s\n",
                    static_cast<unsigned long long>(o.seed), o.duration.c_str(), o.users,
@@ -194,6 +239,7 @@ int run_chaos_command(const ChaosCliOptions& given) {
     std::cerr << "shopctl chaos: the shop could not be driven: " << e.what() << "\n";
     if (shop && !shop->log_file().empty())
       std::cerr << "shopctl chaos: the shop's log: " << shop->log_file().string() << "\n";
+    interrupts.watch(nullptr);
     if (shop) shop->finish();
     return kExitShop;
   }
@@ -204,6 +250,7 @@ int run_chaos_command(const ChaosCliOptions& given) {
     if (auto files = shop->databases())
       result.notes.push_back("data kept in " + files->order.parent_path().string());
   }
+  interrupts.watch(nullptr);
   shop->finish();
   history.flush();
   return finish(result, o.json_file);
@@ -226,7 +273,9 @@ void register_chaos(CLI::App& app) {
       "the shoppers' own record. docs/chaos.md explains each invariant and how to read a "
       "history.\n\n"
       "Exit codes: 0 every invariant holds, 1 bad command line, 3 the shop could not be started,\n"
-      "            reached or driven, 4 an invariant is violated.\n"
+      "            reached or driven, 4 an invariant is violated, 130 or 143 interrupted by\n"
+      "            SIGINT or SIGTERM (the shop chaos started is stopped first, its temporary\n"
+      "            folder removed unless --keep).\n"
       "The last line is 'chaos: N passed, M failed' (invariants).\n\n"
       "Examples:\n"
       "  shopctl chaos --duration 30s --seed 7\n"

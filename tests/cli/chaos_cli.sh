@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# `shopctl chaos` on the real binary: SIGINT or SIGTERM during a --crash run stops the child shop
+# and removes its temporary folder.   tests/cli/chaos_cli.sh ./build/shopctl
+set -uo pipefail
+bin=$(realpath "${1:-./build/shopctl}")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0; failed=0
+check() { if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "FAIL - $1"; fi; }
+
+# Python starts chaos, so that SIGINT is not ignored as in a shell's background job.
+for signal in SIGINT SIGTERM; do
+  python3 - "$bin" "$signal" <<'PY'
+import os, signal, subprocess, sys, time
+binary, name = sys.argv[1], sys.argv[2]
+chaos = subprocess.Popen([binary, "chaos", "--crash", "--duration", "30s", "--seed", "1"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+# "shopctl chaos: seed 1, ... against shopctl serve as a child process": the shop is up.
+for line in chaos.stderr:
+    if "against" in line:
+        break
+def children():
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline") as f:
+                cmdline = f.read().split("\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == chaos.pid and "serve" in cmdline:
+            found.append((int(pid), cmdline))
+    return found
+shop = children()
+if not shop:
+    chaos.kill(); print(f"FAIL: no child shop under chaos"); sys.exit(1)
+pid, cmdline = shop[0]
+folder = os.path.dirname(cmdline[cmdline.index("--config") + 1])
+time.sleep(1)
+pid = (children() or [(pid, None)])[0][0]  # a scheduled SIGKILL may have restarted it
+chaos.send_signal(getattr(signal, name))
+try:
+    code = chaos.wait(timeout=10)
+except subprocess.TimeoutExpired:
+    chaos.kill(); print("FAIL: chaos did not exit"); sys.exit(1)
+problems = []
+want = 128 + getattr(signal, name)
+if code != want:
+    problems.append(f"exit {code}, want {want} (negative: killed by the signal)")
+time.sleep(0.5)
+if os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z":
+    problems.append(f"the shop (pid {pid}) still runs")
+    os.kill(pid, signal.SIGKILL)
+if os.path.exists(folder):
+    problems.append(f"the temporary folder {folder} is left")
+if problems:
+    print("FAIL: " + "; ".join(problems)); sys.exit(1)
+PY
+  check "$signal on chaos --crash stops the child shop and removes its folder, exit 128+n" $?
+done
+
+echo "chaos: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
