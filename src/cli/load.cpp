@@ -372,7 +372,8 @@ void register_load(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   cmd->add_option("--shop-threads", o->shop_threads,
-                  "Threads of the in-process shop (0: the number of cores)");
+                  "Threads of the in-process shop (0: the number of cores, at most 4)")
+      ->check(CLI::Range(0, 256));
   cmd->add_option("--json", o->json_file, "Write the report as JSON to this file");
   cmd->add_option(
       "--html", o->html_file,

@@ -256,7 +256,9 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--log-format", o->log_format, "text or json (one JSON object per line)")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));
-  cmd->add_option("--threads", o->threads, "Threads serving requests (0: the number of cores)");
+  cmd->add_option("--threads", o->threads,
+                  "Threads serving requests (0: the number of cores, at most 4)")
+      ->check(CLI::Range(0, 256));
   cmd->add_option("--record", o->record,
                   "Write the public /api/ traffic as a scenario file, for shopctl run to replay "
                   "(docs/scenarios.md)");

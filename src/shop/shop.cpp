@@ -110,7 +110,15 @@ struct Shop::Impl {
       extra_work.push_back(asio::make_work_guard(more));
       context.connection_ios.push_back(&more);
     }
-    for (auto* each : context.connection_ios) threads.emplace_back([each] { each->run(); });
+    try {
+      for (auto* each : context.connection_ios) threads.emplace_back([each] { each->run(); });
+    } catch (...) {
+      // The system refused a thread: stop those started, or their joinable std::threads,
+      // destroyed with this half-built Impl, would call std::terminate.
+      for (auto* each : context.connection_ios) each->stop();
+      for (auto& thread : threads) thread.join();
+      throw;
+    }
   }
   ~Impl() {
     admin_host.reset();

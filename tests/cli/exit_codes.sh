@@ -118,6 +118,12 @@ expect_code 4 "load: --var fills the --faults scenario" "$shopctl" load --users 
   --faults "$tmp/vars/fault.yaml" --var route=/internal/payments --threshold 'errors<1%'
 expect_output "503 payment_unavailable" "load's fault hit the route the --var named"
 
+# Thread counts have a range: 100,000 threads aborted the shop (exit 134).
+expect_code 1 "serve: --threads 100000" timeout 60 "$shopctl" serve --threads 100000 --ephemeral --gateway-port 0
+expect_output "--threads: Value 100000 not in range 0 to 256" "serve says the range of --threads"
+expect_code 1 "load: --shop-threads 100000" timeout 60 "$shopctl" load --shop-threads 100000 --duration 1s --quiet
+expect_output "--shop-threads: Value 100000 not in range 0 to 256" "load says the range of --shop-threads"
+
 # shopctl chaos: bad flags are 1, an unreachable shop 3; a clean data folder passes its
 # database invariants (0) and --help gives the exit codes (the runs themselves are test.sh's
 # "chaos run with crashes" step).
