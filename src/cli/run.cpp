@@ -111,6 +111,15 @@ int run_run(const RunCliOptions& given) {
       return kExitInvalid;
     }
   }
+  // A report that cannot be written fails at once, not after the run (exit 1, as for load).
+  for (const std::string* report : {&o.junit, &o.json, &o.html}) {
+    if (report->empty()) continue;
+    std::ofstream probe(*report, std::ios::app);
+    if (!probe) {
+      std::cerr << "shopctl run: cannot write " << *report << ": nothing ran (exit 1)\n";
+      return kExitUsage;
+    }
+  }
   options.verbose = o.verbose;
   scenario::ConsoleStyle style;
   style.color = o.color == "always" || (o.color == "auto" && isatty(STDOUT_FILENO));
@@ -128,16 +137,23 @@ int run_run(const RunCliOptions& given) {
   std::fputs(scenario::console_summary(summary, style).c_str(), stdout);
   std::fflush(stdout);
 
-  auto write = [](const std::string& path, const std::string& text) {
+  bool written = true;
+  auto write = [&written](const std::string& path, const std::string& text) {
     std::ofstream out(path);
     out << text;
-    if (!out) std::cerr << "shopctl run: cannot write " << path << "\n";
+    out.close();
+    if (!out) {
+      std::cerr << "shopctl run: cannot write " << path << "\n";
+      written = false;
+    }
   };
   if (!o.junit.empty()) write(o.junit, scenario::junit_xml(summary));
   if (!o.json.empty()) write(o.json, scenario::json_report(summary).dump(2) + "\n");
   if (!o.html.empty())
     write(o.html, observe_tools::run_html_report(scenario::json_report(summary)));
 
+  // A CI gate must not pass without its report.
+  if (!written) return kExitUsage;
   if (summary.errors() > 0) return kExitShop;
   if (summary.failed() > 0) return kExitExpectation;
   return kExitOk;
@@ -150,9 +166,9 @@ void register_run(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("run", "Run scenario files against a fresh shop each (or a running one)");
   cmd->footer(
-      "Exit codes: 0 all passed, 1 bad command line, 2 a file is invalid (nothing ran),\n"
-      "            3 the shop could not start or a scenario passed its timeout, 4 an expectation "
-      "failed.\n\n"
+      "Exit codes: 0 all passed, 1 bad command line or a report (--junit, --json, --html) that\n"
+      "            cannot be written, 2 a file is invalid (nothing ran), 3 the shop could not\n"
+      "            start or a scenario passed its timeout, 4 an expectation failed.\n\n"
       "Examples:\n"
       "  shopctl run scenarios/\n"
       "  shopctl run scenarios/resilience --jobs 1 --verbose\n"

@@ -49,6 +49,13 @@ expect_output 'expected \$\.status to equal "FAILED", got "PAID"' "the failure s
 if grep -q '<failure' "$tmp/junit.xml" && grep -q 'tests="1"' "$tmp/junit.xml"; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: the JUnit report lacks the failure"; fi
 
+# A report that cannot be written is 1 before anything runs: a CI gate must not pass without it.
+expect_code 1 "run --junit into a missing folder" "$shopctl" run "$tmp/good.yaml" --junit "$tmp/nope/j.xml"
+expect_output "cannot write .*nope/j.xml" "run says which report it cannot write"
+if grep -q "PASS" "$tmp/out"; then failed=$((failed + 1)); echo "FAIL: a scenario ran although its report cannot be written"; else passed=$((passed + 1)); fi
+expect_code 1 "run --json onto a folder" "$shopctl" run "$tmp/good.yaml" --json "$tmp"
+expect_code 1 "run --html under /proc" "$shopctl" run "$tmp/good.yaml" --html /proc/shopctl-report.html
+
 # shopctl load: bad flags are 1, an unreachable shop 3, a breached threshold 4; a fault during
 # load shows in the errors by code and in the breaker transitions.
 expect_code 1 "load: unknown journey" "$shopctl" load --mix shopping=1 --duration 1s
