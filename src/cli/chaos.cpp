@@ -173,12 +173,33 @@ int run_chaos_command(const ChaosCliOptions& given) {
       std::cerr << "shopctl chaos: --check " << o.check_dir << ": no such folder\n";
       return kExitUsage;
     }
-    chaos::check_world(chaos::files_in(o.check_dir), result);
+    // A folder without the databases checks nothing: that must not pass (a CI step pointed
+    // at the wrong folder did, with every invariant NOT CHECKED).
+    const chaos::DatabaseFiles files = chaos::files_in(o.check_dir);
+    std::string missing;
+    for (const auto& file : {files.order, files.payment, files.provider}) {
+      if (!std::filesystem::is_regular_file(file))
+        missing += (missing.empty() ? "" : ", ") + file.filename().string();
+    }
+    if (!missing.empty()) {
+      std::cerr << "shopctl chaos: --check " << o.check_dir << ": no " << missing
+                << " in this folder, so nothing can be checked (a shop's data folder holds "
+                   "order.db, payment.db and provider.db)\n";
+      return kExitShop;
+    }
+    chaos::check_world(files, result);
     result.quiescent = true;
     result.notes.push_back(
         "--check: the databases only; the invariants over the shoppers' answers, the breakers "
         "and the process are not checked");
-    return finish(result, o.json_file);
+    const int rc = finish(result, o.json_file);
+    const chaos::Tally counted = chaos::tally(result.verdicts);
+    if (rc == kExitOk && counted.passed == 0) {
+      std::cerr << "shopctl chaos: --check " << o.check_dir
+                << ": no invariant could be checked (see the notes)\n";
+      return kExitShop;
+    }
+    return rc;
   }
 
   std::ofstream history;
@@ -273,7 +294,8 @@ void register_chaos(CLI::App& app) {
       "the shoppers' own record. docs/chaos.md explains each invariant and how to read a "
       "history.\n\n"
       "Exit codes: 0 every invariant holds, 1 bad command line, 3 the shop could not be started,\n"
-      "            reached or driven, 4 an invariant is violated, 130 or 143 interrupted by\n"
+      "            reached or driven (with --check: the folder lacks a database, or none could\n"
+      "            be read), 4 an invariant is violated, 130 or 143 interrupted by\n"
       "            SIGINT or SIGTERM (the shop chaos started is stopped first, its temporary\n"
       "            folder removed unless --keep).\n"
       "The last line is 'chaos: N passed, M failed' (invariants).\n\n"

@@ -133,3 +133,27 @@ TEST_CASE(
   std::error_code ec;
   fs::remove_all(dir, ec);
 }
+
+TEST_CASE("chaos --check fails on a folder without the databases, or with none readable") {
+  auto dir = fs::temp_directory_path() /
+             ("shopctl-chaos-test-" + shopctl::platform::security::random_hex(6));
+  fs::create_directories(dir);
+  auto empty = run_shopctl("chaos --check " + dir.string());
+  INFO(empty.output);
+  CHECK(empty.exit_code == 3);
+  CHECK(empty.output.find("no order.db, payment.db, provider.db in this folder") !=
+        std::string::npos);
+
+  for (const char* name : {"order.db", "payment.db", "provider.db"}) {
+    std::FILE* file = std::fopen((dir / name).c_str(), "w");
+    REQUIRE(file != nullptr);
+    std::fputs("not a database\n", file);
+    std::fclose(file);
+  }
+  auto garbage = run_shopctl("chaos --check " + dir.string());
+  INFO(garbage.output);
+  CHECK(garbage.exit_code == 3);
+  CHECK(garbage.output.find("no invariant could be checked") != std::string::npos);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
