@@ -1,6 +1,7 @@
 // shopctl serve / shopctl version
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -97,6 +98,20 @@ int run_serve(const ServeOptions& o) {
   } else if (config.data_dir.empty()) {
     config.data_dir = o.data_dir;
   }
+  if (!o.record.empty()) {
+    // The recorder writes FILE.tmp beside FILE and renames it: try that now, so that a path
+    // that cannot be written fails before a session is lost to it.
+    fs::path probe = o.record;
+    probe += ".tmp";
+    std::error_code ec;
+    const bool writable = !fs::is_directory(o.record, ec) && std::ofstream(probe).good();
+    fs::remove(probe, ec);
+    if (!writable) {
+      std::cerr << "shopctl serve: --record " << o.record
+                << ": cannot write there (no such folder, no permission, or a folder)\n";
+      return kExitUsage;
+    }
+  }
   if (o.print_config) {
     std::cout << shop::describe_config(config) << "\n";
     return kExitOk;
@@ -116,11 +131,15 @@ int run_serve(const ServeOptions& o) {
     recording.replay_demo_password = shop::ShopConfig{}.demo_password;
     recorder = std::make_shared<scenario::SessionRecorder>(recording);
     auto write_mu = std::make_shared<std::mutex>();
-    options.public_traffic = [recorder, write_mu,
+    auto warned = std::make_shared<bool>(false);
+    options.public_traffic = [recorder, write_mu, warned,
                               file = o.record](const platform::PublicExchange& e) {
       recorder->record(e);
       std::lock_guard lock(*write_mu);
-      recorder->write(file);
+      if (!recorder->write(file) && recorder->steps() > 0 && !*warned) {
+        *warned = true;  // once: the file is rewritten after every exchange
+        std::cerr << "shopctl serve: --record: cannot write " << file << "\n";
+      }
     };
   }
 
@@ -189,17 +208,24 @@ int run_serve(const ServeOptions& o) {
   std::fflush(stdout);
   shop->shutdown(std::chrono::milliseconds(3000));
   shop.reset();
+  int rc = kExitOk;
   if (recorder) {
-    if (recorder->write(o.record))
+    if (recorder->write(o.record)) {
       std::printf("shopctl: %zu step(s) recorded in %s (replay: shopctl run %s)\n",
                   recorder->steps(), o.record.c_str(), o.record.c_str());
-    else
+    } else if (recorder->steps() > 0) {
+      std::fflush(stdout);
+      std::cerr << "shopctl serve: " << recorder->steps() << " step(s) recorded but " << o.record
+                << " could not be written\n";
+      rc = kExitUsage;
+    } else {
       std::printf(
           "shopctl: nothing recorded (no /api/ request went through the gateway), %s not written\n",
           o.record.c_str());
+    }
   }
   std::printf("shopctl: stopped\n");
-  return kExitOk;
+  return rc;
 }
 
 }  // namespace
@@ -217,8 +243,9 @@ void register_serve(CLI::App& app) {
       "  shopctl serve --processes --ephemeral        # one process per service\n"
       "  shopctl serve --only catalog --bind 10.0.0.2 --config split.yaml --admin-port 9000\n"
       "\n"
-      "Exit codes: 0 stopped by SIGINT/SIGTERM, 1 bad command line, 2 an invalid --config,\n"
-      "3 the shop could not start (a port taken, a corrupt identity.json, a database).\n");
+      "Exit codes: 0 stopped by SIGINT/SIGTERM, 1 bad command line (or a --record file that\n"
+      "cannot be written), 2 an invalid --config, 3 the shop could not start (a port taken, a\n"
+      "corrupt identity.json, a database).\n");
   cmd->add_option("--config", o->config_files,
                   "YAML settings (ports, peers, secrets, timeouts, breakers, catalog file); may be "
                   "given more than once, later files override earlier ones")

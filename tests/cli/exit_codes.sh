@@ -125,6 +125,11 @@ expect_code 4 "load: --var fills the --faults scenario" "$shopctl" load --users 
   --faults "$tmp/vars/fault.yaml" --var route=/internal/payments --threshold 'errors<1%'
 expect_output "503 payment_unavailable" "load's fault hit the route the --var named"
 
+# serve --record into a place that cannot be written fails at start (the session was lost).
+expect_code 1 "serve --record into a missing folder" timeout 20 "$shopctl" serve --record "$tmp/nope/x.yaml" --ephemeral --gateway-port 0
+expect_output "--record .*nope/x.yaml: cannot write there" "serve says the --record file cannot be written"
+expect_code 1 "serve --record onto a folder" timeout 20 "$shopctl" serve --record "$tmp" --ephemeral --gateway-port 0
+
 # Thread counts have a range: 100,000 threads aborted the shop (exit 134).
 expect_code 1 "serve: --threads 100000" timeout 60 "$shopctl" serve --threads 100000 --ephemeral --gateway-port 0
 expect_output "--threads: Value 100000 not in range 0 to 256" "serve says the range of --threads"
