@@ -74,7 +74,7 @@ step "shell completion" bash tests/cli/completion.sh ./build/shopctl
 step "identity across a SIGKILL" bash tests/cli/restart_identity.sh ./build/shopctl
 step "scenario suite against a running shop" bash tests/cli/target_mode.sh ./build/shopctl
 step "one process per service (serve --processes)" bash tests/cli/processes.sh ./build/shopctl
-step "chaos on the command line (interrupts, --check, --duration)" bash tests/cli/chaos_cli.sh ./build/shopctl
+step "chaos on the command line (interrupts, --duration)" bash tests/cli/chaos_cli.sh ./build/shopctl
 # About a minute of shoppers against a shop that is faulted, stopped and killed with SIGKILL
 # three times (a fixed seed: the same schedule every run). Its last line counts invariants;
 # a violated one fails the step (exit 4). The history stays in reports/ for study.

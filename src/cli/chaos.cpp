@@ -109,12 +109,19 @@ int finish(const chaos::ChaosResult& result, const std::string& json_file) {
   return chaos::tally(result.verdicts).failed > 0 ? kExitExpectation : kExitOk;
 }
 
+// The longest --duration: a soak run of a day; longer ones are several runs with other seeds.
+constexpr std::chrono::milliseconds kLongestChaosRun = std::chrono::hours(24);
+
 int run_chaos_command(const ChaosCliOptions& given) {
   ChaosCliOptions o = given;
   if (int rc = resolve_target("shopctl chaos", o.target, o.admin_token); rc != kExitOk) return rc;
   chaos::ChaosOptions options;
   try {
     options.duration = millis_option("--duration", o.duration);
+    // The schedule is built whole before the run (a few hundred bytes per second of it): a
+    // 1000h run ran out of memory before the shop started.
+    if (options.duration > kLongestChaosRun)
+      throw std::invalid_argument("--duration: at most 24h, got '" + o.duration + "'");
     options.timeout = millis_option("--timeout", o.timeout);
     options.settle = millis_option("--settle", o.settle);
     share_option("--abandon", o.abandon);
@@ -306,7 +313,8 @@ void register_chaos(CLI::App& app) {
       "  shopctl chaos --seed 7 --print-schedule           # the plan, without a shop\n"
       "  shopctl chaos --target http://127.0.0.1:8080 --admin-token adm_... --duration 1m\n"
       "  shopctl chaos --check .shopctl/data               # the database invariants only\n");
-  cmd->add_option("--duration", o->duration, "How long the shoppers shop while the shop is broken")
+  cmd->add_option("--duration", o->duration,
+                  "How long the shoppers shop while the shop is broken (at most 24h)")
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the schedule and of the shoppers' choices")
       ->capture_default_str();

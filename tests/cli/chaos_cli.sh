@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `shopctl chaos` on the real binary: SIGINT or SIGTERM during a --crash run stops the child shop
-# and removes its temporary folder.   tests/cli/chaos_cli.sh ./build/shopctl
+# and removes its temporary folder; --duration is at most 24h.   tests/cli/chaos_cli.sh ./build/shopctl
 set -uo pipefail
 bin=$(realpath "${1:-./build/shopctl}")
 work=$(mktemp -d)
@@ -59,6 +59,13 @@ if problems:
 PY
   check "$signal on chaos --crash stops the child shop and removes its folder, exit 128+n" $?
 done
+
+# --duration has an upper bound: the schedule is built whole, and 1000h ran out of memory.
+out=$(timeout 20 "$bin" chaos --duration 25h --print-schedule 2>&1); code=$?
+[[ $code -eq 1 && "$out" == *"--duration: at most 24h, got '25h'"* ]]
+check "chaos --duration 25h is a usage error naming the limit (exit $code)" $?
+timeout 60 "$bin" chaos --duration 24h --print-schedule >/dev/null 2>&1
+check "chaos --duration 24h is accepted" $?
 
 echo "chaos: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
