@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <map>
 
 #include <boost/asio/connect.hpp>
@@ -45,6 +46,24 @@ TransportError to_error(const beast::error_code& ec, std::string_view stage) {
     return {TransportErrorKind::protocol, msg};
   return {TransportErrorKind::reset, msg};
 }
+
+// Starts one asynchronous operation with `start(handler)` and runs the client's private
+// io_context until it completes; returns its error. The caller bounds the operation with the
+// stream's timer (expires_after), so this returns by that deadline.
+template <typename Start>
+beast::error_code run_to_completion(asio::io_context& io, Start start) {
+  beast::error_code result;
+  bool done = false;
+  start([&result, &done](beast::error_code ec, auto&&...) {
+    result = ec;
+    done = true;
+  });
+  io.restart();
+  io.run();
+  // run() returns only once no work is left, which includes the operation's handler.
+  if (!done) return asio::error::operation_aborted;
+  return result;
+}
 }  // namespace
 
 struct BlockingClient::Impl {
@@ -61,6 +80,12 @@ void BlockingClient::reset() {
 
 Response BlockingClient::send(const Endpoint& endpoint, Request request,
                               std::chrono::nanoseconds timeout) {
+  // One deadline for the whole exchange (connect, write, read): the stream's timer applies to
+  // every asynchronous operation until it is set again, and closes the socket when it fires.
+  // Synchronous Beast calls would ignore it, and socket timeouts (SO_RCVTIMEO) do not bound
+  // them either: Asio answers EAGAIN by polling without a time limit.
+  timeout = std::clamp<std::chrono::nanoseconds>(timeout, std::chrono::milliseconds(1),
+                                                 std::chrono::hours(24 * 365));
   auto key = std::make_pair(endpoint.host, static_cast<int>(endpoint.port));
   auto& slot = impl_->pool[key];
   if (slot && (!slot->stream.socket().is_open() || peer_closed(*slot))) slot.reset();
@@ -68,15 +93,21 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
   if (!slot) {
     slot = std::make_unique<Connection>(impl_->io);
     auto address = asio::ip::make_address(resolve_host(endpoint.host), ec);
-    if (ec) throw TransportError(TransportErrorKind::refused, "bad address " + endpoint.host);
+    if (ec) {
+      slot.reset();
+      throw TransportError(TransportErrorKind::refused, "bad address " + endpoint.host);
+    }
     slot->stream.expires_after(timeout);
-    slot->stream.connect(tcp::endpoint(address, endpoint.port), ec);
-    // tcp_stream's synchronous connect does not honour expires_after; loopback refuses at once.
+    ec = run_to_completion(impl_->io, [&](auto handler) {
+      slot->stream.async_connect(tcp::endpoint(address, endpoint.port), std::move(handler));
+    });
     if (ec) {
       slot.reset();
       throw to_error(ec, "connect");
     }
-    slot->stream.socket().set_option(tcp::no_delay(true));
+    slot->stream.socket().set_option(tcp::no_delay(true), ec);
+  } else {
+    slot->stream.expires_after(timeout);
   }
   auto& conn = *slot;
   bhttp::request<bhttp::string_body> out;
@@ -94,29 +125,20 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
   out.keep_alive(true);
   out.prepare_payload();
 
-  // Synchronous Beast operations ignore the stream's timer, so the deadline is kept with
-  // socket timeouts (SO_RCVTIMEO/SO_SNDTIMEO) on each blocking call.
-  auto ms = std::max<std::int64_t>(
-      1, std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
-  timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-  auto fd = conn.stream.socket().native_handle();
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-
-  bhttp::write(conn.stream, out, ec);
+  ec = run_to_completion(
+      impl_->io, [&](auto handler) { bhttp::async_write(conn.stream, out, std::move(handler)); });
   if (ec) {
     slot.reset();
     throw to_error(ec, "write");
   }
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(64u << 20);
-  bhttp::read(conn.stream, conn.buffer, parser, ec);
+  ec = run_to_completion(impl_->io, [&](auto handler) {
+    bhttp::async_read(conn.stream, conn.buffer, parser, std::move(handler));
+  });
   if (ec) {
-    bool timed_out = ec == asio::error::would_block || ec == asio::error::try_again ||
-                     std::chrono::steady_clock::now() >= deadline;
     slot.reset();
-    if (timed_out)
+    if (ec == beast::error::timeout)
       throw TransportError(TransportErrorKind::timeout, "no answer within the deadline");
     throw to_error(ec, "read");
   }
