@@ -156,8 +156,9 @@ class ShopDriver {
                     std::string(last ? last->what() : "no service"));
   }
 
-  void control(http::BlockingClient& client, const std::string& action,
-               const std::string& service) {
+  // Stops, starts, crashes or restarts `service`; against a running shop, within `timeout`.
+  void control(http::BlockingClient& client, const std::string& action, const std::string& service,
+               std::chrono::nanoseconds timeout) {
     if (local_) {
       if (action == "stop")
         local_->stop_service(service);
@@ -170,7 +171,7 @@ class ShopDriver {
       return;
     }
     auto res = admin(client, "POST", "/_admin/services/" + service + "/" + action, std::nullopt,
-                     std::chrono::seconds(30), "gateway");
+                     timeout, "gateway");
     if (res.status != 200) throw StepError(action + " " + service + " failed: " + res.raw);
   }
 
@@ -358,6 +359,12 @@ class ScenarioRun {
     return left;
   }
 
+  // The time limit of a request a step makes: its own, cut to what is left of the scenario's
+  // timeout. Throws ScenarioTimeout when nothing is left.
+  std::chrono::nanoseconds within(std::chrono::nanoseconds own) const {
+    return std::min(own, remaining());
+  }
+
   // Whether a call record counts for this scenario's expectations: in-process every record
   // does (the shop is the scenario's own); against a running shop only those of its own traces.
   bool own(const json& record) const {
@@ -367,8 +374,8 @@ class ScenarioRun {
            own_traces_->contains(trace->get<std::string>());
   }
 
-  std::uint64_t next_seq() {
-    auto j = calls_since(UINT64_MAX / 2, std::chrono::seconds(5));
+  std::uint64_t next_seq(std::chrono::nanoseconds timeout = std::chrono::seconds(5)) {
+    auto j = calls_since(UINT64_MAX / 2, timeout);
     return j.at("next_seq").get<std::uint64_t>();
   }
 
@@ -381,10 +388,14 @@ class ScenarioRun {
   }
 
   void safe_teardown_after_timeout(ScenarioResult& result) {
-    // Give teardown a short grace period of its own.
+    // Give teardown a short grace period of its own. A teardown the deadline cut short goes on
+    // after the step that was running; its earlier steps do not run twice.
     deadline_ = Clock::now() + std::chrono::seconds(5);
+    const auto first = std::min(teardown_next_, sc_.teardown.size());
+    const std::vector<Step> rest(sc_.teardown.begin() + static_cast<std::ptrdiff_t>(first),
+                                 sc_.teardown.end());
     try {
-      run_phase("teardown", sc_.teardown, result);
+      run_phase("teardown", rest, result);
     } catch (...) {
     }
   }
@@ -392,6 +403,7 @@ class ScenarioRun {
   bool run_phase(const std::string& phase, const std::vector<Step>& steps, ScenarioResult& result) {
     bool ok = true;
     for (const auto& step : steps) {
+      if (phase == "teardown") ++teardown_next_;
       StepResult sr;
       try {
         sr = run_step(phase, step);
@@ -406,6 +418,16 @@ class ScenarioRun {
         timed_out_in_ = Failure{phase, cut.label, step.loc, ""};
         result.steps.push_back(std::move(cut));
         throw;
+      }
+      // The deadline passed while this step ran, though nothing in it noticed (its last request
+      // answered just in time, or its bookkeeping took the rest): this step timed out, even
+      // when it was the last one.
+      if (Clock::now() >= deadline_) {
+        sr.passed = false;
+        for (const auto& f : sr.failures) result.failures.push_back(f);
+        timed_out_in_ = Failure{phase, sr.label, step.loc, ""};
+        result.steps.push_back(std::move(sr));
+        throw ScenarioTimeout{};
       }
       if (!sr.passed) {
         for (const auto& f : sr.failures) result.failures.push_back(f);
@@ -438,7 +460,7 @@ class ScenarioRun {
       sr.passed = false;
     };
     try {
-      step_seq = next_seq();
+      step_seq = next_seq(within(std::chrono::seconds(5)));
       for (const auto& fault : step.faults) step_fault_ids.push_back(add_fault(fault));
 
       if (const auto* block = std::get_if<ConcurrentAction>(&step.action)) {
@@ -496,7 +518,7 @@ class ScenarioRun {
     std::optional<Response> last;
     std::uint64_t attempt_seq = 0;
     for (int i = 0;; ++i) {
-      attempt_seq = next_seq();
+      attempt_seq = next_seq(within(std::chrono::seconds(5)));
       auto response = perform(step, sr);
       ++sr.attempts;
       std::vector<Failure> attempt_failures;
@@ -703,7 +725,7 @@ class ScenarioRun {
     add_bearer(req, a.auth, a.auth_token);
     if (a.sign_as) {
       auto res = driver_.admin(client_, "POST", "/_admin/credentials",
-                               json{{"service", *a.sign_as}}, std::chrono::seconds(5));
+                               json{{"service", *a.sign_as}}, within(std::chrono::seconds(5)));
       if (res.status != 200) throw StepError("cannot sign as svc:" + *a.sign_as + ": " + res.raw);
       req.headers.set("X-Service-Token", json_of(res).at("token").get<std::string>());
     }
@@ -776,7 +798,7 @@ class ScenarioRun {
   json breaker_snapshot(const std::string& breaker) {
     auto owner = breaker.substr(0, breaker.find("->"));
     auto res = driver_.admin(client_, "GET", "/_admin/circuit-breakers", std::nullopt,
-                             std::chrono::seconds(5), owner);
+                             within(std::chrono::seconds(5)), owner);
     if (res.status != 200)
       throw StepError("GET " + owner + " /_admin/circuit-breakers answered " +
                       std::to_string(res.status));
@@ -807,7 +829,7 @@ class ScenarioRun {
     }
     json records = json::array(), transitions = json::array();
     if (!e.calls.empty() || e.violations || !e.circuit_transitions.empty()) {
-      auto j = calls_since(std::min(since, step_cursor_), std::chrono::seconds(5));
+      auto j = calls_since(std::min(since, step_cursor_), within(std::chrono::seconds(5)));
       for (auto& rec : j.at("records")) {
         if (rec.at("seq").get<std::uint64_t>() >= since && own(rec)) records.push_back(rec);
       }
@@ -922,7 +944,8 @@ class ScenarioRun {
   std::string add_fault(const FaultSpec& spec) {
     injected_fault_ = true;
     auto body = expand(spec.to_json(), vars_);
-    auto res = driver_.admin(client_, "POST", "/_admin/faults", body, std::chrono::seconds(5));
+    auto res =
+        driver_.admin(client_, "POST", "/_admin/faults", body, within(std::chrono::seconds(5)));
     if (res.status != 201) throw StepError("the shop refused the fault: " + res.raw);
     return json_of(res).at("id").get<std::string>();
   }
@@ -944,21 +967,22 @@ class ScenarioRun {
           if constexpr (std::is_same_v<A, FaultAction>) {
             add_fault(action.fault);
           } else if constexpr (std::is_same_v<A, ClearFaultsAction>) {
-            auto res = action.all ? driver_.admin(client_, "DELETE", "/_admin/faults", std::nullopt,
-                                                  std::chrono::seconds(5))
-                                  : driver_.admin(client_, "DELETE", "/_admin/faults/" + action.id,
-                                                  std::nullopt, std::chrono::seconds(5));
+            auto limit = within(std::chrono::seconds(5));
+            auto res = action.all
+                           ? driver_.admin(client_, "DELETE", "/_admin/faults", std::nullopt, limit)
+                           : driver_.admin(client_, "DELETE", "/_admin/faults/" + action.id,
+                                           std::nullopt, limit);
             if (res.status != 200) throw StepError("clear_faults: " + trim_body(res.raw));
           } else if constexpr (std::is_same_v<A, ServiceAction>) {
             const char* verb = action.kind == ServiceAction::Kind::stop    ? "stop"
                                : action.kind == ServiceAction::Kind::start ? "start"
                                : action.kind == ServiceAction::Kind::crash ? "crash"
                                                                            : "restart";
-            driver_.control(client_, verb, action.service);
+            driver_.control(client_, verb, action.service, within(std::chrono::seconds(30)));
           } else if constexpr (std::is_same_v<A, AdvanceClockAction>) {
             auto res = driver_.admin(client_, "POST", "/_admin/clock/advance",
                                      json{{"by", platform::format_duration(action.by)}},
-                                     std::chrono::seconds(5));
+                                     within(std::chrono::seconds(5)));
             if (res.status != 200) throw StepError("advance_clock: " + trim_body(res.raw));
           } else if constexpr (std::is_same_v<A, SetPriceAction> ||
                                std::is_same_v<A, SetAvailableAction>) {
@@ -971,7 +995,7 @@ class ScenarioRun {
             else
               body["available"] = expand(action.available, vars_);
             auto res = driver_.admin(client_, "POST", "/_admin/products/" + id, body,
-                                     std::chrono::seconds(5), "catalog");
+                                     within(std::chrono::seconds(5)), "catalog");
             if (res.status != 200)
               throw StepError(std::string(action_name(step.action)) + " " + id + ": " +
                               trim_body(res.raw));
@@ -1138,6 +1162,7 @@ class ScenarioRun {
   std::uint64_t step_cursor_ = 0;
   std::uint64_t first_attempt_seq_ = 0;
   std::optional<Failure> timed_out_in_;  // the step that was running when the deadline passed
+  std::size_t teardown_next_ = 0;        // how many teardown steps have started
   // A fault was injected: answers may be ones the API never gives (an injected 502, a custom
   // body), so --validate-schema stops checking; `schema: true` still checks.
   std::atomic<bool> injected_fault_{false};

@@ -1,0 +1,94 @@
+// A scenario's `timeout:` holds while a step runs (docs/scenarios.md): a step that runs past
+// it is the one reported as timed out, even when it is the last, and the scenario ends near
+// its deadline rather than when the slow step ends. Each scenario runs on its own shop.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+
+#include "scenario/parser.hpp"
+#include "scenario/runner.hpp"
+
+namespace {
+
+namespace scenario = shopctl::scenario;
+using namespace std::chrono_literals;
+
+scenario::Scenario parse(const std::string& yaml) {
+  auto result = scenario::parse_scenario_text(yaml, "timeout.yaml");
+  INFO(result.format_diagnostics());
+  REQUIRE(result.ok());
+  return *result.scenario;
+}
+
+struct Timed {
+  scenario::ScenarioResult result;
+  std::chrono::steady_clock::duration took{};
+};
+
+Timed run(const std::string& yaml) {
+  const auto started = std::chrono::steady_clock::now();
+  auto summary = scenario::run_scenarios({parse(yaml)}, scenario::RunOptions{});
+  REQUIRE(summary.results.size() == 1);
+  return {summary.results[0], std::chrono::steady_clock::now() - started};
+}
+
+std::string failures_of(const scenario::ScenarioResult& r) {
+  std::string all;
+  for (const auto& f : r.failures) all += f.phase + " | " + f.step + " | " + f.message + "\n";
+  return all;
+}
+
+bool blames(const scenario::ScenarioResult& r, const std::string& step) {
+  for (const auto& f : r.failures) {
+    if (f.step == step &&
+        f.message.find("passed its timeout of 1s during this step") != std::string::npos)
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("a last step that runs past the scenario's timeout makes the scenario time out") {
+  auto timed = run(R"(version: 1
+name: slow last step
+timeout: 1s
+setup:
+  - login: {email: demo@shop.test, password: demo-password-1}
+steps:
+  - fault: {target: catalog, type: hang}
+  - name: the slow one
+    request: {GET: /api/catalog/categories}
+)");
+  const auto& result = timed.result;
+  const auto took = timed.took;
+  INFO(failures_of(result));
+  CHECK(result.status == scenario::ScenarioStatus::timed_out);
+  CHECK(blames(result, "the slow one"));
+  // The request is cut at the deadline; the shop's own 10 s upstream limit is not waited for.
+  CHECK(took < 5s);
+}
+
+TEST_CASE("the step that was running when the timeout passed is reported, not the next one") {
+  auto timed = run(R"(version: 1
+name: slow middle step
+timeout: 1s
+setup:
+  - login: {email: demo@shop.test, password: demo-password-1}
+steps:
+  - fault: {target: catalog, type: hang}
+  - name: the slow one
+    request: {GET: /api/catalog/categories}
+  - name: never runs
+    request: {GET: /api/catalog/categories}
+)");
+  const auto& result = timed.result;
+  const auto took = timed.took;
+  INFO(failures_of(result));
+  CHECK(result.status == scenario::ScenarioStatus::timed_out);
+  CHECK(blames(result, "the slow one"));
+  CHECK_FALSE(blames(result, "never runs"));
+  for (const auto& step : result.steps) CHECK(step.label != "never runs");
+  CHECK(took < 5s);
+}
