@@ -6,11 +6,18 @@
 #include <chrono>
 #include <string>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "../support/running_server.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/runner.hpp"
 
 namespace {
 
+namespace asio = boost::asio;
+namespace http = shopctl::http;
 namespace scenario = shopctl::scenario;
 using namespace std::chrono_literals;
 
@@ -90,5 +97,50 @@ steps:
   CHECK(blames(result, "the slow one"));
   CHECK_FALSE(blames(result, "never runs"));
   for (const auto& step : result.steps) CHECK(step.label != "never runs");
+  CHECK(took < 5s);
+}
+
+TEST_CASE(
+    "against a running shop, a step whose admin request outlasts the scenario's timeout is the one "
+    "that timed out") {
+  // A stand-in for a running shop's admin plane: every admin request gets one answer that
+  // serves them all, and adding a fault takes 1.5 s.
+  shopctl::test_support::RunningServer shop(
+      [](http::Request& request) -> asio::awaitable<http::Response> {
+        http::Response r;
+        r.headers.set("Content-Type", "application/json");
+        if (request.path() == "/_admin/provider-api-key") {
+          r.status = 404;
+          r.body = R"({"error":{"code":"not_found","message":"no"}})";
+          co_return r;
+        }
+        r.body = R"({"items":[],"next_seq":1,"records":[],"transitions":[],)"
+                 R"("clock":{"offset_ms":0},"id":"f-1"})";
+        if (request.method == "POST" && request.path() == "/_admin/faults") {
+          asio::steady_timer slow(co_await asio::this_coro::executor, 1500ms);
+          co_await slow.async_wait(asio::use_awaitable);
+          r.status = 201;
+        }
+        co_return r;
+      });
+  scenario::RunOptions options;
+  options.target = "http://127.0.0.1:" + std::to_string(shop.server.port());
+  options.admin_token = "adm_x";
+  options.jobs = 1;
+  const auto started = std::chrono::steady_clock::now();
+  auto summary = scenario::run_scenarios({parse(R"(version: 1
+name: slow admin plane
+timeout: 1s
+steps:
+  - name: the slow fault
+    fault: {target: catalog, type: hang}
+)")},
+                                         options);
+  const auto took = std::chrono::steady_clock::now() - started;
+  REQUIRE(summary.results.size() == 1);
+  const auto& result = summary.results[0];
+  INFO(failures_of(result));
+  CHECK(result.status == scenario::ScenarioStatus::timed_out);
+  CHECK(blames(result, "the slow fault"));
   CHECK(took < 5s);
 }
