@@ -100,6 +100,31 @@ steps:
   CHECK(took < 5s);
 }
 
+TEST_CASE("a teardown the timeout cut short goes on after the step that was running") {
+  auto timed = run(R"(version: 1
+name: slow teardown
+timeout: 1s
+steps:
+  - request: {GET: /api/catalog/categories}
+teardown:
+  - name: the slow one
+    wait: 2s
+  - name: after it
+    request: {GET: /api/catalog/categories}
+)");
+  const auto& result = timed.result;
+  INFO(failures_of(result));
+  CHECK(result.status == scenario::ScenarioStatus::timed_out);
+  CHECK(blames(result, "the slow one"));
+  int slow = 0, after = 0;
+  for (const auto& step : result.steps) {
+    slow += step.label == "the slow one";
+    after += step.label == "after it";
+  }
+  CHECK(slow == 1);  // not started again in the grace period
+  CHECK(after == 1);
+}
+
 TEST_CASE(
     "against a running shop, a step whose admin request outlasts the scenario's timeout is the one "
     "that timed out") {
