@@ -1,4 +1,6 @@
 // shopctl serve / shopctl version
+#include <arpa/inet.h>
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -43,6 +45,12 @@ int run_serve(const ServeOptions& o) {
   try {
     // Later files override earlier ones (a ConfigMap's settings, then a Secret's secrets).
     for (const auto& file : o.config_files) config = shop::load_config_file(file, config);
+  } catch (const std::exception& e) {
+    std::cerr << "shopctl serve: " << e.what() << "\n";
+    return kExitInvalid;
+  }
+  // The flags' own values are the command line's: a bad one is exit 1, like any other.
+  try {
     if (!o.only.empty()) {
       config.only.clear();
       for (const auto& name : o.only) {
@@ -61,12 +69,26 @@ int run_serve(const ServeOptions& o) {
         throw std::invalid_argument(
             "--peer takes SERVICE=URL, like catalog=http://10.0.0.2:7002, got '" + peer + "'");
       }
-      http::parse_base_url(peer.substr(eq + 1));  // throws for a URL it cannot use
+      try {
+        http::parse_base_url(peer.substr(eq + 1));  // throws for a URL it cannot use
+      } catch (const std::exception& e) {
+        throw std::invalid_argument("--peer " + peer + ": " + e.what());
+      }
       config.peers[name].url = peer.substr(eq + 1);
+    }
+    if (!o.bind.empty()) {
+      unsigned char address[sizeof(in6_addr)];
+      if (::inet_pton(AF_INET, o.bind.c_str(), address) != 1 &&
+          ::inet_pton(AF_INET6, o.bind.c_str(), address) != 1) {
+        throw std::invalid_argument(
+            "--bind takes an IP address of this machine (like 0.0.0.0 or "
+            "10.0.0.2), not '" +
+            o.bind + "'");
+      }
     }
   } catch (const std::exception& e) {
     std::cerr << "shopctl serve: " << e.what() << "\n";
-    return kExitInvalid;
+    return kExitUsage;
   }
   if (!o.bind.empty()) config.host = o.bind;
   if (o.admin_port >= 0) config.admin_port = static_cast<std::uint16_t>(o.admin_port);

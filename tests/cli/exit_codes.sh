@@ -63,6 +63,15 @@ expect_output "unknown journey 'shopping'" "load names the bad journey"
 expect_code 1 "load: bad threshold" "$shopctl" load --threshold 'p98<5ms' --duration 1s
 expect_code 3 "load: unreachable target" "$shopctl" load --target http://127.0.0.1:1 --duration 1s --quiet
 expect_output "cannot reach the gateway" "load says the shop is unreachable"
+# serve: a bad value of its own flags is a bad command line (1), naming the flag; they were 2,
+# and a bad --bind was 3 with "Invalid argument [system:22]".
+expect_code 1 "serve: --only bogus" "$shopctl" serve --ephemeral --gateway-port 0 --only bogus
+expect_output "--only: no service 'bogus'" "serve names the bad --only"
+expect_code 1 "serve: --peer without =" "$shopctl" serve --ephemeral --gateway-port 0 --peer foo
+expect_code 1 "serve: --peer with a bad URL" "$shopctl" serve --ephemeral --gateway-port 0 --peer catalog=notaurl
+expect_output "--peer catalog=notaurl" "serve names the bad --peer"
+expect_code 1 "serve: --bind not an address" "$shopctl" serve --ephemeral --gateway-port 0 --bind 999.1.1.1
+expect_output "--bind takes an IP address" "serve names the bad --bind"
 # Given values mean what they say: --users 0 ran 16 users, --rate nan a closed loop, and --rate 0
 # was refused with a 300-digit range.
 expect_code 1 "load: --users 0" "$shopctl" load --users 0 --duration 1s --quiet
