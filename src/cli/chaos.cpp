@@ -19,6 +19,7 @@
 #include "cli/commands.hpp"
 #include "platform/duration.hpp"
 #include "platform/json_text.hpp"
+#include "shop/config.hpp"
 
 namespace shopctl::cli {
 
@@ -146,6 +147,16 @@ int run_chaos_command(const ChaosCliOptions& given) {
   } catch (const std::invalid_argument& e) {
     std::cerr << "shopctl chaos: " << e.what() << "\n";
     return kExitUsage;
+  }
+  // An invalid --config is an invalid file (exit 2, as serve and load say), found before any
+  // shop starts; it was exit 3, "the shop could not be driven", or yaml-cpp's bare message.
+  if (!o.config_file.empty()) {
+    try {
+      shop::load_config_file(o.config_file, shop::ShopConfig{});
+    } catch (const std::exception& e) {
+      std::cerr << "shopctl chaos: " << e.what() << "\n";
+      return kExitInvalid;
+    }
   }
   options.seed = o.seed;
   options.users = o.users;
@@ -300,7 +311,8 @@ void register_chaos(CLI::App& app) {
       "until nothing is in flight, and checks the invariants from the databases (read-only) and\n"
       "the shoppers' own record. docs/chaos.md explains each invariant and how to read a "
       "history.\n\n"
-      "Exit codes: 0 every invariant holds, 1 bad command line, 3 the shop could not be started,\n"
+      "Exit codes: 0 every invariant holds, 1 bad command line, 2 an invalid --config,\n"
+      "            3 the shop could not be started,\n"
       "            reached or driven (with --check: the folder lacks a database, or none could\n"
       "            be read), 4 an invariant is violated, 130 or 143 interrupted by\n"
       "            SIGINT or SIGTERM (the shop chaos started is stopped first, its temporary\n"

@@ -151,6 +151,12 @@ expect_output "--shop-threads: Value 100000 not in range 0 to 256" "load says th
 expect_code 1 "chaos: --crash with --target" "$shopctl" chaos --crash --target http://127.0.0.1:1 --admin-token x
 expect_output "cannot go with --target" "chaos says why"
 expect_code 1 "chaos: a share above 1" "$shopctl" chaos --decline 1.5
+# An invalid --config is an invalid file (2), named, before any shop starts (it was 3, and with
+# --crash yaml-cpp's bare message).
+printf 'http:\n  max_connections: "lots"\n' > "$tmp/bad-chaos.yaml"
+expect_code 2 "chaos: an invalid --config" "$shopctl" chaos --config "$tmp/bad-chaos.yaml" --duration 2s
+expect_output "bad-chaos.yaml:2:20: http.max_connections" "chaos names the file, line and key"
+expect_code 2 "chaos --crash: an invalid --config" "$shopctl" chaos --crash --config "$tmp/bad-chaos.yaml" --duration 2s
 expect_code 1 "chaos: a bad duration" "$shopctl" chaos --duration soon
 expect_code 1 "chaos: --target without a token" "$shopctl" chaos --target http://127.0.0.1:1
 expect_code 3 "chaos: unreachable target" "$shopctl" chaos --target http://127.0.0.1:1 --admin-token x --quiet
