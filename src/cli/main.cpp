@@ -1,4 +1,7 @@
 // shopctl: a microservice shop in one process, and a scenario tester for it.
+#include <iostream>
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
@@ -21,6 +24,21 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", SHOPCTL_VERSION);
   shopctl::cli::register_commands(app);
+  // CLI11 answers a word that is no command with "A subcommand is required", which does not
+  // say which word it did not know.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      known = known || sub->check_name(argv[1]);
+      if (!sub->get_group().empty()) names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::cerr << "shopctl: no command '" << argv[1] << "' (commands: " << names
+                << ")\nRun with --help for more information.\n";
+      return shopctl::kExitUsage;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

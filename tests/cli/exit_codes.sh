@@ -24,6 +24,7 @@ expect_output() {  # expect_output PATTERN DESCRIPTION
 
 expect_code 0 "version" "$shopctl" version
 expect_code 1 "unknown subcommand" "$shopctl" frobnicate
+expect_output "no command 'frobnicate' \(commands: serve, run" "an unknown command is named, with the commands"
 expect_code 1 "unknown option" "$shopctl" run --no-such-flag scenarios/
 expect_code 0 "help" "$shopctl" run --help
 expect_output "Exit codes" "run --help documents the exit codes"
