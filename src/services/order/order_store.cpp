@@ -319,120 +319,141 @@ asio::awaitable<StoredCart> OrderStore::cart(std::string user_id) {
 asio::awaitable<StoredCart> OrderStore::add_item(std::string user_id, CartLine line,
                                                  std::string currency) {
   StoredCart cart;
-  co_await db_.worker().run([&](Database& db) {
-    db.transaction([&] {
-      {
-        auto st = db.prepare(
-            "SELECT currency FROM cart_items WHERE user_id = ? AND product_id <> ? LIMIT 1");
-        st.bind_all(user_id, line.product_id);
-        if (st.step() && st.column_text(0) != currency) {
-          throw DomainError(
-              ErrorKind::conflict, "currency_mismatch",
-              "the product is priced in " + currency + " but the cart in " + st.column_text(0),
-              {{"product_id", line.product_id},
-               {"currency", currency},
-               {"cart_currency", st.column_text(0)}});
-        }
-      }
-      std::optional<int> existing;
-      {
-        auto st =
-            db.prepare("SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?");
-        st.bind_all(user_id, line.product_id);
-        if (st.step()) existing = static_cast<int>(st.column_int(0));
-      }
-      if (existing) {
-        const int total = *existing + line.quantity;
-        if (total > kMaxQuantity) {
-          throw DomainError(ErrorKind::invalid, "invalid_quantity",
-                            "the cart already holds " + std::to_string(*existing) +
-                                " of this product; a line holds at most " +
-                                std::to_string(kMaxQuantity),
-                            {{"field", "quantity"},
-                             {"min", kMinQuantity},
-                             {"max", kMaxQuantity},
-                             {"in_cart", *existing}});
-        }
-        db.prepare(
-              "UPDATE cart_items SET quantity = ?, name = ?, unit_price_cents = ?, currency = ? "
-              "WHERE user_id = ? AND product_id = ?")
-            .bind_all(total, line.name, line.unit_price_cents, currency, user_id, line.product_id)
-            .run();
-      } else {
-        {
-          auto st = db.prepare("SELECT COUNT(*) FROM cart_items WHERE user_id = ?");
-          st.bind_all(user_id);
-          st.step();
-          if (static_cast<std::size_t>(st.column_int(0)) >= kMaxCartLines) {
-            throw DomainError(
-                ErrorKind::invalid, "cart_full",
-                "a cart holds at most " + std::to_string(kMaxCartLines) + " different products",
-                {{"max_lines", kMaxCartLines}});
+  co_await db_.worker().run(
+      [&](Database& db) {
+        db.transaction([&] {
+          {
+            auto st = db.prepare(
+                "SELECT currency FROM cart_items WHERE user_id = ? AND product_id <> ? LIMIT 1");
+            st.bind_all(user_id, line.product_id);
+            if (st.step() && st.column_text(0) != currency) {
+              throw DomainError(
+                  ErrorKind::conflict, "currency_mismatch",
+                  "the product is priced in " + currency + " but the cart in " + st.column_text(0),
+                  {{"product_id", line.product_id},
+                   {"currency", currency},
+                   {"cart_currency", st.column_text(0)}});
+            }
           }
-        }
-        const std::int64_t position = next_cart_position(db, user_id);
-        db.prepare(
-              "INSERT INTO cart_items (user_id, product_id, name, quantity, unit_price_cents, "
-              "currency, position) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind_all(user_id, line.product_id, line.name, line.quantity, line.unit_price_cents,
-                      currency, position)
-            .run();
-      }
-      cart = load_cart(db, user_id);
-    });
-  });
+          std::optional<int> existing;
+          {
+            auto st =
+                db.prepare("SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?");
+            st.bind_all(user_id, line.product_id);
+            if (st.step()) existing = static_cast<int>(st.column_int(0));
+          }
+          if (existing) {
+            const int total = *existing + line.quantity;
+            if (total > kMaxQuantity) {
+              throw DomainError(ErrorKind::invalid, "invalid_quantity",
+                                "the cart already holds " + std::to_string(*existing) +
+                                    " of this product; a line holds at most " +
+                                    std::to_string(kMaxQuantity),
+                                {{"field", "quantity"},
+                                 {"min", kMinQuantity},
+                                 {"max", kMaxQuantity},
+                                 {"in_cart", *existing}});
+            }
+            db.prepare(
+                  "UPDATE cart_items SET quantity = ?, name = ?, unit_price_cents = ?, currency = "
+                  "? "
+                  "WHERE user_id = ? AND product_id = ?")
+                .bind_all(total, line.name, line.unit_price_cents, currency, user_id,
+                          line.product_id)
+                .run();
+          } else {
+            {
+              auto st = db.prepare("SELECT COUNT(*) FROM cart_items WHERE user_id = ?");
+              st.bind_all(user_id);
+              st.step();
+              if (static_cast<std::size_t>(st.column_int(0)) >= kMaxCartLines) {
+                throw DomainError(
+                    ErrorKind::invalid, "cart_full",
+                    "a cart holds at most " + std::to_string(kMaxCartLines) + " different products",
+                    {{"max_lines", kMaxCartLines}});
+              }
+            }
+            const std::int64_t position = next_cart_position(db, user_id);
+            db.prepare(
+                  "INSERT INTO cart_items (user_id, product_id, name, quantity, unit_price_cents, "
+                  "currency, position) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind_all(user_id, line.product_id, line.name, line.quantity, line.unit_price_cents,
+                          currency, position)
+                .run();
+          }
+          cart = load_cart(db, user_id);
+        });
+        // Deferred sync: a cart is not money (docs/money.md, "What an acknowledgement promises").
+        // A power cut may lose the latest cart changes; a process crash loses none, and the
+        // next synced commit (an order's payment details) makes them durable with it.
+      },
+      Durability::deferred);
   co_return cart;
 }
 
 asio::awaitable<StoredCart> OrderStore::set_quantity(std::string user_id, std::string product_id,
                                                      int quantity) {
   StoredCart cart;
-  co_await db_.worker().run([&](Database& db) {
-    db.transaction([&] {
-      if (quantity == 0) {
-        db.prepare("DELETE FROM cart_items WHERE user_id = ? AND product_id = ?")
-            .bind_all(user_id, product_id)
-            .run();
-      } else {
-        db.prepare("UPDATE cart_items SET quantity = ? WHERE user_id = ? AND product_id = ?")
-            .bind_all(quantity, user_id, product_id)
-            .run();
-      }
-      if (db.changes() == 0) {
-        throw DomainError(ErrorKind::not_found, "cart_item_not_found",
-                          "the cart has no line for this product", {{"product_id", product_id}});
-      }
-      cart = load_cart(db, user_id);
-    });
-  });
+  co_await db_.worker().run(
+      [&](Database& db) {
+        db.transaction([&] {
+          if (quantity == 0) {
+            db.prepare("DELETE FROM cart_items WHERE user_id = ? AND product_id = ?")
+                .bind_all(user_id, product_id)
+                .run();
+          } else {
+            db.prepare("UPDATE cart_items SET quantity = ? WHERE user_id = ? AND product_id = ?")
+                .bind_all(quantity, user_id, product_id)
+                .run();
+          }
+          if (db.changes() == 0) {
+            throw DomainError(ErrorKind::not_found, "cart_item_not_found",
+                              "the cart has no line for this product",
+                              {{"product_id", product_id}});
+          }
+          cart = load_cart(db, user_id);
+        });
+        // Deferred sync: a cart is not money (docs/money.md, "What an acknowledgement promises").
+        // A power cut may lose the latest cart changes; a process crash loses none, and the
+        // next synced commit (an order's payment details) makes them durable with it.
+      },
+      Durability::deferred);
   co_return cart;
 }
 
 asio::awaitable<StoredCart> OrderStore::remove_item(std::string user_id, std::string product_id) {
   StoredCart cart;
-  co_await db_.worker().run([&](Database& db) {
-    db.transaction([&] {
-      db.prepare("DELETE FROM cart_items WHERE user_id = ? AND product_id = ?")
-          .bind_all(user_id, product_id)
-          .run();
-      cart = load_cart(db, user_id);
-    });
-  });
+  co_await db_.worker().run(
+      [&](Database& db) {
+        db.transaction([&] {
+          db.prepare("DELETE FROM cart_items WHERE user_id = ? AND product_id = ?")
+              .bind_all(user_id, product_id)
+              .run();
+          cart = load_cart(db, user_id);
+        });
+        // Deferred sync: a cart is not money (docs/money.md, "What an acknowledgement promises").
+        // A power cut may lose the latest cart changes; a process crash loses none, and the
+        // next synced commit (an order's payment details) makes them durable with it.
+      },
+      Durability::deferred);
   co_return cart;
 }
 
 asio::awaitable<void> OrderStore::reprice_cart(std::string user_id,
                                                std::map<std::string, std::int64_t> latest_prices) {
-  co_await db_.worker().run([&](Database& db) {
-    db.transaction([&] {
-      for (const auto& [product_id, price] : latest_prices) {
-        db.prepare(
-              "UPDATE cart_items SET unit_price_cents = ? WHERE user_id = ? AND product_id = ?")
-            .bind_all(price, user_id, product_id)
-            .run();
-      }
-    });
-  });
+  co_await db_.worker().run(
+      [&](Database& db) {
+        db.transaction([&] {
+          for (const auto& [product_id, price] : latest_prices) {
+            db.prepare(
+                  "UPDATE cart_items SET unit_price_cents = ? WHERE user_id = ? AND product_id = ?")
+                .bind_all(price, user_id, product_id)
+                .run();
+          }
+        });
+        // Deferred sync: a cart is not money (see add_item).
+      },
+      Durability::deferred);
 }
 
 asio::awaitable<IdempotencyClaim> OrderStore::claim_idempotency_key(std::string user_id,
@@ -467,9 +488,10 @@ asio::awaitable<IdempotencyClaim> OrderStore::claim_idempotency_key(std::string 
           claim.kind = IdempotencyClaim::claimed;
         });
         if (cart && claim.kind == IdempotencyClaim::claimed) *cart = load_cart(db, user_id);
-        // Deferred sync: nobody outside hears of the claim itself. The checkout's next write
-        // (create_pending, or the key's answer) is synced and carries the claim with it; a claim
-        // lost to a power cut had no order yet, and the client's retry claims the key afresh.
+        // Deferred sync: nobody outside hears of the claim itself. The checkout's next synced
+        // write (the order's payment details, its failure, or the key's answer) carries the
+        // claim with it; a claim lost to a power cut had no order yet, and the client's retry
+        // claims the key afresh.
       },
       Durability::deferred);
   co_return claim;
@@ -486,11 +508,15 @@ asio::awaitable<CheckoutClaim> OrderStore::claim_checkout(std::string user_id,
 }
 
 asio::awaitable<void> OrderStore::release_checkout(std::string user_id, std::string claim_id) {
-  co_await db_.worker().run([&](Database& db) {
-    db.prepare("DELETE FROM checkout_claims WHERE user_id = ? AND claim_id = ?")
-        .bind_all(user_id, claim_id)
-        .run();
-  });
+  co_await db_.worker().run(
+      [&](Database& db) {
+        db.prepare("DELETE FROM checkout_claims WHERE user_id = ? AND claim_id = ?")
+            .bind_all(user_id, claim_id)
+            .run();
+        // checkout_claims is a TEMP table: nothing to sync, so no hand-over of the commit to the
+        // worker's thread either.
+      },
+      Durability::deferred);
 }
 
 asio::awaitable<void> OrderStore::release_idempotency_key(std::string user_id, std::string key) {
@@ -519,54 +545,63 @@ asio::awaitable<void> OrderStore::save_idempotent_answer(std::string user_id, st
 asio::awaitable<void> OrderStore::create_pending(Order order, std::vector<CartLine> checked_out,
                                                  std::optional<std::string> key,
                                                  std::string trace_id) {
-  co_await db_.worker().run([&](Database& db) {
-    db.transaction([&] {
-      db.prepare(
-            "INSERT INTO orders (order_id, user_id, status, total_cents, currency, "
-            "created_at_ms, updated_at_ms, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-          .bind_all(order.order_id, order.user_id, std::string(to_string(order.status)),
-                    order.total_cents, order.currency, order.created_at_ms, order.updated_at_ms,
-                    trace_id)
-          .run();
-      int position = 0;
-      for (const PricedLine& item : order.items) {
-        db.prepare(
-              "INSERT INTO order_items (order_id, position, product_id, name, quantity, "
-              "unit_price_cents, line_total_cents) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind_all(order.order_id, ++position, item.product_id, item.name, item.quantity,
-                      item.unit_price_cents, item.line_total_cents)
-            .run();
-      }
-      for (const HistoryEntry& entry : order.history) {
-        add_history(db, order.order_id, entry.status, entry.at_ms, entry.reason);
-      }
-      for (const CartLine& line : checked_out) {
-        std::optional<int> in_cart;
-        {
-          auto st =
-              db.prepare("SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?");
-          st.bind_all(order.user_id, line.product_id);
-          if (st.step()) in_cart = static_cast<int>(st.column_int(0));
-        }
-        if (!in_cart) continue;
-        if (*in_cart <= line.quantity) {
-          db.prepare("DELETE FROM cart_items WHERE user_id = ? AND product_id = ?")
-              .bind_all(order.user_id, line.product_id)
+  co_await db_.worker().run(
+      [&](Database& db) {
+        db.transaction([&] {
+          db.prepare(
+                "INSERT INTO orders (order_id, user_id, status, total_cents, currency, "
+                "created_at_ms, updated_at_ms, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+              .bind_all(order.order_id, order.user_id, std::string(to_string(order.status)),
+                        order.total_cents, order.currency, order.created_at_ms, order.updated_at_ms,
+                        trace_id)
               .run();
-        } else {
-          db.prepare("UPDATE cart_items SET quantity = ? WHERE user_id = ? AND product_id = ?")
-              .bind_all(*in_cart - line.quantity, order.user_id, line.product_id)
-              .run();
-        }
-      }
-      if (key) {
-        db.prepare(
-              "UPDATE idempotency_keys SET order_id = ? WHERE user_id = ? AND idempotency_key = ?")
-            .bind_all(order.order_id, order.user_id, *key)
-            .run();
-      }
-    });
-  });
+          int position = 0;
+          for (const PricedLine& item : order.items) {
+            db.prepare(
+                  "INSERT INTO order_items (order_id, position, product_id, name, quantity, "
+                  "unit_price_cents, line_total_cents) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind_all(order.order_id, ++position, item.product_id, item.name, item.quantity,
+                          item.unit_price_cents, item.line_total_cents)
+                .run();
+          }
+          for (const HistoryEntry& entry : order.history) {
+            add_history(db, order.order_id, entry.status, entry.at_ms, entry.reason);
+          }
+          for (const CartLine& line : checked_out) {
+            std::optional<int> in_cart;
+            {
+              auto st = db.prepare(
+                  "SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?");
+              st.bind_all(order.user_id, line.product_id);
+              if (st.step()) in_cart = static_cast<int>(st.column_int(0));
+            }
+            if (!in_cart) continue;
+            if (*in_cart <= line.quantity) {
+              db.prepare("DELETE FROM cart_items WHERE user_id = ? AND product_id = ?")
+                  .bind_all(order.user_id, line.product_id)
+                  .run();
+            } else {
+              db.prepare("UPDATE cart_items SET quantity = ? WHERE user_id = ? AND product_id = ?")
+                  .bind_all(*in_cart - line.quantity, order.user_id, line.product_id)
+                  .run();
+            }
+          }
+          if (key) {
+            db.prepare(
+                  "UPDATE idempotency_keys SET order_id = ? WHERE user_id = ? AND idempotency_key "
+                  "= ?")
+                .bind_all(order.order_id, order.user_id, *key)
+                .run();
+          }
+        });
+        // Deferred sync: nobody outside the shop is told of the order before the checkout's next
+        // write to this database, which is synced and carries this one with it (the WAL is synced
+        // in order): record_payment before the 201, or fail_and_restore_cart before the 503 that
+        // names the order. Payment hears the order id first, but only as its idempotency key; a
+        // power cut between the two leaves a payment whose pay link nobody was given (the same
+        // argument as for payment's deferred payment row, docs/money.md).
+      },
+      Durability::deferred);
 }
 
 asio::awaitable<Order> OrderStore::record_payment(std::string order_id, OrderPayment payment,
