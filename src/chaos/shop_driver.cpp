@@ -1,4 +1,5 @@
 #include "chaos/shop_driver.hpp"
+#include "platform/input_file.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -143,7 +144,9 @@ class ChildProcess : public ShopDriver {
     // The user's settings first, then what chaos needs to restart the shop as it was.
     YAML::Node root;
     try {
-      if (!o.config_file.empty()) root = YAML::LoadFile(o.config_file.string());
+      if (!o.config_file.empty()) root = YAML::Load(platform::read_input_file(o.config_file));
+    } catch (const platform::InputFileError& e) {
+      throw ShopError(o.config_file.string() + ": " + e.what());
     } catch (const YAML::Exception& e) {
       throw ShopError(o.config_file.string() + ": " + e.what());
     }

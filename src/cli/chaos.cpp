@@ -52,6 +52,9 @@ std::chrono::milliseconds millis_option(const std::string& name, const std::stri
   if (!d || d->count() <= 0)
     throw std::invalid_argument(
         name + ": expected a duration above 0 like 500ms, 45s or 2m, got '" + text + "'");
+  // Chaos counts in whole milliseconds: 0.5ms would have become 0.
+  if (*d < std::chrono::milliseconds(1))
+    throw std::invalid_argument(name + ": at least 1ms, got '" + text + "'");
   return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
 }
 
@@ -329,7 +332,8 @@ void register_chaos(CLI::App& app) {
                   "How long the shoppers shop while the shop is broken (at most 24h)")
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the schedule and of the shoppers' choices")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Validator([](const std::string& text) { return seed_problem(text); }, "UINT64"));
   cmd->add_flag("--crash", o->crash,
                 "Run the shop as a child process and SIGKILL it several times");
   cmd->add_option("--target", o->target, "A running shop's gateway URL (default: start one)");

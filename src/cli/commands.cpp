@@ -19,6 +19,20 @@ void set_exit_code(int code) {
   g_exit_code = code;
 }
 
+std::string seed_problem(const std::string& text) {
+  const std::string problem =
+      "takes a whole number from 0 to 18446744073709551615, not '" + text.substr(0, 40) + "'";
+  if (text.empty() || text.size() > 20) return problem;
+  unsigned long long value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return problem;
+    const unsigned digit = static_cast<unsigned>(c - '0');
+    if (value > (~0ULL - digit) / 10) return problem;
+    value = value * 10 + digit;
+  }
+  return {};
+}
+
 int resolve_target(const char* command, std::string& target, std::string& admin_token) {
   if (target.empty() || target.rfind("http://", 0) == 0) return kExitOk;
   try {

@@ -23,4 +23,9 @@ void set_exit_code(int code);
 // `command`, and returns its exit code (kExitInvalid for a bad file); kExitOk otherwise.
 int resolve_target(const char* command, std::string& target, std::string& admin_token);
 
+// Empty when `text` is a whole number from 0 to 18446744073709551615 in digits only; else what
+// is wrong. For seeds: CLI11 reads "-1" into an unsigned option as 2^64-1 and saturates
+// larger numbers, so two different command lines would silently give the same run.
+std::string seed_problem(const std::string& text);
+
 }  // namespace shopctl::cli

@@ -11,10 +11,14 @@
 #include "observe_tools/call_graph.hpp"
 #include "platform/admin_client.hpp"
 #include "platform/http/message.hpp"
+#include "platform/input_file.hpp"
 
 namespace shopctl::cli {
 
 namespace {
+
+// A recorded call graph (serve --record) may be far larger than a hand-written file.
+constexpr std::size_t kMaxRecordBytes = std::size_t{1} << 30;
 
 struct GraphOptions {
   std::string format = "mermaid";
@@ -69,14 +73,14 @@ int observe_target(const GraphOptions& o, observe_tools::ObservedGraph& graph) {
 }
 
 int observe_file(const GraphOptions& o, observe_tools::ObservedGraph& graph) {
-  std::ifstream in(o.from);
-  if (!in) {
-    std::cerr << "shopctl graph: cannot read " << o.from << "\n";
+  std::string text;
+  try {
+    text = platform::read_input_file(o.from, kMaxRecordBytes);
+  } catch (const platform::InputFileError& e) {
+    std::cerr << "shopctl graph: cannot read " << o.from << ": " << e.what() << "\n";
     return kExitInvalid;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  auto document = nlohmann::json::parse(text.str(), nullptr, false);
+  auto document = nlohmann::json::parse(text, nullptr, false);
   if (document.is_discarded()) {
     std::cerr << "shopctl graph: " << o.from << " is not JSON\n";
     return kExitInvalid;

@@ -15,6 +15,7 @@
 #include "observe_tools/fault_spec.hpp"
 #include "observe_tools/html_report.hpp"
 #include "platform/duration.hpp"
+#include "platform/input_file.hpp"
 #include "platform/json_text.hpp"
 #include "platform/security/password.hpp"
 #include "platform/yaml_json.hpp"
@@ -80,7 +81,9 @@ FaultFile faults_from_file(const std::string& file,
                            const std::map<std::string, std::string>& vars) {
   YAML::Node root;
   try {
-    root = YAML::LoadFile(file);
+    root = YAML::Load(platform::read_input_file(file));
+  } catch (const platform::InputFileError& e) {
+    throw InvalidFile(file + ": error: " + e.what());
   } catch (const YAML::Exception& e) {
     throw InvalidFile(file + ":" + std::to_string(e.mark.line + 1) + ":" +
                       std::to_string(e.mark.column + 1) + ": error: " + e.msg);
@@ -143,6 +146,10 @@ int run_load_command(const LoadCliOptions& given) {
     for (const auto& t : o.thresholds) thresholds.push_back(load::parse_threshold(t));
     options.duration = duration_option("--duration", o.duration);
     if (options.duration.count() <= 0) throw std::invalid_argument("--duration must be above 0");
+    // A day at most: its deadline is computed from now, and 2562047h overflowed it (the run
+    // ended at once with nothing done).
+    if (options.duration > std::chrono::hours(24))
+      throw std::invalid_argument("--duration: at most 24h, got '" + o.duration + "'");
     options.think = duration_option("--think", o.think);
     options.timeout = duration_option("--timeout", o.timeout);
     if (options.timeout.count() <= 0) throw std::invalid_argument("--timeout must be above 0");
@@ -367,7 +374,8 @@ void register_load(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--card", o->card, "The card checkout pays with")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the users' choices (and of the in-process shop)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Validator([](const std::string& text) { return seed_problem(text); }, "UINT64"));
   cmd->add_option("--threads", o->threads, "Threads of the load generator")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));

@@ -288,17 +288,20 @@ void register_serve(CLI::App& app) {
   cmd->add_flag("--processes", o->processes,
                 "Run every service as a process of its own on this machine; a child that dies is "
                 "started again");
-  cmd->add_option("--data-dir", o->data_dir,
-                  "Folder for the services' SQLite databases and identity.json (ports and secrets "
-                  "kept across restarts)")
-      ->capture_default_str();
+  auto* data_dir =
+      cmd->add_option("--data-dir", o->data_dir,
+                      "Folder for the services' SQLite databases and identity.json (ports and "
+                      "secrets kept across restarts)")
+          ->capture_default_str();
   cmd->add_option("--gateway-port", o->gateway_port,
                   "Port of the public gateway (0: any free port, the same one on every start with "
                   "the same --data-dir)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
+  // Both at once was --ephemeral with the folder silently ignored.
   cmd->add_flag("--ephemeral", o->ephemeral,
-                "Keep the data in a temporary folder, removed at exit");
+                "Keep the data in a temporary folder, removed at exit (not with --data-dir)")
+      ->excludes(data_dir);
   cmd->add_option("--log-level", o->log_level, "debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));

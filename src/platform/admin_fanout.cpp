@@ -1,4 +1,5 @@
 #include "platform/admin_fanout.hpp"
+#include "platform/input_file.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -107,13 +108,15 @@ Deployment Deployment::from_services(const json& answer, const std::string& aske
 
 DeploymentFile load_deployment_file(const std::string& path) {
   auto fail = [&](const std::string& what) { return std::invalid_argument(path + ": " + what); };
-  std::ifstream in(path);
-  if (!in) throw fail("cannot read the deployment file");
-  std::stringstream text;
-  text << in.rdbuf();
+  std::string text;
+  try {
+    text = read_input_file(path);
+  } catch (const InputFileError& e) {
+    throw fail(std::string("cannot read the deployment file: ") + e.what());
+  }
   YAML::Node root;
   try {
-    root = YAML::Load(text.str());
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw fail("line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }

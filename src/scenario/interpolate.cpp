@@ -1,4 +1,5 @@
 #include "scenario/interpolate.hpp"
+#include "platform/input_file.hpp"
 #include "platform/json_text.hpp"
 
 #include <array>
@@ -226,9 +227,9 @@ std::map<std::string, std::string> command_line_vars(const std::vector<std::stri
   if (!vars_file.empty()) {
     YAML::Node root;
     try {
-      root = YAML::LoadFile(vars_file);
-    } catch (const YAML::BadFile&) {
-      throw std::invalid_argument("--vars-file " + vars_file + ": cannot read it");
+      root = YAML::Load(platform::read_input_file(vars_file));
+    } catch (const platform::InputFileError& e) {
+      throw std::invalid_argument("--vars-file " + vars_file + ": " + e.what());
     } catch (const YAML::Exception& e) {
       throw std::invalid_argument("--vars-file " + vars_file + ":" +
                                   std::to_string(e.mark.line + 1) + ": " + e.msg);

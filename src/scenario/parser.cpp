@@ -1,4 +1,5 @@
 #include "scenario/parser.hpp"
+#include "platform/input_file.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -978,17 +979,15 @@ ParseResult parse_scenario_file(const std::filesystem::path& path, const ParseOp
     result.diagnostics.push_back({file, 0, 0, "is a directory, not a scenario file"});
     return result;
   }
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream buffer;
-  if (in) buffer << in.rdbuf();
-  if (!in || in.bad()) {
+  std::string text;
+  try {
+    text = platform::read_input_file(path);
+  } catch (const platform::InputFileError& e) {
     ParseResult result;
-    const bool exists = std::filesystem::exists(path, error);
-    result.diagnostics.push_back(
-        {file, 0, 0, exists ? "cannot read the file" : "no such file or directory"});
+    result.diagnostics.push_back({file, 0, 0, e.what()});
     return result;
   }
-  return parse_scenario_text(buffer.str(), file, options);
+  return parse_scenario_text(text, file, options);
 }
 
 std::vector<std::filesystem::path> scenario_files(const std::filesystem::path& path) {

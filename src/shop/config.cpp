@@ -1,4 +1,5 @@
 #include "shop/config.hpp"
+#include "platform/input_file.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -612,9 +613,9 @@ ShopConfig apply_or_throw(const YAML::Node& root, const std::string& name, ShopC
 ShopConfig load_config_file(const std::filesystem::path& file, ShopConfig base) {
   YAML::Node root;
   try {
-    root = YAML::LoadFile(file.string());
-  } catch (const YAML::BadFile&) {
-    throw std::runtime_error(file.string() + ": cannot read the config file");
+    root = YAML::Load(platform::read_input_file(file));
+  } catch (const platform::InputFileError& e) {
+    throw std::runtime_error(file.string() + ": cannot read the config file: " + e.what());
   } catch (const YAML::ParserException& e) {
     throw std::runtime_error(file.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
                              std::to_string(e.mark.column + 1) + ": " + e.msg);

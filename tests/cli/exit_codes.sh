@@ -172,5 +172,27 @@ expect_output "Exit codes: 0 every invariant holds" "chaos --help documents the 
 expect_code 0 "chaos: the schedule of a seed" "$shopctl" chaos --seed 7 --crash --print-schedule
 expect_output "SIGKILL the shop" "chaos --crash plans kills"
 
+# Input files are read up to 16 MiB: /dev/zero is an error, not unbounded memory.
+expect_code 2 "validate: /dev/zero" timeout 20 "$shopctl" validate /dev/zero
+expect_output "/dev/zero: error: larger than 16 MiB" "validate says the file is too large"
+expect_code 1 "run: --vars-file /dev/zero" timeout 20 "$shopctl" run --vars-file /dev/zero "$tmp/good.yaml"
+expect_output "vars-file /dev/zero: larger than 16 MiB" "run names the vars file"
+expect_code 2 "serve: --config /dev/zero" timeout 20 "$shopctl" serve --ephemeral --config /dev/zero
+expect_output "/dev/zero: cannot read the config file: larger than 16 MiB" "serve names the config file"
+expect_code 2 "load: --faults /dev/zero" timeout 20 "$shopctl" load --faults /dev/zero --duration 1s
+expect_output "/dev/zero: error: larger than 16 MiB" "load names the faults file"
+# Values that were silently changed.
+expect_code 1 "serve: --ephemeral with --data-dir" timeout 20 "$shopctl" serve --ephemeral --data-dir "$tmp/data"
+expect_output "excludes" "serve says the two do not go together"
+expect_code 1 "chaos: --seed -1" "$shopctl" chaos --seed -1 --print-schedule
+expect_output "takes a whole number from 0 to 18446744073709551615" "chaos says what --seed takes"
+expect_code 1 "chaos: --seed 2^64" "$shopctl" chaos --seed 18446744073709551616 --print-schedule
+expect_code 0 "chaos: --seed 2^64-1" "$shopctl" chaos --seed 18446744073709551615 --print-schedule
+expect_code 1 "load: --seed -1" timeout 20 "$shopctl" load --seed -1 --duration 1s
+expect_code 1 "chaos: --duration 0.5ms" timeout 20 "$shopctl" chaos --duration 0.5ms
+expect_output "at least 1ms" "chaos says durations are whole milliseconds"
+expect_code 1 "load: --duration 2562047h" timeout 20 "$shopctl" load --duration 2562047h
+expect_output "at most 24h" "load says the longest run"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

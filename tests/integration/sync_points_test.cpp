@@ -85,9 +85,9 @@ class SyncCounter {
       it->second.xClose = &SyncCounter::close;
       it->second.xSync = &SyncCounter::sync;
       // Everything else goes straight to the real file.
-#define SHOPCTL_PASS(member, ...)                                                       \
-  it->second.member = [](sqlite3_file* x, auto... args) {                               \
-    return as(x)->real()->pMethods->member(as(x)->real(), args...);                     \
+#define SHOPCTL_PASS(member, ...)                                   \
+  it->second.member = [](sqlite3_file* x, auto... args) {           \
+    return as(x)->real()->pMethods->member(as(x)->real(), args...); \
   }
       SHOPCTL_PASS(xRead);
       SHOPCTL_PASS(xWrite);
@@ -141,8 +141,9 @@ class SyncCounter {
 
 }  // namespace
 
-TEST_CASE("a cart change and the pending order commit without a WAL sync; what a 2xx stands on "
-          "is synced") {
+TEST_CASE(
+    "a cart change and the pending order commit without a WAL sync; what a 2xx stands on "
+    "is synced") {
   SyncCounter counter;
   auto shop = shopctl::test_support::start_shop();
   shopctl::http::BlockingClient client;

@@ -1,4 +1,5 @@
 #include "services/catalog/catalog_service.hpp"
+#include "platform/input_file.hpp"
 
 #include <array>
 #include <fstream>
@@ -223,11 +224,14 @@ asio::awaitable<std::vector<std::string>> CatalogService::restore_offers(Offers 
 CatalogData CatalogService::seed_catalog() const {
   // First start: the configured catalog file, or the embedded demo catalog.
   if (!settings_.catalog_file) return *load_demo_catalog();
-  std::ifstream in(*settings_.catalog_file);
-  if (!in) throw std::runtime_error("cannot read catalog file " + settings_.catalog_file->string());
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_catalog_yaml(text.str(), settings_.catalog_file->string());
+  std::string text;
+  try {
+    text = platform::read_input_file(*settings_.catalog_file);
+  } catch (const platform::InputFileError& e) {
+    throw std::runtime_error("cannot read catalog file " + settings_.catalog_file->string() + ": " +
+                             e.what());
+  }
+  return parse_catalog_yaml(text, settings_.catalog_file->string());
 }
 
 void CatalogService::open_storage() {

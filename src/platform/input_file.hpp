@@ -1,0 +1,27 @@
+#pragma once
+// Reading a file that a user named (a scenario, a config, a vars or faults file, a catalog, a
+// deployment, a recorded call graph): at most a bounded number of bytes, so that a path to
+// /dev/zero, an endless pipe or a huge file is a clear error instead of unbounded memory.
+#include <cstddef>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+namespace shopctl::platform {
+
+// The most a YAML input file may hold: far beyond any hand-written scenario or config.
+inline constexpr std::size_t kMaxInputFileBytes = 16 * 1024 * 1024;
+
+// Why a file could not be read; what() is a short reason without the path ("no such file or
+// directory", "is a directory, not a file", "larger than 16 MiB", "cannot read it: ...").
+class InputFileError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The whole file, read as bytes. Pipes and character devices are read too (`<(...)`,
+// /dev/stdin), up to max_bytes; one byte more is an error.
+std::string read_input_file(const std::filesystem::path& path,
+                            std::size_t max_bytes = kMaxInputFileBytes);
+
+}  // namespace shopctl::platform
