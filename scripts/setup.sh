@@ -10,7 +10,7 @@ packages=(
   libclang-rt-14-dev llvm-14
   libboost1.81-dev libboost-url1.81-dev
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
-  doctest-dev libssl-dev libsodium-dev libbenchmark-dev prometheus-cpp-dev
+  doctest-dev libssl-dev libsodium-dev libre2-dev libbenchmark-dev prometheus-cpp-dev
 )
 # Benchmark tools are only needed by bench/: `scripts/setup.sh --bench` adds them (heaptrack and
 # strace: bench/profile.sh).

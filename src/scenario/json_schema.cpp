@@ -3,8 +3,9 @@
 #include <cctype>
 #include <cmath>
 #include <map>
-#include <optional>
-#include <regex>
+#include <memory>
+
+#include "scenario/regex.hpp"
 
 namespace shopctl::scenario {
 
@@ -62,20 +63,27 @@ std::size_t code_points(const std::string& s) {
   return n;
 }
 
+// A compiled pattern, or why RE2 refused it.
+struct CompiledPattern {
+  std::shared_ptr<const re2::RE2> re;
+  std::string error;
+};
+
 // Patterns come from one description and repeat for every value: each is compiled once per
-// thread (the runner checks scenarios on several threads).
-const std::regex* compiled(const std::string& pattern) {
-  thread_local std::map<std::string, std::optional<std::regex>> cache;
+// thread (the runner checks scenarios on several threads), with the limits of `matches:`.
+const CompiledPattern& compiled(const std::string& pattern) {
+  thread_local std::map<std::string, CompiledPattern> cache;
   auto it = cache.find(pattern);
   if (it == cache.end()) {
-    std::optional<std::regex> re;
+    CompiledPattern entry;
     try {
-      re.emplace(pattern, std::regex::ECMAScript);
-    } catch (const std::regex_error&) {
+      entry.re = compile_regex(pattern);
+    } catch (const RegexError& e) {
+      entry.error = e.what();
     }
-    it = cache.emplace(pattern, std::move(re)).first;
+    it = cache.emplace(pattern, std::move(entry)).first;
   }
-  return it->second ? &*it->second : nullptr;
+  return it->second;
 }
 
 class Validator {
@@ -165,11 +173,11 @@ class Validator {
           describe(json(s)) + " (" + std::to_string(length) + ")");
     }
     if (auto p = schema.find("pattern"); p != schema.end() && p->is_string()) {
-      const std::regex* re = compiled(p->get<std::string>());
-      if (!re) {
-        add(path, "the pattern " + p->dump() + " (which std::regex cannot compile)",
+      const CompiledPattern& pattern = compiled(p->get<std::string>());
+      if (!pattern.re) {
+        add(path, "the pattern " + p->dump() + " (which RE2 cannot compile: " + pattern.error + ")",
             describe(json(s)));
-      } else if (!std::regex_search(s, *re)) {
+      } else if (!regex_search(s, *pattern.re)) {
         add(path, "a string matching " + p->dump(), describe(json(s)));
       }
     }

@@ -7,7 +7,7 @@
 // (JavaScript) lints descriptions only. Supported keywords: type (a name or a list, "null"
 // included; "integer" is a number without a fraction), properties, required,
 // additionalProperties (false or a schema), items, minItems, maxItems, enum, const, pattern
-// (std::regex, ECMAScript, searched anywhere in the string as JSON Schema says), minLength,
+// (RE2 syntax, searched anywhere in the string as JSON Schema says, in linear time), minLength,
 // maxLength (in code points), minimum, maximum, exclusiveMinimum, exclusiveMaximum, allOf,
 // anyOf, oneOf, and $ref to a JSON pointer in the same document ("#/components/schemas/X").
 // format, description, examples, default and title are annotations: not checked. Any other

@@ -12,7 +12,6 @@
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +20,7 @@
 
 #include "scenario/diagnostics.hpp"
 #include "scenario/interpolate.hpp"
+#include "scenario/regex.hpp"
 
 namespace shopctl::scenario {
 
@@ -47,10 +47,10 @@ struct MatchClause {
   // exists: a boolean; type: a type name; length: unused. Durations are integer nanoseconds.
   // Strings may hold ${...} templates until Matcher::bind expands them.
   nlohmann::json operand;
-  std::shared_ptr<const Matcher> length;    // op == length: applies to the length (a number)
-  std::shared_ptr<const std::regex> regex;  // op == matches: compiled once free of templates
-  std::string error;                        // set by bind() when the expanded regex is invalid
-  SourceLocation loc;                       // where the operator (or plain value) was written
+  std::shared_ptr<const Matcher> length;  // op == length: applies to the length (a number)
+  std::shared_ptr<const re2::RE2> regex;  // op == matches: compiled once free of templates
+  std::string error;                      // set by bind() when the expanded regex is invalid
+  SourceLocation loc;                     // where the operator (or plain value) was written
 };
 
 class Matcher {
@@ -67,7 +67,7 @@ class Matcher {
   static Matcher from_yaml(std::string_view yaml, MatcherDomain domain = MatcherDomain::json,
                            std::string subject = "value");
 
-  // Adds a clause; for `matches` without templates compiles the regex (throws std::regex_error).
+  // Adds a clause; for `matches` without templates compiles the regex (throws RegexError).
   void add(MatchClause clause);
 
   MatcherDomain domain() const { return domain_; }

@@ -190,7 +190,7 @@ std::optional<MatchClause> parse_clause(Context& ctx, const Field& entry, MatchO
       }
       try {
         clause.regex = compile_regex(pattern);
-      } catch (const std::regex_error& e) {
+      } catch (const RegexError& e) {
         // A refused pattern may be thousands of characters: quote only its start.
         const std::string shown = pattern.size() > 60 ? pattern.substr(0, 60) + "..." : pattern;
         ctx.error(entry.mark, "invalid regular expression \"" + shown + "\": " + e.what());

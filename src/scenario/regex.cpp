@@ -1,57 +1,45 @@
-// The only place that constructs a std::regex. GCC 12 reports a false -Wmaybe-uninitialized
-// inside libstdc++'s regex compiler (std::function members of _StateT) when it inlines the
-// constructor with optimization and sanitizers on (GCC bug 105562); the pragma keeps that
-// known noise out of the warnings-as-errors build without hiding anything in our own code.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+// The only place that includes RE2.
 #include "scenario/regex.hpp"
 
-#include <algorithm>
+#include <re2/re2.h>
 
 namespace shopctl::scenario {
 
 namespace {
 
-// The deepest nesting of groups, not counting escaped parentheses or ones in a class ([(]).
-int group_nesting(const std::string& pattern) {
-  int depth = 0;
-  int deepest = 0;
-  bool in_class = false;
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
-    const char c = pattern[i];
-    if (c == '\\') {
-      ++i;
-    } else if (in_class) {
-      in_class = c != ']';
-    } else if (c == '[') {
-      in_class = true;
-    } else if (c == '(') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ')' && depth > 0) {
-      --depth;
-    }
-  }
-  return deepest;
-}
+// Appended to every refusal: a pattern written for std::regex or JavaScript may use what RE2
+// leaves out on purpose.
+constexpr const char* kSyntaxNote =
+    " (the syntax is RE2's, without lookaround or backreferences: "
+    "https://github.com/google/re2/wiki/Syntax)";
 
 }  // namespace
 
-std::shared_ptr<const std::regex> compile_regex(const std::string& pattern) {
-  if (group_nesting(pattern) > kMaxRegexNesting) {
-    throw RegexTooComplex("the pattern nests groups more than " + std::to_string(kMaxRegexNesting) +
-                          " deep");
-  }
+std::shared_ptr<const re2::RE2> compile_regex(const std::string& pattern) {
   if (pattern.size() > kMaxRegexLength) {
     throw RegexTooComplex("the pattern has " + std::to_string(pattern.size()) +
                           " characters; at most " + std::to_string(kMaxRegexLength) +
                           " are allowed");
   }
-  return std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
+  re2::RE2::Options options;
+  options.set_encoding(re2::RE2::Options::EncodingUTF8);
+  options.set_case_sensitive(true);
+  options.set_log_errors(false);  // the error is ours to report, not RE2's to print on stderr
+  options.set_max_mem(kRegexMaxMemory);
+  auto re = std::make_shared<const re2::RE2>(pattern, options);
+  if (!re->ok()) {
+    if (re->error_code() == re2::RE2::ErrorPatternTooLarge) {
+      throw RegexTooComplex(re->error() + ": RE2 compiles a pattern into at most " +
+                            std::to_string(kRegexMaxMemory >> 20) +
+                            " MiB, and counted repetitions such as {100} multiply its size");
+    }
+    throw RegexError(re->error() + kSyntaxNote);
+  }
+  return re;
+}
+
+bool regex_search(std::string_view subject, const re2::RE2& re) {
+  return re2::RE2::PartialMatch(re2::StringPiece(subject.data(), subject.size()), re);
 }
 
 }  // namespace shopctl::scenario
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif

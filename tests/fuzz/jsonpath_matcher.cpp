@@ -2,10 +2,9 @@
 // then, on separate lines, a JSONPath, a matcher in YAML (flow style: `{gt: 0, matches: a+}`),
 // and the rest, a JSON document. The path is compiled and evaluated, the matcher parsed, bound
 // and checked against what the path found, and described. The only exceptions allowed are the
-// documented ones (JsonPathError, ValidationError, InterpolationError, std::regex_error).
+// documented ones (JsonPathError, ValidationError, InterpolationError, RegexError).
 #include <cstdint>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 
@@ -15,6 +14,7 @@
 #include "scenario/interpolate.hpp"
 #include "scenario/jsonpath.hpp"
 #include "scenario/matcher.hpp"
+#include "scenario/regex.hpp"
 
 namespace {
 
@@ -60,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   } catch (const ValidationError&) {
   } catch (const InterpolationError&) {
-  } catch (const std::regex_error&) {
+  } catch (const RegexError&) {
   }
   return 0;
 }

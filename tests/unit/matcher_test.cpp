@@ -219,6 +219,27 @@ TEST_CASE("from_yaml reports every problem of a matcher") {
   }
 }
 
+// std::regex matched by recursion, a stack frame per character of the subject, so one long
+// string in an answer crashed `shopctl run` (SIGSEGV) or hung it; RE2 takes linear time.
+TEST_CASE("matches on a 1,000,000-character value passes quickly, without a crash") {
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(accepts(R"({matches: "^.*$"})", json(std::string(1'000'000, 'x'))));
+  CHECK(std::chrono::steady_clock::now() - started < 2s);
+}
+
+TEST_CASE("matches with nested alternatives under a star fails quickly on 100,000 characters") {
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(failure(R"({matches: "((((a|b)|c)|d)|e)*z"})", json(std::string(100'000, 'a')))
+            .find("expected $.x to match /((((a|b)|c)|d)|e)*z/, got \"aaa") == 0);
+  CHECK(std::chrono::steady_clock::now() - started < 2s);
+}
+
+TEST_CASE("matches does not backtrack: (a*)*z on 100,000 'a's fails in well under a second") {
+  const auto started = std::chrono::steady_clock::now();
+  CHECK_FALSE(accepts(R"({matches: "(a*)*z"})", json(std::string(100'000, 'a'))));
+  CHECK(std::chrono::steady_clock::now() - started < 500ms);
+}
+
 TEST_CASE("describe tells what a matcher requires") {
   CHECK(Matcher::from_yaml("{gt: 0, lt: 10}").describe() ==
         "be greater than 0 and be less than 10");

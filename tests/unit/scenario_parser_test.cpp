@@ -304,15 +304,23 @@ TEST_CASE("a file whose aliases expand to billions of values is refused, not exp
   CHECK(d.file == "s.yaml");
 }
 
-TEST_CASE("a matches pattern too long or too deeply nested is refused before it is compiled") {
-  // libstdc++ compiles by recursion: 100,000 nested groups overflowed the stack (SIGSEGV).
+TEST_CASE("a matches pattern too long is refused; deep nesting within the limit compiles") {
+  // std::regex compiled by recursion: 100,000 nested groups overflowed the stack (SIGSEGV).
   const std::string nested = std::string(100'000, '(') + "a" + std::string(100'000, ')');
   const auto deep = problems(
       "version: 1\nsteps:\n  - request: {GET: /api/cart}\n"
       "    expect: {json: {$.id: {matches: \"" +
       nested + "\"}}}\n");
-  CHECK(only(deep, "invalid regular expression").message.find("nests groups more than 32 deep") !=
-        std::string::npos);
+  CHECK(only(deep, "invalid regular expression").message.find("at most 2000") != std::string::npos);
+  // RE2 parses and compiles without recursion: the deepest nesting 2,000 characters can write
+  // (1,000 groups, under a star too) compiles.
+  for (const std::string& thousand : {std::string(999, '(') + "a" + std::string(999, ')'),
+                                      std::string(999, '(') + "a" + std::string(998, ')') + ")*"}) {
+    CHECK(problems("version: 1\nsteps:\n  - request: {GET: /api/cart}\n"
+                   "    expect: {json: {$.id: {matches: \"" +
+                   thousand + "\"}}}\n")
+              .empty());
+  }
   const auto long_pattern = problems(
       "version: 1\nsteps:\n  - request: {GET: /api/cart}\n"
       "    expect: {json: {$.id: {matches: \"" +
@@ -320,10 +328,33 @@ TEST_CASE("a matches pattern too long or too deeply nested is refused before it 
   const Diagnostic d = only(long_pattern, "invalid regular expression");
   CHECK(d.message.find("has 200000 characters; at most 2000") != std::string::npos);
   CHECK(d.message.size() < 200);
-  // Real patterns still compile, groups in a class or escaped do not count.
+  // Real patterns still compile: a parenthesis in a class, escaped parentheses.
   CHECK(problems("version: 1\nsteps:\n  - request: {GET: /api/cart}\n"
                  "    expect: {json: {$.id: {matches: \"^(ord|usr)_[(]\\\\(x\\\\)$\"}}}\n")
             .empty());
+}
+
+TEST_CASE("a pattern outside RE2's syntax (lookahead, backreference) is refused, naming RE2") {
+  for (const std::string pattern : {"^(?=a)", "(a)\\\\1"}) {
+    CAPTURE(pattern);
+    const auto diagnostics = problems(
+        "version: 1\nsteps:\n  - request: {GET: /api/cart}\n"
+        "    expect: {json: {$.id: {matches: \"" +
+        pattern + "\"}}}\n");
+    const Diagnostic d = only(diagnostics, "invalid regular expression");
+    CHECK(d.message.find("RE2") != std::string::npos);
+    CHECK(d.message.find("https://github.com/google/re2/wiki/Syntax") != std::string::npos);
+  }
+  // Short, but too large once compiled (RE2's memory bound): refused, named as such.
+  std::string large;
+  for (int i = 0; i < 100; ++i) large += "\\\\pL{1,999}";
+  const auto diagnostics = problems(
+      "version: 1\nsteps:\n  - request: {GET: /api/cart}\n"
+      "    expect: {json: {$.id: {matches: \"" +
+      large + "\"}}}\n");
+  const Diagnostic d = only(diagnostics, "invalid regular expression");
+  CHECK(d.message.find("pattern too large") != std::string::npos);
+  CHECK(d.message.find("RE2 compiles a pattern into at most 8 MiB") != std::string::npos);
 }
 
 TEST_CASE("defaults apply when optional top-level keys are left out") {
