@@ -22,6 +22,13 @@ namespace bhttp = boost::beast::http;
 // the bytes Beast would: Beast trims values, keeps fields of the same name together and edits
 // the framing fields (Connection, Content-Length, Transfer-Encoding) in place. Anything like
 // that goes through Beast instead.
+// What one connection buffers of the peer's bytes at once: a head, a chunk-size line or a
+// trailer section must fit whole, and Beast bounds none of them itself, so without a cap one
+// that never ends grows the buffer without bound. Past it a read fails with buffer_overflow.
+// The server (at least this, more when its header_limit needs it), the outbound client and the
+// blocking client all use it.
+inline constexpr std::size_t kMaxBufferedBytes = 64 * 1024;
+
 inline bool plain_fields(const Headers& f) {
   for (std::size_t i = 0; i < f.size(); ++i) {
     const auto [k, v] = f[i];

@@ -25,7 +25,7 @@ namespace {
 struct Connection {
   explicit Connection(asio::io_context& io) : stream(io) {}
   beast::tcp_stream stream;
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer{detail::kMaxBufferedBytes};  // a hostile server cannot grow it
 };
 
 bool peer_closed(Connection& c) {
@@ -42,6 +42,10 @@ TransportError to_error(const beast::error_code& ec, std::string_view stage) {
   if (ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
       ec == bhttp::error::partial_message)
     return {TransportErrorKind::closed, msg};
+  if (ec == bhttp::error::buffer_overflow)
+    return {TransportErrorKind::protocol,
+            std::string(stage) + ": the answer's head, a chunk line or its trailer exceeds " +
+                std::to_string(detail::kMaxBufferedBytes / 1024) + " KiB"};
   if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
     return {TransportErrorKind::protocol, msg};
   return {TransportErrorKind::reset, msg};

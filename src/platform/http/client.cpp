@@ -63,7 +63,7 @@ struct PooledConnection {
   beast::tcp_stream stream;
   // At most 64 KiB at once: an answer's body passes through, but a chunk line or trailer
   // section that never ends is an error (buffer_overflow), not unbounded memory.
-  beast::flat_buffer buffer{64 * 1024};
+  beast::flat_buffer buffer{detail::kMaxBufferedBytes};
   std::string head;  // the request head being written; its storage is reused
   std::chrono::steady_clock::time_point idle_since;
   std::uint16_t local_port = 0;
@@ -141,6 +141,10 @@ TransportError classify(const beast::error_code& ec, bool wrote_request, std::st
   if (ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
       ec == bhttp::error::partial_message)
     return {TransportErrorKind::closed, msg};
+  if (ec == bhttp::error::buffer_overflow)
+    return {TransportErrorKind::protocol,
+            std::string(what) + ": the answer's head, a chunk line or its trailer exceeds " +
+                std::to_string(detail::kMaxBufferedBytes / 1024) + " KiB"};
   if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
     return {TransportErrorKind::protocol, msg};
   (void)wrote_request;

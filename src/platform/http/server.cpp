@@ -49,7 +49,7 @@ constexpr std::size_t kReadBufferBytes = 16 * 1024;
 // without bound (hundreds of MB a second from one client). Past it the read fails with
 // buffer_overflow, answered 400.
 std::size_t read_buffer_cap(std::size_t header_limit) {
-  return std::max<std::size_t>(64 * 1024, header_limit + 2 * kReadBufferBytes);
+  return std::max<std::size_t>(detail::kMaxBufferedBytes, header_limit + 2 * kReadBufferBytes);
 }
 
 // The connections every listener of this process holds, and the budget they share (see
