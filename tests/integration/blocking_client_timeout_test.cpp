@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "../support/loopback_listener.hpp"
 #include "platform/http/blocking_client.hpp"
 
 namespace {
@@ -30,16 +31,9 @@ using namespace std::chrono_literals;
 class SilentServer {
  public:
   explicit SilentServer(bool read_requests) : read_requests_(read_requests) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(listener_ >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    REQUIRE(::listen(listener_, 16) == 0);
-    socklen_t length = sizeof address;
-    REQUIRE(::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    port_ = ntohs(address.sin_port);
+    const auto listener = shopctl::test_support::listen_on_loopback();
+    listener_ = listener.fd;
+    port_ = listener.port;
     thread_ = std::thread([this] { serve(); });
   }
   ~SilentServer() { close_all(); }

@@ -19,6 +19,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "../support/loopback_listener.hpp"
 #include "platform/http/beast_util.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/http/client.hpp"
@@ -33,16 +34,9 @@ using namespace std::chrono_literals;
 class EndlessChunkLine {
  public:
   explicit EndlessChunkLine(std::size_t endless) : endless_(endless) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(listener_ >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    REQUIRE(::listen(listener_, 4) == 0);
-    socklen_t length = sizeof address;
-    REQUIRE(::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    port_ = ntohs(address.sin_port);
+    const auto listener = shopctl::test_support::listen_on_loopback(4);
+    listener_ = listener.fd;
+    port_ = listener.port;
     thread_ = std::thread([this] { serve(); });
   }
   ~EndlessChunkLine() {
