@@ -155,7 +155,8 @@ int run_load_command(const LoadCliOptions& given) {
     if (options.timeout.count() <= 0) throw std::invalid_argument("--timeout must be above 0");
     options.fault_at = duration_option("--fault-at", o.fault_at);
     options.fault_for = duration_option("--fault-for", o.fault_for);
-    for (const auto& f : o.faults) options.faults.push_back(observe_tools::fault_json_from_text(f));
+    for (const auto& f : o.faults)
+      options.faults.push_back(observe_tools::fault_json_from_text(f, "--fault"));
     if (!o.target.empty() && o.target.rfind("http://", 0) != 0)
       throw std::invalid_argument(
           "--target must be an http:// URL like http://127.0.0.1:8080, got '" + o.target + "'");

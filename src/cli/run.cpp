@@ -8,6 +8,8 @@
 
 #include "cli/commands.hpp"
 #include "observe_tools/html_report.hpp"
+#include "platform/admin_client.hpp"
+#include "platform/http/message.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/report.hpp"
@@ -110,6 +112,22 @@ int run_run(const RunCliOptions& given) {
       std::cerr << "shopctl run: nothing ran (exit 2)\n";
       return kExitInvalid;
     }
+    // A refused admin token is the caller's to fix: exit 1, as for fault and graph, found
+    // before anything runs (it was every scenario's error, exit 3). A shop that cannot be
+    // reached is left to the runner, which reports it per scenario (exit 3).
+    try {
+      platform::AdminClient admin(o.target, o.admin_token, std::chrono::seconds(10));
+      const auto answer = admin.send("GET", "/_admin/faults");
+      if (answer.status == 401 || answer.status == 403) {
+        std::cerr << "shopctl run: " << o.target << " refused --admin-token (" << answer.status
+                  << " " << answer.error_message() << "): nothing ran (exit 1)\n";
+        return kExitUsage;
+      }
+    } catch (const http::TransportError&) {
+    } catch (const std::invalid_argument& e) {
+      std::cerr << "shopctl run: " << e.what() << "\n";
+      return kExitUsage;
+    }
   }
   // A report that cannot be written fails at once, not after the run (exit 1, as for load).
   for (const std::string* report : {&o.junit, &o.json, &o.html}) {
@@ -166,8 +184,9 @@ void register_run(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("run", "Run scenario files against a fresh shop each (or a running one)");
   cmd->footer(
-      "Exit codes: 0 all passed, 1 bad command line or a report (--junit, --json, --html) that\n"
-      "            cannot be written, 2 a file is invalid (nothing ran), 3 the shop could not\n"
+      "Exit codes: 0 all passed, 1 bad command line, a report (--junit, --json, --html) that\n"
+      "            cannot be written or a refused --admin-token, 2 a file is invalid (nothing\n"
+      "            ran), 3 the shop could not\n"
       "            start or a scenario passed its timeout, 4 an expectation failed.\n\n"
       "Examples:\n"
       "  shopctl run scenarios/\n"

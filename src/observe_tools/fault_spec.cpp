@@ -154,9 +154,9 @@ json fault_json_from_flags(const FaultFlags& flags) {
   return j;
 }
 
-json fault_json_from_text(const std::string& text) {
+json fault_json_from_text(const std::string& text, const std::string& option) {
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) throw std::invalid_argument("--json is not valid JSON");
+  if (j.is_discarded()) throw std::invalid_argument(option + " is not valid JSON");
   check_wire(j);
   return j;
 }

@@ -35,7 +35,7 @@ struct FaultFlags {
 nlohmann::json fault_json_from_flags(const FaultFlags& flags);
 
 // Parses and checks `--json` text the same way. Throws std::invalid_argument.
-nlohmann::json fault_json_from_text(const std::string& text);
+nlohmann::json fault_json_from_text(const std::string& text, const std::string& option = "--json");
 
 // The faults of GET /_admin/faults ({"items": [...]}) as an aligned text table with a header
 // row (ID, TARGET, TYPE, FROM, MATCH, EFFECT, SELECT, MATCHED, APPLIED); "no faults" when

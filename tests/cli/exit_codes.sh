@@ -194,5 +194,7 @@ expect_output "at least 1ms" "chaos says durations are whole milliseconds"
 expect_code 1 "load: --duration 2562047h" timeout 20 "$shopctl" load --duration 2562047h
 expect_output "at most 24h" "load says the longest run"
 
+expect_code 1 "load: --fault that is not JSON" timeout 20 "$shopctl" load --fault '{bad' --duration 1s
+expect_output "^shopctl load: --fault is not valid JSON" "load names its own option"
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -48,6 +48,17 @@ else
   f=$((f + 1)); echo "FAIL: a config key a running shop cannot take: exit $refused_rc, want 2 naming the key"
   sed 's/^/    /' "$tmp/refused.out" | head -10
 fi
+# A refused admin token is the caller's to fix: exit 1 before anything runs, as for fault and
+# graph (it was every scenario's error, exit 3).
+"$shopctl" run "$here/scenarios/flow/browse-catalog.yaml" --target "$url" --admin-token adm_wrong_token \
+  >"$tmp/token.out" 2>&1
+token_rc=$?
+if [[ $token_rc -eq 1 ]] && grep -qE "refused --admin-token \(40[13]" "$tmp/token.out" && ! grep -q "PASS\|FAIL" "$tmp/token.out"; then
+  p=$((p + 1))
+else
+  f=$((f + 1)); echo "FAIL: a refused admin token: exit $token_rc, want 1 before anything runs"
+  sed 's/^/    /' "$tmp/token.out" | head -10
+fi
 # The shop must still be up and serving after the run.
 if ! kill -0 "$serve_pid" 2>/dev/null; then echo "FAIL: shopctl serve died during the run"; f=$((f + 1)); fi
 echo "target: $p passed, $f failed"

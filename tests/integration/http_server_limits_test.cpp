@@ -338,3 +338,62 @@ TEST_CASE("an HTTP/1.1 request without a Host field, or with two, is 400") {
   CHECK(old.read_until_closed(5s));
   CHECK(old.received.starts_with("HTTP/1.0 200"));
 }
+
+// Bodies that arrive slowly hold memory: 500 connections each sending most of a 1 MiB body
+// held 400 MB, and 10,000 connections are allowed. The listeners of a process share one budget
+// for bodies being read; past it a request is 503 too_busy, and a body complete with its head
+// needs none of it.
+TEST_CASE("all listeners of a process share one budget for request bodies being read") {
+  std::atomic<int> calls{0};
+  RunningServer a(counting_handler(calls, nullptr, nullptr));
+  RunningServer b(counting_handler(calls, nullptr, nullptr));
+  REQUIRE(http::inbound_body_bytes() == 0);
+  http::set_inbound_body_budget(std::size_t{2} << 20);
+  struct Restore {
+    ~Restore() { http::set_inbound_body_budget(0); }
+  } restore;
+  const std::string slow_head =
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1048576\r\n\r\na";
+  auto wait_for_held = [](std::size_t bytes) {
+    for (int i = 0; i < 200 && http::inbound_body_bytes() != bytes; ++i)
+      std::this_thread::sleep_for(10ms);
+    return http::inbound_body_bytes() == bytes;
+  };
+  // Two bodies of 1 MiB on their way, one to each listener: the budget is held.
+  auto first = std::make_unique<RawConnection>(a.server.port());
+  auto second = std::make_unique<RawConnection>(b.server.port());
+  REQUIRE(first->send(slow_head));
+  REQUIRE(second->send(slow_head));
+  REQUIRE(wait_for_held(std::size_t{2} << 20));
+  // A third: 503 too_busy, closed, the handler never called.
+  {
+    RawConnection third(a.server.port());
+    REQUIRE(third.send(slow_head));
+    CHECK(third.read_until_closed(5s));
+    CAPTURE(third.received.substr(0, 300));
+    CHECK(third.received.starts_with("HTTP/1.1 503"));
+    CHECK(third.received.find("too_busy") != std::string::npos);
+    CHECK(third.received.find("Retry-After: 1") != std::string::npos);
+  }
+  // A request whose body came with its head needs none of the budget.
+  {
+    RawConnection small(b.server.port());
+    REQUIRE(small.send(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"));
+    CHECK(small.read_until_closed(5s));
+    CHECK(small.received.starts_with("HTTP/1.1 200"));
+  }
+  CHECK(calls == 1);
+  // Let go, the budget comes back, and a whole 1 MiB body is answered.
+  first.reset();
+  second.reset();
+  REQUIRE(wait_for_held(0));
+  RawConnection later(a.server.port());
+  REQUIRE(later.send(slow_head));
+  REQUIRE(later.send(std::string((1u << 20) - 1, 'b')));
+  CHECK(later.read_until("\r\n\r\nok", 5s));
+  CHECK(later.received.starts_with("HTTP/1.1 200"));
+  CHECK(calls == 2);
+  http::set_inbound_body_budget(0);
+  CHECK(http::inbound_body_budget() == (std::size_t{256} << 20));
+}

@@ -57,6 +57,36 @@ std::size_t read_buffer_cap(std::size_t header_limit) {
 std::atomic<std::size_t> g_inbound_connections{0};
 std::atomic<std::size_t> g_budget_override{0};
 
+// The body budget (inbound_body_budget()): bytes held by requests whose body is being read.
+constexpr std::size_t kDefaultBodyBudget = std::size_t{256} << 20;
+std::atomic<std::size_t> g_body_bytes{0};
+std::atomic<std::size_t> g_body_budget_override{0};
+
+// Part of the body budget, held for one request until destroyed.
+class BodyReservation {
+ public:
+  BodyReservation() = default;
+  ~BodyReservation() {
+    if (bytes_ != 0) g_body_bytes.fetch_sub(bytes_, std::memory_order_relaxed);
+  }
+  BodyReservation(const BodyReservation&) = delete;
+  BodyReservation& operator=(const BodyReservation&) = delete;
+
+  // Takes `bytes` of the budget; false (and nothing taken) when that would pass it.
+  bool take(std::size_t bytes) {
+    const std::size_t budget = inbound_body_budget();
+    std::size_t held = g_body_bytes.load(std::memory_order_relaxed);
+    do {
+      if (bytes > budget || held > budget - bytes) return false;
+    } while (!g_body_bytes.compare_exchange_weak(held, held + bytes, std::memory_order_relaxed));
+    bytes_ += bytes;
+    return true;
+  }
+
+ private:
+  std::size_t bytes_ = 0;
+};
+
 struct Connection {
   explicit Connection(tcp::socket socket) : stream(std::move(socket)) {
     g_inbound_connections.fetch_add(1, std::memory_order_relaxed);
@@ -627,7 +657,24 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         break;
       }
       c->busy = true;
+      BodyReservation body_bytes;  // held until this request's answer is written
       if (!parser.is_done()) {
+        // A body already in the read buffer (the usual small one) is bounded by the buffer's
+        // cap and needs none of the budget; one still arriving holds what it declared.
+        const auto declared = parser.content_length();
+        const std::size_t body_limit = self->options.body_limit;
+        const std::size_t need = declared && *declared <= buffer.size() ? 0
+                                 : declared && *declared < body_limit
+                                     ? static_cast<std::size_t>(*declared)
+                                     : body_limit;
+        if (need != 0 && !body_bytes.take(need)) {
+          auto busy = limit_error(503, "too_busy",
+                                  "the shop is reading as many request bodies as it may at "
+                                  "once; try again");
+          busy.headers.set("Retry-After", "1");
+          co_await answer_and_linger(stream, std::move(busy), parser.version());
+          break;
+        }
         stream.expires_after(limits.body_timeout);
         co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
       }
@@ -774,6 +821,19 @@ void set_inbound_connection_budget(std::size_t connections) {
 
 std::size_t inbound_connections() {
   return g_inbound_connections.load(std::memory_order_relaxed);
+}
+
+std::size_t inbound_body_budget() {
+  const std::size_t set = g_body_budget_override.load(std::memory_order_relaxed);
+  return set != 0 ? set : kDefaultBodyBudget;
+}
+
+void set_inbound_body_budget(std::size_t bytes) {
+  g_body_budget_override.store(bytes, std::memory_order_relaxed);
+}
+
+std::size_t inbound_body_bytes() {
+  return g_body_bytes.load(std::memory_order_relaxed);
 }
 
 std::uint64_t raise_open_file_limit() noexcept {

@@ -98,6 +98,18 @@ void set_inbound_connection_budget(std::size_t connections);
 // Connections the listeners of this process hold now.
 std::size_t inbound_connections();
 
+// Bytes of request bodies the listeners of this process may hold at once while they arrive: a
+// request whose body is not complete with its head holds min(Content-Length, body limit) of
+// the budget (the body limit when it is chunked) until its answer is written. A request past
+// it is answered 503 too_busy (Retry-After: 1) and its connection closed, unread. Without it,
+// connections each sending most of a 1 MiB body slowly held 1 MiB apiece (500 held 400 MB;
+// 10,000 connections are allowed). Default 256 MiB: 256 such bodies at once.
+std::size_t inbound_body_budget();
+// Replaces the default budget (tests; 0 restores the default).
+void set_inbound_body_budget(std::size_t bytes);
+// Bytes of the body budget held now.
+std::size_t inbound_body_bytes();
+
 // A TCP port free on loopback now (bound to port 0, then released: another process may take
 // it before the caller binds it). Throws std::runtime_error when none can be had.
 std::uint16_t pick_free_port();
