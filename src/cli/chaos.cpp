@@ -65,6 +65,8 @@ void share_option(const std::string& name, double v) {
 // SIGINT or SIGTERM stops the shop chaos started (a child, a temporary folder) before chaos
 // exits with 128 + the signal: the child left the terminal's process group, so a Ctrl-C does
 // not reach it. Construct before any thread starts: it blocks both signals for the watcher.
+// A signal while the shop starts waits until it has started (or failed to): before, the folder
+// being set up was left behind.
 class InterruptWatch {
  public:
   InterruptWatch() {
@@ -77,26 +79,48 @@ class InterruptWatch {
       if (sigwait(&signals_, &number) != 0) return;
       // Holds the lock to the end: the driving thread cannot finish the shop meanwhile.
       mutex_.lock();
-      std::fprintf(stderr, "\nshopctl chaos: interrupted (%s): stopping the shop\n",
-                   strsignal(number));
-      if (shop_ != nullptr) shop_->interrupt();
-      std::_Exit(128 + number);
+      if (starting_) {
+        pending_ = number;
+        std::fprintf(stderr, "\nshopctl chaos: interrupted (%s): stopping once the shop is up\n",
+                     strsignal(number));
+        mutex_.unlock();
+        return;
+      }
+      stop(number);
     }).detach();
   }
   InterruptWatch(const InterruptWatch&) = delete;
   InterruptWatch& operator=(const InterruptWatch&) = delete;
   ~InterruptWatch() = default;
 
-  // The shop an interrupt stops; nullptr before chaos finishes it itself.
-  void watch(chaos::ShopDriver* shop) {
+  // The shop is being started: a signal now waits for watch().
+  void starting() {
     std::lock_guard lock(mutex_);
+    starting_ = true;
+  }
+  // The shop an interrupt stops; nullptr before chaos finishes it itself (or when it could
+  // not start). A signal that came while it started stops it now.
+  void watch(chaos::ShopDriver* shop) {
+    std::unique_lock lock(mutex_);
     shop_ = shop;
+    starting_ = false;
+    if (pending_ != 0) stop(pending_);
   }
 
  private:
+  // With mutex_ held; never returns.
+  [[noreturn]] void stop(int number) {
+    std::fprintf(stderr, "\nshopctl chaos: interrupted (%s): stopping the shop\n",
+                 strsignal(number));
+    if (shop_ != nullptr) shop_->interrupt();
+    std::_Exit(128 + number);
+  }
+
   sigset_t signals_{};
   std::mutex mutex_;
   chaos::ShopDriver* shop_ = nullptr;
+  bool starting_ = false;
+  int pending_ = 0;
 };
 
 int finish(const chaos::ChaosResult& result, const std::string& json_file) {
@@ -261,6 +285,7 @@ int run_chaos_command(const ChaosCliOptions& given) {
     local.data_dir = o.data_dir;
     local.keep = o.keep;
     local.config_file = o.config_file;
+    interrupts.starting();
     if (!o.target.empty()) {
       auto gateway = o.target;
       while (!gateway.empty() && gateway.back() == '/') gateway.pop_back();

@@ -812,9 +812,15 @@ LoadResult run_load(const LoadOptions& o) {
       auto a = admin->send("GET", "/_admin/calls?since=" + std::to_string(calls_seq));
       if (a.ok() && a.body.contains("transitions"))
         result.breaker_transitions = a.body["transitions"];
+      else
+        result.breaker_transitions_problem = "GET /_admin/calls answered " +
+                                             std::to_string(a.status) + " " +
+                                             a.error_message().substr(0, 200);
       for (auto& t : result.breaker_transitions)
         t["at_s"] = std::max(0.0, (t.value("at_ms", 0.0) - start_unix_ms) / 1000);
-    } catch (const http::TransportError&) {
+    } catch (const http::TransportError& e) {
+      result.breaker_transitions_problem =
+          std::string("GET /_admin/calls: ") + std::string(e.what()).substr(0, 200);
     }
   }
   return result;

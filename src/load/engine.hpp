@@ -108,6 +108,8 @@ struct LoadResult {
   std::vector<Sample> timeline;        // one per progress tick
   // Each with "at_s" (since the start) beside the shop's "at_ms" (its clock's Unix time).
   nlohmann::json breaker_transitions = nlohmann::json::array();
+  // Why the transitions could not be read from the shop (empty when they were).
+  std::string breaker_transitions_problem;
   nlohmann::json fault_events = nlohmann::json::array();
   double setup_seconds = 0;
   // CPU time during the measured part (user + system): the whole process, and the load

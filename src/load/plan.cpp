@@ -263,7 +263,10 @@ Threshold::Outcome Threshold::check(const Figures& f) const {
   else
     o.passed = o.actual >= value;
   // A latency threshold over a journey that never ran is not met: nothing was shown.
-  if ((metric[0] == 'p' || metric == "max") && count == 0) o.passed = false;
+  if ((metric[0] == 'p' || metric == "max") && count == 0) {
+    o.passed = false;
+    o.no_samples = true;
+  }
   return o;
 }
 

@@ -95,6 +95,7 @@ struct Threshold {
   struct Outcome {
     double actual = 0;  // in the threshold's own unit (ms, %, count, per second)
     bool passed = false;
+    bool no_samples = false;  // a latency over no journeys or requests: not met, no actual
   };
   Outcome check(const Figures& f) const;
   std::string unit() const;  // "ms", "%", "/s" or ""

@@ -139,7 +139,9 @@ std::string text_report(const LoadResult& r, const std::vector<Verdict>& verdict
     out += format(
         "fault %s at %.2f s: %s\n", e.value("event", std::string()).c_str(), e.value("at_s", 0.0),
         e["fault"].is_string() ? e["fault"].get<std::string>().c_str() : e["fault"].dump().c_str());
-  if (r.breaker_transitions.empty()) {
+  if (!r.breaker_transitions_problem.empty()) {
+    out += "breaker transitions: could not be read (" + r.breaker_transitions_problem + ")\n";
+  } else if (r.breaker_transitions.empty()) {
     out += "breaker transitions: none\n";
   } else {
     out += "breaker transitions:\n";
@@ -149,9 +151,14 @@ std::string text_report(const LoadResult& r, const std::vector<Verdict>& verdict
   }
   if (!verdicts.empty()) {
     out += "thresholds:\n";
-    for (const auto& v : verdicts)
-      out += format("  %-4s %-28s actual %.3f%s\n", v.outcome.passed ? "ok" : "FAIL",
-                    v.threshold.text.c_str(), v.outcome.actual, v.threshold.unit().c_str());
+    for (const auto& v : verdicts) {
+      if (v.outcome.no_samples)
+        out += format("  %-4s %-28s no samples: nothing of it ran\n", "FAIL",
+                      v.threshold.text.c_str());
+      else
+        out += format("  %-4s %-28s actual %.3f%s\n", v.outcome.passed ? "ok" : "FAIL",
+                      v.threshold.text.c_str(), v.outcome.actual, v.threshold.unit().c_str());
+    }
   }
   return out;
 }
@@ -185,6 +192,8 @@ nlohmann::json json_report(const LoadResult& r, const std::vector<Verdict>& verd
   j["dropped"] = r.dropped;
   j["cpu"] = cpu_json(r);
   j["breaker_transitions"] = r.breaker_transitions;
+  if (!r.breaker_transitions_problem.empty())
+    j["breaker_transitions_problem"] = r.breaker_transitions_problem;
   j["faults"] = r.fault_events;
   j["timeline"] = nlohmann::json::array();
   for (const auto& t : r.timeline)
@@ -196,9 +205,11 @@ nlohmann::json json_report(const LoadResult& r, const std::vector<Verdict>& verd
   j["thresholds"] = nlohmann::json::array();
   for (const auto& v : verdicts)
     j["thresholds"].push_back({{"expr", v.threshold.text},
-                               {"value", v.outcome.actual},
+                               {"value", v.outcome.no_samples ? nlohmann::json(nullptr)
+                                                              : nlohmann::json(v.outcome.actual)},
                                {"unit", v.threshold.unit()},
-                               {"passed", v.outcome.passed}});
+                               {"passed", v.outcome.passed},
+                               {"no_samples", v.outcome.no_samples}});
   return j;
 }
 

@@ -527,9 +527,14 @@ std::string load_html_report(const json& r) {
         "th><th>result</th></tr>\n";
     for (const auto& t : thresholds) {
       bool passed = t.value("passed", false);
+      // A latency over nothing has no actual (value null): "no samples".
+      const auto value = t.find("value");
+      const std::string actual = value != t.end() && value->is_number()
+                                     ? format("%.3f", value->get<double>()) + str(t, "unit")
+                                     : std::string("no samples");
       body += "<tr><td>" + html_escape(str(t, "expr")) + "</td><td class=\"num\">" +
-              html_escape(format("%.3f", t.value("value", 0.0)) + str(t, "unit")) +
-              "</td><td class=\"" + (passed ? "passed\">ok" : "failed\">FAIL") + "</td></tr>\n";
+              html_escape(actual) + "</td><td class=\"" +
+              (passed ? "passed\">ok" : "failed\">FAIL") + "</td></tr>\n";
     }
     body += "</table>\n</section>\n";
   }

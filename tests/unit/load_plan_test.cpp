@@ -6,6 +6,7 @@
 
 #include "load/plan.hpp"
 #include "load/report.hpp"
+#include "observe_tools/html_report.hpp"
 
 using namespace std::chrono_literals;
 using namespace shopctl::load;
@@ -89,6 +90,8 @@ TEST_CASE("thresholds are read and checked against the figures") {
   CHECK_FALSE(checkout.check(f).passed);
   // A journey that never ran has shown nothing: its latency threshold is not met.
   CHECK_FALSE(parse_threshold("cart.p99<1s").check(f).passed);
+  CHECK(parse_threshold("cart.p99<1s").check(f).no_samples);
+  CHECK_FALSE(parse_threshold("checkout.p99<1s").check(f).no_samples);
 
   auto errors = parse_threshold("errors<0.1%");
   CHECK(errors.percent);
@@ -142,4 +145,30 @@ TEST_CASE("the load report gives the shop's and the generator's CPU per paid ord
   cpu = json_report(r, {})["cpu"];
   CHECK_FALSE(cpu.contains("shop_s"));
   CHECK(cpu["generator_cores"].get<double>() == doctest::Approx(0.25));
+}
+
+// A latency threshold over nothing shows no actual (it showed "actual 0.000ms" and FAIL), and
+// transitions that could not be read are not "none".
+TEST_CASE("the load report says when a threshold had no samples or breakers could not be read") {
+  LoadResult r;
+  r.seconds = 1;
+  Verdict v{parse_threshold("cart.p99<1ms"), {}};
+  Figures f;
+  f.seconds = 1;
+  v.outcome = v.threshold.check(f);
+  const std::string text = text_report(r, {v});
+  CHECK(text.find("FAIL cart.p99<1ms") != std::string::npos);
+  CHECK(text.find("no samples: nothing of it ran") != std::string::npos);
+  CHECK(text.find("actual 0.000") == std::string::npos);
+  auto j = json_report(r, {v});
+  CHECK(j["thresholds"][0]["value"].is_null());
+  CHECK(j["thresholds"][0]["no_samples"] == true);
+  // The HTML page of the same report shows it too (a null value must not throw).
+  CHECK(shopctl::observe_tools::load_html_report(j).find("no samples") != std::string::npos);
+  CHECK(text.find("breaker transitions: none") != std::string::npos);
+  r.breaker_transitions_problem = "GET /_admin/calls answered 401 admin_token_required";
+  CHECK(text_report(r, {}).find("breaker transitions: could not be read (GET /_admin/calls "
+                                "answered 401") != std::string::npos);
+  CHECK(json_report(r, {})["breaker_transitions_problem"] ==
+        "GET /_admin/calls answered 401 admin_token_required");
 }
