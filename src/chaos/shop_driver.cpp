@@ -1,5 +1,4 @@
 #include "chaos/shop_driver.hpp"
-#include "platform/input_file.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -23,6 +22,7 @@
 #include "platform/admin_client.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/http/server.hpp"
+#include "platform/input_file.hpp"
 #include "platform/security/random.hpp"
 #include "shop/shop.hpp"
 

@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
+#include <cstdint>
 #include <iostream>
 
 #include "platform/admin_fanout.hpp"
@@ -22,15 +24,10 @@ void set_exit_code(int code) {
 std::string seed_problem(const std::string& text) {
   const std::string problem =
       "takes a whole number from 0 to 18446744073709551615, not '" + text.substr(0, 40) + "'";
-  if (text.empty() || text.size() > 20) return problem;
-  unsigned long long value = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return problem;
-    const unsigned digit = static_cast<unsigned>(c - '0');
-    if (value > (~0ULL - digit) / 10) return problem;
-    value = value * 10 + digit;
-  }
-  return {};
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, value);  // digits only, no sign
+  return text.empty() || error != std::errc() || stop != end ? problem : std::string();
 }
 
 int resolve_target(const char* command, std::string& target, std::string& admin_token) {

@@ -2,7 +2,6 @@
 // of a scenario run, as Mermaid or Graphviz DOT.
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>

@@ -116,7 +116,7 @@ int run_run(const RunCliOptions& given) {
     // before anything runs (it was every scenario's error, exit 3). A shop that cannot be
     // reached is left to the runner, which reports it per scenario (exit 3).
     try {
-      platform::AdminClient admin(o.target, o.admin_token, std::chrono::seconds(10));
+      platform::AdminClient admin(o.target, o.admin_token);
       const auto answer = admin.send("GET", "/_admin/faults");
       if (answer.status == 401 || answer.status == 403) {
         std::cerr << "shopctl run: " << o.target << " refused --admin-token (" << answer.status

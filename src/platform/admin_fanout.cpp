@@ -1,14 +1,12 @@
 #include "platform/admin_fanout.hpp"
-#include "platform/input_file.hpp"
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
 #include "platform/http/client.hpp"
+#include "platform/input_file.hpp"
 
 #include "platform/security/random.hpp"
 

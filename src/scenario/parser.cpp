@@ -1,13 +1,11 @@
 #include "scenario/parser.hpp"
-#include "platform/input_file.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <limits>
 #include <set>
-#include <sstream>
 #include <system_error>
 
+#include "platform/input_file.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/parse_context.hpp"
 #include "scenario/vocabulary.hpp"

@@ -1,15 +1,13 @@
 #include "shop/config.hpp"
-#include "platform/input_file.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 
 #include "platform/duration.hpp"
 #include "platform/http/client.hpp"
+#include "platform/input_file.hpp"
 #include "platform/json_text.hpp"
 #include "platform/yaml_json.hpp"
 

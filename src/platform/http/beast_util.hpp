@@ -18,10 +18,6 @@ namespace shopctl::http::detail {
 
 namespace bhttp = boost::beast::http;
 
-// True when writing `fields` (and then the framing fields the caller adds itself) by hand gives
-// the bytes Beast would: Beast trims values, keeps fields of the same name together and edits
-// the framing fields (Connection, Content-Length, Transfer-Encoding) in place. Anything like
-// that goes through Beast instead.
 // What one connection buffers of the peer's bytes at once: a head, a chunk-size line or a
 // trailer section must fit whole, and Beast bounds none of them itself, so without a cap one
 // that never ends grows the buffer without bound. Past it a read fails with buffer_overflow.
@@ -29,6 +25,16 @@ namespace bhttp = boost::beast::http;
 // blocking client all use it.
 inline constexpr std::size_t kMaxBufferedBytes = 64 * 1024;
 
+// One text for a peer that passed it, whichever client reads the answer.
+inline std::string buffer_overflow_message(std::string_view stage) {
+  return std::string(stage) + ": the answer's head, a chunk line or its trailer exceeds " +
+         std::to_string(kMaxBufferedBytes / 1024) + " KiB";
+}
+
+// True when writing `fields` (and then the framing fields the caller adds itself) by hand gives
+// the bytes Beast would: Beast trims values, keeps fields of the same name together and edits
+// the framing fields (Connection, Content-Length, Transfer-Encoding) in place. Anything like
+// that goes through Beast instead.
 inline bool plain_fields(const Headers& f) {
   for (std::size_t i = 0; i < f.size(); ++i) {
     const auto [k, v] = f[i];

@@ -43,9 +43,7 @@ TransportError to_error(const beast::error_code& ec, std::string_view stage) {
       ec == bhttp::error::partial_message)
     return {TransportErrorKind::closed, msg};
   if (ec == bhttp::error::buffer_overflow)
-    return {TransportErrorKind::protocol,
-            std::string(stage) + ": the answer's head, a chunk line or its trailer exceeds " +
-                std::to_string(detail::kMaxBufferedBytes / 1024) + " KiB"};
+    return {TransportErrorKind::protocol, detail::buffer_overflow_message(stage)};
   if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
     return {TransportErrorKind::protocol, msg};
   return {TransportErrorKind::reset, msg};

@@ -142,9 +142,7 @@ TransportError classify(const beast::error_code& ec, bool wrote_request, std::st
       ec == bhttp::error::partial_message)
     return {TransportErrorKind::closed, msg};
   if (ec == bhttp::error::buffer_overflow)
-    return {TransportErrorKind::protocol,
-            std::string(what) + ": the answer's head, a chunk line or its trailer exceeds " +
-                std::to_string(detail::kMaxBufferedBytes / 1024) + " KiB"};
+    return {TransportErrorKind::protocol, detail::buffer_overflow_message(what)};
   if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
     return {TransportErrorKind::protocol, msg};
   (void)wrote_request;

@@ -1,14 +1,12 @@
 #include "services/catalog/catalog_service.hpp"
-#include "platform/input_file.hpp"
 
 #include <array>
-#include <fstream>
-#include <sstream>
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
 #include "platform/error.hpp"
+#include "platform/input_file.hpp"
 #include "platform/json_body.hpp"
 
 namespace shopctl::catalog {
