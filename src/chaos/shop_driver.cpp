@@ -24,6 +24,7 @@
 #include "platform/http/server.hpp"
 #include "platform/input_file.hpp"
 #include "platform/security/random.hpp"
+#include "platform/yaml_document.hpp"
 #include "shop/shop.hpp"
 
 namespace shopctl::chaos {
@@ -144,7 +145,8 @@ class ChildProcess : public ShopDriver {
     // The user's settings first, then what chaos needs to restart the shop as it was.
     YAML::Node root;
     try {
-      if (!o.config_file.empty()) root = YAML::Load(platform::read_input_file(o.config_file));
+      if (!o.config_file.empty())
+        root = platform::load_yaml_document(platform::read_input_file(o.config_file));
     } catch (const platform::InputFileError& e) {
       throw ShopError(o.config_file.string() + ": " + e.what());
     } catch (const YAML::Exception& e) {

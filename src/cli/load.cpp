@@ -18,6 +18,7 @@
 #include "platform/input_file.hpp"
 #include "platform/json_text.hpp"
 #include "platform/security/password.hpp"
+#include "platform/yaml_document.hpp"
 #include "platform/yaml_json.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/parser.hpp"
@@ -81,7 +82,7 @@ FaultFile faults_from_file(const std::string& file,
                            const std::map<std::string, std::string>& vars) {
   YAML::Node root;
   try {
-    root = YAML::Load(platform::read_input_file(file));
+    root = platform::load_yaml_document(platform::read_input_file(file));
   } catch (const platform::InputFileError& e) {
     throw InvalidFile(file + ": error: " + e.what());
   } catch (const YAML::Exception& e) {

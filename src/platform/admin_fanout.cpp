@@ -9,6 +9,7 @@
 #include "platform/input_file.hpp"
 
 #include "platform/security/random.hpp"
+#include "platform/yaml_document.hpp"
 
 namespace shopctl::platform {
 
@@ -114,7 +115,7 @@ DeploymentFile load_deployment_file(const std::string& path) {
   }
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    root = platform::load_yaml_document(text);
   } catch (const YAML::Exception& e) {
     throw fail("line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }

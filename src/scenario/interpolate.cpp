@@ -1,6 +1,7 @@
 #include "scenario/interpolate.hpp"
 #include "platform/input_file.hpp"
 #include "platform/json_text.hpp"
+#include "platform/yaml_document.hpp"
 
 #include <array>
 #include <cstdint>
@@ -227,7 +228,7 @@ std::map<std::string, std::string> command_line_vars(const std::vector<std::stri
   if (!vars_file.empty()) {
     YAML::Node root;
     try {
-      root = YAML::Load(platform::read_input_file(vars_file));
+      root = platform::load_yaml_document(platform::read_input_file(vars_file));
     } catch (const platform::InputFileError& e) {
       throw std::invalid_argument("--vars-file " + vars_file + ": " + e.what());
     } catch (const YAML::Exception& e) {

@@ -4,6 +4,7 @@
 
 #include "platform/duration.hpp"
 #include "platform/json_text.hpp"
+#include "platform/yaml_document.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/parse_context.hpp"
 #include "scenario/regex.hpp"
@@ -348,7 +349,7 @@ Matcher Matcher::from_yaml(std::string_view yaml, MatcherDomain domain, std::str
   const std::string source(yaml);
   YAML::Node node;
   try {
-    node = YAML::Load(detail::protect_templates(source));
+    node = platform::load_yaml_document(detail::protect_templates(source));
   } catch (const YAML::ParserException& e) {
     throw ValidationError({{file, e.mark.line + 1, e.mark.column + 1, e.msg}});
   }

@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "platform/input_file.hpp"
+#include "platform/yaml_document.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/parse_context.hpp"
 #include "scenario/vocabulary.hpp"
@@ -936,9 +937,9 @@ ParseResult parse_scenario_text(std::string_view text, std::string file,
   result.source_text = std::string(text);
   Context ctx(file, result.source_text);
   const std::string protected_text = detail::protect_templates(result.source_text);
-  std::vector<YAML::Node> documents;
+  platform::YamlDocuments documents;
   try {
-    documents = YAML::LoadAll(protected_text);
+    documents = platform::load_yaml_documents(protected_text);
   } catch (const YAML::ParserException& e) {
     std::string message = "invalid YAML: " + e.msg;
     // The usual cause: a plain value with a `{` or `[` inside a flow collection.
@@ -953,17 +954,17 @@ ParseResult parse_scenario_text(std::string_view text, std::string file,
     result.diagnostics = ctx.finish();
     return result;
   }
-  if (documents.empty() || (documents.size() == 1 && documents.front().IsNull())) {
+  if (documents.count == 0 || (documents.count == 1 && documents.first.IsNull())) {
     ctx.error(YAML::Mark(), "the file is empty; a scenario starts with 'version: 1'");
     result.diagnostics = ctx.finish();
     return result;
   }
-  if (documents.size() > 1) {
-    ctx.error(documents[1].Mark(), "a scenario file holds one YAML document, this one has " +
-                                       std::to_string(documents.size()));
+  if (documents.count > 1) {
+    ctx.error(documents.second_mark, "a scenario file holds one YAML document, this one has " +
+                                         std::to_string(documents.count));
   }
   ScenarioParser parser(ctx, options, protected_text);
-  auto scenario = parser.parse(documents.front());
+  auto scenario = parser.parse(documents.first);
   result.diagnostics = ctx.finish();
   if (result.diagnostics.empty()) result.scenario = std::move(scenario);
   return result;

@@ -9,6 +9,7 @@
 #include "platform/http/client.hpp"
 #include "platform/input_file.hpp"
 #include "platform/json_text.hpp"
+#include "platform/yaml_document.hpp"
 #include "platform/yaml_json.hpp"
 
 namespace shopctl::shop {
@@ -611,7 +612,7 @@ ShopConfig apply_or_throw(const YAML::Node& root, const std::string& name, ShopC
 ShopConfig load_config_file(const std::filesystem::path& file, ShopConfig base) {
   YAML::Node root;
   try {
-    root = YAML::Load(platform::read_input_file(file));
+    root = platform::load_yaml_document(platform::read_input_file(file));
   } catch (const platform::InputFileError& e) {
     throw std::runtime_error(file.string() + ": cannot read the config file: " + e.what());
   } catch (const YAML::ParserException& e) {
@@ -624,7 +625,7 @@ ShopConfig load_config_file(const std::filesystem::path& file, ShopConfig base) 
 ShopConfig load_config_text(const std::string& text, const std::string& name, ShopConfig base) {
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    root = platform::load_yaml_document(text);
   } catch (const YAML::ParserException& e) {
     throw std::runtime_error(name + ":" + std::to_string(e.mark.line + 1) + ":" +
                              std::to_string(e.mark.column + 1) + ": " + e.msg);

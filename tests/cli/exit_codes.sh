@@ -181,6 +181,17 @@ expect_code 2 "serve: --config /dev/zero" timeout 20 "$shopctl" serve --ephemera
 expect_output "/dev/zero: cannot read the config file: larger than 16 MiB" "serve names the config file"
 expect_code 2 "load: --faults /dev/zero" timeout 20 "$shopctl" load --faults /dev/zero --duration 1s
 expect_output "/dev/zero: error: larger than 16 MiB" "load names the faults file"
+# YAML that yaml-cpp's parser cannot move past (a `,` line after a comment) is an error at that
+# line, not an endless parse; a second document in a settings file is refused, not dropped.
+printf -- '- wait: 1s #note\n,steps: []\n' > "$tmp/stuck.yaml"
+expect_code 2 "validate: a line the YAML parser cannot move past" timeout 20 "$shopctl" validate "$tmp/stuck.yaml"
+expect_output "stuck.yaml:2:1: error: invalid YAML: unexpected ','" "validate points at the line"
+printf -- 'order: {payment_timeout: 90s}\n---\norder: {payment_timeout: 5s}\n' > "$tmp/two-docs.yaml"
+expect_code 2 "serve: --config with two documents" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/two-docs.yaml"
+expect_output "two-docs.yaml:2:1: holds 2 YAML documents" "serve says the config holds two documents"
+printf -- 'who: ada\n---\nwho: bob\n' > "$tmp/two-vars.yaml"
+expect_code 1 "run: --vars-file with two documents" timeout 20 "$shopctl" run --vars-file "$tmp/two-vars.yaml" "$tmp/good.yaml"
+expect_output "two-vars.yaml:2: holds 2 YAML documents" "run names the vars file's second document"
 # Values that were silently changed.
 expect_code 1 "serve: --ephemeral with --data-dir" timeout 20 "$shopctl" serve --ephemeral --data-dir "$tmp/data"
 expect_output "excludes" "serve says the two do not go together"

@@ -400,8 +400,19 @@ TEST_CASE("the version is required and must be 1") {
 TEST_CASE("an empty file or a file that is not a mapping is refused") {
   CHECK(at(only(problems(""), "empty")) == "1:1");
   CHECK(at(only(problems("- wait: 1s\n"), "mapping")) == "1:1");
+  // The diagnostic points at the `---` that starts the second document.
   CHECK(only(problems("version: 1\nsteps: [{wait: 1s}]\n---\nversion: 1\n"), "one YAML document")
-            .line == 4);
+            .line == 3);
+}
+
+TEST_CASE("a line that yaml-cpp's parser cannot move past is an error, not an endless parse") {
+  // After a plain value and a comment, a line starting with `,` made yaml-cpp 0.7's LoadAll
+  // begin an empty document there again and again: found by fuzz_scenario_parser.
+  CHECK(at(only(problems("- wait: 1s #note\n,steps: []\n"), "unexpected ','")) == "2:1");
+  CHECK(at(only(problems("a #x\n,b\n"), "invalid YAML")) == "2:1");
+  CHECK(at(only(problems("vv#s answered 4xx`in thb error shapsuete \n,nes they sver #s answered "
+                         "4xx`in thb error shapsuete \n,nes they sver 2xa"),
+                "unexpected ','")) == "3:1");
 }
 
 TEST_CASE("unknown keys are reported at every level with a suggestion") {

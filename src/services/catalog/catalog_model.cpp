@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "platform/domain_error.hpp"
+#include "platform/yaml_document.hpp"
 
 namespace shopctl::catalog {
 namespace {
@@ -74,7 +75,7 @@ class CatalogParser {
   CatalogData parse(std::string_view yaml) {
     YAML::Node root;
     try {
-      root = YAML::Load(std::string(yaml));
+      root = platform::load_yaml_document(yaml);
     } catch (const YAML::Exception& error) {
       fail(error.mark, "invalid YAML: " + error.msg);
     }

@@ -1,0 +1,86 @@
+#include "platform/yaml_document.hpp"
+
+#include <sstream>
+#include <string>
+
+#include <yaml-cpp/eventhandler.h>
+
+namespace shopctl::platform {
+namespace {
+
+// Records where documents start; builds no nodes, so counting costs no memory.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    ++count_;
+    last_ = mark;
+    if (count_ == 2) second_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  [[nodiscard]] std::size_t count() const { return count_; }
+  [[nodiscard]] const YAML::Mark& last() const { return last_; }
+  [[nodiscard]] const YAML::Mark& second() const { return second_; }
+
+ private:
+  std::size_t count_ = 0;
+  YAML::Mark last_ = YAML::Mark::null_mark();
+  YAML::Mark second_ = YAML::Mark::null_mark();
+};
+
+std::string describe_character(std::string_view text, int pos) {
+  if (pos < 0 || static_cast<std::size_t>(pos) >= text.size()) return "the end of the text";
+  const char c = text[static_cast<std::size_t>(pos)];
+  if (c >= 0x20 && c < 0x7f) return std::string("'") + c + "'";
+  return "this character";
+}
+
+}  // namespace
+
+YamlDocuments load_yaml_documents(std::string_view text) {
+  const std::string copy(text);
+  YamlDocuments documents;
+  {
+    YAML::Parser parser;
+    std::istringstream stream(copy);
+    parser.Load(stream);
+    DocumentCounter counter;
+    int previous_start = -1;
+    while (parser.HandleNextDocument(counter)) {
+      // A document that starts where the previous one did consumed nothing: the parser is
+      // stuck on a token it cannot place (yaml-cpp 0.7 would loop here for ever).
+      if (counter.count() > 1 && counter.last().pos == previous_start) {
+        throw YAML::ParserException(counter.last(),
+                                    "unexpected " + describe_character(copy, counter.last().pos) +
+                                        " where a value or key should start");
+      }
+      previous_start = counter.last().pos;
+    }
+    documents.count = counter.count();
+    documents.second_mark = counter.second();
+  }
+  if (documents.count > 0) documents.first = YAML::Load(copy);
+  return documents;
+}
+
+YAML::Node load_yaml_document(std::string_view text) {
+  YamlDocuments documents = load_yaml_documents(text);
+  if (documents.count > 1) {
+    throw YAML::ParserException(documents.second_mark,
+                                "holds " + std::to_string(documents.count) +
+                                    " YAML documents (separated by ---); one is expected");
+  }
+  return std::move(documents.first);
+}
+
+}  // namespace shopctl::platform

@@ -1,0 +1,62 @@
+// Unit tests of src/platform/yaml_document: loading one YAML document a user wrote, with the
+// documents counted first so that input yaml-cpp's parser cannot move past is an error.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include <yaml-cpp/yaml.h>
+
+#include "platform/yaml_document.hpp"
+
+namespace platform = shopctl::platform;
+
+TEST_CASE("one document is loaded with its marks; none is a null node") {
+  const auto documents = platform::load_yaml_documents("a: 1\nb: [2, 3]\n");
+  CHECK(documents.count == 1);
+  REQUIRE(documents.first.IsMap());
+  CHECK(documents.first["b"][1].as<int>() == 3);
+  CHECK(documents.first["b"].Mark().line == 1);
+
+  const auto empty = platform::load_yaml_documents("# only a comment\n");
+  CHECK(empty.count == 0);
+  CHECK((!empty.first.IsDefined() || empty.first.IsNull()));
+  CHECK(platform::load_yaml_document("").IsNull());
+}
+
+TEST_CASE("more documents are counted; load_yaml_document refuses them at the second") {
+  const auto documents = platform::load_yaml_documents("a: 1\n---\nb: 2\n---\nc: 3\n");
+  CHECK(documents.count == 3);
+  CHECK(documents.second_mark.line == 1);
+  CHECK(documents.first["a"].as<int>() == 1);
+  try {
+    (void)platform::load_yaml_document("a: 1\n---\nb: 2\n");
+    FAIL("two documents were accepted");
+  } catch (const YAML::ParserException& e) {
+    CHECK(e.mark.line == 1);
+    CHECK(e.msg.find("holds 2 YAML documents") != std::string::npos);
+  }
+  // A leading `---` and a closing `...` still make one document.
+  CHECK(platform::load_yaml_document("---\na: 1\n...\n")["a"].as<int>() == 1);
+}
+
+TEST_CASE("input the parser cannot move past is a ParserException at that place") {
+  for (const std::string text :
+       {"a #x\n,b\n", "- 1 #x\n,b\n,c\n", "[1] #x\n,b\n", "\"q\" #x\n,\n"}) {
+    CAPTURE(text);
+    try {
+      (void)platform::load_yaml_documents(text);
+      FAIL("accepted");
+    } catch (const YAML::ParserException& e) {
+      CHECK(e.mark.line == 1);
+      CHECK(e.mark.column == 0);
+      CHECK(e.msg.find("unexpected ','") != std::string::npos);
+    }
+  }
+  // YAML::Load alone returned the first value and dropped the rest without a word.
+  CHECK(YAML::Load("a #x\n,b\n").as<std::string>() == "a");
+}
+
+TEST_CASE("plain YAML errors still come from yaml-cpp with its message") {
+  CHECK_THROWS_AS((void)platform::load_yaml_document("a: [1, 2\n"), YAML::ParserException);
+  CHECK_THROWS_AS((void)platform::load_yaml_document("port: 1 #x\n,b: 2\n"), YAML::ParserException);
+}
