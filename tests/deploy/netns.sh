@@ -6,7 +6,9 @@
 #   1. the scenario suite against the gateway (every scenario but the in-process-only ones),
 #      the architecture scenarios among them: illegal edges refused across processes;
 #   2. a chaos run against the split shop during which one service's process is killed with
-#      SIGKILL and started again; its invariants must hold.
+#      SIGKILL and started again; its invariants must hold;
+#   3. a gateway whose peers are named by host name, with a DNS server that never answers:
+#      it keeps serving, and requests to those peers end at their deadline.
 # Needs root (CI runs as root): without the privilege to make namespaces it says so and
 # exits 1. Everything it made is removed on exit.
 #   tests/deploy/netns.sh ./build/shopctl
@@ -28,7 +30,9 @@ check() {  # check NAME CONDITION-EXIT-CODE
   if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "FAIL - $1"; fi
 }
 cleanup() {
-  for s in "${services[@]}"; do [[ -n "${pid[$s]:-}" ]] && kill -KILL "${pid[$s]}" 2>/dev/null; done
+  for s in "${services[@]}" named; do [[ -n "${pid[$s]:-}" ]] && kill -KILL "${pid[$s]}" 2>/dev/null; done
+  [[ -n "${dns_pid:-}" ]] && kill -KILL "$dns_pid" 2>/dev/null
+  rm -rf "/etc/netns/$prefix-dns"
   wait 2>/dev/null
   for ns in $(ip netns list | awk '{print $1}' | grep "^$prefix-"); do ip netns del "$ns" 2>/dev/null; done
   [[ -n "${KEEP_WORK:-}" ]] && echo "netns: kept $work" || rm -rf "$work"
@@ -142,6 +146,56 @@ wait "$chaos"
 chaos_rc=$?
 tail -16 "$work/chaos.txt"
 check "chaos with a SIGKILLed process: every invariant holds" $chaos_rc
+
+# 3. A DNS server that does not answer. A gateway in a namespace of its own names its peers by
+#    host name; its resolv.conf (ip netns exec mounts /etc/netns/NS/resolv.conf) points at a
+#    UDP socket that reads queries and never answers, with a 20 s timeout. A lookup must not
+#    stop the gateway's only io thread, and a request needing the peer must end at the
+#    gateway's upstream deadline (10 s), not at the resolver's.
+dns_ns="$prefix-dns"
+join "$dns_ns" "$net.60"
+mkdir -p "/etc/netns/$dns_ns"
+printf 'nameserver 127.0.0.1\noptions timeout:20 attempts:1\n' > "/etc/netns/$dns_ns/resolv.conf"
+printf '127.0.0.1 localhost\n' > "/etc/netns/$dns_ns/hosts"
+ip netns exec "$dns_ns" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+while True: s.recvfrom(4096)' &
+dns_pid=$!
+# The gateway must not start before the socket is bound: a refused query fails at once.
+for _ in $(seq 1 100); do
+  ip netns exec "$dns_ns" ss -Hlun 'sport = :53' | grep -q . && break
+  sleep 0.05
+done
+sed -E "s#url: http://$net\.([0-9]+):#url: http://peer\1.shop.test:#" "$work/split.yaml" > "$work/named.yaml"
+ip netns exec "$dns_ns" "$bin" serve --only gateway --bind "$net.60" --config "$work/named.yaml" \
+  --data-dir "$work/named-gateway" --admin-port 9001 --log-level warn --threads 1 >>"$work/named-gateway.log" 2>&1 &
+pid[named]=$!
+up=1
+for _ in $(seq 1 100); do
+  in_client curl -sf -o /dev/null --max-time 1 "http://$net.60:8080/health/live" && { up=0; break; }
+  sleep 0.05
+done
+check "a gateway whose peers are named by DNS starts" $up
+t0=$(date +%s%N)
+in_client curl -s -o "$work/named-login.json" -w '%{http_code}' --max-time 25 \
+  -H 'Content-Type: application/json' -d '{"email": "dns@example.test", "password": "not-checked-here"}' \
+  "http://$net.60:8080/api/auth/login" > "$work/named-login.code" &
+login=$!
+sleep 0.5
+t1=$(date +%s%N)
+in_client curl -sf -o /dev/null --max-time 5 "http://$net.60:8080/health/live"
+live=$?
+live_ms=$(( ($(date +%s%N) - t1) / 1000000 ))
+check "while a DNS lookup hangs, the gateway still answers /health/live (${live_ms} ms)" $(( live != 0 || live_ms > 1000 ))
+wait "$login"
+login_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+code=$(cat "$work/named-login.code")
+[[ $code == 504 && $login_ms -lt 15000 ]]
+check "a request to a peer whose name does not resolve ends with $code in ${login_ms} ms: the gateway's 10 s, not the resolver's 20 s" $?
+kill -KILL "${pid[named]}" "$dns_pid" 2>/dev/null
+rm -rf "/etc/netns/$dns_ns"
 
 echo "netns: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -13,6 +13,7 @@
 #include <boost/url/parse.hpp>
 
 #include "platform/http/beast_util.hpp"
+#include "platform/http/resolver.hpp"
 
 namespace shopctl::http {
 
@@ -94,12 +95,18 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
   beast::error_code ec;
   if (!slot) {
     slot = std::make_unique<Connection>(impl_->io);
-    auto address = asio::ip::make_address(resolve_host(endpoint.host), ec);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const detail::Resolution found =
+        detail::HostResolver::shared().resolve(endpoint.host, deadline);
+    auto address = asio::ip::make_address(found.address, ec);
     if (ec) {
       slot.reset();
-      throw TransportError(TransportErrorKind::refused, "bad address " + endpoint.host);
+      throw TransportError(
+          found.timed_out ? TransportErrorKind::timeout : TransportErrorKind::refused,
+          "no address for " + endpoint.host +
+              (found.problem.empty() ? "" : " (" + found.problem + ")"));
     }
-    slot->stream.expires_after(timeout);
+    slot->stream.expires_at(deadline);  // the lookup's wait counts against the timeout
     ec = run_to_completion(impl_->io, [&](auto handler) {
       slot->stream.async_connect(tcp::endpoint(address, endpoint.port), std::move(handler));
     });

@@ -1,13 +1,5 @@
 #include "platform/http/client.hpp"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-
-#include <map>
-#include <mutex>
-
-#include <sys/socket.h>
-
 #include <array>
 #include <mutex>
 #include <optional>
@@ -25,6 +17,7 @@
 
 #include "platform/http/affinity.hpp"
 #include "platform/http/beast_util.hpp"
+#include "platform/http/resolver.hpp"
 
 namespace shopctl::http {
 
@@ -234,10 +227,14 @@ asio::awaitable<void> connect(const ClientOptions& options, PooledConnection& co
                               std::chrono::steady_clock::time_point deadline, const void* context) {
   beast::error_code ec;
   Endpoint ep = options.endpoint();
-  tcp::endpoint target(asio::ip::make_address(resolve_host(ep.host), ec), ep.port);
+  const detail::Resolution found =
+      co_await detail::HostResolver::shared().async_resolve(ep.host, deadline);
+  tcp::endpoint target(asio::ip::make_address(found.address, ec), ep.port);
   if (ec || ep.port == 0) {
-    throw TransportError(TransportErrorKind::refused,
-                         "no address for upstream " + ep.host + ":" + std::to_string(ep.port));
+    throw TransportError(
+        found.timed_out ? TransportErrorKind::timeout : TransportErrorKind::refused,
+        "no address for upstream " + ep.host + ":" + std::to_string(ep.port) +
+            (found.problem.empty() ? "" : " (" + found.problem + ")"));
   }
   connection.stream.expires_at(deadline);
   co_await connection.stream.async_connect(target, asio::redirect_error(use_awaitable, ec));
@@ -333,44 +330,6 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
     impl->give_back(context, std::move(connection));
   }
   co_return res;
-}
-
-std::string resolve_host(const std::string& host) {
-  beast::error_code ec;
-  asio::ip::make_address(host, ec);
-  if (!ec) return host;
-  struct Known {
-    std::string address;
-    std::chrono::steady_clock::time_point at;
-  };
-  static std::mutex mu;
-  static std::map<std::string, Known> known;
-  auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard lock(mu);
-    auto it = known.find(host);
-    if (it != known.end() && now - it->second.at < std::chrono::seconds(30))
-      return it->second.address;
-  }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  std::string address;
-  if (host.size() < 256 && getaddrinfo(host.c_str(), nullptr, &hints, &found) == 0 && found) {
-    char text[INET6_ADDRSTRLEN] = {};
-    const void* raw =
-        found->ai_family == AF_INET
-            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr)
-            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr);
-    if (inet_ntop(found->ai_family, raw, text, sizeof text)) address = text;
-    freeaddrinfo(found);
-  }
-  if (!address.empty()) {
-    std::lock_guard lock(mu);
-    known[host] = {address, now};
-  }
-  return address;
 }
 
 Endpoint parse_base_url(std::string_view url) {

@@ -48,9 +48,6 @@ class Client {
 };
 
 // Parses "http://host:port" (with an optional path, ignored). Throws std::invalid_argument.
-// The IP address of `host`: itself when it is one, else looked up (getaddrinfo, blocking; kept
-// 30 s per name), for peers named by DNS (a Kubernetes Service). Empty when it has none.
-std::string resolve_host(const std::string& host);
 Endpoint parse_base_url(std::string_view url);
 
 }  // namespace shopctl::http
