@@ -36,6 +36,7 @@ struct Child {
   std::uint16_t port = 0;
   std::uint16_t admin_port = 0;
   pid_t pid = -1;
+  std::string died_starting;  // how it ended, when it died before it was ready (pid is -1)
   fs::path dir, log;
   std::deque<std::chrono::steady_clock::time_point> restarts;  // the last few
 };
@@ -87,19 +88,30 @@ std::string describe_status(int status) {
   return "stopped";
 }
 
-bool ready(const Child& ch, std::chrono::milliseconds limit) {
+// The child is ready when its service answers /health/ready and so does its own admin plane.
+// The admin plane starts only after the service has bound its port, and its port was picked
+// for this child: so the answer is this child's, not that of another process that holds the
+// service's port (an earlier shop on the same data folder), which would answer 200 as well.
+bool ready(Child& ch, std::chrono::milliseconds limit) {
   http::BlockingClient client;
   auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    int status = 0;
-    if (::waitpid(ch.pid, &status, WNOHANG) == ch.pid) return false;
+  auto answers = [&](std::uint16_t port) {
     try {
       http::Request req;
       req.method = "GET";
-      if (client.send_url(url_of(ch.port) + "/health/ready", std::move(req), 1s).status == 200)
-        return true;
+      return client.send_url(url_of(port) + "/health/ready", std::move(req), 1s).status == 200;
     } catch (const std::exception&) {
+      return false;
     }
+  };
+  while (std::chrono::steady_clock::now() < until) {
+    int status = 0;
+    if (::waitpid(ch.pid, &status, WNOHANG) == ch.pid) {
+      ch.pid = -1;
+      ch.died_starting = describe_status(status);
+      return false;
+    }
+    if (answers(ch.admin_port) && answers(ch.port)) return true;
     std::this_thread::sleep_for(20ms);
   }
   return false;
@@ -226,8 +238,12 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
   try {
     for (auto& ch : children) {
       spawn(ch);
-      if (!ready(ch, 30s))
-        throw std::runtime_error(ch.service + " did not become ready; see " + ch.log.string());
+      if (!ready(ch, 30s)) {
+        throw std::runtime_error(ch.service +
+                                 (ch.pid < 0 ? " " + ch.died_starting + " while starting"
+                                             : std::string(" did not become ready")) +
+                                 "; see " + ch.log.string());
+      }
     }
   } catch (const std::exception& e) {
     std::cerr << "shopctl serve --processes: the shop could not start: " << e.what() << "\n";
@@ -263,13 +279,19 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
     bool give_up = false;
     for (auto& ch : children) {
       int status = 0;
-      if (ch.pid <= 0 || ::waitpid(ch.pid, &status, WNOHANG) != ch.pid) continue;
+      if (ch.pid > 0) {
+        if (::waitpid(ch.pid, &status, WNOHANG) != ch.pid) continue;
+        std::printf("shopctl: %s (pid %d) %s; ", ch.service.c_str(), static_cast<int>(ch.pid),
+                    describe_status(status).c_str());
+        ch.pid = -1;
+      } else {
+        // Started again, it died before it was ready (ready() reaped it).
+        std::printf("shopctl: %s %s while starting; ", ch.service.c_str(),
+                    ch.died_starting.c_str());
+      }
       auto now = std::chrono::steady_clock::now();
       ch.restarts.push_back(now);
       while (!ch.restarts.empty() && now - ch.restarts.front() > 60s) ch.restarts.pop_front();
-      std::printf("shopctl: %s (pid %d) %s; ", ch.service.c_str(), static_cast<int>(ch.pid),
-                  describe_status(status).c_str());
-      ch.pid = -1;
       if (ch.restarts.size() > 5) {
         std::printf("it died %zu times in a minute: giving up (see %s)\n", ch.restarts.size(),
                     ch.log.c_str());
@@ -280,7 +302,7 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       std::fflush(stdout);
       try {
         spawn(ch);
-        if (!ready(ch, 30s))
+        if (!ready(ch, 30s) && ch.pid > 0)
           std::printf("shopctl: %s is not ready yet; see %s\n", ch.service.c_str(), ch.log.c_str());
       } catch (const std::exception& e) {
         std::printf("shopctl: cannot start %s again: %s\n", ch.service.c_str(), e.what());

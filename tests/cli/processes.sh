@@ -40,6 +40,18 @@ check "a child killed with SIGKILL is started again" $restarted
 "$bin" run scenarios/flow/browse-catalog.yaml --target "$gateway" --admin-token "$token" >/dev/null 2>&1
 check "the shop answers again after the restart" $?
 
+# A second launcher on the same data folder: its children find their ports (kept in the
+# folder's identity.json) taken by the first shop's. The first shop answers /health/ready on
+# them, which must not pass for the second launcher's children being ready.
+second_rc=0
+timeout 60 "$bin" serve --processes --data-dir "$work/data" --gateway-port 0 --log-level warn >"$work/second.txt" 2>&1 || second_rc=$?
+[[ $second_rc -eq 3 ]] && grep -q "while starting" "$work/second.txt" && ! grep -q "the shop is up" "$work/second.txt"
+check "a second launcher on a folder in use exits 3, not up (exit $second_rc: $(grep -m1 -o 'the shop could not start: .*' "$work/second.txt" | cut -c1-90))" $?
+[[ $(pgrep -f -- "serve --only .* --data-dir $work/data/" | wc -l) -eq 6 ]]
+check "the first shop keeps its six processes" $?
+"$bin" run scenarios/flow/browse-catalog.yaml --target "$gateway" --admin-token "$token" >/dev/null 2>&1
+check "the first shop still answers" $?
+
 kill -TERM "$launcher"
 stopped=1
 for _ in $(seq 1 200); do
