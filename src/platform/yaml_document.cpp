@@ -3,6 +3,7 @@
 #include <sstream>
 #include <string>
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 
 namespace shopctl::platform {
@@ -45,9 +46,7 @@ std::string describe_character(std::string_view text, int pos) {
   return "this character";
 }
 
-}  // namespace
-
-YamlDocuments load_yaml_documents(std::string_view text) {
+YamlDocuments load_documents(std::string_view text) {
   const std::string copy(text);
   YamlDocuments documents;
   {
@@ -71,6 +70,18 @@ YamlDocuments load_yaml_documents(std::string_view text) {
   }
   if (documents.count > 0) documents.first = YAML::Load(copy);
   return documents;
+}
+
+}  // namespace
+
+YamlDocuments load_yaml_documents(std::string_view text) {
+  try {
+    return load_documents(text);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own text for this is "bad file".
+    throw YAML::ParserException(
+        e.mark, "nested too deeply (yaml-cpp stops at " + std::to_string(e.depth()) + " levels)");
+  }
 }
 
 YAML::Node load_yaml_document(std::string_view text) {

@@ -60,3 +60,12 @@ TEST_CASE("plain YAML errors still come from yaml-cpp with its message") {
   CHECK_THROWS_AS((void)platform::load_yaml_document("a: [1, 2\n"), YAML::ParserException);
   CHECK_THROWS_AS((void)platform::load_yaml_document("port: 1 #x\n,b: 2\n"), YAML::ParserException);
 }
+
+TEST_CASE("nesting past yaml-cpp's depth guard is named, not called a bad file") {
+  try {
+    (void)platform::load_yaml_document("a: " + std::string(5000, '['));
+    FAIL("accepted");
+  } catch (const YAML::ParserException& e) {
+    CHECK(e.msg.find("nested too deeply") != std::string::npos);
+  }
+}
