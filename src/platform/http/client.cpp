@@ -227,9 +227,14 @@ asio::awaitable<void> connect(const ClientOptions& options, PooledConnection& co
                               std::chrono::steady_clock::time_point deadline, const void* context) {
   beast::error_code ec;
   Endpoint ep = options.endpoint();
-  const detail::Resolution found =
-      co_await detail::HostResolver::shared().async_resolve(ep.host, deadline);
-  tcp::endpoint target(asio::ip::make_address(found.address, ec), ep.port);
+  // An address (every in-process peer) needs no resolver; a name waits for one, off this thread.
+  auto address = asio::ip::make_address(ep.host, ec);
+  detail::Resolution found;
+  if (ec) {
+    found = co_await detail::HostResolver::shared().async_resolve(ep.host, deadline);
+    address = asio::ip::make_address(found.address, ec);
+  }
+  tcp::endpoint target(address, ep.port);
   if (ec || ep.port == 0) {
     throw TransportError(
         found.timed_out ? TransportErrorKind::timeout : TransportErrorKind::refused,
