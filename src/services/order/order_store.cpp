@@ -695,10 +695,8 @@ asio::awaitable<std::optional<PaymentResultOutcome>> OrderStore::apply_cancel_re
       [&](Database& db, const Order& order) {
         // An interrupted checkout's Idempotency-Key has had no answer: from now on it replays
         // the order as it ended (201, as the checkout that created it would have answered).
-        db.prepare(
-              "UPDATE idempotency_keys SET response_status = 201, response_body = ? "
-              "WHERE order_id = ? AND response_status IS NULL")
-            .bind_all(to_json(order).dump(), order_id)
+        db.prepare(detail::kAnswerEndedCheckoutKeySql)
+            .bind_all(to_json(order).dump(), order.user_id, order_id)
             .run();
       });
 }
@@ -746,5 +744,11 @@ asio::awaitable<std::vector<Order>> OrderStore::list_for_user(std::string user_i
   });
   co_return orders;
 }
+
+namespace detail {
+const char* const kAnswerEndedCheckoutKeySql =
+    "UPDATE idempotency_keys SET response_status = 201, response_body = ? "
+    "WHERE user_id = ? AND order_id = ? AND response_status IS NULL";
+}  // namespace detail
 
 }  // namespace shopctl::order

@@ -184,4 +184,12 @@ class OrderStore {
   platform::StoreDatabase db_;
 };
 
+namespace detail {
+// The statement that answers, from now on, the Idempotency-Key of a checkout whose order
+// ended without one (bound: the answer's body, the order's user, the order). It names the
+// user so that it searches that user's keys by the primary key: without it, every cancelled
+// order read the whole table, which grows by one row per checkout.
+extern const char* const kAnswerEndedCheckoutKeySql;
+}  // namespace detail
+
 }  // namespace shopctl::order
