@@ -35,8 +35,8 @@ std::string query_plan(const std::filesystem::path& file, const std::string& sql
 }  // namespace
 
 TEST_CASE("ending an interrupted or expired order searches its user's keys, not every key") {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("shopctl-plan-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("shopctl-plan-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   {
