@@ -24,6 +24,7 @@
 #include "platform/http/server.hpp"
 #include "platform/input_file.hpp"
 #include "platform/security/random.hpp"
+#include "platform/temp_folder.hpp"
 #include "platform/yaml_document.hpp"
 #include "shop/shop.hpp"
 
@@ -46,10 +47,11 @@ fs::path make_data_dir(const LocalShopOptions& o, bool& temporary) {
     if (ec) throw ShopError("cannot create " + o.data_dir.string() + ": " + ec.message());
     return fs::absolute(o.data_dir);
   }
-  auto tmpl = (fs::temp_directory_path() / "shopctl-chaos-XXXXXX").string();
-  if (!mkdtemp(tmpl.data()))
-    throw ShopError("cannot create a temporary folder in " + fs::temp_directory_path().string());
-  return tmpl;
+  try {
+    return platform::make_temp_folder("shopctl-chaos");
+  } catch (const std::runtime_error& e) {
+    throw ShopError(e.what());
+  }
 }
 
 void remove_dir(const fs::path& dir) {

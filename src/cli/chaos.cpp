@@ -19,6 +19,7 @@
 #include "cli/commands.hpp"
 #include "platform/duration.hpp"
 #include "platform/json_text.hpp"
+#include "platform/output_file.hpp"
 #include "shop/config.hpp"
 
 namespace shopctl::cli {
@@ -129,6 +130,7 @@ int finish(const chaos::ChaosResult& result, const std::string& json_file) {
   if (!json_file.empty()) {
     std::ofstream out(json_file);
     out << chaos::json_report(result).dump(2) << "\n";
+    out.close();  // a full disk shows at the flush
     if (!out) {
       std::cerr << "shopctl chaos: cannot write " << json_file << "\n";
       return kExitUsage;
@@ -175,6 +177,18 @@ int run_chaos_command(const ChaosCliOptions& given) {
     std::cerr << "shopctl chaos: " << e.what() << "\n";
     return kExitUsage;
   }
+  if (auto conflict =
+          platform::output_conflict({{"--config", o.config_file}},
+                                    {{"--json", o.json_file}, {"--history", o.history_file}})) {
+    std::cerr << "shopctl chaos: " << *conflict << "\n";
+    return kExitUsage;
+  }
+  for (const std::string* report : {&o.json_file, &o.history_file}) {
+    if (!platform::writable_output(*report)) {
+      std::cerr << "shopctl chaos: cannot write " << *report << ": nothing ran (exit 1)\n";
+      return kExitUsage;
+    }
+  }
   // An invalid --config is an invalid file (exit 2, as serve and load say), found before any
   // shop starts; it was exit 3, "the shop could not be driven", or yaml-cpp's bare message.
   if (!o.config_file.empty()) {
@@ -215,7 +229,10 @@ int run_chaos_command(const ChaosCliOptions& given) {
   if (!o.check_dir.empty()) {
     chaos::ChaosResult result;
     if (!std::filesystem::is_directory(o.check_dir)) {
-      std::cerr << "shopctl chaos: --check " << o.check_dir << ": no such folder\n";
+      std::cerr << "shopctl chaos: --check " << o.check_dir
+                << (std::filesystem::exists(o.check_dir)
+                        ? ": not a folder (--check takes a shop's data folder)\n"
+                        : ": no such folder\n");
       return kExitUsage;
     }
     // A folder without the databases checks nothing: that must not pass (a CI step pointed
@@ -319,7 +336,15 @@ int run_chaos_command(const ChaosCliOptions& given) {
   }
   interrupts.watch(nullptr);
   shop->finish();
-  history.flush();
+  if (!o.history_file.empty()) {
+    history.close();
+    if (!history) {
+      std::cerr << "shopctl chaos: cannot write " << o.history_file
+                << " (the history is incomplete)\n";
+      finish(result, o.json_file);
+      return kExitUsage;
+    }
+  }
   return finish(result, o.json_file);
 }
 
@@ -339,7 +364,8 @@ void register_chaos(CLI::App& app) {
       "until nothing is in flight, and checks the invariants from the databases (read-only) and\n"
       "the shoppers' own record. docs/chaos.md explains each invariant and how to read a "
       "history.\n\n"
-      "Exit codes: 0 every invariant holds, 1 bad command line, 2 an invalid --config,\n"
+      "Exit codes: 0 every invariant holds, 1 bad command line (or a --json or --history\n"
+      "            file that cannot be written or is the --config file), 2 an invalid --config,\n"
       "            3 the shop could not be started,\n"
       "            reached or driven (with --check: the folder lacks a database, or none could\n"
       "            be read), 4 an invariant is violated, 130 or 143 interrupted by\n"

@@ -11,6 +11,7 @@
 #include "platform/admin_client.hpp"
 #include "platform/http/message.hpp"
 #include "platform/input_file.hpp"
+#include "platform/output_file.hpp"
 
 namespace shopctl::cli {
 
@@ -100,6 +101,10 @@ int run_graph(const GraphOptions& given) {
     std::cerr << "shopctl graph: --target needs --admin-token (printed by shopctl serve)\n";
     return kExitUsage;
   }
+  if (auto conflict = platform::output_conflict({{"--from", o.from}}, {{"-o", o.output}})) {
+    std::cerr << "shopctl graph: " << *conflict << "\n";
+    return kExitUsage;
+  }
   auto format =
       o.format == "dot" ? observe_tools::GraphFormat::dot : observe_tools::GraphFormat::mermaid;
   std::string text;
@@ -114,10 +119,15 @@ int run_graph(const GraphOptions& given) {
   if (o.output.empty()) {
     std::cout << text;
     std::cout.flush();
+    if (!std::cout) {
+      std::cerr << "shopctl graph: cannot write to standard output\n";
+      return kExitUsage;
+    }
     return kExitOk;
   }
   std::ofstream out(o.output);
   out << text;
+  out.close();  // a full disk shows at the flush
   if (!out) {
     std::cerr << "shopctl graph: cannot write " << o.output << "\n";
     return kExitUsage;
@@ -136,7 +146,8 @@ void register_graph(CLI::App& app) {
       "With either: the observed edges over it, labelled \"N calls, E% errors, p99 X ms\";\n"
       "allowed edges without calls dashed; edges that are not allowed and calls the callee\n"
       "refused (architecture violations) in red.\n\n"
-      "Exit codes: 0 drawn, 1 bad command line (or the admin token was refused),\n"
+      "Exit codes: 0 drawn, 1 bad command line (or the admin token was refused, or the\n"
+      "            graph cannot be written, or -o is the --from file),\n"
       "            2 the --from file is not a report, 3 the --target shop is unreachable.\n\n"
       "Examples:\n"
       "  shopctl graph                                   # allowed graph, Mermaid\n"

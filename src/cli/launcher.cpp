@@ -21,6 +21,7 @@
 #include "cli/commands.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/http/server.hpp"
+#include "platform/temp_folder.hpp"
 #include "shop/identity.hpp"
 #include "shop/registry.hpp"
 
@@ -123,12 +124,12 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
   std::error_code ec;
   fs::path dir = o.data_dir;
   if (o.ephemeral) {
-    std::string pattern = (fs::temp_directory_path() / "shopctl-processes-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) {
-      std::cerr << "shopctl serve: cannot create a temporary data folder\n";
+    try {
+      dir = platform::make_temp_folder("shopctl-processes");
+    } catch (const std::runtime_error& e) {
+      std::cerr << "shopctl serve: " << e.what() << "\n";
       return kExitShop;
     }
-    dir = pattern;
   }
   std::vector<Child> children;
   fs::path shared = dir / "processes.yaml";

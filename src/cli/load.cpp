@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/interrupt.hpp"
 #include "load/engine.hpp"
 #include "load/report.hpp"
 #include "observe_tools/fault_spec.hpp"
@@ -17,6 +18,7 @@
 #include "platform/duration.hpp"
 #include "platform/input_file.hpp"
 #include "platform/json_text.hpp"
+#include "platform/output_file.hpp"
 #include "platform/security/password.hpp"
 #include "platform/yaml_document.hpp"
 #include "platform/yaml_json.hpp"
@@ -139,6 +141,11 @@ FaultFile faults_from_file(const std::string& file,
 
 int run_load_command(const LoadCliOptions& given) {
   LoadCliOptions o = given;
+  exit_cleanly_on_interrupt(
+      "shopctl load", o.target.empty() && std::getenv("SHOPCTL_TARGET") == nullptr
+                          ? "no report was written"
+                          : "no report was written; the --fault faults may still be in place on "
+                            "the target (shopctl fault list)");
   if (int rc = resolve_target("shopctl load", o.target, o.admin_token); rc != kExitOk) return rc;
   load::LoadOptions options;
   std::vector<load::Threshold> thresholds;
@@ -169,6 +176,19 @@ int run_load_command(const LoadCliOptions& given) {
   } catch (const std::invalid_argument& e) {
     std::cerr << "shopctl load: " << e.what() << "\n";
     return kExitUsage;
+  }
+  // The reports: not over an input or each other, and writable, before the run (exit 1).
+  if (auto conflict = platform::output_conflict(
+          {{"--config", o.config_file}, {"--faults", o.faults_file}, {"--vars-file", o.vars_file}},
+          {{"--json", o.json_file}, {"--html", o.html_file}})) {
+    std::cerr << "shopctl load: " << *conflict << ": nothing ran (exit 1)\n";
+    return kExitUsage;
+  }
+  for (const std::string* report : {&o.json_file, &o.html_file}) {
+    if (!platform::writable_output(*report)) {
+      std::cerr << "shopctl load: cannot write " << *report << ": nothing ran (exit 1)\n";
+      return kExitUsage;
+    }
   }
   FaultFile fault_file;
   if (!o.faults_file.empty()) {
@@ -278,6 +298,7 @@ int run_load_command(const LoadCliOptions& given) {
   if (!o.json_file.empty()) {
     std::ofstream out(o.json_file);
     out << load::json_report(result, verdicts).dump(2) << "\n";
+    out.close();  // a full disk shows at the flush
     if (!out) {
       std::cerr << "shopctl load: cannot write " << o.json_file << "\n";
       return kExitUsage;
@@ -286,6 +307,7 @@ int run_load_command(const LoadCliOptions& given) {
   if (!o.html_file.empty()) {
     std::ofstream out(o.html_file);
     out << observe_tools::load_html_report(load::json_report(result, verdicts));
+    out.close();  // a full disk shows at the flush
     if (!out) {
       std::cerr << "shopctl load: cannot write " << o.html_file << "\n";
       return kExitUsage;
@@ -306,9 +328,11 @@ void register_load(CLI::App& app) {
       "Journeys: browse (a page of products), product (one product), cart (add, read, remove),\n"
       "checkout (add, POST /api/orders, pay at pay_url, poll the order until PAID).\n"
       "Without --target an in-process shop is started (faults then need no token).\n\n"
-      "Exit codes: 0 done and every threshold met, 1 bad command line, 2 an invalid --config\n"
-      "            or --faults file, 3 the shop could not start or be reached, or users could\n"
-      "            not sign in, 4 a threshold was breached.\n\n"
+      "Exit codes: 0 done and every threshold met, 1 bad command line (or a report that\n"
+      "            cannot be written or would overwrite an input), 2 an invalid --config or\n"
+      "            --faults file, 3 the shop could not start or be reached, or users could\n"
+      "            not sign in, 4 a threshold was breached, 130/143 stopped by SIGINT/SIGTERM\n"
+      "            (the in-process shop's temporary folder is removed; no report).\n\n"
       "Examples:\n"
       "  shopctl load --users 32 --duration 10s\n"
       "  shopctl load --rate 200 --duration 30s --mix checkout=1 --threshold 'checkout.p99<20ms'\n"

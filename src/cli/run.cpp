@@ -7,9 +7,11 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/interrupt.hpp"
 #include "observe_tools/html_report.hpp"
 #include "platform/admin_client.hpp"
 #include "platform/http/message.hpp"
+#include "platform/output_file.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/report.hpp"
@@ -77,6 +79,11 @@ int run_validate(const std::vector<std::string>& paths, const std::vector<std::s
 
 int run_run(const RunCliOptions& given) {
   RunCliOptions o = given;
+  exit_cleanly_on_interrupt(
+      "shopctl run", o.target.empty() && std::getenv("SHOPCTL_TARGET") == nullptr
+                         ? "no report was written"
+                         : "no report was written; a fault the running scenario added to the "
+                           "target may still be in place (shopctl fault list)");
   if (int rc = resolve_target("shopctl run", o.target, o.admin_token); rc != kExitOk) return rc;
   auto vars = read_vars("shopctl run", o.vars, o.vars_file);
   if (!vars) return kExitUsage;
@@ -129,11 +136,20 @@ int run_run(const RunCliOptions& given) {
       return kExitUsage;
     }
   }
+  // A report may not overwrite a scenario, the vars file or another report (exit 1).
+  {
+    std::vector<platform::NamedPath> inputs;
+    for (const auto& file : loaded.files) inputs.push_back({"the scenario file", file});
+    inputs.push_back({"--vars-file", o.vars_file});
+    if (auto conflict = platform::output_conflict(
+            inputs, {{"--junit", o.junit}, {"--json", o.json}, {"--html", o.html}})) {
+      std::cerr << "shopctl run: " << *conflict << ": nothing ran (exit 1)\n";
+      return kExitUsage;
+    }
+  }
   // A report that cannot be written fails at once, not after the run (exit 1, as for load).
   for (const std::string* report : {&o.junit, &o.json, &o.html}) {
-    if (report->empty()) continue;
-    std::ofstream probe(*report, std::ios::app);
-    if (!probe) {
+    if (!platform::writable_output(*report)) {
       std::cerr << "shopctl run: cannot write " << *report << ": nothing ran (exit 1)\n";
       return kExitUsage;
     }
@@ -185,9 +201,11 @@ void register_run(CLI::App& app) {
       app.add_subcommand("run", "Run scenario files against a fresh shop each (or a running one)");
   cmd->footer(
       "Exit codes: 0 all passed, 1 bad command line, a report (--junit, --json, --html) that\n"
-      "            cannot be written or a refused --admin-token, 2 a file is invalid (nothing\n"
-      "            ran), 3 the shop could not\n"
-      "            start or a scenario passed its timeout, 4 an expectation failed.\n\n"
+      "            cannot be written or would overwrite an input or another report, or a\n"
+      "            refused --admin-token, 2 a file is invalid (nothing ran), 3 the shop could\n"
+      "            not start or a scenario passed its timeout, 4 an expectation failed,\n"
+      "            130/143 stopped by SIGINT/SIGTERM (the shops' temporary folders are\n"
+      "            removed; no report is written).\n\n"
       "Examples:\n"
       "  shopctl run scenarios/\n"
       "  shopctl run scenarios/resilience --jobs 1 --verbose\n"

@@ -13,6 +13,7 @@
 #include "cli/commands.hpp"
 #include "cli/launcher.hpp"
 #include "platform/http/client.hpp"
+#include "platform/output_file.hpp"
 #include "scenario/recorder.hpp"
 #include "shop/registry.hpp"
 #include "shop/shop.hpp"
@@ -120,13 +121,29 @@ int run_serve(const ServeOptions& o) {
   } else if (config.data_dir.empty()) {
     config.data_dir = o.data_dir;
   }
+  std::string record_file;
   if (!o.record.empty()) {
+    // The recorder replaces the whole file through a rename after each answer: a device, a
+    // pipe or a folder there would be replaced (or the rename fail), so refuse it now. A link
+    // to a file is followed, so it stays a link.
+    const auto target = platform::replace_target(o.record);
+    if (!target.error.empty()) {
+      std::cerr << "shopctl serve: --record " << o.record << ": " << target.error << "\n";
+      return kExitUsage;
+    }
+    std::vector<platform::NamedPath> inputs;
+    for (const auto& file : o.config_files) inputs.push_back({"--config", file});
+    if (auto conflict = platform::output_conflict(inputs, {{"--record", o.record}})) {
+      std::cerr << "shopctl serve: " << *conflict << "\n";
+      return kExitUsage;
+    }
+    record_file = target.path.string();
     // The recorder writes FILE.tmp beside FILE and renames it: try that now, so that a path
     // that cannot be written fails before a session is lost to it.
-    fs::path probe = o.record;
+    fs::path probe = record_file;
     probe += ".tmp";
     std::error_code ec;
-    const bool writable = !fs::is_directory(o.record, ec) && std::ofstream(probe).good();
+    const bool writable = std::ofstream(probe).good();
     fs::remove(probe, ec);
     if (!writable) {
       std::cerr << "shopctl serve: --record " << o.record
@@ -155,7 +172,7 @@ int run_serve(const ServeOptions& o) {
     auto write_mu = std::make_shared<std::mutex>();
     auto warned = std::make_shared<bool>(false);
     options.public_traffic = [recorder, write_mu, warned,
-                              file = o.record](const platform::PublicExchange& e) {
+                              file = record_file](const platform::PublicExchange& e) {
       recorder->record(e);
       std::lock_guard lock(*write_mu);
       if (!recorder->write(file) && recorder->steps() > 0 && !*warned) {
@@ -232,7 +249,7 @@ int run_serve(const ServeOptions& o) {
   shop.reset();
   int rc = kExitOk;
   if (recorder) {
-    if (recorder->write(o.record)) {
+    if (recorder->write(record_file)) {
       std::printf("shopctl: %zu step(s) recorded in %s (replay: shopctl run %s)\n",
                   recorder->steps(), o.record.c_str(), o.record.c_str());
     } else if (recorder->steps() > 0) {
@@ -266,7 +283,8 @@ void register_serve(CLI::App& app) {
       "  shopctl serve --only catalog --bind 10.0.0.2 --config split.yaml --admin-port 9000\n"
       "\n"
       "Exit codes: 0 stopped by SIGINT/SIGTERM, 1 bad command line (or a --record file that\n"
-      "cannot be written), 2 an invalid --config, 3 the shop could not start (a port taken, a\n"
+      "cannot be written: a folder, a device or pipe, a --config file), 2 an invalid --config,\n"
+      "3 the shop could not start (a port taken, a\n"
       "corrupt identity.json, a database).\n");
   cmd->add_option("--config", o->config_files,
                   "YAML settings (ports, peers, secrets, timeouts, breakers, catalog file); may be "

@@ -456,8 +456,9 @@ awaitable<void> closed_loop_user(Worker& w, User& u) {
     bool ok = co_await run_journey(w, u, j);
     count_journey(w, j, Clock::now() - began, ok);
     ++u.iterations;
+    // The pause ends with the run: a long --think must not outlast --duration.
     if (s.options.think.count() > 0 && Clock::now() < s.deadline)
-      co_await sleep_for(s.options.think);
+      co_await sleep_for(std::min<Clock::duration>(s.options.think, s.deadline - Clock::now()));
   }
 }
 

@@ -26,6 +26,7 @@
 #include "platform/resilient_caller.hpp"
 #include "platform/security/service_credential.hpp"
 #include "platform/service.hpp"
+#include "platform/temp_folder.hpp"
 #include "services/catalog/catalog_service.hpp"
 #include "shop/registry.hpp"
 
@@ -38,13 +39,6 @@ namespace {
 std::uint16_t port_of(const ShopConfig& c, const std::string& service) {
   auto it = c.ports.find(service);
   return it == c.ports.end() ? 0 : it->second;
-}
-
-std::filesystem::path make_temp_dir() {
-  auto base = std::filesystem::temp_directory_path() / "shopctl-XXXXXX";
-  std::string pattern = base.string();
-  if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot create a temporary data folder");
-  return pattern;
 }
 
 // Request handling allocates and frees a few KiB per request on each io thread; glibc's
@@ -176,7 +170,7 @@ Shop::Shop(ShopConfig config, ShopOptions options)
       faults_(config_.seed),
       log_(options.log_level, options.log_format) {
   if (config_.data_dir.empty()) {
-    config_.data_dir = make_temp_dir();
+    config_.data_dir = platform::make_temp_folder("shopctl");
     temporary_data_ = true;
   }
   std::filesystem::create_directories(config_.data_dir);
@@ -244,10 +238,7 @@ Shop::Shop(ShopConfig config, ShopOptions options)
 
 Shop::~Shop() {
   impl_.reset();
-  if (temporary_data_) {
-    std::error_code ignored;
-    std::filesystem::remove_all(config_.data_dir, ignored);
-  }
+  if (temporary_data_) platform::remove_temp_folder(config_.data_dir);
 }
 
 void Shop::start() {

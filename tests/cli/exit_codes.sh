@@ -207,5 +207,56 @@ expect_output "at most 24h" "load says the longest run"
 
 expect_code 1 "load: --fault that is not JSON" timeout 20 "$shopctl" load --fault '{bad' --duration 1s
 expect_output "^shopctl load: --fault is not valid JSON" "load names its own option"
+
+# Outputs that would destroy something: an input, another report, a device (exit 1, nothing ran).
+cp "$tmp/good.yaml" "$tmp/keep.yaml"
+expect_code 1 "run: --junit is the scenario file" timeout 20 "$shopctl" run "$tmp/keep.yaml" --junit "$tmp/keep.yaml"
+expect_output "--junit .*keep.yaml is the scenario file" "run says the report would overwrite the scenario"
+if cmp -s "$tmp/good.yaml" "$tmp/keep.yaml"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: run overwrote its scenario file"; fi
+expect_code 1 "run: --junit and --json on one file" timeout 20 "$shopctl" run "$tmp/good.yaml" --junit "$tmp/r.out" --json "$tmp/./r.out"
+expect_output "--json and --junit both name" "run says one report would overwrite the other"
+printf 'seed: 7\n' > "$tmp/chaos.yaml"
+expect_code 1 "chaos: --json is the --config file" timeout 20 "$shopctl" chaos --config "$tmp/chaos.yaml" --json "$tmp/chaos.yaml" --duration 1s
+if grep -q '^seed: 7$' "$tmp/chaos.yaml"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: chaos overwrote its --config"; fi
+expect_code 1 "load: --html is the --config file" timeout 20 "$shopctl" load --config "$tmp/chaos.yaml" --html "$tmp/chaos.yaml" --duration 1s
+expect_code 1 "load: --json into a missing folder, before the run" timeout 20 "$shopctl" load --json "$tmp/nope/l.json" --duration 5s
+expect_output "cannot write .*nope/l.json: nothing ran" "load says so before the run"
+echo '{}' > "$tmp/graph.json"
+expect_code 1 "graph: -o is the --from file" timeout 20 "$shopctl" graph --from "$tmp/graph.json" -o "$tmp/graph.json"
+expect_code 1 "graph: -o /dev/full" timeout 20 "$shopctl" graph -o /dev/full
+expect_output "cannot write /dev/full" "graph says the write failed"
+mkfifo "$tmp/pipe"
+expect_code 1 "serve: --record onto a pipe" timeout 20 "$shopctl" serve --ephemeral --gateway-port 0 --record "$tmp/pipe"
+expect_output "not a regular file" "serve refuses to replace a pipe"
+if [[ -p "$tmp/pipe" ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: serve --record replaced a pipe"; fi
+expect_code 1 "serve: --record onto the --config file" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/chaos.yaml" --record "$tmp/chaos.yaml"
+# A missing TMPDIR is named; an empty one means /tmp, as for mktemp(1).
+TMPDIR="$tmp/no-such-dir" expect_code 3 "run: TMPDIR that does not exist" timeout 20 "$shopctl" run "$tmp/good.yaml"
+expect_output "TMPDIR=.*no-such-dir does not exist" "run names TMPDIR"
+TMPDIR= expect_code 0 "run: an empty TMPDIR" timeout 60 "$shopctl" run "$tmp/good.yaml" --jobs 1
+
+# SIGINT and SIGTERM: the in-process shops' temporary folders are removed, exit 128 + signal.
+interrupted() {  # interrupted SIGNAL WANT DESCRIPTION COMMAND...
+  local signal=$1 want=$2 what=$3; shift 3
+  local dir="$tmp/interrupt-$signal"; mkdir -p "$dir"
+  # A script's background job starts with SIGINT ignored; env gives it the default back.
+  TMPDIR=$dir env --default-signal=INT "$@" >"$tmp/out" 2>&1 &
+  local pid=$! waited=0
+  # Until the shop's folder exists (the run has started), at most 20 s.
+  until compgen -G "$dir/shopctl-*" >/dev/null || [[ $waited -ge 200 ]]; do sleep 0.1; waited=$((waited + 1)); done
+  sleep 0.3
+  kill -s "$signal" "$pid"
+  wait "$pid"
+  local got=$?
+  if [[ $got -eq $want ]] && ! compgen -G "$dir/shopctl-*" >/dev/null; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $what: exit $got (want $want), left: $(ls "$dir" | tr '\n' ' ')"; sed 's/^/    /' "$tmp/out" | head -10
+  fi
+}
+printf 'version: 1\nname: waits\nsteps:\n  - wait: 1h\n' > "$tmp/wait.yaml"
+interrupted INT 130 "run: SIGINT during a scenario" "$shopctl" run "$tmp/wait.yaml" --junit "$tmp/wait.xml"
+expect_output "interrupted \(Interrupt\): temporary folders removed" "run says it was interrupted"
+interrupted TERM 143 "load: SIGTERM during the run" "$shopctl" load --users 1 --duration 60s --quiet
+# A pause between journeys ends with the run (--think 1h ran for an hour after a 1 s run).
+expect_code 0 "load: --think longer than --duration" timeout 30 "$shopctl" load --users 2 --think 1h --duration 1s --quiet
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -1,0 +1,36 @@
+#include "cli/interrupt.hpp"
+
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "platform/temp_folder.hpp"
+
+namespace shopctl::cli {
+
+void exit_cleanly_on_interrupt(const char* command, const char* what_is_lost) {
+  static sigset_t signals;
+  sigemptyset(&signals);
+  // A signal the parent set to be ignored stays ignored (a script's background job ignores
+  // SIGINT, so a Ctrl-C meant for the script does not stop it).
+  for (int number : {SIGINT, SIGTERM}) {
+    struct sigaction current {};
+    if (sigaction(number, nullptr, &current) == 0 && current.sa_handler == SIG_IGN) continue;
+    sigaddset(&signals, number);
+  }
+  if (sigisemptyset(&signals)) return;
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::thread([command, what_is_lost] {
+    int number = 0;
+    if (sigwait(&signals, &number) != 0) return;
+    std::fflush(stdout);
+    std::fprintf(stderr, "\n%s: interrupted (%s): temporary folders removed, %s (exit %d)\n",
+                 command, strsignal(number), what_is_lost, 128 + number);
+    platform::remove_temp_folders_and_exit(128 + number);
+  }).detach();
+}
+
+}  // namespace shopctl::cli

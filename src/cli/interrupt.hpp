@@ -1,0 +1,14 @@
+#pragma once
+// SIGINT and SIGTERM for the commands that start in-process shops in temporary folders (`run`,
+// `load`): the process's threads never see them; a watcher thread says so on standard error,
+// removes the temporary folders and exits with 128 + the signal (130, 143), as a shell does.
+// `serve` and `chaos` have their own handling: they stop a shop that keeps its data.
+
+namespace shopctl::cli {
+
+// Call before any other thread starts (every thread inherits the blocked signals). `command`
+// names the command in the message ("shopctl run"); `what_is_lost` says what an interrupted
+// run does not produce ("no report was written").
+void exit_cleanly_on_interrupt(const char* command, const char* what_is_lost);
+
+}  // namespace shopctl::cli

@@ -1,0 +1,68 @@
+#include "platform/output_file.hpp"
+
+#include <fstream>
+#include <system_error>
+
+namespace shopctl::platform {
+namespace fs = std::filesystem;
+namespace {
+
+// The same file: an existing one by identity, otherwise by its normalised absolute path.
+bool same_file(const fs::path& a, const fs::path& b) {
+  std::error_code ec;
+  if (fs::equivalent(a, b, ec) && !ec) return true;
+  const auto ca = fs::weakly_canonical(fs::absolute(a, ec), ec);
+  if (ec) return false;
+  const auto cb = fs::weakly_canonical(fs::absolute(b, ec), ec);
+  return !ec && ca == cb;
+}
+
+}  // namespace
+
+std::optional<std::string> output_conflict(const std::vector<NamedPath>& inputs,
+                                           const std::vector<NamedPath>& outputs) {
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const auto& out = outputs[i];
+    if (out.path.empty()) continue;
+    for (const auto& in : inputs) {
+      if (in.path.empty() || !same_file(out.path, in.path)) continue;
+      return out.option + " " + out.path.string() + " is " + in.option + " " + in.path.string() +
+             ": an output may not overwrite an input";
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      const auto& other = outputs[j];
+      if (other.path.empty() || !same_file(out.path, other.path)) continue;
+      return out.option + " and " + other.option + " both name " + out.path.string() +
+             ": one report would overwrite the other";
+    }
+  }
+  return std::nullopt;
+}
+
+ReplaceTarget replace_target(const fs::path& file) {
+  std::error_code ec;
+  const auto link = fs::symlink_status(file, ec);
+  if (ec || !fs::exists(link)) return {file, ""};
+  fs::path target = file;
+  if (fs::is_symlink(link)) {
+    // The file the link points to (a dangling link is replaced, as nothing is lost).
+    target = fs::weakly_canonical(fs::absolute(file, ec), ec);
+    if (ec) target = file;
+  }
+  const auto status = fs::status(target, ec);
+  if (ec || !fs::exists(status) || fs::is_regular_file(status)) return {target, ""};
+  if (fs::is_directory(status)) return {{}, "is a folder, not a file"};
+  return {{}, "is not a regular file (a device, pipe or socket), and writing it would replace it"};
+}
+
+bool writable_output(const fs::path& file) {
+  if (file.empty()) return true;
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) return false;
+  const bool existed = fs::exists(fs::symlink_status(file, ec));
+  const bool ok = std::ofstream(file, std::ios::app).good();
+  if (ok && !existed) fs::remove(file, ec);
+  return ok;
+}
+
+}  // namespace shopctl::platform

@@ -1,0 +1,39 @@
+#pragma once
+// Files a user names for shopctl to write (a report, a recording, a history, a graph): checks
+// made before any work starts, so that a run never ends by overwriting one of its own inputs,
+// one report with another, or a device with a regular file.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace shopctl::platform {
+
+// A file on the command line, with the option that named it ("--junit", "the scenario file").
+struct NamedPath {
+  std::string option;
+  std::filesystem::path path;
+};
+
+// Why these outputs cannot be written as asked, or nullopt. An output may not be the same file
+// as an input (an existing file, compared by device and inode, so through links and `..`) nor
+// the same path as another output. Empty paths are ignored.
+std::optional<std::string> output_conflict(const std::vector<NamedPath>& inputs,
+                                           const std::vector<NamedPath>& outputs);
+
+// For a file that shopctl replaces whole through a rename (write FILE.tmp, rename over FILE):
+// the path to write, or an error. Something that exists and is not a regular file (a device,
+// a pipe, a socket, a folder) is refused: a rename would replace it. A symbolic link to a
+// regular file gives the file it points to, so the link stays a link.
+struct ReplaceTarget {
+  std::filesystem::path path;
+  std::string error;
+};
+ReplaceTarget replace_target(const std::filesystem::path& file);
+
+// Whether `file` can be written, tried before the work whose report it will hold: an existing
+// file is opened for appending (nothing in it changes), a new one is created and removed again.
+// False for a folder, a missing folder or no permission. An empty path is writable.
+bool writable_output(const std::filesystem::path& file);
+
+}  // namespace shopctl::platform

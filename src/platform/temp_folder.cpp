@@ -1,0 +1,67 @@
+#include "platform/temp_folder.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <system_error>
+
+namespace shopctl::platform {
+namespace fs = std::filesystem;
+namespace {
+
+std::mutex& folders_mu() {
+  static std::mutex mu;
+  return mu;
+}
+// Never destroyed: an interrupt may come while static destructors run.
+std::set<fs::path>& folders() {
+  static auto* set = new std::set<fs::path>;
+  return *set;
+}
+
+}  // namespace
+
+fs::path make_temp_folder(const std::string& prefix) {
+  const char* env = std::getenv("TMPDIR");
+  const bool from_env = env != nullptr && *env != '\0';
+  const fs::path base = from_env ? fs::path(env) : fs::path("/tmp");
+  const std::string named = from_env ? "TMPDIR=" + base.string() : base.string();
+  std::error_code ec;
+  if (!fs::is_directory(base, ec))
+    throw std::runtime_error("cannot create a temporary folder: " + named +
+                             (fs::exists(base, ec) ? " is not a folder" : " does not exist") +
+                             (from_env ? " (set TMPDIR to a folder, or unset it for /tmp)" : ""));
+  std::string pattern = (base / (prefix + "-XXXXXX")).string();
+  if (!mkdtemp(pattern.data())) {
+    const int error = errno;
+    throw std::runtime_error("cannot create a temporary folder in " + named + ": " +
+                             std::strerror(error));
+  }
+  std::lock_guard lock(folders_mu());
+  folders().insert(pattern);
+  return pattern;
+}
+
+void remove_temp_folder(const fs::path& folder) {
+  std::error_code ignored;
+  fs::remove_all(folder, ignored);
+  std::lock_guard lock(folders_mu());
+  folders().erase(folder);
+}
+
+void remove_temp_folders_and_exit(int code) {
+  std::fflush(stdout);
+  // Held to the end: a thread making a folder now waits, and is ended with the process.
+  folders_mu().lock();
+  for (const auto& folder : folders()) {
+    std::error_code ignored;
+    fs::remove_all(folder, ignored);
+  }
+  std::_Exit(code);
+}
+
+}  // namespace shopctl::platform

@@ -1,0 +1,22 @@
+#pragma once
+// Temporary folders (an in-process shop's databases, a chaos run's, `serve --processes
+// --ephemeral`'s), made in $TMPDIR (or /tmp when it is unset or empty, as mktemp(1) does) and
+// remembered until they are removed, so that a command stopped by SIGINT or SIGTERM can remove
+// the ones still there before it exits.
+#include <filesystem>
+#include <string>
+
+namespace shopctl::platform {
+
+// A new folder PREFIX-XXXXXX in the temporary folder, remembered. Throws std::runtime_error
+// naming $TMPDIR when it is not a folder that can be written.
+std::filesystem::path make_temp_folder(const std::string& prefix);
+
+// Removes a folder made by make_temp_folder (and forgets it); errors are ignored.
+void remove_temp_folder(const std::filesystem::path& folder);
+
+// Removes every folder still remembered and ends the process with `code` (std::_Exit, after
+// flushing standard output): for an interrupted command. No new folder is made meanwhile.
+[[noreturn]] void remove_temp_folders_and_exit(int code);
+
+}  // namespace shopctl::platform

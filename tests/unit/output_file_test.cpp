@@ -1,0 +1,100 @@
+// Unit tests of src/platform/output_file and temp_folder: the checks made before shopctl writes
+// a file a user named, on real files in a temporary folder.
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "platform/output_file.hpp"
+#include "platform/temp_folder.hpp"
+
+namespace platform = shopctl::platform;
+namespace fs = std::filesystem;
+
+namespace {
+struct Folder {
+  Folder() : path(platform::make_temp_folder("shopctl-output-test")) {}
+  ~Folder() { platform::remove_temp_folder(path); }
+  fs::path path;
+};
+void touch(const fs::path& p) {
+  std::ofstream(p) << "x\n";
+}
+}  // namespace
+
+TEST_CASE("an output that is an input, through another spelling or a link, is refused") {
+  Folder f;
+  touch(f.path / "in.yaml");
+  fs::create_symlink(f.path / "in.yaml", f.path / "link.yaml");
+  auto same = platform::output_conflict({{"--config", f.path / "in.yaml"}},
+                                        {{"--json", f.path / "sub" / ".." / "in.yaml"}});
+  REQUIRE(same);
+  CHECK(same->find("--json") == 0);
+  CHECK(same->find("is --config") != std::string::npos);
+  CHECK(platform::output_conflict({{"--config", f.path / "in.yaml"}},
+                                  {{"--json", f.path / "link.yaml"}}));
+  CHECK_FALSE(platform::output_conflict({{"--config", f.path / "in.yaml"}},
+                                        {{"--json", f.path / "out.json"}, {"--html", ""}}));
+}
+
+TEST_CASE("two outputs on one path are refused, whether or not the file exists yet") {
+  Folder f;
+  auto both = platform::output_conflict(
+      {}, {{"--junit", f.path / "r.xml"}, {"--json", f.path / "." / "r.xml"}});
+  REQUIRE(both);
+  CHECK(both->find("--json and --junit both name") == 0);
+  CHECK_FALSE(platform::output_conflict({}, {{"--junit", f.path / "a"}, {"--json", f.path / "b"}}));
+}
+
+TEST_CASE(
+    "a file replaced through a rename: devices, pipes and folders are refused; links followed") {
+  Folder f;
+  CHECK(platform::replace_target(f.path / "new.yaml").path == f.path / "new.yaml");
+  CHECK_FALSE(platform::replace_target("/dev/null").error.empty());
+  CHECK(platform::replace_target("/dev/null").path.empty());
+  REQUIRE(mkfifo((f.path / "pipe").c_str(), 0600) == 0);
+  CHECK(platform::replace_target(f.path / "pipe").error.find("is not a regular file") == 0);
+  CHECK(platform::replace_target(f.path).error == "is a folder, not a file");
+  touch(f.path / "real.yaml");
+  fs::create_symlink("real.yaml", f.path / "link.yaml");
+  const auto followed = platform::replace_target(f.path / "link.yaml");
+  CHECK(followed.error.empty());
+  CHECK(followed.path == fs::canonical(f.path / "real.yaml"));
+}
+
+TEST_CASE("a writable output is probed without leaving a file or changing one") {
+  Folder f;
+  CHECK(platform::writable_output(f.path / "new.json"));
+  CHECK_FALSE(fs::exists(f.path / "new.json"));
+  touch(f.path / "old.json");
+  CHECK(platform::writable_output(f.path / "old.json"));
+  CHECK(fs::file_size(f.path / "old.json") == 2);
+  CHECK_FALSE(platform::writable_output(f.path / "missing" / "x.json"));
+  CHECK_FALSE(platform::writable_output(f.path));
+  CHECK(platform::writable_output(""));
+}
+
+TEST_CASE("a temporary folder names TMPDIR when it cannot be made there; an empty TMPDIR is /tmp") {
+  const char* saved = std::getenv("TMPDIR");
+  const std::string before = saved ? saved : "";
+  setenv("TMPDIR", "/nonexistent-shopctl-dir", 1);
+  try {
+    platform::make_temp_folder("shopctl-x");
+    FAIL("no error");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()).find("TMPDIR=/nonexistent-shopctl-dir does not exist") !=
+          std::string::npos);
+  }
+  setenv("TMPDIR", "", 1);
+  const auto made = platform::make_temp_folder("shopctl-x");
+  CHECK(made.parent_path() == "/tmp");
+  platform::remove_temp_folder(made);
+  CHECK_FALSE(fs::exists(made));
+  if (saved)
+    setenv("TMPDIR", before.c_str(), 1);
+  else
+    unsetenv("TMPDIR");
+}
