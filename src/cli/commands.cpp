@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <filesystem>
 #include <iostream>
 
 #include "platform/admin_fanout.hpp"
@@ -32,6 +33,14 @@ std::string seed_problem(const std::string& text) {
 
 int resolve_target(const char* command, std::string& target, std::string& admin_token) {
   if (target.empty() || target.rfind("http://", 0) == 0) return kExitOk;
+  // A URL of another scheme is a bad command line (exit 1); a path that is not a deployment
+  // file (missing, or not one) is an invalid file (exit 2), as for any other input file.
+  if (target.find("://") != std::string::npos) {
+    std::cerr << command << ": --target " << target
+              << ": neither an http:// URL nor a deployment file (the shop speaks plain HTTP;"
+                 " it serves no https://)\n";
+    return kExitUsage;
+  }
   try {
     auto file = platform::load_deployment_file(target);
     platform::remember_deployment(file.gateway_url, file.deployment);

@@ -134,6 +134,7 @@ void register_fault(CLI::App& app) {
       "The fault table is shop-wide: any service's admin plane (usually the gateway's) takes it.\n"
       "--target and --admin-token may also come from SHOPCTL_TARGET and SHOPCTL_ADMIN_TOKEN.\n\n"
       "Exit codes: 0 done, 1 bad command line, a refused fault, token or id,\n"
+      "            2 a --target deployment file that is missing or invalid,\n"
       "            3 the shop is unreachable, failed, or is not a shopctl shop.\n\n"
       "Examples:\n"
       "  export SHOPCTL_TARGET=http://127.0.0.1:8080 SHOPCTL_ADMIN_TOKEN=adm_...\n"

@@ -163,6 +163,10 @@ int run_load_command(const LoadCliOptions& given) {
     if (options.timeout.count() <= 0) throw std::invalid_argument("--timeout must be above 0");
     options.fault_at = duration_option("--fault-at", o.fault_at);
     options.fault_for = duration_option("--fault-for", o.fault_for);
+    if (options.fault_at.count() > 0 && options.fault_at >= options.duration)
+      throw std::invalid_argument("--fault-at " + o.fault_at +
+                                  " is not before the end of the run (--duration " + o.duration +
+                                  "): the faults would never switch on");
     for (const auto& f : o.faults)
       options.faults.push_back(observe_tools::fault_json_from_text(f, "--fault"));
     if (!o.target.empty() && o.target.rfind("http://", 0) != 0)

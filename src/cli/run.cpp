@@ -47,23 +47,27 @@ scenario::LoadResult load(const std::vector<std::string>& paths,
   return scenario::load_scenarios(paths, options);
 }
 
-// --var and --vars-file, or nullopt after saying what is wrong.
-std::optional<std::map<std::string, std::string>> read_vars(const char* command,
-                                                            const std::vector<std::string>& pairs,
-                                                            const std::string& file) {
+// --var and --vars-file into `vars`; kExitOk, or the exit code after saying what is wrong
+// (2 for an invalid --vars-file, 1 for a bad --var).
+int read_vars(const char* command, const std::vector<std::string>& pairs, const std::string& file,
+              std::map<std::string, std::string>& vars) {
   try {
-    return scenario::command_line_vars(pairs, file);
+    vars = scenario::command_line_vars(pairs, file);
+    return kExitOk;
+  } catch (const scenario::VarsFileError& e) {
+    std::cerr << command << ": " << e.what() << "\n";
+    return kExitInvalid;
   } catch (const std::invalid_argument& e) {
     std::cerr << command << ": " << e.what() << "\n";
-    return std::nullopt;
+    return kExitUsage;
   }
 }
 
 int run_validate(const std::vector<std::string>& paths, const std::vector<std::string>& pairs,
                  const std::string& vars_file) {
-  auto vars = read_vars("shopctl validate", pairs, vars_file);
-  if (!vars) return kExitUsage;
-  auto loaded = load(paths, *vars);
+  std::map<std::string, std::string> vars;
+  if (int rc = read_vars("shopctl validate", pairs, vars_file, vars); rc != kExitOk) return rc;
+  auto loaded = load(paths, vars);
   if (!loaded.ok()) {
     std::cerr << loaded.format_diagnostics();
     std::cerr << loaded.diagnostics.size() << " problem(s) in " << loaded.files.size()
@@ -85,9 +89,9 @@ int run_run(const RunCliOptions& given) {
                          : "no report was written; a fault the running scenario added to the "
                            "target may still be in place (shopctl fault list)");
   if (int rc = resolve_target("shopctl run", o.target, o.admin_token); rc != kExitOk) return rc;
-  auto vars = read_vars("shopctl run", o.vars, o.vars_file);
-  if (!vars) return kExitUsage;
-  auto loaded = load(o.paths, *vars);
+  std::map<std::string, std::string> vars;
+  if (int rc = read_vars("shopctl run", o.vars, o.vars_file, vars); rc != kExitOk) return rc;
+  auto loaded = load(o.paths, vars);
   if (!loaded.ok()) {
     std::cerr << loaded.format_diagnostics();
     std::cerr << "shopctl run: " << loaded.diagnostics.size()
@@ -102,7 +106,7 @@ int run_run(const RunCliOptions& given) {
   options.jobs = o.jobs;
   options.tags = o.tags;
   options.skip_tags = o.skip_tags;
-  options.vars = *vars;
+  options.vars = vars;
   options.fail_fast = o.fail_fast;
   options.validate_schema = o.validate_schema;
   if (!o.target.empty()) {

@@ -94,9 +94,10 @@ Mix parse_mix(std::string_view text) {
     double weight = 1;
     if (eq != std::string_view::npos) {
       auto w = parse_number(trim(item.substr(eq + 1)));
-      if (!w || *w < 0)
+      // At most a million: weights are shares, and their sum must stay a finite number.
+      if (!w || *w < 0 || *w > 1e6)
         throw std::invalid_argument("--mix: the weight of " + std::string(name) +
-                                    " must be a number >= 0, got '" +
+                                    " must be a number from 0 to 1000000, got '" +
                                     std::string(trim(item.substr(eq + 1))) + "'");
       weight = *w;
     }

@@ -10,6 +10,12 @@ std::string ServiceContext::local_host() const {
   return bind_host;
 }
 
+std::string ServiceContext::local_url(unsigned short port) const {
+  const auto host = local_host();
+  const bool v6 = host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
 bool ServiceContext::running_in_io_thread() const {
   if (io.get_executor().running_in_this_thread()) return true;
   for (auto* other : connection_ios) {

@@ -55,6 +55,8 @@ struct ServiceContext {
   // The address this process's services are called at from this process: the bind address,
   // or loopback when it binds every address (0.0.0.0, ::).
   std::string local_host() const;
+  // The base URL of a port of this process: http://HOST:PORT, an IPv6 address in brackets.
+  std::string local_url(unsigned short port) const;
   // True on a thread that runs `io` or one of `connection_ios`.
   bool running_in_io_thread() const;
   Synchronous synchronous_for(const std::string& database) const {

@@ -1,5 +1,6 @@
 #include "platform/yaml_document.hpp"
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 
@@ -75,6 +76,19 @@ YamlDocuments load_documents(std::string_view text) {
 }  // namespace
 
 YamlDocuments load_yaml_documents(std::string_view text) {
+  // YAML text holds no NUL (yaml-cpp reads one as the end of an escape and says "unknown escape
+  // character"): a binary file, or a UTF-16 one without its byte order mark.
+  const bool wide = text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
+                    text.starts_with(std::string_view("\0\0\xFE\xFF", 4));
+  if (auto at = text.find('\0'); !wide && at != std::string_view::npos) {
+    YAML::Mark mark;
+    mark.pos = static_cast<int>(at);
+    const auto before = text.substr(0, at);
+    mark.line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+    const auto line_start = before.rfind('\n');
+    mark.column = static_cast<int>(line_start == std::string_view::npos ? at : at - line_start - 1);
+    throw YAML::ParserException(mark, "a NUL byte: not YAML text (a binary or UTF-16 file?)");
+  }
   try {
     return load_documents(text);
   } catch (const YAML::DeepRecursion& e) {

@@ -230,23 +230,26 @@ std::map<std::string, std::string> command_line_vars(const std::vector<std::stri
     try {
       root = platform::load_yaml_document(platform::read_input_file(vars_file));
     } catch (const platform::InputFileError& e) {
-      throw std::invalid_argument("--vars-file " + vars_file + ": " + e.what());
+      throw VarsFileError("--vars-file " + vars_file + ": " + e.what());
     } catch (const YAML::Exception& e) {
-      throw std::invalid_argument("--vars-file " + vars_file + ":" +
-                                  std::to_string(e.mark.line + 1) + ": " + e.msg);
+      throw VarsFileError("--vars-file " + vars_file + ":" + std::to_string(e.mark.line + 1) +
+                          ": " + e.msg);
     }
     if (root && !root.IsNull()) {
       if (!root.IsMap())
-        throw std::invalid_argument("--vars-file " + vars_file +
-                                    ": expected a map of names to values");
+        throw VarsFileError("--vars-file " + vars_file + ": expected a map of names to values");
       for (const auto& kv : root) {
         auto name = kv.first.Scalar();
-        check_var_name(name,
-                       "--vars-file " + vars_file + ":" + std::to_string(kv.first.Mark().line + 1));
+        try {
+          check_var_name(
+              name, "--vars-file " + vars_file + ":" + std::to_string(kv.first.Mark().line + 1));
+        } catch (const std::invalid_argument& e) {
+          throw VarsFileError(e.what());
+        }
         if (!kv.second.IsScalar()) {
-          throw std::invalid_argument("--vars-file " + vars_file + ":" +
-                                      std::to_string(kv.second.Mark().line + 1) + ": " + name +
-                                      " must be a text, a number or a boolean");
+          throw VarsFileError("--vars-file " + vars_file + ":" +
+                              std::to_string(kv.second.Mark().line + 1) + ": " + name +
+                              " must be a text, a number or a boolean");
         }
         vars[name] = kv.second.Scalar();
       }

@@ -29,9 +29,16 @@ inline constexpr std::string_view kTokenVariable = "token";
 inline constexpr std::string_view kProviderApiKeyVariable = "provider_api_key";
 inline constexpr std::string_view kEnvPrefix = "env.";
 
+// A --vars-file that cannot be read or is not a map of names to scalars (an invalid file:
+// exit 2, where a bad --var is a bad command line: exit 1).
+class VarsFileError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
 // Variables from the command line (`--var NAME=VALUE`, repeatable, and `--vars-file FILE`, a
 // YAML map of names to scalars; a --var overrides the file). Names are identifiers and not a
-// built-in. Throws std::invalid_argument saying what is wrong.
+// built-in. Throws std::invalid_argument saying what is wrong (VarsFileError for the file).
 std::map<std::string, std::string> command_line_vars(const std::vector<std::string>& pairs,
                                                      const std::string& vars_file);
 

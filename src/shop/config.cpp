@@ -1,4 +1,5 @@
 #include "shop/config.hpp"
+#include <arpa/inet.h>
 
 #include <algorithm>
 #include <map>
@@ -172,7 +173,18 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
     return w.issues;
 
   if (auto n = root["host"]) {
-    if (auto s = w.string(n, "host")) config.host = *s;
+    if (auto s = w.string(n, "host")) {
+      // The services bind to it, so it is an address, not a name (as serve --bind).
+      unsigned char address[sizeof(in6_addr)];
+      if (::inet_pton(AF_INET, s->c_str(), address) != 1 &&
+          ::inet_pton(AF_INET6, s->c_str(), address) != 1)
+        w.issue(n,
+                "host takes an IP address of this machine (like 127.0.0.1, 0.0.0.0 or ::1), "
+                "not '" +
+                    *s + "'");
+      else
+        config.host = *s;
+    }
   }
   if (auto n = root["ports"]) {
     std::set<std::string> names(service_names().begin(), service_names().end());

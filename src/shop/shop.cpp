@@ -173,7 +173,17 @@ Shop::Shop(ShopConfig config, ShopOptions options)
     config_.data_dir = platform::make_temp_folder("shopctl");
     temporary_data_ = true;
   }
-  std::filesystem::create_directories(config_.data_dir);
+  {
+    std::error_code ec;
+    std::filesystem::create_directories(config_.data_dir, ec);
+    if (ec || !std::filesystem::is_directory(config_.data_dir)) {
+      throw std::runtime_error("the data folder " + config_.data_dir.string() +
+                               (std::filesystem::exists(config_.data_dir) &&
+                                        !std::filesystem::is_directory(config_.data_dir)
+                                    ? " is a file, not a folder"
+                                    : " cannot be created: " + ec.message()));
+    }
+  }
   if (!temporary_data_) {
     identity_file_ = shop::identity_file(config_.data_dir);
     stored_identity_ = read_identity(identity_file_).value_or(Identity{});
@@ -247,8 +257,14 @@ void Shop::start() {
     try {
       svc->start();
     } catch (const boost::system::system_error& e) {
+      if (e.code() == boost::system::errc::address_not_available) {
+        throw std::runtime_error("cannot start " + name + ": " + config_.host +
+                                 " is not an address of this machine (host, or serve --bind)");
+      }
       if (e.code() != boost::asio::error::address_in_use || port == 0) {
-        throw std::runtime_error("cannot start " + name + ": " + e.what());
+        // The system's message, without Boost's source location.
+        throw std::runtime_error("cannot start " + name + " on " + config_.host + ":" +
+                                 std::to_string(port) + ": " + e.code().message());
       }
       auto where = "cannot start " + name + ": port " + std::to_string(port);
       if (identity_.stored_ports.count(name)) {
@@ -345,13 +361,12 @@ std::string Shop::url(const std::string& name) const {
   // name that resolves elsewhere, a Kubernetes Service), else where it listens.
   if (auto it = config_.peers.find(name); it != config_.peers.end()) return it->second.url;
   auto& svc = service(name);
-  return "http://" + impl_->context.local_host() + ":" + std::to_string(svc.host().port());
+  return impl_->context.local_url(svc.host().port());
 }
 
 std::string Shop::admin_url() const {
   if (impl_->admin_host) {
-    return "http://" + impl_->context.local_host() + ":" +
-           std::to_string(impl_->admin_host->port());
+    return impl_->context.local_url(impl_->admin_host->port());
   }
   if (runs("gateway")) return url("gateway");
   return {};

@@ -175,7 +175,7 @@ expect_output "SIGKILL the shop" "chaos --crash plans kills"
 # Input files are read up to 16 MiB: /dev/zero is an error, not unbounded memory.
 expect_code 2 "validate: /dev/zero" timeout 20 "$shopctl" validate /dev/zero
 expect_output "/dev/zero: error: larger than 16 MiB" "validate says the file is too large"
-expect_code 1 "run: --vars-file /dev/zero" timeout 20 "$shopctl" run --vars-file /dev/zero "$tmp/good.yaml"
+expect_code 2 "run: --vars-file /dev/zero (an invalid file)" timeout 20 "$shopctl" run --vars-file /dev/zero "$tmp/good.yaml"
 expect_output "vars-file /dev/zero: larger than 16 MiB" "run names the vars file"
 expect_code 2 "serve: --config /dev/zero" timeout 20 "$shopctl" serve --ephemeral --config /dev/zero
 expect_output "/dev/zero: cannot read the config file: larger than 16 MiB" "serve names the config file"
@@ -190,7 +190,7 @@ printf -- 'order: {payment_timeout: 90s}\n---\norder: {payment_timeout: 5s}\n' >
 expect_code 2 "serve: --config with two documents" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/two-docs.yaml"
 expect_output "two-docs.yaml:2:1: holds 2 YAML documents" "serve says the config holds two documents"
 printf -- 'who: ada\n---\nwho: bob\n' > "$tmp/two-vars.yaml"
-expect_code 1 "run: --vars-file with two documents" timeout 20 "$shopctl" run --vars-file "$tmp/two-vars.yaml" "$tmp/good.yaml"
+expect_code 2 "run: --vars-file with two documents (an invalid file)" timeout 20 "$shopctl" run --vars-file "$tmp/two-vars.yaml" "$tmp/good.yaml"
 expect_output "two-vars.yaml:2: holds 2 YAML documents" "run names the vars file's second document"
 # Values that were silently changed.
 expect_code 1 "serve: --ephemeral with --data-dir" timeout 20 "$shopctl" serve --ephemeral --data-dir "$tmp/data"
@@ -258,5 +258,25 @@ expect_output "interrupted \(Interrupt\): temporary folders removed" "run says i
 interrupted TERM 143 "load: SIGTERM during the run" "$shopctl" load --users 1 --duration 60s --quiet
 # A pause between journeys ends with the run (--think 1h ran for an hour after a 1 s run).
 expect_code 0 "load: --think longer than --duration" timeout 30 "$shopctl" load --users 2 --think 1h --duration 1s --quiet
+# Messages and codes an outside user met (the twelfth session's probe).
+expect_code 1 "fault: --target https://" timeout 20 "$shopctl" fault list --target https://x --admin-token t
+expect_output "serves no https://" "fault says the shop speaks plain HTTP"
+expect_code 2 "validate: a vars file that is not a map" timeout 20 "$shopctl" validate --vars-file "$tmp/good.yaml" "$tmp/good.yaml"
+expect_code 1 "validate: a --var without =" timeout 20 "$shopctl" validate --var nope "$tmp/good.yaml"
+printf 'host: localhost\n' > "$tmp/host.yaml"
+expect_code 2 "serve: host that is a name, not an address" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/host.yaml"
+expect_output "host.yaml:1:7: host takes an IP address" "serve points at the host line"
+expect_code 3 "serve: --bind an address of no interface here" timeout 20 "$shopctl" serve --ephemeral --bind 192.0.2.77
+expect_output "192.0.2.77 is not an address of this machine" "serve says the address is not here"
+if grep -q "reactive_socket_service" "$tmp/out"; then failed=$((failed + 1)); echo "FAIL: Boost's source location in the message"; else passed=$((passed + 1)); fi
+printf 'host: "::1"\n' > "$tmp/v6.yaml"
+expect_code 0 "load: an in-process shop on IPv6 loopback" timeout 30 "$shopctl" load --config "$tmp/v6.yaml" --users 1 --duration 1s --mix checkout=1 --threshold 'errors<1'
+expect_output "against http://\[::1\]:[0-9]+" "load names the bracketed URL"
+expect_code 1 "load: --fault-at after the end of the run" timeout 20 "$shopctl" load --fault-at 1h --duration 1s
+expect_output "the faults would never switch on" "load says why"
+expect_code 1 "load: --mix weights whose sum is not a number" timeout 20 "$shopctl" load --mix browse=1e308,checkout=1e308 --duration 1s
+printf 'version: 1\nname: x\0y\n' > "$tmp/nul.yaml"
+expect_code 2 "validate: a NUL byte" timeout 20 "$shopctl" validate "$tmp/nul.yaml"
+expect_output "nul.yaml:2:8: error: invalid YAML: a NUL byte" "validate points at the NUL byte"
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

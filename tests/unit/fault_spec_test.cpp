@@ -161,3 +161,17 @@ TEST_CASE("fault list prints an aligned table of the faults and their counts") {
   CHECK(header.find("TARGET") == second.find("payment "));
   CHECK(tools::fault_table(json{{"items", json::array()}}) == "no faults\n");
 }
+
+TEST_CASE("a fault id is one printable line: a newline would break fault list's table") {
+  using shopctl::platform::Fault;
+  CHECK(
+      Fault::from_json(json{{"id", "slow-catalog"}, {"target", "catalog"}, {"type", "reset"}}).id ==
+      "slow-catalog");
+  CHECK_THROWS_AS(Fault::from_json(json{{"id", "a\nb"}, {"target", "catalog"}, {"type", "reset"}}),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(Fault::from_json(json{{"id", "a\tb"}, {"target", "catalog"}, {"type", "reset"}}),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(Fault::from_json(json{
+                      {"id", std::string(101, 'x')}, {"target", "catalog"}, {"type", "reset"}}),
+                  std::invalid_argument);
+}

@@ -69,3 +69,22 @@ TEST_CASE("nesting past yaml-cpp's depth guard is named, not called a bad file")
     CHECK(e.msg.find("nested too deeply") != std::string::npos);
   }
 }
+
+TEST_CASE("a NUL byte is refused at its line and column; UTF-16 with a byte order mark is not") {
+  try {
+    platform::load_yaml_documents(std::string("a: 1\nname: x\0y\n", 15));
+    FAIL("no error");
+  } catch (const YAML::ParserException& e) {
+    CHECK(e.mark.line == 1);
+    CHECK(e.mark.column == 7);
+    CHECK(e.msg.find("a NUL byte") == 0);
+  }
+  const std::string wide(
+      "\xFF\xFE"
+      "a\0:\0 \0"
+      "1\0\n\0",
+      12);
+  const auto documents = platform::load_yaml_documents(wide);
+  CHECK(documents.count == 1);
+  CHECK(documents.first["a"].as<int>() == 1);
+}

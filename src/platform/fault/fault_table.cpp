@@ -67,7 +67,15 @@ Fault Fault::from_json(const nlohmann::json& j) {
     if (!known.count(k)) throw std::invalid_argument("unknown fault key '" + k + "'");
   }
   Fault f;
-  if (j.contains("id")) f.id = require_string(j, "id");
+  if (j.contains("id")) {
+    f.id = require_string(j, "id");
+    // An id is printed in tables and logs and named on command lines: printable, one line.
+    if (f.id.size() > 100) throw std::invalid_argument("id is longer than 100 characters");
+    for (unsigned char c : f.id) {
+      if (c < 0x20 || c == 0x7f)
+        throw std::invalid_argument("id must not hold a control character (a newline, a tab)");
+    }
+  }
   if (!j.contains("target")) throw std::invalid_argument("a fault needs a target");
   f.target = require_string(j, "target");
   if (j.contains("from")) f.from = require_string(j, "from");

@@ -129,7 +129,10 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
   out.version(11);
   detail::copy_headers_to(request.headers, out.base());
   if (!out.base().count(bhttp::field::host))
-    out.set(bhttp::field::host, endpoint.host + ":" + std::to_string(endpoint.port));
+    out.set(
+        bhttp::field::host,
+        (endpoint.host.find(':') != std::string::npos ? "[" + endpoint.host + "]" : endpoint.host) +
+            ":" + std::to_string(endpoint.port));
   out.body() = std::move(request.body);
   out.keep_alive(true);
   out.prepare_payload();
@@ -167,7 +170,7 @@ std::pair<Endpoint, std::string> split_url(std::string_view url) {
                                 "'");
   }
   Endpoint ep;
-  ep.host = std::string(parsed->host());
+  ep.host = std::string(parsed->host_address());  // an IPv6 address without its brackets
   if (ep.host == "localhost") ep.host = "127.0.0.1";
   ep.port = parsed->has_port() ? parsed->port_number() : 80;
   std::string target = std::string(parsed->encoded_path());

@@ -344,7 +344,7 @@ Endpoint parse_base_url(std::string_view url) {
                                 std::string(url) + "'");
   }
   Endpoint ep;
-  ep.host = std::string(parsed->host());
+  ep.host = std::string(parsed->host_address());  // an IPv6 address without its brackets
   if (ep.host == "localhost") ep.host = "127.0.0.1";
   ep.port = parsed->port_number();
   return ep;

@@ -164,6 +164,13 @@ Database::Database(const std::filesystem::path& file, Synchronous synchronous)
     savepoint_ = prepare_persistent(db_, "SAVEPOINT job");
     release_ = prepare_persistent(db_, "RELEASE job");
     rollback_to_ = prepare_persistent(db_, "ROLLBACK TO job");
+  } catch (const DatabaseError& e) {
+    for (auto* st : {begin_, commit_, rollback_, savepoint_, release_, rollback_to_})
+      sqlite3_finalize(st);
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    // Named, so that a corrupt or foreign file is found ("file is not a database").
+    throw DatabaseError(e.code(), "cannot open " + file.string() + ": " + e.what());
   } catch (...) {
     for (auto* st : {begin_, commit_, rollback_, savepoint_, release_, rollback_to_})
       sqlite3_finalize(st);

@@ -70,7 +70,7 @@ void ProviderService::stop_background() {
 
 std::string ProviderService::pay_url(const std::string& intent_id) const {
   if (!settings_.public_url.empty()) return settings_.public_url + "/pay/" + intent_id;
-  return "http://" + ctx_.local_host() + ":" + std::to_string(host_.port()) + "/pay/" + intent_id;
+  return ctx_.local_url(host_.port()) + "/pay/" + intent_id;
 }
 
 nlohmann::json ProviderService::intent_json(const Intent& intent) const {
