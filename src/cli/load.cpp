@@ -369,13 +369,15 @@ void register_load(CLI::App& app) {
               std::size_t used = 0;
               rate = std::stod(text, &used);
               if (used != text.size()) return "takes a number, not '" + text + "'";
+            } catch (const std::out_of_range&) {
+              rate = -1;  // too small or too large for a double: the range below says so
             } catch (const std::exception&) {
               return "takes a number, not '" + text + "'";
             }
-            if (!std::isfinite(rate) || rate <= 0 || rate > 1e6)
-              return "must be a number of journeys per second above 0 and at most "
-                     "1000000, not '" +
-                     text + "'";
+            // At least one journey per 1000 s: a longer interval overflows the clock.
+            if (!std::isfinite(rate) || rate < 0.001 || rate > 1e6)
+              return "must be a number of journeys per second from 0.001 to 1000000, not '" + text +
+                     "'";
             return {};
           },
           "POSITIVE"));

@@ -495,6 +495,11 @@ awaitable<void> open_loop_scheduler(Worker& w, double rate, Clock::duration offs
     }
     next += interval;
   }
+  // A rate slower than the run (one journey in more than --duration) still runs for the
+  // whole duration, so the report's per-second figures are over the time asked for.
+  timer.expires_at(s.deadline);
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
 }
 
 // Registers (or reuses) and logs in one user: setup, not measured.

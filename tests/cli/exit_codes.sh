@@ -83,10 +83,13 @@ expect_output "not in range 1 to 100000" "load names the users range"
   --fault '{"target":"provider","type":"abort","status":503,"match":{"path":"/pay/*"},"select":{"every":2}}' >/dev/null 2>&1
 if python3 -c 'import json,sys; o=json.load(open(sys.argv[1]))["orders"]; sys.exit(0 if o["created"] > 0 and o["unsettled"] > 0 and o["created"] == o["paid"] + o["failed"] + o["unsettled"] else 1)' "$tmp/buckets.json"; then
   passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: load's order buckets do not add up: $(cat "$tmp/buckets.json" 2>/dev/null | head -c 300)"; fi
-for rate in nan 0 -1 inf; do
+for rate in nan 0 -1 inf 1e-308 0.0001; do
   expect_code 1 "load: --rate $rate" "$shopctl" load --rate "$rate" --duration 1s --quiet
-  expect_output "must be a number of journeys per second above 0 and at most 1000000, not '$rate'" "load names the rate's range ($rate)"
+  expect_output "must be a number of journeys per second from 0.001 to 1000000, not '$rate'" "load names the rate's range ($rate)"
 done
+# A rate slower than the run still measures the whole --duration (it was 0.01 s: 190 journeys/s).
+expect_code 0 "load: --rate below one journey per run" timeout 20 "$shopctl" load --rate 0.5 --duration 1s --mix browse=1 --quiet
+expect_output "1\.00 s measured" "load measures the whole duration"
 expect_code 0 "load: a short run" "$shopctl" load --users 2 --duration 1s --quiet --threshold 'errors<1%' --json "$tmp/load.json"
 if grep -q '"total"' "$tmp/load.json" && ! grep -q '"total": 0,' "$tmp/load.json"; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: load --json has no requests"; fi
