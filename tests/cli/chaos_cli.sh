@@ -8,13 +8,15 @@ trap 'rm -rf "$work"' EXIT
 passed=0; failed=0
 check() { if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "FAIL - $1"; fi; }
 
-# Python starts chaos, so that SIGINT is not ignored as in a shell's background job.
+# Python starts chaos with SIGINT's default action, which a shell's background job (and so a
+# test run under nohup or `&`) would otherwise pass on ignored.
 for signal in SIGINT SIGTERM; do
   python3 - "$bin" "$signal" <<'PY'
 import os, signal, subprocess, sys, time
 binary, name = sys.argv[1], sys.argv[2]
 chaos = subprocess.Popen([binary, "chaos", "--crash", "--duration", "30s", "--seed", "1"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 # "shopctl chaos: seed 1, ... against shopctl serve as a child process": the shop is up.
 for line in chaos.stderr:
     if "against" in line:
@@ -73,8 +75,11 @@ for i, delay in enumerate([0.0, 0.005, 0.01, 0.02, 0.04, 0.08, 0.15]):
     args = [binary, "chaos", "--duration", "30s", "--seed", "1", "--quiet"]
     if mode == "--crash":
         args.append("--crash")
+    # SIGINT as a terminal gives it: a test started as a script's background job (CI under
+    # nohup, `cmd &`) inherits it ignored, and a signal before chaos blocks it was then lost.
     chaos = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env=dict(os.environ, TMPDIR=tmp))
+                             env=dict(os.environ, TMPDIR=tmp),
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(delay)
     chaos.send_signal(signal.SIGINT)
     try:
