@@ -339,6 +339,42 @@ TEST_CASE("an HTTP/1.1 request without a Host field, or with two, is 400") {
   CHECK(old.received.starts_with("HTTP/1.0 200"));
 }
 
+// A credential or request-identity field given twice is read differently by a proxy that takes
+// the last one and by this server, which takes the first (one user authenticated, another
+// served; one key claimed, another replayed). It was answered as if only the first were there.
+TEST_CASE(
+    "Authorization, Content-Type, Idempotency-Key and the shop's credential fields twice are 400") {
+  std::atomic<int> calls{0};
+  RunningServer s(counting_handler(calls, nullptr, nullptr));
+  for (const char* field :
+       {"Authorization: Bearer a\r\nauthorization: Bearer b",
+        "Content-Type: application/json\r\nContent-Type: text/plain",
+        "Idempotency-Key: k1\r\nIDEMPOTENCY-KEY: k2",
+        "Payment-Signature: t=1,v1=a\r\nPayment-Signature: t=1,v1=b",
+        "X-Service-Token: a\r\nX-Service-Token: b", "X-Admin-Token: a\r\nx-admin-token: b",
+        "X-User-Id: 1\r\nX-User-Id: 2"}) {
+    const std::string request =
+        std::string("GET / HTTP/1.1\r\nHost: a\r\n") + field + "\r\nConnection: close\r\n\r\n";
+    CAPTURE(request);
+    RawConnection c(s.server.port());
+    REQUIRE(c.connected());
+    REQUIRE(c.send(request));
+    CHECK(c.read_until_closed(5s));
+    CAPTURE(c.received.substr(0, 300));
+    CHECK(c.received.starts_with("HTTP/1.1 400"));
+    CHECK(c.received.find("more than one") != std::string::npos);
+  }
+  CHECK(calls.load() == 0);
+  // Once each, and fields that may repeat (Accept, traceparent's neighbours), are served.
+  RawConnection ok(s.server.port());
+  REQUIRE(ok.connected());
+  REQUIRE(
+      ok.send("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer a\r\nIdempotency-Key: k\r\n"
+              "Accept: text/html\r\nAccept: application/json\r\nConnection: close\r\n\r\n"));
+  CHECK(ok.read_until_closed(5s));
+  CHECK(ok.received.starts_with("HTTP/1.1 200"));
+}
+
 // Bodies that arrive slowly hold memory: 500 connections each sending most of a 1 MiB body
 // held 400 MB, and 10,000 connections are allowed. The listeners of a process share one budget
 // for bodies being read; past it a request is 503 too_busy, and a body complete with its head

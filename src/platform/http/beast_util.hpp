@@ -148,6 +148,10 @@ class RequestParser final : public bhttp::basic_parser<true> {
                      boost::beast::string_view value, boost::beast::error_code& ec) override {
     if (field == bhttp::field::transfer_encoding) transfer_encoding_ = true;
     if (field == bhttp::field::host) ++hosts_;
+    if (const int which = credential_field(field, {name.data(), name.size()}); which >= 0) {
+      if (seen_ & (1u << which)) doubled_ = which;
+      seen_ |= 1u << which;
+    }
     request_.headers.add(std::string_view(name.data(), name.size()),
                          std::string_view(value.data(), value.size()));
     ec = {};
@@ -166,6 +170,36 @@ class RequestParser final : public bhttp::basic_parser<true> {
     } else if (hosts_ > 1 || (hosts_ == 0 && version_ >= 11)) {
       ec = bhttp::error::bad_field;
       problem_ = hosts_ ? "more than one Host field" : "an HTTP/1.1 request needs a Host field";
+    } else if (doubled_ >= 0) {
+      ec = bhttp::error::bad_field;
+      problem_ = kDoubled[doubled_];
+    }
+  }
+  // A field that says who is calling, what the body is, or which request this is: given twice,
+  // a proxy in front that took the last one and this server, which takes the first, would read
+  // two different requests (one user authenticated, another served). So twice is a 400.
+  static constexpr const char* kDoubled[] = {
+      "more than one Authorization field",   "more than one Content-Type field",
+      "more than one Idempotency-Key field", "more than one Payment-Signature field",
+      "more than one X-Service-Token field", "more than one X-Admin-Token field",
+      "more than one X-User-Id field"};
+  static int credential_field(bhttp::field field, std::string_view name) {
+    if (field == bhttp::field::authorization) return 0;
+    if (field == bhttp::field::content_type) return 1;
+    if (field != bhttp::field::unknown) return -1;
+    switch (name.size()) {
+      case 15:
+        return boost::beast::iequals(name, "Idempotency-Key")   ? 2
+               : boost::beast::iequals(name, "X-Service-Token") ? 4
+                                                                : -1;
+      case 17:
+        return boost::beast::iequals(name, "Payment-Signature") ? 3 : -1;
+      case 13:
+        return boost::beast::iequals(name, "X-Admin-Token") ? 5 : -1;
+      case 9:
+        return boost::beast::iequals(name, "X-User-Id") ? 6 : -1;
+      default:
+        return -1;
     }
   }
   void on_body_init_impl(const boost::optional<std::uint64_t>& length,
@@ -202,6 +236,8 @@ class RequestParser final : public bhttp::basic_parser<true> {
   Request& request_;
   bool transfer_encoding_ = false;
   int hosts_ = 0;
+  unsigned seen_ = 0;  // the credential fields met so far, one bit each (credential_field)
+  int doubled_ = -1;   // one met twice, or -1
   std::string_view problem_;
   unsigned version_ = 11;
   bhttp::verb verb_ = bhttp::verb::unknown;
