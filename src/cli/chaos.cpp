@@ -183,11 +183,9 @@ int run_chaos_command(const ChaosCliOptions& given) {
     std::cerr << "shopctl chaos: " << *conflict << "\n";
     return kExitUsage;
   }
-  for (const std::string* report : {&o.json_file, &o.history_file}) {
-    if (!platform::writable_output(*report)) {
-      std::cerr << "shopctl chaos: cannot write " << *report << ": nothing ran (exit 1)\n";
-      return kExitUsage;
-    }
+  if (const auto* report = platform::first_unwritable({&o.json_file, &o.history_file})) {
+    std::cerr << "shopctl chaos: cannot write " << *report << ": nothing ran (exit 1)\n";
+    return kExitUsage;
   }
   // An invalid --config is an invalid file (exit 2, as serve and load say), found before any
   // shop starts; it was exit 3, "the shop could not be driven", or yaml-cpp's bare message.

@@ -142,7 +142,7 @@ FaultFile faults_from_file(const std::string& file,
 int run_load_command(const LoadCliOptions& given) {
   LoadCliOptions o = given;
   exit_cleanly_on_interrupt(
-      "shopctl load", o.target.empty() && std::getenv("SHOPCTL_TARGET") == nullptr
+      "shopctl load", o.target.empty()
                           ? "no report was written"
                           : "no report was written; the --fault faults may still be in place on "
                             "the target (shopctl fault list)");
@@ -188,11 +188,9 @@ int run_load_command(const LoadCliOptions& given) {
     std::cerr << "shopctl load: " << *conflict << ": nothing ran (exit 1)\n";
     return kExitUsage;
   }
-  for (const std::string* report : {&o.json_file, &o.html_file}) {
-    if (!platform::writable_output(*report)) {
-      std::cerr << "shopctl load: cannot write " << *report << ": nothing ran (exit 1)\n";
-      return kExitUsage;
-    }
+  if (const auto* report = platform::first_unwritable({&o.json_file, &o.html_file})) {
+    std::cerr << "shopctl load: cannot write " << *report << ": nothing ran (exit 1)\n";
+    return kExitUsage;
   }
   FaultFile fault_file;
   if (!o.faults_file.empty()) {

@@ -84,7 +84,7 @@ int run_validate(const std::vector<std::string>& paths, const std::vector<std::s
 int run_run(const RunCliOptions& given) {
   RunCliOptions o = given;
   exit_cleanly_on_interrupt(
-      "shopctl run", o.target.empty() && std::getenv("SHOPCTL_TARGET") == nullptr
+      "shopctl run", o.target.empty()
                          ? "no report was written"
                          : "no report was written; a fault the running scenario added to the "
                            "target may still be in place (shopctl fault list)");
@@ -152,11 +152,9 @@ int run_run(const RunCliOptions& given) {
     }
   }
   // A report that cannot be written fails at once, not after the run (exit 1, as for load).
-  for (const std::string* report : {&o.junit, &o.json, &o.html}) {
-    if (!platform::writable_output(*report)) {
-      std::cerr << "shopctl run: cannot write " << *report << ": nothing ran (exit 1)\n";
-      return kExitUsage;
-    }
+  if (const auto* report = platform::first_unwritable({&o.junit, &o.json, &o.html})) {
+    std::cerr << "shopctl run: cannot write " << *report << ": nothing ran (exit 1)\n";
+    return kExitUsage;
   }
   options.verbose = o.verbose;
   scenario::ConsoleStyle style;

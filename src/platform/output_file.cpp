@@ -65,4 +65,10 @@ bool writable_output(const fs::path& file) {
   return ok;
 }
 
+const std::string* first_unwritable(std::initializer_list<const std::string*> files) {
+  for (const auto* file : files)
+    if (!writable_output(*file)) return file;
+  return nullptr;
+}
+
 }  // namespace shopctl::platform

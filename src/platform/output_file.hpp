@@ -3,6 +3,7 @@
 // made before any work starts, so that a run never ends by overwriting one of its own inputs,
 // one report with another, or a device with a regular file.
 #include <filesystem>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,5 +36,7 @@ ReplaceTarget replace_target(const std::filesystem::path& file);
 // file is opened for appending (nothing in it changes), a new one is created and removed again.
 // False for a folder, a missing folder or no permission. An empty path is writable.
 bool writable_output(const std::filesystem::path& file);
+// The first of `files` that writable_output refuses, or nullptr.
+const std::string* first_unwritable(std::initializer_list<const std::string*> files);
 
 }  // namespace shopctl::platform
