@@ -29,6 +29,7 @@
 #include "platform/http/client.hpp"
 #include "platform/json_text.hpp"
 #include "platform/security/random.hpp"
+#include "platform/thread_name.hpp"
 
 namespace shopctl::load {
 
@@ -588,7 +589,12 @@ LoadResult run_load(const LoadOptions& o) {
     u->rng.seed(o.seed * 0x9e3779b97f4a7c15ULL + i);
     workers[i % threads]->users.push_back(std::move(u));
   }
-  for (auto& w : workers) w->thread = std::thread([&io = w->io] { io.run(); });
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    workers[i]->thread = std::thread([&io = workers[i]->io, i] {
+      platform::name_this_thread("load-" + std::to_string(i));
+      io.run();
+    });
+  }
   auto stop_workers = [&] {
     for (auto& w : workers) w->work.reset();
     for (auto& w : workers) {

@@ -27,6 +27,7 @@
 #include "platform/security/service_credential.hpp"
 #include "platform/service.hpp"
 #include "platform/temp_folder.hpp"
+#include "platform/thread_name.hpp"
 #include "services/catalog/catalog_service.hpp"
 #include "shop/registry.hpp"
 
@@ -105,7 +106,12 @@ struct Shop::Impl {
       context.connection_ios.push_back(&more);
     }
     try {
-      for (auto* each : context.connection_ios) threads.emplace_back([each] { each->run(); });
+      for (std::size_t i = 0; i < context.connection_ios.size(); ++i) {
+        threads.emplace_back([each = context.connection_ios[i], i] {
+          platform::name_this_thread("io-" + std::to_string(i));
+          each->run();
+        });
+      }
     } catch (...) {
       // The system refused a thread: stop those started, or their joinable std::threads,
       // destroyed with this half-built Impl, would call std::terminate.

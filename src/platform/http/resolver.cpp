@@ -16,6 +16,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "platform/thread_name.hpp"
+
 namespace shopctl::http::detail {
 
 namespace asio = boost::asio;
@@ -90,6 +92,7 @@ struct HostResolver::State {
     ++started;
     // Detached: getaddrinfo cannot be interrupted, and nothing should wait for it to end.
     std::thread([self, host] {
+      platform::name_this_thread("resolve");
       std::string problem;
       std::string address;
       try {

@@ -15,6 +15,8 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "platform/thread_name.hpp"
+
 namespace shopctl::platform {
 
 namespace asio = boost::asio;
@@ -395,7 +397,10 @@ class Checkpointer {
     // This connection never commits; a checkpoint syncs the WAL before it and the database
     // file after it under NORMAL and FULL alike, so FULL would buy nothing here.
     sqlite3_exec(db_, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
-    thread_ = std::thread([this] { loop(); });
+    thread_ = std::thread([this] {
+      name_this_thread("ckpt-" + file_.stem().string());
+      loop();
+    });
     return true;
   }
 
@@ -459,6 +464,7 @@ struct DatabaseWorker::Impl {
   void open() {
     std::promise<void> opened;
     asio::post(pool, [&] {
+      name_this_thread("db-" + path.stem().string());
       std::lock_guard own(db_mu);
       try {
         if (!db) {
