@@ -168,7 +168,8 @@ int run_load_command(const LoadCliOptions& given) {
                                   " is not before the end of the run (--duration " + o.duration +
                                   "): the faults would never switch on");
     for (const auto& f : o.faults)
-      options.faults.push_back(observe_tools::fault_json_from_text(f, "--fault"));
+      for (auto& one : observe_tools::faults_json_from_text(f, "--fault"))
+        options.faults.push_back(std::move(one));
     if (!o.target.empty() && o.target.rfind("http://", 0) != 0)
       throw std::invalid_argument(
           "--target must be an http:// URL like http://127.0.0.1:8080, got '" + o.target + "'");
@@ -387,8 +388,11 @@ void register_load(CLI::App& app) {
   cmd->add_option("--threshold", o->thresholds,
                   "A pass condition: p50|p90|p99|max<DURATION, errors<N or N%, rps>N, "
                   "orders_per_second>N; JOURNEY.p99<... for one journey (repeatable)");
+  // One value per --fault: CLI11 would otherwise split a value in [ ] at its commas.
   cmd->add_option("--fault", o->faults,
-                  "A fault in the wire shape of POST /_admin/faults, as JSON (repeatable)");
+                  "A fault in the wire shape of POST /_admin/faults, as JSON, or a JSON list of "
+                  "them (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--faults", o->faults_file,
                   "A scenario (its fault steps and config) or a YAML list of faults")
       ->check(CLI::ExistingFile);

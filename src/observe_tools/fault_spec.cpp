@@ -157,8 +157,25 @@ json fault_json_from_flags(const FaultFlags& flags) {
 json fault_json_from_text(const std::string& text, const std::string& option) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) throw std::invalid_argument(option + " is not valid JSON");
+  if (!j.is_object())
+    throw std::invalid_argument(option +
+                                " takes one fault, a JSON object like "
+                                "'{\"target\":\"catalog\",\"type\":\"delay\",\"delay_ms\":50}'"
+                                ", not a JSON " +
+                                std::string(j.type_name()));
   check_wire(j);
   return j;
+}
+
+std::vector<json> faults_json_from_text(const std::string& text, const std::string& option) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) throw std::invalid_argument(option + " is not valid JSON");
+  if (!j.is_array()) return {fault_json_from_text(text, option)};
+  if (j.empty()) throw std::invalid_argument(option + " is an empty list: give at least one fault");
+  std::vector<json> faults;
+  for (std::size_t i = 0; i < j.size(); ++i)
+    faults.push_back(fault_json_from_text(j[i].dump(), option + " [" + std::to_string(i) + "]"));
+  return faults;
 }
 
 std::string fault_table(const json& answer) {

@@ -36,6 +36,9 @@ nlohmann::json fault_json_from_flags(const FaultFlags& flags);
 
 // Parses and checks `--json` text the same way. Throws std::invalid_argument.
 nlohmann::json fault_json_from_text(const std::string& text, const std::string& option = "--json");
+// One fault (a JSON object) or a JSON array of them, each checked as above.
+std::vector<nlohmann::json> faults_json_from_text(const std::string& text,
+                                                  const std::string& option);
 
 // The faults of GET /_admin/faults ({"items": [...]}) as an aligned text table with a header
 // row (ID, TARGET, TYPE, FROM, MATCH, EFFECT, SELECT, MATCHED, APPLIED); "no faults" when

@@ -210,6 +210,14 @@ expect_output "at most 24h" "load says the longest run"
 
 expect_code 1 "load: --fault that is not JSON" timeout 20 "$shopctl" load --fault '{bad' --duration 1s
 expect_output "^shopctl load: --fault is not valid JSON" "load names its own option"
+# A JSON list in --fault is a list of faults: CLI11 had split it at its commas ("not valid JSON").
+expect_code 0 "load: --fault with a JSON list of two faults" timeout 30 "$shopctl" load --duration 1s --users 2 \
+  --fault '[{"target":"catalog","type":"delay","delay_ms":1},{"target":"payment","type":"delay","delay_ms":1}]'
+expect_output 'fault added at .*"target":"payment"' "both faults of the list were added"
+expect_code 1 "load: --fault with a list that holds no fault" timeout 20 "$shopctl" load --fault '[1]' --duration 1s
+expect_output "takes one fault, a JSON object" "load says what --fault takes"
+expect_code 1 "load: --fault with an empty list" timeout 20 "$shopctl" load --fault '[]' --duration 1s
+expect_output "empty list" "load names the empty list"
 
 # Outputs that would destroy something: an input, another report, a device (exit 1, nothing ran).
 cp "$tmp/good.yaml" "$tmp/keep.yaml"
