@@ -236,7 +236,7 @@ TEST_CASE("a chunk line or trailer section that never ends is answered 400, not 
 // server can know; it must be answered 400 and the connection closed. Read with an empty body
 // instead, its body ran as a second request (a user's cart came back that way): smuggling
 // behind any proxy that framed the request by its Transfer-Encoding.
-TEST_CASE("a Transfer-Encoding that does not end in chunked is 400, and its body never runs") {
+TEST_CASE("a Transfer-Encoding other than chunked alone is 400, and its body never runs") {
   std::atomic<int> calls{0};
   std::mutex mu;
   std::vector<std::string> targets;
@@ -257,6 +257,47 @@ TEST_CASE("a Transfer-Encoding that does not end in chunked is 400, and its body
   CHECK(calls.load() == 0);
   std::lock_guard lock(mu);
   for (const auto& t : targets) CHECK(t != "/smuggled");
+}
+
+// The server decodes chunked and nothing else. A coding before it (the body would be read still
+// compressed), chunked twice, or chunked with a parameter was served, with a well-framed body:
+// the first as if it were plain (test red before: each was answered 200).
+TEST_CASE(
+    "a Transfer-Encoding with another coding before chunked is 400, with a well-framed body") {
+  std::atomic<int> calls{0};
+  RunningServer s(counting_handler(calls, nullptr, nullptr));
+  for (const std::string te :
+       {"gzip, chunked", "deflate,chunked", "chunked, chunked", "chunked;x=1", "x, chunked",
+        "gzip\r\n"
+        "Transfer-Encoding: chunked"}) {
+    CAPTURE(te);
+    RawConnection c(s.server.port());
+    REQUIRE(c.connected());
+    REQUIRE(c.send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te +
+                   "\r\n\r\n2\r\nhi\r\n0\r\n\r\n"));
+    CHECK(c.read_until_closed(5s));
+    CAPTURE(c.received.substr(0, 300));
+    CHECK(c.received.starts_with("HTTP/1.1 400"));
+    CHECK(c.received.find("other than chunked alone") != std::string::npos);
+  }
+  CHECK(calls.load() == 0);
+}
+
+TEST_CASE("chunked alone, in any letter case or spacing, is read as before") {
+  std::atomic<int> calls{0};
+  RunningServer s(counting_handler(calls, nullptr, nullptr));
+  for (const std::string te :
+       {"chunked", "Chunked", "CHUNKED", " chunked ", "chunked,", ", chunked"}) {
+    CAPTURE(te);
+    RawConnection c(s.server.port());
+    REQUIRE(c.connected());
+    REQUIRE(c.send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te +
+                   "\r\nConnection: close\r\n\r\n2\r\nhi\r\n0\r\n\r\n"));
+    CHECK(c.read_until_closed(5s));
+    CAPTURE(c.received.substr(0, 300));
+    CHECK(c.received.starts_with("HTTP/1.1 200"));
+  }
+  CHECK(calls.load() == 6);
 }
 
 // Each listener caps its own connections (10,000 by default), but a process has several (the

@@ -146,7 +146,10 @@ class RequestParser final : public bhttp::basic_parser<true> {
   }
   void on_field_impl(bhttp::field field, boost::beast::string_view name,
                      boost::beast::string_view value, boost::beast::error_code& ec) override {
-    if (field == bhttp::field::transfer_encoding) transfer_encoding_ = true;
+    if (field == bhttp::field::transfer_encoding) {
+      transfer_encoding_ = true;
+      note_transfer_codings({value.data(), value.size()});
+    }
     if (field == bhttp::field::host) ++hosts_;
     if (const int which = credential_field(field, {name.data(), name.size()}); which >= 0) {
       if (seen_ & (1u << which)) doubled_ = which;
@@ -164,15 +167,34 @@ class RequestParser final : public bhttp::basic_parser<true> {
   // than one, is a 400 (Beast's bad_field; problem() says which).
   void on_header_impl(boost::beast::error_code& ec) override {
     ec = {};
-    if (transfer_encoding_ && !chunked()) {
+    if (transfer_encoding_ && (!chunked() || codings_ != 1 || !only_chunked_)) {
       ec = bhttp::error::bad_transfer_encoding;
-      problem_ = "a Transfer-Encoding must end in chunked";
+      problem_ =
+          "a Transfer-Encoding other than chunked alone (no other transfer coding is "
+          "accepted)";
     } else if (hosts_ > 1 || (hosts_ == 0 && version_ >= 11)) {
       ec = bhttp::error::bad_field;
       problem_ = hosts_ ? "more than one Host field" : "an HTTP/1.1 request needs a Host field";
     } else if (doubled_ >= 0) {
       ec = bhttp::error::bad_field;
       problem_ = kDoubled[doubled_];
+    }
+  }
+  // The transfer codings of every Transfer-Encoding field, counted: the server decodes chunked
+  // and nothing else, so "gzip, chunked" (whose body would be read still compressed) and
+  // "chunked, chunked" (chunked twice) are refused like a coding that does not end in chunked.
+  // RFC 9112 6.1 suggests 501 for an unknown coding; the shop answers 400, as it does for every
+  // request it cannot read (no input gets a 5xx).
+  void note_transfer_codings(std::string_view value) {
+    while (!value.empty()) {
+      auto comma = value.find(',');
+      auto item = value.substr(0, comma);
+      value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (item.empty()) continue;  // an empty list element (RFC 9110 5.6.1) names nothing
+      ++codings_;
+      if (!boost::beast::iequals(item, "chunked")) only_chunked_ = false;
     }
   }
   // A field that says who is calling, what the body is, or which request this is: given twice,
@@ -235,6 +257,8 @@ class RequestParser final : public bhttp::basic_parser<true> {
 
   Request& request_;
   bool transfer_encoding_ = false;
+  int codings_ = 0;           // transfer codings named by the Transfer-Encoding fields
+  bool only_chunked_ = true;  // and whether every one of them is chunked
   int hosts_ = 0;
   unsigned seen_ = 0;  // the credential fields met so far, one bit each (credential_field)
   int doubled_ = -1;   // one met twice, or -1
