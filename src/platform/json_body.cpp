@@ -46,12 +46,23 @@ nlohmann::json parse_json_limited(std::string_view text) {
 
 nlohmann::json json_object_body(const http::Request& req) {
   if (req.body.empty()) return nlohmann::json::object();
+  // A body without a Content-Type is refused like one of another type. Read as JSON, it let a
+  // page on any other origin send one: a browser sends a body with no type (a Blob) or with
+  // text/plain cross-origin without asking first (a CORS "simple" request), and with this
+  // rule only application/json is read, which a browser sends cross-origin only after a
+  // preflight the shop never grants (docs/security.md, "Requests from other origins").
   auto type = req.headers.get("Content-Type");
-  if (type) {
+  if (!type) {
+    throw ApiError(415, "unsupported_media_type",
+                   "request bodies must be application/json: the Content-Type field is missing",
+                   {{"content_type", nullptr}});
+  }
+  {
     auto t = *type;
     auto semi = t.find(';');
     auto base = t.substr(0, semi);
-    while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+    while (!base.empty() && (base.back() == ' ' || base.back() == '\t')) base.remove_suffix(1);
+    while (!base.empty() && (base.front() == ' ' || base.front() == '\t')) base.remove_prefix(1);
     if (!http::iequals(base, "application/json")) {
       throw ApiError(415, "unsupported_media_type", "request bodies must be application/json",
                      {{"content_type", std::string(t.substr(0, 100))}});

@@ -183,6 +183,51 @@ TEST_CASE("a 2 MiB body answers 413, headers over 16 KiB answer 431, other conte
   CHECK(h.api("GET", "/api/cart").status == 200);
 }
 
+// A page on another origin may send a body without a Content-Type (a Blob) or as text/plain
+// without a preflight. Read as JSON, such a body registered accounts and locked others out
+// with failed logins (test red before: the typeless register answered 201).
+TEST_CASE("a body without a Content-Type, or as text/plain, is 415 and changes nothing") {
+  Harness h;
+  const std::string who = R"({"email":"typeless@x.test","password":"correct horse battery"})";
+  // The test support's send() always adds application/json; these go without it.
+  auto send_raw = [&](const std::string& path, const std::string& body,
+                      std::optional<std::string> type) {
+    http::Request req;
+    req.method = "POST";
+    req.target = path;
+    if (type) req.headers.set("Content-Type", *type);
+    req.body = body;
+    auto res = h.client.send_url(h.shop->url("gateway") + path, req, 10s);
+    Answer a;
+    a.status = res.status;
+    a.body = json::parse(res.body, nullptr, false);
+    a.raw = res.body;
+    a.headers = res.headers;
+    return a;
+  };
+  auto typeless = send_raw("/api/auth/register", who, std::nullopt);
+  CHECK(typeless.status == 415);
+  check_client_error(typeless, "register without a Content-Type");
+  CHECK(typeless.body["error"]["message"].get<std::string>().find("missing") != std::string::npos);
+  auto plain = send_raw("/api/auth/register", who, "text/plain");
+  CHECK(plain.status == 415);
+  // Nothing was registered: logging in with the same body (properly typed) finds no account.
+  auto login = h.send("POST", "/api/auth/login", who);
+  CHECK(login.status == 401);
+  // The demo user's account is not touched by typeless logins either.
+  for (int i = 0; i < 8; ++i) {
+    auto wrong = send_raw("/api/auth/login", R"({"email":"demo@shop.test","password":"wrong"})",
+                          std::nullopt);
+    CHECK(wrong.status == 415);
+  }
+  CHECK(!shopctl::test_support::demo_token(h.client, *h.shop).empty());
+  // application/json with a parameter, in any letter case, is still read.
+  auto typed = h.send("POST", "/api/auth/register",
+                      R"({"email":"typed@x.test","password":"correct horse battery","name":"T"})",
+                      "Application/JSON; charset=utf-8");
+  CHECK(typed.status == 201);
+}
+
 TEST_CASE("SQL metacharacters in every string field are data, never SQL") {
   Harness h;
   const std::string evil = "x'); DROP TABLE users; --\" OR 1=1 /*";
