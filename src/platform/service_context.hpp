@@ -3,12 +3,14 @@
 // credentials, peers, logs, limits), and the header names of the shop's internal protocol.
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "platform/clock.hpp"
 #include "platform/fault/fault_table.hpp"
+#include "platform/http/host_allowlist.hpp"
 #include "platform/http/server.hpp"
 #include "platform/observe/call_log.hpp"
 #include "platform/observe/log.hpp"
@@ -49,6 +51,9 @@ struct ServiceContext {
   std::string bind_host = "127.0.0.1";
   // Connection cap and timeouts of every listener (config `http:`).
   http::ServerLimits http_limits = {};
+  // The names a request without a service credential may carry in Host (docs/security.md,
+  // "Host names"); null allows every name.
+  std::shared_ptr<const http::HostAllowlist> allowed_hosts = {};
   // Told of every public request the gateway answers (`serve --record`); empty: not recorded.
   PublicTrafficObserver public_traffic = {};
 

@@ -108,7 +108,10 @@ asio::awaitable<Response> ServiceHost::handle(Request& req) {
   Response res;
   std::string_view route_label;  // literals or a pattern of routes_, which outlive the call
   try {
-    if (is_operator_path(req.path())) {
+    if (misdirected(req, caller)) {
+      route_label = "(host not allowed)";
+      res = host_refused(req);
+    } else if (is_operator_path(req.path())) {
       res = co_await operator_endpoint(req, route_label);
     } else {
       // The fault point: before the handler, on the real connection. (Its parts are plain
@@ -193,6 +196,23 @@ ServiceHost::Caller ServiceHost::identify_caller(Request& req) const {
     req.caller = identify_outside_caller_(req);
   caller.fault_label = req.caller.empty() ? "client" : req.caller;
   return caller;
+}
+
+// Stage 2b: a request that carries no valid service credential must name this shop in Host: an
+// address, localhost, or a name the shop was told about (docs/security.md, "Host names").
+bool ServiceHost::misdirected(const Request& req, const Caller& caller) const {
+  if (!ctx_.allowed_hosts) return false;
+  if (caller.has_credential && caller.credential_problem.empty()) return false;
+  auto host = req.headers.get("Host");
+  return host && !ctx_.allowed_hosts->allows(*host);
+}
+
+Response ServiceHost::host_refused(const Request& req) {
+  auto host = std::string(req.headers.get("Host").value_or(""));
+  return error_response(req.trace_id, 421, "host_not_allowed",
+                        "this shop does not answer to the name '" + host.substr(0, 100) +
+                            "': reach it by an IP address or localhost, or add the name to "
+                            "http.allowed_hosts in the shop's config (docs/security.md)");
 }
 
 // Stage 3: the operator endpoints (admin plane, health, metrics): never faulted, never gated

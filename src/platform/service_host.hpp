@@ -68,6 +68,8 @@ class ServiceHost {
   // The stages of handle(), in order. Each returns the answer when it ends the request.
   void begin_trace(http::Request& req) const;
   Caller identify_caller(http::Request& req) const;
+  bool misdirected(const http::Request& req, const Caller& caller) const;
+  http::Response host_refused(const http::Request& req);
   static bool is_operator_path(std::string_view path);
   boost::asio::awaitable<http::Response> operator_endpoint(http::Request& req,
                                                            std::string_view& route_label);

@@ -319,7 +319,31 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
   }
   if (auto n = root["http"]) {
     if (w.check_map(n, "http",
-                    {"max_connections", "header_timeout", "body_timeout", "idle_timeout"})) {
+                    {"max_connections", "header_timeout", "body_timeout", "idle_timeout",
+                     "allowed_hosts"})) {
+      if (auto a = n["allowed_hosts"]) {
+        if (!a.IsSequence()) {
+          w.issue(a, "http.allowed_hosts must be a list of host names, like [shop.example]");
+        } else {
+          for (const auto& item : a) {
+            auto v = w.string(item, "http.allowed_hosts");
+            if (!v) continue;
+            const bool plain =
+                !v->empty() && v->size() <= 253 && std::all_of(v->begin(), v->end(), [](char c) {
+                  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
+                         c == '_' || c == '*';
+                });
+            if (!plain || (v->find('*') != std::string::npos && *v != "*")) {
+              w.issue(
+                  item,
+                  "http.allowed_hosts: '" + v->substr(0, 100) +
+                      "' is not a host name (letters, digits, '.', '-', '_'; or \"*\" for any)");
+            } else {
+              config.http_allowed_hosts.push_back(*v);
+            }
+          }
+        }
+      }
       if (auto m = n["max_connections"]) {
         if (auto v = w.integer(m, "http.max_connections", 1, 1'000'000))
           config.http_max_connections = static_cast<std::size_t>(*v);
@@ -656,7 +680,8 @@ std::string describe_config(const ShopConfig& c) {
   j["http"] = {{"max_connections", c.http_max_connections},
                {"header_timeout", platform::format_duration(c.http_header_timeout)},
                {"body_timeout", platform::format_duration(c.http_body_timeout)},
-               {"idle_timeout", platform::format_duration(c.http_idle_timeout)}};
+               {"idle_timeout", platform::format_duration(c.http_idle_timeout)},
+               {"allowed_hosts", c.http_allowed_hosts}};
   j["auth"] = {{"token_ttl", platform::format_duration(c.token_ttl)},
                {"password_workers", c.password_workers},
                {"password_queue", c.password_queue},

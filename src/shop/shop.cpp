@@ -3,6 +3,7 @@
 #include <cstdlib>
 #ifdef __GLIBC__
 #include <malloc.h>
+#include <unistd.h>
 #endif
 #include <atomic>
 #include <functional>
@@ -54,6 +55,34 @@ void tune_allocator_once() {
   }();
   (void)done;
 #endif
+}
+
+// The names a request from outside may carry in Host (docs/security.md, "Host names"): the
+// config's http.allowed_hosts, every name the config reaches this shop's parts by (peers,
+// the provider's public URL), and this machine's name. Addresses and localhost need no entry.
+std::shared_ptr<const http::HostAllowlist> allowed_hosts(const ShopConfig& c) {
+  auto hosts = std::make_shared<http::HostAllowlist>();
+  auto allow_url = [&](std::string_view url) {
+    if (auto scheme = url.find("://"); scheme != std::string_view::npos)
+      url.remove_prefix(scheme + 3);
+    url = url.substr(0, url.find_first_of("/?#"));
+    if (auto at = url.rfind('@'); at != std::string_view::npos) url.remove_prefix(at + 1);
+    hosts->allow(url);
+  };
+  for (const auto& name : c.http_allowed_hosts) hosts->allow(name);
+  for (const auto& [service, peer] : c.peers) {
+    allow_url(peer.url);
+    allow_url(peer.admin);
+  }
+  if (!c.provider_public_url.empty()) allow_url(c.provider_public_url);
+  hosts->allow(c.host);
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) == 0) {
+    std::string_view machine(name);
+    hosts->allow(machine);
+    hosts->allow(machine.substr(0, machine.find('.')));
+  }
+  return hosts;
 }
 
 // Runs `work` on a thread of its own and waits for it without holding the io thread: starting
@@ -235,6 +264,7 @@ Shop::Shop(ShopConfig config, ShopOptions options)
                      c.http_idle_timeout};
   ctx.bind_host = c.host;
   ctx.public_traffic = options_.public_traffic;
+  ctx.allowed_hosts = allowed_hosts(c);
 
   // The services of this process, from the registry; where the others listen, from `peers:`.
   for (const auto& spec : service_registry()) {

@@ -153,7 +153,7 @@ TEST_CASE(
     CAPTURE(path);
     RawConnection c(port_of(s->url("catalog")));
     REQUIRE(c.connected());
-    REQUIRE(c.send("HEAD " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    REQUIRE(c.send("HEAD " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
     CHECK(c.read_until_closed(5s));
     CHECK(raw_status(c.received) == 200);
     auto end_of_head = c.received.find("\r\n\r\n");
@@ -172,7 +172,7 @@ TEST_CASE("a request line whose target lacks the leading slash gets 400, never 5
     CAPTURE(line);
     RawConnection c(port_of(s->url("gateway")));
     REQUIRE(c.connected());
-    REQUIRE(c.send(line + "\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"));
+    REQUIRE(c.send(line + "\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}"));
     c.read_until_closed(5s);
     CHECK(raw_status(c.received) == 400);
     CHECK(c.received.find("\"code\":\"bad_request\"") != std::string::npos);
@@ -199,7 +199,7 @@ TEST_CASE(
   held.pop_back();
   std::this_thread::sleep_for(200ms);
   RawConnection again(port);
-  REQUIRE(again.send("GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  REQUIRE(again.send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
   CHECK(again.read_until_closed(3s));
   CHECK(raw_status(again.received) == 200);
 }
@@ -219,7 +219,7 @@ TEST_CASE("an idle keep-alive connection is closed after http.idle_timeout") {
   auto s = shopctl::test_support::start_shop(config_from("http: {idle_timeout: 300ms}"));
   RawConnection c(port_of(s->url("gateway")));
   REQUIRE(c.connected());
-  REQUIRE(c.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(c.send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   REQUIRE(c.read_until("\"live\"", 5s));
   auto started = std::chrono::steady_clock::now();
   CHECK(c.read_until_closed(5s));
@@ -237,7 +237,7 @@ TEST_CASE("a keep-alive connection in use for longer than http.idle_timeout stay
   auto last_answer = started;
   while (std::chrono::steady_clock::now() - started < 1500ms) {  // five idle timeouts
     c.received.clear();
-    REQUIRE(c.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(c.send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
     REQUIRE(c.read_until("\"live\"", 5s));
     last_answer = std::chrono::steady_clock::now();
     ++answered;

@@ -76,7 +76,7 @@ TEST_CASE(
   {
     shopctl::test_support::RawConnection head(shopctl::test_support::port_of(gateway));
     REQUIRE(head.connected());
-    REQUIRE(head.send("HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    REQUIRE(head.send("HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
     CHECK(head.read_until_closed(std::chrono::seconds(5)));
     CHECK(head.received.starts_with("HTTP/1.1 200"));
     CHECK(head.received.size() == head.received.find("\r\n\r\n") + 4);  // no body

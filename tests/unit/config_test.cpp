@@ -94,3 +94,20 @@ TEST_CASE("a config whose aliases expand to billions of values is refused, not e
   REQUIRE(issues.size() == 1);
   CHECK(issues[0].message.find("too many nodes") != std::string::npos);
 }
+
+TEST_CASE("http.allowed_hosts takes host names or \"*\", and refuses anything else at its line") {
+  shop::ShopConfig config;
+  CHECK(apply_yaml("http: {allowed_hosts: [shop.example, my-host_1, '*']}", config).empty());
+  CHECK(config.http_allowed_hosts == std::vector<std::string>{"shop.example", "my-host_1", "*"});
+  CHECK(shop::describe_config(config).find("shop.example") != std::string::npos);
+  for (const std::string bad :
+       {"[\"http://x\"]", "[\"a b\"]", "[\"*.example\"]", "[\"\"]", "shop.example", "[[x]]"}) {
+    CAPTURE(bad);
+    shop::ShopConfig c;
+    auto issues = apply_yaml("http:\n  allowed_hosts: " + bad + "\n", c);
+    REQUIRE(issues.size() == 1);
+    CHECK(issues[0].message.find("http.allowed_hosts") != std::string::npos);
+    CHECK(issues[0].line == 2);
+    CHECK(c.http_allowed_hosts.empty());
+  }
+}

@@ -1,0 +1,76 @@
+#include "platform/http/host_allowlist.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace shopctl::http {
+
+namespace {
+
+bool iequal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool is_address(std::string_view name) {
+  char buffer[64];
+  if (name.size() >= sizeof buffer) return false;
+  unsigned char out[16];
+  if (name.size() > 2 && name.front() == '[' && name.back() == ']') {
+    name = name.substr(1, name.size() - 2);
+    name.copy(buffer, name.size());
+    buffer[name.size()] = '\0';
+    return inet_pton(AF_INET6, buffer, out) == 1;
+  }
+  name.copy(buffer, name.size());
+  buffer[name.size()] = '\0';
+  return inet_pton(AF_INET, buffer, out) == 1;
+}
+
+std::string_view without_trailing_dot(std::string_view name) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  return name;
+}
+
+}  // namespace
+
+std::string_view host_name_part(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    auto close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(0, close + 1);
+  }
+  auto colon = host.rfind(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+void HostAllowlist::allow(std::string_view name) {
+  name = without_trailing_dot(host_name_part(name));
+  if (name == "*") {
+    any_ = true;
+    return;
+  }
+  if (name.empty() || is_address(name)) return;
+  std::string lower(name);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (std::find(names_.begin(), names_.end(), lower) == names_.end()) names_.push_back(lower);
+}
+
+bool HostAllowlist::allows(std::string_view host) const {
+  if (any_) return true;
+  auto name = host_name_part(host);
+  if (name.empty()) return true;
+  if (is_address(name)) return true;
+  name = without_trailing_dot(name);
+  if (iequal(name, "localhost")) return true;
+  constexpr std::string_view kLocal = ".localhost";
+  if (name.size() > kLocal.size() && iequal(name.substr(name.size() - kLocal.size()), kLocal))
+    return true;
+  return std::any_of(names_.begin(), names_.end(),
+                     [&](const std::string& n) { return iequal(name, n); });
+}
+
+}  // namespace shopctl::http
