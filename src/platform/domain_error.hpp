@@ -23,6 +23,7 @@ enum class ErrorKind {
   too_large,               // more than may be sent (413)
   unsupported_media_type,  // a body in a form not understood (415)
   unprocessable,           // understood, but not something that can be done (422)
+  failed_dependency,       // a party behind us refused this one request; we work (424)
   too_many,                // too many attempts; try again later (429)
   internal,                // a failure of our own (500)
   bad_gateway,             // a party behind us answered nonsense (502)

@@ -24,6 +24,7 @@ constexpr KindStatus kKinds[] = {
     {ErrorKind::too_large, 413, "too_large"},
     {ErrorKind::unsupported_media_type, 415, "unsupported_media_type"},
     {ErrorKind::unprocessable, 422, "unprocessable"},
+    {ErrorKind::failed_dependency, 424, "failed_dependency"},
     {ErrorKind::too_many, 429, "too_many"},
     {ErrorKind::internal, 500, "internal"},
     {ErrorKind::bad_gateway, 502, "bad_gateway"},
@@ -35,7 +36,10 @@ const KindStatus& entry(ErrorKind kind) {
   for (const auto& e : kKinds) {
     if (e.kind == kind) return e;
   }
-  return kKinds[11];  // internal
+  for (const auto& e : kKinds) {
+    if (e.kind == ErrorKind::internal) return e;
+  }
+  return kKinds[0];  // not reached: internal is in the table
 }
 
 }  // namespace

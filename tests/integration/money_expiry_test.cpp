@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <memory>
@@ -326,4 +327,86 @@ TEST_CASE(
   CHECK(t.api("GET", "/api/cart").body["items"][0]["quantity"] == 3);
   CHECK(t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "cut-short"}}).raw ==
         replay.raw);
+}
+
+namespace {
+// The intent id at the end of a pay link (http://HOST:PORT/pay/{intent_id}).
+std::string intent_of(const std::string& pay_url) {
+  return pay_url.substr(pay_url.rfind('/') + 1);
+}
+}  // namespace
+
+// The expiry pass went oldest first and ended at the first cancel payment could not make: one
+// such order held back the expiry of every later one for as long as it stayed, and each
+// pass's 503 counted against the order -> payment breaker until checkouts were refused (test
+// red before: the second order stayed PAYMENT_PENDING).
+TEST_CASE("an order whose cancel fails waits alone: later orders still expire, checkouts go on") {
+  Shopper t;
+  t.add_to_cart("p-001", 1);
+  auto first = t.api("POST", "/api/orders");
+  REQUIRE(first.status == 201);
+  t.add_to_cart("p-002", 1);
+  auto second = t.api("POST", "/api/orders");
+  REQUIRE(second.status == 201);
+  const auto stuck = first.body["order_id"].get<std::string>();
+  const auto later = second.body["order_id"].get<std::string>();
+
+  // The provider refuses the first order's cancel, and only that one: a 404 that is not its
+  // own intent_not_found (an injected fault's code), so nothing may be canceled on its word.
+  // (A provider that answers 5xx is failing: the payment -> provider breaker counts that, as
+  // resilience.md asks.)
+  Fault refuse =
+      fault("provider", "", "POST",
+            "/v1/payment_intents/" +
+                intent_of(first.body["payment"]["pay_url"].get<std::string>()) + "/cancel",
+            FaultType::abort);
+  refuse.status = 404;
+  refuse.id = "refuse-one-cancel";
+  t.shop->faults().add(refuse);
+
+  t.shop->clock().advance(31min);
+  CHECK(Shopper::eventually([&] { return t.order(later)["status"] == "FAILED"; }));
+  CHECK(t.order(stuck)["status"] == "PAYMENT_PENDING");
+  // The parked order's retries do not open the breaker in front of payment: checkouts go on.
+  std::this_thread::sleep_for(1500ms);
+  for (int i = 0; i < 3; ++i) {
+    t.add_to_cart("p-003", 1);
+    auto again = t.api("POST", "/api/orders");
+    CAPTURE(again.raw.substr(0, 300));
+    REQUIRE(again.status == 201);
+    REQUIRE(send("POST", again.body["payment"]["pay_url"].get<std::string>(),
+                 json{{"card_number", "4242424242424242"}})
+                .status == 200);
+  }
+  // Once the provider takes the cancel, the parked order ends too (its pause is at most 60 s;
+  // here a few seconds).
+  t.shop->faults().remove("refuse-one-cancel");
+  CHECK(Shopper::eventually([&] { return t.order(stuck)["status"] == "FAILED"; }, 20s));
+  CHECK(t.order(stuck)["payment"]["status"] == "CANCELED");
+}
+
+// A provider that lost its data (a sandbox reset, another provider behind the same name)
+// answers a cancel with its own 404 intent_not_found. Payment answered 503 to that for ever,
+// so the order never ended (test red before: it stayed PAYMENT_PENDING).
+TEST_CASE("an intent the provider no longer knows is canceled here, and its order ends") {
+  Shopper t;
+  t.add_to_cart("p-004", 1);
+  auto checkout = t.api("POST", "/api/orders");
+  REQUIRE(checkout.status == 201);
+  const auto order_id = checkout.body["order_id"].get<std::string>();
+  const auto pay_url = checkout.body["payment"]["pay_url"].get<std::string>();
+
+  // The provider starts again with an empty database.
+  t.shop->stop_service("provider");
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(t.shop->data_dir() / (std::string("provider.db") + suffix));
+  t.shop->start_service("provider");
+  CHECK(send("GET", pay_url).status == 404);
+
+  t.shop->clock().advance(31min);
+  CHECK(Shopper::eventually([&] { return t.order(order_id)["status"] == "FAILED"; }));
+  const json order = t.order(order_id);
+  CHECK(order["payment"]["status"] == "CANCELED");
+  CHECK(order["history"].back()["reason"] == "payment_expired");
+  CHECK(t.api("GET", "/api/cart").body["items"].size() == 1);
 }

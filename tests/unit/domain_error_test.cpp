@@ -28,6 +28,7 @@ TEST_CASE("every error kind has one HTTP status, and each status names its kind 
                                                 {ErrorKind::too_large, 413},
                                                 {ErrorKind::unsupported_media_type, 415},
                                                 {ErrorKind::unprocessable, 422},
+                                                {ErrorKind::failed_dependency, 424},
                                                 {ErrorKind::too_many, 429},
                                                 {ErrorKind::internal, 500},
                                                 {ErrorKind::bad_gateway, 502},
@@ -41,6 +42,7 @@ TEST_CASE("every error kind has one HTTP status, and each status names its kind 
     CHECK(platform::kind_for_status(status) == kind);
   }
   CHECK(platform::kind_for_status(418) == ErrorKind::internal);
+  CHECK(platform::http_status(static_cast<ErrorKind>(999)) == 500);  // an unknown kind: internal
   CHECK(platform::to_string(ErrorKind::not_found) == "not_found");
 }
 

@@ -1,5 +1,6 @@
 #include "services/order/order_service.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -371,19 +372,56 @@ asio::awaitable<Response> OrderService::payment_result(Request& req) {
 
 asio::awaitable<void> OrderService::cancel_due_orders(const std::atomic<bool>& stopping) {
   const std::int64_t created_before_ms = ctx_.clock.unix_millis() - payment_timeout_ms_.load();
-  auto due = co_await store_.cancel_due(created_before_ms, kExpiryBatch);
+  // Parked orders come back in the batch (oldest first) but are skipped until their time:
+  // asking for that many more keeps them from filling the batch and starving the others.
+  const std::size_t limit = kExpiryBatch + parked_.size();
+  auto due = co_await store_.cancel_due(created_before_ms, limit);
+  if (due.size() < limit) {
+    // Every due order is in `due`: a parked one that is not has ended otherwise (paid, say).
+    std::erase_if(parked_, [&](const auto& entry) {
+      return std::none_of(due.begin(), due.end(),
+                          [&](const OrderToCancel& o) { return o.order_id == entry.first; });
+    });
+  }
   for (const OrderToCancel& order : due) {
     if (stopping) co_return;
+    const auto now = std::chrono::steady_clock::now();
+    if (auto p = parked_.find(order.order_id); p != parked_.end() && now < p->second.retry_at)
+      continue;
     // The cancel continues the trace of the checkout that created the order: background work
     // belongs to the trace of its subject. An order from before that was stored gets a new one.
     const std::string trace_id =
         order.trace_id.empty() ? platform::TraceContext::fresh().trace_id : order.trace_id;
     std::optional<PaymentCancellation> canceled;
     std::string failure;
+    bool answered = false;
     try {
       canceled = co_await payments_.cancel_payment(order.order_id, order.reason, trace_id);
     } catch (const PaymentUnavailable& e) {
       failure = e.what();
+      answered = e.answered();
+    }
+    if (!canceled && answered) {
+      // Payment is there but could not end this order's payment (the provider refused this
+      // one cancel, say): only this order waits. It used to end the pass, so one such order
+      // held back the expiry of every later one, and each pass's 503 counted against the
+      // order -> payment breaker until checkouts were refused.
+      auto& parked = parked_[order.order_id];
+      ++parked.failures;
+      parked.retry_at = now + std::min<std::chrono::steady_clock::duration>(
+                                  std::chrono::seconds(1L << std::min(parked.failures - 1, 6)),
+                                  std::chrono::seconds(60));
+      if ((parked.failures & (parked.failures - 1)) == 0) {  // the 1st, 2nd, 4th, 8th, ...
+        ctx_.log.warn("cannot cancel an unpaid order's payment; will retry it",
+                      {{"service", "order"},
+                       {"order_id", order.order_id},
+                       {"reason", order.reason},
+                       {"failures", parked.failures},
+                       {"cause", failure.substr(0, 200)},
+                       {"trace_id", trace_id}});
+      }
+      payment_unreachable_ = false;
+      continue;
     }
     if (!canceled) {
       // Payment (or the provider behind it) is unreachable: the order stays pending, and the
@@ -400,6 +438,7 @@ asio::awaitable<void> OrderService::cancel_due_orders(const std::atomic<bool>& s
       co_return;
     }
     payment_unreachable_ = false;
+    parked_.erase(order.order_id);
     // The FAILED entry's reason: why we canceled, or the provider's reason for a decline that
     // came first.
     std::string reason;

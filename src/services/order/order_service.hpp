@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -85,7 +86,9 @@ class OrderService : public platform::Service {
   boost::asio::awaitable<http::Response> payment_result(http::Request& req);
   // One pass of the expiry: cancels the payment of each order that is due (interrupted at
   // start-up, or pending longer than payment_timeout) through the payment service, and
-  // applies the outcome. Ends the pass when payment cannot be reached (the next pass retries).
+  // applies the outcome. Ends the pass when payment cannot be reached (the next pass retries);
+  // an order whose cancel payment answers with an error is parked with a growing pause (1 s
+  // doubling to 60 s) while the pass goes on with the others.
   boost::asio::awaitable<void> cancel_due_orders(const std::atomic<bool>& stopping);
 
   OrderSettings settings_;
@@ -95,6 +98,13 @@ class OrderService : public platform::Service {
   PaymentClient payments_;
   platform::BackgroundLoop expiry_;   // unpaid orders' expiry and start-up recovery
   bool payment_unreachable_ = false;  // logged once per outage; touched only by expiry_'s pass
+  // Orders whose cancel payment answered with an error, and when to ask again: the pass goes
+  // on to the other due orders meanwhile. Touched only by expiry_'s pass.
+  struct Parked {
+    std::chrono::steady_clock::time_point retry_at;
+    int failures = 0;
+  };
+  std::unordered_map<std::string, Parked> parked_;
 };
 
 }  // namespace shopctl::order

@@ -13,8 +13,8 @@ PaymentClient::PaymentClient(platform::ServiceContext& ctx, platform::EdgeSettin
                              platform::Metrics* metrics, std::uint64_t seed)
     : edge_(ctx, "order", "payment", std::move(settings), metrics, seed) {}
 
-void PaymentClient::unavailable(const std::string& why) {
-  throw PaymentUnavailable(why, edge_.retry_after_seconds());
+void PaymentClient::unavailable(const std::string& why, bool answered) {
+  throw PaymentUnavailable(why, edge_.retry_after_seconds(), answered);
 }
 
 asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& order_id,
@@ -69,8 +69,9 @@ asio::awaitable<PaymentCancellation> PaymentClient::cancel_payment(const std::st
     unavailable(e.what());
   }
   if (response.status != 200) {
-    unavailable("payment answered " + std::to_string(response.status) + ": " +
-                response.body.substr(0, 200));
+    unavailable(
+        "payment answered " + std::to_string(response.status) + ": " + response.body.substr(0, 200),
+        true);
   }
   auto body = nlohmann::json::parse(response.body, nullptr, false);
   auto text = [&](const char* field) -> std::string {
@@ -79,7 +80,7 @@ asio::awaitable<PaymentCancellation> PaymentClient::cancel_payment(const std::st
     return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
   auto outcome = parse_cancel_outcome(text("status"));
-  if (!outcome) unavailable("payment's cancel answer has no known status");
+  if (!outcome) unavailable("payment's cancel answer has no known status", true);
   co_return PaymentCancellation{*outcome, text("payment_id"), text("reason")};
 }
 

@@ -33,12 +33,18 @@ struct PaymentHandle {
 // breaker.
 class PaymentUnavailable : public std::runtime_error {
  public:
-  PaymentUnavailable(std::string what, int retry_after_seconds)
-      : std::runtime_error(std::move(what)), retry_after_seconds_(retry_after_seconds) {}
+  PaymentUnavailable(std::string what, int retry_after_seconds, bool answered = false)
+      : std::runtime_error(std::move(what)),
+        retry_after_seconds_(retry_after_seconds),
+        answered_(answered) {}
   int retry_after_seconds() const { return retry_after_seconds_; }
+  // True when the payment service answered (with an error, or an answer that could not be
+  // used); false when it could not be reached (transport error, open breaker).
+  bool answered() const { return answered_; }
 
  private:
   int retry_after_seconds_;
+  bool answered_;
 };
 
 class PaymentClient {
@@ -65,7 +71,7 @@ class PaymentClient {
   platform::ResilientCaller& edge() { return edge_; }
 
  private:
-  [[noreturn]] void unavailable(const std::string& why);
+  [[noreturn]] void unavailable(const std::string& why, bool answered = false);
 
   platform::ResilientCaller edge_;
 };

@@ -195,7 +195,19 @@ asio::awaitable<Response> PaymentService::cancel_payment(Request& req) {
   // answer carries that decision's event.
   const IntentCancellation reply =
       co_await provider_.cancel_intent(payment->intent_id, req.trace_id);
-  if (reply.outcome == IntentCancellation::Outcome::canceled) {
+  if (reply.outcome == IntentCancellation::Outcome::unknown) {
+    // The provider has no such intent (its data was reset, or the shop now talks to another
+    // provider): nothing can be captured on it, and its pay page answers 404. Cancel it here,
+    // or the order would stay unpaid for ever and its cancel be retried without end.
+    ctx_.log.warn("the provider knows no intent for this payment; canceled here",
+                  {{"service", "payment"},
+                   {"order_id", cancel.order_id},
+                   {"payment_id", payment->payment_id},
+                   {"intent_id", payment->intent_id},
+                   {"trace_id", req.trace_id}});
+  }
+  if (reply.outcome == IntentCancellation::Outcome::canceled ||
+      reply.outcome == IntentCancellation::Outcome::unknown) {
     payment =
         co_await store_.mark_canceled(payment->payment_id, cancel.reason, ctx_.clock.unix_millis());
     ctx_.log.info("payment canceled", {{"service", "payment"},
@@ -221,12 +233,24 @@ asio::awaitable<Response> PaymentService::cancel_payment(Request& req) {
                                                         {"trace_id", req.trace_id}});
     co_return answer(recorded.payment);
   }
-  ctx_.log.warn("payment provider unavailable for a cancel",
+  ctx_.log.warn(reply.answered ? "payment provider refused a cancel"
+                               : "payment provider unavailable for a cancel",
                 {{"service", "payment"},
                  {"order_id", cancel.order_id},
                  {"payment_id", payment->payment_id},
                  {"cause", reply.failure.substr(0, 200)},
                  {"trace_id", req.trace_id}});
+  if (reply.answered) {
+    // The provider was reached and refused this one cancel. Payment itself works, so the
+    // answer is not a 5xx: one order the provider will not cancel must not count against the
+    // order -> payment breaker (a 5xx does) and close it for every checkout. 424 Failed
+    // Dependency says what happened; the order asks again later (docs/money.md, "Expiry").
+    ApiError error(424, "provider_refused",
+                   "the payment provider refused to cancel this payment; ask again later",
+                   {{"payment_id", payment->payment_id}, {"cause", reply.failure.substr(0, 200)}});
+    error.with_retry_after(provider_.edge().retry_after_seconds());
+    throw error;
+  }
   ApiError error(503, "provider_unavailable",
                  "the payment provider cannot cancel the payment right now",
                  {{"payment_id", payment->payment_id}});

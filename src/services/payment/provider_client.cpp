@@ -14,6 +14,14 @@ std::string transport_failure(const http::TransportError& e) {
   return std::string(http::to_string(e.kind())) + ": " + e.what();
 }
 
+// The code of an error answer ({"error": {"code": ...}}), or empty.
+std::string error_code_of(const std::string& body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("error") || !j["error"].is_object()) return {};
+  auto code = j["error"].find("code");
+  return code != j["error"].end() && code->is_string() ? code->get<std::string>() : std::string();
+}
+
 }  // namespace
 
 ProviderClient::ProviderClient(platform::ServiceContext& ctx, platform::EdgeSettings settings,
@@ -81,9 +89,15 @@ asio::awaitable<IntentCancellation> ProviderClient::cancel_intent(const std::str
     } catch (const platform::DomainError& e) {
       result.failure = std::string("the provider's 409 carries no usable event: ") + e.what();
     }
+  } else if (reply && reply->status == 404 && error_code_of(reply->body) == "intent_not_found") {
+    // The provider's own answer (an injected fault answers with its own code): it has no
+    // such intent, so nothing can ever be captured on it; its pay page answers 404 too.
+    result.outcome = IntentCancellation::Outcome::unknown;
+    result.failure = "the provider knows no intent " + intent_id.substr(0, 100);
   } else if (reply) {
     result.failure = "the provider answered " + std::to_string(reply->status);
   }
+  result.answered = reply.has_value() && result.outcome == IntentCancellation::Outcome::unavailable;
   co_return result;
 }
 

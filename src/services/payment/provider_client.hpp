@@ -28,11 +28,15 @@ struct IntentCancellation {
   enum class Outcome {
     canceled,     // the intent is canceled (now, or before)
     decided,      // it was paid or declined first: `event` is that decision
+    unknown,      // the provider knows no such intent (its own 404 intent_not_found)
     unavailable,  // no usable answer: `failure` says why
   };
   Outcome outcome = Outcome::unavailable;
   std::optional<ProviderEvent> event;
   std::string failure;
+  // Unavailable with an answer: the provider was reached and refused this cancel (a 5xx, an
+  // answer that could not be used); false when it could not be reached at all.
+  bool answered = false;
 };
 
 // What a look at an intent found: its decided event, or none yet (`problem` empty), or a
