@@ -3,6 +3,8 @@
 # quick when everything is there (no apt call at all).
 set -euo pipefail
 
+# curl, jq, python3, iproute2: what the command-line and network-namespace tests drive the shop
+# with (scripts/test.sh); a minimal Debian 12 has none of the first three.
 # libclang-rt-14-dev: the sanitizer and libFuzzer runtimes (clang only recommends it, and the
 # install below skips recommendations); llvm-14: llvm-symbolizer, for readable sanitizer traces.
 packages=(
@@ -11,6 +13,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
   doctest-dev libssl-dev libsodium-dev libre2-dev libbenchmark-dev prometheus-cpp-dev
+  curl jq python3 iproute2
 )
 # Benchmark tools are only needed by bench/: `scripts/setup.sh --bench` adds them (heaptrack and
 # strace: bench/profile.sh).

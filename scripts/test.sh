@@ -72,6 +72,7 @@ step "a recorded session replays (serve --record)" bash tests/cli/record.sh ./bu
 step "scenario JSON Schema in sync with the parser" bash tests/schema/run.sh ./build/shopctl
 step "shell completion" bash tests/cli/completion.sh ./build/shopctl
 step "identity across a SIGKILL" bash tests/cli/restart_identity.sh ./build/shopctl
+step "a full disk is 503, and the shop recovers" bash tests/cli/disk_full.sh ./build/shopctl
 step "scenario suite against a running shop" bash tests/cli/target_mode.sh ./build/shopctl
 step "one process per service (serve --processes)" bash tests/cli/processes.sh ./build/shopctl
 step "chaos on the command line (interrupts, --duration)" bash tests/cli/chaos_cli.sh ./build/shopctl

@@ -377,6 +377,28 @@ Response ServiceHost::render_exception(const Request& req, std::string_view rout
   } catch (const DomainError& e) {
     // ApiError too: the one mapping to a status, and the one renderer (error_mapping.hpp).
     return platform::error_response(e, req.trace_id);
+  } catch (const DatabaseError& e) {
+    // A full disk, an I/O error, a lock: the machine's condition, which may pass. Nothing was
+    // acknowledged (the transaction rolled back), so the client may try again: 503 with
+    // Retry-After, as docs/api.md promises for a service that cannot answer now. It was a 500.
+    if (e.is_unavailable()) {
+      ctx_.log.error("storage unavailable", {{"service", service_},
+                                             {"route", route_label},
+                                             {"error", e.what()},
+                                             {"trace_id", req.trace_id}});
+      // SQLite's words without the statement ("database or disk is full in: COMMIT").
+      std::string what = e.what();
+      what = what.substr(0, std::min<std::size_t>(what.find(" in: "), 200));
+      auto res = error_response(req.trace_id, 503, "storage_unavailable",
+                                "the " + service_ + " service cannot use its database right now (" +
+                                    what + "); try again");
+      res.headers.set("Retry-After", "1");
+      return res;
+    }
+    ctx_.log.error("unhandled error", {{"service", service_},
+                                       {"route", route_label},
+                                       {"error", e.what()},
+                                       {"trace_id", req.trace_id}});
   } catch (const std::exception& e) {
     ctx_.log.error("unhandled error", {{"service", service_},
                                        {"route", route_label},

@@ -32,6 +32,25 @@ bool DatabaseError::is_constraint() const {
   return (code_ & 0xff) == SQLITE_CONSTRAINT;
 }
 
+bool DatabaseError::is_unavailable() const {
+  switch (code_ & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_NOMEM:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PROTOCOL:
+      return true;
+    case SQLITE_MISUSE:  // a job for a database that was closed: the service is stopping
+    case SQLITE_ABORT:   // rolled back with its group after such an error
+      return true;
+    default:
+      return false;
+  }
+}
+
 Statement::Statement(Statement&& other) noexcept
     : db_(other.db_), stmt_(other.stmt_), lent_(other.lent_) {
   other.stmt_ = nullptr;

@@ -26,6 +26,10 @@ class DatabaseError : public std::runtime_error {
   DatabaseError(int code, std::string what) : std::runtime_error(std::move(what)), code_(code) {}
   int code() const { return code_; }
   bool is_constraint() const;
+  // A condition of the machine, not of the request or the data, that may pass: the disk or
+  // the database is full, an I/O error, a lock held too long, no memory, the file cannot be
+  // opened or written, the database closed under a stopping service. Answered 503.
+  bool is_unavailable() const;
 
  private:
   int code_;

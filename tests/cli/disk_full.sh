@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# A full disk under a running shop (a 3 MiB tmpfs as its data folder, root only): the cart,
+# checkout and the provider's pay page answer 503 storage_unavailable with Retry-After, never a
+# 500, and once space is freed the shop takes orders again without a restart. An outside probe
+# found 500 internal_error for all three. Real processes, a real filesystem, every wait bounded.
+set -uo pipefail
+shopctl=${1:?usage: disk_full.sh path/to/shopctl}
+if [[ $(id -u) -ne 0 ]]; then echo "disk_full: skipped (mounting a tmpfs needs root)"; exit 0; fi
+tmp=$(mktemp -d)
+mnt="$tmp/disk"
+pid=""
+cleanup() {
+  [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  mountpoint -q "$mnt" && umount "$mnt"
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+passed=0; failed=0
+check() {  # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
+}
+mkdir -p "$mnt"
+mount -t tmpfs -o size=3m tmpfs "$mnt" || { echo "disk_full: cannot mount a tmpfs"; exit 1; }
+"$shopctl" serve --data-dir "$mnt/data" --gateway-port 0 --log-level warn >"$tmp/serve.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do grep -q "the shop is up" "$tmp/serve.log" && break; sleep 0.1; done
+gateway=$(awk '$1 == "gateway" {print $2; exit}' "$tmp/serve.log")
+[[ -n "$gateway" ]] || { echo "FAIL: the shop did not come up"; cat "$tmp/serve.log"; exit 1; }
+
+json=(-H 'Content-Type: application/json')
+curl -s -o /dev/null -X POST "$gateway/api/auth/register" "${json[@]}" \
+  -d '{"email":"full@shop.test","password":"correct-horse-battery","name":"Full"}'
+token=$(curl -s -X POST "$gateway/api/auth/login" "${json[@]}" \
+  -d '{"email":"full@shop.test","password":"correct-horse-battery"}' | jq -r .access_token)
+check "login gives a token" test -n "$token" -a "$token" != null
+auth=(-H "Authorization: Bearer $token" "${json[@]}")
+
+# Fill the disk with a file of our own (leaving the shop's files as they are).
+dd if=/dev/zero of="$mnt/filler" bs=64k status=none 2>/dev/null
+statuses=""
+for i in $(seq 1 40); do
+  cart=$(curl -s -o "$tmp/cart.json" -w '%{http_code}' -X POST "$gateway/api/cart/items" "${auth[@]}" \
+    -d '{"product_id":"p-001","quantity":1}')
+  order=$(curl -s -D "$tmp/order.head" -o "$tmp/order.json" -w '%{http_code}' -X POST \
+    "$gateway/api/orders" "${auth[@]}" -H "Idempotency-Key: full-$i")
+  statuses+=" $cart/$order"
+  [[ $order == 503 ]] && break
+done
+check "no answer was a 500 while the disk was full (cart/checkout:$statuses)" \
+  bash -c "! grep -q '500' <<<'$statuses'"
+check "a checkout on a full disk is 503 (cart/checkout:$statuses)" test "$order" = 503
+check "... storage_unavailable or payment_unavailable, in the error shape" \
+  grep -qE '"code":"(storage_unavailable|payment_unavailable)"' "$tmp/order.json"
+check "... with Retry-After" grep -qi '^Retry-After:' "$tmp/order.head"
+
+# Space again: the shop takes orders without a restart.
+rm -f "$mnt/filler"
+ok=""
+for i in $(seq 1 50); do
+  curl -s -o /dev/null -X POST "$gateway/api/cart/items" "${auth[@]}" -d '{"product_id":"p-002","quantity":1}'
+  code=$(curl -s -o "$tmp/again.json" -w '%{http_code}' -X POST "$gateway/api/orders" "${auth[@]}" \
+    -H "Idempotency-Key: after-$i")
+  [[ $code == 201 ]] && { ok=1; break; }
+  sleep 0.2
+done
+check "with space again a checkout is 201, no restart" test -n "$ok"
+if [[ -n "$ok" ]]; then
+  pay_url=$(jq -r .payment.pay_url "$tmp/again.json")
+  paid=$(curl -s -X POST "$pay_url" "${json[@]}" -d '{"card_number":"4242424242424242"}' | jq -r .status)
+  check "... and its payment succeeds" test "$paid" = succeeded
+fi
+check "the shop is still running" kill -0 "$pid"
+echo "disk_full: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
