@@ -287,9 +287,14 @@ TEST_CASE(
   auto cart = t.api("GET", "/api/cart").body;
   REQUIRE(cart["items"].size() == 1);
   CHECK(cart["items"][0]["quantity"] == 2);
-  // The key remembers the answer: the same key creates no second order.
+  // The key remembers the answer: the same key creates no second order. The answer says a
+  // retry needs a new key, and its replay does not invite one (no Retry-After).
+  CHECK(order.body["error"]["message"].get<std::string>().find("new Idempotency-Key") !=
+        std::string::npos);
   auto again = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "k-down"}});
   CHECK(again.status == 503);
+  CHECK(again.headers.get("Idempotent-Replayed").value_or("") == "true");
+  CHECK(!again.headers.contains("Retry-After"));
   CHECK(t.api("GET", "/api/orders").body["items"].size() == 1);
 
   t.shop->start_service("payment");

@@ -293,8 +293,12 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
     co_await store_.fail_and_restore_cart(order.order_id, "payment_unavailable",
                                           ctx_.clock.unix_millis());
     platform::DomainError unavailable(platform::ErrorKind::unavailable, "payment_unavailable",
-                                      "the payment service cannot open a payment right now; the "
-                                      "order failed and the cart was restored",
+                                      std::string("the payment service cannot open a payment "
+                                                  "right now; the order failed and the cart was "
+                                                  "restored") +
+                                          (key ? ": check out again with a new Idempotency-Key "
+                                                 "(this one keeps this answer)"
+                                               : ""),
                                       {{"order_id", order.order_id}});
     unavailable.with_retry_after(retry_after);
     // Answered, not thrown: the order was created (and failed), so a key binds this answer.
