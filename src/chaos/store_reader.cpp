@@ -86,7 +86,14 @@ bool read_file(const std::filesystem::path& file, std::vector<std::string>& prob
 }  // namespace
 
 DatabaseFiles files_in(const std::filesystem::path& data_dir) {
-  return {data_dir / "order.db", data_dir / "payment.db", data_dir / "provider.db"};
+  // A shop in one process keeps them side by side; `serve --processes` gives each service a
+  // folder of its own (DIR/order/order.db, ...).
+  auto find = [&](const std::string& service) {
+    auto flat = data_dir / (service + ".db");
+    auto own = data_dir / service / (service + ".db");
+    return !std::filesystem::exists(flat) && std::filesystem::exists(own) ? own : flat;
+  };
+  return {find("order"), find("payment"), find("provider")};
 }
 
 void load_databases(const DatabaseFiles& files, World& w, std::vector<std::string>& problems) {

@@ -244,7 +244,8 @@ int run_chaos_command(const ChaosCliOptions& given) {
     if (!missing.empty()) {
       std::cerr << "shopctl chaos: --check " << o.check_dir << ": no " << missing
                 << " in this folder, so nothing can be checked (a shop's data folder holds "
-                   "order.db, payment.db and provider.db)\n";
+                   "order.db, payment.db and provider.db, or with serve --processes "
+                   "order/order.db, payment/payment.db and provider/provider.db)\n";
       return kExitShop;
     }
     chaos::check_world(files, result);
