@@ -26,6 +26,20 @@ TEST_CASE("an email is trimmed and lower-cased, and an implausible one is refuse
   CHECK_FALSE(auth::normalize_email("ada lovelace@example.com"));
   CHECK_FALSE(auth::normalize_email("<ada>@example.com"));
   CHECK_FALSE(auth::normalize_email(std::string(250, 'a') + "@example.com"));
+  // A local part of more than 64 octets (RFC 5321), and characters no one can see or that
+  // reorder the text: each would be a second account that reads like another (red before).
+  CHECK(auth::normalize_email(std::string(64, 'a') + "@example.com"));
+  CHECK_FALSE(auth::normalize_email(std::string(65, 'a') + "@example.com"));
+  for (const std::string hidden :
+       {"demo\u200b@shop.test", "de\u200dmo@shop.test", "evil\u202emoc.x@x.test",
+        "demo\ufeff@shop.test", "a\u2066b@x.test", "demo@shop.test\u00ad",
+        "a\xc2\x85"
+        "b@x.test",
+        "tag\U000E0041@x.test", "bad\xff@x.test"}) {
+    CAPTURE(hidden);
+    CHECK_FALSE(auth::normalize_email(hidden));
+  }
+  CHECK(auth::normalize_email("\u00fcn\u00ef@x.test") == "\u00fcn\u00ef@x.test");
 }
 
 TEST_CASE("a registration checks the email, then the password, then the name") {
@@ -41,6 +55,27 @@ TEST_CASE("a registration checks the email, then the password, then the name") {
   CHECK(error_code_of([] { auth::validate_registration("a@b.co", "12345678", " \t "); }) ==
         "invalid_field");
   CHECK_NOTHROW(auth::validate_registration("a@b.co", "12345678", " x"));
+}
+
+TEST_CASE("a name with a control, invisible or reordering character is refused, by code point") {
+  for (const std::string& bad :
+       {std::string("Ada\0Lovelace", 12), std::string("Ada\u202eecalevol"), std::string("Ada\x07"),
+        std::string("\u2066Ada\u2069"), std::string("A\u200bda")}) {
+    CAPTURE(bad);
+    try {
+      auth::validate_registration("ada@example.com", "long-enough", bad);
+      FAIL("accepted");
+    } catch (const shopctl::platform::DomainError& e) {
+      CHECK(e.code() == "invalid_field");
+      CHECK(std::string(e.what()).find("U+") != std::string::npos);
+    }
+  }
+  // Joiners that scripts and emoji sequences need stay, as do letters of any script.
+  CHECK(auth::validate_registration("ada@example.com", "long-enough", "\u0645\u200c\u06cc").name ==
+        "\u0645\u200c\u06cc");
+  CHECK(auth::validate_registration("ada@example.com", "long-enough",
+                                    "Ad\u00e4 \U0001F469\u200d\U0001F4BB")
+            .name.size() > 3);
 }
 
 TEST_CASE("a weak password names the field and the shortest length") {

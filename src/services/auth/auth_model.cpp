@@ -1,7 +1,10 @@
 #include "services/auth/auth_model.hpp"
 
+#include <cstdio>
+
 #include "platform/domain_error.hpp"
 #include "platform/json_body.hpp"
+#include "platform/text_rules.hpp"
 
 namespace shopctl::auth {
 
@@ -24,6 +27,11 @@ std::optional<std::string> normalize_email(std::string_view email) {
   auto at = email.find('@');
   if (at == std::string_view::npos || at == 0 || email.find('@', at + 1) != std::string_view::npos)
     return std::nullopt;
+  // RFC 5321 4.5.3.1.1: a local part holds at most 64 octets.
+  if (at > 64) return std::nullopt;
+  // Nothing invisible or reordering: "demo\u200b@shop.test" would be a second account that
+  // reads as the demo user's.
+  if (platform::first_hidden_character(email, false)) return std::nullopt;
   auto domain = email.substr(at + 1);
   auto dot = domain.rfind('.');
   if (domain.empty() || dot == std::string_view::npos || dot == 0 || dot + 1 == domain.size())
@@ -52,6 +60,15 @@ Registration validate_registration(std::string_view email, std::string password,
   if (name.find_first_not_of(" \t") == std::string::npos) {
     throw DomainError(ErrorKind::invalid, "invalid_field", "name must not be empty",
                       {{"field", "name"}});
+  }
+  // A name is shown to people (the web shop, the console): no control characters, nothing
+  // invisible and nothing that reorders the text around it (U+202E). ZWJ and ZWNJ stay.
+  if (auto hidden = platform::first_hidden_character(name, true)) {
+    char code[16];
+    std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(*hidden));
+    throw DomainError(ErrorKind::invalid, "invalid_field",
+                      std::string("name holds a control or invisible character (") + code + ")",
+                      {{"field", "name"}, {"character", code}});
   }
   return {std::move(*canonical), std::move(password), std::move(name)};
 }
