@@ -228,6 +228,17 @@ TEST_CASE("a body without a Content-Type, or as text/plain, is 415 and changes n
   CHECK(typed.status == 201);
 }
 
+// RFC 6749 5.1: an answer that carries a token says Cache-Control: no-store. The gateway
+// relayed none of it (test red before).
+TEST_CASE(
+    "login's answer, which carries the token, reaches the client with Cache-Control: no-store") {
+  Harness h;
+  auto login = h.send("POST", "/api/auth/login",
+                      R"({"email":"demo@shop.test","password":"demo-password-1"})");
+  REQUIRE(login.status == 200);
+  CHECK(login.headers.get("Cache-Control").value_or("") == "no-store");
+}
+
 TEST_CASE("SQL metacharacters in every string field are data, never SQL") {
   Harness h;
   const std::string evil = "x'); DROP TABLE users; --\" OR 1=1 /*";

@@ -79,10 +79,14 @@ asio::awaitable<Response> AuthService::login(Request& req) {
   const std::int64_t ttl = token_ttl_seconds_.load();
   const auto claims = access_token_claims(user->id, email, user->name, settings_.issuer,
                                           settings_.audience, ctx_.clock.unix_seconds(), ttl);
-  co_return Response::json(200,
-                           {{"access_token", security::sign_hs256(claims, settings_.jwt_secret)},
-                            {"token_type", "Bearer"},
-                            {"expires_in", ttl}});
+  auto answer =
+      Response::json(200, {{"access_token", security::sign_hs256(claims, settings_.jwt_secret)},
+                           {"token_type", "Bearer"},
+                           {"expires_in", ttl}});
+  // A token is not to be kept by any cache on the way (RFC 6749 5.1 asks this of every answer
+  // that carries one).
+  answer.headers.set("Cache-Control", "no-store");
+  co_return answer;
 }
 
 AuthService::~AuthService() {

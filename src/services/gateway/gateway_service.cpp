@@ -58,7 +58,8 @@ namespace {
 constexpr std::string_view kForwardedRequestHeaders[] = {
     "Content-Type", "Accept", "Idempotency-Key", "Payment-Signature", "If-None-Match"};
 constexpr std::string_view kForwardedResponseHeaders[] = {
-    "Content-Type", "Retry-After", "Location", "ETag", "Allow", "Idempotent-Replayed"};
+    "Content-Type", "Retry-After",         "Location",     "ETag",
+    "Allow",        "Idempotent-Replayed", "Cache-Control"};
 
 }  // namespace
 
