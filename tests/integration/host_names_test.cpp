@@ -48,8 +48,8 @@ TEST_CASE("a request from outside that names another host is 421 on every port")
     CHECK(answer.find("\"host_not_allowed\"") != std::string::npos);
     CHECK(answer.find("http.allowed_hosts") != std::string::npos);
   }
-  for (const std::string host : {"127.0.0.1:" + p, "localhost:" + p, std::string("LocalHost"),
-                                 std::string("shop.localhost"), "[::1]:" + p}) {
+  for (const std::string& host : {"127.0.0.1:" + p, "localhost:" + p, std::string("LocalHost"),
+                                  std::string("shop.localhost"), "[::1]:" + p}) {
     CAPTURE(host);
     CHECK(ask(gateway, "/health/live", host).first == 200);
   }
