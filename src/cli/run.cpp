@@ -1,8 +1,10 @@
 // shopctl run / shopctl validate
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <set>
 
 #include <CLI/CLI.hpp>
 
@@ -106,6 +108,30 @@ int run_run(const RunCliOptions& given) {
   options.jobs = o.jobs;
   options.tags = o.tags;
   options.skip_tags = o.skip_tags;
+  // A tag is one word (as in a scenario's `tags:`); a filter that leaves nothing to run is a
+  // mistake, not a pass: a CI gate with `--tags chekout` passed with zero scenarios run.
+  for (const auto* list : {&o.tags, &o.skip_tags}) {
+    for (const auto& tag : *list) {
+      if (tag.empty() || tag.find_first_of(" \t") != std::string::npos) {
+        std::cerr << "shopctl run: '" << tag.substr(0, 100)
+                  << "' is not a tag (one word without commas or spaces)\n";
+        return kExitUsage;
+      }
+    }
+  }
+  if (!loaded.scenarios.empty() && std::none_of(loaded.scenarios.begin(), loaded.scenarios.end(),
+                                                [&](const scenario::Scenario& s) {
+                                                  return scenario::selected_by_tags(s, options);
+                                                })) {
+    std::set<std::string> in_use;
+    for (const auto& s : loaded.scenarios) in_use.insert(s.tags.begin(), s.tags.end());
+    std::string names;
+    for (const auto& t : in_use) names += (names.empty() ? "" : ", ") + t;
+    std::cerr << "shopctl run: --tags/--skip-tags leave none of the " << loaded.scenarios.size()
+              << " scenario(s) to run: nothing ran (exit 1); the tags in these files: "
+              << (names.empty() ? "none" : names) << "\n";
+    return kExitUsage;
+  }
   options.vars = vars;
   options.fail_fast = o.fail_fast;
   options.validate_schema = o.validate_schema;
@@ -125,7 +151,8 @@ int run_run(const RunCliOptions& given) {
     }
     // A refused admin token is the caller's to fix: exit 1, as for fault and graph, found
     // before anything runs (it was every scenario's error, exit 3). A shop that cannot be
-    // reached is left to the runner, which reports it per scenario (exit 3).
+    // reached is said once, exit 3, before anything runs (it was one error per scenario,
+    // each at file:1:1).
     try {
       platform::AdminClient admin(o.target, o.admin_token);
       const auto answer = admin.send("GET", "/_admin/faults");
@@ -134,7 +161,10 @@ int run_run(const RunCliOptions& given) {
                   << " " << answer.error_message() << "): nothing ran (exit 1)\n";
         return kExitUsage;
       }
-    } catch (const http::TransportError&) {
+    } catch (const http::TransportError& e) {
+      std::cerr << "shopctl run: cannot reach " << o.target << " (" << e.what()
+                << "): nothing ran (exit 3)\n";
+      return kExitShop;
     } catch (const std::invalid_argument& e) {
       std::cerr << "shopctl run: " << e.what() << "\n";
       return kExitUsage;

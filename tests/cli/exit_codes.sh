@@ -210,6 +210,18 @@ expect_output "at most 24h" "load says the longest run"
 
 expect_code 1 "load: --fault that is not JSON" timeout 20 "$shopctl" load --fault '{bad' --duration 1s
 expect_output "^shopctl load: --fault is not valid JSON" "load names its own option"
+# Tag filters that leave nothing to run are a mistake, not a pass (a CI gate with a typo'd tag
+# passed with zero scenarios run), and a tag is one word.
+expect_code 1 "run: --tags that match no scenario" "$shopctl" run "$here/scenarios/flow" --tags chekout
+expect_output "leave none of the [0-9]+ scenario\(s\) to run: nothing ran \(exit 1\); the tags in these files: .*checkout" \
+  "run names the tags in use"
+expect_code 1 "run: --skip-tags that skip every scenario" "$shopctl" run "$here/scenarios/flow" --skip-tags flow
+expect_code 1 "run: a --tags value with a space" "$shopctl" run "$here/scenarios/flow" --tags 'a b'
+expect_output "is not a tag" "run says what a tag is"
+# An unreachable --target is said once, before anything runs.
+expect_code 3 "run: unreachable --target" "$shopctl" run "$here/scenarios/flow" --target http://127.0.0.1:1 --admin-token x
+expect_output "^shopctl run: cannot reach http://127.0.0.1:1 .*nothing ran \(exit 3\)" "run says the target is unreachable"
+if [[ $(grep -c . "$tmp/out") -ne 1 ]]; then failed=$((failed + 1)); echo "FAIL: run: one line for an unreachable target, got $(grep -c . "$tmp/out")"; else passed=$((passed + 1)); fi
 # A JSON list in --fault is a list of faults: CLI11 had split it at its commas ("not valid JSON").
 expect_code 0 "load: --fault with a JSON list of two faults" timeout 30 "$shopctl" load --duration 1s --users 2 \
   --fault '[{"target":"catalog","type":"delay","delay_ms":1},{"target":"payment","type":"delay","delay_ms":1}]'
