@@ -53,6 +53,7 @@ nlohmann::json FaultSpec::to_json() const {
       break;
     case FaultType::slow_body:
       out["bytes_per_second"] = bytes_per_second;
+      if (delay.count() > 0) out["delay_ms"] = whole_milliseconds(delay);
       break;
     default:
       break;

@@ -18,14 +18,16 @@ bool takes(FaultType type, std::string_view parameter) {
     case FaultType::abort:
       return parameter == "status" || parameter == "body";
     case FaultType::slow_body:
-      return parameter == "bytes_per_second";
+      // `delay`: a pause before the head, as the admin plane and `fault add --delay` take it.
+      return parameter == "bytes_per_second" || parameter == "delay";
     default:
       return false;
   }
 }
 
 std::string_view owner_of(std::string_view parameter) {
-  if (parameter == "delay" || parameter == "jitter") return "delay";
+  if (parameter == "delay") return "delay (and slow_body)";
+  if (parameter == "jitter") return "delay";
   if (parameter == "status" || parameter == "body") return "abort";
   return "slow_body";
 }
@@ -282,6 +284,13 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
           ctx.error(field.mark,
                     "a slow_body fault needs 'bytes_per_second', like bytes_per_second: 100");
           ok = false;
+        }
+        if (const Field* delay = find("delay")) {
+          if (auto value = whole_milliseconds(ctx, *delay)) {
+            spec.delay = *value;
+          } else {
+            ok = false;
+          }
         }
         break;
       default:

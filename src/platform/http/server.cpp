@@ -528,17 +528,22 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         co_await asio::async_write(socket, asio::buffer(head),
                                    asio::redirect_error(use_awaitable, ec));
         double rate = res.bytes_per_second > 0 ? res.bytes_per_second : 100;
-        // Ten writes a second, each rate/10 bytes (at least one).
+        // Ten writes a second, each rate/10 bytes (at least one). Each goes out once the bytes
+        // up to its end have had their time at `rate`, so the last byte arrives size/rate
+        // after the head: a body smaller than one chunk used to go out at once, and every
+        // body a chunk early.
         std::size_t chunk = std::max<std::size_t>(1, static_cast<std::size_t>(rate / 10));
-        auto pause = std::chrono::duration<double>(static_cast<double>(chunk) / rate);
         asio::steady_timer timer(stream.get_executor());
+        const auto started = std::chrono::steady_clock::now();
         for (std::size_t at = 0; !ec && !head_only && at < res.body.size(); at += chunk) {
           auto n = std::min(chunk, res.body.size() - at);
+          timer.expires_at(started +
+                           std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::duration<double>(static_cast<double>(at + n) / rate)));
+          co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+          if (ec) break;
           co_await asio::async_write(socket, asio::buffer(res.body.data() + at, n),
                                      asio::redirect_error(use_awaitable, ec));
-          if (ec || at + n >= res.body.size()) break;
-          timer.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(pause));
-          co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
         }
         close_after = ec || !keep_alive;
         co_return;
