@@ -167,9 +167,10 @@ struct Walker {
 std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config) {
   Walker w;
   if (!root || root.IsNull()) return {};
-  if (!w.check_map(root, "config",
-                   {"host", "ports", "data_dir", "seed", "secrets", "http", "auth", "catalog",
-                    "order", "payment", "provider", "storage", "only", "peers", "admin_port"}))
+  if (!w.check_map(
+          root, "config",
+          {"host", "ports", "data_dir", "seed", "secrets", "http", "auth", "catalog", "order",
+           "payment", "provider", "storage", "only", "peers", "admin_port", "gateway"}))
     return w.issues;
 
   if (auto n = root["host"]) {
@@ -424,6 +425,20 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
       }
     }
   }
+  if (auto n = root["gateway"]) {
+    if (w.check_map(n, "gateway", {"upstream_timeout"})) {
+      if (auto t = n["upstream_timeout"]) {
+        if (auto d = w.duration(t, "gateway.upstream_timeout")) {
+          if (*d < std::chrono::milliseconds(1) || *d > std::chrono::hours(1)) {
+            w.issue(t, "gateway.upstream_timeout must be from 1ms to 1h");
+          } else {
+            config.gateway_upstream_timeout =
+                std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+          }
+        }
+      }
+    }
+  }
   if (auto n = root["catalog"]) {
     if (w.check_map(n, "catalog", {"file"})) {
       if (auto f = n["file"]) {
@@ -585,6 +600,7 @@ std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root) {
        "the shop's secrets are fixed when it starts (tokens and signatures already issued depend "
        "on them)"},
       {"catalog", "the catalog file only seeds the catalog database on the shop's first start"},
+      {"gateway", "the gateway reads its upstream time limit when the shop starts"},
       {"auth.password_hashing",
        "hashes made while it applied would keep their cost after the reset (a cheaper one stays "
        "weak), and unknown emails are checked against one hash made at the shop's own cost, so "
@@ -682,6 +698,7 @@ std::string describe_config(const ShopConfig& c) {
                {"body_timeout", platform::format_duration(c.http_body_timeout)},
                {"idle_timeout", platform::format_duration(c.http_idle_timeout)},
                {"allowed_hosts", c.http_allowed_hosts}};
+  j["gateway"] = {{"upstream_timeout", platform::format_duration(c.gateway_upstream_timeout)}};
   j["auth"] = {{"token_ttl", platform::format_duration(c.token_ttl)},
                {"password_workers", c.password_workers},
                {"password_queue", c.password_queue},

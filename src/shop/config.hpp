@@ -102,6 +102,8 @@ struct ShopConfig {
 
   // catalog
   std::optional<std::filesystem::path> catalog_file;  // default: the embedded demo catalog
+  // How long the gateway waits for a service's answer before it answers 504 upstream_timeout.
+  std::chrono::milliseconds gateway_upstream_timeout{10'000};
 
   // order
   ClientSettings order_catalog_client{std::chrono::milliseconds(1000), {}};

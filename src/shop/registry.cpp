@@ -115,7 +115,8 @@ std::vector<ServiceSpec> build_registry() {
            })));
   all.push_back(spec("gateway", maker<gateway::GatewayService>([](const ShopConfig& c) {
                        return gateway::GatewaySettings{port_of(c, "gateway"), c.jwt_secret,
-                                                       c.jwt_issuer, c.jwt_audience};
+                                                       c.jwt_issuer, c.jwt_audience,
+                                                       c.gateway_upstream_timeout};
                      }),
                      nothing_at_run_time));
   return all;

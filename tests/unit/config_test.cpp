@@ -111,3 +111,20 @@ TEST_CASE("http.allowed_hosts takes host names or \"*\", and refuses anything el
     CHECK(c.http_allowed_hosts.empty());
   }
 }
+
+TEST_CASE("gateway.upstream_timeout is 10s unless set, from 1ms to 1h") {
+  shop::ShopConfig config;
+  CHECK(config.gateway_upstream_timeout == 10s);
+  CHECK(apply_yaml("gateway: {upstream_timeout: 2500ms}", config).empty());
+  CHECK(config.gateway_upstream_timeout == 2500ms);
+  CHECK(shop::describe_config(config).find("\"upstream_timeout\": \"2500ms\"") !=
+        std::string::npos);
+  for (const std::string bad : {"0s", "2h", "soon"}) {
+    CAPTURE(bad);
+    shop::ShopConfig c;
+    auto issues = apply_yaml("gateway:\n  upstream_timeout: " + bad + "\n", c);
+    REQUIRE(issues.size() == 1);
+    CHECK(issues[0].message.find("gateway.upstream_timeout") != std::string::npos);
+    CHECK(c.gateway_upstream_timeout == 10s);
+  }
+}
