@@ -1528,6 +1528,27 @@ std::vector<Diagnostic> validate_shop_config(const YAML::Node& config, const std
   for (const auto& issue : shop::apply_config(config, scratch)) {
     out.push_back(Diagnostic{file, issue.line, issue.column, issue.message});
   }
+  // A scenario's shop takes free ports and a temporary folder of its own, and runs every
+  // service: these keys were accepted and silently ignored (ports), or would have shared one
+  // folder between parallel scenarios (data_dir).
+  static const std::map<std::string, std::string> kNotForAScenario = {
+      {"ports", "the scenario's shop listens on free ports of its own"},
+      {"data_dir", "the scenario's shop keeps its databases in a temporary folder of its own"},
+      {"only", "the scenario's shop runs every service in one process"},
+      {"peers", "the scenario's shop runs every service in one process"},
+      {"admin_port", "the scenario's shop has no process-wide admin port"},
+  };
+  if (config && config.IsMap()) {
+    for (auto it = config.begin(); it != config.end(); ++it) {
+      if (!it->first.IsScalar()) continue;
+      auto found = kNotForAScenario.find(it->first.Scalar());
+      if (found == kNotForAScenario.end()) continue;
+      auto mark = it->first.Mark();
+      out.push_back(Diagnostic{file, mark.line + 1, mark.column + 1,
+                               "config key '" + found->first + "' does not apply to a scenario: " +
+                                   found->second + " (it belongs in shopctl serve --config)"});
+    }
+  }
   return out;
 }
 

@@ -222,6 +222,10 @@ expect_output "is not a tag" "run says what a tag is"
 expect_code 3 "run: unreachable --target" "$shopctl" run "$here/scenarios/flow" --target http://127.0.0.1:1 --admin-token x
 expect_output "^shopctl run: cannot reach http://127.0.0.1:1 .*nothing ran \(exit 3\)" "run says the target is unreachable"
 if [[ $(grep -c . "$tmp/out") -ne 1 ]]; then failed=$((failed + 1)); echo "FAIL: run: one line for an unreachable target, got $(grep -c . "$tmp/out")"; else passed=$((passed + 1)); fi
+# A scenario's shop takes free ports and a temporary folder: those keys are errors, not ignored.
+printf 'version: 1\nname: ports\nconfig:\n  ports: {gateway: 18081}\nsteps:\n  - request: {GET: /health/live}\n    expect: {status: 200}\n' > "$tmp/ports.yaml"
+expect_code 2 "run: a scenario whose config sets ports" "$shopctl" run "$tmp/ports.yaml"
+expect_output "ports.yaml:4:3: error: config key 'ports' does not apply to a scenario" "run names the key and its line"
 # A JSON list in --fault is a list of faults: CLI11 had split it at its commas ("not valid JSON").
 expect_code 0 "load: --fault with a JSON list of two faults" timeout 30 "$shopctl" load --duration 1s --users 2 \
   --fault '[{"target":"catalog","type":"delay","delay_ms":1},{"target":"payment","type":"delay","delay_ms":1}]'
