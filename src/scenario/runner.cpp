@@ -408,8 +408,14 @@ class ScenarioRun {
       try {
         sr = run_step(phase, step);
       } catch (const ScenarioTimeout&) {
-        // Keep the step that was running when the deadline passed, so the report says where.
+        // Keep the step that was running when the deadline passed, so the report says where,
+        // with what it did until then when run_step kept it.
         StepResult cut;
+        if (cut_step_ && cut_step_->loc.line == step.loc.line &&
+            cut_step_->loc.file == step.loc.file) {
+          cut = std::move(*cut_step_);
+        }
+        cut_step_.reset();
         cut.phase = phase;
         cut.label = step_label(step);
         cut.action = std::string(action_name(step.action));
@@ -475,6 +481,11 @@ class ScenarioRun {
       }
     } catch (const ScenarioTimeout&) {
       remove_faults(step_fault_ids);
+      // What the step did until the deadline cut it: its requests (the one in flight with its
+      // transport error) and how long it ran. The report showed 0 ms and no request.
+      sr.passed = false;
+      sr.duration_ms = ms_since(started);
+      cut_step_ = std::move(sr);
       throw;
     } catch (const InterpolationError& e) {
       fail(step.loc, e.what());
@@ -1162,6 +1173,7 @@ class ScenarioRun {
   std::uint64_t step_cursor_ = 0;
   std::uint64_t first_attempt_seq_ = 0;
   std::optional<Failure> timed_out_in_;  // the step that was running when the deadline passed
+  std::optional<StepResult> cut_step_;   // that step as run_step left it (requests, duration)
   std::size_t teardown_next_ = 0;        // how many teardown steps have started
   // A fault was injected: answers may be ones the API never gives (an injected 502, a custom
   // body), so --validate-schema stops checking; `schema: true` still checks.

@@ -169,3 +169,31 @@ steps:
   CHECK(blames(result, "the slow fault"));
   CHECK(took < 5s);
 }
+
+// The report kept the step the deadline cut, but with 0 ms and no request: the request in
+// flight, cut at the deadline, was lost (test red before).
+TEST_CASE("a step cut by the deadline keeps its request in flight and how long it ran") {
+  auto t = run(R"(version: 1
+name: cut while waiting
+timeout: 1s
+setup:
+  - login: {email: demo@shop.test, password: demo-password-1}
+steps:
+  - name: a catalog that hangs
+    request: {GET: /api/catalog/categories}
+    faults:
+      - {target: catalog, from: gateway, type: hang}
+    expect: {status: 200}
+)");
+  CAPTURE(failures_of(t.result));
+  CHECK(t.result.status == scenario::ScenarioStatus::timed_out);
+  REQUIRE(t.result.steps.size() == 2);
+  const auto& cut = t.result.steps[1];
+  CHECK(cut.label == "a catalog that hangs");
+  CHECK_FALSE(cut.passed);
+  CHECK(cut.duration_ms > 500);
+  REQUIRE(cut.requests.size() == 1);
+  CHECK(cut.requests[0].method == "GET");
+  CHECK(cut.requests[0].status == 0);
+  CHECK_FALSE(cut.requests[0].error.empty());
+}
