@@ -104,6 +104,10 @@ int run_run(const RunCliOptions& given) {
     std::cerr << "shopctl run: --target needs --admin-token (printed by shopctl serve)\n";
     return kExitUsage;
   }
+  if (o.target.empty() && !o.admin_token.empty()) {
+    std::cerr << "shopctl run: note: --admin-token is for --target; each scenario runs on a "
+                 "shop of its own here, and the token is not used\n";
+  }
   scenario::RunOptions options;
   options.jobs = o.jobs;
   options.tags = o.tags;

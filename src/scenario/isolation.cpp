@@ -12,8 +12,29 @@ std::string at(const SourceLocation& loc) {
   return " (" + loc.to_string() + ")";
 }
 
+// Step faults, and expectations that read what every scenario shares.
+std::optional<std::string> faults_or_expectations_reason(const Step& step) {
+  if (!step.faults.empty()) return "step faults" + at(step.loc) + " change shared state";
+  if (step.expect) {
+    const auto& e = *step.expect;
+    if (!e.circuit.empty() || !e.circuit_transitions.empty())
+      return "expectations on breakers" + at(e.loc) + " read shared state";
+    if (!e.calls.empty() || e.violations)
+      return "expectations on calls or violations" + at(e.loc) + " read the shop-wide call records";
+  }
+  return std::nullopt;
+}
+
 // Why this step makes the scenario exclusive, or nullopt.
 std::optional<std::string> step_reason(const Step& step) {
+  // A `concurrently` block is what its steps are: one that only reads shares the shop (it was
+  // made exclusive as "changing shared state" whatever it held).
+  if (const auto* block = std::get_if<ConcurrentAction>(&step.action)) {
+    for (const auto& inner : block->steps) {
+      if (auto why = step_reason(inner)) return why;
+    }
+    return faults_or_expectations_reason(step);
+  }
   const bool shares = std::visit(
       [](const auto& action) {
         using A = std::decay_t<decltype(action)>;
@@ -34,15 +55,7 @@ std::optional<std::string> step_reason(const Step& step) {
     return "`" + std::string(action_name(step.action)) + "`" + at(step.loc) +
            " changes shared state";
   }
-  if (!step.faults.empty()) return "step faults" + at(step.loc) + " change shared state";
-  if (step.expect) {
-    const auto& e = *step.expect;
-    if (!e.circuit.empty() || !e.circuit_transitions.empty())
-      return "expectations on breakers" + at(e.loc) + " read shared state";
-    if (!e.calls.empty() || e.violations)
-      return "expectations on calls or violations" + at(e.loc) + " read the shop-wide call records";
-  }
-  return std::nullopt;
+  return faults_or_expectations_reason(step);
 }
 
 std::optional<std::string> detected_reason(const Scenario& s) {

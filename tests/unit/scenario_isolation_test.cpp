@@ -212,3 +212,22 @@ TEST_CASE(
   CHECK(text.find("outbox") == std::string::npos);
   CHECK(text.find("order") == std::string::npos);
 }
+
+// A block was exclusive whatever it held ("`concurrently` changes shared state"); it is what
+// its steps are (test red before).
+TEST_CASE("a concurrently block is as exclusive as the steps it holds") {
+  auto reads = with_steps(
+      "  - concurrently:\n"
+      "      - request: {GET: /api/catalog/products}\n"
+      "      - request: {GET: /api/cart}\n");
+  CHECK_FALSE(isolation_of(reads).exclusive);
+  auto stops = with_steps(
+      "  - concurrently:\n"
+      "      - request: {GET: /api/catalog/products}\n"
+      "      - stop: catalog\n");
+  auto iso = isolation_of(stops);
+  CHECK(iso.exclusive);
+  CHECK(iso.reason.find("`stop`") != std::string::npos);
+  CAPTURE(iso.reason);
+  CHECK(iso.reason.find("s.yaml:5:") != std::string::npos);
+}
