@@ -1,5 +1,7 @@
 #include "platform/http/host_allowlist.hpp"
 
+#include "platform/http/message.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -8,13 +10,6 @@
 namespace shopctl::http {
 
 namespace {
-
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 bool is_address(std::string_view name) {
   char buffer[64];
@@ -65,12 +60,12 @@ bool HostAllowlist::allows(std::string_view host) const {
   if (name.empty()) return true;
   if (is_address(name)) return true;
   name = without_trailing_dot(name);
-  if (iequal(name, "localhost")) return true;
+  if (iequals(name, "localhost")) return true;
   constexpr std::string_view kLocal = ".localhost";
-  if (name.size() > kLocal.size() && iequal(name.substr(name.size() - kLocal.size()), kLocal))
+  if (name.size() > kLocal.size() && iequals(name.substr(name.size() - kLocal.size()), kLocal))
     return true;
   return std::any_of(names_.begin(), names_.end(),
-                     [&](const std::string& n) { return iequal(name, n); });
+                     [&](const std::string& n) { return iequals(name, n); });
 }
 
 }  // namespace shopctl::http
