@@ -8,7 +8,8 @@
 # against `shopctl serve --ephemeral` (1 s warm-up first), then
 #   ../shared/bench/nginx-baseline/run.sh $secs $conns
 # Prints shopctl and nginx requests/s, the ratio shopctl/nginx, shopctl's and nginx's p50/p99,
-# and both response body sizes (so the comparison is visibly fair).
+# both response body sizes (so the comparison is visibly fair), and the share of each run's
+# CPU time that the host stole from this virtual machine (`*_host_steal`, from /proc/stat).
 #
 # Usage:  bench/browse.sh [seconds=10] [connections=64]
 # Env:    SHOPCTL=./build/shopctl   NGINX_BASELINE=<repo>/../shared/bench/nginx-baseline/run.sh
@@ -40,13 +41,17 @@ read -r shop_code shop_body shop_hdr < <(curl -s --max-time 5 -o /dev/null \
 echo "browse: warm-up 1 s" >&2
 wrk -t1 -c"$conns" -d1s -H "Authorization: Bearer $token" "$url" >/dev/null
 echo "browse: shopctl, wrk -t1 -c$conns -d${secs}s" >&2
+cpu0=$(cpu_snapshot)
 wrk -t1 -c"$conns" -d"${secs}s" --latency -H "Authorization: Bearer $token" "$url" | tee "$BENCH_TMP/shop.wrk" >&2
+shop_steal=$(steal_pct "$cpu0" "$(cpu_snapshot)")
 serve_stop
 
 # --- nginx baseline (same settings, same run) -------------------------------------------
 echo "browse: nginx baseline, $NGINX_BASELINE $secs $conns" >&2
+cpu0=$(cpu_snapshot)
 bash "$NGINX_BASELINE" "$secs" "$conns" >"$BENCH_TMP/nginx.out" 2>"$BENCH_TMP/nginx.wrk" ||
   { cat "$BENCH_TMP/nginx.wrk" >&2; bench_die "the nginx baseline failed"; }
+nginx_steal=$(steal_pct "$cpu0" "$(cpu_snapshot)")
 cat "$BENCH_TMP/nginx.wrk" >&2
 
 shop_rps=$(wrk_field "$BENCH_TMP/shop.wrk" rps)
@@ -64,6 +69,8 @@ summary_line browse_nginx_p50 "$(wrk_field "$BENCH_TMP/nginx.wrk" p50)" ms
 summary_line browse_nginx_p99 "$(wrk_field "$BENCH_TMP/nginx.wrk" p99)" ms
 summary_line browse_shopctl_errors "$(wrk_field "$BENCH_TMP/shop.wrk" errors)" responses
 summary_line browse_nginx_errors "$(wrk_field "$BENCH_TMP/nginx.wrk" errors)" responses
+summary_line browse_shopctl_host_steal "$shop_steal" %
+summary_line browse_nginx_host_steal "$nginx_steal" %
 summary_line browse_target_ratio 1.0
 summary_line browse_target_ratio_met "$(python3 -c 'import sys; print("yes" if float(sys.argv[1]) >= 1.0 else "no")' "$ratio")"
 summary_line browse_shopctl_body "$shop_body" bytes

@@ -12,6 +12,7 @@
 #       which should be close to R, and the dropped starts, which should be 0: otherwise the
 #       rate was not sustained).
 # Targets (issue 16): (a) >= 1000 orders/s; (b) checkout journey p99 < 10 ms at half rate.
+# Each run also reports host_steal: the share of its CPU time the host took from this VM.
 #
 # Usage:  bench/checkout.sh [seconds=10] [users=32]
 # Env:    SHOPCTL=./build/shopctl   USERS=32 (same as the 2nd argument)   SEED=1
@@ -42,18 +43,20 @@ run_load() {
   local rc=0 json="$BENCH_TMP/$name.json"
   # shellcheck disable=SC2086
   echo "checkout: shopctl load $* --mix checkout=1 --duration ${secs}s --seed $seed ${LOAD_ARGS:-}" >&2
+  local cpu0; cpu0=$(cpu_snapshot)
   # shellcheck disable=SC2086
   timeout --foreground -k 5 $((secs * 3 + 60)) "$SHOPCTL" load "$@" --mix checkout=1 \
     --duration "${secs}s" --seed "$seed" --quiet --json "$json" ${LOAD_ARGS:-} >&2 || rc=$?
+  steal_pct "$cpu0" "$(cpu_snapshot)" >"$BENCH_TMP/$name.steal"
   [[ -s "$json" ]] || bench_die "shopctl load ($name) exited $rc and wrote no JSON report"
   [[ $rc -eq 0 ]] || echo "checkout: warning: shopctl load ($name) exited $rc; using its report anyway" >&2
 }
 
 # report NAME PREFIX: summary lines of one run (python reads the JSON report).
 report() {
-  "$PY" - "$BENCH_TMP/$1.json" "$2" <<'EOF'
+  "$PY" - "$BENCH_TMP/$1.json" "$2" "$(cat "$BENCH_TMP/$1.steal")" <<'EOF'
 import json, sys
-r = json.load(open(sys.argv[1])); p = sys.argv[2]
+r = json.load(open(sys.argv[1])); p = sys.argv[2]; steal = sys.argv[3]
 def line(name, value, unit=""):
     if isinstance(value, float): value = "%.3f" % value
     print(("%s_%s: %s %s" % (p, name, value, unit)).rstrip())
@@ -84,6 +87,7 @@ if cpu.get("generator_ms_per_paid_order") is not None:
     line("generator_cores", float(cpu["generator_cores"]), "cores")
     line("generator_cpu_per_order", float(cpu["generator_ms_per_paid_order"]), "ms")
 line("request_errors", r["requests"]["errors"], "requests")
+line("host_steal", steal, "%")
 for code, n in sorted(r.get("errors_by_code", {}).items()):
     print("%s_error_%s: %s requests" % (p, code.replace(" ", "_"), n))
 EOF

@@ -5,7 +5,7 @@
 # set before sourcing: a script that does not run the shop), $BENCH_TMP (temp dir,
 # removed at exit), need_cmd, free_port, serve_start/serve_stop (one `shopctl serve
 # --ephemeral` at a time: $SERVE_PID, $SERVE_PORT, $GW, $SERVE_FIRST_LINE, $SERVE_LOG),
-# login_token, wrk_field, median_stats, summary_begin/summary_line.
+# login_token, wrk_field, median_stats, summary_begin/summary_line, cpu_snapshot/steal_pct.
 # The EXIT trap stops serve (SIGINT, then SIGKILL after 5 s), any background helper
 # listed in $BENCH_BG_PIDS, and removes $BENCH_TMP.
 
@@ -179,5 +179,17 @@ http_status_fast() {
 }
 
 # The summary block: always the last thing a script prints on stdout.
+# The machine's CPU time so far, from /proc/stat's "cpu" line: "<steal> <total>" in ticks.
+# On a virtual machine, steal is the time the host ran something else while this guest had
+# work: the share of the run the host took away, which no change to shopctl can win back.
+cpu_snapshot() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t; exit }' /proc/stat; }
+# steal_pct "<before>" "<after>": the percentage of all CPU time between two snapshots that
+# the host stole (0.0 where the kernel reports none).
+steal_pct() {
+  "$PY" -c 'import sys
+s0, t0 = map(int, sys.argv[1].split()); s1, t1 = map(int, sys.argv[2].split())
+print("%.1f" % (100.0 * (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0))' "$1" "$2"
+}
+
 summary_begin() { echo; echo "== summary: $1 =="; }
 summary_line() { printf '%s: %s %s\n' "$1" "$2" "${3:-}" | sed 's/ *$//'; }
