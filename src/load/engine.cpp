@@ -768,10 +768,15 @@ LoadResult run_load(const LoadOptions& o) {
       faults_off();
       note = "faults off";
     }
-    if (now - last_tick >= std::chrono::seconds(1) || done || !note.empty()) {
+    // After the deadline no journey starts; the tick that ends the run comes when the ones in
+    // flight are done, and covers the time since the tick before (so no second line repeats
+    // the last full second's elapsed time with a sliver of draining in it).
+    const bool tick_due = now - last_tick >= std::chrono::seconds(1) && now < shared.deadline;
+    if (tick_due || done || !note.empty()) {
       Progress p;
       p.note = note;
       double interval = std::chrono::duration<double>(now - last_tick).count();
+      p.final = done;
       LatencyStats lat;
       std::uint64_t reqs = 0, journeys = 0, errors = 0;
       for (auto& w : workers) {

@@ -82,6 +82,7 @@ struct Progress {
   double journeys_per_second = 0;  // finished in the last interval
   std::uint64_t orders_paid = 0;   // so far
   std::string note;                // "faults on", "faults off"
+  bool final = false;              // the last tick: the run's end, in-flight journeys done
 };
 
 // One progress tick (about a second) of the measured window, for the report's charts.

@@ -216,11 +216,13 @@ nlohmann::json json_report(const LoadResult& r, const std::vector<Verdict>& verd
 std::string progress_line(const Progress& p) {
   double error_pct =
       p.requests ? 100.0 * static_cast<double>(p.errors) / static_cast<double>(p.requests) : 0;
-  return format(
-      "%6.1fs %9.0f req/s  errors %s (%.2f%%)  p99 %7.2f ms  journeys %7.1f/s  paid %s%s%s",
-      p.elapsed_s, p.requests_per_second, thousands(p.errors).c_str(), error_pct, p.p99_ms,
-      p.journeys_per_second, thousands(p.orders_paid).c_str(), p.note.empty() ? "" : "  ",
-      p.note.c_str());
+  // The last tick's elapsed time to the hundredth: it ends when the journeys in flight at the
+  // deadline have finished, a moment after the whole second before it.
+  std::string elapsed = p.final ? format("%6.2fs", p.elapsed_s) : format("%6.1fs", p.elapsed_s);
+  return format("%s %9.0f req/s  errors %s (%.2f%%)  p99 %7.2f ms  journeys %7.1f/s  paid %s%s%s",
+                elapsed.c_str(), p.requests_per_second, thousands(p.errors).c_str(), error_pct,
+                p.p99_ms, p.journeys_per_second, thousands(p.orders_paid).c_str(),
+                p.note.empty() ? "" : "  ", p.note.c_str());
 }
 
 }  // namespace shopctl::load

@@ -75,6 +75,14 @@ expect_code 1 "serve: --bind not an address" "$shopctl" serve --ephemeral --gate
 expect_output "--bind takes an IP address" "serve names the bad --bind"
 # Given values mean what they say: --users 0 ran 16 users, --rate nan a closed loop, and --rate 0
 # was refused with a 300-digit range.
+# Progress: one line per second, and one last line when the journeys in flight at the
+# deadline have finished, with its own elapsed time (to the hundredth), never a second line
+# for the same second with a sliver of draining in it.
+expect_code 0 "load: progress lines" "$shopctl" load --users 2 --duration 2s
+grep -E '^ +[0-9.]+s +[0-9]+ req/s' "$tmp/out" | awk '{print $1}' | tr -d s >"$tmp/ticks"
+if [[ $(wc -l <"$tmp/ticks") -eq 2 ]] && sort -n -c "$tmp/ticks" 2>/dev/null && [[ -z $(uniq -d "$tmp/ticks") ]] &&
+  grep -qE '^2\.[0-9]{2}$' <(tail -n1 "$tmp/ticks"); then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: load's progress lines: $(tr '\n' ' ' <"$tmp/ticks")"; sed 's/^/    /' "$tmp/out" | head -8; fi
 expect_code 1 "load: --users 0" "$shopctl" load --users 0 --duration 1s --quiet
 expect_output "not in range 1 to 100000" "load names the users range"
 # Every order created lands in one bucket: with every second pay refused, those orders are
