@@ -33,7 +33,7 @@ run_suite() {
     t1=${EPOCHREALTIME//[.,]/}
     walls+=("$(( (t1 - t0) / 1000 ))")
     # "46 scenarios, 484 steps in 10.87 s" (or "... in 487 ms")
-    counts=$(grep -E '^[0-9]+ scenarios, [0-9]+ steps in ' "$out" | tail -n1 || true)
+    counts=$(grep -E '^[0-9]+ scenarios?, [0-9]+ steps? in ' "$out" | tail -n1 || true)
     passline=$(grep -E '^scenarios: [0-9]+ passed, [0-9]+ failed' "$out" | tail -n1 || true)
     [[ -n "$counts" ]] || { tail -n 20 "$out" >&2; bench_die "no summary line from shopctl run $suite $* (exit $rc)"; }
     selfs+=("$("$PY" -c 'import re,sys
@@ -51,7 +51,7 @@ print(float(m.group(1)) * (1 if m.group(2) == "ms" else 1000))' "$counts")")
   printf -v "${label}_wall" '%s' "$m"; printf -v "${label}_min" '%s' "$mn"; printf -v "${label}_max" '%s' "$mx"
   printf -v "${label}_self" '%s' "$sm"
   printf -v "${label}_scenarios" '%s' "$(sed -E 's/^([0-9]+) scenarios.*/\1/' <<<"$counts")"
-  printf -v "${label}_steps" '%s' "$(sed -E 's/^[0-9]+ scenarios, ([0-9]+) steps.*/\1/' <<<"$counts")"
+  printf -v "${label}_steps" '%s' "$(sed -E 's/^[0-9]+ scenarios?, ([0-9]+) steps?.*/\1/' <<<"$counts")"
   printf -v "${label}_passed" '%s' "$(sed -E 's/^scenarios: ([0-9]+) passed.*/\1/' <<<"$passline")"
   printf -v "${label}_failed" '%s' "$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$passline")"
 }

@@ -37,11 +37,14 @@ std::string truncated(std::string text) {
 std::string readable_duration(std::int64_t ns) {
   constexpr std::int64_t kMillisecond = 1'000'000;
   constexpr std::int64_t kSecond = 1'000'000'000;
-  if (ns < kMillisecond || ns % kMillisecond == 0) {
+  if (ns <= 0 || ns % kMillisecond == 0) {
     return platform::format_duration(std::chrono::nanoseconds(ns));
   }
   char buffer[64];
-  if (ns < kSecond) {
+  if (ns < kMillisecond) {
+    // Three significant digits (0.227ms, 0.0412ms), as the times above a millisecond have.
+    std::snprintf(buffer, sizeof buffer, "%#.3gms", static_cast<double>(ns) / 1e6);
+  } else if (ns < kSecond) {
     std::snprintf(buffer, sizeof buffer, "%.1fms", static_cast<double>(ns) / 1e6);
   } else {
     std::snprintf(buffer, sizeof buffer, "%.3fs", static_cast<double>(ns) / 1e9);

@@ -100,7 +100,8 @@ std::string progress_line(const ScenarioResult& r, int done, int total, const Co
                 done, total);
   return std::string(count) + " " + paint(st, color) + word + paint(st, kReset) + " " + r.name +
          " " + paint(st, kDim) + "(" + fmt_ms(r.duration_ms) + ", " +
-         std::to_string(r.steps.size()) + " steps, " + r.file + ")" + paint(st, kReset) + "\n";
+         std::to_string(r.steps.size()) + (r.steps.size() == 1 ? " step, " : " steps, ") + r.file +
+         ")" + paint(st, kReset) + "\n";
 }
 
 std::string console_summary(const RunSummary& summary, const ConsoleStyle& st) {
@@ -123,9 +124,10 @@ std::string console_summary(const RunSummary& summary, const ConsoleStyle& st) {
     }
   }
   char line[200];
-  std::snprintf(line, sizeof line, "\n%d scenarios, %d steps in %s\n",
-                static_cast<int>(summary.results.size()), summary.steps(),
-                fmt_ms(summary.duration_ms).c_str());
+  std::snprintf(line, sizeof line, "\n%d %s, %d %s in %s\n",
+                static_cast<int>(summary.results.size()),
+                summary.results.size() == 1 ? "scenario" : "scenarios", summary.steps(),
+                summary.steps() == 1 ? "step" : "steps", fmt_ms(summary.duration_ms).c_str());
   out += line;
   // The closing line CI tools read: "scenarios: N passed, N failed".
   std::snprintf(line, sizeof line, "scenarios: %d passed, %d failed", summary.passed(),

@@ -32,6 +32,7 @@ expect_output "Exit codes" "run --help documents the exit codes"
 # A valid scenario passes.
 cp "$here/scenarios/flow/checkout-and-pay.yaml" "$tmp/good.yaml"
 expect_code 0 "a passing scenario" "$shopctl" run "$tmp/good.yaml" --jobs 1
+expect_output "^1 scenario, [0-9]+ steps in " "one scenario is counted in the singular"
 
 # A deliberately broken copy: exit 2, file:line:col, the line and a caret, and nothing ran.
 sed 's/^steps:/steps:\n  - request: {GET: \/api\/cart}\n    expct: {status: 200}/' "$tmp/good.yaml" > "$tmp/broken.yaml"

@@ -180,6 +180,11 @@ TEST_CASE("latency matchers compare durations in nanoseconds") {
   CHECK(latency.check_duration(73'250us) == "expected latency to be less than 50ms, got 73.2ms");
   CHECK(latency.check_duration(1'234'567'891ns) ==
         "expected latency to be less than 50ms, got 1.235s");
+  // Under a millisecond the measured time is shown to three significant digits, like the rest
+  // of the report, not to the nanosecond.
+  const Matcher tight = Matcher::from_yaml("{lt: 0.1ms}", MatcherDomain::duration, "latency");
+  CHECK(tight.check_duration(227'367ns) == "expected latency to be less than 0.1ms, got 0.227ms");
+  CHECK(tight.check_duration(100'040ns) == "expected latency to be less than 0.1ms, got 0.100ms");
   const Matcher window = Matcher::from_yaml("{gte: 1s, lte: 1.5s}", MatcherDomain::duration);
   CHECK_FALSE(window.check_duration(1200ms).has_value());
   CHECK(window.check_duration(2s).has_value());
