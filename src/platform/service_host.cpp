@@ -433,9 +433,16 @@ void ServiceHost::finish(const Request& req, Response& res, std::string_view rou
 
 asio::awaitable<Response> ServiceHost::handle_admin(Request& req) {
   auto token = req.headers.get(kAdminTokenHeader);
-  if (!token || !security::secrets_equal(*token, ctx_.admin_token)) {
+  if (!token) {
     co_return error_response(req.trace_id, 401, "admin_token_required",
                              "the admin plane needs the admin token in X-Admin-Token");
+  }
+  if (!security::secrets_equal(*token, ctx_.admin_token)) {
+    // A token given but wrong says so: "required" would send the operator looking for a
+    // missing header rather than at the value (serve prints the token; secrets.admin_token).
+    co_return error_response(req.trace_id, 401, "invalid_admin_token",
+                             "X-Admin-Token is not this shop's admin token (shopctl serve "
+                             "prints it at start; config: secrets.admin_token)");
   }
   std::map<std::string, std::string, std::less<>> params;
   auto match = admin_routes_.match(req.method, req.path(), params);

@@ -173,6 +173,11 @@ TEST_CASE("the baseline routes need the admin token like the rest of the admin p
     auto answer = send(client, "POST", shop->url("gateway") + path, json::object());
     CHECK(answer.status == 401);
     CHECK(answer.body.at("error").at("code") == "admin_token_required");
+    // A wrong token is told apart from a missing one.
+    auto wrong = send(client, "POST", shop->url("gateway") + path, json::object(),
+                      shopctl::test_support::HeaderList{{"X-Admin-Token", "not-the-token"}});
+    CHECK(wrong.status == 401);
+    CHECK(wrong.body.at("error").at("code") == "invalid_admin_token");
   }
 }
 
