@@ -45,9 +45,9 @@ struct HeldLookup {
       self->cv.wait(lock, [&] { return self->open; });
       if (self->fail) {
         problem = "Name or service not known";
-        return std::string();
+        return std::vector<std::string>();
       }
-      return "10.0.0." + std::to_string(n);
+      return std::vector<std::string>{"10.0.0." + std::to_string(n)};
     };
   }
   void release(bool failing = false) {

@@ -72,9 +72,13 @@ beast::error_code run_to_completion(asio::io_context& io, Start start) {
 struct BlockingClient::Impl {
   asio::io_context io;
   std::map<std::pair<std::string, int>, std::unique_ptr<Connection>> pool;
+  detail::HostResolver* resolver = &detail::HostResolver::shared();
 };
 
 BlockingClient::BlockingClient() : impl_(std::make_unique<Impl>()) {}
+BlockingClient::BlockingClient(detail::HostResolver& resolver) : BlockingClient() {
+  impl_->resolver = &resolver;
+}
 BlockingClient::~BlockingClient() = default;
 
 void BlockingClient::reset() {
@@ -96,10 +100,9 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
   if (!slot) {
     slot = std::make_unique<Connection>(impl_->io);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    const detail::Resolution found =
-        detail::HostResolver::shared().resolve(endpoint.host, deadline);
-    auto address = asio::ip::make_address(found.address, ec);
-    if (ec) {
+    const detail::Resolution found = impl_->resolver->resolve(endpoint.host, deadline);
+    const auto targets = detail::endpoints_of(found, endpoint.port);
+    if (targets.empty()) {
       slot.reset();
       throw TransportError(
           found.timed_out ? TransportErrorKind::timeout : TransportErrorKind::refused,
@@ -108,7 +111,8 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
     }
     slot->stream.expires_at(deadline);  // the lookup's wait counts against the timeout
     ec = run_to_completion(impl_->io, [&](auto handler) {
-      slot->stream.async_connect(tcp::endpoint(address, endpoint.port), std::move(handler));
+      // Each address in turn, until one answers or the deadline passes.
+      slot->stream.async_connect(targets, std::move(handler));
     });
     if (ec) {
       slot.reset();

@@ -14,6 +14,8 @@ namespace shopctl::http {
 class BlockingClient {
  public:
   BlockingClient();
+  // With its own resolver for host names (the default is HostResolver::shared()).
+  explicit BlockingClient(detail::HostResolver& resolver);
   ~BlockingClient();
   BlockingClient(const BlockingClient&) = delete;
   BlockingClient& operator=(const BlockingClient&) = delete;

@@ -229,20 +229,25 @@ asio::awaitable<void> connect(const ClientOptions& options, PooledConnection& co
   Endpoint ep = options.endpoint();
   // An address (every in-process peer) needs no resolver; a name waits for one, off this thread.
   auto address = asio::ip::make_address(ep.host, ec);
-  detail::Resolution found;
-  if (ec) {
-    found = co_await detail::HostResolver::shared().async_resolve(ep.host, deadline);
-    address = asio::ip::make_address(found.address, ec);
+  if (!ec && ep.port != 0) {
+    connection.stream.expires_at(deadline);
+    co_await connection.stream.async_connect(tcp::endpoint(address, ep.port),
+                                             asio::redirect_error(use_awaitable, ec));
+  } else {
+    // A name: each of its addresses in turn, until one answers or the deadline passes.
+    const detail::Resolution found =
+        co_await (options.resolver ? *options.resolver : detail::HostResolver::shared())
+            .async_resolve(ep.host, deadline);
+    const auto targets = detail::endpoints_of(found, ep.port);
+    if (targets.empty() || ep.port == 0) {
+      throw TransportError(
+          found.timed_out ? TransportErrorKind::timeout : TransportErrorKind::refused,
+          "no address for upstream " + ep.host + ":" + std::to_string(ep.port) +
+              (found.problem.empty() ? "" : " (" + found.problem + ")"));
+    }
+    connection.stream.expires_at(deadline);
+    co_await connection.stream.async_connect(targets, asio::redirect_error(use_awaitable, ec));
   }
-  tcp::endpoint target(address, ep.port);
-  if (ec || ep.port == 0) {
-    throw TransportError(
-        found.timed_out ? TransportErrorKind::timeout : TransportErrorKind::refused,
-        "no address for upstream " + ep.host + ":" + std::to_string(ep.port) +
-            (found.problem.empty() ? "" : " (" + found.problem + ")"));
-  }
-  connection.stream.expires_at(deadline);
-  co_await connection.stream.async_connect(target, asio::redirect_error(use_awaitable, ec));
   if (ec) throw classify(ec, false, "connect");
   connection.stream.socket().set_option(tcp::no_delay(true), ec);
   // Before the first request is written: the server looks the port up when it arrives.

@@ -14,6 +14,10 @@
 
 namespace shopctl::http {
 
+namespace detail {
+class HostResolver;
+}
+
 struct Endpoint {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
@@ -25,6 +29,8 @@ struct ClientOptions {
   std::size_t max_idle_connections = 64;
   std::size_t response_body_limit = 16u << 20;
   std::chrono::milliseconds max_idle_time{20'000};  // below the servers' idle timeout
+  // Looks host names up; nullptr: the process's (HostResolver::shared(), getaddrinfo).
+  detail::HostResolver* resolver = nullptr;
 };
 
 class Client {

@@ -31,6 +31,10 @@ bool is_ip_literal(const std::string& host) {
   return !ec;
 }
 
+Resolution found(const std::vector<std::string>& addresses) {
+  return Resolution{addresses.front(), {}, false, addresses};
+}
+
 // How long a caller has waited, for the problem text.
 std::string waited_text(Clock::duration waited) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()) +
@@ -41,11 +45,11 @@ std::string waited_text(Clock::duration waited) {
 
 struct HostResolver::State {
   struct Entry {
-    std::string address;           // last good answer ("" when none yet)
-    Clock::time_point answered{};  // when `address` was found
-    std::string problem;           // the last lookup's failure, when it failed
-    Clock::time_point failed{};    // when it failed
-    bool running = false;          // a lookup for this name is running
+    std::vector<std::string> addresses;  // last good answer (none yet: empty)
+    Clock::time_point answered{};        // when `addresses` were found
+    std::string problem;                 // the last lookup's failure, when it failed
+    Clock::time_point failed{};          // when it failed
+    bool running = false;                // a lookup for this name is running
   };
 
   Lookup lookup;
@@ -62,10 +66,10 @@ struct HostResolver::State {
     const auto now = Clock::now();
     if (entries.size() >= kMaxNames && !entries.contains(host)) forget_idle();
     Entry& e = entries[host];
-    if (!e.address.empty()) {
+    if (!e.addresses.empty()) {
       if (now - e.answered >= options.fresh && !e.running && running < options.max_running)
         start(host, e, self);
-      return Resolution{e.address, {}};
+      return found(e.addresses);
     }
     if (!e.problem.empty() && now - e.failed < options.negative) return Resolution{{}, e.problem};
     if (!e.running) {
@@ -94,21 +98,22 @@ struct HostResolver::State {
     std::thread([self, host] {
       platform::name_this_thread("resolve");
       std::string problem;
-      std::string address;
+      std::vector<std::string> addresses;
       try {
-        address = self->lookup(host, problem);
+        addresses = self->lookup(host, problem);
       } catch (const std::exception& error) {
         problem = error.what();
       }
-      if (address.empty() && problem.empty()) problem = "no address";
+      std::erase(addresses, std::string());
+      if (addresses.empty() && problem.empty()) problem = "no address";
       {
         std::lock_guard lock(self->mu);
         Entry& entry = self->entries[host];
         entry.running = false;
         --self->running;
         const auto now = Clock::now();
-        if (!address.empty()) {
-          entry.address = std::move(address);
+        if (!addresses.empty()) {
+          entry.addresses = std::move(addresses);
           entry.answered = now;
           entry.problem.clear();
         } else {
@@ -124,7 +129,7 @@ struct HostResolver::State {
   std::optional<Resolution> settled(const std::string& host) const {
     const auto it = entries.find(host);
     if (it == entries.end()) return std::nullopt;
-    if (!it->second.address.empty()) return Resolution{it->second.address, {}};
+    if (!it->second.addresses.empty()) return found(it->second.addresses);
     if (!it->second.running) return Resolution{{}, it->second.problem};
     return std::nullopt;
   }
@@ -141,8 +146,8 @@ HostResolver& HostResolver::shared() {
 }
 
 std::optional<Resolution> HostResolver::try_resolve(const std::string& host) {
-  if (is_ip_literal(host)) return Resolution{host, {}};
-  if (host.empty() || host.size() > 253) return Resolution{{}, "not a host name"};
+  if (is_ip_literal(host)) return Resolution{host, {}, false, {host}};
+  if (host.empty() || host.size() > 253) return Resolution{{}, "not a host name", false, {}};
   std::lock_guard lock(state_->mu);
   return state_->answer_or_start(host, state_);
 }
@@ -188,7 +193,18 @@ std::size_t HostResolver::lookups_started() const {
   return state_->started;
 }
 
-std::string lookup_with_getaddrinfo(const std::string& host, std::string& problem) {
+std::vector<asio::ip::tcp::endpoint> endpoints_of(const Resolution& found, unsigned short port) {
+  std::vector<asio::ip::tcp::endpoint> out;
+  out.reserve(found.addresses.size());
+  for (const auto& text : found.addresses) {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(text, ec);
+    if (!ec) out.emplace_back(address, port);
+  }
+  return out;
+}
+
+std::vector<std::string> lookup_with_getaddrinfo(const std::string& host, std::string& problem) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -198,16 +214,21 @@ std::string lookup_with_getaddrinfo(const std::string& host, std::string& proble
     problem = rc != 0 ? gai_strerror(rc) : "no address";
     return {};
   }
-  std::string address;
-  char text[INET6_ADDRSTRLEN] = {};
-  const void* raw =
-      found->ai_family == AF_INET
-          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr)
-          : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr);
-  if (inet_ntop(found->ai_family, raw, text, sizeof text)) address = text;
+  std::vector<std::string> addresses;
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* raw = nullptr;
+    if (a->ai_family == AF_INET)
+      raw = &reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr;
+    else if (a->ai_family == AF_INET6)
+      raw = &reinterpret_cast<const sockaddr_in6*>(a->ai_addr)->sin6_addr;
+    if (raw == nullptr || !inet_ntop(a->ai_family, raw, text, sizeof text)) continue;
+    if (std::find(addresses.begin(), addresses.end(), text) == addresses.end())
+      addresses.emplace_back(text);
+  }
   freeaddrinfo(found);
-  if (address.empty()) problem = "no address";
-  return address;
+  if (addresses.empty()) problem = "no address";
+  return addresses;
 }
 
 }  // namespace shopctl::http::detail

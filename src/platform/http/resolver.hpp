@@ -16,22 +16,29 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 namespace shopctl::http::detail {
 
 struct Resolution {
-  std::string address;     // the IP address as text; empty when there is none
+  std::string address;     // the first IP address as text; empty when there is none
   std::string problem;     // why there is none ("Name or service not known", "still looking ...")
   bool timed_out = false;  // the caller's deadline came before the lookup's answer
+  // Every address of the name, in getaddrinfo's order (RFC 6724), the first one included: a
+  // client tries them in turn, so a name with an address that refuses (an IPv6 ::1 for a
+  // service listening on 127.0.0.1 only, a replica that is down) still connects.
+  std::vector<std::string> addresses;
 };
 
 class HostResolver {
  public:
   using Clock = std::chrono::steady_clock;
-  // Looks one name up (blocking): the address, or "" with `problem` set.
-  using Lookup = std::function<std::string(const std::string& host, std::string& problem)>;
+  // Looks one name up (blocking): its addresses, or none with `problem` set.
+  using Lookup =
+      std::function<std::vector<std::string>(const std::string& host, std::string& problem)>;
   struct Options {
     Clock::duration fresh = std::chrono::seconds(30);    // an answer is used without asking again
     Clock::duration negative = std::chrono::seconds(1);  // a failure is given without asking again
@@ -61,7 +68,12 @@ class HostResolver {
   std::shared_ptr<State> state_;
 };
 
-// getaddrinfo: the first address of `host`, or "" with `problem` set.
-std::string lookup_with_getaddrinfo(const std::string& host, std::string& problem);
+// getaddrinfo: the addresses of `host` (each once, in its order), or none with `problem` set.
+std::vector<std::string> lookup_with_getaddrinfo(const std::string& host, std::string& problem);
+
+// The addresses of `found` that parse, with `port`, in order: what a client connects to, one
+// after another until one answers (Beast's range connect).
+std::vector<boost::asio::ip::tcp::endpoint> endpoints_of(const Resolution& found,
+                                                         unsigned short port);
 
 }  // namespace shopctl::http::detail
