@@ -115,6 +115,72 @@ std::string protect_templates(std::string_view source) {
   return out;
 }
 
+std::optional<TextPosition> unclosed_flow_opener(std::string_view text, int line, int column) {
+  std::vector<TextPosition> open;
+  int l = 0, c = 0;
+  // The last character on this line that is not a space: a `{`, `[` or quote starts a
+  // value only after `:`, `-`, `,`, `?`, another opener, or at the line's start.
+  char last = '\0';
+  auto value_starts_here = [&] {
+    return last == '\0' || last == ':' || last == '-' || last == ',' || last == '?' ||
+           last == '[' || last == '{';
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (l > line || (l == line && c >= column)) break;
+    const char ch = text[i];
+    if (ch == '\n') {
+      ++l;
+      c = 0;
+      last = '\0';
+      continue;
+    }
+    if ((ch == '"' || ch == '\'') && value_starts_here()) {
+      // A quoted scalar, which may run over lines: skip to its end.
+      std::size_t j = i + 1;
+      int jl = l, jc = c + 1;
+      for (; j < text.size(); ++j, ++jc) {
+        if (text[j] == '\n') {
+          ++jl;
+          jc = -1;
+          continue;
+        }
+        if (ch == '"' && text[j] == '\\') {
+          ++j;
+          ++jc;
+          continue;
+        }
+        if (text[j] == ch) {
+          if (ch == '\'' && j + 1 < text.size() && text[j + 1] == '\'') {
+            ++j;
+            ++jc;
+            continue;
+          }
+          break;
+        }
+      }
+      i = j;
+      l = jl;
+      c = jc + 1;
+      last = ch;
+      continue;
+    }
+    if (ch == '#' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t')) {
+      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+      c = 0;
+      continue;
+    }
+    if ((ch == '{' || ch == '[') && value_starts_here()) {
+      open.push_back({l, c, ch});
+    } else if ((ch == '}' || ch == ']') && !open.empty()) {
+      open.pop_back();
+    }
+    if (ch != ' ' && ch != '\t' && ch != '\r') last = ch;
+    ++c;
+  }
+  if (open.empty()) return std::nullopt;
+  return open.back();
+}
+
 std::string restore_templates(std::string text) {
   for (char& c : text) {
     if (c == kOpenBrace) c = '{';

@@ -28,6 +28,17 @@ namespace shopctl::scenario::detail {
 std::string protect_templates(std::string_view source);
 std::string restore_templates(std::string text);
 
+// Where a flow collection that yaml-cpp says is never closed was opened: the innermost `{` or
+// `[` still open at (line, column) (0-based, yaml-cpp's mark of the error), skipping quoted
+// scalars and comments. yaml-cpp reports the error where it gave up, often the next line;
+// the opener is what the author has to fix. Nothing when the scan finds none open there.
+struct TextPosition {
+  int line = 0;
+  int column = 0;
+  char opener = '{';
+};
+std::optional<TextPosition> unclosed_flow_opener(std::string_view text, int line, int column);
+
 // A YAML value and where to point when it is wrong.
 struct Field {
   YAML::Node node;

@@ -942,11 +942,21 @@ ParseResult parse_scenario_text(std::string_view text, std::string file,
     documents = platform::load_yaml_documents(protected_text);
   } catch (const YAML::ParserException& e) {
     std::string message = "invalid YAML: " + e.msg;
+    YAML::Mark mark = e.mark;
+    // yaml-cpp notices an unclosed `{` or `[` where it gives up, often a line later: point at
+    // the opener instead.
+    if (e.msg.find("flow not found") != std::string::npos) {
+      if (auto opener = detail::unclosed_flow_opener(protected_text, e.mark.line, e.mark.column)) {
+        message = std::string("invalid YAML: this '") + opener->opener + "' is never closed";
+        mark.line = opener->line;
+        mark.column = opener->column;
+      }
+    }
     // The usual cause: a plain value with a `{` or `[` inside a flow collection.
     if (e.msg.find("flow") != std::string::npos) {
       message += " (inside {...} or [...], quote values that contain { } [ ] or commas)";
     }
-    ctx.error(e.mark, std::move(message));
+    ctx.error(mark, std::move(message));
     result.diagnostics = ctx.finish();
     return result;
   } catch (const YAML::Exception& e) {

@@ -374,10 +374,29 @@ TEST_CASE("defaults apply when optional top-level keys are left out") {
 }
 
 TEST_CASE("a YAML syntax error is reported at the parser's position") {
-  const auto d = problems("version: 1\nsteps:\n  - request: [GET, /a\n  - wait: 1s\n");
+  const auto d = problems("version: 1\nsteps:\n  - wait: 1s\n  - wait: [1s\n  -x: 1\n");
   REQUIRE(d.size() == 1);
   CHECK(d[0].message.find("invalid YAML") == 0);
-  CHECK(d[0].line == 4);
+}
+
+TEST_CASE("an unclosed { or [ is reported where it opens, not where yaml-cpp gave up") {
+  // yaml-cpp noticed these on the line after; the author has to fix the opener.
+  auto d = problems("version: 1\nsteps:\n  - request: [GET, /a\n  - wait: 1s\n");
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].message.find("invalid YAML: this '[' is never closed") == 0);
+  CHECK(at(d[0]) == "3:14");
+  d = problems(
+      "version: 1\nname: x\nsteps:\n  - request: {GET: /api/catalog/products\n"
+      "    expect: {status: 200}\n");
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].message.find("invalid YAML: this '{' is never closed") == 0);
+  CHECK(at(d[0]) == "4:14");
+  // The innermost one still open; quotes, comments and ${...} do not count.
+  d = problems(
+      "version: 1 # {\nname: \"a { b\"\nsteps:\n  - pay: {order: \"${id}\", card: \"}\" # }\n");
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].message.find("this '{' is never closed") != std::string::npos);
+  CHECK(at(d[0]) == "4:10");
 }
 
 TEST_CASE("a value with ${...} inside a flow mapping parses as the spec writes it") {
