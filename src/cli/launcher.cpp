@@ -17,6 +17,7 @@
 #include <thread>
 
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "platform/http/blocking_client.hpp"
@@ -116,6 +117,44 @@ bool ready(Child& ch, std::chrono::milliseconds limit) {
     std::this_thread::sleep_for(20ms);
   }
   return false;
+}
+
+// A restarted child begins at the real time, its siblings at the time an admin advance left
+// them: it gets the same advance as a sibling that kept running, so the shop keeps one
+// simulated time (an unpaid order expires by the same clock in order and payment). Returns
+// the offset given, or a problem.
+std::string sync_clock(const Child& restarted, const std::vector<Child>& children,
+                       const std::string& admin_token) {
+  http::BlockingClient client;
+  auto admin = [&](std::uint16_t port, const char* method, const std::string& path,
+                   std::string body) {
+    http::Request req;
+    req.method = method;
+    req.headers.set("X-Admin-Token", admin_token);
+    if (!body.empty()) {
+      req.headers.set("Content-Type", "application/json");
+      req.body = std::move(body);
+    }
+    return client.send_url(url_of(port) + path, std::move(req), 2s);
+  };
+  for (const auto& sibling : children) {
+    if (&sibling == &restarted || sibling.pid <= 0 || sibling.admin_port == 0) continue;
+    try {
+      auto answer = admin(sibling.admin_port, "GET", "/_admin/clock", "");
+      if (answer.status != 200) continue;
+      const auto offset = nlohmann::json::parse(answer.body).at("offset_ms").get<std::int64_t>();
+      if (offset <= 0) return "";
+      auto moved = admin(restarted.admin_port, "POST", "/_admin/clock/advance",
+                         nlohmann::json{{"by", std::to_string(offset) + "ms"}}.dump());
+      if (moved.status != 200)
+        return "its clock could not be advanced (" + std::to_string(moved.status) + ")";
+      return "its clock advanced by " + std::to_string(offset) + " ms, as " + sibling.service +
+             "'s";
+    } catch (const std::exception&) {
+      continue;  // that sibling is itself restarting: ask the next
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -303,8 +342,12 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       std::fflush(stdout);
       try {
         spawn(ch);
-        if (!ready(ch, 30s) && ch.pid > 0)
+        if (ready(ch, 30s)) {
+          const std::string clock = sync_clock(ch, children, config.admin_token);
+          if (!clock.empty()) std::printf("shopctl: %s: %s\n", ch.service.c_str(), clock.c_str());
+        } else if (ch.pid > 0) {
           std::printf("shopctl: %s is not ready yet; see %s\n", ch.service.c_str(), ch.log.c_str());
+        }
       } catch (const std::exception& e) {
         std::printf("shopctl: cannot start %s again: %s\n", ch.service.c_str(), e.what());
         give_up = true;
