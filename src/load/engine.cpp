@@ -95,6 +95,7 @@ struct Shared {
   Clock::time_point start;
   Clock::time_point deadline;
   std::atomic<bool> measuring{false};
+  std::atomic<std::size_t> signed_in{0};  // setup: users done signing in (or failed to)
 };
 
 // One thread with its own io_context, HTTP clients and users.
@@ -625,15 +626,52 @@ LoadResult run_load(const LoadOptions& o) {
             for (std::size_t i; (i = next->fetch_add(1)) < w.users.size();) {
               auto& u = *w.users[i];
               co_await sign_in(w, u, problems[u.index]);
+              w.shared.signed_in.fetch_add(1);
               if (!problems[u.index].empty()) co_return;
             }
           },
           [&w = *w](std::exception_ptr) { w.finished_one(); });
     }
   }
-  if (!wait_all(std::max<std::chrono::nanoseconds>(std::chrono::seconds(60), o.timeout * 4))) {
-    stop_workers();
-    throw SetupError("signing the virtual users in took longer than a minute");
+  // Many users take a while (each is a registration and a login, two password hashes): the
+  // wait lasts as long as users keep signing in, and ends early, with a figure, when the pace
+  // says the whole would take longer than kSetupLimit or nobody signed in for `stalled`.
+  {
+    constexpr auto kSetupLimit = std::chrono::minutes(10);
+    const auto stalled =
+        std::max<std::chrono::nanoseconds>(std::chrono::seconds(60), o.timeout * 4);
+    const auto began = Clock::now();
+    auto last_progress = began;
+    std::size_t last_count = 0;
+    while (!wait_all(std::chrono::milliseconds(500))) {
+      const auto now = Clock::now();
+      const std::size_t count = shared.signed_in.load();
+      if (count != last_count) {
+        last_count = count;
+        last_progress = now;
+      }
+      const double elapsed = std::chrono::duration<double>(now - began).count();
+      std::string why;
+      if (now - last_progress >= stalled) {
+        why = "no virtual user finished signing in for " +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(stalled).count()) +
+              " s (" + std::to_string(count) + " of " + std::to_string(users) + " done)";
+      } else if (elapsed >= 5 && count > 0) {
+        const double projected = elapsed * static_cast<double>(users) / static_cast<double>(count);
+        if (projected > std::chrono::duration<double>(kSetupLimit).count()) {
+          char text[200];
+          std::snprintf(text, sizeof text,
+                        "signing %u virtual users in would take about %.0f minutes (%zu in "
+                        "%.0f s: each registers and logs in, two password hashes)",
+                        users, projected / 60, count, elapsed);
+          why = text;
+        }
+      }
+      if (!why.empty()) {
+        stop_workers();
+        throw SetupError(why + "; use fewer --users, or an open loop (--rate R) on a smaller pool");
+      }
+    }
   }
   for (const auto& p : problems)
     if (!p.empty()) {

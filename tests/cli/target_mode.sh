@@ -59,6 +59,19 @@ else
   f=$((f + 1)); echo "FAIL: a refused admin token: exit $token_rc, want 1 before anything runs"
   sed 's/^/    /' "$tmp/token.out" | head -10
 fi
+# More virtual users than can sign in soon (each a registration and a login, two Argon2id
+# hashes at serve's cost): load says so within seconds, with its estimate, exit 3 (it waited
+# a minute, then said only that it took too long).
+began=$SECONDS
+timeout 40 "$shopctl" load --target "$url" --users 100000 --duration 1s --quiet >"$tmp/users.out" 2>&1
+users_rc=$?
+if [[ $users_rc -eq 3 && $((SECONDS - began)) -le 20 ]] &&
+   grep -qE "signing 100000 virtual users in would take about [0-9]+ minutes .*use fewer --users" "$tmp/users.out"; then
+  p=$((p + 1))
+else
+  f=$((f + 1)); echo "FAIL: load --users 100000 against serve: exit $users_rc after $((SECONDS - began)) s, want 3 within 20 s with an estimate"
+  sed 's/^/    /' "$tmp/users.out" | head -5
+fi
 # The shop must still be up and serving after the run.
 if ! kill -0 "$serve_pid" 2>/dev/null; then echo "FAIL: shopctl serve died during the run"; f=$((f + 1)); fi
 echo "target: $p passed, $f failed"
