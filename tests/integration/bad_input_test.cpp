@@ -59,6 +59,7 @@ void check_client_error(const Answer& a, const std::string& what) {
   CHECK(a.body["error"].contains("details"));
   CHECK(a.body["trace_id"].is_string());
   CHECK(a.headers.get("X-Trace-Id").has_value());
+  CHECK(a.headers.get("X-Content-Type-Options") == std::optional<std::string>("nosniff"));
 }
 
 }  // namespace
@@ -297,4 +298,28 @@ TEST_CASE(
   CHECK(json::parse(refused.body)["error"]["code"] == "caller_not_allowed");
   // Both refusals are recorded as architecture violations.
   CHECK(h.shop->calls().violations_total() == 2);
+}
+
+TEST_CASE("every answer of every port says X-Content-Type-Options: nosniff, once") {
+  // A JSON answer must never be read as HTML by a browser that sniffs (an email or a product
+  // name holding markup); the static pages had it, the API's answers did not.
+  Harness h;
+  auto once = [](const Answer& a, const std::string& what) {
+    CAPTURE(what);
+    CAPTURE(a.raw.substr(0, 300));
+    CHECK(a.headers.get("X-Content-Type-Options") == std::optional<std::string>("nosniff"));
+    std::size_t count = 0;
+    for (std::size_t at = 0; (at = a.raw.find("X-Content-Type-Options", at)) != std::string::npos;
+         ++at)
+      ++count;
+    CHECK(count <= 1);
+  };
+  once(h.api("GET", "/api/catalog/products?page_size=2"), "a proxied 200");
+  once(h.api("GET", "/api/cart"), "an order answer");
+  once(h.send("GET", "/api/cart"), "a 401 at the gateway");
+  once(h.send("GET", "/api/nope"), "a 404 at the gateway");
+  once(h.send("GET", "/"), "the web shop's page");
+  once(h.send("GET", "/health/ready"), "readiness");
+  once(h.send("GET", "/metrics", "", "", false, "catalog"), "an internal port's metrics");
+  once(h.send("GET", "/anything", "", "", false, "order"), "an internal port's refusal");
 }

@@ -176,6 +176,7 @@ TEST_CASE("a request line whose target lacks the leading slash gets 400, never 5
     c.read_until_closed(5s);
     CHECK(raw_status(c.received) == 400);
     CHECK(c.received.find("\"code\":\"bad_request\"") != std::string::npos);
+    CHECK(c.received.find("\r\nX-Content-Type-Options: nosniff\r\n") != std::string::npos);
   }
   http::BlockingClient client;
   CHECK(send(client, "GET", s->url("gateway") + "/health/live").status == 200);
@@ -195,6 +196,7 @@ TEST_CASE(
   REQUIRE(extra.connected());  // the kernel completes the handshake; the server then refuses
   CHECK(extra.read_until_closed(3s));
   CHECK(raw_status(extra.received) == 503);
+  CHECK(extra.received.find("\r\nX-Content-Type-Options: nosniff\r\n") != std::string::npos);
   // One held connection goes: a new one is served again.
   held.pop_back();
   std::this_thread::sleep_for(200ms);

@@ -136,7 +136,8 @@ std::string make_too_many_connections_answer(const std::string& message) {
   auto res = limit_error(503, "too_many_connections", message);
   std::string out = "HTTP/1.1 503 Service Unavailable\r\n";
   detail::append_fields(res.headers, out);
-  out += "Retry-After: 1\r\nConnection: close\r\nContent-Length: ";
+  out +=
+      "X-Content-Type-Options: nosniff\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: ";
   detail::append_number(res.body.size(), out);
   out += "\r\n\r\n" + res.body;
   return out;
@@ -149,9 +150,15 @@ const std::string& too_many_connections_answer(bool process) {
   return process ? whole : listener;
 }
 
+// On every answer of every port: no browser may read a JSON answer (or an error) as anything
+// but its declared type (an old browser sniffing `{"name":"<script>..."}` as HTML). One
+// constant field, so the handlers cannot forget it and it costs no lookup.
+constexpr std::string_view kNoSniffField = "X-Content-Type-Options: nosniff\r\n";
+
 bhttp::response<bhttp::string_body> to_beast(Response& res, unsigned version, bool keep_alive) {
   bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
   detail::copy_headers_to(res.headers, out.base());
+  out.set("X-Content-Type-Options", "nosniff");
   out.body() = std::move(res.body);
   out.keep_alive(keep_alive);
   out.prepare_payload();
@@ -180,6 +187,7 @@ bool serialize_head(const Response& res, unsigned version, bool keep_alive, std:
   head.append(reason.data(), reason.size());
   head.append("\r\n", 2);
   detail::append_fields(res.headers, head);
+  head.append(kNoSniffField);
   // What message::keep_alive() adds when the response had no Connection field.
   if (version < 11 && keep_alive) head.append("Connection: keep-alive\r\n");
   if (version >= 11 && !keep_alive) head.append("Connection: close\r\n");
@@ -193,6 +201,7 @@ std::string serialize(Response& res, bool keep_alive) {
   std::string head = "HTTP/1.1 " + std::to_string(res.status) + " " +
                      std::string(reason_phrase(res.status)) + "\r\n";
   detail::append_fields(res.headers, head);
+  head += kNoSniffField;
   head += "Content-Length: " + std::to_string(res.body.size()) + "\r\n";
   head += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
   return head;

@@ -35,7 +35,7 @@ Response asset_response(const Request& req, const StaticAsset& asset, std::strin
   res.headers.set("ETag", std::string(asset.etag));
   res.headers.set("Cache-Control", "no-cache");
   res.headers.set("Content-Security-Policy", std::string(csp));
-  res.headers.set("X-Content-Type-Options", "nosniff");
+  // X-Content-Type-Options: nosniff comes with every answer of the server (server.cpp).
   res.headers.set("X-Frame-Options", "DENY");
   res.headers.set("Referrer-Policy", "no-referrer");
   if (auto tags = req.headers.get("If-None-Match"); tags && names_etag(*tags, asset.etag)) {
