@@ -468,7 +468,9 @@ std::optional<double> Context::number(const Field& field, double min, double max
       value->get<double>() < min || value->get<double>() > max) {
     std::string range;
     if (max == std::numeric_limits<double>::max()) {
-      range = min > 0 ? " greater than 0" : "";
+      char buffer[64];
+      std::snprintf(buffer, sizeof buffer, " of at least %g", min);
+      range = min > 0 ? buffer : "";
     } else {
       char buffer[64];
       std::snprintf(buffer, sizeof buffer, " from %g to %g", min, max);

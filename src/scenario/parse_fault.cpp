@@ -4,6 +4,7 @@
 #include <map>
 
 #include "platform/duration.hpp"
+#include "platform/fault/fault_table.hpp"
 #include "scenario/parse_context.hpp"
 #include "scenario/vocabulary.hpp"
 
@@ -35,6 +36,13 @@ std::string_view owner_of(std::string_view parameter) {
 std::optional<std::chrono::nanoseconds> whole_milliseconds(Context& ctx, const Field& field) {
   auto value = ctx.duration(field);
   if (!value) return std::nullopt;
+  if (*value > std::chrono::hours(24)) {
+    ctx.error(field.mark, Context::label(field) +
+                              " must be at most 24h (a longer wait is a hang "
+                              "fault), not " +
+                              ctx.describe(field.node));
+    return std::nullopt;
+  }
   if (value->count() % 1'000'000 != 0) {
     ctx.error(field.mark, Context::label(field) + " must be a whole number of milliseconds, not " +
                               ctx.describe(field.node));
@@ -275,7 +283,8 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
         break;
       case FaultType::slow_body:
         if (const Field* rate = find("bytes_per_second")) {
-          if (auto value = ctx.number(*rate, 1e-9, std::numeric_limits<double>::max())) {
+          if (auto value = ctx.number(*rate, platform::kMinBytesPerSecond,
+                                      std::numeric_limits<double>::max())) {
             spec.bytes_per_second = *value;
           } else {
             ok = false;

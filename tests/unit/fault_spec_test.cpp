@@ -175,3 +175,26 @@ TEST_CASE("a fault id is one printable line: a newline would break fault list's 
                       {"id", std::string(101, 'x')}, {"target", "catalog"}, {"type", "reset"}}),
                   std::invalid_argument);
 }
+
+TEST_CASE("a fault's numbers out of range are refused, not accepted and then ignored") {
+  // A delay past a day overflowed the nanosecond count: the fault answered 201, counted as
+  // applied, and delayed nothing. A rate below a byte in 1,000 s sent the body at once.
+  const auto fault = [](const std::string& fields) {
+    return json::parse(R"({"target":"catalog",)" + fields + "}");
+  };
+  using shopctl::platform::Fault;
+  for (const char* bad :
+       {R"("type":"delay","delay_ms":10000000000000)", R"("type":"delay","delay_ms":86400001)",
+        R"("type":"delay","delay_ms":1000,"jitter_ms":10000000000000)",
+        R"("type":"delay","delay_ms":-1)", R"("type":"slow_body","bytes_per_second":1e-10)",
+        R"("type":"slow_body","bytes_per_second":0)"}) {
+    CAPTURE(bad);
+    CHECK_THROWS_AS(Fault::from_json(fault(bad)), std::invalid_argument);
+    CHECK_THROWS_AS(tools::fault_json_from_text(fault(bad).dump()), std::invalid_argument);
+  }
+  CHECK(Fault::from_json(fault(R"("type":"delay","delay_ms":86400000)")).delay ==
+        std::chrono::hours(24));
+  CHECK(
+      Fault::from_json(fault(R"("type":"slow_body","bytes_per_second":0.001)")).bytes_per_second ==
+      0.001);
+}

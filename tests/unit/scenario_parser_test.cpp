@@ -925,3 +925,14 @@ TEST_CASE(
   CHECK(at(only(d, "'schema' needs a response, and a stop step has none")) == "6:14");
   CHECK(at(only(d, "'schema' must be true or false, not the string")) == "8:22");
 }
+
+TEST_CASE("a scenario fault's delay is at most a day, and a slow body's rate at least 0.001") {
+  CHECK(
+      only(problems("version: 1\nsteps:\n  - fault: {target: catalog, type: delay, delay: 25h}\n"),
+           "at most 24h")
+          .line == 3);
+  CHECK(only(problems("version: 1\nsteps:\n  - fault: {target: catalog, type: slow_body, "
+                      "bytes_per_second: 1e-10}\n"),
+             "of at least 0.001")
+            .line == 3);
+}

@@ -1,8 +1,10 @@
 #include "platform/fault/fault_table.hpp"
-#include "platform/json_text.hpp"
 
+#include <cmath>
 #include <functional>
 #include <stdexcept>
+
+#include "platform/json_text.hpp"
 
 namespace shopctl::platform {
 
@@ -16,9 +18,11 @@ std::string require_string(const nlohmann::json& j, const char* key) {
 
 std::chrono::nanoseconds millis_field(const nlohmann::json& j, const char* key) {
   const auto& v = j.at(key);
-  if (!v.is_number() || v.get<double>() < 0)
+  // Past a day a delay is a hang (which has its own type); a larger number overflowed the
+  // nanosecond count and the fault, reported as applied, did nothing.
+  if (!v.is_number() || !(v.get<double>() >= 0) || v.get<double>() > kMaxFaultDelayMs)
     throw std::invalid_argument(std::string(key) +
-                                " must be a non-negative number of milliseconds");
+                                " must be a number of milliseconds from 0 to 86400000 (24h)");
   return std::chrono::nanoseconds(static_cast<std::int64_t>(v.get<double>() * 1e6));
 }
 
@@ -108,8 +112,11 @@ Fault Fault::from_json(const nlohmann::json& j) {
   }
   if (j.contains("bytes_per_second")) {
     const auto& b = j.at("bytes_per_second");
-    if (!b.is_number() || b.get<double>() <= 0)
-      throw std::invalid_argument("bytes_per_second must be a positive number");
+    // Below one byte in 1,000 s a body would take longer than any client waits, and the
+    // time to its last byte overflowed: the body went out at once.
+    if (!b.is_number() || !(b.get<double>() >= kMinBytesPerSecond) ||
+        !std::isfinite(b.get<double>()))
+      throw std::invalid_argument("bytes_per_second must be a number of at least 0.001");
     f.bytes_per_second = b.get<double>();
   }
   if (f.type == FaultType::delay && !j.contains("delay_ms"))

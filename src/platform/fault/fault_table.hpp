@@ -15,6 +15,10 @@
 
 namespace shopctl::platform {
 
+// The admin plane's and the scenarios' bounds of a fault's numbers (docs/faults.md).
+inline constexpr double kMaxFaultDelayMs = 86'400'000;  // 24 h: a longer wait is a hang
+inline constexpr double kMinBytesPerSecond = 0.001;     // one byte in 1,000 s
+
 enum class FaultType { delay, hang, abort, reset, close, garbage, slow_body };
 
 std::string_view to_string(FaultType type);
