@@ -32,7 +32,24 @@ std::string seed_problem(const std::string& text) {
 }
 
 int resolve_target(const char* command, std::string& target, std::string& admin_token) {
-  if (target.empty() || target.rfind("http://", 0) == 0) return kExitOk;
+  if (target.empty()) return kExitOk;
+  if (target.rfind("http://", 0) == 0) {
+    // The gateway's base URL: a trailing slash is dropped (it made every admin path
+    // "//_admin/...", a 404 that read as a wrong token); a path, query or fragment is refused.
+    const auto authority_end = target.find_first_of("/?#", 7);
+    if (authority_end != std::string::npos &&
+        target.find_first_not_of('/', authority_end) != std::string::npos) {
+      std::cerr << command << ": --target " << target
+                << ": give the gateway's base URL, like http://127.0.0.1:8080, without a path\n";
+      return kExitUsage;
+    }
+    if (authority_end != std::string::npos) target.erase(authority_end);
+    if (target.size() == 7) {
+      std::cerr << command << ": --target " << target << ": no host\n";
+      return kExitUsage;
+    }
+    return kExitOk;
+  }
   // A URL of another scheme is a bad command line (exit 1); a path that is not a deployment
   // file (missing, or not one) is an invalid file (exit 2), as for any other input file.
   if (target.find("://") != std::string::npos) {
