@@ -336,3 +336,26 @@ TEST_CASE(
     CHECK(a.headers.get("Retry-After").has_value());
   }
 }
+
+TEST_CASE("a request that says Expect: 100-continue is told to go on before its body") {
+  // curl sends it for a body over 1 KiB and then waited a second for a go-ahead that never
+  // came, on every such request.
+  auto s = shopctl::test_support::start_shop();
+  RawConnection c(port_of(s->url("gateway")));
+  REQUIRE(c.connected());
+  REQUIRE(
+      c.send("POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+             "application/json\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"));
+  CHECK(c.read_until("HTTP/1.1 100 Continue\r\n\r\n", 2s));
+  REQUIRE(c.send("{}"));
+  CHECK(c.read_until("\r\n\r\n{", 5s));
+  const auto final_answer = c.received.find("HTTP/1.1 4");
+  CHECK(final_answer != std::string::npos);  // the login's own answer (400: no email)
+  // Without the field, no interim answer.
+  RawConnection plain(port_of(s->url("gateway")));
+  REQUIRE(
+      plain.send("POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                 "application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"));
+  plain.read_until_closed(5s);
+  CHECK(plain.received.find("100 Continue") == std::string::npos);
+}

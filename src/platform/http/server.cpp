@@ -690,6 +690,17 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
           break;
         }
         stream.expires_after(limits.body_timeout);
+        // A client that sent `Expect: 100-continue` waits for a go-ahead before its body (curl
+        // does for a body over 1 KiB, for a second): with none of the body here yet, give it
+        // (RFC 9110 10.1.1). Refusals above (413, 503) are final answers instead.
+        if (buffer.size() == 0 && parser.version() >= 11) {
+          if (auto expect = req.headers.get("Expect"); expect && iequals(*expect, "100-continue")) {
+            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+            co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
+                                       asio::redirect_error(use_awaitable, ec));
+            if (ec) break;
+          }
+        }
         co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
       }
       if (ec == bhttp::error::body_limit) {
