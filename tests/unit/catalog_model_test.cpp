@@ -2,6 +2,8 @@
 // product queries (pagination, category filter, search) and category counts.
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include <algorithm>
 #include <optional>
 #include <set>
@@ -184,7 +186,12 @@ TEST_CASE("catalog parse errors name the source, line and column") {
     const std::string message =
         parse_error_of(kHeader + product_yaml("b-1", "BOK-1", "books", "-5"));
     CHECK(message.starts_with("test.yaml:9:18: "));
-    CHECK(message.find("must not be negative") != std::string::npos);
+    CHECK(message.find("'price_cents' must be from 0 to 1000000000000") != std::string::npos);
+  }
+  SUBCASE("a price no cart could add up") {
+    const std::string message =
+        parse_error_of(kHeader + product_yaml("b-1", "BOK-1", "books", "9223372036854775807"));
+    CHECK(message.find("'price_cents' must be from 0 to 1000000000000") != std::string::npos);
   }
   SUBCASE("a fractional price") {
     CHECK(parse_error_of(kHeader + product_yaml("b-1", "BOK-1", "books", "12.5"))
@@ -407,5 +414,13 @@ TEST_CASE("changing a price yields a new snapshot and leaves the old one alone")
   CHECK(missing->code() == "product_not_found");
   const auto negative = api_error_of([] { catalog::with_price(demo(), "p-001", -1); });
   REQUIRE(negative.has_value());
-  CHECK(negative->code() == "invalid_price");
+  CHECK(negative->code() ==
+        "invalid_price");  // A price a full cart could not add up in 64 bits is refused.
+  const auto huge = api_error_of(
+      [] { catalog::with_price(demo(), "p-001", std::numeric_limits<std::int64_t>::max()); });
+  REQUIRE(huge.has_value());
+  CHECK(huge->code() == "invalid_price");
+  CHECK(
+      catalog::find_product(catalog::with_price(demo(), "p-001", catalog::kMaxPriceCents), "p-001")
+          ->price_cents == catalog::kMaxPriceCents);
 }

@@ -228,8 +228,9 @@ class CatalogParser {
              what + ": unknown category '" + product.category + "' (not in 'categories')");
       }
       product.price_cents = integer_field(item, "price_cents", what);
-      if (product.price_cents < 0) {
-        fail(item["price_cents"].Mark(), what + ": 'price_cents' must not be negative");
+      if (product.price_cents < 0 || product.price_cents > kMaxPriceCents) {
+        fail(item["price_cents"].Mark(),
+             what + ": 'price_cents' must be from 0 to " + std::to_string(kMaxPriceCents));
       }
       product.currency = string_field(item, "currency", what, 3);
       const bool iso_code = product.currency.size() == 3 &&
@@ -333,8 +334,9 @@ Product& product_to_change(CatalogData& copy, std::string_view product_id) {
 
 CatalogData with_price(const CatalogData& data, std::string_view product_id,
                        std::int64_t price_cents) {
-  if (price_cents < 0) {
-    throw DomainError(ErrorKind::invalid, "invalid_price", "price_cents must not be negative",
+  if (price_cents < 0 || price_cents > kMaxPriceCents) {
+    throw DomainError(ErrorKind::invalid, "invalid_price",
+                      "price_cents must be from 0 to " + std::to_string(kMaxPriceCents),
                       {{"price_cents", price_cents}});
   }
   CatalogData copy = data;

@@ -90,6 +90,10 @@ nlohmann::json to_json(const Product& product);
 
 // Limits of the product list query.
 inline constexpr int kMaxPageSize = 100;
+// The highest price a product may have (10 billion in the currency's major unit): a full cart
+// (100 lines of 99) at this price still fits the shop's 64-bit money arithmetic. Above it a
+// cart's total overflowed, and adding to the cart answered 422 yet kept the line.
+inline constexpr std::int64_t kMaxPriceCents = 1'000'000'000'000;
 inline constexpr int kDefaultPageSize = 20;
 inline constexpr std::size_t kMaxSearchLength = 200;    // characters (UTF-8 code points)
 inline constexpr std::size_t kMaxCategoryLength = 100;  // characters

@@ -147,9 +147,11 @@ CatalogService::CatalogService(platform::ServiceContext& ctx, CatalogSettings se
         std::optional<bool> available;
         if (body.contains("price_cents")) {
           price = platform::required_integer(body, "price_cents");
-          if (*price < 0)
-            throw ApiError(400, "invalid_field", "price_cents must be >= 0",
-                           {{"field", "price_cents"}});
+          if (*price < 0 || *price > catalog::kMaxPriceCents)
+            throw ApiError(
+                400, "invalid_field",
+                "price_cents must be from 0 to " + std::to_string(catalog::kMaxPriceCents),
+                {{"field", "price_cents"}});
         }
         if (body.contains("available")) {
           if (!body["available"].is_boolean())
