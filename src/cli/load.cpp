@@ -201,7 +201,10 @@ int run_load_command(const LoadCliOptions& given) {
     } catch (const InvalidFile& e) {
       std::cerr << e.what() << (std::string_view(e.what()).ends_with("\n") ? "" : "\n");
       return kExitInvalid;
-    } catch (const std::invalid_argument& e) {  // --var, --vars-file
+    } catch (const scenario::VarsFileError& e) {  // an invalid --vars-file, as for run
+      std::cerr << "shopctl load: " << e.what() << "\n";
+      return kExitInvalid;
+    } catch (const std::invalid_argument& e) {  // a bad --var
       std::cerr << "shopctl load: " << e.what() << "\n";
       return kExitUsage;
     }

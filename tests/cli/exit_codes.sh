@@ -146,6 +146,10 @@ expect_code 2 "load: a --faults scenario with an undefined variable" "$shopctl" 
 expect_code 4 "load: --var fills the --faults scenario" "$shopctl" load --users 2 --duration 1s --quiet --mix checkout=1 \
   --faults "$tmp/vars/fault.yaml" --var route=/internal/payments --threshold 'errors<1%'
 expect_output "503 payment_unavailable" "load's fault hit the route the --var named"
+# An invalid --vars-file is an invalid file (2) for load as for run and validate; it was 1.
+printf 'a: [1, 2]\n' >"$tmp/vars/list.yaml"
+expect_code 2 "load: an invalid --vars-file" "$shopctl" load --users 1 --duration 1s --quiet --faults "$tmp/vars/fault.yaml" --vars-file "$tmp/vars/list.yaml"
+expect_code 2 "validate: the same --vars-file" "$shopctl" validate "$tmp/vars/fault.yaml" --vars-file "$tmp/vars/list.yaml"
 
 # serve --record into a place that cannot be written fails at start (the session was lost).
 expect_code 1 "serve --record into a missing folder" timeout 20 "$shopctl" serve --record "$tmp/nope/x.yaml" --ephemeral --gateway-port 0
