@@ -5,6 +5,7 @@
 #include <set>
 #include <system_error>
 
+#include "platform/http/message.hpp"
 #include "platform/input_file.hpp"
 #include "platform/yaml_document.hpp"
 #include "scenario/interpolate.hpp"
@@ -661,7 +662,26 @@ std::optional<RequestAction> ScenarioParser::parse_request(const Field& field) {
           ok = false;
           continue;
         }
+        // Names are case-insensitive in HTTP: a second `authorization` beside `Authorization`
+        // was silently dropped.
+        const bool repeated =
+            std::any_of(request.headers.begin(), request.headers.end(),
+                        [&](const auto& h) { return http::iequals(h.first, header.name); });
+        if (repeated) {
+          ctx_.error(header.key_mark, "header '" + header.name +
+                                          "' is given twice (header names are case-insensitive)");
+          ok = false;
+          continue;
+        }
         auto value = ctx_.text_template(header);
+        // A line break or NUL in a value would end the field (header injection); the client
+        // dropped such a header without a word.
+        if (value && value->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+          ctx_.error(header.mark, "the value of header '" + header.name +
+                                      "' holds a line break or NUL, which no header value may");
+          ok = false;
+          continue;
+        }
         if (value) {
           request.headers.emplace_back(header.name, *value);
         } else {

@@ -936,3 +936,14 @@ TEST_CASE("a scenario fault's delay is at most a day, and a slow body's rate at 
              "of at least 0.001")
             .line == 3);
 }
+
+TEST_CASE("a request header given twice, or with a line break in its value, is refused") {
+  // Both were accepted and then silently not sent as written.
+  CHECK(at(only(problems("version: 1\nsteps:\n  - request: {GET: /api/cart, headers: "
+                         "{Authorization: \"Bearer x\", authorization: \"Bearer y\"}}\n"),
+                "given twice")) == "3:68");
+  CHECK(only(problems("version: 1\nsteps:\n  - request: {GET: /api/cart, headers: "
+                      "{X-A: \"a\\r\\nAuthorization: Bearer z\"}}\n"),
+             "line break")
+            .line == 3);
+}
