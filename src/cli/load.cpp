@@ -136,6 +136,9 @@ FaultFile faults_from_file(const std::string& file,
                         std::to_string(node.Mark().column + 1) + ": error: " + e.what());
     }
   }
+  // As for a scenario without a fault step: --faults that switches nothing on is a mistake
+  // (an empty list, or a load report's `"faults": []`), not a run without faults.
+  if (out.faults.empty()) throw InvalidFile(file + ": error: the list holds no fault");
   return out;
 }
 

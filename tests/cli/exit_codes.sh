@@ -146,6 +146,12 @@ expect_code 2 "load: a --faults scenario with an undefined variable" "$shopctl" 
 expect_code 4 "load: --var fills the --faults scenario" "$shopctl" load --users 2 --duration 1s --quiet --mix checkout=1 \
   --faults "$tmp/vars/fault.yaml" --var route=/internal/payments --threshold 'errors<1%'
 expect_output "503 payment_unavailable" "load's fault hit the route the --var named"
+# --faults that switches nothing on is refused, as a scenario without a fault step is (it ran).
+printf '[]\n' >"$tmp/no-faults.yaml"
+expect_code 2 "load: --faults with an empty list" "$shopctl" load --users 1 --duration 1s --quiet --faults "$tmp/no-faults.yaml"
+expect_output "holds no fault" "load says the list is empty"
+printf 'faults: []\n' >"$tmp/no-faults.yaml"
+expect_code 2 "load: --faults with an empty faults map" "$shopctl" load --users 1 --duration 1s --quiet --faults "$tmp/no-faults.yaml"
 # An invalid --vars-file is an invalid file (2) for load as for run and validate; it was 1.
 printf 'a: [1, 2]\n' >"$tmp/vars/list.yaml"
 expect_code 2 "load: an invalid --vars-file" "$shopctl" load --users 1 --duration 1s --quiet --faults "$tmp/vars/fault.yaml" --vars-file "$tmp/vars/list.yaml"
