@@ -281,6 +281,7 @@ Matcher parse_matcher(Context& ctx, const Field& field, MatcherDomain domain, st
     }
     const std::vector<std::string> operators(kMatcherOperators.begin(), kMatcherOperators.end());
     const Field* absent = nullptr;
+    std::optional<std::pair<double, bool>> lower, upper;  // bound, and whether it is strict
     for (const Field& entry : entries) {
       const auto op = match_op_from_string(entry.name);
       if (!op) {
@@ -303,8 +304,26 @@ Matcher parse_matcher(Context& ctx, const Field& field, MatcherDomain domain, st
           resolve_plain_scalar(ctx.text(entry.node)) == json(false)) {
         absent = &entry;
       }
-      if (auto clause = parse_clause(ctx, entry, *op, domain, subject))
+      if (auto clause = parse_clause(ctx, entry, *op, domain, subject)) {
+        // The bounds the comparisons set, to catch a matcher no value meets.
+        if (clause->operand.is_number() && (*op == MatchOp::gt || *op == MatchOp::gte ||
+                                            *op == MatchOp::lt || *op == MatchOp::lte)) {
+          const double v = clause->operand.get<double>();
+          const bool strict = *op == MatchOp::gt || *op == MatchOp::lt;
+          if (*op == MatchOp::gt || *op == MatchOp::gte) {
+            if (!lower || v > lower->first || (v == lower->first && strict))
+              lower = std::make_pair(v, strict);
+          } else if (!upper || v < upper->first || (v == upper->first && strict)) {
+            upper = std::make_pair(v, strict);
+          }
+        }
         matcher.add(std::move(*clause));
+      }
+    }
+    if (lower && upper &&
+        (lower->first > upper->first ||
+         (lower->first == upper->first && (lower->second || upper->second)))) {
+      ctx.error(field.mark, "no value can match this: its lower bound is above its upper bound");
     }
     if (absent != nullptr && entries.size() > 1) {
       ctx.error(absent->key_mark, "'exists: false' cannot be combined with other operators");

@@ -947,3 +947,21 @@ TEST_CASE("a request header given twice, or with a line break in its value, is r
              "line break")
             .line == 3);
 }
+
+TEST_CASE("a matcher whose bounds exclude every value is an error, not a step that always fails") {
+  CHECK(at(only(problems("version: 1\nsteps:\n  - request: {GET: /api/cart}\n"
+                         "    expect: {status: {gte: 500, lt: 400}}\n"),
+                "no value can match")) == "4:22");
+  CHECK(only(problems("version: 1\nsteps:\n  - request: {GET: /api/cart}\n"
+                      "    expect: {latency: {gt: 2s, lt: 1s}}\n"),
+             "no value can match")
+            .line == 4);
+  CHECK(only(problems("version: 1\nsteps:\n  - request: {GET: /api/cart}\n"
+                      "    expect: {json: {$.n: {gt: 1, lte: 1}}}\n"),
+             "no value can match")
+            .line == 4);
+  // Bounds that leave room are fine.
+  CHECK(problems("version: 1\nsteps:\n  - request: {GET: /api/cart}\n"
+                 "    expect: {status: {gte: 400, lte: 400}, json: {$.n: {gt: 1, lt: 1.5}}}\n")
+            .empty());
+}
