@@ -1021,12 +1021,26 @@ ParseResult parse_scenario_file(const std::filesystem::path& path, const ParseOp
 
 std::vector<std::filesystem::path> scenario_files(const std::filesystem::path& path) {
   if (!std::filesystem::is_directory(path)) return {path};
-  std::vector<std::filesystem::path> files;
-  for (auto it = std::filesystem::recursive_directory_iterator(
-           path, std::filesystem::directory_options::follow_directory_symlink);
-       it != std::filesystem::recursive_directory_iterator(); ++it) {
-    if (it->is_regular_file() && has_scenario_extension(it->path())) files.push_back(it->path());
+  namespace fs = std::filesystem;
+  std::vector<fs::path> files;
+  // Linked folders are followed, each real folder once: a link back up the tree (a loop) or a
+  // second link to the same folder is not entered again. A loop used to end the listing with
+  // "Too many levels of symbolic links", and no file of the folder was read.
+  std::error_code error;
+  std::set<fs::path> visited;
+  visited.insert(fs::canonical(path, error));
+  fs::recursive_directory_iterator it(path, fs::directory_options::follow_directory_symlink, error);
+  for (; !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    std::error_code entry_error;
+    if (it->is_directory(entry_error)) {
+      const fs::path real = fs::canonical(it->path(), entry_error);
+      if (entry_error || !visited.insert(real).second) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file(entry_error) && has_scenario_extension(it->path()))
+      files.push_back(it->path());
   }
+  if (error) throw fs::filesystem_error("cannot list", path, error);
   std::sort(files.begin(), files.end(),
             [](const auto& a, const auto& b) { return a.generic_string() < b.generic_string(); });
   return files;

@@ -34,6 +34,12 @@ cp "$here/scenarios/flow/checkout-and-pay.yaml" "$tmp/good.yaml"
 expect_code 0 "a passing scenario" "$shopctl" run "$tmp/good.yaml" --jobs 1
 expect_output "^1 scenario, [0-9]+ steps in " "one scenario is counted in the singular"
 
+# A folder with a link back up its own tree: each real folder is read once (the listing ended
+# with "Too many levels of symbolic links" and no file was checked).
+mkdir -p "$tmp/looped/inner" && cp "$tmp/good.yaml" "$tmp/looped/" && ln -s .. "$tmp/looped/inner/up"
+expect_code 0 "validate: a folder with a link loop" "$shopctl" validate "$tmp/looped"
+expect_output "^1 scenario file\(s\) valid" "the loop's file is checked once"
+
 # A deliberately broken copy: exit 2, file:line:col, the line and a caret, and nothing ran.
 sed 's/^steps:/steps:\n  - request: {GET: \/api\/cart}\n    expct: {status: 200}/' "$tmp/good.yaml" > "$tmp/broken.yaml"
 expect_code 2 "an invalid file" "$shopctl" run "$tmp/broken.yaml" "$tmp/good.yaml"
