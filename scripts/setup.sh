@@ -6,9 +6,10 @@ set -euo pipefail
 # curl, jq, python3, iproute2: what the command-line and network-namespace tests drive the shop
 # with (scripts/test.sh); a minimal Debian 12 has none of the first three.
 # libclang-rt-14-dev: the sanitizer and libFuzzer runtimes (clang only recommends it, and the
-# install below skips recommendations); llvm-14: llvm-symbolizer, for readable sanitizer traces.
+# install below skips recommendations); llvm-14: llvm-symbolizer, for readable sanitizer traces;
+# lld: links the instrumented builds (docs/testing.md).
 packages=(
-  clang g++ cmake ninja-build ccache pkg-config clang-format-14 clang-tidy-14
+  clang g++ cmake ninja-build ccache pkg-config clang-format-14 clang-tidy-14 lld
   libclang-rt-14-dev llvm-14
   libboost1.81-dev libboost-url1.81-dev
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
