@@ -531,5 +531,23 @@ TEST_CASE("a database from a newer shopctl, or with damaged pages, is refused at
       CHECK(std::string(e.what()).find("damaged") != std::string::npos);
     }
   }
+  // SQLite takes a file shorter than one page for a new database: a file cut to a few bytes
+  // was started afresh. An empty file is still a new database.
+  SUBCASE("cut to fewer bytes than a page") {
+    for (const std::size_t bytes : {std::size_t{1}, std::size_t{100}, std::size_t{511}}) {
+      CAPTURE(bytes);
+      fs::resize_file(file, bytes);
+      try {
+        Database(file).migrate(migrations);
+        FAIL("opened");
+      } catch (const shopctl::platform::DatabaseError& e) {
+        CHECK(std::string(e.what()).find("damaged") != std::string::npos);
+        CHECK(std::string(e.what()).find(file.string()) != std::string::npos);
+      }
+      CHECK(fs::file_size(file) == bytes);  // left as it was, for its owner to look at
+    }
+    fs::resize_file(file, 0);
+    CHECK_NOTHROW(Database(file).migrate(migrations));
+  }
   fs::remove_all(dir);
 }

@@ -5,6 +5,8 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <string>
+#include <system_error>
 #include <thread>
 
 #include <sqlite3.h>
@@ -165,6 +167,18 @@ Database::Database(const std::filesystem::path& file, Synchronous synchronous)
     : path_(file), synchronous_(synchronous) {
   configure_sqlite_once();
   if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
+  // SQLite writes whole pages, 512 bytes at the least, and takes a file shorter than one page
+  // for a new, empty database: a file cut to a few bytes would be started afresh, its loss
+  // unnoticed. An empty file is a new database (in WAL mode the first pages may still be in
+  // the -wal file).
+  std::error_code size_error;
+  if (const auto size = std::filesystem::file_size(file, size_error);
+      !size_error && size > 0 && size < 512) {
+    throw DatabaseError(SQLITE_NOTADB, path_.string() + ": the database is damaged (" +
+                                           std::to_string(size) + (size == 1 ? " byte" : " bytes") +
+                                           ", shorter than one SQLite page); restore it from a "
+                                           "backup or remove it");
+  }
   int rc =
       sqlite3_open_v2(file.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
