@@ -9,9 +9,11 @@
 #include "platform/duration.hpp"
 #include "platform/http/client.hpp"
 #include "platform/input_file.hpp"
+#include "platform/json_body.hpp"
 #include "platform/json_text.hpp"
 #include "platform/yaml_document.hpp"
 #include "platform/yaml_json.hpp"
+#include "services/auth/auth_model.hpp"
 
 namespace shopctl::shop {
 
@@ -415,11 +417,28 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
             else
               config.seed_demo_user = j.get<bool>();
           }
+          // The demo user must be one a visitor could register: the API's own rules, else
+          // the shop started with a user nobody can log in as (an email "bad" is refused by
+          // the login's checks; a one-letter password by nothing but this).
           if (auto e = d["email"]) {
-            if (auto v = w.string(e, "auth.demo_user.email")) config.demo_email = *v;
+            if (auto v = w.string(e, "auth.demo_user.email")) {
+              if (!auth::normalize_email(*v) || v->size() > auth::kMaxEmailFieldLength)
+                w.issue(e, "auth.demo_user.email is not a valid email address (local@domain.tld)");
+              else
+                config.demo_email = *v;
+            }
           }
           if (auto e = d["password"]) {
-            if (auto v = w.string(e, "auth.demo_user.password")) config.demo_password = *v;
+            if (auto v = w.string(e, "auth.demo_user.password")) {
+              const auto length = platform::utf8_length(*v);
+              if (length < auth::kMinPasswordLength || v->size() > auth::kMaxPasswordLength)
+                w.issue(e, "auth.demo_user.password must have at least " +
+                               std::to_string(auth::kMinPasswordLength) +
+                               " characters and at most " +
+                               std::to_string(auth::kMaxPasswordLength) + " bytes");
+              else
+                config.demo_password = *v;
+            }
           }
         }
       }

@@ -128,3 +128,28 @@ TEST_CASE("gateway.upstream_timeout is 10s unless set, from 1ms to 1h") {
     CHECK(c.gateway_upstream_timeout == 10s);
   }
 }
+
+TEST_CASE("auth.demo_user must be a user the API would register: a valid email, 8 to 1024") {
+  for (const std::string& bad : {"bad", "\"a@b\"", "\"a b@shop.test\"", "\"\""}) {
+    CAPTURE(bad);
+    shop::ShopConfig c;
+    auto issues = apply_yaml("auth:\n  demo_user:\n    email: " + bad + "\n", c);
+    REQUIRE(issues.size() == 1);
+    CHECK(issues[0].message.find("auth.demo_user.email") != std::string::npos);
+    CHECK(issues[0].line == 3);
+  }
+  for (const std::string& bad :
+       {std::string("x"), std::string("\"1234567\""), "\"" + std::string(1025, 'p') + "\""}) {
+    CAPTURE(bad.size());
+    shop::ShopConfig c;
+    auto issues = apply_yaml("auth:\n  demo_user:\n    password: " + bad + "\n", c);
+    REQUIRE(issues.size() == 1);
+    CHECK(issues[0].message.find("auth.demo_user.password") != std::string::npos);
+    CHECK(issues[0].line == 3);
+  }
+  shop::ShopConfig c;
+  CHECK(apply_yaml("auth:\n  demo_user: {email: Ana@Shop.Test, password: \"éééééééé\"}\n", c)
+            .empty());
+  CHECK(c.demo_email == "Ana@Shop.Test");
+  CHECK(c.demo_password == "éééééééé");
+}
