@@ -89,6 +89,40 @@ TEST_CASE(
             .status == 200);
 }
 
+// One reading of a path on every port: the router used to match decoded segments and skip
+// empty ones, while the gateway's prefix check read the raw path, so "/api/%63art" and
+// "/api//cart" were served and "/api/%63atalog/products" was 404.
+TEST_CASE("a path's fixed words are matched as spelled, and an empty segment matches nothing") {
+  auto s = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  auto token = shopctl::test_support::demo_token(client, *s);
+  const shopctl::test_support::HeaderList bearer = {{"Authorization", "Bearer " + token}};
+  const auto before = s->calls().next_seq();
+  for (std::string path : {"/api/%63art", "/api/%63atalog/products", "/api//cart", "/api/cart//",
+                           "/api/catalog//products", "/api/c%61rt/items", "/api/%6Frders",
+                           "/api/catalog/products%2Fp-001"}) {
+    CAPTURE(path);
+    auto a = send(client, "GET", s->url("gateway") + path, std::nullopt, bearer);
+    CHECK(a.status == 404);
+    CHECK(a.body["error"]["code"] == "route_not_found");
+  }
+  for (const auto& r : s->calls().since(before)) {
+    CHECK_MESSAGE(r.caller != "gateway", r.method << " " << r.route << " reached " << r.callee);
+  }
+  // The admin plane of a service reads paths the same way.
+  auto admin = send(client, "GET", s->url("catalog") + "/_admin//info", std::nullopt,
+                    {{"X-Admin-Token", s->admin_token()}});
+  CHECK(admin.status == 404);
+  CHECK(send(client, "GET", s->url("catalog") + "/_admin/info", std::nullopt,
+             {{"X-Admin-Token", s->admin_token()}})
+            .status == 200);
+  // A parameter is still decoded, and one trailing slash is allowed.
+  CHECK(
+      send(client, "GET", s->url("gateway") + "/api/catalog/products/p%2D001", std::nullopt, bearer)
+          .status == 200);
+  CHECK(send(client, "GET", s->url("gateway") + "/api/cart/", std::nullopt, bearer).status == 200);
+}
+
 TEST_CASE(
     "an internal port answers 401 to a request without a credential whatever the path, and records "
     "it") {

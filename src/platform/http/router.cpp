@@ -37,7 +37,10 @@ bool is_rest(const std::string& seg) {
   return is_param(seg) && seg[1] == '*';
 }
 
+// `parts` decoded, `raw` as sent: a fixed segment matches its raw spelling only, a parameter
+// takes the decoded value.
 bool match_segments(const Route& route, const std::vector<std::string>& parts,
+                    const std::vector<std::string_view>& raw,
                     std::map<std::string, std::string, std::less<>>& params) {
   const auto& segs = route.segments;
   std::size_t i = 0;
@@ -58,7 +61,7 @@ bool match_segments(const Route& route, const std::vector<std::string>& parts,
     if (is_param(segs[i])) {
       if (parts[i].empty()) return false;
       params[segs[i].substr(1, segs[i].size() - 2)] = parts[i];
-    } else if (segs[i] != parts[i]) {
+    } else if (segs[i] != raw[i]) {
       return false;
     }
   }
@@ -73,9 +76,16 @@ std::vector<std::string> split_path(std::string_view path) {
   return parts;
 }
 
-void split_path(std::string_view path, std::vector<std::string>& parts) {
+namespace {
+void split_path(std::string_view path, std::vector<std::string>& parts,
+                std::vector<std::string_view>* raw) {
   parts.clear();
-  parts.reserve(static_cast<std::size_t>(std::count(path.begin(), path.end(), '/')) + 1);
+  const auto most = static_cast<std::size_t>(std::count(path.begin(), path.end(), '/')) + 1;
+  parts.reserve(most);
+  if (raw) {
+    raw->clear();
+    raw->reserve(most);
+  }
   std::size_t start = 0;
   while (start < path.size()) {
     if (path[start] == '/') {
@@ -85,8 +95,14 @@ void split_path(std::string_view path, std::vector<std::string>& parts) {
     auto end = path.find('/', start);
     if (end == std::string_view::npos) end = path.size();
     parts.push_back(percent_decode(path.substr(start, end - start)));
+    if (raw) raw->push_back(path.substr(start, end - start));
     start = end;
   }
+}
+}  // namespace
+
+void split_path(std::string_view path, std::vector<std::string>& parts) {
+  split_path(path, parts, nullptr);
 }
 
 void Router::add(std::string method, std::string pattern, Access access, Handler handler) {
@@ -109,12 +125,19 @@ void Router::add(std::string method, std::string pattern, Access access, Handler
 Router::Match Router::match(std::string_view method, std::string_view path,
                             std::map<std::string, std::string, std::less<>>& params) const {
   Match m;
-  // A per-thread buffer: its storage is reused by the next request (match() does not suspend).
+  // A path is matched as it was sent: an empty segment ("/api//cart") matches no route, and a
+  // route's fixed segments match their plain spelling only ("/api/%63art" is not "/api/cart"),
+  // so that every service and the gateway's prefix check read a path alike; percent-encoding
+  // is decoded in parameters only (docs/security.md). A trailing "/" is allowed.
+  if (path.find("//") != std::string_view::npos) return m;
+  // Per-thread buffers: their storage is reused by the next request (match() does not
+  // suspend); `raw` points into `path`, used before it returns.
   thread_local std::vector<std::string> parts;
-  split_path(path, parts);
+  thread_local std::vector<std::string_view> raw;
+  split_path(path, parts, &raw);
   for (const auto& route : routes_) {
     std::map<std::string, std::string, std::less<>> found;
-    if (!match_segments(route, parts, found)) continue;
+    if (!match_segments(route, parts, raw, found)) continue;
     if (route.method == method) {
       m.route = &route;
       params = std::move(found);
