@@ -2,6 +2,11 @@
 
 #include "platform/error.hpp"
 
+#include <algorithm>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
 namespace shopctl::platform {
 
 namespace {
@@ -9,11 +14,53 @@ struct LimitExceeded {
   std::string code;
   std::string message;
 };
+// The keys seen in one JSON object. A request body's object has a handful of keys: they are
+// searched in a small vector, with no allocation beyond it; past 16 they move into a hash set,
+// so that a 1 MiB body of a hundred thousand keys costs linear time, not quadratic.
+class ObjectKeys {
+ public:
+  // False when `key` was already there.
+  bool insert(const std::string& key) {
+    if (set_.empty()) {
+      if (std::find(few_.begin(), few_.end(), key) != few_.end()) return false;
+      if (few_.size() < kFew) {
+        few_.push_back(key);
+        return true;
+      }
+      set_.insert(few_.begin(), few_.end());
+      few_.clear();
+    }
+    return set_.insert(key).second;
+  }
+
+ private:
+  static constexpr std::size_t kFew = 16;
+  std::vector<std::string> few_;
+  std::unordered_set<std::string> set_;
+};
+
 }  // namespace
 
 nlohmann::json parse_json_limited(std::string_view text) {
   using nlohmann::json;
-  json::parser_callback_t check = [](int depth, json::parse_event_t event, json& parsed) {
+  // The keys of each object still open, innermost last: a key belongs to the innermost open
+  // object (keys never sit directly in an array). A key given twice in one object is refused,
+  // as a header given twice is: nlohmann keeps the last, and a proxy or a log that reads the
+  // first would see another request than the shop ({"quantity":1,"quantity":50}).
+  std::vector<ObjectKeys> open_keys;
+  json::parser_callback_t check = [&open_keys](int depth, json::parse_event_t event,
+                                               json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      open_keys.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      if (!open_keys.empty()) open_keys.pop_back();
+    } else if (event == json::parse_event_t::key && !open_keys.empty() && parsed.is_string()) {
+      const auto& key = parsed.get_ref<const std::string&>();
+      if (!open_keys.back().insert(key)) {
+        throw LimitExceeded{"duplicate_json_key", "the key \"" + key.substr(0, 100) +
+                                                      "\" appears twice in one JSON object"};
+      }
+    }
     // nlohmann reports an object/array start at the depth *outside* it (0 for the outermost),
     // so the level it opens is depth + 1: 64 levels pass, the 65th is refused.
     const bool opens =

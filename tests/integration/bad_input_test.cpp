@@ -134,6 +134,44 @@ TEST_CASE("malformed, mistyped and missing fields answer 4xx in the error shape"
   CHECK(h.api("GET", "/api/cart").status == 200);
 }
 
+// A key given twice in one JSON object: nlohmann kept the last, so {"quantity":1,"quantity":50}
+// added 50 while a proxy or a log reading the first saw 1 (as a header given twice would).
+TEST_CASE("a JSON body with a key given twice in one object is 400 duplicate_json_key") {
+  Harness h;
+  std::string many = "{";  // 20 distinct keys, then the first again: past the small-vector
+  for (int i = 0; i < 20; ++i) many += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  many += "\"k0\":1}";
+  const std::pair<std::string, std::string> cases[] = {
+      {"/api/cart/items", R"({"product_id":"p-001","quantity":1,"quantity":50})"},
+      {"/api/cart/items", R"({"product_id":"p-001","product_id":"p-002","quantity":1})"},
+      {"/api/cart/items", R"({"product_id":"p-001","quantity":1,"x":{"a":1,"a":2}})"},
+      {"/api/cart/items", R"({"product_id":"p-001","quantity":1,"x":[{"a":1},{"b":1,"b":2}]})"},
+      {"/api/cart/items", many},
+      {"/api/auth/login", R"({"email":"x@shop.test","email":"demo@shop.test","password":"p"})"},
+  };
+  for (const auto& c : cases) {
+    const std::string& path = c.first;
+    const std::string& body = c.second;
+    CAPTURE(body);
+    auto a = h.send("POST", path, body, "application/json", path != "/api/auth/login");
+    CHECK(a.status == 400);
+    CHECK(a.body["error"]["code"] == "duplicate_json_key");
+  }
+  // Nothing reached the cart.
+  CHECK(h.api("GET", "/api/cart").body["items"].empty());
+  // The same key in different objects, and many distinct keys, are fine.
+  CHECK(h.api("POST", "/api/cart/items",
+              R"({"product_id":"p-001","quantity":2,"x":{"quantity":7},"y":[{"a":1},{"a":2}]})")
+            .status == 200);
+  std::string distinct = "{\"product_id\":\"p-002\",\"quantity\":1";
+  for (int i = 0; i < 5000; ++i) distinct += ",\"k" + std::to_string(i) + "\":0";
+  distinct += "}";
+  CHECK(h.api("POST", "/api/cart/items", distinct).status == 200);
+  auto cart = h.api("GET", "/api/cart").body;
+  REQUIRE(cart["items"].size() == 2);
+  CHECK(cart["items"][0]["quantity"] == 2);
+}
+
 TEST_CASE("bad tokens are refused with 401, and alg none is never accepted") {
   Harness h;
   const std::string tokens[] = {
