@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "observe_tools/fault_spec.hpp"
 #include "platform/admin_client.hpp"
+#include "platform/fault/fault_table.hpp"
 #include "platform/http/message.hpp"
 
 namespace shopctl::cli {
@@ -176,8 +177,20 @@ void register_fault(CLI::App& app) {
       add->add_option("--delay", f.delay, "delay / slow_body: wait this long first (250ms, 2s)"),
       add->add_option("--jitter", f.jitter,
                       "delay / slow_body: vary the delay by up to this much either way"),
-      add->add_option("--status", f.status, "abort: answer this status (default 503)")
-          ->check(CLI::Range(100, 599)),
+      add->add_option("--status", f.status,
+                      "abort: answer this status, 200-599 but not 204, 205 or 304 (default 503)")
+          ->check(CLI::Validator(
+              [](std::string& text) -> std::string {
+                try {
+                  std::size_t used = 0;
+                  const long long value = std::stoll(text, &used);
+                  if (used != text.size()) return "status must be a whole number";
+                  return platform::abort_status_problem(value).value_or("");
+                } catch (const std::exception&) {
+                  return "status must be a whole number";
+                }
+              },
+              "STATUS")),
       add->add_option("--body", f.body,
                       "abort: answer this body (default: the contract's error shape)"),
       add->add_option("--bytes-per-second", f.bytes_per_second,

@@ -261,7 +261,11 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
         break;
       case FaultType::abort:
         if (const Field* status = find("status")) {
-          if (auto value = ctx.integer(*status, 100, 599)) {
+          if (auto value = ctx.integer(*status, 200, 599)) {
+            if (auto problem = platform::abort_status_problem(*value)) {
+              ctx.error(status->mark, *problem);
+              ok = false;
+            }
             spec.status = static_cast<int>(*value);
           } else {
             ok = false;

@@ -376,6 +376,8 @@ const rejects = [
   ['a timeout of 0s', `${head}timeout: 0s\nsteps:\n  - wait: 1ms\n`],
   ['eventually within 0ms', step('  - request: {GET: /api/cart}\n    eventually: {within: 0ms}\n    expect: {status: 200}')],
   ['an abort status of 600', step('  - fault: {target: catalog, type: abort, status: 600}')],
+  ['an abort status of 100 (not a final status)', step('  - fault: {target: catalog, type: abort, status: 100}')],
+  ['an abort status of 304 (an answer without a body)', step('  - fault: {target: catalog, type: abort, status: 304}')],
   ['an edge from an unknown caller', step('  - wait: 1ms\n    expect: {calls: [{edge: browser->gateway, count: 0}]}')],
   ['a quoted version', 'version: "1"\nsteps:\n  - wait: 1ms\n'],
   ['an empty name', 'version: 1\nname: ""\nsteps:\n  - wait: 1ms\n'],

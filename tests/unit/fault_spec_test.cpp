@@ -115,6 +115,30 @@ TEST_CASE("fault flags that make no sense are refused before anything is sent") 
   f.type = "abort";
   f.status = 700;
   CHECK(refused(f).find("status") != std::string::npos);
+  // An abort answers a final status with a body: a 1xx went out as the final answer, a 304
+  // or a 204 with a body as 503.
+  for (int status : {100, 101, 199, 204, 205, 304}) {
+    CAPTURE(status);
+    f.status = status;
+    CHECK(refused(f).find("final status with a body") != std::string::npos);
+  }
+  for (int status : {200, 302, 404, 429, 599}) {
+    CAPTURE(status);
+    f.status = status;
+    CHECK(refused(f).empty());
+  }
+}
+
+TEST_CASE("the admin plane takes an abort's status only when it is a final status with a body") {
+  for (int status : {100, 103, 204, 205, 304, 600}) {
+    CAPTURE(status);
+    CHECK_THROWS_WITH_AS(shopctl::platform::Fault::from_json(
+                             json{{"target", "catalog"}, {"type", "abort"}, {"status", status}}),
+                         doctest::Contains("status must be 200-599"), std::invalid_argument);
+  }
+  CHECK(shopctl::platform::Fault::from_json(
+            json{{"target", "catalog"}, {"type", "abort"}, {"status", 200}})
+            .status == 200);
 }
 
 TEST_CASE("--json is checked like the shop checks it") {

@@ -587,7 +587,7 @@ steps:
   CHECK(at(only(d, "'delay' does not apply to a hang fault")) == "4:42");
   CHECK(at(only(d, "a delay fault needs 'delay'")) == "5:12");
   CHECK(at(only(d, "whole number of milliseconds")) == "6:50");
-  CHECK(at(only(d, "'status' must be an integer from 100 to 599")) == "7:51");
+  CHECK(at(only(d, "'status' must be an integer from 200 to 599")) == "7:51");
   CHECK(at(only(d, "exactly one of probability, first, every, after; this one")) == "8:61");
   CHECK(at(only(d, "'probability' must be a number from 0 to 1")) == "9:64");
   CHECK(at(only(d, "'select' needs exactly one")) == "10:50");
@@ -964,4 +964,19 @@ TEST_CASE("a matcher whose bounds exclude every value is an error, not a step th
   CHECK(problems("version: 1\nsteps:\n  - request: {GET: /api/cart}\n"
                  "    expect: {status: {gte: 400, lte: 400}, json: {$.n: {gt: 1, lt: 1.5}}}\n")
             .empty());
+}
+
+TEST_CASE("an abort's status is a final status with a body, at its line") {
+  const auto d = problems(R"yaml(version: 1
+steps:
+  - fault: {target: catalog, type: abort, status: 100}
+  - fault: {target: catalog, type: abort, status: 204}
+  - fault: {target: catalog, type: abort, status: 304}
+  - fault: {target: catalog, type: abort, status: 200, body: {price: -1}}
+)yaml");
+  REQUIRE(d.size() == 3);
+  CHECK(at(d[0]) == "3:51");
+  CHECK(d[1].message.find("not 204, 205 or 304") != std::string::npos);
+  CHECK(at(d[1]) == "4:51");
+  CHECK(at(d[2]) == "5:51");
 }

@@ -34,6 +34,15 @@ std::int64_t positive_int(const nlohmann::json& v, const char* key) {
 
 }  // namespace
 
+std::optional<std::string> abort_status_problem(long long status) {
+  if (status < 200 || status > 599 || status == 204 || status == 205 || status == 304) {
+    return "status must be 200-599, and not 204, 205 or 304: an abort answers a final status "
+           "with a body (got " +
+           std::to_string(status) + ")";
+  }
+  return std::nullopt;
+}
+
 std::string_view to_string(FaultType type) {
   switch (type) {
     case FaultType::delay:
@@ -102,8 +111,10 @@ Fault Fault::from_json(const nlohmann::json& j) {
   if (j.contains("jitter_ms")) f.jitter = millis_field(j, "jitter_ms");
   if (j.contains("status")) {
     const auto& s = j.at("status");
-    if (!s.is_number_integer() || s.get<int>() < 100 || s.get<int>() > 599)
-      throw std::invalid_argument("status must be an HTTP status code (100-599)");
+    if (!s.is_number_integer())
+      throw std::invalid_argument("status must be an HTTP status code (200-599)");
+    if (auto problem = abort_status_problem(s.get<long long>()))
+      throw std::invalid_argument(*problem);
     f.status = s.get<int>();
   }
   if (j.contains("body")) {

@@ -19,6 +19,11 @@ namespace shopctl::platform {
 inline constexpr double kMaxFaultDelayMs = 86'400'000;  // 24 h: a longer wait is a hang
 inline constexpr double kMinBytesPerSecond = 0.001;     // one byte in 1,000 s
 
+// Why `status` cannot be an abort's answer, or nullopt when it can: an abort answers a final
+// status with a body, 200-599 but not 204, 205 or 304 (no body). A 1xx went to the client as
+// a final answer ("HTTP/1.1 100 Continue" and no more), a 204 with a body or a 304 as 503.
+std::optional<std::string> abort_status_problem(long long status);
+
 enum class FaultType { delay, hang, abort, reset, close, garbage, slow_body };
 
 std::string_view to_string(FaultType type);
