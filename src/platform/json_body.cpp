@@ -48,8 +48,7 @@ nlohmann::json parse_json_limited(std::string_view text) {
   // as a header given twice is: nlohmann keeps the last, and a proxy or a log that reads the
   // first would see another request than the shop ({"quantity":1,"quantity":50}).
   std::vector<ObjectKeys> open_keys;
-  json::parser_callback_t check = [&open_keys](int depth, json::parse_event_t event,
-                                               json& parsed) {
+  json::parser_callback_t check = [&open_keys](int depth, json::parse_event_t event, json& parsed) {
     if (event == json::parse_event_t::object_start) {
       open_keys.emplace_back();
     } else if (event == json::parse_event_t::object_end) {
