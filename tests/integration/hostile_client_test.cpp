@@ -121,6 +121,18 @@ TEST_CASE("a path's fixed words are matched as spelled, and an empty segment mat
       send(client, "GET", s->url("gateway") + "/api/catalog/products/p%2D001", std::nullopt, bearer)
           .status == 200);
   CHECK(send(client, "GET", s->url("gateway") + "/api/cart/", std::nullopt, bearer).status == 200);
+  // So on the operator endpoints of every port: "/health/live/" was 404 on the gateway, and
+  // 401 with a recorded violation on an internal port.
+  const auto violations = s->calls().violations_total();
+  for (std::string service : {"gateway", "auth", "catalog", "order", "payment", "provider"}) {
+    for (std::string path : {"/health/live/", "/health/ready/", "/metrics/"}) {
+      CAPTURE(service);
+      CAPTURE(path);
+      CHECK(send(client, "GET", s->url(service) + path).status == 200);
+    }
+    CHECK(send(client, "GET", s->url(service) + "/health/live//").status != 200);
+  }
+  CHECK(s->calls().violations_total() == violations + 4);  // the "//" ones on internal ports
 }
 
 TEST_CASE(

@@ -38,6 +38,23 @@ TEST_CASE("any other name is refused unless it was allowed") {
   CHECK(hosts.names().size() == 2);
 }
 
+TEST_CASE("a Host whose port part is not digits is refused, even with \"*\"") {
+  http::HostAllowlist hosts;
+  http::HostAllowlist any;
+  any.allow("*");
+  for (const std::string bad :
+       {"127.0.0.1:1@evil.com", "127.0.0.1:80x", "localhost:8080/x", "[::1]x", "[::1]:8o",
+        "127.0.0.1:123456", "localhost: 80", "127.0.0.1:-1"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(hosts.allows(bad));
+    CHECK_FALSE(any.allows(bad));
+  }
+  for (const std::string ok : {"127.0.0.1:", "127.0.0.1:65535", "[::1]:", "localhost:0"}) {
+    CAPTURE(ok);
+    CHECK(hosts.allows(ok));
+  }
+}
+
 TEST_CASE("\"*\" allows every name") {
   http::HostAllowlist hosts;
   hosts.allow("*");

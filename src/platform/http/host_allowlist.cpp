@@ -55,8 +55,15 @@ void HostAllowlist::allow(std::string_view name) {
 }
 
 bool HostAllowlist::allows(std::string_view host) const {
-  if (any_) return true;
   auto name = host_name_part(host);
+  // After the name comes nothing, or ":" and a port's digits (RFC 3986 allows none): a value
+  // such as "127.0.0.1:1@evil.com" names no address of this shop, whatever its first part.
+  if (const auto rest = host.substr(name.size()); !rest.empty()) {
+    if (rest.front() != ':' || rest.size() > 6) return false;
+    for (char c : rest.substr(1))
+      if (c < '0' || c > '9') return false;
+  }
+  if (any_) return true;
   if (name.empty()) return true;
   if (is_address(name)) return true;
   name = without_trailing_dot(name);
