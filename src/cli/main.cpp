@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
       "  shopctl load --users 32 --duration 10s --threshold 'p99<50ms'   # virtual users\n"
       "  shopctl chaos --crash --duration 45s --seed 7   # faults, crashes, money invariants\n"
       "  shopctl graph                         # the allowed call graph as Mermaid\n"
-      "  shopctl fault add --target-service catalog --type hang   # on a running shop\n",
+      "  shopctl fault add --target http://127.0.0.1:8080 --admin-token TOKEN \\\n"
+      "      --target-service catalog --type hang   # on a running shop (serve prints TOKEN)\n",
       "shopctl"};
   app.require_subcommand(1);
   app.set_version_flag("--version", SHOPCTL_VERSION);
