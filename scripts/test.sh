@@ -11,6 +11,9 @@
 #   - the doctest binary and the scenario suite under ASan+UBSan (build-asan/),
 #   - every libFuzzer target for a short fixed time, and the regression inputs (build-asan/),
 #   - the integration tests and the scenario suite under ThreadSanitizer (build-tsan/).
+# The instrumented builds compile in the background, at nice 19, while the tests before them
+# run, and each doctest binary runs in shards (scripts/doctest-shards.sh): docs/testing.md, "How
+# CI fits in 30 minutes".
 # This is what CI runs. --quick runs the plain part only (no instrumented builds), for a fast
 # local loop; --full is accepted and means the default.
 set -uo pipefail
