@@ -37,6 +37,8 @@ log=$(mktemp)
 # An interrupted run stops the background builds' compilers too.
 kill_tree() { local child; for child in $(pgrep -P "$1"); do kill_tree "$child"; done; kill "$1" 2>/dev/null; }
 trap 'rm -f "$log"; for pid in $(jobs -p); do kill_tree "$pid"; done' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 step() {  # step NAME COMMAND...
   local name=$1; shift
   local began=$SECONDS

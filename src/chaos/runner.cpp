@@ -328,6 +328,15 @@ ChaosResult run_chaos(ShopDriver& shop, const ChaosOptions& o) {
     std::lock_guard lock(start_mu);
     start_cv.notify_all();
   });
+  // An exception of the schedule below (the shop could not be restarted, say) waits for the
+  // shoppers to end before it leaves: a joinable std::thread destroyed by the unwinding would
+  // end the process with std::terminate (SIGABRT) instead of "the shop could not be driven".
+  struct JoinShoppers {
+    std::thread& shoppers;
+    ~JoinShoppers() {
+      if (shoppers.joinable()) shoppers.join();
+    }
+  } join_shoppers{shoppers};
   {
     std::unique_lock lock(start_mu);
     start_cv.wait(lock, [&] { return started || load_done.load(); });

@@ -20,6 +20,7 @@
 #include "platform/duration.hpp"
 #include "platform/json_text.hpp"
 #include "platform/output_file.hpp"
+#include "platform/temp_folder.hpp"
 #include "shop/config.hpp"
 
 namespace shopctl::cli {
@@ -111,6 +112,9 @@ class InterruptWatch {
  private:
   // With mutex_ held; never returns.
   [[noreturn]] void stop(int number) {
+    // The run's threads go on meanwhile and may fail as the shop goes away: they wait for this
+    // thread's _Exit instead of aborting the process (exit -6 instead of 130, seen in CI).
+    platform::ending_on_signal();
     std::fprintf(stderr, "\nshopctl chaos: interrupted (%s): stopping the shop\n",
                  strsignal(number));
     if (shop_ != nullptr) shop_->interrupt();

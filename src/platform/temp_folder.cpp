@@ -1,9 +1,13 @@
 #include "platform/temp_folder.hpp"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -53,7 +57,26 @@ void remove_temp_folder(const fs::path& folder) {
   folders().erase(folder);
 }
 
+namespace {
+std::atomic<bool> ending{false};
+thread_local bool ending_thread = false;
+
+[[noreturn]] void wait_for_the_end_or_abort() {
+  if (ending.load() && !ending_thread) {
+    for (;;) ::pause();  // the ending thread's _Exit ends this one too
+  }
+  std::abort();
+}
+}  // namespace
+
+void ending_on_signal() {
+  ending_thread = true;
+  ending.store(true);
+  std::set_terminate(wait_for_the_end_or_abort);
+}
+
 void remove_temp_folders_and_exit(int code) {
+  ending_on_signal();
   std::fflush(stdout);
   // Held to the end: a thread making a folder now waits, and is ended with the process.
   folders_mu().lock();

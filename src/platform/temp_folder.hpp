@@ -17,6 +17,13 @@ void remove_temp_folder(const std::filesystem::path& folder);
 
 // Removes every folder still remembered and ends the process with `code` (std::_Exit, after
 // flushing standard output): for an interrupted command. No new folder is made meanwhile.
+// Calls ending_on_signal() first.
 [[noreturn]] void remove_temp_folders_and_exit(int code);
+
+// Marks the process as ending on a signal, called by the thread that will end it: from then
+// on, another thread that would end the process with std::terminate (an exception that the
+// interruption caused, as its shop or folder went away, unwinding past a joinable std::thread)
+// waits for that end instead, so that the process exits with 128 + the signal, not SIGABRT.
+void ending_on_signal();
 
 }  // namespace shopctl::platform
