@@ -54,6 +54,7 @@ TEST_CASE("a database worker checkpoints its WAL in the background and keeps eve
     // 12 x 1000 rows, one transaction each: about 12,000 WAL pages (~48 MB) without
     // checkpoints; the checkpointer starts at 4000.
     for (int batch = 0; batch < 12; ++batch) {
+      const auto database_before = size_or_zero(file);
       worker.run_sync([&](Database& db) {
         db.transaction([&] {
           for (int i = 0; i < 1000; ++i) {
@@ -63,7 +64,19 @@ TEST_CASE("a database worker checkpoints its WAL in the background and keeps eve
           }
         });
       });
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the checkpointer run
+      // Let the checkpointer run: once the WAL is past its 4000 pages, until it has copied
+      // pages into the database file and stopped (at most 5 s). A fixed 50 ms was too short with
+      // three test processes sharing two cores under ThreadSanitizer: the WAL reached 49.8 MB. Done
+      // copying: the file grew and stayed the same size for 50 ms.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      while (size_or_zero(fs::path(file.string() + "-wal")) > 16'000'000 &&
+             std::chrono::steady_clock::now() < deadline) {
+        const auto before = size_or_zero(file);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        const auto after = size_or_zero(file);
+        if (after > database_before && after == before) break;
+      }
     }
     // The checkpointer copied the WAL into the database file along the way: the file holds
     // many rows already, and the WAL was reused from its start instead of growing to ~48 MB.
