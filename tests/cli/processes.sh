@@ -89,9 +89,24 @@ grep -qE 'orders-settled .*\[[1-9][0-9]* checked\]' "$work/check.txt"
 read_rc=$?
 check "chaos --check reads the per-service folders of serve --processes ($(grep -m1 -oE 'no order.db.*|orders-settled .*' "$work/check.txt" | cut -c1-60))" $read_rc
 # SIGKILL of the launcher: no orphan keeps serving on the folder's ports.
-"$bin" serve --processes --data-dir "$work/killed" --gateway-port 0 --log-level warn >"$work/killed.txt" 2>&1 &
-launcher=$!
-for _ in $(seq 1 300); do grep -q "Ctrl-C stops" "$work/killed.txt" && break; sleep 0.05; done
+# A launcher picks its children's free ports before they bind them; another socket may take
+# one meanwhile, and the launcher then exits 3 naming the child (a CI run saw this step's
+# launcher gone). Such a start is shown and tried once more on a new folder.
+for attempt in 1 2; do
+  rm -rf "$work/killed"
+  "$bin" serve --processes --data-dir "$work/killed" --gateway-port 0 --log-level warn >"$work/killed.txt" 2>&1 &
+  launcher=$!
+  for _ in $(seq 1 300); do
+    grep -q "Ctrl-C stops" "$work/killed.txt" && break
+    kill -0 "$launcher" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -0 "$launcher" 2>/dev/null && break
+  wait "$launcher"
+  echo "note: the launcher exited ($?) while starting, attempt $attempt:"
+  sed 's/^/  | /' "$work/killed.txt" | tail -n 20
+  find "$work/killed" -name serve.log -exec tail -n 5 {} + 2>/dev/null | sed 's/^/  | /'
+done
 [[ $(pgrep -f -- "serve --only .* --data-dir $work/killed/" | wc -l) -eq 6 ]]
 check "a second launcher has six children" $?
 kill -KILL "$launcher"
