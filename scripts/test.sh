@@ -34,6 +34,8 @@ fuzz_seconds=${SHOPCTL_FUZZ_SECONDS:-15}
 # checks), so CI reads one "N passed, M failed" line that counts real tests.
 passed=0; failed=0; steps_failed=0
 log=$(mktemp)
+# What failed, repeated at the very end: CI often shows only the tail of a long log.
+recap=()
 # An interrupted run stops the background builds' compilers too.
 kill_tree() { local child; for child in $(pgrep -P "$1"); do kill_tree "$child"; done; kill "$1" 2>/dev/null; }
 trap 'rm -f "$log"; for pid in $(jobs -p); do kill_tree "$pid"; done' EXIT
@@ -60,6 +62,13 @@ step() {  # step NAME COMMAND...
     # A step that failed without counting a failure (a crash, a build error) counts as one.
     if ! $counted || [[ ${f:-0} -eq 0 ]]; then failed=$((failed + 1)); fi
     echo "== $name: FAILED (exit $rc, $((SECONDS - began)) s)" >&2
+    recap+=("$name (exit $rc)")
+    # The lines that name a failure: doctest's test case and check, our scripts' FAIL lines,
+    # a scenario's FAIL, a sanitizer's summary.
+    local line
+    while IFS= read -r line; do recap+=("    $line"); done < <(grep -E \
+      '^(TEST CASE:|.*(ERROR|FATAL ERROR):| *FAIL|\[[0-9]+/[0-9]+\] FAIL|not ok|SUMMARY: |.*(ThreadSanitizer|AddressSanitizer):|.*runtime error:)' \
+      "$log" | head -n 20)
   fi
 }
 
@@ -92,6 +101,7 @@ finish_build() {  # finish_build NAME STEP-NAME
   fi
   tail -n 40 "${build_log[$name]}" >&2
   echo "== $2: FAILED (build; ${build_log[$name]})" >&2
+  recap+=("$2 (build; ${build_log[$name]})")
   steps_failed=$((steps_failed + 1)); failed=$((failed + 1))
   return 1
 }
@@ -170,6 +180,10 @@ if $instrumented; then
       ./build-tsan/shopctl run scenarios/ --jobs 2
   fi
   phase_done "ThreadSanitizer"
+fi
+if (( steps_failed > 0 )); then
+  echo "test.sh: what failed:"
+  printf '  %s\n' "${recap[@]}"
 fi
 echo "test.sh: $steps_failed step(s) failed; test cases, scenarios and CLI checks added up below."
 # The closing line, alone and bare, in the plain form CI reads: "N passed, M failed".
