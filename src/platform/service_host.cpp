@@ -325,8 +325,17 @@ std::optional<Response> ServiceHost::refuse_caller(const Request& req, const Cal
                         {{"caller", req.caller}, {"service", service_}, {"route", route->pattern}});
 }
 
+// A path with a '%' that starts no escape ("%zz", a final "%2") names nothing: 400, as a query
+// with one is, on every port (docs/api.md).
+Response ServiceHost::malformed_path(const Request& req) {
+  return error_response(req.trace_id, 400, "invalid_path",
+                        "the path is not valid percent-encoding (a '%' must be followed by two "
+                        "hexadecimal digits)");
+}
+
 // Stage 6: no route matched: 405 with Allow when the path exists, else 404.
 Response ServiceHost::unmatched(const Request& req, const http::Router::Match& match) {
+  if (match.malformed) return malformed_path(req);
   if (match.path_known) {
     std::string allowed;
     for (const auto& m : match.allowed_methods) allowed += (allowed.empty() ? "" : ", ") + m;
@@ -450,6 +459,7 @@ asio::awaitable<Response> ServiceHost::handle_admin(Request& req) {
   }
   std::map<std::string, std::string, std::less<>> params;
   auto match = admin_routes_.match(req.method, req.path(), params);
+  if (match.malformed) co_return malformed_path(req);
   if (!match.route) {
     co_return error_response(
         req.trace_id, match.path_known ? 405 : 404,

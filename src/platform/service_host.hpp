@@ -79,6 +79,7 @@ class ServiceHost {
   std::optional<http::Response> refuse_caller(const http::Request& req, const Caller& caller,
                                               const http::Route* route);
   http::Response unmatched(const http::Request& req, const http::Router::Match& match);
+  http::Response malformed_path(const http::Request& req);
   // The gate and routing: the route whose handler answers, or null with the answer in
   // `answer` (a refusal, 404 or 405). Not a coroutine: the handler runs in handle()'s frame.
   const http::Route* route_request(http::Request& req, const Caller& caller,

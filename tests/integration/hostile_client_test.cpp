@@ -211,6 +211,93 @@ TEST_CASE(
   CHECK(posted.status == 405);
 }
 
+// RFC 9110 9.1: a server that answers GET answers HEAD. HEAD /openapi.json and every GET route
+// of the API were 405 while /, /console and the operator endpoints answered it.
+TEST_CASE("HEAD is answered wherever GET is, with GET's head and no body, on every port") {
+  auto s = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  auto token = shopctl::test_support::demo_token(client, *s);
+  const std::string cred = mint_credential(client, *s, "gateway");
+  struct Case {
+    std::string service, path, header;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"gateway", "/openapi.json", ""},
+           {"gateway", "/api/catalog/products", "Authorization: Bearer " + token},
+           {"gateway", "/api/catalog/products/p-001", "Authorization: Bearer " + token},
+           {"gateway", "/api/cart", "Authorization: Bearer " + token},
+           {"gateway", "/api/orders", "Authorization: Bearer " + token},
+           {"catalog", "/products/p-001", "X-Service-Token: " + cred}}) {
+    CAPTURE(c.path);
+    auto get =
+        send(client, "GET", s->url(c.service) + c.path, std::nullopt,
+             c.header.empty()
+                 ? shopctl::test_support::HeaderList{}
+                 : shopctl::test_support::HeaderList{{c.header.substr(0, c.header.find(':')),
+                                                      c.header.substr(c.header.find(':') + 2)}});
+    REQUIRE(get.status == 200);
+    RawConnection raw(port_of(s->url(c.service)));
+    REQUIRE(raw.connected());
+    REQUIRE(raw.send("HEAD " + c.path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+                     (c.header.empty() ? "" : c.header + "\r\n") + "Connection: close\r\n\r\n"));
+    CHECK(raw.read_until_closed(5s));
+    CHECK(raw_status(raw.received) == 200);
+    auto end_of_head = raw.received.find("\r\n\r\n");
+    REQUIRE(end_of_head != std::string::npos);
+    CHECK(raw.received.size() == end_of_head + 4);  // no body
+    CHECK(raw.received.find("Content-Length: " + std::to_string(get.raw.size()) + "\r\n") !=
+          std::string::npos);
+  }
+  // A path without GET still refuses HEAD, and Allow names HEAD where GET is allowed.
+  auto refused = send(client, "HEAD", s->url("gateway") + "/api/auth/login");
+  CHECK(refused.status == 405);
+  auto wrong = send(client, "PUT", s->url("gateway") + "/api/orders", std::nullopt,
+                    {{"Authorization", "Bearer " + token}});
+  CHECK(wrong.status == 405);
+  CHECK(wrong.headers.get("Allow").value_or("") == "POST, GET, HEAD");
+  // Upstream, the gateway asked for a GET: services are never asked for HEAD.
+  bool head_upstream = false;
+  for (const auto& r : s->calls().since(0)) {
+    if (r.caller == "gateway" && r.method == "HEAD") head_upstream = true;
+  }
+  CHECK_FALSE(head_upstream);
+}
+
+// A '%' that starts no escape was read literally in a path ("/api/catalog/products/%zz" looked
+// for the id "%zz") while a query with one was 400 invalid_query.
+TEST_CASE("a path with a '%' that is not an escape is 400 invalid_path on every port") {
+  auto s = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  auto token = shopctl::test_support::demo_token(client, *s);
+  const shopctl::test_support::HeaderList bearer = {{"Authorization", "Bearer " + token}};
+  const auto before = s->calls().next_seq();
+  for (std::string path :
+       {"/api/catalog/products/%zz", "/api/catalog/products/p-00%1", "/api/catalog/products/p%",
+        "/api/cart/items/%g1", "/api/%zzcart", "/api/orders/%"}) {
+    CAPTURE(path);
+    auto a = send(client, "GET", s->url("gateway") + path, std::nullopt, bearer);
+    CHECK(a.status == 400);
+    CHECK(a.body["error"]["code"] == "invalid_path");
+    auto d = send(client, "DELETE", s->url("gateway") + path, std::nullopt, bearer);
+    CHECK(d.status == 400);
+  }
+  for (const auto& r : s->calls().since(before)) {
+    CHECK_MESSAGE(r.caller != "gateway", r.method << " " << r.route << " reached " << r.callee);
+  }
+  const std::string cred = mint_credential(client, *s, "gateway");
+  auto direct = send(client, "GET", s->url("catalog") + "/products/%zz", std::nullopt,
+                     {{"X-Service-Token", cred}});
+  CHECK(direct.status == 400);
+  CHECK(direct.body["error"]["code"] == "invalid_path");
+  auto admin = send(client, "GET", s->url("catalog") + "/_admin/%zz", std::nullopt,
+                    {{"X-Admin-Token", s->admin_token()}});
+  CHECK(admin.status == 400);
+  // A valid escape still decodes in a parameter.
+  CHECK(
+      send(client, "GET", s->url("gateway") + "/api/catalog/products/p%2d001", std::nullopt, bearer)
+          .status == 200);
+}
+
 TEST_CASE("a request line whose target lacks the leading slash gets 400, never 500") {
   auto s = shopctl::test_support::start_shop();
   for (std::string line : {"POST api/auth HTTP/1.1", "GET api/catalog/products HTTP/1.1",

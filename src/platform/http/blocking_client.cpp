@@ -149,6 +149,8 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
   }
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(64u << 20);
+  // The answer to HEAD has a Content-Length but no body (RFC 9110, 9.3.2).
+  if (verb == bhttp::verb::head) parser.skip(true);
   ec = run_to_completion(impl_->io, [&](auto handler) {
     bhttp::async_read(conn.stream, conn.buffer, parser, std::move(handler));
   });

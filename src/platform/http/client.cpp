@@ -330,6 +330,8 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
   Response res;
   detail::ResponseParser parser(res);
   parser.body_limit(impl->options.response_body_limit);
+  // The answer to HEAD has a Content-Length but no body (RFC 9110, 9.3.2).
+  if (request.method == "HEAD") parser.skip(true);
   co_await bhttp::async_read(connection->stream, connection->buffer, parser,
                              asio::redirect_error(use_awaitable, ec));
   if (ec) throw classify(ec, true, "read");

@@ -130,11 +130,21 @@ Router::Match Router::match(std::string_view method, std::string_view path,
   // so that every service and the gateway's prefix check read a path alike; percent-encoding
   // is decoded in parameters only (docs/security.md). A trailing "/" is allowed.
   if (path.find("//") != std::string_view::npos) return m;
+  // A '%' must start an escape ("%zz", "%2" name nothing): 400 rather than read literally,
+  // as a query with one is (docs/api.md).
+  for (auto at = path.find('%'); at != std::string_view::npos; at = path.find('%', at + 1)) {
+    if (at + 2 >= path.size() || hex_value(path[at + 1]) < 0 || hex_value(path[at + 2]) < 0) {
+      m.malformed = true;
+      return m;
+    }
+  }
   // Per-thread buffers: their storage is reused by the next request (match() does not
   // suspend); `raw` points into `path`, used before it returns.
   thread_local std::vector<std::string> parts;
   thread_local std::vector<std::string_view> raw;
   split_path(path, parts, &raw);
+  const Route* get_route = nullptr;  // for HEAD, when no HEAD route matches
+  std::map<std::string, std::string, std::less<>> get_params;
   for (const auto& route : routes_) {
     std::map<std::string, std::string, std::less<>> found;
     if (!match_segments(route, parts, raw, found)) continue;
@@ -145,6 +155,23 @@ Router::Match Router::match(std::string_view method, std::string_view path,
     }
     m.path_known = true;
     m.allowed_methods.push_back(route.method);
+    if (route.method == "GET" && method == "HEAD" && !get_route) {
+      get_route = &route;
+      get_params = std::move(found);
+    }
+  }
+  if (get_route) {
+    m.route = get_route;
+    m.path_known = false;
+    m.allowed_methods.clear();
+    params = std::move(get_params);
+    return m;
+  }
+  // A path that answers GET answers HEAD too: Allow says so.
+  auto& allowed = m.allowed_methods;
+  if (std::find(allowed.begin(), allowed.end(), "GET") != allowed.end() &&
+      std::find(allowed.begin(), allowed.end(), "HEAD") == allowed.end()) {
+    allowed.push_back("HEAD");
   }
   return m;
 }

@@ -32,9 +32,12 @@ class Router {
   struct Match {
     const Route* route = nullptr;
     bool path_known = false;  // the path matched some route, but not with this method
+    bool malformed = false;   // a '%' not followed by two hex digits: matches nothing
     std::vector<std::string> allowed_methods;
   };
-  // Finds the route for `method` and `path`, filling `params` with path parameters.
+  // Finds the route for `method` and `path`, filling `params` with path parameters. HEAD
+  // takes the GET route of a path without a HEAD route of its own (RFC 9110, 9.3.2: the
+  // server sends the GET answer's head); `allowed_methods` then names HEAD beside GET.
   Match match(std::string_view method, std::string_view path,
               std::map<std::string, std::string, std::less<>>& params) const;
   const std::vector<Route>& routes() const { return routes_; }

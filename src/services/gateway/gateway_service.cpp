@@ -90,7 +90,13 @@ GatewayService::~GatewayService() {
 // needs one). Throws DomainError (404 for a path that does not spell the prefix, 401).
 Request GatewayService::outbound(Request& req, const PrefixRoute& route) const {
   Request out;
-  out.method = req.method;
+  // HEAD took the GET route (router.hpp): upstream is asked for the GET, and this server
+  // sends its answer's head only. Services are never asked for HEAD.
+  if (req.method == "HEAD") {
+    out.method = "GET";
+  } else {
+    out.method = req.method;
+  }
   std::string_view path = req.path();
   // The router matched decoded segments; what is forwarded is the raw path minus the prefix,
   // so the raw path must spell the prefix itself (not "//api/..." or "/%61pi/...").
