@@ -72,8 +72,10 @@ int run_validate(const std::vector<std::string>& paths, const std::vector<std::s
   auto loaded = load(paths, vars);
   if (!loaded.ok()) {
     std::cerr << loaded.format_diagnostics();
-    std::cerr << loaded.diagnostics.size() << " problem(s) in " << loaded.files.size()
-              << " file(s)\n";
+    // Counted over the files read: a path that names no file is a problem, not a file.
+    std::cerr << "shopctl validate: " << loaded.diagnostics.size() << " problem(s)";
+    if (!loaded.files.empty()) std::cerr << " in " << loaded.files.size() << " file(s) read";
+    std::cerr << "\n";
     return kExitInvalid;
   }
   std::size_t steps = 0;

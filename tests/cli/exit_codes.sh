@@ -48,6 +48,8 @@ expect_output "^ +\^" "a caret under the column"
 if grep -q "PASS" "$tmp/out"; then failed=$((failed + 1)); echo "FAIL: a scenario ran although a file was invalid"; else passed=$((passed + 1)); fi
 expect_code 2 "validate an invalid file" "$shopctl" validate "$tmp/broken.yaml"
 expect_code 2 "a path that does not exist" "$shopctl" validate "$tmp/nope.yaml"
+# It said "1 problem(s) in 0 file(s)".
+expect_output "shopctl validate: 1 problem\\(s\\)$" "validate counts no file for a path that names none"
 
 # An expectation that fails: exit 4, with the step's file:line and what came back.
 sed 's/\$.status: PAID/$.status: FAILED/' "$tmp/good.yaml" > "$tmp/failing.yaml"
