@@ -21,7 +21,7 @@
 
 #include "platform/admin_client.hpp"
 #include "platform/http/blocking_client.hpp"
-#include "platform/http/server.hpp"
+#include "platform/http/port_reservation.hpp"
 #include "platform/input_file.hpp"
 #include "platform/security/random.hpp"
 #include "platform/temp_folder.hpp"
@@ -127,10 +127,6 @@ class InProcess : public ShopDriver {
   std::unique_ptr<shop::Shop> shop_;
 };
 
-std::uint16_t free_port() {
-  return http::pick_free_port();
-}
-
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return std::string("killed by signal ") + strsignal(WTERMSIG(status));
@@ -155,7 +151,10 @@ class ChildProcess : public ShopDriver {
       throw ShopError(o.config_file.string() + ": " + e.what());
     }
     if (!root.IsMap()) root = YAML::Node(YAML::NodeType::Map);
-    for (const auto& name : shop::service_names()) root["ports"][name] = free_port();
+    // Held while chaos runs: no other socket takes one while the shop is down after a SIGKILL
+    // or before it binds them (port_reservation.hpp).
+    for (const auto& name : shop::service_names())
+      root["ports"][name] = held_ports_.emplace_back(0).port();
     root["host"] = "127.0.0.1";
     root["data_dir"] = dir_.string();
     root["seed"] = o.seed;
@@ -290,6 +289,7 @@ class ChildProcess : public ShopDriver {
   bool keep_ = false, temporary_ = false, finished_ = false;
   fs::path binary_, dir_, config_, log_;
   std::string gateway_, admin_token_;
+  std::vector<http::PortReservation> held_ports_;
   std::atomic<pid_t> pid_{-1};  // read by interrupt() from the signal-watching thread
 };
 

@@ -21,7 +21,7 @@
 
 #include "cli/commands.hpp"
 #include "platform/http/blocking_client.hpp"
-#include "platform/http/server.hpp"
+#include "platform/http/port_reservation.hpp"
 #include "platform/temp_folder.hpp"
 #include "shop/identity.hpp"
 #include "shop/registry.hpp"
@@ -171,6 +171,10 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
     }
   }
   std::vector<Child> children;
+  // Every child's two ports, held from the moment they are picked (or read from the folder)
+  // until the launcher ends: no other socket can take one before its child binds it, or while
+  // the child is down and being started again (port_reservation.hpp).
+  std::vector<http::PortReservation> held;
   fs::path shared = dir / "processes.yaml";
   try {
     fs::create_directories(dir);
@@ -182,8 +186,20 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       auto& port = config.ports[spec.name];
       if (port == 0) {
         auto kept = stored.ports.find(spec.name);
-        port = kept != stored.ports.end() ? kept->second : http::pick_free_port();
+        if (kept != stored.ports.end()) port = kept->second;
       }
+      try {
+        held.emplace_back(port);
+      } catch (const std::runtime_error& e) {
+        // A port given or kept in the folder that some process listens on: most likely a shop
+        // already running on this data folder.
+        throw std::runtime_error(std::string(e.what()) + ", wanted by " + spec.name +
+                                 (port != 0 && stored.ports.count(spec.name) > 0
+                                      ? " (kept in " + identity_path.string() +
+                                            "; is another shop running on this data folder?)"
+                                      : ""));
+      }
+      port = held.back().port();
     }
     auto applied = shop::apply_identity(config, stored);
     applied.to_store.ports = config.ports;
@@ -192,7 +208,7 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       Child ch;
       ch.service = spec.name;
       ch.port = config.ports.at(spec.name);
-      ch.admin_port = http::pick_free_port();
+      ch.admin_port = held.emplace_back(0).port();
       ch.dir = dir / spec.name;
       ch.log = ch.dir / "serve.log";
       fs::create_directories(ch.dir);
@@ -200,7 +216,8 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
     }
     write_shared_config(shared, config, children);
   } catch (const std::exception& e) {
-    std::cerr << "shopctl serve --processes: " << e.what() << "\n";
+    std::cerr << "shopctl serve --processes: the shop could not start: " << e.what() << "\n";
+    if (o.ephemeral) fs::remove_all(dir, ec);
     return kExitShop;
   }
 

@@ -9,7 +9,7 @@ work=$(mktemp -d)
 passed=0; failed=0
 check() { if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "FAIL - $1"; fi; }
 launcher=""
-trap '[[ -n "$launcher" ]] && kill -KILL -- "$launcher" 2>/dev/null; pkill -KILL -f -- "--data-dir $work/" 2>/dev/null; rm -rf "$work"' EXIT
+trap '[[ -n "$launcher" ]] && kill -KILL -- "$launcher" 2>/dev/null; pkill -KILL -f -- "--data-dir $work/" 2>/dev/null; ip netns del "shopctl-ports-$$" 2>/dev/null; rm -rf "$work"' EXIT
 
 "$bin" serve --processes --data-dir "$work/data" --gateway-port 0 --log-level warn >"$work/out.txt" 2>&1 &
 launcher=$!
@@ -40,13 +40,46 @@ check "a child killed with SIGKILL is started again" $restarted
 "$bin" run scenarios/flow/browse-catalog.yaml --target "$gateway" --admin-token "$token" >/dev/null 2>&1
 check "the shop answers again after the restart" $?
 
+# While a child is down, its port stays the launcher's: a plain bind of it fails from the
+# moment the child dies until it listens again. (The launcher picked the ports free and let
+# them go: any socket could take one while its child was down, or before it first bound it.)
+auth_port=$(awk '$1 == "auth" {print $2}' "$work/out.txt" | sed 's/.*://')
+auth=$(pgrep -f -- "serve --only auth .*--data-dir $work/data/auth")
+bound=$(python3 - "$auth_port" "$auth" <<'PY'
+import os, signal, socket, sys, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+os.kill(pid, signal.SIGKILL)
+took = 0
+until = time.monotonic() + 1.5
+while time.monotonic() < until:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        took += 1
+    except OSError:
+        pass
+    s.close()
+    time.sleep(0.0005)
+print(took)
+PY
+)
+[[ "$bound" == "0" ]]
+check "a child's port cannot be taken while the child is down (binds that took it: $bound)" $?
+for _ in $(seq 1 200); do
+  "$bin" run scenarios/flow/browse-catalog.yaml --target "$gateway" --admin-token "$token" >/dev/null 2>&1 && break
+  sleep 0.05
+done
+"$bin" run scenarios/flow/browse-catalog.yaml --target "$gateway" --admin-token "$token" >/dev/null 2>&1
+check "the shop answers again after auth's restart" $?
 
-# A second launcher on the same data folder: its children find their ports (kept in the
-# folder's identity.json) taken by the first shop's. The first shop answers /health/ready on
-# them, which must not pass for the second launcher's children being ready.
+
+# A second launcher on the same data folder: the ports kept in the folder's identity.json are
+# the first shop's. It says so and starts no child (it used to start them, which died binding;
+# the first shop answers /health/ready on those ports, which must not pass for them being up).
 second_rc=0
 timeout 60 "$bin" serve --processes --data-dir "$work/data" --gateway-port 0 --log-level warn >"$work/second.txt" 2>&1 || second_rc=$?
-[[ $second_rc -eq 3 ]] && grep -q "while starting" "$work/second.txt" && ! grep -q "the shop is up" "$work/second.txt"
+[[ $second_rc -eq 3 ]] && grep -q "is taken .*another shop running on this data folder" "$work/second.txt" &&
+  ! grep -q "the shop is up" "$work/second.txt"
 check "a second launcher on a folder in use exits 3, not up (exit $second_rc: $(grep -m1 -o 'the shop could not start: .*' "$work/second.txt" | cut -c1-90))" $?
 [[ $(pgrep -f -- "serve --only .* --data-dir $work/data/" | wc -l) -eq 6 ]]
 check "the first shop keeps its six processes" $?
@@ -89,24 +122,21 @@ grep -qE 'orders-settled .*\[[1-9][0-9]* checked\]' "$work/check.txt"
 read_rc=$?
 check "chaos --check reads the per-service folders of serve --processes ($(grep -m1 -oE 'no order.db.*|orders-settled .*' "$work/check.txt" | cut -c1-60))" $read_rc
 # SIGKILL of the launcher: no orphan keeps serving on the folder's ports.
-# A launcher picks its children's free ports before they bind them; another socket may take
-# one meanwhile, and the launcher then exits 3 naming the child (a CI run saw this step's
-# launcher gone). Such a start is shown and tried once more on a new folder.
-for attempt in 1 2; do
-  rm -rf "$work/killed"
-  "$bin" serve --processes --data-dir "$work/killed" --gateway-port 0 --log-level warn >"$work/killed.txt" 2>&1 &
-  launcher=$!
-  for _ in $(seq 1 300); do
-    grep -q "Ctrl-C stops" "$work/killed.txt" && break
-    kill -0 "$launcher" 2>/dev/null || break
-    sleep 0.05
-  done
-  kill -0 "$launcher" 2>/dev/null && break
-  wait "$launcher"
-  echo "note: the launcher exited ($?) while starting, attempt $attempt:"
+# (A launcher used to pick its children's ports free and release them, and another socket
+# could take one before the child bound it: a CI run saw this launcher exit 3. It now holds
+# them, port_reservation.hpp; a launcher that ends while starting is shown, not tried again.)
+"$bin" serve --processes --data-dir "$work/killed" --gateway-port 0 --log-level warn >"$work/killed.txt" 2>&1 &
+launcher=$!
+for _ in $(seq 1 300); do
+  grep -q "Ctrl-C stops" "$work/killed.txt" && break
+  kill -0 "$launcher" 2>/dev/null || break
+  sleep 0.05
+done
+if ! kill -0 "$launcher" 2>/dev/null; then
+  echo "note: the launcher exited while starting:"
   sed 's/^/  | /' "$work/killed.txt" | tail -n 20
   find "$work/killed" -name serve.log -exec tail -n 5 {} + 2>/dev/null | sed 's/^/  | /'
-done
+fi
 [[ $(pgrep -f -- "serve --only .* --data-dir $work/killed/" | wc -l) -eq 6 ]]
 check "a second launcher has six children" $?
 kill -KILL "$launcher"
@@ -117,6 +147,35 @@ for _ in $(seq 1 40); do
 done
 launcher=""
 check "SIGKILL of the launcher stops its children within 2 s" $orphans
+
+# On a busy machine: the launcher's twelve ports from the 16 ephemeral ports of a network
+# namespace of its own. Picked free and let go, two picks were often the same port and a child
+# died binding it (5 of 5 starts failed so); held, they are twelve ports, and the shop serves.
+# Needs root for the namespace (CI runs as root); skipped, and said so, without.
+ns="shopctl-ports-$$"
+if [[ $EUID -eq 0 ]] && command -v ip >/dev/null && ip netns add "$ns" 2>/dev/null; then
+  ip netns exec "$ns" ip link set lo up
+  ip netns exec "$ns" sh -c 'echo "40000 40015" > /proc/sys/net/ipv4/ip_local_port_range'
+  ip netns exec "$ns" "$bin" serve --processes --data-dir "$work/narrow" --gateway-port 0 \
+    --log-level warn >"$work/narrow.txt" 2>&1 &
+  launcher=$!
+  for _ in $(seq 1 300); do
+    grep -q "Ctrl-C stops" "$work/narrow.txt" && break
+    kill -0 "$launcher" 2>/dev/null || break
+    sleep 0.05
+  done
+  narrow_gateway=$(awk '/public door/ {print $3}' "$work/narrow.txt")
+  narrow_token=$(awk '/admin token/ {print $3}' "$work/narrow.txt")
+  [[ -n "$narrow_gateway" ]] && ip netns exec "$ns" "$bin" run scenarios/flow/browse-catalog.yaml \
+    --target "$narrow_gateway" --admin-token "$narrow_token" >"$work/narrow-run.txt" 2>&1
+  check "twelve ports held from 16 free ones: the shop starts and serves ($(grep -h -m1 -oE 'could not start: .{0,80}|[0-9]+ passed' "$work/narrow.txt" "$work/narrow-run.txt" | head -1))" $?
+  kill -TERM "$launcher" 2>/dev/null
+  wait "$launcher" 2>/dev/null
+  launcher=""
+  ip netns del "$ns"
+else
+  echo "skip - ports held on a busy machine (needs root and ip netns)"
+fi
 
 echo "processes: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
