@@ -126,7 +126,7 @@ TEST_CASE("a request to a server that accepts and never reads times out within i
   REQUIRE(outcome.error.has_value());
   CHECK(*outcome.error == http::TransportErrorKind::timeout);
   CHECK(outcome.took >= 250ms);
-  CHECK(outcome.took < 1000ms);
+  CHECK(outcome.took < 2000ms);  // the deadline, with room for a loaded machine
 }
 
 TEST_CASE("a request to a server that reads it and never answers times out within its timeout") {
@@ -137,7 +137,7 @@ TEST_CASE("a request to a server that reads it and never answers times out withi
   REQUIRE(outcome.error.has_value());
   CHECK(*outcome.error == http::TransportErrorKind::timeout);
   CHECK(outcome.took >= 250ms);
-  CHECK(outcome.took < 1000ms);
+  CHECK(outcome.took < 2000ms);  // the deadline, with room for a loaded machine
 }
 
 TEST_CASE("a request to a closed port is refused at once, not reported as a timeout") {

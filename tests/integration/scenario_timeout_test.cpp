@@ -48,8 +48,8 @@ std::string failures_of(const scenario::ScenarioResult& r) {
 
 bool blames(const scenario::ScenarioResult& r, const std::string& step) {
   for (const auto& f : r.failures) {
-    if (f.step == step &&
-        f.message.find("passed its timeout of 1s during this step") != std::string::npos)
+    if (f.step == step && f.message.find("passed its timeout of") != std::string::npos &&
+        f.message.find("during this step") != std::string::npos)
       return true;
   }
   return false;
@@ -60,7 +60,7 @@ bool blames(const scenario::ScenarioResult& r, const std::string& step) {
 TEST_CASE("a last step that runs past the scenario's timeout makes the scenario time out") {
   auto timed = run(R"(version: 1
 name: slow last step
-timeout: 1s
+timeout: 3s
 setup:
   - login: {email: demo@shop.test, password: demo-password-1}
 steps:
@@ -74,13 +74,15 @@ steps:
   CHECK(result.status == scenario::ScenarioStatus::timed_out);
   CHECK(blames(result, "the slow one"));
   // The request is cut at the deadline; the shop's own 10 s upstream limit is not waited for.
-  CHECK(took < 5s);
+  // (3 s, not 1: the setup's login must end well before it on a loaded machine, or the login
+  // is the step the deadline cuts. One took 770 ms under ASan+UBSan in three shards.)
+  CHECK(took < 8s);
 }
 
 TEST_CASE("the step that was running when the timeout passed is reported, not the next one") {
   auto timed = run(R"(version: 1
 name: slow middle step
-timeout: 1s
+timeout: 3s
 setup:
   - login: {email: demo@shop.test, password: demo-password-1}
 steps:
@@ -97,7 +99,7 @@ steps:
   CHECK(blames(result, "the slow one"));
   CHECK_FALSE(blames(result, "never runs"));
   for (const auto& step : result.steps) CHECK(step.label != "never runs");
-  CHECK(took < 5s);
+  CHECK(took < 8s);
 }
 
 TEST_CASE("a teardown the timeout cut short goes on after the step that was running") {
