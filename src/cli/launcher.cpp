@@ -84,6 +84,21 @@ void write_shared_config(const fs::path& file, const shop::ShopConfig& c,
   fs::rename(temp, file);
 }
 
+// The end of a child's log, for a launcher that is about to remove it with its --ephemeral
+// folder: the message that names the log would otherwise point at nothing.
+void print_log_tail(const fs::path& log, std::FILE* to) {
+  std::ifstream in(log);
+  std::deque<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line.substr(0, 400));
+    if (lines.size() > 20) lines.pop_front();
+  }
+  std::fprintf(to, "  the last %zu line(s) of %s (removed with the --ephemeral folder):\n",
+               lines.size(), log.c_str());
+  for (const auto& line : lines) std::fprintf(to, "  | %s\n", line.c_str());
+  std::fflush(to);
+}
+
 std::string describe_status(int status) {
   if (WIFSIGNALED(status)) return "was killed by signal " + std::to_string(WTERMSIG(status));
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
@@ -304,6 +319,11 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
     }
   } catch (const std::exception& e) {
     std::cerr << "shopctl serve --processes: the shop could not start: " << e.what() << "\n";
+    if (o.ephemeral) {
+      for (const auto& ch : children) {
+        if (ch.pid < 0 && !ch.died_starting.empty()) print_log_tail(ch.log, stderr);
+      }
+    }
     stop_all();
     return kExitShop;
   }
@@ -352,6 +372,7 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       if (ch.restarts.size() > 5) {
         std::printf("it died %zu times in a minute: giving up (see %s)\n", ch.restarts.size(),
                     ch.log.c_str());
+        if (o.ephemeral) print_log_tail(ch.log, stdout);
         give_up = true;
         break;
       }

@@ -460,11 +460,12 @@ asio::awaitable<Response> ServiceHost::handle_admin(Request& req) {
   std::map<std::string, std::string, std::less<>> params;
   auto match = admin_routes_.match(req.method, req.path(), params);
   if (match.malformed) co_return malformed_path(req);
+  // A known admin path with another method: 405 with Allow, as on every route (it had no Allow).
+  if (!match.route && match.path_known) co_return unmatched(req, match);
   if (!match.route) {
-    co_return error_response(
-        req.trace_id, match.path_known ? 405 : 404,
-        match.path_known ? "method_not_allowed" : "route_not_found",
-        "no admin route for " + req.method + " " + std::string(req.path().substr(0, 200)));
+    co_return error_response(req.trace_id, 404, "route_not_found",
+                             "no admin route for " + req.method.substr(0, 32) + " " +
+                                 std::string(req.path().substr(0, 200)));
   }
   req.route = match.route->pattern;
   req.path_params = std::move(params);

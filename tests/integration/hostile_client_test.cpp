@@ -263,6 +263,40 @@ TEST_CASE("HEAD is answered wherever GET is, with GET's head and no body, on eve
   CHECK_FALSE(head_upstream);
 }
 
+// The admin plane answered 405 without Allow ("no admin route"), and took with 201 a fault
+// that could never apply (a target no service has, a method no request has).
+TEST_CASE("the admin plane's 405 names what is allowed, and a fault that cannot apply is 400") {
+  auto s = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  const shopctl::test_support::HeaderList admin = {{"X-Admin-Token", s->admin_token()}};
+  for (std::string service : {"gateway", "catalog"}) {
+    CAPTURE(service);
+    auto put = send(client, "PUT", s->url(service) + "/_admin/faults", json::object(), admin);
+    CHECK(put.status == 405);
+    CHECK(put.body["error"]["code"] == "method_not_allowed");
+    const std::string allow(put.headers.get("Allow").value_or(""));
+    CHECK(allow.find("GET") != std::string::npos);
+    CHECK(allow.find("POST") != std::string::npos);
+    CHECK(allow.find("HEAD") != std::string::npos);
+  }
+  for (const json& fault :
+       {json{{"target", "catalgo"}, {"type", "hang"}},
+        json{{"target", "catalog"}, {"from", "nobody"}, {"type", "hang"}},
+        json{{"target", "catalog"}, {"type", "hang"}, {"match", {{"method", "brew"}}}},
+        json{{"target", "catalog"}, {"type", "hang"}, {"match", {{"path", "products/*"}}}}}) {
+    CAPTURE(fault.dump());
+    auto added = send(client, "POST", s->url("gateway") + "/_admin/faults", fault, admin);
+    CHECK(added.status == 400);
+    CHECK(added.body["error"]["code"] == "invalid_fault");
+  }
+  auto listed = send(client, "GET", s->url("gateway") + "/_admin/faults", std::nullopt, admin);
+  CHECK(listed.body["items"].empty());
+  auto good = send(
+      client, "POST", s->url("gateway") + "/_admin/faults",
+      json{{"target", "catalog"}, {"type", "hang"}, {"match", {{"path", "/products/*"}}}}, admin);
+  CHECK(good.status == 201);
+}
+
 // A '%' that starts no escape was read literally in a path ("/api/catalog/products/%zz" looked
 // for the id "%zz") while a query with one was 400 invalid_query.
 TEST_CASE("a path with a '%' that is not an escape is 400 invalid_path on every port") {

@@ -72,6 +72,19 @@ TEST_CASE(
   auto unchanged = send("GET", gateway + "/", {{"If-None-Match", etag}});
   CHECK(unchanged.status == 304);
   CHECK(unchanged.raw.empty());
+  // A 304 says nothing of the length: "Content-Length: 0" is not the 200's (RFC 9110, 8.6),
+  // to GET and to HEAD alike.
+  for (const char* method : {"GET", "HEAD"}) {
+    CAPTURE(method);
+    shopctl::test_support::RawConnection raw(shopctl::test_support::port_of(gateway));
+    REQUIRE(raw.connected());
+    REQUIRE(raw.send(std::string(method) + " / HTTP/1.1\r\nHost: 127.0.0.1\r\nIf-None-Match: " +
+                     etag + "\r\nConnection: close\r\n\r\n"));
+    CHECK(raw.read_until_closed(std::chrono::seconds(5)));
+    CHECK(raw.received.starts_with("HTTP/1.1 304"));
+    CHECK(raw.received.find("Content-Length") == std::string::npos);
+    CHECK(raw.received.size() == raw.received.find("\r\n\r\n") + 4);
+  }
   CHECK(send("GET", gateway + "/", {{"If-None-Match", "\"other\""}}).status == 200);
   {
     shopctl::test_support::RawConnection head(shopctl::test_support::port_of(gateway));

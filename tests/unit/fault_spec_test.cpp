@@ -141,6 +141,44 @@ TEST_CASE("the admin plane takes an abort's status only when it is a final statu
             .status == 200);
 }
 
+// The admin plane took these with 201, and the fault never applied (a typo such as "catalgo",
+// a method no request has); `fault add` refused them. Both now go through Fault::from_json.
+TEST_CASE("the admin plane refuses a fault that could never apply") {
+  using shopctl::platform::Fault;
+  const auto refused = [](const json& j) {
+    try {
+      Fault::from_json(j);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(refused(json{{"target", "catalgo"}, {"type", "hang"}}).find("target must be one of") !=
+        std::string::npos);
+  CHECK(refused(json{{"target", "client"}, {"type", "hang"}}).find("target must be one of") !=
+        std::string::npos);
+  CHECK(refused(json{{"target", "catalog"}, {"from", "nobody"}, {"type", "hang"}})
+            .find("from must be one of") != std::string::npos);
+  CHECK(refused(json{{"target", "catalog"}, {"type", "hang"}, {"match", {{"method", "brew"}}}})
+            .find("match.method must be one of") != std::string::npos);
+  CHECK(refused(json{{"target", "catalog"}, {"type", "hang"}, {"match", {{"method", "get"}}}})
+            .find("match.method") != std::string::npos);
+  CHECK(refused(json{{"target", "catalog"}, {"type", "hang"}, {"match", {{"path", "products"}}}})
+            .find("match.path") != std::string::npos);
+  // What may apply still passes: every component as a target, client as a caller, globs.
+  for (const char* target : {"gateway", "auth", "catalog", "order", "payment", "provider"}) {
+    CAPTURE(target);
+    CHECK(refused(json{{"target", target}, {"type", "hang"}}).empty());
+  }
+  CHECK(refused(json{{"target", "gateway"},
+                     {"from", "client"},
+                     {"type", "hang"},
+                     {"match", {{"method", "HEAD"}, {"path", "/api/**"}}}})
+            .empty());
+  CHECK(
+      refused(json{{"target", "catalog"}, {"type", "hang"}, {"match", {{"path", "**"}}}}).empty());
+}
+
 TEST_CASE("--json is checked like the shop checks it") {
   CHECK(tools::fault_json_from_text(
             R"({"target":"payment","type":"reset","select":{"first":3}})")["type"] == "reset");

@@ -1,10 +1,13 @@
 #include "platform/fault/fault_table.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <iterator>
 #include <stdexcept>
 
 #include "platform/json_text.hpp"
+#include "platform/observe/architecture.hpp"
 
 namespace shopctl::platform {
 
@@ -71,6 +74,28 @@ std::optional<FaultType> parse_fault_type(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+
+constexpr std::string_view kMethods[] = {"GET",   "HEAD",   "POST",   "PUT",
+                                         "PATCH", "DELETE", "OPTIONS"};
+
+// `name` must be a component of the architecture: a service, the door or the provider; for
+// `from`, the outside world ("client") too.
+void check_component(const std::string& name, const char* key, bool client_allowed) {
+  namespace arch = architecture;
+  const auto* c = arch::find_component(name);
+  if (c && (client_allowed || c->kind != arch::ComponentKind::outside)) return;
+  std::string names;
+  for (const auto& each : arch::components()) {
+    if (!client_allowed && each.kind == arch::ComponentKind::outside) continue;
+    names += (names.empty() ? "" : ", ") + each.name;
+  }
+  throw std::invalid_argument(std::string(key) + " must be one of " + names + ", not '" +
+                              name.substr(0, 64) + "'");
+}
+
+}  // namespace
+
 Fault Fault::from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw std::invalid_argument("a fault must be an object");
   static const std::set<std::string> known = {"id",   "target",           "from",      "match",
@@ -90,8 +115,14 @@ Fault Fault::from_json(const nlohmann::json& j) {
     }
   }
   if (!j.contains("target")) throw std::invalid_argument("a fault needs a target");
+  // A name no component has makes a fault that never applies: refused here, so the admin plane
+  // (a console, curl) and `shopctl fault add` judge alike (docs/faults.md).
   f.target = require_string(j, "target");
-  if (j.contains("from")) f.from = require_string(j, "from");
+  check_component(f.target, "target", false);
+  if (j.contains("from")) {
+    f.from = require_string(j, "from");
+    check_component(f.from, "from", true);
+  }
   if (j.contains("match")) {
     const auto& m = j.at("match");
     if (!m.is_object()) throw std::invalid_argument("match must be an object");
@@ -99,8 +130,22 @@ Fault Fault::from_json(const nlohmann::json& j) {
       if (k != "method" && k != "path")
         throw std::invalid_argument("unknown match key '" + k + "'");
     }
-    if (m.contains("method")) f.method = require_string(m, "method");
-    if (m.contains("path")) f.path = require_string(m, "path");
+    if (m.contains("method")) {
+      f.method = require_string(m, "method");
+      if (std::find(std::begin(kMethods), std::end(kMethods), f.method) == std::end(kMethods)) {
+        throw std::invalid_argument(
+            "match.method must be one of GET, HEAD, POST, PUT, PATCH, "
+            "DELETE, OPTIONS (upper case), not '" +
+            f.method.substr(0, 32) + "'");
+      }
+    }
+    if (m.contains("path")) {
+      f.path = require_string(m, "path");
+      if (!f.path.starts_with("/") && !f.path.starts_with("*")) {
+        throw std::invalid_argument(
+            "match.path is a path glob that starts with '/' (or '*'), like /products/*");
+      }
+    }
   }
   if (!j.contains("type")) throw std::invalid_argument("a fault needs a type");
   auto type = parse_fault_type(require_string(j, "type"));

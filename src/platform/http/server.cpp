@@ -155,6 +155,10 @@ const std::string& too_many_connections_answer(bool process) {
 // constant field, so the handlers cannot forget it and it costs no lookup.
 constexpr std::string_view kNoSniffField = "X-Content-Type-Options: nosniff\r\n";
 
+bool status_has_body(int status) {
+  return status >= 200 && status != 204 && status != 304;
+}
+
 bhttp::response<bhttp::string_body> to_beast(Response& res, unsigned version, bool keep_alive) {
   bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
   detail::copy_headers_to(res.headers, out.base());
@@ -162,6 +166,9 @@ bhttp::response<bhttp::string_body> to_beast(Response& res, unsigned version, bo
   out.body() = std::move(res.body);
   out.keep_alive(keep_alive);
   out.prepare_payload();
+  // A status that never has a body says nothing of its length: a 304's Content-Length would
+  // have to be the 200's (RFC 9110, 8.6), and 1xx and 204 may not carry one (9110, 8.6).
+  if (!status_has_body(res.status)) out.erase(bhttp::field::content_length);
   return out;
 }
 
@@ -464,7 +471,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       bhttp::response<bhttp::empty_body> out{static_cast<bhttp::status>(res.status), version};
       detail::copy_headers_to(res.headers, out.base());
       out.keep_alive(keep_alive);
-      out.content_length(res.body.size());
+      if (status_has_body(res.status)) out.content_length(res.body.size());
       bhttp::response_serializer<bhttp::empty_body> serializer(out);
       serializer.split(true);
       co_await bhttp::async_write_header(stream, serializer,
