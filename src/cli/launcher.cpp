@@ -109,6 +109,18 @@ std::string describe_status(int status) {
 // The admin plane starts only after the service has bound its port, and its port was picked
 // for this child: so the answer is this child's, not that of another process that holds the
 // service's port (an earlier shop on the same data folder), which would answer 200 as well.
+// SIGINT or SIGTERM waiting to be taken (the launcher blocks both and takes them in its
+// loop), or 0. Read while the children start, so that Ctrl-C does not wait for every child's
+// readiness (up to 30 s each) and the banner before it is seen.
+int pending_stop_signal() {
+  sigset_t pending;
+  sigemptyset(&pending);
+  if (::sigpending(&pending) != 0) return 0;
+  if (sigismember(&pending, SIGINT)) return SIGINT;
+  if (sigismember(&pending, SIGTERM)) return SIGTERM;
+  return 0;
+}
+
 bool ready(Child& ch, std::chrono::milliseconds limit) {
   http::BlockingClient client;
   auto until = std::chrono::steady_clock::now() + limit;
@@ -122,6 +134,7 @@ bool ready(Child& ch, std::chrono::milliseconds limit) {
     }
   };
   while (std::chrono::steady_clock::now() < until) {
+    if (pending_stop_signal() != 0) return false;
     int status = 0;
     if (::waitpid(ch.pid, &status, WNOHANG) == ch.pid) {
       ch.pid = -1;
@@ -310,7 +323,22 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
   try {
     for (auto& ch : children) {
       spawn(ch);
-      if (!ready(ch, 30s)) {
+      const bool up = ready(ch, 30s);
+      if (const int sig = pending_stop_signal()) {
+        // Taken now, so that it does not stop the shop a second time below.
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, sig);
+        const timespec none{0, 0};
+        sigtimedwait(&one, nullptr, &none);
+        std::printf("shopctl: %s received while starting, stopping every process\n",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM");
+        std::fflush(stdout);
+        stop_all();
+        std::printf("shopctl: stopped\n");
+        return kExitOk;
+      }
+      if (!up) {
         throw std::runtime_error(ch.service +
                                  (ch.pid < 0 ? " " + ch.died_starting + " while starting"
                                              : std::string(" did not become ready")) +

@@ -10,6 +10,17 @@
 namespace shopctl::platform {
 
 namespace {
+
+// The parser's words without its library's tag ("[json.exception.parse_error.101] parse
+// error at line 1, ..." -> "parse error at line 1, ..."): what went wrong and where, for the
+// client, not which C++ library the shop uses. At most 200 characters.
+std::string library_reason(std::string_view what) {
+  if (what.starts_with("[json.exception.")) {
+    const auto end = what.find("] ");
+    if (end != std::string_view::npos) what.remove_prefix(end + 2);
+  }
+  return std::string(what.substr(0, 200));
+}
 struct LimitExceeded {
   std::string code;
   std::string message;
@@ -81,12 +92,12 @@ nlohmann::json parse_json_limited(std::string_view text) {
     throw ApiError(400, e.code, e.message);
   } catch (const json::parse_error& e) {
     throw ApiError(400, "invalid_json", "the body is not valid JSON",
-                   {{"byte", e.byte}, {"reason", std::string(e.what()).substr(0, 200)}});
+                   {{"byte", e.byte}, {"reason", library_reason(e.what())}});
   } catch (const json::out_of_range& e) {
     // A number beyond a double's range (1e400, a 400-digit integer): valid JSON text, but no
     // value this shop could hold, so nlohmann refuses it with out_of_range (406).
     throw ApiError(400, "invalid_json", "the body holds a number too large to represent",
-                   {{"reason", std::string(e.what()).substr(0, 200)}});
+                   {{"reason", library_reason(e.what())}});
   }
 }
 

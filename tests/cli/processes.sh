@@ -171,6 +171,24 @@ launcher=""
   [[ ! -e "$order_log" ]]
 check "an --ephemeral launcher that gives up shows the child's log before it removes it (exit $eph_rc)" $?
 
+# SIGTERM while the children start stops the launcher then, not after the banner (the
+# launcher used to take it only in its loop, after every child was ready: up to 30 s each).
+"$bin" serve --processes --data-dir "$work/interrupted" --gateway-port 0 --log-level warn >"$work/int.txt" 2>&1 &
+launcher=$!
+for _ in $(seq 1 500); do
+  pgrep -f -- "serve --only catalog .*--data-dir $work/interrupted/" >/dev/null && break
+  sleep 0.01
+done
+kill -TERM "$launcher"
+for _ in $(seq 1 200); do kill -0 "$launcher" 2>/dev/null || break; sleep 0.05; done
+kill -KILL "$launcher" 2>/dev/null
+wait "$launcher"; int_rc=$?
+launcher=""
+[[ $int_rc -eq 0 ]] && grep -q "SIGTERM received while starting" "$work/int.txt" &&
+  ! grep -q "the shop is up" "$work/int.txt" &&
+  [[ $(pgrep -f -- "--data-dir $work/interrupted/" | wc -l) -eq 0 ]]
+check "SIGTERM while the children start stops them at once (exit $int_rc: $(grep -m1 -oE 'SIGTERM received.*|the shop is up' "$work/int.txt"))" $?
+
 # On a busy machine: the launcher's twelve ports from the 16 ephemeral ports of a network
 # namespace of its own. Picked free and let go, two picks were often the same port and a child
 # died binding it (5 of 5 starts failed so); held, they are twelve ports, and the shop serves.

@@ -129,7 +129,11 @@ TEST_CASE("malformed, mistyped and missing fields answer 4xx in the error shape"
     check_client_error(a, c.method + " " + c.path + " " + c.body);
     if (a.body.is_object() && a.body.contains("error"))
       CHECK(a.body["error"]["code"] == c.expected_code);
+    // The parser's reason says what and where, without the JSON library's tag.
+    CHECK(a.raw.find("json.exception") == std::string::npos);
   }
+  auto broken = h.send("POST", "/api/cart/items", "{not json", "application/json", true);
+  CHECK(broken.body["error"]["details"]["reason"].get<std::string>().starts_with("parse error"));
   // Still serving.
   CHECK(h.api("GET", "/api/cart").status == 200);
 }

@@ -170,6 +170,15 @@ TEST_CASE("the response schema is found by method, path template and status") {
   CHECK(not_found.problem.empty());
   REQUIRE(not_found.schema);
   CHECK(not_found.schema == &d.at("components").at("schemas").at("Error"));
+  // HEAD takes GET's statuses and has no body to check (a scenario's HEAD step under
+  // --validate-schema failed: "describes no HEAD").
+  auto head = find_response_schema(d, "HEAD", "/api/orders/ord_123", 200);
+  CHECK(head.problem.empty());
+  CHECK(head.operation == "HEAD /api/orders/{id}");
+  CHECK(head.schema == nullptr);
+  CHECK(find_response_schema(d, "HEAD", "/api/cart", 418).problem.starts_with("status 418"));
+  CHECK(find_response_schema(d, "HEAD", "/api/payments/webhook", 200).problem ==
+        "docs/openapi.yaml describes no HEAD for /api/payments/webhook");
   // /metrics is text: no JSON body to check.
   auto metrics = find_response_schema(d, "GET", "/metrics", 200);
   CHECK(metrics.problem.empty());
