@@ -9,11 +9,21 @@ work=$(mktemp -d)
 passed=0; failed=0
 check() { if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "FAIL - $1"; fi; }
 launcher=""
+# start_launcher OUT COMMAND...: runs a launcher in the background ($launcher is its pid) and
+# waits until it is up or has ended (at most 15 s).
+start_launcher() {
+  local out=$1; shift
+  "$@" >"$out" 2>&1 &
+  launcher=$!
+  for _ in $(seq 1 300); do
+    grep -q "Ctrl-C stops" "$out" && break
+    kill -0 "$launcher" 2>/dev/null || break
+    sleep 0.05
+  done
+}
 trap '[[ -n "$launcher" ]] && kill -KILL -- "$launcher" 2>/dev/null; pkill -KILL -f -- "--data-dir $work/" 2>/dev/null; ip netns del "shopctl-ports-$$" 2>/dev/null; rm -rf "$work"' EXIT
 
-"$bin" serve --processes --data-dir "$work/data" --gateway-port 0 --log-level warn >"$work/out.txt" 2>&1 &
-launcher=$!
-for _ in $(seq 1 300); do grep -q "Ctrl-C stops" "$work/out.txt" && break; sleep 0.05; done
+start_launcher "$work/out.txt" "$bin" serve --processes --data-dir "$work/data" --gateway-port 0 --log-level warn
 gateway=$(awk '/public door/ {print $3}' "$work/out.txt")
 token=$(awk '/admin token/ {print $3}' "$work/out.txt")
 children=$(grep -cE "^  (catalog|auth|provider|payment|order|gateway) +http" "$work/out.txt")
@@ -125,13 +135,7 @@ check "chaos --check reads the per-service folders of serve --processes ($(grep 
 # (A launcher used to pick its children's ports free and release them, and another socket
 # could take one before the child bound it: a CI run saw this launcher exit 3. It now holds
 # them, port_reservation.hpp; a launcher that ends while starting is shown, not tried again.)
-"$bin" serve --processes --data-dir "$work/killed" --gateway-port 0 --log-level warn >"$work/killed.txt" 2>&1 &
-launcher=$!
-for _ in $(seq 1 300); do
-  grep -q "Ctrl-C stops" "$work/killed.txt" && break
-  kill -0 "$launcher" 2>/dev/null || break
-  sleep 0.05
-done
+start_launcher "$work/killed.txt" "$bin" serve --processes --data-dir "$work/killed" --gateway-port 0 --log-level warn
 if ! kill -0 "$launcher" 2>/dev/null; then
   echo "note: the launcher exited while starting:"
   sed 's/^/  | /' "$work/killed.txt" | tail -n 20
@@ -150,9 +154,7 @@ check "SIGKILL of the launcher stops its children within 2 s" $orphans
 
 # An --ephemeral launcher that gives up on a child that keeps dying removes its folder, log and
 # all: it shows the log's last lines first (it used to say "see .../serve.log" and remove it).
-"$bin" serve --processes --ephemeral --gateway-port 0 --log-level warn >"$work/eph.txt" 2>&1 &
-launcher=$!
-for _ in $(seq 1 300); do grep -q "Ctrl-C stops" "$work/eph.txt" && break; sleep 0.05; done
+start_launcher "$work/eph.txt" "$bin" serve --processes --ephemeral --gateway-port 0 --log-level warn
 order_log=$(awk '$1 == "order" {print $5}' "$work/eph.txt")
 order_pid=$(awk '$1 == "order" {print $4}' "$work/eph.txt")
 if [[ -n "$order_log" && -n "$order_pid" ]]; then
@@ -197,14 +199,8 @@ ns="shopctl-ports-$$"
 if [[ $EUID -eq 0 ]] && command -v ip >/dev/null && ip netns add "$ns" 2>/dev/null; then
   ip netns exec "$ns" ip link set lo up
   ip netns exec "$ns" sh -c 'echo "40000 40015" > /proc/sys/net/ipv4/ip_local_port_range'
-  ip netns exec "$ns" "$bin" serve --processes --data-dir "$work/narrow" --gateway-port 0 \
-    --log-level warn >"$work/narrow.txt" 2>&1 &
-  launcher=$!
-  for _ in $(seq 1 300); do
-    grep -q "Ctrl-C stops" "$work/narrow.txt" && break
-    kill -0 "$launcher" 2>/dev/null || break
-    sleep 0.05
-  done
+  start_launcher "$work/narrow.txt" ip netns exec "$ns" "$bin" serve --processes \
+    --data-dir "$work/narrow" --gateway-port 0 --log-level warn
   narrow_gateway=$(awk '/public door/ {print $3}' "$work/narrow.txt")
   narrow_token=$(awk '/admin token/ {print $3}' "$work/narrow.txt")
   [[ -n "$narrow_gateway" ]] && ip netns exec "$ns" "$bin" run scenarios/flow/browse-catalog.yaml \
