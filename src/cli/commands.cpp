@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
+#include <set>
+#include <string>
 
 #include "platform/admin_fanout.hpp"
 
@@ -80,6 +82,27 @@ void register_load(CLI::App& app);
 void register_chaos(CLI::App& app);
 void register_reference(CLI::App& app);
 void register_completion(CLI::App& app);
+
+void refuse_empty_values(CLI::App& app) {
+  static const std::set<std::string, std::less<>> may_be_empty = {"--body"};
+  const CLI::Validator non_empty(
+      [](std::string& value) {
+        return value.empty() ? std::string("an empty value; leave the option out instead")
+                             : std::string();
+      },
+      "");
+  for (CLI::Option* option : app.get_options()) {
+    if (option->get_type_size_max() == 0) continue;  // a flag
+    const std::string name = option->get_name(false, true);
+    bool exempt = false;
+    for (const auto& each : option->get_lnames())
+      exempt = exempt || may_be_empty.count("--" + each);
+    if (!exempt && name != "--help" && name != "--version") option->check(non_empty);
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    refuse_empty_values(*sub);
+  }
+}
 
 void register_commands(CLI::App& app) {
   register_serve(app);

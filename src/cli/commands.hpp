@@ -13,6 +13,11 @@ class App;
 namespace shopctl::cli {
 
 void register_commands(CLI::App& app);
+// Every option and argument that takes a value refuses an empty one (exit 1), but the few
+// where empty means something (`fault add --body ''`: an empty body). An empty value was
+// taken as no option at all: `chaos --check ""` started a chaos run, `run --target ""` ran
+// on an in-process shop, `--junit ""` wrote no report, `fault clear ""` cleared every fault.
+void refuse_empty_values(CLI::App& app);
 // The exit code chosen by the subcommand that ran.
 int exit_code();
 void set_exit_code(int code);

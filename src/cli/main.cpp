@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", SHOPCTL_VERSION);
   shopctl::cli::register_commands(app);
+  shopctl::cli::refuse_empty_values(app);
   // CLI11 answers a word that is no command with "A subcommand is required", which does not
   // say which word it did not know.
   if (argc > 1 && argv[1][0] != '-') {

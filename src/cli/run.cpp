@@ -13,6 +13,7 @@
 #include "observe_tools/html_report.hpp"
 #include "platform/admin_client.hpp"
 #include "platform/http/message.hpp"
+#include "platform/json_text.hpp"
 #include "platform/output_file.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/parser.hpp"
@@ -161,11 +162,22 @@ int run_run(const RunCliOptions& given) {
     // each at file:1:1).
     try {
       platform::AdminClient admin(o.target, o.admin_token);
-      const auto answer = admin.send("GET", "/_admin/faults");
+      // What the runner asks first of the shop (ShopDriver::discover): a shopctl gateway lists
+      // its services. Anything else (another web server, a service's own port) was found by
+      // each scenario in turn, each failing with "wrong --admin-token?".
+      const auto answer = admin.send("GET", "/_admin/services");
       if (answer.status == 401 || answer.status == 403) {
         std::cerr << "shopctl run: " << o.target << " refused --admin-token (" << answer.status
                   << " " << answer.error_message() << "): nothing ran (exit 1)\n";
         return kExitUsage;
+      }
+      if (answer.status != 200 || !answer.body.is_object() || !answer.body.contains("items") ||
+          !answer.body.at("items").is_array()) {
+        std::cerr << "shopctl run: " << o.target << " is not a shopctl shop's gateway: GET "
+                  << "/_admin/services answered " << answer.status
+                  << " (is this a shopctl shop? --target takes the gateway's URL): "
+                  << answer.error_message() << ": nothing ran (exit 3)\n";
+        return kExitShop;
       }
     } catch (const http::TransportError& e) {
       std::cerr << "shopctl run: cannot reach " << o.target << " (" << e.what()
@@ -220,7 +232,7 @@ int run_run(const RunCliOptions& given) {
     }
   };
   if (!o.junit.empty()) write(o.junit, scenario::junit_xml(summary));
-  if (!o.json.empty()) write(o.json, scenario::json_report(summary).dump(2) + "\n");
+  if (!o.json.empty()) write(o.json, platform::json_text(scenario::json_report(summary), 2) + "\n");
   if (!o.html.empty())
     write(o.html, observe_tools::run_html_report(scenario::json_report(summary)));
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "observe_tools/call_graph.hpp"
+#include "platform/text_rules.hpp"
 
 namespace shopctl::observe_tools {
 
@@ -327,7 +328,9 @@ std::string line_chart(const std::string& title, const std::string& unit,
 
 }  // namespace
 
-std::string html_escape(const std::string& text) {
+std::string html_escape(const std::string& raw) {
+  // The page says UTF-8: bytes that are not become U+FFFD.
+  const std::string text = platform::valid_utf8(raw);
   std::string out;
   out.reserve(text.size());
   for (char c : text) {

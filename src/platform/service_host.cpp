@@ -219,8 +219,16 @@ Response ServiceHost::host_refused(const Request& req) {
 // by the caller table (the admin plane checks its own token).
 // One trailing "/" is allowed, as the router allows it on every route ("/health/live/" was
 // 404 on the gateway, and 401 and a recorded violation on an internal port).
+namespace {
+// The path without one trailing "/" ("/health/live/" -> "/health/live"; "/" stays).
+std::string_view without_trailing_slash(std::string_view path) {
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  return path;
+}
+}  // namespace
+
 bool ServiceHost::is_operator_path(std::string_view path) {
-  if (path.size() > 1 && path.back() == '/' && !path.starts_with("/_admin")) path.remove_suffix(1);
+  if (!path.starts_with("/_admin")) path = without_trailing_slash(path);
   return path.starts_with("/_admin/") || path == "/_admin" || path == "/health/live" ||
          path == "/health/ready" || path == "/metrics";
 }
@@ -232,7 +240,7 @@ asio::awaitable<Response> ServiceHost::operator_endpoint(Request& req,
     route_label = "/_admin";
     co_return co_await handle_admin(req);
   }
-  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  path = without_trailing_slash(path);
   route_label = path == "/metrics"       ? "/metrics"
                 : path == "/health/live" ? "/health/live"
                                          : "/health/ready";

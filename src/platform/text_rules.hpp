@@ -10,6 +10,7 @@
 // answered, and Debian's ICU is a 35 MB dependency for it. Invalid UTF-8 counts as hidden.
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace shopctl::platform {
@@ -56,6 +57,60 @@ inline std::optional<std::uint32_t> first_hidden_character(std::string_view text
     if (hidden) return cp;
   }
   return std::nullopt;
+}
+
+// The offset of the first byte that does not belong to well-formed UTF-8 (RFC 3629: no
+// overlong forms, no surrogates, nothing past U+10FFFF), or nothing when all of it is.
+inline std::optional<std::size_t> first_invalid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the second byte's range
+    if (b >= 0xC2 && b <= 0xDF) {
+      n = 2;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      n = 3;
+      if (b == 0xE0) low = 0xA0;   // overlong
+      if (b == 0xED) high = 0x9F;  // surrogates
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      n = 4;
+      if (b == 0xF0) low = 0x90;   // overlong
+      if (b == 0xF4) high = 0x8F;  // past U+10FFFF
+    } else {
+      return i;
+    }
+    if (i + n > text.size()) return i;
+    const auto second = static_cast<unsigned char>(text[i + 1]);
+    if (second < low || second > high) return i;
+    for (std::size_t k = 2; k < n; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return i;
+    }
+    i += n;
+  }
+  return std::nullopt;
+}
+
+// `text` with each byte that starts no UTF-8 character replaced by U+FFFD: for reports that
+// promise UTF-8 (JUnit XML, HTML) and may quote bytes from anywhere (a file, an answer).
+inline std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    const auto bad = first_invalid_utf8(text);
+    if (!bad) {
+      out.append(text);
+      break;
+    }
+    out.append(text.substr(0, *bad));
+    out.append("\xEF\xBF\xBD");
+    text.remove_prefix(*bad + 1);
+  }
+  return out;
 }
 
 }  // namespace shopctl::platform

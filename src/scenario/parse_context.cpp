@@ -181,10 +181,19 @@ std::optional<TextPosition> unclosed_flow_opener(std::string_view text, int line
   return open.back();
 }
 
+// Only what protect_templates() made: "$", the opener, a name, the closer. A \x01 or \x02
+// that the YAML itself holds (a double-quoted "\x01" escape) stays what it is: every such
+// byte used to become a brace, so a name sent as "a\x01b" went out as "a{b" and a scenario
+// expecting it back passed.
 std::string restore_templates(std::string text) {
-  for (char& c : text) {
-    if (c == kOpenBrace) c = '{';
-    if (c == kCloseBrace) c = '}';
+  for (std::size_t i = 0; i + 2 < text.size(); ++i) {
+    if (text[i] != '$' || text[i + 1] != kOpenBrace) continue;
+    std::size_t j = i + 2;
+    while (j < text.size() && is_template_name_char(text[j])) ++j;
+    if (j == i + 2 || j >= text.size() || text[j] != kCloseBrace) continue;
+    text[i + 1] = '{';
+    text[j] = '}';
+    i = j;
   }
   return text;
 }

@@ -1,12 +1,14 @@
 #include "scenario/parser.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <limits>
 #include <set>
 #include <system_error>
 
 #include "platform/http/message.hpp"
 #include "platform/input_file.hpp"
+#include "platform/text_rules.hpp"
 #include "platform/yaml_document.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/parse_context.hpp"
@@ -954,6 +956,26 @@ std::string LoadResult::format_diagnostics() const {
 ParseResult parse_scenario_text(std::string_view text, std::string file,
                                 const ParseOptions& options) {
   ParseResult result;
+  // A YAML file is Unicode; without a UTF-16 or UTF-32 byte order mark (yaml-cpp decodes
+  // those), it must be UTF-8. yaml-cpp took any bytes, and a scenario name that was not UTF-8
+  // ended `run --json` with an uncaught exception and made an invalid JUnit file.
+  const bool other_encoding = text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
+                              text.starts_with(std::string_view("\0\0\xFE\xFF", 4));
+  if (!other_encoding) {
+    if (auto bad = platform::first_invalid_utf8(text)) {
+      const auto before = text.substr(0, *bad);
+      const auto line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+      const auto line_start = before.rfind('\n');
+      const auto column =
+          static_cast<int>(line_start == std::string_view::npos ? *bad : *bad - line_start - 1);
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[*bad]));
+      result.diagnostics.push_back({file, line + 1, column + 1,
+                                    std::string("not UTF-8: the byte ") + hex +
+                                        " starts no UTF-8 character (save the file as UTF-8)"});
+      return result;
+    }
+  }
   result.source_text = std::string(text);
   Context ctx(file, result.source_text);
   const std::string protected_text = detail::protect_templates(result.source_text);

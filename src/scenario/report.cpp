@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include "platform/text_rules.hpp"
+
 namespace shopctl::scenario {
 
 namespace {
@@ -25,7 +27,9 @@ std::string fmt_ms(double ms) {
   return buf;
 }
 
-std::string xml_escape(const std::string& s) {
+std::string xml_escape(const std::string& text) {
+  // The file says UTF-8: bytes that are not (from a scenario, an answer) become U+FFFD.
+  const std::string s = platform::valid_utf8(text);
   std::string out;
   for (char c : s) {
     switch (c) {

@@ -50,6 +50,33 @@ expect_code 2 "validate an invalid file" "$shopctl" validate "$tmp/broken.yaml"
 expect_code 2 "a path that does not exist" "$shopctl" validate "$tmp/nope.yaml"
 # It said "1 problem(s) in 0 file(s)".
 expect_output "shopctl validate: 1 problem\\(s\\)$" "validate counts no file for a path that names none"
+# A file that is not UTF-8 is an invalid file (2), for validate and run alike; run --json on
+# it ended with an uncaught exception (134) and no report.
+printf 'version: 1\nname: caf\xe9\nsteps:\n  - wait: 1ms\n' >"$tmp/latin1.yaml"
+expect_code 2 "validate: a file that is not UTF-8" "$shopctl" validate "$tmp/latin1.yaml"
+expect_output "latin1.yaml:2:10: .*not UTF-8: the byte 0xE9" "validate names the byte and where"
+expect_code 2 "run --json: a file that is not UTF-8" "$shopctl" run "$tmp/latin1.yaml" --json "$tmp/latin1.json"
+
+# An option given an empty value is a usage error (1): it was taken as no option at all, so
+# `chaos --check ""` (an unset variable in a script) started a 30 s chaos run.
+expect_code 1 "chaos --check ''" timeout 20 "$shopctl" chaos --check ''
+expect_output "--check: an empty value" "the empty option is named"
+expect_code 1 "run --target ''" timeout 20 "$shopctl" run "$tmp/good.yaml" --target ''
+expect_code 1 "run --junit ''" timeout 20 "$shopctl" run "$tmp/good.yaml" --junit ''
+expect_code 1 "fault clear ''" timeout 20 "$shopctl" fault clear '' --target http://127.0.0.1:1
+
+# --target at a web server that is not a shopctl gateway: said once, before anything runs
+# (exit 3); each scenario used to fail on its own with "wrong --admin-token?".
+python3 -c 'import http.server, sys
+s = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+open(sys.argv[1], "w").write(str(s.server_port))
+s.serve_forever()' "$tmp/web.port" >/dev/null 2>&1 &
+web=$!
+for _ in $(seq 1 100); do [[ -s "$tmp/web.port" ]] && break; sleep 0.05; done
+expect_code 3 "run --target at a plain web server" timeout 20 "$shopctl" run "$tmp/good.yaml" \
+  --target "http://127.0.0.1:$(cat "$tmp/web.port")" --admin-token x
+expect_output "is not a shopctl shop's gateway: GET /_admin/services answered 404" "run says what it found at --target"
+kill "$web" 2>/dev/null; wait "$web" 2>/dev/null
 
 # An expectation that fails: exit 4, with the step's file:line and what came back.
 sed 's/\$.status: PAID/$.status: FAILED/' "$tmp/good.yaml" > "$tmp/failing.yaml"

@@ -8,6 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "observe_tools/html_report.hpp"
+#include "platform/json_text.hpp"
+#include "scenario/report.hpp"
+#include "scenario/runner.hpp"
 
 namespace {
 
@@ -141,6 +144,25 @@ json load_report() {
 }
 
 }  // namespace
+
+// The reports say UTF-8; a name or an answer that is not (a target's body, a --var) used to go
+// into them byte for byte, and `run --json` threw on it (exit 134).
+TEST_CASE("the reports stay UTF-8 whatever bytes they quote") {
+  CHECK(tools::html_escape("caf\xE9 <b>") == "caf\xEF\xBF\xBD &lt;b&gt;");
+  CHECK(tools::html_escape("caf\xC3\xA9") == "caf\xC3\xA9");
+  shopctl::scenario::RunSummary summary;
+  shopctl::scenario::ScenarioResult result;
+  result.name = "bad \xFF\xFE name";
+  result.file = "x.yaml";
+  result.error = "an answer: \xC0\xAF";
+  summary.results.push_back(result);
+  const std::string xml = shopctl::scenario::junit_xml(summary);
+  CHECK(xml.find("bad \xEF\xBF\xBD\xEF\xBF\xBD name") != std::string::npos);
+  CHECK(xml.find('\xFF') == std::string::npos);
+  CHECK(xml.find('\xC0') == std::string::npos);
+  const std::string text = shopctl::platform::json_text(shopctl::scenario::json_report(summary), 2);
+  CHECK(text.find("bad \xEF\xBF\xBD\xEF\xBF\xBD name") != std::string::npos);
+}
 
 TEST_CASE("html_escape replaces the five characters HTML gives a meaning") {
   CHECK(tools::html_escape("<a href=\"x\">'&'</a>") ==

@@ -373,6 +373,39 @@ TEST_CASE("defaults apply when optional top-level keys are left out") {
   CHECK(result.scenario->steps[0].repeat == 1);
 }
 
+// yaml-cpp takes any bytes: a name that was not UTF-8 ended `run --json` with an uncaught
+// exception (exit 134) and made a JUnit file no XML parser reads.
+TEST_CASE("a scenario file that is not UTF-8 is refused at the byte, with its line") {
+  const auto d = problems("version: 1\nname: caf\xE9 au lait\nsteps:\n  - wait: 1s\n");
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].message.find("not UTF-8: the byte 0xE9") == 0);
+  CHECK(at(d[0]) == "2:10");
+  // Overlong forms, surrogates, a cut sequence at the end: refused too.
+  CHECK(problems("version: 1\nname: \xC0\xAF\nsteps: [{wait: 1s}]\n").size() == 1);
+  CHECK(problems("version: 1\nname: \xED\xA0\x80\nsteps: [{wait: 1s}]\n").size() == 1);
+  CHECK(problems("version: 1\nsteps: [{wait: 1s}]\n# \xE2\x82").size() == 1);
+  // UTF-8 of every length passes.
+  CHECK(problems("version: 1\nname: \"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x9B\x92\"\n"
+                 "steps: [{wait: 1s}]\n")
+            .empty());
+}
+
+// The parser hides `${name}` from YAML behind \x01 and \x02 and turned every \x01 and \x02
+// back into braces, also those the YAML held itself: "a\x01b" became "a{b".
+TEST_CASE("control characters a double-quoted string holds stay what they are") {
+  const ParseResult result = parse_scenario_text(
+      "version: 1\nname: \"a\\x01b\\x02c ${who}\"\nvars: {who: x}\nsteps: [{wait: 1s}]\n",
+      "s.yaml");
+  INFO(dump(result.diagnostics));
+  REQUIRE(result.ok());
+  CHECK(result.scenario->name.find("a\x01"
+                                   "b\x02"
+                                   "c ") == 0);
+  // The template beside them is still one.
+  CHECK(result.scenario->name.find("{b") == std::string::npos);
+  CHECK(result.scenario->name.find("${who}") != std::string::npos);
+}
+
 TEST_CASE("a YAML syntax error is reported at the parser's position") {
   const auto d = problems("version: 1\nsteps:\n  - wait: 1s\n  - wait: [1s\n  -x: 1\n");
   REQUIRE(d.size() == 1);
