@@ -78,6 +78,23 @@ expect_code 3 "run --target at a plain web server" timeout 20 "$shopctl" run "$t
 expect_output "is not a shopctl shop's gateway: GET /_admin/services answered 404" "run says what it found at --target"
 kill "$web" 2>/dev/null; wait "$web" 2>/dev/null
 
+# A step's path is sent as written: `[`, `]` and `#` after the host are encoded (the run
+# failed with "expected an http:// URL" on `?q=[1]`, and `#` cut the query).
+cat >"$tmp/brackets.yaml" <<'YAML'
+version: 1
+name: brackets and hashes in a query
+setup:
+  - login: {email: demo@shop.test, password: demo-password-1}
+steps:
+  - request: {GET: "/api/catalog/products?q=[1]"}
+    expect: {status: 200, json: {$.total: 0}}
+  - request: {GET: "/api/catalog/products?q=tea#x"}
+    expect: {status: 200, json: {$.total: 0}}
+  - request: {GET: "/api/catalog/products?q=tea"}
+    expect: {status: 200, json: {$.total: {gt: 0}}}
+YAML
+expect_code 0 "a query with [ ] and # is sent as written" timeout 30 "$shopctl" run "$tmp/brackets.yaml"
+
 # An expectation that fails: exit 4, with the step's file:line and what came back.
 sed 's/\$.status: PAID/$.status: FAILED/' "$tmp/good.yaml" > "$tmp/failing.yaml"
 expect_code 4 "a failing expectation" "$shopctl" run "$tmp/failing.yaml" --junit "$tmp/junit.xml"
