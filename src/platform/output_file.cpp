@@ -7,13 +7,29 @@ namespace shopctl::platform {
 namespace fs = std::filesystem;
 namespace {
 
-// The same file: an existing one by identity, otherwise by its normalised absolute path.
+// `file` with its own symbolic links followed, also one that points at a file not written
+// yet (weakly_canonical leaves a dangling link as it is), at most 40 deep as the kernel does.
+fs::path followed(fs::path file, std::error_code& ec) {
+  file = fs::absolute(file, ec);
+  for (int depth = 0; !ec && depth < 40; ++depth) {
+    std::error_code link_ec;
+    if (!fs::is_symlink(fs::symlink_status(file, link_ec)) || link_ec) break;
+    const fs::path target = fs::read_symlink(file, link_ec);
+    if (link_ec) break;
+    file = target.is_absolute() ? target : file.parent_path() / target;
+  }
+  return fs::weakly_canonical(file, ec);
+}
+
+// The same file: an existing one by identity, otherwise by its normalised absolute path with
+// links followed (`--junit link --json target`, the link pointing at the target, was allowed
+// while neither existed, and one report overwrote the other).
 bool same_file(const fs::path& a, const fs::path& b) {
   std::error_code ec;
   if (fs::equivalent(a, b, ec) && !ec) return true;
-  const auto ca = fs::weakly_canonical(fs::absolute(a, ec), ec);
+  const auto ca = followed(a, ec);
   if (ec) return false;
-  const auto cb = fs::weakly_canonical(fs::absolute(b, ec), ec);
+  const auto cb = followed(b, ec);
   return !ec && ca == cb;
 }
 

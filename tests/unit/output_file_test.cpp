@@ -47,6 +47,20 @@ TEST_CASE("two outputs on one path are refused, whether or not the file exists y
   REQUIRE(both);
   CHECK(both->find("--json and --junit both name") == 0);
   CHECK_FALSE(platform::output_conflict({}, {{"--junit", f.path / "a"}, {"--json", f.path / "b"}}));
+  // A link to a report not written yet, relative or absolute, two links deep: one file still.
+  fs::create_symlink("r2.xml", f.path / "link.xml");
+  fs::create_symlink(f.path / "link.xml", f.path / "link2.xml");
+  CHECK(platform::output_conflict(
+      {}, {{"--junit", f.path / "link.xml"}, {"--json", f.path / "r2.xml"}}));
+  CHECK(platform::output_conflict(
+      {}, {{"--junit", f.path / "r2.xml"}, {"--json", f.path / "link2.xml"}}));
+  CHECK_FALSE(platform::output_conflict(
+      {}, {{"--junit", f.path / "link.xml"}, {"--json", f.path / "r3.xml"}}));
+  // A link loop names no file twice, and ends.
+  fs::create_symlink("loop-b", f.path / "loop-a");
+  fs::create_symlink("loop-a", f.path / "loop-b");
+  CHECK_FALSE(platform::output_conflict(
+      {}, {{"--junit", f.path / "loop-a"}, {"--json", f.path / "r4.xml"}}));
 }
 
 TEST_CASE(
