@@ -251,7 +251,12 @@ std::map<std::string, std::string> command_line_vars(const std::vector<std::stri
                               std::to_string(kv.second.Mark().line + 1) + ": " + name +
                               " must be a text, a number or a boolean");
         }
-        vars[name] = kv.second.Scalar();
+        // Given twice, the last used to win without a word; a scenario file refuses it.
+        if (!vars.emplace(name, kv.second.Scalar()).second) {
+          throw VarsFileError("--vars-file " + vars_file + ":" +
+                              std::to_string(kv.first.Mark().line + 1) + ": " + name +
+                              " is given twice");
+        }
       }
     }
   }

@@ -208,6 +208,10 @@ expect_code 2 "load: --faults with an empty faults map" "$shopctl" load --users 
 printf 'a: [1, 2]\n' >"$tmp/vars/list.yaml"
 expect_code 2 "load: an invalid --vars-file" "$shopctl" load --users 1 --duration 1s --quiet --faults "$tmp/vars/fault.yaml" --vars-file "$tmp/vars/list.yaml"
 expect_code 2 "validate: the same --vars-file" "$shopctl" validate "$tmp/vars/fault.yaml" --vars-file "$tmp/vars/list.yaml"
+# A name given twice in a --vars-file is refused as in a scenario file (the last one won).
+printf 'who: ada\nwho: bob\n' >"$tmp/vars/twice.yaml"
+expect_code 2 "validate: a --vars-file that names a variable twice" "$shopctl" validate "$tmp/vars/who.yaml" --vars-file "$tmp/vars/twice.yaml"
+expect_output "twice.yaml:2: who is given twice" "the second one is named"
 
 # serve --record into a place that cannot be written fails at start (the session was lost).
 expect_code 1 "serve --record into a missing folder" timeout 20 "$shopctl" serve --record "$tmp/nope/x.yaml" --ephemeral --gateway-port 0
