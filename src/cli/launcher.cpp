@@ -105,10 +105,6 @@ std::string describe_status(int status) {
   return "stopped";
 }
 
-// The child is ready when its service answers /health/ready and so does its own admin plane.
-// The admin plane starts only after the service has bound its port, and its port was picked
-// for this child: so the answer is this child's, not that of another process that holds the
-// service's port (an earlier shop on the same data folder), which would answer 200 as well.
 // SIGINT or SIGTERM waiting to be taken (the launcher blocks both and takes them in its
 // loop), or 0. Read while the children start, so that Ctrl-C does not wait for every child's
 // readiness (up to 30 s each) and the banner before it is seen.
@@ -121,6 +117,10 @@ int pending_stop_signal() {
   return 0;
 }
 
+// The child is ready when its service answers /health/ready and so does its own admin plane.
+// The admin plane starts only after the service has bound its port, and its port was picked
+// for this child: so the answer is this child's, not that of another process that holds the
+// service's port (an earlier shop on the same data folder), which would answer 200 as well.
 bool ready(Child& ch, std::chrono::milliseconds limit) {
   http::BlockingClient client;
   auto until = std::chrono::steady_clock::now() + limit;

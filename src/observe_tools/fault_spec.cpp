@@ -10,31 +10,12 @@
 #include "platform/duration.hpp"
 #include "platform/fault/fault_table.hpp"
 #include "platform/json_text.hpp"
-#include "platform/observe/architecture.hpp"
 
 namespace shopctl::observe_tools {
 
 using nlohmann::json;
 
 namespace {
-
-std::string service_names(bool with_client) {
-  std::string names;
-  for (const auto& c : platform::architecture::components()) {
-    if (!with_client && c.kind == platform::architecture::ComponentKind::outside) continue;
-    names += (names.empty() ? "" : ", ") + c.name;
-  }
-  return names;
-}
-
-void check_service(const std::string& name, const char* flag, bool client_allowed) {
-  const auto* c = platform::architecture::find_component(name);
-  bool ok = c && (client_allowed || c->kind != platform::architecture::ComponentKind::outside);
-  if (!ok) {
-    throw std::invalid_argument(std::string(flag) + " must be one of " +
-                                service_names(client_allowed) + ", not '" + name + "'");
-  }
-}
 
 double millis(const std::string& text, const char* flag) {
   auto d = platform::parse_duration(text);
@@ -97,8 +78,8 @@ std::string cell(const json& f, const char* key) {
 
 json fault_json_from_flags(const FaultFlags& flags) {
   if (flags.target_service.empty()) throw std::invalid_argument("--target-service is required");
-  check_service(flags.target_service, "--target-service", false);
-  if (!flags.from.empty()) check_service(flags.from, "--from", true);
+  platform::check_fault_component(flags.target_service, "--target-service", false);
+  if (!flags.from.empty()) platform::check_fault_component(flags.from, "--from", true);
   if (flags.type.empty()) throw std::invalid_argument("--type is required");
   if (!platform::parse_fault_type(flags.type)) {
     throw std::invalid_argument(

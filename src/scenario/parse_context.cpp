@@ -101,18 +101,28 @@ bool starts_with_null_literal(std::string_view rest) {
 
 }  // namespace
 
-std::string protect_templates(std::string_view source) {
-  std::string out(source);
-  for (std::size_t i = 0; i + 2 < out.size(); ++i) {
-    if (out[i] != '$' || out[i + 1] != '{') continue;
+namespace {
+
+// Each `$` `open` name `close` of `text` becomes `$` `new_open` name `new_close`: the braces of
+// `${name}` hidden from YAML, and back.
+std::string swap_template_braces(std::string text, char open, char close, char new_open,
+                                 char new_close) {
+  for (std::size_t i = 0; i + 2 < text.size(); ++i) {
+    if (text[i] != '$' || text[i + 1] != open) continue;
     std::size_t j = i + 2;
-    while (j < out.size() && is_template_name_char(out[j])) ++j;
-    if (j == i + 2 || j >= out.size() || out[j] != '}') continue;
-    out[i + 1] = kOpenBrace;
-    out[j] = kCloseBrace;
+    while (j < text.size() && is_template_name_char(text[j])) ++j;
+    if (j == i + 2 || j >= text.size() || text[j] != close) continue;
+    text[i + 1] = new_open;
+    text[j] = new_close;
     i = j;
   }
-  return out;
+  return text;
+}
+
+}  // namespace
+
+std::string protect_templates(std::string_view source) {
+  return swap_template_braces(std::string(source), '{', '}', kOpenBrace, kCloseBrace);
 }
 
 std::optional<TextPosition> unclosed_flow_opener(std::string_view text, int line, int column) {
@@ -186,16 +196,7 @@ std::optional<TextPosition> unclosed_flow_opener(std::string_view text, int line
 // byte used to become a brace, so a name sent as "a\x01b" went out as "a{b" and a scenario
 // expecting it back passed.
 std::string restore_templates(std::string text) {
-  for (std::size_t i = 0; i + 2 < text.size(); ++i) {
-    if (text[i] != '$' || text[i + 1] != kOpenBrace) continue;
-    std::size_t j = i + 2;
-    while (j < text.size() && is_template_name_char(text[j])) ++j;
-    if (j == i + 2 || j >= text.size() || text[j] != kCloseBrace) continue;
-    text[i + 1] = '{';
-    text[j] = '}';
-    i = j;
-  }
-  return text;
+  return swap_template_braces(std::move(text), kOpenBrace, kCloseBrace, '{', '}');
 }
 
 std::optional<std::string> did_you_mean(std::string_view name,

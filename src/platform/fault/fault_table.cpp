@@ -79,9 +79,9 @@ namespace {
 constexpr std::string_view kMethods[] = {"GET",   "HEAD",   "POST",   "PUT",
                                          "PATCH", "DELETE", "OPTIONS"};
 
-// `name` must be a component of the architecture: a service, the door or the provider; for
-// `from`, the outside world ("client") too.
-void check_component(const std::string& name, const char* key, bool client_allowed) {
+}  // namespace
+
+void check_fault_component(const std::string& name, std::string_view key, bool client_allowed) {
   namespace arch = architecture;
   const auto* c = arch::find_component(name);
   if (c && (client_allowed || c->kind != arch::ComponentKind::outside)) return;
@@ -93,8 +93,6 @@ void check_component(const std::string& name, const char* key, bool client_allow
   throw std::invalid_argument(std::string(key) + " must be one of " + names + ", not '" +
                               name.substr(0, 64) + "'");
 }
-
-}  // namespace
 
 Fault Fault::from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw std::invalid_argument("a fault must be an object");
@@ -118,10 +116,10 @@ Fault Fault::from_json(const nlohmann::json& j) {
   // A name no component has makes a fault that never applies: refused here, so the admin plane
   // (a console, curl) and `shopctl fault add` judge alike (docs/faults.md).
   f.target = require_string(j, "target");
-  check_component(f.target, "target", false);
+  check_fault_component(f.target, "target", false);
   if (j.contains("from")) {
     f.from = require_string(j, "from");
-    check_component(f.from, "from", true);
+    check_fault_component(f.from, "from", true);
   }
   if (j.contains("match")) {
     const auto& m = j.at("match");

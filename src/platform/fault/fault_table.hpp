@@ -24,6 +24,12 @@ inline constexpr double kMinBytesPerSecond = 0.001;     // one byte in 1,000 s
 // a final answer ("HTTP/1.1 100 Continue" and no more), a 204 with a body or a 304 as 503.
 std::optional<std::string> abort_status_problem(long long status);
 
+// Checks that `name` is a component a fault can name: a service, the door or the provider as
+// a target, the outside world ("client") too as a caller (`client_allowed`). Throws
+// std::invalid_argument "`key` must be one of ..., not 'name'". The admin plane, `fault add`'s
+// flags and its --json all judge with it.
+void check_fault_component(const std::string& name, std::string_view key, bool client_allowed);
+
 enum class FaultType { delay, hang, abort, reset, close, garbage, slow_body };
 
 std::string_view to_string(FaultType type);
