@@ -363,8 +363,9 @@ ResponseSchema find_response_schema(const json& description, std::string_view me
   // HEAD is answered wherever GET is (docs/api.md): its statuses are the GET's, and it has no
   // body to check.
   const bool head = lower == "head";
-  const std::string key = head && item && !item->contains("head") ? "get" : lower;
-  const json* operation = item && item->contains(key) ? &item->at(key) : nullptr;
+  const std::string operation_key = head && item && !item->contains("head") ? "get" : lower;
+  const json* operation =
+      item && item->contains(operation_key) ? &item->at(operation_key) : nullptr;
   if (!operation) {
     if (status == 404 || status == 405) {
       out.operation = "an undescribed route";
