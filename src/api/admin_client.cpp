@@ -8,6 +8,7 @@
 #include "observe_tools/fault_spec.hpp"
 #include "platform/admin_client.hpp"
 #include "platform/http/client.hpp"
+#include "platform/json_text.hpp"
 
 namespace shopctl {
 
@@ -64,7 +65,7 @@ AdminAnswer AdminClient::send(const std::string& method, const std::string& path
                               const std::string& json_body) {
   std::optional<json> body;
   if (!json_body.empty()) {
-    body = json::parse(json_body, nullptr, false);
+    body = platform::parse_json_or_discarded(json_body);
     if (body->is_discarded()) throw std::invalid_argument("the request body is not JSON");
   }
   auto answer = impl_->send(method, path, body);

@@ -1,4 +1,5 @@
 #include "chaos/store_reader.hpp"
+#include "platform/json_text.hpp"
 
 #include <sqlite3.h>
 
@@ -148,7 +149,7 @@ void load_databases(const DatabaseFiles& files, World& w, std::vector<std::strin
         });
     db.each(
         "SELECT event_id, intent_id, body, delivered, attempts FROM events", [&](sqlite3_stmt* st) {
-          auto body = nlohmann::json::parse(text(st, 2), nullptr, false);
+          auto body = platform::parse_json_or_discarded(text(st, 2));
           std::string type = body.is_object() ? body.value("type", std::string()) : std::string();
           w.events.push_back({text(st, 0), text(st, 1), type, integer(st, 3) != 0, integer(st, 4)});
         });
@@ -168,6 +169,15 @@ InFlight count_in_flight(const DatabaseFiles& files) {
     f.undelivered_events = db.count("SELECT COUNT(*) FROM events WHERE delivered = 0");
   });
   return f;
+}
+
+std::string describe(const InFlight& left) {
+  const auto count = [](long n, const char* what) {
+    return (n < 0 ? std::string("unreadable") : std::to_string(n)) + " " + what;
+  };
+  return count(left.pending_orders, "orders PAYMENT_PENDING") + ", " +
+         count(left.unfinished_callbacks, "callbacks unfinished") + ", " +
+         count(left.undelivered_events, "provider events undelivered");
 }
 
 }  // namespace shopctl::chaos

@@ -11,6 +11,7 @@
 #include "platform/admin_client.hpp"
 #include "platform/http/message.hpp"
 #include "platform/input_file.hpp"
+#include "platform/json_text.hpp"
 #include "platform/output_file.hpp"
 
 namespace shopctl::cli {
@@ -80,7 +81,7 @@ int observe_file(const GraphOptions& o, observe_tools::ObservedGraph& graph) {
     std::cerr << "shopctl graph: cannot read " << o.from << ": " << e.what() << "\n";
     return kExitInvalid;
   }
-  auto document = nlohmann::json::parse(text, nullptr, false);
+  auto document = platform::parse_json_or_discarded(text);
   if (document.is_discarded()) {
     std::cerr << "shopctl graph: " << o.from << " is not JSON\n";
     return kExitInvalid;

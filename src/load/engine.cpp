@@ -200,7 +200,7 @@ awaitable<Answer> send(Worker& w, Call call, const OperationContext* op = nullpt
     auto res = co_await w.client_for(endpoint).send(std::move(req), w.shared.options.timeout);
     answer.status = res.status;
     if (call.read_body || res.status != call.expect)
-      answer.body = nlohmann::json::parse(res.body, nullptr, false);
+      answer.body = platform::parse_json_or_discarded(res.body);
     if (res.status != call.expect) error = error_key(res.status, answer.body);
     if (report) {
       operation.status = res.status;
@@ -542,7 +542,7 @@ std::vector<Product> fetch_products(const std::string& gateway, const std::strin
     if (res.status != 200)
       throw SetupError("GET /api/catalog/products answered " + std::to_string(res.status) + ": " +
                        res.body.substr(0, 200));
-    auto body = nlohmann::json::parse(res.body, nullptr, false);
+    auto body = platform::parse_json_or_discarded(res.body);
     if (!body.is_object() || !body.contains("items") || !body["items"].is_array())
       throw SetupError("GET /api/catalog/products did not answer a product list");
     for (const auto& p : body["items"])

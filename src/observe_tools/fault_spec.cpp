@@ -135,7 +135,7 @@ json fault_json_from_flags(const FaultFlags& flags) {
 }
 
 json fault_json_from_text(const std::string& text, const std::string& option) {
-  json j = json::parse(text, nullptr, false);
+  json j = platform::parse_json_or_discarded(text);
   if (j.is_discarded()) throw std::invalid_argument(option + " is not valid JSON");
   if (!j.is_object())
     throw std::invalid_argument(option +
@@ -148,7 +148,7 @@ json fault_json_from_text(const std::string& text, const std::string& option) {
 }
 
 std::vector<json> faults_json_from_text(const std::string& text, const std::string& option) {
-  json j = json::parse(text, nullptr, false);
+  json j = platform::parse_json_or_discarded(text);
   if (j.is_discarded()) throw std::invalid_argument(option + " is not valid JSON");
   if (!j.is_array()) return {fault_json_from_text(text, option)};
   if (j.empty()) throw std::invalid_argument(option + " is an empty list: give at least one fault");

@@ -4,6 +4,7 @@
 
 #include "platform/admin_fanout.hpp"
 #include "platform/http/blocking_client.hpp"
+#include "platform/json_text.hpp"
 #include "platform/service.hpp"
 
 namespace shopctl::platform {
@@ -60,7 +61,7 @@ AdminAnswer send_admin_request(http::BlockingClient& client, std::string_view ur
   AdminAnswer answer;
   answer.status = response.status;
   answer.raw = std::move(response.body);
-  answer.body = nlohmann::json::parse(answer.raw, nullptr, false);
+  answer.body = platform::parse_json_or_discarded(answer.raw);
   return answer;
 }
 

@@ -86,6 +86,13 @@ nlohmann::json parse_json_limited(std::string_view text) {
     }
     return true;
   };
+  // nlohmann's lexer ends its input at a NUL byte: "{...}\0garbage" was read as "{...}"
+  // (parse_json_or_discarded in platform/json_text.hpp says more). JSON text holds none.
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+    throw ApiError(400, "invalid_json", "the body is not valid JSON",
+                   {{"byte", nul + 1},
+                    {"reason", "a NUL byte; JSON text holds none (inside a string, \\u0000)"}});
+  }
   try {
     return json::parse(text.begin(), text.end(), check, true, false);
   } catch (const LimitExceeded& e) {

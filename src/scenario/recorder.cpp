@@ -1,4 +1,5 @@
 #include "scenario/recorder.hpp"
+#include "platform/json_text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -183,8 +184,8 @@ void SessionRecorder::remember_answer(std::size_t step, const json& body, const 
 void SessionRecorder::record_locked(const platform::PublicExchange& e) {
   const std::string path = path_of(e.target);
   if (!path.starts_with("/api/")) return;
-  json request = json::parse(e.request_body, nullptr, false);
-  json answer = json::parse(e.response_body, nullptr, false);
+  json request = platform::parse_json_or_discarded(e.request_body);
+  json answer = platform::parse_json_or_discarded(e.response_body);
 
   if (path == "/api/payments/webhook") {
     // The shopper paid at the provider's page (outside the gateway); the provider told the

@@ -72,9 +72,13 @@ double ms_since(Clock::time_point t) {
 }
 
 // The JSON of an admin answer (parsed once, by send_admin_request); throws as json::parse
-// does when the answer was not JSON.
+// does when the answer was not JSON (or std::runtime_error when a NUL byte made it not JSON:
+// json::parse would read the text before it).
 json json_of(platform::AdminAnswer& answer) {
-  if (answer.body.is_discarded()) return json::parse(answer.raw);
+  if (answer.body.is_discarded()) {
+    if (answer.raw.find('\0') == std::string::npos) return json::parse(answer.raw);
+    throw std::runtime_error("the answer is not JSON: it holds a NUL byte");
+  }
   return std::move(answer.body);
 }
 
@@ -646,7 +650,7 @@ class ScenarioRun {
     if (auto t = r.headers.get("X-Trace-Id")) r.trace_id = std::string(*t);
     if (options_.target) own_traces_->add(r.trace_id);
     if (!r.body.empty()) {
-      auto parsed = json::parse(r.body, nullptr, false);
+      auto parsed = platform::parse_json_or_discarded(r.body);
       if (!parsed.is_discarded()) {
         pay_links_->learn(parsed);
         r.json_body = std::move(parsed);

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "platform/json_text.hpp"
 #include "platform/security/random.hpp"
 
 namespace shopctl::shop {
@@ -90,7 +91,7 @@ std::optional<Identity> read_identity(const std::filesystem::path& file) {
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
   if (text.size() > kMaxBytes) fail(file, "larger than 64 KiB: not an identity file");
-  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  auto j = platform::parse_json_or_discarded(text);
   if (j.is_discarded()) fail(file, "not valid JSON");
   if (!j.is_object()) fail(file, "must be a JSON object");
   for (const auto& [key, _] : j.items()) {

@@ -11,6 +11,7 @@
 #include "../support/test_shop.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "shop/shop.hpp"
+#include "platform/json_text.hpp"
 
 namespace {
 
@@ -174,6 +175,39 @@ TEST_CASE("a JSON body with a key given twice in one object is 400 duplicate_jso
   auto cart = h.api("GET", "/api/cart").body;
   REQUIRE(cart["items"].size() == 2);
   CHECK(cart["items"][0]["quantity"] == 2);
+}
+
+// nlohmann's lexer takes a NUL byte for the end of its input: a valid object, a NUL and
+// anything after it was read as the object alone (200 for the cart, 201 for an account),
+// while the same body with text instead of the NUL was 400.
+TEST_CASE("a JSON body with a NUL byte is 400 invalid_json, and nothing after it is read") {
+  Harness h;
+  using namespace std::string_literals;
+  const std::pair<std::string, std::string> cases[] = {
+      {"/api/cart/items", "{\"product_id\":\"p-001\",\"quantity\":1}\0 {\"quantity\":99}"s},
+      {"/api/cart/items", "{\"product_id\":\"p-001\",\"quantity\":1}\0"s},
+      {"/api/cart/items", "{\"product_id\":\"p-0\0\",\"quantity\":1}"s},
+      {"/api/auth/register",
+       "{\"email\":\"nul@shop.test\",\"password\":\"long enough\",\"name\":\"N\"}\0garbage"s},
+  };
+  for (const auto& c : cases) {
+    const std::string& path = c.first;
+    const std::string& body = c.second;
+    CAPTURE(path);
+    auto a = h.send("POST", path, body, "application/json", path != "/api/auth/register");
+    CHECK(a.status == 400);
+    CHECK(a.body["error"]["code"] == "invalid_json");
+    CHECK(a.body["error"]["details"]["byte"].is_number());
+  }
+  CHECK(h.api("GET", "/api/cart").body["items"].empty());
+  // No account was made: the same email registers now.
+  CHECK(h.send("POST", "/api/auth/register",
+               R"({"email":"nul@shop.test","password":"long enough","name":"N"})",
+               "application/json", false)
+            .status == 201);
+  // parse_json_or_discarded, which reads answers, tokens and files, refuses one too.
+  CHECK(shopctl::platform::parse_json_or_discarded("{\"a\":1}\0{\"a\":2}"s).is_discarded());
+  CHECK(shopctl::platform::parse_json_or_discarded(R"({"a":"\u0000"})")["a"] == "\0"s);
 }
 
 TEST_CASE("bad tokens are refused with 401, and alg none is never accepted") {

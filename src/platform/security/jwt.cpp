@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "platform/json_text.hpp"
 #include "platform/lru_map.hpp"
 #include "platform/security/hmac.hpp"
 
@@ -35,7 +36,7 @@ std::optional<JwtFailure> check_header(std::string_view encoded) {
   if (encoded == kStandardHeader) return std::nullopt;
   thread_local std::string decoded;
   if (!base64url_decode(encoded, decoded)) return JwtFailure::malformed;
-  const json header = json::parse(decoded.begin(), decoded.end(), nullptr, false);
+  const json header = platform::parse_json_or_discarded(decoded);
   if (header.is_discarded() || !header.is_object()) return JwtFailure::malformed;
   const auto alg = header.find("alg");
   if (alg == header.end() || !alg->is_string() || alg->get_ref<const std::string&>() != "HS256") {
@@ -277,7 +278,7 @@ class PlainPayloadReader {
 // JSON object with well-typed registered claims.
 std::optional<JwtFailure> read_payload_document(std::string_view text, std::string_view audience,
                                                 PayloadClaims& out) {
-  json body = json::parse(text.begin(), text.end(), nullptr, false);
+  json body = platform::parse_json_or_discarded(text);
   if (body.is_discarded() || !body.is_object()) return JwtFailure::malformed;
   auto& members = body.get_ref<json::object_t&>();
   for (auto it = members.begin(); it != members.end();) {

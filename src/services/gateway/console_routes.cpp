@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "platform/error.hpp"
+#include "platform/json_text.hpp"
 #include "platform/observe/architecture.hpp"
 #include "services/gateway/web_routes.hpp"
 
@@ -53,7 +54,7 @@ struct AdminPlanes {
     std::string error;
     try {
       auto res = co_await clients.at(service)->send(std::move(out), kAdminReadTimeout);
-      auto body = nlohmann::json::parse(res.body, nullptr, false);
+      auto body = platform::parse_json_or_discarded(res.body);
       if (res.status == 200 && body.is_object()) {
         body["reachable"] = true;
         co_return body;

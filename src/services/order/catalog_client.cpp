@@ -1,4 +1,5 @@
 #include "services/order/catalog_client.hpp"
+#include "platform/json_text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -76,7 +77,7 @@ asio::awaitable<std::optional<ProductSnapshot>> CatalogClient::product(
   }
   if (response.status == 404) co_return std::nullopt;
   if (response.status != 200) unavailable("catalog answered " + std::to_string(response.status));
-  auto body = nlohmann::json::parse(response.body, nullptr, false);
+  auto body = platform::parse_json_or_discarded(response.body);
   auto product = parse_product(body);
   if (!product) unavailable("catalog answered something that is not a Product");
   co_return product;
@@ -102,7 +103,7 @@ asio::awaitable<std::map<std::string, ProductSnapshot>> CatalogClient::products(
     unavailable(e.what());
   }
   if (response.status != 200) unavailable("catalog answered " + std::to_string(response.status));
-  auto body = nlohmann::json::parse(response.body, nullptr, false);
+  auto body = platform::parse_json_or_discarded(response.body);
   if (!body.is_object() || !body.contains("items") || !body["items"].is_array()) {
     unavailable("catalog answered something that is not a product list");
   }

@@ -1,4 +1,5 @@
 #include "services/order/payment_client.hpp"
+#include "platform/json_text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -40,7 +41,7 @@ asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& 
     unavailable("payment answered " + std::to_string(response.status) + ": " +
                 response.body.substr(0, 200));
   }
-  auto body = nlohmann::json::parse(response.body, nullptr, false);
+  auto body = platform::parse_json_or_discarded(response.body);
   auto text = [&](const char* field) -> std::string {
     if (!body.is_object()) return {};
     auto it = body.find(field);
@@ -73,7 +74,7 @@ asio::awaitable<PaymentCancellation> PaymentClient::cancel_payment(const std::st
         "payment answered " + std::to_string(response.status) + ": " + response.body.substr(0, 200),
         true);
   }
-  auto body = nlohmann::json::parse(response.body, nullptr, false);
+  auto body = platform::parse_json_or_discarded(response.body);
   auto text = [&](const char* field) -> std::string {
     if (!body.is_object()) return {};
     auto it = body.find(field);

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "platform/domain_error.hpp"
+#include "platform/json_text.hpp"
 #include "platform/security/random.hpp"
 
 namespace shopctl::payment {
@@ -208,7 +209,7 @@ nlohmann::json OutboxEntry::to_json() const {
       {"order_id", order_id},
       {"payment_id", payment_id},
       {"event_id", event_id},
-      {"callback", nlohmann::json::parse(body, nullptr, false)},
+      {"callback", platform::parse_json_or_discarded(body)},
       {"trace_id", trace_id},
       {"attempts", attempts},
       {"next_attempt_at_ms", next_attempt_at_ms},

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "platform/domain_error.hpp"
+#include "platform/json_text.hpp"
 
 namespace shopctl::payment {
 
@@ -16,7 +17,7 @@ std::string transport_failure(const http::TransportError& e) {
 
 // The code of an error answer ({"error": {"code": ...}}), or empty.
 std::string error_code_of(const std::string& body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
+  auto j = platform::parse_json_or_discarded(body);
   if (!j.is_object() || !j.contains("error") || !j["error"].is_object()) return {};
   auto code = j["error"].find("code");
   return code != j["error"].end() && code->is_string() ? code->get<std::string>() : std::string();
@@ -49,7 +50,7 @@ asio::awaitable<OpenedIntent> ProviderClient::open_intent(const std::string& pay
     opened.failure = transport_failure(e);
   }
   if (answer && (answer->status == 201 || answer->status == 200)) {
-    auto intent = nlohmann::json::parse(answer->body, nullptr, false);
+    auto intent = platform::parse_json_or_discarded(answer->body);
     if (intent.is_object() && intent.value("intent_id", nlohmann::json()).is_string() &&
         intent.value("pay_url", nlohmann::json()).is_string()) {
       opened.intent_id = intent["intent_id"].get<std::string>();
@@ -76,7 +77,7 @@ asio::awaitable<IntentCancellation> ProviderClient::cancel_intent(const std::str
     result.failure = transport_failure(e);
   }
   if (reply && reply->status == 200) {
-    auto intent = nlohmann::json::parse(reply->body, nullptr, false);
+    auto intent = platform::parse_json_or_discarded(reply->body);
     if (intent.is_object() && intent.value("status", "") == "canceled") {
       result.outcome = IntentCancellation::Outcome::canceled;
       co_return result;
@@ -84,7 +85,7 @@ asio::awaitable<IntentCancellation> ProviderClient::cancel_intent(const std::str
     result.failure = "the provider's cancel answer is not a canceled intent";
   } else if (reply && reply->status == 409) {
     try {
-      result.event = event_of_decided_intent(nlohmann::json::parse(reply->body, nullptr, false));
+      result.event = event_of_decided_intent(platform::parse_json_or_discarded(reply->body));
       result.outcome = IntentCancellation::Outcome::decided;
     } catch (const platform::DomainError& e) {
       result.failure = std::string("the provider's 409 carries no usable event: ") + e.what();
@@ -109,7 +110,7 @@ asio::awaitable<IntentLook> ProviderClient::look_up(const std::string& intent_id
   IntentLook result;
   try {
     auto answer = co_await edge_.call(std::move(look), true, trace_id);
-    auto intent = nlohmann::json::parse(answer.body, nullptr, false);
+    auto intent = platform::parse_json_or_discarded(answer.body);
     if (answer.status != 200) {
       result.problem = "the provider answered " + std::to_string(answer.status);
     } else if (!intent.is_object()) {

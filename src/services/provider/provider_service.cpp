@@ -9,6 +9,7 @@
 
 #include "platform/error.hpp"
 #include "platform/json_body.hpp"
+#include "platform/json_text.hpp"
 #include "platform/security/compare.hpp"
 #include "platform/security/hmac.hpp"
 #include "platform/security/webhook_signature.hpp"
@@ -77,17 +78,17 @@ nlohmann::json ProviderService::intent_json(const Intent& intent) const {
   auto optional_text = [](const std::string& text) {
     return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
   };
-  return {{"intent_id", intent.intent_id},
-          {"payment_id", intent.payment_id},
-          {"amount_cents", intent.amount_cents},
-          {"currency", intent.currency},
-          {"status", intent.status},
-          {"failure_reason", optional_text(intent.failure_reason)},
-          {"event_id", optional_text(intent.event_id)},
-          {"pay_url", pay_url(intent.intent_id)},
-          {"event", intent.event_body.empty()
-                        ? nlohmann::json(nullptr)
-                        : nlohmann::json::parse(intent.event_body, nullptr, false)}};
+  return {
+      {"intent_id", intent.intent_id},
+      {"payment_id", intent.payment_id},
+      {"amount_cents", intent.amount_cents},
+      {"currency", intent.currency},
+      {"status", intent.status},
+      {"failure_reason", optional_text(intent.failure_reason)},
+      {"event_id", optional_text(intent.event_id)},
+      {"pay_url", pay_url(intent.intent_id)},
+      {"event", intent.event_body.empty() ? nlohmann::json(nullptr)
+                                          : platform::parse_json_or_discarded(intent.event_body)}};
 }
 
 bool ProviderService::carries_api_key(const Request& req) const {
