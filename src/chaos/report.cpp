@@ -111,9 +111,13 @@ std::string text_report(const ChaosResult& r) {
     out += format("%s%s %d", first ? "" : ", ", status.c_str(), n);
     first = false;
   }
-  out += format("\n  healing took %.1f s; %s\n", r.healing_seconds,
-                r.quiescent ? "quiescent (no PAYMENT_PENDING, outbox and provider events done)"
-                            : "NOT quiescent when the checks started");
+  const char* state = r.quiescent
+                          ? "quiescent (no PAYMENT_PENDING, outbox and provider events done)"
+                          : "NOT quiescent when the checks started";
+  if (r.files_only)
+    out += format("\n  no healing (--check reads the files as they are); %s\n", state);
+  else
+    out += format("\n  healing took %.1f s; %s\n", r.healing_seconds, state);
 
   if (!r.notes.empty()) {
     out += "\nNotes\n";

@@ -412,11 +412,8 @@ ChaosResult run_chaos(ShopDriver& shop, const ChaosOptions& o) {
   chaos.watch_process(-1);
   r.healing_seconds = std::chrono::duration<double>(Clock::now() - heal_began).count();
   if (!r.quiescent) {
-    r.notes.push_back(
-        "not quiescent (nothing settled for 10 s, or " + platform::format_duration(o.settle) +
-        " passed): " + std::to_string(r.left.pending_orders) + " orders PAYMENT_PENDING, " +
-        std::to_string(r.left.unfinished_callbacks) + " callbacks unfinished, " +
-        std::to_string(r.left.undelivered_events) + " provider events undelivered");
+    r.notes.push_back("not quiescent (nothing settled for 10 s, or " +
+                      platform::format_duration(o.settle) + " passed): " + describe(r.left));
   }
   chaos.read_breakers();
   std::sort(

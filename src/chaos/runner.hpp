@@ -57,6 +57,8 @@ struct ChaosResult {
   bool quiescent = false;
   InFlight left;  // what was still in flight when the checks started
   double healing_seconds = 0;
+  // `chaos --check`: the files as they are, with no shoppers and no healing before the checks.
+  bool files_only = false;
 };
 
 // One history record of a shopper's operation.

@@ -37,5 +37,8 @@ struct InFlight {
   }
 };
 InFlight count_in_flight(const DatabaseFiles& files);
+// "3 orders PAYMENT_PENDING, 0 callbacks unfinished, 1 provider events undelivered"; a count
+// that could not be read (-1) says so.
+std::string describe(const InFlight& left);
 
 }  // namespace shopctl::chaos

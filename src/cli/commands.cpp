@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <iostream>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include "platform/admin_fanout.hpp"
+#include "platform/duration.hpp"
 
 namespace shopctl::cli {
 
@@ -31,6 +33,21 @@ std::string seed_problem(const std::string& text) {
   const char* end = text.data() + text.size();
   const auto [stop, error] = std::from_chars(text.data(), end, value);  // digits only, no sign
   return text.empty() || error != std::errc() || stop != end ? problem : std::string();
+}
+
+std::chrono::nanoseconds duration_option(const std::string& name, const std::string& text,
+                                         const std::string& longest) {
+  auto d = platform::parse_duration(text);
+  if (!d && platform::duration_overflows(text))
+    throw std::invalid_argument(name + ": " +
+                                (longest.empty() ? "too long" : "at most " + longest) + ", got '" +
+                                text + "'");
+  if (!d)
+    throw std::invalid_argument(name +
+                                ": expected a duration like 500ms, 10s or 1m (units ms, s, m and "
+                                "h), got '" +
+                                text + "'");
+  return *d;
 }
 
 int resolve_target(const char* command, std::string& target, std::string& admin_token) {

@@ -2,6 +2,7 @@
 // The subcommands of shopctl. The exit codes (kExitOk, kExitUsage, kExitInvalid, kExitShop,
 // kExitExpectation) are the public ones of <shopctl/version.hpp>; each subcommand's --help
 // says which it uses. docs/cli.md is `shopctl reference`: every command's --help.
+#include <chrono>
 #include <string>
 
 #include <shopctl/version.hpp>
@@ -32,5 +33,12 @@ int resolve_target(const char* command, std::string& target, std::string& admin_
 // is wrong. For seeds: CLI11 reads "-1" into an unsigned option as 2^64-1 and saturates
 // larger numbers, so two different command lines would silently give the same run.
 std::string seed_problem(const std::string& text);
+
+// The duration an option gives (platform::parse_duration), or std::invalid_argument naming
+// `name` and what is wrong. `longest`, when given, is what the option allows at most ("24h"),
+// named when the value is too long even to represent (9000000000000h was "expected a duration
+// like 500ms").
+std::chrono::nanoseconds duration_option(const std::string& name, const std::string& text,
+                                         const std::string& longest = "");
 
 }  // namespace shopctl::cli

@@ -9,6 +9,7 @@
 #include "platform/admin_client.hpp"
 #include "platform/fault/fault_table.hpp"
 #include "platform/http/message.hpp"
+#include "platform/text_rules.hpp"
 
 namespace shopctl::cli {
 
@@ -73,7 +74,7 @@ int admin_call(const char* what, const ShopAddress& given, const std::string& me
   const bool shop_error = answer.body.is_object() && answer.body.contains("error");
   std::cerr << "shopctl fault " << what << ": " << method << " " << path << " answered "
             << answer.status << (shop_error ? "" : " (is this a shopctl shop?)") << ": "
-            << answer.error_message() << "\n";
+            << platform::terminal_text(answer.error_message(), true) << "\n";
   // A refused token, a refused fault or an unknown id is the caller's to fix; anything else
   // means the shop could not do it (or is not a shop).
   return shop_error && answer.status >= 400 && answer.status < 500 ? kExitUsage : kExitShop;
@@ -108,7 +109,7 @@ int run_list(const FaultListOptions& o) {
     return kExitOk;
   }
   try {
-    std::cout << observe_tools::fault_table(answer.body);
+    std::cout << platform::terminal_text(observe_tools::fault_table(answer.body), false);
   } catch (const std::invalid_argument& e) {
     std::cerr << "shopctl fault list: unexpected answer: " << e.what() << "\n";
     return kExitShop;

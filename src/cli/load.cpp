@@ -20,6 +20,7 @@
 #include "platform/json_text.hpp"
 #include "platform/output_file.hpp"
 #include "platform/security/password.hpp"
+#include "platform/text_rules.hpp"
 #include "platform/yaml_document.hpp"
 #include "platform/yaml_json.hpp"
 #include "scenario/interpolate.hpp"
@@ -56,14 +57,6 @@ struct LoadCliOptions {
   std::vector<std::string> vars;  // NAME=VALUE
   std::string vars_file;
 };
-
-std::chrono::nanoseconds duration_option(const std::string& name, const std::string& text) {
-  auto d = platform::parse_duration(text);
-  if (!d)
-    throw std::invalid_argument(name + ": expected a duration like 500ms, 10s or 1m, got '" + text +
-                                "'");
-  return *d;
-}
 
 // What --faults FILE brings: faults in the wire shape of POST /_admin/faults and, for a
 // scenario file, its `config:` for the in-process shop.
@@ -155,7 +148,7 @@ int run_load_command(const LoadCliOptions& given) {
   try {
     options.mix = load::parse_mix(o.mix);
     for (const auto& t : o.thresholds) thresholds.push_back(load::parse_threshold(t));
-    options.duration = duration_option("--duration", o.duration);
+    options.duration = duration_option("--duration", o.duration, "24h");
     if (options.duration.count() <= 0) throw std::invalid_argument("--duration must be above 0");
     // A day at most: its deadline is computed from now, and 2562047h overflowed it (the run
     // ended at once with nothing done).
@@ -302,7 +295,8 @@ int run_load_command(const LoadCliOptions& given) {
   if (shop) shop->shutdown(std::chrono::milliseconds(2000));
 
   auto verdicts = load::check_thresholds(result, thresholds);
-  std::cout << load::text_report(result, verdicts);
+  // The report quotes the shop's answers (error codes): shown, never obeyed by the terminal.
+  std::cout << platform::terminal_text(load::text_report(result, verdicts), false);
   std::cout.flush();
   if (!o.json_file.empty()) {
     std::ofstream out(o.json_file);

@@ -78,6 +78,23 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
   return std::chrono::nanoseconds(*whole_value * unit->nanoseconds + fraction_ns);
 }
 
+bool duration_overflows(std::string_view text) {
+  if (parse_duration(text)) return false;
+  for (const Unit& unit : kUnits) {
+    if (!text.ends_with(unit.suffix)) continue;
+    std::string_view number = text.substr(0, text.size() - unit.suffix.size());
+    const auto dot = number.find('.');
+    const std::string_view whole = number.substr(0, dot);
+    const std::string_view fraction =
+        dot == std::string_view::npos ? std::string_view() : number.substr(dot + 1);
+    // Written right: digits, and digits after a dot if there is one (a fraction too fine is
+    // refused for that, not for its size, so only the whole part's size counts here).
+    return all_digits(whole) && (dot == std::string_view::npos || all_digits(fraction)) &&
+           (!to_int(whole) || *to_int(whole) > kMax / unit.nanoseconds);
+  }
+  return false;
+}
+
 std::string format_duration(std::chrono::nanoseconds d) {
   if (d.count() == 0) return "0s";
   std::string out;

@@ -13,6 +13,11 @@ namespace shopctl::platform {
 // fraction finer than one nanosecond.
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
 
+// True when parse_duration refuses `text` only because it does not fit (a whole number and a
+// unit, written right, of more than about 292 years): for a message that says "too long"
+// rather than "expected a duration like 10s".
+bool duration_overflows(std::string_view text);
+
 // Returns `d` in the largest of h, m, s, ms that holds it as a whole number ("90s", "2h",
 // "250ms"), else in ms with a decimal fraction ("1.5ms", "0.000001ms"). Zero is "0s".
 // parse_duration(format_duration(d)) == d for every non-negative d.

@@ -113,4 +113,36 @@ inline std::string valid_utf8(std::string_view text) {
   return out;
 }
 
+// `text` made safe to print on a terminal: valid UTF-8 (as valid_utf8), and every C0 or C1
+// control character, DEL included, written as an escape (`\x1b`, `\u009b`) instead of being
+// sent, so that no name, file or answer quoted in a console report can move the cursor, clear
+// the screen, set the window title or forge a line. Tabs stay; newlines stay unless
+// `one_line`, for a field that must not start a line of its own (a scenario's name).
+inline std::string terminal_text(std::string_view text, bool one_line) {
+  const std::string valid = valid_utf8(text);
+  std::string out;
+  out.reserve(valid.size());
+  constexpr char hex[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < valid.size(); ++i) {
+    const auto b = static_cast<unsigned char>(valid[i]);
+    if (b == '\t' || (b == '\n' && !one_line)) {
+      out += static_cast<char>(b);
+    } else if (b < 0x20 || b == 0x7F) {
+      out += "\\x";
+      out += hex[b >> 4];
+      out += hex[b & 0xF];
+    } else if (b == 0xC2 && i + 1 < valid.size() &&
+               static_cast<unsigned char>(valid[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(valid[i + 1]) <= 0x9F) {
+      const auto c = static_cast<unsigned char>(valid[++i]);  // U+0080..U+009F
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 0xF];
+    } else {
+      out += static_cast<char>(b);
+    }
+  }
+  return out;
+}
+
 }  // namespace shopctl::platform

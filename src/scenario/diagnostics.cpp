@@ -1,5 +1,7 @@
 #include "scenario/diagnostics.hpp"
 
+#include "platform/text_rules.hpp"
+
 #include <algorithm>
 #include <optional>
 #include <tuple>
@@ -45,17 +47,20 @@ std::string SourceLocation::to_string() const {
 std::string format_diagnostic(const Diagnostic& diagnostic, std::string_view source_text) {
   std::string out = position_prefix(diagnostic.file, diagnostic.line, diagnostic.column);
   out += ": error: ";
-  out += diagnostic.message;
+  // Printed on a terminal: a control character quoted from the file is shown as an escape,
+  // never sent (platform::terminal_text), and the caret counts the escape's width.
+  out += platform::terminal_text(diagnostic.message, false);
   out += '\n';
   if (diagnostic.line <= 0) return out;
-  const auto line = nth_line(source_text, diagnostic.line);
-  if (!line) return out;
-  out += *line;
+  const auto raw_line = nth_line(source_text, diagnostic.line);
+  if (!raw_line) return out;
+  const std::size_t raw_caret =
+      std::min<std::size_t>(diagnostic.column > 0 ? diagnostic.column - 1 : 0, raw_line->size());
+  const std::string line = platform::terminal_text(*raw_line, true);
+  out += line;
   out += '\n';
-  const std::size_t caret_byte =
-      std::min<std::size_t>(diagnostic.column > 0 ? diagnostic.column - 1 : 0, line->size());
-  for (std::size_t i = 0; i < caret_byte; ++i) {
-    const char c = (*line)[i];
+  const std::string before_caret = platform::terminal_text(raw_line->substr(0, raw_caret), true);
+  for (const char c : before_caret) {
     if (c == '\t') {
       out += '\t';
     } else if (!is_utf8_continuation(c)) {

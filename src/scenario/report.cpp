@@ -102,9 +102,11 @@ std::string progress_line(const ScenarioResult& r, int done, int total, const Co
   char count[32];
   std::snprintf(count, sizeof count, "[%*d/%d]", static_cast<int>(std::to_string(total).size()),
                 done, total);
-  return std::string(count) + " " + paint(st, color) + word + paint(st, kReset) + " " + r.name +
-         " " + paint(st, kDim) + "(" + fmt_ms(r.duration_ms) + ", " +
-         std::to_string(r.steps.size()) + (r.steps.size() == 1 ? " step, " : " steps, ") + r.file +
+  // A name or path from the file is shown, never obeyed: its control characters are escapes.
+  return std::string(count) + " " + paint(st, color) + word + paint(st, kReset) + " " +
+         platform::terminal_text(r.name, true) + " " + paint(st, kDim) + "(" +
+         fmt_ms(r.duration_ms) + ", " + std::to_string(r.steps.size()) +
+         (r.steps.size() == 1 ? " step, " : " steps, ") + platform::terminal_text(r.file, true) +
          ")" + paint(st, kReset) + "\n";
 }
 
@@ -113,10 +115,12 @@ std::string console_summary(const RunSummary& summary, const ConsoleStyle& st) {
   for (const auto& r : summary.results) {
     if (r.status == ScenarioStatus::passed || r.status == ScenarioStatus::skipped) continue;
     out += "\n" + std::string(paint(st, kBold)) + paint(st, kRed) +
-           std::string(to_string(r.status)) + ": " + r.name + paint(st, kReset) + " (" + r.file +
-           ")\n";
+           std::string(to_string(r.status)) + ": " + platform::terminal_text(r.name, true) +
+           paint(st, kReset) + " (" + platform::terminal_text(r.file, true) + ")\n";
     for (const auto& f : r.failures) {
-      std::string text = failure_text(f);
+      // What a failure quotes (a step's name, an answer's body) may hold anything a server or
+      // a file sent: shown as escapes, not sent to the terminal.
+      std::string text = platform::terminal_text(failure_text(f), false);
       std::string indented;
       std::size_t start = 0;
       while (start < text.size()) {

@@ -138,6 +138,13 @@ if [[ $(wc -l <"$tmp/ticks") -eq 2 ]] && sort -n -c "$tmp/ticks" 2>/dev/null && 
   failed=$((failed + 1)); echo "FAIL: load's progress lines: $(tr '\n' ' ' <"$tmp/ticks")"; sed 's/^/    /' "$tmp/out" | head -8; fi
 expect_code 1 "load: --users 0" "$shopctl" load --users 0 --duration 1s --quiet
 expect_output "not in range 1 to 100000" "load names the users range"
+# A duration too long to represent was "expected a duration like 500ms, 10s or 1m".
+expect_code 1 "load: --duration 9000000000000h" "$shopctl" load --duration 9000000000000h --quiet
+expect_output "--duration: at most 24h, got '9000000000000h'" "load says a too-long duration is too long"
+expect_code 1 "chaos: --duration 2562048h" "$shopctl" chaos --duration 2562048h --quiet
+expect_output "--duration: at most 24h, got '2562048h'" "chaos says a too-long duration is too long"
+expect_code 1 "load: --timeout 1us" "$shopctl" load --timeout 1us --duration 1s --quiet
+expect_output "units ms, s, m and h" "load names the units it reads"
 # Every order created lands in one bucket: with every second pay refused, those orders are
 # "not settled" (they were in none: created 512, PAID 256, FAILED 0, not settled 0).
 "$shopctl" load --users 2 --mix checkout=1 --duration 1s --quiet --json "$tmp/buckets.json" \

@@ -109,6 +109,9 @@ TEST_CASE(
     INFO(clean.output);
     CHECK(clean.exit_code == 0);
     CHECK(clean.output.find("chaos: 6 passed, 0 failed") != std::string::npos);
+    // Quiescence is read from the files, not assumed.
+    CHECK(clean.output.find("no healing (--check reads the files as they are); quiescent") !=
+          std::string::npos);
   }
 
   plant(dir / "order.db",
@@ -154,6 +157,10 @@ TEST_CASE("chaos --check fails on a folder without the databases, or with none r
   INFO(garbage.output);
   CHECK(garbage.exit_code == 3);
   CHECK(garbage.output.find("no invariant could be checked") != std::string::npos);
+  // Files it cannot read do not make a quiescent shop (it used to say "quiescent").
+  CHECK(garbage.output.find("NOT quiescent") != std::string::npos);
+  CHECK(garbage.output.find("unreadable orders PAYMENT_PENDING") != std::string::npos);
+  CHECK(garbage.output.find("quiescent (no PAYMENT_PENDING") == std::string::npos);
   std::error_code ec;
   fs::remove_all(dir, ec);
 }

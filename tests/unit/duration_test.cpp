@@ -76,3 +76,20 @@ TEST_CASE("format_duration and parse_duration round-trip") {
     CHECK(parse_duration(format_duration(d)) == d);
   }
 }
+
+// A duration written right but too long to represent was "expected a duration like 10s".
+TEST_CASE("duration_overflows tells a value too long from one written wrong") {
+  using shopctl::platform::duration_overflows;
+  CHECK(duration_overflows("2562048h"));
+  CHECK(duration_overflows("9000000000000h"));
+  CHECK(duration_overflows("99999999999999999999999ms"));
+  CHECK(duration_overflows("9223372036855s"));
+  CHECK(duration_overflows("2562048.5h"));
+  CHECK_FALSE(duration_overflows("2562047h"));  // fits
+  CHECK_FALSE(duration_overflows("10s"));
+  CHECK_FALSE(duration_overflows("1us"));
+  CHECK_FALSE(duration_overflows("-5s"));
+  CHECK_FALSE(duration_overflows("1.0000000001s"));  // too fine, not too long
+  CHECK_FALSE(duration_overflows("99999999999999999999x"));
+  CHECK_FALSE(duration_overflows(""));
+}

@@ -9,6 +9,7 @@
 
 #include "observe_tools/html_report.hpp"
 #include "platform/json_text.hpp"
+#include "platform/text_rules.hpp"
 #include "scenario/report.hpp"
 #include "scenario/runner.hpp"
 
@@ -162,6 +163,42 @@ TEST_CASE("the reports stay UTF-8 whatever bytes they quote") {
   CHECK(xml.find('\xC0') == std::string::npos);
   const std::string text = shopctl::platform::json_text(shopctl::scenario::json_report(summary), 2);
   CHECK(text.find("bad \xEF\xBF\xBD\xEF\xBF\xBD name") != std::string::npos);
+}
+
+// The console quoted names, paths, step names and answers byte for byte: a scenario named
+// "\e[2J" cleared the screen, "\e]0;...\a" set the window title, and a name with "\n[1/1] PASS"
+// printed a line of its own.
+TEST_CASE("the console shows control characters as escapes and never sends them") {
+  using shopctl::platform::terminal_text;
+  CHECK(terminal_text("a\x1b[2Jb", true) == "a\\x1b[2Jb");
+  CHECK(terminal_text("x\ny\tz\x7f", true) == "x\\x0ay\tz\\x7f");
+  CHECK(terminal_text("x\ny", false) == "x\ny");
+  CHECK(terminal_text("csi \xC2\x9B 31m", true) == "csi \\u009b 31m");  // C1 control
+  CHECK(terminal_text("caf\xC3\xA9 \xE2\x82\xAC", true) == "caf\xC3\xA9 \xE2\x82\xAC");
+  CHECK(terminal_text("bad \xFF", true) == "bad \xEF\xBF\xBD");
+
+  shopctl::scenario::RunSummary summary;
+  shopctl::scenario::ScenarioResult result;
+  result.name = "evil\x1b]0;owned\x07\n[1/1] PASS forged";
+  result.file = "dir/\x1b[31mx.yaml";
+  result.status = shopctl::scenario::ScenarioStatus::failed;
+  shopctl::scenario::Failure failure;
+  failure.step = "step\x1b[1A";
+  failure.message = "expected 200";
+  failure.status = 500;
+  failure.body = "{\"error\":\"\x1b[2J\"}";
+  result.failures.push_back(failure);
+  summary.results.push_back(result);
+  const shopctl::scenario::ConsoleStyle plain{};
+  for (const std::string& text : {shopctl::scenario::progress_line(result, 1, 1, plain),
+                                  shopctl::scenario::console_summary(summary, plain)}) {
+    INFO(text);
+    CHECK(text.find('\x1b') == std::string::npos);
+    CHECK(text.find('\x07') == std::string::npos);
+    CHECK(text.find("\n[1/1] PASS forged") == std::string::npos);
+    CHECK(text.find("evil\\x1b]0;owned\\x07\\x0a[1/1] PASS forged") != std::string::npos);
+  }
+  CHECK(shopctl::scenario::console_summary(summary, plain).find("\\x1b[2J") != std::string::npos);
 }
 
 TEST_CASE("html_escape replaces the five characters HTML gives a meaning") {

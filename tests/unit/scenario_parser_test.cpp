@@ -880,6 +880,13 @@ TEST_CASE("the caret lines up after tabs and multi-byte characters") {
         "f:9:1: error: past the end\n");
 }
 
+// A control character in the file (or quoted in the message) was sent to the terminal as it
+// was: "\e[2J" cleared the screen under `validate`.
+TEST_CASE("a diagnostic shows control characters as escapes, and its caret counts them") {
+  CHECK(format_diagnostic({"f", 1, 8, "unknown key '\x1b[2J'"}, "a\x1b[2J: y") ==
+        "f:1:8: error: unknown key '\\x1b[2J'\na\\x1b[2J: y\n          ^\n");
+}
+
 TEST_CASE("load_scenarios reads directories recursively in sorted order and validates every file") {
   namespace fs = std::filesystem;
   const fs::path root =
