@@ -10,6 +10,7 @@
 
 #include "platform/security/random.hpp"
 #include "platform/yaml_document.hpp"
+#include "platform/yaml_json.hpp"
 
 namespace shopctl::platform {
 
@@ -120,6 +121,9 @@ DeploymentFile load_deployment_file(const std::string& path) {
     throw fail("line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
   if (!root.IsMap()) throw fail("expected a map with admin_token and services");
+  if (const auto problems = platform::yaml_tree_problems(root); !problems.empty())
+    throw fail("line " + std::to_string(problems.front().mark.line + 1) + ": " +
+               problems.front().message);
   for (const auto& kv : root) {
     auto key = kv.first.Scalar();
     if (key != "admin_token" && key != "services")
@@ -136,12 +140,27 @@ DeploymentFile load_deployment_file(const std::string& path) {
   json items = json::array();
   for (const auto& kv : services) {
     auto name = kv.first.Scalar();
+    // A name the shop does not have, or a key it does not read, is a typo that would otherwise
+    // surface as "cannot reach" the gateway, or not at all.
+    constexpr std::string_view kNames[] = {"gateway", "auth",    "catalog",
+                                           "order",   "payment", "provider"};
+    if (std::find(std::begin(kNames), std::end(kNames), name) == std::end(kNames))
+      throw fail("services: unknown service '" + name +
+                 "' (gateway, auth, catalog, order, payment, provider)");
     std::string url, admin;
     if (kv.second.IsScalar()) {
       url = kv.second.Scalar();
     } else if (kv.second.IsMap() && kv.second["url"] && kv.second["url"].IsScalar()) {
+      for (const auto& entry : kv.second) {
+        const auto key = entry.first.Scalar();
+        if (key != "url" && key != "admin")
+          throw fail("services." + name + ": unknown key '" + key + "' (url, admin)");
+      }
       url = kv.second["url"].Scalar();
-      if (kv.second["admin"]) admin = kv.second["admin"].Scalar();
+      if (kv.second["admin"]) {
+        if (!kv.second["admin"].IsScalar()) throw fail("services." + name + ".admin must be a URL");
+        admin = kv.second["admin"].Scalar();
+      }
     } else {
       throw fail("services." + name + " must be a URL or {url, admin}");
     }
@@ -250,11 +269,13 @@ AdminAnswer AdminFanOut::send(const Deployment& d, const AdminSender& sender,
           by_id[id] = item;
           continue;
         }
-        // The same fault in another process: its counts add up.
-        for (const auto& [key, value] : item.items()) {
-          if (value.is_number_integer() && by_id[id][key].is_number_integer() &&
-              key != "probability_percent") {
-            by_id[id][key] = by_id[id][key].get<std::int64_t>() + value.get<std::int64_t>();
+        // The same fault in another process: its counts add up, and only its counts (every
+        // integer used to, so an abort's status 502 read 3012 across six processes).
+        for (const char* key : {"matched", "applied"}) {
+          const auto value = item.find(key);
+          if (value != item.end() && value->is_number_integer() &&
+              by_id[id][key].is_number_integer()) {
+            by_id[id][key] = by_id[id][key].get<std::int64_t>() + value->get<std::int64_t>();
           }
         }
       }

@@ -1,8 +1,11 @@
 #include "platform/yaml_json.hpp"
 
 #include <charconv>
+#include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace shopctl::platform {
 
@@ -55,6 +58,62 @@ nlohmann::json convert(const YAML::Node& node, std::size_t& budget, int depth) {
   return nullptr;
 }
 }  // namespace
+
+namespace {
+
+struct TreeWalk {
+  std::size_t budget = kMaxYamlJsonValues;
+  bool stopped = false;
+  std::set<std::pair<int, int>> reported;  // an alias shows the same mapping again
+  std::vector<YamlTreeProblem> problems;
+
+  void report(const YAML::Mark& mark, std::string message) {
+    if (reported.insert({mark.line, mark.column}).second)
+      problems.push_back({mark, std::move(message)});
+  }
+
+  void visit(const YAML::Node& node, int depth) {
+    if (stopped) return;
+    if (budget == 0) {
+      stopped = true;
+      report(node.Mark(), "the YAML expands to too many nodes: more than " +
+                              std::to_string(kMaxYamlJsonValues) +
+                              " values (each alias *name repeats everything it points to)");
+      return;
+    }
+    --budget;
+    if (depth > kMaxYamlJsonDepth) {
+      stopped = true;
+      report(node.Mark(),
+             "the YAML nests deeper than " + std::to_string(kMaxYamlJsonDepth) + " levels");
+      return;
+    }
+    if (node.IsSequence()) {
+      for (const auto& item : node) visit(item, depth + 1);
+    } else if (node.IsMap()) {
+      std::map<std::string, int> first_line;
+      for (const auto& kv : node) {
+        if (kv.first.IsScalar()) {
+          const auto [at, fresh] = first_line.emplace(kv.first.Scalar(), kv.first.Mark().line + 1);
+          if (!fresh)
+            report(kv.first.Mark(), "duplicate key '" + kv.first.Scalar() + "' (first at line " +
+                                        std::to_string(at->second) + ")");
+        } else {
+          visit(kv.first, depth + 1);
+        }
+        visit(kv.second, depth + 1);
+      }
+    }
+  }
+};
+
+}  // namespace
+
+std::vector<YamlTreeProblem> yaml_tree_problems(const YAML::Node& root) {
+  TreeWalk walk;
+  if (root) walk.visit(root, 0);
+  return std::move(walk.problems);
+}
 
 nlohmann::json yaml_to_json(const YAML::Node& node) {
   std::size_t budget = kMaxYamlJsonValues;

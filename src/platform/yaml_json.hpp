@@ -2,6 +2,8 @@
 // Converts YAML to JSON with YAML's plain-scalar typing: `4` is a number, `true` a boolean,
 // `"4"` (quoted) a string. Used wherever YAML settings feed code that reads JSON.
 #include <cstddef>
+#include <string>
+#include <vector>
 
 #include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
@@ -15,5 +17,16 @@ inline constexpr int kMaxYamlJsonDepth = 64;
 
 // Returns `node` as JSON; throws std::invalid_argument when it expands beyond the limits above.
 nlohmann::json yaml_to_json(const YAML::Node& node);
+
+// What is wrong with a YAML tree as a whole, for a file a person wrote (a config, a scenario's
+// `config:`): each key given twice in one mapping (yaml-cpp keeps both, and `node["key"]`
+// finds the first, so the second was dropped without a word), nesting deeper than
+// kMaxYamlJsonDepth, and aliases that expand it past kMaxYamlJsonValues nodes. The walk stops
+// at that budget, so nested aliases cost at most a million visits, not billions.
+struct YamlTreeProblem {
+  YAML::Mark mark;
+  std::string message;
+};
+std::vector<YamlTreeProblem> yaml_tree_problems(const YAML::Node& root);
 
 }  // namespace shopctl::platform

@@ -10,6 +10,7 @@
 #include "platform/input_file.hpp"
 #include "platform/text_rules.hpp"
 #include "platform/yaml_document.hpp"
+#include "platform/yaml_json.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/parse_context.hpp"
 #include "scenario/vocabulary.hpp"
@@ -222,6 +223,12 @@ bool ScenarioParser::check_name(const YAML::Mark& mark, const std::string& name,
 
 void ScenarioParser::parse_config(const Field& field, Scenario& scenario) {
   if (!ctx_.require_mapping(field, "{order: {catalog_client: {timeout: 200ms}}}")) return;
+  // Keys given twice and alias bombs first: restore_scalars below and the config's checks walk
+  // the tree as its aliases expand it (nine lines of nested aliases took hours).
+  if (auto problems = platform::yaml_tree_problems(field.node); !problems.empty()) {
+    for (const auto& p : problems) ctx_.error(p.mark, p.message);
+    return;
+  }
   // A second parse gives a deep copy that keeps its marks (YAML::Clone drops them).
   YAML::Node copy;
   try {

@@ -169,6 +169,12 @@ struct Walker {
 std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config) {
   Walker w;
   if (!root || root.IsNull()) return {};
+  // Keys given twice and alias bombs, anywhere in the file, before anything reads it.
+  if (auto problems = platform::yaml_tree_problems(root); !problems.empty()) {
+    for (auto& p : problems)
+      w.issues.push_back({p.mark.line + 1, p.mark.column + 1, std::move(p.message)});
+    return w.issues;
+  }
   if (!w.check_map(
           root, "config",
           {"host", "ports", "data_dir", "seed", "secrets", "http", "auth", "catalog", "order",
@@ -271,53 +277,29 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
     if (w.check_map(
             n, "secrets",
             {"jwt_secret", "service_key", "webhook_secret", "admin_token", "provider_api_key"})) {
-      if (auto s = n["jwt_secret"]) {
-        if (auto v = w.string(s, "secrets.jwt_secret")) {
-          if (v->size() < 32)
-            w.issue(s, "secrets.jwt_secret must have at least 32 characters");
-          else
-            config.jwt_secret = *v;
-        }
-      }
-      if (auto s = n["service_key"]) {
-        if (auto v = w.string(s, "secrets.service_key")) {
-          if (v->size() < 32)
-            w.issue(s, "secrets.service_key must have at least 32 characters");
-          else
-            config.service_key = *v;
-        }
-      }
-      if (auto s = n["webhook_secret"]) {
-        if (auto v = w.string(s, "secrets.webhook_secret")) {
-          if (v->size() < 32)
-            w.issue(s, "secrets.webhook_secret must have at least 32 characters");
-          else
-            config.webhook_secret = *v;
-        }
-      }
-      if (auto s = n["admin_token"]) {
-        if (auto v = w.string(s, "secrets.admin_token")) {
-          if (v->size() < 32)
-            w.issue(s, "secrets.admin_token must have at least 32 characters");
-          else
-            config.admin_token = *v;
-        }
-      }
-      if (auto s = n["provider_api_key"]) {
-        if (auto v = w.string(s, "secrets.provider_api_key")) {
-          // It travels in an Authorization header: visible ASCII, no spaces; a secret, so at
-          // least 32 characters like the others.
-          const bool visible =
-              std::all_of(v->begin(), v->end(), [](char c) { return c > 0x20 && c < 0x7f; });
-          if (v->size() < 32 || v->size() > 200 || !visible) {
-            w.issue(s,
-                    "secrets.provider_api_key must be 32 to 200 visible ASCII characters "
-                    "without spaces");
-          } else {
-            config.provider_api_key = *v;
-          }
-        }
-      }
+      // `in_header`: the value travels in a header (X-Admin-Token, Authorization), so it is
+      // visible ASCII without spaces; a CR or LF in an admin token made a shop whose admin
+      // plane nobody could use. Every secret has at least 32 characters.
+      auto secret = [&](const char* name, std::string& out, bool in_header) {
+        const auto s = n[name];
+        if (!s) return;
+        const std::string what = std::string("secrets.") + name;
+        const auto v = w.string(s, what);
+        if (!v) return;
+        const bool visible =
+            std::all_of(v->begin(), v->end(), [](char c) { return c > 0x20 && c < 0x7f; });
+        if (in_header && (v->size() < 32 || v->size() > 200 || !visible))
+          w.issue(s, what + " must be 32 to 200 visible ASCII characters without spaces");
+        else if (v->size() < 32)
+          w.issue(s, what + " must have at least 32 characters");
+        else
+          out = *v;
+      };
+      secret("jwt_secret", config.jwt_secret, false);
+      secret("service_key", config.service_key, false);
+      secret("webhook_secret", config.webhook_secret, false);
+      secret("admin_token", config.admin_token, true);
+      secret("provider_api_key", config.provider_api_key, true);
     }
   }
   if (auto n = root["http"]) {
@@ -495,15 +477,14 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
       if (auto c = n["circuit_breakers"]) w.breakers(c, "payment.circuit_breakers", config);
       if (auto o = n["outbox"]) {
         if (w.check_map(o, "payment.outbox", {"initial_backoff", "max_backoff"})) {
-          if (auto b = o["initial_backoff"]) {
-            if (auto d = w.duration(b, "payment.outbox.initial_backoff"))
-              config.outbox_initial_backoff =
-                  std::chrono::duration_cast<std::chrono::milliseconds>(*d);
-          }
-          if (auto b = o["max_backoff"]) {
-            if (auto d = w.duration(b, "payment.outbox.max_backoff"))
-              config.outbox_max_backoff = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
-          }
+          // As provider.webhook_retry: at least 1ms each, and the ceiling not below the start
+          // (an inverted pair was accepted).
+          if (auto b = o["initial_backoff"])
+            w.positive_millis(b, "payment.outbox.initial_backoff", config.outbox_initial_backoff);
+          if (auto b = o["max_backoff"])
+            w.positive_millis(b, "payment.outbox.max_backoff", config.outbox_max_backoff);
+          if (config.outbox_max_backoff < config.outbox_initial_backoff)
+            w.issue(o, "payment.outbox.max_backoff must not be below initial_backoff");
         }
       }
       if (auto t = n["webhook_tolerance"]) {

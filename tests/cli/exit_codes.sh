@@ -252,6 +252,23 @@ expect_output "neither an http:// URL nor a deployment file" "graph says what --
 printf 'admin_token: adm_x\nservices:\n  catalog: {url: http://127.0.0.1:1}\n' > "$tmp/nogateway.yaml"
 expect_code 2 "fault: a deployment file without the gateway" "$shopctl" fault list --target "$tmp/nogateway.yaml"
 expect_output "services.gateway is missing" "fault says what the file lacks"
+# A service the shop does not have, a key it does not read and a port past 65535 were
+# accepted, then failed as "cannot reach" the gateway (exit 3), or not at all.
+printf 'admin_token: adm_x\nservices:\n  gateway: {url: http://127.0.0.1:1}\n  billing: {url: http://127.0.0.1:2}\n' > "$tmp/unknown-service.yaml"
+expect_code 2 "fault: a deployment file naming an unknown service" "$shopctl" fault list --target "$tmp/unknown-service.yaml"
+expect_output "unknown service 'billing'" "fault names the unknown service"
+printf 'admin_token: adm_x\nservices:\n  gateway: {url: http://127.0.0.1:1, foo: 1}\n' > "$tmp/unknown-key.yaml"
+expect_code 2 "fault: a deployment file with an unknown key" "$shopctl" fault list --target "$tmp/unknown-key.yaml"
+expect_output "services.gateway: unknown key 'foo'" "fault names the unknown key"
+printf 'admin_token: adm_x\nservices:\n  gateway: {url: http://127.0.0.1:99999}\n' > "$tmp/bad-port.yaml"
+expect_code 2 "fault: a deployment file with port 99999" "$shopctl" fault list --target "$tmp/bad-port.yaml"
+expect_output "is not a URL like" "fault says the URL is not one"
+expect_code 1 "run: --target with port 99999" "$shopctl" run --target http://127.0.0.1:99999 --admin-token x scenarios/flow
+expect_output "the port must be a number from 1 to 65535" "run says the port is out of range"
+expect_code 1 "load: --target with port 0" "$shopctl" load --target http://127.0.0.1:0 --admin-token x --duration 1s --quiet
+printf 'admin_token: adm_x\nservices:\n  gateway: {url: http://127.0.0.1:1}\n  gateway: {url: http://127.0.0.1:2}\n' > "$tmp/dup-service.yaml"
+expect_code 2 "fault: a deployment file naming a service twice" "$shopctl" fault list --target "$tmp/dup-service.yaml"
+expect_output "duplicate key 'gateway'" "fault names the key given twice"
 expect_code 0 "chaos: help" "$shopctl" chaos --help
 expect_output "Exit codes: 0 every invariant holds" "chaos --help documents the exit codes"
 expect_code 0 "chaos: the schedule of a seed" "$shopctl" chaos --seed 7 --crash --print-schedule

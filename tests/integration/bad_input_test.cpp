@@ -10,8 +10,8 @@
 
 #include "../support/test_shop.hpp"
 #include "platform/http/blocking_client.hpp"
-#include "shop/shop.hpp"
 #include "platform/json_text.hpp"
+#include "shop/shop.hpp"
 
 namespace {
 

@@ -404,6 +404,11 @@ TEST_CASE("order and payment refuse callers outside their lists") {
 TEST_CASE("an open order->catalog breaker makes checkout fail fast without calling the catalog") {
   ShopUnderTest t;
   t.add_to_cart("p-001", 1);
+  // A key it does not read is refused, not ignored (it answered 200 and did what `state` said).
+  auto typo = t.admin("order", "POST", "/_admin/circuit-breakers/order->catalog",
+                      json{{"state", "CLOSED"}, {"stat", "FORCED_OPEN"}});
+  CHECK(typo.status == 400);
+  CHECK(typo.body["error"]["code"] == "invalid_body");
   auto forced = t.admin("order", "POST", "/_admin/circuit-breakers/order->catalog",
                         json{{"state", "FORCED_OPEN"}});
   REQUIRE(forced.status == 200);

@@ -112,7 +112,8 @@ TEST_CASE("stopping a service goes to its process; a fault goes to every process
   CHECK(shop.sent == std::vector<std::string>{"http://b POST /_admin/services/catalog/stop"});
 
   auto added =
-      fan.send(d, sender, "POST", "/_admin/faults", json{{"target", "catalog"}, {"type", "hang"}});
+      fan.send(d, sender, "POST", "/_admin/faults",
+               json{{"target", "catalog"}, {"type", "abort"}, {"status", 502}, {"delay_ms", 20}});
   CHECK(added.status == 201);
   auto id = added.body.at("id").get<std::string>();
   CHECK_FALSE(id.empty());
@@ -124,6 +125,9 @@ TEST_CASE("stopping a service goes to its process; a fault goes to every process
   auto listed = fan.send(d, sender, "GET", "/_admin/faults", std::nullopt);
   REQUIRE(listed.body["items"].size() == 1);
   CHECK(listed.body["items"][0]["matched"] == 3);
+  // What the fault is stays what it is: only its counts add up (status read 1506).
+  CHECK(listed.body["items"][0]["status"] == 502);
+  CHECK(listed.body["items"][0]["delay_ms"] == 20);
 }
 
 TEST_CASE("edges add up across processes; the p99 is the slower one's") {

@@ -8,6 +8,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "../support/yaml_bomb.hpp"
 #include "shop/config.hpp"
 
 namespace {
@@ -152,4 +153,64 @@ TEST_CASE("auth.demo_user must be a user the API would register: a valid email, 
             .empty());
   CHECK(c.demo_email == "Ana@Shop.Test");
   CHECK(c.demo_password == "éééééééé");
+}
+
+// yaml-cpp keeps both entries of a key given twice and node["key"] finds the first, so the
+// second `order:` (or `timeout:`) was dropped without a word.
+TEST_CASE("a key given twice anywhere in a config is refused at its second place") {
+  shop::ShopConfig config;
+  auto issues =
+      apply_yaml("order: {payment_timeout: 5m}\norder: {catalog_client: {timeout: 7s}}\n", config);
+  REQUIRE(issues.size() == 1);
+  CHECK(issues[0].line == 2);
+  CHECK(issues[0].message == "duplicate key 'order' (first at line 1)");
+  issues = apply_yaml("order:\n  catalog_client: {timeout: 7s, timeout: 1s}\n", config);
+  REQUIRE(issues.size() == 1);
+  CHECK(issues[0].message == "duplicate key 'timeout' (first at line 2)");
+  // The same key in different maps is fine.
+  CHECK(
+      apply_yaml("order: {catalog_client: {timeout: 1s}, payment_client: {timeout: 1s}}\n", config)
+          .empty());
+}
+
+// An alias bomb under a key the config does not read was never expanded by serve, but a
+// scenario's `config:` walked it whole (nine lines took hours): the tree is checked first.
+TEST_CASE("an alias bomb anywhere in a config is refused within the node budget") {
+  const std::string bomb = "zzz:\n" + shopctl::test::nested_alias_lines("  ");
+  shop::ShopConfig config;
+  const auto issues = apply_yaml(bomb, config);
+  REQUIRE(issues.size() == 1);
+  CHECK(issues[0].message.find("too many nodes") != std::string::npos);
+}
+
+TEST_CASE("payment.outbox's backoffs are at least 1ms, and the ceiling not below the start") {
+  shop::ShopConfig config;
+  auto issues = apply_yaml("payment: {outbox: {initial_backoff: 10s, max_backoff: 1s}}\n", config);
+  REQUIRE(issues.size() == 1);
+  CHECK(issues[0].message == "payment.outbox.max_backoff must not be below initial_backoff");
+  shop::ShopConfig fresh;
+  issues = apply_yaml("payment: {outbox: {initial_backoff: 0s}}\n", fresh);
+  REQUIRE(issues.size() == 1);
+  CHECK(issues[0].message == "payment.outbox.initial_backoff must be at least 1ms");
+  shop::ShopConfig fine;
+  CHECK(
+      apply_yaml("payment: {outbox: {initial_backoff: 10ms, max_backoff: 20ms}}\n", fine).empty());
+  CHECK(fine.outbox_max_backoff == 20ms);
+}
+
+// The admin token travels in a header: a CR or LF in it made a shop whose admin plane answered
+// 401 to every client.
+TEST_CASE("secrets.admin_token is visible ASCII without spaces, as provider_api_key") {
+  shop::ShopConfig config;
+  for (const char* token : {"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\nbbbb\"",
+                            "\"aaaaaaaaaaaaaaaa aaaaaaaaaaaaaaaaa\"", "short"}) {
+    CAPTURE(token);
+    const auto issues = apply_yaml(std::string("secrets: {admin_token: ") + token + "}\n", config);
+    REQUIRE(issues.size() == 1);
+    CHECK(issues[0].message ==
+          "secrets.admin_token must be 32 to 200 visible ASCII characters without spaces");
+  }
+  CHECK(
+      apply_yaml("secrets: {admin_token: adm_0123456789abcdef0123456789abcdef}\n", config).empty());
+  CHECK(config.admin_token == "adm_0123456789abcdef0123456789abcdef");
 }

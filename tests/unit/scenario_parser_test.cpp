@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../support/yaml_bomb.hpp"
 #include "scenario/diagnostics.hpp"
 #include "scenario/model.hpp"
 #include "scenario/parser.hpp"
@@ -845,6 +846,28 @@ steps:
   CHECK(result.diagnostics[0] == Diagnostic{"cfg.yaml", 5, 5, "unknown setting 'catalog_clinet'"});
   CHECK(at(result.diagnostics[1]) == "8:11");
   CHECK_FALSE(result.scenario.has_value());
+}
+
+// restore_scalars and the config hook walked `config:` as its aliases expand it: nine lines of
+// nested aliases held `validate` and `run` for hours. And a key given twice there passed.
+TEST_CASE("a scenario's config with an alias bomb or a key given twice is refused at once") {
+  std::string bomb = "version: 1\nconfig:\n  zzz:\n" + shopctl::test::nested_alias_lines("    ");
+  bomb += "steps: [{wait: 1ms}]\n";
+  bool hook_called = false;
+  ParseOptions options;
+  options.validate_config = [&](const YAML::Node&, const std::string&) {
+    hook_called = true;
+    return std::vector<Diagnostic>{};
+  };
+  only(problems(bomb, options), "too many nodes");
+  CHECK_FALSE(hook_called);
+  const auto dup = only(problems("version: 1\nconfig:\n  order: {payment_timeout: 5m}\n"
+                                 "  order: {catalog_client: {timeout: 7s}}\nsteps: [{wait: 1ms}]\n",
+                                 options),
+                        "duplicate key");
+  CHECK(at(dup) == "4:3");
+  CHECK(dup.message == "duplicate key 'order' (first at line 3)");
+  CHECK_FALSE(hook_called);
 }
 
 TEST_CASE("a config hook that throws becomes a diagnostic at config") {

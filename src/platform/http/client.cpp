@@ -1,6 +1,7 @@
 #include "platform/http/client.hpp"
 
 #include <array>
+#include <charconv>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -346,7 +347,15 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
 
 Endpoint parse_base_url(std::string_view url) {
   auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed || parsed->scheme() != "http" || !parsed->has_port()) {
+  // A port past 65535 (Boost.URL's port_number() does not say so) and port 0 name no
+  // server: both are refused here, not left to fail as "cannot reach" later.
+  const auto port_fits = [](std::string_view digits) {
+    unsigned value = 0;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    return error == std::errc() && end == digits.data() + digits.size() && value >= 1 &&
+           value <= 65535;
+  };
+  if (!parsed || parsed->scheme() != "http" || !parsed->has_port() || !port_fits(parsed->port())) {
     throw std::invalid_argument("expected a base URL like http://127.0.0.1:8080, got '" +
                                 std::string(url) + "'");
   }
