@@ -12,6 +12,7 @@
 
 #include "platform/admin_fanout.hpp"
 #include "platform/duration.hpp"
+#include "platform/http/client.hpp"
 
 namespace shopctl::cli {
 
@@ -69,15 +70,11 @@ int resolve_target(const char* command, std::string& target, std::string& admin_
     }
     // A port, when given, is 1 to 65535: 99999 failed later as "cannot reach".
     const auto colon = target.rfind(':');
-    if (colon > 6 && target.find(']', colon) == std::string::npos) {
-      const std::string port = target.substr(colon + 1);
-      unsigned value = 0;
-      const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
-      if (error != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535) {
-        std::cerr << command << ": --target " << target
-                  << ": the port must be a number from 1 to 65535\n";
-        return kExitUsage;
-      }
+    if (colon > 6 && target.find(']', colon) == std::string::npos &&
+        !http::valid_port(std::string_view(target).substr(colon + 1))) {
+      std::cerr << command << ": --target " << target
+                << ": the port must be a number from 1 to 65535\n";
+      return kExitUsage;
     }
     return kExitOk;
   }

@@ -7,6 +7,7 @@
 
 #include "platform/http/client.hpp"
 #include "platform/input_file.hpp"
+#include "platform/observe/architecture.hpp"
 
 #include "platform/security/random.hpp"
 #include "platform/yaml_document.hpp"
@@ -142,11 +143,15 @@ DeploymentFile load_deployment_file(const std::string& path) {
     auto name = kv.first.Scalar();
     // A name the shop does not have, or a key it does not read, is a typo that would otherwise
     // surface as "cannot reach" the gateway, or not at all.
-    constexpr std::string_view kNames[] = {"gateway", "auth",    "catalog",
-                                           "order",   "payment", "provider"};
-    if (std::find(std::begin(kNames), std::end(kNames), name) == std::end(kNames))
-      throw fail("services: unknown service '" + name +
-                 "' (gateway, auth, catalog, order, payment, provider)");
+    // The shop's components (architecture::components()), the outside world excepted.
+    const auto* component = architecture::find_component(name);
+    if (!component || component->kind == architecture::ComponentKind::outside) {
+      std::string names;
+      for (const auto& each : architecture::components())
+        if (each.kind != architecture::ComponentKind::outside)
+          names += (names.empty() ? "" : ", ") + each.name;
+      throw fail("services: unknown service '" + name + "' (" + names + ")");
+    }
     std::string url, admin;
     if (kv.second.IsScalar()) {
       url = kv.second.Scalar();

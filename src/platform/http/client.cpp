@@ -345,17 +345,17 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
   co_return res;
 }
 
+bool valid_port(std::string_view digits) {
+  unsigned value = 0;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  return error == std::errc() && end == digits.data() + digits.size() && value >= 1 &&
+         value <= 65535;
+}
+
 Endpoint parse_base_url(std::string_view url) {
   auto parsed = boost::urls::parse_absolute_uri(url);
-  // A port past 65535 (Boost.URL's port_number() does not say so) and port 0 name no
-  // server: both are refused here, not left to fail as "cannot reach" later.
-  const auto port_fits = [](std::string_view digits) {
-    unsigned value = 0;
-    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    return error == std::errc() && end == digits.data() + digits.size() && value >= 1 &&
-           value <= 65535;
-  };
-  if (!parsed || parsed->scheme() != "http" || !parsed->has_port() || !port_fits(parsed->port())) {
+  // A port that names no server is refused here, not left to fail as "cannot reach" later.
+  if (!parsed || parsed->scheme() != "http" || !parsed->has_port() || !valid_port(parsed->port())) {
     throw std::invalid_argument("expected a base URL like http://127.0.0.1:8080, got '" +
                                 std::string(url) + "'");
   }

@@ -53,7 +53,12 @@ class Client {
   std::shared_ptr<Impl> impl_;
 };
 
-// Parses "http://host:port" (with an optional path, ignored). Throws std::invalid_argument.
+// Parses "http://host:port" (with an optional path, ignored). Throws std::invalid_argument,
+// also for a port that is not valid_port.
 Endpoint parse_base_url(std::string_view url);
+
+// True when `digits` is a TCP port a server can listen on: 1 to 65535, digits only. Boost.URL's
+// port_number() does not say that 99999 is out of range, and 0 names no server.
+bool valid_port(std::string_view digits);
 
 }  // namespace shopctl::http
