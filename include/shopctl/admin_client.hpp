@@ -84,11 +84,13 @@ struct AdminAnswer {
   bool ok() const { return status >= 200 && status < 300; }
 };
 
-// Not thread-safe: one client per thread (each keeps its own connections).
+// Not thread-safe: one client per thread (each keeps its own connections). A client that was
+// moved from throws std::logic_error on every call.
 class AdminClient {
  public:
   // `base_url` is any service's URL, usually the gateway's ("http://127.0.0.1:8080");
-  // `timeout` limits each request. Throws std::invalid_argument when it is not an http:// URL.
+  // `timeout` limits each request. Throws std::invalid_argument when it is not an http:// URL
+  // with a host (and a port from 1 to 65535, when it names one).
   // Connects lazily: constructing one sends nothing.
   AdminClient(std::string base_url, std::string admin_token,
               std::chrono::milliseconds timeout = std::chrono::seconds(10));
@@ -100,7 +102,8 @@ class AdminClient {
 
   // Sends one request with the admin token to base_url() + path ("/_admin/edges"); `json_body`
   // goes as application/json when not empty. Returns the answer whatever its status; throws
-  // Unreachable, or std::invalid_argument when `json_body` is not JSON.
+  // Unreachable, or std::invalid_argument when `json_body` is not JSON, the method is not a
+  // word or the path does not start with / or holds spaces or control characters.
   AdminAnswer send(const std::string& method, const std::string& path,
                    const std::string& json_body = "");
 
@@ -114,6 +117,7 @@ class AdminClient {
   void crash_service(const std::string& name);
 
   // Moves the shop's simulated clock forward; returns the clock's total offset afterwards.
+  // AdminError 400 past 100 years ahead in all.
   std::chrono::milliseconds advance_clock(std::chrono::milliseconds by);
   // The simulated clock's offset from real time.
   std::chrono::milliseconds clock_offset();

@@ -66,11 +66,15 @@ struct LoadPlan {
   double abandon_share = 0;
   double decline_share = 0;
   double double_submit_share = 0;
+  // Called about once a second, on the thread that called run_load. An exception from it
+  // ends the run at once (the faults switched off, requests in flight abandoned), and
+  // run_load throws it.
   std::function<void(const LoadProgress&)> on_progress;
 };
 
-// Checks a plan without running it: the mix, the thresholds, the faults, the durations.
-// Throws std::invalid_argument with a message for a person.
+// Checks a plan without running it: the mix, the thresholds, the faults, the durations
+// (at most 24h), users (1 to 100000), threads (1 to 64), rate (0, or 0.001 to 1000000) and the
+// shares. Throws std::invalid_argument with a message for a person.
 void check_plan(const LoadPlan& plan);
 
 // The load could not start: the shop is unreachable, users could not sign in, no products.

@@ -108,6 +108,7 @@ struct RunnerOptions {
   bool verbose = false;                // the in-process shops' warnings on stderr
 };
 
+// A ScenarioRunner (or RunReport) that was moved from throws std::logic_error on every call.
 class ScenarioRunner {
  public:
   explicit ScenarioRunner(RunnerOptions options = {});
@@ -134,7 +135,9 @@ class ScenarioRunner {
   std::vector<ScenarioInfo> scenarios() const;
   void clear();
 
-  // Called as each scenario finishes, from the runner's threads, one at a time.
+  // Called as each scenario finishes, from the runner's threads, one at a time. An exception
+  // from it stops the run: no other scenario starts, those running finish, and run() throws
+  // it (the scenarios stay added).
   using Progress = std::function<void(const ScenarioResult& result, int done, int total)>;
   // Runs every scenario added (in parallel up to jobs) and returns the results. Throws
   // std::invalid_argument when a target is set without an admin token. A shop that cannot

@@ -28,9 +28,10 @@ struct ShopOptions {
   // restarts, docs/configuration.md). Empty: a temporary folder, removed when the Shop goes.
   std::string data_dir;
   // Ports by service name. A service left out, or 0: any free port (ports of a data_dir shop
-  // are then kept in its identity.json). Applied over the config's `ports:`.
+  // are then kept in its identity.json). Applied over the config's `ports:`; two services on
+  // one port are refused.
   std::map<std::string, std::uint16_t> ports;
-  // Threads that serve requests. 0: the number of cores, at least 1, at most 4.
+  // Threads that serve requests. 0: the number of cores, at least 1, at most 4. At most 256.
   unsigned threads = 0;
   // YAML settings, as `shopctl serve --config FILE` takes them (docs/configuration.md); the
   // file first, then the text over it. Empty: none.
@@ -43,7 +44,8 @@ struct ShopOptions {
 };
 
 // Calls on one Shop come from one thread at a time; the shop serves requests on threads of
-// its own meanwhile.
+// its own meanwhile. A Shop that was moved from throws std::logic_error on every call but
+// shutdown(), which does nothing.
 class Shop {
  public:
   // Reads the settings, then starts every service and waits until they listen.
@@ -75,14 +77,17 @@ class Shop {
 
   // Takes one service down (connections refused) / brings it back with its data intact /
   // both. crash_service() takes it down as if its process died: requests in flight are
-  // abandoned, not finished. Throws std::invalid_argument for an unknown service.
+  // abandoned, not finished. Throws std::invalid_argument for an unknown service. Unlike
+  // AdminClient's (409: the gateway serves the admin plane), these take the gateway too:
+  // the Shop object starts it again without it.
   void stop_service(const std::string& name);
   void start_service(const std::string& name);
   void restart_service(const std::string& name);
   void crash_service(const std::string& name);
 
   // Moves the simulated clock forward (breakers, token expiry, webhook age, backoff all read
-  // it); returns its total offset from real time. Negative `by` does nothing.
+  // it); returns its total offset from real time. Negative `by` does nothing. Throws
+  // std::invalid_argument, and moves nothing, past 100 years ahead in all.
   std::chrono::milliseconds advance_clock(std::chrono::milliseconds by);
   std::chrono::milliseconds clock_offset() const;
 

@@ -58,7 +58,8 @@ AdminClient::AdminClient(AdminClient&&) noexcept = default;
 AdminClient& AdminClient::operator=(AdminClient&&) noexcept = default;
 
 const std::string& AdminClient::base_url() const {
-  return impl_->client.base_url();
+  auto& self = api::live(impl_, "AdminClient");
+  return self.client.base_url();
 }
 
 AdminAnswer AdminClient::send(const std::string& method, const std::string& path,
@@ -68,66 +69,79 @@ AdminAnswer AdminClient::send(const std::string& method, const std::string& path
     body = platform::parse_json_or_discarded(json_body);
     if (body->is_discarded()) throw std::invalid_argument("the request body is not JSON");
   }
-  auto answer = impl_->send(method, path, body);
+  auto answer = api::live(impl_, "AdminClient").send(method, path, body);
   return AdminAnswer{answer.status, std::move(answer.raw)};
 }
 
 std::vector<ServiceInfo> AdminClient::services() {
-  return api::services_from_json(impl_->expect("GET", "/_admin/services"));
+  auto& self = api::live(impl_, "AdminClient");
+  return api::services_from_json(self.expect("GET", "/_admin/services"));
 }
 
 void AdminClient::stop_service(const std::string& name) {
-  impl_->control(name, "stop");
+  auto& self = api::live(impl_, "AdminClient");
+  self.control(name, "stop");
 }
 void AdminClient::start_service(const std::string& name) {
-  impl_->control(name, "start");
+  auto& self = api::live(impl_, "AdminClient");
+  self.control(name, "start");
 }
 void AdminClient::restart_service(const std::string& name) {
-  impl_->control(name, "restart");
+  auto& self = api::live(impl_, "AdminClient");
+  self.control(name, "restart");
 }
 void AdminClient::crash_service(const std::string& name) {
-  impl_->control(name, "crash");
+  auto& self = api::live(impl_, "AdminClient");
+  self.control(name, "crash");
 }
 
 std::chrono::milliseconds AdminClient::advance_clock(std::chrono::milliseconds by) {
+  auto& self = api::live(impl_, "AdminClient");
   auto answer =
-      impl_->expect("POST", "/_admin/clock/advance",
-                    json{{"by", std::to_string(std::max<std::int64_t>(0, by.count())) + "ms"}});
+      self.expect("POST", "/_admin/clock/advance",
+                  json{{"by", std::to_string(std::max<std::int64_t>(0, by.count())) + "ms"}});
   return std::chrono::milliseconds(answer.value("offset_ms", std::int64_t{0}));
 }
 
 std::chrono::milliseconds AdminClient::clock_offset() {
-  auto answer = impl_->expect("GET", "/_admin/clock");
+  auto& self = api::live(impl_, "AdminClient");
+  auto answer = self.expect("GET", "/_admin/clock");
   return std::chrono::milliseconds(answer.value("offset_ms", std::int64_t{0}));
 }
 
 std::string AdminClient::add_fault(const FaultSpec& spec) {
+  auto& self = api::live(impl_, "AdminClient");
   auto fault = observe_tools::fault_json_from_flags(api::to_flags(spec));
-  return impl_->expect("POST", "/_admin/faults", fault).value("id", std::string());
+  return self.expect("POST", "/_admin/faults", fault).value("id", std::string());
 }
 
 std::string AdminClient::add_fault_json(const std::string& fault_json) {
+  auto& self = api::live(impl_, "AdminClient");
   auto fault = observe_tools::fault_json_from_text(fault_json);
-  return impl_->expect("POST", "/_admin/faults", fault).value("id", std::string());
+  return self.expect("POST", "/_admin/faults", fault).value("id", std::string());
 }
 
 void AdminClient::remove_fault(const std::string& id) {
-  impl_->expect("DELETE", "/_admin/faults/" + platform::path_segment(id));
+  auto& self = api::live(impl_, "AdminClient");
+  self.expect("DELETE", "/_admin/faults/" + platform::path_segment(id));
 }
 
 void AdminClient::clear_faults() {
-  impl_->expect("DELETE", "/_admin/faults");
+  auto& self = api::live(impl_, "AdminClient");
+  self.expect("DELETE", "/_admin/faults");
 }
 
 std::string AdminClient::faults_json() {
-  return impl_->expect("GET", "/_admin/faults").dump();
+  auto& self = api::live(impl_, "AdminClient");
+  return self.expect("GET", "/_admin/faults").dump();
 }
 
 std::vector<BreakerState> AdminClient::breakers() {
+  auto& self = api::live(impl_, "AdminClient");
   std::vector<BreakerState> out;
   for (const auto& service : services()) {
     if (!service.running || service.url.empty()) continue;
-    platform::AdminClient plane(service.url, impl_->client.admin_token(), impl_->client.timeout());
+    platform::AdminClient plane(service.url, self.client.admin_token(), self.client.timeout());
     platform::AdminAnswer answer;
     try {
       answer = plane.send("GET", "/_admin/circuit-breakers");
@@ -149,6 +163,7 @@ std::vector<BreakerState> AdminClient::breakers() {
 }
 
 void AdminClient::set_breaker(const std::string& edge, const std::string& state) {
+  auto& self = api::live(impl_, "AdminClient");
   // The breaker belongs to the service at the start of its edge ("order->catalog": order).
   auto owner = edge.substr(0, edge.find("->"));
   std::string url;
@@ -156,18 +171,20 @@ void AdminClient::set_breaker(const std::string& edge, const std::string& state)
     if (service.name == owner) url = service.url;
   }
   if (url.empty()) throw AdminError(404, "no circuit breaker " + edge);
-  AdminClient plane(url, impl_->client.admin_token(),
-                    std::chrono::duration_cast<std::chrono::milliseconds>(impl_->client.timeout()));
+  AdminClient plane(url, self.client.admin_token(),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(self.client.timeout()));
   plane.impl_->expect("POST", "/_admin/circuit-breakers/" + platform::path_segment(edge),
                       json{{"state", state}});
 }
 
 std::string AdminClient::calls_json(std::uint64_t since) {
-  return impl_->expect("GET", "/_admin/calls?since=" + std::to_string(since)).dump();
+  auto& self = api::live(impl_, "AdminClient");
+  return self.expect("GET", "/_admin/calls?since=" + std::to_string(since)).dump();
 }
 
 std::string AdminClient::edges_json() {
-  return impl_->expect("GET", "/_admin/edges").dump();
+  auto& self = api::live(impl_, "AdminClient");
+  return self.expect("GET", "/_admin/edges").dump();
 }
 
 }  // namespace shopctl

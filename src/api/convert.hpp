@@ -1,6 +1,7 @@
 #pragma once
 // Between the public API's plain types (include/shopctl/) and the internal ones: the few
 // conversions more than one file of src/api/ needs.
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,16 @@
 #include "shopctl/admin_client.hpp"
 
 namespace shopctl::api {
+
+// The object behind a public class's `impl_`. A moved-from Shop, ScenarioRunner or AdminClient
+// holds none: every call on it throws std::logic_error instead of following a null pointer.
+template <typename Pointer>
+auto& live(const Pointer& impl, const char* type) {
+  if (!impl)
+    throw std::logic_error(std::string("this shopctl::") + type +
+                           " was moved from: use the object it was moved to");
+  return *impl;
+}
 
 inline observe_tools::FaultFlags to_flags(const FaultSpec& spec) {
   observe_tools::FaultFlags f;

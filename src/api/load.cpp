@@ -28,15 +28,30 @@ Prepared prepare(const LoadPlan& plan) {
   auto& o = p.options;
   o.mix = load::parse_mix(plan.mix);
   for (const auto& t : plan.thresholds) p.thresholds.push_back(load::parse_threshold(t));
+  // The limits of `shopctl load`'s flags (load/engine.hpp): rate = INFINITY spun for ever,
+  // NaN ran a closed loop, users = 0 or threads = 0 ran nothing.
   if (plan.duration.count() <= 0) throw std::invalid_argument("duration must be above 0");
+  if (plan.duration > load::kMaxDuration)
+    throw std::invalid_argument("duration: at most 24h, got " +
+                                std::to_string(plan.duration.count()) + " ms");
   if (plan.timeout.count() <= 0) throw std::invalid_argument("timeout must be above 0");
   if (plan.think.count() < 0 || plan.fault_at.count() < 0 || plan.fault_for.count() < 0)
     throw std::invalid_argument("think, fault_at and fault_for cannot be negative");
-  if (plan.rate < 0) throw std::invalid_argument("rate cannot be negative");
-  for (double share : {plan.abandon_share, plan.decline_share, plan.double_submit_share}) {
+  if (plan.fault_at.count() > 0 && plan.fault_at >= plan.duration)
+    throw std::invalid_argument(
+        "fault_at is not before the end of the run (duration): the faults would never switch on");
+  if (plan.rate != 0 && !(plan.rate >= load::kMinRate && plan.rate <= load::kMaxRate))
+    throw std::invalid_argument(
+        "rate: 0 for a closed loop, or journeys per second from 0.001 to 1000000");
+  if (plan.users < 1 || plan.users > load::kMaxUsers)
+    throw std::invalid_argument("users: from 1 to 100000, got " + std::to_string(plan.users));
+  if (plan.threads < 1 || plan.threads > load::kMaxThreads)
+    throw std::invalid_argument("threads: from 1 to 64, got " + std::to_string(plan.threads));
+  for (const auto& [name, share] : {std::pair{"abandon_share", plan.abandon_share},
+                                    std::pair{"decline_share", plan.decline_share},
+                                    std::pair{"double_submit_share", plan.double_submit_share}}) {
     if (!(share >= 0 && share <= 1))
-      throw std::invalid_argument(
-          "abandon_share, decline_share and double_submit_share are in [0, 1]");
+      throw std::invalid_argument(std::string(name) + " is a probability from 0 to 1");
   }
   for (const auto& f : plan.faults)
     o.faults.push_back(observe_tools::fault_json_from_flags(api::to_flags(f)));

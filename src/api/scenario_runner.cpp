@@ -6,6 +6,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "api/convert.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/report.hpp"
 #include "scenario/runner.hpp"
@@ -83,22 +84,28 @@ RunReport::RunReport(RunReport&&) noexcept = default;
 RunReport& RunReport::operator=(RunReport&&) noexcept = default;
 
 const std::vector<ScenarioResult>& RunReport::results() const {
-  return impl_->results;
+  auto& self = api::live(impl_, "RunReport");
+  return self.results;
 }
 int RunReport::passed() const {
-  return impl_->summary.passed();
+  auto& self = api::live(impl_, "RunReport");
+  return self.summary.passed();
 }
 int RunReport::failed() const {
-  return impl_->summary.failed();
+  auto& self = api::live(impl_, "RunReport");
+  return self.summary.failed();
 }
 int RunReport::errors() const {
-  return impl_->summary.errors();
+  auto& self = api::live(impl_, "RunReport");
+  return self.summary.errors();
 }
 int RunReport::skipped() const {
-  return impl_->summary.skipped();
+  auto& self = api::live(impl_, "RunReport");
+  return self.summary.skipped();
 }
 double RunReport::duration_ms() const {
-  return impl_->summary.duration_ms;
+  auto& self = api::live(impl_, "RunReport");
+  return self.summary.duration_ms;
 }
 
 int RunReport::exit_code() const {
@@ -108,16 +115,19 @@ int RunReport::exit_code() const {
 }
 
 std::string RunReport::console_summary(bool color) const {
+  auto& self = api::live(impl_, "RunReport");
   scenario::ConsoleStyle style;
   style.color = color;
-  return scenario::console_summary(impl_->summary, style);
+  return scenario::console_summary(self.summary, style);
 }
 
 std::string RunReport::junit_xml() const {
-  return scenario::junit_xml(impl_->summary);
+  auto& self = api::live(impl_, "RunReport");
+  return scenario::junit_xml(self.summary);
 }
 std::string RunReport::json() const {
-  return scenario::json_report(impl_->summary).dump(2) + "\n";
+  auto& self = api::live(impl_, "RunReport");
+  return scenario::json_report(self.summary).dump(2) + "\n";
 }
 void RunReport::write_junit(const std::string& path) const {
   write_file(path, junit_xml());
@@ -175,17 +185,19 @@ ScenarioRunner::ScenarioRunner(ScenarioRunner&&) noexcept = default;
 ScenarioRunner& ScenarioRunner::operator=(ScenarioRunner&&) noexcept = default;
 
 std::vector<Diagnostic> ScenarioRunner::add_files(const std::vector<std::string>& paths) {
+  auto& self = api::live(impl_, "ScenarioRunner");
   auto loaded = scenario::load_scenarios(paths, parse_options());
-  for (auto& [file, text] : loaded.sources) impl_->sources[file] = std::move(text);
-  return impl_->take(std::move(loaded.scenarios), std::move(loaded.diagnostics));
+  for (auto& [file, text] : loaded.sources) self.sources[file] = std::move(text);
+  return self.take(std::move(loaded.scenarios), std::move(loaded.diagnostics));
 }
 
 std::vector<Diagnostic> ScenarioRunner::add_text(std::string_view yaml, const std::string& file) {
+  auto& self = api::live(impl_, "ScenarioRunner");
   auto parsed = scenario::parse_scenario_text(yaml, file, parse_options());
-  impl_->sources[file] = std::move(parsed.source_text);
+  self.sources[file] = std::move(parsed.source_text);
   std::vector<scenario::Scenario> valid;
   if (parsed.scenario) valid.push_back(std::move(*parsed.scenario));
-  return impl_->take(std::move(valid), std::move(parsed.diagnostics));
+  return self.take(std::move(valid), std::move(parsed.diagnostics));
 }
 
 std::vector<Diagnostic> ScenarioRunner::validate(const std::vector<std::string>& paths) {
@@ -196,38 +208,54 @@ std::vector<Diagnostic> ScenarioRunner::validate(const std::vector<std::string>&
 }
 
 std::string ScenarioRunner::format(const std::vector<Diagnostic>& diagnostics) const {
+  auto& self = api::live(impl_, "ScenarioRunner");
   std::string out;
   for (const auto& d : diagnostics) {
-    auto source = impl_->sources.find(d.file);
+    auto source = self.sources.find(d.file);
     out += scenario::format_diagnostic({d.file, d.line, d.column, d.message},
-                                       source == impl_->sources.end() ? "" : source->second);
+                                       source == self.sources.end() ? "" : source->second);
   }
   return out;
 }
 
 std::vector<ScenarioInfo> ScenarioRunner::scenarios() const {
+  auto& self = api::live(impl_, "ScenarioRunner");
   std::vector<ScenarioInfo> out;
-  for (const auto& s : impl_->scenarios)
+  for (const auto& s : self.scenarios)
     out.push_back({s.name, s.file, s.tags, s.setup.size() + s.steps.size() + s.teardown.size()});
   return out;
 }
 
 void ScenarioRunner::clear() {
-  impl_->scenarios.clear();
-  impl_->sources.clear();
+  auto& self = api::live(impl_, "ScenarioRunner");
+  self.scenarios.clear();
+  self.sources.clear();
 }
 
 RunReport ScenarioRunner::run(const Progress& progress) {
-  if (!impl_->options.target.empty() && impl_->options.admin_token.empty())
+  auto& self = api::live(impl_, "ScenarioRunner");
+  if (!self.options.target.empty() && self.options.admin_token.empty())
     throw std::invalid_argument("a target needs its admin token (printed by shopctl serve)");
+  auto options = self.run_options();
+  // The callback runs on the runner's threads, where an exception ended the process. The
+  // first one stops the run (no other scenario starts) and is thrown from here.
+  std::exception_ptr thrown;
   scenario::ProgressCallback internal;
   if (progress) {
-    internal = [&progress](const scenario::ScenarioResult& r, int done, int total) {
-      progress(public_result(r), done, total);
+    internal = [&progress, &thrown, stop = options.stop](const scenario::ScenarioResult& r,
+                                                         int done, int total) {
+      if (thrown) return;  // called with the results' lock held: one at a time
+      try {
+        progress(public_result(r), done, total);
+      } catch (...) {
+        thrown = std::current_exception();
+        stop->store(true);
+      }
     };
   }
   auto impl = std::make_shared<RunReport::Impl>();
-  impl->summary = scenario::run_scenarios(impl_->scenarios, impl_->run_options(), internal);
+  impl->summary = scenario::run_scenarios(self.scenarios, options, internal);
+  if (thrown) std::rethrow_exception(thrown);
   for (const auto& r : impl->summary.results) impl->results.push_back(public_result(r));
   RunReport report;
   report.impl_ = std::move(impl);

@@ -46,6 +46,7 @@ shop::ShopConfig config_of(const ShopOptions& options) {
     if (!known) throw std::invalid_argument("ports: there is no service '" + name + "'");
     config.ports[name] = port;
   }
+  if (auto clash = shop::port_clash(config.ports)) throw std::invalid_argument("ports: " + *clash);
   if (options.seed) config.seed = *options.seed;
   return config;
 }
@@ -58,6 +59,10 @@ struct Shop::Impl {
 };
 
 Shop::Shop(const ShopOptions& options) : impl_(std::make_unique<Impl>()) {
+  // As `shopctl serve --threads`: 100000 failed as "the shop could not start".
+  if (options.threads > shop::kMaxThreads)
+    throw std::invalid_argument("threads: at most " + std::to_string(shop::kMaxThreads) + ", got " +
+                                std::to_string(options.threads));
   shop::ShopOptions internal;
   internal.threads = options.threads;
   internal.log_level = to_internal(options.log_level);
@@ -88,83 +93,110 @@ Shop& Shop::operator=(Shop&& other) noexcept {
 }
 
 void Shop::shutdown(std::chrono::milliseconds grace) {
-  if (impl_->stopped) return;
-  impl_->stopped = true;
-  impl_->shop->shutdown(grace);
+  if (!impl_) return;  // moved from: nothing to stop
+  auto& self = *impl_;
+  if (self.stopped) return;
+  self.stopped = true;
+  self.shop->shutdown(grace);
 }
 
 std::string Shop::gateway_url() const {
-  return impl_->shop->url("gateway");
+  auto& self = api::live(impl_, "Shop");
+  return self.shop->url("gateway");
 }
 std::string Shop::url(const std::string& service) const {
-  return impl_->shop->url(service);
+  auto& self = api::live(impl_, "Shop");
+  return self.shop->url(service);
 }
 
 std::vector<ServiceInfo> Shop::services() const {
+  auto& self = api::live(impl_, "Shop");
   std::vector<ServiceInfo> out;
-  for (const auto& s : impl_->shop->services())
+  for (const auto& s : self.shop->services())
     out.push_back({s.name, s.url, s.database.string(), s.running});
   return out;
 }
 
 std::string Shop::admin_token() const {
-  return impl_->shop->admin_token();
+  auto& self = api::live(impl_, "Shop");
+  return self.shop->admin_token();
 }
 std::string Shop::data_dir() const {
-  return impl_->shop->data_dir().string();
+  auto& self = api::live(impl_, "Shop");
+  return self.shop->data_dir().string();
 }
 
 std::string Shop::demo_email() const {
-  const auto& c = impl_->shop->config();
+  auto& self = api::live(impl_, "Shop");
+  const auto& c = self.shop->config();
   return c.seed_demo_user ? c.demo_email : std::string();
 }
 
 std::string Shop::demo_password() const {
-  const auto& c = impl_->shop->config();
+  auto& self = api::live(impl_, "Shop");
+  const auto& c = self.shop->config();
   return c.seed_demo_user ? c.demo_password : std::string();
 }
 
 void Shop::stop_service(const std::string& name) {
-  impl_->shop->stop_service(name);
+  auto& self = api::live(impl_, "Shop");
+  self.shop->stop_service(name);
 }
 void Shop::start_service(const std::string& name) {
-  impl_->shop->start_service(name);
+  auto& self = api::live(impl_, "Shop");
+  self.shop->start_service(name);
 }
 void Shop::restart_service(const std::string& name) {
-  impl_->shop->restart_service(name);
+  auto& self = api::live(impl_, "Shop");
+  self.shop->restart_service(name);
 }
 void Shop::crash_service(const std::string& name) {
-  impl_->shop->crash_service(name);
+  auto& self = api::live(impl_, "Shop");
+  self.shop->crash_service(name);
 }
 
 std::chrono::milliseconds Shop::advance_clock(std::chrono::milliseconds by) {
-  impl_->shop->clock().advance(by);
+  auto& self = api::live(impl_, "Shop");
+  // Checked in milliseconds: converting ms::max() to the clock's nanoseconds overflowed.
+  const auto room = std::chrono::duration_cast<std::chrono::milliseconds>(
+      platform::SimulatedClock::kMaxOffset - self.shop->clock().offset());
+  if (by > room || !self.shop->clock().advance(by))
+    throw std::invalid_argument(
+        "advance_clock: the clock can be at most 100 years ahead in all; "
+        "it is " +
+        std::to_string(clock_offset().count()) + " ms ahead now");
   return clock_offset();
 }
 
 std::chrono::milliseconds Shop::clock_offset() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(impl_->shop->clock().offset());
+  auto& self = api::live(impl_, "Shop");
+  return std::chrono::duration_cast<std::chrono::milliseconds>(self.shop->clock().offset());
 }
 
 std::string Shop::add_fault(const FaultSpec& spec) {
+  auto& self = api::live(impl_, "Shop");
   auto fault = observe_tools::fault_json_from_flags(api::to_flags(spec));
-  return impl_->shop->faults().add(platform::Fault::from_json(fault));
+  return self.shop->faults().add(platform::Fault::from_json(fault));
 }
 
 std::string Shop::add_fault_json(const std::string& fault_json) {
+  auto& self = api::live(impl_, "Shop");
   auto fault = observe_tools::fault_json_from_text(fault_json);
-  return impl_->shop->faults().add(platform::Fault::from_json(fault));
+  return self.shop->faults().add(platform::Fault::from_json(fault));
 }
 
 bool Shop::remove_fault(const std::string& id) {
-  return impl_->shop->faults().remove(id);
+  auto& self = api::live(impl_, "Shop");
+  return self.shop->faults().remove(id);
 }
 void Shop::clear_faults() {
-  impl_->shop->faults().clear();
+  auto& self = api::live(impl_, "Shop");
+  self.shop->faults().clear();
 }
 
 std::string Shop::faults_json() const {
-  return nlohmann::json{{"items", impl_->shop->faults().list()}}.dump();
+  auto& self = api::live(impl_, "Shop");
+  return nlohmann::json{{"items", self.shop->faults().list()}}.dump();
 }
 
 AdminClient Shop::admin_client() const {

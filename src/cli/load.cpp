@@ -152,7 +152,7 @@ int run_load_command(const LoadCliOptions& given) {
     if (options.duration.count() <= 0) throw std::invalid_argument("--duration must be above 0");
     // A day at most: its deadline is computed from now, and 2562047h overflowed it (the run
     // ended at once with nothing done).
-    if (options.duration > std::chrono::hours(24))
+    if (options.duration > load::kMaxDuration)
       throw std::invalid_argument("--duration: at most 24h, got '" + o.duration + "'");
     options.think = duration_option("--think", o.think);
     options.timeout = duration_option("--timeout", o.timeout);
@@ -358,7 +358,7 @@ void register_load(CLI::App& app) {
   // and `--rate 0` was refused with a 300-digit range.
   cmd->add_option("--users", o->users,
                   "Virtual users (closed loop: all busy; open loop: the pool; default 16 / 64)")
-      ->check(CLI::Range(1u, 100000u));
+      ->check(CLI::Range(1u, load::kMaxUsers));
   cmd->add_option("--rate", o->rate,
                   "Open loop: journeys started per second, whatever the shop's speed")
       ->check(CLI::Validator(
@@ -374,7 +374,7 @@ void register_load(CLI::App& app) {
               return "takes a number, not '" + text + "'";
             }
             // At least one journey per 1000 s: a longer interval overflows the clock.
-            if (!std::isfinite(rate) || rate < 0.001 || rate > 1e6)
+            if (!std::isfinite(rate) || rate < load::kMinRate || rate > load::kMaxRate)
               return "must be a number of journeys per second from 0.001 to 1000000, not '" + text +
                      "'";
             return {};
@@ -412,10 +412,10 @@ void register_load(CLI::App& app) {
       ->check(CLI::Validator([](const std::string& text) { return seed_problem(text); }, "UINT64"));
   cmd->add_option("--threads", o->threads, "Threads of the load generator")
       ->capture_default_str()
-      ->check(CLI::Range(1, 64));
+      ->check(CLI::Range(1u, load::kMaxThreads));
   cmd->add_option("--shop-threads", o->shop_threads,
                   "Threads of the in-process shop (0: the number of cores, at most 4)")
-      ->check(CLI::Range(0, 256));
+      ->check(CLI::Range(0u, shop::kMaxThreads));
   cmd->add_option("--json", o->json_file, "Write the report as JSON to this file");
   cmd->add_option(
       "--html", o->html_file,

@@ -328,7 +328,7 @@ void register_serve(CLI::App& app) {
       ->check(CLI::IsMember({"text", "json"}));
   cmd->add_option("--threads", o->threads,
                   "Threads serving requests (0: the number of cores, at most 4)")
-      ->check(CLI::Range(0, 256));
+      ->check(CLI::Range(0u, shop::kMaxThreads));
   cmd->add_option("--record", o->record,
                   "Write the public /api/ traffic as a scenario file, for shopctl run to replay "
                   "(docs/scenarios.md)");

@@ -839,7 +839,17 @@ LoadResult run_load(const LoadOptions& o) {
                                    lat.quantile_ms(0.90), p.p99_ms});
       }
       last_tick = now;
-      if (o.on_progress) o.on_progress(p);
+      if (o.on_progress) {
+        // A callback that throws ends the run here, faults off and threads joined; leaving
+        // with the threads still joinable ended the process (std::terminate).
+        try {
+          o.on_progress(p);
+        } catch (...) {
+          faults_off();
+          stop_workers();
+          throw;
+        }
+      }
     }
     if (done) break;
   }

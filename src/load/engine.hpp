@@ -16,6 +16,15 @@
 
 namespace shopctl::load {
 
+// What a run can mean, for `shopctl load`'s flags and the public LoadPlan alike: at least one
+// journey per 1000 s (a longer interval overflows the scheduler's clock), at most a million a
+// second; a day at most (its deadline is computed from now).
+inline constexpr unsigned kMaxUsers = 100000;
+inline constexpr unsigned kMaxThreads = 64;
+inline constexpr double kMinRate = 0.001;
+inline constexpr double kMaxRate = 1e6;
+inline constexpr std::chrono::hours kMaxDuration{24};
+
 struct LoadOptions {
   std::string gateway_url;  // http://127.0.0.1:PORT
   std::string admin_token;  // for faults and breaker transitions; empty: neither
@@ -34,7 +43,8 @@ struct LoadOptions {
   std::vector<nlohmann::json> faults;
   std::chrono::nanoseconds fault_at{0};
   std::chrono::nanoseconds fault_for{0};
-  // Called about once a second with the progress of the last second.
+  // Called about once a second with the progress of the last second. An exception from it
+  // ends the run (faults off, requests in flight abandoned) and leaves run_load.
   std::function<void(const struct Progress&)> on_progress;
 
   // Checkout variants (each a probability in [0, 1], drawn per checkout from the user's

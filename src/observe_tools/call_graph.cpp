@@ -147,15 +147,25 @@ std::vector<Arrow> arrows(const ObservedGraph* observed) {
   return out;
 }
 
-// Node ids: letters, digits and '_' only; names of the architecture stay as they are.
+// Node ids: letters, digits and '_' only. Names of the architecture stay as they are; any
+// other name is "n_" and the name with '_' written "__" and every other byte "_xx" (hex), one
+// id per name: "x-y" and "x.y" were both n_x_y, one node.
 std::string node_id(const std::string& name) {
-  std::string id;
+  if (arch::find_component(name)) return name;
+  constexpr char hex[] = "0123456789abcdef";
+  std::string id = "n_";
   for (char c : name) {
-    bool ok =
-        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    id.push_back(ok ? c : '_');
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+      id.push_back(c);
+    } else if (c == '_') {
+      id += "__";
+    } else {
+      const auto b = static_cast<unsigned char>(c);
+      id += '_';
+      id += hex[b >> 4];
+      id += hex[b & 0xF];
+    }
   }
-  if (id.empty() || !arch::find_component(name) || (id[0] >= '0' && id[0] <= '9')) id = "n_" + id;
   return id;
 }
 

@@ -329,8 +329,9 @@ std::string line_chart(const std::string& title, const std::string& unit,
 }  // namespace
 
 std::string html_escape(const std::string& raw) {
-  // The page says UTF-8: bytes that are not become U+FFFD.
-  const std::string text = platform::valid_utf8(raw);
+  // The page says UTF-8: bytes that are not become U+FFFD, and control characters (raw in
+  // the page before) escapes, as markup_text writes them.
+  const std::string text = platform::markup_text(raw);
   std::string out;
   out.reserve(text.size());
   for (char c : text) {

@@ -1,11 +1,13 @@
 #include "platform/admin_client.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "platform/admin_fanout.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/json_text.hpp"
 #include "platform/service.hpp"
+#include "platform/text_rules.hpp"
 
 namespace shopctl::platform {
 
@@ -72,12 +74,20 @@ struct AdminClient::Split {
 
 AdminClient::AdminClient(std::string base_url, std::string admin_token,
                          std::chrono::nanoseconds timeout)
-    : base_url_(std::move(base_url)),
+    : base_url_(base_url),
       admin_token_(std::move(admin_token)),
       timeout_(timeout),
       client_(std::make_unique<http::BlockingClient>()) {
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
-  http::split_url(base_url_ + "/");  // throws std::invalid_argument for a URL it cannot use
+  try {
+    http::split_url(base_url_ + "/");
+  } catch (const std::invalid_argument&) {
+    // In the words it was given: "" was reported as "got '/'".
+    throw std::invalid_argument(
+        "expected an http:// URL with a host, and a port from 1 to 65535 if any, like "
+        "http://127.0.0.1:8080; got '" +
+        platform::terminal_text(base_url.substr(0, 200), true) + "'");
+  }
 }
 
 AdminClient::~AdminClient() = default;
@@ -90,6 +100,17 @@ AdminAnswer AdminClient::send(const std::string& method, const std::string& path
 AdminAnswer AdminClient::send(const std::string& method, const std::string& path,
                               const std::optional<nlohmann::json>& body,
                               std::chrono::nanoseconds timeout) {
+  // A path with CR LF or a space was reported as "expected an http:// URL".
+  auto visible = [](std::string_view text) {
+    return std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c < 0x7F; });
+  };
+  if (method.empty() || !visible(method))
+    throw std::invalid_argument("the method must be a word like GET, got '" +
+                                platform::terminal_text(method.substr(0, 50), true) + "'");
+  if (path.empty() || path[0] != '/' || !visible(path))
+    throw std::invalid_argument(
+        "the path must start with / and hold no spaces or control characters, got '" +
+        platform::terminal_text(path.substr(0, 200), true) + "'");
   if (AdminFanOut::handles(method, path)) {
     if (!split_known_) {
       if (auto known = remembered_deployment(base_url_)) {

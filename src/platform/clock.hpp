@@ -30,9 +30,21 @@ class SimulatedClock final : public Clock {
     return std::chrono::system_clock::now() +
            std::chrono::nanoseconds(offset_ns_.load(std::memory_order_relaxed));
   }
-  // Moves the clock forward by `d` (negative durations are ignored).
-  void advance(std::chrono::nanoseconds d) {
-    if (d.count() > 0) offset_ns_.fetch_add(d.count(), std::memory_order_relaxed);
+  // How far the clock can be ahead of real time in all: 100 years. The time points are
+  // nanoseconds since 1970 in 64 bits (they end in 2262), and an offset of 2,000,000 hours
+  // given twice wrapped to a negative one.
+  static constexpr std::chrono::nanoseconds kMaxOffset = std::chrono::hours(24 * 36525);
+
+  // Moves the clock forward by `d` (negative durations are ignored). Returns false, and
+  // moves nothing, when the offset would pass kMaxOffset.
+  [[nodiscard]] bool advance(std::chrono::nanoseconds d) {
+    if (d.count() <= 0) return true;
+    auto current = offset_ns_.load(std::memory_order_relaxed);
+    do {
+      if (d.count() > kMaxOffset.count() - current) return false;
+    } while (
+        !offset_ns_.compare_exchange_weak(current, current + d.count(), std::memory_order_relaxed));
+    return true;
   }
   std::chrono::nanoseconds offset() const {
     return std::chrono::nanoseconds(offset_ns_.load(std::memory_order_relaxed));

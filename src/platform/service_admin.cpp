@@ -65,7 +65,13 @@ void ServiceHost::add_common_admin_routes() {
           throw ApiError(400, "invalid_duration", "by must be a duration like 61s or 250ms",
                          {{"field", "by"}});
         }
-        ctx_.clock.advance(*d);
+        if (!ctx_.clock.advance(*d)) {
+          throw ApiError(400, "invalid_duration",
+                         "the clock can be at most 100 years ahead in all; it is " +
+                             std::to_string(ctx_.clock.offset().count() / 1'000'000) +
+                             " ms ahead now",
+                         {{"field", "by"}});
+        }
         co_return Response::json(200, {{"now_ms", ctx_.clock.unix_millis()},
                                        {"offset_ms", ctx_.clock.offset().count() / 1'000'000}});
       });

@@ -113,36 +113,62 @@ inline std::string valid_utf8(std::string_view text) {
   return out;
 }
 
-// `text` made safe to print on a terminal: valid UTF-8 (as valid_utf8), and every C0 or C1
-// control character, DEL included, written as an escape (`\x1b`, `\u009b`) instead of being
-// sent, so that no name, file or answer quoted in a console report can move the cursor, clear
-// the screen, set the window title or forge a line. Tabs stay; newlines stay unless
-// `one_line`, for a field that must not start a line of its own (a scenario's name).
-inline std::string terminal_text(std::string_view text, bool one_line) {
+namespace detail {
+
+// valid_utf8(text) with every C0 and C1 control character and DEL written as an escape
+// (`\x1b`, `\u009b`), but for tabs, newlines unless `one_line`, and carriage returns when
+// `keep_cr`; and with U+FFFE and U+FFFF as U+FFFD when `no_nonchars`.
+inline std::string escape_controls(std::string_view text, bool one_line, bool keep_cr,
+                                   bool no_nonchars) {
   const std::string valid = valid_utf8(text);
   std::string out;
   out.reserve(valid.size());
   constexpr char hex[] = "0123456789abcdef";
   for (std::size_t i = 0; i < valid.size(); ++i) {
     const auto b = static_cast<unsigned char>(valid[i]);
-    if (b == '\t' || (b == '\n' && !one_line)) {
+    const auto next = [&](std::size_t k) {
+      return i + k < valid.size() ? static_cast<unsigned char>(valid[i + k]) : 0;
+    };
+    if (b == '\t' || (b == '\n' && !one_line) || (b == '\r' && keep_cr)) {
       out += static_cast<char>(b);
     } else if (b < 0x20 || b == 0x7F) {
       out += "\\x";
       out += hex[b >> 4];
       out += hex[b & 0xF];
-    } else if (b == 0xC2 && i + 1 < valid.size() &&
-               static_cast<unsigned char>(valid[i + 1]) >= 0x80 &&
-               static_cast<unsigned char>(valid[i + 1]) <= 0x9F) {
-      const auto c = static_cast<unsigned char>(valid[++i]);  // U+0080..U+009F
+    } else if (b == 0xC2 && next(1) >= 0x80 && next(1) <= 0x9F) {
+      const auto c = next(1);  // U+0080..U+009F
+      ++i;
       out += "\\u00";
       out += hex[c >> 4];
       out += hex[c & 0xF];
+    } else if (no_nonchars && b == 0xEF && next(1) == 0xBF &&
+               (next(2) == 0xBE || next(2) == 0xBF)) {
+      out += "\xEF\xBF\xBD";  // U+FFFE, U+FFFF
+      i += 2;
     } else {
       out += static_cast<char>(b);
     }
   }
   return out;
+}
+
+}  // namespace detail
+
+// `text` made safe to print on a terminal: valid UTF-8 (as valid_utf8), and every C0 or C1
+// control character, DEL included, written as an escape (`\x1b`, `\u009b`) instead of being
+// sent, so that no name, file or answer quoted in a console report can move the cursor, clear
+// the screen, set the window title or forge a line. Tabs stay; newlines stay unless
+// `one_line`, for a field that must not start a line of its own (a scenario's name).
+inline std::string terminal_text(std::string_view text, bool one_line) {
+  return detail::escape_controls(text, one_line, false, false);
+}
+
+// `text` made a run of characters XML 1.0 and HTML allow, for the JUnit and HTML reports
+// (markup is escaped by their own writers): valid UTF-8, control characters as in
+// terminal_text but for tab, newline and carriage return, and U+FFFE and U+FFFF, which XML
+// has no place for, as U+FFFD.
+inline std::string markup_text(std::string_view text) {
+  return detail::escape_controls(text, false, true, true);
 }
 
 }  // namespace shopctl::platform

@@ -28,8 +28,9 @@ std::string fmt_ms(double ms) {
 }
 
 std::string xml_escape(const std::string& text) {
-  // The file says UTF-8: bytes that are not (from a scenario, an answer) become U+FFFD.
-  const std::string s = platform::valid_utf8(text);
+  // The file says UTF-8 and is XML 1.0: bytes that are not UTF-8 (from a scenario, an answer)
+  // become U+FFFD, control characters escapes, and U+FFFE/U+FFFF (no XML character) U+FFFD.
+  const std::string s = platform::markup_text(text);
   std::string out;
   for (char c : s) {
     switch (c) {
@@ -49,10 +50,7 @@ std::string xml_escape(const std::string& text) {
         out += "&apos;";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r')
-          out += "?";
-        else
-          out += c;
+        out += c;
     }
   }
   return out;

@@ -1354,7 +1354,7 @@ void run_parallel(const std::vector<Scenario>& scenarios, const std::vector<std:
       if (k >= indices.size()) return;
       auto i = indices[k];
       ScenarioResult result;
-      if (options.fail_fast && options.stop->load()) {
+      if (options.stop->load()) {
         result = skipped_by_fail_fast(scenarios[i]);
       } else {
         result = run_one(scenarios[i], options);
@@ -1482,7 +1482,7 @@ void run_against_target(const std::vector<Scenario>& scenarios,
   for (auto i : alone) {
     ScenarioResult result;
     std::optional<std::int64_t> offset;
-    if (options.fail_fast && options.stop->load()) {
+    if (options.stop->load()) {
       std::lock_guard lock(mu);
       summary.results[i] = skipped_by_fail_fast(scenarios[i]);
       report(i);

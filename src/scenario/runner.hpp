@@ -35,6 +35,9 @@ struct RunOptions {
   // --validate-schema: every gateway answer of every step is checked against the OpenAPI
   // description, as `expect: {schema: true}` checks one (docs/scenarios.md).
   bool validate_schema = false;
+  // Once set, no other scenario starts (each is reported skipped); those running finish.
+  // --fail-fast sets it after the first failure, the public ScenarioRunner when its progress
+  // callback throws.
   std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
 };
 

@@ -166,6 +166,17 @@ struct Walker {
 
 }  // namespace
 
+std::optional<std::string> port_clash(const std::map<std::string, std::uint16_t>& ports) {
+  std::map<std::uint16_t, std::string> owner;
+  for (const auto& [service, port] : ports) {
+    if (port == 0) continue;
+    auto [at, fresh] = owner.emplace(port, service);
+    if (!fresh)
+      return at->second + " and " + service + " both ask for port " + std::to_string(port);
+  }
+  return std::nullopt;
+}
+
 std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config) {
   Walker w;
   if (!root || root.IsNull()) return {};
@@ -203,6 +214,7 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
         if (auto p = w.integer(kv.second, "ports." + kv.first.Scalar(), 0, 65535))
           config.ports[kv.first.Scalar()] = static_cast<std::uint16_t>(*p);
       }
+      if (auto clash = port_clash(config.ports)) w.issue(n, "ports: " + *clash);
     }
   }
   if (auto n = root["data_dir"]) {

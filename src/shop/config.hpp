@@ -136,6 +136,11 @@ struct ConfigIssue {
   std::string message;
 };
 
+// "auth and catalog both ask for port 47211" when two services are given one port (0, any
+// free port, may repeat); nothing otherwise. The second bind failed as "taken by another
+// process".
+std::optional<std::string> port_clash(const std::map<std::string, std::uint16_t>& ports);
+
 // Applies the YAML settings in `root` over `config`. Every problem is collected with its
 // position; `config` is only partly updated when issues are returned.
 std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config);

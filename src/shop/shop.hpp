@@ -25,8 +25,11 @@ class ServiceHost;
 
 namespace shopctl::shop {
 
+// The most threads a shop serves requests on (`serve --threads`, the public ShopOptions).
+inline constexpr unsigned kMaxThreads = 256;
+
 struct ShopOptions {
-  unsigned threads = 0;  // 0: the number of cores (at least 1, at most 4)
+  unsigned threads = 0;  // 0: the number of cores (at least 1, at most 4); at most kMaxThreads
   platform::LogLevel log_level = platform::LogLevel::warn;
   platform::LogFormat log_format = platform::LogFormat::text;
   // Told of every public request the gateway answers (`serve --record`); empty: not recorded.

@@ -182,11 +182,11 @@ TEST_CASE(
   CHECK(t.api("GET", "/api/cart").body["items"].empty());
 
   // Not yet: 29 minutes is within the default 30.
-  t.shop->clock().advance(29min);
+  REQUIRE(t.shop->clock().advance(29min));
   std::this_thread::sleep_for(600ms);
   CHECK(t.order(order_id)["status"] == "PAYMENT_PENDING");
 
-  t.shop->clock().advance(2min);
+  REQUIRE(t.shop->clock().advance(2min));
   CHECK(Shopper::eventually([&] { return t.order(order_id)["status"] == "FAILED"; }));
   const json order = t.order(order_id);
   REQUIRE(order["history"].size() == 2);
@@ -236,7 +236,7 @@ TEST_CASE("a capture that happened before the expiry wins: the order ends PAID, 
   CHECK(t.order(order_id)["status"] == "PAYMENT_PENDING");
 
   // The expiry's cancel finds the intent captured: the capture's truth is recorded instead.
-  t.shop->clock().advance(31min);
+  REQUIRE(t.shop->clock().advance(31min));
   CHECK(Shopper::eventually([&] { return t.order(order_id)["status"] != "PAYMENT_PENDING"; }));
   const json order = t.order(order_id);
   CHECK(order["status"] == "PAID");
@@ -364,7 +364,7 @@ TEST_CASE("an order whose cancel fails waits alone: later orders still expire, c
   refuse.id = "refuse-one-cancel";
   t.shop->faults().add(refuse);
 
-  t.shop->clock().advance(31min);
+  REQUIRE(t.shop->clock().advance(31min));
   CHECK(Shopper::eventually([&] { return t.order(later)["status"] == "FAILED"; }));
   CHECK(t.order(stuck)["status"] == "PAYMENT_PENDING");
   // The parked order's retries do not open the breaker in front of payment: checkouts go on.
@@ -403,7 +403,7 @@ TEST_CASE("an intent the provider no longer knows is canceled here, and its orde
   t.shop->start_service("provider");
   CHECK(send("GET", pay_url).status == 404);
 
-  t.shop->clock().advance(31min);
+  REQUIRE(t.shop->clock().advance(31min));
   CHECK(Shopper::eventually([&] { return t.order(order_id)["status"] == "FAILED"; }));
   const json order = t.order(order_id);
   CHECK(order["payment"]["status"] == "CANCELED");

@@ -333,7 +333,7 @@ TEST_CASE(
 
   t.shop->start_service("order");
   // The failed deliveries may have opened payment->order; its OPEN wait runs on the shop clock.
-  t.shop->clock().advance(31s);
+  REQUIRE(t.shop->clock().advance(31s));
   CHECK(ShopUnderTest::eventually(
       [&] { return t.api("GET", "/api/orders/" + order_id).body["status"] == "PAID"; }));
   CHECK(ShopUnderTest::eventually(

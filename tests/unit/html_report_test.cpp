@@ -270,3 +270,35 @@ TEST_CASE("the load report of a run without samples still renders") {
   CHECK(html.find("No per-second samples") != std::string::npos);
   CHECK(tag_balance_problem(html) == "");
 }
+
+// JUnit let U+FFFE and U+FFFF through (XML 1.0 has no such characters: a CI's parser refused
+// the file), and the HTML reports wrote C0 and C1 control bytes raw into the page.
+TEST_CASE("the reports hold only characters XML and HTML allow") {
+  shopctl::scenario::RunSummary summary;
+  shopctl::scenario::ScenarioResult result;
+  result.name =
+      "a\xEF\xBF\xBE"
+      "b\xEF\xBF\xBF"
+      "c\x01"
+      "d";
+  result.file = "x.yaml";
+  result.status = shopctl::scenario::ScenarioStatus::failed;
+  shopctl::scenario::Failure failure;
+  failure.message = "bell\x07 esc\x1b[2J csi\xC2\x9B del\x7F";
+  result.failures.push_back(failure);
+  summary.results.push_back(result);
+  const std::string xml = shopctl::scenario::junit_xml(summary);
+  INFO(xml);
+  CHECK(xml.find("\xEF\xBF\xBE") == std::string::npos);
+  CHECK(xml.find("\xEF\xBF\xBF") == std::string::npos);
+  CHECK(xml.find("a\xEF\xBF\xBD"
+                 "b\xEF\xBF\xBD"
+                 "c\\x01d") != std::string::npos);
+  CHECK(xml.find('\x07') == std::string::npos);
+  CHECK(xml.find('\x1b') == std::string::npos);
+  CHECK(xml.find("\xC2\x9B") == std::string::npos);
+  CHECK(xml.find("bell\\x07 esc\\x1b[2J csi\\u009b del\\x7f") != std::string::npos);
+
+  const std::string html = tools::html_escape("t\x1b]0;title\x07 \xEF\xBF\xBF <i>\n\tx\r");
+  CHECK(html == "t\\x1b]0;title\\x07 \xEF\xBF\xBD &lt;i&gt;\n\tx\r");
+}

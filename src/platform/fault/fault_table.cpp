@@ -183,7 +183,8 @@ Fault Fault::from_json(const nlohmann::json& j) {
       throw std::invalid_argument("select takes exactly one of probability, first, every, after");
     auto [k, v] = *s.items().begin();
     if (k == "probability") {
-      if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1)
+      // Written so that NaN fails it too (it compares false with 0 and with 1).
+      if (!v.is_number() || !(v.get<double>() >= 0 && v.get<double>() <= 1))
         throw std::invalid_argument("select.probability must be between 0 and 1");
       f.select = {FaultSelect::Kind::probability, v.get<double>(), 0};
     } else if (k == "first") {

@@ -171,9 +171,12 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
 
 std::pair<Endpoint, std::string> split_url(std::string_view url) {
   auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed || parsed->scheme() != "http") {
-    throw std::invalid_argument("expected an http:// URL, got '" + std::string(url.substr(0, 200)) +
-                                "'");
+  // A host, and a port a server can listen on when one is given: "http://" and port 99999
+  // were taken, then failed as unreachable.
+  if (!parsed || parsed->scheme() != "http" || parsed->host_address().empty() ||
+      (parsed->has_port() && !valid_port(parsed->port()))) {
+    throw std::invalid_argument("expected an http:// URL like http://127.0.0.1:8080, got '" +
+                                std::string(url.substr(0, 200)) + "'");
   }
   Endpoint ep;
   ep.host = std::string(parsed->host_address());  // an IPv6 address without its brackets

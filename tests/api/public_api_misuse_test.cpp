@@ -1,0 +1,229 @@
+// The public C++ API (include/shopctl/) used wrongly, the way a probe of its headers used it:
+// values no plan can mean, callbacks that throw, objects used after a move, a clock pushed past
+// what it can hold. Each gets an exception that says what was wrong; none ends the process or
+// leaves it spinning. Public headers only (tests/architecture/include_rules_test.cpp).
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include <shopctl/admin_client.hpp>
+#include <shopctl/load.hpp>
+#include <shopctl/scenario_runner.hpp>
+#include <shopctl/shop.hpp>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+template <typename F>
+std::string message_of(F&& call) {
+  try {
+    call();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "(no std::invalid_argument)";
+}
+
+shopctl::ShopOptions fast_shop() {
+  shopctl::ShopOptions options;
+  options.threads = 2;
+  options.config_yaml = "auth: {password_hashing: fast}";
+  return options;
+}
+
+constexpr const char* kScenario = R"yaml(version: 1
+name: NAME
+setup:
+  - login: {email: demo@shop.test, password: demo-password-1}
+    expect: {status: 200}
+steps:
+  - name: the first page of products
+    request: {GET: /api/catalog/products}
+    expect: {status: 200}
+)yaml";
+
+std::string scenario_named(const std::string& name) {
+  std::string text = kScenario;
+  text.replace(text.find("NAME"), 4, name);
+  return text;
+}
+
+}  // namespace
+
+// check_plan took rate = INFINITY (run_load then spun for ever starting journeys), NaN (a
+// closed loop), users = 0 and threads = 0 (a run of nothing), and a fault_at past the end.
+TEST_CASE("check_plan refuses a plan no run can mean, as shopctl load refuses its flags") {
+  auto refused = [](auto change) {
+    shopctl::LoadPlan plan;
+    change(plan);
+    return message_of([&] { shopctl::check_plan(plan); });
+  };
+  CHECK(refused([](auto& p) { p.rate = std::numeric_limits<double>::infinity(); })
+            .find("rate") != std::string::npos);
+  CHECK(refused([](auto& p) { p.rate = std::nan(""); }).find("rate") != std::string::npos);
+  CHECK(refused([](auto& p) { p.rate = 1e7; }).find("rate") != std::string::npos);
+  CHECK(refused([](auto& p) { p.rate = 0.0001; }).find("rate") != std::string::npos);
+  CHECK(refused([](auto& p) { p.users = 0; }).find("users") != std::string::npos);
+  CHECK(refused([](auto& p) { p.users = 100001; }).find("users") != std::string::npos);
+  CHECK(refused([](auto& p) { p.threads = 0; }).find("threads") != std::string::npos);
+  CHECK(refused([](auto& p) { p.threads = 65; }).find("threads") != std::string::npos);
+  CHECK(refused([](auto& p) { p.duration = 25h; }).find("24h") != std::string::npos);
+  CHECK(refused([](auto& p) {
+          p.duration = 2s;
+          p.fault_at = 2s;
+        }).find("fault_at") != std::string::npos);
+  CHECK(refused([](auto& p) { p.abandon_share = std::nan(""); }).find("abandon_share") !=
+        std::string::npos);
+  // The limits themselves are fine.
+  shopctl::LoadPlan plan;
+  plan.rate = 0.001;
+  plan.users = 100000;
+  plan.threads = 64;
+  plan.duration = 24h;
+  plan.fault_at = 1s;
+  CHECK_NOTHROW(shopctl::check_plan(plan));
+}
+
+// An on_progress that threw went out of the engine's loop with its threads still joinable:
+// std::terminate. A caller that throws to stop the run gets its exception back, at once.
+TEST_CASE("a load's on_progress that throws stops the run, and run_load rethrows it") {
+  shopctl::Shop shop(fast_shop());
+  shopctl::LoadPlan plan;
+  plan.users = 2;
+  plan.duration = 60s;
+  plan.mix = "browse=1";
+  shopctl::FaultSpec slow;
+  slow.target_service = "catalog";
+  slow.type = "delay";
+  slow.delay = "1ms";
+  plan.faults = {slow};
+  int calls = 0;
+  plan.on_progress = [&](const shopctl::LoadProgress&) {
+    ++calls;
+    throw std::domain_error("enough");
+  };
+  const auto started = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH_AS(shopctl::run_load(shop, plan), "enough", std::domain_error);
+  CHECK(std::chrono::steady_clock::now() - started < 20s);
+  CHECK(calls == 1);
+  CHECK(shop.faults_json() == R"({"items":[]})");  // switched off on the way out
+}
+
+// The runner's progress callback ran on the runner's threads: an exception ended the process.
+TEST_CASE("a run's progress callback that throws starts no other scenario; run rethrows it") {
+  shopctl::ScenarioRunner runner(shopctl::RunnerOptions{.jobs = 1});
+  for (const std::string name : {"one", "two", "three"})
+    REQUIRE(runner.add_text(scenario_named(name), name + ".yaml").empty());
+  int calls = 0;
+  CHECK_THROWS_WITH_AS(runner.run([&](const shopctl::ScenarioResult&, int, int) {
+    ++calls;
+    throw std::domain_error("stop here");
+  }),
+                       "stop here", std::domain_error);
+  CHECK(calls == 1);
+  // The runner is still usable, and runs everything when nothing throws.
+  auto report = runner.run();
+  CHECK(report.passed() == 3);
+}
+
+// A moved-from Shop, ScenarioRunner or AdminClient held a null pointer: any call crashed.
+TEST_CASE("an object used after it was moved from says so") {
+  shopctl::Shop shop(fast_shop());
+  shopctl::Shop taken = std::move(shop);
+  CHECK_THROWS_AS((void)shop.gateway_url(), std::logic_error);  // NOLINT(bugprone-use-after-move)
+  CHECK_THROWS_AS(shop.advance_clock(1s), std::logic_error);
+  CHECK_THROWS_AS(shop.add_fault_json("{}"), std::logic_error);
+  CHECK_NOTHROW(shop.shutdown());  // nothing to stop
+  CHECK(taken.gateway_url().rfind("http://127.0.0.1:", 0) == 0);
+
+  shopctl::ScenarioRunner runner;
+  shopctl::ScenarioRunner other = std::move(runner);
+  CHECK_THROWS_AS((void)runner.scenarios(), std::logic_error);  // NOLINT(bugprone-use-after-move)
+  CHECK_THROWS_AS(runner.run(), std::logic_error);
+  CHECK(other.scenarios().empty());
+
+  auto admin = taken.admin_client();
+  auto moved = std::move(admin);
+  CHECK_THROWS_AS((void)admin.base_url(), std::logic_error);  // NOLINT(bugprone-use-after-move)
+  CHECK_THROWS_AS(admin.services(), std::logic_error);
+  CHECK(moved.services().size() == 6);
+}
+
+// advance_clock(INT64_MAX ms) overflowed the offset to a negative one: the shop's time went
+// back to before 1970, and every token and breaker with it. The admin plane did the same after
+// two advances of 2,000,000 hours.
+TEST_CASE("the clock moves at most 100 years in all, and says so past that") {
+  shopctl::Shop shop(fast_shop());
+  const auto message = message_of([&] { shop.advance_clock(std::chrono::milliseconds::max()); });
+  CHECK(message.find("100 years") != std::string::npos);
+  CHECK(shop.clock_offset() == 0ms);
+  const auto sixty_years = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::hours(24 * 365 * 60));
+  CHECK(shop.advance_clock(sixty_years) == sixty_years);
+  CHECK_THROWS_AS(shop.advance_clock(sixty_years), std::invalid_argument);
+  CHECK(shop.clock_offset() == sixty_years);
+
+  auto admin = shop.admin_client();
+  auto answer = admin.send("POST", "/_admin/clock/advance", R"({"by": "2000000h"})");
+  CHECK(answer.status == 400);
+  CHECK(answer.body.find("100 years") != std::string::npos);
+  CHECK(admin.clock_offset() == sixty_years);
+  CHECK_THROWS_AS(admin.advance_clock(sixty_years), shopctl::AdminError);
+}
+
+// A NaN probability compared false with both 0 and 1, so it passed the range check and was
+// stored as null.
+TEST_CASE("a fault's probability must be a number from 0 to 1") {
+  shopctl::Shop shop(fast_shop());
+  shopctl::FaultSpec spec;
+  spec.target_service = "catalog";
+  spec.type = "reset";
+  spec.probability = std::nan("");
+  CHECK(message_of([&] { shop.add_fault(spec); }).find("probability") != std::string::npos);
+  spec.probability = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_AS(shop.add_fault(spec), std::invalid_argument);
+  CHECK(shop.faults_json() == R"({"items":[]})");
+  spec.probability = 0.5;
+  CHECK_NOTHROW(shop.add_fault(spec));
+}
+
+// AdminClient took "http://" (no host) and a port of 99999, and failed later as unreachable;
+// "" was reported as "got '/'", and a path with CR LF as "expected an http:// URL".
+TEST_CASE("AdminClient refuses a URL without a host or with a port out of range, and bad paths") {
+  auto refused = [](const std::string& url) {
+    return message_of([&] { shopctl::AdminClient client(url, "token"); });
+  };
+  CHECK(refused("http://").find("'http://'") != std::string::npos);
+  CHECK(refused("http://127.0.0.1:99999").find("'http://127.0.0.1:99999'") != std::string::npos);
+  CHECK(refused("http://127.0.0.1:0").find("port from 1 to 65535") != std::string::npos);
+  CHECK(refused("").find("got ''") != std::string::npos);
+  CHECK(refused("ftp://127.0.0.1:21").find("http://") != std::string::npos);
+
+  shopctl::AdminClient client("http://127.0.0.1:1", "token");
+  const auto bad_path = message_of([&] { client.send("GET", "/_admin/x\r\nX-Evil: 1"); });
+  CHECK(bad_path.find("path") != std::string::npos);
+  CHECK(message_of([&] { client.send("GET", "_admin/services"); }).find("path") !=
+        std::string::npos);
+  CHECK(message_of([&] { client.send("GE T", "/_admin/services"); }).find("method") !=
+        std::string::npos);
+}
+
+// threads = 100000 failed as std::runtime_error ("the shop could not start"), and two services
+// on one port as "in use by another process".
+TEST_CASE("a Shop's thread count and ports are settings: std::invalid_argument") {
+  shopctl::ShopOptions options = fast_shop();
+  options.threads = 100000;
+  CHECK(message_of([&] { shopctl::Shop shop(options); }).find("threads") != std::string::npos);
+  options.threads = 2;
+  options.ports = {{"auth", 47123}, {"catalog", 47123}};
+  const auto message = message_of([&] { shopctl::Shop shop(options); });
+  CHECK(message.find("auth") != std::string::npos);
+  CHECK(message.find("catalog") != std::string::npos);
+  CHECK(message.find("47123") != std::string::npos);
+}
