@@ -1,4 +1,6 @@
 // shopctl fault add|list|clear: the fault table of a running shop, from the command line.
+#include <charconv>
+#include <cstdint>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -12,6 +14,25 @@
 #include "platform/text_rules.hpp"
 
 namespace shopctl::cli {
+
+namespace {
+
+// A count for --first, --every or --after: a whole number from `least` up, in the words of the
+// wire format's check. CLI11 read 99999999999999999999 as 9223372036854775807 without a word.
+CLI::Validator count_check(std::int64_t least) {
+  return CLI::Validator(
+      [least](std::string& text) -> std::string {
+        std::int64_t value = 0;
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (error != std::errc() || end != text.data() + text.size() || value < least)
+          return "must be a whole number from " + std::to_string(least) +
+                 " to 9223372036854775807, not '" + platform::terminal_text(text, true) + "'";
+        return {};
+      },
+      "N");
+}
+
+}  // namespace
 
 namespace {
 
@@ -198,9 +219,12 @@ void register_fault(CLI::App& app) {
                       "slow_body: trickle the answer at this rate"),
       add->add_option("--probability", f.probability,
                       "Apply to this share of matching requests (0..1)"),
-      add->add_option("--first", f.first, "Apply to the first N matching requests only"),
-      add->add_option("--every", f.every, "Apply to every Nth matching request"),
-      add->add_option("--after", f.after, "Apply to every matching request after the first N"),
+      add->add_option("--first", f.first, "Apply to the first N matching requests only")
+          ->check(count_check(1)),
+      add->add_option("--every", f.every, "Apply to every Nth matching request")
+          ->check(count_check(1)),
+      add->add_option("--after", f.after, "Apply to every matching request after the first N")
+          ->check(count_check(0)),
   };
   auto* json_option = add->add_option("--json", add_o->json,
                                       "The whole fault in the wire format of POST /_admin/faults");

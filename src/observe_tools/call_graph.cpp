@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "platform/observe/architecture.hpp"
+#include "platform/text_rules.hpp"
 
 namespace shopctl::observe_tools {
 
@@ -169,7 +170,10 @@ std::string node_id(const std::string& name) {
   return id;
 }
 
-std::string mermaid_text(const std::string& s) {
+// Names come from call records (`graph --from` reads any report): a control character in one
+// is written as an escape (platform::terminal_text), never sent to the terminal or the file.
+std::string mermaid_text(const std::string& raw) {
+  const std::string s = platform::terminal_text(raw, true);
   std::string out;
   for (char c : s) {
     if (c == '"')
@@ -182,7 +186,8 @@ std::string mermaid_text(const std::string& s) {
   return out;
 }
 
-std::string dot_text(const std::string& s) {
+std::string dot_text(const std::string& raw) {
+  const std::string s = platform::terminal_text(raw, true);
   std::string out;
   for (char c : s) {
     if (c == '"' || c == '\\') out.push_back('\\');

@@ -48,8 +48,9 @@ std::string format_diagnostic(const Diagnostic& diagnostic, std::string_view sou
   std::string out = position_prefix(diagnostic.file, diagnostic.line, diagnostic.column);
   out += ": error: ";
   // Printed on a terminal: a control character quoted from the file is shown as an escape,
-  // never sent (platform::terminal_text), and the caret counts the escape's width.
-  out += platform::terminal_text(diagnostic.message, false);
+  // never sent (platform::terminal_text), and the caret counts the escape's width. A line feed
+  // too: a diagnostic is one line, and a key "bogus\nFORGED LINE" started a line of its own.
+  out += platform::terminal_text(diagnostic.message, true);
   out += '\n';
   if (diagnostic.line <= 0) return out;
   const auto raw_line = nth_line(source_text, diagnostic.line);

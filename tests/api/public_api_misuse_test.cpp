@@ -64,8 +64,8 @@ TEST_CASE("check_plan refuses a plan no run can mean, as shopctl load refuses it
     change(plan);
     return message_of([&] { shopctl::check_plan(plan); });
   };
-  CHECK(refused([](auto& p) { p.rate = std::numeric_limits<double>::infinity(); })
-            .find("rate") != std::string::npos);
+  CHECK(refused([](auto& p) { p.rate = std::numeric_limits<double>::infinity(); }).find("rate") !=
+        std::string::npos);
   CHECK(refused([](auto& p) { p.rate = std::nan(""); }).find("rate") != std::string::npos);
   CHECK(refused([](auto& p) { p.rate = 1e7; }).find("rate") != std::string::npos);
   CHECK(refused([](auto& p) { p.rate = 0.0001; }).find("rate") != std::string::npos);
@@ -163,8 +163,8 @@ TEST_CASE("the clock moves at most 100 years in all, and says so past that") {
   const auto message = message_of([&] { shop.advance_clock(std::chrono::milliseconds::max()); });
   CHECK(message.find("100 years") != std::string::npos);
   CHECK(shop.clock_offset() == 0ms);
-  const auto sixty_years = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::hours(24 * 365 * 60));
+  const auto sixty_years =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::hours(24 * 365 * 60));
   CHECK(shop.advance_clock(sixty_years) == sixty_years);
   CHECK_THROWS_AS(shop.advance_clock(sixty_years), std::invalid_argument);
   CHECK(shop.clock_offset() == sixty_years);

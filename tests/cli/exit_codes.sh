@@ -291,6 +291,14 @@ expect_output "stuck.yaml:2:1: error: invalid YAML: unexpected ','" "validate po
 printf -- 'order: {payment_timeout: 90s}\n---\norder: {payment_timeout: 5s}\n' > "$tmp/two-docs.yaml"
 expect_code 2 "serve: --config with two documents" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/two-docs.yaml"
 expect_output "two-docs.yaml:2:1: holds 2 YAML documents" "serve says the config holds two documents"
+printf 'ports: {auth: 47211, catalog: 47211}\n' > "$tmp/two-on-one-port.yaml"
+expect_code 2 "serve: two services on one port" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/two-on-one-port.yaml"
+expect_output "auth and catalog both ask for port 47211" "serve names both services (it said 'taken by another process')"
+# A select count: first 0 applied to nothing, and 20 digits were read as INT64_MAX.
+expect_code 1 "fault add --first 0" timeout 20 "$shopctl" fault add --target http://127.0.0.1:1 --admin-token x --service catalog --type reset --first 0
+expect_output "--first: must be a whole number from 1" "the count's range is said"
+expect_code 1 "fault add --first 99999999999999999999" timeout 20 "$shopctl" fault add --target http://127.0.0.1:1 --admin-token x --service catalog --type reset --first 99999999999999999999
+expect_code 1 "fault add --every -1" timeout 20 "$shopctl" fault add --target http://127.0.0.1:1 --admin-token x --service catalog --type reset --every -1
 printf -- 'who: ada\n---\nwho: bob\n' > "$tmp/two-vars.yaml"
 expect_code 2 "run: --vars-file with two documents (an invalid file)" timeout 20 "$shopctl" run --vars-file "$tmp/two-vars.yaml" "$tmp/good.yaml"
 expect_output "two-vars.yaml:2: holds 2 YAML documents" "run names the vars file's second document"

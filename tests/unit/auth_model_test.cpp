@@ -26,6 +26,12 @@ TEST_CASE("an email is trimmed and lower-cased, and an implausible one is refuse
   CHECK_FALSE(auth::normalize_email("ada lovelace@example.com"));
   CHECK_FALSE(auth::normalize_email("<ada>@example.com"));
   CHECK_FALSE(auth::normalize_email(std::string(250, 'a') + "@example.com"));
+  // Empty dot-separated parts (RFC 5321 4.1.2: a dot-string's atoms, a domain's labels):
+  // "a..b@x.test" made an account (found by an outside probe).
+  for (const char* dots : {"a..b@x.test", ".ab@x.test", "ab.@x.test", "ab@x..test", "ab@.x.test"}) {
+    CAPTURE(dots);
+    CHECK_FALSE(auth::normalize_email(dots));
+  }
   // A local part of more than 64 octets (RFC 5321), and characters no one can see or that
   // reorder the text: each would be a second account that reads like another (red before).
   CHECK(auth::normalize_email(std::string(64, 'a') + "@example.com"));

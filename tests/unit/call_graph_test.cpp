@@ -312,3 +312,16 @@ TEST_CASE("names outside the architecture get node ids of their own") {
     CHECK(count(text, "gateway -->|") + count(text, "gateway -.->|") >= 3);
   }
 }
+
+// `graph --from` wrote an ESC from a report's caller name to stdout as it was.
+TEST_CASE("a control character in a name is drawn as an escape, never sent") {
+  tools::ObservedGraph graph =
+      tools::graph_from_records(json::array({record("evil\x1b]0;title\x07", "gateway", 200, 1.0)}));
+  for (auto format : {tools::GraphFormat::mermaid, tools::GraphFormat::dot}) {
+    const auto text = tools::render_graph(format, &graph);
+    INFO(text);
+    CHECK(text.find('\x1b') == std::string::npos);
+    CHECK(text.find('\x07') == std::string::npos);
+    CHECK(text.find("x1b]0;title") != std::string::npos);
+  }
+}

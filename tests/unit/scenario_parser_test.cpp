@@ -908,6 +908,14 @@ TEST_CASE("the caret lines up after tabs and multi-byte characters") {
 TEST_CASE("a diagnostic shows control characters as escapes, and its caret counts them") {
   CHECK(format_diagnostic({"f", 1, 8, "unknown key '\x1b[2J'"}, "a\x1b[2J: y") ==
         "f:1:8: error: unknown key '\\x1b[2J'\na\\x1b[2J: y\n          ^\n");
+  // A line feed quoted from the file started a console line of its own.
+  const auto text =
+      parse_scenario_text("version: 1\nsteps:\n  - \"bogus\\nFORGED LINE\": 1\n", "n.yaml");
+  REQUIRE_FALSE(text.diagnostics.empty());
+  const auto shown = format_diagnostic(text.diagnostics.front(), text.source_text);
+  CAPTURE(shown);
+  CHECK(shown.find("\nFORGED") == std::string::npos);
+  CHECK(shown.find("bogus\\x0aFORGED LINE") != std::string::npos);
 }
 
 TEST_CASE("load_scenarios reads directories recursively in sorted order and validates every file") {

@@ -29,9 +29,13 @@ std::chrono::nanoseconds millis_field(const nlohmann::json& j, const char* key) 
   return std::chrono::nanoseconds(static_cast<std::int64_t>(v.get<double>() * 1e6));
 }
 
-std::int64_t positive_int(const nlohmann::json& v, const char* key) {
-  if (!v.is_number_integer() || v.get<std::int64_t>() < 0)
-    throw std::invalid_argument(std::string("select.") + key + " must be a non-negative integer");
+// A count of select: a whole number from `least` up (first 0 applied to nothing, every 0 and
+// every -1 were refused in other words).
+std::int64_t count_of(const nlohmann::json& v, const char* key, std::int64_t least) {
+  if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > INT64_MAX) ||
+      v.get<std::int64_t>() < least)
+    throw std::invalid_argument(std::string("select.") + key + " must be a whole number from " +
+                                std::to_string(least));
   return v.get<std::int64_t>();
 }
 
@@ -188,13 +192,11 @@ Fault Fault::from_json(const nlohmann::json& j) {
         throw std::invalid_argument("select.probability must be between 0 and 1");
       f.select = {FaultSelect::Kind::probability, v.get<double>(), 0};
     } else if (k == "first") {
-      f.select = {FaultSelect::Kind::first, 1.0, positive_int(v, "first")};
+      f.select = {FaultSelect::Kind::first, 1.0, count_of(v, "first", 1)};
     } else if (k == "every") {
-      auto n = positive_int(v, "every");
-      if (n < 1) throw std::invalid_argument("select.every must be at least 1");
-      f.select = {FaultSelect::Kind::every, 1.0, n};
+      f.select = {FaultSelect::Kind::every, 1.0, count_of(v, "every", 1)};
     } else if (k == "after") {
-      f.select = {FaultSelect::Kind::after, 1.0, positive_int(v, "after")};
+      f.select = {FaultSelect::Kind::after, 1.0, count_of(v, "after", 0)};
     } else {
       throw std::invalid_argument("unknown select key '" + k + "'");
     }

@@ -5,6 +5,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -122,9 +123,21 @@ inline Request to_request(bhttp::request<bhttp::string_body>& message) {
 // A parser that fills our Request directly: the method, target and fields go from the bytes
 // into the Request's own (reused) storage, without Beast's field list in between. It accepts
 // exactly what request_parser<string_body> accepts (the same basic_parser does the parsing).
+//
+// Two things it does that Beast does not:
+// - The whole head counts against `head_limit`: Beast's header_limit bounds only the bytes not
+//   yet parsed in one put() (the fields it parsed are consumed), so a head arriving in two
+//   reads passed at twice the limit, and one sent a line at a time had none. The trailer
+//   section of a chunked body counts too. Past it: error::header_limit (431).
+// - A trailer section's fields are dropped. Beast hands them to on_field_impl like the
+//   header's, after the checks on the header had run: an Authorization in the trailer alone
+//   authenticated the request, and one in each was not "more than one" (RFC 9110 6.5.1: such
+//   fields must not be merged into the header).
 class RequestParser final : public bhttp::basic_parser<true> {
  public:
-  explicit RequestParser(Request& request) : request_(request) {}
+  explicit RequestParser(Request& request,
+                         std::size_t head_limit = std::numeric_limits<std::size_t>::max())
+      : request_(request), head_limit_(head_limit) {}
   unsigned version() const { return version_; }
   bhttp::verb method() const { return verb_; }
   // Why the head was refused, when the parser's error code alone does not say it; else empty.
@@ -139,6 +152,12 @@ class RequestParser final : public bhttp::basic_parser<true> {
     request_.target.assign(target.data(), target.size());
     version_ = static_cast<unsigned>(version);
     ec = {};
+    count_head(method_str.size() + target.size() + 12, ec);  // " HTTP/1.1\r\n" and a space
+  }
+  // Adds `bytes` to the head's size; past the limit, error::header_limit.
+  void count_head(std::size_t bytes, boost::beast::error_code& ec) {
+    head_bytes_ += bytes;
+    if (head_bytes_ > head_limit_) ec = bhttp::error::header_limit;
   }
   void on_response_impl(int, boost::beast::string_view, int,
                         boost::beast::error_code& ec) override {
@@ -146,6 +165,9 @@ class RequestParser final : public bhttp::basic_parser<true> {
   }
   void on_field_impl(bhttp::field field, boost::beast::string_view name,
                      boost::beast::string_view value, boost::beast::error_code& ec) override {
+    ec = {};
+    count_head(name.size() + value.size() + 4, ec);  // ": " and CRLF
+    if (ec || in_trailer_) return;
     if (field == bhttp::field::transfer_encoding) {
       transfer_encoding_ = true;
       note_transfer_codings({value.data(), value.size()});
@@ -157,7 +179,6 @@ class RequestParser final : public bhttp::basic_parser<true> {
     }
     request_.headers.add(std::string_view(name.data(), name.size()),
                          std::string_view(value.data(), value.size()));
-    ec = {};
   }
   // A request with a Transfer-Encoding whose last coding is not chunked has no length a
   // server can know (RFC 9112 6.3: answer 400 and close). Beast would read it with an empty
@@ -167,6 +188,7 @@ class RequestParser final : public bhttp::basic_parser<true> {
   // than one, is a 400 (Beast's bad_field; problem() says which).
   void on_header_impl(boost::beast::error_code& ec) override {
     ec = {};
+    in_trailer_ = true;  // any field after this one belongs to a trailer section
     if (transfer_encoding_ && (!chunked() || codings_ != 1 || !only_chunked_)) {
       ec = bhttp::error::bad_transfer_encoding;
       problem_ =
@@ -256,6 +278,9 @@ class RequestParser final : public bhttp::basic_parser<true> {
   }
 
   Request& request_;
+  std::size_t head_limit_;
+  std::size_t head_bytes_ = 0;  // the request line and every field, trailer fields too
+  bool in_trailer_ = false;
   bool transfer_encoding_ = false;
   int codings_ = 0;           // transfer codings named by the Transfer-Encoding fields
   bool only_chunked_ = true;  // and whether every one of them is chunked
@@ -284,13 +309,24 @@ class ResponseParser final : public bhttp::basic_parser<false> {
     version_ = static_cast<unsigned>(version);
     ec = {};
   }
+  // As RequestParser: the whole head and trailer section count (against kMaxBufferedBytes,
+  // then buffer_overflow), and trailer fields are dropped.
   void on_field_impl(bhttp::field, boost::beast::string_view name, boost::beast::string_view value,
                      boost::beast::error_code& ec) override {
+    ec = {};
+    head_bytes_ += name.size() + value.size() + 4;
+    if (head_bytes_ > kMaxBufferedBytes) {
+      ec = bhttp::error::buffer_overflow;
+      return;
+    }
+    if (in_trailer_) return;
     response_.headers.add(std::string_view(name.data(), name.size()),
                           std::string_view(value.data(), value.size()));
+  }
+  void on_header_impl(boost::beast::error_code& ec) override {
+    in_trailer_ = true;
     ec = {};
   }
-  void on_header_impl(boost::beast::error_code& ec) override { ec = {}; }
   void on_body_init_impl(const boost::optional<std::uint64_t>& length,
                          boost::beast::error_code& ec) override {
     if (length) {
@@ -322,6 +358,8 @@ class ResponseParser final : public bhttp::basic_parser<false> {
   void on_finish_impl(boost::beast::error_code& ec) override { ec = {}; }
 
   Response& response_;
+  std::size_t head_bytes_ = 0;
+  bool in_trailer_ = false;
   unsigned version_ = 11;
 };
 

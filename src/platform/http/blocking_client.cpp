@@ -170,21 +170,38 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
 }
 
 std::pair<Endpoint, std::string> split_url(std::string_view url) {
-  auto parsed = boost::urls::parse_absolute_uri(url);
+  // The scheme and authority are parsed as a URL; the path and query after them are the
+  // request target as written, so that a scenario can send "/products/%zz" (a malformed
+  // escape the shop answers 400 for) instead of failing as "expected an http:// URL".
+  const auto authority_at = url.find("://");
+  const auto target_at = authority_at == std::string_view::npos
+                             ? std::string_view::npos
+                             : url.find_first_of("/?", authority_at + 3);
+  const std::string_view base = url.substr(0, target_at);
+  std::string target =
+      target_at == std::string_view::npos ? std::string("/") : std::string(url.substr(target_at));
+  target.erase(std::min(target.find('#'), target.size()));  // a fragment is not sent
+  if (target.empty() || target.front() != '/') target.insert(0, "/");
+  auto parsed = boost::urls::parse_absolute_uri(base);
   // A host, and a port a server can listen on when one is given: "http://" and port 99999
-  // were taken, then failed as unreachable.
+  // were taken, then failed as unreachable. The target goes on the request line as it is: no
+  // space or control character.
+  const bool plain_target = std::all_of(target.begin(), target.end(), [](char c) {
+    return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) != 0x7F;
+  });
   if (!parsed || parsed->scheme() != "http" || parsed->host_address().empty() ||
-      (parsed->has_port() && !valid_port(parsed->port()))) {
-    throw std::invalid_argument("expected an http:// URL like http://127.0.0.1:8080, got '" +
-                                std::string(url.substr(0, 200)) + "'");
+      (parsed->has_port() && !valid_port(parsed->port())) || !parsed->encoded_path().empty() ||
+      !plain_target) {
+    throw std::invalid_argument(plain_target
+                                    ? "expected an http:// URL like http://127.0.0.1:8080, got '" +
+                                          std::string(url.substr(0, 200)) + "'"
+                                    : "the path holds a space or a control character: '" +
+                                          std::string(url.substr(0, 200)) + "'");
   }
   Endpoint ep;
   ep.host = std::string(parsed->host_address());  // an IPv6 address without its brackets
   if (ep.host == "localhost") ep.host = "127.0.0.1";
   ep.port = parsed->has_port() ? parsed->port_number() : 80;
-  std::string target = std::string(parsed->encoded_path());
-  if (target.empty()) target = "/";
-  if (parsed->has_query()) target += "?" + std::string(parsed->encoded_query());
   return {ep, target};
 }
 

@@ -31,6 +31,7 @@
 #include "platform/error_mapping.hpp"
 #include "platform/http/affinity.hpp"
 #include "platform/http/beast_util.hpp"
+#include "platform/trace_context.hpp"
 
 namespace shopctl::http {
 
@@ -114,13 +115,11 @@ auto keep_until_spawn_ends(std::shared_ptr<Connection> connection) {
   return [connection = std::move(connection)](const std::exception_ptr&) {};
 }
 
+// Random, as every other answer's: a counter from a fixed start gave every process the same
+// sequence (the first 400 of every `serve` was 0000000000005eed8ef4309fcc429a45), so trace ids
+// collided across restarts and across the processes of one shop.
 std::string quick_trace_id() {
-  static std::atomic<std::uint64_t> counter{0x5eed};
-  std::uint64_t a = counter.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed);
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(a),
-                static_cast<unsigned long long>(a * 0xbf58476d1ce4e5b9ULL));
-  return buf;
+  return platform::trace_hex(2);
 }
 
 Response limit_error(int status, std::string code, std::string message) {
@@ -625,7 +624,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     std::string head;
     while (!closed_early) {
       req.clear();
-      detail::RequestParser parser(req);
+      detail::RequestParser parser(req, self->options.header_limit);
       detail::limit_request_parser(parser, self->options.body_limit, self->options.header_limit);
       if (buffer.size() == 0) {
         // Idle between requests: the keep-alive timeout. This read is the one reading the
@@ -713,6 +712,12 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       if (ec == bhttp::error::body_limit) {
         co_await answer_and_linger(
             stream, limit_error(413, "payload_too_large", "request body exceeds 1 MiB"),
+            parser.version());
+        break;
+      }
+      if (ec == bhttp::error::header_limit) {  // the head and the trailer section together
+        co_await answer_and_linger(
+            stream, limit_error(431, "headers_too_large", "request headers exceed 16 KiB"),
             parser.version());
         break;
       }

@@ -33,6 +33,12 @@ std::optional<std::string> normalize_email(std::string_view email) {
   // reads as the demo user's.
   if (platform::first_hidden_character(email, false)) return std::nullopt;
   auto domain = email.substr(at + 1);
+  // No empty part between dots (RFC 5321 4.1.2: "a..b", ".a", "a.@" and "x..test" are not
+  // addresses).
+  const auto local = email.substr(0, at);
+  if (local.front() == '.' || local.back() == '.' || domain.empty() || domain.front() == '.' ||
+      email.find("..") != std::string_view::npos)
+    return std::nullopt;
   auto dot = domain.rfind('.');
   if (domain.empty() || dot == std::string_view::npos || dot == 0 || dot + 1 == domain.size())
     return std::nullopt;
