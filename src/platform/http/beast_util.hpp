@@ -110,16 +110,6 @@ inline bool origin_form(std::string_view target) {
   return !target.empty() && target.front() == '/';
 }
 
-// Our Request from Beast's (the body is moved out).
-inline Request to_request(bhttp::request<bhttp::string_body>& message) {
-  Request req;
-  req.method = std::string(message.method_string());
-  req.target = std::string(message.target());
-  copy_headers(message.base(), req.headers);
-  req.body = std::move(message.body());
-  return req;
-}
-
 // A parser that fills our Request directly: the method, target and fields go from the bytes
 // into the Request's own (reused) storage, without Beast's field list in between. It accepts
 // exactly what request_parser<string_body> accepts (the same basic_parser does the parsing).

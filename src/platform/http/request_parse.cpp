@@ -13,7 +13,10 @@ ParsedRequest parse_request(std::string_view bytes, std::size_t body_limit,
                             std::size_t header_limit) noexcept {
   ParsedRequest out;
   try {
-    bhttp::request_parser<bhttp::string_body> parser;
+    // The server's own parser (detail::RequestParser, as server.cpp reads a connection): its
+    // Host, Transfer-Encoding and doubled-field checks, its whole-head limit and the trailer
+    // fields it drops are what the fuzz target reaches.
+    detail::RequestParser parser(out.request, header_limit);
     detail::limit_request_parser(parser, body_limit, header_limit);
     parser.eager(true);
     boost::beast::error_code ec;
@@ -36,18 +39,18 @@ ParsedRequest parse_request(std::string_view bytes, std::size_t body_limit,
       out.outcome = ParsedRequest::Outcome::headers_too_large;
     } else if (ec) {
       out.outcome = ParsedRequest::Outcome::malformed;
-      out.error = ec.message();
-    } else if (parser.is_done() && !detail::origin_form(parser.get().target())) {
+      out.error = parser.problem().empty() ? ec.message() : std::string(parser.problem());
+    } else if (parser.is_done() && !detail::origin_form(out.request.target)) {
       out.outcome = ParsedRequest::Outcome::malformed;
       out.error = "the request target is not an absolute path";
     } else if (parser.is_done()) {
       out.outcome = ParsedRequest::Outcome::complete;
-      auto message = parser.release();
-      out.request = detail::to_request(message);
     }
+    if (out.outcome != ParsedRequest::Outcome::complete) out.request = Request();
   } catch (const std::exception& e) {  // allocation failure: treated as a request refused
     out.outcome = ParsedRequest::Outcome::malformed;
     out.error = e.what();
+    out.request = Request();
   }
   return out;
 }

@@ -2,8 +2,8 @@
 // Reading one request from bytes already in memory, with the server's parser and limits: the
 // step between the socket and the service pipeline, without the socket. The HTTP fuzz target
 // (tests/fuzz/http_request.cpp) drives the request path through it; the server reads from its
-// socket with the same parser settings (detail::limit_request_parser) and makes its Request
-// the same way (detail::to_request).
+// socket with the same parser (detail::RequestParser) and settings
+// (detail::limit_request_parser).
 #include <cstddef>
 #include <string>
 #include <string_view>
