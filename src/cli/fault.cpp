@@ -203,14 +203,13 @@ void register_fault(CLI::App& app) {
                       "abort: answer this status, 200-599 but not 204, 205 or 304 (default 503)")
           ->check(CLI::Validator(
               [](std::string& text) -> std::string {
-                try {
-                  std::size_t used = 0;
-                  const long long value = std::stoll(text, &used);
-                  if (used != text.size()) return "status must be a whole number";
-                  return platform::abort_status_problem(value).value_or("");
-                } catch (const std::exception&) {
+                // Digits only (std::stoll took " 502" and "+502").
+                long long value = 0;
+                const auto [end, error] =
+                    std::from_chars(text.data(), text.data() + text.size(), value);
+                if (error != std::errc() || end != text.data() + text.size())
                   return "status must be a whole number";
-                }
+                return platform::abort_status_problem(value).value_or("");
               },
               "STATUS")),
       add->add_option("--body", f.body,

@@ -298,6 +298,8 @@ expect_output "auth and catalog both ask for port 47211" "serve names both servi
 expect_code 1 "fault add --first 0" timeout 20 "$shopctl" fault add --target http://127.0.0.1:1 --admin-token x --service catalog --type reset --first 0
 expect_output "--first: must be a whole number from 1" "the count's range is said"
 expect_code 1 "fault add --first 99999999999999999999" timeout 20 "$shopctl" fault add --target http://127.0.0.1:1 --admin-token x --service catalog --type reset --first 99999999999999999999
+expect_code 1 "fault add --status ' 502' (std::stoll took spaces and a sign)" timeout 20 "$shopctl" fault add --target http://127.0.0.1:1 --admin-token x --service catalog --type abort --status " 502"
+expect_output "--status: status must be a whole number" "the status is said to be a number"
 expect_code 1 "fault add --every -1" timeout 20 "$shopctl" fault add --target http://127.0.0.1:1 --admin-token x --service catalog --type reset --every -1
 printf -- 'who: ada\n---\nwho: bob\n' > "$tmp/two-vars.yaml"
 expect_code 2 "run: --vars-file with two documents (an invalid file)" timeout 20 "$shopctl" run --vars-file "$tmp/two-vars.yaml" "$tmp/good.yaml"
