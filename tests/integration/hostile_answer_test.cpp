@@ -122,3 +122,77 @@ TEST_CASE("the asynchronous client refuses an answer whose chunk line never ends
   CHECK(outcome.rfind("protocol_error: ", 0) == 0);
   CHECK(outcome.find("exceeds 64 KiB") != std::string::npos);
 }
+
+namespace {
+
+// Accepts one connection, reads the request, sends `answer` and closes.
+class CannedAnswer {
+ public:
+  explicit CannedAnswer(std::string answer) : answer_(std::move(answer)) {
+    const auto listener = shopctl::test_support::listen_on_loopback(4);
+    listener_ = listener.fd;
+    port_ = listener.port;
+    thread_ = std::thread([this] {
+      const int fd = ::accept(listener_, nullptr, nullptr);
+      if (fd < 0) return;
+      timeval wait{5, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+      char request[4096];
+      (void)::recv(fd, request, sizeof request, 0);
+      (void)::send(fd, answer_.data(), answer_.size(), MSG_NOSIGNAL);
+      ::close(fd);
+    });
+  }
+  ~CannedAnswer() {
+    thread_.join();
+    ::close(listener_);
+  }
+  CannedAnswer(const CannedAnswer&) = delete;
+  CannedAnswer& operator=(const CannedAnswer&) = delete;
+  std::uint16_t port() const { return port_; }
+
+ private:
+  std::string answer_;
+  int listener_ = -1;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+constexpr const char* kAnswerWithTrailer =
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+    "Connection: close\r\n\r\n2\r\n{}\r\n0\r\nContent-Type: text/html\r\nX-Injected: 1\r\n\r\n";
+
+}  // namespace
+
+// The blocking client read answers with Beast's response_parser, which merges a trailer's
+// fields into the header: a server could add or double fields after the body.
+TEST_CASE("both clients drop an answer's trailer fields") {
+  {
+    CannedAnswer server(kAnswerWithTrailer);
+    http::BlockingClient client;
+    http::Request request;
+    request.method = "GET";
+    request.target = "/";
+    auto res = client.send(http::Endpoint{"127.0.0.1", server.port()}, request, 10s);
+    CHECK(res.status == 200);
+    CHECK(res.body == "{}");
+    CHECK(res.headers.get("Content-Type") == "application/json");
+    CHECK_FALSE(res.headers.get("X-Injected"));
+  }
+  {
+    CannedAnswer server(kAnswerWithTrailer);
+    boost::asio::io_context io;
+    const std::uint16_t port = server.port();
+    http::Client client({.endpoint = [port] { return http::Endpoint{"127.0.0.1", port}; }});
+    http::Request request;
+    request.method = "GET";
+    request.target = "/";
+    auto done =
+        boost::asio::co_spawn(io, client.send(std::move(request), 10s), boost::asio::use_future);
+    io.run();
+    auto res = done.get();
+    CHECK(res.body == "{}");
+    CHECK(res.headers.get("Content-Type") == "application/json");
+    CHECK_FALSE(res.headers.get("X-Injected"));
+  }
+}

@@ -147,7 +147,10 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
     slot.reset();
     throw to_error(ec, "write");
   }
-  bhttp::response_parser<bhttp::string_body> parser;
+  // The outbound client's parser (detail::ResponseParser): an answer's trailer fields are
+  // dropped, not merged into its header, and its whole head counts against the cap.
+  Response res;
+  detail::ResponseParser parser(res);
   parser.body_limit(64u << 20);
   // The answer to HEAD has a Content-Length but no body (RFC 9110, 9.3.2).
   if (verb == bhttp::verb::head) parser.skip(true);
@@ -160,12 +163,7 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
       throw TransportError(TransportErrorKind::timeout, "no answer within the deadline");
     throw to_error(ec, "read");
   }
-  auto msg = parser.release();
-  Response res;
-  res.status = static_cast<int>(msg.result_int());
-  detail::copy_headers(msg.base(), res.headers);
-  res.body = std::move(msg.body());
-  if (!msg.keep_alive()) slot.reset();
+  if (!detail::keep_alive(res.headers, parser.version())) slot.reset();
   return res;
 }
 
