@@ -267,8 +267,8 @@ void register_run(CLI::App& app) {
   cmd->add_option("paths", o->paths, "Scenario files or folders (searched for *.yaml, *.yml)")
       ->required();
   cmd->add_option("-j,--jobs", o->jobs,
-                  "Scenarios run in parallel (default: the number of cores; with --target, those "
-                  "that change shared state run alone)");
+                  "Scenarios run in parallel (default and 0: the number of cores; with --target, "
+                  "those that change shared state run alone)");
   cmd->add_option(
       "--target", o->target,
       "Run against a running shop: its gateway URL, or a deployment file (docs/deploy.md)");
