@@ -4,9 +4,50 @@
 #include <type_traits>
 #include <variant>
 
+#include "platform/json_text.hpp"
+#include "scenario/interpolate.hpp"
+
 namespace shopctl::scenario {
 
 namespace {
+
+// The variables whose values the runner knows before a scenario runs: its own `vars:` (as
+// written, templates and all) and the run's --var.
+struct KnownVars {
+  const Scenario& scenario;
+  const std::map<std::string, std::string>& command_line;
+
+  // Whether the variable `name` may hold "_admin": its value does, or a variable its value
+  // reads does (`depth` bounds a chain). Captures, built-ins and the environment are values
+  // the shop or the machine gives: not known here, taken as not.
+  bool may_hold_admin(const std::string& name, int depth = 0) const {
+    if (depth > 8) return true;
+    if (auto v = command_line.find(name); v != command_line.end())
+      return v->second.find("_admin") != std::string::npos;
+    for (const auto& [var, value] : scenario.vars) {
+      if (var != name) continue;
+      const std::string text = platform::json_text(value);
+      if (text.find("_admin") != std::string::npos) return true;
+      for (const auto& part : scan_template(text).parts) {
+        if (part.kind == TemplatePart::Kind::variable && may_hold_admin(part.value, depth + 1))
+          return true;
+      }
+      return false;
+    }
+    return false;
+  }
+
+  // Whether `path` may reach the admin plane (isolation.hpp).
+  bool admin_path(const std::string& path) const {
+    if (path.find("/_admin") != std::string::npos) return true;
+    const auto scanned = scan_template(path);
+    for (const auto& part : scanned.parts) {
+      if (part.kind != TemplatePart::Kind::variable) continue;
+      if (part.offset == 0 || may_hold_admin(part.value)) return true;
+    }
+    return false;
+  }
+};
 
 std::string at(const SourceLocation& loc) {
   return " (" + loc.to_string() + ")";
@@ -26,21 +67,21 @@ std::optional<std::string> faults_or_expectations_reason(const Step& step) {
 }
 
 // Why this step makes the scenario exclusive, or nullopt.
-std::optional<std::string> step_reason(const Step& step) {
+std::optional<std::string> step_reason(const Step& step, const KnownVars& vars) {
   // A `concurrently` block is what its steps are: one that only reads shares the shop (it was
   // made exclusive as "changing shared state" whatever it held).
   if (const auto* block = std::get_if<ConcurrentAction>(&step.action)) {
     for (const auto& inner : block->steps) {
-      if (auto why = step_reason(inner)) return why;
+      if (auto why = step_reason(inner, vars)) return why;
     }
     return faults_or_expectations_reason(step);
   }
   const bool shares = std::visit(
-      [](const auto& action) {
+      [&vars](const auto& action) {
         using A = std::decay_t<decltype(action)>;
         if constexpr (std::is_same_v<A, RequestAction>) {
           // The admin plane is the operator's: forcing a breaker, changing the catalog, ...
-          return action.path.find("/_admin") == std::string::npos;
+          return !vars.admin_path(action.path);
         } else {
           return std::is_same_v<A, RegisterAction> || std::is_same_v<A, LoginAction> ||
                  std::is_same_v<A, PayAction> || std::is_same_v<A, WaitAction>;
@@ -49,8 +90,10 @@ std::optional<std::string> step_reason(const Step& step) {
       step.action);
   if (!shares) {
     if (const auto* r = std::get_if<RequestAction>(&step.action)) {
-      return "a request to the admin plane (" + r->path + ")" + at(step.loc) +
-             " changes shared state";
+      return std::string(r->path.find("/_admin") != std::string::npos
+                             ? "a request to the admin plane ("
+                             : "a request whose path may reach the admin plane (") +
+             r->path + ")" + at(step.loc) + " changes shared state";
     }
     return "`" + std::string(action_name(step.action)) + "`" + at(step.loc) +
            " changes shared state";
@@ -58,14 +101,14 @@ std::optional<std::string> step_reason(const Step& step) {
   return faults_or_expectations_reason(step);
 }
 
-std::optional<std::string> detected_reason(const Scenario& s) {
+std::optional<std::string> detected_reason(const Scenario& s, const KnownVars& vars) {
   if (s.has_config()) return "`config:`" + at(s.config_loc) + " changes the shop's settings";
   if (s.seed) return "`seed:` reseeds the shop's fault choices and retry jitter";
   if (s.allow_violations)
     return "`allow_violations: true`: its violations would show in the other scenarios' records";
   for (const auto* phase : {&s.setup, &s.steps, &s.teardown}) {
     for (const auto& step : *phase) {
-      if (auto why = step_reason(step)) return why;
+      if (auto why = step_reason(step, vars)) return why;
     }
   }
   return std::nullopt;
@@ -73,12 +116,14 @@ std::optional<std::string> detected_reason(const Scenario& s) {
 
 }  // namespace
 
-Isolation isolation_of(const Scenario& scenario) {
+Isolation isolation_of(const Scenario& scenario,
+                       const std::map<std::string, std::string>& command_line_vars) {
   if (scenario.exclusive) {
     if (*scenario.exclusive) return {true, "declared `exclusive: true`"};
     return {false, ""};
   }
-  if (auto why = detected_reason(scenario)) return {true, *why};
+  if (auto why = detected_reason(scenario, KnownVars{scenario, command_line_vars}))
+    return {true, *why};
   return {false, ""};
 }
 

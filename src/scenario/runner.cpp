@@ -1446,7 +1446,7 @@ void run_against_target(const std::vector<Scenario>& scenarios,
   std::vector<std::size_t> shared, alone;
   std::map<std::size_t, std::string> reasons;
   for (auto i : to_run) {
-    auto iso = isolation_of(scenarios[i]);
+    auto iso = isolation_of(scenarios[i], options.vars);
     if (iso.exclusive) {
       alone.push_back(i);
       reasons[i] = iso.reason;
@@ -1503,8 +1503,10 @@ void run_against_target(const std::vector<Scenario>& scenarios,
     summary.results[i] = std::move(result);
     report(i);
   }
+  // Once more at the end, whatever ran: a run of shared scenarios only (or ones declared
+  // `exclusive: false` that changed the shop anyway) left its faults and prices behind.
   try {
-    if (!alone.empty()) shop.restore();
+    shop.restore();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "shopctl run: %s\n", e.what());
   }

@@ -84,6 +84,21 @@ else
   f=$((f + 1)); echo "FAIL: load --users 100000 against serve: exit $users_rc after $((SECONDS - began)) s, want 3 within 20 s with an estimate"
   sed 's/^/    /' "$tmp/users.out" | head -5
 fi
+# The baseline is restored at the end of every run: a run whose scenarios all shared the shop
+# (here one declared `exclusive: false` that changes it anyway) left its fault and its price
+# behind, so every later shopper paid 1 cent.
+mkdir -p "$tmp/leaves"
+printf 'version: 1\nname: changes the shop, declared harmless\nexclusive: false\nsteps:\n  - fault: {target: catalog, type: delay, delay: 1ms}\n  - set_price: {product: p-001, price_cents: 1}\n' > "$tmp/leaves/a.yaml"
+"$shopctl" run "$tmp/leaves" --target "$url" --admin-token "$token" >"$tmp/leaves.out" 2>&1
+faults=$(curl -s -H "X-Admin-Token: $token" "$url/_admin/faults")
+jwt=$(curl -s -X POST "$url/api/auth/login" -H 'Content-Type: application/json' -d '{"email":"demo@shop.test","password":"demo-password-1"}' | sed -nE 's/.*"access_token":"([^"]+)".*/\1/p')
+price=$(curl -s -H "Authorization: Bearer $jwt" "$url/api/catalog/products/p-001" | sed -nE 's/.*"price_cents":([0-9]+).*/\1/p')
+if grep -q "1 passed" "$tmp/leaves.out" && [[ "$faults" == '{"items":[]}' && "$price" == 1290 ]]; then
+  p=$((p + 1))
+else
+  f=$((f + 1)); echo "FAIL: the run's changes stayed on the shop: faults $faults, p-001 at $price cents (want none and 1290)"
+  sed 's/^/    /' "$tmp/leaves.out" | head -5
+fi
 # The shop must still be up and serving after the run.
 if ! kill -0 "$serve_pid" 2>/dev/null; then echo "FAIL: shopctl serve died during the run"; f=$((f + 1)); fi
 echo "target: $p passed, $f failed"

@@ -231,3 +231,39 @@ TEST_CASE("a concurrently block is as exclusive as the steps it holds") {
   CAPTURE(iso.reason);
   CHECK(iso.reason.find("s.yaml:5:") != std::string::npos);
 }
+
+// The check read the path before its variables were filled in: `path: "${p}"` with
+// `p: /_admin/faults` ran in parallel beside other scenarios and broke them (an outside probe).
+TEST_CASE("a request whose variables may put it on the admin plane makes a scenario exclusive") {
+  const std::string post = "  - request: {method: POST, path: \"PATH\", json: {}}\n";
+  auto with_path = [&](const std::string& path, const std::string& top = "") {
+    std::string step = post;
+    step.replace(step.find("PATH"), 4, path);
+    return with_steps(step, top);
+  };
+  auto from_var = isolation_of(with_path("${p}", "vars: {p: /_admin/faults}\n"));
+  CHECK(from_var.exclusive);
+  CHECK(from_var.reason.find("may reach the admin plane (${p})") != std::string::npos);
+  // Through another variable, inside a longer path, or from --var.
+  CHECK(isolation_of(with_path("/x/${q}", "vars: {p: _admin, q: \"../${p}/faults\"}\n")).exclusive);
+  shopctl::scenario::ParseOptions known;
+  known.known_vars = {"where"};
+  auto parsed = parse_scenario_text(
+      "version: 1\nsteps:\n  - request: {method: POST, path: \"/x${where}\", json: {}}\n", "s.yaml",
+      known);
+  REQUIRE(parsed.ok());
+  CHECK(isolation_of(*parsed.scenario, {{"where", "/_admin/clock/advance"}}).exclusive);
+  CHECK_FALSE(isolation_of(*parsed.scenario, {{"where", "/api/cart"}}).exclusive);
+  // A path that starts with a variable goes where that variable says: not known before it runs.
+  CHECK(isolation_of(with_path("${env.SHOP_PATH}")).exclusive);
+  // Ids inside an /api/ path, captured or made up, still share the shop.
+  CHECK_FALSE(isolation_of(with_steps("  - request: {GET: /api/orders}\n"
+                                      "    capture: {order_id: \"$.items[0].order_id\"}\n" +
+                                      post.substr(0, post.find("PATH")) +
+                                      "/api/orders/${order_id}/cancel" +
+                                      post.substr(post.find("PATH") + 4)))
+                  .exclusive);
+  CHECK_FALSE(
+      isolation_of(with_path("/api/cart/items/${p}", "vars: {p: p-001}\n"), {{"x", "/_admin"}})
+          .exclusive);
+}
