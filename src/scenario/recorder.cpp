@@ -1,9 +1,12 @@
 #include "scenario/recorder.hpp"
-#include "platform/json_text.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+
+#include "platform/idempotency_key.hpp"
+#include "platform/json_text.hpp"
+#include "platform/text_rules.hpp"
 
 namespace shopctl::scenario {
 
@@ -23,9 +26,11 @@ bool id_like(const std::string& key) {
   return key == "id" || key == "pay_url" || (key.size() > 3 && key.ends_with("_id"));
 }
 
-// A YAML double-quoted scalar (JSON's escapes are YAML's).
+// A YAML double-quoted scalar (JSON's escapes are YAML's). Bytes that are not UTF-8 (a body
+// a client sent) become U+FFFD: YAML text cannot hold them, and dump() threw on them, which
+// made the request being recorded a 500.
 std::string yaml_quoted(const std::string& text) {
-  return json(text).dump();
+  return platform::json_text(json(text));
 }
 
 std::string path_of(const std::string& target) {
@@ -254,16 +259,40 @@ void SessionRecorder::record_locked(const platform::PublicExchange& e) {
   } else {
     step.action =
         "request: {method: " + e.method + ", path: " + yaml_quoted(rewrite_target(e.target));
+    std::vector<std::string> headers;
     if (!e.idempotency_key.empty()) {
-      auto& key = idempotency_keys_[e.idempotency_key];
-      if (key.empty()) key = "recorded-${run_id}-" + std::to_string(idempotency_keys_.size());
-      step.action += ", headers: {Idempotency-Key: " + yaml_quoted(key) + "}";
+      bool valid = true;
+      try {
+        platform::validate_idempotency_key(e.idempotency_key);
+      } catch (const std::exception&) {
+        valid = false;
+      }
+      if (valid) {
+        auto& key = idempotency_keys_[e.idempotency_key];
+        if (key.empty()) key = "recorded-${run_id}-" + std::to_string(idempotency_keys_.size());
+        headers.push_back("Idempotency-Key: " + yaml_quoted(key));
+      } else {
+        // One the shop refused is replayed as it was (a fresh valid key was accepted).
+        headers.push_back("Idempotency-Key: " + yaml_quoted(literal(e.idempotency_key)));
+      }
     }
-    if (!e.request_body.empty()) {
-      if (!request.is_discarded() && e.content_type.find("json") != std::string::npos)
-        step.action += ", json: " + rewrite_body(request).dump();
-      else
-        step.action += ", body: " + yaml_quoted(literal(e.request_body));
+    const bool as_json = !e.request_body.empty() && !request.is_discarded() &&
+                         e.content_type.find("json") != std::string::npos;
+    // A raw body goes with the Content-Type it was sent with (without it the replay was 415
+    // where the session got 400 for a body that was not JSON).
+    if (!e.request_body.empty() && !as_json && !e.content_type.empty())
+      headers.push_back("Content-Type: " + yaml_quoted(literal(e.content_type)));
+    if (!headers.empty()) {
+      step.action += ", headers: {";
+      for (std::size_t i = 0; i < headers.size(); ++i) step.action += (i ? ", " : "") + headers[i];
+      step.action += "}";
+    }
+    if (as_json) {
+      step.action += ", json: " + platform::json_text(rewrite_body(request));
+    } else if (!e.request_body.empty()) {
+      step.action += ", body: " + yaml_quoted(literal(e.request_body));
+      if (platform::first_invalid_utf8(e.request_body))
+        step.comments.push_back("the body was not UTF-8: its other bytes are written as U+FFFD");
     }
     if (!e.authorized) step.action += ", auth: none";
     step.action += "}";

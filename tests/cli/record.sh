@@ -55,6 +55,15 @@ status=$(curl -s "${auth[@]}" "$gateway/api/orders/$order_id" | jq -r .status)
 check "the order is PAID in the session (got $status)" test "$status" = PAID
 curl -s -o /dev/null "${auth[@]}" "$gateway/api/orders"
 curl -s -o /dev/null "$gateway/" # the web shop's page: not recorded
+# Bodies the shop refuses are recorded as refused: one that is not UTF-8 was a 500 (the
+# recorder threw), one cut short was replayed without its Content-Type (415, not 400), and a
+# refused Idempotency-Key was replayed as a valid one.
+bad=$(printf '\xff' | curl -s -o /dev/null -w '%{http_code}' -X POST "$gateway/api/cart/items" "${auth[@]}" "${json[@]}" --data-binary @-)
+check "a body that is not UTF-8 is 400 while recording (got $bad)" test "$bad" = 400
+cut=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$gateway/api/cart/items" "${auth[@]}" "${json[@]}" -d '{"product_id":"p-001"')
+check "a body cut short is 400 (got $cut)" test "$cut" = 400
+refused=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$gateway/api/orders" "${auth[@]}" -H "Idempotency-Key: $(printf 'k%.0s' $(seq 1 201))")
+check "an Idempotency-Key of 201 characters is 400 (got $refused)" test "$refused" = 400
 
 kill -TERM "$pid"
 wait "$pid"
@@ -71,6 +80,9 @@ check "the order id is captured" grep -q 'capture: {order_id: "\$.order_id"}' "$
 check "the order is read through the capture" grep -qF 'path: "/api/orders/${order_id}"' "$file"
 check "the payment is a pay step" grep -qF 'pay: {order: "${order_id}", card: "4242424242424242"}' "$file"
 check "no static page recorded" bash -c "! grep -q 'path: \"/\"' '$file'"
+check "the body that was not UTF-8 is recorded, with a comment" grep -q "the body was not UTF-8" "$file"
+check "a raw body keeps its Content-Type" grep -qF 'headers: {Content-Type: "application/json"}, body: "{\"product_id\":\"p-001\""' "$file"
+check "a refused Idempotency-Key is kept as it was" grep -qF "Idempotency-Key: \"kkkkkkkkkk" "$file"
 
 "$shopctl" validate "$file" >"$tmp/validate.out" 2>&1
 check "shopctl validate accepts the recording" test $? -eq 0

@@ -257,12 +257,12 @@ TEST_CASE("a request whose variables may put it on the admin plane makes a scena
   // A path that starts with a variable goes where that variable says: not known before it runs.
   CHECK(isolation_of(with_path("${env.SHOP_PATH}")).exclusive);
   // Ids inside an /api/ path, captured or made up, still share the shop.
-  CHECK_FALSE(isolation_of(with_steps("  - request: {GET: /api/orders}\n"
-                                      "    capture: {order_id: \"$.items[0].order_id\"}\n" +
-                                      post.substr(0, post.find("PATH")) +
-                                      "/api/orders/${order_id}/cancel" +
-                                      post.substr(post.find("PATH") + 4)))
-                  .exclusive);
+  CHECK_FALSE(
+      isolation_of(with_steps("  - request: {GET: /api/orders}\n"
+                              "    capture: {order_id: \"$.items[0].order_id\"}\n" +
+                              post.substr(0, post.find("PATH")) + "/api/orders/${order_id}/cancel" +
+                              post.substr(post.find("PATH") + 4)))
+          .exclusive);
   CHECK_FALSE(
       isolation_of(with_path("/api/cart/items/${p}", "vars: {p: p-001}\n"), {{"x", "/_admin"}})
           .exclusive);

@@ -174,7 +174,13 @@ void GatewayService::record_inbound(const Request& req, const Response& res,
   if (exchange) {
     exchange->status = res.status;
     exchange->response_body = res.body;
-    ctx_.public_traffic(*exchange);
+    // Whoever watches the traffic (serve --record) cannot fail the request it watches: a
+    // recorder that threw on a body that was not UTF-8 made a 400 a 500.
+    try {
+      ctx_.public_traffic(*exchange);
+    } catch (const std::exception& e) {
+      ctx_.log.warn("the public traffic observer failed", {{"error", e.what()}});
+    }
   }
   // Filled now (method, route and trace id are still req's) into a per-thread record whose
   // strings keep their storage.
