@@ -5,8 +5,12 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/escaping_stream.hpp"
 
 int main(int argc, char** argv) {
+  // Every message on stderr shows control characters as escapes (cli/escaping_stream.hpp).
+  static shopctl::cli::EscapingStreambuf escaping(std::cerr.rdbuf());
+  std::cerr.rdbuf(&escaping);
   CLI::App app{
       "shopctl: a complete microservice shop (gateway, auth, catalog, order, payment and a\n"
       "simulated payment provider) on loopback ports in one process, and a scenario tester\n"

@@ -294,6 +294,21 @@ expect_output "two-docs.yaml:2:1: holds 2 YAML documents" "serve says the config
 printf 'ports: {auth: 47211, catalog: 47211}\n' > "$tmp/two-on-one-port.yaml"
 expect_code 2 "serve: two services on one port" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/two-on-one-port.yaml"
 expect_output "auth and catalog both ask for port 47211" "serve names both services (it said 'taken by another process')"
+# Messages quote what they were given; a control character in it is shown as an escape on
+# stderr, never sent (`load --duration $'\e[2J'` cleared the screen).
+no_raw_controls() {  # no_raw_controls DESCRIPTION: no ESC or BEL byte in the last output
+  if ! grep -q $'[\x1b\x07]' "$tmp/out"; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $1: a raw control character in the output"; cat -v "$tmp/out" | head -5
+  fi
+}
+expect_code 1 "load --duration with an escape sequence" "$shopctl" load --duration $'\e[31mX'
+expect_output '\\x1b\[31mX' "load shows the ESC as \\x1b"
+no_raw_controls "load --duration"
+expect_code 1 "fault add --target-service with an escape sequence" timeout 20 "$shopctl" fault add --target http://127.0.0.1:1 --admin-token x --target-service $'cat\e]0;t\a' --type reset
+no_raw_controls "fault add --target-service"
+printf 'ports: {"g\\e[2J": 1}\n' > "$tmp/escape-key.yaml"
+expect_code 2 "serve --config with an escape sequence in a key" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/escape-key.yaml"
+no_raw_controls "serve --config"
 # A select count: first 0 applied to nothing, and 20 digits were read as INT64_MAX.
 expect_code 1 "fault add --first 0" timeout 20 "$shopctl" fault add --target http://127.0.0.1:1 --admin-token x --service catalog --type reset --first 0
 expect_output "--first: must be a whole number from 1" "the count's range is said"
