@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "platform/json_text.hpp"
 #include "platform/observe/architecture.hpp"
 #include "platform/text_rules.hpp"
 
@@ -343,8 +344,11 @@ ObservedGraph graph_from_admin_edges(const json& answer) {
     e.errors = count_field(stats, "errors");
     e.refused_by_breaker = count_field(stats, "refused_by_breaker");
     e.violations = count_field(stats, "violations");
-    if (auto it = stats.find("p99_ms"); it != stats.end() && it->is_number())
+    if (auto it = stats.find("p99_ms"); it != stats.end() && it->is_number()) {
+      if (!(it->get<double>() >= 0 && it->get<double>() <= 86'400'000))
+        throw std::invalid_argument("edge " + key + ": p99_ms must be from 0 to 86400000");
       e.p99_ms = it->get<double>();
+    }
     graph[key] = std::move(e);
   }
   return graph;
@@ -366,6 +370,8 @@ ObservedGraph graph_from_records(const json& records) {
     } else {
       throw std::invalid_argument("a call record needs caller and callee (or edge)");
     }
+    if (caller.empty() || callee.empty())
+      throw std::invalid_argument("a call record's caller and callee cannot be empty");
     auto key = edge_key(caller, callee);
     auto& e = graph[key];
     e.caller = caller;
@@ -382,9 +388,18 @@ ObservedGraph graph_from_records(const json& records) {
                        ? r.at("status").get<int>()
                        : 0;
       if (status == 0 || status >= 500) ++e.errors;
-      double ms = r.contains("duration_ms") && r.at("duration_ms").is_number()
-                      ? r.at("duration_ms").get<double>()
-                      : 0;
+      // A duration is a number of milliseconds from 0 up to a day, as the shop records them:
+      // -5 drew "p99 -5 ms", "NaN" (a string) was taken as 0 and 1e308 printed 300 digits.
+      double ms = 0;
+      if (r.contains("duration_ms")) {
+        const auto& d = r.at("duration_ms");
+        if (!d.is_number() || !(d.get<double>() >= 0 && d.get<double>() <= 86'400'000))
+          throw std::invalid_argument(
+              "a call record's duration_ms must be a number of "
+              "milliseconds from 0 to 86400000, not " +
+              platform::json_text(d));
+        ms = d.get<double>();
+      }
       durations[key].push_back(ms);
     }
   }

@@ -325,3 +325,22 @@ TEST_CASE("a control character in a name is drawn as an escape, never sent") {
     CHECK(text.find("x1b]0;title") != std::string::npos);
   }
 }
+
+// `graph --from` drew nonsense from records it should have refused (an outside probe).
+TEST_CASE("call records with an empty name or a duration that is not one are refused") {
+  auto with = [](json r) { return json::array({std::move(r)}); };
+  auto good = record("gateway", "auth", 200, 1.0);
+  CHECK_NOTHROW(tools::graph_from_records(with(good)));
+  for (const json& duration : {json(-5), json("NaN"), json(1e308), json(nullptr)}) {
+    auto r = good;
+    r["duration_ms"] = duration;
+    CAPTURE(duration.dump());
+    CHECK_THROWS_AS(tools::graph_from_records(with(r)), std::invalid_argument);
+  }
+  auto empty = good;
+  empty["caller"] = "";
+  CHECK_THROWS_AS(tools::graph_from_records(with(empty)), std::invalid_argument);
+  CHECK_THROWS_AS(tools::graph_from_admin_edges(
+                      json{{"edges", {{"gateway->auth", {{"calls", 1}, {"p99_ms", -1}}}}}}),
+                  std::invalid_argument);
+}
