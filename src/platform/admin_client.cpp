@@ -54,6 +54,8 @@ AdminAnswer send_admin_request(http::BlockingClient& client, std::string_view ur
   http::Request request;
   request.method = method;
   request.headers.set(std::string(kAdminTokenHeader), std::string(admin_token));
+  // This process alone: the clients fan out across a split shop themselves.
+  request.headers.set(std::string(kAdminScopeHeader), "process");
   request.headers.set("Accept", "application/json");
   if (body) {
     request.headers.set("Content-Type", "application/json");

@@ -26,6 +26,10 @@ class io_context;
 namespace shopctl::platform {
 
 inline constexpr std::string_view kAdminTokenHeader = "X-Admin-Token";
+// On an admin request: "process" asks that process alone, never a fan-out across a split shop
+// (ServiceContext::admin_fanout). The admin clients send it with every request: they fan out
+// themselves.
+inline constexpr std::string_view kAdminScopeHeader = "X-Admin-Scope";
 inline constexpr std::string_view kUserIdHeader = "X-User-Id";
 inline constexpr std::string_view kTraceIdHeader = "X-Trace-Id";
 
@@ -56,6 +60,13 @@ struct ServiceContext {
   std::shared_ptr<const http::HostAllowlist> allowed_hosts = {};
   // Told of every public request the gateway answers (`serve --record`); empty: not recorded.
   PublicTrafficObserver public_traffic = {};
+  // A shop split across processes (`serve --processes`, a deployment): answers an admin
+  // request that concerns the whole shop (faults, the clock, services, calls, ...: what
+  // AdminFanOut handles) for every process, when it does not ask for this process alone
+  // (kAdminScopeHeader). The operator console and curl talk to the gateway only; a fault added
+  // there for the catalog was kept in the gateway's process and never applied. Empty in a
+  // shop of one process.
+  http::Handler admin_fanout = {};
 
   // The address this process's services are called at from this process: the bind address,
   // or loopback when it binds every address (0.0.0.0, ::).

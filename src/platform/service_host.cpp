@@ -6,6 +6,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "platform/admin_fanout.hpp"
 #include "platform/error.hpp"
 #include "platform/error_mapping.hpp"
 #include "platform/observe/architecture.hpp"
@@ -464,6 +465,10 @@ asio::awaitable<Response> ServiceHost::handle_admin(Request& req) {
     co_return error_response(req.trace_id, 401, "invalid_admin_token",
                              "X-Admin-Token is not this shop's admin token (shopctl serve "
                              "prints it at start; config: secrets.admin_token)");
+  }
+  if (ctx_.admin_fanout && !req.headers.get(kAdminScopeHeader) &&
+      AdminFanOut::handles(req.method, req.target)) {
+    co_return co_await ctx_.admin_fanout(req);
   }
   std::map<std::string, std::string, std::less<>> params;
   auto match = admin_routes_.match(req.method, req.path(), params);

@@ -22,8 +22,13 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/system/system_error.hpp>
 
+#include "platform/admin_client.hpp"
+#include "platform/admin_fanout.hpp"
 #include "platform/error.hpp"
+#include "platform/error_mapping.hpp"
+#include "platform/http/blocking_client.hpp"
 #include "platform/json_body.hpp"
+#include "platform/json_text.hpp"
 #include "platform/resilient_caller.hpp"
 #include "platform/security/service_credential.hpp"
 #include "platform/service.hpp"
@@ -278,8 +283,57 @@ Shop::Shop(ShopConfig config, ShopOptions options)
   }
   if (c.admin_port)
     impl_->admin_host = std::make_unique<platform::ServiceHost>(ctx, "admin", *c.admin_port);
+  // The gateway's process speaks for a split shop (the console and curl talk to the gateway);
+  // every other process's admin plane answers for that process alone.
+  if (!c.only.empty() && runs("gateway"))
+    ctx.admin_fanout = [this](http::Request& req) { return fan_out(req); };
   add_shop_admin_routes();
   add_baseline_admin_routes();
+}
+
+// An admin request about the whole shop, on one process of a split shop (ServiceContext::
+// admin_fanout): sent to every process as the admin clients send it (AdminFanOut, each
+// request for that process alone), on a thread of its own (the requests include one to this
+// process, served by its io threads meanwhile).
+asio::awaitable<http::Response> Shop::fan_out(http::Request& req) {
+  std::optional<nlohmann::json> body;
+  if (!req.body.empty()) {
+    body = platform::parse_json_or_discarded(req.body);
+    if (body->is_discarded())
+      co_return platform::error_response(400, "invalid_json", "the request body is not valid JSON",
+                                         nlohmann::json::object(), req.trace_id);
+  }
+  platform::AdminAnswer answer;
+  std::string failure;
+  co_await off_io_thread([&] {
+    const platform::AdminSender sender = [this](const std::string& base, const std::string& method,
+                                                const std::string& path,
+                                                const std::optional<nlohmann::json>& b) {
+      http::BlockingClient client;
+      return platform::send_admin_request(client, base + path, config_.admin_token, method, b,
+                                          std::chrono::seconds(10));
+    };
+    const std::string self = admin_url();
+    try {
+      auto services = sender(self, "GET", "/_admin/services", std::nullopt);
+      auto deployment = platform::Deployment::from_services(services.body, self);
+      answer = deployment.split()
+                   ? platform::AdminFanOut().send(deployment, sender, req.method, req.target, body)
+                   : sender(self, req.method, req.target, body);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  });
+  if (!failure.empty()) {
+    co_return platform::error_response(503, "process_unreachable",
+                                       "a process of this shop did not answer: " + failure,
+                                       nlohmann::json::object(), req.trace_id);
+  }
+  http::Response res;
+  res.status = answer.status;
+  res.headers.set("Content-Type", "application/json");
+  res.body = std::move(answer.raw);
+  co_return res;
 }
 
 Shop::~Shop() {

@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/awaitable.hpp>
+
 #include "platform/clock.hpp"
 #include "platform/fault/fault_table.hpp"
 #include "platform/http/message.hpp"
@@ -111,6 +113,8 @@ class Shop {
   std::vector<platform::ServiceHost*> admin_hosts() const;
   void add_shop_admin_routes();
   void add_baseline_admin_routes();
+  // ServiceContext::admin_fanout of a process of a split shop.
+  boost::asio::awaitable<http::Response> fan_out(http::Request& req);
 
   ShopConfig config_;
   ShopOptions options_;

@@ -96,14 +96,37 @@ check "the first shop keeps its six processes" $?
 "$bin" run scenarios/flow/browse-catalog.yaml --target "$gateway" --admin-token "$token" >/dev/null 2>&1
 check "the first shop still answers" $?
 
+# The gateway's admin plane speaks for the whole shop, as the operator console and curl use
+# it: a fault for the catalog added there applies (it was kept in the gateway's process, 201
+# and never applied), and a clock advance there moves every process (it moved the gateway's
+# alone, and a fresh token was then expired everywhere else).
+admin_post() { curl -s -X POST -H "X-Admin-Token: $token" -H 'Content-Type: application/json' -d "$2" "$gateway$1"; }
+admin_post /_admin/faults '{"id":"gw-fault","target":"catalog","type":"abort","status":502}' >/dev/null
+jwt=$(curl -s -X POST "$gateway/api/auth/login" -H 'Content-Type: application/json' \
+  -d '{"email":"demo@shop.test","password":"demo-password-1"}' | jq -r .access_token)
+status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $jwt" "$gateway/api/catalog/categories")
+[[ "$status" == 502 ]]
+check "a fault added on the gateway's admin plane applies in the catalog's process (got $status)" $?
+curl -s -o /dev/null -X DELETE -H "X-Admin-Token: $token" "$gateway/_admin/faults/gw-fault"
+status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $jwt" "$gateway/api/catalog/categories")
+[[ "$status" == 200 ]]
+check "and removed there, it is gone (got $status)" $?
 # The clock: an advance reaches every process, and a child started again after it takes the
 # advance of its siblings (before, it began at the real time: an unpaid order expired by
 # order's clock but not by payment's).
-# (The tools fan an advance out to every admin plane; curl does it here by hand.)
+admin_post /_admin/clock/advance '{"by":"2h"}' >/dev/null
+moved=0
 for admin in $(awk '$1 ~ /^(catalog|auth|provider|payment|order|gateway)$/ && $3 ~ /^http/ {print $3}' "$work/out.txt"); do
-  curl -s -o /dev/null -X POST -H "X-Admin-Token: $token" -H 'Content-Type: application/json' \
-    -d '{"by":"2h"}' "$admin/_admin/clock/advance"
+  offset=$(curl -s -H "X-Admin-Token: $token" "$admin/_admin/clock" | jq -r '.offset_ms // 0')
+  [[ "$offset" -ge 7200000 && "$offset" -lt 7300000 ]] && moved=$((moved + 1))
 done
+[[ $moved -eq 6 ]]
+check "an advance on the gateway's admin plane moves the clock of all six processes, once ($moved)" $?
+jwt=$(curl -s -X POST "$gateway/api/auth/login" -H 'Content-Type: application/json' \
+  -d '{"email":"demo@shop.test","password":"demo-password-1"}' | jq -r .access_token)
+status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $jwt" "$gateway/api/cart")
+[[ "$status" == 200 ]]
+check "a token signed after the advance is good in every process (got $status)" $?
 order=$(pgrep -f -- "serve --only order .*--data-dir $work/data/order")
 order_admin=$(awk '$1 == "order" {print $3}' "$work/out.txt")
 kill -KILL "$order"
