@@ -23,6 +23,7 @@
 #include "platform/http/blocking_client.hpp"
 #include "platform/http/port_reservation.hpp"
 #include "platform/temp_folder.hpp"
+#include "platform/text_rules.hpp"
 #include "shop/identity.hpp"
 #include "shop/registry.hpp"
 
@@ -95,7 +96,8 @@ void print_log_tail(const fs::path& log, std::FILE* to) {
   }
   std::fprintf(to, "  the last %zu line(s) of %s (removed with the --ephemeral folder):\n",
                lines.size(), log.c_str());
-  for (const auto& line : lines) std::fprintf(to, "  | %s\n", line.c_str());
+  for (const auto& line : lines)
+    std::fprintf(to, "  | %s\n", platform::terminal_text(line, true).c_str());
   std::fflush(to);
 }
 

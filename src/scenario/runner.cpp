@@ -14,6 +14,7 @@
 #include "platform/json_text.hpp"
 #include "platform/security/random.hpp"
 #include "platform/service.hpp"
+#include "platform/text_rules.hpp"
 #include "platform/yaml_json.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/isolation.hpp"
@@ -520,8 +521,9 @@ class ScenarioRun {
     step_cursor_ = next_seq_or(step_cursor_);
     sr.duration_ms = ms_since(started);
     if (options_.verbose) {
+      // The label is the scenario author's text: printed with its control characters escaped.
       std::fprintf(stderr, "    %s %s: %s (%.1f ms)\n", sr.passed ? "ok  " : "FAIL", phase.c_str(),
-                   sr.label.c_str(), sr.duration_ms);
+                   platform::terminal_text(sr.label, true).c_str(), sr.duration_ms);
     }
     return sr;
   }
@@ -1508,7 +1510,7 @@ void run_against_target(const std::vector<Scenario>& scenarios,
   try {
     shop.restore();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "shopctl run: %s\n", e.what());
+    std::fprintf(stderr, "shopctl run: %s\n", platform::terminal_text(e.what(), true).c_str());
   }
 }
 
