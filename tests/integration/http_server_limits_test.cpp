@@ -11,6 +11,7 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -345,15 +346,24 @@ TEST_CASE("all listeners of a process share one connection budget") {
     REQUIRE(held.back()->read_until("\r\n\r\nok", 5s));
   }
   CHECK(http::inbound_connections() == held_before + 3);
-  // The fourth, to either listener, far below its own cap: 503, closed at once.
-  for (auto port : {a.server.port(), b.server.port()}) {
+  // The fourth, to either listener, far below its own cap: 503, closed at once. Each refusal
+  // has a trace id of its own, the same in its X-Trace-Id field and its body (they were one
+  // id per process, built once with the answer).
+  std::set<std::string> trace_ids;
+  for (auto port : {a.server.port(), b.server.port(), a.server.port()}) {
     RawConnection extra(port);
     REQUIRE(extra.connected());
     CHECK(extra.read_until_closed(5s));
     CAPTURE(extra.received.substr(0, 300));
     CHECK(extra.received.starts_with("HTTP/1.1 503"));
     CHECK(extra.received.find("too_many_connections") != std::string::npos);
+    const auto at = extra.received.find("X-Trace-Id: ");
+    REQUIRE(at != std::string::npos);
+    const auto id = extra.received.substr(at + 12, 32);
+    CHECK(extra.received.find("\"trace_id\":\"" + id + "\"") != std::string::npos);
+    trace_ids.insert(id);
   }
+  CHECK(trace_ids.size() == 3);
   // One let go: there is room again.
   held.pop_back();
   std::this_thread::sleep_for(200ms);

@@ -131,7 +131,14 @@ Response limit_error(int status, std::string code, std::string message) {
 
 // The answer to a connection past ServerLimits::max_connections (or past the process's
 // budget, `process`), written without reading anything (the connection is closed right after).
-std::string make_too_many_connections_answer(const std::string& message) {
+// Built once per process; each refusal gets a copy with a trace id of its own (the one the
+// template was built with, in its X-Trace-Id field and its body, replaced), so that no two
+// refusals share an id: the copy and the random id are the whole cost, under overload only.
+struct RefusalTemplate {
+  std::string text;
+  std::string trace;
+};
+RefusalTemplate make_too_many_connections_answer(const std::string& message) {
   auto res = limit_error(503, "too_many_connections", message);
   std::string out = "HTTP/1.1 503 Service Unavailable\r\n";
   detail::append_fields(res.headers, out);
@@ -139,14 +146,21 @@ std::string make_too_many_connections_answer(const std::string& message) {
       "X-Content-Type-Options: nosniff\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: ";
   detail::append_number(res.body.size(), out);
   out += "\r\n\r\n" + res.body;
-  return out;
+  return {std::move(out), std::string(res.headers.get("X-Trace-Id").value_or(""))};
 }
-const std::string& too_many_connections_answer(bool process) {
-  static const std::string listener = make_too_many_connections_answer(
+std::string too_many_connections_answer(bool process) {
+  static const RefusalTemplate listener = make_too_many_connections_answer(
       "this listener holds as many connections as it may; try again");
-  static const std::string whole = make_too_many_connections_answer(
+  static const RefusalTemplate whole = make_too_many_connections_answer(
       "the shop's listeners hold as many connections as the process may; try again");
-  return process ? whole : listener;
+  const auto& t = process ? whole : listener;
+  std::string out = t.text;
+  if (t.trace.empty()) return out;
+  const auto fresh = quick_trace_id();
+  for (auto at = out.find(t.trace); at != std::string::npos;
+       at = out.find(t.trace, at + fresh.size()))
+    out.replace(at, t.trace.size(), fresh);
+  return out;
 }
 
 // On every answer of every port: no browser may read a JSON answer (or an error) as anything
@@ -287,7 +301,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     if (process_full || connections.size() >= options.limits.max_connections) {
       // Answered and closed without reading: the cap holds whatever the client does.
       socket.non_blocking(true, ec);
-      const auto& answer = too_many_connections_answer(process_full);
+      const auto answer = too_many_connections_answer(process_full);
       if (!ec) socket.write_some(asio::buffer(answer), ec);
       socket.shutdown(tcp::socket::shutdown_both, ec);
       socket.close(ec);
