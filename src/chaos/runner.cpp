@@ -190,6 +190,7 @@ class Chaos {
           return;
         }
         if (r_.left.pending_orders != before.pending_orders ||
+            r_.left.payments_to_cancel != before.payments_to_cancel ||
             r_.left.unfinished_callbacks != before.unfinished_callbacks ||
             r_.left.undelivered_events != before.undelivered_events) {
           before = r_.left;

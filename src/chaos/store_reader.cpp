@@ -161,6 +161,13 @@ InFlight count_in_flight(const DatabaseFiles& files) {
   std::vector<std::string> ignored;
   read_file(files.order, ignored, [&](ReadOnly& db) {
     f.pending_orders = db.count("SELECT COUNT(*) FROM orders WHERE status = 'PAYMENT_PENDING'");
+    // Failed checkouts whose payment the order service still has to cancel (the column came
+    // with order.db's migration 4; a file from before has none to cancel).
+    try {
+      f.payments_to_cancel = db.count("SELECT COUNT(*) FROM orders WHERE payment_cancel_due = 1");
+    } catch (const ReadError&) {
+      f.payments_to_cancel = 0;
+    }
   });
   read_file(files.payment, ignored, [&](ReadOnly& db) {
     f.unfinished_callbacks = db.count("SELECT COUNT(*) FROM outbox WHERE finished_at_ms IS NULL");
@@ -176,6 +183,7 @@ std::string describe(const InFlight& left) {
     return (n < 0 ? std::string("unreadable") : std::to_string(n)) + " " + what;
   };
   return count(left.pending_orders, "orders PAYMENT_PENDING") + ", " +
+         count(left.payments_to_cancel, "failed checkouts' payments to cancel") + ", " +
          count(left.unfinished_callbacks, "callbacks unfinished") + ", " +
          count(left.undelivered_events, "provider events undelivered");
 }

@@ -30,10 +30,12 @@ void load_databases(const DatabaseFiles& files, World& world, std::vector<std::s
 // be read.
 struct InFlight {
   long pending_orders = -1;
+  long payments_to_cancel = -1;  // of FAILED payment_unavailable orders (payment_cancel_due)
   long unfinished_callbacks = -1;
   long undelivered_events = -1;
   bool quiet() const {
-    return pending_orders == 0 && unfinished_callbacks == 0 && undelivered_events == 0;
+    return pending_orders == 0 && payments_to_cancel == 0 && unfinished_callbacks == 0 &&
+           undelivered_events == 0;
   }
 };
 InFlight count_in_flight(const DatabaseFiles& files);

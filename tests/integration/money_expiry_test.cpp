@@ -20,6 +20,8 @@
 #include <nlohmann/json.hpp>
 
 #include "../support/test_shop.hpp"
+#include "chaos/invariants.hpp"
+#include "chaos/store_reader.hpp"
 #include "platform/fault/fault_table.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "shop/shop.hpp"
@@ -409,4 +411,66 @@ TEST_CASE("an intent the provider no longer knows is canceled here, and its orde
   CHECK(order["payment"]["status"] == "CANCELED");
   CHECK(order["history"].back()["reason"] == "payment_expired");
   CHECK(t.api("GET", "/api/cart").body["items"].size() == 1);
+}
+
+// A checkout that gives up waiting for payment (payment_unavailable: the order FAILED at once,
+// its cart restored) while payment goes on to open the payment: the payment and its intent
+// stayed PENDING and payable for ever, and an outside probe paid it, money taken for a FAILED
+// order. The expiry pass now cancels such a payment in the background (test red before: the
+// payment stayed PENDING and its intent requires_payment).
+TEST_CASE("a checkout that gave up on payment has the payment payment opened late canceled") {
+  shopctl::shop::ShopConfig config;
+  config.order_payment_client.timeout = 200ms;
+  config.order_payment_client.retry.max_attempts = 1;
+  Shopper t(std::move(config));
+  t.add_to_cart("p-001", 1);
+
+  // Order's create reaches payment 600 ms late, long after order gave up; order's cancels are
+  // refused until then, so that the cancel meets an opened payment, not a tombstone.
+  Fault slow = fault("payment", "order", "POST", "/internal/payments", FaultType::delay);
+  slow.delay = 600ms;
+  slow.id = "slow-create";
+  t.shop->faults().add(slow);
+  Fault refuse = fault("payment", "order", "POST", "/internal/payments/cancel", FaultType::abort);
+  refuse.status = 503;
+  refuse.id = "refuse-cancel";
+  t.shop->faults().add(refuse);
+
+  auto checkout = t.api("POST", "/api/orders");
+  CAPTURE(checkout.raw.substr(0, 300));
+  REQUIRE(checkout.status == 503);
+  REQUIRE(checkout.body["error"]["code"] == "payment_unavailable");
+  const auto order_id = checkout.body["error"]["details"]["order_id"].get<std::string>();
+  t.shop->faults().remove("slow-create");
+  CHECK(t.order(order_id)["status"] == "FAILED");
+  CHECK(t.api("GET", "/api/cart").body["items"].size() == 1);
+
+  const auto files = shopctl::chaos::files_in(t.shop->data_dir());
+  const auto world = [&] {
+    shopctl::chaos::World w;
+    std::vector<std::string> problems;
+    shopctl::chaos::load_databases(files, w, problems);
+    return w;
+  };
+  const auto payment_of_order = [&]() -> std::optional<shopctl::chaos::PaymentRow> {
+    for (const auto& p : world().payments)
+      if (p.order_id == order_id) return p;
+    return std::nullopt;
+  };
+  // Payment opened the payment after all, with a payable intent.
+  REQUIRE(Shopper::eventually([&] { return payment_of_order().has_value(); }));
+  CHECK(payment_of_order()->status == "PENDING");
+
+  t.shop->faults().remove("refuse-cancel");
+  CHECK(Shopper::eventually([&] { return payment_of_order()->status == "CANCELED"; }));
+  const auto w = world();
+  const auto settled = shopctl::chaos::check_orders_settled(w);
+  INFO((settled.evidence.empty() ? std::string() : settled.evidence.front()));
+  CHECK(settled.outcome == shopctl::chaos::Outcome::passed);
+  for (const auto& i : w.intents)
+    if (i.payment_id == payment_of_order()->payment_id) CHECK(i.status == "canceled");
+  // The order stays as it failed, and so does the cart.
+  CHECK(t.order(order_id)["status"] == "FAILED");
+  CHECK(t.api("GET", "/api/cart").body["items"].size() == 1);
+  CHECK(shopctl::chaos::count_in_flight(files).quiet());
 }

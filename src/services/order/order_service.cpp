@@ -290,8 +290,12 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
                                                         {"order_id", order.order_id},
                                                         {"cause", failure.substr(0, 200)},
                                                         {"trace_id", req.trace_id}});
-    co_await store_.fail_and_restore_cart(order.order_id, "payment_unavailable",
-                                          ctx_.clock.unix_millis());
+    // Payment may have opened the payment all the same (it answered after our time limit, or
+    // its answer was lost), with an intent anyone holding its pay link could pay for an order
+    // that failed: the expiry pass cancels it in the background (payment keeps a tombstone,
+    // so a create still on its way opens nothing).
+    co_await store_.fail_and_restore_cart(order.order_id, std::string(kPaymentUnavailable),
+                                          ctx_.clock.unix_millis(), true);
     platform::DomainError unavailable(platform::ErrorKind::unavailable, "payment_unavailable",
                                       std::string("the payment service cannot open a payment "
                                                   "right now; the order failed and the cart was "
@@ -443,6 +447,25 @@ asio::awaitable<void> OrderService::cancel_due_orders(const std::atomic<bool>& s
     }
     payment_unreachable_ = false;
     parked_.erase(order.order_id);
+    if (order.after_failure) {
+      // The order FAILED when its checkout gave up; only its payment was left to end. CANCELED
+      // (or no payment at all, which payment answers CANCELED with a tombstone) and FAILED
+      // leave no money moved. SUCCEEDED means someone paid through a link the shopper was
+      // never given: money taken for a failed order, an error for an operator (chaos --check
+      // reports it too).
+      co_await store_.payment_canceled_after_failure(order.order_id);
+      const nlohmann::json fields = {{"service", "order"},
+                                     {"order_id", order.order_id},
+                                     {"payment_id", canceled->payment_id},
+                                     {"payment_status", std::string(to_string(canceled->outcome))},
+                                     {"trace_id", trace_id}};
+      if (canceled->outcome == CancelOutcome::SUCCEEDED) {
+        ctx_.log.error("a failed checkout's payment was captured", fields);
+      } else {
+        ctx_.log.info("a failed checkout's payment ended", fields);
+      }
+      continue;
+    }
     // The FAILED entry's reason: why we canceled, or the provider's reason for a decline that
     // came first.
     std::string reason;

@@ -46,6 +46,8 @@ struct TransitionDecision {
 // Why the order service cancels an order's payment; the reason of the FAILED history entry.
 inline constexpr std::string_view kPaymentExpired = "payment_expired";
 inline constexpr std::string_view kCheckoutInterrupted = "checkout_interrupted";
+// A checkout that gave up waiting for payment to open its payment (the order FAILED at once).
+inline constexpr std::string_view kPaymentUnavailable = "payment_unavailable";
 
 // What the payment service answered when asked to cancel an order's payment: canceled
 // (unpayable now), or already decided by the provider.

@@ -89,6 +89,13 @@ CREATE INDEX orders_by_status ON orders (status, created_at_ms);
 -- new trace.
 ALTER TABLE orders ADD COLUMN trace_id TEXT;
 )sql",
+    R"sql(
+-- Set on an order whose checkout failed because payment did not answer in time: payment may
+-- have opened a payment (and a payable intent) all the same, which the expiry pass cancels in
+-- the background; cleared once payment has answered the cancel.
+ALTER TABLE orders ADD COLUMN payment_cancel_due INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX orders_payment_cancel_due ON orders (created_at_ms) WHERE payment_cancel_due = 1;
+)sql",
 };
 
 // One checkout per cart (a user has one cart): the claim of the checkout running now. A TEMP
@@ -633,7 +640,7 @@ asio::awaitable<Order> OrderStore::record_payment(std::string order_id, OrderPay
 }
 
 asio::awaitable<Order> OrderStore::fail_and_restore_cart(std::string order_id, std::string reason,
-                                                         std::int64_t now_ms) {
+                                                         std::int64_t now_ms, bool cancel_payment) {
   Order order;
   co_await db_.worker().run([&](Database& db) {
     db.transaction([&] {
@@ -644,8 +651,10 @@ asio::awaitable<Order> OrderStore::fail_and_restore_cart(std::string order_id, s
         order = std::move(*loaded);
         return;
       }
-      db.prepare("UPDATE orders SET status = 'FAILED', updated_at_ms = ? WHERE order_id = ?")
-          .bind_all(now_ms, order_id)
+      db.prepare(
+            "UPDATE orders SET status = 'FAILED', updated_at_ms = ?, payment_cancel_due = ? "
+            "WHERE order_id = ?")
+          .bind_all(now_ms, static_cast<std::int64_t>(cancel_payment ? 1 : 0), order_id)
           .run();
       add_history(db, order_id, OrderStatus::FAILED, now_ms, reason);
       restore_cart(db, *loaded);
@@ -669,16 +678,24 @@ asio::awaitable<std::vector<OrderToCancel>> OrderStore::cancel_due(std::int64_t 
                                                                    std::size_t limit) {
   std::vector<OrderToCancel> due;
   co_await db_.worker().run([&](Database& db) {
+    // kind 0: a failed checkout's payment (payment_unavailable), 1: interrupted, 2: expired.
     auto st = db.prepare(
-        "SELECT order_id, checkout_interrupted, COALESCE(trace_id, '') FROM orders "
+        "SELECT order_id, 0 AS kind, COALESCE(trace_id, ''), created_at_ms FROM orders "
+        "WHERE payment_cancel_due = 1 "
+        "UNION ALL "
+        "SELECT order_id, CASE WHEN checkout_interrupted = 1 THEN 1 ELSE 2 END, "
+        "COALESCE(trace_id, ''), created_at_ms FROM orders "
         "WHERE status = 'PAYMENT_PENDING' "
         "AND (checkout_interrupted = 1 OR created_at_ms <= ?) "
-        "ORDER BY checkout_interrupted DESC, created_at_ms LIMIT ?");
+        "ORDER BY kind, created_at_ms LIMIT ?");
     st.bind_all(created_before_ms, static_cast<std::int64_t>(limit));
     while (st.step()) {
+      const auto kind = st.column_int(1);
       due.push_back({st.column_text(0),
-                     std::string(st.column_int(1) != 0 ? kCheckoutInterrupted : kPaymentExpired),
-                     st.column_text(2)});
+                     std::string(kind == 0   ? kPaymentUnavailable
+                                 : kind == 1 ? kCheckoutInterrupted
+                                             : kPaymentExpired),
+                     st.column_text(2), kind == 0});
     }
   });
   co_return due;
@@ -719,6 +736,14 @@ asio::awaitable<std::optional<PaymentResultOutcome>> OrderStore::settle(
     });
   });
   co_return result;
+}
+
+asio::awaitable<void> OrderStore::payment_canceled_after_failure(std::string order_id) {
+  co_await db_.worker().run([&](Database& db) {
+    db.prepare("UPDATE orders SET payment_cancel_due = 0 WHERE order_id = ?")
+        .bind_all(order_id)
+        .run();
+  });
 }
 
 asio::awaitable<std::optional<Order>> OrderStore::find(std::string order_id) {

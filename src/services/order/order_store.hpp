@@ -54,6 +54,9 @@ struct OrderToCancel {
   std::string order_id;
   std::string reason;
   std::string trace_id;  // of the checkout that created the order; empty: unknown (older row)
+  // The order already FAILED (payment_unavailable): only its payment, which payment may have
+  // opened after the checkout gave up waiting, is to be canceled; the order stays as it is.
+  bool after_failure = false;
 };
 
 // The result of applying a payment result to an order.
@@ -140,9 +143,12 @@ class OrderStore {
                                                std::int64_t now_ms,
                                                std::optional<AnswerForKey> answer = std::nullopt);
   // Fails a still pending order with `reason` and puts its items back into the owner's cart
-  // (quantities merge, capped at 99), in one transaction. Returns the order.
+  // (quantities merge, capped at 99), in one transaction. Returns the order. `cancel_payment`:
+  // payment may have opened a payment for it all the same (it did not answer in time), which
+  // cancel_due lists until payment_canceled_after_failure.
   boost::asio::awaitable<Order> fail_and_restore_cart(std::string order_id, std::string reason,
-                                                      std::int64_t now_ms);
+                                                      std::int64_t now_ms,
+                                                      bool cancel_payment = false);
   // Applies a payment result with the order state machine, in one transaction; an order that
   // fails this way (a declined card) puts its items back into the cart, as fail_and_restore_cart
   // does. Returns nullopt for an unknown order.
@@ -150,9 +156,10 @@ class OrderStore {
       std::string order_id, std::string payment_id, PaymentOutcome outcome, std::string reason,
       std::int64_t now_ms);
 
-  // Pending orders whose payment is to be canceled now, at most `limit`: first those marked
-  // interrupted at open() (checkout_interrupted), then those created at or before
-  // `created_before_ms` (payment_expired), oldest first.
+  // Orders whose payment is to be canceled now, at most `limit`: first failed checkouts whose
+  // payment may have been opened after they gave up (payment_unavailable, `after_failure`),
+  // then pending orders marked interrupted at open() (checkout_interrupted), then pending
+  // orders created at or before `created_before_ms` (payment_expired), oldest first.
   boost::asio::awaitable<std::vector<OrderToCancel>> cancel_due(std::int64_t created_before_ms,
                                                                 std::size_t limit);
   // Applies the answer to a cancel of the order's payment (`payment_id` empty: the order had
@@ -164,6 +171,10 @@ class OrderStore {
   boost::asio::awaitable<std::optional<PaymentResultOutcome>> apply_cancel_result(
       std::string order_id, std::string payment_id, CancelOutcome outcome, std::string reason,
       std::int64_t now_ms);
+
+  // The payment of a failed checkout (`after_failure`) has been canceled, or has otherwise
+  // ended: cancel_due no longer lists the order.
+  boost::asio::awaitable<void> payment_canceled_after_failure(std::string order_id);
 
   // Returns the order, whoever owns it, or nullopt.
   boost::asio::awaitable<std::optional<Order>> find(std::string order_id);
