@@ -709,6 +709,12 @@ std::optional<RequestAction> ScenarioParser::parse_request(const Field& field) {
       if (value && value->empty()) {
         ctx_.error(entry.mark, "'auth' is 'none' or a token, not an empty string");
         value.reset();
+      } else if (value &&
+                 value->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+        // It becomes the Authorization field's value, which a line break would end: the
+        // request went out without a token and the step passed (as for `headers`, above).
+        ctx_.error(entry.mark, "'auth' holds a line break or NUL, which no header value may");
+        value.reset();
       }
       if (!value) {
         ok = false;

@@ -667,11 +667,23 @@ class ScenarioRun {
 
   static std::string req_summary(const RequestRecord& r) { return r.method + " " + r.url; }
 
+  // A header value as the step wrote it, once its ${...} are filled in. A line break or NUL,
+  // brought by a variable, an environment variable or a captured value, would end the field:
+  // the client drops such a field, so the request went out without it and the step passed as
+  // if it had been sent. The validator refuses it in a literal value; here it fails the step.
+  static std::string header_value(std::string_view name, std::string value) {
+    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+      throw StepError("the value of header '" + std::string(name) +
+                      "' holds a line break or NUL once its variables are filled in (" +
+                      platform::json_text(json(value)) + "), which no header value may");
+    return value;
+  }
+
   void add_bearer(http::Request& req, AuthMode mode, const TextTemplate& token_template) {
     if (mode == AuthMode::none) return;
     std::string token;
     if (mode == AuthMode::token)
-      token = expand_text(token_template, vars_);
+      token = header_value("Authorization", expand_text(token_template, vars_));
     else if (!current_token_.empty())
       token = current_token_;
     if (!token.empty()) req.headers.set("Authorization", "Bearer " + token);
@@ -740,7 +752,8 @@ class ScenarioRun {
     http::Request req;
     req.method = a.method;
     std::string path = expand_text(a.path, vars_);
-    for (const auto& [name, value] : a.headers) req.headers.set(name, expand_text(value, vars_));
+    for (const auto& [name, value] : a.headers)
+      req.headers.set(name, header_value(name, expand_text(value, vars_)));
     if (a.json) {
       req.body = platform::json_text(expand(*a.json, vars_));
       if (!req.headers.contains("Content-Type"))

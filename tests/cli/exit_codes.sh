@@ -310,6 +310,15 @@ printf 'version: 1\nname: "esc \\e[31m red"\nsteps:\n  - name: "step \\e[2J clea
 expect_code 0 "run --verbose: a step named with an escape sequence" timeout 60 "$shopctl" run --verbose "$tmp/escape-step.yaml"
 expect_output 'step \\x1b\[2J clear' "run --verbose shows the step's ESC as \\x1b"
 no_raw_controls "run --verbose"
+# A header or auth value that gets a line break from a variable was dropped by the client: the
+# request went out without it and the step passed. It fails the step now; a literal one in
+# `auth:` is refused by the validator, as one in `headers:` was.
+printf 'version: 1\nname: crlf header\nsteps:\n  - request:\n      GET: /api/catalog/categories\n      headers: {X-Test: "${env.SHOPCTL_TEST_HV}"}\n      auth: none\n    expect: {status: 401}\n' > "$tmp/crlf-header.yaml"
+expect_code 4 "run: a header value with a line break from an environment variable" env SHOPCTL_TEST_HV=$'a\r\nX-Injected: 1' timeout 60 "$shopctl" run "$tmp/crlf-header.yaml"
+expect_output "the value of header 'X-Test' holds a line break or NUL once its variables are filled in" "run says which header"
+printf 'version: 1\nname: crlf auth\nsteps:\n  - request:\n      GET: /api/catalog/categories\n      auth: "a\\r\\nX-B: 1"\n    expect: {status: 401}\n' > "$tmp/crlf-auth.yaml"
+expect_code 2 "validate: a literal auth value with a line break" "$shopctl" validate "$tmp/crlf-auth.yaml"
+expect_output "'auth' holds a line break or NUL" "validate names auth"
 printf 'ports: {"g\\e[2J": 1}\n' > "$tmp/escape-key.yaml"
 expect_code 2 "serve --config with an escape sequence in a key" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/escape-key.yaml"
 no_raw_controls "serve --config"
