@@ -5,11 +5,22 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "platform/temp_folder.hpp"
 
 namespace shopctl::cli {
+
+namespace {
+std::mutex cleanup_mutex;
+std::function<std::string()> cleanup_work;
+}  // namespace
+
+void set_interrupt_cleanup(std::function<std::string()> cleanup) {
+  std::lock_guard lock(cleanup_mutex);
+  cleanup_work = std::move(cleanup);
+}
 
 void exit_cleanly_on_interrupt(const char* command, const char* what_is_lost) {
   static sigset_t signals;
@@ -26,9 +37,21 @@ void exit_cleanly_on_interrupt(const char* command, const char* what_is_lost) {
   std::thread([command, what_is_lost] {
     int number = 0;
     if (sigwait(&signals, &number) != 0) return;
+    std::string cleaned;
+    {
+      std::lock_guard lock(cleanup_mutex);
+      if (cleanup_work) {
+        try {
+          cleaned = cleanup_work();
+        } catch (const std::exception& e) {
+          cleaned = e.what();
+        }
+      }
+    }
     std::fflush(stdout);
-    std::fprintf(stderr, "\n%s: interrupted (%s): temporary folders removed, %s (exit %d)\n",
-                 command, strsignal(number), what_is_lost, 128 + number);
+    std::fprintf(stderr, "\n%s: interrupted (%s): temporary folders removed, %s%s%s (exit %d)\n",
+                 command, strsignal(number), what_is_lost, cleaned.empty() ? "" : "; ",
+                 cleaned.c_str(), 128 + number);
     platform::remove_temp_folders_and_exit(128 + number);
   }).detach();
 }

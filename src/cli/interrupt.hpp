@@ -4,11 +4,19 @@
 // removes the temporary folders and exits with 128 + the signal (130, 143), as a shell does.
 // `serve` and `chaos` have their own handling: they stop a shop that keeps its data.
 
+#include <functional>
+#include <string>
+
 namespace shopctl::cli {
 
 // Call before any other thread starts (every thread inherits the blocked signals). `command`
 // names the command in the message ("shopctl run"); `what_is_lost` says what an interrupted
 // run does not produce ("no report was written").
 void exit_cleanly_on_interrupt(const char* command, const char* what_is_lost);
+
+// Work the watcher does after a signal, before the process exits (`run --target` restores the
+// running shop's baseline); returns a sentence for the message ("the target's baseline was
+// restored"), or "" for nothing to say. Replaces an earlier one; thread-safe.
+void set_interrupt_cleanup(std::function<std::string()> cleanup);
 
 }  // namespace shopctl::cli

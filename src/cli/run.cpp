@@ -2,8 +2,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <set>
 
 #include <CLI/CLI.hpp>
@@ -88,11 +90,8 @@ int run_validate(const std::vector<std::string>& paths, const std::vector<std::s
 
 int run_run(const RunCliOptions& given) {
   RunCliOptions o = given;
-  exit_cleanly_on_interrupt(
-      "shopctl run", o.target.empty()
-                         ? "no report was written"
-                         : "no report was written; a fault the running scenario added to the "
-                           "target may still be in place (shopctl fault list)");
+  exit_cleanly_on_interrupt("shopctl run",
+                            o.target.empty() ? "no report was written" : "no report was written");
   if (int rc = resolve_target("shopctl run", o.target, o.admin_token); rc != kExitOk) return rc;
   std::map<std::string, std::string> vars;
   if (int rc = read_vars("shopctl run", o.vars, o.vars_file, vars); rc != kExitOk) return rc;
@@ -145,6 +144,29 @@ int run_run(const RunCliOptions& given) {
   if (!o.target.empty()) {
     options.target = o.target;
     options.admin_token = o.admin_token;
+    // Stopped by SIGINT or SIGTERM, the run puts back the shop as it found it, as the end of a
+    // run does: faults, stopped services, prices, breakers and config (an interrupted run left
+    // a stopped payment and a 1 s token lifetime behind, and said only "a fault may still be
+    // in place"). Only once the run has recorded its own baseline: before that it changed
+    // nothing, and a reset would restore an older run's baseline over the operator's changes.
+    auto recorded = std::make_shared<std::atomic<bool>>(false);
+    options.on_baseline_recorded = [recorded] { recorded->store(true); };
+    set_interrupt_cleanup([recorded, target = o.target, token = o.admin_token]() -> std::string {
+      if (!recorded->load()) return "the target was not changed yet";
+      try {
+        platform::AdminClient admin(target, token, std::chrono::seconds(5));
+        const auto answer = admin.send("POST", "/_admin/reset", nlohmann::json::object());
+        if (answer.ok())
+          return "the target's faults, services, prices, breakers and config were put back as "
+                 "the run found them (its clock stays where the run moved it)";
+        return "the target could not be put back (POST /_admin/reset answered " +
+               std::to_string(answer.status) + " " + answer.error_message() +
+               "): check shopctl fault list and the console";
+      } catch (const std::exception& e) {
+        return std::string("the target could not be put back (") + e.what() +
+               "): check shopctl fault list and the console";
+      }
+    });
     // A running shop takes only part of a `config:` (shop/config.hpp: runtime_config_refusals);
     // a scenario with any other key is refused before anything runs, naming the key.
     auto refusals = scenario::target_config_refusals(loaded.scenarios, options);

@@ -1483,6 +1483,7 @@ void run_against_target(const std::vector<Scenario>& scenarios,
     fail_all(to_run, e.what());
     return;
   }
+  if (options.on_baseline_recorded) options.on_baseline_recorded();
   if (!shared.empty()) {
     try {
       const auto offset = shop.restore();

@@ -39,6 +39,10 @@ struct RunOptions {
   // --fail-fast sets it after the first failure, the public ScenarioRunner when its progress
   // callback throws.
   std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
+  // With target: called once the run has recorded the shop's baseline (its first change to the
+  // shop), so that a caller stopped from outside knows POST /_admin/reset puts back the shop
+  // as the run found it, and not an older baseline.
+  std::function<void()> on_baseline_recorded;
 };
 
 // One failed check, with enough to find it and understand it.

@@ -99,6 +99,29 @@ else
   f=$((f + 1)); echo "FAIL: the run's changes stayed on the shop: faults $faults, p-001 at $price cents (want none and 1290)"
   sed 's/^/    /' "$tmp/leaves.out" | head -5
 fi
+# A run stopped by SIGTERM puts the shop back as the end of a run does (it left a fault, a
+# stopped payment and a changed price behind, and its message named only faults).
+mkdir -p "$tmp/stopped"
+printf 'version: 1\nname: stopped mid-run\nsteps:\n  - fault: {id: leftover, target: catalog, type: abort, status: 503}\n  - stop: payment\n  - set_price: {product: p-002, price_cents: 1}\n  - wait: 30s\n' > "$tmp/stopped/a.yaml"
+"$shopctl" run "$tmp/stopped" --target "$url" --admin-token "$token" >"$tmp/stopped.out" 2>&1 &
+run_pid=$!
+for _ in $(seq 1 100); do
+  [[ "$(curl -s -H "X-Admin-Token: $token" "$url/_admin/faults")" == *leftover* ]] && break
+  sleep 0.1
+done
+sleep 0.5
+kill -TERM "$run_pid"; stopped_rc=0; wait "$run_pid" || stopped_rc=$?
+faults=$(curl -s -H "X-Admin-Token: $token" "$url/_admin/faults")
+services=$(curl -s -H "X-Admin-Token: $token" "$url/_admin/services")
+jwt=$(curl -s -X POST "$url/api/auth/login" -H 'Content-Type: application/json' -d '{"email":"demo@shop.test","password":"demo-password-1"}' | sed -nE 's/.*"access_token":"([^"]+)".*/\1/p')
+price=$(curl -s -H "Authorization: Bearer $jwt" "$url/api/catalog/products/p-002" | sed -nE 's/.*"price_cents":([0-9]+).*/\1/p')
+if [[ $stopped_rc -eq 143 && "$faults" == '{"items":[]}' && "$services" != *'"running":false'* && "$price" != 1 && -n "$price" ]] &&
+  grep -q "were put back as the run found them" "$tmp/stopped.out"; then
+  p=$((p + 1))
+else
+  f=$((f + 1)); echo "FAIL: a run stopped by SIGTERM (exit $stopped_rc) left the shop changed: faults $faults, p-002 at '$price' cents, services $services"
+  sed 's/^/    /' "$tmp/stopped.out" | head -5
+fi
 # The shop must still be up and serving after the run.
 if ! kill -0 "$serve_pid" 2>/dev/null; then echo "FAIL: shopctl serve died during the run"; f=$((f + 1)); fi
 echo "target: $p passed, $f failed"

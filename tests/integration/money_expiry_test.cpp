@@ -474,3 +474,18 @@ TEST_CASE("a checkout that gave up on payment has the payment payment opened lat
   CHECK(t.api("GET", "/api/cart").body["items"].size() == 1);
   CHECK(shopctl::chaos::count_in_flight(files).quiet());
 }
+
+// A checkout whose every attempt was refused (payment stopped: nothing listens) reached
+// nothing, so it leaves no cancel to do: the background pass would only add calls to an edge
+// that is down (two scenarios count those calls).
+TEST_CASE("a checkout that never reached payment leaves no payment to cancel") {
+  Shopper t;
+  t.add_to_cart("p-001", 1);
+  t.shop->stop_service("payment");
+  auto checkout = t.api("POST", "/api/orders");
+  CAPTURE(checkout.raw.substr(0, 300));
+  REQUIRE(checkout.status == 503);
+  const auto files = shopctl::chaos::files_in(t.shop->data_dir());
+  CHECK(shopctl::chaos::count_in_flight(files).payments_to_cancel == 0);
+  t.shop->start_service("payment");
+}

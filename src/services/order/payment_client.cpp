@@ -14,8 +14,8 @@ PaymentClient::PaymentClient(platform::ServiceContext& ctx, platform::EdgeSettin
                              platform::Metrics* metrics, std::uint64_t seed)
     : edge_(ctx, "order", "payment", std::move(settings), metrics, seed) {}
 
-void PaymentClient::unavailable(const std::string& why, bool answered) {
-  throw PaymentUnavailable(why, edge_.retry_after_seconds(), answered);
+void PaymentClient::unavailable(const std::string& why, bool answered, bool reached) {
+  throw PaymentUnavailable(why, edge_.retry_after_seconds(), answered, reached);
 }
 
 asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& order_id,
@@ -32,10 +32,11 @@ asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& 
       nlohmann::json{{"order_id", order_id}, {"amount_cents", amount_cents}, {"currency", currency}}
           .dump();
   http::Response response;
+  bool reached = false;
   try {
-    response = co_await edge_.call(std::move(request), true, trace_id);
+    response = co_await edge_.call(std::move(request), true, trace_id, &reached);
   } catch (const http::TransportError& e) {
-    unavailable(e.what());
+    unavailable(e.what(), false, reached);
   }
   if (response.status != 201 && response.status != 200) {
     unavailable("payment answered " + std::to_string(response.status) + ": " +

@@ -33,18 +33,25 @@ struct PaymentHandle {
 // breaker.
 class PaymentUnavailable : public std::runtime_error {
  public:
-  PaymentUnavailable(std::string what, int retry_after_seconds, bool answered = false)
+  PaymentUnavailable(std::string what, int retry_after_seconds, bool answered = false,
+                     bool reached = true)
       : std::runtime_error(std::move(what)),
         retry_after_seconds_(retry_after_seconds),
-        answered_(answered) {}
+        answered_(answered),
+        reached_(answered || reached) {}
   int retry_after_seconds() const { return retry_after_seconds_; }
   // True when the payment service answered (with an error, or an answer that could not be
   // used); false when it could not be reached (transport error, open breaker).
   bool answered() const { return answered_; }
+  // False only when no attempt can have reached the payment service (every one refused by the
+  // breaker or unable to connect): it did nothing. True when it may have acted on the request
+  // without our hearing of it (a time limit that ran out after sending, an answer lost).
+  bool reached() const { return reached_; }
 
  private:
   int retry_after_seconds_;
   bool answered_;
+  bool reached_;
 };
 
 class PaymentClient {
@@ -71,7 +78,7 @@ class PaymentClient {
   platform::ResilientCaller& edge() { return edge_; }
 
  private:
-  [[noreturn]] void unavailable(const std::string& why, bool answered = false);
+  [[noreturn]] void unavailable(const std::string& why, bool answered = false, bool reached = true);
 
   platform::ResilientCaller edge_;
 };
