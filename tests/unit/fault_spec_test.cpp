@@ -260,3 +260,21 @@ TEST_CASE("a fault's numbers out of range are refused, not accepted and then ign
       Fault::from_json(fault(R"("type":"slow_body","bytes_per_second":0.001)")).bytes_per_second ==
       0.001);
 }
+
+// A fault added without an id replaced a fault the caller had named fault-N (the generated
+// number reached it): a generated id now skips the ids in use.
+TEST_CASE("a generated fault id never replaces a fault already in the table") {
+  shopctl::platform::FaultTable table;
+  table.add(shopctl::platform::Fault::from_json(
+      json{{"id", "fault-2"}, {"target", "order"}, {"type", "hang"}}));
+  const auto first = table.add(
+      shopctl::platform::Fault::from_json(json{{"target", "catalog"}, {"type", "reset"}}));
+  const auto second = table.add(
+      shopctl::platform::Fault::from_json(json{{"target", "catalog"}, {"type", "close"}}));
+  CHECK(first == "fault-1");
+  CHECK(second == "fault-3");
+  const auto listed = table.list();
+  REQUIRE(listed.size() == 3);
+  CHECK(std::any_of(listed.begin(), listed.end(),
+                    [](const json& f) { return f["id"] == "fault-2" && f["target"] == "order"; }));
+}

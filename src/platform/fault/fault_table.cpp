@@ -277,7 +277,15 @@ std::uint64_t FaultTable::next_random(std::uint64_t& state) {
 
 std::string FaultTable::add(Fault fault) {
   std::lock_guard lock(mu_);
-  if (fault.id.empty()) fault.id = "fault-" + std::to_string(next_id_++);
+  // A generated id skips the ids in use: "adding the same id replaces it" is for an id the
+  // caller chose, and a fault someone named fault-2 was silently replaced by the next fault
+  // added without an id.
+  if (fault.id.empty()) {
+    do {
+      fault.id = "fault-" + std::to_string(next_id_++);
+    } while (std::any_of(entries_.begin(), entries_.end(),
+                         [&](const Entry& e) { return e.fault.id == fault.id; }));
+  }
   std::erase_if(entries_, [&](const Entry& e) { return e.fault.id == fault.id; });
   std::uint64_t rng = seed_ ^ std::hash<std::string>{}(fault.id);
   auto id = fault.id;
