@@ -28,7 +28,9 @@ Response raw_json(std::string body) {
 }
 
 // Request::query_param() for each of `names`, with one parse of the target: the decoded value
-// of the first parameter of that name, or nullopt.
+// of the parameter of that name, or nullopt. A parameter given twice is 400 invalid_query: the
+// first value was taken and the second dropped, while a proxy or a cache in front may take the
+// last (HTTP parameter pollution); an outside probe's `q=zzzz&q=coffee` found nothing.
 template <std::size_t N>
 std::array<std::optional<std::string>, N> query_params(
     const Request& req, const std::array<std::string_view, N>& names) {
@@ -42,8 +44,13 @@ std::array<std::optional<std::string>, N> query_params(
   }
   for (auto param : parsed->params()) {
     for (std::size_t i = 0; i < N; ++i) {
-      if (!out[i] && param.key == names[i])
-        out[i] = std::string(param.has_value ? param.value : "");
+      if (param.key != names[i]) continue;
+      if (out[i]) {
+        throw ApiError(400, "invalid_query",
+                       std::string(names[i]) + " is given more than once; give it once",
+                       {{"parameter", std::string(names[i])}});
+      }
+      out[i] = std::string(param.has_value ? param.value : "");
     }
   }
   return out;
