@@ -1,5 +1,6 @@
 // The admin routes every service has (/_admin/...): faults, clock, call records, edges.
 #include <boost/asio/use_awaitable.hpp>
+#include <charconv>
 
 #include "platform/duration.hpp"
 #include "platform/error.hpp"
@@ -78,11 +79,14 @@ void ServiceHost::add_common_admin_routes() {
   admin_routes_.add("GET", "/_admin/calls", any, [this](Request& req) -> asio::awaitable<Response> {
     std::uint64_t since = 0;
     if (auto s = req.query_param("since")) {
-      try {
-        since = std::stoull(*s);
-      } catch (const std::exception&) {
-        throw ApiError(400, "invalid_query", "since must be a sequence number");
-      }
+      // Digits only: std::stoull took "-5" (as 2^64 - 5: an empty list), "+5" and " 5".
+      const char* end = s->data() + s->size();
+      auto [at, ec] = std::from_chars(s->data(), end, since);
+      if (s->empty() || ec != std::errc() || at != end)
+        throw ApiError(400, "invalid_query",
+                       "since must be a sequence number (a whole number from 0 to "
+                       "18446744073709551615)",
+                       {{"parameter", "since"}});
     }
     co_return Response::json(200, calls_json(ctx_.calls, since));
   });

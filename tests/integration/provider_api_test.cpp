@@ -321,3 +321,17 @@ TEST_CASE("a payment whose webhooks never arrive is reconciled once from the pro
   CHECK(outbox.body["finished"]["acknowledged"] == 1);
   CHECK(t.api("GET", "/api/orders/" + order_id).body["history"].size() == 2);
 }
+
+// `since` is a sequence number in digits: std::stoull read "-5" as 2^64 - 5 (an empty list,
+// 200) and took "+5" and " 5".
+TEST_CASE("GET /_admin/calls takes since in digits only") {
+  ProviderShop t;
+  CHECK(t.admin("gateway", "GET", "/_admin/calls?since=0").status == 200);
+  CHECK(t.admin("gateway", "GET", "/_admin/calls?since=18446744073709551615").status == 200);
+  for (const char* bad : {"-5", "%2B5", "%205", "", "abc", "18446744073709551616"}) {
+    CAPTURE(bad);
+    auto answer = t.admin("gateway", "GET", std::string("/_admin/calls?since=") + bad);
+    CHECK(answer.status == 400);
+    CHECK(answer.body["error"]["code"] == "invalid_query");
+  }
+}
