@@ -362,3 +362,18 @@ test('an expired session sends the shopper to the login page, and back to where 
   noProblems(page);
   await page.context().close();
 });
+
+// A mangled or truncated link: decodeURIComponent threw outside the router's try, so the page
+// stayed on "Loading the shop..." with a script error; a dot segment went to the list route
+// and drew a product of undefined fields ("SKU undefined", "€NaN"). Both are "Page not found".
+test('a mangled link or a dot for an id shows "Page not found", not a stuck or made-up page', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  for (const hash of ['#/products/%E0%A4%A', '#/orders/%', '#/products/.', '#/orders/..', '#/products/%2E']) {
+    await page.goto(`${shop.url}/${hash}`);
+    await page.getByRole('heading', {name: 'Page not found'}).waitFor({timeout: 5000});
+    assert.equal(await page.locator('[data-test="product-detail"]').count(), 0, hash);
+  }
+  noProblems(page);
+  await page.context().close();
+});

@@ -490,6 +490,20 @@ async function ordersPage() {
 
 // ---- the router ---------------------------------------------------------------------------
 
+// One path segment of the route, decoded; null when it is not valid percent-encoding (a
+// mangled shared link: decodeURIComponent threw outside the try below and the page stayed on
+// "Loading" for ever) or a dot segment, which no id is and which the browser's URL rules would
+// turn into the list route (`#/products/.` drew a product of undefined fields).
+function routeSegment(segment) {
+  let decoded;
+  try { decoded = decodeURIComponent(segment); } catch { return null; }
+  return decoded === '.' || decoded === '..' ? null : decoded;
+}
+
+function notFoundPage() {
+  replace(main, h('h1', {}, 'Page not found'), h('p', {}, h('a', {href: '#/'}, 'Back to the shop')));
+}
+
 async function render() {
   clearTimeout(pollTimer);
   const generation = ++renderCount;
@@ -501,16 +515,17 @@ async function render() {
   if (!open && !token()) { goLogin(route); return; }
   updateNav(path);
   if (open && token()) { location.replace(`#${params.get('next') || '/'}`); return; }
-  const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const segments = path.split('/').filter(Boolean).map(routeSegment);
   try {
-    if (path === '/login') loginPage(params);
+    if (segments.includes(null)) notFoundPage();
+    else if (path === '/login') loginPage(params);
     else if (path === '/register') registerPage(params);
     else if (segments.length === 0) await browsePage(params);
     else if (segments[0] === 'products' && segments.length === 2) await productPage(segments[1]);
     else if (segments[0] === 'cart' && segments.length === 1) await cartPage();
     else if (segments[0] === 'orders' && segments.length === 1) await ordersPage();
     else if (segments[0] === 'orders' && segments.length === 2) await orderPage(segments[1], generation);
-    else replace(main, h('h1', {}, 'Page not found'), h('p', {}, h('a', {href: '#/'}, 'Back to the shop')));
+    else notFoundPage();
   } catch (error) {
     if (generation === renderCount) replace(main, errorNotice(error, render));
   }
