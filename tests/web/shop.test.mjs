@@ -377,3 +377,26 @@ test('a mangled link or a dot for an id shows "Page not found", not a stuck or m
   noProblems(page);
   await page.context().close();
 });
+
+// An emptied number field of the fault form was sent as 0: "each with probability p" with the
+// field emptied added a fault that could never fire, and the console said it was added.
+test('the console refuses a fault whose number fields were emptied, and adds nothing', async () => {
+  const operator = await newPage(chromium.browser, {viewport: {width: 1280, height: 1500}});
+  await openConsole(operator);
+  const before = (await admin(shop, 'GET', '/_admin/faults')).items.length;
+  await operator.getByLabel('Target service').selectOption('catalog');
+  await operator.getByLabel('Type').selectOption('reset');
+  await operator.getByLabel('Which requests').selectOption('probability');
+  await operator.getByLabel('N or p').fill('');
+  await operator.getByLabel('Id (optional)').fill('web-empty-p');
+  await operator.getByRole('button', {name: 'Add fault'}).click();
+  await operator.locator('#fault-error').getByText('N or p is empty').waitFor({timeout: 5000});
+  await operator.getByLabel('Which requests').selectOption('');
+  await operator.getByLabel('Type').selectOption('delay');
+  await operator.getByLabel('Delay (ms)').fill('');
+  await operator.getByRole('button', {name: 'Add fault'}).click();
+  await operator.locator('#fault-error').getByText('Delay (ms) is empty').waitFor({timeout: 5000});
+  assert.equal((await admin(shop, 'GET', '/_admin/faults')).items.length, before);
+  noProblems(operator);
+  await operator.context().close();
+});

@@ -316,8 +316,28 @@ function showFieldsForType() {
 $('f-type').addEventListener('change', showFieldsForType);
 $('f-select').addEventListener('change', showFieldsForType);
 
+// A number the fault needs, from its form field: an emptied field is said, not sent as 0 (an
+// emptied "N or p" added a fault of probability 0 that never fired, reported as added).
+class FormProblem extends Error {}
+function requiredNumber(id, label) {
+  const text = $(id).value.trim();
+  if (text === '') throw new FormProblem(`${label} is empty: give a number`);
+  const n = Number(text);
+  if (!Number.isFinite(n)) throw new FormProblem(`${label} must be a number, not ${text}`);
+  return n;
+}
+
 $('fault-form').addEventListener('submit', async (event) => {
   event.preventDefault();
+  try {
+    await addFault();
+  } catch (error) {
+    replace($('fault-error'), h('p', {class: 'notice error'}, error.message));
+  }
+  poll();
+});
+
+async function addFault() {
   const type = $('f-type').value;
   const fault = {target: $('f-target').value, type};
   if ($('f-id').value.trim()) fault.id = $('f-id').value.trim();
@@ -326,23 +346,21 @@ $('fault-form').addEventListener('submit', async (event) => {
   if ($('f-method').value) match.method = $('f-method').value;
   if ($('f-path').value.trim()) match.path = $('f-path').value.trim();
   if (Object.keys(match).length) fault.match = match;
-  if (type === 'delay' || type === 'slow_body') fault.delay_ms = Number($('f-delay').value || 0);
-  if (type === 'delay' && Number($('f-jitter').value)) fault.jitter_ms = Number($('f-jitter').value);
+  if (type === 'delay' || type === 'slow_body') fault.delay_ms = requiredNumber('f-delay', 'Delay (ms)');
+  if (type === 'delay' && $('f-jitter').value.trim()) {
+    const jitter = requiredNumber('f-jitter', 'Jitter (ms)');
+    if (jitter) fault.jitter_ms = jitter;
+  }
   if (type === 'abort') {
-    fault.status = Number($('f-status').value || 503);
+    fault.status = requiredNumber('f-status', 'Status');
     if ($('f-body').value.trim()) fault.body = $('f-body').value.trim();
   }
-  if (type === 'slow_body') fault.bytes_per_second = Number($('f-bps').value || 1);
-  if ($('f-select').value) fault.select = {[$('f-select').value]: Number($('f-n').value)};
-  try {
-    const answer = await admin('POST', '/_admin/faults', fault);
-    replace($('fault-error'));
-    say(`Fault ${answer.id} added`);
-  } catch (error) {
-    replace($('fault-error'), h('p', {class: 'notice error'}, error.message));
-  }
-  poll();
-});
+  if (type === 'slow_body') fault.bytes_per_second = requiredNumber('f-bps', 'Bytes per second');
+  if ($('f-select').value) fault.select = {[$('f-select').value]: requiredNumber('f-n', 'N or p')};
+  const answer = await admin('POST', '/_admin/faults', fault);
+  replace($('fault-error'));
+  say(`Fault ${answer.id} added`);
+}
 
 $('clear-faults').addEventListener('click', async () => {
   try {
