@@ -209,9 +209,19 @@ Shop::Shop(ShopConfig config, ShopOptions options)
       options_(options),
       faults_(config_.seed),
       log_(options.log_level, options.log_format) {
+  // A constructor that throws runs no destructor: the temporary folder made here stayed
+  // behind (`serve --ephemeral --only catalog` without the shop's secrets left an empty
+  // /tmp/shopctl-XXXXXX on every call).
+  struct RemoveOnThrow {
+    std::filesystem::path folder;
+    ~RemoveOnThrow() {
+      if (!folder.empty()) platform::remove_temp_folder(folder);
+    }
+  } remove_on_throw;
   if (config_.data_dir.empty()) {
     config_.data_dir = platform::make_temp_folder("shopctl");
     temporary_data_ = true;
+    remove_on_throw.folder = config_.data_dir;
   }
   {
     std::error_code ec;
@@ -289,6 +299,7 @@ Shop::Shop(ShopConfig config, ShopOptions options)
     ctx.admin_fanout = [this](http::Request& req) { return fan_out(req); };
   add_shop_admin_routes();
   add_baseline_admin_routes();
+  remove_on_throw.folder.clear();
 }
 
 // An admin request about the whole shop, on one process of a split shop (ServiceContext::

@@ -121,6 +121,13 @@ expect_output "cannot reach the gateway" "load says the shop is unreachable"
 # and a bad --bind was 3 with "Invalid argument [system:22]".
 expect_code 1 "serve: --only bogus" "$shopctl" serve --ephemeral --gateway-port 0 --only bogus
 expect_output "--only: no service 'bogus'" "serve names the bad --only"
+# A shop that cannot start removes the temporary folder it made (the constructor threw, so no
+# destructor ran: an empty shopctl-XXXXXX stayed in $TMPDIR on every call).
+mkdir -p "$tmp/tmpdir"
+expect_code 3 "serve --ephemeral --only catalog without the shop's secrets" env TMPDIR="$tmp/tmpdir" "$shopctl" serve --ephemeral --gateway-port 0 --only catalog
+if [[ -z "$(ls -A "$tmp/tmpdir")" ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: serve that could not start left $(ls "$tmp/tmpdir") in TMPDIR"
+fi
 expect_code 1 "serve: --peer without =" "$shopctl" serve --ephemeral --gateway-port 0 --peer foo
 expect_code 1 "serve: --peer with a bad URL" "$shopctl" serve --ephemeral --gateway-port 0 --peer catalog=notaurl
 expect_output "--peer catalog=notaurl" "serve names the bad --peer"
