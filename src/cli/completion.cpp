@@ -13,11 +13,39 @@ namespace shopctl::cli {
 
 namespace {
 
+struct OptionInfo {
+  std::string name;  // --long
+  std::string description;
+  bool flag = false;                 // takes no value
+  std::vector<std::string> choices;  // the values a validator allows, when it lists them
+};
+
 struct Command {
   std::string path;  // "run", "fault add"
   std::vector<std::string> subcommands;
-  std::vector<std::pair<std::string, std::string>> options;  // --long, description
+  std::vector<OptionInfo> options;
+  std::vector<std::string> positional_choices;  // `completion`'s shell
 };
+
+// The values an option's validator lists: CLI11 writes an IsMember check into the type name
+// as "TEXT:{debug,info,warn}". Empty for a free value.
+std::vector<std::string> choices_of(const CLI::Option* opt) {
+  const std::string type = opt->get_type_name();
+  const auto open = type.find('{'), close = type.rfind('}');
+  std::vector<std::string> out;
+  if (open == std::string::npos || close == std::string::npos || close < open) return out;
+  std::string word;
+  for (char ch : type.substr(open + 1, close - open - 1)) {
+    if (ch == ',') {
+      if (!word.empty()) out.push_back(word);
+      word.clear();
+    } else if (ch != ' ') {
+      word += ch;
+    }
+  }
+  if (!word.empty()) out.push_back(word);
+  return out;
+}
 
 void collect(CLI::App* app, const std::string& path, std::vector<Command>& out) {
   Command c;
@@ -27,8 +55,13 @@ void collect(CLI::App* app, const std::string& path, std::vector<Command>& out) 
     c.subcommands.push_back(sub->get_name());
   }
   for (const auto* opt : app->get_options()) {
+    if (opt->get_lnames().empty() && opt->get_positional()) {
+      for (auto& choice : choices_of(opt)) c.positional_choices.push_back(choice);
+      continue;
+    }
     for (const auto& l : opt->get_lnames())
-      c.options.emplace_back("--" + l, opt->get_description());
+      c.options.push_back(
+          {"--" + l, opt->get_description(), opt->get_expected_max() == 0, choices_of(opt)});
   }
   out.push_back(c);
   for (auto* sub : app->get_subcommands({})) {
@@ -69,19 +102,38 @@ void bash(const std::vector<Command>& commands) {
   }
   std::cout << "    esac\n"
                "  done\n"
-               "  local subs=\"\" opts=\"\"\n"
+               "  local prev=\"\"\n"
+               "  ((COMP_CWORD > 1)) && prev=${COMP_WORDS[COMP_CWORD - 1]}\n"
+               "  # The value of an option with a fixed set of values: those values.\n"
+               "  case \"$path|$prev\" in\n";
+  for (const auto& c : commands) {
+    for (const auto& o : c.options) {
+      if (o.choices.empty()) continue;
+      std::cout << "    " << single_quoted(c.path + "|" + o.name) << ") COMPREPLY=($(compgen -W "
+                << single_quoted(join(o.choices)) << " -- \"$cur\")); return 0 ;;\n";
+    }
+  }
+  std::cout << "  esac\n"
+               "  local subs=\"\" opts=\"\" flags=\"\" pos=\"\"\n"
                "  case \"$path\" in\n";
   for (const auto& c : commands) {
-    std::vector<std::string> options;
-    for (const auto& [name, _] : c.options) options.push_back(name);
+    std::vector<std::string> options, flags;
+    for (const auto& o : c.options) {
+      options.push_back(o.name);
+      if (o.flag) flags.push_back(o.name);
+    }
     std::cout << "    " << single_quoted(c.path) << ") subs=" << single_quoted(join(c.subcommands))
-              << "; opts=" << single_quoted(join(options)) << " ;;\n";
+              << "; opts=" << single_quoted(join(options))
+              << "; flags=" << single_quoted(join(flags))
+              << "; pos=" << single_quoted(join(c.positional_choices)) << " ;;\n";
   }
   std::cout << "  esac\n"
                "  if [[ $cur == -* ]]; then\n"
                "    COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
                "  elif [[ -n $subs ]]; then\n"
                "    COMPREPLY=($(compgen -W \"$subs\" -- \"$cur\"))\n"
+               "  elif [[ -n $pos && ($prev != -* || \" $flags \" == *\" $prev \"*) ]]; then\n"
+               "    COMPREPLY=($(compgen -W \"$pos\" -- \"$cur\"))\n"
                "  else\n"
                "    COMPREPLY=($(compgen -f -- \"$cur\"))  # values and scenario files: files\n"
                "  fi\n"
@@ -108,9 +160,21 @@ void fish(const std::vector<Command>& commands) {
     for (const auto& sub : c.subcommands) {
       std::cout << "complete -c shopctl -n " << single_quoted(condition) << " -a " << sub << "\n";
     }
-    for (const auto& [name, description] : c.options) {
-      std::cout << "complete -c shopctl -n " << single_quoted(condition) << " -l " << name.substr(2)
-                << " -d " << single_quoted(description.substr(0, 80)) << " -r -F\n";
+    if (!c.positional_choices.empty()) {
+      std::cout << "complete -c shopctl -n " << single_quoted(condition) << " -a "
+                << single_quoted(join(c.positional_choices)) << "\n";
+    }
+    // A flag takes no value; an option with a fixed set of values offers those; any other
+    // value may be a file.
+    for (const auto& o : c.options) {
+      std::cout << "complete -c shopctl -n " << single_quoted(condition) << " -l "
+                << o.name.substr(2) << " -d " << single_quoted(o.description.substr(0, 80));
+      if (o.flag)
+        std::cout << "\n";
+      else if (!o.choices.empty())
+        std::cout << " -x -a " << single_quoted(join(o.choices)) << "\n";
+      else
+        std::cout << " -r -F\n";
     }
   }
 }

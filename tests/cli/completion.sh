@@ -19,6 +19,16 @@ expect "a sub-subcommand" add shopctl fault a
 expect "an option of fault add" --target-service shopctl fault add --target-s
 expect "serve's new options" --processes shopctl serve --proc
 expect "a file for a value" scenarios shopctl run scen
+# An option with a fixed set of values offers those values, not file names; so does the
+# shell argument of `completion`.
+expect "serve --log-level offers its levels" warn shopctl serve --log-level w
+expect "graph --format offers its formats" dot shopctl graph --format d
+expect "run --color offers its choices" never shopctl run --color n
+expect "completion's shell argument" fish shopctl completion f
+expect "a file after a flag" scenarios shopctl run --fail-fast scen
+fish_out=$("$bin" completion fish)
+if grep -q -- "-l quiet -d '[^']*'$" <<<"$fish_out" && grep -q -- "-l log-level .* -x -a 'debug info warn error off'" <<<"$fish_out"; then
+  passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: fish marks flags as taking no value and lists a fixed set of values"; fi
 for shell in zsh fish; do
   out=$("$bin" completion "$shell")
   ok=1
