@@ -1,6 +1,7 @@
 #include "scenario/runner.hpp"
 
 #include <atomic>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -548,6 +549,9 @@ class ScenarioRun {
       auto response = perform(step, sr);
       ++sr.attempts;
       std::vector<Failure> attempt_failures;
+      // The failures from here on judge every repeat together (calls, circuit, transitions):
+      // labelled "over all N repeats", not as the last repeat's.
+      std::size_t whole_step_from = std::numeric_limits<std::size_t>::max();
       StepResult scratch;
       auto collect = [&](SourceLocation where, std::string message, const Response* r = nullptr) {
         Failure f{sr.phase, sr.label, std::move(where), std::move(message)};
@@ -568,6 +572,7 @@ class ScenarioRun {
         if (eventually_until) {
           check_shop_expectations(*step.expect, attempt_seq, scratch, collect, &response);
         } else if (i + 1 >= repeats) {
+          whole_step_from = attempt_failures.size();
           check_shop_expectations(*step.expect, first_attempt_seq_, scratch, collect, &response);
         }
       }
@@ -587,10 +592,13 @@ class ScenarioRun {
             std::min<std::chrono::nanoseconds>(step.eventually->every, remaining()));
         continue;
       }
-      for (auto& f : attempt_failures) {
+      for (std::size_t k = 0; k < attempt_failures.size(); ++k) {
+        auto& f = attempt_failures[k];
         if (eventually_until)
           f.message = "not met within " + platform::format_duration(step.eventually->within) +
                       " (" + std::to_string(sr.attempts) + " attempts): " + f.message;
+        else if (repeats > 1 && k >= whole_step_from)
+          f.message = "over all " + std::to_string(repeats) + " repeats: " + f.message;
         else if (repeats > 1)
           f.message = "repeat " + std::to_string(i + 1) + " of " + std::to_string(repeats) + ": " +
                       f.message;

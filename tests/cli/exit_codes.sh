@@ -326,6 +326,11 @@ expect_output "the value of header 'X-Test' holds a line break or NUL once its v
 printf 'version: 1\nname: crlf auth\nsteps:\n  - request:\n      GET: /api/catalog/categories\n      auth: "a\\r\\nX-B: 1"\n    expect: {status: 401}\n' > "$tmp/crlf-auth.yaml"
 expect_code 2 "validate: a literal auth value with a line break" "$shopctl" validate "$tmp/crlf-auth.yaml"
 expect_output "'auth' holds a line break or NUL" "validate names auth"
+# A shop expectation under `repeat` is judged once over every repeat; its failure said
+# "repeat 3 of 3", as if the last repeat alone had failed it.
+printf 'version: 1\nname: repeat label\nsteps:\n  - request: {GET: /api/catalog/categories}\n    repeat: 3\n    expect:\n      status: 401\n      calls: [{edge: gateway->catalog, count: 5}]\n' > "$tmp/repeat-label.yaml"
+expect_code 4 "run: a calls expectation under repeat fails" timeout 60 "$shopctl" run "$tmp/repeat-label.yaml"
+expect_output "over all 3 repeats: expected exactly 5 call" "the failure is labelled as judged over every repeat"
 printf 'ports: {"g\\e[2J": 1}\n' > "$tmp/escape-key.yaml"
 expect_code 2 "serve --config with an escape sequence in a key" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/escape-key.yaml"
 no_raw_controls "serve --config"
