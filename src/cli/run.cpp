@@ -14,6 +14,7 @@
 #include "cli/interrupt.hpp"
 #include "observe_tools/html_report.hpp"
 #include "platform/admin_client.hpp"
+#include "platform/duration.hpp"
 #include "platform/http/message.hpp"
 #include "platform/json_text.hpp"
 #include "platform/output_file.hpp"
@@ -242,6 +243,20 @@ int run_run(const RunCliOptions& given) {
       });
   std::fputs(scenario::console_summary(summary, style).c_str(), stdout);
   std::fflush(stdout);
+  // The target is put back as the run found it, but for its clock, which cannot go back: say
+  // so when the scenarios moved it, since tokens and unpaid orders from before may have
+  // expired (an outside probe's own pending order became payment_expired without a word).
+  if (summary.target_clock_before_ms && summary.target_clock_after_ms &&
+      *summary.target_clock_after_ms > *summary.target_clock_before_ms) {
+    using std::chrono::milliseconds;
+    std::cerr << "shopctl run: note: the scenarios moved the target's clock "
+              << platform::format_duration(
+                     milliseconds(*summary.target_clock_after_ms - *summary.target_clock_before_ms))
+              << " ahead ("
+              << platform::format_duration(milliseconds(*summary.target_clock_after_ms))
+              << " ahead of real time in all); a shop's clock cannot go back, so tokens and "
+                 "unpaid orders from before the run may have expired\n";
+  }
 
   bool written = true;
   auto write = [&written](const std::string& path, const std::string& text) {

@@ -1401,7 +1401,8 @@ class TargetShop {
   explicit TargetShop(const RunOptions& options)
       : driver_(*options.target, options.admin_token, nullptr) {}
 
-  void record_baseline() {
+  // Records the shop's baseline; returns the clock's offset then, when the shop says it.
+  std::optional<std::int64_t> record_baseline() {
     driver_.discover(client_);
     auto res = post("/_admin/baseline", json::object());
     if (res.status == 404) {
@@ -1412,6 +1413,11 @@ class TargetShop {
     if (res.status != 200)
       throw std::runtime_error("POST /_admin/baseline answered " + std::to_string(res.status) +
                                ": " + trim_body(res.raw));
+    const auto body = json_of(res);
+    if (body.contains("clock") && body["clock"].is_object() &&
+        body["clock"].contains("offset_ms") && body["clock"]["offset_ms"].is_number_integer())
+      return body["clock"]["offset_ms"].get<std::int64_t>();
+    return std::nullopt;
   }
 
   // Restores the baseline; returns the clock's offset then.
@@ -1486,7 +1492,7 @@ void run_against_target(const std::vector<Scenario>& scenarios,
   };
   TargetShop shop(options);
   try {
-    shop.record_baseline();
+    summary.target_clock_before_ms = shop.record_baseline();
   } catch (const std::exception& e) {
     fail_all(to_run, e.what());
     return;
@@ -1530,7 +1536,7 @@ void run_against_target(const std::vector<Scenario>& scenarios,
   // Once more at the end, whatever ran: a run of shared scenarios only (or ones declared
   // `exclusive: false` that changed the shop anyway) left its faults and prices behind.
   try {
-    shop.restore();
+    summary.target_clock_after_ms = shop.restore();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "shopctl run: %s\n", platform::terminal_text(e.what(), true).c_str());
   }
