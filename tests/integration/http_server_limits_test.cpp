@@ -337,14 +337,18 @@ TEST_CASE("all listeners of a process share one connection budget") {
   struct Restore {
     ~Restore() { http::set_inbound_connection_budget(0); }
   } restore;
-  // Three connections within the budget: two to a, one to b. Each answers, so each is counted.
+  // Three connections within the budget: two to a, one to b. Each answers, so each is counted;
+  // then each begins a request whose body is still to come, so none is idle (a full listener
+  // would close an idle one to make room).
   std::vector<std::unique_ptr<RawConnection>> held;
   for (auto port : {a.server.port(), a.server.port(), b.server.port()}) {
     held.push_back(std::make_unique<RawConnection>(port));
     REQUIRE(held.back()->connected());
     REQUIRE(held.back()->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
     REQUIRE(held.back()->read_until("\r\n\r\nok", 5s));
+    REQUIRE(held.back()->send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"));
   }
+  std::this_thread::sleep_for(200ms);
   CHECK(http::inbound_connections() == held_before + 3);
   // The fourth, to either listener, far below its own cap: 503, closed at once. Each refusal
   // has a trace id of its own, the same in its X-Trace-Id field and its body (they were one

@@ -98,6 +98,9 @@ struct Connection {
   beast::tcp_stream stream;
   std::atomic<bool> busy{false};
   std::atomic<bool> close_when_idle{false};
+  // When the connection last became idle (accepted, or its last answer written), in steady
+  // clock ticks: a full listener makes room by closing the connection idle the longest.
+  std::atomic<std::int64_t> idle_since{std::chrono::steady_clock::now().time_since_epoch().count()};
   // abandon() cancels the session's coroutine through this signal. Both it and `session_done`
   // are touched only on the connection's own io thread; the signal is emitted only while the
   // session still runs (asio's slot handler must not outlive the coroutine it cancels).
@@ -253,6 +256,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   std::optional<asio::steady_timer> accept_pause;
   std::chrono::milliseconds accept_backoff{0};
   std::atomic<std::uint64_t> accept_failures{0};
+  std::atomic<std::uint64_t> evicted_idle{0};  // connections closed to make room
 
   void start() {
     std::lock_guard lock(mu);
@@ -298,8 +302,10 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     accept_backoff = std::chrono::milliseconds(0);
     const bool process_full =
         g_inbound_connections.load(std::memory_order_relaxed) >= inbound_connection_budget();
-    if (process_full || connections.size() >= options.limits.max_connections) {
-      // Answered and closed without reading: the cap holds whatever the client does.
+    const bool full = process_full || connections.size() >= options.limits.max_connections;
+    if (full && !close_longest_idle_locked()) {
+      // Every connection is in the middle of a request: answered and closed without reading,
+      // the cap holds whatever the client does.
       socket.non_blocking(true, ec);
       const auto answer = too_many_connections_answer(process_full);
       if (!ec) socket.write_some(asio::buffer(answer), ec);
@@ -316,6 +322,43 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                                                   keep_until_spawn_ends(connection)));
     }
     accept_next_locked();
+  }
+
+  // A full listener makes room as nginx does with its idle keep-alive connections: the
+  // connection that has been idle the longest (between requests, or never sent a byte) is
+  // closed and forgotten, and the new one is served. Without this, anyone who could reach a
+  // port held every slot with silent connections (10,000 in 1.4 s, held for the idle timeout
+  // and renewed at will): the gateway and the order service could no longer open connections
+  // to catalog or order, and every shopper got 503 (found by an outside probe). A connection in
+  // the middle of a request is never closed this way; when all are, the new one is refused.
+  // A pooled client connection that was closed is found stale before its next use and
+  // replaced. Returns false when no connection was idle.
+  bool close_longest_idle_locked() {
+    std::uint64_t victim_id = 0;
+    std::shared_ptr<Connection> victim;
+    std::int64_t oldest = std::numeric_limits<std::int64_t>::max();
+    for (auto& [id, c] : connections) {
+      if (c->busy.load(std::memory_order_relaxed)) continue;
+      const auto since = c->idle_since.load(std::memory_order_relaxed);
+      if (since < oldest) {
+        oldest = since;
+        victim_id = id;
+        victim = c;
+      }
+    }
+    if (!victim) return false;
+    connections.erase(victim_id);
+    evicted_idle.fetch_add(1, std::memory_order_relaxed);
+    asio::post(victim->stream.get_executor(), [victim] {
+      if (victim->busy.load()) {
+        victim->close_when_idle = true;  // a request began meanwhile: it ends after its answer
+        return;
+      }
+      beast::error_code ignored;
+      victim->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      victim->stream.socket().close(ignored);
+    });
+    return true;
   }
 
   void pause_accepting_locked() {
@@ -785,6 +828,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         co_await act(stream, res, version, keep_alive, head_only, close_after);
       }
       c->busy = false;
+      c->idle_since.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                          std::memory_order_relaxed);
       if (close_after || c->close_when_idle.load()) break;
     }
     beast::error_code ignored;
