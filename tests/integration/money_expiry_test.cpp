@@ -4,6 +4,8 @@
 // HTTP through the gateway, the provider's pay page and the admin plane.
 #include <doctest/doctest.h>
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -488,4 +490,40 @@ TEST_CASE("a checkout that never reached payment leaves no payment to cancel") {
   const auto files = shopctl::chaos::files_in(t.shop->data_dir());
   CHECK(shopctl::chaos::count_in_flight(files).payments_to_cancel == 0);
   t.shop->start_service("payment");
+}
+
+// The pay page wrote the webhook's delivery after the capture was committed; when that write
+// failed (an outside probe filled the disk), the page answered 503 storage_unavailable,
+// "nothing was acknowledged, send again", although the card was charged (retrying gave 409
+// intent_already_processed). A failure of that bookkeeping no longer changes the answer. Here
+// a trigger makes the write fail (a constraint error, which was answered 500).
+TEST_CASE("the pay page answers the capture even when the webhook's delivery cannot be written") {
+  Shopper t;
+  t.add_to_cart("p-002", 1);
+  auto checkout = t.api("POST", "/api/orders");
+  REQUIRE(checkout.status == 201);
+  const auto order_id = checkout.body["order_id"].get<std::string>();
+  const auto pay_url = checkout.body["payment"]["pay_url"].get<std::string>();
+
+  const auto provider_db = (t.shop->data_dir() / "provider.db").string();
+  auto exec = [&](const char* sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(provider_db.c_str(), &db) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
+    INFO((error ? error : ""));
+    sqlite3_free(error);
+    sqlite3_close(db);
+    REQUIRE(rc == SQLITE_OK);
+  };
+  exec(
+      "CREATE TRIGGER refuse_delivery BEFORE UPDATE ON events "
+      "BEGIN SELECT RAISE(ABORT, 'the disk is full (a test)'); END;");
+  auto paid = send("POST", pay_url, json{{"card_number", "4242424242424242"}});
+  CAPTURE(paid.raw.substr(0, 300));
+  CHECK(paid.status == 200);
+  CHECK(paid.body["status"] == "succeeded");
+  exec("DROP TRIGGER refuse_delivery");
+  CHECK(Shopper::eventually([&] { return t.order(order_id)["status"] == "PAID"; }));
 }

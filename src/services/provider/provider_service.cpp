@@ -13,6 +13,7 @@
 #include "platform/security/compare.hpp"
 #include "platform/security/hmac.hpp"
 #include "platform/security/webhook_signature.hpp"
+#include "platform/store/database.hpp"
 #include "services/provider/pay_page.hpp"
 
 namespace shopctl::provider {
@@ -352,8 +353,22 @@ asio::awaitable<ProviderService::Delivery> ProviderService::deliver_and_record(
       ctx_.log.error("webhook given up", fields);
     }
   }
-  co_await store_.record_delivery(event.event_id, delivery.delivered(), delivery.status, attempts,
-                                  next_attempt);
+  // Bookkeeping, after the money: the capture (or decline) is committed and its event stored
+  // with a retry time, so a delivery whose outcome cannot be written (a full disk) is only sent
+  // again by the poller, which payment dedups. It must not turn the pay page's answer into a
+  // 503 "nothing was acknowledged" after the card was charged (an outside probe filled the disk
+  // and was told 503, then 409 intent_already_processed on retrying).
+  try {
+    co_await store_.record_delivery(event.event_id, delivery.delivered(), delivery.status, attempts,
+                                    next_attempt);
+  } catch (const platform::DatabaseError& e) {
+    ctx_.log.warn("a webhook delivery could not be recorded; the poller will send it again",
+                  {{"service", "provider"},
+                   {"event_id", event.event_id},
+                   {"delivery", how},
+                   {"delivered", delivery.delivered()},
+                   {"error", std::string(e.what()).substr(0, 200)}});
+  }
   co_return delivery;
 }
 
