@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include <yaml-cpp/yaml.h>
@@ -167,24 +168,40 @@ std::string sync_clock(const Child& restarted, const std::vector<Child>& childre
     }
     return client.send_url(url_of(port) + path, std::move(req), 2s);
   };
+  // The shop's clock is the furthest any sibling has gone (a sibling that restarted too may
+  // still read 0); the restarted child is moved by what it lacks of that, not by the whole
+  // offset: an advance that reached it between its start and this sync was counted twice.
+  auto offset_of = [&](std::uint16_t port) -> std::optional<std::int64_t> {
+    try {
+      auto answer = admin(port, "GET", "/_admin/clock", "");
+      if (answer.status != 200) return std::nullopt;
+      return nlohmann::json::parse(answer.body).at("offset_ms").get<std::int64_t>();
+    } catch (const std::exception&) {
+      return std::nullopt;  // that process is itself restarting
+    }
+  };
+  std::int64_t shop_offset = 0;
+  std::string from;
   for (const auto& sibling : children) {
     if (&sibling == &restarted || sibling.pid <= 0 || sibling.admin_port == 0) continue;
-    try {
-      auto answer = admin(sibling.admin_port, "GET", "/_admin/clock", "");
-      if (answer.status != 200) continue;
-      const auto offset = nlohmann::json::parse(answer.body).at("offset_ms").get<std::int64_t>();
-      if (offset <= 0) return "";
-      auto moved = admin(restarted.admin_port, "POST", "/_admin/clock/advance",
-                         nlohmann::json{{"by", std::to_string(offset) + "ms"}}.dump());
-      if (moved.status != 200)
-        return "its clock could not be advanced (" + std::to_string(moved.status) + ")";
-      return "its clock advanced by " + std::to_string(offset) + " ms, as " + sibling.service +
-             "'s";
-    } catch (const std::exception&) {
-      continue;  // that sibling is itself restarting: ask the next
+    if (auto offset = offset_of(sibling.admin_port); offset && *offset > shop_offset) {
+      shop_offset = *offset;
+      from = sibling.service;
     }
   }
-  return "";
+  const auto own = offset_of(restarted.admin_port);
+  if (!own) return "its clock could not be read";
+  const std::int64_t missing = shop_offset - *own;
+  if (missing <= 0) return "";
+  try {
+    auto moved = admin(restarted.admin_port, "POST", "/_admin/clock/advance",
+                       nlohmann::json{{"by", std::to_string(missing) + "ms"}}.dump());
+    if (moved.status != 200)
+      return "its clock could not be advanced (" + std::to_string(moved.status) + ")";
+  } catch (const std::exception& e) {
+    return std::string("its clock could not be advanced (") + e.what() + ")";
+  }
+  return "its clock advanced by " + std::to_string(missing) + " ms, to " + from + "'s";
 }
 
 }  // namespace
