@@ -60,8 +60,8 @@ void ResilientCaller::reconfigure(EdgeSettings settings, std::uint64_t seed) {
 }
 
 asio::awaitable<http::Response> ResilientCaller::call(http::Request request, bool retryable,
-                                                      const std::string& trace_id, bool* reached) {
-  if (reached) *reached = false;
+                                                      const std::string& trace_id, bool* unheard) {
+  if (unheard) *unheard = false;
   std::shared_ptr<const EdgeSettings> settings;
   {
     std::lock_guard lock(settings_mu_);
@@ -84,8 +84,7 @@ asio::awaitable<http::Response> ResilientCaller::call(http::Request request, boo
     } catch (const http::TransportError& e) {
       failure = e;
     }
-    if (reached && (answer || failure->kind() != http::TransportErrorKind::refused))
-      *reached = true;
+    if (unheard && failure && failure->kind() != http::TransportErrorKind::refused) *unheard = true;
     auto took = std::chrono::steady_clock::now() - started;
     bool failed = failure.has_value() || answer->status >= 500;
     if (failed) {

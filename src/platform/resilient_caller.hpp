@@ -32,12 +32,13 @@ class ResilientCaller {
   // Sends `request` with the edge's policy. `retryable` says whether a failed attempt may be
   // repeated (reads, or writes that carry an idempotency key). Returns the last HTTP answer
   // (a 5xx too, after the retries); throws http::TransportError when no answer came back,
-  // with kind not_permitted when the breaker refused (no network, no waiting). `reached`, when
-  // given, is set to whether any attempt may have reached the callee: false only when every
-  // attempt was refused by the breaker or could not connect (kind refused), so that a caller
-  // whose write failed knows whether the callee may have done it all the same.
+  // with kind not_permitted when the breaker refused (no network, no waiting). `unheard`, when
+  // given, is set to whether an attempt may have reached the callee without its answer being
+  // read (a time limit that ran out after sending, a connection reset or closed, an answer that
+  // could not be parsed): the callee may have acted on it all the same. An answer of any status
+  // is heard; a refused connection or an open breaker reached nothing.
   boost::asio::awaitable<http::Response> call(http::Request request, bool retryable,
-                                              const std::string& trace_id, bool* reached = nullptr);
+                                              const std::string& trace_id, bool* unheard = nullptr);
 
   resilience::CircuitBreaker& breaker() { return *breaker_; }
   // Seconds until the edge may be worth trying again, for a Retry-After: the rest of an OPEN

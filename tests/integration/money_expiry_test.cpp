@@ -480,7 +480,8 @@ TEST_CASE("a checkout that gave up on payment has the payment payment opened lat
 // A checkout whose every attempt was refused (payment stopped: nothing listens) reached
 // nothing, so it leaves no cancel to do: the background pass would only add calls to an edge
 // that is down (two scenarios count those calls).
-TEST_CASE("a checkout that never reached payment leaves no payment to cancel") {
+TEST_CASE(
+    "a checkout that never reached payment, or that payment refused, leaves nothing to cancel") {
   Shopper t;
   t.add_to_cart("p-001", 1);
   t.shop->stop_service("payment");
@@ -490,6 +491,15 @@ TEST_CASE("a checkout that never reached payment leaves no payment to cancel") {
   const auto files = shopctl::chaos::files_in(t.shop->data_dir());
   CHECK(shopctl::chaos::count_in_flight(files).payments_to_cancel == 0);
   t.shop->start_service("payment");
+  // Payment answers every attempt with 503 (the provider is down): its own word that it opened
+  // no payable payment, so no cancel either. In a first version the background cancels, each
+  // another 503 on order -> payment, opened that breaker in front of the next checkout.
+  t.shop->stop_service("provider");
+  auto refused = t.api("POST", "/api/orders");
+  CAPTURE(refused.raw.substr(0, 300));
+  REQUIRE(refused.status == 503);
+  CHECK(shopctl::chaos::count_in_flight(files).payments_to_cancel == 0);
+  t.shop->start_service("provider");
 }
 
 // The pay page wrote the webhook's delivery after the capture was committed; when that write

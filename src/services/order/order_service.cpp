@@ -278,14 +278,14 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
   std::optional<PaymentHandle> payment;
   std::string failure;
   int retry_after = 1;
-  bool payment_reached = false;
+  bool payment_unheard = false;
   try {
     payment = co_await payments_.create_payment(order.order_id, order.total_cents, order.currency,
                                                 "order:" + order.order_id, req.trace_id);
   } catch (const PaymentUnavailable& e) {
     failure = e.what();
     retry_after = e.retry_after_seconds();
-    payment_reached = e.reached();
+    payment_unheard = e.reached();
   }
   if (!payment) {
     ctx_.log.warn("checkout could not open a payment", {{"service", "order"},
@@ -295,11 +295,13 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
     // Payment may have opened the payment all the same (it answered after our time limit, or
     // its answer was lost), with an intent anyone holding its pay link could pay for an order
     // that failed: the expiry pass cancels it in the background (payment keeps a tombstone,
-    // so a create still on its way opens nothing). Not when no attempt can have reached
-    // payment (refused connections, an open breaker): it opened nothing, and a cancel would
-    // only add calls to an edge that is down.
+    // so a create still on its way opens nothing). Only when an attempt went unheard: when
+    // payment answered every attempt with an error, or none reached it (refused connections,
+    // an open breaker), it opened no payable payment, and background cancels would only add
+    // failures to an edge that is down (they opened order -> payment's breaker in front of
+    // the next checkout).
     co_await store_.fail_and_restore_cart(order.order_id, std::string(kPaymentUnavailable),
-                                          ctx_.clock.unix_millis(), payment_reached);
+                                          ctx_.clock.unix_millis(), payment_unheard);
     platform::DomainError unavailable(platform::ErrorKind::unavailable, "payment_unavailable",
                                       std::string("the payment service cannot open a payment "
                                                   "right now; the order failed and the cart was "

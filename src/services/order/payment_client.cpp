@@ -32,15 +32,17 @@ asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& 
       nlohmann::json{{"order_id", order_id}, {"amount_cents", amount_cents}, {"currency", currency}}
           .dump();
   http::Response response;
-  bool reached = false;
+  bool unheard = false;
   try {
-    response = co_await edge_.call(std::move(request), true, trace_id, &reached);
+    response = co_await edge_.call(std::move(request), true, trace_id, &unheard);
   } catch (const http::TransportError& e) {
-    unavailable(e.what(), false, reached);
+    unavailable(e.what(), false, unheard);
   }
   if (response.status != 201 && response.status != 200) {
-    unavailable("payment answered " + std::to_string(response.status) + ": " +
-                response.body.substr(0, 200));
+    // Payment's own word that it opened no payment, unless an earlier attempt went unheard.
+    unavailable(
+        "payment answered " + std::to_string(response.status) + ": " + response.body.substr(0, 200),
+        false, unheard);
   }
   auto body = platform::parse_json_or_discarded(response.body);
   auto text = [&](const char* field) -> std::string {

@@ -43,9 +43,10 @@ class PaymentUnavailable : public std::runtime_error {
   // True when the payment service answered (with an error, or an answer that could not be
   // used); false when it could not be reached (transport error, open breaker).
   bool answered() const { return answered_; }
-  // False only when no attempt can have reached the payment service (every one refused by the
-  // breaker or unable to connect): it did nothing. True when it may have acted on the request
-  // without our hearing of it (a time limit that ran out after sending, an answer lost).
+  // True when payment may have acted on the request without our hearing of it: an attempt
+  // sent but not answered (a time limit that ran out after sending, an answer lost), or an
+  // answer that could not be used. False when every attempt was answered with an error or
+  // reached nothing (refused, an open breaker): payment opened no payment then.
   bool reached() const { return reached_; }
 
  private:
