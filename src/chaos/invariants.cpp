@@ -112,8 +112,8 @@ bool is_documented_5xx(int status, const nlohmann::json& body) {
 
 Verdict check_orders_settled(const World& w) {
   auto v = make("orders-settled",
-                "every order ends PAID or FAILED; none stays PAYMENT_PENDING, and no payment or "
-                "intent of a FAILED order can still be paid");
+                "every order ends PAID or FAILED; none stays PAYMENT_PENDING, and no intent of a "
+                "FAILED order can still be paid");
   if (!w.have_orders) return not_checked(v, "needs order.db");
   for (const auto& o : w.orders) {
     ++v.checked;
@@ -122,24 +122,23 @@ Verdict check_orders_settled(const World& w) {
                      (o.payment_id.empty() ? " with no payment recorded"
                                            : " (payment " + o.payment_id + ")"));
   }
-  // A FAILED order whose payment stayed open: a checkout that gave up waiting for payment
+  // A FAILED order whose intent stayed payable: a checkout that gave up waiting for payment
   // (payment_unavailable) while payment went on to open the payment and its intent. Anyone
-  // with its pay link could pay for an order that failed (found by an outside probe).
-  if (!w.have_payments) return v;
+  // with its pay link could pay for an order that failed (found by an outside probe). A
+  // payment left PENDING without a payable intent (payment answered an error: the provider
+  // was down) cannot be paid, and nothing opens an intent for it later.
+  if (!w.have_payments || !w.have_provider) return v;
   Joined j(w);
   for (const auto& p : w.payments) {
     auto o = j.orders.find(p.order_id);
-    if (o == j.orders.end() || o->second->status != "FAILED") continue;
+    if (o == j.orders.end() || o->second->status != "FAILED" || p.intent_id.empty()) continue;
     ++v.checked;
-    if (p.status == "PENDING")
-      violation(v, "order " + p.order_id + " is FAILED" +
-                       (o->second->reason.empty() ? "" : " (" + o->second->reason + ")") +
-                       " but its payment " + p.payment_id + " is still PENDING");
-    if (!w.have_provider || p.intent_id.empty()) continue;
     auto i = j.intents.find(p.intent_id);
     if (i != j.intents.end() && i->second->status == "requires_payment")
-      violation(
-          v, "order " + p.order_id + " is FAILED but intent " + p.intent_id + " can still be paid");
+      violation(v, "order " + p.order_id + " is FAILED" +
+                       (o->second->reason.empty() ? "" : " (" + o->second->reason + ")") +
+                       " but intent " + p.intent_id + " of payment " + p.payment_id +
+                       " can still be paid");
   }
   return v;
 }
