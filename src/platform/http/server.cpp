@@ -256,7 +256,6 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   std::optional<asio::steady_timer> accept_pause;
   std::chrono::milliseconds accept_backoff{0};
   std::atomic<std::uint64_t> accept_failures{0};
-  std::atomic<std::uint64_t> evicted_idle{0};  // connections closed to make room
 
   void start() {
     std::lock_guard lock(mu);
@@ -348,7 +347,6 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     }
     if (!victim) return false;
     connections.erase(victim_id);
-    evicted_idle.fetch_add(1, std::memory_order_relaxed);
     asio::post(victim->stream.get_executor(), [victim] {
       if (victim->busy.load()) {
         victim->close_when_idle = true;  // a request began meanwhile: it ends after its answer

@@ -278,14 +278,14 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
   std::optional<PaymentHandle> payment;
   std::string failure;
   int retry_after = 1;
-  bool payment_unheard = false;
+  bool payment_may_be_open = false;
   try {
     payment = co_await payments_.create_payment(order.order_id, order.total_cents, order.currency,
                                                 "order:" + order.order_id, req.trace_id);
   } catch (const PaymentUnavailable& e) {
     failure = e.what();
     retry_after = e.retry_after_seconds();
-    payment_unheard = e.reached();
+    payment_may_be_open = e.may_have_opened();
   }
   if (!payment) {
     ctx_.log.warn("checkout could not open a payment", {{"service", "order"},
@@ -301,7 +301,7 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
     // failures to an edge that is down (they opened order -> payment's breaker in front of
     // the next checkout).
     co_await store_.fail_and_restore_cart(order.order_id, std::string(kPaymentUnavailable),
-                                          ctx_.clock.unix_millis(), payment_unheard);
+                                          ctx_.clock.unix_millis(), payment_may_be_open);
     platform::DomainError unavailable(platform::ErrorKind::unavailable, "payment_unavailable",
                                       std::string("the payment service cannot open a payment "
                                                   "right now; the order failed and the cart was "

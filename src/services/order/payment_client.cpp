@@ -14,8 +14,8 @@ PaymentClient::PaymentClient(platform::ServiceContext& ctx, platform::EdgeSettin
                              platform::Metrics* metrics, std::uint64_t seed)
     : edge_(ctx, "order", "payment", std::move(settings), metrics, seed) {}
 
-void PaymentClient::unavailable(const std::string& why, bool answered, bool reached) {
-  throw PaymentUnavailable(why, edge_.retry_after_seconds(), answered, reached);
+void PaymentClient::unavailable(const std::string& why, bool answered, bool may_have_opened) {
+  throw PaymentUnavailable(why, edge_.retry_after_seconds(), answered, may_have_opened);
 }
 
 asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& order_id,

@@ -34,11 +34,11 @@ struct PaymentHandle {
 class PaymentUnavailable : public std::runtime_error {
  public:
   PaymentUnavailable(std::string what, int retry_after_seconds, bool answered = false,
-                     bool reached = true)
+                     bool may_have_opened = true)
       : std::runtime_error(std::move(what)),
         retry_after_seconds_(retry_after_seconds),
         answered_(answered),
-        reached_(answered || reached) {}
+        may_have_opened_(may_have_opened) {}
   int retry_after_seconds() const { return retry_after_seconds_; }
   // True when the payment service answered (with an error, or an answer that could not be
   // used); false when it could not be reached (transport error, open breaker).
@@ -47,12 +47,12 @@ class PaymentUnavailable : public std::runtime_error {
   // sent but not answered (a time limit that ran out after sending, an answer lost), or an
   // answer that could not be used. False when every attempt was answered with an error or
   // reached nothing (refused, an open breaker): payment opened no payment then.
-  bool reached() const { return reached_; }
+  bool may_have_opened() const { return may_have_opened_; }
 
  private:
   int retry_after_seconds_;
   bool answered_;
-  bool reached_;
+  bool may_have_opened_;
 };
 
 class PaymentClient {
@@ -79,7 +79,8 @@ class PaymentClient {
   platform::ResilientCaller& edge() { return edge_; }
 
  private:
-  [[noreturn]] void unavailable(const std::string& why, bool answered = false, bool reached = true);
+  [[noreturn]] void unavailable(const std::string& why, bool answered = false,
+                                bool may_have_opened = true);
 
   platform::ResilientCaller edge_;
 };
