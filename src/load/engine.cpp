@@ -874,7 +874,8 @@ LoadResult run_load(const LoadOptions& o) {
   }
   if (admin) {
     try {
-      auto a = admin->send("GET", "/_admin/calls?since=" + std::to_string(calls_seq));
+      auto a =
+          admin->send("GET", "/_admin/calls?only=transitions&since=" + std::to_string(calls_seq));
       if (a.ok() && a.body.contains("transitions"))
         result.breaker_transitions = a.body["transitions"];
       else

@@ -353,11 +353,22 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
       per_process = cursors_[since - 1];
     }
   }
+  // `only` goes to every process as given (each one checks it).
+  std::string only;
+  if (auto q = full_path.find('?'); q != std::string_view::npos) {
+    auto query = full_path.substr(q + 1);
+    for (std::size_t at = 0; at <= query.size();) {
+      auto end = std::min(query.find('&', at), query.size());
+      auto param = query.substr(at, end - at);
+      if (param.rfind("only=", 0) == 0) only = "&" + std::string(param);
+      at = end + 1;
+    }
+  }
   std::vector<json> records_of(d.processes.size()), transitions_of(d.processes.size());
   std::vector<std::uint64_t> next(d.processes.size(), 0);
   for (std::size_t i = 0; i < d.processes.size(); ++i) {
     auto a = sender(d.processes[i].admin_url, "GET",
-                    "/_admin/calls?since=" + std::to_string(per_process[i]), std::nullopt);
+                    "/_admin/calls?since=" + std::to_string(per_process[i]) + only, std::nullopt);
     if (!a.ok()) return a;
     next[i] = a.body.value("next_seq", std::uint64_t{0});
     records_of[i] = a.body.value("records", json::array());

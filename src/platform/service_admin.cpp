@@ -13,9 +13,11 @@ namespace asio = boost::asio;
 using http::Request;
 using http::Response;
 
-nlohmann::json calls_json(const CallLog& log, std::uint64_t since) {
+nlohmann::json calls_json(const CallLog& log, std::uint64_t since, bool with_records) {
   nlohmann::json records = nlohmann::json::array();
-  for (const auto& r : log.since(since)) records.push_back(r.to_json());
+  if (with_records) {
+    for (const auto& r : log.since(since)) records.push_back(r.to_json());
+  }
   nlohmann::json transitions = nlohmann::json::array();
   for (const auto& t : log.transitions_since(since)) transitions.push_back(t.to_json());
   return {{"next_seq", log.next_seq()},
@@ -88,7 +90,16 @@ void ServiceHost::add_common_admin_routes() {
                        "18446744073709551615)",
                        {{"parameter", "since"}});
     }
-    co_return Response::json(200, calls_json(ctx_.calls, since));
+    // only=transitions: the breaker transitions alone (`records` empty). `shopctl load` reads
+    // only those at the end of a run; the ring holds up to 20,000 records, several MB of JSON.
+    bool with_records = true;
+    if (auto only = req.query_param("only")) {
+      if (*only != "transitions")
+        throw ApiError(400, "invalid_query", "only takes one value: transitions",
+                       {{"parameter", "only"}});
+      with_records = false;
+    }
+    co_return Response::json(200, calls_json(ctx_.calls, since, with_records));
   });
   admin_routes_.add("GET", "/_admin/edges", any, [this](Request&) -> asio::awaitable<Response> {
     nlohmann::json edges = nlohmann::json::object();

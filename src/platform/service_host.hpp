@@ -126,6 +126,6 @@ class ServiceHost {
 };
 
 // The content of GET /_admin/calls for records since `since`.
-nlohmann::json calls_json(const CallLog& log, std::uint64_t since);
+nlohmann::json calls_json(const CallLog& log, std::uint64_t since, bool with_records = true);
 
 }  // namespace shopctl::platform

@@ -335,3 +335,24 @@ TEST_CASE("GET /_admin/calls takes since in digits only") {
     CHECK(answer.body["error"]["code"] == "invalid_query");
   }
 }
+
+// only=transitions leaves the records out: `shopctl load` asks for the transitions alone at the
+// end of a run, and the ring of up to 20,000 records made that answer several MB.
+TEST_CASE("GET /_admin/calls?only=transitions answers the transitions without the records") {
+  ProviderShop t;
+  t.checkout("p-004");
+  auto all = t.admin("gateway", "GET", "/_admin/calls?since=0");
+  REQUIRE(all.status == 200);
+  CHECK_FALSE(all.body["records"].empty());
+  auto only = t.admin("gateway", "GET", "/_admin/calls?since=0&only=transitions");
+  REQUIRE(only.status == 200);
+  CHECK(only.body["records"].empty());
+  CHECK(only.body["transitions"].is_array());
+  CHECK(only.body["next_seq"] == all.body["next_seq"]);
+  for (const char* bad : {"records", "", "transitions,records"}) {
+    CAPTURE(bad);
+    auto answer = t.admin("gateway", "GET", std::string("/_admin/calls?since=0&only=") + bad);
+    CHECK(answer.status == 400);
+    CHECK(answer.body["error"]["code"] == "invalid_query");
+  }
+}

@@ -168,4 +168,9 @@ TEST_CASE(
     (r["seq"].get<std::uint64_t>() >= cursor ? after : before)++;
   CHECK(before == 2);
   CHECK(after == 3);
+  // only=transitions reaches every process.
+  shop.sent.clear();
+  fan.send(d, sender, "GET", "/_admin/calls?only=transitions&since=0", std::nullopt);
+  REQUIRE(shop.sent.size() == d.processes.size());
+  for (const auto& s : shop.sent) CHECK(s.ends_with("&only=transitions"));
 }
