@@ -90,17 +90,29 @@ std::vector<CartLine> apply_latest_prices(
   return lines;
 }
 
-nlohmann::json to_json(const PricedCart& cart) {
+// Objects are filled field by field: nlohmann's brace form ({{"key", value}, ...}) builds a
+// two-element array for every pair before it turns them into members, two heap allocations
+// per field more; these run for every cart and order answer (docs/performance.md).
+nlohmann::json items_json(const std::vector<PricedLine>& lines) {
   nlohmann::json items = nlohmann::json::array();
-  for (const PricedLine& line : cart.lines) {
-    items.push_back({{"product_id", line.product_id},
-                     {"name", line.name},
-                     {"quantity", line.quantity},
-                     {"unit_price_cents", line.unit_price_cents},
-                     {"line_total_cents", line.line_total_cents}});
+  items.get_ref<nlohmann::json::array_t&>().reserve(lines.size());
+  for (const PricedLine& line : lines) {
+    nlohmann::json& item = items.emplace_back(nlohmann::json::value_t::object);
+    item["product_id"] = line.product_id;
+    item["name"] = line.name;
+    item["quantity"] = line.quantity;
+    item["unit_price_cents"] = line.unit_price_cents;
+    item["line_total_cents"] = line.line_total_cents;
   }
-  return {
-      {"items", std::move(items)}, {"total_cents", cart.total_cents}, {"currency", cart.currency}};
+  return items;
+}
+
+nlohmann::json to_json(const PricedCart& cart) {
+  nlohmann::json j(nlohmann::json::value_t::object);
+  j["items"] = items_json(cart.lines);
+  j["total_cents"] = cart.total_cents;
+  j["currency"] = cart.currency;
+  return j;
 }
 
 nlohmann::json to_json(const PriceChange& change) {

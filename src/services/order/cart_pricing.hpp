@@ -69,6 +69,9 @@ std::vector<CartLine> apply_latest_prices(std::vector<CartLine> lines,
 // line_total_cents}], total_cents, currency}.
 nlohmann::json to_json(const PricedCart& cart);
 
+// The contract's `items` of a Cart or an Order for these lines.
+nlohmann::json items_json(const std::vector<PricedLine>& lines);
+
 // {product_id, old_price_cents, new_price_cents}
 nlohmann::json to_json(const PriceChange& change);
 

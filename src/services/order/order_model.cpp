@@ -34,33 +34,33 @@ nlohmann::json optional_text(const std::string& text) {
 }  // namespace
 
 nlohmann::json to_json(const Order& order) {
-  PricedCart priced;
-  priced.lines = order.items;
-  priced.total_cents = order.total_cents;
-  priced.currency = order.currency;
-  nlohmann::json items = order::to_json(priced)["items"];
-
   nlohmann::json history = nlohmann::json::array();
+  history.get_ref<nlohmann::json::array_t&>().reserve(order.history.size());
   for (const HistoryEntry& entry : order.history) {
-    history.push_back({{"status", to_string(entry.status)},
-                       {"at", format_timestamp(entry.at_ms)},
-                       {"reason", optional_text(entry.reason)}});
+    nlohmann::json& item = history.emplace_back(nlohmann::json::value_t::object);
+    item["status"] = to_string(entry.status);
+    item["at"] = format_timestamp(entry.at_ms);
+    item["reason"] = optional_text(entry.reason);
   }
   nlohmann::json payment = nullptr;
   if (order.payment) {
-    payment = {{"payment_id", order.payment->payment_id},
-               {"status", order.payment->status},
-               {"pay_url", optional_text(order.payment->pay_url)}};
+    payment = nlohmann::json(nlohmann::json::value_t::object);
+    payment["payment_id"] = order.payment->payment_id;
+    payment["status"] = order.payment->status;
+    payment["pay_url"] = optional_text(order.payment->pay_url);
   }
-  return {{"order_id", order.order_id},
-          {"status", to_string(order.status)},
-          {"items", std::move(items)},
-          {"total_cents", order.total_cents},
-          {"currency", order.currency},
-          {"created_at", format_timestamp(order.created_at_ms)},
-          {"updated_at", format_timestamp(order.updated_at_ms)},
-          {"payment", std::move(payment)},
-          {"history", std::move(history)}};
+  // Field by field, as items_json() says why.
+  nlohmann::json j(nlohmann::json::value_t::object);
+  j["order_id"] = order.order_id;
+  j["status"] = to_string(order.status);
+  j["items"] = items_json(order.items);
+  j["total_cents"] = order.total_cents;
+  j["currency"] = order.currency;
+  j["created_at"] = format_timestamp(order.created_at_ms);
+  j["updated_at"] = format_timestamp(order.updated_at_ms);
+  j["payment"] = std::move(payment);
+  j["history"] = std::move(history);
+  return j;
 }
 
 nlohmann::json cart_json(const std::vector<CartLine>& lines, const std::string& currency) {

@@ -79,17 +79,19 @@ nlohmann::json ProviderService::intent_json(const Intent& intent) const {
   auto optional_text = [](const std::string& text) {
     return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
   };
-  return {
-      {"intent_id", intent.intent_id},
-      {"payment_id", intent.payment_id},
-      {"amount_cents", intent.amount_cents},
-      {"currency", intent.currency},
-      {"status", intent.status},
-      {"failure_reason", optional_text(intent.failure_reason)},
-      {"event_id", optional_text(intent.event_id)},
-      {"pay_url", pay_url(intent.intent_id)},
-      {"event", intent.event_body.empty() ? nlohmann::json(nullptr)
-                                          : platform::parse_json_or_discarded(intent.event_body)}};
+  // Field by field (no brace form: it builds a two-element array per field first).
+  nlohmann::json j(nlohmann::json::value_t::object);
+  j["intent_id"] = intent.intent_id;
+  j["payment_id"] = intent.payment_id;
+  j["amount_cents"] = intent.amount_cents;
+  j["currency"] = intent.currency;
+  j["status"] = intent.status;
+  j["failure_reason"] = optional_text(intent.failure_reason);
+  j["event_id"] = optional_text(intent.event_id);
+  j["pay_url"] = pay_url(intent.intent_id);
+  j["event"] = intent.event_body.empty() ? nlohmann::json(nullptr)
+                                         : platform::parse_json_or_discarded(intent.event_body);
+  return j;
 }
 
 bool ProviderService::carries_api_key(const Request& req) const {
