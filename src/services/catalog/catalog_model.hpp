@@ -57,6 +57,10 @@ struct CatalogData {
   std::unordered_map<std::string, std::size_t, TransparentStringHash, std::equal_to<>>
       product_index;                          // product id -> position in products
   std::vector<std::int64_t> category_counts;  // parallel to categories
+
+  // CatalogStore numbers its reads of the database in the order they ran: a larger number saw
+  // every write a smaller one saw, and maybe more (0: not read from a store).
+  std::uint64_t read_number = 0;
 };
 
 // Sorts the products by id and (re)builds the derived lookups of `data`.

@@ -169,10 +169,7 @@ CatalogService::CatalogService(platform::ServiceContext& ctx, CatalogSettings se
         if (!price && !available)
           throw ApiError(400, "missing_field", "give price_cents and/or available");
         auto snap = make_snapshot(co_await store_.update_product(id, price, available));
-        {
-          std::unique_lock lock(snapshot_mu_);
-          snapshot_ = snap;
-        }
+        install(snap);
         auto it = snap->data->product_index.find(id);
         co_return raw_json(snap->product_json[it->second]);
       });
@@ -220,11 +217,7 @@ asio::awaitable<std::vector<std::string>> CatalogService::restore_offers(Offers 
     const auto& offer = baseline.at(id);
     writes.push_back({id, offer.price_cents, offer.available});
   }
-  auto snap = make_snapshot(co_await store_.write_offers(std::move(writes)));
-  {
-    std::unique_lock lock(snapshot_mu_);
-    snapshot_ = std::move(snap);
-  }
+  install(make_snapshot(co_await store_.write_offers(std::move(writes))));
   co_return changed;
 }
 
@@ -242,8 +235,12 @@ CatalogData CatalogService::seed_catalog() const {
 }
 
 void CatalogService::open_storage() {
-  auto snap = make_snapshot(store_.open([this] { return seed_catalog(); }));
+  install(make_snapshot(store_.open([this] { return seed_catalog(); })));
+}
+
+void CatalogService::install(std::shared_ptr<const Snapshot> snap) {
   std::unique_lock lock(snapshot_mu_);
+  if (snapshot_ && snapshot_->data->read_number > snap->data->read_number) return;
   snapshot_ = std::move(snap);
 }
 

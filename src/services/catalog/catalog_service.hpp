@@ -46,6 +46,9 @@ class CatalogService : public platform::Service {
   };
   static std::shared_ptr<const Snapshot> make_snapshot(CatalogData data);
   std::shared_ptr<const Snapshot> snapshot() const;
+  // Serves `snap` unless the one served now was read later (two operator changes finish in
+  // one order and reach here in the other: the later catalog stays).
+  void install(std::shared_ptr<const Snapshot> snap);
   void open_storage() override;
   void close_storage() override;
   // The catalog a first start fills the database with (catalog_file, or the demo catalog).

@@ -91,8 +91,14 @@ CatalogData CatalogStore::open(const std::function<CatalogData()>& seed) {
   db_.open().run_sync([&](Database& db) {
     db.migrate(kMigrations);
     if (!has_products(db)) insert_catalog(db, seed());
-    data = read_all(db);
+    data = read_numbered(db);
   });
+  return data;
+}
+
+CatalogData CatalogStore::read_numbered(Database& db) {
+  CatalogData data = read_all(db);
+  data.read_number = ++reads_;
   return data;
 }
 
@@ -119,7 +125,7 @@ asio::awaitable<CatalogData> CatalogStore::update_product(std::string product_id
       }
       updated = db.changes() > 0;
     });
-    if (updated) fresh = read_all(db);
+    if (updated) fresh = read_numbered(db);
   });
   if (!updated) {
     throw DomainError(ErrorKind::not_found, "product_not_found",
@@ -139,7 +145,7 @@ asio::awaitable<CatalogData> CatalogStore::write_offers(std::vector<ProductOffer
             .run();
       }
     });
-    fresh = read_all(db);
+    fresh = read_numbered(db);
   });
   co_return fresh;
 }

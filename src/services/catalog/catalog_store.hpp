@@ -50,7 +50,11 @@ class CatalogStore {
   boost::asio::awaitable<CatalogData> write_offers(std::vector<ProductOffer> offers);
 
  private:
+  // read_all() and numbers the result (CatalogData::read_number); only inside a job of db_.
+  CatalogData read_numbered(platform::Database& db);
+
   platform::StoreDatabase db_;
+  std::uint64_t reads_ = 0;  // touched only by db_'s jobs, which run one at a time
 };
 
 }  // namespace shopctl::catalog
