@@ -177,6 +177,47 @@ TEST_CASE("a JSON body with a key given twice in one object is 400 duplicate_jso
   CHECK(cart["items"][0]["quantity"] == 2);
 }
 
+// nlohmann's callback parser walked the whole enclosing container each time an object ended:
+// 60,000 `{}` in an array (180 KB, no credential needed) held a thread for 6 s and stalled the
+// shop; 300,000 (900 KB, under the 1 MiB limit) would have held it for minutes. The answer
+// must come within the client's 10 s (a liveness bound, not a speed claim).
+TEST_CASE("a body of many small objects is read in linear time: 300,000 {} answer at once") {
+  Harness h;
+  std::string objects = R"({"email":"x@shop.test","password":"p","x":[{})";
+  objects.reserve(1'000'000);
+  for (int i = 1; i < 300'000; ++i) objects += ",{}";
+  objects += "]}";
+  REQUIRE(objects.size() < 1024 * 1024);
+  auto a = h.send("POST", "/api/auth/login", objects);
+  CHECK(a.status == 401);  // read whole; the credentials are wrong
+  std::string members = R"({"product_id":"p-001","quantity":1,"x":{)";
+  for (int i = 0; i < 40'000; ++i) members += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":{}";
+  members += "}}";
+  CHECK(h.api("POST", "/api/cart/items", members).status == 200);
+  CHECK(h.send("GET", "/health/live").status == 200);
+}
+
+// The string limit counts characters, as it says: 5,001 two-byte letters are 10,002 bytes.
+TEST_CASE("the JSON string limit is 10,000 characters, not bytes") {
+  Harness h;
+  std::string accented;
+  for (int i = 0; i < 5001; ++i) accented += "\xc3\xa9";  // é
+  CHECK(h.api("POST", "/api/cart/items",
+              R"({"product_id":"p-001","quantity":1,"note":")" + accented + R"("})")
+            .status == 200);
+  std::string long_text(10'001, 'a');
+  auto a = h.api("POST", "/api/cart/items",
+                 R"({"product_id":"p-001","quantity":1,"note":")" + long_text + R"("})");
+  CHECK(a.status == 400);
+  CHECK(a.body["error"]["code"] == "string_too_long");
+  std::string long_accented;
+  for (int i = 0; i < 10'001; ++i) long_accented += "\xc3\xa9";
+  a = h.api("POST", "/api/cart/items",
+            R"({"product_id":"p-001","quantity":1,"note":")" + long_accented + R"("})");
+  CHECK(a.status == 400);
+  CHECK(a.body["error"]["code"] == "string_too_long");
+}
+
 // nlohmann's lexer takes a NUL byte for the end of its input: a valid object, a NUL and
 // anything after it was read as the object alone (200 for the cart, 201 for an account),
 // while the same body with text instead of the NUL was 400.
