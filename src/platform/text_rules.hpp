@@ -15,9 +15,10 @@
 
 namespace shopctl::platform {
 
-// The first hidden code point of `text`, or nothing when there is none.
-inline std::optional<std::uint32_t> first_hidden_character(std::string_view text,
-                                                           bool allow_joiners) {
+// The first code point of `text` for which `pred` is true, or nothing; U+FFFD at the first
+// byte that starts no well-formed sequence (invalid UTF-8 counts as a match).
+template <class Pred>
+std::optional<std::uint32_t> find_code_point(std::string_view text, Pred&& pred) {
   std::size_t i = 0;
   while (i < text.size()) {
     const auto b = static_cast<unsigned char>(text[i]);
@@ -45,18 +46,45 @@ inline std::optional<std::uint32_t> first_hidden_character(std::string_view text
       cp = (cp << 6) | (c & 0x3F);
     }
     i += n;
-    const bool hidden = cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0xAD || cp == 0x34F ||
-                        cp == 0x61C || cp == 0x115F || cp == 0x1160 || cp == 0x17B4 ||
-                        cp == 0x17B5 || (cp >= 0x180B && cp <= 0x180F) || cp == 0x200B ||
-                        ((cp == 0x200C || cp == 0x200D) && !allow_joiners) || cp == 0x200E ||
-                        cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) ||
-                        (cp >= 0x2060 && cp <= 0x206F) || cp == 0x3164 ||
-                        (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0xFEFF || cp == 0xFFA0 ||
-                        (cp >= 0xFFF0 && cp <= 0xFFFB) || (cp >= 0xE0000 && cp <= 0xE0FFF) ||
-                        (cp >= 0xD800 && cp <= 0xDFFF);
-    if (hidden) return cp;
+    if (pred(cp)) return cp;
   }
   return std::nullopt;
+}
+
+// Whether the code point `cp` is hidden (the list at the top of this file).
+inline bool is_hidden(std::uint32_t cp, bool allow_joiners) {
+  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0xAD || cp == 0x34F || cp == 0x61C ||
+         cp == 0x115F || cp == 0x1160 || cp == 0x17B4 || cp == 0x17B5 ||
+         (cp >= 0x180B && cp <= 0x180F) || cp == 0x200B ||
+         ((cp == 0x200C || cp == 0x200D) && !allow_joiners) || cp == 0x200E || cp == 0x200F ||
+         (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x206F) || cp == 0x3164 ||
+         (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0xFEFF || cp == 0xFFA0 ||
+         (cp >= 0xFFF0 && cp <= 0xFFFB) || (cp >= 0xE0000 && cp <= 0xE0FFF) ||
+         (cp >= 0xD800 && cp <= 0xDFFF);
+}
+
+// The first hidden code point of `text`, or nothing when there is none.
+inline std::optional<std::uint32_t> first_hidden_character(std::string_view text,
+                                                           bool allow_joiners) {
+  return find_code_point(text,
+                         [allow_joiners](std::uint32_t cp) { return is_hidden(cp, allow_joiners); });
+}
+
+// A space that is not U+0020: the space separators of Unicode (no-break, ogham, en to hair,
+// narrow no-break, medium mathematical, ideographic) and the blank braille pattern (U+2800),
+// which shows as nothing. In an email each makes a second account that reads as another's
+// ("demo@shop.test\u00a0"); a name of nothing else reads as no name.
+inline bool is_other_space(std::uint32_t cp) {
+  return cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x202F ||
+         cp == 0x205F || cp == 0x3000 || cp == 0x2800;
+}
+
+// True when `text` shows nothing: only spaces, tabs, other spaces (is_other_space) and hidden
+// characters (joiners included), or nothing at all. Invalid UTF-8 is not blank.
+inline bool looks_blank(std::string_view text) {
+  return !find_code_point(text, [](std::uint32_t cp) {
+    return !(cp == ' ' || cp == '\t' || is_other_space(cp) || is_hidden(cp, false));
+  });
 }
 
 // The offset of the first byte that does not belong to well-formed UTF-8 (RFC 3629: no

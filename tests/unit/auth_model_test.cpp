@@ -46,6 +46,15 @@ TEST_CASE("an email is trimmed and lower-cased, and an implausible one is refuse
     CHECK_FALSE(auth::normalize_email(hidden));
   }
   CHECK(auth::normalize_email("\u00fcn\u00ef@x.test") == "\u00fcn\u00ef@x.test");
+  // Spaces of other kinds, and the blank braille pattern: "demo@shop.test\u00a0" made an
+  // account whose token read as the demo user's (an outside probe; red before).
+  for (const std::string spaced :
+       {"demo@shop.test\u00a0", "demo\u00a0@shop.test", "demo\u3000@shop.test",
+        "demo@shop.test\u2000", "demo@shop.test\u200a", "de\u202fmo@shop.test",
+        "demo@shop\u205f.test", "demo\u1680@shop.test", "demo\u2800@shop.test"}) {
+    CAPTURE(spaced);
+    CHECK_FALSE(auth::normalize_email(spaced));
+  }
 }
 
 TEST_CASE("a registration checks the email, then the password, then the name") {
@@ -61,6 +70,15 @@ TEST_CASE("a registration checks the email, then the password, then the name") {
   CHECK(error_code_of([] { auth::validate_registration("a@b.co", "12345678", " \t "); }) ==
         "invalid_field");
   CHECK_NOTHROW(auth::validate_registration("a@b.co", "12345678", " x"));
+  // A name of other spaces alone reads as no name too (red before: 201 with a blank name).
+  for (const std::string blank : {"\u00a0", "\u3000\u3000", " \u2800 ", "\u2003\t"}) {
+    CAPTURE(blank);
+    CHECK(error_code_of([&] { auth::validate_registration("a@b.co", "12345678", blank); }) ==
+          "invalid_field");
+  }
+  // Between words they are fine.
+  CHECK(auth::validate_registration("a@b.co", "12345678", "Jean\u00a0Pierre").name ==
+        "Jean\u00a0Pierre");
 }
 
 TEST_CASE("a name with a control, invisible or reordering character is refused, by code point") {

@@ -32,6 +32,8 @@ std::optional<std::string> normalize_email(std::string_view email) {
   // Nothing invisible or reordering: "demo\u200b@shop.test" would be a second account that
   // reads as the demo user's.
   if (platform::first_hidden_character(email, false)) return std::nullopt;
+  // Nor a space of another kind: "demo@shop.test\u00a0" reads as the demo user's too.
+  if (platform::find_code_point(email, platform::is_other_space)) return std::nullopt;
   auto domain = email.substr(at + 1);
   // No empty part between dots (RFC 5321 4.1.2: "a..b", ".a", "a.@" and "x..test" are not
   // addresses).
@@ -63,7 +65,7 @@ Registration validate_registration(std::string_view email, std::string password,
                       "the password needs at least 8 characters",
                       {{"field", "password"}, {"min_length", kMinPasswordLength}});
   }
-  if (name.find_first_not_of(" \t") == std::string::npos) {
+  if (platform::looks_blank(name)) {  // "\u3000\u3000" reads as no name, as "  " does
     throw DomainError(ErrorKind::invalid, "invalid_field", "name must not be empty",
                       {{"field", "name"}});
   }
