@@ -94,8 +94,8 @@ class LimitedDom {
   bool key(string_t& k) {
     check_length(k);
     if (!open_keys_.back().insert(k)) {
-      throw LimitExceeded{"duplicate_json_key", "the key \"" + k.substr(0, 100) +
-                                                    "\" appears twice in one JSON object"};
+      throw LimitExceeded{"duplicate_json_key",
+                          "the key \"" + k.substr(0, 100) + "\" appears twice in one JSON object"};
     }
     return dom_.key(k);
   }

@@ -66,8 +66,8 @@ inline bool is_hidden(std::uint32_t cp, bool allow_joiners) {
 // The first hidden code point of `text`, or nothing when there is none.
 inline std::optional<std::uint32_t> first_hidden_character(std::string_view text,
                                                            bool allow_joiners) {
-  return find_code_point(text,
-                         [allow_joiners](std::uint32_t cp) { return is_hidden(cp, allow_joiners); });
+  return find_code_point(
+      text, [allow_joiners](std::uint32_t cp) { return is_hidden(cp, allow_joiners); });
 }
 
 // A space that is not U+0020: the space separators of Unicode (no-break, ogham, en to hair,
