@@ -237,6 +237,10 @@ bool ServiceHost::is_operator_path(std::string_view path) {
 asio::awaitable<Response> ServiceHost::operator_endpoint(Request& req,
                                                          std::string_view& route_label) {
   std::string_view path = req.path();
+  if (!http::valid_percent_encoding(req.query())) {
+    route_label = "unmatched";
+    co_return malformed_query(req);
+  }
   if (path.starts_with("/_admin")) {
     route_label = "/_admin";
     co_return co_await handle_admin(req);
@@ -342,6 +346,15 @@ Response ServiceHost::malformed_path(const Request& req) {
                         "hexadecimal digits)");
 }
 
+// A query with a '%' that starts no escape: 400 on every route and operator endpoint, as such
+// a path is (a route that reads no parameter answered 200 to what another reads as an error).
+Response ServiceHost::malformed_query(const Request& req) {
+  return error_response(req.trace_id, 400, "invalid_query",
+                        "the query string is not valid percent-encoding (a '%' must be followed "
+                        "by two hexadecimal digits)",
+                        {{"parameter", "query"}});
+}
+
 // Stage 6: no route matched: 405 with Allow when the path exists, else 404.
 Response ServiceHost::unmatched(const Request& req, const http::Router::Match& match) {
   if (match.malformed) return malformed_path(req);
@@ -374,6 +387,11 @@ const http::Route* ServiceHost::route_request(Request& req, const Caller& caller
   if (!match.route) {
     route_label = "unmatched";
     answer = unmatched(req, match);
+    return nullptr;
+  }
+  if (!http::valid_percent_encoding(req.query())) {
+    route_label = "unmatched";
+    answer = malformed_query(req);
     return nullptr;
   }
   const http::Route& route = *match.route;

@@ -80,6 +80,7 @@ class ServiceHost {
                                               const http::Route* route);
   http::Response unmatched(const http::Request& req, const http::Router::Match& match);
   http::Response malformed_path(const http::Request& req);
+  http::Response malformed_query(const http::Request& req);
   // The gate and routing: the route whose handler answers, or null with the answer in
   // `answer` (a refusal, 404 or 405). Not a coroutine: the handler runs in handle()'s frame.
   const http::Route* route_request(http::Request& req, const Caller& caller,

@@ -332,6 +332,35 @@ TEST_CASE("a path with a '%' that is not an escape is 400 invalid_path on every 
           .status == 200);
 }
 
+// Only the catalog's list read its query strictly: "/api/orders?x=%zz", "/api/cart?x=%zz" and
+// "/health/live?x=%zz" answered 200 (an outside probe; red before).
+TEST_CASE("a query with a '%' that is not an escape is 400 invalid_query on every route") {
+  auto s = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  auto token = shopctl::test_support::demo_token(client, *s);
+  const shopctl::test_support::HeaderList bearer = {{"Authorization", "Bearer " + token}};
+  const auto before = s->calls().next_seq();
+  for (std::string target :
+       {"/api/orders?x=%zz", "/api/cart?x=%2", "/api/catalog/products/p-001?x=%",
+        "/health/live?%g0", "/api/catalog/categories?a=1&b=%zz"}) {
+    CAPTURE(target);
+    auto a = send(client, "GET", s->url("gateway") + target, std::nullopt, bearer);
+    CHECK(a.status == 400);
+    CHECK(a.body["error"]["code"] == "invalid_query");
+  }
+  for (const auto& r : s->calls().since(before)) {
+    CHECK_MESSAGE(r.caller != "gateway", r.method << " " << r.route << " reached " << r.callee);
+  }
+  const std::string cred = mint_credential(client, *s, "gateway");
+  auto direct = send(client, "GET", s->url("catalog") + "/products/p-001?x=%zz", std::nullopt,
+                     {{"X-Service-Token", cred}});
+  CHECK(direct.status == 400);
+  CHECK(direct.body["error"]["code"] == "invalid_query");
+  // Valid escapes are fine.
+  CHECK(send(client, "GET", s->url("gateway") + "/api/orders?x=%41%2f", std::nullopt, bearer)
+            .status == 200);
+}
+
 TEST_CASE("a request line whose target lacks the leading slash gets 400, never 500") {
   auto s = shopctl::test_support::start_shop();
   for (std::string line : {"POST api/auth HTTP/1.1", "GET api/catalog/products HTTP/1.1",

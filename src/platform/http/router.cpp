@@ -101,6 +101,14 @@ void split_path(std::string_view path, std::vector<std::string>& parts,
 }
 }  // namespace
 
+bool valid_percent_encoding(std::string_view text) noexcept {
+  for (auto at = text.find('%'); at != std::string_view::npos; at = text.find('%', at + 1)) {
+    if (at + 2 >= text.size() || hex_value(text[at + 1]) < 0 || hex_value(text[at + 2]) < 0)
+      return false;
+  }
+  return true;
+}
+
 void split_path(std::string_view path, std::vector<std::string>& parts) {
   split_path(path, parts, nullptr);
 }
@@ -132,11 +140,9 @@ Router::Match Router::match(std::string_view method, std::string_view path,
   if (path.find("//") != std::string_view::npos) return m;
   // A '%' must start an escape ("%zz", "%2" name nothing): 400 rather than read literally,
   // as a query with one is (docs/api.md).
-  for (auto at = path.find('%'); at != std::string_view::npos; at = path.find('%', at + 1)) {
-    if (at + 2 >= path.size() || hex_value(path[at + 1]) < 0 || hex_value(path[at + 2]) < 0) {
-      m.malformed = true;
-      return m;
-    }
+  if (!valid_percent_encoding(path)) {
+    m.malformed = true;
+    return m;
   }
   // Per-thread buffers: their storage is reused by the next request (match() does not
   // suspend); `raw` points into `path`, used before it returns.

@@ -46,6 +46,9 @@ class Router {
   std::vector<Route> routes_;
 };
 
+// False when a '%' in `text` starts no escape (is not followed by two hexadecimal digits).
+bool valid_percent_encoding(std::string_view text) noexcept;
+
 // Splits a path into segments ("/a/b/" -> {"a", "b"}), percent-decoding each.
 std::vector<std::string> split_path(std::string_view path);
 // The same into `parts` (replacing what it held, keeping its storage).
