@@ -189,7 +189,13 @@ std::string expand_text(std::string_view text, const Variables& variables) {
     }
     auto value = variables.lookup(part.value);
     if (!value) throw_undefined(part.value);
-    out += splice_text(*value);
+    const std::string spliced = splice_text(*value);
+    if (spliced.size() > kMaxExpandedText - std::min(out.size(), kMaxExpandedText)) {
+      throw InterpolationError(part.value, "${" + part.value +
+                                               "} makes the text longer than 16 MiB, the most "
+                                               "an expanded value may hold");
+    }
+    out += spliced;
   }
   return out;
 }

@@ -139,3 +139,19 @@ TEST_CASE("scan_template splits text and references and finds malformed ones") {
   CHECK(has_template_anywhere(json{{"k", json::array({1, "${x}"})}}));
   CHECK_FALSE(has_template_anywhere(json{{"k", json::array({1, "x"})}}));
 }
+
+// A value repeated ten times per level grows tenfold per level: a 1 KB scenario made a 10 GB
+// text and ended in std::bad_alloc (an outside probe; red before). The expansion stops at
+// 16 MiB with the variable's name.
+TEST_CASE("an expansion past 16 MiB is an InterpolationError naming the variable") {
+  Variables v;
+  v.set("big", std::string(3 * 1024 * 1024, 'x'));
+  CHECK(expand_text("${big}${big}${big}${big}${big}", v).size() == 15u * 1024 * 1024);
+  try {
+    (void)expand_text("${big}${big}${big}${big}${big}${big}", v);
+    FAIL("no error");
+  } catch (const InterpolationError& e) {
+    CHECK(e.name() == "big");
+    CHECK(std::string(e.what()).find("16 MiB") != std::string::npos);
+  }
+}

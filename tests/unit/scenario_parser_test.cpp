@@ -1051,3 +1051,23 @@ steps:
   CHECK(at(d[1]) == "4:51");
   CHECK(at(d[2]) == "5:51");
 }
+
+// Vars that repeat the var above them ten times: the parser adds up what it can see (literal
+// text and the vars above) and refuses the first var past 16 MiB, at its line; `validate`
+// passed such a file, and `run` took 4 GB before std::bad_alloc (an outside probe).
+TEST_CASE("vars that expand past 16 MiB are refused at the first such var") {
+  std::string yaml = "version: 1\nvars:\n  a: \"" + std::string(100, 'x') + "\"\n";
+  const char* names = "abcdefgh";
+  for (int i = 1; i < 8; ++i) {
+    yaml += std::string("  ") + names[i] + ": \"";
+    for (int k = 0; k < 10; ++k) yaml += std::string("${") + names[i - 1] + "}";
+    yaml += "\"\n";
+  }
+  yaml += "steps:\n  - request: {GET: \"/api/cart?x=${h}\"}\n";
+  const auto d = only(problems(yaml), "expands to more than 16 MiB");
+  CHECK(at(d) == "9:6");  // g: 100 x 10^6 bytes
+  // Unknown lengths (the environment, --var) count nothing: no refusal.
+  CHECK(problems("version: 1\nvars:\n  a: \"${env.HOME}${env.HOME}\"\nsteps:\n"
+                 "  - request: {GET: \"/api/cart?x=${a}\"}\n")
+            .empty());
+}
