@@ -1,4 +1,6 @@
 // shopctl: a microservice shop in one process, and a scenario tester for it.
+#include <csignal>
+#include <cstdio>
 #include <iostream>
 #include <string>
 
@@ -11,6 +13,10 @@ int main(int argc, char** argv) {
   // Every message on stderr shows control characters as escapes (cli/escaping_stream.hpp).
   static shopctl::cli::EscapingStreambuf escaping(std::cerr.rdbuf());
   std::cerr.rdbuf(&escaping);
+  // A reader that goes away (`shopctl run scenarios/ | head -1`) makes writes fail instead of
+  // killing the process with SIGPIPE: a killed run left its shops' temporary folders behind.
+  // Whether standard output took everything is checked once the command is done (below).
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "shopctl: a complete microservice shop (gateway, auth, catalog, order, payment and a\n"
       "simulated payment provider) on loopback ports in one process, and a scenario tester\n"
@@ -50,7 +56,26 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // CLI11 exits 0 for --help; every real command-line error is exit code 1.
     int code = app.exit(e);
-    return code == 0 ? 0 : shopctl::kExitUsage;
+    if (code != 0) return shopctl::kExitUsage;
+    std::cout.flush();
+    if (!std::cout) {
+      std::cerr << "shopctl: cannot write to standard output\n";
+      return shopctl::kExitUsage;
+    }
+    return shopctl::kExitOk;
   }
-  return shopctl::cli::exit_code();
+  // Output that did not arrive (a full disk, a closed pipe, stdout closed) is an error: exit 0
+  // told `shopctl reference > docs/cli.md` on a full disk that a cut file was complete. A
+  // command that failed keeps its own code; the message is printed either way.
+  int code = shopctl::cli::exit_code();
+  std::cout.flush();
+  const bool written =
+      static_cast<bool>(std::cout) && std::fflush(stdout) == 0 && !std::ferror(stdout);
+  if (!written) {
+    std::string command = "shopctl";
+    for (const CLI::App* sub : app.get_subcommands()) command += " " + sub->get_name();
+    std::cerr << command << ": cannot write to standard output\n";
+    if (code == shopctl::kExitOk) code = shopctl::kExitUsage;
+  }
+  return code;
 }

@@ -69,7 +69,8 @@ void write_man(std::ostream& out, CLI::App& app) {
          "file); "
          "3 the shop could not start or be reached; 4 an expectation failed (a scenario, a "
          "threshold, "
-         "an invariant). An option given an empty value is a usage error, except fault add "
+         "an invariant). Standard output that cannot be written is exit 1, unless the command "
+         "failed otherwise. An option given an empty value is a usage error, except fault add "
          "--body.\n"
       << ".SH SEE ALSO\nThe guides in the project's docs/ folder: cli.md, scenarios.md, load.md, "
          "chaos.md, faults.md, configuration.md, deploy.md.\n";
@@ -95,7 +96,10 @@ void register_reference(CLI::App& app) {
                  "Every command, with its options, exactly as its `--help` prints it. Exit codes: "
                  "0 success, 1 usage error, 2 invalid input (a scenario, config or plan file), 3 "
                  "the shop could not start or be reached, 4 an expectation failed (a scenario, "
-                 "a threshold, an invariant). An option given an empty value (`--target ''`) "
+                 "a threshold, an invariant). Standard output that cannot be written (a full "
+                 "disk, a closed pipe) is exit 1, unless the command failed otherwise; a reader "
+                 "that goes away (`| head`) does not kill shopctl. An option given an empty "
+                 "value (`--target ''`) "
                  "is a usage error, except `fault add --body ''` (an empty body): it is never "
                  "taken as the option left out. docs/ has the guides: scenarios.md, load.md, "
                  "chaos.md, faults.md, configuration.md.\n\n";

@@ -454,5 +454,20 @@ expect_code 1 "load: --mix weights whose sum is not a number" timeout 20 "$shopc
 printf 'version: 1\nname: x\0y\n' > "$tmp/nul.yaml"
 expect_code 2 "validate: a NUL byte" timeout 20 "$shopctl" validate "$tmp/nul.yaml"
 expect_output "nul.yaml:2:8: error: invalid YAML: a NUL byte" "validate points at the NUL byte"
+# Output that does not arrive is an error (an outside probe): `reference > docs/cli.md` on a
+# full disk, and a run whose stdout is closed, exited 0. And a reader that goes away no longer
+# kills a run with SIGPIPE, which left its shops' temporary folders behind.
+expect_code 1 "reference: standard output on a full disk" sh -c '"$0" reference > /dev/full' "$shopctl"
+expect_output "shopctl reference: cannot write to standard output" "reference says so"
+expect_code 1 "completion: standard output on a full disk" sh -c '"$0" completion bash > /dev/full' "$shopctl"
+expect_code 1 "run: standard output closed" sh -c '"$0" run "$1" >&-' "$shopctl" "$tmp/good.yaml"
+expect_output "shopctl run: cannot write to standard output" "run says so"
+printf 'version: 1\nname: f\nsteps:\n  - request: {GET: /api/catalog/products}\n    expect: {status: 418}\n' > "$tmp/fails.yaml"
+expect_code 4 "run: a failure keeps its code when standard output is full" sh -c '"$0" run "$1" > /dev/full' "$shopctl" "$tmp/fails.yaml"
+mkdir -p "$tmp/piped"
+expect_code 1 "run: a reader that goes away (| head -c 1)" bash -c 'TMPDIR="$2" "$0" run "$1" "$1" | head -c 1 >/dev/null; exit "${PIPESTATUS[0]}"' "$shopctl" "$tmp/good.yaml" "$tmp/piped"
+if [[ -z "$(ls -A "$tmp/piped")" ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: run | head left $(ls "$tmp/piped") in TMPDIR"
+fi
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
