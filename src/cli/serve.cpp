@@ -107,6 +107,22 @@ int run_serve(const ServeOptions& o) {
       std::cerr << "shopctl serve: --processes runs every service; it takes no --only\n";
       return kExitUsage;
     }
+    // The launcher picks each process's admin port and tells every process where its peers
+    // are: these flags were accepted and did nothing.
+    if (!o.peers.empty() || o.admin_port >= 0) {
+      std::cerr << "shopctl serve: --processes picks the processes' peers and admin ports "
+                   "itself; it takes no "
+                << (o.peers.empty() ? "--admin-port" : "--peer") << "\n";
+      return kExitUsage;
+    }
+    if (o.print_config) {  // the settings every process starts from; it started six processes
+      if (o.ephemeral)
+        config.data_dir.clear();
+      else if (config.data_dir.empty())
+        config.data_dir = o.data_dir;
+      std::cout << shop::describe_config(config) << "\n";
+      return kExitOk;
+    }
     LauncherOptions launcher;
     launcher.config_files = o.config_files;
     launcher.data_dir = config.data_dir.empty() ? fs::path(o.data_dir) : config.data_dir;

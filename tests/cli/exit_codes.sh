@@ -469,5 +469,12 @@ expect_code 1 "run: a reader that goes away (| head -c 1)" bash -c 'TMPDIR="$2" 
 if [[ -z "$(ls -A "$tmp/piped")" ]]; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: run | head left $(ls "$tmp/piped") in TMPDIR"
 fi
+# serve --processes with --print-config started the six processes; --peer and --admin-port
+# were accepted and did nothing (an outside probe).
+expect_code 0 "serve --processes --print-config prints and exits" timeout 10 "$shopctl" serve --processes --ephemeral --gateway-port 0 --print-config
+expect_output '"login_throttle"' "the settings are printed"
+expect_code 1 "serve --processes --peer" timeout 10 "$shopctl" serve --processes --ephemeral --peer catalog=http://127.0.0.1:1
+expect_output "takes no --peer" "serve says --peer does not go with --processes"
+expect_code 1 "serve --processes --admin-port" timeout 10 "$shopctl" serve --processes --ephemeral --admin-port 0
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
