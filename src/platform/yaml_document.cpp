@@ -19,23 +19,38 @@ class DocumentCounter : public YAML::EventHandler {
     if (count_ == 2) second_ = mark;
   }
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(mark);
+  }
   void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    node(mark);
+  }
   void OnMapEnd() override {}
 
   [[nodiscard]] std::size_t count() const { return count_; }
+  // Every node of every document, against kMaxYamlNodes.
+  void node(const YAML::Mark& mark) {
+    if (++nodes_ > kMaxYamlNodes) {
+      throw YAML::ParserException(mark, "more than " + std::to_string(kMaxYamlNodes) +
+                                            " YAML nodes (keys, values, lists and maps); a "
+                                            "file holds at most that many");
+    }
+  }
   [[nodiscard]] const YAML::Mark& last() const { return last_; }
   [[nodiscard]] const YAML::Mark& second() const { return second_; }
 
  private:
   std::size_t count_ = 0;
+  std::size_t nodes_ = 0;
   YAML::Mark last_ = YAML::Mark::null_mark();
   YAML::Mark second_ = YAML::Mark::null_mark();
 };

@@ -12,6 +12,12 @@
 
 namespace shopctl::platform {
 
+// The most nodes (keys, values, lists, maps; an alias counts once) a text may hold: the same
+// million as the values a file may expand to (yaml_json.hpp). yaml-cpp keeps about 700 bytes
+// per node, so a 16 MiB file of small steps took 1.9 GB to load; the pass that counts the
+// documents counts the nodes too and refuses more before anything is built.
+inline constexpr std::size_t kMaxYamlNodes = 1'000'000;
+
 struct YamlDocuments {
   YAML::Node first;          // null when the text holds no document
   std::size_t count = 0;     // how many documents the text holds
@@ -19,7 +25,8 @@ struct YamlDocuments {
 };
 
 // Parses every document of `text` and loads the first. Throws YAML::ParserException for
-// invalid YAML, including input the parser cannot move past (its mark points there).
+// invalid YAML, including input the parser cannot move past (its mark points there), and at
+// the node past kMaxYamlNodes.
 YamlDocuments load_yaml_documents(std::string_view text);
 
 // The one document of `text`: as load_yaml_documents, and a ParserException at the second
