@@ -284,6 +284,8 @@ SourceLocation Context::location(const YAML::Mark& mark) const {
 
 void Context::error(const YAML::Mark& mark, std::string message) {
   const SourceLocation loc = location(mark);
+  // A value reached through several aliases is read once per alias: its problem is said once.
+  if (!said_.emplace(loc.line, loc.column, message).second) return;
   diagnostics_.push_back({loc.file, loc.line, loc.column, std::move(message)});
 }
 

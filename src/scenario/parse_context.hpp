@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
@@ -138,6 +139,7 @@ class Context {
   std::string file_;
   std::vector<std::string_view> lines_;
   std::vector<Diagnostic> diagnostics_;
+  std::set<std::tuple<int, int, std::string>> said_;  // line, column, message of each error
   Scope scope_;
   std::vector<PendingUndefined> pending_;
   std::map<std::string, int, std::less<>> captured_at_;

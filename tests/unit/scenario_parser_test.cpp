@@ -1071,3 +1071,11 @@ TEST_CASE("vars that expand past 16 MiB are refused at the first such var") {
                  "  - request: {GET: \"/api/cart?x=${a}\"}\n")
             .empty());
 }
+
+// A bad value reached through several aliases was reported once per alias, identically (nine
+// times for `steps: [*h, *h, ...]`; an outside probe). It is said once.
+TEST_CASE("a problem reached through several aliases is reported once") {
+  const std::string yaml = "version: 1\nname: x\nbad: &bad [1, 2]\nsteps: [*bad, *bad, *bad]\n";
+  const auto d = only(problems(yaml), "a step is a mapping");
+  CHECK(d.line == 3);
+}
