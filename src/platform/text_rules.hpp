@@ -60,7 +60,14 @@ inline bool is_hidden(std::uint32_t cp, bool allow_joiners) {
          (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x206F) || cp == 0x3164 ||
          (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0xFEFF || cp == 0xFFA0 ||
          (cp >= 0xFFF0 && cp <= 0xFFFB) || (cp >= 0xE0000 && cp <= 0xE0FFF) ||
-         (cp >= 0xD800 && cp <= 0xDFFF);
+         (cp >= 0xD800 && cp <= 0xDFFF) ||
+         // The other format characters (Unicode's Cf): shorthand format controls and musical
+         // symbol format controls show as nothing ("demo@shop.test\U0001BCA0" read as the
+         // demo user's); the prepended concatenation marks (Arabic, Syriac, Kaithi, Egyptian
+         // hieroglyph format controls) belong in no email or name.
+         (cp >= 0x600 && cp <= 0x605) || cp == 0x6DD || cp == 0x70F || cp == 0x890 || cp == 0x891 ||
+         cp == 0x8E2 || cp == 0x110BD || cp == 0x110CD || (cp >= 0x13430 && cp <= 0x1343F) ||
+         (cp >= 0x1BCA0 && cp <= 0x1BCA3) || (cp >= 0x1D173 && cp <= 0x1D17A);
 }
 
 // The first hidden code point of `text`, or nothing when there is none.

@@ -55,12 +55,30 @@ std::string format_diagnostic(const Diagnostic& diagnostic, std::string_view sou
   if (diagnostic.line <= 0) return out;
   const auto raw_line = nth_line(source_text, diagnostic.line);
   if (!raw_line) return out;
-  const std::size_t raw_caret =
-      std::min<std::size_t>(diagnostic.column > 0 ? diagnostic.column - 1 : 0, raw_line->size());
-  const std::string line = platform::terminal_text(*raw_line, true);
-  out += line;
+  std::string_view shown = *raw_line;
+  std::size_t raw_caret =
+      std::min<std::size_t>(diagnostic.column > 0 ? diagnostic.column - 1 : 0, shown.size());
+  // A long line is shown as a window of about 160 bytes around the column, cut at character
+  // boundaries, with "..." where it was cut: a 2 MB line was echoed whole, with 2 MB of spaces
+  // before the caret.
+  constexpr std::size_t kHalfWindow = 80;
+  std::string_view cut_before, cut_after;
+  if (shown.size() > 2 * kHalfWindow) {
+    std::size_t from = raw_caret > kHalfWindow ? raw_caret - kHalfWindow : 0;
+    std::size_t to = std::min(shown.size(), raw_caret + kHalfWindow);
+    while (from > 0 && is_utf8_continuation(shown[from])) --from;
+    while (to < shown.size() && is_utf8_continuation(shown[to])) ++to;
+    if (from > 0) cut_before = "...";
+    if (to < shown.size()) cut_after = "...";
+    raw_caret -= from;
+    shown = shown.substr(from, to - from);
+  }
+  out += cut_before;
+  out += platform::terminal_text(shown, true);
+  out += cut_after;
   out += '\n';
-  const std::string before_caret = platform::terminal_text(raw_line->substr(0, raw_caret), true);
+  const std::string before_caret =
+      std::string(cut_before) + platform::terminal_text(shown.substr(0, raw_caret), true);
   for (const char c : before_caret) {
     if (c == '\t') {
       out += '\t';

@@ -51,7 +51,10 @@ TEST_CASE("an email is trimmed and lower-cased, and an implausible one is refuse
   for (const std::string spaced :
        {"demo@shop.test\u00a0", "demo\u00a0@shop.test", "demo\u3000@shop.test",
         "demo@shop.test\u2000", "demo@shop.test\u200a", "de\u202fmo@shop.test",
-        "demo@shop\u205f.test", "demo\u1680@shop.test", "demo\u2800@shop.test"}) {
+        "demo@shop\u205f.test", "demo\u1680@shop.test", "demo\u2800@shop.test",
+        // Format characters that show as nothing (a second probe; red before).
+        "demo@shop.test\U0001BCA0", "\U0001BCA3demo@shop.test", "de\U0001D173mo@shop.test",
+        "demo@shop.test\U0001D17A", "demo\u0600@shop.test", "demo@shop.test\U00013430"}) {
     CAPTURE(spaced);
     CHECK_FALSE(auth::normalize_email(spaced));
   }
@@ -71,7 +74,8 @@ TEST_CASE("a registration checks the email, then the password, then the name") {
         "invalid_field");
   CHECK_NOTHROW(auth::validate_registration("a@b.co", "12345678", " x"));
   // A name of other spaces alone reads as no name too (red before: 201 with a blank name).
-  for (const std::string blank : {"\u00a0", "\u3000\u3000", " \u2800 ", "\u2003\t"}) {
+  for (const std::string blank :
+       {"\u00a0", "\u3000\u3000", " \u2800 ", "\u2003\t", "\U0001BCA0", "\U0001D173 "}) {
     CAPTURE(blank);
     CHECK(error_code_of([&] { auth::validate_registration("a@b.co", "12345678", blank); }) ==
           "invalid_field");

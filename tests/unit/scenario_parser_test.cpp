@@ -1079,3 +1079,26 @@ TEST_CASE("a problem reached through several aliases is reported once") {
   const auto d = only(problems(yaml), "a step is a mapping");
   CHECK(d.line == 3);
 }
+
+// A long line is quoted as a window around the column: an error on a 2 MB line printed the
+// whole line and 2 MB of spaces before the caret (a second probe; red before).
+TEST_CASE("a diagnostic on a long line quotes a window around the column") {
+  std::string line(100'000, 'a');
+  line[50'000] = 'X';
+  const std::string text = "version: 1\n" + line + "\n";
+  const Diagnostic d{"s.yaml", 2, 50'001, "here"};
+  const std::string shown = format_diagnostic(d, text);
+  CHECK(shown.size() < 600);
+  const auto quoted_start = shown.find('\n') + 1;
+  const auto quoted_end = shown.find('\n', quoted_start);
+  const std::string quoted = shown.substr(quoted_start, quoted_end - quoted_start);
+  const std::string caret =
+      shown.substr(quoted_end + 1, shown.find('\n', quoted_end + 1) - quoted_end - 1);
+  CHECK(quoted.starts_with("..."));
+  CHECK(quoted.ends_with("..."));
+  REQUIRE(caret.ends_with("^"));
+  CHECK(quoted[caret.size() - 1] == 'X');  // the caret under the column
+  // A short line is quoted whole.
+  const std::string whole = format_diagnostic({"s.yaml", 1, 3, "here"}, text);
+  CHECK(whole.find("version: 1\n  ^\n") != std::string::npos);
+}
