@@ -1,6 +1,7 @@
 #include "platform/admin_fanout.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include <yaml-cpp/yaml.h>
@@ -353,15 +354,24 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
       per_process = cursors_[since - 1];
     }
   }
-  // `only` goes to every process as given (each one checks it).
+  // `only` goes to every process, read as one process reads it (the first, decoded) and
+  // encoded again; each process checks it.
   std::string only;
-  if (auto q = full_path.find('?'); q != std::string_view::npos) {
-    auto query = full_path.substr(q + 1);
-    for (std::size_t at = 0; at <= query.size();) {
-      auto end = std::min(query.find('&', at), query.size());
-      auto param = query.substr(at, end - at);
-      if (param.rfind("only=", 0) == 0) only = "&" + std::string(param);
-      at = end + 1;
+  {
+    http::Request query;
+    query.target = std::string(full_path);
+    if (auto value = query.query_param("only")) {
+      only = "&only=";
+      for (const unsigned char c : *value) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+          only += static_cast<char>(c);
+        } else {
+          constexpr char kHex[] = "0123456789ABCDEF";
+          only += '%';
+          only += kHex[c >> 4];
+          only += kHex[c & 0x0F];
+        }
+      }
     }
   }
   std::vector<json> records_of(d.processes.size()), transitions_of(d.processes.size());

@@ -57,11 +57,11 @@ std::size_t utf8_characters(const std::string& text) {
   }));
 }
 
-// The body's rules, checked as the parser reads, in front of nlohmann's own DOM builder (its
-// SAX interface: every event is checked, then handed on). Not nlohmann's callback parser:
-// that one walks the whole enclosing container each time an object ends, looking for values
-// the callback discarded, so a body of n small objects cost n^2 (60,000 `{}` in an array,
-// 180 KB, held a thread for 6 s; a probe found it).
+// The body's rules, checked as the parser reads, with the document built alongside (through
+// nlohmann's public SAX interface; its own DOM builder is an internal class whose shape changed
+// in 3.12). Not nlohmann's callback parser: that one walks the whole enclosing container each
+// time an object ends, looking for values the callback discarded, so a body of n small objects
+// cost n^2 (60,000 `{}` in an array, 180 KB, held a thread for 6 s; a probe found it).
 class LimitedDom {
  public:
   using json = nlohmann::json;
@@ -71,22 +71,23 @@ class LimitedDom {
   using string_t = json::string_t;
   using binary_t = json::binary_t;
 
-  explicit LimitedDom(json& result) : dom_(result, true) {}
+  explicit LimitedDom(json& result) : result_(result) {}
 
-  bool null() { return dom_.null(); }
-  bool boolean(bool v) { return dom_.boolean(v); }
-  bool number_integer(number_integer_t v) { return dom_.number_integer(v); }
-  bool number_unsigned(number_unsigned_t v) { return dom_.number_unsigned(v); }
-  bool number_float(number_float_t v, const string_t& s) { return dom_.number_float(v, s); }
+  bool null() { return place(nullptr) != nullptr; }
+  bool boolean(bool v) { return place(v) != nullptr; }
+  bool number_integer(number_integer_t v) { return place(v) != nullptr; }
+  bool number_unsigned(number_unsigned_t v) { return place(v) != nullptr; }
+  bool number_float(number_float_t v, const string_t&) { return place(v) != nullptr; }
   bool string(string_t& v) {
     check_length(v);
-    return dom_.string(v);
+    return place(std::move(v)) != nullptr;
   }
-  bool binary(binary_t& v) { return dom_.binary(v); }
-  bool start_object(std::size_t n) {
+  bool binary(binary_t&) { return false; }  // JSON text has none
+  bool start_object(std::size_t) {
     open();
     open_keys_.emplace_back();
-    return dom_.start_object(n);
+    open_.push_back(place(json::value_t::object));
+    return true;
   }
   // A key belongs to the innermost open object. A key given twice in one object is refused,
   // as a header given twice is: nlohmann keeps the last, and a proxy or a log that reads the
@@ -97,27 +98,49 @@ class LimitedDom {
       throw LimitExceeded{"duplicate_json_key",
                           "the key \"" + k.substr(0, 100) + "\" appears twice in one JSON object"};
     }
-    return dom_.key(k);
+    member_ = &open_.back()->get_ref<json::object_t&>()[std::move(k)];
+    return true;
   }
   bool end_object() {
     open_keys_.pop_back();
+    open_.pop_back();
     --depth_;
-    return dom_.end_object();
+    return true;
   }
-  bool start_array(std::size_t n) {
+  bool start_array(std::size_t) {
     open();
-    return dom_.start_array(n);
+    open_.push_back(place(json::value_t::array));
+    return true;
   }
   bool end_array() {
+    open_.pop_back();
     --depth_;
-    return dom_.end_array();
+    return true;
   }
   template <class Exception>
-  bool parse_error(std::size_t position, const std::string& last_token, const Exception& ex) {
-    return dom_.parse_error(position, last_token, ex);
+  bool parse_error(std::size_t, const std::string&, const Exception& ex) {
+    throw ex;  // json::parse_error or json::out_of_range, as json::parse throws them
   }
 
  private:
+  // Puts a value where the text has it: the document, the end of the innermost array, or the
+  // member whose key came last. Pointers stay valid: a container grows only while it is the
+  // innermost one, and object members are map nodes.
+  template <class Value>
+  json* place(Value&& v) {
+    if (open_.empty()) {
+      result_ = json(std::forward<Value>(v));
+      return &result_;
+    }
+    json& container = *open_.back();
+    if (container.is_array()) {
+      auto& items = container.get_ref<json::array_t&>();
+      items.emplace_back(std::forward<Value>(v));
+      return &items.back();
+    }
+    *member_ = json(std::forward<Value>(v));
+    return member_;
+  }
   // 64 levels pass, the 65th is refused.
   void open() {
     if (++depth_ > kMaxJsonDepth) {
@@ -133,7 +156,9 @@ class LimitedDom {
     }
   }
 
-  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  json& result_;
+  std::vector<json*> open_;            // the arrays and objects still open, innermost last
+  json* member_ = nullptr;             // where the value of the last key goes
   std::vector<ObjectKeys> open_keys_;  // the keys of each object still open, innermost last
   std::size_t depth_ = 0;
 };

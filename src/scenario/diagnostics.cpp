@@ -64,8 +64,10 @@ std::string format_diagnostic(const Diagnostic& diagnostic, std::string_view sou
   constexpr std::size_t kHalfWindow = 80;
   std::string_view cut_before, cut_after;
   if (shown.size() > 2 * kHalfWindow) {
+    // 160 bytes also near either end of the line: the window slides inward there.
     std::size_t from = raw_caret > kHalfWindow ? raw_caret - kHalfWindow : 0;
-    std::size_t to = std::min(shown.size(), raw_caret + kHalfWindow);
+    from = std::min(from, shown.size() - 2 * kHalfWindow);
+    std::size_t to = from + 2 * kHalfWindow;
     while (from > 0 && is_utf8_continuation(shown[from])) --from;
     while (to < shown.size() && is_utf8_continuation(shown[to])) ++to;
     if (from > 0) cut_before = "...";

@@ -200,7 +200,35 @@ std::string expand_text(std::string_view text, const Variables& variables) {
   return out;
 }
 
-nlohmann::json expand(const nlohmann::json& template_value, const Variables& variables) {
+namespace {
+
+// About the size of `value` as JSON text (strings and keys in full, 8 bytes for any other
+// scalar), counted no further than past `limit`.
+std::size_t json_size(const nlohmann::json& value, std::size_t limit) {
+  if (value.is_string()) return value.get_ref<const std::string&>().size() + 2;
+  if (!value.is_structured()) return 8;
+  std::size_t n = 2;
+  for (auto it = value.begin(); it != value.end() && n <= limit; ++it) {
+    if (value.is_object()) n += it.key().size() + 3;
+    n += json_size(*it, limit) + 1;
+  }
+  return n;
+}
+
+// Adds `bytes` to what one expansion has made so far; past kMaxExpandedText, the error names
+// the variable: a list of ten copies of a var that is a list of ten copies ... grows tenfold a
+// level without any one text passing the limit.
+void charge(std::size_t& used, std::size_t bytes, const std::string& name) {
+  used += bytes;
+  if (used > kMaxExpandedText) {
+    throw InterpolationError(name, "${" + name +
+                                       "} makes the value larger than 16 MiB, the most an "
+                                       "expanded value may hold");
+  }
+}
+
+nlohmann::json expand_within(const nlohmann::json& template_value, const Variables& variables,
+                             std::size_t& used) {
   if (template_value.is_string()) {
     const auto& text = template_value.get_ref<const std::string&>();
     if (!has_template(std::string_view(text))) return template_value;
@@ -209,23 +237,42 @@ nlohmann::json expand(const nlohmann::json& template_value, const Variables& var
     if (parts.size() == 1 && parts.front().kind == TemplatePart::Kind::variable) {
       auto value = variables.lookup(parts.front().value);
       if (!value) throw_undefined(parts.front().value);
+      charge(used, json_size(*value, kMaxExpandedText), parts.front().value);
       return std::move(*value);
     }
-    return expand_text(text, variables);
+    std::string expanded = expand_text(text, variables);
+    std::string first_name;
+    for (const auto& part : parts) {
+      if (part.kind == TemplatePart::Kind::variable) {
+        first_name = part.value;
+        break;
+      }
+    }
+    charge(used, expanded.size(), first_name);
+    return expanded;
   }
   if (template_value.is_array()) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& item : template_value) out.push_back(expand(item, variables));
+    for (const auto& item : template_value) out.push_back(expand_within(item, variables, used));
     return out;
   }
   if (template_value.is_object()) {
     nlohmann::json out = nlohmann::json::object();
     for (const auto& [key, item] : template_value.items()) {
-      out[expand_text(key, variables)] = expand(item, variables);
+      std::string expanded_key = expand_text(key, variables);
+      charge(used, expanded_key.size(), key);
+      out[std::move(expanded_key)] = expand_within(item, variables, used);
     }
     return out;
   }
   return template_value;
+}
+
+}  // namespace
+
+nlohmann::json expand(const nlohmann::json& template_value, const Variables& variables) {
+  std::size_t used = 0;
+  return expand_within(template_value, variables, used);
 }
 
 std::map<std::string, std::string> command_line_vars(const std::vector<std::string>& pairs,

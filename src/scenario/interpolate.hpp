@@ -79,8 +79,9 @@ bool has_template_anywhere(const nlohmann::json& value);
 
 // The longest text an expansion may make: 16 MiB, the size of the largest input file. Variables
 // that hold other variables ten times over grow tenfold per level (a scenario of 1 KB made a
-// text of 10 GB and ended in std::bad_alloc); past this, expand_text() throws
-// InterpolationError, and the parser refuses vars whose literal parts alone pass it.
+// text of 10 GB and ended in std::bad_alloc), and so do lists of lists; past this,
+// expand_text() and expand() throw InterpolationError, and the parser refuses vars whose
+// literal parts alone pass it.
 inline constexpr std::size_t kMaxExpandedText = 16 * 1024 * 1024;
 
 // Returns a fresh random UUID, version 4, lower-case hex.

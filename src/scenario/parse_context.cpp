@@ -627,8 +627,10 @@ void Context::check_references(const YAML::Mark& mark, std::string_view text) {
     if (auto suggestion = did_you_mean(name, candidates)) {
       message += "; did you mean ${" + *suggestion + "}?";
     }
-    pending_.push_back({diagnostics_.size(), name, mark.line + 1});
+    const std::size_t index = diagnostics_.size();
     error_in_scalar(mark, text, part.offset, std::move(message));
+    // Only when it was said: the same place reached again through an alias adds nothing.
+    if (diagnostics_.size() > index) pending_.push_back({index, name, mark.line + 1});
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <set>
 #include <system_error>
@@ -252,33 +253,45 @@ void ScenarioParser::parse_config(const Field& field, Scenario& scenario) {
 
 void ScenarioParser::parse_vars(const Field& field, Scenario& scenario) {
   if (!ctx_.require_mapping(field, "{email: \"ada-${run_id}@shop.test\"}")) return;
-  // The least length each var's text expands to, from its literal parts and the vars above it
-  // (anything else counts 0): a chain that passes kMaxExpandedText is refused here, not found at
-  // run time after gigabytes.
-  std::map<std::string, std::size_t, std::less<>> least_length;
+  // The least size each var expands to, from its literal text and the vars above it (anything
+  // else counts 0), lists and maps included: a chain that passes kMaxExpandedText is refused
+  // here, not found at run time after gigabytes.
+  std::map<std::string, std::size_t, std::less<>> least_size;
+  const auto capped = [](std::size_t a, std::size_t b) {
+    return std::min(a + b, kMaxExpandedText + 1);
+  };
+  std::function<std::size_t(const nlohmann::json&)> least = [&](const nlohmann::json& value) {
+    std::size_t n = 0;
+    if (value.is_string()) {
+      for (const TemplatePart& part : scan_template(value.get_ref<const std::string&>()).parts) {
+        const auto known = least_size.find(part.value);
+        n = capped(n, part.kind == TemplatePart::Kind::text ? part.value.size()
+                      : known != least_size.end()           ? known->second
+                                                            : 0);
+      }
+    } else if (value.is_structured()) {
+      for (auto it = value.begin(); it != value.end() && n <= kMaxExpandedText; ++it) {
+        n = capped(n, least(*it));
+        if (value.is_object()) n = capped(n, it.key().size());
+      }
+    }
+    return n;
+  };
   for (const Field& entry : ctx_.entries(field)) {
     // A var sees the built-ins, the environment and the vars above it.
     if (!check_name(entry.key_mark, entry.name, "variable")) continue;
     auto value = ctx_.json_template(entry);
     ctx_.scope().names.insert(entry.name);
-    if (value && value->is_string()) {
-      std::size_t least = 0;
-      for (const TemplatePart& part : scan_template(value->get_ref<const std::string&>()).parts) {
-        const auto known = least_length.find(part.value);
-        least += part.kind == TemplatePart::Kind::text ? part.value.size()
-                 : known != least_length.end()         ? known->second
-                                                       : 0;
-        least = std::min(least, kMaxExpandedText + 1);
-      }
-      if (least > kMaxExpandedText) {
-        ctx_.error(entry.mark, "variable '" + entry.name +
-                                   "' expands to more than 16 MiB (the vars it repeats grow "
-                                   "with each level); an expanded value holds at most 16 MiB");
-        continue;
-      }
-      least_length[entry.name] = least;
+    if (!value) continue;
+    const std::size_t size = least(*value);
+    if (size > kMaxExpandedText) {
+      ctx_.error(entry.mark, "variable '" + entry.name +
+                                 "' expands to more than 16 MiB (the vars it repeats grow "
+                                 "with each level); an expanded value holds at most 16 MiB");
+      continue;
     }
-    if (value) scenario.vars.emplace_back(entry.name, std::move(*value));
+    least_size[entry.name] = size;
+    scenario.vars.emplace_back(entry.name, std::move(*value));
   }
 }
 

@@ -173,4 +173,9 @@ TEST_CASE(
   fan.send(d, sender, "GET", "/_admin/calls?only=transitions&since=0", std::nullopt);
   REQUIRE(shop.sent.size() == d.processes.size());
   for (const auto& s : shop.sent) CHECK(s.ends_with("&only=transitions"));
+  // Read as one process reads it: the first, decoded (review).
+  shop.sent.clear();
+  fan.send(d, sender, "GET", "/_admin/calls?%6Fnly=transitions&only=x&since=0", std::nullopt);
+  REQUIRE(shop.sent.size() == d.processes.size());
+  for (const auto& s : shop.sent) CHECK(s.ends_with("&only=transitions"));
 }

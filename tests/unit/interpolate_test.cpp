@@ -155,3 +155,19 @@ TEST_CASE("an expansion past 16 MiB is an InterpolationError naming the variable
     CHECK(std::string(e.what()).find("16 MiB") != std::string::npos);
   }
 }
+
+// A list of ten copies of a list of ten copies ...: no single text passes the limit, the value
+// does (found in review). What the parser cannot measure (here a var set at run time) is
+// stopped at run time.
+TEST_CASE("a value that grows past 16 MiB through lists is an InterpolationError") {
+  Variables v;
+  v.set("a", std::string(200'000, 'x'));
+  json ten = json::array();
+  for (int i = 0; i < 10; ++i) ten.push_back("${a}");
+  v.set("b", expand(ten, v));  // 2 MB
+  json more = json::array();
+  for (int i = 0; i < 10; ++i) more.push_back("${b}");
+  CHECK_THROWS_AS(expand(more, v), InterpolationError);  // 20 MB
+  json few = json::array({"${b}", "${b}"});
+  CHECK(expand(few, v).size() == 2);
+}

@@ -1102,3 +1102,35 @@ TEST_CASE("a diagnostic on a long line quotes a window around the column") {
   const std::string whole = format_diagnostic({"s.yaml", 1, 3, "here"}, text);
   CHECK(whole.find("version: 1\n  ^\n") != std::string::npos);
 }
+
+// An undefined variable reached through two aliases is said once; its note about a later
+// capture went to a diagnostic index that was never filled (written past the vector's end;
+// found in review).
+TEST_CASE("an undefined variable reached through aliases, captured later, is noted once") {
+  const auto d = problems(R"yaml(version: 1
+steps:
+  - request: &r {GET: "/api/orders/${order_id}"}
+  - request: *r
+  - request: *r
+  - request: {POST: /api/orders}
+    capture: {order_id: $.order_id}
+)yaml");
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].message.find("undefined variable ${order_id}") != std::string::npos);
+  CHECK(d[0].message.find("(it is captured at line 7;") != std::string::npos);
+}
+
+// Lists grow the same way: b is ten a's, c ten b's, ... (found in review: only texts were
+// measured).
+TEST_CASE("vars that are lists of lists past 16 MiB are refused too") {
+  std::string yaml = "version: 1\nvars:\n  a: \"" + std::string(100, 'x') + "\"\n";
+  const char* names = "abcdefgh";
+  for (int i = 1; i < 8; ++i) {
+    yaml += std::string("  ") + names[i] + ": [";
+    for (int k = 0; k < 10; ++k) yaml += std::string(k ? ", " : "") + "\"${" + names[i - 1] + "}\"";
+    yaml += "]\n";
+  }
+  yaml += "steps:\n  - wait: 1ms\n";
+  const auto d = only(problems(yaml), "expands to more than 16 MiB");
+  CHECK(at(d) == "9:6");
+}
