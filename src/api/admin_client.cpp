@@ -123,7 +123,7 @@ std::string AdminClient::add_fault_json(const std::string& fault_json) {
 
 void AdminClient::remove_fault(const std::string& id) {
   auto& self = api::live(impl_, "AdminClient");
-  self.expect("DELETE", "/_admin/faults/" + platform::path_segment(id));
+  self.expect("DELETE", "/_admin/faults/" + http::percent_encode(id));
 }
 
 void AdminClient::clear_faults() {
@@ -173,7 +173,7 @@ void AdminClient::set_breaker(const std::string& edge, const std::string& state)
   if (url.empty()) throw AdminError(404, "no circuit breaker " + edge);
   AdminClient plane(url, self.client.admin_token(),
                     std::chrono::duration_cast<std::chrono::milliseconds>(self.client.timeout()));
-  plane.impl_->expect("POST", "/_admin/circuit-breakers/" + platform::path_segment(edge),
+  plane.impl_->expect("POST", "/_admin/circuit-breakers/" + http::percent_encode(edge),
                       json{{"state", state}});
 }
 

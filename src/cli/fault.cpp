@@ -140,7 +140,7 @@ int run_list(const FaultListOptions& o) {
 
 int run_clear(const FaultClearOptions& o) {
   std::string path =
-      o.id.empty() ? "/_admin/faults" : "/_admin/faults/" + platform::path_segment(o.id);
+      o.id.empty() ? "/_admin/faults" : "/_admin/faults/" + http::percent_encode(o.id);
   platform::AdminAnswer answer;
   if (int code = admin_call("clear", o.shop, "DELETE", path, std::nullopt, answer); code != kExitOk)
     return code;

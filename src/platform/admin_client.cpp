@@ -31,22 +31,6 @@ std::string AdminAnswer::error_message() const {
   return text;
 }
 
-std::string path_segment(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    bool unreserved = std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
-    if (unreserved) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 AdminAnswer send_admin_request(http::BlockingClient& client, std::string_view url,
                                std::string_view admin_token, const std::string& method,
                                const std::optional<nlohmann::json>& body,

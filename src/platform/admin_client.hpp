@@ -36,10 +36,6 @@ AdminAnswer send_admin_request(http::BlockingClient& client, std::string_view ur
                                const std::optional<nlohmann::json>& body,
                                std::chrono::nanoseconds timeout);
 
-// Percent-encodes `text` as one path segment of an admin route (a fault id, a breaker's edge
-// "order->catalog"): everything but letters, digits and -_.~ is escaped.
-std::string path_segment(std::string_view text);
-
 // A synchronous client for one shop's admin plane, with kept-alive connections of its own.
 // For a shop split over processes (found with GET /_admin/services at the first shop-wide
 // request), the shop-wide requests fan out to every process (platform/admin_fanout.hpp).

@@ -360,19 +360,7 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
   {
     http::Request query;
     query.target = std::string(full_path);
-    if (auto value = query.query_param("only")) {
-      only = "&only=";
-      for (const unsigned char c : *value) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-          only += static_cast<char>(c);
-        } else {
-          constexpr char kHex[] = "0123456789ABCDEF";
-          only += '%';
-          only += kHex[c >> 4];
-          only += kHex[c & 0x0F];
-        }
-      }
-    }
+    if (auto value = query.query_param("only")) only = "&only=" + http::percent_encode(*value);
   }
   std::vector<json> records_of(d.processes.size()), transitions_of(d.processes.size());
   std::vector<std::uint64_t> next(d.processes.size(), 0);

@@ -50,13 +50,6 @@ class ObjectKeys {
   std::unordered_set<std::string> set_;
 };
 
-// The characters (code points) of UTF-8 text: the bytes that do not continue a sequence.
-std::size_t utf8_characters(const std::string& text) {
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
-
 // The body's rules, checked as the parser reads, with the document built alongside (through
 // nlohmann's public SAX interface; its own DOM builder is an internal class whose shape changed
 // in 3.12). Not nlohmann's callback parser: that one walks the whole enclosing container each
@@ -150,7 +143,7 @@ class LimitedDom {
   }
   // Characters, as the limit says (a byte count refused 5,001 accented letters).
   static void check_length(const string_t& text) {
-    if (text.size() > kMaxJsonString && utf8_characters(text) > kMaxJsonString) {
+    if (text.size() > kMaxJsonString && utf8_length(text) > kMaxJsonString) {
       throw LimitExceeded{"string_too_long", "a JSON string exceeds " +
                                                  std::to_string(kMaxJsonString) + " characters"};
     }

@@ -88,6 +88,10 @@ class Headers {
 
 bool iequals(std::string_view a, std::string_view b);
 
+// `text` with every byte but RFC 3986's unreserved characters (letters, digits, - . _ ~)
+// written as %XX: safe in a path segment and in a query value.
+std::string percent_encode(std::string_view text);
+
 // What the server does with the connection instead of (or while) answering: how an injected
 // fault acts on the real connection.
 enum class ConnectionAction {

@@ -38,23 +38,6 @@ std::optional<ProductSnapshot> parse_product(const nlohmann::json& json) {
   return product;
 }
 
-std::string url_encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (std::isalnum(byte) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(c);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[byte >> 4]);
-      out.push_back(kHex[byte & 0x0f]);
-    }
-  }
-  return out;
-}
-
 CatalogClient::CatalogClient(platform::ServiceContext& ctx, platform::EdgeSettings settings,
                              platform::Metrics* metrics, std::uint64_t seed)
     : edge_(ctx, "order", "catalog", std::move(settings), metrics, seed) {}
@@ -67,7 +50,7 @@ asio::awaitable<std::optional<ProductSnapshot>> CatalogClient::product(
     const std::string& product_id, const std::string& trace_id) {
   http::Request request;
   request.method = "GET";
-  request.target = "/products/" + url_encode(product_id);
+  request.target = "/products/" + http::percent_encode(product_id);
   request.headers.set("Accept", "application/json");
   http::Response response;
   try {
@@ -90,7 +73,7 @@ asio::awaitable<std::map<std::string, ProductSnapshot>> CatalogClient::products(
   std::string ids;
   for (const auto& id : product_ids) {
     if (!ids.empty()) ids += ',';
-    ids += url_encode(id);
+    ids += http::percent_encode(id);
   }
   http::Request request;
   request.method = "GET";
