@@ -101,6 +101,19 @@ export async function newPage(browser, options = {}) {
     if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(text)) {
       page.problems.push(`CSP: ${text}`);
     }
+    // Chromium's own requests (the favicon) show only here, not as a page response.
+    const where = message.location()?.url || '';
+    if (message.type() === 'error' && /status of 404/.test(text) && /\/favicon\.ico$/.test(where)) {
+      page.problems.push(`missing file: ${where}`);
+    }
+  });
+  // A page's own file that is missing (a favicon, a stylesheet): the API's 4xx answers are
+  // expected in many stories and are not counted.
+  page.on('response', (response) => {
+    const url = new URL(response.url());
+    if (response.status() === 404 && !url.pathname.startsWith('/api/') && !/^\/pay\/[^/]+$/.test(url.pathname)) {
+      page.problems.push(`missing file: ${url.pathname}`);
+    }
   });
   return page;
 }

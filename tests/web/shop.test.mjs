@@ -400,3 +400,108 @@ test('the console refuses a fault whose number fields were emptied, and adds not
   noProblems(operator);
   await operator.context().close();
 });
+
+// The console kept the admin token in sessionStorage, which the shop's pages (the same origin)
+// could read after the console's own "Shop" link; a fresh console opened at #trace= showed each
+// call twice (the trace's records, then the first poll's); at phone width it scrolled sideways.
+test('the console keeps the admin token from the shop\'s pages, shows a trace\'s calls once, and fits a phone', async () => {
+  const page = await newPage(chromium.browser);
+  const probe = await fetch(`${shop.url}/api/catalog/products?page_size=1`);
+  const traceId = probe.headers.get('x-trace-id');
+  assert.match(traceId, /^[0-9a-f]{32}$/);
+  await openConsole(page, `#trace=${traceId}`);
+  await page.locator('[data-test="call"]').first().waitFor();
+  await page.waitForTimeout(2500);  // two polls after the trace was read
+  const keys = await page.locator('[data-test="call"] button.trace-link').evaluateAll(
+    (buttons) => buttons.map((b) => b.dataset.key));
+  const recorded = (await admin(shop, 'GET', '/_admin/calls?since=0')).records.filter((r) => r.trace_id === traceId);
+  assert.ok(recorded.length > 0);
+  assert.equal(new Set(keys).size, keys.length, `each call once: ${keys.join(' ')}`);
+  assert.equal(keys.length, recorded.length);
+  const stored = () => page.evaluate(() => JSON.stringify({...sessionStorage, ...localStorage}));
+  assert.ok(!(await stored()).includes(shop.adminToken), 'no copy of the token in browser storage');
+  await page.goto(`${shop.url}/`);  // the shop, in the console's tab
+  await page.waitForURL(/#\/login/);
+  assert.ok(!(await stored()).includes(shop.adminToken), 'the shop\'s scripts cannot find the token');
+  noProblems(page);
+  await page.context().close();
+
+  const phone = await newPage(chromium.browser, {viewport: {width: 390, height: 844}, isMobile: true, hasTouch: true});
+  await openConsole(phone);
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);
+  noProblems(phone);
+  await phone.context().close();
+});
+
+// Escape closed the price dialog without redrawing the cart, which kept showing the old prices
+// (and the next click paid the new ones); a refused (not expired) token sent the shopper to the
+// login page without a word; a quantity out of range stayed in the field; a page number past the
+// last showed "Page 99 of 6".
+test('the shop redraws the cart after Escape, says why a refused session ended, and keeps its fields true', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-003', 2);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  assert.equal(await cartTotal(page), '€23.00');
+  await setPrice(shop, 'p-003', 1350);
+  try {
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    await page.getByRole('dialog', {name: 'Prices have changed'}).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', {name: 'Prices have changed'}).waitFor({state: 'hidden'});
+    await page.locator('[data-test="cart-total"]', {hasText: '€27.00'}).waitFor({timeout: 5000});
+  } finally {
+    await setPrice(shop, 'p-003', 1150);
+  }
+  // A quantity out of range: the field goes back to what the cart holds.
+  await page.goto(`${shop.url}/#/`);
+  await page.goto(`${shop.url}/#/cart`);
+  const field = page.locator('[data-test="cart-line"] input.qty').first();
+  await field.waitFor();
+  const held = await field.inputValue();
+  await field.fill('150');
+  await field.press('Tab');  // a change event
+  await page.locator('#flash').getByText('Choose a quantity from 0 to 99').waitFor();
+  assert.equal(await field.inputValue(), held);
+  // Past the last page: the last page.
+  await page.goto(`${shop.url}/#/?page=99`);
+  await page.locator('[data-test="page"]').waitFor();
+  const pageText = await page.locator('[data-test="page"]').textContent();
+  const [, shown, of] = pageText.match(/Page (\d+) of (\d+)/);
+  assert.equal(shown, of, pageText);
+  assert.ok(await page.locator('[data-test="product"]').count() > 0);
+  // A token the shop refuses (not an expired one): the login page says the session ended.
+  await page.evaluate(() => localStorage.setItem('shopctl.token', 'eyJhbGciOiJIUzI1NiJ9.e30.bad'));
+  await page.goto(`${shop.url}/#/cart`);
+  await page.waitForURL(/#\/login\?next=%2Fcart/);
+  await page.getByText('You were signed out').waitFor();
+  noProblems(page);
+  await page.context().close();
+});
+
+// The pay page opened without a return_url said "Taking you back to the shop…" and stayed; a
+// paid intent's page still offered the test cards ("This payment is already succeeded."); the
+// page had no icon, so Chromium's /favicon.ico was a 404 on every visit.
+test('the pay page says what comes next without a return_url, and a paid intent offers nothing more to pay', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-005', 1);
+  const token = await page.evaluate(() => localStorage.getItem('shopctl.token'));
+  const created = await fetch(`${shop.url}/api/orders`, {method: 'POST',
+    headers: {Authorization: `Bearer ${token}`, 'Idempotency-Key': `web-pay-${Date.now()}`}});
+  assert.equal(created.status, 201);
+  const payUrl = (await created.json()).payment.pay_url;
+  await page.goto(payUrl);
+  await payWith(page, '4242424242424242');
+  await page.getByRole('button', {name: 'Pay'}).click();
+  await page.getByText('Payment succeeded. You can close this page and return to the shop.').waitFor();
+  await page.goto(payUrl);
+  await page.getByText('This payment has already succeeded.').waitFor();
+  assert.equal(await page.locator('#pay-form').isVisible(), false);
+  assert.equal(await page.getByRole('heading', {name: 'Test cards'}).isVisible(), false);
+  await page.waitForTimeout(500);  // the browser's own icon request
+  noProblems(page);
+  await page.context().close();
+});

@@ -1,10 +1,10 @@
 // The operator console: the gateway's admin plane, read every second (polling) and driven
-// with forms. The admin token is asked once and kept in sessionStorage (this tab only); it
-// goes in the X-Admin-Token header, never in a URL. Text from the shop goes in with
+// with forms. The admin token is asked once and kept in this page's memory only, never in
+// sessionStorage, localStorage or a URL: the shop's pages have the same origin as the console
+// and could read any storage the console wrote. It goes in the X-Admin-Token header. Text from the shop goes in with
 // textContent only (common/dom.js).
 import {h, replace, formatTime} from '/assets/common/dom.js';
 
-const TOKEN_KEY = 'shopctl.admin_token';
 const POLL_MS = 1000;
 const KEEP_CALLS = 400;
 const SHOWN_CALLS = 150;
@@ -16,6 +16,7 @@ let calls = [];
 let nextSeq = null;
 let traceFilter = '';
 let pollTimer = null;
+let token = null;  // the admin token: in this page's memory only (see above)
 
 class AdminError extends Error {
   constructor(status, body) {
@@ -25,7 +26,7 @@ class AdminError extends Error {
   }
 }
 
-function adminToken() { return sessionStorage.getItem(TOKEN_KEY); }
+function adminToken() { return token; }
 
 async function admin(method, path, body) {
   const headers = {Accept: 'application/json', 'X-Admin-Token': adminToken() || ''};
@@ -68,11 +69,11 @@ function askForToken(message) {
 
 $('token-form').addEventListener('submit', async (event) => {
   event.preventDefault();
-  sessionStorage.setItem(TOKEN_KEY, $('token').value.trim());
+  token = $('token').value.trim();
   try {
     await admin('GET', '/_admin/info');
   } catch (error) {
-    sessionStorage.removeItem(TOKEN_KEY);
+    token = null;
     askForToken(error.status === 401 ? 'That is not the admin token.' : error.message);
     return;
   }
@@ -81,7 +82,7 @@ $('token-form').addEventListener('submit', async (event) => {
 });
 
 $('forget').addEventListener('click', () => {
-  sessionStorage.removeItem(TOKEN_KEY);
+  token = null;
   askForToken();
 });
 
@@ -443,7 +444,10 @@ async function pollCalls() {
     nextSeq = Math.max(0, probe.next_seq - KEEP_CALLS);
   }
   const answer = await admin('GET', `/_admin/calls?since=${nextSeq}`);
-  calls.push(...answer.records);
+  // A trace's records read earlier (loadTrace) may be among these: each record once.
+  const seen = new Set(calls.map((c) => c.seq));
+  calls.push(...answer.records.filter((record) => !seen.has(record.seq)));
+  calls.sort((a, b) => a.seq - b.seq);
   if (calls.length > KEEP_CALLS * 3) calls = calls.slice(-KEEP_CALLS * 2);
   nextSeq = answer.next_seq;
   drawCalls();
@@ -472,7 +476,7 @@ async function poll() {
     await pollCalls();
   } catch (error) {
     if (error.status === 401) {
-      sessionStorage.removeItem(TOKEN_KEY);
+      token = null;
       askForToken('The admin token was refused; enter it again.');
       return;
     }
@@ -489,7 +493,7 @@ async function start() {
   try {
     architecture = await admin('GET', '/_admin/console/architecture');
   } catch (error) {
-    if (error.status === 401) { sessionStorage.removeItem(TOKEN_KEY); askForToken('The admin token was refused.'); return; }
+    if (error.status === 401) { token = null; askForToken('The admin token was refused.'); return; }
     say(`Could not read the architecture: ${error.message}`, true);
     architecture = {components: [], allowed_edges: []};
   }
@@ -504,5 +508,6 @@ window.addEventListener('hashchange', () => {
   if (trace && trace !== traceFilter) setTrace(trace);
 });
 
-if (adminToken()) start();
-else askForToken();
+// Older consoles kept the token in sessionStorage: forget any copy left there.
+sessionStorage.removeItem('shopctl.admin_token');
+askForToken();

@@ -25,6 +25,12 @@ function money(cents, currency) {
 }
 
 let checkedReturnUrl = null;
+const testCards = document.querySelector('.cards');
+
+// What the page says after the intent was decided: where the shopper goes next.
+function afterwards() {
+  return checkedReturnUrl ? 'Taking you back to the shop…' : 'You can close this page and return to the shop.';
+}
 
 function goBack(delayMs) {
   if (!checkedReturnUrl) return;
@@ -57,7 +63,12 @@ async function load() {
     form.hidden = false;
     card.focus();
   } else {
-    show(intent.status === 'succeeded' ? 'ok' : 'bad', `This payment is already ${intent.status.replace('_', ' ')}.`);
+    // Paid or declined already (in another tab, say): nothing to fill in any more.
+    form.hidden = true;
+    testCards.hidden = true;
+    const done = {succeeded: 'This payment has already succeeded.', failed: 'This payment was already declined.',
+      canceled: 'This payment was canceled.'}[intent.status] || `This payment is ${intent.status.replace('_', ' ')}.`;
+    show(intent.status === 'succeeded' ? 'ok' : 'bad', `${done} ${afterwards()}`);
     goBack(1500);
   }
 }
@@ -81,6 +92,10 @@ form.addEventListener('submit', async (event) => {
       body: JSON.stringify({card_number: number}),
     });
     const answer = await response.json().catch(() => null);
+    if (!response.ok && answer && answer.error && answer.error.code === 'intent_already_processed') {
+      load();  // decided meanwhile (another tab): say how, and go back
+      return;
+    }
     if (!response.ok) {
       show('bad', (answer && answer.error && answer.error.message) || `The provider answered ${response.status}.`);
       payButton.disabled = false;
@@ -88,8 +103,9 @@ form.addEventListener('submit', async (event) => {
       return;
     }
     form.hidden = true;
-    if (answer.status === 'succeeded') show('ok', 'Payment succeeded. Taking you back to the shop…');
-    else show('bad', `Payment declined (${answer.failure_reason || 'failed'}). Taking you back to the shop…`);
+    testCards.hidden = true;
+    if (answer.status === 'succeeded') show('ok', `Payment succeeded. ${afterwards()}`);
+    else show('bad', `Payment declined (${answer.failure_reason || 'failed'}). ${afterwards()}`);
     goBack(800);
   } catch {
     show('bad', 'The payment provider could not be reached. Try again.');

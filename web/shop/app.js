@@ -82,10 +82,15 @@ async function api(method, path, body, extraHeaders = {}) {
 
 // ---- shared pieces ------------------------------------------------------------------------
 
+// A short message. sayFailed(what, error) says why `what` failed, unless the failure already
+// sent the user to the login page (a 401), which says why itself.
 function say(text) {
   replace(flash, h('p', {}, text));
   clearTimeout(say.timer);
   say.timer = setTimeout(() => replace(flash), 2500);
+}
+function sayFailed(what, error) {
+  if (!error.redirected) say(`${what}: ${error.message}`);
 }
 
 // What a shopper sees when something failed: a 5xx or no answer is the shop's fault, said
@@ -164,7 +169,9 @@ function loginPage(params) {
   const password = h('input', {id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true});
   const form = h('form', {class: 'card auth', 'aria-labelledby': 'login-title'},
     h('h1', {id: 'login-title'}, 'Log in'),
-    reason === 'expired' ? h('p', {class: 'notice warn'}, 'Your session has expired. Please log in again.') : null,
+    reason === 'expired' ? h('p', {class: 'notice warn'}, 'Your session has expired. Please log in again.')
+      : reason === 'signed_out' ? h('p', {class: 'notice warn'}, 'You were signed out: the shop no longer accepts your session. Please log in again.')
+        : null,
     message,
     h('div', {class: 'field'}, h('label', {for: 'email'}, 'Email'), email),
     h('div', {class: 'field'}, h('label', {for: 'password'}, 'Password'), password),
@@ -226,7 +233,7 @@ function productCard(product) {
   add.textContent = product.available ? 'Add to cart' : 'Unavailable';
   add.addEventListener('click', async () => {
     add.disabled = true;
-    try { await addToCart(product.id, 1); } catch (error) { say(`Could not add it: ${error.message}`); }
+    try { await addToCart(product.id, 1); } catch (error) { sayFailed('Could not add it', error); }
     add.disabled = false;
   });
   return h('li', {},
@@ -270,6 +277,10 @@ async function browsePage(params) {
     location.hash = link({q: search.value.trim(), page: ''});
   });
   const pages = Math.max(1, Math.ceil(products.total / products.page_size));
+  if (page > pages) {  // past the last page (an old link, a typed number): show the last one
+    location.replace(link({page: pages > 1 ? String(pages) : ''}));
+    return;
+  }
   const title = category ? (categories.items.find((c) => c.id === category) || {name: category}).name : 'All products';
   replace(main, h('div', {class: 'browse'},
     h('nav', {class: 'card categories', 'aria-label': 'Categories'}, h('h2', {}, 'Categories'), categoryList),
@@ -302,7 +313,7 @@ async function productPage(id) {
     const n = Number.parseInt(quantity.value, 10);
     if (!(n >= 1 && n <= 99)) { say('Choose a quantity from 1 to 99'); return; }
     add.disabled = true;
-    try { await addToCart(product.id, n); } catch (error) { say(`Could not add it: ${error.message}`); }
+    try { await addToCart(product.id, n); } catch (error) { sayFailed('Could not add it', error); }
     add.disabled = false;
   });
   replace(main,
@@ -334,18 +345,22 @@ async function cartPage() {
       'aria-label': `Quantity of ${line.name}`});
     quantity.addEventListener('change', async () => {
       const n = Number.parseInt(quantity.value, 10);
-      if (!(n >= 0 && n <= 99)) { say('Choose a quantity from 0 to 99'); return; }
+      if (!(n >= 0 && n <= 99)) {
+        quantity.value = line.quantity;  // the field shows what the cart holds
+        say('Choose a quantity from 0 to 99');
+        return;
+      }
       try {
         await api('PATCH', `/api/cart/items/${encodeURIComponent(line.product_id)}`, {quantity: n});
         render();
-      } catch (error) { say(`Could not change it: ${error.message}`); }
+      } catch (error) { sayFailed('Could not change it', error); }
     });
     const remove = h('button', {type: 'button', class: 'small danger', 'aria-label': `Remove ${line.name}`}, 'Remove');
     remove.addEventListener('click', async () => {
       try {
         await api('DELETE', `/api/cart/items/${encodeURIComponent(line.product_id)}`);
         render();
-      } catch (error) { say(`Could not remove it: ${error.message}`); }
+      } catch (error) { sayFailed('Could not remove it', error); }
     });
     return h('tr', {'data-test': 'cart-line', 'data-product-id': line.product_id},
       h('td', {class: 'name'}, h('a', {href: `#/products/${encodeURIComponent(line.product_id)}`}, line.name)),
@@ -416,8 +431,12 @@ async function showPriceChange(changes, oldCart, confirm) {
         h('td', {class: 'num'}, h('strong', {}, money(c.new_price_cents, currency))))))),
     newTotal ? h('p', {}, 'New total: ', h('strong', {'data-test': 'new-total'}, newTotal)) : null,
     h('div', {class: 'row'}, confirmButton, back));
-  confirmButton.addEventListener('click', () => { priceDialog.close(); confirm(); });
-  back.addEventListener('click', () => { priceDialog.close(); render(); });
+  // However the dialog closes without the confirmation ("Back to the cart", Escape), the page
+  // is drawn again, with the new prices the cart now has.
+  let confirmed = false;
+  priceDialog.onclose = () => { if (!confirmed) render(); };
+  confirmButton.addEventListener('click', () => { confirmed = true; priceDialog.close(); confirm(); });
+  back.addEventListener('click', () => priceDialog.close());
   priceDialog.showModal();
   confirmButton.focus();
 }
