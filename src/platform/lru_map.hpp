@@ -53,6 +53,21 @@ class LruMap {
     order_.erase(entry);
     return true;
   }
+  // Erases every entry for which pred(key, value) is true; returns how many.
+  template <class Pred>
+  std::size_t erase_if(Pred pred) {
+    std::size_t erased = 0;
+    for (auto it = order_.begin(); it != order_.end();) {
+      if (pred(std::string_view(it->first), it->second)) {
+        index_.erase(std::string_view(it->first));
+        it = order_.erase(it);
+        ++erased;
+      } else {
+        ++it;
+      }
+    }
+    return erased;
+  }
   std::size_t size() const { return order_.size(); }
   std::size_t capacity() const { return capacity_; }
 

@@ -66,6 +66,19 @@ std::optional<std::string> faults_or_expectations_reason(const Step& step) {
   return std::nullopt;
 }
 
+// A login the scenario expects to fail (its status expectation refuses 200): each failure
+// counts toward the email's login throttle, which every scenario using that email shares (five
+// wrong passwords for demo@shop.test would answer 429 to the others' demo logins).
+bool expects_failed_login(const Step& step) {
+  bool login = std::holds_alternative<LoginAction>(step.action);
+  if (const auto* r = std::get_if<RequestAction>(&step.action)) {
+    login = r->method == "POST" && r->path.find("/api/auth/login") != std::string::npos;
+  }
+  if (!login || !step.expect || !step.expect->status) return false;
+  const auto& status = *step.expect->status;
+  return status.has_templates() || status.check(nlohmann::json(200)).has_value();
+}
+
 // Why this step makes the scenario exclusive, or nullopt.
 std::optional<std::string> step_reason(const Step& step, const KnownVars& vars) {
   // A `concurrently` block is what its steps are: one that only reads shares the shop (it was
@@ -88,6 +101,10 @@ std::optional<std::string> step_reason(const Step& step, const KnownVars& vars) 
         }
       },
       step.action);
+  if (shares && expects_failed_login(step)) {
+    return "a login expected to fail" + at(step.loc) +
+           " counts toward the email's login throttle, which other scenarios share";
+  }
   if (!shares) {
     if (const auto* r = std::get_if<RequestAction>(&step.action)) {
       return std::string(r->path.find("/_admin") != std::string::npos

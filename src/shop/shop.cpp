@@ -34,6 +34,7 @@
 #include "platform/service.hpp"
 #include "platform/temp_folder.hpp"
 #include "platform/thread_name.hpp"
+#include "services/auth/auth_service.hpp"
 #include "services/catalog/catalog_service.hpp"
 #include "shop/registry.hpp"
 
@@ -617,6 +618,13 @@ void Shop::add_baseline_admin_routes() {
                   started.push_back(s.name);
                 }
                 apply_runtime_config(config_);
+                // Failed logins are shared state too: a scenario's wrong passwords for an email
+                // would throttle that email in the scenarios after it.
+                std::size_t logins_forgotten = 0;
+                if (runs("auth")) {
+                  logins_forgotten =
+                      dynamic_cast<auth::AuthService&>(service("auth")).forget_failed_logins();
+                }
                 nlohmann::json breakers = nlohmann::json::array();
                 std::vector<platform::ResilientCaller*> edges;
                 for (auto& [name, svc] : impl_->services) {
@@ -642,6 +650,7 @@ void Shop::add_baseline_admin_routes() {
                           {"services_started", started},
                           {"breakers_reset", breakers},
                           {"catalog_restored", restored},
+                          {"failed_logins_forgotten", logins_forgotten},
                           {"clock",
                            {{"now_ms", clock_.unix_millis()},
                             {"offset_ms", clock_.offset().count() / 1'000'000}}}});

@@ -129,6 +129,17 @@ else
   f=$((f + 1)); echo "FAIL: a run stopped by SIGTERM (exit $stopped_rc) left the shop changed: faults $faults, p-002 at '$price' cents, services $services"
   sed 's/^/    /' "$tmp/stopped.out" | head -5
 fi
+# load without --admin-token cannot ask the shop for its breaker transitions: the report says
+# so (it said "breaker transitions: none", though nothing was asked).
+"$shopctl" load --target "$url" --users 2 --duration 1s --mix browse=1 --json "$tmp/notoken.json" >"$tmp/notoken.out" 2>&1
+notoken_rc=$?
+if [[ $notoken_rc -eq 0 ]] && grep -q "breaker transitions: could not be read (no --admin-token" "$tmp/notoken.out" &&
+   grep -q '"breaker_transitions_problem"' "$tmp/notoken.json" && ! grep -q "breaker transitions: none" "$tmp/notoken.out"; then
+  p=$((p + 1))
+else
+  f=$((f + 1)); echo "FAIL: load --target without --admin-token (exit $notoken_rc) must say the transitions could not be read"
+  sed 's/^/    /' "$tmp/notoken.out" | tail -5
+fi
 # The shop must still be up and serving after the run.
 if ! kill -0 "$serve_pid" 2>/dev/null; then echo "FAIL: shopctl serve died during the run"; f=$((f + 1)); fi
 echo "target: $p passed, $f failed"

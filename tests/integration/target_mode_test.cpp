@@ -369,3 +369,23 @@ steps:
   CHECK(recorded_on(*expired, "payment->order") >= 1);
   CHECK(recorded_on(*expired, "order->payment") >= 2);
 }
+
+// A run's failed logins for an email throttled that email for the rest of the run and for the
+// runs after it (the reset left the login throttle as it was).
+TEST_CASE("POST /_admin/reset forgets the failed logins counted so far") {
+  auto shop = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  const auto login = [&](const std::string& password) {
+    return send(client, "POST", shop->url("gateway") + "/api/auth/login",
+                json{{"email", "demo@shop.test"}, {"password", password}});
+  };
+  for (int i = 0; i < 5; ++i) REQUIRE(login("wrong-password-1").status == 401);
+  REQUIRE(login("demo-password-1").status == 429);
+  const shopctl::test_support::HeaderList admin = {{"X-Admin-Token", shop->admin_token()}};
+  auto reset = send(client, "POST", shop->url("gateway") + "/_admin/reset", json::object(), admin);
+  REQUIRE(reset.status == 200);
+  CHECK(reset.body.at("failed_logins_forgotten") == 1);
+  CHECK(login("demo-password-1").status == 200);
+  auto again = send(client, "POST", shop->url("gateway") + "/_admin/reset", json::object(), admin);
+  CHECK(again.body.at("failed_logins_forgotten") == 0);
+}

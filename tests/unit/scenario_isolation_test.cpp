@@ -267,3 +267,38 @@ TEST_CASE("a request whose variables may put it on the admin plane makes a scena
       isolation_of(with_path("/api/cart/items/${p}", "vars: {p: p-001}\n"), {{"x", "/_admin"}})
           .exclusive);
 }
+
+// Five wrong passwords for demo@shop.test in one scenario answered 429 to another scenario's
+// demo login running beside it against the same shop (the throttle is per email, shop-wide).
+TEST_CASE("a login expected to fail makes a scenario exclusive; one expected to succeed does not") {
+  const char* failing[] = {
+      "  - login: {email: demo@shop.test, password: wrong-password-1}\n"
+      "    expect: {status: 401}\n",
+      "  - login: {email: demo@shop.test, password: wrong-password-1}\n"
+      "    expect: {status: {in: [401, 429]}}\n",
+      "  - request: {method: POST, path: /api/auth/login, json: {email: a@shop.test, password: "
+      "x}}\n"
+      "    expect: {status: 401}\n",
+  };
+  for (const char* steps : failing) {
+    CAPTURE(steps);
+    auto iso = isolation_of(with_steps(steps));
+    CHECK(iso.exclusive);
+    INFO(iso.reason);
+    CHECK(iso.reason.find("a login expected to fail (s.yaml:3:") != std::string::npos);
+    CHECK(iso.reason.find("login throttle") != std::string::npos);
+  }
+  const char* sharing[] = {
+      "  - login: {email: demo@shop.test, password: demo-password-1}\n"
+      "    expect: {status: 200}\n",
+      "  - login: {email: demo@shop.test, password: demo-password-1}\n",
+      "  - login: {email: demo@shop.test, password: demo-password-1}\n"
+      "    expect: {status: {in: [200, 429]}}\n",
+      "  - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 0}}\n"
+      "    expect: {status: 400}\n",
+  };
+  for (const char* steps : sharing) {
+    CAPTURE(steps);
+    CHECK_FALSE(isolation_of(with_steps(steps)).exclusive);
+  }
+}

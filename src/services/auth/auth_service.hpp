@@ -49,6 +49,9 @@ class AuthService : public platform::Service {
   // at once (failures already counted stay counted). Tokens already issued keep their expiry.
   void set_runtime(std::chrono::seconds token_ttl, int login_max_failures,
                    std::chrono::seconds login_window);
+  // Forgets the failed logins counted so far (the shop's reset); returns how many emails had
+  // some.
+  std::size_t forget_failed_logins() { return throttle_.forget_failures(); }
 
  private:
   void open_storage() override;

@@ -72,6 +72,17 @@ std::int64_t LoginThrottle::retry_after(const std::string& email) {
   return entry == nullptr ? 0 : wait_locked(*entry);
 }
 
+std::size_t LoginThrottle::forget_failures() {
+  std::lock_guard lock(mu_);
+  std::size_t had = 0;
+  emails_.erase_if([&had](std::string_view, Entry& entry) {
+    if (!entry.failures.empty()) ++had;
+    entry.failures.clear();
+    return entry.in_flight == 0;
+  });
+  return had;
+}
+
 void LoginThrottle::record_failure(const std::string& email) {
   std::lock_guard lock(mu_);
   add_failure_locked(emails_.touch(email));

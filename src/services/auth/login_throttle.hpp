@@ -41,6 +41,9 @@ class LoginThrottle {
   // Returns the seconds until the email may try again, or 0 when it may try now.
   std::int64_t retry_after(const std::string& email);
   void record_failure(const std::string& email);
+  // Forgets every failure counted so far (the shop's reset, docs/scenarios.md); attempts in
+  // flight stay reserved. Returns how many emails had failures.
+  std::size_t forget_failures();
   void record_success(const std::string& email);
 
  private:
