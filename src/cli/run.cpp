@@ -3,10 +3,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -18,6 +21,7 @@
 #include "platform/http/message.hpp"
 #include "platform/json_text.hpp"
 #include "platform/output_file.hpp"
+#include "platform/security/random.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/report.hpp"
@@ -43,6 +47,114 @@ struct RunCliOptions {
   std::string color = "auto";
   std::vector<std::string> vars;  // NAME=VALUE
   std::string vars_file;
+  std::string wait_for_target = "0s";
+};
+
+// The run lease on a running shop (docs/scenarios.md, "Two runs on one shop"): a second
+// `run --target` on the same shop would reset it under the first (its faults cleared, its
+// prices put back). The lease is taken before the run changes anything, renewed every 10 s
+// while the run goes on (it runs out 30 s after the last renewal, so a run killed with
+// SIGKILL frees the shop within 30 s) and released at the end.
+class RunLease {
+ public:
+  RunLease(std::string target, std::string token)
+      : target_(std::move(target)),
+        token_(std::move(token)),
+        holder_(platform::security::random_hex(12)) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    about_ = "shopctl run, pid " + std::to_string(::getpid()) + (host[0] ? " on " : "") + host;
+  }
+  ~RunLease() { release(); }
+  RunLease(const RunLease&) = delete;
+  RunLease& operator=(const RunLease&) = delete;
+
+  // Takes the lease, waiting up to `wait` for another run's; "" once held (or when the shop
+  // has no lease route, an older shopctl), else why not.
+  std::string acquire(std::chrono::nanoseconds wait) {
+    const auto give_up = std::chrono::steady_clock::now() + wait;
+    bool said = false;
+    for (;;) {
+      platform::AdminAnswer answer;
+      try {
+        answer =
+            send("/_admin/lease", {{"holder", holder_}, {"ttl_ms", 30'000}, {"about", about_}});
+      } catch (const std::exception& e) {
+        return std::string("the run lease could not be taken (") + e.what() + ")";
+      }
+      if (answer.status == 404) return "";  // a shop without leases: nothing to coordinate
+      if (answer.ok()) break;
+      if (answer.status != 409) {
+        return "the run lease could not be taken (POST /_admin/lease answered " +
+               std::to_string(answer.status) + " " + answer.error_message() + ")";
+      }
+      const auto details = answer.body.contains("error")
+                               ? answer.body["error"].value("details", nlohmann::json::object())
+                               : nlohmann::json::object();
+      const std::string who = details.value("about", std::string());
+      const auto held_s = details.value("held_for_ms", std::int64_t{0}) / 1000;
+      if (std::chrono::steady_clock::now() >= give_up) {
+        return "another run uses it" + (who.empty() ? std::string() : " (" + who + ")") + ", for " +
+               std::to_string(held_s) + " s now";
+      }
+      if (!said) {
+        std::cerr << "shopctl run: waiting for another run on " << target_
+                  << (who.empty() ? std::string() : " (" + who + ")") << " to finish\n";
+        said = true;
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    held_ = true;
+    renewer_ = std::thread([this] { renew(); });
+    return "";
+  }
+
+  void release() {
+    {
+      std::lock_guard lock(mu_);
+      if (!held_) return;
+      held_ = false;
+    }
+    cv_.notify_all();
+    if (renewer_.joinable() && renewer_.get_id() != std::this_thread::get_id()) renewer_.join();
+    try {
+      send("/_admin/lease/release", {{"holder", holder_}});
+    } catch (const std::exception&) {
+      // It runs out by itself within 30 s.
+    }
+  }
+
+ private:
+  platform::AdminAnswer send(const std::string& path, const nlohmann::json& body) {
+    platform::AdminClient admin(target_, token_, std::chrono::seconds(5));
+    return admin.send("POST", path, body);
+  }
+  void renew() {
+    std::unique_lock lock(mu_);
+    while (held_) {
+      if (cv_.wait_for(lock, std::chrono::seconds(10), [this] { return !held_; })) return;
+      lock.unlock();
+      try {
+        auto answer =
+            send("/_admin/lease", {{"holder", holder_}, {"ttl_ms", 30'000}, {"about", about_}});
+        if (answer.status == 409 && !warned_) {
+          warned_ = true;
+          std::cerr << "shopctl run: warning: another run took " << target_
+                    << " (this run's lease ran out): its resets may change this run's results\n";
+        }
+      } catch (const std::exception&) {
+        // The shop did not answer this time; the next renewal tries again.
+      }
+      lock.lock();
+    }
+  }
+
+  std::string target_, token_, holder_, about_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false;
+  bool warned_ = false;
+  std::thread renewer_;
 };
 
 scenario::LoadResult load(const std::vector<std::string>& paths,
@@ -94,6 +206,15 @@ int run_run(const RunCliOptions& given) {
   exit_cleanly_on_interrupt("shopctl run",
                             o.target.empty() ? "no report was written" : "no report was written");
   if (int rc = resolve_target("shopctl run", o.target, o.admin_token); rc != kExitOk) return rc;
+  const auto wait_for_target = platform::parse_duration(o.wait_for_target);
+  if (!wait_for_target || wait_for_target->count() < 0 ||
+      *wait_for_target > std::chrono::hours(24)) {
+    std::cerr << "shopctl run: --wait-for-target must be a duration from 0s to 24h (30s, 10m), "
+                 "not '"
+              << o.wait_for_target << "'\n";
+    return kExitUsage;
+  }
+  std::shared_ptr<RunLease> lease;  // with --target
   std::map<std::string, std::string> vars;
   if (int rc = read_vars("shopctl run", o.vars, o.vars_file, vars); rc != kExitOk) return rc;
   auto loaded = load(o.paths, vars);
@@ -152,22 +273,28 @@ int run_run(const RunCliOptions& given) {
     // nothing, and a reset would restore an older run's baseline over the operator's changes.
     auto recorded = std::make_shared<std::atomic<bool>>(false);
     options.on_baseline_recorded = [recorded] { recorded->store(true); };
-    set_interrupt_cleanup([recorded, target = o.target, token = o.admin_token]() -> std::string {
-      if (!recorded->load()) return "the target was not changed yet";
-      try {
-        platform::AdminClient admin(target, token, std::chrono::seconds(5));
-        const auto answer = admin.send("POST", "/_admin/reset", nlohmann::json::object());
-        if (answer.ok())
-          return "the target's faults, services, prices, breakers and config were put back as "
-                 "the run found them (its clock stays where the run moved it)";
-        return "the target could not be put back (POST /_admin/reset answered " +
-               std::to_string(answer.status) + " " + answer.error_message() +
-               "): check shopctl fault list and the console";
-      } catch (const std::exception& e) {
-        return std::string("the target could not be put back (") + e.what() +
-               "): check shopctl fault list and the console";
-      }
-    });
+    lease = std::make_shared<RunLease>(o.target, o.admin_token);
+    set_interrupt_cleanup(
+        [recorded, lease, target = o.target, token = o.admin_token]() -> std::string {
+          struct Release {
+            RunLease& lease;
+            ~Release() { lease.release(); }
+          } released{*lease};  // after the reset, whatever it says
+          if (!recorded->load()) return "the target was not changed yet";
+          try {
+            platform::AdminClient admin(target, token, std::chrono::seconds(5));
+            const auto answer = admin.send("POST", "/_admin/reset", nlohmann::json::object());
+            if (answer.ok())
+              return "the target's faults, services, prices, breakers and config were put back as "
+                     "the run found them (its clock stays where the run moved it)";
+            return "the target could not be put back (POST /_admin/reset answered " +
+                   std::to_string(answer.status) + " " + answer.error_message() +
+                   "): check shopctl fault list and the console";
+          } catch (const std::exception& e) {
+            return std::string("the target could not be put back (") + e.what() +
+                   "): check shopctl fault list and the console";
+          }
+        });
     // A running shop takes only part of a `config:` (shop/config.hpp: runtime_config_refusals);
     // a scenario with any other key is refused before anything runs, naming the key.
     auto refusals = scenario::target_config_refusals(loaded.scenarios, options);
@@ -227,6 +354,14 @@ int run_run(const RunCliOptions& given) {
     std::cerr << "shopctl run: cannot write " << *report << ": nothing ran (exit 1)\n";
     return kExitUsage;
   }
+  // Last before anything changes: another run on the same shop would reset it under this one.
+  if (lease) {
+    if (auto refused = lease->acquire(*wait_for_target); !refused.empty()) {
+      std::cerr << "shopctl run: " << o.target << " is in use: " << refused
+                << ": nothing ran (exit 3); wait for it with --wait-for-target DURATION\n";
+      return kExitShop;
+    }
+  }
   options.verbose = o.verbose;
   scenario::ConsoleStyle style;
   style.color = o.color == "always" || (o.color == "auto" && isatty(STDOUT_FILENO));
@@ -243,6 +378,7 @@ int run_run(const RunCliOptions& given) {
       });
   std::fputs(scenario::console_summary(summary, style).c_str(), stdout);
   std::fflush(stdout);
+  if (lease) lease->release();  // the runner has put the shop back
   // The target is put back as the run found it, but for its clock, which cannot go back: say
   // so when the scenarios moved it, since tokens and unpaid orders from before may have
   // expired (an outside probe's own pending order became payment_expired without a word).
@@ -311,6 +447,9 @@ void register_run(CLI::App& app) {
       "Run against a running shop: its gateway URL, or a deployment file (docs/deploy.md)");
   cmd->add_option("--admin-token", o->admin_token,
                   "The running shop's admin token (with --target)");
+  cmd->add_option("--wait-for-target", o->wait_for_target,
+                  "With --target: how long to wait while another run uses the shop (default 0s: "
+                  "exit 3 at once)");
   cmd->add_option("--junit", o->junit, "Write a JUnit XML report (one testcase per scenario)");
   cmd->add_option("--json", o->json,
                   "Write a JSON report (steps, requests, calls, breaker transitions)");

@@ -203,6 +203,15 @@ struct Shop::Impl {
   // The catalog a reset restores: recorded at start and by POST /_admin/baseline.
   std::mutex baseline_mu;
   std::optional<catalog::CatalogService::Offers> catalog_baseline;
+  // The run lease (POST /_admin/lease): which `shopctl run --target` uses the shop now, so that
+  // a second run does not reset the shop under the first. Real time, not the shop clock, which
+  // scenarios move.
+  struct Lease {
+    std::string holder, about;
+    std::chrono::steady_clock::time_point since, until;
+  };
+  std::mutex lease_mu;
+  std::optional<Lease> lease;
 };
 
 Shop::Shop(ShopConfig config, ShopOptions options)
@@ -654,6 +663,65 @@ void Shop::add_baseline_admin_routes() {
                           {"clock",
                            {{"now_ms", clock_.unix_millis()},
                             {"offset_ms", clock_.offset().count() / 1'000'000}}}});
+              });
+    // The run lease (docs/scenarios.md, "Two runs on one shop"): taken or renewed by its
+    // holder, refused (409 shop_in_use) while another holder's has not run out; released by
+    // POST /_admin/lease/release. Advisory: the other admin routes do not ask for it.
+    admin.add("POST", "/_admin/lease", any,
+              [this](http::Request& req) -> asio::awaitable<http::Response> {
+                auto body = platform::json_object_body(req);
+                const auto holder = body.find("holder");
+                if (holder == body.end() || !holder->is_string() ||
+                    holder->get_ref<const std::string&>().empty() ||
+                    holder->get_ref<const std::string&>().size() > 200) {
+                  throw platform::ApiError(400, "invalid_lease",
+                                           "holder must be a string of 1 to 200 characters");
+                }
+                std::int64_t ttl_ms = 30'000;
+                if (auto t = body.find("ttl_ms"); t != body.end()) {
+                  if (!t->is_number_integer() || t->get<std::int64_t>() < 1'000 ||
+                      t->get<std::int64_t>() > 600'000) {
+                    throw platform::ApiError(400, "invalid_lease",
+                                             "ttl_ms must be an integer from 1000 to 600000");
+                  }
+                  ttl_ms = t->get<std::int64_t>();
+                }
+                std::string about;
+                if (auto a = body.find("about"); a != body.end() && a->is_string())
+                  about = a->get<std::string>().substr(0, 200);
+                const auto now = std::chrono::steady_clock::now();
+                const auto ms = [](auto d) {
+                  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+                };
+                std::lock_guard lock(impl_->lease_mu);
+                auto& lease = impl_->lease;
+                if (lease && lease->until > now && lease->holder != *holder) {
+                  throw platform::ApiError(
+                      409, "shop_in_use",
+                      "another run uses this shop" +
+                          (lease->about.empty() ? std::string() : " (" + lease->about + ")"),
+                      {{"about", lease->about},
+                       {"held_for_ms", ms(now - lease->since)},
+                       {"expires_in_ms", ms(lease->until - now)}});
+                }
+                if (!lease || lease->holder != *holder || lease->until <= now)
+                  lease = Impl::Lease{*holder, about, now, now};
+                lease->until = now + std::chrono::milliseconds(ttl_ms);
+                co_return http::Response::json(
+                    200, {{"holder", lease->holder}, {"expires_in_ms", ttl_ms}});
+              });
+    admin.add("POST", "/_admin/lease/release", any,
+              [this](http::Request& req) -> asio::awaitable<http::Response> {
+                auto body = platform::json_object_body(req);
+                const auto holder = body.find("holder");
+                bool released = false;
+                std::lock_guard lock(impl_->lease_mu);
+                if (holder != body.end() && holder->is_string() && impl_->lease &&
+                    impl_->lease->holder == holder->get_ref<const std::string&>()) {
+                  impl_->lease.reset();
+                  released = true;
+                }
+                co_return http::Response::json(200, {{"released", released}});
               });
     // A scenario's `config:` on a running shop: the run-time part applies over the shop's own
     // settings until the next reset; anything else is refused (422) naming the key.

@@ -129,6 +129,31 @@ else
   f=$((f + 1)); echo "FAIL: a run stopped by SIGTERM (exit $stopped_rc) left the shop changed: faults $faults, p-002 at '$price' cents, services $services"
   sed 's/^/    /' "$tmp/stopped.out" | head -5
 fi
+# Two runs on one shop: the second one's reset cleared the first one's fault mid-scenario (the
+# first failed at random). A run holds the shop's run lease; another is refused at once (exit
+# 3, saying who holds it), or waits for it with --wait-for-target. The run stopped by SIGTERM
+# above released its lease (else the first run here would be refused for 30 s).
+mkdir -p "$tmp/lease"
+printf 'version: 1\nname: holds a fault for a while\nsteps:\n  - login: {email: demo@shop.test, password: demo-password-1}\n  - fault: {id: held, target: catalog, type: abort, status: 503}\n  - wait: 3s\n  - request: {GET: /api/catalog/products}\n    expect: {status: 503}\n' > "$tmp/lease/a.yaml"
+"$shopctl" run "$tmp/lease/a.yaml" --target "$url" --admin-token "$token" >"$tmp/lease-a.out" 2>&1 &
+lease_pid=$!
+for _ in $(seq 1 100); do
+  [[ "$(curl -s -H "X-Admin-Token: $token" "$url/_admin/faults")" == *held* ]] && break
+  sleep 0.1
+done
+"$shopctl" run "$here/scenarios/flow/browse-catalog.yaml" --target "$url" --admin-token "$token" >"$tmp/lease-b.out" 2>&1
+lease_b_rc=$?
+"$shopctl" run "$here/scenarios/flow/browse-catalog.yaml" --target "$url" --admin-token "$token" --wait-for-target 60s >"$tmp/lease-c.out" 2>&1
+lease_c_rc=$?
+lease_a_rc=0; wait "$lease_pid" || lease_a_rc=$?
+if [[ $lease_a_rc -eq 0 && $lease_b_rc -eq 3 && $lease_c_rc -eq 0 ]] &&
+   grep -q "is in use: another run uses it (shopctl run, pid $lease_pid" "$tmp/lease-b.out" && ! grep -q "PASS\|FAIL" "$tmp/lease-b.out" &&
+   grep -q "waiting for another run on" "$tmp/lease-c.out" && grep -q "1 passed" "$tmp/lease-c.out"; then
+  p=$((p + 1))
+else
+  f=$((f + 1)); echo "FAIL: two runs on one shop: first exit $lease_a_rc (want 0), second $lease_b_rc (want 3), waiting one $lease_c_rc (want 0)"
+  sed 's/^/    /' "$tmp/lease-a.out" "$tmp/lease-b.out" "$tmp/lease-c.out" | head -20
+fi
 # load without --admin-token cannot ask the shop for its breaker transitions: the report says
 # so (it said "breaker transitions: none", though nothing was asked).
 "$shopctl" load --target "$url" --users 2 --duration 1s --mix browse=1 --json "$tmp/notoken.json" >"$tmp/notoken.out" 2>&1

@@ -389,3 +389,28 @@ TEST_CASE("POST /_admin/reset forgets the failed logins counted so far") {
   auto again = send(client, "POST", shop->url("gateway") + "/_admin/reset", json::object(), admin);
   CHECK(again.body.at("failed_logins_forgotten") == 0);
 }
+
+// Two runs on one shop reset it under each other; the run lease keeps them apart.
+TEST_CASE("the run lease: one holder at a time, renewed by its holder, released, checked input") {
+  auto shop = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  const shopctl::test_support::HeaderList admin = {{"X-Admin-Token", shop->admin_token()}};
+  const auto lease = shop->url("gateway") + "/_admin/lease";
+  auto take = [&](const std::string& holder) {
+    return send(client, "POST", lease, json{{"holder", holder}, {"about", "run " + holder}}, admin);
+  };
+  REQUIRE(take("a").status == 200);
+  auto refused = take("b");
+  CHECK(refused.status == 409);
+  CHECK(refused.body.at("error").at("code") == "shop_in_use");
+  CHECK(refused.body.at("error").at("details").at("about") == "run a");
+  CHECK(take("a").status == 200);  // renewed
+  CHECK(send(client, "POST", lease, json::object(), admin).status == 400);
+  CHECK(send(client, "POST", lease, json{{"holder", "b"}, {"ttl_ms", 5}}, admin).status == 400);
+  CHECK(send(client, "POST", lease, json{{"holder", "a"}}).status == 401);  // the admin token
+  auto wrong = send(client, "POST", lease + "/release", json{{"holder", "b"}}, admin);
+  CHECK(wrong.body.at("released") == false);
+  auto released = send(client, "POST", lease + "/release", json{{"holder", "a"}}, admin);
+  CHECK(released.body.at("released") == true);
+  CHECK(take("b").status == 200);
+}
