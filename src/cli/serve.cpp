@@ -1,12 +1,16 @@
 // shopctl serve / shopctl version
 #include <arpa/inet.h>
+#include <sys/stat.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -21,6 +25,67 @@
 namespace shopctl::cli {
 
 namespace {
+
+// --record's limits (docs/security.md): a session longer than this is no use to replay, and a
+// body this large is no shopper's (the recorder keeps every exchange in memory).
+constexpr std::size_t kMaxRecordedSteps = 10'000;
+constexpr std::size_t kMaxRecordedBody = 64 * 1024;
+
+// Writes the recorded session to its file on a thread of its own, at most every 250 ms while
+// exchanges come (it was rewritten whole on the gateway's thread after every answer: with many
+// answers each one cost more, and every /api/ request waited for the writes).
+class RecordWriter {
+ public:
+  RecordWriter(std::shared_ptr<scenario::SessionRecorder> recorder, std::string file)
+      : recorder_(std::move(recorder)), file_(std::move(file)) {
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~RecordWriter() { stop(); }
+  RecordWriter(const RecordWriter&) = delete;
+  RecordWriter& operator=(const RecordWriter&) = delete;
+
+  void changed() {
+    {
+      std::lock_guard lock(mu_);
+      dirty_ = true;
+    }
+    cv_.notify_one();
+  }
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return dirty_ || stopping_; });
+      if (stopping_) return;
+      dirty_ = false;
+      lock.unlock();
+      if (!recorder_->write(file_) && recorder_->steps() > 0 && !warned_) {
+        warned_ = true;  // once
+        std::cerr << "shopctl serve: --record: cannot write " << file_ << "\n";
+      }
+      lock.lock();
+      cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; });
+    }
+  }
+
+  std::shared_ptr<scenario::SessionRecorder> recorder_;
+  std::string file_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool dirty_ = false;
+  bool stopping_ = false;
+  bool warned_ = false;
+  std::thread thread_;
+};
 
 namespace fs = std::filesystem;
 
@@ -41,7 +106,21 @@ struct ServeOptions {
   std::string record;  // a scenario file the session's public traffic is written to
 };
 
+// A data folder that others may read: its databases hold every user's email and password
+// hash and the payment intents, its identity.json and (with --processes) logs the shop's secrets.
+void warn_if_others_may_read(const fs::path& dir) {
+  std::error_code ec;
+  const auto perms = fs::status(dir, ec).permissions();
+  if (ec || (perms & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none) return;
+  std::cerr << "shopctl serve: warning: other users may read " << dir.string()
+            << ", which holds the shop's secrets and its users' data: chmod 700 it\n";
+}
+
 int run_serve(const ServeOptions& o) {
+  // Everything serve writes (the data folder, the databases, identity.json, the processes'
+  // logs and processes.yaml, a --record file) is the owner's alone: 0700 folders, 0600 files.
+  // The children of --processes inherit it.
+  ::umask(077);
   shop::ShopConfig config;
   try {
     // Later files override earlier ones (a ConfigMap's settings, then a Secret's secrets).
@@ -130,6 +209,7 @@ int run_serve(const ServeOptions& o) {
     launcher.log_level = o.log_level;
     launcher.log_format = o.log_format;
     launcher.threads = o.threads == 0 ? 1 : o.threads;
+    if (!o.ephemeral) warn_if_others_may_read(launcher.data_dir);
     return run_processes(config, launcher);
   }
   if (o.ephemeral) {
@@ -137,6 +217,7 @@ int run_serve(const ServeOptions& o) {
   } else if (config.data_dir.empty()) {
     config.data_dir = o.data_dir;
   }
+  if (!config.data_dir.empty()) warn_if_others_may_read(config.data_dir);
   std::string record_file;
   if (!o.record.empty()) {
     // The recorder replaces the whole file through a rename after each answer: a device, a
@@ -176,25 +257,39 @@ int run_serve(const ServeOptions& o) {
   options.log_level = platform::parse_log_level(o.log_level).value_or(platform::LogLevel::info);
   options.log_format =
       o.log_format == "json" ? platform::LogFormat::json : platform::LogFormat::text;
-  // --record: every public answer goes to the recorder, and the file is rewritten whole
-  // (through a rename) after each one, so that it is a complete scenario whenever we stop.
+  // --record: every public answer goes to the recorder, and a thread of its own rewrites the
+  // file whole (through a rename) at most every 250 ms while answers come, so that it is a
+  // complete scenario whenever we stop; the end writes it once more. Bounded (docs/security.md):
+  // at most kMaxRecordedSteps exchanges, none whose request body is over kMaxRecordedBody.
   std::shared_ptr<scenario::SessionRecorder> recorder;
+  std::shared_ptr<RecordWriter> record_writer;
   if (!o.record.empty()) {
     scenario::RecorderOptions recording;
     recording.name = "recorded session (" + fs::path(o.record).stem().string() + ")";
     recording.demo_email = config.demo_email;
     recording.replay_demo_password = shop::ShopConfig{}.demo_password;
     recorder = std::make_shared<scenario::SessionRecorder>(recording);
-    auto write_mu = std::make_shared<std::mutex>();
-    auto warned = std::make_shared<bool>(false);
-    options.public_traffic = [recorder, write_mu, warned,
-                              file = record_file](const platform::PublicExchange& e) {
-      recorder->record(e);
-      std::lock_guard lock(*write_mu);
-      if (!recorder->write(file) && recorder->steps() > 0 && !*warned) {
-        *warned = true;  // once: the file is rewritten after every exchange
-        std::cerr << "shopctl serve: --record: cannot write " << file << "\n";
+    record_writer = std::make_shared<RecordWriter>(recorder, record_file);
+    auto said = std::make_shared<std::atomic<int>>(0);  // bit 1: too many, bit 2: too large
+    options.public_traffic = [recorder, writer = record_writer,
+                              said](const platform::PublicExchange& e) {
+      if (recorder->steps() >= kMaxRecordedSteps) {
+        if ((said->fetch_or(1) & 1) == 0) {
+          std::cerr << "shopctl serve: --record: " << kMaxRecordedSteps
+                    << " exchanges recorded; the rest are not\n";
+        }
+        return;
       }
+      if (e.request_body.size() > kMaxRecordedBody) {
+        if ((said->fetch_or(2) & 2) == 0) {
+          std::cerr << "shopctl serve: --record: a request body over " << kMaxRecordedBody / 1024
+                    << " KiB is not recorded (" << e.method << " " << e.target.substr(0, 100)
+                    << "); nor are later ones\n";
+        }
+        return;
+      }
+      recorder->record(e);
+      writer->changed();
     };
   }
 
@@ -264,6 +359,7 @@ int run_serve(const ServeOptions& o) {
   shop->shutdown(std::chrono::milliseconds(3000));
   shop.reset();
   int rc = kExitOk;
+  if (record_writer) record_writer->stop();  // the last write is the one below
   if (recorder) {
     if (recorder->write(record_file)) {
       std::printf("shopctl: %zu step(s) recorded in %s (replay: shopctl run %s)\n",

@@ -93,5 +93,46 @@ if [[ $failed -gt 0 ]]; then
   sed 's/^/    file: /' "$file"; sed 's/^/    run: /' "$tmp/run.out" | tail -30
 fi
 
+# --record's limits, and what serve writes: a client with no token sent thousands of requests
+# (each recorded, the whole file rewritten on the gateway's thread after each: /api/ answers
+# took seconds) and 1 MB bodies (all kept in memory). Now: at most 10,000 exchanges, no body
+# over 64 KiB, the file written by a thread of its own. The data folder was readable by every
+# local user (the databases' password hashes; with --processes, logs holding the admin token):
+# serve makes its files 0600 and its folders 0700, and warns about a folder others may read.
+mkdir -p "$tmp/open/data"; chmod 755 "$tmp/open/data"
+big="$tmp/big.yaml"
+"$shopctl" serve --data-dir "$tmp/open/data" --gateway-port 0 --log-level warn --record "$big" >"$tmp/serve2.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  grep -q "the shop is up" "$tmp/serve2.log" && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+gateway=$(awk '$1 == "gateway" {print $2; exit}' "$tmp/serve2.log")
+check "serve warns that others may read the data folder" grep -q "warning: other users may read $tmp/open/data" "$tmp/serve2.log"
+curl -s -o /dev/null -X POST "$gateway/api/auth/login" "${json[@]}" --data-binary "{\"email\":\"$(head -c 70000 /dev/zero | tr '\0' a)\"}"
+python3 - "${gateway#http://}" <<'PY'
+import socket, sys
+host, port = sys.argv[1].split(':')
+s = socket.create_connection((host, int(port)))
+s.sendall(b"GET /api/cart HTTP/1.1\r\nHost: localhost\r\n\r\n" * 10050)
+got = b""
+while got.count(b"HTTP/1.1 401") < 10050:
+    chunk = s.recv(1 << 20)
+    if not chunk: break
+    got += chunk
+print(got.count(b"HTTP/1.1 401"))
+PY
+sleep 1
+check "the recording is on disk while serve runs" test -s "$big"
+kill -TERM "$pid"; wait "$pid"; pid=""
+check "serve says it stopped recording at 10,000 exchanges" grep -q -- "--record: 10000 exchanges recorded; the rest are not" "$tmp/serve2.log"
+check "serve says a body over 64 KiB is not recorded" grep -q -- "--record: a request body over 64 KiB is not recorded (POST /api/auth/login)" "$tmp/serve2.log"
+steps=$(grep -c '^  - ' "$big")
+check "at most 10,000 steps recorded (got $steps)" test "$steps" -le 10000 -a "$steps" -ge 9990
+check "no 64 KiB body in the file" bash -c "! grep -q aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa '$big'"
+modes=$(stat -c '%a %n' "$big" "$tmp/open/data/identity.json" "$tmp/open/data"/*.db | awk '{print $1}' | sort -u | tr '\n' ' ')
+check "the recording, identity.json and the databases are 0600 (got $modes)" test "$modes" = "600 "
+
 echo "record: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
