@@ -172,11 +172,12 @@ TEST_CASE(
   // Until the oldest failure leaves the 10-minute window.
   CHECK(refused.body["error"]["details"]["retry_after_seconds"].get<int>() > 500);
 
-  // The shop's own limits again, for the failures already counted too: 2 of 5.
+  // The shop's own limits again; the reset forgets the failures counted so far (a run's wrong
+  // passwords throttled the email for the scenarios after it): 5 new ones are needed.
   REQUIRE(t.reset().status == 200);
-  CHECK(t.login(email, "wrong-password-3").status == 401);
-  CHECK(t.login(email, "wrong-password-4").status == 401);
-  CHECK(t.login(email, "wrong-password-5").status == 401);
+  for (int i = 3; i <= 6; ++i)
+    CHECK(t.login(email, "wrong-password-" + std::to_string(i)).status == 401);
+  CHECK(t.login(email, "wrong-password-7").status == 401);
   auto after_five = t.login(email, "correct-horse-battery");
   CHECK(after_five.status == 429);
   CHECK(after_five.body["error"]["details"]["retry_after_seconds"].get<int>() <= 61);
