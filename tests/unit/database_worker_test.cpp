@@ -564,3 +564,26 @@ TEST_CASE("a database from a newer shopctl, or with damaged pages, is refused at
   }
   fs::remove_all(dir);
 }
+
+// A second shop on the same data folder (other ports, the same files) started, and each
+// process's one-checkout-per-cart claim, kept in its own memory, let one cart become two paid
+// orders. A database has one worker at a time, in one process.
+TEST_CASE("a database already open in a worker is refused to a second one until it is closed") {
+  auto dir = temp_dir();
+  const auto file = dir / "order.db";
+  {
+    DatabaseWorker first(file, Synchronous::full);
+    try {
+      DatabaseWorker second(file, Synchronous::full);
+      FAIL("a second worker opened the same database");
+    } catch (const shopctl::platform::DatabaseError& e) {
+      CHECK(std::string(e.what()).find("is in use by another shop") != std::string::npos);
+    }
+    first.close();
+    DatabaseWorker third(file, Synchronous::full);  // the first let go
+    third.close();
+    first.reopen();  // and takes it back
+  }
+  DatabaseWorker after(file, Synchronous::full);  // gone with its worker
+  fs::remove_all(dir);
+}

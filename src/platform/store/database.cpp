@@ -1,8 +1,14 @@
 #include "platform/store/database.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <future>
 #include <mutex>
 #include <string>
@@ -493,6 +499,42 @@ struct DatabaseWorker::Impl {
       : pool(1), path(std::move(file)), synchronous(sync) {
     open();
   }
+  ~Impl() { unlock_file(); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  // Takes `<file>.lock` (flock, exclusive): one worker in one process has a database at a
+  // time. A second shop on the same data folder (other ports, the same files) started, and
+  // each process's one-checkout-per-cart claim, which lives in its own memory, let one cart
+  // become two paid orders. The lock goes with the process, however it ends.
+  void lock_file() {
+    if (lock_fd >= 0) return;
+    auto lock_path = path;
+    lock_path += ".lock";
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      throw DatabaseError(SQLITE_CANTOPEN,
+                          "cannot open " + lock_path.string() + ": " + std::strerror(errno));
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      ::close(fd);
+      if (error == EWOULDBLOCK) {
+        throw DatabaseError(SQLITE_BUSY, path.string() +
+                                             " is in use by another shop (a second shopctl on "
+                                             "the same data folder?): stop that one first");
+      }
+      throw DatabaseError(SQLITE_CANTOPEN,
+                          "cannot lock " + lock_path.string() + ": " + std::strerror(error));
+    }
+    lock_fd = fd;
+  }
+  void unlock_file() {
+    if (lock_fd < 0) return;
+    ::close(lock_fd);  // releases the flock
+    lock_fd = -1;
+  }
+
   // Opens the database (and its checkpointer) on the pool's thread.
   void open() {
     std::promise<void> opened;
@@ -501,6 +543,7 @@ struct DatabaseWorker::Impl {
       std::lock_guard own(db_mu);
       try {
         if (!db) {
+          lock_file();
           db = std::make_unique<Database>(path, synchronous);
           checkpointer = std::make_unique<Checkpointer>(path);
           db->checkpoint_elsewhere([c = checkpointer.get()](int pages) { c->committed(pages); });
@@ -509,6 +552,7 @@ struct DatabaseWorker::Impl {
       } catch (...) {
         db.reset();
         checkpointer.reset();
+        unlock_file();
         opened.set_exception(std::current_exception());
       }
     });
@@ -519,6 +563,7 @@ struct DatabaseWorker::Impl {
   void close_on_pool() {
     checkpointer.reset();
     db.reset();
+    unlock_file();
   }
   // A job of run(): the caller's fn and error slot (the caller is suspended, so both live
   // until `resume` has been called), and what resumes the caller.
@@ -755,6 +800,7 @@ struct DatabaseWorker::Impl {
   // thread, or a caller running a job inline (run_claimed).
   std::mutex db_mu;
   std::unique_ptr<Database> db;
+  int lock_fd = -1;  // `<file>.lock`, held while db is open
   bool closed = false;
   std::mutex queue_mu;
   std::vector<Job> queue;     // guarded by queue_mu
