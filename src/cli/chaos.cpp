@@ -188,7 +188,7 @@ int run_chaos_command(const ChaosCliOptions& given) {
     std::cerr << "shopctl chaos: " << *conflict << "\n";
     return kExitUsage;
   }
-  if (const auto* report = platform::first_unwritable({&o.json_file, &o.history_file})) {
+  if (const auto report = platform::first_unwritable({&o.json_file, &o.history_file})) {
     std::cerr << "shopctl chaos: cannot write " << *report << ": nothing ran (exit 1)\n";
     return kExitUsage;
   }

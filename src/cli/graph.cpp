@@ -121,6 +121,10 @@ int run_graph(const GraphOptions& given) {
     std::cout << text;  // main() says so, and exits 1, when it did not arrive
     return kExitOk;
   }
+  if (auto why = platform::output_problem(o.output); !why.empty()) {  // makes missing folders
+    std::cerr << "shopctl graph: cannot write " << o.output << " (" << why << ")\n";
+    return kExitUsage;
+  }
   std::ofstream out(o.output);
   out << text;
   out.close();  // a full disk shows at the flush

@@ -185,7 +185,7 @@ int run_load_command(const LoadCliOptions& given) {
     std::cerr << "shopctl load: " << *conflict << ": nothing ran (exit 1)\n";
     return kExitUsage;
   }
-  if (const auto* report = platform::first_unwritable({&o.json_file, &o.html_file})) {
+  if (const auto report = platform::first_unwritable({&o.json_file, &o.html_file})) {
     std::cerr << "shopctl load: cannot write " << *report << ": nothing ran (exit 1)\n";
     return kExitUsage;
   }

@@ -350,7 +350,7 @@ int run_run(const RunCliOptions& given) {
     }
   }
   // A report that cannot be written fails at once, not after the run (exit 1, as for load).
-  if (const auto* report = platform::first_unwritable({&o.junit, &o.json, &o.html})) {
+  if (const auto report = platform::first_unwritable({&o.junit, &o.json, &o.html})) {
     std::cerr << "shopctl run: cannot write " << *report << ": nothing ran (exit 1)\n";
     return kExitUsage;
   }
@@ -435,7 +435,7 @@ void register_run(CLI::App& app) {
       "  shopctl run scenarios/ --junit reports/junit.xml --json reports/run.json\n"
       "  shopctl run scenarios/ --html reports/scenarios.html\n"
       "  shopctl run scenarios/ --tags checkout --skip-tags slow\n"
-      "  shopctl run scenarios/ --var email=ada@shop.test --vars-file ci.yaml --fail-fast\n"
+      "  shopctl run scenarios/ --var card=4242424242424242 --vars-file ci.yaml --fail-fast\n"
       "  shopctl run scenarios/flow --target http://127.0.0.1:8080 --admin-token adm_...\n");
   cmd->add_option("paths", o->paths, "Scenario files or folders (searched for *.yaml, *.yml)")
       ->required();

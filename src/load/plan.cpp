@@ -263,8 +263,9 @@ Threshold::Outcome Threshold::check(const Figures& f) const {
     o.passed = o.actual > value;
   else
     o.passed = o.actual >= value;
-  // A latency threshold over a journey that never ran is not met: nothing was shown.
-  if ((metric[0] == 'p' || metric == "max") && count == 0) {
+  // A latency or error threshold over a journey that never ran is not met: nothing was shown
+  // (`checkout.errors<1%` passed at 0 % when a typo in --mix left checkout out).
+  if ((metric[0] == 'p' || metric == "max" || metric == "errors") && count == 0) {
     o.passed = false;
     o.no_samples = true;
   }

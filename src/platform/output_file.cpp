@@ -1,5 +1,7 @@
 #include "platform/output_file.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <system_error>
 
@@ -71,20 +73,33 @@ ReplaceTarget replace_target(const fs::path& file) {
   return {{}, "is not a regular file (a device, pipe or socket), and writing it would replace it"};
 }
 
-bool writable_output(const fs::path& file) {
-  if (file.empty()) return true;
+std::string output_problem(const fs::path& file) {
+  if (file.empty()) return "";
   std::error_code ec;
-  if (fs::is_directory(file, ec)) return false;
+  if (fs::is_directory(file, ec)) return "it is a folder";
+  // `--junit reports/junit.xml` in a fresh clone: the folders are made, as a user expects.
+  if (file.has_parent_path() && !fs::exists(file.parent_path(), ec)) {
+    fs::create_directories(file.parent_path(), ec);
+    if (ec) return "cannot make its folder " + file.parent_path().string() + ": " + ec.message();
+  }
   const bool existed = fs::exists(fs::symlink_status(file, ec));
+  errno = 0;
   const bool ok = std::ofstream(file, std::ios::app).good();
+  const int error = errno;
   if (ok && !existed) fs::remove(file, ec);
-  return ok;
+  if (ok) return "";
+  return error != 0 ? std::strerror(error) : "it cannot be opened for writing";
 }
 
-const std::string* first_unwritable(std::initializer_list<const std::string*> files) {
-  for (const auto* file : files)
-    if (!writable_output(*file)) return file;
-  return nullptr;
+bool writable_output(const fs::path& file) {
+  return output_problem(file).empty();
+}
+
+std::optional<std::string> first_unwritable(std::initializer_list<const std::string*> files) {
+  for (const auto* file : files) {
+    if (auto why = output_problem(*file); !why.empty()) return *file + " (" + why + ")";
+  }
+  return std::nullopt;
 }
 
 }  // namespace shopctl::platform

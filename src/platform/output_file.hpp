@@ -32,11 +32,13 @@ struct ReplaceTarget {
 };
 ReplaceTarget replace_target(const std::filesystem::path& file);
 
-// Whether `file` can be written, tried before the work whose report it will hold: an existing
-// file is opened for appending (nothing in it changes), a new one is created and removed again.
-// False for a folder, a missing folder or no permission. An empty path is writable.
+// Whether `file` can be written, tried before the work whose report it will hold: its missing
+// folders are made, an existing file is opened for appending (nothing in it changes), a new one
+// is created and removed again. "" when it can, else why not ("it is a folder", "Permission
+// denied", ...). An empty path is writable.
+std::string output_problem(const std::filesystem::path& file);
 bool writable_output(const std::filesystem::path& file);
-// The first of `files` that writable_output refuses, or nullptr.
-const std::string* first_unwritable(std::initializer_list<const std::string*> files);
+// The first of `files` that cannot be written, with why: "reports/x.xml (Permission denied)".
+std::optional<std::string> first_unwritable(std::initializer_list<const std::string*> files);
 
 }  // namespace shopctl::platform

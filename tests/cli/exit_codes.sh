@@ -104,10 +104,15 @@ if grep -q '<failure' "$tmp/junit.xml" && grep -q 'tests="1"' "$tmp/junit.xml"; 
   failed=$((failed + 1)); echo "FAIL: the JUnit report lacks the failure"; fi
 
 # A report that cannot be written is 1 before anything runs: a CI gate must not pass without it.
-expect_code 1 "run --junit into a missing folder" "$shopctl" run "$tmp/good.yaml" --junit "$tmp/nope/j.xml"
-expect_output "cannot write .*nope/j.xml" "run says which report it cannot write"
+expect_code 1 "run --junit under a file" "$shopctl" run "$tmp/good.yaml" --junit "$tmp/good.yaml/j.xml"
+expect_output "cannot write .*good.yaml/j.xml \(Not a directory\): nothing ran" "run says which report it cannot write, and why"
 if grep -q "PASS" "$tmp/out"; then failed=$((failed + 1)); echo "FAIL: a scenario ran although its report cannot be written"; else passed=$((passed + 1)); fi
 expect_code 1 "run --json onto a folder" "$shopctl" run "$tmp/good.yaml" --json "$tmp"
+expect_output "cannot write .* \(it is a folder\)" "run says the report is a folder"
+# A report in a folder that does not exist yet (`--junit reports/junit.xml` in a fresh clone, as
+# the help's examples write): the folder is made (it was exit 1, "cannot write", no reason).
+expect_code 0 "run --junit into a missing folder makes it" "$shopctl" run "$tmp/good.yaml" --junit "$tmp/made/deep/j.xml"
+if [[ -s "$tmp/made/deep/j.xml" ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: the report's missing folder was not made"; fi
 expect_code 1 "run --html under /proc" "$shopctl" run "$tmp/good.yaml" --html /proc/shopctl-report.html
 
 # shopctl load: bad flags are 1, an unreachable shop 3, a breached threshold 4; a fault during
@@ -395,8 +400,10 @@ printf 'seed: 7\n' > "$tmp/chaos.yaml"
 expect_code 1 "chaos: --json is the --config file" timeout 20 "$shopctl" chaos --config "$tmp/chaos.yaml" --json "$tmp/chaos.yaml" --duration 1s
 if grep -q '^seed: 7$' "$tmp/chaos.yaml"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: chaos overwrote its --config"; fi
 expect_code 1 "load: --html is the --config file" timeout 20 "$shopctl" load --config "$tmp/chaos.yaml" --html "$tmp/chaos.yaml" --duration 1s
-expect_code 1 "load: --json into a missing folder, before the run" timeout 20 "$shopctl" load --json "$tmp/nope/l.json" --duration 5s
-expect_output "cannot write .*nope/l.json: nothing ran" "load says so before the run"
+expect_code 1 "load: --json under a file, before the run" timeout 20 "$shopctl" load --json "$tmp/good.yaml/l.json" --duration 5s
+expect_output "cannot write .*good.yaml/l.json \(Not a directory\): nothing ran" "load says so before the run"
+expect_code 0 "graph -o into a missing folder makes it" timeout 20 "$shopctl" graph -o "$tmp/made/g.mmd"
+if [[ -s "$tmp/made/g.mmd" ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: graph -o did not make the missing folder"; fi
 echo '{}' > "$tmp/graph.json"
 expect_code 1 "graph: -o is the --from file" timeout 20 "$shopctl" graph --from "$tmp/graph.json" -o "$tmp/graph.json"
 expect_code 1 "graph: -o /dev/full" timeout 20 "$shopctl" graph -o /dev/full

@@ -94,6 +94,13 @@ TEST_CASE("thresholds are read and checked against the figures") {
   CHECK_FALSE(parse_threshold("cart.p99<1s").check(f).passed);
   CHECK(parse_threshold("cart.p99<1s").check(f).no_samples);
   CHECK_FALSE(parse_threshold("checkout.p99<1s").check(f).no_samples);
+  // Its error threshold neither: `cart.errors<1%` passed at 0 % when cart never ran.
+  for (const char* t : {"cart.errors<1%", "cart.errors<1", "cart.errors<=0"}) {
+    CAPTURE(t);
+    CHECK_FALSE(parse_threshold(t).check(f).passed);
+    CHECK(parse_threshold(t).check(f).no_samples);
+  }
+  CHECK_FALSE(parse_threshold("checkout.errors<100%").check(f).no_samples);
 
   auto errors = parse_threshold("errors<0.1%");
   CHECK(errors.percent);
