@@ -102,6 +102,17 @@ done
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
 check "the restarted shop stops cleanly on SIGTERM (exit $rc)" test "$rc" = 0
 
+# An order.db emptied to 0 bytes (or removed) while the shop was down: SQLite takes it for a new
+# database, and the shop started with every order gone, without a word. Refused: exit 3.
+cp "$data/order.db" "$tmp/order.db.saved"
+: > "$data/order.db"; rm -f "$data/order.db-wal" "$data/order.db-shm"
+timeout -k 5 60 "$shopctl" serve --data-dir "$data" --gateway-port 0 --log-level warn >"$tmp/emptied.log" 2>&1
+rc=$?
+check "an emptied order.db fails the start with exit 3 (got $rc)" test "$rc" = 3
+check "its error says the database was emptied: $(head -c 300 "$tmp/emptied.log")" \
+  grep -q "order.db is empty or missing, but a shop has used it" "$tmp/emptied.log"
+cp "$tmp/order.db.saved" "$data/order.db"
+
 # A corrupt identity.json: exit 3, naming the file, and the file is left as it was.
 echo '{"version": 1, "ports": ' >"$data/identity.json"
 timeout -k 5 60 "$shopctl" serve --data-dir "$data" --gateway-port 0 --log-level warn >"$tmp/corrupt.log" 2>&1

@@ -86,8 +86,13 @@ TEST_CASE("a writable output is probed without leaving a file or changing one") 
   touch(f.path / "old.json");
   CHECK(platform::writable_output(f.path / "old.json"));
   CHECK(fs::file_size(f.path / "old.json") == 2);
-  CHECK_FALSE(platform::writable_output(f.path / "missing" / "x.json"));
+  // A missing folder is made (`--junit reports/junit.xml` in a fresh clone), the file not.
+  CHECK(platform::writable_output(f.path / "missing" / "x.json"));
+  CHECK(fs::is_directory(f.path / "missing"));
+  CHECK_FALSE(fs::exists(f.path / "missing" / "x.json"));
+  CHECK(platform::output_problem(f.path / "old.json" / "x.json") == "Not a directory");
   CHECK_FALSE(platform::writable_output(f.path));
+  CHECK(platform::output_problem(f.path) == "it is a folder");
   CHECK(platform::writable_output(""));
 }
 

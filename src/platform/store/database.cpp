@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <string>
@@ -368,11 +369,31 @@ void Database::migrate(const std::vector<std::string_view>& migrations) {
                                               "); restore it from a backup or remove it");
     }
   }
+  // A database that a shop has used is marked in `<file>.lock` (the lock the worker holds,
+  // DatabaseWorker): found new again (removed, or emptied to 0 bytes, which SQLite takes for a
+  // new database), it is refused rather than started afresh with every order or payment gone.
+  auto marker = path_;
+  marker += ".lock";
+  std::error_code marker_error;
+  const auto marked = std::filesystem::file_size(marker, marker_error);
+  if (version == 0 && !marker_error && marked > 0) {
+    throw DatabaseError(SQLITE_CORRUPT,
+                        path_.string() + " is empty or missing, but a shop has used it (" +
+                            marker.string() +
+                            " says so): it was removed or emptied; restore it from a backup, "
+                            "or remove " +
+                            marker.filename().string() + " to start it afresh");
+  }
   for (std::size_t i = static_cast<std::size_t>(version); i < migrations.size(); ++i) {
     transaction([&] {
       exec(migrations[i]);
       exec("PRAGMA user_version = " + std::to_string(i + 1));
     });
+  }
+  if (!migrations.empty() && (marker_error || marked == 0)) {
+    std::ofstream(marker, std::ios::app) << "shopctl: " << path_.filename().string()
+                                         << " is a shop's database; do not remove this file "
+                                            "without it\n";
   }
 }
 
