@@ -112,6 +112,16 @@ check "an emptied order.db fails the start with exit 3 (got $rc)" test "$rc" = 3
 check "its error says the database was emptied: $(head -c 300 "$tmp/emptied.log")" \
   grep -q "order.db is empty or missing, but a shop has used it" "$tmp/emptied.log"
 cp "$tmp/order.db.saved" "$data/order.db"
+# chaos --check on a folder whose order.db is malformed: it passed (exit 0) with five of its six
+# invariants NOT CHECKED; a CI gate must not.
+cp -r "$data" "$tmp/malformed"
+size=$(stat -c %s "$tmp/malformed/order.db")
+truncate -s $((size / 2 + 100)) "$tmp/malformed/order.db"; rm -f "$tmp/malformed/order.db-wal" "$tmp/malformed/order.db-shm"
+timeout -k 5 60 "$shopctl" chaos --check "$tmp/malformed" >"$tmp/malformed.log" 2>&1
+rc=$?
+check "chaos --check with a malformed order.db exits 3 (got $rc)" test "$rc" = 3
+check "it says a database could not be read: $(tail -c 300 "$tmp/malformed.log")" \
+  grep -q "could not be checked: a database could not be read" "$tmp/malformed.log"
 
 # A corrupt identity.json: exit 3, naming the file, and the file is left as it was.
 echo '{"version": 1, "ports": ' >"$data/identity.json"
