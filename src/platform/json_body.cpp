@@ -86,6 +86,7 @@ class LimitedDom {
   // as a header given twice is: nlohmann keeps the last, and a proxy or a log that reads the
   // first would see another request than the shop ({"quantity":1,"quantity":50}).
   bool key(string_t& k) {
+    count();
     check_length(k);
     if (!open_keys_.back().insert(k)) {
       throw LimitExceeded{"duplicate_json_key",
@@ -121,6 +122,7 @@ class LimitedDom {
   // innermost one, and object members are map nodes.
   template <class Value>
   json* place(Value&& v) {
+    count();
     if (open_.empty()) {
       result_ = json(std::forward<Value>(v));
       return &result_;
@@ -133,6 +135,14 @@ class LimitedDom {
     }
     *member_ = json(std::forward<Value>(v));
     return member_;
+  }
+  // Stops the parse at the value (or key) past kMaxJsonValues, before it is built.
+  void count() {
+    if (++values_ > kMaxJsonValues) {
+      throw LimitExceeded{
+          "json_too_many_values",
+          "the JSON body holds more than " + std::to_string(kMaxJsonValues) + " values and keys"};
+    }
   }
   // 64 levels pass, the 65th is refused.
   void open() {
@@ -154,6 +164,7 @@ class LimitedDom {
   json* member_ = nullptr;             // where the value of the last key goes
   std::vector<ObjectKeys> open_keys_;  // the keys of each object still open, innermost last
   std::size_t depth_ = 0;
+  std::size_t values_ = 0;
 };
 
 }  // namespace
