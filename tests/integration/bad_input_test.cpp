@@ -455,3 +455,23 @@ TEST_CASE("every answer of every port says X-Content-Type-Options: nosniff, once
   once(h.send("GET", "/metrics", "", "", false, "catalog"), "an internal port's metrics");
   once(h.send("GET", "/anything", "", "", false, "order"), "an internal port's refusal");
 }
+
+// A head just under the contract's 16 KiB passed the gateway, and the service behind it, which
+// also read at most 16 KiB, answered 431 for the fields the gateway adds when it forwards (the
+// provider's webhook keeps the sender's fields: a probe's 16,100-byte head).
+TEST_CASE("a head just under 16 KiB that the gateway takes is not refused behind it") {
+  Harness h;
+  const std::string filler(16 * 1024 - 400, 'a');
+  auto a = shopctl::test_support::send(
+      h.client, "POST", h.shop->url("gateway") + "/api/payments/webhook", std::nullopt,
+      {{"Payment-Signature", "t=1,v1=00"}, {"Accept", filler}}, std::string("{}"), 10s);
+  CAPTURE(a.raw.substr(0, 300));
+  CHECK(a.status == 400);  // the signature, read behind the gateway; not 431
+  CHECK(a.body["error"]["code"] != "headers_too_large");
+  // Over 16 KiB is still the gateway's own 431.
+  auto over = shopctl::test_support::send(
+      h.client, "POST", h.shop->url("gateway") + "/api/payments/webhook", std::nullopt,
+      {{"Payment-Signature", "t=1,v1=00"}, {"Accept", filler + std::string(800, 'a')}},
+      std::string("{}"), 10s);
+  CHECK(over.status == 431);
+}
