@@ -1235,14 +1235,40 @@ bool selected_by_tags(const Scenario& s, const RunOptions& o) {
   return false;
 }
 
+namespace {
+// `stop`, `start` or `restart` of the gateway: in-process the runner drives the shop directly,
+// but a running shop's gateway is the door the runner reaches it through (its admin plane
+// answers 409 cannot_stop_gateway). Found before anything runs, not as a failed step.
+void gateway_action_refusals(const std::vector<Step>& steps, const std::string& file,
+                             std::vector<Diagnostic>& out) {
+  for (const auto& step : steps) {
+    if (const auto* block = std::get_if<ConcurrentAction>(&step.action)) {
+      gateway_action_refusals(block->steps, file, out);
+      continue;
+    }
+    const auto* action = std::get_if<ServiceAction>(&step.action);
+    if (!action || action->service != "gateway") continue;
+    out.push_back(
+        Diagnostic{file, step.loc.line, step.loc.column,
+                   "`" + std::string(action_name(step.action)) +
+                       ": gateway` cannot run against a running shop: the runner reaches the shop "
+                       "through its gateway (tag the scenario in-process-only)"});
+  }
+}
+}  // namespace
+
 std::vector<Diagnostic> target_config_refusals(const std::vector<Scenario>& scenarios,
                                                const RunOptions& options) {
   std::vector<Diagnostic> out;
   if (!options.target) return out;
   for (const auto& s : scenarios) {
-    if (!s.has_config() || !selected_by_tags(s, options)) continue;
-    for (const auto& issue : shop::runtime_config_refusals(s.config))
-      out.push_back(Diagnostic{s.file, issue.line, issue.column, issue.message});
+    if (!selected_by_tags(s, options)) continue;
+    if (s.has_config()) {
+      for (const auto& issue : shop::runtime_config_refusals(s.config))
+        out.push_back(Diagnostic{s.file, issue.line, issue.column, issue.message});
+    }
+    for (const auto* phase : {&s.setup, &s.steps, &s.teardown})
+      gateway_action_refusals(*phase, s.file, out);
   }
   return out;
 }

@@ -55,6 +55,19 @@ else
   f=$((f + 1)); echo "FAIL: a config key a running shop cannot take: exit $refused_rc, want 2 naming the key"
   sed 's/^/    /' "$tmp/refused.out" | head -10
 fi
+# `stop: gateway` (or start, restart) passed validation and failed at run time against a running
+# shop, reported as a failed expectation (exit 4): refused before anything runs (exit 2).
+mkdir -p "$tmp/gw"
+printf 'version: 1\nname: stops the gateway\nsteps:\n  - stop: gateway\nteardown:\n  - start: gateway\n' > "$tmp/gw/a.yaml"
+"$shopctl" run "$tmp/gw/a.yaml" --target "$url" --admin-token "$token" >"$tmp/gw.out" 2>&1
+gw_rc=$?
+if [[ $gw_rc -eq 2 ]] && grep -q "a.yaml:4:5: error: \`stop: gateway\` cannot run against a running shop" "$tmp/gw.out" &&
+   grep -q "a.yaml:6:5: error: \`start: gateway\`" "$tmp/gw.out" && ! grep -q "PASS\|FAIL" "$tmp/gw.out"; then
+  p=$((p + 1))
+else
+  f=$((f + 1)); echo "FAIL: stop: gateway against a running shop: exit $gw_rc, want 2 before anything runs"
+  sed 's/^/    /' "$tmp/gw.out" | head -10
+fi
 # A refused admin token is the caller's to fix: exit 1 before anything runs, as for fault and
 # graph (it was every scenario's error, exit 3).
 "$shopctl" run "$here/scenarios/flow/browse-catalog.yaml" --target "$url" --admin-token adm_wrong_token \
