@@ -40,6 +40,18 @@ mkdir -p "$tmp/looped/inner" && cp "$tmp/good.yaml" "$tmp/looped/" && ln -s .. "
 expect_code 0 "validate: a folder with a link loop" "$shopctl" validate "$tmp/looped"
 expect_output "^1 scenario file\(s\) valid" "the loop's file is checked once"
 
+# A *.yaml in a folder that is not a file to read (a dangling link, a link loop, a pipe) was
+# skipped without a word: the folder passed with a scenario missing. Named directly, a link loop
+# was "no such file or directory".
+mkdir -p "$tmp/odd" && cp "$tmp/good.yaml" "$tmp/odd/" && ln -s /nonexistent/gone.yaml "$tmp/odd/dangling.yaml"
+ln -s l2.yaml "$tmp/odd/l1.yaml" && ln -s l1.yaml "$tmp/odd/l2.yaml" && mkfifo "$tmp/odd/pipe.yaml"
+expect_code 2 "validate: a folder with a dangling link, a link loop and a pipe" "$shopctl" validate "$tmp/odd"
+expect_output "dangling.yaml: error: a symbolic link to /nonexistent/gone.yaml, which does not exist" "the dangling link is named"
+expect_output "l1.yaml: error: a symbolic link loop" "the link loop is named"
+expect_output "pipe.yaml: error: is not a regular file" "the pipe is named"
+expect_code 2 "validate: a link loop named directly" "$shopctl" validate "$tmp/odd/l1.yaml"
+expect_output "l1.yaml: error: a symbolic link loop" "a link loop named directly is a loop"
+
 # A deliberately broken copy: exit 2, file:line:col, the line and a caret, and nothing ran.
 sed 's/^steps:/steps:\n  - request: {GET: \/api\/cart}\n    expct: {status: 200}/' "$tmp/good.yaml" > "$tmp/broken.yaml"
 expect_code 2 "an invalid file" "$shopctl" run "$tmp/broken.yaml" "$tmp/good.yaml"
