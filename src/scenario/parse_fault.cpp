@@ -91,7 +91,7 @@ std::optional<FaultSelect> parse_select(Context& ctx, const Field& field) {
       }
     } else {
       const std::int64_t min = kind == FaultSelect::Kind::after ? 0 : 1;
-      if (auto n = ctx.integer(entry, min, std::numeric_limits<std::int32_t>::max())) {
+      if (auto n = ctx.integer(entry, min, std::numeric_limits<std::int64_t>::max())) {
         select.count = *n;
       } else {
         ok = false;
