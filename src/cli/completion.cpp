@@ -25,6 +25,7 @@ struct Command {
   std::vector<std::string> subcommands;
   std::vector<OptionInfo> options;
   std::vector<std::string> positional_choices;  // `completion`'s shell
+  bool file_positionals = false;                // free positionals: files (run, validate)
 };
 
 // The values an option's validator lists: CLI11 writes an IsMember check into the type name
@@ -56,7 +57,12 @@ void collect(CLI::App* app, const std::string& path, std::vector<Command>& out) 
   }
   for (const auto* opt : app->get_options()) {
     if (opt->get_lnames().empty() && opt->get_positional()) {
-      for (auto& choice : choices_of(opt)) c.positional_choices.push_back(choice);
+      const auto choices = choices_of(opt);
+      for (const auto& choice : choices) c.positional_choices.push_back(choice);
+      const std::string name = opt->get_name();
+      if (choices.empty() &&
+          (name.find("path") != std::string::npos || name.find("file") != std::string::npos))
+        c.file_positionals = true;
       continue;
     }
     for (const auto& l : opt->get_lnames())
@@ -164,6 +170,10 @@ void fish(const std::vector<Command>& commands) {
       std::cout << "complete -c shopctl -n " << single_quoted(condition) << " -a "
                 << single_quoted(join(c.positional_choices)) << "\n";
     }
+    // `complete -c shopctl -f` above turns files off everywhere; back on where the positionals
+    // are paths (`shopctl run scen<TAB>`).
+    if (c.file_positionals && c.subcommands.empty())
+      std::cout << "complete -c shopctl -n " << single_quoted(condition) << " -F\n";
     // A flag takes no value; an option with a fixed set of values offers those; any other
     // value may be a file.
     for (const auto& o : c.options) {

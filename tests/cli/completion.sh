@@ -29,6 +29,12 @@ expect "a file after a flag" scenarios shopctl run --fail-fast scen
 fish_out=$("$bin" completion fish)
 if grep -q -- "-l quiet -d '[^']*'$" <<<"$fish_out" && grep -q -- "-l log-level .* -x -a 'debug info warn error off'" <<<"$fish_out"; then
   passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: fish marks flags as taking no value and lists a fixed set of values"; fi
+# fish turns file completion off for the whole command; run and validate take paths, so their
+# positionals get files back (`shopctl run scen<TAB>` offered nothing), fault clear's id not.
+if grep -qx -- "complete -c shopctl -n '__fish_seen_subcommand_from run' -F" <<<"$fish_out" &&
+   grep -qx -- "complete -c shopctl -n '__fish_seen_subcommand_from validate' -F" <<<"$fish_out" &&
+   ! grep -q -- "from clear' -F" <<<"$fish_out"; then
+  passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: fish completes files for run and validate"; fi
 for shell in zsh fish; do
   out=$("$bin" completion "$shell")
   ok=1
