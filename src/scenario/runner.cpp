@@ -500,6 +500,11 @@ class ScenarioRun {
       // transport error) and how long it ran. The report showed 0 ms and no request.
       sr.passed = false;
       sr.duration_ms = ms_since(started);
+      if (options_.verbose) {  // -v prints every step, the one the deadline cut too
+        std::fprintf(stderr, "    FAIL %s: %s (%.1f ms, cut by the scenario's timeout)\n",
+                     phase.c_str(), platform::terminal_text(sr.label, true).c_str(),
+                     sr.duration_ms);
+      }
       cut_step_ = std::move(sr);
       throw;
     } catch (const InterpolationError& e) {

@@ -426,6 +426,11 @@ expect_output "not a regular file" "serve refuses to replace a pipe"
 if [[ -p "$tmp/pipe" ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: serve --record replaced a pipe"; fi
 expect_code 1 "serve: --record onto the --config file" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/chaos.yaml" --record "$tmp/chaos.yaml"
 # A missing TMPDIR is named; an empty one means /tmp, as for mktemp(1).
+# A scenario past its timeout: exit 3, and -v prints the step the deadline cut (it printed
+# every step but that one).
+printf 'version: 1\nname: cut short\ntimeout: 1s\nsetup:\n  - login: {email: demo@shop.test, password: demo-password-1}\nsteps:\n  - fault: {target: catalog, type: hang}\n  - request: {GET: /api/catalog/products}\n' > "$tmp/cut.yaml"
+expect_code 3 "run: a scenario past its timeout" timeout 30 "$shopctl" run "$tmp/cut.yaml" -v
+expect_output "FAIL steps: GET /api/catalog/products \([0-9.]+ ms, cut by the scenario's timeout\)" "-v prints the step the timeout cut"
 TMPDIR="$tmp/no-such-dir" expect_code 3 "run: TMPDIR that does not exist" timeout 20 "$shopctl" run "$tmp/good.yaml"
 expect_output "TMPDIR=.*no-such-dir does not exist" "run names TMPDIR"
 TMPDIR= expect_code 0 "run: an empty TMPDIR" timeout 60 "$shopctl" run "$tmp/good.yaml" --jobs 1
