@@ -537,3 +537,41 @@ TEST_CASE("the pay page answers the capture even when the webhook's delivery can
   exec("DROP TRIGGER refuse_delivery");
   CHECK(Shopper::eventually([&] { return t.order(order_id)["status"] == "PAID"; }));
 }
+
+// A full disk (a probe): the checkout failed before its order, and the delete that lets its
+// Idempotency-Key go failed too; the key then answered 409 "still running" to every retry
+// until the shop restarted (only start-up cleared such keys).
+TEST_CASE("an Idempotency-Key whose checkout failed before its order is free again at once") {
+  Shopper t;
+  t.add_to_cart("p-002", 1);
+  const auto order_db = (t.shop->data_dir() / "order.db").string();
+  auto exec = [&](const char* sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(order_db.c_str(), &db) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
+    INFO((error ? error : ""));
+    sqlite3_free(error);
+    sqlite3_close(db);
+    REQUIRE(rc == SQLITE_OK);
+  };
+  exec(
+      "CREATE TRIGGER full_orders BEFORE INSERT ON orders "
+      "BEGIN SELECT RAISE(ABORT, 'the disk is full (a test)'); END;"
+      "CREATE TRIGGER full_keys BEFORE DELETE ON idempotency_keys "
+      "BEGIN SELECT RAISE(ABORT, 'the disk is full (a test)'); END;");
+  const test_support::HeaderList key = {{"Idempotency-Key", "full-disk-key-1"}};
+  auto failed = t.api("POST", "/api/orders", std::nullopt, key);
+  CAPTURE(failed.raw.substr(0, 300));
+  // 5xx: the trigger's RAISE is a constraint error to SQLite (500); a real full disk is 503
+  // storage_unavailable (disk_full.sh).
+  CHECK(failed.status >= 500);
+  exec("DROP TRIGGER full_orders; DROP TRIGGER full_keys;");
+  auto retried = t.api("POST", "/api/orders", std::nullopt, key);
+  CAPTURE(retried.raw.substr(0, 300));
+  CHECK(retried.status == 201);
+  auto replayed = t.api("POST", "/api/orders", std::nullopt, key);
+  CHECK(replayed.status == 201);
+  CHECK(replayed.body["order_id"] == retried.body["order_id"]);
+}

@@ -186,16 +186,19 @@ void add_history(Database& db, const std::string& order_id, OrderStatus status, 
   st.run();
 }
 
+// Whether a checkout of `user_id`'s cart is running (holds the cart's claim).
+bool cart_claimed(Database& db, const std::string& user_id) {
+  auto st = db.prepare("SELECT 1 FROM checkout_claims WHERE user_id = ?");
+  st.bind_all(user_id);
+  return st.step();
+}
+
 // Takes the checkout claim of `user_id`'s cart for a new checkout and returns its id. Throws
 // DomainError conflict `checkout_in_progress` when another checkout holds it.
 std::string claim_cart(Database& db, const std::string& user_id, std::int64_t now_ms) {
-  {
-    auto st = db.prepare("SELECT 1 FROM checkout_claims WHERE user_id = ?");
-    st.bind_all(user_id);
-    if (st.step()) {
-      throw DomainError(ErrorKind::conflict, "checkout_in_progress",
-                        "another checkout of this cart is still running; try again shortly");
-    }
+  if (cart_claimed(db, user_id)) {
+    throw DomainError(ErrorKind::conflict, "checkout_in_progress",
+                      "another checkout of this cart is still running; try again shortly");
   }
   std::string claim_id = platform::security::new_id("chk_");
   db.prepare("INSERT INTO checkout_claims (user_id, claim_id, claimed_at_ms) VALUES (?, ?, ?)")
@@ -471,19 +474,36 @@ asio::awaitable<IdempotencyClaim> OrderStore::claim_idempotency_key(std::string 
   co_await db_.worker().run(
       [&](Database& db) {
         db.transaction([&] {
-          auto st = db.prepare(
-              "SELECT response_status, response_body FROM idempotency_keys "
-              "WHERE user_id = ? AND idempotency_key = ?");
-          st.bind_all(user_id, key);
-          if (st.step()) {
-            if (st.column_is_null(0)) {
-              claim.kind = IdempotencyClaim::in_progress;
-            } else {
-              claim.kind = IdempotencyClaim::replay;
-              claim.status = static_cast<int>(st.column_int(0));
-              claim.body = st.column_text(1);
+          bool abandoned = false;  // a key whose checkout ended without letting it go
+          {
+            auto st = db.prepare(
+                "SELECT response_status, response_body, order_id IS NULL FROM idempotency_keys "
+                "WHERE user_id = ? AND idempotency_key = ?");
+            st.bind_all(user_id, key);
+            if (st.step()) {
+              if (!st.column_is_null(0)) {
+                claim.kind = IdempotencyClaim::replay;
+                claim.status = static_cast<int>(st.column_int(0));
+                claim.body = st.column_text(1);
+                return;
+              }
+              // No answer yet. Its checkout still runs while it holds the cart's claim (a
+              // checkout with a key always does, from this job to its end) or once it has
+              // an order. Neither: the checkout ended before its order and could not delete
+              // the key (a full disk), which then answered "still running" until a restart.
+              abandoned = st.column_int(2) != 0 && !cart_claimed(db, user_id);
+              if (!abandoned) {
+                claim.kind = IdempotencyClaim::in_progress;
+                return;
+              }
             }
-            return;
+          }
+          if (abandoned) {
+            db.prepare(
+                  "DELETE FROM idempotency_keys WHERE user_id = ? AND idempotency_key = ? "
+                  "AND response_status IS NULL AND order_id IS NULL")
+                .bind_all(user_id, key)
+                .run();
           }
           // The cart's claim first: when another checkout holds it, the key is not claimed.
           if (cart) claim.checkout_claim = claim_cart(db, user_id, now_ms);
