@@ -278,3 +278,16 @@ TEST_CASE("a generated fault id never replaces a fault already in the table") {
   CHECK(std::any_of(listed.begin(), listed.end(),
                     [](const json& f) { return f["id"] == "fault-2" && f["target"] == "order"; }));
 }
+
+// A --faults list written like a scenario's faults (`delay: 50ms`) was told only "unknown
+// fault key 'delay'": the JSON form takes milliseconds, and says so.
+TEST_CASE("a fault's `delay` in the JSON form points at delay_ms") {
+  try {
+    shopctl::platform::Fault::from_json(
+        json{{"target", "catalog"}, {"type", "delay"}, {"delay", "50ms"}});
+    FAIL("accepted");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()) ==
+          "unknown fault key 'delay' (here it is 'delay_ms', a number of milliseconds)");
+  }
+}

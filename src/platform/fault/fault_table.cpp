@@ -104,7 +104,13 @@ Fault Fault::from_json(const nlohmann::json& j) {
                                               "type", "delay_ms",         "jitter_ms", "status",
                                               "body", "bytes_per_second", "select"};
   for (const auto& [k, v] : j.items()) {
-    if (!known.count(k)) throw std::invalid_argument("unknown fault key '" + k + "'");
+    if (known.count(k)) continue;
+    // The scenario language writes durations (`delay: 50ms`); this JSON form, milliseconds.
+    if (k == "delay" || k == "jitter") {
+      throw std::invalid_argument("unknown fault key '" + k + "' (here it is '" + k +
+                                  "_ms', a number of milliseconds)");
+    }
+    throw std::invalid_argument("unknown fault key '" + k + "'");
   }
   Fault f;
   if (j.contains("id")) {
