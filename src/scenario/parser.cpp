@@ -1045,6 +1045,25 @@ ParseResult parse_scenario_text(std::string_view text, std::string file,
     if (e.msg.find("flow") != std::string::npos) {
       message += " (inside {...} or [...], quote values that contain { } [ ] or commas)";
     }
+    // A tab in a line's indentation, where yaml-cpp only says "illegal block entry" or the
+    // like: YAML indents with spaces. On the line of the error or the one before it.
+    const auto source_line = [&text = result.source_text](int wanted) {
+      std::string_view rest = text;
+      for (int i = 0; i < wanted && !rest.empty(); ++i) {
+        const auto end = rest.find('\n');
+        rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+      }
+      return rest.substr(0, rest.find('\n'));
+    };
+    for (int back = 0; back <= 1 && e.mark.line - back >= 0; ++back) {
+      const auto line = source_line(e.mark.line - back);
+      const auto indent = line.substr(0, line.find_first_not_of(" \t"));
+      if (indent.find('\t') != std::string_view::npos) {
+        message += " (line " + std::to_string(e.mark.line - back + 1) +
+                   " is indented with a tab; YAML indents with spaces)";
+        break;
+      }
+    }
     ctx.error(mark, std::move(message));
     result.diagnostics = ctx.finish();
     return result;

@@ -1152,3 +1152,11 @@ steps:
 )yaml");
   CHECK(d.size() == 1);
 }
+
+// A tab in the indentation was "invalid YAML: illegal block entry", nothing more.
+TEST_CASE("a line indented with a tab is said to be") {
+  const auto d = problems("version: 1\nsteps:\n\t- wait: 1s\n");
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].message.find("line 3 is indented with a tab; YAML indents with spaces") !=
+        std::string::npos);
+}
