@@ -56,6 +56,23 @@ std::string xml_escape(const std::string& text) {
   return out;
 }
 
+// For an attribute's value: also the whitespace an XML parser would turn into spaces there (a
+// scenario file whose name holds a newline had it read back as a space).
+std::string xml_attribute(const std::string& text) {
+  std::string out;
+  for (char c : xml_escape(text)) {
+    if (c == '\n')
+      out += "&#10;";
+    else if (c == '\r')
+      out += "&#13;";
+    else if (c == '\t')
+      out += "&#9;";
+    else
+      out += c;
+  }
+  return out;
+}
+
 std::string failure_text(const Failure& f) {
   std::string s;
   if (!f.step.empty())
@@ -158,8 +175,8 @@ std::string junit_xml(const RunSummary& s) {
   for (const auto& r : s.results) {
     char t[32];
     std::snprintf(t, sizeof t, "%.3f", r.duration_ms / 1000);
-    out += "    <testcase classname=\"" + xml_escape(r.file) + "\" name=\"" + xml_escape(r.name) +
-           "\" time=\"" + t + "\"";
+    out += "    <testcase classname=\"" + xml_attribute(r.file) + "\" name=\"" +
+           xml_attribute(r.name) + "\" time=\"" + t + "\"";
     if (r.status == ScenarioStatus::passed) {
       out += "/>\n";
       continue;
@@ -177,11 +194,11 @@ std::string junit_xml(const RunSummary& s) {
       case ScenarioStatus::timed_out:
       case ScenarioStatus::shop_error:
         out += "      <error type=\"" + std::string(to_string(r.status)) + "\" message=\"" +
-               xml_escape(first) + "\">" + xml_escape(details) + "</error>\n";
+               xml_attribute(first) + "\">" + xml_escape(details) + "</error>\n";
         break;
       default:
         out += "      <failure type=\"" + std::string(to_string(r.status)) + "\" message=\"" +
-               xml_escape(first) + "\">" + xml_escape(details) + "</failure>\n";
+               xml_attribute(first) + "\">" + xml_escape(details) + "</failure>\n";
     }
     out += "    </testcase>\n";
   }

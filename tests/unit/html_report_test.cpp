@@ -302,3 +302,22 @@ TEST_CASE("the reports hold only characters XML and HTML allow") {
   const std::string html = tools::html_escape("t\x1b]0;title\x07 \xEF\xBF\xBF <i>\n\tx\r");
   CHECK(html == "t\\x1b]0;title\\x07 \xEF\xBF\xBD &lt;i&gt;\n\tx\r");
 }
+
+// A scenario file whose name holds a newline or a tab: XML turns those into spaces inside an
+// attribute, so the JUnit report escapes them there (classname, name, message).
+TEST_CASE("JUnit attributes keep newlines and tabs as character references") {
+  shopctl::scenario::RunSummary summary;
+  shopctl::scenario::ScenarioResult result;
+  result.name = "two\tparts";
+  result.file = "dir/odd\nname.yaml";
+  result.status = shopctl::scenario::ScenarioStatus::failed;
+  shopctl::scenario::Failure failure;
+  failure.message = "line one\nline two";
+  result.failures.push_back(failure);
+  summary.results.push_back(result);
+  const std::string xml = shopctl::scenario::junit_xml(summary);
+  INFO(xml);
+  CHECK(xml.find("classname=\"dir/odd&#10;name.yaml\"") != std::string::npos);
+  CHECK(xml.find("name=\"two&#9;parts\"") != std::string::npos);
+  CHECK(xml.find("message=\"line one&#10;line two\"") != std::string::npos);
+}
