@@ -408,7 +408,8 @@ void register_chaos(CLI::App& app) {
                 "Run the shop as a child process and SIGKILL it several times");
   cmd->add_option("--target", o->target, "A running shop's gateway URL (default: start one)");
   cmd->add_option("--admin-token", o->admin_token,
-                  "The running shop's admin token (needed with --target)");
+                  "The running shop's admin token (needed with --target)")
+      ->envname("SHOPCTL_ADMIN_TOKEN");
   cmd->add_option("--config", o->config_file, "YAML settings for the shop chaos starts")
       ->check(CLI::ExistingFile);
   cmd->add_option("--data-dir", o->data_dir,

@@ -351,7 +351,8 @@ void register_load(CLI::App& app) {
       "--target", o->target,
       "A running shop's gateway URL, or a deployment file (default: start one in-process)");
   cmd->add_option("--admin-token", o->admin_token,
-                  "The running shop's admin token (for faults and breaker transitions)");
+                  "The running shop's admin token (for faults and breaker transitions)")
+      ->envname("SHOPCTL_ADMIN_TOKEN");
   cmd->add_option("--config", o->config_file, "YAML settings for the in-process shop")
       ->check(CLI::ExistingFile);
   // Given, each must mean what it says: `--users 0` ran 16 users, `--rate nan` a closed loop,
