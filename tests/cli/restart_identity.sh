@@ -112,6 +112,11 @@ check "an emptied order.db fails the start with exit 3 (got $rc)" test "$rc" = 3
 check "its error says the database was emptied: $(head -c 300 "$tmp/emptied.log")" \
   grep -q "order.db is empty or missing, but a shop has used it" "$tmp/emptied.log"
 cp "$tmp/order.db.saved" "$data/order.db"
+# chaos --check on the healthy folder passes (exit 0): the invariants over answers, breakers and
+# the process, which --check never checks, do not count as unread databases.
+timeout -k 5 60 "$shopctl" chaos --check "$data" >"$tmp/healthy.log" 2>&1
+rc=$?
+check "chaos --check on the healthy folder exits 0 (got $rc: $(tail -c 200 "$tmp/healthy.log"))" test "$rc" = 0
 # chaos --check on a folder whose order.db is malformed: it passed (exit 0) with five of its six
 # invariants NOT CHECKED; a CI gate must not.
 cp -r "$data" "$tmp/malformed"
@@ -121,7 +126,7 @@ timeout -k 5 60 "$shopctl" chaos --check "$tmp/malformed" >"$tmp/malformed.log" 
 rc=$?
 check "chaos --check with a malformed order.db exits 3 (got $rc)" test "$rc" = 3
 check "it says a database could not be read: $(tail -c 300 "$tmp/malformed.log")" \
-  grep -q "could not be checked: a database could not be read" "$tmp/malformed.log"
+  grep -q "of the database invariants could not be checked: a database could not be read" "$tmp/malformed.log"
 
 # A corrupt identity.json: exit 3, naming the file, and the file is left as it was.
 echo '{"version": 1, "ports": ' >"$data/identity.json"
