@@ -66,7 +66,7 @@ class RunLease {
     if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
     about_ = "shopctl run, pid " + std::to_string(::getpid()) + (host[0] ? " on " : "") + host;
   }
-  ~RunLease() { release(); }
+  ~RunLease() { stop_renewing(); }  // released explicitly (release()), or running out
   RunLease(const RunLease&) = delete;
   RunLease& operator=(const RunLease&) = delete;
 
@@ -75,6 +75,7 @@ class RunLease {
   std::string acquire(std::chrono::nanoseconds wait) {
     const auto give_up = std::chrono::steady_clock::now() + wait;
     bool said = false;
+    attempted_ = true;  // from here on a release is sent, whoever ends the run
     for (;;) {
       platform::AdminAnswer answer;
       try {
@@ -89,11 +90,20 @@ class RunLease {
         return "the run lease could not be taken (POST /_admin/lease answered " +
                std::to_string(answer.status) + " " + answer.error_message() + ")";
       }
-      const auto details = answer.body.contains("error")
-                               ? answer.body["error"].value("details", nlohmann::json::object())
-                               : nlohmann::json::object();
-      const std::string who = details.value("about", std::string());
-      const auto held_s = details.value("held_for_ms", std::int64_t{0}) / 1000;
+      // Read with care: a proxy in front of the shop may answer 409 with a body of its own.
+      std::string who;
+      std::int64_t held_s = 0;
+      if (const auto* error = answer.body.is_object() && answer.body.contains("error")
+                                  ? &answer.body["error"]
+                                  : nullptr;
+          error && error->is_object() && error->contains("details") &&
+          (*error)["details"].is_object()) {
+        const auto& details = (*error)["details"];
+        if (details.contains("about") && details["about"].is_string())
+          who = details["about"].get<std::string>().substr(0, 200);
+        if (details.contains("held_for_ms") && details["held_for_ms"].is_number_integer())
+          held_s = details["held_for_ms"].get<std::int64_t>() / 1000;
+      }
       if (std::chrono::steady_clock::now() >= give_up) {
         return "another run uses it" + (who.empty() ? std::string() : " (" + who + ")") + ", for " +
                std::to_string(held_s) + " s now";
@@ -105,19 +115,27 @@ class RunLease {
       }
       std::this_thread::sleep_for(std::chrono::seconds(1));
     }
+    std::lock_guard lock(mu_);
+    if (stopped_) return "";  // a signal came meanwhile: its release covers this lease too
     held_ = true;
     renewer_ = std::thread([this] { renew(); });
     return "";
   }
 
+  // Whether the run still holds the lease (the interrupt cleanup resets the shop only then:
+  // once released, the shop may be another run's).
+  bool held() {
+    std::lock_guard lock(mu_);
+    return held_;
+  }
+
+  // Stops renewing and releases the lease on the shop. Called by the main thread at the end of
+  // the run, or by the signal watcher (which then exits the process), whichever comes first: a
+  // lease taken while the watcher ran is released too (the shop takes a release from the
+  // holder only, and one with nothing to release changes nothing).
   void release() {
-    {
-      std::lock_guard lock(mu_);
-      if (!held_) return;
-      held_ = false;
-    }
-    cv_.notify_all();
-    if (renewer_.joinable() && renewer_.get_id() != std::this_thread::get_id()) renewer_.join();
+    stop_renewing();
+    if (!attempted_ || released_.exchange(true)) return;  // sent once
     try {
       send("/_admin/lease/release", {{"holder", holder_}});
     } catch (const std::exception&) {
@@ -129,6 +147,17 @@ class RunLease {
   platform::AdminAnswer send(const std::string& path, const nlohmann::json& body) {
     platform::AdminClient admin(target_, token_, std::chrono::seconds(5));
     return admin.send("POST", path, body);
+  }
+  void stop_renewing() {
+    std::thread renewer;
+    {
+      std::lock_guard lock(mu_);
+      stopped_ = true;
+      held_ = false;
+      renewer = std::move(renewer_);
+    }
+    cv_.notify_all();
+    if (renewer.joinable() && renewer.get_id() != std::this_thread::get_id()) renewer.join();
   }
   void renew() {
     std::unique_lock lock(mu_);
@@ -153,9 +182,11 @@ class RunLease {
   std::string target_, token_, holder_, about_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool held_ = false;
-  bool warned_ = false;
-  std::thread renewer_;
+  bool held_ = false;     // guarded by mu_
+  bool stopped_ = false;  // guarded by mu_: released; acquire() takes nothing after it
+  bool warned_ = false;   // the renewer's only
+  std::atomic<bool> attempted_{false}, released_{false};
+  std::thread renewer_;  // guarded by mu_
 };
 
 scenario::LoadResult load(const std::vector<std::string>& paths,
@@ -283,6 +314,8 @@ int run_run(const RunCliOptions& given) {
             ~Release() { lease.release(); }
           } released{*lease};  // after the reset, whatever it says
           if (!recorded->load()) return "the target was not changed yet";
+          // The run ended and let the lease go: the shop was put back, and may be another run's.
+          if (!lease->held()) return "the run had put the target back already";
           try {
             platform::AdminClient admin(target, token, std::chrono::seconds(5));
             const auto answer = admin.send("POST", "/_admin/reset", nlohmann::json::object());

@@ -1146,7 +1146,12 @@ std::vector<std::filesystem::path> scenario_files(const std::filesystem::path& p
     // Every *.yaml that is not a folder, also one that cannot be read as a file (a dangling
     // link, a link loop, a pipe): load_scenarios says what is wrong with it. Skipped silently,
     // a scenario that vanished from a CI folder went unnoticed.
-    if (has_scenario_extension(it->path())) files.push_back(it->path());
+    // A hidden one that is no file is an editor's (Emacs keeps `.#a.yaml`, a link to nowhere,
+    // beside a file being edited): passed over.
+    if (!has_scenario_extension(it->path())) continue;
+    const bool hidden = it->path().filename().string().starts_with(".");
+    if (hidden && !it->is_regular_file(entry_error)) continue;
+    files.push_back(it->path());
   }
   if (error) throw fs::filesystem_error("cannot list", path, error);
   std::sort(files.begin(), files.end(),

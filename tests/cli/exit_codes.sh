@@ -49,6 +49,9 @@ expect_code 2 "validate: a folder with a dangling link, a link loop and a pipe" 
 expect_output "dangling.yaml: error: a symbolic link to /nonexistent/gone.yaml, which does not exist" "the dangling link is named"
 expect_output "l1.yaml: error: a symbolic link loop" "the link loop is named"
 expect_output "pipe.yaml: error: is not a regular file" "the pipe is named"
+# An editor's hidden lock file (Emacs: `.#a.yaml`, a link to nowhere) is passed over.
+mkdir -p "$tmp/editing" && cp "$tmp/good.yaml" "$tmp/editing/a.yaml" && ln -s 'user@host.1234:1700000000' "$tmp/editing/.#a.yaml"
+expect_code 0 "validate: a folder with an editor's lock link" "$shopctl" validate "$tmp/editing"
 expect_code 2 "validate: a link loop named directly" "$shopctl" validate "$tmp/odd/l1.yaml"
 expect_output "l1.yaml: error: a symbolic link loop" "a link loop named directly is a loop"
 

@@ -184,7 +184,8 @@ Database::Database(const std::filesystem::path& file, Synchronous synchronous)
     throw DatabaseError(SQLITE_NOTADB, path_.string() + ": the database is damaged (" +
                                            std::to_string(size) + (size == 1 ? " byte" : " bytes") +
                                            ", shorter than one SQLite page); restore it from a "
-                                           "backup or remove it");
+                                           "backup, or remove it and " +
+                                           path_.filename().string() + ".lock to start it afresh");
   }
   int rc =
       sqlite3_open_v2(file.c_str(), &db_,
@@ -364,9 +365,10 @@ void Database::migrate(const std::vector<std::string_view>& migrations) {
       verdict = e.what();
     }
     if (verdict != "ok") {
-      throw DatabaseError(SQLITE_CORRUPT, path_.string() + ": the database is damaged (" +
-                                              verdict.substr(0, 200) +
-                                              "); restore it from a backup or remove it");
+      throw DatabaseError(SQLITE_CORRUPT,
+                          path_.string() + ": the database is damaged (" + verdict.substr(0, 200) +
+                              "); restore it from a backup, or remove it and " +
+                              path_.filename().string() + ".lock to start it afresh");
     }
   }
   // A database that a shop has used is marked in `<file>.lock` (the lock the worker holds,
