@@ -327,7 +327,11 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item, bool inner) {
       std::vector<std::string> known = kActionKeys;
       known.insert(known.end(), kStepModifierKeys.begin(), kStepModifierKeys.end());
       std::string message = "unknown key '" + entry.name + "' in a step";
-      if (auto suggestion = detail::did_you_mean(entry.name, known)) {
+      if (entry.name == "<<") {
+        message +=
+            ": YAML merge keys (<<) are not supported; repeat the keys, or put the whole "
+            "mapping in a variable";
+      } else if (auto suggestion = detail::did_you_mean(entry.name, known)) {
         message += "; did you mean '" + *suggestion + "'?";
       } else {
         message += " (actions: " + std::string(kActionList) +

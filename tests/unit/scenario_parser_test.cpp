@@ -1160,3 +1160,15 @@ TEST_CASE("a line indented with a tab is said to be") {
   CHECK(d[0].message.find("line 3 is indented with a tab; YAML indents with spaces") !=
         std::string::npos);
 }
+
+// yaml-cpp reads YAML 1.1's merge key as a plain key: "unknown key '<<'" with a list of actions.
+TEST_CASE("a YAML merge key is said to be unsupported") {
+  const auto d = problems(
+      "version: 1\nsteps:\n  - &w {wait: 1s}\n  - <<: *w\n    name: again\n"
+      "  - request: {<<: {auth: none}, GET: /api/cart}\n");
+  int merge = 0;
+  for (const auto& p : d) {
+    if (p.message.find("YAML merge keys (<<) are not supported") != std::string::npos) ++merge;
+  }
+  CHECK(merge == 2);
+}
