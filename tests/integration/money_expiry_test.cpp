@@ -402,7 +402,7 @@ TEST_CASE("an intent the provider no longer knows is canceled here, and its orde
 
   // The provider starts again with an empty database.
   t.shop->stop_service("provider");
-  for (const char* suffix : {"", "-wal", "-shm", ".lock"})
+  for (const char* suffix : {"", "-wal", "-shm", ".used"})
     std::filesystem::remove(t.shop->data_dir() / (std::string("provider.db") + suffix));
   t.shop->start_service("provider");
   CHECK(send("GET", pay_url).status == 404);

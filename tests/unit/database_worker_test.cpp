@@ -560,7 +560,7 @@ TEST_CASE("a database from a newer shopctl, or with damaged pages, is refused at
       CHECK(fs::file_size(file) == bytes);  // left as it was, for its owner to look at
     }
     // Emptied to 0 bytes, which SQLite takes for a new database: refused, since a shop has
-    // used it (its `.lock` file says so); a whole folder of orders was started afresh. Without
+    // used it (its `.used` file says so); a whole folder of orders was started afresh. Without
     // that mark it is a new database.
     fs::resize_file(file, 0);
     try {
@@ -570,9 +570,9 @@ TEST_CASE("a database from a newer shopctl, or with damaged pages, is refused at
       CHECK(std::string(e.what()).find("is empty or missing, but a shop has used it") !=
             std::string::npos);
     }
-    fs::remove(dir / "x.db.lock");
+    fs::remove(dir / "x.db.used");
     CHECK_NOTHROW(Database(file).migrate(migrations));
-    CHECK(fs::file_size(dir / "x.db.lock") > 0);  // marked again
+    CHECK(fs::file_size(dir / "x.db.used") > 0);  // marked again
   }
   fs::remove_all(dir);
 }

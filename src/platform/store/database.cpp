@@ -185,7 +185,7 @@ Database::Database(const std::filesystem::path& file, Synchronous synchronous)
                                            std::to_string(size) + (size == 1 ? " byte" : " bytes") +
                                            ", shorter than one SQLite page); restore it from a "
                                            "backup, or remove it and " +
-                                           path_.filename().string() + ".lock to start it afresh");
+                                           path_.filename().string() + ".used to start it afresh");
   }
   int rc =
       sqlite3_open_v2(file.c_str(), &db_,
@@ -368,14 +368,14 @@ void Database::migrate(const std::vector<std::string_view>& migrations) {
       throw DatabaseError(SQLITE_CORRUPT,
                           path_.string() + ": the database is damaged (" + verdict.substr(0, 200) +
                               "); restore it from a backup, or remove it and " +
-                              path_.filename().string() + ".lock to start it afresh");
+                              path_.filename().string() + ".used to start it afresh");
     }
   }
-  // A database that a shop has used is marked in `<file>.lock` (the lock the worker holds,
-  // DatabaseWorker): found new again (removed, or emptied to 0 bytes, which SQLite takes for a
-  // new database), it is refused rather than started afresh with every order or payment gone.
+  // A database that a shop has used is marked by `<file>.used` beside it: found new again
+  // (removed, or emptied to 0 bytes, which SQLite takes for a new database), it is refused
+  // rather than started afresh with every order or payment gone.
   auto marker = path_;
-  marker += ".lock";
+  marker += ".used";
   std::error_code marker_error;
   const auto marked = std::filesystem::file_size(marker, marker_error);
   if (version == 0 && !marker_error && marked > 0) {
@@ -525,14 +525,18 @@ struct DatabaseWorker::Impl {
   ~Impl() { unlock_file(); }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
-  // Takes `<file>.lock` (flock, exclusive): one worker in one process has a database at a
-  // time. A second shop on the same data folder (other ports, the same files) started, and
-  // each process's one-checkout-per-cart claim, which lives in its own memory, let one cart
-  // become two paid orders. The lock goes with the process, however it ends.
+  // Takes an exclusive flock on the database file itself: one worker in one process has a
+  // database at a time. A second shop on the same data folder (other ports, the same files)
+  // started, and each process's one-checkout-per-cart claim, which lives in its own memory,
+  // let one cart become two paid orders. (A lock on a file of its own beside it could be
+  // removed, and the next shop would lock a new one.) The lock goes with the process, however
+  // it ends. SQLite's own locks are POSIX record locks, which flock does not touch; but
+  // closing any descriptor of the file drops the process's POSIX locks on it, so this one is
+  // taken before SQLite opens the file and closed only after every connection to it has
+  // closed (close_on_pool, the open's failure path).
   void lock_file() {
     if (lock_fd >= 0) return;
-    auto lock_path = path;
-    lock_path += ".lock";
+    const auto& lock_path = path;
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
     const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -823,7 +827,7 @@ struct DatabaseWorker::Impl {
   // thread, or a caller running a job inline (run_claimed).
   std::mutex db_mu;
   std::unique_ptr<Database> db;
-  int lock_fd = -1;  // `<file>.lock`, held while db is open
+  int lock_fd = -1;  // the database file's flock, held while db is open
   bool closed = false;
   std::mutex queue_mu;
   std::vector<Job> queue;     // guarded by queue_mu
