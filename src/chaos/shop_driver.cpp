@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include <yaml-cpp/yaml.h>
@@ -60,6 +61,16 @@ void remove_dir(const fs::path& dir) {
 }
 
 // Waits until the gateway answers an anonymous cart read with 401 (the shop is serving).
+// The last line of `file` that is not empty (a child's last words), at most 300 bytes.
+std::string last_line(const fs::path& file) {
+  std::ifstream in(file);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last.substr(0, 300);
+}
+
 bool gateway_ready(const std::string& gateway, std::chrono::milliseconds limit,
                    const std::function<bool()>& alive) {
   http::BlockingClient client;
@@ -267,12 +278,23 @@ class ChildProcess : public ShopDriver {
     }
     ::close(log);
     pid_ = pid;
-    auto alive = [this] {
+    std::optional<int> exit_status;  // set once the child ended (reaped here)
+    auto alive = [this, &exit_status] {
       int status = 0;
-      return ::waitpid(pid_, &status, WNOHANG) == 0;
+      if (::waitpid(pid_, &status, WNOHANG) != pid_) return true;
+      exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return false;
     };
     if (!gateway_ready(gateway_, 30'000ms, alive)) {
       const pid_t pid_was = pid_;
+      if (exit_status) {
+        // It ended before it answered (a data folder another shop holds, a port taken): its
+        // own last words say why, at once, not after 30 s of waiting.
+        pid_ = -1;
+        throw ShopError("shopctl serve (pid " + std::to_string(pid_was) + ") exited with " +
+                        std::to_string(*exit_status) + " before it answered: " + last_line(log_) +
+                        " (" + log_.string() + ")");
+      }
       finish_child();
       throw ShopError("shopctl serve (pid " + std::to_string(pid_was) + ") did not answer at " +
                       gateway_ + " within 30 s; see " + log_.string());

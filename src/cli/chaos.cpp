@@ -2,6 +2,7 @@
 // then healing and the money invariants, checked from the databases and the shoppers' record.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -150,6 +151,9 @@ int finish(const chaos::ChaosResult& result, const std::string& json_file) {
 constexpr std::chrono::milliseconds kLongestChaosRun = std::chrono::hours(24);
 
 int run_chaos_command(const ChaosCliOptions& given) {
+  // The shop chaos runs writes its secrets (chaos-shop.yaml, the child's serve.log with the
+  // admin token) and its users' data into --data-dir: the owner's alone, as serve's are.
+  ::umask(077);
   ChaosCliOptions o = given;
   if (int rc = resolve_target("shopctl chaos", o.target, o.admin_token); rc != kExitOk) return rc;
   chaos::ChaosOptions options;

@@ -107,5 +107,23 @@ check "chaos --duration 25h is a usage error naming the limit (exit $code)" $?
 timeout 60 "$bin" chaos --duration 24h --print-schedule >/dev/null 2>&1
 check "chaos --duration 24h is accepted" $?
 
+# chaos --data-dir: the shop's secrets (chaos-shop.yaml, the child's serve.log with the admin
+# token) were 0644 in a 0755 folder; they are the owner's alone, as serve's files are. A second
+# chaos --crash on that folder while the first's shop... here while a serve holds it: refused at
+# once with the child's own reason (it waited 30 s and said "did not answer").
+timeout 120 "$bin" chaos --crash --duration 2s --seed 3 --quiet --data-dir "$work/cd" >"$work/cd.out" 2>&1
+modes=$(stat -c '%a' "$work/cd" "$work/cd/chaos-shop.yaml" "$work/cd/serve.log" 2>&1 | tr '\n' ' ')
+[[ "$modes" == "700 600 600 " ]]
+check "chaos --data-dir writes its folder 0700 and its files 0600 (got $modes)" $?
+"$bin" serve --data-dir "$work/held" --gateway-port 0 --log-level error >"$work/held.log" 2>&1 &
+held_pid=$!
+for _ in $(seq 1 100); do grep -q "the shop is up" "$work/held.log" && break; sleep 0.1; done
+began=$SECONDS
+timeout 60 "$bin" chaos --crash --duration 2s --quiet --data-dir "$work/held" >"$work/held-chaos.out" 2>&1; code=$?
+took=$((SECONDS - began))
+kill "$held_pid" 2>/dev/null; wait "$held_pid" 2>/dev/null
+[[ $code -eq 3 && $took -le 10 ]] && grep -q "exited with 3 before it answered: .*is in use by another shop" "$work/held-chaos.out"
+check "chaos --crash on a running shop's folder is refused at once with the reason (exit $code after ${took}s)" $?
+
 echo "chaos: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
