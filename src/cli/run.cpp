@@ -23,6 +23,7 @@
 #include "platform/json_text.hpp"
 #include "platform/output_file.hpp"
 #include "platform/security/random.hpp"
+#include "platform/text_rules.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/report.hpp"
@@ -92,7 +93,7 @@ class RunLease {
       }
       // Read with care: a proxy in front of the shop may answer 409 with a body of its own.
       std::string who;
-      std::int64_t held_s = 0;
+      std::int64_t held_s = 0, expires_s = -1;
       if (const auto* error = answer.body.is_object() && answer.body.contains("error")
                                   ? &answer.body["error"]
                                   : nullptr;
@@ -103,10 +104,16 @@ class RunLease {
           who = details["about"].get<std::string>().substr(0, 200);
         if (details.contains("held_for_ms") && details["held_for_ms"].is_number_integer())
           held_s = details["held_for_ms"].get<std::int64_t>() / 1000;
+        if (details.contains("expires_in_ms") && details["expires_in_ms"].is_number_integer())
+          expires_s = (details["expires_in_ms"].get<std::int64_t>() + 999) / 1000;
       }
+      who = platform::terminal_text(who, true);
       if (std::chrono::steady_clock::now() >= give_up) {
         return "another run uses it" + (who.empty() ? std::string() : " (" + who + ")") + ", for " +
-               std::to_string(held_s) + " s now";
+               std::to_string(held_s) + " s now" +
+               (expires_s >= 0 ? "; its lease runs out in " + std::to_string(expires_s) +
+                                     " s unless that run renews it (it does every 10 s)"
+                               : std::string());
       }
       if (!said) {
         std::cerr << "shopctl run: waiting for another run on " << target_
@@ -171,6 +178,14 @@ class RunLease {
           warned_ = true;
           std::cerr << "shopctl run: warning: another run took " << target_
                     << " (this run's lease ran out): its resets may change this run's results\n";
+        } else if (answer.ok() && answer.body.is_object() && answer.body.contains("renewed") &&
+                   answer.body["renewed"] == false && !warned_) {
+          // Taken afresh: the shop had lost it (its gateway's process restarted, say), and
+          // another run could have reset the shop meanwhile.
+          warned_ = true;
+          std::cerr << "shopctl run: warning: " << target_
+                    << " had lost this run's lease (restarted?); another run may have reset the "
+                       "shop meanwhile\n";
         }
       } catch (const std::exception&) {
         // The shop did not answer this time; the next renewal tries again.
@@ -238,7 +253,8 @@ int run_run(const RunCliOptions& given) {
   exit_cleanly_on_interrupt("shopctl run",
                             o.target.empty() ? "no report was written" : "no report was written");
   if (int rc = resolve_target("shopctl run", o.target, o.admin_token); rc != kExitOk) return rc;
-  const auto wait_for_target = platform::parse_duration(o.wait_for_target);
+  const auto wait_for_target =
+      platform::parse_duration(o.wait_for_target == "0" ? "0s" : o.wait_for_target);
   if (!wait_for_target || wait_for_target->count() < 0 ||
       *wait_for_target > std::chrono::hours(24)) {
     std::cerr << "shopctl run: --wait-for-target must be a duration from 0s to 24h (30s, 10m), "
@@ -261,6 +277,10 @@ int run_run(const RunCliOptions& given) {
     return kExitUsage;
   }
   const char* env_token = std::getenv("SHOPCTL_ADMIN_TOKEN");  // set for the shell: no note
+  if (o.target.empty() && wait_for_target->count() > 0) {
+    std::cerr << "shopctl run: note: --wait-for-target is for --target; each scenario runs on a "
+                 "shop of its own here, with nothing to wait for\n";
+  }
   if (o.target.empty() && !o.admin_token.empty() && !(env_token && o.admin_token == env_token)) {
     std::cerr << "shopctl run: note: --admin-token is for --target; each scenario runs on a "
                  "shop of its own here, and the token is not used\n";

@@ -687,8 +687,13 @@ void Shop::add_baseline_admin_routes() {
                   ttl_ms = t->get<std::int64_t>();
                 }
                 std::string about;
-                if (auto a = body.find("about"); a != body.end() && a->is_string())
-                  about = a->get<std::string>().substr(0, 200);
+                if (auto a = body.find("about"); a != body.end()) {
+                  if (!a->is_string())
+                    throw platform::ApiError(400, "invalid_lease", "about must be a string");
+                  // Printed by the runs it keeps waiting: one line, no control characters.
+                  for (unsigned char c : a->get<std::string>().substr(0, 200))
+                    about += (c < 0x20 || c == 0x7f) ? ' ' : static_cast<char>(c);
+                }
                 const auto now = std::chrono::steady_clock::now();
                 const auto ms = [](auto d) {
                   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
@@ -704,11 +709,15 @@ void Shop::add_baseline_admin_routes() {
                        {"held_for_ms", ms(now - lease->since)},
                        {"expires_in_ms", ms(lease->until - now)}});
                 }
-                if (!lease || lease->holder != *holder || lease->until <= now)
-                  lease = Impl::Lease{*holder, about, now, now};
+                // Renewed: the holder's own lease, not run out. Otherwise taken afresh (a
+                // renewal that takes it afresh tells its run that the lease was lost meanwhile:
+                // it ran out, or the gateway's process restarted and forgot it).
+                const bool renewed = lease && lease->holder == *holder && lease->until > now;
+                if (!renewed) lease = Impl::Lease{*holder, about, now, now};
                 lease->until = now + std::chrono::milliseconds(ttl_ms);
                 co_return http::Response::json(
-                    200, {{"holder", lease->holder}, {"expires_in_ms", ttl_ms}});
+                    200,
+                    {{"holder", lease->holder}, {"expires_in_ms", ttl_ms}, {"renewed", renewed}});
               });
     admin.add("POST", "/_admin/lease/release", any,
               [this](http::Request& req) -> asio::awaitable<http::Response> {

@@ -161,6 +161,7 @@ lease_c_rc=$?
 lease_a_rc=0; wait "$lease_pid" || lease_a_rc=$?
 if [[ $lease_a_rc -eq 0 && $lease_b_rc -eq 3 && $lease_c_rc -eq 0 ]] &&
    grep -q "is in use: another run uses it (shopctl run, pid $lease_pid" "$tmp/lease-b.out" && ! grep -q "PASS\|FAIL" "$tmp/lease-b.out" &&
+   grep -q "its lease runs out in [0-9]* s unless that run renews it" "$tmp/lease-b.out" &&
    grep -q "waiting for another run on" "$tmp/lease-c.out" && grep -q "1 passed" "$tmp/lease-c.out"; then
   p=$((p + 1))
 else

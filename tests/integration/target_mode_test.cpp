@@ -404,7 +404,9 @@ TEST_CASE("the run lease: one holder at a time, renewed by its holder, released,
   CHECK(refused.status == 409);
   CHECK(refused.body.at("error").at("code") == "shop_in_use");
   CHECK(refused.body.at("error").at("details").at("about") == "run a");
-  CHECK(take("a").status == 200);  // renewed
+  auto renewal = take("a");
+  CHECK(renewal.status == 200);
+  CHECK(renewal.body.at("renewed") == true);
   CHECK(send(client, "POST", lease, json::object(), admin).status == 400);
   CHECK(send(client, "POST", lease, json{{"holder", "b"}, {"ttl_ms", 5}}, admin).status == 400);
   CHECK(send(client, "POST", lease, json{{"holder", "a"}}).status == 401);  // the admin token
@@ -412,5 +414,14 @@ TEST_CASE("the run lease: one holder at a time, renewed by its holder, released,
   CHECK(wrong.body.at("released") == false);
   auto released = send(client, "POST", lease + "/release", json{{"holder", "a"}}, admin);
   CHECK(released.body.at("released") == true);
-  CHECK(take("b").status == 200);
+  auto fresh = take("b");
+  CHECK(fresh.status == 200);
+  CHECK(fresh.body.at("renewed") == false);  // taken afresh: a renewal of a lost lease says so
+  // `about` is printed by the runs that wait: one line, no control characters; a string.
+  REQUIRE(send(client, "POST", lease + "/release", json{{"holder", "b"}}, admin).status == 200);
+  REQUIRE(send(client, "POST", lease, json{{"holder", "c"}, {"about", "evil\nline\x1b[31m"}}, admin)
+              .status == 200);
+  auto told = take("d");
+  CHECK(told.body.at("error").at("details").at("about") == "evil line [31m");
+  CHECK(send(client, "POST", lease, json{{"holder", "e"}, {"about", 5}}, admin).status == 400);
 }
