@@ -44,6 +44,20 @@ Answer send(const std::string& method, const std::string& url, const std::option
   return test_support::send(client, method, url, body, headers);
 }
 
+// Runs `sql` on a running shop's database through a connection of the test's own (a trigger
+// that plays a full disk, say).
+void exec_sql(const std::filesystem::path& file, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
+  INFO((error ? error : ""));
+  sqlite3_free(error);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
 // A shop with the demo user signed in and short outbox waits. The token outlives the clock
 // moves of these tests.
 struct Shopper {
@@ -515,18 +529,7 @@ TEST_CASE("the pay page answers the capture even when the webhook's delivery can
   const auto order_id = checkout.body["order_id"].get<std::string>();
   const auto pay_url = checkout.body["payment"]["pay_url"].get<std::string>();
 
-  const auto provider_db = (t.shop->data_dir() / "provider.db").string();
-  auto exec = [&](const char* sql) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(provider_db.c_str(), &db) == SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    char* error = nullptr;
-    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
-    INFO((error ? error : ""));
-    sqlite3_free(error);
-    sqlite3_close(db);
-    REQUIRE(rc == SQLITE_OK);
-  };
+  const auto exec = [&t](const char* sql) { exec_sql(t.shop->data_dir() / "provider.db", sql); };
   exec(
       "CREATE TRIGGER refuse_delivery BEFORE UPDATE ON events "
       "BEGIN SELECT RAISE(ABORT, 'the disk is full (a test)'); END;");
@@ -544,18 +547,7 @@ TEST_CASE("the pay page answers the capture even when the webhook's delivery can
 TEST_CASE("an Idempotency-Key whose checkout failed before its order is free again at once") {
   Shopper t;
   t.add_to_cart("p-002", 1);
-  const auto order_db = (t.shop->data_dir() / "order.db").string();
-  auto exec = [&](const char* sql) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(order_db.c_str(), &db) == SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    char* error = nullptr;
-    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
-    INFO((error ? error : ""));
-    sqlite3_free(error);
-    sqlite3_close(db);
-    REQUIRE(rc == SQLITE_OK);
-  };
+  const auto exec = [&t](const char* sql) { exec_sql(t.shop->data_dir() / "order.db", sql); };
   exec(
       "CREATE TRIGGER full_orders BEFORE INSERT ON orders "
       "BEGIN SELECT RAISE(ABORT, 'the disk is full (a test)'); END;"
