@@ -60,7 +60,6 @@ void remove_dir(const fs::path& dir) {
   fs::remove_all(dir, ec);
 }
 
-// Waits until the gateway answers an anonymous cart read with 401 (the shop is serving).
 // The last line of `file` that is not empty (a child's last words), at most 300 bytes.
 std::string last_line(const fs::path& file) {
   std::ifstream in(file);
@@ -71,6 +70,7 @@ std::string last_line(const fs::path& file) {
   return last.substr(0, 300);
 }
 
+// Waits until the gateway answers an anonymous cart read with 401 (the shop is serving).
 bool gateway_ready(const std::string& gateway, std::chrono::milliseconds limit,
                    const std::function<bool()>& alive) {
   http::BlockingClient client;

@@ -80,8 +80,7 @@ class RunLease {
     for (;;) {
       platform::AdminAnswer answer;
       try {
-        answer =
-            send("/_admin/lease", {{"holder", holder_}, {"ttl_ms", 30'000}, {"about", about_}});
+        answer = take();
       } catch (const std::exception& e) {
         return std::string("the run lease could not be taken (") + e.what() + ")";
       }
@@ -151,6 +150,10 @@ class RunLease {
   }
 
  private:
+  // Takes or renews the lease, for 30 s (renewed every 10 s: two renewals may fail).
+  platform::AdminAnswer take() {
+    return send("/_admin/lease", {{"holder", holder_}, {"ttl_ms", 30'000}, {"about", about_}});
+  }
   platform::AdminAnswer send(const std::string& path, const nlohmann::json& body) {
     platform::AdminClient admin(target_, token_, std::chrono::seconds(5));
     return admin.send("POST", path, body);
@@ -172,8 +175,7 @@ class RunLease {
       if (cv_.wait_for(lock, std::chrono::seconds(10), [this] { return !held_; })) return;
       lock.unlock();
       try {
-        auto answer =
-            send("/_admin/lease", {{"holder", holder_}, {"ttl_ms", 30'000}, {"about", about_}});
+        auto answer = take();
         if (answer.status == 409 && !warned_) {
           warned_ = true;
           std::cerr << "shopctl run: warning: another run took " << target_

@@ -1,7 +1,6 @@
 #include "platform/admin_client.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include "platform/admin_fanout.hpp"
 #include "platform/http/blocking_client.hpp"

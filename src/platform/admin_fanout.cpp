@@ -1,7 +1,6 @@
 #include "platform/admin_fanout.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
 #include <yaml-cpp/yaml.h>

@@ -18,7 +18,12 @@ std::string position_prefix(const std::string& file, int line, int column) {
   return out;
 }
 
-// Returns line `number` (1-based) of `text` without its line break, or nullopt.
+bool is_utf8_continuation(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
+
+}  // namespace
+
 std::optional<std::string_view> nth_line(std::string_view text, int number) {
   std::size_t start = 0;
   for (int line = 1; line < number; ++line) {
@@ -33,12 +38,6 @@ std::optional<std::string_view> nth_line(std::string_view text, int number) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   return line;
 }
-
-bool is_utf8_continuation(char c) {
-  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
-}
-
-}  // namespace
 
 std::string SourceLocation::to_string() const {
   return position_prefix(file, line, column);

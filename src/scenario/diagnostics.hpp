@@ -1,6 +1,7 @@
 #pragma once
 // Positions in scenario files and the errors reported against them, rendered like a
 // compiler's: `file:line:col: error: message`, the offending line, and a caret.
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -35,6 +36,9 @@ struct Diagnostic {
 // `source_text`, by that line and a caret under the column (tabs kept so the caret lines up,
 // UTF-8 sequences counted as one column of display).
 std::string format_diagnostic(const Diagnostic& diagnostic, std::string_view source_text);
+
+// Returns line `number` (1-based) of `text` without its line break, or nullopt.
+std::optional<std::string_view> nth_line(std::string_view text, int number);
 
 // Orders diagnostics by file, line and column, keeping the order of equal positions.
 void sort_diagnostics(std::vector<Diagnostic>& diagnostics);

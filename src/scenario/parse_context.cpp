@@ -399,10 +399,7 @@ void Context::reject_unknown_keys(const std::vector<Field>& entries,
     if (std::find(allowed.begin(), allowed.end(), entry.name) != allowed.end()) continue;
     std::string message = "unknown key '" + entry.name + "' in " + std::string(where);
     if (entry.name == "<<") {
-      // YAML 1.1's merge key, which yaml-cpp reads as a plain key.
-      error(entry.key_mark, message +
-                                ": YAML merge keys (<<) are not supported; repeat the "
-                                "keys, or put the whole mapping in a variable");
+      error(entry.key_mark, message + std::string(kMergeKeyNote));
       continue;
     }
     if (auto suggestion = did_you_mean(entry.name, allowed)) {

@@ -57,6 +57,12 @@ struct Scope {
   std::set<std::string, std::less<>> fault_ids;
 };
 
+// Said after "unknown key '<<' in ...": YAML 1.1's merge key, which yaml-cpp reads as a plain
+// key.
+inline constexpr std::string_view kMergeKeyNote =
+    ": YAML merge keys (<<) are not supported; repeat the keys, or put the whole mapping in a "
+    "variable";
+
 // Returns the closest of `candidates` to `name` if it is a plausible typo, else nullopt.
 std::optional<std::string> did_you_mean(std::string_view name,
                                         const std::vector<std::string>& candidates);

@@ -328,9 +328,7 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item, bool inner) {
       known.insert(known.end(), kStepModifierKeys.begin(), kStepModifierKeys.end());
       std::string message = "unknown key '" + entry.name + "' in a step";
       if (entry.name == "<<") {
-        message +=
-            ": YAML merge keys (<<) are not supported; repeat the keys, or put the whole "
-            "mapping in a variable";
+        message += detail::kMergeKeyNote;
       } else if (auto suggestion = detail::did_you_mean(entry.name, known)) {
         message += "; did you mean '" + *suggestion + "'?";
       } else {
@@ -1051,16 +1049,8 @@ ParseResult parse_scenario_text(std::string_view text, std::string file,
     }
     // A tab in a line's indentation, where yaml-cpp only says "illegal block entry" or the
     // like: YAML indents with spaces. On the line of the error or the one before it.
-    const auto source_line = [&text = result.source_text](int wanted) {
-      std::string_view rest = text;
-      for (int i = 0; i < wanted && !rest.empty(); ++i) {
-        const auto end = rest.find('\n');
-        rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-      }
-      return rest.substr(0, rest.find('\n'));
-    };
     for (int back = 0; back <= 1 && e.mark.line - back >= 0; ++back) {
-      const auto line = source_line(e.mark.line - back);
+      const auto line = nth_line(result.source_text, e.mark.line - back + 1).value_or("");
       const auto indent = line.substr(0, line.find_first_not_of(" \t"));
       if (indent.find('\t') != std::string_view::npos) {
         message += " (line " + std::to_string(e.mark.line - back + 1) +

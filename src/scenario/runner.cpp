@@ -1257,7 +1257,7 @@ void gateway_action_refusals(const std::vector<Step>& steps, const std::string& 
         Diagnostic{file, step.loc.line, step.loc.column,
                    "`" + std::string(action_name(step.action)) +
                        ": gateway` cannot run against a running shop: the runner reaches the shop "
-                       "through its gateway (tag the scenario in-process-only)"});
+                       "through its gateway"});
   }
 }
 }  // namespace

@@ -19,15 +19,22 @@ check() {  # check DESCRIPTION COMMAND...
 }
 finish() { echo "record: $passed passed, $((failed + 1)) failed"; exit 1; }
 
+# start_serve LOG ARGS...: `shopctl serve ARGS` in the background (pid in $pid), waited for
+# until it is up (at most 60 s); its gateway's URL in $gateway.
+start_serve() {
+  local log=$1; shift
+  "$shopctl" serve "$@" >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 600); do
+    grep -q "the shop is up" "$log" && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  gateway=$(awk '$1 == "gateway" {print $2; exit}' "$log")
+}
+
 file="$tmp/session.yaml"
-"$shopctl" serve --ephemeral --gateway-port 0 --log-level warn --record "$file" >"$tmp/serve.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 600); do
-  grep -q "the shop is up" "$tmp/serve.log" && break
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
-gateway=$(awk '$1 == "gateway" {print $2; exit}' "$tmp/serve.log")
+start_serve "$tmp/serve.log" --ephemeral --gateway-port 0 --log-level warn --record "$file"
 [[ -n "$gateway" ]] || { echo "FAIL: the shop did not come up"; sed 's/^/    /' "$tmp/serve.log" | head; finish; }
 
 email="grace-$$@shop.test"
@@ -101,14 +108,7 @@ fi
 # serve makes its files 0600 and its folders 0700, and warns about a folder others may read.
 mkdir -p "$tmp/open/data"; chmod 755 "$tmp/open/data"
 big="$tmp/big.yaml"
-"$shopctl" serve --data-dir "$tmp/open/data" --gateway-port 0 --log-level warn --record "$big" >"$tmp/serve2.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 600); do
-  grep -q "the shop is up" "$tmp/serve2.log" && break
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
-gateway=$(awk '$1 == "gateway" {print $2; exit}' "$tmp/serve2.log")
+start_serve "$tmp/serve2.log" --data-dir "$tmp/open/data" --gateway-port 0 --log-level warn --record "$big"
 check "serve warns that others may read the data folder" grep -q "warning: other users may read $tmp/open/data" "$tmp/serve2.log"
 curl -s -o /dev/null -X POST "$gateway/api/auth/login" "${json[@]}" --data-binary "{\"email\":\"$(head -c 70000 /dev/zero | tr '\0' a)\"}"
 python3 - "${gateway#http://}" <<'PY'

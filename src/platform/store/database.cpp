@@ -536,12 +536,11 @@ struct DatabaseWorker::Impl {
   // closed (close_on_pool, the open's failure path).
   void lock_file() {
     if (lock_fd >= 0) return;
-    const auto& lock_path = path;
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
       throw DatabaseError(SQLITE_CANTOPEN,
-                          "cannot open " + lock_path.string() + ": " + std::strerror(errno));
+                          "cannot open " + path.string() + ": " + std::strerror(errno));
     }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int error = errno;
@@ -552,7 +551,7 @@ struct DatabaseWorker::Impl {
                                              "the same data folder?): stop that one first");
       }
       throw DatabaseError(SQLITE_CANTOPEN,
-                          "cannot lock " + lock_path.string() + ": " + std::strerror(error));
+                          "cannot lock " + path.string() + ": " + std::strerror(error));
     }
     lock_fd = fd;
   }

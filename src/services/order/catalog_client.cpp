@@ -2,7 +2,6 @@
 #include "platform/json_text.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
