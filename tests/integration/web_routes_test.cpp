@@ -203,9 +203,24 @@ TEST_CASE(
                                                  std::string(3000, 'a')};
   for (const auto& evil : refused_urls) {
     CAPTURE(evil);
-    auto refused =
-        send("GET", pay_url + "?return_url=" + percent_encode(evil), {{"Accept", "text/html"}});
+    auto refused = send("GET", pay_url + "?return_url=" + percent_encode(evil));
     CHECK(refused.status == 400);
     CHECK(refused.body["error"]["code"] == "invalid_return_url");
+    // A browser gets the page with the same status; its script shows the error's message.
+    auto page_refused =
+        send("GET", pay_url + "?return_url=" + percent_encode(evil), {{"Accept", "text/html"}});
+    CHECK(page_refused.status == 400);
+    CHECK(header(page_refused, "Content-Type").starts_with("text/html"));
+    CHECK(header(page_refused, "ETag").empty());
   }
+
+  // An unknown intent: JSON for a client, the page (whose script says so) for a browser.
+  const auto unknown = provider + "/pay/pi_unknown";
+  auto missing = send("GET", unknown);
+  CHECK(missing.status == 404);
+  CHECK(missing.body["error"]["code"] == "intent_not_found");
+  auto missing_page = send("GET", unknown, {{"Accept", "text/html"}});
+  CHECK(missing_page.status == 404);
+  CHECK(header(missing_page, "Content-Type").starts_with("text/html"));
+  CHECK(missing_page.raw.find("4242 4242 4242 4242") != std::string::npos);
 }

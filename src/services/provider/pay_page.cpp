@@ -30,8 +30,16 @@ bool wants_pay_page(const Request& req) {
   return accept && accept->find("text/html") != std::string_view::npos;
 }
 
-Response pay_page_response(const Request& req) {
-  return serve(req, "pay/index.html");
+Response pay_page_response(const Request& req, int status) {
+  Response res = serve(req, "pay/index.html");
+  if (status == 200) return res;
+  // An error's page is not the cached page: no validator, the body always sent.
+  const http::StaticAsset* asset = http::find_asset(pay_assets(), "pay/index.html");
+  res.status = status;
+  res.headers.erase("ETag");
+  res.headers.set("Content-Type", std::string(asset->content_type));
+  res.body.assign(asset->body);
+  return res;
 }
 
 std::optional<std::string> checked_return_url(const Request& req, const http::Endpoint& gateway) {

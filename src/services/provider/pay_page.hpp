@@ -25,8 +25,10 @@ inline constexpr std::string_view kPayPageContentSecurityPolicy =
 // text/html) rather than a client asking for the intent's JSON.
 bool wants_pay_page(const http::Request& req);
 
-// The page itself (200, or 304 for a fresh copy).
-http::Response pay_page_response(const http::Request& req);
+// The page itself: with status 200, the page (or 304 for a fresh copy); with an error's status
+// (an unknown intent, a refused return URL), the page with that status, whose script shows
+// the error's message.
+http::Response pay_page_response(const http::Request& req, int status = 200);
 
 // The request's `return_url` query parameter: nullopt when absent; the URL when it is
 // `http://` on the gateway's port at 127.0.0.1, localhost or the gateway's host; otherwise

@@ -131,13 +131,23 @@ void ProviderService::add_routes() {
   routes.add("GET", "/pay/{intent_id}", http::Access::anyone(),
              [this](Request& req) -> asio::awaitable<Response> {
                auto intent = co_await store_.find_intent(req.param("intent_id"));
+               // A browser opening pay_url gets the hosted pay page (pay_page.hpp), also when
+               // the intent is unknown or the return URL refused: the page asks again for JSON
+               // and says why in words; the status is the error's.
+               if (wants_pay_page(req)) {
+                 int status = intent ? 200 : 404;
+                 try {
+                   checked_return_url(req, ctx_.peers.get("gateway"));
+                 } catch (const ApiError& refused) {
+                   if (intent) status = refused.status();
+                 }
+                 co_return pay_page_response(req, status);
+               }
                if (!intent) {
                  throw ApiError(404, "intent_not_found",
                                 "no payment intent " + req.param("intent_id").substr(0, 100));
                }
-               // A browser opening pay_url gets the hosted pay page (pay_page.hpp).
                auto return_url = checked_return_url(req, ctx_.peers.get("gateway"));
-               if (wants_pay_page(req)) co_return pay_page_response(req);
                auto body = intent_json(*intent);
                if (return_url) body["return_url"] = *return_url;
                co_return Response::json(200, body);
