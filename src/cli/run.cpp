@@ -407,13 +407,15 @@ int run_run(const RunCliOptions& given) {
     }
   }
   // A report that cannot be written fails at once, not after the run (exit 1, as for load).
-  if (const auto report = platform::first_unwritable({&o.junit, &o.json, &o.html})) {
+  std::vector<std::filesystem::path> made_folders;
+  if (const auto report = platform::first_unwritable({&o.junit, &o.json, &o.html}, &made_folders)) {
     std::cerr << "shopctl run: cannot write " << *report << ": nothing ran (exit 1)\n";
     return kExitUsage;
   }
   // Last before anything changes: another run on the same shop would reset it under this one.
   if (lease) {
     if (auto refused = lease->acquire(*wait_for_target); !refused.empty()) {
+      platform::remove_made_folders(made_folders);  // a refused run leaves nothing behind
       std::cerr << "shopctl run: " << o.target << " is in use: " << refused
                 << ": nothing ran (exit 3); wait for it with --wait-for-target DURATION\n";
       return kExitShop;

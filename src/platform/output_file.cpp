@@ -1,8 +1,10 @@
 #include "platform/output_file.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <system_error>
 
 namespace shopctl::platform {
@@ -73,14 +75,21 @@ ReplaceTarget replace_target(const fs::path& file) {
   return {{}, "is not a regular file (a device, pipe or socket), and writing it would replace it"};
 }
 
-std::string output_problem(const fs::path& file) {
+std::string output_problem(const fs::path& file, std::vector<fs::path>* made) {
   if (file.empty()) return "";
   std::error_code ec;
   if (fs::is_directory(file, ec)) return "it is a folder";
   // `--junit reports/junit.xml` in a fresh clone: the folders are made, as a user expects.
   if (file.has_parent_path() && !fs::exists(file.parent_path(), ec)) {
+    std::vector<fs::path> missing;  // deepest first
+    for (fs::path p = file.parent_path(); !p.empty() && !fs::exists(fs::symlink_status(p, ec));
+         p = p.parent_path()) {
+      missing.push_back(p);
+      if (p == p.parent_path()) break;
+    }
     fs::create_directories(file.parent_path(), ec);
     if (ec) return "cannot make its folder " + file.parent_path().string() + ": " + ec.message();
+    if (made) made->insert(made->end(), missing.begin(), missing.end());
   }
   const bool existed = fs::exists(fs::symlink_status(file, ec));
   errno = 0;
@@ -95,11 +104,24 @@ bool writable_output(const fs::path& file) {
   return output_problem(file).empty();
 }
 
-std::optional<std::string> first_unwritable(std::initializer_list<const std::string*> files) {
+std::optional<std::string> first_unwritable(std::initializer_list<const std::string*> files,
+                                            std::vector<fs::path>* made) {
   for (const auto* file : files) {
-    if (auto why = output_problem(*file); !why.empty()) return *file + " (" + why + ")";
+    if (auto why = output_problem(*file, made); !why.empty()) return *file + " (" + why + ")";
   }
   return std::nullopt;
+}
+
+void remove_made_folders(const std::vector<fs::path>& made) {
+  // Deepest first across every file's chain; a folder something was put in meanwhile stays.
+  auto folders = made;
+  auto depth = [](const fs::path& p) { return std::distance(p.begin(), p.end()); };
+  std::stable_sort(folders.begin(), folders.end(),
+                   [&](const fs::path& a, const fs::path& b) { return depth(a) > depth(b); });
+  for (const auto& folder : folders) {
+    std::error_code ec;
+    fs::remove(folder, ec);
+  }
 }
 
 }  // namespace shopctl::platform

@@ -35,10 +35,16 @@ ReplaceTarget replace_target(const std::filesystem::path& file);
 // Whether `file` can be written, tried before the work whose report it will hold: its missing
 // folders are made, an existing file is opened for appending (nothing in it changes), a new one
 // is created and removed again. "" when it can, else why not ("it is a folder", "Permission
-// denied", ...). An empty path is writable.
-std::string output_problem(const std::filesystem::path& file);
+// denied", ...). An empty path is writable. The folders it made, deepest first, are added to
+// `made` when given.
+std::string output_problem(const std::filesystem::path& file,
+                           std::vector<std::filesystem::path>* made = nullptr);
 bool writable_output(const std::filesystem::path& file);
 // The first of `files` that cannot be written, with why: "reports/x.xml (Permission denied)".
-std::optional<std::string> first_unwritable(std::initializer_list<const std::string*> files);
+std::optional<std::string> first_unwritable(std::initializer_list<const std::string*> files,
+                                            std::vector<std::filesystem::path>* made = nullptr);
+// Takes back the folders the checks above made, for work refused before it wrote anything
+// (`run --target` on a shop another run holds): each is removed if still empty.
+void remove_made_folders(const std::vector<std::filesystem::path>& made);
 
 }  // namespace shopctl::platform

@@ -154,18 +154,19 @@ for _ in $(seq 1 100); do
   [[ "$(curl -s -H "X-Admin-Token: $token" "$url/_admin/faults")" == *held* ]] && break
   sleep 0.1
 done
-"$shopctl" run "$here/scenarios/flow/browse-catalog.yaml" --target "$url" --admin-token "$token" >"$tmp/lease-b.out" 2>&1
+"$shopctl" run "$here/scenarios/flow/browse-catalog.yaml" --target "$url" --admin-token "$token" --junit "$tmp/lease-b-reports/ci/junit.xml" --json "$tmp/lease-b-reports/run.json" >"$tmp/lease-b.out" 2>&1
 lease_b_rc=$?
 "$shopctl" run "$here/scenarios/flow/browse-catalog.yaml" --target "$url" --admin-token "$token" --wait-for-target 60s >"$tmp/lease-c.out" 2>&1
 lease_c_rc=$?
 lease_a_rc=0; wait "$lease_pid" || lease_a_rc=$?
 if [[ $lease_a_rc -eq 0 && $lease_b_rc -eq 3 && $lease_c_rc -eq 0 ]] &&
    grep -q "is in use: another run uses it (shopctl run, pid $lease_pid" "$tmp/lease-b.out" && ! grep -q "PASS\|FAIL" "$tmp/lease-b.out" &&
+   [[ ! -e "$tmp/lease-b-reports" ]] &&
    grep -q "its lease runs out in [0-9]* s unless that run renews it" "$tmp/lease-b.out" &&
    grep -q "waiting for another run on" "$tmp/lease-c.out" && grep -q "1 passed" "$tmp/lease-c.out"; then
   p=$((p + 1))
 else
-  f=$((f + 1)); echo "FAIL: two runs on one shop: first exit $lease_a_rc (want 0), second $lease_b_rc (want 3), waiting one $lease_c_rc (want 0)"
+  f=$((f + 1)); echo "FAIL: two runs on one shop: first exit $lease_a_rc (want 0), second $lease_b_rc (want 3, its report folders not left behind: $(ls -d "$tmp/lease-b-reports" 2>/dev/null || echo none)), waiting one $lease_c_rc (want 0)"
   sed 's/^/    /' "$tmp/lease-a.out" "$tmp/lease-b.out" "$tmp/lease-c.out" | head -20
 fi
 # The admin token from the environment, as fault and graph take it (docs/ci.md keeps secrets

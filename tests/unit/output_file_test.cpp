@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "platform/output_file.hpp"
 #include "platform/temp_folder.hpp"
@@ -94,6 +95,27 @@ TEST_CASE("a writable output is probed without leaving a file or changing one") 
   CHECK_FALSE(platform::writable_output(f.path));
   CHECK(platform::output_problem(f.path) == "it is a folder");
   CHECK(platform::writable_output(""));
+}
+
+TEST_CASE("the folders the checks made are taken back, deepest first, when the work is refused") {
+  Folder f;
+  const std::string a = (f.path / "r" / "a" / "junit.xml").string();
+  const std::string b = (f.path / "r" / "b" / "c" / "run.json").string();
+  const std::string kept = (f.path / "r" / "k" / "x.html").string();
+  std::vector<fs::path> made;
+  CHECK_FALSE(platform::first_unwritable({&a, &b, &kept}, &made));
+  CHECK(made.size() == 5);                 // r/a and r, r/b/c and r/b, r/k
+  touch(f.path / "r" / "k" / "user.txt");  // something put there meanwhile stays
+  platform::remove_made_folders(made);
+  CHECK_FALSE(fs::exists(f.path / "r" / "a"));
+  CHECK_FALSE(fs::exists(f.path / "r" / "b"));
+  CHECK(fs::exists(f.path / "r" / "k" / "user.txt"));
+  // Folders that were there before are not the checks' to take.
+  made.clear();
+  CHECK_FALSE(platform::first_unwritable({&a}, &made));
+  CHECK(made == std::vector<fs::path>{f.path / "r" / "a"});
+  platform::remove_made_folders(made);
+  CHECK(fs::is_directory(f.path / "r"));
 }
 
 TEST_CASE("a temporary folder names TMPDIR when it cannot be made there; an empty TMPDIR is /tmp") {
