@@ -1293,7 +1293,21 @@ ScenarioResult run_one(const Scenario& sc, const RunOptions& options) {
       // The baseline, `config:` and `seed:` were taken care of by run_against_target().
       ShopDriver driver(*options.target, options.admin_token, nullptr);
       driver.discover(client);
-      return ScenarioRun(sc, driver, client, deadline, options).run();
+      auto r = ScenarioRun(sc, driver, client, deadline, options).run();
+      // A failed scenario on a shop that no longer answers its admin plane (the gateway cannot
+      // be stopped by a scenario here): the shop's error (exit 3, JUnit <error>), not a failed
+      // expectation.
+      if (r.status == ScenarioStatus::failed || r.status == ScenarioStatus::setup_failed) {
+        try {
+          http::BlockingClient probe;
+          ShopDriver(*options.target, options.admin_token, nullptr).discover(probe);
+        } catch (const std::exception& e) {
+          r.status = ScenarioStatus::shop_error;
+          r.error = std::string("the target stopped answering during the scenario: ") + e.what();
+          r.failures.push_back({"scenario", "", sc.loc, r.error});
+        }
+      }
+      return r;
     }
     shop::ShopConfig config;
     config.password_hashing = platform::security::PasswordHashing::fast_for_tests();

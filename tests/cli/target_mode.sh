@@ -190,6 +190,31 @@ else
   f=$((f + 1)); echo "FAIL: load --target without --admin-token (exit $notoken_rc) must say the transitions could not be read"
   sed 's/^/    /' "$tmp/notoken.out" | tail -5
 fi
+# A shop that dies during a run is the shop's error (exit 3, JUnit <error>), not a failed
+# expectation (exit 4, <failure>): a CI gate can tell a broken shop from a broken build.
+"$shopctl" serve --ephemeral --gateway-port 0 --log-level error >"$tmp/dying.out" 2>&1 &
+dying_pid=$!
+dying_url=
+for _ in $(seq 1 200); do
+  dying_url=$(sed -nE 's/^ *public door +(http:\/\/[0-9.:]+).*/\1/p' "$tmp/dying.out")
+  dying_token=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$tmp/dying.out")
+  [[ -n "$dying_url" && -n "$dying_token" ]] && break
+  sleep 0.1
+done
+mkdir -p "$tmp/dying"
+printf 'version: 1\nname: outlives its shop\nsteps:\n  - wait: 2s\n  - request: {GET: /api/catalog/products}\n    expect: {status: 200}\n' > "$tmp/dying/a.yaml"
+"$shopctl" run "$tmp/dying/a.yaml" --target "$dying_url" --admin-token "$dying_token" --junit "$tmp/dying.xml" >"$tmp/dying-run.out" 2>&1 &
+dying_run=$!
+sleep 1
+kill -9 "$dying_pid"; wait "$dying_pid" 2>/dev/null
+dying_rc=0; wait "$dying_run" || dying_rc=$?
+if [[ $dying_rc -eq 3 ]] && grep -q "<error" "$tmp/dying.xml" && ! grep -q "<failure" "$tmp/dying.xml" &&
+   grep -q "the target stopped answering during the scenario" "$tmp/dying-run.out"; then
+  p=$((p + 1))
+else
+  f=$((f + 1)); echo "FAIL: a shop that died during a run: exit $dying_rc (want 3), JUnit $(grep -o '<error\|<failure' "$tmp/dying.xml" | head -1) (want <error)"
+  sed 's/^/    /' "$tmp/dying-run.out" | head -10
+fi
 # The shop must still be up and serving after the run.
 if ! kill -0 "$serve_pid" 2>/dev/null; then echo "FAIL: shopctl serve died during the run"; f=$((f + 1)); fi
 echo "target: $p passed, $f failed"
