@@ -2,6 +2,7 @@
 #include "platform/input_file.hpp"
 #include "platform/json_text.hpp"
 #include "platform/yaml_document.hpp"
+#include "scenario/parser.hpp"
 
 #include <array>
 #include <cstdint>
@@ -280,10 +281,17 @@ std::map<std::string, std::string> command_line_vars(const std::vector<std::stri
   std::map<std::string, std::string> vars;
   if (!vars_file.empty()) {
     YAML::Node root;
+    std::string text;
     try {
-      root = platform::load_yaml_document(platform::read_input_file(vars_file));
+      text = platform::read_input_file(vars_file);
+      root = platform::load_yaml_document(text);
     } catch (const platform::InputFileError& e) {
       throw VarsFileError("--vars-file " + vars_file + ": " + e.what());
+    } catch (const YAML::ParserException& e) {
+      // As a scenario file's: the line and a caret under where it went wrong.
+      auto said = format_diagnostic(yaml_syntax_diagnostic(text, vars_file, e), text);
+      while (!said.empty() && said.back() == '\n') said.pop_back();
+      throw VarsFileError("--vars-file " + said);
     } catch (const YAML::Exception& e) {
       throw VarsFileError("--vars-file " + vars_file + ":" + std::to_string(e.mark.line + 1) +
                           ": " + e.msg);

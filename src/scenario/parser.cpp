@@ -1002,6 +1002,38 @@ std::string LoadResult::format_diagnostics() const {
   return format_all(diagnostics, sources);
 }
 
+Diagnostic yaml_syntax_diagnostic(std::string_view text, const std::string& file,
+                                  const YAML::ParserException& e) {
+  std::string message = "invalid YAML: " + e.msg;
+  YAML::Mark mark = e.mark;
+  // yaml-cpp notices an unclosed `{` or `[` where it gives up, often a line later: point at
+  // the opener instead.
+  if (e.msg.find("flow not found") != std::string::npos) {
+    if (auto opener = detail::unclosed_flow_opener(text, e.mark.line, e.mark.column)) {
+      message = std::string("invalid YAML: this '") + opener->opener + "' is never closed";
+      mark.line = opener->line;
+      mark.column = opener->column;
+    }
+  }
+  // The usual cause: a plain value with a `{` or `[` inside a flow collection.
+  if (e.msg.find("flow") != std::string::npos) {
+    message += " (inside {...} or [...], quote values that contain { } [ ] or commas)";
+  }
+  // A tab in a line's indentation, where yaml-cpp only says "illegal block entry" or the
+  // like: YAML indents with spaces. On the line of the error or the one before it.
+  for (int back = 0; back <= 1 && e.mark.line - back >= 0; ++back) {
+    const auto line = nth_line(text, e.mark.line - back + 1).value_or("");
+    const auto indent = line.substr(0, line.find_first_not_of(" \t"));
+    if (indent.find('\t') != std::string_view::npos) {
+      message += " (line " + std::to_string(e.mark.line - back + 1) +
+                 " is indented with a tab; YAML indents with spaces)";
+      break;
+    }
+  }
+  if (mark.line < 0) return {file, 0, 0, std::move(message)};
+  return {file, mark.line + 1, mark.column + 1, std::move(message)};
+}
+
 ParseResult parse_scenario_text(std::string_view text, std::string file,
                                 const ParseOptions& options) {
   ParseResult result;
@@ -1032,33 +1064,7 @@ ParseResult parse_scenario_text(std::string_view text, std::string file,
   try {
     documents = platform::load_yaml_documents(protected_text);
   } catch (const YAML::ParserException& e) {
-    std::string message = "invalid YAML: " + e.msg;
-    YAML::Mark mark = e.mark;
-    // yaml-cpp notices an unclosed `{` or `[` where it gives up, often a line later: point at
-    // the opener instead.
-    if (e.msg.find("flow not found") != std::string::npos) {
-      if (auto opener = detail::unclosed_flow_opener(protected_text, e.mark.line, e.mark.column)) {
-        message = std::string("invalid YAML: this '") + opener->opener + "' is never closed";
-        mark.line = opener->line;
-        mark.column = opener->column;
-      }
-    }
-    // The usual cause: a plain value with a `{` or `[` inside a flow collection.
-    if (e.msg.find("flow") != std::string::npos) {
-      message += " (inside {...} or [...], quote values that contain { } [ ] or commas)";
-    }
-    // A tab in a line's indentation, where yaml-cpp only says "illegal block entry" or the
-    // like: YAML indents with spaces. On the line of the error or the one before it.
-    for (int back = 0; back <= 1 && e.mark.line - back >= 0; ++back) {
-      const auto line = nth_line(result.source_text, e.mark.line - back + 1).value_or("");
-      const auto indent = line.substr(0, line.find_first_not_of(" \t"));
-      if (indent.find('\t') != std::string_view::npos) {
-        message += " (line " + std::to_string(e.mark.line - back + 1) +
-                   " is indented with a tab; YAML indents with spaces)";
-        break;
-      }
-    }
-    ctx.error(mark, std::move(message));
+    ctx.add(yaml_syntax_diagnostic(protected_text, file, e));
     result.diagnostics = ctx.finish();
     return result;
   } catch (const YAML::Exception& e) {

@@ -31,6 +31,12 @@ using ConfigValidator =
 // Returns a Diagnostic at `node`'s position (yaml-cpp's 0-based mark made 1-based).
 Diagnostic diagnostic_at(const YAML::Node& node, const std::string& file, std::string message);
 
+// A YAML syntax error (what yaml-cpp threw reading `text`) as a Diagnostic, its words made
+// clearer: an unclosed `{` or `[` is pointed at where it opened, a tab in an indentation is
+// named. Scenario files and `--vars-file` say them the same way.
+Diagnostic yaml_syntax_diagnostic(std::string_view text, const std::string& file,
+                                  const YAML::ParserException& e);
+
 struct ParseOptions {
   // Validates `config:` when a scenario has one; empty (the default) accepts any mapping.
   ConfigValidator validate_config;

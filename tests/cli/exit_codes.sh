@@ -246,6 +246,12 @@ expect_code 2 "validate: the same --vars-file" "$shopctl" validate "$tmp/vars/fa
 printf 'who: ada\nwho: bob\n' >"$tmp/vars/twice.yaml"
 expect_code 2 "validate: a --vars-file that names a variable twice" "$shopctl" validate "$tmp/vars/who.yaml" --vars-file "$tmp/vars/twice.yaml"
 expect_output "twice.yaml:2: who is given twice" "the second one is named"
+# A --vars-file that is not YAML says where, as a scenario file does: the opener of an
+# unclosed list with its line and a caret (it said "line 3: end of sequence flow not found").
+printf 'a: 1\nb: [1, 2\nc: 3\n' >"$tmp/vars/unclosed.yaml"
+expect_code 2 "run: a --vars-file with an unclosed [" "$shopctl" run "$tmp/good.yaml" --vars-file "$tmp/vars/unclosed.yaml"
+expect_output "unclosed.yaml:2:4: error: invalid YAML: this '\[' is never closed" "the opener is named with its column"
+expect_output "^   \^$" "with a caret under it"
 
 # serve --record into a place that cannot be written fails at start (the session was lost).
 expect_code 1 "serve --record into a missing folder" timeout 20 "$shopctl" serve --record "$tmp/nope/x.yaml" --ephemeral --gateway-port 0
@@ -363,7 +369,7 @@ expect_output "--status: status must be a whole number" "the status is said to b
 expect_code 1 "fault add --every -1" timeout 20 "$shopctl" fault add --target http://127.0.0.1:1 --admin-token x --service catalog --type reset --every -1
 printf -- 'who: ada\n---\nwho: bob\n' > "$tmp/two-vars.yaml"
 expect_code 2 "run: --vars-file with two documents (an invalid file)" timeout 20 "$shopctl" run --vars-file "$tmp/two-vars.yaml" "$tmp/good.yaml"
-expect_output "two-vars.yaml:2: holds 2 YAML documents" "run names the vars file's second document"
+expect_output "two-vars.yaml:2:1: error: invalid YAML: holds 2 YAML documents" "run names the vars file's second document"
 # Values that were silently changed.
 expect_code 1 "serve: --ephemeral with --data-dir" timeout 20 "$shopctl" serve --ephemeral --data-dir "$tmp/data"
 expect_output "excludes" "serve says the two do not go together"
