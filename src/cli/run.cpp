@@ -289,6 +289,17 @@ int run_run(const RunCliOptions& given) {
   }
   scenario::RunOptions options;
   options.jobs = o.jobs;
+  if (o.target.empty()) {
+    // Each scenario's shop needs files: more at once than the open-file limit allows failed
+    // them with EMFILE. Said when it lowers what was asked or the default (the cores).
+    const unsigned wanted = o.jobs ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
+    const unsigned allowed = scenario::in_process_jobs_allowed();
+    if (wanted > allowed && loaded.scenarios.size() > allowed) {
+      std::cerr << "shopctl run: note: running " << allowed << " scenario(s) at once, not "
+                << wanted << ": the open-file limit (ulimit -n) allows about " << allowed
+                << " in-process shops of " << scenario::kFilesPerShop << " files each\n";
+    }
+  }
   options.tags = o.tags;
   options.skip_tags = o.skip_tags;
   // A tag is one word (as in a scenario's `tags:`); a filter that leaves nothing to run is a

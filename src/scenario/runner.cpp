@@ -12,6 +12,7 @@
 #include "platform/admin_fanout.hpp"
 #include "platform/duration.hpp"
 #include "platform/http/blocking_client.hpp"
+#include "platform/http/server.hpp"
 #include "platform/json_text.hpp"
 #include "platform/security/random.hpp"
 #include "platform/service.hpp"
@@ -1425,7 +1426,17 @@ void run_parallel(const std::vector<Scenario>& scenarios, const std::vector<std:
       if (options.stop->load()) {
         result = skipped_by_fail_fast(scenarios[i]);
       } else {
-        result = run_one(scenarios[i], options);
+        try {
+          result = run_one(scenarios[i], options);
+        } catch (const std::exception& e) {  // e.g. no file descriptor left for its client
+          result = ScenarioResult{};
+          result.name = scenarios[i].name;
+          result.file = scenarios[i].file;
+          result.tags = scenarios[i].tags;
+          result.status = ScenarioStatus::shop_error;
+          result.error = std::string("the scenario could not run: ") + e.what();
+          result.failures.push_back({"scenario", "", scenarios[i].loc, result.error});
+        }
         if (annotate) annotate(result);
         if (options.fail_fast && failed(result)) options.stop->store(true);
       }
@@ -1589,6 +1600,14 @@ void run_against_target(const std::vector<Scenario>& scenarios,
 
 }  // namespace
 
+unsigned in_process_jobs_allowed() {
+  const std::uint64_t files = http::raise_open_file_limit();
+  constexpr std::uint64_t kReserve = 64;  // the runner's own: reports, clients, stdio
+  if (files == 0 || files >= kReserve + 1024ull * kFilesPerShop) return 1024;
+  return static_cast<unsigned>(
+      std::max<std::uint64_t>(1, (files - std::min(files, kReserve)) / kFilesPerShop));
+}
+
 RunSummary run_scenarios(const std::vector<Scenario>& scenarios, const RunOptions& options,
                          const ProgressCallback& progress) {
   RunSummary summary;
@@ -1607,6 +1626,8 @@ RunSummary run_scenarios(const std::vector<Scenario>& scenarios, const RunOption
     }
   }
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  // More shops than open files allow failed most of a run with EMFILE (and ended it, before).
+  if (!options.target) jobs = std::min(jobs, in_process_jobs_allowed());
   int done = 0;
   const int total = static_cast<int>(to_run.size());
   // Called with the results' mutex held.

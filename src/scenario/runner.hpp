@@ -125,7 +125,14 @@ bool selected_by_tags(const Scenario& scenario, const RunOptions& options);
 std::vector<Diagnostic> target_config_refusals(const std::vector<Scenario>& scenarios,
                                                const RunOptions& options);
 
-// Runs the scenarios (in parallel up to options.jobs) and returns every result. With
+// How many in-process shops may run at once under this process's open-file limit (raised to
+// its hard limit first): each needs up to kFilesPerShop descriptors (its databases, listeners,
+// reactors and the connections of a busy step). run_scenarios runs no more at once.
+inline constexpr unsigned kFilesPerShop = 128;
+unsigned in_process_jobs_allowed();
+
+// Runs the scenarios (in parallel up to options.jobs, and without a target up to
+// in_process_jobs_allowed()) and returns every result. With
 // options.target, the shop's baseline is recorded first (POST /_admin/baseline) and restored
 // (POST /_admin/reset) before the parallel group, before each scenario that must run alone
 // (isolation.hpp; its `config:` and `seed:` then go to POST /_admin/config) and at the end.

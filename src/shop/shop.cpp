@@ -15,6 +15,7 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -140,11 +141,26 @@ struct Shop::Impl {
       extra_work.push_back(asio::make_work_guard(more));
       context.connection_ios.push_back(&more);
     }
+    // Each io_context's reactor (an epoll and an eventfd) is made here, where a refusal (no
+    // file descriptor left: EMFILE) fails the start, not later in a handler on an io thread
+    // (the first socket a listener accepted for that io_context made it there, and the throw
+    // ended the process: `run -j 64` under a 1,024 file limit).
+    for (auto* each : context.connection_ios) asio::ip::tcp::socket reactor_now(*each);
     try {
       for (std::size_t i = 0; i < context.connection_ios.size(); ++i) {
-        threads.emplace_back([each = context.connection_ios[i], i] {
+        threads.emplace_back([each = context.connection_ios[i], i, log = &shop.log_] {
           platform::name_this_thread("io-" + std::to_string(i));
-          each->run();
+          // A handler that throws is logged and the loop goes on (Asio's run() may be called
+          // again after one): one bad handler must not end the shop.
+          for (;;) {
+            try {
+              each->run();
+              return;
+            } catch (const std::exception& e) {
+              log->error("a handler failed on an io thread; it goes on",
+                         {{"thread", "io-" + std::to_string(i)}, {"error", e.what()}});
+            }
+          }
         });
       }
     } catch (...) {

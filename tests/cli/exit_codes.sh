@@ -443,6 +443,16 @@ expect_output "FAIL steps: GET /api/catalog/products \([0-9.]+ ms, cut by the sc
 TMPDIR="$tmp/no-such-dir" expect_code 3 "run: TMPDIR that does not exist" timeout 20 "$shopctl" run "$tmp/good.yaml"
 expect_output "TMPDIR=.*no-such-dir does not exist" "run names TMPDIR"
 TMPDIR= expect_code 0 "run: an empty TMPDIR" timeout 60 "$shopctl" run "$tmp/good.yaml" --jobs 1
+# More shops at once than the open-file limit allows: the run ended with std::terminate
+# (exit 134, an epoll's EMFILE on an io thread), no report, and a temporary folder per shop
+# left behind. It runs as many at once as the limit allows, and says so.
+mkdir -p "$tmp/many" "$tmp/many-tmp"
+for i in $(seq -w 1 100); do printf 'version: 1\nname: s%s\nsteps:\n  - wait: 1ms\n' "$i" >"$tmp/many/s$i.yaml"; done
+expect_code 0 "run: 100 scenarios, --jobs 64 under ulimit -n 1024" bash -c "ulimit -n 1024 && TMPDIR='$tmp/many-tmp' exec '$shopctl' run '$tmp/many' --jobs 64 --junit '$tmp/many.xml'"
+expect_output "note: running [0-9]+ scenario\(s\) at once, not 64: the open-file limit" "the lower parallelism is said"
+if [[ -s "$tmp/many.xml" && -z "$(ls -A "$tmp/many-tmp")" ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: the run under a low file limit wrote no JUnit or left $(ls "$tmp/many-tmp" | wc -l) temporary folders"
+fi
 
 # SIGINT and SIGTERM: the in-process shops' temporary folders are removed, exit 128 + signal.
 interrupted() {  # interrupted SIGNAL WANT DESCRIPTION COMMAND...
