@@ -178,9 +178,20 @@ TEST_CASE(
   CHECK(send("GET", provider + "/pay/static/pay.js").status == 200);
   CHECK(send("GET", provider + "/pay/static/nope.js").status == 404);
 
-  // A client that asks for JSON still gets the intent, unchanged.
+  CHECK(header(page, "Vary") == "Accept");
+  // A client that asks for JSON still gets the intent, unchanged; the browser keeps no copy
+  // (Back after paying showed this JSON, stale, for the page).
   auto intent = send("GET", pay_url);
   CHECK(intent.status == 200);
+  CHECK(header(intent, "Vary") == "Accept");
+  CHECK(header(intent, "Cache-Control") == "no-store");
+  // The API's answers through the public door are not kept by a browser either (Back from the
+  // pay page drew the cart from the disk cache).
+  auto cart = send("GET", gateway + "/api/cart", user);
+  CHECK(cart.status == 200);
+  CHECK(header(cart, "Cache-Control") == "no-store");
+  CHECK(header(send("GET", gateway + "/api/catalog/products", user), "Cache-Control") ==
+        "no-store");
   CHECK(intent.body["status"] == "requires_payment");
   CHECK_FALSE(intent.body.contains("return_url"));
 

@@ -142,6 +142,9 @@ void GatewayService::take_answer(Response& upstream, Response& res) {
   for (auto name : kForwardedResponseHeaders) {
     if (auto v = upstream.headers.get(name)) forwarded.add(name, *v);
   }
+  // The API's answers are one user's data at one moment: a browser must not keep them (Back
+  // from the pay page drew the cart from the disk cache, as it was before the checkout).
+  if (!forwarded.get("Cache-Control")) forwarded.add("Cache-Control", "no-store");
   res.headers = std::move(forwarded);
   forwarded = std::move(upstream.headers);
   res.body = std::move(upstream.body);

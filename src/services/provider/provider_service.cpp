@@ -141,7 +141,9 @@ void ProviderService::add_routes() {
                  } catch (const ApiError& refused) {
                    if (intent) status = refused.status();
                  }
-                 co_return pay_page_response(req, status);
+                 auto page = pay_page_response(req, status);
+                 page.headers.set("Vary", "Accept");  // one URL, two answers
+                 co_return page;
                }
                if (!intent) {
                  throw ApiError(404, "intent_not_found",
@@ -150,7 +152,12 @@ void ProviderService::add_routes() {
                auto return_url = checked_return_url(req, ctx_.peers.get("gateway"));
                auto body = intent_json(*intent);
                if (return_url) body["return_url"] = *return_url;
-               co_return Response::json(200, body);
+               // The page's URL, answered as JSON: never to be shown for the page on Back, and
+               // the intent's state changes.
+               auto answer = Response::json(200, body);
+               answer.headers.set("Vary", "Accept");
+               answer.headers.set("Cache-Control", "no-store");
+               co_return answer;
              });
   add_pay_page_routes(host_);
   routes.add("POST", "/pay/{intent_id}", http::Access::anyone(),
