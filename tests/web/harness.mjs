@@ -19,7 +19,7 @@ function yamlString(text) {
   return JSON.stringify(text);  // a JSON string is a YAML double-quoted scalar
 }
 
-function writeConfig(dir) {
+function writeConfig(dir, extraConfig) {
   const demo = fs.readFileSync(path.join(root, 'src/services/catalog/demo_catalog.yaml'), 'utf8');
   const hostile = [
     {id: 'p-901', sku: 'XSS-0901', name: HOSTILE_SCRIPT, description: 'A dangerous <b>name</b>, shown as text.'},
@@ -43,14 +43,17 @@ function writeConfig(dir) {
     '    order->catalog: {sliding_window_size: 4, minimum_number_of_calls: 2, failure_rate_threshold: 50,',
     '                     wait_duration_in_open_state: 30s, permitted_number_of_calls_in_half_open_state: 1,',
     '                     automatic_transition_from_open_to_half_open: true}',
+    ...extraConfig,
     ''].join('\n'));
   return config;
 }
 
 // Starts `shopctl serve`; resolves to {url, adminToken, stop()} once it printed both.
-export async function startShop(shopctl) {
+// `extraConfig`: more top-level lines of shop.yaml (a story that needs, say, a short
+// `gateway.upstream_timeout` starts a shop of its own with it).
+export async function startShop(shopctl, {extraConfig = []} = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shopctl-web-'));
-  const config = writeConfig(dir);
+  const config = writeConfig(dir, extraConfig);
   const child = spawn(shopctl, ['serve', '--config', config, '--data-dir', path.join(dir, 'data'),
     '--gateway-port', '0', '--log-level', 'error'], {stdio: ['ignore', 'pipe', 'pipe']});
   let output = '';

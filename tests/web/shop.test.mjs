@@ -30,8 +30,8 @@ function cartAnswer(page) {
   return page.waitForResponse((r) => r.url().endsWith('/api/cart/items') && r.request().method() === 'POST');
 }
 
-async function addFromDetail(page, productId, quantity = 1) {
-  await page.goto(`${shop.url}/#/products/${productId}`);
+async function addFromDetail(page, productId, quantity = 1, at = shop) {
+  await page.goto(`${at.url}/#/products/${productId}`);
   await page.locator(`[data-test="product-detail"][data-product-id="${productId}"]`).waitFor();
   await page.getByLabel('Quantity').fill(String(quantity));
   const answer = cartAnswer(page);
@@ -220,6 +220,8 @@ test('a catalog hang added from the console: the shopper gets a friendly error, 
     const error = shopper.locator('[data-test="error"]');
     await error.waitFor({timeout: 10000});
     await error.getByText('Sorry, the shop is having trouble right now').waitFor();
+    // catalog_unavailable: the order service created nothing, and the page may say so.
+    await error.getByText('Nothing was charged and your cart is unchanged').waitFor();
     traceId = (await error.locator('[data-test="trace-id"]').textContent()).trim();
     const state = await operator.locator('[data-breaker="order->catalog"] [data-test="breaker-state"]').textContent();
     if (state === 'OPEN') break;
@@ -514,5 +516,79 @@ test('the pay page says what comes next without a return_url, and a paid intent 
   assert.equal(refused.status(), 400);
   await page.getByRole('alert').getByText('return_url must name host:port').waitFor();
   assert.equal(await page.locator('#pay-form').isVisible(), false);
+  await page.context().close();
+});
+
+// The shopper's token, read from the page's storage, for the API calls a test makes itself.
+async function shopperToken(page) {
+  return page.evaluate(() => localStorage.getItem('shopctl.token'));
+}
+
+async function listOrders(at, token) {
+  const answer = await fetch(`${at.url}/api/orders`, {headers: {Authorization: `Bearer ${token}`}});
+  assert.equal(answer.status, 200);
+  return (await answer.json()).items;
+}
+
+// A checkout the gateway gave up on (504 upstream_timeout) had still created the order: the
+// page said "Nothing was charged and your cart is unchanged", and "Try again" sent a fresh
+// Idempotency-Key and got 400 cart_empty, leaving the order PAYMENT_PENDING out of sight. A
+// shop of its own with a 1 s upstream timeout, and a 1.5 s delay before order handles checkout.
+test('a checkout whose answer timed out says the order may be placed, and Try again picks it up with the same key', async () => {
+  const slow = await startShop(shopctl, {extraConfig: ['gateway: {upstream_timeout: 1s}']});
+  const page = await newPage(chromium.browser);
+  try {
+    await registerShopper(page, slow);
+    await addFromDetail(page, 'p-001', 1, slow);
+    await page.goto(`${slow.url}/#/cart`);
+    await page.locator('[data-test="cart-line"]').first().waitFor();
+    const keys = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === '/api/orders') {
+        keys.push(request.headers()['idempotency-key']);
+      }
+    });
+    await admin(slow, 'POST', '/_admin/faults', {id: 'web-slow-checkout', target: 'order', from: 'gateway',
+      type: 'delay', delay_ms: 1500, match: {method: 'POST', path: '/orders'}});
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    const error = page.locator('[data-test="error"]');
+    await error.getByText('upstream_timeout').waitFor({timeout: 10000});
+    const said = await error.textContent();
+    assert.match(said, /Your order may have been placed/);
+    assert.doesNotMatch(said, /Nothing was charged|cart is unchanged/);
+    await admin(slow, 'DELETE', '/_admin/faults');
+    // The order service placed the order after the gateway had given up.
+    const token = await shopperToken(page);
+    for (let i = 0; i < 50 && (await listOrders(slow, token)).length === 0; i += 1) await page.waitForTimeout(100);
+    assert.equal((await listOrders(slow, token)).length, 1);
+    await screenshot(page, 'checkout-timed-out');
+    await error.getByRole('button', {name: 'Try again'}).click();
+    await page.waitForURL(/\/pay\//, {timeout: 10000});
+    assert.equal(keys.length, 2);
+    assert.equal(keys[1], keys[0], 'Try again sends the first attempt\'s Idempotency-Key');
+    assert.equal((await listOrders(slow, token)).length, 1, 'one order, not a second');
+    noProblems(page);
+  } finally {
+    await page.context().close();
+    await slow.stop();
+  }
+});
+
+// A 200 whose body was not JSON showed "Cannot read properties of null (reading 'items')
+// (undefined)".
+test('an answer the page cannot read is said plainly', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await admin(shop, 'POST', '/_admin/faults', {id: 'web-cart-not-json', target: 'gateway', from: 'client',
+    type: 'abort', status: 200, body: 'hello', match: {method: 'GET', path: '/api/cart'}});
+  try {
+    await page.goto(`${shop.url}/#/cart`);
+    const error = page.locator('[data-test="error"]');
+    await error.getByText('the shop sent an answer this page cannot read').waitFor({timeout: 5000});
+    assert.doesNotMatch(await error.textContent(), /Cannot read properties|undefined/);
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-cart-not-json');
+  }
+  noProblems(page);
   await page.context().close();
 });

@@ -49,6 +49,10 @@ function goLogin(next, reason) {
   location.replace(`#/login${query ? `?${query}` : ''}`);
 }
 
+function unreadableAnswer() {
+  return new ApiError(200, {error: {code: 'unreadable_answer', message: 'the shop sent an answer the page cannot read'}}, null);
+}
+
 function currentRoute() { return location.hash.slice(1) || '/'; }
 
 // ---- the API ------------------------------------------------------------------------------
@@ -65,7 +69,14 @@ async function api(method, path, body, extraHeaders = {}) {
     throw new ApiError(0, null, null);
   }
   let data = null;
-  try { data = await response.json(); } catch { data = null; }
+  let readable = true;
+  try { data = await response.json(); } catch { data = null; readable = false; }
+  if (response.ok && (!readable || data === null || typeof data !== 'object') && response.status !== 204) {
+    // A 2xx whose body is not the JSON object the contract gives (a proxy's page, a fault):
+    // say so plainly instead of failing later on a missing field.
+    throw new ApiError(response.status, {error: {code: 'unreadable_answer',
+      message: 'the shop sent an answer the page cannot read'}}, response.headers.get('X-Trace-Id'));
+  }
   if (!response.ok) {
     const error = new ApiError(response.status, data, response.headers.get('X-Trace-Id'));
     error.retryAfter = response.headers.get('Retry-After');
@@ -95,28 +106,37 @@ function sayFailed(what, error) {
 
 // What a shopper sees when something failed: a 5xx or no answer is the shop's fault, said
 // kindly, with a retry and the trace id (which opens the operator console on that request).
-function errorNotice(error, retry) {
+// `lead` says what the failure means for the shopper; the default claims nothing about money
+// or the cart, which only the caller knows (a checkout whose outcome is unknown must not say
+// "nothing was charged").
+function errorNotice(error, retry, lead = null) {
   if (error.redirected) return h('p', {class: 'muted'}, 'Taking you to the login page…');
   const unavailable = error.status === 0 || error.status >= 500;
   const notice = h('div', {class: 'notice error', role: 'alert', 'data-test': 'error'});
-  if (unavailable) {
+  if (error.code === 'unreadable_answer') {
+    notice.append(
+      h('h2', {}, 'Sorry, the shop sent an answer this page cannot read'),
+      h('p', {}, lead || 'Please try again in a moment.'),
+      h('p', {class: 'muted'}, `(${error.code}, HTTP ${error.status})`));
+  } else if (unavailable) {
     notice.append(
       h('h2', {}, 'Sorry, the shop is having trouble right now'),
-      h('p', {}, 'Nothing was charged and your cart is unchanged. Please try again in a moment.'),
+      h('p', {}, lead || 'Please try again in a moment.'),
       h('p', {class: 'muted'}, `(${error.code}: ${error.message})`));
   } else {
-    notice.append(h('p', {}, error.message), h('p', {class: 'muted'}, `(${error.code})`));
+    notice.append(h('p', {}, error.message), lead ? h('p', {}, lead) : null, h('p', {class: 'muted'}, `(${error.code})`));
   }
   const row = h('div', {class: 'row'});
   if (retry) row.append(h('button', {type: 'button', 'data-test': 'retry', on: {click: retry}}, 'Try again'));
   notice.append(row);
-  if (error.traceId) {
-    notice.append(h('p', {class: 'trace'}, 'Trace id: ',
-      h('a', {class: 'mono', 'data-test': 'trace-id', href: `/console#trace=${encodeURIComponent(error.traceId)}`},
-        error.traceId),
-      h('span', {class: 'muted'}, ' (give this to support; it opens the request in the operator console)')));
-  }
+  if (error.traceId) notice.append(traceLine(error.traceId));
   return notice;
+}
+
+function traceLine(traceId) {
+  return h('p', {class: 'trace'}, 'Trace id: ',
+    h('a', {class: 'mono', 'data-test': 'trace-id', href: `/console#trace=${encodeURIComponent(traceId)}`}, traceId),
+    h('span', {class: 'muted'}, ' (give this to support; it opens the request in the operator console)'));
 }
 
 // An ISO time (or milliseconds) from the API, in the reader's words.
@@ -131,12 +151,15 @@ function statusBadge(status) {
   return h('span', {class: `badge ${kind}`, 'data-test': 'order-status'}, status);
 }
 
+function setCartCount(cart) {
+  const count = cart.items.reduce((sum, line) => sum + line.quantity, 0);
+  document.getElementById('cart-count').textContent = String(count);
+}
+
 async function refreshCartCount() {
   if (!token()) return;
   try {
-    const cart = await api('GET', '/api/cart');
-    const count = cart.items.reduce((sum, line) => sum + line.quantity, 0);
-    document.getElementById('cart-count').textContent = String(count);
+    setCartCount(await api('GET', '/api/cart'));
   } catch {
     // The count is a nicety; the page says what went wrong when it matters.
   }
@@ -331,7 +354,8 @@ async function cartPage() {
   const mine = renderCount;
   const cart = await api('GET', '/api/cart');
   if (mine !== renderCount) return;
-  refreshCartCount();
+  if (!Array.isArray(cart.items)) throw unreadableAnswer();
+  setCartCount(cart);
   if (!cart.items.length) {
     replace(main, h('h1', {}, 'Your cart'),
       h('div', {class: 'card'}, h('p', {}, 'Your cart is empty.'), h('a', {class: 'btn', href: '#/'}, 'Browse the shop')));
@@ -339,7 +363,9 @@ async function cartPage() {
   }
   const checkoutArea = h('div');
   const checkoutButton = h('button', {type: 'button', 'data-test': 'checkout'}, 'Check out and pay');
-  checkoutButton.addEventListener('click', () => checkout(checkoutButton, checkoutArea, cart));
+  // The checkout's key, and the lines a failed checkout may draw again (see checkout()).
+  const attempt = {key: null, generation: mine, lines: null};
+  checkoutButton.addEventListener('click', () => checkout(checkoutButton, checkoutArea, cart, attempt));
   const rows = cart.items.map((line) => {
     const quantity = h('input', {class: 'qty', type: 'number', min: 0, max: 99, value: line.quantity,
       'aria-label': `Quantity of ${line.name}`});
@@ -369,35 +395,81 @@ async function cartPage() {
       h('td', {class: 'num'}, money(line.line_total_cents, cart.currency)),
       h('td', {}, remove));
   });
-  replace(main, h('h1', {}, 'Your cart'),
-    h('section', {class: 'card'},
+  attempt.lines = h('section', {class: 'card'},
       h('div', {class: 'table-wrap'}, h('table', {class: 'cart-lines'},
         h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', {class: 'num hide-narrow'}, 'Unit price'),
           h('th', {}, 'Quantity'), h('th', {class: 'num'}, 'Total'), h('th', {}, h('span', {class: 'skip'}, 'Actions')))),
         h('tbody', {}, rows))),
       h('div', {class: 'totals'},
         h('span', {}, 'Total ', h('span', {class: 'total', 'data-test': 'cart-total'}, money(cart.total_cents, cart.currency))),
-        checkoutButton)),
-    checkoutArea);
+        checkoutButton));
+  replace(main, h('h1', {}, 'Your cart'), attempt.lines, checkoutArea);
 }
 
 // Checkout (seed steps 5-6): 201 takes the shopper to the provider's pay page, which brings
 // them back to the order's page; a changed price asks them to confirm; an unavailable shop
 // says so with a retry and the trace id.
-async function checkout(button, area, cart) {
+//
+// Each attempt sends an Idempotency-Key. A definite answer leaves no order behind that the key
+// could find (a refusal created nothing; a 503 payment_unavailable failed its order and put the
+// cart back, and its key replays that 503 for good), so the next click gets a fresh key. When
+// the outcome is unknown (no answer, the gateway gave up with 504, a 5xx that does not say
+// nothing ran) the order may exist: the next try sends the SAME key, and the order service
+// answers with that order (docs/api.md), so the shopper goes on to pay it; a fresh key would
+// get 400 cart_empty and leave the order unpaid, out of sight.
+async function checkout(button, area, cart, attempt) {
+  attempt.key ??= randomId();
   button.disabled = true;
   replace(area);
   try {
-    const order = await api('POST', '/api/orders', undefined, {'Idempotency-Key': randomId()});
+    const order = await api('POST', '/api/orders', undefined, {'Idempotency-Key': attempt.key});
     goPay(order);
   } catch (error) {
     button.disabled = false;
-    if (error.code === 'price_changed') {
-      showPriceChange(error.details.changes || [], cart, () => checkout(button, area, cart));
+    const retry = () => checkout(button, area, cart, attempt);
+    if (error.redirected) { replace(area, errorNotice(error)); return; }
+    if (checkoutOutcomeUnknown(error)) {
+      replace(area, errorNotice(error, retry, error.code === 'idempotency_key_in_use'
+        ? 'Your order is still being placed. Try again in a moment to go on to pay it.'
+        : 'Your order may have been placed. Try again picks it up and takes you on to pay it; it does not place a second order.'));
     } else {
-      replace(area, errorNotice(error, () => checkout(button, area, cart)));
-      area.querySelector('[role="alert"]')?.scrollIntoView({block: 'nearest'});
+      attempt.key = null;
+      if (error.code === 'price_changed') {
+        showPriceChange(error.details.changes || [], cart, retry);
+        return;
+      }
+      replace(area, errorNotice(error, retry, 'Nothing was charged and your cart is unchanged. Please try again in a moment.'));
     }
+    area.querySelector('[role="alert"]')?.scrollIntoView({block: 'nearest'});
+    showCartNow(attempt);
+  }
+}
+
+// A failed checkout's answer says for sure whether an order is left behind: the contract's 4xx
+// refusals, the order service's 503 catalog_unavailable (it created nothing) and 503
+// payment_unavailable (its order failed, the cart is back), and the gateway's 503 after a
+// refused connection (the request never reached the order service). Anything else may have
+// placed the order: 409 idempotency_key_in_use (the first request with this key is still
+// running), a 2xx the page cannot read, no answer, 504 upstream_timeout, another 5xx (the
+// order service's 503 storage_unavailable can come after it created the order, docs/api.md).
+function checkoutOutcomeUnknown(error) {
+  if (error.code === 'idempotency_key_in_use' || error.code === 'unreadable_answer') return true;
+  if (error.status > 0 && error.status < 500) return false;
+  if (error.code === 'catalog_unavailable' || error.code === 'payment_unavailable') return false;
+  if (error.code === 'service_unavailable' && /\(connection_refused\)/.test(error.message)) return false;
+  return true;
+}
+
+// After a failed checkout the cart may have changed (an order placed after all took its
+// items, or the cart was emptied elsewhere): the badge and the lines show what it holds now.
+async function showCartNow(attempt) {
+  let cart;
+  try { cart = await api('GET', '/api/cart'); } catch { return; }
+  if (attempt.generation !== renderCount || !Array.isArray(cart.items)) return;
+  setCartCount(cart);
+  if (!cart.items.length) {
+    replace(attempt.lines, h('p', {'data-test': 'cart-now-empty'}, 'Your cart is empty now.'),
+      h('a', {class: 'btn secondary', href: '#/orders'}, 'See your orders'));
   }
 }
 
