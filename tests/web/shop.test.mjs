@@ -592,3 +592,46 @@ test('an answer the page cannot read is said plainly', async () => {
   noProblems(page);
   await page.context().close();
 });
+
+// The order page redrew everything every second, so a keyboard user's focus on "Pay now" fell
+// to <body>; and when a poll failed (the order service stopped after the shopper paid) it said
+// "Nothing was charged" and stopped polling for good.
+test('the pending order page keeps the focus, and keeps polling through an order service that is down', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-005', 1);
+  const token = await shopperToken(page);
+  const created = await fetch(`${shop.url}/api/orders`, {method: 'POST',
+    headers: {Authorization: `Bearer ${token}`, 'Idempotency-Key': `web-focus-${Date.now()}`}});
+  assert.equal(created.status, 201);
+  const order = await created.json();
+  await page.goto(`${shop.url}/#/orders/${order.order_id}`);
+  await waitForOrderStatus(page, 'PAYMENT_PENDING');
+  await page.getByRole('link', {name: '← All orders'}).focus();
+  await page.keyboard.press('Tab');  // the next control: the order's "Pay now"
+  const focusedText = () => page.evaluate(() => document.activeElement?.textContent);
+  assert.equal(await focusedText(), 'Pay now');
+  await page.waitForTimeout(2500);  // two polls
+  assert.equal(await focusedText(), 'Pay now', 'the focus stays on "Pay now" across the polls');
+  try {
+    await admin(shop, 'POST', '/_admin/services/order/stop');
+    const paid = await fetch(order.payment.pay_url, {method: 'POST',
+      headers: {'Content-Type': 'application/json', Accept: 'application/json'},
+      body: JSON.stringify({card_number: '4242424242424242'})});
+    assert.equal(paid.status, 200);
+    const unreachable = page.locator('[data-test="order-unreachable"]');
+    await unreachable.getByText('We cannot reach your order right now').waitFor({timeout: 5000});
+    assert.doesNotMatch(await page.locator('main').textContent(), /Nothing was charged/);
+    await screenshot(page, 'order-unreachable');
+  } finally {
+    await admin(shop, 'POST', '/_admin/services/order/start');
+  }
+  // Polling goes on: once the order service is back the page reads the order again, and shows
+  // it PAID, without a reload, once payment's outbox delivered the result (its backoff runs on
+  // the shop clock: 30 s on makes the callback due now).
+  await page.locator('[data-test="order-unreachable"]').waitFor({state: 'detached', timeout: 10000});
+  await admin(shop, 'POST', '/_admin/clock/advance', {by: '30s'});
+  await waitForOrderStatus(page, 'PAID');
+  noProblems(page);
+  await page.context().close();
+});

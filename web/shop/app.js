@@ -526,9 +526,60 @@ function orderSummary(order) {
 
 // The order's page: polls every second while the payment is pending, so it moves from
 // PAYMENT_PENDING to PAID or FAILED by itself once the provider's webhook has been handled.
-async function orderPage(id, generation) {
-  const order = await api('GET', `/api/orders/${encodeURIComponent(id)}`);
+// A poll that fails (the order service stopped or restarting) does not end the polling: the
+// page says it cannot reach the order and tries again, backing off to every 5 s. It never says
+// "nothing was charged": the shopper may well have paid. The page is drawn again only when the
+// order changed, so a keyboard user's focus ("Pay now") survives the polls.
+const POLL_MAX_MS = 5000;
+
+async function orderPage(id, generation, state = {failures: 0, drawn: null, reach: null}) {
+  let order;
+  try {
+    order = await api('GET', `/api/orders/${encodeURIComponent(id)}`);
+    if (!order || typeof order.status !== 'string') throw unreadableAnswer();
+  } catch (error) {
+    if (generation !== renderCount) return;
+    // A definite answer (the order does not exist, a refused session) is the router's to show.
+    if (error.redirected || (error.status >= 400 && error.status < 500)) throw error;
+    state.failures += 1;
+    const wait = Math.min(POLL_MS * 2 ** (state.failures - 1), POLL_MAX_MS);
+    const notice = h('div', {class: 'notice warn', role: 'status', 'data-test': 'order-unreachable'},
+      h('p', {}, `We cannot reach your order right now. Retrying every ${Math.round(wait / 1000)} s…`),
+      h('p', {}, 'If you paid, your payment is safe: this page shows the result as soon as the order can be read.'),
+      h('p', {class: 'muted'}, `(${error.code}: ${error.message})`),
+      error.traceId ? traceLine(error.traceId) : null);
+    if (!state.drawn) {
+      state.reach = h('div');
+      replace(main, h('p', {}, h('a', {href: '#/orders'}, '← All orders')),
+        h('h1', {}, 'Order ', h('span', {class: 'mono'}, id)), state.reach);
+    }
+    replace(state.reach, notice);
+    pollTimer = setTimeout(() => pollOrder(id, generation, state), wait);
+    return;
+  }
   if (generation !== renderCount) return;
+  state.failures = 0;
+  const drawn = JSON.stringify(order);
+  if (drawn !== state.drawn) {
+    state.drawn = drawn;
+    drawOrder(order, state);
+  } else {
+    replace(state.reach);
+  }
+  if (order.status === 'PAYMENT_PENDING') {
+    pollTimer = setTimeout(() => pollOrder(id, generation, state), POLL_MS);
+  } else {
+    refreshCartCount();
+  }
+}
+
+function pollOrder(id, generation, state) {
+  orderPage(id, generation, state).catch((error) => {
+    if (generation === renderCount) replace(main, errorNotice(error, render));
+  });
+}
+
+function drawOrder(order, state) {
   const reason = [...(order.history || [])].reverse().find((entry) => entry.reason)?.reason;
   let outcome;
   if (order.status === 'PAID') {
@@ -541,11 +592,15 @@ async function orderPage(id, generation) {
     const payUrl = order.payment && order.payment.pay_url;
     outcome = h('div', {class: 'notice warn'},
       h('p', {}, 'Waiting for the payment result… this page updates by itself.'),
-      payUrl ? h('button', {type: 'button', on: {click: () => goPay(order)}}, 'Pay now') : null);
+      payUrl ? h('button', {type: 'button', 'data-key': 'pay-now', on: {click: () => goPay(order)}}, 'Pay now') : null);
   }
+  // The control that has the focus, by its data-key, gets it back after the redraw.
+  const focused = main.contains(document.activeElement) ? document.activeElement.dataset?.key : null;
+  state.reach = h('div');
   replace(main,
-    h('p', {}, h('a', {href: '#/orders'}, '← All orders')),
+    h('p', {}, h('a', {href: '#/orders', 'data-key': 'all-orders'}, '← All orders')),
     h('h1', {}, 'Order ', h('span', {class: 'mono'}, order.order_id)),
+    state.reach,
     h('div', {class: 'status-line', 'aria-live': 'polite'}, statusBadge(order.status),
       h('span', {class: 'muted'}, `placed ${when(order.created_at)}`)),
     outcome,
@@ -554,13 +609,7 @@ async function orderPage(id, generation) {
       h('ol', {class: 'history'}, (order.history || []).map((entry) => h('li', {},
         statusBadge(entry.status), ' ', h('span', {class: 'muted'}, when(entry.at)),
         entry.reason ? ` — ${entry.reason}` : '')))));
-  if (order.status === 'PAYMENT_PENDING') {
-    pollTimer = setTimeout(() => orderPage(id, generation).catch((error) => {
-      if (generation === renderCount) replace(main, errorNotice(error, render));
-    }), POLL_MS);
-  } else {
-    refreshCartCount();
-  }
+  if (focused) main.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus({preventScroll: true});
 }
 
 async function ordersPage() {
