@@ -635,3 +635,28 @@ test('the pending order page keeps the focus, and keeps polling through an order
   noProblems(page);
   await page.context().close();
 });
+
+// A tab kept the cart it drew for user A after another tab logged out and in as B, and its
+// "Check out and pay" then checked out B's cart; after a logout in another tab, the next click
+// said "the shop no longer accepts your session".
+test('a tab follows a logout and a login in another tab, and never shows the previous user\'s cart', async () => {
+  const tabA = await newPage(chromium.browser);
+  await registerShopper(tabA, shop);
+  await addFromDetail(tabA, 'p-001', 1);
+  await tabA.goto(`${shop.url}/#/cart`);
+  await tabA.locator('[data-test="cart-line"][data-product-id="p-001"]').waitFor();
+  const tabB = await tabA.context().newPage();
+  await tabB.goto(`${shop.url}/#/`);
+  await tabB.getByRole('heading', {name: 'All products'}).waitFor();
+  await tabB.getByRole('button', {name: 'Log out'}).click();
+  await tabA.waitForURL(/#\/login\?next=%2Fcart&reason=other_tab$/, {timeout: 5000});
+  await tabA.getByText('You signed out in another tab').waitFor();
+  const userB = await registerShopper(tabB, shop);
+  // Tab A, untouched, goes back to the cart: B's (empty), with B's name in the header.
+  await tabA.waitForURL(/#\/cart$/, {timeout: 5000});
+  await tabA.getByText('Your cart is empty.').waitFor();
+  assert.equal(await tabA.locator('#who').textContent(), userB.email);
+  assert.equal(await tabA.locator('[data-test="cart-line"]').count(), 0);
+  noProblems(tabA);
+  await tabA.context().close();
+});

@@ -8,6 +8,7 @@ const flash = document.getElementById('flash');
 const priceDialog = document.getElementById('price-dialog');
 const TOKEN_KEY = 'shopctl.token';
 const EMAIL_KEY = 'shopctl.email';
+const SIGNED_OUT_KEY = 'shopctl.signed_out';  // why the last session ended (for the other tabs)
 const PAGE_SIZE = 12;
 const POLL_MS = 1000;
 
@@ -30,12 +31,17 @@ class ApiError extends Error {
 
 function token() { return localStorage.getItem(TOKEN_KEY); }
 
+// The email first: another tab that sees the token change (a storage event) reads it at once.
 function signIn(accessToken, email) {
-  localStorage.setItem(TOKEN_KEY, accessToken);
+  localStorage.removeItem(SIGNED_OUT_KEY);
   localStorage.setItem(EMAIL_KEY, email);
+  localStorage.setItem(TOKEN_KEY, accessToken);
 }
 
-function signOut() {
+// `why` (the login page's reason: expired, signed_out, other_tab for the Log out button) is
+// left for the other tabs, which learn of the logout from the token's storage event.
+function signOut(why = 'other_tab') {
+  localStorage.setItem(SIGNED_OUT_KEY, why);
   localStorage.removeItem(TOKEN_KEY);
   localStorage.removeItem(EMAIL_KEY);
 }
@@ -82,8 +88,9 @@ async function api(method, path, body, extraHeaders = {}) {
     error.retryAfter = response.headers.get('Retry-After');
     if (response.status === 401 && !path.startsWith('/api/auth/')) {
       // An expired or refused token: log in again, then come back here.
-      signOut();
-      goLogin(currentRoute(), error.code === 'token_expired' ? 'expired' : 'signed_out');
+      const why = error.code === 'token_expired' ? 'expired' : 'signed_out';
+      signOut(why);
+      goLogin(currentRoute(), why);
       error.redirected = true;
     }
     throw error;
@@ -194,7 +201,8 @@ function loginPage(params) {
     h('h1', {id: 'login-title'}, 'Log in'),
     reason === 'expired' ? h('p', {class: 'notice warn'}, 'Your session has expired. Please log in again.')
       : reason === 'signed_out' ? h('p', {class: 'notice warn'}, 'You were signed out: the shop no longer accepts your session. Please log in again.')
-        : null,
+        : reason === 'other_tab' ? h('p', {class: 'notice warn', 'data-test': 'signed-out-elsewhere'}, 'You signed out in another tab. Please log in again.')
+          : null,
     message,
     h('div', {class: 'field'}, h('label', {for: 'email'}, 'Email'), email),
     h('div', {class: 'field'}, h('label', {for: 'password'}, 'Password'), password),
@@ -363,8 +371,8 @@ async function cartPage() {
   }
   const checkoutArea = h('div');
   const checkoutButton = h('button', {type: 'button', 'data-test': 'checkout'}, 'Check out and pay');
-  // The checkout's key, and the lines a failed checkout may draw again (see checkout()).
-  const attempt = {key: null, generation: mine, lines: null};
+  // The checkout's key, and who the cart drawn here belongs to (see checkout()).
+  const attempt = {key: null, user: token(), generation: mine, lines: null};
   checkoutButton.addEventListener('click', () => checkout(checkoutButton, checkoutArea, cart, attempt));
   const rows = cart.items.map((line) => {
     const quantity = h('input', {class: 'qty', type: 'number', min: 0, max: 99, value: line.quantity,
@@ -418,6 +426,7 @@ async function cartPage() {
 // answers with that order (docs/api.md), so the shopper goes on to pay it; a fresh key would
 // get 400 cart_empty and leave the order unpaid, out of sight.
 async function checkout(button, area, cart, attempt) {
+  if (token() !== attempt.user) { render(); return; }  // signed in as someone else meanwhile (another tab)
   attempt.key ??= randomId();
   button.disabled = true;
   replace(area);
@@ -677,5 +686,26 @@ document.getElementById('logout').addEventListener('click', () => {
   goLogin();
 });
 window.addEventListener('hashchange', render);
+// The session lives in localStorage, shared by every tab of the shop. When another tab logs
+// out, or logs in as someone (else), this tab must not go on showing, or checking out, the
+// cart it drew for the previous user: it goes to the login page saying why, or draws its page
+// again for the user now signed in. (`key` is null when the whole storage was cleared.)
+window.addEventListener('storage', (event) => {
+  if (event.key === EMAIL_KEY) document.getElementById('who').textContent = localStorage.getItem(EMAIL_KEY) || '';
+  if (event.key !== TOKEN_KEY && event.key !== null) return;
+  if (event.key === TOKEN_KEY && event.oldValue === event.newValue) return;
+  if (priceDialog.open) { priceDialog.onclose = null; priceDialog.close(); }
+  document.getElementById('cart-count').textContent = '0';
+  if (!token()) {
+    updateNav(currentRoute());
+    const why = localStorage.getItem(SIGNED_OUT_KEY) || 'other_tab';
+    if (!currentRoute().startsWith('/login') && !currentRoute().startsWith('/register')) goLogin(currentRoute(), why);
+    return;
+  }
+  const who = localStorage.getItem(EMAIL_KEY);
+  render();
+  refreshCartCount();
+  if (who) say(`Signed in as ${who} (in another tab)`);
+});
 render();
 refreshCartCount();
