@@ -660,3 +660,31 @@ test('a tab follows a logout and a login in another tab, and never shows the pre
   noProblems(tabA);
   await tabA.context().close();
 });
+
+// Every route was titled "shopctl shop"; a search longer than the catalog's 200 characters
+// replaced the whole page with invalid_query, and "Try again" sent it again.
+test('each page has its own title, and a search that is too long is said beside the list', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  assert.equal(await page.title(), 'All products · shopctl shop');
+  await page.goto(`${shop.url}/#/cart`);
+  await page.getByRole('heading', {name: 'Your cart'}).waitFor();
+  assert.equal(await page.title(), 'Your cart · shopctl shop');
+  await page.goto(`${shop.url}/#/products/p-005`);
+  const name = (await page.locator('[data-test="product-detail"] h1').textContent()).trim();
+  assert.equal(await page.title(), `${name} · shopctl shop`);
+  await page.goto(`${shop.url}/#/orders`);
+  await page.getByRole('heading', {name: 'Your orders'}).waitFor();
+  assert.equal(await page.title(), 'Your orders · shopctl shop');
+  await page.goto(`${shop.url}/#/nope`);
+  await page.getByRole('heading', {name: 'Page not found'}).waitFor();
+  assert.equal(await page.title(), 'Page not found · shopctl shop');
+  // The search box stops at 200 characters; a longer search in the address keeps the page.
+  await page.goto(`${shop.url}/#/?q=${'x'.repeat(250)}`);
+  await page.locator('[data-test="search-too-long"]').getByText('at most 200 characters').waitFor({timeout: 5000});
+  assert.equal(await page.getByRole('searchbox', {name: 'Search products'}).getAttribute('maxlength'), '200');
+  assert.ok(await page.locator('[data-test="product"]').count() > 0, 'the list is still there');
+  assert.equal(await page.locator('[data-test="error"]').count(), 0);
+  noProblems(page);
+  await page.context().close();
+});

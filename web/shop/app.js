@@ -11,6 +11,7 @@ const EMAIL_KEY = 'shopctl.email';
 const SIGNED_OUT_KEY = 'shopctl.signed_out';  // why the last session ended (for the other tabs)
 const PAGE_SIZE = 12;
 const POLL_MS = 1000;
+const MAX_SEARCH_LENGTH = 200;  // the catalog's limit on q, in characters (docs/api.md)
 
 let pollTimer = null;
 let renderCount = 0;
@@ -54,6 +55,11 @@ function goLogin(next, reason) {
   const query = params.toString();
   location.replace(`#/login${query ? `?${query}` : ''}`);
 }
+
+// Each route names itself in the tab's title (and for a screen reader's tab list).
+function setTitle(text) { document.title = text ? `${text} · shopctl shop` : 'shopctl shop'; }
+
+function searchTooLong(text) { return [...text].length > MAX_SEARCH_LENGTH; }
 
 function unreadableAnswer() {
   return new ApiError(200, {error: {code: 'unreadable_answer', message: 'the shop sent an answer the page cannot read'}}, null);
@@ -221,6 +227,7 @@ function loginPage(params) {
         : errorNotice(error));
     }
   });
+  setTitle('Log in');
   replace(main, form);
   email.focus();
 }
@@ -253,6 +260,7 @@ function registerPage(params) {
         : errorNotice(error));
     }
   });
+  setTitle('Create an account');
   replace(main, form);
   name.focus();
 }
@@ -278,7 +286,11 @@ function productCard(product) {
 
 async function browsePage(params) {
   const category = params.get('category') || '';
-  const q = params.get('q') || '';
+  // A search longer than the catalog takes (an edited link: the box itself stops at the limit)
+  // is not sent, which would answer 400 and replace the page; it is said beside the list.
+  const asked = params.get('q') || '';
+  const tooLong = searchTooLong(asked);
+  const q = tooLong ? '' : asked;
   const page = Math.max(1, Number.parseInt(params.get('page') || '1', 10) || 1);
   const query = new URLSearchParams({page: String(page), page_size: String(PAGE_SIZE)});
   if (category) query.set('category', category);
@@ -300,23 +312,31 @@ async function browsePage(params) {
     categories.items.map((c) => h('li', {},
       h('a', {href: link({category: c.id, page: ''}), 'aria-current': c.id === category ? 'true' : 'false'},
         h('span', {}, c.name), h('span', {class: 'muted'}, c.product_count)))));
-  const search = h('input', {type: 'search', name: 'q', value: q, placeholder: 'Search products',
-    'aria-label': 'Search products'});
+  const search = h('input', {type: 'search', name: 'q', value: asked, placeholder: 'Search products',
+    'aria-label': 'Search products', maxlength: MAX_SEARCH_LENGTH});
+  const searchMessage = h('div');
   const form = h('form', {class: 'search', role: 'search'}, search, h('button', {type: 'submit'}, 'Search'));
+  const sayTooLong = (text) => replace(searchMessage, h('p', {class: 'notice error', role: 'alert', 'data-test': 'search-too-long'},
+    `A search can be at most ${MAX_SEARCH_LENGTH} characters; this one has ${[...text].length}. Shorten it and search again.`));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    location.hash = link({q: search.value.trim(), page: ''});
+    const text = search.value.trim();
+    if (searchTooLong(text)) { sayTooLong(text); return; }
+    location.hash = link({q: text, page: ''});
   });
+  if (tooLong) sayTooLong(asked);
   const pages = Math.max(1, Math.ceil(products.total / products.page_size));
   if (page > pages) {  // past the last page (an old link, a typed number): show the last one
     location.replace(link({page: pages > 1 ? String(pages) : ''}));
     return;
   }
   const title = category ? (categories.items.find((c) => c.id === category) || {name: category}).name : 'All products';
+  setTitle(q ? `${title}: “${q}”` : title);
   replace(main, h('div', {class: 'browse'},
     h('nav', {class: 'card categories', 'aria-label': 'Categories'}, h('h2', {}, 'Categories'), categoryList),
     h('section', {'aria-labelledby': 'list-title'},
       form,
+      searchMessage,
       h('h1', {id: 'list-title'}, q ? `${title}: “${q}”` : title),
       h('p', {class: 'muted'}, `${products.total} product${products.total === 1 ? '' : 's'}`),
       products.items.length
@@ -332,6 +352,7 @@ async function productPage(id) {
   const mine = renderCount;
   const product = await api('GET', `/api/catalog/products/${encodeURIComponent(id)}`);
   if (mine !== renderCount) return;
+  setTitle(product.name);
   const quantity = h('input', {id: 'quantity', class: 'qty', type: 'number', min: 1, max: 99, value: 1});
   const add = h('button', {type: 'submit', disabled: !product.available}, product.available ? 'Add to cart' : 'Unavailable');
   const form = h('form', {class: 'card'},
@@ -363,6 +384,7 @@ async function cartPage() {
   const cart = await api('GET', '/api/cart');
   if (mine !== renderCount) return;
   if (!Array.isArray(cart.items)) throw unreadableAnswer();
+  setTitle('Your cart');
   setCartCount(cart);
   if (!cart.items.length) {
     replace(main, h('h1', {}, 'Your cart'),
@@ -542,6 +564,7 @@ function orderSummary(order) {
 const POLL_MAX_MS = 5000;
 
 async function orderPage(id, generation, state = {failures: 0, drawn: null, reach: null}) {
+  setTitle(`Order ${id}`);
   let order;
   try {
     order = await api('GET', `/api/orders/${encodeURIComponent(id)}`);
@@ -625,6 +648,7 @@ async function ordersPage() {
   const mine = renderCount;
   const orders = await api('GET', '/api/orders');
   if (mine !== renderCount) return;
+  setTitle('Your orders');
   replace(main, h('h1', {}, 'Your orders'),
     orders.items.length
       ? h('section', {class: 'card table-wrap'}, h('table', {},
@@ -650,6 +674,7 @@ function routeSegment(segment) {
 }
 
 function notFoundPage() {
+  setTitle('Page not found');
   replace(main, h('h1', {}, 'Page not found'), h('p', {}, h('a', {href: '#/'}, 'Back to the shop')));
 }
 
