@@ -688,3 +688,22 @@ test('each page has its own title, and a search that is too long is said beside 
   noProblems(page);
   await page.context().close();
 });
+
+// Clearing the console's #trace= by hand left the filter on.
+test('the console follows its #trace= when it is cleared or set by hand', async () => {
+  const operator = await newPage(chromium.browser);
+  const probe = await fetch(`${shop.url}/api/catalog/products?page_size=1`);
+  const traceId = probe.headers.get('x-trace-id');
+  await openConsole(operator, `#trace=${traceId}`);
+  await operator.locator('[data-test="call"]').first().waitFor();
+  assert.equal(await operator.locator('#trace').inputValue(), traceId);
+  await operator.evaluate(() => { location.hash = ''; });
+  await operator.waitForFunction(() => document.getElementById('trace').value === '', null, {timeout: 5000});
+  await fetch(`${shop.url}/api/catalog/products?page_size=2`);  // a call of another trace
+  await operator.waitForFunction((trace) => [...document.querySelectorAll('[data-test="call"] button.trace-link')]
+    .some((b) => b.textContent !== trace), traceId, {timeout: 5000});
+  await operator.evaluate((trace) => { location.hash = `trace=${trace}`; }, traceId);
+  await operator.waitForFunction((trace) => document.getElementById('trace').value === trace, traceId, {timeout: 5000});
+  noProblems(operator);
+  await operator.context().close();
+});

@@ -503,9 +503,13 @@ async function start() {
   if (fromHash) $('calls').scrollIntoView();
 }
 
+// The address is the filter's: a #trace= typed or followed sets it, and one cleared or edited
+// by hand (or by Back) clears it, as the Clear button does. Before the token is given the
+// console is not drawn yet, and reads the address when it opens.
 window.addEventListener('hashchange', () => {
-  const trace = new URLSearchParams(location.hash.slice(1)).get('trace');
-  if (trace && trace !== traceFilter) setTrace(trace);
+  if (!token) return;
+  const trace = new URLSearchParams(location.hash.slice(1)).get('trace') || '';
+  if (trace !== traceFilter) setTrace(trace);
 });
 
 // Older consoles kept the token in sessionStorage: forget any copy left there.
