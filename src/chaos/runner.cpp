@@ -98,17 +98,18 @@ class Chaos {
           if (a.ok()) {
             r_.done.clock_advanced += e.advance;
             clock_total_ += e.advance;
+            if (a.body.is_object() &&
+                a.body.value("offset_ms", nlohmann::json()).is_number_integer())
+              offset_reached_ =
+                  std::max(offset_reached_,
+                           std::chrono::milliseconds(a.body["offset_ms"].get<std::int64_t>()));
           }
           break;
         }
         case EventKind::kill_process: {
           shop_.kill_and_restart(e.down_for);
           ++r_.done.by_kind["kill"];
-          // Wall time does not go back when a process dies: the simulated clock's offset
-          // lives in memory, so it is moved forward again to where it was.
-          if (clock_total_.count() > 0)
-            admin_.send("POST", "/_admin/clock/advance",
-                        nlohmann::json{{"by", platform::format_duration(clock_total_)}});
+          catch_up_clock();
           record["result"] = "restarted";
           break;
         }
@@ -136,14 +137,28 @@ class Chaos {
           death + (now_s < 0 ? std::string(" (while healing)")
                              : " (at " + std::to_string(now_s).substr(0, 6) + " s)"));
       history({{"kind", "chaos"}, {"event", "unexpected_death"}, {"at_s", now_s}, {"what", death}});
-      if (clock_total_.count() > 0) {
-        try {
-          admin_.send("POST", "/_admin/clock/advance",
-                      nlohmann::json{{"by", platform::format_duration(clock_total_)}});
-        } catch (const http::TransportError&) {
-        }
+      try {
+        catch_up_clock();
+      } catch (const http::TransportError&) {
       }
     }
+  }
+
+  // Wall time does not go back when a process dies, nor does the shop's clock: a shop started
+  // again on its folder keeps the offset an advance reached (clock.json, docs/money.md). One
+  // whose offset is behind what this run moved it to (a shop of an older shopctl, which kept
+  // it in memory) is moved forward by what it lacks, never by the whole again.
+  void catch_up_clock() {
+    if (clock_total_.count() <= 0) return;
+    std::chrono::milliseconds kept{0};
+    auto now = admin_.send("GET", "/_admin/clock");
+    if (now.ok() && now.body.is_object() &&
+        now.body.value("offset_ms", nlohmann::json()).is_number_integer())
+      kept = std::chrono::milliseconds(now.body["offset_ms"].get<std::int64_t>());
+    const auto missing = offset_reached_ - kept;
+    if (missing.count() > 0)
+      admin_.send("POST", "/_admin/clock/advance",
+                  nlohmann::json{{"by", platform::format_duration(missing)}});
   }
 
   // Faults off, every service up, the clock past every retry and expiry; then waits until
@@ -245,6 +260,7 @@ class Chaos {
   platform::AdminClient admin_;
   std::mutex history_mu_;
   std::chrono::milliseconds clock_total_{0};
+  std::chrono::milliseconds offset_reached_{0};  // the shop's offset after this run's advances
   std::string last_event_;
 };
 

@@ -1,7 +1,9 @@
 #pragma once
 // What every service shares: the context it runs in (clock, faults, call records,
 // credentials, peers, logs, limits), and the header names of the shop's internal protocol.
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -67,6 +69,10 @@ struct ServiceContext {
   // there for the catalog was kept in the gateway's process and never applied. Empty in a
   // shop of one process.
   http::Handler admin_fanout = {};
+  // Keeps the clock's offset for the next start on this data folder (shop/identity.hpp,
+  // clock.json); called with the offset an admin advance is about to reach, before the clock
+  // moves, and throws when it cannot. Empty: a temporary folder, nothing kept.
+  std::function<void(std::chrono::nanoseconds offset)> save_clock_offset = {};
 
   // The address this process's services are called at from this process: the bind address,
   // or loopback when it binds every address (0.0.0.0, ::).

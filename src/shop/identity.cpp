@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "platform/clock.hpp"
 #include "platform/json_text.hpp"
 #include "platform/security/random.hpp"
 
@@ -58,21 +59,9 @@ std::string secret_problem(const std::string& name, const std::string& value) {
   throw IdentityError(file.string() + ": cannot " + what + ": " + std::strerror(errno));
 }
 
-}  // namespace
-
-const std::vector<std::string>& identity_secret_names() {
-  static const std::vector<std::string> names = {"jwt_secret", "service_key", "webhook_secret",
-                                                 "admin_token", "provider_api_key"};
-  return names;
-}
-
-std::filesystem::path identity_file(const std::filesystem::path& data_dir) {
-  return data_dir / "identity.json";
-}
-
-std::optional<Identity> read_identity(const std::filesystem::path& file) {
-  // A regular file of a few KB (ports and five secrets): a folder, a device or a link to
-  // /dev/zero is refused by name instead of read as JSON (or for ever).
+// A regular file of a few KB: nullopt when it does not exist. A folder, a device or a link to
+// /dev/zero is refused by name instead of read as JSON (or for ever).
+std::optional<std::string> read_small_file(const std::filesystem::path& file, const char* what) {
   constexpr std::uintmax_t kMaxBytes = 64 * 1024;
   std::error_code ec;
   const auto status = std::filesystem::status(file, ec);
@@ -90,8 +79,71 @@ std::optional<Identity> read_identity(const std::filesystem::path& file) {
   std::string text(kMaxBytes + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxBytes) fail(file, "larger than 64 KiB: not an identity file");
-  auto j = platform::parse_json_or_discarded(text);
+  if (text.size() > kMaxBytes) fail(file, std::string("larger than 64 KiB: not ") + what);
+  return text;
+}
+
+// Replaces `file` atomically: a temporary file in the same folder created with mode 0600,
+// written and fsynced, renamed over `file`, then the folder fsynced.
+void write_durably(const std::filesystem::path& file, const std::string& text) {
+  auto dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  auto temp = file;
+  temp += ".tmp-" + std::to_string(::getpid());
+  // Created 0600 (the umask can only remove bits), so the secrets are never readable by others,
+  // not even for the moment before a chmod.
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) fail_io(temp, "create it");
+  auto cleanup = [&] {
+    ::close(fd);
+    ::unlink(temp.c_str());
+  };
+  if (::fchmod(fd, 0600) != 0) {
+    cleanup();
+    fail_io(temp, "set its mode to 0600");
+  }
+  std::size_t done = 0;
+  while (done < text.size()) {
+    auto n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      cleanup();
+      fail_io(temp, "write it");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    cleanup();
+    fail_io(temp, "sync it");
+  }
+  ::close(fd);
+  if (::rename(temp.c_str(), file.c_str()) != 0) {
+    ::unlink(temp.c_str());
+    fail_io(file, "replace it");
+  }
+  // The rename itself is durable only once the folder is synced.
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& identity_secret_names() {
+  static const std::vector<std::string> names = {"jwt_secret", "service_key", "webhook_secret",
+                                                 "admin_token", "provider_api_key"};
+  return names;
+}
+
+std::filesystem::path identity_file(const std::filesystem::path& data_dir) {
+  return data_dir / "identity.json";
+}
+
+std::optional<Identity> read_identity(const std::filesystem::path& file) {
+  auto text = read_small_file(file, "an identity file");
+  if (!text) return std::nullopt;
+  auto j = platform::parse_json_or_discarded(*text);
   if (j.is_discarded()) fail(file, "not valid JSON");
   if (!j.is_object()) fail(file, "must be a JSON object");
   for (const auto& [key, _] : j.items()) {
@@ -137,46 +189,7 @@ void write_identity(const std::filesystem::path& file, const Identity& identity)
   for (const auto& [name, value] : identity.secrets) j["secrets"][name] = value;
   auto text = j.dump(2) + "\n";
 
-  auto dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
-  auto temp = file;
-  temp += ".tmp-" + std::to_string(::getpid());
-  // Created 0600 (the umask can only remove bits), so the secrets are never readable by others,
-  // not even for the moment before a chmod.
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) fail_io(temp, "create it");
-  auto cleanup = [&] {
-    ::close(fd);
-    ::unlink(temp.c_str());
-  };
-  if (::fchmod(fd, 0600) != 0) {
-    cleanup();
-    fail_io(temp, "set its mode to 0600");
-  }
-  std::size_t done = 0;
-  while (done < text.size()) {
-    auto n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      cleanup();
-      fail_io(temp, "write it");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    cleanup();
-    fail_io(temp, "sync it");
-  }
-  ::close(fd);
-  if (::rename(temp.c_str(), file.c_str()) != 0) {
-    ::unlink(temp.c_str());
-    fail_io(file, "replace it");
-  }
-  // The rename itself is durable only once the folder is synced.
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  write_durably(file, text);
 }
 
 AppliedIdentity apply_identity(ShopConfig& config, const Identity& stored) {
@@ -212,6 +225,29 @@ void record_bound_ports(AppliedIdentity& applied,
     auto it = bound.find(name);
     if (it != bound.end() && it->second != 0) applied.to_store.ports[name] = it->second;
   }
+}
+
+std::filesystem::path clock_file(const std::filesystem::path& data_dir) {
+  return data_dir / "clock.json";
+}
+
+std::chrono::nanoseconds read_clock_offset(const std::filesystem::path& file) {
+  auto text = read_small_file(file, "a clock file");
+  if (!text) return std::chrono::nanoseconds(0);
+  auto j = platform::parse_json_or_discarded(*text);
+  if (j.is_discarded()) fail(file, "not valid JSON");
+  if (!j.is_object() || j.size() != 1 || !j.contains("offset_ns") ||
+      !j["offset_ns"].is_number_integer())
+    fail(file, "must be {\"offset_ns\": N}, how far the shop's clock is ahead of real time");
+  const auto offset = j["offset_ns"].get<std::int64_t>();
+  if (offset < 0 || offset > platform::SimulatedClock::kMaxOffset.count())
+    fail(file, "offset_ns must be from 0 to " +
+                   std::to_string(platform::SimulatedClock::kMaxOffset.count()));
+  return std::chrono::nanoseconds(offset);
+}
+
+void write_clock_offset(const std::filesystem::path& file, std::chrono::nanoseconds offset) {
+  write_durably(file, nlohmann::json{{"offset_ns", offset.count()}}.dump() + "\n");
 }
 
 }  // namespace shopctl::shop

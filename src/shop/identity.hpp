@@ -9,6 +9,7 @@
 // - otherwise the stored value is used; otherwise one is generated (a port: picked by the
 //   system at bind time) and stored.
 // The logic (apply_identity, record_bound_ports) is pure; read/write are the only file I/O.
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -49,6 +50,18 @@ std::optional<Identity> read_identity(const std::filesystem::path& file);
 // Replaces `file` atomically: a temporary file in the same folder created with mode 0600,
 // written and fsynced, renamed over `file`, then the folder fsynced. Throws IdentityError.
 void write_identity(const std::filesystem::path& file, const Identity& identity);
+
+// <data_dir>/clock.json: how far the shop's clock is ahead of real time ({"offset_ns": N}),
+// written by every advance through the admin plane, so that a shop started again on its folder
+// goes on at the time it had reached (its due retries and expiries were scheduled by it; a
+// restart that went back to real time left a captured payment's order PAYMENT_PENDING for
+// as long as the advance). A shop's clock never goes back.
+std::filesystem::path clock_file(const std::filesystem::path& data_dir);
+// 0 when the file does not exist; throws IdentityError when it cannot be read or holds
+// anything but an offset from 0 to SimulatedClock::kMaxOffset.
+std::chrono::nanoseconds read_clock_offset(const std::filesystem::path& file);
+// As write_identity does. Throws IdentityError.
+void write_clock_offset(const std::filesystem::path& file, std::chrono::nanoseconds offset);
 
 struct AppliedIdentity {
   Identity to_store;                   // what the file should hold now

@@ -263,6 +263,10 @@ Shop::Shop(ShopConfig config, ShopOptions options)
   if (!temporary_data_) {
     identity_file_ = shop::identity_file(config_.data_dir);
     stored_identity_ = read_identity(identity_file_).value_or(Identity{});
+    // The clock goes on from where an advance left it (clock.json), never back to real time:
+    // retries, reconciliations and expiries were scheduled by it.
+    if (!clock_.advance(read_clock_offset(clock_file(config_.data_dir))))
+      throw IdentityError("the clock's offset is out of range");
   }
   if (!config_.only.empty()) {
     // The processes of a split shop sign for each other: they must share every secret, so
@@ -306,6 +310,11 @@ Shop::Shop(ShopConfig config, ShopOptions options)
   ctx.bind_host = c.host;
   ctx.public_traffic = options_.public_traffic;
   ctx.allowed_hosts = allowed_hosts(c);
+  if (!temporary_data_) {
+    ctx.save_clock_offset = [file = clock_file(c.data_dir)](std::chrono::nanoseconds offset) {
+      write_clock_offset(file, offset);
+    };
+  }
 
   // The services of this process, from the registry; where the others listen, from `peers:`.
   for (const auto& spec : service_registry()) {

@@ -74,6 +74,19 @@ for _ in $(seq 1 100); do
 done
 check "the order paid through the old link ends PAID (got '$order_status')" test "$order_status" = PAID
 
+# The shop's clock keeps an advance across a restart (clock.json, docs/money.md): it went back
+# to real time, and what the advanced clock had scheduled (a captured payment's webhook retry,
+# payment's reconciliation) waited as long as the advance; the order stayed PAYMENT_PENDING.
+admin_token=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$tmp/second.log")
+curl -s -o /dev/null -X POST "$gateway/_admin/clock/advance" -H "X-Admin-Token: $admin_token" \
+  -H 'Content-Type: application/json' -d '{"by":"10h"}'
+kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=""
+start_shop "$tmp/clock.log" || finish
+offset=$(curl -s "$gateway/_admin/clock" -H "X-Admin-Token: $admin_token" | jq -r .offset_ms)
+check "the clock keeps a 10 h advance across a SIGKILL (offset '$offset' ms)" test "${offset:-0}" -ge 36000000 -a "${offset:-0}" -lt 36060000
+mode=$(stat -c %a "$data/clock.json" 2>/dev/null)
+check "clock.json exists with mode 600 (got '${mode}')" test "$mode" = 600
+
 # A second shop on the same folder is refused: exit 3, naming the database another shop holds.
 # With ports of its own (a config's `ports:`) it started, and two shops on one folder turned one
 # cart into two paid orders (each process's checkout claim is its own).
@@ -133,11 +146,20 @@ check "it says a database could not be read: $(tail -c 300 "$tmp/malformed.log")
   grep -q "of the database invariants could not be checked: a database could not be read" "$tmp/malformed.log"
 
 # A corrupt identity.json: exit 3, naming the file, and the file is left as it was.
+cp "$data/identity.json" "$tmp/identity.saved"
 echo '{"version": 1, "ports": ' >"$data/identity.json"
 timeout -k 5 60 "$shopctl" serve --data-dir "$data" --gateway-port 0 --log-level warn >"$tmp/corrupt.log" 2>&1
 rc=$?
 check "a corrupt identity.json fails the start with exit 3 (got $rc)" test "$rc" = 3
 check "its error names the file: $(head -c 300 "$tmp/corrupt.log")" grep -q "identity.json: not valid JSON" "$tmp/corrupt.log"
+
+# A corrupt clock.json: exit 3, naming the file (a shop must not start at a time it never had).
+cp "$tmp/identity.saved" "$data/identity.json"
+echo '{"offset_ns": -5}' >"$data/clock.json"
+timeout -k 5 60 "$shopctl" serve --data-dir "$data" --gateway-port 0 --log-level warn >"$tmp/badclock.log" 2>&1
+rc=$?
+check "a clock.json with a negative offset fails the start with exit 3 (got $rc)" test "$rc" = 3
+check "its error names the file: $(head -c 300 "$tmp/badclock.log")" grep -q "clock.json: offset_ns must be from 0" "$tmp/badclock.log"
 
 echo "restart: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
