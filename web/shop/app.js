@@ -469,7 +469,9 @@ async function checkout(button, area, cart, attempt) {
         showPriceChange(error.details.changes || [], cart, retry);
         return;
       }
-      replace(area, errorNotice(error, retry, 'Nothing was charged and your cart is unchanged. Please try again in a moment.'));
+      // A 4xx says itself what is wrong (the cart is empty, a product unavailable).
+      replace(area, errorNotice(error, retry, error.status >= 500
+        ? 'Nothing was charged and your cart is unchanged. Please try again in a moment.' : null));
     }
     area.querySelector('[role="alert"]')?.scrollIntoView({block: 'nearest'});
     showCartNow(attempt);
