@@ -561,6 +561,10 @@ test('a checkout whose answer timed out says the order may be placed, and Try ag
     const token = await shopperToken(page);
     for (let i = 0; i < 50 && (await listOrders(slow, token)).length === 0; i += 1) await page.waitForTimeout(100);
     assert.equal((await listOrders(slow, token)).length, 1);
+    // The page reads the cart again: the order took its items, and the badge says so.
+    await page.locator('[data-test="cart-now-empty"]').waitFor({timeout: 5000});
+    assert.equal(await page.locator('#cart-count').textContent(), '0');
+    assert.equal(await page.locator('[data-test="cart-line"]').count(), 0);
     await screenshot(page, 'checkout-timed-out');
     await error.getByRole('button', {name: 'Try again'}).click();
     await page.waitForURL(/\/pay\//, {timeout: 10000});

@@ -11,6 +11,7 @@ const EMAIL_KEY = 'shopctl.email';
 const SIGNED_OUT_KEY = 'shopctl.signed_out';  // why the last session ended (for the other tabs)
 const PAGE_SIZE = 12;
 const POLL_MS = 1000;
+const UNKNOWN_OUTCOME_RECHECK_MS = 3000;
 const MAX_SEARCH_LENGTH = 200;  // the catalog's limit on q, in characters (docs/api.md)
 
 let pollTimer = null;
@@ -475,6 +476,8 @@ async function checkout(button, area, cart, attempt) {
     }
     area.querySelector('[role="alert"]')?.scrollIntoView({block: 'nearest'});
     showCartNow(attempt);
+    // An order the gateway gave up on is often placed moments later: look once more.
+    if (attempt.key) setTimeout(() => showCartNow(attempt), UNKNOWN_OUTCOME_RECHECK_MS);
   }
 }
 
