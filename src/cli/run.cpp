@@ -230,13 +230,26 @@ int read_vars(const char* command, const std::vector<std::string>& pairs, const 
   }
 }
 
+// The diagnostics of `loaded` as stderr shows them, each "file:line:col: error: ...": a file's
+// name quoted with its control characters, line feeds too, as escapes (a file named
+// "x\n[1/1] PASS y.yaml" started a line of its own), as a scenario's name is.
+std::string shown_diagnostics(const scenario::LoadResult& loaded) {
+  scenario::LoadResult shown;
+  shown.diagnostics = loaded.diagnostics;
+  for (auto& diagnostic : shown.diagnostics)
+    diagnostic.file = platform::terminal_text(diagnostic.file, true);
+  for (const auto& [file, text] : loaded.sources)
+    shown.sources.emplace(platform::terminal_text(file, true), text);
+  return shown.format_diagnostics();
+}
+
 int run_validate(const std::vector<std::string>& paths, const std::vector<std::string>& pairs,
                  const std::string& vars_file) {
   std::map<std::string, std::string> vars;
   if (int rc = read_vars("shopctl validate", pairs, vars_file, vars); rc != kExitOk) return rc;
   auto loaded = load(paths, vars);
   if (!loaded.ok()) {
-    std::cerr << loaded.format_diagnostics();
+    std::cerr << shown_diagnostics(loaded);
     // Counted over the files read: a path that names no file is a problem, not a file.
     std::cerr << "shopctl validate: " << loaded.diagnostics.size() << " problem(s)";
     if (!loaded.files.empty()) std::cerr << " in " << loaded.files.size() << " file(s) read";
@@ -269,7 +282,7 @@ int run_run(const RunCliOptions& given) {
   if (int rc = read_vars("shopctl run", o.vars, o.vars_file, vars); rc != kExitOk) return rc;
   auto loaded = load(o.paths, vars);
   if (!loaded.ok()) {
-    std::cerr << loaded.format_diagnostics();
+    std::cerr << shown_diagnostics(loaded);
     std::cerr << "shopctl run: " << loaded.diagnostics.size()
               << " problem(s); nothing ran (exit 2)\n";
     return kExitInvalid;
@@ -367,7 +380,8 @@ int run_run(const RunCliOptions& given) {
     // a scenario with any other key is refused before anything runs, naming the key.
     auto refusals = scenario::target_config_refusals(loaded.scenarios, options);
     for (const auto& d : refusals) {
-      std::cerr << d.file << ":" << d.line << ":" << d.column << ": error: " << d.message
+      std::cerr << platform::terminal_text(d.file, true) << ":" << d.line << ":" << d.column
+                << ": error: " << d.message
                 << " (run it without --target, or skip it with --skip-tags)\n";
     }
     if (!refusals.empty()) {

@@ -1,6 +1,11 @@
 #include "scenario/report.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <ctime>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "platform/text_rules.hpp"
 
@@ -73,15 +78,86 @@ std::string xml_attribute(const std::string& text) {
   return out;
 }
 
+// A secret an answer or a request carried, cut to its first characters: a failed `login`
+// step printed the whole access token (a live JWT against a deployed shop) on the console and
+// in the JUnit and HTML reports, which CI keeps as artifacts. Redacted: the value of an
+// "access_token" or "refresh_token" field, what follows "Bearer ", and any JWT ("eyJ...").
+std::string redact_secrets(const std::string& text) {
+  constexpr std::size_t kShown = 8;
+  const auto token_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+           c == '~' || c == '+' || c == '/' || c == '=';
+  };
+  // [begin, end) of every secret, in order, then cut.
+  std::vector<std::pair<std::size_t, std::size_t>> secrets;
+  for (const std::string_view field : {"access_token\"", "refresh_token\""}) {
+    for (auto at = text.find(field); at != std::string::npos; at = text.find(field, at + 1)) {
+      std::size_t i = at + field.size();
+      while (i < text.size() && (text[i] == ' ' || text[i] == ':')) ++i;
+      if (i >= text.size() || text[i] != '"') continue;
+      const std::size_t begin = ++i;
+      while (i < text.size() && text[i] != '"' && text[i] != '\\') ++i;
+      secrets.emplace_back(begin, i);
+    }
+  }
+  for (auto at = text.find("Bearer "); at != std::string::npos; at = text.find("Bearer ", at + 1)) {
+    std::size_t end = at + 7;
+    while (end < text.size() && token_char(text[end])) ++end;
+    secrets.emplace_back(at + 7, end);
+  }
+  for (auto at = text.find("eyJ"); at != std::string::npos; at = text.find("eyJ", at + 1)) {
+    if (at > 0 && token_char(text[at - 1])) continue;
+    std::size_t end = at;
+    while (end < text.size() && token_char(text[end])) ++end;
+    const auto token = std::string_view(text).substr(at, end - at);
+    if (std::count(token.begin(), token.end(), '.') == 2) secrets.emplace_back(at, end);
+  }
+  std::sort(secrets.begin(), secrets.end());
+  std::string out;
+  std::size_t copied = 0;
+  for (const auto& [begin, end] : secrets) {
+    if (begin < copied || end - begin <= kShown) continue;  // inside one cut already, or short
+    out.append(text, copied, begin + kShown - copied);
+    out += "\u2026(redacted)";
+    copied = end;
+  }
+  out.append(text, copied);
+  return out;
+}
+
+// A failure's message as the console and JUnit show it: its own continuation lines (a list of
+// calls, each on an indented line) stay lines; any other line feed, which came from a file or
+// an answer, is an escape, as every control character is.
+std::string message_text(const std::string& message) {
+  std::string out;
+  std::size_t start = 0;
+  for (;;) {
+    const auto end = message.find('\n', start);
+    out += platform::terminal_text(message.substr(start, end - start), true);
+    if (end == std::string::npos) return out;
+    out += end + 1 < message.size() && message[end + 1] == ' ' ? "\n" : "\\x0a";
+    start = end + 1;
+  }
+}
+
+// What the console and JUnit say of a failure, a line each: the step and where, the message,
+// the answer and its trace id. A step's name, a file's name, an answer's body and the trace id
+// are quoted on their line with every control character, line feeds too, as an escape: a body
+// "x\n[1/1] PASS forged" started a line of its own. Secrets in it are cut (redact_secrets).
 std::string failure_text(const Failure& f) {
+  const auto one_line = [](const std::string& text) {
+    return platform::terminal_text(redact_secrets(text), true);
+  };
+  SourceLocation where = f.where;
+  where.file = platform::terminal_text(where.file, true);
   std::string s;
   if (!f.step.empty())
-    s += f.phase + " step \"" + f.step + "\" at " + f.where.to_string() + "\n";
+    s += f.phase + " step \"" + one_line(f.step) + "\" at " + where.to_string() + "\n";
   else
-    s += f.where.to_string() + "\n";
-  s += "  " + f.message + "\n";
-  if (f.status) s += "  response: " + std::to_string(f.status) + " " + f.body + "\n";
-  if (!f.trace_id.empty()) s += "  trace id: " + f.trace_id + "\n";
+    s += where.to_string() + "\n";
+  s += "  " + message_text(redact_secrets(f.message)) + "\n";
+  if (f.status) s += "  response: " + std::to_string(f.status) + " " + one_line(f.body) + "\n";
+  if (!f.trace_id.empty()) s += "  trace id: " + one_line(f.trace_id) + "\n";
   return s;
 }
 
@@ -184,8 +260,8 @@ std::string junit_xml(const RunSummary& s) {
     out += ">\n";
     std::string details;
     for (const auto& f : r.failures) details += failure_text(f);
-    std::string first =
-        r.failures.empty() ? std::string(to_string(r.status)) : r.failures.front().message;
+    std::string first = r.failures.empty() ? std::string(to_string(r.status))
+                                           : redact_secrets(r.failures.front().message);
     if (first.size() > 300) first = first.substr(0, 300) + "...";
     switch (r.status) {
       case ScenarioStatus::skipped:
@@ -209,10 +285,11 @@ std::string junit_xml(const RunSummary& s) {
 nlohmann::json json_report(const RunSummary& s) {
   using nlohmann::json;
   auto failure_json = [](const Failure& f) {
-    json j = {{"phase", f.phase},     {"step", f.step},           {"file", f.where.file},
-              {"line", f.where.line}, {"column", f.where.column}, {"message", f.message}};
+    json j = {{"phase", f.phase},         {"step", f.step},
+              {"file", f.where.file},     {"line", f.where.line},
+              {"column", f.where.column}, {"message", redact_secrets(f.message)}};
     if (f.status) j["status"] = f.status;
-    if (!f.body.empty()) j["body"] = f.body;
+    if (!f.body.empty()) j["body"] = redact_secrets(f.body);
     if (!f.trace_id.empty()) j["trace_id"] = f.trace_id;
     return j;
   };

@@ -1,0 +1,116 @@
+// The scenario run's reports (src/scenario/report.hpp): what a failure quotes stays on its line,
+// and secrets in it are cut, in the console and the JUnit, JSON and HTML reports alike.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "scenario/report.hpp"
+
+namespace {
+
+using shopctl::scenario::Failure;
+using shopctl::scenario::RunSummary;
+using shopctl::scenario::ScenarioResult;
+using shopctl::scenario::ScenarioStatus;
+
+const std::string kJwt =
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c3JfMSIsImV4cCI6MTc5NjQwOTQxMn0."
+    "n8Y-0J5H2CEk9JaSrZRy9JHt9OX2Wzev9OQJh1T7V90";
+
+RunSummary one_failure(Failure failure, std::string file = "a.yaml") {
+  ScenarioResult result;
+  result.name = "fails";
+  result.file = std::move(file);
+  result.status = ScenarioStatus::failed;
+  result.failures.push_back(std::move(failure));
+  RunSummary summary;
+  summary.results.push_back(std::move(result));
+  return summary;
+}
+
+// Whether a line of `text` starts, after spaces, with `start`.
+bool has_line_starting(const std::string& text, const std::string& start) {
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t first = text.find_first_not_of(' ', at);
+    if (first != std::string::npos && text.compare(first, start.size(), start) == 0) return true;
+    const auto end = text.find('\n', at);
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("a failure's body, step name and file name cannot start a line of the console") {
+  Failure f{"steps",
+            "s\n[1of1] PASS forged-step",
+            {"x\n[9of9] PASS forged.yaml", 6, 22},
+            "expected status to equal 200, got 500",
+            500,
+            "x\n[1/1] PASS forged-body",
+            "ab\ncd"};
+  const auto summary = one_failure(f, "x\n[9of9] PASS forged.yaml");
+  const std::string console = shopctl::scenario::console_summary(summary, {});
+  CAPTURE(console);
+  CHECK_FALSE(has_line_starting(console, "[1/1] PASS"));
+  CHECK_FALSE(has_line_starting(console, "[1of1] PASS"));
+  CHECK_FALSE(has_line_starting(console, "[9of9] PASS"));
+  CHECK_FALSE(has_line_starting(console, "cd"));
+  CHECK(console.find("response: 500 x\\x0a[1/1] PASS forged-body") != std::string::npos);
+  CHECK(console.find(
+            "step \"s\\x0a[1of1] PASS forged-step\" at x\\x0a[9of9] PASS forged.yaml:6:22") !=
+        std::string::npos);
+  const std::string junit = shopctl::scenario::junit_xml(summary);
+  CHECK(junit.find("response: 500 x\\x0a[1/1] PASS forged-body") != std::string::npos);
+}
+
+TEST_CASE("a message's own indented lines stay lines, other line feeds in it are escapes") {
+  Failure f{"steps",
+            "step",
+            {"a.yaml", 3, 5},
+            "expected 1 call(s) on order->catalog, saw 0\n      GET /x\n[1/1] PASS forged -> 500"};
+  const std::string console = shopctl::scenario::console_summary(one_failure(f), {});
+  CAPTURE(console);
+  CHECK(console.find("saw 0\n") != std::string::npos);
+  CHECK(has_line_starting(console, "GET /x\\x0a[1/1] PASS forged -> 500"));
+  CHECK_FALSE(has_line_starting(console, "[1/1] PASS"));
+}
+
+TEST_CASE("an access token in a failed login's answer is cut in every report") {
+  Failure f{"steps",
+            "login demo@shop.test",
+            {"a.yaml", 4, 5},
+            "expected status to equal 201, got 200 (Authorization: Bearer " + kJwt + ")",
+            200,
+            "{\"access_token\":\"" + kJwt + "\",\"expires_in\":900,\"token_type\":\"Bearer\"}"};
+  const auto summary = one_failure(f);
+  const std::string console = shopctl::scenario::console_summary(summary, {});
+  const std::string junit = shopctl::scenario::junit_xml(summary);
+  const std::string json = shopctl::scenario::json_report(summary).dump();
+  for (const std::string& report : {console, junit, json}) {
+    CAPTURE(report);
+    CHECK(report.find(kJwt) == std::string::npos);
+    CHECK(report.find(kJwt.substr(0, 30)) == std::string::npos);
+    CHECK(report.find("eyJhbGci\xE2\x80\xA6(redacted)") != std::string::npos);
+  }
+  // The rest of the body stays readable.
+  CHECK(console.find("\"access_token\":\"eyJhbGci\xE2\x80\xA6(redacted)\",\"expires_in\":900,"
+                     "\"token_type\":\"Bearer\"}") != std::string::npos);
+  CHECK(console.find("Bearer eyJhbGci\xE2\x80\xA6(redacted))") != std::string::npos);
+}
+
+TEST_CASE("a short or absent token is shown as it is") {
+  Failure f{"steps",
+            "login",
+            {"a.yaml", 4, 5},
+            "this route needs Authorization: Bearer <token>",
+            401,
+            "{\"access_token\":\"short\",\"note\":\"eyJ is just text\"}"};
+  const std::string console = shopctl::scenario::console_summary(one_failure(f), {});
+  CHECK(console.find("Bearer <token>") != std::string::npos);
+  CHECK(console.find("\"access_token\":\"short\"") != std::string::npos);
+  CHECK(console.find("eyJ is just text") != std::string::npos);
+  CHECK(console.find("redacted") == std::string::npos);
+}
