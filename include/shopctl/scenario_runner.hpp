@@ -82,7 +82,9 @@ class RunReport {
   int errors() const;
   int skipped() const;
   double duration_ms() const;
-  // As `shopctl run` exits: kExitOk, kExitShop (an error) or kExitExpectation (a failure).
+  // As `shopctl run` exits: kExitExpectation when any scenario failed an expectation, else
+  // kExitShop when any timed out or met a shop error, else kExitOk (a failure wins over an
+  // error: a CI job that retries exit 3 must not hide a real failure).
   int exit_code() const;
 
   // Every failure in detail, then "scenarios: N passed, M failed, ..." (shopctl run's end).

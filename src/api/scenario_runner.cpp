@@ -109,8 +109,9 @@ double RunReport::duration_ms() const {
 }
 
 int RunReport::exit_code() const {
-  if (errors() > 0) return kExitShop;
+  // As shopctl run: a failed expectation wins over a timeout or a shop's error.
   if (failed() > 0) return kExitExpectation;
+  if (errors() > 0) return kExitShop;
   return kExitOk;
 }
 

@@ -460,8 +460,6 @@ int run_run(const RunCliOptions& given) {
         std::fputs(scenario::progress_line(r, done, total, style).c_str(), stdout);
         std::fflush(stdout);
       });
-  std::fputs(scenario::console_summary(summary, style).c_str(), stdout);
-  std::fflush(stdout);
   if (lease) lease->release();  // the runner has put the shop back
   // The target is put back as the run found it, but for its clock, which cannot go back: say
   // so when the scenarios moved it, since tokens and unpaid orders from before may have
@@ -493,10 +491,18 @@ int run_run(const RunCliOptions& given) {
   if (!o.html.empty())
     write(o.html, observe_tools::run_html_report(scenario::json_report(summary)));
 
+  // Last, after every note and report error: "scenarios: N passed, M failed" is the line CI
+  // tools read (docs/ci.md). The clock note came after it.
+  std::cerr.flush();
+  std::fputs(scenario::console_summary(summary, style).c_str(), stdout);
+  std::fflush(stdout);
+
   // A CI gate must not pass without its report.
   if (!written) return kExitUsage;
-  if (summary.errors() > 0) return kExitShop;
+  // A failed expectation wins over a timeout or a shop's error: a CI job that retries exit 3
+  // (infrastructure) must not retry away a real failure beside it (docs/ci.md).
   if (summary.failed() > 0) return kExitExpectation;
+  if (summary.errors() > 0) return kExitShop;
   return kExitOk;
 }
 
@@ -510,7 +516,8 @@ void register_run(CLI::App& app) {
       "Exit codes: 0 all passed, 1 bad command line, a report (--junit, --json, --html) that\n"
       "            cannot be written or would overwrite an input or another report, or a\n"
       "            refused --admin-token, 2 a file is invalid (nothing ran), 3 the shop could\n"
-      "            not start or a scenario passed its timeout, 4 an expectation failed,\n"
+      "            not start or a scenario passed its timeout, 4 an expectation failed (4\n"
+      "            wins over 3 when both happen),\n"
       "            130/143 stopped by SIGINT/SIGTERM (the shops' temporary folders are\n"
       "            removed; no report is written).\n\n"
       "Examples:\n"

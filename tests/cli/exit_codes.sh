@@ -526,5 +526,12 @@ print('version: 1\nname: h\nsteps:')
 for _ in range(120000): print('  - {request: {GET: /api/cart}, expect: {status: 200}}')" > "$tmp/many.yaml"
 expect_code 2 "validate: more than 1,000,000 YAML nodes" timeout 60 "$shopctl" validate "$tmp/many.yaml"
 expect_output "many.yaml:[0-9]+:[0-9]+: .*more than 1000000 YAML nodes" "validate says where the budget ran out"
+# A failed expectation wins over a timeout in the same run: exit 4, not 3 (a CI job that
+# retries exit 3 hid the real failure).
+printf 'version: 1\nname: times out\ntimeout: 300ms\nsteps:\n  - wait: 2s\n' >"$tmp/times-out.yaml"
+expect_code 4 "run: a failed expectation beside a timeout" "$shopctl" run "$tmp/fails.yaml" "$tmp/times-out.yaml" --color never
+expect_output "^scenarios: 0 passed, 2 failed$" "both are counted"
+expect_code 3 "run: a timeout alone is still exit 3" "$shopctl" run "$tmp/times-out.yaml" --color never
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

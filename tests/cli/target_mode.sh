@@ -43,6 +43,12 @@ if grep -qE "^shopctl run: note: the scenarios moved the target's clock [0-9]+s 
 else
   f=$((f + 1)); echo "FAIL: the run does not say it moved the target's clock"
 fi
+# Before the summary, which stays the console's last line (docs/ci.md): the note came after it.
+if tail -n 1 "$tmp/run.out" | grep -qE "^scenarios: [0-9]+ passed, [0-9]+ failed"; then
+  p=$((p + 1))
+else
+  f=$((f + 1)); echo "FAIL: the last line is not the summary: $(tail -n 1 "$tmp/run.out" | cut -c1-120)"
+fi
 # A `config:` key a running shop cannot take is refused before anything runs (exit 2), naming
 # the key with its file:line:col.
 "$shopctl" run "$here/scenarios/resilience/forced-open-by-operator.yaml" --target "$url" --admin-token "$token" \

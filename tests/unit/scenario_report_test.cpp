@@ -1,8 +1,12 @@
 // The scenario run's reports (src/scenario/report.hpp): what a failure quotes stays on its line,
-// and secrets in it are cut, in the console and the JUnit, JSON and HTML reports alike.
+// and secrets in it are cut, in the console and the JUnit, JSON and HTML reports alike; and the
+// public API's exit code, as `shopctl run` exits, lets a failure win over a timeout.
 #include <doctest/doctest.h>
 
 #include <string>
+
+#include <shopctl/scenario_runner.hpp>
+#include <shopctl/version.hpp>
 
 #include "scenario/report.hpp"
 
@@ -113,4 +117,21 @@ TEST_CASE("a short or absent token is shown as it is") {
   CHECK(console.find("\"access_token\":\"short\"") != std::string::npos);
   CHECK(console.find("eyJ is just text") != std::string::npos);
   CHECK(console.find("redacted") == std::string::npos);
+}
+
+TEST_CASE("RunReport::exit_code is 4 when a scenario failed and another timed out") {
+  shopctl::ScenarioRunner runner(shopctl::RunnerOptions{.jobs = 2});
+  REQUIRE(runner
+              .add_text("version: 1\nname: fails\nsteps:\n"
+                        "  - request: {GET: /api/catalog/products}\n    expect: {status: 418}\n",
+                        "fails.yaml")
+              .empty());
+  REQUIRE(runner
+              .add_text("version: 1\nname: times out\ntimeout: 300ms\nsteps:\n  - wait: 2s\n",
+                        "times-out.yaml")
+              .empty());
+  const auto report = runner.run();
+  REQUIRE(report.failed() == 1);
+  REQUIRE(report.errors() == 1);
+  CHECK(report.exit_code() == shopctl::kExitExpectation);
 }
