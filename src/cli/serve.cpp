@@ -98,6 +98,10 @@ struct ServeOptions {
   bool processes = false;
   std::string data_dir = ".shopctl/data";
   int gateway_port = 8080;
+  // Given on the command line: then they win over a --config file's data_dir and
+  // ports.gateway (an operator's flag lost to a shared config without a word).
+  bool data_dir_given = false;
+  bool gateway_port_given = false;
   bool ephemeral = false;
   std::string log_level = "info";
   std::string log_format = "text";
@@ -114,6 +118,32 @@ void warn_if_others_may_read(const fs::path& dir) {
   if (ec || (perms & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none) return;
   std::cerr << "shopctl serve: warning: other users may read " << dir.string()
             << ", which holds the shop's secrets and its users' data: chmod 700 it\n";
+}
+
+// A data folder holds one shop in one layout: `serve` keeps D/order.db, `serve --processes`
+// D/order/order.db. Started the other way on it, a shop opened new empty databases beside the
+// old ones and kept the old identity: old tokens worked, every order was gone, an
+// Idempotency-Key made a second order, and the old unpaid orders never expired. The database
+// of the other layout, or "" when there is none.
+std::string other_layout_database(const fs::path& dir, bool processes) {
+  std::error_code ec;
+  for (const auto& spec : shop::service_registry()) {
+    const std::string db = spec.name + ".db";
+    const fs::path other = processes ? dir / db : dir / spec.name / db;
+    if (fs::exists(other, ec) || fs::exists(fs::path(other.string() + ".used"), ec))
+      return other.string();
+  }
+  return "";
+}
+
+int refuse_other_layout(const fs::path& dir, bool processes) {
+  const auto found = other_layout_database(dir, processes);
+  if (found.empty()) return kExitOk;
+  std::cerr << "shopctl serve" << (processes ? " --processes" : "") << ": " << dir.string()
+            << " holds a shop run " << (processes ? "in one process" : "with --processes")
+            << " (" << found << "): start it " << (processes ? "without" : "with")
+            << " --processes, or give this shop another --data-dir (exit 3)\n";
+  return kExitShop;
 }
 
 int run_serve(const ServeOptions& o) {
@@ -172,8 +202,9 @@ int run_serve(const ServeOptions& o) {
   }
   if (!o.bind.empty()) config.host = o.bind;
   if (o.admin_port >= 0) config.admin_port = static_cast<std::uint16_t>(o.admin_port);
-  if (!config.ports.count("gateway"))
+  if (o.gateway_port_given || !config.ports.count("gateway"))
     config.ports["gateway"] = static_cast<std::uint16_t>(o.gateway_port);
+  if (o.data_dir_given) config.data_dir = o.data_dir;
   if (!o.record.empty() &&
       (o.processes || (!config.only.empty() && std::find(config.only.begin(), config.only.end(),
                                                          "gateway") == config.only.end()))) {
@@ -209,7 +240,10 @@ int run_serve(const ServeOptions& o) {
     launcher.log_level = o.log_level;
     launcher.log_format = o.log_format;
     launcher.threads = o.threads == 0 ? 1 : o.threads;
-    if (!o.ephemeral) warn_if_others_may_read(launcher.data_dir);
+    if (!o.ephemeral) {
+      warn_if_others_may_read(launcher.data_dir);
+      if (int rc = refuse_other_layout(launcher.data_dir, true); rc != kExitOk) return rc;
+    }
     return run_processes(config, launcher);
   }
   if (o.ephemeral) {
@@ -217,7 +251,13 @@ int run_serve(const ServeOptions& o) {
   } else if (config.data_dir.empty()) {
     config.data_dir = o.data_dir;
   }
-  if (!config.data_dir.empty()) warn_if_others_may_read(config.data_dir);
+  if (!config.data_dir.empty()) {
+    warn_if_others_may_read(config.data_dir);
+    // A process of a split shop (--only) keeps its own folder; the whole shop is checked.
+    if (config.only.empty()) {
+      if (int rc = refuse_other_layout(config.data_dir, false); rc != kExitOk) return rc;
+    }
+  }
   std::string record_file;
   if (!o.record.empty()) {
     // The recorder replaces the whole file through a rename after each answer: a device, a
@@ -423,11 +463,13 @@ void register_serve(CLI::App& app) {
                       "Folder for the services' SQLite databases and identity.json (ports and "
                       "secrets kept across restarts)")
           ->capture_default_str();
-  cmd->add_option("--gateway-port", o->gateway_port,
-                  "Port of the public gateway (0: any free port, the same one on every start with "
-                  "the same --data-dir)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 65535));
+  auto* gateway_port =
+      cmd->add_option(
+             "--gateway-port", o->gateway_port,
+             "Port of the public gateway (0: any free port, the same one on every start with "
+             "the same --data-dir)")
+          ->capture_default_str()
+          ->check(CLI::Range(0, 65535));
   // Both at once was --ephemeral with the folder silently ignored.
   cmd->add_flag("--ephemeral", o->ephemeral,
                 "Keep the data in a temporary folder, removed at exit (not with --data-dir)")
@@ -445,7 +487,11 @@ void register_serve(CLI::App& app) {
                   "Write the public /api/ traffic as a scenario file, for shopctl run to replay "
                   "(docs/scenarios.md)");
   cmd->add_flag("--print-config", o->print_config, "Print the effective settings and exit");
-  cmd->callback([o] { set_exit_code(run_serve(*o)); });
+  cmd->callback([o, data_dir, gateway_port] {
+    o->data_dir_given = data_dir->count() > 0;
+    o->gateway_port_given = gateway_port->count() > 0;
+    set_exit_code(run_serve(*o));
+  });
 }
 
 void register_version(CLI::App& app) {

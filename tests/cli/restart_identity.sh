@@ -145,6 +145,29 @@ check "chaos --check with a malformed order.db exits 3 (got $rc)" test "$rc" = 3
 check "it says a database could not be read: $(tail -c 300 "$tmp/malformed.log")" \
   grep -q "of the database invariants could not be checked: a database could not be read" "$tmp/malformed.log"
 
+# One folder, one layout: `serve --processes` on a folder of `serve` (and the other way round)
+# opened new, empty databases under the old identity (old tokens worked, every order was gone).
+timeout -k 5 60 "$shopctl" serve --processes --data-dir "$data" --gateway-port 0 --log-level warn >"$tmp/layout.log" 2>&1
+rc=$?
+check "serve --processes on a one-process shop's folder exits 3 (got $rc)" test "$rc" = 3
+check "it names the database and what to do: $(head -c 300 "$tmp/layout.log")" \
+  grep -q "holds a shop run in one process (.*/order.db\|.*/auth.db\|.*/catalog.db): start it without --processes" "$tmp/layout.log"
+check "and it made no folder of its own layout there" test ! -e "$data/order/order.db"
+mkdir -p "$tmp/split/order" && : >"$tmp/split/order/order.db"
+timeout -k 5 60 "$shopctl" serve --data-dir "$tmp/split" --gateway-port 0 --log-level warn >"$tmp/layout2.log" 2>&1
+rc=$?
+check "serve on a --processes shop's folder exits 3 (got $rc: $(head -c 300 "$tmp/layout2.log"))" \
+  grep -q "holds a shop run with --processes (.*/split/order/order.db): start it with --processes" "$tmp/layout2.log"
+# A flag on the command line wins over the --config file (an operator's --data-dir lost to a
+# shared config's data_dir without a word, and --gateway-port to its ports.gateway).
+printf 'data_dir: %s\nports: {gateway: 18123}\n' "$tmp/elsewhere" >"$tmp/shared.yaml"
+"$shopctl" serve --config "$tmp/shared.yaml" --data-dir "$tmp/mine" --gateway-port 9999 --print-config >"$tmp/printed.txt" 2>&1
+check "--data-dir and --gateway-port win over the config file: $(grep -E 'data_dir|gateway' "$tmp/printed.txt" | head -3 | tr '\n' ' ')" \
+  grep -q "\"data_dir\": \"$tmp/mine\"" "$tmp/printed.txt"
+check "--gateway-port wins over ports.gateway" grep -q "\"gateway\": 9999" "$tmp/printed.txt"
+"$shopctl" serve --config "$tmp/shared.yaml" --print-config >"$tmp/printed2.txt" 2>&1
+check "without the flags the config file's values hold" grep -q "\"data_dir\": \"$tmp/elsewhere\"" "$tmp/printed2.txt"
+
 # A corrupt identity.json: exit 3, naming the file, and the file is left as it was.
 cp "$data/identity.json" "$tmp/identity.saved"
 echo '{"version": 1, "ports": ' >"$data/identity.json"
