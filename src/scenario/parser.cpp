@@ -1138,6 +1138,14 @@ std::vector<std::filesystem::path> scenario_files(const std::filesystem::path& p
   fs::recursive_directory_iterator it(path, fs::directory_options::follow_directory_symlink, error);
   for (; !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
     std::error_code entry_error;
+    // A hidden folder or file (its name starts with a dot) is passed over: `.github/`,
+    // `.gitlab-ci.yml` and `.git/` are no scenarios, and `shopctl validate .` reported CI
+    // workflows as broken ones; so is an editor's lock file (Emacs keeps `.#a.yaml`, a link to
+    // nowhere, beside a file being edited). Named on the command line, a hidden file is read.
+    if (it->path().filename().string().starts_with(".")) {
+      it.disable_recursion_pending();  // a folder's files are not listed; nothing else for a file
+      continue;
+    }
     if (it->is_directory(entry_error)) {
       const fs::path real = fs::canonical(it->path(), entry_error);
       if (entry_error || !visited.insert(real).second) it.disable_recursion_pending();
@@ -1146,11 +1154,7 @@ std::vector<std::filesystem::path> scenario_files(const std::filesystem::path& p
     // Every *.yaml that is not a folder, also one that cannot be read as a file (a dangling
     // link, a link loop, a pipe): load_scenarios says what is wrong with it. Skipped silently,
     // a scenario that vanished from a CI folder went unnoticed.
-    // A hidden one that is no file is an editor's (Emacs keeps `.#a.yaml`, a link to nowhere,
-    // beside a file being edited): passed over.
     if (!has_scenario_extension(it->path())) continue;
-    const bool hidden = it->path().filename().string().starts_with(".");
-    if (hidden && !it->is_regular_file(entry_error)) continue;
     files.push_back(it->path());
   }
   if (error) throw fs::filesystem_error("cannot list", path, error);

@@ -533,5 +533,17 @@ expect_code 4 "run: a failed expectation beside a timeout" "$shopctl" run "$tmp/
 expect_output "^scenarios: 0 passed, 2 failed$" "both are counted"
 expect_code 3 "run: a timeout alone is still exit 3" "$shopctl" run "$tmp/times-out.yaml" --color never
 
+# Hidden folders and files are passed over in a folder: `validate .` reported a CI workflow
+# (.github/workflows/ci.yml) and .gitlab-ci.yml as broken scenarios. Named, a hidden file is read.
+mkdir -p "$tmp/repo/.github/workflows" "$tmp/repo/scenarios"
+printf 'on: push\njobs: {}\n' >"$tmp/repo/.github/workflows/ci.yml"
+printf 'stages: [test]\n' >"$tmp/repo/.gitlab-ci.yml"
+cp "$tmp/good.yaml" "$tmp/repo/scenarios/good.yaml"
+cp "$tmp/good.yaml" "$tmp/repo/.hidden.yaml"
+expect_code 0 "validate: a folder with hidden folders and files" "$shopctl" validate "$tmp/repo"
+expect_output "^1 scenario file\(s\) valid" "only the visible scenario is read"
+expect_code 2 "validate: a hidden file named on the command line is read" "$shopctl" validate "$tmp/repo/.gitlab-ci.yml"
+expect_output "\.gitlab-ci\.yml:" "the named hidden file is checked"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
