@@ -231,6 +231,7 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
     auto stored = shop::read_identity(identity_path).value_or(shop::Identity{});
     for (const auto& spec : shop::service_registry()) {
       auto& port = config.ports[spec.name];
+      const bool configured = port != 0;
       if (port == 0) {
         auto kept = stored.ports.find(spec.name);
         if (kept != stored.ports.end()) port = kept->second;
@@ -240,11 +241,15 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       } catch (const std::runtime_error& e) {
         // A port given or kept in the folder that some process listens on: most likely a shop
         // already running on this data folder.
+        // Said as plain serve says it: a port from the command line or config is
+        // "configured", one from the folder "kept in identity.json" (it blamed the folder for
+        // the default --gateway-port 8080).
         throw std::runtime_error(std::string(e.what()) + ", wanted by " + spec.name +
-                                 (port != 0 && stored.ports.count(spec.name) > 0
+                                 (configured ? std::string(" (configured)")
+                                  : port != 0
                                       ? " (kept in " + identity_path.string() +
                                             "; is another shop running on this data folder?)"
-                                      : ""));
+                                      : std::string()));
       }
       port = held.back().port();
     }

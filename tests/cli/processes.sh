@@ -93,6 +93,13 @@ timeout 60 "$bin" serve --processes --data-dir "$work/data" --gateway-port 0 --l
 check "a second launcher on a folder in use exits 3, not up (exit $second_rc: $(grep -m1 -o 'the shop could not start: .*' "$work/second.txt" | cut -c1-90))" $?
 [[ $(pgrep -f -- "serve --only .* --data-dir $work/data/" | wc -l) -eq 6 ]]
 check "the first shop keeps its six processes" $?
+# A port given on the command line that something else holds is "configured", as plain serve
+# says it: the launcher blamed the folder's identity.json for the default --gateway-port 8080.
+gateway_port=${gateway##*:}
+third_rc=0
+timeout 60 "$bin" serve --processes --data-dir "$work/other-folder" --gateway-port "$gateway_port" --log-level warn >"$work/third.txt" 2>&1 || third_rc=$?
+[[ $third_rc -eq 3 ]] && grep -q "wanted by gateway (configured)" "$work/third.txt" && ! grep -q "identity.json" "$work/third.txt"
+check "a taken --gateway-port is named as configured, not as kept in the folder (exit $third_rc: $(grep -m1 -o 'wanted by .*' "$work/third.txt"))" $?
 "$bin" run scenarios/flow/browse-catalog.yaml --target "$gateway" --admin-token "$token" >/dev/null 2>&1
 check "the first shop still answers" $?
 
