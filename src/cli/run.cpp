@@ -277,6 +277,24 @@ int run_run(const RunCliOptions& given) {
               << o.wait_for_target << "'\n";
     return kExitUsage;
   }
+  // "-" is no file name a user means: `--junit -` wrote a file named "-", silently. Standard
+  // output is the console's (progress and summary), so no report goes there either.
+  struct Report {
+    const char* option;
+    const std::string& path;
+    const char* example;
+  };
+  for (const Report& report : {Report{"--junit", o.junit, "reports/junit.xml"},
+                               Report{"--json", o.json, "reports/run.json"},
+                               Report{"--html", o.html, "reports/scenarios.html"}}) {
+    if (report.path == "-") {
+      std::cerr << "shopctl run: " << report.option
+                << " -: a report is written to a file, not to standard output (which has the "
+                   "console's progress and summary): name a file, such as "
+                << report.option << " " << report.example << ": nothing ran (exit 1)\n";
+      return kExitUsage;
+    }
+  }
   std::shared_ptr<RunLease> lease;  // with --target
   std::map<std::string, std::string> vars;
   if (int rc = read_vars("shopctl run", o.vars, o.vars_file, vars); rc != kExitOk) return rc;
@@ -514,7 +532,8 @@ void register_run(CLI::App& app) {
       app.add_subcommand("run", "Run scenario files against a fresh shop each (or a running one)");
   cmd->footer(
       "Exit codes: 0 all passed, 1 bad command line, a report (--junit, --json, --html) that\n"
-      "            cannot be written or would overwrite an input or another report, or a\n"
+      "            cannot be written, is '-' (reports go to files: standard output is the\n"
+      "            console's) or would overwrite an input or another report, or a\n"
       "            refused --admin-token, 2 a file is invalid (nothing ran), 3 the shop could\n"
       "            not start or a scenario passed its timeout, 4 an expectation failed (4\n"
       "            wins over 3 when both happen),\n"

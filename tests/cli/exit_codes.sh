@@ -545,5 +545,20 @@ expect_output "^1 scenario file\(s\) valid" "only the visible scenario is read"
 expect_code 2 "validate: a hidden file named on the command line is read" "$shopctl" validate "$tmp/repo/.gitlab-ci.yml"
 expect_output "\.gitlab-ci\.yml:" "the named hidden file is checked"
 
+# A report is written to a file: `--junit -` silently wrote a file named "-".
+shopctl_path=$(cd "$(dirname "$shopctl")" && pwd)/$(basename "$shopctl")
+expect_code 1 "run --junit -" bash -c 'cd "$1" && "$0" run "$2" --junit -' "$shopctl_path" "$tmp" "$tmp/good.yaml"
+expect_output "shopctl run: --junit -: a report is written to a file" "run says why"
+if [[ -e "$tmp/-" ]]; then failed=$((failed + 1)); echo "FAIL: run --junit - wrote a file named -"; else passed=$((passed + 1)); fi
+expect_code 1 "run --html -" "$shopctl" run "$tmp/good.yaml" --html -
+
+# chaos --check on a folder that does not exist is a bad command line (exit 1), as the help says
+# (it said 3, for a folder without a database).
+expect_code 1 "chaos --check a folder that does not exist" "$shopctl" chaos --check "$tmp/no-such-folder"
+expect_code 0 "chaos --help" "$shopctl" chaos --help
+expect_output "1 bad command line .*" "chaos --help has exit 1"
+if "$shopctl" chaos --help | tr -s ' \n' ' ' | grep -q "or a --check folder that does not exist or is no folder), 2"; then
+  passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: chaos --help does not say a missing --check folder is exit 1"; fi
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
