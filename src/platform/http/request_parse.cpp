@@ -16,7 +16,7 @@ ParsedRequest parse_request(std::string_view bytes, std::size_t body_limit,
     // The server's own parser (detail::RequestParser, as server.cpp reads a connection): its
     // Host, Transfer-Encoding and doubled-field checks, its whole-head limit and the trailer
     // fields it drops are what the fuzz target reaches.
-    detail::RequestParser parser(out.request, header_limit);
+    detail::RequestParser parser(out.request, header_limit, body_limit);
     detail::limit_request_parser(parser, body_limit, header_limit);
     parser.eager(true);
     boost::beast::error_code ec;
