@@ -140,8 +140,8 @@ int refuse_other_layout(const fs::path& dir, bool processes) {
   const auto found = other_layout_database(dir, processes);
   if (found.empty()) return kExitOk;
   std::cerr << "shopctl serve" << (processes ? " --processes" : "") << ": " << dir.string()
-            << " holds a shop run " << (processes ? "in one process" : "with --processes")
-            << " (" << found << "): start it " << (processes ? "without" : "with")
+            << " holds a shop run " << (processes ? "in one process" : "with --processes") << " ("
+            << found << "): start it " << (processes ? "without" : "with")
             << " --processes, or give this shop another --data-dir (exit 3)\n";
   return kExitShop;
 }

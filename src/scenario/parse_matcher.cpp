@@ -161,7 +161,9 @@ std::optional<MatchClause> parse_clause(Context& ctx, const Field& entry, MatchO
       }
       const auto items = ctx.items(entry);
       if (items.empty()) {
-        ctx.error(entry.mark, "'in' needs at least one value");
+        // `status: []` is the list form of {in: [...]}: said in the words the author wrote.
+        ctx.error(entry.mark, entry.name == "in" ? "'in' needs at least one value"
+                                                 : entry.name + ": [] needs at least one status");
         return std::nullopt;
       }
       clause.operand = json::array();

@@ -73,7 +73,8 @@ struct LoadResult {
 };
 
 // Returns the scenario files `path` stands for: the file itself (whatever its extension), or,
-// for a directory, every `*.yaml` and `*.yml` file under it, recursively, sorted by path.
+// for a directory, every `*.yaml` and `*.yml` file under it, recursively, sorted by path,
+// passing over files and folders whose name starts with a dot (`.github/`, `.gitlab-ci.yml`).
 // Throws std::filesystem::filesystem_error when the path cannot be listed.
 std::vector<std::filesystem::path> scenario_files(const std::filesystem::path& path);
 

@@ -489,8 +489,8 @@ TEST_CASE("all listeners of a process share one budget for the request bodies th
   // Another client's body that comes after its head is read and answered.
   {
     RawConnection late(a.server.port());
-    REQUIRE(late.send(
-        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\n"));
+    REQUIRE(
+        late.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\n"));
     std::this_thread::sleep_for(20ms);
     REQUIRE(late.send("body"));
     CHECK(late.read_until_closed(5s));
@@ -538,7 +538,8 @@ TEST_CASE("all listeners of a process share one budget for the request bodies th
 // of extensions in 8 s (3.2 s of CPU), never refused. And a Transfer-Encoding in an HTTP/1.0
 // request is faulty framing (RFC 9112 6.1): 400 and closed; it was decoded and the connection
 // kept for the next request.
-TEST_CASE("chunk extensions count against the body limit, and HTTP/1.0 takes no Transfer-Encoding") {
+TEST_CASE(
+    "chunk extensions count against the body limit, and HTTP/1.0 takes no Transfer-Encoding") {
   std::atomic<int> calls{0};
   RunningServer s(counting_handler(calls, nullptr, nullptr));
   {
@@ -566,8 +567,9 @@ TEST_CASE("chunk extensions count against the body limit, and HTTP/1.0 takes no 
   // Small chunks with small extensions, as real clients send them, still pass.
   {
     RawConnection c(s.server.port());
-    REQUIRE(c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: "
-                   "close\r\n\r\n2;name=v\r\n{}\r\n0\r\n\r\n"));
+    REQUIRE(
+        c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: "
+               "close\r\n\r\n2;name=v\r\n{}\r\n0\r\n\r\n"));
     CHECK(c.read_until_closed(5s));
     CHECK(c.received.starts_with("HTTP/1.1 200"));
   }

@@ -1172,3 +1172,13 @@ TEST_CASE("a YAML merge key is said to be unsupported") {
   }
   CHECK(merge == 2);
 }
+
+TEST_CASE("an empty list of statuses is named as written, not as the 'in' it stands for") {
+  auto d = only(problems(with_step("  - request: {GET: /api/cart}\n    expect: {status: []}\n")),
+                "needs at least one");
+  CHECK(d.message == "status: [] needs at least one status");
+  auto e =
+      only(problems(with_step("  - request: {GET: /api/cart}\n    expect: {status: {in: []}}\n")),
+           "needs at least one");
+  CHECK(e.message == "'in' needs at least one value");
+}
