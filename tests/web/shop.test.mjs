@@ -708,6 +708,10 @@ test('the console follows its #trace= when it is cleared or set by hand', async 
     .some((b) => b.textContent !== trace), traceId, {timeout: 5000});
   await operator.evaluate((trace) => { location.hash = `trace=${trace}`; }, traceId);
   await operator.waitForFunction((trace) => document.getElementById('trace').value === trace, traceId, {timeout: 5000});
+  // The console's own section links are fragments too: following one keeps the filter.
+  await operator.getByRole('link', {name: 'Calls', exact: true}).click();
+  await operator.waitForTimeout(300);
+  assert.equal(await operator.locator('#trace').inputValue(), traceId);
   noProblems(operator);
   await operator.context().close();
 });

@@ -506,9 +506,13 @@ async function start() {
 // The address is the filter's: a #trace= typed or followed sets it, and one cleared or edited
 // by hand (or by Back) clears it, as the Clear button does. Before the token is given the
 // console is not drawn yet, and reads the address when it opens.
+// The console's own section links (#calls, #faults, "Skip to content") are fragments too: they
+// leave the filter as it is (following one cleared the trace a shopper's error had linked to).
 window.addEventListener('hashchange', () => {
   if (!token) return;
-  const trace = new URLSearchParams(location.hash.slice(1)).get('trace') || '';
+  const params = new URLSearchParams(location.hash.slice(1));
+  if (location.hash.length > 1 && !params.has('trace')) return;
+  const trace = params.get('trace') || '';
   if (trace !== traceFilter) setTrace(trace);
 });
 
