@@ -256,9 +256,10 @@ class RequestParser final : public bhttp::basic_parser<true> {
   void on_chunk_header_impl(std::uint64_t, boost::beast::string_view extensions,
                             boost::beast::error_code& ec) override {
     ec = {};
-    // Each chunk line's extensions (and a few bytes for its size and CRLFs) count with the
-    // data against the body limit: past it, 413 as for data.
-    framing_bytes_ += extensions.size() + 8;
+    // Each chunk line's extensions count with the data against the body limit: past it, 413
+    // as for data. (The server also bounds the body's bytes on the wire, chunk sizes with
+    // leading zeros included: server.cpp.)
+    framing_bytes_ += extensions.size();
     if (request_.body.size() + framing_bytes_ > body_limit_) ec = bhttp::error::body_limit;
   }
   std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view body,
