@@ -87,7 +87,9 @@ class Shop {
 
   // Moves the simulated clock forward (breakers, token expiry, webhook age, backoff all read
   // it); returns its total offset from real time. Negative `by` does nothing. Throws
-  // std::invalid_argument, and moves nothing, past 100 years ahead in all.
+  // std::invalid_argument, and moves nothing, past 100 years ahead in all. With a data folder
+  // of its own the offset is kept there first (clock.json: a Shop started again on the folder
+  // goes on from it); when it cannot be, std::runtime_error, and nothing moves.
   std::chrono::milliseconds advance_clock(std::chrono::milliseconds by);
   std::chrono::milliseconds clock_offset() const;
 

@@ -148,14 +148,23 @@ class Chaos {
   // again on its folder keeps the offset an advance reached (clock.json, docs/money.md). One
   // whose offset is behind what this run moved it to (a shop of an older shopctl, which kept
   // it in memory) is moved forward by what it lacks, never by the whole again.
+  // An offset that cannot be read (a shop still starting) moves nothing: moving it by the
+  // whole again would count the advance twice on a shop that kept it.
   void catch_up_clock() {
     if (clock_total_.count() <= 0) return;
-    std::chrono::milliseconds kept{0};
-    auto now = admin_.send("GET", "/_admin/clock");
-    if (now.ok() && now.body.is_object() &&
-        now.body.value("offset_ms", nlohmann::json()).is_number_integer())
-      kept = std::chrono::milliseconds(now.body["offset_ms"].get<std::int64_t>());
-    const auto missing = offset_reached_ - kept;
+    std::optional<std::chrono::milliseconds> kept;
+    for (int attempt = 0; attempt < 5 && !kept; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(200ms);
+      try {
+        auto now = admin_.send("GET", "/_admin/clock");
+        if (now.ok() && now.body.is_object() &&
+            now.body.value("offset_ms", nlohmann::json()).is_number_integer())
+          kept = std::chrono::milliseconds(now.body["offset_ms"].get<std::int64_t>());
+      } catch (const http::TransportError&) {
+      }
+    }
+    if (!kept) return;
+    const auto missing = offset_reached_ - *kept;
     if (missing.count() > 0)
       admin_.send("POST", "/_admin/clock/advance",
                   nlohmann::json{{"by", platform::format_duration(missing)}});

@@ -453,6 +453,7 @@ int run_run(const RunCliOptions& given) {
   std::vector<std::filesystem::path> made_folders;
   if (const auto report = platform::first_unwritable({&o.junit, &o.json, &o.html}, &made_folders)) {
     std::cerr << "shopctl run: cannot write " << *report << ": nothing ran (exit 1)\n";
+    platform::remove_made_folders(made_folders);  // made for the reports before it
     return kExitUsage;
   }
   // Last before anything changes: another run on the same shop would reset it under this one.

@@ -251,13 +251,7 @@ int run_serve(const ServeOptions& o) {
   } else if (config.data_dir.empty()) {
     config.data_dir = o.data_dir;
   }
-  if (!config.data_dir.empty()) {
-    warn_if_others_may_read(config.data_dir);
-    // A process of a split shop (--only) keeps its own folder; the whole shop is checked.
-    if (config.only.empty()) {
-      if (int rc = refuse_other_layout(config.data_dir, false); rc != kExitOk) return rc;
-    }
-  }
+  if (!config.data_dir.empty()) warn_if_others_may_read(config.data_dir);
   std::string record_file;
   if (!o.record.empty()) {
     // The recorder replaces the whole file through a rename after each answer: a device, a
@@ -291,6 +285,10 @@ int run_serve(const ServeOptions& o) {
   if (o.print_config) {
     std::cout << shop::describe_config(config) << "\n";
     return kExitOk;
+  }
+  // A process of a split shop (--only) keeps its own folder; the whole shop is checked.
+  if (!config.data_dir.empty() && config.only.empty()) {
+    if (int rc = refuse_other_layout(config.data_dir, false); rc != kExitOk) return rc;
   }
   shop::ShopOptions options;
   options.threads = o.threads;

@@ -1,7 +1,6 @@
 // The admin routes every service has (/_admin/...): faults, clock, call records, edges.
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
-#include <mutex>
 
 #include "platform/duration.hpp"
 #include "platform/error.hpp"
@@ -69,28 +68,13 @@ void ServiceHost::add_common_admin_routes() {
           throw ApiError(400, "invalid_duration", "by must be a duration like 61s or 250ms",
                          {{"field", "by"}});
         }
-        // One advance at a time in the process: the offset kept on disk is the clock's.
-        static std::mutex advancing;
-        std::lock_guard lock(advancing);
-        const auto offset = ctx_.clock.offset();
-        auto too_far = [&] {
-          return ApiError(400, "invalid_duration",
-                          "the clock can be at most 100 years ahead in all; it is " +
-                              std::to_string(offset.count() / 1'000'000) + " ms ahead now",
-                          {{"field", "by"}});
-        };
-        if (d->count() > SimulatedClock::kMaxOffset.count() - offset.count()) throw too_far();
-        if (ctx_.save_clock_offset && d->count() > 0) {
-          try {
-            ctx_.save_clock_offset(offset + *d);  // kept first: a restart never goes back
-          } catch (const std::exception& e) {
-            throw ApiError(503, "storage_unavailable",
-                           std::string("the clock did not move: its offset could not be kept "
-                                       "for a restart (") +
-                               e.what() + ")");
-          }
+        try {
+          advance_clock(ctx_, *d);
+        } catch (const std::out_of_range& e) {
+          throw ApiError(400, "invalid_duration", e.what(), {{"field", "by"}});
+        } catch (const std::exception& e) {
+          throw ApiError(503, "storage_unavailable", e.what());
         }
-        if (!ctx_.clock.advance(*d)) throw too_far();
         co_return Response::json(200, {{"now_ms", ctx_.clock.unix_millis()},
                                        {"offset_ms", ctx_.clock.offset().count() / 1'000'000}});
       });

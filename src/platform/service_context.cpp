@@ -1,5 +1,8 @@
 #include "platform/service_context.hpp"
 
+#include <mutex>
+#include <stdexcept>
+
 #include <boost/asio/io_context.hpp>
 
 namespace shopctl::platform {
@@ -22,6 +25,26 @@ bool ServiceContext::running_in_io_thread() const {
     if (other->get_executor().running_in_this_thread()) return true;
   }
   return false;
+}
+
+void advance_clock(ServiceContext& ctx, std::chrono::nanoseconds by) {
+  static std::mutex advancing;
+  std::lock_guard lock(advancing);
+  const auto offset = ctx.clock.offset();
+  if (by.count() > SimulatedClock::kMaxOffset.count() - offset.count())
+    throw std::out_of_range("the clock can be at most 100 years ahead in all; it is " +
+                            std::to_string(offset.count() / 1'000'000) + " ms ahead now");
+  if (by.count() <= 0) return;
+  if (ctx.save_clock_offset) {
+    try {
+      ctx.save_clock_offset(offset + by);  // kept first: a restart never goes back
+    } catch (const std::exception& e) {
+      throw std::runtime_error(
+          std::string("the clock did not move: its offset could not be kept for a restart (") +
+          e.what() + ")");
+    }
+  }
+  if (!ctx.clock.advance(by)) throw std::out_of_range("the clock can be at most 100 years ahead");
 }
 
 }  // namespace shopctl::platform

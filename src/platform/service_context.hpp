@@ -87,4 +87,10 @@ struct ServiceContext {
   }
 };
 
+// Moves the shop's clock forward by `by`, one advance at a time in the process: the offset it
+// reaches is kept first (save_clock_offset), then the clock moves. Throws std::out_of_range
+// when the offset would pass SimulatedClock::kMaxOffset, std::runtime_error when it cannot be
+// kept; the clock has not moved then. The admin route and the C++ API's Shop both use it.
+void advance_clock(ServiceContext& ctx, std::chrono::nanoseconds by);
+
 }  // namespace shopctl::platform

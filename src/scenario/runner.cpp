@@ -1295,17 +1295,27 @@ ScenarioResult run_one(const Scenario& sc, const RunOptions& options) {
       ShopDriver driver(*options.target, options.admin_token, nullptr);
       driver.discover(client);
       auto r = ScenarioRun(sc, driver, client, deadline, options).run();
-      // A failed scenario on a shop that no longer answers its admin plane (the gateway cannot
-      // be stopped by a scenario here): the shop's error (exit 3, JUnit <error>), not a failed
-      // expectation.
+      // A failed scenario on a shop that no longer answers at all (the gateway cannot be
+      // stopped by a scenario here): the shop's error (exit 3, JUnit <error>), not a failed
+      // expectation. Any answer, a 503 of a busy shop too, means it is there: only no answer
+      // twice, half a second apart, counts.
       if (r.status == ScenarioStatus::failed || r.status == ScenarioStatus::setup_failed) {
-        try {
-          http::BlockingClient probe;
-          ShopDriver(*options.target, options.admin_token, nullptr).discover(probe);
-        } catch (const std::exception& e) {
-          r.status = ScenarioStatus::shop_error;
-          r.error = std::string("the target stopped answering during the scenario: ") + e.what();
-          r.failures.push_back({"scenario", "", sc.loc, r.error});
+        for (int attempt = 0; attempt < 2; ++attempt) {
+          try {
+            http::BlockingClient probe;
+            platform::send_admin_request(probe, *options.target + "/_admin/services",
+                                         options.admin_token, "GET", std::nullopt,
+                                         std::chrono::seconds(5));
+            break;
+          } catch (const http::TransportError& e) {
+            if (attempt == 0) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(500));
+              continue;
+            }
+            r.status = ScenarioStatus::shop_error;
+            r.error = std::string("the target stopped answering during the scenario: ") + e.what();
+            r.failures.push_back({"scenario", "", sc.loc, r.error});
+          }
         }
       }
       return r;

@@ -159,6 +159,9 @@ struct Shop::Impl {
             } catch (const std::exception& e) {
               log->error("a handler failed on an io thread; it goes on",
                          {{"thread", "io-" + std::to_string(i)}, {"error", e.what()}});
+            } catch (...) {
+              log->error("a handler failed on an io thread; it goes on",
+                         {{"thread", "io-" + std::to_string(i)}});
             }
           }
         });
@@ -380,6 +383,10 @@ asio::awaitable<http::Response> Shop::fan_out(http::Request& req) {
   res.headers.set("Content-Type", "application/json");
   res.body = std::move(answer.raw);
   co_return res;
+}
+
+void Shop::advance_clock(std::chrono::nanoseconds by) {
+  platform::advance_clock(impl_->context, by);
 }
 
 Shop::~Shop() {

@@ -101,6 +101,9 @@ class Shop {
   void apply_runtime_config(const ShopConfig& config);
 
   platform::SimulatedClock& clock() { return clock_; }
+  // Moves the clock as the admin route does (platform::advance_clock): the offset is kept in
+  // the data folder first, so a restart goes on from it. Throws as that does.
+  void advance_clock(std::chrono::nanoseconds by);
   platform::FaultTable& faults() { return faults_; }
   platform::CallLog& calls() { return calls_; }
   platform::Logger& log() { return log_; }

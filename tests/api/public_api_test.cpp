@@ -441,3 +441,25 @@ TEST_CASE("load runs against an embedded shop, with a fault, and reports its thr
   CHECK(contains(report.json(), "\"thresholds\""));
   CHECK(shop.faults_json() == R"({"items":[]})");  // switched off at the end
 }
+
+// The clock's offset is kept in a shop's own data folder, as the admin route keeps it: a Shop
+// started again there goes on from it (it went back to real time, and what the later clock had
+// scheduled waited).
+TEST_CASE(
+    "an embedded shop on a data folder of its own keeps its clock's offset across a restart") {
+  const auto folder =
+      std::filesystem::temp_directory_path() / ("shopctl-api-clock-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(folder);
+  auto options = test_options();
+  options.data_dir = folder.string();
+  {
+    shopctl::Shop shop(options);
+    CHECK(shop.advance_clock(std::chrono::hours(10)) == std::chrono::hours(10));
+  }
+  {
+    shopctl::Shop shop(options);
+    CHECK(shop.clock_offset() == std::chrono::hours(10));
+    CHECK(shop.advance_clock(1s) == std::chrono::hours(10) + 1s);
+  }
+  std::filesystem::remove_all(folder);
+}

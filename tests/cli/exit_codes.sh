@@ -122,6 +122,9 @@ if grep -q '<failure' "$tmp/junit.xml" && grep -q 'tests="1"' "$tmp/junit.xml"; 
 expect_code 1 "run --junit under a file" "$shopctl" run "$tmp/good.yaml" --junit "$tmp/good.yaml/j.xml"
 expect_output "cannot write .*good.yaml/j.xml \(Not a directory\): nothing ran" "run says which report it cannot write, and why"
 if grep -q "PASS" "$tmp/out"; then failed=$((failed + 1)); echo "FAIL: a scenario ran although its report cannot be written"; else passed=$((passed + 1)); fi
+# The folders made for the reports before it are taken back: a refused run leaves nothing.
+expect_code 1 "run --junit in new folders, --json under a file" "$shopctl" run "$tmp/good.yaml" --junit "$tmp/made/a/j.xml" --json "$tmp/good.yaml/j.json"
+if [[ -e "$tmp/made" ]]; then failed=$((failed + 1)); echo "FAIL: a refused run left $tmp/made behind"; else passed=$((passed + 1)); fi
 expect_code 1 "run --json onto a folder" "$shopctl" run "$tmp/good.yaml" --json "$tmp"
 expect_output "cannot write .* \(it is a folder\)" "run says the report is a folder"
 # A report in a folder that does not exist yet (`--junit reports/junit.xml` in a fresh clone, as

@@ -208,9 +208,11 @@ for _ in $(seq 1 200); do
   sleep 0.1
 done
 mkdir -p "$tmp/dying"
-printf 'version: 1\nname: outlives its shop\nsteps:\n  - wait: 2s\n  - request: {GET: /api/catalog/products}\n    expect: {status: 200}\n' > "$tmp/dying/a.yaml"
+printf 'version: 1\nname: outlives its shop\nsteps:\n  - wait: 5s\n  - request: {GET: /api/catalog/products}\n    expect: {status: 200}\n' > "$tmp/dying/a.yaml"
 "$shopctl" run "$tmp/dying/a.yaml" --target "$dying_url" --admin-token "$dying_token" --junit "$tmp/dying.xml" >"$tmp/dying-run.out" 2>&1 &
 dying_run=$!
+# Killed once the run has begun (its first line comes after its lease), inside the 5 s wait.
+for _ in $(seq 1 100); do grep -q "scenario(s) from" "$tmp/dying-run.out" && break; sleep 0.1; done
 sleep 1
 kill -9 "$dying_pid"; wait "$dying_pid" 2>/dev/null
 dying_rc=0; wait "$dying_run" || dying_rc=$?

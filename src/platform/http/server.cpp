@@ -311,14 +311,19 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       socket.shutdown(tcp::socket::shutdown_both, ec);
       socket.close(ec);
     } else {
-      socket.set_option(tcp::no_delay(true), ec);
-      auto connection = std::make_shared<Connection>(std::move(socket));
-      auto id = next_connection++;
-      connections.emplace(id, connection);
-      asio::co_spawn(connection->stream.get_executor(),
-                     session(shared_from_this(), connection, id, beast::flat_buffer{}, false),
-                     asio::bind_cancellation_slot(connection->cancel.slot(),
-                                                  keep_until_spawn_ends(connection)));
+      try {
+        socket.set_option(tcp::no_delay(true), ec);
+        auto connection = std::make_shared<Connection>(std::move(socket));
+        auto id = next_connection++;
+        connections.emplace(id, connection);
+        asio::co_spawn(connection->stream.get_executor(),
+                       session(shared_from_this(), connection, id, beast::flat_buffer{}, false),
+                       asio::bind_cancellation_slot(connection->cancel.slot(),
+                                                    keep_until_spawn_ends(connection)));
+      } catch (const std::exception&) {
+        // No memory for this connection (it is dropped): the listener accepts the next one
+        // all the same, or it would stay deaf in a process that looks alive.
+      }
     }
     accept_next_locked();
   }
