@@ -556,13 +556,17 @@ test('a checkout whose answer timed out says the order may be placed, and Try ag
     const said = await error.textContent();
     assert.match(said, /Your order may have been placed/);
     assert.doesNotMatch(said, /Nothing was charged|cart is unchanged/);
+    // The key is kept for the tab until a definite answer: a redraw (a reload, Back, a
+    // quantity changed) must not send a fresh one while the first order may be placed.
+    const pending = JSON.parse(await page.evaluate(() => sessionStorage.getItem('shopctl.pending_checkout')));
+    assert.equal(pending && pending.key, keys[0]);
     await admin(slow, 'DELETE', '/_admin/faults');
     // The order service placed the order after the gateway had given up.
     const token = await shopperToken(page);
     for (let i = 0; i < 50 && (await listOrders(slow, token)).length === 0; i += 1) await page.waitForTimeout(100);
     assert.equal((await listOrders(slow, token)).length, 1);
     // The page reads the cart again: the order took its items, and the badge says so.
-    await page.locator('[data-test="cart-now-empty"]').waitFor({timeout: 5000});
+    await page.locator('[data-test="cart-now-empty"]').waitFor({timeout: 12000});
     assert.equal(await page.locator('#cart-count').textContent(), '0');
     assert.equal(await page.locator('[data-test="cart-line"]').count(), 0);
     await screenshot(page, 'checkout-timed-out');
@@ -571,6 +575,10 @@ test('a checkout whose answer timed out says the order may be placed, and Try ag
     assert.equal(keys.length, 2);
     assert.equal(keys[1], keys[0], 'Try again sends the first attempt\'s Idempotency-Key');
     assert.equal((await listOrders(slow, token)).length, 1, 'one order, not a second');
+    await page.goto(`${slow.url}/#/orders`);  // the shop's own storage, after the pay page
+    await page.getByRole('heading', {name: 'Your orders'}).waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('shopctl.pending_checkout')), null,
+      'the answer was definite: the kept key is dropped');
     noProblems(page);
   } finally {
     await page.context().close();

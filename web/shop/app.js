@@ -395,7 +395,7 @@ async function cartPage() {
   const checkoutArea = h('div');
   const checkoutButton = h('button', {type: 'button', 'data-test': 'checkout'}, 'Check out and pay');
   // The checkout's key, and who the cart drawn here belongs to (see checkout()).
-  const attempt = {key: null, user: token(), generation: mine, lines: null};
+  const attempt = {key: pendingCheckoutKey(token()), user: token(), generation: mine, lines: null};
   checkoutButton.addEventListener('click', () => checkout(checkoutButton, checkoutArea, cart, attempt));
   const rows = cart.items.map((line) => {
     const quantity = h('input', {class: 'qty', type: 'number', min: 0, max: 99, value: line.quantity,
@@ -448,6 +448,30 @@ async function cartPage() {
 // nothing ran) the order may exist: the next try sends the SAME key, and the order service
 // answers with that order (docs/api.md), so the shopper goes on to pay it; a fresh key would
 // get 400 cart_empty and leave the order unpaid, out of sight.
+//
+// The key of an unknown outcome is kept for the tab (sessionStorage, with the session it
+// belongs to) until a definite answer: a redraw of the cart (a quantity changed, Back, a
+// reload) sent a fresh key while the first order might still be placed.
+const PENDING_CHECKOUT = 'shopctl.pending_checkout';
+const PENDING_CHECKOUT_MS = 10 * 60 * 1000;
+function pendingCheckoutKey(user) {
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(PENDING_CHECKOUT) || 'null');
+    // Ten minutes: a key left from an hour ago would replay that hour's order for a new cart.
+    const fresh = kept && typeof kept.at === 'number' && Date.now() - kept.at < PENDING_CHECKOUT_MS;
+    return fresh && kept.user === user && typeof kept.key === 'string' ? kept.key : null;
+  } catch {
+    return null;
+  }
+}
+function keepCheckoutKey(attempt) {
+  if (attempt.key) {
+    sessionStorage.setItem(PENDING_CHECKOUT, JSON.stringify({user: attempt.user, key: attempt.key, at: Date.now()}));
+  }
+  else {
+    sessionStorage.removeItem(PENDING_CHECKOUT);
+  }
+}
 async function checkout(button, area, cart, attempt) {
   if (token() !== attempt.user) { render(); return; }  // signed in as someone else meanwhile (another tab)
   attempt.key ??= randomId();
@@ -455,17 +479,21 @@ async function checkout(button, area, cart, attempt) {
   replace(area);
   try {
     const order = await api('POST', '/api/orders', undefined, {'Idempotency-Key': attempt.key});
+    attempt.key = null;
+    keepCheckoutKey(attempt);
     goPay(order);
   } catch (error) {
     button.disabled = false;
     const retry = () => checkout(button, area, cart, attempt);
     if (error.redirected) { replace(area, errorNotice(error)); return; }
     if (checkoutOutcomeUnknown(error)) {
+      keepCheckoutKey(attempt);
       replace(area, errorNotice(error, retry, error.code === 'idempotency_key_in_use'
         ? 'Your order is still being placed. Try again in a moment to go on to pay it.'
         : 'Your order may have been placed. Try again picks it up and takes you on to pay it; it does not place a second order.'));
     } else {
       attempt.key = null;
+      keepCheckoutKey(attempt);
       if (error.code === 'price_changed') {
         showPriceChange(error.details.changes || [], cart, retry);
         return;
@@ -476,8 +504,12 @@ async function checkout(button, area, cart, attempt) {
     }
     area.querySelector('[role="alert"]')?.scrollIntoView({block: 'nearest'});
     showCartNow(attempt);
-    // An order the gateway gave up on is often placed moments later: look once more.
-    if (attempt.key) setTimeout(() => showCartNow(attempt), UNKNOWN_OUTCOME_RECHECK_MS);
+    // An order the gateway gave up on is often placed moments later: look again, twice (a
+    // slow shop places it later than the first look).
+    if (attempt.key) {
+      setTimeout(() => showCartNow(attempt), UNKNOWN_OUTCOME_RECHECK_MS);
+      setTimeout(() => showCartNow(attempt), 3 * UNKNOWN_OUTCOME_RECHECK_MS);
+    }
   }
 }
 
@@ -576,8 +608,10 @@ async function orderPage(id, generation, state = {failures: 0, drawn: null, reac
     if (!order || typeof order.status !== 'string') throw unreadableAnswer();
   } catch (error) {
     if (generation !== renderCount) return;
-    // A definite answer (the order does not exist, a refused session) is the router's to show.
-    if (error.redirected || (error.status >= 400 && error.status < 500)) throw error;
+    // A definite answer (the order does not exist, a refused session) is the router's to show;
+    // "too many requests" (429) and a timeout (408) pass, as a 5xx does.
+    const passing = error.status === 429 || error.status === 408;
+    if (error.redirected || (error.status >= 400 && error.status < 500 && !passing)) throw error;
     state.failures += 1;
     const wait = Math.min(POLL_MS * 2 ** (state.failures - 1), POLL_MAX_MS);
     const notice = h('div', {class: 'notice warn', role: 'status', 'data-test': 'order-unreachable'},
