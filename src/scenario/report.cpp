@@ -106,7 +106,9 @@ std::string redact_secrets(const std::string& text) {
     secrets.emplace_back(at + 7, end);
   }
   for (auto at = text.find("eyJ"); at != std::string::npos; at = text.find("eyJ", at + 1)) {
-    if (at > 0 && token_char(text[at - 1])) continue;
+    // Inside a longer word it is not a token's start; after '=' or '/' (a query's value, a
+    // path's segment) it may be, as the two dots below decide.
+    if (at > 0 && text[at - 1] != '=' && text[at - 1] != '/' && token_char(text[at - 1])) continue;
     std::size_t end = at;
     while (end < text.size() && token_char(text[end])) ++end;
     const auto token = std::string_view(text).substr(at, end - at);
@@ -285,7 +287,7 @@ std::string junit_xml(const RunSummary& s) {
 nlohmann::json json_report(const RunSummary& s) {
   using nlohmann::json;
   auto failure_json = [](const Failure& f) {
-    json j = {{"phase", f.phase},         {"step", f.step},
+    json j = {{"phase", f.phase},         {"step", redact_secrets(f.step)},
               {"file", f.where.file},     {"line", f.where.line},
               {"column", f.where.column}, {"message", redact_secrets(f.message)}};
     if (f.status) j["status"] = f.status;
@@ -300,17 +302,17 @@ nlohmann::json json_report(const RunSummary& s) {
       json requests = json::array();
       for (const auto& q : st.requests) {
         json rq = {{"method", q.method},
-                   {"url", q.url},
+                   {"url", redact_secrets(q.url)},
                    {"status", q.status},
                    {"duration_ms", q.duration_ms}};
-        if (!q.error.empty()) rq["error"] = q.error;
+        if (!q.error.empty()) rq["error"] = redact_secrets(q.error);
         if (!q.trace_id.empty()) rq["trace_id"] = q.trace_id;
         requests.push_back(rq);
       }
       json failures = json::array();
       for (const auto& f : st.failures) failures.push_back(failure_json(f));
       steps.push_back({{"phase", st.phase},
-                       {"name", st.label},
+                       {"name", redact_secrets(st.label)},
                        {"action", st.action},
                        {"file", st.loc.file},
                        {"line", st.loc.line},

@@ -105,6 +105,31 @@ TEST_CASE("an access token in a failed login's answer is cut in every report") {
   CHECK(console.find("Bearer eyJhbGci\xE2\x80\xA6(redacted))") != std::string::npos);
 }
 
+// The JSON report (and the HTML report, drawn from it) carries each step's name and each
+// request's URL and transport error: a token written or interpolated into them was kept whole.
+TEST_CASE("a token in a step's name, a request's URL or its error is cut in the JSON report") {
+  Failure f{"steps", "GET /api/orders?access_token=" + kJwt, {"a.yaml", 4, 5}, "failed", 0, ""};
+  auto summary = one_failure(f);
+  shopctl::scenario::StepResult step;
+  step.phase = "steps";
+  step.label = f.step;
+  step.action = "request";
+  step.requests.push_back({"GET", "http://127.0.0.1:1/api/orders?access_token=" + kJwt, 0,
+                           "connection reset after Bearer " + kJwt, 1.0, ""});
+  step.failures.push_back(f);
+  summary.results.front().steps.push_back(step);
+  const std::string json = shopctl::scenario::json_report(summary).dump();
+  CAPTURE(json);
+  CHECK(json.find(kJwt.substr(0, 30)) == std::string::npos);
+  std::size_t cuts = 0;
+  for (auto at = json.find("(redacted)"); at != std::string::npos;
+       at = json.find("(redacted)", at + 1))
+    ++cuts;
+  CHECK(cuts == 5);  // the step's name twice, the scenario's failure, the URL, the error
+  CHECK(json.find("Bearer eyJhbGci") != std::string::npos);
+  CHECK(json.find("/api/orders?access_token=eyJhbGci") != std::string::npos);
+}
+
 TEST_CASE("a short or absent token is shown as it is") {
   Failure f{"steps",
             "login",
