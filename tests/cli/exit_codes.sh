@@ -241,6 +241,10 @@ expect_code 2 "load: --faults with an empty list" "$shopctl" load --users 1 --du
 expect_output "holds no fault" "load says the list is empty"
 printf 'faults: []\n' >"$tmp/no-faults.yaml"
 expect_code 2 "load: --faults with an empty faults map" "$shopctl" load --users 1 --duration 1s --quiet --faults "$tmp/no-faults.yaml"
+# More users than the open-file limit can hold: most journeys failed on connection errors and
+# nothing said why. It says so before the run.
+expect_code 0 "load: 200 users under ulimit -n 1024" bash -c "ulimit -n 1024 && exec '$shopctl' load --users 200 --duration 1s --quiet --mix browse=1"
+expect_output "note: 200 users need about [0-9]+ open files, more than the limit \(1024\)" "load says the file limit is too low"
 # An invalid --vars-file is an invalid file (2) for load as for run and validate; it was 1.
 printf 'a: [1, 2]\n' >"$tmp/vars/list.yaml"
 expect_code 2 "load: an invalid --vars-file" "$shopctl" load --users 1 --duration 1s --quiet --faults "$tmp/vars/fault.yaml" --vars-file "$tmp/vars/list.yaml"
