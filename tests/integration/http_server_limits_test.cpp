@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <ctime>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -19,7 +20,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 #include "../support/running_server.hpp"
 #include "../support/test_shop.hpp"
@@ -73,8 +76,12 @@ TEST_CASE("an accept loop out of file descriptors backs off instead of spinning"
   // object's memory through a pipe; with every descriptor taken that pipe cannot open, and the
   // check reports "invalid vptr" in correct code (run alone or after other tests, the test
   // failed so under ASan+UBSan). So the types the EMFILE path meets are met first with
-  // descriptors to spare: one connection accepted and answered, and the timer service that the
-  // back-off creates.
+  // descriptors to spare: one connection accepted and answered, the timer service that the
+  // back-off creates, and a strand's end (each failed accept ends one). The connection's own
+  // last handlers (its timer's cancellation, its cancellation slot, the end of its strand) must
+  // have run before the descriptors are taken: when they ran late, UBSan met those types for the
+  // first time inside the window ("invalid vptr" in shared_ptr's _M_dispose of a strand_impl in
+  // CI; in cancellation_handler_base in 2 of 15 runs of this test alone).
   {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in to{};
@@ -90,6 +97,17 @@ TEST_CASE("an accept loop out of file descriptors backs off instead of spinning"
     REQUIRE(::recv(fd, answer, sizeof answer, 0) > 0);
     ::close(fd);
     asio::steady_timer timer(s.io);
+    { auto ended = asio::make_strand(s.io); }
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (s.server.open_connections() != 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(1ms);
+    REQUIRE(s.server.open_connections() == 0);
+    // The handlers the connection's end queued run before these posts (one io thread, in order).
+    for (int round = 0; round < 3; ++round) {
+      std::promise<void> drained;
+      asio::post(s.io, [&drained] { drained.set_value(); });
+      REQUIRE(drained.get_future().wait_for(5s) == std::future_status::ready);
+    }
   }
   rlimit original{};
   REQUIRE(::getrlimit(RLIMIT_NOFILE, &original) == 0);
