@@ -1420,6 +1420,18 @@ ScenarioResult skipped_by_fail_fast(const Scenario& sc) {
   return r;
 }
 
+// A scenario that could not run at all: the shop's error, with what stopped it.
+ScenarioResult error_result(const Scenario& sc, const std::string& message) {
+  ScenarioResult r;
+  r.name = sc.name;
+  r.file = sc.file;
+  r.tags = sc.tags;
+  r.status = ScenarioStatus::shop_error;
+  r.error = message;
+  r.failures.push_back({"scenario", "", sc.loc, message});
+  return r;
+}
+
 void run_parallel(const std::vector<Scenario>& scenarios, const std::vector<std::size_t>& indices,
                   unsigned jobs, const RunOptions& options, RunSummary& summary,
                   const std::function<void(std::size_t)>& report, std::mutex& mu,
@@ -1439,13 +1451,8 @@ void run_parallel(const std::vector<Scenario>& scenarios, const std::vector<std:
         try {
           result = run_one(scenarios[i], options);
         } catch (const std::exception& e) {  // e.g. no file descriptor left for its client
-          result = ScenarioResult{};
-          result.name = scenarios[i].name;
-          result.file = scenarios[i].file;
-          result.tags = scenarios[i].tags;
-          result.status = ScenarioStatus::shop_error;
-          result.error = std::string("the scenario could not run: ") + e.what();
-          result.failures.push_back({"scenario", "", scenarios[i].loc, result.error});
+          result =
+              error_result(scenarios[i], std::string("the scenario could not run: ") + e.what());
         }
         if (annotate) annotate(result);
         if (options.fail_fast && failed(result)) options.stop->store(true);
@@ -1518,17 +1525,6 @@ class TargetShop {
   ShopDriver driver_;
   http::BlockingClient client_;
 };
-
-ScenarioResult error_result(const Scenario& sc, const std::string& message) {
-  ScenarioResult r;
-  r.name = sc.name;
-  r.file = sc.file;
-  r.tags = sc.tags;
-  r.status = ScenarioStatus::shop_error;
-  r.error = message;
-  r.failures.push_back({"scenario", "", sc.loc, message});
-  return r;
-}
 
 // --target: the scenarios that may share the shop run in parallel after one restore of the
 // baseline; then each exclusive one runs alone after its own restore; a last restore leaves
