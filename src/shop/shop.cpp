@@ -264,6 +264,21 @@ Shop::Shop(ShopConfig config, ShopOptions options)
     }
   }
   if (!temporary_data_) {
+    // One layout per data folder: `serve --processes` keeps D/order/order.db, a shop in one
+    // process D/order.db. Started on the other layout's folder, a shop opened new, empty
+    // databases under the old identity (old tokens worked, every order was gone). The CLI says
+    // so first; this holds for every embedder of the library.
+    for (const auto& spec : service_registry()) {
+      const auto split = config_.data_dir / spec.name / (spec.name + ".db");
+      std::error_code ec;
+      if (std::filesystem::exists(split, ec) ||
+          std::filesystem::exists(std::filesystem::path(split.string() + ".used"), ec)) {
+        throw IdentityError(config_.data_dir.string() + " holds a shop run with --processes (" +
+                            split.string() +
+                            "): start it with --processes, or give this shop another data "
+                            "folder");
+      }
+    }
     identity_file_ = shop::identity_file(config_.data_dir);
     stored_identity_ = read_identity(identity_file_).value_or(Identity{});
     // The clock goes on from where an advance left it (clock.json), never back to real time:

@@ -463,3 +463,27 @@ TEST_CASE(
   }
   std::filesystem::remove_all(folder);
 }
+
+// A data folder holds one layout: `serve --processes` keeps D/order/order.db. An embedded shop
+// started there opened new, empty databases under the folder's identity (every order gone,
+// old tokens still good); the CLI refused it, the library did not.
+TEST_CASE("an embedded shop refuses a data folder of a shop run with --processes") {
+  const auto folder =
+      std::filesystem::temp_directory_path() / ("shopctl-api-layout-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(folder);
+  std::filesystem::create_directories(folder / "order");
+  std::ofstream(folder / "order" / "order.db") << "";
+  auto options = test_options();
+  options.data_dir = folder.string();
+  std::string message;
+  try {
+    shopctl::Shop shop(options);
+  } catch (const std::runtime_error& e) {
+    message = e.what();
+  }
+  CAPTURE(message);
+  CHECK(contains(message, "--processes"));
+  CHECK(contains(message, (folder / "order" / "order.db").string()));
+  CHECK_FALSE(std::filesystem::exists(folder / "order.db"));  // nothing opened beside it
+  std::filesystem::remove_all(folder);
+}
