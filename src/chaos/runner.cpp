@@ -60,7 +60,9 @@ class Chaos {
           break;
         }
         case EventKind::fault_off:
-          note_answer(record, admin_.send("DELETE", "/_admin/faults/" + e.fault_id), e, true);
+          note_answer(record,
+                      admin_.send("DELETE", "/_admin/faults/" + http::percent_encode(e.fault_id)),
+                      e, true);
           break;
         case EventKind::stop:
         case EventKind::start:

@@ -743,7 +743,9 @@ class ScenarioRun {
               http::Request req;
               req.method = "GET";
               add_bearer(req, AuthMode::current_user, {});
-              auto r = send(driver_.url("gateway") + "/api/orders/" + order_id, std::move(req), sr);
+              auto r =
+                  send(driver_.url("gateway") + "/api/orders/" + http::percent_encode(order_id),
+                       std::move(req), sr);
               if (r.status != 200 || !r.json_body)
                 throw StepError("pay: GET /api/orders/" + order_id + " answered " +
                                 std::to_string(r.status) + ": " + trim_body(r.body));
@@ -1006,7 +1008,7 @@ class ScenarioRun {
   void remove_faults(const std::vector<std::string>& ids) {
     for (const auto& id : ids) {
       try {
-        driver_.admin(client_, "DELETE", "/_admin/faults/" + id, std::nullopt,
+        driver_.admin(client_, "DELETE", "/_admin/faults/" + http::percent_encode(id), std::nullopt,
                       std::chrono::seconds(5));
       } catch (const std::exception&) {
       }
@@ -1023,7 +1025,8 @@ class ScenarioRun {
             auto limit = within(std::chrono::seconds(5));
             auto res = action.all
                            ? driver_.admin(client_, "DELETE", "/_admin/faults", std::nullopt, limit)
-                           : driver_.admin(client_, "DELETE", "/_admin/faults/" + action.id,
+                           : driver_.admin(client_, "DELETE",
+                                           "/_admin/faults/" + http::percent_encode(action.id),
                                            std::nullopt, limit);
             if (res.status != 200) throw StepError("clear_faults: " + trim_body(res.raw));
           } else if constexpr (std::is_same_v<A, ServiceAction>) {
@@ -1047,8 +1050,9 @@ class ScenarioRun {
               body["price_cents"] = expand(action.price_cents, vars_);
             else
               body["available"] = expand(action.available, vars_);
-            auto res = driver_.admin(client_, "POST", "/_admin/products/" + id, body,
-                                     within(std::chrono::seconds(5)), "catalog");
+            auto res =
+                driver_.admin(client_, "POST", "/_admin/products/" + http::percent_encode(id), body,
+                              within(std::chrono::seconds(5)), "catalog");
             if (res.status != 200)
               throw StepError(std::string(action_name(step.action)) + " " + id + ": " +
                               trim_body(res.raw));

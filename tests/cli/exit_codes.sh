@@ -567,5 +567,58 @@ expect_output "1 bad command line .*" "chaos --help has exit 1"
 if "$shopctl" chaos --help | tr -s ' \n' ' ' | grep -q "or a --check folder that does not exist or is no folder), 2"; then
   passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: chaos --help does not say a missing --check folder is exit 1"; fi
 
+# Ids and product names go into admin URLs as one path segment, encoded: a step's fault with
+# the id "x/y" was never removed (the next step got its 503), `clear_faults: a/b` failed with
+# route_not_found, `set_price` on "p-001?x=1" changed p-001, and `pay` on "ID#x" paid ID.
+cat >"$tmp/ids.yaml" <<'YAML'
+version: 1
+name: ids with a slash, a space or a '?' are one id each
+setup:
+  - login: {email: demo@shop.test, password: demo-password-1}
+steps:
+  - request: {GET: /api/catalog/products/p-001}
+    faults: [{id: "x/y", target: catalog, type: abort}]
+    expect: {status: 503}
+  - name: the step's fault went with its step
+    request: {GET: /api/catalog/products/p-001}
+    expect: {status: 200}
+  - fault: {id: "a b/c", target: catalog, type: abort}
+  - clear_faults: "a b/c"
+  - request: {GET: /api/catalog/products/p-001}
+    expect: {status: 200}
+YAML
+expect_code 0 "run: fault ids with '/' and ' ' are added and removed" "$shopctl" run "$tmp/ids.yaml" --jobs 1
+cat >"$tmp/price-id.yaml" <<'YAML'
+version: 1
+name: set_price on a product id with a query in it
+steps:
+  - set_price: {product: "p-001?x=1", price_cents: 7}
+YAML
+expect_code 4 "run: set_price on 'p-001?x=1' is refused" "$shopctl" run "$tmp/price-id.yaml" --jobs 1
+expect_output "product_not_found" "the product 'p-001?x=1' is not found"
+cat >"$tmp/pay-id.yaml" <<'YAML'
+version: 1
+name: pay on an order id with a fragment in it
+setup:
+  - login: {email: demo@shop.test, password: demo-password-1}
+steps:
+  - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 1}}
+    expect: {status: 200}
+  - request: {method: POST, path: /api/orders}
+    expect: {status: 201}
+    capture: {order_id: $.order_id}
+  - pay: {order: "${order_id}#not-this-one", card: "4242424242424242"}
+    expect: {status: 200}
+YAML
+expect_code 4 "run: pay on 'ID#x' does not pay order ID" "$shopctl" run "$tmp/pay-id.yaml" --jobs 1
+expect_output "answered 404" "the order 'ID#x' is not found"
+"$shopctl" load --users 2 --duration 2s --mix product=1 \
+  --fault '{"id":"a/b","target":"catalog","type":"abort","status":500}' --fault-at 0s --fault-for 1s \
+  >"$tmp/out" 2>&1
+expect_output "fault cleared at [0-9.]+ s: a/b" "load clears a fault whose id has a '/'"
+if ! grep -qE "^requests: .*, errors [0-9,]+ \(" "$tmp/out" || grep -qE "errors [0-9,]+ \(100\.0+%\)" "$tmp/out"; then
+  failed=$((failed + 1)); echo "FAIL: load: the fault a/b stayed on for the whole run"; sed 's/^/    /' "$tmp/out" | head -20
+else passed=$((passed + 1)); fi
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
