@@ -266,6 +266,23 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       fs::create_directories(ch.dir);
       children.push_back(std::move(ch));
     }
+    // One clock for the shop: each child keeps its own clock.json, and a clock advance that
+    // some children missed (a child that did not answer) kept them apart across a restart of
+    // the whole shop. Each starts from the furthest any of them reached. A clock.json that
+    // cannot be read is left for its child to refuse, naming it.
+    std::chrono::nanoseconds furthest{0};
+    std::vector<std::pair<fs::path, std::chrono::nanoseconds>> offsets;
+    for (const auto& ch : children) {
+      try {
+        const auto file = shop::clock_file(ch.dir);
+        offsets.emplace_back(file, shop::read_clock_offset(file));
+        furthest = std::max(furthest, offsets.back().second);
+      } catch (const shop::IdentityError&) {
+      }
+    }
+    for (const auto& [file, offset] : offsets) {
+      if (offset < furthest) shop::write_clock_offset(file, furthest);
+    }
     write_shared_config(shared, config, children);
   } catch (const std::exception& e) {
     std::cerr << "shopctl serve --processes: the shop could not start: " << e.what() << "\n";

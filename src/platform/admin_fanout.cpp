@@ -5,6 +5,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "platform/clock.hpp"
+#include "platform/duration.hpp"
 #include "platform/http/client.hpp"
 #include "platform/input_file.hpp"
 #include "platform/observe/architecture.hpp"
@@ -49,6 +51,90 @@ std::vector<AdminAnswer> to_all(const Deployment& d, const AdminSender& sender,
   std::vector<AdminAnswer> answers;
   for (const auto& p : d.processes) answers.push_back(sender(p.admin_url, method, path, body));
   return answers;
+}
+
+// The name a tool knows a process by: its services ("catalog", "auth+order").
+std::string process_name(const AdminProcess& p) {
+  std::string name;
+  for (const auto& s : p.services) name += (name.empty() ? "" : "+") + s;
+  return name.empty() ? p.admin_url : name;
+}
+
+// POST /_admin/clock/advance on a split shop: every process is moved to one offset, the
+// furthest any of them has reached plus `by`, with {"to_offset_ns": N}, which moves a process
+// that is there already no further. Each process is tried whatever another did: the fan-out
+// stopped at the first process that did not answer, the ones after it never moved, and a
+// stopped process applied its "by" late when it resumed, so the processes' clocks stayed
+// apart (every token expired at the gateway, every webhook was stale at payment) and each
+// kept its own offset across a restart. "by 0s" brings every process to the furthest clock.
+AdminAnswer advance_everywhere(const Deployment& d, const AdminSender& sender,
+                               const std::string& full_path, const std::optional<json>& body) {
+  const std::string& first = d.processes.front().admin_url;
+  std::optional<std::chrono::nanoseconds> by;
+  if (body && body->is_object() && body->size() == 1 && body->contains("by") &&
+      (*body)["by"].is_string())
+    by = parse_duration((*body)["by"].get<std::string>());
+  // Anything else is the first process's to refuse, with its own words.
+  if (!by || by->count() < 0) return sender(first, "POST", full_path, body);
+  std::vector<std::string> moved, not_moved;
+  std::int64_t furthest = -1;
+  std::vector<const AdminProcess*> answering;
+  for (const auto& p : d.processes) {
+    try {
+      auto a = sender(p.admin_url, "GET", "/_admin/clock", std::nullopt);
+      const auto offset = a.body.is_object() ? a.body.find("offset_ns") : a.body.end();
+      if (a.ok() && offset != a.body.end() && offset->is_number_integer()) {
+        furthest = std::max(furthest, offset->get<std::int64_t>());
+        answering.push_back(&p);
+        continue;
+      }
+      not_moved.push_back(process_name(p) + " (" + a.error_message() + ")");
+    } catch (const std::exception& e) {
+      not_moved.push_back(process_name(p) + " (" + e.what() + ")");
+    }
+  }
+  if (furthest < 0) {
+    return with_body(503, {{"error",
+                            {{"code", "process_unreachable"},
+                             {"message", "no process of this shop said where its clock is"},
+                             {"details", {{"not_moved", not_moved}}}}}});
+  }
+  if (by->count() > SimulatedClock::kMaxOffset.count() - furthest) {
+    return with_body(400,
+                     {{"error",
+                       {{"code", "invalid_duration"},
+                        {"message", "the clock can be at most 100 years ahead in all; it is " +
+                                        std::to_string(furthest / 1'000'000) + " ms ahead now"},
+                        {"details", {{"field", "by"}}}}}});
+  }
+  const std::int64_t target = furthest + by->count();
+  std::optional<AdminAnswer> answer;
+  for (const auto* p : answering) {
+    try {
+      auto a = sender(p->admin_url, "POST", full_path, json{{"to_offset_ns", target}});
+      if (a.ok()) {
+        moved.push_back(process_name(*p));
+        if (!answer) answer = std::move(a);
+        continue;
+      }
+      not_moved.push_back(process_name(*p) + " (" + a.error_message() + ")");
+    } catch (const std::exception& e) {
+      not_moved.push_back(process_name(*p) + " (" + e.what() + ")");
+    }
+  }
+  if (not_moved.empty() && answer) return *answer;
+  std::string list;
+  for (const auto& n : not_moved) list += (list.empty() ? "" : "; ") + n;
+  return with_body(
+      503, {{"error",
+             {{"code", "process_unreachable"},
+              {"message", "the clock moved to " + std::to_string(target / 1'000'000) +
+                              " ms ahead in " + std::to_string(moved.size()) + " of " +
+                              std::to_string(d.processes.size()) + " processes, not in: " + list +
+                              ". Advance by 0s once they answer: it brings every process to the "
+                              "furthest clock"},
+              {"details",
+               {{"offset_ms", target / 1'000'000}, {"moved", moved}, {"not_moved", not_moved}}}}}});
 }
 
 // Adds the numbers of `from` into `into`, concatenates arrays; other values keep the first.
@@ -321,10 +407,11 @@ AdminAnswer AdminFanOut::send(const Deployment& d, const AdminSender& sender,
     }
     return with_body(200, {{"edges", edges}, {"violations", violations}});
   }
-  // The clock moves in every process; reset, baseline and config apply in every one.
+  if (path == "/_admin/clock/advance") return advance_everywhere(d, sender, full_path, body);
+  // Reset, baseline and config apply in every process.
   auto answers = to_all(d, sender, method, full_path, body);
   if (auto* failed = first_failure(answers)) return *failed;
-  if (path == "/_admin/clock/advance" || path == "/_admin/config") return answers.front();
+  if (path == "/_admin/config") return answers.front();
   json merged = answers.front().body;
   for (std::size_t i = 1; i < answers.size(); ++i) {
     // The clock each reports is its own; the first one's stands.

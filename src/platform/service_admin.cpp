@@ -57,26 +57,53 @@ void ServiceHost::add_common_admin_routes() {
                     });
   admin_routes_.add("GET", "/_admin/clock", any, [this](Request&) -> asio::awaitable<Response> {
     co_return Response::json(200, {{"now_ms", ctx_.clock.unix_millis()},
-                                   {"offset_ms", ctx_.clock.offset().count() / 1'000'000}});
+                                   {"offset_ms", ctx_.clock.offset().count() / 1'000'000},
+                                   {"offset_ns", ctx_.clock.offset().count()}});
   });
   admin_routes_.add(
       "POST", "/_admin/clock/advance", any, [this](Request& req) -> asio::awaitable<Response> {
         auto body = json_object_body(req);
-        auto by = required_string(body, "by", 64);
-        auto d = parse_duration(by);
-        if (!d || d->count() < 0) {
-          throw ApiError(400, "invalid_duration", "by must be a duration like 61s or 250ms",
-                         {{"field", "by"}});
+        // {"by": "2h"}, or {"to_offset_ns": N}: forward to that offset, nothing when the clock
+        // is there already (what a split shop's fan-out sends every process: sent again, or
+        // applied late by a process that was stopped, it moves nothing more).
+        std::optional<std::chrono::nanoseconds> to;
+        const char* field = "by";
+        if (body.contains("to_offset_ns")) {
+          field = "to_offset_ns";
+          if (body.contains("by"))
+            throw ApiError(400, "invalid_request", "give by or to_offset_ns, not both",
+                           {{"field", "to_offset_ns"}});
+          const auto& value = body["to_offset_ns"];
+          if (!value.is_number_integer() || value.get<std::int64_t>() < 0 ||
+              value.get<std::int64_t>() > SimulatedClock::kMaxOffset.count())
+            throw ApiError(400, "invalid_duration",
+                           "to_offset_ns must be a whole number of nanoseconds from 0 to " +
+                               std::to_string(SimulatedClock::kMaxOffset.count()),
+                           {{"field", "to_offset_ns"}});
+          to = std::chrono::nanoseconds(value.get<std::int64_t>());
+        }
+        std::optional<std::chrono::nanoseconds> d;
+        if (!to) {
+          auto by = required_string(body, "by", 64);
+          d = parse_duration(by);
+          if (!d || d->count() < 0) {
+            throw ApiError(400, "invalid_duration", "by must be a duration like 61s or 250ms",
+                           {{"field", "by"}});
+          }
         }
         try {
-          advance_clock(ctx_, *d);
+          if (to)
+            advance_clock_to(ctx_, *to);
+          else
+            advance_clock(ctx_, *d);
         } catch (const std::out_of_range& e) {
-          throw ApiError(400, "invalid_duration", e.what(), {{"field", "by"}});
+          throw ApiError(400, "invalid_duration", e.what(), {{"field", field}});
         } catch (const std::exception& e) {
           throw ApiError(503, "storage_unavailable", e.what());
         }
         co_return Response::json(200, {{"now_ms", ctx_.clock.unix_millis()},
-                                       {"offset_ms", ctx_.clock.offset().count() / 1'000'000}});
+                                       {"offset_ms", ctx_.clock.offset().count() / 1'000'000},
+                                       {"offset_ns", ctx_.clock.offset().count()}});
       });
   admin_routes_.add("GET", "/_admin/calls", any, [this](Request& req) -> asio::awaitable<Response> {
     std::uint64_t since = 0;

@@ -27,9 +27,10 @@ bool ServiceContext::running_in_io_thread() const {
   return false;
 }
 
-void advance_clock(ServiceContext& ctx, std::chrono::nanoseconds by) {
-  static std::mutex advancing;
-  std::lock_guard lock(advancing);
+namespace {
+std::mutex advancing;  // one advance at a time in the process
+
+void advance_clock_locked(ServiceContext& ctx, std::chrono::nanoseconds by) {
   const auto offset = ctx.clock.offset();
   if (by.count() > SimulatedClock::kMaxOffset.count() - offset.count())
     throw std::out_of_range("the clock can be at most 100 years ahead in all; it is " +
@@ -45,6 +46,17 @@ void advance_clock(ServiceContext& ctx, std::chrono::nanoseconds by) {
     }
   }
   if (!ctx.clock.advance(by)) throw std::out_of_range("the clock can be at most 100 years ahead");
+}
+}  // namespace
+
+void advance_clock(ServiceContext& ctx, std::chrono::nanoseconds by) {
+  std::lock_guard lock(advancing);
+  advance_clock_locked(ctx, by);
+}
+
+void advance_clock_to(ServiceContext& ctx, std::chrono::nanoseconds to) {
+  std::lock_guard lock(advancing);
+  advance_clock_locked(ctx, to - ctx.clock.offset());
 }
 
 }  // namespace shopctl::platform

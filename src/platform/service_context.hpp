@@ -92,5 +92,9 @@ struct ServiceContext {
 // when the offset would pass SimulatedClock::kMaxOffset, std::runtime_error when it cannot be
 // kept; the clock has not moved then. The admin route and the C++ API's Shop both use it.
 void advance_clock(ServiceContext& ctx, std::chrono::nanoseconds by);
+// Moves it forward to the offset `to` (nothing when it is there or past it), as advance_clock
+// does: a request that is sent again, or applied late, moves nothing more. The processes of a
+// split shop are moved together this way (AdminFanOut).
+void advance_clock_to(ServiceContext& ctx, std::chrono::nanoseconds to);
 
 }  // namespace shopctl::platform

@@ -50,6 +50,13 @@ std::string secret_problem(const std::string& name, const std::string& value) {
 }
 
 [[noreturn]] void fail(const std::filesystem::path& file, const std::string& what) {
+  // What removing the file costs is the file's own: identity.json's secrets, or clock.json's
+  // offset (it told an operator with a bad clock.json that tokens would stop working).
+  if (file.filename() == "clock.json")
+    throw IdentityError(file.string() + ": " + what +
+                        " (fix it, or remove the file to start the clock at real time again: "
+                        "what was scheduled on the later clock then waits for real time to catch "
+                        "up)");
   throw IdentityError(file.string() + ": " + what +
                       " (fix it, or remove the file to start with new ports and secrets: tokens, "
                       "pay links and signed events handed out before would then stop working)");

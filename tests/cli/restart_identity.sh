@@ -183,6 +183,11 @@ timeout -k 5 60 "$shopctl" serve --data-dir "$data" --gateway-port 0 --log-level
 rc=$?
 check "a clock.json with a negative offset fails the start with exit 3 (got $rc)" test "$rc" = 3
 check "its error names the file: $(head -c 300 "$tmp/badclock.log")" grep -q "clock.json: offset_ns must be from 0" "$tmp/badclock.log"
+# Its advice is the clock's: removing clock.json restarts the clock at real time (it gave
+# identity.json's advice, that tokens and pay links would stop working).
+check "its advice is the clock's: $(head -c 400 "$tmp/badclock.log")" grep -q "remove the file to start the clock at real time again" "$tmp/badclock.log"
+if grep -q "new ports and secrets" "$tmp/badclock.log"; then
+  failed=$((failed + 1)); echo "FAIL: a bad clock.json gives identity.json's advice"; else passed=$((passed + 1)); fi
 
 echo "restart: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
