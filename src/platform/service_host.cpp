@@ -40,6 +40,7 @@ ServiceHost::ServiceHost(ServiceContext& ctx, std::string service, std::uint16_t
     if (component.name == service_ && component.kind == architecture::ComponentKind::service)
       options.header_limit += kForwardedHeadRoom;
   }
+  options.refuse_at_head = [this](Request& req) { return refuse_at_head(req); };
   server_ = std::make_unique<http::Server>(ctx_.io, options,
                                            [this](Request& req) { return handle(req); });
   add_common_admin_routes();
@@ -484,19 +485,58 @@ void ServiceHost::finish(const Request& req, Response& res, std::string_view rou
   }
 }
 
-asio::awaitable<Response> ServiceHost::handle_admin(Request& req) {
+std::optional<Response> ServiceHost::refuse_admin(const Request& req) {
   auto token = req.headers.get(kAdminTokenHeader);
   if (!token) {
-    co_return error_response(req.trace_id, 401, "admin_token_required",
-                             "the admin plane needs the admin token in X-Admin-Token");
+    return error_response(req.trace_id, 401, "admin_token_required",
+                          "the admin plane needs the admin token in X-Admin-Token");
   }
   if (!security::secrets_equal(*token, ctx_.admin_token)) {
     // A token given but wrong says so: "required" would send the operator looking for a
     // missing header rather than at the value (serve prints the token; secrets.admin_token).
-    co_return error_response(req.trace_id, 401, "invalid_admin_token",
-                             "X-Admin-Token is not this shop's admin token (shopctl serve "
-                             "prints it at start; config: secrets.admin_token)");
+    return error_response(req.trace_id, 401, "invalid_admin_token",
+                          "X-Admin-Token is not this shop's admin token (shopctl serve "
+                          "prints it at start; config: secrets.admin_token)");
   }
+  return std::nullopt;
+}
+
+// The head's refusals, in the pipeline's order (handle()), for a request whose body has not
+// come with its head. Not here: the fault point (a fault's answer is for requests the
+// pipeline reads whole) and anything a handler decides.
+std::optional<Response> ServiceHost::refuse_at_head(Request& req) {
+  const auto started = std::chrono::steady_clock::now();
+  begin_trace(req);
+  const Caller caller = identify_caller(req);
+  std::optional<Response> res;
+  std::string_view route_label = "refused";
+  if (misdirected(req, caller)) {
+    route_label = "(host not allowed)";
+    res = host_refused(req);
+  } else if (is_operator_path(req.path())) {
+    if (!req.path().starts_with("/_admin")) return std::nullopt;
+    route_label = "/_admin";
+    res = refuse_admin(req);
+  } else if (internal_only_) {
+    res = refuse_caller(req, caller, nullptr);
+  } else {
+    std::map<std::string, std::string, std::less<>> params;
+    const http::Router::Match match = routes_.match(req.method, req.path(), params);
+    if (!match.route) {
+      route_label = "unmatched";
+      res = unmatched(req, match);
+    } else {
+      route_label = match.route->pattern;
+      res = refuse_caller(req, caller, match.route);
+      if (!res && head_gate_) res = head_gate_(req);
+    }
+  }
+  if (res) finish(req, *res, route_label, caller, started);
+  return res;
+}
+
+asio::awaitable<Response> ServiceHost::handle_admin(Request& req) {
+  if (auto refused = refuse_admin(req)) co_return std::move(*refused);
   if (ctx_.admin_fanout && !req.headers.get(kAdminScopeHeader) &&
       AdminFanOut::handles(req.method, req.target)) {
     co_return co_await ctx_.admin_fanout(req);

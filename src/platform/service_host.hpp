@@ -56,6 +56,12 @@ class ServiceHost {
     identify_outside_caller_ = std::move(identify);
   }
 
+  // A check of the host's own on a request's head, for a request whose body has not come with
+  // it (refuse_at_head): the gateway's refuses a route that needs a user without a valid JWT.
+  // Returns the refusal, or nothing. Set before start().
+  using HeadGate = std::function<std::optional<http::Response>(http::Request&)>;
+  void set_head_gate(HeadGate gate) { head_gate_ = std::move(gate); }
+
  private:
   // What the first stages learn of a request, for the later ones.
   struct Caller {
@@ -100,6 +106,12 @@ class ServiceHost {
               const Caller& caller, std::chrono::steady_clock::time_point started);
 
   boost::asio::awaitable<http::Response> handle_admin(http::Request& req);
+  // The admin token's check: the refusal (401) when it is missing or wrong.
+  std::optional<http::Response> refuse_admin(const http::Request& req);
+  // What the pipeline would answer from the head alone, when that is a refusal (the server's
+  // ServerOptions::refuse_at_head, for a request whose body is still to come): the host that
+  // was not allowed, the admin token, the caller gate, a path with no route, the head gate.
+  std::optional<http::Response> refuse_at_head(http::Request& req);
   http::Response error_response(const std::string& trace_id, int status, const std::string& code,
                                 const std::string& message,
                                 const nlohmann::json& details = nlohmann::json::object());
@@ -124,6 +136,7 @@ class ServiceHost {
   // The shop's door (architecture: ComponentKind::door) states the user it authenticated.
   std::set<std::string, std::less<>> user_forwarders_;
   CallerIdentifier identify_outside_caller_;
+  HeadGate head_gate_;
 };
 
 // The content of GET /_admin/calls for records since `since`.

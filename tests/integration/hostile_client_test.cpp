@@ -154,6 +154,63 @@ TEST_CASE(
   CHECK(send(client, "GET", s->url("auth") + "/metrics").status == 200);
 }
 
+// A request that its head already refuses is answered at its head, without waiting for its
+// body: 10,050 heads with "Content-Length: 100" and no body, from a client with no credential,
+// held the catalog's 10,000 connection slots for the 30 s body timeout (a connection in the
+// middle of a request is never closed to make room), and the shop's own calls to the catalog
+// were refused 503. The same at the door for a route that needs a user, without a token.
+TEST_CASE("a request its head refuses is answered at once, before a body that never comes") {
+  auto s = shopctl::test_support::start_shop();
+  struct Case {
+    std::string service, head, status, code;
+  };
+  const std::string body_to_come = "Content-Type: application/json\r\nContent-Length: 100\r\n";
+  const std::vector<Case> cases = {
+      {"catalog", "POST /products HTTP/1.1\r\nHost: 127.0.0.1\r\n" + body_to_come, "401",
+       "missing_service_credential"},
+      {"order",
+       "POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Service-Token: forged\r\n" + body_to_come,
+       "401", "invalid_service_credential"},
+      {"payment", "POST /_admin/faults HTTP/1.1\r\nHost: 127.0.0.1\r\n" + body_to_come, "401",
+       "admin_token_required"},
+      {"gateway",
+       "POST /api/cart/items HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n" +
+           body_to_come,
+       "401", "unauthenticated"},
+      {"gateway",
+       "POST /api/orders HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer x.y.z\r\n" +
+           body_to_come,
+       "401", ""},
+      {"gateway", "POST /api/no-such-route HTTP/1.1\r\nHost: 127.0.0.1\r\n" + body_to_come, "404",
+       "route_not_found"},
+  };
+  for (const auto& each : cases) {
+    CAPTURE(each.service);
+    CAPTURE(each.head);
+    RawConnection c(port_of(s->url(each.service)));
+    REQUIRE(c.connected());
+    REQUIRE(c.send(each.head + "\r\n"));
+    // Answered and closed well within the body timeout (30 s), with no byte of the body sent.
+    CHECK(c.read_until_closed(std::chrono::seconds(3)));
+    CAPTURE(c.received.substr(0, 300));
+    CHECK(c.received.starts_with("HTTP/1.1 " + each.status));
+    CHECK(c.received.find("100 Continue") == std::string::npos);
+    if (!each.code.empty()) CHECK(c.received.find("\"" + each.code + "\"") != std::string::npos);
+  }
+  // A request that may go on still waits for its body, and is served when it comes.
+  RawConnection login(port_of(s->url("gateway")));
+  REQUIRE(login.connected());
+  const std::string credentials = R"({"email":"demo@shop.test","password":"demo-password-1"})";
+  REQUIRE(
+      login.send("POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
+                 "close\r\nContent-Type: application/json\r\nContent-Length: " +
+                 std::to_string(credentials.size()) + "\r\n\r\n"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  REQUIRE(login.send(credentials));
+  CHECK(login.read_until_closed(std::chrono::seconds(5)));
+  CHECK(login.received.starts_with("HTTP/1.1 200"));
+}
+
 TEST_CASE(
     "a caller that may not call a service gets 403 caller_not_allowed for an unknown path too") {
   auto s = shopctl::test_support::start_shop();

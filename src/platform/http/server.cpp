@@ -748,6 +748,20 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         // came after its head was refused 503.
         const auto declared = parser.content_length();
         const bool in_buffer = declared && *declared <= buffer.size();
+        // A body still to come, for a request its head already refuses: answered now, the body
+        // never waited for (ServerOptions::refuse_at_head). One in the buffer costs nothing.
+        if (!in_buffer && self->options.refuse_at_head) {
+          std::optional<Response> refused;
+          try {
+            refused = self->options.refuse_at_head(req);
+          } catch (const std::exception&) {
+            // The pipeline decides after the body, as it always did.
+          }
+          if (refused) {
+            co_await answer_and_linger(stream, std::move(*refused), parser.version());
+            break;
+          }
+        }
         // What the body holds before the next read: what came of it, and what that read may
         // bring (Beast reads at most the buffer's free capacity, at least 512 bytes), never
         // more than the body declared. A silent client that declared 1 MiB holds 16 KiB.

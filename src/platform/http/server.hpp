@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,12 @@ struct ServerOptions {
   // spread over them and each stays on its own for its whole life (no strand needed). Empty:
   // each connection gets a strand of the server's io_context.
   std::vector<boost::asio::io_context*> connection_ios;
+  // Asked once a request's head is in while its body is still to come (not with the head in
+  // the read buffer): an answer it returns is written at once and the connection closed, the
+  // body never waited for. A request its head already refuses (no credential, no route) held
+  // its connection, and a slot of max_connections that is never closed to make room, for the
+  // whole body timeout: 10,050 heads with no body kept a service from its own callers.
+  std::function<std::optional<Response>(Request&)> refuse_at_head;
 };
 
 class Server {

@@ -76,6 +76,30 @@ GatewayService::GatewayService(platform::ServiceContext& ctx, GatewaySettings se
       host_.routes().add(contract.method, contract.pattern, Access::anyone(), handler);
     }
   }
+  // A route that needs a user, asked with no valid JWT while its body is still to come, is
+  // refused at its head (ServiceHost::refuse_at_head): heads with no token and no body held
+  // the door's connections for the body timeout, and the shop answered 503 to everyone.
+  host_.set_head_gate([this](Request& req) -> std::optional<Response> {
+    const std::string_view path = req.path();
+    for (const auto& route : prefix_routes()) {
+      const std::string_view prefix = route.public_prefix;
+      if (!path.starts_with(prefix) || (path.size() > prefix.size() && path[prefix.size()] != '/'))
+        continue;
+      if (!route.needs_user) return std::nullopt;
+      try {
+        const security::JwtVerifyOptions options{settings_.jwt_secret, settings_.issuer,
+                                                 settings_.audience, ctx_.clock.unix_seconds(), 0};
+        thread_local std::string user;
+        authenticated_user(req.headers.get("Authorization"), options, user);
+      } catch (const platform::DomainError& e) {
+        Response res;
+        render_refusal(e, req, res);
+        return res;
+      }
+      return std::nullopt;
+    }
+    return std::nullopt;
+  });
   add_openapi_route(host_);
   add_web_routes(host_);
   add_console_routes(ctx, host_);
