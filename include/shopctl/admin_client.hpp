@@ -49,7 +49,9 @@ struct FaultSpec {
   std::string delay;           // delay, slow_body: "2s"
   std::string jitter;          // delay, slow_body
   std::optional<int> status;   // abort: the answer's status
-  std::string body;            // abort: the answer's body (JSON text or plain)
+  // abort: the answer's body (JSON text or plain), sent as given ("" too); none: the
+  // contract's error shape.
+  std::optional<std::string> body;
   std::optional<double> bytes_per_second;  // slow_body
   // At most one of these four selects which matching calls the fault hits (default: all).
   std::optional<double> probability;

@@ -92,7 +92,7 @@ json fault_json_from_flags(const FaultFlags& flags) {
     throw std::invalid_argument("--delay applies to delay and slow_body faults");
   if (!flags.jitter.empty() && !timed)
     throw std::invalid_argument("--jitter applies to delay and slow_body faults");
-  if ((flags.status || !flags.body.empty()) && flags.type != "abort") {
+  if ((flags.status || flags.body) && flags.type != "abort") {
     throw std::invalid_argument("--status and --body apply to abort faults");
   }
   if (flags.bytes_per_second && flags.type != "slow_body") {
@@ -124,7 +124,7 @@ json fault_json_from_flags(const FaultFlags& flags) {
   if (!flags.delay.empty()) j["delay_ms"] = millis(flags.delay, "--delay");
   if (!flags.jitter.empty()) j["jitter_ms"] = millis(flags.jitter, "--jitter");
   if (flags.status) j["status"] = *flags.status;
-  if (!flags.body.empty()) j["body"] = flags.body;
+  if (flags.body) j["body"] = *flags.body;
   if (flags.bytes_per_second) j["bytes_per_second"] = *flags.bytes_per_second;
   if (flags.probability) j["select"] = {{"probability", *flags.probability}};
   if (flags.first) j["select"] = {{"first", *flags.first}};

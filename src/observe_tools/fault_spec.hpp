@@ -22,7 +22,7 @@ struct FaultFlags {
   std::string delay;                       // duration
   std::string jitter;                      // duration
   std::optional<int> status;               // abort
-  std::string body;                        // abort: the answer's body (JSON text or plain)
+  std::optional<std::string> body;         // abort: the answer's body; "" is an empty one
   std::optional<double> bytes_per_second;  // slow_body
   std::optional<double> probability;       // at most one of these four selects
   std::optional<std::int64_t> first;

@@ -305,14 +305,14 @@ std::optional<Response> ServiceHost::fault_answer(const FaultDecision& fault, Re
       res.action = http::ConnectionAction::garbage;
       return res;
     case FaultType::abort: {
-      if (fault.body.empty()) {
+      if (!fault.body) {
         res =
             error_response(req.trace_id, fault.status, "injected_fault",
                            "fault " + fault.fault_id + " answered " + std::to_string(fault.status));
       } else {
         res.status = fault.status;
-        res.body = fault.body;
-        res.headers.set("Content-Type", "application/json; charset=utf-8");
+        res.body = *fault.body;
+        if (!res.body.empty()) res.headers.set("Content-Type", "application/json; charset=utf-8");
       }
       res.headers.set(std::string(kTraceIdHeader), req.trace_id);
       return res;

@@ -612,6 +612,19 @@ steps:
 YAML
 expect_code 4 "run: pay on 'ID#x' does not pay order ID" "$shopctl" run "$tmp/pay-id.yaml" --jobs 1
 expect_output "answered 404" "the order 'ID#x' is not found"
+# An abort's empty body is sent as written (scenarios.md): it was taken as none, and the answer
+# carried the contract's error shape (133 bytes).
+cat >"$tmp/empty-body.yaml" <<'YAML'
+version: 1
+name: an abort with an empty body answers an empty body
+setup:
+  - login: {email: demo@shop.test, password: demo-password-1}
+steps:
+  - request: {GET: /api/catalog/products/p-001}
+    faults: [{target: catalog, type: abort, status: 500, body: ""}]
+    expect: {status: 500, headers: {Content-Length: "0"}}
+YAML
+expect_code 0 "run: an abort fault's empty body is an empty answer" "$shopctl" run "$tmp/empty-body.yaml" --jobs 1
 "$shopctl" load --users 2 --duration 2s --mix product=1 \
   --fault '{"id":"a/b","target":"catalog","type":"abort","status":500}' --fault-at 0s --fault-for 1s \
   >"$tmp/out" 2>&1

@@ -56,6 +56,26 @@ TEST_CASE("fault flags become the wire shape that Fault::from_json reads") {
   CHECK(tools::fault_json_from_flags(slow)["select"] == json{{"every", 3}});
 }
 
+// `fault add --body ''` is an empty body, not the option left out (docs/cli.md): it was taken
+// as none, and the fault answered the contract's error shape.
+TEST_CASE("an abort's empty body is kept from the flags to the fault table and back") {
+  tools::FaultFlags empty;
+  empty.target_service = "gateway";
+  empty.type = "abort";
+  empty.body = "";
+  const auto j = tools::fault_json_from_flags(empty);
+  REQUIRE(j.contains("body"));
+  CHECK(j["body"] == "");
+  const auto fault = shopctl::platform::Fault::from_json(j);
+  REQUIRE(fault.body.has_value());
+  CHECK(fault.body->empty());
+  CHECK(fault.to_json()["body"] == "");
+  tools::FaultFlags none = empty;
+  none.body.reset();
+  CHECK_FALSE(tools::fault_json_from_flags(none).contains("body"));
+  CHECK_FALSE(shopctl::platform::Fault::from_json(tools::fault_json_from_flags(none)).body);
+}
+
 TEST_CASE("fault flags that make no sense are refused before anything is sent") {
   auto refused = [](tools::FaultFlags f) {
     try {

@@ -223,7 +223,7 @@ nlohmann::json Fault::to_json() const {
   if (jitter.count() > 0) j["jitter_ms"] = jitter.count() / 1e6;
   if (type == FaultType::abort) {
     j["status"] = status;
-    if (!body.empty()) j["body"] = body;
+    if (body) j["body"] = *body;
   }
   if (type == FaultType::slow_body) j["bytes_per_second"] = bytes_per_second;
   switch (select.kind) {

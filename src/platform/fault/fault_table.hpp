@@ -52,7 +52,9 @@ struct Fault {
   std::chrono::nanoseconds delay{0};
   std::chrono::nanoseconds jitter{0};
   int status = 503;             // abort
-  std::string body;             // abort; empty: the contract's error shape
+  // abort: the answer's body, sent as given ("" too: an empty body); none: the contract's error
+  // shape. (An empty body was taken as none: `fault add --body ''` got the error shape.)
+  std::optional<std::string> body;
   double bytes_per_second = 0;  // slow_body
   FaultSelect select;
 
@@ -67,7 +69,7 @@ struct FaultDecision {
   FaultType type;
   std::chrono::nanoseconds delay{0};  // delay (jitter applied) — also used before slow_body
   int status = 503;
-  std::string body;
+  std::optional<std::string> body;
   double bytes_per_second = 0;
 };
 
