@@ -723,3 +723,28 @@ test('the console follows its #trace= when it is cleared or set by hand', async 
   noProblems(operator);
   await operator.context().close();
 });
+
+// A quantity typed and "Check out and pay" clicked at once: the checkout did not wait for the
+// quantity's PATCH (400 ms late here), and the order had the old quantity.
+test('a checkout clicked while a quantity change is on its way orders the new quantity', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-001', 1);
+  const token = await shopperToken(page);  // the shop's storage, before the pay page
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  await admin(shop, 'POST', '/_admin/faults', {id: 'web-slow-patch', target: 'order', from: 'gateway',
+    type: 'delay', delay_ms: 400, match: {method: 'PATCH', path: '/cart/**'}});
+  try {
+    await page.locator('[data-test="cart-line"] input.qty').fill('5');
+    await page.getByRole('button', {name: 'Check out and pay'}).click();  // the field's change goes first
+    await payWith(page, '4242424242424242');
+    assert.equal((await page.locator('#amount').textContent()).trim(), '€64.50');  // 5 × €12.90
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-slow-patch');
+  }
+  const orders = await listOrders(shop, token);
+  assert.deepEqual(orders.map((o) => o.total_cents), [6450]);
+  noProblems(page);
+  await page.context().close();
+});

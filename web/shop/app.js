@@ -190,8 +190,22 @@ function updateNav(path) {
   }
 }
 
+// The cart changes this tab has sent and not yet seen answered (an add from any page, a
+// quantity, a removal). A checkout waits for them: one sent while a quantity's PATCH was still
+// on its way checked out the old quantity.
+const cartChanges = new Set();
+function trackCartChange(request) {
+  cartChanges.add(request);
+  const settled = () => cartChanges.delete(request);
+  request.then(settled, settled);
+  return request;
+}
+async function cartChangesSettled() {
+  while (cartChanges.size) await Promise.allSettled([...cartChanges]);
+}
+
 async function addToCart(productId, quantity) {
-  await api('POST', '/api/cart/items', {product_id: productId, quantity});
+  await trackCartChange(api('POST', '/api/cart/items', {product_id: productId, quantity}));
   say('Added to your cart');
   refreshCartCount();
 }
@@ -395,8 +409,12 @@ async function cartPage() {
   const checkoutArea = h('div');
   const checkoutButton = h('button', {type: 'button', 'data-test': 'checkout'}, 'Check out and pay');
   // The checkout's key, and who the cart drawn here belongs to (see checkout()).
-  const attempt = {key: pendingCheckoutKey(token()), user: token(), generation: mine, lines: null};
+  // `checkingOut`: a click is waiting for the cart's pending changes, which then do not draw the
+  // page again (the checkout goes on with what they answered).
+  const attempt = {key: pendingCheckoutKey(token()), user: token(), generation: mine, lines: null,
+    checkingOut: false};
   checkoutButton.addEventListener('click', () => checkout(checkoutButton, checkoutArea, cart, attempt));
+  const redraw = () => { if (!attempt.checkingOut) render(); };
   const rows = cart.items.map((line) => {
     const quantity = h('input', {class: 'qty', type: 'number', min: 0, max: 99, value: line.quantity,
       'aria-label': `Quantity of ${line.name}`});
@@ -408,15 +426,15 @@ async function cartPage() {
         return;
       }
       try {
-        await api('PATCH', `/api/cart/items/${encodeURIComponent(line.product_id)}`, {quantity: n});
-        render();
+        await trackCartChange(api('PATCH', `/api/cart/items/${encodeURIComponent(line.product_id)}`, {quantity: n}));
+        redraw();
       } catch (error) { sayFailed('Could not change it', error); }
     });
     const remove = h('button', {type: 'button', class: 'small danger', 'aria-label': `Remove ${line.name}`}, 'Remove');
     remove.addEventListener('click', async () => {
       try {
-        await api('DELETE', `/api/cart/items/${encodeURIComponent(line.product_id)}`);
-        render();
+        await trackCartChange(api('DELETE', `/api/cart/items/${encodeURIComponent(line.product_id)}`));
+        redraw();
       } catch (error) { sayFailed('Could not remove it', error); }
     });
     return h('tr', {'data-test': 'cart-line', 'data-product-id': line.product_id},
@@ -474,9 +492,15 @@ function keepCheckoutKey(attempt) {
 }
 async function checkout(button, area, cart, attempt) {
   if (token() !== attempt.user) { render(); return; }  // signed in as someone else meanwhile (another tab)
-  attempt.key ??= randomId();
   button.disabled = true;
   replace(area);
+  // A quantity typed just before the click (its PATCH sent on the field's change) or an add
+  // still on its way: the order is placed once the cart holds them.
+  attempt.checkingOut = true;
+  await cartChangesSettled();
+  attempt.checkingOut = false;
+  if (attempt.generation !== renderCount) return;  // the shopper went elsewhere meanwhile
+  attempt.key ??= randomId();
   try {
     const order = await api('POST', '/api/orders', undefined, {'Idempotency-Key': attempt.key});
     attempt.key = null;
