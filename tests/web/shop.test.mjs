@@ -748,3 +748,26 @@ test('a checkout clicked while a quantity change is on its way orders the new qu
   noProblems(page);
   await page.context().close();
 });
+
+// "Skip to content" (href="#main") was read by the hash router as a route: "Page not found".
+test('"Skip to content" moves the focus to the page\'s content and keeps the page', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.getByRole('heading', {name: 'Your cart'}).waitFor();
+  await page.getByRole('link', {name: 'Skip to content'}).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForTimeout(300);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+  assert.equal(await page.getByRole('heading', {name: 'Page not found'}).count(), 0);
+  await page.getByRole('heading', {name: 'Your cart'}).waitFor();
+  assert.match(page.url(), /#\/cart$/);
+  // Followed without the click handler (typed, or opened otherwise): the same.
+  await page.evaluate(() => { location.hash = '#main'; });
+  await page.waitForTimeout(300);
+  assert.equal(await page.getByRole('heading', {name: 'Page not found'}).count(), 0);
+  assert.match(page.url(), /#\/cart$/);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+  noProblems(page);
+  await page.context().close();
+});

@@ -741,10 +741,13 @@ function notFoundPage() {
   replace(main, h('h1', {}, 'Page not found'), h('p', {}, h('a', {href: '#/'}, 'Back to the shop')));
 }
 
+let drawnRoute = '/';  // the route render() drew last
+
 async function render() {
   clearTimeout(pollTimer);
   const generation = ++renderCount;
   const route = currentRoute();
+  drawnRoute = route;
   const [path, query = ''] = route.split('?');
   const params = new URLSearchParams(query);
   const open = path === '/login' || path === '/register';
@@ -773,7 +776,26 @@ document.getElementById('logout').addEventListener('click', () => {
   signOut();
   goLogin();
 });
-window.addEventListener('hashchange', render);
+// "Skip to content" (href="#main", which works without the script too) moves the focus to the
+// page's content; the router would take "#main" for a route ("Page not found"). A "#main" that
+// arrives anyway (the link opened some other way) puts the route drawn back in the address.
+const SKIP_TARGET = '#main';
+function skipToContent() {
+  main.focus();
+  main.scrollIntoView({block: 'start'});
+}
+document.querySelector('a.skip').addEventListener('click', (event) => {
+  event.preventDefault();
+  skipToContent();
+});
+window.addEventListener('hashchange', () => {
+  if (location.hash === SKIP_TARGET) {
+    history.replaceState(history.state, '', `#${drawnRoute}`);
+    skipToContent();
+    return;
+  }
+  render();
+});
 // The session lives in localStorage, shared by every tab of the shop. When another tab logs
 // out, or logs in as someone (else), this tab must not go on showing, or checking out, the
 // cart it drew for the previous user: it goes to the login page saying why, or draws its page
