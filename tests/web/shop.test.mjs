@@ -771,3 +771,44 @@ test('"Skip to content" moves the focus to the page\'s content and keeps the pag
   noProblems(page);
   await page.context().close();
 });
+
+// At 360 px the cart's Remove buttons were clipped inside a table that scrolled sideways, and the
+// order history (457 px wide) kept each order's status and total off screen.
+test('at 360 px every Remove button and every order\'s status and total are on screen', async () => {
+  const page = await newPage(chromium.browser, {viewport: {width: 360, height: 740}, isMobile: true, hasTouch: true});
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-001', 2);
+  await addFromDetail(page, 'p-901', 1);  // a long name
+  const token = await shopperToken(page);
+  const created = await fetch(`${shop.url}/api/orders`, {method: 'POST',
+    headers: {Authorization: `Bearer ${token}`, 'Idempotency-Key': `web-narrow-${Date.now()}`}});
+  assert.equal(created.status, 201);
+  await addFromDetail(page, 'p-002', 1);
+  await addFromDetail(page, 'p-901', 3);
+  // Fully inside the window, and not hidden by a card that scrolls sideways.
+  const onScreen = (locator) => locator.evaluateAll((nodes) => nodes.map((node) => {
+    const box = node.getBoundingClientRect();
+    let clipped = false;
+    for (let up = node.parentElement; up; up = up.parentElement) {
+      const frame = up.getBoundingClientRect();
+      if (getComputedStyle(up).overflowX !== 'visible' && (box.left < frame.left || box.right > frame.right)) clipped = true;
+    }
+    return {text: node.textContent, inside: box.left >= 0 && box.right <= window.innerWidth && !clipped && box.width > 0};
+  }));
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').nth(1).waitFor();
+  const removes = await onScreen(page.getByRole('button', {name: /^Remove /}));
+  assert.equal(removes.length, 2);
+  assert.ok(removes.every((r) => r.inside), JSON.stringify(removes));
+  await screenshot(page, 'cart-360');
+  await page.goto(`${shop.url}/#/orders`);
+  await page.locator('[data-test="order-row"]').first().waitFor();
+  const cells = await onScreen(page.locator('[data-test="order-row"] [data-test="order-status"], [data-test="order-row"] td.num'));
+  assert.equal(cells.length, 2);
+  assert.ok(cells.every((c) => c.inside), JSON.stringify(cells));
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);
+  await screenshot(page, 'orders-360');
+  noProblems(page);
+  await page.context().close();
+});

@@ -438,14 +438,14 @@ async function cartPage() {
       } catch (error) { sayFailed('Could not remove it', error); }
     });
     return h('tr', {'data-test': 'cart-line', 'data-product-id': line.product_id},
-      h('td', {class: 'name'}, h('a', {href: `#/products/${encodeURIComponent(line.product_id)}`}, line.name)),
+      h('td', {class: 'name whole'}, h('a', {href: `#/products/${encodeURIComponent(line.product_id)}`}, line.name)),
       h('td', {class: 'num hide-narrow'}, money(line.unit_price_cents, cart.currency)),
       h('td', {}, quantity),
-      h('td', {class: 'num'}, money(line.line_total_cents, cart.currency)),
-      h('td', {}, remove));
+      h('td', {class: 'num', 'data-label': 'Total'}, money(line.line_total_cents, cart.currency)),
+      h('td', {class: 'last'}, remove));
   });
   attempt.lines = h('section', {class: 'card'},
-      h('div', {class: 'table-wrap'}, h('table', {class: 'cart-lines'},
+      h('div', {class: 'table-wrap'}, h('table', {class: 'cart-lines stack-narrow'},
         h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', {class: 'num hide-narrow'}, 'Unit price'),
           h('th', {}, 'Quantity'), h('th', {class: 'num'}, 'Total'), h('th', {}, h('span', {class: 'skip'}, 'Actions')))),
         h('tbody', {}, rows))),
@@ -714,13 +714,13 @@ async function ordersPage() {
   setTitle('Your orders');
   replace(main, h('h1', {}, 'Your orders'),
     orders.items.length
-      ? h('section', {class: 'card table-wrap'}, h('table', {},
+      ? h('section', {class: 'card table-wrap'}, h('table', {class: 'stack-narrow'},
         h('thead', {}, h('tr', {}, h('th', {}, 'Order'), h('th', {}, 'Placed'), h('th', {}, 'Status'), h('th', {class: 'num'}, 'Total'))),
         h('tbody', {}, orders.items.map((order) => h('tr', {'data-test': 'order-row'},
-          h('td', {}, h('a', {class: 'mono', href: `#/orders/${encodeURIComponent(order.order_id)}`}, order.order_id)),
-          h('td', {}, when(order.created_at)),
+          h('td', {class: 'whole'}, h('a', {class: 'mono', href: `#/orders/${encodeURIComponent(order.order_id)}`}, order.order_id)),
+          h('td', {'data-label': 'Placed'}, when(order.created_at)),
           h('td', {}, statusBadge(order.status)),
-          h('td', {class: 'num'}, money(order.total_cents, order.currency)))))))
+          h('td', {class: 'num last'}, money(order.total_cents, order.currency)))))))
       : h('div', {class: 'card'}, h('p', {}, 'No orders yet.'), h('a', {class: 'btn', href: '#/'}, 'Browse the shop')));
 }
 
