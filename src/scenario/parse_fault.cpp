@@ -5,6 +5,7 @@
 
 #include "platform/duration.hpp"
 #include "platform/fault/fault_table.hpp"
+#include "platform/json_body.hpp"
 #include "scenario/parse_context.hpp"
 #include "scenario/vocabulary.hpp"
 
@@ -133,6 +134,12 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
     if (value && value->empty()) {
       ctx.error(id->mark, "a fault's 'id' must not be empty");
       value.reset();
+    } else if (value) {
+      // Found when the file is read, not when the shop refuses it mid-run (exit 4).
+      if (auto problem = platform::fault_id_problem(*value)) {
+        ctx.error(id->mark, "a fault's " + *problem);
+        value.reset();
+      }
     }
     if (value) {
       spec.id = *value;
@@ -281,6 +288,15 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
           } else if (auto value = ctx.text_template(*body)) {
             spec.body = *value;
           } else {
+            ok = false;
+          }
+          // The admin plane reads a string of at most 10,000 characters: a longer body written
+          // out was refused only when its step ran (string_too_long, exit 4).
+          if (spec.body && spec.body->find("${") == std::string::npos &&
+              platform::utf8_length(*spec.body) > platform::kMaxJsonString) {
+            ctx.error(body->mark, "a fault's body is at most " +
+                                      std::to_string(platform::kMaxJsonString) +
+                                      " characters (the admin plane's longest string)");
             ok = false;
           }
         }

@@ -7,6 +7,8 @@
 #include <set>
 #include <system_error>
 
+#include "platform/clock.hpp"
+#include "platform/http/blocking_client.hpp"
 #include "platform/http/message.hpp"
 #include "platform/input_file.hpp"
 #include "platform/text_rules.hpp"
@@ -15,6 +17,7 @@
 #include "scenario/interpolate.hpp"
 #include "scenario/parse_context.hpp"
 #include "scenario/vocabulary.hpp"
+#include "services/catalog/catalog_model.hpp"
 
 namespace shopctl::scenario {
 namespace {
@@ -543,7 +546,15 @@ std::optional<Action> ScenarioParser::parse_action(const Field& entry, bool inne
     return Action(ServiceAction{kind, *service});
   }
   if (key == "advance_clock") {
-    if (auto by = ctx_.duration(entry)) return Action(AdvanceClockAction{*by});
+    if (auto by = ctx_.duration(entry)) {
+      // The shop's clock goes at most 100 years ahead in all: a step past that alone was
+      // refused only when it ran (exit 4).
+      if (*by > platform::SimulatedClock::kMaxOffset) {
+        ctx_.error(entry.mark, "advance_clock: the shop's clock goes at most 100 years ahead");
+        return std::nullopt;
+      }
+      return Action(AdvanceClockAction{*by});
+    }
     return std::nullopt;
   }
   if (key == "wait") {
@@ -675,6 +686,21 @@ std::optional<RequestAction> ScenarioParser::parse_request(const Field& field) {
       ctx_.error(path->mark, "a request path starts with '/' (or is a full http:// URL), not " +
                                  ctx_.describe(path->node));
       ok = false;
+    } else if (value->starts_with("https://")) {
+      // The runner sends http:// URLs as they are and puts the shop's URL before anything else:
+      // "https://example.com/" became http://127.0.0.1:PORThttps://example.com/ at run time.
+      ctx_.error(path->mark, "the runner speaks plain HTTP: a full URL starts with http://, not " +
+                                 ctx_.describe(path->node));
+      ok = false;
+    } else if (value->starts_with("http://") && value->find("${") == std::string::npos) {
+      // A URL written whole is checked now, not when its step runs ("http://", a port past
+      // 65535).
+      try {
+        http::split_url(*value);
+      } catch (const std::exception& e) {
+        ctx_.error(path->mark, std::string("not a URL the runner can send to: ") + e.what());
+        ok = false;
+      }
     }
     request.path = *value;
   } else {
@@ -865,8 +891,8 @@ std::optional<Action> ScenarioParser::parse_catalog_change(const Field& field, b
   if (value.node.IsScalar() && has_template(ctx_.text(value.node))) {
     setting = ctx_.json_template(value);
   } else if (price) {
-    if (auto cents = ctx_.integer(value, 0, std::numeric_limits<std::int64_t>::max()))
-      setting = *cents;
+    // The catalog's range: a price past it was refused only when the step ran (exit 4).
+    if (auto cents = ctx_.integer(value, 0, catalog::kMaxPriceCents)) setting = *cents;
   } else if (auto available = ctx_.boolean(value)) {
     setting = *available;
   }

@@ -625,11 +625,26 @@ steps:
     expect: {status: 500, headers: {Content-Length: "0"}}
 YAML
 expect_code 0 "run: an abort fault's empty body is an empty answer" "$shopctl" run "$tmp/empty-body.yaml" --jobs 1
+# What the shop would refuse when a step runs is found when the file is read (exit 2, at its
+# line): each of these passed validate and failed the run with exit 4.
+long_id=$(printf 'i%.0s' $(seq 1 101))
+long_body=$(printf 'b%.0s' $(seq 1 10001))
+for bad in 'request: {GET: "https://example.com/"}|speaks plain HTTP' \
+           'request: {GET: "http://"}|not a URL the runner can send to' \
+           'request: {GET: "http://127.0.0.1:99999/"}|not a URL the runner can send to' \
+           'advance_clock: 1000000h|at most 100 years' \
+           'set_price: {product: p-001, price_cents: 9007199254740993}|1000000000000' \
+           "fault: {id: $long_id, target: catalog, type: abort}|longer than 100 characters" \
+           "fault: {target: catalog, type: abort, body: $long_body}|at most 10000 characters"; do
+  printf 'version: 1\nname: refused when read\nsteps:\n  - %s\n' "${bad%%|*}" >"$tmp/late.yaml"
+  expect_code 2 "validate: ${bad:0:60}" "$shopctl" validate "$tmp/late.yaml"
+  expect_output "late.yaml:4:.*${bad##*|}" "validate says why, at the line: ${bad##*|}"
+done
 "$shopctl" load --users 2 --duration 2s --mix product=1 \
   --fault '{"id":"a/b","target":"catalog","type":"abort","status":500}' --fault-at 0s --fault-for 1s \
   >"$tmp/out" 2>&1
 expect_output "fault cleared at [0-9.]+ s: a/b" "load clears a fault whose id has a '/'"
-if ! grep -qE "^requests: .*, errors [0-9,]+ \(" "$tmp/out" || grep -qE "errors [0-9,]+ \(100\.0+%\)" "$tmp/out"; then
+if ! grep -qE "^requests: .*, errors [0-9,]+ \(" "$tmp/out" || grep -qE "^requests: .*errors [0-9,]+ \(100\.0+%\)" "$tmp/out"; then
   failed=$((failed + 1)); echo "FAIL: load: the fault a/b stayed on for the whole run"; sed 's/^/    /' "$tmp/out" | head -20
 else passed=$((passed + 1)); fi
 

@@ -98,6 +98,15 @@ void check_fault_component(const std::string& name, std::string_view key, bool c
                               name.substr(0, 64) + "'");
 }
 
+std::optional<std::string> fault_id_problem(std::string_view id) {
+  // An id is printed in tables and logs and named on command lines: printable, one line.
+  if (id.size() > 100) return "id is longer than 100 characters";
+  for (unsigned char c : id) {
+    if (c < 0x20 || c == 0x7f) return "id must not hold a control character (a newline, a tab)";
+  }
+  return std::nullopt;
+}
+
 Fault Fault::from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw std::invalid_argument("a fault must be an object");
   static const std::set<std::string> known = {"id",   "target",           "from",      "match",
@@ -115,12 +124,7 @@ Fault Fault::from_json(const nlohmann::json& j) {
   Fault f;
   if (j.contains("id")) {
     f.id = require_string(j, "id");
-    // An id is printed in tables and logs and named on command lines: printable, one line.
-    if (f.id.size() > 100) throw std::invalid_argument("id is longer than 100 characters");
-    for (unsigned char c : f.id) {
-      if (c < 0x20 || c == 0x7f)
-        throw std::invalid_argument("id must not hold a control character (a newline, a tab)");
-    }
+    if (auto problem = fault_id_problem(f.id)) throw std::invalid_argument(*problem);
   }
   if (!j.contains("target")) throw std::invalid_argument("a fault needs a target");
   // A name no component has makes a fault that never applies: refused here, so the admin plane

@@ -51,7 +51,7 @@ struct Fault {
   FaultType type = FaultType::delay;
   std::chrono::nanoseconds delay{0};
   std::chrono::nanoseconds jitter{0};
-  int status = 503;             // abort
+  int status = 503;  // abort
   // abort: the answer's body, sent as given ("" too: an empty body); none: the contract's error
   // shape. (An empty body was taken as none: `fault add --body ''` got the error shape.)
   std::optional<std::string> body;
@@ -74,6 +74,10 @@ struct FaultDecision {
 };
 
 bool glob_match(std::string_view pattern, std::string_view path);
+
+// What is wrong with a fault's id (at most 100 bytes, no control character), or nothing: the
+// fault table's own check, which a scenario's fault meets when it is read.
+std::optional<std::string> fault_id_problem(std::string_view id);
 
 class FaultTable {
  public:
