@@ -812,3 +812,19 @@ test('at 360 px every Remove button and every order\'s status and total are on s
   noProblems(page);
   await page.context().close();
 });
+
+// Every 4xx error box showed a paragraph "null" (the DOM's append() of the missing lead).
+test('a 4xx error box says the shop\'s message and nothing made up', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  for (const hash of ['#/orders/o-does-not-exist', '#/products/p-does-not-exist']) {
+    await page.goto(`${shop.url}/${hash}`);
+    const error = page.locator('[data-test="error"]');
+    await error.waitFor({timeout: 5000});
+    const paragraphs = await error.locator('p').allTextContents();
+    assert.ok(!paragraphs.some((text) => /^\s*(null|undefined)\s*$/.test(text)), `${hash}: ${JSON.stringify(paragraphs)}`);
+    assert.doesNotMatch(await error.textContent(), /\bnull\b|\bundefined\b/, hash);
+  }
+  noProblems(page);
+  await page.context().close();
+});

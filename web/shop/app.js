@@ -1,7 +1,7 @@
 // The web shop: a single page on hash routes (#/, #/products/p-001, #/cart, #/orders/o-...)
 // that calls the gateway's public API, the same routes as any client. Text from the server is
 // only ever put in the page with textContent (common/dom.js), never parsed as HTML.
-import {h, replace, money, randomId, formatTime} from '/assets/common/dom.js';
+import {h, append, replace, money, randomId, formatTime} from '/assets/common/dom.js';
 
 const main = document.getElementById('main');
 const flash = document.getElementById('flash');
@@ -138,7 +138,8 @@ function errorNotice(error, retry, lead = null) {
       h('p', {}, lead || 'Please try again in a moment.'),
       h('p', {class: 'muted'}, `(${error.code}: ${error.message})`));
   } else {
-    notice.append(h('p', {}, error.message), lead ? h('p', {}, lead) : null, h('p', {class: 'muted'}, `(${error.code})`));
+    // append() of dom.js skips the null of no lead; the DOM's own append wrote it as "null".
+    append(notice, [h('p', {}, error.message), lead ? h('p', {}, lead) : null, h('p', {class: 'muted'}, `(${error.code})`)]);
   }
   const row = h('div', {class: 'row'});
   if (retry) row.append(h('button', {type: 'button', 'data-test': 'retry', on: {click: retry}}, 'Try again'));
