@@ -828,3 +828,37 @@ test('a 4xx error box says the shop\'s message and nothing made up', async () =>
   noProblems(page);
   await page.context().close();
 });
+
+// A 2xx of the wrong shape ({} or {"items": {}}, from a fault) drew script error text, "SKU
+// undefined €NaN" or "No orders yet" on the order list, the product list, the categories and a
+// product's page.
+test('an answer of the wrong shape is said plainly on every page that reads one', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  const cases = [
+    {path: '/api/orders', body: '{"items":{}}', hash: '#/orders'},
+    {path: '/api/orders', body: '{}', hash: '#/orders'},
+    {path: '/api/catalog/products', body: '{}', hash: '#/'},
+    {path: '/api/catalog/categories', body: '{"items":{}}', hash: '#/'},
+    {path: '/api/catalog/products/p-005', body: '{}', hash: '#/products/p-005'},
+    {path: '/api/catalog/products/p-005', body: '{"id":"p-005"}', hash: '#/products/p-005'},
+    {path: '/api/cart', body: '{"items":[{}]}', hash: '#/cart'},
+  ];
+  for (const [index, c] of cases.entries()) {
+    const id = `web-shape-${index}`;
+    await admin(shop, 'POST', '/_admin/faults', {id, target: 'gateway', from: 'client', type: 'abort', status: 200,
+      body: c.body, match: {method: 'GET', path: c.path}});
+    try {
+      await page.goto(`${shop.url}/#/cart-elsewhere`);  // a route change, so the page is drawn again
+      await page.goto(`${shop.url}/${c.hash}`);
+      const error = page.locator('[data-test="error"]');
+      await error.getByText('Sorry, the shop sent an answer this page cannot read').waitFor({timeout: 5000});
+      assert.doesNotMatch(await page.locator('main').textContent(), /undefined|NaN|Cannot read|No orders yet/,
+        `${c.path} ${c.body}`);
+    } finally {
+      await admin(shop, 'DELETE', `/_admin/faults/${id}`);
+    }
+  }
+  noProblems(page);
+  await page.context().close();
+});

@@ -51,7 +51,15 @@ async function load() {
     show('bad', 'The payment provider could not be reached. Reload the page to try again.');
     return;
   }
-  const intent = await response.json().catch(() => null);
+  const answer = await response.json().catch(() => null);
+  // An intent as the provider gives it; anything else (a proxy's page, a fault's {}) is said
+  // plainly rather than drawn as "€NaN".
+  const intent = answer && typeof answer === 'object' ? answer : null;
+  if (response.ok && !(intent && typeof intent.status === 'string' && Number.isInteger(intent.amount_cents))) {
+    amount.textContent = '';
+    show('bad', 'Sorry, the provider sent an answer this page cannot read. Reload the page to try again.');
+    return;
+  }
   if (!response.ok || !intent) {
     amount.textContent = '';
     show('bad', (intent && intent.error && intent.error.message) || `The provider answered ${response.status}.`);

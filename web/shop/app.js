@@ -66,6 +66,28 @@ function unreadableAnswer() {
   return new ApiError(200, {error: {code: 'unreadable_answer', message: 'the shop sent an answer the page cannot read'}}, null);
 }
 
+// The answer as the contract gives it, or the unreadable-answer error: a 2xx of another shape
+// (a fault's {} or {"items": {}}) drew "SKU undefined", "€NaN" or script error text.
+// `shape(answer)` says whether the fields the page reads are there.
+function readable(answer, shape) {
+  let fits = false;
+  try { fits = Boolean(answer && typeof answer === 'object' && shape(answer)); } catch { fits = false; }
+  if (!fits) throw unreadableAnswer();
+  return answer;
+}
+const isText = (value) => typeof value === 'string';
+const isCount = (value) => Number.isInteger(value) && value >= 0;
+const isList = (value, each) => Array.isArray(value) && value.every((item) => item && typeof item === 'object' && each(item));
+const productShape = (p) => isText(p.id) && isText(p.sku) && isText(p.name) && isText(p.category)
+  && isCount(p.price_cents) && typeof p.available === 'boolean';
+const cartShape = (cart) => isCount(cart.total_cents)
+  && isList(cart.items, (line) => isText(line.product_id) && isCount(line.quantity) && isCount(line.line_total_cents));
+const orderShape = (order) => isText(order.order_id) && isText(order.status) && isCount(order.total_cents);
+const ordersShape = (orders) => isList(orders.items, orderShape);
+const categoriesShape = (categories) => isList(categories.items, (c) => isText(c.id) && isText(c.name) && isCount(c.product_count));
+const productsShape = (products) => isCount(products.total) && isCount(products.page_size) && products.page_size > 0
+  && isList(products.items, productShape);
+
 function currentRoute() { return location.hash.slice(1) || '/'; }
 
 // ---- the API ------------------------------------------------------------------------------
@@ -174,7 +196,7 @@ function setCartCount(cart) {
 async function refreshCartCount() {
   if (!token()) return;
   try {
-    setCartCount(await api('GET', '/api/cart'));
+    setCartCount(readable(await api('GET', '/api/cart'), cartShape));
   } catch {
     // The count is a nicety; the page says what went wrong when it matters.
   }
@@ -234,7 +256,8 @@ function loginPage(params) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
-      const answer = await api('POST', '/api/auth/login', {email: email.value, password: password.value});
+      const answer = readable(await api('POST', '/api/auth/login', {email: email.value, password: password.value}),
+        (a) => isText(a.access_token));
       signIn(answer.access_token, email.value.trim().toLowerCase());
       location.replace(`#${next}`);
     } catch (error) {
@@ -267,7 +290,8 @@ function registerPage(params) {
     event.preventDefault();
     try {
       await api('POST', '/api/auth/register', {name: name.value, email: email.value, password: password.value});
-      const answer = await api('POST', '/api/auth/login', {email: email.value, password: password.value});
+      const answer = readable(await api('POST', '/api/auth/login', {email: email.value, password: password.value}),
+        (a) => isText(a.access_token));
       signIn(answer.access_token, email.value.trim().toLowerCase());
       location.replace(`#${next}`);
     } catch (error) {
@@ -313,8 +337,8 @@ async function browsePage(params) {
   if (q) query.set('q', q);
   const mine = renderCount;
   const [categories, products] = await Promise.all([
-    api('GET', '/api/catalog/categories'),
-    api('GET', `/api/catalog/products?${query}`),
+    api('GET', '/api/catalog/categories').then((answer) => readable(answer, categoriesShape)),
+    api('GET', `/api/catalog/products?${query}`).then((answer) => readable(answer, productsShape)),
   ]);
   if (mine !== renderCount) return;  // the user went elsewhere meanwhile
   const link = (changes) => {
@@ -366,7 +390,7 @@ async function browsePage(params) {
 
 async function productPage(id) {
   const mine = renderCount;
-  const product = await api('GET', `/api/catalog/products/${encodeURIComponent(id)}`);
+  const product = readable(await api('GET', `/api/catalog/products/${encodeURIComponent(id)}`), productShape);
   if (mine !== renderCount) return;
   setTitle(product.name);
   const quantity = h('input', {id: 'quantity', class: 'qty', type: 'number', min: 1, max: 99, value: 1});
@@ -397,9 +421,8 @@ async function productPage(id) {
 
 async function cartPage() {
   const mine = renderCount;
-  const cart = await api('GET', '/api/cart');
+  const cart = readable(await api('GET', '/api/cart'), cartShape);
   if (mine !== renderCount) return;
-  if (!Array.isArray(cart.items)) throw unreadableAnswer();
   setTitle('Your cart');
   setCartCount(cart);
   if (!cart.items.length) {
@@ -503,7 +526,7 @@ async function checkout(button, area, cart, attempt) {
   if (attempt.generation !== renderCount) return;  // the shopper went elsewhere meanwhile
   attempt.key ??= randomId();
   try {
-    const order = await api('POST', '/api/orders', undefined, {'Idempotency-Key': attempt.key});
+    const order = readable(await api('POST', '/api/orders', undefined, {'Idempotency-Key': attempt.key}), orderShape);
     attempt.key = null;
     keepCheckoutKey(attempt);
     goPay(order);
@@ -557,8 +580,8 @@ function checkoutOutcomeUnknown(error) {
 // items, or the cart was emptied elsewhere): the badge and the lines show what it holds now.
 async function showCartNow(attempt) {
   let cart;
-  try { cart = await api('GET', '/api/cart'); } catch { return; }
-  if (attempt.generation !== renderCount || !Array.isArray(cart.items)) return;
+  try { cart = readable(await api('GET', '/api/cart'), cartShape); } catch { return; }
+  if (attempt.generation !== renderCount) return;
   setCartCount(cart);
   if (!cart.items.length) {
     replace(attempt.lines, h('p', {'data-test': 'cart-now-empty'}, 'Your cart is empty now.'),
@@ -577,7 +600,7 @@ async function showPriceChange(changes, oldCart, confirm) {
   const names = new Map(oldCart.items.map((line) => [line.product_id, line.name]));
   let newTotal = null;
   try {
-    const cart = await api('GET', '/api/cart');
+    const cart = readable(await api('GET', '/api/cart'), cartShape);
     newTotal = money(cart.total_cents, cart.currency);
   } catch {
     newTotal = null;
@@ -629,8 +652,8 @@ async function orderPage(id, generation, state = {failures: 0, drawn: null, reac
   setTitle(`Order ${id}`);
   let order;
   try {
-    order = await api('GET', `/api/orders/${encodeURIComponent(id)}`);
-    if (!order || typeof order.status !== 'string') throw unreadableAnswer();
+    order = readable(await api('GET', `/api/orders/${encodeURIComponent(id)}`),
+      orderShape);
   } catch (error) {
     if (generation !== renderCount) return;
     // A definite answer (the order does not exist, a refused session) is the router's to show;
@@ -710,7 +733,7 @@ function drawOrder(order, state) {
 
 async function ordersPage() {
   const mine = renderCount;
-  const orders = await api('GET', '/api/orders');
+  const orders = readable(await api('GET', '/api/orders'), ordersShape);
   if (mine !== renderCount) return;
   setTitle('Your orders');
   replace(main, h('h1', {}, 'Your orders'),
