@@ -862,3 +862,40 @@ test('an answer of the wrong shape is said plainly on every page that reads one'
   noProblems(page);
   await page.context().close();
 });
+
+// A reload while a checkout was on its way: the key was kept only once an answer came, so the
+// reloaded page checked out with a fresh key, got cart_empty, and the first order stayed unpaid.
+test('a reload during a slow checkout checks out again with the same key and reaches the order', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-001', 1);
+  const token = await shopperToken(page);  // the shop's storage, before the pay page
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  const keys = [];
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && new URL(request.url()).pathname === '/api/orders') {
+      keys.push(request.headers()['idempotency-key']);
+    }
+  });
+  await admin(shop, 'POST', '/_admin/faults', {id: 'web-reload-checkout', target: 'order', from: 'gateway',
+    type: 'delay', delay_ms: 1500, match: {method: 'POST', path: '/orders'}});
+  try {
+    const sent = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/orders');
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    await sent;
+    await page.reload();
+    await page.locator('[data-test="cart-line"]').first().waitFor();
+    await page.waitForTimeout(2000);  // the first request has placed the order meanwhile
+    await admin(shop, 'DELETE', '/_admin/faults/web-reload-checkout');
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    await page.waitForURL(/\/pay\//, {timeout: 10000});
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-reload-checkout').catch(() => {});
+  }
+  assert.equal(keys.length, 2);
+  assert.equal(keys[1], keys[0], 'the reloaded page sends the first attempt\'s Idempotency-Key');
+  assert.equal((await listOrders(shop, token)).length, 1);
+  noProblems(page);
+  await page.context().close();
+});

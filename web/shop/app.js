@@ -426,7 +426,19 @@ async function cartPage() {
   setTitle('Your cart');
   setCartCount(cart);
   if (!cart.items.length) {
-    replace(main, h('h1', {}, 'Your cart'),
+    // A checkout of this tab whose outcome is unknown (a reload while it was on its way) may
+    // have placed an order that emptied the cart: its kept key picks that order up.
+    const kept = pendingCheckoutKey(token());
+    let pickUp = null;
+    if (kept) {
+      const area = h('div');
+      const button = h('button', {type: 'button', 'data-test': 'checkout'}, 'Go on to pay it');
+      const attempt = {key: kept, user: token(), generation: mine, lines: h('div'), checkingOut: false};
+      button.addEventListener('click', () => checkout(button, area, cart, attempt));
+      pickUp = h('div', {class: 'notice warn', 'data-test': 'pending-checkout'},
+        h('p', {}, 'A checkout from this tab may have placed your order.'), h('div', {class: 'row'}, button), area);
+    }
+    replace(main, h('h1', {}, 'Your cart'), pickUp,
       h('div', {class: 'card'}, h('p', {}, 'Your cart is empty.'), h('a', {class: 'btn', href: '#/'}, 'Browse the shop')));
     return;
   }
@@ -491,9 +503,10 @@ async function cartPage() {
 // answers with that order (docs/api.md), so the shopper goes on to pay it; a fresh key would
 // get 400 cart_empty and leave the order unpaid, out of sight.
 //
-// The key of an unknown outcome is kept for the tab (sessionStorage, with the session it
-// belongs to) until a definite answer: a redraw of the cart (a quantity changed, Back, a
-// reload) sent a fresh key while the first order might still be placed.
+// The key is kept for the tab (sessionStorage, with the session it belongs to) from before the
+// request is sent until a definite answer: a redraw of the cart (a quantity changed, Back, a
+// reload, also one while the request is on its way) sent a fresh key while the first order
+// might still be placed.
 const PENDING_CHECKOUT = 'shopctl.pending_checkout';
 const PENDING_CHECKOUT_MS = 10 * 60 * 1000;
 function pendingCheckoutKey(user) {
@@ -525,6 +538,9 @@ async function checkout(button, area, cart, attempt) {
   attempt.checkingOut = false;
   if (attempt.generation !== renderCount) return;  // the shopper went elsewhere meanwhile
   attempt.key ??= randomId();
+  // Kept before it is sent: a reload while the request is on its way must check out with the
+  // same key (a fresh one got cart_empty and left the first order unpaid).
+  keepCheckoutKey(attempt);
   try {
     const order = readable(await api('POST', '/api/orders', undefined, {'Idempotency-Key': attempt.key}), orderShape);
     attempt.key = null;
