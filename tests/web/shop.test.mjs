@@ -484,8 +484,9 @@ test('the shop redraws the cart after Escape, says why a refused session ended, 
 });
 
 // The pay page opened without a return_url said "Taking you back to the shop…" and stayed; a
-// paid intent's page still offered the test cards ("This payment is already succeeded."); the
-// page had no icon, so Chromium's /favicon.ico was a 404 on every visit.
+// paid intent's page still offered the test cards ("This payment is already succeeded."), and
+// so did an unknown intent's (404) and a refused return_url's (400); the page had no icon, so
+// Chromium's /favicon.ico was a 404 on every visit.
 test('the pay page says what comes next without a return_url, and a paid intent offers nothing more to pay', async () => {
   const page = await newPage(chromium.browser);
   await registerShopper(page, shop);
@@ -512,10 +513,14 @@ test('the pay page says what comes next without a return_url, and a paid intent 
   assert.match(answer.headers()['content-type'], /^text\/html/);
   await page.getByRole('alert').getByText('no payment intent pi_nope').waitFor();
   assert.equal(await page.locator('#pay-form').isVisible(), false);
+  // Nothing to pay: no test cards whose buttons would fill no form.
+  assert.equal(await page.getByRole('heading', {name: 'Test cards'}).isVisible(), false);
+  assert.equal(await page.locator('.card-choice').first().isVisible(), false);
   const refused = await page.goto(`${payUrl}?return_url=${encodeURIComponent('http://evil.test/')}`);
   assert.equal(refused.status(), 400);
   await page.getByRole('alert').getByText('return_url must name host:port').waitFor();
   assert.equal(await page.locator('#pay-form').isVisible(), false);
+  assert.equal(await page.getByRole('heading', {name: 'Test cards'}).isVisible(), false);
   await page.context().close();
 });
 

@@ -47,6 +47,7 @@ async function load() {
   try {
     response = await fetch(`/pay/${encodeURIComponent(intentId)}${query}`, {headers: {Accept: 'application/json'}});
   } catch {
+    testCards.hidden = true;
     amount.textContent = '';
     show('bad', 'The payment provider could not be reached. Reload the page to try again.');
     return;
@@ -56,11 +57,14 @@ async function load() {
   // plainly rather than drawn as "€NaN".
   const intent = answer && typeof answer === 'object' ? answer : null;
   if (response.ok && !(intent && typeof intent.status === 'string' && Number.isInteger(intent.amount_cents))) {
+    testCards.hidden = true;
     amount.textContent = '';
     show('bad', 'Sorry, the provider sent an answer this page cannot read. Reload the page to try again.');
     return;
   }
   if (!response.ok || !intent) {
+    // No intent to pay (unknown, or a refused return_url): the test cards would fill nothing.
+    testCards.hidden = true;
     amount.textContent = '';
     show('bad', (intent && intent.error && intent.error.message) || `The provider answered ${response.status}.`);
     return;
