@@ -904,3 +904,30 @@ test('a reload during a slow checkout checks out again with the same key and rea
   noProblems(page);
   await page.context().close();
 });
+
+// The order page put a new aria-live status line in place of the old one on every change of
+// the order, so a screen reader might announce nothing when the order was paid.
+test('the order page keeps one live region and changes its text when the order is paid', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-005', 1);
+  const created = await fetch(`${shop.url}/api/orders`, {method: 'POST',
+    headers: {Authorization: `Bearer ${await shopperToken(page)}`, 'Idempotency-Key': `web-live-${Date.now()}`}});
+  assert.equal(created.status, 201);
+  const order = await created.json();
+  await page.goto(`${shop.url}/#/orders/${order.order_id}`);
+  await waitForOrderStatus(page, 'PAYMENT_PENDING');
+  const live = page.locator('main [aria-live]');
+  assert.equal(await live.count(), 1);
+  await live.evaluate((node) => { node.dataset.marked = 'yes'; });
+  const paid = await fetch(order.payment.pay_url, {method: 'POST',
+    headers: {'Content-Type': 'application/json', Accept: 'application/json'},
+    body: JSON.stringify({card_number: '4242424242424242'})});
+  assert.equal(paid.status, 200);
+  await waitForOrderStatus(page, 'PAID');
+  assert.equal(await page.locator('main [aria-live]').count(), 1);
+  assert.equal(await page.locator('main [aria-live][data-marked="yes"]').count(), 1, 'the same live region');
+  assert.match(await page.locator('main [aria-live]').textContent(), /PAID/);
+  noProblems(page);
+  await page.context().close();
+});

@@ -664,7 +664,7 @@ function orderSummary(order) {
 // order changed, so a keyboard user's focus ("Pay now") survives the polls.
 const POLL_MAX_MS = 5000;
 
-async function orderPage(id, generation, state = {failures: 0, drawn: null, reach: null}) {
+async function orderPage(id, generation, state = {failures: 0, drawn: null, reach: null, live: null, body: null}) {
   setTitle(`Order ${id}`);
   let order;
   try {
@@ -731,13 +731,20 @@ function drawOrder(order, state) {
   }
   // The control that has the focus, by its data-key, gets it back after the redraw.
   const focused = main.contains(document.activeElement) ? document.activeElement.dataset?.key : null;
-  state.reach = h('div');
-  replace(main,
-    h('p', {}, h('a', {href: '#/orders', 'data-key': 'all-orders'}, '← All orders')),
-    h('h1', {}, 'Order ', h('span', {class: 'mono'}, order.order_id)),
-    state.reach,
-    h('div', {class: 'status-line', 'aria-live': 'polite'}, statusBadge(order.status),
-      h('span', {class: 'muted'}, `placed ${when(order.created_at)}`)),
+  // The page's frame is drawn once; a redraw changes what is inside it. The status line is one
+  // live region for the page's life: a screen reader announces a live region's changes, and
+  // may say nothing of a new one put in place of the old.
+  if (!state.live || !main.contains(state.live)) {
+    state.reach = h('div');
+    state.live = h('div', {class: 'status-line', 'aria-live': 'polite', 'data-test': 'order-live'});
+    state.body = h('div');
+    replace(main,
+      h('p', {}, h('a', {href: '#/orders', 'data-key': 'all-orders'}, '← All orders')),
+      h('h1', {}, 'Order ', h('span', {class: 'mono'}, order.order_id)),
+      state.reach, state.live, state.body);
+  }
+  replace(state.live, statusBadge(order.status), h('span', {class: 'muted'}, `placed ${when(order.created_at)}`));
+  replace(state.body,
     outcome,
     h('section', {class: 'card'}, h('h2', {}, 'Items'), orderSummary(order)),
     h('section', {class: 'card'}, h('h2', {}, 'History'),
