@@ -931,3 +931,24 @@ test('the order page keeps one live region and changes its text when the order i
   noProblems(page);
   await page.context().close();
 });
+
+// After paying, Back from the order page went to the pay page, which sent the shopper on to the
+// order page again (location.assign), on every visit: Back was a trap.
+test('Back from the order page after paying leaves the pay flow', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-005', 1);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  await page.getByRole('button', {name: 'Check out and pay'}).click();
+  await payWith(page, '4242424242424242');
+  await page.getByRole('button', {name: 'Pay'}).click();
+  await page.waitForURL(/#\/orders\/[^/]+$/, {timeout: 15000});
+  await waitForOrderStatus(page, 'PAID');
+  await page.goBack();
+  await page.waitForTimeout(2500);  // longer than the pay page waits before it sends you on
+  assert.match(page.url(), /#\/cart$/, 'Back goes to the cart the checkout started from');
+  await page.getByRole('heading', {name: 'Your cart'}).waitFor();
+  noProblems(page);
+  await page.context().close();
+});

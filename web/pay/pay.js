@@ -38,7 +38,10 @@ function goBack(delayMs) {
   link.href = checkedReturnUrl;
   link.textContent = 'Return to the shop';
   message.append(link);
-  setTimeout(() => location.assign(checkedReturnUrl), delayMs);
+  // replace, not assign: the pay page leaves the history, so Back from the shop's order page
+  // goes to where the shopper was before paying, not to this page, which would send them on to
+  // the order again on every visit.
+  setTimeout(() => location.replace(checkedReturnUrl), delayMs);
 }
 
 async function load() {
