@@ -952,3 +952,28 @@ test('Back from the order page after paying leaves the pay flow', async () => {
   noProblems(page);
   await page.context().close();
 });
+
+// A slow "Add to cart" and then the Cart link at once: the cart page read the cart before the
+// add was done, said "Your cart is empty." beside a badge of 1, and never drew it again.
+test('the cart page draws the cart again when an add on its way is answered', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await page.goto(`${shop.url}/#/products/p-005`);
+  await page.locator('[data-test="product-detail"]').waitFor();
+  await admin(shop, 'POST', '/_admin/faults', {id: 'web-slow-add', target: 'order', from: 'gateway',
+    type: 'delay', delay_ms: 1500, match: {method: 'POST', path: '/cart/items'}});
+  try {
+    const sent = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/cart/items'));
+    await page.getByRole('button', {name: 'Add to cart'}).click();
+    await sent;
+    await page.getByRole('link', {name: /^Cart/}).click();
+    await page.getByRole('heading', {name: 'Your cart'}).waitFor();
+    await page.locator('[data-test="cart-line"][data-product-id="p-005"]').waitFor({timeout: 5000});
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-slow-add');
+  }
+  assert.equal(await page.locator('#cart-count').textContent(), '1');
+  assert.equal(await page.getByText('Your cart is empty.').count(), 0);
+  noProblems(page);
+  await page.context().close();
+});

@@ -217,6 +217,9 @@ function updateNav(path) {
 // quantity, a removal). A checkout waits for them: one sent while a quantity's PATCH was still
 // on its way checked out the old quantity.
 const cartChanges = new Set();
+// A checkout is waiting for them: the cart page is not drawn again when they are answered (the
+// checkout goes on with what they answered).
+let checkoutRunning = false;
 function trackCartChange(request) {
   cartChanges.add(request);
   const settled = () => cartChanges.delete(request);
@@ -421,8 +424,14 @@ async function productPage(id) {
 
 async function cartPage() {
   const mine = renderCount;
+  // An add still on its way (a slow "Add to cart", then the Cart link at once) is not in the
+  // cart this read answers: the page is drawn again once the add is answered.
+  const addsPending = cartChanges.size > 0;
   const cart = readable(await api('GET', '/api/cart'), cartShape);
   if (mine !== renderCount) return;
+  if (addsPending || cartChanges.size > 0) {
+    cartChangesSettled().then(() => { if (mine === renderCount && !checkoutRunning) render(); });
+  }
   setTitle('Your cart');
   setCartCount(cart);
   if (!cart.items.length) {
@@ -433,7 +442,7 @@ async function cartPage() {
     if (kept) {
       const area = h('div');
       const button = h('button', {type: 'button', 'data-test': 'checkout'}, 'Go on to pay it');
-      const attempt = {key: kept, user: token(), generation: mine, lines: h('div'), checkingOut: false};
+      const attempt = {key: kept, user: token(), generation: mine, lines: h('div')};
       button.addEventListener('click', () => checkout(button, area, cart, attempt));
       pickUp = h('div', {class: 'notice warn', 'data-test': 'pending-checkout'},
         h('p', {}, 'A checkout from this tab may have placed your order.'), h('div', {class: 'row'}, button), area);
@@ -445,12 +454,9 @@ async function cartPage() {
   const checkoutArea = h('div');
   const checkoutButton = h('button', {type: 'button', 'data-test': 'checkout'}, 'Check out and pay');
   // The checkout's key, and who the cart drawn here belongs to (see checkout()).
-  // `checkingOut`: a click is waiting for the cart's pending changes, which then do not draw the
-  // page again (the checkout goes on with what they answered).
-  const attempt = {key: pendingCheckoutKey(token()), user: token(), generation: mine, lines: null,
-    checkingOut: false};
+  const attempt = {key: pendingCheckoutKey(token()), user: token(), generation: mine, lines: null};
   checkoutButton.addEventListener('click', () => checkout(checkoutButton, checkoutArea, cart, attempt));
-  const redraw = () => { if (!attempt.checkingOut) render(); };
+  const redraw = () => { if (!checkoutRunning) render(); };
   const rows = cart.items.map((line) => {
     const quantity = h('input', {class: 'qty', type: 'number', min: 0, max: 99, value: line.quantity,
       'aria-label': `Quantity of ${line.name}`});
@@ -533,9 +539,16 @@ async function checkout(button, area, cart, attempt) {
   replace(area);
   // A quantity typed just before the click (its PATCH sent on the field's change) or an add
   // still on its way: the order is placed once the cart holds them.
-  attempt.checkingOut = true;
+  checkoutRunning = true;
+  try {
+    await checkoutNow(button, area, cart, attempt);
+  } finally {
+    checkoutRunning = false;
+  }
+}
+
+async function checkoutNow(button, area, cart, attempt) {
   await cartChangesSettled();
-  attempt.checkingOut = false;
   if (attempt.generation !== renderCount) return;  // the shopper went elsewhere meanwhile
   attempt.key ??= randomId();
   // Kept before it is sent: a reload while the request is on its way must check out with the
