@@ -977,3 +977,32 @@ test('the cart page draws the cart again when an add on its way is answered', as
   noProblems(page);
   await page.context().close();
 });
+
+// A cart tab drawn with one line checked out the bigger cart another tab of the same shopper
+// had made meanwhile (the page showed €12.90, the pay page asked €141.90).
+test('a checkout of a cart that changed since the page drew it shows the cart again and orders nothing', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-001', 1);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  assert.equal(await cartTotal(page), '€12.90');
+  const token = await shopperToken(page);
+  const added = await fetch(`${shop.url}/api/cart/items`, {method: 'POST',  // "another tab"
+    headers: {Authorization: `Bearer ${token}`, 'Content-Type': 'application/json'},
+    body: JSON.stringify({product_id: 'p-002', quantity: 3})});
+  assert.equal(added.status, 200);
+  await page.getByRole('button', {name: 'Check out and pay'}).click();
+  await page.locator('[data-test="cart-changed"]').getByText('Your cart changed since this page showed it').waitFor({timeout: 5000});
+  await page.locator('[data-test="cart-line"][data-product-id="p-002"]').waitFor();
+  assert.equal(await page.locator('[data-test="cart-line"]').count(), 2);
+  assert.doesNotMatch(page.url(), /\/pay\//);
+  assert.equal((await listOrders(shop, token)).length, 0, 'nothing was ordered');
+  // Checked again, the cart as now shown is what is ordered.
+  const shown = await cartTotal(page);
+  await page.getByRole('button', {name: 'Check out and pay'}).click();
+  await payWith(page, '4242424242424242');
+  assert.equal((await page.locator('#amount').textContent()).trim(), shown);
+  noProblems(page);
+  await page.context().close();
+});

@@ -454,7 +454,10 @@ async function cartPage() {
   const checkoutArea = h('div');
   const checkoutButton = h('button', {type: 'button', 'data-test': 'checkout'}, 'Check out and pay');
   // The checkout's key, and who the cart drawn here belongs to (see checkout()).
-  const attempt = {key: pendingCheckoutKey(token()), user: token(), generation: mine, lines: null};
+  // `shown`: each line's quantity and unit price as the page shows them (a quantity typed or a
+  // line removed counts once sent), which the checkout compares with the cart before ordering.
+  const attempt = {key: pendingCheckoutKey(token()), user: token(), generation: mine, lines: null,
+    shown: new Map(cart.items.map((line) => [line.product_id, {quantity: line.quantity, price: line.unit_price_cents}]))};
   checkoutButton.addEventListener('click', () => checkout(checkoutButton, checkoutArea, cart, attempt));
   const redraw = () => { if (!checkoutRunning) render(); };
   const rows = cart.items.map((line) => {
@@ -467,6 +470,7 @@ async function cartPage() {
         say('Choose a quantity from 0 to 99');
         return;
       }
+      attempt.shown.get(line.product_id).quantity = n;
       try {
         await trackCartChange(api('PATCH', `/api/cart/items/${encodeURIComponent(line.product_id)}`, {quantity: n}));
         redraw();
@@ -474,6 +478,7 @@ async function cartPage() {
     });
     const remove = h('button', {type: 'button', class: 'small danger', 'aria-label': `Remove ${line.name}`}, 'Remove');
     remove.addEventListener('click', async () => {
+      attempt.shown.get(line.product_id).quantity = 0;
       try {
         await trackCartChange(api('DELETE', `/api/cart/items/${encodeURIComponent(line.product_id)}`));
         redraw();
@@ -494,7 +499,11 @@ async function cartPage() {
       h('div', {class: 'totals'},
         h('span', {}, 'Total ', h('span', {class: 'total', 'data-test': 'cart-total'}, money(cart.total_cents, cart.currency))),
         checkoutButton));
-  replace(main, h('h1', {}, 'Your cart'), attempt.lines, checkoutArea);
+  const changed = cartChangedNotice;
+  cartChangedNotice = null;
+  replace(main, h('h1', {}, 'Your cart'),
+    changed ? h('p', {class: 'notice warn', role: 'alert', 'data-test': 'cart-changed'}, changed) : null,
+    attempt.lines, checkoutArea);
 }
 
 // Checkout (seed steps 5-6): 201 takes the shopper to the provider's pay page, which brings
@@ -550,6 +559,28 @@ async function checkout(button, area, cart, attempt) {
 async function checkoutNow(button, area, cart, attempt) {
   await cartChangesSettled();
   if (attempt.generation !== renderCount) return;  // the shopper went elsewhere meanwhile
+  // The order is placed from the cart as the shop holds it, which another tab (or a change
+  // that failed) may have made other than this page shows: read it first, and if it differs,
+  // show it again instead of checking it out. (With a kept key the order may be placed
+  // already, its cart emptied: the key's answer is that order.)
+  if (!attempt.key) {
+    let now;
+    try {
+      now = readable(await api('GET', '/api/cart'), cartShape);
+    } catch (error) {
+      button.disabled = false;
+      replace(area, errorNotice(error, () => checkout(button, area, cart, attempt),
+        error.redirected ? null : 'Nothing was ordered. Please try again in a moment.'));
+      return;
+    }
+    if (attempt.generation !== renderCount) return;
+    if (!cartAsShown(now, attempt)) {
+      cartChangedNotice = 'Your cart changed since this page showed it (in another tab, say), so nothing was ordered. '
+        + 'This is what it holds now: check it, then check out again.';
+      render();
+      return;
+    }
+  }
   attempt.key ??= randomId();
   // Kept before it is sent: a reload while the request is on its way must check out with the
   // same key (a fresh one got cart_empty and left the first order unpaid).
@@ -572,6 +603,11 @@ async function checkoutNow(button, area, cart, attempt) {
       attempt.key = null;
       keepCheckoutKey(attempt);
       if (error.code === 'price_changed') {
+        // The cart took the new prices, which the dialog shows: confirming them orders that cart.
+        for (const change of error.details.changes || []) {
+          const line = attempt.shown?.get(change.product_id);
+          if (line) line.price = change.new_price_cents;
+        }
         showPriceChange(error.details.changes || [], cart, retry);
         return;
       }
@@ -616,6 +652,16 @@ async function showCartNow(attempt) {
     replace(attempt.lines, h('p', {'data-test': 'cart-now-empty'}, 'Your cart is empty now.'),
       h('a', {class: 'btn secondary', href: '#/orders'}, 'See your orders'));
   }
+}
+
+// A note for the cart page drawn next: why a checkout drew it again instead of ordering.
+let cartChangedNotice = null;
+
+// Whether `cart` holds the lines the page shows, at its quantities and unit prices.
+function cartAsShown(cart, attempt) {
+  const shown = [...attempt.shown].filter(([, line]) => line.quantity > 0);
+  return cart.items.length === shown.length && shown.every(([id, line]) => cart.items.some(
+    (held) => held.product_id === id && held.quantity === line.quantity && held.unit_price_cents === line.price));
 }
 
 function goPay(order) {
