@@ -78,6 +78,7 @@ class InterruptWatch {
     sigemptyset(&signals_);
     sigaddset(&signals_, SIGINT);
     sigaddset(&signals_, SIGTERM);
+    sigaddset(&signals_, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
     std::thread([this] {
       int number = 0;
@@ -401,8 +402,9 @@ void register_chaos(CLI::App& app) {
       "            file that cannot be written or is the --config file, or a --check folder\n"
       "            that does not exist or is no folder), 2 an invalid --config, 3 the shop\n"
       "            could not be started, reached or driven (with --check: the folder lacks a\n"
-      "            database, or none could be read), 4 an invariant is violated, 130 or 143\n"
-      "            interrupted by SIGINT or SIGTERM (the shop chaos started is stopped first,\n"
+      "            database, or none could be read), 4 an invariant is violated, 130, 143 or 129\n"
+      "            interrupted by SIGINT, SIGTERM or SIGHUP (the shop chaos started is stopped "
+      "first,\n"
       "            its temporary folder removed unless --keep).\n"
       "The last line is 'chaos: N passed, M failed' (invariants).\n\n"
       "Examples:\n"

@@ -27,7 +27,8 @@ void exit_cleanly_on_interrupt(const char* command, const char* what_is_lost) {
   sigemptyset(&signals);
   // A signal the parent set to be ignored stays ignored (a script's background job ignores
   // SIGINT, so a Ctrl-C meant for the script does not stop it).
-  for (int number : {SIGINT, SIGTERM}) {
+  // SIGHUP too: the terminal or ssh session of a run closed, which left its shops' folders.
+  for (int number : {SIGINT, SIGTERM, SIGHUP}) {
     struct sigaction current {};
     if (sigaction(number, nullptr, &current) == 0 && current.sa_handler == SIG_IGN) continue;
     sigaddset(&signals, number);

@@ -117,6 +117,7 @@ int pending_stop_signal() {
   if (::sigpending(&pending) != 0) return 0;
   if (sigismember(&pending, SIGINT)) return SIGINT;
   if (sigismember(&pending, SIGTERM)) return SIGTERM;
+  if (sigismember(&pending, SIGHUP)) return SIGHUP;
   return 0;
 }
 
@@ -294,6 +295,7 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   sigaddset(&signals, SIGCHLD);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
@@ -373,7 +375,9 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
         const timespec none{0, 0};
         sigtimedwait(&one, nullptr, &none);
         std::printf("shopctl: %s received while starting, stopping every process\n",
-                    sig == SIGINT ? "SIGINT" : "SIGTERM");
+                    sig == SIGINT   ? "SIGINT"
+                    : sig == SIGHUP ? "SIGHUP"
+                                    : "SIGTERM");
         std::fflush(stdout);
         stop_all();
         std::printf("shopctl: stopped\n");
@@ -415,9 +419,10 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
   while (true) {
     timespec wait{0, 200'000'000};
     int sig = sigtimedwait(&signals, nullptr, &wait);
-    if (sig == SIGINT || sig == SIGTERM) {
-      std::printf("\nshopctl: %s received, stopping every process\n",
-                  sig == SIGINT ? "SIGINT" : "SIGTERM");
+    if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+      std::printf("\nshopctl: %s received, stopping every process\n", sig == SIGINT   ? "SIGINT"
+                                                                      : sig == SIGHUP ? "SIGHUP"
+                                                                                      : "SIGTERM");
       std::fflush(stdout);
       break;
     }

@@ -538,7 +538,7 @@ void register_run(CLI::App& app) {
       "            refused --admin-token, 2 a file is invalid (nothing ran), 3 the shop could\n"
       "            not start or a scenario passed its timeout, 4 an expectation failed (4\n"
       "            wins over 3 when both happen),\n"
-      "            130/143 stopped by SIGINT/SIGTERM (the shops' temporary folders are\n"
+      "            130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (the shops' temporary folders are\n"
       "            removed; no report is written).\n\n"
       "Examples:\n"
       "  shopctl run scenarios/\n"

@@ -336,6 +336,7 @@ int run_serve(const ServeOptions& o) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // the session closed: stop as for SIGTERM (--ephemeral's folder)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto started = std::chrono::steady_clock::now();
@@ -392,7 +393,9 @@ int run_serve(const ServeOptions& o) {
   int sig = 0;
   sigwait(&signals, &sig);
   std::printf("\nshopctl: %s received, stopping (in-flight requests finish)\n",
-              sig == SIGINT ? "SIGINT" : "SIGTERM");
+              sig == SIGINT   ? "SIGINT"
+              : sig == SIGHUP ? "SIGHUP"
+                              : "SIGTERM");
   std::fflush(stdout);
   shop->shutdown(std::chrono::milliseconds(3000));
   shop.reset();
@@ -432,7 +435,8 @@ void register_serve(CLI::App& app) {
       "  shopctl serve --processes --ephemeral        # one process per service\n"
       "  shopctl serve --only catalog --bind 10.0.0.2 --config split.yaml --admin-port 9000\n"
       "\n"
-      "Exit codes: 0 stopped by SIGINT/SIGTERM, 1 bad command line (or a --record file that\n"
+      "Exit codes: 0 stopped by SIGINT/SIGTERM/SIGHUP, 1 bad command line (or a --record file "
+      "that\n"
       "cannot be written: a folder, a device or pipe, a --config file), 2 an invalid --config,\n"
       "3 the shop could not start (a port taken, a\n"
       "corrupt identity.json, a database).\n");
