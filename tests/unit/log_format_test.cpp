@@ -102,3 +102,35 @@ TEST_CASE("events below the level are not written, and the level names parse") {
   CHECK(shopctl::platform::parse_log_level("warning") == LogLevel::warn);
   CHECK_FALSE(shopctl::platform::parse_log_level("loud").has_value());
 }
+
+// A request's path goes into the log as sent: bytes that are not UTF-8 and C1 control
+// characters (U+009B is a terminal's CSI) reached stderr raw in the text format, and U+009B
+// raw in the JSON one (docs/security.md: what the shop prints carries no control character).
+TEST_CASE(
+    "a field's C1 control characters, DEL and bytes that are not UTF-8 never reach the log raw") {
+  const std::string path =
+      "/x\xc2\x9b"
+      "2J\xff\x7f";
+  for (auto format : {LogFormat::text, LogFormat::json}) {
+    CAPTURE(static_cast<int>(format));
+    auto lines = lines_of(LogLevel::info, format, [&](Logger& log) {
+      log.warn("architecture violation", {{"route", path}, {"caller", "client"}});
+    });
+    REQUIRE(lines.size() == 1);
+    const auto& line = lines[0];
+    CAPTURE(line);
+    CHECK(line.find("\xc2\x9b") == std::string::npos);
+    CHECK(line.find('\xff') == std::string::npos);
+    CHECK(line.find('\x7f') == std::string::npos);
+    CHECK(line.find("\\u009b") != std::string::npos);
+    const bool caller_kept = line.find("caller=client") != std::string::npos ||
+                             line.find("\"caller\":\"client\"") != std::string::npos;
+    CHECK(caller_kept);
+    if (format == LogFormat::json) {
+      const auto j = nlohmann::json::parse(line);
+      CHECK(j["route"] ==
+            "/x\xc2\x9b"
+            "2J\xef\xbf\xbd\x7f");  // read back: the escapes decode
+    }
+  }
+}

@@ -2,6 +2,7 @@
 #include "platform/json_text.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 
 namespace shopctl::platform {
@@ -31,12 +32,38 @@ std::string one_line(std::string_view text) {
 std::string text_value(const nlohmann::json& v) {
   if (!v.is_string()) return json_text(v);
   const auto& s = v.get_ref<const std::string&>();
+  // Plain: printable ASCII only. Anything else is quoted as JSON, where bytes that are not
+  // UTF-8 become U+FFFD (a request's path went into the line as sent, bytes and all).
   bool plain = !s.empty();
   for (char c : s) {
-    if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20)
-      plain = false;
+    const auto b = static_cast<unsigned char>(c);
+    if (b <= 0x20 || b >= 0x7f || c == '"' || c == '=' || c == '\\') plain = false;
   }
   return plain ? s : json_text(nlohmann::json(s));
+}
+
+// DEL and the C1 control characters (U+0080-U+009F, which a terminal reads as the start of a
+// control sequence: U+009B is CSI), left as they are in JSON text, written as \u escapes: the
+// line stays valid JSON, and neither format carries them to the terminal or a log viewer.
+void escape_c1_and_del(std::string& line) {
+  std::string out;
+  out.reserve(line.size());
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const auto b = static_cast<unsigned char>(line[i]);
+    if (b == 0x7f) {
+      out += "\\u007f";
+    } else if (b == 0xC2 && i + 1 < line.size() &&
+               static_cast<unsigned char>(line[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(line[i + 1]) <= 0x9F) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04x", static_cast<unsigned char>(line[i + 1]));
+      out += escape;
+      ++i;
+    } else {
+      out.push_back(line[i]);
+    }
+  }
+  line = std::move(out);
 }
 
 }  // namespace
@@ -92,6 +119,7 @@ void Logger::log(LogLevel level, std::string_view message, const nlohmann::json&
       }
     }
   }
+  escape_c1_and_del(line);
   line.push_back('\n');
   std::lock_guard lock(mu_);
   std::fwrite(line.data(), 1, line.size(), out_);
