@@ -71,6 +71,12 @@ TEST_CASE("a product id must fit into the catalog's ids list") {
   CHECK(error_code_of([] { order::validate_product_id("a\nb", "product_id"); }) == "invalid_field");
   CHECK(error_code_of([] { order::validate_product_id(std::string(101, 'p'), "product_id"); }) ==
         "invalid_field");
+  // 1 to 100 characters, as the message says, not bytes: 51 'é' (102 bytes) were refused.
+  std::string accented;
+  for (int i = 0; i < 100; ++i) accented += "\xc3\xa9";
+  CHECK_NOTHROW(order::validate_product_id(accented, "product_id"));
+  CHECK(error_code_of([&] { order::validate_product_id(accented + "\xc3\xa9", "product_id"); }) ==
+        "invalid_field");
 }
 
 TEST_CASE("checkout takes the catalog's latest prices, or names every product it cannot sell") {

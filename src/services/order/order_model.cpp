@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "platform/domain_error.hpp"
+#include "platform/json_body.hpp"
 
 namespace shopctl::order {
 
@@ -115,7 +116,11 @@ void validate_product_id(std::string_view product_id, std::string_view field) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte < 0x20 || byte == 0x7f || c == ',') clean = false;
   }
-  if (product_id.empty() || product_id.size() > kMaxProductIdLength || !clean) {
+  // Characters, as the message says (51 two-byte characters were refused as over 100); at
+  // most 4 bytes each.
+  const bool too_long = platform::utf8_length(product_id) > kMaxProductIdLength ||
+                        product_id.size() > 4 * kMaxProductIdLength;
+  if (product_id.empty() || too_long || !clean) {
     throw DomainError(ErrorKind::invalid, "invalid_field",
                       std::string(field) + " must be a product id of 1 to " +
                           std::to_string(kMaxProductIdLength) +
