@@ -240,6 +240,47 @@ Verdict check_sums_match(const World& w) {
   return v;
 }
 
+// payment.db is the only record that money was taken: it must say what the order and the
+// provider say. A payment whose status or amount contradicted both passed every check.
+Verdict check_payments_agree(const World& w) {
+  auto v = make("payments-agree",
+                "each payment's amount is its order's total, a PAID order's payment SUCCEEDED, "
+                "and a payment SUCCEEDED if and only if its intent was captured");
+  if (!have_money(w)) return not_checked(v, kNeedMoney);
+  Joined j(w);
+  for (const auto& p : w.payments) {
+    ++v.checked;
+    const auto order = j.orders.find(p.order_id);
+    if (order != j.orders.end()) {
+      const OrderRow& o = *order->second;
+      if (p.amount_cents != o.total_cents || p.currency != o.currency)
+        violation(v, "payment " + p.payment_id + " is for " + money(p.amount_cents, p.currency) +
+                         " but order " + o.order_id + " totals " +
+                         money(o.total_cents, o.currency));
+      if (o.status == "PAID" && p.status != "SUCCEEDED")
+        violation(
+            v, "order " + o.order_id + " is PAID but payment " + p.payment_id + " is " + p.status);
+    }
+    const auto intent = p.intent_id.empty() ? j.intents.end() : j.intents.find(p.intent_id);
+    const bool captured = intent != j.intents.end() && intent->second->status == "succeeded";
+    if (captured && (p.status == "FAILED" || p.status == "CANCELED"))
+      violation(v, "payment " + p.payment_id + " is " + p.status + " but intent " + p.intent_id +
+                       " captured " +
+                       money(intent->second->amount_cents, intent->second->currency));
+    if (p.status == "SUCCEEDED" && !captured)
+      violation(v, "payment " + p.payment_id + " is SUCCEEDED but " +
+                       (intent == j.intents.end()
+                            ? std::string("no intent of it exists")
+                            : "intent " + p.intent_id + " is " + intent->second->status));
+    if (captured &&
+        (intent->second->amount_cents != p.amount_cents || intent->second->currency != p.currency))
+      violation(v, "payment " + p.payment_id + " is for " + money(p.amount_cents, p.currency) +
+                       " but intent " + p.intent_id + " captured " +
+                       money(intent->second->amount_cents, intent->second->currency));
+  }
+  return v;
+}
+
 Verdict check_answers_agree(const World& w) {
   auto v = make(
       "answers-agree",
@@ -504,10 +545,11 @@ Verdict check_process_alive(const World& w) {
 }
 
 std::vector<Verdict> check_all(const World& w) {
-  return {check_orders_settled(w),        check_paid_iff_captured(w),  check_no_double_capture(w),
-          check_no_capture_for_failed(w), check_sums_match(w),         check_answers_agree(w),
-          check_idempotency(w),           check_one_order_per_cart(w), check_callbacks_delivered(w),
-          check_breakers_closed(w),       check_no_unexpected_5xx(w),  check_process_alive(w)};
+  return {check_orders_settled(w),        check_paid_iff_captured(w), check_no_double_capture(w),
+          check_no_capture_for_failed(w), check_sums_match(w),        check_payments_agree(w),
+          check_answers_agree(w),         check_idempotency(w),       check_one_order_per_cart(w),
+          check_callbacks_delivered(w),   check_breakers_closed(w),   check_no_unexpected_5xx(w),
+          check_process_alive(w)};
 }
 
 }  // namespace shopctl::chaos

@@ -115,13 +115,14 @@ Verdict check_paid_iff_captured(const World& w);      // PAID <=> one capture of
 Verdict check_no_double_capture(const World& w);      // an order/payment captured at most once
 Verdict check_no_capture_for_failed(const World& w);  // no capture stands for a FAILED order
 Verdict check_sums_match(const World& w);             // sum of captures = sum of PAID totals
-Verdict check_answers_agree(const World& w);          // what shoppers saw agrees with the end
-Verdict check_idempotency(const World& w);            // a key names one order
-Verdict check_one_order_per_cart(const World& w);     // one checkout attempt, at most one order
-Verdict check_callbacks_delivered(const World& w);    // provider events and outbox all done
-Verdict check_breakers_closed(const World& w);        // no breaker OPEN after healing
-Verdict check_no_unexpected_5xx(const World& w);      // only the documented 503/504
-Verdict check_process_alive(const World& w);          // no death chaos did not cause
+Verdict check_payments_agree(const World& w);  // payment.db agrees with order.db and provider.db
+Verdict check_answers_agree(const World& w);   // what shoppers saw agrees with the end
+Verdict check_idempotency(const World& w);     // a key names one order
+Verdict check_one_order_per_cart(const World& w);   // one checkout attempt, at most one order
+Verdict check_callbacks_delivered(const World& w);  // provider events and outbox all done
+Verdict check_breakers_closed(const World& w);      // no breaker OPEN after healing
+Verdict check_no_unexpected_5xx(const World& w);    // only the documented 503/504
+Verdict check_process_alive(const World& w);        // no death chaos did not cause
 
 // Every checker above, in that order.
 std::vector<Verdict> check_all(const World& w);

@@ -65,12 +65,33 @@ bool mentions(const Verdict& v, const std::string& text) {
 
 TEST_CASE("every chaos invariant passes a clean history") {
   auto verdicts = check_all(clean_world());
-  CHECK(verdicts.size() == 12);
+  CHECK(verdicts.size() == 13);
   for (const auto& v : verdicts) {
     INFO(v.name << ": " << (v.evidence.empty() ? v.note : v.evidence.front()));
     CHECK(v.outcome == Outcome::passed);
     CHECK(v.checked > 0);
   }
+}
+
+// payment.db contradicting order.db and provider.db (its status FAILED, or its amount 1 cent,
+// for an order PAID and captured) passed every check: it is the only record that money was
+// taken.
+TEST_CASE("chaos reports a payment that contradicts its order or its intent") {
+  auto w = clean_world();
+  w.payments[0].status = "FAILED";
+  auto v = check_payments_agree(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "order ord-1 is PAID but payment pay-1 is FAILED"));
+  CHECK(mentions(v, "payment pay-1 is FAILED but intent pi-1 captured"));
+  w = clean_world();
+  w.payments[0].amount_cents = 1;
+  v = check_payments_agree(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "payment pay-1 is for 0.01 EUR but order ord-1 totals 25.00 EUR"));
+  w = clean_world();
+  w.intents[0].status = "canceled";
+  CHECK(
+      mentions(check_payments_agree(w), "payment pay-1 is SUCCEEDED but intent pi-1 is canceled"));
 }
 
 TEST_CASE("chaos reports an order left PAYMENT_PENDING") {
