@@ -1006,3 +1006,32 @@ test('a checkout of a cart that changed since the page drew it shows the cart ag
   noProblems(page);
   await page.context().close();
 });
+
+// The order page keeps its frame (one live region); a "We cannot reach your order" notice from
+// a failed poll stayed on it when the next read found the order changed (paid meanwhile).
+test('the order page drops the "cannot reach" notice when it reads the order changed', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-005', 1);
+  const created = await fetch(`${shop.url}/api/orders`, {method: 'POST',
+    headers: {Authorization: `Bearer ${await shopperToken(page)}`, 'Idempotency-Key': `web-reach-${Date.now()}`}});
+  assert.equal(created.status, 201);
+  const order = await created.json();
+  await page.goto(`${shop.url}/#/orders/${order.order_id}`);
+  await waitForOrderStatus(page, 'PAYMENT_PENDING');
+  await admin(shop, 'POST', '/_admin/faults', {id: 'web-order-read-fails', target: 'order', from: 'gateway',
+    type: 'abort', status: 503, match: {method: 'GET', path: `/orders/${order.order_id}`}});
+  try {
+    await page.locator('[data-test="order-unreachable"]').waitFor({timeout: 5000});
+    const paid = await fetch(order.payment.pay_url, {method: 'POST',
+      headers: {'Content-Type': 'application/json', Accept: 'application/json'},
+      body: JSON.stringify({card_number: '4242424242424242'})});
+    assert.equal(paid.status, 200);
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-order-read-fails');
+  }
+  await waitForOrderStatus(page, 'PAID');
+  await page.locator('[data-test="order-unreachable"]').waitFor({state: 'detached', timeout: 2000});
+  noProblems(page);
+  await page.context().close();
+});

@@ -802,6 +802,7 @@ function drawOrder(order, state) {
       h('h1', {}, 'Order ', h('span', {class: 'mono'}, order.order_id)),
       state.reach, state.live, state.body);
   }
+  replace(state.reach);  // the order was read: no "cannot reach" notice left from a failed poll
   replace(state.live, statusBadge(order.status), h('span', {class: 'muted'}, `placed ${when(order.created_at)}`));
   replace(state.body,
     outcome,
