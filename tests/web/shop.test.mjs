@@ -1007,6 +1007,38 @@ test('a checkout of a cart that changed since the page drew it shows the cart ag
   await page.context().close();
 });
 
+// A key kept from a checkout whose outcome the tab did not see (a reload) answers with the order
+// it placed; once that order was paid from its own page, the next checkout of a new cart went to
+// the paid order's pay page instead of ordering the cart shown.
+test('a kept key whose order was paid since does not stand in for the cart shown', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-001', 1);
+  const token = await shopperToken(page);
+  const key = `web-kept-${Date.now()}`;
+  const created = await fetch(`${shop.url}/api/orders`, {method: 'POST',
+    headers: {Authorization: `Bearer ${token}`, 'Idempotency-Key': key}});
+  assert.equal(created.status, 201);
+  const first = await created.json();
+  const paid = await fetch(first.payment.pay_url, {method: 'POST',
+    headers: {'Content-Type': 'application/json', Accept: 'application/json'},
+    body: JSON.stringify({card_number: '4242424242424242'})});
+  assert.equal(paid.status, 200);
+  // The tab kept the key (as after a reload during that checkout).
+  await page.evaluate(([user, kept]) => sessionStorage.setItem('shopctl.pending_checkout',
+    JSON.stringify({user, key: kept, at: Date.now()})), [token, key]);
+  await addFromDetail(page, 'p-005', 1);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"][data-product-id="p-005"]').waitFor();
+  const shown = await cartTotal(page);
+  await page.getByRole('button', {name: 'Check out and pay'}).click();
+  await payWith(page, '4242424242424242');
+  assert.equal((await page.locator('#amount').textContent()).trim(), shown);
+  assert.equal((await listOrders(shop, token)).length, 2);
+  noProblems(page);
+  await page.context().close();
+});
+
 // The order page keeps its frame (one live region); a "We cannot reach your order" notice from
 // a failed poll stayed on it when the next read found the order changed (paid meanwhile).
 test('the order page drops the "cannot reach" notice when it reads the order changed', async () => {

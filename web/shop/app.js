@@ -581,6 +581,7 @@ async function checkoutNow(button, area, cart, attempt) {
       return;
     }
   }
+  const kept = Boolean(attempt.key);
   attempt.key ??= randomId();
   // Kept before it is sent: a reload while the request is on its way must check out with the
   // same key (a fresh one got cart_empty and left the first order unpaid).
@@ -589,6 +590,13 @@ async function checkoutNow(button, area, cart, attempt) {
     const order = readable(await api('POST', '/api/orders', undefined, {'Idempotency-Key': attempt.key}), orderShape);
     attempt.key = null;
     keepCheckoutKey(attempt);
+    // A kept key answers with the order it placed, which the shopper may have paid (or seen
+    // fail) since, from its own page: that order is not what this click asks for, and the
+    // cart shown is checked out afresh.
+    if (kept && attempt.shown && await orderSettled(order)) {
+      await checkoutNow(button, area, cart, attempt);
+      return;
+    }
     goPay(order);
   } catch (error) {
     button.disabled = false;
@@ -651,6 +659,17 @@ async function showCartNow(attempt) {
   if (!cart.items.length) {
     replace(attempt.lines, h('p', {'data-test': 'cart-now-empty'}, 'Your cart is empty now.'),
       h('a', {class: 'btn secondary', href: '#/orders'}, 'See your orders'));
+  }
+}
+
+// Whether the order is no longer waiting for its payment (an unreadable answer counts as waiting:
+// the pay page then says how it stands).
+async function orderSettled(order) {
+  try {
+    const now = readable(await api('GET', `/api/orders/${encodeURIComponent(order.order_id)}`), orderShape);
+    return now.status !== 'PAYMENT_PENDING';
+  } catch {
+    return false;
   }
 }
 
