@@ -13,8 +13,12 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
-std::int64_t whole_milliseconds(std::chrono::nanoseconds d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+// Milliseconds on the wire: a whole number when it is one, else a fraction (0.4ms), as the
+// admin plane and `fault add --delay` take them.
+nlohmann::json wire_milliseconds(std::chrono::nanoseconds d) {
+  if (d.count() % 1'000'000 == 0)
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  return static_cast<double>(d.count()) / 1e6;
 }
 
 }  // namespace
@@ -44,8 +48,8 @@ nlohmann::json FaultSpec::to_json() const {
   out["type"] = std::string(to_string(type));
   switch (type) {
     case FaultType::delay:
-      out["delay_ms"] = whole_milliseconds(delay);
-      if (jitter.count() > 0) out["jitter_ms"] = whole_milliseconds(jitter);
+      out["delay_ms"] = wire_milliseconds(delay);
+      if (jitter.count() > 0) out["jitter_ms"] = wire_milliseconds(jitter);
       break;
     case FaultType::abort:
       out["status"] = status;
@@ -53,7 +57,7 @@ nlohmann::json FaultSpec::to_json() const {
       break;
     case FaultType::slow_body:
       out["bytes_per_second"] = bytes_per_second;
-      if (delay.count() > 0) out["delay_ms"] = whole_milliseconds(delay);
+      if (delay.count() > 0) out["delay_ms"] = wire_milliseconds(delay);
       break;
     default:
       break;

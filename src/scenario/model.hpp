@@ -57,8 +57,8 @@ struct FaultSpec {
   std::string from;    // optional (empty = any caller): a service or "client"
   FaultMatch match;
   FaultType type = FaultType::delay;
-  std::chrono::nanoseconds delay{0};   // delay: required, whole milliseconds
-  std::chrono::nanoseconds jitter{0};  // delay: optional, whole milliseconds
+  std::chrono::nanoseconds delay{0};   // delay: required (a fraction of a millisecond too)
+  std::chrono::nanoseconds jitter{0};  // delay: optional
   int status = 503;                    // abort: 100..599, default 503
   std::optional<TextTemplate> body;    // abort: optional response body
   double bytes_per_second = 0;         // slow_body: required, > 0

@@ -381,9 +381,9 @@ const rejects = [
   ['an edge from an unknown caller', step('  - wait: 1ms\n    expect: {calls: [{edge: browser->gateway, count: 0}]}')],
   ['a quoted version', 'version: "1"\nsteps:\n  - wait: 1ms\n'],
   ['an empty name', 'version: 1\nname: ""\nsteps:\n  - wait: 1ms\n'],
-  ['a fault delay that is not whole milliseconds', step('  - fault: {target: catalog, type: delay, delay: 1.5ms}')],
 ];
 const accepts = [
+  ['a fault delay of a fraction of a millisecond', step('  - fault: {target: catalog, type: delay, delay: 1.5ms, jitter: 0.25ms}')],
   ['the first scenario of docs/scenarios.md', fs.readFileSync(path.join(root, 'scenarios/flow/checkout-and-pay.yaml'), 'utf8')],
   ['unquoted ${var} in a flow mapping', `${head}vars: {o: x}\nsteps:\n  - pay: {order: \${o}, card: "4242424242424242"}\n`],
   ['a numeric name and a templated price', `version: 1\nvars: {p: 5}\nname: 42\nsteps:\n  - set_price: {product: p-001, price_cents: "\${p}"}\n`],
