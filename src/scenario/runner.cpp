@@ -502,9 +502,9 @@ class ScenarioRun {
       sr.passed = false;
       sr.duration_ms = ms_since(started);
       if (options_.verbose) {  // -v prints every step, the one the deadline cut too
-        std::fprintf(stderr, "    FAIL %s: %s (%.1f ms, cut by the scenario's timeout)\n",
-                     phase.c_str(), platform::terminal_text(sr.label, true).c_str(),
-                     sr.duration_ms);
+        std::fprintf(stderr, "    %sFAIL %s: %s (%.1f ms, cut by the scenario's timeout)\n",
+                     verbose_prefix().c_str(), phase.c_str(),
+                     platform::terminal_text(sr.label, true).c_str(), sr.duration_ms);
       }
       cut_step_ = std::move(sr);
       throw;
@@ -529,10 +529,18 @@ class ScenarioRun {
     sr.duration_ms = ms_since(started);
     if (options_.verbose) {
       // The label is the scenario author's text: printed with its control characters escaped.
-      std::fprintf(stderr, "    %s %s: %s (%.1f ms)\n", sr.passed ? "ok  " : "FAIL", phase.c_str(),
+      std::fprintf(stderr, "    %s%s %s: %s (%.1f ms)\n", verbose_prefix().c_str(),
+                   sr.passed ? "ok  " : "FAIL", phase.c_str(),
                    platform::terminal_text(sr.label, true).c_str(), sr.duration_ms);
     }
     return sr;
+  }
+
+  // -v's step lines of scenarios that run side by side interleave: each then names its
+  // scenario ("[checkout and pay] ok   steps: ..."); one at a time (--jobs 1) they need not.
+  std::string verbose_prefix() const {
+    if (options_.jobs == 1) return "";
+    return "[" + platform::terminal_text(sc_.name, true) + "] ";
   }
 
   std::uint64_t next_seq_or(std::uint64_t fallback) {
@@ -1442,6 +1450,9 @@ void run_parallel(const std::vector<Scenario>& scenarios, const std::vector<std:
                   const std::function<void(ScenarioResult&)>& annotate = {}) {
   jobs = std::min<unsigned>(std::max(1u, jobs),
                             static_cast<unsigned>(std::max<std::size_t>(1, indices.size())));
+  // The scenarios see how many run at once (-v names its scenario on each line then).
+  RunOptions effective = options;
+  effective.jobs = jobs;
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (;;) {
@@ -1453,7 +1464,7 @@ void run_parallel(const std::vector<Scenario>& scenarios, const std::vector<std:
         result = skipped_by_fail_fast(scenarios[i]);
       } else {
         try {
-          result = run_one(scenarios[i], options);
+          result = run_one(scenarios[i], effective);
         } catch (const std::exception& e) {  // e.g. no file descriptor left for its client
           result =
               error_result(scenarios[i], std::string("the scenario could not run: ") + e.what());

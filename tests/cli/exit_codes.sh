@@ -684,5 +684,12 @@ if problems:
 PY
 if [[ $? -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: SIGHUP leaves temporary folders behind"; fi
 
+# -v with scenarios side by side: each step line names its scenario (the lines of two
+# scenarios interleaved, and none said whose it was); one scenario at a time needs no name.
+expect_code 0 "run -v two scenarios" "$shopctl" run "$tmp/good.yaml" "$here/scenarios/flow/browse-catalog.yaml" -v --jobs 2
+expect_output "^    \[a shopper browses by category, searches and pages through the catalog\] ok   steps: " "-v names the scenario of each step line when they run side by side"
+expect_code 0 "run -v one scenario" "$shopctl" run "$tmp/good.yaml" -v
+expect_output "^    ok   steps: browse the coffee" "-v with one scenario keeps its lines short"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
