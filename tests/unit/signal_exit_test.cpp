@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -32,12 +33,18 @@ int child_status(bool mark_ending) {
       ::dup2(quiet, STDOUT_FILENO);
       ::dup2(quiet, STDERR_FILENO);
     }
-    std::thread ender([mark_ending] {
+    // The failing thread throws only once the ender has marked the ending (when it does):
+    // on a loaded machine (CI, under ASan, beside a build) the ender was not scheduled within
+    // the failing thread's 50 ms, the mark came too late, and the child aborted.
+    std::atomic<bool> marked{false};
+    std::thread ender([mark_ending, &marked] {
       if (mark_ending) shopctl::platform::ending_on_signal();
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));  // stopping the shop
+      marked.store(true);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // stopping the shop
       std::_Exit(130);
     });
-    std::thread failing([] {
+    std::thread failing([&marked] {
+      while (!marked.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       throw std::runtime_error("the shop went away");  // std::terminate
     });
