@@ -87,10 +87,8 @@ GatewayService::GatewayService(platform::ServiceContext& ctx, GatewaySettings se
         continue;
       if (!route.needs_user) return std::nullopt;
       try {
-        const security::JwtVerifyOptions options{settings_.jwt_secret, settings_.issuer,
-                                                 settings_.audience, ctx_.clock.unix_seconds(), 0};
         thread_local std::string user;
-        authenticated_user(req.headers.get("Authorization"), options, user);
+        authenticated_user(req.headers.get("Authorization"), user_token_options(), user);
       } catch (const platform::DomainError& e) {
         Response res;
         render_refusal(e, req, res);
@@ -107,6 +105,11 @@ GatewayService::GatewayService(platform::ServiceContext& ctx, GatewaySettings se
 
 GatewayService::~GatewayService() {
   stop();
+}
+
+// What a shopper's JWT is checked against, now: forward() and the head gate alike.
+security::JwtVerifyOptions GatewayService::user_token_options() const {
+  return {settings_.jwt_secret, settings_.issuer, settings_.audience, ctx_.clock.unix_seconds(), 0};
 }
 
 // The request forward() sends upstream: the raw path minus the prefix, the query, the
@@ -147,10 +150,8 @@ Request GatewayService::outbound(Request& req, const PrefixRoute& route) const {
   out.body = std::move(req.body);
 
   if (route.needs_user) {
-    const security::JwtVerifyOptions options{settings_.jwt_secret, settings_.issuer,
-                                             settings_.audience, ctx_.clock.unix_seconds(), 0};
     thread_local std::string user;  // used at once: no other request sees it
-    authenticated_user(req.headers.get("Authorization"), options, user);
+    authenticated_user(req.headers.get("Authorization"), user_token_options(), user);
     out.headers.add(platform::kUserIdHeader, user);
   }
   return out;

@@ -9,6 +9,7 @@
 
 #include "platform/domain_error.hpp"
 #include "platform/observe/public_traffic.hpp"
+#include "platform/security/jwt.hpp"
 #include "platform/service.hpp"
 
 namespace shopctl::gateway {
@@ -50,6 +51,7 @@ class GatewayService : public platform::Service {
   boost::asio::awaitable<http::Response> forward(http::Request& req, const PrefixRoute& route);
   // forward()'s steps, as plain functions (gateway_service.cpp).
   http::Request outbound(http::Request& req, const PrefixRoute& route) const;
+  platform::security::JwtVerifyOptions user_token_options() const;
   static void take_answer(http::Response& upstream, http::Response& res);
   [[noreturn]] static void throw_unavailable(const http::TransportError& e,
                                              const PrefixRoute& route);
