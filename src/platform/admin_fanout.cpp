@@ -60,6 +60,58 @@ std::string process_name(const AdminProcess& p) {
   return name.empty() ? p.admin_url : name;
 }
 
+// A request sent to every process, each tried whatever another did. A process that does not
+// answer (or answers 5xx: stopping, or its own peers away) is named in `not_reached`; the
+// others' answers are in `answers`, in the processes' order, with `reached` their processes.
+struct Reach {
+  std::vector<AdminAnswer> answers;
+  std::vector<const AdminProcess*> reached;
+  std::vector<std::string> not_reached;
+};
+
+Reach to_each(const Deployment& d, const AdminSender& sender, const std::string& method,
+              const std::string& path, const std::optional<json>& body) {
+  Reach r;
+  for (const auto& p : d.processes) {
+    try {
+      auto a = sender(p.admin_url, method, path, body);
+      if (a.status >= 500) {
+        r.not_reached.push_back(process_name(p) + " (" + a.error_message() + ")");
+        continue;
+      }
+      r.answers.push_back(std::move(a));
+      r.reached.push_back(&p);
+    } catch (const std::exception& e) {
+      r.not_reached.push_back(process_name(p) + " (" + e.what() + ")");
+    }
+  }
+  return r;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : "; ") + n;
+  return list;
+}
+
+// 503 for a fan-out some processes did not take: what happened, and which ones.
+AdminAnswer unreachable(const Deployment& d, const std::string& what, const Reach& r,
+                        std::vector<std::string> applied_in) {
+  return with_body(503,
+                   {{"error",
+                     {{"code", "process_unreachable"},
+                      {"message", what + " in " + std::to_string(applied_in.size()) + " of " +
+                                      std::to_string(d.processes.size()) +
+                                      " processes, not in: " + joined(r.not_reached)},
+                      {"details", {{"applied_in", applied_in}, {"not_reached", r.not_reached}}}}}});
+}
+
+std::vector<std::string> names_of(const std::vector<const AdminProcess*>& processes) {
+  std::vector<std::string> names;
+  for (const auto* p : processes) names.push_back(process_name(*p));
+  return names;
+}
+
 // POST /_admin/clock/advance on a split shop: every process is moved to one offset, the
 // furthest any of them has reached plus `by`, with {"to_offset_ns": N}, which moves a process
 // that is there already no further. Each process is tried whatever another did: the fan-out
@@ -123,8 +175,7 @@ AdminAnswer advance_everywhere(const Deployment& d, const AdminSender& sender,
     }
   }
   if (not_moved.empty() && answer) return *answer;
-  std::string list;
-  for (const auto& n : not_moved) list += (list.empty() ? "" : "; ") + n;
+  const std::string list = joined(not_moved);
   return with_body(
       503, {{"error",
              {{"code", "process_unreachable"},
@@ -340,12 +391,38 @@ AdminAnswer AdminFanOut::send(const Deployment& d, const AdminSender& sender,
   }
   if (path == "/_admin/calls") return calls_since(d, sender, full_path);
   if (path == "/_admin/faults" && method == "POST") {
-    // One id in every process, so that it can be listed and removed as one fault.
+    // One id in every process, so that it can be listed and removed as one fault. All or
+    // nothing: it stopped at the first process that did not answer, and the ones before it
+    // kept the fault, in effect behind a 503 that said it was not added (and sent again
+    // without an id, it was there twice). Now a fault not taken everywhere is taken back.
     json fault = body.value_or(json::object());
     if (fault.is_object() && !fault.contains("id")) fault["id"] = "f-" + security::random_hex(6);
-    auto answers = to_all(d, sender, method, full_path, fault);
-    if (auto* failed = first_failure(answers)) return *failed;
-    return answers.front();
+    auto r = to_each(d, sender, method, full_path, fault);
+    const auto* refused = first_failure(r.answers);
+    if (!refused && r.not_reached.empty()) return r.answers.front();
+    std::vector<std::string> kept;
+    for (std::size_t i = 0; i < r.answers.size(); ++i) {
+      if (!r.answers[i].ok() || !fault["id"].is_string()) continue;
+      const auto& p = *r.reached[i];
+      try {
+        auto a = sender(p.admin_url, "DELETE",
+                        "/_admin/faults/" + http::percent_encode(fault["id"].get<std::string>()),
+                        std::nullopt);
+        if (a.ok() || a.status == 404) continue;
+      } catch (const std::exception&) {
+      }
+      kept.push_back(process_name(p));
+    }
+    // Refused (every process checks a fault alike): the refusal, in its own words.
+    if (refused && kept.empty()) return *refused;
+    std::string message = "the fault was not added";
+    if (!r.not_reached.empty())
+      message += ": " + joined(r.not_reached) + " did not answer; send it again once they do";
+    if (!kept.empty()) message += "; it could not be taken back from " + joined(kept);
+    return with_body(503, {{"error",
+                            {{"code", "process_unreachable"},
+                             {"message", message},
+                             {"details", {{"not_reached", r.not_reached}, {"kept_in", kept}}}}}});
   }
   if (path == "/_admin/faults" && method == "GET") {
     auto answers = to_all(d, sender, method, full_path, body);
@@ -376,12 +453,20 @@ AdminAnswer AdminFanOut::send(const Deployment& d, const AdminSender& sender,
     return with_body(200, {{"items", items}});
   }
   if (starts_with(path, "/_admin/faults")) {
-    // DELETE: removed wherever it is; found if any process had it.
-    auto answers = to_all(d, sender, method, full_path, body);
-    for (const auto& a : answers) {
+    // DELETE: removed wherever it is; found if any process had it. A process that does not
+    // answer keeps it, and the answer says so (the removal can be sent again).
+    auto r = to_each(d, sender, method, full_path, body);
+    if (!r.not_reached.empty()) {
+      std::vector<std::string> removed;
+      for (std::size_t i = 0; i < r.answers.size(); ++i) {
+        if (r.answers[i].ok()) removed.push_back(process_name(*r.reached[i]));
+      }
+      return unreachable(d, "removed", r, removed);
+    }
+    for (const auto& a : r.answers) {
       if (a.ok()) return a;
     }
-    return answers.front();
+    return r.answers.front();
   }
   if (path == "/_admin/edges") {
     auto answers = to_all(d, sender, method, full_path, body);
@@ -408,9 +493,16 @@ AdminAnswer AdminFanOut::send(const Deployment& d, const AdminSender& sender,
     return with_body(200, {{"edges", edges}, {"violations", violations}});
   }
   if (path == "/_admin/clock/advance") return advance_everywhere(d, sender, full_path, body);
-  // Reset, baseline and config apply in every process.
-  auto answers = to_all(d, sender, method, full_path, body);
-  if (auto* failed = first_failure(answers)) return *failed;
+  // Reset, baseline and config apply in every process: each one tried whatever another did
+  // (the fan-out stopped at the first process that did not answer, the ones after it never
+  // reset), and a 503 names the ones that did not take it. Sent again, each is the same.
+  auto r = to_each(d, sender, method, full_path, body);
+  if (auto* failed = first_failure(r.answers)) return *failed;
+  if (!r.not_reached.empty())
+    return unreachable(d,
+                       std::string(path.substr(std::string_view("/_admin/").size())) + " applied",
+                       r, names_of(r.reached));
+  auto& answers = r.answers;
   if (path == "/_admin/config") return answers.front();
   json merged = answers.front().body;
   for (std::size_t i = 1; i < answers.size(); ++i) {

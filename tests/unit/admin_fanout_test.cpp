@@ -2,7 +2,10 @@
 // request goes to and how answers merge. Pure logic: the processes are a fake sender.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -29,9 +32,21 @@ struct FakeShop {
   std::vector<std::string> sent;                     // "URL METHOD PATH"
   std::map<std::string, std::vector<json>> faults;
 
+  std::set<std::string> down;  // admin URLs that do not answer
+
   AdminAnswer operator()(const std::string& base, const std::string& method,
                          const std::string& path, const std::optional<json>& body) {
     sent.push_back(base + " " + method + " " + path);
+    if (down.count(base)) throw std::runtime_error("connection refused");
+    if (path.rfind("/_admin/faults/", 0) == 0 && method == "DELETE") {
+      auto id = path.substr(15);
+      auto& list = faults[base];
+      auto it =
+          std::find_if(list.begin(), list.end(), [&](const json& f) { return f["id"] == id; });
+      if (it == list.end()) return answer(404, {{"error", {{"code", "not_found"}}}});
+      list.erase(it);
+      return answer(200, {{"removed", id}});
+    }
     if (path.rfind("/_admin/calls?since=", 0) == 0) {
       auto since = std::stoull(path.substr(20));
       auto& all = records[base];
@@ -178,4 +193,49 @@ TEST_CASE(
   fan.send(d, sender, "GET", "/_admin/calls?%6Fnly=transitions&only=x&since=0", std::nullopt);
   REQUIRE(shop.sent.size() == d.processes.size());
   for (const auto& s : shop.sent) CHECK(s.ends_with("&only=transitions"));
+}
+
+// Each process is tried whatever another did: a fan-out stopped at the first process that did
+// not answer, and the ones after it were never reset or given the fault.
+TEST_CASE("a process that does not answer: the others still reset, and the 503 names it") {
+  auto d = three_processes();
+  FakeShop shop;
+  AdminFanOut fan;
+  shop.down.insert("http://a");
+  auto reset = fan.send(d, std::ref(shop), "POST", "/_admin/reset", json::object());
+  CHECK(reset.status == 503);
+  CHECK(reset.body["error"]["code"] == "process_unreachable");
+  const auto message = reset.body["error"]["message"].get<std::string>();
+  CHECK(message.find("2 of 3") != std::string::npos);
+  CHECK(message.find("gateway") != std::string::npos);
+  CHECK(std::count(shop.sent.begin(), shop.sent.end(), "http://b POST /_admin/reset") == 1);
+  CHECK(std::count(shop.sent.begin(), shop.sent.end(), "http://c2 POST /_admin/reset") == 1);
+}
+
+TEST_CASE("a fault is added in every process or in none, so that it can be sent again") {
+  auto d = three_processes();
+  FakeShop shop;
+  AdminFanOut fan;
+  auto sender = std::ref(shop);
+  const json fault = {{"id", "slow"}, {"target", "catalog"}, {"type", "delay"}, {"delay_ms", 5}};
+  shop.down.insert("http://b");
+  auto first = fan.send(d, sender, "POST", "/_admin/faults", fault);
+  CHECK(first.status == 503);
+  CHECK(first.body["error"]["message"].get<std::string>().find("catalog") != std::string::npos);
+  // Taken back where it was added: it was in effect there behind the 503.
+  for (const auto& base : {"http://a", "http://c2"}) CHECK(shop.faults[base].empty());
+  // Sent again once every process answers: added everywhere.
+  shop.down.clear();
+  auto again = fan.send(d, sender, "POST", "/_admin/faults", fault);
+  CHECK(again.status == 201);
+  for (const auto& base : {"http://a", "http://b", "http://c2"})
+    CHECK(shop.faults[base].size() == 1);
+  // Removed with one process away: removed from the others, and the 503 names it.
+  shop.down.insert("http://c2");
+  auto removed = fan.send(d, sender, "DELETE", "/_admin/faults/slow", std::nullopt);
+  CHECK(removed.status == 503);
+  CHECK(removed.body["error"]["message"].get<std::string>().find("order") != std::string::npos);
+  CHECK(shop.faults["http://a"].empty());
+  CHECK(shop.faults["http://b"].empty());
+  CHECK(shop.faults["http://c2"].size() == 1);
 }
