@@ -311,6 +311,7 @@ struct Scenario {
   std::optional<std::uint64_t> seed;
   // `vars:` in file order; later ones may use earlier ones. Expand with Variables::define.
   std::vector<std::pair<std::string, JsonTemplate>> vars;
+  std::vector<SourceLocation> var_locs;  // where each of `vars` was written, in its order
   bool allow_violations = false;
   // `exclusive:`: overrides whether it runs alone against a running shop (isolation.hpp).
   std::optional<bool> exclusive;

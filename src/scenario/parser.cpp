@@ -295,6 +295,7 @@ void ScenarioParser::parse_vars(const Field& field, Scenario& scenario) {
     }
     least_size[entry.name] = size;
     scenario.vars.emplace_back(entry.name, std::move(*value));
+    scenario.var_locs.push_back(ctx_.location(entry.key_mark));
   }
 }
 

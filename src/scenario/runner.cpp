@@ -87,6 +87,8 @@ json json_of(platform::AdminAnswer& answer) {
 
 // Thrown when the scenario's deadline has passed.
 struct ScenarioTimeout {};
+// A var of `vars:` could not be expanded; its failure is in the result already.
+struct VarsFailed {};
 
 // A step that could not be carried out at all (not an expectation that failed).
 struct StepError : std::runtime_error {
@@ -288,14 +290,19 @@ class ScenarioRun {
       if (driver_.provider_api_key())
         vars_.set(std::string(kProviderApiKeyVariable), *driver_.provider_api_key());
       for (const auto& [name, value] : options_.vars) vars_.set(name, value);
-      if (options_.vars.empty()) {
-        vars_.define(sc_.vars);
-      } else {
-        std::vector<std::pair<std::string, json>> own;
-        for (const auto& v : sc_.vars) {
-          if (!options_.vars.count(v.first)) own.push_back(v);
+      // The scenario's own vars, each reported at its line when it cannot be expanded (an
+      // unset ${env.X} was reported at the file's 1:1). --var wins over a var of that name.
+      for (std::size_t i = 0; i < sc_.vars.size(); ++i) {
+        const auto& [name, value] = sc_.vars[i];
+        if (options_.vars.count(name)) continue;
+        try {
+          vars_.define({{name, value}});
+        } catch (const InterpolationError& e) {
+          const auto& at = i < sc_.var_locs.size() ? sc_.var_locs[i] : sc_.loc;
+          result.status = ScenarioStatus::failed;
+          result.failures.push_back({"scenario", "", at, "var '" + name + "': " + e.what()});
+          throw VarsFailed{};
         }
-        vars_.define(own);
       }
       start_seq_ = next_seq();
       step_cursor_ = start_seq_;
@@ -322,6 +329,8 @@ class ScenarioRun {
     } catch (const InterpolationError& e) {
       result.status = ScenarioStatus::failed;
       result.failures.push_back({"scenario", "", sc_.loc, e.what()});
+    } catch (const VarsFailed&) {
+      // Reported at the var's line above.
     } catch (const std::exception& e) {
       result.status = ScenarioStatus::shop_error;
       result.error = e.what();
