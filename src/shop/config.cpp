@@ -147,18 +147,16 @@ struct Walker {
         issue(kv.second, "circuit breaker " + edge + " settings must be a map");
         continue;
       }
-      try {
-        it->second = CircuitBreakerConfig::from_json(platform::yaml_to_json(kv.second), it->second);
-      } catch (const std::exception& e) {
-        // Point at the offending key when the message names one.
-        YAML::Node at = kv.second;
-        for (const auto& setting : kv.second) {
-          if (std::string(e.what()).find(setting.first.Scalar()) != std::string::npos) {
-            at = setting.first;
-            break;
-          }
+      // Setting by setting, each problem at its own key: the first one stopped the breaker's
+      // reading, and the next run found the next one.
+      for (const auto& setting : kv.second) {
+        try {
+          nlohmann::json one = nlohmann::json::object();
+          one[setting.first.Scalar()] = platform::yaml_to_json(setting.second);
+          it->second = CircuitBreakerConfig::from_json(one, it->second);
+        } catch (const std::exception& e) {
+          issue(setting.first, "circuit breaker " + edge + ": " + e.what());
         }
-        issue(at, "circuit breaker " + edge + ": " + e.what());
       }
     }
   }

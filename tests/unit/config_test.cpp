@@ -214,3 +214,29 @@ TEST_CASE("secrets.admin_token is visible ASCII without spaces, as provider_api_
       apply_yaml("secrets: {admin_token: adm_0123456789abcdef0123456789abcdef}\n", config).empty());
   CHECK(config.admin_token == "adm_0123456789abcdef0123456789abcdef");
 }
+
+TEST_CASE(
+    "every bad setting of a circuit breaker is reported at its own line, not the first only") {
+  shop::ShopConfig config;
+  auto issues = apply_yaml(
+      "order:\n"
+      "  circuit_breakers:\n"
+      "    order->catalog:\n"
+      "      failure_rate_threshold: 500\n"
+      "      sliding_window_size: -3\n"
+      "      wait_duration_in_open_state: banana\n"
+      "      minimum_number_of_calls: 7\n"
+      "      bogus: 1\n",
+      config);
+  REQUIRE(issues.size() == 4);
+  CHECK(issues[0].line == 4);
+  CHECK(issues[0].message.find("failure_rate_threshold") != std::string::npos);
+  CHECK(issues[1].line == 5);
+  CHECK(issues[1].message.find("sliding_window_size") != std::string::npos);
+  CHECK(issues[2].line == 6);
+  CHECK(issues[2].message.find("wait_duration_in_open_state") != std::string::npos);
+  CHECK(issues[3].line == 8);
+  CHECK(issues[3].message.find("bogus") != std::string::npos);
+  // The good setting among them is read.
+  CHECK(config.breakers.at("order->catalog").minimum_number_of_calls == 7);
+}
