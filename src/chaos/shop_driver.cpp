@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -40,9 +41,30 @@ namespace {
 // two hours during a run); a month outlives any run.
 constexpr auto kTokenTtl = std::chrono::hours(24 * 30);
 
+// A database of `dir` (or of its per-service folders, as serve --processes keeps them) that a
+// running shop holds: its flock (store/database.cpp) is taken.
+std::optional<fs::path> database_in_use(const fs::path& dir) {
+  for (const auto& name : shop::service_names()) {
+    for (const auto& file : {dir / (name + ".db"), dir / name / (name + ".db")}) {
+      const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      const bool taken = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+      ::close(fd);  // releases the lock if this took it
+      if (taken) return file;
+    }
+  }
+  return std::nullopt;
+}
+
 fs::path make_data_dir(const LocalShopOptions& o, bool& temporary) {
   temporary = o.data_dir.empty();
   if (!temporary) {
+    // Refused before anything is written: chaos left its chaos-shop.yaml and serve.log in the
+    // folder of the running shop that its own shop then failed to start on.
+    if (auto held = database_in_use(o.data_dir)) {
+      throw ShopError(o.data_dir.string() + " is in use by a running shop (" + held->string() +
+                      " is locked): stop that shop first, or give chaos another --data-dir");
+    }
     std::error_code ec;
     fs::create_directories(o.data_dir, ec);
     if (ec) throw ShopError("cannot create " + o.data_dir.string() + ": " + ec.message());

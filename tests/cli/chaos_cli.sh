@@ -121,9 +121,17 @@ for _ in $(seq 1 100); do grep -q "the shop is up" "$work/held.log" && break; sl
 began=$SECONDS
 timeout 60 "$bin" chaos --crash --duration 2s --quiet --data-dir "$work/held" >"$work/held-chaos.out" 2>&1; code=$?
 took=$((SECONDS - began))
-kill "$held_pid" 2>/dev/null; wait "$held_pid" 2>/dev/null
-[[ $code -eq 3 && $took -le 10 ]] && grep -q "exited with 3 before it answered: .*is in use by another shop" "$work/held-chaos.out"
+[[ $code -eq 3 && $took -le 10 ]] && grep -q "is in use by a running shop (.*held/[a-z]*.db is locked)" "$work/held-chaos.out"
 check "chaos --crash on a running shop's folder is refused at once with the reason (exit $code after ${took}s)" $?
+# ... before it writes anything there: its chaos-shop.yaml and serve.log were left in the
+# running shop's folder. The in-process chaos is refused the same way.
+left=$(ls "$work/held" | grep -vE '\.db(-wal|-shm|\.used)?$|^identity\.json$|^clock\.json$' | tr '\n' ' ')
+[[ -z "$left" ]]
+check "a refused chaos leaves nothing in the running shop's folder (left: ${left:-nothing})" $?
+timeout 60 "$bin" chaos --duration 2s --quiet --data-dir "$work/held" >"$work/held-chaos.out" 2>&1; code=$?
+[[ $code -eq 3 ]] && grep -q "is in use by a running shop" "$work/held-chaos.out"
+check "chaos (in process) on a running shop's folder is refused with the reason (exit $code)" $?
+kill "$held_pid" 2>/dev/null; wait "$held_pid" 2>/dev/null
 
 echo "chaos: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
