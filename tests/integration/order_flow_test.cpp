@@ -3,6 +3,10 @@
 // and the admin plane, as a scenario would drive it.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include <chrono>
@@ -41,13 +45,14 @@ Answer send(const std::string& method, const std::string& url, const std::option
 // A fresh shop with the demo catalog and the demo user, signed in.
 class ShopUnderTest {
  public:
-  ShopUnderTest() {
+  explicit ShopUnderTest(const std::function<void(shopctl::shop::ShopConfig&)>& tweak = {}) {
     shopctl::shop::ShopConfig config;
     // Short waits, so that tests that go through the outbox stay quick.
     config.outbox_initial_backoff = 50ms;
     config.outbox_max_backoff = 200ms;
     config.order_catalog_client.timeout = 500ms;
     config.order_payment_client.timeout = 1000ms;
+    if (tweak) tweak(config);
     shop = shopctl::test_support::start_shop(config);
     http::BlockingClient client;
     token = shopctl::test_support::demo_token(client, *shop);
@@ -173,6 +178,36 @@ TEST_CASE("a declined card fails the order with the card's reason and restores t
   auto unknown_card = send("POST", order.body["payment"]["pay_url"].get<std::string>(),
                            json{{"card_number", "5555555555554444"}});
   CHECK(unknown_card.status == 409);  // the intent is already decided
+}
+
+// A failed order's items go back to the cart, which holds at most 100 lines (cart_full): a
+// cart filled again after the checkout grew past 100, and every checkout of it was 503
+// catalog_unavailable (the catalog reads at most 100 ids), retried for ever.
+TEST_CASE("a failed order's items fill its cart up to 100 lines, and the cart can check out") {
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("shopctl-catalog-120-" + std::to_string(::getpid()) + ".yaml");
+  {
+    std::ofstream out(file);
+    out << "categories:\n  - {id: c1, name: C1}\nproducts:\n";
+    for (int i = 0; i < 120; ++i) {
+      out << "  - {id: q" << i << ", sku: S-" << i << ", name: P" << i
+          << ", description: d, category: c1, price_cents: " << 100 + i
+          << ", currency: EUR, available: true}\n";
+    }
+  }
+  ShopUnderTest t([&](shopctl::shop::ShopConfig& c) { c.catalog_file = file; });
+  std::filesystem::remove(file);
+  for (int i = 0; i < 100; ++i) t.add_to_cart("q" + std::to_string(i), 1);
+  auto order = t.api("POST", "/api/orders");
+  REQUIRE(order.status == 201);
+  for (int i = 100; i < 120; ++i) t.add_to_cart("q" + std::to_string(i), 1);
+  auto declined = send("POST", order.body["payment"]["pay_url"].get<std::string>(),
+                       json{{"card_number", "4000000000000002"}});
+  REQUIRE(declined.status == 200);
+  auto cart = t.api("GET", "/api/cart").body;
+  CHECK(cart["items"].size() == 100);
+  auto again = t.api("POST", "/api/orders");
+  CHECK(again.status == 201);
 }
 
 TEST_CASE("an unknown card number is refused and the intent stays payable") {

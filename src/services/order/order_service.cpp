@@ -244,6 +244,16 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
   if (cart.lines.empty()) {
     throw ApiError(400, "cart_empty", "the cart is empty; add products before checking out");
   }
+  // A cart holds at most 100 lines (cart_full), and the catalog reads at most 100 ids at once.
+  // A cart past that (a database written before restores kept the cap) is the shopper's to
+  // trim: the catalog's 400 was reported as 503 catalog_unavailable, retried for ever.
+  if (cart.lines.size() > kMaxCartLines) {
+    throw ApiError(400, "cart_full",
+                   "a cart holds at most " + std::to_string(kMaxCartLines) +
+                       " different products; this one holds " + std::to_string(cart.lines.size()) +
+                       ": remove some before checking out",
+                   {{"max_lines", kMaxCartLines}, {"lines", cart.lines.size()}});
+  }
 
   // 2. Every product of the cart, in one catalog call.
   std::vector<std::string> ids;

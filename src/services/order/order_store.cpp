@@ -208,8 +208,16 @@ std::string claim_cart(Database& db, const std::string& user_id, std::int64_t no
 }
 
 // Puts a failed order's items back into its owner's cart: quantities merge (capped at 99),
-// new lines go to the end.
+// new lines go to the end while the cart has fewer than 100 lines (cart_full); the rest are
+// not put back (the order still lists them). A cart filled again after the checkout grew past
+// 100 lines, and every checkout of it failed with 503 (the catalog reads 100 ids at most).
 void restore_cart(Database& db, const Order& order) {
+  std::size_t lines = 0;
+  {
+    auto st = db.prepare("SELECT COUNT(*) FROM cart_items WHERE user_id = ?");
+    st.bind_all(order.user_id);
+    if (st.step()) lines = static_cast<std::size_t>(st.column_int(0));
+  }
   for (const PricedLine& item : order.items) {
     std::optional<int> in_cart;
     {
@@ -222,7 +230,8 @@ void restore_cart(Database& db, const Order& order) {
           .bind_all(std::min(kMaxQuantity, *in_cart + item.quantity), order.user_id,
                     item.product_id)
           .run();
-    } else {
+    } else if (lines < kMaxCartLines) {
+      ++lines;
       const std::int64_t position = next_cart_position(db, order.user_id);
       db.prepare(
             "INSERT INTO cart_items (user_id, product_id, name, quantity, unit_price_cents, "
