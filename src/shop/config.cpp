@@ -315,7 +315,7 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
   if (auto n = root["http"]) {
     if (w.check_map(n, "http",
                     {"max_connections", "header_timeout", "body_timeout", "idle_timeout",
-                     "allowed_hosts"})) {
+                     "stalled_body", "allowed_hosts"})) {
       if (auto a = n["allowed_hosts"]) {
         if (!a.IsSequence()) {
           w.issue(a, "http.allowed_hosts must be a list of host names, like [shop.example]");
@@ -357,6 +357,7 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
       timeout("header_timeout", config.http_header_timeout);
       timeout("body_timeout", config.http_body_timeout);
       timeout("idle_timeout", config.http_idle_timeout);
+      timeout("stalled_body", config.http_stalled_body);
     }
   }
   if (auto n = root["auth"]) {
@@ -707,6 +708,7 @@ std::string describe_config(const ShopConfig& c) {
                {"header_timeout", platform::format_duration(c.http_header_timeout)},
                {"body_timeout", platform::format_duration(c.http_body_timeout)},
                {"idle_timeout", platform::format_duration(c.http_idle_timeout)},
+               {"stalled_body", platform::format_duration(c.http_stalled_body)},
                {"allowed_hosts", c.http_allowed_hosts}};
   j["gateway"] = {{"upstream_timeout", platform::format_duration(c.gateway_upstream_timeout)}};
   j["auth"] = {{"token_ttl", platform::format_duration(c.token_ttl)},

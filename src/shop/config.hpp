@@ -81,6 +81,7 @@ struct ShopConfig {
   std::chrono::milliseconds http_header_timeout{10'000};
   std::chrono::milliseconds http_body_timeout{30'000};
   std::chrono::milliseconds http_idle_timeout{60'000};
+  std::chrono::milliseconds http_stalled_body{1'000};
   // Names a request from outside may carry in Host besides addresses, localhost, this
   // machine's name and the peers' names; "*" allows any (docs/security.md, "Host names").
   std::vector<std::string> http_allowed_hosts;

@@ -324,7 +324,7 @@ Shop::Shop(ShopConfig config, ShopOptions options)
   auto& ctx = impl_->context;
   const auto& c = config_;
   ctx.http_limits = {c.http_max_connections, c.http_header_timeout, c.http_body_timeout,
-                     c.http_idle_timeout};
+                     c.http_idle_timeout, c.http_stalled_body};
   ctx.bind_host = c.host;
   ctx.public_traffic = options_.public_traffic;
   ctx.allowed_hosts = allowed_hosts(c);

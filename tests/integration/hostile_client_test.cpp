@@ -443,7 +443,7 @@ TEST_CASE(
     "a full listener closes its longest idle connection for a new one, and refuses only when "
     "all are busy") {
   auto s = shopctl::test_support::start_shop(
-      config_from("http: {max_connections: 3, body_timeout: 20s}"));
+      config_from("http: {max_connections: 3, body_timeout: 20s, stalled_body: 20s}"));
   const auto port = port_of(s->url("catalog"));
   std::vector<std::unique_ptr<RawConnection>> silent;
   for (int i = 0; i < 3; ++i) {
@@ -482,6 +482,37 @@ TEST_CASE(
   REQUIRE(again.send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
   CHECK(again.read_until_closed(3s));
   CHECK(raw_status(again.received) == 200);
+}
+
+// With no idle connection, a full listener closes the one whose body has been awaited the
+// longest, past http.stalled_body: 10,050 heads of `POST /api/auth/login` with
+// `Content-Length: 1` and no body (a route that needs no credential, so its head is not
+// refused) held the gateway's slots for the 30 s body timeout, and every visitor got 503.
+TEST_CASE("a full listener closes the connection whose body is awaited longest for a new one") {
+  auto s = shopctl::test_support::start_shop(
+      config_from("http: {max_connections: 3, body_timeout: 20s, stalled_body: 200ms}"));
+  const auto port = port_of(s->url("gateway"));
+  std::vector<std::unique_ptr<RawConnection>> stalled;
+  for (int i = 0; i < 3; ++i) {
+    stalled.push_back(std::make_unique<RawConnection>(port));
+    REQUIRE(stalled.back()->send(
+        "POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Content-Length: 1\r\n\r\n"));
+    std::this_thread::sleep_for(50ms);  // read in this order: the first waits longest
+  }
+  std::this_thread::sleep_for(400ms);  // every body past 200 ms
+  RawConnection visitor(port);
+  REQUIRE(
+      visitor.send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+  CHECK(visitor.read_until_closed(3s));
+  CHECK(raw_status(visitor.received) == 200);
+  // The one closed for it: the body awaited the longest, closed unanswered.
+  CHECK(stalled[0]->read_until_closed(3s));
+  CHECK(stalled[0]->received.empty());
+  // The others still wait for their bodies: sent now, each is answered.
+  REQUIRE(stalled[1]->send("{"));
+  CHECK(stalled[1]->read_until("\r\n\r\n", 3s));
+  CHECK(raw_status(stalled[1]->received) == 400);
 }
 
 TEST_CASE("a client that sends its headers too slowly is cut off after http.header_timeout") {

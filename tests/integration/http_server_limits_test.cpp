@@ -346,10 +346,17 @@ TEST_CASE("chunked alone, in any letter case or spacing, is read as before") {
 // shop six) and one open-file limit: idle connections to two of them used up the process's
 // descriptors, after which no listener accepted anything and the services could not reach
 // each other. All listeners now share one budget below that limit.
+// Bodies awaited this long are never closed for room here: the held connections stay busy.
+http::ServerOptions patient() {
+  http::ServerOptions o;
+  o.limits.stalled_body = std::chrono::minutes(1);
+  return o;
+}
+
 TEST_CASE("all listeners of a process share one connection budget") {
   std::atomic<int> calls{0};
-  RunningServer a(counting_handler(calls, nullptr, nullptr));
-  RunningServer b(counting_handler(calls, nullptr, nullptr));
+  RunningServer a(counting_handler(calls, nullptr, nullptr), patient());
+  RunningServer b(counting_handler(calls, nullptr, nullptr), patient());
   const std::size_t held_before = http::inbound_connections();
   http::set_inbound_connection_budget(held_before + 3);
   struct Restore {
@@ -402,6 +409,37 @@ TEST_CASE("all listeners of a process share one connection budget") {
     CHECK(http::inbound_connection_budget() < limit.rlim_cur);
     CHECK(http::inbound_connection_budget() + 256 <= limit.rlim_cur);
   }
+}
+
+// Past the process's budget, room is made on whichever listener holds the connection idle the
+// longest: silent connections to the internal ports (each under its own cap) held the
+// budget, and the gateway, with no idle connection of its own, refused every visitor 503.
+TEST_CASE("past the process's budget, a silent connection on another listener makes room") {
+  std::atomic<int> calls{0};
+  RunningServer door(counting_handler(calls, nullptr, nullptr));
+  RunningServer inner(counting_handler(calls, nullptr, nullptr));
+  const std::size_t held_before = http::inbound_connections();
+  http::set_inbound_connection_budget(held_before + 3);
+  struct Restore {
+    ~Restore() { http::set_inbound_connection_budget(0); }
+  } restore;
+  std::vector<std::unique_ptr<RawConnection>> silent;
+  for (int i = 0; i < 3; ++i) {
+    silent.push_back(std::make_unique<RawConnection>(inner.server.port()));
+    REQUIRE(silent.back()->connected());
+    std::this_thread::sleep_for(50ms);  // accepted in this order: the first is idle longest
+  }
+  std::this_thread::sleep_for(200ms);
+  REQUIRE(http::inbound_connections() == held_before + 3);
+  RawConnection visitor(door.server.port());
+  REQUIRE(visitor.connected());
+  REQUIRE(visitor.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  CHECK(visitor.read_until_closed(5s));
+  CAPTURE(visitor.received.substr(0, 200));
+  CHECK(visitor.received.starts_with("HTTP/1.1 200"));
+  // The one closed for it: the silent connection idle the longest, on the other listener.
+  CHECK(silent[0]->read_until_closed(3s));
+  CHECK(silent[0]->received.empty());
 }
 
 // RFC 9112 3.2: an HTTP/1.1 request without Host, and any request with two, is a 400. Both

@@ -101,6 +101,10 @@ struct Connection {
   // When the connection last became idle (accepted, or its last answer written), in steady
   // clock ticks: a full listener makes room by closing the connection idle the longest.
   std::atomic<std::int64_t> idle_since{std::chrono::steady_clock::now().time_since_epoch().count()};
+  // When the body of its current request began to be awaited (its head read, the body not with
+  // it), in steady clock ticks; 0 while no body is awaited. A full listener that has no idle
+  // connection closes the one whose body has been awaited the longest (make_room_locked).
+  std::atomic<std::int64_t> body_since{0};
   // abandon() cancels the session's coroutine through this signal. Both it and `session_done`
   // are touched only on the connection's own io thread; the signal is emitted only while the
   // session still runs (asio's slot handler must not outlive the coroutine it cancels).
@@ -234,7 +238,28 @@ std::string serialize(Response& res, bool keep_alive) {
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io_, ServerOptions o, Handler h)
-      : io(io_), options(std::move(o)), handler(std::move(h)) {}
+      : io(io_), options(std::move(o)), handler(std::move(h)) {
+    std::lock_guard lock(registry_mu());
+    registry().push_back(this);
+  }
+  ~Impl() {
+    std::lock_guard lock(registry_mu());
+    std::erase(registry(), this);
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  // Every listener of this process, for the budget of connections they share: a process past
+  // it makes room on whichever listener holds the connection to close (make_room_locked).
+  // Never destroyed: a listener may outlive the statics at exit.
+  static std::mutex& registry_mu() {
+    static auto* m = new std::mutex;
+    return *m;
+  }
+  static std::vector<Impl*>& registry() {
+    static auto* listeners = new std::vector<Impl*>;
+    return *listeners;
+  }
 
   asio::io_context& io;
   ServerOptions options;
@@ -302,7 +327,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     const bool process_full =
         g_inbound_connections.load(std::memory_order_relaxed) >= inbound_connection_budget();
     const bool full = process_full || connections.size() >= options.limits.max_connections;
-    if (full && !close_longest_idle_locked()) {
+    if (full && !make_room_locked(process_full)) {
       // Every connection is in the middle of a request: answered and closed without reading,
       // the cap holds whatever the client does.
       socket.non_blocking(true, ec);
@@ -333,34 +358,97 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   // closed and forgotten, and the new one is served. Without this, anyone who could reach a
   // port held every slot with silent connections (10,000 in 1.4 s, held for the idle timeout
   // and renewed at will): the gateway and the order service could no longer open connections
-  // to catalog or order, and every shopper got 503 (found by an outside probe). A connection in
-  // the middle of a request is never closed this way; when all are, the new one is refused.
-  // A pooled client connection that was closed is found stale before its next use and
-  // replaced. Returns false when no connection was idle.
-  bool close_longest_idle_locked() {
-    std::uint64_t victim_id = 0;
-    std::shared_ptr<Connection> victim;
-    std::int64_t oldest = std::numeric_limits<std::int64_t>::max();
-    for (auto& [id, c] : connections) {
-      if (c->busy.load(std::memory_order_relaxed)) continue;
-      const auto since = c->idle_since.load(std::memory_order_relaxed);
-      if (since < oldest) {
-        oldest = since;
-        victim_id = id;
-        victim = c;
-      }
+  // to catalog or order, and every shopper got 503 (found by an outside probe). A pooled
+  // client connection that was closed is found stale before its next use and replaced.
+  //
+  // With no idle connection, the one whose body has been awaited the longest goes, once past
+  // ServerLimits::stalled_body (on loopback or a LAN a body follows its head within
+  // milliseconds): 10,050 heads of `POST /api/auth/login` with `Content-Length: 1` and no body
+  // (routes that need no credential are not refused at the head) held the gateway's slots for
+  // the 30 s body timeout. A connection whose request is being handled is never closed; when
+  // every one is, the new one is refused.
+  //
+  // Past the process's budget (every listener's connections together), the connection to
+  // close is looked for on every listener of the process: silent connections to the internal
+  // ports held the budget, and the gateway, with none idle of its own, refused every visitor.
+  struct Victim {
+    std::shared_ptr<Connection> connection;
+    std::uint64_t id = 0;
+    bool idle = false;
+    std::int64_t since = std::numeric_limits<std::int64_t>::max();
+    // Idle ones first, each kind the oldest first.
+    bool before(const Victim& other) const {
+      if (!connection) return false;
+      if (!other.connection) return true;
+      if (idle != other.idle) return idle;
+      return since < other.since;
     }
-    if (!victim) return false;
-    connections.erase(victim_id);
-    asio::post(victim->stream.get_executor(), [victim] {
-      if (victim->busy.load()) {
-        victim->close_when_idle = true;  // a request began meanwhile: it ends after its answer
+  };
+
+  Victim pick_victim_locked(std::int64_t now) const {
+    const std::int64_t stalled_for =
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(options.limits.stalled_body)
+            .count();
+    Victim best;
+    for (const auto& [id, c] : connections) {
+      Victim v;
+      if (!c->busy.load(std::memory_order_relaxed)) {
+        v = {c, id, true, c->idle_since.load(std::memory_order_relaxed)};
+      } else {
+        const auto body = c->body_since.load(std::memory_order_relaxed);
+        if (body == 0 || now - body < stalled_for) continue;
+        v = {c, id, false, body};
+      }
+      if (v.before(best)) best = std::move(v);
+    }
+    return best;
+  }
+
+  void close_victim_locked(const Victim& v) {
+    connections.erase(v.id);
+    asio::post(v.connection->stream.get_executor(), [v] {
+      const auto& c = v.connection;
+      const bool still =
+          v.idle ? !c->busy.load() : c->body_since.load(std::memory_order_relaxed) == v.since;
+      if (!still) {
+        c->close_when_idle = true;  // it moved on meanwhile: it ends after its answer
         return;
       }
       beast::error_code ignored;
-      victim->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      victim->stream.socket().close(ignored);
+      c->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      c->stream.socket().close(ignored);
     });
+  }
+
+  // Returns false when no connection could be closed.
+  bool make_room_locked(bool process_full) {
+    const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+    Victim best = pick_victim_locked(now);
+    if (process_full) {
+      Impl* where = this;
+      {
+        std::lock_guard listeners(registry_mu());
+        for (Impl* other : registry()) {
+          if (other == this) continue;
+          // Never waits on another listener's lock while holding this one's: a busy one is
+          // passed over this time.
+          std::unique_lock lock(other->mu, std::try_to_lock);
+          if (!lock.owns_lock()) continue;
+          if (Victim v = other->pick_victim_locked(now); v.before(best)) {
+            best = std::move(v);
+            where = other;
+          }
+        }
+        if (where != this) {
+          std::unique_lock lock(where->mu, std::try_to_lock);
+          if (!lock.owns_lock() || !where->connections.count(best.id)) return false;
+          where->close_victim_locked(best);
+          return true;
+        }
+      }
+    }
+    if (!best.connection) return false;
+    close_victim_locked(best);
     return true;
   }
 
@@ -776,6 +864,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         if (!in_buffer) {
           held = wanted();
           over_budget = !body_bytes.take(held);
+          c->body_since.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                              std::memory_order_relaxed);
         }
         stream.expires_after(limits.body_timeout);
         // A client that sent `Expect: 100-continue` waits for a go-ahead before its body (curl
@@ -820,6 +910,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
           }
         }
       }
+      c->body_since.store(0, std::memory_order_relaxed);
       if (over_budget) {
         auto busy = limit_error(503, "too_busy",
                                 "the shop is reading as many request bodies as it may at "

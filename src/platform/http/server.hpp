@@ -35,6 +35,9 @@ struct ServerLimits {
   std::chrono::milliseconds body_timeout{30'000};
   // A keep-alive connection with no request in it.
   std::chrono::milliseconds idle_timeout{60'000};
+  // A body still arriving this long after its head may be closed to make room on a full
+  // listener, when no connection is idle (server.cpp, make_room_locked).
+  std::chrono::milliseconds stalled_body{1'000};
 };
 
 struct ServerOptions {
