@@ -137,6 +137,11 @@ class ServiceHost {
   std::set<std::string, std::less<>> user_forwarders_;
   CallerIdentifier identify_outside_caller_;
   HeadGate head_gate_;
+  // The warn lines of violations, at most kViolationLinesPerSecond a second (record_violation).
+  std::mutex violation_log_mu_;
+  std::int64_t violation_log_second_ = 0;
+  int violation_lines_ = 0;
+  std::uint64_t violations_unlogged_ = 0;
 };
 
 // The content of GET /_admin/calls for records since `since`.
