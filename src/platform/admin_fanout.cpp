@@ -528,8 +528,10 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
     std::fill(per_process.begin(), per_process.end(), since);
   } else if (since > 0) {
     std::lock_guard lock(mu_);
-    if (since <= cursors_.size() && cursors_[since - 1].size() == per_process.size()) {
-      per_process = cursors_[since - 1];
+    // A cursor older than those kept (or not handed out here) reads from the start.
+    if (since > base_ && since - 1 - base_ < cursors_.size() &&
+        cursors_[since - 1 - base_].size() == per_process.size()) {
+      per_process = cursors_[since - 1 - base_];
     }
   }
   // `only` goes to every process, read as one process reads it (the first, decoded) and
@@ -554,8 +556,12 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
   json records = json::array(), transitions = json::array();
   {
     std::lock_guard lock(mu_);
+    if (cursors_.size() >= kMaxCursors) {
+      cursors_.erase(cursors_.begin(), cursors_.begin() + kMaxCursors / 2);
+      base_ += kMaxCursors / 2;
+    }
     cursors_.push_back(next);
-    merged_next = cursors_.size();
+    merged_next = base_ + cursors_.size();
     // A record's `seq` in the merged numbering: one less than the first cursor handed out
     // after it, so that "seq >= cursor" means "recorded at or after that cursor", as it does
     // for one process. (Cursors only move forward: a process's records are numbered from 0
@@ -565,7 +571,7 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
       auto first_after = std::upper_bound(
           cursors_.begin(), cursors_.end(), local,
           [i](std::uint64_t s, const std::vector<std::uint64_t>& c) { return s < c[i]; });
-      item["seq"] = static_cast<std::uint64_t>(first_after - cursors_.begin());
+      item["seq"] = base_ + static_cast<std::uint64_t>(first_after - cursors_.begin());
     };
     for (std::size_t i = 0; i < d.processes.size(); ++i) {
       for (auto& r : records_of[i]) {

@@ -77,9 +77,14 @@ class AdminFanOut {
  private:
   AdminAnswer calls_since(const Deployment& deployment, const AdminSender& sender,
                           std::string_view path);
-  // GET /_admin/calls: each merged `next_seq` names one position in every process's records.
+  // GET /_admin/calls: each merged `next_seq` names one position in every process's records:
+  // cursor N is cursors_[N - 1 - base_]. At most kMaxCursors are kept (a console polls once
+  // a second for as long as the shop runs); the older half goes, and a cursor from it reads
+  // from each process's first record again.
+  static constexpr std::size_t kMaxCursors = 1 << 16;
   std::mutex mu_;
   std::vector<std::vector<std::uint64_t>> cursors_;
+  std::uint64_t base_ = 0;
 };
 
 }  // namespace shopctl::platform

@@ -211,6 +211,11 @@ struct Shop::Impl {
   platform::security::ServiceCredentials credentials;
   platform::PeerDirectory peers;
   platform::ServiceContext context;
+  // The gateway's fan-out of a split shop (Shop::fan_out): one for the shop's life, since the
+  // merged call cursors it hands out are its own. A new one per request numbered every
+  // record 0 and answered next_seq 1 whatever `since` said, so the console, polling with it,
+  // never saw a new call.
+  platform::AdminFanOut fanout;
   std::vector<std::thread> threads;
   // In start order; stopped in reverse.
   std::vector<std::pair<std::string, std::unique_ptr<platform::Service>>> services;
@@ -382,7 +387,7 @@ asio::awaitable<http::Response> Shop::fan_out(http::Request& req) {
       auto services = sender(self, "GET", "/_admin/services", std::nullopt);
       auto deployment = platform::Deployment::from_services(services.body, self);
       answer = deployment.split()
-                   ? platform::AdminFanOut().send(deployment, sender, req.method, req.target, body)
+                   ? impl_->fanout.send(deployment, sender, req.method, req.target, body)
                    : sender(self, req.method, req.target, body);
     } catch (const std::exception& e) {
       failure = e.what();

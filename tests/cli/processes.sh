@@ -121,6 +121,21 @@ curl -s -o /dev/null -X DELETE -H "X-Admin-Token: $token" "$gateway/_admin/fault
 status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $jwt" "$gateway/api/catalog/categories")
 [[ "$status" == 200 ]]
 check "and removed there, it is gone (got $status)" $?
+# Call records through the gateway, as the console polls them: a cursor it handed out gives
+# the records after it alone, numbered at or past it. (A new fan-out per request numbered every
+# record 0 and answered next_seq 1 whatever `since` said: the console never saw a new call.)
+calls() { curl -s -H "X-Admin-Token: $token" "$gateway/_admin/calls?since=$1"; }
+cursor=$(calls 9223372036854775807 | jq -r .next_seq)
+curl -s -o /dev/null -H "Authorization: Bearer $jwt" "$gateway/api/catalog/categories"
+curl -s -o /dev/null -H "Authorization: Bearer $jwt" "$gateway/api/catalog/categories"
+sleep 0.2
+after=$(calls "$cursor")
+newer=$(jq '[.records[] | select(.edge == "gateway->catalog")] | length' <<<"$after")
+below=$(jq --argjson c "$cursor" '[.records[] | select(.seq < $c)] | length' <<<"$after")
+next=$(jq -r .next_seq <<<"$after")
+again=$(calls "$next" | jq '[.records[] | select(.edge == "gateway->catalog")] | length')
+[[ "$newer" -eq 2 && "$below" -eq 0 && "$next" -gt "$cursor" && "$again" -eq 0 ]]
+check "the gateway's merged call cursor gives only newer records (2 new: $newer; below the cursor: $below; cursor $cursor -> $next; after it: $again)" $?
 # The clock: an advance reaches every process, and a child started again after it takes the
 # advance of its siblings (before, it began at the real time: an unpaid order expired by
 # order's clock but not by payment's).
