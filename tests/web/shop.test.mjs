@@ -1067,3 +1067,70 @@ test('the order page drops the "cannot reach" notice when it reads the order cha
   noProblems(page);
   await page.context().close();
 });
+
+async function addByApi(at, token, productId, quantity) {
+  const added = await fetch(`${at.url}/api/cart/items`, {method: 'POST',
+    headers: {Authorization: `Bearer ${token}`, 'Content-Type': 'application/json'},
+    body: JSON.stringify({product_id: productId, quantity})});
+  assert.equal(added.status, 200);
+}
+
+// A checkout whose first POST never got an answer keeps its key; "Try again" then sent it
+// without reading the cart, and ordered the p-020 × 3 another tab had added, which the page never
+// showed. And a kept key whose order was placed meanwhile went on to pay that order for a cart
+// the page showed as another one.
+test('a kept checkout key orders only the cart the page shows', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-001', 1);
+  const token = await shopperToken(page);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  let cut = true;  // the first checkout's request is cut: its outcome is unknown to the page
+  await page.route('**/api/orders', (route) => (cut && route.request().method() === 'POST'
+    ? route.abort('connectionreset') : route.continue()));
+  await page.getByRole('button', {name: 'Check out and pay'}).click();
+  await page.locator('[data-test="error"]').getByText('may have been placed').waitFor({timeout: 5000});
+  cut = false;
+  await addByApi(shop, token, 'p-020', 3);  // "another tab"
+  await page.getByRole('button', {name: 'Try again'}).click();
+  await page.locator('[data-test="cart-changed"]').getByText('Your cart changed since this page showed it').waitFor({timeout: 5000});
+  await page.locator('[data-test="cart-line"][data-product-id="p-020"]').waitFor();
+  assert.doesNotMatch(page.url(), /\/pay\//);
+  assert.equal((await listOrders(shop, token)).length, 0, 'nothing was ordered');
+  const shown = await cartTotal(page);
+  await page.getByRole('button', {name: 'Check out and pay'}).click();
+  await payWith(page, '4242424242424242');
+  assert.equal((await page.locator('#amount').textContent()).trim(), shown);
+  assert.equal((await listOrders(shop, token)).length, 1);
+  noProblems(page);
+  await page.context().close();
+
+  // The kept key did place an order (p-005), and the cart the page shows now is another one.
+  const second = await newPage(chromium.browser);
+  await registerShopper(second, shop);
+  await addFromDetail(second, 'p-005', 1);
+  const token2 = await shopperToken(second);
+  const key = `web-kept-other-${Date.now()}`;
+  const created = await fetch(`${shop.url}/api/orders`, {method: 'POST',
+    headers: {Authorization: `Bearer ${token2}`, 'Idempotency-Key': key}});
+  assert.equal(created.status, 201);
+  const placed = await created.json();
+  await second.evaluate(([user, kept]) => sessionStorage.setItem('shopctl.pending_checkout',
+    JSON.stringify({user, key: kept, at: Date.now()})), [token2, key]);
+  await addByApi(shop, token2, 'p-001', 2);
+  await second.goto(`${shop.url}/#/cart`);
+  await second.locator('[data-test="cart-line"][data-product-id="p-001"]').waitFor();
+  await second.getByRole('button', {name: 'Check out and pay'}).click();
+  const earlier = second.locator('[data-test="earlier-order"]');
+  await earlier.getByText(placed.order_id).waitFor({timeout: 5000});
+  assert.doesNotMatch(second.url(), /\/pay\//);
+  assert.equal((await listOrders(shop, token2)).length, 1, 'the cart shown was not ordered yet');
+  const shown2 = await cartTotal(second);
+  await second.getByRole('button', {name: 'Check out and pay'}).click();
+  await payWith(second, '4242424242424242');
+  assert.equal((await second.locator('#amount').textContent()).trim(), shown2);
+  assert.equal((await listOrders(shop, token2)).length, 2);
+  noProblems(second);
+  await second.context().close();
+});

@@ -561,25 +561,33 @@ async function checkoutNow(button, area, cart, attempt) {
   if (attempt.generation !== renderCount) return;  // the shopper went elsewhere meanwhile
   // The order is placed from the cart as the shop holds it, which another tab (or a change
   // that failed) may have made other than this page shows: read it first, and if it differs,
-  // show it again instead of checking it out. (With a kept key the order may be placed
-  // already, its cart emptied: the key's answer is that order.)
-  if (!attempt.key) {
-    let now;
-    try {
-      now = readable(await api('GET', '/api/cart'), cartShape);
-    } catch (error) {
-      button.disabled = false;
-      replace(area, errorNotice(error, () => checkout(button, area, cart, attempt),
-        error.redirected ? null : 'Nothing was ordered. Please try again in a moment.'));
-      return;
-    }
-    if (attempt.generation !== renderCount) return;
-    if (!cartAsShown(now, attempt)) {
-      cartChangedNotice = 'Your cart changed since this page showed it (in another tab, say), so nothing was ordered. '
-        + 'This is what it holds now: check it, then check out again.';
-      render();
-      return;
-    }
+  // show it again instead of checking it out. A kept key too is sent only for the cart shown:
+  // if its first attempt placed nothing, the key orders the cart as it is now, so that cart
+  // must be the one the page shows (it skipped this, and "Try again" ordered what another tab
+  // had added); if it placed an order, the answer is that order (below), and one for another
+  // cart than the one shown is said, not paid.
+  let now;
+  try {
+    now = readable(await api('GET', '/api/cart'), cartShape);
+  } catch (error) {
+    button.disabled = false;
+    replace(area, errorNotice(error, () => checkout(button, area, cart, attempt),
+      error.redirected ? null : attempt.key
+        ? 'Nothing more was ordered. Please try again in a moment.'
+        : 'Nothing was ordered. Please try again in a moment.'));
+    focusNotice(area);
+    return;
+  }
+  if (attempt.generation !== renderCount) return;
+  // An empty cart with a key kept is most likely the earlier attempt's order, which took the
+  // items: the key picks it up (and if nothing was placed, it orders nothing: cart_empty).
+  if (!cartAsShown(now, attempt) && !(attempt.key && now.items.length === 0)) {
+    cartChangedNotice = 'Your cart changed since this page showed it (in another tab, say), so nothing was ordered. '
+      + 'This is what it holds now: check it, then check out again.'
+      + (attempt.key ? ' An earlier checkout from this tab may have placed an order: checking out again finds it, and '
+        + 'does not order twice.' : '');
+    render();
+    return;
   }
   const kept = Boolean(attempt.key);
   attempt.key ??= randomId();
@@ -595,6 +603,20 @@ async function checkoutNow(button, area, cart, attempt) {
     // cart shown is checked out afresh.
     if (kept && attempt.shown && await orderSettled(order)) {
       await checkoutNow(button, area, cart, attempt);
+      return;
+    }
+    // A kept key's order was placed by the earlier attempt, for the cart as it was then: when
+    // that is not the cart shown now, the shopper is told of it, and the next click orders the
+    // cart shown (with a fresh key), rather than being sent to pay something else.
+    if (kept && attempt.shown && !orderAsShown(order, attempt)) {
+      button.disabled = false;
+      replace(area, h('div', {class: 'notice warn', role: 'alert', tabindex: -1, 'data-test': 'earlier-order'},
+        h('p', {}, 'An earlier checkout from this tab placed order ',
+          h('a', {class: 'mono', href: `#/orders/${encodeURIComponent(order.order_id)}`}, order.order_id),
+          ` (${money(order.total_cents, order.currency)}), which is waiting for its payment. `
+          + 'The cart shown here was not ordered.'),
+        h('p', {}, 'Pay that order from its page, or check out this cart to order it too.')));
+      focusNotice(area);
       return;
     }
     goPay(order);
@@ -677,10 +699,29 @@ async function orderSettled(order) {
 let cartChangedNotice = null;
 
 // Whether `cart` holds the lines the page shows, at its quantities and unit prices.
+// (The empty cart's "Go on to pay it" shows no lines.)
 function cartAsShown(cart, attempt) {
-  const shown = [...attempt.shown].filter(([, line]) => line.quantity > 0);
+  const shown = [...(attempt.shown || [])].filter(([, line]) => line.quantity > 0);
   return cart.items.length === shown.length && shown.every(([id, line]) => cart.items.some(
     (held) => held.product_id === id && held.quantity === line.quantity && held.unit_price_cents === line.price));
+}
+
+// Whether `order` holds the lines the page shows, at its quantities and unit prices.
+function orderAsShown(order, attempt) {
+  const shown = [...attempt.shown].filter(([, line]) => line.quantity > 0);
+  const items = Array.isArray(order.items) ? order.items : [];
+  return items.length === shown.length && shown.every(([id, line]) => items.some(
+    (held) => held.product_id === id && held.quantity === line.quantity && held.unit_price_cents === line.price));
+}
+
+// Puts the focus on the notice just drawn in `area`, so that a keyboard user (and a screen
+// reader) is not left on the document's body when the button they pressed is replaced.
+function focusNotice(area) {
+  const notice = area.querySelector('[data-test="error"], [data-test="earlier-order"]');
+  if (!notice) return;
+  if (!notice.hasAttribute('tabindex')) notice.setAttribute('tabindex', '-1');
+  notice.focus({preventScroll: true});
+  notice.scrollIntoView({block: 'nearest'});
 }
 
 function goPay(order) {
