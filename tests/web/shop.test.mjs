@@ -1134,3 +1134,33 @@ test('a kept checkout key orders only the cart the page shows', async () => {
   noProblems(second);
   await second.context().close();
 });
+
+// Two tabs checked out at once: the losing tab read an emptied cart and drew a bare "Your cart
+// is empty." (the empty cart did not show why it was drawn), and its note came out later, on
+// an unrelated visit of the cart: "Your cart changed since this page showed it".
+test('a tab whose cart another tab checked out says why its cart is empty, once', async () => {
+  const first = await newPage(chromium.browser);
+  await registerShopper(first, shop);
+  await addFromDetail(first, 'p-006', 2);
+  const second = await first.context().newPage();
+  second.problems = [];
+  second.on('pageerror', (error) => second.problems.push(`page error: ${error.message}`));
+  for (const tab of [first, second]) {
+    await tab.goto(`${shop.url}/#/cart`);
+    await tab.locator('[data-test="cart-line"]').first().waitFor();
+  }
+  await first.getByRole('button', {name: 'Check out and pay'}).click();
+  await first.waitForURL(/\/pay\//, {timeout: 10000});
+  await second.getByRole('button', {name: 'Check out and pay'}).click();
+  await second.locator('[data-test="cart-changed"]').getByText('Your cart changed since this page showed it').waitFor({timeout: 5000});
+  await second.getByText('Your cart is empty.').waitFor();
+  // Later, an unrelated visit of the cart says nothing of it.
+  await addFromDetail(second, 'p-002', 1);
+  await second.goto(`${shop.url}/#/cart`);
+  await second.locator('[data-test="cart-line"][data-product-id="p-002"]').waitFor();
+  await second.waitForTimeout(300);
+  assert.equal(await second.locator('[data-test="cart-changed"]').count(), 0);
+  assert.deepEqual(second.problems, []);
+  noProblems(first);
+  await first.context().close();
+});

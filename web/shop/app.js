@@ -447,7 +447,14 @@ async function cartPage() {
       pickUp = h('div', {class: 'notice warn', 'data-test': 'pending-checkout'},
         h('p', {}, 'A checkout from this tab may have placed your order.'), h('div', {class: 'row'}, button), area);
     }
-    replace(main, h('h1', {}, 'Your cart'), pickUp,
+    // A checkout that found the cart emptied (another tab checked it out) drew this page: say
+    // so here, and only here (the note was left for a later, unrelated visit of the cart).
+    const changed = takeCartChangedNotice(mine);
+    replace(main, h('h1', {}, 'Your cart'),
+      changed ? h('div', {class: 'notice warn', role: 'alert', 'data-test': 'cart-changed'}, h('p', {}, changed),
+        h('p', {}, 'If another tab checked it out, the order is in ', h('a', {href: '#/orders'}, 'your orders'), '.'))
+        : null,
+      pickUp,
       h('div', {class: 'card'}, h('p', {}, 'Your cart is empty.'), h('a', {class: 'btn', href: '#/'}, 'Browse the shop')));
     return;
   }
@@ -499,8 +506,7 @@ async function cartPage() {
       h('div', {class: 'totals'},
         h('span', {}, 'Total ', h('span', {class: 'total', 'data-test': 'cart-total'}, money(cart.total_cents, cart.currency))),
         checkoutButton));
-  const changed = cartChangedNotice;
-  cartChangedNotice = null;
+  const changed = takeCartChangedNotice(mine);
   replace(main, h('h1', {}, 'Your cart'),
     changed ? h('p', {class: 'notice warn', role: 'alert', 'data-test': 'cart-changed'}, changed) : null,
     attempt.lines, checkoutArea);
@@ -582,11 +588,10 @@ async function checkoutNow(button, area, cart, attempt) {
   // An empty cart with a key kept is most likely the earlier attempt's order, which took the
   // items: the key picks it up (and if nothing was placed, it orders nothing: cart_empty).
   if (!cartAsShown(now, attempt) && !(attempt.key && now.items.length === 0)) {
-    cartChangedNotice = 'Your cart changed since this page showed it (in another tab, say), so nothing was ordered. '
+    noteCartChanged('Your cart changed since this page showed it (in another tab, say), so nothing was ordered. '
       + 'This is what it holds now: check it, then check out again.'
       + (attempt.key ? ' An earlier checkout from this tab may have placed an order: checking out again finds it, and '
-        + 'does not order twice.' : '');
-    render();
+        + 'does not order twice.' : ''));
     return;
   }
   const kept = Boolean(attempt.key);
@@ -695,8 +700,18 @@ async function orderSettled(order) {
   }
 }
 
-// A note for the cart page drawn next: why a checkout drew it again instead of ordering.
+// A note for the cart page drawn next: why a checkout drew it again instead of ordering. It
+// belongs to that one drawing (`generation`); any later page drops it.
 let cartChangedNotice = null;
+function noteCartChanged(text) {
+  cartChangedNotice = {text, generation: renderCount + 1};
+  render();
+}
+function takeCartChangedNotice(generation) {
+  const notice = cartChangedNotice;
+  cartChangedNotice = null;
+  return notice && notice.generation === generation ? notice.text : null;
+}
 
 // Whether `cart` holds the lines the page shows, at its quantities and unit prices.
 // (The empty cart's "Go on to pay it" shows no lines.)
