@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
 #include "../support/test_shop.hpp"
@@ -208,6 +209,56 @@ TEST_CASE("a failed order's items fill its cart up to 100 lines, and the cart ca
   CHECK(cart["items"].size() == 100);
   auto again = t.api("POST", "/api/orders");
   CHECK(again.status == 201);
+}
+
+// A checkout whose order was created, but which could not fail it (order.db refused the
+// write, as a full disk does): the order stayed PAYMENT_PENDING without a payment, its cart
+// emptied and its key "still running", until it expired 30 minutes later (an outside probe
+// on a full tmpfs). The expiry pass now ends it as an interrupted checkout, as start-up
+// recovery does: failed, the items back in the cart, the key answered with the order.
+TEST_CASE("a checkout that could not fail its order leaves it to the expiry pass, not pending") {
+  ShopUnderTest t;
+  t.add_to_cart("p-003", 2);
+  REQUIRE(t.admin("payment", "POST", "/_admin/faults",
+                  json{{"id", "no-payments"},
+                       {"target", "payment"},
+                       {"type", "abort"},
+                       {"status", 503},
+                       {"match", {{"method", "POST"}, {"path", "/internal/payments"}}}})
+              .status == 201);
+  // order.db refuses to fail an order (a real SQLite error, from a trigger of the test's).
+  const auto file = t.shop->config().data_dir / "order.db";
+  auto sql = [&](const char* statement) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    CHECK(sqlite3_exec(db, statement, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  };
+  sql("CREATE TRIGGER refuse_failed BEFORE UPDATE OF status ON orders "
+      "WHEN NEW.status = 'FAILED' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+  auto first = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "refused-1"}});
+  CHECK(first.status >= 500);
+  auto orders = t.api("GET", "/api/orders").body["items"];
+  REQUIRE(orders.size() == 1);
+  const auto order_id = orders[0]["order_id"].get<std::string>();
+  CHECK(orders[0]["status"] == "PAYMENT_PENDING");
+  // The key is bound to that order: the same key orders nothing more meanwhile.
+  auto during = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "refused-1"}});
+  CHECK(during.status == 409);
+  // The database takes writes again: the order ends within the expiry pass's rounds.
+  sql("DROP TRIGGER refuse_failed");
+  CHECK(ShopUnderTest::eventually(
+      [&] { return t.api("GET", "/api/orders/" + order_id).body["status"] == "FAILED"; }));
+  auto ended = t.api("GET", "/api/orders/" + order_id).body;
+  CHECK(ended["history"].back()["reason"] == "checkout_interrupted");
+  auto cart = t.api("GET", "/api/cart").body;
+  REQUIRE(cart["items"].size() == 1);
+  CHECK(cart["items"][0]["quantity"] == 2);
+  auto replay = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "refused-1"}});
+  CHECK(replay.status == 201);
+  CHECK(replay.body["order_id"] == order_id);
+  CHECK(replay.body["status"] == "FAILED");
 }
 
 TEST_CASE("an unknown card number is refused and the intent stays payable") {

@@ -208,11 +208,17 @@ asio::awaitable<Response> OrderService::checkout_route(Request& req) {
 
   CheckoutAnswer answer;
   std::exception_ptr failure;
+  std::string created_order;
   try {
-    answer = co_await checkout(req, user, key, std::move(cart));
+    answer = co_await checkout(req, user, key, std::move(cart), created_order);
   } catch (...) {
     failure = std::current_exception();
   }
+  // An error after the order was created (the database refused to fail it or to record its
+  // payment: a full disk): the order is pending without a payment, its cart emptied. The
+  // expiry pass ends it as an interrupted checkout, as start-up recovery does: cancels its
+  // payment if one opened, fails it, puts the items back and answers the key.
+  if (failure && !created_order.empty()) store_.note_interrupted(created_order);
   try {
     co_await store_.release_checkout(user, checkout_claim);
   } catch (const std::exception& e) {
@@ -225,7 +231,10 @@ asio::awaitable<Response> OrderService::checkout_route(Request& req) {
   if (key) {
     // Only a checkout that created an order binds its key; otherwise nothing happened and the
     // same key may be used again (for example after a 409 price_changed or a 503).
-    if (failure || !answer.order_created) {
+    if (failure && !created_order.empty()) {
+      // Bound to the order: "still running" until the expiry pass ends the order and stores
+      // the order as it ended for the key (released, it would let the key order twice).
+    } else if (failure || !answer.order_created) {
       co_await store_.release_idempotency_key(user, *key);
     } else if (!answer.answer_saved) {
       co_await store_.save_idempotent_answer(user, *key, answer.response.status,
@@ -238,7 +247,7 @@ asio::awaitable<Response> OrderService::checkout_route(Request& req) {
 
 asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
     const Request& req, const std::string& user_id, const std::optional<std::string>& key,
-    std::optional<StoredCart> claimed_cart) {
+    std::optional<StoredCart> claimed_cart, std::string& created_order) {
   // 1. The caller's cart (read with the key's claim when there is a key).
   StoredCart cart = claimed_cart ? std::move(*claimed_cart) : co_await store_.cart(user_id);
   if (cart.lines.empty()) {
@@ -282,6 +291,7 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
   Order order = new_pending_order(platform::security::new_id("ord_"), user_id, priced,
                                   ctx_.clock.unix_millis());
   co_await store_.create_pending(order, cart.lines, key, req.trace_id);
+  created_order = order.order_id;
 
   // 4. A payment for the order's total. The order id is the payment's idempotency key, so
   // retries (ours and the edge's) open one payment at most.

@@ -79,10 +79,12 @@ class OrderService : public platform::Service {
   boost::asio::awaitable<http::Response> add_cart_item(http::Request& req);
   boost::asio::awaitable<http::Response> checkout_route(http::Request& req);
   // `cart`: the user's cart when already read (with the key's claim), else nullopt.
+  // `created_order`: the id of the order it created, once created (also when it then throws).
   boost::asio::awaitable<CheckoutAnswer> checkout(const http::Request& req,
                                                   const std::string& user_id,
                                                   const std::optional<std::string>& key,
-                                                  std::optional<StoredCart> cart);
+                                                  std::optional<StoredCart> cart,
+                                                  std::string& created_order);
   boost::asio::awaitable<http::Response> payment_result(http::Request& req);
   // One pass of the expiry: cancels the payment of each order that is due (interrupted at
   // start-up, or pending longer than payment_timeout) through the payment service, and

@@ -703,10 +703,33 @@ asio::awaitable<std::optional<PaymentResultOutcome>> OrderStore::apply_payment_r
                             });
 }
 
+void OrderStore::note_interrupted(std::string order_id) {
+  std::lock_guard lock(noted_mu_);
+  noted_interrupted_.insert(std::move(order_id));
+}
+
 asio::awaitable<std::vector<OrderToCancel>> OrderStore::cancel_due(std::int64_t created_before_ms,
                                                                    std::size_t limit) {
   std::vector<OrderToCancel> due;
+  std::set<std::string> noted;
+  {
+    std::lock_guard lock(noted_mu_);
+    noted = noted_interrupted_;
+  }
   co_await db_.worker().run([&](Database& db) {
+    // Noted orders first, as interrupted, while they are pending without a payment.
+    for (const auto& order_id : noted) {
+      auto st = db.prepare(
+          "SELECT COALESCE(trace_id, '') FROM orders WHERE order_id = ? "
+          "AND status = 'PAYMENT_PENDING' AND payment_id IS NULL AND checkout_interrupted = 0");
+      st.bind_all(order_id);
+      if (st.step()) {
+        due.push_back({order_id, std::string(kCheckoutInterrupted), st.column_text(0), false});
+      } else {
+        std::lock_guard lock(noted_mu_);
+        noted_interrupted_.erase(order_id);
+      }
+    }
     // kind 0: a failed checkout's payment (payment_unavailable), 1: interrupted, 2: expired.
     auto st = db.prepare(
         "SELECT order_id, 0 AS kind, COALESCE(trace_id, ''), created_at_ms FROM orders "
@@ -718,9 +741,14 @@ asio::awaitable<std::vector<OrderToCancel>> OrderStore::cancel_due(std::int64_t 
         "AND (checkout_interrupted = 1 OR created_at_ms <= ?) "
         "ORDER BY kind, created_at_ms LIMIT ?");
     st.bind_all(created_before_ms, static_cast<std::int64_t>(limit));
+    const std::size_t noted_due = due.size();
     while (st.step()) {
       const auto kind = st.column_int(1);
-      due.push_back({st.column_text(0),
+      const std::string order_id = st.column_text(0);
+      if (std::any_of(due.begin(), due.begin() + static_cast<std::ptrdiff_t>(noted_due),
+                      [&](const OrderToCancel& o) { return o.order_id == order_id; }))
+        continue;  // listed above as interrupted
+      due.push_back({order_id,
                      std::string(kind == 0   ? kPaymentUnavailable
                                  : kind == 1 ? kCheckoutInterrupted
                                              : kPaymentExpired),

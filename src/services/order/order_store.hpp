@@ -8,7 +8,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -156,6 +158,13 @@ class OrderStore {
       std::string order_id, std::string payment_id, PaymentOutcome outcome, std::string reason,
       std::int64_t now_ms);
 
+  // A checkout that ended with an error after it created its order, whose order it could not
+  // fail (the database refused that write: a full disk): cancel_due lists the order as
+  // interrupted, as open() marks the orders a stop cut short, while it is pending without a
+  // payment. Before, the order stayed PAYMENT_PENDING with its cart emptied and its key "still
+  // running" until it expired 30 minutes later. Kept in memory: a restart marks them anyway.
+  void note_interrupted(std::string order_id);
+
   // Orders whose payment is to be canceled now, at most `limit`: first failed checkouts whose
   // payment may have been opened after they gave up (payment_unavailable, `after_failure`),
   // then pending orders marked interrupted at open() (checkout_interrupted), then pending
@@ -193,6 +202,8 @@ class OrderStore {
       const After& after = {});
 
   platform::StoreDatabase db_;
+  std::mutex noted_mu_;
+  std::set<std::string> noted_interrupted_;
 };
 
 namespace detail {
