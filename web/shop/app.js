@@ -5,6 +5,7 @@ import {h, append, replace, money, randomId, formatTime} from '/assets/common/do
 
 const main = document.getElementById('main');
 const flash = document.getElementById('flash');
+const problem = document.getElementById('problem');
 const priceDialog = document.getElementById('price-dialog');
 const TOKEN_KEY = 'shopctl.token';
 const EMAIL_KEY = 'shopctl.email';
@@ -129,15 +130,26 @@ async function api(method, path, body, extraHeaders = {}) {
 
 // ---- shared pieces ------------------------------------------------------------------------
 
-// A short message. sayFailed(what, error) says why `what` failed, unless the failure already
-// sent the user to the login page (a 401), which says why itself.
+// A short message, in the polite status line for 2.5 s. sayFailed(what, error) says why `what`
+// failed, unless the failure already sent the user to the login page (a 401), which says why
+// itself: an error is an alert (#problem, announced at once) and stays until the shopper
+// dismisses it, goes to another page, or something else is said (it was a 2.5 s flash in the
+// polite status line, gone before it was read).
 function say(text) {
+  clearProblem();
   replace(flash, h('p', {}, text));
   clearTimeout(say.timer);
   say.timer = setTimeout(() => replace(flash), 2500);
 }
+function sayProblem(text) {
+  clearTimeout(say.timer);
+  replace(flash);
+  replace(problem, h('div', {class: 'notice error', 'data-test': 'problem'}, h('p', {}, text),
+    h('button', {type: 'button', class: 'small secondary', on: {click: clearProblem}}, 'Dismiss')));
+}
+function clearProblem() { replace(problem); }
 function sayFailed(what, error) {
-  if (!error.redirected) say(`${what}: ${error.message}`);
+  if (!error.redirected) sayProblem(`${what}: ${error.message}`);
 }
 
 // What a shopper sees when something failed: a 5xx or no answer is the shop's fault, said
@@ -406,7 +418,7 @@ async function productPage(id) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const n = Number.parseInt(quantity.value, 10);
-    if (!(n >= 1 && n <= 99)) { say('Choose a quantity from 1 to 99'); return; }
+    if (!(n >= 1 && n <= 99)) { sayProblem('Choose a quantity from 1 to 99'); return; }
     add.disabled = true;
     try { await addToCart(product.id, n); } catch (error) { sayFailed('Could not add it', error); }
     add.disabled = false;
@@ -474,7 +486,7 @@ async function cartPage() {
       const n = Number.parseInt(quantity.value, 10);
       if (!(n >= 0 && n <= 99)) {
         quantity.value = line.quantity;  // the field shows what the cart holds
-        say('Choose a quantity from 0 to 99');
+        sayProblem('Choose a quantity from 0 to 99');
         return;
       }
       attempt.shown.get(line.product_id).quantity = n;
@@ -927,6 +939,7 @@ let drawnRoute = '/';  // the route render() drew last
 
 async function render() {
   clearTimeout(pollTimer);
+  clearProblem();
   const generation = ++renderCount;
   const route = currentRoute();
   drawnRoute = route;
