@@ -1155,3 +1155,23 @@ test('an error stays on the page and is an alert', async () => {
   noProblems(page);
   await page.context().close();
 });
+
+// A double click on "Create account" registered twice: the second got 409, whose error flashed.
+test('a double click on Create account registers once', async () => {
+  const page = await newPage(chromium.browser);
+  let registrations = 0;
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && request.url().endsWith('/api/auth/register')) registrations += 1;
+  });
+  await page.goto(`${shop.url}/#/register`);
+  await page.getByLabel('Name').fill('Double');
+  await page.getByLabel('Email').fill(`double-${Date.now()}@shop.test`);
+  await page.getByLabel(/^Password/).fill('correct-horse-battery');
+  await page.getByRole('button', {name: 'Create account'}).dblclick();
+  await page.getByRole('heading', {name: 'All products'}).waitFor();
+  await page.waitForTimeout(500);
+  assert.equal(registrations, 1);
+  assert.equal(await page.getByRole('alert').filter({hasText: /already|409/i}).count(), 0);
+  noProblems(page);
+  await page.context().close();
+});

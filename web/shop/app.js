@@ -256,6 +256,7 @@ function loginPage(params) {
   const message = h('div');
   const email = h('input', {id: 'email', name: 'email', type: 'email', autocomplete: 'username', required: true});
   const password = h('input', {id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true});
+  const submit = h('button', {type: 'submit'}, 'Log in');
   const form = h('form', {class: 'card auth', 'aria-labelledby': 'login-title'},
     h('h1', {id: 'login-title'}, 'Log in'),
     reason === 'expired' ? h('p', {class: 'notice warn'}, 'Your session has expired. Please log in again.')
@@ -265,11 +266,13 @@ function loginPage(params) {
     message,
     h('div', {class: 'field'}, h('label', {for: 'email'}, 'Email'), email),
     h('div', {class: 'field'}, h('label', {for: 'password'}, 'Password'), password),
-    h('div', {class: 'row'}, h('button', {type: 'submit'}, 'Log in'),
+    h('div', {class: 'row'}, submit,
       h('a', {href: `#/register?next=${encodeURIComponent(next)}`}, 'New here? Create an account')),
     h('p', {class: 'muted'}, 'Demo account: demo@shop.test / demo-password-1'));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    if (submit.disabled) return;  // one request at a time (a double click, Enter twice)
+    submit.disabled = true;
     try {
       const answer = readable(await api('POST', '/api/auth/login', {email: email.value, password: password.value}),
         (a) => isText(a.access_token));
@@ -279,6 +282,7 @@ function loginPage(params) {
       replace(message, error.status === 401
         ? h('p', {class: 'notice error', role: 'alert'}, 'Wrong email or password.')
         : errorNotice(error));
+      submit.disabled = false;
     }
   });
   setTitle('Log in');
@@ -293,16 +297,21 @@ function registerPage(params) {
   const email = h('input', {id: 'email', name: 'email', type: 'email', autocomplete: 'username', required: true});
   const password = h('input', {id: 'password', name: 'password', type: 'password', autocomplete: 'new-password',
     required: true, minlength: 8});
+  const submit = h('button', {type: 'submit'}, 'Create account');
   const form = h('form', {class: 'card auth', 'aria-labelledby': 'register-title'},
     h('h1', {id: 'register-title'}, 'Create an account'),
     message,
     h('div', {class: 'field'}, h('label', {for: 'name'}, 'Name'), name),
     h('div', {class: 'field'}, h('label', {for: 'email'}, 'Email'), email),
     h('div', {class: 'field'}, h('label', {for: 'password'}, 'Password (8 characters or more)'), password),
-    h('div', {class: 'row'}, h('button', {type: 'submit'}, 'Create account'),
+    h('div', {class: 'row'}, submit,
       h('a', {href: `#/login?next=${encodeURIComponent(next)}`}, 'Already registered? Log in')));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    // One registration at a time: a double click registered twice, and the second's 409 was
+    // said as an error although the account was made.
+    if (submit.disabled) return;
+    submit.disabled = true;
     try {
       await api('POST', '/api/auth/register', {name: name.value, email: email.value, password: password.value});
       const answer = readable(await api('POST', '/api/auth/login', {email: email.value, password: password.value}),
@@ -313,6 +322,7 @@ function registerPage(params) {
       replace(message, error.status >= 400 && error.status < 500
         ? h('p', {class: 'notice error', role: 'alert'}, error.message)
         : errorNotice(error));
+      submit.disabled = false;
     }
   });
   setTitle('Create an account');
