@@ -1175,3 +1175,28 @@ test('a double click on Create account registers once', async () => {
   noProblems(page);
   await page.context().close();
 });
+
+// After a failed checkout the focus was left on the document's body (the button it was on was
+// disabled and the notice drawn elsewhere): a keyboard user had to start from the top.
+test('a failed checkout puts the focus on its message', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-001', 1);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  await admin(shop, 'POST', '/_admin/faults', {id: 'web-checkout-refused', target: 'order', from: 'gateway',
+    type: 'abort', status: 400, body: '{"error":{"code":"cart_empty","message":"the cart is empty"}}',
+    match: {method: 'POST', path: '/orders'}});
+  try {
+    await page.getByRole('button', {name: 'Check out and pay'}).focus();
+    await page.keyboard.press('Enter');
+    await page.locator('[data-test="error"]').waitFor({timeout: 5000});
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-checkout-refused');
+  }
+  await page.waitForTimeout(300);
+  assert.equal(await page.evaluate(() => Boolean(document.activeElement.closest('[data-test="error"]'))), true,
+    'the focus is on the error');
+  noProblems(page);
+  await page.context().close();
+});

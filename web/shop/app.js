@@ -672,7 +672,9 @@ async function checkoutNow(button, area, cart, attempt) {
       replace(area, errorNotice(error, retry, error.status >= 500
         ? 'Nothing was charged and your cart is unchanged. Please try again in a moment.' : null));
     }
-    area.querySelector('[role="alert"]')?.scrollIntoView({block: 'nearest'});
+    // The focus goes to what the page says (the button it was on was disabled, and it fell to
+    // the document's body).
+    focusNotice(area);
     showCartNow(attempt);
     // An order the gateway gave up on is often placed moments later: look again, twice (a
     // slow shop places it later than the first look).
