@@ -1200,3 +1200,21 @@ test('a failed checkout puts the focus on its message', async () => {
   noProblems(page);
   await page.context().close();
 });
+
+// A pay link whose intent id is not valid percent-encoding (/pay/%FF): the page's script threw
+// "URI malformed" and the page stayed on "Loading…" with the test cards.
+test('a mangled pay link says so, with nothing to pay', async () => {
+  const services = await admin(shop, 'GET', '/_admin/services');
+  const provider = services.items.find((s) => s.name === 'provider');
+  const page = await newPage(chromium.browser);
+  for (const path of ['/pay/%FF', '/pay/%C0%AF']) {
+    await page.goto(`${provider.url}${path}`);
+    await page.getByRole('alert').getByText('not a valid pay link').waitFor({timeout: 5000});
+    assert.equal(await page.locator('#amount').textContent(), '');
+    assert.equal(await page.getByRole('heading', {name: 'Test cards'}).isVisible(), false);
+    assert.equal(await page.locator('#pay-form').isVisible(), false);
+  }
+  await page.waitForTimeout(300);
+  noProblems(page);
+  await page.context().close();
+});

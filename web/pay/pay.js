@@ -1,7 +1,16 @@
 // The provider's hosted pay page. It reads the intent (GET /pay/{id}, JSON), pays it
 // (POST /pay/{id} {card_number}) and then sends the shopper back to the shop's return_url,
 // which the provider checked leads to the shop's public door.
-const intentId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
+// The intent's id from the address; null when the link is not valid percent-encoding
+// (/pay/%FF: decodeURIComponent threw at the top level, and the page stayed on "Loading…").
+function intentFromPath() {
+  try {
+    return decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
+  } catch {
+    return null;
+  }
+}
+const intentId = intentFromPath();
 const returnUrl = new URLSearchParams(location.search).get('return_url');
 const amount = document.getElementById('amount');
 const message = document.getElementById('message');
@@ -129,4 +138,10 @@ form.addEventListener('submit', async (event) => {
   }
 });
 
-load();
+if (intentId === null) {
+  testCards.hidden = true;
+  amount.textContent = '';
+  show('bad', 'This is not a valid pay link: it names no payment intent. Go back to the shop and pay from your order.');
+} else {
+  load();
+}
