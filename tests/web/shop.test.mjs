@@ -1218,3 +1218,35 @@ test('a mangled pay link says so, with nothing to pay', async () => {
   noProblems(page);
   await page.context().close();
 });
+
+// A pay page left open while its order expired (payment_expired canceled the intent): Pay said
+// "this payment intent was canceled" and kept the card form, the test cards and an enabled Pay
+// button, with no way back to the shop.
+test('the pay page of a payment canceled meanwhile says how it ended and offers nothing to pay', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-005', 1);
+  const created = await fetch(`${shop.url}/api/orders`, {method: 'POST',
+    headers: {Authorization: `Bearer ${await shopperToken(page)}`, 'Idempotency-Key': `web-expire-${Date.now()}`}});
+  assert.equal(created.status, 201);
+  const order = await created.json();
+  const back = `${shop.url}/#/orders/${order.order_id}`;
+  await page.goto(`${order.payment.pay_url}?return_url=${encodeURIComponent(back)}`);
+  await payWith(page, '4242424242424242');
+  await admin(shop, 'POST', '/_admin/clock/advance', {by: '31m'});  // the order expires
+  let status = '';
+  for (let i = 0; i < 60 && status !== 'canceled'; i += 1) {
+    const intent = await fetch(order.payment.pay_url, {headers: {Accept: 'application/json'}});
+    status = (await intent.json()).status;
+    if (status !== 'canceled') await page.waitForTimeout(250);
+  }
+  assert.equal(status, 'canceled');
+  await page.getByRole('button', {name: 'Pay'}).click();
+  await page.locator('#message').getByText('This payment was canceled').waitFor({timeout: 5000});
+  assert.equal(await page.locator('#pay-form').isVisible(), false);
+  assert.equal(await page.getByRole('heading', {name: 'Test cards'}).isVisible(), false);
+  assert.equal(await page.locator('#message').getByRole('link', {name: 'Return to the shop'}).count(), 1);
+  await page.waitForURL(/#\/orders\//, {timeout: 10000});
+  noProblems(page);
+  await page.context().close();
+});

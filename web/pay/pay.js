@@ -91,7 +91,7 @@ async function load() {
     form.hidden = true;
     testCards.hidden = true;
     const done = {succeeded: 'This payment has already succeeded.', failed: 'This payment was already declined.',
-      canceled: 'This payment was canceled.'}[intent.status] || `This payment is ${intent.status.replace('_', ' ')}.`;
+      canceled: 'This payment was canceled: the shop stopped waiting for it (the order expired, say), and nothing was charged.'}[intent.status] || `This payment is ${intent.status.replace('_', ' ')}.`;
     show(intent.status === 'succeeded' ? 'ok' : 'bad', `${done} ${afterwards()}`);
     goBack(1500);
   }
@@ -116,8 +116,13 @@ form.addEventListener('submit', async (event) => {
       body: JSON.stringify({card_number: number}),
     });
     const answer = await response.json().catch(() => null);
-    if (!response.ok && answer && answer.error && answer.error.code === 'intent_already_processed') {
-      load();  // decided meanwhile (another tab): say how, and go back
+    // Decided meanwhile: paid or declined in another tab (intent_already_processed), or
+    // canceled because the shop stopped waiting (the order expired: intent_canceled). The page
+    // reads the intent again and says how it ended, without the form or the test cards, and
+    // goes back (it said the error and kept the form and an enabled Pay button).
+    const code = answer && answer.error && answer.error.code;
+    if (!response.ok && (code === 'intent_already_processed' || code === 'intent_canceled')) {
+      load();
       return;
     }
     if (!response.ok) {
