@@ -1250,3 +1250,21 @@ test('the pay page of a payment canceled meanwhile says how it ended and offers 
   noProblems(page);
   await page.context().close();
 });
+
+// After paying with the keyboard the focus was left on the body (the form it was in was hidden).
+test('after paying, the focus is on the pay page\'s result', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-005', 1);
+  const created = await fetch(`${shop.url}/api/orders`, {method: 'POST',
+    headers: {Authorization: `Bearer ${await shopperToken(page)}`, 'Idempotency-Key': `web-payfocus-${Date.now()}`}});
+  assert.equal(created.status, 201);
+  await page.goto((await created.json()).payment.pay_url);  // no return_url: the page stays
+  await payWith(page, '4242424242424242');
+  await page.getByLabel('Card number').press('Enter');
+  await page.getByText('Payment succeeded.').waitFor({timeout: 5000});
+  assert.equal(await page.evaluate(() => document.getElementById('message').contains(document.activeElement)), true,
+    'the focus is on the result');
+  noProblems(page);
+  await page.context().close();
+});

@@ -18,11 +18,17 @@ const form = document.getElementById('pay-form');
 const card = document.getElementById('card');
 const payButton = document.getElementById('pay');
 
-function show(kind, text) {
+// Says `text`; with `focus`, the focus goes to it (the form it was in is hidden: it fell to the
+// page's body, and a keyboard user started again from the top).
+function show(kind, text, {focus = false} = {}) {
   const p = document.createElement('p');
   p.className = `notice ${kind}`;
   p.textContent = text;
   message.replaceChildren(p);
+  if (focus) {
+    message.tabIndex = -1;
+    message.focus();
+  }
 }
 
 function money(cents, currency) {
@@ -92,7 +98,7 @@ async function load() {
     testCards.hidden = true;
     const done = {succeeded: 'This payment has already succeeded.', failed: 'This payment was already declined.',
       canceled: 'This payment was canceled: the shop stopped waiting for it (the order expired, say), and nothing was charged.'}[intent.status] || `This payment is ${intent.status.replace('_', ' ')}.`;
-    show(intent.status === 'succeeded' ? 'ok' : 'bad', `${done} ${afterwards()}`);
+    show(intent.status === 'succeeded' ? 'ok' : 'bad', `${done} ${afterwards()}`, {focus: true});
     goBack(1500);
   }
 }
@@ -133,8 +139,8 @@ form.addEventListener('submit', async (event) => {
     }
     form.hidden = true;
     testCards.hidden = true;
-    if (answer.status === 'succeeded') show('ok', `Payment succeeded. ${afterwards()}`);
-    else show('bad', `Payment declined (${answer.failure_reason || 'failed'}). ${afterwards()}`);
+    if (answer.status === 'succeeded') show('ok', `Payment succeeded. ${afterwards()}`, {focus: true});
+    else show('bad', `Payment declined (${answer.failure_reason || 'failed'}). ${afterwards()}`, {focus: true});
     goBack(800);
   } catch {
     show('bad', 'The payment provider could not be reached. Try again.');
