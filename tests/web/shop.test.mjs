@@ -1268,3 +1268,30 @@ test('after paying, the focus is on the pay page\'s result', async () => {
   noProblems(page);
   await page.context().close();
 });
+
+// The fault form refused to send without a word: a Status of 99 typed for abort, then the type
+// switched to delay, left an invalid control the form hid, which blocked the submit. And Bytes
+// per second took whole numbers from 1 only, where the admin plane takes 0.001 and up.
+test('the console\'s fault form is not blocked by a field its type hides, and takes a fraction of a byte a second', async () => {
+  const operator = await newPage(chromium.browser, {viewport: {width: 1280, height: 1500}});
+  await openConsole(operator);
+  await operator.getByLabel('Target service').selectOption('catalog');
+  await operator.getByLabel('Type').selectOption('abort');
+  await operator.getByLabel('Status').fill('99');
+  await operator.getByLabel('Type').selectOption('delay');
+  await operator.getByLabel('Path (target\'s own, glob)').fill('/web-nothing-here');
+  await operator.getByLabel('Id (optional)').fill('web-hidden-invalid');
+  await operator.getByRole('button', {name: 'Add fault'}).click();
+  await operator.locator('[data-fault="web-hidden-invalid"]').waitFor({timeout: 5000});
+  await operator.getByLabel('Type').selectOption('slow_body');
+  await operator.getByLabel('Bytes per second').fill('0.5');
+  await operator.getByLabel('Id (optional)').fill('web-half-a-byte');
+  await operator.getByRole('button', {name: 'Add fault'}).click();
+  await operator.locator('[data-fault="web-half-a-byte"]').waitFor({timeout: 5000});
+  const faults = (await admin(shop, 'GET', '/_admin/faults')).items;
+  assert.equal(faults.find((f) => f.id === 'web-half-a-byte').bytes_per_second, 0.5);
+  await admin(shop, 'DELETE', '/_admin/faults/web-hidden-invalid');
+  await admin(shop, 'DELETE', '/_admin/faults/web-half-a-byte');
+  noProblems(operator);
+  await operator.context().close();
+});

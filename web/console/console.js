@@ -306,12 +306,17 @@ async function clearFault(id) {
   poll();
 }
 
+// Shows the fields the chosen type (and selector) takes, and disables the others: a value the
+// form hides must not take part in the form's checks (a Status of 99 left from "abort" blocked
+// "Add fault" for a delay, with no message, on a control the operator could not see).
 function showFieldsForType() {
   const type = $('f-type').value;
-  for (const field of document.querySelectorAll('[data-for]')) {
-    field.hidden = !field.dataset.for.split(' ').includes(type);
-  }
-  document.querySelector('[data-select]').hidden = !$('f-select').value;
+  const show = (field, shown) => {
+    field.hidden = !shown;
+    for (const control of field.querySelectorAll('input, select')) control.disabled = !shown;
+  };
+  for (const field of document.querySelectorAll('[data-for]')) show(field, field.dataset.for.split(' ').includes(type));
+  show(document.querySelector('[data-select]'), Boolean($('f-select').value));
 }
 
 $('f-type').addEventListener('change', showFieldsForType);
