@@ -1295,3 +1295,28 @@ test('the console\'s fault form is not blocked by a field its type hides, and ta
   noProblems(operator);
   await operator.context().close();
 });
+
+// The console opened on #trace= lost the trace's calls once 1,200 newer calls had come in (1,400 requests here): it
+// trimmed its own list to the newest 800, the filtered trace's calls with the rest.
+test('the console keeps the filtered trace\'s calls when it trims its list', async () => {
+  const probe = await fetch(`${shop.url}/api/catalog/products/p-nope`);
+  const traceId = probe.headers.get('x-trace-id');
+  const operator = await newPage(chromium.browser);
+  await openConsole(operator, `#trace=${traceId}`);
+  await operator.locator('[data-test="call"]').first().waitFor();
+  const before = await operator.locator('[data-test="call"]').count();
+  let sent = 0;
+  const work = async () => {
+    while (sent < 1400) {
+      sent += 1;
+      await (await fetch(`${shop.url}/api/catalog/products?page=1`)).arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({length: 16}, work));
+  await operator.waitForTimeout(3000);  // the polls read the 1,400 new calls
+  assert.ok(await operator.evaluate(() => document.querySelectorAll('[data-test="call"]').length) > 0);
+  assert.equal(await operator.locator('[data-test="call"]').count(), before);
+  assert.equal(await operator.locator('#trace').inputValue(), traceId);
+  noProblems(operator);
+  await operator.context().close();
+});

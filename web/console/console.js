@@ -453,7 +453,13 @@ async function pollCalls() {
   const seen = new Set(calls.map((c) => c.seq));
   calls.push(...answer.records.filter((record) => !seen.has(record.seq)));
   calls.sort((a, b) => a.seq - b.seq);
-  if (calls.length > KEEP_CALLS * 3) calls = calls.slice(-KEEP_CALLS * 2);
+  if (calls.length > KEEP_CALLS * 3) {
+    // The newest calls, and every call of the trace the table is filtered to (a busy shop's
+    // newer calls pushed the filtered trace out of the console's list, and off the table).
+    const newest = calls.slice(-KEEP_CALLS * 2);
+    const oldestKept = newest[0].seq;
+    calls = [...calls.filter((c) => traceFilter && c.trace_id === traceFilter && c.seq < oldestKept), ...newest];
+  }
   nextSeq = answer.next_seq;
   drawCalls();
 }
