@@ -1320,3 +1320,49 @@ test('the console keeps the filtered trace\'s calls when it trims its list', asy
   noProblems(operator);
   await operator.context().close();
 });
+
+// Each action's own poll (Clear all, Add fault, Advance, a service's button) started while one
+// was on its way left a timer of its own: over a slow link the console read the shop several
+// times a second after a few clicks.
+test('the console polls in one loop however many actions are clicked', async () => {
+  const operator = await newPage(chromium.browser, {viewport: {width: 1280, height: 1500}});
+  await openConsole(operator);
+  await operator.route('**/_admin/**', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await route.continue().catch(() => {});
+  });
+  let reads = 0;
+  operator.on('request', (request) => { if (request.url().endsWith('/_admin/services')) reads += 1; });
+  const rate = async () => {
+    const start = reads;
+    await operator.waitForTimeout(4000);
+    return (reads - start) / 4;
+  };
+  const before = await rate();
+  for (let i = 0; i < 12; i += 1) {
+    await operator.getByRole('button', {name: 'Clear all faults'}).click();
+    await operator.waitForTimeout(150 + 50 * (i % 4));
+  }
+  const after = await rate();
+  assert.ok(after <= before + 0.5, `reads a second: ${before} before, ${after} after the clicks`);
+  noProblems(operator);
+  await operator.context().close();
+});
+
+// "Forget token" while a poll was on its way: the poll's answer (401, sent without a token)
+// made the token form say "The admin token was refused; enter it again."
+test('Forget token says nothing of a refused token', async () => {
+  const operator = await newPage(chromium.browser);
+  await openConsole(operator);
+  await operator.route('**/_admin/**', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await route.continue().catch(() => {});
+  });
+  await operator.waitForTimeout(1300);
+  await operator.getByRole('button', {name: 'Forget token'}).click();
+  await operator.waitForTimeout(2500);
+  assert.equal(await operator.locator('#token-form').isVisible(), true);
+  assert.equal((await operator.locator('#token-error').textContent()).trim(), '');
+  noProblems(operator);
+  await operator.context().close();
+});
