@@ -1366,3 +1366,25 @@ test('Forget token says nothing of a refused token', async () => {
   noProblems(operator);
   await operator.context().close();
 });
+
+// A read of the admin plane that failed (a split shop's hung process: 503 process_unreachable
+// after 10 s) left the whole console undrawn, the old "running" and breaker states shown as
+// current, with a status line gone after 4 s.
+test('the console marks each panel it could not read as not current, until a read succeeds', async () => {
+  const operator = await newPage(chromium.browser, {viewport: {width: 1280, height: 1500}});
+  await openConsole(operator);
+  await operator.route('**/_admin/services', (route) => route.fulfill({status: 503, contentType: 'application/json',
+    body: JSON.stringify({error: {code: 'process_unreachable', message: 'payment did not answer'}})}));
+  const stale = operator.locator('#services [data-test="stale"]');
+  await stale.getByText('process_unreachable').waitFor({timeout: 5000});
+  assert.match(await stale.textContent(), /not current/i);
+  const clock = await operator.locator('#clock').textContent();
+  await operator.waitForTimeout(4500);
+  assert.equal(await stale.isVisible(), true, 'still said');
+  assert.notEqual(await operator.locator('#clock').textContent(), clock, 'the other panels go on');
+  assert.equal(await operator.locator('#faults [data-test="stale"]').count(), 0);
+  await operator.unroute('**/_admin/services');
+  await stale.waitFor({state: 'detached', timeout: 5000});
+  noProblems(operator);
+  await operator.context().close();
+});

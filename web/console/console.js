@@ -31,17 +31,26 @@ class AdminError extends Error {
 
 function adminToken() { return token; }
 
-async function admin(method, path, body) {
+// `timeoutMs`: give up on an answer that takes longer (a poll's read of a hung process).
+async function admin(method, path, body, timeoutMs = 0) {
   const headers = {Accept: 'application/json', 'X-Admin-Token': adminToken() || ''};
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const signal = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
   let response;
+  let data;
   try {
-    response = await fetch(path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
-  } catch {
+    response = await fetch(path, {method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body)});
+    data = await response.json().catch((error) => { if (error.name === 'TimeoutError') throw error; return null; });
+  } catch (error) {
+    if (error.name === 'TimeoutError') {
+      throw new AdminError(0, {error: {message: `no answer within ${timeoutMs / 1000} s`, code: 'timeout'}});
+    }
     throw new AdminError(0, {error: {message: 'the gateway could not be reached', code: 'unreachable'}});
   }
-  const data = await response.json().catch(() => null);
   if (!response.ok) throw new AdminError(response.status, data);
+  if (method === 'GET' && (data === null || typeof data !== 'object')) {
+    throw new AdminError(response.status, {error: {message: 'an answer the console cannot read', code: 'unreadable_answer'}});
+  }
   return data;
 }
 
@@ -449,10 +458,10 @@ function renderCalls(shown) {
 
 async function pollCalls() {
   if (nextSeq === null) {
-    const probe = await admin('GET', '/_admin/calls?since=18446744073709551615');
+    const probe = await admin('GET', '/_admin/calls?since=18446744073709551615', undefined, READ_TIMEOUT_MS);
     nextSeq = Math.max(0, probe.next_seq - KEEP_CALLS);
   }
-  const answer = await admin('GET', `/_admin/calls?since=${nextSeq}`);
+  const answer = await admin('GET', `/_admin/calls?since=${nextSeq}`, undefined, READ_TIMEOUT_MS);
   // A trace's records read earlier (loadTrace) may be among these: each record once.
   const seen = new Set(calls.map((c) => c.seq));
   calls.push(...answer.records.filter((record) => !seen.has(record.seq)));
@@ -496,28 +505,85 @@ async function poll() {
   pollTimer = setTimeout(poll, pollAgain || mine !== session ? 0 : POLL_MS);
 }
 
-async function pollOnce(mine) {
-  try {
-    const [services, faults, clock, edges, breakers, outbox] = await Promise.all([
-      admin('GET', '/_admin/services'), admin('GET', '/_admin/faults'), admin('GET', '/_admin/clock'),
-      admin('GET', '/_admin/edges'), admin('GET', '/_admin/console/breakers'), admin('GET', '/_admin/console/outbox')]);
-    if (mine !== session) return;
-    draw($('services'), services.items, drawServices);
-    draw($('fault-table'), faults.items, drawFaults);
-    replace($('clock'), `Shop time ${formatTime(clock.now_ms)}, ahead of real time by ${Math.round(clock.offset_ms / 1000)} s`);
-    draw($('architecture'), [edges.edges, services.items], ([e, s]) => drawArchitecture(e, s));
-    draw($('breakers'), breakers, drawBreakers);
-    draw($('outbox'), outbox, drawOutbox);
-    await pollCalls();
-  } catch (error) {
-    if (mine !== session) return;
-    if (error.status === 401) {
-      token = null;
-      askForToken('The admin token was refused; enter it again.');
-      return;
-    }
-    say(`Could not read the shop: ${error.message}`, true);
+// What a poll reads, and the part of the page each read draws, where the console says when it
+// is not current. Each read stands alone: one that fails (a split shop's hung process answers
+// 503 process_unreachable after 10 s) leaves its own panel marked "Not current: ..." until a
+// read succeeds, and the others are drawn (Promise.all drew nothing and left the old
+// "running" and breaker states looking current, with a status line gone after 4 s).
+const READ_TIMEOUT_MS = 5000;
+const panels = {
+  services: {path: '/_admin/services', place: () => $('service-table').parentElement},
+  faults: {path: '/_admin/faults', place: () => $('fault-table').parentElement},
+  clock: {path: '/_admin/clock', place: () => $('clock')},
+  edges: {path: '/_admin/edges', place: () => $('graph')},
+  breakers: {path: '/_admin/console/breakers', place: () => $('breaker-list')},
+  outbox: {path: '/_admin/console/outbox', place: () => $('outbox')},
+  calls: {path: '/_admin/calls', place: () => $('call-table').parentElement},
+};
+const lastRead = {};  // panel name -> {data, at}: the last answer that was read
+
+function markPanel(name, error) {
+  const panel = panels[name];
+  const place = panel.place();
+  let marker = document.querySelector(`[data-stale="${name}"]`);
+  if (!error) {
+    marker?.remove();
+    place.classList.remove('is-stale');
+    return;
   }
+  const shown = lastRead[name] ? `what it shows was read at ${formatTime(lastRead[name].at)}` : 'nothing was read yet';
+  const text = `Not current: could not read ${panel.path} (${error.code}: ${error.message}); ${shown}.`;
+  if (!marker) {
+    marker = h('p', {class: 'notice error stale', 'data-test': 'stale', 'data-stale': name});
+    place.before(marker);
+    say(`Could not read ${panel.path}: ${error.message}`, true);  // said once, when it goes stale
+  }
+  if (marker.textContent !== text) marker.textContent = text;
+  place.classList.add('is-stale');
+}
+
+async function pollOnce(mine) {
+  const names = ['services', 'faults', 'clock', 'edges', 'breakers', 'outbox'];
+  const results = await Promise.allSettled([
+    ...names.map((name) => admin('GET', panels[name].path, undefined, READ_TIMEOUT_MS)), pollCalls()]);
+  if (mine !== session) return;
+  if (results.some((result) => result.status === 'rejected' && result.reason.status === 401)) {
+    token = null;
+    askForToken('The admin token was refused; enter it again.');
+    return;
+  }
+  const drawers = {
+    services: (services) => draw($('services'), services.items, drawServices),
+    faults: (faults) => draw($('fault-table'), faults.items, drawFaults),
+    clock: (clock) => replace($('clock'),
+      `Shop time ${formatTime(clock.now_ms)}, ahead of real time by ${Math.round(clock.offset_ms / 1000)} s`),
+    edges: () => {},
+    breakers: (breakers) => draw($('breakers'), breakers, drawBreakers),
+    outbox: (outbox) => draw($('outbox'), outbox, drawOutbox),
+  };
+  names.forEach((name, i) => {
+    const result = results[i];
+    if (result.status === 'rejected') { markPanel(name, result.reason); return; }
+    try {
+      drawers[name](result.value);
+      lastRead[name] = {data: result.value, at: Date.now()};
+      markPanel(name, null);
+    } catch {
+      markPanel(name, {code: 'unreadable_answer', message: 'an answer the console cannot read'});
+    }
+  });
+  // The graph needs the edges, and the services for which are down: the last of each read.
+  if (lastRead.edges && (results[names.indexOf('edges')].status === 'fulfilled' || results[0].status === 'fulfilled')) {
+    try {
+      draw($('architecture'), [lastRead.edges.data.edges, lastRead.services?.data.items || []],
+        ([e, s]) => drawArchitecture(e, s));
+    } catch {
+      markPanel('edges', {code: 'unreadable_answer', message: 'an answer the console cannot read'});
+    }
+  }
+  const callsRead = results.at(-1);
+  if (callsRead.status === 'fulfilled') lastRead.calls = {at: Date.now()};
+  markPanel('calls', callsRead.status === 'rejected' ? callsRead.reason : null);
 }
 
 async function start() {
