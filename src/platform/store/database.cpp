@@ -12,6 +12,7 @@
 #include <fstream>
 #include <future>
 #include <mutex>
+#include <set>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -337,6 +338,83 @@ std::int64_t Database::last_insert_rowid() const {
   return sqlite3_last_insert_rowid(db_);
 }
 
+namespace {
+
+// The tables, indexes, triggers and views of `db` (SQLite's own left out), each with its
+// columns when it has any: "table orders", "column orders.status", "index orders_by_user".
+std::set<std::string> schema_of(sqlite3* db) {
+  std::set<std::string> out;
+  std::vector<std::string> tables;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT type, name FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' "
+                         "ESCAPE '\\'",
+                         -1, &st, nullptr) != SQLITE_OK)
+    return out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const std::string type = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    const std::string name = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+    out.insert(type + " " + name);
+    if (type == "table") tables.push_back(name);
+  }
+  sqlite3_finalize(st);
+  for (const auto& table : tables) {
+    const std::string sql = "SELECT name FROM pragma_table_info(?)";
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) continue;
+    sqlite3_bind_text(st, 1, table.c_str(), -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW)
+      out.insert("column " + table + "." +
+                 reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+  }
+  return out;
+}
+
+}  // namespace
+
+// A database whose schema lacks what the migrations make (a table dropped by hand, a column
+// gone) passed quick_check and user_version, and the first request that used the missing
+// part was a 500 (`no such table: order_history`, an outside probe). The migrations run on an
+// empty database in memory give the schema to expect; anything of it missing is refused at
+// start, naming it. What the file holds besides is left alone.
+void Database::refuse_missing_schema(const std::vector<std::string_view>& migrations) {
+  sqlite3* reference = nullptr;
+  if (sqlite3_open(":memory:", &reference) != SQLITE_OK) {
+    sqlite3_close(reference);
+    return;  // no memory for the check: the requests will tell
+  }
+  bool built = true;
+  for (const auto& migration : migrations) {
+    const std::string sql(migration);
+    if (sqlite3_exec(reference, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+      built = false;
+      break;
+    }
+  }
+  const auto expected = built ? schema_of(reference) : std::set<std::string>{};
+  sqlite3_close(reference);
+  const auto actual = schema_of(db_);
+  std::vector<std::string> missing;
+  for (const auto& item : expected) {
+    if (actual.count(item)) continue;
+    // A missing table's columns go without saying.
+    if (item.starts_with("column ")) {
+      const auto table = item.substr(7, item.find('.') - 7);
+      if (!actual.count("table " + table)) continue;
+    }
+    missing.push_back(item);
+  }
+  if (missing.empty()) return;
+  std::string list;
+  for (std::size_t i = 0; i < missing.size() && i < 5; ++i)
+    list += (list.empty() ? "" : ", ") + missing[i];
+  if (missing.size() > 5) list += " and " + std::to_string(missing.size() - 5) + " more";
+  throw DatabaseError(SQLITE_CORRUPT, path_.string() +
+                                          ": the schema lacks what shopctl made in it (" + list +
+                                          "); restore it from a backup, or remove it and " +
+                                          path_.filename().string() + ".used to start it afresh");
+}
+
 void Database::migrate(const std::vector<std::string_view>& migrations) {
   std::int64_t version = 0;
   {
@@ -392,6 +470,7 @@ void Database::migrate(const std::vector<std::string_view>& migrations) {
       exec("PRAGMA user_version = " + std::to_string(i + 1));
     });
   }
+  if (version > 0) refuse_missing_schema(migrations);
   if (!migrations.empty() && (marker_error || marked == 0)) {
     std::ofstream(marker, std::ios::app) << "shopctl: " << path_.filename().string()
                                          << " is a shop's database; do not remove this file "

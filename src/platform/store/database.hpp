@@ -146,12 +146,15 @@ class Database {
   // pages (on this connection's thread; it must not use this connection).
   void checkpoint_elsewhere(std::function<void(int pages)> on_commit);
 
-  // Applies numbered migrations once each (schema_version in PRAGMA user_version).
+  // Applies numbered migrations once each (schema_version in PRAGMA user_version). A
+  // database that had a version is refused (DatabaseError, SQLITE_CORRUPT) when a table,
+  // column, index or trigger the migrations make is missing from it.
   void migrate(const std::vector<std::string_view>& migrations);
   const std::filesystem::path& path() const { return path_; }
   Synchronous synchronous() const { return synchronous_; }
 
  private:
+  void refuse_missing_schema(const std::vector<std::string_view>& migrations);
   // BEGIN IMMEDIATE / COMMIT / ROLLBACK (or SAVEPOINT / RELEASE / ROLLBACK TO inside a group)
   // as statements prepared once (no SQL parsing per transaction).
   void begin_transaction();
