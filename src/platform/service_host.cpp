@@ -506,6 +506,15 @@ Response ServiceHost::render_exception(const Request& req, std::string_view rout
 void ServiceHost::finish(const Request& req, Response& res, std::string_view route_label,
                          const Caller& caller, std::chrono::steady_clock::time_point started) {
   res.headers.set(kTraceIdHeader, req.trace_id);
+  if (!internal_only_) {
+    // A public port's own answers as its forwarded ones (docs/api.md): no cache keeps one
+    // without saying so (the gateway's own 401, 404 and 405 carried no Cache-Control), and a
+    // 401 names its scheme (RFC 9110 15.5.2: a failed login's had no WWW-Authenticate).
+    if (!res.headers.get("Cache-Control")) res.headers.set("Cache-Control", "no-store");
+    if (res.status == 401 && !res.headers.get("WWW-Authenticate") &&
+        !req.path().starts_with("/_admin"))
+      res.headers.set("WWW-Authenticate", "Bearer realm=\"shopctl\"");
+  }
   auto took = std::chrono::steady_clock::now() - started;
   metrics_.observe_request(req.method, route_label, res.status, took);
   if (ctx_.log.enabled(LogLevel::info)) {

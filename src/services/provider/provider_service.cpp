@@ -137,7 +137,7 @@ void ProviderService::add_routes() {
                if (wants_pay_page(req)) {
                  int status = intent ? 200 : 404;
                  try {
-                   checked_return_url(req, ctx_.peers.get("gateway"));
+                   checked_return_url(req, ctx_.peers.get("gateway"), ctx_.allowed_hosts.get());
                  } catch (const ApiError& refused) {
                    if (intent) status = refused.status();
                  }
@@ -145,11 +145,20 @@ void ProviderService::add_routes() {
                  page.headers.set("Vary", "Accept");  // one URL, two answers
                  co_return page;
                }
-               if (!intent) {
-                 throw ApiError(404, "intent_not_found",
-                                "no payment intent " + req.param("intent_id").substr(0, 100));
+               // The JSON answers say Vary: Accept too, the errors included (they did not).
+               std::optional<std::string> return_url;
+               try {
+                 if (!intent) {
+                   throw ApiError(404, "intent_not_found",
+                                  "no payment intent " + req.param("intent_id").substr(0, 100));
+                 }
+                 return_url =
+                     checked_return_url(req, ctx_.peers.get("gateway"), ctx_.allowed_hosts.get());
+               } catch (const ApiError& e) {
+                 auto refused = platform::error_response(e, req.trace_id);
+                 refused.headers.set("Vary", "Accept");
+                 co_return refused;
                }
-               auto return_url = checked_return_url(req, ctx_.peers.get("gateway"));
                auto body = intent_json(*intent);
                if (return_url) body["return_url"] = *return_url;
                // The page's URL, answered as JSON: never to be shown for the page on Back, and
