@@ -3,6 +3,8 @@
 // Every answer must be a 4xx in the contract's error shape, and the shop must keep serving.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <memory>
 #include <string>
 
@@ -371,6 +373,66 @@ TEST_CASE(
                       R"({"email":"demo@shop.test","password":"demo-password-1"})");
   REQUIRE(login.status == 200);
   CHECK(login.headers.get("Cache-Control").value_or("") == "no-store");
+}
+
+// docs/api.md: an answer without its own Cache-Control gets no-store from the gateway; the
+// gateway's own refusals (401, 404, 405) carried none. RFC 9110 15.5.2: a 401 names its
+// scheme; a failed login's had no WWW-Authenticate (tests red before).
+TEST_CASE("the door's own answers say no-store, and every 401 of the API names its scheme") {
+  Harness h;
+  auto nope = h.send("GET", "/api/nope", "");
+  CHECK(nope.status == 404);
+  CHECK(nope.headers.get("Cache-Control").value_or("") == "no-store");
+  auto method = h.send("PUT", "/api/cart", "{}", "application/json", true);
+  CHECK(method.status == 405);
+  CHECK(method.headers.get("Cache-Control").value_or("") == "no-store");
+  http::Request bare;
+  bare.method = "GET";
+  bare.target = "/api/cart";
+  auto anonymous = h.client.send_url(h.shop->url("gateway") + "/api/cart", bare, 10s);
+  CHECK(anonymous.status == 401);
+  CHECK(anonymous.headers.get("Cache-Control").value_or("") == "no-store");
+  auto wrong = h.send("POST", "/api/auth/login",
+                      R"({"email":"demo@shop.test","password":"wrong-password"})");
+  CHECK(wrong.status == 401);
+  CHECK(wrong.headers.get("WWW-Authenticate").value_or("").starts_with("Bearer"));
+  // The provider's JSON answer for an unknown intent varies with Accept as its page does.
+  http::Request pay;
+  pay.method = "GET";
+  pay.target = "/pay/pi_nope";
+  auto unknown = h.client.send_url(h.shop->url("provider") + "/pay/pi_nope", pay, 10s);
+  CHECK(unknown.status == 404);
+  CHECK(unknown.headers.get("Vary").value_or("") == "Accept");
+}
+
+// A shop opened by a name its Host check takes (this machine's name, `localhost.`) sends the
+// browser back by that name after paying: the pay page refused such a return_url, and the
+// order could not be paid there (an outside probe). Another host is still refused.
+TEST_CASE("a pay link's return_url may name the shop by any name the shop answers to") {
+  Harness h;
+  h.api("POST", "/api/cart/items", R"({"product_id":"p-001","quantity":1})");
+  auto order = h.api("POST", "/api/orders");
+  REQUIRE(order.status == 201);
+  const auto pay_url = order.body["payment"]["pay_url"].get<std::string>();
+  const auto gateway_port = h.shop->url("gateway").substr(h.shop->url("gateway").rfind(':') + 1);
+  char name[256] = {};
+  REQUIRE(::gethostname(name, sizeof name - 1) == 0);
+  auto with_return = [&](const std::string& host) {
+    const auto url = pay_url + "?return_url=" +
+                     http::percent_encode("http://" + host + ":" + gateway_port + "/orders");
+    return shopctl::test_support::send(h.client, "GET", url);
+  };
+  for (const std::string& host :
+       {std::string(name), std::string("localhost."), std::string("[::1]")}) {
+    CAPTURE(host);
+    auto answer = with_return(host);
+    CHECK(answer.status == 200);
+    CHECK(answer.body.contains("return_url"));
+  }
+  for (const char* host : {"evil.example", "10.9.8.7", "localhost.evil.example"}) {
+    CAPTURE(host);
+    CHECK(with_return(host).status == 400);
+  }
 }
 
 TEST_CASE("SQL metacharacters in every string field are data, never SQL") {

@@ -54,6 +54,17 @@ void HostAllowlist::allow(std::string_view name) {
   if (std::find(names_.begin(), names_.end(), lower) == names_.end()) names_.push_back(lower);
 }
 
+bool HostAllowlist::names_this_shop(std::string_view name) const {
+  name = without_trailing_dot(name);
+  if (name.empty() || is_address(name)) return false;
+  if (iequals(name, "localhost")) return true;
+  constexpr std::string_view kLocal = ".localhost";
+  if (name.size() > kLocal.size() && iequals(name.substr(name.size() - kLocal.size()), kLocal))
+    return true;
+  return std::any_of(names_.begin(), names_.end(),
+                     [&](const std::string& n) { return iequals(name, n); });
+}
+
 bool HostAllowlist::allows(std::string_view host) const {
   auto name = host_name_part(host);
   // After the name comes nothing, or ":" and a port's digits (RFC 3986 allows none): a value

@@ -22,6 +22,11 @@ class HostAllowlist {
   bool allows_any() const { return any_; }
   // `host` is a Host field's value: a name or an address, with or without a port.
   bool allows(std::string_view host) const;
+  // Whether `name` (no port) is a name of this shop: localhost, a name under .localhost, or a
+  // name given to allow() (with one trailing dot or not, any letter case). Not an address and
+  // not what "*" lets in: a URL the shop sends a browser back to must name it, and allows()
+  // takes any address and, with "*", any name.
+  bool names_this_shop(std::string_view name) const;
   const std::vector<std::string>& names() const { return names_; }
 
  private:

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "platform/http/client.hpp"
+#include "platform/http/host_allowlist.hpp"
 #include "platform/http/static_asset.hpp"
 #include "platform/service.hpp"
 
@@ -31,10 +32,12 @@ bool wants_pay_page(const http::Request& req);
 http::Response pay_page_response(const http::Request& req, int status = 200);
 
 // The request's `return_url` query parameter: nullopt when absent; the URL when it is
-// `http://` on the gateway's port at 127.0.0.1, localhost or the gateway's host; otherwise
-// throws ApiError 400 `invalid_return_url`.
+// `http://` on the gateway's port at 127.0.0.1, [::1], the gateway's host or a name of the
+// shop (`names`: localhost, its peers' names, this machine's name, http.allowed_hosts, as the
+// Host check takes them); otherwise throws ApiError 400 `invalid_return_url`.
 std::optional<std::string> checked_return_url(const http::Request& req,
-                                              const http::Endpoint& gateway);
+                                              const http::Endpoint& gateway,
+                                              const http::HostAllowlist* names = nullptr);
 
 // GET and HEAD of /pay/static/{file}: the page's script and style sheet.
 void add_pay_page_routes(platform::ServiceHost& host);
