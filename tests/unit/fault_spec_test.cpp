@@ -256,6 +256,16 @@ TEST_CASE("a fault id is one printable line: a newline would break fault list's 
   CHECK_THROWS_AS(Fault::from_json(json{
                       {"id", std::string(101, 'x')}, {"target", "catalog"}, {"type", "reset"}}),
                   std::invalid_argument);
+  // "." and ".." cannot be named in a URL path: a browser sends DELETE /_admin/faults/. as
+  // DELETE /_admin/faults/, which cleared every fault (the console's Clear of fault ".").
+  for (const char* dots : {".", ".."}) {
+    CAPTURE(dots);
+    CHECK_THROWS_WITH_AS(
+        Fault::from_json(json{{"id", dots}, {"target", "catalog"}, {"type", "reset"}}),
+        doctest::Contains("'.' or '..'"), std::invalid_argument);
+  }
+  CHECK(Fault::from_json(json{{"id", "..."}, {"target", "catalog"}, {"type", "reset"}}).id ==
+        "...");
 }
 
 TEST_CASE("a fault's numbers out of range are refused, not accepted and then ignored") {

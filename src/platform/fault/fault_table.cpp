@@ -101,6 +101,9 @@ void check_fault_component(const std::string& name, std::string_view key, bool c
 std::optional<std::string> fault_id_problem(std::string_view id) {
   // An id is printed in tables and logs and named on command lines: printable, one line.
   if (id.size() > 100) return "id is longer than 100 characters";
+  // A URL path cannot name them: DELETE /_admin/faults/. reaches a server as /_admin/faults/
+  // from a browser (and curl), which clears every fault.
+  if (id == "." || id == "..") return "id must not be '.' or '..' (a URL path cannot name it)";
   for (unsigned char c : id) {
     if (c < 0x20 || c == 0x7f) return "id must not hold a control character (a newline, a tab)";
   }
