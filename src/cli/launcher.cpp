@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -224,8 +225,26 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
   // the child is down and being started again (port_reservation.hpp).
   std::vector<http::PortReservation> held;
   fs::path shared = dir / "processes.yaml";
+  // The data folder is this launcher's while it runs: an exclusive flock on the folder itself,
+  // taken before identity.json is read, dropped with the process however it ends. Two
+  // launchers started at once on a new folder each wrote their own identity, and the one whose
+  // children then found the databases taken could leave its ports and secrets in the file: the
+  // running shop came back on them at its next start, with every token and pay link dead.
+  int folder_lock = -1;
+  struct CloseLock {
+    int& fd;
+    ~CloseLock() {
+      if (fd >= 0) ::close(fd);
+    }
+  } close_lock{folder_lock};
   try {
     fs::create_directories(dir);
+    folder_lock = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (folder_lock < 0 || ::flock(folder_lock, LOCK_EX | LOCK_NB) != 0) {
+      throw std::runtime_error(dir.string() +
+                               " is in use by another shopctl serve --processes (the folder is "
+                               "locked): stop that one first, or give another --data-dir");
+    }
     // The shop's identity (secrets, service ports) is the launcher's to keep, as serve keeps
     // its own: the same on every start with the same data folder.
     auto identity_path = shop::identity_file(dir);

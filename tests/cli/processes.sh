@@ -87,10 +87,14 @@ check "the shop answers again after auth's restart" $?
 # A second launcher on the same data folder: the ports kept in the folder's identity.json are
 # the first shop's. It says so and starts no child (it used to start them, which died binding;
 # the first shop answers /health/ready on those ports, which must not pass for them being up).
+# It is refused before it reads or writes identity.json (two launchers started at once on a new
+# folder each wrote their own, and the refused one's could stay in the file): the folder is
+# the first launcher's, locked.
+identity_before=$(sha256sum "$work/data/identity.json")
 second_rc=0
 timeout 60 "$bin" serve --processes --data-dir "$work/data" --gateway-port 0 --log-level warn >"$work/second.txt" 2>&1 || second_rc=$?
-[[ $second_rc -eq 3 ]] && grep -q "is taken .*another shop running on this data folder" "$work/second.txt" &&
-  ! grep -q "the shop is up" "$work/second.txt"
+[[ $second_rc -eq 3 ]] && grep -q "is in use by another shopctl serve --processes (the folder is locked)" "$work/second.txt" &&
+  ! grep -q "the shop is up" "$work/second.txt" && [[ "$(sha256sum "$work/data/identity.json")" == "$identity_before" ]]
 second_ok=$?  # before the message's own grep sets $?
 check "a second launcher on a folder in use exits 3, not up (exit $second_rc: $(grep -m1 -o 'the shop could not start: .*' "$work/second.txt" | cut -c1-90))" $second_ok
 [[ $(pgrep -f -- "serve --only .* --data-dir $work/data/" | wc -l) -eq 6 ]]
