@@ -104,12 +104,37 @@ std::optional<json> number_from_text(const std::string& text) {
   return std::nullopt;
 }
 
-// Returns -1, 0 or 1 comparing two JSON numbers exactly across integer kinds.
-int compare_numbers(const json& a, const json& b) {
-  if (a.is_number_float() || b.is_number_float()) {
+// Compares a finite double with an integer by their mathematical values: -1, 0 or 1. A double
+// far past either end of the integers is below or above them all; otherwise its floor fits an
+// __int128 exactly, and a fraction left over puts it just above that floor.
+int compare_double_with_integer(double x, const json& integer) {
+  const __int128 i = integer.is_number_unsigned()
+                         ? static_cast<__int128>(integer.get<std::uint64_t>())
+                         : static_cast<__int128>(integer.get<std::int64_t>());
+  if (x < -0x1p63) return -1;
+  if (x >= 0x1p64) return 1;
+  const double whole = std::floor(x);
+  const auto floor_value = static_cast<__int128>(whole);
+  if (floor_value != i) return floor_value < i ? -1 : 1;
+  return whole == x ? 0 : 1;
+}
+
+// Returns -1, 0 or 1 comparing two JSON numbers by their mathematical values, across unsigned,
+// signed and floating-point kinds (18446744073709551615 is not -1, nor 2^63 -2^63), or
+// std::nullopt when either is NaN, which nothing equals.
+std::optional<int> compare_numbers(const json& a, const json& b) {
+  if (a.is_number_float() && b.is_number_float()) {
     const double x = a.get<double>();
     const double y = b.get<double>();
+    if (std::isnan(x) || std::isnan(y)) return std::nullopt;
     return x < y ? -1 : (x > y ? 1 : 0);
+  }
+  if (a.is_number_float() || b.is_number_float()) {
+    const bool a_float = a.is_number_float();
+    const double x = (a_float ? a : b).get<double>();
+    if (std::isnan(x)) return std::nullopt;
+    const int order = compare_double_with_integer(x, a_float ? b : a);
+    return a_float ? order : -order;
   }
   const bool a_negative =
       a.is_number_integer() && !a.is_number_unsigned() && a.get<std::int64_t>() < 0;
@@ -124,6 +149,28 @@ int compare_numbers(const json& a, const json& b) {
   const auto x = a.get<std::uint64_t>();
   const auto y = b.get<std::uint64_t>();
   return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+// JSON equality with numbers compared by value, at any depth: nlohmann's == casts an unsigned
+// to a signed integer, so 18446744073709551615 == -1 there.
+bool same_json(const json& a, const json& b) {
+  if (a.is_number() && b.is_number()) return compare_numbers(a, b) == 0;
+  if (a.is_array() && b.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (!same_json(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  if (a.is_object() && b.is_object()) {
+    if (a.size() != b.size()) return false;
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      const auto other = b.find(it.key());
+      if (other == b.end() || !same_json(it.value(), *other)) return false;
+    }
+    return true;
+  }
+  return a == b;
 }
 
 std::size_t utf8_length(const std::string& text) {
@@ -320,10 +367,10 @@ std::optional<std::string> Matcher::check_clause(const MatchClause& clause,
 
   switch (clause.op) {
     case MatchOp::eq:
-      if (value == clause.operand) return std::nullopt;
+      if (same_json(value, clause.operand)) return std::nullopt;
       return expected + got;
     case MatchOp::ne:
-      if (value != clause.operand) return std::nullopt;
+      if (!same_json(value, clause.operand)) return std::nullopt;
       return expected + got;
     case MatchOp::gt:
     case MatchOp::gte:
@@ -338,17 +385,19 @@ std::optional<std::string> Matcher::check_clause(const MatchClause& clause,
       if (!number || !clause.operand.is_number()) {
         return expected + got + " (" + kind_of(value) + ", not a number)";
       }
-      const int order = compare_numbers(*number, clause.operand);
+      const std::optional<int> compared = compare_numbers(*number, clause.operand);
+      const int order = compared.value_or(0);
       const bool holds =
-          (clause.op == MatchOp::gt && order > 0) || (clause.op == MatchOp::gte && order >= 0) ||
-          (clause.op == MatchOp::lt && order < 0) || (clause.op == MatchOp::lte && order <= 0);
+          compared.has_value() &&
+          ((clause.op == MatchOp::gt && order > 0) || (clause.op == MatchOp::gte && order >= 0) ||
+           (clause.op == MatchOp::lt && order < 0) || (clause.op == MatchOp::lte && order <= 0));
       if (holds) return std::nullopt;
       return expected + got;
     }
     case MatchOp::in:
       if (clause.operand.is_array()) {
         for (const auto& item : clause.operand) {
-          if (value == item) return std::nullopt;
+          if (same_json(value, item)) return std::nullopt;
         }
       }
       return expected + got;
@@ -380,7 +429,7 @@ std::optional<std::string> Matcher::check_clause(const MatchClause& clause,
         }
       } else if (value.is_array()) {
         for (const auto& item : value) {
-          if (item == clause.operand) return std::nullopt;
+          if (same_json(item, clause.operand)) return std::nullopt;
         }
       } else if (value.is_object()) {
         if (clause.operand.is_string() && value.contains(clause.operand.get<std::string>())) {

@@ -283,3 +283,25 @@ TEST_CASE("a long expected value is cut between characters, never inside one") {
     CHECK_NOTHROW((void)json(matcher.describe()).dump());
   }
 }
+
+TEST_CASE("equality compares numbers by value: 18446744073709551615 is not -1, nor 2^63 -2^63") {
+  const json max_unsigned = json::parse("18446744073709551615");
+  const json two_to_63 = json::parse("9223372036854775808");
+  CHECK_FALSE(accepts("-1", max_unsigned));
+  CHECK_FALSE(accepts("{eq: -1}", max_unsigned));
+  CHECK_FALSE(accepts("18446744073709551615", json(-1)));
+  CHECK(accepts("18446744073709551615", max_unsigned));
+  CHECK_FALSE(accepts("{eq: -9223372036854775808}", two_to_63));
+  CHECK(accepts("{ne: -1}", max_unsigned));
+  CHECK_FALSE(accepts("{in: [-1, 0]}", max_unsigned));
+  CHECK(accepts("{in: [-1, 18446744073709551615]}", max_unsigned));
+  CHECK_FALSE(accepts("{contains: -1}", json::array({max_unsigned})));
+  CHECK(accepts("{contains: 18446744073709551615}", json::array({max_unsigned})));
+  CHECK_FALSE(accepts("[-1]", json::array({max_unsigned})));
+  CHECK_FALSE(accepts("{eq: {n: -1}}", json{{"n", max_unsigned}}));
+  CHECK(accepts("{eq: {n: 2}}", json{{"n", 2.0}}));
+  // A double is compared exactly too: 2^64 as a double is above every unsigned integer.
+  CHECK_FALSE(accepts("18446744073709551615", json(18446744073709551616.0)));
+  CHECK_FALSE(accepts("{eq: 1}", json(1.5)));
+  CHECK(accepts("{gt: 18446744073709551615}", json(18446744073709551616.0)));
+}
