@@ -58,6 +58,7 @@ nlohmann::json FaultSpec::to_json() const {
     case FaultType::slow_body:
       out["bytes_per_second"] = bytes_per_second;
       if (delay.count() > 0) out["delay_ms"] = wire_milliseconds(delay);
+      if (jitter.count() > 0) out["jitter_ms"] = wire_milliseconds(jitter);
       break;
     default:
       break;

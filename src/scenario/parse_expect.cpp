@@ -110,6 +110,14 @@ std::optional<CallExpectation> call(Context& ctx, const Field& item) {
       } else if (edge->caller == edge->callee) {
         ctx.error(entry.mark, "no edge " + *text + ": a service does not call itself");
         ok = false;
+      } else if (edge->caller == kClient && edge->callee == "provider") {
+        // The shopper's pay page goes straight to the provider, which records nothing: any
+        // count on this edge would read 0 and pass, whatever happened.
+        ctx.error(entry.mark,
+                  "the edge client->provider is never recorded (the provider does not record "
+                  "the shopper's pay page), so a count on it is always 0; count "
+                  "payment->provider or provider->gateway instead");
+        ok = false;
       }
       out.edge = *text;
       out.caller = edge->caller;
@@ -242,6 +250,20 @@ std::optional<ResponseCount> response_count(Context& ctx, const Field& item) {
   return out;
 }
 
+// Why an empty `circuit`, `circuit_transitions` or `calls` is refused, and what to write.
+std::string empty_expectation_message(const std::string& name) {
+  if (name == "circuit") {
+    return "an empty 'circuit' checks nothing; name a breaker and its state, like "
+           "{order->catalog: OPEN}, or leave 'circuit' out";
+  }
+  if (name == "circuit_transitions") {
+    return "an empty 'circuit_transitions' checks nothing; name a breaker, like "
+           "{order->catalog: [CLOSED->OPEN]}, or {order->catalog: []} for no transition";
+  }
+  return "an empty 'calls' checks nothing; list an edge, like "
+         "[{edge: order->catalog, count: 0}] for no call, or leave 'calls' out";
+}
+
 }  // namespace
 
 Expectation parse_expectation(Context& ctx, const Field& field, bool responds,
@@ -299,6 +321,11 @@ Expectation parse_expectation(Context& ctx, const Field& field, bool responds,
       if (auto on = ctx.boolean(entry); on && *on) expectation.schema = ctx.location(entry.mark);
     } else if (entry.name == "headers" || entry.name == "json") {
       response_matchers(ctx, entry, expectation.headers, expectation.json);
+    } else if ((entry.name == "circuit" || entry.name == "circuit_transitions" ||
+                entry.name == "calls") &&
+               (entry.node.IsMap() || entry.node.IsSequence()) && entry.node.size() == 0) {
+      // An empty one checks nothing and would pass whatever happened.
+      ctx.error(entry.mark, empty_expectation_message(entry.name));
     } else if (entry.name == "circuit") {
       if (!ctx.require_mapping(entry, "{order->catalog: OPEN}")) continue;
       for (const Field& item : ctx.entries(entry)) {

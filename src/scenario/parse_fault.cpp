@@ -20,8 +20,9 @@ bool takes(FaultType type, std::string_view parameter) {
     case FaultType::abort:
       return parameter == "status" || parameter == "body";
     case FaultType::slow_body:
-      // `delay`: a pause before the head, as the admin plane and `fault add --delay` take it.
-      return parameter == "bytes_per_second" || parameter == "delay";
+      // `delay` (± `jitter`): a pause before the head, as the admin plane and `fault add
+      // --delay --jitter` take it, and as the fault table applies it.
+      return parameter == "bytes_per_second" || parameter == "delay" || parameter == "jitter";
     default:
       return false;
   }
@@ -29,7 +30,7 @@ bool takes(FaultType type, std::string_view parameter) {
 
 std::string_view owner_of(std::string_view parameter) {
   if (parameter == "delay") return "delay (and slow_body)";
-  if (parameter == "jitter") return "delay";
+  if (parameter == "jitter") return "delay and slow_body";
   if (parameter == "status" || parameter == "body") return "abort";
   return "slow_body";
 }
@@ -238,8 +239,10 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
     for (std::string_view parameter : {"delay", "jitter", "status", "body", "bytes_per_second"}) {
       const Field* entry = find(parameter);
       if (entry == nullptr || takes(*type, parameter)) continue;
-      ctx.error(entry->key_mark, "'" + std::string(parameter) + "' does not apply to a " +
-                                     std::string(to_string(*type)) + " fault (it is for type " +
+      const std::string type_name(to_string(*type));
+      const std::string article = type_name.find_first_of("aeiou") == 0 ? "an " : "a ";
+      ctx.error(entry->key_mark, "'" + std::string(parameter) + "' does not apply to " + article +
+                                     type_name + " fault (it is for type " +
                                      std::string(owner_of(parameter)) + ")");
       ok = false;
     }
@@ -314,6 +317,13 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
         if (const Field* delay = find("delay")) {
           if (auto value = fault_duration(ctx, *delay)) {
             spec.delay = *value;
+          } else {
+            ok = false;
+          }
+        }
+        if (const Field* jitter = find("jitter")) {
+          if (auto value = fault_duration(ctx, *jitter)) {
+            spec.jitter = *value;
           } else {
             ok = false;
           }

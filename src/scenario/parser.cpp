@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "platform/clock.hpp"
+#include "platform/duration.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/http/message.hpp"
 #include "platform/input_file.hpp"
@@ -107,10 +108,28 @@ class ScenarioParser {
       std::initializer_list<std::string_view> optional, std::string_view what,
       std::string_view example);
 
+  // Reports a `wait` or an `eventually.within` at `mark` that the scenario's timeout would cut
+  // short: the run would end in exit 3 and drop the step's last answer. Returns false then.
+  bool within_timeout(const YAML::Mark& mark, std::chrono::nanoseconds length,
+                      std::string_view what);
+
   Context& ctx_;
   const ParseOptions& options_;
   std::string_view protected_text_;
+  std::chrono::nanoseconds timeout_ = Scenario{}.timeout;
+  std::chrono::nanoseconds clock_ahead_{0};  // the advance_clock steps so far, summed
 };
+
+bool ScenarioParser::within_timeout(const YAML::Mark& mark, std::chrono::nanoseconds length,
+                                    std::string_view what) {
+  if (length < timeout_) return true;
+  ctx_.error(mark, std::string(what) + " (" + platform::format_duration(length) +
+                       ") is not shorter than the scenario's timeout (" +
+                       platform::format_duration(timeout_) +
+                       "): the timeout would end the run first (exit 3) and drop the last "
+                       "answer; make it shorter or raise 'timeout'");
+  return false;
+}
 
 std::optional<Scenario> ScenarioParser::parse(const YAML::Node& root) {
   for (const auto& name : options_.known_vars) ctx_.scope().names.insert(name);
@@ -176,6 +195,7 @@ std::optional<Scenario> ScenarioParser::parse(const YAML::Node& root) {
         ctx_.error(timeout->mark, "'timeout' must be more than 0s");
       } else {
         scenario.timeout = *value;
+        timeout_ = *value;
       }
     }
   }
@@ -554,13 +574,23 @@ std::optional<Action> ScenarioParser::parse_action(const Field& entry, bool inne
         ctx_.error(entry.mark, "advance_clock: the shop's clock goes at most 100 years ahead");
         return std::nullopt;
       }
+      // So do all of the scenario's steps together: the one that passes it is refused.
+      if (*by > platform::SimulatedClock::kMaxOffset - clock_ahead_) {
+        ctx_.error(entry.mark,
+                   "advance_clock: with the advance_clock steps before it (" +
+                       platform::format_duration(clock_ahead_) +
+                       "), this one takes the shop's clock past 100 years ahead, its limit");
+        return std::nullopt;
+      }
+      clock_ahead_ += *by;
       return Action(AdvanceClockAction{*by});
     }
     return std::nullopt;
   }
   if (key == "wait") {
-    if (auto duration = ctx_.duration(entry)) return Action(WaitAction{*duration});
-    return std::nullopt;
+    auto duration = ctx_.duration(entry);
+    if (!duration || !within_timeout(entry.mark, *duration, "wait")) return std::nullopt;
+    return Action(WaitAction{*duration});
   }
   if (key == "set_price") return parse_catalog_change(entry, true);
   if (key == "set_available") return parse_catalog_change(entry, false);
@@ -978,6 +1008,7 @@ std::optional<Eventually> ScenarioParser::parse_eventually(const Field& field) {
     ctx_.error(within.mark, "'within' must be more than 0s");
     limit.reset();
   }
+  if (limit && !within_timeout(within.mark, *limit, "'within'")) limit.reset();
   if (!limit) return std::nullopt;
   eventually.within = *limit;
   if (const auto it = fields->find("every"); it != fields->end()) {

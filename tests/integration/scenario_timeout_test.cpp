@@ -108,9 +108,10 @@ name: slow teardown
 timeout: 1s
 steps:
   - request: {GET: /api/catalog/categories}
+  - wait: 600ms
 teardown:
   - name: the slow one
-    wait: 2s
+    wait: 900ms
   - name: after it
     request: {GET: /api/catalog/categories}
 )");

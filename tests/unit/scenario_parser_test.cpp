@@ -1203,3 +1203,72 @@ TEST_CASE("an empty list of statuses is named as written, not as the 'in' it sta
            "needs at least one");
   CHECK(e.message == "'in' needs at least one value");
 }
+
+TEST_CASE(
+    "an expectation that can never fail is refused: client->provider, empty calls and "
+    "circuits") {
+  // The shopper's pay page is not recorded: a count on client->provider always read 0 and
+  // passed; an empty calls, circuit or circuit_transitions checked nothing.
+  const auto d = problems(R"yaml(version: 1
+steps:
+  - request: {GET: /api/cart}
+    expect:
+      calls: [{edge: client->provider, count: 0}, {edge: provider->gateway, count: 0}]
+  - request: {GET: /api/cart}
+    expect: {calls: [], circuit: {}, circuit_transitions: {}}
+)yaml");
+  CHECK(d.size() == 4);
+  CHECK(at(only(d, "client->provider is never recorded")) == "5:22");
+  CHECK(at(only(d, "an empty 'calls' checks nothing")) == "7:21");
+  CHECK(at(only(d, "an empty 'circuit' checks nothing")) == "7:34");
+  CHECK(at(only(d, "an empty 'circuit_transitions' checks nothing")) == "7:59");
+  // `[]` for one breaker still means "no transition", as the docs promise.
+  CHECK(problems(with_step("  - request: {GET: /api/cart}\n"
+                           "    expect: {circuit_transitions: {order->catalog: []}}\n"))
+            .empty());
+}
+
+TEST_CASE("a wait or an eventually.within not shorter than the scenario's timeout is refused") {
+  // The timeout ended the run first: exit 3 instead of the failure, and the last answer lost.
+  const auto d = problems(R"yaml(version: 1
+timeout: 2s
+steps:
+  - request: {GET: /health/live, auth: none}
+    eventually: {within: 5s, every: 200ms}
+    expect: {status: 500}
+  - wait: 2s
+  - wait: 1999ms
+)yaml");
+  CHECK(d.size() == 2);
+  CHECK(at(only(d, "'within' (5s) is not shorter than the scenario's timeout (2s)")) == "5:26");
+  CHECK(at(only(d, "wait (2s) is not shorter than the scenario's timeout (2s)")) == "7:11");
+  // The default timeout is 60 s.
+  CHECK(only(problems(with_step("  - wait: 60s\n")), "timeout (1m)").line == 3);
+  CHECK(problems(with_step("  - wait: 59s\n")).empty());
+}
+
+TEST_CASE("advance_clock steps that together pass 100 years are refused at the one that passes") {
+  const auto d = problems(R"yaml(version: 1
+steps:
+  - advance_clock: 876000h
+  - advance_clock: 600h
+  - advance_clock: 1h
+)yaml");
+  CHECK(d.size() == 1);
+  CHECK(at(only(d, "takes the shop's clock past 100 years ahead")) == "5:20");
+}
+
+TEST_CASE("a slow_body fault takes jitter, as fault add and the admin plane do; 'an abort'") {
+  const auto parsed = parse_scenario_text(
+      "version: 1\nsteps:\n  - fault: {target: catalog, type: slow_body, bytes_per_second: 100, "
+      "delay: 50ms, jitter: 10ms}\n",
+      "s.yaml");
+  REQUIRE(parsed.scenario);
+  const auto& fault = std::get<FaultAction>(parsed.scenario->steps[0].action).fault;
+  CHECK(fault.to_json()["jitter_ms"] == 10.0);
+  CHECK(fault.to_json()["delay_ms"] == 50.0);
+  CHECK(only(problems("version: 1\nsteps:\n  - fault: {target: catalog, type: abort, "
+                      "jitter: 1ms}\n"),
+             "'jitter' does not apply to an abort fault (it is for type delay and slow_body)")
+            .line == 3);
+}
