@@ -81,7 +81,9 @@ std::string xml_attribute(const std::string& text) {
 // A secret an answer or a request carried, cut to its first characters: a failed `login`
 // step printed the whole access token (a live JWT against a deployed shop) on the console and
 // in the JUnit and HTML reports, which CI keeps as artifacts. Redacted: the value of an
-// "access_token" or "refresh_token" field, what follows "Bearer ", and any JWT ("eyJ...").
+// "access_token" or "refresh_token" field, what follows "Bearer ", any JWT ("eyJ...", whole or
+// cut short by a message's 200-character limit) and the shop's API key at the provider
+// ("sk_test_...", "sk_live_...").
 std::string redact_secrets(const std::string& text) {
   constexpr std::size_t kShown = 8;
   const auto token_char = [](char c) {
@@ -112,7 +114,18 @@ std::string redact_secrets(const std::string& text) {
     std::size_t end = at;
     while (end < text.size() && token_char(text[end])) ++end;
     const auto token = std::string_view(text).substr(at, end - at);
-    if (std::count(token.begin(), token.end(), '.') == 2) secrets.emplace_back(at, end);
+    // A JWT has two dots; one cut short ("eyJhbGci...") by a matcher's message still has the
+    // dot after its header (20 characters or more), and printed 200 characters of the token.
+    const auto dots = std::count(token.begin(), token.end(), '.');
+    if (dots == 2 || (dots >= 1 && token.size() >= 20)) secrets.emplace_back(at, end);
+  }
+  for (const std::string_view prefix : {"sk_test_", "sk_live_"}) {
+    for (auto at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at + 1)) {
+      if (at > 0 && token_char(text[at - 1])) continue;
+      std::size_t end = at;
+      while (end < text.size() && token_char(text[end])) ++end;
+      secrets.emplace_back(at, end);
+    }
   }
   std::sort(secrets.begin(), secrets.end());
   std::string out;
@@ -124,6 +137,16 @@ std::string redact_secrets(const std::string& text) {
     copied = end;
   }
   out.append(text, copied);
+  return out;
+}
+
+// `value` with redact_secrets applied to every string in it (the JSON report's call records:
+// a route carries the request's path, where a scenario may have put its token).
+nlohmann::json redact_secrets(const nlohmann::json& value) {
+  if (value.is_string()) return redact_secrets(value.get<std::string>());
+  if (!value.is_structured()) return value;
+  nlohmann::json out = value;
+  for (auto& item : out) item = redact_secrets(item);
   return out;
 }
 
@@ -321,7 +344,7 @@ nlohmann::json json_report(const RunSummary& s) {
                        {"attempts", st.attempts},
                        {"requests", requests},
                        {"failures", failures},
-                       {"calls", st.calls},
+                       {"calls", redact_secrets(st.calls)},
                        {"circuit_transitions", st.transitions}});
     }
     json failures = json::array();
@@ -333,7 +356,7 @@ nlohmann::json json_report(const RunSummary& s) {
                          {"duration_ms", r.duration_ms},
                          {"steps", steps},
                          {"failures", failures},
-                         {"calls", r.calls},
+                         {"calls", redact_secrets(r.calls)},
                          {"circuit_transitions", r.transitions}});
     if (r.exclusive) {
       scenarios.back()["target"] = {

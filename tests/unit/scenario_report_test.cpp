@@ -152,11 +152,48 @@ TEST_CASE("RunReport::exit_code is 4 when a scenario failed and another timed ou
                         "fails.yaml")
               .empty());
   REQUIRE(runner
-              .add_text("version: 1\nname: times out\ntimeout: 300ms\nsteps:\n  - wait: 2s\n",
+              .add_text("version: 1\nname: times out\ntimeout: 300ms\nsteps:\n  - wait: 200ms\n  - "
+                        "wait: 200ms\n",
                         "times-out.yaml")
               .empty());
   const auto report = runner.run();
   REQUIRE(report.failed() == 1);
   REQUIRE(report.errors() == 1);
   CHECK(report.exit_code() == shopctl::kExitExpectation);
+}
+
+TEST_CASE(
+    "a token cut short in a matcher's message, a token in a call's route and the "
+    "provider's API key are cut in every report") {
+  // A failed {length: 3} on $.access_token printed the token's first 200 characters (cut, it
+  // lost the second dot a JWT was known by); a ${token} in a request's path stayed whole in
+  // the JSON report's calls[].route; the shop's key at the provider was printed whole.
+  const std::string long_jwt = kJwt + std::string(200, 'x');
+  const std::string key = "sk_test_51AbCdEfGhIjKlMnOpQrStUv";
+  Failure f{"steps",
+            "login demo@shop.test",
+            {"a.yaml", 4, 5},
+            "expected $.access_token to have length 3, got length 242: \"" +
+                long_jwt.substr(0, 199) + "...",
+            200,
+            "{\"api_key\":\"" + key + "\"}"};
+  auto summary = one_failure(f);
+  shopctl::scenario::StepResult step;
+  step.phase = "steps";
+  step.label = "GET /api/catalog/products/x";
+  step.action = "request";
+  step.calls = nlohmann::json::array(
+      {{{"edge", "client->gateway"}, {"route", "GET /api/catalog/products/" + kJwt}}});
+  summary.results.front().steps.push_back(step);
+  summary.results.front().calls = step.calls;
+  const std::string console = shopctl::scenario::console_summary(summary, {});
+  const std::string junit = shopctl::scenario::junit_xml(summary);
+  const std::string json = shopctl::scenario::json_report(summary).dump();
+  for (const std::string& report : {console, junit, json}) {
+    CAPTURE(report);
+    CHECK(report.find(kJwt.substr(0, 30)) == std::string::npos);
+    CHECK(report.find(key.substr(0, 12)) == std::string::npos);
+    CHECK(report.find("sk_test_\xE2\x80\xA6(redacted)") != std::string::npos);
+  }
+  CHECK(json.find("/api/catalog/products/eyJhbGci\xE2\x80\xA6(redacted)") != std::string::npos);
 }
