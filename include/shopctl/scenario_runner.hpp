@@ -82,9 +82,11 @@ class RunReport {
   int errors() const;
   int skipped() const;
   double duration_ms() const;
-  // As `shopctl run` exits: kExitExpectation when any scenario failed an expectation, else
-  // kExitShop when any timed out or met a shop error, else kExitOk (a failure wins over an
-  // error: a CI job that retries exit 3 must not hide a real failure).
+  // As `shopctl run` exits: kExitUsage when nothing ran because a tag is not one word or the
+  // tags left no scenario to run, kExitInvalid when nothing ran because no scenario was added
+  // (add_files found none, or only invalid ones); else kExitExpectation when any scenario
+  // failed an expectation, else kExitShop when any timed out or met a shop error, else kExitOk
+  // (a failure wins over an error: a CI job that retries exit 3 must not hide a real failure).
   int exit_code() const;
 
   // Every failure in detail, then "scenarios: N passed, M failed, ..." (shopctl run's end).
@@ -141,7 +143,9 @@ class ScenarioRunner {
   // from it stops the run: no other scenario starts, those running finish, and run() throws
   // it (the scenarios stay added).
   using Progress = std::function<void(const ScenarioResult& result, int done, int total)>;
-  // Runs every scenario added (in parallel up to jobs) and returns the results. Throws
+  // Runs every scenario added (in parallel up to jobs) and returns the results; runs nothing,
+  // and returns a report whose exit_code() says why, when shopctl run would refuse to (bad
+  // tags, tags that leave nothing, no scenario added). Throws
   // std::invalid_argument when a target is set without an admin token. A shop that cannot
   // start or be reached makes results with outcome error, not an exception.
   RunReport run(const Progress& progress = {});

@@ -74,6 +74,9 @@ std::string Diagnostic::to_string() const {
 struct RunReport::Impl {
   scenario::RunSummary summary;
   std::vector<ScenarioResult> results;
+  // Why nothing ran, as shopctl run refuses it (bad tags, tags that leave nothing, nothing
+  // added): exit_code() gives its code, not 0.
+  std::optional<scenario::RunRefusal> refusal;
 };
 
 RunReport::RunReport() : impl_(std::make_shared<const Impl>()) {}
@@ -109,6 +112,8 @@ double RunReport::duration_ms() const {
 }
 
 int RunReport::exit_code() const {
+  auto& self = api::live(impl_, "RunReport");
+  if (self.refusal) return self.refusal->exit_code;
   // As shopctl run: a failed expectation wins over a timeout or a shop's error.
   if (failed() > 0) return kExitExpectation;
   if (errors() > 0) return kExitShop;
@@ -117,6 +122,11 @@ int RunReport::exit_code() const {
 
 std::string RunReport::console_summary(bool color) const {
   auto& self = api::live(impl_, "RunReport");
+  if (self.refusal) {
+    return self.refusal->message + ": nothing ran (exit " +
+           std::to_string(self.refusal->exit_code) + ")" +
+           (self.refusal->detail.empty() ? "" : "; " + self.refusal->detail) + "\n";
+  }
   scenario::ConsoleStyle style;
   style.color = color;
   return scenario::console_summary(self.summary, style);
@@ -238,6 +248,13 @@ RunReport ScenarioRunner::run(const Progress& progress) {
   if (!self.options.target.empty() && self.options.admin_token.empty())
     throw std::invalid_argument("a target needs its admin token (printed by shopctl serve)");
   auto options = self.run_options();
+  if (auto refusal = scenario::run_refusal(self.scenarios, options)) {
+    auto impl = std::make_shared<RunReport::Impl>();
+    impl->refusal = std::move(refusal);
+    RunReport report;
+    report.impl_ = std::move(impl);
+    return report;
+  }
   // The callback runs on the runner's threads, where an exception ended the process. The
   // first one stops the run (no other scenario starts) and is thrown from here.
   std::exception_ptr thrown;

@@ -333,29 +333,11 @@ int run_run(const RunCliOptions& given) {
   }
   options.tags = o.tags;
   options.skip_tags = o.skip_tags;
-  // A tag is one word (as in a scenario's `tags:`); a filter that leaves nothing to run is a
-  // mistake, not a pass: a CI gate with `--tags chekout` passed with zero scenarios run.
-  for (const auto* list : {&o.tags, &o.skip_tags}) {
-    for (const auto& tag : *list) {
-      if (tag.empty() || tag.find_first_of(" \t") != std::string::npos) {
-        std::cerr << "shopctl run: '" << tag.substr(0, 100)
-                  << "' is not a tag (one word without commas or spaces)\n";
-        return kExitUsage;
-      }
-    }
-  }
-  if (!loaded.scenarios.empty() && std::none_of(loaded.scenarios.begin(), loaded.scenarios.end(),
-                                                [&](const scenario::Scenario& s) {
-                                                  return scenario::selected_by_tags(s, options);
-                                                })) {
-    std::set<std::string> in_use;
-    for (const auto& s : loaded.scenarios) in_use.insert(s.tags.begin(), s.tags.end());
-    std::string names;
-    for (const auto& t : in_use) names += (names.empty() ? "" : ", ") + t;
-    std::cerr << "shopctl run: --tags/--skip-tags leave none of the " << loaded.scenarios.size()
-              << " scenario(s) to run: nothing ran (exit 1); the tags in these files: "
-              << (names.empty() ? "none" : names) << "\n";
-    return kExitUsage;
+  // Bad tags, or tags that leave nothing to run: judged as the C++ API judges them.
+  if (auto refusal = scenario::run_refusal(loaded.scenarios, options)) {
+    std::cerr << "shopctl run: " << refusal->message << ": nothing ran (exit " << refusal->exit_code
+              << ")" << (refusal->detail.empty() ? "" : "; " + refusal->detail) << "\n";
+    return refusal->exit_code;
   }
   options.vars = vars;
   options.fail_fast = o.fail_fast;

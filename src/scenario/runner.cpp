@@ -1,5 +1,6 @@
 #include "scenario/runner.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <map>
@@ -560,6 +561,21 @@ class ScenarioRun {
     }
   }
 
+  // "register", "login" or "pay" for those helper steps; nothing for a request.
+  static std::optional<std::string_view> helper_action(const Step& step) {
+    if (std::holds_alternative<RegisterAction>(step.action)) return "register";
+    if (std::holds_alternative<LoginAction>(step.action)) return "login";
+    if (std::holds_alternative<PayAction>(step.action)) return "pay";
+    return std::nullopt;
+  }
+
+  // True when `expect` says what the answer must be (its status, headers, body or schema);
+  // latency, calls or breakers alone do not.
+  static bool judges_answer(const std::optional<Expectation>& expect) {
+    return expect &&
+           (expect->status || !expect->headers.empty() || !expect->json.empty() || expect->schema);
+  }
+
   template <class Fail>
   void run_response_step(const Step& step, StepResult& sr, Fail& fail) {
     const int repeats = step.repeat;
@@ -598,6 +614,18 @@ class ScenarioRun {
           whole_step_from = attempt_failures.size();
           check_shop_expectations(*step.expect, first_attempt_seq_, scratch, collect, &response);
         }
+      }
+      if (auto action = helper_action(step); action && !judges_answer(step.expect) &&
+                                             (response.status < 200 || response.status >= 300)) {
+        // A register, login or pay step that says nothing of its answer is there to get
+        // somewhere: a wrong password passed, and the steps after it ran without a token.
+        const std::string name(*action);
+        collect(step.loc,
+                name + " answered " + std::to_string(response.status) +
+                    ", not a success (2xx): a " + name +
+                    " step with no expectation on its answer must succeed; to expect a "
+                    "failure, say so, like expect: {status: 401}",
+                &response);
       }
       if ((step.expect && step.expect->schema) || options_.validate_schema) {
         check_response_schema(step.expect ? step.expect->schema : std::nullopt, step, response,
@@ -1045,7 +1073,16 @@ class ScenarioRun {
                            : driver_.admin(client_, "DELETE",
                                            "/_admin/faults/" + http::percent_encode(action.id),
                                            std::nullopt, limit);
-            if (res.status != 200) throw StepError("clear_faults: " + trim_body(res.raw));
+            // Clearing is idempotent: a fault already gone (cleared before, or a step's own
+            // `faults:` ended) is what the step asks for, and a teardown's tidy-up must not fail
+            // the run over it.
+            const auto error = res.body.is_object() ? res.body.find("error") : res.body.end();
+            const bool already_gone = res.status == 404 && error != res.body.end() &&
+                                      error->is_object() &&
+                                      error->value("code", "") == "fault_not_found";
+            if (res.status != 200 && !already_gone) {
+              throw StepError("clear_faults: " + res.error_message());
+            }
           } else if constexpr (std::is_same_v<A, ServiceAction>) {
             const char* verb = action.kind == ServiceAction::Kind::stop    ? "stop"
                                : action.kind == ServiceAction::Kind::start ? "start"
@@ -1260,6 +1297,36 @@ bool selected_by_tags(const Scenario& s, const RunOptions& o) {
     if (has(t)) return true;
   }
   return false;
+}
+
+std::optional<RunRefusal> run_refusal(const std::vector<Scenario>& scenarios,
+                                      const RunOptions& options) {
+  constexpr int kUsage = 1;    // shopctl/version.hpp: kExitUsage
+  constexpr int kInvalid = 2;  // kExitInvalid
+  // A tag is one word (as in a scenario's `tags:`).
+  for (const auto* list : {&options.tags, &options.skip_tags}) {
+    for (const auto& tag : *list) {
+      if (tag.empty() || tag.find_first_of(", \t") != std::string::npos) {
+        return RunRefusal{kUsage, "'" + tag.substr(0, 100) +
+                                      "' is not a tag (one word without commas or spaces)"};
+      }
+    }
+  }
+  if (scenarios.empty()) return RunRefusal{kInvalid, "no scenario to run"};
+  // A filter that leaves nothing to run is a mistake, not a pass: a CI gate with `--tags
+  // chekout` passed with zero scenarios run.
+  if (std::none_of(scenarios.begin(), scenarios.end(),
+                   [&](const Scenario& s) { return selected_by_tags(s, options); })) {
+    std::set<std::string> in_use;
+    for (const auto& s : scenarios) in_use.insert(s.tags.begin(), s.tags.end());
+    std::string names;
+    for (const auto& t : in_use) names += (names.empty() ? "" : ", ") + t;
+    return RunRefusal{kUsage,
+                      "--tags/--skip-tags leave none of the " + std::to_string(scenarios.size()) +
+                          " scenario(s) to run",
+                      "the tags in these files: " + (names.empty() ? "none" : names)};
+  }
+  return std::nullopt;
 }
 
 namespace {

@@ -119,6 +119,17 @@ using ProgressCallback = std::function<void(const ScenarioResult&, int done, int
 // Whether `--tags` / `--skip-tags` in `options` select the scenario (skip-tags win).
 bool selected_by_tags(const Scenario& scenario, const RunOptions& options);
 
+// Why a run of `scenarios` under `options` must not start, as `shopctl run` refuses it (and
+// the C++ API's RunReport::exit_code() says): a tag that is not one word, or tags that leave
+// none of the scenarios to run (exit 1); no scenario at all (exit 2). Nothing when it may run.
+struct RunRefusal {
+  int exit_code = 0;
+  std::string message;  // what is wrong, without a "shopctl run: " prefix
+  std::string detail;   // what may help (the tags in use), or empty
+};
+std::optional<RunRefusal> run_refusal(const std::vector<Scenario>& scenarios,
+                                      const RunOptions& options);
+
 // With options.target: one Diagnostic per key of a selected scenario's `config:` that a
 // running shop cannot take (shop/config.hpp: runtime_config_refusals), at the key, naming it
 // and why. Such a scenario must not run against the target. Empty without a target.

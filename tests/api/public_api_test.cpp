@@ -381,12 +381,41 @@ TEST_CASE("ScenarioRunner runs against an embedded shop as its target, and skips
   options.skip_tags = {"api"};
   shopctl::ScenarioRunner skipping(options);
   REQUIRE(skipping.add_text(kPassingScenario, "passing.yaml").empty());
+  REQUIRE(skipping.add_text("version: 1\nname: untagged\nsteps:\n  - wait: 1ms\n", "other.yaml")
+              .empty());
   auto skipped = skipping.run();
   CHECK(skipped.skipped() == 1);
+  CHECK(skipped.passed() == 1);
   CHECK(skipped.results()[0].outcome == shopctl::ScenarioOutcome::skipped);
+  CHECK(skipped.exit_code() == shopctl::kExitOk);
 
   shopctl::ScenarioRunner no_token(shopctl::RunnerOptions{.target = shop.gateway_url()});
   CHECK_THROWS_AS(no_token.run(), std::invalid_argument);
+}
+
+TEST_CASE("RunReport::exit_code() is not 0 when nothing ran, as shopctl run exits") {
+  // Tags that left nothing, a tag that is not one word, or no scenario at all gave exit 0:
+  // a CI gate passed with nothing run, where shopctl run exits 1 or 2.
+  auto run_with = [](shopctl::RunnerOptions options) {
+    shopctl::ScenarioRunner runner(std::move(options));
+    REQUIRE(runner.add_text(kPassingScenario, "passing.yaml").empty());
+    return runner.run();
+  };
+  const auto none_left = run_with({.tags = {"nomatch"}});
+  CHECK(none_left.exit_code() == shopctl::kExitUsage);
+  CHECK(none_left.results().empty());
+  CHECK(contains(none_left.console_summary(), "leave none of the 1 scenario(s) to run"));
+  CHECK(run_with({.skip_tags = {"api"}}).exit_code() == shopctl::kExitUsage);
+  CHECK(run_with({.tags = {"api,beta"}}).exit_code() == shopctl::kExitUsage);
+  CHECK(run_with({.tags = {""}}).exit_code() == shopctl::kExitUsage);
+  CHECK(run_with({.skip_tags = {"two words"}}).exit_code() == shopctl::kExitUsage);
+
+  shopctl::ScenarioRunner empty;
+  CHECK(empty.run().exit_code() == shopctl::kExitInvalid);
+  CHECK_FALSE(empty.add_files({"/nonexistent/dir"}).empty());
+  const auto after_bad_add = empty.run();
+  CHECK(after_bad_add.exit_code() == shopctl::kExitInvalid);
+  CHECK(contains(after_bad_add.console_summary(), "no scenario to run"));
 }
 
 TEST_CASE("a load plan is checked before anything runs") {

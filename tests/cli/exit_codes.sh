@@ -483,7 +483,7 @@ interrupted() {  # interrupted SIGNAL WANT DESCRIPTION COMMAND...
     failed=$((failed + 1)); echo "FAIL: $what: exit $got (want $want), left: $(ls "$dir" | tr '\n' ' ')"; sed 's/^/    /' "$tmp/out" | head -10
   fi
 }
-printf 'version: 1\nname: waits\nsteps:\n  - wait: 1h\n' > "$tmp/wait.yaml"
+printf 'version: 1\nname: waits\ntimeout: 2h\nsteps:\n  - wait: 1h\n' > "$tmp/wait.yaml"
 interrupted INT 130 "run: SIGINT during a scenario" "$shopctl" run "$tmp/wait.yaml" --junit "$tmp/wait.xml"
 expect_output "interrupted \(Interrupt\): temporary folders removed" "run says it was interrupted"
 interrupted TERM 143 "load: SIGTERM during the run" "$shopctl" load --users 1 --duration 60s --quiet
@@ -540,7 +540,7 @@ expect_code 2 "validate: more than 1,000,000 YAML nodes" timeout 60 "$shopctl" v
 expect_output "many.yaml:[0-9]+:[0-9]+: .*more than 1000000 YAML nodes" "validate says where the budget ran out"
 # A failed expectation wins over a timeout in the same run: exit 4, not 3 (a CI job that
 # retries exit 3 hid the real failure).
-printf 'version: 1\nname: times out\ntimeout: 300ms\nsteps:\n  - wait: 2s\n' >"$tmp/times-out.yaml"
+printf 'version: 1\nname: times out\ntimeout: 300ms\nsteps:\n  - wait: 200ms\n  - wait: 200ms\n' >"$tmp/times-out.yaml"
 expect_code 4 "run: a failed expectation beside a timeout" "$shopctl" run "$tmp/fails.yaml" "$tmp/times-out.yaml" --color never
 expect_output "^scenarios: 0 passed, 2 failed$" "both are counted"
 expect_code 3 "run: a timeout alone is still exit 3" "$shopctl" run "$tmp/times-out.yaml" --color never
@@ -695,6 +695,37 @@ expect_code 0 "run -v two scenarios" "$shopctl" run "$tmp/good.yaml" "$here/scen
 expect_output "^    \[a shopper browses by category, searches and pages through the catalog\] ok   steps: " "-v names the scenario of each step line when they run side by side"
 expect_code 0 "run -v one scenario" "$shopctl" run "$tmp/good.yaml" -v
 expect_output "^    ok   steps: browse the coffee" "-v with one scenario keeps its lines short"
+
+# A login (register, pay) step with no expectation on its answer must succeed: a wrong password
+# passed, and the steps after it ran without a token.
+cat > "$tmp/silent-login.yaml" <<'YAML'
+version: 1
+name: a failed login without expect
+setup:
+  - login: {email: demo@shop.test, password: not-the-password}
+steps:
+  - request: {GET: /health/live, auth: none}
+    expect: {status: 200}
+YAML
+expect_code 4 "run: a login with no expect that fails" "$shopctl" run "$tmp/silent-login.yaml"
+expect_output "at .*silent-login.yaml:4:5" "the failed login is named at its step"
+expect_output "login answered 401, not a success \\(2xx\\)" "and why it fails"
+sed 's/not-the-password}/not-the-password}\n    expect: {status: 401}/' "$tmp/silent-login.yaml" > "$tmp/expected-401.yaml"
+expect_code 0 "run: a login expected to fail" "$shopctl" run "$tmp/expected-401.yaml"
+
+# Clearing a fault that is already gone succeeds (a teardown's tidy-up failed the run with the
+# admin plane's raw 404 JSON).
+cat > "$tmp/clear-twice.yaml" <<'YAML'
+version: 1
+name: clear a fault twice
+steps:
+  - fault: {id: f, target: catalog, type: abort, status: 502}
+  - clear_faults: f
+  - clear_faults: f
+teardown:
+  - clear_faults: f
+YAML
+expect_code 0 "run: clearing a fault already cleared" "$shopctl" run "$tmp/clear-twice.yaml"
 
 # Violations are all recorded, but at most 20 a second are logged: a client with no credential
 # pipelining refused requests into an internal port wrote 11-13 MB of warn lines a second.
