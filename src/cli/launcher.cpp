@@ -152,6 +152,47 @@ bool ready(Child& ch, std::chrono::milliseconds limit) {
   return false;
 }
 
+// Once every child is up at the start: a circuit breaker that opened while a sibling was still
+// starting is closed. Payment, started before order, sent the callbacks its outbox kept
+// across the restart to order's closed port, opened payment -> order for its 30 s wait, and
+// orders paid before the restart stayed PAYMENT_PENDING 30-70 s after it (7 ms in one
+// process, where every service is up before any background work runs). Only at the start:
+// after a crash of one child, its callers' breakers opened for a reason and keep their state.
+// Returns the breakers closed ("payment:payment->order").
+std::vector<std::string> close_breakers_opened_while_starting(const std::vector<Child>& children,
+                                                              const std::string& admin_token) {
+  http::BlockingClient client;
+  std::vector<std::string> closed;
+  for (const auto& ch : children) {
+    try {
+      http::Request list;
+      list.method = "GET";
+      list.headers.set("X-Admin-Token", admin_token);
+      // A service's breakers are on its own admin routes (its service port).
+      auto answer =
+          client.send_url(url_of(ch.port) + "/_admin/circuit-breakers", std::move(list), 2s);
+      if (answer.status != 200) continue;
+      for (const auto& item :
+           nlohmann::json::parse(answer.body).value("items", nlohmann::json::array())) {
+        if (item.value("state", "CLOSED") == "CLOSED") continue;
+        const auto name = item.value("name", std::string());
+        http::Request close;
+        close.method = "POST";
+        close.headers.set("X-Admin-Token", admin_token);
+        close.headers.set("Content-Type", "application/json");
+        close.body = R"({"state":"CLOSED"})";
+        auto done = client.send_url(
+            url_of(ch.port) + "/_admin/circuit-breakers/" + http::percent_encode(name),
+            std::move(close), 2s);
+        if (done.status == 200) closed.push_back(ch.service + ":" + name);
+      }
+    } catch (const std::exception&) {
+      // A child that does not answer now keeps its breakers; the shop still starts.
+    }
+  }
+  return closed;
+}
+
 // A restarted child begins at the real time, its siblings at the time an admin advance left
 // them: it gets the same advance as a sibling that kept running, so the shop keeps one
 // simulated time (an unpaid order expires by the same clock in order and payment). Returns
@@ -419,10 +460,17 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
     stop_all();
     return kExitShop;
   }
+  const auto closed_breakers = close_breakers_opened_while_starting(children, config.admin_token);
   auto ready_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   std::printf("shopctl %s: the shop is up in %.1f ms, one process per service\n\n", SHOPCTL_VERSION,
               ready_ms);
+  if (!closed_breakers.empty()) {
+    std::string list;
+    for (const auto& b : closed_breakers) list += (list.empty() ? "" : ", ") + b;
+    std::printf("  closed the circuit breakers opened while the processes started: %s\n\n",
+                list.c_str());
+  }
   std::printf("  %-9s %-24s %-24s %-8s %s\n", "SERVICE", "URL", "ADMIN PLANE", "PID", "LOG");
   for (const auto& ch : children) {
     std::printf("  %-9s %-24s %-24s %-8d %s\n", ch.service.c_str(), url_of(ch.port).c_str(),
