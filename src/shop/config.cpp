@@ -731,7 +731,10 @@ std::string describe_config(const ShopConfig& c) {
       {"initial_backoff", platform::format_duration(c.webhook_retry_initial_backoff)},
       {"max_backoff", platform::format_duration(c.webhook_retry_max_backoff)},
       {"give_up_after", platform::format_duration(c.webhook_retry_give_up_after)}};
-  for (const auto& [edge, b] : c.breakers) j["circuit_breakers"][edge] = b.to_json();
+  // Where a config file takes them, under the caller's section ("order->catalog" under
+  // order): printed at the top level, the output could not be given back to --config.
+  for (const auto& [edge, b] : c.breakers)
+    j[edge.substr(0, edge.find("->"))]["circuit_breakers"][edge] = b.to_json();
   for (const auto& [db, level] : c.synchronous)
     j["storage"]["synchronous"][db] = platform::to_string(level);
   return platform::json_text(j, 2);  // config text may hold any bytes

@@ -167,6 +167,13 @@ check "--data-dir and --gateway-port win over the config file: $(grep -E 'data_d
 check "--gateway-port wins over ports.gateway" grep -q "\"gateway\": 9999" "$tmp/printed.txt"
 "$shopctl" serve --config "$tmp/shared.yaml" --print-config >"$tmp/printed2.txt" 2>&1
 check "without the flags the config file's values hold" grep -q "\"data_dir\": \"$tmp/elsewhere\"" "$tmp/printed2.txt"
+# What --print-config prints is a config file: given back to --config, it prints the same (its
+# circuit_breakers were at the top level, which a config file refuses: exit 2).
+printf 'order:\n  circuit_breakers:\n    order->catalog: {failure_rate_threshold: 40}\n' >"$tmp/breakers.yaml"
+"$shopctl" serve --config "$tmp/shared.yaml" --config "$tmp/breakers.yaml" --print-config >"$tmp/printed3.json" 2>&1
+"$shopctl" serve --config "$tmp/printed3.json" --print-config >"$tmp/printed4.json" 2>"$tmp/printed4.err"
+check "--print-config's output is a config that prints the same ($(head -c 200 "$tmp/printed4.err"))" cmp -s "$tmp/printed3.json" "$tmp/printed4.json"
+check "... with the breaker's setting in it" grep -q '"failure_rate_threshold": 40' "$tmp/printed4.json"
 
 # A corrupt identity.json: exit 3, naming the file, and the file is left as it was.
 cp "$data/identity.json" "$tmp/identity.saved"
