@@ -6,6 +6,9 @@
 #include <limits>
 #include <set>
 #include <system_error>
+#include <utility>
+
+#include <sys/stat.h>
 
 #include "platform/clock.hpp"
 #include "platform/duration.hpp"
@@ -1225,6 +1228,9 @@ LoadResult load_scenarios(const std::vector<std::string>& paths_or_dirs,
                           const ParseOptions& options) {
   LoadResult result;
   std::set<std::string> seen;
+  // A hard link is the same file under another name, as a symbolic link is: read once (it ran
+  // twice, where a symbolic link was read once).
+  std::set<std::pair<dev_t, ino_t>> seen_files;
   for (const std::string& argument : paths_or_dirs) {
     const std::filesystem::path path(argument);
     std::error_code error;
@@ -1267,6 +1273,11 @@ LoadResult load_scenarios(const std::vector<std::string>& paths_or_dirs,
       std::error_code canonical_error;
       const auto canonical = std::filesystem::weakly_canonical(file, canonical_error);
       if (!seen.insert(canonical_error ? name : canonical.string()).second) continue;
+      struct stat info {};
+      if (::stat(file.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+          !seen_files.insert({info.st_dev, info.st_ino}).second) {
+        continue;
+      }
       ParseResult parsed = parse_scenario_file(file, options);
       result.files.push_back(name);
       result.sources.emplace(name, std::move(parsed.source_text));

@@ -40,6 +40,11 @@ mkdir -p "$tmp/looped/inner" && cp "$tmp/good.yaml" "$tmp/looped/" && ln -s .. "
 expect_code 0 "validate: a folder with a link loop" "$shopctl" validate "$tmp/looped"
 expect_output "^1 scenario file\(s\) valid" "the loop's file is checked once"
 
+# A hard link to a scenario is read once, as a symbolic link is (it ran twice).
+mkdir -p "$tmp/linked" && cp "$tmp/good.yaml" "$tmp/linked/a.yaml" && ln "$tmp/linked/a.yaml" "$tmp/linked/b.yaml" && ln -s a.yaml "$tmp/linked/c.yaml"
+expect_code 0 "validate: a folder with a hard link and a symbolic link to one file" "$shopctl" validate "$tmp/linked"
+expect_output "^1 scenario file\(s\) valid" "the linked file is checked once"
+
 # A *.yaml in a folder that is not a file to read (a dangling link, a link loop, a pipe) was
 # skipped without a word: the folder passed with a scenario missing. Named directly, a link loop
 # was "no such file or directory".
