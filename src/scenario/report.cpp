@@ -150,6 +150,30 @@ nlohmann::json redact_secrets(const nlohmann::json& value) {
   return out;
 }
 
+// A scenario file as a JUnit classname, which Jenkins splits at each '.' into packages and a
+// class: the folders become the packages and the file's stem the class ("scenarios/flow/
+// cart.yaml" is "scenarios.flow.cart"; it showed as class "yaml" in "scenarios/flow/cart").
+// A dot of a name is '_'. The path itself is the testcase's `file`.
+std::string junit_classname(const std::string& file) {
+  std::string path = file;
+  for (const std::string_view extension : {".yaml", ".yml"}) {
+    if (path.size() > extension.size() && path.ends_with(extension)) {
+      path.resize(path.size() - extension.size());
+      break;
+    }
+  }
+  while (path.starts_with("./")) path.erase(0, 2);
+  std::string out;
+  for (char c : path) {
+    if (c == '/' || c == '\\') {
+      if (!out.empty() && out.back() != '.') out += '.';
+    } else {
+      out += c == '.' ? '_' : c;
+    }
+  }
+  return out.empty() ? file : out;
+}
+
 // A failure's message as the console and JUnit show it: its own continuation lines (a list of
 // calls, each on an indented line) stay lines; any other line feed, which came from a file or
 // an answer, is an escape, as every control character is.
@@ -276,8 +300,8 @@ std::string junit_xml(const RunSummary& s) {
   for (const auto& r : s.results) {
     char t[32];
     std::snprintf(t, sizeof t, "%.3f", r.duration_ms / 1000);
-    out += "    <testcase classname=\"" + xml_attribute(r.file) + "\" name=\"" +
-           xml_attribute(r.name) + "\" time=\"" + t + "\"";
+    out += "    <testcase classname=\"" + xml_attribute(junit_classname(r.file)) + "\" name=\"" +
+           xml_attribute(r.name) + "\" file=\"" + xml_attribute(r.file) + "\" time=\"" + t + "\"";
     if (r.status == ScenarioStatus::passed) {
       out += "/>\n";
       continue;

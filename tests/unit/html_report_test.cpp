@@ -317,7 +317,8 @@ TEST_CASE("JUnit attributes keep newlines and tabs as character references") {
   summary.results.push_back(result);
   const std::string xml = shopctl::scenario::junit_xml(summary);
   INFO(xml);
-  CHECK(xml.find("classname=\"dir/odd&#10;name.yaml\"") != std::string::npos);
+  CHECK(xml.find("classname=\"dir.odd&#10;name\"") != std::string::npos);
+  CHECK(xml.find("file=\"dir/odd&#10;name.yaml\"") != std::string::npos);
   CHECK(xml.find("name=\"two&#9;parts\"") != std::string::npos);
   CHECK(xml.find("message=\"line one&#10;line two\"") != std::string::npos);
 }

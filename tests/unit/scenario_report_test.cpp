@@ -197,3 +197,13 @@ TEST_CASE(
   }
   CHECK(json.find("/api/catalog/products/eyJhbGci\xE2\x80\xA6(redacted)") != std::string::npos);
 }
+
+TEST_CASE("a JUnit classname is the file's folders and stem joined by dots, as Jenkins reads it") {
+  // Jenkins splits a classname at each '.': scenarios/flow/cart.yaml showed as class "yaml".
+  Failure f{"steps", "s", {"scenarios/flow/cart.yaml", 4, 5}, "failed", 0, ""};
+  auto summary = one_failure(f, "./scenarios/flow/cart.v2.yaml");
+  const std::string xml = shopctl::scenario::junit_xml(summary);
+  CAPTURE(xml);
+  CHECK(xml.find("classname=\"scenarios.flow.cart_v2\"") != std::string::npos);
+  CHECK(xml.find("file=\"./scenarios/flow/cart.v2.yaml\"") != std::string::npos);
+}
