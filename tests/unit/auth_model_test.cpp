@@ -83,6 +83,20 @@ TEST_CASE("a registration checks the email, then the password, then the name") {
   // Between words they are fine.
   CHECK(auth::validate_registration("a@b.co", "12345678", "Jean\u00a0Pierre").name ==
         "Jean\u00a0Pierre");
+  // A domain is labels of letters, digits and hyphens (or an internationalized name), none
+  // beginning or ending with a hyphen: these registered (red before).
+  const std::string long_label = "a@" + std::string(64, 'x') + ".test";
+  for (const std::string& bad : {std::string("a@-x.test"), std::string("a@x-.test"),
+                                 std::string("a@x_y.test"), std::string("a@[127.0.0.1]"),
+                                 std::string("a@x.-test"), std::string("a@x!y.test"), long_label}) {
+    CAPTURE(bad);
+    CHECK(error_code_of([&] { auth::validate_registration(bad, "12345678", "A"); }) ==
+          "invalid_email");
+  }
+  for (const char* good : {"a@x-y.test", "a@b2.co", "a@sub.example.org", "a@bücher.example"}) {
+    CAPTURE(good);
+    CHECK_NOTHROW(auth::validate_registration(good, "12345678", "A"));
+  }
 }
 
 TEST_CASE("a name with a control, invisible or reordering character is refused, by code point") {

@@ -54,8 +54,34 @@ std::optional<std::string> normalize_email(std::string_view email) {
   return out;
 }
 
+namespace {
+// RFC 1035 2.3.1 / RFC 5890: a domain's labels are letters, digits and hyphens (or the UTF-8 of
+// an internationalized name), 1 to 63 octets, not beginning or ending with a hyphen. No
+// address literal ("[127.0.0.1]"), no "_". "a@-x.test" and "a@x_y.test" registered. Checked at
+// registration only: logging in with an address taken before stays possible.
+bool plain_domain(std::string_view domain) {
+  std::size_t start = 0;
+  while (start <= domain.size()) {
+    const auto end = std::min(domain.find('.', start), domain.size());
+    const auto label = domain.substr(start, end - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
+    for (char c : label) {
+      const auto u = static_cast<unsigned char>(c);
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || u >= 0x80;
+      if (!ok) return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+}  // namespace
+
 Registration validate_registration(std::string_view email, std::string password, std::string name) {
   auto canonical = normalize_email(email);
+  if (canonical && !plain_domain(std::string_view(*canonical).substr(canonical->find('@') + 1)))
+    canonical.reset();
   if (!canonical) {
     throw DomainError(ErrorKind::invalid, "invalid_email", "that is not a valid email address",
                       {{"field", "email"}});
