@@ -187,6 +187,12 @@ asio::awaitable<Response> ServiceHost::handle(Request& req) {
 
 ServiceHost::FaultPlan ServiceHost::plan_fault(Request& req, const Caller& caller, Response& res) {
   FaultPlan plan;
+  if (!fault_exempt_.empty() && !ctx_.faults.empty()) {
+    const std::string_view path = req.path();
+    for (const auto& exempt : fault_exempt_) {
+      if (exempt.ends_with('/') ? path.starts_with(exempt) : path == exempt) return plan;
+    }
+  }
   std::optional<FaultDecision> fault =
       ctx_.faults.decide(service_, caller.fault_label, req.method, req.path());
   if (!fault) return plan;

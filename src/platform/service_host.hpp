@@ -61,6 +61,10 @@ class ServiceHost {
   // Returns the refusal, or nothing. Set before start().
   using HeadGate = std::function<std::optional<http::Response>(http::Request&)>;
   void set_head_gate(HeadGate gate) { head_gate_ = std::move(gate); }
+  // Paths no fault applies to, as the admin plane: the operator's own pages (the console),
+  // which a fault on this service would otherwise take away from the one who can clear it.
+  // An entry ending in "/" covers every path under it. Before start() only.
+  void exempt_from_faults(std::string path) { fault_exempt_.push_back(std::move(path)); }
 
  private:
   // What the first stages learn of a request, for the later ones.
@@ -137,6 +141,7 @@ class ServiceHost {
   std::set<std::string, std::less<>> user_forwarders_;
   CallerIdentifier identify_outside_caller_;
   HeadGate head_gate_;
+  std::vector<std::string> fault_exempt_;
   // The warn lines of violations, at most kViolationLinesPerSecond a second (record_violation).
   std::mutex violation_log_mu_;
   std::int64_t violation_log_second_ = 0;

@@ -97,6 +97,7 @@ class FaultTable {
   std::optional<FaultDecision> decide(std::string_view target, std::string_view caller,
                                       std::string_view method, std::string_view path);
   std::uint64_t injected_total() const { return injected_.load(std::memory_order_relaxed); }
+  bool empty() const { return empty_.load(std::memory_order_acquire); }
 
  private:
   struct Entry {
