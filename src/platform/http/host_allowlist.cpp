@@ -77,13 +77,7 @@ bool HostAllowlist::allows(std::string_view host) const {
   if (any_) return true;
   if (name.empty()) return true;
   if (is_address(name)) return true;
-  name = without_trailing_dot(name);
-  if (iequals(name, "localhost")) return true;
-  constexpr std::string_view kLocal = ".localhost";
-  if (name.size() > kLocal.size() && iequals(name.substr(name.size() - kLocal.size()), kLocal))
-    return true;
-  return std::any_of(names_.begin(), names_.end(),
-                     [&](const std::string& n) { return iequals(name, n); });
+  return names_this_shop(name);
 }
 
 }  // namespace shopctl::http
