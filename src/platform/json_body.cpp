@@ -259,8 +259,13 @@ std::int64_t required_integer(const nlohmann::json& obj, std::string_view field)
   if (it == obj.end() || it->is_null()) {
     throw ApiError(400, "missing_field", std::string(field) + " is required", {{"field", field}});
   }
-  if (!it->is_number_integer()) {
-    throw ApiError(400, "invalid_field", std::string(field) + " must be an integer",
+  // An integer past 2^63 - 1 is unsigned to nlohmann, and read as a signed one it came out
+  // negative: "amount_cents: 9223372036854775808" was refused as "must not be negative".
+  if (!it->is_number_integer() ||
+      (it->is_number_unsigned() &&
+       it->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))) {
+    throw ApiError(400, "invalid_field",
+                   std::string(field) + " must be an integer from -2^63 to 2^63 - 1",
                    {{"field", field}, {"expected", "integer"}});
   }
   return it->get<std::int64_t>();

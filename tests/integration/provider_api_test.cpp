@@ -107,6 +107,25 @@ TEST_CASE(
                          {{"Authorization", t.shop->config().provider_api_key}});
   CHECK(not_bearer.status == 401);
 
+  // The scheme in any letter case (RFC 9110 11.1), as the gateway takes it (red before: 401).
+  auto lower = send("POST", provider + "/v1/payment_intents",
+                    json{{"payment_id", "pay_lower"}, {"amount_cents", 1}, {"currency", "EUR"}},
+                    {{"Authorization", "bearer " + t.shop->config().provider_api_key}});
+  CHECK(lower.status == 201);
+  // A currency is an ISO 4217 code in capitals; an amount past 2^63 - 1 is refused as too
+  // large, not read as negative (red before: "eur" and "EURO" were 201).
+  for (const json& bad :
+       {json{{"payment_id", "pay_cur_1"}, {"amount_cents", 100}, {"currency", "eur"}},
+        json{{"payment_id", "pay_cur_2"}, {"amount_cents", 100}, {"currency", "EURO"}},
+        json::parse(
+            R"({"payment_id":"pay_big","amount_cents":9223372036854775808,"currency":"EUR"})")}) {
+    CAPTURE(bad.dump());
+    auto refused = send("POST", provider + "/v1/payment_intents", bad, t.key());
+    CHECK(refused.status == 400);
+    CHECK(refused.body["error"]["message"].get<std::string>().find("negative") ==
+          std::string::npos);
+  }
+
   // The payment service's own internal credential is not the provider's API key.
   auto minted = t.admin("gateway", "POST", "/_admin/credentials", json{{"service", "payment"}});
   REQUIRE(minted.status == 200);

@@ -1,5 +1,6 @@
 #include "services/provider/provider_service.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
@@ -97,8 +98,10 @@ nlohmann::json ProviderService::intent_json(const Intent& intent) const {
 bool ProviderService::carries_api_key(const Request& req) const {
   constexpr std::string_view kBearer = "Bearer ";
   std::string_view presented;
+  // The scheme in any letter case (RFC 9110 11.1), as the gateway takes it: "bearer" was 401.
   if (auto header = req.headers.get("Authorization");
-      header && header->size() > kBearer.size() && header->substr(0, kBearer.size()) == kBearer) {
+      header && header->size() > kBearer.size() &&
+      http::iequals(header->substr(0, kBearer.size()), kBearer)) {
     presented = header->substr(kBearer.size());
   }
   return !settings_.api_key.empty() && !presented.empty() &&
@@ -216,8 +219,12 @@ asio::awaitable<Response> ProviderService::create_intent(Request& req) {
     throw ApiError(400, "invalid_field", "amount_cents must not be negative",
                    {{"field", "amount_cents"}});
   }
-  if (currency.empty()) {
-    throw ApiError(400, "invalid_field", "currency must not be empty", {{"field", "currency"}});
+  // An ISO 4217 code, as the shop sends it: "eur" and "EURO" were taken.
+  if (currency.size() != 3 ||
+      !std::all_of(currency.begin(), currency.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    throw ApiError(400, "invalid_field",
+                   "currency must be a three-letter ISO 4217 code in capitals, like EUR",
+                   {{"field", "currency"}});
   }
   auto result =
       co_await store_.create_intent(payment_id, amount_cents, currency, ctx_.clock.unix_millis());
