@@ -426,6 +426,46 @@ TEST_CASE(
       [&] { return t.admin("payment", "GET", "/_admin/outbox").body["depth"] == 0; }));
 }
 
+TEST_CASE(
+    "a restarted payment service tries the callbacks it kept at once, not after their backoff") {
+  // An outside shop restarted after a long order outage left paid orders PAYMENT_PENDING for
+  // up to the outbox's longest wait (30 s): each kept row's next try was stored with the
+  // backoff its failures had reached. A restart makes them due, and in the first seconds of a
+  // process its waits are short: a sibling still starting does not push them back out.
+  ShopUnderTest t([](shopctl::shop::ShopConfig& c) {
+    c.outbox_initial_backoff = 2s;
+    c.outbox_max_backoff = 60s;
+  });
+  t.add_to_cart("p-005", 1);
+  auto order = t.api("POST", "/api/orders");
+  REQUIRE(order.status == 201);
+  const auto order_id = order.body["order_id"].get<std::string>();
+  t.shop->stop_service("order");
+  REQUIRE(send("POST", order.body["payment"]["pay_url"].get<std::string>(),
+               json{{"card_number", "4242424242424242"}})
+              .status == 200);
+  // Tried at 0 and 2 s: the next try is 2 s (4 s before this change) after that.
+  REQUIRE(ShopUnderTest::eventually(
+      [&] {
+        auto items = t.admin("payment", "GET", "/_admin/outbox").body["items"];
+        return items.size() == 1 && items[0]["attempts"].get<int>() >= 2;
+      },
+      6s));
+  const auto kept = t.admin("payment", "GET", "/_admin/outbox").body["items"][0];
+  const auto wait_ms =
+      kept["next_attempt_at_ms"].get<std::int64_t>() - t.shop->clock().unix_millis();
+  REQUIRE(wait_ms > 1500);
+
+  t.shop->start_service("order");
+  // As the launcher does for a split shop: a breaker opened while a sibling was down closes.
+  t.admin("payment", "POST", "/_admin/circuit-breakers/payment-%3Eorder",
+          json{{"state", "CLOSED"}});
+  t.shop->restart_service("payment");
+  CHECK(ShopUnderTest::eventually(
+      [&] { return t.api("GET", "/api/orders/" + order_id).body["status"] == "PAID"; }, 1000ms));
+  CHECK(t.admin("payment", "GET", "/_admin/outbox").body["depth"] == 0);
+}
+
 TEST_CASE("webhook events with a bad signature or an old timestamp are refused") {
   ShopUnderTest t;
   t.add_to_cart("p-006", 1);

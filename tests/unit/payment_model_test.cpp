@@ -35,6 +35,20 @@ TEST_CASE("the outbox backs off exponentially from the initial wait up to the ma
   CHECK(payment::outbox_backoff(5, 500ms, 100ms) == 500ms);
 }
 
+TEST_CASE("an outbox row's wait is no longer than the time its payment process has been up") {
+  // Long up: the row's backoff.
+  CHECK(payment::outbox_retry_wait(3, 200ms, 30s, 1h) == 800ms);
+  CHECK(payment::outbox_retry_wait(12, 200ms, 30s, 1h) == 30s);
+  // Just restarted, a row that failed 12 times before waits as a new row would.
+  CHECK(payment::outbox_retry_wait(12, 200ms, 30s, 0ms) == 200ms);
+  CHECK(payment::outbox_retry_wait(13, 200ms, 30s, 200ms) == 200ms);
+  CHECK(payment::outbox_retry_wait(14, 200ms, 30s, 450ms) == 450ms);
+  CHECK(payment::outbox_retry_wait(20, 200ms, 30s, 5s) == 5s);
+  // Never shorter than the initial wait, and never longer than the maximum.
+  CHECK(payment::outbox_retry_wait(1, 200ms, 30s, 1ms) == 200ms);
+  CHECK(payment::outbox_retry_wait(20, 200ms, 30s, 2h) == 30s);
+}
+
 TEST_CASE("the order service's answer decides whether a callback is finished") {
   using payment::CallbackVerdict;
   CHECK(payment::judge_callback_answer(200) == CallbackVerdict::acknowledged);

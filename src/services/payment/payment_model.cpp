@@ -88,6 +88,13 @@ std::chrono::milliseconds outbox_backoff(int failed_attempts, std::chrono::milli
   return std::min(wait, max);
 }
 
+std::chrono::milliseconds outbox_retry_wait(int failed_attempts, std::chrono::milliseconds initial,
+                                            std::chrono::milliseconds max,
+                                            std::chrono::milliseconds up_for) {
+  const auto backoff = outbox_backoff(failed_attempts, initial, max);
+  return std::min(backoff, std::max({initial, up_for, std::chrono::milliseconds(1)}));
+}
+
 CallbackVerdict judge_callback_answer(int status) {
   if (status >= 200 && status < 300) return CallbackVerdict::acknowledged;
   if (status == 409) return CallbackVerdict::conflict;

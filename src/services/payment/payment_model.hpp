@@ -63,6 +63,16 @@ nlohmann::json payment_result_body(const ProviderEvent& event);
 std::chrono::milliseconds outbox_backoff(int failed_attempts, std::chrono::milliseconds initial,
                                          std::chrono::milliseconds max);
 
+// The wait after a failed delivery of an outbox row in a payment process that has been up for
+// `up_for`: the row's backoff, but no longer than the time the process has been up (and at
+// least `initial`). A restarted process tries the rows it kept at once (their stored waits are
+// cut at start) and, while a sibling is still starting, again after initial, 2 * initial, ...
+// as if their backoff had begun with the process: what they failed before the restart does
+// not push them out to `max` when the order service is back a moment later.
+std::chrono::milliseconds outbox_retry_wait(int failed_attempts, std::chrono::milliseconds initial,
+                                            std::chrono::milliseconds max,
+                                            std::chrono::milliseconds up_for);
+
 // What an answer of the order service means for an outbox row.
 enum class CallbackVerdict {
   acknowledged,  // 2xx: done

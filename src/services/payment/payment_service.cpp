@@ -68,7 +68,11 @@ PaymentService::~PaymentService() {
 }
 
 void PaymentService::open_storage() {
-  store_.open();
+  // The callbacks kept from before are due at once (PaymentStore::open), and their waits begin
+  // again with this run (outbox_retry_wait).
+  started_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                    std::memory_order_relaxed);
+  store_.open(ctx_.clock.unix_millis());
 }
 
 void PaymentService::close_storage() {
@@ -356,7 +360,11 @@ asio::awaitable<bool> PaymentService::deliver(OutboxEntry entry) {
   if (verdict == CallbackVerdict::retry) {
     const int attempts = entry.attempts + 1;
     const Runtime now = runtime();
-    const auto wait = outbox_backoff(attempts, now.outbox_initial_backoff, now.outbox_max_backoff);
+    const auto up_for = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now().time_since_epoch() -
+        std::chrono::steady_clock::duration(started_ns_.load(std::memory_order_relaxed)));
+    const auto wait =
+        outbox_retry_wait(attempts, now.outbox_initial_backoff, now.outbox_max_backoff, up_for);
     auto log_fields = fields;
     log_fields["error"] = error.substr(0, 200);
     log_fields["retry_in_ms"] = wait.count();

@@ -13,6 +13,7 @@
 // clock; later looks double the wait, up to an hour), and records a decided intent's event
 // through the same once-per-event path as the webhook, so the callback follows from the
 // outbox exactly as after a webhook.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -115,6 +116,9 @@ class PaymentService : public platform::Service {
   // Rows finished lately (the newest kFinishedKept ids): a poll that read a row just before
   // the webhook's inline delivery finished it must not send it a second time.
   std::set<std::int64_t> finished_;
+  // When this process's run of the service began (steady clock, ns): the outbox's waits are
+  // no longer than the time since (outbox_retry_wait).
+  std::atomic<std::int64_t> started_ns_{0};
   platform::BackgroundLoop poller_;      // the callback outbox
   platform::BackgroundLoop reconciler_;  // looks at the provider for lost webhooks
 };

@@ -222,9 +222,14 @@ PaymentStore::PaymentStore(std::filesystem::path file, platform::Synchronous syn
 
 PaymentStore::~PaymentStore() = default;
 
-void PaymentStore::open() {
-  db_.open().run_sync([this](Database& db) {
+void PaymentStore::open(std::int64_t now_ms) {
+  db_.open().run_sync([this, now_ms](Database& db) {
     db.migrate(kMigrations);
+    db.prepare(
+          "UPDATE outbox SET next_attempt_at_ms = ? "
+          "WHERE finished_at_ms IS NULL AND next_attempt_at_ms > ?")
+        .bind_all(now_ms, now_ms)
+        .run();
     depth_ = count_unfinished(db);
   });
 }

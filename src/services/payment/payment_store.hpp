@@ -74,8 +74,10 @@ class PaymentStore {
                         platform::Synchronous synchronous = platform::Synchronous::normal);
   ~PaymentStore();
 
-  // Opens (first time: creates) the database and migrates it.
-  void open();
+  // Opens (first time: creates) the database and migrates it. The callbacks kept unfinished
+  // are made due at `now_ms`: a start is when they are tried again, whatever wait their
+  // failures had reached (the order service may have been back for long).
+  void open(std::int64_t now_ms);
   void close();
   const std::filesystem::path& file() const { return db_.file(); }
 
