@@ -26,6 +26,7 @@
 #include "platform/http/port_reservation.hpp"
 #include "platform/input_file.hpp"
 #include "platform/security/random.hpp"
+#include "platform/store/database.hpp"
 #include "platform/temp_folder.hpp"
 #include "platform/yaml_document.hpp"
 #include "shop/shop.hpp"
@@ -46,11 +47,7 @@ constexpr auto kTokenTtl = std::chrono::hours(24 * 30);
 std::optional<fs::path> database_in_use(const fs::path& dir) {
   for (const auto& name : shop::service_names()) {
     for (const auto& file : {dir / (name + ".db"), dir / name / (name + ".db")}) {
-      const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;
-      const bool taken = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-      ::close(fd);  // releases the lock if this took it
-      if (taken) return file;
+      if (platform::database_held(file)) return file;
     }
   }
   return std::nullopt;

@@ -620,11 +620,16 @@ TEST_CASE("a database already open in a worker is refused to a second one until 
     } catch (const shopctl::platform::DatabaseError& e) {
       CHECK(std::string(e.what()).find("is in use by another shop") != std::string::npos);
     }
+    CHECK(shopctl::platform::database_held(file));  // what chaos --data-dir looks at
     first.close();
+    CHECK_FALSE(shopctl::platform::database_held(file));
     DatabaseWorker third(file, Synchronous::full);  // the first let go
     third.close();
     first.reopen();  // and takes it back
+    CHECK(shopctl::platform::database_held(file));
   }
+  CHECK_FALSE(shopctl::platform::database_held(file));
+  CHECK_FALSE(shopctl::platform::database_held(dir / "missing.db"));
   DatabaseWorker after(file, Synchronous::full);  // gone with its worker
   fs::remove_all(dir);
 }

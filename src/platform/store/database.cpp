@@ -171,6 +171,15 @@ const char* to_string(Synchronous s) {
   return s == Synchronous::full ? "full" : "normal";
 }
 
+bool database_held(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  // The same lock as DatabaseWorker::Impl::lock_file's.
+  const bool taken = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases the lock if this took it
+  return taken;
+}
+
 Database::Database(const std::filesystem::path& file, Synchronous synchronous)
     : path_(file), synchronous_(synchronous) {
   configure_sqlite_once();

@@ -85,6 +85,12 @@ class Statement {
 enum class Synchronous { normal, full };
 const char* to_string(Synchronous s);
 
+// True when `file` is a database a running shop holds: the exclusive flock a DatabaseWorker
+// takes on it (one worker in one process per database) is taken. False when the file is
+// missing or free. Tries the lock and lets it go at once; the caller must hold no SQLite
+// connection to the file (closing this descriptor would drop the process's POSIX locks).
+bool database_held(const std::filesystem::path& file);
+
 class Database {
  public:
   // Opens (creating) the file in WAL mode with the given `synchronous` and foreign keys on.
