@@ -12,29 +12,6 @@
 namespace shopctl::scenario::detail {
 namespace {
 
-// Which parameter keys each fault type takes.
-bool takes(FaultType type, std::string_view parameter) {
-  switch (type) {
-    case FaultType::delay:
-      return parameter == "delay" || parameter == "jitter";
-    case FaultType::abort:
-      return parameter == "status" || parameter == "body";
-    case FaultType::slow_body:
-      // `delay` (± `jitter`): a pause before the head, as the admin plane and `fault add
-      // --delay --jitter` take it, and as the fault table applies it.
-      return parameter == "bytes_per_second" || parameter == "delay" || parameter == "jitter";
-    default:
-      return false;
-  }
-}
-
-std::string_view owner_of(std::string_view parameter) {
-  if (parameter == "delay") return "delay (and slow_body)";
-  if (parameter == "jitter") return "delay and slow_body";
-  if (parameter == "status" || parameter == "body") return "abort";
-  return "slow_body";
-}
-
 std::optional<std::chrono::nanoseconds> fault_duration(Context& ctx, const Field& field) {
   auto value = ctx.duration(field);
   if (!value) return std::nullopt;
@@ -236,14 +213,18 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
 
   if (type) {
     spec.type = *type;
+    // The fault table's own rule (the admin plane and `fault add` apply it too), by the type's
+    // name: the scenario model has its own FaultType.
+    const auto table_type = platform::parse_fault_type(to_string(*type));
     for (std::string_view parameter : {"delay", "jitter", "status", "body", "bytes_per_second"}) {
       const Field* entry = find(parameter);
-      if (entry == nullptr || takes(*type, parameter)) continue;
+      if (entry == nullptr || (table_type && platform::fault_takes(*table_type, parameter)))
+        continue;
       const std::string type_name(to_string(*type));
       const std::string article = type_name.find_first_of("aeiou") == 0 ? "an " : "a ";
       ctx.error(entry->key_mark, "'" + std::string(parameter) + "' does not apply to " + article +
                                      type_name + " fault (it is for type " +
-                                     std::string(owner_of(parameter)) + ")");
+                                     std::string(platform::fault_parameter_owner(parameter)) + ")");
       ok = false;
     }
     switch (*type) {

@@ -321,3 +321,39 @@ TEST_CASE("a fault's `delay` in the JSON form points at delay_ms") {
           "unknown fault key 'delay' (here it is 'delay_ms', a number of milliseconds)");
   }
 }
+
+// The admin plane and `fault add` took a parameter the fault's type does not take (`status`
+// on a delay fault) and ignored it; a scenario's parser refused it. All now refuse it alike.
+TEST_CASE("a fault's JSON form refuses a parameter its type does not take") {
+  auto refusal = [](const json& fault) -> std::string {
+    try {
+      shopctl::platform::Fault::from_json(fault);
+      return "accepted";
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+  };
+  CHECK(
+      refusal(json{{"target", "catalog"}, {"type", "delay"}, {"delay_ms", 100}, {"status", 503}}) ==
+      "'status' does not apply to a delay fault (it is for type abort)");
+  CHECK(refusal(json{{"target", "catalog"}, {"type", "abort"}, {"delay_ms", 100}}) ==
+        "'delay_ms' does not apply to an abort fault (it is for type delay (and slow_body))");
+  CHECK(refusal(json{{"target", "catalog"}, {"type", "hang"}, {"jitter_ms", 5}}) ==
+        "'jitter_ms' does not apply to a hang fault (it is for type delay and slow_body)");
+  CHECK(refusal(json{{"target", "catalog"}, {"type", "reset"}, {"bytes_per_second", 10}}) ==
+        "'bytes_per_second' does not apply to a reset fault (it is for type slow_body)");
+  CHECK(refusal(json{{"target", "catalog"}, {"type", "garbage"}, {"body", "x"}}) ==
+        "'body' does not apply to a garbage fault (it is for type abort)");
+  // What each type takes is still taken, and what the table lists is taken back.
+  for (const auto& ok :
+       {json{{"target", "catalog"}, {"type", "delay"}, {"delay_ms", 100}, {"jitter_ms", 5}},
+        json{{"target", "catalog"}, {"type", "abort"}, {"status", 502}, {"body", ""}},
+        json{{"target", "catalog"},
+             {"type", "slow_body"},
+             {"bytes_per_second", 10},
+             {"delay_ms", 1},
+             {"jitter_ms", 1}}}) {
+    CHECK(refusal(ok) == "accepted");
+    CHECK(refusal(shopctl::platform::Fault::from_json(ok).to_json()) == "accepted");
+  }
+}

@@ -70,6 +70,27 @@ std::string_view to_string(FaultType type) {
   return "unknown";
 }
 
+bool fault_takes(FaultType type, std::string_view parameter) {
+  switch (type) {
+    case FaultType::delay:
+      return parameter == "delay" || parameter == "jitter";
+    case FaultType::abort:
+      return parameter == "status" || parameter == "body";
+    case FaultType::slow_body:
+      // `delay` (± `jitter`): a pause before the head.
+      return parameter == "bytes_per_second" || parameter == "delay" || parameter == "jitter";
+    default:
+      return false;
+  }
+}
+
+std::string_view fault_parameter_owner(std::string_view parameter) {
+  if (parameter == "delay") return "delay (and slow_body)";
+  if (parameter == "jitter") return "delay and slow_body";
+  if (parameter == "status" || parameter == "body") return "abort";
+  return "slow_body";
+}
+
 std::optional<FaultType> parse_fault_type(std::string_view name) {
   for (auto t : {FaultType::delay, FaultType::hang, FaultType::abort, FaultType::reset,
                  FaultType::close, FaultType::garbage, FaultType::slow_body}) {
@@ -167,6 +188,21 @@ Fault Fault::from_json(const nlohmann::json& j) {
   if (!type)
     throw std::invalid_argument("unknown fault type '" + j.at("type").get<std::string>() + "'");
   f.type = *type;
+  // The scenario's parser refuses a parameter its type does not take; this took it (`status`
+  // on a delay fault) and the fault ignored it.
+  for (const auto& [key, parameter] :
+       {std::pair<std::string_view, std::string_view>{"delay_ms", "delay"},
+        {"jitter_ms", "jitter"},
+        {"status", "status"},
+        {"body", "body"},
+        {"bytes_per_second", "bytes_per_second"}}) {
+    if (!j.contains(key) || fault_takes(f.type, parameter)) continue;
+    const std::string type_name(to_string(f.type));
+    const std::string article = type_name.find_first_of("aeiou") == 0 ? "an " : "a ";
+    throw std::invalid_argument("'" + std::string(key) + "' does not apply to " + article +
+                                type_name + " fault (it is for type " +
+                                std::string(fault_parameter_owner(parameter)) + ")");
+  }
   if (j.contains("delay_ms")) f.delay = millis_field(j, "delay_ms");
   if (j.contains("jitter_ms")) f.jitter = millis_field(j, "jitter_ms");
   if (j.contains("status")) {

@@ -35,6 +35,14 @@ enum class FaultType { delay, hang, abort, reset, close, garbage, slow_body };
 std::string_view to_string(FaultType type);
 std::optional<FaultType> parse_fault_type(std::string_view name);
 
+// Whether a fault of `type` takes `parameter` (delay, jitter, status, body, bytes_per_second:
+// the scenario language's names; the JSON form's delay_ms and jitter_ms are delay and jitter),
+// and the fault types a parameter is for, in words ("abort"). A parameter a type does not take
+// is refused wherever a fault is given (admin plane, `fault add`, a scenario): it would be
+// ignored, and the fault would not do what its author wrote.
+bool fault_takes(FaultType type, std::string_view parameter);
+std::string_view fault_parameter_owner(std::string_view parameter);
+
 struct FaultSelect {
   enum class Kind { all, probability, first, every, after };
   Kind kind = Kind::all;
