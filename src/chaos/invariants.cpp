@@ -124,21 +124,28 @@ Verdict check_orders_settled(const World& w) {
   }
   // A FAILED order whose intent stayed payable: a checkout that gave up waiting for payment
   // (payment_unavailable) while payment went on to open the payment and its intent. Anyone
-  // with its pay link could pay for an order that failed (found by an outside probe). A
-  // payment left PENDING without a payable intent (payment answered an error: the provider
-  // was down) cannot be paid, and nothing opens an intent for it later.
+  // with its pay link could pay for an order that failed (found by an outside probe). The
+  // provider's intents are looked up by the payment's id, not by the intent id payment
+  // recorded: a payment left PENDING without one (payment answered 503 provider_unavailable
+  // because the provider's answer was lost after it saved the intent) had a payable intent
+  // that this did not see (another probe).
   if (!w.have_payments || !w.have_provider) return v;
   Joined j(w);
+  std::multimap<std::string, const IntentRow*> intents_of_payment;
+  for (const auto& i : w.intents) intents_of_payment.emplace(i.payment_id, &i);
   for (const auto& p : w.payments) {
     auto o = j.orders.find(p.order_id);
-    if (o == j.orders.end() || o->second->status != "FAILED" || p.intent_id.empty()) continue;
+    if (o == j.orders.end() || o->second->status != "FAILED") continue;
     ++v.checked;
-    auto i = j.intents.find(p.intent_id);
-    if (i != j.intents.end() && i->second->status == "requires_payment")
+    const auto [first, last] = intents_of_payment.equal_range(p.payment_id);
+    for (auto i = first; i != last; ++i) {
+      if (i->second->status != "requires_payment") continue;
       violation(v, "order " + p.order_id + " is FAILED" +
                        (o->second->reason.empty() ? "" : " (" + o->second->reason + ")") +
-                       " but intent " + p.intent_id + " of payment " + p.payment_id +
-                       " can still be paid");
+                       " but intent " + i->second->intent_id + " of payment " + p.payment_id +
+                       " can still be paid" +
+                       (p.intent_id.empty() ? " (payment recorded no intent for it)" : ""));
+    }
   }
   return v;
 }

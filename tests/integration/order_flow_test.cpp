@@ -261,6 +261,89 @@ TEST_CASE("a checkout that could not fail its order leaves it to the expiry pass
   CHECK(replay.body["status"] == "FAILED");
 }
 
+// The provider saved the intent, but its answer never reached payment (too slow here; a
+// provider killed after its commit, in the probe's runs), so payment answered 503
+// provider_unavailable and the order failed. Order took that 5xx for payment's word that it
+// had opened nothing: the intent stayed payable for ever, and paying it took money for a
+// FAILED order (an outside probe).
+TEST_CASE("a checkout failed by a 5xx of payment cancels the intent the provider may hold") {
+  ShopUnderTest t([](shopctl::shop::ShopConfig& c) {
+    c.payment_provider_client.timeout = 300ms;
+    c.payment_provider_client.retry.max_attempts = 1;
+  });
+  t.add_to_cart("p-001", 1);
+  REQUIRE(t.admin("provider", "POST", "/_admin/faults",
+                  json{{"id", "slow-intents"},
+                       {"target", "provider"},
+                       {"type", "slow_body"},
+                       {"bytes_per_second", 5},
+                       {"match", {{"method", "POST"}, {"path", "/v1/payment_intents"}}}})
+              .status == 201);
+  auto checkout = t.api("POST", "/api/orders");
+  REQUIRE(checkout.status == 503);
+  CHECK(checkout.body["error"]["code"] == "payment_unavailable");
+  REQUIRE(t.admin("provider", "DELETE", "/_admin/faults").status == 200);
+  const auto order_id = checkout.body["error"]["details"]["order_id"].get<std::string>();
+  CHECK(t.api("GET", "/api/orders/" + order_id).body["status"] == "FAILED");
+
+  // The payment payment opened for the order, and the intent the provider saved for it.
+  std::string payment_id;
+  {
+    sqlite3* db = nullptr;
+    const auto file = t.shop->config().data_dir / "payment.db";
+    REQUIRE(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT payment_id FROM payments WHERE order_id = ?", -1, &st,
+                               nullptr) == SQLITE_OK);
+    sqlite3_bind_text(st, 1, order_id.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW)
+      payment_id = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  REQUIRE(!payment_id.empty());
+  const HeaderList shop_key = {{"Authorization", "Bearer " + t.shop->config().provider_api_key}};
+  auto intent = [&] {
+    return send("GET", t.url("provider") + "/v1/payment_intents?payment_id=" + payment_id,
+                std::nullopt, shop_key);
+  };
+  REQUIRE(ShopUnderTest::eventually([&] { return intent().status == 200; }));
+  // The expiry pass ends it: canceled at the provider, so its pay link takes no money.
+  CHECK(ShopUnderTest::eventually([&] { return intent().body["status"] == "canceled"; }));
+  const auto intent_id = intent().body["intent_id"].get<std::string>();
+  auto paid = send("POST", t.url("provider") + "/pay/" + intent_id,
+                   json{{"card_number", "4242424242424242"}});
+  CHECK(paid.status != 200);
+  CHECK(t.api("GET", "/api/orders/" + order_id).body["status"] == "FAILED");
+}
+
+// The other side of the rule above: with the provider down (connections refused), payment
+// knows no intent was saved, says so, and the failed order asks for no cancel, which would
+// only add failures to order -> payment while the provider is away.
+TEST_CASE("a checkout failed because the provider refused every connection asks for no cancel") {
+  ShopUnderTest t;
+  t.add_to_cart("p-001", 1);
+  t.shop->stop_service("provider");
+  auto checkout = t.api("POST", "/api/orders");
+  REQUIRE(checkout.status == 503);
+  const auto order_id = checkout.body["error"]["details"]["order_id"].get<std::string>();
+  sqlite3* db = nullptr;
+  const auto file = t.shop->config().data_dir / "order.db";
+  REQUIRE(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT status, payment_cancel_due FROM orders WHERE order_id = ?",
+                             -1, &st, nullptr) == SQLITE_OK);
+  sqlite3_bind_text(st, 1, order_id.c_str(), -1, SQLITE_TRANSIENT);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "FAILED");
+  CHECK(sqlite3_column_int(st, 1) == 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  t.shop->start_service("provider");
+}
+
 TEST_CASE("an unknown card number is refused and the intent stays payable") {
   ShopUnderTest t;
   t.add_to_cart("p-004", 1);

@@ -119,10 +119,19 @@ TEST_CASE("chaos reports a FAILED order whose intent can still be paid") {
   w.payments.back().status = "CANCELED";
   w.intents.back().status = "canceled";
   CHECK(check_orders_settled(w).outcome == Outcome::passed);
-  // A payment left PENDING without an intent (payment answered an error: the provider was
-  // down) cannot be paid: settled too.
+  // A payment left PENDING without an intent recorded (payment answered 503: the provider's
+  // answer was lost after it saved the intent) whose intent the provider holds, payable: not
+  // settled (an outside probe paid one; this check had passed the run).
   w.payments.back().status = "PENDING";
   w.payments.back().intent_id.clear();
+  w.intents.back().status = "requires_payment";
+  auto unrecorded = check_orders_settled(w);
+  CHECK(unrecorded.outcome == Outcome::failed);
+  CHECK(mentions(unrecorded,
+                 "ord-3 is FAILED (payment_unavailable) but intent pi-3 of payment pay-3 can "
+                 "still be paid (payment recorded no intent for it)"));
+  // And when the provider holds none (it was down), nothing can be paid: settled.
+  w.intents.pop_back();
   CHECK(check_orders_settled(w).outcome == Outcome::passed);
 }
 

@@ -315,11 +315,12 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
     // Payment may have opened the payment all the same (it answered after our time limit, or
     // its answer was lost), with an intent anyone holding its pay link could pay for an order
     // that failed: the expiry pass cancels it in the background (payment keeps a tombstone,
-    // so a create still on its way opens nothing). Only when an attempt went unheard: when
-    // payment answered every attempt with an error, or none reached it (refused connections,
-    // an open breaker), it opened no payable payment, and background cancels would only add
-    // failures to an edge that is down (they opened order -> payment's breaker in front of
-    // the next checkout).
+    // so a create still on its way opens nothing). Only when an attempt went unheard or was
+    // answered with a 5xx (payment may have opened the payment, and the provider its intent,
+    // before the failure it answered): when payment answered every attempt with a 4xx, or
+    // none reached it (refused connections, an open breaker), it opened no payable payment,
+    // and background cancels would only add failures to an edge that is down (they opened
+    // order -> payment's breaker in front of the next checkout).
     co_await store_.fail_and_restore_cart(order.order_id, std::string(kPaymentUnavailable),
                                           ctx_.clock.unix_millis(), payment_may_be_open);
     platform::DomainError unavailable(platform::ErrorKind::unavailable, "payment_unavailable",
@@ -377,13 +378,14 @@ asio::awaitable<Response> OrderService::payment_result(Request& req) {
   const auto& decision = result->decision;
   const std::string order_status(to_string(result->order.status));
   if (decision.kind == TransitionDecision::conflict) {
-    ctx_.log.warn("payment result contradicts the order", {{"service", "order"},
-                                                           {"order_id", order_id},
-                                                           {"order_status", order_status},
-                                                           {"payment_id", payment_id},
-                                                           {"result", status},
-                                                           {"reason", std::string(decision.reason)},
-                                                           {"trace_id", req.trace_id}});
+    ctx_.log.error("payment result contradicts the order",
+                   {{"service", "order"},
+                    {"order_id", order_id},
+                    {"order_status", order_status},
+                    {"payment_id", payment_id},
+                    {"result", status},
+                    {"reason", std::string(decision.reason)},
+                    {"trace_id", req.trace_id}});
     throw ApiError(409, "state_conflict",
                    "the payment result contradicts the order's state, which stays " + order_status,
                    {{"order_id", order_id},

@@ -18,6 +18,23 @@ void PaymentClient::unavailable(const std::string& why, bool answered, bool may_
   throw PaymentUnavailable(why, edge_.retry_after_seconds(), answered, may_have_opened);
 }
 
+namespace {
+
+// False only when a 5xx of payment says outright that the provider holds no intent for the
+// payment (`error.details.intent_may_exist: false`: every create was refused or answered 4xx).
+bool intent_may_exist(const std::string& body) {
+  const auto answer = platform::parse_json_or_discarded(body);
+  if (!answer.is_object()) return true;
+  const auto error = answer.find("error");
+  if (error == answer.end() || !error->is_object()) return true;
+  const auto details = error->find("details");
+  if (details == error->end() || !details->is_object()) return true;
+  const auto flag = details->find("intent_may_exist");
+  return flag == details->end() || !flag->is_boolean() || flag->get<bool>();
+}
+
+}  // namespace
+
 asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& order_id,
                                                              std::int64_t amount_cents,
                                                              const std::string& currency,
@@ -39,10 +56,17 @@ asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& 
     unavailable(e.what(), false, unheard);
   }
   if (response.status != 201 && response.status != 200) {
-    // Payment's own word that it opened no payment, unless an earlier attempt went unheard.
+    // A 4xx is payment's own word that it opened no payment, unless an earlier attempt went
+    // unheard. A 5xx is not, unless it says so: payment may have stored the payment and the
+    // provider its intent before the failure it answers. Its 503 provider_unavailable says
+    // whether the provider may hold an intent (`details.intent_may_exist`: the provider's
+    // answer to the create was lost after it saved the intent); another 5xx (a store error
+    // after the intent was opened) may have left one. That intent was payable for an order
+    // that failed, and nothing canceled it (an outside probe): the order is marked for a
+    // cancel, which finds the intent by the payment id.
     unavailable(
         "payment answered " + std::to_string(response.status) + ": " + response.body.substr(0, 200),
-        false, unheard);
+        false, unheard || (response.status >= 500 && intent_may_exist(response.body)));
   }
   auto body = platform::parse_json_or_discarded(response.body);
   auto text = [&](const char* field) -> std::string {

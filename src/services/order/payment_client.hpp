@@ -44,8 +44,9 @@ class PaymentUnavailable : public std::runtime_error {
   // used); false when it could not be reached (transport error, open breaker).
   bool answered() const { return answered_; }
   // True when payment may have acted on the request without our hearing of it: an attempt
-  // sent but not answered (a time limit that ran out after sending, an answer lost), or an
-  // answer that could not be used. False when every attempt was answered with an error or
+  // sent but not answered (a time limit that ran out after sending, an answer lost), a 5xx
+  // answer (payment may have opened the payment and its intent before it failed), or an
+  // answer that could not be used. False when every attempt was answered with a 4xx or
   // reached nothing (refused, an open breaker): payment opened no payment then.
   bool may_have_opened() const { return may_have_opened_; }
 

@@ -156,9 +156,12 @@ asio::awaitable<Payment> PaymentService::open_intent(Payment payment, const std:
                                                    {"order_id", payment.order_id},
                                                    {"cause", intent.failure.substr(0, 200)},
                                                    {"trace_id", trace_id}});
+    // Whether the provider may hold an intent all the same: order then has the payment
+    // canceled, which finds it (the create is idempotent at the provider).
+    const bool in_doubt = co_await store_.intent_in_doubt(payment.payment_id, intent.may_exist);
     ApiError error(503, "provider_unavailable",
                    "the payment provider cannot open a payment right now",
-                   {{"payment_id", payment.payment_id}});
+                   {{"payment_id", payment.payment_id}, {"intent_may_exist", in_doubt}});
     error.with_retry_after(provider_.edge().retry_after_seconds());
     throw error;
   }
@@ -375,7 +378,9 @@ asio::awaitable<bool> PaymentService::deliver(OutboxEntry entry) {
   if (verdict == CallbackVerdict::conflict) {
     auto log_fields = fields;
     log_fields["answer"] = error.substr(0, 200);
-    ctx_.log.warn("order refused a contradicting payment result", log_fields);
+    // An error, as docs/money.md says: the provider's decision and the order disagree (money
+    // captured for an order that failed, say), which an operator must look at.
+    ctx_.log.error("order refused a contradicting payment result", log_fields);
   } else if (verdict == CallbackVerdict::rejected) {
     auto log_fields = fields;
     log_fields["answer"] = error.substr(0, 200);

@@ -110,6 +110,12 @@ CREATE INDEX payments_reconcile ON payments (status, next_check_at_ms);
     R"sql(
 ALTER TABLE payments ADD COLUMN trace_id TEXT;
 )sql",
+    // A payment whose intent may exist at the provider though payment has none recorded: a
+    // create whose answer went unheard (or was a 5xx, or unusable). Payment's 503 then tells
+    // order so, and order has the payment canceled (docs/money.md, "A 503 from payment").
+    R"sql(
+ALTER TABLE payments ADD COLUMN intent_in_doubt INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 // Each lookup's SQL, whole: the columns in read_payment()'s order.
@@ -300,6 +306,22 @@ asio::awaitable<Payment> PaymentStore::attach_intent(std::string payment_id, std
         .bind_all(intent_id, pay_url, now_ms, first_check_at_ms, payment_id)
         .run();
   });
+}
+
+asio::awaitable<bool> PaymentStore::intent_in_doubt(std::string payment_id, bool this_attempt) {
+  bool in_doubt = this_attempt;
+  co_await db_.worker().run([&](Database& db) {
+    if (this_attempt) {
+      db.prepare("UPDATE payments SET intent_in_doubt = 1 WHERE payment_id = ?")
+          .bind_all(payment_id)
+          .run();
+      return;
+    }
+    auto st = db.prepare("SELECT intent_in_doubt FROM payments WHERE payment_id = ?");
+    st.bind_all(payment_id);
+    in_doubt = st.step() && st.column_int(0) != 0;
+  });
+  co_return in_doubt;
 }
 
 asio::awaitable<std::optional<Payment>> PaymentStore::begin_cancel(std::string order_id,

@@ -96,6 +96,12 @@ class PaymentStore {
                                                 std::string pay_url, std::int64_t now_ms,
                                                 std::int64_t first_check_at_ms);
 
+  // After an intent could not be opened: whether the provider may hold one for the payment
+  // all the same. `this_attempt`: this create's answer went unheard, was a 5xx or could not
+  // be used; it is kept on the payment, so that a later attempt refused outright (an open
+  // breaker) still says so.
+  boost::asio::awaitable<bool> intent_in_doubt(std::string payment_id, bool this_attempt);
+
   // The first step of canceling an order's payment, in one transaction: returns the order's
   // payment, or, when it has none, records a CANCELED tombstone for the order (so that no
   // payment can be opened for it later) and returns nullopt.

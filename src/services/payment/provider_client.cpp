@@ -44,11 +44,13 @@ asio::awaitable<OpenedIntent> ProviderClient::open_intent(const std::string& pay
           .dump();
   OpenedIntent opened;
   std::optional<http::Response> answer;
+  bool unheard = false;
   try {
-    answer = co_await edge_.call(std::move(open), true, trace_id);
+    answer = co_await edge_.call(std::move(open), true, trace_id, &unheard);
   } catch (const http::TransportError& e) {
     opened.failure = transport_failure(e);
   }
+  opened.may_exist = unheard || (answer && answer->status >= 500);
   if (answer && (answer->status == 201 || answer->status == 200)) {
     auto intent = platform::parse_json_or_discarded(answer->body);
     if (intent.is_object() && intent.value("intent_id", nlohmann::json()).is_string() &&
@@ -57,6 +59,7 @@ asio::awaitable<OpenedIntent> ProviderClient::open_intent(const std::string& pay
       opened.pay_url = intent["pay_url"].get<std::string>();
     } else {
       opened.failure = "the provider answered without intent_id or pay_url";
+      opened.may_exist = true;
     }
   } else if (answer) {
     opened.failure = "the provider answered " + std::to_string(answer->status);

@@ -20,6 +20,9 @@ struct OpenedIntent {
   std::string intent_id;
   std::string pay_url;
   std::string failure;  // why not, when not opened
+  // Not opened, but the provider may have saved it: an attempt sent and not answered, a 5xx
+  // answer, or a 2xx without the intent's fields.
+  bool may_exist = false;
   bool opened() const { return !intent_id.empty() && !pay_url.empty(); }
 };
 
