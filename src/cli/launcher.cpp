@@ -155,14 +155,22 @@ bool ready(Child& ch, std::chrono::milliseconds limit) {
 // Once every child is up at the start: a circuit breaker that opened while a sibling was still
 // starting is closed. Payment, started before order, sent the callbacks its outbox kept
 // across the restart to order's closed port, opened payment -> order for its 30 s wait, and
-// orders paid before the restart stayed PAYMENT_PENDING 30-70 s after it (7 ms in one
-// process, where every service is up before any background work runs). Only at the start:
+// orders paid before the restart stayed PAYMENT_PENDING 30-70 s after it (in one process,
+// every service listens before any starts its background work: Shop::start). Only at the start:
 // after a crash of one child, its callers' breakers opened for a reason and keep their state.
-// Returns the breakers closed ("payment:payment->order").
-std::vector<std::string> close_breakers_opened_while_starting(const std::vector<Child>& children,
-                                                              const std::string& admin_token) {
-  http::BlockingClient client;
+// A breaker still CLOSED whose window holds failures from then has them cleared: payment's
+// tries of 3 or 4 kept callbacks failed while order started, and the breaker opened once
+// order answered, at the 5th call (3 of 5 failed), after this look; the last callback
+// waited ~38 s (an outside probe). Returns the breakers closed ("payment:payment->order")
+// and those whose failures were cleared.
+struct StartingBreakers {
   std::vector<std::string> closed;
+  std::vector<std::string> cleared;
+};
+StartingBreakers close_breakers_opened_while_starting(const std::vector<Child>& children,
+                                                      const std::string& admin_token) {
+  http::BlockingClient client;
+  StartingBreakers result;
   for (const auto& ch : children) {
     try {
       http::Request list;
@@ -174,7 +182,9 @@ std::vector<std::string> close_breakers_opened_while_starting(const std::vector<
       if (answer.status != 200) continue;
       for (const auto& item :
            nlohmann::json::parse(answer.body).value("items", nlohmann::json::array())) {
-        if (item.value("state", "CLOSED") == "CLOSED") continue;
+        const bool open = item.value("state", "CLOSED") != "CLOSED";
+        const auto failed = item.value("number_of_failed_calls", nlohmann::json(0));
+        if (!open && !(failed.is_number_integer() && failed.get<long long>() > 0)) continue;
         const auto name = item.value("name", std::string());
         http::Request close;
         close.method = "POST";
@@ -184,13 +194,15 @@ std::vector<std::string> close_breakers_opened_while_starting(const std::vector<
         auto done = client.send_url(
             url_of(ch.port) + "/_admin/circuit-breakers/" + http::percent_encode(name),
             std::move(close), 2s);
-        if (done.status == 200) closed.push_back(ch.service + ":" + name);
+        // Closing a CLOSED breaker starts its window afresh (CircuitBreaker::transition_to_closed).
+        if (done.status == 200)
+          (open ? result.closed : result.cleared).push_back(ch.service + ":" + name);
       }
     } catch (const std::exception&) {
       // A child that does not answer now keeps its breakers; the shop still starts.
     }
   }
-  return closed;
+  return result;
 }
 
 // A restarted child begins at the real time, its siblings at the time an admin advance left
@@ -460,17 +472,21 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
     stop_all();
     return kExitShop;
   }
-  const auto closed_breakers = close_breakers_opened_while_starting(children, config.admin_token);
+  const auto starting_breakers = close_breakers_opened_while_starting(children, config.admin_token);
   auto ready_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   std::printf("shopctl %s: the shop is up in %.1f ms, one process per service\n\n", SHOPCTL_VERSION,
               ready_ms);
-  if (!closed_breakers.empty()) {
+  auto print_list = [](const char* what, const std::vector<std::string>& breakers) {
+    if (breakers.empty()) return;
     std::string list;
-    for (const auto& b : closed_breakers) list += (list.empty() ? "" : ", ") + b;
-    std::printf("  closed the circuit breakers opened while the processes started: %s\n\n",
-                list.c_str());
-  }
+    for (const auto& b : breakers) list += (list.empty() ? "" : ", ") + b;
+    std::printf("  %s: %s\n\n", what, list.c_str());
+  };
+  print_list("closed the circuit breakers opened while the processes started",
+             starting_breakers.closed);
+  print_list("cleared the failures the circuit breakers recorded while the processes started",
+             starting_breakers.cleared);
   std::printf("  %-9s %-24s %-24s %-8s %s\n", "SERVICE", "URL", "ADMIN PLANE", "PID", "LOG");
   for (const auto& ch : children) {
     std::printf("  %-9s %-24s %-24s %-8d %s\n", ch.service.c_str(), url_of(ch.port).c_str(),

@@ -11,9 +11,18 @@ Service::~Service() = default;
 
 void Service::start() {
   if (host_.running()) return;
+  start_serving();
+  start_background_work();
+}
+
+void Service::start_serving() {
+  if (host_.running()) return;
   open_storage();
   host_.start();
-  start_background();
+}
+
+void Service::start_background_work() {
+  if (host_.running()) start_background();
 }
 
 void Service::stop() {

@@ -36,6 +36,14 @@ class Service {
   // Brings the service up: opens its storage, binds its port (the same one on every start),
   // then starts background work.
   void start();
+  // start() in two halves, for a shop that starts all its services: each opens its storage
+  // and binds its port first, then each starts its background work. Payment's outbox, begun
+  // before order listened, sent the callbacks it kept to a sibling not yet there; those
+  // failures filled payment -> order's window, which opened it once order answered, and a
+  // kept callback waited ~38 s (an outside probe). start_background_work() does nothing on
+  // a service that is not running.
+  void start_serving();
+  void start_background_work();
   // Takes it down at once (connections refused), stops background work, closes storage.
   void stop();
   // An abrupt stop, as if the process died: connections are dropped, the requests in flight

@@ -418,7 +418,7 @@ void Shop::start() {
   for (auto& [name, svc] : impl_->services) {
     auto port = port_of(config_, name);
     try {
-      svc->start();
+      svc->start_serving();
     } catch (const boost::system::system_error& e) {
       if (e.code() == boost::system::errc::address_not_available) {
         throw std::runtime_error("cannot start " + name + ": " + config_.host +
@@ -443,6 +443,8 @@ void Shop::start() {
       throw std::runtime_error("cannot start " + name + ": " + e.what());
     }
   }
+  // Every service listens before any background loop calls a sibling (Service::start_serving).
+  for (auto& [name, svc] : impl_->services) svc->start_background_work();
   if (impl_->admin_host) {
     try {
       impl_->admin_host->start();

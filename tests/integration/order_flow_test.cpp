@@ -549,6 +549,63 @@ TEST_CASE(
   CHECK(t.admin("payment", "GET", "/_admin/outbox").body["depth"] == 0);
 }
 
+// A shop started again on its folder, with payment results kept from an order outage: the
+// one-process shop started payment's outbox before order listened, its tries failed, and
+// payment -> order opened once order answered (3 failures in the first 5 calls); the last
+// kept result waited for the breaker, ~38 s (an outside probe, 3 and 4 results).
+TEST_CASE("a shop started again delivers the payment results it kept at once, breaker closed") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("shopctl-restart-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  shopctl::shop::ShopConfig config;
+  config.data_dir = dir;
+  std::vector<std::string> orders;
+  {
+    auto shop = shopctl::test_support::start_shop(config);
+    http::BlockingClient client;
+    const HeaderList auth = {
+        {"Authorization", "Bearer " + shopctl::test_support::demo_token(client, *shop)}};
+    std::vector<std::string> pay_urls;
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(send("POST", shop->url("gateway") + "/api/cart/items",
+                   json{{"product_id", "p-002"}, {"quantity", 1}}, auth)
+                  .status == 200);
+      auto order = send("POST", shop->url("gateway") + "/api/orders", std::nullopt, auth);
+      REQUIRE(order.status == 201);
+      orders.push_back(order.body["order_id"].get<std::string>());
+      pay_urls.push_back(order.body["payment"]["pay_url"].get<std::string>());
+    }
+    shop->stop_service("order");
+    for (const auto& url : pay_urls) {
+      auto paid = send("POST", url, json{{"card_number", "4242424242424242"}});
+      REQUIRE(paid.status == 200);
+      CHECK(paid.body["status"] == "succeeded");
+    }
+  }
+  auto shop = shopctl::test_support::start_shop(config);
+  http::BlockingClient client;
+  const HeaderList auth = {
+      {"Authorization", "Bearer " + shopctl::test_support::demo_token(client, *shop)}};
+  auto all_paid = [&] {
+    for (const auto& id : orders) {
+      if (send("GET", shop->url("gateway") + "/api/orders/" + id, std::nullopt, auth)
+              .body["status"] != "PAID")
+        return false;
+    }
+    return true;
+  };
+  CHECK(ShopUnderTest::eventually(all_paid, 3s));
+  auto breakers = send("GET", shop->url("payment") + "/_admin/circuit-breakers", std::nullopt,
+                       {{"X-Admin-Token", shop->admin_token()}});
+  for (const auto& b : breakers.body["items"]) {
+    INFO(b.dump());
+    CHECK(b["state"] == "CLOSED");
+    CHECK(b["number_of_failed_calls"] == 0);
+  }
+  shop.reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("webhook events with a bad signature or an old timestamp are refused") {
   ShopUnderTest t;
   t.add_to_cart("p-006", 1);
