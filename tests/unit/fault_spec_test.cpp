@@ -357,3 +357,17 @@ TEST_CASE("a fault's JSON form refuses a parameter its type does not take") {
     CHECK(refusal(shopctl::platform::Fault::from_json(ok).to_json()) == "accepted");
   }
 }
+
+// `fault add --target-service catalog --from catalog` and the admin plane took a fault on an
+// edge that does not exist; a scenario's parser refused it.
+TEST_CASE("a fault whose caller is its target is refused, as in a scenario") {
+  try {
+    shopctl::platform::Fault::from_json(
+        json{{"target", "catalog"}, {"from", "catalog"}, {"type", "abort"}});
+    FAIL("accepted");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()) == "no edge catalog->catalog: a service does not call itself");
+  }
+  CHECK_NOTHROW(shopctl::platform::Fault::from_json(
+      json{{"target", "catalog"}, {"from", "order"}, {"type", "abort"}}));
+}

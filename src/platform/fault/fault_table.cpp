@@ -158,6 +158,12 @@ Fault Fault::from_json(const nlohmann::json& j) {
   if (j.contains("from")) {
     f.from = require_string(j, "from");
     check_fault_component(f.from, "from", true);
+    // A fault that could never apply, as a scenario's parser says (an outside probe found the
+    // admin plane and `fault add` taking it).
+    if (f.from == f.target) {
+      throw std::invalid_argument("no edge " + f.from + "->" + f.target +
+                                  ": a service does not call itself");
+    }
   }
   if (j.contains("match")) {
     const auto& m = j.at("match");
