@@ -143,6 +143,16 @@ struct Walker {
         issue(kv.first, "unknown circuit breaker '" + edge + "' (known: " + list + ")");
         continue;
       }
+      // A breaker belongs to its caller's section (order->catalog under order): one under
+      // another section was taken and applied to the caller (an outside probe), so a config
+      // could set one edge in two places and the last one read won.
+      const std::string caller = edge.substr(0, edge.find("->"));
+      const std::string section = where.substr(0, where.find('.'));
+      if (caller != section) {
+        issue(kv.first, "circuit breaker " + edge + " belongs under " + caller +
+                            ".circuit_breakers, not " + where);
+        continue;
+      }
       if (!kv.second.IsMap()) {
         issue(kv.second, "circuit breaker " + edge + " settings must be a map");
         continue;
@@ -175,7 +185,8 @@ std::optional<std::string> port_clash(const std::map<std::string, std::uint16_t>
   return std::nullopt;
 }
 
-std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config) {
+std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config,
+                                      const std::filesystem::path& relative_to) {
   Walker w;
   if (!root || root.IsNull()) return {};
   // Keys given twice and alias bombs, anywhere in the file, before anything reads it.
@@ -454,7 +465,15 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
   if (auto n = root["catalog"]) {
     if (w.check_map(n, "catalog", {"file"})) {
       if (auto f = n["file"]) {
-        if (auto v = w.string(f, "catalog.file")) config.catalog_file = *v;
+        if (auto v = w.string(f, "catalog.file")) {
+          if (v->empty()) {
+            w.issue(f, "catalog.file must name a file");
+          } else {
+            std::filesystem::path file(*v);
+            if (file.is_relative() && !relative_to.empty()) file = relative_to / file;
+            config.catalog_file = file.lexically_normal();
+          }
+        }
       }
     }
   }
@@ -656,8 +675,9 @@ namespace {
 
 // Applies `root` over `base`; throws std::runtime_error with one "name:line:col: message" line
 // per issue.
-ShopConfig apply_or_throw(const YAML::Node& root, const std::string& name, ShopConfig base) {
-  auto issues = apply_config(root, base);
+ShopConfig apply_or_throw(const YAML::Node& root, const std::string& name, ShopConfig base,
+                          const std::filesystem::path& relative_to = {}) {
+  auto issues = apply_config(root, base, relative_to);
   if (!issues.empty()) {
     std::string all;
     for (const auto& i : issues) {
@@ -682,7 +702,9 @@ ShopConfig load_config_file(const std::filesystem::path& file, ShopConfig base) 
     throw std::runtime_error(file.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
                              std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
-  return apply_or_throw(root, file.string(), std::move(base));
+  std::error_code ec;
+  const auto folder = std::filesystem::absolute(file, ec).parent_path();
+  return apply_or_throw(root, file.string(), std::move(base), ec ? file.parent_path() : folder);
 }
 
 ShopConfig load_config_text(const std::string& text, const std::string& name, ShopConfig base) {
@@ -704,6 +726,7 @@ std::string describe_config(const ShopConfig& c) {
   for (const auto& [s, p] : c.peers) j["peers"][s] = {{"url", p.url}, {"admin", p.admin}};
   if (c.admin_port) j["admin_port"] = *c.admin_port;
   j["data_dir"] = c.data_dir.string();
+  j["seed"] = c.seed;
   j["http"] = {{"max_connections", c.http_max_connections},
                {"header_timeout", platform::format_duration(c.http_header_timeout)},
                {"body_timeout", platform::format_duration(c.http_body_timeout)},
@@ -711,12 +734,27 @@ std::string describe_config(const ShopConfig& c) {
                {"stalled_body", platform::format_duration(c.http_stalled_body)},
                {"allowed_hosts", c.http_allowed_hosts}};
   j["gateway"] = {{"upstream_timeout", platform::format_duration(c.gateway_upstream_timeout)}};
-  j["auth"] = {{"token_ttl", platform::format_duration(c.token_ttl)},
-               {"password_workers", c.password_workers},
-               {"password_queue", c.password_queue},
-               {"login_throttle",
-                {{"max_failures", c.login_max_failures},
-                 {"window", platform::format_duration(c.login_window)}}}};
+  j["auth"] = {
+      {"token_ttl", platform::format_duration(c.token_ttl)},
+      {"password_workers", c.password_workers},
+      {"password_queue", c.password_queue},
+      {"login_throttle",
+       {{"max_failures", c.login_max_failures},
+        {"window", platform::format_duration(c.login_window)}}},
+      {"demo_user",
+       {{"enabled", c.seed_demo_user}, {"email", c.demo_email}, {"password", c.demo_password}}}};
+  // The two costs a config file can name; another (a program's own) is not printed.
+  const auto owasp = platform::security::PasswordHashing::owasp();
+  const auto fast = platform::security::PasswordHashing::fast_for_tests();
+  auto same = [](const platform::security::PasswordHashing& a,
+                 const platform::security::PasswordHashing& b) {
+    return a.ops_limit == b.ops_limit && a.mem_limit_bytes == b.mem_limit_bytes;
+  };
+  if (same(c.password_hashing, owasp))
+    j["auth"]["password_hashing"] = "owasp";
+  else if (same(c.password_hashing, fast))
+    j["auth"]["password_hashing"] = "fast";
+  if (c.catalog_file) j["catalog"]["file"] = c.catalog_file->string();
   auto client = [](const ClientSettings& s) {
     return nlohmann::json{{"timeout", platform::format_duration(s.timeout)},
                           {"retry", s.retry.to_json()}};
@@ -727,6 +765,11 @@ std::string describe_config(const ShopConfig& c) {
   j["payment"]["order_client"] = client(c.payment_order_client);
   j["payment"]["provider_client"] = client(c.payment_provider_client);
   j["payment"]["reconcile"] = {{"after", platform::format_duration(c.reconcile_after)}};
+  j["payment"]["outbox"] = {
+      {"initial_backoff", platform::format_duration(c.outbox_initial_backoff)},
+      {"max_backoff", platform::format_duration(c.outbox_max_backoff)}};
+  j["payment"]["webhook_tolerance"] = platform::format_duration(c.webhook_tolerance);
+  if (!c.provider_public_url.empty()) j["provider"]["public_url"] = c.provider_public_url;
   j["provider"]["webhook_retry"] = {
       {"initial_backoff", platform::format_duration(c.webhook_retry_initial_backoff)},
       {"max_backoff", platform::format_duration(c.webhook_retry_max_backoff)},

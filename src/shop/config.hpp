@@ -143,8 +143,12 @@ struct ConfigIssue {
 std::optional<std::string> port_clash(const std::map<std::string, std::uint16_t>& ports);
 
 // Applies the YAML settings in `root` over `config`. Every problem is collected with its
-// position; `config` is only partly updated when issues are returned.
-std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config);
+// position; `config` is only partly updated when issues are returned. A relative
+// `catalog.file` is taken from `relative_to`, the folder of the file that names it (a config
+// file, a scenario), when one is given: it was taken from the current folder, so a scenario
+// passed or failed with the folder it was run from.
+std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config,
+                                      const std::filesystem::path& relative_to = {});
 
 // The settings a running shop takes through its admin plane (POST /_admin/config, used by
 // `shopctl run --target`): `seed`, the order and payment clients' timeouts and retries, the

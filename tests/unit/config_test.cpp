@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -239,4 +241,83 @@ TEST_CASE(
   CHECK(issues[3].message.find("bogus") != std::string::npos);
   // The good setting among them is read.
   CHECK(config.breakers.at("order->catalog").minimum_number_of_calls == 7);
+}
+
+// `--print-config` left out the seed, auth.password_hashing, auth.demo_user, catalog.file,
+// payment.outbox, payment.webhook_tolerance and provider.public_url, though the shop used
+// them: given back to --config, the printout made another shop (an outside probe).
+TEST_CASE("every setting a config file gives, but the secrets, is in what --print-config prints") {
+  shop::ShopConfig config;
+  REQUIRE(apply_yaml(R"(
+seed: 42
+auth:
+  password_hashing: fast
+  demo_user: {enabled: false, email: ada@shop.test, password: a-long-password}
+catalog: {file: /srv/tea.yaml}
+payment:
+  outbox: {initial_backoff: 2s, max_backoff: 1m}
+  webhook_tolerance: 10m
+provider: {public_url: "https://pay.example.test"}
+)",
+                     config)
+              .empty());
+  shop::ShopConfig again;
+  REQUIRE(apply_yaml(shop::describe_config(config), again).empty());
+  CHECK(again.seed == 42);
+  CHECK(again.password_hashing.mem_limit_bytes ==
+        shopctl::platform::security::PasswordHashing::fast_for_tests().mem_limit_bytes);
+  CHECK_FALSE(again.seed_demo_user);
+  CHECK(again.demo_email == "ada@shop.test");
+  CHECK(again.demo_password == "a-long-password");
+  REQUIRE(again.catalog_file);
+  CHECK(again.catalog_file->string() == "/srv/tea.yaml");
+  CHECK(again.outbox_initial_backoff == 2s);
+  CHECK(again.outbox_max_backoff == 1min);
+  CHECK(again.webhook_tolerance == 10min);
+  CHECK(again.provider_public_url == "https://pay.example.test");
+  CHECK(shop::describe_config(again) == shop::describe_config(config));
+}
+
+// `serve --config suite/shop.yaml` with `catalog: {file: tea.yaml}` read ./tea.yaml, not
+// suite/tea.yaml: the shop started or not with the folder it was started from (an outside
+// probe; a scenario's own `config:` did the same).
+TEST_CASE("a relative catalog.file is read from the config file's folder") {
+  const auto dir = std::filesystem::temp_directory_path() / "shopctl-config-test-relative";
+  std::filesystem::create_directories(dir / "suite");
+  {
+    std::ofstream out(dir / "suite" / "shop.yaml");
+    out << "catalog: {file: tea.yaml}\n";
+  }
+  {
+    std::ofstream out(dir / "suite" / "absolute.yaml");
+    out << "catalog: {file: /srv/tea.yaml}\n";
+  }
+  const auto config = shop::load_config_file(dir / "suite" / "shop.yaml");
+  REQUIRE(config.catalog_file);
+  CHECK(*config.catalog_file == dir / "suite" / "tea.yaml");
+  CHECK(*shop::load_config_file(dir / "suite" / "absolute.yaml").catalog_file == "/srv/tea.yaml");
+  // Without a file (a config given as text), the path is kept as written.
+  shop::ShopConfig text;
+  CHECK(apply_yaml("catalog: {file: tea.yaml}", text).empty());
+  CHECK(*text.catalog_file == "tea.yaml");
+  CHECK_FALSE(apply_yaml("catalog: {file: ''}", text).empty());
+  std::filesystem::remove_all(dir);
+}
+
+// `payment: {circuit_breakers: {order->catalog: ...}}` was taken and applied to order's breaker.
+TEST_CASE("a circuit breaker under another service's section is refused at its line") {
+  shop::ShopConfig config;
+  auto issues = apply_yaml(
+      "payment:\n  circuit_breakers:\n    order->catalog: {failure_rate_threshold: 10}\n", config);
+  REQUIRE(issues.size() == 1);
+  CHECK(issues[0].line == 3);
+  CHECK(issues[0].message ==
+        "circuit breaker order->catalog belongs under order.circuit_breakers, not "
+        "payment.circuit_breakers");
+  CHECK(config.breakers.at("order->catalog").failure_rate_threshold == 50.0);
+  CHECK(
+      apply_yaml("order:\n  circuit_breakers:\n    order->catalog: {failure_rate_threshold: 10}\n",
+                 config)
+          .empty());
+  CHECK(config.breakers.at("order->catalog").failure_rate_threshold == 10.0);
 }
