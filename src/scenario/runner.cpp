@@ -29,6 +29,15 @@ namespace shopctl::scenario {
 
 namespace {
 
+// The folder a scenario's relative paths (its `config:`'s catalog.file) are read from: the
+// scenario file's own, absolute, so that a run gives the same result from any folder.
+std::filesystem::path scenario_folder(const std::string& file) {
+  if (file.empty() || file == "-") return {};
+  std::error_code ec;
+  auto absolute = std::filesystem::absolute(file, ec);
+  return ec ? std::filesystem::path(file).parent_path() : absolute.parent_path();
+}
+
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
@@ -1413,7 +1422,7 @@ ScenarioResult run_one(const Scenario& sc, const RunOptions& options) {
     config.seed_demo_user = true;
     config.seed = sc.seed.value_or(0);
     if (sc.has_config()) {
-      auto issues = shop::apply_config(sc.config, config);
+      auto issues = shop::apply_config(sc.config, config, scenario_folder(sc.file));
       if (!issues.empty()) throw std::runtime_error("config: " + issues.front().message);
     }
     for (const auto& name : shop::service_names()) config.ports[name] = 0;
@@ -1745,8 +1754,21 @@ RunSummary run_scenarios(const std::vector<Scenario>& scenarios, const RunOption
 std::vector<Diagnostic> validate_shop_config(const YAML::Node& config, const std::string& file) {
   shop::ShopConfig scratch;
   std::vector<Diagnostic> out;
-  for (const auto& issue : shop::apply_config(config, scratch)) {
+  const auto issues = shop::apply_config(config, scratch, scenario_folder(file));
+  for (const auto& issue : issues) {
     out.push_back(Diagnostic{file, issue.line, issue.column, issue.message});
+  }
+  // A catalog file that is not there failed the run with exit 3 (the shop could not start),
+  // which CI reads as a broken machine; validate said the scenario was fine.
+  if (issues.empty() && scratch.catalog_file) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*scratch.catalog_file, ec)) {
+      const auto mark = config["catalog"]["file"].Mark();
+      out.push_back(Diagnostic{file, mark.line + 1, mark.column + 1,
+                               "catalog.file " + scratch.catalog_file->string() +
+                                   " is not a file (a relative path is read from the "
+                                   "scenario's folder)"});
+    }
   }
   // A scenario's shop takes free ports and a temporary folder of its own, and runs every
   // service: these keys were accepted and silently ignored (ports), or would have shared one
