@@ -196,6 +196,35 @@ nlohmann::json parse_json_limited(std::string_view text) {
   }
 }
 
+namespace {
+
+std::string_view trim_space(std::string_view v) {
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  return v;
+}
+
+// The value of the `charset` parameter in a Content-Type's parameters (after the first ';'),
+// without quotes; nullopt when there is none.
+std::optional<std::string_view> content_type_charset(std::string_view params) {
+  while (!params.empty()) {
+    const auto end = params.find(';');
+    const auto param = trim_space(params.substr(0, end));
+    const auto eq = param.find('=');
+    if (eq != std::string_view::npos && http::iequals(trim_space(param.substr(0, eq)), "charset")) {
+      auto value = trim_space(param.substr(eq + 1));
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+        value = value.substr(1, value.size() - 2);
+      return value;
+    }
+    if (end == std::string_view::npos) break;
+    params.remove_prefix(end + 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 nlohmann::json json_object_body(const http::Request& req) {
   if (req.body.empty()) return nlohmann::json::object();
   // A body without a Content-Type is refused like one of another type. Read as JSON, it let a
@@ -219,6 +248,25 @@ nlohmann::json json_object_body(const http::Request& req) {
       throw ApiError(415, "unsupported_media_type", "request bodies must be application/json",
                      {{"content_type", std::string(t.substr(0, 100))}});
     }
+    // JSON is UTF-8 (RFC 8259): a body labelled latin1 or utf-16 was read as UTF-8 all the same.
+    if (semi != std::string_view::npos) {
+      const auto charset = content_type_charset(t.substr(semi + 1));
+      if (charset && !http::iequals(*charset, "utf-8") && !http::iequals(*charset, "utf8")) {
+        throw ApiError(415, "unsupported_media_type",
+                       "request bodies must be JSON in UTF-8, not charset " +
+                           std::string(charset->substr(0, 40)),
+                       {{"content_type", std::string(t.substr(0, 100))}});
+      }
+    }
+  }
+  // The shop decodes no content coding: a gzip body was read as JSON text as it came, and a
+  // plain body labelled `br, gzip` was taken (RFC 9110, 8.4: 415 for a coding not supported).
+  if (auto coding = req.headers.get("Content-Encoding");
+      coding && !http::iequals(trim_space(*coding), "identity")) {
+    throw ApiError(415, "unsupported_media_type",
+                   "request bodies must not be encoded: send the JSON as it is, without "
+                   "Content-Encoding",
+                   {{"content_encoding", std::string(coding->substr(0, 100))}});
   }
   auto body = parse_json_limited(req.body);
   if (!body.is_object()) {

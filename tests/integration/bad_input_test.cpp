@@ -364,6 +364,46 @@ TEST_CASE("a body without a Content-Type, or as text/plain, is 415 and changes n
   CHECK(typed.status == 201);
 }
 
+// A body labelled with a content coding the shop does not decode, or a charset JSON is not in,
+// was read as UTF-8 JSON as it came: `br, gzip` on a plain body logged in (an outside probe).
+TEST_CASE("a body with a Content-Encoding, or a charset other than UTF-8, is 415") {
+  Harness h;
+  const std::string who = R"({"email":"demo@shop.test","password":"demo-password-1"})";
+  auto login = [&](const std::string& type, std::optional<std::string> coding) {
+    http::Request req;
+    req.method = "POST";
+    req.target = "/api/auth/login";
+    req.headers.set("Content-Type", type);
+    if (coding) req.headers.set("Content-Encoding", *coding);
+    req.body = who;
+    auto res = h.client.send_url(h.shop->url("gateway") + req.target, req, 10s);
+    Answer a;
+    a.status = res.status;
+    a.body = json::parse(res.body, nullptr, false);
+    a.raw = res.body;
+    a.headers = res.headers;
+    return a;
+  };
+  for (const char* coding : {"gzip", "br, gzip", "deflate", "x-unknown"}) {
+    CAPTURE(coding);
+    auto refused = login("application/json", std::string(coding));
+    CHECK(refused.status == 415);
+    check_client_error(refused, "an encoded body");
+    CHECK(refused.body["error"]["details"]["content_encoding"] == coding);
+  }
+  for (const char* type : {"application/json; charset=latin1", "application/json;charset=UTF-16",
+                           "application/json; q=1; charset=\"iso-8859-1\""}) {
+    CAPTURE(type);
+    auto refused = login(type, std::nullopt);
+    CHECK(refused.status == 415);
+    check_client_error(refused, "a charset other than UTF-8");
+  }
+  // What is JSON in UTF-8 as it is still reads.
+  CHECK(login("application/json", std::string("identity")).status == 200);
+  CHECK(login("application/json; charset=\"UTF-8\"", std::nullopt).status == 200);
+  CHECK(login("application/json; charset=utf8", std::nullopt).status == 200);
+}
+
 // RFC 6749 5.1: an answer that carries a token says Cache-Control: no-store. The gateway
 // relayed none of it (test red before).
 TEST_CASE(

@@ -55,8 +55,11 @@ const std::vector<PrefixRoute>& prefix_routes() {
 namespace {
 
 // Headers a client may send through; everything else (credentials, user ids) is dropped.
+// Content-Encoding goes through so that the service refuses an encoded body (415) rather
+// than read it as plain JSON, which it did when the gateway dropped the label.
 constexpr std::string_view kForwardedRequestHeaders[] = {
-    "Content-Type", "Accept", "Idempotency-Key", "Payment-Signature", "If-None-Match"};
+    "Content-Type",    "Content-Encoding",  "Accept",
+    "Idempotency-Key", "Payment-Signature", "If-None-Match"};
 constexpr std::string_view kForwardedResponseHeaders[] = {
     "Content-Type", "Retry-After",         "Location",     "ETag",
     "Allow",        "Idempotent-Replayed", "Cache-Control"};
