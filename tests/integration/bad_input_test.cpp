@@ -42,6 +42,22 @@ class Harness {
   Answer api(const std::string& method, const std::string& path, const std::string& body = "") {
     return send(method, path, body, "application/json", true);
   }
+  // A POST to the gateway with these headers only (send() adds a Content-Type to a body).
+  Answer post_raw(const std::string& path, const std::string& body,
+                  const shopctl::test_support::HeaderList& headers) {
+    http::Request req;
+    req.method = "POST";
+    req.target = path;
+    for (const auto& [name, value] : headers) req.headers.set(name, value);
+    req.body = body;
+    auto res = client.send_url(shop->url("gateway") + path, req, 10s);
+    Answer a;
+    a.status = res.status;
+    a.body = json::parse(res.body, nullptr, false);
+    a.raw = res.body;
+    a.headers = res.headers;
+    return a;
+  }
 
   http::BlockingClient client;
   std::unique_ptr<shopctl::shop::Shop> shop;
@@ -328,18 +344,9 @@ TEST_CASE("a body without a Content-Type, or as text/plain, is 415 and changes n
   // The test support's send() always adds application/json; these go without it.
   auto send_raw = [&](const std::string& path, const std::string& body,
                       std::optional<std::string> type) {
-    http::Request req;
-    req.method = "POST";
-    req.target = path;
-    if (type) req.headers.set("Content-Type", *type);
-    req.body = body;
-    auto res = h.client.send_url(h.shop->url("gateway") + path, req, 10s);
-    Answer a;
-    a.status = res.status;
-    a.body = json::parse(res.body, nullptr, false);
-    a.raw = res.body;
-    a.headers = res.headers;
-    return a;
+    shopctl::test_support::HeaderList headers;
+    if (type) headers.emplace_back("Content-Type", *type);
+    return h.post_raw(path, body, headers);
   };
   auto typeless = send_raw("/api/auth/register", who, std::nullopt);
   CHECK(typeless.status == 415);
@@ -370,19 +377,9 @@ TEST_CASE("a body with a Content-Encoding, or a charset other than UTF-8, is 415
   Harness h;
   const std::string who = R"({"email":"demo@shop.test","password":"demo-password-1"})";
   auto login = [&](const std::string& type, std::optional<std::string> coding) {
-    http::Request req;
-    req.method = "POST";
-    req.target = "/api/auth/login";
-    req.headers.set("Content-Type", type);
-    if (coding) req.headers.set("Content-Encoding", *coding);
-    req.body = who;
-    auto res = h.client.send_url(h.shop->url("gateway") + req.target, req, 10s);
-    Answer a;
-    a.status = res.status;
-    a.body = json::parse(res.body, nullptr, false);
-    a.raw = res.body;
-    a.headers = res.headers;
-    return a;
+    shopctl::test_support::HeaderList headers = {{"Content-Type", type}};
+    if (coding) headers.emplace_back("Content-Encoding", *coding);
+    return h.post_raw("/api/auth/login", who, headers);
   };
   for (const char* coding : {"gzip", "br, gzip", "deflate", "x-unknown"}) {
     CAPTURE(coding);

@@ -43,6 +43,28 @@ Answer send(const std::string& method, const std::string& url, const std::option
   return shopctl::test_support::send(client, method, url, body, headers, raw_body);
 }
 
+// The first row `sql` (with one text parameter) gives in the database `file`, as text; empty
+// when it gives none. Read-only: the shop keeps the file open.
+std::vector<std::string> first_row(const std::filesystem::path& file, const char* sql,
+                                   const std::string& parameter) {
+  std::vector<std::string> row;
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
+  sqlite3_bind_text(st, 1, parameter.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    for (int i = 0; i < sqlite3_column_count(st); ++i) {
+      const auto* text = sqlite3_column_text(st, i);
+      row.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return row;
+}
+
 // A fresh shop with the demo catalog and the demo user, signed in.
 class ShopUnderTest {
  public:
@@ -287,21 +309,10 @@ TEST_CASE("a checkout failed by a 5xx of payment cancels the intent the provider
   CHECK(t.api("GET", "/api/orders/" + order_id).body["status"] == "FAILED");
 
   // The payment payment opened for the order, and the intent the provider saved for it.
-  std::string payment_id;
-  {
-    sqlite3* db = nullptr;
-    const auto file = t.shop->config().data_dir / "payment.db";
-    REQUIRE(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt* st = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, "SELECT payment_id FROM payments WHERE order_id = ?", -1, &st,
-                               nullptr) == SQLITE_OK);
-    sqlite3_bind_text(st, 1, order_id.c_str(), -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) == SQLITE_ROW)
-      payment_id = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-  }
+  const auto payment = first_row(t.shop->config().data_dir / "payment.db",
+                                 "SELECT payment_id FROM payments WHERE order_id = ?", order_id);
+  REQUIRE(payment.size() == 1);
+  const std::string payment_id = payment[0];
   REQUIRE(!payment_id.empty());
   const HeaderList shop_key = {{"Authorization", "Bearer " + t.shop->config().provider_api_key}};
   auto intent = [&] {
@@ -328,19 +339,12 @@ TEST_CASE("a checkout failed because the provider refused every connection asks 
   auto checkout = t.api("POST", "/api/orders");
   REQUIRE(checkout.status == 503);
   const auto order_id = checkout.body["error"]["details"]["order_id"].get<std::string>();
-  sqlite3* db = nullptr;
-  const auto file = t.shop->config().data_dir / "order.db";
-  REQUIRE(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT status, payment_cancel_due FROM orders WHERE order_id = ?",
-                             -1, &st, nullptr) == SQLITE_OK);
-  sqlite3_bind_text(st, 1, order_id.c_str(), -1, SQLITE_TRANSIENT);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "FAILED");
-  CHECK(sqlite3_column_int(st, 1) == 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  const auto order =
+      first_row(t.shop->config().data_dir / "order.db",
+                "SELECT status, payment_cancel_due FROM orders WHERE order_id = ?", order_id);
+  REQUIRE(order.size() == 2);
+  CHECK(order[0] == "FAILED");
+  CHECK(order[1] == "0");
   t.shop->start_service("provider");
 }
 
