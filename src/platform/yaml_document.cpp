@@ -24,6 +24,7 @@ class DocumentCounter : public YAML::EventHandler {
   void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                 const std::string&) override {
     node(mark);
+    last_scalar_ = mark;
   }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                        YAML::EmitterStyle::value) override {
@@ -47,13 +48,64 @@ class DocumentCounter : public YAML::EventHandler {
   }
   [[nodiscard]] const YAML::Mark& last() const { return last_; }
   [[nodiscard]] const YAML::Mark& second() const { return second_; }
+  // The last scalar of the whole text: a quoted one that is never closed runs to the end of
+  // the text, so it can only be this one.
+  [[nodiscard]] const YAML::Mark& last_scalar() const { return last_scalar_; }
 
  private:
   std::size_t count_ = 0;
   std::size_t nodes_ = 0;
   YAML::Mark last_ = YAML::Mark::null_mark();
   YAML::Mark second_ = YAML::Mark::null_mark();
+  YAML::Mark last_scalar_ = YAML::Mark::null_mark();
 };
+
+// yaml-cpp 0.7 takes a quoted scalar with no closing quote as one that runs to the end of the
+// text: `name: "oops` followed by `tags: [smoke]` loaded as the name "oops tags: [smoke] ", and
+// the keys it swallowed were silently gone (or reported missing, far from the cause). Such a
+// scalar is the last one the parser reports, so only that one is looked at: from where it
+// starts (past a tag or an anchor, which the node's mark includes) to its closing quote, with
+// the escapes of its style (\" in double quotes, '' in single quotes).
+void refuse_unclosed_quote(std::string_view text, const YAML::Mark& mark) {
+  // In UTF-16 or UTF-32 text, yaml-cpp's positions count the UTF-8 it decoded, not these bytes.
+  const bool wide = text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
+                    text.starts_with(std::string_view("\0\0\xFE\xFF", 4));
+  if (mark.pos < 0 || wide) return;
+  // yaml-cpp's positions do not count a UTF-8 byte order mark.
+  const std::size_t bom = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+  std::size_t i = bom + static_cast<std::size_t>(mark.pos);
+  // A tag (`!!str`) or an anchor (`&name`) before the value, each up to a space or a line end.
+  while (i < text.size() && (text[i] == '!' || text[i] == '&')) {
+    while (i < text.size() && text[i] != ' ' && text[i] != '\t' && text[i] != '\n' &&
+           text[i] != '\r')
+      ++i;
+    while (i < text.size() &&
+           (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+      ++i;
+  }
+  if (i >= text.size() || (text[i] != '"' && text[i] != '\'')) return;
+  const char quote = text[i];
+  for (std::size_t j = i + 1; j < text.size(); ++j) {
+    if (quote == '"' && text[j] == '\\') {
+      ++j;
+    } else if (text[j] == quote) {
+      if (quote == '\'' && j + 1 < text.size() && text[j + 1] == '\'') {
+        ++j;
+        continue;
+      }
+      return;
+    }
+  }
+  YAML::Mark at;
+  at.pos = static_cast<int>(i - bom);
+  const auto before = text.substr(bom, i - bom);
+  at.line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+  const auto line_start = before.rfind('\n');
+  at.column = static_cast<int>(
+      line_start == std::string_view::npos ? before.size() : before.size() - line_start - 1);
+  throw YAML::ParserException(at, std::string("a quoted value that is never closed (no closing ") +
+                                      quote + " before the end of the file)");
+}
 
 std::string describe_character(std::string_view text, int pos) {
   if (pos < 0 || static_cast<std::size_t>(pos) >= text.size()) return "the end of the text";
@@ -83,6 +135,7 @@ YamlDocuments load_documents(std::string_view text) {
     }
     documents.count = counter.count();
     documents.second_mark = counter.second();
+    refuse_unclosed_quote(copy, counter.last_scalar());
   }
   if (documents.count > 0) documents.first = YAML::Load(copy);
   return documents;

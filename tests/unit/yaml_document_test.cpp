@@ -88,3 +88,69 @@ TEST_CASE("a NUL byte is refused at its line and column; UTF-16 with a byte orde
   CHECK(documents.count == 1);
   CHECK(documents.first["a"].as<int>() == 1);
 }
+
+TEST_CASE("a quoted value that is never closed is refused where it starts") {
+  // yaml-cpp 0.7 took the rest of the file as the value: the name became "oops tags: [smoke] ".
+  const std::string cases[][2] = {
+      {"version: 1\nname: \"oops\ntags: [smoke]\n", "\""},
+      {"version: 1\nname: 'oops\ntags: [smoke]\n", "'"},
+      {"version: 1\nname: \"a\\\"b\nx: 1\n", "\""},
+      {"version: 1\nname: 'it''s\nx: 1\n", "'"},
+      {"version: 1\nname: !!str \"oops\nx: 1\n", "\""},
+      {"version: 1\nname: &n \"oops\nx: 1\n", "\""},
+      {"\xEF\xBB\xBFversion: 1\nname: \"oops\n", "\""},
+  };
+  for (const auto& one_case : cases) {
+    const std::string& text = one_case[0];
+    const std::string& quote = one_case[1];
+    CAPTURE(text);
+    try {
+      (void)platform::load_yaml_document(text);
+      FAIL("accepted");
+    } catch (const YAML::ParserException& e) {
+      CHECK(e.mark.line == 1);
+      CHECK(e.mark.column == (text.find("!!str") != std::string::npos ? 12
+                              : text.find("&n") != std::string::npos  ? 9
+                                                                      : 6));
+      CHECK(e.msg == "a quoted value that is never closed (no closing " + quote +
+                         " before the end of the file)");
+    }
+  }
+  // A quoted key that is never closed, the first line of a file.
+  try {
+    (void)platform::load_yaml_document("\"name: 1\nb: 2\n");
+    FAIL("accepted");
+  } catch (const YAML::ParserException& e) {
+    CHECK(e.mark.line == 0);
+    CHECK(e.mark.column == 0);
+  }
+}
+
+TEST_CASE("closed quotes, quotes inside plain values, comments and block scalars still load") {
+  const auto node = platform::load_yaml_document(
+      "a: \"two\n  lines\"\n"
+      "b: 'it''s'\n"
+      "c: \"a\\\"b\"\n"
+      "d: it's # don't \"\n"
+      "e: |\n  say \"hi\n  it's\n"
+      "f: >\n  \"open\n"
+      "g: 'x \\'\n"
+      "h: [\"p\", 'q']\n"
+      "i: \"\"\n"
+      "j: !!str \"k\"\n"
+      "l: plain \"end\n");
+  CHECK(node["a"].as<std::string>() == "two lines");
+  CHECK(node["b"].as<std::string>() == "it's");
+  CHECK(node["c"].as<std::string>() == "a\"b");
+  CHECK(node["d"].as<std::string>() == "it's");
+  CHECK(node["e"].as<std::string>() == "say \"hi\nit's\n");
+  CHECK(node["f"].as<std::string>() == "\"open\n");
+  CHECK(node["g"].as<std::string>() == "x \\");
+  CHECK(node["h"][1].as<std::string>() == "q");
+  CHECK(node["i"].as<std::string>().empty());
+  CHECK(node["j"].as<std::string>() == "k");
+  CHECK(node["l"].as<std::string>() == "plain \"end");
+  // The last value of the file a block scalar holding a quote.
+  CHECK(platform::load_yaml_document("a: |\n  \"x\n")["a"].as<std::string>() == "\"x\n");
+  CHECK(platform::load_yaml_document("a: 'x'\n")["a"].as<std::string>() == "x");
+}
