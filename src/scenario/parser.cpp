@@ -666,6 +666,9 @@ std::optional<RequestAction> ScenarioParser::parse_request(const Field& field) {
   const Field* path = nullptr;
   const Field* json = nullptr;
   const Field* body = nullptr;
+  const Field* auth = nullptr;
+  std::vector<Field> header_fields;  // kept for the marks of an Authorization header
+  const Field* authorization = nullptr;
   for (const Field& entry : entries) {
     if (is_http_method(entry.name)) {
       if (shorthand != nullptr) {
@@ -761,7 +764,8 @@ std::optional<RequestAction> ScenarioParser::parse_request(const Field& field) {
         ok = false;
         continue;
       }
-      for (const Field& header : ctx_.entries(entry)) {
+      header_fields = ctx_.entries(entry);
+      for (const Field& header : header_fields) {
         if (!detail::is_header_name(header.name)) {
           ctx_.error(header.key_mark, "'" + header.name + "' is not a header name");
           ok = false;
@@ -787,6 +791,7 @@ std::optional<RequestAction> ScenarioParser::parse_request(const Field& field) {
           ok = false;
           continue;
         }
+        if (http::iequals(header.name, "Authorization")) authorization = &header;
         if (value) {
           request.headers.emplace_back(header.name, *value);
         } else {
@@ -801,6 +806,7 @@ std::optional<RequestAction> ScenarioParser::parse_request(const Field& field) {
         ok = false;
       }
     } else if (entry.name == "auth") {
+      auth = &entry;
       auto value = ctx_.text_template(entry);
       if (value && value->empty()) {
         ctx_.error(entry.mark, "'auth' is 'none' or a token, not an empty string");
@@ -847,6 +853,17 @@ std::optional<RequestAction> ScenarioParser::parse_request(const Field& field) {
       }
       request.sign_as = name;
     }
+  }
+  // `auth:` is the Authorization field too: with a header of that name the request would have
+  // it twice, and the runner used to send its own token over the written one.
+  if (authorization != nullptr && auth != nullptr) {
+    const bool auth_later = auth->key_mark.line > authorization->key_mark.line ||
+                            (auth->key_mark.line == authorization->key_mark.line &&
+                             auth->key_mark.column > authorization->key_mark.column);
+    ctx_.error(auth_later ? auth->key_mark : authorization->key_mark,
+               "'auth' and the header '" + authorization->name +
+                   "' both set the Authorization field; give one of them");
+    ok = false;
   }
   if (!ok) return std::nullopt;
   return request;

@@ -9,6 +9,9 @@
 #include <set>
 #include <thread>
 
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
 #include "platform/admin_client.hpp"
 #include "platform/admin_fanout.hpp"
 #include "platform/duration.hpp"
@@ -78,6 +81,20 @@ std::string encode_unsafe_url_chars(std::string_view url) {
     out.push_back(kHex[byte & 0x0f]);
   }
   return out;
+}
+
+// Whether two absolute URLs have the same origin: scheme, host and port (80 when not given),
+// letter case aside. What cannot be parsed has no origin, and matches nothing.
+bool same_origin(std::string_view a, std::string_view b) {
+  auto one = boost::urls::parse_absolute_uri(a);
+  auto two = boost::urls::parse_absolute_uri(b);
+  if (!one || !two) return false;
+  auto port = [](const boost::urls::url_view& u) -> std::uint32_t {
+    if (u.has_port()) return u.port_number();
+    return http::iequals(u.scheme(), "https") ? 443 : 80;
+  };
+  return http::iequals(one->scheme(), two->scheme()) &&
+         http::iequals(one->encoded_host(), two->encoded_host()) && port(*one) == port(*two);
 }
 
 double ms_since(Clock::time_point t) {
@@ -747,13 +764,21 @@ class ScenarioRun {
     return value;
   }
 
-  void add_bearer(http::Request& req, AuthMode mode, const TextTemplate& token_template) {
-    if (mode == AuthMode::none) return;
+  // The Authorization field of a request to a path of the shop, or to `absolute_url` when the
+  // scenario wrote one. One the scenario wrote in `headers` is sent as written: the runner's
+  // token replaced it, and a step expecting 401 for a bad token got 200. The current user's
+  // token goes to the shop only: an absolute URL of another origin (an echo server, another
+  // host) got it too. A token given with `auth:` is sent wherever it is asked.
+  void add_bearer(http::Request& req, AuthMode mode, const TextTemplate& token_template,
+                  std::string_view absolute_url) {
+    if (mode == AuthMode::none || req.headers.contains("Authorization")) return;
     std::string token;
-    if (mode == AuthMode::token)
+    if (mode == AuthMode::token) {
       token = header_value("Authorization", expand_text(token_template, vars_));
-    else if (!current_token_.empty())
+    } else if (!current_token_.empty() &&
+               (absolute_url.empty() || same_origin(absolute_url, driver_.url("gateway")))) {
       token = current_token_;
+    }
     if (!token.empty()) req.headers.set("Authorization", "Bearer " + token);
   }
 
@@ -796,7 +821,7 @@ class ScenarioRun {
                                                        : platform::json_text(order);
               http::Request req;
               req.method = "GET";
-              add_bearer(req, AuthMode::current_user, {});
+              add_bearer(req, AuthMode::current_user, {}, "");
               auto r =
                   send(driver_.url("gateway") + "/api/orders/" + http::percent_encode(order_id),
                        std::move(req), sr);
@@ -831,15 +856,17 @@ class ScenarioRun {
     } else if (a.body) {
       req.body = expand_text(*a.body, vars_);
     }
-    add_bearer(req, a.auth, a.auth_token);
+    const bool absolute = path.rfind("http://", 0) == 0;
+    const std::string url =
+        encode_unsafe_url_chars(absolute ? path : driver_.url(a.service) + path);
+    add_bearer(req, a.auth, a.auth_token, absolute ? url : "");
     if (a.sign_as) {
       auto res = driver_.admin(client_, "POST", "/_admin/credentials",
                                json{{"service", *a.sign_as}}, within(std::chrono::seconds(5)));
       if (res.status != 200) throw StepError("cannot sign as svc:" + *a.sign_as + ": " + res.raw);
       req.headers.set("X-Service-Token", json_of(res).at("token").get<std::string>());
     }
-    std::string url = path.rfind("http://", 0) == 0 ? path : driver_.url(a.service) + path;
-    return send(encode_unsafe_url_chars(url), std::move(req), sr);
+    return send(url, std::move(req), sr);
   }
 
   // `schema: true` (`asked`) or --validate-schema: the JSON body against the response schema

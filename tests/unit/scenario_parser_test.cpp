@@ -1033,7 +1033,7 @@ TEST_CASE("a request header given twice, or with a line break in its value, is r
   // Both were accepted and then silently not sent as written.
   CHECK(at(only(problems("version: 1\nsteps:\n  - request: {GET: /api/cart, headers: "
                          "{Authorization: \"Bearer x\", authorization: \"Bearer y\"}}\n"),
-                "given twice")) == "3:68");
+                "given twice")) == "3:69");
   CHECK(only(problems("version: 1\nsteps:\n  - request: {GET: /api/cart, headers: "
                       "{X-A: \"a\\r\\nAuthorization: Bearer z\"}}\n"),
              "line break")
@@ -1271,4 +1271,20 @@ TEST_CASE("a slow_body fault takes jitter, as fault add and the admin plane do; 
                       "jitter: 1ms}\n"),
              "'jitter' does not apply to an abort fault (it is for type delay and slow_body)")
             .line == 3);
+}
+
+// `auth:` is the Authorization field: with an Authorization header beside it (any letter case)
+// the request was valid, and the runner sent its own token over both.
+TEST_CASE("an Authorization header and 'auth' in one request are an error at the later one") {
+  CHECK(
+      at(only(
+          problems(with_step(
+              "  - request: {GET: /api/cart, headers: {Authorization: \"Bearer a\"}, auth: b}\n")),
+          "both set the Authorization field")) == "3:69");
+  CHECK(at(only(problems(with_step("  - request:\n      GET: /api/cart\n      auth: none\n"
+                                   "      headers: {authorization: \"Bearer a\"}\n")),
+                "'auth' and the header 'authorization'")) == "6:17");
+  CHECK(
+      problems(with_step("  - request: {GET: /api/cart, headers: {Authorization: \"Bearer a\"}}\n"))
+          .empty());
 }

@@ -1,0 +1,90 @@
+// The Authorization field of a scenario's requests (docs/scenarios.md, "request"): a header the
+// scenario wrote is sent as written, and the logged-in user's token goes to the shop only, not
+// to another origin a request names with an absolute URL.
+#include <doctest/doctest.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../support/running_server.hpp"
+#include "scenario/parser.hpp"
+#include "scenario/runner.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace http = shopctl::http;
+namespace scenario = shopctl::scenario;
+
+scenario::ScenarioResult run(const std::string& yaml) {
+  auto parsed = scenario::parse_scenario_text(yaml, "authorization.yaml");
+  INFO(parsed.format_diagnostics());
+  REQUIRE(parsed.ok());
+  auto summary = scenario::run_scenarios({*parsed.scenario}, scenario::RunOptions{});
+  REQUIRE(summary.results.size() == 1);
+  return summary.results[0];
+}
+
+std::string failures_of(const scenario::ScenarioResult& r) {
+  std::string all;
+  for (const auto& f : r.failures) all += f.phase + " | " + f.step + " | " + f.message + "\n";
+  return all;
+}
+
+}  // namespace
+
+// The runner's token replaced the written header: the request below got 200 and failed.
+TEST_CASE("an Authorization header a scenario writes is sent as written, in any letter case") {
+  const auto result = run(R"(version: 1
+name: a written Authorization header
+setup:
+  - login: {email: demo@shop.test, password: demo-password-1}
+steps:
+  - request: {GET: /api/cart, headers: {Authorization: "Bearer not-a-token"}}
+    expect: {status: 401}
+  - request: {GET: /api/cart, headers: {authorization: "Bearer not-a-token"}}
+    expect: {status: 401}
+  - request: {GET: /api/cart}
+    expect: {status: 200}
+)");
+  INFO(failures_of(result));
+  CHECK(result.status == scenario::ScenarioStatus::passed);
+}
+
+// The token of the demo user reached an echo server the scenario called by its URL.
+TEST_CASE("the logged-in user's token is not sent to an absolute URL of another origin") {
+  std::mutex mutex;
+  std::vector<std::string> seen;  // the Authorization field of each request, "-" when none
+  shopctl::test_support::RunningServer echo(
+      [&](http::Request& request) -> asio::awaitable<http::Response> {
+        {
+          std::lock_guard lock(mutex);
+          seen.emplace_back(request.headers.get("Authorization").value_or("-"));
+        }
+        http::Response r;
+        r.status = 200;
+        r.headers.set("Content-Type", "application/json");
+        r.body = "{}";
+        co_return r;
+      });
+  const std::string echo_url = "http://127.0.0.1:" + std::to_string(echo.server.port());
+  const auto result = run(R"(version: 1
+name: a request to another host
+setup:
+  - login: {email: demo@shop.test, password: demo-password-1}
+steps:
+  - request: {GET: ")" + echo_url +
+                          R"(/echo"}
+    expect: {status: 200}
+  - request: {GET: ")" + echo_url +
+                          R"(/echo", auth: "asked-for"}
+    expect: {status: 200}
+)");
+  INFO(failures_of(result));
+  CHECK(result.status == scenario::ScenarioStatus::passed);
+  std::lock_guard lock(mutex);
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0] == "-");
+  CHECK(seen[1] == "Bearer asked-for");  // a token the scenario gives is sent where it says
+}
