@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <filesystem>
@@ -85,6 +86,23 @@ int resolve_target(const char* command, std::string& target, std::string& admin_
               << ": neither an http:// URL nor a deployment file (the shop speaks plain HTTP;"
                  " it serves no https://)\n";
     return kExitUsage;
+  }
+  // host:port without a scheme (127.0.0.1:8080, localhost:8080/) is no file name anyone
+  // meant: it was exit 2 "deployment file: no such file", where a scheme was missing.
+  {
+    std::error_code ec;
+    const auto colon = target.rfind(':');
+    const bool port_after_colon =
+        colon != std::string::npos && colon + 1 < target.size() &&
+        std::all_of(target.begin() + static_cast<std::ptrdiff_t>(colon) + 1,
+                    target.begin() + static_cast<std::ptrdiff_t>(
+                                         std::min(target.size(), target.find('/', colon))),
+                    [](char c) { return c >= '0' && c <= '9'; });
+    if (port_after_colon && target.find('/') >= colon && !std::filesystem::exists(target, ec)) {
+      std::cerr << command << ": --target " << target
+                << ": a URL needs its scheme: --target http://" << target << "\n";
+      return kExitUsage;
+    }
   }
   try {
     auto file = platform::load_deployment_file(target);

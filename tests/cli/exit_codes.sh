@@ -294,6 +294,9 @@ expect_code 3 "chaos: unreachable target" "$shopctl" chaos --target http://127.0
 expect_output "could not be driven" "chaos says the shop could not be driven"
 expect_code 2 "graph: --target names no URL nor a deployment file" "$shopctl" graph --target "$tmp/missing.yaml" --admin-token x
 expect_output "neither an http:// URL nor a deployment file" "graph says what --target takes"
+# host:port without its scheme was exit 2 "deployment file: no such file" (an outside probe).
+expect_code 1 "run: --target host:port without http://" "$shopctl" run "$here/scenarios/flow/checkout.yaml" --target 127.0.0.1:8080
+expect_output "a URL needs its scheme: --target http://127.0.0.1:8080" "run says the scheme is missing"
 printf 'admin_token: adm_x\nservices:\n  catalog: {url: http://127.0.0.1:1}\n' > "$tmp/nogateway.yaml"
 expect_code 2 "fault: a deployment file without the gateway" "$shopctl" fault list --target "$tmp/nogateway.yaml"
 expect_output "services.gateway is missing" "fault says what the file lacks"
