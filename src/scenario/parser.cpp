@@ -1080,6 +1080,35 @@ std::string LoadResult::format_diagnostics() const {
   return format_all(diagnostics, sources);
 }
 
+namespace {
+
+// The entry of a flow collection around column `at` of `line` with its value quoted, as
+// `GET: "/api/products?page_size=3"`; nullopt when the entry cannot be told apart.
+std::optional<std::string> quoted_flow_value(std::string_view line, std::size_t at) {
+  const auto start = line.find_last_of("{[,", at);
+  if (start == std::string_view::npos) return std::nullopt;
+  auto end = line.find_first_of(",]}", at);
+  if (end == std::string_view::npos) end = line.size();
+  auto trim = [](std::string_view v) {
+    const auto first = v.find_first_not_of(" \t");
+    if (first == std::string_view::npos) return std::string_view();
+    return v.substr(first, v.find_last_not_of(" \t") - first + 1);
+  };
+  const std::string_view entry = trim(line.substr(start + 1, end - start - 1));
+  std::string_view key;
+  std::string_view value = entry;
+  if (const auto colon = entry.find(": "); colon != std::string_view::npos) {
+    key = entry.substr(0, colon);
+    value = trim(entry.substr(colon + 1));
+  }
+  if (value.empty() || value.find('"') != std::string_view::npos) return std::nullopt;
+  std::string quoted = "\"" + detail::restore_templates(std::string(value)) + "\"";
+  if (key.empty()) return quoted;
+  return detail::restore_templates(std::string(key)) + ": " + quoted;
+}
+
+}  // namespace
+
 Diagnostic yaml_syntax_diagnostic(std::string_view text, const std::string& file,
                                   const YAML::ParserException& e) {
   std::string message = "invalid YAML: " + e.msg;
@@ -1096,6 +1125,18 @@ Diagnostic yaml_syntax_diagnostic(std::string_view text, const std::string& file
   // The usual cause: a plain value with a `{` or `[` inside a flow collection.
   if (e.msg.find("flow") != std::string::npos) {
     message += " (inside {...} or [...], quote values that contain { } [ ] or commas)";
+  }
+  // yaml-cpp cannot read a `?` inside a plain value of a flow collection (the query of
+  // `{GET: /api/products?page_size=3}`) and says only "unknown token": name the cause, and
+  // show the value quoted.
+  if (e.msg == "unknown token") {
+    const auto line = nth_line(text, e.mark.line + 1).value_or("");
+    const auto at = static_cast<std::size_t>(std::max(e.mark.column, 0));
+    if (at < line.size() && line[at] == '?') {
+      message += " (inside {...} or [...], a value that holds '?' must be quoted";
+      if (auto suggestion = quoted_flow_value(line, at)) message += ": " + *suggestion;
+      message += ")";
+    }
   }
   // A tab in a line's indentation, where yaml-cpp only says "illegal block entry" or the
   // like: YAML indents with spaces. On the line of the error or the one before it.

@@ -1288,3 +1288,19 @@ TEST_CASE("an Authorization header and 'auth' in one request are an error at the
       problems(with_step("  - request: {GET: /api/cart, headers: {Authorization: \"Bearer a\"}}\n"))
           .empty());
 }
+
+// yaml-cpp says only "unknown token" at the `?` of a query in the request shorthand.
+TEST_CASE("a '?' in a plain value inside {...} is named, with the value quoted") {
+  const auto d =
+      only(problems(with_step("  - request: {GET: /api/catalog/products?page_size=3}\n")),
+           "unknown token");
+  CHECK(at(d) == "3:41");
+  CHECK(d.message ==
+        "invalid YAML: unknown token (inside {...} or [...], a value that holds '?' must be "
+        "quoted: GET: \"/api/catalog/products?page_size=3\")");
+  const auto list =
+      only(problems(with_step("  - wait: 1s\n    tags: [a, /x?y=${id}]\n")), "unknown token");
+  CHECK(list.message.find("must be quoted: \"/x?y=${id}\")") != std::string::npos);
+  // Quoted, it is a path with a query.
+  CHECK(problems(with_step("  - request: {GET: \"/api/catalog/products?page_size=3\"}\n")).empty());
+}
