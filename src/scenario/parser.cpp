@@ -1042,6 +1042,13 @@ std::optional<Eventually> ScenarioParser::parse_eventually(const Field& field) {
     }
     if (!every) return std::nullopt;
     eventually.every = *every;
+  } else if (eventually.every > *limit) {
+    // The default every (100ms) is held to the same rule: `{within: 50ms}` was taken and tried
+    // the step once, where `{within: 50ms, every: 100ms}` was refused.
+    ctx_.error(within.mark, "'within' is shorter than the default 'every' of " +
+                                platform::format_duration(eventually.every) +
+                                ": the step would be tried once (give a shorter 'every')");
+    return std::nullopt;
   }
   return eventually;
 }

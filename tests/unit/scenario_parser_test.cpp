@@ -1304,3 +1304,20 @@ TEST_CASE("a '?' in a plain value inside {...} is named, with the value quoted")
   // Quoted, it is a path with a query.
   CHECK(problems(with_step("  - request: {GET: \"/api/catalog/products?page_size=3\"}\n")).empty());
 }
+
+// The default every (100ms) was not held to the rule an explicit one is: `{within: 50ms}` was
+// valid and tried the step once.
+TEST_CASE("an eventually whose within is shorter than the default every is refused") {
+  const auto step = [](std::string_view eventually) {
+    return with_step("  - request: {GET: /api/cart}\n    eventually: " + std::string(eventually) +
+                     "\n    expect: {status: 200}\n");
+  };
+  const auto d = only(problems(step("{within: 50ms}")), "shorter than the default 'every'");
+  CHECK(at(d) == "4:26");
+  CHECK(d.message ==
+        "'within' is shorter than the default 'every' of 100ms: the step would be tried once "
+        "(give a shorter 'every')");
+  CHECK(problems(step("{within: 50ms, every: 10ms}")).empty());
+  CHECK(problems(step("{within: 100ms}")).empty());
+  CHECK_FALSE(problems(step("{within: 50ms, every: 100ms}")).empty());
+}
