@@ -455,14 +455,23 @@ std::optional<std::int64_t> Context::integer(const Field& field, std::int64_t mi
   } else {
     range = " from " + std::to_string(min) + " to " + std::to_string(max);
   }
-  if (!value || !value->is_number_integer()) {
+  // An integer past 2^63-1 (say, a seed of 2^63) was told it "must be an integer (0 or more)",
+  // which it is: name the upper end when the value is over it.
+  const std::string whole_range =
+      max == std::numeric_limits<std::int64_t>::max()
+          ? " from " + std::to_string(min) + " to 2^63-1 (" + std::to_string(max) + ")"
+          : range;
+  const bool too_large =
+      (value && value->is_number_unsigned() &&
+       value->get<std::uint64_t>() >
+           static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) ||
+      (value && value->is_number_float() && field.node.IsScalar() && all_digits(text(field.node)));
+  if (too_large) {
     error(field.mark,
-          label(field) + " must be an integer" + range + ", not " + describe(field.node));
+          label(field) + " must be an integer" + whole_range + ", not " + describe(field.node));
     return std::nullopt;
   }
-  if (value->is_number_unsigned() &&
-      value->get<std::uint64_t>() >
-          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+  if (!value || !value->is_number_integer()) {
     error(field.mark,
           label(field) + " must be an integer" + range + ", not " + describe(field.node));
     return std::nullopt;

@@ -1321,3 +1321,18 @@ TEST_CASE("an eventually whose within is shorter than the default every is refus
   CHECK(problems(step("{within: 100ms}")).empty());
   CHECK_FALSE(problems(step("{within: 50ms, every: 100ms}")).empty());
 }
+
+// A seed of 2^63 was told it "must be an integer (0 or more)", which it is.
+TEST_CASE("an integer past 2^63-1 is told the range it is out of") {
+  for (const std::string seed : {"9223372036854775808", "99999999999999999999"}) {
+    CAPTURE(seed);
+    const auto d =
+        only(problems("version: 1\nseed: " + seed + "\nsteps:\n  - wait: 1ms\n"), "'seed'");
+    CHECK(at(d) == "2:7");
+    CHECK(d.message ==
+          "'seed' must be an integer from 0 to 2^63-1 (9223372036854775807), not '" + seed + "'");
+  }
+  CHECK(problems("version: 1\nseed: 9223372036854775807\nsteps:\n  - wait: 1ms\n").empty());
+  CHECK(only(problems("version: 1\nseed: -1\nsteps:\n  - wait: 1ms\n"), "'seed'").message ==
+        "'seed' must be an integer (0 or more), not '-1'");
+}
