@@ -162,14 +162,19 @@ std::string junit_classname(const std::string& file) {
       break;
     }
   }
-  while (path.starts_with("./")) path.erase(0, 2);
+  // The segments `.` and `..` name no folder of their own: "../suite/pass.yaml" was the class
+  // "__.suite.pass", a package named "__" in the report. They are left out.
   std::string out;
-  for (char c : path) {
-    if (c == '/' || c == '\\') {
-      if (!out.empty() && out.back() != '.') out += '.';
-    } else {
-      out += c == '.' ? '_' : c;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find_first_of("/\\", start);
+    if (end == std::string::npos) end = path.size();
+    const std::string_view segment = std::string_view(path).substr(start, end - start);
+    if (!segment.empty() && segment != "." && segment != "..") {
+      if (!out.empty()) out += '.';
+      for (char c : segment) out += c == '.' ? '_' : c;
     }
+    start = end + 1;
   }
   return out.empty() ? file : out;
 }

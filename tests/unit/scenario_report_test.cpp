@@ -207,3 +207,19 @@ TEST_CASE("a JUnit classname is the file's folders and stem joined by dots, as J
   CHECK(xml.find("classname=\"scenarios.flow.cart_v2\"") != std::string::npos);
   CHECK(xml.find("file=\"./scenarios/flow/cart.v2.yaml\"") != std::string::npos);
 }
+
+// "../suite/pass.yaml" was the class "__.suite.pass": a package "__" in Jenkins.
+TEST_CASE("a JUnit classname leaves out the . and .. segments of the file's path") {
+  for (const auto& [file, classname] :
+       std::vector<std::pair<std::string, std::string>>{{"../suite/pass.yaml", "suite.pass"},
+                                                        {"../../a/./b/../c.yml", "a.b.c"},
+                                                        {"/tmp/x/s.yaml", "tmp.x.s"},
+                                                        {"..\\w\\s.yaml", "w.s"}}) {
+    Failure f{"steps", "s", {file, 4, 5}, "failed", 0, ""};
+    auto summary = one_failure(f, file);
+    const std::string xml = shopctl::scenario::junit_xml(summary);
+    CAPTURE(xml);
+    CHECK(xml.find("classname=\"" + classname + "\"") != std::string::npos);
+    CHECK(xml.find("file=\"" + file + "\"") != std::string::npos);
+  }
+}
