@@ -168,6 +168,9 @@ std::optional<TextPosition> unclosed_flow_opener(std::string_view text, int line
           break;
         }
       }
+      // A quote that is never closed ran to the end of the text: that is what kept the
+      // collection open (yaml-cpp saw the closer inside the quotes).
+      if (j >= text.size()) return TextPosition{l, c, ch};
       i = j;
       l = jl;
       c = jc + 1;

@@ -1120,17 +1120,23 @@ Diagnostic yaml_syntax_diagnostic(std::string_view text, const std::string& file
                                   const YAML::ParserException& e) {
   std::string message = "invalid YAML: " + e.msg;
   YAML::Mark mark = e.mark;
+  bool unclosed_quote = false;
   // yaml-cpp notices an unclosed `{` or `[` where it gives up, often a line later: point at
   // the opener instead.
   if (e.msg.find("flow not found") != std::string::npos) {
     if (auto opener = detail::unclosed_flow_opener(text, e.mark.line, e.mark.column)) {
-      message = std::string("invalid YAML: this '") + opener->opener + "' is never closed";
+      unclosed_quote = opener->opener == '"' || opener->opener == '\'';
+      message =
+          opener->opener == '"' || opener->opener == '\''
+              ? std::string("invalid YAML: a quoted value that is never closed (no closing ") +
+                    opener->opener + " before the end of the file)"
+              : std::string("invalid YAML: this '") + opener->opener + "' is never closed";
       mark.line = opener->line;
       mark.column = opener->column;
     }
   }
   // The usual cause: a plain value with a `{` or `[` inside a flow collection.
-  if (e.msg.find("flow") != std::string::npos) {
+  if (e.msg.find("flow") != std::string::npos && !unclosed_quote) {
     message += " (inside {...} or [...], quote values that contain { } [ ] or commas)";
   }
   // yaml-cpp cannot read a `?` inside a plain value of a flow collection (the query of

@@ -1336,3 +1336,22 @@ TEST_CASE("an integer past 2^63-1 is told the range it is out of") {
   CHECK(only(problems("version: 1\nseed: -1\nsteps:\n  - wait: 1ms\n"), "'seed'").message ==
         "'seed' must be an integer (0 or more), not '-1'");
 }
+
+// Inside {...} or [...], yaml-cpp read the closer as part of the quoted value and said the
+// collection was never closed: the quote that is never closed is the cause.
+TEST_CASE("a quoted value never closed inside {...} or [...] is reported where it starts") {
+  auto d = problems(with_step("  - request: {GET: \"/x}\n  - wait: 1s\n"));
+  REQUIRE(d.size() == 1);
+  CHECK(at(d[0]) == "3:20");
+  CHECK(d[0].message ==
+        "invalid YAML: a quoted value that is never closed (no closing \" before the end of the "
+        "file)");
+  d = problems(with_step("  - request: [GET, '/x]\n  - wait: 1s\n"));
+  REQUIRE(d.size() == 1);
+  CHECK(at(d[0]) == "3:20");
+  CHECK(d[0].message.find("no closing '") != std::string::npos);
+  // Outside a collection, the shared YAML loader finds it (platform/yaml_document).
+  d = problems("version: 1\nsteps:\n  - wait: 1ms\nname: \"oops\ntags: [smoke]\n");
+  REQUIRE(d.size() == 1);
+  CHECK(at(d[0]) == "4:7");
+}
