@@ -1,6 +1,7 @@
 #include "platform/yaml_document.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -66,6 +67,8 @@ class DocumentCounter : public YAML::EventHandler {
 // scalar is the last one the parser reports, so only that one is looked at: from where it
 // starts (past a tag or an anchor, which the node's mark includes) to its closing quote, with
 // the escapes of its style (\" in double quotes, '' in single quotes).
+constexpr std::string_view kUnclosedQuote = "a quoted value that is never closed";
+
 void refuse_unclosed_quote(std::string_view text, const YAML::Mark& mark) {
   // In UTF-16 or UTF-32 text, yaml-cpp's positions count the UTF-8 it decoded, not these bytes.
   const bool wide = text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
@@ -103,8 +106,8 @@ void refuse_unclosed_quote(std::string_view text, const YAML::Mark& mark) {
   const auto line_start = before.rfind('\n');
   at.column = static_cast<int>(
       line_start == std::string_view::npos ? before.size() : before.size() - line_start - 1);
-  throw YAML::ParserException(at, std::string("a quoted value that is never closed (no closing ") +
-                                      quote + " before the end of the file)");
+  throw YAML::ParserException(
+      at, std::string(kUnclosedQuote) + " (no closing " + quote + " before the end of the file)");
 }
 
 std::string describe_character(std::string_view text, int pos) {
@@ -163,6 +166,19 @@ YamlDocuments load_yaml_documents(std::string_view text) {
     // yaml-cpp's own text for this is "bad file".
     throw YAML::ParserException(
         e.mark, "nested too deeply (yaml-cpp stops at " + std::to_string(e.depth()) + " levels)");
+  } catch (const YAML::ParserException& e) {
+    // A quote never closed in a file with no line break at its end: yaml-cpp says "illegal EOF
+    // in scalar" at the end of the file, not where the value starts. With a line break added
+    // it takes the value to the end, and the check above finds where it starts.
+    if (e.msg != YAML::ErrorMsg::EOF_IN_SCALAR || text.ends_with('\n')) throw;
+    std::optional<YAML::ParserException> unclosed;
+    try {
+      (void)load_documents(std::string(text) + "\n");
+    } catch (const YAML::ParserException& again) {
+      if (again.msg.starts_with(kUnclosedQuote)) unclosed = again;
+    }
+    if (unclosed) throw *unclosed;
+    throw;
   }
 }
 

@@ -99,6 +99,8 @@ TEST_CASE("a quoted value that is never closed is refused where it starts") {
       {"version: 1\nname: !!str \"oops\nx: 1\n", "\""},
       {"version: 1\nname: &n \"oops\nx: 1\n", "\""},
       {"\xEF\xBB\xBFversion: 1\nname: \"oops\n", "\""},
+      {"version: 1\nname: \"oops", "\""},  // no line break at the end
+      {"version: 1\nname: 'oops\nx: 1", "'"},
   };
   for (const auto& one_case : cases) {
     const std::string& text = one_case[0];
