@@ -770,5 +770,15 @@ else
   echo "FAIL: a contradicting payment result is logged as an error: $(grep -m1 -o '[a-z]* payment result contradicts' "$tmp/contradict.out")"
 fi
 
+# A quoted value with no closing quote took the rest of the file as its value: a scenario was
+# valid with its later keys gone, and a config file read its later settings into one string.
+# The shared YAML loader now refuses it where the quote starts, in every kind of file.
+printf 'version: 1\nsteps:\n  - wait: 1ms\nname: "oops\ntags: [smoke]\n' >"$tmp/unclosed-quote.yaml"
+expect_code 2 "validate: a quote never closed" "$shopctl" validate "$tmp/unclosed-quote.yaml"
+expect_output 'unclosed-quote.yaml:4:7: error: invalid YAML: a quoted value that is never closed' "the quote never closed is named where it starts"
+printf 'seed: 1\nauth:\n  password_hashing: "fast\nprovider: {}\n' >"$tmp/unclosed-quote-config.yaml"
+expect_code 2 "serve --config: a quote never closed" timeout 20 "$shopctl" serve --config "$tmp/unclosed-quote-config.yaml"
+expect_output 'unclosed-quote-config.yaml:3:21: a quoted value that is never closed' "a config file's quote never closed is named where it starts"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
