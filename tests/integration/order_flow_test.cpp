@@ -329,6 +329,51 @@ TEST_CASE("a checkout failed by a 5xx of payment cancels the intent the provider
   CHECK(t.api("GET", "/api/orders/" + order_id).body["status"] == "FAILED");
 }
 
+// The provider saved the intent and its answer to payment was slow; meanwhile the intent was
+// paid and its result made the order PAID. Payment then answered 503, and the checkout told
+// the shopper 503 payment_unavailable, "the order failed and the cart was restored", for an
+// order that was PAID with its cart empty (an outside probe).
+TEST_CASE("a checkout whose order was paid while payment waited answers the PAID order") {
+  ShopUnderTest t([](shopctl::shop::ShopConfig& c) {
+    c.payment_provider_client.timeout = 1500ms;
+    c.payment_provider_client.retry.max_attempts = 1;
+  });
+  t.add_to_cart("p-001", 1);
+  REQUIRE(t.admin("provider", "POST", "/_admin/faults",
+                  json{{"id", "slow-intents"},
+                       {"target", "provider"},
+                       {"type", "slow_body"},
+                       {"bytes_per_second", 5},
+                       {"match", {{"method", "POST"}, {"path", "/v1/payment_intents"}}}})
+              .status == 201);
+  Answer checkout;
+  std::thread shopper([&] {
+    checkout = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "paid-meanwhile"}});
+  });
+  // The intent the provider saved, paid through its pay page before payment hears of it.
+  std::vector<std::string> intent;
+  for (int i = 0; i < 100 && intent.empty(); ++i) {
+    std::this_thread::sleep_for(10ms);
+    intent = first_row(t.shop->config().data_dir / "provider.db",
+                       "SELECT intent_id FROM intents WHERE status = ?", "requires_payment");
+  }
+  REQUIRE(intent.size() == 1);
+  auto paid = send("POST", t.url("provider") + "/pay/" + intent[0],
+                   json{{"card_number", "4242424242424242"}});
+  shopper.join();
+  REQUIRE(t.admin("provider", "DELETE", "/_admin/faults").status == 200);
+  REQUIRE(paid.status == 200);
+  CHECK(checkout.status == 201);
+  CHECK(checkout.body["status"] == "PAID");
+  const auto order_id = checkout.body["order_id"].get<std::string>();
+  CHECK(t.api("GET", "/api/orders/" + order_id).body["status"] == "PAID");
+  CHECK(t.api("GET", "/api/cart").body["items"].empty());
+  // The key keeps that answer.
+  auto again = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "paid-meanwhile"}});
+  CHECK(again.status == 201);
+  CHECK(again.body["order_id"] == order_id);
+}
+
 // The other side of the rule above: with the provider down (connections refused), payment
 // knows no intent was saved, says so, and the failed order asks for no cancel, which would
 // only add failures to order -> payment while the provider is away.

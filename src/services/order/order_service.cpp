@@ -321,8 +321,16 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
     // none reached it (refused connections, an open breaker), it opened no payable payment,
     // and background cancels would only add failures to an edge that is down (they opened
     // order -> payment's breaker in front of the next checkout).
-    co_await store_.fail_and_restore_cart(order.order_id, std::string(kPaymentUnavailable),
-                                          ctx_.clock.unix_millis(), payment_may_be_open);
+    const Order ended =
+        co_await store_.fail_and_restore_cart(order.order_id, std::string(kPaymentUnavailable),
+                                              ctx_.clock.unix_millis(), payment_may_be_open);
+    if (ended.status != OrderStatus::FAILED) {
+      // The payment's result came first: the provider saved the intent, it was paid, and its
+      // result reached the order while payment still waited for the provider's answer. The
+      // order is PAID and its cart stays empty, so the answer is the order; a 503 said the
+      // order had failed and the cart was restored (an outside probe).
+      co_return CheckoutAnswer{Response::json(201, to_json(ended)), true};
+    }
     platform::DomainError unavailable(platform::ErrorKind::unavailable, "payment_unavailable",
                                       std::string("the payment service cannot open a payment "
                                                   "right now; the order failed and the cart was "
