@@ -283,17 +283,20 @@ TEST_CASE("a checkout that could not fail its order leaves it to the expiry pass
   CHECK(replay.body["status"] == "FAILED");
 }
 
-// The provider saved the intent, but its answer never reached payment (too slow here; a
-// provider killed after its commit, in the probe's runs), so payment answered 503
-// provider_unavailable and the order failed. Order took that 5xx for payment's word that it
-// had opened nothing: the intent stayed payable for ever, and paying it took money for a
-// FAILED order (an outside probe).
-TEST_CASE("a checkout failed by a 5xx of payment cancels the intent the provider may hold") {
-  ShopUnderTest t([](shopctl::shop::ShopConfig& c) {
-    c.payment_provider_client.timeout = 300ms;
+namespace {
+
+// Payment tries the provider once per create, and gives up after `timeout`.
+std::function<void(shopctl::shop::ShopConfig&)> one_provider_attempt(
+    std::chrono::milliseconds timeout) {
+  return [timeout](shopctl::shop::ShopConfig& c) {
+    c.payment_provider_client.timeout = timeout;
     c.payment_provider_client.retry.max_attempts = 1;
-  });
-  t.add_to_cart("p-001", 1);
+  };
+}
+
+// The provider saves each new intent, then trickles its answer (5 bytes a second): payment
+// gives up waiting for an intent that exists.
+void slow_intent_answers(ShopUnderTest& t) {
   REQUIRE(t.admin("provider", "POST", "/_admin/faults",
                   json{{"id", "slow-intents"},
                        {"target", "provider"},
@@ -301,6 +304,19 @@ TEST_CASE("a checkout failed by a 5xx of payment cancels the intent the provider
                        {"bytes_per_second", 5},
                        {"match", {{"method", "POST"}, {"path", "/v1/payment_intents"}}}})
               .status == 201);
+}
+
+}  // namespace
+
+// The provider saved the intent, but its answer never reached payment (too slow here; a
+// provider killed after its commit, in the probe's runs), so payment answered 503
+// provider_unavailable and the order failed. Order took that 5xx for payment's word that it
+// had opened nothing: the intent stayed payable for ever, and paying it took money for a
+// FAILED order (an outside probe).
+TEST_CASE("a checkout failed by a 5xx of payment cancels the intent the provider may hold") {
+  ShopUnderTest t(one_provider_attempt(300ms));
+  t.add_to_cart("p-001", 1);
+  slow_intent_answers(t);
   auto checkout = t.api("POST", "/api/orders");
   REQUIRE(checkout.status == 503);
   CHECK(checkout.body["error"]["code"] == "payment_unavailable");
@@ -334,18 +350,9 @@ TEST_CASE("a checkout failed by a 5xx of payment cancels the intent the provider
 // the shopper 503 payment_unavailable, "the order failed and the cart was restored", for an
 // order that was PAID with its cart empty (an outside probe).
 TEST_CASE("a checkout whose order was paid while payment waited answers the PAID order") {
-  ShopUnderTest t([](shopctl::shop::ShopConfig& c) {
-    c.payment_provider_client.timeout = 1500ms;
-    c.payment_provider_client.retry.max_attempts = 1;
-  });
+  ShopUnderTest t(one_provider_attempt(1500ms));
   t.add_to_cart("p-001", 1);
-  REQUIRE(t.admin("provider", "POST", "/_admin/faults",
-                  json{{"id", "slow-intents"},
-                       {"target", "provider"},
-                       {"type", "slow_body"},
-                       {"bytes_per_second", 5},
-                       {"match", {{"method", "POST"}, {"path", "/v1/payment_intents"}}}})
-              .status == 201);
+  slow_intent_answers(t);
   Answer checkout;
   std::thread shopper([&] {
     checkout = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "paid-meanwhile"}});
