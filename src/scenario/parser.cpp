@@ -1,6 +1,7 @@
 #include "scenario/parser.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <functional>
 #include <limits>
@@ -1063,8 +1064,11 @@ std::string format_all(const std::vector<Diagnostic>& diagnostics,
   return out;
 }
 
+// In any case: `Checkout.YAML` from a system that upper-cases names was passed over without a
+// word, and the suite ran without it.
 bool has_scenario_extension(const std::filesystem::path& path) {
-  const std::string extension = path.extension().string();
+  std::string extension = path.extension().string();
+  for (char& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return extension == ".yaml" || extension == ".yml";
 }
 

@@ -157,7 +157,12 @@ nlohmann::json redact_secrets(const nlohmann::json& value) {
 std::string junit_classname(const std::string& file) {
   std::string path = file;
   for (const std::string_view extension : {".yaml", ".yml"}) {
-    if (path.size() > extension.size() && path.ends_with(extension)) {
+    // In any case, as a folder's files are found (`Cart.YAML` is the class "Cart").
+    if (path.size() > extension.size() &&
+        std::equal(extension.begin(), extension.end(), path.end() - extension.size(),
+                   [](char a, char b) {
+                     return a == std::tolower(static_cast<unsigned char>(b));
+                   })) {
       path.resize(path.size() - extension.size());
       break;
     }

@@ -980,6 +980,25 @@ TEST_CASE("load_scenarios reads directories recursively in sorted order and vali
   fs::remove_all(root);
 }
 
+// `Checkout.YAML` was passed over without a word: the suite ran, and passed, without it.
+TEST_CASE("a folder's scenario files are found whatever the case of .yaml or .yml") {
+  namespace fs = std::filesystem;
+  const fs::path root =
+      fs::temp_directory_path() / ("shopctl-ext-case-" + std::to_string(std::random_device{}()));
+  fs::remove_all(root);
+  fs::create_directories(root);
+  for (const char* name : {"A.YAML", "b.Yml", "c.yaml", "d.YAML.txt", "e.yamlx"}) {
+    std::ofstream(root / name) << "version: 1\nsteps:\n  - wait: 1s\n";
+  }
+  const LoadResult result = load_scenarios({root.string()});
+  std::vector<std::string> names;
+  for (const auto& file : result.files) names.push_back(fs::path(file).filename().string());
+  CHECK(names == std::vector<std::string>{"A.YAML", "b.Yml", "c.yaml"});
+  CHECK(result.ok());
+  CHECK(result.scenarios.size() == 3);
+  fs::remove_all(root);
+}
+
 TEST_CASE("parse_scenario_file reports a missing file instead of throwing") {
   const ParseResult result = parse_scenario_file("/nonexistent/dir/x.yaml");
   REQUIRE(result.diagnostics.size() == 1);

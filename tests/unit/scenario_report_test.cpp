@@ -214,7 +214,10 @@ TEST_CASE("a JUnit classname leaves out the . and .. segments of the file's path
        std::vector<std::pair<std::string, std::string>>{{"../suite/pass.yaml", "suite.pass"},
                                                         {"../../a/./b/../c.yml", "a.b.c"},
                                                         {"/tmp/x/s.yaml", "tmp.x.s"},
-                                                        {"..\\w\\s.yaml", "w.s"}}) {
+                                                        {"..\\w\\s.yaml", "w.s"},
+                                                        // Read from a folder in any case.
+                                                        {"suite/Cart.YAML", "suite.Cart"},
+                                                        {"suite/pay.Yml", "suite.pay"}}) {
     Failure f{"steps", "s", {file, 4, 5}, "failed", 0, ""};
     auto summary = one_failure(f, file);
     const std::string xml = shopctl::scenario::junit_xml(summary);
