@@ -159,10 +159,9 @@ std::string junit_classname(const std::string& file) {
   for (const std::string_view extension : {".yaml", ".yml"}) {
     // In any case, as a folder's files are found (`Cart.YAML` is the class "Cart").
     if (path.size() > extension.size() &&
-        std::equal(extension.begin(), extension.end(), path.end() - extension.size(),
-                   [](char a, char b) {
-                     return a == std::tolower(static_cast<unsigned char>(b));
-                   })) {
+        std::equal(
+            extension.begin(), extension.end(), path.end() - extension.size(),
+            [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
       path.resize(path.size() - extension.size());
       break;
     }
