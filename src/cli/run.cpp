@@ -451,9 +451,18 @@ int run_run(const RunCliOptions& given) {
   scenario::ConsoleStyle style;
   style.color = o.color == "always" || (o.color == "auto" && isatty(STDOUT_FILENO));
 
+  // With --tags or --skip-tags, how many of them run: the header said 54 where 18 ran.
+  std::string selection;
+  if (!options.tags.empty() || !options.skip_tags.empty()) {
+    const auto chosen = static_cast<std::size_t>(
+        std::count_if(loaded.scenarios.begin(), loaded.scenarios.end(),
+                      [&](const auto& s) { return scenario::selected_by_tags(s, options); }));
+    selection = "; the tags select " + std::to_string(chosen) + ", " +
+                std::to_string(loaded.scenarios.size() - chosen) + " skipped";
+  }
   std::printf(
-      "shopctl run: %zu scenario(s) from %zu file(s)%s\n", loaded.scenarios.size(),
-      loaded.files.size(),
+      "shopctl run: %zu scenario(s) from %zu file(s)%s%s\n", loaded.scenarios.size(),
+      loaded.files.size(), selection.c_str(),
       options.target ? (" against " + *options.target).c_str() : ", a fresh in-process shop each");
   std::fflush(stdout);
   auto summary = scenario::run_scenarios(

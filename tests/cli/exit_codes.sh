@@ -410,6 +410,10 @@ expect_output "^shopctl load: --fault is not valid JSON" "load names its own opt
 expect_code 1 "run: --tags that match no scenario" "$shopctl" run "$here/scenarios/flow" --tags chekout
 expect_output "leave none of the [0-9]+ scenario\(s\) to run: nothing ran \(exit 1\); the tags in these files: .*checkout" \
   "run names the tags in use"
+# The header says how many the tags select: it said 9 scenarios where 2 ran.
+expect_code 0 "run: --tags selecting two of the flow folder" "$shopctl" run "$here/scenarios/flow" --tags catalog
+expect_output "^shopctl run: 9 scenario\(s\) from 9 file\(s\); the tags select 2, 7 skipped, a fresh in-process shop each" \
+  "run's header counts what the tags select"
 expect_code 1 "run: --skip-tags that skip every scenario" "$shopctl" run "$here/scenarios/flow" --skip-tags flow
 expect_code 1 "run: a --tags value with a space" "$shopctl" run "$here/scenarios/flow" --tags 'a b'
 expect_output "is not a tag" "run says what a tag is"
