@@ -25,9 +25,17 @@ void Service::start_background_work() {
   if (host_.running()) start_background();
 }
 
+// How long a stop lets the requests in flight finish, with storage still open, before it
+// abandons them.
+constexpr std::chrono::milliseconds kStopGrace{1000};
+
 void Service::stop() {
   if (!host_.running()) return;
   host_.stop();
+  // No request of the service takes another step after this. One that outlived its service's
+  // stop ran on into freed memory when the shop was then destroyed: a scenario that timed out
+  // during a hung request made `shopctl run` segfault (an outside probe).
+  host_.finish_sessions(kStopGrace);
   stop_background();
   close_storage();
 }
@@ -35,6 +43,7 @@ void Service::stop() {
 void Service::crash() {
   if (!host_.running()) return;
   host_.crash();
+  host_.finish_sessions(std::chrono::milliseconds(0));
   {
     BackgroundLoop::AbandonScope abandon;
     stop_background();
@@ -45,6 +54,7 @@ void Service::crash() {
 void Service::shutdown(std::chrono::milliseconds grace) {
   if (!host_.running()) return;
   host_.shutdown(grace);
+  host_.finish_sessions(std::chrono::milliseconds(0));
   stop_background();
   close_storage();
 }

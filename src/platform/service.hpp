@@ -44,7 +44,9 @@ class Service {
   // a service that is not running.
   void start_serving();
   void start_background_work();
-  // Takes it down at once (connections refused), stops background work, closes storage.
+  // Takes it down at once (connections refused), lets the requests in flight finish (up to
+  // 1 s; the rest are abandoned, as by crash()), stops background work, closes storage. Once it
+  // returns, no request of the service takes another step.
   void stop();
   // An abrupt stop, as if the process died: connections are dropped, the requests in flight
   // are abandoned (their coroutines are cancelled: each fails at its next co_await, database

@@ -48,6 +48,9 @@ ServiceHost::ServiceHost(ServiceContext& ctx, std::string service, std::uint16_t
 
 ServiceHost::~ServiceHost() {
   server_->stop();
+  // Its handler refers to this host (a host without a Service, the process's admin plane, is
+  // destroyed without a stop first).
+  server_->finish_sessions(std::chrono::milliseconds(1000));
 }
 
 void ServiceHost::prepare_caller_gate() {
@@ -79,6 +82,9 @@ void ServiceHost::crash() {
 }
 void ServiceHost::shutdown(std::chrono::milliseconds grace) {
   server_->shutdown(grace);
+}
+void ServiceHost::finish_sessions(std::chrono::milliseconds grace) {
+  server_->finish_sessions(grace);
 }
 bool ServiceHost::running() const {
   return server_->running();

@@ -40,6 +40,9 @@ class ServiceHost {
   void stop();   // hard stop: the service is down
   void crash();  // as stop(), and the requests in flight are abandoned (http::Server::abandon)
   void shutdown(std::chrono::milliseconds grace);
+  // After stop(), crash() or shutdown(): no request of this service takes another step once
+  // it returns (http::Server::finish_sessions).
+  void finish_sessions(std::chrono::milliseconds grace);
   bool running() const;
   std::uint16_t port() const;
   void set_ready(bool ready) { ready_ = ready; }

@@ -1021,6 +1021,23 @@ void Server::shutdown(std::chrono::milliseconds grace) {
   impl_->close_all_locked(false);
 }
 
+void Server::finish_sessions(std::chrono::milliseconds grace) {
+  if (impl_->on_own_thread()) {
+    impl_->abandon();
+    return;
+  }
+  auto ended_by = [this](std::chrono::steady_clock::time_point deadline) {
+    while (open_connections() > 0) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+  };
+  if (ended_by(std::chrono::steady_clock::now() + grace)) return;
+  impl_->abandon();
+  ended_by(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+}
+
 bool Server::running() const {
   std::lock_guard lock(impl_->mu);
   return impl_->running;

@@ -78,6 +78,12 @@ class Server {
   void abandon();
   // Closes the listener, lets in-flight requests finish (up to `grace`), then closes the rest.
   void shutdown(std::chrono::milliseconds grace);
+  // Ends what stop() or shutdown() left running: waits up to `grace` for the requests still in
+  // flight to finish, abandons the rest (as abandon() does), and waits (at most 2 s more) until
+  // every session has ended. After it, no request of this server takes another step, so what
+  // the handler refers to may be destroyed. On one of the server's io threads it only
+  // abandons, without waiting.
+  void finish_sessions(std::chrono::milliseconds grace);
   bool running() const;
   // The bound port (valid after the first start()).
   std::uint16_t port() const;
