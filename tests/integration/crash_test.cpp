@@ -216,7 +216,8 @@ TEST_CASE("once a service's stop returns, its requests in flight have finished o
   };
   auto catalog_calls = [&] {
     int n = 0;
-    for (const auto& r : shop->calls().since(0)) n += r.caller == "gateway" && r.callee == "catalog";
+    for (const auto& r : shop->calls().since(0))
+      n += r.caller == "gateway" && r.callee == "catalog";
     return n;
   };
   SUBCASE("a short one finishes before stop returns") {
