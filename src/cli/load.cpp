@@ -74,8 +74,7 @@ struct InvalidFile : std::runtime_error {
 // FILE is either a scenario (every `fault:` step and step-scoped `faults:` of its setup and
 // steps are switched on together; its `config:` sets up the in-process shop) or a plain YAML
 // list of faults in the wire shape (or a map with such a `faults:` list).
-FaultFile faults_from_file(const std::string& file,
-                           const std::map<std::string, std::string>& vars) {
+FaultFile faults_from_file(const std::string& file, const scenario::CommandLineVars& vars) {
   YAML::Node root;
   try {
     root = platform::load_yaml_document(platform::read_input_file(file));

@@ -207,7 +207,7 @@ class RunLease {
 };
 
 scenario::LoadResult load(const std::vector<std::string>& paths,
-                          const std::map<std::string, std::string>& vars) {
+                          const scenario::CommandLineVars& vars) {
   scenario::ParseOptions options;
   options.validate_config = scenario::validate_shop_config;
   for (const auto& [name, _] : vars) options.known_vars.insert(name);
@@ -217,7 +217,7 @@ scenario::LoadResult load(const std::vector<std::string>& paths,
 // --var and --vars-file into `vars`; kExitOk, or the exit code after saying what is wrong
 // (2 for an invalid --vars-file, 1 for a bad --var).
 int read_vars(const char* command, const std::vector<std::string>& pairs, const std::string& file,
-              std::map<std::string, std::string>& vars) {
+              scenario::CommandLineVars& vars) {
   try {
     vars = scenario::command_line_vars(pairs, file);
     return kExitOk;
@@ -245,7 +245,7 @@ std::string shown_diagnostics(const scenario::LoadResult& loaded) {
 
 int run_validate(const std::vector<std::string>& paths, const std::vector<std::string>& pairs,
                  const std::string& vars_file) {
-  std::map<std::string, std::string> vars;
+  scenario::CommandLineVars vars;
   if (int rc = read_vars("shopctl validate", pairs, vars_file, vars); rc != kExitOk) return rc;
   auto loaded = load(paths, vars);
   if (!loaded.ok()) {
@@ -296,7 +296,7 @@ int run_run(const RunCliOptions& given) {
     }
   }
   std::shared_ptr<RunLease> lease;  // with --target
-  std::map<std::string, std::string> vars;
+  scenario::CommandLineVars vars;
   if (int rc = read_vars("shopctl run", o.vars, o.vars_file, vars); rc != kExitOk) return rc;
   auto loaded = load(o.paths, vars);
   if (!loaded.ok()) {

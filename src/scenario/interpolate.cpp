@@ -2,6 +2,7 @@
 #include "platform/input_file.hpp"
 #include "platform/json_text.hpp"
 #include "platform/yaml_document.hpp"
+#include "platform/yaml_json.hpp"
 #include "scenario/parser.hpp"
 
 #include <array>
@@ -276,9 +277,9 @@ nlohmann::json expand(const nlohmann::json& template_value, const Variables& var
   return expand_within(template_value, variables, used);
 }
 
-std::map<std::string, std::string> command_line_vars(const std::vector<std::string>& pairs,
-                                                     const std::string& vars_file) {
-  std::map<std::string, std::string> vars;
+CommandLineVars command_line_vars(const std::vector<std::string>& pairs,
+                                  const std::string& vars_file) {
+  CommandLineVars vars;
   if (!vars_file.empty()) {
     YAML::Node root;
     std::string text;
@@ -313,7 +314,9 @@ std::map<std::string, std::string> command_line_vars(const std::vector<std::stri
                               " must be a text, a number or a boolean");
         }
         // Given twice, the last used to win without a word; a scenario file refuses it.
-        if (!vars.emplace(name, kv.second.Scalar()).second) {
+        // Typed as a scenario's `vars:` are: `qty: 2` was sent as "2", which the shop refuses
+        // as a quantity (an outside probe).
+        if (!vars.emplace(name, platform::yaml_to_json(kv.second)).second) {
           throw VarsFileError("--vars-file " + vars_file + ":" +
                               std::to_string(kv.first.Mark().line + 1) + ": " + name +
                               " is given twice");
@@ -327,7 +330,7 @@ std::map<std::string, std::string> command_line_vars(const std::vector<std::stri
       throw std::invalid_argument("--var takes NAME=VALUE, got '" + pair + "'");
     auto name = pair.substr(0, eq);
     check_var_name(name, "--var");
-    vars[name] = pair.substr(eq + 1);
+    vars[name] = pair.substr(eq + 1);  // text: a shell has no types
   }
   return vars;
 }

@@ -37,10 +37,13 @@ class VarsFileError : public std::invalid_argument {
 };
 
 // Variables from the command line (`--var NAME=VALUE`, repeatable, and `--vars-file FILE`, a
-// YAML map of names to scalars; a --var overrides the file). Names are identifiers and not a
-// built-in. Throws std::invalid_argument saying what is wrong (VarsFileError for the file).
-std::map<std::string, std::string> command_line_vars(const std::vector<std::string>& pairs,
-                                                     const std::string& vars_file);
+// YAML map of names to scalars; a --var overrides the file), by name. A --var is text; a
+// file's value has its YAML type, as under a scenario's `vars:` (`qty: 2` is the number 2,
+// `card: "4242..."` text). Names are identifiers and not a built-in. Throws
+// std::invalid_argument saying what is wrong (VarsFileError for the file).
+using CommandLineVars = std::map<std::string, nlohmann::json>;
+CommandLineVars command_line_vars(const std::vector<std::string>& pairs,
+                                  const std::string& vars_file);
 
 // Thrown at run time for an undefined name (or a malformed template that escaped validation).
 class InterpolationError : public std::runtime_error {

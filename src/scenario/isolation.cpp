@@ -15,7 +15,7 @@ namespace {
 // written, templates and all) and the run's --var.
 struct KnownVars {
   const Scenario& scenario;
-  const std::map<std::string, std::string>& command_line;
+  const std::map<std::string, nlohmann::json>& command_line;
 
   // Whether the variable `name` may hold "_admin": its value does, or a variable its value
   // reads does (`depth` bounds a chain). Captures, built-ins and the environment are values
@@ -23,7 +23,7 @@ struct KnownVars {
   bool may_hold_admin(const std::string& name, int depth = 0) const {
     if (depth > 8) return true;
     if (auto v = command_line.find(name); v != command_line.end())
-      return v->second.find("_admin") != std::string::npos;
+      return platform::json_text(v->second).find("_admin") != std::string::npos;
     for (const auto& [var, value] : scenario.vars) {
       if (var != name) continue;
       const std::string text = platform::json_text(value);
@@ -144,7 +144,7 @@ std::optional<std::string> detected_reason(const Scenario& s, const KnownVars& v
 }  // namespace
 
 Isolation isolation_of(const Scenario& scenario,
-                       const std::map<std::string, std::string>& command_line_vars) {
+                       const std::map<std::string, nlohmann::json>& command_line_vars) {
   if (scenario.exclusive) {
     if (*scenario.exclusive) return {true, "declared `exclusive: true`"};
     return {false, ""};

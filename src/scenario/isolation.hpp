@@ -26,6 +26,6 @@ struct Isolation {
 // `vars:` entry, or one of `command_line_vars`, the run's --var) holds "_admin": `path: "${p}"`
 // with `p: /_admin/faults` ran in parallel.
 Isolation isolation_of(const Scenario& scenario,
-                       const std::map<std::string, std::string>& command_line_vars = {});
+                       const std::map<std::string, nlohmann::json>& command_line_vars = {});
 
 }  // namespace shopctl::scenario

@@ -28,7 +28,7 @@ struct RunOptions {
   bool verbose = false;                // print every step
   // Variables from the command line (--var, --vars-file): defined before a scenario's own
   // `vars:`, which cannot override them.
-  std::map<std::string, std::string> vars;
+  std::map<std::string, nlohmann::json> vars;
   // --fail-fast: after the first scenario that does not pass, start no other (they are
   // reported skipped); those already running finish.
   bool fail_fast = false;

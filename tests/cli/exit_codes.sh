@@ -221,6 +221,19 @@ expect_output "undefined variable \\$\\{who\\}" "validate names the undefined va
 expect_code 0 "validate: --var and --vars-file define them" "$shopctl" validate "$tmp/vars/who.yaml" --var who=ada --vars-file "$tmp/vars/vars.yaml"
 expect_code 0 "run: --var overrides --vars-file, and reaches the request" "$shopctl" run "$tmp/vars/who.yaml" --var who=ada --vars-file "$tmp/vars/vars.yaml"
 expect_code 4 "run: the file's value when no --var overrides it" "$shopctl" run "$tmp/vars/who.yaml" --vars-file "$tmp/vars/vars.yaml"
+# A --vars-file value keeps its YAML type, as under `vars:`: `qty: 2` was sent as "2", and the
+# shop refused the quantity (400). A --var is text.
+cat > "$tmp/vars/qty.yaml" <<'YAML'
+version: 1
+name: a quantity from the command line
+steps:
+  - login: {email: demo@shop.test, password: demo-password-1}
+  - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: "${qty}"}}
+    expect: {status: 200, json: {"$.items[0].quantity": 2}}
+YAML
+printf 'qty: 2\n' > "$tmp/vars/qty-vars.yaml"
+expect_code 0 "run: a number in --vars-file is a number" "$shopctl" run "$tmp/vars/qty.yaml" --vars-file "$tmp/vars/qty-vars.yaml"
+expect_code 4 "run: a --var is text" "$shopctl" run "$tmp/vars/qty.yaml" --var qty=2
 expect_code 1 "run: --var without =" "$shopctl" run "$tmp/vars/who.yaml" --var who
 expect_code 1 "run: --var of a built-in" "$shopctl" run "$tmp/vars/who.yaml" --var run_id=1
 expect_output "built in" "run says a built-in cannot be set"
