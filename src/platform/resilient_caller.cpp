@@ -60,7 +60,8 @@ void ResilientCaller::reconfigure(EdgeSettings settings, std::uint64_t seed) {
 }
 
 asio::awaitable<http::Response> ResilientCaller::call(http::Request request, bool retryable,
-                                                      const std::string& trace_id, bool* unheard) {
+                                                      const std::string& trace_id, bool* unheard,
+                                                      bool (*acted_on)(const http::Response&)) {
   if (unheard) *unheard = false;
   std::shared_ptr<const EdgeSettings> settings;
   {
@@ -85,6 +86,7 @@ asio::awaitable<http::Response> ResilientCaller::call(http::Request request, boo
       failure = e;
     }
     if (unheard && failure && failure->kind() != http::TransportErrorKind::refused) *unheard = true;
+    if (unheard && acted_on && answer && answer->status >= 500 && acted_on(*answer)) *unheard = true;
     auto took = std::chrono::steady_clock::now() - started;
     bool failed = failure.has_value() || answer->status >= 500;
     if (failed) {

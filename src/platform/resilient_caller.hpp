@@ -36,9 +36,12 @@ class ResilientCaller {
   // given, is set to whether an attempt may have reached the callee without its answer being
   // read (a time limit that ran out after sending, a connection reset or closed, an answer that
   // could not be parsed): the callee may have acted on it all the same. An answer of any status
-  // is heard; a refused connection or an open breaker reached nothing.
+  // is heard; a refused connection or an open breaker reached nothing. `acted_on`, when given,
+  // says of a 5xx answer whether the callee may have acted all the same; one that did sets
+  // `unheard` too, whatever a later attempt gets (a retry refused by the breaker forgot it).
   boost::asio::awaitable<http::Response> call(http::Request request, bool retryable,
-                                              const std::string& trace_id, bool* unheard = nullptr);
+                                              const std::string& trace_id, bool* unheard = nullptr,
+                                              bool (*acted_on)(const http::Response&) = nullptr);
 
   resilience::CircuitBreaker& breaker() { return *breaker_; }
   // Seconds until the edge may be worth trying again, for a Retry-After: the rest of an OPEN

@@ -345,6 +345,38 @@ TEST_CASE("a checkout failed by a 5xx of payment cancels the intent the provider
   CHECK(t.api("GET", "/api/orders/" + order_id).body["status"] == "FAILED");
 }
 
+// The same, when order's retry of the create never reached payment: the first attempt's 503
+// said the intent may exist, the breaker it opened refused the second, and order judged only
+// that refusal ("nothing reached payment"): no cancel mark, the intent payable for ever (an
+// outside probe's chaos run, money taken for a FAILED order).
+TEST_CASE("a 5xx that may have opened an intent is not forgotten when order's retry is refused") {
+  ShopUnderTest t([](shopctl::shop::ShopConfig& c) {
+    one_provider_attempt(300ms)(c);
+    c.order_payment_client.retry.max_attempts = 2;
+    auto& breaker = c.breakers["order->payment"];
+    breaker.sliding_window_size = 1;
+    breaker.minimum_number_of_calls = 1;
+    breaker.wait_duration_in_open_state = 300ms;
+  });
+  t.add_to_cart("p-001", 1);
+  slow_intent_answers(t);
+  auto checkout = t.api("POST", "/api/orders");
+  REQUIRE(checkout.status == 503);
+  REQUIRE(t.admin("provider", "DELETE", "/_admin/faults").status == 200);
+  const auto order_id = checkout.body["error"]["details"]["order_id"].get<std::string>();
+  const auto payment = first_row(t.shop->config().data_dir / "payment.db",
+                                 "SELECT payment_id FROM payments WHERE order_id = ?", order_id);
+  REQUIRE(payment.size() == 1);
+  const HeaderList shop_key = {{"Authorization", "Bearer " + t.shop->config().provider_api_key}};
+  auto intent = [&] {
+    return send("GET", t.url("provider") + "/v1/payment_intents?payment_id=" + payment[0],
+                std::nullopt, shop_key);
+  };
+  REQUIRE(ShopUnderTest::eventually([&] { return intent().status == 200; }));
+  CHECK(ShopUnderTest::eventually([&] { return intent().body["status"] == "canceled"; }));
+  CHECK(t.api("GET", "/api/orders/" + order_id).body["status"] == "FAILED");
+}
+
 // The provider saved the intent and its answer to payment was slow; meanwhile the intent was
 // paid and its result made the order PAID. Payment then answered 503, and the checkout told
 // the shopper 503 payment_unavailable, "the order failed and the cart was restored", for an

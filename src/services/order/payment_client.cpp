@@ -22,8 +22,8 @@ namespace {
 
 // False only when a 5xx of payment says outright that the provider holds no intent for the
 // payment (`error.details.intent_may_exist: false`: every create was refused or answered 4xx).
-bool intent_may_exist(const std::string& body) {
-  const auto answer = platform::parse_json_or_discarded(body);
+bool intent_may_exist(const http::Response& response) {
+  const auto answer = platform::parse_json_or_discarded(response.body);
   if (!answer.is_object()) return true;
   const auto error = answer.find("error");
   if (error == answer.end() || !error->is_object()) return true;
@@ -49,9 +49,14 @@ asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& 
       nlohmann::json{{"order_id", order_id}, {"amount_cents", amount_cents}, {"currency", currency}}
           .dump();
   http::Response response;
+  // Whether any attempt may have opened a payment: unheard, or a 5xx that does not rule out an
+  // intent. Judged of the last attempt only, a first 503 "intent may exist" followed by a
+  // retry the breaker refused (or a payment that had gone down) failed the order with no cancel
+  // mark, and the intent stayed payable (an outside probe's chaos run: money taken for a
+  // FAILED order).
   bool unheard = false;
   try {
-    response = co_await edge_.call(std::move(request), true, trace_id, &unheard);
+    response = co_await edge_.call(std::move(request), true, trace_id, &unheard, intent_may_exist);
   } catch (const http::TransportError& e) {
     unavailable(e.what(), false, unheard);
   }
@@ -66,7 +71,7 @@ asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& 
     // cancel, which finds the intent by the payment id.
     unavailable(
         "payment answered " + std::to_string(response.status) + ": " + response.body.substr(0, 200),
-        false, unheard || (response.status >= 500 && intent_may_exist(response.body)));
+        false, unheard);
   }
   auto body = platform::parse_json_or_discarded(response.body);
   auto text = [&](const char* field) -> std::string {
