@@ -86,7 +86,8 @@ asio::awaitable<http::Response> ResilientCaller::call(http::Request request, boo
       failure = e;
     }
     if (unheard && failure && failure->kind() != http::TransportErrorKind::refused) *unheard = true;
-    if (unheard && acted_on && answer && answer->status >= 500 && acted_on(*answer)) *unheard = true;
+    if (unheard && acted_on && answer && answer->status >= 500 && acted_on(*answer))
+      *unheard = true;
     auto took = std::chrono::steady_clock::now() - started;
     bool failed = failure.has_value() || answer->status >= 500;
     if (failed) {
