@@ -637,6 +637,69 @@ TEST_CASE(
   CHECK(t.admin("payment", "GET", "/_admin/outbox").body["depth"] == 0);
 }
 
+// A paid order whose webhook never got through (payment's webhook route refusing) and whose
+// looks at the provider found nothing during an outage: the waits of both had grown (up to an
+// hour each), and a restart kept them, so the captured order stayed PAYMENT_PENDING ~14 min
+// after the shop came back (an outside probe). A start makes them due at once.
+TEST_CASE("a restarted shop looks again at once at what its outage left undecided") {
+  ShopUnderTest t([](shopctl::shop::ShopConfig& c) {
+    c.reconcile_after = 2s;
+    c.webhook_retry_initial_backoff = 2s;
+  });
+  t.add_to_cart("p-005", 1);
+  auto order = t.api("POST", "/api/orders");
+  REQUIRE(order.status == 201);
+  const auto order_id = order.body["order_id"].get<std::string>();
+  // Every webhook refused, and every look at the provider.
+  REQUIRE(t.admin("payment", "POST", "/_admin/faults",
+                  json{{"id", "no-webhooks"},
+                       {"target", "payment"},
+                       {"type", "abort"},
+                       {"status", 503},
+                       {"match", {{"path", "/payments/webhook"}}}})
+              .status == 201);
+  REQUIRE(t.admin("provider", "POST", "/_admin/faults",
+                  json{{"id", "no-looks"},
+                       {"target", "provider"},
+                       {"from", "payment"},
+                       {"type", "abort"},
+                       {"status", 503},
+                       {"match", {{"method", "GET"}, {"path", "/v1/payment_intents/*"}}}})
+              .status == 201);
+  REQUIRE(send("POST", order.body["payment"]["pay_url"].get<std::string>(),
+               json{{"card_number", "4242424242424242"}})
+              .status == 200);
+  const auto data = t.shop->config().data_dir;
+  auto count = [](const std::vector<std::string>& row) {
+    return row.size() == 1 && !row[0].empty() ? std::stoll(row[0]) : 0LL;
+  };
+  auto looks = [&] {
+    return count(
+        first_row(data / "payment.db", "SELECT checks FROM payments WHERE order_id = ?", order_id));
+  };
+  auto webhook_tries = [&] {
+    return count(first_row(data / "provider.db",
+                           "SELECT MAX(attempts) FROM events WHERE delivered = ?", "0"));
+  };
+  // The first look failed (the next one 4 s later); the webhook failed twice (the next try 4 s
+  // later).
+  REQUIRE(ShopUnderTest::eventually([&] { return looks() >= 1 && webhook_tries() >= 2; }, 10s));
+  auto paid = [&] {
+    return ShopUnderTest::eventually(
+        [&] { return t.api("GET", "/api/orders/" + order_id).body["status"] == "PAID"; }, 1500ms);
+  };
+  SUBCASE("payment started again looks at once") {
+    REQUIRE(t.admin("provider", "DELETE", "/_admin/faults/no-looks").status == 200);
+    t.shop->restart_service("payment");
+    CHECK(paid());
+  }
+  SUBCASE("the provider started again sends its kept event at once") {
+    REQUIRE(t.admin("payment", "DELETE", "/_admin/faults/no-webhooks").status == 200);
+    t.shop->restart_service("provider");
+    CHECK(paid());
+  }
+}
+
 // A shop started again on its folder, with payment results kept from an order outage: the
 // one-process shop started payment's outbox before order listened, its tries failed, and
 // payment -> order opened once order answered (3 failures in the first 5 calls); the last

@@ -70,3 +70,16 @@ TEST_CASE("the retry schedule follows provider.webhook_retry") {
   const WebhookRetryPolicy odd{5s, 1s, 1h};
   CHECK(webhook_retry_backoff(3, odd) == 1s);
 }
+
+// A provider started again tries its kept events at once; a failure then waits its backoff,
+// but never longer than the provider has been up (at least initial_backoff): the shop it calls
+// may still be starting, and 12 earlier failures made the next wait 34 minutes.
+TEST_CASE("a webhook retry never waits longer than the provider has been up") {
+  const WebhookRetryPolicy policy;
+  CHECK(next_webhook_attempt(12, 0, 1'000, policy, 200ms) == 2'000);  // initial_backoff
+  CHECK(next_webhook_attempt(12, 0, 1'000, policy, 5s) == 6'000);
+  CHECK(next_webhook_attempt(2, 0, 1'000, policy, 5s) == 3'000);  // its own backoff is shorter
+  CHECK(next_webhook_attempt(12, 0, 1'000, policy, 2h) == 1'000 + 2'048'000);
+  // The give-up deadline still counts from settlement.
+  CHECK_FALSE(next_webhook_attempt(12, 0, 72LL * 3'600'000, policy, 5s).has_value());
+}

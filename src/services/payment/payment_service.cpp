@@ -446,7 +446,13 @@ asio::awaitable<void> PaymentService::reconcile_one(ReconcileItem item) {
     }
   }
   const int checks = item.checks + 1;
-  const auto wait = outbox_backoff(checks + 1, runtime().reconcile_after, kReconcileMaxWait);
+  // Never longer than the service has been up, as for the outbox: in a split shop payment may
+  // start before the provider, and the look made due by the start would fail and wait an hour.
+  const auto up_for = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now().time_since_epoch() -
+      std::chrono::steady_clock::duration(started_ns_.load(std::memory_order_relaxed)));
+  const auto wait =
+      outbox_retry_wait(checks + 1, runtime().reconcile_after, kReconcileMaxWait, up_for);
   auto log_fields = fields;
   log_fields["checks"] = checks;
   log_fields["next_look_in_ms"] = wait.count();

@@ -236,6 +236,15 @@ void PaymentStore::open(std::int64_t now_ms) {
           "WHERE finished_at_ms IS NULL AND next_attempt_at_ms > ?")
         .bind_all(now_ms, now_ms)
         .run();
+    // The same for the looks at the provider that found nothing: their waits had grown with
+    // an outage (up to an hour), and a captured order stayed PAYMENT_PENDING for as long
+    // after the restart (an outside probe). A payment not looked at yet keeps its first look.
+    db.prepare(
+          "UPDATE payments SET next_check_at_ms = ? "
+          "WHERE status = 'PENDING' AND intent_id IS NOT NULL AND checks > 0 "
+          "AND next_check_at_ms > ?")
+        .bind_all(now_ms, now_ms)
+        .run();
     depth_ = count_unfinished(db);
   });
 }

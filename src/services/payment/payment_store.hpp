@@ -76,7 +76,8 @@ class PaymentStore {
 
   // Opens (first time: creates) the database and migrates it. The callbacks kept unfinished
   // are made due at `now_ms`: a start is when they are tried again, whatever wait their
-  // failures had reached (the order service may have been back for long).
+  // failures had reached (the order service may have been back for long). So is the next look
+  // at the provider of each PENDING payment already looked at.
   void open(std::int64_t now_ms);
   void close();
   const std::filesystem::path& file() const { return db_.file(); }

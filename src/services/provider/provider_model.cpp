@@ -39,8 +39,12 @@ std::chrono::milliseconds webhook_retry_backoff(int failed_attempts,
 
 std::optional<std::int64_t> next_webhook_attempt(int failed_attempts, std::int64_t settled_at_ms,
                                                  std::int64_t now_ms,
-                                                 const WebhookRetryPolicy& policy) {
-  const std::int64_t next = now_ms + webhook_retry_backoff(failed_attempts, policy).count();
+                                                 const WebhookRetryPolicy& policy,
+                                                 std::chrono::milliseconds up_for) {
+  const auto wait =
+      std::min(webhook_retry_backoff(failed_attempts, policy),
+               std::max({policy.initial_backoff, up_for, std::chrono::milliseconds(1)}));
+  const std::int64_t next = now_ms + wait.count();
   if (next > settled_at_ms + policy.give_up_after.count()) return std::nullopt;
   return next;
 }

@@ -54,9 +54,13 @@ std::chrono::milliseconds webhook_retry_backoff(int failed_attempts,
 
 // When to try an event again after its `failed_attempts`-th failed delivery at `now_ms`, for an
 // event settled at `settled_at_ms`; nullopt when that time would be more than give_up_after
-// past settlement (the event is given up).
-std::optional<std::int64_t> next_webhook_attempt(int failed_attempts, std::int64_t settled_at_ms,
-                                                 std::int64_t now_ms,
-                                                 const WebhookRetryPolicy& policy);
+// past settlement (the event is given up). `up_for`, the time the provider has been running:
+// the wait is never longer than that (and at least initial_backoff), so that the failures of
+// an earlier run do not push the first tries of this one out by up to an hour while the shop
+// it calls is still starting (as payment's outbox does: outbox_retry_wait).
+std::optional<std::int64_t> next_webhook_attempt(
+    int failed_attempts, std::int64_t settled_at_ms, std::int64_t now_ms,
+    const WebhookRetryPolicy& policy,
+    std::chrono::milliseconds up_for = std::chrono::milliseconds::max());
 
 }  // namespace shopctl::provider

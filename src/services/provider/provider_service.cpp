@@ -51,7 +51,13 @@ ProviderService::~ProviderService() {
 }
 
 void ProviderService::open_storage() {
-  store_.open();
+  // The events kept undelivered are due at once (ProviderStore::open), and their waits begin
+  // again with this run (next_webhook_attempt's up_for). After a shop was down for hours, its
+  // captured orders stayed PAYMENT_PENDING ~14 minutes after the restart, until each event's
+  // stored try came (an outside probe).
+  started_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                    std::memory_order_relaxed);
+  store_.open(ctx_.clock.unix_millis());
 }
 
 void ProviderService::close_storage() {
@@ -371,8 +377,11 @@ asio::awaitable<ProviderService::Delivery> ProviderService::deliver_and_record(
   if (!delivery.delivered()) {
     // Any answer but a 2xx is tried again, as real providers do: the shop may be down, or
     // refusing while it is being fixed; payment dedups by event_id.
+    const auto up_for = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now().time_since_epoch() -
+        std::chrono::steady_clock::duration(started_ns_.load(std::memory_order_relaxed)));
     next_attempt = next_webhook_attempt(attempts, event.created_at_ms, ctx_.clock.unix_millis(),
-                                        webhook_retry());
+                                        webhook_retry(), up_for);
     nlohmann::json fields = {
         {"service", "provider"},
         {"event_id", event.event_id},

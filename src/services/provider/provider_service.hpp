@@ -17,6 +17,7 @@
 // the intent is settled, in one transaction, and retried with exponential backoff on the shop
 // clock until it is taken or give_up_after has passed since settlement (then logged as given
 // up and listed by /_admin/webhooks).
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -105,6 +106,8 @@ class ProviderService : public platform::Service {
   nlohmann::json intent_json(const Intent& intent) const;
 
   WebhookRetryPolicy webhook_retry() const;  // a copy, taken under retry_mu_
+  // When storage was last opened (a start), in steady clock ticks.
+  std::atomic<std::int64_t> started_ns_{0};
 
   ProviderSettings settings_;  // webhook_retry changes at run time: guarded by retry_mu_
   mutable std::mutex retry_mu_;

@@ -136,8 +136,15 @@ ProviderStore::ProviderStore(std::filesystem::path file, platform::Synchronous s
 
 ProviderStore::~ProviderStore() = default;
 
-void ProviderStore::open() {
-  db_.open().run_sync([](Database& db) { db.migrate(kMigrations); });
+void ProviderStore::open(std::int64_t now_ms) {
+  db_.open().run_sync([now_ms](Database& db) {
+    db.migrate(kMigrations);
+    db.prepare(
+          "UPDATE events SET next_attempt_at_ms = ? "
+          "WHERE delivered = 0 AND next_attempt_at_ms > ?")
+        .bind_all(now_ms, now_ms)
+        .run();
+  });
 }
 
 void ProviderStore::close() {

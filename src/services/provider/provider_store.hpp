@@ -55,7 +55,10 @@ class ProviderStore {
                          platform::Synchronous synchronous = platform::Synchronous::normal);
   ~ProviderStore();
 
-  void open();
+  // Opens (first time: creates) the database and migrates it. The events kept undelivered (not
+  // given up) are made due at `now_ms`: a start is when they are sent again, whatever wait
+  // their failures had reached (the shop may have been back for long).
+  void open(std::int64_t now_ms);
   void close();
   const std::filesystem::path& file() const { return db_.file(); }
 
