@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <cstdlib>
 #include <fstream>
@@ -50,6 +51,7 @@ struct RunCliOptions {
   std::vector<std::string> vars;  // NAME=VALUE
   std::string vars_file;
   std::string wait_for_target = "0s";
+  std::string seed;  // empty: each scenario's own seed, or 0
 };
 
 // The run lease on a running shop (docs/scenarios.md, "Two runs on one shop"): a second
@@ -304,6 +306,16 @@ int run_run(const RunCliOptions& given) {
     std::cerr << "shopctl run: " << loaded.diagnostics.size()
               << " problem(s); nothing ran (exit 2)\n";
     return kExitInvalid;
+  }
+  // --seed: the seed of every scenario that names none, as if its file said it (checked by the
+  // option's validator). A CI job can then pin or vary the sequence of probabilistic faults
+  // and retry jitter without editing the files; a scenario's own `seed:` still wins.
+  if (!o.seed.empty()) {
+    std::uint64_t seed = 0;
+    std::from_chars(o.seed.data(), o.seed.data() + o.seed.size(), seed);
+    for (auto& each : loaded.scenarios) {
+      if (!each.seed) each.seed = seed;
+    }
   }
   if (!o.target.empty() && o.admin_token.empty()) {
     std::cerr << "shopctl run: --target needs --admin-token (printed by shopctl serve)\n";
@@ -568,6 +580,20 @@ void register_run(CLI::App& app) {
   cmd->add_option("--vars-file", o->vars_file,
                   "YAML map of variables (NAME: VALUE); --var overrides it")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--seed", o->seed,
+                  "Seed of every scenario that sets no seed (0 to 9223372036854775807): another "
+                  "sequence of probabilistic faults and retry jitter")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            std::int64_t value = 0;
+            const auto [end, error] =
+                std::from_chars(text.data(), text.data() + text.size(), value);
+            if (error != std::errc() || end != text.data() + text.size() || value < 0)
+              return "must be a whole number from 0 to 9223372036854775807, not '" +
+                     platform::terminal_text(text, true) + "'";
+            return {};
+          },
+          "N"));
   cmd->add_flag("--fail-fast", o->fail_fast,
                 "Start no scenario after the first that fails (the rest are reported skipped)");
   cmd->add_flag("--validate-schema", o->validate_schema,

@@ -797,5 +797,32 @@ printf 'seed: 1\nauth:\n  password_hashing: "fast\nprovider: {}\n' >"$tmp/unclos
 expect_code 2 "serve --config: a quote never closed" timeout 20 "$shopctl" serve --config "$tmp/unclosed-quote-config.yaml"
 expect_output 'unclosed-quote-config.yaml:3:21: a quoted value that is never closed' "a config file's quote never closed is named where it starts"
 
+# run --seed: the seed of every scenario that names none. The same seed gives the same
+# sequence of probabilistic faults, another seed another one; a scenario's own seed wins.
+mkdir -p "$tmp/seed"
+{ printf 'version: 1\nname: a coin per request\nsteps:\n  - login: {email: demo@shop.test, password: demo-password-1}\n'
+  printf '  - fault: {id: coin, target: catalog, type: abort, status: 503, select: {probability: 0.5}}\n'
+  for i in $(seq 16); do printf '  - request: {GET: /api/catalog/categories}\n'; done; } > "$tmp/seed/coin.yaml"
+statuses() {  # statuses REPORT: the answers' statuses in the JSON report, in order
+  python3 -c 'import json,sys
+def walk(o, out):
+    if isinstance(o, dict):
+        if "status" in o and "url" in o: out.append(o["status"])
+        for v in o.values(): walk(v, out)
+    elif isinstance(o, list):
+        for v in o: walk(v, out)
+out = []; walk(json.load(open(sys.argv[1])), out); print(" ".join(map(str, out)))' "$1"
+}
+expect_code 0 "run --seed 7" "$shopctl" run "$tmp/seed/coin.yaml" --seed 7 --json "$tmp/seed/a.json"
+expect_code 0 "run --seed 7 again" "$shopctl" run "$tmp/seed/coin.yaml" --seed 7 --json "$tmp/seed/b.json"
+expect_code 0 "run --seed 8" "$shopctl" run "$tmp/seed/coin.yaml" --seed 8 --json "$tmp/seed/c.json"
+if [[ "$(statuses "$tmp/seed/a.json")" == "$(statuses "$tmp/seed/b.json")" && "$(statuses "$tmp/seed/a.json")" != "$(statuses "$tmp/seed/c.json")" && "$(statuses "$tmp/seed/a.json")" == *503* ]]; then
+  passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: run --seed: same seed, same faults; another seed, others: $(statuses "$tmp/seed/a.json") / $(statuses "$tmp/seed/b.json") / $(statuses "$tmp/seed/c.json")"; fi
+sed 's/^version: 1$/version: 1\nseed: 7/' "$tmp/seed/coin.yaml" > "$tmp/seed/own.yaml"
+expect_code 0 "run --seed 8 on a scenario seeded 7" "$shopctl" run "$tmp/seed/own.yaml" --seed 8 --json "$tmp/seed/d.json"
+if [[ "$(statuses "$tmp/seed/d.json")" == "$(statuses "$tmp/seed/a.json")" ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: run --seed: a scenario's own seed wins"; fi
+expect_code 1 "run --seed that is no number" "$shopctl" run "$tmp/seed/coin.yaml" --seed x
+expect_output "must be a whole number from 0 to 9223372036854775807, not 'x'" "run --seed names its range"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
