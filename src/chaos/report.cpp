@@ -16,6 +16,23 @@ std::string format(const char* fmt, auto... args) {
   return buf;
 }
 
+// A clock move as a person reads it: 73h31m1s, 1m34.336s, 0s.
+std::string clock_text(std::chrono::milliseconds d) {
+  if (d.count() <= 0) return "0s";
+  const auto ms = d.count();
+  const auto hours = ms / 3'600'000, minutes = ms / 60'000 % 60, seconds = ms / 1000 % 60,
+             millis = ms % 1000;
+  std::string out;
+  if (hours > 0) out += std::to_string(hours) + "h";
+  if (minutes > 0) out += std::to_string(minutes) + "m";
+  if (seconds > 0 || millis > 0) {
+    out += std::to_string(seconds);
+    if (millis > 0) out += format(".%03lld", static_cast<long long>(millis));
+    out += "s";
+  }
+  return out;
+}
+
 }  // namespace
 
 Tally tally(const std::vector<Verdict>& verdicts) {
@@ -65,7 +82,11 @@ std::string text_report(const ChaosResult& r) {
       count("stop"), count("start"), count("restart"), count("crash"),
       r.done.crash_supported ? "" : " (the shop has no crash action: stops instead)",
       count("kill"));
-  out += "  clock moved +" + platform::format_duration(r.done.clock_advanced) + " during the run\n";
+  // The whole move, healing included: on a --target shop it is days, and every token and
+  // unpaid order of that shop expired with it.
+  out += "  clock moved +" + clock_text(r.done.clock_advanced) + " during the run, +" +
+         clock_text(r.done.clock_advanced_healing) + " while healing: +" +
+         clock_text(r.done.clock_advanced + r.done.clock_advanced_healing) + " in all\n";
   if (!r.done.refused.empty()) {
     out += format(
         "  %zu events refused or unanswered (a shop down or killed at that moment), first: %s\n",
@@ -157,10 +178,13 @@ nlohmann::json json_report(const ChaosResult& r) {
   nlohmann::json schedule = nlohmann::json::array();
   for (const auto& e : r.schedule) schedule.push_back(e.to_json());
   auto t = tally(r.verdicts);
+  const auto clock_total = r.done.clock_advanced + r.done.clock_advanced_healing;
   return {{"faults", r.done.faults},
           {"events", r.done.by_kind},
           {"crash_supported", r.done.crash_supported},
           {"clock_advanced_ms", r.done.clock_advanced.count()},
+          {"clock_advanced_healing_ms", r.done.clock_advanced_healing.count()},
+          {"clock_advanced_total_ms", clock_total.count()},
           {"refused", r.done.refused},
           {"shoppers",
            {{"users", r.shoppers.users},

@@ -42,6 +42,7 @@ struct Disturbances {
   std::map<std::string, std::map<std::string, int>> faults;  // type -> edge -> times
   std::map<std::string, int> by_kind;                        // stop, start, restart, crash, kill
   std::chrono::milliseconds clock_advanced{0};               // during the run
+  std::chrono::milliseconds clock_advanced_healing{0};       // while healing (61s, 31m, 73h, hours)
   std::vector<std::string> refused;                          // events the shop refused or missed
   bool crash_supported = true;  // the shop has POST /_admin/services/{name}/crash
 };

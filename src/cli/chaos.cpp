@@ -37,6 +37,7 @@ struct ChaosCliOptions {
   bool crash = false;
   std::string target;
   std::string admin_token;
+  bool heal_clock = false;
   std::string config_file;
   unsigned users = 12;
   std::string mix = "browse=10,product=5,cart=5,checkout=80";
@@ -179,6 +180,15 @@ int run_chaos_command(const ChaosCliOptions& given) {
     if (!o.target.empty() && o.admin_token.empty())
       throw std::invalid_argument(
           "--target needs the shop's --admin-token (faults, stops and the clock go through it)");
+    // Healing moves the clock past order expiry and the provider's 72 h of webhook retries: on
+    // a running shop that expires every token and every unpaid order, the shoppers' or not
+    // (a tester's shop lost its users' sessions and an unrelated order). Only on request.
+    if (!o.target.empty() && !o.heal_clock && o.check_dir.empty() && !o.print_schedule)
+      throw std::invalid_argument(
+          "--target: healing moves the shop's clock forward by 73 h and more (past order "
+          "expiry and the provider's 72 h of webhook retries), which expires every token and "
+          "every unpaid order of that shop, not only the shoppers'; add --heal-clock to allow "
+          "it, or run chaos without --target on a shop of its own");
     if (!o.target.empty() && (!o.config_file.empty() || !o.data_dir.empty()))
       throw std::invalid_argument(
           "--config and --data-dir set up the shop chaos starts; they cannot go with --target");
@@ -351,6 +361,10 @@ int run_chaos_command(const ChaosCliOptions& given) {
       std::fprintf(stderr, "shopctl chaos: seed %llu, %s, %u shoppers, mix %s, against %s\n",
                    static_cast<unsigned long long>(o.seed), o.duration.c_str(), o.users,
                    o.mix.c_str(), shop->describe().c_str());
+    if (!o.target.empty())
+      std::fprintf(stderr,
+                   "shopctl chaos: --heal-clock: healing will move this shop's clock forward by "
+                   "73 h and more; every token and unpaid order of it expires\n");
     result = chaos::run_chaos(*shop, options);
   } catch (const std::exception& e) {
     if (tty && !o.quiet) std::fprintf(stderr, "\n");
@@ -363,6 +377,10 @@ int run_chaos_command(const ChaosCliOptions& given) {
   }
   if (tty && !o.quiet) std::fprintf(stderr, "\n");
   for (auto& n : notes) result.notes.insert(result.notes.begin(), n);
+  if (!o.target.empty())
+    result.notes.push_back(
+        "--heal-clock: healing moved this running shop's clock forward (the clock line above "
+        "says by how much): every token and unpaid order of it expired, not only the shoppers'");
   if (!o.history_file.empty()) result.notes.push_back("history: " + o.history_file);
   if (o.keep || !o.data_dir.empty()) {
     if (auto files = shop->databases())
@@ -412,7 +430,7 @@ void register_chaos(CLI::App& app) {
       "  shopctl chaos --crash --duration 45s --seed 7 --history chaos.jsonl\n"
       "  shopctl chaos --crash --duration 10m --json chaos.json --keep\n"
       "  shopctl chaos --seed 7 --print-schedule           # the plan, without a shop\n"
-      "  shopctl chaos --target http://127.0.0.1:8080 --admin-token adm_... --duration 1m\n"
+      "  shopctl chaos --target http://127.0.0.1:8080 --admin-token adm_... --heal-clock\n"
       "  shopctl chaos --check .shopctl/data               # the database invariants only\n");
   cmd->add_option("--duration", o->duration,
                   "How long the shoppers shop while the shop is broken (at most 24h)")
@@ -426,6 +444,9 @@ void register_chaos(CLI::App& app) {
   cmd->add_option("--admin-token", o->admin_token,
                   "The running shop's admin token (needed with --target)")
       ->envname("SHOPCTL_ADMIN_TOKEN");
+  cmd->add_flag("--heal-clock", o->heal_clock,
+                "With --target: let healing move the shop's clock forward by 73 h and more "
+                "(needed; every token and unpaid order of that shop expires)");
   cmd->add_option("--config", o->config_file, "YAML settings for the shop chaos starts")
       ->check(CLI::ExistingFile);
   cmd->add_option("--data-dir", o->data_dir,

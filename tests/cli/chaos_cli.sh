@@ -133,5 +133,30 @@ timeout 60 "$bin" chaos --duration 2s --quiet --data-dir "$work/held" >"$work/he
 check "chaos (in process) on a running shop's folder is refused with the reason (exit $code)" $?
 kill "$held_pid" 2>/dev/null; wait "$held_pid" 2>/dev/null
 
+# chaos --target on a running shop: healing moves its clock 73 h and more, which expired every
+# token and unpaid order of a tester's shared shop while the report said "+94336ms during the
+# run". Without --heal-clock it is refused before anything touches the shop; with it, the report
+# and chaos.json state the whole move, healing included.
+"$bin" serve --ephemeral --gateway-port 0 --log-level error >"$work/target.log" 2>&1 &
+target_pid=$!
+for _ in $(seq 1 100); do grep -q "admin token" "$work/target.log" && break; sleep 0.1; done
+gateway=$(sed -nE 's/^ *gateway +(http:\/\/[0-9.:]+).*/\1/p' "$work/target.log")
+token=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$work/target.log")
+timeout 60 "$bin" chaos --target "$gateway" --admin-token "$token" --duration 2s --quiet \
+  >"$work/target-refused.out" 2>&1; code=$?
+offset=$(curl -s -H "X-Admin-Token: $token" "$gateway/_admin/clock" | jq -r '.offset_ms')
+[[ $code -eq 1 && "$offset" == "0" ]] && grep -q "add --heal-clock" "$work/target-refused.out"
+check "chaos --target without --heal-clock is refused (exit $code) and leaves the shop's clock alone (offset ${offset}ms)" $?
+timeout 180 "$bin" chaos --target "$gateway" --admin-token "$token" --heal-clock --duration 2s \
+  --seed 3 --users 2 --settle 5s --quiet --json "$work/target.json" >"$work/target.out" 2>&1
+offset=$(curl -s -H "X-Admin-Token: $token" "$gateway/_admin/clock" | jq -r '.offset_ms')
+total=$(jq -r '.clock_advanced_total_ms' "$work/target.json" 2>/dev/null)
+healing=$(jq -r '.clock_advanced_healing_ms' "$work/target.json" 2>/dev/null)
+[[ "$healing" =~ ^[0-9]+$ && $healing -ge 264661000 && $total -eq $offset ]] &&
+  grep -qE "clock moved \+[0-9hms.]+ during the run, \+7[3-9]h[0-9hms.]* while healing: \+7[3-9]h[0-9hms.]* in all" "$work/target.out" &&
+  grep -q "heal-clock: healing moved this running shop's clock forward" "$work/target.out"
+check "chaos --target --heal-clock reports the whole clock move (healing ${healing}ms, total ${total}ms, the shop's offset ${offset}ms)" $?
+kill "$target_pid" 2>/dev/null; wait "$target_pid" 2>/dev/null
+
 echo "chaos: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -303,7 +303,7 @@ expect_output "bad-chaos.yaml:2:20: http.max_connections" "chaos names the file,
 expect_code 2 "chaos --crash: an invalid --config" "$shopctl" chaos --crash --config "$tmp/bad-chaos.yaml" --duration 2s
 expect_code 1 "chaos: a bad duration" "$shopctl" chaos --duration soon
 expect_code 1 "chaos: --target without a token" "$shopctl" chaos --target http://127.0.0.1:1
-expect_code 3 "chaos: unreachable target" "$shopctl" chaos --target http://127.0.0.1:1 --admin-token x --quiet
+expect_code 3 "chaos: unreachable target" "$shopctl" chaos --target http://127.0.0.1:1 --admin-token x --heal-clock --quiet
 expect_output "could not be driven" "chaos says the shop could not be driven"
 expect_code 2 "graph: --target names no URL nor a deployment file" "$shopctl" graph --target "$tmp/missing.yaml" --admin-token x
 expect_output "neither an http:// URL nor a deployment file" "graph says what --target takes"

@@ -133,7 +133,7 @@ check "the suite ran scenarios and none failed" $?
 
 # 2. Chaos against the split shop, given as a deployment file; payment's process is killed
 #    with SIGKILL and started again.
-in_client "$bin" chaos --target "$work/deployment.yaml" --duration 20s --seed 5 --users 8 \
+in_client "$bin" chaos --target "$work/deployment.yaml" --heal-clock --duration 20s --seed 5 --users 8 \
   --json reports/netns.chaos.json >"$work/chaos.txt" 2>&1 &
 chaos=$!
 sleep 6
