@@ -255,6 +255,8 @@ Verdict check_payments_agree(const World& w) {
                 "and a payment SUCCEEDED if and only if its intent was captured");
   if (!have_money(w)) return not_checked(v, kNeedMoney);
   Joined j(w);
+  std::multimap<std::string, const IntentRow*> intents_of_payment;
+  for (const auto& i : w.intents) intents_of_payment.emplace(i.payment_id, &i);
   for (const auto& p : w.payments) {
     ++v.checked;
     const auto order = j.orders.find(p.order_id);
@@ -268,22 +270,34 @@ Verdict check_payments_agree(const World& w) {
         violation(
             v, "order " + o.order_id + " is PAID but payment " + p.payment_id + " is " + p.status);
     }
-    const auto intent = p.intent_id.empty() ? j.intents.end() : j.intents.find(p.intent_id);
-    const bool captured = intent != j.intents.end() && intent->second->status == "succeeded";
-    if (captured && (p.status == "FAILED" || p.status == "CANCELED"))
-      violation(v, "payment " + p.payment_id + " is " + p.status + " but intent " + p.intent_id +
-                       " captured " +
-                       money(intent->second->amount_cents, intent->second->currency));
-    if (p.status == "SUCCEEDED" && !captured)
+    // The provider's intents of this payment, found by the payment's id as orders-settled
+    // finds them: a payment whose intent id was never recorded (the provider's answer was lost
+    // after it saved the intent) still has its intent, captured or not.
+    const IntentRow* captured = nullptr;
+    std::string uncaptured;  // "intent pi_... is canceled, intent pi_... is requires_payment"
+    const auto [first, last] = intents_of_payment.equal_range(p.payment_id);
+    for (auto i = first; i != last; ++i) {
+      if (i->second->status == "succeeded") {
+        if (captured == nullptr) captured = i->second;
+      } else {
+        uncaptured += (uncaptured.empty() ? "intent " : ", intent ") + i->second->intent_id +
+                      " is " + i->second->status;
+      }
+    }
+    const std::string unrecorded =
+        p.intent_id.empty() ? " (payment recorded no intent for it)" : "";
+    if (captured != nullptr && (p.status == "FAILED" || p.status == "CANCELED"))
+      violation(v, "payment " + p.payment_id + " is " + p.status + " but intent " +
+                       captured->intent_id + " captured " +
+                       money(captured->amount_cents, captured->currency) + unrecorded);
+    if (p.status == "SUCCEEDED" && captured == nullptr)
       violation(v, "payment " + p.payment_id + " is SUCCEEDED but " +
-                       (intent == j.intents.end()
-                            ? std::string("no intent of it exists")
-                            : "intent " + p.intent_id + " is " + intent->second->status));
-    if (captured &&
-        (intent->second->amount_cents != p.amount_cents || intent->second->currency != p.currency))
+                       (uncaptured.empty() ? std::string("no intent of it exists") : uncaptured));
+    if (captured != nullptr &&
+        (captured->amount_cents != p.amount_cents || captured->currency != p.currency))
       violation(v, "payment " + p.payment_id + " is for " + money(p.amount_cents, p.currency) +
-                       " but intent " + p.intent_id + " captured " +
-                       money(intent->second->amount_cents, intent->second->currency));
+                       " but intent " + captured->intent_id + " captured " +
+                       money(captured->amount_cents, captured->currency) + unrecorded);
   }
   return v;
 }

@@ -94,6 +94,31 @@ TEST_CASE("chaos reports a payment that contradicts its order or its intent") {
       mentions(check_payments_agree(w), "payment pay-1 is SUCCEEDED but intent pi-1 is canceled"));
 }
 
+// A capture of an intent payment never recorded (payments.intent_id NULL: the provider's answer
+// was lost after it saved the intent) was looked up by the recorded id: a SUCCEEDED payment read
+// "no intent of it exists" although its intent existed and was captured, and a FAILED one with
+// a captured intent passed. The provider's intents are found by the payment's id, as
+// orders-settled finds them.
+TEST_CASE("payments-agree finds a payment's intents by payment id, recorded or not") {
+  auto w = clean_world();
+  w.payments[0].intent_id.clear();
+  CHECK(check_payments_agree(w).outcome == Outcome::passed);
+  w.payments[0].status = "FAILED";
+  auto failed = check_payments_agree(w);
+  CHECK(failed.outcome == Outcome::failed);
+  CHECK(mentions(failed,
+                 "payment pay-1 is FAILED but intent pi-1 captured 25.00 EUR (payment recorded "
+                 "no intent for it)"));
+  w.payments[0].status = "SUCCEEDED";
+  w.intents[0].status = "requires_payment";
+  auto uncaptured = check_payments_agree(w);
+  CHECK(uncaptured.outcome == Outcome::failed);
+  CHECK(mentions(uncaptured, "payment pay-1 is SUCCEEDED but intent pi-1 is requires_payment"));
+  CHECK_FALSE(mentions(uncaptured, "no intent of it exists"));
+  w.intents.erase(w.intents.begin());
+  CHECK(mentions(check_payments_agree(w), "payment pay-1 is SUCCEEDED but no intent of it exists"));
+}
+
 TEST_CASE("chaos reports an order left PAYMENT_PENDING") {
   auto w = clean_world();
   w.orders.push_back({"ord-3", "usr-1", "PAYMENT_PENDING", 700, "EUR", "", ""});
