@@ -189,3 +189,45 @@ TEST_CASE(
   REQUIRE(scraped["order"].family("shopctl_http_request_duration_seconds"));
   CHECK(scraped["order"].family("shopctl_http_request_duration_seconds")->type == "histogram");
 }
+
+// A garbage fault sent 4 bytes (a std::string built from the literal stopped at its NUL): every
+// caller read a message cut short and recorded connection_closed, as for a `close` fault, and
+// protocol_error never appeared. Its bytes are now a head no HTTP/1.1 parser accepts.
+TEST_CASE("a garbage fault is recorded as protocol_error by the gateway and by order's client") {
+  RunningShop s;
+  const auto gateway = s.shop->url("gateway");
+  auto login = s.send(
+      "POST", gateway + "/api/auth/login",
+      json{{"email", s.shop->config().demo_email}, {"password", s.shop->config().demo_password}});
+  REQUIRE(login.status == 200);
+  const shopctl::test_support::HeaderList user = {
+      {"Authorization", "Bearer " + login.body["access_token"].get<std::string>()}};
+  REQUIRE(s.admin("POST", "/_admin/faults",
+                  json{{"id", "junk"}, {"target", "catalog"}, {"type", "garbage"}})
+              .status == 201);
+  CHECK(s.send("GET", gateway + "/api/catalog/categories", std::nullopt, user).status >= 500);
+  auto added = s.send("POST", gateway + "/api/cart/items",
+                      json{{"product_id", "p-002"}, {"quantity", 1}}, user);
+  CHECK(added.status == 503);
+  CHECK(added.body["error"]["code"] == "catalog_unavailable");
+
+  std::map<std::string, int> outcomes;  // "caller->callee outcome" -> calls
+  for (const auto& r : s.shop->calls().since(0)) {
+    if (r.callee == "catalog") ++outcomes[r.caller + "->catalog " + r.outcome];
+  }
+  INFO(json(outcomes).dump());
+  CHECK(outcomes["gateway->catalog protocol_error"] >= 1);
+  CHECK(outcomes["order->catalog protocol_error"] >= 1);
+  CHECK(outcomes["gateway->catalog connection_closed"] == 0);
+  CHECK(outcomes["order->catalog connection_closed"] == 0);
+  for (const char* service : {"gateway", "order"}) {
+    auto metrics = s.send("GET", s.shop->url(service) + "/metrics");
+    REQUIRE(metrics.status == 200);
+    auto x = shopctl_test::check_exposition(metrics.raw);
+    CHECK(x.value("shopctl_outbound_calls_total",
+                  {{"callee", "catalog"}, {"outcome", "protocol_error"}}) >= 1);
+    CHECK_FALSE(x.value("shopctl_outbound_calls_total",
+                        {{"callee", "catalog"}, {"outcome", "connection_closed"}})
+                    .has_value());
+  }
+}

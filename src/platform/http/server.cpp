@@ -677,7 +677,12 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         close_after = true;
         co_return;
       case ConnectionAction::garbage: {
-        static const std::string junk = "\x16\x03\x01\x02\x00 NOT HTTP \xff\xfe garbage\r\n\r\n";
+        // A head an HTTP/1.1 parser refuses outright (no "HTTP/" version; CRLF CRLF ends it),
+        // so the caller records protocol_error, not connection_closed as for `close`. Sized by
+        // the array: a std::string built from the literal stopped at its NUL, and only the 4
+        // bytes before it went out (read as a message cut short).
+        static constexpr char kJunk[] = "\x16\x03\x01\x02\x00 NOT HTTP \xff\xfe garbage\r\n\r\n";
+        static const std::string junk(kJunk, sizeof kJunk - 1);
         co_await asio::async_write(socket, asio::buffer(junk),
                                    asio::redirect_error(use_awaitable, ec));
         socket.shutdown(tcp::socket::shutdown_both, ec);
