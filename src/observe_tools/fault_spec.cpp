@@ -164,8 +164,8 @@ std::string fault_table(const json& answer) {
   }
   const auto& items = answer.at("items");
   if (items.empty()) return "no faults\n";
-  std::vector<std::vector<std::string>> rows = {
-      {"ID", "TARGET", "TYPE", "FROM", "MATCH", "EFFECT", "SELECT", "MATCHED", "APPLIED"}};
+  std::vector<std::vector<std::string>> rows = {{"ID", "TARGET", "TYPE", "FROM", "MATCH", "EFFECT",
+                                                 "SELECT", "MATCHED", "SHADOWED", "APPLIED"}};
   for (const auto& f : items) {
     std::string match = "*";
     if (f.contains("match") && f.at("match").is_object()) {
@@ -175,7 +175,8 @@ std::string fault_table(const json& answer) {
       match = (method.empty() ? "*" : method) + " " + (path.empty() ? "**" : path);
     }
     rows.push_back({cell(f, "id"), cell(f, "target"), cell(f, "type"), cell(f, "from"), match,
-                    effect_text(f), select_text(f), cell(f, "matched"), cell(f, "applied")});
+                    effect_text(f), select_text(f), cell(f, "matched"), cell(f, "shadowed"),
+                    cell(f, "applied")});
   }
   std::vector<std::size_t> width(rows.front().size(), 0);
   for (const auto& row : rows) {

@@ -439,7 +439,7 @@ AdminAnswer AdminFanOut::send(const Deployment& d, const AdminSender& sender,
         }
         // The same fault in another process: its counts add up, and only its counts (every
         // integer used to, so an abort's status 502 read 3012 across six processes).
-        for (const char* key : {"matched", "applied"}) {
+        for (const char* key : {"matched", "shadowed", "applied"}) {
           const auto value = item.find(key);
           if (value != item.end() && value->is_number_integer() &&
               by_id[id][key].is_number_integer()) {

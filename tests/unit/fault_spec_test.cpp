@@ -371,3 +371,34 @@ TEST_CASE("a fault whose caller is its target is refused, as in a scenario") {
   CHECK_NOTHROW(shopctl::platform::Fault::from_json(
       json{{"target", "catalog"}, {"from", "order"}, {"type", "abort"}}));
 }
+
+// Two faults on one edge: the first in the table whose select picks a request wins. The one
+// after it showed MATCHED 0 although every request met its target and filters; it now counts
+// them as matched and shadowed, and its select does not count them (it never got to choose).
+TEST_CASE("a fault shadowed by an earlier one counts the requests it met as matched and shadowed") {
+  shopctl::platform::FaultTable table;
+  table.add(shopctl::platform::Fault::from_json(
+      json{{"id", "first"}, {"target", "catalog"}, {"type", "abort"}, {"select", {{"first", 2}}}}));
+  table.add(shopctl::platform::Fault::from_json(json{{"id", "second"},
+                                                     {"target", "catalog"},
+                                                     {"type", "reset"},
+                                                     {"from", "order"},
+                                                     {"select", {{"first", 1}}}}));
+  for (int i = 0; i < 3; ++i) {
+    const auto d = table.decide("catalog", "order", "GET", "/products");
+    REQUIRE(d.has_value());
+    CHECK(d->fault_id == (i < 2 ? "first" : "second"));  // first: 1 counts its own first request
+  }
+  CHECK_FALSE(table.decide("catalog", "order", "GET", "/products").has_value());
+  const auto listed = table.list();
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0]["matched"] == 4);
+  CHECK(listed[0]["shadowed"] == 0);
+  CHECK(listed[0]["applied"] == 2);
+  CHECK(listed[1]["matched"] == 4);
+  CHECK(listed[1]["shadowed"] == 2);
+  CHECK(listed[1]["applied"] == 1);
+  const auto text = tools::fault_table(json{{"items", listed}});
+  INFO(text);
+  CHECK(text.find("MATCHED  SHADOWED  APPLIED") != std::string::npos);
+}

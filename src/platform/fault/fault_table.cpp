@@ -377,6 +377,7 @@ std::vector<nlohmann::json> FaultTable::list() const {
   for (const auto& e : entries_) {
     auto j = e.fault.to_json();
     j["matched"] = e.matched;
+    j["shadowed"] = e.shadowed;
     j["applied"] = e.applied;
     out.push_back(std::move(j));
   }
@@ -387,13 +388,24 @@ std::optional<FaultDecision> FaultTable::decide(std::string_view target, std::st
                                                 std::string_view method, std::string_view path) {
   if (empty_.load(std::memory_order_acquire)) return std::nullopt;
   std::lock_guard lock(mu_);
+  auto meets = [&](const Fault& f) {
+    return f.target == target && (f.from.empty() || f.from == caller) &&
+           (f.method.empty() || f.method == method) && (f.path.empty() || glob_match(f.path, path));
+  };
+  // The first fault in the table whose select picks the request wins. The faults after it
+  // that the request also met count it as matched and shadowed: `fault list` showed MATCHED 0
+  // for a fault whose requests an earlier one took, as if none had met it. Their select does
+  // not count it (it never got to choose).
+  std::optional<FaultDecision> decision;
   for (auto& e : entries_) {
     const Fault& f = e.fault;
-    if (f.target != target) continue;
-    if (!f.from.empty() && f.from != caller) continue;
-    if (!f.method.empty() && f.method != method) continue;
-    if (!f.path.empty() && !glob_match(f.path, path)) continue;
-    std::int64_t nth = ++e.matched;  // 1-based index of this matching request
+    if (!meets(f)) continue;
+    ++e.matched;
+    if (decision) {
+      ++e.shadowed;
+      continue;
+    }
+    std::int64_t nth = ++e.reached;  // 1-based index of the requests this fault chose among
     bool selected = true;
     switch (f.select.kind) {
       case FaultSelect::Kind::all:
@@ -420,9 +432,9 @@ std::optional<FaultDecision> FaultTable::decide(std::string_view target, std::st
       auto offset = static_cast<std::int64_t>(next_random(e.rng) % span) - f.jitter.count();
       d.delay = std::max(std::chrono::nanoseconds(0), f.delay + std::chrono::nanoseconds(offset));
     }
-    return d;
+    decision = std::move(d);
   }
-  return std::nullopt;
+  return decision;
 }
 
 }  // namespace shopctl::platform

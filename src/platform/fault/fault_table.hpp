@@ -96,7 +96,10 @@ class FaultTable {
   // Removes one fault; returns false when no fault has that id.
   bool remove(std::string_view id);
   void clear();
-  std::vector<nlohmann::json> list() const;  // each fault with its match/applied counts
+  // Each fault with its counts: `matched` (requests that met its target and filters),
+  // `shadowed` (of those, taken first by an earlier fault: the first fault in the table whose
+  // select picks a request wins), `applied`.
+  std::vector<nlohmann::json> list() const;
   // Faults choose from `seed` from now on (as if added under it). When the table is empty,
   // generated ids start again at fault-1, as in a new table.
   void reseed(std::uint64_t seed);
@@ -111,7 +114,9 @@ class FaultTable {
   struct Entry {
     Fault fault;
     std::uint64_t rng;
-    std::int64_t matched = 0;
+    std::int64_t matched = 0;   // met its target and filters, whether it got to decide or not
+    std::int64_t shadowed = 0;  // of those, taken first by an earlier fault in the table
+    std::int64_t reached = 0;   // of those, left to it by every earlier fault: what select counts
     std::int64_t applied = 0;
   };
   static std::uint64_t next_random(std::uint64_t& state);
