@@ -595,6 +595,38 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
       }
     }
   }
+  // One attempt of a service's client must end before the gateway's upstream deadline: a
+  // client still waiting when the gateway answered 504 went on to finish the work (an item
+  // added to the cart after the shopper was told it failed). Judged on the settings as they
+  // end up, whichever side this config moved, at the key it set.
+  auto node_at = [](const YAML::Node& top, const char* section, const char* key) {
+    if (!top.IsMap() || !top[section] || !top[section].IsMap()) return YAML::Node();
+    const YAML::Node n = top[section][key];
+    return n ? n : YAML::Node();
+  };
+  const YAML::Node gateway_limit = node_at(root, "gateway", "upstream_timeout");
+  const struct {
+    const char* section;
+    const char* client;
+    const ClientSettings& settings;
+  } clients[] = {{"order", "catalog_client", config.order_catalog_client},
+                 {"order", "payment_client", config.order_payment_client},
+                 {"payment", "order_client", config.payment_order_client},
+                 {"payment", "provider_client", config.payment_provider_client}};
+  for (const auto& c : clients) {
+    if (c.settings.timeout < config.gateway_upstream_timeout) continue;
+    const YAML::Node client = node_at(root, c.section, c.client);
+    const YAML::Node timeout = client && client.IsMap() ? client["timeout"] : YAML::Node();
+    const YAML::Node at = timeout ? timeout : gateway_limit;
+    if (!at) continue;  // neither set here: the settings it applies over were judged already
+    w.issue(at, std::string(c.section) + "." + c.client + ".timeout (" +
+                    platform::format_duration(c.settings.timeout) +
+                    ", one attempt) must be shorter than the gateway's upstream deadline "
+                    "gateway.upstream_timeout (" +
+                    platform::format_duration(config.gateway_upstream_timeout) +
+                    "): a call still running when the gateway answers 504 finishes work the "
+                    "client was told failed");
+  }
   return w.issues;
 }
 

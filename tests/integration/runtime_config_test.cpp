@@ -318,3 +318,22 @@ TEST_CASE(
   REQUIRE(login.status == 200);
   CHECK(login.body["expires_in"] == 900);
 }
+
+// order.catalog_client.timeout: 40s was taken at run time: the gateway answered 504 after its
+// 10 s while order went on waiting for the catalog, and the item was added to the cart after
+// the shopper was told it failed. A client timeout not shorter than the gateway's deadline is
+// refused with both values named, and nothing of the request applies.
+TEST_CASE("a running shop refuses a client timeout not shorter than the gateway's deadline") {
+  RunningShop t;
+  auto refused = t.config(json{{"order", {{"catalog_client", {{"timeout", "40s"}}}}}});
+  CHECK(refused.status == 400);
+  CHECK(refused.body["error"]["code"] == "invalid_config");
+  const auto message = refused.body["error"]["message"].get<std::string>();
+  INFO(message);
+  CHECK(message.find("order.catalog_client.timeout (40s, one attempt) must be shorter than the "
+                     "gateway's upstream deadline gateway.upstream_timeout (10s)") !=
+        std::string::npos);
+  CHECK(t.config(json{{"payment", {{"provider_client", {{"timeout", "10s"}}}}}}).status == 400);
+  CHECK(t.shop->config().order_catalog_client.timeout == std::chrono::seconds(1));
+  CHECK(t.config(json{{"order", {{"catalog_client", {{"timeout", "9s"}}}}}}).status == 200);
+}

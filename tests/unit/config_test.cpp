@@ -321,3 +321,29 @@ TEST_CASE("a circuit breaker under another service's section is refused at its l
           .empty());
   CHECK(config.breakers.at("order->catalog").failure_rate_threshold == 10.0);
 }
+
+// A client timeout at or past the gateway's upstream deadline was taken: the gateway answered
+// 504 while the service's call went on and finished the work. Refused at the key this config
+// set, naming both values, whichever side moved.
+TEST_CASE("a client timeout must be shorter than the gateway's upstream deadline") {
+  shop::ShopConfig config;
+  auto issues = apply_yaml("order:\n  catalog_client: {timeout: 40s}\n", config);
+  REQUIRE(issues.size() == 1);
+  CHECK(issues[0].line == 2);
+  CHECK(issues[0].message.find("order.catalog_client.timeout (40s, one attempt) must be shorter "
+                               "than the gateway's upstream deadline gateway.upstream_timeout "
+                               "(10s)") != std::string::npos);
+  shop::ShopConfig equal;
+  CHECK(apply_yaml("payment: {order_client: {timeout: 10s}}", equal).size() == 1);
+  shop::ShopConfig lowered;
+  issues = apply_yaml("gateway: {upstream_timeout: 1500ms}", lowered);
+  REQUIRE(issues.size() == 3);  // every client but order->catalog (1s) waits 2s
+  CHECK(issues[0].message.find("order.payment_client.timeout (2s, one attempt)") !=
+        std::string::npos);
+  shop::ShopConfig both;
+  CHECK(apply_yaml("gateway: {upstream_timeout: 30s}\norder: {catalog_client: {timeout: 20s}}\n",
+                   both)
+            .empty());
+  shop::ShopConfig shorter;
+  CHECK(apply_yaml("order: {catalog_client: {timeout: 9s}}", shorter).empty());
+}
