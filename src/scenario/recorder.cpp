@@ -37,12 +37,110 @@ std::string path_of(const std::string& target) {
   return target.substr(0, target.find('?'));
 }
 
+// The string under `key` of an object; "" for anything else. A client may send any JSON shape
+// (`{"email": ["a@b"]}`): json::value threw on it, and the step was lost.
+std::string text_of(const json& object, const char* key) {
+  if (!object.is_object()) return "";
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 // The card that gives the same outcome at the provider (docs/scenarios.md, test cards).
 std::string card_for(const json& event) {
-  if (event.value("type", std::string()) == "payment.succeeded") return "4242424242424242";
-  if (event.contains("failure_reason") && event["failure_reason"] == "insufficient_funds")
-    return "4000000000009995";
+  if (text_of(event, "type") == "payment.succeeded") return "4242424242424242";
+  if (text_of(event, "failure_reason") == "insufficient_funds") return "4000000000009995";
   return "4000000000000002";
+}
+
+std::string lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// A name a password goes under, in any letter case: "password", "newPassword", "passwd",
+// "pwd", "passphrase", "client_secret".
+bool password_word(const std::string& text) {
+  const auto l = lower(text);
+  return l.find("passw") != std::string::npos || l.find("passphrase") != std::string::npos ||
+         l.find("pwd") != std::string::npos || l.find("secret") != std::string::npos;
+}
+
+// `text` with every character replaced by a mask character of the same UTF-8 length, so
+// that the shop's length rules (a password of at least 8 characters, at most 1024 bytes, a
+// body's size) answer the replay as they answered the session. Bytes that are not UTF-8
+// become '*' each.
+std::string masked(const std::string& text) {
+  // '*', U+00B7, U+2217, U+1F512
+  static const std::string kMaskText[] = {"*", "\xc2\xb7", "\xe2\x88\x97", "\xf0\x9f\x94\x92"};
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t length = c < 0x80           ? 1
+                         : (c >> 5) == 0x6  ? 2
+                         : (c >> 4) == 0xe  ? 3
+                         : (c >> 3) == 0x1e ? 4
+                                            : 0;
+    if (length > 1 && (i + length > text.size() ||
+                       platform::first_invalid_utf8(std::string_view(text).substr(i, length))))
+      length = 0;
+    out += kMaskText[length == 0 ? 0 : length - 1];
+    i += length == 0 ? 1 : length;
+  }
+  return out;
+}
+
+// Every string in `value` masked and every number 0, its shape kept (the shop's answer to a
+// password of the wrong type must stay the same).
+json masked_all(const json& value) {
+  if (value.is_string()) return masked(value.get<std::string>());
+  if (value.is_number()) return 0;
+  if (value.is_structured()) {
+    json out = value;
+    for (auto& item : out) item = masked_all(item);
+    return out;
+  }
+  return value;
+}
+
+// `body` with the passwords in it masked: the value of every key with a password-ish name,
+// in any object at any depth; and, in a body to /api/auth/ (`every_string`), every string and
+// number that is not directly under an `email` or `name` key, whatever the body's shape.
+json without_passwords(const json& body, bool every_string) {
+  if (body.is_object()) {
+    json out = json::object();
+    for (const auto& [key, value] : body.items()) {
+      const auto l = lower(key);
+      if (password_word(key)) {
+        out[key] = masked_all(value);
+      } else if (every_string && (l == "email" || l == "name") && value.is_string()) {
+        out[key] = value;
+      } else {
+        out[key] = without_passwords(value, every_string);
+      }
+    }
+    return out;
+  }
+  if (body.is_array()) {
+    json out = json::array();
+    for (const auto& item : body) out.push_back(without_passwords(item, every_string));
+    return out;
+  }
+  return every_string ? masked_all(body) : body;
+}
+
+// The body of a login or register step has the shape the runner's `register:`/`login:`
+// sends: an object with a string email and password (and for register a string name, if
+// any). Other members the shop ignores.
+bool credentials_shape(const json& body, bool with_name) {
+  if (!body.is_object()) return false;
+  auto email = body.find("email");
+  auto password = body.find("password");
+  if (email == body.end() || !email->is_string() || password == body.end() ||
+      !password->is_string())
+    return false;
+  auto name = body.find("name");
+  return !with_name || name == body.end() || name->is_string();
 }
 
 }  // namespace
@@ -196,20 +294,21 @@ void SessionRecorder::record_locked(const platform::PublicExchange& e) {
     // The shopper paid at the provider's page (outside the gateway); the provider told the
     // shop. Once per event, and only for an order of this session.
     if (!request.is_object() || e.status != 200) return;
-    auto event_id = request.value("event_id", std::string());
+    auto event_id = text_of(request, "event_id");
     if (std::find(paid_events_.begin(), paid_events_.end(), event_id) != paid_events_.end()) return;
     paid_events_.push_back(event_id);
     Step step;
-    auto order = order_of_payment_.find(request.value("payment_id", std::string()));
+    auto order = order_of_payment_.find(text_of(request, "payment_id"));
     std::string order_ref = order == order_of_payment_.end() ? "" : use(order->second);
     if (order_ref.empty()) {
       if (!steps_.empty())
         steps_.back().comments.push_back(
             "the session paid an order this recording did not see (payment " +
-            request.value("payment_id", std::string()) + "): not replayed");
+            text_of(request, "payment_id") + "): not replayed");
       return;
     }
-    step.name = "pay at the provider (" + request.value("type", std::string("payment")) + ")";
+    auto type = text_of(request, "type");
+    step.name = "pay at the provider (" + literal(type.empty() ? "payment" : type) + ")";
     step.action = "pay: {order: " + yaml_quoted(order_ref) +
                   ", card: " + yaml_quoted(card_for(request)) + "}";
     step.status = 200;
@@ -219,19 +318,27 @@ void SessionRecorder::record_locked(const platform::PublicExchange& e) {
 
   Step step;
   step.status = e.status;
-  step.name = e.method + " " + path;
-  if (e.method == "POST" && path == "/api/auth/register" && request.is_object() &&
-      request.contains("email")) {
-    auto email = request.value("email", std::string());
-    auto suffix = account_var(email, true);
+  step.name = e.method + " " + literal(path);
+  const bool post = e.method == "POST";
+  // A `register:` or `login:` step sends the body the runner makes, so it stands for the
+  // session's request only when that got the same answer from the same shape: anything else
+  // (another shape, a 415 for its Content-Type, a 400 for its lengths) is a `request:` step
+  // with the body as sent, its passwords masked.
+  const bool as_register =
+      post && path == "/api/auth/register" && credentials_shape(request, true) &&
+      (e.status == 201 ||
+       (e.status == 409 && accounts_.contains(request["email"].get<std::string>())));
+  const bool as_login = post && path == "/api/auth/login" && credentials_shape(request, false) &&
+                        (e.status == 200 || e.status == 401 || e.status == 429);
+  if (as_register) {
+    auto suffix = account_var(request["email"].get<std::string>(), true);
     step.action =
         "register: {email: \"${email_" + suffix + "}\", password: \"${password_" + suffix + "}\"";
     if (request.contains("name") && request["name"].is_string())
       step.action += ", name: " + yaml_quoted(literal(request["name"].get<std::string>()));
     step.action += "}";
-  } else if (e.method == "POST" && path == "/api/auth/login" && request.is_object() &&
-             request.contains("email")) {
-    auto email = request.value("email", std::string());
+  } else if (as_login) {
+    auto email = request["email"].get<std::string>();
     std::string email_text, password_text;
     if (email == options_.demo_email) {
       email_text = yaml_quoted(literal(email));
@@ -244,7 +351,7 @@ void SessionRecorder::record_locked(const platform::PublicExchange& e) {
         Step register_first;
         register_first.comments.push_back(
             "the account existed before the recording; the replay registers it");
-        register_first.name = "register " + email;
+        register_first.name = "register " + literal(email);
         register_first.action = "register: {email: \"${email_" + suffix +
                                 "}\", password: \"${password_" + suffix + "}\"}";
         register_first.status = 201;
@@ -257,8 +364,10 @@ void SessionRecorder::record_locked(const platform::PublicExchange& e) {
     if (e.status != 200) password_text = yaml_quoted("not-the-password");
     step.action = "login: {email: " + email_text + ", password: " + password_text + "}";
   } else {
-    step.action =
-        "request: {method: " + e.method + ", path: " + yaml_quoted(rewrite_target(e.target));
+    const auto written_target = rewrite_target(e.target);
+    // The label is the path as written, `${order_id}` and all: the same in every recording.
+    step.name = e.method + " " + written_target.substr(0, written_target.find('?'));
+    step.action = "request: {method: " + e.method + ", path: " + yaml_quoted(written_target);
     std::vector<std::string> headers;
     if (!e.idempotency_key.empty()) {
       bool valid = true;
@@ -276,7 +385,18 @@ void SessionRecorder::record_locked(const platform::PublicExchange& e) {
         headers.push_back("Idempotency-Key: " + yaml_quoted(literal(e.idempotency_key)));
       }
     }
-    const bool as_json = !e.request_body.empty() && !request.is_discarded() &&
+    // Passwords are never written, whatever the body's shape: in a body to /api/auth/ every
+    // value but the email and the name is masked; elsewhere the values of password-ish keys.
+    const bool auth_route = path.starts_with("/api/auth/");
+    json sent = request;
+    bool hidden = false;
+    if (!request.is_discarded()) {
+      sent = without_passwords(request, auth_route);
+      hidden = sent != request;
+    }
+    // A 415 answered the Content-Type, which `json:` would replace with application/json: the
+    // body goes raw, with the Content-Type it was sent with.
+    const bool as_json = !e.request_body.empty() && !request.is_discarded() && e.status != 415 &&
                          e.content_type.find("json") != std::string::npos;
     // A raw body goes with the Content-Type it was sent with (without it the replay was 415
     // where the session got 400 for a body that was not JSON).
@@ -288,12 +408,27 @@ void SessionRecorder::record_locked(const platform::PublicExchange& e) {
       step.action += "}";
     }
     if (as_json) {
-      step.action += ", json: " + platform::json_text(rewrite_body(request));
+      step.action += ", json: " + platform::json_text(rewrite_body(sent));
     } else if (!e.request_body.empty()) {
-      step.action += ", body: " + yaml_quoted(literal(e.request_body));
-      if (platform::first_invalid_utf8(e.request_body))
+      std::string body = e.request_body;
+      if (hidden) {
+        body = sent.dump();
+      } else if (request.is_discarded() && (auth_route || password_word(body))) {
+        // Not JSON, so its password cannot be found: every character is masked. The mask is
+        // not JSON either and has the same length, so the shop refuses it as it did the
+        // session's body.
+        body = masked(body);
+        hidden = true;
+      }
+      step.action += ", body: " + yaml_quoted(literal(body));
+      if (platform::first_invalid_utf8(body))
         step.comments.push_back("the body was not UTF-8: its other bytes are written as U+FFFD");
     }
+    if (hidden)
+      step.comments.push_back(request.is_discarded()
+                                  ? "the body was not JSON and may hold a password: each of its "
+                                    "characters is written as a mask character"
+                                  : "passwords in the body are masked (each character as *)");
     if (!e.authorized) step.action += ", auth: none";
     step.action += "}";
   }
@@ -309,8 +444,9 @@ std::string SessionRecorder::yaml() const {
       "# the gateway. Replay it with `shopctl run FILE` (a fresh shop each run).\n"
       "# Registered emails get -${run_id}, so that every replay registers new users; passwords\n"
       "# typed in the session are not written (made-up ones for the session's own accounts, the\n"
-      "# public demo password for the demo user); logins are replayed by the runner, which sends\n"
-      "# their token on the next requests. Ids the shop made are captured where they appeared.\n"
+      "# public demo password for the demo user, masked with * in any other body); logins are\n"
+      "# replayed by the runner, which sends their token on the next requests. Ids the shop made\n"
+      "# are captured where they appeared.\n"
       "version: 1\n"
       "name: " +
       yaml_quoted(literal(options_.name)) +
@@ -323,7 +459,7 @@ std::string SessionRecorder::yaml() const {
   out += "steps:\n";
   for (const auto& s : steps_) {
     for (const auto& c : s.comments) out += "  # " + c + "\n";
-    out += "  - name: " + yaml_quoted(literal(s.name)) + "\n";
+    out += "  - name: " + yaml_quoted(s.name) + "\n";  // written form: $ doubled already
     out += "    " + s.action + "\n";
     out += "    expect: {status: " + std::to_string(s.status) + "}\n";
     if (!s.captures.empty()) {

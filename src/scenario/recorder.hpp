@@ -29,8 +29,11 @@ struct RecorderOptions {
 //    session becomes "local-${run_id}@domain" (a var), its password a var with a made-up
 //    value; a login as someone not registered in the session (and not the demo user) gets a
 //    `register:` step of its own first, so a fresh shop knows the account;
+//    only a body of the shape the runner sends, answered as the runner's would be, becomes
+//    such a step;
 //  - every other /api/ request becomes a `request:` step with its body, `auth: none` when it
 //    carried no token (the runner's login sends the token otherwise: no token is written);
+//    passwords in a body are masked whatever its shape (same lengths, so the same answer);
 //  - each step expects the status the session got;
 //  - an id-like string of an answer (`id`, `*_id`, `pay_url`) that a later request uses in its
 //    path, query or JSON body is captured from the latest answer that held it and written

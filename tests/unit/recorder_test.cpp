@@ -127,3 +127,99 @@ TEST_CASE("nothing recorded yet is no file") {
   CHECK(r.yaml().empty());
   CHECK(r.steps() == 0);
 }
+
+namespace {
+
+PublicExchange raw_exchange(std::string target, std::string body, std::string content_type,
+                            int status) {
+  PublicExchange e;
+  e.method = "POST";
+  e.target = std::move(target);
+  e.request_body = std::move(body);
+  e.content_type = std::move(content_type);
+  e.status = status;
+  e.response_body = R"({"error":{"code":"x"}})";
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("no recorded step holds a password the client typed, whatever the body's shape") {
+  SessionRecorder r;
+  const std::string json_type = "application/json";
+  // Shapes the runner's login and register do not send: request steps, passwords masked.
+  r.record(raw_exchange("/api/auth/login", R"({"Email":"r2@x.test","password":"Sup3r-Secret-Pw"})",
+                        json_type, 400));
+  r.record(raw_exchange("/api/auth/login", R"({"email":"r2@x.test","password":"Sup3r-Secret-Pw")",
+                        json_type, 400));
+  r.record(
+      raw_exchange("/api/auth/register", R"(["r2@x.test","Sup3r-Secret-Pw"])", json_type, 400));
+  r.record(raw_exchange("/api/auth/register", R"({"user":{"PassWord":"Sup3r-Secret-Pw"}})",
+                        json_type, 400));
+  r.record(raw_exchange("/api/auth/login", R"({"email":"r2@x.test","password":12345678})",
+                        json_type, 400));
+  // A register the shop refused for its password's length keeps that length.
+  r.record(raw_exchange("/api/auth/register", R"({"email":"r2@x.test","password":"Sup3r"})",
+                        json_type, 400));
+  // A password-ish key on any route.
+  r.record(raw_exchange("/api/cart/items",
+                        R"({"product_id":"p-001","new_passwd":"Sup3r-Secret-Pw"})", json_type,
+                        400));
+  r.record(raw_exchange("/api/cart/items", R"(password=Sup3r-Secret-Pw)", "text/plain", 415));
+  auto yaml = r.yaml();
+  CHECK(yaml.find("Sup3r") == std::string::npos);
+  CHECK(yaml.find("12345678") == std::string::npos);
+  CHECK(r.steps() == 8);
+  CHECK(yaml.find("json: {\"Email\":\"r2@x.test\",\"password\":\"***************\"}") !=
+        std::string::npos);
+  // Not JSON: every character masked, so that the shop refuses it as it did.
+  CHECK(yaml.find("body: \"" + std::string(49, '*') + "\"") != std::string::npos);
+  CHECK(yaml.find("json: {\"email\":\"r2@x.test\",\"password\":\"*****\"}") != std::string::npos);
+  CHECK(yaml.find("\"password\":0") != std::string::npos);
+  CHECK(yaml.find("\"new_passwd\":\"***************\"") != std::string::npos);
+  CHECK(yaml.find("login:") == std::string::npos);
+  CHECK(yaml.find("register:") == std::string::npos);
+  auto loaded = shopctl::scenario::parse_scenario_text(yaml, "recorded.yaml");
+  CHECK_MESSAGE(loaded.ok(), loaded.format_diagnostics());
+}
+
+TEST_CASE("a login or register whose email is not a string is recorded as a request step") {
+  SessionRecorder r;
+  r.record(raw_exchange("/api/auth/login", R"({"email":["r2@x.test"],"password":"x"})",
+                        "application/json", 400));
+  r.record(raw_exchange("/api/auth/register", R"({"email":{"a":1},"password":"x"})",
+                        "application/json", 400));
+  r.record(raw_exchange("/api/payments/webhook", R"({"event_id":[1],"payment_id":2,"type":3})",
+                        "application/json", 200));
+  CHECK(r.steps() == 2);
+  auto yaml = r.yaml();
+  // Only an email that is a string is known to be one: the rest of a body to /api/auth/ is masked.
+  CHECK(yaml.find("json: {\"email\":[\"*********\"],\"password\":\"*\"}") != std::string::npos);
+}
+
+TEST_CASE("a login or register answered 415 is replayed with the Content-Type it was sent with") {
+  SessionRecorder r;
+  r.record(raw_exchange("/api/auth/register",
+                        R"({"email":"r2@x.test","password":"Sup3r-Secret-Pw","name":"R"})",
+                        "text/plain", 415));
+  r.record(raw_exchange("/api/auth/login", R"({"email":"r2@x.test","password":"Sup3r-Secret-Pw"})",
+                        "application/json; charset=latin1", 415));
+  auto yaml = r.yaml();
+  CHECK(yaml.find("Sup3r") == std::string::npos);
+  CHECK(yaml.find("login:") == std::string::npos);
+  CHECK(yaml.find("register:") == std::string::npos);
+  CHECK(yaml.find("headers: {Content-Type: \"text/plain\"}, body: "
+                  "\"{\\\"email\\\":\\\"r2@x.test\\\",\\\"name\\\":\\\"R\\\",\\\"password\\\":"
+                  "\\\"***************\\\"}\"") != std::string::npos);
+  CHECK(yaml.find("headers: {Content-Type: \"application/json; charset=latin1\"}, body: ") !=
+        std::string::npos);
+  CHECK(yaml.find("expect: {status: 415}") != std::string::npos);
+}
+
+TEST_CASE("a recorded label keeps the ${...} its path is written with") {
+  SessionRecorder r;
+  record_shopping_session(r);
+  auto yaml = r.yaml();
+  CHECK(yaml.find("name: \"GET /api/orders/${order_id}\"") != std::string::npos);
+  CHECK(yaml.find("ord_9\"") == std::string::npos);
+}
