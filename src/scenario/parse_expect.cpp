@@ -157,6 +157,11 @@ std::optional<CallExpectation> call(Context& ctx, const Field& item) {
   } else if (ok && !out.count && !out.min && !out.max) {
     ctx.error(item.mark, "a 'calls' item needs 'count', or 'min' and/or 'max'");
     ok = false;
+  } else if (ok && !out.count && out.min && *out.min == 0 && !out.max && bound != nullptr) {
+    ctx.error(bound->mark,
+              "'min: 0' alone checks nothing (every count is at least 0); give "
+              "'max', a 'min' above 0, or 'count'");
+    ok = false;
   }
   if (out.min && out.max && *out.min > *out.max && max_field != nullptr) {
     ctx.error(max_field->mark, "'max' (" + std::to_string(*out.max) + ") is less than 'min' (" +
@@ -167,9 +172,46 @@ std::optional<CallExpectation> call(Context& ctx, const Field& item) {
   return out;
 }
 
+// Why an empty expectation (`circuit`, `circuit_transitions`, `calls`, `headers`, `json`,
+// `responses`) is refused, and what to write.
+std::string empty_expectation_message(const std::string& name) {
+  if (name == "circuit") {
+    return "an empty 'circuit' checks nothing; name a breaker and its state, like "
+           "{order->catalog: OPEN}, or leave 'circuit' out";
+  }
+  if (name == "circuit_transitions") {
+    return "an empty 'circuit_transitions' checks nothing; name a breaker, like "
+           "{order->catalog: [CLOSED->OPEN]}, or {order->catalog: []} for no transition";
+  }
+  if (name == "calls") {
+    return "an empty 'calls' checks nothing; list an edge, like "
+           "[{edge: order->catalog, count: 0}] for no call, or leave 'calls' out";
+  }
+  if (name == "headers") {
+    return "an empty 'headers' checks nothing; name a header and its matcher, like "
+           "{Retry-After: {exists: true}}, or leave 'headers' out";
+  }
+  if (name == "json") {
+    return "an empty 'json' checks nothing; give a JSONPath and its matcher, like "
+           "{$.status: PAID}, or leave 'json' out";
+  }
+  return "an empty 'responses' checks nothing; count answers, like "
+         "[{status: 201, count: 1}], or leave 'responses' out";
+}
+
+// `calls: []`, `circuit: {}`, `json: {}` and the like: an empty expectation, which would pass
+// whatever happened (docs/scenarios.md, Validation).
+bool empty_collection(const Field& entry) {
+  return (entry.node.IsMap() || entry.node.IsSequence()) && entry.node.size() == 0;
+}
+
 // Reads `headers:` or `json:` of an expectation into `headers` / `json`.
 void response_matchers(Context& ctx, const Field& entry, std::vector<HeaderExpectation>& headers,
                        std::vector<JsonExpectation>& json) {
+  if (empty_collection(entry)) {
+    ctx.error(entry.mark, empty_expectation_message(entry.name));
+    return;
+  }
   if (entry.name == "headers") {
     if (!ctx.require_mapping(entry, "{Retry-After: {exists: true}}")) return;
     for (const Field& header : ctx.entries(entry)) {
@@ -240,6 +282,11 @@ std::optional<ResponseCount> response_count(Context& ctx, const Field& item) {
     ctx.error(item.mark, "a 'responses' item needs 'count', or 'min' and/or 'max', like " +
                              std::string(kExample));
     ok = false;
+  } else if (ok && !out.count && out.min && *out.min == 0 && !out.max && bound != nullptr) {
+    ctx.error(bound->mark,
+              "'min: 0' alone checks nothing (every count is at least 0); give "
+              "'max', a 'min' above 0, or 'count'");
+    ok = false;
   }
   if (out.min && out.max && *out.min > *out.max && max_field != nullptr) {
     ctx.error(max_field->mark, "'max' (" + std::to_string(*out.max) + ") is less than 'min' (" +
@@ -250,20 +297,6 @@ std::optional<ResponseCount> response_count(Context& ctx, const Field& item) {
   return out;
 }
 
-// Why an empty `circuit`, `circuit_transitions` or `calls` is refused, and what to write.
-std::string empty_expectation_message(const std::string& name) {
-  if (name == "circuit") {
-    return "an empty 'circuit' checks nothing; name a breaker and its state, like "
-           "{order->catalog: OPEN}, or leave 'circuit' out";
-  }
-  if (name == "circuit_transitions") {
-    return "an empty 'circuit_transitions' checks nothing; name a breaker, like "
-           "{order->catalog: [CLOSED->OPEN]}, or {order->catalog: []} for no transition";
-  }
-  return "an empty 'calls' checks nothing; list an edge, like "
-         "[{edge: order->catalog, count: 0}] for no call, or leave 'calls' out";
-}
-
 }  // namespace
 
 Expectation parse_expectation(Context& ctx, const Field& field, bool responds,
@@ -272,6 +305,13 @@ Expectation parse_expectation(Context& ctx, const Field& field, bool responds,
   expectation.loc = ctx.location(field.key.IsDefined() ? field.key_mark : field.mark);
   if (!ctx.require_mapping(field, "{status: 200}")) return expectation;
   const auto entries = ctx.entries(field);
+  if (entries.empty()) {
+    // It would pass whatever came back, as the other empty expectations would.
+    ctx.error(field.mark,
+              "an empty 'expect' checks nothing; say what must hold, like {status: 200} or "
+              "{violations: 0}, or leave 'expect' out");
+    return expectation;
+  }
   ctx.reject_unknown_keys(entries,
                           {"status", "headers", "json", "latency", "schema", "circuit",
                            "circuit_transitions", "calls", "violations", "responses"},
@@ -282,6 +322,10 @@ Expectation parse_expectation(Context& ctx, const Field& field, bool responds,
         ctx.error(entry.key_mark,
                   "'responses' counts the answers of the steps of a concurrently "
                   "block; it goes on the block's own 'expect'");
+        continue;
+      }
+      if (empty_collection(entry)) {
+        ctx.error(entry.mark, empty_expectation_message(entry.name));
         continue;
       }
       if (!ctx.require_list(entry, "[{status: 201, count: 1}, {status: 409, count: 3}]")) continue;
@@ -323,7 +367,7 @@ Expectation parse_expectation(Context& ctx, const Field& field, bool responds,
       response_matchers(ctx, entry, expectation.headers, expectation.json);
     } else if ((entry.name == "circuit" || entry.name == "circuit_transitions" ||
                 entry.name == "calls") &&
-               (entry.node.IsMap() || entry.node.IsSequence()) && entry.node.size() == 0) {
+               empty_collection(entry)) {
       // An empty one checks nothing and would pass whatever happened.
       ctx.error(entry.mark, empty_expectation_message(entry.name));
     } else if (entry.name == "circuit") {

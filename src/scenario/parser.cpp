@@ -427,7 +427,12 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item, bool inner) {
   }
   std::vector<Capture> captures;
   if (const Field* capture = find("capture"); response_only(capture)) {
-    if (ctx_.require_mapping(*capture, "{order_id: $.order_id}")) {
+    if (capture->node.IsMap() && capture->node.size() == 0) {
+      // Captures nothing, and checks nothing: a capture that finds nothing fails its step.
+      ctx_.error(capture->mark,
+                 "an empty 'capture' captures nothing; name a variable and where to find it, "
+                 "like {order_id: $.order_id}, or leave 'capture' out");
+    } else if (ctx_.require_mapping(*capture, "{order_id: $.order_id}")) {
       for (const Field& entry : ctx_.entries(*capture)) {
         if (auto c = parse_capture(entry)) captures.push_back(std::move(*c));
       }

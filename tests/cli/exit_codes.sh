@@ -824,5 +824,18 @@ if [[ "$(statuses "$tmp/seed/d.json")" == "$(statuses "$tmp/seed/a.json")" ]]; t
 expect_code 1 "run --seed that is no number" "$shopctl" run "$tmp/seed/coin.yaml" --seed x
 expect_output "must be a whole number from 0 to 9223372036854775807, not 'x'" "run --seed names its range"
 
+# Expectations that can never fail are refused at their line, as calls: [] and circuit: {}
+# were: an empty json, headers, expect (also under eventually), responses or capture, and a
+# calls or responses item with min: 0 alone (docs/scenarios.md, Validation). They passed.
+printf 'version: 1\nsteps:\n  - request: {GET: /api/cart}\n    expect: {json: {}}\n  - request: {GET: /api/cart}\n    expect: {headers: {}}\n  - request: {GET: /api/cart}\n    eventually: {within: 1s}\n    expect: {}\n  - request: {GET: /api/cart}\n    capture: {}\n  - wait: 1ms\n    expect: {calls: [{edge: order->catalog, min: 0}]}\n  - concurrently: [{wait: 1ms}, {wait: 1ms}]\n    expect: {responses: []}\n' >"$tmp/never-fails.yaml"
+expect_code 2 "validate: expectations that can never fail" "$shopctl" validate "$tmp/never-fails.yaml"
+expect_output "never-fails.yaml:4:20: error: an empty 'json' checks nothing" "an empty json is refused at its line"
+expect_output "never-fails.yaml:6:23: error: an empty 'headers' checks nothing" "an empty headers is refused at its line"
+expect_output "never-fails.yaml:9:13: error: an empty 'expect' checks nothing" "an empty expect under eventually is refused at its line"
+expect_output "never-fails.yaml:11:14: error: an empty 'capture' captures nothing" "an empty capture is refused at its line"
+expect_output "never-fails.yaml:13:50: error: 'min: 0' alone checks nothing" "a lone min: 0 is refused at its line"
+expect_output "never-fails.yaml:15:25: error: an empty 'responses' checks nothing" "an empty responses is refused at its line"
+expect_code 2 "run: expectations that can never fail" "$shopctl" run "$tmp/never-fails.yaml"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -383,6 +383,14 @@ const rejects = [
   ['an edge from an unknown caller', step('  - wait: 1ms\n    expect: {calls: [{edge: browser->gateway, count: 0}]}')],
   ['a quoted version', 'version: "1"\nsteps:\n  - wait: 1ms\n'],
   ['an empty name', 'version: 1\nname: ""\nsteps:\n  - wait: 1ms\n'],
+  ['an empty expect', step('  - request: {GET: /api/cart}\n    expect: {}')],
+  ['an empty json expectation', step('  - request: {GET: /api/cart}\n    expect: {json: {}}')],
+  ['an empty headers expectation', step('  - request: {GET: /api/cart}\n    expect: {headers: {}}')],
+  ['an empty capture', step('  - request: {GET: /api/cart}\n    capture: {}')],
+  ['a calls item with min: 0 alone', step('  - wait: 1ms\n    expect: {calls: [{edge: order->catalog, min: 0}]}')],
+  ['an empty responses', step('  - concurrently: [{wait: 1ms}, {wait: 1ms}]\n    expect: {responses: []}')],
+  ['a responses item with min: 0 alone', step('  - concurrently: [{wait: 1ms}, {wait: 1ms}]\n    expect: {responses: [{min: 0}]}')],
+  ['eventually with an empty expect', step('  - request: {GET: /api/cart}\n    eventually: {within: 1s}\n    expect: {}')],
 ];
 const accepts = [
   ['a fault delay of a fraction of a millisecond', step('  - fault: {target: catalog, type: delay, delay: 1.5ms, jitter: 0.25ms}')],

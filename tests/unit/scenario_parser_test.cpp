@@ -1247,6 +1247,53 @@ steps:
             .empty());
 }
 
+TEST_CASE(
+    "every expectation that can never fail is refused: empty json, headers, expect, responses "
+    "and capture, and a lone min: 0") {
+  const auto d = problems(R"yaml(version: 1
+steps:
+  - request: {GET: /api/cart}
+    expect: {json: {}, headers: {}}
+  - request: {GET: /api/cart}
+    expect: {}
+  - request: {GET: /api/cart}
+    expect:
+      calls: [{edge: order->catalog, min: 0}]
+  - request: {GET: /api/cart}
+    capture: {}
+  - request: {GET: /api/cart}
+    eventually: {within: 1s}
+    expect: {}
+  - concurrently:
+      - request: {GET: /api/cart}
+      - request: {GET: /api/cart}
+        expect: {json: {}}
+    expect: {responses: []}
+  - concurrently: [{wait: 1ms}, {wait: 1ms}]
+    expect: {responses: [{status: 200, min: 0}, {headers: {}, count: 1}]}
+)yaml");
+  INFO(dump(d));
+  CHECK(d.size() == 10);
+  // Where the diagnostics that mention `needle` are, in order.
+  auto where = [&](std::string_view needle) {
+    std::string out;
+    for (const auto& diagnostic : d)
+      if (diagnostic.message.find(needle) != std::string::npos) out += at(diagnostic) + " ";
+    return out;
+  };
+  CHECK(where("an empty 'json' checks nothing") == "4:20 18:24 ");
+  CHECK(where("an empty 'headers' checks nothing") == "4:33 21:59 ");
+  CHECK(where("an empty 'expect' checks nothing") == "6:13 14:13 ");  // the second under eventually
+  CHECK(where("'min: 0' alone checks nothing") == "9:43 21:45 ");
+  CHECK(where("an empty 'capture' captures nothing") == "11:14 ");
+  CHECK(where("an empty 'responses' checks nothing") == "19:25 ");
+  // A min of 0 with a max, or a min above 0, can fail.
+  CHECK(problems(with_step("  - request: {GET: /api/cart}\n"
+                           "    expect: {calls: [{edge: order->catalog, min: 0, max: 2}, "
+                           "{edge: order->payment, min: 1}]}\n"))
+            .empty());
+}
+
 TEST_CASE("a wait or an eventually.within not shorter than the scenario's timeout is refused") {
   // The timeout ended the run first: exit 3 instead of the failure, and the last answer lost.
   const auto d = problems(R"yaml(version: 1
