@@ -323,7 +323,9 @@ std::string junit_xml(const RunSummary& s) {
     if (first.size() > 300) first = first.substr(0, 300) + "...";
     switch (r.status) {
       case ScenarioStatus::skipped:
-        out += "      <skipped/>\n";
+        // Its reason, so that a tag filter's skip differs from --fail-fast's.
+        out += "      <skipped message=\"" +
+               xml_attribute(r.skip_reason.empty() ? "skipped" : r.skip_reason) + "\"/>\n";
         break;
       case ScenarioStatus::timed_out:
       case ScenarioStatus::shop_error:

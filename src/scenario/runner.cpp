@@ -1335,6 +1335,17 @@ bool selected_by_tags(const Scenario& s, const RunOptions& o) {
   return false;
 }
 
+std::string tag_skip_reason(const Scenario& s, const RunOptions& o) {
+  for (const auto& t : o.skip_tags) {
+    if (std::find(s.tags.begin(), s.tags.end(), t) != s.tags.end())
+      return "tagged " + t + ", which --skip-tags skips";
+  }
+  if (selected_by_tags(s, o)) return "";
+  std::string wanted;
+  for (const auto& t : o.tags) wanted += (wanted.empty() ? "" : ", ") + t;
+  return "has none of the tags --tags selects (" + wanted + ")";
+}
+
 std::optional<RunRefusal> run_refusal(const std::vector<Scenario>& scenarios,
                                       const RunOptions& options) {
   constexpr int kUsage = 1;    // shopctl/version.hpp: kExitUsage
@@ -1535,12 +1546,15 @@ bool failed(const ScenarioResult& r) {
   return r.status != ScenarioStatus::passed && r.status != ScenarioStatus::skipped;
 }
 
-ScenarioResult skipped_by_fail_fast(const Scenario& sc) {
+ScenarioResult skipped_by_fail_fast(const Scenario& sc, const RunOptions& options) {
   ScenarioResult r;
   r.name = sc.name;
   r.file = sc.file;
   r.tags = sc.tags;
   r.status = ScenarioStatus::skipped;
+  r.skip_reason = options.fail_fast ? "not started: --fail-fast stopped the run after a scenario "
+                                      "that did not pass"
+                                    : "not started: the run was stopped";
   return r;
 }
 
@@ -1573,7 +1587,7 @@ void run_parallel(const std::vector<Scenario>& scenarios, const std::vector<std:
       auto i = indices[k];
       ScenarioResult result;
       if (options.stop->load()) {
-        result = skipped_by_fail_fast(scenarios[i]);
+        result = skipped_by_fail_fast(scenarios[i], options);
       } else {
         try {
           result = run_one(scenarios[i], effective);
@@ -1703,7 +1717,7 @@ void run_against_target(const std::vector<Scenario>& scenarios,
     std::optional<std::int64_t> offset;
     if (options.stop->load()) {
       std::lock_guard lock(mu);
-      summary.results[i] = skipped_by_fail_fast(scenarios[i]);
+      summary.results[i] = skipped_by_fail_fast(scenarios[i], options);
       report(i);
       continue;
     }
@@ -1756,6 +1770,7 @@ RunSummary run_scenarios(const std::vector<Scenario>& scenarios, const RunOption
       r.file = scenarios[i].file;
       r.tags = scenarios[i].tags;
       r.status = ScenarioStatus::skipped;
+      r.skip_reason = tag_skip_reason(scenarios[i], options);
     }
   }
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());

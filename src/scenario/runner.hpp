@@ -93,6 +93,8 @@ struct ScenarioResult {
   nlohmann::json calls = nlohmann::json::array();  // every call record of the scenario
   nlohmann::json transitions = nlohmann::json::array();
   std::string error;  // the shop could not start, or another runner error
+  // Why a skipped scenario did not run: a tag filter (which tag) or a stopped run (--fail-fast).
+  std::string skip_reason;
   // --target only: whether it ran alone and why (isolation.hpp), and the shop clock's offset
   // when its baseline was restored, so that absolute times in the report can be related.
   std::optional<bool> exclusive;
@@ -118,6 +120,10 @@ using ProgressCallback = std::function<void(const ScenarioResult&, int done, int
 
 // Whether `--tags` / `--skip-tags` in `options` select the scenario (skip-tags win).
 bool selected_by_tags(const Scenario& scenario, const RunOptions& options);
+
+// Why `--tags` / `--skip-tags` leave the scenario out ("tagged slow, which --skip-tags skips");
+// "" when they select it.
+std::string tag_skip_reason(const Scenario& scenario, const RunOptions& options);
 
 // Why a run of `scenarios` under `options` must not start, as `shopctl run` refuses it (and
 // the C++ API's RunReport::exit_code() says): a tag that is not one word, or tags that leave

@@ -837,5 +837,16 @@ expect_output "never-fails.yaml:13:50: error: 'min: 0' alone checks nothing" "a 
 expect_output "never-fails.yaml:15:25: error: an empty 'responses' checks nothing" "an empty responses is refused at its line"
 expect_code 2 "run: expectations that can never fail" "$shopctl" run "$tmp/never-fails.yaml"
 
+# A JUnit <skipped/> said nothing: a scenario left out by the tags looked like one --fail-fast
+# never started. Each now says why in its message.
+mkdir -p "$tmp/skips"
+printf 'version: 1\nname: fails first\ntags: [a]\nsteps:\n  - request: {GET: /health/live, auth: none}\n    expect: {status: 418}\n' >"$tmp/skips/1-fails.yaml"
+printf 'version: 1\nname: never started\ntags: [a]\nsteps:\n  - wait: 1ms\n' >"$tmp/skips/2-later.yaml"
+printf 'version: 1\nname: left out\ntags: [slow]\nsteps:\n  - wait: 1ms\n' >"$tmp/skips/3-slow.yaml"
+expect_code 4 "run --fail-fast with a tag filter" "$shopctl" run "$tmp/skips" -j 1 --fail-fast --skip-tags slow --junit "$tmp/skips.xml"
+cp "$tmp/skips.xml" "$tmp/out"
+expect_output '<skipped message="tagged slow, which --skip-tags skips"/>' "a JUnit skip by --skip-tags says so"
+expect_output '<skipped message="not started: --fail-fast stopped the run after a scenario that did not pass"/>' "a JUnit skip by --fail-fast says so"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -9,6 +9,7 @@
 #include <shopctl/version.hpp>
 
 #include "scenario/report.hpp"
+#include "scenario/runner.hpp"
 
 namespace {
 
@@ -225,4 +226,31 @@ TEST_CASE("a JUnit classname leaves out the . and .. segments of the file's path
     CHECK(xml.find("classname=\"" + classname + "\"") != std::string::npos);
     CHECK(xml.find("file=\"" + file + "\"") != std::string::npos);
   }
+}
+
+TEST_CASE("a JUnit skipped says why: the tags that left it out, or --fail-fast") {
+  shopctl::scenario::Scenario tagged;
+  tagged.tags = {"slow", "flow"};
+  shopctl::scenario::RunOptions options;
+  options.skip_tags = {"slow"};
+  CHECK(shopctl::scenario::tag_skip_reason(tagged, options) ==
+        "tagged slow, which --skip-tags skips");
+  options.skip_tags.clear();
+  options.tags = {"payment", "cart"};
+  CHECK(shopctl::scenario::tag_skip_reason(tagged, options) ==
+        "has none of the tags --tags selects (payment, cart)");
+  options.tags = {"flow"};
+  CHECK(shopctl::scenario::tag_skip_reason(tagged, options).empty());
+
+  RunSummary summary;
+  ScenarioResult result;
+  result.name = "left out";
+  result.file = "a.yaml";
+  result.status = ScenarioStatus::skipped;
+  result.skip_reason = "tagged slow, which --skip-tags skips";
+  summary.results.push_back(result);
+  const std::string xml = shopctl::scenario::junit_xml(summary);
+  CAPTURE(xml);
+  CHECK(xml.find("<skipped message=\"tagged slow, which --skip-tags skips\"/>") !=
+        std::string::npos);
 }
