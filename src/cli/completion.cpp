@@ -1,13 +1,16 @@
 // `shopctl completion bash|zsh|fish`: shell completion written from the command tree itself
 // (every subcommand, its subcommands and its long options), so it never drifts from the CLI.
 // tests/cli/completion.sh drives the bash one.
+#include <array>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "scenario/vocabulary.hpp"
 
 namespace shopctl::cli {
 
@@ -18,6 +21,7 @@ struct OptionInfo {
   std::string description;
   bool flag = false;                 // takes no value
   std::vector<std::string> choices;  // the values a validator allows, when it lists them
+  bool word = false;                 // a value that is never a file name (with no choices: none)
 };
 
 struct Command {
@@ -48,6 +52,30 @@ std::vector<std::string> choices_of(const CLI::Option* opt) {
   return out;
 }
 
+template <std::size_t N>
+std::vector<std::string> words(const std::array<std::string_view, N>& list) {
+  return {list.begin(), list.end()};
+}
+
+// Options whose values are words that no CLI11 validator lists (their command checks them, with
+// its own messages): the scenario vocabulary's fault types, services and methods, which `fault
+// add` takes; and tags, which are free words. Offering file names for them was wrong.
+void add_known_values(const std::string& path, OptionInfo& option) {
+  using namespace scenario;
+  if (path == "fault add") {
+    if (option.name == "--type") option.choices = words(kFaultTypes);
+    if (option.name == "--target-service") option.choices = words(kServices);
+    if (option.name == "--from") {
+      option.choices = words(kServices);
+      option.choices.emplace_back(kClient);
+    }
+    if (option.name == "--method") option.choices = words(kHttpMethods);
+  }
+  if (path == "run" && (option.name == "--tags" || option.name == "--skip-tags"))
+    option.word = true;
+  if (!option.choices.empty()) option.word = true;
+}
+
 void collect(CLI::App* app, const std::string& path, std::vector<Command>& out) {
   Command c;
   c.path = path;
@@ -65,9 +93,12 @@ void collect(CLI::App* app, const std::string& path, std::vector<Command>& out) 
         c.file_positionals = true;
       continue;
     }
-    for (const auto& l : opt->get_lnames())
-      c.options.push_back(
-          {"--" + l, opt->get_description(), opt->get_expected_max() == 0, choices_of(opt)});
+    for (const auto& l : opt->get_lnames()) {
+      OptionInfo info{"--" + l, opt->get_description(), opt->get_expected_max() == 0,
+                      choices_of(opt)};
+      add_known_values(path, info);
+      c.options.push_back(std::move(info));
+    }
   }
   out.push_back(c);
   for (auto* sub : app->get_subcommands({})) {
@@ -114,9 +145,14 @@ void bash(const std::vector<Command>& commands) {
                "  case \"$path|$prev\" in\n";
   for (const auto& c : commands) {
     for (const auto& o : c.options) {
-      if (o.choices.empty()) continue;
-      std::cout << "    " << single_quoted(c.path + "|" + o.name) << ") COMPREPLY=($(compgen -W "
-                << single_quoted(join(o.choices)) << " -- \"$cur\")); return 0 ;;\n";
+      if (!o.choices.empty()) {
+        std::cout << "    " << single_quoted(c.path + "|" + o.name) << ") COMPREPLY=($(compgen -W "
+                  << single_quoted(join(o.choices)) << " -- \"$cur\")); return 0 ;;\n";
+      } else if (o.word) {
+        // A free word (tags): nothing to offer, and no file names either.
+        std::cout << "    " << single_quoted(c.path + "|" + o.name)
+                  << ") COMPREPLY=(); return 0 ;;\n";
+      }
     }
   }
   std::cout << "  esac\n"
@@ -183,6 +219,8 @@ void fish(const std::vector<Command>& commands) {
         std::cout << "\n";
       else if (!o.choices.empty())
         std::cout << " -x -a " << single_quoted(join(o.choices)) << "\n";
+      else if (o.word)
+        std::cout << " -x\n";
       else
         std::cout << " -r -F\n";
     }

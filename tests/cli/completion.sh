@@ -26,9 +26,23 @@ expect "graph --format offers its formats" dot shopctl graph --format d
 expect "run --color offers its choices" never shopctl run --color n
 expect "completion's shell argument" fish shopctl completion f
 expect "a file after a flag" scenarios shopctl run --fail-fast scen
+# Values that are words their command checks itself, not files: fault add's fault types,
+# services and methods (the scenario vocabulary); a tag is a free word, so nothing.
+expect "fault add --type offers the fault types" slow_body shopctl fault add --type s
+expect "fault add --type offers every fault type" garbage shopctl fault add --type ""
+expect "fault add --target-service offers the services" catalog shopctl fault add --target-service c
+expect "fault add --from offers client" client shopctl fault add --from cl
+expect "fault add --method offers the methods" DELETE shopctl fault add --method D
+for opt in --tags --skip-tags; do
+  got=$(bash -c 'source <("$0" completion bash); COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _shopctl; printf "%s\n" "${COMPREPLY[@]}"' "$bin" shopctl run "$opt" "")
+  if [[ -z "$got" ]]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: run $opt offers no file names: got $(tr '\n' ' ' <<<"$got")"; fi
+done
 fish_out=$("$bin" completion fish)
 if grep -q -- "-l quiet -d '[^']*'$" <<<"$fish_out" && grep -q -- "-l log-level .* -x -a 'debug info warn error off'" <<<"$fish_out"; then
   passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: fish marks flags as taking no value and lists a fixed set of values"; fi
+if grep -q -- "-l type .* -x -a 'delay hang abort reset close garbage slow_body'" <<<"$fish_out" && grep -q -- "-l tags -d '[^']*' -x$" <<<"$fish_out"; then
+  passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: fish offers fault types for fault add --type and no files for run --tags"; fi
 # fish turns file completion off for the whole command; run and validate take paths, so their
 # positionals get files back (`shopctl run scen<TAB>` offered nothing), fault clear's id not.
 if grep -qx -- "complete -c shopctl -n '__fish_seen_subcommand_from run' -F" <<<"$fish_out" &&
