@@ -438,6 +438,37 @@ TEST_CASE("reconfiguring keeps the state and applies the new wait from the openi
   CHECK_THROWS_AS(breaker.reconfigure(config), std::invalid_argument);
 }
 
+// A shorter wait set while OPEN ended the wait in the past: the OPEN -> HALF_OPEN move was
+// stamped at the moment it opened plus the new wait, before calls the OPEN breaker had refused
+// (a timeline in which a HALF_OPEN breaker refused a call). It is stamped no earlier than the
+// moment the new settings took effect.
+TEST_CASE("a wait shortened while OPEN moves to HALF_OPEN no earlier than the change") {
+  for (bool automatic : {true, false}) {
+    CAPTURE(automatic);
+    ManualClock clock;
+    auto config = small_config();
+    config.automatic_transition_from_open_to_half_open = automatic;
+    CircuitBreaker breaker("edge", config, clock);
+    open_breaker(breaker);
+    const auto opened = clock.now();
+    clock.advance(5s);
+    CHECK_FALSE(breaker.try_acquire());  // refused while OPEN, 5 s after it opened
+    const auto changed = clock.now();
+    config.wait_duration_in_open_state = 1s;
+    breaker.reconfigure(config);
+    clock.advance(100ms);
+    if (!automatic) CHECK(breaker.try_acquire());
+    const auto snap = breaker.snapshot();
+    CHECK(snap.state == CircuitState::HALF_OPEN);
+    REQUIRE(!snap.transitions.empty());
+    const auto& last = snap.transitions.back();
+    CHECK(last.from == CircuitState::OPEN);
+    CHECK(last.to == CircuitState::HALF_OPEN);
+    CHECK(last.at >= changed);
+    CHECK(last.at > opened + 1s);
+  }
+}
+
 TEST_CASE("a breaker refuses to be built with an invalid config") {
   ManualClock clock;
   auto config = small_config();

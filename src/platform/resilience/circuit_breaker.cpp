@@ -655,8 +655,13 @@ void CircuitBreaker::reconfigure(CircuitBreakerConfig config) {
     case CircuitState::FORCED_OPEN:
       break;
   }
-  s.open_until_ns.store(to_ns(s.opened_at + s.config.wait_duration_in_open_state),
-                        std::memory_order_release);
+  // An OPEN breaker waits the new duration from the moment it opened, but its wait cannot end
+  // before now: a wait that ended in the past stamped OPEN -> HALF_OPEN before calls the OPEN
+  // breaker had refused since.
+  Clock::time_point until = s.opened_at + s.config.wait_duration_in_open_state;
+  if (s.state.load(std::memory_order_relaxed) == CircuitState::OPEN)
+    until = std::max(until, s.clock.now());
+  s.open_until_ns.store(to_ns(until), std::memory_order_release);
 }
 
 CircuitBreaker::Snapshot CircuitBreaker::snapshot() const {

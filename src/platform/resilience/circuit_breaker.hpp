@@ -170,7 +170,8 @@ class CircuitBreaker {
   void reset();
 
   // Applies new settings. The window restarts empty under them; the state is kept (an OPEN
-  // breaker now waits the new wait duration from the moment it opened; a HALF_OPEN breaker
+  // breaker now waits the new wait duration from the moment it opened, ending no earlier than
+  // now, so its move to HALF_OPEN is never stamped before this call; a HALF_OPEN breaker
   // restarts its trial with the new quota). Throws std::invalid_argument if out of range.
   void reconfigure(CircuitBreakerConfig config);
 
