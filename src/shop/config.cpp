@@ -615,10 +615,13 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
                  {"payment", "provider_client", config.payment_provider_client}};
   for (const auto& c : clients) {
     if (c.settings.timeout < config.gateway_upstream_timeout) continue;
+    // A default-constructed YAML::Node is a defined null, with no position: "absent" is
+    // told by IsNull too (the error was placed at 0:0).
+    auto set = [](const YAML::Node& n) { return n && !n.IsNull(); };
     const YAML::Node client = node_at(root, c.section, c.client);
-    const YAML::Node timeout = client && client.IsMap() ? client["timeout"] : YAML::Node();
-    const YAML::Node at = timeout ? timeout : gateway_limit;
-    if (!at) continue;  // neither set here: the settings it applies over were judged already
+    const YAML::Node timeout = set(client) && client.IsMap() ? client["timeout"] : YAML::Node();
+    const YAML::Node at = set(timeout) ? timeout : gateway_limit;
+    if (!set(at)) continue;  // neither set here: the settings it applies over were judged already
     w.issue(at, std::string(c.section) + "." + c.client + ".timeout (" +
                     platform::format_duration(c.settings.timeout) +
                     ", one attempt) must be shorter than the gateway's upstream deadline "

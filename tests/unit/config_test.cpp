@@ -340,6 +340,9 @@ TEST_CASE("a client timeout must be shorter than the gateway's upstream deadline
   REQUIRE(issues.size() == 3);  // every client but order->catalog (1s) waits 2s
   CHECK(issues[0].message.find("order.payment_client.timeout (2s, one attempt)") !=
         std::string::npos);
+  // Placed at the deadline that was lowered (it said 0:0: no client was set in the file).
+  CHECK(issues[0].line == 1);
+  CHECK(issues[0].column == 29);
   shop::ShopConfig both;
   CHECK(apply_yaml("gateway: {upstream_timeout: 30s}\norder: {catalog_client: {timeout: 20s}}\n",
                    both)

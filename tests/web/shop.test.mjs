@@ -538,9 +538,10 @@ async function listOrders(at, token) {
 // A checkout the gateway gave up on (504 upstream_timeout) had still created the order: the
 // page said "Nothing was charged and your cart is unchanged", and "Try again" sent a fresh
 // Idempotency-Key and got 400 cart_empty, leaving the order PAYMENT_PENDING out of sight. A
-// shop of its own with a 1 s upstream timeout, and a 1.5 s delay before order handles checkout.
+// shop of its own with a 2.5 s upstream timeout (longer than every service's client, 2 s, as
+// the config requires), and a 3 s delay before order handles checkout.
 test('a checkout whose answer timed out says the order may be placed, and Try again picks it up with the same key', async () => {
-  const slow = await startShop(shopctl, {extraConfig: ['gateway: {upstream_timeout: 1s}']});
+  const slow = await startShop(shopctl, {extraConfig: ['gateway: {upstream_timeout: 2500ms}']});
   const page = await newPage(chromium.browser);
   try {
     await registerShopper(page, slow);
@@ -554,7 +555,7 @@ test('a checkout whose answer timed out says the order may be placed, and Try ag
       }
     });
     await admin(slow, 'POST', '/_admin/faults', {id: 'web-slow-checkout', target: 'order', from: 'gateway',
-      type: 'delay', delay_ms: 1500, match: {method: 'POST', path: '/orders'}});
+      type: 'delay', delay_ms: 3000, match: {method: 'POST', path: '/orders'}});
     await page.getByRole('button', {name: 'Check out and pay'}).click();
     const error = page.locator('[data-test="error"]');
     await error.getByText('upstream_timeout').waitFor({timeout: 10000});
@@ -884,7 +885,7 @@ test('a reload during a slow checkout checks out again with the same key and rea
     }
   });
   await admin(shop, 'POST', '/_admin/faults', {id: 'web-reload-checkout', target: 'order', from: 'gateway',
-    type: 'delay', delay_ms: 1500, match: {method: 'POST', path: '/orders'}});
+    type: 'delay', delay_ms: 3000, match: {method: 'POST', path: '/orders'}});
   try {
     const sent = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/orders');
     await page.getByRole('button', {name: 'Check out and pay'}).click();
