@@ -760,18 +760,24 @@ for _ in $(seq 1 100); do grep -q "^  catalog " "$tmp/flood.out" && break; sleep
 catalog_url=$(sed -nE 's/^ *catalog +(http:\/\/[0-9.:]+).*/\1/p' "$tmp/flood.out")
 admin=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$tmp/flood.out")
 urls=(); for _ in $(seq 1 200); do urls+=("$catalog_url/api/catalog/products"); done
+flood_start=$(date +%s)
 curl -s "${urls[@]}" >/dev/null
+flood_end=$(date +%s)
 sleep 1.1
 curl -s -o /dev/null "$catalog_url/api/catalog/products"
 sleep 0.3
 recorded=$(curl -s -H "X-Admin-Token: $admin" "$catalog_url/_admin/edges" | jq -r '.violations')
 logged=$(grep -c '"architecture violation"\|architecture violation ' "$tmp/flood.out")
 kill "$flood_pid"; wait "$flood_pid" 2>/dev/null
-if [[ "$recorded" -eq 201 && "$logged" -le 21 ]] && grep -q "architecture violations not logged.*count=1[0-9][0-9]" "$tmp/flood.out"; then
+# 20 lines in each second the flood touched (on a slow machine 200 requests cross a second
+# boundary: a clean-clone CI run logged 34), and one for the request after it.
+flood_seconds=$((flood_end - flood_start + 1))
+most=$((20 * flood_seconds + 1))
+if [[ "$recorded" -eq 201 && "$logged" -le "$most" && $((200 - 20 * flood_seconds)) -gt 0 ]] && grep -q "architecture violations not logged.*count=[1-9][0-9]*" "$tmp/flood.out"; then
   passed=$((passed + 1))
 else
   failed=$((failed + 1))
-  echo "FAIL: 201 violations in a second or so: all recorded ($recorded), at most 21 lines logged ($logged), the rest counted in one line"
+  echo "FAIL: 201 violations in $flood_seconds second(s): all recorded ($recorded), at most $most lines logged ($logged), the rest counted in one line"
   grep -m3 "not logged" "$tmp/flood.out"
 fi
 
