@@ -25,6 +25,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "platform/store/wal_batch_vfs.hpp"
 #include "platform/thread_name.hpp"
 
 namespace shopctl::platform {
@@ -197,9 +198,11 @@ Database::Database(const std::filesystem::path& file, Synchronous synchronous)
                                            "backup, or remove it and " +
                                            path_.filename().string() + ".used to start it afresh");
   }
-  int rc =
-      sqlite3_open_v2(file.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  // The one connection that writes this file (DatabaseWorker holds it alone, under its flock)
+  // writes each commit's WAL frames in one write (wal_batch_vfs.hpp).
+  int rc = sqlite3_open_v2(file.c_str(), &db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           wal_batch_vfs());
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
