@@ -1389,3 +1389,303 @@ test('the console marks each panel it could not read as not current, until a rea
   noProblems(operator);
   await operator.context().close();
 });
+
+// ---- a shopper made through the API, for the stories below --------------------------------
+
+let apiShoppers = 0;
+async function callShop(method, route, body, accessToken) {
+  const headers = {Accept: 'application/json'};
+  if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const response = await fetch(`${shop.url}${route}`, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+  return {status: response.status, json: await response.json().catch(() => null)};
+}
+async function apiShopper(name = 'Api Shopper') {
+  apiShoppers += 1;
+  const email = `api-${Date.now()}-${apiShoppers}@shop.test`;
+  const password = 'correct-horse-battery';
+  assert.equal((await callShop('POST', '/api/auth/register', {name, email, password})).status, 201);
+  const token = (await callShop('POST', '/api/auth/login', {email, password})).json.access_token;
+  return {email, password, token, call: (method, route, body) => callShop(method, route, body, token)};
+}
+async function logInOnPage(page, user) {
+  await page.getByRole('heading', {name: 'Log in'}).waitFor();
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel(/^Password/).fill(user.password);
+  await page.getByRole('button', {name: 'Log in'}).click();
+  await page.waitForFunction(() => !location.hash.startsWith('#/login'));
+}
+// A page signed in as `user` from its first load.
+async function signedInPage(user, options = {}) {
+  const page = await newPage(chromium.browser, options);
+  await page.context().addInitScript(([token, email]) => {
+    if (!sessionStorage.getItem('signed-in-once')) {
+      sessionStorage.setItem('signed-in-once', '1');
+      localStorage.setItem('shopctl.email', email);
+      localStorage.setItem('shopctl.token', token);
+    }
+  }, [user.token, user.email]);
+  return page;
+}
+async function setAvailable(productId, available) {
+  const services = await admin(shop, 'GET', '/_admin/services');
+  const catalog = services.items.find((s) => s.name === 'catalog');
+  const response = await fetch(`${catalog.url}/_admin/products/${productId}`, {method: 'POST',
+    headers: {'X-Admin-Token': shop.adminToken, 'Content-Type': 'application/json'}, body: JSON.stringify({available})});
+  assert.ok(response.ok, `set available: ${response.status}`);
+}
+// Holds the browser's POST /api/orders for `ms` before sending it on (a slow checkout).
+async function slowCheckouts(page, ms) {
+  await page.route('**/api/orders', async (route) => {
+    if (route.request().method() === 'POST') await new Promise((resolve) => setTimeout(resolve, ms));
+    await route.continue();
+  });
+}
+
+// A slow checkout's answer arrived after the shopper logged out and another logged in on the
+// tab: the tab went to the previous user's pay page, and the next user paid their order; its
+// 409 price_changed opened the previous user's price dialog over the next user's page.
+test('an answer that comes after its session ended is dropped: no pay page, no dialog', async () => {
+  const alice = await apiShopper('Alice');
+  const bob = await apiShopper('Bob');
+  await alice.call('POST', '/api/cart/items', {product_id: 'p-001', quantity: 1});
+  const page = await newPage(chromium.browser);
+  await page.goto(`${shop.url}/#/cart`);
+  await logInOnPage(page, alice);
+  await page.locator('[data-test="cart-line"]').waitFor();
+  await slowCheckouts(page, 2500);
+  const isCheckout = (r) => r.url().endsWith('/api/orders') && r.method() === 'POST';
+  const sent = page.waitForRequest(isCheckout);
+  const placed = page.waitForResponse((r) => isCheckout(r.request()));
+  await page.getByRole('button', {name: 'Check out and pay'}).click();
+  await sent;
+  await page.getByRole('button', {name: 'Log out'}).click();
+  await logInOnPage(page, bob);
+  assert.equal((await placed).status(), 201, 'Alice\'s order was placed');
+  await page.waitForTimeout(1000);
+  assert.doesNotMatch(page.url(), /\/pay\//, 'Bob is not sent to pay Alice\'s order');
+  assert.equal(await page.locator('#who').textContent(), bob.email);
+  await page.getByRole('heading', {name: 'All products'}).waitFor();
+
+  // The same with a changed price, and the logout made in another tab (the storage event).
+  await bob.call('POST', '/api/cart/items', {product_id: 'p-007', quantity: 1});
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').waitFor();
+  const price = (await callShop('GET', '/api/catalog/products/p-007', undefined, bob.token)).json.price_cents;
+  await setPrice(shop, 'p-007', price + 250);
+  try {
+    const resent = page.waitForRequest(isCheckout);
+    const refused = page.waitForResponse((r) => isCheckout(r.request()));
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    await resent;
+    const other = await page.context().newPage();
+    await other.goto(`${shop.url}/#/`);
+    await other.getByRole('button', {name: 'Log out'}).click();
+    await page.waitForURL(/reason=other_tab/, {timeout: 5000});
+    assert.equal((await refused).status(), 409);
+    await page.waitForTimeout(1000);
+    assert.equal(await page.locator('#price-dialog').evaluate((dialog) => dialog.open), false, 'no price dialog');
+    await page.getByText('You signed out in another tab').waitFor();
+    await other.close();
+  } finally {
+    await setPrice(shop, 'p-007', price);
+  }
+  noProblems(page);
+  await page.context().close();
+});
+
+// Back from the pay page left an order waiting for its payment that the (empty) cart never
+// mentioned: the shopper bought the items again, and the first order's expiry later put them
+// back in the cart.
+test('the cart points to an order waiting for payment after Back from the pay page', async () => {
+  const user = await apiShopper();
+  await user.call('POST', '/api/cart/items', {product_id: 'p-001', quantity: 1});
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.getByRole('button', {name: 'Check out and pay'}).click();
+  await page.waitForURL(/\/pay\//);
+  await page.locator('#pay-form').waitFor({state: 'visible'});
+  await page.goBack();
+  await page.getByText('Your cart is empty.').waitFor();
+  const waiting = page.locator('[data-test="orders-waiting"]');
+  await waiting.getByText('You have an order waiting for payment').waitFor({timeout: 5000});
+  await screenshot(page, 'cart-order-waiting');
+  await waiting.getByRole('link', {name: 'pay it'}).click();
+  await page.waitForURL(/#\/orders\/[^/]+$/);
+  await waitForOrderStatus(page, 'PAYMENT_PENDING');
+  await page.getByRole('button', {name: 'Pay now'}).waitFor();
+  noProblems(page);
+  await page.context().close();
+});
+
+// The registration succeeded and the login right after it got no answer: the next click
+// registered again and said "an account with that email exists", and the shopper stayed there.
+test('a login that fails right after registering is tried again by the next click', async () => {
+  const page = await newPage(chromium.browser);
+  let cut = false;
+  await page.route('**/api/auth/login', (route) => {
+    if (cut) return route.continue();
+    cut = true;
+    return route.abort('connectionreset');
+  });
+  await page.goto(`${shop.url}/#/register`);
+  await page.getByLabel('Name').fill('Registered');
+  await page.getByLabel('Email').fill(`registered-${Date.now()}@shop.test`);
+  await page.getByLabel(/^Password/).fill('correct-horse-battery');
+  await page.getByRole('button', {name: 'Create account'}).click();
+  await page.locator('[data-test="registered-not-signed-in"]').getByText('Your account is created').waitFor({timeout: 5000});
+  await page.getByRole('button', {name: 'Log in'}).click();
+  await page.getByRole('heading', {name: 'All products'}).waitFor({timeout: 5000});
+  assert.ok(await page.evaluate(() => Boolean(localStorage.getItem('shopctl.token'))), 'signed in');
+  noProblems(page);
+  await page.context().close();
+});
+
+// The price dialog stayed open over the page Back went to, and its button then did nothing.
+test('a route change closes the price dialog', async () => {
+  const user = await apiShopper();
+  await user.call('POST', '/api/cart/items', {product_id: 'p-006', quantity: 1});
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/orders`);
+  await page.getByRole('heading', {name: 'Your orders'}).waitFor();
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').waitFor();
+  const price = (await callShop('GET', '/api/catalog/products/p-006', undefined, user.token)).json.price_cents;
+  await setPrice(shop, 'p-006', price + 100);
+  try {
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    await page.locator('#price-dialog[open]').waitFor({timeout: 5000});
+    await page.goBack();
+    await page.getByRole('heading', {name: 'Your orders'}).waitFor();
+    assert.equal(await page.locator('#price-dialog').evaluate((dialog) => dialog.open), false);
+    assert.match(page.url(), /#\/orders$/, 'closing it did not draw the cart over the orders');
+  } finally {
+    await setPrice(shop, 'p-006', price);
+  }
+  noProblems(page);
+  await page.context().close();
+});
+
+// The cart badge was read when the app loaded, before the login: it said 0 for a cart of 3, and
+// the previous user's count after a logout and another user's login.
+test('the cart badge shows the cart of the user who just logged in', async () => {
+  const alice = await apiShopper('Alice');
+  const bob = await apiShopper('Bob');
+  await alice.call('POST', '/api/cart/items', {product_id: 'p-001', quantity: 3});
+  const page = await newPage(chromium.browser);
+  await page.goto(`${shop.url}/`);
+  await logInOnPage(page, alice);
+  await page.locator('#cart-count', {hasText: /^3$/}).waitFor({timeout: 5000});
+  await page.getByRole('button', {name: 'Log out'}).click();
+  await logInOnPage(page, bob);
+  await page.getByRole('heading', {name: 'All products'}).waitFor();
+  await page.waitForTimeout(500);
+  assert.equal(await page.locator('#cart-count').textContent(), '0');
+  noProblems(page);
+  await page.context().close();
+});
+
+// 409 product_unavailable said "some products in the cart cannot be bought now" without
+// saying which.
+test('a checkout refused for an unavailable product names it and marks its line', async () => {
+  const user = await apiShopper();
+  await user.call('POST', '/api/cart/items', {product_id: 'p-004', quantity: 1});
+  await user.call('POST', '/api/cart/items', {product_id: 'p-005', quantity: 2});
+  const name = (await callShop('GET', '/api/catalog/products/p-004', undefined, user.token)).json.name;
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').nth(1).waitFor();
+  await setAvailable('p-004', false);
+  try {
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    const error = page.locator('[data-test="error"]');
+    await error.waitFor({timeout: 5000});
+    assert.match(await error.textContent(), new RegExp(name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    await page.locator('[data-test="cart-line"][data-product-id="p-004"] [data-test="line-unavailable"]').waitFor();
+    assert.equal(await page.locator('[data-test="cart-line"][data-product-id="p-005"] [data-test="line-unavailable"]').count(), 0);
+    assert.doesNotMatch(page.url(), /\/pay\//);
+  } finally {
+    await setAvailable('p-004', true);
+  }
+  noProblems(page);
+  await page.context().close();
+});
+
+// A page number past the catalog's largest (2^31 - 1) showed its 400 instead of the last page.
+test('a page number past the catalog\'s largest shows the last page', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user);
+  for (const number of ['2147483648', '99999999999999999999999']) {
+    await page.goto(`${shop.url}/#/?page=${number}`);
+    await page.locator('[data-test="page"]', {hasText: /^Page (\d+) of \1$/}).waitFor({timeout: 5000});
+    assert.equal(await page.locator('[data-test="error"]').count(), 0);
+  }
+  noProblems(page);
+  await page.context().close();
+});
+
+// A failed quantity change left the new number in the field beside the old totals, and
+// "2.9" or "1e1" were ordered as 2 and 1 without a word.
+test('a quantity field shows what the cart holds after a failure, and takes whole numbers only', async () => {
+  const user = await apiShopper();
+  await user.call('POST', '/api/cart/items', {product_id: 'p-001', quantity: 3});
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/cart`);
+  const field = page.locator('[data-test="cart-line"] input.qty');
+  await field.waitFor();
+  for (const typed of ['2.9', '1e1']) {
+    await field.fill(typed);
+    await field.press('Tab');
+    await page.locator('[data-test="problem"]').getByText('whole number').waitFor({timeout: 5000});
+    assert.equal(await field.inputValue(), '3');
+    assert.equal((await user.call('GET', '/api/cart')).json.items[0].quantity, 3);
+  }
+  await page.route('**/api/cart/items/*', (route) => route.fulfill({status: 503, contentType: 'application/json',
+    body: JSON.stringify({error: {code: 'service_unavailable', message: 'order is down'}})}));
+  await field.fill('5');
+  await field.press('Tab');
+  await page.locator('[data-test="problem"]').getByText('Could not change it').waitFor({timeout: 5000});
+  assert.equal(await field.inputValue(), '3', 'the field shows the quantity the totals show');
+  assert.equal(await cartTotal(page), '€38.70');
+  noProblems(page);
+  await page.context().close();
+});
+
+// A page that failed to load kept the previous page's title, offered "Try again" on a 404
+// (which can only fail again), and the product list was wider than a 320 px screen.
+test('a page that fails to load says so in the title, offers a retry only when it can help, and fits 320 px', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user, {viewport: {width: 320, height: 640}});
+  await page.goto(`${shop.url}/#/?q=tea`);
+  await page.getByRole('heading', {name: /“tea”/}).waitFor();
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth),
+    'no horizontal scrolling at 320 px');
+  const search = await page.getByRole('button', {name: 'Search'}).boundingBox();
+  assert.ok(search.x + search.width <= 320, 'the search button is on screen');
+  await page.evaluate(() => { location.hash = '#/products/p-nope'; });
+  await page.locator('[data-test="error"]').waitFor();
+  assert.equal(await page.title(), 'Not found · shopctl shop');
+  assert.equal(await page.locator('[data-test="retry"]').count(), 0, 'no Try again on a 404');
+  await page.route('**/api/cart', (route) => route.abort('failed'));
+  await page.evaluate(() => { location.hash = '#/cart'; });
+  await page.locator('[data-test="error"]').waitFor();
+  assert.match(await page.title(), /cart/i);
+  assert.equal(await page.locator('[data-test="retry"]').count(), 1, 'Try again when the shop could not be reached');
+  noProblems(page);
+  await page.context().close();
+});
+
+// A restart answered 200 with "running": false (it raced another restart) was said as
+// "restart done" while the service was stopped.
+test('the console says the state a service action left, not "done"', async () => {
+  const operator = await newPage(chromium.browser);
+  await openConsole(operator);
+  await operator.route('**/_admin/services/catalog/restart', (route) => route.fulfill({status: 200,
+    contentType: 'application/json', body: JSON.stringify({service: 'catalog', action: 'restart', running: false})}));
+  await operator.getByRole('button', {name: 'restart catalog'}).click();
+  const status = operator.locator('#status');
+  await status.getByText(/catalog is stopped/).waitFor({timeout: 5000});
+  assert.doesNotMatch(await status.textContent(), /restart done/);
+  noProblems(operator);
+  await operator.context().close();
+});

@@ -239,11 +239,18 @@ function drawBreakers(answer) {
     : h('li', {class: 'muted'}, 'none yet'));
 }
 
+// The answer says whether the service runs now: a restart that raced another one (three
+// clicks, or two consoles) can answer 200 with "running": false, which was said as "restart
+// done" while the service was stopped.
 async function serviceAction(name, action) {
   say(`${action} ${name}…`);
   try {
-    await admin('POST', `/_admin/services/${encodeURIComponent(name)}/${action}`);
-    say(`${name}: ${action} done`);
+    const answer = await admin('POST', `/_admin/services/${encodeURIComponent(name)}/${action}`);
+    const running = answer && typeof answer.running === 'boolean' ? answer.running : null;
+    const wanted = action !== 'stop' && action !== 'crash';
+    if (running === null) say(`${name}: ${action} answered; its state shows below once read`);
+    else if (running === wanted) say(`${name}: ${action} done, ${running ? 'running' : 'stopped'}`);
+    else say(`${name}: ${action} answered, but ${name} is ${running ? 'still running' : 'stopped'} now`, true);
   } catch (error) {
     say(`${name}: ${action} failed: ${error.message}`, true);
   }

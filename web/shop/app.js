@@ -14,6 +14,7 @@ const PAGE_SIZE = 12;
 const POLL_MS = 1000;
 const UNKNOWN_OUTCOME_RECHECK_MS = 3000;
 const MAX_SEARCH_LENGTH = 200;  // the catalog's limit on q, in characters (docs/api.md)
+const MAX_PAGE = 2147483647;  // the catalog's largest page number (docs/api.md); it refuses more
 
 let pollTimer = null;
 let renderCount = 0;
@@ -34,11 +35,36 @@ class ApiError extends Error {
 
 function token() { return localStorage.getItem(TOKEN_KEY); }
 
+// The session the page works for. Every answer belongs to the session it was asked in: one that
+// arrives after that session ended (a logout, a login as someone else on this tab or in another,
+// a new token) is dropped, with no navigation, dialog or message (a slow checkout's answer sent
+// the next user of the tab to pay the previous user's order). api() checks each answer; what a
+// page starts later (a timer, a dialog's button) checks `sessionLive` itself.
+let sessionEpoch = 0;
+function currentSession() { return {epoch: sessionEpoch, token: token()}; }
+function sessionLive(session) { return session.epoch === sessionEpoch && session.token === token(); }
+// What the page holds for the session that ended goes with it: the cart changes it waits for
+// (their answers are dropped), a running checkout, the order page's poll, a dialog, a message,
+// and the cart badge, which is read again for the user signed in now.
+function sessionChanged() {
+  sessionEpoch += 1;
+  cartChanges.clear();
+  checkoutRunning = false;
+  clearTimeout(pollTimer);
+  closeDialogs();
+  clearTimeout(say.timer);
+  replace(flash);
+  clearProblem();
+  document.getElementById('cart-count').textContent = '0';
+  refreshCartCount();
+}
+
 // The email first: another tab that sees the token change (a storage event) reads it at once.
 function signIn(accessToken, email) {
   localStorage.removeItem(SIGNED_OUT_KEY);
   localStorage.setItem(EMAIL_KEY, email);
   localStorage.setItem(TOKEN_KEY, accessToken);
+  sessionChanged();
 }
 
 // `why` (the login page's reason: expired, signed_out, other_tab for the Log out button) is
@@ -47,6 +73,7 @@ function signOut(why = 'other_tab') {
   localStorage.setItem(SIGNED_OUT_KEY, why);
   localStorage.removeItem(TOKEN_KEY);
   localStorage.removeItem(EMAIL_KEY);
+  sessionChanged();
 }
 
 // Sends the user to the login page; once logged in they come back to `next` (where they were).
@@ -93,20 +120,27 @@ function currentRoute() { return location.hash.slice(1) || '/'; }
 
 // ---- the API ------------------------------------------------------------------------------
 
+// An answer of a session that has ended never settles: nothing after the `await` runs, neither
+// the success path nor a catch (which would say the error, or go on as if the call had failed).
+function dropped() { return new Promise(() => {}); }
+
 async function api(method, path, body, extraHeaders = {}) {
+  const session = currentSession();
   const headers = {Accept: 'application/json', ...extraHeaders};
-  const accessToken = token();
-  if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
+  if (session.token) headers.Authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response;
   try {
     response = await fetch(path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
   } catch {
+    if (!sessionLive(session)) return dropped();
     throw new ApiError(0, null, null);
   }
   let data = null;
   let readable = true;
   try { data = await response.json(); } catch { data = null; readable = false; }
+  // Before anything else: a 401 of the previous user's token must not sign the next one out.
+  if (!sessionLive(session)) return dropped();
   if (response.ok && (!readable || data === null || typeof data !== 'object') && response.status !== 204) {
     // A 2xx whose body is not the JSON object the contract gives (a proxy's page, a fault):
     // say so plainly instead of failing later on a missing field.
@@ -148,6 +182,16 @@ function sayProblem(text) {
     h('button', {type: 'button', class: 'small secondary', on: {click: clearProblem}}, 'Dismiss')));
 }
 function clearProblem() { replace(problem); }
+
+// A dialog belongs to the page and the session it was opened for: a route change or a new
+// session closes it without its own close action (the price dialog's closing draws the cart
+// again). One left open over the next page offered a button that did nothing there.
+function closeDialogs() {
+  for (const dialog of document.querySelectorAll('dialog[open]')) {
+    dialog.onclose = null;
+    dialog.close();
+  }
+}
 function sayFailed(what, error) {
   if (!error.redirected) sayProblem(`${what}: ${error.message}`);
 }
@@ -306,22 +350,49 @@ function registerPage(params) {
     h('div', {class: 'field'}, h('label', {for: 'password'}, 'Password (8 characters or more)'), password),
     h('div', {class: 'row'}, submit,
       h('a', {href: `#/login?next=${encodeURIComponent(next)}`}, 'Already registered? Log in')));
+  const loginLink = () => h('a', {href: `#/login?next=${encodeURIComponent(next)}`}, 'log in');
+  // The account this page made, when the login right after it failed (no answer, a 5xx): the
+  // next click logs in with it instead of registering again, which said "an account with that
+  // email exists" and left the shopper on this page.
+  let created = null;
+  const logIn = async () => {
+    const answer = readable(await api('POST', '/api/auth/login', {email: email.value, password: password.value}),
+      (a) => isText(a.access_token));
+    signIn(answer.access_token, email.value.trim().toLowerCase());
+    location.replace(`#${next}`);
+  };
+  form.addEventListener('input', () => {
+    const made = created && created.email === email.value && created.password === password.value;
+    submit.textContent = made ? 'Log in' : 'Create account';
+  });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     // One registration at a time: a double click registered twice, and the second's 409 was
     // said as an error although the account was made.
     if (submit.disabled) return;
     submit.disabled = true;
+    const made = created && created.email === email.value && created.password === password.value;
+    if (!made) {
+      try {
+        await api('POST', '/api/auth/register', {name: name.value, email: email.value, password: password.value});
+      } catch (error) {
+        replace(message, error.code === 'email_taken'
+          ? h('p', {class: 'notice error', role: 'alert'}, `${error.message}: `, loginLink(), ' with it instead.')
+          : error.status >= 400 && error.status < 500
+            ? h('p', {class: 'notice error', role: 'alert'}, error.message)
+            : errorNotice(error));
+        submit.disabled = false;
+        return;
+      }
+      created = {email: email.value, password: password.value};
+    }
     try {
-      await api('POST', '/api/auth/register', {name: name.value, email: email.value, password: password.value});
-      const answer = readable(await api('POST', '/api/auth/login', {email: email.value, password: password.value}),
-        (a) => isText(a.access_token));
-      signIn(answer.access_token, email.value.trim().toLowerCase());
-      location.replace(`#${next}`);
+      await logIn();
     } catch (error) {
-      replace(message, error.status >= 400 && error.status < 500
-        ? h('p', {class: 'notice error', role: 'alert'}, error.message)
-        : errorNotice(error));
+      submit.textContent = 'Log in';
+      replace(message, h('div', {class: 'notice warn', role: 'alert', 'data-test': 'registered-not-signed-in'},
+        h('p', {}, 'Your account is created, but logging you in failed. Click “Log in” to try again, or ', loginLink(), ' on the login page.'),
+        h('p', {class: 'muted'}, `(${error.code}: ${error.message})`)));
       submit.disabled = false;
     }
   });
@@ -356,11 +427,14 @@ async function browsePage(params) {
   const asked = params.get('q') || '';
   const tooLong = searchTooLong(asked);
   const q = tooLong ? '' : asked;
-  const page = Math.max(1, Number.parseInt(params.get('page') || '1', 10) || 1);
+  // A page past the catalog's largest is asked as its largest (a 400 replaced the page), which is
+  // past the last page, so the last one is shown (below).
+  const page = Math.min(MAX_PAGE, Math.max(1, Number.parseInt(params.get('page') || '1', 10) || 1));
   const query = new URLSearchParams({page: String(page), page_size: String(PAGE_SIZE)});
   if (category) query.set('category', category);
   if (q) query.set('q', q);
   const mine = renderCount;
+  setTitle('Products');
   const [categories, products] = await Promise.all([
     api('GET', '/api/catalog/categories').then((answer) => readable(answer, categoriesShape)),
     api('GET', `/api/catalog/products?${query}`).then((answer) => readable(answer, productsShape)),
@@ -415,10 +489,11 @@ async function browsePage(params) {
 
 async function productPage(id) {
   const mine = renderCount;
+  setTitle('Product');
   const product = readable(await api('GET', `/api/catalog/products/${encodeURIComponent(id)}`), productShape);
   if (mine !== renderCount) return;
   setTitle(product.name);
-  const quantity = h('input', {id: 'quantity', class: 'qty', type: 'number', min: 1, max: 99, value: 1});
+  const quantity = h('input', {id: 'quantity', class: 'qty', type: 'number', min: 1, max: 99, step: 1, value: 1});
   const add = h('button', {type: 'submit', disabled: !product.available}, product.available ? 'Add to cart' : 'Unavailable');
   const form = h('form', {class: 'card'},
     h('div', {class: 'price'}, money(product.price_cents, product.currency)),
@@ -427,8 +502,8 @@ async function productPage(id) {
     h('div', {class: 'row'}, add, h('a', {class: 'btn secondary', href: '#/cart'}, 'Go to cart')));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const n = Number.parseInt(quantity.value, 10);
-    if (!(n >= 1 && n <= 99)) { sayProblem('Choose a quantity from 1 to 99'); return; }
+    const n = wholeQuantity(quantity.value, 1);
+    if (n === null) { sayProblem('Choose a quantity from 1 to 99, a whole number'); return; }
     add.disabled = true;
     try { await addToCart(product.id, n); } catch (error) { sayFailed('Could not add it', error); }
     add.disabled = false;
@@ -446,10 +521,14 @@ async function productPage(id) {
 
 async function cartPage() {
   const mine = renderCount;
+  setTitle('Your cart');
   // An add still on its way (a slow "Add to cart", then the Cart link at once) is not in the
   // cart this read answers: the page is drawn again once the add is answered.
   const addsPending = cartChanges.size > 0;
-  const cart = readable(await api('GET', '/api/cart'), cartShape);
+  const [cart, waiting] = await Promise.all([
+    api('GET', '/api/cart').then((answer) => readable(answer, cartShape)),
+    ordersWaitingForPayment(),
+  ]);
   if (mine !== renderCount) return;
   if (addsPending || cartChanges.size > 0) {
     cartChangesSettled().then(() => { if (mine === renderCount && !checkoutRunning) render(); });
@@ -464,7 +543,7 @@ async function cartPage() {
     if (kept) {
       const area = h('div');
       const button = h('button', {type: 'button', 'data-test': 'checkout'}, 'Go on to pay it');
-      const attempt = {key: kept, user: token(), generation: mine, lines: h('div')};
+      const attempt = {key: kept, user: token(), session: currentSession(), generation: mine, lines: h('div'), rows: new Map()};
       button.addEventListener('click', () => checkout(button, area, cart, attempt));
       pickUp = h('div', {class: 'notice warn', 'data-test': 'pending-checkout'},
         h('p', {}, 'A checkout from this tab may have placed your order.'), h('div', {class: 'row'}, button), area);
@@ -477,6 +556,7 @@ async function cartPage() {
         h('p', {}, 'If another tab checked it out, the order is in ', h('a', {href: '#/orders'}, 'your orders'), '.'))
         : null,
       pickUp,
+      waitingNotice(waiting),
       h('div', {class: 'card'}, h('p', {}, 'Your cart is empty.'), h('a', {class: 'btn', href: '#/'}, 'Browse the shop')));
     return;
   }
@@ -485,25 +565,31 @@ async function cartPage() {
   // The checkout's key, and who the cart drawn here belongs to (see checkout()).
   // `shown`: each line's quantity and unit price as the page shows them (a quantity typed or a
   // line removed counts once sent), which the checkout compares with the cart before ordering.
-  const attempt = {key: pendingCheckoutKey(token()), user: token(), generation: mine, lines: null,
+  const attempt = {key: pendingCheckoutKey(token()), user: token(), session: currentSession(), generation: mine,
+    lines: null, rows: new Map(),
     shown: new Map(cart.items.map((line) => [line.product_id, {quantity: line.quantity, price: line.unit_price_cents}]))};
   checkoutButton.addEventListener('click', () => checkout(checkoutButton, checkoutArea, cart, attempt));
   const redraw = () => { if (!checkoutRunning) render(); };
   const rows = cart.items.map((line) => {
-    const quantity = h('input', {class: 'qty', type: 'number', min: 0, max: 99, value: line.quantity,
+    const quantity = h('input', {class: 'qty', type: 'number', min: 0, max: 99, step: 1, value: line.quantity,
       'aria-label': `Quantity of ${line.name}`});
     quantity.addEventListener('change', async () => {
-      const n = Number.parseInt(quantity.value, 10);
-      if (!(n >= 0 && n <= 99)) {
+      const n = wholeQuantity(quantity.value, 0);
+      if (n === null) {
         quantity.value = line.quantity;  // the field shows what the cart holds
-        sayProblem('Choose a quantity from 0 to 99');
+        sayProblem('Choose a quantity from 0 to 99, a whole number');
         return;
       }
       attempt.shown.get(line.product_id).quantity = n;
       try {
         await trackCartChange(api('PATCH', `/api/cart/items/${encodeURIComponent(line.product_id)}`, {quantity: n}));
         redraw();
-      } catch (error) { sayFailed('Could not change it', error); }
+      } catch (error) {
+        // The cart still holds the old quantity, which the totals show: so does the field.
+        quantity.value = line.quantity;
+        attempt.shown.get(line.product_id).quantity = line.quantity;
+        sayFailed('Could not change it', error);
+      }
     });
     const remove = h('button', {type: 'button', class: 'small danger', 'aria-label': `Remove ${line.name}`}, 'Remove');
     remove.addEventListener('click', async () => {
@@ -511,14 +597,19 @@ async function cartPage() {
       try {
         await trackCartChange(api('DELETE', `/api/cart/items/${encodeURIComponent(line.product_id)}`));
         redraw();
-      } catch (error) { sayFailed('Could not remove it', error); }
+      } catch (error) {
+        attempt.shown.get(line.product_id).quantity = line.quantity;
+        sayFailed('Could not remove it', error);
+      }
     });
-    return h('tr', {'data-test': 'cart-line', 'data-product-id': line.product_id},
+    const row = h('tr', {'data-test': 'cart-line', 'data-product-id': line.product_id},
       h('td', {class: 'name whole'}, h('a', {href: `#/products/${encodeURIComponent(line.product_id)}`}, line.name)),
       h('td', {class: 'num hide-narrow'}, money(line.unit_price_cents, cart.currency)),
       h('td', {}, quantity),
       h('td', {class: 'num', 'data-label': 'Total'}, money(line.line_total_cents, cart.currency)),
       h('td', {class: 'last'}, remove));
+    attempt.rows.set(line.product_id, {row, name: line.name});
+    return row;
   });
   attempt.lines = h('section', {class: 'card'},
       h('div', {class: 'table-wrap'}, h('table', {class: 'cart-lines stack-narrow'},
@@ -531,7 +622,43 @@ async function cartPage() {
   const changed = takeCartChangedNotice(mine);
   replace(main, h('h1', {}, 'Your cart'),
     changed ? h('p', {class: 'notice warn', role: 'alert', 'data-test': 'cart-changed'}, changed) : null,
+    waitingNotice(waiting),
     attempt.lines, checkoutArea);
+}
+
+// A quantity typed in a field, as a whole number from `least` to 99, or null. A number field
+// takes "2.9" and "1e1", which parseInt read as 2 and 1 without a word.
+function wholeQuantity(text, least) {
+  const trimmed = String(text).trim();
+  if (!/^\d{1,2}$/.test(trimmed)) return null;
+  const n = Number(trimmed);
+  return n >= least && n <= 99 ? n : null;
+}
+
+// The shopper's orders still waiting for their payment. Back from the pay page leaves one, whose
+// items are no longer in the cart: the cart page points to it (the shopper bought the items
+// again, and the first order's expiry later put them back in the cart). A failed read shows none:
+// the cart is what the page is for.
+async function ordersWaitingForPayment() {
+  try {
+    const orders = readable(await api('GET', '/api/orders'), ordersShape);
+    return orders.items.filter((order) => order.status === 'PAYMENT_PENDING');
+  } catch {
+    return [];
+  }
+}
+
+function waitingNotice(orders) {
+  if (!orders.length) return null;
+  const link = (order, text) => h('a', {href: `#/orders/${encodeURIComponent(order.order_id)}`, 'data-test': 'pay-waiting'}, text);
+  const about = (order) => ` (order ${order.order_id}, ${money(order.total_cents, order.currency)})`;
+  return h('div', {class: 'notice warn', 'data-test': 'orders-waiting'},
+    orders.length === 1
+      ? h('p', {}, 'You have an order waiting for payment: ', link(orders[0], 'pay it'), about(orders[0]), '.')
+      : [h('p', {}, `You have ${orders.length} orders waiting for payment:`),
+        h('ul', {}, orders.map((order) => h('li', {}, link(order, `pay order ${order.order_id}`),
+          ` (${money(order.total_cents, order.currency)})`)))],
+    h('p', {class: 'muted'}, 'An order not paid in time is canceled, and its items come back to your cart.'));
 }
 
 // Checkout (seed steps 5-6): 201 takes the shopper to the provider's pay page, which brings
@@ -571,7 +698,8 @@ function keepCheckoutKey(attempt) {
   }
 }
 async function checkout(button, area, cart, attempt) {
-  if (token() !== attempt.user) { render(); return; }  // signed in as someone else meanwhile (another tab)
+  // Signed in as someone else meanwhile (another tab), or signed out and in again.
+  if (token() !== attempt.user || !sessionLive(attempt.session)) { render(); return; }
   button.disabled = true;
   replace(area);
   // A quantity typed just before the click (its PATCH sent on the field's change) or an add
@@ -665,7 +793,12 @@ async function checkoutNow(button, area, cart, attempt) {
           const line = attempt.shown?.get(change.product_id);
           if (line) line.price = change.new_price_cents;
         }
-        showPriceChange(error.details.changes || [], cart, retry);
+        showPriceChange(error.details.changes || [], cart, retry, attempt.generation);
+        return;
+      }
+      if (error.code === 'product_unavailable') {
+        replace(area, unavailableNotice(error, attempt, retry));
+        focusNotice(area);
         return;
       }
       // A 4xx says itself what is wrong (the cart is empty, a product unavailable).
@@ -683,6 +816,27 @@ async function checkoutNow(button, area, cart, attempt) {
       setTimeout(() => showCartNow(attempt), 3 * UNKNOWN_OUTCOME_RECHECK_MS);
     }
   }
+}
+
+// 409 product_unavailable: which products cannot be bought now (details.products, each with
+// its product_id and reason), named, and their lines marked, so the shopper knows what to remove.
+function unavailableNotice(error, attempt, retry) {
+  const listed = Array.isArray(error.details.products) ? error.details.products : [];
+  const ids = listed.map((entry) => entry && entry.product_id).filter(isText);
+  for (const id of ids) {
+    const line = attempt.rows.get(id);
+    if (!line || line.row.classList.contains('unavailable')) continue;
+    line.row.classList.add('unavailable');
+    line.row.querySelector('td.name').append(' ', h('span', {class: 'badge bad', 'data-test': 'line-unavailable'}, 'Not available now'));
+  }
+  const names = ids.map((id) => attempt.rows.get(id)?.name || id);
+  if (!names.length) return errorNotice(error, retry);
+  return h('div', {class: 'notice error', role: 'alert', 'data-test': 'error'},
+    h('p', {}, names.length === 1
+      ? `${names[0]} cannot be bought now, so nothing was ordered.`
+      : `These products cannot be bought now, so nothing was ordered: ${names.join(', ')}.`),
+    h('p', {}, `Remove ${names.length === 1 ? 'it' : 'them'} from your cart (marked “Not available now”), then check out again.`),
+    h('p', {class: 'muted'}, `(${error.code})`));
 }
 
 // A failed checkout's answer says for sure whether an order is left behind: the contract's 4xx
@@ -703,6 +857,7 @@ function checkoutOutcomeUnknown(error) {
 // After a failed checkout the cart may have changed (an order placed after all took its
 // items, or the cart was emptied elsewhere): the badge and the lines show what it holds now.
 async function showCartNow(attempt) {
+  if (!sessionLive(attempt.session)) return;  // a later look of a session that has ended
   let cart;
   try { cart = readable(await api('GET', '/api/cart'), cartShape); } catch { return; }
   if (attempt.generation !== renderCount) return;
@@ -770,7 +925,7 @@ function goPay(order) {
   location.assign(`${payUrl}?return_url=${encodeURIComponent(back)}`);
 }
 
-async function showPriceChange(changes, oldCart, confirm) {
+async function showPriceChange(changes, oldCart, confirm, generation) {
   const names = new Map(oldCart.items.map((line) => [line.product_id, line.name]));
   let newTotal = null;
   try {
@@ -779,6 +934,7 @@ async function showPriceChange(changes, oldCart, confirm) {
   } catch {
     newTotal = null;
   }
+  if (generation !== renderCount) return;  // the shopper went elsewhere meanwhile
   const currency = oldCart.currency;
   const confirmButton = h('button', {type: 'button', 'data-test': 'confirm-price'}, 'Accept the new prices and pay');
   const back = h('button', {type: 'button', class: 'secondary'}, 'Back to the cart');
@@ -868,8 +1024,20 @@ async function orderPage(id, generation, state = {failures: 0, drawn: null, reac
 
 function pollOrder(id, generation, state) {
   orderPage(id, generation, state).catch((error) => {
-    if (generation === renderCount) replace(main, errorNotice(error, render));
+    if (generation === renderCount) showLoadError(error);
   });
+}
+
+// A page that could not be read: the error in place of the page, with "Try again" only when
+// trying again can help (no answer, a 5xx, 408, 429, an answer the page could not read; a 404
+// or another 4xx gives the same answer again). The tab's title says it too (it was left from
+// the page before).
+function showLoadError(error) {
+  if (error.status === 404) setTitle('Not found');
+  else if (!error.redirected) setTitle(`Could not load: ${document.title.replace(/ · shopctl shop$/, '')}`);
+  const helps = error.status === 0 || error.status >= 500 || error.status === 408 || error.status === 429
+    || error.code === 'unreadable_answer';
+  replace(main, errorNotice(error, helps ? render : null));
 }
 
 function drawOrder(order, state) {
@@ -915,6 +1083,7 @@ function drawOrder(order, state) {
 
 async function ordersPage() {
   const mine = renderCount;
+  setTitle('Your orders');
   const orders = readable(await api('GET', '/api/orders'), ordersShape);
   if (mine !== renderCount) return;
   setTitle('Your orders');
@@ -952,6 +1121,7 @@ let drawnRoute = '/';  // the route render() drew last
 async function render() {
   clearTimeout(pollTimer);
   clearProblem();
+  closeDialogs();
   const generation = ++renderCount;
   const route = currentRoute();
   drawnRoute = route;
@@ -974,7 +1144,7 @@ async function render() {
     else if (segments[0] === 'orders' && segments.length === 2) await orderPage(segments[1], generation);
     else notFoundPage();
   } catch (error) {
-    if (generation === renderCount) replace(main, errorNotice(error, render));
+    if (generation === renderCount) showLoadError(error);
   }
   if (generation === renderCount && document.activeElement === document.body) main.focus({preventScroll: true});
 }
@@ -1003,6 +1173,14 @@ window.addEventListener('hashchange', () => {
   }
   render();
 });
+// A page the browser puts back from its back/forward cache (Back from the pay page) shows what
+// it showed when it was left: the cart before the order took its items. It is drawn again.
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted) {
+    render();
+    refreshCartCount();
+  }
+});
 // The session lives in localStorage, shared by every tab of the shop. When another tab logs
 // out, or logs in as someone (else), this tab must not go on showing, or checking out, the
 // cart it drew for the previous user: it goes to the login page saying why, or draws its page
@@ -1011,8 +1189,7 @@ window.addEventListener('storage', (event) => {
   if (event.key === EMAIL_KEY) document.getElementById('who').textContent = localStorage.getItem(EMAIL_KEY) || '';
   if (event.key !== TOKEN_KEY && event.key !== null) return;
   if (event.key === TOKEN_KEY && event.oldValue === event.newValue) return;
-  if (priceDialog.open) { priceDialog.onclose = null; priceDialog.close(); }
-  document.getElementById('cart-count').textContent = '0';
+  sessionChanged();
   if (!token()) {
     updateNav(currentRoute());
     const why = localStorage.getItem(SIGNED_OUT_KEY) || 'other_tab';
@@ -1021,7 +1198,6 @@ window.addEventListener('storage', (event) => {
   }
   const who = localStorage.getItem(EMAIL_KEY);
   render();
-  refreshCartCount();
   if (who) say(`Signed in as ${who} (in another tab)`);
 });
 render();
