@@ -1453,7 +1453,7 @@ test('an answer that comes after its session ended is dropped: no pay page, no d
   await page.goto(`${shop.url}/#/cart`);
   await logInOnPage(page, alice);
   await page.locator('[data-test="cart-line"]').waitFor();
-  await slowCheckouts(page, 2500);
+  await slowCheckouts(page, 4000);
   const isCheckout = (r) => r.url().endsWith('/api/orders') && r.method() === 'POST';
   const sent = page.waitForRequest(isCheckout);
   const placed = page.waitForResponse((r) => isCheckout(r.request()));
