@@ -143,6 +143,23 @@ bool credentials_shape(const json& body, bool with_name) {
   return !with_name || name == body.end() || name->is_string();
 }
 
+// The token of an `Authorization: Bearer <token>` value (the scheme in any letter case, as the
+// gateway reads it); "" for any other value.
+std::string bearer_token(const std::string& authorization) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size() ||
+      lower(authorization.substr(0, kScheme.size())) != kScheme)
+    return "";
+  return authorization.substr(kScheme.size());
+}
+
+// The gateway refused the token itself (a token it cannot verify, or one that expired).
+bool token_refused(int status, const json& answer) {
+  if (status != 401 || !answer.is_object() || !answer.contains("error")) return false;
+  const auto code = text_of(answer["error"], "code");
+  return code == "invalid_token" || code == "token_expired";
+}
+
 }  // namespace
 
 SessionRecorder::SessionRecorder(RecorderOptions options) : options_(std::move(options)) {}
@@ -190,6 +207,48 @@ std::string SessionRecorder::account_var(const std::string& email, bool create) 
   names_["password"] = std::max(names_["password"], std::stoi(suffix));
   accounts_[email] = suffix;
   return suffix;
+}
+
+// A `register:` step of its own for an account the session used without registering it.
+void SessionRecorder::register_first(const std::string& email, const std::string& why) {
+  auto suffix = account_var(email, true);
+  Step step;
+  step.comments.push_back(why);
+  step.name = "register " + literal(email);
+  step.action =
+      "register: {email: \"${email_" + suffix + "}\", password: \"${password_" + suffix + "}\"}";
+  step.status = 201;
+  steps_.push_back(std::move(step));
+  registered_.insert(email);
+}
+
+// How a `request:` step is authorized so that the replay sends the token of the same user as
+// the session did: nothing for the token of the last `login:` step (the runner sends it), the
+// captured token of an earlier login, or none.
+std::string SessionRecorder::auth_of(const platform::PublicExchange& e, const json& answer,
+                                     std::vector<std::string>& comments) {
+  if (!e.authorized) return ", auth: none";
+  const auto token = bearer_token(e.authorization);
+  if (token_refused(e.status, answer)) {
+    // Refused in the session (expired, say): a valid token would be accepted on replay.
+    comments.push_back("the shop refused this request's token (" +
+                       text_of(answer["error"], "code") +
+                       "): the replay sends one that is not a token");
+    return ", auth: \"not-a-token\"";
+  }
+  if (!token.empty() && token == replay_token_) return "";
+  if (auto it = tokens_.find(token); !token.empty() && it != tokens_.end()) {
+    auto& issued = it->second;
+    if (issued.captured.empty()) {
+      issued.captured = new_var("token_" + issued.account);
+      steps_[issued.step].captures[issued.captured] = "$.access_token";
+    }
+    return ", auth: \"${" + issued.captured + "}\"";
+  }
+  comments.push_back(
+      "this request carried a token that no login of the recording was given (one from before "
+      "it): the replay sends none");
+  return ", auth: none";
 }
 
 std::string SessionRecorder::use(const std::string& value) {
@@ -324,14 +383,21 @@ void SessionRecorder::record_locked(const platform::PublicExchange& e) {
   // session's request only when that got the same answer from the same shape: anything else
   // (another shape, a 415 for its Content-Type, a 400 for its lengths) is a `request:` step
   // with the body as sent, its passwords masked.
-  const bool as_register =
-      post && path == "/api/auth/register" && credentials_shape(request, true) &&
-      (e.status == 201 ||
-       (e.status == 409 && accounts_.contains(request["email"].get<std::string>())));
+  const bool as_register = post && path == "/api/auth/register" &&
+                           credentials_shape(request, true) && (e.status == 201 || e.status == 409);
   const bool as_login = post && path == "/api/auth/login" && credentials_shape(request, false) &&
                         (e.status == 200 || e.status == 401 || e.status == 429);
+  // The user a successful login stands for: its account's var suffix, "demo", or "" (a login
+  // that is a `request:` step and names no account the recording knows).
+  std::string login_account;
   if (as_register) {
-    auto suffix = account_var(request["email"].get<std::string>(), true);
+    const auto email = request["email"].get<std::string>();
+    if (e.status == 409 && !registered_.contains(email))
+      register_first(email,
+                     "the account existed before the recording (its registration was refused as a "
+                     "duplicate): the replay registers it first");
+    auto suffix = account_var(email, true);
+    if (e.status == 201) registered_.insert(email);
     step.action =
         "register: {email: \"${email_" + suffix + "}\", password: \"${password_" + suffix + "}\"";
     if (request.contains("name") && request["name"].is_string())
@@ -343,22 +409,19 @@ void SessionRecorder::record_locked(const platform::PublicExchange& e) {
     if (email == options_.demo_email) {
       email_text = yaml_quoted(literal(email));
       password_text = yaml_quoted(literal(options_.replay_demo_password));
+      login_account = "demo";
     } else {
-      auto suffix = account_var(email, false);
-      if (suffix.empty()) {
-        // An account from before the recording: the replay registers it first.
-        suffix = account_var(email, true);
-        Step register_first;
-        register_first.comments.push_back(
-            "the account existed before the recording; the replay registers it");
-        register_first.name = "register " + literal(email);
-        register_first.action = "register: {email: \"${email_" + suffix +
-                                "}\", password: \"${password_" + suffix + "}\"}";
-        register_first.status = 201;
-        steps_.push_back(std::move(register_first));
-      }
+      auto suffix = account_var(email, true);
+      // A login that succeeded needs the account in the fresh shop; one that failed does not
+      // (an unknown email and a wrong password are refused, and throttled, alike), and the
+      // session may never have had the account (its registration refused, say).
+      if (e.status == 200 && !registered_.contains(email))
+        register_first(email,
+                       "the session logged in as this account without registering it (it existed "
+                       "before the recording): the replay registers it first");
       email_text = "\"${email_" + suffix + "}\"";
       password_text = "\"${password_" + suffix + "}\"";
+      login_account = suffix;
     }
     // A login the session got wrong is replayed wrong: it must fail the same way.
     if (e.status != 200) password_text = yaml_quoted("not-the-password");
@@ -429,10 +492,24 @@ void SessionRecorder::record_locked(const platform::PublicExchange& e) {
                                   ? "the body was not JSON and may hold a password: each of its "
                                     "characters is written as a mask character"
                                   : "passwords in the body are masked (each character as *)");
-    if (!e.authorized) step.action += ", auth: none";
+    step.action += auth_of(e, answer, step.comments);
     step.action += "}";
+    if (post && path == "/api/auth/login") {
+      // A login the runner's `login:` cannot stand for still gives a token later requests may
+      // carry.
+      const auto email = text_of(request, "email");
+      login_account = email == options_.demo_email ? "demo" : account_var(email, false);
+      if (login_account.empty()) login_account = "other";
+    }
   }
   steps_.push_back(std::move(step));
+  if (e.status == 200 && !login_account.empty()) {
+    if (auto token = text_of(answer, "access_token"); !token.empty()) {
+      tokens_[token] = {steps_.size() - 1, login_account, ""};
+      // The runner sends the token of its last successful `login:` step.
+      if (as_login) replay_token_ = token;
+    }
+  }
   if (!answer.is_discarded()) remember_answer(steps_.size() - 1, answer, "$");
 }
 
@@ -445,8 +522,9 @@ std::string SessionRecorder::yaml() const {
       "# Registered emails get -${run_id}, so that every replay registers new users; passwords\n"
       "# typed in the session are not written (made-up ones for the session's own accounts, the\n"
       "# public demo password for the demo user, masked with * in any other body); logins are\n"
-      "# replayed by the runner, which sends their token on the next requests. Ids the shop made\n"
-      "# are captured where they appeared.\n"
+      "# replayed by the runner, which sends the last one's token on the next requests (a\n"
+      "# request made with an earlier login's token, another user's, sends that one, captured:\n"
+      "# auth: \"${token_N}\"). Ids the shop made are captured where they appeared.\n"
       "version: 1\n"
       "name: " +
       yaml_quoted(literal(options_.name)) +

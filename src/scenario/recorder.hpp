@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,12 +28,16 @@ struct RecorderOptions {
 // Turns exchanges into scenario steps:
 //  - register and login become `register:` / `login:` steps; an email registered in the
 //    session becomes "local-${run_id}@domain" (a var), its password a var with a made-up
-//    value; a login as someone not registered in the session (and not the demo user) gets a
-//    `register:` step of its own first, so a fresh shop knows the account;
-//    only a body of the shape the runner sends, answered as the runner's would be, becomes
-//    such a step;
+//    value; a successful login, or a registration refused as a duplicate, of an account the
+//    session did not register (and not the demo user) gets a `register:` step of its own
+//    first, so a fresh shop knows the account (a failed login needs none: the shop refuses a
+//    wrong password and an unknown email alike); only a body of the shape the runner sends,
+//    answered as the runner's would be, becomes such a step;
 //  - every other /api/ request becomes a `request:` step with its body, `auth: none` when it
-//    carried no token (the runner's login sends the token otherwise: no token is written);
+//    carried no token. The runner sends the token of the last `login:` step, so that token is
+//    not written; a request made with the token of an earlier login (another user's) says
+//    `auth: "${token_N}"`, captured from that login's answer; one whose token no login of the
+//    session issued sends none (or one that is not a token, where the shop refused it);
 //    passwords in a body are masked whatever its shape (same lengths, so the same answer);
 //  - each step expects the status the session got;
 //  - an id-like string of an answer (`id`, `*_id`, `pay_url`) that a later request uses in its
@@ -75,6 +80,9 @@ class SessionRecorder {
   nlohmann::json rewrite_body(const nlohmann::json& body);
   void remember_answer(std::size_t step, const nlohmann::json& body, const std::string& path);
   std::string account_var(const std::string& email, bool create);
+  void register_first(const std::string& email, const std::string& why);
+  std::string auth_of(const platform::PublicExchange& e, const nlohmann::json& answer,
+                      std::vector<std::string>& comments);
   std::string new_var(const std::string& base);
 
   RecorderOptions options_;
@@ -88,6 +96,16 @@ class SessionRecorder {
   std::map<std::string, std::string> order_of_payment_;    // payment id -> order id
   std::vector<std::string> paid_events_;
   std::map<std::string, int> names_;
+  std::set<std::string> registered_;  // the emails the replay registers
+  // A token a login of the session was answered with: the step that answers it on replay, the
+  // account's var suffix ("demo" for the demo user) and the name it is captured as once used.
+  struct IssuedToken {
+    std::size_t step = 0;
+    std::string account;
+    std::string captured;
+  };
+  std::map<std::string, IssuedToken> tokens_;  // token -> where it was issued
+  std::string replay_token_;  // the session's token that the runner's current one stands for
 };
 
 }  // namespace shopctl::scenario

@@ -62,6 +62,20 @@ status=$(curl -s "${auth[@]}" "$gateway/api/orders/$order_id" | jq -r .status)
 check "the order is PAID in the session (got $status)" test "$status" = PAID
 curl -s -o /dev/null "${auth[@]}" "$gateway/api/orders"
 curl -s -o /dev/null "$gateway/" # the web shop's page: not recorded
+# A second shopper logs in; each then acts with their own token. Everything after the second
+# login was replayed as the second user (Grace's cart was theirs: 400 cart_empty became 201).
+other="hopper-$$@shop.test"
+curl -s -o /dev/null -X POST "$gateway/api/auth/register" "${json[@]}" \
+  -d "{\"email\":\"$other\",\"password\":\"$password\",\"name\":\"Hopper\"}"
+other_token=$(curl -s -X POST "$gateway/api/auth/login" "${json[@]}" \
+  -d "{\"email\":\"$other\",\"password\":\"$password\"}" | jq -r .access_token)
+got=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$gateway/api/cart/items" "${auth[@]}" "${json[@]}" \
+  -d '{"product_id":"p-001","quantity":1}')
+got+=" $(curl -s -o /dev/null -w '%{http_code}' -X POST "$gateway/api/orders" -H "Authorization: Bearer $other_token")"
+got+=" $(curl -s -o /dev/null -w '%{http_code}' -X POST "$gateway/api/orders" "${auth[@]}")"
+got+=" $(curl -s -o /dev/null -w '%{http_code}' "$gateway/api/cart")"
+check "two shoppers: Grace's cart, Hopper's empty checkout, Grace's checkout, no token (got $got)" \
+  test "$got" = "200 400 201 401"
 # Bodies the shop refuses are recorded as refused: one that is not UTF-8 was a 500 (the
 # recorder threw), one cut short was replayed without its Content-Type (415, not 400), and a
 # refused Idempotency-Key was replayed as a valid one.
@@ -92,7 +106,13 @@ check "serve stops with 0 after SIGTERM (got $code)" test "$code" -eq 0
 check "serve says what it recorded" grep -q "step(s) recorded in" "$tmp/serve.log"
 check "the file is written" test -s "$file"
 check "no password of the session in the file" bash -c "! grep -qF '$password' '$file'"
-check "no token in the file" bash -c "! grep -qF '$token' '$file'"
+check "no token in the file" bash -c "! grep -qF '$token' '$file' && ! grep -qF '$other_token' '$file'"
+check "Grace's requests after Hopper's login send her token, captured at her login" \
+  grep -qF 'capture: {token_1: "$.access_token"}' "$file"
+check "Grace's cart after Hopper's login is hers" \
+  grep -qF '"quantity":1}, auth: "${token_1}"}' "$file"
+check "Hopper's checkout sends the runner's token (the last login's)" \
+  grep -qFx '    request: {method: POST, path: "/api/orders"}' "$file"
 check "the email is made unique per run" grep -qF "grace-$$-\${run_id}@shop.test" "$file"
 check "a login step" grep -q "login: {email:" "$file"
 check "the order id is captured" grep -q 'capture: {order_id: "\$.order_id"}' "$file"

@@ -15,8 +15,12 @@ using nlohmann::json;
 using shopctl::platform::PublicExchange;
 using shopctl::scenario::SessionRecorder;
 
+// The token Ada's login is answered with, which her later requests carry.
+const std::string kAdaToken = "eyJhbGciOi.secret.token";
+
+// An exchange whose request carried `token` as its bearer token ("": no Authorization header).
 PublicExchange exchange(std::string method, std::string target, const json& body, int status,
-                        const json& answer, bool authorized = true) {
+                        const json& answer, const std::string& token = kAdaToken) {
   PublicExchange e;
   e.method = std::move(method);
   e.target = std::move(target);
@@ -24,7 +28,8 @@ PublicExchange exchange(std::string method, std::string target, const json& body
     e.request_body = body.dump();
     e.content_type = "application/json";
   }
-  e.authorized = authorized;
+  e.authorized = !token.empty();
+  if (e.authorized) e.authorization = "Bearer " + token;
   e.status = status;
   e.response_body = answer.dump();
   return e;
@@ -34,10 +39,10 @@ void record_shopping_session(SessionRecorder& r) {
   r.record(exchange(
       "POST", "/api/auth/register",
       {{"email", "ada@example.com"}, {"password", "my-secret-pass"}, {"name", "Ada $ Lovelace"}},
-      201, {{"user_id", "usr_1"}}, false));
-  r.record(exchange(
-      "POST", "/api/auth/login", {{"email", "ada@example.com"}, {"password", "my-secret-pass"}},
-      200, {{"access_token", "eyJhbGciOi.secret.token"}, {"token_type", "Bearer"}}, false));
+      201, {{"user_id", "usr_1"}}, ""));
+  r.record(exchange("POST", "/api/auth/login",
+                    {{"email", "ada@example.com"}, {"password", "my-secret-pass"}}, 200,
+                    {{"access_token", kAdaToken}, {"token_type", "Bearer"}}, ""));
   r.record(
       exchange("GET", "/api/catalog/products?category=coffee", nullptr, 200,
                {{"items", json::array({{{"id", "p-001"}}, {{"id", "p-002"}}})}, {"total", 2}}));
@@ -51,7 +56,7 @@ void record_shopping_session(SessionRecorder& r) {
   PublicExchange webhook =
       exchange("POST", "/api/payments/webhook",
                {{"event_id", "evt_1"}, {"type", "payment.succeeded"}, {"payment_id", "pay_7"}}, 200,
-               {{"received", true}}, false);
+               {{"received", true}}, "");
   r.record(webhook);
   r.record(webhook);  // a duplicate delivery: paid once
   r.record(exchange("GET", "/api/orders/ord_9", nullptr, 200,
@@ -105,7 +110,7 @@ TEST_CASE("a login as the demo user is replayed with the public demo password, n
   SessionRecorder r(options);
   r.record(exchange("POST", "/api/auth/login",
                     {{"email", "demo@shop.test"}, {"password", "changed-in-config"}}, 200,
-                    {{"access_token", "t"}}, false));
+                    {{"access_token", "t"}}, ""));
   auto yaml = r.yaml();
   CHECK(yaml.find("changed-in-config") == std::string::npos);
   CHECK(yaml.find("login: {email: \"demo@shop.test\", password: \"demo-password-1\"}") !=
@@ -116,7 +121,7 @@ TEST_CASE("a login as an account from before the recording registers it first") 
   SessionRecorder r;
   r.record(exchange("POST", "/api/auth/login",
                     {{"email", "old@shop.test"}, {"password", "its-password"}}, 200,
-                    {{"access_token", "t"}}, false));
+                    {{"access_token", "t"}}, ""));
   auto yaml = r.yaml();
   CHECK(yaml.find("its-password") == std::string::npos);
   CHECK(yaml.find("register: {email: \"${email_1}\"") < yaml.find("login: {email: \"${email_1}\""));
@@ -222,4 +227,112 @@ TEST_CASE("a recorded label keeps the ${...} its path is written with") {
   auto yaml = r.yaml();
   CHECK(yaml.find("name: \"GET /api/orders/${order_id}\"") != std::string::npos);
   CHECK(yaml.find("ord_9\"") == std::string::npos);
+}
+
+namespace {
+
+// Two accounts registered and logged in, A then B; then each acts with its own token.
+void record_two_users(SessionRecorder& r) {
+  r.record(exchange("POST", "/api/auth/register",
+                    {{"email", "a@shop.test"}, {"password", "password-of-a"}, {"name", "a"}}, 201,
+                    {{"user_id", "usr_a"}}, ""));
+  r.record(exchange("POST", "/api/auth/register",
+                    {{"email", "b@shop.test"}, {"password", "password-of-b"}, {"name", "b"}}, 201,
+                    {{"user_id", "usr_b"}}, ""));
+  r.record(exchange("POST", "/api/auth/login",
+                    {{"email", "a@shop.test"}, {"password", "password-of-a"}}, 200,
+                    {{"access_token", "token-of-a"}}, ""));
+  r.record(exchange("POST", "/api/auth/login",
+                    {{"email", "b@shop.test"}, {"password", "password-of-b"}}, 200,
+                    {{"access_token", "token-of-b"}}, ""));
+}
+
+}  // namespace
+
+TEST_CASE("a request made with an earlier login's token is replayed with that user's token") {
+  SessionRecorder r;
+  record_two_users(r);
+  r.record(exchange("POST", "/api/cart/items", {{"product_id", "p-001"}, {"quantity", 2}}, 200,
+                    {{"total_cents", 100}}, "token-of-a"));
+  r.record(exchange("POST", "/api/orders", nullptr, 400, {{"error", {{"code", "cart_empty"}}}},
+                    "token-of-b"));
+  r.record(exchange("POST", "/api/orders", nullptr, 201, {{"order_id", "ord_1"}}, "token-of-a"));
+  auto yaml = r.yaml();
+  CHECK(yaml.find("token-of-") == std::string::npos);
+  // A's login answers the token that A's requests send; B's, the last login, is the runner's.
+  const auto login_a = yaml.find("login: {email: \"${email_1}\"");
+  const auto capture = yaml.find("capture: {token_1: \"$.access_token\"}");
+  CHECK(login_a < capture);
+  CHECK(capture < yaml.find("login: {email: \"${email_2}\""));
+  CHECK(yaml.find("token_2") == std::string::npos);
+  CHECK(yaml.find("request: {method: POST, path: \"/api/cart/items\", json: "
+                  "{\"product_id\":\"p-001\",\"quantity\":2}, auth: \"${token_1}\"}") !=
+        std::string::npos);
+  CHECK(yaml.find("request: {method: POST, path: \"/api/orders\"}\n    expect: {status: 400}") !=
+        std::string::npos);
+  CHECK(yaml.find("request: {method: POST, path: \"/api/orders\", auth: \"${token_1}\"}\n    "
+                  "expect: {status: 201}") != std::string::npos);
+  auto loaded = shopctl::scenario::parse_scenario_text(yaml, "recorded.yaml");
+  CHECK_MESSAGE(loaded.ok(), loaded.format_diagnostics());
+}
+
+TEST_CASE("a request with no token after a login is replayed without one") {
+  SessionRecorder r;
+  record_two_users(r);
+  r.record(
+      exchange("GET", "/api/cart", nullptr, 401, {{"error", {{"code", "unauthenticated"}}}}, ""));
+  CHECK(r.yaml().find("request: {method: GET, path: \"/api/cart\", auth: none}") !=
+        std::string::npos);
+}
+
+TEST_CASE("a token no login of the recording gave is not replayed as the current user's") {
+  SessionRecorder r;
+  record_two_users(r);
+  // From before the recording: the replay has no such token and sends none.
+  r.record(exchange("GET", "/api/catalog/products", nullptr, 200, {{"items", json::array()}},
+                    "token-from-before"));
+  // Refused by the shop (expired, or not a token): the replay sends one that is refused too.
+  r.record(exchange("GET", "/api/cart", nullptr, 401, {{"error", {{"code", "token_expired"}}}},
+                    "token-of-a"));
+  auto yaml = r.yaml();
+  CHECK(yaml.find("token-from-before") == std::string::npos);
+  CHECK(yaml.find("path: \"/api/catalog/products\", auth: none}") != std::string::npos);
+  CHECK(yaml.find("# this request carried a token that no login of the recording was given") !=
+        std::string::npos);
+  CHECK(yaml.find("path: \"/api/cart\", auth: \"not-a-token\"}") != std::string::npos);
+  CHECK(yaml.find("# the shop refused this request's token (token_expired)") != std::string::npos);
+}
+
+TEST_CASE("a login that failed for an account the session could not register registers nothing") {
+  SessionRecorder r;
+  // Refused for its password's length: the session never had the account.
+  r.record(raw_exchange("/api/auth/register", R"({"email":"c@shop.test","password":"short"})",
+                        "application/json", 400));
+  r.record(exchange("POST", "/api/auth/login", {{"email", "c@shop.test"}, {"password", "short"}},
+                    401, {{"error", {{"code", "invalid_credentials"}}}}, ""));
+  auto yaml = r.yaml();
+  CHECK(yaml.find("existed before") == std::string::npos);
+  CHECK(yaml.find("register:") == std::string::npos);
+  CHECK(yaml.find("login: {email: \"${email_1}\", password: \"not-the-password\"}") !=
+        std::string::npos);
+  CHECK(r.steps() == 2);
+}
+
+TEST_CASE("a registration refused as a duplicate registers the account from before first") {
+  SessionRecorder r;
+  r.record(exchange("POST", "/api/auth/register",
+                    {{"email", "old@shop.test"}, {"password", "its-password"}}, 409,
+                    {{"error", {{"code", "email_taken"}}}}, ""));
+  r.record(exchange("POST", "/api/auth/login",
+                    {{"email", "old@shop.test"}, {"password", "its-password"}}, 200,
+                    {{"access_token", "t"}}, ""));
+  auto yaml = r.yaml();
+  CHECK(yaml.find("# the account existed before the recording (its registration was refused") !=
+        std::string::npos);
+  const auto first = yaml.find("register: {email: \"${email_1}\"");
+  CHECK(yaml.find("expect: {status: 201}", first) < yaml.find("expect: {status: 409}", first));
+  // Registered once: the login after it needs no registration of its own.
+  CHECK(yaml.find("register:", first + 1) != std::string::npos);
+  CHECK(yaml.find("register:", yaml.find("register:", first + 1) + 1) == std::string::npos);
+  CHECK(r.steps() == 3);
 }

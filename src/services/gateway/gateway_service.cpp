@@ -247,7 +247,10 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
     exchange->request_body = req.body;
     if (auto v = req.headers.get("Content-Type")) exchange->content_type = std::string(*v);
     if (auto v = req.headers.get("Idempotency-Key")) exchange->idempotency_key = std::string(*v);
-    exchange->authorized = req.headers.get("Authorization").has_value();
+    if (auto v = req.headers.get("Authorization")) {
+      exchange->authorized = true;
+      exchange->authorization = std::string(*v);
+    }
   }
 
   Response res;
