@@ -68,6 +68,27 @@ TEST_CASE("a JSON log event is one line holding one object with ts, level, msg a
   CHECK(second["level"] == "warn");
 }
 
+TEST_CASE("a JSON log event's keys come in the documented order: ts, level, msg, the fields") {
+  auto lines = lines_of(LogLevel::info, LogFormat::json, [](Logger& log) {
+    log.info("request", {{"service", "catalog"},
+                         {"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"},
+                         {"caller", "gateway"},
+                         {"status", 200},
+                         {"msg", "a field that has the name of the message"}});
+  });
+  REQUIRE(lines.size() == 1);
+  // Keys in the order the line holds them (nlohmann::json would sort them).
+  const auto event_in_order = nlohmann::ordered_json::parse(lines[0]);
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : event_in_order.items()) keys.push_back(key);
+  CHECK(keys == std::vector<std::string>{"ts", "level", "msg", "caller", "field_msg", "service",
+                                         "status", "trace_id"});
+  CHECK(lines[0].starts_with("{\"ts\":\""));
+  auto event = nlohmann::json::parse(lines[0]);
+  CHECK(event["msg"] == "request");
+  CHECK(event["field_msg"] == "a field that has the name of the message");
+}
+
 TEST_CASE("a text log event stays on one line and quotes values that would split it") {
   auto lines = lines_of(LogLevel::debug, LogFormat::text, [](Logger& log) {
     log.error("unhandled\nerror", {{"service", "order"},

@@ -106,11 +106,19 @@ void Logger::log(LogLevel level, std::string_view message, const nlohmann::json&
                 static_cast<int>(ms % 1000));
   std::string line;
   if (format_.load() == LogFormat::json) {
-    nlohmann::json j = {{"ts", ts}, {"level", to_string(level)}, {"msg", message}};
+    // Written by hand, so that `ts`, `level` and `msg` come first and the fields after them
+    // (a JSON object of nlohmann::json keeps its keys in alphabetical order: `level` came
+    // first, `ts` among the fields). A field of one of those names is written `field_<name>`.
+    line = "{\"ts\":" + json_text(std::string(ts)) +
+           ",\"level\":" + json_text(std::string(to_string(level))) +
+           ",\"msg\":" + json_text(std::string(message));
     if (fields.is_object()) {
-      for (const auto& [k, v] : fields.items()) j[k] = v;
+      for (const auto& [k, v] : fields.items()) {
+        const bool taken = k == "ts" || k == "level" || k == "msg";
+        line += "," + json_text(taken ? "field_" + k : k) + ":" + json_text(v);
+      }
     }
-    line = json_text(j);
+    line += "}";
   } else {
     line = std::string(ts) + " " + std::string(to_string(level)) + " " + one_line(message);
     if (fields.is_object()) {

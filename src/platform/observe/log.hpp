@@ -27,7 +27,9 @@ class Logger {
   void set_level(LogLevel level) { level_ = level; }
   void set_format(LogFormat format) { format_ = format; }
 
-  // Writes one line: `fields` are extra key/values (service, trace_id, route, status, ...).
+  // Writes one line: `fields` are extra key/values (service, trace_id, route, status, ...). As
+  // JSON: `ts`, `level`, `msg`, then the fields in alphabetical order (a field named `ts`,
+  // `level` or `msg` as `field_ts`, ...); as text: `ts level msg key=value ...`.
   void log(LogLevel level, std::string_view message, const nlohmann::json& fields = {});
   void info(std::string_view m, const nlohmann::json& f = {}) { log(LogLevel::info, m, f); }
   void warn(std::string_view m, const nlohmann::json& f = {}) { log(LogLevel::warn, m, f); }
