@@ -118,13 +118,33 @@ struct Walker {
       }
     }
     if (auto r = node["retry"]) {
-      if (!check_map(r, where + ".retry",
-                     {"max_attempts", "initial_backoff", "multiplier", "max_backoff", "jitter"}))
-        return;
+      const std::set<std::string> settings = {"max_attempts", "initial_backoff", "multiplier",
+                                              "max_backoff", "jitter"};
+      if (!check_map(r, where + ".retry", settings)) return;
+      // Setting by setting, each problem at its own key (the first one stopped the reading, so
+      // `max_attempts: 0` beside `jitter: 2` went unreported), then the rule between settings.
+      RetryPolicy retry = out.retry;
+      std::set<std::string> refused;
+      YAML::Mark at = r.Mark();  // where the rule between the backoffs is reported
+      for (const auto& setting : r) {
+        const auto key = setting.first.Scalar();
+        if (!settings.count(key)) continue;  // check_map reported it
+        if (key == "max_backoff") at = setting.first.Mark();
+        try {
+          retry.set(key, platform::yaml_to_json(setting.second));
+        } catch (const std::exception& e) {
+          issue(setting.first, where + ".retry: " + e.what());
+          refused.insert(key);
+        }
+      }
+      // The backoffs against each other, when both were read (a refused one would be judged by
+      // a value nobody wrote).
+      if (refused.count("initial_backoff") || refused.count("max_backoff")) return;
       try {
-        out.retry = RetryPolicy::from_json(platform::yaml_to_json(r), out.retry);
+        retry.validate();
+        if (refused.empty()) out.retry = retry;
       } catch (const std::exception& e) {
-        issue(r, where + ".retry: " + e.what());
+        issues.push_back({at.line + 1, at.column + 1, where + ".retry: " + e.what()});
       }
     }
   }

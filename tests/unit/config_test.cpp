@@ -350,3 +350,42 @@ TEST_CASE("a client timeout must be shorter than the gateway's upstream deadline
   shop::ShopConfig shorter;
   CHECK(apply_yaml("order: {catalog_client: {timeout: 9s}}", shorter).empty());
 }
+
+TEST_CASE("every problem of a retry map is reported at its own key, and the backoffs together") {
+  shop::ShopConfig config;
+  const auto before = config.order_catalog_client.retry;
+  auto issues = apply_yaml(
+      "order:\n"
+      "  catalog_client:\n"
+      "    retry: {max_attempts: 0, multiplier: 0.5, jitter: 2, initial_backoff: 2s, "
+      "max_backoff: 1s}\n",
+      config);
+  std::vector<std::string> messages;
+  std::string all;
+  for (const auto& issue : issues) {
+    messages.push_back(issue.message);
+    all += issue.message + "\n";
+  }
+  CAPTURE(all);
+  REQUIRE(issues.size() == 4);
+  CHECK(issues[0].column == 13);  // max_attempts
+  CHECK(messages[0].find("'max_attempts'") != std::string::npos);
+  CHECK(messages[1].find("'multiplier'") != std::string::npos);
+  CHECK(messages[2].find("'jitter'") != std::string::npos);
+  CHECK(messages[3].find("'max_backoff' must be at least initial_backoff (2s)") !=
+        std::string::npos);
+  CHECK(config.order_catalog_client.retry == before);  // none of it applied
+
+  // A backoff refused alone is not judged against the other one as well.
+  shop::ShopConfig other;
+  issues = apply_yaml("order: {catalog_client: {retry: {initial_backoff: 2s, max_backoff: soon}}}",
+                      other);
+  REQUIRE(issues.size() == 1);
+  CHECK(issues[0].message.find("'max_backoff'") != std::string::npos);
+
+  shop::ShopConfig good;
+  CHECK(apply_yaml("order: {catalog_client: {retry: {max_attempts: 5, max_backoff: 2s}}}", good)
+            .empty());
+  CHECK(good.order_catalog_client.retry.max_attempts == 5);
+  CHECK(good.order_catalog_client.retry.max_backoff == 2s);
+}

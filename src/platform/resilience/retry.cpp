@@ -46,22 +46,28 @@ RetryPolicy RetryPolicy::from_json(const nlohmann::json& j, RetryPolicy base) {
   require_known_keys(j, kWhat,
                      {"max_attempts", "initial_backoff", "multiplier", "max_backoff", "jitter"});
   RetryPolicy p = base;
-  for (const auto& [key, v] : j.items()) {
-    if (key == "max_attempts") {
-      p.max_attempts = static_cast<int>(read_integer(v, kWhat, key, 1, kMaxAttempts));
-    } else if (key == "initial_backoff") {
-      p.initial_backoff = read_milliseconds(v, key);
-    } else if (key == "multiplier") {
-      p.multiplier =
-          read_number(v, kWhat, key, 1, true, kMaxMultiplier, "must be a number from 1 to 100");
-    } else if (key == "max_backoff") {
-      p.max_backoff = read_milliseconds(v, key);
-    } else if (key == "jitter") {
-      p.jitter = read_number(v, kWhat, key, 0, true, 1, "must be a number from 0 to 1");
-    }
-  }
+  for (const auto& [key, v] : j.items()) p.set(key, v);
   p.validate();
   return p;
+}
+
+void RetryPolicy::set(std::string_view key, const nlohmann::json& v) {
+  using namespace detail;
+  if (key == "max_attempts") {
+    max_attempts = static_cast<int>(read_integer(v, kWhat, key, 1, kMaxAttempts));
+  } else if (key == "initial_backoff") {
+    initial_backoff = read_milliseconds(v, key);
+  } else if (key == "multiplier") {
+    multiplier =
+        read_number(v, kWhat, key, 1, true, kMaxMultiplier, "must be a number from 1 to 100");
+  } else if (key == "max_backoff") {
+    max_backoff = read_milliseconds(v, key);
+  } else if (key == "jitter") {
+    jitter = read_number(v, kWhat, key, 0, true, 1, "must be a number from 0 to 1");
+  } else {
+    require_known_keys(nlohmann::json{{std::string(key), v}}, kWhat,
+                       {"max_attempts", "initial_backoff", "multiplier", "max_backoff", "jitter"});
+  }
 }
 
 nlohmann::json RetryPolicy::to_json() const {

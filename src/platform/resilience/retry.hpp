@@ -4,6 +4,7 @@
 // so that a scenario's seed gives the same schedule every run.
 #include <chrono>
 #include <cstdint>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +31,10 @@ struct RetryPolicy {
   // value out of range.
   static RetryPolicy from_json(const nlohmann::json& j);
   static RetryPolicy from_json(const nlohmann::json& j, RetryPolicy base);
+  // Reads one setting (`key` as from_json() takes it) into this policy, checked alone: not
+  // against the others (validate() does that). Throws std::invalid_argument, naming the key,
+  // for an unknown key or a value of the wrong type or out of range.
+  void set(std::string_view key, const nlohmann::json& value);
   // Returns every setting, in the form from_json() reads.
   nlohmann::json to_json() const;
   // Throws std::invalid_argument, naming the setting, if a value is out of range.
