@@ -214,6 +214,10 @@ int run_chaos_command(const ChaosCliOptions& given) {
   if (!o.config_file.empty()) {
     try {
       shop::load_config_file(o.config_file, shop::ShopConfig{});
+    } catch (const shop::ConfigFileError& e) {
+      std::cerr << format_config_error(e) << "shopctl chaos: " << e.issues().size()
+                << " problem(s) in --config " << e.file() << "\n";
+      return kExitInvalid;
     } catch (const std::exception& e) {
       std::cerr << "shopctl chaos: " << e.what() << "\n";
       return kExitInvalid;

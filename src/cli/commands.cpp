@@ -14,6 +14,8 @@
 #include "platform/admin_fanout.hpp"
 #include "platform/duration.hpp"
 #include "platform/http/client.hpp"
+#include "scenario/diagnostics.hpp"
+#include "shop/config.hpp"
 
 namespace shopctl::cli {
 
@@ -35,6 +37,14 @@ std::string seed_problem(const std::string& text) {
   const char* end = text.data() + text.size();
   const auto [stop, error] = std::from_chars(text.data(), end, value);  // digits only, no sign
   return text.empty() || error != std::errc() || stop != end ? problem : std::string();
+}
+
+std::string format_config_error(const shop::ConfigFileError& error) {
+  std::string out;
+  for (const auto& issue : error.issues())
+    out += scenario::format_diagnostic({error.file(), issue.line, issue.column, issue.message},
+                                       error.text());
+  return out;
 }
 
 std::chrono::nanoseconds duration_option(const std::string& name, const std::string& text,

@@ -10,6 +10,9 @@
 namespace CLI {
 class App;
 }
+namespace shopctl::shop {
+class ConfigFileError;
+}
 
 namespace shopctl::cli {
 
@@ -38,6 +41,11 @@ std::string seed_problem(const std::string& text);
 // `name` and what is wrong. `longest`, when given, is what the option allows at most ("24h"),
 // named when the value is too long even to represent (9000000000000h was "expected a duration
 // like 500ms").
+// The problems of a --config file as `shopctl validate` shows a scenario's: each as
+// "file:line:col: error: message", the line it is on and a caret under the column, in the
+// order of the file.
+std::string format_config_error(const shop::ConfigFileError& error);
+
 std::chrono::nanoseconds duration_option(const std::string& name, const std::string& text,
                                          const std::string& longest = "");
 

@@ -27,6 +27,7 @@
 #include "scenario/interpolate.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/runner.hpp"
+#include "shop/config.hpp"
 #include "shop/shop.hpp"
 
 namespace shopctl::cli {
@@ -244,9 +245,15 @@ int run_load_command(const LoadCliOptions& given) {
       if (fault_file.config.IsDefined() && !fault_file.config.IsNull()) {
         auto issues = shop::apply_config(fault_file.config, config);
         if (!issues.empty())
-          throw std::runtime_error(o.faults_file + ":" + std::to_string(issues[0].line) + ":" +
-                                   std::to_string(issues[0].column) + ": " + issues[0].message);
+          throw shop::ConfigFileError(o.faults_file, std::move(issues),
+                                      platform::read_input_file(o.faults_file));
       }
+    } catch (const shop::ConfigFileError& e) {
+      // As serve, chaos and validate show them: every problem, in the order of the file, each
+      // with its line and a caret.
+      std::cerr << format_config_error(e) << "shopctl load: " << e.issues().size()
+                << " problem(s) in " << e.file() << "\n";
+      return kExitInvalid;
     } catch (const std::exception& e) {
       std::cerr << "shopctl load: " << e.what() << "\n";
       return kExitInvalid;

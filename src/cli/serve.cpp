@@ -19,6 +19,7 @@
 #include "platform/http/client.hpp"
 #include "platform/output_file.hpp"
 #include "scenario/recorder.hpp"
+#include "shop/config.hpp"
 #include "shop/registry.hpp"
 #include "shop/shop.hpp"
 
@@ -155,6 +156,10 @@ int run_serve(const ServeOptions& o) {
   try {
     // Later files override earlier ones (a ConfigMap's settings, then a Secret's secrets).
     for (const auto& file : o.config_files) config = shop::load_config_file(file, config);
+  } catch (const shop::ConfigFileError& e) {
+    std::cerr << format_config_error(e) << "shopctl serve: " << e.issues().size()
+              << " problem(s) in --config " << e.file() << "\n";
+    return kExitInvalid;
   } catch (const std::exception& e) {
     std::cerr << "shopctl serve: " << e.what() << "\n";
     return kExitInvalid;

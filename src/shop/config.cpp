@@ -205,8 +205,10 @@ std::optional<std::string> port_clash(const std::map<std::string, std::uint16_t>
   return std::nullopt;
 }
 
-std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config,
-                                      const std::filesystem::path& relative_to) {
+namespace {
+
+std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfig& config,
+                                               const std::filesystem::path& relative_to) {
   Walker w;
   if (!root || root.IsNull()) return {};
   // Keys given twice and alias bombs, anywhere in the file, before anything reads it.
@@ -653,6 +655,19 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
   return w.issues;
 }
 
+}  // namespace
+
+std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config,
+                                      const std::filesystem::path& relative_to) {
+  auto issues = collect_config_issues(root, config, relative_to);
+  // In the order of the file, as `shopctl validate` reports (a key's problem came before the
+  // problem of a value on an earlier line: 3:3 before 2:29).
+  std::stable_sort(issues.begin(), issues.end(), [](const ConfigIssue& a, const ConfigIssue& b) {
+    return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+  });
+  return issues;
+}
+
 std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root) {
   std::vector<ConfigIssue> out;
   if (!root || !root.IsMap()) return out;
@@ -730,47 +745,53 @@ namespace {
 
 // Applies `root` over `base`; throws std::runtime_error with one "name:line:col: message" line
 // per issue.
-ShopConfig apply_or_throw(const YAML::Node& root, const std::string& name, ShopConfig base,
-                          const std::filesystem::path& relative_to = {}) {
-  auto issues = apply_config(root, base, relative_to);
-  if (!issues.empty()) {
-    std::string all;
-    for (const auto& i : issues) {
-      all += name + ":" + std::to_string(i.line) + ":" + std::to_string(i.column) + ": " +
-             i.message + "\n";
-    }
-    all.pop_back();
-    throw std::runtime_error(all);
+std::string issues_text(const std::string& name, const std::vector<ConfigIssue>& issues) {
+  std::string all;
+  for (const auto& i : issues) {
+    all += name + ":" + std::to_string(i.line) + ":" + std::to_string(i.column) + ": " + i.message +
+           "\n";
   }
+  if (!all.empty()) all.pop_back();
+  return all;
+}
+
+// `text` read as YAML and applied over `base`; every problem thrown as one ConfigFileError.
+ShopConfig apply_text(const std::string& text, const std::string& name, ShopConfig base,
+                      const std::filesystem::path& relative_to = {}) {
+  YAML::Node root;
+  try {
+    root = platform::load_yaml_document(text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigFileError(name, {{e.mark.line + 1, e.mark.column + 1, e.msg}}, text);
+  }
+  auto issues = apply_config(root, base, relative_to);
+  if (!issues.empty()) throw ConfigFileError(name, std::move(issues), text);
   return base;
 }
 
 }  // namespace
 
+ConfigFileError::ConfigFileError(std::string file, std::vector<ConfigIssue> issues,
+                                 std::string text)
+    : std::runtime_error(issues_text(file, issues)),
+      file_(std::move(file)),
+      issues_(std::move(issues)),
+      text_(std::move(text)) {}
+
 ShopConfig load_config_file(const std::filesystem::path& file, ShopConfig base) {
-  YAML::Node root;
+  std::string text;
   try {
-    root = platform::load_yaml_document(platform::read_input_file(file));
+    text = platform::read_input_file(file);
   } catch (const platform::InputFileError& e) {
     throw std::runtime_error(file.string() + ": cannot read the config file: " + e.what());
-  } catch (const YAML::ParserException& e) {
-    throw std::runtime_error(file.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
-                             std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
   std::error_code ec;
   const auto folder = std::filesystem::absolute(file, ec).parent_path();
-  return apply_or_throw(root, file.string(), std::move(base), ec ? file.parent_path() : folder);
+  return apply_text(text, file.string(), std::move(base), ec ? file.parent_path() : folder);
 }
 
 ShopConfig load_config_text(const std::string& text, const std::string& name, ShopConfig base) {
-  YAML::Node root;
-  try {
-    root = platform::load_yaml_document(text);
-  } catch (const YAML::ParserException& e) {
-    throw std::runtime_error(name + ":" + std::to_string(e.mark.line + 1) + ":" +
-                             std::to_string(e.mark.column + 1) + ": " + e.msg);
-  }
-  return apply_or_throw(root, name, std::move(base));
+  return apply_text(text, name, std::move(base));
 }
 
 std::string describe_config(const ShopConfig& c) {

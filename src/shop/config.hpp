@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -143,7 +144,8 @@ struct ConfigIssue {
 std::optional<std::string> port_clash(const std::map<std::string, std::uint16_t>& ports);
 
 // Applies the YAML settings in `root` over `config`. Every problem is collected with its
-// position; `config` is only partly updated when issues are returned. A relative
+// position, in the order of the file; `config` is only partly updated when issues are
+// returned. A relative
 // `catalog.file` is taken from `relative_to`, the folder of the file that names it (a config
 // file, a scenario), when one is given: it was taken from the current folder, so a scenario
 // passed or failed with the folder it was run from.
@@ -159,7 +161,25 @@ std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config
 // all of it applies at run time. Checks keys only; apply_config() checks the values.
 std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root);
 
-// Reads a config file. Throws std::runtime_error with "file:line:col: message" lines.
+// A config file or text that is not YAML or holds settings that cannot be used: every problem
+// with its position, in the order of the file, and the text they point into (so that the
+// command line shows each with its line and a caret, as `shopctl validate` does). what() is
+// "file:line:col: message" lines.
+class ConfigFileError : public std::runtime_error {
+ public:
+  ConfigFileError(std::string file, std::vector<ConfigIssue> issues, std::string text);
+  const std::string& file() const { return file_; }
+  const std::vector<ConfigIssue>& issues() const { return issues_; }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string file_;
+  std::vector<ConfigIssue> issues_;
+  std::string text_;
+};
+
+// Reads a config file. Throws ConfigFileError for its problems, std::runtime_error when it
+// cannot be read.
 ShopConfig load_config_file(const std::filesystem::path& file, ShopConfig base = {});
 // The same from YAML text; `name` stands for the file in the messages.
 ShopConfig load_config_text(const std::string& text, const std::string& name, ShopConfig base = {});

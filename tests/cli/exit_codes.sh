@@ -299,7 +299,7 @@ expect_code 1 "chaos: a share above 1" "$shopctl" chaos --decline 1.5
 # --crash yaml-cpp's bare message).
 printf 'http:\n  max_connections: "lots"\n' > "$tmp/bad-chaos.yaml"
 expect_code 2 "chaos: an invalid --config" "$shopctl" chaos --config "$tmp/bad-chaos.yaml" --duration 2s
-expect_output "bad-chaos.yaml:2:20: http.max_connections" "chaos names the file, line and key"
+expect_output "bad-chaos.yaml:2:20: error: http.max_connections" "chaos names the file, line and key"
 expect_code 2 "chaos --crash: an invalid --config" "$shopctl" chaos --crash --config "$tmp/bad-chaos.yaml" --duration 2s
 expect_code 1 "chaos: a bad duration" "$shopctl" chaos --duration soon
 expect_code 1 "chaos: --target without a token" "$shopctl" chaos --target http://127.0.0.1:1
@@ -350,8 +350,21 @@ printf -- '- wait: 1s #note\n,steps: []\n' > "$tmp/stuck.yaml"
 expect_code 2 "validate: a line the YAML parser cannot move past" timeout 20 "$shopctl" validate "$tmp/stuck.yaml"
 expect_output "stuck.yaml:2:1: error: invalid YAML: unexpected ','" "validate points at the line"
 printf -- 'order: {payment_timeout: 90s}\n---\norder: {payment_timeout: 5s}\n' > "$tmp/two-docs.yaml"
+# An invalid --config of load and serve is reported as validate reports a scenario: every
+# problem in the order of the file, each with its line and a caret (load printed no caret, and
+# 3:3 before 2:29).
+printf 'order:\n  catalog_client: {timeout: 5}\n  bogus: 1\n' > "$tmp/unordered.yaml"
+for command in load serve; do
+  expect_code 2 "$command: an invalid --config" timeout 20 "$shopctl" $command --config "$tmp/unordered.yaml"
+  if [[ "$(grep -oE 'unordered.yaml:[0-9]+:[0-9]+' "$tmp/out" | tr '\n' ' ')" == "unordered.yaml:2:29 unordered.yaml:3:3 " ]] &&
+     grep -qxF "$(printf '%28s^' '')" "$tmp/out" && grep -qxF '  bogus: 1' "$tmp/out"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); echo "FAIL: $command --config: problems not in file order with a caret"; sed 's/^/    /' "$tmp/out"
+  fi
+done
 expect_code 2 "serve: --config with two documents" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/two-docs.yaml"
-expect_output "two-docs.yaml:2:1: holds 2 YAML documents" "serve says the config holds two documents"
+expect_output "two-docs.yaml:2:1: error: holds 2 YAML documents" "serve says the config holds two documents"
 printf 'ports: {auth: 47211, catalog: 47211}\n' > "$tmp/two-on-one-port.yaml"
 expect_code 2 "serve: two services on one port" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/two-on-one-port.yaml"
 expect_output "auth and catalog both ask for port 47211" "serve names both services (it said 'taken by another process')"
@@ -521,7 +534,7 @@ expect_code 2 "validate: a vars file that is not a map" timeout 20 "$shopctl" va
 expect_code 1 "validate: a --var without =" timeout 20 "$shopctl" validate --var nope "$tmp/good.yaml"
 printf 'host: localhost\n' > "$tmp/host.yaml"
 expect_code 2 "serve: host that is a name, not an address" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/host.yaml"
-expect_output "host.yaml:1:7: host takes an IP address" "serve points at the host line"
+expect_output "host.yaml:1:7: error: host takes an IP address" "serve points at the host line"
 expect_code 3 "serve: --bind an address of no interface here" timeout 20 "$shopctl" serve --ephemeral --bind 192.0.2.77
 expect_output "192.0.2.77 is not an address of this machine" "serve says the address is not here"
 if grep -q "reactive_socket_service" "$tmp/out"; then failed=$((failed + 1)); echo "FAIL: Boost's source location in the message"; else passed=$((passed + 1)); fi
@@ -801,7 +814,7 @@ expect_code 2 "validate: a quote never closed" "$shopctl" validate "$tmp/unclose
 expect_output 'unclosed-quote.yaml:4:7: error: invalid YAML: a quoted value that is never closed' "the quote never closed is named where it starts"
 printf 'seed: 1\nauth:\n  password_hashing: "fast\nprovider: {}\n' >"$tmp/unclosed-quote-config.yaml"
 expect_code 2 "serve --config: a quote never closed" timeout 20 "$shopctl" serve --config "$tmp/unclosed-quote-config.yaml"
-expect_output 'unclosed-quote-config.yaml:3:21: a quoted value that is never closed' "a config file's quote never closed is named where it starts"
+expect_output 'unclosed-quote-config.yaml:3:21: error: a quoted value that is never closed' "a config file's quote never closed is named where it starts"
 
 # run --seed: the seed of every scenario that names none. The same seed gives the same
 # sequence of probabilistic faults, another seed another one; a scenario's own seed wins.

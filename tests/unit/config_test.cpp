@@ -389,3 +389,24 @@ TEST_CASE("every problem of a retry map is reported at its own key, and the back
   CHECK(good.order_catalog_client.retry.max_attempts == 5);
   CHECK(good.order_catalog_client.retry.max_backoff == 2s);
 }
+
+TEST_CASE("a config's problems come in the order of the file, each with the text it points into") {
+  shop::ShopConfig config;
+  // The unknown key (line 3) was reported before the bad duration of line 2.
+  auto issues = apply_yaml("order:\n  catalog_client: {timeout: 5}\n  bogus: 1\n", config);
+  REQUIRE(issues.size() == 2);
+  CHECK(issues[0].line == 2);
+  CHECK(issues[0].column == 29);
+  CHECK(issues[1].line == 3);
+  CHECK(issues[1].column == 3);
+  const std::string text = "order:\n  catalog_client: {timeout: 5}\n  bogus: 1\n";
+  try {
+    shop::load_config_text(text, "shop.yaml");
+    FAIL("an invalid config was taken");
+  } catch (const shop::ConfigFileError& e) {
+    CHECK(e.file() == "shop.yaml");
+    CHECK(e.issues().size() == 2);
+    CHECK(e.text() == text);
+    CHECK(std::string(e.what()).starts_with("shop.yaml:2:29: "));
+  }
+}
