@@ -86,8 +86,9 @@ struct AdminAnswer {
   bool ok() const { return status >= 200 && status < 300; }
 };
 
-// Not thread-safe: one client per thread (each keeps its own connections). A client that was
-// moved from throws std::logic_error on every call.
+// Not thread-safe: one client per thread (each keeps its own connections), the const calls
+// included: they change nothing in the shop (they only read it), but they use the client's
+// connections. A client that was moved from throws std::logic_error on every call.
 class AdminClient {
  public:
   // `base_url` is any service's URL, usually the gateway's ("http://127.0.0.1:8080");
@@ -110,7 +111,7 @@ class AdminClient {
                    const std::string& json_body = "");
 
   // The shop's services (GET /_admin/services; served by the gateway).
-  std::vector<ServiceInfo> services();
+  std::vector<ServiceInfo> services() const;
   // Takes a service down (connections refused), brings it back with its data, or both; crash
   // takes it down as if its process died. The gateway cannot be stopped (AdminError 409).
   void stop_service(const std::string& name);
@@ -122,7 +123,7 @@ class AdminClient {
   // AdminError 400 past 100 years ahead in all.
   std::chrono::milliseconds advance_clock(std::chrono::milliseconds by);
   // The simulated clock's offset from real time.
-  std::chrono::milliseconds clock_offset();
+  std::chrono::milliseconds clock_offset() const;
 
   // Switches a fault on; returns its id. Throws std::invalid_argument for a spec the shop
   // would refuse (checked here first), AdminError when the shop refuses it.
@@ -133,19 +134,19 @@ class AdminClient {
   void remove_fault(const std::string& id);
   void clear_faults();
   // GET /_admin/faults: {"items": [...]} with each fault's counters, as JSON text.
-  std::string faults_json();
+  std::string faults_json() const;
 
   // Every breaker of the shop (the order and payment services own them).
-  std::vector<BreakerState> breakers();
+  std::vector<BreakerState> breakers() const;
   // Forces a breaker (by its edge, "order->catalog"): "FORCED_OPEN", "DISABLED",
   // "METRICS_ONLY", or "CLOSED" (back to normal). AdminError for an unknown breaker or state.
   void set_breaker(const std::string& edge, const std::string& state);
 
   // GET /_admin/calls?since=N: the call records and breaker transitions from sequence N, and
   // "next_seq" (docs/architecture.md, "Control plane"), as JSON text.
-  std::string calls_json(std::uint64_t since = 0);
+  std::string calls_json(std::uint64_t since = 0) const;
   // GET /_admin/edges: per-edge totals, as JSON text.
-  std::string edges_json();
+  std::string edges_json() const;
 
  private:
   struct Impl;

@@ -96,9 +96,12 @@ struct LoadFigures {
 
 struct ThresholdVerdict {
   std::string threshold;  // as written
-  double actual = 0;      // in the threshold's unit
+  double actual = 0;      // in the threshold's unit (0 when no_samples)
   std::string unit;       // "ms", "%", "/s" or ""
   bool passed = false;
+  // A latency or error threshold over nothing that ran (a journey the mix left out): not
+  // met, and `actual` means nothing (the JSON report's "no_samples": true, "value": null).
+  bool no_samples = false;
 };
 
 class LoadReport {
@@ -125,6 +128,7 @@ class LoadReport {
 
  private:
   friend LoadReport run_load(const LoadPlan& plan);
+  friend LoadReport run_load(const Shop& shop, LoadPlan plan);
   struct Impl;
   std::shared_ptr<const Impl> impl_;
 };
@@ -133,7 +137,8 @@ class LoadReport {
 // std::invalid_argument for a bad plan (check_plan) or a fault the shop refuses, and
 // LoadSetupError when the load could not start.
 LoadReport run_load(const LoadPlan& plan);
-// The same against `shop`, with its gateway URL and admin token.
+// The same against `shop`, with its gateway URL and admin token. The shop runs in this
+// process, so the report splits the CPU time between the shop and the load generator.
 LoadReport run_load(const Shop& shop, LoadPlan plan);
 
 }  // namespace shopctl

@@ -73,7 +73,7 @@ AdminAnswer AdminClient::send(const std::string& method, const std::string& path
   return AdminAnswer{answer.status, std::move(answer.raw)};
 }
 
-std::vector<ServiceInfo> AdminClient::services() {
+std::vector<ServiceInfo> AdminClient::services() const {
   auto& self = api::live(impl_, "AdminClient");
   return api::services_from_json(self.expect("GET", "/_admin/services"));
 }
@@ -103,7 +103,7 @@ std::chrono::milliseconds AdminClient::advance_clock(std::chrono::milliseconds b
   return std::chrono::milliseconds(answer.value("offset_ms", std::int64_t{0}));
 }
 
-std::chrono::milliseconds AdminClient::clock_offset() {
+std::chrono::milliseconds AdminClient::clock_offset() const {
   auto& self = api::live(impl_, "AdminClient");
   auto answer = self.expect("GET", "/_admin/clock");
   return std::chrono::milliseconds(answer.value("offset_ms", std::int64_t{0}));
@@ -131,12 +131,12 @@ void AdminClient::clear_faults() {
   self.expect("DELETE", "/_admin/faults");
 }
 
-std::string AdminClient::faults_json() {
+std::string AdminClient::faults_json() const {
   auto& self = api::live(impl_, "AdminClient");
   return self.expect("GET", "/_admin/faults").dump();
 }
 
-std::vector<BreakerState> AdminClient::breakers() {
+std::vector<BreakerState> AdminClient::breakers() const {
   auto& self = api::live(impl_, "AdminClient");
   std::vector<BreakerState> out;
   for (const auto& service : services()) {
@@ -177,12 +177,12 @@ void AdminClient::set_breaker(const std::string& edge, const std::string& state)
                       json{{"state", state}});
 }
 
-std::string AdminClient::calls_json(std::uint64_t since) {
+std::string AdminClient::calls_json(std::uint64_t since) const {
   auto& self = api::live(impl_, "AdminClient");
   return self.expect("GET", "/_admin/calls?since=" + std::to_string(since)).dump();
 }
 
-std::string AdminClient::edges_json() {
+std::string AdminClient::edges_json() const {
   auto& self = api::live(impl_, "AdminClient");
   return self.expect("GET", "/_admin/edges").dump();
 }

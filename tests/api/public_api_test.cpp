@@ -216,6 +216,15 @@ TEST_CASE("the admin client drives a running shop: services, faults, breakers, c
 
   auto services = admin.services();
   CHECK(services.size() == 6);
+  // The calls that only read the shop are const: a const client (a member read by a const
+  // function, say) can ask them.
+  const shopctl::AdminClient& reader = admin;
+  CHECK(reader.services().size() == 6);
+  CHECK(reader.faults_json() == R"({"items":[]})");
+  CHECK(reader.breakers().size() >= 1);
+  CHECK(reader.clock_offset() == 0ms);
+  CHECK(contains(reader.calls_json(), "next_seq"));
+  CHECK(contains(reader.edges_json(), "{"));
 
   admin.stop_service("payment");
   CHECK(http_get_status(shop.url("payment"), "/health/live") == 0);
@@ -445,7 +454,7 @@ TEST_CASE("load runs against an embedded shop, with a fault, and reports its thr
   plan.users = 2;
   plan.duration = 700ms;
   plan.mix = "browse=3,product=1";
-  plan.thresholds = {"errors<100%", "p99<1ms"};
+  plan.thresholds = {"errors<100%", "p99<1ms", "checkout.errors<1%"};
   shopctl::FaultSpec slow;
   slow.target_service = "catalog";
   slow.type = "delay";
@@ -460,10 +469,19 @@ TEST_CASE("load runs against an embedded shop, with a fault, and reports its thr
   CHECK(report.figures().seconds > 0.5);
   // Every request waited 5 ms at the catalog: "p99<1ms" cannot hold.
   CHECK(report.figures().p99_ms >= 5);
-  REQUIRE(report.verdicts().size() == 2);
+  REQUIRE(report.verdicts().size() == 3);
   CHECK(report.verdicts()[0].passed);
+  CHECK_FALSE(report.verdicts()[0].no_samples);
   CHECK_FALSE(report.verdicts()[1].passed);
   CHECK(report.verdicts()[1].unit == "ms");
+  // The mix has no checkout: nothing of it ran, so its threshold is not met, and says why.
+  CHECK_FALSE(report.verdicts()[2].passed);
+  CHECK(report.verdicts()[2].no_samples);
+  CHECK(contains(report.json(), "\"no_samples\": true"));
+  // The shop runs in this process: the CPU is split between it and the load generator.
+  CHECK(contains(report.text(), "cpu: shop "));
+  CHECK_FALSE(contains(report.text(), "the shop runs elsewhere"));
+  CHECK(contains(report.json(), "\"shop_in_process\": true"));
   CHECK_FALSE(report.passed());
   CHECK(report.exit_code() == shopctl::kExitExpectation);
   CHECK(contains(report.text(), "p99<1ms"));
