@@ -20,7 +20,7 @@ trap 'rm -f "$out"' EXIT
 # node's runner runs the file as one test in a process of its own, and --test-timeout bounds
 # that one too: the limit is the whole file's (each story takes seconds; all of them, minutes).
 SHOPCTL="$shopctl" SHOPCTL_WEB_REPORTS="$root/reports/web" \
-  node --test --test-reporter=spec --test-timeout=300000 "$here/shop.test.mjs" 2>&1 | tee "$out"
+  node --test --test-reporter=spec --test-timeout=600000 "$here/shop.test.mjs" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 passed=$(sed -nE 's/^ℹ pass ([0-9]+).*/\1/p' "$out" | tail -n 1)
 failed=$(sed -nE 's/^ℹ fail ([0-9]+).*/\1/p' "$out" | tail -n 1)
