@@ -10,6 +10,7 @@
 //   auto report = runner.run();
 //   report.write_junit("junit.xml");
 //   return report.exit_code();
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -84,7 +85,8 @@ class RunReport {
   double duration_ms() const;
   // As `shopctl run` exits: kExitUsage when nothing ran because a tag is not one word or the
   // tags left no scenario to run, kExitInvalid when nothing ran because no scenario was added
-  // (add_files found none, or only invalid ones); else kExitExpectation when any scenario
+  // (add_files found none, or only invalid ones), kExitShop when nothing ran because another
+  // run held the target's run lease (ScenarioRunner::run); else kExitExpectation when any scenario
   // failed an expectation, else kExitShop when any timed out or met a shop error, else kExitOk
   // (a failure wins over an error: a CI job that retries exit 3 must not hide a real failure).
   int exit_code() const;
@@ -110,6 +112,9 @@ struct RunnerOptions {
   std::vector<std::string> tags;       // run only scenarios with one of these tags
   std::vector<std::string> skip_tags;  // skip scenarios with any of these (they win)
   bool verbose = false;                // the in-process shops' warnings on stderr
+  // With target: how long run() waits while another run (shopctl run --target, or another
+  // ScenarioRunner) holds the shop's run lease; 0: refuse at once (--wait-for-target).
+  std::chrono::milliseconds wait_for_target{0};
 };
 
 // A ScenarioRunner (or RunReport) that was moved from throws std::logic_error on every call.
@@ -145,7 +150,11 @@ class ScenarioRunner {
   using Progress = std::function<void(const ScenarioResult& result, int done, int total)>;
   // Runs every scenario added (in parallel up to jobs) and returns the results; runs nothing,
   // and returns a report whose exit_code() says why, when shopctl run would refuse to (bad
-  // tags, tags that leave nothing, no scenario added). Throws
+  // tags, tags that leave nothing, no scenario added; with a target, another run holding the
+  // shop's run lease past wait_for_target: kExitShop, "URL is in use: ..."). With a target the
+  // run holds the shop's run lease as shopctl run --target does (docs/scenarios.md, "Two runs
+  // on one shop"): taken before anything changes, renewed while it runs, released at the end,
+  // also when the progress callback throws. Throws
   // std::invalid_argument when a target is set without an admin token. A shop that cannot
   // start or be reached makes results with outcome error, not an exception.
   RunReport run(const Progress& progress = {});

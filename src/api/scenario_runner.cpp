@@ -4,11 +4,13 @@
 
 #include <fstream>
 #include <map>
+#include <optional>
 #include <stdexcept>
 
 #include "api/convert.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/report.hpp"
+#include "scenario/run_lease.hpp"
 #include "scenario/runner.hpp"
 #include "shopctl/version.hpp"
 
@@ -255,6 +257,29 @@ RunReport ScenarioRunner::run(const Progress& progress) {
     report.impl_ = std::move(impl);
     return report;
   }
+  // Last before anything changes, as shopctl run --target: another run on the same shop would
+  // reset it under this one, and this one under it.
+  std::optional<scenario::RunLease> lease;
+  if (options.target) {
+    lease.emplace(*options.target, options.admin_token, "shopctl::ScenarioRunner",
+                  "shopctl::ScenarioRunner");
+    // A shop that cannot be reached, or refuses the token, is not refused here: each scenario
+    // then meets it and reports it (outcome error), as without a lease.
+    if (auto refused = lease->acquire(self.options.wait_for_target); lease->in_use()) {
+      auto impl = std::make_shared<RunReport::Impl>();
+      impl->refusal = scenario::RunRefusal{kExitShop, *options.target + " is in use: " + refused,
+                                           "wait for it with RunnerOptions::wait_for_target"};
+      RunReport report;
+      report.impl_ = std::move(impl);
+      return report;
+    }
+  }
+  struct Release {
+    std::optional<scenario::RunLease>& lease;
+    ~Release() {
+      if (lease) lease->release();  // the runner has put the shop back
+    }
+  } release{lease};
   // The callback runs on the runner's threads, where an exception ended the process. The
   // first one stops the run (no other scenario starts) and is thrown from here.
   std::exception_ptr thrown;

@@ -4,12 +4,10 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
-#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <thread>
 
@@ -23,11 +21,11 @@
 #include "platform/http/message.hpp"
 #include "platform/json_text.hpp"
 #include "platform/output_file.hpp"
-#include "platform/security/random.hpp"
 #include "platform/text_rules.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/report.hpp"
+#include "scenario/run_lease.hpp"
 #include "scenario/runner.hpp"
 
 namespace shopctl::cli {
@@ -52,160 +50,6 @@ struct RunCliOptions {
   std::string vars_file;
   std::string wait_for_target = "0s";
   std::string seed;  // empty: each scenario's own seed, or 0
-};
-
-// The run lease on a running shop (docs/scenarios.md, "Two runs on one shop"): a second
-// `run --target` on the same shop would reset it under the first (its faults cleared, its
-// prices put back). The lease is taken before the run changes anything, renewed every 10 s
-// while the run goes on (it runs out 30 s after the last renewal, so a run killed with
-// SIGKILL frees the shop within 30 s) and released at the end.
-class RunLease {
- public:
-  RunLease(std::string target, std::string token)
-      : target_(std::move(target)),
-        token_(std::move(token)),
-        holder_(platform::security::random_hex(12)) {
-    char host[256] = {};
-    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-    about_ = "shopctl run, pid " + std::to_string(::getpid()) + (host[0] ? " on " : "") + host;
-  }
-  ~RunLease() { stop_renewing(); }  // released explicitly (release()), or running out
-  RunLease(const RunLease&) = delete;
-  RunLease& operator=(const RunLease&) = delete;
-
-  // Takes the lease, waiting up to `wait` for another run's; "" once held (or when the shop
-  // has no lease route, an older shopctl), else why not.
-  std::string acquire(std::chrono::nanoseconds wait) {
-    const auto give_up = std::chrono::steady_clock::now() + wait;
-    bool said = false;
-    attempted_ = true;  // from here on a release is sent, whoever ends the run
-    for (;;) {
-      platform::AdminAnswer answer;
-      try {
-        answer = take();
-      } catch (const std::exception& e) {
-        return std::string("the run lease could not be taken (") + e.what() + ")";
-      }
-      if (answer.status == 404) return "";  // a shop without leases: nothing to coordinate
-      if (answer.ok()) break;
-      if (answer.status != 409) {
-        return "the run lease could not be taken (POST /_admin/lease answered " +
-               std::to_string(answer.status) + " " + answer.error_message() + ")";
-      }
-      // Read with care: a proxy in front of the shop may answer 409 with a body of its own.
-      std::string who;
-      std::int64_t held_s = 0, expires_s = -1;
-      if (const auto* error = answer.body.is_object() && answer.body.contains("error")
-                                  ? &answer.body["error"]
-                                  : nullptr;
-          error && error->is_object() && error->contains("details") &&
-          (*error)["details"].is_object()) {
-        const auto& details = (*error)["details"];
-        if (details.contains("about") && details["about"].is_string())
-          who = details["about"].get<std::string>().substr(0, 200);
-        if (details.contains("held_for_ms") && details["held_for_ms"].is_number_integer())
-          held_s = details["held_for_ms"].get<std::int64_t>() / 1000;
-        if (details.contains("expires_in_ms") && details["expires_in_ms"].is_number_integer())
-          expires_s = (details["expires_in_ms"].get<std::int64_t>() + 999) / 1000;
-      }
-      who = platform::terminal_text(who, true);
-      if (std::chrono::steady_clock::now() >= give_up) {
-        return "another run uses it" + (who.empty() ? std::string() : " (" + who + ")") + ", for " +
-               std::to_string(held_s) + " s now" +
-               (expires_s >= 0 ? "; its lease runs out in " + std::to_string(expires_s) +
-                                     " s unless that run renews it (it does every 10 s)"
-                               : std::string());
-      }
-      if (!said) {
-        std::cerr << "shopctl run: waiting for another run on " << target_
-                  << (who.empty() ? std::string() : " (" + who + ")") << " to finish\n";
-        said = true;
-      }
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-    }
-    std::lock_guard lock(mu_);
-    if (stopped_) return "";  // a signal came meanwhile: its release covers this lease too
-    held_ = true;
-    renewer_ = std::thread([this] { renew(); });
-    return "";
-  }
-
-  // Whether the run still holds the lease (the interrupt cleanup resets the shop only then:
-  // once released, the shop may be another run's).
-  bool held() {
-    std::lock_guard lock(mu_);
-    return held_;
-  }
-
-  // Stops renewing and releases the lease on the shop. Called by the main thread at the end of
-  // the run, or by the signal watcher (which then exits the process), whichever comes first: a
-  // lease taken while the watcher ran is released too (the shop takes a release from the
-  // holder only, and one with nothing to release changes nothing).
-  void release() {
-    stop_renewing();
-    if (!attempted_ || released_.exchange(true)) return;  // sent once
-    try {
-      send("/_admin/lease/release", {{"holder", holder_}});
-    } catch (const std::exception&) {
-      // It runs out by itself within 30 s.
-    }
-  }
-
- private:
-  // Takes or renews the lease, for 30 s (renewed every 10 s: two renewals may fail).
-  platform::AdminAnswer take() {
-    return send("/_admin/lease", {{"holder", holder_}, {"ttl_ms", 30'000}, {"about", about_}});
-  }
-  platform::AdminAnswer send(const std::string& path, const nlohmann::json& body) {
-    platform::AdminClient admin(target_, token_, std::chrono::seconds(5));
-    return admin.send("POST", path, body);
-  }
-  void stop_renewing() {
-    std::thread renewer;
-    {
-      std::lock_guard lock(mu_);
-      stopped_ = true;
-      held_ = false;
-      renewer = std::move(renewer_);
-    }
-    cv_.notify_all();
-    if (renewer.joinable() && renewer.get_id() != std::this_thread::get_id()) renewer.join();
-  }
-  void renew() {
-    std::unique_lock lock(mu_);
-    while (held_) {
-      if (cv_.wait_for(lock, std::chrono::seconds(10), [this] { return !held_; })) return;
-      lock.unlock();
-      try {
-        auto answer = take();
-        if (answer.status == 409 && !warned_) {
-          warned_ = true;
-          std::cerr << "shopctl run: warning: another run took " << target_
-                    << " (this run's lease ran out): its resets may change this run's results\n";
-        } else if (answer.ok() && answer.body.is_object() && answer.body.contains("renewed") &&
-                   answer.body["renewed"] == false && !warned_) {
-          // Taken afresh: the shop had lost it (its gateway's process restarted, say), and
-          // another run could have reset the shop meanwhile.
-          warned_ = true;
-          std::cerr << "shopctl run: warning: " << target_
-                    << " had lost this run's lease (restarted?); another run may have reset the "
-                       "shop meanwhile\n";
-        }
-      } catch (const std::exception&) {
-        // The shop did not answer this time; the next renewal tries again.
-      }
-      lock.lock();
-    }
-  }
-
-  std::string target_, token_, holder_, about_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool held_ = false;     // guarded by mu_
-  bool stopped_ = false;  // guarded by mu_: released; acquire() takes nothing after it
-  bool warned_ = false;   // the renewer's only
-  std::atomic<bool> attempted_{false}, released_{false};
-  std::thread renewer_;  // guarded by mu_
 };
 
 scenario::LoadResult load(const std::vector<std::string>& paths,
@@ -297,7 +141,7 @@ int run_run(const RunCliOptions& given) {
       return kExitUsage;
     }
   }
-  std::shared_ptr<RunLease> lease;  // with --target
+  std::shared_ptr<scenario::RunLease> lease;  // with --target
   scenario::CommandLineVars vars;
   if (int rc = read_vars("shopctl run", o.vars, o.vars_file, vars); rc != kExitOk) return rc;
   auto loaded = load(o.paths, vars);
@@ -364,11 +208,12 @@ int run_run(const RunCliOptions& given) {
     // nothing, and a reset would restore an older run's baseline over the operator's changes.
     auto recorded = std::make_shared<std::atomic<bool>>(false);
     options.on_baseline_recorded = [recorded] { recorded->store(true); };
-    lease = std::make_shared<RunLease>(o.target, o.admin_token);
+    lease =
+        std::make_shared<scenario::RunLease>(o.target, o.admin_token, "shopctl run", "shopctl run");
     set_interrupt_cleanup(
         [recorded, lease, target = o.target, token = o.admin_token]() -> std::string {
           struct Release {
-            RunLease& lease;
+            scenario::RunLease& lease;
             ~Release() { lease.release(); }
           } released{*lease};  // after the reset, whatever it says
           if (!recorded->load()) return "the target was not changed yet";
@@ -376,7 +221,10 @@ int run_run(const RunCliOptions& given) {
           if (!lease->held()) return "the run had put the target back already";
           try {
             platform::AdminClient admin(target, token, std::chrono::seconds(5));
-            const auto answer = admin.send("POST", "/_admin/reset", nlohmann::json::object());
+            // The run ends here: the shop's baseline is no longer in use (docs/scenarios.md,
+            // "The baseline").
+            const auto answer =
+                admin.send("POST", "/_admin/reset", nlohmann::json{{"end_of_run", true}});
             if (answer.ok())
               return "the target's faults, services, prices, breakers and config were put back as "
                      "the run found them (its clock stays where the run moved it)";

@@ -544,11 +544,16 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
   }
   std::vector<json> records_of(d.processes.size()), transitions_of(d.processes.size());
   std::vector<std::uint64_t> next(d.processes.size(), 0);
+  bool dropped = false;             // some process's ring dropped records asked for
+  std::uint64_t ring_capacity = 0;  // the smallest ring: what a reader may count on
   for (std::size_t i = 0; i < d.processes.size(); ++i) {
     auto a = sender(d.processes[i].admin_url, "GET",
                     "/_admin/calls?since=" + std::to_string(per_process[i]) + only, std::nullopt);
     if (!a.ok()) return a;
     next[i] = a.body.value("next_seq", std::uint64_t{0});
+    dropped = dropped || a.body.value("dropped", false);
+    const auto capacity = a.body.value("ring_capacity", std::uint64_t{0});
+    if (i == 0 || capacity < ring_capacity) ring_capacity = capacity;
     records_of[i] = a.body.value("records", json::array());
     transitions_of[i] = a.body.value("transitions", json::array());
   }
@@ -589,8 +594,11 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
   };
   std::stable_sort(records.begin(), records.end(), by_time);
   std::stable_sort(transitions.begin(), transitions.end(), by_time);
-  return with_body(200,
-                   {{"next_seq", merged_next}, {"records", records}, {"transitions", transitions}});
+  return with_body(200, {{"next_seq", merged_next},
+                         {"records", records},
+                         {"transitions", transitions},
+                         {"dropped", dropped},
+                         {"ring_capacity", ring_capacity}});
 }
 
 }  // namespace shopctl::platform

@@ -20,9 +20,13 @@ nlohmann::json calls_json(const CallLog& log, std::uint64_t since, bool with_rec
   }
   nlohmann::json transitions = nlohmann::json::array();
   for (const auto& t : log.transitions_since(since)) transitions.push_back(t.to_json());
+  // `dropped`: records of `since` or later that the ring no longer holds (it keeps the last
+  // `ring_capacity`), so that a reader counting them knows its count is too low.
   return {{"next_seq", log.next_seq()},
           {"records", std::move(records)},
-          {"transitions", std::move(transitions)}};
+          {"transitions", std::move(transitions)},
+          {"dropped", log.dropped_since(since)},
+          {"ring_capacity", log.capacity()}};
 }
 
 void ServiceHost::add_common_admin_routes() {

@@ -308,15 +308,26 @@ CommandLineVars command_line_vars(const std::vector<std::string>& pairs,
         } catch (const std::invalid_argument& e) {
           throw VarsFileError(e.what());
         }
-        if (!kv.second.IsScalar()) {
-          throw VarsFileError("--vars-file " + vars_file + ":" +
-                              std::to_string(kv.second.Mark().line + 1) + ": " + name +
-                              " must be a text, a number or a boolean");
-        }
         // Given twice, the last used to win without a word; a scenario file refuses it.
         // Typed as a scenario's `vars:` are: `qty: 2` was sent as "2", which the shop refuses
-        // as a quantity (an outside probe).
-        if (!vars.emplace(name, platform::yaml_to_json(kv.second)).second) {
+        // as a quantity (an outside probe); and, as there, a value may be a list or a map
+        // (`item: {product_id: p-001, quantity: 2}`, sent as JSON by `json: "${item}"`).
+        // As in a scenario file: a key given twice inside a value, nesting too deep, aliases
+        // that expand past the limits.
+        if (const auto problems = platform::yaml_tree_problems(kv.second); !problems.empty()) {
+          throw VarsFileError("--vars-file " + vars_file + ":" +
+                              std::to_string(problems.front().mark.line + 1) + ": " + name + ": " +
+                              problems.front().message);
+        }
+        nlohmann::json value;
+        try {
+          value = platform::yaml_to_json(kv.second);
+        } catch (const std::invalid_argument& e) {
+          throw VarsFileError("--vars-file " + vars_file + ":" +
+                              std::to_string(kv.second.Mark().line + 1) + ": " + name + ": " +
+                              e.what());
+        }
+        if (!vars.emplace(name, std::move(value)).second) {
           throw VarsFileError("--vars-file " + vars_file + ":" +
                               std::to_string(kv.first.Mark().line + 1) + ": " + name +
                               " is given twice");

@@ -112,8 +112,9 @@ class ScenarioParser {
       std::initializer_list<std::string_view> optional, std::string_view what,
       std::string_view example);
 
-  // Reports a `wait` or an `eventually.within` at `mark` that the scenario's timeout would cut
-  // short: the run would end in exit 3 and drop the step's last answer. Returns false then.
+  // Reports a `wait`, an `eventually.within` or an `after` at `mark` that the scenario's
+  // timeout would cut short: the run would end in exit 3 and drop the step's last answer.
+  // Returns false then.
   bool within_timeout(const YAML::Mark& mark, std::chrono::nanoseconds length,
                       std::string_view what);
 
@@ -411,8 +412,13 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item, bool inner) {
                  "'after' only goes on a step inside a concurrently block (it "
                  "delays that step from the start of the block); between "
                  "steps in sequence use a wait step");
-    } else if (auto delay = ctx_.duration(*after)) {
+    } else if (auto delay = ctx_.duration(*after);
+               delay && within_timeout(after->mark, *delay, "'after'")) {
       step.after = *delay;
+      // A wait delayed by `after` ends at their sum.
+      if (const auto* wait = action ? std::get_if<WaitAction>(&*action) : nullptr) {
+        within_timeout(after->mark, *delay + wait->duration, "'after' plus its wait");
+      }
     }
   }
   if (inner) {

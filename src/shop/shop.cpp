@@ -227,6 +227,10 @@ struct Shop::Impl {
   // The catalog a reset restores: recorded at start and by POST /_admin/baseline.
   std::mutex baseline_mu;
   std::optional<catalog::CatalogService::Offers> catalog_baseline;
+  // A run recorded catalog_baseline and has not ended (its last reset says `end_of_run`): a
+  // run killed with SIGKILL never does, and the next run's POST /_admin/baseline then puts its
+  // baseline back before recording its own, instead of keeping the killed run's prices.
+  bool baseline_in_use = false;  // guarded by baseline_mu
   // The run lease (POST /_admin/lease): which `shopctl run --target` uses the shop now, so that
   // a second run does not reset the shop under the first. Real time, not the shop clock, which
   // scenarios move.
@@ -651,18 +655,32 @@ void Shop::add_baseline_admin_routes() {
   for (auto* host : admin_hosts()) {
     auto& admin = host->admin_routes();
     auto any = http::Access::anyone();
-    // Records the catalog's prices and availability now as the ones a reset restores.
+    // Records the catalog's prices and availability now as the ones a reset restores. When the
+    // baseline recorded before is still in use (the run that recorded it never ended: killed
+    // with SIGKILL), that baseline is restored first: what the killed run changed is undone,
+    // not kept as this run's baseline.
     admin.add(
         "POST", "/_admin/baseline", any, [this](http::Request&) -> asio::awaitable<http::Response> {
           std::size_t products = 0;
+          std::vector<std::string> restored;
           if (impl_->catalog_service) {  // in another process: that process records its own
+            std::optional<catalog::CatalogService::Offers> unfinished;
+            {
+              std::lock_guard lock(impl_->baseline_mu);
+              if (impl_->baseline_in_use) unfinished = impl_->catalog_baseline;
+            }
+            if (unfinished) {
+              restored = co_await impl_->catalog_service->restore_offers(std::move(*unfinished));
+            }
             auto offers = impl_->catalog_service->offers();  // 503 while the catalog is stopped
             products = offers.size();
             std::lock_guard lock(impl_->baseline_mu);
             impl_->catalog_baseline = std::move(offers);
+            impl_->baseline_in_use = true;
           }
           co_return http::Response::json(200,
                                          {{"catalog_products", products},
+                                          {"unfinished_run_restored", restored},
                                           {"clock",
                                            {{"now_ms", clock_.unix_millis()},
                                             {"offset_ms", clock_.offset().count() / 1'000'000}}}});
@@ -670,8 +688,14 @@ void Shop::add_baseline_admin_routes() {
     // Faults cleared (and the fault seed restored), every service started, the runtime settings
     // back to the shop's own (config_), every breaker reset (CLOSED, empty window, no counts),
     // the catalog back to the baseline.
+    // `{"end_of_run": true}` (the last reset of a run): the baseline is no longer in use.
     admin.add("POST", "/_admin/reset", any,
-              [this](http::Request&) -> asio::awaitable<http::Response> {
+              [this](http::Request& req) -> asio::awaitable<http::Response> {
+                const auto request = platform::json_object_body(req);
+                const auto end = request.find("end_of_run");
+                if (end != request.end() && !end->is_boolean())
+                  throw platform::ApiError(400, "invalid_reset", "end_of_run must be a boolean");
+                const bool end_of_run = end != request.end() && end->get<bool>();
                 auto faults = faults_.list().size();
                 faults_.clear();
                 nlohmann::json started = nlohmann::json::array();
@@ -707,6 +731,10 @@ void Shop::add_baseline_admin_routes() {
                 std::vector<std::string> restored;
                 if (baseline && impl_->catalog_service) {
                   restored = co_await impl_->catalog_service->restore_offers(std::move(*baseline));
+                }
+                if (end_of_run) {
+                  std::lock_guard lock(impl_->baseline_mu);
+                  impl_->baseline_in_use = false;
                 }
                 co_return http::Response::json(
                     200, {{"faults_cleared", faults},

@@ -402,6 +402,38 @@ TEST_CASE("ScenarioRunner runs against an embedded shop as its target, and skips
   CHECK_THROWS_AS(no_token.run(), std::invalid_argument);
 }
 
+TEST_CASE("ScenarioRunner against a target holds the shop's run lease as shopctl run does") {
+  // An API run and a `shopctl run --target` on the same shop both went ahead and reset each
+  // other's faults: the API took no lease.
+  shopctl::Shop shop(test_options());
+  shopctl::AdminClient admin(shop.gateway_url(), shop.admin_token());
+  const std::string other = R"({"holder": "other-run", "about": "another run"})";
+  REQUIRE(admin.send("POST", "/_admin/lease", other).ok());
+
+  shopctl::RunnerOptions options;
+  options.target = shop.gateway_url();
+  options.admin_token = shop.admin_token();
+  shopctl::ScenarioRunner runner(options);
+  REQUIRE(runner.add_text(kPassingScenario, "passing.yaml").empty());
+  const auto refused = runner.run();
+  CHECK(refused.exit_code() == shopctl::kExitShop);
+  CHECK(refused.results().empty());
+  CHECK(contains(refused.console_summary(), shop.gateway_url() + " is in use: another run uses "
+                                                                 "it (another run)"));
+  CHECK(contains(refused.console_summary(), "nothing ran (exit 3)"));
+
+  // Free again: the run takes the lease, holds it while it runs, and releases it at its end.
+  REQUIRE(admin.send("POST", "/_admin/lease/release", R"({"holder": "other-run"})").ok());
+  int while_running = 0;
+  const auto report = runner.run([&](const shopctl::ScenarioResult&, int, int) {
+    shopctl::AdminClient own(shop.gateway_url(), shop.admin_token());
+    while_running = own.send("POST", "/_admin/lease", other).status;
+  });
+  CHECK(report.passed() == 1);
+  CHECK(while_running == 409);
+  CHECK(admin.send("POST", "/_admin/lease", other).status == 200);
+}
+
 TEST_CASE("RunReport::exit_code() is not 0 when nothing ran, as shopctl run exits") {
   // Tags that left nothing, a tag that is not one word, or no scenario at all gave exit 0:
   // a CI gate passed with nothing run, where shopctl run exits 1 or 2.

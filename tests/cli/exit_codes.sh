@@ -234,6 +234,19 @@ YAML
 printf 'qty: 2\n' > "$tmp/vars/qty-vars.yaml"
 expect_code 0 "run: a number in --vars-file is a number" "$shopctl" run "$tmp/vars/qty.yaml" --vars-file "$tmp/vars/qty-vars.yaml"
 expect_code 4 "run: a --var is text" "$shopctl" run "$tmp/vars/qty.yaml" --var qty=2
+# A map or a list in --vars-file is taken as under `vars:` (it was refused: "must be a text, a
+# number or a boolean").
+cat > "$tmp/vars/item.yaml" <<'YAML'
+version: 1
+name: a cart item from the command line
+steps:
+  - login: {email: demo@shop.test, password: demo-password-1}
+  - request: {method: POST, path: /api/cart/items, json: "${item}"}
+    expect: {status: 200, json: {"$.items[0].quantity": 3}}
+  - request: {GET: "/api/catalog/products?ids=${ids}"}
+YAML
+printf 'item: {product_id: p-001, quantity: 3}\nids: [p-001, p-002]\n' > "$tmp/vars/item-vars.yaml"
+expect_code 0 "run: a map and a list in --vars-file, as under vars:" "$shopctl" run "$tmp/vars/item.yaml" --vars-file "$tmp/vars/item-vars.yaml"
 expect_code 1 "run: --var without =" "$shopctl" run "$tmp/vars/who.yaml" --var who
 expect_code 1 "run: --var of a built-in" "$shopctl" run "$tmp/vars/who.yaml" --var run_id=1
 expect_output "built in" "run says a built-in cannot be set"
@@ -264,7 +277,7 @@ expect_code 2 "load: --faults with an empty faults map" "$shopctl" load --users 
 expect_code 0 "load: 200 users under ulimit -n 1024" bash -c "ulimit -n 1024 && exec '$shopctl' load --users 200 --duration 1s --quiet --mix browse=1"
 expect_output "note: 200 users need about [0-9]+ open files, more than the limit \(1024\)" "load says the file limit is too low"
 # An invalid --vars-file is an invalid file (2) for load as for run and validate; it was 1.
-printf 'a: [1, 2]\n' >"$tmp/vars/list.yaml"
+printf 'a: {x: 1, x: 2}\n' >"$tmp/vars/list.yaml"
 expect_code 2 "load: an invalid --vars-file" "$shopctl" load --users 1 --duration 1s --quiet --faults "$tmp/vars/fault.yaml" --vars-file "$tmp/vars/list.yaml"
 expect_code 2 "validate: the same --vars-file" "$shopctl" validate "$tmp/vars/fault.yaml" --vars-file "$tmp/vars/list.yaml"
 # A name given twice in a --vars-file is refused as in a scenario file (the last one won).
@@ -530,7 +543,9 @@ expect_code 0 "load: --think longer than --duration" timeout 30 "$shopctl" load 
 # Messages and codes an outside user met (the twelfth session's probe).
 expect_code 1 "fault: --target https://" timeout 20 "$shopctl" fault list --target https://x --admin-token t
 expect_output "serves no https://" "fault says the shop speaks plain HTTP"
-expect_code 2 "validate: a vars file that is not a map" timeout 20 "$shopctl" validate --vars-file "$tmp/good.yaml" "$tmp/good.yaml"
+# (A scenario file is a map, and its lists are values a vars file may hold, as `vars:` may.)
+printf -- '- a\n- b\n' >"$tmp/vars/top-list.yaml"
+expect_code 2 "validate: a vars file that is not a map" timeout 20 "$shopctl" validate --vars-file "$tmp/vars/top-list.yaml" "$tmp/good.yaml"
 expect_code 1 "validate: a --var without =" timeout 20 "$shopctl" validate --var nope "$tmp/good.yaml"
 printf 'host: localhost\n' > "$tmp/host.yaml"
 expect_code 2 "serve: host that is a name, not an address" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/host.yaml"

@@ -88,3 +88,42 @@ steps:
   CHECK(seen[0] == "-");
   CHECK(seen[1] == "Bearer asked-for");  // a token the scenario gives is sent where it says
 }
+
+// A failed login later in the block put back the token from before the block: Bob's cart was
+// read after the block, where the docs promise the last login in list order that succeeded
+// (Alice's).
+TEST_CASE("after a concurrently block the token is the last successful login's in list order") {
+  const auto result = run(R"(version: 1
+name: logins in a block, a failed one last
+vars: {a: "a-${run_id}@shop.test", b: "b-${run_id}@shop.test"}
+setup:
+  - register: {email: "${a}", password: correct-horse-battery, name: Alice}
+  - register: {email: "${b}", password: correct-horse-battery, name: Bob}
+  - login: {email: "${b}", password: correct-horse-battery}
+  - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 1}}
+steps:
+  - concurrently:
+      - login: {email: "${a}", password: correct-horse-battery}
+      - login: {email: "${b}", password: wrong-password-x}
+        expect: {status: 401}
+  - name: now Alice's token, whose cart is empty
+    request: {GET: /api/cart}
+    expect: {json: {$.total_cents: 0}}
+  - concurrently:
+      - login: {email: "${b}", password: wrong-password-x}
+        expect: {status: 401}
+      - login: {email: "${b}", password: wrong-password-y}
+        expect: {status: 401}
+  - name: no login of the block succeeded, so still Alice's
+    request: {GET: /api/cart}
+    expect: {json: {$.total_cents: 0}}
+  - concurrently:
+      - login: {email: "${a}", password: correct-horse-battery}
+      - login: {email: "${b}", password: correct-horse-battery}
+  - name: now Bob's, the last in list order
+    request: {GET: /api/cart}
+    expect: {json: {$.total_cents: 1290}}
+)");
+  INFO(failures_of(result));
+  CHECK(result.status == scenario::ScenarioStatus::passed);
+}

@@ -425,3 +425,46 @@ TEST_CASE("the run lease: one holder at a time, renewed by its holder, released,
   CHECK(told.body.at("error").at("details").at("about") == "evil line [31m");
   CHECK(send(client, "POST", lease, json{{"holder", "e"}, {"about", 5}}, admin).status == 400);
 }
+
+// A run killed with SIGKILL never resets the shop at its end: the next run's baseline recorded
+// the killed run's 1-cent price as the shop's own, and its resets kept it there for good.
+TEST_CASE("the next run puts back the catalog a run that never ended had changed") {
+  auto shop = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  const shopctl::test_support::HeaderList admin = {{"X-Admin-Token", shop->admin_token()}};
+  const shopctl::test_support::HeaderList bearer = {
+      {"Authorization", "Bearer " + shopctl::test_support::demo_token(client, *shop)}};
+  auto price = [&] {
+    auto product = send(client, "GET", shop->url("gateway") + "/api/catalog/products/p-007",
+                        std::nullopt, bearer);
+    REQUIRE(product.status == 200);
+    return product.body.at("price_cents").get<std::int64_t>();
+  };
+  auto set_price = [&](std::int64_t cents) {
+    REQUIRE(send(client, "POST", shop->url("catalog") + "/_admin/products/p-007",
+                 json{{"price_cents", cents}}, admin)
+                .status == 200);
+  };
+  const auto original = price();
+  const auto next_run = [&] {
+    auto summary = scenario::run_scenarios(
+        {parse("version: 1\nname: the next run\nsteps:\n  - wait: 1ms\n", "next.yaml")},
+        against(*shop, 1));
+    INFO(failures_of(summary));
+    CHECK(summary.passed() == 1);
+  };
+
+  // The killed run: it recorded its baseline and changed a price, and nothing more.
+  REQUIRE(send(client, "POST", shop->url("gateway") + "/_admin/baseline", json::object(), admin)
+              .status == 200);
+  set_price(1);
+  next_run();
+  CHECK(price() == original);
+
+  // A run that ended leaves the baseline free: a price an operator sets after it is the shop's
+  // own for the next run, not undone.
+  set_price(original + 100);
+  next_run();
+  CHECK(price() == original + 100);
+  set_price(original);
+}

@@ -286,6 +286,31 @@ TEST_CASE("the call log keeps the most recent records, oldest first, once its ri
   CHECK(none.since(0).empty());
 }
 
+// A reader counting calls from since() could not tell a full count from one the ring cut
+// short: 10,500 calls passed `max: 10000`.
+TEST_CASE("the call log says when records at or after a sequence number were dropped") {
+  shopctl::platform::CallLog log(3);
+  shopctl::platform::CallRecord r;
+  r.caller = "gateway";
+  r.callee = "catalog";
+  CHECK_FALSE(log.dropped_since(0));
+  for (int i = 1; i <= 3; ++i) log.record(r);
+  CHECK_FALSE(log.dropped_since(1));  // full, nothing overwritten yet
+  log.record(r);                      // 4 overwrites 1
+  log.record_copy(r);                 // 5 overwrites 2
+  CHECK(log.dropped_since(1));
+  CHECK(log.dropped_since(2));
+  CHECK_FALSE(log.dropped_since(3));
+  CHECK_FALSE(log.dropped_since(6));
+  CHECK(log.capacity() == 3);
+
+  shopctl::platform::CallLog none(0);
+  CHECK_FALSE(none.dropped_since(1));
+  none.record(r);
+  CHECK(none.dropped_since(1));
+  CHECK_FALSE(none.dropped_since(2));
+}
+
 // Names the architecture does not know became node ids by turning every other character into
 // '_': "x-y" and "x.y" were both n_x_y, one node, so their arrows met in a drawing of calls
 // that never did.

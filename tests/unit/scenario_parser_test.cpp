@@ -1313,6 +1313,25 @@ steps:
   CHECK(problems(with_step("  - wait: 59s\n")).empty());
 }
 
+TEST_CASE("an 'after' in a concurrently block not shorter than the scenario's timeout is refused") {
+  // It passed validate and always ended in exit 3, as a wait that long did before its check.
+  const auto d = problems(R"yaml(version: 1
+timeout: 2s
+steps:
+  - concurrently:
+      - wait: 10ms
+      - wait: 10ms
+        after: 5s
+      - wait: 1500ms
+        after: 1s
+      - request: {GET: /health/live, auth: none}
+        after: 1999ms
+)yaml");
+  CHECK(d.size() == 2);
+  CHECK(at(only(d, "'after' (5s) is not shorter than the scenario's timeout (2s)")) == "7:16");
+  CHECK(at(only(d, "'after' plus its wait (2500ms) is not shorter")) == "9:16");
+}
+
 TEST_CASE("advance_clock steps that together pass 100 years are refused at the one that passes") {
   const auto d = problems(R"yaml(version: 1
 steps:

@@ -100,6 +100,7 @@ void CallLog::overwrite_oldest_locked(const CallRecord& r, std::uint64_t seq) {
   // Copy-assign into the oldest slot: its strings' storage is reused; `r`'s stays with the
   // caller (freed, if at all, by the thread that allocated it).
   CallRecord& slot = ring_[ring_head_];
+  last_dropped_seq_ = slot.seq;
   slot.seq = seq;
   slot.at_ms = r.at_ms;
   slot.caller = r.caller;
@@ -123,7 +124,10 @@ std::uint64_t CallLog::record(CallRecord r) {
   std::lock_guard lock(mu_);
   const auto seq = count_locked(r);
   r.seq = seq;
-  if (capacity_ == 0) return seq;
+  if (capacity_ == 0) {
+    last_dropped_seq_ = seq;
+    return seq;
+  }
   if (ring_.size() < capacity_) {
     ring_.push_back(std::move(r));
     return seq;
@@ -135,7 +139,10 @@ std::uint64_t CallLog::record(CallRecord r) {
 std::uint64_t CallLog::record_copy(const CallRecord& r) {
   std::lock_guard lock(mu_);
   const auto seq = count_locked(r);
-  if (capacity_ == 0) return seq;
+  if (capacity_ == 0) {
+    last_dropped_seq_ = seq;
+    return seq;
+  }
   if (ring_.size() < capacity_) {
     ring_.push_back(r);
     ring_.back().seq = seq;
@@ -170,6 +177,11 @@ std::vector<CallRecord> CallLog::since(std::uint64_t seq) const {
     if (r.seq >= seq) out.push_back(r);
   }
   return out;
+}
+
+bool CallLog::dropped_since(std::uint64_t seq) const {
+  std::lock_guard lock(mu_);
+  return last_dropped_seq_ != 0 && last_dropped_seq_ >= seq;
 }
 
 std::map<std::string, EdgeStats> CallLog::edges() const {

@@ -80,6 +80,11 @@ class CallLog {
   std::uint64_t next_seq() const;
   // Records with seq >= since still in the ring (oldest first).
   std::vector<CallRecord> since(std::uint64_t seq) const;
+  // Whether a record with seq >= `seq` is no longer in the ring (overwritten by newer ones):
+  // since(seq) then misses some, and counts made from it are too low.
+  bool dropped_since(std::uint64_t seq) const;
+  // How many records the ring keeps.
+  std::size_t capacity() const { return capacity_; }
   // Per-edge aggregates since the shop started ("caller->callee" -> stats).
   std::map<std::string, EdgeStats> edges() const;
   std::uint64_t violations_total() const;
@@ -104,6 +109,7 @@ class CallLog {
   std::vector<CallRecord> ring_;
   std::size_t ring_head_ = 0;
   std::uint64_t next_ = 1;
+  std::uint64_t last_dropped_seq_ = 0;  // the newest record overwritten (or not kept); 0: none
   std::map<std::string, EdgeStats, std::less<>> edges_;
   std::uint64_t violations_ = 0;
   std::deque<BreakerTransition> transitions_;

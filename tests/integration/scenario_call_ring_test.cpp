@@ -1,0 +1,83 @@
+// Expectations on the call records of a step (`calls`, `violations`) when the step makes more
+// calls than the shop's ring of records keeps (20,000): the count is not judged from what is
+// left (10,500 calls passed `max: 10000`, "saw 10000" for 11,000), and a failure lists a few
+// records, not all of them.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "scenario/parser.hpp"
+#include "scenario/runner.hpp"
+
+namespace {
+
+namespace scenario = shopctl::scenario;
+
+scenario::ScenarioResult run(const std::string& yaml) {
+  auto parsed = scenario::parse_scenario_text(yaml, "ring.yaml");
+  INFO(parsed.format_diagnostics());
+  REQUIRE(parsed.ok());
+  auto summary = scenario::run_scenarios({*parsed.scenario}, scenario::RunOptions{});
+  REQUIRE(summary.results.size() == 1);
+  return summary.results[0];
+}
+
+std::string failures_of(const scenario::ScenarioResult& r) {
+  std::string all;
+  for (const auto& f : r.failures) all += f.phase + " | " + f.step + " | " + f.message + "\n";
+  return all;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("calls of a step that overflowed the call-record ring are not counted from its rest") {
+  // 10,001 requests, each recorded twice (client->gateway, gateway->catalog): more than the
+  // 20,000 records the ring keeps.
+  const auto result = run(R"(version: 1
+name: more calls than the ring keeps
+timeout: 5m
+steps:
+  - login: {email: demo@shop.test, password: demo-password-1}
+  - request: {GET: /api/catalog/categories}
+    repeat: 10001
+    expect:
+      status: 200
+      calls: [{edge: gateway->catalog, max: 10000}]
+      violations: 0
+)");
+  const auto failures = failures_of(result);
+  INFO(failures);
+  CHECK(result.status == scenario::ScenarioStatus::failed);
+  CHECK(contains(failures,
+                 "cannot count the calls on gateway->catalog: the shop's call log keeps "
+                 "only the last 20000 records and dropped some of this step's"));
+  CHECK(contains(failures,
+                 "cannot count the violations: the shop's call log keeps only the "
+                 "last 20000 records"));
+  CHECK_FALSE(contains(failures, "saw"));
+}
+
+TEST_CASE("a failed calls expectation lists the first 20 records and counts the others") {
+  const auto result = run(R"(version: 1
+name: many calls listed
+steps:
+  - login: {email: demo@shop.test, password: demo-password-1}
+  - request: {GET: /api/catalog/categories}
+    repeat: 30
+    expect:
+      calls: [{edge: gateway->catalog, count: 1}]
+)");
+  const auto failures = failures_of(result);
+  INFO(failures);
+  CHECK(contains(failures, "expected exactly 1 call(s) on gateway->catalog, saw 30"));
+  CHECK(contains(failures, "\n      ... 10 more"));
+  std::size_t listed = 0;
+  for (auto at = failures.find("-> 200"); at != std::string::npos;
+       at = failures.find("-> 200", at + 1))
+    ++listed;
+  CHECK(listed == 20);
+}
