@@ -435,6 +435,70 @@ TEST_CASE("a request line whose target lacks the leading slash gets 400, never 5
   CHECK(send(client, "GET", s->url("gateway") + "/health/live").status == 200);
 }
 
+// RFC 9112 2.2: a server SHOULD ignore empty lines before a request line; some clients send a
+// CRLF after a POST body. The shop answered 400 "bad method" and lost the next request (an
+// outside probe). A few are skipped; an endless stream of them is not a client's mistake.
+TEST_CASE("empty lines before a request line are skipped, a few of them") {
+  auto s = shopctl::test_support::start_shop();
+  const std::string live = "GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  const std::string post =
+      "POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\n\r\n{}";
+  SUBCASE("a CRLF after a POST body, then the next request on the same connection") {
+    RawConnection c(port_of(s->url("gateway")));
+    REQUIRE(c.connected());
+    REQUIRE(c.send(post + "\r\n" + live));
+    REQUIRE(c.read_until("\"status\":\"live\"", 5s));
+    CHECK(c.received.find("HTTP/1.1 400") != std::string::npos);  // the login's own answer
+    CHECK(c.received.find("bad method") == std::string::npos);
+  }
+  SUBCASE("empty lines, bare LFs and a CR split from its LF, in separate packets") {
+    RawConnection c(port_of(s->url("gateway")));
+    REQUIRE(c.connected());
+    REQUIRE(c.send("\r\n\r\n\n\r"));
+    std::this_thread::sleep_for(50ms);
+    REQUIRE(c.send("\n" + live));
+    REQUIRE(c.read_until("\"status\":\"live\"", 5s));
+    CHECK(raw_status(c.received) == 200);
+  }
+  SUBCASE("more than 64 bytes of them is refused") {
+    RawConnection c(port_of(s->url("gateway")));
+    REQUIRE(c.connected());
+    std::string lines;
+    for (int i = 0; i < 40; ++i) lines += "\r\n";
+    REQUIRE(c.send(lines + live));
+    c.read_until_closed(5s);
+    CHECK(raw_status(c.received) == 400);
+    CHECK(c.received.find("empty lines before the request line") != std::string::npos);
+  }
+}
+
+// Connection is a list field: every Connection field counts (RFC 9110 5.3, 7.6.1). The shop read
+// only the first, so `Connection: keep-alive` then `Connection: close` stayed open (an outside
+// probe), unlike a proxy in front that combines them.
+TEST_CASE("a close in any Connection field closes the connection after the answer") {
+  auto s = shopctl::test_support::start_shop();
+  for (std::string fields : {"Connection: keep-alive\r\nConnection: close\r\n",
+                             "Connection: x\r\nConnection: close\r\n",
+                             "Connection: keep-alive, close\r\n"}) {
+    CAPTURE(fields);
+    RawConnection c(port_of(s->url("gateway")));
+    REQUIRE(c.connected());
+    REQUIRE(c.send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n" + fields + "\r\n"));
+    CHECK(c.read_until_closed(3s));  // closed by the server, not by the timeout
+    CHECK(raw_status(c.received) == 200);
+    CHECK(c.received.find("\r\nConnection: close\r\n") != std::string::npos);
+  }
+  // HTTP/1.0 with keep-alive in one field and close in another: closed too.
+  RawConnection c(port_of(s->url("gateway")));
+  REQUIRE(c.connected());
+  REQUIRE(c.send(
+      "GET /health/live HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n"
+      "Connection: close\r\n\r\n"));
+  CHECK(c.read_until_closed(3s));
+  CHECK(raw_status(c.received) == 200);
+}
+
 // A full listener closes the connection idle the longest to serve a new one: silent
 // connections held every slot of an internal port (10,000 in 1.4 s, no credential needed), so
 // the gateway could not reach catalog and every shopper got 503 (an outside probe). Only when

@@ -368,18 +368,20 @@ class ResponseParser final : public bhttp::basic_parser<false> {
   unsigned version_ = 11;
 };
 
-// What message::keep_alive() answers for a message with these fields: the first Connection
-// field decides (HTTP/1.0 needs "keep-alive" in it, HTTP/1.1 stays open unless it says "close").
+// Whether a message with these fields keeps its connection open. Connection is a list field:
+// every Connection field counts, as one list (RFC 9110 5.3, 7.6.1); Beast's message::keep_alive()
+// reads only the first, so `Connection: keep-alive` then `Connection: close` stayed open. HTTP/1.0
+// needs "keep-alive" in the list; HTTP/1.1 stays open unless "close" is in it.
 inline bool keep_alive(const Headers& headers, unsigned version) {
-  auto connection = headers.get("Connection");
-  if (version < 11) {
-    return connection &&
-           bhttp::token_list{boost::beast::string_view(connection->data(), connection->size())}
-               .exists("keep-alive");
+  bool close = false;
+  bool keep = false;
+  for (const auto [name, value] : headers) {
+    if (name.size() != 10 || !boost::beast::iequals(name, "Connection")) continue;
+    bhttp::token_list tokens{boost::beast::string_view(value.data(), value.size())};
+    close = close || tokens.exists("close");
+    keep = keep || tokens.exists("keep-alive");
   }
-  return !connection ||
-         !bhttp::token_list{boost::beast::string_view(connection->data(), connection->size())}
-              .exists("close");
+  return version < 11 ? keep && !close : !close;
 }
 
 // Copies the writable_field() fields.

@@ -60,6 +60,33 @@ std::atomic<std::size_t> g_budget_override{0};
 
 // The body budget (inbound_body_budget()): bytes held by requests whose body is being read.
 constexpr std::size_t kDefaultBodyBudget = std::size_t{256} << 20;
+
+// Empty lines a request may come after (RFC 9112 2.2: a server SHOULD ignore at least one before
+// a request line; some clients send a CRLF after a POST body). More is not a client's mistake.
+constexpr std::size_t kEmptyLineBytes = 64;
+
+// Consumes the empty lines (CRLF, or a bare LF) at the front of `buffer`, and a CR that ends it
+// (the first half of one), adding their bytes to `skipped`. False once `skipped` passes
+// kEmptyLineBytes.
+bool skip_empty_lines(beast::flat_buffer& buffer, std::size_t& skipped) {
+  const auto data = buffer.data();
+  const char* p = static_cast<const char*>(data.data());
+  const std::size_t size = data.size();
+  std::size_t n = 0;
+  while (n < size) {
+    if (p[n] == '\n') {
+      ++n;
+    } else if (p[n] == '\r' && (n + 1 == size || p[n + 1] == '\n')) {
+      n += n + 1 == size ? 1 : 2;
+    } else {
+      break;
+    }
+  }
+  if (n == 0) return true;
+  buffer.consume(n);
+  skipped += n;
+  return skipped <= kEmptyLineBytes;
+}
 std::atomic<std::size_t> g_body_bytes{0};
 std::atomic<std::size_t> g_body_budget_override{0};
 
@@ -775,6 +802,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     // reuses their storage.
     Request req;
     std::string head;
+    std::size_t empty_line_bytes = 0;  // before the request being read
     while (!closed_early) {
       req.clear();
       detail::RequestParser parser(req, self->options.header_limit, self->options.body_limit);
@@ -788,6 +816,17 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         if (ec) break;  // gone, or idle too long: nothing to answer
         buffer.commit(n);
       }
+      if (!skip_empty_lines(buffer, empty_line_bytes)) {
+        co_await answer_and_linger(
+            stream,
+            limit_error(400, "bad_request",
+                        "malformed HTTP request: more than " + std::to_string(kEmptyLineBytes) +
+                            " bytes of empty lines before the request line"),
+            11);
+        break;
+      }
+      if (buffer.size() == 0) continue;  // only empty lines so far: wait for the request
+      empty_line_bytes = 0;
       // A request has begun. Usually its whole head is in the buffer now and parses without
       // another read or timer; else the rest must come within the header timeout (slowloris).
       buffer.consume(parser.put(buffer.data(), ec));
