@@ -302,13 +302,15 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
     // its own: the same on every start with the same data folder.
     auto identity_path = shop::identity_file(dir);
     auto stored = shop::read_identity(identity_path).value_or(shop::Identity{});
+    // As serve does (docs/configuration.md, "Identity"): a port from the command line or config
+    // is for this start and is not stored; the shop keeps the ports it picked itself. (The
+    // launcher stored every port it bound, so one start with --gateway-port N moved the shop's
+    // door for good, and a provider port override killed every pay link handed out before it.)
+    auto applied = shop::apply_identity(config, stored);
+    std::map<std::string, std::uint16_t> bound;
     for (const auto& spec : shop::service_registry()) {
       auto& port = config.ports[spec.name];
-      const bool configured = port != 0;
-      if (port == 0) {
-        auto kept = stored.ports.find(spec.name);
-        if (kept != stored.ports.end()) port = kept->second;
-      }
+      const bool configured = applied.shop_ports.count(spec.name) == 0;
       try {
         held.emplace_back(port);
       } catch (const std::runtime_error& e) {
@@ -319,15 +321,15 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
         // the default --gateway-port 8080).
         throw std::runtime_error(std::string(e.what()) + ", wanted by " + spec.name +
                                  (configured ? std::string(" (configured)")
-                                  : port != 0
+                                  : applied.stored_ports.count(spec.name) != 0
                                       ? " (kept in " + identity_path.string() +
                                             "; is another shop running on this data folder?)"
                                       : std::string()));
       }
       port = held.back().port();
+      bound[spec.name] = port;
     }
-    auto applied = shop::apply_identity(config, stored);
-    applied.to_store.ports = config.ports;
+    shop::record_bound_ports(applied, bound);
     if (applied.to_store != stored) shop::write_identity(identity_path, applied.to_store);
     for (const auto& spec : shop::service_registry()) {
       Child ch;

@@ -341,5 +341,29 @@ else
   echo "skip - ports held on a busy machine (needs root and ip netns)"
 fi
 
+# A port given for one start (--gateway-port N, or `ports:` in a --config) is for that start, as
+# plain serve does (docs/configuration.md, "Identity"): the launcher wrote it into identity.json,
+# so one start with --gateway-port N moved the shop's door for good and a provider port override
+# killed every pay link handed out before it (an outside probe).
+stored_port() { jq -r ".ports.$1" "$work/keep/identity.json"; }
+start_launcher "$work/keep1.txt" "$bin" serve --processes --data-dir "$work/keep" --gateway-port 0 --log-level warn
+kill -TERM "$launcher" 2>/dev/null; wait "$launcher" 2>/dev/null; launcher=""
+own_gateway=$(stored_port gateway); own_provider=$(stored_port provider)
+spare=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+spare2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf 'ports:\n  provider: %s\n' "$spare2" >"$work/keep-ports.yaml"
+start_launcher "$work/keep2.txt" "$bin" serve --processes --data-dir "$work/keep" --gateway-port "$spare" \
+  --config "$work/keep-ports.yaml" --log-level warn
+[[ "$(awk '/public door/ {print $3}' "$work/keep2.txt")" == "http://127.0.0.1:$spare" ]]
+check "a start with --gateway-port $spare and a config's provider port $spare2 uses them" $?
+kill -TERM "$launcher" 2>/dev/null; wait "$launcher" 2>/dev/null; launcher=""
+[[ "$(stored_port gateway)" == "$own_gateway" && "$(stored_port provider)" == "$own_provider" ]]
+kept_ok=$?  # before the message's own command substitutions set $?
+check "and identity.json keeps the shop's own ports ($own_gateway, $own_provider; now $(stored_port gateway), $(stored_port provider))" $kept_ok
+start_launcher "$work/keep3.txt" "$bin" serve --processes --data-dir "$work/keep" --gateway-port 0 --log-level warn
+[[ "$(awk '/public door/ {print $3}' "$work/keep3.txt")" == "http://127.0.0.1:$own_gateway" ]]
+check "without the overrides the shop comes back on its own gateway port $own_gateway" $?
+kill -TERM "$launcher" 2>/dev/null; wait "$launcher" 2>/dev/null; launcher=""
+
 echo "processes: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
