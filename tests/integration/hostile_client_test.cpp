@@ -478,9 +478,9 @@ TEST_CASE("empty lines before a request line are skipped, a few of them") {
 // probe), unlike a proxy in front that combines them.
 TEST_CASE("a close in any Connection field closes the connection after the answer") {
   auto s = shopctl::test_support::start_shop();
-  for (std::string fields : {"Connection: keep-alive\r\nConnection: close\r\n",
-                             "Connection: x\r\nConnection: close\r\n",
-                             "Connection: keep-alive, close\r\n"}) {
+  for (std::string fields :
+       {"Connection: keep-alive\r\nConnection: close\r\n", "Connection: x\r\nConnection: close\r\n",
+        "Connection: keep-alive, close\r\n"}) {
     CAPTURE(fields);
     RawConnection c(port_of(s->url("gateway")));
     REQUIRE(c.connected());
@@ -492,9 +492,9 @@ TEST_CASE("a close in any Connection field closes the connection after the answe
   // HTTP/1.0 with keep-alive in one field and close in another: closed too.
   RawConnection c(port_of(s->url("gateway")));
   REQUIRE(c.connected());
-  REQUIRE(c.send(
-      "GET /health/live HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n"
-      "Connection: close\r\n\r\n"));
+  REQUIRE(
+      c.send("GET /health/live HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n"
+             "Connection: close\r\n\r\n"));
   CHECK(c.read_until_closed(3s));
   CHECK(raw_status(c.received) == 200);
 }
