@@ -108,6 +108,9 @@ finish_build() {  # finish_build NAME STEP-NAME
 $instrumented && start_build asan --tests --sanitize --fuzz
 # Every C++ file matches .clang-format (clang-format-14; scripts/format.sh rewrites them).
 step "formatting" ./scripts/format.sh --check
+# No two files of a unity-built target define the same file-local name (CMakeLists.txt: the
+# batches would clash, or silently bind a call to the other file's helper).
+step "unity-build names" python3 scripts/unity-names.py
 # The doctest binary runs as four processes at once (scripts/doctest-shards.sh): its cases
 # mostly wait on sockets and clocks, 43 s serially on 5 s of CPU.
 step "unit and integration tests" ./scripts/doctest-shards.sh 4 ./build/shopctl_tests

@@ -22,14 +22,6 @@ bool is_identifier_char(char c) {
   return is_identifier_start(c) || (c >= '0' && c <= '9');
 }
 
-bool is_identifier(std::string_view s) {
-  if (s.empty() || !is_identifier_start(s.front())) return false;
-  for (char c : s) {
-    if (!is_identifier_char(c)) return false;
-  }
-  return true;
-}
-
 void check_var_name(const std::string& name, const std::string& where) {
   if (!is_identifier(name)) {
     throw std::invalid_argument(
@@ -344,6 +336,14 @@ CommandLineVars command_line_vars(const std::vector<std::string>& pairs,
     vars[name] = pair.substr(eq + 1);  // text: a shell has no types
   }
   return vars;
+}
+
+bool is_identifier(std::string_view s) {
+  if (s.empty() || !is_identifier_start(s.front())) return false;
+  for (char c : s) {
+    if (!is_identifier_char(c)) return false;
+  }
+  return true;
 }
 
 }  // namespace shopctl::scenario

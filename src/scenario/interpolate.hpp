@@ -130,4 +130,8 @@ std::string expand_text(std::string_view text, const Variables& variables);
 // compact JSON.
 std::string splice_text(const nlohmann::json& value);
 
+// Whether `name` is an identifier: an ASCII letter or `_`, then letters, digits and `_`. A
+// variable's name is one; the recorder and the JSON Schema writer ask it of keys too.
+bool is_identifier(std::string_view name);
+
 }  // namespace shopctl::scenario

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 
+#include "scenario/interpolate.hpp"
 #include "scenario/regex.hpp"
 
 namespace shopctl::scenario {
@@ -22,13 +23,6 @@ std::string describe(const json& v) {
   if (v.is_object()) return v.empty() ? "{}" : "an object " + shorten(v.dump(), 60);
   if (v.is_array()) return v.empty() ? "[]" : "an array " + shorten(v.dump(), 60);
   return shorten(v.dump());
-}
-
-bool is_identifier(const std::string& name) {
-  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
-  for (char c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
-  return true;
 }
 
 std::string child(const std::string& path, const std::string& name) {

@@ -51,14 +51,6 @@ bool contains(const std::vector<std::string>& names, std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-bool is_identifier(std::string_view s) {
-  if (s.empty()) return false;
-  auto start = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
-  if (!start(s.front())) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [&](char c) { return start(c) || (c >= '0' && c <= '9'); });
-}
-
 bool is_reserved(std::string_view name) {
   return name == kRunIdVariable || name == kUuidVariable || name == kTokenVariable ||
          name == kProviderApiKeyVariable || name == "env";

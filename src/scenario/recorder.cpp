@@ -7,20 +7,13 @@
 #include "platform/idempotency_key.hpp"
 #include "platform/json_text.hpp"
 #include "platform/text_rules.hpp"
+#include "scenario/interpolate.hpp"
 
 namespace shopctl::scenario {
 
 namespace {
 
 using nlohmann::json;
-
-bool is_identifier(const std::string& key) {
-  if (key.empty() || !(std::isalpha(static_cast<unsigned char>(key[0])) || key[0] == '_'))
-    return false;
-  for (char c : key)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
-  return true;
-}
 
 bool id_like(const std::string& key) {
   return key == "id" || key == "pay_url" || (key.size() > 3 && key.ends_with("_id"));

@@ -12,12 +12,12 @@
 
 namespace shopctl::shop {
 
-namespace {
-
-std::uint16_t port_of(const ShopConfig& c, const std::string& service) {
-  auto it = c.ports.find(service);
-  return it == c.ports.end() ? 0 : it->second;
+std::uint16_t configured_port(const ShopConfig& config, const std::string& service) {
+  auto it = config.ports.find(service);
+  return it == config.ports.end() ? 0 : it->second;
 }
+
+namespace {
 
 // Typed glue: `Make` builds a T from (context, config); `Reconfigure` applies to a T.
 template <typename T, typename Make>
@@ -49,15 +49,22 @@ ServiceSpec spec(std::string name, decltype(ServiceSpec::make) make,
 
 std::vector<ServiceSpec> build_registry() {
   std::vector<ServiceSpec> all;
-  all.push_back(spec("catalog", maker<catalog::CatalogService>([](const ShopConfig& c) {
-                       return catalog::CatalogSettings{port_of(c, "catalog"), c.catalog_file};
-                     }),
-                     nothing_at_run_time));
+  all.push_back(
+      spec("catalog", maker<catalog::CatalogService>([](const ShopConfig& c) {
+             return catalog::CatalogSettings{configured_port(c, "catalog"), c.catalog_file};
+           }),
+           nothing_at_run_time));
   all.push_back(spec(
       "auth", maker<auth::AuthService>([](const ShopConfig& c) {
-        auth::AuthSettings s{port_of(c, "auth"),   c.jwt_secret,   c.jwt_issuer,
-                             c.jwt_audience,       c.token_ttl,    c.password_hashing,
-                             c.login_max_failures, c.login_window, std::nullopt};
+        auth::AuthSettings s{configured_port(c, "auth"),
+                             c.jwt_secret,
+                             c.jwt_issuer,
+                             c.jwt_audience,
+                             c.token_ttl,
+                             c.password_hashing,
+                             c.login_max_failures,
+                             c.login_window,
+                             std::nullopt};
         s.password_workers = c.password_workers;
         s.password_queue = c.password_queue;
         if (c.seed_demo_user) {
@@ -70,7 +77,7 @@ std::vector<ServiceSpec> build_registry() {
       })));
   all.push_back(
       spec("provider", maker<provider::ProviderService>([](const ShopConfig& c) {
-             provider::ProviderSettings s{port_of(c, "provider"), c.webhook_secret};
+             provider::ProviderSettings s{configured_port(c, "provider"), c.webhook_secret};
              s.api_key = c.provider_api_key;
              if (!c.provider_public_url.empty())
                s.public_url = c.provider_public_url;
@@ -87,7 +94,7 @@ std::vector<ServiceSpec> build_registry() {
                })));
   all.push_back(spec(
       "payment", maker<payment::PaymentService>([](const ShopConfig& c) {
-        payment::PaymentSettings s{port_of(c, "payment"),
+        payment::PaymentSettings s{configured_port(c, "payment"),
                                    edge_settings(c, "payment->order"),
                                    edge_settings(c, "payment->provider"),
                                    c.webhook_secret,
@@ -105,7 +112,7 @@ std::vector<ServiceSpec> build_registry() {
       })));
   all.push_back(
       spec("order", maker<order::OrderService>([](const ShopConfig& c) {
-             order::OrderSettings s{port_of(c, "order"), edge_settings(c, "order->catalog"),
+             order::OrderSettings s{configured_port(c, "order"), edge_settings(c, "order->catalog"),
                                     edge_settings(c, "order->payment"), c.seed};
              s.payment_timeout = c.order_payment_timeout;
              return s;
@@ -114,7 +121,7 @@ std::vector<ServiceSpec> build_registry() {
              s.set_payment_timeout(c.order_payment_timeout);
            })));
   all.push_back(spec("gateway", maker<gateway::GatewayService>([](const ShopConfig& c) {
-                       return gateway::GatewaySettings{port_of(c, "gateway"), c.jwt_secret,
+                       return gateway::GatewaySettings{configured_port(c, "gateway"), c.jwt_secret,
                                                        c.jwt_issuer, c.jwt_audience,
                                                        c.gateway_upstream_timeout};
                      }),

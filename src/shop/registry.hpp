@@ -4,6 +4,7 @@
 // calls. The shop (shop.cpp) is composed from this list and the config; nothing else names
 // the six services' classes. Who may call whom comes from the one architecture table
 // (platform/observe/architecture.hpp), not from here.
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -40,5 +41,7 @@ const ServiceSpec* find_service(std::string_view name);
 // timeout and retries, its breaker, and the credential it carries (the shop's API key on the
 // edge to the outside provider).
 platform::EdgeSettings edge_settings(const ShopConfig& config, const std::string& edge);
+// The port the config gives `service` (ShopConfig::ports), or 0: the system picks one.
+std::uint16_t configured_port(const ShopConfig& config, const std::string& service);
 
 }  // namespace shopctl::shop

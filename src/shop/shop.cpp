@@ -45,11 +45,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::uint16_t port_of(const ShopConfig& c, const std::string& service) {
-  auto it = c.ports.find(service);
-  return it == c.ports.end() ? 0 : it->second;
-}
-
 // Request handling allocates and frees a few KiB per request on each io thread; glibc's
 // defaults then keep shrinking and regrowing the thread arenas' heaps (an mprotect every few
 // requests, plus sysmalloc work). Keep freed memory for reuse instead.
@@ -420,7 +415,7 @@ Shop::~Shop() {
 
 void Shop::start() {
   for (auto& [name, svc] : impl_->services) {
-    auto port = port_of(config_, name);
+    auto port = configured_port(config_, name);
     try {
       svc->start_serving();
     } catch (const boost::system::system_error& e) {

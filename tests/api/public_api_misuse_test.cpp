@@ -37,7 +37,7 @@ shopctl::ShopOptions fast_shop() {
   return options;
 }
 
-constexpr const char* kScenario = R"yaml(version: 1
+constexpr const char* kMisuseScenario = R"yaml(version: 1
 name: NAME
 setup:
   - login: {email: demo@shop.test, password: demo-password-1}
@@ -49,7 +49,7 @@ steps:
 )yaml";
 
 std::string scenario_named(const std::string& name) {
-  std::string text = kScenario;
+  std::string text = kMisuseScenario;
   text.replace(text.find("NAME"), 4, name);
   return text;
 }

@@ -33,7 +33,7 @@ namespace arch = shopctl::platform::architecture;
 
 using shopctl::test_support::Answer;
 
-struct RunningShop {
+struct EdgeShop {
   Answer send(const std::string& method, const std::string& url,
               const std::optional<json>& body = {},
               const shopctl::test_support::HeaderList& headers = {}) {
@@ -54,7 +54,7 @@ struct RunningShop {
 TEST_CASE(
     "a whole purchase uses every recorded allowed edge and no other; forbidden calls are drawn "
     "red") {
-  RunningShop s;
+  EdgeShop s;
   const auto gateway = s.shop->url("gateway");
   auto login = s.send(
       "POST", gateway + "/api/auth/login",
@@ -136,7 +136,7 @@ TEST_CASE(
 TEST_CASE(
     "every service of a running shop serves /metrics in the exposition format, counting what "
     "happened") {
-  RunningShop s;
+  EdgeShop s;
   const auto gateway = s.shop->url("gateway");
   auto login = s.send(
       "POST", gateway + "/api/auth/login",
@@ -194,7 +194,7 @@ TEST_CASE(
 // caller read a message cut short and recorded connection_closed, as for a `close` fault, and
 // protocol_error never appeared. Its bytes are now a head no HTTP/1.1 parser accepts.
 TEST_CASE("a garbage fault is recorded as protocol_error by the gateway and by order's client") {
-  RunningShop s;
+  EdgeShop s;
   const auto gateway = s.shop->url("gateway");
   auto login = s.send(
       "POST", gateway + "/api/auth/login",

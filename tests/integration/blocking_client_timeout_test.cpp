@@ -82,19 +82,19 @@ class SilentServer {
   std::thread thread_;
 };
 
-struct Outcome {
+struct TimedOutcome {
   std::optional<http::TransportErrorKind> error;  // none: an answer came
   std::chrono::steady_clock::duration took{};
 };
 
 // Sends GET / to 127.0.0.1:`port` with `timeout`, on a thread of its own.
-std::future<Outcome> send_async(std::uint16_t port, std::chrono::milliseconds timeout) {
+std::future<TimedOutcome> send_async(std::uint16_t port, std::chrono::milliseconds timeout) {
   return std::async(std::launch::async, [port, timeout] {
     http::BlockingClient client;
     http::Request request;
     request.method = "GET";
     request.target = "/";
-    Outcome outcome;
+    TimedOutcome outcome;
     const auto started = std::chrono::steady_clock::now();
     try {
       client.send(http::Endpoint{"127.0.0.1", port}, request, timeout);
@@ -108,8 +108,8 @@ std::future<Outcome> send_async(std::uint16_t port, std::chrono::milliseconds ti
 
 // Waits for `pending` at most `limit`; if it is still running, closes the server's
 // connections so that a client that ignores its timeout ends (and the suite does not hang).
-Outcome wait_bounded(std::future<Outcome>& pending, SilentServer& server,
-                     std::chrono::milliseconds limit) {
+TimedOutcome wait_bounded(std::future<TimedOutcome>& pending, SilentServer& server,
+                          std::chrono::milliseconds limit) {
   const bool in_time = pending.wait_for(limit) == std::future_status::ready;
   server.close_all();
   auto outcome = pending.get();

@@ -36,13 +36,8 @@ using nlohmann::json;
 using shopctl::platform::Fault;
 using shopctl::platform::FaultType;
 using test_support::Answer;
+using test_support::send;
 using namespace std::chrono_literals;
-
-Answer send(const std::string& method, const std::string& url, const std::optional<json>& body = {},
-            const test_support::HeaderList& headers = {}) {
-  http::BlockingClient client;
-  return test_support::send(client, method, url, body, headers);
-}
 
 // Runs `sql` on a running shop's database through a connection of the test's own (a trigger
 // that plays a full disk, say).

@@ -164,8 +164,8 @@ namespace {
 
 // The status of one request written by hand (a Host, a header block or a Content-Length the
 // client would not send), and whether the description has `status` for that operation.
-int raw_status(std::uint16_t port, const std::string& method, const std::string& target,
-               const std::string& host, const std::string& extra) {
+int raw_request_status(std::uint16_t port, const std::string& method, const std::string& target,
+                       const std::string& host, const std::string& extra) {
   shopctl::test_support::RawConnection c(port);
   REQUIRE(c.connected());
   REQUIRE(c.send(method + " " + target + " HTTP/1.1\r\nHost: " + host + "\r\n" + extra +
@@ -203,11 +203,11 @@ TEST_CASE("every operation describes the answers any request can get, and gets t
       for (auto at = target.find('{'); at != std::string::npos; at = target.find('{'))
         target.replace(at, target.find('}', at) - at + 1, "x");
       const std::vector<std::pair<int, int>> answers = {
-          {400, raw_status(port, method, target + "?q=%zz", here, "")},
-          {421, raw_status(port, method, target, "rebound.example", "")},
-          {431,
-           raw_status(port, method, target, here, "X-Pad: " + std::string(17000, 'a') + "\r\n")},
-          {413, raw_status(port, method, target, here, "Content-Length: 2000000\r\n")},
+          {400, raw_request_status(port, method, target + "?q=%zz", here, "")},
+          {421, raw_request_status(port, method, target, "rebound.example", "")},
+          {431, raw_request_status(port, method, target, here,
+                                   "X-Pad: " + std::string(17000, 'a') + "\r\n")},
+          {413, raw_request_status(port, method, target, here, "Content-Length: 2000000\r\n")},
       };
       for (const auto& [wanted, got] : answers) {
         CHECK(got == wanted);
@@ -215,7 +215,7 @@ TEST_CASE("every operation describes the answers any request can get, and gets t
               "");
       }
       if (needs_token) {
-        const int got = raw_status(port, method, target, here, "");
+        const int got = raw_request_status(port, method, target, here, "");
         CHECK(got == 401);
         CHECK(shopctl::scenario::find_response_schema(description, method, target, got).problem ==
               "");

@@ -34,15 +34,9 @@ using namespace std::chrono_literals;
 
 using shopctl::test_support::Answer;
 using shopctl::test_support::HeaderList;
+using shopctl::test_support::send;
 
 // One request to `url` (http://host:port/path...).
-Answer send(const std::string& method, const std::string& url, const std::optional<json>& body = {},
-            const shopctl::test_support::HeaderList& headers = {},
-            const std::optional<std::string>& raw_body = {}) {
-  http::BlockingClient client;
-  return shopctl::test_support::send(client, method, url, body, headers, raw_body);
-}
-
 // The first row `sql` (with one text parameter) gives in the database `file`, as text; empty
 // when it gives none. Read-only: the shop keeps the file open.
 std::vector<std::string> first_row(const std::filesystem::path& file, const char* sql,

@@ -30,22 +30,9 @@ namespace http = shopctl::http;
 using nlohmann::json;
 using namespace std::chrono_literals;
 using shopctl::test_support::Answer;
+using shopctl::test_support::eventually;
 using shopctl::test_support::HeaderList;
-
-Answer send(const std::string& method, const std::string& url, const std::optional<json>& body = {},
-            const HeaderList& headers = {}) {
-  http::BlockingClient client;
-  return shopctl::test_support::send(client, method, url, body, headers);
-}
-
-bool eventually(const std::function<bool()>& check, std::chrono::milliseconds within = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (check()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return check();
-}
+using shopctl::test_support::send;
 
 struct ProviderShop {
   explicit ProviderShop(shopctl::shop::ShopConfig config = {}) {

@@ -28,23 +28,10 @@ namespace http = shopctl::http;
 namespace test_support = shopctl::test_support;
 using nlohmann::json;
 using test_support::Answer;
+using test_support::eventually;
 using test_support::HeaderList;
+using test_support::send;
 using namespace std::chrono_literals;
-
-Answer send(const std::string& method, const std::string& url, const std::optional<json>& body = {},
-            const HeaderList& headers = {}, const std::optional<std::string>& raw_body = {}) {
-  http::BlockingClient client;
-  return test_support::send(client, method, url, body, headers, raw_body);
-}
-
-bool eventually(const std::function<bool()>& check, std::chrono::milliseconds within = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (check()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return check();
-}
 
 // A shop driven only through its HTTP doors, as `shopctl run --target` drives one.
 struct RunningShop {

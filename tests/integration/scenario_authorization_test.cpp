@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../support/running_server.hpp"
+#include "../support/scenario_text.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/runner.hpp"
 
@@ -16,27 +17,14 @@ namespace {
 namespace asio = boost::asio;
 namespace http = shopctl::http;
 namespace scenario = shopctl::scenario;
-
-scenario::ScenarioResult run(const std::string& yaml) {
-  auto parsed = scenario::parse_scenario_text(yaml, "authorization.yaml");
-  INFO(parsed.format_diagnostics());
-  REQUIRE(parsed.ok());
-  auto summary = scenario::run_scenarios({*parsed.scenario}, scenario::RunOptions{});
-  REQUIRE(summary.results.size() == 1);
-  return summary.results[0];
-}
-
-std::string failures_of(const scenario::ScenarioResult& r) {
-  std::string all;
-  for (const auto& f : r.failures) all += f.phase + " | " + f.step + " | " + f.message + "\n";
-  return all;
-}
+using shopctl::test_support::failures_of;
+using shopctl::test_support::run_scenario_text;
 
 }  // namespace
 
 // The runner's token replaced the written header: the request below got 200 and failed.
 TEST_CASE("an Authorization header a scenario writes is sent as written, in any letter case") {
-  const auto result = run(R"(version: 1
+  const auto result = run_scenario_text(R"(version: 1
 name: a written Authorization header
 setup:
   - login: {email: demo@shop.test, password: demo-password-1}
@@ -69,16 +57,16 @@ TEST_CASE("the logged-in user's token is not sent to an absolute URL of another 
         co_return r;
       });
   const std::string echo_url = "http://127.0.0.1:" + std::to_string(echo.server.port());
-  const auto result = run(R"(version: 1
+  const auto result = run_scenario_text(R"(version: 1
 name: a request to another host
 setup:
   - login: {email: demo@shop.test, password: demo-password-1}
 steps:
   - request: {GET: ")" + echo_url +
-                          R"(/echo"}
+                                        R"(/echo"}
     expect: {status: 200}
   - request: {GET: ")" + echo_url +
-                          R"(/echo", auth: "asked-for"}
+                                        R"(/echo", auth: "asked-for"}
     expect: {status: 200}
 )");
   INFO(failures_of(result));
@@ -93,7 +81,7 @@ steps:
 // read after the block, where the docs promise the last login in list order that succeeded
 // (Alice's).
 TEST_CASE("after a concurrently block the token is the last successful login's in list order") {
-  const auto result = run(R"(version: 1
+  const auto result = run_scenario_text(R"(version: 1
 name: logins in a block, a failed one last
 vars: {a: "a-${run_id}@shop.test", b: "b-${run_id}@shop.test"}
 setup:

@@ -6,29 +6,17 @@
 
 #include <string>
 
+#include "../support/scenario_text.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/runner.hpp"
 
 namespace {
 
 namespace scenario = shopctl::scenario;
+using shopctl::test_support::failures_of;
+using shopctl::test_support::run_scenario_text;
 
-scenario::ScenarioResult run(const std::string& yaml) {
-  auto parsed = scenario::parse_scenario_text(yaml, "ring.yaml");
-  INFO(parsed.format_diagnostics());
-  REQUIRE(parsed.ok());
-  auto summary = scenario::run_scenarios({*parsed.scenario}, scenario::RunOptions{});
-  REQUIRE(summary.results.size() == 1);
-  return summary.results[0];
-}
-
-std::string failures_of(const scenario::ScenarioResult& r) {
-  std::string all;
-  for (const auto& f : r.failures) all += f.phase + " | " + f.step + " | " + f.message + "\n";
-  return all;
-}
-
-bool contains(const std::string& text, const std::string& part) {
+bool text_has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
@@ -40,7 +28,7 @@ TEST_CASE("calls of a step that overflowed the call-record ring are not counted 
           doctest::test_suite("volume")) {
   // 10,001 requests, each recorded twice (client->gateway, gateway->catalog): more than the
   // 20,000 records the ring keeps.
-  const auto result = run(R"(version: 1
+  const auto result = run_scenario_text(R"(version: 1
 name: more calls than the ring keeps
 timeout: 5m
 steps:
@@ -55,17 +43,17 @@ steps:
   const auto failures = failures_of(result);
   INFO(failures);
   CHECK(result.status == scenario::ScenarioStatus::failed);
-  CHECK(contains(failures,
+  CHECK(text_has(failures,
                  "cannot count the calls on gateway->catalog: the shop's call log keeps "
                  "only the last 20000 records and dropped some of this step's"));
-  CHECK(contains(failures,
+  CHECK(text_has(failures,
                  "cannot count the violations: the shop's call log keeps only the "
                  "last 20000 records"));
-  CHECK_FALSE(contains(failures, "saw"));
+  CHECK_FALSE(text_has(failures, "saw"));
 }
 
 TEST_CASE("a failed calls expectation lists the first 20 records and counts the others") {
-  const auto result = run(R"(version: 1
+  const auto result = run_scenario_text(R"(version: 1
 name: many calls listed
 steps:
   - login: {email: demo@shop.test, password: demo-password-1}
@@ -76,8 +64,8 @@ steps:
 )");
   const auto failures = failures_of(result);
   INFO(failures);
-  CHECK(contains(failures, "expected exactly 1 call(s) on gateway->catalog, saw 30"));
-  CHECK(contains(failures, "\n      ... 10 more"));
+  CHECK(text_has(failures, "expected exactly 1 call(s) on gateway->catalog, saw 30"));
+  CHECK(text_has(failures, "\n      ... 10 more"));
   std::size_t listed = 0;
   for (auto at = failures.find("-> 200"); at != std::string::npos;
        at = failures.find("-> 200", at + 1))

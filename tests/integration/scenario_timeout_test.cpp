@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "../support/running_server.hpp"
+#include "../support/scenario_text.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/runner.hpp"
 
@@ -19,9 +20,11 @@ namespace {
 namespace asio = boost::asio;
 namespace http = shopctl::http;
 namespace scenario = shopctl::scenario;
+using shopctl::test_support::failures_of;
+
 using namespace std::chrono_literals;
 
-scenario::Scenario parse(const std::string& yaml) {
+scenario::Scenario parse_timed(const std::string& yaml) {
   auto result = scenario::parse_scenario_text(yaml, "timeout.yaml");
   INFO(result.format_diagnostics());
   REQUIRE(result.ok());
@@ -35,15 +38,9 @@ struct Timed {
 
 Timed run(const std::string& yaml) {
   const auto started = std::chrono::steady_clock::now();
-  auto summary = scenario::run_scenarios({parse(yaml)}, scenario::RunOptions{});
+  auto summary = scenario::run_scenarios({parse_timed(yaml)}, scenario::RunOptions{});
   REQUIRE(summary.results.size() == 1);
   return {summary.results[0], std::chrono::steady_clock::now() - started};
-}
-
-std::string failures_of(const scenario::ScenarioResult& r) {
-  std::string all;
-  for (const auto& f : r.failures) all += f.phase + " | " + f.step + " | " + f.message + "\n";
-  return all;
 }
 
 bool blames(const scenario::ScenarioResult& r, const std::string& step) {
@@ -157,7 +154,7 @@ TEST_CASE(
   options.admin_token = "adm_x";
   options.jobs = 1;
   const auto started = std::chrono::steady_clock::now();
-  auto summary = scenario::run_scenarios({parse(R"(version: 1
+  auto summary = scenario::run_scenarios({parse_timed(R"(version: 1
 name: slow admin plane
 timeout: 1s
 steps:

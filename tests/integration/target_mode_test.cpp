@@ -20,7 +20,7 @@ namespace scenario = shopctl::scenario;
 using nlohmann::json;
 using shopctl::test_support::send;
 
-scenario::Scenario parse(const std::string& yaml, const std::string& file) {
+scenario::Scenario parse_named(const std::string& yaml, const std::string& file) {
   auto result = scenario::parse_scenario_text(yaml, file);
   INFO(result.format_diagnostics());
   REQUIRE(result.ok());
@@ -78,8 +78,8 @@ TEST_CASE(
     "against a running shop, a breaker an earlier scenario opened is closed again before the next "
     "one") {
   auto shop = shopctl::test_support::start_shop();
-  std::vector<scenario::Scenario> scenarios = {parse(kTripsTheBreaker, "trip.yaml"),
-                                               parse(kCart, "cart.yaml")};
+  std::vector<scenario::Scenario> scenarios = {parse_named(kTripsTheBreaker, "trip.yaml"),
+                                               parse_named(kCart, "cart.yaml")};
   auto summary = scenario::run_scenarios(scenarios, against(*shop, 1));
   INFO(failures_of(summary));
   CHECK(summary.results[0].status == scenario::ScenarioStatus::passed);
@@ -117,8 +117,8 @@ steps:
   - request: {method: POST, path: /api/orders}
     expect: {status: 201, json: {$.status: PAYMENT_PENDING}}
 )";
-  std::vector<scenario::Scenario> scenarios = {parse(leaves_a_mess, "mess.yaml"),
-                                               parse(expects_the_baseline, "baseline.yaml")};
+  std::vector<scenario::Scenario> scenarios = {parse_named(leaves_a_mess, "mess.yaml"),
+                                               parse_named(expects_the_baseline, "baseline.yaml")};
   auto summary = scenario::run_scenarios(scenarios, against(*shop, 2));
   INFO(failures_of(summary));
   CHECK(summary.results[0].status == scenario::ScenarioStatus::passed);
@@ -211,7 +211,7 @@ TEST_CASE("against a running shop, scenarios that share it run in parallel and e
   auto shop = shopctl::test_support::start_shop();
   std::vector<scenario::Scenario> scenarios;
   for (int i = 0; i < 6; ++i) {
-    scenarios.push_back(parse(R"(version: 1
+    scenarios.push_back(parse_named(R"(version: 1
 steps:
   - register: {email: "p-${run_id}@shop.test", password: correct-horse-battery}
     expect: {status: 201}
@@ -219,7 +219,7 @@ steps:
   - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 2}}
     expect: {status: 200, json: {$.total_cents: 2580}}
 )",
-                              "shared-" + std::to_string(i) + ".yaml"));
+                                    "shared-" + std::to_string(i) + ".yaml"));
   }
   auto summary = scenario::run_scenarios(scenarios, against(*shop, 4));
   INFO(failures_of(summary));
@@ -282,8 +282,8 @@ steps:
       - wait: 1500ms
     expect: {calls: [{edge: payment->provider, count: 1}, {edge: payment->order, count: 0}]}
 )";
-  std::vector<scenario::Scenario> scenarios = {parse(leaves_an_unpaid_payment, "unpaid.yaml"),
-                                               parse(counts_its_own, "own.yaml")};
+  std::vector<scenario::Scenario> scenarios = {parse_named(leaves_an_unpaid_payment, "unpaid.yaml"),
+                                               parse_named(counts_its_own, "own.yaml")};
   auto summary = scenario::run_scenarios(scenarios, against(*shop, 2));
   INFO(failures_of(summary));
   CHECK(summary.results[0].status == scenario::ScenarioStatus::passed);
@@ -296,7 +296,8 @@ steps:
   CHECK(recorded_on(*looked, "payment->provider") == 2);
 
   // In-process (a shop of its own) the same scenario sees the same count.
-  auto alone = scenario::run_scenarios({parse(counts_its_own, "own.yaml")}, scenario::RunOptions{});
+  auto alone =
+      scenario::run_scenarios({parse_named(counts_its_own, "own.yaml")}, scenario::RunOptions{});
   INFO(failures_of(alone));
   CHECK(alone.results[0].status == scenario::ScenarioStatus::passed);
 }
@@ -355,8 +356,8 @@ steps:
         - {edge: gateway->payment, count: 0}
         - {edge: payment->order, count: 0}
 )";
-  std::vector<scenario::Scenario> scenarios = {parse(leaves_work_behind, "behind.yaml"),
-                                               parse(counts_its_own, "later.yaml")};
+  std::vector<scenario::Scenario> scenarios = {parse_named(leaves_work_behind, "behind.yaml"),
+                                               parse_named(counts_its_own, "later.yaml")};
   auto summary = scenario::run_scenarios(scenarios, against(*shop, 1));
   INFO(failures_of(summary));
   CHECK(summary.results[0].status == scenario::ScenarioStatus::passed);
@@ -448,7 +449,7 @@ TEST_CASE("the next run puts back the catalog a run that never ended had changed
   const auto original = price();
   const auto next_run = [&] {
     auto summary = scenario::run_scenarios(
-        {parse("version: 1\nname: the next run\nsteps:\n  - wait: 1ms\n", "next.yaml")},
+        {parse_named("version: 1\nname: the next run\nsteps:\n  - wait: 1ms\n", "next.yaml")},
         against(*shop, 1));
     INFO(failures_of(summary));
     CHECK(summary.passed() == 1);

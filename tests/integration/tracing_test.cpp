@@ -27,6 +27,7 @@ using namespace std::chrono_literals;
 namespace http = shopctl::http;
 
 using shopctl::test_support::Answer;
+using shopctl::test_support::header;
 
 class TracedShop {
  public:
@@ -66,11 +67,6 @@ class TracedShop {
 bool is_trace_id(const std::string& s) {
   if (s.size() != 32 || s == std::string(32, '0')) return false;
   return s.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
-std::string header(const Answer& a, const char* name) {
-  auto v = a.headers.get(name);
-  return v ? std::string(*v) : std::string();
 }
 
 }  // namespace

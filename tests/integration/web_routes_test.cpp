@@ -20,17 +20,13 @@ namespace {
 namespace http = shopctl::http;
 using nlohmann::json;
 using shopctl::test_support::Answer;
+using shopctl::test_support::header;
 using shopctl::test_support::HeaderList;
 
-Answer send(const std::string& method, const std::string& url, const HeaderList& headers = {},
-            const std::optional<json>& body = {}) {
+Answer fetch(const std::string& method, const std::string& url, const HeaderList& headers = {},
+             const std::optional<json>& body = {}) {
   http::BlockingClient client;
   return shopctl::test_support::send(client, method, url, body, headers);
-}
-
-std::string header(const Answer& a, std::string_view name) {
-  auto v = a.headers.get(name);
-  return v ? std::string(*v) : std::string();
 }
 
 std::string percent_encode(const std::string& text) {
@@ -55,7 +51,7 @@ TEST_CASE(
   auto shop = shopctl::test_support::start_shop();
   const auto gateway = shop->url("gateway");
 
-  auto home = send("GET", gateway + "/");
+  auto home = fetch("GET", gateway + "/");
   CHECK(home.status == 200);
   CHECK(header(home, "Content-Type").starts_with("text/html"));
   const auto csp = header(home, "Content-Security-Policy");
@@ -69,7 +65,7 @@ TEST_CASE(
   const auto etag = header(home, "ETag");
   REQUIRE(etag.size() > 2);
 
-  auto unchanged = send("GET", gateway + "/", {{"If-None-Match", etag}});
+  auto unchanged = fetch("GET", gateway + "/", {{"If-None-Match", etag}});
   CHECK(unchanged.status == 304);
   CHECK(unchanged.raw.empty());
   // A 304 says nothing of the length: "Content-Length: 0" is not the 200's (RFC 9110, 8.6),
@@ -85,7 +81,7 @@ TEST_CASE(
     CHECK(raw.received.find("Content-Length") == std::string::npos);
     CHECK(raw.received.size() == raw.received.find("\r\n\r\n") + 4);
   }
-  CHECK(send("GET", gateway + "/", {{"If-None-Match", "\"other\""}}).status == 200);
+  CHECK(fetch("GET", gateway + "/", {{"If-None-Match", "\"other\""}}).status == 200);
   {
     shopctl::test_support::RawConnection head(shopctl::test_support::port_of(gateway));
     REQUIRE(head.connected());
@@ -95,24 +91,24 @@ TEST_CASE(
     CHECK(head.received.size() == head.received.find("\r\n\r\n") + 4);  // no body
   }
 
-  auto script = send("GET", gateway + "/assets/shop/app.js");
+  auto script = fetch("GET", gateway + "/assets/shop/app.js");
   CHECK(script.status == 200);
   CHECK(header(script, "Content-Type").starts_with("text/javascript"));
-  CHECK(send("GET", gateway + "/assets/common/base.css").status == 200);
-  CHECK(send("GET", gateway + "/console").status == 200);
+  CHECK(fetch("GET", gateway + "/assets/common/base.css").status == 200);
+  CHECK(fetch("GET", gateway + "/console").status == 200);
 
   for (const char* path : {"/assets/shop/nope.js", "/assets/", "/assets/..%2f..%2fetc%2fpasswd",
                            "/assets/pay/index.html", "/assets/shop//app.js%00"}) {
     CAPTURE(path);
-    auto missing = send("GET", gateway + path);
+    auto missing = fetch("GET", gateway + path);
     CHECK(missing.status == 404);
     CHECK(missing.body["error"]["code"].is_string());
     CHECK(missing.body["trace_id"].is_string());
   }
-  CHECK(send("POST", gateway + "/").status == 405);
-  CHECK(send("GET", gateway + "/index.html").status == 404);
+  CHECK(fetch("POST", gateway + "/").status == 405);
+  CHECK(fetch("GET", gateway + "/index.html").status == 404);
   // The API is unchanged: still a token on every route.
-  CHECK(send("GET", gateway + "/api/cart").status == 401);
+  CHECK(fetch("GET", gateway + "/api/cart").status == 401);
 }
 
 // The console is the operator's, as the admin plane is: a fault on the gateway (its own form
@@ -122,15 +118,15 @@ TEST_CASE("a fault on the gateway leaves the console and its files alone, not th
   auto shop = shopctl::test_support::start_shop();
   const auto gateway = shop->url("gateway");
   const HeaderList admin = {{"X-Admin-Token", shop->admin_token()}};
-  REQUIRE(send("POST", gateway + "/_admin/faults", admin,
-               json{{"target", "gateway"}, {"type", "abort"}, {"status", 503}})
+  REQUIRE(fetch("POST", gateway + "/_admin/faults", admin,
+                json{{"target", "gateway"}, {"type", "abort"}, {"status", 503}})
               .status == 201);
   for (const char* path : {"/console", "/assets/console/console.js", "/assets/common/base.css"}) {
     CAPTURE(path);
-    CHECK(send("GET", gateway + path).status == 200);
+    CHECK(fetch("GET", gateway + path).status == 200);
   }
-  CHECK(send("GET", gateway + "/").status == 503);
-  CHECK(send("GET", gateway + "/assets/shop/app.js").status == 503);
+  CHECK(fetch("GET", gateway + "/").status == 503);
+  CHECK(fetch("GET", gateway + "/assets/shop/app.js").status == 503);
 }
 
 TEST_CASE("the console's reads need the admin token and report a stopped service, never a 5xx") {
@@ -138,12 +134,12 @@ TEST_CASE("the console's reads need the admin token and report a stopped service
   const auto gateway = shop->url("gateway");
   const HeaderList admin = {{"X-Admin-Token", shop->admin_token()}};
 
-  CHECK(send("GET", gateway + "/_admin/console/breakers").status == 401);
+  CHECK(fetch("GET", gateway + "/_admin/console/breakers").status == 401);
   CHECK(
-      send("GET", gateway + "/_admin/console/breakers", {{"X-Admin-Token", "adm_wrong"}}).status ==
+      fetch("GET", gateway + "/_admin/console/breakers", {{"X-Admin-Token", "adm_wrong"}}).status ==
       401);
 
-  auto architecture = send("GET", gateway + "/_admin/console/architecture", admin);
+  auto architecture = fetch("GET", gateway + "/_admin/console/architecture", admin);
   REQUIRE(architecture.status == 200);
   bool door = false;
   for (const auto& c : architecture.body["components"]) door = door || c["kind"] == "door";
@@ -153,22 +149,22 @@ TEST_CASE("the console's reads need the admin token and report a stopped service
     order_catalog = order_catalog || e["edge"] == "order->catalog";
   CHECK(order_catalog);
 
-  auto breakers = send("GET", gateway + "/_admin/console/breakers", admin);
+  auto breakers = fetch("GET", gateway + "/_admin/console/breakers", admin);
   REQUIRE(breakers.status == 200);
   CHECK(breakers.body["services"]["order"]["reachable"] == true);
   CHECK(breakers.body["services"]["order"]["items"][0]["name"] == "order->catalog");
   CHECK(breakers.body["services"]["payment"]["reachable"] == true);
 
-  auto outbox = send("GET", gateway + "/_admin/console/outbox", admin);
+  auto outbox = fetch("GET", gateway + "/_admin/console/outbox", admin);
   REQUIRE(outbox.status == 200);
   CHECK(outbox.body["reachable"] == true);
   CHECK(outbox.body["depth"] == 0);
 
   shop->stop_service("payment");
-  auto down = send("GET", gateway + "/_admin/console/outbox", admin);
+  auto down = fetch("GET", gateway + "/_admin/console/outbox", admin);
   CHECK(down.status == 200);
   CHECK(down.body["reachable"] == false);
-  CHECK(send("GET", gateway + "/_admin/console/breakers", admin)
+  CHECK(fetch("GET", gateway + "/_admin/console/breakers", admin)
             .body["services"]["payment"]["reachable"] == false);
   shop->start_service("payment");
 }
@@ -180,45 +176,45 @@ TEST_CASE(
   http::BlockingClient client;
   const auto token = shopctl::test_support::demo_token(client, *shop);
   const HeaderList user = {{"Authorization", "Bearer " + token}};
-  REQUIRE(send("POST", gateway + "/api/cart/items", user,
-               json{{"product_id", "p-001"}, {"quantity", 1}})
+  REQUIRE(fetch("POST", gateway + "/api/cart/items", user,
+                json{{"product_id", "p-001"}, {"quantity", 1}})
               .status == 200);
-  auto order = send("POST", gateway + "/api/orders", user);
+  auto order = fetch("POST", gateway + "/api/orders", user);
   REQUIRE(order.status == 201);
   const auto pay_url = order.body["payment"]["pay_url"].get<std::string>();
 
-  auto page = send("GET", pay_url, {{"Accept", "text/html,application/xhtml+xml,*/*;q=0.8"}});
+  auto page = fetch("GET", pay_url, {{"Accept", "text/html,application/xhtml+xml,*/*;q=0.8"}});
   CHECK(page.status == 200);
   CHECK(header(page, "Content-Type").starts_with("text/html"));
   CHECK(header(page, "Content-Security-Policy").find("unsafe-inline") == std::string::npos);
   CHECK(page.raw.find("4242 4242 4242 4242") != std::string::npos);
   const auto provider = pay_url.substr(0, pay_url.find("/pay/"));
-  CHECK(send("GET", provider + "/pay/static/pay.js").status == 200);
-  CHECK(send("GET", provider + "/pay/static/nope.js").status == 404);
+  CHECK(fetch("GET", provider + "/pay/static/pay.js").status == 200);
+  CHECK(fetch("GET", provider + "/pay/static/nope.js").status == 404);
 
   CHECK(header(page, "Vary") == "Accept");
   // A client that asks for JSON still gets the intent, unchanged; the browser keeps no copy
   // (Back after paying showed this JSON, stale, for the page).
-  auto intent = send("GET", pay_url);
+  auto intent = fetch("GET", pay_url);
   CHECK(intent.status == 200);
   CHECK(header(intent, "Vary") == "Accept");
   CHECK(header(intent, "Cache-Control") == "no-store");
   // The API's answers through the public door are not kept by a browser either (Back from the
   // pay page drew the cart from the disk cache).
-  auto cart = send("GET", gateway + "/api/cart", user);
+  auto cart = fetch("GET", gateway + "/api/cart", user);
   CHECK(cart.status == 200);
   CHECK(header(cart, "Cache-Control") == "no-store");
-  CHECK(header(send("GET", gateway + "/api/catalog/products", user), "Cache-Control") ==
+  CHECK(header(fetch("GET", gateway + "/api/catalog/products", user), "Cache-Control") ==
         "no-store");
   CHECK(intent.body["status"] == "requires_payment");
   CHECK_FALSE(intent.body.contains("return_url"));
 
   const auto back = gateway + "/#/orders/" + order.body["order_id"].get<std::string>();
-  auto with_return = send("GET", pay_url + "?return_url=" + percent_encode(back));
+  auto with_return = fetch("GET", pay_url + "?return_url=" + percent_encode(back));
   CHECK(with_return.status == 200);
   CHECK(with_return.body["return_url"] == back);
   const auto port = std::to_string(shopctl::test_support::port_of(gateway));
-  CHECK(send("GET", pay_url + "?return_url=" + percent_encode("http://localhost:" + port + "/"))
+  CHECK(fetch("GET", pay_url + "?return_url=" + percent_encode("http://localhost:" + port + "/"))
             .status == 200);
 
   const std::vector<std::string> refused_urls = {"http://evil.test/",
@@ -232,12 +228,12 @@ TEST_CASE(
                                                  std::string(3000, 'a')};
   for (const auto& evil : refused_urls) {
     CAPTURE(evil);
-    auto refused = send("GET", pay_url + "?return_url=" + percent_encode(evil));
+    auto refused = fetch("GET", pay_url + "?return_url=" + percent_encode(evil));
     CHECK(refused.status == 400);
     CHECK(refused.body["error"]["code"] == "invalid_return_url");
     // A browser gets the page with the same status; its script shows the error's message.
     auto page_refused =
-        send("GET", pay_url + "?return_url=" + percent_encode(evil), {{"Accept", "text/html"}});
+        fetch("GET", pay_url + "?return_url=" + percent_encode(evil), {{"Accept", "text/html"}});
     CHECK(page_refused.status == 400);
     CHECK(header(page_refused, "Content-Type").starts_with("text/html"));
     CHECK(header(page_refused, "ETag").empty());
@@ -245,10 +241,10 @@ TEST_CASE(
 
   // An unknown intent: JSON for a client, the page (whose script says so) for a browser.
   const auto unknown = provider + "/pay/pi_unknown";
-  auto missing = send("GET", unknown);
+  auto missing = fetch("GET", unknown);
   CHECK(missing.status == 404);
   CHECK(missing.body["error"]["code"] == "intent_not_found");
-  auto missing_page = send("GET", unknown, {{"Accept", "text/html"}});
+  auto missing_page = fetch("GET", unknown, {{"Accept", "text/html"}});
   CHECK(missing_page.status == 404);
   CHECK(header(missing_page, "Content-Type").starts_with("text/html"));
   CHECK(missing_page.raw.find("4242 4242 4242 4242") != std::string::npos);

@@ -11,9 +11,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -70,6 +73,31 @@ inline Answer send(http::BlockingClient& client, const std::string& method, cons
   answer.raw = std::move(response.body);
   answer.headers = std::move(response.headers);
   return answer;
+}
+
+// The same on a connection of its own.
+inline Answer send(const std::string& method, const std::string& url,
+                   const std::optional<nlohmann::json>& body = {}, const HeaderList& headers = {},
+                   const std::optional<std::string>& raw_body = {}) {
+  http::BlockingClient client;
+  return send(client, method, url, body, headers, raw_body);
+}
+
+// The value of the answer's header `name`, or "" when it has none.
+inline std::string header(const Answer& a, std::string_view name) {
+  auto v = a.headers.get(name);
+  return v ? std::string(*v) : std::string();
+}
+
+// Whether `check` holds within `within`, asked every 50 ms.
+inline bool eventually(const std::function<bool()>& check,
+                       std::chrono::milliseconds within = std::chrono::seconds(5)) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (check()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return check();
 }
 
 // Signs the demo user in through the gateway and returns the access token.

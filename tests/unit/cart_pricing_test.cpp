@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/domain_error.hpp"
 #include "platform/domain_error.hpp"
 #include "platform/error_mapping.hpp"
 #include "services/order/cart_pricing.hpp"
@@ -23,15 +24,7 @@ using shopctl::platform::DomainError;
 using shopctl::platform::http_status;
 namespace order = shopctl::order;
 
-template <typename Call>
-std::optional<DomainError> api_error_of(Call&& call) {
-  try {
-    call();
-  } catch (const DomainError& error) {
-    return error;
-  }
-  return std::nullopt;
-}
+using shopctl::test_support::api_error_of;
 
 const std::vector<CartLine> kLines = {
     {"p-012", "Digital Kitchen Scale", 2, 1299},

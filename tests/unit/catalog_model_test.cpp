@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/domain_error.hpp"
 #include "platform/domain_error.hpp"
 #include "platform/error_mapping.hpp"
 #include "services/catalog/catalog_model.hpp"
@@ -30,15 +31,7 @@ const CatalogData& demo() {
   return *data;
 }
 
-template <typename Call>
-std::optional<DomainError> api_error_of(Call&& call) {
-  try {
-    call();
-  } catch (const DomainError& error) {
-    return error;
-  }
-  return std::nullopt;
-}
+using shopctl::test_support::api_error_of;
 
 std::string parse_error_of(const std::string& yaml) {
   try {

@@ -21,6 +21,7 @@
 
 #include <sqlite3.h>
 
+#include "../support/temp_dir.hpp"
 #include "platform/store/database.hpp"
 
 namespace fs = std::filesystem;
@@ -30,11 +31,8 @@ using shopctl::platform::Synchronous;
 namespace asio = boost::asio;
 
 namespace {
-fs::path temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "shopctl-dbtest-XXXXXX").string();
-  REQUIRE(mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
+
+using shopctl::test_support::make_temp_dir;
 std::uintmax_t size_or_zero(const fs::path& p) {
   std::error_code ec;
   auto n = fs::file_size(p, ec);
@@ -43,7 +41,7 @@ std::uintmax_t size_or_zero(const fs::path& p) {
 }  // namespace
 
 TEST_CASE("a database worker checkpoints its WAL in the background and keeps every row") {
-  auto dir = temp_dir();
+  auto dir = make_temp_dir("shopctl-dbtest");
   auto file = dir / "test.db";
   const std::string payload(3000, 'x');  // about one page per row
   {
@@ -107,7 +105,7 @@ TEST_CASE("a database worker checkpoints its WAL in the background and keeps eve
 // again) each get their own statement: the inner use used to take the cached statement from
 // under the outer one, resetting it mid-iteration.
 TEST_CASE("the same SQL prepared while in use gets a statement of its own") {
-  auto dir = temp_dir();
+  auto dir = make_temp_dir("shopctl-dbtest");
   {
     Database db(dir / "alias.db");
     db.exec("CREATE TABLE t (n INTEGER)");
@@ -156,7 +154,7 @@ class OnOwnThread {
   std::thread thread_;
 };
 
-void wait_for(const std::atomic<bool>& flag) {
+void wait_until_set(const std::atomic<bool>& flag) {
   while (!flag) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
@@ -197,7 +195,7 @@ GroupRun run_group_of(DatabaseWorker& worker, const fs::path& file, int jobs, Af
     out.visible[i] = static_cast<int>(st.column_int(0));
   };
   OnOwnThread first([&]() -> asio::awaitable<void> { co_await job(0, first_reader); });
-  wait_for(first_running);  // job 0 holds the worker before the others are queued
+  wait_until_set(first_running);  // job 0 holds the worker before the others are queued
   asio::io_context io;
   for (int i = 1; i < jobs; ++i)
     asio::co_spawn(
@@ -214,7 +212,7 @@ GroupRun run_group_of(DatabaseWorker& worker, const fs::path& file, int jobs, Af
 // under `full`), a job that throws undoes only its own writes, and nobody hears "done" before
 // the commit that holds its row.
 TEST_CASE("jobs queued together share one commit; a failing job undoes only its own writes") {
-  auto dir = temp_dir();
+  auto dir = make_temp_dir("shopctl-dbtest");
   {
     DatabaseWorker worker(dir / "group.db", Synchronous::full);
     constexpr int kJobs = 40;
@@ -240,7 +238,7 @@ TEST_CASE("jobs queued together share one commit; a failing job undoes only its 
 // would), the jobs of the group before that point wrote nothing, and are told so; the jobs
 // after it form a new group and commit.
 TEST_CASE("a group rolled back under the jobs reports every job in it as failed") {
-  auto dir = temp_dir();
+  auto dir = make_temp_dir("shopctl-dbtest");
   {
     DatabaseWorker worker(dir / "lost.db", Synchronous::full);
     constexpr int kJobs = 10;
@@ -268,7 +266,7 @@ std::unique_ptr<OnOwnThread> hold_worker(DatabaseWorker& worker) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     });
   });
-  wait_for(*running);
+  wait_until_set(*running);
   return holder;
 }
 }  // namespace
@@ -276,7 +274,7 @@ std::unique_ptr<OnOwnThread> hold_worker(DatabaseWorker& worker) {
 // The jobs at the head of a group that change nothing saw only durable rows: their callers
 // resume before the group's commit. A read after a write in the same group waits for it.
 TEST_CASE("reads at the head of a group resume before its commit; reads after a write do not") {
-  auto dir = temp_dir();
+  auto dir = make_temp_dir("shopctl-dbtest");
   {
     const auto file = dir / "reads.db";
     DatabaseWorker worker(file, Synchronous::full);
@@ -332,7 +330,7 @@ TEST_CASE("reads at the head of a group resume before its commit; reads after a 
 // Durability::deferred commits without a WAL sync (PRAGMA synchronous NORMAL for that commit)
 // only when every job of the batch allows it; anything else commits as configured (FULL).
 TEST_CASE("a deferred job commits without a sync only in a batch of deferred jobs") {
-  auto dir = temp_dir();
+  auto dir = make_temp_dir("shopctl-dbtest");
   {
     DatabaseWorker worker(dir / "defer.db", Synchronous::full);
     worker.run_sync([](Database& db) { db.exec("CREATE TABLE t (n INTEGER PRIMARY KEY)"); });
@@ -381,7 +379,7 @@ TEST_CASE("a deferred job commits without a sync only in a batch of deferred job
 // A group whose jobs all only read resumes them early, and must still end its transaction:
 // left open, every later transaction on the connection failed and nothing more was committed.
 TEST_CASE("a group of reads only leaves no transaction open behind it") {
-  auto dir = temp_dir();
+  auto dir = make_temp_dir("shopctl-dbtest");
   {
     const auto file = dir / "reads-only.db";
     DatabaseWorker worker(file, Synchronous::full);
@@ -420,7 +418,7 @@ TEST_CASE("a group of reads only leaves no transaction open behind it") {
 // visible to other connections, before its caller resumes. Jobs queued behind a busy worker
 // run on the worker's thread, as a group.
 TEST_CASE("an idle worker runs a job on the caller's thread; a busy one queues it") {
-  auto dir = temp_dir();
+  auto dir = make_temp_dir("shopctl-dbtest");
   {
     const auto file = dir / "inline.db";
     DatabaseWorker worker(file, Synchronous::full);
@@ -483,7 +481,7 @@ TEST_CASE("an idle worker runs a job on the caller's thread; a busy one queues i
 // SQLite took one process-wide mutex, which the database workers and the io threads contended
 // for (docs/performance.md, "Round four"). With them off, the counter stays at zero.
 TEST_CASE("SQLite runs without memory statistics") {
-  auto dir = temp_dir();
+  auto dir = make_temp_dir("shopctl-dbtest");
   {
     Database db(dir / "memstatus.db");
     db.exec("CREATE TABLE t (n INTEGER PRIMARY KEY, body TEXT)");
@@ -499,7 +497,7 @@ TEST_CASE("SQLite runs without memory statistics") {
 // A database this binary cannot trust is refused when it is opened (a start failure, exit 3),
 // instead of answering 5xx on every request that reads it later.
 TEST_CASE("a database from a newer shopctl, or with damaged pages, is refused at migration") {
-  auto dir = temp_dir();
+  auto dir = make_temp_dir("shopctl-dbtest");
   const std::vector<std::string_view> migrations = {
       "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", "CREATE INDEX t_v ON t (v)"};
   const auto file = dir / "x.db";
@@ -610,7 +608,7 @@ TEST_CASE("a database from a newer shopctl, or with damaged pages, is refused at
 // process's one-checkout-per-cart claim, kept in its own memory, let one cart become two paid
 // orders. A database has one worker at a time, in one process.
 TEST_CASE("a database already open in a worker is refused to a second one until it is closed") {
-  auto dir = temp_dir();
+  auto dir = make_temp_dir("shopctl-dbtest");
   const auto file = dir / "order.db";
   {
     DatabaseWorker first(file, Synchronous::full);

@@ -17,19 +17,19 @@ using shopctl::testing::error_code_of;
 
 namespace {
 
-constexpr std::int64_t kNow = 1'700'000'000;
-constexpr std::string_view kSecret = "a-secret-of-at-least-thirty-two-bytes!!";
+constexpr std::int64_t kGatewayNow = 1'700'000'000;
+constexpr std::string_view kGatewaySecret = "a-secret-of-at-least-thirty-two-bytes!!";
 
 security::JwtVerifyOptions options() {
-  return {kSecret, "shopctl-auth", "shopctl", kNow, 0};
+  return {kGatewaySecret, "shopctl-auth", "shopctl", kGatewayNow, 0};
 }
 
-std::string token(std::int64_t expires_at, std::string_view secret = kSecret) {
+std::string token(std::int64_t expires_at, std::string_view secret = kGatewaySecret) {
   security::JwtClaims claims;
   claims.subject = "usr_1";
   claims.issuer = "shopctl-auth";
   claims.audience = "shopctl";
-  claims.issued_at = kNow - 60;
+  claims.issued_at = kGatewayNow - 60;
   claims.expires_at = expires_at;
   return security::sign_hs256(claims, secret);
 }
@@ -47,7 +47,7 @@ DomainError error_of(std::optional<std::string_view> authorization) {
 }  // namespace
 
 TEST_CASE("a valid Bearer token names its user, whatever the scheme's case") {
-  const auto valid = token(kNow + 900);
+  const auto valid = token(kGatewayNow + 900);
   CHECK(gateway::authenticated_user("Bearer " + valid, options()) == "usr_1");
   CHECK(gateway::authenticated_user("bearer " + valid, options()) == "usr_1");
 }
@@ -59,12 +59,13 @@ TEST_CASE("no header, another scheme, a refused or an expired token are each una
         "invalid_token");
   CHECK(error_code_of([] { gateway::authenticated_user("Bearer", options()); }) == "invalid_token");
 
-  auto expired = error_of("Bearer " + token(kNow - 1));
+  auto expired = error_of("Bearer " + token(kGatewayNow - 1));
   CHECK(expired.kind() == ErrorKind::unauthorized);
   CHECK(expired.code() == "token_expired");
   CHECK(expired.details() == nlohmann::json{{"reason", "expired"}});
 
-  auto forged = error_of("Bearer " + token(kNow + 900, "another-secret-of-thirty-two-bytes!!!"));
+  auto forged =
+      error_of("Bearer " + token(kGatewayNow + 900, "another-secret-of-thirty-two-bytes!!!"));
   CHECK(forged.code() == "invalid_token");
   CHECK(std::string(forged.what()) == "the access token was refused: bad_signature");
   CHECK(forged.details() == nlohmann::json{{"reason", "bad_signature"}});

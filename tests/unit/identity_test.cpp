@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 
+#include "../support/temp_dir.hpp"
 #include "platform/store/database.hpp"
 #include "shop/config.hpp"
 #include "shop/identity.hpp"
@@ -19,13 +20,10 @@ namespace fs = std::filesystem;
 using namespace shopctl::shop;
 
 namespace {
-fs::path temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "shopctl-idtest-XXXXXX").string();
-  REQUIRE(mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
+
+using shopctl::test_support::make_temp_dir;
 struct TempDir {
-  fs::path path = temp_dir();
+  fs::path path = make_temp_dir("shopctl-idtest");
   ~TempDir() {
     std::error_code ignored;
     fs::remove_all(path, ignored);
@@ -37,7 +35,7 @@ void write_text(const fs::path& file, const std::string& text) {
 bool is_hex(const std::string& s) {
   return s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
-std::string error_of(const fs::path& file) {
+std::string load_error_of(const fs::path& file) {
   try {
     read_identity(file);
   } catch (const IdentityError& e) {
@@ -160,59 +158,60 @@ TEST_CASE("a corrupt identity file is refused with a message that names the file
   auto file = identity_file(dir.path);
 
   write_text(file, "{\"version\": 1, \"secrets\": {\"jwt_secret\": ");
-  auto message = error_of(file);
+  auto message = load_error_of(file);
   CHECK(message.find(file.string()) != std::string::npos);
   CHECK(message.find("not valid JSON") != std::string::npos);
   CHECK(message.find("remove the file") != std::string::npos);
 
   write_text(file, "[1, 2]");
-  CHECK(error_of(file).find("must be a JSON object") != std::string::npos);
+  CHECK(load_error_of(file).find("must be a JSON object") != std::string::npos);
 
   write_text(file, R"({"version": 1, "ports": {"auth": 70000}})");
-  CHECK(error_of(file).find("ports.auth must be an integer from 1 to 65535") != std::string::npos);
+  CHECK(load_error_of(file).find("ports.auth must be an integer from 1 to 65535") !=
+        std::string::npos);
 
   write_text(file, R"({"version": 1, "ports": {"billing": 4000}})");
-  CHECK(error_of(file).find("unknown service 'billing'") != std::string::npos);
+  CHECK(load_error_of(file).find("unknown service 'billing'") != std::string::npos);
 
   write_text(file, R"({"version": 1, "secrets": {"jwt_secret": "short"}})");
-  CHECK(error_of(file).find("secrets.jwt_secret must be a string of at least 32") !=
+  CHECK(load_error_of(file).find("secrets.jwt_secret must be a string of at least 32") !=
         std::string::npos);
 
   // Every secret as config would have it: a 5-character admin token was accepted and granted
   // the admin plane; the provider key is 32 to 200 visible ASCII characters.
   for (const std::string name : {"admin_token", "webhook_secret", "provider_api_key"}) {
     write_text(file, R"({"version": 1, "secrets": {")" + name + R"(": "adm_x"}})");
-    CHECK(error_of(file).find("secrets." + name + " must be a string of at least 32") !=
+    CHECK(load_error_of(file).find("secrets." + name + " must be a string of at least 32") !=
           std::string::npos);
   }
   write_text(
       file,
       R"({"version": 1, "secrets": {"provider_api_key": "sk_test_ has spaces in it, 32+ chars"}})");
-  CHECK(error_of(file).find("secrets.provider_api_key must be 32 to 200 visible ASCII") !=
+  CHECK(load_error_of(file).find("secrets.provider_api_key must be 32 to 200 visible ASCII") !=
         std::string::npos);
 
   write_text(file, R"({"version": 1, "secrets": {"admin_token": 42}})");
-  CHECK(error_of(file).find("secrets.admin_token") != std::string::npos);
+  CHECK(load_error_of(file).find("secrets.admin_token") != std::string::npos);
 
   write_text(file, R"({"version": 2})");
-  CHECK(error_of(file).find("\"version\" must be 1") != std::string::npos);
+  CHECK(load_error_of(file).find("\"version\" must be 1") != std::string::npos);
 
   write_text(file, R"({"version": 1, "port": {}})");
-  CHECK(error_of(file).find("unknown key 'port'") != std::string::npos);
+  CHECK(load_error_of(file).find("unknown key 'port'") != std::string::npos);
 
   write_text(file, "");
-  CHECK(error_of(file).find("not valid JSON") != std::string::npos);
+  CHECK(load_error_of(file).find("not valid JSON") != std::string::npos);
 
   // Not a small regular file: refused by name (a folder read as "not valid JSON"; a link to
   // /dev/zero was read for ever).
   write_text(file, std::string(70 * 1024, ' ') + "{}");
-  CHECK(error_of(file).find("larger than 64 KiB") != std::string::npos);
+  CHECK(load_error_of(file).find("larger than 64 KiB") != std::string::npos);
   std::filesystem::remove(file);
   std::filesystem::create_directory(file);
-  CHECK(error_of(file).find("not a regular file") != std::string::npos);
+  CHECK(load_error_of(file).find("not a regular file") != std::string::npos);
   std::filesystem::remove(file);
   std::filesystem::create_symlink("/dev/zero", file);
-  CHECK(error_of(file).find("not a regular file") != std::string::npos);
+  CHECK(load_error_of(file).find("not a regular file") != std::string::npos);
   std::filesystem::remove(file);
 }
 

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../support/scenario_diagnostics.hpp"
 #include "scenario/diagnostics.hpp"
 #include "scenario/model.hpp"
 #include "scenario/parser.hpp"
@@ -16,32 +17,10 @@ using namespace shopctl::scenario;
 
 namespace {
 
-std::vector<Diagnostic> problems(std::string_view yaml) {
-  return parse_scenario_text(yaml, "s.yaml").diagnostics;
-}
-
-std::string dump(const std::vector<Diagnostic>& diagnostics) {
-  std::string out;
-  for (const auto& d : diagnostics) {
-    out += std::to_string(d.line) + ":" + std::to_string(d.column) + " " + d.message + "\n";
-  }
-  return out;
-}
-
-// The one diagnostic that mentions `needle`; fails the test when there is not exactly one.
-Diagnostic only(const std::vector<Diagnostic>& diagnostics, std::string_view needle) {
-  std::vector<Diagnostic> found;
-  for (const auto& d : diagnostics) {
-    if (d.message.find(needle) != std::string::npos) found.push_back(d);
-  }
-  INFO("looking for '" << needle << "' in:\n" << dump(diagnostics));
-  REQUIRE(found.size() == 1);
-  return found.front();
-}
-
-std::string at(const Diagnostic& d) {
-  return std::to_string(d.line) + ":" + std::to_string(d.column);
-}
+using shopctl::test_support::at;
+using shopctl::test_support::dump;
+using shopctl::test_support::only;
+using shopctl::test_support::problems;
 
 Scenario parsed(std::string_view yaml) {
   auto result = parse_scenario_text(yaml, "s.yaml");

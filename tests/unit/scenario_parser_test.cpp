@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../support/scenario_diagnostics.hpp"
 #include "../support/yaml_bomb.hpp"
 #include "scenario/diagnostics.hpp"
 #include "scenario/model.hpp"
@@ -19,31 +20,10 @@ using namespace shopctl::scenario;
 
 namespace {
 
-std::vector<Diagnostic> problems(std::string_view yaml, const ParseOptions& options = {}) {
-  return parse_scenario_text(yaml, "s.yaml", options).diagnostics;
-}
-
-// The one diagnostic that mentions `needle`; fails the test when there is not exactly one.
-Diagnostic only(const std::vector<Diagnostic>& diagnostics, std::string_view needle) {
-  std::vector<Diagnostic> found;
-  for (const auto& d : diagnostics) {
-    if (d.message.find(needle) != std::string::npos) found.push_back(d);
-  }
-  INFO("looking for '" << needle << "' among " << diagnostics.size() << " diagnostics");
-  for (const auto& d : diagnostics) INFO(d.line << ":" << d.column << " " << d.message);
-  REQUIRE(found.size() == 1);
-  return found.front();
-}
-
-std::string at(const Diagnostic& d) {
-  return std::to_string(d.line) + ":" + std::to_string(d.column);
-}
-
-std::string dump(const std::vector<Diagnostic>& diagnostics) {
-  std::string out;
-  for (const auto& d : diagnostics) out += at(d) + " " + d.message + "\n";
-  return out;
-}
+using shopctl::test_support::at;
+using shopctl::test_support::dump;
+using shopctl::test_support::only;
+using shopctl::test_support::problems;
 
 // A valid scenario around one step, so each error test changes one thing.
 std::string with_step(std::string_view step) {

@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "../support/temp_dir.hpp"
 #include "platform/store/database.hpp"
 #include "platform/store/wal_batch_vfs.hpp"
 
@@ -21,11 +22,8 @@ using shopctl::platform::Synchronous;
 using shopctl::platform::wal_batch_counts;
 
 namespace {
-fs::path temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "shopctl-waltest-XXXXXX").string();
-  REQUIRE(mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
+
+using shopctl::test_support::make_temp_dir;
 
 // A connection of SQLite's own VFS, as another process (or `sqlite3 -readonly`) has.
 struct Reader {
@@ -60,7 +58,7 @@ void insert_rows(Database& db, int from, int count, std::size_t bytes) {
 }  // namespace
 
 TEST_CASE("a commit's WAL frames reach the file in one write, and other connections see it") {
-  const auto dir = temp_dir();
+  const auto dir = make_temp_dir("shopctl-waltest");
   const auto file = dir / "batch.db";
   {
     Database db(file, Synchronous::full);
@@ -90,7 +88,7 @@ TEST_CASE("a commit's WAL frames reach the file in one write, and other connecti
 }
 
 TEST_CASE("a transaction larger than the page cache keeps the database whole") {
-  const auto dir = temp_dir();
+  const auto dir = make_temp_dir("shopctl-waltest");
   const auto file = dir / "spill.db";
   // Expected content: rows [0, 300) then [1000, 1400), and 5000; the 300 rows of the rolled-back
   // transaction (ids 500-799) were written to the WAL before it ended, and never count.

@@ -23,13 +23,13 @@ namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
-struct Connection {
-  explicit Connection(asio::io_context& io) : stream(io) {}
+struct BlockingConnection {
+  explicit BlockingConnection(asio::io_context& io) : stream(io) {}
   beast::tcp_stream stream;
   beast::flat_buffer buffer{detail::kMaxBufferedBytes};  // a hostile server cannot grow it
 };
 
-bool peer_closed(Connection& c) {
+bool peer_closed(BlockingConnection& c) {
   char byte;
   auto n = ::recv(c.stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0 || n > 0) return true;
@@ -71,7 +71,7 @@ beast::error_code run_to_completion(asio::io_context& io, Start start) {
 
 struct BlockingClient::Impl {
   asio::io_context io;
-  std::map<std::pair<std::string, int>, std::unique_ptr<Connection>> pool;
+  std::map<std::pair<std::string, int>, std::unique_ptr<BlockingConnection>> pool;
   detail::HostResolver* resolver = &detail::HostResolver::shared();
 };
 
@@ -98,7 +98,7 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
   if (slot && (!slot->stream.socket().is_open() || peer_closed(*slot))) slot.reset();
   beast::error_code ec;
   if (!slot) {
-    slot = std::make_unique<Connection>(impl_->io);
+    slot = std::make_unique<BlockingConnection>(impl_->io);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     const detail::Resolution found = impl_->resolver->resolve(endpoint.host, deadline);
     const auto targets = detail::endpoints_of(found, endpoint.port);

@@ -32,11 +32,11 @@ namespace {
 
 // Beast reads max(512, capacity - size) bytes at a time: an empty buffer costs one recv per
 // 512 bytes of answer. With this much room a typical answer arrives in one or two.
-constexpr std::size_t kReadBufferBytes = 16 * 1024;
+constexpr std::size_t kClientReadBufferBytes = 16 * 1024;
 
 struct PooledConnection {
   explicit PooledConnection(asio::any_io_executor ex) : stream(std::move(ex)) {
-    buffer.reserve(kReadBufferBytes);
+    buffer.reserve(kClientReadBufferBytes);
   }
   ~PooledConnection() {
     if (local_port != 0) detail::PortAffinity::instance().forget(local_port, context);

@@ -43,14 +43,15 @@ using asio::use_awaitable;
 
 namespace {
 
-constexpr std::size_t kReadBufferBytes = 16 * 1024;
+constexpr std::size_t kServerReadBufferBytes = 16 * 1024;
 // What a connection's read buffer may hold at once: a head (header_limit) with room to spare.
 // A body passes through it (a chunk's data too), but a chunk line or a trailer section must
 // fit whole, and Beast limits neither: without a cap, one that never ends grew the buffer
 // without bound (hundreds of MB a second from one client). Past it the read fails with
 // buffer_overflow, answered 400.
 std::size_t read_buffer_cap(std::size_t header_limit) {
-  return std::max<std::size_t>(detail::kMaxBufferedBytes, header_limit + 2 * kReadBufferBytes);
+  return std::max<std::size_t>(detail::kMaxBufferedBytes,
+                               header_limit + 2 * kServerReadBufferBytes);
 }
 
 // The connections every listener of this process holds, and the budget they share (see
@@ -767,7 +768,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     // A request (headers and a small body) usually arrives in one recv; the buffer still grows
     // for larger ones, up to the parser's limits. Beast reads max(512, capacity - size) bytes
     // at a time, so an empty buffer would cost one syscall per 512 bytes.
-    if (buffer.capacity() < kReadBufferBytes) buffer.reserve(kReadBufferBytes);
+    if (buffer.capacity() < kServerReadBufferBytes) buffer.reserve(kServerReadBufferBytes);
     buffer.max_size(read_buffer_cap(self->options.header_limit));
     beast::error_code ec;
     bool closed_early = false;
@@ -775,7 +776,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     if (!placed && self->options.connection_ios.size() > 1) {
       stream.expires_after(limits.idle_timeout);
       std::size_t n =
-          co_await stream.async_read_some(buffer.prepare(kReadBufferBytes - buffer.size()),
+          co_await stream.async_read_some(buffer.prepare(kServerReadBufferBytes - buffer.size()),
                                           asio::redirect_error(use_awaitable, ec));
       buffer.commit(n);
       if (ec) {
@@ -811,7 +812,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         // Idle between requests: the keep-alive timeout. This read is the one reading the
         // headers would make anyway.
         stream.expires_after(limits.idle_timeout);
-        std::size_t n = co_await stream.async_read_some(buffer.prepare(kReadBufferBytes),
+        std::size_t n = co_await stream.async_read_some(buffer.prepare(kServerReadBufferBytes),
                                                         asio::redirect_error(use_awaitable, ec));
         if (ec) break;  // gone, or idle too long: nothing to answer
         buffer.commit(n);
@@ -930,7 +931,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
           const std::size_t body_limit = self->options.body_limit;
           const std::size_t wire_limit = body_limit > std::numeric_limits<std::size_t>::max() / 4
                                              ? std::numeric_limits<std::size_t>::max()
-                                             : body_limit + body_limit / 2 + kReadBufferBytes;
+                                             : body_limit + body_limit / 2 + kServerReadBufferBytes;
           std::size_t wire = 0;
           while (!over_budget && !parser.is_done()) {
             const std::size_t want = wanted();

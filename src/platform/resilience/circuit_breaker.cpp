@@ -18,7 +18,7 @@ namespace {
 
 using std::chrono::nanoseconds;
 
-constexpr std::string_view kWhat = "circuit breaker";
+constexpr std::string_view kBreakerWhat = "circuit breaker";
 
 // The outcome of one call: bit 0 failed, bit 1 slow.
 using Outcome = std::uint8_t;
@@ -233,7 +233,7 @@ CircuitBreakerConfig CircuitBreakerConfig::from_json(const nlohmann::json& j,
                                                      CircuitBreakerConfig base) {
   using namespace detail;
   require_known_keys(
-      j, kWhat,
+      j, kBreakerWhat,
       {"sliding_window_type", "sliding_window_size", "minimum_number_of_calls",
        "failure_rate_threshold", "slow_call_duration_threshold", "slow_call_rate_threshold",
        "wait_duration_in_open_state", "permitted_number_of_calls_in_half_open_state",
@@ -243,27 +243,27 @@ CircuitBreakerConfig CircuitBreakerConfig::from_json(const nlohmann::json& j,
   for (const auto& [key, v] : j.items()) {
     if (key == "sliding_window_type") {
       constexpr std::string_view kTypes = "must be \"COUNT_BASED\" or \"TIME_BASED\"";
-      const auto type = parse_sliding_window_type(read_string(v, kWhat, key, kTypes));
-      if (!type) refuse(kWhat, key, kTypes, v);
+      const auto type = parse_sliding_window_type(read_string(v, kBreakerWhat, key, kTypes));
+      if (!type) refuse(kBreakerWhat, key, kTypes, v);
       c.sliding_window_type = *type;
     } else if (key == "sliding_window_size") {
       c.sliding_window_size =
-          static_cast<int>(read_integer(v, kWhat, key, 1, kMaxSlidingWindowSize));
+          static_cast<int>(read_integer(v, kBreakerWhat, key, 1, kMaxSlidingWindowSize));
     } else if (key == "minimum_number_of_calls") {
-      c.minimum_number_of_calls = static_cast<int>(read_integer(v, kWhat, key, 1, INT_MAX));
+      c.minimum_number_of_calls = static_cast<int>(read_integer(v, kBreakerWhat, key, 1, INT_MAX));
     } else if (key == "failure_rate_threshold") {
-      c.failure_rate_threshold = read_number(v, kWhat, key, 0, false, 100, kPercent);
+      c.failure_rate_threshold = read_number(v, kBreakerWhat, key, 0, false, 100, kPercent);
     } else if (key == "slow_call_duration_threshold") {
-      c.slow_call_duration_threshold = read_duration(v, kWhat, key);
+      c.slow_call_duration_threshold = read_duration(v, kBreakerWhat, key);
     } else if (key == "slow_call_rate_threshold") {
-      c.slow_call_rate_threshold = read_number(v, kWhat, key, 0, false, 100, kPercent);
+      c.slow_call_rate_threshold = read_number(v, kBreakerWhat, key, 0, false, 100, kPercent);
     } else if (key == "wait_duration_in_open_state") {
-      c.wait_duration_in_open_state = read_duration(v, kWhat, key);
+      c.wait_duration_in_open_state = read_duration(v, kBreakerWhat, key);
     } else if (key == "permitted_number_of_calls_in_half_open_state") {
       c.permitted_number_of_calls_in_half_open_state =
-          static_cast<int>(read_integer(v, kWhat, key, 1, kMaxSlidingWindowSize));
+          static_cast<int>(read_integer(v, kBreakerWhat, key, 1, kMaxSlidingWindowSize));
     } else if (key == "automatic_transition_from_open_to_half_open") {
-      c.automatic_transition_from_open_to_half_open = read_bool(v, kWhat, key);
+      c.automatic_transition_from_open_to_half_open = read_bool(v, kBreakerWhat, key);
     }
   }
   c.validate();
@@ -289,35 +289,35 @@ void CircuitBreakerConfig::validate() const {
   using detail::refuse;
   if (sliding_window_type != SlidingWindowType::COUNT_BASED &&
       sliding_window_type != SlidingWindowType::TIME_BASED) {
-    refuse(kWhat, "sliding_window_type", "must be COUNT_BASED or TIME_BASED",
+    refuse(kBreakerWhat, "sliding_window_type", "must be COUNT_BASED or TIME_BASED",
            static_cast<int>(sliding_window_type));
   }
   if (sliding_window_size < 1 || sliding_window_size > kMaxSlidingWindowSize) {
-    refuse(kWhat, "sliding_window_size",
+    refuse(kBreakerWhat, "sliding_window_size",
            "must be from 1 to " + std::to_string(kMaxSlidingWindowSize), sliding_window_size);
   }
   if (minimum_number_of_calls < 1) {
-    refuse(kWhat, "minimum_number_of_calls", "must be at least 1", minimum_number_of_calls);
+    refuse(kBreakerWhat, "minimum_number_of_calls", "must be at least 1", minimum_number_of_calls);
   }
   if (!(failure_rate_threshold > 0 && failure_rate_threshold <= 100)) {
-    refuse(kWhat, "failure_rate_threshold", "must be above 0 and at most 100",
+    refuse(kBreakerWhat, "failure_rate_threshold", "must be above 0 and at most 100",
            failure_rate_threshold);
   }
   if (!(slow_call_rate_threshold > 0 && slow_call_rate_threshold <= 100)) {
-    refuse(kWhat, "slow_call_rate_threshold", "must be above 0 and at most 100",
+    refuse(kBreakerWhat, "slow_call_rate_threshold", "must be above 0 and at most 100",
            slow_call_rate_threshold);
   }
   if (slow_call_duration_threshold < nanoseconds(1)) {
-    refuse(kWhat, "slow_call_duration_threshold", "must be at least 1ns",
+    refuse(kBreakerWhat, "slow_call_duration_threshold", "must be at least 1ns",
            format_duration(slow_call_duration_threshold));
   }
   if (wait_duration_in_open_state < std::chrono::milliseconds(1)) {
-    refuse(kWhat, "wait_duration_in_open_state", "must be at least 1ms",
+    refuse(kBreakerWhat, "wait_duration_in_open_state", "must be at least 1ms",
            format_duration(wait_duration_in_open_state));
   }
   if (permitted_number_of_calls_in_half_open_state < 1 ||
       permitted_number_of_calls_in_half_open_state > kMaxSlidingWindowSize) {
-    refuse(kWhat, "permitted_number_of_calls_in_half_open_state",
+    refuse(kBreakerWhat, "permitted_number_of_calls_in_half_open_state",
            "must be from 1 to " + std::to_string(kMaxSlidingWindowSize),
            permitted_number_of_calls_in_half_open_state);
   }

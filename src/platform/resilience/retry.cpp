@@ -11,14 +11,14 @@
 namespace shopctl::platform::resilience {
 namespace {
 
-constexpr std::string_view kWhat = "retry";
+constexpr std::string_view kRetryWhat = "retry";
 constexpr int kMaxAttempts = 100;
 constexpr double kMaxMultiplier = 100.0;
 
 std::chrono::milliseconds read_milliseconds(const nlohmann::json& v, std::string_view key) {
-  const auto d = detail::read_duration(v, kWhat, key);
+  const auto d = detail::read_duration(v, kRetryWhat, key);
   if (d % std::chrono::milliseconds(1) != std::chrono::nanoseconds(0)) {
-    detail::refuse(kWhat, key, "must be a whole number of milliseconds", v);
+    detail::refuse(kRetryWhat, key, "must be a whole number of milliseconds", v);
   }
   return std::chrono::duration_cast<std::chrono::milliseconds>(d);
 }
@@ -43,7 +43,7 @@ RetryPolicy RetryPolicy::from_json(const nlohmann::json& j) {
 
 RetryPolicy RetryPolicy::from_json(const nlohmann::json& j, RetryPolicy base) {
   using namespace detail;
-  require_known_keys(j, kWhat,
+  require_known_keys(j, kRetryWhat,
                      {"max_attempts", "initial_backoff", "multiplier", "max_backoff", "jitter"});
   RetryPolicy p = base;
   for (const auto& [key, v] : j.items()) p.set(key, v);
@@ -54,18 +54,18 @@ RetryPolicy RetryPolicy::from_json(const nlohmann::json& j, RetryPolicy base) {
 void RetryPolicy::set(std::string_view key, const nlohmann::json& v) {
   using namespace detail;
   if (key == "max_attempts") {
-    max_attempts = static_cast<int>(read_integer(v, kWhat, key, 1, kMaxAttempts));
+    max_attempts = static_cast<int>(read_integer(v, kRetryWhat, key, 1, kMaxAttempts));
   } else if (key == "initial_backoff") {
     initial_backoff = read_milliseconds(v, key);
   } else if (key == "multiplier") {
     multiplier =
-        read_number(v, kWhat, key, 1, true, kMaxMultiplier, "must be a number from 1 to 100");
+        read_number(v, kRetryWhat, key, 1, true, kMaxMultiplier, "must be a number from 1 to 100");
   } else if (key == "max_backoff") {
     max_backoff = read_milliseconds(v, key);
   } else if (key == "jitter") {
-    jitter = read_number(v, kWhat, key, 0, true, 1, "must be a number from 0 to 1");
+    jitter = read_number(v, kRetryWhat, key, 0, true, 1, "must be a number from 0 to 1");
   } else {
-    require_known_keys(nlohmann::json{{std::string(key), v}}, kWhat,
+    require_known_keys(nlohmann::json{{std::string(key), v}}, kRetryWhat,
                        {"max_attempts", "initial_backoff", "multiplier", "max_backoff", "jitter"});
   }
 }
@@ -83,21 +83,22 @@ nlohmann::json RetryPolicy::to_json() const {
 void RetryPolicy::validate() const {
   using detail::refuse;
   if (max_attempts < 1 || max_attempts > kMaxAttempts) {
-    refuse(kWhat, "max_attempts", "must be from 1 to " + std::to_string(kMaxAttempts),
+    refuse(kRetryWhat, "max_attempts", "must be from 1 to " + std::to_string(kMaxAttempts),
            max_attempts);
   }
   if (initial_backoff.count() < 0) {
-    refuse(kWhat, "initial_backoff", "must not be negative", initial_backoff.count());
+    refuse(kRetryWhat, "initial_backoff", "must not be negative", initial_backoff.count());
   }
   if (!(multiplier >= 1.0 && multiplier <= kMaxMultiplier)) {
-    refuse(kWhat, "multiplier", "must be from 1 to 100", multiplier);
+    refuse(kRetryWhat, "multiplier", "must be from 1 to 100", multiplier);
   }
   if (max_backoff < initial_backoff) {
-    refuse(kWhat, "max_backoff",
+    refuse(kRetryWhat, "max_backoff",
            "must be at least initial_backoff (" + format_duration(initial_backoff) + ")",
            format_duration(max_backoff));
   }
-  if (!(jitter >= 0.0 && jitter <= 1.0)) refuse(kWhat, "jitter", "must be from 0 to 1", jitter);
+  if (!(jitter >= 0.0 && jitter <= 1.0))
+    refuse(kRetryWhat, "jitter", "must be from 0 to 1", jitter);
 }
 
 std::chrono::milliseconds RetryPolicy::backoff_before(int attempt, std::uint64_t& rng_state) const {
