@@ -49,6 +49,30 @@ constexpr std::size_t kBodyExcerpt = 400;
 // rest are counted ("... 19980 more"), and the JSON report has them all.
 constexpr std::size_t kListedRecords = 20;
 
+// The records a failure lists, one per line: the first kListedRecords, then "... N more".
+class RecordListing {
+ public:
+  // Whether it lists no more records: a caller builds a record's line only when not.
+  bool full() const { return listed_ == kListedRecords; }
+  void add(const std::string& line) {
+    if (full()) {
+      skip();
+      return;
+    }
+    text_ += "\n      " + line;
+    ++listed_;
+  }
+  void skip() { ++more_; }
+  std::string text() const {
+    return more_ == 0 ? text_ : text_ + "\n      ... " + std::to_string(more_) + " more";
+  }
+
+ private:
+  std::string text_;
+  std::size_t listed_ = 0;
+  std::size_t more_ = 0;
+};
+
 std::string trim_body(const std::string& body) {
   if (body.size() <= kBodyExcerpt) return body;
   return body.substr(0, kBodyExcerpt) + "... (" + std::to_string(body.size()) + " bytes)";
@@ -403,17 +427,14 @@ class ScenarioRun {
         if (result.status == ScenarioStatus::passed) result.status = ScenarioStatus::failed;
       }
       if (!violations.empty() && !sc_.allow_violations) {
-        std::string list;
-        for (std::size_t i = 0; i < violations.size() && i < kListedRecords; ++i)
-          list += "\n      " + violations[i];
-        if (violations.size() > kListedRecords)
-          list += "\n      ... " + std::to_string(violations.size() - kListedRecords) + " more";
+        RecordListing list;
+        for (const auto& violation : violations) list.add(violation);
         result.failures.push_back(
             {"scenario", "", sc_.loc,
              std::to_string(violations.size()) +
                  " architecture violation(s) recorded (set allow_violations: true "
                  "if the scenario attempts them on purpose):" +
-                 list});
+                 list.text()});
         if (result.status == ScenarioStatus::passed) result.status = ScenarioStatus::failed;
       }
     } catch (const std::exception& e) {
@@ -1087,26 +1108,22 @@ class ScenarioRun {
                        : "at most " + std::to_string(*c.max);
       }
       if (!ok) {
-        std::string detail;
-        std::size_t listed = 0, more = 0;
+        RecordListing detail;
         for (const auto& rec : records) {
-          if (rec.at("caller") == c.caller && rec.at("callee") == c.callee) {
-            if (listed == kListedRecords) {
-              ++more;
-              continue;
-            }
-            ++listed;
-            detail += "\n      " + rec.at("method").get<std::string>() + " " +
-                      rec.at("route").get<std::string>() + " -> " +
-                      (rec.at("status").get<int>() ? std::to_string(rec.at("status").get<int>())
-                                                   : rec.at("outcome").get<std::string>()) +
-                      (rec.value("refused_by_breaker", false) ? " (refused by breaker)" : "");
+          if (rec.at("caller") != c.caller || rec.at("callee") != c.callee) continue;
+          if (detail.full()) {
+            detail.skip();
+            continue;
           }
+          detail.add(rec.at("method").get<std::string>() + " " +
+                     rec.at("route").get<std::string>() + " -> " +
+                     (rec.at("status").get<int>() ? std::to_string(rec.at("status").get<int>())
+                                                  : rec.at("outcome").get<std::string>()) +
+                     (rec.value("refused_by_breaker", false) ? " (refused by breaker)" : ""));
         }
-        if (more > 0) detail += "\n      ... " + std::to_string(more) + " more";
         fail(c.loc,
              "expected " + want + (c.refused ? (*c.refused ? " refused" : " non-refused") : "") +
-                 " call(s) on " + c.edge + ", saw " + std::to_string(n) + detail,
+                 " call(s) on " + c.edge + ", saw " + std::to_string(n) + detail.text(),
              r);
       }
     }
@@ -1114,21 +1131,21 @@ class ScenarioRun {
       fail(e.violations->loc, "cannot count the violations: " + uncountable, r);
     } else if (e.violations) {
       std::int64_t n = 0;
-      std::string detail;
+      RecordListing detail;
       for (const auto& rec : records) {
         if (!rec.value("violation", false)) continue;
-        if (++n > static_cast<std::int64_t>(kListedRecords)) continue;
-        detail += "\n      " + rec.at("edge").get<std::string>() + " " +
-                  rec.at("route").get<std::string>() + " (" + rec.value("violation_reason", "") +
-                  ")";
+        ++n;
+        if (detail.full()) {
+          detail.skip();
+          continue;
+        }
+        detail.add(rec.at("edge").get<std::string>() + " " + rec.at("route").get<std::string>() +
+                   " (" + rec.value("violation_reason", "") + ")");
       }
-      if (n > static_cast<std::int64_t>(kListedRecords))
-        detail += "\n      ... " + std::to_string(n - static_cast<std::int64_t>(kListedRecords)) +
-                  " more";
       if (n != e.violations->count)
         fail(e.violations->loc,
              "expected " + std::to_string(e.violations->count) + " violation(s), saw " +
-                 std::to_string(n) + detail,
+                 std::to_string(n) + detail.text(),
              r);
     }
   }
