@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
@@ -1891,6 +1892,16 @@ RunSummary run_scenarios(const std::vector<Scenario>& scenarios, const RunOption
   return summary;
 }
 
+namespace {
+
+bool is_loopback_address(const std::string& host) {
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
+}
+
+}  // namespace
+
 std::vector<Diagnostic> validate_shop_config(const YAML::Node& config, const std::string& file) {
   shop::ShopConfig scratch;
   std::vector<Diagnostic> out;
@@ -1930,6 +1941,18 @@ std::vector<Diagnostic> validate_shop_config(const YAML::Node& config, const std
                                "config key '" + found->first + "' does not apply to a scenario: " +
                                    found->second + " (it belongs in shopctl serve --config)"});
     }
+  }
+  // The scenario's shop is on loopback (docs/scenarios.md): `host: 0.0.0.0` put it, with the
+  // demo user's published password, on every interface of the machine. A loopback address is
+  // the scenario's to pick.
+  if (issues.empty() && config && config.IsMap() && config["host"] &&
+      !is_loopback_address(scratch.host)) {
+    const auto mark = config["host"].Mark();
+    out.push_back(Diagnostic{file, mark.line + 1, mark.column + 1,
+                             "host " + scratch.host +
+                                 " is not a loopback address: a scenario's shop listens on this "
+                                 "machine only (127.0.0.1, another 127.x.y.z, or ::1); serve "
+                                 "--config takes other addresses"});
   }
   return out;
 }

@@ -464,6 +464,15 @@ if [[ $(grep -c . "$tmp/out") -ne 1 ]]; then failed=$((failed + 1)); echo "FAIL:
 printf 'version: 1\nname: ports\nconfig:\n  ports: {gateway: 18081}\nsteps:\n  - request: {GET: /health/live}\n    expect: {status: 200}\n' > "$tmp/ports.yaml"
 expect_code 2 "run: a scenario whose config sets ports" "$shopctl" run "$tmp/ports.yaml"
 expect_output "ports.yaml:4:3: error: config key 'ports' does not apply to a scenario" "run names the key and its line"
+# A scenario's shop is on loopback: host 0.0.0.0 put it on every interface of the machine.
+printf 'version: 1\nname: host\nconfig:\n  host: 0.0.0.0\nsteps:\n  - request: {GET: /health/live}\n    expect: {status: 200}\n' > "$tmp/host.yaml"
+expect_code 2 "run: a scenario whose config sets host 0.0.0.0" "$shopctl" run "$tmp/host.yaml"
+expect_output "host.yaml:4:9: error: host 0.0.0.0 is not a loopback address" "run names the host and its line"
+expect_code 2 "validate: a scenario whose config sets host 0.0.0.0" "$shopctl" validate "$tmp/host.yaml"
+printf 'version: 1\nname: host\nconfig:\n  host: "::1"\nsteps:\n  - request: {GET: /health/live}\n    expect: {status: 200}\n' > "$tmp/host6.yaml"
+expect_code 0 "run: a scenario whose config sets host ::1 (loopback)" "$shopctl" run "$tmp/host6.yaml"
+printf 'version: 1\nname: host\nconfig:\n  host: 127.0.0.2\nsteps:\n  - request: {GET: /health/live}\n    expect: {status: 200}\n' > "$tmp/host2.yaml"
+expect_code 0 "run: a scenario whose config sets host 127.0.0.2 (loopback)" "$shopctl" run "$tmp/host2.yaml"
 # A JSON list in --fault is a list of faults: CLI11 had split it at its commas ("not valid JSON").
 expect_code 0 "load: --fault with a JSON list of two faults" timeout 30 "$shopctl" load --duration 1s --users 2 \
   --fault '[{"target":"catalog","type":"delay","delay_ms":1},{"target":"payment","type":"delay","delay_ms":1}]'

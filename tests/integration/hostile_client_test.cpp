@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
@@ -733,4 +734,50 @@ TEST_CASE("a request that says Expect: 100-continue is told to go on before its 
                  "application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"));
   plain.read_until_closed(5s);
   CHECK(plain.received.find("100 Continue") == std::string::npos);
+}
+
+TEST_CASE("a chunked body whose lines end in LF alone is answered 400 at once") {
+  // Beast ends a chunk line at CR LF only: such a line never ended, and the client waited out
+  // the body timeout (30 s) for a closed connection and no answer.
+  auto s = shopctl::test_support::start_shop();
+  const std::string head =
+      "POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  SUBCASE("with the head") {
+    RawConnection c(port_of(s->url("gateway")));
+    REQUIRE(c.send(head + "2\n{}\n0\n\n"));
+    CHECK(c.read_until_closed(3s));
+    CHECK(raw_status(c.received) == 400);
+    CHECK(c.received.find("LF alone") != std::string::npos);
+  }
+  SUBCASE("after a chunk that ended right, in later writes") {
+    RawConnection c(port_of(s->url("gateway")));
+    REQUIRE(c.send(head + "1\r\n{\r\n"));
+    std::this_thread::sleep_for(100ms);
+    REQUIRE(c.send("1\n}\n"));
+    std::this_thread::sleep_for(100ms);
+    REQUIRE(c.send("0\r\n\r\n"));
+    CHECK(c.read_until_closed(3s));
+    CHECK(raw_status(c.received) == 400);
+    CHECK(c.received.find("LF alone") != std::string::npos);
+  }
+  SUBCASE("in the trailer section") {
+    RawConnection c(port_of(s->url("gateway")));
+    REQUIRE(c.send(head + "2\r\n{}\r\n0\r\nX-Trailer: 1\n\n"));
+    CHECK(c.read_until_closed(3s));
+    CHECK(raw_status(c.received) == 400);
+  }
+  SUBCASE("a LF inside a chunk's data is data: the request goes through") {
+    RawConnection c(port_of(s->url("gateway")));
+    const std::string body =
+        "{\"email\":\n\"nobody@shop.test\",\n\"password\":\"wrong-password-1\"}";
+    const std::string half = body.substr(0, 10), rest = body.substr(10);
+    REQUIRE(c.send(head + "a\r\n" + half + "\r\n"));
+    std::this_thread::sleep_for(50ms);
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", rest.size());
+    REQUIRE(c.send(std::string(size) + "\r\n" + rest + "\r\n0\r\n\r\n"));
+    CHECK(c.read_until_closed(5s));
+    CHECK(raw_status(c.received) == 401);
+  }
 }

@@ -88,6 +88,19 @@ bool skip_empty_lines(beast::flat_buffer& buffer, std::size_t& skipped) {
   skipped += n;
   return skipped <= kEmptyLineBytes;
 }
+// Whether `buffer` holds a LF without its CR. Called on what the parser left of a chunked body
+// when it needs more: the start of a chunk line or of the trailer section. Beast ends those
+// lines at CR LF only and skips a bare LF as an ordinary byte, so such a line never ends.
+bool has_bare_lf(const beast::flat_buffer& buffer) {
+  const auto data = buffer.data();
+  const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+  for (std::size_t at = bytes.find('\n'); at != std::string_view::npos;
+       at = bytes.find('\n', at + 1)) {
+    if (at == 0 || bytes[at - 1] != '\r') return true;
+  }
+  return false;
+}
+
 std::atomic<std::size_t> g_body_bytes{0};
 std::atomic<std::size_t> g_body_budget_override{0};
 
@@ -872,6 +885,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       c->busy = true;
       BodyReservation body_bytes;  // held until this request's answer is written
       bool over_budget = false;
+      bool bare_lf = false;  // a chunk line or the trailer section has a LF without its CR
       if (!parser.is_done()) {
         // A body already in the read buffer (the usual small one) is bounded by the buffer's
         // cap and needs none of the budget. One still arriving holds, before each read, what it
@@ -934,6 +948,32 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                                              : body_limit + body_limit / 2 + kServerReadBufferBytes;
           std::size_t wire = 0;
           while (!over_budget && !parser.is_done()) {
+            // A chunked body is parsed here and read from the socket below, one step at a time:
+            // Beast's read_some reads until the parser can go on, so a line that can never end
+            // kept it reading. A line with a bare LF is one (RFC 9112 7.1: chunk lines end in
+            // CR LF; Beast skips a LF alone as an ordinary byte), and its client waited out
+            // the body timeout (30 s) for no answer. Now 400 as soon as it is here.
+            const bool chunked = parser.chunked();
+            if (chunked && buffer.size() > 0) {
+              parser.eager(true);  // all it can, so that what is left is the unended line
+              const std::size_t used = parser.put(buffer.data(), ec);
+              buffer.consume(used);
+              wire += used;
+              if (wire > wire_limit) {  // as below
+                ec = bhttp::error::body_limit;
+                break;
+              }
+              if (ec == bhttp::error::need_more) {
+                ec = {};
+                if (has_bare_lf(buffer)) {
+                  bare_lf = true;
+                  break;
+                }
+              } else if (ec) {
+                break;
+              }
+              if (parser.is_done()) break;
+            }
             const std::size_t want = wanted();
             if (want > held) {
               if (!body_bytes.take(want - held)) {
@@ -942,8 +982,22 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
               }
               held = want;
             }
-            wire += co_await bhttp::async_read_some(stream, buffer, parser,
-                                                    asio::redirect_error(use_awaitable, ec));
+            if (chunked) {
+              // What Beast's read_some reads: the buffer's free room, at least 512 bytes, at
+              // most 64 KiB, never past its cap.
+              const std::size_t size = beast::read_size(buffer, 65536);
+              if (size == 0) {
+                ec = bhttp::error::buffer_overflow;
+                break;
+              }
+              const std::size_t n = co_await stream.async_read_some(
+                  buffer.prepare(size), asio::redirect_error(use_awaitable, ec));
+              buffer.commit(n);
+              if (ec == asio::error::eof) ec = bhttp::error::partial_message;
+            } else {
+              wire += co_await bhttp::async_read_some(stream, buffer, parser,
+                                                      asio::redirect_error(use_awaitable, ec));
+            }
             if (ec) break;
             // The body's bytes on the wire, its chunked framing included: chunk sizes written
             // with thousands of leading zeros carried gigabytes past the parser's limits.
@@ -962,6 +1016,15 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                                 "once; try again");
         busy.headers.set("Retry-After", "1");
         co_await answer_and_linger(stream, std::move(busy), parser.version());
+        break;
+      }
+      if (bare_lf) {
+        co_await answer_and_linger(
+            stream,
+            limit_error(400, "bad_request",
+                        "malformed HTTP request: a chunk line or the trailer section ends a "
+                        "line with LF alone; chunked framing needs CR LF"),
+            parser.version());
         break;
       }
       if (ec == bhttp::error::body_limit) {
