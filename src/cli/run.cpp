@@ -302,8 +302,12 @@ int run_run(const RunCliOptions& given) {
   if (lease) {
     if (auto refused = lease->acquire(*wait_for_target); !refused.empty()) {
       platform::remove_made_folders(made_folders);  // a refused run leaves nothing behind
-      std::cerr << "shopctl run: " << o.target << " is in use: " << refused
-                << ": nothing ran (exit 3); wait for it with --wait-for-target DURATION\n";
+      std::cerr << "shopctl run: " << o.target << " is in use: " << refused;
+      if (wait_for_target->count() > 0)
+        std::cerr << ": nothing ran after waiting " << o.wait_for_target
+                  << " (exit 3); a longer --wait-for-target waits longer\n";
+      else
+        std::cerr << ": nothing ran (exit 3); wait for it with --wait-for-target DURATION\n";
       return kExitShop;
     }
   }
@@ -403,7 +407,9 @@ void register_run(CLI::App& app) {
       ->required();
   cmd->add_option("-j,--jobs", o->jobs,
                   "Scenarios run in parallel (default and 0: the number of cores; with --target, "
-                  "those that change shared state run alone)");
+                  "those that change shared state run alone)")
+      // Said as --users says it: "Could not convert: --jobs = -1" was CLI11's own.
+      ->check(CLI::Range(0u, 100000u));
   cmd->add_option(
       "--target", o->target,
       "Run against a running shop: its gateway URL, or a deployment file (docs/deploy.md)");

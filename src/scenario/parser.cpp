@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <set>
@@ -154,8 +155,14 @@ std::optional<Scenario> ScenarioParser::parse(const YAML::Node& root) {
     const std::string text = version->node.IsScalar() ? ctx_.text(version->node) : "";
     if (!version->node.IsScalar() || version->node.Tag() == "!" ||
         detail::resolve_plain_scalar(text) != nlohmann::json(1)) {
-      ctx_.error(version->mark, "unsupported format version " + ctx_.describe(version->node) +
-                                    "; this shopctl reads version 1");
+      // The version is the number 1: "unsupported format version the string "1"" read badly.
+      const bool quoted_one = version->node.IsScalar() && version->node.Tag() == "!" &&
+                              detail::resolve_plain_scalar(text) == nlohmann::json(1);
+      ctx_.error(version->mark,
+                 quoted_one ? std::string("version is the number 1, not the string \"1\": write "
+                                          "version: 1, unquoted")
+                            : "unsupported format version: " + ctx_.describe(version->node) +
+                                  "; this shopctl reads version 1");
     }
   } else {
     ctx_.error(root_mark, "missing 'version: 1' (the scenario format version is required)");
@@ -1126,6 +1133,20 @@ std::optional<std::string> quoted_flow_value(std::string_view line, std::size_t 
 Diagnostic yaml_syntax_diagnostic(std::string_view text, const std::string& file,
                                   const YAML::ParserException& e) {
   std::string message = "invalid YAML: " + e.msg;
+  // yaml-cpp names a bad escape by its code in decimal ("invalid unicode: 55357").
+  constexpr std::string_view kInvalidUnicode = "invalid unicode: ";
+  if (e.msg.starts_with(kInvalidUnicode)) {
+    const unsigned long code = std::strtoul(e.msg.c_str() + kInvalidUnicode.size(), nullptr, 10);
+    char name[16];
+    std::snprintf(name, sizeof name, "U+%04lX", code);
+    message =
+        code >= 0xD800 && code <= 0xDFFF
+            ? std::string("invalid YAML: the escape of ") + name +
+                  " is half of a UTF-16 surrogate pair, which YAML does not join: write "
+                  "the character itself, or one \\U escape of 8 hex digits (\\U0001F600 "
+                  "for U+1F600)"
+            : std::string("invalid YAML: the escape of ") + name + " is not a Unicode character";
+  }
   YAML::Mark mark = e.mark;
   bool unclosed_quote = false;
   // yaml-cpp notices an unclosed `{` or `[` where it gives up, often a line later: point at

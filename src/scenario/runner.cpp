@@ -736,6 +736,7 @@ class ScenarioRun {
             std::min<std::chrono::nanoseconds>(step.eventually->every, remaining()));
         continue;
       }
+      const std::size_t first_new = sr.failures.size();
       for (std::size_t k = 0; k < attempt_failures.size(); ++k) {
         auto& f = attempt_failures[k];
         if (eventually_until)
@@ -748,6 +749,13 @@ class ScenarioRun {
                       f.message;
         sr.failures.push_back(std::move(f));
       }
+      // In the order of the file: the answer's expectations are judged before the shop's
+      // (`calls` at line 17 was listed after `circuit` at line 18).
+      std::stable_sort(sr.failures.begin() + static_cast<std::ptrdiff_t>(first_new),
+                       sr.failures.end(), [](const Failure& a, const Failure& b) {
+                         return std::tie(a.where.line, a.where.column) <
+                                std::tie(b.where.line, b.where.column);
+                       });
       sr.passed = false;
       return;
     }

@@ -185,7 +185,12 @@ struct Walker {
           one[setting.first.Scalar()] = platform::yaml_to_json(setting.second);
           it->second = CircuitBreakerConfig::from_json(one, it->second);
         } catch (const std::exception& e) {
-          issue(setting.first, "circuit breaker " + edge + ": " + e.what());
+          // "circuit breaker order->catalog: setting ...", not "...: circuit breaker setting".
+          std::string what = e.what();
+          constexpr std::string_view kRepeated = "circuit breaker setting";
+          if (const auto at = what.find(kRepeated); at != std::string::npos)
+            what.replace(at, kRepeated.size(), "setting");
+          issue(setting.first, "circuit breaker " + edge + ": " + what);
         }
       }
     }

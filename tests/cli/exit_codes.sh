@@ -464,6 +464,9 @@ if [[ $(grep -c . "$tmp/out") -ne 1 ]]; then failed=$((failed + 1)); echo "FAIL:
 printf 'version: 1\nname: ports\nconfig:\n  ports: {gateway: 18081}\nsteps:\n  - request: {GET: /health/live}\n    expect: {status: 200}\n' > "$tmp/ports.yaml"
 expect_code 2 "run: a scenario whose config sets ports" "$shopctl" run "$tmp/ports.yaml"
 expect_output "ports.yaml:4:3: error: config key 'ports' does not apply to a scenario" "run names the key and its line"
+# A negative --jobs is said as --users says it (CLI11's own "Could not convert: --jobs = -1").
+expect_code 1 "run: --jobs -1" "$shopctl" run "$here/scenarios/flow" --jobs -1
+expect_output "^--jobs: Value -1 not in range 0 to 100000" "run names --jobs and its range"
 # A scenario's shop is on loopback: host 0.0.0.0 put it on every interface of the machine.
 printf 'version: 1\nname: host\nconfig:\n  host: 0.0.0.0\nsteps:\n  - request: {GET: /health/live}\n    expect: {status: 200}\n' > "$tmp/host.yaml"
 expect_code 2 "run: a scenario whose config sets host 0.0.0.0" "$shopctl" run "$tmp/host.yaml"

@@ -233,6 +233,8 @@ TEST_CASE(
   REQUIRE(issues.size() == 4);
   CHECK(issues[0].line == 4);
   CHECK(issues[0].message.find("failure_rate_threshold") != std::string::npos);
+  // Said once: "circuit breaker order->catalog: circuit breaker setting ..." repeated it.
+  CHECK(issues[0].message.starts_with("circuit breaker order->catalog: setting "));
   CHECK(issues[1].line == 5);
   CHECK(issues[1].message.find("sliding_window_size") != std::string::npos);
   CHECK(issues[2].line == 6);

@@ -428,6 +428,20 @@ TEST_CASE("the version is required and must be 1") {
   CHECK(at(only(problems("steps:\n  - wait: 1s\n"), "version")) == "1:1");
   CHECK(at(only(problems("version: 2\nsteps:\n  - wait: 1s\n"), "version")) == "1:10");
   CHECK(at(only(problems("version: \"1\"\nsteps:\n  - wait: 1s\n"), "version")) == "1:10");
+  // It said "unsupported format version the string "1"".
+  CHECK(only(problems("version: \"1\"\nsteps:\n  - wait: 1s\n"), "version").message ==
+        "version is the number 1, not the string \"1\": write version: 1, unquoted");
+  CHECK(only(problems("version: 2\nsteps:\n  - wait: 1s\n"), "version").message ==
+        "unsupported format version: '2'; this shopctl reads version 1");
+}
+
+TEST_CASE("a \\u escape of half a surrogate pair is named in hex, with what to write instead") {
+  // It said "invalid YAML: invalid unicode: 55357".
+  const auto found = problems("version: 1\nname: \"\\ud83d\\ude00\"\nsteps:\n  - wait: 1s\n");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].message.find("U+D83D is half of a UTF-16 surrogate pair") != std::string::npos);
+  CHECK(found[0].message.find("\\U0001F600") != std::string::npos);
+  CHECK(found[0].line == 2);
 }
 
 TEST_CASE("an empty file or a file that is not a mapping is refused") {
