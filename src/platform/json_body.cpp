@@ -204,9 +204,10 @@ std::string_view trim_space(std::string_view v) {
   return v;
 }
 
-// The value of the `charset` parameter in a Content-Type's parameters (after the first ';'),
-// without quotes; nullopt when there is none.
-std::optional<std::string_view> content_type_charset(std::string_view params) {
+// The values of the `charset` parameters in a Content-Type's parameters (after the first ';'),
+// without quotes, in order.
+std::vector<std::string_view> content_type_charsets(std::string_view params) {
+  std::vector<std::string_view> found;
   while (!params.empty()) {
     const auto end = params.find(';');
     const auto param = trim_space(params.substr(0, end));
@@ -215,12 +216,12 @@ std::optional<std::string_view> content_type_charset(std::string_view params) {
       auto value = trim_space(param.substr(eq + 1));
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
         value = value.substr(1, value.size() - 2);
-      return value;
+      found.push_back(value);
     }
     if (end == std::string_view::npos) break;
     params.remove_prefix(end + 1);
   }
-  return std::nullopt;
+  return found;
 }
 
 }  // namespace
@@ -250,7 +251,16 @@ nlohmann::json json_object_body(const http::Request& req) {
     }
     // JSON is UTF-8 (RFC 8259): a body labelled latin1 or utf-16 was read as UTF-8 all the same.
     if (semi != std::string_view::npos) {
-      const auto charset = content_type_charset(t.substr(semi + 1));
+      const auto charsets = content_type_charsets(t.substr(semi + 1));
+      // Named twice, it is read two ways (the first was taken: utf-8 then latin1 passed).
+      if (charsets.size() > 1) {
+        throw ApiError(415, "unsupported_media_type",
+                       "request bodies must be JSON in UTF-8: the Content-Type names its charset "
+                       "more than once",
+                       {{"content_type", std::string(t.substr(0, 100))}});
+      }
+      const auto charset =
+          charsets.empty() ? std::nullopt : std::optional<std::string_view>(charsets.front());
       if (charset && !http::iequals(*charset, "utf-8") && !http::iequals(*charset, "utf8")) {
         throw ApiError(415, "unsupported_media_type",
                        "request bodies must be JSON in UTF-8, not charset " +

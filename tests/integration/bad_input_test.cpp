@@ -395,6 +395,29 @@ TEST_CASE("a body with a Content-Encoding, or a charset other than UTF-8, is 415
     CHECK(refused.status == 415);
     check_client_error(refused, "a charset other than UTF-8");
   }
+  // A charset named twice was read by its first: utf-8 then latin1 logged in.
+  for (const char* type : {"application/json;charset=utf-8;charset=latin1",
+                           "application/json; charset=utf-8; "
+                           "charset=utf-8"}) {
+    CAPTURE(type);
+    auto refused = login(type, std::nullopt);
+    CHECK(refused.status == 415);
+    CHECK(refused.body["error"]["message"].get<std::string>().find("more than once") !=
+          std::string::npos);
+  }
+  // Two Content-Encoding fields (identity, then gzip) were read by the first: 400, as for
+  // any field that says what the body is given twice (docs/security.md).
+  {
+    shopctl::test_support::RawConnection c(shopctl::test_support::port_of(h.shop->url("gateway")));
+    REQUIRE(
+        c.send("POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+               "application/json\r\nContent-Encoding: identity\r\nContent-Encoding: gzip\r\n"
+               "Connection: close\r\nContent-Length: " +
+               std::to_string(who.size()) + "\r\n\r\n" + who));
+    CHECK(c.read_until_closed(5s));
+    CHECK(c.received.starts_with("HTTP/1.1 400"));
+    CHECK(c.received.find("more than one Content-Encoding field") != std::string::npos);
+  }
   // What is JSON in UTF-8 as it is still reads.
   CHECK(login("application/json", std::string("identity")).status == 200);
   CHECK(login("application/json; charset=\"UTF-8\"", std::nullopt).status == 200);

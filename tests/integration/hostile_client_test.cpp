@@ -591,6 +591,29 @@ TEST_CASE("a client that sends its headers too slowly is cut off after http.head
   CHECK(std::chrono::steady_clock::now() - started < 3s);
 }
 
+TEST_CASE("empty lines before a request line do not hold a connection past http.header_timeout") {
+  // Each CRLF restarted the idle timeout: one every minute held a connection for half an hour.
+  auto s = shopctl::test_support::start_shop(
+      config_from("http: {header_timeout: 500ms, idle_timeout: 20s}"));
+  RawConnection c(port_of(s->url("gateway")));
+  REQUIRE(c.connected());
+  const auto started = std::chrono::steady_clock::now();
+  bool open = true;
+  for (int i = 0; i < 15 && open; ++i) {  // a CRLF every 200 ms, for 3 s
+    open = c.send("\r\n");
+    std::this_thread::sleep_for(200ms);
+  }
+  CHECK(c.read_until_closed(5s));
+  CHECK(std::chrono::steady_clock::now() - started < 2500ms);
+  // A request after a few empty lines, in time, is served.
+  RawConnection ok(port_of(s->url("gateway")));
+  REQUIRE(ok.send("\r\n\r\n"));
+  std::this_thread::sleep_for(100ms);
+  REQUIRE(ok.send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+  CHECK(ok.read_until_closed(5s));
+  CHECK(raw_status(ok.received) == 200);
+}
+
 TEST_CASE("an idle keep-alive connection is closed after http.idle_timeout") {
   auto s = shopctl::test_support::start_shop(config_from("http: {idle_timeout: 300ms}"));
   RawConnection c(port_of(s->url("gateway")));

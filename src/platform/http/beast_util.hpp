@@ -224,10 +224,13 @@ class RequestParser final : public bhttp::basic_parser<true> {
       "more than one Authorization field",   "more than one Content-Type field",
       "more than one Idempotency-Key field", "more than one Payment-Signature field",
       "more than one X-Service-Token field", "more than one X-Admin-Token field",
-      "more than one X-User-Id field"};
+      "more than one X-User-Id field",       "more than one Content-Encoding field"};
   static int credential_field(bhttp::field field, std::string_view name) {
     if (field == bhttp::field::authorization) return 0;
     if (field == bhttp::field::content_type) return 1;
+    // A body's coding (json_body.cpp refuses any but identity): "identity" then "gzip" in two
+    // fields was read as identity, while a proxy reads the list the two make.
+    if (field == bhttp::field::content_encoding) return 7;
     if (field != bhttp::field::unknown) return -1;
     switch (name.size()) {
       case 15:

@@ -817,6 +817,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     Request req;
     std::string head;
     std::size_t empty_line_bytes = 0;  // before the request being read
+    // Empty lines begin a request: the header timeout runs from the first of them. Each one
+    // restarted the idle timeout, and a CRLF every minute held a connection for half an hour.
+    std::chrono::steady_clock::time_point request_deadline{};
     while (!closed_early) {
       req.clear();
       detail::RequestParser parser(req, self->options.header_limit, self->options.body_limit);
@@ -824,12 +827,16 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       if (buffer.size() == 0) {
         // Idle between requests: the keep-alive timeout. This read is the one reading the
         // headers would make anyway.
-        stream.expires_after(limits.idle_timeout);
+        if (empty_line_bytes > 0)
+          stream.expires_at(request_deadline);
+        else
+          stream.expires_after(limits.idle_timeout);
         std::size_t n = co_await stream.async_read_some(buffer.prepare(kServerReadBufferBytes),
                                                         asio::redirect_error(use_awaitable, ec));
         if (ec) break;  // gone, or idle too long: nothing to answer
         buffer.commit(n);
       }
+      const bool began_with_empty_lines = empty_line_bytes > 0;
       if (!skip_empty_lines(buffer, empty_line_bytes)) {
         co_await answer_and_linger(
             stream,
@@ -839,14 +846,20 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
             11);
         break;
       }
+      if (!began_with_empty_lines && empty_line_bytes > 0)
+        request_deadline = std::chrono::steady_clock::now() + limits.header_timeout;
       if (buffer.size() == 0) continue;  // only empty lines so far: wait for the request
+      const bool after_empty_lines = empty_line_bytes > 0;
       empty_line_bytes = 0;
       // A request has begun. Usually its whole head is in the buffer now and parses without
       // another read or timer; else the rest must come within the header timeout (slowloris).
       buffer.consume(parser.put(buffer.data(), ec));
       if (ec == bhttp::error::need_more) {
         ec = {};
-        stream.expires_after(limits.header_timeout);
+        if (after_empty_lines)
+          stream.expires_at(request_deadline);
+        else
+          stream.expires_after(limits.header_timeout);
         co_await bhttp::async_read_header(stream, buffer, parser,
                                           asio::redirect_error(use_awaitable, ec));
       }
