@@ -86,11 +86,22 @@ inline bool is_other_space(std::uint32_t cp) {
          cp == 0x205F || cp == 0x3000 || cp == 0x2800;
 }
 
-// True when `text` shows nothing: only spaces, tabs, other spaces (is_other_space) and hidden
-// characters (joiners included), or nothing at all. Invalid UTF-8 is not blank.
+// A combining mark of the blocks that hold only them (diacritical marks, their extended and
+// supplement blocks, those for symbols, half marks): it marks the character before it, and
+// with none it shows as nothing, or as a dotted circle.
+inline bool is_combining_mark(std::uint32_t cp) {
+  return (cp >= 0x300 && cp <= 0x36F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
+         (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x20D0 && cp <= 0x20FF) ||
+         (cp >= 0xFE20 && cp <= 0xFE2F);
+}
+
+// True when `text` shows nothing: only spaces, tabs, other spaces (is_other_space), hidden
+// characters (joiners included) and combining marks with nothing to mark ("\u0301" was a
+// name), or nothing at all. Invalid UTF-8 is not blank.
 inline bool looks_blank(std::string_view text) {
   return !find_code_point(text, [](std::uint32_t cp) {
-    return !(cp == ' ' || cp == '\t' || is_other_space(cp) || is_hidden(cp, false));
+    return !(cp == ' ' || cp == '\t' || is_other_space(cp) || is_hidden(cp, false) ||
+             is_combining_mark(cp));
   });
 }
 

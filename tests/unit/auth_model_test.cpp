@@ -74,12 +74,14 @@ TEST_CASE("a registration checks the email, then the password, then the name") {
         "invalid_field");
   CHECK_NOTHROW(auth::validate_registration("a@b.co", "12345678", " x"));
   // A name of other spaces alone reads as no name too (red before: 201 with a blank name).
-  for (const std::string blank :
-       {"\u00a0", "\u3000\u3000", " \u2800 ", "\u2003\t", "\U0001BCA0", "\U0001D173 "}) {
+  for (const std::string blank : {"\u00a0", "\u3000\u3000", " \u2800 ", "\u2003\t", "\U0001BCA0",
+                                  "\U0001D173 ", "\u0301", " \u20DD\u0301 "}) {
     CAPTURE(blank);
     CHECK(error_code_of([&] { auth::validate_registration("a@b.co", "12345678", blank); }) ==
           "invalid_field");
   }
+  // A combining mark on a letter is part of the name.
+  CHECK(auth::validate_registration("a@b.co", "12345678", "Jose\u0301").name == "Jose\u0301");
   // Between words they are fine.
   CHECK(auth::validate_registration("a@b.co", "12345678", "Jean\u00a0Pierre").name ==
         "Jean\u00a0Pierre");
