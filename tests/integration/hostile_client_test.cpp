@@ -612,6 +612,17 @@ TEST_CASE("empty lines before a request line do not hold a connection past http.
   REQUIRE(ok.send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
   CHECK(ok.read_until_closed(5s));
   CHECK(raw_status(ok.received) == 200);
+  // The CRLF a client sends after a POST body comes with it: the connection stays idle under
+  // the keep-alive timeout, not the header timeout, and serves the next request.
+  RawConnection kept(port_of(s->url("gateway")));
+  REQUIRE(
+      kept.send("POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                "application/json\r\nContent-Length: 2\r\n\r\n{}\r\n"));
+  REQUIRE(kept.read_until("\r\n\r\n{", 5s));
+  std::this_thread::sleep_for(1s);  // twice the header timeout
+  kept.received.clear();
+  REQUIRE(kept.send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  CHECK(kept.read_until("\"live\"", 5s));
 }
 
 TEST_CASE("an idle keep-alive connection is closed after http.idle_timeout") {

@@ -817,26 +817,30 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     Request req;
     std::string head;
     std::size_t empty_line_bytes = 0;  // before the request being read
-    // Empty lines begin a request: the header timeout runs from the first of them. Each one
-    // restarted the idle timeout, and a CRLF every minute held a connection for half an hour.
-    std::chrono::steady_clock::time_point request_deadline{};
+    // Empty lines that come on their own while the connection is idle begin a request: the
+    // header timeout runs from the first of them. Each one restarted the idle timeout, and a
+    // CRLF every minute held a connection for half an hour. (The CRLF some clients send after a
+    // POST body comes with it, and leaves the connection idle as before.)
+    std::optional<std::chrono::steady_clock::time_point> request_deadline;
     while (!closed_early) {
       req.clear();
       detail::RequestParser parser(req, self->options.header_limit, self->options.body_limit);
       detail::limit_request_parser(parser, self->options.body_limit, self->options.header_limit);
+      bool read_while_idle = false;
       if (buffer.size() == 0) {
         // Idle between requests: the keep-alive timeout. This read is the one reading the
         // headers would make anyway.
-        if (empty_line_bytes > 0)
-          stream.expires_at(request_deadline);
+        if (request_deadline)
+          stream.expires_at(*request_deadline);
         else
           stream.expires_after(limits.idle_timeout);
+        read_while_idle = true;
         std::size_t n = co_await stream.async_read_some(buffer.prepare(kServerReadBufferBytes),
                                                         asio::redirect_error(use_awaitable, ec));
         if (ec) break;  // gone, or idle too long: nothing to answer
         buffer.commit(n);
       }
-      const bool began_with_empty_lines = empty_line_bytes > 0;
+      const std::size_t empty_before = empty_line_bytes;
       if (!skip_empty_lines(buffer, empty_line_bytes)) {
         co_await answer_and_linger(
             stream,
@@ -846,18 +850,19 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
             11);
         break;
       }
-      if (!began_with_empty_lines && empty_line_bytes > 0)
+      if (read_while_idle && !request_deadline && empty_line_bytes > empty_before)
         request_deadline = std::chrono::steady_clock::now() + limits.header_timeout;
       if (buffer.size() == 0) continue;  // only empty lines so far: wait for the request
-      const bool after_empty_lines = empty_line_bytes > 0;
+      const auto head_deadline = request_deadline;
+      request_deadline.reset();
       empty_line_bytes = 0;
       // A request has begun. Usually its whole head is in the buffer now and parses without
       // another read or timer; else the rest must come within the header timeout (slowloris).
       buffer.consume(parser.put(buffer.data(), ec));
       if (ec == bhttp::error::need_more) {
         ec = {};
-        if (after_empty_lines)
-          stream.expires_at(request_deadline);
+        if (head_deadline)
+          stream.expires_at(*head_deadline);
         else
           stream.expires_after(limits.header_timeout);
         co_await bhttp::async_read_header(stream, buffer, parser,
