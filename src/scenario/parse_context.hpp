@@ -16,6 +16,7 @@
 #include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
+#include "platform/suggest.hpp"
 #include "scenario/diagnostics.hpp"
 #include "scenario/matcher.hpp"
 #include "scenario/model.hpp"
@@ -63,9 +64,8 @@ inline constexpr std::string_view kMergeKeyNote =
     ": YAML merge keys (<<) are not supported; repeat the keys, or put the whole mapping in a "
     "variable";
 
-// Returns the closest of `candidates` to `name` if it is a plausible typo, else nullopt.
-std::optional<std::string> did_you_mean(std::string_view name,
-                                        const std::vector<std::string>& candidates);
+// The closest of `candidates` to `name` if it is a plausible typo (platform/suggest.hpp).
+using platform::did_you_mean;
 
 // Resolves a plain (unquoted) scalar with the YAML 1.2 core schema: null, booleans, integers,
 // floats, else a string.

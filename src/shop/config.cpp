@@ -11,6 +11,7 @@
 #include "platform/input_file.hpp"
 #include "platform/json_body.hpp"
 #include "platform/json_text.hpp"
+#include "platform/suggest.hpp"
 #include "platform/yaml_document.hpp"
 #include "platform/yaml_json.hpp"
 #include "services/auth/auth_model.hpp"
@@ -56,6 +57,13 @@ struct Walker {
     for (const auto& kv : node) {
       auto key = kv.first.Scalar();
       if (!allowed.count(key)) {
+        // A typo is named, as in a scenario ("ordr": did you mean 'order'?); else the keys.
+        if (auto suggestion = platform::did_you_mean(
+                key, std::vector<std::string>(allowed.begin(), allowed.end()))) {
+          issue(kv.first,
+                "unknown key '" + key + "' in " + where + "; did you mean '" + *suggestion + "'?");
+          continue;
+        }
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
         issue(kv.first,

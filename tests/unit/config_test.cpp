@@ -46,6 +46,14 @@ TEST_CASE("order.payment_timeout must be a duration of at least one second") {
   auto issues = apply_yaml("order: {payment_timout: 10m}", config);
   REQUIRE(issues.size() == 1);
   CHECK(issues[0].message.find("unknown key 'payment_timout'") != std::string::npos);
+  // A typo is named, as in a scenario; a key like none is answered with the list.
+  CHECK(issues[0].message.find("did you mean 'payment_timeout'?") != std::string::npos);
+  auto top = apply_yaml("ordr: {}", config);
+  REQUIRE(top.size() == 1);
+  CHECK(top[0].message == "unknown key 'ordr' in config; did you mean 'order'?");
+  auto far = apply_yaml("zzzzzzzz: {}", config);
+  REQUIRE(far.size() == 1);
+  CHECK(far[0].message.find("(expected one of: ") != std::string::npos);
 }
 
 TEST_CASE(
