@@ -308,10 +308,9 @@ DeploymentFile load_deployment_file(const std::string& path) {
     }
     for (const auto* u : {&url, &admin}) {
       if (u->empty()) continue;
-      try {
-        http::parse_base_url(*u);
-      } catch (const std::invalid_argument&) {
-        throw fail("services." + name + ": '" + *u + "' is not a URL like http://10.0.0.2:7002");
+      if (auto why = http::base_url_problem(*u)) {
+        throw fail("services." + name + ": '" + *u + "' is not a URL like http://10.0.0.2:7002 (" +
+                   *why + ")");
       }
     }
     if (name == "gateway") file.gateway_url = url;
@@ -522,16 +521,19 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
     std::from_chars(digits.data(), digits.data() + digits.size(), since);
   }
   // since: 0 is everything; a number at or past half the range is "from now on" (the callers
-  // ask for next_seq that way); else a merged next_seq this object handed out.
+  // ask for next_seq that way); else a position in the merged numbering.
   std::vector<std::uint64_t> per_process(d.processes.size(), 0);
   if (since >= UINT64_MAX / 2) {
     std::fill(per_process.begin(), per_process.end(), since);
   } else if (since > 0) {
     std::lock_guard lock(mu_);
-    // A cursor older than those kept (or not handed out here) reads from the start.
-    if (since > base_ && since - 1 - base_ < cursors_.size() &&
-        cursors_[since - 1 - base_].size() == per_process.size()) {
-      per_process = cursors_[since - 1 - base_];
+    // Each process reads from the last cursor at or before `since` (from its first record when
+    // there is none kept), and the records numbered below `since` are left out below: so any
+    // number works as in one process (a record's seq + 1 too), not only a next_seq handed out.
+    auto it = std::upper_bound(cursors_.begin(), cursors_.end(), since,
+                               [](std::uint64_t v, const CallsCursor& c) { return v < c.value; });
+    if (it != cursors_.begin() && std::prev(it)->per_process.size() == per_process.size()) {
+      per_process = std::prev(it)->per_process;
     }
   }
   // `only` goes to every process, read as one process reads it (the first, decoded) and
@@ -561,31 +563,49 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
   json records = json::array(), transitions = json::array();
   {
     std::lock_guard lock(mu_);
-    if (cursors_.size() >= kMaxCursors) {
-      cursors_.erase(cursors_.begin(), cursors_.begin() + kMaxCursors / 2);
-      base_ += kMaxCursors / 2;
+    // Nothing new since the last cursor: the same cursor (it went up by one on every read).
+    if (cursors_.empty() || cursors_.back().per_process != next) {
+      if (cursors_.size() >= kMaxCursors)
+        cursors_.erase(cursors_.begin(), cursors_.begin() + kMaxCursors / 2);
+      std::uint64_t total = 0;
+      for (auto n : next) total = n > UINT64_MAX - total ? UINT64_MAX : total + n;
+      // Values only go up: a process that restarted numbers its records from 0 again.
+      if (!cursors_.empty() && total <= cursors_.back().value) total = cursors_.back().value + 1;
+      cursors_.push_back({total, next});
     }
-    cursors_.push_back(next);
-    merged_next = base_ + cursors_.size();
-    // A record's `seq` in the merged numbering: one less than the first cursor handed out
-    // after it, so that "seq >= cursor" means "recorded at or after that cursor", as it does
-    // for one process. (Cursors only move forward: a process's records are numbered from 0
-    // again after it restarts, which a merged cursor taken before cannot tell.)
+    merged_next = cursors_.back().value;
+    // A record's `seq` in the merged numbering: the value of the last cursor handed out before
+    // it, plus its place among the records between that cursor and the next one (by process,
+    // then by its own seq). So "seq >= cursor" means "recorded at or after that cursor", as it
+    // does for one process, and no two records share a number (they did: every record between
+    // two cursors had the earlier one's). Cursors only move forward: a process's records are
+    // numbered from 0 again after it restarts, which a merged cursor taken before cannot tell.
+    const auto gap = [](std::uint64_t a, std::uint64_t b) { return a > b ? a - b : 0; };
+    const CallsCursor origin{0, std::vector<std::uint64_t>(d.processes.size(), 0)};
     auto renumber = [&](json& item, std::size_t i) {
       auto local = item.value("seq", std::uint64_t{0});
-      auto first_after = std::upper_bound(
+      auto next_cursor = std::upper_bound(
           cursors_.begin(), cursors_.end(), local,
-          [i](std::uint64_t s, const std::vector<std::uint64_t>& c) { return s < c[i]; });
-      item["seq"] = base_ + static_cast<std::uint64_t>(first_after - cursors_.begin());
+          [i](std::uint64_t s, const CallsCursor& c) { return s < c.per_process[i]; });
+      const auto& earlier = next_cursor == cursors_.begin() ? origin : *std::prev(next_cursor);
+      std::uint64_t place = gap(local, earlier.per_process[i]);
+      if (next_cursor != cursors_.end()) {
+        for (std::size_t p = 0; p < i; ++p)
+          place += gap(next_cursor->per_process[p], earlier.per_process[p]);
+      }
+      auto seq = earlier.value + place;
+      if (next_cursor != cursors_.end() && seq >= next_cursor->value) seq = next_cursor->value - 1;
+      item["seq"] = seq;
     };
+    const std::uint64_t lowest = since < UINT64_MAX / 2 ? since : 0;
     for (std::size_t i = 0; i < d.processes.size(); ++i) {
       for (auto& r : records_of[i]) {
         renumber(r, i);
-        records.push_back(std::move(r));
+        if (r["seq"].get<std::uint64_t>() >= lowest) records.push_back(std::move(r));
       }
       for (auto& t : transitions_of[i]) {
         renumber(t, i);
-        transitions.push_back(std::move(t));
+        if (t["seq"].get<std::uint64_t>() >= lowest) transitions.push_back(std::move(t));
       }
     }
   }

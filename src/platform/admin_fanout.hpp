@@ -77,14 +77,20 @@ class AdminFanOut {
  private:
   AdminAnswer calls_since(const Deployment& deployment, const AdminSender& sender,
                           std::string_view path);
-  // GET /_admin/calls: each merged `next_seq` names one position in every process's records:
-  // cursor N is cursors_[N - 1 - base_]. At most kMaxCursors are kept (a console polls once
-  // a second for as long as the shop runs); the older half goes, and a cursor from it reads
-  // from each process's first record again.
+  // GET /_admin/calls: each merged `next_seq` names one position in every process's records
+  // (`per_process`, each process's own next_seq). Its `value` is their sum, the number of
+  // records all processes had numbered by then, as one process's next_seq is its count: so a
+  // record between two cursors gets a number of its own in [earlier value, later value), and
+  // a read with nothing new hands out the same cursor again. At most kMaxCursors are kept (a
+  // console polls once a second for as long as the shop runs); the older half goes, and a
+  // cursor from it reads from each process's first record again.
+  struct CallsCursor {
+    std::uint64_t value = 0;
+    std::vector<std::uint64_t> per_process;
+  };
   static constexpr std::size_t kMaxCursors = 1 << 16;
   std::mutex mu_;
-  std::vector<std::vector<std::uint64_t>> cursors_;
-  std::uint64_t base_ = 0;
+  std::vector<CallsCursor> cursors_;  // by value, ascending
 };
 
 }  // namespace shopctl::platform

@@ -195,6 +195,50 @@ TEST_CASE(
   for (const auto& s : shop.sent) CHECK(s.ends_with("&only=transitions"));
 }
 
+// An outside probe: two records of two processes between reads shared one seq, and next_seq
+// went up by one on every read though nothing was recorded.
+TEST_CASE("merged call records: each has a number of its own, and a quiet read moves no cursor") {
+  auto d = three_processes();
+  FakeShop shop;
+  AdminFanOut fan;
+  auto sender = std::ref(shop);
+  const auto read = [&](std::uint64_t since) {
+    return fan.send(d, sender, "GET", "/_admin/calls?since=" + std::to_string(since), std::nullopt);
+  };
+  const auto seqs_of = [](const AdminAnswer& a) {
+    std::vector<std::uint64_t> out;
+    for (const auto& r : a.body["records"]) out.push_back(r["seq"].get<std::uint64_t>());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  shop.record("http://a", "client->gateway");
+  shop.record("http://b", "client->catalog");
+  shop.record("http://c2", "client->order");
+  auto first = read(0);
+  CHECK(seqs_of(first) == std::vector<std::uint64_t>{0, 1, 2});
+  const auto cursor = first.body["next_seq"].get<std::uint64_t>();
+  CHECK(cursor == 3);
+  CHECK(read(0).body["next_seq"] == cursor);
+  CHECK(read(cursor).body["next_seq"] == cursor);
+  CHECK(read(cursor).body["records"].empty());
+  // Between two reads, in two processes, then a third, after the second read.
+  shop.record("http://b", "order->catalog");
+  shop.record("http://a", "gateway->order");
+  shop.record("http://b", "order->catalog");
+  auto second = read(cursor);
+  CHECK(seqs_of(second) == std::vector<std::uint64_t>{3, 4, 5});
+  shop.record("http://c2", "payment->order");
+  auto all = read(0);
+  CHECK(seqs_of(all) == std::vector<std::uint64_t>{0, 1, 2, 3, 4, 5, 6});
+  CHECK(all.body["next_seq"] == 7);
+  // The numbers stay what they were, and any number reads as in one process: a record's
+  // seq + 1 (not a next_seq handed out) gives the records after it.
+  CHECK(seqs_of(read(cursor)) == std::vector<std::uint64_t>{3, 4, 5, 6});
+  CHECK(seqs_of(read(5)) == std::vector<std::uint64_t>{5, 6});
+  CHECK(seqs_of(read(4)) == std::vector<std::uint64_t>{4, 5, 6});
+  CHECK(read(7).body["records"].empty());
+}
+
 // Each process is tried whatever another did: a fan-out stopped at the first process that did
 // not answer, and the ones after it were never reset or given the fault.
 TEST_CASE("a process that does not answer: the others still reset, and the 503 names it") {
