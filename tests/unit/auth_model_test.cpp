@@ -80,6 +80,17 @@ TEST_CASE("a registration checks the email, then the password, then the name") {
     CHECK(error_code_of([&] { auth::validate_registration("a@b.co", "12345678", blank); }) ==
           "invalid_field");
   }
+  // The message says why: nothing at all, or nothing that shows.
+  const auto message_of = [](const std::string& name) {
+    try {
+      auth::validate_registration("a@b.co", "12345678", name);
+    } catch (const DomainError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK(message_of("  ") == "name must not be empty");
+  CHECK(message_of("\u3000\u0301").starts_with("name shows nothing"));
   // A combining mark on a letter is part of the name.
   CHECK(auth::validate_registration("a@b.co", "12345678", "Jose\u0301").name == "Jose\u0301");
   // Between words they are fine.
@@ -104,7 +115,9 @@ TEST_CASE("a registration checks the email, then the password, then the name") {
 TEST_CASE("a name with a control, invisible or reordering character is refused, by code point") {
   for (const std::string& bad :
        {std::string("Ada\0Lovelace", 12), std::string("Ada\u202eecalevol"), std::string("Ada\x07"),
-        std::string("\u2066Ada\u2069"), std::string("A\u200bda")}) {
+        std::string("\u2066Ada\u2069"), std::string("A\u200bda"),
+        // Alone, too: these were called "name must not be empty" (an outside probe).
+        std::string("\u202e"), std::string("\u200b"), std::string(" \u2066 ")}) {
     CAPTURE(bad);
     try {
       auth::validate_registration("ada@example.com", "long-enough", bad);

@@ -266,6 +266,16 @@ TEST_CASE("a fault id is one printable line: a newline would break fault list's 
   }
   CHECK(Fault::from_json(json{{"id", "..."}, {"target", "catalog"}, {"type", "reset"}}).id ==
         "...");
+  // Nothing that shows as nothing or reorders the text: "x\u202Ey" showed in the console as
+  // "xy" (an outside probe; it was 201). Letters of any script stay.
+  for (const char* hidden : {"x\u202ey", "\u200bslow", "slow\ufeff", "a\u2066b"}) {
+    CAPTURE(hidden);
+    CHECK_THROWS_WITH_AS(
+        Fault::from_json(json{{"id", hidden}, {"target", "catalog"}, {"type", "reset"}}),
+        doctest::Contains("invisible or reordering character (U+"), std::invalid_argument);
+  }
+  CHECK(Fault::from_json(json{{"id", "langsam-\u00fc"}, {"target", "catalog"}, {"type", "reset"}})
+            .id == "langsam-\u00fc");
 }
 
 TEST_CASE("a fault's numbers out of range are refused, not accepted and then ignored") {

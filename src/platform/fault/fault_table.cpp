@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <iterator>
 #include <stdexcept>
 
 #include "platform/json_text.hpp"
 #include "platform/observe/architecture.hpp"
+#include "platform/text_rules.hpp"
 
 namespace shopctl::platform {
 
@@ -127,6 +129,13 @@ std::optional<std::string> fault_id_problem(std::string_view id) {
   if (id == "." || id == "..") return "id must not be '.' or '..' (a URL path cannot name it)";
   for (unsigned char c : id) {
     if (c < 0x20 || c == 0x7f) return "id must not hold a control character (a newline, a tab)";
+  }
+  // Nor one that shows as nothing or reorders the text around it: "x\u202Ey" showed in the
+  // console as "xy", an id that could pass for another (an outside probe found it taken).
+  if (auto hidden = first_hidden_character(id, false)) {
+    char code[16];
+    std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(*hidden));
+    return std::string("id must not hold an invisible or reordering character (") + code + ")";
   }
   return std::nullopt;
 }

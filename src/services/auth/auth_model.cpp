@@ -91,18 +91,24 @@ Registration validate_registration(std::string_view email, std::string password,
                       "the password needs at least 8 characters",
                       {{"field", "password"}, {"min_length", kMinPasswordLength}});
   }
-  if (platform::looks_blank(name)) {  // "\u3000\u3000" reads as no name, as "  " does
-    throw DomainError(ErrorKind::invalid, "invalid_field", "name must not be empty",
-                      {{"field", "name"}});
-  }
   // A name is shown to people (the web shop, the console): no control characters, nothing
-  // invisible and nothing that reorders the text around it (U+202E). ZWJ and ZWNJ stay.
+  // invisible and nothing that reorders the text around it (U+202E). ZWJ and ZWNJ stay. Asked
+  // before blankness, so that "\u202E" alone is named for what it holds, not called empty.
   if (auto hidden = platform::first_hidden_character(name, true)) {
     char code[16];
     std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(*hidden));
     throw DomainError(ErrorKind::invalid, "invalid_field",
                       std::string("name holds a control or invisible character (") + code + ")",
                       {{"field", "name"}, {"character", code}});
+  }
+  // "\u3000\u3000" reads as no name, as "  " does; so does a mark with nothing to mark.
+  if (platform::looks_blank(name)) {
+    const bool spaces_only = name.find_first_not_of(" ") == std::string::npos;
+    throw DomainError(ErrorKind::invalid, "invalid_field",
+                      spaces_only ? "name must not be empty"
+                                  : "name shows nothing: it holds only spaces, joiners or "
+                                    "marks with no letter to mark",
+                      {{"field", "name"}});
   }
   return {std::move(*canonical), std::move(password), std::move(name)};
 }
