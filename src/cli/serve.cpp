@@ -180,9 +180,13 @@ int run_serve(const ServeOptions& o) {
     for (const auto& peer : o.peers) {
       auto eq = peer.find('=');
       auto name = peer.substr(0, eq);
-      if (eq == std::string::npos || !shop::find_service(name)) {
+      if (eq == std::string::npos) {
         throw std::invalid_argument(
             "--peer takes SERVICE=URL, like catalog=http://10.0.0.2:7002, got '" + peer + "'");
+      }
+      if (!shop::find_service(name)) {
+        throw std::invalid_argument("--peer " + peer + ": no service '" + name +
+                                    "' (gateway, auth, catalog, order, payment, provider)");
       }
       try {
         http::parse_base_url(peer.substr(eq + 1));  // throws for a URL it cannot use

@@ -305,14 +305,12 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
         }
         auto valid = [&](const std::optional<std::string>& text, const std::string& key) {
           if (!text) return false;
-          try {
-            http::parse_base_url(*text);
-            return true;
-          } catch (const std::invalid_argument&) {
+          if (auto why = http::base_url_problem(*text)) {
             w.issue(kv.second,
-                    key + " must be a URL like http://10.0.0.2:7002, got '" + *text + "'");
+                    key + " must be a URL like http://10.0.0.2:7002, got '" + *text + "': " + *why);
             return false;
           }
+          return true;
         };
         if (!valid(url, "peers." + name)) continue;
         if (admin && !valid(admin, "peers." + name + ".admin")) continue;

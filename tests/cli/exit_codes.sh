@@ -159,6 +159,16 @@ fi
 expect_code 1 "serve: --peer without =" "$shopctl" serve --ephemeral --gateway-port 0 --peer foo
 expect_code 1 "serve: --peer with a bad URL" "$shopctl" serve --ephemeral --gateway-port 0 --peer catalog=notaurl
 expect_output "--peer catalog=notaurl" "serve names the bad --peer"
+# What is wrong is said (an outside probe: an unknown service read as a missing '=', a port of
+# 99999 as "expected a base URL"), and a path or a user:password is refused, not dropped.
+expect_code 1 "serve: --peer of no service" "$shopctl" serve --ephemeral --gateway-port 0 --peer billing=http://127.0.0.1:1
+expect_output "no service 'billing'" "serve names the unknown --peer service"
+expect_code 1 "serve: --peer port out of range" "$shopctl" serve --ephemeral --gateway-port 0 --peer order=http://127.0.0.1:99999
+expect_output "the port must be 1 to 65535" "serve says the --peer port is out of range"
+expect_code 1 "serve: --peer with a path" "$shopctl" serve --ephemeral --gateway-port 0 --peer order=http://127.0.0.1:17003/api
+expect_output "has no path" "serve refuses a --peer path it would drop"
+expect_code 1 "serve: --peer with a password" "$shopctl" serve --ephemeral --gateway-port 0 --peer order=http://u:pw@127.0.0.1:17003
+expect_output "no user or password" "serve refuses a --peer user:password"
 expect_code 1 "serve: --bind not an address" "$shopctl" serve --ephemeral --gateway-port 0 --bind 999.1.1.1
 expect_output "--bind takes an IP address" "serve names the bad --bind"
 # Given values mean what they say: --users 0 ran 16 users, --rate nan a closed loop, and --rate 0

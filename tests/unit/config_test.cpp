@@ -80,13 +80,22 @@ TEST_CASE("a split shop's settings are checked: unknown services, bad URLs, an e
        {"only: [catalog, warehouse]", "only: []", "only: catalog",
         "peers: {warehouse: http://10.0.0.9:1}", "peers: {catalog: ftp://x:1}",
         "peers: {catalog: {admin: http://x:9000}}", "peers: {catalog: {url: http://x:1, extra: 1}}",
-        "admin_port: 70000", "provider: {public_url: 'javascript:alert(1)'}"}) {
+        "admin_port: 70000", "provider: {public_url: 'javascript:alert(1)'}",
+        // Parts only dropped before (an outside probe): a path, a user:password, a query.
+        "peers: {order: http://127.0.0.1:17003/api}", "peers: {order: 'http://u:pw@x:1'}",
+        "peers: {order: 'http://x:1/?a=b'}"}) {
     CAPTURE(bad);
     shop::ShopConfig config;
     CHECK_FALSE(apply_yaml(bad, config).empty());
     CHECK(config.only.empty());
     CHECK(config.peers.empty());
   }
+  // The message says what is wrong with the URL.
+  shop::ShopConfig config;
+  auto issues = apply_yaml("peers: {order: 'http://10.0.0.2:99999'}", config);
+  REQUIRE(issues.size() == 1);
+  CHECK(issues.front().message.find("the port must be 1 to 65535") != std::string::npos);
+  CHECK(apply_yaml("peers: {order: 'http://10.0.0.2:7003/'}", config).empty());
 }
 
 TEST_CASE("a config whose aliases expand to billions of values is refused, not expanded") {

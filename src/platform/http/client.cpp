@@ -352,12 +352,37 @@ bool valid_port(std::string_view digits) {
          value <= 65535;
 }
 
+namespace {
+
+// The reason `parsed` is no base URL, or nullptr. An outside probe: "expected a base URL" for a
+// port of 99999 said nothing of what was wrong, and a path or a user:password was taken and
+// then dropped without a word (only the host and the port of a base URL are used).
+const char* base_url_flaw(const boost::system::result<boost::urls::url_view>& parsed) {
+  if (!parsed || !parsed->has_scheme() || !parsed->has_authority())
+    return "not a URL of the form http://HOST:PORT";
+  if (parsed->scheme() != "http") return "only http:// is served";
+  if (parsed->host().empty()) return "no host";
+  if (!parsed->has_port() || parsed->port().empty()) return "no port";
+  if (!valid_port(parsed->port())) return "the port must be 1 to 65535";
+  if (parsed->has_userinfo()) return "a base URL holds no user or password";
+  if (!parsed->encoded_path().empty() && parsed->encoded_path() != "/")
+    return "a base URL has no path (the services' routes are fixed)";
+  if (parsed->has_query() || parsed->has_fragment()) return "a base URL has no query or fragment";
+  return nullptr;
+}
+
+}  // namespace
+
+std::optional<std::string> base_url_problem(std::string_view url) {
+  if (const char* flaw = base_url_flaw(boost::urls::parse_uri_reference(url))) return flaw;
+  return std::nullopt;
+}
+
 Endpoint parse_base_url(std::string_view url) {
-  auto parsed = boost::urls::parse_absolute_uri(url);
-  // A port that names no server is refused here, not left to fail as "cannot reach" later.
-  if (!parsed || parsed->scheme() != "http" || !parsed->has_port() || !valid_port(parsed->port())) {
+  auto parsed = boost::urls::parse_uri_reference(url);
+  if (const char* flaw = base_url_flaw(parsed)) {
     throw std::invalid_argument("expected a base URL like http://127.0.0.1:8080, got '" +
-                                std::string(url) + "'");
+                                std::string(url) + "': " + flaw);
   }
   Endpoint ep;
   ep.host = std::string(parsed->host_address());  // an IPv6 address without its brackets

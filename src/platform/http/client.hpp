@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -53,9 +54,12 @@ class Client {
   std::shared_ptr<Impl> impl_;
 };
 
-// Parses "http://host:port" (with an optional path, ignored). Throws std::invalid_argument,
-// also for a port that is not valid_port.
+// Parses "http://host:port" (a trailing "/" allowed). Throws std::invalid_argument naming what
+// is wrong: not an http URL, no port or one that is not valid_port, or a part the shop would
+// drop without a word (a path, a user:password, a query).
 Endpoint parse_base_url(std::string_view url);
+// What parse_base_url would refuse `url` for ("no port", ...), or nothing when it takes it.
+std::optional<std::string> base_url_problem(std::string_view url);
 
 // True when `digits` is a TCP port a server can listen on: 1 to 65535, digits only. Boost.URL's
 // port_number() does not say that 99999 is out of range, and 0 names no server.
