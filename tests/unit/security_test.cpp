@@ -126,6 +126,21 @@ TEST_SUITE("security") {
                                   user_options())) == JwtFailure::missing_expiry);
   }
 
+  TEST_CASE("a signed token that names no subject is refused as malformed") {
+    // It passed (an outside probe): the gateway then let it through where no user is needed.
+    for (const json& payload :
+         {json{{"iss", "shopctl-auth"}, {"aud", "shopctl"}, {"exp", kNow + 900}},
+          json{{"sub", ""}, {"iss", "shopctl-auth"}, {"aud", "shopctl"}, {"exp", kNow + 900}}}) {
+      CAPTURE(payload.dump());
+      CHECK(failure_of(verify_hs256(hand_built(R"({"alg":"HS256","typ":"JWT"})", payload.dump()),
+                                    user_options())) == JwtFailure::malformed);
+    }
+    // The other failures come first: an expired one without sub is still "expired".
+    const json old_one = {{"iss", "shopctl-auth"}, {"aud", "shopctl"}, {"exp", kNow - 10}};
+    CHECK(failure_of(verify_hs256(hand_built(R"({"alg":"HS256"})", old_one.dump()),
+                                  user_options())) == JwtFailure::expired);
+  }
+
   TEST_CASE("an alg none token is refused as an unsupported algorithm") {
     const std::string unsigned_token =
         encode(R"({"alg":"none","typ":"JWT"})") + "." + encode(valid_payload()) + ".";
@@ -199,7 +214,11 @@ TEST_SUITE("security") {
 
   TEST_CASE("aud may be an array that contains the expected audience") {
     const auto payload_with = [](json audience) {
-      return json{{"iss", "shopctl-auth"}, {"aud", std::move(audience)}, {"exp", kNow + 60}}.dump();
+      return json{{"sub", "usr_42"},
+                  {"iss", "shopctl-auth"},
+                  {"aud", std::move(audience)},
+                  {"exp", kNow + 60}}
+          .dump();
     };
     const JwtVerifyResult accepted = verify_hs256(
         hand_built(R"({"alg":"HS256"})", payload_with({"billing", "shopctl"})), user_options());
@@ -324,6 +343,7 @@ TEST_SUITE("security") {
     if (claims.not_before > kNow) return JwtFailure::not_yet_valid;
     if (claims.issuer != "shopctl-auth") return JwtFailure::wrong_issuer;
     if (!audience_matches) return JwtFailure::wrong_audience;
+    if (claims.subject.empty()) return JwtFailure::malformed;
     claims.audience = "shopctl";
     return claims;
   }
@@ -331,43 +351,47 @@ TEST_SUITE("security") {
   TEST_CASE("payload claims are read as nlohmann::json reads them, whatever their shape") {
     const std::string payloads[] = {
         R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","iat":1699999999,"exp":1700000900})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"n":-0,"t":true,"f":false,"z":null,"u":7})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"big":18446744073709551615,"neg":-9223372036854775807,"min":-9223372036854775808})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"n":-0,"t":true,"f":false,"z":null,"u":7})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"big":18446744073709551615,"neg":-9223372036854775807,"min":-9223372036854775808})",
         " \n{ \"iss\" : \"shopctl-auth\" ,\t\"aud\":[ \"x\" , \"shopctl\" ] , \"exp\" : 1700000900 "
         "} \r\n",
         R"({"iss":"evil","iss":"shopctl-auth","aud":"shopctl","aud":"other","exp":1,"exp":1700000900,"x":1,"x":"two"})",
         R"({"iss":"evil","iss":"shopctl-auth","aud":"other","aud":"shopctl","exp":1700000900})",
         R"({"iss":"shopctl\u002dauth","aud":"shopctl","exp":1700000900,"name":"Zo\u00eb","e":"\ud83d\ude00"})",
-        "{\"iss\":\"shopctl-auth\",\"aud\":\"shopctl\",\"exp\":1700000900,\"name\":\"Zo\xc3\xab\"}",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"obj":{"a":[1,2,{"b":null}]},"f":1.5,"e":1e3})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":-9223372036854775808})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":9223372036854775807,"nbf":1700000000})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":9223372036854775808})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"nbf":1700000001})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":1700000900.0})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":17000009e2})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":01700000900})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":-5})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":1700000900} x)",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":1700000900}{})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":1700000900,})",
-        R"({"iss":"shopctl-auth","aud":["shopctl",],"exp":1700000900})",
-        R"({"iss":"shopctl-auth","aud":["shopctl"],"exp":1700000900,"t":tru})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"t":True})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"s":"a)"
+        "{\"sub\":\"u\",\"iss\":\"shopctl-auth\",\"aud\":\"shopctl\",\"exp\":1700000900,\"name\":"
+        "\"Zo\xc3\xab\"}",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"obj":{"a":[1,2,{"b":null}]},"f":1.5,"e":1e3})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":-9223372036854775808})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":9223372036854775807,"nbf":1700000000})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":9223372036854775808})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"nbf":1700000001})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900.0})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":17000009e2})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":01700000900})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":-5})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900} x)",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900}{})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":["shopctl",],"exp":1700000900})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":["shopctl"],"exp":1700000900,"t":tru})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"t":True})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"s":"a)"
         "\x01"
         R"(b"})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"s":"a\qb"})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"s":"unterminated})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"":"empty name"})",
-        R"({"iss":"shopctl-auth" "aud":"shopctl","exp":1700000900})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":-})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"s":"a\qb"})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"s":"unterminated})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"":"empty name"})",
+        R"({"sub":"u","iss":"shopctl-auth" "aud":"shopctl","exp":1700000900})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":-})",
         R"({"sub":null,"iss":"shopctl-auth","aud":"shopctl","exp":1700000900})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","iat":"yesterday","exp":1700000900})",
-        R"({"iss":"shopctl-auth","aud":[],"exp":1700000900})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","iat":"yesterday","exp":1700000900})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":[],"exp":1700000900})",
         R"({})",
-        R"({"iss":"shopctl-auth","aud":"shopctl","exp":1700000900)",
-        "{\"iss\":\"shopctl-auth\",\"aud\":\"shopctl\",\"exp\":1700000900,\"bad\":\"\xff\"}",
+        // A subject is needed (the others have one, so that what they test is reached).
+        R"({"iss":"shopctl-auth","aud":"shopctl","exp":1700000900})",
+        R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900)",
+        "{\"sub\":\"u\",\"iss\":\"shopctl-auth\",\"aud\":\"shopctl\",\"exp\":1700000900,\"bad\":"
+        "\"\xff\"}",
     };
     for (const std::string& payload : payloads) {
       CAPTURE(payload);

@@ -431,6 +431,9 @@ JwtVerifyResult verify(std::string_view token, const JwtVerifyOptions& options) 
   }
   if (options.issuer.empty() || claims.issuer != options.issuer) return JwtFailure::wrong_issuer;
   if (options.audience.empty() || !read.audience_matches) return JwtFailure::wrong_audience;
+  // A token names whom it speaks for: one without a sub (or with an empty one) named nobody,
+  // and the gateway let it through on the routes without a user (an outside probe).
+  if (claims.subject.empty()) return JwtFailure::malformed;
   claims.audience = options.audience;
   remember_verified(token, options, claims, read.has_not_before);
   return std::move(claims);

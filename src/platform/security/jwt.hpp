@@ -36,7 +36,7 @@ std::string sign_hs256(const JwtClaims& claims, std::string_view secret);
 
 enum class JwtFailure {
   malformed,  // not three base64url parts of JSON objects, bad claim types, typ not JWT, crit,
-              // longer than kMaxJwtLength
+              // longer than kMaxJwtLength, no sub or an empty one (asked last)
   unsupported_algorithm,  // header alg is anything but HS256 (none, HS384, RS256, missing)
   bad_signature,          // signature does not match the secret (checked before the payload)
   expired,                // now >= exp + leeway
