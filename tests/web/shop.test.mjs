@@ -835,13 +835,33 @@ test('a 4xx error box says the shop\'s message and nothing made up', async () =>
   await page.context().close();
 });
 
+// Answers each case's `GET path` with 200 and its body (an abort fault at the gateway), opens
+// its page, and checks that the page says it cannot read the answer and draws nothing of it
+// (`drawn`: text that would mean it did).
+async function saysUnreadable(page, cases, drawn = /undefined|NaN|Cannot read/) {
+  for (const [index, c] of cases.entries()) {
+    const id = `web-unreadable-${index}`;
+    await admin(shop, 'POST', '/_admin/faults', {id, target: 'gateway', from: 'client', type: 'abort', status: 200,
+      body: c.body, match: {method: 'GET', path: c.path}});
+    try {
+      await page.goto(`${shop.url}/#/cart-elsewhere`);  // a route change, so the page is drawn again
+      await page.goto(`${shop.url}/${c.hash}`);
+      await page.locator('main').getByText('Sorry, the shop sent an answer this page cannot read').first()
+        .waitFor({timeout: 5000});
+      assert.doesNotMatch(await page.locator('main').textContent(), drawn, `${c.path} ${c.body}`);
+    } finally {
+      await admin(shop, 'DELETE', `/_admin/faults/${id}`);
+    }
+  }
+}
+
 // A 2xx of the wrong shape ({} or {"items": {}}, from a fault) drew script error text, "SKU
 // undefined €NaN" or "No orders yet" on the order list, the product list, the categories and a
 // product's page.
 test('an answer of the wrong shape is said plainly on every page that reads one', async () => {
   const page = await newPage(chromium.browser);
   await registerShopper(page, shop);
-  const cases = [
+  await saysUnreadable(page, [
     {path: '/api/orders', body: '{"items":{}}', hash: '#/orders'},
     {path: '/api/orders', body: '{}', hash: '#/orders'},
     {path: '/api/catalog/products', body: '{}', hash: '#/'},
@@ -849,21 +869,83 @@ test('an answer of the wrong shape is said plainly on every page that reads one'
     {path: '/api/catalog/products/p-005', body: '{}', hash: '#/products/p-005'},
     {path: '/api/catalog/products/p-005', body: '{"id":"p-005"}', hash: '#/products/p-005'},
     {path: '/api/cart', body: '{"items":[{}]}', hash: '#/cart'},
-  ];
-  for (const [index, c] of cases.entries()) {
-    const id = `web-shape-${index}`;
-    await admin(shop, 'POST', '/_admin/faults', {id, target: 'gateway', from: 'client', type: 'abort', status: 200,
-      body: c.body, match: {method: 'GET', path: c.path}});
+  ], /undefined|NaN|Cannot read|No orders yet/);
+  noProblems(page);
+  await page.context().close();
+});
+
+// Answers as the contract gives them, for the stories below to take fields out of.
+const AT = '2025-01-01T00:00:00.000Z';
+const LINE = {product_id: 'p-001', name: 'Crafted Mug', quantity: 1, unit_price_cents: 500, line_total_cents: 500};
+const PRODUCT = {id: 'p-005', sku: 'SKU-0005', name: 'Crafted Lamp', description: 'A lamp.', category: 'home',
+  price_cents: 500, currency: 'EUR', available: true};
+function craftedOrder(fields = {}) {
+  return JSON.stringify({order_id: 'ord_x', status: 'PAID', items: [LINE], total_cents: 500, currency: 'EUR',
+    created_at: AT, updated_at: AT, payment: null, history: [{status: 'PAID', at: AT, reason: null}], ...fields});
+}
+function craftedCart(fields = {}) {
+  return JSON.stringify({items: [LINE], total_cents: 500, currency: 'EUR', ...fields});
+}
+function without(object, field) {
+  return Object.fromEntries(Object.entries(object).filter(([key]) => key !== field));
+}
+
+// Shape checks that looked at some of the fields a page reads: a cart line without its name and
+// unit price drew an empty link, "€NaN" and "Remove undefined"; an order's line without its
+// fields drew "€NaN", one without items an empty table, and a status outside the contract's
+// three "Waiting for the payment result"; a price change without its prices, "€NaN".
+test('an answer without a field the page shows is said plainly, not as "undefined" or "€NaN"', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user);
+  // The crafted answers whole are drawn: what follows is refused for the field it lacks.
+  for (const c of [{path: '/api/orders/ord_x', body: craftedOrder(), hash: '#/orders/ord_x', shows: 'Crafted Mug'},
+    {path: '/api/cart', body: craftedCart(), hash: '#/cart', shows: 'Crafted Mug'},
+    {path: '/api/catalog/products/p-005', body: JSON.stringify(PRODUCT), hash: '#/products/p-005', shows: 'Crafted Lamp'}]) {
+    await admin(shop, 'POST', '/_admin/faults', {id: 'web-crafted', target: 'gateway', from: 'client', type: 'abort',
+      status: 200, body: c.body, match: {method: 'GET', path: c.path}});
     try {
-      await page.goto(`${shop.url}/#/cart-elsewhere`);  // a route change, so the page is drawn again
+      await page.goto(`${shop.url}/#/cart-elsewhere`);
       await page.goto(`${shop.url}/${c.hash}`);
-      const error = page.locator('[data-test="error"]');
-      await error.getByText('Sorry, the shop sent an answer this page cannot read').waitFor({timeout: 5000});
-      assert.doesNotMatch(await page.locator('main').textContent(), /undefined|NaN|Cannot read|No orders yet/,
-        `${c.path} ${c.body}`);
+      await page.locator('main').getByText(c.shows).first().waitFor({timeout: 5000});
     } finally {
-      await admin(shop, 'DELETE', `/_admin/faults/${id}`);
+      await admin(shop, 'DELETE', '/_admin/faults/web-crafted');
     }
+  }
+  await saysUnreadable(page, [
+    {path: '/api/cart', body: JSON.stringify({items: [{product_id: 'p-001', quantity: 1, line_total_cents: 100}],
+      total_cents: 100}), hash: '#/cart'},
+    {path: '/api/cart', body: craftedCart({items: [without(LINE, 'name')]}), hash: '#/cart'},
+    {path: '/api/cart', body: craftedCart({items: [without(LINE, 'unit_price_cents')]}), hash: '#/cart'},
+    {path: '/api/cart', body: craftedCart({currency: undefined}), hash: '#/cart'},
+    {path: '/api/orders/ord_x', body: '{"order_id":"ord_x","status":"PAID","total_cents":500,"items":[{}]}',
+      hash: '#/orders/ord_x'},
+    {path: '/api/orders/ord_x', body: craftedOrder({items: [{}]}), hash: '#/orders/ord_x'},
+    {path: '/api/orders/ord_x', body: craftedOrder({items: undefined}), hash: '#/orders/ord_x'},
+    {path: '/api/orders/ord_x', body: craftedOrder({status: 'WEIRD'}), hash: '#/orders/ord_x'},
+    {path: '/api/orders/ord_x', body: craftedOrder({history: [{status: 'WEIRD', at: AT, reason: null}]}),
+      hash: '#/orders/ord_x'},
+    {path: '/api/orders/ord_x', body: craftedOrder({currency: undefined}), hash: '#/orders/ord_x'},
+    {path: '/api/orders', body: `{"items":[${craftedOrder({status: 'WEIRD'})}]}`, hash: '#/orders'},
+    {path: '/api/orders', body: `{"items":[${craftedOrder({items: [without(LINE, 'quantity')]})}]}`, hash: '#/orders'},
+    {path: '/api/catalog/products/p-005', body: JSON.stringify(without(PRODUCT, 'currency')), hash: '#/products/p-005'},
+    {path: '/api/catalog/products/p-005', body: JSON.stringify(without(PRODUCT, 'description')),
+      hash: '#/products/p-005'},
+    {path: '/api/catalog/products', body: JSON.stringify({items: [without(PRODUCT, 'currency')], page: 1, page_size: 12,
+      total: 1}), hash: '#/'},
+  ], /undefined|NaN|Cannot read|Waiting for the payment/);
+  // A checkout's 409 price_changed whose changes lack their prices: no "€NaN" in the dialog.
+  await user.call('POST', '/api/cart/items', {product_id: 'p-001', quantity: 1});
+  await admin(shop, 'POST', '/_admin/faults', {id: 'web-price-change-unreadable', target: 'gateway', from: 'client',
+    type: 'abort', status: 409, match: {method: 'POST', path: '/api/orders'},
+    body: JSON.stringify({error: {code: 'price_changed', message: 'prices changed', details: {changes: [{product_id: 'p-001'}]}}})});
+  try {
+    await page.goto(`${shop.url}/#/cart`);
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    const dialog = page.getByRole('dialog', {name: 'Prices have changed'});
+    await dialog.waitFor({timeout: 5000});
+    assert.doesNotMatch(await dialog.textContent(), /NaN|undefined/);
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-price-change-unreadable');
   }
   noProblems(page);
   await page.context().close();

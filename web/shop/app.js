@@ -105,16 +105,35 @@ function readable(answer, shape) {
 }
 const isText = (value) => typeof value === 'string';
 const isCount = (value) => Number.isInteger(value) && value >= 0;
+const isCents = (value) => Number.isInteger(value) && value >= 0;
+const isQuantity = (value) => Number.isInteger(value) && value >= 1;  // a cart line's
+const isCurrency = (value) => isText(value) && /^[A-Z]{3}$/.test(value);
+const ORDER_STATUSES = ['PAYMENT_PENDING', 'PAID', 'FAILED'];  // docs/api.md; any other is no state the page knows
+const isOrderStatus = (value) => ORDER_STATUSES.includes(value);
 const isList = (value, each) => Array.isArray(value) && value.every((item) => item && typeof item === 'object' && each(item));
-const productShape = (p) => isText(p.id) && isText(p.sku) && isText(p.name) && isText(p.category)
-  && isCount(p.price_cents) && typeof p.available === 'boolean';
-const cartShape = (cart) => isCount(cart.total_cents)
-  && isList(cart.items, (line) => isText(line.product_id) && isCount(line.quantity) && isCount(line.line_total_cents));
-const orderShape = (order) => isText(order.order_id) && isText(order.status) && isCount(order.total_cents);
+// Each shape covers every field its pages read: a line without its name or unit price drew an
+// empty link, "€NaN" and "Remove undefined"; an order without items an empty table, and one of
+// an unknown status "Waiting for the payment result".
+const productShape = (p) => isText(p.id) && isText(p.sku) && isText(p.name) && isText(p.description)
+  && isText(p.category) && isCents(p.price_cents) && isCurrency(p.currency) && typeof p.available === 'boolean';
+const lineShape = (line) => isText(line.product_id) && isText(line.name) && isQuantity(line.quantity)
+  && isCents(line.unit_price_cents) && isCents(line.line_total_cents);
+// An empty cart's currency is null (docs/api.md).
+const cartShape = (cart) => isCents(cart.total_cents) && isList(cart.items, lineShape)
+  && (isCurrency(cart.currency) || (cart.currency === null && cart.items.length === 0));
+const historyShape = (entry) => isOrderStatus(entry.status) && isText(entry.at) && (entry.reason === null || isText(entry.reason));
+const paymentShape = (payment) => payment === null
+  || (typeof payment === 'object' && (payment.pay_url === null || isText(payment.pay_url)));
+const orderShape = (order) => isText(order.order_id) && isOrderStatus(order.status) && isCents(order.total_cents)
+  && isCurrency(order.currency) && isText(order.created_at) && isList(order.items, lineShape) && order.items.length > 0
+  && isList(order.history, historyShape) && paymentShape(order.payment);
 const ordersShape = (orders) => isList(orders.items, orderShape);
 const categoriesShape = (categories) => isList(categories.items, (c) => isText(c.id) && isText(c.name) && isCount(c.product_count));
 const productsShape = (products) => isCount(products.total) && isCount(products.page_size) && products.page_size > 0
   && isList(products.items, productShape);
+// A 409 price_changed's change: its prices are in the dialog.
+const priceChangeShape = (change) => isText(change.product_id) && isCents(change.old_price_cents)
+  && isCents(change.new_price_cents);
 
 function currentRoute() { return location.hash.slice(1) || '/'; }
 
@@ -789,11 +808,15 @@ async function checkoutNow(button, area, cart, attempt) {
       keepCheckoutKey(attempt);
       if (error.code === 'price_changed') {
         // The cart took the new prices, which the dialog shows: confirming them orders that cart.
-        for (const change of error.details.changes || []) {
+        // A change the page cannot read is not listed ("€NaN"); its line keeps the price shown,
+        // so the next checkout finds the cart changed and draws it again instead of ordering.
+        const changes = Array.isArray(error.details.changes)
+          ? error.details.changes.filter((change) => change && typeof change === 'object' && priceChangeShape(change)) : [];
+        for (const change of changes) {
           const line = attempt.shown?.get(change.product_id);
           if (line) line.price = change.new_price_cents;
         }
-        showPriceChange(error.details.changes || [], cart, retry, attempt.generation);
+        showPriceChange(changes, cart, retry, attempt.generation);
         return;
       }
       if (error.code === 'product_unavailable') {
@@ -941,7 +964,7 @@ async function showPriceChange(changes, oldCart, confirm, generation) {
   replace(priceDialog,
     h('h2', {id: 'price-dialog-title'}, 'Prices have changed'),
     h('p', {}, 'Some prices changed since you put these items in your cart. Your cart now has the new prices.'),
-    h('table', {},
+    changes.length === 0 ? null : h('table', {},
       h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', {class: 'num'}, 'Was'), h('th', {class: 'num'}, 'Now'))),
       h('tbody', {}, changes.map((c) => h('tr', {'data-test': 'price-change'},
         h('td', {}, names.get(c.product_id) || c.product_id),
@@ -962,10 +985,10 @@ async function showPriceChange(changes, oldCart, confirm, generation) {
 function orderSummary(order) {
   return h('div', {class: 'table-wrap'}, h('table', {},
     h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', {class: 'num'}, 'Quantity'), h('th', {class: 'num'}, 'Total'))),
-    h('tbody', {}, (order.items || []).map((line) => h('tr', {},
-      h('td', {}, line.name || line.product_id),
+    h('tbody', {}, order.items.map((line) => h('tr', {},
+      h('td', {}, line.name),
       h('td', {class: 'num'}, line.quantity),
-      h('td', {class: 'num'}, money(line.line_total_cents ?? line.unit_price_cents * line.quantity, order.currency))))),
+      h('td', {class: 'num'}, money(line.line_total_cents, order.currency))))),
     h('tfoot', {}, h('tr', {}, h('th', {}, 'Total'), h('td', {}), h('td', {class: 'num'},
       h('strong', {}, money(order.total_cents, order.currency)))))));
 }
@@ -992,8 +1015,11 @@ async function orderPage(id, generation, state = {failures: 0, drawn: null, reac
     if (error.redirected || (error.status >= 400 && error.status < 500 && !passing)) throw error;
     state.failures += 1;
     const wait = Math.min(POLL_MS * 2 ** (state.failures - 1), POLL_MAX_MS);
+    // An answer the page cannot read (a proxy's page, a status it does not know) is said as such.
+    const what = error.code === 'unreadable_answer'
+      ? 'Sorry, the shop sent an answer this page cannot read' : 'We cannot reach your order right now';
     const notice = h('div', {class: 'notice warn', role: 'status', 'data-test': 'order-unreachable'},
-      h('p', {}, `We cannot reach your order right now. Retrying every ${Math.round(wait / 1000)} s…`),
+      h('p', {}, `${what}. Retrying every ${Math.round(wait / 1000)} s…`),
       h('p', {}, 'If you paid, your payment is safe: this page shows the result as soon as the order can be read.'),
       h('p', {class: 'muted'}, `(${error.code}: ${error.message})`),
       error.traceId ? traceLine(error.traceId) : null);
@@ -1041,7 +1067,7 @@ function showLoadError(error) {
 }
 
 function drawOrder(order, state) {
-  const reason = [...(order.history || [])].reverse().find((entry) => entry.reason)?.reason;
+  const reason = [...order.history].reverse().find((entry) => entry.reason)?.reason;
   let outcome;
   if (order.status === 'PAID') {
     outcome = h('p', {class: 'notice ok'}, 'Thank you! Your payment went through and your order is paid.');
@@ -1075,7 +1101,7 @@ function drawOrder(order, state) {
     outcome,
     h('section', {class: 'card'}, h('h2', {}, 'Items'), orderSummary(order)),
     h('section', {class: 'card'}, h('h2', {}, 'History'),
-      h('ol', {class: 'history'}, (order.history || []).map((entry) => h('li', {},
+      h('ol', {class: 'history'}, order.history.map((entry) => h('li', {},
         statusBadge(entry.status), ' ', h('span', {class: 'muted'}, when(entry.at)),
         entry.reason ? ` — ${entry.reason}` : '')))));
   if (focused) main.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus({preventScroll: true});
