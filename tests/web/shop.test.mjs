@@ -889,6 +889,8 @@ function craftedCart(fields = {}) {
 function without(object, field) {
   return Object.fromEntries(Object.entries(object).filter(([key]) => key !== field));
 }
+// JSON.stringify cannot write 1e300 as a number: a field crafted as "HUGE" becomes it.
+const huge = (text) => text.replace('"HUGE"', '1e300');
 
 // Shape checks that looked at some of the fields a page reads: a cart line without its name and
 // unit price drew an empty link, "€NaN" and "Remove undefined"; an order's line without its
@@ -947,6 +949,28 @@ test('an answer without a field the page shows is said plainly, not as "undefine
   } finally {
     await admin(shop, 'DELETE', '/_admin/faults/web-price-change-unreadable');
   }
+  noProblems(page);
+  await page.context().close();
+});
+
+// isCount took any integer: a catalog total of 1e300 drew "1e+300 products" and "Page 1 of
+// 8.333333333333334e+298".
+test('a count or an amount that is no safe integer, or past what the page can use, is said plainly', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user);
+  await saysUnreadable(page, [
+    {path: '/api/catalog/products', body: '{"items":[],"total":1e300,"page_size":12}', hash: '#/'},
+    {path: '/api/catalog/products', body: '{"items":[],"total":9007199254740993,"page_size":12}', hash: '#/'},
+    {path: '/api/catalog/products', body: '{"items":[],"total":9007199254740991,"page_size":12}', hash: '#/'},
+    {path: '/api/catalog/categories', body: '{"items":[{"id":"home","name":"Home","product_count":1e300}]}', hash: '#/'},
+    {path: '/api/catalog/products/p-005', body: huge(JSON.stringify({...PRODUCT, price_cents: 'HUGE'})),
+      hash: '#/products/p-005'},
+    {path: '/api/cart', body: craftedCart({total_cents: 2 ** 53}), hash: '#/cart'},
+    {path: '/api/cart', body: craftedCart({items: [{...LINE, quantity: 1000}]}), hash: '#/cart'},
+    {path: '/api/orders/ord_x', body: huge(craftedOrder({total_cents: 'HUGE'})),
+      hash: '#/orders/ord_x'},
+    {path: '/api/orders/ord_x', body: craftedOrder({total_cents: -500}), hash: '#/orders/ord_x'},
+  ], /undefined|NaN|e\+\d|Page 1 of \d{10}/);
   noProblems(page);
   await page.context().close();
 });

@@ -104,9 +104,11 @@ function readable(answer, shape) {
   return answer;
 }
 const isText = (value) => typeof value === 'string';
-const isCount = (value) => Number.isInteger(value) && value >= 0;
-const isCents = (value) => Number.isInteger(value) && value >= 0;
-const isQuantity = (value) => Number.isInteger(value) && value >= 1;  // a cart line's
+// Counts and amounts of cents are safe integers: a float, 2^53 or 1e300 is not one the shop
+// makes (a total of 1e300 products drew "Page 1 of 8.333333333333334e+298").
+const isCount = (value) => Number.isSafeInteger(value) && value >= 0;
+const isCents = (value) => Number.isSafeInteger(value) && value >= 0;
+const isQuantity = (value) => Number.isSafeInteger(value) && value >= 1 && value <= 99;  // a cart line's
 const isCurrency = (value) => isText(value) && /^[A-Z]{3}$/.test(value);
 const ORDER_STATUSES = ['PAYMENT_PENDING', 'PAID', 'FAILED'];  // docs/api.md; any other is no state the page knows
 const isOrderStatus = (value) => ORDER_STATUSES.includes(value);
@@ -129,7 +131,10 @@ const orderShape = (order) => isText(order.order_id) && isOrderStatus(order.stat
   && isList(order.history, historyShape) && paymentShape(order.payment);
 const ordersShape = (orders) => isList(orders.items, orderShape);
 const categoriesShape = (categories) => isList(categories.items, (c) => isText(c.id) && isText(c.name) && isCount(c.product_count));
-const productsShape = (products) => isCount(products.total) && isCount(products.page_size) && products.page_size > 0
+// The page counts its pages from these: a page size the catalog does not give (1 to 100), or more
+// pages than the catalog numbers (MAX_PAGE), is no answer the page can draw.
+const productsShape = (products) => isCount(products.total) && isCount(products.page_size)
+  && products.page_size > 0 && products.page_size <= 100 && Math.ceil(products.total / products.page_size) <= MAX_PAGE
   && isList(products.items, productShape);
 // A 409 price_changed's change: its prices are in the dialog.
 const priceChangeShape = (change) => isText(change.product_id) && isCents(change.old_price_cents)
