@@ -778,6 +778,28 @@ test('"Skip to content" moves the focus to the page\'s content and keeps the pag
   await page.context().close();
 });
 
+// The first drawing of a page opened at "#main" (the skip link opened in a new tab) took it for a
+// route: "Page not found" when signed in, and a login that came back to "#main" stayed on the
+// login form.
+test('a page opened at "#main" draws the shop, signed in or not', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#main`);
+  await page.getByRole('heading', {name: 'All products'}).waitFor({timeout: 5000});
+  assert.equal(await page.getByRole('heading', {name: 'Page not found'}).count(), 0);
+  assert.match(page.url(), /#\/$/);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+  noProblems(page);
+  await page.context().close();
+  const signedOut = await newPage(chromium.browser);
+  await signedOut.goto(`${shop.url}/#main`);
+  await logInOnPage(signedOut, user);
+  await signedOut.getByRole('heading', {name: 'All products'}).waitFor({timeout: 5000});
+  assert.match(signedOut.url(), /#\/$/);
+  noProblems(signedOut);
+  await signedOut.context().close();
+});
+
 // At 360 px the cart's Remove buttons were clipped inside a table that scrolled sideways, and the
 // order history (457 px wide) kept each order's status and total off screen.
 test('at 360 px every Remove button and every order\'s status and total are on screen', async () => {

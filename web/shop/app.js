@@ -1231,5 +1231,8 @@ window.addEventListener('storage', (event) => {
   render();
   if (who) say(`Signed in as ${who} (in another tab)`);
 });
+// A page opened at "#main" (the skip link opened in a new tab) has drawn nothing yet: it draws
+// the shop's first page (drawnRoute), whose content render() gives the focus.
+if (location.hash === SKIP_TARGET) history.replaceState(history.state, '', `#${drawnRoute}`);
 render();
 refreshCartCount();
