@@ -1,4 +1,4 @@
-// The web shop: a single page on hash routes (#/, #/products/p-001, #/cart, #/orders/o-...)
+// The web shop: a single page on hash routes (#/, #/products/p-001, #/cart, #/orders/ord_...)
 // that calls the gateway's public API, the same routes as any client. Text from the server is
 // only ever put in the page with textContent (common/dom.js), never parsed as HTML.
 import {h, append, replace, money, randomId, formatTime} from '/assets/common/dom.js';
