@@ -54,6 +54,7 @@ Diagnostic public_diagnostic(const scenario::Diagnostic& d) {
 scenario::ParseOptions parse_options() {
   scenario::ParseOptions options;
   options.validate_config = scenario::validate_shop_config;
+  options.environment_must_be_set = true;  // as `shopctl run` and `validate`
   return options;
 }
 

@@ -56,6 +56,7 @@ scenario::LoadResult load(const std::vector<std::string>& paths,
                           const scenario::CommandLineVars& vars) {
   scenario::ParseOptions options;
   options.validate_config = scenario::validate_shop_config;
+  options.environment_must_be_set = true;
   for (const auto& [name, _] : vars) options.known_vars.insert(name);
   return scenario::load_scenarios(paths, options);
 }

@@ -581,6 +581,17 @@ void Context::check_references(const YAML::Mark& mark, std::string_view text) {
   for (const TemplatePart& part : scanned.parts) {
     if (part.kind != TemplatePart::Kind::variable) continue;
     const std::string& name = part.value;
+    if (require_environment_ && name.starts_with(kEnvPrefix)) {
+      const std::string variable = name.substr(kEnvPrefix.size());
+      if (std::getenv(variable.c_str()) == nullptr) {
+        // A step failed with it (exit 4, a "real failure"), after a shop had started: it is
+        // the job's environment that is wrong, and it is known before anything runs.
+        error_in_scalar(mark, text, part.offset,
+                        "environment variable " + variable + " is not set (read by ${" + name +
+                            "}): set it where shopctl runs");
+      }
+      continue;
+    }
     if (scope_.accept_everything || name.starts_with(kEnvPrefix) || name == kRunIdVariable ||
         name == kUuidVariable || name == kProviderApiKeyVariable) {
       continue;

@@ -129,11 +129,14 @@ class Context {
   std::optional<JsonTemplate> json_template(const Field& field);
   // Checks the `${...}` references of `text`, a scalar at `mark`.
   void check_references(const YAML::Mark& mark, std::string_view text);
+  // Whether check_references refuses a `${env.NAME}` that is not set (ParseOptions).
+  void require_environment(bool on) { require_environment_ = on; }
 
   // Remembers where a capture defines `name`, for the "captured later" hint.
   void note_capture(const std::string& name, int line);
 
  private:
+  bool require_environment_ = false;
   struct PendingUndefined {
     std::size_t diagnostic;
     std::string name;

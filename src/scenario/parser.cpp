@@ -131,6 +131,7 @@ bool ScenarioParser::within_timeout(const YAML::Mark& mark, std::chrono::nanosec
 
 std::optional<Scenario> ScenarioParser::parse(const YAML::Node& root) {
   for (const auto& name : options_.known_vars) ctx_.scope().names.insert(name);
+  ctx_.require_environment(options_.environment_must_be_set);
   Scenario scenario;
   scenario.file = ctx_.file();
   scenario.name = std::filesystem::path(ctx_.file()).stem().string();

@@ -42,6 +42,9 @@ struct ParseOptions {
   ConfigValidator validate_config;
   // Variables defined from outside the file (`run --var`): known to every scenario.
   std::set<std::string> known_vars;
+  // A `${env.NAME}` whose NAME is not set in this process's environment is a diagnostic at
+  // its place (`run` and `validate`: nothing runs, exit 2), not a step that fails later.
+  bool environment_must_be_set = false;
 };
 
 struct ParseResult {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -1433,4 +1434,28 @@ TEST_CASE("a quoted value never closed inside {...} or [...] is reported where i
   d = problems("version: 1\nsteps:\n  - wait: 1ms\nname: \"oops\ntags: [smoke]\n");
   REQUIRE(d.size() == 1);
   CHECK(at(d[0]) == "4:7");
+}
+
+// An unset ${env.NAME} failed its step at run time (exit 4, as a real failure) after a shop had
+// started (an outside probe). With the option `run` and `validate` give, it is a diagnostic at
+// its place, wherever it is read; without it (a parse for the recorder, say), nothing is said.
+TEST_CASE("an unset environment variable is a problem at its place when the run asks for it") {
+  ::unsetenv("SHOPCTL_PARSER_TEST_UNSET");
+  ::setenv("SHOPCTL_PARSER_TEST_SET", "yes", 1);
+  ParseOptions strict;
+  strict.environment_must_be_set = true;
+  const std::string yaml =
+      "version: 1\nvars:\n  a: \"x-${env.SHOPCTL_PARSER_TEST_UNSET}\"\nsteps:\n"
+      "  - request: {GET: \"/api/cart?k=${env.SHOPCTL_PARSER_TEST_SET}\", auth: none}\n"
+      "    expect: {status: 401, headers: {X-A: \"${env.SHOPCTL_PARSER_TEST_UNSET}\"}}\n";
+  const auto found = problems(yaml, strict);
+  REQUIRE(found.size() == 2);
+  CHECK(at(found[0]) == "3:9");
+  CHECK(found[0].message.starts_with("environment variable SHOPCTL_PARSER_TEST_UNSET is not set"));
+  CHECK(found[1].line == 6);
+  CHECK(problems(yaml).empty());
+  ::setenv("SHOPCTL_PARSER_TEST_UNSET", "now", 1);
+  CHECK(problems(yaml, strict).empty());
+  ::unsetenv("SHOPCTL_PARSER_TEST_UNSET");
+  ::unsetenv("SHOPCTL_PARSER_TEST_SET");
 }
