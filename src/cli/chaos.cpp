@@ -192,6 +192,10 @@ int run_chaos_command(const ChaosCliOptions& given) {
     if (!o.target.empty() && (!o.config_file.empty() || !o.data_dir.empty()))
       throw std::invalid_argument(
           "--config and --data-dir set up the shop chaos starts; they cannot go with --target");
+    // It was accepted and did nothing: a running shop's folder is its own (an outside probe).
+    if (!o.target.empty() && o.keep)
+      throw std::invalid_argument(
+          "--keep keeps the temporary folder of a shop chaos starts; it cannot go with --target");
     if (!o.check_dir.empty() && (o.crash || !o.target.empty()))
       throw std::invalid_argument(
           "--check reads a data folder and runs nothing; it goes with no --crash or --target");
@@ -199,6 +203,9 @@ int run_chaos_command(const ChaosCliOptions& given) {
     std::cerr << "shopctl chaos: " << e.what() << "\n";
     return kExitUsage;
   }
+  if (refuse_report_to_stdout("shopctl chaos", {{"--json", o.json_file, "reports/chaos.json"},
+                                                {"--history", o.history_file, "chaos.jsonl"}}))
+    return kExitUsage;
   if (auto conflict =
           platform::output_conflict({{"--config", o.config_file}},
                                     {{"--json", o.json_file}, {"--history", o.history_file}})) {

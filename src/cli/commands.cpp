@@ -62,6 +62,18 @@ std::chrono::nanoseconds duration_option(const std::string& name, const std::str
   return *d;
 }
 
+bool refuse_report_to_stdout(const char* command, std::initializer_list<ReportFile> reports) {
+  for (const ReportFile& report : reports) {
+    if (report.path != "-") continue;
+    std::cerr << command << ": " << report.option
+              << " -: a report is written to a file, not to standard output (which has the "
+                 "console's progress and summary): name a file, such as "
+              << report.option << " " << report.example << ": nothing ran (exit 1)\n";
+    return true;
+  }
+  return false;
+}
+
 int resolve_target(const char* command, std::string& target, std::string& admin_token) {
   if (target.empty()) return kExitOk;
   if (target.rfind("http://", 0) == 0) {

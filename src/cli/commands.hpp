@@ -3,6 +3,7 @@
 // kExitExpectation) are the public ones of <shopctl/version.hpp>; each subcommand's --help
 // says which it uses. docs/cli.md is `shopctl reference`: every command's --help.
 #include <chrono>
+#include <initializer_list>
 #include <string>
 
 #include <shopctl/version.hpp>
@@ -48,5 +49,16 @@ std::string format_config_error(const shop::ConfigFileError& error);
 
 std::chrono::nanoseconds duration_option(const std::string& name, const std::string& text,
                                          const std::string& longest = "");
+
+// A report option and what it was given ("--json", o.json, "reports/run.json" as an example).
+struct ReportFile {
+  const char* option;
+  const std::string& path;
+  const char* example;
+};
+// "-" is no file name a user means: `--junit -` (and load's `--json -`) wrote a file named
+// "-", silently. Standard output is the console's, so no report goes there either. Says so,
+// prefixed with `command`, for the first report given "-" and returns true; false when none is.
+bool refuse_report_to_stdout(const char* command, std::initializer_list<ReportFile> reports);
 
 }  // namespace shopctl::cli

@@ -92,6 +92,15 @@ int observe_file(const GraphOptions& o, observe_tools::ObservedGraph& graph) {
     std::cerr << "shopctl graph: " << o.from << ": " << e.what() << "\n";
     return kExitInvalid;
   }
+  // An /_admin/calls answer whose ring had dropped records holds the last ones only: its
+  // counts were drawn as if they were all the calls, without a word (an outside probe).
+  if (document.is_object() && document.contains("records") && document.value("dropped", false)) {
+    std::cerr << "shopctl graph: note: " << o.from
+              << " says \"dropped\": true: the shop had dropped older call records, so the "
+                 "counts are of the "
+              << document["records"].size()
+              << " records it holds, not of every call (graph --target counts every call)\n";
+  }
   return kExitOk;
 }
 

@@ -175,11 +175,27 @@ int run_load_command(const LoadCliOptions& given) {
           "--config sets up the in-process shop; it cannot go with --target");
     if (!o.target.empty() && !options.faults.empty() && o.admin_token.empty())
       throw std::invalid_argument("faults on a running shop need --admin-token");
+    // Options that would do nothing were accepted without a word (an outside probe).
+    if (o.rate > 0 && options.think.count() > 0)
+      throw std::invalid_argument(
+          "--think is a closed loop's pause between a user's journeys; with --rate (an open "
+          "loop) journeys start on a schedule: give one or the other");
+    if (!o.target.empty() && o.shop_threads != 0)
+      throw std::invalid_argument(
+          "--shop-threads sets up the in-process shop; it cannot go with --target");
+    if ((options.fault_at.count() > 0 || options.fault_for.count() > 0) && options.faults.empty() &&
+        o.faults_file.empty())
+      throw std::invalid_argument(
+          "--fault-at and --fault-for time the faults of --fault or --faults, and none is given");
   } catch (const std::invalid_argument& e) {
     std::cerr << "shopctl load: " << e.what() << "\n";
     return kExitUsage;
   }
-  // The reports: not over an input or each other, and writable, before the run (exit 1).
+  // The reports: files (not "-"), not over an input or each other, and writable, before the
+  // run (exit 1).
+  if (refuse_report_to_stdout("shopctl load", {{"--json", o.json_file, "reports/load.json"},
+                                               {"--html", o.html_file, "reports/load.html"}}))
+    return kExitUsage;
   if (auto conflict = platform::output_conflict(
           {{"--config", o.config_file}, {"--faults", o.faults_file}, {"--vars-file", o.vars_file}},
           {{"--json", o.json_file}, {"--html", o.html_file}})) {

@@ -124,24 +124,10 @@ int run_run(const RunCliOptions& given) {
               << o.wait_for_target << "'\n";
     return kExitUsage;
   }
-  // "-" is no file name a user means: `--junit -` wrote a file named "-", silently. Standard
-  // output is the console's (progress and summary), so no report goes there either.
-  struct Report {
-    const char* option;
-    const std::string& path;
-    const char* example;
-  };
-  for (const Report& report : {Report{"--junit", o.junit, "reports/junit.xml"},
-                               Report{"--json", o.json, "reports/run.json"},
-                               Report{"--html", o.html, "reports/scenarios.html"}}) {
-    if (report.path == "-") {
-      std::cerr << "shopctl run: " << report.option
-                << " -: a report is written to a file, not to standard output (which has the "
-                   "console's progress and summary): name a file, such as "
-                << report.option << " " << report.example << ": nothing ran (exit 1)\n";
-      return kExitUsage;
-    }
-  }
+  if (refuse_report_to_stdout("shopctl run", {{"--junit", o.junit, "reports/junit.xml"},
+                                              {"--json", o.json, "reports/run.json"},
+                                              {"--html", o.html, "reports/scenarios.html"}}))
+    return kExitUsage;
   std::shared_ptr<scenario::RunLease> lease;  // with --target
   scenario::CommandLineVars vars;
   if (int rc = read_vars("shopctl run", o.vars, o.vars_file, vars); rc != kExitOk) return rc;

@@ -214,6 +214,10 @@ int run_serve(const ServeOptions& o) {
   if (o.gateway_port_given || !config.ports.count("gateway"))
     config.ports["gateway"] = static_cast<std::uint16_t>(o.gateway_port);
   if (o.data_dir_given) config.data_dir = o.data_dir;
+  // `data_dir: ""` in a config file is a temporary folder, as --print-config prints an
+  // --ephemeral shop's: fed back, that file started a shop in .shopctl/data (an outside probe).
+  const bool ephemeral =
+      o.ephemeral || (!o.data_dir_given && config.data_dir_written && config.data_dir.empty());
   if (!o.record.empty() &&
       (o.processes || (!config.only.empty() && std::find(config.only.begin(), config.only.end(),
                                                          "gateway") == config.only.end()))) {
@@ -235,7 +239,7 @@ int run_serve(const ServeOptions& o) {
       return kExitUsage;
     }
     if (o.print_config) {  // the settings every process starts from; it started six processes
-      if (o.ephemeral)
+      if (ephemeral)
         config.data_dir.clear();
       else if (config.data_dir.empty())
         config.data_dir = o.data_dir;
@@ -245,17 +249,17 @@ int run_serve(const ServeOptions& o) {
     LauncherOptions launcher;
     launcher.config_files = o.config_files;
     launcher.data_dir = config.data_dir.empty() ? fs::path(o.data_dir) : config.data_dir;
-    launcher.ephemeral = o.ephemeral;
+    launcher.ephemeral = ephemeral;
     launcher.log_level = o.log_level;
     launcher.log_format = o.log_format;
     launcher.threads = o.threads == 0 ? 1 : o.threads;
-    if (!o.ephemeral) {
+    if (!ephemeral) {
       warn_if_others_may_read(launcher.data_dir);
       if (int rc = refuse_other_layout(launcher.data_dir, true); rc != kExitOk) return rc;
     }
     return run_processes(config, launcher);
   }
-  if (o.ephemeral) {
+  if (ephemeral) {
     config.data_dir.clear();
   } else if (config.data_dir.empty()) {
     config.data_dir = o.data_dir;

@@ -19,6 +19,10 @@ std::string library_reason(std::string_view what) {
     const auto end = what.find("] ");
     if (end != std::string_view::npos) what.remove_prefix(end + 2);
   }
+  // nlohmann ends a syntax error with "; last read: '...'", the body's text up to the error:
+  // a login's answer quoted part of the password back (an outside probe). `byte` says where.
+  if (const auto quoted = what.find("; last read: "); quoted != std::string_view::npos)
+    what = what.substr(0, quoted);
   return std::string(what.substr(0, 200));
 }
 struct LimitExceeded {

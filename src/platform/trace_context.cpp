@@ -110,8 +110,13 @@ std::optional<TraceContext> TraceContext::parse(std::string_view h) {
 std::optional<std::string_view> traceparent_trace_id(std::string_view h) {
   // version "-" trace-id "-" parent-id "-" flags: 2+1+32+1+16+1+2 = 55
   if (h.size() < 55 || h[2] != '-' || h[35] != '-' || h[52] != '-') return std::nullopt;
-  auto version = h.substr(0, 2), trace = h.substr(3, 32), span = h.substr(36, 16);
-  if (!is_hex(version) || version == "ff" || !is_hex(trace) || !is_hex(span)) return std::nullopt;
+  auto version = h.substr(0, 2), trace = h.substr(3, 32), span = h.substr(36, 16),
+       flags = h.substr(53, 2);
+  if (!is_hex(version) || version == "ff" || !is_hex(trace) || !is_hex(span) || !is_hex(flags))
+    return std::nullopt;
+  // Version 00 is exactly 55 characters; a later version may add fields after a "-" (W3C Trace
+  // Context, 4.3). Flags "zz" and a 00 header with more fields were taken (an outside probe).
+  if (h.size() > 55 && (version == "00" || h[55] != '-')) return std::nullopt;
   constexpr std::string_view kZeros = "00000000000000000000000000000000";
   if (trace == kZeros || span == kZeros.substr(0, 16)) return std::nullopt;
   return trace;

@@ -262,7 +262,10 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
     }
   }
   if (auto n = root["data_dir"]) {
-    if (auto s = w.string(n, "data_dir")) config.data_dir = *s;
+    if (auto s = w.string(n, "data_dir")) {
+      config.data_dir = *s;
+      config.data_dir_written = true;
+    }
   }
   std::set<std::string> service_set(service_names().begin(), service_names().end());
   if (auto n = root["only"]) {

@@ -57,7 +57,10 @@ struct ShopConfig {
   // `provider.public_url`; empty: its `peers:` URL, else where it listens.
   std::string provider_public_url;
   std::filesystem::path data_dir;  // empty: a temporary folder
-  std::uint64_t seed = 0;          // faults and retry jitter
+  // A config file wrote `data_dir:` (serve takes an empty one for --ephemeral, as
+  // --print-config prints an --ephemeral shop's; without it, serve's default folder).
+  bool data_dir_written = false;
+  std::uint64_t seed = 0;  // faults and retry jitter
 
   // Secrets. Empty ones are taken from <data_dir>/identity.json, else generated at start-up
   // (and then stored there, unless the data folder is temporary): see shop/identity.hpp.

@@ -523,6 +523,10 @@ echo '{}' > "$tmp/graph.json"
 expect_code 1 "graph: -o is the --from file" timeout 20 "$shopctl" graph --from "$tmp/graph.json" -o "$tmp/graph.json"
 expect_code 1 "graph: -o /dev/full" timeout 20 "$shopctl" graph -o /dev/full
 expect_output "cannot write /dev/full" "graph says the write failed"
+# An /_admin/calls answer whose ring dropped records: drawn, with a note that it is partial.
+printf '{"next_seq": 9, "dropped": true, "ring_capacity": 2, "records": [{"seq": 7, "caller": "order", "callee": "catalog", "edge": "order->catalog", "outcome": "ok", "status": 200, "at_ms": 1, "duration_ms": 1}, {"seq": 8, "caller": "order", "callee": "catalog", "edge": "order->catalog", "outcome": "ok", "status": 200, "at_ms": 2, "duration_ms": 1}]}' > "$tmp/dropped.json"
+expect_code 0 "graph --from a calls answer that dropped records" timeout 20 "$shopctl" graph --from "$tmp/dropped.json"
+expect_output "note: .*dropped.json says \"dropped\": true" "graph says the counts are partial"
 mkfifo "$tmp/pipe"
 expect_code 1 "serve: --record onto a pipe" timeout 20 "$shopctl" serve --ephemeral --gateway-port 0 --record "$tmp/pipe"
 expect_output "not a regular file" "serve refuses to replace a pipe"
@@ -589,6 +593,23 @@ expect_code 0 "load: an in-process shop on IPv6 loopback" timeout 30 "$shopctl" 
 expect_output "against http://\[::1\]:[0-9]+" "load names the bracketed URL"
 expect_code 1 "load: --fault-at after the end of the run" timeout 20 "$shopctl" load --fault-at 1h --duration 1s
 expect_output "the faults would never switch on" "load says why"
+# A report to "-" wrote a file named "-", and options that do nothing were taken without a word
+# (an outside probe): exit 1, nothing run.
+abs_bin="$(cd "$(dirname "$shopctl")" && pwd)/$(basename "$shopctl")"
+(cd "$tmp" && "$abs_bin" load --users 1 --duration 300ms --quiet --json - >"$tmp/out" 2>&1); rc=$?
+if [[ $rc -eq 1 && ! -e "$tmp/-" ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: load --json - (exit $rc, a file '-': $([[ -e "$tmp/-" ]] && echo yes || echo no))"; fi
+expect_output "report is written to a file, not to standard output" "load says where reports go"
+expect_code 1 "load: --think with --rate" timeout 20 "$shopctl" load --rate 5 --think 1s --duration 1s
+expect_output "--think is a closed loop's pause" "load says --think is for a closed loop"
+expect_code 1 "load: --fault-for without a fault" timeout 20 "$shopctl" load --fault-for 5s --duration 1s
+expect_output "none is given" "load says no fault was given"
+expect_code 1 "load: --shop-threads with --target" timeout 20 "$shopctl" load --target http://127.0.0.1:1 --shop-threads 2 --duration 1s
+expect_output "--shop-threads sets up the in-process shop" "load says --shop-threads is for its own shop"
+expect_code 1 "chaos: --keep with --target" timeout 20 "$shopctl" chaos --target http://127.0.0.1:1 --admin-token T --heal-clock --keep
+expect_output "--keep keeps the temporary folder" "chaos says --keep is for its own shop"
+expect_code 1 "chaos: --history -" timeout 20 "$shopctl" chaos --history - --duration 1s
+expect_output "--history -: a report is written to a file" "chaos says where reports go"
 expect_code 1 "load: --mix weights whose sum is not a number" timeout 20 "$shopctl" load --mix browse=1e308,checkout=1e308 --duration 1s
 printf 'version: 1\nname: x\0y\n' > "$tmp/nul.yaml"
 expect_code 2 "validate: a NUL byte" timeout 20 "$shopctl" validate "$tmp/nul.yaml"

@@ -175,6 +175,17 @@ printf 'order:\n  circuit_breakers:\n    order->catalog: {failure_rate_threshold
 check "--print-config's output is a config that prints the same ($(head -c 200 "$tmp/printed4.err"))" cmp -s "$tmp/printed3.json" "$tmp/printed4.json"
 check "... with the breaker's setting in it" grep -q '"failure_rate_threshold": 40' "$tmp/printed4.json"
 
+# An --ephemeral shop's printed config has data_dir "": given back, it printed the default
+# folder and started a shop in ./.shopctl/data (an outside probe). It is a temporary folder.
+"$shopctl" serve --ephemeral --print-config >"$tmp/eph1.json" 2>&1
+"$shopctl" serve --config "$tmp/eph1.json" --print-config >"$tmp/eph2.json" 2>"$tmp/eph2.err"
+check "an --ephemeral shop's printed config prints the same ($(head -c 200 "$tmp/eph2.err"))" cmp -s "$tmp/eph1.json" "$tmp/eph2.json"
+mkdir -p "$tmp/cwd"
+abs_shopctl="$(cd "$(dirname "$shopctl")" && pwd)/$(basename "$shopctl")"
+(cd "$tmp/cwd" && timeout -s INT -k 5 3 "$abs_shopctl" serve --config "$tmp/eph1.json" --gateway-port 0 --log-level warn >"$tmp/eph.log" 2>&1)
+check "... and makes a shop in a temporary folder, not ./.shopctl ($(head -c 300 "$tmp/eph.log"))" test ! -e "$tmp/cwd/.shopctl"
+check "... which it started ($(head -c 300 "$tmp/eph.log"))" grep -q "public door" "$tmp/eph.log"
+
 # A corrupt identity.json: exit 3, naming the file, and the file is left as it was.
 cp "$data/identity.json" "$tmp/identity.saved"
 echo '{"version": 1, "ports": ' >"$data/identity.json"

@@ -285,6 +285,20 @@ TEST_CASE("a JSON body with a NUL byte is 400 invalid_json, and nothing after it
   CHECK(shopctl::platform::parse_json_or_discarded(R"({"a":"\u0000"})")["a"] == "\0"s);
 }
 
+// nlohmann's message ends with the body's text up to the error ("last read: ..."): a login
+// with a bad byte in its password quoted the password back (an outside probe).
+TEST_CASE("an invalid_json answer does not quote the body back") {
+  Harness h;
+  const std::string body = "{\"email\":\"demo@shop.test\",\"password\":\"WrongSecret\xffPa";
+  auto a = h.send("POST", "/api/auth/login", body);
+  CHECK(a.status == 400);
+  CHECK(a.body["error"]["code"] == "invalid_json");
+  CHECK(a.body["error"]["details"]["byte"].is_number());
+  const std::string reason = a.body["error"]["details"]["reason"].get<std::string>();
+  CHECK_FALSE(reason.empty());
+  CHECK(a.raw.find("WrongSecret") == std::string::npos);
+}
+
 TEST_CASE("bad tokens are refused with 401, and alg none is never accepted") {
   Harness h;
   const std::string tokens[] = {

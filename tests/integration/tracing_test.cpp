@@ -105,15 +105,27 @@ TEST_CASE("a request without a traceparent, or with a malformed one, gets a fres
   auto malformed = t.api("GET", "/api/cart", std::nullopt, {{"traceparent", "00-not-a-trace-01"}});
   auto zero = t.api("GET", "/api/cart", std::nullopt,
                     {{"traceparent", "00-00000000000000000000000000000000-00f067aa0ba902b7-01"}});
+  // Flags that are not hex, and a version 00 header with more fields after it, were kept (an
+  // outside probe); a later version may add fields.
+  const std::string kept = "4bf92f3577b34da6a3ce929d0e0e4736";
+  auto bad_flags = t.api("GET", "/api/cart", std::nullopt,
+                         {{"traceparent", "00-" + kept + "-00f067aa0ba902b7-zz"}});
+  auto extra_field = t.api("GET", "/api/cart", std::nullopt,
+                           {{"traceparent", "00-" + kept + "-00f067aa0ba902b7-01-extra"}});
+  auto later_version = t.api("GET", "/api/cart", std::nullopt,
+                             {{"traceparent", "01-" + kept + "-00f067aa0ba902b7-01-extra"}});
+  CHECK(header(bad_flags, "X-Trace-Id") != kept);
+  CHECK(header(extra_field, "X-Trace-Id") != kept);
+  CHECK(header(later_version, "X-Trace-Id") == kept);
   REQUIRE(first.status == 200);
   REQUIRE(malformed.status == 200);
   std::set<std::string> ids;
-  for (const auto* a : {&first, &second, &malformed, &zero}) {
+  for (const auto* a : {&first, &second, &malformed, &zero, &bad_flags, &extra_field}) {
     const auto id = header(*a, "X-Trace-Id");
     CHECK_MESSAGE(is_trace_id(id), "'" << id << "' is not 32 lower-case hex digits");
     ids.insert(id);
   }
-  CHECK(ids.size() == 4);  // each request its own trace
+  CHECK(ids.size() == 6);  // each request its own trace
 
   // The fresh id is the one the hops carry.
   const auto first_id = header(first, "X-Trace-Id");

@@ -319,6 +319,27 @@ TEST_CASE("a generated fault id never replaces a fault already in the table") {
                     [](const json& f) { return f["id"] == "fault-2" && f["target"] == "order"; }));
 }
 
+// Replacing a fault by its id moved it behind the others, so another fault that matched the
+// same requests answered in its place (an outside probe; docs/faults.md says "in its place").
+TEST_CASE("a fault replaced by its id keeps its place in the table") {
+  shopctl::platform::FaultTable table;
+  const auto abort_with = [](const char* id, int status) {
+    return shopctl::platform::Fault::from_json(
+        json{{"id", id}, {"target", "catalog"}, {"type", "abort"}, {"status", status}});
+  };
+  table.add(abort_with("A", 502));
+  table.add(abort_with("B", 500));
+  table.add(abort_with("A", 501));
+  const auto listed = table.list();
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0]["id"] == "A");
+  CHECK(listed[1]["id"] == "B");
+  const auto decision = table.decide("catalog", "order", "GET", "/products");
+  REQUIRE(decision);
+  CHECK(decision->fault_id == "A");
+  CHECK(decision->status == 501);
+}
+
 // A --faults list written like a scenario's faults (`delay: 50ms`) was told only "unknown
 // fault key 'delay'": the JSON form takes milliseconds, and says so.
 TEST_CASE("a fault's `delay` in the JSON form points at delay_ms") {

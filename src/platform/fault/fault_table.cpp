@@ -350,10 +350,17 @@ std::string FaultTable::add(Fault fault) {
     } while (std::any_of(entries_.begin(), entries_.end(),
                          [&](const Entry& e) { return e.fault.id == fault.id; }));
   }
-  std::erase_if(entries_, [&](const Entry& e) { return e.fault.id == fault.id; });
   std::uint64_t rng = seed_ ^ std::hash<std::string>{}(fault.id);
   auto id = fault.id;
-  entries_.push_back(Entry{std::move(fault), rng});
+  // An id in use is replaced where it stood (docs/faults.md): the first fault that matches
+  // wins, and a replaced one moved behind the others, so another fault answered in its place
+  // (an outside probe).
+  auto same = std::find_if(entries_.begin(), entries_.end(),
+                           [&](const Entry& e) { return e.fault.id == id; });
+  if (same != entries_.end())
+    *same = Entry{std::move(fault), rng};
+  else
+    entries_.push_back(Entry{std::move(fault), rng});
   empty_.store(false, std::memory_order_release);
   return id;
 }
