@@ -74,6 +74,8 @@ class SessionRecorder {
   };
 
   void record_locked(const platform::PublicExchange& e);
+  // Appends `step`, with the comments of the requests left out since the last one before it.
+  void add_step(Step step);
   std::string use(const std::string& value);  // "${name}", capturing it; "" if not an id seen
   std::string literal(const std::string& text) const;  // $ doubled
   std::string rewrite_target(const std::string& target);
@@ -88,6 +90,7 @@ class SessionRecorder {
   RecorderOptions options_;
   mutable std::mutex mu_;
   std::vector<Step> steps_;
+  std::vector<std::string> pending_comments_;  // of requests left out, for the next step
   std::vector<std::pair<std::string, std::string>> vars_;  // in order
   std::map<std::string, std::string> accounts_;            // email -> email var suffix
   std::map<std::string, Candidate> candidates_;            // value -> where it was last seen
