@@ -1,5 +1,7 @@
 #include "platform/service_host.hpp"
 
+#include "platform/json_text.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -9,6 +11,7 @@
 #include "platform/admin_fanout.hpp"
 #include "platform/error.hpp"
 #include "platform/error_mapping.hpp"
+#include "platform/json_text.hpp"
 #include "platform/observe/architecture.hpp"
 #include "platform/security/compare.hpp"
 #include "platform/trace_context.hpp"
@@ -41,6 +44,7 @@ ServiceHost::ServiceHost(ServiceContext& ctx, std::string service, std::uint16_t
       options.header_limit += kForwardedHeadRoom;
   }
   options.refuse_at_head = [this](Request& req) { return refuse_at_head(req); };
+  options.on_unread_request = [this](const Response& res) { unread_request(res); };
   server_ = std::make_unique<http::Server>(ctx_.io, options,
                                            [this](Request& req) { return handle(req); });
   add_common_admin_routes();
@@ -538,6 +542,26 @@ void ServiceHost::finish(const Request& req, Response& res, std::string_view rou
                               {"trace_id", req.trace_id},
                               {"duration_ms", static_cast<double>(took.count()) / 1e6}});
   }
+}
+
+// An answer the HTTP layer wrote for a request it could not read whole (no method or route
+// to name): counted under the route "(unread request)" and logged as any request is, with
+// the error's code, so that a flood of malformed requests shows (an outside probe: they were
+// in neither /metrics nor the log).
+void ServiceHost::unread_request(const Response& res) {
+  metrics_.observe_request("", "(unread request)", res.status, std::chrono::nanoseconds(0));
+  if (!ctx_.log.enabled(LogLevel::info)) return;
+  const auto body = parse_json_or_discarded(res.body);
+  std::string code;
+  if (body.is_object() && body.contains("error") && body["error"].is_object())
+    code = body["error"].value("code", "");
+  const auto trace = res.headers.get(kTraceIdHeader);
+  const std::string trace_id = trace ? std::string(*trace) : std::string();
+  ctx_.log.info("request", {{"service", service_},
+                            {"route", "(unread request)"},
+                            {"status", res.status},
+                            {"code", code},
+                            {"trace_id", trace_id}});
 }
 
 std::optional<Response> ServiceHost::refuse_admin(const Request& req) {

@@ -119,6 +119,8 @@ class ServiceHost {
   // ServerOptions::refuse_at_head, for a request whose body is still to come): the host that
   // was not allowed, the admin token, the caller gate, a path with no route, the head gate.
   std::optional<http::Response> refuse_at_head(http::Request& req);
+  // ServerOptions::on_unread_request: counts and logs an answer the HTTP layer wrote itself.
+  void unread_request(const http::Response& res);
   http::Response error_response(const std::string& trace_id, int status, const std::string& code,
                                 const std::string& message,
                                 const nlohmann::json& details = nlohmann::json::object());

@@ -11,8 +11,8 @@ namespace shopctl::scenario {
 // non-ASCII; in the target (after the host) also [ ] (which only an IPv6 host may hold) and #.
 inline bool url_byte_needs_encoding(char c, bool in_target) {
   const auto byte = static_cast<unsigned char>(c);
-  return byte <= 0x20 || byte >= 0x7f || c == '<' || c == '>' || c == '"' || c == '{' ||
-         c == '}' || c == '|' || c == '\\' || c == '^' || c == '`' ||
+  return byte <= 0x20 || byte >= 0x7f || c == '<' || c == '>' || c == '"' || c == '{' || c == '}' ||
+         c == '|' || c == '\\' || c == '^' || c == '`' ||
          (in_target && (c == '[' || c == ']' || c == '#'));
 }
 

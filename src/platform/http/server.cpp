@@ -672,8 +672,10 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   // Writes `res` and closes gracefully, draining what the client still sends so that it
   // reads our answer instead of a reset (used after 413/431/400 on an unread request).
-  static asio::awaitable<void> answer_and_linger(beast::tcp_stream& stream, Response res,
-                                                 unsigned version) {
+  static asio::awaitable<void> answer_and_linger(
+      beast::tcp_stream& stream, Response res, unsigned version,
+      const std::function<void(const Response&)>* tell = nullptr) {
+    if (tell != nullptr && *tell) (*tell)(res);
     beast::error_code ec;
     stream.expires_after(std::chrono::seconds(2));
     co_await write_response(stream, res, version, false, ec);
@@ -847,7 +849,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
             limit_error(400, "bad_request",
                         "malformed HTTP request: more than " + std::to_string(kEmptyLineBytes) +
                             " bytes of empty lines before the request line"),
-            11);
+            11, &self->options.on_unread_request);
         break;
       }
       if (read_while_idle && !request_deadline && empty_line_bytes > empty_before)
@@ -870,12 +872,14 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       }
       if (ec == bhttp::error::body_limit) {  // Content-Length already over the limit
         co_await answer_and_linger(
-            stream, limit_error(413, "payload_too_large", "request body exceeds 1 MiB"), 11);
+            stream, limit_error(413, "payload_too_large", "request body exceeds 1 MiB"), 11,
+            &self->options.on_unread_request);
         break;
       }
       if (ec == bhttp::error::header_limit) {
         co_await answer_and_linger(
-            stream, limit_error(431, "headers_too_large", "request headers exceed 16 KiB"), 11);
+            stream, limit_error(431, "headers_too_large", "request headers exceed 16 KiB"), 11,
+            &self->options.on_unread_request);
         break;
       }
       if (ec) {
@@ -886,7 +890,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
           const std::string why =
               parser.problem().empty() ? ec.message() : std::string(parser.problem());
           co_await answer_and_linger(
-              stream, limit_error(400, "bad_request", "malformed HTTP request: " + why), 11);
+              stream, limit_error(400, "bad_request", "malformed HTTP request: " + why), 11,
+              &self->options.on_unread_request);
         }
         break;
       }
@@ -897,7 +902,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
             stream,
             limit_error(400, "bad_request",
                         "malformed HTTP request: the target must be a path starting with /"),
-            parser.version());
+            parser.version(), &self->options.on_unread_request);
         break;
       }
       c->busy = true;
@@ -1033,7 +1038,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                                 "the shop is reading as many request bodies as it may at "
                                 "once; try again");
         busy.headers.set("Retry-After", "1");
-        co_await answer_and_linger(stream, std::move(busy), parser.version());
+        co_await answer_and_linger(stream, std::move(busy), parser.version(),
+                                   &self->options.on_unread_request);
         break;
       }
       if (bare_lf) {
@@ -1042,19 +1048,19 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
             limit_error(400, "bad_request",
                         "malformed HTTP request: a chunk line or the trailer section ends a "
                         "line with LF alone; chunked framing needs CR LF"),
-            parser.version());
+            parser.version(), &self->options.on_unread_request);
         break;
       }
       if (ec == bhttp::error::body_limit) {
         co_await answer_and_linger(
             stream, limit_error(413, "payload_too_large", "request body exceeds 1 MiB"),
-            parser.version());
+            parser.version(), &self->options.on_unread_request);
         break;
       }
       if (ec == bhttp::error::header_limit) {  // the head and the trailer section together
         co_await answer_and_linger(
             stream, limit_error(431, "headers_too_large", "request headers exceed 16 KiB"),
-            parser.version());
+            parser.version(), &self->options.on_unread_request);
         break;
       }
       if (ec == bhttp::error::buffer_overflow) {
@@ -1064,7 +1070,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                         "malformed HTTP request: a chunk line or the trailer section exceeds " +
                             std::to_string(read_buffer_cap(self->options.header_limit) / 1024) +
                             " KiB"),
-            parser.version());
+            parser.version(), &self->options.on_unread_request);
         break;
       }
       if (ec) {
@@ -1072,7 +1078,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
             ec != bhttp::error::partial_message) {
           co_await answer_and_linger(
               stream, limit_error(400, "bad_request", "malformed HTTP request: " + ec.message()),
-              parser.version());
+              parser.version(), &self->options.on_unread_request);
         }
         break;
       }

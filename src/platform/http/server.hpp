@@ -57,6 +57,12 @@ struct ServerOptions {
   // its connection, and a slot of max_connections that is never closed to make room, for the
   // whole body timeout: 10,050 heads with no body kept a service from its own callers.
   std::function<std::optional<Response>(Request&)> refuse_at_head;
+  // Told of each answer the server writes on its own for a request it could not read whole (a
+  // malformed head, a head or body too large, a body the process has no budget for): the
+  // handler never sees those, and they were neither counted nor logged (an outside probe).
+  // Not for refuse_at_head's answers (its caller counts them) nor a connection refused at
+  // accept (under overload, where nothing more is done).
+  std::function<void(const Response&)> on_unread_request;
 };
 
 class Server {
