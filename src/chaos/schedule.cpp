@@ -38,7 +38,9 @@ std::string ChaosEvent::describe() const {
       std::string p;
       if (fault.contains("select") && fault["select"].contains("probability"))
         p = " p=" + std::to_string(fault["select"]["probability"].get<double>()).substr(0, 4);
-      return "fault " + fault_type + " on " + edge + p;
+      // The id, as the "off" line names it: with faults overlapping, an "off" line tells which
+      // it ends only when each "on" line says its id.
+      return "fault " + fault_id + " " + fault_type + " on " + edge + p;
     }
     case EventKind::fault_off:
       return "fault " + fault_id + " off";

@@ -34,7 +34,7 @@ struct ChaosEvent {
   std::chrono::milliseconds advance{0};   // clock_advance
   std::chrono::milliseconds down_for{0};  // kill_process
 
-  std::string describe() const;  // "fault hang on order->payment (p=0.6)"
+  std::string describe() const;  // "fault chaos-3 hang on order->payment p=0.60"
   nlohmann::json to_json() const;
 };
 

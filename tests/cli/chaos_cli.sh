@@ -107,6 +107,17 @@ check "chaos --duration 25h is a usage error naming the limit (exit $code)" $?
 timeout 60 "$bin" chaos --duration 24h --print-schedule >/dev/null 2>&1
 check "chaos --duration 24h is accepted" $?
 
+# --print-schedule: each "on" line names the fault id its "off" line names. The "off" lines
+# named ids ("fault chaos-1 off") no "on" line showed, so overlapping faults could not be told
+# apart.
+sched=$(timeout 20 "$bin" chaos --seed 3 --duration 60s --print-schedule 2>&1)
+unmatched=$(awk '$2 == "fault" && $4 == "off" { if (!($3 in on)) bad = bad " " $3 }
+                 $2 == "fault" && $5 == "on" { on[$3] = 1 }
+                 END { print bad }' <<<"$sched")
+offs=$(grep -cE '^ *[0-9.]+s  fault chaos-[0-9]+ off$' <<<"$sched")
+[[ $offs -gt 1 && -z "$unmatched" ]]
+check "chaos --print-schedule: every 'off' line's fault id is on an earlier 'on' line ($offs offs, unmatched:${unmatched:- none})" $?
+
 # chaos --data-dir: the shop's secrets (chaos-shop.yaml, the child's serve.log with the admin
 # token) were 0644 in a 0755 folder; they are the owner's alone, as serve's files are. A second
 # chaos --crash on that folder while the first's shop... here while a serve holds it: refused at
