@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <set>
+#include <utility>
 
 #include "platform/duration.hpp"
 
@@ -31,6 +32,16 @@ std::string clock_text(std::chrono::milliseconds d) {
     out += "s";
   }
   return out;
+}
+
+// A shopper run's requests and those not as expected, over every route.
+std::pair<std::uint64_t, std::uint64_t> requests_of(const load::LoadResult& shoppers) {
+  std::uint64_t requests = 0, errors = 0;
+  for (const auto& [route, t] : shoppers.routes) {
+    requests += t.count;
+    errors += t.errors;
+  }
+  return {requests, errors};
 }
 
 }  // namespace
@@ -94,17 +105,13 @@ std::string text_report(const ChaosResult& r) {
   }
 
   const auto& s = r.shoppers;
-  std::uint64_t requests = 0, errors = 0;
-  for (const auto& [route, t] : s.routes) {
-    requests += t.count;
-    errors += t.errors;
-  }
+  const auto [requests, errors] = requests_of(s);
   out += "\nShoppers\n";
   out += format(
       "  %u shoppers, %.1f s, %llu requests (%llu not as expected), %zu operations in the "
       "history\n",
       s.users, s.seconds, static_cast<unsigned long long>(requests),
-      static_cast<unsigned long long>(errors), r.world.history.size());
+      static_cast<unsigned long long>(errors), r.window_operations);
   out += format(
       "  checkouts: %llu orders created, %llu seen PAID, %llu seen FAILED, %llu walked away, %llu "
       "unsettled "
@@ -123,6 +130,22 @@ std::string text_report(const ChaosResult& r) {
       out += format("%s %s x%llu", i ? "," : "", top[i].second.c_str(),
                     static_cast<unsigned long long>(top[i].first));
     out += "\n";
+  }
+  // The probe shoppers come after healing: apart from the window's figures, and in the history
+  // as "probe_op" (docs/chaos.md).
+  if (r.probe) {
+    const auto& p = *r.probe;
+    const auto [probe_requests, probe_errors] = requests_of(p);
+    out += "\nProbe shoppers after healing (not counted among the shoppers above)\n";
+    out += format(
+        "  %u probe shoppers, %.1f s, %llu requests (%llu not as expected), %zu probe_op lines "
+        "in the history\n",
+        p.users, p.seconds, static_cast<unsigned long long>(probe_requests),
+        static_cast<unsigned long long>(probe_errors), r.probe_operations);
+    out += format("  checkouts: %llu orders created, %llu seen PAID, %llu seen FAILED\n",
+                  static_cast<unsigned long long>(p.orders_created),
+                  static_cast<unsigned long long>(p.orders_paid),
+                  static_cast<unsigned long long>(p.orders_failed));
   }
 
   out += "\nOrders at the end (order.db)\n  ";
@@ -179,6 +202,20 @@ nlohmann::json json_report(const ChaosResult& r) {
   for (const auto& e : r.schedule) schedule.push_back(e.to_json());
   auto t = tally(r.verdicts);
   const auto clock_total = r.done.clock_advanced + r.done.clock_advanced_healing;
+  const auto [requests, errors] = requests_of(r.shoppers);
+  nlohmann::json probe;  // null when the probe shoppers could not shop
+  if (r.probe) {
+    const auto [probe_requests, probe_errors] = requests_of(*r.probe);
+    probe = {{"users", r.probe->users},
+             {"seconds", r.probe->seconds},
+             {"requests", probe_requests},
+             {"requests_not_as_expected", probe_errors},
+             {"orders_created", r.probe->orders_created},
+             {"orders_paid", r.probe->orders_paid},
+             {"orders_failed", r.probe->orders_failed},
+             {"operations", r.probe_operations},
+             {"errors_by_code", r.probe->errors_by_code}};
+  }
   return {{"faults", r.done.faults},
           {"events", r.done.by_kind},
           {"crash_supported", r.done.crash_supported},
@@ -189,12 +226,15 @@ nlohmann::json json_report(const ChaosResult& r) {
           {"shoppers",
            {{"users", r.shoppers.users},
             {"seconds", r.shoppers.seconds},
+            {"requests", requests},
+            {"requests_not_as_expected", errors},
             {"orders_created", r.shoppers.orders_created},
             {"orders_paid", r.shoppers.orders_paid},
             {"orders_failed", r.shoppers.orders_failed},
             {"orders_abandoned", r.shoppers.orders_abandoned},
-            {"operations", r.world.history.size()},
+            {"operations", r.window_operations},
             {"errors_by_code", r.shoppers.errors_by_code}}},
+          {"probe_shoppers", probe},
           {"orders_by_status", r.orders_by_status},
           {"quiescent", r.quiescent},
           {"healing_seconds", r.healing_seconds},

@@ -15,8 +15,8 @@ namespace shopctl::chaos {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-nlohmann::json history_line(const load::Operation& op) {
-  nlohmann::json j = {{"kind", "op"},      {"t_start", op.start_s}, {"t_end", op.end_s},
+nlohmann::json history_line(const load::Operation& op, std::string_view kind) {
+  nlohmann::json j = {{"kind", kind},      {"t_start", op.start_s}, {"t_end", op.end_s},
                       {"user", op.email},  {"journey", op.journey}, {"attempt", op.attempt},
                       {"route", op.route}, {"target", op.target},   {"status", op.status}};
   if (!op.idempotency_key.empty()) j["idempotency_key"] = op.idempotency_key;
@@ -326,6 +326,7 @@ ChaosResult run_chaos(ShopDriver& shop, const ChaosOptions& o) {
       ++paid_seen;
     chaos.history(history_line(op));
     std::lock_guard lock(ops_mu);
+    ++r.window_operations;
     r.world.history.push_back(op);
   };
 
@@ -345,8 +346,13 @@ ChaosResult run_chaos(ShopDriver& shop, const ChaosOptions& o) {
   std::mutex start_mu;
   std::condition_variable start_cv;
   bool started = false;
+  // The shoppers' operations count from here (load starts its own clock just after this call),
+  // and so do the schedule's events and the probe shoppers' operations: one clock for the
+  // whole history.
+  Clock::time_point window_start;
   lo.on_measuring = [&] {
     std::lock_guard lock(start_mu);
+    window_start = Clock::now();
     started = true;
     start_cv.notify_all();
   };
@@ -388,7 +394,7 @@ ChaosResult run_chaos(ShopDriver& shop, const ChaosOptions& o) {
                  {"events", r.schedule.size()}});
 
   // The schedule, on time, while the shoppers shop.
-  auto began = Clock::now();
+  const auto began = window_start;
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - began).count(); };
   std::size_t next = 0;
   auto last_progress = Clock::now();
@@ -426,18 +432,35 @@ ChaosResult run_chaos(ShopDriver& shop, const ChaosOptions& o) {
     o.on_progress("healing: faults off, services up, clock past every retry and expiry");
   auto files = shop.databases();
   chaos.heal(files, Clock::now() + o.settle);
+  // The probe shoppers shop after the window, during healing. Their answers are checked as the
+  // window's are (their orders must exist, settle and agree with what they saw), so their
+  // operations join world.history; but they are not the window's shoppers: their figures are
+  // reported apart, and the history file has them as "probe_op", moved onto the window's clock
+  // (load counts them from the probe's own start, which made them look as if inside the fault
+  // window).
   load::LoadOptions probe = lo;
   probe.users = 2;
   probe.duration = 2s;
   probe.mix = load::parse_mix("checkout=1");
   probe.abandon_share = probe.decline_share = probe.double_submit_share = 0;
   probe.seed = o.seed + 1;
-  probe.on_measuring = {};
+  std::atomic<double> probe_began_s{0};  // the probe's start, on the window's clock
+  probe.on_measuring = [&] {
+    probe_began_s = std::chrono::duration<double>(Clock::now() - window_start).count();
+  };
+  probe.on_operation = [&](const load::Operation& op) {
+    const double shift = probe_began_s;
+    load::Operation moved = op;
+    moved.start_s += shift;
+    moved.end_s += shift;
+    chaos.history(history_line(moved, "probe_op"));
+    std::lock_guard lock(ops_mu);
+    ++r.probe_operations;
+    r.world.history.push_back(std::move(moved));
+  };
   try {
     if (o.on_progress) o.on_progress("healing: two probe shoppers check out for 2 s");
-    auto pr = load::run_load(probe);
-    r.shoppers.orders_created += pr.orders_created;
-    r.shoppers.orders_paid += pr.orders_paid;
+    r.probe = load::run_load(probe);
   } catch (const std::exception& e) {
     r.notes.push_back(std::string("the probe shoppers after healing could not shop: ") + e.what());
   }

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -50,7 +51,13 @@ struct Disturbances {
 struct ChaosResult {
   std::vector<ChaosEvent> schedule;
   Disturbances done;
-  load::LoadResult shoppers;
+  load::LoadResult shoppers;  // the window's shoppers alone
+  // The probe shoppers that check out after healing: their operations are checked with the
+  // window's (world.history holds both) but are no part of the window's figures; empty when
+  // they could not shop.
+  std::optional<load::LoadResult> probe;
+  std::size_t window_operations = 0;  // of world.history: the window's shoppers'
+  std::size_t probe_operations = 0;   // of world.history: the probe shoppers'
   World world;
   std::vector<Verdict> verdicts;
   std::vector<std::string> notes;  // what could not be read, what the shop lacks
@@ -62,8 +69,9 @@ struct ChaosResult {
   bool files_only = false;
 };
 
-// One history record of a shopper's operation.
-nlohmann::json history_line(const load::Operation& op);
+// One history record of a shopper's operation: kind "op" for the window's shoppers, "probe_op"
+// for the probe shoppers after healing.
+nlohmann::json history_line(const load::Operation& op, std::string_view kind = "op");
 
 // Runs the whole thing against `shop`. Throws load::SetupError or ShopError when the shop
 // could not be driven (exit code 3).

@@ -118,6 +118,34 @@ offs=$(grep -cE '^ *[0-9.]+s  fault chaos-[0-9]+ off$' <<<"$sched")
 [[ $offs -gt 1 && -z "$unmatched" ]]
 check "chaos --print-schedule: every 'off' line's fault id is on an earlier 'on' line ($offs offs, unmatched:${unmatched:- none})" $?
 
+# The probe shoppers (after healing) were mixed into the shoppers' figures and the history as
+# window operations, with timestamps from their own start (0 to 2 s, as if inside the fault
+# window): 4 shoppers' history held 6 users. Now "op" lines are the window's shoppers alone, the
+# probe's are "probe_op" lines on the window's clock (after every window operation), and the
+# JSON report counts each apart.
+timeout 180 "$bin" chaos --duration 3s --users 3 --seed 3 --quiet --history "$work/h.jsonl" \
+  --json "$work/h.json" >"$work/h.out" 2>&1; code=$?
+counts=$(jq -rs '
+  [.[] | select(.kind == "op")] as $op | [.[] | select(.kind == "probe_op")] as $probe |
+  ($op | map(.user) | unique) as $users | ($probe | map(.user) | unique) as $probe_users |
+  [($users | length), ($probe_users | length),
+   ([$users[] | select(. as $u | $probe_users | any(.[]; . == $u))] | length),
+   ($op | length), ($probe | length),
+   (if ($op | length) > 0 and ($probe | length) > 0
+    then (($probe | map(.t_start) | min) > ($op | map(.t_end) | max)) else false end),
+   ($probe | map(select(.route == "POST /api/orders" and (.answer.order_id | type) == "string"
+                        and (.answer.payment.pay_url | type) == "string")) | length)] | @tsv' \
+  "$work/h.jsonl" 2>/dev/null)
+read -r users probe_users shared ops probe_ops probe_after probe_created <<<"$counts"
+report=$(jq -r '[.shoppers.users, .shoppers.operations, .probe_shoppers.users,
+                 .probe_shoppers.operations, .probe_shoppers.orders_created] | @tsv' \
+  "$work/h.json" 2>/dev/null)
+[[ ($code -eq 0 || $code -eq 4) && $users -eq 3 && $probe_users -eq 2 && $shared -eq 0 &&
+   $probe_after == true && "$report" == "$(printf '3\t%s\t2\t%s\t%s' "$ops" "$probe_ops" "$probe_created")" ]] &&
+  grep -q "^Probe shoppers after healing" "$work/h.out" &&
+  grep -qE "^  3 shoppers, .* $ops operations in the history$" "$work/h.out"
+check "chaos --history: 'op' lines are the window's shoppers alone, the probe's are 'probe_op' after them, counted apart (exit $code; users $users, probe users $probe_users, shared $shared, ops $ops, probe ops $probe_ops, probe after the window $probe_after; json $report)" $?
+
 # chaos --data-dir: the shop's secrets (chaos-shop.yaml, the child's serve.log with the admin
 # token) were 0644 in a 0755 folder; they are the owner's alone, as serve's files are. A second
 # chaos --crash on that folder while the first's shop... here while a serve holds it: refused at
