@@ -304,8 +304,8 @@ int run_chaos_command(const ChaosCliOptions& given) {
     // could not be read (a malformed order.db passed a CI gate with five of six NOT CHECKED).
     // The others (answers, breakers, the process) are never checked by --check.
     static const std::set<std::string> kDatabaseInvariants = {
-        "orders-settled",        "paid-iff-captured", "no-double-capture",
-        "no-capture-for-failed", "sums-match",        "callbacks-delivered"};
+        "orders-settled", "paid-iff-captured", "no-double-capture",  "no-capture-for-failed",
+        "sums-match",     "payments-agree",    "callbacks-delivered"};
     int unread = 0;
     for (const auto& v : result.verdicts) {
       if (v.outcome == chaos::Outcome::not_checked && kDatabaseInvariants.count(v.name)) ++unread;
