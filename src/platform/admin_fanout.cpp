@@ -565,6 +565,9 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
     std::lock_guard lock(mu_);
     // Nothing new since the last cursor: the same cursor (it went up by one on every read).
     if (cursors_.empty() || cursors_.back().per_process != next) {
+      // Positions of another set of processes mean nothing here (and would be read past
+      // their end): the numbering starts again.
+      if (!cursors_.empty() && cursors_.back().per_process.size() != next.size()) cursors_.clear();
       if (cursors_.size() >= kMaxCursors)
         cursors_.erase(cursors_.begin(), cursors_.begin() + kMaxCursors / 2);
       std::uint64_t total = 0;

@@ -1,7 +1,5 @@
 #include "platform/service_host.hpp"
 
-#include "platform/json_text.hpp"
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
