@@ -730,12 +730,26 @@ LoadResult run_load(const LoadOptions& o) {
       return false;
     if (!shared.measuring && o.fault_at.count() > 0) return false;
     for (const auto& f : o.faults) {
-      auto a = admin->send("POST", "/_admin/faults", f);
+      // A shop that stopped answering (its gateway down at fault_at), or a fault that cannot be
+      // sent (a body that is not UTF-8): the exception left with the load's threads running,
+      // and the process ended (std::terminate; an outside probe). The faults already on go
+      // off, the threads are joined, and the run ends with the reason.
+      std::optional<platform::AdminAnswer> sent;
+      try {
+        sent = admin->send("POST", "/_admin/faults", f);
+      } catch (const std::exception& e) {
+        faults_off();
+        stop_workers();
+        throw SetupError(std::string("the faults could not be switched on: ") + e.what());
+      }
+      auto& a = *sent;
       if (!a.ok()) {
         faults_off();
         stop_workers();
-        throw std::invalid_argument("the shop refused the fault " + platform::json_text(f) + ": " +
-                                    a.error_message());
+        throw std::invalid_argument(
+            "the shop refused the fault " +
+            f.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ": " +
+            a.error_message());
       }
       fault_ids.push_back(a.body.value("id", std::string()));
       fault_event("added", f);

@@ -1,5 +1,7 @@
 #include "observe_tools/fault_spec.hpp"
 
+#include "platform/text_rules.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -10,6 +12,7 @@
 #include "platform/duration.hpp"
 #include "platform/fault/fault_table.hpp"
 #include "platform/json_text.hpp"
+#include "platform/text_rules.hpp"
 
 namespace shopctl::observe_tools {
 
@@ -102,6 +105,18 @@ json fault_json_from_flags(const FaultFlags& flags) {
     throw std::invalid_argument("a delay fault needs --delay");
   if (flags.type == "slow_body" && !flags.bytes_per_second) {
     throw std::invalid_argument("a slow_body fault needs --bytes-per-second");
+  }
+  // A fault is sent as JSON, which holds UTF-8 text only: a body of other bytes was taken, and
+  // sending or listing it threw nlohmann's type_error (an embedding program's Shop could no
+  // longer list its faults; run_load ended the process; an outside probe).
+  for (const auto& [option, text] : {std::pair<const char*, const std::string*>{"--id", &flags.id},
+                                     {"--path", &flags.path},
+                                     {"--body", flags.body ? &*flags.body : nullptr}}) {
+    if (text == nullptr) continue;
+    if (auto at = platform::first_invalid_utf8(*text)) {
+      throw std::invalid_argument(std::string(option) + " must be UTF-8 text (byte " +
+                                  std::to_string(*at + 1) + " is not)");
+    }
   }
   int selects = (flags.probability ? 1 : 0) + (flags.first ? 1 : 0) + (flags.every ? 1 : 0) +
                 (flags.after ? 1 : 0);

@@ -115,6 +115,45 @@ TEST_CASE("a load's on_progress that throws stops the run, and run_load rethrows
   CHECK(shop.faults_json() == R"({"items":[]})");  // switched off on the way out
 }
 
+// Switching the faults on at fault_at threw from the engine's loop when the gateway did not
+// answer, with the load's threads still running: std::terminate (an outside probe). The run
+// ends with LoadSetupError, the threads joined.
+TEST_CASE("a load whose faults cannot be switched on at fault_at ends with an error, not a crash") {
+  shopctl::Shop shop(fast_shop());
+  shopctl::LoadPlan plan;
+  plan.users = 2;
+  plan.duration = 4s;
+  plan.fault_at = 2500ms;
+  plan.mix = "browse=1";
+  shopctl::FaultSpec slow;
+  slow.target_service = "catalog";
+  slow.type = "delay";
+  slow.delay = "1ms";
+  plan.faults = {slow};
+  bool stopped = false;
+  plan.on_progress = [&](const shopctl::LoadProgress&) {
+    if (!stopped) {
+      stopped = true;
+      shop.stop_service("gateway");
+    }
+  };
+  CHECK_THROWS_AS(shopctl::run_load(shop, plan), shopctl::LoadSetupError);
+  CHECK(stopped);
+}
+
+// A fault's body that is not UTF-8 was taken; sending or listing it threw nlohmann's type_error.
+TEST_CASE("a fault whose text is not UTF-8 is refused with invalid_argument") {
+  shopctl::Shop shop(fast_shop());
+  shopctl::FaultSpec bad;
+  bad.target_service = "catalog";
+  bad.type = "abort";
+  bad.status = 500;
+  bad.body = std::string("\xff\xfe", 2);
+  CHECK_THROWS_AS(shop.add_fault(bad), std::invalid_argument);
+  CHECK_THROWS_AS(shopctl::fault_json(bad), std::invalid_argument);
+  CHECK(shop.faults_json() == R"({"items":[]})");
+}
+
 // The runner's progress callback ran on the runner's threads: an exception ended the process.
 TEST_CASE("a run's progress callback that throws starts no other scenario; run rethrows it") {
   shopctl::ScenarioRunner runner(shopctl::RunnerOptions{.jobs = 1});
