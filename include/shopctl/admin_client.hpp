@@ -93,7 +93,7 @@ class AdminClient {
  public:
   // `base_url` is any service's URL, usually the gateway's ("http://127.0.0.1:8080");
   // `timeout` limits each request. Throws std::invalid_argument when it is not an http:// URL
-  // with a host (and a port from 1 to 65535, when it names one).
+  // with a host (and a port from 1 to 65535, when it names one), or the timeout is not above 0.
   // Connects lazily: constructing one sends nothing.
   AdminClient(std::string base_url, std::string admin_token,
               std::chrono::milliseconds timeout = std::chrono::seconds(10));
@@ -120,7 +120,7 @@ class AdminClient {
   void crash_service(const std::string& name);
 
   // Moves the shop's simulated clock forward; returns the clock's total offset afterwards.
-  // AdminError 400 past 100 years ahead in all.
+  // Negative `by` does nothing. AdminError 400 past 100 years ahead in all.
   std::chrono::milliseconds advance_clock(std::chrono::milliseconds by);
   // The simulated clock's offset from real time.
   std::chrono::milliseconds clock_offset() const;

@@ -11,6 +11,7 @@
 //   report.write_junit("junit.xml");
 //   return report.exit_code();
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>

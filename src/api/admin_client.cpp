@@ -22,7 +22,15 @@ struct AdminClient::Impl {
   platform::AdminClient client;
 
   Impl(std::string base_url, std::string token, std::chrono::milliseconds timeout)
-      : client(std::move(base_url), std::move(token), timeout) {}
+      : client(std::move(base_url), std::move(token), checked_timeout(timeout)) {}
+
+  // A timeout of 0 or less failed every call as "timed out" without sending it.
+  static std::chrono::milliseconds checked_timeout(std::chrono::milliseconds timeout) {
+    if (timeout.count() <= 0)
+      throw std::invalid_argument("the timeout must be above 0, got " +
+                                  std::to_string(timeout.count()) + " ms");
+    return timeout;
+  }
 
   // Sends; turns a transport failure into Unreachable.
   platform::AdminAnswer send(const std::string& method, const std::string& path,
@@ -97,6 +105,7 @@ void AdminClient::crash_service(const std::string& name) {
 
 std::chrono::milliseconds AdminClient::advance_clock(std::chrono::milliseconds by) {
   auto& self = api::live(impl_, "AdminClient");
+  // As Shop::advance_clock: a negative step does nothing (the clock only moves forward).
   auto answer =
       self.expect("POST", "/_admin/clock/advance",
                   json{{"by", std::to_string(std::max<std::int64_t>(0, by.count())) + "ms"}});

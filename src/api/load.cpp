@@ -37,6 +37,14 @@ Prepared prepare(const LoadPlan& plan) {
   if (plan.timeout.count() <= 0) throw std::invalid_argument("timeout must be above 0");
   if (plan.think.count() < 0 || plan.fault_at.count() < 0 || plan.fault_for.count() < 0)
     throw std::invalid_argument("think, fault_at and fault_for cannot be negative");
+  // Each becomes nanoseconds in the engine: milliseconds::max() overflowed to a negative pause.
+  for (const auto& [name, value] :
+       {std::pair{"timeout", plan.timeout}, std::pair{"think", plan.think},
+        std::pair{"fault_at", plan.fault_at}, std::pair{"fault_for", plan.fault_for}}) {
+    if (value > load::kMaxDuration)
+      throw std::invalid_argument(std::string(name) + ": at most 24h, got " +
+                                  std::to_string(value.count()) + " ms");
+  }
   if (plan.fault_at.count() > 0 && plan.fault_at >= plan.duration)
     throw std::invalid_argument(
         "fault_at is not before the end of the run (duration): the faults would never switch on");
@@ -110,14 +118,14 @@ LoadReport::LoadReport(LoadReport&&) noexcept = default;
 LoadReport& LoadReport::operator=(LoadReport&&) noexcept = default;
 
 const LoadFigures& LoadReport::figures() const {
-  return impl_->figures;
+  return api::live(impl_, "LoadReport").figures;
 }
 const std::vector<ThresholdVerdict>& LoadReport::verdicts() const {
-  return impl_->verdicts;
+  return api::live(impl_, "LoadReport").verdicts;
 }
 
 bool LoadReport::passed() const {
-  for (const auto& v : impl_->verdicts)
+  for (const auto& v : api::live(impl_, "LoadReport").verdicts)
     if (!v.passed) return false;
   return true;
 }
@@ -126,11 +134,13 @@ int LoadReport::exit_code() const {
   return passed() ? kExitOk : kExitExpectation;
 }
 std::string LoadReport::text() const {
-  return load::text_report(impl_->result, impl_->internal_verdicts);
+  const auto& self = api::live(impl_, "LoadReport");
+  return load::text_report(self.result, self.internal_verdicts);
 }
 
 std::string LoadReport::json() const {
-  return load::json_report(impl_->result, impl_->internal_verdicts).dump(2) + "\n";
+  const auto& self = api::live(impl_, "LoadReport");
+  return load::json_report(self.result, self.internal_verdicts).dump(2) + "\n";
 }
 
 void LoadReport::write_json(const std::string& path) const {

@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include <CLI/CLI.hpp>
 
@@ -165,8 +166,14 @@ int run_chaos_command(const ChaosCliOptions& given) {
     // 1000h run ran out of memory before the shop started.
     if (options.duration > kLongestChaosRun)
       throw std::invalid_argument("--duration: at most 24h, got '" + o.duration + "'");
-    options.timeout = millis_option("--timeout", o.timeout);
-    options.settle = millis_option("--settle", o.settle);
+    options.timeout = millis_option("--timeout", o.timeout, "24h");
+    options.settle = millis_option("--settle", o.settle, "24h");
+    // As load's: a limit past a day is a typo (2000000h was taken).
+    for (const auto& [flag, value, text] : {std::tuple{"--timeout", options.timeout, &o.timeout},
+                                            std::tuple{"--settle", options.settle, &o.settle}}) {
+      if (value > kLongestChaosRun)
+        throw std::invalid_argument(std::string(flag) + ": at most 24h, got '" + *text + "'");
+    }
     share_option("--abandon", o.abandon);
     share_option("--decline", o.decline);
     share_option("--double-submit", o.double_submit);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <tuple>
 
 #include <yaml-cpp/yaml.h>
 #include <CLI/CLI.hpp>
@@ -155,11 +156,20 @@ int run_load_command(const LoadCliOptions& given) {
     // ended at once with nothing done).
     if (options.duration > load::kMaxDuration)
       throw std::invalid_argument("--duration: at most 24h, got '" + o.duration + "'");
-    options.think = duration_option("--think", o.think);
-    options.timeout = duration_option("--timeout", o.timeout);
+    options.think = duration_option("--think", o.think, "24h");
+    options.timeout = duration_option("--timeout", o.timeout, "24h");
     if (options.timeout.count() <= 0) throw std::invalid_argument("--timeout must be above 0");
-    options.fault_at = duration_option("--fault-at", o.fault_at);
-    options.fault_for = duration_option("--fault-for", o.fault_for);
+    options.fault_at = duration_option("--fault-at", o.fault_at, "24h");
+    options.fault_for = duration_option("--fault-for", o.fault_for, "24h");
+    // As --duration: a pause or a limit past a day is a typo, and the engine adds each to now.
+    for (const auto& [flag, value, text] :
+         {std::tuple{"--think", options.think, &o.think},
+          std::tuple{"--timeout", options.timeout, &o.timeout},
+          std::tuple{"--fault-at", options.fault_at, &o.fault_at},
+          std::tuple{"--fault-for", options.fault_for, &o.fault_for}}) {
+      if (value > load::kMaxDuration)
+        throw std::invalid_argument(std::string(flag) + ": at most 24h, got '" + *text + "'");
+    }
     if (options.fault_at.count() > 0 && options.fault_at >= options.duration)
       throw std::invalid_argument("--fault-at " + o.fault_at +
                                   " is not before the end of the run (--duration " + o.duration +

@@ -280,6 +280,11 @@ std::string console_summary(const RunSummary& summary, const ConsoleStyle& st) {
       out += indented;
     }
   }
+  if (!summary.target_restore_error.empty()) {
+    out += "\n" + std::string(paint(st, kBold)) + paint(st, kRed) +
+           "the target was not put back as the run found it" + paint(st, kReset) + ": " +
+           platform::terminal_text(summary.target_restore_error, true) + "\n";
+  }
   char line[200];
   std::snprintf(line, sizeof line, "\n%d %s, %d %s in %s\n",
                 static_cast<int>(summary.results.size()),
@@ -400,17 +405,19 @@ nlohmann::json json_report(const RunSummary& s) {
           {"clock_offset_ms", r.clock_offset_ms ? json(*r.clock_offset_ms) : json()}};
     }
   }
-  return {{"tool", "shopctl"},
-          {"version", SHOPCTL_VERSION},
-          {"summary",
-           {{"scenarios", s.results.size()},
-            {"passed", s.passed()},
-            {"failed", s.failed()},
-            {"errors", s.errors()},
-            {"skipped", s.skipped()},
-            {"steps", s.steps()},
-            {"duration_ms", s.duration_ms}}},
-          {"scenarios", scenarios}};
+  json out = {{"tool", "shopctl"},
+              {"version", SHOPCTL_VERSION},
+              {"summary",
+               {{"scenarios", s.results.size()},
+                {"passed", s.passed()},
+                {"failed", s.failed()},
+                {"errors", s.errors()},
+                {"skipped", s.skipped()},
+                {"steps", s.steps()},
+                {"duration_ms", s.duration_ms}}},
+              {"scenarios", scenarios}};
+  if (!s.target_restore_error.empty()) out["target_restore_error"] = s.target_restore_error;
+  return out;
 }
 
 }  // namespace shopctl::scenario

@@ -1820,7 +1820,8 @@ void run_against_target(const std::vector<Scenario>& scenarios,
   try {
     summary.target_clock_after_ms = shop.restore(/*end_of_run=*/true);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "shopctl run: %s\n", platform::terminal_text(e.what(), true).c_str());
+    // In the summary, not on stderr: a program using the C++ API keeps its stderr.
+    summary.target_restore_error = e.what();
   }
 }
 

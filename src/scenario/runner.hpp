@@ -108,6 +108,9 @@ struct RunSummary {
   // With a target: the shop clock's offset (ms ahead of real time) when the run found it and
   // when it ended. The baseline puts back everything but the clock, which cannot go back.
   std::optional<std::int64_t> target_clock_before_ms, target_clock_after_ms;
+  // With a target: why the end of the run could not put it back (its faults, prices and
+  // stock may still be the scenarios'); empty when it was. In the console summary and JSON.
+  std::string target_restore_error;
   int passed() const;
   int failed() const;  // failed or setup_failed
   int errors() const;  // timed_out or shop_error

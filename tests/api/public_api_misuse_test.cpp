@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -192,6 +193,65 @@ TEST_CASE("an object used after it was moved from says so") {
   CHECK_THROWS_AS((void)admin.base_url(), std::logic_error);  // NOLINT(bugprone-use-after-move)
   CHECK_THROWS_AS(admin.services(), std::logic_error);
   CHECK(moved.services().size() == 6);
+}
+
+// A moved-from LoadReport held a null pointer: figures() and text() crashed (an outside probe).
+TEST_CASE("a LoadReport used after it was moved from says so") {
+  shopctl::LoadReport report;
+  shopctl::LoadReport taken = std::move(report);
+  CHECK_THROWS_AS((void)report.figures(), std::logic_error);  // NOLINT(bugprone-use-after-move)
+  CHECK_THROWS_AS((void)report.text(), std::logic_error);
+  CHECK_THROWS_AS((void)report.passed(), std::logic_error);
+  CHECK(taken.passed());
+  CHECK(taken.figures().requests == 0);
+}
+
+// think, timeout, fault_at and fault_for took milliseconds::max(): the engine keeps nanoseconds,
+// and the pause overflowed to a negative one. Each is a day at most, as the duration.
+TEST_CASE("check_plan takes no pause or limit past a day") {
+  const auto too_long = std::chrono::milliseconds::max();
+  const auto day_and_a_bit = std::chrono::milliseconds(std::chrono::hours(24)) + 1ms;
+  for (auto field : {&shopctl::LoadPlan::think, &shopctl::LoadPlan::timeout,
+                     &shopctl::LoadPlan::fault_at, &shopctl::LoadPlan::fault_for}) {
+    for (auto value : {too_long, day_and_a_bit}) {
+      shopctl::LoadPlan plan;
+      plan.*field = value;
+      CHECK(message_of([&] { shopctl::check_plan(plan); }).find("at most 24h") !=
+            std::string::npos);
+    }
+    shopctl::LoadPlan plan;
+    plan.duration = std::chrono::hours(24);
+    plan.*field = std::chrono::hours(1);
+    CHECK_NOTHROW(shopctl::check_plan(plan));
+  }
+}
+
+// AdminClient took a timeout of 0: every call "timed out" unsent. A negative advance does
+// nothing, through the client as through the Shop (the headers say so).
+TEST_CASE("AdminClient refuses a timeout of 0; a clock is not moved backwards") {
+  CHECK(message_of([] {
+          shopctl::AdminClient client("http://127.0.0.1:1", "t", 0ms);
+        }).find("timeout") != std::string::npos);
+  CHECK_THROWS_AS(shopctl::AdminClient("http://127.0.0.1:1", "t", -5ms), std::invalid_argument);
+  shopctl::Shop shop(fast_shop());
+  auto admin = shop.admin_client();
+  CHECK(admin.advance_clock(1h) == 1h);
+  CHECK(admin.advance_clock(-1h) == 1h);
+  CHECK(shop.advance_clock(-1h) == 1h);
+  CHECK(admin.clock_offset() == 1h);
+}
+
+// A run against a shop that went away before the end put nothing back, and said so on the
+// embedding program's stderr only: the report said nothing.
+TEST_CASE("a target that cannot be put back at the end is named in the run's report") {
+  auto shop = std::make_unique<shopctl::Shop>(fast_shop());
+  shopctl::ScenarioRunner runner(shopctl::RunnerOptions{
+      .jobs = 1, .target = shop->gateway_url(), .admin_token = shop->admin_token()});
+  REQUIRE(runner.add_text(scenario_named("gone"), "gone.yaml").empty());
+  auto report = runner.run([&](const shopctl::ScenarioResult&, int, int) { shop->shutdown(); });
+  CHECK(report.passed() == 1);
+  CHECK(report.console_summary().find("not put back") != std::string::npos);
+  CHECK(report.json().find("\"target_restore_error\"") != std::string::npos);
 }
 
 // advance_clock(INT64_MAX ms) overflowed the offset to a negative one: the shop's time went

@@ -467,6 +467,15 @@ expect_code 1 "chaos: --duration 0.5ms" timeout 20 "$shopctl" chaos --duration 0
 expect_output "at least 1ms" "chaos says durations are whole milliseconds"
 expect_code 1 "load: --duration 2562047h" timeout 20 "$shopctl" load --duration 2562047h
 expect_output "at most 24h" "load says the longest run"
+# --think and --timeout took 2000000h: pauses and limits past a day, as --duration refuses.
+for flag in --think --timeout --fault-for; do
+  expect_code 1 "load: $flag 25h" timeout 20 "$shopctl" load "$flag" 25h --duration 1s --quiet
+  expect_output "$flag: at most 24h, got '25h'" "load says $flag is a day at most"
+done
+for flag in --timeout --settle; do
+  expect_code 1 "chaos: $flag 25h" timeout 20 "$shopctl" chaos "$flag" 25h --duration 1s --quiet
+  expect_output "$flag: at most 24h, got '25h'" "chaos says $flag is a day at most"
+done
 
 expect_code 1 "load: --fault that is not JSON" timeout 20 "$shopctl" load --fault '{bad' --duration 1s
 expect_output "^shopctl load: --fault is not valid JSON" "load names its own option"
