@@ -316,6 +316,30 @@ std::optional<std::string> optional_string(const nlohmann::json& obj, std::strin
   return s;
 }
 
+std::int64_t required_integer(const nlohmann::json& obj, std::string_view field, std::int64_t min,
+                              std::int64_t max) {
+  // Not an integer, or one out of range, is told the range the field takes: 1.5 as a price
+  // was told "an integer from -2^63 to 2^63 - 1", then -1 "from 0 to 1000000000000".
+  const auto refused = [&] {
+    return ApiError(400, "invalid_field",
+                    std::string(field) + " must be an integer from " + std::to_string(min) +
+                        " to " + std::to_string(max),
+                    {{"field", field}, {"expected", "integer"}, {"min", min}, {"max", max}});
+  };
+  auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) {
+    throw ApiError(400, "missing_field", std::string(field) + " is required", {{"field", field}});
+  }
+  if (!it->is_number_integer()) throw refused();
+  if (it->is_number_unsigned()) {
+    if (it->get<std::uint64_t>() > static_cast<std::uint64_t>(max)) throw refused();
+    return static_cast<std::int64_t>(it->get<std::uint64_t>());
+  }
+  const auto value = it->get<std::int64_t>();
+  if (value < min || value > max) throw refused();
+  return value;
+}
+
 std::int64_t required_integer(const nlohmann::json& obj, std::string_view field) {
   auto it = obj.find(field);
   if (it == obj.end() || it->is_null()) {

@@ -43,5 +43,9 @@ std::string required_string(const nlohmann::json& obj, std::string_view field,
 std::optional<std::string> optional_string(const nlohmann::json& obj, std::string_view field,
                                            std::size_t max_length = kMaxJsonString);
 std::int64_t required_integer(const nlohmann::json& obj, std::string_view field);
+// The same within [min, max] (min <= max, max >= 0): anything else is 400 invalid_field
+// "FIELD must be an integer from MIN to MAX", with min and max in the details.
+std::int64_t required_integer(const nlohmann::json& obj, std::string_view field, std::int64_t min,
+                              std::int64_t max);
 
 }  // namespace shopctl::platform

@@ -272,9 +272,12 @@ bool ServiceHost::misdirected(const Request& req, const Caller& caller) const {
 
 Response ServiceHost::host_refused(const Request& req) {
   auto host = std::string(req.headers.get("Host").value_or(""));
+  const auto named = http::host_name_part(host).empty()
+                         ? std::string("an empty Host names no shop")
+                         : "this shop does not answer to the name '" + host.substr(0, 100) + "'";
   return error_response(req.trace_id, 421, "host_not_allowed",
-                        "this shop does not answer to the name '" + host.substr(0, 100) +
-                            "': reach it by an IP address or localhost, or add the name to "
+                        named +
+                            ": reach it by an IP address or localhost, or add the name to "
                             "http.allowed_hosts in the shop's config (docs/security.md)");
 }
 
@@ -612,6 +615,21 @@ std::optional<Response> ServiceHost::refuse_at_head(Request& req) {
   return res;
 }
 
+namespace {
+
+// Whose own admin route `path` is, for a 404 elsewhere: an operator of `serve --processes` tried
+// the catalog's ADMIN PLANE port for a price first, and was told only "no admin route".
+std::string_view owner_of_admin_path(std::string_view path) {
+  if (path.starts_with("/_admin/products/")) return "catalog";
+  if (path == "/_admin/circuit-breakers" || path.starts_with("/_admin/circuit-breakers/"))
+    return "order or payment service";
+  if (path == "/_admin/outbox") return "payment service";
+  if (path == "/_admin/webhooks") return "provider";
+  return {};
+}
+
+}  // namespace
+
 asio::awaitable<Response> ServiceHost::handle_admin(Request& req) {
   if (auto refused = refuse_admin(req)) co_return std::move(*refused);
   if (ctx_.admin_fanout && !req.headers.get(kAdminScopeHeader) &&
@@ -624,9 +642,15 @@ asio::awaitable<Response> ServiceHost::handle_admin(Request& req) {
   // A known admin path with another method: 405 with Allow, as on every route (it had no Allow).
   if (!match.route && match.path_known) co_return unmatched(req, match);
   if (!match.route) {
+    std::string where;
+    if (const auto owner = owner_of_admin_path(req.path()); !owner.empty())
+      where = " here: it is the " + std::string(owner) +
+              "'s, on that service's own URL (the URL column of shopctl serve's table; GET "
+              "/_admin/services lists each service's url), not on another service's port or a "
+              "process's admin plane";
     co_return error_response(req.trace_id, 404, "route_not_found",
                              "no admin route for " + req.method.substr(0, 32) + " " +
-                                 std::string(req.path().substr(0, 200)));
+                                 std::string(req.path().substr(0, 200)) + where);
   }
   req.route = match.route->pattern;
   req.path_params = std::move(params);

@@ -569,6 +569,50 @@ TEST_CASE(
   CHECK(h.shop->calls().violations_total() == 2);
 }
 
+// A price of 1.5 was told "an integer from -2^63 to 2^63 - 1", a range the route then refuses
+// (-1: "from 0 to 1000000000000"); every wrong price now names the range it takes (a probe).
+TEST_CASE("a catalog price that is not an integer in range names the range it takes") {
+  Harness h;
+  const auto set_price = [&](const std::string& value) {
+    return shopctl::test_support::send(
+        h.client, "POST", h.shop->url("catalog") + "/_admin/products/p-001", std::nullopt,
+        {{"Content-Type", "application/json"}, {"X-Admin-Token", h.shop->admin_token()}},
+        R"({"price_cents":)" + value + "}", 10s);
+  };
+  for (const std::string value : {"1.5", "-1", "\"100\"", "1e3", "1000000000001",
+                                  "18446744073709551616", "9223372036854775808", "true"}) {
+    CAPTURE(value);
+    const auto answer = set_price(value);
+    check_client_error(answer, "price " + value);
+    CHECK(answer.body["error"]["code"] == "invalid_field");
+    CHECK(answer.body["error"]["message"] ==
+          "price_cents must be an integer from 0 to 1000000000000");
+    CHECK(answer.body["error"]["details"]["max"] == 1000000000000);
+  }
+  CHECK(set_price("1000000000000").status == 200);
+  CHECK(set_price("0").status == 200);
+}
+
+// On another port the route is 404, and the answer says whose it is and where: an operator of
+// `serve --processes` tried the catalog's ADMIN PLANE port first and was told only "no route".
+TEST_CASE("a service's own admin route asked of another port says where it is") {
+  Harness h;
+  for (const auto& route : {std::pair{"/_admin/products/p-001", "the catalog's"},
+                            std::pair{"/_admin/outbox", "the payment service's"},
+                            std::pair{"/_admin/webhooks", "the provider's"}}) {
+    const std::string path = route.first;
+    const std::string owner = route.second;
+    CAPTURE(path);
+    const auto answer =
+        shopctl::test_support::send(h.client, "GET", h.shop->url("auth") + path, std::nullopt,
+                                    {{"X-Admin-Token", h.shop->admin_token()}}, std::nullopt, 10s);
+    CHECK(answer.status == 404);
+    const auto message = answer.body["error"]["message"].get<std::string>();
+    CHECK(message.find(owner) != std::string::npos);
+    CHECK(message.find("GET /_admin/services") != std::string::npos);
+  }
+}
+
 TEST_CASE("every answer of every port says X-Content-Type-Options: nosniff, once") {
   // A JSON answer must never be read as HTML by a browser that sniffs (an email or a product
   // name holding markup); the static pages had it, the API's answers did not.

@@ -63,6 +63,15 @@ TEST_CASE("a request from outside that names another host is 421 on every port")
             .first == 200);
   // Without one, an internal port refuses the name before anything else.
   CHECK(ask(port_of(shop->url("catalog")), "/products/p-001", "catalog.internal").first == 421);
+  // An empty Host names nothing, so not this shop: it was served on every port (an outside
+  // probe), the operator endpoints and the admin plane included.
+  for (const std::string& host : {std::string(), std::string(" "), ":" + p}) {
+    CAPTURE(host);
+    const auto got = ask(gateway, "/metrics", host);
+    CHECK(got.first == 421);
+    CHECK(got.second.find("an empty Host names no shop") != std::string::npos);
+    CHECK(ask(port_of(shop->url("catalog")), "/metrics", host).first == 421);
+  }
 }
 
 TEST_CASE("http.allowed_hosts and the peers' names let a name in; \"*\" lets every name in") {

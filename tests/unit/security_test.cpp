@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -297,9 +298,29 @@ TEST_SUITE("security") {
 
   // What verify_hs256 must answer for a payload, worked out independently with nlohmann::json:
   // the claims on success, or the failure.
+  // Whether some object of `text` names a key twice (nlohmann's callback parser sees every key).
+  bool has_duplicate_key(const std::string& text) {
+    std::vector<std::set<std::string>> open;
+    bool duplicate = false;
+    const json::parser_callback_t seen = [&](int, json::parse_event_t event, json& parsed) {
+      if (event == json::parse_event_t::object_start) {
+        open.emplace_back();
+      } else if (event == json::parse_event_t::object_end) {
+        open.pop_back();
+      } else if (event == json::parse_event_t::key &&
+                 !open.back().insert(parsed.get<std::string>()).second) {
+        duplicate = true;
+      }
+      return true;
+    };
+    (void)json::parse(text, seen, false);
+    return duplicate;
+  }
+
   JwtVerifyResult reference_verdict(const std::string& payload) {
     const json body = json::parse(payload, nullptr, false);
     if (body.is_discarded() || !body.is_object()) return JwtFailure::malformed;
+    if (has_duplicate_key(payload)) return JwtFailure::malformed;  // RFC 7515 section 4
     JwtClaims claims;
     claims.extra = body;
     const auto take_seconds = [&](const char* name, std::int64_t& out) {
@@ -413,6 +434,33 @@ TEST_SUITE("security") {
       CHECK(got.expires_at == want.expires_at);
       CHECK(got.extra.dump() == want.extra.dump());
     }
+  }
+
+  // nlohmann kept the last of two `sub`s: a proxy or a log that decodes the token may read the
+  // first, and see another user (an outside probe).
+  TEST_CASE("a token that names a claim twice is malformed, in its payload or its header") {
+    const std::string header = R"({"alg":"HS256","typ":"JWT"})";
+    for (
+        const std::string payload : {
+            R"({"sub":"usr_42","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"sub":"usr_other"})",
+            R"({"sub":"usr_42","sub":"usr_42","iss":"shopctl-auth","aud":"shopctl","exp":1700000900})",
+            R"({"sub":"usr_42","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"x":1,"x":2})",
+            R"({"sub":"u1","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"sub":"u2"})",
+            R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"o":{"a":1,"a":2}})",
+        }) {
+      CAPTURE(payload);
+      CHECK(failure_of(verify_hs256(hand_built(header, payload), user_options())) ==
+            JwtFailure::malformed);
+    }
+    CHECK(failure_of(verify_hs256(hand_built(R"({"alg":"HS256","alg":"HS256"})", valid_payload()),
+                                  user_options())) == JwtFailure::malformed);
+    CHECK(failure_of(verify_hs256(hand_built(R"({"alg":"none","alg":"HS256"})", valid_payload()),
+                                  user_options())) == JwtFailure::malformed);
+    // Seventeen distinct names are read by the document reader, and taken.
+    json many = json::parse(valid_payload());
+    for (int i = 0; i < 17; ++i) many["c" + std::to_string(i)] = i;
+    CHECK(claims_of(verify_hs256(hand_built(header, many.dump()), user_options())).subject ==
+          "usr_42");
   }
 
   TEST_CASE("an empty verification secret refuses every token") {
@@ -651,6 +699,38 @@ TEST_SUITE("security") {
     CHECK(std::get<JwtFailure>(verified) == JwtFailure::expired);
   }
 
+  // A credential minted with the key for a million seconds was taken: docs/security.md promises
+  // 60 s (an outside probe). 75 s ahead is the most: 60 and the 15 s renewal margin.
+  TEST_CASE(
+      "a service credential whose exp is more than 75 s ahead is refused, whoever signed it") {
+    shopctl::platform::ManualClock clock;
+    ServiceCredentials credentials("service-key", clock);
+    const std::int64_t now = clock.unix_seconds();
+    const auto minted = [&](std::int64_t lifetime) {
+      JwtClaims claims;
+      claims.subject = "svc:order";
+      claims.issuer = std::string(kServiceIssuer);
+      claims.audience = std::string(kServiceAudience);
+      claims.issued_at = now;
+      claims.expires_at = now + lifetime;
+      return credentials.verify(sign_hs256(claims, "service-key"));
+    };
+    for (const std::int64_t lifetime :
+         {std::int64_t{76}, std::int64_t{1'000'000}, INT64_MAX - now}) {
+      CAPTURE(lifetime);
+      const auto verified = minted(lifetime);
+      REQUIRE(std::holds_alternative<JwtFailure>(verified));
+      CHECK(std::get<JwtFailure>(verified) == JwtFailure::too_long_lived);
+    }
+    CHECK(std::get<std::string>(minted(75)) == "order");
+    CHECK(std::get<std::string>(minted(60)) == "order");
+    CHECK(to_string(JwtFailure::too_long_lived) == "too_long_lived");
+    // The cap is the verifier's: user tokens (no max_lifetime_seconds) keep their exp.
+    JwtClaims user = user_claims();
+    user.expires_at = kNow + 10'000'000;
+    CHECK(claims_of(verify_hs256(sign_hs256(user, kSecret), user_options())).subject == "usr_42");
+  }
+
   TEST_CASE("a service credential signed with a different key is refused") {
     shopctl::platform::ManualClock clock;
     ServiceCredentials ours("service-key", clock);
@@ -665,7 +745,7 @@ TEST_SUITE("security") {
     ServiceCredentials credentials("shared-key", clock);
     JwtClaims user = user_claims();
     user.issued_at = clock.unix_seconds();
-    user.expires_at = clock.unix_seconds() + 900;
+    user.expires_at = clock.unix_seconds() + 60;  // a credential's life: the subject is what fails
     const auto as_user = credentials.verify(sign_hs256(user, "shared-key"));
     REQUIRE(std::holds_alternative<JwtFailure>(as_user));
     CHECK(std::get<JwtFailure>(as_user) == JwtFailure::wrong_issuer);

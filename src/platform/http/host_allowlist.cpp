@@ -74,8 +74,11 @@ bool HostAllowlist::allows(std::string_view host) const {
     for (char c : rest.substr(1))
       if (c < '0' || c > '9') return false;
   }
+  // An empty Host (or only ":port") names nothing, so not this shop: it passed as if it were
+  // an address (an outside probe). RFC 9112 allows it only for a target with no authority,
+  // which no http:// URL is.
+  if (name.empty()) return false;
   if (any_) return true;
-  if (name.empty()) return true;
   if (is_address(name)) return true;
   return names_this_shop(name);
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "platform/json_body.hpp"
 #include "platform/json_text.hpp"
 #include "platform/lru_map.hpp"
 #include "platform/security/hmac.hpp"
@@ -31,12 +32,24 @@ bool equals_ignoring_ascii_case(std::string_view a, std::string_view b) noexcept
   });
 }
 
+// A header or payload as request bodies are read (platform/json_body.hpp): a name given twice
+// in one object is refused, as RFC 7515 section 4 allows. nlohmann kept the last, so a token
+// with two `sub`s named one user to the shop and maybe the other to a proxy or a log that
+// decodes it (an outside probe). Discarded when refused.
+json parse_token_part(std::string_view text) {
+  try {
+    return platform::parse_json_limited(text);
+  } catch (...) {  // ApiError (invalid_json, duplicate_json_key, a limit) or std::bad_alloc
+    return json(json::value_t::discarded);
+  }
+}
+
 // Returns why the header is refused, or nothing if it pins HS256.
 std::optional<JwtFailure> check_header(std::string_view encoded) {
   if (encoded == kStandardHeader) return std::nullopt;
   thread_local std::string decoded;
   if (!base64url_decode(encoded, decoded)) return JwtFailure::malformed;
-  const json header = platform::parse_json_or_discarded(decoded);
+  const json header = parse_token_part(decoded);
   if (header.is_discarded() || !header.is_object()) return JwtFailure::malformed;
   const auto alg = header.find("alg");
   if (alg == header.end() || !alg->is_string() || alg->get_ref<const std::string&>() != "HS256") {
@@ -88,7 +101,8 @@ struct PayloadClaims {
 // array of such strings. Returns false, leaving `out` partly filled, for anything else,
 // including anything invalid; the caller then hands the payload to nlohmann::json, which is
 // the only judge of what is malformed. So this reader never accepts what nlohmann refuses,
-// and whatever it accepts it reads as nlohmann would (duplicate names: the last one wins).
+// and whatever it accepts it reads as nlohmann would. A name given twice, or more than
+// kMaxPlainNames names, also hands the payload over (which refuses the first as malformed).
 class PlainPayloadReader {
  public:
   PlainPayloadReader(std::string_view text, std::string_view expected_audience)
@@ -99,9 +113,14 @@ class PlainPayloadReader {
     if (!consume('{')) return false;
     skip_whitespace();
     if (consume('}')) return at_end_after_whitespace();
+    std::size_t names = 0;
     for (;;) {
       std::string_view name;
       if (!read_plain_string(name)) return false;
+      if (names == kMaxPlainNames) return false;
+      for (std::size_t i = 0; i < names; ++i)
+        if (names_[i] == name) return false;
+      names_[names++] = name;
       skip_whitespace();
       if (!consume(':')) return false;
       skip_whitespace();
@@ -269,16 +288,18 @@ class PlainPayloadReader {
     return position_ == end_;
   }
 
+  static constexpr std::size_t kMaxPlainNames = 16;
   const char* position_;
   const char* const end_;
   std::string_view audience_;
+  std::array<std::string_view, kMaxPlainNames> names_{};  // the names read so far
 };
 
 // Reads any payload through nlohmann::json. Returns malformed for anything that is not a
 // JSON object with well-typed registered claims.
 std::optional<JwtFailure> read_payload_document(std::string_view text, std::string_view audience,
                                                 PayloadClaims& out) {
-  json body = platform::parse_json_or_discarded(text);
+  json body = parse_token_part(text);
   if (body.is_discarded() || !body.is_object()) return JwtFailure::malformed;
   auto& members = body.get_ref<json::object_t&>();
   for (auto it = members.begin(); it != members.end();) {
@@ -333,6 +354,15 @@ struct VerifiedToken {
 
 constexpr std::size_t kVerifiedTokenCacheSize = 1024;
 
+// Whether exp is further ahead than the options allow (never, without max_lifetime_seconds). A
+// credential minted with the key for a million seconds was taken (an outside probe).
+bool lives_too_long(const JwtClaims& claims, const JwtVerifyOptions& options,
+                    std::uint64_t leeway) noexcept {
+  if (options.max_lifetime_seconds <= 0 || claims.expires_at <= options.now_unix) return false;
+  return distance(claims.expires_at, options.now_unix) >
+         static_cast<std::uint64_t>(options.max_lifetime_seconds) + leeway;
+}
+
 LruMap<VerifiedToken>& verified_tokens() {
   thread_local LruMap<VerifiedToken> cache(kVerifiedTokenCacheSize);
   return cache;
@@ -354,6 +384,8 @@ const VerifiedToken* find_verified(std::string_view token, const JwtVerifyOption
   const auto leeway = static_cast<std::uint64_t>(std::max<std::int64_t>(options.leeway_seconds, 0));
   if (claims.expires_at <= now && distance(now, claims.expires_at) >= leeway) {
     failure = JwtFailure::expired;
+  } else if (lives_too_long(claims, options, leeway)) {
+    failure = JwtFailure::too_long_lived;
   } else if (known.has_not_before && claims.not_before > now &&
              distance(claims.not_before, now) > leeway) {
     failure = JwtFailure::not_yet_valid;
@@ -431,6 +463,8 @@ JwtVerifyResult verify(std::string_view token, const JwtVerifyOptions& options) 
   }
   if (options.issuer.empty() || claims.issuer != options.issuer) return JwtFailure::wrong_issuer;
   if (options.audience.empty() || !read.audience_matches) return JwtFailure::wrong_audience;
+  // After whose token it is: a user's token shown as a service's credential is wrong_issuer.
+  if (lives_too_long(claims, options, leeway)) return JwtFailure::too_long_lived;
   // A token names whom it speaks for: one without a sub (or with an empty one) named nobody,
   // and the gateway let it through on the routes without a user (an outside probe).
   if (claims.subject.empty()) return JwtFailure::malformed;
@@ -515,6 +549,8 @@ std::string_view to_string(JwtFailure failure) noexcept {
       return "wrong_issuer";
     case JwtFailure::wrong_audience:
       return "wrong_audience";
+    case JwtFailure::too_long_lived:
+      return "too_long_lived";
   }
   return "unknown";
 }

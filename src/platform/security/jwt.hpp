@@ -44,6 +44,7 @@ enum class JwtFailure {
   not_yet_valid,          // now < nbf - leeway
   wrong_issuer,           // iss absent or not the expected issuer
   wrong_audience,  // aud absent, or neither equal to nor an array containing the expected one
+  too_long_lived,  // exp further ahead than max_lifetime_seconds (+ leeway), when that is set
 };
 
 struct JwtVerifyOptions {
@@ -52,13 +53,18 @@ struct JwtVerifyOptions {
   std::string_view audience;  // required; a token's aud must be or contain this
   std::int64_t now_unix = 0;
   std::int64_t leeway_seconds = 0;  // clock skew allowed on exp and nbf; negative means 0
+  // > 0: a token whose exp is further than this (+ leeway) from now is refused, whatever its
+  // signer chose: the shop's own tokens of this kind never live longer (service credentials,
+  // 60 s). 0: exp is taken as it is.
+  std::int64_t max_lifetime_seconds = 0;
 };
 
 using JwtVerifyResult = std::variant<JwtClaims, JwtFailure>;
 
 // Returns the token's claims, or the first reason it is refused: header (malformed,
 // unsupported_algorithm), then signature, then payload (malformed, missing_expiry, expired,
-// not_yet_valid, wrong_issuer, wrong_audience). Never throws, whatever the input.
+// not_yet_valid, wrong_issuer, wrong_audience, too_long_lived, malformed for no subject).
+// Never throws, whatever the input.
 JwtVerifyResult verify_hs256(std::string_view token, const JwtVerifyOptions& options) noexcept;
 
 // verify_hs256() for a caller that needs only the subject: on success assigns the token's sub

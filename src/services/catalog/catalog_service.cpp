@@ -153,12 +153,7 @@ CatalogService::CatalogService(platform::ServiceContext& ctx, CatalogSettings se
         std::optional<std::int64_t> price;
         std::optional<bool> available;
         if (body.contains("price_cents")) {
-          price = platform::required_integer(body, "price_cents");
-          if (*price < 0 || *price > catalog::kMaxPriceCents)
-            throw ApiError(
-                400, "invalid_field",
-                "price_cents must be from 0 to " + std::to_string(catalog::kMaxPriceCents),
-                {{"field", "price_cents"}});
+          price = platform::required_integer(body, "price_cents", 0, catalog::kMaxPriceCents);
         }
         if (body.contains("available")) {
           if (!body["available"].is_boolean())
