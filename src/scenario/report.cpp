@@ -374,18 +374,20 @@ nlohmann::json json_report(const RunSummary& s) {
       }
       json failures = json::array();
       for (const auto& f : st.failures) failures.push_back(failure_json(f));
-      steps.push_back({{"phase", st.phase},
-                       {"name", redact_secrets(st.label)},
-                       {"action", st.action},
-                       {"file", st.loc.file},
-                       {"line", st.loc.line},
-                       {"passed", st.passed},
-                       {"duration_ms", st.duration_ms},
-                       {"attempts", st.attempts},
-                       {"requests", requests},
-                       {"failures", failures},
-                       {"calls", redact_secrets(st.calls)},
-                       {"circuit_transitions", st.transitions}});
+      json step_json = {{"phase", st.phase},
+                        {"name", redact_secrets(st.label)},
+                        {"action", st.action},
+                        {"file", st.loc.file},
+                        {"line", st.loc.line},
+                        {"passed", st.passed},
+                        {"duration_ms", st.duration_ms},
+                        {"attempts", st.attempts},
+                        {"requests", requests},
+                        {"failures", failures},
+                        {"calls", redact_secrets(st.calls)},
+                        {"circuit_transitions", st.transitions}};
+      if (st.requests_dropped) step_json["requests_dropped"] = st.requests_dropped;
+      steps.push_back(std::move(step_json));
     }
     json failures = json::array();
     for (const auto& f : r.failures) failures.push_back(failure_json(f));

@@ -772,7 +772,7 @@ class ScenarioRun {
       rec.error = e.what();
       rec.trace_id = sent_trace;  // the trace the request was sent in, if the runner knows it
       rec.duration_ms = ms_since(t0);
-      sr.requests.push_back(rec);
+      record_request(sr, std::move(rec));
       check_deadline();
       throw StepError(req_summary(rec) + ": no answer (" + std::string(http::to_string(e.kind())) +
                       ": " + e.what() + ")");
@@ -790,7 +790,7 @@ class ScenarioRun {
     rec.status = r.status;
     rec.duration_ms = std::chrono::duration<double, std::milli>(r.latency).count();
     rec.trace_id = r.trace_id;
-    sr.requests.push_back(rec);
+    record_request(sr, std::move(rec));
     return r;
   }
 
@@ -1295,7 +1295,8 @@ class ScenarioRun {
       }
       StepResult& r = results[i];
       sr.attempts += r.attempts;
-      for (auto& req : r.requests) sr.requests.push_back(std::move(req));
+      for (auto& req : r.requests) record_request(sr, std::move(req));
+      sr.requests_dropped += r.requests_dropped;
       for (auto& f : r.failures) {
         // "step 2/4" tells apart steps written once and repeated with a YAML alias (they
         // share the anchor's line).

@@ -65,6 +65,8 @@ struct RequestRecord {
   std::string trace_id;
 };
 
+inline constexpr std::size_t kKeptRequests = 1000;
+
 struct StepResult {
   std::string phase;
   std::string label;
@@ -73,11 +75,24 @@ struct StepResult {
   bool passed = true;
   double duration_ms = 0;
   int attempts = 0;
+  // The step's requests: the first kKeptRequests - 1 and the latest (record_request); a
+  // `repeat: 1000000` kept every one, 2-5 KB each (818 MB for one step; an outside probe).
   std::vector<RequestRecord> requests;
+  std::uint64_t requests_dropped = 0;  // sent but not kept: those between the first and latest
   std::vector<Failure> failures;
   nlohmann::json calls = nlohmann::json::array();        // call records during the step
   nlohmann::json transitions = nlohmann::json::array();  // breaker transitions during the step
 };
+
+// Keeps `rec` in `step`: appended while there is room, else in place of the latest one kept.
+inline void record_request(StepResult& step, RequestRecord rec) {
+  if (step.requests.size() < kKeptRequests) {
+    step.requests.push_back(std::move(rec));
+  } else {
+    step.requests.back() = std::move(rec);
+    ++step.requests_dropped;
+  }
+}
 
 enum class ScenarioStatus { passed, failed, setup_failed, timed_out, shop_error, skipped };
 std::string_view to_string(ScenarioStatus status);
