@@ -22,7 +22,19 @@ struct AdminClient::Impl {
   platform::AdminClient client;
 
   Impl(std::string base_url, std::string token, std::chrono::milliseconds timeout)
-      : client(std::move(base_url), std::move(token), checked_timeout(timeout)) {}
+      : client(std::move(base_url), checked_token(std::move(token)), checked_timeout(timeout)) {}
+
+  // A token with a line break or another control character was dropped from every request
+  // without a word, and the shop's 401 blamed a missing token.
+  static std::string checked_token(std::string token) {
+    for (unsigned char c : token) {
+      if (c < 0x21 || c == 0x7f)
+        throw std::invalid_argument(
+            "the admin token holds a space or a control character; give it as the shop printed "
+            "it (adm_...)");
+    }
+    return token;
+  }
 
   // A timeout of 0 or less failed every call as "timed out" without sending it.
   static std::chrono::milliseconds checked_timeout(std::chrono::milliseconds timeout) {
@@ -179,7 +191,10 @@ void AdminClient::set_breaker(const std::string& edge, const std::string& state)
   for (const auto& service : services()) {
     if (service.name == owner) url = service.url;
   }
-  if (url.empty()) throw AdminError(404, "no circuit breaker " + edge);
+  if (url.empty())
+    throw AdminError(404, "POST /_admin/circuit-breakers/" + http::percent_encode(edge) +
+                              " answered 404: no circuit breaker by that name (the service "
+                              "before -> is not in the shop: GET /_admin/services)");
   AdminClient plane(url, self.client.admin_token(),
                     std::chrono::duration_cast<std::chrono::milliseconds>(self.client.timeout()));
   plane.impl_->expect("POST", "/_admin/circuit-breakers/" + http::percent_encode(edge),

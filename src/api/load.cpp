@@ -10,6 +10,7 @@
 #include "load/plan.hpp"
 #include "load/report.hpp"
 #include "observe_tools/fault_spec.hpp"
+#include "platform/json_text.hpp"
 #include "shopctl/shop.hpp"
 #include "shopctl/version.hpp"
 
@@ -80,6 +81,7 @@ Prepared prepare(const LoadPlan& plan) {
   o.timeout = plan.timeout;
   o.seed = plan.seed;
   o.threads = plan.threads;
+  load::check_card(plan.card);
   o.card = plan.card;
   o.fault_at = plan.fault_at;
   o.fault_for = plan.fault_for;
@@ -140,7 +142,7 @@ std::string LoadReport::text() const {
 
 std::string LoadReport::json() const {
   const auto& self = api::live(impl_, "LoadReport");
-  return load::json_report(self.result, self.internal_verdicts).dump(2) + "\n";
+  return platform::json_text(load::json_report(self.result, self.internal_verdicts), 2) + "\n";
 }
 
 void LoadReport::write_json(const std::string& path) const {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "api/convert.hpp"
+#include "platform/json_text.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/report.hpp"
 #include "scenario/run_lease.hpp"
@@ -141,7 +142,7 @@ std::string RunReport::junit_xml() const {
 }
 std::string RunReport::json() const {
   auto& self = api::live(impl_, "RunReport");
-  return scenario::json_report(self.summary).dump(2) + "\n";
+  return platform::json_text(scenario::json_report(self.summary), 2) + "\n";
 }
 void RunReport::write_junit(const std::string& path) const {
   write_file(path, junit_xml());

@@ -140,7 +140,7 @@ int finish(const chaos::ChaosResult& result, const std::string& json_file) {
   std::cout.flush();
   if (!json_file.empty()) {
     std::ofstream out(json_file);
-    out << chaos::json_report(result).dump(2) << "\n";
+    out << platform::json_text(chaos::json_report(result), 2) << "\n";
     out.close();  // a full disk shows at the flush
     if (!out) {
       std::cerr << "shopctl chaos: cannot write " << json_file << "\n";

@@ -11,6 +11,7 @@
 #include "platform/admin_client.hpp"
 #include "platform/fault/fault_table.hpp"
 #include "platform/http/message.hpp"
+#include "platform/json_text.hpp"
 #include "platform/text_rules.hpp"
 
 namespace shopctl::cli {
@@ -126,7 +127,7 @@ int run_list(const FaultListOptions& o) {
       code != kExitOk)
     return code;
   if (o.json) {
-    std::cout << answer.body.dump(2) << "\n";
+    std::cout << platform::json_text(answer.body, 2) << "\n";
     return kExitOk;
   }
   try {

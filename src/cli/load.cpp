@@ -156,6 +156,11 @@ int run_load_command(const LoadCliOptions& given) {
     // ended at once with nothing done).
     if (options.duration > load::kMaxDuration)
       throw std::invalid_argument("--duration: at most 24h, got '" + o.duration + "'");
+    try {
+      load::check_card(o.card);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(std::string("--") + e.what());  // "--card: ..."
+    }
     options.think = duration_option("--think", o.think, "24h");
     options.timeout = duration_option("--timeout", o.timeout, "24h");
     if (options.timeout.count() <= 0) throw std::invalid_argument("--timeout must be above 0");
@@ -346,7 +351,7 @@ int run_load_command(const LoadCliOptions& given) {
   std::cout.flush();
   if (!o.json_file.empty()) {
     std::ofstream out(o.json_file);
-    out << load::json_report(result, verdicts).dump(2) << "\n";
+    out << platform::json_text(load::json_report(result, verdicts), 2) << "\n";
     out.close();  // a full disk shows at the flush
     if (!out) {
       std::cerr << "shopctl load: cannot write " << o.json_file << "\n";

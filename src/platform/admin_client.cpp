@@ -42,7 +42,7 @@ AdminAnswer send_admin_request(http::BlockingClient& client, std::string_view ur
   request.headers.set("Accept", "application/json");
   if (body) {
     request.headers.set("Content-Type", "application/json");
-    request.body = body->dump();
+    request.body = json_text(*body);  // bytes that are not UTF-8 as U+FFFD: the shop refuses them
   }
   auto response = client.send_url(url, std::move(request), timeout);
   AdminAnswer answer;

@@ -9,6 +9,7 @@
 #include "platform/duration.hpp"
 #include "platform/http/client.hpp"
 #include "platform/input_file.hpp"
+#include "platform/json_text.hpp"
 #include "platform/observe/architecture.hpp"
 
 #include "platform/security/random.hpp"
@@ -40,7 +41,7 @@ const AdminAnswer* first_failure(const std::vector<AdminAnswer>& answers) {
 AdminAnswer with_body(int status, json body) {
   AdminAnswer a;
   a.status = status;
-  a.raw = body.dump();
+  a.raw = json_text(body);
   a.body = std::move(body);
   return a;
 }

@@ -326,3 +326,39 @@ TEST_CASE("a Shop's thread count and ports are settings: std::invalid_argument")
   CHECK(message.find("catalog") != std::string::npos);
   CHECK(message.find("47123") != std::string::npos);
 }
+
+// Bytes that are not UTF-8 reached nlohmann's serializer: a card made every user's pay request
+// throw (the run ended after 10 ms and passed); a breaker state and a scenario's file name
+// threw nlohmann's type_error out of the API; a token with a line break was dropped unsent.
+TEST_CASE("text that is not UTF-8, or a token with a line break, gets a documented error") {
+  shopctl::LoadPlan plan;
+  plan.card = "4242\xff";
+  CHECK(message_of([&] { shopctl::check_plan(plan); }).find("card") != std::string::npos);
+  plan.card = std::string(65, '4');
+  CHECK_THROWS_AS(shopctl::check_plan(plan), std::invalid_argument);
+  plan.card = "4000000000000002";
+  CHECK_NOTHROW(shopctl::check_plan(plan));
+
+  CHECK(message_of([] {
+          shopctl::AdminClient client("http://127.0.0.1:1", "adm_x\n");
+        }).find("admin token") != std::string::npos);
+
+  shopctl::Shop shop(fast_shop());
+  auto admin = shop.admin_client();
+  CHECK_THROWS_AS(admin.set_breaker("order->catalog", "CLOSED\xff"), shopctl::AdminError);
+  try {
+    admin.set_breaker("nope", "CLOSED");
+    FAIL("no AdminError");
+  } catch (const shopctl::AdminError& e) {
+    CHECK(e.status() == 404);
+    CHECK(std::string(e.what()).find("POST /_admin/circuit-breakers/nope answered 404") == 0);
+  }
+
+  shopctl::ScenarioRunner runner(shopctl::RunnerOptions{.jobs = 1});
+  REQUIRE(runner.add_text(scenario_named("latin"), "caf\xe9.yaml").empty());
+  auto report = runner.run();
+  CHECK(report.passed() == 1);
+  std::string json;
+  CHECK_NOTHROW(json = report.json());
+  CHECK(json.find("caf\xef\xbf\xbd.yaml") != std::string::npos);  // U+FFFD, as the JUnit report
+}

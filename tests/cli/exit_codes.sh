@@ -472,6 +472,9 @@ for flag in --think --timeout --fault-for; do
   expect_code 1 "load: $flag 25h" timeout 20 "$shopctl" load "$flag" 25h --duration 1s --quiet
   expect_output "$flag: at most 24h, got '25h'" "load says $flag is a day at most"
 done
+# A card that is not UTF-8 ended the run after 10 ms with nothing done, and it passed.
+expect_code 1 "load: --card not UTF-8" timeout 20 "$shopctl" load --card $'4242\xff' --duration 1s --quiet
+expect_output "^shopctl load: --card: printable ASCII only" "load says what a card is"
 for flag in --timeout --settle; do
   expect_code 1 "chaos: $flag 25h" timeout 20 "$shopctl" chaos "$flag" 25h --duration 1s --quiet
   expect_output "$flag: at most 24h, got '25h'" "chaos says $flag is a day at most"
