@@ -121,6 +121,8 @@ struct RunnerOptions {
 // A ScenarioRunner (or RunReport) that was moved from throws std::logic_error on every call.
 class ScenarioRunner {
  public:
+  // Throws std::invalid_argument when options.target is not a gateway's base URL
+  // (http://host:port, as AdminClient takes it, without a path).
   explicit ScenarioRunner(RunnerOptions options = {});
   ~ScenarioRunner();
   ScenarioRunner(ScenarioRunner&&) noexcept;

@@ -59,7 +59,8 @@ class Shop {
   Shop& operator=(Shop&&) noexcept;
 
   // Stops every service: in-flight requests finish (up to `grace`), databases close. Does
-  // nothing the second time. The other calls must not be used afterwards.
+  // nothing the second time. Afterwards the calls that change the shop (services, clock,
+  // faults) throw std::logic_error; the reads still answer (services() shows none running).
   void shutdown(std::chrono::milliseconds grace = std::chrono::seconds(2));
 
   // The public door: http://127.0.0.1:PORT.

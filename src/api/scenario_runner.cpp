@@ -2,6 +2,8 @@
 // scenario parser, runner and reports (src/scenario/).
 #include "shopctl/scenario_runner.hpp"
 
+#include "shopctl/admin_client.hpp"
+
 #include <fstream>
 #include <map>
 #include <optional>
@@ -193,6 +195,16 @@ struct ScenarioRunner::Impl {
 
 ScenarioRunner::ScenarioRunner(RunnerOptions options) : impl_(std::make_unique<Impl>()) {
   while (!options.target.empty() && options.target.back() == '/') options.target.pop_back();
+  // As `shopctl run --target` and AdminClient check it: "not a url" made every scenario a
+  // shop_error, and a gateway URL with /api a 404 blamed on the admin token (an outside probe).
+  if (!options.target.empty()) {
+    const auto& target = options.target;
+    if (target.rfind("http://", 0) == 0 && target.find_first_of("/?#", 7) != std::string::npos)
+      throw std::invalid_argument(
+          "target: give the gateway's base URL, like http://127.0.0.1:8080, without a path; got '" +
+          target + "'");
+    AdminClient check(target, "unused");  // throws std::invalid_argument naming the problem
+  }
   impl_->options = std::move(options);
 }
 ScenarioRunner::~ScenarioRunner() = default;

@@ -58,6 +58,23 @@ struct Shop::Impl {
   bool stopped = false;
 };
 
+namespace {
+
+// The shop behind a call that changes it: after shutdown() such a call restarted a service
+// on a closed shop (restart_service brought the catalog back, its database reopened) or
+// changed nothing while returning as if it had (an outside probe).
+template <typename Pointer>
+auto& running(const Pointer& impl) {
+  auto& self = api::live(impl, "Shop");
+  if (self.stopped)
+    throw std::logic_error(
+        "this shopctl::Shop was shut down: start another Shop (on the same data_dir to go on "
+        "with its data)");
+  return self;
+}
+
+}  // namespace
+
 Shop::Shop(const ShopOptions& options) : impl_(std::make_unique<Impl>()) {
   // As `shopctl serve --threads`: 100000 failed as "the shop could not start".
   if (options.threads > shop::kMaxThreads)
@@ -139,24 +156,24 @@ std::string Shop::demo_password() const {
 }
 
 void Shop::stop_service(const std::string& name) {
-  auto& self = api::live(impl_, "Shop");
+  auto& self = running(impl_);
   self.shop->stop_service(name);
 }
 void Shop::start_service(const std::string& name) {
-  auto& self = api::live(impl_, "Shop");
+  auto& self = running(impl_);
   self.shop->start_service(name);
 }
 void Shop::restart_service(const std::string& name) {
-  auto& self = api::live(impl_, "Shop");
+  auto& self = running(impl_);
   self.shop->restart_service(name);
 }
 void Shop::crash_service(const std::string& name) {
-  auto& self = api::live(impl_, "Shop");
+  auto& self = running(impl_);
   self.shop->crash_service(name);
 }
 
 std::chrono::milliseconds Shop::advance_clock(std::chrono::milliseconds by) {
-  auto& self = api::live(impl_, "Shop");
+  auto& self = running(impl_);
   // Checked in milliseconds: converting ms::max() to the clock's nanoseconds overflowed.
   const auto room = std::chrono::duration_cast<std::chrono::milliseconds>(
       platform::SimulatedClock::kMaxOffset - self.shop->clock().offset());
@@ -181,23 +198,23 @@ std::chrono::milliseconds Shop::clock_offset() const {
 }
 
 std::string Shop::add_fault(const FaultSpec& spec) {
-  auto& self = api::live(impl_, "Shop");
+  auto& self = running(impl_);
   auto fault = observe_tools::fault_json_from_flags(api::to_flags(spec));
   return self.shop->faults().add(platform::Fault::from_json(fault));
 }
 
 std::string Shop::add_fault_json(const std::string& fault_json) {
-  auto& self = api::live(impl_, "Shop");
+  auto& self = running(impl_);
   auto fault = observe_tools::fault_json_from_text(fault_json);
   return self.shop->faults().add(platform::Fault::from_json(fault));
 }
 
 bool Shop::remove_fault(const std::string& id) {
-  auto& self = api::live(impl_, "Shop");
+  auto& self = running(impl_);
   return self.shop->faults().remove(id);
 }
 void Shop::clear_faults() {
-  auto& self = api::live(impl_, "Shop");
+  auto& self = running(impl_);
   self.shop->faults().clear();
 }
 

@@ -362,3 +362,32 @@ TEST_CASE("text that is not UTF-8, or a token with a line break, gets a document
   CHECK_NOTHROW(json = report.json());
   CHECK(json.find("caf\xef\xbf\xbd.yaml") != std::string::npos);  // U+FFFD, as the JUnit report
 }
+
+// After shutdown(), restart_service("catalog") brought the catalog back on a closed shop (its
+// database reopened), and add_fault or advance_clock returned as if they had done something.
+TEST_CASE("a Shop that was shut down refuses the calls that change it; its reads still answer") {
+  shopctl::Shop shop(fast_shop());
+  const auto gateway = shop.gateway_url();
+  shop.shutdown();
+  CHECK_THROWS_AS(shop.restart_service("catalog"), std::logic_error);
+  CHECK_THROWS_AS(shop.start_service("catalog"), std::logic_error);
+  CHECK_THROWS_AS(shop.advance_clock(1s), std::logic_error);
+  CHECK_THROWS_WITH_AS(shop.add_fault_json(R"({"target_service":"catalog","type":"reset"})"),
+                       doctest::Contains("shut down"), std::logic_error);
+  CHECK_THROWS_AS(shop.clear_faults(), std::logic_error);
+  CHECK(shop.gateway_url() == gateway);
+  for (const auto& service : shop.services()) CHECK_FALSE(service.running);
+  CHECK_NOTHROW(shop.shutdown());
+}
+
+// A target that is no gateway URL made every scenario a shop_error ("not a url/_admin/services"),
+// and one with a path a 404 blamed on the admin token.
+TEST_CASE("a ScenarioRunner's target must be a gateway's base URL") {
+  const auto refused = [](const std::string& target) {
+    return message_of([&] { shopctl::ScenarioRunner runner({.target = target}); });
+  };
+  CHECK(refused("not a url").find("http://") != std::string::npos);
+  CHECK(refused("http://127.0.0.1:8080/api").find("without a path") != std::string::npos);
+  CHECK(refused("http://127.0.0.1:99999").find("65535") != std::string::npos);
+  CHECK_NOTHROW(shopctl::ScenarioRunner({.target = "http://127.0.0.1:8080/"}));
+}
