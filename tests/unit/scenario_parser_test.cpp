@@ -388,6 +388,14 @@ TEST_CASE("control characters a double-quoted string holds stay what they are") 
   CHECK(result.scenario->name.find("${who}") != std::string::npos);
 }
 
+// The URL was quoted into an exception whose what() is a C string: a NUL cut the message
+// (and its closing quote) there (an outside probe).
+TEST_CASE("a URL with a NUL is quoted whole, the NUL as an escape") {
+  const auto d = problems(with_step("  - request: {GET: \"http://127.0.0.1:18999/c\\0d\"}\n"));
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].message.find("'http://127.0.0.1:18999/c\\x00d'") != std::string::npos);
+}
+
 TEST_CASE("a YAML syntax error is reported at the parser's position") {
   const auto d = problems("version: 1\nsteps:\n  - wait: 1s\n  - wait: [1s\n  -x: 1\n");
   REQUIRE(d.size() == 1);

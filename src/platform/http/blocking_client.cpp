@@ -14,6 +14,7 @@
 
 #include "platform/http/beast_util.hpp"
 #include "platform/http/resolver.hpp"
+#include "platform/text_rules.hpp"
 
 namespace shopctl::http {
 
@@ -190,11 +191,12 @@ std::pair<Endpoint, std::string> split_url(std::string_view url) {
   if (!parsed || parsed->scheme() != "http" || parsed->host_address().empty() ||
       (parsed->has_port() && !valid_port(parsed->port())) || !parsed->encoded_path().empty() ||
       !plain_target) {
-    throw std::invalid_argument(plain_target
-                                    ? "expected an http:// URL like http://127.0.0.1:8080, got '" +
-                                          std::string(url.substr(0, 200)) + "'"
-                                    : "the path holds a space or a control character: '" +
-                                          std::string(url.substr(0, 200)) + "'");
+    // Quoted with its control characters as escapes: what() is a C string, and a NUL in the
+    // URL cut the message there (an outside probe).
+    const auto shown = platform::terminal_text(url.substr(0, 200), true);
+    throw std::invalid_argument(
+        plain_target ? "expected an http:// URL like http://127.0.0.1:8080, got '" + shown + "'"
+                     : "the path holds a space or a control character: '" + shown + "'");
   }
   Endpoint ep;
   ep.host = std::string(parsed->host_address());  // an IPv6 address without its brackets
