@@ -480,6 +480,13 @@ std::optional<bool> Context::boolean(const Field& field) {
 std::optional<std::chrono::nanoseconds> Context::duration(const Field& field) {
   if (field.node.IsScalar()) {
     if (auto value = platform::parse_duration(text(field.node))) return value;
+    // Written right but past what a duration holds: "too long", not "must be a duration like"
+    // (an outside probe read the latter as a syntax error).
+    if (platform::duration_overflows(text(field.node))) {
+      error(field.mark, label(field) + " is too long: " + describe(field.node) +
+                            " does not fit in a duration (about 292 years at most)");
+      return std::nullopt;
+    }
   }
   error(field.mark,
         label(field) + " must be a duration like 250ms, 2s, 1m or 2h, not " + describe(field.node));

@@ -396,6 +396,15 @@ TEST_CASE("a URL with a NUL is quoted whole, the NUL as an escape") {
   CHECK(d[0].message.find("'http://127.0.0.1:18999/c\\x00d'") != std::string::npos);
 }
 
+// 10000000h was told "must be a duration like 250ms, 2s, 1m or 2h", as if mistyped.
+TEST_CASE("a duration written right but too long to hold says it is too long") {
+  const auto d = problems(with_step("  - wait: 10000000h\n"));
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].message.find("is too long") != std::string::npos);
+  CHECK(problems(with_step("  - wait: 10 s\n"))[0].message.find("must be a duration like") !=
+        std::string::npos);
+}
+
 TEST_CASE("a YAML syntax error is reported at the parser's position") {
   const auto d = problems("version: 1\nsteps:\n  - wait: 1s\n  - wait: [1s\n  -x: 1\n");
   REQUIRE(d.size() == 1);
