@@ -159,6 +159,18 @@ asio::awaitable<Payment> PaymentService::open_intent(Payment payment, const std:
     // Whether the provider may hold an intent all the same: order then has the payment
     // canceled, which finds it (the create is idempotent at the provider).
     const bool in_doubt = co_await store_.intent_in_doubt(payment.payment_id, intent.may_exist);
+    if (intent.refused && !in_doubt) {
+      // The provider was reached and refused this payment (400, 409, 429...): payment works,
+      // so the answer is no 5xx, which order would retry and its order -> payment breaker
+      // count against every checkout (three refusals opened it for 30 s; an outside probe).
+      // As a refused cancel: 424. Only when no intent can exist: order takes a 4xx as "no
+      // payment opened", and an intent left in doubt must be canceled (the 503 below).
+      ApiError error(424, "provider_refused", "the payment provider refused to open this payment",
+                     {{"payment_id", payment.payment_id},
+                      {"intent_may_exist", false},
+                      {"cause", intent.failure.substr(0, 200)}});
+      throw error;
+    }
     ApiError error(503, "provider_unavailable",
                    "the payment provider cannot open a payment right now",
                    {{"payment_id", payment.payment_id}, {"intent_may_exist", in_doubt}});

@@ -63,6 +63,7 @@ asio::awaitable<OpenedIntent> ProviderClient::open_intent(const std::string& pay
     }
   } else if (answer) {
     opened.failure = "the provider answered " + std::to_string(answer->status);
+    opened.refused = answer->status >= 400 && answer->status < 500;
   }
   co_return opened;
 }

@@ -23,6 +23,8 @@ struct OpenedIntent {
   // Not opened, but the provider may have saved it: an attempt sent and not answered, a 5xx
   // answer, or a 2xx without the intent's fields.
   bool may_exist = false;
+  // The provider answered the last attempt with a 4xx: it refused this payment, and works.
+  bool refused = false;
   bool opened() const { return !intent_id.empty() && !pay_url.empty(); }
 };
 
