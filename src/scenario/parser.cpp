@@ -1195,9 +1195,21 @@ Diagnostic yaml_syntax_diagnostic(std::string_view text, const std::string& file
   return {file, mark.line + 1, mark.column + 1, std::move(message)};
 }
 
-ParseResult parse_scenario_text(std::string_view text, std::string file,
+ParseResult parse_scenario_text(std::string_view given, std::string file,
                                 const ParseOptions& options) {
   ParseResult result;
+  // YAML 1.2 breaks lines at CR LF, LF and a lone CR (an old Mac file); yaml-cpp only at the
+  // first two, and a file of lone CRs was one long line: "illegal map value" at 1:16 (an
+  // outside probe). A lone CR becomes LF, so lines and columns are those an editor shows.
+  std::string with_line_feeds;
+  std::string_view text = given;
+  for (std::size_t at = text.find('\r'); at != std::string_view::npos;
+       at = text.find('\r', at + 1)) {
+    if (at + 1 < text.size() && text[at + 1] == '\n') continue;
+    if (with_line_feeds.empty()) with_line_feeds = std::string(given);
+    with_line_feeds[at] = '\n';
+  }
+  if (!with_line_feeds.empty()) text = with_line_feeds;
   // A YAML file is Unicode; without a UTF-16 or UTF-32 byte order mark (yaml-cpp decodes
   // those), it must be UTF-8. yaml-cpp took any bytes, and a scenario name that was not UTF-8
   // ended `run --json` with an uncaught exception and made an invalid JUnit file.
@@ -1215,6 +1227,7 @@ ParseResult parse_scenario_text(std::string_view text, std::string file,
       result.diagnostics.push_back({file, line + 1, column + 1,
                                     std::string("not UTF-8: the byte ") + hex +
                                         " starts no UTF-8 character (save the file as UTF-8)"});
+      result.source_text = std::string(text);  // the line and a caret under the byte
       return result;
     }
   }

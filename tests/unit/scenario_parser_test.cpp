@@ -372,6 +372,33 @@ TEST_CASE("a scenario file that is not UTF-8 is refused at the byte, with its li
             .empty());
 }
 
+// The diagnostic had no source line and no caret (an outside probe): docs/scenarios.md
+// promises both for every problem.
+TEST_CASE("a byte that is not UTF-8 is shown on its line, with a caret") {
+  const ParseResult result = parse_scenario_text(
+      "version: 1\nname: a\xff\xfe"
+      "b\nsteps:\n  - wait: 1ms\n",
+      "b.yaml");
+  REQUIRE(result.diagnostics.size() == 1);
+  const auto shown = result.format_diagnostics();
+  CHECK(shown.find("b.yaml:2:8: error: not UTF-8") == 0);
+  CHECK(shown.find("\nname: a") != std::string::npos);
+  CHECK(shown.find("\n       ^") != std::string::npos);
+}
+
+// yaml-cpp breaks lines at LF and CR LF only: a file of lone CRs (YAML 1.2 takes them) was one
+// line, refused as "illegal map value" at 1:16.
+TEST_CASE("lone CRs break lines, as YAML 1.2 says") {
+  const ParseResult ok =
+      parse_scenario_text("version: 1\rname: cr\rsteps:\r  - wait: 1ms\r", "cr.yaml");
+  INFO(dump(ok.diagnostics));
+  REQUIRE(ok.ok());
+  CHECK(ok.scenario->name == "cr");
+  const auto d = problems("version: 1\rsteps:\r  - wait: soon\r");
+  REQUIRE(d.size() == 1);
+  CHECK(at(d[0]) == "3:11");
+}
+
 // The parser hides `${name}` from YAML behind \x01 and \x02 and turned every \x01 and \x02
 // back into braces, also those the YAML held itself: "a\x01b" became "a{b".
 TEST_CASE("control characters a double-quoted string holds stay what they are") {
