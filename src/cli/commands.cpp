@@ -133,8 +133,13 @@ int resolve_target(const char* command, std::string& target, std::string& admin_
     if (admin_token.empty()) admin_token = file.admin_token;
     return kExitOk;
   } catch (const std::invalid_argument& e) {
+    // A file that is there is a deployment file with a mistake, not "neither" (a newcomer).
+    std::error_code ec;
     std::cerr << command
-              << ": --target is neither an http:// URL nor a deployment file: " << e.what() << "\n";
+              << (std::filesystem::is_regular_file(target, ec)
+                      ? ": --target names an invalid deployment file: "
+                      : ": --target is neither an http:// URL nor a deployment file: ")
+              << e.what() << "\n";
     return kExitInvalid;
   }
 }

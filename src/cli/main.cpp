@@ -37,18 +37,26 @@ int main(int argc, char** argv) {
   shopctl::cli::register_commands(app);
   shopctl::cli::refuse_empty_values(app);
   // CLI11 answers a word that is no command with "A subcommand is required", which does not
-  // say which word it did not know.
-  if (argc > 1 && argv[1][0] != '-') {
-    std::string names;
-    bool known = false;
-    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
-      known = known || sub->check_name(argv[1]);
-      if (!sub->get_group().empty()) names += (names.empty() ? "" : ", ") + sub->get_name();
-    }
-    if (!known) {
-      std::cerr << "shopctl: no command '" << argv[1] << "' (commands: " << names
-                << ")\nRun with --help for more information.\n";
-      return shopctl::kExitUsage;
+  // say which word it did not know: at any level (`shopctl fault remove` said only that).
+  {
+    const CLI::App* at = &app;
+    std::string path = "shopctl";
+    for (int i = 1; i < argc && argv[i][0] != '-' && argv[i][0] != '\0'; ++i) {
+      const auto subs = at->get_subcommands([](const CLI::App*) { return true; });
+      if (subs.empty()) break;  // a command's own arguments from here
+      const CLI::App* next = nullptr;
+      std::string names;
+      for (const CLI::App* sub : subs) {
+        if (sub->check_name(argv[i])) next = sub;
+        if (!sub->get_group().empty()) names += (names.empty() ? "" : ", ") + sub->get_name();
+      }
+      if (!next) {
+        std::cerr << path << ": no command '" << argv[i] << "' (commands: " << names
+                  << ")\nRun with --help for more information.\n";
+        return shopctl::kExitUsage;
+      }
+      at = next;
+      path += " " + next->get_name();
     }
   }
   try {

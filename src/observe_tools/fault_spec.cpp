@@ -64,6 +64,13 @@ std::string effect_text(const json& f) {
   }
   if (type == "abort" && f.contains("status"))
     effect = "status " + platform::json_text(f.at("status"));
+  // What an abort sends instead of the service's answer: a pasted fault whose body forged an
+  // order with another pay link showed as "status 201" only (an outside probe).
+  if (type == "abort" && f.contains("body") && f.at("body").is_string()) {
+    const auto& body = f.at("body").get_ref<const std::string&>();
+    effect += ", body " + platform::terminal_text(platform::json_text(body.substr(0, 60)), true) +
+              (body.size() > 60 ? "..." : "");
+  }
   if (type == "slow_body" && f.contains("bytes_per_second")) {
     effect += (effect.empty() ? "" : ", ") + number_text(f.at("bytes_per_second")) + " B/s";
   }

@@ -25,6 +25,9 @@ expect_output() {  # expect_output PATTERN DESCRIPTION
 expect_code 0 "version" "$shopctl" version
 expect_code 1 "unknown subcommand" "$shopctl" frobnicate
 expect_output "no command 'frobnicate' \(commands: serve, run" "an unknown command is named, with the commands"
+# Below the top level it said only "A subcommand is required".
+expect_code 1 "unknown fault subcommand" "$shopctl" fault remove fault-1
+expect_output "^shopctl fault: no command 'remove' \(commands: add, list, clear\)" "an unknown subcommand is named, with its siblings"
 expect_code 1 "unknown option" "$shopctl" run --no-such-flag scenarios/
 expect_code 0 "help" "$shopctl" run --help
 expect_output "Exit codes" "run --help documents the exit codes"
@@ -330,6 +333,10 @@ expect_code 3 "chaos: unreachable target" "$shopctl" chaos --target http://127.0
 expect_output "could not be driven" "chaos says the shop could not be driven"
 expect_code 2 "graph: --target names no URL nor a deployment file" "$shopctl" graph --target "$tmp/missing.yaml" --admin-token x
 expect_output "neither an http:// URL nor a deployment file" "graph says what --target takes"
+# A file that is there is an invalid deployment file, not "neither" (a newcomer).
+printf 'services:\n  billing: {url: http://127.0.0.1:1}\n' >"$tmp/bad-deploy.yaml"
+expect_code 2 "graph: --target names an invalid deployment file" "$shopctl" graph --target "$tmp/bad-deploy.yaml" --admin-token x
+expect_output "--target names an invalid deployment file: " "graph says the deployment file is invalid"
 # host:port without its scheme was exit 2 "deployment file: no such file" (an outside probe).
 expect_code 1 "run: --target host:port without http://" "$shopctl" run "$here/scenarios/flow/checkout.yaml" --target 127.0.0.1:8080
 expect_output "a URL needs its scheme: --target http://127.0.0.1:8080" "run says the scheme is missing"

@@ -274,8 +274,38 @@ TEST_CASE("a fault id is one printable line: a newline would break fault list's 
         Fault::from_json(json{{"id", hidden}, {"target", "catalog"}, {"type", "reset"}}),
         doctest::Contains("invisible or reordering character (U+"), std::invalid_argument);
   }
-  CHECK(Fault::from_json(json{{"id", "langsam-\u00fc"}, {"target", "catalog"}, {"type", "reset"}})
-            .id == "langsam-\u00fc");
+  // Nor a letter of another script, which can pass for an ASCII one: "slow-c\u0430talog" (a
+  // Cyrillic a) read as "slow-catalog" beside it, and " lead" as "lead" (an outside probe).
+  for (const char* lookalike : {"slow-c\u0430talog", "langsam-\u00fc", "x\u2800", "a\u0301"}) {
+    CAPTURE(lookalike);
+    CHECK_THROWS_WITH_AS(
+        Fault::from_json(json{{"id", lookalike}, {"target", "catalog"}, {"type", "reset"}}),
+        doctest::Contains("printable ASCII"), std::invalid_argument);
+  }
+  for (const char* spaced : {" lead", "lead "}) {
+    CAPTURE(spaced);
+    CHECK_THROWS_WITH_AS(
+        Fault::from_json(json{{"id", spaced}, {"target", "catalog"}, {"type", "reset"}}),
+        doctest::Contains("space"), std::invalid_argument);
+  }
+  CHECK(Fault::from_json(json{{"id", "a b:c/d?e#f%g"}, {"target", "catalog"}, {"type", "reset"}})
+            .id == "a b:c/d?e#f%g");
+}
+
+// A request's path on the wire is ASCII with no space or control character: a glob with one
+// matched nothing, and "/x\u202E..." was drawn reversed in the console and `fault list`.
+TEST_CASE("a fault's match.path is ASCII without spaces or control characters") {
+  using shopctl::platform::Fault;
+  for (const char* path : {"/x\u202e<img>", "/x\u200by", "/a b", "/caf\u00e9", "/a\tb"}) {
+    CAPTURE(path);
+    CHECK_THROWS_WITH_AS(
+        Fault::from_json(
+            json{{"target", "catalog"}, {"type", "reset"}, {"match", {{"path", path}}}}),
+        doctest::Contains("percent-encoded"), std::invalid_argument);
+  }
+  CHECK(Fault::from_json(
+            json{{"target", "catalog"}, {"type", "reset"}, {"match", {{"path", "/caf%C3%A9/*"}}}})
+            .path == "/caf%C3%A9/*");
 }
 
 TEST_CASE("a fault's numbers out of range are refused, not accepted and then ignored") {

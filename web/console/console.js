@@ -297,6 +297,11 @@ function describeFault(f) {
   if (f.delay_ms) parts.push(`delay ${f.delay_ms} ms`);
   if (f.jitter_ms) parts.push(`± ${f.jitter_ms} ms`);
   if (f.type === 'abort') parts.push(`status ${f.status}`);
+  // What an abort sends instead of the service's answer: a pasted fault whose body forged an
+  // order with another pay link showed as "status 201" only (an outside probe).
+  if (f.type === 'abort' && typeof f.body === 'string') {
+    parts.push(f.body.length > 160 ? `body ${JSON.stringify(f.body.slice(0, 160))}…` : `body ${JSON.stringify(f.body)}`);
+  }
   if (f.bytes_per_second) parts.push(`${f.bytes_per_second} B/s`);
   return parts.join(', ');
 }

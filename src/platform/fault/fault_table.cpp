@@ -137,6 +137,17 @@ std::optional<std::string> fault_id_problem(std::string_view id) {
     std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(*hidden));
     return std::string("id must not hold an invisible or reordering character (") + code + ")";
   }
+  // Nor a letter that looks like another: "slow-c\u0430talog" (a Cyrillic a) read as
+  // "slow-catalog" beside it, and a runbook's `fault clear slow-catalog` cleared the harmless
+  // one; " lead" and "lead" showed alike in HTML (an outside probe). An id is a name typed on
+  // command lines: printable ASCII, with no space at either end.
+  for (unsigned char c : id) {
+    if (c >= 0x80)
+      return "id must be printable ASCII (letters, digits, - _ . and the like): a letter of "
+             "another script can pass for an ASCII one";
+  }
+  if (!id.empty() && (id.front() == ' ' || id.back() == ' '))
+    return "id must not start or end with a space";
   return std::nullopt;
 }
 
@@ -195,6 +206,15 @@ Fault Fault::from_json(const nlohmann::json& j) {
       if (!f.path.starts_with("/") && !f.path.starts_with("*")) {
         throw std::invalid_argument(
             "match.path is a path glob that starts with '/' (or '*'), like /products/*");
+      }
+      // A request's path on the wire holds no control character, space or other script (they
+      // are percent-encoded), so such a glob matches nothing; shown in the console and `fault
+      // list`, "/x\u202E..." was drawn reversed (an outside probe).
+      for (unsigned char c : f.path) {
+        if (c <= 0x20 || c >= 0x7f)
+          throw std::invalid_argument(
+              "match.path holds a space, a control character or a character that is not ASCII: "
+              "a request's path has them percent-encoded (%20, %C3%A9), so write them so");
       }
     }
   }
