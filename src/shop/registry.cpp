@@ -121,9 +121,15 @@ std::vector<ServiceSpec> build_registry() {
              s.set_payment_timeout(c.order_payment_timeout);
            })));
   all.push_back(spec("gateway", maker<gateway::GatewayService>([](const ShopConfig& c) {
-                       return gateway::GatewaySettings{configured_port(c, "gateway"), c.jwt_secret,
-                                                       c.jwt_issuer, c.jwt_audience,
-                                                       c.gateway_upstream_timeout};
+                       gateway::GatewaySettings s{configured_port(c, "gateway"), c.jwt_secret,
+                                                  c.jwt_issuer, c.jwt_audience,
+                                                  c.gateway_upstream_timeout};
+                       // As the provider builds its pay links (above).
+                       if (!c.provider_public_url.empty())
+                         s.pay_origin = c.provider_public_url;
+                       else if (auto it = c.peers.find("provider"); it != c.peers.end())
+                         s.pay_origin = it->second.url;
+                       return s;
                      }),
                      nothing_at_run_time));
   return all;

@@ -244,6 +244,23 @@ TEST_CASE("fault list prints an aligned table of the faults and their counts") {
   CHECK(tools::fault_table(json{{"items", json::array()}}) == "no faults\n");
 }
 
+// An abort's body was not shown: a pasted fault whose 201 body forged an order with another
+// pay link read as "status 201" only (an outside probe). Its first 60 characters, escaped.
+TEST_CASE("fault list shows an abort's body, cut and escaped") {
+  namespace tools = shopctl::observe_tools;
+  const std::string forged =
+      R"({"order_id":"ord_a","payment":{"pay_url":"http://evil.example/pay/pi_x"}})";
+  const auto text = tools::fault_table(json{{"items", json::array({json{{"id", "f"},
+                                                                        {"target", "gateway"},
+                                                                        {"type", "abort"},
+                                                                        {"status", 201},
+                                                                        {"body", forged}}})}});
+  INFO(text);
+  CHECK(text.find(R"(status 201, body "{\"order_id\":\"ord_a\")") != std::string::npos);
+  CHECK(text.find("...") != std::string::npos);
+  CHECK(text.find("evil.example") == std::string::npos);  // past the first 60 characters
+}
+
 TEST_CASE("a fault id is one printable line: a newline would break fault list's table") {
   using shopctl::platform::Fault;
   CHECK(

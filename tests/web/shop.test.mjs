@@ -1330,6 +1330,36 @@ test('a failed checkout puts the focus on its message', async () => {
   await page.context().close();
 });
 
+// A pasted fault forged the checkout's answer with a pay link to another site: the page went
+// there, a card form off the shop (an outside probe). Only the provider's /pay/ pages are
+// followed; the page says so and stays, and the order page's Pay now does the same.
+test('a pay link that leads off the shop\'s provider is not followed', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-001', 1);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  const forged = {order_id: 'ord_aaaaaaaaaaaaaaaaaaaaaaaa', status: 'PAYMENT_PENDING', total_cents: 1290,
+    currency: 'EUR', created_at: '2026-12-05T10:00:00Z', items: [{product_id: 'p-001', name: 'x',
+      unit_price_cents: 1290, quantity: 1, line_total_cents: 1290}],
+    history: [{status: 'PAYMENT_PENDING', at: '2026-12-05T10:00:00Z', reason: null}],
+    payment: {payment_id: 'pay_x', status: 'PENDING', pay_url: 'http://127.0.0.1:9/pay/pi_phish'}};
+  await admin(shop, 'POST', '/_admin/faults', {id: 'web-forged-pay-link', target: 'gateway',
+    type: 'abort', status: 201, body: JSON.stringify(forged), match: {method: 'POST', path: '/api/orders'}});
+  try {
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    await page.locator('[data-test="error"]').getByText('does not lead to the shop\'s payment page').waitFor({timeout: 5000});
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-forged-pay-link');
+  }
+  assert.equal(new URL(page.url()).origin, new URL(shop.url).origin, 'the page stayed on the shop');
+  // The shop's own pay link is followed as before.
+  await page.getByRole('button', {name: 'Check out and pay'}).click();
+  await page.waitForURL((url) => url.pathname.startsWith('/pay/'), {timeout: 10000});
+  noProblems(page);
+  await page.context().close();
+});
+
 // A pay link whose intent id is not valid percent-encoding (/pay/%FF): the page's script threw
 // "URI malformed" and the page stayed on "Loading…" with the test cards.
 test('a mangled pay link says so, with nothing to pay', async () => {

@@ -798,7 +798,11 @@ async function checkoutNow(button, area, cart, attempt) {
       focusNotice(area);
       return;
     }
-    goPay(order);
+    if (!(await goPay(order))) {
+      button.disabled = false;
+      replace(area, untrustedPayLink(order));
+      focusNotice(area);
+    }
   } catch (error) {
     button.disabled = false;
     const retry = () => checkout(button, area, cart, attempt);
@@ -946,11 +950,47 @@ function focusNotice(area) {
   notice.scrollIntoView({block: 'nearest'});
 }
 
-function goPay(order) {
+// The provider's origin, asked of the gateway once (GET /pay-origin.json, which no fault
+// reaches): the page followed any pay_url an answer held, and a pasted fault that forged an
+// order sent the shopper to another site's card form (an outside probe).
+let payOriginAsked = null;
+function payOrigin() {
+  if (!payOriginAsked) {
+    payOriginAsked = fetch('/pay-origin.json', {headers: {Accept: 'application/json'}})
+      .then((response) => (response.ok ? response.json() : null))
+      .then((body) => (body && isText(body.pay_origin) ? body.pay_origin : null))
+      .catch(() => null)
+      .then((origin) => { if (!origin) payOriginAsked = null; return origin; });
+  }
+  return payOriginAsked;
+}
+
+// Whether `payUrl` is a pay page of the shop's provider: http(s), the provider's origin, a
+// /pay/ path, nothing else (no user, query or fragment).
+function trustedPayUrl(payUrl, origin) {
+  let url;
+  try { url = new URL(payUrl); } catch { return false; }
+  return Boolean(origin) && (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === origin
+    && url.pathname.startsWith('/pay/') && !url.username && !url.password && !url.search && !url.hash;
+}
+
+// Goes to the order's pay page. Returns false, going nowhere, when its pay link does not lead
+// to the shop's provider: the caller says so.
+async function goPay(order) {
   const back = `${location.origin}/#/orders/${encodeURIComponent(order.order_id)}`;
   const payUrl = order.payment && order.payment.pay_url;
-  if (!payUrl) { location.hash = `#/orders/${encodeURIComponent(order.order_id)}`; return; }
+  if (!payUrl) { location.hash = `#/orders/${encodeURIComponent(order.order_id)}`; return true; }
+  if (!trustedPayUrl(payUrl, await payOrigin())) return false;
   location.assign(`${payUrl}?return_url=${encodeURIComponent(back)}`);
+  return true;
+}
+
+// What the page says instead of following a pay link that leads elsewhere.
+function untrustedPayLink(order) {
+  return h('div', {class: 'notice error', role: 'alert', tabindex: -1, 'data-test': 'error'},
+    h('p', {}, 'The pay link of order ', h('span', {class: 'mono'}, order.order_id),
+      ' does not lead to the shop\'s payment page, so this page does not follow it. Nothing was charged.'),
+    h('p', {class: 'muted'}, '(untrusted_pay_link)'));
 }
 
 async function showPriceChange(changes, oldCart, confirm, generation) {
@@ -1084,7 +1124,10 @@ function drawOrder(order, state) {
     const payUrl = order.payment && order.payment.pay_url;
     outcome = h('div', {class: 'notice warn'},
       h('p', {}, 'Waiting for the payment result… this page updates by itself.'),
-      payUrl ? h('button', {type: 'button', 'data-key': 'pay-now', on: {click: () => goPay(order)}}, 'Pay now') : null);
+      payUrl ? h('button', {type: 'button', 'data-key': 'pay-now', on: {click: async (event) => {
+        const button = event.currentTarget;
+        if (!(await goPay(order))) button.replaceWith(untrustedPayLink(order));
+      }}}, 'Pay now') : null);
   }
   // The control that has the focus, by its data-key, gets it back after the redraw.
   const focused = main.contains(document.activeElement) ? document.activeElement.dataset?.key : null;

@@ -103,11 +103,34 @@ GatewayService::GatewayService(platform::ServiceContext& ctx, GatewaySettings se
   });
   add_openapi_route(host_);
   add_web_routes(host_);
+  // Where the web shop may send a shopper to pay: the provider's origin. The page followed any
+  // pay_url an answer held, and a pasted fault that forged an order's answer sent shoppers to
+  // another site's card form (an outside probe). No fault reaches this route: one could forge
+  // the origin as well.
+  host_.exempt_from_faults("/pay-origin.json");
+  host_.routes().add("GET", "/pay-origin.json", http::Access::anyone(),
+                     [this](Request&) -> asio::awaitable<Response> {
+                       auto res = Response::json(200, {{"pay_origin", pay_origin()}});
+                       res.headers.set("Cache-Control", "no-store");
+                       co_return res;
+                     });
   add_console_routes(ctx, host_);
 }
 
 GatewayService::~GatewayService() {
   stop();
+}
+
+// The provider's origin (scheme, host, port) as its pay links name it.
+std::string GatewayService::pay_origin() const {
+  std::string origin = settings_.pay_origin;
+  if (origin.empty()) {
+    const auto provider = ctx_.peers.get("provider");
+    if (provider.port == 0) return {};
+    origin = ctx_.local_url(provider.port);
+  }
+  while (!origin.empty() && origin.back() == '/') origin.pop_back();
+  return origin;
 }
 
 // What a shopper's JWT is checked against, now: forward() and the head gate alike.

@@ -20,6 +20,9 @@ struct GatewaySettings {
   std::string issuer = "shopctl-auth";
   std::string audience = "shopctl";
   std::chrono::milliseconds upstream_timeout{10'000};
+  // Where the provider's pay pages are (provider.public_url, or its peers: URL); empty: the
+  // provider runs in this process, found in the peer directory when asked.
+  std::string pay_origin;
 };
 
 // One public route of the contract: its method and path pattern under the prefix.
@@ -52,6 +55,7 @@ class GatewayService : public platform::Service {
   // forward()'s steps, as plain functions (gateway_service.cpp).
   http::Request outbound(http::Request& req, const PrefixRoute& route) const;
   platform::security::JwtVerifyOptions user_token_options() const;
+  std::string pay_origin() const;
   static void take_answer(http::Response& upstream, http::Response& res);
   [[noreturn]] static void throw_unavailable(const http::TransportError& e,
                                              const PrefixRoute& route);
