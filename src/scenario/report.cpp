@@ -286,10 +286,14 @@ std::string console_summary(const RunSummary& summary, const ConsoleStyle& st) {
            platform::terminal_text(summary.target_restore_error, true) + "\n";
   }
   char line[200];
-  std::snprintf(line, sizeof line, "\n%d %s, %d %s in %s\n",
-                static_cast<int>(summary.results.size()),
-                summary.results.size() == 1 ? "scenario" : "scenarios", summary.steps(),
-                summary.steps() == 1 ? "step" : "steps", fmt_ms(summary.duration_ms).c_str());
+  // "54 scenarios" where the tags ran 15 read as if all had run (a newcomer): the skipped are
+  // named beside the count.
+  const std::string skipped =
+      summary.skipped() ? " (" + std::to_string(summary.skipped()) + " skipped)" : std::string();
+  std::snprintf(
+      line, sizeof line, "\n%d %s%s, %d %s in %s\n", static_cast<int>(summary.results.size()),
+      summary.results.size() == 1 ? "scenario" : "scenarios", skipped.c_str(), summary.steps(),
+      summary.steps() == 1 ? "step" : "steps", fmt_ms(summary.duration_ms).c_str());
   out += line;
   // The closing line CI tools read: "scenarios: N passed, N failed".
   std::snprintf(line, sizeof line, "scenarios: %d passed, %d failed", summary.passed(),

@@ -498,6 +498,8 @@ expect_output "leave none of the [0-9]+ scenario\(s\) to run: nothing ran \(exit
 expect_code 0 "run: --tags selecting two of the flow folder" "$shopctl" run "$here/scenarios/flow" --tags catalog
 expect_output "^shopctl run: 9 scenario\(s\) from 9 file\(s\); the tags select 2, 7 skipped, a fresh in-process shop each" \
   "run's header counts what the tags select"
+# The closing count said "9 scenarios" where 2 ran (a newcomer).
+expect_output "^9 scenarios \(7 skipped\), [0-9]+ steps in " "run's closing count names the skipped"
 expect_code 1 "run: --skip-tags that skip every scenario" "$shopctl" run "$here/scenarios/flow" --skip-tags flow
 expect_code 1 "run: a --tags value with a space" "$shopctl" run "$here/scenarios/flow" --tags 'a b'
 expect_output "is not a tag" "run says what a tag is"
