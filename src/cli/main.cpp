@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
       "      --target-service catalog --type hang   # on a running shop (serve prints TOKEN)\n",
       "shopctl"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", SHOPCTL_VERSION);
+  app.set_version_flag("--version", "shopctl " SHOPCTL_VERSION);  // as `shopctl version`
   shopctl::cli::register_commands(app);
   shopctl::cli::refuse_empty_values(app);
   // CLI11 answers a word that is no command with "A subcommand is required", which does not

@@ -23,6 +23,9 @@ expect_output() {  # expect_output PATTERN DESCRIPTION
 }
 
 expect_code 0 "version" "$shopctl" version
+# --version printed "0.1.0", version "shopctl 0.1.0" (a newcomer): both the second.
+expect_code 0 "--version" "$shopctl" --version
+expect_output "^shopctl [0-9]+\.[0-9]+\.[0-9]+$" "--version says what version says"
 expect_code 1 "unknown subcommand" "$shopctl" frobnicate
 expect_output "no command 'frobnicate' \(commands: serve, run" "an unknown command is named, with the commands"
 # Below the top level it said only "A subcommand is required".
