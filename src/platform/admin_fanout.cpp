@@ -46,19 +46,33 @@ AdminAnswer with_body(int status, json body) {
   return a;
 }
 
-std::vector<AdminAnswer> to_all(const Deployment& d, const AdminSender& sender,
-                                const std::string& method, const std::string& path,
-                                const std::optional<json>& body) {
-  std::vector<AdminAnswer> answers;
-  for (const auto& p : d.processes) answers.push_back(sender(p.admin_url, method, path, body));
-  return answers;
-}
-
 // The name a tool knows a process by: its services ("catalog", "auth+order").
 std::string process_name(const AdminProcess& p) {
   std::string name;
   for (const auto& s : p.services) name += (name.empty() ? "" : "+") + s;
   return name.empty() ? p.admin_url : name;
+}
+
+// The process by its services and its admin plane's URL ("catalog+provider at http://...").
+std::string describe(const AdminProcess& p) {
+  const auto name = process_name(p);
+  return name == p.admin_url ? name : name + " at " + p.admin_url;
+}
+
+std::vector<AdminAnswer> to_all(const Deployment& d, const AdminSender& sender,
+                                const std::string& method, const std::string& path,
+                                const std::optional<json>& body) {
+  std::vector<AdminAnswer> answers;
+  for (const auto& p : d.processes) {
+    try {
+      answers.push_back(sender(p.admin_url, method, path, body));
+    } catch (const http::TransportError& e) {
+      // Which process did not answer, and where: "connect: Connection refused" alone was
+      // blamed on the gateway the tool had named (an outside probe of a split shop).
+      throw http::TransportError(e.kind(), "the admin plane of " + describe(p) + ": " + e.what());
+    }
+  }
+  return answers;
 }
 
 // A request sent to every process, each tried whatever another did. A process that does not

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "platform/admin_fanout.hpp"
+#include "platform/http/message.hpp"
 
 namespace {
 
@@ -32,12 +33,16 @@ struct FakeShop {
   std::vector<std::string> sent;                     // "URL METHOD PATH"
   std::map<std::string, std::vector<json>> faults;
 
-  std::set<std::string> down;  // admin URLs that do not answer
+  std::set<std::string> down;     // admin URLs that do not answer
+  std::set<std::string> refused;  // admin URLs whose connection is refused, as a client says it
 
   AdminAnswer operator()(const std::string& base, const std::string& method,
                          const std::string& path, const std::optional<json>& body) {
     sent.push_back(base + " " + method + " " + path);
     if (down.count(base)) throw std::runtime_error("connection refused");
+    if (refused.count(base))
+      throw shopctl::http::TransportError(shopctl::http::TransportErrorKind::refused,
+                                          "connect: Connection refused");
     if (path.rfind("/_admin/faults/", 0) == 0 && method == "DELETE") {
       auto id = path.substr(15);
       auto& list = faults[base];
@@ -254,6 +259,24 @@ TEST_CASE("a process that does not answer: the others still reset, and the 503 n
   CHECK(message.find("gateway") != std::string::npos);
   CHECK(std::count(shop.sent.begin(), shop.sent.end(), "http://b POST /_admin/reset") == 1);
   CHECK(std::count(shop.sent.begin(), shop.sent.end(), "http://c2 POST /_admin/reset") == 1);
+}
+
+// A read of every process (the faults, the services) failed with the client's words alone,
+// "connect: Connection refused", which the tools blamed on the gateway they had named (an
+// outside probe of a split shop): the process and its admin URL are named.
+TEST_CASE("a read of every process names the one that did not answer, and where") {
+  auto d = three_processes();
+  FakeShop shop;
+  AdminFanOut fan;
+  shop.refused.insert("http://b");
+  try {
+    (void)fan.send(d, std::ref(shop), "GET", "/_admin/faults", std::nullopt);
+    FAIL("no TransportError");
+  } catch (const shopctl::http::TransportError& e) {
+    CHECK(e.kind() == shopctl::http::TransportErrorKind::refused);
+    CHECK(std::string(e.what()) ==
+          "the admin plane of catalog at http://b: connect: Connection refused");
+  }
 }
 
 TEST_CASE("a fault is added in every process or in none, so that it can be sent again") {
