@@ -387,6 +387,17 @@ AdminAnswer AdminFanOut::send(const Deployment& d, const AdminSender& sender,
   }
   if (path == "/_admin/services") {
     auto answers = to_all(d, sender, method, full_path, body);
+    // A process listed by its `url` alone (no admin plane: docs/deploy.md) serves its
+    // services' own admin routes, not this shop-wide one: its 404 is left out, as the
+    // gateway's process lists its services as remote ones. Before, `run --target` with such
+    // a deployment file said the gateway was no shop's (an outside probe of separate hosts).
+    const bool some_listed =
+        std::any_of(answers.begin(), answers.end(), [](const AdminAnswer& a) { return a.ok(); });
+    if (some_listed) {
+      answers.erase(std::remove_if(answers.begin(), answers.end(),
+                                   [](const AdminAnswer& a) { return a.status == 404; }),
+                    answers.end());
+    }
     if (auto* failed = first_failure(answers)) return *failed;
     // Each process lists its own services as they are, the others as where they are.
     std::map<std::string, json> by_name;

@@ -35,11 +35,14 @@ struct FakeShop {
 
   std::set<std::string> down;     // admin URLs that do not answer
   std::set<std::string> refused;  // admin URLs whose connection is refused, as a client says it
+  std::set<std::string> no_admin_plane;  // URLs that serve only their services' own routes
 
   AdminAnswer operator()(const std::string& base, const std::string& method,
                          const std::string& path, const std::optional<json>& body) {
     sent.push_back(base + " " + method + " " + path);
     if (down.count(base)) throw std::runtime_error("connection refused");
+    if (no_admin_plane.count(base) && path == "/_admin/services")
+      return answer(404, {{"error", {{"code", "route_not_found"}}}});
     if (refused.count(base))
       throw shopctl::http::TransportError(shopctl::http::TransportErrorKind::refused,
                                           "connect: Connection refused");
@@ -259,6 +262,20 @@ TEST_CASE("a process that does not answer: the others still reset, and the 503 n
   CHECK(message.find("gateway") != std::string::npos);
   CHECK(std::count(shop.sent.begin(), shop.sent.end(), "http://b POST /_admin/reset") == 1);
   CHECK(std::count(shop.sent.begin(), shop.sent.end(), "http://c2 POST /_admin/reset") == 1);
+}
+
+// A process given by its url alone has no admin plane: its 404 to the shop-wide services list
+// made `run --target` say the gateway was no shop's (an outside probe of separate hosts).
+TEST_CASE("a process without an admin plane is left out of the services list, not a failure") {
+  auto d = three_processes();
+  FakeShop shop;
+  AdminFanOut fan;
+  shop.no_admin_plane.insert("http://b");
+  auto listed = fan.send(d, std::ref(shop), "GET", "/_admin/services", std::nullopt);
+  CHECK(listed.status == 200);
+  // Every process answering 404 is still a failure: nothing listed the services.
+  shop.no_admin_plane = {"http://a", "http://b", "http://c2"};
+  CHECK(fan.send(d, std::ref(shop), "GET", "/_admin/services", std::nullopt).status == 404);
 }
 
 // A read of every process (the faults, the services) failed with the client's words alone,
