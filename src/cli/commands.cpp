@@ -59,6 +59,9 @@ std::chrono::nanoseconds duration_option(const std::string& name, const std::str
                                 ": expected a duration like 500ms, 10s or 1m (units ms, s, m and "
                                 "h), got '" +
                                 text + "'");
+  // The bound itself: --think and --timeout took 2000000h, each checked by its command apart.
+  if (!longest.empty() && *d > platform::parse_duration(longest).value())
+    throw std::invalid_argument(name + ": at most " + longest + ", got '" + text + "'");
   return *d;
 }
 

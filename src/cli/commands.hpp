@@ -39,9 +39,9 @@ int resolve_target(const char* command, std::string& target, std::string& admin_
 std::string seed_problem(const std::string& text);
 
 // The duration an option gives (platform::parse_duration), or std::invalid_argument naming
-// `name` and what is wrong. `longest`, when given, is what the option allows at most ("24h"),
-// named when the value is too long even to represent (9000000000000h was "expected a duration
-// like 500ms").
+// `name` and what is wrong. `longest`, when given, is what the option allows at most ("24h"):
+// a longer value, or one too long even to represent (9000000000000h was "expected a duration
+// like 500ms"), is "NAME: at most LONGEST, got 'TEXT'".
 // The problems of a --config file as `shopctl validate` shows a scenario's: each as
 // "file:line:col: error: message", the line it is on and a caret under the column, in the
 // order of the file.

@@ -761,10 +761,8 @@ LoadResult run_load(const LoadOptions& o) {
       if (!a.ok()) {
         faults_off();
         stop_workers();
-        throw std::invalid_argument(
-            "the shop refused the fault " +
-            f.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ": " +
-            a.error_message());
+        throw std::invalid_argument("the shop refused the fault " + platform::json_text(f) + ": " +
+                                    a.error_message());
       }
       fault_ids.push_back(a.body.value("id", std::string()));
       fault_event("added", f);

@@ -49,6 +49,19 @@ steps:
     expect: {status: 200}
 )yaml";
 
+// Two users browsing while the catalog answers 1 ms late: a plan whose faults need switching.
+shopctl::LoadPlan browse_with_slow_catalog() {
+  shopctl::LoadPlan plan;
+  plan.users = 2;
+  plan.mix = "browse=1";
+  shopctl::FaultSpec slow;
+  slow.target_service = "catalog";
+  slow.type = "delay";
+  slow.delay = "1ms";
+  plan.faults = {slow};
+  return plan;
+}
+
 std::string scenario_named(const std::string& name) {
   std::string text = kMisuseScenario;
   text.replace(text.find("NAME"), 4, name);
@@ -95,15 +108,8 @@ TEST_CASE("check_plan refuses a plan no run can mean, as shopctl load refuses it
 // std::terminate. A caller that throws to stop the run gets its exception back, at once.
 TEST_CASE("a load's on_progress that throws stops the run, and run_load rethrows it") {
   shopctl::Shop shop(fast_shop());
-  shopctl::LoadPlan plan;
-  plan.users = 2;
+  shopctl::LoadPlan plan = browse_with_slow_catalog();
   plan.duration = 60s;
-  plan.mix = "browse=1";
-  shopctl::FaultSpec slow;
-  slow.target_service = "catalog";
-  slow.type = "delay";
-  slow.delay = "1ms";
-  plan.faults = {slow};
   int calls = 0;
   plan.on_progress = [&](const shopctl::LoadProgress&) {
     ++calls;
@@ -121,16 +127,9 @@ TEST_CASE("a load's on_progress that throws stops the run, and run_load rethrows
 // ends with LoadSetupError, the threads joined.
 TEST_CASE("a load whose faults cannot be switched on at fault_at ends with an error, not a crash") {
   shopctl::Shop shop(fast_shop());
-  shopctl::LoadPlan plan;
-  plan.users = 2;
+  shopctl::LoadPlan plan = browse_with_slow_catalog();
   plan.duration = 4s;
   plan.fault_at = 2500ms;
-  plan.mix = "browse=1";
-  shopctl::FaultSpec slow;
-  slow.target_service = "catalog";
-  slow.type = "delay";
-  slow.delay = "1ms";
-  plan.faults = {slow};
   bool stopped = false;
   plan.on_progress = [&](const shopctl::LoadProgress&) {
     if (!stopped) {
