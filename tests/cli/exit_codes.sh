@@ -880,15 +880,19 @@ sleep 0.3
 recorded=$(curl -s -H "X-Admin-Token: $admin" "$catalog_url/_admin/edges" | jq -r '.violations')
 logged=$(grep -c '"architecture violation"\|architecture violation ' "$tmp/flood.out")
 kill "$flood_pid"; wait "$flood_pid" 2>/dev/null
-# 20 lines in each second the flood touched (on a slow machine 200 requests cross a second
-# boundary: a clean-clone CI run logged 34), and one for the request after it.
-flood_seconds=$((flood_end - flood_start + 1))
+# 20 lines in each second the flood touched, and one for the request after it. The service
+# counts its seconds on the steady clock, not on `date`'s: a flood inside one wall-clock second
+# can still touch two of the service's (a clean-clone CI run logged 41 lines, 20 + 20 + 1, in
+# a wall-clock second), so the bound allows one second more than `date` saw. Every violation is
+# either logged or counted in a "not logged" line (the request after the pause flushes the last).
+flood_seconds=$((flood_end - flood_start + 2))
 most=$((20 * flood_seconds + 1))
-if [[ "$recorded" -eq 201 && "$logged" -le "$most" && $((200 - 20 * flood_seconds)) -gt 0 ]] && grep -q "architecture violations not logged.*count=[1-9][0-9]*" "$tmp/flood.out"; then
+unlogged=$(sed -nE 's/.*architecture violations not logged count=([0-9]+).*/\1/p' "$tmp/flood.out" | awk '{ n += $1 } END { print n + 0 }')
+if [[ "$recorded" -eq 201 && "$logged" -le "$most" && $((200 - 20 * flood_seconds)) -gt 0 && $((logged + ${unlogged:-0})) -eq 201 ]] && grep -q "architecture violations not logged.*count=[1-9][0-9]*" "$tmp/flood.out"; then
   passed=$((passed + 1))
 else
   failed=$((failed + 1))
-  echo "FAIL: 201 violations in $flood_seconds second(s): all recorded ($recorded), at most $most lines logged ($logged), the rest counted in one line"
+  echo "FAIL: 201 violations in at most $flood_seconds second(s): all recorded ($recorded), at most $most lines logged ($logged), the rest counted ($unlogged)"
   grep -m3 "not logged" "$tmp/flood.out"
 fi
 
