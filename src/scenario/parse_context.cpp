@@ -630,6 +630,23 @@ void Context::note_capture(const std::string& name, int line) {
   captured_at_.emplace(name, line);
 }
 
+std::optional<std::string> literal_text(const Scope& scope, const nlohmann::json& value) {
+  if (!value.is_string()) return std::nullopt;
+  const ScannedTemplate scanned = scan_template(value.get_ref<const std::string&>());
+  if (scanned.error) return std::nullopt;
+  std::string out;
+  for (const TemplatePart& part : scanned.parts) {
+    if (part.kind == TemplatePart::Kind::text) {
+      out += part.value;
+      continue;
+    }
+    const auto known = scope.literal_text.find(part.value);
+    if (known == scope.literal_text.end()) return std::nullopt;
+    out += known->second;
+  }
+  return out;
+}
+
 bool is_header_name(std::string_view name) {
   if (name.empty()) return false;
   for (char c : name) {

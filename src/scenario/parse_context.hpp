@@ -56,6 +56,10 @@ struct Scope {
   std::set<std::string, std::less<>> names;  // vars and captures defined so far
   bool token = false;                        // a login step came before
   std::set<std::string, std::less<>> fault_ids;
+  // Vars whose text is known when the file is read (literal text, or made only of such vars;
+  // not set by --var, which wins over the file): a regex built from them is checked at parse
+  // time, as a literal one is.
+  std::map<std::string, std::string, std::less<>> literal_text;
 };
 
 // Said after "unknown key '<<' in ...": YAML 1.1's merge key, which yaml-cpp reads as a plain
@@ -73,6 +77,10 @@ nlohmann::json resolve_plain_scalar(const std::string& text);
 
 // True for an HTTP field name (an RFC 9110 token).
 bool is_header_name(std::string_view name);
+
+// What `value` expands to when it is text made only of literal text and the scope's
+// literal_text vars; nullopt when any part is known only at run time (or it is not a string).
+std::optional<std::string> literal_text(const Scope& scope, const nlohmann::json& value);
 
 class Context {
  public:

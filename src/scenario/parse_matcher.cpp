@@ -187,16 +187,28 @@ std::optional<MatchClause> parse_clause(Context& ctx, const Field& entry, MatchO
       }
       const std::string pattern = ctx.text(entry.node);
       clause.operand = pattern;
+      // A refused pattern may be thousands of characters: quote only its start.
+      const auto quoted = [](const std::string& text) {
+        return "\"" + (text.size() > 60 ? text.substr(0, 60) + "..." : text) + "\"";
+      };
       if (has_template(pattern)) {
         ctx.check_references(entry.mark, pattern);
+        // Made only of vars the file fixes: checked now, as run would refuse it at the step.
+        if (const auto expanded = literal_text(ctx.scope(), pattern)) {
+          try {
+            (void)compile_regex(*expanded);
+          } catch (const RegexError& e) {
+            ctx.error(entry.mark, "invalid regular expression " + quoted(*expanded) + " (from " +
+                                      quoted(pattern) + "): " + e.what());
+            return std::nullopt;
+          }
+        }
         return clause;
       }
       try {
         clause.regex = compile_regex(pattern);
       } catch (const RegexError& e) {
-        // A refused pattern may be thousands of characters: quote only its start.
-        const std::string shown = pattern.size() > 60 ? pattern.substr(0, 60) + "..." : pattern;
-        ctx.error(entry.mark, "invalid regular expression \"" + shown + "\": " + e.what());
+        ctx.error(entry.mark, "invalid regular expression " + quoted(pattern) + ": " + e.what());
         return std::nullopt;
       }
       return clause;

@@ -319,6 +319,10 @@ void ScenarioParser::parse_vars(const Field& field, Scenario& scenario) {
       continue;
     }
     least_size[entry.name] = size;
+    if (auto text = literal_text(ctx_.scope(), *value);
+        text && !options_.known_vars.contains(entry.name)) {
+      ctx_.scope().literal_text[entry.name] = std::move(*text);
+    }
     scenario.vars.emplace_back(entry.name, std::move(*value));
     scenario.var_locs.push_back(ctx_.location(entry.key_mark));
   }
@@ -475,6 +479,7 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item, bool inner) {
   // What this step defines is visible from the next step on.
   for (const Capture& capture : captures) {
     ctx_.scope().names.insert(capture.name);
+    ctx_.scope().literal_text.erase(capture.name);
     ctx_.note_capture(capture.name, capture.loc.line);
   }
   step.captures = std::move(captures);

@@ -339,6 +339,29 @@ TEST_CASE("a pattern outside RE2's syntax (lookahead, backreference) is refused,
   CHECK(d.message.find("RE2 compiles a pattern into at most 8 MiB") != std::string::npos);
 }
 
+TEST_CASE("a pattern made only of the file's own vars is checked when the file is read") {
+  // validate passed `matches: "${pat}"` with `pat: "(a"`; run then failed the step (exit 4).
+  const auto step = [](const std::string& pattern) {
+    return "steps:\n  - request: {GET: /api/cart}\n    expect: {json: {$.id: {matches: \"" +
+           pattern + "\"}}}\n";
+  };
+  const Diagnostic d = only(problems("version: 1\nvars: {pat: \"(a\"}\n" + step("${pat}")),
+                            "invalid regular expression");
+  CHECK(d.message.find("\"(a\" (from \"${pat}\")") != std::string::npos);
+  // Through another var, and with text around it.
+  only(problems("version: 1\nvars: {a: \"[\", b: \"x${a}\"}\n" + step("^${b}")),
+       "invalid regular expression");
+  // Valid ones pass; so do patterns that depend on run-time values (a built-in, a capture, or
+  // --var, which wins over the file's var), checked when the step runs.
+  CHECK(problems("version: 1\nvars: {a: \"[a-z]\", b: \"^${a}+\"}\n" + step("${b}$")).empty());
+  CHECK(problems("version: 1\nvars: {a: \"(${run_id}\"}\n" + step("${a}")).empty());
+  ParseOptions from_cli;
+  from_cli.known_vars = {"pat"};
+  CHECK(
+      parse_scenario_text("version: 1\nvars: {pat: \"(a\"}\n" + step("${pat}"), "s.yaml", from_cli)
+          .ok());
+}
+
 TEST_CASE("defaults apply when optional top-level keys are left out") {
   const ParseResult result =
       parse_scenario_text("version: 1\nsteps:\n  - request: {GET: /api/cart}\n", "dir/cart.yaml");
