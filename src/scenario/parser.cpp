@@ -799,6 +799,18 @@ std::optional<RequestAction> ScenarioParser::parse_request(const Field& field) {
           ok = false;
           continue;
         }
+        // The client frames each request itself: these were dropped without a word, so a
+        // scenario meant to send a lying length passed having sent an honest one.
+        if (http::iequals(header.name, "Content-Length") ||
+            http::iequals(header.name, "Transfer-Encoding")) {
+          ctx_.error(header.key_mark,
+                     "header '" + header.name +
+                         "' cannot be set: shopctl frames each request itself (Content-Length "
+                         "is the body's length; Transfer-Encoding is never sent), so a "
+                         "scenario cannot send a malformed length; leave the header out");
+          ok = false;
+          continue;
+        }
         auto value = ctx_.text_template(header);
         // A line break or NUL in a value would end the field (header injection); the client
         // dropped such a header without a word.

@@ -1121,6 +1121,23 @@ TEST_CASE("a request header given twice, or with a line break in its value, is r
             .line == 3);
 }
 
+TEST_CASE("a request's Content-Length or Transfer-Encoding header is refused, not dropped") {
+  // Both were dropped without a word: a step meant to send a lying length sent an honest one.
+  for (const std::string name : {"Content-Length", "transfer-encoding"}) {
+    CAPTURE(name);
+    const Diagnostic d =
+        only(problems("version: 1\nsteps:\n  - request: {POST: /api/auth/login, headers: {" + name +
+                      ": \"1\"}, json: {}}\n"),
+             "cannot be set");
+    CHECK(at(d) == "3:48");
+    CHECK(d.message.find("frames each request itself") != std::string::npos);
+  }
+  // Expecting one in an answer is fine.
+  CHECK(problems("version: 1\nsteps:\n  - request: {GET: /api/cart}\n"
+                 "    expect: {headers: {Content-Length: {matches: \"^[0-9]+$\"}}}\n")
+            .empty());
+}
+
 TEST_CASE("a matcher whose bounds exclude every value is an error, not a step that always fails") {
   CHECK(at(only(problems("version: 1\nsteps:\n  - request: {GET: /api/cart}\n"
                          "    expect: {status: {gte: 500, lt: 400}}\n"),
