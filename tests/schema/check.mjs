@@ -353,6 +353,7 @@ const rejects = [
   ['a lower-case method', step('  - request: {method: get, path: /api/cart}')],
   ['a path without a leading slash', step('  - request: {GET: api/cart}')],
   ['an unknown request key', step('  - request: {GET: /api/cart, timeout: 1s}')],
+  ['a request that sets its own Content-Length', step('  - request: {POST: /api/cart/items, headers: {content-length: "1"}, json: {}}')],
   ['pay without order or url', step('  - pay: {card: "4242424242424242"}')],
   ['pay with an unquoted card number', step('  - pay: {order: o-1, card: 4242424242424242}')],
   ['register without a password', step('  - register: {email: a@b.test}')],
