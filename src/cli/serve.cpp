@@ -393,6 +393,12 @@ int run_serve(const ServeOptions& o) {
   }
   std::printf("  admin token   %s  (header X-Admin-Token on /_admin/ of any service)\n",
               shop->admin_token().c_str());
+  // A process with a port of its own for the admin plane (--admin-port) names it, as a
+  // process without the gateway does: its services' own admin routes are answered there.
+  if (shop->admin_url() != shop->url("gateway")) {
+    std::printf("  admin plane   %s  (this process's own admin routes)\n",
+                shop->admin_url().c_str());
+  }
   if (!shop->identity_file().empty()) {
     std::printf("  identity      %s  (ports and secrets kept across restarts)\n",
                 shop->identity_file().c_str());

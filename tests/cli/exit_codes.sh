@@ -667,6 +667,19 @@ expect_output '"login_throttle"' "the settings are printed"
 expect_code 1 "serve --processes --peer" timeout 10 "$shopctl" serve --processes --ephemeral --peer catalog=http://127.0.0.1:1
 expect_output "takes no --peer" "serve says --peer does not go with --processes"
 expect_code 1 "serve --processes --admin-port" timeout 10 "$shopctl" serve --processes --ephemeral --admin-port 0
+# A gateway process with an admin port of its own names it in the banner, as a process without
+# the gateway does (it named only the gateway's URL).
+"$shopctl" serve --ephemeral --gateway-port 0 --admin-port 0 >"$tmp/admin-banner.out" 2>&1 &
+banner_pid=$!
+for _ in $(seq 1 100); do grep -q "^Ctrl-C" "$tmp/admin-banner.out" && break; sleep 0.05; done
+banner_admin=$(sed -nE 's/^ *admin plane +(http:\/\/[0-9.:]+) .*/\1/p' "$tmp/admin-banner.out")
+banner_token=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$tmp/admin-banner.out")
+banner_status=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Admin-Token: $banner_token" "$banner_admin/_admin/faults")
+kill "$banner_pid"; wait "$banner_pid" 2>/dev/null
+if [[ -n "$banner_admin" && "$banner_status" == 200 ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: serve --admin-port names its admin plane ('$banner_admin' answered $banner_status)"
+  sed 's/^/    /' "$tmp/admin-banner.out" | head -20
+fi
 # A file of more than 1,000,000 YAML nodes is refused before yaml-cpp builds them: 280,000
 # small steps (16 MB) took 18 s and 1.9 GB to validate, and passed (an outside probe).
 python3 -c "
