@@ -5,9 +5,11 @@
 #include <atomic>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -50,6 +52,61 @@ struct RunCliOptions {
   std::string vars_file;
   std::string wait_for_target = "0s";
   std::string seed;  // empty: each scenario's own seed, or 0
+};
+
+// What an earlier run left at this run's report paths, removed when this run ends without
+// writing its own (nothing ran, or it was interrupted): a CI step that publishes the report
+// whatever happened (`if: always()`) showed the earlier run's green tests for a run that never
+// started (an outside probe). Only a regular file, never one with a scenario's extension, a
+// file the run reads or one it was given as a path. Thread-safe: the interrupt watcher calls
+// remove() too.
+class StaleReports {
+ public:
+  StaleReports(std::vector<std::string> reports, std::vector<std::string> inputs)
+      : reports_(std::move(reports)), inputs_(std::move(inputs)) {}
+  StaleReports(const StaleReports&) = delete;
+  StaleReports& operator=(const StaleReports&) = delete;
+  void add_inputs(const std::vector<std::string>& more) {
+    std::lock_guard lock(mu_);
+    inputs_.insert(inputs_.end(), more.begin(), more.end());
+  }
+  // This run's reports are being written: nothing is stale any more.
+  void keep() {
+    std::lock_guard lock(mu_);
+    kept_ = true;
+  }
+  // Removes them (once); says what it removed, or "".
+  std::string remove() {
+    std::lock_guard lock(mu_);
+    if (kept_) return {};
+    kept_ = true;
+    std::vector<std::string> removed;
+    for (const auto& report : reports_) {
+      namespace fs = std::filesystem;
+      std::error_code ec;
+      const fs::path path(report);
+      if (report.empty() || !fs::is_regular_file(fs::symlink_status(path, ec))) continue;
+      const auto ext = path.extension().string();
+      if (ext == ".yaml" || ext == ".yml") continue;
+      const bool read = std::any_of(inputs_.begin(), inputs_.end(), [&](const auto& input) {
+        std::error_code same;
+        return !input.empty() && fs::equivalent(path, input, same);
+      });
+      if (!read && fs::remove(path, ec)) removed.push_back(report);
+    }
+    if (removed.empty()) return {};
+    std::string said = "removed the report" + std::string(removed.size() > 1 ? "s" : "") +
+                       " an earlier run left at ";
+    for (std::size_t i = 0; i < removed.size(); ++i)
+      said += (i ? ", " : "") + platform::terminal_text(removed[i], true);
+    return said + " (this run wrote none)";
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> reports_;
+  std::vector<std::string> inputs_;
+  bool kept_ = false;
 };
 
 scenario::LoadResult load(const std::vector<std::string>& paths,
@@ -128,10 +185,24 @@ int run_run(const RunCliOptions& given) {
                                               {"--json", o.json, "reports/run.json"},
                                               {"--html", o.html, "reports/scenarios.html"}}))
     return kExitUsage;
+  // Before anything else can end the run: removed at any exit that writes no report.
+  std::vector<std::string> given_inputs = o.paths;
+  given_inputs.push_back(o.vars_file);
+  auto stale = std::make_shared<StaleReports>(std::vector<std::string>{o.junit, o.json, o.html},
+                                              given_inputs);
+  set_interrupt_cleanup([stale] { return stale->remove(); });
+  struct RemoveAtExit {
+    std::shared_ptr<StaleReports> stale;
+    ~RemoveAtExit() {
+      const std::string removed = stale->remove();
+      if (!removed.empty()) std::cerr << "shopctl run: note: " << removed << "\n";
+    }
+  } remove_at_exit{stale};
   std::shared_ptr<scenario::RunLease> lease;  // with --target
   scenario::CommandLineVars vars;
   if (int rc = read_vars("shopctl run", o.vars, o.vars_file, vars); rc != kExitOk) return rc;
   auto loaded = load(o.paths, vars);
+  stale->add_inputs(loaded.files);
   if (!loaded.ok()) {
     std::cerr << shown_diagnostics(loaded);
     std::cerr << "shopctl run: " << loaded.diagnostics.size()
@@ -198,14 +269,16 @@ int run_run(const RunCliOptions& given) {
     lease =
         std::make_shared<scenario::RunLease>(o.target, o.admin_token, "shopctl run", "shopctl run");
     set_interrupt_cleanup(
-        [recorded, lease, target = o.target, token = o.admin_token]() -> std::string {
+        [recorded, lease, stale, target = o.target, token = o.admin_token]() -> std::string {
           struct Release {
             scenario::RunLease& lease;
             ~Release() { lease.release(); }
           } released{*lease};  // after the reset, whatever it says
-          if (!recorded->load()) return "the target was not changed yet";
+          const std::string removed = stale->remove();
+          const std::string also = removed.empty() ? "" : "; " + removed;
+          if (!recorded->load()) return "the target was not changed yet" + also;
           // The run ended and let the lease go: the shop was put back, and may be another run's.
-          if (!lease->held()) return "the run had put the target back already";
+          if (!lease->held()) return "the run had put the target back already" + also;
           try {
             platform::AdminClient admin(target, token, std::chrono::seconds(5));
             // The run ends here: the shop's baseline is no longer in use (docs/scenarios.md,
@@ -214,13 +287,14 @@ int run_run(const RunCliOptions& given) {
                 admin.send("POST", "/_admin/reset", nlohmann::json{{"end_of_run", true}});
             if (answer.ok())
               return "the target's faults, services, prices, breakers and config were put back as "
-                     "the run found them (its clock stays where the run moved it)";
+                     "the run found them (its clock stays where the run moved it)" +
+                     also;
             return "the target could not be put back (POST /_admin/reset answered " +
                    std::to_string(answer.status) + " " + answer.error_message() +
-                   "): check shopctl fault list and the console";
+                   "): check shopctl fault list and the console" + also;
           } catch (const std::exception& e) {
             return std::string("the target could not be put back (") + e.what() +
-                   "): check shopctl fault list and the console";
+                   "): check shopctl fault list and the console" + also;
           }
         });
     // A running shop takes only part of a `config:` (shop/config.hpp: runtime_config_refusals);
@@ -347,6 +421,7 @@ int run_run(const RunCliOptions& given) {
       written = false;
     }
   };
+  stale->keep();  // from here on the reports are this run's
   if (!o.junit.empty()) write(o.junit, scenario::junit_xml(summary));
   if (!o.json.empty()) write(o.json, platform::json_text(scenario::json_report(summary), 2) + "\n");
   if (!o.html.empty())
@@ -381,7 +456,8 @@ void register_run(CLI::App& app) {
       "            not start or a scenario passed its timeout, 4 an expectation failed (4\n"
       "            wins over 3 when both happen),\n"
       "            130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (the shops' temporary folders are\n"
-      "            removed; no report is written).\n\n"
+      "            removed; no report is written). A run that writes no report\n"
+      "            removes one an earlier run left at the same path.\n\n"
       "Examples:\n"
       "  shopctl run scenarios/\n"
       "  shopctl run scenarios/resilience --jobs 1 --verbose\n"

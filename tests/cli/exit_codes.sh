@@ -601,8 +601,30 @@ interrupted() {  # interrupted SIGNAL WANT DESCRIPTION COMMAND...
   fi
 }
 printf 'version: 1\nname: waits\ntimeout: 2h\nsteps:\n  - wait: 1h\n' > "$tmp/wait.yaml"
+# A run that writes no report removes what an earlier run left at its report paths: a CI step
+# publishing the report with `if: always()` showed the earlier run's green tests for a run that
+# was interrupted, or never started (an outside probe).
+printf '<testsuites tests="1" failures="0"/>\n' > "$tmp/wait.xml"
 interrupted INT 130 "run: SIGINT during a scenario" "$shopctl" run "$tmp/wait.yaml" --junit "$tmp/wait.xml"
 expect_output "interrupted \(Interrupt\): temporary folders removed" "run says it was interrupted"
+expect_output "removed the report an earlier run left at .*wait.xml" "run says it removed the earlier report"
+if [[ ! -e "$tmp/wait.xml" ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: an interrupted run left the earlier run's report in place"
+fi
+printf '{"summary": {"failed": 0}}\n' > "$tmp/stale.json"
+printf '<testsuites tests="1" failures="0"/>\n' > "$tmp/stale.xml"
+printf 'version: 1\nsteps: [{wat: 1}]\n' > "$tmp/invalid.yaml"
+expect_code 2 "run: an invalid scenario with reports named" "$shopctl" run "$tmp/invalid.yaml" --junit "$tmp/stale.xml" --json "$tmp/stale.json"
+expect_output "removed the reports an earlier run left at .*stale.xml, .*stale.json" "run says it removed both"
+if [[ ! -e "$tmp/stale.xml" && ! -e "$tmp/stale.json" ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: a run that ran nothing left the earlier run's reports in place"
+fi
+# Never a file it reads: a report path that is the scenario itself is refused and kept.
+cp "$tmp/invalid.yaml" "$tmp/kept.yaml"
+expect_code 2 "run: --junit naming the invalid scenario" "$shopctl" run "$tmp/kept.yaml" --junit "$tmp/kept.yaml"
+if cmp -s "$tmp/invalid.yaml" "$tmp/kept.yaml"; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: a run removed the scenario its report path named"
+fi
 interrupted TERM 143 "load: SIGTERM during the run" "$shopctl" load --users 1 --duration 60s --quiet
 # A pause between journeys ends with the run (--think 1h ran for an hour after a 1 s run).
 expect_code 0 "load: --think longer than --duration" timeout 30 "$shopctl" load --users 2 --think 1h --duration 1s --quiet
