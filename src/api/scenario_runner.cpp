@@ -201,7 +201,9 @@ ScenarioRunner::ScenarioRunner(RunnerOptions options) : impl_(std::make_unique<I
     const auto& target = options.target;
     if (target.rfind("http://", 0) == 0 && target.find_first_of("/?#", 7) != std::string::npos)
       throw std::invalid_argument(
-          "target: give the gateway's base URL, like http://127.0.0.1:8080, without a path; got '" +
+          "target: give the gateway's base URL, like http://127.0.0.1:8080, without a path, query "
+          "or "
+          "fragment; got '" +
           target + "'");
     AdminClient check(target, "unused");  // throws std::invalid_argument naming the problem
   }

@@ -86,7 +86,8 @@ int resolve_target(const char* command, std::string& target, std::string& admin_
     if (authority_end != std::string::npos &&
         target.find_first_not_of('/', authority_end) != std::string::npos) {
       std::cerr << command << ": --target " << target
-                << ": give the gateway's base URL, like http://127.0.0.1:8080, without a path\n";
+                << ": give the gateway's base URL, like http://127.0.0.1:8080, without a path, "
+                   "query or fragment\n";
       return kExitUsage;
     }
     if (authority_end != std::string::npos) target.erase(authority_end);

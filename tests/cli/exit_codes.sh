@@ -343,6 +343,9 @@ expect_output "--target names an invalid deployment file: " "graph says the depl
 # host:port without its scheme was exit 2 "deployment file: no such file" (an outside probe).
 expect_code 1 "run: --target host:port without http://" "$shopctl" run "$here/scenarios/flow/checkout.yaml" --target 127.0.0.1:8080
 expect_output "a URL needs its scheme: --target http://127.0.0.1:8080" "run says the scheme is missing"
+# A query was refused as "without a path" (an outside probe).
+expect_code 1 "run: --target with a query" "$shopctl" run "$here/scenarios/flow/checkout.yaml" --target 'http://127.0.0.1:8080?x=1'
+expect_output "without a path, query or fragment" "run names the query among what a base URL lacks"
 printf 'admin_token: adm_x\nservices:\n  catalog: {url: http://127.0.0.1:1}\n' > "$tmp/nogateway.yaml"
 expect_code 2 "fault: a deployment file without the gateway" "$shopctl" fault list --target "$tmp/nogateway.yaml"
 expect_output "services.gateway is missing" "fault says what the file lacks"
