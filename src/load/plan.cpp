@@ -153,7 +153,32 @@ void Tally::merge(const Tally& other) {
   latency.merge(other.latency);
 }
 
+namespace {
+Threshold parse_threshold_text(std::string_view text);
+}  // namespace
+
+// A threshold no run can meet is refused: 'errors<0%' failed every run (exit 4) with
+// "actual 0.000%" (an outside probe), since no figure is below 0 or a share above 100 %.
 Threshold parse_threshold(std::string_view text) {
+  Threshold t = parse_threshold_text(text);
+  const bool below_zero = t.op == "<" && t.value <= 0;
+  const bool above_all = t.percent && t.op == ">" && t.value >= 100;
+  if (below_zero || above_all) {
+    throw std::invalid_argument("--threshold '" + t.text + "': no run can meet it (" +
+                                (below_zero ? "no figure is below 0; for none at all, write '" +
+                                                  t.metric + "<=0" +
+                                                  (t.percent          ? "%"
+                                                   : t.unit() == "ms" ? "ms"
+                                                                      : "") +
+                                                  "'"
+                                            : std::string("no share of requests is above 100%")) +
+                                ")");
+  }
+  return t;
+}
+
+namespace {
+Threshold parse_threshold_text(std::string_view text) {
   Threshold t;
   t.text = std::string(trim(text));
   std::string_view s = t.text;
@@ -221,6 +246,7 @@ Threshold parse_threshold(std::string_view text) {
   throw fail("unknown figure '" + t.metric +
              "' (p50, p90, p99, max, errors, rps, orders_per_second)");
 }
+}  // namespace
 
 std::string Threshold::unit() const {
   if (metric == "p50" || metric == "p90" || metric == "p99" || metric == "max") return "ms";

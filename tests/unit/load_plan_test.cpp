@@ -131,6 +131,14 @@ TEST_CASE("a bad threshold is refused with the reason") {
   CHECK(message("errors<101%").find("between 0% and 100%") != std::string::npos);
   CHECK(message("shopping.p99<5ms").find("unknown journey") != std::string::npos);
   CHECK(message("checkout.rps>5").find("not per journey") != std::string::npos);
+  // One no run can meet: 'errors<0%' failed every run with "actual 0.000%".
+  CHECK(message("errors<0%").find("no run can meet it") != std::string::npos);
+  CHECK(message("errors<0%").find("write 'errors<=0%'") != std::string::npos);
+  CHECK(message("checkout.p99<0ms").find("no figure is below 0") != std::string::npos);
+  CHECK(message("errors>100%").find("above 100%") != std::string::npos);
+  CHECK(message("errors<=0%") == "accepted");
+  CHECK(message("errors>=100%") == "accepted");
+  CHECK(message("rps>0") == "accepted");
 }
 
 // The load report splits CPU time between the load generator and, when it runs in the same
