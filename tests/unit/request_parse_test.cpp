@@ -105,3 +105,27 @@ TEST_CASE("parse_request reads with the server's own parser and its rules") {
 }
 
 }  // namespace
+
+TEST_CASE("two traceparent fields are combined into one, which names no trace") {
+  // The first was kept (an outside probe): the request joined a trace that a proxy reading the
+  // last, or the list, would not have chosen. Combined (RFC 9110 5.3), it is invalid, and the
+  // service starts a new trace (W3C Trace Context).
+  auto parsed = parse_request(
+      "GET / HTTP/1.1\r\nHost: a\r\n"
+      "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
+      "Accept: */*\r\n"
+      "TraceParent: 00-11111111111111111111111111111111-00f067aa0ba902b7-01\r\n\r\n",
+      kBody, kHeaders);
+  REQUIRE(parsed.outcome == Outcome::complete);
+  CHECK(parsed.request.headers.get("traceparent") ==
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01, "
+        "00-11111111111111111111111111111111-00f067aa0ba902b7-01");
+  CHECK(parsed.request.headers.size() == 3);
+  // One alone is kept as sent.
+  auto one = parse_request(
+      "GET / HTTP/1.1\r\nHost: a\r\n"
+      "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n",
+      kBody, kHeaders);
+  CHECK(one.request.headers.get("traceparent") ==
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+}

@@ -173,6 +173,18 @@ class RequestParser final : public bhttp::basic_parser<true> {
       if (seen_ & (1u << which)) doubled_ = which;
       seen_ |= 1u << which;
     }
+    // A second traceparent is combined with the first, as RFC 9110 5.3 lets a recipient do:
+    // "a, b" is no valid traceparent, so a new trace starts (W3C Trace Context 4.3). The first
+    // was kept, joining the request to a trace a proxy in front may not have chosen.
+    if (field == bhttp::field::unknown && name.size() == 11 &&
+        boost::beast::iequals(name, "traceparent")) {
+      if (const auto first = request_.headers.get("traceparent")) {
+        std::string combined(*first);
+        combined.append(", ").append(value.data(), value.size());
+        request_.headers.set("traceparent", combined);
+        return;
+      }
+    }
     request_.headers.add(std::string_view(name.data(), name.size()),
                          std::string_view(value.data(), value.size()));
   }
