@@ -14,6 +14,7 @@
 #include "platform/admin_fanout.hpp"
 #include "platform/duration.hpp"
 #include "platform/http/client.hpp"
+#include "platform/text_rules.hpp"
 #include "scenario/diagnostics.hpp"
 #include "shop/config.hpp"
 
@@ -189,6 +190,50 @@ void register_commands(CLI::App& app) {
   register_version(app);
   register_completion(app);
   register_reference(app);
+}
+
+StaleReports::StaleReports(std::vector<std::string> reports, std::vector<std::string> inputs)
+    : reports_(std::move(reports)), inputs_(std::move(inputs)) {}
+
+void StaleReports::add_inputs(const std::vector<std::string>& more) {
+  std::lock_guard lock(mu_);
+  inputs_.insert(inputs_.end(), more.begin(), more.end());
+}
+
+void StaleReports::keep() {
+  std::lock_guard lock(mu_);
+  kept_ = true;
+}
+
+std::string StaleReports::remove() {
+  namespace fs = std::filesystem;
+  std::lock_guard lock(mu_);
+  if (kept_) return {};
+  kept_ = true;
+  std::vector<std::string> removed;
+  for (const auto& report : reports_) {
+    std::error_code ec;
+    const fs::path path(report);
+    if (report.empty() || !fs::is_regular_file(fs::symlink_status(path, ec))) continue;
+    const auto ext = path.extension().string();
+    if (ext == ".yaml" || ext == ".yml") continue;
+    const bool read = std::any_of(inputs_.begin(), inputs_.end(), [&](const auto& input) {
+      std::error_code same;
+      return !input.empty() && fs::equivalent(path, input, same);
+    });
+    if (!read && fs::remove(path, ec)) removed.push_back(report);
+  }
+  if (removed.empty()) return {};
+  std::string said = "removed the report" + std::string(removed.size() > 1 ? "s" : "") +
+                     " an earlier run left at ";
+  for (std::size_t i = 0; i < removed.size(); ++i)
+    said += (i ? ", " : "") + platform::terminal_text(removed[i], true);
+  return said + " (this run wrote none)";
+}
+
+StaleReports::RemoveAtExit::~RemoveAtExit() {
+  const std::string removed = stale->remove();
+  if (!removed.empty()) std::cerr << command << ": note: " << removed << "\n";
 }
 
 }  // namespace shopctl::cli

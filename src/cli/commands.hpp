@@ -4,7 +4,10 @@
 // says which it uses. docs/cli.md is `shopctl reference`: every command's --help.
 #include <chrono>
 #include <initializer_list>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <shopctl/version.hpp>
 
@@ -60,5 +63,39 @@ struct ReportFile {
 // "-", silently. Standard output is the console's, so no report goes there either. Says so,
 // prefixed with `command`, for the first report given "-" and returns true; false when none is.
 bool refuse_report_to_stdout(const char* command, std::initializer_list<ReportFile> reports);
+
+// What an earlier run left at a command's report paths, removed when this run ends without
+// writing its own (nothing ran, or it was interrupted): a CI step that publishes the report
+// whatever happened (`if: always()`) showed the earlier run's green tests for a run that never
+// started (an outside probe). Only a regular file, never one with a scenario's extension
+// (.yaml, .yml), a file the run reads or one it was given as a path. Thread-safe: the
+// interrupt watcher calls remove() too.
+class StaleReports {
+ public:
+  StaleReports(std::vector<std::string> reports, std::vector<std::string> inputs);
+  StaleReports(const StaleReports&) = delete;
+  StaleReports& operator=(const StaleReports&) = delete;
+  void add_inputs(const std::vector<std::string>& more);
+  // This run's reports are being written: nothing is stale any more.
+  void keep();
+  // Removes them (once); says what it removed, or "".
+  std::string remove();
+  // Removes them when the command returns, with a note on standard error naming `command`.
+  struct RemoveAtExit {
+    RemoveAtExit(std::shared_ptr<StaleReports> reports, const char* name)
+        : stale(std::move(reports)), command(name) {}
+    std::shared_ptr<StaleReports> stale;
+    const char* command;
+    RemoveAtExit(const RemoveAtExit&) = delete;
+    RemoveAtExit& operator=(const RemoveAtExit&) = delete;
+    ~RemoveAtExit();
+  };
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> reports_;
+  std::vector<std::string> inputs_;
+  bool kept_ = false;
+};
 
 }  // namespace shopctl::cli

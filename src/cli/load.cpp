@@ -210,6 +210,12 @@ int run_load_command(const LoadCliOptions& given) {
     std::cerr << "shopctl load: cannot write " << *report << ": nothing ran (exit 1)\n";
     return kExitUsage;
   }
+  // From here an exit that writes no report removes what an earlier run left there.
+  auto stale = std::make_shared<StaleReports>(
+      std::vector<std::string>{o.json_file, o.html_file},
+      std::vector<std::string>{o.config_file, o.faults_file, o.vars_file});
+  set_interrupt_cleanup([stale] { return stale->remove(); });
+  const StaleReports::RemoveAtExit remove_at_exit{stale, "shopctl load"};
   FaultFile fault_file;
   if (!o.faults_file.empty()) {
     try {
@@ -338,6 +344,7 @@ int run_load_command(const LoadCliOptions& given) {
   // The report quotes the shop's answers (error codes): shown, never obeyed by the terminal.
   std::cout << platform::terminal_text(load::text_report(result, verdicts), false);
   std::cout.flush();
+  stale->keep();  // from here on the reports are this run's
   if (!o.json_file.empty()) {
     std::ofstream out(o.json_file);
     out << platform::json_text(load::json_report(result, verdicts), 2) << "\n";
@@ -376,7 +383,8 @@ void register_load(CLI::App& app) {
       "            --faults file, 3 the shop could not start or be reached, or users could\n"
       "            not sign in, 4 a threshold was breached, 130/143/129 stopped by "
       "SIGINT/SIGTERM/SIGHUP\n"
-      "            (the in-process shop's temporary folder is removed; no report).\n\n"
+      "            (the in-process shop's temporary folder is removed; no report).\n"
+      "            A run that writes no report removes one an earlier run left.\n\n"
       "Examples:\n"
       "  shopctl load --users 32 --duration 10s\n"
       "  shopctl load --rate 200 --duration 30s --mix checkout=1 --threshold 'checkout.p99<20ms'\n"

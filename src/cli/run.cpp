@@ -54,61 +54,6 @@ struct RunCliOptions {
   std::string seed;  // empty: each scenario's own seed, or 0
 };
 
-// What an earlier run left at this run's report paths, removed when this run ends without
-// writing its own (nothing ran, or it was interrupted): a CI step that publishes the report
-// whatever happened (`if: always()`) showed the earlier run's green tests for a run that never
-// started (an outside probe). Only a regular file, never one with a scenario's extension, a
-// file the run reads or one it was given as a path. Thread-safe: the interrupt watcher calls
-// remove() too.
-class StaleReports {
- public:
-  StaleReports(std::vector<std::string> reports, std::vector<std::string> inputs)
-      : reports_(std::move(reports)), inputs_(std::move(inputs)) {}
-  StaleReports(const StaleReports&) = delete;
-  StaleReports& operator=(const StaleReports&) = delete;
-  void add_inputs(const std::vector<std::string>& more) {
-    std::lock_guard lock(mu_);
-    inputs_.insert(inputs_.end(), more.begin(), more.end());
-  }
-  // This run's reports are being written: nothing is stale any more.
-  void keep() {
-    std::lock_guard lock(mu_);
-    kept_ = true;
-  }
-  // Removes them (once); says what it removed, or "".
-  std::string remove() {
-    std::lock_guard lock(mu_);
-    if (kept_) return {};
-    kept_ = true;
-    std::vector<std::string> removed;
-    for (const auto& report : reports_) {
-      namespace fs = std::filesystem;
-      std::error_code ec;
-      const fs::path path(report);
-      if (report.empty() || !fs::is_regular_file(fs::symlink_status(path, ec))) continue;
-      const auto ext = path.extension().string();
-      if (ext == ".yaml" || ext == ".yml") continue;
-      const bool read = std::any_of(inputs_.begin(), inputs_.end(), [&](const auto& input) {
-        std::error_code same;
-        return !input.empty() && fs::equivalent(path, input, same);
-      });
-      if (!read && fs::remove(path, ec)) removed.push_back(report);
-    }
-    if (removed.empty()) return {};
-    std::string said = "removed the report" + std::string(removed.size() > 1 ? "s" : "") +
-                       " an earlier run left at ";
-    for (std::size_t i = 0; i < removed.size(); ++i)
-      said += (i ? ", " : "") + platform::terminal_text(removed[i], true);
-    return said + " (this run wrote none)";
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> reports_;
-  std::vector<std::string> inputs_;
-  bool kept_ = false;
-};
-
 scenario::LoadResult load(const std::vector<std::string>& paths,
                           const scenario::CommandLineVars& vars) {
   scenario::ParseOptions options;
@@ -191,13 +136,7 @@ int run_run(const RunCliOptions& given) {
   auto stale = std::make_shared<StaleReports>(std::vector<std::string>{o.junit, o.json, o.html},
                                               given_inputs);
   set_interrupt_cleanup([stale] { return stale->remove(); });
-  struct RemoveAtExit {
-    std::shared_ptr<StaleReports> stale;
-    ~RemoveAtExit() {
-      const std::string removed = stale->remove();
-      if (!removed.empty()) std::cerr << "shopctl run: note: " << removed << "\n";
-    }
-  } remove_at_exit{stale};
+  const StaleReports::RemoveAtExit remove_at_exit{stale, "shopctl run"};
   std::shared_ptr<scenario::RunLease> lease;  // with --target
   scenario::CommandLineVars vars;
   if (int rc = read_vars("shopctl run", o.vars, o.vars_file, vars); rc != kExitOk) return rc;

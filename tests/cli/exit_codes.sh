@@ -149,8 +149,13 @@ expect_code 1 "run --html under /proc" "$shopctl" run "$tmp/good.yaml" --html /p
 expect_code 1 "load: unknown journey" "$shopctl" load --mix shopping=1 --duration 1s
 expect_output "unknown journey 'shopping'" "load names the bad journey"
 expect_code 1 "load: bad threshold" "$shopctl" load --threshold 'p98<5ms' --duration 1s
-expect_code 3 "load: unreachable target" "$shopctl" load --target http://127.0.0.1:1 --duration 1s --quiet
+printf '{"thresholds": [{"passed": true}]}\n' > "$tmp/stale-load.json"
+expect_code 3 "load: unreachable target" "$shopctl" load --target http://127.0.0.1:1 --duration 1s --quiet --json "$tmp/stale-load.json"
 expect_output "cannot reach the gateway" "load says the shop is unreachable"
+expect_output "load: note: removed the report an earlier run left at .*stale-load.json" "load removes the earlier run's report"
+if [[ ! -e "$tmp/stale-load.json" ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: a load run that ran nothing left the earlier run's report in place"
+fi
 # serve: a bad value of its own flags is a bad command line (1), naming the flag; they were 2,
 # and a bad --bind was 3 with "Invalid argument [system:22]".
 expect_code 1 "serve: --only bogus" "$shopctl" serve --ephemeral --gateway-port 0 --only bogus
