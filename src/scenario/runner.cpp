@@ -118,6 +118,11 @@ struct VarsFailed {};
 struct StepError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+// A request that got no answer (refused, reset, timed out): under `eventually`, an attempt
+// that did not hold, and tried again.
+struct NoAnswer : StepError {
+  using StepError::StepError;
+};
 
 // How the runner reaches one shop: base URLs, the admin token, and how to stop and start
 // a service. In-process shops are stopped through the Shop object; remote ones through the
@@ -645,9 +650,30 @@ class ScenarioRun {
         step.eventually ? std::optional(Clock::now() + step.eventually->within) : std::nullopt;
     std::optional<Response> last;
     std::uint64_t attempt_seq = 0;
+    struct AnswerBy {  // the window of `eventually`, for the requests of this step only
+      std::optional<Clock::time_point>& by;
+      ~AnswerBy() { by.reset(); }
+    } answer_by{answer_by_};
+    answer_by_ = eventually_until;
     for (int i = 0;; ++i) {
       attempt_seq = next_seq(within(std::chrono::seconds(5)));
-      auto response = perform(step, sr);
+      std::optional<Response> answered;
+      try {
+        answered = perform(step, sr);
+      } catch (const NoAnswer& e) {
+        // Under `eventually` an attempt that got no answer did not hold: tried again while the
+        // window lasts, else the step fails with it (it failed at the first refused connect).
+        if (!eventually_until) throw;
+        ++sr.attempts;
+        if (Clock::now() + step.eventually->every < *eventually_until) {
+          std::this_thread::sleep_for(
+              std::min<std::chrono::nanoseconds>(step.eventually->every, remaining()));
+          continue;
+        }
+        throw StepError("not met within " + platform::format_duration(step.eventually->within) +
+                        " (" + std::to_string(sr.attempts) + " attempts): " + e.what());
+      }
+      auto response = std::move(*answered);
       ++sr.attempts;
       std::vector<Failure> attempt_failures;
       // The failures from here on judge every repeat together (calls, circuit, transitions):
@@ -763,8 +789,16 @@ class ScenarioRun {
     Response r;
     r.method = rec.method;
     r.url = url;
+    // Under `eventually`, an attempt waits no longer than the step's window: `within: 1s` ran
+    // 10 s, one attempt waiting out the gateway's upstream timeout (an outside probe).
+    auto limit = remaining();
+    if (answer_by_) {
+      limit = std::min<std::chrono::nanoseconds>(
+          limit, std::max<std::chrono::nanoseconds>(*answer_by_ - Clock::now(),
+                                                    std::chrono::milliseconds(1)));
+    }
     try {
-      auto res = client_.send_url(url, std::move(req), remaining());
+      auto res = client_.send_url(url, std::move(req), limit);
       r.status = res.status;
       r.headers = std::move(res.headers);
       r.body = std::move(res.body);
@@ -772,10 +806,11 @@ class ScenarioRun {
       rec.error = e.what();
       rec.trace_id = sent_trace;  // the trace the request was sent in, if the runner knows it
       rec.duration_ms = ms_since(t0);
+      const std::string summary = req_summary(rec);  // before rec is moved (it said " : no answer")
       record_request(sr, std::move(rec));
       check_deadline();
-      throw StepError(req_summary(rec) + ": no answer (" + std::string(http::to_string(e.kind())) +
-                      ": " + e.what() + ")");
+      throw NoAnswer(summary + ": no answer (" + std::string(http::to_string(e.kind())) + ": " +
+                     e.what() + ")");
     }
     r.latency = Clock::now() - t0;
     if (auto t = r.headers.get("X-Trace-Id")) r.trace_id = std::string(*t);
@@ -1376,6 +1411,8 @@ class ScenarioRun {
   ShopDriver& driver_;
   http::BlockingClient& client_;
   Clock::time_point deadline_;
+  // While a step under `eventually` runs: when its window ends, which no request outlasts.
+  std::optional<Clock::time_point> answer_by_;
   const RunOptions& options_;
   Variables vars_;
   std::string current_token_;

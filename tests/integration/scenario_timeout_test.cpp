@@ -229,3 +229,53 @@ steps:
   CHECK(report["scenarios"][0]["steps"][0]["requests"].size() == 1000);
   CHECK(report["scenarios"][0]["steps"][0]["requests_dropped"] == 500);
 }
+
+// `eventually: {within}` is the step's window (docs/scenarios.md): an attempt that has no
+// answer by its end is cut there (`within: 1s` ran 10 s, one attempt waiting out the gateway's
+// upstream timeout; an outside probe), and an attempt that got no answer at all (a connection
+// reset or refused) is one that did not hold, tried again (it failed the step at once, and its
+// message named no request: " : no answer").
+TEST_CASE(
+    "eventually cuts an attempt at the end of its window and retries one that got no answer") {
+  auto hung = run(R"(version: 1
+name: a hung attempt
+steps:
+  - fault: {id: fh, target: gateway, type: hang}
+  - request: {GET: /api/catalog/categories}
+    eventually: {within: 1s, every: 100ms}
+    expect: {status: 401}
+)");
+  CHECK(hung.took < 5s);
+  REQUIRE(hung.result.failures.size() == 1);
+  const std::string& said = hung.result.failures[0].message;
+  CHECK(said.find("not met within 1s (1 attempts): GET http://") != std::string::npos);
+  CHECK(said.find("/api/catalog/categories: no answer (timeout") != std::string::npos);
+
+  auto reset = run(R"(version: 1
+name: two resets, then an answer
+steps:
+  - fault: {id: r, target: gateway, type: reset, select: {first: 2}}
+  - request: {GET: /api/catalog/categories}
+    eventually: {within: 5s, every: 50ms}
+    expect: {status: 401}
+)");
+  INFO(failures_of(reset.result));
+  CHECK(reset.result.status == scenario::ScenarioStatus::passed);
+  REQUIRE(reset.result.steps.size() == 2);
+  CHECK(reset.result.steps[1].attempts == 3);
+
+  auto refused = run(R"(version: 1
+name: a service that stays down
+steps:
+  - stop: catalog
+  - request: {GET: /products/p-001, service: catalog, as: svc:order}
+    eventually: {within: 500ms, every: 100ms}
+    expect: {status: 200}
+)");
+  REQUIRE(refused.result.failures.size() == 1);
+  const std::string& down = refused.result.failures[0].message;
+  CHECK(down.find("not met within 500ms (") != std::string::npos);
+  CHECK(down.find("(1 attempts)") == std::string::npos);
+  CHECK(down.find("GET http://") != std::string::npos);
+  CHECK(down.find("no answer (connection_refused") != std::string::npos);
+}
