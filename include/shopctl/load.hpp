@@ -33,10 +33,11 @@ struct LoadProgress {
   double requests_per_second = 0;  // in the last interval
   std::uint64_t requests = 0;      // so far
   std::uint64_t errors = 0;        // so far
-  double p99_ms = 0;               // of the last interval
+  double p99_ms = 0;               // of the last interval (0 when has_latency is false)
   double journeys_per_second = 0;  // finished in the last interval
   std::uint64_t orders_paid = 0;   // so far
   std::string note;                // "faults on", "faults off"
+  bool has_latency = true;         // false when no request finished in the last interval
 };
 
 struct LoadPlan {

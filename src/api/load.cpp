@@ -91,7 +91,7 @@ Prepared prepare(const LoadPlan& plan) {
   if (plan.on_progress) {
     o.on_progress = [callback = plan.on_progress](const load::Progress& in) {
       callback(LoadProgress{in.elapsed_s, in.requests_per_second, in.requests, in.errors, in.p99_ms,
-                            in.journeys_per_second, in.orders_paid, in.note});
+                            in.journeys_per_second, in.orders_paid, in.note, in.has_latency});
     };
   }
   return p;

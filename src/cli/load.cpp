@@ -306,9 +306,9 @@ int run_load_command(const LoadCliOptions& given) {
 
   const bool tty = isatty(STDERR_FILENO) != 0;
   if (!o.quiet) {
-    std::fprintf(stderr, "shopctl load: %s loop, %u users, %s, mix %s against %s%s\n",
-                 options.rate > 0 ? "open" : "closed", options.users, o.duration.c_str(),
-                 options.mix.describe().c_str(), options.gateway_url.c_str(),
+    std::fprintf(stderr, "shopctl load: %s loop, %u user%s, %s, mix %s against %s%s\n",
+                 options.rate > 0 ? "open" : "closed", options.users, options.users == 1 ? "" : "s",
+                 o.duration.c_str(), options.mix.describe().c_str(), options.gateway_url.c_str(),
                  shop ? " (in-process shop)" : "");
     options.on_progress = [tty](const load::Progress& p) {
       auto line = load::progress_line(p);

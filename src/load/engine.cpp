@@ -854,10 +854,10 @@ LoadResult run_load(const LoadOptions& o) {
       faults_off();
       note = "faults off";
     }
-    // After the deadline no journey starts; the tick that ends the run comes when the ones in
-    // flight are done, and covers the time since the tick before (so no second line repeats
-    // the last full second's elapsed time with a sliver of draining in it).
-    const bool tick_due = now - last_tick >= std::chrono::seconds(1) && now < shared.deadline;
+    // After the deadline no journey starts; the ones in flight still tick once a second while
+    // they drain (a drain of seconds went silent and its seconds were one sample), and the
+    // tick that ends the run comes when they are done, covering the time since the tick before.
+    const bool tick_due = now - last_tick >= std::chrono::seconds(1);
     if (tick_due || done || !note.empty()) {
       Progress p;
       p.note = note;
@@ -881,10 +881,11 @@ LoadResult run_load(const LoadOptions& o) {
       p.requests_per_second = interval > 0 ? static_cast<double>(reqs) / interval : 0;
       p.journeys_per_second = interval > 0 ? static_cast<double>(journeys) / interval : 0;
       p.p99_ms = lat.quantile_ms(0.99);
+      p.has_latency = lat.count() > 0;
       if (interval > 0) {
         result.timeline.push_back({p.elapsed_s, p.requests_per_second,
                                    static_cast<double>(errors) / interval, lat.quantile_ms(0.50),
-                                   lat.quantile_ms(0.90), p.p99_ms});
+                                   lat.quantile_ms(0.90), p.p99_ms, p.has_latency});
       }
       last_tick = now;
       if (o.on_progress) {

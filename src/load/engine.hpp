@@ -103,7 +103,8 @@ struct Progress {
   double requests_per_second = 0;  // in the last interval
   std::uint64_t requests = 0;      // so far
   std::uint64_t errors = 0;        // so far
-  double p99_ms = 0;               // of the last interval
+  double p99_ms = 0;               // of the last interval (0 when none finished in it)
+  bool has_latency = true;         // false when no request finished in the last interval
   double journeys_per_second = 0;  // finished in the last interval
   std::uint64_t orders_paid = 0;   // so far
   std::string note;                // "faults on", "faults off"
@@ -116,6 +117,9 @@ struct Sample {
   double requests_per_second = 0;  // in the interval
   double errors_per_second = 0;
   double p50_ms = 0, p90_ms = 0, p99_ms = 0;  // of the interval's requests
+  // False when no request finished in the interval: its latencies are unknown, not 0 (the
+  // report showed "p99 0.00 ms" for the second a stalled shop answered nothing).
+  bool has_latency = true;
 };
 
 struct LoadResult {

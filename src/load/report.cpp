@@ -107,7 +107,7 @@ std::string text_report(const LoadResult& r, const std::vector<Verdict>& verdict
   const double s = r.seconds;
   out += format("\n%s loop, %u user%s%s, mix %s, %.2f s measured (setup %.2f s)\n", r.mode.c_str(),
                 r.users, r.users == 1 ? "" : "s",
-                r.mode == "open" ? format(", %.1f journeys/s offered", r.rate).c_str() : "",
+                r.mode == "open" ? format(", %g journeys/s offered", r.rate).c_str() : "",
                 r.mix.c_str(), s, r.setup_seconds);
   out += "\n" + table_head("journey");
   for (const auto& [name, t] : r.journeys) out += tally_row(name, t, s);
@@ -201,7 +201,9 @@ nlohmann::json json_report(const LoadResult& r, const std::vector<Verdict>& verd
         {{"at_s", t.at_s},
          {"requests_per_second", t.requests_per_second},
          {"errors_per_second", t.errors_per_second},
-         {"latency_ms", {{"p50", t.p50_ms}, {"p90", t.p90_ms}, {"p99", t.p99_ms}}}});
+         {"latency_ms",
+          t.has_latency ? nlohmann::json{{"p50", t.p50_ms}, {"p90", t.p90_ms}, {"p99", t.p99_ms}}
+                        : nlohmann::json{{"p50", nullptr}, {"p90", nullptr}, {"p99", nullptr}}}});
   j["thresholds"] = nlohmann::json::array();
   for (const auto& v : verdicts)
     j["thresholds"].push_back({{"expr", v.threshold.text},
@@ -219,9 +221,11 @@ std::string progress_line(const Progress& p) {
   // The last tick's elapsed time to the hundredth: it ends when the journeys in flight at the
   // deadline have finished, a moment after the whole second before it.
   std::string elapsed = p.final ? format("%6.2fs", p.elapsed_s) : format("%6.1fs", p.elapsed_s);
-  return format("%s %9.0f req/s  errors %s (%.2f%%)  p99 %7.2f ms  journeys %7.1f/s  paid %s%s%s",
+  // No request finished in the interval: its p99 is unknown ("-"), not 0.
+  const std::string p99 = p.has_latency ? format("%7.2f ms", p.p99_ms) : std::string("      - ms");
+  return format("%s %9.0f req/s  errors %s (%.2f%%)  p99 %s  journeys %7.1f/s  paid %s%s%s",
                 elapsed.c_str(), p.requests_per_second, thousands(p.errors).c_str(), error_pct,
-                p.p99_ms, p.journeys_per_second, thousands(p.orders_paid).c_str(),
+                p99.c_str(), p.journeys_per_second, thousands(p.orders_paid).c_str(),
                 p.note.empty() ? "" : "  ", p.note.c_str());
 }
 

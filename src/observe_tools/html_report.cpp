@@ -428,8 +428,14 @@ std::string load_html_report(const json& r) {
       "<h1>shopctl load</h1>\n<section id=\"summary\">\n<h2>Summary</h2>\n<div class=\"cards\">";
   body += card("duration", format("%.1f s", r.value("duration_s", 0.0)));
   body += card("mode",
-               str(r, "mode") + (str(r, "mode") == "open" ? format(" %.0f/s", r.value("rate", 0.0))
+               str(r, "mode") + (str(r, "mode") == "open" ? format(" %g/s", r.value("rate", 0.0))
                                                           : " " + number(r, "users") + " users"));
+  // An open loop's starts that found no idle user (k6's dropped_iterations): the console and
+  // the JSON said it, the page did not.
+  if (str(r, "mode") == "open") {
+    const bool dropped = r.value("dropped", 0) > 0;
+    body += card("dropped starts", number(r, "dropped"), dropped ? "failed" : "passed");
+  }
   body += card("requests", number(requests, "total"));
   body += card("req/s", format("%.1f", requests.value("per_second", 0.0)));
   body += card(
@@ -450,10 +456,13 @@ std::string load_html_report(const json& r) {
   for (const auto& t : timeline) {
     double at = t.value("at_s", 0.0);
     x_max = std::max(x_max, at);
+    // A second in which no request finished has no latency (null): no point, not a 0.
     const json lat = t.value("latency_ms", json::object());
-    p50.points.emplace_back(at, lat.value("p50", 0.0));
-    p90.points.emplace_back(at, lat.value("p90", 0.0));
-    p99.points.emplace_back(at, lat.value("p99", 0.0));
+    for (const auto& [series, key] :
+         {std::pair{&p50, "p50"}, std::pair{&p90, "p90"}, std::pair{&p99, "p99"}}) {
+      if (lat.is_object() && lat.contains(key) && lat[key].is_number())
+        series->points.emplace_back(at, lat[key].get<double>());
+    }
     rps.points.emplace_back(at, t.value("requests_per_second", 0.0));
     eps.points.emplace_back(at, t.value("errors_per_second", 0.0));
   }

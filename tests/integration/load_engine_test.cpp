@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "../support/test_shop.hpp"
 #include "load/engine.hpp"
@@ -53,4 +54,35 @@ TEST_CASE("a checkout answered 503 payment_unavailable counts as an order create
   CHECK(result.orders_failed == result.orders_created);
   CHECK(result.orders_paid == 0);
   CHECK(result.orders_unsettled == 0);
+}
+
+// Journeys in flight at the end of --duration still tick once a second while they drain: a
+// drain of seconds went silent, and its seconds were one sample (an outside probe). A second in
+// which nothing finished has no latency.
+TEST_CASE("a load run keeps ticking while its last journeys drain") {
+  auto shop = shopctl::test_support::start_shop();
+  shopctl::platform::Fault slow;
+  slow.target = "catalog";
+  slow.type = shopctl::platform::FaultType::delay;
+  slow.delay = std::chrono::milliseconds(2600);
+  shop->faults().add(slow);
+  shopctl::load::LoadOptions o;
+  o.gateway_url = shop->url("gateway");
+  o.users = 1;
+  o.duration = std::chrono::seconds(1);
+  o.mix = shopctl::load::parse_mix("browse=1");
+  std::vector<shopctl::load::Progress> ticks;
+  o.on_progress = [&](const shopctl::load::Progress& p) { ticks.push_back(p); };
+  const auto result = shopctl::load::run_load(o);
+  REQUIRE_FALSE(ticks.empty());
+  CHECK(ticks.back().final);
+  CHECK(ticks.back().elapsed_s > 2.5);
+  int draining = 0, without_latency = 0;
+  for (const auto& t : ticks) {
+    if (!t.final && t.elapsed_s > 1.5) ++draining;
+    if (!t.has_latency) ++without_latency;
+  }
+  CHECK(draining >= 1);
+  CHECK(without_latency >= 1);
+  CHECK(result.timeline.size() == ticks.size());
 }

@@ -189,3 +189,32 @@ TEST_CASE("the load report says when a threshold had no samples or breakers coul
   CHECK(json_report(r, {})["breaker_transitions_problem"] ==
         "GET /_admin/calls answered 401 admin_token_required");
 }
+
+// A second in which no request finished has no latency: the progress line, the JSON and the
+// chart said 0 ms, the best latency, for the second a stalled shop answered nothing (an
+// outside probe). The page also shows an open loop's dropped starts, as the console does.
+TEST_CASE(
+    "an interval with no finished request has no latency, and the page shows dropped starts") {
+  Progress p;
+  p.elapsed_s = 1;
+  p.has_latency = false;
+  CHECK(progress_line(p).find("p99       - ms") != std::string::npos);
+  p.has_latency = true;
+  p.p99_ms = 12.5;
+  CHECK(progress_line(p).find("p99   12.50 ms") != std::string::npos);
+
+  LoadResult r;
+  r.seconds = 2;
+  r.mode = "open";
+  r.rate = 0.5;
+  r.dropped = 6;
+  r.timeline.push_back({1.0, 0, 0, 0, 0, 0, false});
+  r.timeline.push_back({2.0, 10, 0, 1.5, 2.5, 3.5, true});
+  auto j = json_report(r, {});
+  CHECK(j["timeline"][0]["latency_ms"]["p99"].is_null());
+  CHECK(j["timeline"][1]["latency_ms"]["p99"] == 3.5);
+  CHECK(text_report(r, {}).find("0.5 journeys/s offered") != std::string::npos);
+  const std::string page = shopctl::observe_tools::load_html_report(j);
+  CHECK(page.find("dropped starts") != std::string::npos);
+  CHECK(page.find("open 0.5/s") != std::string::npos);
+}
