@@ -631,3 +631,43 @@ TEST_CASE("a database already open in a worker is refused to a second one until 
   DatabaseWorker after(file, Synchronous::full);  // gone with its worker
   fs::remove_all(dir);
 }
+
+// A database file removed (or replaced) while the worker has it open: its commits went to a
+// file nobody opens again, and a checkout and a payment answered 2xx after `rm order.db` were
+// lost at the next start (an outside probe). The write that finds the file gone is not
+// acknowledged, and nor is any job after it.
+TEST_CASE("a worker whose database file was removed acknowledges no write") {
+  for (const auto sync : {Synchronous::full, Synchronous::normal}) {
+    CAPTURE(static_cast<int>(sync));
+    auto dir = make_temp_dir("shopctl-dbtest");
+    const auto file = dir / "gone.db";
+    {
+      DatabaseWorker worker(file, sync);
+      worker.run_sync([](Database& db) { db.exec("CREATE TABLE t (n INTEGER)"); });
+      auto run = [&worker](int n) {
+        std::string error;
+        asio::io_context io;
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+              try {
+                co_await worker.run([n](Database& db) {
+                  db.prepare("INSERT INTO t (n) VALUES (?)").bind_all(n).run();
+                });
+              } catch (const std::exception& e) {
+                error = e.what();
+              }
+            },
+            asio::detached);
+        io.run();
+        return error;
+      };
+      CHECK(run(1).empty());
+      fs::remove(file);
+      const std::string refused = run(2);
+      CHECK(refused.find("was removed or replaced while the service ran") != std::string::npos);
+      CHECK(run(3).find("was removed or replaced") != std::string::npos);
+    }
+    fs::remove_all(dir);
+  }
+}

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -652,6 +653,26 @@ struct DatabaseWorker::Impl {
     lock_fd = -1;
   }
 
+  // Whether the database file was removed (or replaced by another) while it is open: its last
+  // name is gone. Its commits then go to a file nobody will open again: a checkout and a
+  // payment answered 2xx after `rm order.db` were lost at the next start (an outside probe).
+  // Checked after each commit that wrote something (one fstat), and sticky: every later job
+  // is refused, so the service answers 503 storage_unavailable instead of acknowledging.
+  bool file_removed() {
+    if (removed.load(std::memory_order_relaxed)) return true;
+    struct stat st {};
+    if (lock_fd < 0 || ::fstat(lock_fd, &st) != 0 || st.st_nlink > 0) return false;
+    removed.store(true, std::memory_order_relaxed);
+    return true;
+  }
+  std::exception_ptr removed_error() const {
+    // Short: the 503's message quotes at most 200 characters of it.
+    return std::make_exception_ptr(DatabaseError(
+        SQLITE_IOERR, path.filename().string() +
+                          " was removed or replaced while the service ran: no write is "
+                          "acknowledged until the service restarts on a restored file"));
+  }
+
   // Opens the database (and its checkpointer) on the pool's thread.
   void open() {
     std::promise<void> opened;
@@ -661,6 +682,7 @@ struct DatabaseWorker::Impl {
       try {
         if (!db) {
           lock_file();
+          removed.store(false, std::memory_order_relaxed);  // a new descriptor of the file
           db = std::make_unique<Database>(path, synchronous);
           checkpointer = std::make_unique<Checkpointer>(path);
           db->checkpoint_elsewhere([c = checkpointer.get()](int pages) { c->committed(pages); });
@@ -762,6 +784,10 @@ struct DatabaseWorker::Impl {
       error = closed_error();
       return false;
     }
+    if (removed.load(std::memory_order_relaxed)) {
+      error = removed_error();
+      return false;
+    }
     Database& d = *db;
     const auto before = d.commits();
     Job job{&fn, &error, {}, durability};
@@ -785,7 +811,10 @@ struct DatabaseWorker::Impl {
     if (changed && durability == Durability::configured && d.synchronous() == Synchronous::full)
       return true;
     commit_claimed(d, error);
-    if (changed) commits.fetch_add(1, std::memory_order_relaxed);  // a read commits nothing
+    if (changed) {
+      commits.fetch_add(1, std::memory_order_relaxed);  // a read commits nothing
+      if (!error && file_removed()) error = removed_error();
+    }
     return false;
   }
   // Runs task on the pool's thread, holding db_mu, outside any job: not while a job that ran
@@ -813,6 +842,7 @@ struct DatabaseWorker::Impl {
     }
     commit_claimed(*db, error);
     commits.fetch_add(1, std::memory_order_relaxed);
+    if (!error && file_removed()) error = removed_error();
   }
   static void commit_claimed(Database& d, std::exception_ptr& error) {
     try {
@@ -836,6 +866,9 @@ struct DatabaseWorker::Impl {
     if (!db) {
       auto shut = closed_error();
       for (auto& job : batch) *job.error = shut;
+    } else if (removed.load(std::memory_order_relaxed)) {
+      auto gone = removed_error();
+      for (auto& job : batch) *job.error = gone;
     } else {
       const auto before = db->commits();
       // The batch commits without a WAL sync only when every job in it allows that.
@@ -848,6 +881,12 @@ struct DatabaseWorker::Impl {
       else
         run_group(*db);
       commits.fetch_add(db->commits() - before, std::memory_order_relaxed);
+      // What the batch wrote went to a removed file: none of it is acknowledged.
+      if (db->commits() != before && file_removed()) {
+        auto gone = removed_error();
+        for (auto& job : batch)
+          if (!job.resumed && !*job.error) *job.error = gone;
+      }
       if (batch.size() > largest_group.load(std::memory_order_relaxed))
         largest_group.store(batch.size(), std::memory_order_relaxed);
     }
@@ -917,7 +956,8 @@ struct DatabaseWorker::Impl {
   // thread, or a caller running a job inline (run_claimed).
   std::mutex db_mu;
   std::unique_ptr<Database> db;
-  int lock_fd = -1;  // the database file's flock, held while db is open
+  int lock_fd = -1;                  // the database file's flock, held while db is open
+  std::atomic<bool> removed{false};  // file_removed() saw its last name gone
   bool closed = false;
   std::mutex queue_mu;
   std::vector<Job> queue;     // guarded by queue_mu
