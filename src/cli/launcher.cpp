@@ -371,6 +371,10 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
   sigaddset(&signals, SIGCHLD);
+  // Log rotation's and process managers' signals: said, and the shop runs on (their default
+  // action ended the launcher at once, and every child with it).
+  sigaddset(&signals, SIGUSR1);
+  sigaddset(&signals, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // The children run this very binary; named by its path, so that ps shows what they are.
@@ -504,6 +508,14 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
   while (true) {
     timespec wait{0, 200'000'000};
     int sig = sigtimedwait(&signals, nullptr, &wait);
+    if (sig == SIGUSR1 || sig == SIGUSR2) {
+      std::printf(
+          "shopctl: %s received: nothing to do (each process logs to its serve.log, "
+          "opened for appending); still running\n",
+          sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
+      std::fflush(stdout);
+      continue;
+    }
     if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
       std::printf("\nshopctl: %s received, stopping every process\n", sig == SIGINT   ? "SIGINT"
                                                                       : sig == SIGHUP ? "SIGHUP"

@@ -27,6 +27,21 @@ namespace shopctl::cli {
 
 namespace {
 
+// Waits for SIGINT, SIGTERM or SIGHUP among `signals`; SIGUSR1 and SIGUSR2 are said and waited
+// past. Returns the signal that stops the shop.
+int wait_for_stop_signal(const sigset_t& signals) {
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) return SIGTERM;
+    if (sig != SIGUSR1 && sig != SIGUSR2) return sig;
+    std::printf(
+        "shopctl: %s received: nothing to do (the shop logs to standard error, with no "
+        "file to reopen); still running\n",
+        sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
+    std::fflush(stdout);
+  }
+}
+
 // --record's limits (docs/security.md): a session longer than this is no use to replay, and a
 // body this large is no shopper's (the recorder keeps every exchange in memory).
 constexpr std::size_t kMaxRecordedSteps = 10'000;
@@ -350,6 +365,11 @@ int run_serve(const ServeOptions& o) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);  // the session closed: stop as for SIGTERM (--ephemeral's folder)
+  // Sent by log rotation and process managers; their default action ended the shop at once,
+  // without its graceful stop (an outside probe). There is no log file to reopen: said, and
+  // the shop runs on.
+  sigaddset(&signals, SIGUSR1);
+  sigaddset(&signals, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto started = std::chrono::steady_clock::now();
@@ -378,8 +398,7 @@ int run_serve(const ServeOptions& o) {
                 shop->admin_token().c_str());
     std::printf("\nCtrl-C stops this process.\n");
     std::fflush(stdout);
-    int sig = 0;
-    sigwait(&signals, &sig);
+    wait_for_stop_signal(signals);
     shop->shutdown(std::chrono::milliseconds(3000));
     shop.reset();
     return kExitOk;
@@ -409,8 +428,7 @@ int run_serve(const ServeOptions& o) {
       shop->url("gateway").c_str(), c.demo_email.c_str(), c.demo_password.c_str());
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&signals, &sig);
+  const int sig = wait_for_stop_signal(signals);
   std::printf("\nshopctl: %s received, stopping (in-flight requests finish)\n",
               sig == SIGINT   ? "SIGINT"
               : sig == SIGHUP ? "SIGHUP"
@@ -458,7 +476,8 @@ void register_serve(CLI::App& app) {
       "that\n"
       "cannot be written: a folder, a device or pipe, a --config file), 2 an invalid --config,\n"
       "3 the shop could not start (a port taken, a\n"
-      "corrupt identity.json, a database).\n");
+      "corrupt identity.json, a database). SIGUSR1 and SIGUSR2 are said and ignored (no log\n"
+      "file to reopen).\n");
   cmd->add_option("--config", o->config_files,
                   "YAML settings (ports, peers, secrets, timeouts, breakers, catalog file); may be "
                   "given more than once, later files override earlier ones")

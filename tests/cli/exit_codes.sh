@@ -697,6 +697,20 @@ expect_output '"login_throttle"' "the settings are printed"
 expect_code 1 "serve --processes --peer" timeout 10 "$shopctl" serve --processes --ephemeral --peer catalog=http://127.0.0.1:1
 expect_output "takes no --peer" "serve says --peer does not go with --processes"
 expect_code 1 "serve --processes --admin-port" timeout 10 "$shopctl" serve --processes --ephemeral --admin-port 0
+# SIGUSR1 and SIGUSR2 (log rotation, process managers) ended serve at once, without its
+# graceful stop (exit 138, an outside probe): said, and the shop runs on.
+"$shopctl" serve --ephemeral --gateway-port 0 >"$tmp/usr1.out" 2>&1 &
+usr1_pid=$!
+for _ in $(seq 1 100); do grep -q "^Ctrl-C" "$tmp/usr1.out" && break; sleep 0.05; done
+usr1_gw=$(sed -nE 's/^ *public door +(http:\/\/[0-9.:]+).*/\1/p' "$tmp/usr1.out")
+kill -USR1 "$usr1_pid"; kill -USR2 "$usr1_pid"; sleep 0.3
+usr1_live=$(curl -s -o /dev/null -w '%{http_code}' "$usr1_gw/health/live")
+kill -TERM "$usr1_pid"; wait "$usr1_pid"; usr1_rc=$?
+if [[ "$usr1_live" == 200 && $usr1_rc -eq 0 ]] && grep -q "SIGUSR1 received: nothing to do" "$tmp/usr1.out" &&
+  grep -q "SIGTERM received, stopping" "$tmp/usr1.out"; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: serve runs on after SIGUSR1/SIGUSR2 (live $usr1_live, exit $usr1_rc)"
+  sed 's/^/    /' "$tmp/usr1.out" | tail -5
+fi
 # A gateway process with an admin port of its own names it in the banner, as a process without
 # the gateway does (it named only the gateway's URL).
 "$shopctl" serve --ephemeral --gateway-port 0 --admin-port 0 >"$tmp/admin-banner.out" 2>&1 &

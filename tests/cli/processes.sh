@@ -37,6 +37,12 @@ check "six child processes running" $?
 run_ok=$?  # the message's own grep would set $? (a failed run passed this check)
 check "flow and architecture scenarios against the processes ($(grep -oE '[0-9]+ passed' "$work/run.txt" | head -1))" $run_ok
 
+# SIGUSR1/SIGUSR2 to the launcher (log rotation) ended it at once, and every child with it.
+kill -USR1 "$launcher"; kill -USR2 "$launcher"; sleep 0.5
+kill -0 "$launcher" 2>/dev/null && [[ $(pgrep -f -- "serve --only .* --data-dir $work/data/" | wc -l) -eq 6 ]] &&
+  grep -q "SIGUSR1 received: nothing to do" "$work/out.txt"
+check "SIGUSR1 and SIGUSR2 leave the launcher and its six children running" $?
+
 catalog=$(pgrep -f -- "serve --only catalog .*--data-dir $work/data/catalog")
 kill -KILL "$catalog"
 restarted=1
