@@ -359,6 +359,18 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       if (offset < furthest) shop::write_clock_offset(file, furthest);
     }
     write_shared_config(shared, config, children);
+  } catch (const fs::filesystem_error& e) {
+    // Said as plain serve says it, not in std::filesystem's words ("filesystem error: cannot
+    // create directories: Not a directory [D]").
+    std::cerr << "shopctl serve --processes: the shop could not start: cannot make the data "
+                 "folder "
+              << e.path1().string() << ": "
+              << (e.code() == std::errc::not_a_directory
+                      ? std::string("a file is in the way (--data-dir names a folder)")
+                      : e.code().message())
+              << "\n";
+    if (o.ephemeral) fs::remove_all(dir, ec);
+    return kExitShop;
   } catch (const std::exception& e) {
     std::cerr << "shopctl serve --processes: the shop could not start: " << e.what() << "\n";
     if (o.ephemeral) fs::remove_all(dir, ec);

@@ -130,8 +130,11 @@ struct ServeOptions {
 // hash and the payment intents, its identity.json and (with --processes) logs the shop's secrets.
 void warn_if_others_may_read(const fs::path& dir) {
   std::error_code ec;
-  const auto perms = fs::status(dir, ec).permissions();
-  if (ec || (perms & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none) return;
+  const auto status = fs::status(dir, ec);
+  // Not a folder: the start says so; a warning to chmod it first misled (an outside probe).
+  if (ec || !fs::is_directory(status)) return;
+  const auto perms = status.permissions();
+  if ((perms & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none) return;
   std::cerr << "shopctl serve: warning: other users may read " << dir.string()
             << ", which holds the shop's secrets and its users' data: chmod 700 it\n";
 }

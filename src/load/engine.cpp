@@ -854,10 +854,13 @@ LoadResult run_load(const LoadOptions& o) {
       faults_off();
       note = "faults off";
     }
-    // After the deadline no journey starts; the ones in flight still tick once a second while
-    // they drain (a drain of seconds went silent and its seconds were one sample), and the
-    // tick that ends the run comes when they are done, covering the time since the tick before.
-    const bool tick_due = now - last_tick >= std::chrono::seconds(1);
+    // After the deadline no journey starts. The tick that ends the run comes when the ones in
+    // flight are done, covering the time since the tick before (so no line repeats the last
+    // full second with a sliver of draining in it); a drain that lasts a second or more ticks
+    // once a second meanwhile (it went silent, and its seconds were one sample).
+    const bool tick_due =
+        now - last_tick >= std::chrono::seconds(1) &&
+        (now < shared.deadline || now - shared.deadline >= std::chrono::seconds(1));
     if (tick_due || done || !note.empty()) {
       Progress p;
       p.note = note;

@@ -697,6 +697,16 @@ expect_output '"login_throttle"' "the settings are printed"
 expect_code 1 "serve --processes --peer" timeout 10 "$shopctl" serve --processes --ephemeral --peer catalog=http://127.0.0.1:1
 expect_output "takes no --peer" "serve says --peer does not go with --processes"
 expect_code 1 "serve --processes --admin-port" timeout 10 "$shopctl" serve --processes --ephemeral --admin-port 0
+# A --data-dir that is a file: said plainly, without a warning to chmod it first, and without
+# std::filesystem's words under --processes (an outside probe).
+touch "$tmp/a-file"; chmod 644 "$tmp/a-file"
+expect_code 3 "serve: --data-dir names a file" "$shopctl" serve --data-dir "$tmp/a-file" --gateway-port 0
+expect_output "the data folder .*a-file is a file, not a folder" "serve says the data folder is a file"
+if ! grep -q "other users may read" "$tmp/out"; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: serve warned to chmod a data folder that is a file"
+fi
+expect_code 3 "serve --processes: --data-dir names a file" "$shopctl" serve --processes --data-dir "$tmp/a-file" --gateway-port 0
+expect_output "cannot make the data folder .*a-file: a file is in the way" "serve --processes says a file is in the way"
 # SIGUSR1 and SIGUSR2 (log rotation, process managers) ended serve at once, without its
 # graceful stop (exit 138, an outside probe): said, and the shop runs on.
 "$shopctl" serve --ephemeral --gateway-port 0 >"$tmp/usr1.out" 2>&1 &
