@@ -70,6 +70,25 @@ if [[ -n "$ok" ]]; then
   paid=$(curl -s -X POST "$pay_url" "${json[@]}" -d '{"card_number":"4242424242424242"}' | jq -r .status)
   check "... and its payment succeeds" test "$paid" = succeeded
 fi
+
+# A webhook whose delivery cannot be recorded (the disk full again): its stored retry time stays
+# the old, due one, and the provider sent it every 100 ms poll, a warn line each (343 lines in
+# 5 s; an outside probe). It waits for the time the record would have said.
+admin=$(awk '$1 == "admin" && $2 == "token" {print $3; exit}' "$tmp/serve.log")
+curl -s -o /dev/null -X POST "$gateway/api/cart/items" "${auth[@]}" -d '{"product_id":"p-003","quantity":1}'
+curl -s -o "$tmp/wh.json" -X POST "$gateway/api/orders" "${auth[@]}" -H "Idempotency-Key: webhook-1"
+wh_pay=$(jq -r .payment.pay_url "$tmp/wh.json")
+curl -s -o /dev/null -X POST "$gateway/_admin/faults" -H "X-Admin-Token: $admin" "${json[@]}" \
+  -d '{"id":"no-webhook","target":"gateway","match":{"method":"POST","path":"/api/payments/webhook"},"type":"abort","status":503}'
+wh_paid=$(curl -s -X POST "$wh_pay" "${json[@]}" -d '{"card_number":"4242424242424242"}' | jq -r .status)
+check "a payment whose webhook is refused still succeeds ($wh_paid)" test "$wh_paid" = succeeded
+dd if=/dev/zero of="$mnt/filler" bs=64k status=none 2>/dev/null
+before=$(grep -c "webhook not delivered" "$tmp/serve.log")
+sleep 3
+sent=$(( $(grep -c "webhook not delivered" "$tmp/serve.log") - before ))
+check "a webhook whose delivery cannot be recorded is sent on its schedule, not every poll ($sent in 3 s)" \
+  test "$sent" -le 4
+rm -f "$mnt/filler"
 check "the shop is still running" kill -0 "$pid"
 echo "disk_full: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

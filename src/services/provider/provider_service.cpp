@@ -405,7 +405,19 @@ asio::awaitable<ProviderService::Delivery> ProviderService::deliver_and_record(
   try {
     co_await store_.record_delivery(event.event_id, delivery.delivered(), delivery.status, attempts,
                                     next_attempt);
+    std::lock_guard lock(held_back_mu_);
+    held_back_.erase(event.event_id);
   } catch (const platform::DatabaseError& e) {
+    {
+      // Not before what the record would have said (a delivered event: one initial backoff,
+      // as payment dedups it anyway).
+      constexpr std::size_t kMostHeld = 10'000;
+      const std::int64_t not_before = next_attempt.value_or(
+          ctx_.clock.unix_millis() + webhook_retry_backoff(1, webhook_retry()).count());
+      std::lock_guard lock(held_back_mu_);
+      if (held_back_.size() < kMostHeld || held_back_.contains(event.event_id))
+        held_back_[event.event_id] = not_before;
+    }
     ctx_.log.warn("a webhook delivery could not be recorded; the poller will send it again",
                   {{"service", "provider"},
                    {"event_id", event.event_id},
@@ -417,9 +429,17 @@ asio::awaitable<ProviderService::Delivery> ProviderService::deliver_and_record(
 }
 
 asio::awaitable<void> ProviderService::retry_undelivered(const std::atomic<bool>& stopping) {
-  auto due = co_await store_.due_events(ctx_.clock.unix_millis());
+  const std::int64_t now = ctx_.clock.unix_millis();
+  auto due = co_await store_.due_events(now);
   for (const StoredEvent& event : due) {
     if (stopping) break;
+    {
+      std::lock_guard lock(held_back_mu_);
+      if (const auto held = held_back_.find(event.event_id); held != held_back_.end()) {
+        if (held->second > now) continue;
+        held_back_.erase(held);
+      }
+    }
     co_await deliver_and_record(event, event.attempts, "retry");
   }
 }

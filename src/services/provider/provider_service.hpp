@@ -26,6 +26,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -111,6 +112,11 @@ class ProviderService : public platform::Service {
 
   ProviderSettings settings_;  // webhook_retry changes at run time: guarded by retry_mu_
   mutable std::mutex retry_mu_;
+  // Events whose delivery could not be recorded (a full disk): their stored retry time is the
+  // old, due one, so the poller sent them every 100 ms (a warn line each) until the disk had
+  // room. Held back here, in memory, until the time the record would have said; bounded.
+  std::unordered_map<std::string, std::int64_t> held_back_;  // event id -> not before (ms)
+  std::mutex held_back_mu_;
   ProviderStore store_;
   platform::ServiceCaller webhooks_;  // provider->gateway: the webhook deliveries
   std::mutex sending_mu_;
