@@ -721,6 +721,10 @@ if [[ "$usr1_live" == 200 && $usr1_rc -eq 0 ]] && grep -q "SIGUSR1 received: not
   failed=$((failed + 1)); echo "FAIL: serve runs on after SIGUSR1/SIGUSR2 (live $usr1_live, exit $usr1_rc)"
   sed 's/^/    /' "$tmp/usr1.out" | tail -5
 fi
+# A low open-file limit is said at the start (with 64 a loaded shop stopped answering and its
+# log blamed the next service; an outside probe).
+(ulimit -Sn 64 -Hn 64; timeout 5 "$shopctl" serve --ephemeral --gateway-port 0 >"$tmp/out" 2>&1)
+expect_output "warning: the open-file limit is 64 " "serve warns of a low open-file limit"
 # A gateway process with an admin port of its own names it in the banner, as a process without
 # the gateway does (it named only the gateway's URL).
 "$shopctl" serve --ephemeral --gateway-port 0 --admin-port 0 >"$tmp/admin-banner.out" 2>&1 &
