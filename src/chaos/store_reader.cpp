@@ -1,6 +1,8 @@
 #include "chaos/store_reader.hpp"
 #include "platform/json_text.hpp"
 
+#include <unistd.h>
+
 #include <sqlite3.h>
 
 #include <functional>
@@ -29,13 +31,20 @@ class ReadOnly {
       throw ReadError(file.string() + ": " + (db ? sqlite3_errmsg(db) : "cannot open"));
     sqlite3_busy_timeout(db, 5000);
     name_ = file.filename().string();
+    // A WAL database is read through its -shm file, which SQLite makes beside it: on a folder
+    // it cannot write (read-only media) it said only "unable to open database file".
+    const auto folder = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+    if (::access(folder.c_str(), W_OK) != 0)
+      hint_ = " (" + folder.string() +
+              " cannot be written, and SQLite needs to make a -shm file beside a WAL database "
+              "to read it: copy the folder somewhere writable and check the copy)";
   }
 
   // Runs `sql` and calls `row` for each row.
   void each(const char* sql, const std::function<void(sqlite3_stmt*)>& row) {
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db_.get(), sql, -1, &raw, nullptr) != SQLITE_OK)
-      throw ReadError(name_ + ": " + sqlite3_errmsg(db_.get()));
+      throw ReadError(name_ + ": " + sqlite3_errmsg(db_.get()) + hint_);
     std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> st(raw, sqlite3_finalize);
     for (;;) {
       int rc = sqlite3_step(raw);
@@ -44,7 +53,7 @@ class ReadOnly {
         continue;
       }
       if (rc == SQLITE_DONE) break;
-      throw ReadError(name_ + ": " + sqlite3_errmsg(db_.get()));
+      throw ReadError(name_ + ": " + sqlite3_errmsg(db_.get()) + hint_);
     }
   }
   long count(const char* sql) {
@@ -59,6 +68,7 @@ class ReadOnly {
   };
   std::unique_ptr<sqlite3, Close> db_;
   std::string name_;
+  std::string hint_;  // why reading may fail here, said with the error
 };
 
 std::string text(sqlite3_stmt* st, int col) {

@@ -4,7 +4,7 @@
 set -uo pipefail
 bin=$(realpath "${1:-./build/shopctl}")
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'mountpoint -q "$work/ro" && umount "$work/ro"; rm -rf "$work"' EXIT
 passed=0; failed=0
 check() { if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "FAIL - $1"; fi; }
 
@@ -196,6 +196,20 @@ healing=$(jq -r '.clock_advanced_healing_ms' "$work/target.json" 2>/dev/null)
   grep -q "heal-clock: healing moved this running shop's clock forward" "$work/target.out"
 check "chaos --target --heal-clock reports the whole clock move (healing ${healing}ms, total ${total}ms, the shop's offset ${offset}ms)" $?
 kill "$target_pid" 2>/dev/null; wait "$target_pid" 2>/dev/null
+
+# A folder on read-only media: SQLite cannot make the -shm file it reads a WAL database through,
+# and --check said only "unable to open database file" (an outside probe). Root only (a mount).
+if [[ $(id -u) -eq 0 ]] && mkdir -p "$work/ro" && mount -t tmpfs -o size=8m tmpfs "$work/ro" 2>/dev/null; then
+  "$bin" serve --data-dir "$work/ro/shop" --gateway-port 0 --log-level warn >"$work/ro-serve.out" 2>&1 &
+  ro_pid=$!
+  for _ in $(seq 1 100); do grep -q "Ctrl-C stops" "$work/ro-serve.out" && break; sleep 0.05; done
+  kill "$ro_pid"; wait "$ro_pid" 2>/dev/null
+  mount -o remount,ro "$work/ro"
+  "$bin" chaos --check "$work/ro/shop" >"$work/ro-check.out" 2>&1
+  grep -q "needs to make a -shm file beside a WAL database to read it: copy the folder" "$work/ro-check.out"
+  check "chaos --check on read-only media says why it cannot read, and what to do" $?
+  umount "$work/ro"
+fi
 
 echo "chaos: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
