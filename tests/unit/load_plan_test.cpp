@@ -233,3 +233,20 @@ TEST_CASE("the load report says when many requests got no answer") {
   r.errors_by_code["transport connection_refused"] = 5;
   CHECK(text_report(r, {}).find("got no answer") == std::string::npos);
 }
+
+// A scheduler that woke late (its thread sharing two cores with the shop) started journeys up
+// to 0.75 s after their schedule, and nothing said so: the lag was blamed on the shop.
+TEST_CASE("an open loop's report names how late the generator started journeys") {
+  LoadResult r;
+  r.seconds = 3;
+  r.mode = "open";
+  r.rate = 20000;
+  r.start_lag_max_ms = 746.6;
+  CHECK(text_report(r, {}).find("started journeys up to 747 ms after their schedule") !=
+        std::string::npos);
+  CHECK(json_report(r, {})["start_lag_max_ms"] == doctest::Approx(746.6));
+  r.start_lag_max_ms = 3;
+  CHECK(text_report(r, {}).find("after their schedule") == std::string::npos);
+  r.mode = "closed";
+  CHECK_FALSE(json_report(r, {}).contains("start_lag_max_ms"));
+}
