@@ -75,6 +75,11 @@ void ending_on_signal() {
   std::set_terminate(wait_for_the_end_or_abort);
 }
 
+std::size_t temp_folders_held() {
+  std::lock_guard lock(folders_mu());
+  return folders().size();
+}
+
 void remove_temp_folders_and_exit(int code) {
   ending_on_signal();
   std::fflush(stdout);

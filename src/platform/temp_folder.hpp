@@ -3,6 +3,7 @@
 // --ephemeral`'s), made in $TMPDIR (or /tmp when it is unset or empty, as mktemp(1) does) and
 // remembered until they are removed, so that a command stopped by SIGINT or SIGTERM can remove
 // the ones still there before it exits.
+#include <cstddef>
 #include <filesystem>
 #include <string>
 
@@ -11,6 +12,9 @@ namespace shopctl::platform {
 // A new folder PREFIX-XXXXXX in the temporary folder, remembered. Throws std::runtime_error
 // naming $TMPDIR when it is not a folder that can be written.
 std::filesystem::path make_temp_folder(const std::string& prefix);
+
+// How many folders made by make_temp_folder are still remembered (not yet removed).
+std::size_t temp_folders_held();
 
 // Removes a folder made by make_temp_folder (and forgets it); errors are ignored.
 void remove_temp_folder(const std::filesystem::path& folder);
