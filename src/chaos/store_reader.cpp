@@ -6,7 +6,9 @@
 #include <sqlite3.h>
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <stdexcept>
 
 namespace shopctl::chaos {
@@ -196,6 +198,36 @@ std::string describe(const InFlight& left) {
          count(left.payments_to_cancel, "failed checkouts' payments to cancel") + ", " +
          count(left.unfinished_callbacks, "callbacks unfinished") + ", " +
          count(left.undelivered_events, "provider events undelivered");
+}
+
+Orphans find_orphan_captures(const DatabaseFiles& files) {
+  Orphans found;
+  std::error_code ec;
+  for (const auto& file : {files.order, files.payment, files.provider})
+    if (!std::filesystem::exists(file, ec)) return found;
+  World w;
+  std::vector<std::string> problems;
+  load_databases(files, w, problems);
+  if (!w.have_orders || !w.have_payments || !w.have_provider) return found;
+  std::set<std::string> orders;
+  for (const auto& o : w.orders) orders.insert(o.order_id);
+  std::map<std::string, const PaymentRow*> payments;
+  for (const auto& p : w.payments) payments.emplace(p.payment_id, &p);
+  for (const auto& intent : w.intents) {
+    if (intent.status != "succeeded") continue;
+    const auto payment = payments.find(intent.payment_id);
+    const bool known = payment != payments.end() && orders.contains(payment->second->order_id);
+    if (known) continue;
+    if (found.captures++ == 0) {
+      found.currency = intent.currency;
+      found.example = "intent " + intent.intent_id + " for payment " + intent.payment_id +
+                      (payment == payments.end()
+                           ? " (not in payment.db)"
+                           : " (order " + payment->second->order_id + ", not in order.db)");
+    }
+    found.amount_cents += intent.amount_cents;
+  }
+  return found;
 }
 
 }  // namespace shopctl::chaos

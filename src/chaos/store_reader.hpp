@@ -3,6 +3,8 @@
 // (`file:...?mode=ro`): the observer never writes, never creates a file, and never asks a
 // service what it believes. Only the tables and columns the checkers need are read, so a
 // column another change adds does not break it.
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -39,6 +41,19 @@ struct InFlight {
   }
 };
 InFlight count_in_flight(const DatabaseFiles& files);
+
+// Captures with no order behind them: an intent the provider captured (`succeeded`) whose
+// payment payment.db does not hold, or whose order order.db does not hold. Never the result
+// of a crash (an order is durable before its payment can be paid); it is what a database
+// restored from an older backup, or a -wal removed, leaves (docs/money.md). Read-only; empty
+// when all three files are not there or cannot be read (nothing to compare).
+struct Orphans {
+  std::size_t captures = 0;       // captured intents with no order
+  std::int64_t amount_cents = 0;  // what they took, in all
+  std::string currency;           // of the first one
+  std::string example;            // "intent pi_... for payment pay_... (order o_...)"
+};
+Orphans find_orphan_captures(const DatabaseFiles& files);
 // "3 orders PAYMENT_PENDING, 0 callbacks unfinished, 1 provider events undelivered"; a count
 // that could not be read (-1) says so.
 std::string describe(const InFlight& left);

@@ -417,7 +417,15 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       sigset_t none;
       sigemptyset(&none);
       pthread_sigmask(SIG_SETMASK, &none, nullptr);
-      ::dup2(log, STDOUT_FILENO);
+      // With --log-format json, serve.log holds JSON lines only: the child's banner (plain text,
+      // with the admin token and the demo password) went into the log pipeline too (an outside
+      // probe). The launcher prints every address itself; the logs are on standard error.
+      if (o.log_format == "json") {
+        const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+        ::dup2(null >= 0 ? null : log, STDOUT_FILENO);
+      } else {
+        ::dup2(log, STDOUT_FILENO);
+      }
       ::dup2(log, STDERR_FILENO);
       ::setpgid(0, 0);  // Ctrl-C reaches the children through the launcher, in order
       std::vector<char*> argv;

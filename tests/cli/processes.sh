@@ -371,5 +371,22 @@ start_launcher "$work/keep3.txt" "$bin" serve --processes --data-dir "$work/keep
 check "without the overrides the shop comes back on its own gateway port $own_gateway" $?
 kill -TERM "$launcher" 2>/dev/null; wait "$launcher" 2>/dev/null; launcher=""
 
+# --log-format json: each child's serve.log holds JSON lines only (its plain-text banner, with
+# the admin token and the demo password, went into the log pipeline; an outside probe).
+start_launcher "$work/json.txt" "$bin" serve --processes --data-dir "$work/json" --gateway-port 0 --log-format json
+json_token=$(awk '/admin token/ {print $3}' "$work/json.txt")
+curl -s -o /dev/null "$(awk '/public door/ {print $3}' "$work/json.txt")/api/catalog/products"
+kill -TERM "$launcher" 2>/dev/null; wait "$launcher" 2>/dev/null; launcher=""
+not_json=$(cat "$work"/json/*/serve.log | python3 -c '
+import json, sys
+bad = 0
+for line in sys.stdin:
+    try: json.loads(line)
+    except ValueError: bad += 1
+print(bad)')
+lines=$(cat "$work"/json/*/serve.log | wc -l)
+[[ -n "$json_token" && "$lines" -ge 6 && "$not_json" == 0 ]] && ! grep -qF "$json_token" "$work"/json/*/serve.log
+check "--log-format json: the children's logs are JSON lines only, without the admin token ($lines lines, $not_json not JSON)" $?
+
 echo "processes: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
