@@ -487,6 +487,7 @@ Response ServiceHost::render_exception(const Request& req, std::string_view rout
     // acknowledged (the transaction rolled back), so the client may try again: 503 with
     // Retry-After, as docs/api.md promises for a service that cannot answer now. It was a 500.
     if (e.is_unavailable()) {
+      metrics_.count_storage_error();
       ctx_.log.error("storage unavailable", {{"service", service_},
                                              {"route", route_label},
                                              {"error", e.what()},

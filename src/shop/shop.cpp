@@ -626,6 +626,18 @@ void Shop::add_shop_admin_routes() {
             throw platform::ApiError(404, "route_not_found",
                                      "action must be stop, start, restart or crash");
           }
+          // Said at warn level with the service and the request's trace: a payment stopped by
+          // the admin plane was one info line naming only the route (an outside probe: on-call
+          // could not tell who took payment down, or when).
+          log_.warn("service " +
+                        std::string(action == "stop"    ? "stopped"
+                                    : action == "start" ? "started"
+                                    : action == "crash" ? "crashed"
+                                                        : "restarted") +
+                        " by the admin plane",
+                    {{"service", std::string(name)},
+                     {"action", std::string(action)},
+                     {"trace_id", req.trace_id}});
           co_await off_io_thread([this, name, action] {
             if (action == "stop")
               stop_service(name);

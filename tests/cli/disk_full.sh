@@ -53,6 +53,10 @@ check "a checkout on a full disk is 503 (cart/checkout:$statuses)" test "$order"
 check "... storage_unavailable or payment_unavailable, in the error shape" \
   grep -qE '"code":"(storage_unavailable|payment_unavailable)"' "$tmp/order.json"
 check "... with Retry-After" grep -qi '^Retry-After:' "$tmp/order.head"
+# What an on-call alerts on: a full disk showed in /metrics only as 503s among every route's.
+order_url=$(awk '$1 == "order" {print $2; exit}' "$tmp/serve.log")
+check "the order service counts its storage errors in /metrics" \
+  grep -qE '^shopctl_storage_errors_total\{service="order"\} [1-9]' <(curl -s "$order_url/metrics")
 
 # Space again: the shop takes orders without a restart.
 rm -f "$mnt/filler"

@@ -713,11 +713,15 @@ expect_output "cannot make the data folder .*a-file: a file is in the way" "serv
 usr1_pid=$!
 for _ in $(seq 1 100); do grep -q "^Ctrl-C" "$tmp/usr1.out" && break; sleep 0.05; done
 usr1_gw=$(sed -nE 's/^ *public door +(http:\/\/[0-9.:]+).*/\1/p' "$tmp/usr1.out")
+usr1_token=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$tmp/usr1.out")
+# An admin stop of a money service is a warn line naming it (it was an info request line).
+curl -s -o /dev/null -X POST -H "X-Admin-Token: $usr1_token" "$usr1_gw/_admin/services/payment/stop"
 kill -USR1 "$usr1_pid"; kill -USR2 "$usr1_pid"; sleep 0.3
 usr1_live=$(curl -s -o /dev/null -w '%{http_code}' "$usr1_gw/health/live")
 kill -TERM "$usr1_pid"; wait "$usr1_pid"; usr1_rc=$?
 if [[ "$usr1_live" == 200 && $usr1_rc -eq 0 ]] && grep -q "SIGUSR1 received: nothing to do" "$tmp/usr1.out" &&
-  grep -q "SIGTERM received, stopping" "$tmp/usr1.out"; then passed=$((passed + 1)); else
+  grep -q "SIGTERM received, stopping" "$tmp/usr1.out" &&
+  grep -qE " warn service stopped by the admin plane .*service=payment" "$tmp/usr1.out"; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: serve runs on after SIGUSR1/SIGUSR2 (live $usr1_live, exit $usr1_rc)"
   sed 's/^/    /' "$tmp/usr1.out" | tail -5
 fi

@@ -92,7 +92,13 @@ struct Metrics::Impl {
         transitions(prometheus::BuildCounter()
                         .Name("shopctl_circuit_breaker_transitions_total")
                         .Help("Circuit breaker state transitions")
-                        .Register(*registry)) {}
+                        .Register(*registry)),
+        storage_errors(prometheus::BuildCounter()
+                           .Name("shopctl_storage_errors_total")
+                           .Help("Requests answered 503 storage_unavailable: the service could "
+                                 "not use its database (a full disk, an I/O error, a removed "
+                                 "file)")
+                           .Register(*registry)) {}
 
   std::string service;
   std::shared_ptr<prometheus::Registry> registry;
@@ -103,12 +109,13 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Counter>& faults;
   prometheus::Family<prometheus::Counter>& violations;
   prometheus::Family<prometheus::Counter>& transitions;
+  prometheus::Family<prometheus::Counter>& storage_errors;
 
   // The built-in families' names: a gauge must not take one.
   std::vector<std::string> family_names() const {
     return {requests.GetName(),     request_seconds.GetName(), calls.GetName(),
             call_seconds.GetName(), faults.GetName(),          violations.GetName(),
-            transitions.GetName()};
+            transitions.GetName(),  storage_errors.GetName()};
   }
 
   // The children that requests and calls update, found once per label set: prometheus-cpp's
@@ -222,6 +229,10 @@ void Metrics::observe_call(std::string_view callee, std::string_view outcome,
 
 void Metrics::count_fault(std::string_view type) {
   impl_->faults.Add({{"service", impl_->service}, {"type", std::string(type)}}).Increment();
+}
+
+void Metrics::count_storage_error() {
+  impl_->storage_errors.Add({{"service", impl_->service}}).Increment();
 }
 
 void Metrics::count_violation(std::string_view caller) {

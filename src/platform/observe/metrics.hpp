@@ -28,6 +28,9 @@ class Metrics {
                     std::chrono::nanoseconds duration);
   void count_fault(std::string_view type);
   void count_violation(std::string_view caller);
+  // One request answered 503 storage_unavailable (a full disk, an I/O error, a removed file):
+  // what an on-call alerts on (a full disk showed only as 503s among every route's).
+  void count_storage_error();
   void count_breaker_transition(std::string_view breaker, std::string_view from,
                                 std::string_view to);
   // Gauges read when /metrics is rendered (breaker state as a number, outbox depth, ...):
