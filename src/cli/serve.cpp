@@ -137,9 +137,19 @@ void warn_if_others_may_read(const fs::path& dir) {
   // Not a folder: the start says so; a warning to chmod it first misled (an outside probe).
   if (ec || !fs::is_directory(status)) return;
   const auto perms = status.permissions();
-  if ((perms & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none) return;
-  std::cerr << "shopctl serve: warning: other users may read " << dir.string()
-            << ", which holds the shop's secrets and its users' data: chmod 700 it\n";
+  if ((perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+    std::cerr << "shopctl serve: warning: other users may read " << dir.string()
+              << ", which holds the shop's secrets and its users' data: chmod 700 it\n";
+    return;
+  }
+  // The secrets' own file, made 0600 by the shop: widened by hand (chmod 644), it was taken
+  // without a word (an outside probe).
+  const auto identity = dir / "identity.json";
+  const auto file = fs::status(identity, ec);
+  if (!ec && fs::is_regular_file(file) &&
+      (file.permissions() & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none)
+    std::cerr << "shopctl serve: warning: other users may read " << identity.string()
+              << ", which holds the shop's secrets: chmod 600 it\n";
 }
 
 // An open-file limit too low for a shop under load: with 64 a loaded shop ran out of

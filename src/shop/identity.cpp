@@ -40,12 +40,16 @@ std::string generate_secret(const std::string& name) {
 // file was accepted and granted the admin plane), and the provider key, which travels in an
 // Authorization header, at most 200 visible ASCII characters. Empty when `value` passes.
 std::string secret_problem(const std::string& name, const std::string& value) {
-  if (value.size() < 32) return "must be a string of at least 32 characters";
   if (name == "provider_api_key") {
+    // The character first: "sk_test_ aaaa" was told only that it was short.
     const bool visible = std::all_of(value.begin(), value.end(),
                                      [](unsigned char c) { return c > 0x20 && c < 0x7f; });
-    if (value.size() > 200 || !visible) return "must be 32 to 200 visible ASCII characters";
+    if (value.size() < 32 || value.size() > 200 || !visible)
+      return std::string("must be 32 to 200 visible ASCII characters") +
+             (visible ? "" : " (no spaces or control characters)");
+    return {};
   }
+  if (value.size() < 32) return "must be a string of at least 32 characters";
   return {};
 }
 

@@ -758,6 +758,12 @@ else
   failed=$((failed + 1)); echo "FAIL: a start on an order.db older than the provider's captures says so (paid: $restore_paid)"
   sed 's/^/    /' "$tmp/restore-4.out" | head -5
 fi
+# identity.json (the secrets) widened by hand was taken without a word (an outside probe).
+chmod 700 "$restore_dir"; chmod 644 "$restore_dir/identity.json"
+serve_until_up "$tmp/restore-5.out"
+kill "$restore_pid"; wait "$restore_pid" 2>/dev/null
+cp "$tmp/restore-5.out" "$tmp/out"
+expect_output "warning: other users may read .*identity.json, which holds the shop's secrets: chmod 600 it" "serve warns of a readable identity.json"
 # A low open-file limit is said at the start (with 64 a loaded shop stopped answering and its
 # log blamed the next service; an outside probe).
 (ulimit -Sn 64 -Hn 64; timeout 5 "$shopctl" serve --ephemeral --gateway-port 0 >"$tmp/out" 2>&1)

@@ -179,11 +179,17 @@ TEST_CASE("a corrupt identity file is refused with a message that names the file
 
   // Every secret as config would have it: a 5-character admin token was accepted and granted
   // the admin plane; the provider key is 32 to 200 visible ASCII characters.
-  for (const std::string name : {"admin_token", "webhook_secret", "provider_api_key"}) {
+  for (const std::string name : {"admin_token", "webhook_secret"}) {
     write_text(file, R"({"version": 1, "secrets": {")" + name + R"(": "adm_x"}})");
     CHECK(load_error_of(file).find("secrets." + name + " must be a string of at least 32") !=
           std::string::npos);
   }
+  write_text(file, R"({"version": 1, "secrets": {"provider_api_key": "sk_x"}})");
+  CHECK(load_error_of(file).find("secrets.provider_api_key must be 32 to 200 visible ASCII") !=
+        std::string::npos);
+  // A short key with a space is told of the space too (it was told only that it was short).
+  write_text(file, R"({"version": 1, "secrets": {"provider_api_key": "sk_test_ aaaa"}})");
+  CHECK(load_error_of(file).find("(no spaces or control characters)") != std::string::npos);
   write_text(
       file,
       R"({"version": 1, "secrets": {"provider_api_key": "sk_test_ has spaces in it, 32+ chars"}})");
