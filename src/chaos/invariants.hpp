@@ -106,6 +106,7 @@ struct Verdict {
   Outcome outcome = Outcome::passed;
   std::size_t checked = 0;            // how many things were looked at
   std::vector<std::string> evidence;  // one line per violation: ids and trace ids
+  std::size_t unlisted = 0;           // violations past the evidence kept, counted
   std::string note;                   // why it was not checked, or what passed with a remark
 };
 

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -192,9 +193,12 @@ int run_chaos_command(const ChaosCliOptions& given) {
     if (!o.target.empty() && o.keep)
       throw std::invalid_argument(
           "--keep keeps the temporary folder of a shop chaos starts; it cannot go with --target");
-    if (!o.check_dir.empty() && (o.crash || !o.target.empty()))
+    // --print-schedule too: it printed a schedule, checked nothing and exited 0 on a folder
+    // that fails the check (an outside probe).
+    if (!o.check_dir.empty() && (o.crash || !o.target.empty() || o.print_schedule))
       throw std::invalid_argument(
-          "--check reads a data folder and runs nothing; it goes with no --crash or --target");
+          "--check reads a data folder and runs nothing; it goes with no --crash, --target or "
+          "--print-schedule");
   } catch (const std::invalid_argument& e) {
     std::cerr << "shopctl chaos: " << e.what() << "\n";
     return kExitUsage;
@@ -253,6 +257,12 @@ int run_chaos_command(const ChaosCliOptions& given) {
     return kExitOk;
   }
 
+  // From here an exit that writes no report removes what an earlier run left there (a CI step
+  // publishing it showed that run's verdicts), as run and load do.
+  auto stale = std::make_shared<StaleReports>(std::vector<std::string>{o.json_file, o.history_file},
+                                              std::vector<std::string>{o.config_file, o.check_dir});
+  const StaleReports::RemoveAtExit remove_at_exit{stale, "shopctl chaos"};
+
   if (!o.check_dir.empty()) {
     chaos::ChaosResult result;
     if (!std::filesystem::is_directory(o.check_dir)) {
@@ -279,6 +289,7 @@ int run_chaos_command(const ChaosCliOptions& given) {
     }
     // Whether anything was still in flight is read from the files, as after a run's healing:
     // a folder read while its shop runs, or left by a SIGKILL, may hold payments in flight.
+    stale->keep();  // the report written below is this check's
     result.files_only = true;
     result.left = chaos::count_in_flight(files);
     result.quiescent = result.left.quiet();
@@ -315,6 +326,7 @@ int run_chaos_command(const ChaosCliOptions& given) {
     return rc;
   }
 
+  stale->keep();  // the run starts: its reports replace the earlier ones
   std::ofstream history;
   if (!o.history_file.empty()) {
     history.open(o.history_file);

@@ -197,6 +197,20 @@ healing=$(jq -r '.clock_advanced_healing_ms' "$work/target.json" 2>/dev/null)
 check "chaos --target --heal-clock reports the whole clock move (healing ${healing}ms, total ${total}ms, the shop's offset ${offset}ms)" $?
 kill "$target_pid" 2>/dev/null; wait "$target_pid" 2>/dev/null
 
+mkdir -p "$work/no-dbs"
+# --check with --print-schedule printed a schedule, checked nothing and exited 0.
+"$bin" chaos --check "$work/no-dbs" --print-schedule >"$work/check-schedule.out" 2>&1
+code=$?
+[[ $code -eq 1 ]] && grep -q "it goes with no --crash, --target or --print-schedule" "$work/check-schedule.out"
+check "chaos --check with --print-schedule is a bad command line (exit $code)" $?
+# A check that checks nothing writes no report, and removes the one an earlier run left there
+# (a CI step publishing it showed that run's verdicts).
+printf '{"summary": {"failed": 0}}\n' > "$work/stale-chaos.json"
+"$bin" chaos --check "$work/no-dbs" --json "$work/stale-chaos.json" >"$work/stale-chaos.out" 2>&1
+code=$?
+[[ $code -eq 3 && ! -e "$work/stale-chaos.json" ]] && grep -q "removed the report an earlier run left" "$work/stale-chaos.out"
+check "chaos --check that checks nothing removes an earlier run's report (exit $code)" $?
+
 # A folder on read-only media: SQLite cannot make the -shm file it reads a WAL database through,
 # and --check said only "unable to open database file" (an outside probe). Root only (a mount).
 if [[ $(id -u) -eq 0 ]] && mkdir -p "$work/ro" && mount -t tmpfs -o size=8m tmpfs "$work/ro" 2>/dev/null; then

@@ -162,6 +162,34 @@ TEST_CASE("chaos reports a FAILED order whose intent can still be paid") {
   CHECK(check_orders_settled(w).outcome == Outcome::passed);
 }
 
+// Half checked is not checked: with payment.db unreadable, orders-settled said PASS while an
+// intent of a FAILED order could still be paid (an outside probe). A violation it found stands.
+TEST_CASE("orders-settled is not checked when its second half cannot be read") {
+  auto w = clean_world();
+  w.have_payments = false;
+  auto v = check_orders_settled(w);
+  CHECK(v.outcome == Outcome::not_checked);
+  CHECK(v.note.find("needs payment.db and provider.db") != std::string::npos);
+  w.orders.push_back({"ord-3", "usr-1", "PAYMENT_PENDING", 700, "EUR", "", ""});
+  CHECK(check_orders_settled(w).outcome == Outcome::failed);
+  w.have_payments = true;
+  w.have_provider = false;
+  w.orders.pop_back();
+  CHECK(check_orders_settled(w).outcome == Outcome::not_checked);
+}
+
+// Past the evidence kept, the rest are counted ("... and more" did not say how many).
+TEST_CASE("a verdict's evidence says how many violations it left out") {
+  auto w = clean_world();
+  for (int i = 0; i < 30; ++i)
+    w.orders.push_back(
+        {"ord-x" + std::to_string(i), "usr-1", "PAYMENT_PENDING", 700, "EUR", "", ""});
+  auto v = check_orders_settled(w);
+  REQUIRE(v.outcome == Outcome::failed);
+  CHECK(v.evidence.back() == "... and 10 more");
+  CHECK(v.unlisted == 10);
+}
+
 TEST_CASE("chaos reports a PAID order without a capture") {
   auto w = clean_world();
   w.intents[0].status = "requires_payment";
@@ -366,7 +394,9 @@ TEST_CASE("an invariant whose source could not be read is not checked, never pas
   CHECK(check_sums_match(w).outcome == Outcome::not_checked);
   CHECK(check_breakers_closed(w).outcome == Outcome::not_checked);
   CHECK(check_process_alive(w).outcome == Outcome::not_checked);
-  CHECK(check_orders_settled(w).outcome == Outcome::passed);
+  // Its first half reads order.db alone; its second needs provider.db: half checked is not
+  // checked (it said passed; an outside probe).
+  CHECK(check_orders_settled(w).outcome == Outcome::not_checked);
 }
 
 TEST_CASE("the chaos schedule is the same for a seed and differs between seeds") {

@@ -398,6 +398,10 @@ test('the console refuses a fault whose number fields were emptied, and adds not
   await operator.getByLabel('Delay (ms)').fill('');
   await operator.getByRole('button', {name: 'Add fault'}).click();
   await operator.locator('#fault-error').getByText('Delay (ms) is empty').waitFor({timeout: 5000});
+  // The answer is about the form as it was: a field changed since, it goes (a "match.path"
+  // error stayed beside a fixed path while the browser refused another field).
+  await operator.getByLabel('Delay (ms)').fill('-5');
+  assert.equal(await operator.locator('#fault-error').textContent(), '');
   assert.equal((await admin(shop, 'GET', '/_admin/faults')).items.length, before);
   noProblems(operator);
   await operator.context().close();
@@ -625,6 +629,8 @@ test('the pending order page keeps the focus, and keeps polling through an order
   const order = await created.json();
   await page.goto(`${shop.url}/#/orders/${order.order_id}`);
   await waitForOrderStatus(page, 'PAYMENT_PENDING');
+  // Beside "Pay now", that a payment already made is on its way and cannot be made twice.
+  assert.match(await page.locator('[data-test="paid-already-note"]').textContent(), /cannot be charged twice/);
   await page.getByRole('link', {name: '← All orders'}).focus();
   await page.keyboard.press('Tab');  // the next control: the order's "Pay now"
   const focusedText = () => page.evaluate(() => document.activeElement?.textContent);
@@ -1030,6 +1036,85 @@ test('a reload during a slow checkout checks out again with the same key and rea
   assert.equal(keys.length, 2);
   assert.equal(keys[1], keys[0], 'the reloaded page sends the first attempt\'s Idempotency-Key');
   assert.equal((await listOrders(shop, token)).length, 1);
+  noProblems(page);
+  await page.context().close();
+});
+
+// During a slow checkout the cart's lines could still change: a quantity typed and a line
+// removed went into the order while the page showed the old cart (€47.40 shown, €90.30
+// ordered), with no word of the wait but a greyed button; and a shopper who went to another
+// page was taken to the pay page when the answer came (an outside probe).
+test('a slow checkout says so, keeps the cart as shown, and does not pull a shopper who left to the pay page', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-001', 1);
+  await addFromDetail(page, 'p-002', 1);
+  const token = await shopperToken(page);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').nth(1).waitFor();
+  const shown = await page.locator('[data-test="cart-total"]').textContent();
+  await admin(shop, 'POST', '/_admin/faults', {id: 'web-slow-checkout-lines', target: 'order', from: 'gateway',
+    type: 'delay', delay_ms: 2500, match: {method: 'POST', path: '/orders'}});
+  try {
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    await page.locator('[data-test="placing-order"]').getByText('Placing your order').waitFor({timeout: 2000});
+    assert.equal(await page.locator('[data-test="placing-order"]').getAttribute('role'), 'status');
+    // The lines are inert: no quantity typed or line removed reaches the order.
+    const quantity = page.locator('[data-test="cart-line"] input.qty').first();
+    assert.equal(await quantity.evaluate((el) => el.closest('[inert]') !== null), true);
+    // A real click (mouse input, as a shopper's) on Remove does nothing while inert.
+    const box = await page.locator('[data-test="cart-line"] button').last().boundingBox();
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.waitForURL(/\/pay\//, {timeout: 10000});
+    const orders = await listOrders(shop, token);
+    assert.equal(orders.length, 1);
+    assert.equal(orders[0].items.length, 2, 'the order holds both lines the page showed');
+    assert.match(shown, new RegExp(String(orders[0].total_cents / 100).replace('.', '\\.')));
+
+    // Leaving while an order is placed: the answer does not take the shopper to the pay page.
+    await page.goto(`${shop.url}/`);
+    await addFromDetail(page, 'p-003', 1);
+    await page.goto(`${shop.url}/#/cart`);
+    await page.locator('[data-test="cart-line"]').first().waitFor();
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    await page.locator('[data-test="placing-order"]').waitFor({timeout: 2000});
+    await page.goto(`${shop.url}/#/`);
+    const placed = page.locator('[data-test="placed-elsewhere"]');
+    await placed.waitFor({timeout: 10000});
+    assert.doesNotMatch(page.url(), /\/pay\//);
+    assert.match(await placed.textContent(), /is placed and waiting for its payment/);
+    assert.equal((await listOrders(shop, token)).length, 2);
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-slow-checkout-lines').catch(() => {});
+  }
+  noProblems(page);
+  await page.context().close();
+});
+
+// A checkout answered 503 payment_unavailable placed an order and canceled it: the page said
+// "your cart is unchanged" beside the API's own words ("check out again with a new
+// Idempotency-Key"), while a FAILED order appeared in the shopper's orders; and the pay page
+// said "card_number must be 16 digits" (an outside probe).
+test('a checkout with payment down says its order was canceled, and the pay page asks for 16 digits in words', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-004', 1);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  try {
+    await admin(shop, 'POST', '/_admin/services/payment/stop');
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    const error = page.locator('[data-test="error"]');
+    await error.getByText('so that order was canceled and nothing was charged').waitFor({timeout: 15000});
+    assert.doesNotMatch(await error.textContent(), /cart is unchanged/);
+  } finally {
+    await admin(shop, 'POST', '/_admin/services/payment/start');
+  }
+  await page.getByRole('button', {name: 'Try again'}).click();
+  await payWith(page, '4242');
+  await page.getByRole('button', {name: 'Pay'}).click();
+  await page.getByText('Enter the card number: 16 digits').waitFor({timeout: 5000});
+  assert.doesNotMatch(await page.locator('body').textContent(), /card_number/);
   noProblems(page);
   await page.context().close();
 });

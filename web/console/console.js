@@ -358,6 +358,11 @@ function requiredNumber(id, label) {
   return n;
 }
 
+// The shop's answer to the last add is about the form as it was: once a field changes, it goes
+// (a "match.path ..." error stayed beside a fixed path while the browser's own check refused
+// another field; an outside probe).
+$('fault-form').addEventListener('input', () => replace($('fault-error')));
+
 $('fault-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   try {

@@ -132,7 +132,14 @@ form.addEventListener('submit', async (event) => {
       return;
     }
     if (!response.ok) {
-      show('bad', (answer && answer.error && answer.error.message) || `The provider answered ${response.status}.`);
+      // Said to a shopper, not in the API's words ("card_number must be 16 digits").
+      const field = answer && answer.error && answer.error.details && answer.error.details.field;
+      const said = code === 'invalid_card' && field === 'card_number'
+        ? 'Enter the card number: 16 digits, or use one of the test cards below.'
+        : code === 'invalid_field' && field === 'card_number'
+          ? 'Enter the card number: 16 digits.'
+          : null;
+      show('bad', said || (answer && answer.error && answer.error.message) || `The provider answered ${response.status}.`);
       payButton.disabled = false;
       payButton.textContent = 'Pay';
       return;

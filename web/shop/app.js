@@ -725,7 +725,13 @@ async function checkout(button, area, cart, attempt) {
   // Signed in as someone else meanwhile (another tab), or signed out and in again.
   if (token() !== attempt.user || !sessionLive(attempt.session)) { render(); return; }
   button.disabled = true;
-  replace(area);
+  // While the order is placed the lines cannot change: a quantity typed or a line removed
+  // during a slow checkout went into the order while the page still showed the old cart (an
+  // outside probe: €47.40 shown, €90.30 ordered). And the wait is said, seen and announced:
+  // the only sign was a greyed button.
+  attempt.lines?.setAttribute('inert', '');
+  button.setAttribute('aria-busy', 'true');
+  replace(area, h('p', {class: 'muted', role: 'status', 'data-test': 'placing-order'}, 'Placing your order…'));
   // A quantity typed just before the click (its PATCH sent on the field's change) or an add
   // still on its way: the order is placed once the cart holds them.
   checkoutRunning = true;
@@ -733,6 +739,10 @@ async function checkout(button, area, cart, attempt) {
     await checkoutNow(button, area, cart, attempt);
   } finally {
     checkoutRunning = false;
+    attempt.lines?.removeAttribute('inert');
+    button.removeAttribute('aria-busy');
+    const placing = area.querySelector('[data-test="placing-order"]');
+    if (placing) placing.remove();
   }
 }
 
@@ -798,6 +808,15 @@ async function checkoutNow(button, area, cart, attempt) {
       focusNotice(area);
       return;
     }
+    // The shopper went elsewhere while it was placed: the order waits for its payment on its
+    // own page, said where they are now (the tab jumped from the product list to the pay page).
+    if (attempt.generation !== renderCount) {
+      clearTimeout(say.timer);
+      replace(flash, h('p', {role: 'status', 'data-test': 'placed-elsewhere'}, 'Your order ',
+        h('a', {class: 'mono', href: `#/orders/${encodeURIComponent(order.order_id)}`}, order.order_id),
+        ` (${money(order.total_cents, order.currency)}) is placed and waiting for its payment: pay it from its page.`));
+      return;
+    }
     if (!(await goPay(order))) {
       button.disabled = false;
       replace(area, untrustedPayLink(order));
@@ -833,9 +852,14 @@ async function checkoutNow(button, area, cart, attempt) {
         focusNotice(area);
         return;
       }
-      // A 4xx says itself what is wrong (the cart is empty, a product unavailable).
-      replace(area, errorNotice(error, retry, error.status >= 500
-        ? 'Nothing was charged and your cart is unchanged. Please try again in a moment.' : null));
+      // A 4xx says itself what is wrong (the cart is empty, a product unavailable). A 503
+      // payment_unavailable placed an order and canceled it (docs/api.md): it shows in the
+      // shopper's orders, so "your cart is unchanged" alone misled (an outside probe).
+      replace(area, errorNotice(error, retry, error.code === 'payment_unavailable'
+        ? 'Payment could not be started right now, so that order was canceled and nothing was charged; '
+          + 'your items are back in your cart. Please try again in a moment.'
+        : error.status >= 500
+          ? 'Nothing was charged and your cart is unchanged. Please try again in a moment.' : null));
     }
     // The focus goes to what the page says (the button it was on was disabled, and it fell to
     // the document's body).
@@ -1127,7 +1151,11 @@ function drawOrder(order, state) {
       payUrl ? h('button', {type: 'button', 'data-key': 'pay-now', on: {click: async (event) => {
         const button = event.currentTarget;
         if (!(await goPay(order))) button.replaceWith(untrustedPayLink(order));
-      }}}, 'Pay now') : null);
+      }}}, 'Pay now') : null,
+      // A card charged while the shop could not hear of it yet (payment down) left "Pay now"
+      // inviting a second payment, with nothing said (an outside probe).
+      payUrl ? h('p', {class: 'muted', 'data-test': 'paid-already-note'},
+        'Paid already? The result is on its way to the shop; paying again is refused, so you cannot be charged twice.') : null);
   }
   // The control that has the focus, by its data-key, gets it back after the redraw.
   const focused = main.contains(document.activeElement) ? document.activeElement.dataset?.key : null;
