@@ -197,6 +197,22 @@ healing=$(jq -r '.clock_advanced_healing_ms' "$work/target.json" 2>/dev/null)
 check "chaos --target --heal-clock reports the whole clock move (healing ${healing}ms, total ${total}ms, the shop's offset ${offset}ms)" $?
 kill "$target_pid" 2>/dev/null; wait "$target_pid" 2>/dev/null
 
+# Every planned event is accounted for in the history: applied, or "not applied: the shoppers'
+# window ended first" (a second SIGKILL planned inside a 1 s window vanished without a trace;
+# an outside probe), each stamped with the time it was applied, not one time for all.
+timeout 180 "$bin" chaos --crash --seed 2 --duration 1s --quiet --history "$work/short.jsonl" >"$work/short.out" 2>&1
+code=$?
+planned=$("$bin" chaos --crash --seed 2 --duration 1s --print-schedule | grep -c .)
+accounted=$(python3 - "$work/short.jsonl" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+events = [l for l in lines if l.get("kind") == "chaos" and "at_s" in l]
+print(len(events))
+PY
+)
+[[ $code -eq 0 && "$planned" -ge 2 && "$accounted" -eq "$planned" ]]
+check "chaos: every planned event is in the history, applied or said not applied ($accounted of $planned, exit $code)" $?
+
 mkdir -p "$work/no-dbs"
 # --check with --print-schedule printed a schedule, checked nothing and exited 0.
 "$bin" chaos --check "$work/no-dbs" --print-schedule >"$work/check-schedule.out" 2>&1
