@@ -523,6 +523,16 @@ Verdict check_callbacks_delivered(const World& w) {
              " event(s) the shop recorded are still marked undelivered in provider.db (the "
              "provider lost its record "
              "of the delivery)";
+  // Payment records an event and its callback in one transaction, and keeps both: an event it
+  // recorded with no callback row is one whose result nothing will pass to the order (a folder
+  // with the row deleted passed; an outside probe).
+  std::set<std::string> with_callback;
+  for (const auto& c : w.outbox) with_callback.insert(c.event_id);
+  for (const auto& event_id : w.recorded_events) {
+    ++v.checked;
+    if (!with_callback.contains(event_id))
+      violation(v, "payment recorded event " + event_id + " but holds no callback for it");
+  }
   for (const auto& c : w.outbox) {
     ++v.checked;
     if (!c.finished) {

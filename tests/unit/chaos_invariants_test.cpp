@@ -335,6 +335,19 @@ TEST_CASE("chaos reports an undelivered provider event and an unfinished callbac
   CHECK(mentions(v, "order ord-2"));
 }
 
+// Payment records an event with its callback in one transaction: a recorded event with no
+// callback row passed (an outside probe deleted the row).
+TEST_CASE("chaos reports an event payment recorded with no callback for it") {
+  auto w = clean_world();
+  REQUIRE_FALSE(w.outbox.empty());
+  const std::string event = w.outbox.front().event_id;
+  REQUIRE(w.recorded_events.count(event));
+  w.outbox.erase(w.outbox.begin());
+  auto v = check_callbacks_delivered(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "payment recorded event " + event + " but holds no callback for it"));
+}
+
 TEST_CASE("chaos reports a callback the order service refused and payment gave up") {
   // It counted as finished: a paid order's result dropped after a 401 passed the invariant.
   auto w = clean_world();
