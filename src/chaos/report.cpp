@@ -34,6 +34,19 @@ std::string clock_text(std::chrono::milliseconds d) {
   return out;
 }
 
+// "  answers not as expected: 503 catalog_unavailable x3, ..." (the six most), or "".
+std::string answers_not_as_expected(const std::map<std::string, std::uint64_t>& by_code) {
+  if (by_code.empty()) return {};
+  std::vector<std::pair<std::uint64_t, std::string>> top;
+  for (const auto& [code, n] : by_code) top.push_back({n, code});
+  std::sort(top.rbegin(), top.rend());
+  std::string out = "  answers not as expected:";
+  for (std::size_t i = 0; i < top.size() && i < 6; ++i)
+    out += format("%s %s x%llu", i ? "," : "", top[i].second.c_str(),
+                  static_cast<unsigned long long>(top[i].first));
+  return out + "\n";
+}
+
 // A shopper run's requests and those not as expected, over every route.
 std::pair<std::uint64_t, std::uint64_t> requests_of(const load::LoadResult& shoppers) {
   std::uint64_t requests = 0, errors = 0;
@@ -121,16 +134,7 @@ std::string text_report(const ChaosResult& r) {
       static_cast<unsigned long long>(s.orders_failed),
       static_cast<unsigned long long>(s.orders_abandoned),
       static_cast<unsigned long long>(s.orders_unsettled));
-  if (!s.errors_by_code.empty()) {
-    std::vector<std::pair<std::uint64_t, std::string>> top;
-    for (const auto& [code, n] : s.errors_by_code) top.push_back({n, code});
-    std::sort(top.rbegin(), top.rend());
-    out += "  answers not as expected:";
-    for (std::size_t i = 0; i < top.size() && i < 6; ++i)
-      out += format("%s %s x%llu", i ? "," : "", top[i].second.c_str(),
-                    static_cast<unsigned long long>(top[i].first));
-    out += "\n";
-  }
+  out += answers_not_as_expected(s.errors_by_code);
   // The probe shoppers come after healing: apart from the window's figures, and in the history
   // as "probe_op" (docs/chaos.md).
   if (r.probe) {
@@ -146,6 +150,8 @@ std::string text_report(const ChaosResult& r) {
                   static_cast<unsigned long long>(p.orders_created),
                   static_cast<unsigned long long>(p.orders_paid),
                   static_cast<unsigned long long>(p.orders_failed));
+    // Which ones, as for the shoppers above (the JSON had them; the console only the count).
+    out += answers_not_as_expected(p.errors_by_code);
   }
 
   out += "\nOrders at the end (order.db)\n  ";

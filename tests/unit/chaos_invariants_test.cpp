@@ -6,6 +6,8 @@
 #include <string>
 
 #include "chaos/invariants.hpp"
+#include "chaos/report.hpp"
+#include "chaos/runner.hpp"
 #include "chaos/schedule.hpp"
 
 namespace {
@@ -486,4 +488,18 @@ TEST_CASE("each chaos fault's on line names the id that its off line names") {
   }
   CHECK(offs > 1);
   CHECK(on_line.size() == static_cast<std::size_t>(offs));
+}
+
+// The probe shoppers' unexpected answers were counted on the console ("1 not as expected") and
+// named only in the JSON (an outside probe).
+TEST_CASE("the chaos console names the probe shoppers' unexpected answers") {
+  shopctl::chaos::ChaosResult r;
+  r.probe.emplace();
+  r.probe->users = 2;
+  r.probe->errors_by_code["503 catalog_unavailable"] = 1;
+  const std::string text = shopctl::chaos::text_report(r);
+  const auto probe_at = text.find("Probe shoppers after healing");
+  REQUIRE(probe_at != std::string::npos);
+  CHECK(text.find("answers not as expected: 503 catalog_unavailable x1", probe_at) !=
+        std::string::npos);
 }
