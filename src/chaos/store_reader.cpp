@@ -205,27 +205,48 @@ Orphans find_orphan_captures(const DatabaseFiles& files) {
   std::error_code ec;
   for (const auto& file : {files.order, files.payment, files.provider})
     if (!std::filesystem::exists(file, ec)) return found;
-  World w;
-  std::vector<std::string> problems;
-  load_databases(files, w, problems);
-  if (!w.have_orders || !w.have_payments || !w.have_provider) return found;
+  // At every start: only the columns the comparison needs (load_databases reads every row of
+  // every table the checkers use, events' JSON bodies included).
   std::set<std::string> orders;
-  for (const auto& o : w.orders) orders.insert(o.order_id);
-  std::map<std::string, const PaymentRow*> payments;
-  for (const auto& p : w.payments) payments.emplace(p.payment_id, &p);
-  for (const auto& intent : w.intents) {
-    if (intent.status != "succeeded") continue;
-    const auto payment = payments.find(intent.payment_id);
-    const bool known = payment != payments.end() && orders.contains(payment->second->order_id);
-    if (known) continue;
+  std::map<std::string, std::string> order_of_payment;
+  struct Capture {
+    std::string intent_id, payment_id, currency;
+    std::int64_t amount_cents = 0;
+  };
+  std::vector<Capture> captures;
+  std::vector<std::string> problems;
+  const bool read =
+      read_file(files.order, problems,
+                [&](ReadOnly& db) {
+                  db.each("SELECT order_id FROM orders",
+                          [&](sqlite3_stmt* st) { orders.insert(text(st, 0)); });
+                }) &&
+      read_file(files.payment, problems,
+                [&](ReadOnly& db) {
+                  db.each("SELECT payment_id, order_id FROM payments", [&](sqlite3_stmt* st) {
+                    order_of_payment.emplace(text(st, 0), text(st, 1));
+                  });
+                }) &&
+      read_file(files.provider, problems, [&](ReadOnly& db) {
+        db.each(
+            "SELECT intent_id, payment_id, currency, amount_cents FROM intents "
+            "WHERE status = 'succeeded'",
+            [&](sqlite3_stmt* st) {
+              captures.push_back({text(st, 0), text(st, 1), text(st, 2), integer(st, 3)});
+            });
+      });
+  if (!read) return found;
+  for (const auto& capture : captures) {
+    const auto payment = order_of_payment.find(capture.payment_id);
+    if (payment != order_of_payment.end() && orders.contains(payment->second)) continue;
     if (found.captures++ == 0) {
-      found.currency = intent.currency;
-      found.example = "intent " + intent.intent_id + " for payment " + intent.payment_id +
-                      (payment == payments.end()
-                           ? " (not in payment.db)"
-                           : " (order " + payment->second->order_id + ", not in order.db)");
+      found.currency = capture.currency;
+      found.example =
+          "intent " + capture.intent_id + " for payment " + capture.payment_id +
+          (payment == order_of_payment.end() ? " (not in payment.db)"
+                                             : " (order " + payment->second + ", not in order.db)");
     }
-    found.amount_cents += intent.amount_cents;
+    found.amount_cents += capture.amount_cents;
   }
   return found;
 }

@@ -31,6 +31,19 @@ TEST_CASE("a virtual user stopped by an error the engine does not handle ends th
   }
 }
 
+namespace {
+// A one-second run of `users` users on `mix` against `shop`'s gateway.
+shopctl::load::LoadOptions one_second_of(shopctl::shop::Shop& shop, unsigned users,
+                                         const char* mix) {
+  shopctl::load::LoadOptions o;
+  o.gateway_url = shop.url("gateway");
+  o.users = users;
+  o.duration = std::chrono::seconds(1);
+  o.mix = shopctl::load::parse_mix(mix);
+  return o;
+}
+}  // namespace
+
 // A checkout answered 503 payment_unavailable created an order, which failed (docs/api.md):
 // the report left it out (orders: 21 created, 0 FAILED, while the database held 1,346 more
 // FAILED orders; an outside probe). It counts as created and FAILED.
@@ -44,12 +57,7 @@ TEST_CASE("a checkout answered 503 payment_unavailable counts as an order create
   refuse.type = shopctl::platform::FaultType::abort;
   refuse.status = 500;
   shop->faults().add(refuse);
-  shopctl::load::LoadOptions o;
-  o.gateway_url = shop->url("gateway");
-  o.users = 2;
-  o.duration = std::chrono::seconds(1);
-  o.mix = shopctl::load::parse_mix("checkout=1");
-  const auto result = shopctl::load::run_load(o);
+  const auto result = shopctl::load::run_load(one_second_of(*shop, 2, "checkout=1"));
   CHECK(result.orders_created > 0);
   CHECK(result.orders_failed == result.orders_created);
   CHECK(result.orders_paid == 0);
@@ -66,11 +74,7 @@ TEST_CASE("a load run keeps ticking while its last journeys drain") {
   slow.type = shopctl::platform::FaultType::delay;
   slow.delay = std::chrono::milliseconds(2600);
   shop->faults().add(slow);
-  shopctl::load::LoadOptions o;
-  o.gateway_url = shop->url("gateway");
-  o.users = 1;
-  o.duration = std::chrono::seconds(1);
-  o.mix = shopctl::load::parse_mix("browse=1");
+  auto o = one_second_of(*shop, 1, "browse=1");
   std::vector<shopctl::load::Progress> ticks;
   o.on_progress = [&](const shopctl::load::Progress& p) { ticks.push_back(p); };
   const auto result = shopctl::load::run_load(o);
