@@ -33,11 +33,6 @@ TEST_CASE("a running shop's threads are named after what they do") {
   CHECK(names.count("io-0") == 1);
   for (const char* db : {"db-auth", "db-catalog", "db-order", "db-payment", "db-provider"})
     CHECK(names.count(db) == 1);
-  // The `full` databases' WAL syncs run on threads of their own (pipelined syncs); the
-  // catalog, `normal`, has none.
-  for (const char* sync : {"sync-auth", "sync-order", "sync-payment", "sync-provider"})
-    CHECK(names.count(sync) == 1);
-  CHECK(names.count("sync-catalog") == 0);
 }
 
 TEST_CASE("a thread name longer than Linux keeps is cut, not refused") {
