@@ -19,7 +19,6 @@
 
 #include "../support/test_shop.hpp"
 #include "platform/http/blocking_client.hpp"
-#include "platform/store/database.hpp"
 #include "shop/shop.hpp"
 
 namespace {
@@ -47,11 +46,10 @@ class SyncCounter {
   SyncCounter(const SyncCounter&) = delete;
   SyncCounter& operator=(const SyncCounter&) = delete;
 
-  // Syncs so far of the file whose name ends with `suffix` ("order.db-wal"): SQLite's own,
-  // and the database workers' sync threads' (pipelined syncs, which do not go through a VFS).
+  // Syncs so far of the file whose name ends with `suffix` ("order.db-wal").
   int syncs(const std::string& suffix) {
     std::lock_guard lock(mu_);
-    int n = static_cast<int>(shopctl::platform::worker_wal_syncs(suffix));
+    int n = 0;
     for (const auto& [name, count] : counts_)
       if (name.size() >= suffix.size() &&
           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)

@@ -6,12 +6,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <functional>
-#include <iterator>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -331,54 +327,51 @@ TEST_CASE("reads at the head of a group resume before its commit; reads after a 
   fs::remove_all(dir);
 }
 
-// Durability::deferred: its caller resumes without waiting for a WAL sync, and nobody waits for
-// one because of it (a read after it neither); a configured write, alone or in a batch with
-// deferred ones, is synced before its caller resumes. Counted at the worker's sync thread
-// (pipelined syncs; SQLite itself commits without syncing).
-TEST_CASE("a deferred write causes no sync; a configured one, alone or in a batch, one") {
+// Durability::deferred commits without a WAL sync (PRAGMA synchronous NORMAL for that commit)
+// only when every job of the batch allows it; anything else commits as configured (FULL).
+TEST_CASE("a deferred job commits without a sync only in a batch of deferred jobs") {
   auto dir = make_temp_dir("shopctl-dbtest");
   {
     DatabaseWorker worker(dir / "defer.db", Synchronous::full);
     worker.run_sync([](Database& db) { db.exec("CREATE TABLE t (n INTEGER PRIMARY KEY)"); });
-    std::atomic<int> syncs{0};
-    REQUIRE(worker.observe_syncs([&syncs](bool done) {
-      if (done) ++syncs;
-    }));
-    auto insert = [](int n) {
-      return [n](Database& db) { db.prepare("INSERT INTO t (n) VALUES (?)").bind_all(n).run(); };
+    auto level = [](Database& db) {
+      auto st = db.prepare("PRAGMA synchronous");
+      REQUIRE(st.step());
+      return st.column_int(0);  // 1 NORMAL, 2 FULL
     };
     asio::io_context io;
-    int after_deferred = -1, after_read = -1, after_configured = -1;
+    std::int64_t alone_deferred = -1, alone_configured = -1, mixed_deferred = -1;
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
-          co_await worker.run(insert(1), shopctl::platform::Durability::deferred);
-          after_deferred = syncs;
-          co_await worker.run([](Database& db) { db.prepare("SELECT COUNT(*) FROM t").step(); });
-          after_read = syncs;
-          co_await worker.run(insert(2));
-          after_configured = syncs;
+          co_await worker.run([&](Database& db) { alone_deferred = level(db); },
+                              shopctl::platform::Durability::deferred);
+          co_await worker.run([&](Database& db) { alone_configured = level(db); });
         },
         asio::detached);
     io.run();
     io.restart();
-    CHECK(after_deferred == 0);
-    CHECK(after_read == 0);
-    CHECK(after_configured == 1);
     auto holder = hold_worker(worker);
-    // One batch: a deferred write and a configured one.
-    for (int n : {3, 4})
-      asio::co_spawn(
-          io,
-          [&, n]() -> asio::awaitable<void> {
-            co_await worker.run(insert(n), n == 3 ? shopctl::platform::Durability::deferred
-                                                  : shopctl::platform::Durability::configured);
-          },
-          asio::detached);
+    // One batch: a deferred job and a configured one.
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await worker.run([&](Database& db) { mixed_deferred = level(db); },
+                              shopctl::platform::Durability::deferred);
+        },
+        asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await worker.run(
+              [](Database& db) { db.prepare("INSERT INTO t (n) VALUES (1)").run(); });
+        },
+        asio::detached);
     io.run();
-    holder.reset();
     worker.run_sync([](Database&) {});  // the last post to io has returned
-    CHECK(syncs == 2);
+    CHECK(alone_deferred == 1);
+    CHECK(alone_configured == 2);
+    CHECK(mixed_deferred == 2);
   }
   fs::remove_all(dir);
 }
@@ -680,118 +673,4 @@ TEST_CASE("a worker whose database file was removed acknowledges no write") {
     }
     fs::remove_all(dir);
   }
-}
-
-// Pipelined syncs (a `full` database): a caller hears of a write only once it is durable. The
-// model of a power cut: what survives is the database file plus the WAL's bytes up to where the
-// last finished sync began (fdatasync makes durable what was written before it). The observer
-// notes the WAL's length at each sync's start and publishes it when that sync returns; every
-// caller, as it resumes, notes the published length. Afterwards the database file with only
-// that prefix of the WAL must hold what the caller was told: its own row (a write), or the
-// newest row it read (a read). The WAL only grows here (no checkpoint at this size).
-TEST_CASE("a caller resumes only after a sync that covers what it wrote or read") {
-  auto dir = make_temp_dir("shopctl-dbtest");
-  const auto file = dir / "pipe.db";
-  const auto wal = fs::path(file.string() + "-wal");
-  struct Told {
-    std::int64_t row;       // the row the caller was told of
-    std::uintmax_t prefix;  // the WAL bytes synced when it resumed
-  };
-  std::vector<Told> told;
-  std::string wal_bytes;
-  int syncs = 0;
-  {
-    DatabaseWorker worker(file, Synchronous::full);
-    worker.run_sync(
-        [](Database& db) { db.exec("CREATE TABLE t (n INTEGER PRIMARY KEY, pad TEXT NOT NULL)"); });
-    std::uintmax_t starting = 0;  // touched only on the sync thread
-    std::atomic<std::uintmax_t> synced{0};
-    REQUIRE(worker.observe_syncs([&](bool done) {
-      if (done) {
-        ++syncs;
-        synced = starting;
-        return;
-      }
-      starting = size_or_zero(wal);
-      // A sync that takes a while, as on a disk (this folder may be a tmpfs).
-      std::this_thread::sleep_for(std::chrono::microseconds(500));
-    }));
-    std::mutex told_mu;
-    asio::io_context io;
-    constexpr int kShoppers = 12, kRounds = 15;
-    std::atomic<int> next_row{1};
-    for (int s = 0; s < kShoppers; ++s) {
-      asio::co_spawn(
-          io,
-          [&, s]() -> asio::awaitable<void> {
-            for (int r = 0; r < kRounds; ++r) {
-              std::int64_t row = 0;
-              if ((s + r) % 3 == 0) {  // a read of the newest row
-                co_await worker.run([&row](Database& db) {
-                  auto st = db.prepare("SELECT COALESCE(MAX(n), 0) FROM t");
-                  if (st.step()) row = st.column_int(0);
-                });
-              } else {
-                row = next_row++;
-                co_await worker.run([row](Database& db) {
-                  db.transaction([&] {
-                    db.prepare("INSERT INTO t (n, pad) VALUES (?, ?)")
-                        .bind_all(row, std::string(300, 'x'))
-                        .run();
-                  });
-                });
-              }
-              const std::uintmax_t prefix = synced;
-              std::lock_guard lock(told_mu);
-              told.push_back({row, prefix});
-            }
-          },
-          asio::detached);
-    }
-    // Three threads, so that jobs queue behind one another (groups) as well as run alone.
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 2; ++t) threads.emplace_back([&io] { io.run(); });
-    io.run();
-    for (auto& t : threads) t.join();
-    worker.run_sync([](Database&) {});  // the sync thread is done with io
-    std::ifstream in(wal, std::ios::binary);
-    wal_bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  REQUIRE(told.size() == 12u * 15u);
-  CHECK(syncs > 3);
-  std::map<std::uintmax_t, std::vector<std::int64_t>> by_prefix;
-  for (const auto& t : told)
-    if (t.row > 0) by_prefix[t.prefix].push_back(t.row);
-  CHECK(by_prefix.size() > 1);
-  // The database file as the test left it (no checkpoint ran, so as it was throughout).
-  std::string main_bytes;
-  {
-    std::ifstream in(file, std::ios::binary);
-    main_bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  for (const auto& entry : by_prefix) {
-    const std::uintmax_t prefix = entry.first;
-    const auto& rows = entry.second;
-    CAPTURE(prefix);
-    REQUIRE(prefix <= wal_bytes.size());
-    const auto image = dir / ("cut-" + std::to_string(prefix));
-    fs::create_directories(image);
-    std::ofstream(image / "pipe.db", std::ios::binary) << main_bytes;
-    std::ofstream(image / "pipe.db-wal", std::ios::binary)
-        << std::string_view(wal_bytes).substr(0, prefix);
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open((image / "pipe.db").c_str(), &db) == SQLITE_OK);
-    for (const auto row : rows) {
-      CAPTURE(row);
-      sqlite3_stmt* st = nullptr;
-      REQUIRE(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM t WHERE n = ?", -1, &st, nullptr) ==
-              SQLITE_OK);
-      sqlite3_bind_int64(st, 1, row);
-      REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-      CHECK(sqlite3_column_int(st, 0) == 1);
-      sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-  }
-  fs::remove_all(dir);
 }

@@ -12,7 +12,6 @@
 #include <cstring>
 #include <fstream>
 #include <future>
-#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -21,7 +20,6 @@
 
 #include <sqlite3.h>
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -591,201 +589,6 @@ class Checkpointer {
   std::thread thread_;
 };
 
-// The syncs the Syncers made, by WAL file (worker_wal_syncs).
-std::mutex sync_counts_mu;
-std::map<std::string, std::uint64_t>& sync_counts() {
-  static std::map<std::string, std::uint64_t> counts;
-  return counts;
-}
-void count_sync(const std::string& wal) {
-  std::lock_guard lock(sync_counts_mu);
-  ++sync_counts()[wal];
-}
-
-// Pipelined syncs for a `full` database under a DatabaseWorker (docs/performance.md, round
-// twenty-seven). SQLite's FULL syncs the WAL inside each COMMIT, so the thread that commits
-// runs nothing else for the ~1 ms of each fdatasync, and a database does at most one group of
-// jobs per sync plus its SQL. Here the connection commits as NORMAL (the frames are written,
-// not synced) and this thread syncs the WAL; a caller resumes only once a sync that began after
-// the commits it depends on has returned. Meanwhile the next jobs run and commit, and the next
-// sync covers them all (the kernel syncs the file's writes up to the moment fdatasync starts,
-// and a WAL is replayed up to its first frame that is not whole, in order).
-//
-// The rule each caller waits by: a job that wrote with configured durability, and every job of
-// its group (they may have seen those writes), waits for its group's commit; any other job (a
-// read, a deferred write) waits for the last commit before its group that held a configured
-// write (deferred writes are the ones whose loss is harmless even after someone saw them). Only
-// a caller's wait asks for a sync: deferred writes alone never cause one, as before.
-//
-// A failed sync (EIO, a full disk at writeback) leaves the database with commits that every
-// later job would see and that may not be on the disk: this worker then acknowledges nothing
-// more (sticky, like a removed file) until the service restarts on what the disk holds.
-class Syncer {
- public:
-  // A waiting caller: `resume` runs on `ex` once it may go on; `error` is set first when its
-  // sync failed. The callers one sync covers go to each executor in one post (one wake-up of
-  // an io thread, not one per caller).
-  struct Waiter {
-    std::uint64_t seq;
-    std::exception_ptr* error;
-    asio::any_io_executor ex;
-    std::function<void()> resume;
-  };
-  // `fd`: a descriptor of the WAL file `name`, owned (closed) by the Syncer.
-  explicit Syncer(int fd, std::string name) : fd_(fd), name_(std::move(name)) {
-    thread_ = std::thread([this] {
-      name_this_thread("sync-" + std::filesystem::path(name_).stem().string());
-      loop();
-    });
-  }
-  ~Syncer() { stop(); }
-  Syncer(const Syncer&) = delete;
-  Syncer& operator=(const Syncer&) = delete;
-
-  // Ends the thread once nothing is owed (close: after drain(), so every commit is synced).
-  void stop() {
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-      stopping_ = true;
-    }
-    wake_.notify_one();
-    thread_.join();
-    ::close(fd_);
-  }
-
-  // The last commit that held a configured write (a job reads it before it runs: what it may
-  // see that must be durable before its caller hears of it). Without a lock: the commits are
-  // made under the worker's own lock, one at a time.
-  std::uint64_t must_see() const { return configured_.load(std::memory_order_acquire); }
-  // After a commit that wrote something (its frames are in the file): its number.
-  // `configured`: it held a write of configured durability.
-  std::uint64_t commit(bool configured) {
-    const std::uint64_t seq = committed_.fetch_add(1, std::memory_order_acq_rel) + 1;
-    if (configured) configured_.store(seq, std::memory_order_release);
-    return seq;
-  }
-  bool durable(std::uint64_t seq) const {
-    return seq <= durable_.load(std::memory_order_acquire) &&
-           !failing_.load(std::memory_order_acquire);
-  }
-  // Resumes `w` now (false: durable already, or the syncs have failed, with w.error set), or
-  // once a sync covering commit w.seq has returned (true).
-  bool wait(Waiter& w) {
-    std::unique_lock lock(mu_);
-    if (failed_) {
-      if (!*w.error) *w.error = failed_;
-      return false;
-    }
-    if (w.seq <= durable_.load(std::memory_order_relaxed)) return false;
-    if (stopping_) {  // not after drain(), which syncs every commit made: a bug, said as one
-      if (!*w.error)
-        *w.error = std::make_exception_ptr(DatabaseError(SQLITE_MISUSE, "database is closed"));
-      return false;
-    }
-    wanted_ = std::max(wanted_, w.seq);
-    waiting_.push_back(std::move(w));
-    // A sync under way takes the new waiter into account when it returns: no wake-up needed.
-    const bool wake = sleeping_;
-    lock.unlock();
-    if (wake) wake_.notify_one();
-    return true;
-  }
-  // Blocks until every commit so far is synced and no resumption is under way (start-up,
-  // close, run_sync: a test's io_context may go once this returns).
-  void drain() {
-    std::unique_lock lock(mu_);
-    wanted_ = std::max(wanted_, committed_.load(std::memory_order_acquire));
-    wake_.notify_one();
-    quiet_.wait(lock, [&] {
-      return (failed_ || durable_.load(std::memory_order_relaxed) >= wanted_) && !busy_;
-    });
-  }
-  // The sticky error after a failed sync, or nullptr.
-  std::exception_ptr failed() const {
-    if (!failing_.load(std::memory_order_acquire)) return nullptr;
-    std::lock_guard lock(mu_);
-    return failed_;
-  }
-  // Tests: called on this thread right before each fdatasync (false) and right after it
-  // returned, before anyone it covers resumes (true).
-  void observe(std::function<void(bool done)> observer) {
-    std::lock_guard lock(mu_);
-    observer_ = std::move(observer);
-  }
-
- private:
-  void loop() {
-    std::unique_lock lock(mu_);
-    for (;;) {
-      sleeping_ = true;
-      wake_.wait(lock, [&] {
-        return stopping_ || (!failed_ && wanted_ > durable_.load(std::memory_order_relaxed));
-      });
-      sleeping_ = false;
-      if (failed_ || wanted_ <= durable_.load(std::memory_order_relaxed)) return;  // stopping
-      // Every commit made so far, whether anyone waits for it yet or not: its frames were
-      // written before its number was taken, so this sync covers them.
-      const std::uint64_t target = committed_.load(std::memory_order_acquire);
-      busy_ = true;
-      auto observer = observer_;
-      lock.unlock();
-      if (observer) observer(false);
-      int rc;
-      do rc = ::fdatasync(fd_);
-      while (rc != 0 && errno == EINTR);
-      const int error = rc == 0 ? 0 : errno;
-      if (observer) observer(true);
-      if (!error) count_sync(name_);
-      lock.lock();
-      if (error) {
-        failed_ = std::make_exception_ptr(DatabaseError(
-            SQLITE_IOERR_FSYNC, std::filesystem::path(name_).filename().string() +
-                                    ": syncing failed (" + std::strerror(error) +
-                                    "): no write is acknowledged until the service restarts"));
-        failing_.store(true, std::memory_order_release);
-      } else {
-        durable_.store(target, std::memory_order_release);
-      }
-      std::vector<Waiter> ready, later;
-      for (auto& w : waiting_) (failed_ || w.seq <= target ? ready : later).push_back(std::move(w));
-      waiting_.swap(later);
-      const auto failed = failed_;
-      lock.unlock();
-      std::vector<std::pair<asio::any_io_executor, std::vector<std::function<void()>>>> posts;
-      for (auto& w : ready) {
-        if (failed && !*w.error) *w.error = failed;
-        auto same = std::find_if(posts.begin(), posts.end(),
-                                 [&w](const auto& post) { return post.first == w.ex; });
-        if (same == posts.end()) same = posts.insert(posts.end(), {w.ex, {}});
-        same->second.push_back(std::move(w.resume));
-      }
-      for (auto& [ex, resumes] : posts)
-        asio::post(ex, [resumes = std::move(resumes)] {
-          for (const auto& resume : resumes) resume();
-        });
-      lock.lock();
-      busy_ = false;
-      quiet_.notify_all();
-    }
-  }
-
-  const int fd_;
-  const std::string name_;
-  std::atomic<std::uint64_t> committed_{0}, configured_{0}, durable_{0};
-  std::atomic<bool> failing_{false};  // failed_ is set
-  mutable std::mutex mu_;
-  std::condition_variable wake_, quiet_;
-  std::uint64_t wanted_ = 0;            // guarded by mu_
-  std::vector<Waiter> waiting_;         // guarded by mu_
-  std::exception_ptr failed_;           // guarded by mu_
-  std::function<void(bool)> observer_;  // guarded by mu_
-  bool sleeping_ = false;               // guarded by mu_: the thread waits for work
-  bool busy_ = false;                   // guarded by mu_
-  bool stopping_ = false;               // guarded by mu_
-  std::thread thread_;
-};
-
 namespace {
 // What a job's caller is told when the worker's database is closed.
 std::exception_ptr closed_error() {
@@ -795,6 +598,14 @@ std::exception_ptr closed_error() {
 std::exception_ptr lost_with_group() {
   return std::make_exception_ptr(DatabaseError(
       SQLITE_ABORT, "the transaction was rolled back with its group: nothing was written"));
+}
+// Commits from now on sync as configured, or not at all (`deferred`).
+void defer_sync_if_possible(Database& d, bool deferred) {
+  try {
+    d.defer_sync(deferred);
+  } catch (const DatabaseError&) {
+    // Still at the stronger level if switching failed, which is always allowed.
+  }
 }
 }  // namespace
 
@@ -862,47 +673,6 @@ struct DatabaseWorker::Impl {
                           "acknowledged until the service restarts on a restored file"));
   }
 
-  // Commits from now on sync as configured, or not at all (`deferred`). Under a Syncer the
-  // connection never syncs a commit itself: the Syncer does, for the callers that need it.
-  void defer_sync_if_possible(Database& d, bool deferred) {
-    if (syncer) return;
-    try {
-      d.defer_sync(deferred);
-    } catch (const DatabaseError&) {
-      // Still at the stronger level if switching failed, which is always allowed.
-    }
-  }
-  // Why no job may run: the database is closed, its file was removed, or a sync failed.
-  std::exception_ptr refusal() {
-    if (!db) return closed_error();
-    if (removed.load(std::memory_order_relaxed)) return removed_error();
-    if (syncer)
-      if (auto failed = syncer->failed()) return failed;
-    return nullptr;
-  }
-  // A `full` database commits as NORMAL and a Syncer syncs its WAL (the class above says why),
-  // through a descriptor of its own of the -wal file that the connection has open (SQLite
-  // keeps it, truncated but never removed, while the connection lives). Without one (the file
-  // cannot be opened), SQLite's own FULL stays: slower, as safe.
-  void start_syncer() {
-    if (synchronous != Synchronous::full) return;
-    try {
-      db->exec("SELECT COUNT(*) FROM sqlite_schema");  // a read opens (makes) the -wal file
-    } catch (const DatabaseError&) {
-      return;
-    }
-    const std::string wal = path.string() + "-wal";
-    const int fd = ::open(wal.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) return;
-    try {
-      db->defer_sync(true);
-    } catch (const DatabaseError&) {
-      ::close(fd);
-      return;
-    }
-    syncer = std::make_shared<Syncer>(fd, wal);
-  }
-
   // Opens the database (and its checkpointer) on the pool's thread.
   void open() {
     std::promise<void> opened;
@@ -916,11 +686,9 @@ struct DatabaseWorker::Impl {
           db = std::make_unique<Database>(path, synchronous);
           checkpointer = std::make_unique<Checkpointer>(path);
           db->checkpoint_elsewhere([c = checkpointer.get()](int pages) { c->committed(pages); });
-          start_syncer();
         }
         opened.set_value();
       } catch (...) {
-        syncer.reset();
         db.reset();
         checkpointer.reset();
         unlock_file();
@@ -932,11 +700,6 @@ struct DatabaseWorker::Impl {
   // On the pool's thread: the checkpointer's connection closes first, so the worker's, the
   // last one, checkpoints everything and removes the WAL.
   void close_on_pool() {
-    if (syncer) {
-      syncer->drain();  // every commit synced, every caller waiting for one resumed
-      syncer->stop();
-      syncer.reset();  // a caller between its commit and its wait may still hold it
-    }
     checkpointer.reset();
     db.reset();
     unlock_file();
@@ -948,11 +711,7 @@ struct DatabaseWorker::Impl {
     std::exception_ptr* error;
     std::function<void()> resume;
     Durability durability = Durability::configured;
-    // Under a Syncer: the caller's executor, and its handler called directly (on ex).
-    asio::any_io_executor ex;
-    std::function<void()> call;
     bool resumed = false;
-    bool wrote = false;  // fn changed a row (maybe since undone)
   };
 
   // Queues a job; the first job queued while no drain is pending posts one.
@@ -1015,24 +774,22 @@ struct DatabaseWorker::Impl {
   // to the pool's thread (commit_handed), so no thread that serves requests waits for a disk
   // sync. A job that only read commits here without a sync: it saw only synced commits,
   // because no other job runs until a handed-over commit has synced.
-  //
-  // Under a Syncer the commit is made here too (it writes, it does not sync), and the answer
-  // says which commit the caller must see synced before it resumes (`need`; 0: none).
-  enum class Claimed { done, hand_commit, wait_sync };
-  Claimed run_claimed(std::function<void(Database&)>& fn, std::exception_ptr& error,
-                      Durability durability, std::uint64_t& need,
-                      std::shared_ptr<Syncer>& sync_by) {
+  bool run_claimed(std::function<void(Database&)>& fn, std::exception_ptr& error,
+                   Durability durability) {
     std::lock_guard own(db_mu);
     jobs.fetch_add(1, std::memory_order_relaxed);
     if (largest_group.load(std::memory_order_relaxed) == 0)
       largest_group.store(1, std::memory_order_relaxed);
-    if (auto refused = refusal()) {
-      error = refused;
-      return Claimed::done;
+    if (!db) {
+      error = closed_error();
+      return false;
+    }
+    if (removed.load(std::memory_order_relaxed)) {
+      error = removed_error();
+      return false;
     }
     Database& d = *db;
     const auto before = d.commits();
-    const std::uint64_t prior = syncer ? syncer->must_see() : 0;
     Job job{&fn, &error, {}, durability};
     defer_sync_if_possible(d, durability == Durability::deferred);
     try {
@@ -1040,36 +797,25 @@ struct DatabaseWorker::Impl {
     } catch (const DatabaseError&) {
       run_job(d, job);  // as a lone job, committed (and synced) here
       commits.fetch_add(d.commits() - before, std::memory_order_relaxed);
-      return syncer ? wait_for_claimed(job, prior, need, sync_by) : Claimed::done;
+      return false;
     }
+    const std::int64_t unchanged = d.total_changes();
     run_job(d, job);
     if (!d.in_transaction()) {
       // SQLite rolled the group back (an I/O error, a full disk): nothing was written.
       if (!error) error = lost_with_group();
       d.rollback_group();
-      return Claimed::done;
+      return false;
     }
-    if (!syncer && job.wrote && durability == Durability::configured &&
-        d.synchronous() == Synchronous::full)
-      return Claimed::hand_commit;
+    const bool changed = d.total_changes() != unchanged;
+    if (changed && durability == Durability::configured && d.synchronous() == Synchronous::full)
+      return true;
     commit_claimed(d, error);
-    if (job.wrote) {
+    if (changed) {
       commits.fetch_add(1, std::memory_order_relaxed);  // a read commits nothing
       if (!error && file_removed()) error = removed_error();
     }
-    return syncer ? wait_for_claimed(job, prior, need, sync_by) : Claimed::done;
-  }
-  // Under a Syncer, after a claimed job ran and committed: which commit its caller waits for.
-  Claimed wait_for_claimed(const Job& job, std::uint64_t prior, std::uint64_t& need,
-                           std::shared_ptr<Syncer>& sync_by) {
-    sync_by = syncer;
-    need = prior;
-    if (job.wrote) {
-      const bool configured = job.durability == Durability::configured;
-      const std::uint64_t seq = syncer->commit(configured);
-      if (configured) need = seq;
-    }
-    return need > 0 ? Claimed::wait_sync : Claimed::done;
+    return false;
   }
   // Runs task on the pool's thread, holding db_mu, outside any job: not while a job that ran
   // inline waits for its commit (its transaction is open, and the commit is queued on the pool,
@@ -1108,30 +854,23 @@ struct DatabaseWorker::Impl {
   }
 
   static void run_job(Database& d, Job& job) {
-    const std::int64_t before = d.total_changes();
     try {
       (*job.fn)(d);
     } catch (...) {
       *job.error = std::current_exception();
     }
-    job.wrote = d.total_changes() != before;
-  }
-
-  // Under a Syncer: resumes the job's caller once commit `need` is synced (now if it is).
-  void resume_after(Job& job, std::uint64_t need) {
-    job.resumed = true;
-    Syncer::Waiter w{need, job.error, job.ex, std::move(job.call)};
-    if (!syncer->wait(w)) asio::dispatch(w.ex, std::move(w.resume));
   }
 
   void run_batch() {
     jobs.fetch_add(batch.size(), std::memory_order_relaxed);
-    if (auto refused = refusal()) {
-      for (auto& job : batch) *job.error = refused;
+    if (!db) {
+      auto shut = closed_error();
+      for (auto& job : batch) *job.error = shut;
+    } else if (removed.load(std::memory_order_relaxed)) {
+      auto gone = removed_error();
+      for (auto& job : batch) *job.error = gone;
     } else {
       const auto before = db->commits();
-      const std::int64_t unchanged = db->total_changes();
-      group_prior = syncer ? syncer->must_see() : 0;
       // The batch commits without a WAL sync only when every job in it allows that.
       const bool deferred = std::all_of(batch.begin(), batch.end(), [](const Job& job) {
         return job.durability == Durability::deferred;
@@ -1150,20 +889,6 @@ struct DatabaseWorker::Impl {
       }
       if (batch.size() > largest_group.load(std::memory_order_relaxed))
         largest_group.store(batch.size(), std::memory_order_relaxed);
-      if (syncer) {
-        // Every job of a group with a configured write may have seen it: they wait for the
-        // group's commit; in any other group, for the commits before it.
-        std::uint64_t need = group_prior;
-        if (db->total_changes() != unchanged) {
-          const bool configured = std::any_of(batch.begin(), batch.end(), [](const Job& job) {
-            return job.wrote && job.durability == Durability::configured;
-          });
-          const std::uint64_t seq = syncer->commit(configured);
-          if (configured) need = seq;
-        }
-        for (auto& job : batch)
-          if (!job.resumed) resume_after(job, need);
-      }
     }
     for (auto& job : batch)
       if (!job.resumed) job.resume();
@@ -1190,14 +915,9 @@ struct DatabaseWorker::Impl {
     for (std::size_t i = 0; i < n; ++i) {
       run_job(d, batch[i]);
       if (reading && d.total_changes() == unchanged && d.in_transaction()) {
-        // It saw only what earlier commits made durable (under a Syncer: once they are synced):
-        // no need to wait for this one.
-        if (syncer) {
-          resume_after(batch[i], group_prior);
-        } else {
-          batch[i].resumed = true;
-          batch[i].resume();
-        }
+        // It saw only what earlier commits made durable: no need to wait for this one.
+        batch[i].resumed = true;
+        batch[i].resume();
         ++first;
         continue;
       }
@@ -1232,8 +952,6 @@ struct DatabaseWorker::Impl {
   std::filesystem::path path;
   Synchronous synchronous;
   std::unique_ptr<Checkpointer> checkpointer;
-  std::shared_ptr<Syncer> syncer;  // a `full` database's, while it is open (start_syncer)
-  std::uint64_t group_prior = 0;   // run_batch: the Syncer's commits before the batch
   // The database and its checkpointer are touched only by whoever holds db_mu: the pool's
   // thread, or a caller running a job inline (run_claimed).
   std::mutex db_mu;
@@ -1262,25 +980,7 @@ asio::awaitable<void> DatabaseWorker::run(std::function<void(Database&)> fn,
   Impl* impl = keep_alive.get();
   std::exception_ptr error;
   if (impl->claim_idle()) {
-    std::uint64_t need = 0;
-    std::shared_ptr<Syncer> sync_by;
-    const auto claimed = impl->run_claimed(fn, error, durability, need, sync_by);
-    if (claimed == Impl::Claimed::wait_sync) {
-      impl->release();
-      if (!sync_by->durable(need)) {
-        Syncer* syncer = sync_by.get();
-        co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-            [syncer, &error, need](auto handler) {
-              auto held = std::make_shared<decltype(handler)>(std::move(handler));
-              Syncer::Waiter w{need, &error, asio::get_associated_executor(*held),
-                               [held] { std::move (*held)(); }};
-              // Synced meanwhile: resumed through the executor's queue, not from inside this
-              // initiation.
-              if (!syncer->wait(w)) asio::post(w.ex, std::move(w.resume));
-            },
-            asio::use_awaitable);
-      }
-    } else if (claimed == Impl::Claimed::hand_commit) {
+    if (impl->run_claimed(fn, error, durability)) {
       // The commit must sync: the pool's thread does it, then resumes this coroutine.
       co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
           [impl, &error](auto handler) {
@@ -1311,28 +1011,10 @@ asio::awaitable<void> DatabaseWorker::run(std::function<void(Database&)> fn,
                                   auto ex = asio::get_associated_executor(*held);
                                   asio::dispatch(ex, std::move(*held));
                                 },
-                                durability, asio::get_associated_executor(*held),
-                                [held] { std::move (*held)(); }});
+                                durability});
       },
       asio::use_awaitable);
   if (error) std::rethrow_exception(error);
-}
-
-std::uint64_t worker_wal_syncs(std::string_view suffix) {
-  std::lock_guard lock(sync_counts_mu);
-  std::uint64_t n = 0;
-  for (const auto& [wal, count] : sync_counts())
-    if (std::string_view(wal).ends_with(suffix)) n += count;
-  return n;
-}
-
-bool DatabaseWorker::observe_syncs(std::function<void(bool done)> observer) {
-  std::promise<bool> observed;
-  impl_->on_pool_outside_jobs([&] {
-    if (impl_->syncer) impl_->syncer->observe(std::move(observer));
-    observed.set_value(impl_->syncer != nullptr);
-  });
-  return observed.get_future().get();
 }
 
 DatabaseWorker::Stats DatabaseWorker::stats() const {
@@ -1346,20 +1028,7 @@ void DatabaseWorker::run_sync(const std::function<void(Database&)>& fn) {
   impl_->on_pool_outside_jobs([&] {
     try {
       if (!impl_->db) throw DatabaseError(SQLITE_MISUSE, "database is closed");
-      const std::int64_t unchanged = impl_->db->total_changes();
-      try {
-        fn(*impl_->db);
-      } catch (...) {
-        if (impl_->syncer) impl_->syncer->drain();
-        throw;
-      }
-      if (auto& syncer = impl_->syncer) {
-        // Durable before it returns, as under SQLite's FULL; and no caller is still being
-        // resumed (a test's io_context may go once this returns).
-        if (impl_->db->total_changes() != unchanged) syncer->commit(true);
-        syncer->drain();
-        if (auto failed = syncer->failed()) std::rethrow_exception(failed);
-      }
+      fn(*impl_->db);
       done.set_value();
     } catch (...) {
       done.set_exception(std::current_exception());

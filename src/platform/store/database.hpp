@@ -227,14 +227,6 @@ class Database {
 // writes whose loss at a power cut is harmless even after someone saw them (a claim that a
 // later synced write follows, delivery bookkeeping that a redelivery repeats). docs/money.md
 // lists the callers.
-//
-// Pipelined syncs (a `full` database): SQLite commits without syncing, and a thread of the
-// worker syncs the WAL while the next jobs run and commit. A caller resumes only after a sync
-// that began after the commits it depends on: its group's commit when the group wrote with
-// configured durability, else the commits before its group (which it may have read). So the
-// promise above holds unchanged (no caller hears of a write before it is durable), and a
-// database's SQL no longer stops for each ~1 ms sync. A failed sync refuses every later job
-// until the service restarts.
 enum class Durability { configured, deferred };
 
 class DatabaseWorker {
@@ -248,14 +240,8 @@ class DatabaseWorker {
   // Runs fn(database) on the worker thread; rethrows what fn throws.
   boost::asio::awaitable<void> run(std::function<void(Database&)> fn,
                                    Durability durability = Durability::configured);
-  // Runs fn on the worker thread and waits for it, and for what it wrote to be durable
-  // (start-up, shutdown, tests).
+  // Runs fn on the worker thread and waits for it (start-up, shutdown, tests).
   void run_sync(const std::function<void(Database&)>& fn);
-  // Tests: on a `full` database, whose WAL a thread of the worker syncs (pipelined syncs, see
-  // above), `observer(false)` runs on that thread right before each sync and `observer(true)`
-  // right after it, before the callers it covers resume. False when this worker has no such
-  // thread (a `normal` database; a -wal file it could not open).
-  bool observe_syncs(std::function<void(bool done)> observer);
   // Finishes queued work and closes the database; later calls throw DatabaseError.
   void close();
   // Opens the database again after close() (a service brought back up).
@@ -275,9 +261,5 @@ class DatabaseWorker {
   std::filesystem::path path_;
   std::shared_ptr<Impl> impl_;
 };
-
-// WAL syncs that workers' sync threads made (pipelined syncs) in this process, of the WAL files
-// whose path ends with `suffix` ("order.db-wal"); for tests that count syncs.
-std::uint64_t worker_wal_syncs(std::string_view suffix);
 
 }  // namespace shopctl::platform
