@@ -365,6 +365,37 @@ test('an expired session sends the shopper to the login page, and back to where 
   await page.context().close();
 });
 
+// A quantity typed as the session expired: the gateway refused the PATCH (401) and the page went
+// to the login page saying only "session expired", so the shopper took the change for made and
+// came back to the old quantity without a word. The login page now says the change was not saved.
+test('a change refused because the session expired is said to be unsaved', async () => {
+  const page = await newPage(chromium.browser);
+  const shopper = await registerShopper(page, shop);
+  await addFromDetail(page, 'p-001', 1);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  await admin(shop, 'POST', '/_admin/clock/advance', {by: '16m'});  // tokens live 15 minutes
+  await page.locator('[data-test="cart-line"] input.qty').fill('4');
+  await page.locator('[data-test="cart-line"] input.qty').press('Tab');
+  await page.waitForURL(/#\/login\?next=%2Fcart/);
+  await page.getByText('Your session has expired').waitFor();
+  await page.locator('[data-test="unsaved-change"]').getByText('Your last change was not saved').waitFor();
+  await page.getByLabel('Email').fill(shopper.email);
+  await page.getByLabel('Password').fill(shopper.password);
+  await page.getByRole('button', {name: 'Log in'}).click();
+  await page.waitForURL(/#\/cart$/);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  assert.equal(await page.locator('[data-test="cart-line"] input.qty').inputValue(), '1');
+  // A session that expired on a read (a page opened) says nothing of a change.
+  await admin(shop, 'POST', '/_admin/clock/advance', {by: '16m'});
+  await page.goto(`${shop.url}/#/orders`);
+  await page.waitForURL(/#\/login/);
+  await page.getByText('Your session has expired').waitFor();
+  assert.equal(await page.locator('[data-test="unsaved-change"]').count(), 0);
+  noProblems(page);
+  await page.context().close();
+});
+
 // A mangled or truncated link: decodeURIComponent threw outside the router's try, so the page
 // stayed on "Loading the shop..." with a script error; a dot segment went to the list route
 // and drew a product of undefined fields ("SKU undefined", "€NaN"). Both are "Page not found".

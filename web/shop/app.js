@@ -77,10 +77,14 @@ function signOut(why = 'other_tab') {
 }
 
 // Sends the user to the login page; once logged in they come back to `next` (where they were).
-function goLogin(next, reason) {
+// `unsaved`: the request the session ended on was a change (the gateway refused it, so the
+// shop holds none of it), which the login page says, so that a quantity typed or a line
+// removed as the session expired is not taken for done.
+function goLogin(next, reason, unsaved = false) {
   const params = new URLSearchParams();
   if (next && !next.startsWith('/login') && !next.startsWith('/register')) params.set('next', next);
   if (reason) params.set('reason', reason);
+  if (unsaved) params.set('unsaved', '1');
   const query = params.toString();
   location.replace(`#/login${query ? `?${query}` : ''}`);
 }
@@ -178,7 +182,7 @@ async function api(method, path, body, extraHeaders = {}) {
       // An expired or refused token: log in again, then come back here.
       const why = error.code === 'token_expired' ? 'expired' : 'signed_out';
       signOut(why);
-      goLogin(currentRoute(), why);
+      goLogin(currentRoute(), why, method !== 'GET' && method !== 'HEAD');
       error.redirected = true;
     }
     throw error;
@@ -331,6 +335,10 @@ function loginPage(params) {
       : reason === 'signed_out' ? h('p', {class: 'notice warn'}, 'You were signed out: the shop no longer accepts your session. Please log in again.')
         : reason === 'other_tab' ? h('p', {class: 'notice warn', 'data-test': 'signed-out-elsewhere'}, 'You signed out in another tab. Please log in again.')
           : null,
+    params.get('unsaved') === '1' && reason
+      ? h('p', {class: 'notice warn', 'data-test': 'unsaved-change'},
+        'Your last change was not saved. Check it once you are back.')
+      : null,
     message,
     h('div', {class: 'field'}, h('label', {for: 'email'}, 'Email'), email),
     h('div', {class: 'field'}, h('label', {for: 'password'}, 'Password'), password),
