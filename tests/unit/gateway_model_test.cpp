@@ -50,6 +50,27 @@ TEST_CASE("a valid Bearer token names its user, whatever the scheme's case") {
   const auto valid = token(kGatewayNow + 900);
   CHECK(gateway::authenticated_user("Bearer " + valid, options()) == "usr_1");
   CHECK(gateway::authenticated_user("bearer " + valid, options()) == "usr_1");
+  // RFC 6750 2.1: one or more spaces after the scheme (two were refused as malformed).
+  CHECK(gateway::authenticated_user("Bearer   " + valid, options()) == "usr_1");
+  CHECK(error_code_of([&] { gateway::authenticated_user("Bearer\t" + valid, options()); }) ==
+        "invalid_token");
+}
+
+// A user id with a control character goes nowhere: the gateway passes it on as X-User-Id,
+// where CR, LF or NUL cannot stand. Only a holder of the key can sign one; it is refused.
+TEST_CASE("a signed token whose user id holds a control character is refused as malformed") {
+  for (const std::string& subject :
+       {std::string("usr_x\r\nX-Admin: 1"), std::string("usr_\0x", 6), std::string("usr_\x7f")}) {
+    security::JwtClaims claims;
+    claims.subject = subject;
+    claims.issuer = "shopctl-auth";
+    claims.audience = "shopctl";
+    claims.issued_at = kGatewayNow - 60;
+    claims.expires_at = kGatewayNow + 900;
+    auto refused = error_of("Bearer " + security::sign_hs256(claims, kGatewaySecret));
+    CHECK(refused.code() == "invalid_token");
+    CHECK(refused.details() == nlohmann::json{{"reason", "malformed"}});
+  }
 }
 
 TEST_CASE("no header, another scheme, a refused or an expired token are each unauthorized") {

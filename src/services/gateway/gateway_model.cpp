@@ -46,14 +46,26 @@ void authenticated_user(std::optional<std::string_view> authorization,
   if (!starts_with_bearer(*authorization)) {
     throw unauthenticated("invalid_token", "Authorization must be a Bearer token");
   }
-  if (auto failure =
-          security::verify_hs256_subject(authorization->substr(kBearer.size()), options, user)) {
+  // RFC 6750 2.1: "Bearer" 1*SP b64token. Two spaces were refused as a malformed token.
+  std::string_view token = authorization->substr(kBearer.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  if (auto failure = security::verify_hs256_subject(token, options, user)) {
     const std::string reason(security::to_string(*failure));
     if (*failure == security::JwtFailure::expired) {
       throw unauthenticated("token_expired", "the access token has expired", {{"reason", reason}});
     }
     throw unauthenticated("invalid_token", "the access token was refused: " + reason,
                           {{"reason", reason}});
+  }
+  // A user id goes on as the X-User-Id field: one with a control character (CR, LF, NUL),
+  // which only a holder of the key could sign, was dropped there and the service answered a
+  // bare "needs a signed-in user". Refused here as what it is.
+  for (const char c : user) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      user.clear();
+      throw unauthenticated("invalid_token", "the access token was refused: malformed",
+                            {{"reason", "malformed"}});
+    }
   }
 }
 
