@@ -67,25 +67,26 @@ struct TreeWalk {
   std::set<std::pair<int, int>> reported;  // an alias shows the same mapping again
   std::vector<YamlTreeProblem> problems;
 
-  void report(const YAML::Mark& mark, std::string message) {
+  void report(const YAML::Mark& mark, std::string message, bool stops_reading = false) {
     if (reported.insert({mark.line, mark.column}).second)
-      problems.push_back({mark, std::move(message)});
+      problems.push_back({mark, std::move(message), stops_reading});
   }
 
   void visit(const YAML::Node& node, int depth) {
     if (stopped) return;
     if (budget == 0) {
       stopped = true;
-      report(node.Mark(), "the YAML expands to too many nodes: more than " +
-                              std::to_string(kMaxYamlJsonValues) +
-                              " values (each alias *name repeats everything it points to)");
+      report(node.Mark(),
+             "the YAML expands to too many nodes: more than " + std::to_string(kMaxYamlJsonValues) +
+                 " values (each alias *name repeats everything it points to)",
+             true);
       return;
     }
     --budget;
     if (depth > kMaxYamlJsonDepth) {
       stopped = true;
       report(node.Mark(),
-             "the YAML nests deeper than " + std::to_string(kMaxYamlJsonDepth) + " levels");
+             "the YAML nests deeper than " + std::to_string(kMaxYamlJsonDepth) + " levels", true);
       return;
     }
     if (node.IsSequence()) {

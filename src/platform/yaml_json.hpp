@@ -26,6 +26,9 @@ nlohmann::json yaml_to_json(const YAML::Node& node);
 struct YamlTreeProblem {
   YAML::Mark mark;
   std::string message;
+  // A key given twice leaves the rest of the file readable (its other problems can be said
+  // too); too deep or too many nodes does not (the walk stopped).
+  bool stops_reading = false;
 };
 std::vector<YamlTreeProblem> yaml_tree_problems(const YAML::Node& root);
 

@@ -224,11 +224,16 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
                                                const std::filesystem::path& relative_to) {
   Walker w;
   if (!root || root.IsNull()) return {};
-  // Keys given twice and alias bombs, anywhere in the file, before anything reads it.
+  // Keys given twice and alias bombs, anywhere in the file, before anything reads it. A key
+  // given twice stops nothing: the rest of the file is checked too, so that one run says every
+  // problem (a duplicate hid five others, docs/configuration.md promises them all).
   if (auto problems = platform::yaml_tree_problems(root); !problems.empty()) {
-    for (auto& p : problems)
+    bool stop = false;
+    for (auto& p : problems) {
+      stop = stop || p.stops_reading;
       w.issues.push_back({p.mark.line + 1, p.mark.column + 1, std::move(p.message)});
-    return w.issues;
+    }
+    if (stop) return w.issues;
   }
   if (!w.check_map(
           root, "config",

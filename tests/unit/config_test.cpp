@@ -192,6 +192,26 @@ TEST_CASE("a key given twice anywhere in a config is refused at its second place
           .empty());
 }
 
+// A key given twice hid every other problem of the file: the user fixed it and found five more
+// (an outside probe; docs/configuration.md says every problem is reported). The rest is still
+// checked, in the order of the file.
+TEST_CASE("a key given twice is reported with the file's other problems") {
+  shop::ShopConfig config;
+  auto issues = apply_yaml(
+      "ordr: {}\n"
+      "http:\n"
+      "  max_connections: 100\n"
+      "  max_connections: 200\n"
+      "order: {payment_timeout: 5}\n",
+      config);
+  REQUIRE(issues.size() == 3);
+  CHECK(issues[0].line == 1);
+  CHECK(issues[0].message.find("unknown key 'ordr'") != std::string::npos);
+  CHECK(issues[1].line == 4);
+  CHECK(issues[1].message == "duplicate key 'max_connections' (first at line 3)");
+  CHECK(issues[2].line == 5);
+}
+
 // An alias bomb under a key the config does not read was never expanded by serve, but a
 // scenario's `config:` walked it whole (nine lines took hours): the tree is checked first.
 TEST_CASE("an alias bomb anywhere in a config is refused within the node budget") {
