@@ -79,8 +79,9 @@ void write_man(std::ostream& out, CLI::App& app) {
 }  // namespace
 
 void register_reference(CLI::App& app) {
+  // Listed: README sends users to it (a reference and a man page that match their binary), and
+  // a hidden command could not be found from --help, cli.md or a mistyped command's list.
   auto* cmd = app.add_subcommand("reference", "Print the command-line reference (docs/cli.md)");
-  cmd->group("");  // hidden: a tool for the project, not for users
   auto man = std::make_shared<bool>(false);
   cmd->add_flag("--man", *man, "A man page (roff) instead: docs/shopctl.1");
   cmd->callback([&app, man] {
