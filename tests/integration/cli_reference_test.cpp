@@ -34,7 +34,8 @@ TEST_CASE("docs/cli.md is exactly what shopctl reference prints") {
         "### `shopctl chaos`", "#### `shopctl fault add`"}) {
     CHECK_MESSAGE(generated.find(section) != std::string::npos, section);
   }
-  CHECK(generated.find("### `shopctl reference`") == std::string::npos);  // hidden itself
+  // Listed too: README sends users to it (it was hidden, and --help did not name it).
+  CHECK(generated.find("### `shopctl reference`") != std::string::npos);
 
   std::ifstream file(std::string(SHOPCTL_SOURCE_DIR) + "/docs/cli.md");
   REQUIRE_MESSAGE(file.good(), "docs/cli.md is missing: ./build/shopctl reference > docs/cli.md");
