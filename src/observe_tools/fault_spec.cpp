@@ -189,7 +189,7 @@ std::string fault_table(const json& answer) {
   std::vector<std::vector<std::string>> rows = {{"ID", "TARGET", "TYPE", "FROM", "MATCH", "EFFECT",
                                                  "SELECT", "MATCHED", "SHADOWED", "APPLIED"}};
   for (const auto& f : items) {
-    std::string match = "*";
+    std::string match = "* **";  // any method, any path: as a fault that names them
     if (f.contains("match") && f.at("match").is_object()) {
       const auto& m = f.at("match");
       std::string method = m.value("method", std::string());

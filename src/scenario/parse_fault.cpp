@@ -169,6 +169,12 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
                                       "' (methods: " + join_names(kHttpMethods) + ")");
             method.reset();
           }
+          if (method && !spec.target.empty()) {
+            if (auto problem = platform::fault_method_problem(spec.target, *method)) {
+              ctx.error(entry.mark, *problem);
+              method.reset();
+            }
+          }
           if (method) {
             spec.match.method = *method;
           } else {
@@ -176,10 +182,11 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
           }
         } else if (entry.name == "path") {
           auto path = ctx.text_template(entry);
-          if (path && !path->starts_with("/") && !path->starts_with("*") &&
-              !path->starts_with("${")) {
-            ctx.error(entry.mark, "a fault's match path starts with '/', like /products/*");
-            path.reset();
+          if (path && !path->starts_with("${")) {
+            if (auto problem = platform::fault_path_problem(*path)) {
+              ctx.error(entry.mark, *problem);
+              path.reset();
+            }
           }
           if (path) {
             spec.match.path = *path;

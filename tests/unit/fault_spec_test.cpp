@@ -184,7 +184,20 @@ TEST_CASE("the admin plane refuses a fault that could never apply") {
   CHECK(refused(json{{"target", "catalog"}, {"type", "hang"}, {"match", {{"method", "get"}}}})
             .find("match.method") != std::string::npos);
   CHECK(refused(json{{"target", "catalog"}, {"type", "hang"}, {"match", {{"path", "products"}}}})
-            .find("match.path") != std::string::npos);
+            .find("a match path is a path glob") != std::string::npos);
+  // A single '*' at the start matches no request (every path starts with '/', '*' stops at a
+  // '/'), and a service is never asked for HEAD: both were taken and never applied (an outside
+  // probe). A null body was sent as the four bytes "null".
+  for (const char* path : {"*", "*/p-001", "*.json"}) {
+    CAPTURE(path);
+    CHECK(refused(json{{"target", "catalog"}, {"type", "hang"}, {"match", {{"path", path}}}})
+              .find("single '*'") != std::string::npos);
+  }
+  CHECK(refused(json{{"target", "catalog"}, {"type", "hang"}, {"match", {{"method", "HEAD"}}}})
+            .find("HEAD never reaches catalog") != std::string::npos);
+  CHECK(
+      refused(json{{"target", "catalog"}, {"type", "abort"}, {"body", nullptr}}).find("not null") !=
+      std::string::npos);
   // What may apply still passes: every component as a target, client as a caller, globs.
   for (const char* target : {"gateway", "auth", "catalog", "order", "payment", "provider"}) {
     CAPTURE(target);
@@ -197,6 +210,9 @@ TEST_CASE("the admin plane refuses a fault that could never apply") {
             .empty());
   CHECK(
       refused(json{{"target", "catalog"}, {"type", "hang"}, {"match", {{"path", "**"}}}}).empty());
+  CHECK(refused(json{{"target", "catalog"}, {"type", "hang"}, {"match", {{"path", "**/p-001"}}}})
+            .empty());
+  CHECK(refused(json{{"target", "catalog"}, {"type", "abort"}, {"body", json::object()}}).empty());
 }
 
 TEST_CASE("--json is checked like the shop checks it") {

@@ -710,7 +710,20 @@ steps:
   CHECK(at(only(d, "'select' needs exactly one")) == "10:50");
   CHECK(at(only(d, "a fault needs 'target'")) == "11:12");
   CHECK(at(only(d, "unknown HTTP method 'FETCH'")) == "11:41");
-  CHECK(at(only(d, "match path starts with '/'")) == "11:54");
+  CHECK(at(only(d, "a match path is a path glob that starts with '/'")) == "11:54");
+}
+
+// The same rules as the admin plane's: a match that can never apply is refused when read.
+TEST_CASE("a fault's match that can never apply is refused in a scenario") {
+  const auto d = problems(R"yaml(version: 1
+steps:
+  - fault: {target: catalog, type: hang, match: {path: "*"}}
+  - fault: {target: catalog, type: hang, match: {method: HEAD}}
+  - fault: {target: gateway, type: hang, match: {method: HEAD, path: "**/p-001"}}
+)yaml");
+  CHECK(at(only(d, "single '*'")) == "3:56");
+  CHECK(at(only(d, "HEAD never reaches catalog")) == "4:58");
+  CHECK(d.size() == 2);
 }
 
 TEST_CASE("status codes, matcher operands, regexes and JSONPaths are checked in place") {

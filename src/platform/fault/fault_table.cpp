@@ -151,6 +151,22 @@ std::optional<std::string> fault_id_problem(std::string_view id) {
   return std::nullopt;
 }
 
+std::optional<std::string> fault_path_problem(std::string_view path) {
+  if (path.starts_with("/") || path.starts_with("**")) return std::nullopt;
+  if (path.starts_with("*"))
+    return "a match path that starts with a single '*' matches no request: every path starts "
+           "with '/' and '*' stops at a '/'; write /* (one segment) or ** (any path)";
+  return "a match path is a path glob that starts with '/' (or '**'), like /products/*";
+}
+
+std::optional<std::string> fault_method_problem(std::string_view target, std::string_view method) {
+  if (method == "HEAD" && target != "gateway")
+    return "match.method HEAD never reaches " + std::string(target) +
+           ": the gateway asks the services for a GET, never a HEAD; match GET (it catches a "
+           "shopper's HEAD too), or put a HEAD fault on the gateway";
+  return std::nullopt;
+}
+
 Fault Fault::from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw std::invalid_argument("a fault must be an object");
   static const std::set<std::string> known = {"id",   "target",           "from",      "match",
@@ -200,13 +216,12 @@ Fault Fault::from_json(const nlohmann::json& j) {
             "DELETE, OPTIONS (upper case), not '" +
             f.method.substr(0, 32) + "'");
       }
+      if (auto problem = fault_method_problem(f.target, f.method))
+        throw std::invalid_argument(*problem);
     }
     if (m.contains("path")) {
       f.path = require_string(m, "path");
-      if (!f.path.starts_with("/") && !f.path.starts_with("*")) {
-        throw std::invalid_argument(
-            "match.path is a path glob that starts with '/' (or '*'), like /products/*");
-      }
+      if (auto problem = fault_path_problem(f.path)) throw std::invalid_argument(*problem);
       // A request's path on the wire holds no control character, space or other script (they
       // are percent-encoded), so such a glob matches nothing; shown in the console and `fault
       // list`, "/x\u202E..." was drawn reversed (an outside probe).
@@ -250,6 +265,12 @@ Fault Fault::from_json(const nlohmann::json& j) {
   }
   if (j.contains("body")) {
     const auto& b = j.at("body");
+    // null was sent as the 4-byte body "null" (an outside probe): without body is the
+    // contract's error shape, so null is refused rather than guessed at.
+    if (b.is_null())
+      throw std::invalid_argument(
+          "body is the answer's body, a string or a JSON value, not null: leave body out for "
+          "the contract's error shape");
     f.body = b.is_string() ? b.get<std::string>() : json_text(b);
   }
   if (j.contains("bytes_per_second")) {

@@ -87,6 +87,13 @@ bool glob_match(std::string_view pattern, std::string_view path);
 // fault table's own check, which a scenario's fault meets when it is read.
 std::optional<std::string> fault_id_problem(std::string_view id);
 
+// What makes a fault's match one that can never apply, or nothing: a path glob that starts
+// with neither '/' nor '**' (every request path starts with '/', and '*' stops at a '/'), a
+// HEAD on a service (the gateway asks services for a GET, never a HEAD). The fault table's
+// own checks, which a scenario's fault meets when it is read.
+std::optional<std::string> fault_path_problem(std::string_view path);
+std::optional<std::string> fault_method_problem(std::string_view target, std::string_view method);
+
 class FaultTable {
  public:
   explicit FaultTable(std::uint64_t seed = 0) : seed_(seed) {}
