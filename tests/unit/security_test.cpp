@@ -142,6 +142,27 @@ TEST_SUITE("security") {
                                   user_options())) == JwtFailure::expired);
   }
 
+  TEST_CASE("a signed subject with a control character is malformed, the second time too") {
+    // The sub goes on as a header field (X-User-Id); the check sat in the gateway and ran on
+    // every request. It is the verifier's, once per token: a cached token was checked already.
+    for (const std::string& subject :
+         {std::string("usr_x\r\nX-Admin: 1"), std::string("usr_\0x", 6), std::string("usr_\x7f"),
+          std::string("\tusr")}) {
+      const json payload = {
+          {"sub", subject}, {"iss", "shopctl-auth"}, {"aud", "shopctl"}, {"exp", kNow + 900}};
+      const std::string token = hand_built(R"({"alg":"HS256","typ":"JWT"})", payload.dump());
+      CAPTURE(payload.dump());
+      CHECK(failure_of(verify_hs256(token, user_options())) == JwtFailure::malformed);
+      CHECK(failure_of(verify_hs256(token, user_options())) == JwtFailure::malformed);
+    }
+    const json fine = {{"sub", "usr_Zo\u00eb ~"},
+                       {"iss", "shopctl-auth"},
+                       {"aud", "shopctl"},
+                       {"exp", kNow + 900}};
+    CHECK(std::holds_alternative<JwtClaims>(
+        verify_hs256(hand_built(R"({"alg":"HS256"})", fine.dump()), user_options())));
+  }
+
   TEST_CASE("an alg none token is refused as an unsupported algorithm") {
     const std::string unsigned_token =
         encode(R"({"alg":"none","typ":"JWT"})") + "." + encode(valid_payload()) + ".";
@@ -365,6 +386,9 @@ TEST_SUITE("security") {
     if (claims.issuer != "shopctl-auth") return JwtFailure::wrong_issuer;
     if (!audience_matches) return JwtFailure::wrong_audience;
     if (claims.subject.empty()) return JwtFailure::malformed;
+    for (const char c : claims.subject) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return JwtFailure::malformed;
+    }
     claims.audience = "shopctl";
     return claims;
   }
@@ -402,6 +426,8 @@ TEST_SUITE("security") {
         R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"s":"a\qb"})",
         R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"s":"unterminated})",
         R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":1700000900,"":"empty name"})",
+        R"({"sub":"u\r\nX: 1","iss":"shopctl-auth","aud":"shopctl","exp":1700000900})",
+        R"({"sub":"u\u007f","iss":"shopctl-auth","aud":"shopctl","exp":1700000900})",
         R"({"sub":"u","iss":"shopctl-auth" "aud":"shopctl","exp":1700000900})",
         R"({"sub":"u","iss":"shopctl-auth","aud":"shopctl","exp":-})",
         R"({"sub":null,"iss":"shopctl-auth","aud":"shopctl","exp":1700000900})",

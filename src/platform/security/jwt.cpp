@@ -468,6 +468,12 @@ JwtVerifyResult verify(std::string_view token, const JwtVerifyOptions& options) 
   // A token names whom it speaks for: one without a sub (or with an empty one) named nobody,
   // and the gateway let it through on the routes without a user (an outside probe).
   if (claims.subject.empty()) return JwtFailure::malformed;
+  // The sub travels on as a header field (the gateway's X-User-Id): one with a control
+  // character (CR, LF, NUL), which only a holder of the key could sign, is malformed here, once
+  // per token, before the cache remembers it.
+  for (const char c : claims.subject) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return JwtFailure::malformed;
+  }
   claims.audience = options.audience;
   remember_verified(token, options, claims, read.has_not_before);
   return std::move(claims);
