@@ -23,6 +23,7 @@
 
 #include "../support/test_shop.hpp"
 #include "platform/http/blocking_client.hpp"
+#include "platform/security/service_credential.hpp"
 #include "platform/security/webhook_signature.hpp"
 #include "shop/shop.hpp"
 
@@ -337,6 +338,99 @@ TEST_CASE("a checkout failed by a 5xx of payment cancels the intent the provider
                    json{{"card_number", "4242424242424242"}});
   CHECK(paid.status != 200);
   CHECK(t.api("GET", "/api/orders/" + order_id).body["status"] == "FAILED");
+}
+
+namespace {
+
+// The provider refuses every intent payment asks it to open, with `status`.
+void provider_refuses_intents(ShopUnderTest& t, int status) {
+  REQUIRE(t.admin("provider", "POST", "/_admin/faults",
+                  json{{"id", "refused-intents"},
+                       {"target", "provider"},
+                       {"type", "abort"},
+                       {"status", status},
+                       {"match", {{"method", "POST"}, {"path", "/v1/payment_intents"}}}})
+              .status == 201);
+}
+
+}  // namespace
+
+// The provider refused the create (a 4xx), so no intent of the payment exists: the order
+// failed, but the payment stayed PENDING for ever, with no intent reconciliation could look up
+// (an outside probe). It ends FAILED, and the same create again gets the same answer without
+// asking the provider a second time.
+TEST_CASE("a payment whose intent the provider refused to open ends FAILED, not PENDING") {
+  ShopUnderTest t;
+  t.add_to_cart("p-001", 1);
+  provider_refuses_intents(t, 400);
+  auto checkout = t.api("POST", "/api/orders");
+  REQUIRE(checkout.status == 503);
+  CHECK(checkout.body["error"]["code"] == "payment_unavailable");
+  const auto order_id = checkout.body["error"]["details"]["order_id"].get<std::string>();
+  CHECK(t.api("GET", "/api/orders/" + order_id).body["status"] == "FAILED");
+  const auto data = t.shop->config().data_dir;
+  const auto payment = first_row(data / "payment.db",
+                                 "SELECT payment_id, status, failure_reason, idempotency_key, "
+                                 "amount_cents, currency FROM payments WHERE order_id = ?",
+                                 order_id);
+  REQUIRE(payment.size() == 6);
+  CHECK(payment[1] == "FAILED");
+  CHECK(payment[2] == "provider_refused");
+
+  // The same create, as order would send it, once the provider would open it.
+  REQUIRE(t.admin("provider", "DELETE", "/_admin/faults").status == 200);
+  shopctl::platform::security::ServiceCredentials credentials(t.shop->config().service_key,
+                                                              t.shop->clock());
+  const HeaderList as_order = {{"X-Service-Token", credentials.token_for("order")},
+                               {"Idempotency-Key", payment[3]}};
+  auto again = send("POST", t.url("payment") + "/internal/payments",
+                    json{{"order_id", order_id},
+                         {"amount_cents", std::stoll(payment[4])},
+                         {"currency", payment[5]}},
+                    as_order);
+  CHECK(again.status == 424);
+  CHECK(again.body["error"]["code"] == "provider_refused");
+  CHECK(again.body["error"]["details"]["intent_may_exist"] == false);
+  const HeaderList shop_key = {{"Authorization", "Bearer " + t.shop->config().provider_api_key}};
+  CHECK(send("GET", t.url("provider") + "/v1/payment_intents?payment_id=" + payment[0],
+             std::nullopt, shop_key)
+            .status == 404);
+  CHECK(first_row(data / "payment.db", "SELECT status FROM payments WHERE order_id = ?",
+                  order_id) == std::vector<std::string>{"FAILED"});
+}
+
+// A payment stored without an intent, none in doubt (its create never reached the provider),
+// is canceled by opening the intent first; when the provider refuses to open it, nothing can
+// be captured on it. The cancel answered 424 and order asked again for ever.
+TEST_CASE("a cancel whose intent the provider refuses to open cancels the payment") {
+  ShopUnderTest t;
+  REQUIRE(t.admin("payment", "POST", "/_admin/circuit-breakers/payment->provider",
+                  json{{"state", "FORCED_OPEN"}})
+              .status == 200);
+  shopctl::platform::security::ServiceCredentials credentials(t.shop->config().service_key,
+                                                              t.shop->clock());
+  const std::string as_order = credentials.token_for("order");
+  auto create =
+      send("POST", t.url("payment") + "/internal/payments",
+           json{{"order_id", "ord_never_opened"}, {"amount_cents", 1250}, {"currency", "EUR"}},
+           {{"X-Service-Token", as_order}, {"Idempotency-Key", "never-opened-1"}});
+  REQUIRE(create.status == 503);
+  CHECK(create.body["error"]["details"]["intent_may_exist"] == false);
+  const auto data = t.shop->config().data_dir;
+  CHECK(first_row(data / "payment.db", "SELECT status FROM payments WHERE order_id = ?",
+                  "ord_never_opened") == std::vector<std::string>{"PENDING"});
+
+  REQUIRE(t.admin("payment", "POST", "/_admin/circuit-breakers/payment->provider",
+                  json{{"state", "CLOSED"}})
+              .status == 200);
+  provider_refuses_intents(t, 409);
+  auto cancel = send("POST", t.url("payment") + "/internal/payments/cancel",
+                     json{{"order_id", "ord_never_opened"}, {"reason", "expired"}},
+                     {{"X-Service-Token", as_order}});
+  CHECK(cancel.status == 200);
+  CHECK(cancel.body["status"] == "CANCELED");
+  CHECK(first_row(data / "payment.db", "SELECT status FROM payments WHERE order_id = ?",
+                  "ord_never_opened") == std::vector<std::string>{"CANCELED"});
 }
 
 // The same, when order's retry of the create never reached payment: the first attempt's 503

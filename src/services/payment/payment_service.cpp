@@ -43,6 +43,13 @@ nlohmann::json payment_json(const Payment& payment) {
           {"currency", payment.currency}};
 }
 
+// The answer to a create the provider refused (and so no intent of the payment can exist).
+ApiError refused_to_open(const std::string& payment_id, const std::string& cause) {
+  return ApiError(
+      424, "provider_refused", "the payment provider refused to open this payment",
+      {{"payment_id", payment_id}, {"intent_may_exist", false}, {"cause", cause.substr(0, 200)}});
+}
+
 }  // namespace
 
 PaymentService::PaymentService(platform::ServiceContext& ctx, PaymentSettings settings)
@@ -141,11 +148,19 @@ asio::awaitable<Response> PaymentService::create_payment(Request& req) {
 
   Payment payment = co_await store_.create_or_get(key, order_id, amount_cents, currency,
                                                   ctx_.clock.unix_millis(), req.trace_id);
-  if (payment.pay_url.empty()) payment = co_await open_intent(std::move(payment), req.trace_id);
+  if (payment.status == kFailed && payment.pay_url.empty()) {
+    // The provider refused this payment's create for good (below): the same request again
+    // gets the same answer, and the provider is not asked a second time.
+    throw refused_to_open(payment.payment_id, payment.failure_reason);
+  }
+  if (payment.pay_url.empty()) {
+    payment = co_await open_intent(std::move(payment), IntentFor::create, req.trace_id);
+  }
   co_return Response::json(201, payment_json(payment));
 }
 
-asio::awaitable<Payment> PaymentService::open_intent(Payment payment, const std::string& trace_id) {
+asio::awaitable<Payment> PaymentService::open_intent(Payment payment, IntentFor purpose,
+                                                     const std::string& trace_id) {
   // Open the intent at the provider. The payment id makes the request idempotent there, so
   // the edge may retry it, and a later request with the same key finishes the job.
   const OpenedIntent intent = co_await provider_.open_intent(
@@ -160,16 +175,20 @@ asio::awaitable<Payment> PaymentService::open_intent(Payment payment, const std:
     // canceled, which finds it (the create is idempotent at the provider).
     const bool in_doubt = co_await store_.intent_in_doubt(payment.payment_id, intent.may_exist);
     if (intent.refused && !in_doubt) {
-      // The provider was reached and refused this payment (400, 409, 429...): payment works,
-      // so the answer is no 5xx, which order would retry and its order -> payment breaker
-      // count against every checkout (three refusals opened it for 30 s; an outside probe).
-      // As a refused cancel: 424. Only when no intent can exist: order takes a 4xx as "no
-      // payment opened", and an intent left in doubt must be canceled (the 503 below).
-      ApiError error(424, "provider_refused", "the payment provider refused to open this payment",
-                     {{"payment_id", payment.payment_id},
-                      {"intent_may_exist", false},
-                      {"cause", intent.failure.substr(0, 200)}});
-      throw error;
+      // The provider was reached and refused this payment (400, 409, 429...), and no intent
+      // of it can exist. The payment ends here: it stayed PENDING for ever, with no intent
+      // that reconciliation could look up, while its order was FAILED (an outside probe).
+      const auto now_ms = ctx_.clock.unix_millis();
+      if (purpose == IntentFor::cancel) {
+        // Nothing can be captured on it: the cancel is done.
+        co_return co_await store_.mark_canceled(payment.payment_id, "provider_refused", now_ms);
+      }
+      co_await store_.mark_refused(payment.payment_id, "provider_refused", now_ms);
+      // Payment works, so the answer is no 5xx, which order would retry and its order ->
+      // payment breaker count against every checkout (three refusals opened it for 30 s; an
+      // outside probe). As a refused cancel: 424. Only when no intent can exist: order takes a
+      // 4xx as "no payment opened", and an intent left in doubt must be canceled (the 503).
+      throw refused_to_open(payment.payment_id, intent.failure);
     }
     ApiError error(503, "provider_unavailable",
                    "the payment provider cannot open a payment right now",
@@ -206,7 +225,9 @@ asio::awaitable<Response> PaymentService::cancel_payment(Request& req) {
   // 2. A payment whose intent was never opened gets it first (the create is idempotent at the
   // provider: an intent opened by a request whose answer was lost is found again).
   if (payment->intent_id.empty()) {
-    payment = co_await open_intent(std::move(*payment), req.trace_id);
+    payment = co_await open_intent(std::move(*payment), IntentFor::cancel, req.trace_id);
+    // The provider refused to open it, and no intent of it can exist: canceled here.
+    if (payment->status != kPending) co_return answer(payment);
   }
 
   // 3. Cancel the intent. The provider decides capture against cancel in one transaction:

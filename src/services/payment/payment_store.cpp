@@ -362,6 +362,18 @@ asio::awaitable<Payment> PaymentStore::mark_canceled(std::string payment_id, std
   });
 }
 
+asio::awaitable<Payment> PaymentStore::mark_refused(std::string payment_id, std::string reason,
+                                                    std::int64_t now_ms) {
+  co_return co_await update_payment(payment_id, [&](Database& db) {
+    db.prepare(
+          "UPDATE payments SET status = 'FAILED', failure_reason = ?, updated_at_ms = ? "
+          "WHERE payment_id = ? AND status = 'PENDING' AND intent_id IS NULL "
+          "AND intent_in_doubt = 0")
+        .bind_all(reason, now_ms, payment_id)
+        .run();
+  });
+}
+
 asio::awaitable<Payment> PaymentStore::update_payment(const std::string& payment_id,
                                                       const std::function<void(Database&)>& write) {
   Payment payment;

@@ -114,6 +114,11 @@ class PaymentStore {
   // DomainError not_found `payment_not_found`.
   boost::asio::awaitable<Payment> mark_canceled(std::string payment_id, std::string reason,
                                                 std::int64_t now_ms);
+  // Moves a PENDING payment with no intent, none in doubt, to FAILED with `reason`: the
+  // provider refused to open its intent. Any other payment is left as it is. Returns the
+  // payment. Throws DomainError not_found `payment_not_found`.
+  boost::asio::awaitable<Payment> mark_refused(std::string payment_id, std::string reason,
+                                               std::int64_t now_ms);
 
   // Records a provider event once per event_id; in the same transaction moves a PENDING
   // payment to the event's result and writes the outbox row of the callback to the order
