@@ -263,7 +263,8 @@ Verdict check_sums_match(const World& w) {
 Verdict check_payments_agree(const World& w) {
   auto v = make("payments-agree",
                 "each payment's amount is its order's total, a PAID order's payment SUCCEEDED, "
-                "and a payment SUCCEEDED if and only if its intent was captured");
+                "a FAILED order's payment is not PENDING, and a payment SUCCEEDED if and only if "
+                "its intent was captured");
   if (!have_money(w)) return not_checked(v, kNeedMoney);
   Joined j(w);
   std::multimap<std::string, const IntentRow*> intents_of_payment;
@@ -280,6 +281,11 @@ Verdict check_payments_agree(const World& w) {
       if (o.status == "PAID" && p.status != "SUCCEEDED")
         violation(
             v, "order " + o.order_id + " is PAID but payment " + p.payment_id + " is " + p.status);
+      // A FAILED order's payment is ended too: one the provider refused to open stayed PENDING
+      // for ever, with no intent that reconciliation could look up (an outside probe).
+      if (o.status == "FAILED" && p.status == "PENDING")
+        violation(v, "order " + o.order_id + " is FAILED but payment " + p.payment_id +
+                         " is still PENDING" + (p.intent_id.empty() ? " (with no intent)" : ""));
     }
     // The provider's intents of this payment, found by the payment's id as orders-settled
     // finds them: a payment whose intent id was never recorded (the provider's answer was lost

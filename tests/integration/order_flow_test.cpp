@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -431,6 +432,88 @@ TEST_CASE("a cancel whose intent the provider refuses to open cancels the paymen
   CHECK(cancel.body["status"] == "CANCELED");
   CHECK(first_row(data / "payment.db", "SELECT status FROM payments WHERE order_id = ?",
                   "ord_never_opened") == std::vector<std::string>{"CANCELED"});
+}
+
+// Payment could not reach the provider (its payment->provider breaker open): it answered 503
+// with intent_may_exist false, the order failed with no cancel mark, and the payment stayed
+// PENDING for ever with no intent (`shopctl chaos` found twelve in 20 s once payments-agree
+// asked). Reconciliation ends one that nothing touched for 10 minutes of the shop's clock.
+TEST_CASE("a payment that never reached the provider is ended once nothing works on it") {
+  ShopUnderTest t;
+  t.add_to_cart("p-001", 1);
+  REQUIRE(t.admin("payment", "POST", "/_admin/circuit-breakers/payment->provider",
+                  json{{"state", "FORCED_OPEN"}})
+              .status == 200);
+  auto checkout = t.api("POST", "/api/orders");
+  REQUIRE(checkout.status == 503);
+  const auto order_id = checkout.body["error"]["details"]["order_id"].get<std::string>();
+  CHECK(t.api("GET", "/api/orders/" + order_id).body["status"] == "FAILED");
+  REQUIRE(t.admin("payment", "POST", "/_admin/circuit-breakers/payment->provider",
+                  json{{"state", "CLOSED"}})
+              .status == 200);
+  const auto payment_db = t.shop->config().data_dir / "payment.db";
+  auto status = [&] {
+    return first_row(payment_db,
+                     "SELECT status, COALESCE(failure_reason, ''), COALESCE(intent_id, '') "
+                     "FROM payments WHERE order_id = ?",
+                     order_id);
+  };
+  REQUIRE(status() == std::vector<std::string>{"PENDING", "", ""});
+  // Nine minutes untouched: a create may still be at work on it (reconciliation looks every
+  // 200 ms; a second is five passes).
+  REQUIRE(t.shop->clock().advance(9min));
+  std::this_thread::sleep_for(1s);
+  CHECK(status() == std::vector<std::string>{"PENDING", "", ""});
+  REQUIRE(t.shop->clock().advance(2min));
+  CHECK(ShopUnderTest::eventually([&] { return status()[0] == "CANCELED"; }));
+  CHECK(status() == std::vector<std::string>{"CANCELED", "never_opened", ""});
+  // No intent was opened to end it.
+  const HeaderList shop_key = {{"Authorization", "Bearer " + t.shop->config().provider_api_key}};
+  const auto payment_id =
+      first_row(payment_db, "SELECT payment_id FROM payments WHERE order_id = ?", order_id);
+  REQUIRE(payment_id.size() == 1);
+  CHECK(send("GET", t.url("provider") + "/v1/payment_intents?payment_id=" + payment_id[0],
+             std::nullopt, shop_key)
+            .status == 404);
+}
+
+// The same end under a create at work: one slower than the 10 minutes (the shop's clock moved
+// on while the provider took its time) finds its payment ended when the intent comes back.
+// The intent is canceled at once, so nothing can be paid on an ended payment.
+TEST_CASE("an intent that comes back for a payment ended meanwhile is canceled") {
+  ShopUnderTest t([](shopctl::shop::ShopConfig& c) {
+    c.order_payment_client.timeout = 5s;
+    c.order_payment_client.retry.max_attempts = 1;
+    c.payment_provider_client.timeout = 4s;
+    c.payment_provider_client.retry.max_attempts = 1;
+  });
+  t.add_to_cart("p-001", 1);
+  REQUIRE(t.admin("provider", "POST", "/_admin/faults",
+                  json{{"id", "slow-provider"},
+                       {"target", "provider"},
+                       {"type", "delay"},
+                       {"delay_ms", 1500},
+                       {"match", {{"method", "POST"}, {"path", "/v1/payment_intents"}}}})
+              .status == 201);
+  auto checkout = std::async(std::launch::async, [&] { return t.api("POST", "/api/orders"); });
+  std::this_thread::sleep_for(500ms);  // payment holds the payment and waits for the provider
+  REQUIRE(t.shop->clock().advance(11min));
+  const auto answer = checkout.get();
+  CHECK(answer.status == 503);
+  const auto order_id = answer.body["error"]["details"]["order_id"].get<std::string>();
+  const auto payment = first_row(t.shop->config().data_dir / "payment.db",
+                                 "SELECT payment_id, status, COALESCE(failure_reason, ''), "
+                                 "COALESCE(intent_id, '') FROM payments WHERE order_id = ?",
+                                 order_id);
+  REQUIRE(payment.size() == 4);
+  CHECK(payment[1] == "CANCELED");
+  CHECK(payment[2] == "never_opened");
+  CHECK(payment[3].empty());
+  const HeaderList shop_key = {{"Authorization", "Bearer " + t.shop->config().provider_api_key}};
+  auto intent = send("GET", t.url("provider") + "/v1/payment_intents?payment_id=" + payment[0],
+                     std::nullopt, shop_key);
+  REQUIRE(intent.status == 200);
+  CHECK(intent.body["status"] == "canceled");
 }
 
 // The same, when order's retry of the create never reached payment: the first attempt's 503

@@ -123,6 +123,20 @@ TEST_CASE("payments-agree finds a payment's intents by payment id, recorded or n
   CHECK(mentions(check_payments_agree(w), "payment pay-1 is SUCCEEDED but no intent of it exists"));
 }
 
+// A payment the provider refused to open stayed PENDING for ever beside its FAILED order.
+TEST_CASE("payments-agree reports a FAILED order whose payment is still PENDING") {
+  auto w = clean_world();
+  w.orders.push_back({"ord-3", "usr-1", "FAILED", 700, "EUR", "", "payment_unavailable"});
+  w.payments.push_back({"pay-3", "ord-3", "PENDING", 700, "EUR", ""});
+  auto v = check_payments_agree(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "order ord-3 is FAILED but payment pay-3 is still PENDING (with no intent)"));
+  for (const char* ended : {"FAILED", "CANCELED"}) {
+    w.payments.back().status = ended;
+    CHECK(check_payments_agree(w).outcome == Outcome::passed);
+  }
+}
+
 TEST_CASE("chaos reports an order left PAYMENT_PENDING") {
   auto w = clean_world();
   w.orders.push_back({"ord-3", "usr-1", "PAYMENT_PENDING", 700, "EUR", "", ""});

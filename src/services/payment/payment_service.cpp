@@ -33,6 +33,10 @@ constexpr std::chrono::milliseconds kReconcileInterval{200};
 constexpr std::size_t kReconcileBatch = 16;
 constexpr std::chrono::milliseconds kReconcileMaxWait{3'600'000};
 constexpr std::size_t kFinishedKept = 4096;
+// How long (shop clock) a PENDING payment without an intent, none in doubt, stays untouched
+// before reconciliation ends it: far longer than any create takes (the provider edge's
+// attempts, seconds), so none is ended under a create at work on it.
+constexpr std::chrono::milliseconds kUnopenedAfter{10 * 60 * 1000};
 
 nlohmann::json payment_json(const Payment& payment) {
   return {{"payment_id", payment.payment_id},
@@ -199,6 +203,30 @@ asio::awaitable<Payment> PaymentService::open_intent(Payment payment, IntentFor 
   const auto now_ms = ctx_.clock.unix_millis();
   payment = co_await store_.attach_intent(payment.payment_id, intent.intent_id, intent.pay_url,
                                           now_ms, now_ms + runtime().reconcile_after.count());
+  if (payment.status != kPending && payment.intent_id.empty()) {
+    // Ended while the provider opened it (end_unopened: untouched for kUnopenedAfter, so a
+    // create slower than that): nothing may be paid on it, so its intent is canceled too.
+    ctx_.log.warn("an intent was opened for a payment that had ended; canceling it",
+                  {{"service", "payment"},
+                   {"payment_id", payment.payment_id},
+                   {"intent_id", intent.intent_id},
+                   {"trace_id", trace_id}});
+    const IntentCancellation canceled =
+        co_await provider_.cancel_intent(intent.intent_id, trace_id);
+    if (canceled.outcome != IntentCancellation::Outcome::canceled) {
+      ctx_.log.error("the intent of an ended payment could not be canceled",
+                     {{"service", "payment"},
+                      {"payment_id", payment.payment_id},
+                      {"intent_id", intent.intent_id},
+                      {"cause", canceled.failure.substr(0, 200)},
+                      {"trace_id", trace_id}});
+    }
+    if (purpose == IntentFor::create) {
+      throw ApiError(409, "payment_canceled",
+                     "the order's payment was canceled; no payment can be opened for it",
+                     {{"order_id", payment.order_id}});
+    }
+  }
   co_return payment;
 }
 
@@ -437,6 +465,17 @@ asio::awaitable<void> PaymentService::poll_outbox(const std::atomic<bool>& stopp
 }
 
 asio::awaitable<void> PaymentService::reconcile(const std::atomic<bool>& stopping) {
+  // Payments that never got an intent and that nothing works on any more: their order failed
+  // when payment could not reach the provider. No intent of them can exist; they are ended.
+  const auto now_ms = ctx_.clock.unix_millis();
+  for (const Payment& ended :
+       co_await store_.end_unopened(now_ms, now_ms - kUnopenedAfter.count(), kReconcileBatch)) {
+    ctx_.log.info("a payment the provider never opened was canceled",
+                  {{"service", "payment"},
+                   {"payment_id", ended.payment_id},
+                   {"order_id", ended.order_id},
+                   {"reason", ended.failure_reason}});
+  }
   auto due = co_await store_.due_reconciliations(ctx_.clock.unix_millis(), kReconcileBatch);
   for (auto& item : due) {
     if (stopping) break;

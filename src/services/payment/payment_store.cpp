@@ -271,6 +271,12 @@ asio::awaitable<Payment> PaymentStore::create_or_get(std::string key, std::strin
                   {{"header", "Idempotency-Key"}, {"payment_id", existing->payment_id}});
             }
             payment = std::move(*existing);
+            if (payment.status == kPending && payment.intent_id.empty()) {
+              // A create at work on it: end_unopened leaves it alone for a while yet.
+              db.prepare("UPDATE payments SET updated_at_ms = ? WHERE payment_id = ?")
+                  .bind_all(now_ms, payment.payment_id)
+                  .run();
+            }
             return;
           }
           if (auto existing = find_payment(db, PaymentKey::order_id, order_id)) {
@@ -311,7 +317,8 @@ asio::awaitable<Payment> PaymentStore::attach_intent(std::string payment_id, std
   co_return co_await update_payment(payment_id, [&](Database& db) {
     db.prepare(
           "UPDATE payments SET intent_id = ?, pay_url = ?, updated_at_ms = ?, "
-          "next_check_at_ms = ? WHERE payment_id = ? AND intent_id IS NULL")
+          "next_check_at_ms = ? WHERE payment_id = ? AND intent_id IS NULL "
+          "AND status = 'PENDING'")
         .bind_all(intent_id, pay_url, now_ms, first_check_at_ms, payment_id)
         .run();
   });
@@ -372,6 +379,40 @@ asio::awaitable<Payment> PaymentStore::mark_refused(std::string payment_id, std:
         .bind_all(reason, now_ms, payment_id)
         .run();
   });
+}
+
+asio::awaitable<std::vector<Payment>> PaymentStore::end_unopened(std::int64_t now_ms,
+                                                                 std::int64_t untouched_since_ms,
+                                                                 std::size_t limit) {
+  std::vector<Payment> ended;
+  co_await db_.worker().run([&](Database& db) {
+    // A read first, so that a pass that finds nothing writes nothing. PENDING payments without
+    // an intent are the ones whose next_check_at_ms is NULL (attach_intent sets it): the
+    // payments_reconcile index finds them.
+    std::vector<std::string> ids;
+    {
+      auto st = db.prepare(
+          "SELECT payment_id FROM payments WHERE status = 'PENDING' AND next_check_at_ms IS NULL "
+          "AND intent_id IS NULL AND intent_in_doubt = 0 AND updated_at_ms <= ? LIMIT ?");
+      st.bind_all(untouched_since_ms, static_cast<std::int64_t>(limit));
+      while (st.step()) ids.push_back(st.column_text(0));
+    }
+    if (ids.empty()) return;
+    db.transaction([&] {
+      for (const auto& id : ids) {
+        auto changed = db.prepare(
+            "UPDATE payments SET status = 'CANCELED', failure_reason = 'never_opened', "
+            "updated_at_ms = ? WHERE payment_id = ? AND status = 'PENDING' AND intent_id IS NULL "
+            "AND intent_in_doubt = 0 AND updated_at_ms <= ?");
+        changed.bind_all(now_ms, id, untouched_since_ms).run();
+        if (db.changes() == 0) continue;
+        if (auto payment = find_payment(db, PaymentKey::payment_id, id)) {
+          ended.push_back(std::move(*payment));
+        }
+      }
+    });
+  });
+  co_return ended;
 }
 
 asio::awaitable<Payment> PaymentStore::update_payment(const std::string& payment_id,
