@@ -90,6 +90,12 @@ void ServiceHost::add_common_admin_routes() {
         if (!to) {
           auto by = required_string(body, "by", 64);
           d = parse_duration(by);
+          if (!d && duration_overflows(by)) {
+            // Past what a duration holds, and so past the clock's 100 years too: said as that.
+            throw ApiError(400, "invalid_duration",
+                           "by is too long: the clock moves at most 100 years ahead",
+                           {{"field", "by"}});
+          }
           if (!d || d->count() < 0) {
             throw ApiError(400, "invalid_duration", "by must be a duration like 61s or 250ms",
                            {{"field", "by"}});

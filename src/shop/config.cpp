@@ -80,7 +80,14 @@ struct Walker {
       return std::nullopt;
     }
     auto d = platform::parse_duration(node.Scalar());
-    if (!d) issue(node, what + ": '" + node.Scalar() + "' is not a duration (250ms, 2s, 1m, 2h)");
+    if (!d && platform::duration_overflows(node.Scalar())) {
+      // Written right but past what a duration holds: "too long", not "not a duration" (an
+      // outside probe read the latter as a syntax error), as scenarios and the CLI say.
+      issue(node, what + ": '" + node.Scalar() +
+                      "' is too long (a duration holds about 292 years, 2562047h, at most)");
+    } else if (!d) {
+      issue(node, what + ": '" + node.Scalar() + "' is not a duration (250ms, 2s, 1m, 2h)");
+    }
     return d;
   }
 
@@ -559,8 +566,20 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
         }
       }
       if (auto t = n["webhook_tolerance"]) {
-        if (auto d = w.duration(t, "payment.webhook_tolerance"))
-          config.webhook_tolerance = std::chrono::duration_cast<std::chrono::seconds>(*d);
+        if (auto d = w.duration(t, "payment.webhook_tolerance")) {
+          // The signature's timestamp is in whole seconds (Stripe's `t=`), so the tolerance is
+          // too: 500ms, 1ms and 0s were taken as 0 s, and a webhook signed a second ago was
+          // stale; 1500ms became 1 s (an outside probe).
+          if (*d < std::chrono::seconds(1) ||
+              *d % std::chrono::seconds(1) != std::chrono::nanoseconds(0)) {
+            w.issue(t,
+                    "payment.webhook_tolerance must be whole seconds, at least 1s (the "
+                    "signature's timestamp counts seconds), not '" +
+                        t.Scalar() + "'");
+          } else {
+            config.webhook_tolerance = std::chrono::duration_cast<std::chrono::seconds>(*d);
+          }
+        }
       }
       if (auto r = n["reconcile"]) {
         if (w.check_map(r, "payment.reconcile", {"after"})) {

@@ -324,3 +324,26 @@ TEST_CASE("a running shop refuses a client timeout not shorter than the gateway'
   CHECK(t.shop->config().order_catalog_client.timeout == std::chrono::seconds(1));
   CHECK(t.config(json{{"order", {{"catalog_client", {{"timeout", "9s"}}}}}}).status == 200);
 }
+
+// payment.webhook_tolerance was cut to whole seconds: 500ms, 1ms and 0s became 0 s, and a
+// webhook signed a second before was stale; 1500ms became 1 s (an outside probe). A duration
+// past what one holds was "not a duration" (as if misspelled). Both are said as they are.
+TEST_CASE("a running shop refuses a webhook tolerance that is not whole seconds, and says so") {
+  RunningShop t;
+  for (const char* tolerance : {"0s", "1ms", "500ms", "1500ms"}) {
+    CAPTURE(tolerance);
+    auto refused = t.config(json{{"payment", {{"webhook_tolerance", tolerance}}}});
+    CHECK(refused.status == 400);
+    CHECK(refused.body["error"]["message"].get<std::string>().find(
+              "payment.webhook_tolerance must be whole seconds, at least 1s") != std::string::npos);
+  }
+  CHECK(t.shop->config().webhook_tolerance == std::chrono::seconds(300));
+  CHECK(t.config(json{{"payment", {{"webhook_tolerance", "2000ms"}}}}).status == 200);
+  auto too_long = t.config(json{{"auth", {{"token_ttl", "2562048h"}}}});
+  CHECK(too_long.status == 400);
+  CHECK(too_long.body["error"]["message"].get<std::string>().find("'2562048h' is too long") !=
+        std::string::npos);
+  auto far = t.admin("POST", "/_admin/clock/advance", json{{"by", "9223372036854775807ms"}});
+  CHECK(far.status == 400);
+  CHECK(far.body["error"]["message"] == "by is too long: the clock moves at most 100 years ahead");
+}
