@@ -1,5 +1,6 @@
 #include "services/catalog/catalog_service.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include <boost/url/parse.hpp>
@@ -88,15 +89,23 @@ CatalogService::CatalogService(platform::ServiceContext& ctx, CatalogSettings se
             throw ApiError(400, "invalid_query", "ids takes 1 to 100 comma-separated product ids",
                            {{"parameter", "ids"}});
           }
+          // Each product once, in the order first asked: `ids=p-001,p-001` held it twice (an
+          // outside probe), while the page holds "those of the products that exist".
           std::string body = R"({"items":[)";
           int found = 0;
-          for (const auto& id : ids) {
-            auto it = snap->data->product_index.find(id);
+          std::size_t asked = 0;
+          for (std::size_t i = 0; i < ids.size(); ++i) {
+            if (std::find(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(i), ids[i]) !=
+                ids.begin() + static_cast<std::ptrdiff_t>(i)) {
+              continue;
+            }
+            ++asked;
+            auto it = snap->data->product_index.find(ids[i]);
             if (it == snap->data->product_index.end()) continue;
             if (found++) body += ',';
             body += snap->product_json[it->second];
           }
-          body += "],\"page\":1,\"page_size\":" + std::to_string(ids.size()) +
+          body += "],\"page\":1,\"page_size\":" + std::to_string(asked) +
                   ",\"total\":" + std::to_string(found) + "}";
           co_return raw_json(std::move(body));
         }

@@ -186,12 +186,21 @@ Request GatewayService::outbound(Request& req, const PrefixRoute& route) const {
 // The upstream's answer as the client gets it: its status, the fields that go through, its
 // body. The forwarded fields go into a per-thread Headers whose storage is the previous
 // upstream answer's, so the answer's fields cost no allocation of their own.
-void GatewayService::take_answer(Response& upstream, Response& res) {
+void GatewayService::take_answer(Response& upstream, Response& res, const PrefixRoute& route) {
   res.status = upstream.status;
   thread_local http::Headers forwarded;
   forwarded.clear();
   for (auto name : kForwardedResponseHeaders) {
-    if (auto v = upstream.headers.get(name)) forwarded.add(name, *v);
+    if (auto v = upstream.headers.get(name)) {
+      if (name == "Location" && v->starts_with('/') && !v->starts_with("//")) {
+        // A service names its own path (order's 201: /orders/ord_...); the client knows the
+        // public one. The prefix the request lost on the way in is put back, as a reverse
+        // proxy maps a redirect (nginx's proxy_redirect default).
+        forwarded.add(name, route.strip + std::string(*v));
+        continue;
+      }
+      forwarded.add(name, *v);
+    }
   }
   // The API's answers are one user's data at one moment: a browser must not keep them (Back
   // from the pay page drew the cart from the disk cache, as it was before the checkout).
@@ -282,7 +291,7 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
     try {
       auto result =
           co_await upstream.call(outbound(req, route), settings_.upstream_timeout, req.trace_id);
-      take_answer(result.response, res);
+      take_answer(result.response, res, route);
     } catch (const http::TransportError& e) {
       throw_unavailable(e, route);
     }

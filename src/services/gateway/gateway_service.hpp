@@ -56,7 +56,7 @@ class GatewayService : public platform::Service {
   http::Request outbound(http::Request& req, const PrefixRoute& route) const;
   platform::security::JwtVerifyOptions user_token_options() const;
   std::string pay_origin() const;
-  static void take_answer(http::Response& upstream, http::Response& res);
+  static void take_answer(http::Response& upstream, http::Response& res, const PrefixRoute& route);
   [[noreturn]] static void throw_unavailable(const http::TransportError& e,
                                              const PrefixRoute& route);
   static void render_refusal(const platform::DomainError& e, const http::Request& req,

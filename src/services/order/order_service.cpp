@@ -7,6 +7,7 @@
 #include "platform/error.hpp"
 #include "platform/idempotency_key.hpp"
 #include "platform/json_body.hpp"
+#include "platform/json_text.hpp"
 #include "platform/security/random.hpp"
 
 namespace shopctl::order {
@@ -193,6 +194,12 @@ asio::awaitable<Response> OrderService::checkout_route(Request& req) {
       replay.body = std::move(claim.body);
       replay.headers.set("Content-Type", "application/json; charset=utf-8");
       replay.headers.set("Idempotent-Replayed", "true");
+      if (replay.status == 201) {
+        const auto stored = platform::parse_json_or_discarded(replay.body);
+        if (stored.is_object() && stored.value("order_id", nlohmann::json()).is_string()) {
+          replay.headers.set("Location", "/orders/" + stored["order_id"].get<std::string>());
+        }
+      }
       co_return replay;
     }
     if (claim.kind == IdempotencyClaim::in_progress) {
@@ -242,6 +249,11 @@ asio::awaitable<Response> OrderService::checkout_route(Request& req) {
     }
   }
   if (failure) std::rethrow_exception(failure);
+  // 201 Created names what it created (RFC 9110 15.3.2); the gateway maps the path to the
+  // public one (/api/orders/...).
+  if (answer.response.status == 201 && !created_order.empty()) {
+    answer.response.headers.set("Location", "/orders/" + created_order);
+  }
   co_return std::move(answer.response);
 }
 
@@ -324,11 +336,17 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
     const Order ended =
         co_await store_.fail_and_restore_cart(order.order_id, std::string(kPaymentUnavailable),
                                               ctx_.clock.unix_millis(), payment_may_be_open);
-    if (ended.status != OrderStatus::FAILED) {
-      // The payment's result came first: the provider saved the intent, it was paid, and its
-      // result reached the order while payment still waited for the provider's answer. The
-      // order is PAID and its cart stays empty, so the answer is the order; a 503 said the
-      // order had failed and the cart was restored (an outside probe).
+    const bool ended_here = ended.status == OrderStatus::FAILED && !ended.history.empty() &&
+                            ended.history.back().reason == kPaymentUnavailable;
+    if (!ended_here) {
+      // The order ended otherwise while payment was waited for, and the answer is the order
+      // as it ended. PAID: the provider saved the intent, it was paid, and its result reached
+      // the order while payment still waited for the provider's answer; a 503 said the order
+      // had failed and the cart was restored (an outside probe). FAILED by the expiry pass
+      // (the shop's clock passed the payment timeout during the checkout): the pass gave the
+      // Idempotency-Key that answer (201, the order as it ended), and this checkout answered
+      // 503 payment_unavailable, so the same key replayed another answer than it gave (an
+      // outside probe). Both now say the same.
       co_return CheckoutAnswer{Response::json(201, to_json(ended)), true};
     }
     platform::DomainError unavailable(platform::ErrorKind::unavailable, "payment_unavailable",
