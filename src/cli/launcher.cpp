@@ -50,10 +50,35 @@ std::string url_of(std::uint16_t port) {
   return "http://127.0.0.1:" + std::to_string(port);
 }
 
-// The settings every child shares: secrets, every service's port and address, every
-// process's admin plane. Written 0600 (it holds the secrets).
-void write_shared_config(const fs::path& file, const shop::ShopConfig& c,
-                         const std::vector<Child>& children) {
+// Replaces `file` with `text`, created 0600.
+void write_private_file(const fs::path& file, const std::string& text) {
+  auto temp = file;
+  temp += ".tmp";
+  {
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot write " + temp.string());
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    if (!ok) throw std::runtime_error("cannot write " + temp.string());
+  }
+  fs::rename(temp, file);
+}
+
+// A child's own secrets: only those its service uses (shop::secrets_used_by), as each host of
+// a split shop holds only its own (docs/deploy.md). Written 0600 in the child's folder.
+void write_child_secrets(const fs::path& file, const shop::ShopConfig& c, const Child& child) {
+  YAML::Emitter out;
+  out << YAML::BeginMap << YAML::Key << "secrets" << YAML::Value << YAML::BeginMap;
+  for (const auto& name : shop::secrets_used_by({child.service})) {
+    out << YAML::Key << name << YAML::Value << shop::secret_value(c, name);
+  }
+  out << YAML::EndMap << YAML::EndMap;
+  write_private_file(file, std::string(out.c_str()) + "\n");
+}
+
+// The settings every child shares: every service's port and address, every process's admin
+// plane. No secrets (write_child_secrets); written 0600 all the same.
+void write_shared_config(const fs::path& file, const std::vector<Child>& children) {
   YAML::Emitter out;
   out << YAML::BeginMap;
   out << YAML::Key << "host" << YAML::Value << "127.0.0.1";
@@ -66,25 +91,8 @@ void write_shared_config(const fs::path& file, const shop::ShopConfig& c,
         << YAML::Value << url_of(ch.port) << YAML::Key << "admin" << YAML::Value
         << url_of(ch.admin_port) << YAML::EndMap;
   }
-  out << YAML::EndMap;
-  out << YAML::Key << "secrets" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "jwt_secret" << YAML::Value << c.jwt_secret;
-  out << YAML::Key << "service_key" << YAML::Value << c.service_key;
-  out << YAML::Key << "webhook_secret" << YAML::Value << c.webhook_secret;
-  out << YAML::Key << "admin_token" << YAML::Value << c.admin_token;
-  out << YAML::Key << "provider_api_key" << YAML::Value << c.provider_api_key;
   out << YAML::EndMap << YAML::EndMap;
-  auto temp = file;
-  temp += ".tmp";
-  {
-    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error("cannot write " + temp.string());
-    std::string text = std::string(out.c_str()) + "\n";
-    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ::close(fd);
-    if (!ok) throw std::runtime_error("cannot write " + temp.string());
-  }
-  fs::rename(temp, file);
+  write_private_file(file, std::string(out.c_str()) + "\n");
 }
 
 // The end of a child's log, for a launcher that is about to remove it with its --ephemeral
@@ -358,7 +366,8 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
     for (const auto& [file, offset] : offsets) {
       if (offset < furthest) shop::write_clock_offset(file, furthest);
     }
-    write_shared_config(shared, config, children);
+    write_shared_config(shared, children);
+    for (const auto& ch : children) write_child_secrets(ch.dir / "secrets.yaml", config, ch);
   } catch (const fs::filesystem_error& e) {
     // Said as plain serve says it, not in std::filesystem's words ("filesystem error: cannot
     // create directories: Not a directory [D]").
@@ -398,10 +407,11 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
     std::vector<std::string> args = {self.empty() ? "/proc/self/exe" : self, "serve", "--only",
                                      ch.service};
     for (const auto& f : o.config_files) args.insert(args.end(), {"--config", f});
-    args.insert(args.end(),
-                {"--config", shared.string(), "--data-dir", ch.dir.string(), "--admin-port",
-                 std::to_string(ch.admin_port), "--log-level", o.log_level, "--log-format",
-                 o.log_format, "--threads", std::to_string(o.threads)});
+    args.insert(
+        args.end(),
+        {"--config", shared.string(), "--config", (ch.dir / "secrets.yaml").string(), "--data-dir",
+         ch.dir.string(), "--admin-port", std::to_string(ch.admin_port), "--log-level", o.log_level,
+         "--log-format", o.log_format, "--threads", std::to_string(o.threads)});
     const pid_t launcher = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {

@@ -145,13 +145,28 @@ class ShopDriver {
     auto deployment = platform::remembered_deployment(gateway_url_)
                           .value_or(platform::Deployment::from_services(j, gateway_url_));
     if (deployment.split()) deployment_ = std::move(deployment);
-    // A shop without the route (older) leaves ${provider_api_key} undefined at run time.
-    auto key = admin(client, "GET", "/_admin/provider-api-key", std::nullopt,
-                     std::chrono::seconds(5), "gateway");
-    if (key.status == 200) {
-      const auto& body = key.body;
-      if (body.is_object() && body.value("provider_api_key", json()).is_string())
-        provider_api_key_ = body["provider_api_key"].get<std::string>();
+    // A shop without the route (older) leaves ${provider_api_key} undefined at run time. In a
+    // split shop only the payment and provider processes hold the key (docs/deploy.md).
+    // The route is the process's (its admin plane), not a service's.
+    for (const char* holder : {"gateway", "payment", "provider"}) {
+      const std::string plane = deployment_ ? deployment_->admin_of(holder) : std::string();
+      if (std::string_view(holder) != "gateway" && plane.empty()) continue;
+      try {
+        auto key = plane.empty() ? admin(client, "GET", "/_admin/provider-api-key", std::nullopt,
+                                         std::chrono::seconds(5), holder)
+                                 : platform::send_admin_request(
+                                       client, plane + "/_admin/provider-api-key", admin_token_,
+                                       "GET", std::nullopt, std::chrono::seconds(5));
+        const auto& body = key.body;
+        if (key.status == 200 && body.is_object() &&
+            body.value("provider_api_key", json()).is_string()) {
+          provider_api_key_ = body["provider_api_key"].get<std::string>();
+          break;
+        }
+      } catch (const StepError&) {
+        // That process is down or unreachable: the next may answer.
+      } catch (const http::TransportError&) {
+      }
     }
   }
 

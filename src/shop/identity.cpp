@@ -203,10 +203,37 @@ void write_identity(const std::filesystem::path& file, const Identity& identity)
   write_durably(file, text);
 }
 
-AppliedIdentity apply_identity(ShopConfig& config, const Identity& stored) {
+const std::string& secret_value(const ShopConfig& config, const std::string& name) {
+  if (name == "jwt_secret") return config.jwt_secret;
+  if (name == "service_key") return config.service_key;
+  if (name == "webhook_secret") return config.webhook_secret;
+  if (name == "admin_token") return config.admin_token;
+  return config.provider_api_key;
+}
+
+std::set<std::string> secrets_used_by(const std::vector<std::string>& services) {
+  if (services.empty()) {
+    const auto& all = identity_secret_names();
+    return {all.begin(), all.end()};
+  }
+  std::set<std::string> used = {"admin_token"};
+  for (const auto& service : services) {
+    if (service == "gateway" || service == "auth") used.insert("jwt_secret");
+    if (service != "provider") used.insert("service_key");
+    if (service == "payment" || service == "provider") {
+      used.insert("webhook_secret");
+      used.insert("provider_api_key");
+    }
+  }
+  return used;
+}
+
+AppliedIdentity apply_identity(ShopConfig& config, const Identity& stored,
+                               const std::set<std::string>* used) {
   AppliedIdentity out;
   out.to_store = stored;
   for (const auto& name : identity_secret_names()) {
+    if (used && !used->count(name)) continue;  // not this process's: not generated, not read
     auto& value = secret_field(config, name);
     if (!value.empty()) continue;  // config wins; the stored one (if any) stays in the file
     auto it = stored.secrets.find(name);

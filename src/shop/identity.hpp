@@ -39,6 +39,14 @@ struct Identity {
 // provider_api_key (the names of the `secrets:` config keys).
 const std::vector<std::string>& identity_secret_names();
 
+// The secrets a process that runs `services` uses: admin_token always (every process has an
+// admin plane), then gateway and auth jwt_secret, every service but the provider service_key,
+// payment and provider webhook_secret and provider_api_key. Empty `services`: the whole shop,
+// every secret. A process of a split shop holds only these (docs/deploy.md, "Secrets").
+std::set<std::string> secrets_used_by(const std::vector<std::string>& services);
+// The value of the secret `name` (one of identity_secret_names()) in `config`.
+const std::string& secret_value(const ShopConfig& config, const std::string& name);
+
 // <data_dir>/identity.json
 std::filesystem::path identity_file(const std::filesystem::path& data_dir);
 
@@ -71,7 +79,10 @@ struct AppliedIdentity {
 
 // Fills `config`'s empty secrets (stored, else generated) and its missing or zero ports of
 // stored services, following the rules above. `stored` is the file's content (empty: none).
-AppliedIdentity apply_identity(ShopConfig& config, const Identity& stored);
+// With `used`, only those secrets are filled; the others stay as the config has them (empty:
+// this process does not hold them).
+AppliedIdentity apply_identity(ShopConfig& config, const Identity& stored,
+                               const std::set<std::string>* used = nullptr);
 
 // After the services have bound: records the port of each of `applied.shop_ports` from
 // `bound` (service -> port) into `applied.to_store`.

@@ -31,6 +31,7 @@
 #include "platform/json_body.hpp"
 #include "platform/json_text.hpp"
 #include "platform/resilient_caller.hpp"
+#include "platform/security/random.hpp"
 #include "platform/security/service_credential.hpp"
 #include "platform/service.hpp"
 #include "platform/temp_folder.hpp"
@@ -119,7 +120,11 @@ struct Shop::Impl {
         work(asio::make_work_guard(io)),
         // Real time, not the shop's clock: advancing it must not expire the credentials of
         // calls in flight (which left payment-result callbacks refused as `expired`).
-        credentials(shop.config_.service_key, platform::real_clock()),
+        // A process that holds no service key (the provider's, in a split shop) signs with a
+        // key of its own that nobody shares: what it signs is refused everywhere.
+        credentials(shop.config_.service_key.empty() ? platform::security::random_hex(32)
+                                                     : shop.config_.service_key,
+                    platform::real_clock()),
         context{io,
                 shop.clock_,
                 shop.faults_,
@@ -290,28 +295,39 @@ Shop::Shop(ShopConfig config, ShopOptions options)
     if (!clock_.advance(read_clock_offset(clock_file(config_.data_dir))))
       throw IdentityError("the clock's offset is out of range");
   }
+  // A process of a split shop holds only the secrets its services use (docs/deploy.md): one
+  // host taken was every secret of the shop (the catalog's host could sign users' tokens and
+  // mark payments paid).
+  const std::set<std::string> used = secrets_used_by(config_.only);
   if (!config_.only.empty()) {
-    // The processes of a split shop sign for each other: they must share every secret, so
-    // none may be generated here.
-    std::vector<std::string> missing;
-    auto need = [&](const std::string& value, const char* name) {
-      if (value.empty() && !stored_identity_.secrets.count(name)) missing.push_back(name);
+    // The processes of a split shop sign for each other: they must share the secrets they
+    // use, so none may be generated here.
+    std::vector<std::string> missing, unused;
+    for (const auto& name : identity_secret_names()) {
+      const bool configured = !secret_value(config_, name).empty();
+      if (used.count(name) && !configured && !stored_identity_.secrets.count(name))
+        missing.push_back(name);
+      if (!used.count(name) && configured) unused.push_back(name);
+    }
+    auto listed = [](const std::vector<std::string>& names) {
+      std::string out;
+      for (const auto& m : names) out += (out.empty() ? "" : ", ") + m;
+      return out;
     };
-    need(config_.jwt_secret, "jwt_secret");
-    need(config_.service_key, "service_key");
-    need(config_.webhook_secret, "webhook_secret");
-    need(config_.admin_token, "admin_token");
-    need(config_.provider_api_key, "provider_api_key");
     if (!missing.empty()) {
-      std::string names;
-      for (const auto& m : missing) names += (names.empty() ? "" : ", ") + m;
       throw std::invalid_argument(
-          "a process that runs only part of the shop needs the shop's "
-          "secrets in its config (secrets: " +
-          names + "), the same in every process");
+          "a process that runs only part of the shop needs the secrets its services use in its "
+          "config (secrets: " +
+          listed(missing) + "), the same as the other processes that use them");
+    }
+    if (!unused.empty()) {
+      // Still taken (one file for every host keeps working), but said: they are not needed.
+      log_.warn("this process holds secrets its services do not use: " + listed(unused) +
+                    "; give each host only its own (docs/deploy.md, \"Secrets\")",
+                {{"secrets", unused}});
     }
   }
-  identity_ = apply_identity(config_, stored_identity_);
+  identity_ = apply_identity(config_, stored_identity_, config_.only.empty() ? nullptr : &used);
   // Secrets are stored before anything is signed with them; ports once they are bound (start).
   if (!temporary_data_ && identity_.to_store != stored_identity_) {
     write_identity(identity_file_, identity_.to_store);
@@ -588,6 +604,13 @@ void Shop::add_shop_admin_routes() {
                 for (const auto& n : service_names()) known = known || n == name;
                 if (!known)
                   throw platform::ApiError(404, "service_not_found", "no service " + name);
+                if (config_.service_key.empty()) {
+                  throw platform::ApiError(
+                      404, "secret_not_held",
+                      "this process holds no service key (a split shop's provider); ask another "
+                      "process",
+                      {{"secret", "service_key"}});
+                }
                 co_return http::Response::json(
                     200, {{"service", name}, {"token", impl_->credentials.token_for(name)}});
               });
@@ -596,6 +619,14 @@ void Shop::add_shop_admin_routes() {
     admin.add(
         "GET", "/_admin/provider-api-key", any,
         [this](http::Request&) -> asio::awaitable<http::Response> {
+          if (config_.provider_api_key.empty()) {
+            // A split shop's processes hold only their services' secrets: payment's and the
+            // provider's hold this one.
+            throw platform::ApiError(
+                404, "secret_not_held",
+                "this process holds no provider API key; ask the payment or provider process",
+                {{"secret", "provider_api_key"}});
+          }
           co_return http::Response::json(200, {{"provider_api_key", config_.provider_api_key}});
         });
     // stop/start/restart/crash run on a thread of their own: they wait for databases to close and

@@ -37,6 +37,25 @@ check "six child processes running" $?
 run_ok=$?  # the message's own grep would set $? (a failed run passed this check)
 check "flow and architecture scenarios against the processes ($(grep -oE '[0-9]+ passed' "$work/run.txt" | head -1))" $run_ok
 
+# Each child held every secret of the shop (the catalog's could sign users' tokens and mark
+# payments paid). Each holds only what its service uses, and the runner finds the provider's
+# API key where it is (the payment and provider processes).
+keys_of() { grep -oE '^  [a-z_]+:' "$work/data/$1/secrets.yaml" | tr -d ' :' | sort | paste -sd, -; }
+[[ $(keys_of catalog) == "admin_token,service_key" && $(keys_of order) == "admin_token,service_key" &&
+   $(keys_of gateway) == "admin_token,jwt_secret,service_key" &&
+   $(keys_of auth) == "admin_token,jwt_secret,service_key" &&
+   $(keys_of payment) == "admin_token,provider_api_key,service_key,webhook_secret" &&
+   $(keys_of provider) == "admin_token,provider_api_key,webhook_secret" ]] &&
+  ! grep -q "jwt_secret\|webhook_secret\|provider_api_key" "$work/data/processes.yaml" 2>/dev/null &&
+  [[ $(stat -c %a "$work/data/catalog/secrets.yaml") == 600 ]]
+check "each child holds only its service's secrets ($(keys_of catalog) for the catalog)" $?
+"$bin" run scenarios/unhappy/duplicate-webhook.yaml --target "$gateway" --admin-token "$token" \
+  >"$work/key-run.txt" 2>&1
+key_ok=$?
+[[ $key_ok -eq 0 ]] || sed -n '1,40p' "$work/key-run.txt" >&2
+[[ $key_ok -eq 0 ]]
+check "a scenario that calls the provider with \${provider_api_key} passes against the processes" $?
+
 # SIGUSR1/SIGUSR2 to the launcher (log rotation) ended it at once, and every child with it.
 kill -USR1 "$launcher"; kill -USR2 "$launcher"; sleep 0.5
 kill -0 "$launcher" 2>/dev/null && [[ $(pgrep -f -- "serve --only .* --data-dir $work/data/" | wc -l) -eq 6 ]] &&

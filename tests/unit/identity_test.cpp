@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include <stdlib.h>
@@ -62,6 +63,37 @@ TEST_CASE("a shop without a stored identity generates every secret and stores ea
   CHECK(applied.to_store.ports.empty());
   CHECK(applied.shop_ports.count("provider") == 1);
   CHECK(applied.stored_ports.empty());
+}
+
+// Each process of a split shop held every secret: the catalog's host could sign users' tokens
+// and mark payments paid. A process holds the secrets its services use, and no other is made.
+TEST_CASE("a process holds only the secrets its services use, and generates no other") {
+  using Set = std::set<std::string>;
+  CHECK(secrets_used_by({"catalog"}) == Set{"admin_token", "service_key"});
+  CHECK(secrets_used_by({"order"}) == Set{"admin_token", "service_key"});
+  CHECK(secrets_used_by({"gateway"}) == Set{"admin_token", "jwt_secret", "service_key"});
+  CHECK(secrets_used_by({"auth"}) == Set{"admin_token", "jwt_secret", "service_key"});
+  CHECK(secrets_used_by({"payment"}) ==
+        Set{"admin_token", "provider_api_key", "service_key", "webhook_secret"});
+  CHECK(secrets_used_by({"provider"}) == Set{"admin_token", "provider_api_key", "webhook_secret"});
+  CHECK(secrets_used_by({"catalog", "auth"}) == Set{"admin_token", "jwt_secret", "service_key"});
+  CHECK(secrets_used_by({}).size() == identity_secret_names().size());
+
+  ShopConfig config;
+  const auto used = secrets_used_by({"catalog"});
+  auto applied = apply_identity(config, Identity{}, &used);
+  CHECK(config.service_key.size() == 64);
+  CHECK(config.admin_token.rfind("adm_", 0) == 0);
+  CHECK(config.jwt_secret.empty());
+  CHECK(config.webhook_secret.empty());
+  CHECK(config.provider_api_key.empty());
+  CHECK(applied.to_store.secrets.size() == 2);
+  // A stored secret it does not use is not taken either.
+  Identity stored;
+  stored.secrets["jwt_secret"] = std::string(64, 'a');
+  ShopConfig again;
+  apply_identity(again, stored, &used);
+  CHECK(again.jwt_secret.empty());
 }
 
 TEST_CASE(
