@@ -83,15 +83,17 @@ await check("kustomization.yaml parses and lists only files that exist", () => {
   for (const [kind, key] of [["ConfigMap", "configMapGenerator"], ["Secret", "secretGenerator"]]) {
     for (const g of kustomization[key] ?? []) {
       const files = {};
-      for (const f of g.files ?? []) {
+      for (const entry of g.files ?? []) {
+        // kustomize's `KEY=PATH` names the key; a bare path is keyed by its file name.
+        const [name, f] = entry.includes("=") ? entry.split(/=(.*)/s, 2) : [path.basename(entry), entry];
         let file = path.join(options.manifests, f);
-        // secrets.yaml is not in git (make-secrets.sh writes it): check the example's shape instead.
+        // The secrets are not in git (make-secrets.sh writes them): check the example's shape instead.
         if (kind === "Secret" && !fs.existsSync(file)) {
           const example = file.replace(/\.yaml$/, ".example.yaml");
-          if (fs.existsSync(example)) { secretsNote = `${f} is absent (not in git): checked ${path.basename(example)} in its place`; file = example; }
+          if (fs.existsSync(example)) { secretsNote = `the secrets files are absent (not in git): checked the examples (${path.relative(options.manifests, example)}, ...) in their place`; file = example; }
         }
         if (!fs.existsSync(file)) { problems.push(`${key} ${g.name}: ${f} does not exist`); continue; }
-        files[path.basename(f)] = fs.readFileSync(file, "utf8");
+        files[name] = fs.readFileSync(file, "utf8");
       }
       generated[kind].set(g.name, files);
       const obj = { apiVersion: "v1", kind, metadata: { name: g.name } };
@@ -106,9 +108,10 @@ await check("kustomization.yaml parses and lists only files that exist", () => {
 if (secretsNote) console.log(`note - ${secretsNote}`);
 
 await check("every YAML file in the folder is a resource or a generator's input", () => {
-  const used = new Set([...(kustomization.resources ?? []), ...(kustomization.configMapGenerator ?? []).flatMap((g) => g.files ?? []),
-    ...(kustomization.secretGenerator ?? []).flatMap((g) => (g.files ?? []).flatMap((f) => [f, f.replace(/\.yaml$/, ".example.yaml")]))]);
-  return fs.readdirSync(options.manifests).filter((f) => /\.ya?ml$/.test(f) && f !== "kustomization.yaml" && !used.has(f))
+  const inputs = (g) => (g.files ?? []).map((e) => e.includes("=") ? e.split(/=(.*)/s, 2)[1] : e);
+  const used = new Set([...(kustomization.resources ?? []), ...(kustomization.configMapGenerator ?? []).flatMap(inputs),
+    ...(kustomization.secretGenerator ?? []).flatMap((g) => inputs(g).flatMap((f) => [f, f.replace(/\.yaml$/, ".example.yaml")]))]);
+  return fs.readdirSync(options.manifests, { recursive: true }).filter((f) => /\.ya?ml$/.test(f) && f !== "kustomization.yaml" && !used.has(f))
     .map((f) => `${f} is neither`);
 });
 
@@ -164,8 +167,17 @@ for (const { obj, source } of objects) {
   });
 }
 
-// Copies for kubectl and the negative runs never carry real secrets: the example stands in.
-const notSecrets = (file) => path.basename(file) !== "secrets.yaml";
+// Copies for kubectl and the negative runs never carry real secrets: the examples stand in.
+const notSecrets = (file) => path.basename(file) !== "secrets.yaml" &&
+  !(path.basename(path.dirname(file)) === "secrets" && /\.yaml$/.test(file) && !/\.example\.yaml$/.test(file));
+// The secrets each service's process uses (shopctl's shop::secrets_used_by; docs/deploy.md,
+// "Secrets: each host holds its own"): its Secret holds these and no other.
+const secretsOf = {
+  gateway: ["admin_token", "jwt_secret", "service_key"], auth: ["admin_token", "jwt_secret", "service_key"],
+  catalog: ["admin_token", "service_key"], order: ["admin_token", "service_key"],
+  payment: ["admin_token", "service_key", "webhook_secret", "provider_api_key"],
+  provider: ["admin_token", "webhook_secret", "provider_api_key"],
+};
 const ofKind = (kind) => objects.map((o) => o.obj).filter((o) => o?.kind === kind);
 const deployments = ofKind("Deployment"), services = ofKind("Service"), policies = ofKind("NetworkPolicy");
 const byName = (kind, name) => ofKind(kind).find((o) => o.metadata?.name === name);
@@ -243,6 +255,11 @@ for (const d of deployments) {
       if (!portOk(get.port)) problems.push(`${probe} port ${get.port} is not a container port`);
     }
     return problems;
+  });
+
+  await check(`Deployment ${name}: mounts its own service's Secret, shopctl-${svc}-secrets, and no other`, () => {
+    const secrets = (pod.volumes ?? []).filter((v) => v.secret).map((v) => v.secret.secretName);
+    return sameSet("Secrets mounted", secrets, [`shopctl-${svc}-secrets`]);
   });
 
   await check(`Deployment ${name}: volumes, config and secrets it refers to exist`, () => {
@@ -397,22 +414,27 @@ await check("NetworkPolicy for operators: the admin port of every service, and t
   return [...problems, ...sameSet("operator (as a client) reaches", clientTargets, calleesOf("client"))];
 });
 
-// --- the Secret's content ---
-await check("the Secret's secrets.yaml holds the five secrets" + (secretsNote ? " (the example's placeholders too short for shopctl to start with)" : ", each of the form shopctl accepts"), () => {
-  const files = generated.Secret.get("shopctl-secrets");
-  if (!files?.["secrets.yaml"]) return ["no secretGenerator shopctl-secrets with secrets.yaml"];
-  const [doc] = parseYaml(files["secrets.yaml"], "secrets.yaml");
-  const s = doc?.secrets ?? {};
-  const names = ["jwt_secret", "service_key", "webhook_secret", "admin_token", "provider_api_key"];
-  const problems = sameSet("keys", Object.keys(doc ?? {}), ["secrets"]).concat(sameSet("secrets", Object.keys(s), names));
+// --- the Secrets' content ---
+await check("each service's Secret holds exactly the secrets it uses" + (secretsNote ? " (the examples' placeholders too short for shopctl to start with)" : ", each of the form shopctl accepts, the same value wherever two hold one"), () => {
+  const problems = [], seen = {};
   const prefixes = { webhook_secret: "whsec_", admin_token: "adm_", provider_api_key: "sk_test_" };
-  for (const n of names) {
-    const v = String(s[n] ?? "");
-    if (secretsNote) { if (v.length >= 32) problems.push(`the example's ${n} is 32+ characters: a shop deployed with the example would start`); continue; }
-    if (v.length < 32) problems.push(`${n} is under 32 characters`);
-    if (prefixes[n] && !v.startsWith(prefixes[n])) problems.push(`${n} does not start with ${prefixes[n]}`);
-    if (n === "provider_api_key" && !/^[\x21-\x7e]{32,200}$/.test(v)) problems.push(`${n} is not 32-200 visible characters`);
-    if (/REPLACE/i.test(v)) problems.push(`${n} is a placeholder`);
+  problems.push(...sameSet("Secrets", [...generated.Secret.keys()], Object.keys(secretsOf).map((s) => `shopctl-${s}-secrets`)));
+  for (const [svc, names] of Object.entries(secretsOf)) {
+    const files = generated.Secret.get(`shopctl-${svc}-secrets`);
+    if (!files?.["secrets.yaml"]) { problems.push(`no secretGenerator shopctl-${svc}-secrets with the key secrets.yaml`); continue; }
+    const [doc] = parseYaml(files["secrets.yaml"], `${svc}'s secrets.yaml`);
+    const s = doc?.secrets ?? {};
+    problems.push(...sameSet(`${svc}: keys`, Object.keys(doc ?? {}), ["secrets"]), ...sameSet(`${svc}: secrets`, Object.keys(s), names));
+    for (const n of names) {
+      const v = String(s[n] ?? "");
+      if (n in seen && seen[n] !== v) problems.push(`${svc}: ${n} differs from another service's`);
+      seen[n] = v;
+      if (secretsNote) { if (v.length >= 32) problems.push(`${svc}: the example's ${n} is 32+ characters: a shop deployed with the example would start`); continue; }
+      if (v.length < 32) problems.push(`${svc}: ${n} is under 32 characters`);
+      if (prefixes[n] && !v.startsWith(prefixes[n])) problems.push(`${svc}: ${n} does not start with ${prefixes[n]}`);
+      if (n === "provider_api_key" && !/^[\x21-\x7e]{32,200}$/.test(v)) problems.push(`${svc}: ${n} is not 32-200 visible characters`);
+      if (/REPLACE/i.test(v)) problems.push(`${svc}: ${n} is a placeholder`);
+    }
   }
   return problems;
 });
@@ -492,7 +514,9 @@ if (!options.optional) {
       try {
         const hex = (n) => [...crypto.getRandomValues(new Uint8Array(n))].map((b) => b.toString(16).padStart(2, "0")).join("");
         fs.writeFileSync(path.join(dir, "shop.yaml"), generated.ConfigMap.get("shopctl-config")["shop.yaml"]);
-        fs.writeFileSync(path.join(dir, "secrets.yaml"), `secrets:\n  jwt_secret: "${hex(32)}"\n  service_key: "${hex(32)}"\n  webhook_secret: "whsec_${hex(24)}"\n  admin_token: "adm_${hex(16)}"\n  provider_api_key: "sk_test_${hex(24)}"\n`);
+        const value = { jwt_secret: hex(32), service_key: hex(32), webhook_secret: `whsec_${hex(24)}`, admin_token: `adm_${hex(16)}`, provider_api_key: `sk_test_${hex(24)}` };
+        const own = secretsOf[component(d.spec?.template?.metadata?.labels)] ?? Object.keys(value);
+        fs.writeFileSync(path.join(dir, "secrets.yaml"), `secrets:\n${own.map((n) => `  ${n}: "${value[n]}"\n`).join("")}`);
         fs.mkdirSync(path.join(dir, "data"));
         const args = containerOf(d).args.map((a) => a === "/etc/shopctl/config/shop.yaml" ? path.join(dir, "shop.yaml")
           : a === "/etc/shopctl/secrets/secrets.yaml" ? path.join(dir, "secrets.yaml") : a === "/var/lib/shopctl" ? path.join(dir, "data") : a);
@@ -514,7 +538,8 @@ if (!options.optional) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shopctl-k8s-kustomize-"));
     try {
       fs.cpSync(options.manifests, dir, { recursive: true, filter: notSecrets });
-      for (const g of kustomization.secretGenerator ?? []) for (const f of g.files ?? []) {
+      for (const g of kustomization.secretGenerator ?? []) for (const e of g.files ?? []) {
+        const f = e.includes("=") ? e.split(/=(.*)/s, 2)[1] : e;
         const file = path.join(dir, f), example = file.replace(/\.yaml$/, ".example.yaml");
         if (!fs.existsSync(file) && fs.existsSync(example)) fs.copyFileSync(example, file);
       }
@@ -558,6 +583,9 @@ if (options.negative) {
       change: (docs) => { const v = docs.find((d) => d.kind === "Deployment").spec.template.spec.volumes.find((x) => x.name === "data"); delete v.persistentVolumeClaim; v.emptyDir = {}; } },
     { name: "a Deployment mounting a Secret that does not exist", file: "provider.yaml", expect: /Deployment provider: volumes/,
       change: (docs) => { docs.find((d) => d.kind === "Deployment").spec.template.spec.volumes.find((x) => x.secret).secret.secretName = "shop-secrets"; } },
+    { name: "the catalog's pod mounting the gateway's Secret (a key that signs users' tokens)", file: "catalog.yaml", expect: /Deployment catalog: mounts its own service's Secret/,
+      change: (docs) => { docs.find((d) => d.kind === "Deployment").spec.template.spec.volumes.find((x) => x.secret).secret.secretName = "shopctl-gateway-secrets"; } },
+    { name: "the order's Secret with the JWT key", text: { "secrets/order.example.yaml": (t) => `${t}  jwt_secret: REPLACE_ME\n` }, expect: /each service's Secret holds exactly the secrets it uses/ },
     // Only when the binary reads split configs: shopctl's strict reader refuses an unknown key.
     ...(options.optional && serveHelp.includes("--only") ? [{ name: "shop.yaml with a key shopctl does not know", optional: true,
       text: { "shop.yaml": (t) => `${t}\nhtpp: {max_connections: 10}\n` }, expect: /--print-config/ }] : []),
