@@ -112,6 +112,39 @@ TEST_CASE("a registration checks the email, then the password, then the name") {
   }
 }
 
+// Every refused address was "that is not a valid email address", whatever rule it broke (an
+// outside probe could not tell a 65-character local part from a no-break space).
+TEST_CASE("a refused email says which rule it breaks, in the message and in details.rule") {
+  const std::pair<std::string, std::string> cases[] = {
+      {"", "it is empty"},
+      {std::string(65, 'a') + "@x.test", "the part before the @ is longer than 64 characters"},
+      {"a@" + std::string(250, 'b') + ".test", "it is longer than 254 characters"},
+      {"ada.example.com", "it needs exactly one @, with a name before it"},
+      {"a@b@c.test", "it needs exactly one @, with a name before it"},
+      {"ada@localhost", "the part after the @ needs a dot and a last part (shop.test)"},
+      {"ada..lovelace@x.test", "a dot begins or ends a part, or two dots stand together"},
+      {"ada\u200b@x.test", "it holds an invisible or reordering character (U+200B)"},
+      {"ada@x.test\u00a0", "it holds a space other than a plain one"},
+      {"a da@x.test", "it holds a space, a control character or one of < > \" \\ ,"},
+      {"ada@-x.test",
+       "each part of the domain is 1 to 63 letters, digits or hyphens, not "
+       "beginning or ending with a hyphen"},
+  };
+  for (const auto& item : cases) {
+    const std::string& email = item.first;
+    const std::string& rule = item.second;
+    CAPTURE(email);
+    try {
+      auth::validate_registration(email, "long-enough", "Ada");
+      FAIL("accepted");
+    } catch (const DomainError& e) {
+      CHECK(e.code() == "invalid_email");
+      CHECK(std::string(e.what()) == "that is not a valid email address: " + rule);
+      CHECK(e.details().value("rule", "") == rule);
+    }
+  }
+}
+
 TEST_CASE("a name with a control, invisible or reordering character is refused, by code point") {
   for (const std::string& bad :
        {std::string("Ada\0Lovelace", 12), std::string("Ada\u202eecalevol"), std::string("Ada\x07"),

@@ -21,34 +21,50 @@ constexpr std::string_view kDefaultDemoHash =
 }  // namespace
 
 std::optional<std::string> normalize_email(std::string_view email) {
+  return normalize_email(email, nullptr);
+}
+
+std::optional<std::string> normalize_email(std::string_view email, std::string* why) {
+  // Each refusal names its rule: every one was "that is not a valid email address", and a
+  // shopper could not tell a 65-character local part from a no-break space (an outside probe).
+  auto refuse = [why](std::string reason) -> std::optional<std::string> {
+    if (why) *why = std::move(reason);
+    return std::nullopt;
+  };
   while (!email.empty() && email.front() == ' ') email.remove_prefix(1);
   while (!email.empty() && email.back() == ' ') email.remove_suffix(1);
-  if (email.empty() || email.size() > 254) return std::nullopt;
+  if (email.empty()) return refuse("it is empty");
+  if (email.size() > 254) return refuse("it is longer than 254 characters");
   auto at = email.find('@');
   if (at == std::string_view::npos || at == 0 || email.find('@', at + 1) != std::string_view::npos)
-    return std::nullopt;
+    return refuse("it needs exactly one @, with a name before it");
   // RFC 5321 4.5.3.1.1: a local part holds at most 64 octets.
-  if (at > 64) return std::nullopt;
+  if (at > 64) return refuse("the part before the @ is longer than 64 characters");
   // Nothing invisible or reordering: "demo\u200b@shop.test" would be a second account that
   // reads as the demo user's.
-  if (platform::first_hidden_character(email, false)) return std::nullopt;
+  if (auto hidden = platform::first_hidden_character(email, false)) {
+    char code[16];
+    std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(*hidden));
+    return refuse(std::string("it holds an invisible or reordering character (") + code + ")");
+  }
   // Nor a space of another kind: "demo@shop.test\u00a0" reads as the demo user's too.
-  if (platform::find_code_point(email, platform::is_other_space)) return std::nullopt;
+  if (platform::find_code_point(email, platform::is_other_space))
+    return refuse("it holds a space other than a plain one");
   auto domain = email.substr(at + 1);
   // No empty part between dots (RFC 5321 4.1.2: "a..b", ".a", "a.@" and "x..test" are not
   // addresses).
   const auto local = email.substr(0, at);
   if (local.front() == '.' || local.back() == '.' || domain.empty() || domain.front() == '.' ||
       email.find("..") != std::string_view::npos)
-    return std::nullopt;
+    return refuse("a dot begins or ends a part, or two dots stand together");
   auto dot = domain.rfind('.');
   if (domain.empty() || dot == std::string_view::npos || dot == 0 || dot + 1 == domain.size())
-    return std::nullopt;
+    return refuse("the part after the @ needs a dot and a last part (shop.test)");
   std::string out;
   for (char c : email) {
     auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u == 0x7f || c == '<' || c == '>' || c == '"' || c == '\\' || c == ',')
-      return std::nullopt;
+      return refuse("it holds a space, a control character or one of < > \" \\ ,");
     out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
   }
   return out;
@@ -79,12 +95,18 @@ bool plain_domain(std::string_view domain) {
 }  // namespace
 
 Registration validate_registration(std::string_view email, std::string password, std::string name) {
-  auto canonical = normalize_email(email);
-  if (canonical && !plain_domain(std::string_view(*canonical).substr(canonical->find('@') + 1)))
+  std::string why;
+  auto canonical = normalize_email(email, &why);
+  if (canonical && !plain_domain(std::string_view(*canonical).substr(canonical->find('@') + 1))) {
     canonical.reset();
+    why =
+        "each part of the domain is 1 to 63 letters, digits or hyphens, not beginning or ending "
+        "with a hyphen";
+  }
   if (!canonical) {
-    throw DomainError(ErrorKind::invalid, "invalid_email", "that is not a valid email address",
-                      {{"field", "email"}});
+    throw DomainError(ErrorKind::invalid, "invalid_email",
+                      "that is not a valid email address: " + why,
+                      {{"field", "email"}, {"rule", why}});
   }
   if (platform::utf8_length(password) < kMinPasswordLength) {  // characters, not bytes
     throw DomainError(ErrorKind::invalid, "weak_password",

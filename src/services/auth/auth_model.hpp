@@ -23,6 +23,8 @@ inline constexpr std::size_t kMaxNameLength = 200;
 // Returns the email in canonical form (trimmed, lower case), or nullopt when it is not a
 // plausible address (local@domain.tld, at most 254 characters, no spaces).
 std::optional<std::string> normalize_email(std::string_view email);
+// The same; when it is not an address, `why` (if given) says which rule it breaks.
+std::optional<std::string> normalize_email(std::string_view email, std::string* why);
 
 // A registration that passed the rules; the email in canonical form.
 struct Registration {
