@@ -33,9 +33,9 @@ constexpr std::chrono::milliseconds kReconcileInterval{200};
 constexpr std::size_t kReconcileBatch = 16;
 constexpr std::chrono::milliseconds kReconcileMaxWait{3'600'000};
 constexpr std::size_t kFinishedKept = 4096;
-// How long (shop clock) a PENDING payment without an intent, none in doubt, stays untouched
-// before reconciliation ends it: far longer than any create takes (the provider edge's
-// attempts, seconds), so none is ended under a create at work on it.
+// How long (shop clock) a PENDING payment without an intent stays untouched before
+// reconciliation ends it at the provider, and then waits between two tries: far longer than
+// any create takes (the provider edge's attempts, seconds).
 constexpr std::chrono::milliseconds kUnopenedAfter{10 * 60 * 1000};
 
 nlohmann::json payment_json(const Payment& payment) {
@@ -45,13 +45,6 @@ nlohmann::json payment_json(const Payment& payment) {
           {"pay_url", payment.pay_url},
           {"amount_cents", payment.amount_cents},
           {"currency", payment.currency}};
-}
-
-// The answer to a create the provider refused (and so no intent of the payment can exist).
-ApiError refused_to_open(const std::string& payment_id, const std::string& cause) {
-  return ApiError(
-      424, "provider_refused", "the payment provider refused to open this payment",
-      {{"payment_id", payment_id}, {"intent_may_exist", false}, {"cause", cause.substr(0, 200)}});
 }
 
 }  // namespace
@@ -152,19 +145,11 @@ asio::awaitable<Response> PaymentService::create_payment(Request& req) {
 
   Payment payment = co_await store_.create_or_get(key, order_id, amount_cents, currency,
                                                   ctx_.clock.unix_millis(), req.trace_id);
-  if (payment.status == kFailed && payment.pay_url.empty()) {
-    // The provider refused this payment's create for good (below): the same request again
-    // gets the same answer, and the provider is not asked a second time.
-    throw refused_to_open(payment.payment_id, payment.failure_reason);
-  }
-  if (payment.pay_url.empty()) {
-    payment = co_await open_intent(std::move(payment), IntentFor::create, req.trace_id);
-  }
+  if (payment.pay_url.empty()) payment = co_await open_intent(std::move(payment), req.trace_id);
   co_return Response::json(201, payment_json(payment));
 }
 
-asio::awaitable<Payment> PaymentService::open_intent(Payment payment, IntentFor purpose,
-                                                     const std::string& trace_id) {
+asio::awaitable<Payment> PaymentService::open_intent(Payment payment, const std::string& trace_id) {
   // Open the intent at the provider. The payment id makes the request idempotent there, so
   // the edge may retry it, and a later request with the same key finishes the job.
   const OpenedIntent intent = co_await provider_.open_intent(
@@ -179,20 +164,16 @@ asio::awaitable<Payment> PaymentService::open_intent(Payment payment, IntentFor 
     // canceled, which finds it (the create is idempotent at the provider).
     const bool in_doubt = co_await store_.intent_in_doubt(payment.payment_id, intent.may_exist);
     if (intent.refused && !in_doubt) {
-      // The provider was reached and refused this payment (400, 409, 429...), and no intent
-      // of it can exist. The payment ends here: it stayed PENDING for ever, with no intent
-      // that reconciliation could look up, while its order was FAILED (an outside probe).
-      const auto now_ms = ctx_.clock.unix_millis();
-      if (purpose == IntentFor::cancel) {
-        // Nothing can be captured on it: the cancel is done.
-        co_return co_await store_.mark_canceled(payment.payment_id, "provider_refused", now_ms);
-      }
-      co_await store_.mark_refused(payment.payment_id, "provider_refused", now_ms);
-      // Payment works, so the answer is no 5xx, which order would retry and its order ->
-      // payment breaker count against every checkout (three refusals opened it for 30 s; an
-      // outside probe). As a refused cancel: 424. Only when no intent can exist: order takes a
-      // 4xx as "no payment opened", and an intent left in doubt must be canceled (the 503).
-      throw refused_to_open(payment.payment_id, intent.failure);
+      // The provider was reached and refused this payment (400, 409, 429...): payment works,
+      // so the answer is no 5xx, which order would retry and its order -> payment breaker
+      // count against every checkout (three refusals opened it for 30 s; an outside probe).
+      // As a refused cancel: 424. Only when no intent can exist: order takes a 4xx as "no
+      // payment opened", and an intent left in doubt must be canceled (the 503 below).
+      ApiError error(424, "provider_refused", "the payment provider refused to open this payment",
+                     {{"payment_id", payment.payment_id},
+                      {"intent_may_exist", false},
+                      {"cause", intent.failure.substr(0, 200)}});
+      throw error;
     }
     ApiError error(503, "provider_unavailable",
                    "the payment provider cannot open a payment right now",
@@ -203,30 +184,6 @@ asio::awaitable<Payment> PaymentService::open_intent(Payment payment, IntentFor 
   const auto now_ms = ctx_.clock.unix_millis();
   payment = co_await store_.attach_intent(payment.payment_id, intent.intent_id, intent.pay_url,
                                           now_ms, now_ms + runtime().reconcile_after.count());
-  if (payment.status != kPending && payment.intent_id.empty()) {
-    // Ended while the provider opened it (end_unopened: untouched for kUnopenedAfter, so a
-    // create slower than that): nothing may be paid on it, so its intent is canceled too.
-    ctx_.log.warn("an intent was opened for a payment that had ended; canceling it",
-                  {{"service", "payment"},
-                   {"payment_id", payment.payment_id},
-                   {"intent_id", intent.intent_id},
-                   {"trace_id", trace_id}});
-    const IntentCancellation canceled =
-        co_await provider_.cancel_intent(intent.intent_id, trace_id);
-    if (canceled.outcome != IntentCancellation::Outcome::canceled) {
-      ctx_.log.error("the intent of an ended payment could not be canceled",
-                     {{"service", "payment"},
-                      {"payment_id", payment.payment_id},
-                      {"intent_id", intent.intent_id},
-                      {"cause", canceled.failure.substr(0, 200)},
-                      {"trace_id", trace_id}});
-    }
-    if (purpose == IntentFor::create) {
-      throw ApiError(409, "payment_canceled",
-                     "the order's payment was canceled; no payment can be opened for it",
-                     {{"order_id", payment.order_id}});
-    }
-  }
   co_return payment;
 }
 
@@ -249,41 +206,42 @@ asio::awaitable<Response> PaymentService::cancel_payment(Request& req) {
   std::optional<Payment> payment =
       co_await store_.begin_cancel(cancel.order_id, cancel.reason, ctx_.clock.unix_millis());
   if (!payment || payment->status != kPending) co_return answer(payment);
+  co_return answer(co_await end_at_provider(std::move(*payment), cancel.reason, req.trace_id));
+}
 
+asio::awaitable<Payment> PaymentService::end_at_provider(Payment pending, std::string reason,
+                                                         std::string trace_id) {
+  std::optional<Payment> payment = std::move(pending);
   // 2. A payment whose intent was never opened gets it first (the create is idempotent at the
   // provider: an intent opened by a request whose answer was lost is found again).
   if (payment->intent_id.empty()) {
-    payment = co_await open_intent(std::move(*payment), IntentFor::cancel, req.trace_id);
-    // The provider refused to open it, and no intent of it can exist: canceled here.
-    if (payment->status != kPending) co_return answer(payment);
+    payment = co_await open_intent(std::move(*payment), trace_id);
   }
 
   // 3. Cancel the intent. The provider decides capture against cancel in one transaction:
   // either it is canceled now (or was before), or it was paid or declined first and its
   // answer carries that decision's event.
-  const IntentCancellation reply =
-      co_await provider_.cancel_intent(payment->intent_id, req.trace_id);
+  const IntentCancellation reply = co_await provider_.cancel_intent(payment->intent_id, trace_id);
   if (reply.outcome == IntentCancellation::Outcome::unknown) {
     // The provider has no such intent (its data was reset, or the shop now talks to another
     // provider): nothing can be captured on it, and its pay page answers 404. Cancel it here,
     // or the order would stay unpaid for ever and its cancel be retried without end.
     ctx_.log.warn("the provider knows no intent for this payment; canceled here",
                   {{"service", "payment"},
-                   {"order_id", cancel.order_id},
+                   {"order_id", payment->order_id},
                    {"payment_id", payment->payment_id},
                    {"intent_id", payment->intent_id},
-                   {"trace_id", req.trace_id}});
+                   {"trace_id", trace_id}});
   }
   if (reply.outcome == IntentCancellation::Outcome::canceled ||
       reply.outcome == IntentCancellation::Outcome::unknown) {
-    payment =
-        co_await store_.mark_canceled(payment->payment_id, cancel.reason, ctx_.clock.unix_millis());
+    payment = co_await store_.mark_canceled(payment->payment_id, reason, ctx_.clock.unix_millis());
     ctx_.log.info("payment canceled", {{"service", "payment"},
-                                       {"order_id", cancel.order_id},
+                                       {"order_id", payment->order_id},
                                        {"payment_id", payment->payment_id},
-                                       {"reason", cancel.reason},
-                                       {"trace_id", req.trace_id}});
-    co_return answer(payment);
+                                       {"reason", reason},
+                                       {"trace_id", trace_id}});
+    co_return std::move(*payment);
   }
   if (reply.outcome == IntentCancellation::Outcome::decided) {
     const ProviderEvent& event = *reply.event;
@@ -291,23 +249,23 @@ asio::awaitable<Response> PaymentService::cancel_payment(Request& req) {
     // the order service in the outbox in the same transaction.
     // No try here: the poller delivers it at once.
     const auto now_ms = ctx_.clock.unix_millis();
-    auto recorded = co_await store_.record_event(event, req.trace_id, now_ms, now_ms);
+    auto recorded = co_await store_.record_event(event, trace_id, now_ms, now_ms);
     ctx_.log.info("payment decided before its cancel", {{"service", "payment"},
-                                                        {"order_id", cancel.order_id},
+                                                        {"order_id", payment->order_id},
                                                         {"payment_id", event.payment_id},
                                                         {"event_id", event.event_id},
                                                         {"type", event.type},
                                                         {"duplicate", recorded.duplicate},
-                                                        {"trace_id", req.trace_id}});
-    co_return answer(recorded.payment);
+                                                        {"trace_id", trace_id}});
+    co_return std::move(recorded.payment);
   }
   ctx_.log.warn(reply.answered ? "payment provider refused a cancel"
                                : "payment provider unavailable for a cancel",
                 {{"service", "payment"},
-                 {"order_id", cancel.order_id},
+                 {"order_id", payment->order_id},
                  {"payment_id", payment->payment_id},
                  {"cause", reply.failure.substr(0, 200)},
-                 {"trace_id", req.trace_id}});
+                 {"trace_id", trace_id}});
   if (reply.answered) {
     // The provider was reached and refused this one cancel. Payment itself works, so the
     // answer is not a 5xx: one order the provider will not cancel must not count against the
@@ -373,6 +331,15 @@ asio::awaitable<Response> PaymentService::webhook(Request& req) {
                    {{"tolerance_seconds", tolerance}});
   }
   if (check != platform::security::WebhookCheck::ok) {
+    // A forged event, or a provider that signs with another webhook_secret than this
+    // process's: then every payment is captured at the provider while its order stays
+    // PAYMENT_PENDING, and payment said nothing (an outside probe on a split shop).
+    ctx_.log.warn(
+        "a webhook's signature does not verify: a forged event, or the provider signs "
+        "with another secrets.webhook_secret than this process's",
+        {{"service", "payment"},
+         {"check", std::string(platform::security::to_string(check))},
+         {"trace_id", req.trace_id}});
     throw ApiError(400, "bad_signature", "the event's Payment-Signature does not verify",
                    {{"check", std::string(platform::security::to_string(check))}});
   }
@@ -465,16 +432,41 @@ asio::awaitable<void> PaymentService::poll_outbox(const std::atomic<bool>& stopp
 }
 
 asio::awaitable<void> PaymentService::reconcile(const std::atomic<bool>& stopping) {
-  // Payments that never got an intent and that nothing works on any more: their order failed
-  // when payment could not reach the provider. No intent of them can exist; they are ended.
+  // Payments that never got their intent and that nothing works on any more: their order
+  // failed (payment could not reach the provider, or the provider refused the create), and a
+  // payment stayed PENDING for ever with no intent to look up (`shopctl chaos` found twelve in
+  // 20 s once payments-agree asked). Payment cannot know that no intent exists (a create cut
+  // short by a crash, or still at the provider, may have left one), so each is ended as a
+  // cancel ends it: the intent opened (the provider finds any that exists), then canceled.
   const auto now_ms = ctx_.clock.unix_millis();
-  for (const Payment& ended :
-       co_await store_.end_unopened(now_ms, now_ms - kUnopenedAfter.count(), kReconcileBatch)) {
-    ctx_.log.info("a payment the provider never opened was canceled",
-                  {{"service", "payment"},
-                   {"payment_id", ended.payment_id},
-                   {"order_id", ended.order_id},
-                   {"reason", ended.failure_reason}});
+  for (auto& unopened :
+       co_await store_.take_unopened(now_ms, now_ms - kUnopenedAfter.count(), kReconcileBatch)) {
+    if (stopping) break;
+    const std::string payment_id = unopened.payment_id, order_id = unopened.order_id;
+    const std::string trace_id = platform::TraceContext::fresh().trace_id;
+    std::string failure, status;
+    try {
+      status = (co_await end_at_provider(std::move(unopened), "never_opened", trace_id)).status;
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (failure.empty()) {
+      ctx_.log.info("a payment that never got its intent was ended at the provider",
+                    {{"service", "payment"},
+                     {"payment_id", payment_id},
+                     {"order_id", order_id},
+                     {"status", status},
+                     {"trace_id", trace_id}});
+    } else {
+      ctx_.log.warn(
+          "a payment that never got its intent could not be ended yet; tried again "
+          "in 10 minutes",
+          {{"service", "payment"},
+           {"payment_id", payment_id},
+           {"order_id", order_id},
+           {"cause", failure.substr(0, 200)},
+           {"trace_id", trace_id}});
+    }
   }
   auto due = co_await store_.due_reconciliations(ctx_.clock.unix_millis(), kReconcileBatch);
   for (auto& item : due) {

@@ -79,13 +79,14 @@ class PaymentService : public platform::Service {
   // provider_unavailable (Retry-After) when the provider cannot be reached.
   boost::asio::awaitable<http::Response> cancel_payment(http::Request& req);
   // Opens the payment's intent at the provider (idempotent there by payment id) and records
-  // it. Returns the payment with its intent. Throws ApiError 503 `provider_unavailable`. When
-  // the provider refuses (4xx) and no earlier attempt may have opened an intent, the payment
-  // ends: for a create it is FAILED (`provider_refused`) and ApiError 424 is thrown; for a
-  // cancel it is CANCELED and returned.
-  enum class IntentFor { create, cancel };
-  boost::asio::awaitable<Payment> open_intent(Payment payment, IntentFor purpose,
-                                              const std::string& trace_id);
+  // it. Returns the payment with its intent. Throws ApiError 503 `provider_unavailable`.
+  boost::asio::awaitable<Payment> open_intent(Payment payment, const std::string& trace_id);
+  // Ends a PENDING payment at the provider: opens its intent first when it has none (the
+  // provider finds one a lost answer left), then cancels it. Returns the payment as it ended:
+  // CANCELED with `reason`, or SUCCEEDED / FAILED when the provider had decided first. Throws
+  // ApiError 424 `provider_refused` or 503 `provider_unavailable` (ask again later).
+  boost::asio::awaitable<Payment> end_at_provider(Payment pending, std::string reason,
+                                                  std::string trace_id);
   boost::asio::awaitable<http::Response> webhook(http::Request& req);
   // Delivers one outbox row to the order service and records the outcome. Returns true when
   // the row is finished (acknowledged, or refused for good). A row another delivery is

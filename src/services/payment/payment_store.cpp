@@ -272,7 +272,7 @@ asio::awaitable<Payment> PaymentStore::create_or_get(std::string key, std::strin
             }
             payment = std::move(*existing);
             if (payment.status == kPending && payment.intent_id.empty()) {
-              // A create at work on it: end_unopened leaves it alone for a while yet.
+              // A create at work on it: take_unopened leaves it alone for a while yet.
               db.prepare("UPDATE payments SET updated_at_ms = ? WHERE payment_id = ?")
                   .bind_all(now_ms, payment.payment_id)
                   .run();
@@ -317,8 +317,7 @@ asio::awaitable<Payment> PaymentStore::attach_intent(std::string payment_id, std
   co_return co_await update_payment(payment_id, [&](Database& db) {
     db.prepare(
           "UPDATE payments SET intent_id = ?, pay_url = ?, updated_at_ms = ?, "
-          "next_check_at_ms = ? WHERE payment_id = ? AND intent_id IS NULL "
-          "AND status = 'PENDING'")
+          "next_check_at_ms = ? WHERE payment_id = ? AND intent_id IS NULL")
         .bind_all(intent_id, pay_url, now_ms, first_check_at_ms, payment_id)
         .run();
   });
@@ -369,22 +368,10 @@ asio::awaitable<Payment> PaymentStore::mark_canceled(std::string payment_id, std
   });
 }
 
-asio::awaitable<Payment> PaymentStore::mark_refused(std::string payment_id, std::string reason,
-                                                    std::int64_t now_ms) {
-  co_return co_await update_payment(payment_id, [&](Database& db) {
-    db.prepare(
-          "UPDATE payments SET status = 'FAILED', failure_reason = ?, updated_at_ms = ? "
-          "WHERE payment_id = ? AND status = 'PENDING' AND intent_id IS NULL "
-          "AND intent_in_doubt = 0")
-        .bind_all(reason, now_ms, payment_id)
-        .run();
-  });
-}
-
-asio::awaitable<std::vector<Payment>> PaymentStore::end_unopened(std::int64_t now_ms,
-                                                                 std::int64_t untouched_since_ms,
-                                                                 std::size_t limit) {
-  std::vector<Payment> ended;
+asio::awaitable<std::vector<Payment>> PaymentStore::take_unopened(std::int64_t now_ms,
+                                                                  std::int64_t untouched_since_ms,
+                                                                  std::size_t limit) {
+  std::vector<Payment> taken;
   co_await db_.worker().run([&](Database& db) {
     // A read first, so that a pass that finds nothing writes nothing. PENDING payments without
     // an intent are the ones whose next_check_at_ms is NULL (attach_intent sets it): the
@@ -393,26 +380,26 @@ asio::awaitable<std::vector<Payment>> PaymentStore::end_unopened(std::int64_t no
     {
       auto st = db.prepare(
           "SELECT payment_id FROM payments WHERE status = 'PENDING' AND next_check_at_ms IS NULL "
-          "AND intent_id IS NULL AND intent_in_doubt = 0 AND updated_at_ms <= ? LIMIT ?");
+          "AND intent_id IS NULL AND updated_at_ms <= ? LIMIT ?");
       st.bind_all(untouched_since_ms, static_cast<std::int64_t>(limit));
       while (st.step()) ids.push_back(st.column_text(0));
     }
     if (ids.empty()) return;
     db.transaction([&] {
       for (const auto& id : ids) {
-        auto changed = db.prepare(
-            "UPDATE payments SET status = 'CANCELED', failure_reason = 'never_opened', "
-            "updated_at_ms = ? WHERE payment_id = ? AND status = 'PENDING' AND intent_id IS NULL "
-            "AND intent_in_doubt = 0 AND updated_at_ms <= ?");
-        changed.bind_all(now_ms, id, untouched_since_ms).run();
+        db.prepare(
+              "UPDATE payments SET updated_at_ms = ? WHERE payment_id = ? AND status = "
+              "'PENDING' AND intent_id IS NULL AND updated_at_ms <= ?")
+            .bind_all(now_ms, id, untouched_since_ms)
+            .run();
         if (db.changes() == 0) continue;
         if (auto payment = find_payment(db, PaymentKey::payment_id, id)) {
-          ended.push_back(std::move(*payment));
+          taken.push_back(std::move(*payment));
         }
       }
     });
   });
-  co_return ended;
+  co_return taken;
 }
 
 asio::awaitable<Payment> PaymentStore::update_payment(const std::string& payment_id,

@@ -91,9 +91,8 @@ class PaymentStore {
   boost::asio::awaitable<Payment> create_or_get(std::string key, std::string order_id,
                                                 std::int64_t amount_cents, std::string currency,
                                                 std::int64_t now_ms, std::string trace_id);
-  // Records the provider's intent for a PENDING payment (once: a first intent stays), due for
-  // its first reconciliation look at `first_check_at_ms`. Returns the payment: one that ended
-  // meanwhile (end_unopened) keeps its status and gets no intent.
+  // Records the provider's intent for a payment (once: a first intent stays), due for its
+  // first reconciliation look at `first_check_at_ms`. Returns it.
   boost::asio::awaitable<Payment> attach_intent(std::string payment_id, std::string intent_id,
                                                 std::string pay_url, std::int64_t now_ms,
                                                 std::int64_t first_check_at_ms);
@@ -110,25 +109,17 @@ class PaymentStore {
   boost::asio::awaitable<std::optional<Payment>> begin_cancel(std::string order_id,
                                                               std::string reason,
                                                               std::int64_t now_ms);
+  // The PENDING payments without an intent that no request touched since
+  // `untouched_since_ms` (a create at work on one touches it), at most `limit`, each touched
+  // at `now_ms` in the same transaction so that the next look at it waits as long again.
+  boost::asio::awaitable<std::vector<Payment>> take_unopened(std::int64_t now_ms,
+                                                             std::int64_t untouched_since_ms,
+                                                             std::size_t limit);
   // Moves a PENDING payment to CANCELED (its intent is canceled at the provider), with
   // `reason`; a payment already decided keeps its status. Returns the payment. Throws
   // DomainError not_found `payment_not_found`.
   boost::asio::awaitable<Payment> mark_canceled(std::string payment_id, std::string reason,
                                                 std::int64_t now_ms);
-  // Ends the PENDING payments that have no intent, none in doubt, and that no request touched
-  // since `untouched_since_ms` (a create at work on one touches it): CANCELED with
-  // `failure_reason: never_opened`. No intent of them can exist, and nothing else would end
-  // them: their order failed when payment could not reach the provider (503 with
-  // intent_may_exist false), and order cancels only what may be open. At most `limit`;
-  // returns the payments ended.
-  boost::asio::awaitable<std::vector<Payment>> end_unopened(std::int64_t now_ms,
-                                                            std::int64_t untouched_since_ms,
-                                                            std::size_t limit);
-  // Moves a PENDING payment with no intent, none in doubt, to FAILED with `reason`: the
-  // provider refused to open its intent. Any other payment is left as it is. Returns the
-  // payment. Throws DomainError not_found `payment_not_found`.
-  boost::asio::awaitable<Payment> mark_refused(std::string payment_id, std::string reason,
-                                               std::int64_t now_ms);
 
   // Records a provider event once per event_id; in the same transaction moves a PENDING
   // payment to the event's result and writes the outbox row of the callback to the order
