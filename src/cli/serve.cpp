@@ -476,7 +476,11 @@ int run_serve(const ServeOptions& o) {
     std::printf("  admin plane   %s  (this process's own admin routes)\n",
                 shop->admin_url().c_str());
   }
-  if (!shop->identity_file().empty()) {
+  // Named when it was written: a process of a split shop whose secrets and ports all come
+  // from its config keeps none, and the banner named a file that did not exist (a probe).
+  std::error_code identity_ec;
+  if (!shop->identity_file().empty() &&
+      std::filesystem::exists(shop->identity_file(), identity_ec)) {
     std::printf("  identity      %s  (ports and secrets kept across restarts)\n",
                 shop->identity_file().c_str());
   }

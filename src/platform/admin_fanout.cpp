@@ -59,13 +59,31 @@ std::string describe(const AdminProcess& p) {
   return name == p.admin_url ? name : name + " at " + p.admin_url;
 }
 
+// A process that refuses the admin token the first one took holds another one: said as
+// that, naming it. "X-Admin-Token is not this shop's admin token" told an operator whose token
+// the gateway had just taken that it was wrong (an outside probe of a split shop).
+AdminAnswer named_refusal(AdminAnswer a, const Deployment& d, const AdminProcess& p) {
+  if (a.status != 401 || &p == &d.processes.front() || !a.body.is_object()) return a;
+  const auto error = a.body.find("error");
+  if (error == a.body.end() || !error->is_object() ||
+      error->value("code", std::string()) != "invalid_admin_token")
+    return a;
+  json named = a.body;
+  named["error"]["message"] = "the admin plane of " + describe(p) +
+                              " refused the admin token that " + describe(d.processes.front()) +
+                              " took: its secrets.admin_token differs (every process of a "
+                              "shop holds the same one)";
+  named["error"]["details"]["process"] = process_name(p);
+  return with_body(401, std::move(named));
+}
+
 std::vector<AdminAnswer> to_all(const Deployment& d, const AdminSender& sender,
                                 const std::string& method, const std::string& path,
                                 const std::optional<json>& body) {
   std::vector<AdminAnswer> answers;
   for (const auto& p : d.processes) {
     try {
-      answers.push_back(sender(p.admin_url, method, path, body));
+      answers.push_back(named_refusal(sender(p.admin_url, method, path, body), d, p));
     } catch (const http::TransportError& e) {
       // Which process did not answer, and where: "connect: Connection refused" alone was
       // blamed on the gateway the tool had named (an outside probe of a split shop).
@@ -89,7 +107,7 @@ Reach to_each(const Deployment& d, const AdminSender& sender, const std::string&
   Reach r;
   for (const auto& p : d.processes) {
     try {
-      auto a = sender(p.admin_url, method, path, body);
+      auto a = named_refusal(sender(p.admin_url, method, path, body), d, p);
       if (a.status >= 500) {
         r.not_reached.push_back(process_name(p) + " (" + a.error_message() + ")");
         continue;

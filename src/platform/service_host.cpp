@@ -385,7 +385,15 @@ std::optional<Response> ServiceHost::refuse_caller(const Request& req, const Cal
                           service_ + " is internal: calls need a service credential");
   }
   if (!caller.credential_problem.empty()) {
-    record_violation(req, "unknown", "invalid_service_credential", 401);
+    // A signature that does not verify is a forged call, or a host of a split shop whose
+    // secrets.service_key differs from this one's: the log said only "invalid_service_credential",
+    // and the operator had no hint of the key (an outside probe).
+    record_violation(req, "unknown",
+                     caller.credential_problem.find("bad_signature") != std::string::npos
+                         ? "invalid_service_credential: bad_signature (a forged call, or a "
+                           "process whose secrets.service_key differs from this one's)"
+                         : "invalid_service_credential",
+                     401);
     return error_response(req.trace_id, 401, "invalid_service_credential",
                           "the service credential was refused: " + caller.credential_problem);
   }

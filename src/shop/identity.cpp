@@ -17,8 +17,6 @@
 
 namespace shopctl::shop {
 
-namespace {
-
 std::string& secret_field(ShopConfig& c, const std::string& name) {
   if (name == "jwt_secret") return c.jwt_secret;
   if (name == "service_key") return c.service_key;
@@ -26,6 +24,8 @@ std::string& secret_field(ShopConfig& c, const std::string& name) {
   if (name == "admin_token") return c.admin_token;
   return c.provider_api_key;
 }
+
+namespace {
 
 std::string generate_secret(const std::string& name) {
   namespace security = platform::security;
@@ -204,11 +204,7 @@ void write_identity(const std::filesystem::path& file, const Identity& identity)
 }
 
 const std::string& secret_value(const ShopConfig& config, const std::string& name) {
-  if (name == "jwt_secret") return config.jwt_secret;
-  if (name == "service_key") return config.service_key;
-  if (name == "webhook_secret") return config.webhook_secret;
-  if (name == "admin_token") return config.admin_token;
-  return config.provider_api_key;
+  return secret_field(const_cast<ShopConfig&>(config), name);  // read only
 }
 
 std::set<std::string> secrets_used_by(const std::vector<std::string>& services) {

@@ -46,6 +46,7 @@ const std::vector<std::string>& identity_secret_names();
 std::set<std::string> secrets_used_by(const std::vector<std::string>& services);
 // The value of the secret `name` (one of identity_secret_names()) in `config`.
 const std::string& secret_value(const ShopConfig& config, const std::string& name);
+std::string& secret_field(ShopConfig& config, const std::string& name);
 
 // <data_dir>/identity.json
 std::filesystem::path identity_file(const std::filesystem::path& data_dir);

@@ -321,10 +321,25 @@ Shop::Shop(ShopConfig config, ShopOptions options)
           listed(missing) + "), the same as the other processes that use them");
     }
     if (!unused.empty()) {
-      // Still taken (one file for every host keeps working), but said: they are not needed.
-      log_.warn("this process holds secrets its services do not use: " + listed(unused) +
-                    "; give each host only its own (docs/deploy.md, \"Secrets\")",
+      // Started all the same (one file for every host keeps working), said, and dropped: this
+      // process neither uses nor serves them (the catalog given all five answered
+      // /_admin/provider-api-key with the key; an outside probe).
+      log_.warn("this process was given secrets its services do not use: " + listed(unused) +
+                    "; it drops them. Give each host only its own (docs/deploy.md, \"Secrets\")",
                 {{"secrets", unused}});
+      for (const auto& name : unused) secret_field(config_, name).clear();
+    }
+    // An identity.json from a shop that held every secret keeps them on this host's disk.
+    std::vector<std::string> stored_unused;
+    for (const auto& [name, value] : stored_identity_.secrets) {
+      if (!used.count(name)) stored_unused.push_back(name);
+    }
+    if (!stored_unused.empty()) {
+      log_.warn(identity_file_.string() +
+                    " holds secrets this process's services do not use: " + listed(stored_unused) +
+                    "; it does not read them. Remove them from the file (docs/deploy.md, "
+                    "\"Secrets\")",
+                {{"secrets", stored_unused}});
     }
   }
   identity_ = apply_identity(config_, stored_identity_, config_.only.empty() ? nullptr : &used);

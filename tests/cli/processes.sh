@@ -407,5 +407,37 @@ lines=$(cat "$work"/json/*/serve.log | wc -l)
 [[ -n "$json_token" && "$lines" -ge 6 && "$not_json" == 0 ]] && ! grep -qF "$json_token" "$work"/json/*/serve.log
 check "--log-format json: the children's logs are JSON lines only, without the admin token ($lines lines, $not_json not JSON)" $?
 
+# A process given every secret (one file for every host) used them all: the catalog served
+# /_admin/provider-api-key with the key (an outside probe). It warns and drops them; an
+# identity.json that keeps such secrets is warned of too.
+hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+all_token="adm_$(hex 16)"
+cat > "$work/all5.yaml" <<YAML
+secrets:
+  jwt_secret: "$(hex 32)"
+  service_key: "$(hex 32)"
+  webhook_secret: "whsec_$(hex 24)"
+  admin_token: "$all_token"
+  provider_api_key: "sk_test_$(hex 24)"
+YAML
+mkdir -p "$work/lone" && chmod 700 "$work/lone"
+printf '{"version": 1, "secrets": {"jwt_secret": "%s"}}\n' "$(hex 32)" > "$work/lone/identity.json"
+chmod 600 "$work/lone/identity.json"
+"$bin" serve --only catalog --config "$work/all5.yaml" --data-dir "$work/lone" \
+  --admin-port 0 >"$work/lone.txt" 2>&1 &
+lone=$!
+lone_admin=""
+for _ in $(seq 1 100); do
+  lone_admin=$(awk '/admin plane/ {print $3}' "$work/lone.txt")
+  [[ -n "$lone_admin" ]] && break
+  sleep 0.05
+done
+key_answer=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Admin-Token: $all_token" "$lone_admin/_admin/provider-api-key")
+kill -TERM "$lone" 2>/dev/null; wait "$lone" 2>/dev/null
+grep -q "was given secrets its services do not use: jwt_secret, webhook_secret, provider_api_key; it drops them" "$work/lone.txt" &&
+  grep -q "identity.json holds secrets this process's services do not use: jwt_secret" "$work/lone.txt" &&
+  [[ "$key_answer" == 404 ]]
+check "a catalog given every secret warns, drops the ones it does not use (provider-api-key: $key_answer), and names an identity.json that keeps one" $?
+
 echo "processes: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

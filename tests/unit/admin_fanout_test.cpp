@@ -36,11 +36,17 @@ struct FakeShop {
   std::set<std::string> down;     // admin URLs that do not answer
   std::set<std::string> refused;  // admin URLs whose connection is refused, as a client says it
   std::set<std::string> no_admin_plane;  // URLs that serve only their services' own routes
+  std::set<std::string> other_token;     // admin URLs whose process holds another admin token
 
   AdminAnswer operator()(const std::string& base, const std::string& method,
                          const std::string& path, const std::optional<json>& body) {
     sent.push_back(base + " " + method + " " + path);
     if (down.count(base)) throw std::runtime_error("connection refused");
+    if (other_token.count(base))
+      return answer(401, {{"error",
+                           {{"code", "invalid_admin_token"},
+                            {"message", "X-Admin-Token is not this shop's admin token"},
+                            {"details", json::object()}}}});
     if (no_admin_plane.count(base) && path == "/_admin/services")
       return answer(404, {{"error", {{"code", "route_not_found"}}}});
     if (refused.count(base))
@@ -322,4 +328,30 @@ TEST_CASE("a fault is added in every process or in none, so that it can be sent 
   CHECK(shop.faults["http://a"].empty());
   CHECK(shop.faults["http://b"].empty());
   CHECK(shop.faults["http://c2"].size() == 1);
+}
+
+// One process of a split shop holding another admin token answered "X-Admin-Token is not this
+// shop's admin token" to a token the gateway had just taken (an outside probe): it is named.
+TEST_CASE("a process that refuses the admin token the first process took is named") {
+  auto d = three_processes();
+  FakeShop shop;
+  shop.other_token.insert("http://b");
+  AdminFanOut fan;
+  for (const std::string method : {"GET", "POST"}) {
+    const std::string path = "/_admin/faults";
+    CAPTURE(method);
+    auto refused = fan.send(d, std::ref(shop), method, path,
+                            json{{"target", "catalog"}, {"type", "abort"}, {"status", 503}});
+    CHECK(refused.status == 401);
+    CHECK(refused.body["error"]["code"] == "invalid_admin_token");
+    CHECK(refused.body["error"]["message"].get<std::string>().find(
+              "the admin plane of catalog at http://b refused the admin token that gateway at "
+              "http://a took") != std::string::npos);
+    CHECK(refused.body["error"]["details"]["process"] == "catalog");
+  }
+  // The first process's own refusal is the token's: left as it is.
+  FakeShop wrong;
+  wrong.other_token = {"http://a", "http://b", "http://c2"};
+  auto all = fan.send(d, std::ref(wrong), "GET", "/_admin/faults", std::nullopt);
+  CHECK(all.body["error"]["message"] == "X-Admin-Token is not this shop's admin token");
 }
