@@ -398,6 +398,48 @@ TEST_CASE("an order whose cancel fails waits alone: later orders still expire, c
   CHECK(t.order(stuck)["payment"]["status"] == "CANCELED");
 }
 
+// The provider cannot be reached for cancels (its payment -> provider breaker open: forced
+// here; a hang or 500s on its /cancel alone open it too): payment answered each cancel 503,
+// which the order -> payment breaker counted, and the expiry pass's cancels opened it in front
+// of every checkout (an outside probe). Payment itself works: it answers 424, and only those
+// orders wait.
+TEST_CASE("cancels the provider cannot be reached for do not open the order -> payment breaker") {
+  shopctl::shop::ShopConfig config;
+  auto& breaker = config.breakers["order->payment"];
+  breaker.sliding_window_size = 2;
+  breaker.minimum_number_of_calls = 2;
+  Shopper t(std::move(config));
+  std::vector<std::string> orders;
+  for (const char* product : {"p-001", "p-002"}) {
+    t.add_to_cart(product, 1);
+    auto checkout = t.api("POST", "/api/orders");
+    REQUIRE(checkout.status == 201);
+    orders.push_back(checkout.body["order_id"].get<std::string>());
+  }
+  const test_support::HeaderList admin = {{"X-Admin-Token", t.shop->admin_token()}};
+  auto force = [&](const char* state) {
+    REQUIRE(send("POST", t.shop->url("payment") + "/_admin/circuit-breakers/payment->provider",
+                 json{{"state", state}}, admin)
+                .status == 200);
+  };
+  force("FORCED_OPEN");
+  REQUIRE(t.shop->clock().advance(31min));
+  // Each order's cancel is tried, then again after 1 s and 2 s: six answers at least.
+  std::this_thread::sleep_for(3500ms);
+  auto breakers =
+      send("GET", t.shop->url("order") + "/_admin/circuit-breakers", std::nullopt, admin);
+  REQUIRE(breakers.status == 200);
+  for (const auto& b : breakers.body["items"]) {
+    INFO(b.dump());
+    CHECK(b["state"] == "CLOSED");
+  }
+  for (const auto& id : orders) CHECK(t.order(id)["status"] == "PAYMENT_PENDING");
+  force("CLOSED");
+  for (const auto& id : orders) {
+    CHECK(Shopper::eventually([&] { return t.order(id)["status"] == "FAILED"; }, 20s));
+  }
+}
+
 // A provider that lost its data (a sandbox reset, another provider behind the same name)
 // answers a cancel with its own 404 intent_not_found. Payment answered 503 to that for ever,
 // so the order never ended (test red before: it stayed PAYMENT_PENDING).

@@ -206,7 +206,23 @@ asio::awaitable<Response> PaymentService::cancel_payment(Request& req) {
   std::optional<Payment> payment =
       co_await store_.begin_cancel(cancel.order_id, cancel.reason, ctx_.clock.unix_millis());
   if (!payment || payment->status != kPending) co_return answer(payment);
-  co_return answer(co_await end_at_provider(std::move(*payment), cancel.reason, req.trace_id));
+  std::optional<ApiError> unreachable;
+  try {
+    co_return answer(co_await end_at_provider(std::move(*payment), cancel.reason, req.trace_id));
+  } catch (const ApiError& e) {
+    if (e.status() != 503) throw;
+    unreachable = e;
+  }
+  // The provider cannot be reached (its breaker open, a transport error): payment itself
+  // works, so a cancel is answered 424, as one the provider refused. A 503 counted against the
+  // order -> payment breaker, and cancels failing at the provider (a hang or 500s on its
+  // /cancel alone) opened it in front of every checkout (an outside probe). The order asks
+  // again later for this one order (docs/money.md, "Expiry").
+  ApiError error(424, "provider_unavailable",
+                 "the payment provider cannot be reached to cancel this payment; ask again later",
+                 unreachable->details());
+  error.with_retry_after(provider_.edge().retry_after_seconds());
+  throw error;
 }
 
 asio::awaitable<Payment> PaymentService::end_at_provider(Payment pending, std::string reason,
