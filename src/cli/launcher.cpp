@@ -70,7 +70,7 @@ void write_child_secrets(const fs::path& file, const shop::ShopConfig& c, const 
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "secrets" << YAML::Value << YAML::BeginMap;
   for (const auto& name : shop::secrets_used_by({child.service})) {
-    out << YAML::Key << name << YAML::Value << shop::secret_value(c, name);
+    out << YAML::Key << name << YAML::Value << shop::secret_field(c, name);
   }
   out << YAML::EndMap << YAML::EndMap;
   write_private_file(file, std::string(out.c_str()) + "\n");

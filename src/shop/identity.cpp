@@ -17,12 +17,24 @@
 
 namespace shopctl::shop {
 
-std::string& secret_field(ShopConfig& c, const std::string& name) {
+namespace {
+// The field of the secret `name` in a config, const or not.
+template <class Config>
+auto& field_of(Config& c, const std::string& name) {
   if (name == "jwt_secret") return c.jwt_secret;
   if (name == "service_key") return c.service_key;
   if (name == "webhook_secret") return c.webhook_secret;
   if (name == "admin_token") return c.admin_token;
   return c.provider_api_key;
+}
+}  // namespace
+
+std::string& secret_field(ShopConfig& config, const std::string& name) {
+  return field_of(config, name);
+}
+
+const std::string& secret_field(const ShopConfig& config, const std::string& name) {
+  return field_of(config, name);
 }
 
 namespace {
@@ -201,10 +213,6 @@ void write_identity(const std::filesystem::path& file, const Identity& identity)
   auto text = j.dump(2) + "\n";
 
   write_durably(file, text);
-}
-
-const std::string& secret_value(const ShopConfig& config, const std::string& name) {
-  return secret_field(const_cast<ShopConfig&>(config), name);  // read only
 }
 
 std::set<std::string> secrets_used_by(const std::vector<std::string>& services) {

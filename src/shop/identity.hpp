@@ -44,9 +44,9 @@ const std::vector<std::string>& identity_secret_names();
 // payment and provider webhook_secret and provider_api_key. Empty `services`: the whole shop,
 // every secret. A process of a split shop holds only these (docs/deploy.md, "Secrets").
 std::set<std::string> secrets_used_by(const std::vector<std::string>& services);
-// The value of the secret `name` (one of identity_secret_names()) in `config`.
-const std::string& secret_value(const ShopConfig& config, const std::string& name);
+// The field of the secret `name` (one of identity_secret_names()) in `config`.
 std::string& secret_field(ShopConfig& config, const std::string& name);
+const std::string& secret_field(const ShopConfig& config, const std::string& name);
 
 // <data_dir>/identity.json
 std::filesystem::path identity_file(const std::filesystem::path& data_dir);

@@ -304,7 +304,7 @@ Shop::Shop(ShopConfig config, ShopOptions options)
     // use, so none may be generated here.
     std::vector<std::string> missing, unused;
     for (const auto& name : identity_secret_names()) {
-      const bool configured = !secret_value(config_, name).empty();
+      const bool configured = !secret_field(config_, name).empty();
       if (used.count(name) && !configured && !stored_identity_.secrets.count(name))
         missing.push_back(name);
       if (!used.count(name) && configured) unused.push_back(name);

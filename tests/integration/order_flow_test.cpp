@@ -91,6 +91,21 @@ class ShopUnderTest {
     return send(method, url(service) + path, body, {{"X-Admin-Token", shop->admin_token()}});
   }
 
+  // The id of the payment that payment opened for `order_id` (one is required).
+  std::string payment_of(const std::string& order_id) {
+    const auto payment = first_row(shop->config().data_dir / "payment.db",
+                                   "SELECT payment_id FROM payments WHERE order_id = ?", order_id);
+    REQUIRE(payment.size() == 1);
+    REQUIRE(!payment[0].empty());
+    return payment[0];
+  }
+
+  // The provider's intent of `payment_id`, found by the payment's id as the shop finds it.
+  Answer provider_intent(const std::string& payment_id) {
+    return send("GET", url("provider") + "/v1/payment_intents?payment_id=" + payment_id,
+                std::nullopt, {{"Authorization", "Bearer " + shop->config().provider_api_key}});
+  }
+
   void add_to_cart(const std::string& product_id, int quantity) {
     auto added =
         api("POST", "/api/cart/items", json{{"product_id", product_id}, {"quantity", quantity}});
@@ -321,16 +336,8 @@ TEST_CASE("a checkout failed by a 5xx of payment cancels the intent the provider
   CHECK(t.api("GET", "/api/orders/" + order_id).body["status"] == "FAILED");
 
   // The payment payment opened for the order, and the intent the provider saved for it.
-  const auto payment = first_row(t.shop->config().data_dir / "payment.db",
-                                 "SELECT payment_id FROM payments WHERE order_id = ?", order_id);
-  REQUIRE(payment.size() == 1);
-  const std::string payment_id = payment[0];
-  REQUIRE(!payment_id.empty());
-  const HeaderList shop_key = {{"Authorization", "Bearer " + t.shop->config().provider_api_key}};
-  auto intent = [&] {
-    return send("GET", t.url("provider") + "/v1/payment_intents?payment_id=" + payment_id,
-                std::nullopt, shop_key);
-  };
+  const std::string payment_id = t.payment_of(order_id);
+  auto intent = [&] { return t.provider_intent(payment_id); };
   REQUIRE(ShopUnderTest::eventually([&] { return intent().status == 200; }));
   // The expiry pass ends it: canceled at the provider, so its pay link takes no money.
   CHECK(ShopUnderTest::eventually([&] { return intent().body["status"] == "canceled"; }));
@@ -390,9 +397,7 @@ TEST_CASE("a payment whose intent the provider refused to open is ended at the p
   CHECK(ShopUnderTest::eventually([&] { return row()[1] == "CANCELED"; }));
   CHECK(row()[2] == "never_opened");
   // Ended at the provider: its intent exists now, canceled, and takes no money.
-  const HeaderList shop_key = {{"Authorization", "Bearer " + t.shop->config().provider_api_key}};
-  auto intent = send("GET", t.url("provider") + "/v1/payment_intents?payment_id=" + row()[0],
-                     std::nullopt, shop_key);
+  auto intent = t.provider_intent(row()[0]);
   REQUIRE(intent.status == 200);
   CHECK(intent.body["status"] == "canceled");
 }
@@ -457,14 +462,8 @@ TEST_CASE("a refused retry while a slow first create is at the provider leaves n
   REQUIRE(checkout.status == 503);
   const auto order_id = checkout.body["error"]["details"]["order_id"].get<std::string>();
   REQUIRE(t.admin("provider", "DELETE", "/_admin/faults").status == 200);
-  const auto payment = first_row(t.shop->config().data_dir / "payment.db",
-                                 "SELECT payment_id FROM payments WHERE order_id = ?", order_id);
-  REQUIRE(payment.size() == 1);
-  const HeaderList shop_key = {{"Authorization", "Bearer " + t.shop->config().provider_api_key}};
-  auto intent = [&] {
-    return send("GET", t.url("provider") + "/v1/payment_intents?payment_id=" + payment[0],
-                std::nullopt, shop_key);
-  };
+  const std::string payment_id = t.payment_of(order_id);
+  auto intent = [&] { return t.provider_intent(payment_id); };
   REQUIRE(ShopUnderTest::eventually([&] { return intent().status == 200; }));
   CHECK(ShopUnderTest::eventually([&] { return intent().body["status"] == "canceled"; }));
   auto paid =
@@ -493,14 +492,8 @@ TEST_CASE("a 5xx that may have opened an intent is not forgotten when order's re
   REQUIRE(checkout.status == 503);
   REQUIRE(t.admin("provider", "DELETE", "/_admin/faults").status == 200);
   const auto order_id = checkout.body["error"]["details"]["order_id"].get<std::string>();
-  const auto payment = first_row(t.shop->config().data_dir / "payment.db",
-                                 "SELECT payment_id FROM payments WHERE order_id = ?", order_id);
-  REQUIRE(payment.size() == 1);
-  const HeaderList shop_key = {{"Authorization", "Bearer " + t.shop->config().provider_api_key}};
-  auto intent = [&] {
-    return send("GET", t.url("provider") + "/v1/payment_intents?payment_id=" + payment[0],
-                std::nullopt, shop_key);
-  };
+  const std::string payment_id = t.payment_of(order_id);
+  auto intent = [&] { return t.provider_intent(payment_id); };
   REQUIRE(ShopUnderTest::eventually([&] { return intent().status == 200; }));
   CHECK(ShopUnderTest::eventually([&] { return intent().body["status"] == "canceled"; }));
   CHECK(t.api("GET", "/api/orders/" + order_id).body["status"] == "FAILED");

@@ -225,39 +225,38 @@ asio::awaitable<Response> PaymentService::cancel_payment(Request& req) {
   throw error;
 }
 
-asio::awaitable<Payment> PaymentService::end_at_provider(Payment pending, std::string reason,
+asio::awaitable<Payment> PaymentService::end_at_provider(Payment payment, std::string reason,
                                                          std::string trace_id) {
-  std::optional<Payment> payment = std::move(pending);
   // 2. A payment whose intent was never opened gets it first (the create is idempotent at the
   // provider: an intent opened by a request whose answer was lost is found again).
-  if (payment->intent_id.empty()) {
-    payment = co_await open_intent(std::move(*payment), trace_id);
+  if (payment.intent_id.empty()) {
+    payment = co_await open_intent(std::move(payment), trace_id);
   }
 
   // 3. Cancel the intent. The provider decides capture against cancel in one transaction:
   // either it is canceled now (or was before), or it was paid or declined first and its
   // answer carries that decision's event.
-  const IntentCancellation reply = co_await provider_.cancel_intent(payment->intent_id, trace_id);
+  const IntentCancellation reply = co_await provider_.cancel_intent(payment.intent_id, trace_id);
   if (reply.outcome == IntentCancellation::Outcome::unknown) {
     // The provider has no such intent (its data was reset, or the shop now talks to another
     // provider): nothing can be captured on it, and its pay page answers 404. Cancel it here,
     // or the order would stay unpaid for ever and its cancel be retried without end.
     ctx_.log.warn("the provider knows no intent for this payment; canceled here",
                   {{"service", "payment"},
-                   {"order_id", payment->order_id},
-                   {"payment_id", payment->payment_id},
-                   {"intent_id", payment->intent_id},
+                   {"order_id", payment.order_id},
+                   {"payment_id", payment.payment_id},
+                   {"intent_id", payment.intent_id},
                    {"trace_id", trace_id}});
   }
   if (reply.outcome == IntentCancellation::Outcome::canceled ||
       reply.outcome == IntentCancellation::Outcome::unknown) {
-    payment = co_await store_.mark_canceled(payment->payment_id, reason, ctx_.clock.unix_millis());
+    payment = co_await store_.mark_canceled(payment.payment_id, reason, ctx_.clock.unix_millis());
     ctx_.log.info("payment canceled", {{"service", "payment"},
-                                       {"order_id", payment->order_id},
-                                       {"payment_id", payment->payment_id},
+                                       {"order_id", payment.order_id},
+                                       {"payment_id", payment.payment_id},
                                        {"reason", reason},
                                        {"trace_id", trace_id}});
-    co_return std::move(*payment);
+    co_return std::move(payment);
   }
   if (reply.outcome == IntentCancellation::Outcome::decided) {
     const ProviderEvent& event = *reply.event;
@@ -267,7 +266,7 @@ asio::awaitable<Payment> PaymentService::end_at_provider(Payment pending, std::s
     const auto now_ms = ctx_.clock.unix_millis();
     auto recorded = co_await store_.record_event(event, trace_id, now_ms, now_ms);
     ctx_.log.info("payment decided before its cancel", {{"service", "payment"},
-                                                        {"order_id", payment->order_id},
+                                                        {"order_id", payment.order_id},
                                                         {"payment_id", event.payment_id},
                                                         {"event_id", event.event_id},
                                                         {"type", event.type},
@@ -278,8 +277,8 @@ asio::awaitable<Payment> PaymentService::end_at_provider(Payment pending, std::s
   ctx_.log.warn(reply.answered ? "payment provider refused a cancel"
                                : "payment provider unavailable for a cancel",
                 {{"service", "payment"},
-                 {"order_id", payment->order_id},
-                 {"payment_id", payment->payment_id},
+                 {"order_id", payment.order_id},
+                 {"payment_id", payment.payment_id},
                  {"cause", reply.failure.substr(0, 200)},
                  {"trace_id", trace_id}});
   if (reply.answered) {
@@ -289,13 +288,13 @@ asio::awaitable<Payment> PaymentService::end_at_provider(Payment pending, std::s
     // Dependency says what happened; the order asks again later (docs/money.md, "Expiry").
     ApiError error(424, "provider_refused",
                    "the payment provider refused to cancel this payment; ask again later",
-                   {{"payment_id", payment->payment_id}, {"cause", reply.failure.substr(0, 200)}});
+                   {{"payment_id", payment.payment_id}, {"cause", reply.failure.substr(0, 200)}});
     error.with_retry_after(provider_.edge().retry_after_seconds());
     throw error;
   }
   ApiError error(503, "provider_unavailable",
                  "the payment provider cannot cancel the payment right now",
-                 {{"payment_id", payment->payment_id}});
+                 {{"payment_id", payment.payment_id}});
   error.with_retry_after(provider_.edge().retry_after_seconds());
   throw error;
 }

@@ -85,7 +85,7 @@ class PaymentService : public platform::Service {
   // provider finds one a lost answer left), then cancels it. Returns the payment as it ended:
   // CANCELED with `reason`, or SUCCEEDED / FAILED when the provider had decided first. Throws
   // ApiError 424 `provider_refused` or 503 `provider_unavailable` (ask again later).
-  boost::asio::awaitable<Payment> end_at_provider(Payment pending, std::string reason,
+  boost::asio::awaitable<Payment> end_at_provider(Payment payment, std::string reason,
                                                   std::string trace_id);
   boost::asio::awaitable<http::Response> webhook(http::Request& req);
   // Delivers one outbox row to the order service and records the outcome. Returns true when
