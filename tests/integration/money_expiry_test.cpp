@@ -145,6 +145,8 @@ TEST_CASE("four parallel checkouts of one cart give one order and three 409 chec
     if (answer.status == 201) ++created;
     if (answer.status == 409 && answer.body["error"]["code"] == "checkout_in_progress") {
       ++in_progress;
+      // A conflict that ends by itself says when to try again (RFC 9110 10.2.3).
+      CHECK(answer.headers.get("Retry-After") == std::optional<std::string_view>("1"));
     }
   }
   CHECK(created == 1);
@@ -160,6 +162,7 @@ TEST_CASE("four parallel checkouts of one cart give one order and three 409 chec
       if (keyed[i].status == 201) winner = i;
       if (keyed[i].status == 409 && keyed[i].body["error"]["code"] == "checkout_in_progress") {
         ++keyed_in_progress;
+        CHECK(keyed[i].headers.get("Retry-After") == std::optional<std::string_view>("1"));
       }
     }
     REQUIRE(winner >= 0);
@@ -181,6 +184,28 @@ TEST_CASE("four parallel checkouts of one cart give one order and three 409 chec
     t.add_to_cart("p-003", 1);
     CHECK(t.api("POST", "/api/orders").status == 201);
   }
+}
+
+TEST_CASE(
+    "four parallel checkouts with one Idempotency-Key: one order, three 409 "
+    "idempotency_key_in_use that say when to try again") {
+  Shopper t;
+  Fault slow = fault("payment", "order", "POST", "/internal/payments", FaultType::delay);
+  slow.delay = 300ms;
+  t.shop->faults().add(slow);
+  t.add_to_cart("p-001", 1);
+  auto answers = parallel_checkouts(t, 4, [](int) { return std::string("same-key"); });
+  int created = 0, in_use = 0;
+  for (const Answer& answer : answers) {
+    if (answer.status == 201) ++created;
+    if (answer.status == 409 && answer.body["error"]["code"] == "idempotency_key_in_use") {
+      ++in_use;
+      CHECK(answer.headers.get("Retry-After") == std::optional<std::string_view>("1"));
+    }
+  }
+  CHECK(created == 1);
+  CHECK(in_use == 3);
+  CHECK(t.api("GET", "/api/orders").body["items"].size() == 1);
 }
 
 TEST_CASE(

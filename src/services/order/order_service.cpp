@@ -205,7 +205,8 @@ asio::awaitable<Response> OrderService::checkout_route(Request& req) {
     if (claim.kind == IdempotencyClaim::in_progress) {
       throw ApiError(409, "idempotency_key_in_use",
                      "a checkout with this Idempotency-Key is still running; try again shortly",
-                     {{"header", "Idempotency-Key"}});
+                     {{"header", "Idempotency-Key"}})
+          .with_retry_after(1);
     }
   } else {
     auto claim = co_await store_.claim_checkout(user, ctx_.clock.unix_millis());

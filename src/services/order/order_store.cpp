@@ -198,7 +198,8 @@ bool cart_claimed(Database& db, const std::string& user_id) {
 std::string claim_cart(Database& db, const std::string& user_id, std::int64_t now_ms) {
   if (cart_claimed(db, user_id)) {
     throw DomainError(ErrorKind::conflict, "checkout_in_progress",
-                      "another checkout of this cart is still running; try again shortly");
+                      "another checkout of this cart is still running; try again shortly")
+        .with_retry_after(1);
   }
   std::string claim_id = platform::security::new_id("chk_");
   db.prepare("INSERT INTO checkout_claims (user_id, claim_id, claimed_at_ms) VALUES (?, ?, ?)")
