@@ -93,6 +93,8 @@ TEST_CASE("a registration checks the email, then the password, then the name") {
   CHECK(message_of("\u3000\u0301").starts_with("name shows nothing"));
   // A combining mark on a letter is part of the name.
   CHECK(auth::validate_registration("a@b.co", "12345678", "Jose\u0301").name == "Jose\u0301");
+  // Spaces around a name are dropped, those inside kept (red before: " Bob  Lee " kept them).
+  CHECK(auth::validate_registration("a@b.co", "12345678", " Bob  Lee ").name == "Bob  Lee");
   // Between words they are fine.
   CHECK(auth::validate_registration("a@b.co", "12345678", "Jean\u00a0Pierre").name ==
         "Jean\u00a0Pierre");

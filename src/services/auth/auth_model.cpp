@@ -132,6 +132,10 @@ Registration validate_registration(std::string_view email, std::string password,
                                     "marks with no letter to mark",
                       {{"field", "name"}});
   }
+  // Spaces around a name are a form's leftovers, not part of it: " Bob " is shown as "Bob"
+  // (as the email's are dropped). Spaces inside it stay.
+  name.erase(0, name.find_first_not_of(' '));
+  name.erase(name.find_last_not_of(' ') + 1);
   return {std::move(*canonical), std::move(password), std::move(name)};
 }
 
