@@ -164,6 +164,7 @@ class RequestParser final : public bhttp::basic_parser<true> {
     // bounds the head's raw bytes; this count bounds the head and a trailer section together.
     count_head(name.size() + value.size() + 3, ec);
     if (ec || in_trailer_) return;
+    if (folded(name)) folded_ = true;
     if (field == bhttp::field::transfer_encoding) {
       transfer_encoding_ = true;
       note_transfer_codings({value.data(), value.size()});
@@ -197,7 +198,14 @@ class RequestParser final : public bhttp::basic_parser<true> {
   void on_header_impl(boost::beast::error_code& ec) override {
     ec = {};
     in_trailer_ = true;  // any field after this one belongs to a trailer section
-    if (transfer_encoding_ && (!chunked() || codings_ != 1 || !only_chunked_)) {
+    if (folded_) {
+      // RFC 9112 5.2: a server that receives obs-fold in a request rejects it with 400 or
+      // replaces each fold with spaces. Beast joins the lines; a proxy in front that does not
+      // reads "Transfer-Encoding:\r\n chunked" as no framing at all and the chunked body as the
+      // next request (an outside probe smuggled a GET /metrics so). So: 400.
+      ec = bhttp::error::bad_field;
+      problem_ = "a field value folded onto a second line (obs-fold, RFC 9112 5.2)";
+    } else if (transfer_encoding_ && (!chunked() || codings_ != 1 || !only_chunked_)) {
       ec = bhttp::error::bad_transfer_encoding;
       problem_ =
           "a Transfer-Encoding other than chunked alone (no other transfer coding is "
@@ -214,6 +222,16 @@ class RequestParser final : public bhttp::basic_parser<true> {
       ec = bhttp::error::bad_field;
       problem_ = kDoubled[doubled_];
     }
+  }
+  // Whether the field whose name Beast just parsed went on, folded, on the next line (its first
+  // line's CRLF then a space or tab). Beast hands the value joined (or, when the first line was
+  // empty, the second line's alone), so the raw line is read: `name` lies in the buffer being
+  // parsed, followed by ':' and the rest of the line, and Beast has seen the byte after the
+  // line's CRLF (to look for a fold) before it calls on_field_impl, in the same put().
+  static bool folded(boost::beast::string_view name) {
+    const char* p = name.data() + name.size();
+    while (*p != '\n') ++p;
+    return p[1] == ' ' || p[1] == '\t';
   }
   // The transfer codings of every Transfer-Encoding field, counted: the server decodes chunked
   // and nothing else, so "gzip, chunked" (whose body would be read still compressed) and
@@ -311,6 +329,7 @@ class RequestParser final : public bhttp::basic_parser<true> {
   unsigned seen_ = 0;  // the credential fields met so far, one bit each (credential_field)
   int doubled_ = -1;   // one met twice, or -1
   std::string_view problem_;
+  bool folded_ = false;  // a header field folded onto a second line (obs-fold)
   unsigned version_ = 11;
   bhttp::verb verb_ = bhttp::verb::unknown;
 };
