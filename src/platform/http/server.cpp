@@ -139,6 +139,10 @@ struct Connection {
   beast::tcp_stream stream;
   std::atomic<bool> busy{false};
   std::atomic<bool> close_when_idle{false};
+  // Set (on the connection's io thread) when the server closed it while it looked idle: a
+  // request whose bytes were read meanwhile is then not run, since its answer could not be
+  // written (a checkout committed 201 behind a stop and its client saw only a close).
+  std::atomic<bool> closed_by_server{false};
   // When the connection last became idle (accepted, or its last answer written), in steady
   // clock ticks: a full listener makes room by closing the connection idle the longest.
   std::atomic<std::int64_t> idle_since{std::chrono::steady_clock::now().time_since_epoch().count()};
@@ -455,6 +459,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         c->close_when_idle = true;  // it moved on meanwhile: it ends after its answer
         return;
       }
+      c->closed_by_server = true;
       beast::error_code ignored;
       c->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
       c->stream.socket().close(ignored);
@@ -521,7 +526,16 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         continue;
       }
       ++posted;
-      asio::post(c->stream.get_executor(), [c, abandon, closed] {
+      asio::post(c->stream.get_executor(), [c, only_idle, abandon, closed] {
+        // Idle when the close was posted, but its request's bytes may have been read since
+        // (their completion queued before this close): then it ends after its answer, as a
+        // busy one does. A graceful stop under load closed such a request's connection while
+        // its handler ran, and the answer, committed, was never written (an outside probe).
+        if (only_idle && c->busy.load()) {
+          c->close_when_idle = true;
+          return;
+        }
+        c->closed_by_server = true;
         if (abandon && !c->session_done) c->cancel.emit(asio::cancellation_type::terminal);
         if (closed) closed();
         beast::error_code ignored;
@@ -905,6 +919,10 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
             parser.version(), &self->options.on_unread_request);
         break;
       }
+      // Closed while the request's bytes were on their way (a stop, or room made for another
+      // connection): not run. Its client sees a closed connection, as it would had the close
+      // come before the bytes were read.
+      if (c->closed_by_server.load()) break;
       c->busy = true;
       BodyReservation body_bytes;  // held until this request's answer is written
       bool over_budget = false;
