@@ -448,12 +448,20 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
     ch.pid = pid;
   };
   auto stop_all = [&] {
-    // The door first, then the services behind it (reverse start order).
+    // The door first, then the services behind it (reverse start order), each once the one
+    // before it has exited: a gateway still finishing a checkout needs order, payment and the
+    // provider behind it (all were signalled at once, and a checkout in flight at the stop
+    // failed 503 payment_unavailable, an outside probe). A child drains for as long as the
+    // gateway waits for an answer plus a second (serve's stop); past that and 2 s more it is
+    // killed. A child that is not running is skipped.
+    const auto patience = std::max(std::chrono::milliseconds(3000),
+                                   config.gateway_upstream_timeout + std::chrono::seconds(1)) +
+                          2s;
     for (auto it = children.rbegin(); it != children.rend(); ++it) {
-      if (it->pid > 0) ::kill(it->pid, SIGTERM);
-    }
-    auto until = std::chrono::steady_clock::now() + 5s;
-    for (auto& ch : children) {
+      auto& ch = *it;
+      if (ch.pid <= 0) continue;
+      ::kill(ch.pid, SIGTERM);
+      const auto until = std::chrono::steady_clock::now() + patience;
       while (ch.pid > 0) {
         int status = 0;
         if (::waitpid(ch.pid, &status, WNOHANG) == ch.pid) {
@@ -463,7 +471,7 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
           ::waitpid(ch.pid, &status, 0);
           ch.pid = -1;
         } else {
-          std::this_thread::sleep_for(10ms);
+          std::this_thread::sleep_for(5ms);
         }
       }
     }

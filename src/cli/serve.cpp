@@ -45,6 +45,40 @@ int wait_for_stop_signal(const sigset_t& signals) {
   }
 }
 
+// Stops the shop gracefully: the requests in flight finish for as long as the gateway would wait
+// for an answer (gateway.upstream_timeout, 10 s by default) plus a second, at least 3 s; a
+// request still running then is cut. Over 3 s the cut fell on requests the gateway still
+// waited for, which then got no answer at all (an outside probe). A second stop signal during
+// the drain stops the process at once, as a SIGKILL would (nothing committed is lost: the shop
+// survives a kill at any moment, docs/money.md), with 128 + its number.
+void stop_gracefully(shop::Shop& shop, const sigset_t& signals) {
+  const auto grace = std::max(std::chrono::milliseconds(3000),
+                              shop.config().gateway_upstream_timeout + std::chrono::seconds(1));
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    sigset_t stop;
+    sigemptyset(&stop);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+      if (sigismember(&signals, sig)) sigaddset(&stop, sig);
+    }
+    const timespec step{0, 50'000'000};
+    while (!done.load()) {
+      const int sig = sigtimedwait(&stop, nullptr, &step);
+      if (sig <= 0) continue;
+      std::fprintf(stderr,
+                   "shopctl: a second %s: stopping now, without waiting for the requests in "
+                   "flight\n",
+                   sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM");
+      std::fflush(stderr);
+      std::fflush(stdout);
+      std::_Exit(128 + sig);
+    }
+  });
+  shop.shutdown(grace);
+  done = true;
+  watcher.join();
+}
+
 // --record's limits (docs/security.md): a session longer than this is no use to replay, and a
 // body this large is no shopper's (the recorder keeps every exchange in memory).
 constexpr std::size_t kMaxRecordedSteps = 10'000;
@@ -457,7 +491,7 @@ int run_serve(const ServeOptions& o) {
     std::printf("\nCtrl-C stops this process.\n");
     std::fflush(stdout);
     wait_for_stop_signal(signals);
-    shop->shutdown(std::chrono::milliseconds(3000));
+    stop_gracefully(*shop, signals);
     shop.reset();
     return kExitOk;
   }
@@ -496,7 +530,7 @@ int run_serve(const ServeOptions& o) {
               : sig == SIGHUP ? "SIGHUP"
                               : "SIGTERM");
   std::fflush(stdout);
-  shop->shutdown(std::chrono::milliseconds(3000));
+  stop_gracefully(*shop, signals);
   shop.reset();
   int rc = kExitOk;
   if (record_writer) record_writer->stop();  // the last write is the one below

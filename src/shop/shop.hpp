@@ -62,7 +62,7 @@ class Shop {
   // Throws std::runtime_error when a port cannot be bound (the message names the service and
   // the port, and says when the port came from identity.json) or a database cannot be opened.
   void start();
-  // Graceful stop: in-flight requests finish (up to `grace`), databases close.
+  // Graceful stop: in-flight requests finish (up to `grace` for the whole stop), databases close.
   void shutdown(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
 
   // Takes one service down (connections refused) / brings it back with its data intact.

@@ -241,7 +241,21 @@ for url in "${pay_urls[@]}"; do
 done
 [[ $acknowledged -eq 3 ]]
 check "three payments acknowledged while order is stopped ($acknowledged)" $?
+# A checkout in flight when the launcher is stopped completes: the services behind the gateway
+# are stopped once it has exited (all were signalled at once, and such a checkout failed 503
+# payment_unavailable, an outside probe).
+admin_post /_admin/services/order/start '{}' >/dev/null
+admin_post /_admin/faults '{"id":"slow-pay","target":"payment","from":"order","type":"delay","delay_ms":1500}' >/dev/null
+curl -s -o /dev/null -X POST "$gateway/api/cart/items" -H "Authorization: Bearer $jwt" \
+  -H 'Content-Type: application/json' -d '{"product_id":"p-002","quantity":1}'
+curl -s -o /dev/null -w '%{http_code}' -X POST "$gateway/api/orders" -H "Authorization: Bearer $jwt" >"$work/in-flight.txt" &
+in_flight=$!
+sleep 0.5
 kill -TERM "$launcher"
+wait "$in_flight"
+in_flight_status=$(cat "$work/in-flight.txt")
+[[ "$in_flight_status" == 201 ]]
+check "a checkout in flight at the launcher's SIGTERM completes (got $in_flight_status)" $?
 stopped=1
 for _ in $(seq 1 200); do
   if ! kill -0 "$launcher" 2>/dev/null && [[ $(pgrep -f -- "--data-dir $work/data/" | wc -l) -eq 0 ]]; then stopped=0; break; fi
