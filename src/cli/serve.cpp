@@ -68,7 +68,9 @@ void stop_gracefully(shop::Shop& shop, const sigset_t& signals) {
       std::fprintf(stderr,
                    "shopctl: a second %s: stopping now, without waiting for the requests in "
                    "flight\n",
-                   sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM");
+                   sig == SIGINT   ? "SIGINT"
+                   : sig == SIGHUP ? "SIGHUP"
+                                   : "SIGTERM");
       std::fflush(stderr);
       std::fflush(stdout);
       std::_Exit(128 + sig);
