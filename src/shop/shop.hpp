@@ -122,6 +122,9 @@ class Shop {
   ShopConfig config_;
   ShopOptions options_;
   bool temporary_data_ = false;
+  // The data folder's flock (an open descriptor of the folder), held while the shop lives and
+  // released after its databases have closed; empty for a temporary folder.
+  std::shared_ptr<void> folder_lock_;
   std::filesystem::path identity_file_;
   Identity stored_identity_;
   AppliedIdentity identity_;

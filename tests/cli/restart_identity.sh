@@ -97,8 +97,9 @@ for s in socks: s.bind(('127.0.0.1', 0))
 names = ['gateway', 'catalog', 'auth', 'order', 'payment', 'provider']
 print('ports: {%s}' % ', '.join('%s: %d' % (n, s.getsockname()[1]) for n, s in zip(names, socks)))
 PY
-# The lock is on the database files themselves: removing every other file beside them (an
-# earlier lock file could be removed, and the next shop locked a new one) changes nothing.
+# The locks are on the folder and on the database files themselves: removing every other file
+# beside them (an earlier lock file could be removed, and the next shop locked a new one)
+# changes nothing.
 for variant in kept other; do
   extra=(); [[ $variant == other ]] && extra=(--config "$tmp/other-ports.yaml")
   if [[ $variant == other ]]; then mkdir -p "$tmp/marks" && mv "$data"/*.used "$tmp/marks/"; fi
@@ -111,8 +112,8 @@ for variant in kept other; do
   done
   [[ -z "$third_rc" ]] && { kill -9 "$third" 2>/dev/null; wait "$third" 2>/dev/null; }
   check "a second shop on the same folder ($variant ports) exits 3 (got '${third_rc}')" test "$third_rc" = 3
-  check "its error says another shop has the folder's database: $(head -c 300 "$tmp/third.log")" \
-    grep -qE "cannot start [a-z]+: .*/data/[a-z]+\.db is in use by another shop" "$tmp/third.log"
+  check "its error says another shop has the folder: $(head -c 300 "$tmp/third.log")" \
+    grep -qE "the data folder .*/data is in use by another shop" "$tmp/third.log"
 done
 mv "$tmp/marks"/*.used "$data/"
 

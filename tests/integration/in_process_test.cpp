@@ -2,6 +2,10 @@
 // HTTP fuzz target's seam) answers as the same request on the port does.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "../support/test_shop.hpp"
@@ -47,3 +51,34 @@ TEST_CASE("a request handled in process gets the pipeline's answers: routing, au
 }
 
 }  // namespace
+
+// Two shops started at once on a new folder: the second read identity.json before the first
+// had written it, wrote its own secrets over the first's, and only then met the first's
+// database locks. The running shop came back on the refused one's secrets at its next start
+// (an outside probe). The folder is locked before identity.json is read: the second is refused
+// before it writes anything. (Red before: identity.json, removed to stand for "not written
+// yet", held the refused shop's secrets.)
+TEST_CASE("a second shop on a folder in use is refused before it writes identity.json") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("shopctl-folder-lock-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  shopctl::shop::ShopConfig config;
+  config.data_dir = dir;
+  {
+    auto first = shopctl::test_support::start_shop(config);
+    const auto identity = first->identity_file();
+    REQUIRE(std::filesystem::exists(identity));
+    std::filesystem::remove(identity);
+    std::string refused;
+    try {
+      auto second = shopctl::test_support::start_shop(config);
+    } catch (const std::exception& e) {
+      refused = e.what();
+    }
+    CHECK(refused.find("is in use by another shop") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(identity));
+  }
+  // Released with the shop: the folder starts again.
+  CHECK_NOTHROW(shopctl::test_support::start_shop(config));
+  std::filesystem::remove_all(dir);
+}
