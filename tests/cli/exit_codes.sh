@@ -920,7 +920,7 @@ for bad in 'request: {GET: "https://example.com/"}|speaks plain HTTP' \
            'request: {GET: "http://"}|not a URL the runner can send to' \
            'request: {GET: "http://127.0.0.1:99999/"}|not a URL the runner can send to' \
            'advance_clock: 1000000h|at most 100 years' \
-           'set_price: {product: p-001, price_cents: 9007199254740993}|1000000000000' \
+           'set_price: {product: p-001, price_cents: 9007199254740993}|900000000000' \
            "fault: {id: $long_id, target: catalog, type: abort}|longer than 100 characters" \
            "fault: {target: catalog, type: abort, body: $long_body}|at most 10000 characters"; do
   printf 'version: 1\nname: refused when read\nsteps:\n  - %s\n' "${bad%%|*}" >"$tmp/late.yaml"

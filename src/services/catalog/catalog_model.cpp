@@ -13,6 +13,7 @@
 
 #include "platform/domain_error.hpp"
 #include "platform/yaml_document.hpp"
+#include "platform/yaml_json.hpp"
 
 namespace shopctl::catalog {
 namespace {
@@ -153,13 +154,16 @@ class CatalogParser {
   std::int64_t integer_field(const YAML::Node& map, const char* key,
                              const std::string& what) const {
     const YAML::Node value = require(map, key, what);
-    std::int64_t number = 0;
     // A quoted scalar ("1299") is a string in YAML, so it is refused like any other string.
-    if (!value.IsScalar() || value.Tag() == "!" ||
-        !YAML::convert<std::int64_t>::decode(value, number)) {
-      fail(value.Mark(), what + ": '" + key + "' must be an integer");
+    // Digits are read in base 10 as the config and the scenarios read them: yaml-cpp's own
+    // conversion read `0750` as octal (488 cents) and `0x10` as 16, without a word (an outside
+    // probe); a hexadecimal or octal spelling is now no integer at all.
+    const nlohmann::json number =
+        value.IsScalar() && value.Tag() != "!" ? platform::yaml_to_json(value) : nlohmann::json();
+    if (!number.is_number_integer()) {
+      fail(value.Mark(), what + ": '" + key + "' must be an integer (in base 10)");
     }
-    return number;
+    return number.get<std::int64_t>();
   }
 
   bool bool_field(const YAML::Node& map, const char* key, const std::string& what) const {

@@ -94,10 +94,13 @@ nlohmann::json to_json(const Product& product);
 
 // Limits of the product list query.
 inline constexpr int kMaxPageSize = 100;
-// The highest price a product may have (10 billion in the currency's major unit): a full cart
-// (100 lines of 99) at this price still fits the shop's 64-bit money arithmetic. Above it a
-// cart's total overflowed, and adding to the cart answered 422 yet kept the line.
-inline constexpr std::int64_t kMaxPriceCents = 1'000'000'000'000;
+// The highest price a product may have (9 billion in the currency's major unit): a full cart
+// (100 lines of 99) at this price totals at most 8.91e15 cents, under 2^53: every amount the
+// shop answers is an integer a JSON reader holds exactly (I-JSON, RFC 7493 2.2; JavaScript's
+// numbers). At 10 billion a full cart totalled 9.9e15, which JavaScript reads rounded (an
+// outside probe), and the web shop refused the answer. Above it a total overflowed 64 bits.
+inline constexpr std::int64_t kMaxPriceCents = 900'000'000'000;
+static_assert(kMaxPriceCents * 99 * 100 < (std::int64_t{1} << 53));
 inline constexpr int kDefaultPageSize = 20;
 inline constexpr std::size_t kMaxSearchLength = 200;    // characters (UTF-8 code points)
 inline constexpr std::size_t kMaxCategoryLength = 100;  // characters
