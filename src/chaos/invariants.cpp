@@ -34,11 +34,26 @@ Verdict not_checked(Verdict v, std::string why) {
   return v;
 }
 
-std::string money(std::int64_t cents, const std::string& currency) {
-  auto sign = cents < 0 ? "-" : "";
-  auto abs = cents < 0 ? -cents : cents;
-  auto rest = std::to_string(abs % 100);
-  return sign + std::to_string(abs / 100) + "." + (rest.size() < 2 ? "0" : "") + rest +
+// Sums of amounts are 128-bit: the provider takes intents up to 2^63 - 1 cents, and two such
+// captures summed in 64 bits wrapped round to "captured -0.02 EUR" (an outside probe), which
+// chosen amounts could make equal to the PAID orders' total.
+using Sum = __int128;
+
+std::string digits(unsigned __int128 n) {
+  std::string out;
+  do {
+    out.insert(out.begin(), static_cast<char>('0' + static_cast<int>(n % 10)));
+    n /= 10;
+  } while (n != 0);
+  return out;
+}
+
+std::string money(Sum cents, const std::string& currency) {
+  const bool negative = cents < 0;
+  const unsigned __int128 abs =
+      negative ? -static_cast<unsigned __int128>(cents) : static_cast<unsigned __int128>(cents);
+  auto rest = digits(abs % 100);
+  return (negative ? "-" : "") + digits(abs / 100) + "." + (rest.size() < 2 ? "0" : "") + rest +
          (currency.empty() ? "" : " " + currency);
 }
 
@@ -236,7 +251,7 @@ Verdict check_no_capture_for_failed(const World& w) {
 Verdict check_sums_match(const World& w) {
   auto v = make("sums-match", "the sum of captures equals the sum of PAID totals");
   if (!w.have_orders || !w.have_provider) return not_checked(v, "needs order.db and provider.db");
-  std::map<std::string, std::int64_t> captured, paid;  // by currency
+  std::map<std::string, Sum> captured, paid;  // by currency
   for (const auto& i : w.intents)
     if (i.status == "succeeded") {
       captured[i.currency] += i.amount_cents;

@@ -1,6 +1,8 @@
 // The chaos checkers: each catches a planted violation and passes a clean history.
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include <algorithm>
 #include <map>
 #include <string>
@@ -222,6 +224,19 @@ TEST_CASE("chaos reports a capture of another amount than the PAID total") {
   auto sums = check_sums_match(w);
   CHECK(sums.outcome == Outcome::failed);
   CHECK(mentions(sums, "difference -1.00 EUR"));
+}
+
+// The provider takes intents up to 2^63 - 1 cents. Summed in 64 bits, captures of 2^63 - 1,
+// 2^63 - 1 and 2 wrapped round to 0 and sums-match passed (red before; an outside probe).
+TEST_CASE("chaos sums captures without wrapping round") {
+  auto w = clean_world();
+  const std::int64_t most = std::numeric_limits<std::int64_t>::max();
+  w.intents.push_back({"pi-x1", "pay-x1", most, "EUR", "succeeded", ""});
+  w.intents.push_back({"pi-x2", "pay-x2", most, "EUR", "succeeded", ""});
+  w.intents.push_back({"pi-x3", "pay-x3", 2, "EUR", "succeeded", ""});
+  auto sums = check_sums_match(w);
+  CHECK(sums.outcome == Outcome::failed);
+  CHECK(mentions(sums, "captured 184467440737095541.16 EUR, PAID orders total 25.00 EUR"));
 }
 
 TEST_CASE("chaos reports a capture for a FAILED order") {
