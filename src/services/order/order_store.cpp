@@ -374,12 +374,12 @@ asio::awaitable<StoredCart> OrderStore::add_item(std::string user_id, CartLine l
                                  {"max", kMaxQuantity},
                                  {"in_cart", *existing}});
             }
-            db.prepare(
-                  "UPDATE cart_items SET quantity = ?, name = ?, unit_price_cents = ?, currency = "
-                  "? "
-                  "WHERE user_id = ? AND product_id = ?")
-                .bind_all(total, line.name, line.unit_price_cents, currency, user_id,
-                          line.product_id)
+            // The line keeps the price it was added at: the units already in it were priced
+            // then, and a price that changed since is the checkout's to show (409
+            // price_changed, docs/api.md). Adding more repriced the whole line at once, and
+            // the checkout then had no change to show (an outside probe).
+            db.prepare("UPDATE cart_items SET quantity = ? WHERE user_id = ? AND product_id = ?")
+                .bind_all(total, user_id, line.product_id)
                 .run();
           } else {
             {
