@@ -95,7 +95,8 @@ class Shop {
   std::chrono::milliseconds clock_offset() const;
 
   // Switches a fault on; returns its id. Throws std::invalid_argument, with the same message
-  // as `shopctl fault add`, for a spec the shop refuses.
+  // as `shopctl fault add`, for a spec the shop refuses, and std::length_error when the table
+  // already holds 1,000 faults (a new id; replacing one by its id always works).
   std::string add_fault(const FaultSpec& spec);
   // The same from wire JSON text (`shopctl fault add --json`, POST /_admin/faults).
   std::string add_fault_json(const std::string& fault_json);

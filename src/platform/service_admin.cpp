@@ -38,16 +38,18 @@ void ServiceHost::add_common_admin_routes() {
   admin_routes_.add("GET", "/_admin/faults", any, [this](Request&) -> asio::awaitable<Response> {
     co_return Response::json(200, {{"items", ctx_.faults.list()}});
   });
-  admin_routes_.add("POST", "/_admin/faults", any,
-                    [this](Request& req) -> asio::awaitable<Response> {
-                      auto body = json_object_body(req);
-                      try {
-                        auto id = ctx_.faults.add(Fault::from_json(body));
-                        co_return Response::json(201, {{"id", id}});
-                      } catch (const std::invalid_argument& e) {
-                        throw ApiError(400, "invalid_fault", e.what());
-                      }
-                    });
+  admin_routes_.add(
+      "POST", "/_admin/faults", any, [this](Request& req) -> asio::awaitable<Response> {
+        auto body = json_object_body(req);
+        try {
+          auto id = ctx_.faults.add(Fault::from_json(body));
+          co_return Response::json(201, {{"id", id}});
+        } catch (const platform::FaultTableFull& e) {
+          throw ApiError(409, "too_many_faults", e.what(), {{"max_faults", platform::kMaxFaults}});
+        } catch (const std::invalid_argument& e) {
+          throw ApiError(400, "invalid_fault", e.what());
+        }
+      });
   admin_routes_.add("DELETE", "/_admin/faults", any, [this](Request&) -> asio::awaitable<Response> {
     ctx_.faults.clear();
     co_return Response::json(200, {{"cleared", "all"}});

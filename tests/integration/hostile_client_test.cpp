@@ -840,3 +840,28 @@ TEST_CASE("a chunked body whose lines end in LF alone is answered 400 at once") 
     CHECK(raw_status(c.received) == 401);
   }
 }
+
+// The fault table took any number of faults: every request walks it, and 20,000 slowed each one
+// twofold and made GET /_admin/faults a 63 MB answer (an outside probe). It holds 1,000 now;
+// the next is 409 too_many_faults, and a fault replaced by its id is still taken.
+TEST_CASE("the admin plane takes at most 1,000 faults, then answers 409 too_many_faults") {
+  auto s = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  const shopctl::test_support::HeaderList admin = {{"X-Admin-Token", s->admin_token()}};
+  const auto add = [&](const std::string& id) {
+    return send(client, "POST", s->url("gateway") + "/_admin/faults",
+                json{{"id", id},
+                     {"target", "catalog"},
+                     {"type", "delay"},
+                     {"delay_ms", 1},
+                     {"match", {{"path", "/nothing-" + id}}}},
+                admin);
+  };
+  for (int i = 0; i < 1000; ++i) REQUIRE(add("f" + std::to_string(i)).status == 201);
+  auto over = add("one-too-many");
+  CHECK(over.status == 409);
+  CHECK(over.body["error"]["code"] == "too_many_faults");
+  CHECK(over.body["error"]["details"]["max_faults"] == 1000);
+  CHECK(add("f7").status == 201);  // replaced in its place
+  CHECK(s->faults().list().size() == 1000);
+}

@@ -382,6 +382,13 @@ std::uint64_t FaultTable::next_random(std::uint64_t& state) {
 
 std::string FaultTable::add(Fault fault) {
   std::lock_guard lock(mu_);
+  const bool replaces =
+      !fault.id.empty() && std::any_of(entries_.begin(), entries_.end(),
+                                       [&](const Entry& e) { return e.fault.id == fault.id; });
+  if (!replaces && entries_.size() >= kMaxFaults) {
+    throw FaultTableFull("the fault table holds at most " + std::to_string(kMaxFaults) +
+                         " faults: clear some first");
+  }
   // A generated id skips the ids in use: "adding the same id replaces it" is for an id the
   // caller chose, and a fault someone named fault-2 was silently replaced by the next fault
   // added without an id.

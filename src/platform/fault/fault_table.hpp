@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -94,11 +95,23 @@ std::optional<std::string> fault_id_problem(std::string_view id);
 std::optional<std::string> fault_path_problem(std::string_view path);
 std::optional<std::string> fault_method_problem(std::string_view target, std::string_view method);
 
+// The most faults a table holds. Every request walks the table, and GET /_admin/faults answers
+// it whole: 20,000 faults slowed every request twofold and made a 63 MB answer (an outside
+// probe). A thousand is far more than any test needs at once.
+inline constexpr std::size_t kMaxFaults = 1000;
+
+// Thrown by FaultTable::add when the table holds kMaxFaults and the fault is a new one.
+class FaultTableFull : public std::length_error {
+ public:
+  using std::length_error::length_error;
+};
+
 class FaultTable {
  public:
   explicit FaultTable(std::uint64_t seed = 0) : seed_(seed) {}
 
-  // Adds (or replaces, by id) a fault and returns its id; a missing id is generated.
+  // Adds (or replaces, by id) a fault and returns its id; a missing id is generated. Throws
+  // FaultTableFull when a new fault would make more than kMaxFaults.
   std::string add(Fault fault);
   // Removes one fault; returns false when no fault has that id.
   bool remove(std::string_view id);
