@@ -629,3 +629,19 @@ TEST_CASE("an Idempotency-Key whose checkout failed before its order is free aga
   CHECK(replayed.status == 201);
   CHECK(replayed.body["order_id"] == retried.body["order_id"]);
 }
+
+// A field the client names in Connection is for the hop to the gateway only (RFC 9110 7.6.1):
+// the gateway forwarded it, so `Connection: Idempotency-Key` still bound the key (an outside
+// probe). It is dropped now: the second checkout is a new one (the cart is empty), no replay.
+TEST_CASE("the gateway drops a field the client names in Connection") {
+  Shopper t;
+  t.add_to_cart("p-001", 1);
+  const test_support::HeaderList headers = {{"Idempotency-Key", "hop-only"},
+                                            {"Connection", "keep-alive, idempotency-key"}};
+  auto first = t.api("POST", "/api/orders", std::nullopt, headers);
+  REQUIRE(first.status == 201);
+  auto second = t.api("POST", "/api/orders", std::nullopt, headers);
+  CHECK(second.status == 400);
+  CHECK(second.body["error"]["code"] == "cart_empty");
+  CHECK_FALSE(second.headers.contains("Idempotent-Replayed"));
+}

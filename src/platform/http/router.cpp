@@ -59,7 +59,10 @@ bool match_segments(const Route& route, const std::vector<std::string>& parts,
     }
     if (i >= parts.size()) return false;
     if (is_param(segs[i])) {
-      if (parts[i].empty()) return false;
+      // "." and ".." (also spelled %2e) are no id: they name a path's own or parent folder,
+      // which a path-normalising hop between client and service would resolve (the gateway
+      // forwarded /api/orders/.. as /orders/.., an outside probe).
+      if (parts[i].empty() || parts[i] == "." || parts[i] == "..") return false;
       params[segs[i].substr(1, segs[i].size() - 2)] = parts[i];
     } else if (segs[i] != raw[i]) {
       return false;

@@ -1,5 +1,7 @@
 #include "services/gateway/gateway_service.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <optional>
 
 #include "platform/error.hpp"
@@ -63,6 +65,24 @@ constexpr std::string_view kForwardedRequestHeaders[] = {
 constexpr std::string_view kForwardedResponseHeaders[] = {
     "Content-Type", "Retry-After",         "Location",     "ETag",
     "Allow",        "Idempotent-Replayed", "Cache-Control"};
+
+// Whether the Connection field `list` names `field` (comma-separated, any letter case).
+bool names_field(std::string_view list, std::string_view field) {
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    auto item = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item.size() == field.size() &&
+        std::equal(item.begin(), item.end(), field.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        }))
+      return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -170,7 +190,11 @@ Request GatewayService::outbound(Request& req, const PrefixRoute& route) const {
     out.target.append(q);
   }
   // `out` starts without fields and the names differ: add() is set() without the search.
+  // A field the client names in Connection is for this hop only (RFC 9110 7.6.1): a proxy
+  // removes it. It went on to the service (an outside probe).
+  const auto connection = req.headers.get("Connection");
   for (auto name : kForwardedRequestHeaders) {
+    if (connection && names_field(*connection, name)) continue;
     if (auto v = req.headers.get(name)) out.headers.add(name, *v);
   }
   out.body = std::move(req.body);
