@@ -119,8 +119,9 @@ TEST_CASE("a registration checks the email, then the password, then the name") {
 TEST_CASE("a refused email says which rule it breaks, in the message and in details.rule") {
   const std::pair<std::string, std::string> cases[] = {
       {"", "it is empty"},
-      {std::string(65, 'a') + "@x.test", "the part before the @ is longer than 64 characters"},
-      {"a@" + std::string(250, 'b') + ".test", "it is longer than 254 characters"},
+      {std::string(65, 'a') + "@x.test",
+       "the part before the @ is longer than 64 bytes (a character past ASCII takes 2 to 4)"},
+      {"a@" + std::string(250, 'b') + ".test", "it is longer than 254 bytes"},
       {"ada.example.com", "it needs exactly one @, with a name before it"},
       {"a@b@c.test", "it needs exactly one @, with a name before it"},
       {"ada@localhost", "the part after the @ needs a dot and a last part (shop.test)"},

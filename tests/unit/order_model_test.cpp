@@ -69,6 +69,12 @@ TEST_CASE("a product id must fit into the catalog's ids list") {
   CHECK(error_code_of([] { order::validate_product_id("", "product_id"); }) == "invalid_field");
   CHECK(error_code_of([] { order::validate_product_id("a,b", "product_id"); }) == "invalid_field");
   CHECK(error_code_of([] { order::validate_product_id("a\nb", "product_id"); }) == "invalid_field");
+  // The C1 controls too (U+0080 to U+009F; red before: \u009b passed), not the letters past them.
+  CHECK(error_code_of([] { order::validate_product_id("a\xc2\x9b", "product_id"); }) ==
+        "invalid_field");
+  CHECK(error_code_of([] { order::validate_product_id("\xc2\x80", "product_id"); }) ==
+        "invalid_field");
+  CHECK_NOTHROW(order::validate_product_id("caf\xc3\xa9-\xc2\xa0x", "product_id"));
   CHECK(error_code_of([] { order::validate_product_id(std::string(101, 'p'), "product_id"); }) ==
         "invalid_field");
   // 1 to 100 characters, as the message says, not bytes: 51 'é' (102 bytes) were refused.

@@ -34,12 +34,16 @@ std::optional<std::string> normalize_email(std::string_view email, std::string* 
   while (!email.empty() && email.front() == ' ') email.remove_prefix(1);
   while (!email.empty() && email.back() == ' ') email.remove_suffix(1);
   if (email.empty()) return refuse("it is empty");
-  if (email.size() > 254) return refuse("it is longer than 254 characters");
+  // RFC 5321 counts octets: a character past ASCII takes 2 to 4 (the message said characters,
+  // and 36 accented ones were refused as "longer than 64 characters", an outside probe).
+  if (email.size() > 254) return refuse("it is longer than 254 bytes");
   auto at = email.find('@');
   if (at == std::string_view::npos || at == 0 || email.find('@', at + 1) != std::string_view::npos)
     return refuse("it needs exactly one @, with a name before it");
   // RFC 5321 4.5.3.1.1: a local part holds at most 64 octets.
-  if (at > 64) return refuse("the part before the @ is longer than 64 characters");
+  if (at > 64)
+    return refuse(
+        "the part before the @ is longer than 64 bytes (a character past ASCII takes 2 to 4)");
   // Nothing invisible or reordering: "demo\u200b@shop.test" would be a second account that
   // reads as the demo user's.
   if (auto hidden = platform::first_hidden_character(email, false)) {

@@ -112,9 +112,14 @@ Order new_pending_order(std::string order_id, std::string user_id, const PricedC
 
 void validate_product_id(std::string_view product_id, std::string_view field) {
   bool clean = true;
-  for (char c : product_id) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f || c == ',') clean = false;
+  for (std::size_t i = 0; i < product_id.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(product_id[i]);
+    if (byte < 0x20 || byte == 0x7f || byte == ',') clean = false;
+    // The C1 controls, U+0080 to U+009F (UTF-8 C2 80 to C2 9F), are control characters too:
+    // `\u009b` (a terminal's CSI) passed and was echoed in the error (an outside probe).
+    if (byte == 0xc2 && i + 1 < product_id.size() &&
+        static_cast<unsigned char>(product_id[i + 1]) <= 0x9f)
+      clean = false;
   }
   // Characters, as the message says (51 two-byte characters were refused as over 100); at
   // most 4 bytes each.
