@@ -430,6 +430,10 @@ Response ServiceHost::malformed_query(const Request& req) {
 
 // Stage 6: no route matched: 405 with Allow when the path exists, else 404.
 Response ServiceHost::unmatched(const Request& req, const http::Router::Match& match) {
+  if (match.not_utf8) {
+    return error_response(req.trace_id, 400, "invalid_path",
+                          "the path is not UTF-8 text once percent-decoded (RFC 3986 3.3)");
+  }
   if (match.malformed) return malformed_path(req);
   if (match.path_known) {
     std::string allowed;

@@ -868,3 +868,29 @@ TEST_CASE("the admin plane takes at most 1,000 faults, then answers 409 too_many
   CHECK(add("f7").status == 201);  // replaced in its place
   CHECK(s->faults().list().size() == 1000);
 }
+
+// A path segment that decodes to no UTF-8 text was looked up as it was: 404 for a product,
+// and 200 for DELETE of a cart line so named, while the same bytes in a JSON body were 400
+// invalid_json (an outside probe). It is 400 invalid_path on every port now.
+TEST_CASE("a path that is no UTF-8 text once decoded is 400 invalid_path") {
+  auto s = shopctl::test_support::start_shop();
+  http::BlockingClient client;
+  auto token = shopctl::test_support::demo_token(client, *s);
+  const shopctl::test_support::HeaderList bearer = {{"Authorization", "Bearer " + token}};
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/api/catalog/products/%E9%FF"},
+           {"GET", "/api/catalog/products/%C0%AF"},  // an overlong '/'
+           {"DELETE", "/api/cart/items/%ED%A0%80"},  // a surrogate
+           {"GET", "/api/catalog/products/\xff"}}) {
+    const std::string where = method + " " + path;
+    CAPTURE(where);
+    auto a = send(client, method, s->url("gateway") + path, std::nullopt, bearer);
+    CHECK(a.status == 400);
+    CHECK(a.body["error"]["code"] == "invalid_path");
+  }
+  // UTF-8 text is looked up as before.
+  auto accented = send(client, "GET", s->url("gateway") + "/api/catalog/products/caf%C3%A9",
+                       std::nullopt, bearer);
+  CHECK(accented.status == 404);
+  CHECK(accented.body["error"]["code"] == "product_not_found");
+}
