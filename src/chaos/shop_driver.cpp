@@ -114,6 +114,9 @@ class InProcess : public ShopDriver {
     shop::ShopConfig config;
     config.password_hashing = platform::security::PasswordHashing::fast_for_tests();
     config.seed = o.seed;
+    // The shoppers walk away from orders on purpose (--abandon): no limit on a user's unpaid
+    // orders, unless the user's config sets one.
+    config.order_max_unpaid_orders = 0;
     try {
       if (!o.config_file.empty()) config = shop::load_config_file(o.config_file, config);
     } catch (const std::exception& e) {
@@ -195,6 +198,11 @@ class ChildProcess : public ShopDriver {
     root["secrets"]["admin_token"] = admin_token_;
     root["auth"]["token_ttl"] = "720h";
     root["auth"]["password_hashing"] = "fast";
+    // As in process: the shoppers abandon orders on purpose; the user's config may set one.
+    // (An `order:` that is no mapping is left for serve to refuse with its line.)
+    if (!root["order"].IsDefined() ||
+        (root["order"].IsMap() && !root["order"]["max_unpaid_orders"].IsDefined()))
+      root["order"]["max_unpaid_orders"] = 0;
     gateway_ = "http://127.0.0.1:" + root["ports"]["gateway"].as<std::string>();
     {
       std::ofstream out(config_);

@@ -266,6 +266,9 @@ int run_load_command(const LoadCliOptions& given) {
     // setup short and does not touch what is measured.
     config.password_hashing = platform::security::PasswordHashing::fast_for_tests();
     config.seed = o.seed;
+    // Virtual users may walk away from orders by the plan (abandon): no limit on a user's
+    // unpaid orders, unless a config sets one (docs/configuration.md).
+    config.order_max_unpaid_orders = 0;
     try {
       if (!o.config_file.empty()) config = shop::load_config_file(o.config_file, config);
       if (fault_file.config.IsDefined() && !fault_file.config.IsNull()) {

@@ -527,7 +527,8 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
   }
   if (auto n = root["order"]) {
     if (w.check_map(n, "order",
-                    {"catalog_client", "payment_client", "circuit_breakers", "payment_timeout"})) {
+                    {"catalog_client", "payment_client", "circuit_breakers", "payment_timeout",
+                     "max_unpaid_orders"})) {
       if (auto c = n["catalog_client"])
         w.client(c, "order.catalog_client", config.order_catalog_client);
       if (auto c = n["payment_client"])
@@ -541,6 +542,10 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
             config.order_payment_timeout =
                 std::chrono::duration_cast<std::chrono::milliseconds>(*d);
         }
+      }
+      if (auto m = n["max_unpaid_orders"]) {
+        if (auto v = w.integer(m, "order.max_unpaid_orders", 0, 1'000'000))
+          config.order_max_unpaid_orders = *v;
       }
     }
   }
@@ -719,7 +724,9 @@ std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root) {
   static const std::map<std::string, std::set<std::string>> runtime = {
       {"seed", {}},
       {"auth", {"token_ttl", "login_throttle"}},
-      {"order", {"catalog_client", "payment_client", "circuit_breakers", "payment_timeout"}},
+      {"order",
+       {"catalog_client", "payment_client", "circuit_breakers", "payment_timeout",
+        "max_unpaid_orders"}},
       {"payment",
        {"order_client", "provider_client", "circuit_breakers", "outbox", "webhook_tolerance",
         "reconcile"}},
@@ -876,6 +883,7 @@ std::string describe_config(const ShopConfig& c) {
   j["order"]["catalog_client"] = client(c.order_catalog_client);
   j["order"]["payment_client"] = client(c.order_payment_client);
   j["order"]["payment_timeout"] = platform::format_duration(c.order_payment_timeout);
+  j["order"]["max_unpaid_orders"] = c.order_max_unpaid_orders;
   j["payment"]["order_client"] = client(c.payment_order_client);
   j["payment"]["provider_client"] = client(c.payment_provider_client);
   j["payment"]["reconcile"] = {{"after", platform::format_duration(c.reconcile_after)}};

@@ -115,6 +115,9 @@ struct ShopConfig {
   ClientSettings order_payment_client{std::chrono::milliseconds(2000), {}};
   // How long an order may stay PAYMENT_PENDING (shop clock) before it expires.
   std::chrono::milliseconds order_payment_timeout{std::chrono::minutes(30)};
+  // How many orders one user may have PAYMENT_PENDING when a checkout begins (409
+  // too_many_unpaid_orders past it); 0: no limit.
+  std::int64_t order_max_unpaid_orders = 100;
   // payment
   ClientSettings payment_order_client{std::chrono::milliseconds(2000), {}};
   ClientSettings payment_provider_client{std::chrono::milliseconds(2000), {}};

@@ -115,10 +115,12 @@ std::vector<ServiceSpec> build_registry() {
              order::OrderSettings s{configured_port(c, "order"), edge_settings(c, "order->catalog"),
                                     edge_settings(c, "order->payment"), c.seed};
              s.payment_timeout = c.order_payment_timeout;
+             s.max_unpaid_orders = c.order_max_unpaid_orders;
              return s;
            }),
            reconfigurer<order::OrderService>([](order::OrderService& s, const ShopConfig& c) {
              s.set_payment_timeout(c.order_payment_timeout);
+             s.set_max_unpaid_orders(c.order_max_unpaid_orders);
            })));
   all.push_back(spec("gateway", maker<gateway::GatewayService>([](const ShopConfig& c) {
                        gateway::GatewaySettings s{configured_port(c, "gateway"), c.jwt_secret,

@@ -645,3 +645,33 @@ TEST_CASE("the gateway drops a field the client names in Connection") {
   CHECK(second.body["error"]["code"] == "cart_empty");
   CHECK_FALSE(second.headers.contains("Idempotent-Replayed"));
 }
+
+// One account that never paid made 14,787 unpaid orders in 150 s, faster than expiry ended
+// them (an outside probe). A user's PAYMENT_PENDING orders are bounded (order.max_unpaid_orders):
+// past it a checkout is 409 too_many_unpaid_orders, the cart stays and the key stays free; a
+// paid order makes room. (Red before: the fourth checkout was 201.)
+TEST_CASE("a user's unpaid orders are bounded by order.max_unpaid_orders") {
+  shopctl::shop::ShopConfig config;
+  config.order_max_unpaid_orders = 3;
+  Shopper t(config);
+  std::vector<std::string> pay_urls;
+  for (int i = 0; i < 3; ++i) {
+    t.add_to_cart("p-001", 1);
+    auto placed = t.api("POST", "/api/orders");
+    REQUIRE(placed.status == 201);
+    pay_urls.push_back(placed.body["payment"]["pay_url"].get<std::string>());
+  }
+  t.add_to_cart("p-002", 1);
+  auto refused = t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "fourth"}});
+  CHECK(refused.status == 409);
+  CHECK(refused.body["error"]["code"] == "too_many_unpaid_orders");
+  CHECK(refused.body["error"]["details"]["max_unpaid_orders"] == 3);
+  CHECK(t.api("GET", "/api/cart").body["items"].size() == 1);
+  CHECK(t.api("GET", "/api/orders").body["items"].size() == 3);
+  // Paying one makes room, and the same key, left free, checks out.
+  REQUIRE(send("POST", pay_urls[0], json{{"card_number", "4242424242424242"}}).status == 200);
+  CHECK(Shopper::eventually([&] {
+    return t.api("POST", "/api/orders", std::nullopt, {{"Idempotency-Key", "fourth"}}).status ==
+           201;
+  }));
+}

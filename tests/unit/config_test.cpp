@@ -149,6 +149,22 @@ TEST_CASE("gateway.upstream_timeout is 10s unless set, from 1ms to 1h") {
   }
 }
 
+TEST_CASE("order.max_unpaid_orders is 100 by default, 0 to 1,000,000, and 0 means no limit") {
+  shop::ShopConfig c;
+  CHECK(c.order_max_unpaid_orders == 100);
+  CHECK(apply_yaml("order: {max_unpaid_orders: 0}\n", c).empty());
+  CHECK(c.order_max_unpaid_orders == 0);
+  CHECK(apply_yaml("order: {max_unpaid_orders: 7}\n", c).empty());
+  CHECK(c.order_max_unpaid_orders == 7);
+  for (const std::string bad : {"-1", "1000001", "2.5", "lots"}) {
+    CAPTURE(bad);
+    auto issues = apply_yaml("order: {max_unpaid_orders: " + bad + "}\n", c);
+    REQUIRE(issues.size() == 1);
+    CHECK(issues[0].message.find("order.max_unpaid_orders must be an integer from 0 to 1000000") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("auth.demo_user must be a user the API would register: a valid email, 8 to 1024") {
   for (const std::string& bad : {"bad", "\"a@b\"", "\"a b@shop.test\"", "\"\""}) {
     CAPTURE(bad);

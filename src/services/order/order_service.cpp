@@ -56,6 +56,7 @@ OrderService::OrderService(platform::ServiceContext& ctx, OrderSettings settings
       store_(ctx.data_dir / "order.db", ctx.synchronous_for("order")),
       catalog_(ctx, settings_.catalog, &host_.metrics(), settings_.seed),
       payments_(ctx, settings_.payment, &host_.metrics(), settings_.seed) {
+  store_.set_max_unpaid_orders(settings_.max_unpaid_orders);
   add_routes();
   platform::expose_breakers(host_, {&catalog_.edge(), &payments_.edge()});
 }

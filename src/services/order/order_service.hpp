@@ -41,6 +41,8 @@ struct OrderSettings {
   // How long an order may stay PAYMENT_PENDING (shop clock) before its payment is canceled
   // and the order fails with payment_expired.
   std::chrono::milliseconds payment_timeout{std::chrono::minutes(30)};
+  // How many orders one user may have PAYMENT_PENDING when a checkout begins; 0: no limit.
+  std::int64_t max_unpaid_orders = 100;
 };
 
 class OrderService : public platform::Service {
@@ -59,6 +61,8 @@ class OrderService : public platform::Service {
   void set_payment_timeout(std::chrono::milliseconds timeout) {
     payment_timeout_ms_.store(timeout.count());
   }
+  // Changes order.max_unpaid_orders at run time (thread-safe): the next checkout counts by it.
+  void set_max_unpaid_orders(std::int64_t most) { store_.set_max_unpaid_orders(most); }
 
  protected:
   void open_storage() override;

@@ -3,6 +3,7 @@
 // and checkout idempotency keys. Every change that touches more than one row runs in one
 // transaction. All methods run the SQL on the store's database thread; the coroutine resumes
 // on its own executor afterwards.
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -86,10 +87,11 @@ class OrderStore {
 
   // Returns the user's cart.
   boost::asio::awaitable<StoredCart> cart(std::string user_id);
-  // Adds `line.quantity` of a product, merging with an existing line (whose name and unit
-  // price become `line`'s, the catalog's latest). Returns the cart. Throws DomainError invalid
-  // `invalid_quantity` when the line would exceed 99, invalid `cart_full` beyond 100 lines,
-  // conflict `currency_mismatch` when the product's currency differs from the cart's.
+  // Adds `line.quantity` of a product, merging with an existing line (which keeps its name and
+  // unit price: a price changed since is the checkout's 409 price_changed). Returns the cart.
+  // Throws DomainError invalid `invalid_quantity` when the line would exceed 99, invalid
+  // `cart_full` beyond 100 lines, conflict `currency_mismatch` when the product's currency differs
+  // from the cart's.
   boost::asio::awaitable<StoredCart> add_item(std::string user_id, CartLine line,
                                               std::string currency);
   // Sets a line's quantity; 0 removes the line. Returns the cart. Throws DomainError not_found
@@ -115,6 +117,10 @@ class OrderStore {
   // cart in the same database job. Throws DomainError conflict `checkout_in_progress` when another
   // checkout holds the claim.
   boost::asio::awaitable<CheckoutClaim> claim_checkout(std::string user_id, std::int64_t now_ms);
+  // How many orders one user may have PAYMENT_PENDING when a checkout begins; 0: no limit.
+  // Past it a checkout claim throws DomainError conflict `too_many_unpaid_orders`.
+  // Thread-safe (set at run time).
+  void set_max_unpaid_orders(std::int64_t most) { max_unpaid_orders_.store(most); }
   // Releases a checkout claim (only that one: a claim taken after a restart stays).
   boost::asio::awaitable<void> release_checkout(std::string user_id, std::string claim_id);
   // Frees a claimed key whose checkout created nothing, so that the same key may be retried.
@@ -202,6 +208,7 @@ class OrderStore {
       const After& after = {});
 
   platform::StoreDatabase db_;
+  std::atomic<std::int64_t> max_unpaid_orders_{0};
   std::mutex noted_mu_;
   std::set<std::string> noted_interrupted_;
 };
