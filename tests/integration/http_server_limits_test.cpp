@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <ctime>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -896,4 +897,56 @@ TEST_CASE("a graceful stop under load answers every request whose handler ran") 
       CHECK(answered.count(target) == 1);
     }
   }
+}
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SHOPCTL_TEST_SANITIZED 1
+#endif
+#endif
+
+namespace {
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+}  // namespace
+
+// 18,000 idle connections opened and closed left a shop at 329 MB for good: glibc's arenas kept
+// what the connections had freed (an outside probe). Once a flood of at least 1,000 ends (an
+// eighth of it left), the server hands the free memory back (red before: no trim, the memory
+// stayed).
+TEST_CASE("the memory of a flood of connections is handed back once it ends") {
+  http::raise_open_file_limit();
+  std::atomic<int> calls{0};
+  RunningServer s(counting_handler(calls, nullptr, nullptr));
+  const auto trims_before = http::allocator_trims();
+  const std::size_t before = resident_bytes();
+  std::vector<std::unique_ptr<RawConnection>> flood;
+  for (int i = 0; i < 1500; ++i) {
+    flood.push_back(std::make_unique<RawConnection>(s.server.port()));
+    REQUIRE(flood.back()->connected());
+    // Half of them send a request head's first bytes, as slow clients do: a buffer each.
+    if (i % 2 == 0) REQUIRE(flood.back()->send("GET /x HTTP/1.1\r\nHost: x\r\nX-Pad: "));
+  }
+  for (int i = 0; i < 500 && s.server.open_connections() < 1500; ++i)
+    std::this_thread::sleep_for(10ms);
+  REQUIRE(s.server.open_connections() == 1500);
+  const std::size_t peak = resident_bytes();
+  flood.clear();
+  for (int i = 0; i < 500 && s.server.open_connections() > 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  bool trimmed = false;
+  for (int i = 0; i < 300 && !(trimmed = http::allocator_trims() > trims_before); ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(trimmed);
+#ifndef SHOPCTL_TEST_SANITIZED
+  const std::size_t after = resident_bytes();
+  CAPTURE(before);
+  CAPTURE(peak);
+  CAPTURE(after);
+  CHECK(after < peak - (peak - before) / 4);
+#endif
 }

@@ -119,6 +119,9 @@ std::size_t inbound_connection_budget();
 void set_inbound_connection_budget(std::size_t connections);
 // Connections the listeners of this process hold now.
 std::size_t inbound_connections();
+// How many times the process handed freed memory back to the system after a flood of
+// connections ended (at least 1,000 held, then an eighth of that; glibc only).
+std::uint64_t allocator_trims();
 
 // Bytes of request bodies the listeners of this process may hold at once while they arrive: a
 // request whose body is not complete with its head holds min(Content-Length, body limit) of
