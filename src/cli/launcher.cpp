@@ -467,6 +467,13 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
         if (::waitpid(ch.pid, &status, WNOHANG) == ch.pid) {
           ch.pid = -1;
         } else if (std::chrono::steady_clock::now() > until) {
+          // Said: a hung child is why the stop took this long (it was killed without a word).
+          std::fprintf(stderr,
+                       "shopctl serve --processes: %s (pid %d) did not stop within %lld s of "
+                       "SIGTERM: killed (SIGKILL)\n",
+                       ch.service.c_str(), static_cast<int>(ch.pid),
+                       static_cast<long long>(
+                           std::chrono::duration_cast<std::chrono::seconds>(patience).count()));
           ::kill(ch.pid, SIGKILL);
           ::waitpid(ch.pid, &status, 0);
           ch.pid = -1;
