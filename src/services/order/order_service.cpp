@@ -302,6 +302,15 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
 
   // 3. The order at the latest prices, and the cart emptied, in one transaction.
   const PricedCart priced = price_cart(cart.lines, cart.currency);
+  // A cart of free products alone: every order is paid through a payment at the provider, and
+  // one of 0 asked for a card that could be declined (an outside probe; Stripe takes no
+  // payment under 50 cents). Nothing is created; the cart stays.
+  if (priced.total_cents == 0) {
+    throw ApiError(400, "nothing_to_pay",
+                   "this cart costs nothing: every order is paid for with a card at the "
+                   "provider, and an order of 0 cannot be; add a product that has a price",
+                   {{"total_cents", 0}});
+  }
   Order order = new_pending_order(platform::security::new_id("ord_"), user_id, priced,
                                   ctx_.clock.unix_millis());
   co_await store_.create_pending(order, cart.lines, key, req.trace_id);
