@@ -1016,3 +1016,49 @@ TEST_CASE("a payment result that contradicts a final order is refused with 409 a
   CHECK(mismatch.status == 400);
   CHECK(mismatch.body["error"]["code"] == "amount_mismatch");
 }
+
+// A catalog database from an earlier release may hold prices above today's limit (10^12 then,
+// 9 * 10^11 now): an outside probe upgraded such a folder and checked out a cart of 9.8e15
+// cents, which JavaScript reads rounded. Such a cart still reads (200), but its checkout is
+// 422 amount_too_large, and nothing is created. (Red before: 201.)
+TEST_CASE("a checkout whose total reaches 2^53 cents is refused, whatever the prices") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("shopctl-big-total-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  shopctl::shop::ShopConfig config;
+  config.data_dir = dir;
+  { auto first = shopctl::test_support::start_shop(config); }
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir / "catalog.db").c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "UPDATE products SET price_cents = 2000000000000", nullptr, nullptr,
+                         nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto shop = shopctl::test_support::start_shop(config);
+  http::BlockingClient client;
+  const HeaderList auth = {
+      {"Authorization", "Bearer " + shopctl::test_support::demo_token(client, *shop)}};
+  auto products =
+      send("GET", shop->url("gateway") + "/api/catalog/products?page_size=100", std::nullopt, auth);
+  REQUIRE(products.status == 200);
+  int lines = 0;  // 46 lines of 99 at 2e12: 9.1e15 > 2^53
+  for (const auto& product : products.body["items"]) {
+    if (lines == 46) break;
+    if (!product["available"].get<bool>()) continue;
+    REQUIRE(send("POST", shop->url("gateway") + "/api/cart/items",
+                 json{{"product_id", product["id"]}, {"quantity", 99}}, auth)
+                .status == 200);
+    ++lines;
+  }
+  REQUIRE(lines == 46);
+  CHECK(send("GET", shop->url("gateway") + "/api/cart", std::nullopt, auth).status == 200);
+  auto checkout = send("POST", shop->url("gateway") + "/api/orders", std::nullopt, auth);
+  CHECK(checkout.status == 422);
+  CHECK(checkout.body["error"]["code"] == "amount_too_large");
+  CHECK(checkout.body["error"]["details"]["max_total_cents"] == 9007199254740991);
+  CHECK(
+      send("GET", shop->url("gateway") + "/api/orders", std::nullopt, auth).body["items"].empty());
+  shop.reset();
+  std::filesystem::remove_all(dir);
+}

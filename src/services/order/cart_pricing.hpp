@@ -12,6 +12,8 @@ namespace shopctl::order {
 
 inline constexpr int kMinQuantity = 1;
 inline constexpr int kMaxQuantity = 99;
+// An order's total is below this (2^53 cents): an integer every JSON reader holds exactly.
+inline constexpr std::int64_t kMaxTotalCents = std::int64_t{1} << 53;
 
 // One line of a cart as the order service stores it: the product's name and unit price are
 // the catalog's values when the line was added (or last repriced).
