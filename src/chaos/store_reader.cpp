@@ -22,9 +22,11 @@ struct ReadError : std::runtime_error {
 // One read-only connection. The URI form keeps SQLite from creating a missing file.
 class ReadOnly {
  public:
-  explicit ReadOnly(const std::filesystem::path& file) {
+  explicit ReadOnly(const std::filesystem::path& file) : file_(file) {
     std::error_code ec;
     if (!std::filesystem::exists(file, ec)) throw ReadError(file.string() + ": no such file");
+    had_wal_ = std::filesystem::exists(file.string() + "-wal", ec);
+    had_shm_ = std::filesystem::exists(file.string() + "-shm", ec);
     auto uri = "file:" + file.string() + "?mode=ro";
     sqlite3* db = nullptr;
     int rc = sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
@@ -58,6 +60,22 @@ class ReadOnly {
       throw ReadError(name_ + ": " + sqlite3_errmsg(db_.get()) + hint_);
     }
   }
+  // A read-only connection cannot checkpoint, so SQLite leaves the empty -wal and the -shm it
+  // made beside a WAL database when it closes: `chaos --check` left them in the folder it
+  // checked (an outside probe). Those this connection made, and that hold nothing, go with it.
+  ~ReadOnly() {
+    db_.reset();
+    std::error_code ec;
+    const std::filesystem::path wal = file_.string() + "-wal", shm = file_.string() + "-shm";
+    if (had_wal_ || had_shm_) return;
+    const auto wal_size = std::filesystem::file_size(wal, ec);
+    if (!ec && wal_size != 0) return;  // written meanwhile: not this reader's to remove
+    std::filesystem::remove(wal, ec);
+    std::filesystem::remove(shm, ec);
+  }
+  ReadOnly(const ReadOnly&) = delete;
+  ReadOnly& operator=(const ReadOnly&) = delete;
+
   long count(const char* sql) {
     long n = 0;
     each(sql, [&](sqlite3_stmt* st) { n = static_cast<long>(sqlite3_column_int64(st, 0)); });
@@ -68,6 +86,8 @@ class ReadOnly {
   struct Close {
     void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
   };
+  std::filesystem::path file_;
+  bool had_wal_ = false, had_shm_ = false;
   std::unique_ptr<sqlite3, Close> db_;
   std::string name_;
   std::string hint_;  // why reading may fail here, said with the error

@@ -94,6 +94,17 @@ void plant(const fs::path& db_file, const char* sql) {
 TEST_CASE(
     "chaos's checkers pass a real shop's databases and report a PAID order planted in order.db") {
   auto dir = folder_with_two_orders();
+  // The stopped shop left no -wal or -shm; reading the folder leaves none either (chaos --check
+  // left an empty -wal and a -shm beside each database, an outside probe; red before).
+  const auto leftovers = [&dir] {
+    std::vector<std::string> found;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      const auto name = entry.path().filename().string();
+      if (name.ends_with("-wal") || name.ends_with("-shm")) found.push_back(name);
+    }
+    return found;
+  };
+  REQUIRE(leftovers().empty());
   {
     shopctl::chaos::World world;
     std::vector<std::string> problems;
@@ -112,6 +123,7 @@ TEST_CASE(
     // Quiescence is read from the files, not assumed.
     CHECK(clean.output.find("no healing (--check reads the files as they are); quiescent") !=
           std::string::npos);
+    CHECK(leftovers().empty());
   }
 
   plant(dir / "order.db",
