@@ -239,7 +239,19 @@ CatalogData CatalogService::seed_catalog() const {
 }
 
 void CatalogService::open_storage() {
-  auto snap = make_snapshot(store_.open([this] { return seed_catalog(); }));
+  bool seeded = false;
+  auto snap = make_snapshot(store_.open([this, &seeded] {
+    seeded = true;
+    return seed_catalog();
+  }));
+  // The catalog file seeds a new catalog.db only: said when it is given and not read (it was
+  // ignored without a word, even when missing or broken; an outside probe).
+  if (settings_.catalog_file && !seeded) {
+    ctx_.log.info("catalog file " + settings_.catalog_file->string() +
+                      " not read: catalog.db already holds the catalog (the file seeds a new "
+                      "data folder; change prices and availability on the admin plane)",
+                  {{"service", "catalog"}});
+  }
   // A database written by an earlier release may hold prices above today's limit (it was
   // 10^12 cents): served as they are, said once at start. A checkout whose total passes 2^53
   // cents is refused by order (amount_too_large; an outside probe upgraded such a folder).
