@@ -1,10 +1,12 @@
 #include "platform/service_host.hpp"
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 
 #include "platform/admin_fanout.hpp"
 #include "platform/error.hpp"
@@ -510,6 +512,23 @@ Response ServiceHost::render_exception(const Request& req, std::string_view rout
       auto res = error_response(req.trace_id, 503, "storage_unavailable",
                                 "the " + service_ + " service cannot use its database right now (" +
                                     what + "); try again");
+      res.headers.set("Retry-After", "1");
+      return res;
+    }
+    ctx_.log.error("unhandled error", {{"service", service_},
+                                       {"route", route_label},
+                                       {"error", e.what()},
+                                       {"trace_id", req.trace_id}});
+  } catch (const boost::system::system_error& e) {
+    // A request the stop cut (its coroutine was cancelled once the drain ran out): the stop's
+    // doing, not a failure of the service. It was logged at error level as an unhandled 500.
+    if (e.code() == boost::asio::error::operation_aborted && !running()) {
+      ctx_.log.info("request cut by the stop",
+                    {{"service", service_}, {"route", route_label}, {"trace_id", req.trace_id}});
+      auto res = error_response(req.trace_id, 503, "service_stopping",
+                                "the " + service_ +
+                                    " service stopped before this request "
+                                    "finished; try again");
       res.headers.set("Retry-After", "1");
       return res;
     }

@@ -728,8 +728,8 @@ fi
 # A request in flight at SIGTERM finishes when it takes longer than 3 s (it was cut at 3 s
 # without an answer, an outside probe: the drain lasts gateway.upstream_timeout + 1 s); a second
 # SIGTERM during the drain stops the process at once, 143.
-drain_serve() {  # drain_serve OUT DELAY: serve with a catalog delay, a request in flight; sets drain_pid
-  "$shopctl" serve --ephemeral --gateway-port 0 >"$1" 2>&1 &
+drain_serve() {  # drain_serve OUT DELAY [ARGS]: serve with a catalog delay, a request in flight; sets drain_pid
+  "$shopctl" serve --ephemeral --gateway-port 0 "${@:3}" >"$1" 2>&1 &
   drain_pid=$!
   for _ in $(seq 1 100); do grep -q "^Ctrl-C" "$1" && break; sleep 0.05; done
   local gw token email password jwt
@@ -756,6 +756,21 @@ wait "$drain_pid"; drain_rc=$?; drain_ms=$((($(date +%s%N) - drain_start) / 1000
 if [[ $drain_rc -eq 143 && $drain_ms -lt 2000 ]] && grep -q "a second SIGTERM: stopping now" "$tmp/drain2.out"; then
   passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: a second SIGTERM stops serve at once (exit $drain_rc after $drain_ms ms)"
+fi
+# A request the drain's end cuts is the stop's doing: an info line, not an error-level
+# "unhandled error" with status 500 (an outside probe). With upstream_timeout 1s the drain is
+# 3 s; the catalog's 20 s request is cut then.
+cat >"$tmp/short-drain.yaml" <<'YAML'
+gateway: {upstream_timeout: 1s}
+order: {catalog_client: {timeout: 300ms, retry: {max_attempts: 1}}, payment_client: {timeout: 300ms, retry: {max_attempts: 1}}}
+payment: {order_client: {timeout: 300ms}, provider_client: {timeout: 300ms, retry: {max_attempts: 1}}}
+YAML
+drain_serve "$tmp/drain3.out" 20000 --config "$tmp/short-drain.yaml"
+kill -TERM "$drain_pid"; wait "$drain_pid"; drain_rc=$?
+if [[ $drain_rc -eq 0 ]] && grep -q "request cut by the stop" "$tmp/drain3.out" &&
+  ! grep -q "unhandled error" "$tmp/drain3.out"; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: a request cut by the stop is said as such (exit $drain_rc)"
+  grep -E "cut by|unhandled" "$tmp/drain3.out" | head -3 | sed 's/^/    /'
 fi
 # order.db restored from an older backup: the provider holds a capture for an order that
 # order.db does not. The shop started without a word (an outside probe); the start says so.
