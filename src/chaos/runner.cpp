@@ -433,6 +433,19 @@ ChaosResult run_chaos(ShopDriver& shop, const ChaosOptions& o) {
     std::this_thread::sleep_for(20ms);
   }
   shoppers.join();
+  // A shop that bounds each user's unpaid orders (order.max_unpaid_orders, 100 by default; a
+  // --target shop keeps its own settings) refuses a shopper's checkouts once --abandon has left
+  // that many unpaid: the run then tests far fewer checkouts than it seems, and said nothing of
+  // it (an outside probe: 18,813 refusals against 2,978 orders, exit 0).
+  if (const auto it = r.shoppers.errors_by_code.find("409 too_many_unpaid_orders");
+      it != r.shoppers.errors_by_code.end() && it->second > 0) {
+    r.notes.push_back(thousands(it->second) +
+                      " checkouts were refused 409 too_many_unpaid_orders: the shop bounds each "
+                      "shopper's unpaid orders (order.max_unpaid_orders, 100 by default) and "
+                      "--abandon leaves orders unpaid, so fewer checkouts were tested than the "
+                      "figures suggest; set order.max_unpaid_orders: 0 on the target (its "
+                      "config, or POST /_admin/config) or lower --abandon");
+  }
   // Events left (the shoppers ended early): apply the ends, so healing starts from the plan.
   // The others are not applied, but said: in the history and among the refused (a planned
   // SIGKILL vanished without a trace, and the report counted one kill of two; an outside probe).

@@ -139,6 +139,17 @@ std::string text_report(const LoadResult& r, const std::vector<Verdict>& verdict
           thousands(unanswered).c_str(), thousands(r.requests.count).c_str(),
           100.0 * static_cast<double>(unanswered) / static_cast<double>(r.requests.count));
     }
+    // The shop's bound on a user's unpaid orders (docs/configuration.md): a plan whose users
+    // leave orders unpaid meets it on a shop that keeps it, and then checks out far less.
+    if (const auto it = r.errors_by_code.find("409 too_many_unpaid_orders");
+        it != r.errors_by_code.end() && it->second > 0) {
+      out += format(
+          "note: %s checkouts were refused 409 too_many_unpaid_orders: the shop bounds each "
+          "user's unpaid orders (order.max_unpaid_orders, 100 by default), and these users left "
+          "that many unpaid; set it to 0 on the shop under test for such a plan "
+          "(docs/configuration.md)\n",
+          thousands(it->second).c_str());
+    }
   }
   if (r.orders_created > 0 || r.journeys.count("checkout")) {
     out += format("orders: %s created, %s PAID (%.1f/s), %s FAILED, %s not settled\n",

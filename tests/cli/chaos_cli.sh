@@ -197,6 +197,21 @@ healing=$(jq -r '.clock_advanced_healing_ms' "$work/target.json" 2>/dev/null)
 check "chaos --target --heal-clock reports the whole clock move (healing ${healing}ms, total ${total}ms, the shop's offset ${offset}ms)" $?
 kill "$target_pid" 2>/dev/null; wait "$target_pid" 2>/dev/null
 
+# A target that bounds each user's unpaid orders refuses the shoppers' checkouts once --abandon
+# has left that many: the run said nothing of it and passed (an outside probe, 18,813 refusals
+# against 2,978 orders). It says so now, with what to change.
+printf 'order: {max_unpaid_orders: 1}\n' >"$work/bounded.yaml"
+"$bin" serve --ephemeral --gateway-port 0 --log-level error --config "$work/bounded.yaml" >"$work/bounded.log" 2>&1 &
+target_pid=$!
+for _ in $(seq 1 100); do grep -q "admin token" "$work/bounded.log" && break; sleep 0.1; done
+gateway=$(sed -nE 's/^ *gateway +(http:\/\/[0-9.:]+).*/\1/p' "$work/bounded.log")
+token=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$work/bounded.log")
+timeout 180 "$bin" chaos --target "$gateway" --admin-token "$token" --heal-clock --duration 2s \
+  --seed 3 --users 2 --abandon 1 --settle 5s --quiet >"$work/bounded.out" 2>&1
+grep -qE "[0-9,]+ checkouts were refused 409 too_many_unpaid_orders: .*set order.max_unpaid_orders: 0 on the target" "$work/bounded.out"
+check "chaos --target says when the target's bound on unpaid orders refused its shoppers' checkouts" $?
+kill "$target_pid" 2>/dev/null; wait "$target_pid" 2>/dev/null
+
 # Every planned event is accounted for in the history: applied, or "not applied: the shoppers'
 # window ended first" (a second SIGKILL planned inside a 1 s window vanished without a trace;
 # an outside probe), each stamped with the time it was applied, not one time for all.

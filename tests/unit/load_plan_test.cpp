@@ -234,6 +234,21 @@ TEST_CASE("the load report says when many requests got no answer") {
   CHECK(text_report(r, {}).find("got no answer") == std::string::npos);
 }
 
+// A shop's bound on a user's unpaid orders refused checkouts, and the report only counted them
+// among the errors (an outside probe): it says what bounds them and what to change.
+TEST_CASE("the load report names the bound on unpaid orders when checkouts met it") {
+  LoadResult r;
+  r.seconds = 5;
+  r.requests.count = 1000;
+  r.requests.errors = 40;
+  r.errors_by_code["409 too_many_unpaid_orders"] = 40;
+  CHECK(text_report(r, {}).find("note: 40 checkouts were refused 409 too_many_unpaid_orders: "
+                                "the shop bounds each user's unpaid orders "
+                                "(order.max_unpaid_orders") != std::string::npos);
+  r.errors_by_code.clear();
+  CHECK(text_report(r, {}).find("too_many_unpaid_orders") == std::string::npos);
+}
+
 // A scheduler that woke late (its thread sharing two cores with the shop) started journeys up
 // to 0.75 s after their schedule, and nothing said so: the lag was blamed on the shop.
 TEST_CASE("an open loop's report names how late the generator started journeys") {
