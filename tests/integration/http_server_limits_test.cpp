@@ -347,7 +347,10 @@ TEST_CASE("a field folded onto a second line is 400, however the head arrives, a
         "POST /first HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n 0\r\n\r\n" + smuggled,
         std::string("GET /first HTTP/1.1\r\nHost:\r\n x\r\n\r\n"),
         std::string("GET /first HTTP/1.1\r\nHost: x\r\nX-Note: a\r\n b\r\n\r\n"),
-        std::string("GET /first HTTP/1.1\r\nX-Note: a\r\n\t \tb\r\n \r\nHost: x\r\n\r\n")}) {
+        std::string("GET /first HTTP/1.1\r\nX-Note: a\r\n\t \tb\r\n \r\nHost: x\r\n\r\n"),
+        // In a chunked body's trailer too (red before: served).
+        std::string("POST /first HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "2\r\nhi\r\n0\r\nX-A: 1\r\n\tX-B: 2\r\n\r\n")}) {
     CAPTURE(head);
     RawConnection c(s.server.port());
     REQUIRE(c.connected());

@@ -163,8 +163,18 @@ class RequestParser final : public bhttp::basic_parser<true> {
     // counted, 2,721 fields "a:b" (13,670 bytes) were over 16 KiB. Beast's own header_limit
     // bounds the head's raw bytes; this count bounds the head and a trailer section together.
     count_head(name.size() + value.size() + 3, ec);
-    if (ec || in_trailer_) return;
-    if (folded(name)) folded_ = true;
+    if (ec) return;
+    if (folded(name)) {
+      folded_ = true;
+      // A trailer's fields are dropped, but its framing is read as the head's: a fold there is
+      // refused as well (it was taken; an outside probe).
+      if (in_trailer_) {
+        ec = bhttp::error::bad_field;
+        problem_ = "a field value folded onto a second line (obs-fold, RFC 9112 5.2)";
+        return;
+      }
+    }
+    if (in_trailer_) return;
     if (field == bhttp::field::transfer_encoding) {
       transfer_encoding_ = true;
       note_transfer_codings({value.data(), value.size()});

@@ -154,11 +154,12 @@ Router::Match Router::match(std::string_view method, std::string_view path,
   thread_local std::vector<std::string> parts;
   thread_local std::vector<std::string_view> raw;
   split_path(path, parts, &raw);
-  // A segment that is no UTF-8 text once decoded ("%E9%FF", an overlong or a surrogate, or
-  // such bytes sent raw) names nothing: 400, as the same bytes in a JSON body are. Such an id
-  // was looked up as it was (404), and DELETE of a cart line so named answered 200.
+  // At the gateway (refuse_text_that_is_not_utf8), a segment that is no UTF-8 text once
+  // decoded ("%E9%FF", an overlong or a surrogate, or such bytes sent raw) names nothing: 400,
+  // as the same bytes in a JSON body are. Such an id was looked up as it was (404), and DELETE
+  // of a cart line so named answered 200.
   for (const auto& part : parts) {
-    if (platform::first_invalid_utf8(part)) {
+    if (refuse_not_utf8_ && platform::first_invalid_utf8(part)) {
       m.malformed = m.not_utf8 = true;
       return m;
     }

@@ -42,9 +42,14 @@ class Router {
   Match match(std::string_view method, std::string_view path,
               std::map<std::string, std::string, std::less<>>& params) const;
   const std::vector<Route>& routes() const { return routes_; }
+  // Makes a segment that decodes to no UTF-8 text match nothing (Match::not_utf8). The
+  // gateway's router does: an id so spelled was looked up as sent. The provider's pay page
+  // does not, so that a browser following a mangled pay link gets the page that says so.
+  void refuse_text_that_is_not_utf8() { refuse_not_utf8_ = true; }
 
  private:
   std::vector<Route> routes_;
+  bool refuse_not_utf8_ = false;
 };
 
 // False when a '%' in `text` starts no escape (is not followed by two hexadecimal digits).

@@ -1129,7 +1129,11 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
             ec != bhttp::error::partial_message) {
           co_await answer_and_linger(
-              stream, limit_error(400, "bad_request", "malformed HTTP request: " + ec.message()),
+              stream,
+              limit_error(
+                  400, "bad_request",
+                  "malformed HTTP request: " +
+                      (parser.problem().empty() ? ec.message() : std::string(parser.problem()))),
               parser.version(), &self->options.on_unread_request);
         }
         break;

@@ -66,6 +66,14 @@ constexpr std::string_view kForwardedResponseHeaders[] = {
     "Content-Type", "Retry-After",         "Location",     "ETag",
     "Allow",        "Idempotent-Replayed", "Cache-Control"};
 
+// Whether two field names are the same, in any letter case.
+bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 // Whether the Connection field `list` names `field` (comma-separated, any letter case).
 bool names_field(std::string_view list, std::string_view field) {
   while (!list.empty()) {
@@ -74,12 +82,7 @@ bool names_field(std::string_view list, std::string_view field) {
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
     while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (item.size() == field.size() &&
-        std::equal(item.begin(), item.end(), field.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) ==
-                 std::tolower(static_cast<unsigned char>(b));
-        }))
-      return true;
+    if (same_name(item, field)) return true;
   }
   return false;
 }
@@ -88,6 +91,8 @@ bool names_field(std::string_view list, std::string_view field) {
 
 GatewayService::GatewayService(platform::ServiceContext& ctx, GatewaySettings settings)
     : Service(ctx, "gateway", settings.port), settings_(std::move(settings)) {
+  // The public door reads only paths whose segments are UTF-8 text (docs/api.md).
+  host_.routes().refuse_text_that_is_not_utf8();
   for (const auto& route : prefix_routes()) {
     if (!upstreams_.count(route.service)) {
       upstreams_[route.service] = std::make_unique<platform::ServiceCaller>(
@@ -192,9 +197,17 @@ Request GatewayService::outbound(Request& req, const PrefixRoute& route) const {
   // `out` starts without fields and the names differ: add() is set() without the search.
   // A field the client names in Connection is for this hop only (RFC 9110 7.6.1): a proxy
   // removes it. It went on to the service (an outside probe).
-  const auto connection = req.headers.get("Connection");
+  // Every Connection field counts: they make one list (RFC 9110 5.3), and a field named in a
+  // second one went through (an outside probe).
+  const bool has_connection = req.headers.contains("Connection");
+  const auto named_in_connection = [&req](std::string_view name) {
+    for (const auto field : req.headers) {
+      if (same_name(field.name, "Connection") && names_field(field.value, name)) return true;
+    }
+    return false;
+  };
   for (auto name : kForwardedRequestHeaders) {
-    if (connection && names_field(*connection, name)) continue;
+    if (has_connection && named_in_connection(name)) continue;
     if (auto v = req.headers.get(name)) out.headers.add(name, *v);
   }
   out.body = std::move(req.body);
