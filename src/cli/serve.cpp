@@ -54,17 +54,18 @@ int wait_for_stop_signal(const sigset_t& signals) {
 void stop_gracefully(shop::Shop& shop, const sigset_t& signals) {
   const auto grace = std::max(std::chrono::milliseconds(3000),
                               shop.config().gateway_upstream_timeout + std::chrono::seconds(1));
-  std::atomic<bool> done{false};
-  std::thread watcher([&] {
-    sigset_t stop;
-    sigemptyset(&stop);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
-      if (sigismember(&signals, sig)) sigaddset(&stop, sig);
-    }
-    const timespec step{0, 50'000'000};
-    while (!done.load()) {
-      const int sig = sigtimedwait(&stop, nullptr, &step);
-      if (sig <= 0) continue;
+  sigset_t stop;
+  sigemptyset(&stop);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    if (sigismember(&signals, sig)) sigaddset(&stop, sig);
+  }
+  // Detached, not joined: a join waited out the watcher's last sigtimedwait (up to its step)
+  // after every stop. It lives on until the process ends, taking a second signal that comes
+  // while the stop's last words are written too.
+  std::thread([stop] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&stop, &sig) != 0) return;
       std::fprintf(stderr,
                    "shopctl: a second %s: stopping now, without waiting for the requests in "
                    "flight\n",
@@ -75,10 +76,8 @@ void stop_gracefully(shop::Shop& shop, const sigset_t& signals) {
       std::fflush(stdout);
       std::_Exit(128 + sig);
     }
-  });
+  }).detach();
   shop.shutdown(grace);
-  done = true;
-  watcher.join();
 }
 
 // --record's limits (docs/security.md): a session longer than this is no use to replay, and a
