@@ -926,7 +926,7 @@ TEST_CASE("the memory of a flood of connections is handed back once it ends") {
   std::atomic<int> calls{0};
   RunningServer s(counting_handler(calls, nullptr, nullptr));
   const auto trims_before = http::allocator_trims();
-  const std::size_t before = resident_bytes();
+  [[maybe_unused]] const std::size_t before = resident_bytes();
   std::vector<std::unique_ptr<RawConnection>> flood;
   for (int i = 0; i < 1500; ++i) {
     flood.push_back(std::make_unique<RawConnection>(s.server.port()));
@@ -937,7 +937,7 @@ TEST_CASE("the memory of a flood of connections is handed back once it ends") {
   for (int i = 0; i < 500 && s.server.open_connections() < 1500; ++i)
     std::this_thread::sleep_for(10ms);
   REQUIRE(s.server.open_connections() == 1500);
-  const std::size_t peak = resident_bytes();
+  [[maybe_unused]] const std::size_t peak = resident_bytes();
   flood.clear();
   for (int i = 0; i < 500 && s.server.open_connections() > 0; ++i)
     std::this_thread::sleep_for(10ms);
