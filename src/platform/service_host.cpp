@@ -491,6 +491,12 @@ const http::Route* ServiceHost::route_request(Request& req, const Caller& caller
 // Stage 8: an exception from any stage becomes the contract's error shape. Called inside a
 // catch block: rethrows the exception in flight to tell its kind.
 Response ServiceHost::render_exception(const Request& req, std::string_view route_label) {
+  const auto unhandled = [&](std::string_view what) {
+    ctx_.log.error("unhandled error", {{"service", service_},
+                                       {"route", route_label},
+                                       {"error", what},
+                                       {"trace_id", req.trace_id}});
+  };
   try {
     throw;
   } catch (const DomainError& e) {
@@ -515,10 +521,7 @@ Response ServiceHost::render_exception(const Request& req, std::string_view rout
       res.headers.set("Retry-After", "1");
       return res;
     }
-    ctx_.log.error("unhandled error", {{"service", service_},
-                                       {"route", route_label},
-                                       {"error", e.what()},
-                                       {"trace_id", req.trace_id}});
+    unhandled(e.what());
   } catch (const boost::system::system_error& e) {
     // A request the stop cut (its coroutine was cancelled once the drain ran out): the stop's
     // doing, not a failure of the service. It was logged at error level as an unhandled 500.
@@ -532,20 +535,11 @@ Response ServiceHost::render_exception(const Request& req, std::string_view rout
       res.headers.set("Retry-After", "1");
       return res;
     }
-    ctx_.log.error("unhandled error", {{"service", service_},
-                                       {"route", route_label},
-                                       {"error", e.what()},
-                                       {"trace_id", req.trace_id}});
+    unhandled(e.what());
   } catch (const std::exception& e) {
-    ctx_.log.error("unhandled error", {{"service", service_},
-                                       {"route", route_label},
-                                       {"error", e.what()},
-                                       {"trace_id", req.trace_id}});
+    unhandled(e.what());
   } catch (...) {
-    ctx_.log.error("unhandled error", {{"service", service_},
-                                       {"route", route_label},
-                                       {"error", "a non-standard exception"},
-                                       {"trace_id", req.trace_id}});
+    unhandled("a non-standard exception");
   }
   return error_response(req.trace_id, 500, "internal_error",
                         "the " + service_ + " service failed to answer");
