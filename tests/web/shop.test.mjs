@@ -1446,6 +1446,50 @@ test('a failed checkout puts the focus on its message', async () => {
   await page.context().close();
 });
 
+// A checkout refused for good (409 too_many_unpaid_orders, 400 nothing_to_pay) offered "Try
+// again", which only repeated the refusal (an outside probe): the page says what to do instead,
+// with no retry, and the cart stays.
+test('a checkout refused for good says what to do instead, and offers no Try again', async () => {
+  const user = await apiShopper();
+  await user.call('POST', '/api/cart/items', {product_id: 'p-002', quantity: 1});
+  assert.equal((await user.call('POST', '/api/orders')).status, 201);
+  await user.call('POST', '/api/cart/items', {product_id: 'p-003', quantity: 1});
+  const page = await signedInPage(user);
+  await admin(shop, 'POST', '/_admin/config', {order: {max_unpaid_orders: 1}});
+  try {
+    await page.goto(`${shop.url}/#/cart`);
+    await page.locator('[data-test="cart-line"]').first().waitFor();
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    const error = page.locator('[data-test="error"]');
+    await error.waitFor({timeout: 5000});
+    assert.match(await error.textContent(), /too_many_unpaid_orders/);
+    assert.match(await error.locator('[data-test="refusal-lead"]').textContent(), /Pay one of the orders waiting/);
+    assert.equal(await error.locator('a[href="#/orders"]').count(), 1);
+    assert.equal(await error.locator('[data-test="retry"]').count(), 0, 'no Try again');
+  } finally {
+    await admin(shop, 'POST', '/_admin/config', {order: {max_unpaid_orders: 100}});
+  }
+  assert.equal((await user.call('GET', '/api/cart')).json.items.length, 1, 'the cart stays');
+  await user.call('DELETE', '/api/cart/items/p-003');
+  await setPrice(shop, 'p-001', 0);
+  try {
+    await user.call('POST', '/api/cart/items', {product_id: 'p-001', quantity: 1});
+    await page.goto(`${shop.url}/#/orders`);
+    await page.goto(`${shop.url}/#/cart`);
+    await page.locator('[data-test="cart-line"][data-product-id="p-001"]').waitFor();
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    const error = page.locator('[data-test="error"]');
+    await error.waitFor({timeout: 5000});
+    assert.match(await error.textContent(), /nothing_to_pay/);
+    assert.match(await error.textContent(), /everything in your cart is free/);
+    assert.equal(await error.locator('[data-test="retry"]').count(), 0, 'no Try again');
+  } finally {
+    await setPrice(shop, 'p-001', 1290);
+  }
+  noProblems(page);
+  await page.context().close();
+});
+
 // A pasted fault forged the checkout's answer with a pay link to another site: the page went
 // there, a card form off the shop (an outside probe). Only the provider's /pay/ pages are
 // followed; the page says so and stays, and the order page's Pay now does the same.

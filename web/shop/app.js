@@ -863,11 +863,12 @@ async function checkoutNow(button, area, cart, attempt) {
       // A 4xx says itself what is wrong (the cart is empty, a product unavailable). A 503
       // payment_unavailable placed an order and canceled it (docs/api.md): it shows in the
       // shopper's orders, so "your cart is unchanged" alone misled (an outside probe).
-      replace(area, errorNotice(error, retry, error.code === 'payment_unavailable'
+      replace(area, errorNotice(error, retryHelps(error) ? retry : null, error.code === 'payment_unavailable'
         ? 'Payment could not be started right now, so that order was canceled and nothing was charged; '
           + 'your items are back in your cart. Please try again in a moment.'
         : error.status >= 500
-          ? 'Nothing was charged and your cart is unchanged. Please try again in a moment.' : null));
+          ? 'Nothing was charged and your cart is unchanged. Please try again in a moment.'
+          : checkoutRefusal(error)));
     }
     // The focus goes to what the page says (the button it was on was disabled, and it fell to
     // the document's body).
@@ -916,6 +917,22 @@ function checkoutOutcomeUnknown(error) {
   if (error.code === 'catalog_unavailable' || error.code === 'payment_unavailable') return false;
   if (error.code === 'service_unavailable' && /\(connection_refused\)/.test(error.message)) return false;
   return true;
+}
+
+// What a checkout refused for good (a 4xx that trying again does not change) means for the
+// shopper, and what they can do instead; null: the shop's own message says it.
+function checkoutRefusal(error) {
+  switch (error.code) {
+    case 'too_many_unpaid_orders':
+      return h('span', {'data-test': 'refusal-lead'}, 'Nothing was ordered and your cart is unchanged. Pay one of the orders waiting for payment in ',
+        h('a', {href: '#/orders'}, 'your orders'), ' (or let it expire), then check out again.');
+    case 'nothing_to_pay':
+      return 'Nothing was ordered: everything in your cart is free. Add a product that has a price to check out.';
+    case 'amount_too_large':
+      return 'Nothing was ordered: the cart\'s total is more than one payment can take. Remove some items, then check out again.';
+    default:
+      return null;
+  }
 }
 
 // After a failed checkout the cart may have changed (an order placed after all took its
@@ -1138,9 +1155,16 @@ function pollOrder(id, generation, state) {
 function showLoadError(error) {
   if (error.status === 404) setTitle('Not found');
   else if (!error.redirected) setTitle(`Could not load: ${document.title.replace(/ · shopctl shop$/, '')}`);
-  const helps = error.status === 0 || error.status >= 500 || error.status === 408 || error.status === 429
-    || error.code === 'unreadable_answer';
-  replace(main, errorNotice(error, helps ? render : null));
+  replace(main, errorNotice(error, retryHelps(error) ? render : null));
+}
+
+// Whether sending the same request again can get another answer: no answer, a 5xx, 408, 429,
+// an answer the page could not read, or a checkout another request of the user holds. Another
+// 4xx is the same answer again (a "Try again" under 409 too_many_unpaid_orders or 400
+// nothing_to_pay only repeated it; an outside probe).
+function retryHelps(error) {
+  return error.status === 0 || error.status >= 500 || error.status === 408 || error.status === 429
+    || error.code === 'unreadable_answer' || error.code === 'checkout_in_progress';
 }
 
 function drawOrder(order, state) {
