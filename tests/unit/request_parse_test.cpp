@@ -129,3 +129,26 @@ TEST_CASE("two traceparent fields are combined into one, which names no trace") 
   CHECK(one.request.headers.get("traceparent") ==
         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
 }
+
+// One reading of the Connection list for the server's keep-alive and the gateway's hop-by-hop
+// fields (each had its own: a token parser and a hand-written split).
+TEST_CASE("every Connection field's list counts, in any case and spacing") {
+  using shopctl::http::connection_names;
+  using shopctl::http::list_names;
+  CHECK(list_names("close", "close"));
+  CHECK(list_names(" Keep-Alive ,\tCLOSE\t", "close"));
+  CHECK(list_names("a,,  ,Idempotency-Key", "idempotency-key"));
+  CHECK_FALSE(list_names("closed, enclose", "close"));
+  CHECK_FALSE(list_names("", "close"));
+  CHECK_FALSE(list_names(" , ", ""));
+
+  const std::string bytes =
+      "GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nAccept: */*\r\n"
+      "connection: Idempotency-Key, close\r\n\r\n";
+  auto parsed = parse_request(bytes, kBody, kHeaders);
+  REQUIRE(parsed.outcome == Outcome::complete);
+  CHECK(connection_names(parsed.request.headers, "keep-alive"));
+  CHECK(connection_names(parsed.request.headers, "close"));
+  CHECK(connection_names(parsed.request.headers, "IDEMPOTENCY-KEY"));
+  CHECK_FALSE(connection_names(parsed.request.headers, "Accept"));
+}

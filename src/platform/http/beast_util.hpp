@@ -420,15 +420,8 @@ class ResponseParser final : public bhttp::basic_parser<false> {
 // reads only the first, so `Connection: keep-alive` then `Connection: close` stayed open. HTTP/1.0
 // needs "keep-alive" in the list; HTTP/1.1 stays open unless "close" is in it.
 inline bool keep_alive(const Headers& headers, unsigned version) {
-  bool close = false;
-  bool keep = false;
-  for (const auto [name, value] : headers) {
-    if (name.size() != 10 || !boost::beast::iequals(name, "Connection")) continue;
-    bhttp::token_list tokens{boost::beast::string_view(value.data(), value.size())};
-    close = close || tokens.exists("close");
-    keep = keep || tokens.exists("keep-alive");
-  }
-  return version < 11 ? keep && !close : !close;
+  if (connection_names(headers, "close")) return false;
+  return version >= 11 || connection_names(headers, "keep-alive");
 }
 
 // Copies the writable_field() fields.

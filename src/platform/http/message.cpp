@@ -39,6 +39,27 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+bool list_names(std::string_view list, std::string_view item) {
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    auto element = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    while (!element.empty() && (element.front() == ' ' || element.front() == '\t'))
+      element.remove_prefix(1);
+    while (!element.empty() && (element.back() == ' ' || element.back() == '\t'))
+      element.remove_suffix(1);
+    if (!element.empty() && iequals(element, item)) return true;
+  }
+  return false;
+}
+
+bool connection_names(const Headers& headers, std::string_view option) {
+  for (const auto field : headers) {
+    if (iequals(field.name, "Connection") && list_names(field.value, option)) return true;
+  }
+  return false;
+}
+
 // Per thread: the storage of destroyed Headers, for the next ones. Bounded in count and in
 // size, so it holds at most a few dozen KiB per thread. A Headers destroyed on another thread
 // than the one that filled it simply moves its storage to that thread's recycler.

@@ -88,6 +88,15 @@ class Headers {
 
 bool iequals(std::string_view a, std::string_view b);
 
+// Whether the list field value `list` has `item` among its elements: comma-separated, spaces
+// and tabs around each ignored, empty elements skipped, letter case ignored (RFC 9110 5.6.1).
+bool list_names(std::string_view list, std::string_view item);
+// Whether any Connection field of `headers` names `option` ("close", "keep-alive", or a field
+// that is for this hop only). Every Connection field counts: they make one list (RFC 9110 5.3,
+// 7.6.1); reading only the first kept `Connection: keep-alive, ...` then `Connection: close`
+// open, and let a field named in a second one through a proxy.
+bool connection_names(const Headers& headers, std::string_view option);
+
 // `text` with every byte but RFC 3986's unreserved characters (letters, digits, - . _ ~)
 // written as %XX: safe in a path segment and in a query value.
 std::string percent_encode(std::string_view text);

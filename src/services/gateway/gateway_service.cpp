@@ -66,27 +66,6 @@ constexpr std::string_view kForwardedResponseHeaders[] = {
     "Content-Type", "Retry-After",         "Location",     "ETag",
     "Allow",        "Idempotent-Replayed", "Cache-Control"};
 
-// Whether two field names are the same, in any letter case.
-bool same_name(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-// Whether the Connection field `list` names `field` (comma-separated, any letter case).
-bool names_field(std::string_view list, std::string_view field) {
-  while (!list.empty()) {
-    const auto comma = list.find(',');
-    auto item = list.substr(0, comma);
-    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (same_name(item, field)) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 GatewayService::GatewayService(platform::ServiceContext& ctx, GatewaySettings settings)
@@ -200,14 +179,8 @@ Request GatewayService::outbound(Request& req, const PrefixRoute& route) const {
   // Every Connection field counts: they make one list (RFC 9110 5.3), and a field named in a
   // second one went through (an outside probe).
   const bool has_connection = req.headers.contains("Connection");
-  const auto named_in_connection = [&req](std::string_view name) {
-    for (const auto field : req.headers) {
-      if (same_name(field.name, "Connection") && names_field(field.value, name)) return true;
-    }
-    return false;
-  };
   for (auto name : kForwardedRequestHeaders) {
-    if (has_connection && named_in_connection(name)) continue;
+    if (has_connection && http::connection_names(req.headers, name)) continue;
     if (auto v = req.headers.get(name)) out.headers.add(name, *v);
   }
   out.body = std::move(req.body);
