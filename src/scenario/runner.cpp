@@ -643,12 +643,40 @@ class ScenarioRun {
     }
   }
 
-  // "register", "login" or "pay" for those helper steps; nothing for a request.
-  static std::optional<std::string_view> helper_action(const Step& step) {
+  // The action's name when a step of it that says nothing of its answer must succeed:
+  // "register", "login", "pay" and "request" (inside a block whose own `expect` counts its
+  // answers, a request's answer is the block's to judge); nothing otherwise.
+  std::optional<std::string_view> must_succeed_action(const Step& step) const {
     if (std::holds_alternative<RegisterAction>(step.action)) return "register";
     if (std::holds_alternative<LoginAction>(step.action)) return "login";
     if (std::holds_alternative<PayAction>(step.action)) return "pay";
+    if (std::holds_alternative<RequestAction>(step.action) && !answers_judged_by_block_)
+      return "request";
     return std::nullopt;
+  }
+
+  // Why an answer is no success for a step that must succeed, or nothing: not 2xx, or a pay
+  // whose payment did not go through (the provider answers 200 with status "failed").
+  static std::optional<std::string> not_a_success(std::string_view action,
+                                                  const Response& response) {
+    if (response.status < 200 || response.status >= 300) {
+      return std::string(action) + " answered " + std::to_string(response.status) +
+             ", not a success (2xx)";
+    }
+    if (action != "pay") return std::nullopt;
+    const auto& body = response.json_body;
+    const bool succeeded = body && body->is_object() && body->contains("status") &&
+                           (*body)["status"] == "succeeded";
+    if (succeeded) return std::nullopt;
+    std::string why = "pay answered " + std::to_string(response.status) + ", but the payment ";
+    if (body && body->is_object() && body->contains("status") && (*body)["status"].is_string()) {
+      why += "is " + (*body)["status"].get<std::string>();
+      if (body->contains("failure_reason") && (*body)["failure_reason"].is_string())
+        why += " (" + (*body)["failure_reason"].get<std::string>() + ")";
+    } else {
+      why += "status is not in the answer";
+    }
+    return why;
   }
 
   // True when `expect` says what the answer must be (its status, headers, body or schema);
@@ -718,17 +746,20 @@ class ScenarioRun {
           check_shop_expectations(*step.expect, first_attempt_seq_, scratch, collect, &response);
         }
       }
-      if (auto action = helper_action(step); action && !judges_answer(step.expect) &&
-                                             (response.status < 200 || response.status >= 300)) {
-        // A register, login or pay step that says nothing of its answer is there to get
-        // somewhere: a wrong password passed, and the steps after it ran without a token.
-        const std::string name(*action);
-        collect(step.loc,
-                name + " answered " + std::to_string(response.status) +
-                    ", not a success (2xx): a " + name +
-                    " step with no expectation on its answer must succeed; to expect a "
-                    "failure, say so, like expect: {status: 401}",
-                &response);
+      if (auto action = must_succeed_action(step); action && !judges_answer(step.expect)) {
+        // A step that says nothing of its answer is there to get somewhere: a wrong password
+        // passed, and the steps after it ran without a token; a request answered 503, or a
+        // pay whose card was declined, passed (false greens; an outside probe).
+        if (auto why = not_a_success(*action, response)) {
+          const std::string name(*action);
+          collect(step.loc,
+                  *why + ": a " + name +
+                      " step with no expectation on its answer must succeed; to expect "
+                      "another answer, say so, like expect: {status: " +
+                      (name == "pay" ? std::string("200, json: {$.status: failed}}")
+                                     : std::to_string(response.status) + "}"),
+                  &response);
+        }
       }
       if ((step.expect && step.expect->schema) || options_.validate_schema) {
         check_response_schema(step.expect ? step.expect->schema : std::nullopt, step, response,
@@ -1306,6 +1337,7 @@ class ScenarioRun {
     for (std::size_t i = 0; i < n; ++i) {
       clients.push_back(std::make_unique<http::BlockingClient>());
       runs.push_back(fork(*clients.back()));
+      runs.back()->answers_judged_by_block_ = step.expect && !step.expect->responses.empty();
     }
     std::vector<StepResult> results(n);
     std::vector<char> timed_out(n, 0);
@@ -1432,6 +1464,8 @@ class ScenarioRun {
   Variables vars_;
   std::string current_token_;
   bool logged_in_ = false;  // a login of this run got a token (a block's step: its own)
+  // This run is a step of a concurrently block whose `expect` counts its answers (`responses`).
+  bool answers_judged_by_block_ = false;
   std::uint64_t start_seq_ = 0;
   std::optional<std::uint64_t> violations_at_start_;  // the shop's total when the run began
   std::uint64_t step_cursor_ = 0;

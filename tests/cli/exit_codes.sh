@@ -1010,6 +1010,56 @@ expect_output "login answered 401, not a success \\(2xx\\)" "and why it fails"
 sed 's/not-the-password}/not-the-password}\n    expect: {status: 401}/' "$tmp/silent-login.yaml" > "$tmp/expected-401.yaml"
 expect_code 0 "run: a login expected to fail" "$shopctl" run "$tmp/expected-401.yaml"
 
+# So must a request, and a pay whose payment failed: a bare request answered 503, and a pay
+# whose card was declined (the provider answers 200 {"status": "failed"}), passed (an outside
+# probe). Inside a block whose expect counts its answers, the block judges them.
+cat > "$tmp/silent-request.yaml" <<'YAML'
+version: 1
+name: a request without expect answered 503
+setup:
+  - login: {email: demo@shop.test, password: demo-password-1}
+steps:
+  - request: {GET: /api/catalog/products/p-001}
+    faults: [{target: catalog, type: abort, status: 503}]
+YAML
+expect_code 4 "run: a request with no expect answered 503" "$shopctl" run "$tmp/silent-request.yaml"
+expect_output "silent-request.yaml:6:5" "the request is named at its step"
+expect_output "request answered 503, not a success \\(2xx\\).*like expect: \\{status: 503\\}" "and why it fails, and how to expect it"
+cat > "$tmp/silent-pay.yaml" <<'YAML'
+version: 1
+name: a declined pay without expect
+vars: {email: "silent-pay-${run_id}@shop.test", password: correct-horse-battery}
+setup:
+  - register: {email: "${email}", password: "${password}"}
+  - login: {email: "${email}", password: "${password}"}
+  - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 1}}
+  - request: {method: POST, path: /api/orders}
+    capture: {order_id: $.order_id}
+steps:
+  - pay: {order: "${order_id}", card: "4000000000000002"}
+YAML
+expect_code 4 "run: a pay with no expect whose card is declined" "$shopctl" run "$tmp/silent-pay.yaml"
+expect_output "pay answered 200, but the payment is failed \\(card_declined\\)" "and why it fails"
+sed 's/4000000000000002"}/4242424242424242"}/' "$tmp/silent-pay.yaml" > "$tmp/paid.yaml"
+expect_code 0 "run: a pay with no expect that is paid" "$shopctl" run "$tmp/paid.yaml"
+cat > "$tmp/block-judges.yaml" <<'YAML'
+version: 1
+name: a block counts the answers of its bare requests
+vars: {email: "block-${run_id}@shop.test", password: correct-horse-battery}
+setup:
+  - register: {email: "${email}", password: "${password}"}
+  - login: {email: "${email}", password: "${password}"}
+  - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 1}}
+steps:
+  - concurrently:
+      - request: {method: POST, path: /api/orders}
+      - request: {method: POST, path: /api/orders}
+    expect:
+      responses:
+        - {status: 201, count: 1}
+YAML
+expect_code 0 "run: bare requests in a block whose expect counts their answers" "$shopctl" run "$tmp/block-judges.yaml"
+
 # Clearing a fault that is already gone succeeds (a teardown's tidy-up failed the run with the
 # admin plane's raw 404 JSON).
 cat > "$tmp/clear-twice.yaml" <<'YAML'
@@ -1084,7 +1134,7 @@ expect_output 'unclosed-quote-config.yaml:3:21: error: a quoted value that is ne
 mkdir -p "$tmp/seed"
 { printf 'version: 1\nname: a coin per request\nsteps:\n  - login: {email: demo@shop.test, password: demo-password-1}\n'
   printf '  - fault: {id: coin, target: catalog, type: abort, status: 503, select: {probability: 0.5}}\n'
-  for i in $(seq 16); do printf '  - request: {GET: /api/catalog/categories}\n'; done; } > "$tmp/seed/coin.yaml"
+  for i in $(seq 16); do printf '  - request: {GET: /api/catalog/categories}\n    expect: {status: [200, 503]}\n'; done; } > "$tmp/seed/coin.yaml"
 statuses() {  # statuses REPORT: the answers' statuses in the JSON report, in order
   python3 -c 'import json,sys
 def walk(o, out):
