@@ -277,7 +277,8 @@ Verdict check_sums_match(const World& w) {
 // provider say. A payment whose status or amount contradicted both passed every check.
 Verdict check_payments_agree(const World& w) {
   auto v = make("payments-agree",
-                "each payment's amount is its order's total, a PAID order's payment SUCCEEDED, "
+                "each payment's order exists and its amount is the order's total, a PAID "
+                "order's payment SUCCEEDED, "
                 "a FAILED order's payment is not PENDING, and a payment SUCCEEDED if and only if "
                 "its intent was captured");
   if (!have_money(w)) return not_checked(v, kNeedMoney);
@@ -287,6 +288,12 @@ Verdict check_payments_agree(const World& w) {
   for (const auto& p : w.payments) {
     ++v.checked;
     const auto order = j.orders.find(p.order_id);
+    // Every payment is made for an order the order service saved first: one whose order is
+    // gone is money the shop can no longer account for (an order row deleted passed).
+    if (order == j.orders.end())
+      violation(v, "payment " + p.payment_id + " (" + p.status + ", " +
+                       money(p.amount_cents, p.currency) + ") is for order " + p.order_id +
+                       ", which order.db does not have");
     if (order != j.orders.end()) {
       const OrderRow& o = *order->second;
       if (p.amount_cents != o.total_cents || p.currency != o.currency)

@@ -56,6 +56,7 @@ steps:
   - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 1}}
     expect: {status: 503}
   - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 1}}
+    expect: {status: 503}
   - wait: 1ms
     expect: {circuit: {order->catalog: OPEN}}
 teardown:

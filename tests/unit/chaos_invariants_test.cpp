@@ -139,6 +139,16 @@ TEST_CASE("payments-agree reports a FAILED order whose payment is still PENDING"
   }
 }
 
+// A payment whose order row was lost passed (an outside probe deleted a FAILED order's row:
+// `chaos --check` found nothing).
+TEST_CASE("payments-agree reports a payment whose order does not exist") {
+  auto w = clean_world();
+  w.orders.erase(w.orders.begin() + 1);  // ord-2, FAILED; its payment pay-2 stays
+  auto v = check_payments_agree(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "payment pay-2 (FAILED, 10.00 EUR) is for order ord-2, which order.db does not have"));
+}
+
 TEST_CASE("chaos reports an order left PAYMENT_PENDING") {
   auto w = clean_world();
   w.orders.push_back({"ord-3", "usr-1", "PAYMENT_PENDING", 700, "EUR", "", ""});
