@@ -665,8 +665,8 @@ class ScenarioRun {
     }
     if (action != "pay") return std::nullopt;
     const auto& body = response.json_body;
-    const bool succeeded = body && body->is_object() && body->contains("status") &&
-                           (*body)["status"] == "succeeded";
+    const bool succeeded =
+        body && body->is_object() && body->contains("status") && (*body)["status"] == "succeeded";
     if (succeeded) return std::nullopt;
     std::string why = "pay answered " + std::to_string(response.status) + ", but the payment ";
     if (body && body->is_object() && body->contains("status") && (*body)["status"].is_string()) {

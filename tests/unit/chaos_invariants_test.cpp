@@ -146,7 +146,8 @@ TEST_CASE("payments-agree reports a payment whose order does not exist") {
   w.orders.erase(w.orders.begin() + 1);  // ord-2, FAILED; its payment pay-2 stays
   auto v = check_payments_agree(w);
   CHECK(v.outcome == Outcome::failed);
-  CHECK(mentions(v, "payment pay-2 (FAILED, 10.00 EUR) is for order ord-2, which order.db does not have"));
+  CHECK(mentions(
+      v, "payment pay-2 (FAILED, 10.00 EUR) is for order ord-2, which order.db does not have"));
 }
 
 TEST_CASE("chaos reports an order left PAYMENT_PENDING") {
