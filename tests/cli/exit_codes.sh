@@ -1060,6 +1060,12 @@ steps:
 YAML
 expect_code 0 "run: bare requests in a block whose expect counts their answers" "$shopctl" run "$tmp/block-judges.yaml"
 
+# A breaker of a stopped service cannot be read: said so, naming the breaker and its service
+# (it said "the shop's admin plane is unreachable", which read as the shop's fault).
+printf 'version: 1\nname: a stopped breaker\nsteps:\n  - stop: order\n  - wait: 1ms\n    expect: {circuit: {order->catalog: CLOSED}}\n' > "$tmp/stopped-breaker.yaml"
+expect_code 4 "run: a breaker of a stopped service" "$shopctl" run "$tmp/stopped-breaker.yaml"
+expect_output "cannot read circuit breaker order->catalog: the order service, which holds it, does not answer" "says which breaker and why"
+
 # Clearing a fault that is already gone succeeds (a teardown's tidy-up failed the run with the
 # admin plane's raw 404 JSON).
 cat > "$tmp/clear-twice.yaml" <<'YAML'
