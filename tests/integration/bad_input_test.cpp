@@ -335,6 +335,10 @@ TEST_CASE("a 2 MiB body answers 413, headers over 16 KiB answer 431, other conte
   req.headers.set("X-Padding", std::string(20 * 1024, 'p'));
   auto res = h.client.send_url(h.shop->url("gateway") + "/api/catalog/products", req, 10s);
   CHECK(res.status == 431);
+  // The HTTP layer's own answers too say that no cache keeps them, as every other answer of
+  // the public door does (its 400, 413 and 431 did not; an outside probe).
+  CHECK(res.headers.get("Cache-Control") == "no-store");
+  CHECK(big.headers.get("Cache-Control") == "no-store");
 
   auto xml = h.send("POST", "/api/auth/login", "<login/>", "application/xml");
   CHECK(xml.status == 415);

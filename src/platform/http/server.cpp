@@ -212,6 +212,8 @@ Response limit_error(int status, std::string code, std::string message) {
   auto trace = quick_trace_id();
   Response r = platform::error_response(status, code, message, nlohmann::json::object(), trace);
   r.headers.set("X-Trace-Id", trace);
+  // As every answer of a public port (ServiceHost::finish): no cache keeps it.
+  r.headers.set("Cache-Control", "no-store");
   return r;
 }
 
