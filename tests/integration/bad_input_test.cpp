@@ -137,6 +137,11 @@ TEST_CASE("malformed, mistyped and missing fields answer 4xx in the error shape"
       // fell back to its default (page_size=1000 answered 200 with 20 products).
       {"GET", "/api/catalog/products?page_size=1000&x=%zz", "", true, "invalid_query"},
       {"GET", "/api/catalog/products?q=%zz", "", true, "invalid_query"},
+      // A value that is no UTF-8 once decoded: 400, as in a path or a JSON body (it was a
+      // search that found nothing; an outside probe).
+      {"GET", "/api/catalog/products?q=%FF", "", true, "invalid_query"},
+      {"GET", "/api/catalog/products?category=caf%C3", "", true, "invalid_query"},
+      {"GET", "/api/catalog/products?ids=p-001,%ED%A0%80", "", true, "invalid_query"},
       {"GET", "/api/catalog/products?page=2147483648", "", true, "invalid_query"},
       {"GET", "/api/catalog/products/does-not-exist", "", true, "product_not_found"},
       {"GET", "/api/orders/ord_does_not_exist", "", true, "order_not_found"},

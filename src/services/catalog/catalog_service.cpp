@@ -9,6 +9,7 @@
 #include "platform/error.hpp"
 #include "platform/input_file.hpp"
 #include "platform/json_body.hpp"
+#include "platform/text_rules.hpp"
 
 namespace shopctl::catalog {
 
@@ -52,6 +53,13 @@ std::array<std::optional<std::string>, N> query_params(
                        {{"parameter", std::string(names[i])}});
       }
       out[i] = std::string(param.has_value ? param.value : "");
+      // A value that is no UTF-8 text once decoded ("%FF") names nothing: 400, as the same
+      // bytes in a path segment or a JSON body are (it searched for them and found nothing).
+      if (platform::first_invalid_utf8(*out[i])) {
+        throw ApiError(400, "invalid_query",
+                       std::string(names[i]) + " is not UTF-8 text once percent-decoded",
+                       {{"parameter", std::string(names[i])}});
+      }
     }
   }
   return out;
