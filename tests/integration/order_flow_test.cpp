@@ -988,6 +988,8 @@ TEST_CASE("a payment result that contradicts a final order is refused with 409 a
   CHECK(event.status == 200);
   CHECK(event.body["duplicate"] == false);
   CHECK(event.body["callback_delivered"] == true);  // answered for good, with 409
+  // ... and the receipt says the order refused it ("delivered" alone read as "applied").
+  CHECK(event.body["callback_outcome"] == "refused_contradicts_order");
   auto outbox = t.admin("payment", "GET", "/_admin/outbox").body;
   CHECK(outbox["depth"] == 0);
   CHECK(outbox["finished"]["conflict"] == 1);

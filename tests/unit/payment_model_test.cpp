@@ -83,6 +83,13 @@ TEST_CASE("a provider event is read field by field and its type is checked") {
   CHECK(event.result() == "SUCCEEDED");
   CHECK(payment::payment_result_body(event)["reason"].is_null());
 
+  // A failed payment always gives its order a reason: a signed event without one ended the
+  // order FAILED with a reason of null (an outside probe).
+  auto no_reason = valid_event();
+  no_reason.erase("failure_reason");
+  event = payment::parse_provider_event(no_reason);
+  CHECK(payment::payment_result_body(event)["reason"] == "unspecified");
+
   auto unknown = valid_event();
   unknown["type"] = "charge.refunded";
   CHECK(error_code_of([&] { payment::parse_provider_event(unknown); }) == "unknown_event_type");

@@ -74,10 +74,16 @@ ProviderEvent event_of_decided_intent(const nlohmann::json& error_body) {
 }
 
 nlohmann::json payment_result_body(const ProviderEvent& event) {
+  // A failed payment always says why: an event that named no reason (the contract's always
+  // does; a signed one without it was taken) ended its order FAILED with a reason of null.
+  nlohmann::json reason = nullptr;
+  if (!event.failure_reason.empty())
+    reason = event.failure_reason;
+  else if (std::string_view(event.result()) == "FAILED")
+    reason = "unspecified";
   return {{"payment_id", event.payment_id},
           {"status", std::string(event.result())},
-          {"reason", event.failure_reason.empty() ? nlohmann::json(nullptr)
-                                                  : nlohmann::json(event.failure_reason)}};
+          {"reason", std::move(reason)}};
 }
 
 std::chrono::milliseconds outbox_backoff(int failed_attempts, std::chrono::milliseconds initial,

@@ -370,20 +370,27 @@ asio::awaitable<Response> PaymentService::webhook(Request& req) {
                                            {"payment_id", event.payment_id},
                                            {"type", event.type},
                                            {"trace_id", req.trace_id}});
-  bool delivered = false;
-  if (recorded.callback) delivered = co_await deliver(*recorded.callback);
+  std::optional<CallbackVerdict> verdict;
+  if (recorded.callback) verdict = co_await deliver(*recorded.callback);
+  // What the order service did with the result: `callback_delivered` alone said true for a
+  // callback the order refused as contradicting it (an outside probe).
+  const char* outcome = !verdict                                    ? "will_retry"
+                        : *verdict == CallbackVerdict::acknowledged ? "applied"
+                        : *verdict == CallbackVerdict::conflict     ? "refused_contradicts_order"
+                                                                    : "refused";
   co_return Response::json(200, {{"received", true},
                                  {"duplicate", false},
                                  {"event_id", event.event_id},
                                  {"payment_id", recorded.payment.payment_id},
                                  {"payment_status", recorded.payment.status},
-                                 {"callback_delivered", delivered}});
+                                 {"callback_delivered", verdict.has_value()},
+                                 {"callback_outcome", outcome}});
 }
 
-asio::awaitable<bool> PaymentService::deliver(OutboxEntry entry) {
+asio::awaitable<std::optional<CallbackVerdict>> PaymentService::deliver(OutboxEntry entry) {
   {
     std::lock_guard lock(in_flight_mu_);
-    if (finished_.count(entry.id) || !in_flight_.insert(entry.id).second) co_return false;
+    if (finished_.count(entry.id) || !in_flight_.insert(entry.id).second) co_return std::nullopt;
   }
   struct Release {
     PaymentService* service;
@@ -416,7 +423,7 @@ asio::awaitable<bool> PaymentService::deliver(OutboxEntry entry) {
     log_fields["retry_in_ms"] = wait.count();
     ctx_.log.warn("payment-result callback not delivered; will retry", log_fields);
     co_await store_.postpone_callback(entry.id, attempts, now_ms + wait.count(), error);
-    co_return false;
+    co_return std::nullopt;
   }
   if (verdict == CallbackVerdict::conflict) {
     auto log_fields = fields;
@@ -435,7 +442,7 @@ asio::awaitable<bool> PaymentService::deliver(OutboxEntry entry) {
     finished_.insert(entry.id);
     if (finished_.size() > kFinishedKept) finished_.erase(finished_.begin());
   }
-  co_return true;
+  co_return verdict;
 }
 
 asio::awaitable<void> PaymentService::poll_outbox(const std::atomic<bool>& stopping) {

@@ -91,7 +91,7 @@ class PaymentService : public platform::Service {
   // Delivers one outbox row to the order service and records the outcome. Returns true when
   // the row is finished (acknowledged, or refused for good). A row another delivery is
   // already sending is skipped (returns false).
-  boost::asio::awaitable<bool> deliver(OutboxEntry entry);
+  boost::asio::awaitable<std::optional<CallbackVerdict>> deliver(OutboxEntry entry);
   // One pass of the outbox poller: delivers the callbacks that are due.
   boost::asio::awaitable<void> poll_outbox(const std::atomic<bool>& stopping);
   // One pass of reconciliation: looks up the intents of the PENDING payments that are due.
