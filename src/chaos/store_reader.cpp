@@ -223,50 +223,101 @@ std::string describe(const InFlight& left) {
 Orphans find_orphan_captures(const DatabaseFiles& files) {
   Orphans found;
   std::error_code ec;
-  for (const auto& file : {files.order, files.payment, files.provider})
-    if (!std::filesystem::exists(file, ec)) return found;
+  const std::filesystem::path* all[] = {&files.order, &files.payment, &files.provider};
+  std::vector<std::string> absent;
+  for (const auto* file : all)
+    if (!std::filesystem::exists(*file, ec)) absent.push_back(file->filename().string());
   // At every start: only the columns the comparison needs (load_databases reads every row of
   // every table the checkers use, events' JSON bodies included).
-  std::set<std::string> orders;
+  std::map<std::string, std::string> status_of_order;     // order_id -> status
+  std::vector<std::pair<std::string, std::string>> paid;  // PAID: order_id, payment_id
+  std::map<std::string, std::string> failed_of_payment;   // FAILED: payment_id -> order_id
   std::map<std::string, std::string> order_of_payment;
-  struct Capture {
-    std::string intent_id, payment_id, currency;
+  std::set<std::string> ended_payments;  // FAILED or CANCELED in payment.db
+  struct Intent {
+    std::string intent_id, payment_id, currency, status;
     std::int64_t amount_cents = 0;
   };
-  std::vector<Capture> captures;
+  std::vector<Intent> intents;
   std::vector<std::string> problems;
-  const bool read =
-      read_file(files.order, problems,
-                [&](ReadOnly& db) {
-                  db.each("SELECT order_id FROM orders",
-                          [&](sqlite3_stmt* st) { orders.insert(text(st, 0)); });
-                }) &&
-      read_file(files.payment, problems,
-                [&](ReadOnly& db) {
-                  db.each("SELECT payment_id, order_id FROM payments", [&](sqlite3_stmt* st) {
-                    order_of_payment.emplace(text(st, 0), text(st, 1));
-                  });
-                }) &&
-      read_file(files.provider, problems, [&](ReadOnly& db) {
-        db.each(
-            "SELECT intent_id, payment_id, currency, amount_cents FROM intents "
-            "WHERE status = 'succeeded'",
+  const auto read_orders = [&](ReadOnly& db) {
+    // A FAILED order whose payment is still to be canceled (payment_cancel_due) may have a
+    // payable intent for a while: the shop cancels it.
+    db.each("SELECT order_id, status, COALESCE(payment_id, ''), payment_cancel_due FROM orders",
             [&](sqlite3_stmt* st) {
-              captures.push_back({text(st, 0), text(st, 1), text(st, 2), integer(st, 3)});
+              const auto id = text(st, 0), status = text(st, 1), payment = text(st, 2);
+              if (status == "PAID") paid.emplace_back(id, payment);
+              if (status == "FAILED" && !payment.empty() && integer(st, 3) == 0)
+                failed_of_payment.emplace(payment, id);
+              status_of_order.emplace(id, status);
             });
-      });
+  };
+  const auto read_payments = [&](ReadOnly& db) {
+    db.each("SELECT payment_id, order_id, status FROM payments", [&](sqlite3_stmt* st) {
+      order_of_payment.emplace(text(st, 0), text(st, 1));
+      if (const auto status = text(st, 2); status == "FAILED" || status == "CANCELED")
+        ended_payments.insert(text(st, 0));
+    });
+  };
+  const auto read_intents = [&](ReadOnly& db) {
+    db.each(
+        "SELECT intent_id, payment_id, currency, amount_cents, status FROM intents "
+        "WHERE status IN ('succeeded', 'requires_payment')",
+        [&](sqlite3_stmt* st) {
+          intents.push_back({text(st, 0), text(st, 1), text(st, 2), text(st, 4), integer(st, 3)});
+        });
+  };
+  if (absent.size() == 3) return found;  // a new shop
+  if (!absent.empty()) {
+    // One removed beside others: say what the others hold. A folder whose files all hold
+    // nothing yet (a shop stopped before its first order) says nothing.
+    std::string held;
+    if (std::filesystem::exists(files.order, ec) && read_file(files.order, problems, read_orders) &&
+        !paid.empty())
+      held = "order.db holds " + std::to_string(paid.size()) + " PAID order(s)";
+    else if (std::filesystem::exists(files.provider, ec) &&
+             read_file(files.provider, problems, read_intents) &&
+             std::any_of(intents.begin(), intents.end(),
+                         [](const Intent& i) { return i.status == "succeeded"; }))
+      held = "provider.db holds captures";
+    if (!held.empty()) {
+      std::string names;
+      for (const auto& name : absent) names += (names.empty() ? "" : ", ") + name;
+      found.missing = names + " (" + held + ")";
+    }
+    return found;
+  }
+  const bool read = read_file(files.order, problems, read_orders) &&
+                    read_file(files.payment, problems, read_payments) &&
+                    read_file(files.provider, problems, read_intents);
   if (!read) return found;
-  for (const auto& capture : captures) {
-    const auto payment = order_of_payment.find(capture.payment_id);
-    if (payment != order_of_payment.end() && orders.contains(payment->second)) continue;
+  std::set<std::string> captured_payments;
+  for (const auto& intent : intents) {
+    if (intent.status == "requires_payment") {
+      // Payable while both the order and its payment say it ended: a contradiction, not a
+      // cancel still on its way (a PENDING payment is ended by the shop's reconciliation).
+      const auto failed = failed_of_payment.find(intent.payment_id);
+      if (failed != failed_of_payment.end() && ended_payments.contains(intent.payment_id) &&
+          found.failed_payable++ == 0)
+        found.failed_example = "order " + failed->second + " (intent " + intent.intent_id + ")";
+      continue;
+    }
+    captured_payments.insert(intent.payment_id);
+    const auto payment = order_of_payment.find(intent.payment_id);
+    if (payment != order_of_payment.end() && status_of_order.contains(payment->second)) continue;
     if (found.captures++ == 0) {
-      found.currency = capture.currency;
+      found.currency = intent.currency;
       found.example =
-          "intent " + capture.intent_id + " for payment " + capture.payment_id +
+          "intent " + intent.intent_id + " for payment " + intent.payment_id +
           (payment == order_of_payment.end() ? " (not in payment.db)"
                                              : " (order " + payment->second + ", not in order.db)");
     }
-    found.amount_cents += capture.amount_cents;
+    found.amount_cents += intent.amount_cents;
+  }
+  for (const auto& [order_id, payment_id] : paid) {
+    if (captured_payments.contains(payment_id)) continue;
+    if (found.paid_uncaptured++ == 0)
+      found.paid_example = "order " + order_id + " (payment " + payment_id + ")";
   }
   return found;
 }

@@ -42,16 +42,29 @@ struct InFlight {
 };
 InFlight count_in_flight(const DatabaseFiles& files);
 
-// Captures with no order behind them: an intent the provider captured (`succeeded`) whose
-// payment payment.db does not hold, or whose order order.db does not hold. Never the result
-// of a crash (an order is durable before its payment can be paid); it is what a database
-// restored from an older backup, or a -wal removed, leaves (docs/money.md). Read-only; empty
-// when all three files are not there or cannot be read (nothing to compare).
+// What the three money databases say differently at a start, never the result of a crash (an
+// order is durable before its payment can be paid, and a capture before its webhook): what a
+// database restored from an older backup, a -wal damaged or removed, or a file removed leaves
+// (docs/money.md). Read-only; nothing when no file is there yet (a new shop).
+//  - captures with no order: an intent captured (`succeeded`) whose payment payment.db does not
+//    hold, or whose order order.db does not;
+//  - PAID orders with no capture: the provider holds no captured intent of their payment;
+//  - FAILED orders with an intent that can still be paid (`requires_payment`): a shopper with
+//    its link would pay for an order that failed (a damaged provider -wal reopened two);
+//  - a database missing beside others that hold money (provider.db removed: no start said so).
 struct Orphans {
   std::size_t captures = 0;       // captured intents with no order
   std::int64_t amount_cents = 0;  // what they took, in all
   std::string currency;           // of the first one
   std::string example;            // "intent pi_... for payment pay_... (order o_...)"
+  std::size_t paid_uncaptured = 0;
+  std::string paid_example;  // "order ord_... (payment pay_...)"
+  std::size_t failed_payable = 0;
+  std::string failed_example;  // "order ord_... (intent pi_...)"
+  std::string missing;         // "provider.db (order.db holds 3 PAID orders)"
+  bool any() const {
+    return captures > 0 || paid_uncaptured > 0 || failed_payable > 0 || !missing.empty();
+  }
 };
 Orphans find_orphan_captures(const DatabaseFiles& files);
 // "3 orders PAYMENT_PENDING, 0 callbacks unfinished, 1 provider events undelivered"; a count

@@ -204,23 +204,47 @@ void warn_if_few_open_files(bool processes) {
 }
 
 // Databases that are not from one moment: captures the provider holds for orders order.db does
-// not (order.db restored from an older backup, or its -wal removed while the shop was down).
-// The shop started without a word and answered ready, while 124 captures (1,599.60 EUR) stood
-// for no order (an outside probe). A crash never leaves this (docs/money.md): said at the start.
+// not (order.db restored from an older backup, or its -wal removed while the shop was down);
+// PAID orders the provider holds no capture for; FAILED orders whose intent can be paid again
+// (a damaged provider -wal); a database removed beside the others. The shop started without a
+// word and answered ready, while 124 captures (1,599.60 EUR) stood for no order, and while a
+// reopened intent took money for a FAILED order (outside probes). A crash never leaves these
+// (docs/money.md): said at the start.
 void warn_if_money_disagrees(const fs::path& dir) {
-  const auto orphans = chaos::find_orphan_captures(chaos::files_in(dir));
-  if (orphans.captures == 0) return;
-  char amount[64];
-  std::snprintf(amount, sizeof amount, "%lld.%02lld %s",
-                static_cast<long long>(orphans.amount_cents / 100),
-                static_cast<long long>(orphans.amount_cents % 100), orphans.currency.c_str());
-  std::cerr << "shopctl serve: warning: " << orphans.captures << " capture(s) at the provider ("
-            << amount << " in all) stand for no order in order.db, e.g. "
-            << platform::terminal_text(orphans.example, true) << ": the databases in "
-            << dir.string()
-            << " are not from one moment (one restored from an older backup, or a -wal removed "
-               "while the shop was down), and that money is in no order; shopctl chaos --check "
-            << dir.string() << " lists them (docs/money.md, \"Backups\")\n";
+  const auto found = chaos::find_orphan_captures(chaos::files_in(dir));
+  if (!found.any()) return;
+  const std::string where = dir.string();
+  const std::string tail =
+      ": the databases in " + where +
+      " are not from one moment (one restored from an older backup, a -wal damaged or removed, "
+      "or a file removed while the shop was down); shopctl chaos --check " +
+      where + " lists them (docs/money.md, \"Backups\")\n";
+  if (!found.missing.empty()) {
+    std::cerr << "shopctl serve: warning: " << platform::terminal_text(found.missing, true)
+              << " is missing beside the other money databases, which a new one will not match"
+              << tail;
+  }
+  if (found.captures > 0) {
+    char amount[64];
+    std::snprintf(amount, sizeof amount, "%lld.%02lld %s",
+                  static_cast<long long>(found.amount_cents / 100),
+                  static_cast<long long>(found.amount_cents % 100), found.currency.c_str());
+    std::cerr << "shopctl serve: warning: " << found.captures << " capture(s) at the provider ("
+              << amount << " in all) stand for no order, e.g. "
+              << platform::terminal_text(found.example, true) << ", and that money is in no order"
+              << tail;
+  }
+  if (found.paid_uncaptured > 0) {
+    std::cerr << "shopctl serve: warning: " << found.paid_uncaptured
+              << " PAID order(s) have no capture at the provider, e.g. "
+              << platform::terminal_text(found.paid_example, true) << tail;
+  }
+  if (found.failed_payable > 0) {
+    std::cerr << "shopctl serve: warning: " << found.failed_payable
+              << " FAILED order(s) have an intent at the provider that can be paid again, e.g. "
+              << platform::terminal_text(found.failed_example, true)
+              << " (money taken with it is for an order that failed)" << tail;
+  }
 }
 
 // A data folder holds one shop in one layout: `serve` keeps D/order.db, `serve --processes`

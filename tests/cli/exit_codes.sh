@@ -784,6 +784,7 @@ serve_until_up() {  # serve_until_up OUT: starts serve on $restore_dir, sets $re
 serve_until_up "$tmp/restore-1.out"
 kill "$restore_pid"; wait "$restore_pid" 2>/dev/null
 cp "$restore_dir/order.db" "$tmp/order.db.backup"
+cp "$restore_dir/provider.db" "$tmp/provider.db.backup"
 serve_until_up "$tmp/restore-2.out"
 restore_token=$(curl -s -X POST "$restore_gw/api/auth/login" -H 'Content-Type: application/json' \
   -d '{"email":"demo@shop.test","password":"demo-password-1"}' | jq -r .access_token)
@@ -795,16 +796,33 @@ kill "$restore_pid"; wait "$restore_pid" 2>/dev/null
 # The same folder, untouched: no warning.
 serve_until_up "$tmp/restore-3.out"
 kill "$restore_pid"; wait "$restore_pid" 2>/dev/null
+cp -a "$restore_dir" "$tmp/paid-shop"
 cp "$tmp/order.db.backup" "$restore_dir/order.db"; rm -f "$restore_dir/order.db-wal" "$restore_dir/order.db-shm"
 serve_until_up "$tmp/restore-4.out"
 kill "$restore_pid"; wait "$restore_pid" 2>/dev/null
-if [[ "$restore_paid" == succeeded ]] && ! grep -q "stand for no order" "$tmp/restore-3.out" &&
-  grep -q "warning: 1 capture(s) at the provider (12.90 EUR in all) stand for no order in order.db" "$tmp/restore-4.out"; then
+if [[ "$restore_paid" == succeeded ]] && ! grep -q "warning" "$tmp/restore-3.out" &&
+  grep -qE "warning: 1 capture\(s\) at the provider \(12.90 EUR in all\) stand for no order, e.g. intent pi_[0-9a-f]+ for payment pay_[0-9a-f]+ \(order ord_[0-9a-f]+, not in order.db\)" "$tmp/restore-4.out"; then
   passed=$((passed + 1))
 else
   failed=$((failed + 1)); echo "FAIL: a start on an order.db older than the provider's captures says so (paid: $restore_paid)"
   sed 's/^/    /' "$tmp/restore-4.out" | head -5
 fi
+# The other way round: provider.db from before the payment (a PAID order with no capture), and
+# provider.db removed beside databases that hold money. Both started without a word (an
+# outside probe: only captures with no order were looked for, and only with all three files).
+rm -rf "$restore_dir"; cp -a "$tmp/paid-shop" "$restore_dir"
+cp "$tmp/provider.db.backup" "$restore_dir/provider.db"; rm -f "$restore_dir/provider.db-wal" "$restore_dir/provider.db-shm"
+serve_until_up "$tmp/restore-6.out"
+kill "$restore_pid"; wait "$restore_pid" 2>/dev/null
+cp "$tmp/restore-6.out" "$tmp/out"
+expect_output "warning: 1 PAID order\(s\) have no capture at the provider, e.g. order ord_[0-9a-f]+ \(payment pay_[0-9a-f]+\)" "a start on a provider.db older than a PAID order says so"
+rm -rf "$restore_dir"; cp -a "$tmp/paid-shop" "$restore_dir"
+rm -f "$restore_dir"/provider.db*
+serve_until_up "$tmp/restore-7.out"
+kill "$restore_pid"; wait "$restore_pid" 2>/dev/null
+cp "$tmp/restore-7.out" "$tmp/out"
+expect_output "warning: provider.db \(order.db holds 1 PAID order\(s\)\) is missing beside the other money databases" "a start with provider.db removed says so"
+rm -rf "$restore_dir"; cp -a "$tmp/paid-shop" "$restore_dir"
 # identity.json (the secrets) widened by hand was taken without a word (an outside probe).
 chmod 700 "$restore_dir"; chmod 644 "$restore_dir/identity.json"
 serve_until_up "$tmp/restore-5.out"

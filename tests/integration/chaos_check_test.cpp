@@ -176,3 +176,30 @@ TEST_CASE("chaos --check fails on a folder without the databases, or with none r
   std::error_code ec;
   fs::remove_all(dir, ec);
 }
+
+// What a start looks at (serve's warning): captures with no order, PAID orders with no capture,
+// FAILED orders whose ended payment has an intent that can be paid again (a damaged provider
+// -wal reopened two; a shopper then paid one of them and money was taken for a FAILED order,
+// and the start said nothing: an outside probe), and a database missing beside the others.
+TEST_CASE("the start's money check finds a reopened intent of a FAILED order and a missing file") {
+  namespace chaos = shopctl::chaos;
+  auto dir = folder_with_two_orders();
+  CHECK_FALSE(chaos::find_orphan_captures(chaos::files_in(dir)).any());
+
+  plant(dir / "provider.db",
+        "UPDATE intents SET status = 'requires_payment' WHERE status = 'failed'");
+  auto found = chaos::find_orphan_captures(chaos::files_in(dir));
+  CHECK(found.failed_payable == 1);
+  CHECK(found.failed_example.starts_with("order ord_"));
+  CHECK(found.paid_uncaptured == 0);
+
+  plant(dir / "provider.db", "UPDATE intents SET status = 'canceled' WHERE status = 'succeeded'");
+  found = chaos::find_orphan_captures(chaos::files_in(dir));
+  CHECK(found.paid_uncaptured == 1);
+  CHECK(found.paid_example.starts_with("order ord_"));
+
+  fs::remove(dir / "provider.db");
+  found = chaos::find_orphan_captures(chaos::files_in(dir));
+  CHECK(found.missing == "provider.db (order.db holds 1 PAID order(s))");
+  fs::remove_all(dir);
+}
