@@ -124,6 +124,9 @@ struct Request {
   std::string caller;    // who is calling, from the service credential: "order", "client", ...
   std::string trace_id;  // 32 hex digits
   std::string user_id;   // the end user, when the gateway vouches for one
+  // The address (no port) of the client connected to this port, from the server; the
+  // connection's, so clear() keeps it.
+  std::string peer_address;
 
   std::string_view path() const;   // target without the query
   std::string_view query() const;  // after '?', or empty
@@ -131,7 +134,8 @@ struct Request {
   std::optional<std::string> query_param(std::string_view name) const;
   const std::string& param(std::string_view name) const;  // a path parameter; throws if absent
 
-  // Empties every part, keeping the storage (a connection's next request reuses it).
+  // Empties every part but peer_address, keeping the storage (a connection's next request
+  // reuses it).
   void clear() noexcept;
 };
 

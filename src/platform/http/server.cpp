@@ -859,14 +859,13 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         }
       }
     }
-    std::string remote;
-    {
-      auto ep = stream.socket().remote_endpoint(ec);
-      if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
-    }
     // One Request and one response head buffer for the connection's life: each request
     // reuses their storage.
     Request req;
+    {
+      auto ep = stream.socket().remote_endpoint(ec);
+      if (!ec) req.peer_address = ep.address().to_string();
+    }
     std::string head;
     std::size_t empty_line_bytes = 0;  // before the request being read
     // Empty lines that come on their own while the connection is idle begin a request: the

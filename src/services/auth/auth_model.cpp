@@ -1,5 +1,6 @@
 #include "services/auth/auth_model.hpp"
 
+#include <cctype>
 #include <cstdio>
 
 #include "platform/domain_error.hpp"
@@ -17,6 +18,43 @@ constexpr std::string_view kDefaultDemoPassword = "demo-password-1";
 constexpr std::string_view kDefaultDemoHash =
     "$argon2id$v=19$m=19456,t=2,p=1$OKc4/dAUhc1wCAd5P611Gg$0/"
     "0Cpz2Vl5Rtoimk1mNGYqTPaUUBh9fwPyrQV4Z4byI";
+
+// The passwords of 8 characters or more that lead the published lists of leaked passwords
+// (NIST SP 800-63B 5.1.1.2 asks that a new password be checked against such a list), lower
+// case. A short list of our own rather than cracklib's dictionary (libpwquality): that refuses
+// passphrases of words, which the same guidance asks services to take (docs/security.md).
+constexpr std::string_view kCommonPasswords[] = {
+    "password", "password1", "password12", "password123",   "passw0rd",  "p@ssw0rd",   "p@ssword",
+    "12345678", "123456789", "1234567890", "12341234",      "11223344",  "123123123",  "987654321",
+    "87654321", "1234qwer",  "qwer1234",   "q1w2e3r4",      "1q2w3e4r",  "1q2w3e4r5t", "1qaz2wsx",
+    "zaq12wsx", "qwertyui",  "qwertyuiop", "qwerty123",     "qwerty12",  "asdfghjk",   "asdfghjkl",
+    "zxcvbnm1", "abc12345",  "abcd1234",   "iloveyou",      "iloveyou1", "sunshine",   "princess",
+    "football", "baseball",  "superman",   "starwars",      "trustno1",  "welcome1",   "welcome123",
+    "letmein1", "whatever",  "changeme",   "administrator", "admin123",  "computer",   "internet",
+    "michael1", "jennifer",  "basketball", "sunshine1",     "charlie1",  "shopctl1",   "aa123456",
+    "a1b2c3d4", "monkey123", "dragon123",  "master123",
+};
+
+// Why `password` is too easy to guess, or empty: a leaked favourite, one character repeated,
+// a run of consecutive characters up or down ("abcdefgh", "98765432"), or the email itself.
+std::string guessable(std::string_view password, std::string_view email) {
+  std::string lower(password);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto common : kCommonPasswords)
+    if (lower == common) return "it is one of the most common passwords";
+  bool same = true, up = true, down = true;
+  for (std::size_t i = 1; i < lower.size(); ++i) {
+    same = same && lower[i] == lower[0];
+    up = up && lower[i] == lower[i - 1] + 1;
+    down = down && lower[i] == lower[i - 1] - 1;
+  }
+  if (same) return "it is one character repeated";
+  if (up || down) return "it is a run of consecutive characters";
+  const auto at = email.find('@');
+  if (lower == email || (at != std::string_view::npos && lower == email.substr(0, at)))
+    return "it is the email address";
+  return "";
+}
 
 }  // namespace
 
@@ -116,6 +154,12 @@ Registration validate_registration(std::string_view email, std::string password,
     throw DomainError(ErrorKind::invalid, "weak_password",
                       "the password needs at least 8 characters",
                       {{"field", "password"}, {"min_length", kMinPasswordLength}});
+  }
+  if (const auto guess = guessable(password, *canonical); !guess.empty()) {
+    throw DomainError(
+        ErrorKind::invalid, "weak_password",
+        "the password is too easy to guess: " + guess + "; a few words together make a strong one",
+        {{"field", "password"}, {"rule", guess}});
   }
   // A name is shown to people (the web shop, the console): no control characters, nothing
   // invisible and nothing that reorders the text around it (U+202E). ZWJ and ZWNJ stay. Asked

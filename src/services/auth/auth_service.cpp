@@ -24,6 +24,7 @@ AuthService::AuthService(platform::ServiceContext& ctx, AuthSettings settings)
       token_ttl_seconds_(settings_.token_ttl.count()),
       store_(ctx.data_dir / "auth.db", ctx.synchronous_for("auth")),
       throttle_(ctx.clock, settings_.login_max_failures, settings_.login_window),
+      taken_throttle_(ctx.clock, settings_.login_max_failures, settings_.login_window),
       passwords_(settings_.password_workers, settings_.password_queue) {
   auto from_gateway = Access::only({"gateway"});
   host_.routes().add("POST", "/register", from_gateway,
@@ -37,7 +38,20 @@ asio::awaitable<Response> AuthService::register_user(Request& req) {
   auto password = platform::required_string(body, "password", kMaxPasswordLength);
   auto name = platform::required_string(body, "name", kMaxNameLength);
   Registration registration = validate_registration(email, std::move(password), std::move(name));
-  co_await store_.require_email_free(registration.email);
+  const std::string client(req.headers.get("X-Client-Address").value_or("unknown"));
+  if (auto wait = taken_throttle_.retry_after(client); wait > 0) {
+    throw DomainError(ErrorKind::too_many, "too_many_attempts",
+                      "too many registrations of emails that already have an account from this "
+                      "client; try again later",
+                      {{"retry_after_seconds", wait}})
+        .with_retry_after(static_cast<int>(wait));
+  }
+  try {
+    co_await store_.require_email_free(registration.email);
+  } catch (const DomainError& e) {
+    if (e.code() == "email_taken") taken_throttle_.record_failure(client);
+    throw;
+  }
   User user{security::new_id("usr_"), registration.email, registration.name, ""};
   co_await on_password_pool([&] {
     user.password_hash = security::hash_password(registration.password, settings_.hashing);
@@ -97,6 +111,7 @@ void AuthService::set_runtime(std::chrono::seconds token_ttl, int login_max_fail
                               std::chrono::seconds login_window) {
   token_ttl_seconds_.store(token_ttl.count());
   throttle_.set_limits(login_max_failures, login_window);
+  taken_throttle_.set_limits(login_max_failures, login_window);
 }
 
 asio::awaitable<void> AuthService::on_password_pool(std::function<void()> fn) {

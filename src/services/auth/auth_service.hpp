@@ -51,7 +51,11 @@ class AuthService : public platform::Service {
                    std::chrono::seconds login_window);
   // Forgets the failed logins counted so far (the shop's reset); returns how many emails had
   // some.
-  std::size_t forget_failed_logins() { return throttle_.forget_failures(); }
+  // The reset forgets both throttles' counts (docs/scenarios.md): returns how many emails and
+  // client addresses had some.
+  std::size_t forget_failed_logins() {
+    return throttle_.forget_failures() + taken_throttle_.forget_failures();
+  }
 
  private:
   void open_storage() override;
@@ -70,6 +74,11 @@ class AuthService : public platform::Service {
   const std::string& dummy_hash();
 
   LoginThrottle throttle_;
+  // Registrations refused as email_taken, per client address (what the gateway says in
+  // X-Client-Address), with the login throttle's limits: the 409 tells whether an account has
+  // an email, and one client asked 2,600 emails a second (an outside probe). Past the limit a
+  // registration from that address is 429 until the oldest refusal leaves the window.
+  LoginThrottle taken_throttle_;
   platform::BoundedWorkerPool passwords_;
   std::once_flag dummy_once_;
   std::string dummy_hash_;  // for unknown emails; made once, on first use

@@ -184,6 +184,10 @@ Request GatewayService::outbound(Request& req, const PrefixRoute& route) const {
     if (auto v = req.headers.get(name)) out.headers.add(name, *v);
   }
   out.body = std::move(req.body);
+  // Who is asking, for the auth service's limits per client (registrations of an email that
+  // has an account). Only the gateway says it: a client's own field is not forwarded (above).
+  if (route.service == "auth" && !req.peer_address.empty())
+    out.headers.add("X-Client-Address", req.peer_address);
 
   if (route.needs_user) {
     thread_local std::string user;  // used at once: no other request sees it
