@@ -1,4 +1,5 @@
 #include "shop/config.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -497,7 +498,28 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
     }
   }
   if (auto n = root["gateway"]) {
-    if (w.check_map(n, "gateway", {"upstream_timeout"})) {
+    if (w.check_map(n, "gateway", {"upstream_timeout", "trusted_proxies"})) {
+      if (auto a = n["trusted_proxies"]) {
+        if (!a.IsSequence()) {
+          w.issue(a, "gateway.trusted_proxies must be a list of IP addresses, like [10.0.0.5]");
+        } else {
+          for (const auto& item : a) {
+            auto v = w.string(item, "gateway.trusted_proxies");
+            if (!v) continue;
+            // As the OS writes a peer's address, which is what it is compared with.
+            unsigned char raw[sizeof(in6_addr)];
+            char text[INET6_ADDRSTRLEN] = {};
+            const int family = v->find(':') == std::string::npos ? AF_INET : AF_INET6;
+            if (v->size() > 64 || inet_pton(family, v->c_str(), raw) != 1 ||
+                inet_ntop(family, raw, text, sizeof text) == nullptr) {
+              w.issue(item, "gateway.trusted_proxies: '" + v->substr(0, 100) +
+                                "' is not an IP address (a proxy is trusted by its address)");
+            } else {
+              config.gateway_trusted_proxies.emplace_back(text);
+            }
+          }
+        }
+      }
       if (auto t = n["upstream_timeout"]) {
         if (auto d = w.duration(t, "gateway.upstream_timeout")) {
           if (*d < std::chrono::milliseconds(1) || *d > std::chrono::hours(1)) {
@@ -854,7 +876,8 @@ std::string describe_config(const ShopConfig& c) {
                {"idle_timeout", platform::format_duration(c.http_idle_timeout)},
                {"stalled_body", platform::format_duration(c.http_stalled_body)},
                {"allowed_hosts", c.http_allowed_hosts}};
-  j["gateway"] = {{"upstream_timeout", platform::format_duration(c.gateway_upstream_timeout)}};
+  j["gateway"] = {{"upstream_timeout", platform::format_duration(c.gateway_upstream_timeout)},
+                  {"trusted_proxies", c.gateway_trusted_proxies}};
   j["auth"] = {
       {"token_ttl", platform::format_duration(c.token_ttl)},
       {"password_workers", c.password_workers},

@@ -109,6 +109,9 @@ struct ShopConfig {
   std::optional<std::filesystem::path> catalog_file;  // default: the embedded demo catalog
   // How long the gateway waits for a service's answer before it answers 504 upstream_timeout.
   std::chrono::milliseconds gateway_upstream_timeout{10'000};
+  // Proxies in front of the gateway whose X-Forwarded-For names the client (addresses, in
+  // the form the OS writes them: 10.0.0.5, ::1); empty: the TCP peer is the client.
+  std::vector<std::string> gateway_trusted_proxies;
 
   // order
   ClientSettings order_catalog_client{std::chrono::milliseconds(1000), {}};

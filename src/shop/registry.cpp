@@ -127,6 +127,7 @@ std::vector<ServiceSpec> build_registry() {
                                                   c.jwt_issuer, c.jwt_audience,
                                                   c.gateway_upstream_timeout};
                        // As the provider builds its pay links (above).
+                       s.trusted_proxies = c.gateway_trusted_proxies;
                        if (!c.provider_public_url.empty())
                          s.pay_origin = c.provider_public_url;
                        else if (auto it = c.peers.find("provider"); it != c.peers.end())

@@ -894,3 +894,48 @@ TEST_CASE("a path that is no UTF-8 text once decoded is 400 invalid_path") {
   CHECK(accented.status == 404);
   CHECK(accented.body["error"]["code"] == "product_not_found");
 }
+
+// Registrations refused email_taken are throttled per client (an outside probe asked 2,600
+// emails a second). Behind a proxy the config trusts, the client is the one X-Forwarded-For
+// names: one client asking is throttled, another behind the same proxy is not (a limit per TCP
+// peer would have let anyone lock every client of the proxy out of registering). A config
+// that names no proxy reads no X-Forwarded-For.
+TEST_CASE("registrations of a taken email are throttled per client, behind a trusted proxy too") {
+  auto trusting = shopctl::test_support::start_shop(
+      config_from("auth: {password_hashing: fast}\ngateway: {trusted_proxies: [127.0.0.1]}\n"));
+  auto plain = shopctl::test_support::start_shop(config_from("auth: {password_hashing: fast}\n"));
+  http::BlockingClient client;
+  const auto registration = [&](shop::Shop& s, const std::string& email,
+                                const std::string& forwarded_for) {
+    shopctl::test_support::HeaderList headers;
+    if (!forwarded_for.empty()) headers.emplace_back("X-Forwarded-For", forwarded_for);
+    return send(client, "POST", s.url("gateway") + "/api/auth/register",
+                json{{"email", email}, {"password", "correct-horse-battery"}, {"name", "M"}},
+                headers);
+  };
+  // The proxy appends the address it took the request from; a client's own entries come first.
+  for (int i = 0; i < 5; ++i)
+    CHECK(registration(*trusting, "demo@shop.test", "10.9.9.9, 203.0.113.5").status == 409);
+  auto refused = registration(*trusting, "fresh-1@shop.test", "203.0.113.5");
+  CHECK(refused.status == 429);
+  CHECK(refused.body["error"]["code"] == "too_many_attempts");
+  CHECK(refused.headers.get("Retry-After").has_value());
+  // A spoofed entry before the proxy's does not change who asks.
+  CHECK(registration(*trusting, "fresh-2@shop.test", "198.51.100.1, 203.0.113.5").status == 429);
+  // Another client behind the same proxy registers.
+  CHECK(registration(*trusting, "fresh-3@shop.test", "203.0.113.6").status == 201);
+
+  // Not trusted: every request is its TCP peer's, whatever X-Forwarded-For says.
+  for (int i = 0; i < 5; ++i)
+    CHECK(registration(*plain, "demo@shop.test", "203.0.113." + std::to_string(i)).status == 409);
+  CHECK(registration(*plain, "fresh-4@shop.test", "203.0.113.77").status == 429);
+}
+
+TEST_CASE("gateway.trusted_proxies takes IP addresses only") {
+  shop::ShopConfig config;
+  auto issues = shop::apply_config(
+      YAML::Load("gateway: {trusted_proxies: [10.0.0.5, '::1', proxy.example]}"), config);
+  REQUIRE(issues.size() == 1);
+  CHECK(issues[0].message.find("'proxy.example' is not an IP address") != std::string::npos);
+  CHECK(config.gateway_trusted_proxies == std::vector<std::string>{"10.0.0.5", "::1"});
+}

@@ -137,6 +137,42 @@ std::string GatewayService::pay_origin() const {
   return origin;
 }
 
+// The client a request comes from: its TCP peer, or, when the peer is a proxy the config
+// trusts (gateway.trusted_proxies), the address that proxy says it forwarded for: the
+// X-Forwarded-For list (every field, in order) read from the right past every trusted proxy,
+// as nginx's real_ip_recursive does. Behind a proxy that is not trusted, every client is the
+// proxy, and the limits per client (registrations of a taken email) are shared by all.
+std::string GatewayService::client_address(const Request& req) const {
+  const auto& trusted = settings_.trusted_proxies;
+  const auto is_trusted = [&trusted](std::string_view address) {
+    return std::find(trusted.begin(), trusted.end(), address) != trusted.end();
+  };
+  if (trusted.empty() || !is_trusted(req.peer_address)) return req.peer_address;
+  std::vector<std::string_view> hops;
+  for (const auto field : req.headers) {
+    if (!http::iequals(field.name, "X-Forwarded-For")) continue;
+    std::string_view list = field.value;
+    while (!list.empty()) {
+      const auto comma = list.find(',');
+      auto hop = list.substr(0, comma);
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+      while (!hop.empty() && (hop.front() == ' ' || hop.front() == '\t')) hop.remove_prefix(1);
+      while (!hop.empty() && (hop.back() == ' ' || hop.back() == '\t')) hop.remove_suffix(1);
+      if (!hop.empty()) hops.push_back(hop);
+    }
+  }
+  std::string_view client = req.peer_address;
+  for (auto hop = hops.rbegin(); hop != hops.rend(); ++hop) {
+    client = *hop;
+    if (!is_trusted(client)) break;
+  }
+  // A key for a table, never parsed: bounded, and only what an address is written with.
+  std::string out(client.substr(0, 64));
+  for (char& c : out)
+    if (!std::isxdigit(static_cast<unsigned char>(c)) && c != '.' && c != ':') c = '_';
+  return out;
+}
+
 // What a shopper's JWT is checked against, now: forward() and the head gate alike.
 security::JwtVerifyOptions GatewayService::user_token_options() const {
   return {settings_.jwt_secret, settings_.issuer, settings_.audience, ctx_.clock.unix_seconds(), 0};
@@ -186,8 +222,10 @@ Request GatewayService::outbound(Request& req, const PrefixRoute& route) const {
   out.body = std::move(req.body);
   // Who is asking, for the auth service's limits per client (registrations of an email that
   // has an account). Only the gateway says it: a client's own field is not forwarded (above).
-  if (route.service == "auth" && !req.peer_address.empty())
-    out.headers.add("X-Client-Address", req.peer_address);
+  if (route.service == "auth") {
+    const auto client = client_address(req);
+    if (!client.empty()) out.headers.add("X-Client-Address", client);
+  }
 
   if (route.needs_user) {
     thread_local std::string user;  // used at once: no other request sees it

@@ -23,6 +23,8 @@ struct GatewaySettings {
   // Where the provider's pay pages are (provider.public_url, or its peers: URL); empty: the
   // provider runs in this process, found in the peer directory when asked.
   std::string pay_origin;
+  // gateway.trusted_proxies: peers whose X-Forwarded-For names the client.
+  std::vector<std::string> trusted_proxies;
 };
 
 // One public route of the contract: its method and path pattern under the prefix.
@@ -54,6 +56,7 @@ class GatewayService : public platform::Service {
   boost::asio::awaitable<http::Response> forward(http::Request& req, const PrefixRoute& route);
   // forward()'s steps, as plain functions (gateway_service.cpp).
   http::Request outbound(http::Request& req, const PrefixRoute& route) const;
+  std::string client_address(const http::Request& req) const;
   platform::security::JwtVerifyOptions user_token_options() const;
   std::string pay_origin() const;
   static void take_answer(http::Response& upstream, http::Response& res, const PrefixRoute& route);
