@@ -233,7 +233,9 @@ Orphans find_orphan_captures(const DatabaseFiles& files) {
   std::vector<std::pair<std::string, std::string>> paid;  // PAID: order_id, payment_id
   std::map<std::string, std::string> failed_of_payment;   // FAILED: payment_id -> order_id
   std::map<std::string, std::string> order_of_payment;
-  std::set<std::string> ended_payments;  // FAILED or CANCELED in payment.db
+  std::set<std::string> ended_payments;                    // FAILED or CANCELED in payment.db
+  std::map<std::string, std::string> order_named_payment;  // payment_id -> "ord_... (PAID)"
+  long payments_held = 0;                                  // rows of payment.db (when alone)
   struct Intent {
     std::string intent_id, payment_id, currency, status;
     std::int64_t amount_cents = 0;
@@ -247,6 +249,7 @@ Orphans find_orphan_captures(const DatabaseFiles& files) {
             [&](sqlite3_stmt* st) {
               const auto id = text(st, 0), status = text(st, 1), payment = text(st, 2);
               if (status == "PAID") paid.emplace_back(id, payment);
+              if (!payment.empty()) order_named_payment.emplace(payment, id + " (" + status + ")");
               if (status == "FAILED" && !payment.empty() && integer(st, 3) == 0)
                 failed_of_payment.emplace(payment, id);
               status_of_order.emplace(id, status);
@@ -280,6 +283,13 @@ Orphans find_orphan_captures(const DatabaseFiles& files) {
              std::any_of(intents.begin(), intents.end(),
                          [](const Intent& i) { return i.status == "succeeded"; }))
       held = "provider.db holds captures";
+    else if (std::filesystem::exists(files.payment, ec) &&
+             read_file(files.payment, problems,
+                       [&](ReadOnly& db) {
+                         payments_held = db.count("SELECT COUNT(*) FROM payments");
+                       }) &&
+             payments_held > 0)
+      held = "payment.db holds " + std::to_string(payments_held) + " payment(s)";
     if (!held.empty()) {
       std::string names;
       for (const auto& name : absent) names += (names.empty() ? "" : ", ") + name;
@@ -305,6 +315,14 @@ Orphans find_orphan_captures(const DatabaseFiles& files) {
     captured_payments.insert(intent.payment_id);
     const auto payment = order_of_payment.find(intent.payment_id);
     if (payment != order_of_payment.end() && status_of_order.contains(payment->second)) continue;
+    if (payment == order_of_payment.end()) {
+      if (const auto named = order_named_payment.find(intent.payment_id);
+          named != order_named_payment.end()) {
+        if (found.payments_missing++ == 0)
+          found.payments_example = "payment " + intent.payment_id + " of order " + named->second;
+        continue;
+      }
+    }
     if (found.captures++ == 0) {
       found.currency = intent.currency;
       found.example =

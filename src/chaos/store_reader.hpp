@@ -62,8 +62,13 @@ struct Orphans {
   std::size_t failed_payable = 0;
   std::string failed_example;  // "order ord_... (intent pi_...)"
   std::string missing;         // "provider.db (order.db holds 3 PAID orders)"
+  // Captures whose payment payment.db lacks while order.db names it on an order: payment.db is
+  // the stale one (they were said as money in no order).
+  std::size_t payments_missing = 0;
+  std::string payments_example;  // "payment pay_... of order ord_... (PAID)"
   bool any() const {
-    return captures > 0 || paid_uncaptured > 0 || failed_payable > 0 || !missing.empty();
+    return captures > 0 || paid_uncaptured > 0 || failed_payable > 0 || !missing.empty() ||
+           payments_missing > 0;
   }
 };
 Orphans find_orphan_captures(const DatabaseFiles& files);

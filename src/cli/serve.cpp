@@ -1,6 +1,9 @@
 // shopctl serve / shopctl version
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -211,6 +214,17 @@ void warn_if_few_open_files(bool processes) {
 // reopened intent took money for a FAILED order (outside probes). A crash never leaves these
 // (docs/money.md): said at the start.
 void warn_if_money_disagrees(const fs::path& dir) {
+  // Read only a folder no shop holds: a second serve on a running shop's folder read its files
+  // one after another while it took payments, and warned of captures "in no order" that were
+  // made between the reads, before it was refused (an outside probe). A shared flock on the
+  // folder, which a running shop holds exclusively (Shop::start, the launcher), for the read.
+  const int lock_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (lock_fd < 0) return;  // a new folder: nothing to compare
+  struct Close {
+    int fd;
+    ~Close() { ::close(fd); }
+  } close_lock{lock_fd};
+  if (::flock(lock_fd, LOCK_SH | LOCK_NB) != 0) return;  // in use: the start is refused anyway
   const auto found = chaos::find_orphan_captures(chaos::files_in(dir));
   if (!found.any()) return;
   const std::string where = dir.string();
@@ -221,8 +235,7 @@ void warn_if_money_disagrees(const fs::path& dir) {
       where + " lists them (docs/money.md, \"Backups\")\n";
   if (!found.missing.empty()) {
     std::cerr << "shopctl serve: warning: " << platform::terminal_text(found.missing, true)
-              << " is missing beside the other money databases, which a new one will not match"
-              << tail;
+              << " is missing beside the other money databases, which hold what it held" << tail;
   }
   if (found.captures > 0) {
     char amount[64];
@@ -238,6 +251,12 @@ void warn_if_money_disagrees(const fs::path& dir) {
     std::cerr << "shopctl serve: warning: " << found.paid_uncaptured
               << " PAID order(s) have no capture at the provider, e.g. "
               << platform::terminal_text(found.paid_example, true) << tail;
+  }
+  if (found.payments_missing > 0) {
+    std::cerr << "shopctl serve: warning: " << found.payments_missing
+              << " payment(s) of orders that order.db holds and the provider captured are not "
+                 "in payment.db, e.g. "
+              << platform::terminal_text(found.payments_example, true) << tail;
   }
   if (found.failed_payable > 0) {
     std::cerr << "shopctl serve: warning: " << found.failed_payable

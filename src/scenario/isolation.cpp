@@ -74,28 +74,39 @@ std::optional<std::string> faults_or_expectations_reason(const Step& step) {
 // alone ({$.error.code: invalid_credentials}) may well expect the failure, and a request to
 // the login route with no status expectation may fail unnoticed: both were taken as logins
 // that succeed, ran in parallel and locked the demo user out of the others.
-bool may_fail_login(const Step& step) {
-  bool login = std::holds_alternative<LoginAction>(step.action);
+// Likewise a registration that may be refused 409 email_taken: each refusal counts toward the
+// client's registration throttle, and against a running shop every scenario is one client
+// (three scenarios expecting email_taken answered 429 to the registrations of the scenarios
+// beside them; an outside probe). `judged_by_block`: the step is inside a concurrently block
+// whose `expect` counts its answers, so a step that says nothing of its answer may fail too.
+bool may_fail_auth(const Step& step, bool judged_by_block) {
+  const bool is_login = std::holds_alternative<LoginAction>(step.action);
+  const bool is_register = std::holds_alternative<RegisterAction>(step.action);
+  bool login = is_login, registration = is_register;
   if (const auto* r = std::get_if<RequestAction>(&step.action)) {
     login = r->method == "POST" && r->path.find("/api/auth/login") != std::string::npos;
+    registration = r->method == "POST" && r->path.find("/api/auth/register") != std::string::npos;
   }
-  if (!login) return false;
+  if (!login && !registration) return false;
   const bool judges_answer = step.expect && (step.expect->status || !step.expect->headers.empty() ||
                                              !step.expect->json.empty() || step.expect->schema);
-  if (!judges_answer) return !std::holds_alternative<LoginAction>(step.action);
+  if (!judges_answer) return judged_by_block || !(is_login || is_register);
   if (!step.expect->status) return true;
   const auto& status = *step.expect->status;
-  return status.has_templates() || status.check(nlohmann::json(200)).has_value() ||
-         !status.check(nlohmann::json(401)).has_value();
+  const int ok = login ? 200 : 201, refused = login ? 401 : 409;
+  return status.has_templates() || status.check(nlohmann::json(ok)).has_value() ||
+         !status.check(nlohmann::json(refused)).has_value();
 }
 
 // Why this step makes the scenario exclusive, or nullopt.
-std::optional<std::string> step_reason(const Step& step, const KnownVars& vars) {
+std::optional<std::string> step_reason(const Step& step, const KnownVars& vars,
+                                       bool judged_by_block = false) {
   // A `concurrently` block is what its steps are: one that only reads shares the shop (it was
   // made exclusive as "changing shared state" whatever it held).
   if (const auto* block = std::get_if<ConcurrentAction>(&step.action)) {
+    const bool counts = step.expect && !step.expect->responses.empty();
     for (const auto& inner : block->steps) {
-      if (auto why = step_reason(inner, vars)) return why;
+      if (auto why = step_reason(inner, vars, counts)) return why;
     }
     return faults_or_expectations_reason(step);
   }
@@ -111,9 +122,16 @@ std::optional<std::string> step_reason(const Step& step, const KnownVars& vars) 
         }
       },
       step.action);
-  if (shares && may_fail_login(step)) {
-    return "a login that may fail" + at(step.loc) +
-           " counts toward the email's login throttle, which other scenarios share";
+  if (shares && may_fail_auth(step, judged_by_block)) {
+    const bool login =
+        std::holds_alternative<LoginAction>(step.action) ||
+        (std::holds_alternative<RequestAction>(step.action) &&
+         std::get<RequestAction>(step.action).path.find("/api/auth/login") != std::string::npos);
+    return login ? "a login that may fail" + at(step.loc) +
+                       " counts toward the email's login throttle, which other scenarios share"
+                 : "a registration that may be refused" + at(step.loc) +
+                       " counts toward the client's registration throttle, which every "
+                       "scenario against the shop shares";
   }
   if (!shares) {
     if (const auto* r = std::get_if<RequestAction>(&step.action)) {

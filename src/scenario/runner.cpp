@@ -645,13 +645,16 @@ class ScenarioRun {
 
   // The action's name when a step of it that says nothing of its answer must succeed:
   // "register", "login", "pay" and "request" (inside a block whose own `expect` counts its
-  // answers, a request's answer is the block's to judge); nothing otherwise.
+  // answers, the block judges them: run_concurrently); nothing otherwise.
   std::optional<std::string_view> must_succeed_action(const Step& step) const {
+    if (answers_judged_by_block_) return std::nullopt;
+    return answer_action(step);
+  }
+  static std::optional<std::string_view> answer_action(const Step& step) {
     if (std::holds_alternative<RegisterAction>(step.action)) return "register";
     if (std::holds_alternative<LoginAction>(step.action)) return "login";
     if (std::holds_alternative<PayAction>(step.action)) return "pay";
-    if (std::holds_alternative<RequestAction>(step.action) && !answers_judged_by_block_)
-      return "request";
+    if (std::holds_alternative<RequestAction>(step.action)) return "request";
     return std::nullopt;
   }
 
@@ -1410,6 +1413,25 @@ class ScenarioRun {
       }
     }
     if (!step.expect) return;
+    // A step that says nothing of its answer is judged by the block's counts: an answer none of
+    // them counts is not one the block expects (a 500 beside the one 200 counted passed).
+    if (!step.expect->responses.empty()) {
+      for (std::size_t i = 0; i < n; ++i) {
+        const Step& inner = block.steps[i];
+        const auto& answer = runs[i]->last_response_;
+        if (!answer_action(inner) || judges_answer(inner.expect) || !answer) continue;
+        const bool counted =
+            std::any_of(step.expect->responses.begin(), step.expect->responses.end(),
+                        [&](const ResponseCount& c) { return response_matches(c, *answer); });
+        if (!counted) {
+          fail(inner.loc, "step " + std::to_string(i + 1) + " answered " +
+                              std::to_string(answer->status) +
+                              ", which none of the block's responses counts: a step that says "
+                              "nothing of its answer is judged by them; give it an expect, or "
+                              "count that answer too");
+        }
+      }
+    }
     for (const auto& count : step.expect->responses) {
       std::int64_t n_matching = 0;
       std::string seen;

@@ -1,7 +1,5 @@
 #include "shop/config.hpp"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
@@ -507,15 +505,15 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
             auto v = w.string(item, "gateway.trusted_proxies");
             if (!v) continue;
             // As the OS writes a peer's address, which is what it is compared with.
-            unsigned char raw[sizeof(in6_addr)];
-            char text[INET6_ADDRSTRLEN] = {};
-            const int family = v->find(':') == std::string::npos ? AF_INET : AF_INET6;
-            if (v->size() > 64 || inet_pton(family, v->c_str(), raw) != 1 ||
-                inet_ntop(family, raw, text, sizeof text) == nullptr) {
-              w.issue(item, "gateway.trusted_proxies: '" + v->substr(0, 100) +
-                                "' is not an IP address (a proxy is trusted by its address)");
+            if (auto address = http::canonical_ip_address(*v); address && *address == *v) {
+              config.gateway_trusted_proxies.push_back(*address);
+            } else if (address && v->find_first_of("[]") == std::string::npos &&
+                       v->find('.') == std::string::npos) {
+              config.gateway_trusted_proxies.push_back(*address);  // IPv6 in another spelling
             } else {
-              config.gateway_trusted_proxies.emplace_back(text);
+              w.issue(item, "gateway.trusted_proxies: '" + v->substr(0, 100) +
+                                "' is not an IP address (a proxy is trusted by its address, "
+                                "with no port)");
             }
           }
         }

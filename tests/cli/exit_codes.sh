@@ -799,6 +799,15 @@ kill "$restore_pid"; wait "$restore_pid" 2>/dev/null
 cp -a "$restore_dir" "$tmp/paid-shop"
 cp "$tmp/order.db.backup" "$restore_dir/order.db"; rm -f "$restore_dir/order.db-wal" "$restore_dir/order.db-shm"
 serve_until_up "$tmp/restore-4.out"
+# A second serve on the folder while it runs reads nothing: the running shop's files change
+# between the reads (it warned of captures "in no order" made meanwhile), and it is refused.
+timeout 20 "$shopctl" serve --data-dir "$restore_dir" --gateway-port 0 >"$tmp/restore-4b.out" 2>&1
+if grep -q "is in use by another shop" "$tmp/restore-4b.out" && ! grep -q "warning:" "$tmp/restore-4b.out"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "FAIL: a second serve on a folder in use checks no money and is refused"
+  sed 's/^/    /' "$tmp/restore-4b.out" | head -5
+fi
 kill "$restore_pid"; wait "$restore_pid" 2>/dev/null
 if [[ "$restore_paid" == succeeded ]] && ! grep -q "warning" "$tmp/restore-3.out" &&
   grep -qE "warning: 1 capture\(s\) at the provider \(12.90 EUR in all\) stand for no order, e.g. intent pi_[0-9a-f]+ for payment pay_[0-9a-f]+ \(order ord_[0-9a-f]+, not in order.db\)" "$tmp/restore-4.out"; then
@@ -1075,8 +1084,39 @@ steps:
     expect:
       responses:
         - {status: 201, count: 1}
+        - {status: 409, count: 1}
 YAML
 expect_code 0 "run: bare requests in a block whose expect counts their answers" "$shopctl" run "$tmp/block-judges.yaml"
+# ... a register, login or pay too (a registration race failed its 409 step), and an answer
+# none of the counts takes fails (a 404 beside the one 200 counted passed; an outside probe).
+cat > "$tmp/block-race.yaml" <<'YAML'
+version: 1
+name: a registration race judged by its block
+steps:
+  - concurrently:
+      - register: {email: "race-${run_id}@shop.test", password: correct-horse-battery}
+      - register: {email: "race-${run_id}@shop.test", password: correct-horse-battery}
+    expect:
+      responses:
+        - {status: 201, count: 1}
+        - {status: 409, json: {$.error.code: email_taken}, count: 1}
+YAML
+expect_code 0 "run: bare registers in a block whose expect counts their answers" "$shopctl" run "$tmp/block-race.yaml"
+cat > "$tmp/block-uncounted.yaml" <<'YAML'
+version: 1
+name: an answer no count takes
+setup:
+  - login: {email: demo@shop.test, password: demo-password-1}
+steps:
+  - concurrently:
+      - request: {GET: /api/catalog/products/p-001}
+      - request: {GET: /api/orders/ord_nope}
+    expect:
+      responses:
+        - {status: 200, count: 1}
+YAML
+expect_code 4 "run: a bare request whose answer no count of its block takes" "$shopctl" run "$tmp/block-uncounted.yaml"
+expect_output "step 2 answered 404, which none of the block's responses counts" "says which step and why"
 
 # A breaker of a stopped service cannot be read: said so, naming the breaker and its service
 # (it said "the shop's admin plane is unreachable", which read as the shop's fault).

@@ -201,5 +201,23 @@ TEST_CASE("the start's money check finds a reopened intent of a FAILED order and
   fs::remove(dir / "provider.db");
   found = chaos::find_orphan_captures(chaos::files_in(dir));
   CHECK(found.missing == "provider.db (order.db holds 1 PAID order(s))");
+  // payment.db alone: what it holds is said too (nothing was).
+  fs::remove(dir / "order.db");
+  found = chaos::find_orphan_captures(chaos::files_in(dir));
+  CHECK(found.missing == "order.db, provider.db (payment.db holds 2 payment(s))");
+  fs::remove_all(dir);
+}
+
+// A payment.db older than the others lacks payments whose orders are PAID and captured: said
+// as such, not as captures "in no order" (an outside probe restored payment.db from a copy).
+TEST_CASE(
+    "the start's money check names payment.db when it lacks the payments of captured orders") {
+  namespace chaos = shopctl::chaos;
+  auto dir = folder_with_two_orders();
+  plant(dir / "payment.db", "DELETE FROM payments WHERE status = 'SUCCEEDED'");
+  auto found = chaos::find_orphan_captures(chaos::files_in(dir));
+  CHECK(found.captures == 0);
+  CHECK(found.payments_missing == 1);
+  CHECK(found.payments_example.find(" (PAID)") != std::string::npos);
   fs::remove_all(dir);
 }

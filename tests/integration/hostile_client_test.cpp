@@ -922,6 +922,9 @@ TEST_CASE("registrations of a taken email are throttled per client, behind a tru
   CHECK(refused.headers.get("Retry-After").has_value());
   // A spoofed entry before the proxy's does not change who asks.
   CHECK(registration(*trusting, "fresh-2@shop.test", "198.51.100.1, 203.0.113.5").status == 429);
+  // ... nor does another spelling of the same address (a port, IPv4-mapped IPv6).
+  CHECK(registration(*trusting, "fresh-5@shop.test", "203.0.113.5:4711").status == 429);
+  CHECK(registration(*trusting, "fresh-6@shop.test", "::ffff:203.0.113.5").status == 429);
   // Another client behind the same proxy registers.
   CHECK(registration(*trusting, "fresh-3@shop.test", "203.0.113.6").status == 201);
 

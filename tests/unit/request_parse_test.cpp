@@ -152,3 +152,21 @@ TEST_CASE("every Connection field's list counts, in any case and spacing") {
   CHECK(connection_names(parsed.request.headers, "IDEMPOTENCY-KEY"));
   CHECK_FALSE(connection_names(parsed.request.headers, "Accept"));
 }
+
+// One client, one key: the addresses a proxy writes in X-Forwarded-For in several spellings
+// (a port, brackets, case, zeros, IPv4-mapped) were several clients (an outside probe).
+TEST_CASE("an IP address is read in the form the OS writes a peer's") {
+  using shopctl::http::canonical_ip_address;
+  CHECK(canonical_ip_address("1.1.1.1") == "1.1.1.1");
+  CHECK(canonical_ip_address("1.1.1.1:80") == "1.1.1.1");
+  CHECK(canonical_ip_address("::ffff:1.1.1.1") == "1.1.1.1");
+  CHECK(canonical_ip_address("2001:DB8:0::0001") == "2001:db8::1");
+  CHECK(canonical_ip_address("[2001:db8::1]") == "2001:db8::1");
+  CHECK(canonical_ip_address("[2001:db8::1]:443") == "2001:db8::1");
+  for (const char* bad : {"", "garbage", "unknown", "16843009", "1.1.1.1%eth0", "[2001:db8::1",
+                          "[::1]x", "1.1.1.1:", "[::1]:", "1.1.1"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(canonical_ip_address(bad).has_value());
+  }
+  CHECK_FALSE(canonical_ip_address(std::string(100, '1')).has_value());
+}

@@ -313,3 +313,37 @@ TEST_CASE("a login that may fail makes a scenario exclusive; one that must succe
     CHECK_FALSE(isolation_of(with_steps(steps)).exclusive);
   }
 }
+
+// Registrations refused email_taken count toward the client's throttle, and against a running
+// shop every scenario is one client: three scenarios expecting 409 answered 429 to the
+// registrations beside them (an outside probe).
+TEST_CASE(
+    "a registration that may be refused makes a scenario exclusive; one that must succeed does "
+    "not") {
+  const char* refused[] = {
+      "  - register: {email: demo@shop.test, password: correct-horse-battery}\n"
+      "    expect: {status: 409}\n",
+      "  - request: {method: POST, path: /api/auth/register, auth: none, json: {email: "
+      "demo@shop.test, password: correct-horse-battery, name: x}}\n",
+      "  - concurrently:\n"
+      "      - register: {email: a@shop.test, password: correct-horse-battery}\n"
+      "      - register: {email: a@shop.test, password: correct-horse-battery}\n"
+      "    expect: {responses: [{status: 201, count: 1}]}\n",
+  };
+  for (const char* steps : refused) {
+    CAPTURE(steps);
+    auto iso = isolation_of(with_steps(steps));
+    CHECK(iso.exclusive);
+    INFO(iso.reason);
+    CHECK(iso.reason.find("a registration that may be refused") != std::string::npos);
+  }
+  const char* sharing[] = {
+      "  - register: {email: a@shop.test, password: correct-horse-battery}\n",
+      "  - register: {email: a@shop.test, password: correct-horse-battery}\n"
+      "    expect: {status: 201}\n",
+  };
+  for (const char* steps : sharing) {
+    CAPTURE(steps);
+    CHECK_FALSE(isolation_of(with_steps(steps)).exclusive);
+  }
+}

@@ -1,6 +1,8 @@
 #include "platform/http/message.hpp"
 #include "platform/json_text.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <functional>
 
@@ -37,6 +39,43 @@ bool iequals(std::string_view a, std::string_view b) {
     if (x != y) return false;
   }
   return true;
+}
+
+std::optional<std::string> canonical_ip_address(std::string_view text) {
+  if (text.size() > 64) return std::nullopt;
+  std::string host(text);
+  if (!host.empty() && host.front() == '[') {  // [v6] or [v6]:port
+    const auto close = host.find(']');
+    if (close == std::string::npos) return std::nullopt;
+    const auto after = std::string_view(host).substr(close + 1);
+    if (!after.empty() &&
+        !(after.front() == ':' && after.size() > 1 &&
+          std::all_of(after.begin() + 1, after.end(), [](char c) { return c >= '0' && c <= '9'; })))
+      return std::nullopt;
+    host = host.substr(1, close - 1);
+  } else if (const auto colon = host.find(':');
+             colon != std::string::npos && host.find(':', colon + 1) == std::string::npos) {
+    // a.b.c.d:port (one colon: no IPv6 has only one)
+    const auto port = std::string_view(host).substr(colon + 1);
+    if (port.empty() ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::nullopt;
+    host.resize(colon);
+  }
+  unsigned char raw[sizeof(in6_addr)];
+  char out[INET6_ADDRSTRLEN] = {};
+  if (inet_pton(AF_INET, host.c_str(), raw) == 1) {
+    if (inet_ntop(AF_INET, raw, out, sizeof out) == nullptr) return std::nullopt;
+    return std::string(out);
+  }
+  if (inet_pton(AF_INET6, host.c_str(), raw) != 1) return std::nullopt;
+  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::equal(std::begin(kMapped), std::end(kMapped), raw)) {
+    if (inet_ntop(AF_INET, raw + 12, out, sizeof out) == nullptr) return std::nullopt;
+  } else if (inet_ntop(AF_INET6, raw, out, sizeof out) == nullptr) {
+    return std::nullopt;
+  }
+  return std::string(out);
 }
 
 bool list_names(std::string_view list, std::string_view item) {

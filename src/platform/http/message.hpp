@@ -97,6 +97,11 @@ bool list_names(std::string_view list, std::string_view item);
 // open, and let a field named in a second one through a proxy.
 bool connection_names(const Headers& headers, std::string_view option);
 
+// An IP address as the OS writes a peer's (10.0.0.5, 2001:db8::1), from the forms a proxy or a
+// person writes one: a port after it (1.2.3.4:80, [2001:db8::1]:443), brackets, upper-case
+// hex, zeros, an IPv4-mapped IPv6 (::ffff:1.2.3.4 is 1.2.3.4). nullopt for anything else.
+std::optional<std::string> canonical_ip_address(std::string_view text);
+
 // `text` with every byte but RFC 3986's unreserved characters (letters, digits, - . _ ~)
 // written as %XX: safe in a path segment and in a query value.
 std::string percent_encode(std::string_view text);

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <vector>
 
 #include "platform/domain_error.hpp"
 #include "platform/json_body.hpp"
@@ -37,22 +38,39 @@ constexpr std::string_view kCommonPasswords[] = {
 
 // Why `password` is too easy to guess, or empty: a leaked favourite, one character repeated,
 // a run of consecutive characters up or down ("abcdefgh", "98765432"), or the email itself.
+// Read as code points, with spaces and invisible characters around or inside left out, ASCII
+// and fullwidth letters folded to lower-case ASCII: "PASSWORD1 ", "p\u200Bassword1",
+// "\uFF50\uFF41\uFF53\uFF53\uFF57\uFF4F\uFF52\uFF44", eight emoji and a Cyrillic run passed
+// (an outside probe).
 std::string guessable(std::string_view password, std::string_view email) {
-  std::string lower(password);
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (auto common : kCommonPasswords)
-    if (lower == common) return "it is one of the most common passwords";
-  bool same = true, up = true, down = true;
-  for (std::size_t i = 1; i < lower.size(); ++i) {
-    same = same && lower[i] == lower[0];
-    up = up && lower[i] == lower[i - 1] + 1;
-    down = down && lower[i] == lower[i - 1] - 1;
+  std::vector<std::uint32_t> core;
+  platform::find_code_point(password, [&core](std::uint32_t cp) {
+    if (cp == ' ' || cp == '\t' || platform::is_other_space(cp) || platform::is_hidden(cp, false))
+      return false;
+    if (cp >= 0xFF01 && cp <= 0xFF5E) cp -= 0xFEE0;  // fullwidth ASCII
+    if (cp >= 'A' && cp <= 'Z') cp += 'a' - 'A';
+    core.push_back(cp);
+    return false;
+  });
+  if (core.empty()) return "it is only spaces";
+  bool same = true, up = true, down = true, ascii = core[0] < 0x80;
+  for (std::size_t i = 1; i < core.size(); ++i) {
+    same = same && core[i] == core[0];
+    up = up && core[i] == core[i - 1] + 1;
+    down = down && core[i] + 1 == core[i - 1];
+    ascii = ascii && core[i] < 0x80;
   }
   if (same) return "it is one character repeated";
   if (up || down) return "it is a run of consecutive characters";
+  if (!ascii) return "";
+  const std::string lower(core.begin(), core.end());
+  for (auto common : kCommonPasswords)
+    if (lower == common) return "it is one of the most common passwords";
+  // The email, its part before the @, or that part without a +tag.
   const auto at = email.find('@');
-  if (lower == email || (at != std::string_view::npos && lower == email.substr(0, at)))
-    return "it is the email address";
+  const auto local = email.substr(0, at);
+  const auto untagged = local.substr(0, local.find('+'));
+  if (lower == email || lower == local || lower == untagged) return "it is the email address";
   return "";
 }
 

@@ -161,16 +161,17 @@ std::string GatewayService::client_address(const Request& req) const {
       if (!hop.empty()) hops.push_back(hop);
     }
   }
-  std::string_view client = req.peer_address;
+  // Each hop in the form the OS writes an address (a port, brackets, case or zeros made one
+  // client several keys; an outside probe). A hop that is no address ends the walk: the client
+  // is then the last proxy that named it, as nginx ignores what it cannot read.
+  std::string client = req.peer_address;
   for (auto hop = hops.rbegin(); hop != hops.rend(); ++hop) {
-    client = *hop;
+    auto address = http::canonical_ip_address(*hop);
+    if (!address) break;
+    client = std::move(*address);
     if (!is_trusted(client)) break;
   }
-  // A key for a table, never parsed: bounded, and only what an address is written with.
-  std::string out(client.substr(0, 64));
-  for (char& c : out)
-    if (!std::isxdigit(static_cast<unsigned char>(c)) && c != '.' && c != ':') c = '_';
-  return out;
+  return client;
 }
 
 // What a shopper's JWT is checked against, now: forward() and the head gate alike.
