@@ -1,5 +1,7 @@
 // shopctl run / shopctl validate
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <atomic>
@@ -352,11 +354,15 @@ int run_run(const RunCliOptions& given) {
 
   bool written = true;
   auto write = [&written](const std::string& path, const std::string& text) {
+    errno = 0;
     std::ofstream out(path);
     out << text;
     out.close();
     if (!out) {
-      std::cerr << "shopctl run: cannot write " << path << "\n";
+      // Why, as the other write errors say it ("cannot write /dev/full" said nothing more).
+      const int why = errno;
+      std::cerr << "shopctl run: cannot write " << path
+                << (why ? " (" + std::string(std::strerror(why)) + ")" : std::string()) << "\n";
       written = false;
     }
   };

@@ -100,7 +100,10 @@ std::optional<CallExpectation> call(Context& ctx, const Field& item) {
         ok = false;
       }
       if (!is_service(edge->callee)) {
-        std::string message = "unknown service '" + edge->callee + "' in edge " + *text;
+        // `client` is a caller only: nothing calls a client (it read as an unknown name).
+        std::string message = edge->callee == kClient
+                                  ? "'client' calls, and is never called, in edge " + *text
+                                  : "unknown service '" + edge->callee + "' in edge " + *text;
         const std::vector<std::string> services(kServices.begin(), kServices.end());
         if (auto s = did_you_mean(edge->callee, services))
           message += "; did you mean '" + *s + "'?";

@@ -562,6 +562,9 @@ echo '{}' > "$tmp/graph.json"
 expect_code 1 "graph: -o is the --from file" timeout 20 "$shopctl" graph --from "$tmp/graph.json" -o "$tmp/graph.json"
 expect_code 1 "graph: -o /dev/full" timeout 20 "$shopctl" graph -o /dev/full
 expect_output "cannot write /dev/full" "graph says the write failed"
+# run's reports say why too (it said "cannot write /dev/full" and nothing more; an outside probe).
+expect_code 1 "run: --junit /dev/full" "$shopctl" run "$here/scenarios/flow/browse-catalog.yaml" --junit /dev/full
+expect_output "cannot write /dev/full \(No space left on device\)" "run says why the report was not written"
 # An /_admin/calls answer whose ring dropped records: drawn, with a note that it is partial.
 printf '{"next_seq": 9, "dropped": true, "ring_capacity": 2, "records": [{"seq": 7, "caller": "order", "callee": "catalog", "edge": "order->catalog", "outcome": "ok", "status": 200, "at_ms": 1, "duration_ms": 1}, {"seq": 8, "caller": "order", "callee": "catalog", "edge": "order->catalog", "outcome": "ok", "status": 200, "at_ms": 2, "duration_ms": 1}]}' > "$tmp/dropped.json"
 expect_code 0 "graph --from a calls answer that dropped records" timeout 20 "$shopctl" graph --from "$tmp/dropped.json"

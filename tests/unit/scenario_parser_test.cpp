@@ -643,6 +643,7 @@ steps:
         - {edge: order->catalgo, count: 1}
         - {edge: store->catalog, count: 1}
         - {edge: order, count: 1}
+        - {edge: order->client, count: 0}
       circuit: {order->auth: OPEN, payment->order: open, gateway->nowhere: OPEN}
       circuit_transitions: {order->catalog: [CLOSED->OPENED, OPEN, CLOSED->CLOSED]}
 )yaml");
@@ -655,14 +656,16 @@ steps:
         std::string::npos);
   CHECK(at(only(d, "unknown caller 'store'")) == "10:18");
   CHECK(at(only(d, "an edge is written CALLER->CALLEE")) == "11:18");
-  CHECK(at(only(d, "no circuit breaker guards order->auth")) == "12:17");
-  CHECK(at(only(d, "unknown circuit state 'open'")) == "12:52");
+  // `client` only calls: said so, not as an unknown name.
+  CHECK(at(only(d, "'client' calls, and is never called, in edge order->client")) == "12:25");
+  CHECK(at(only(d, "no circuit breaker guards order->auth")) == "13:17");
+  CHECK(at(only(d, "unknown circuit state 'open'")) == "13:52");
   CHECK(only(d, "unknown circuit state 'open'").message.find("did you mean 'OPEN'?") !=
         std::string::npos);
-  CHECK(at(only(d, "unknown circuit breaker 'gateway->nowhere'")) == "12:58");
-  CHECK(at(only(d, "unknown circuit state 'OPENED'")) == "13:54");
-  CHECK(at(only(d, "a transition is written FROM->TO")) == "13:62");
-  CHECK(at(only(d, "from one state to another")) == "13:68");
+  CHECK(at(only(d, "unknown circuit breaker 'gateway->nowhere'")) == "13:58");
+  CHECK(at(only(d, "unknown circuit state 'OPENED'")) == "14:54");
+  CHECK(at(only(d, "a transition is written FROM->TO")) == "14:62");
+  CHECK(at(only(d, "from one state to another")) == "14:68");
 }
 
 // A fraction of a millisecond is a delay, as the admin plane and `fault add --delay 0.4ms`
