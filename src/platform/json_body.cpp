@@ -230,6 +230,18 @@ std::vector<std::string_view> content_type_charsets(std::string_view params) {
 
 }  // namespace
 
+void refuse_unknown_keys(const nlohmann::json& obj, std::initializer_list<std::string_view> known,
+                         std::string_view shape) {
+  if (!obj.is_object()) return;
+  for (const auto& [key, ignored] : obj.items()) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    throw ApiError(
+        400, "invalid_body",
+        "unknown key '" + key.substr(0, 100) + "' (the body is " + std::string(shape) + ")",
+        {{"field", key.substr(0, 100)}});
+  }
+}
+
 nlohmann::json json_object_body(const http::Request& req) {
   if (req.body.empty()) return nlohmann::json::object();
   // A body without a Content-Type is refused like one of another type. Read as JSON, it let a

@@ -2,6 +2,7 @@
 // Reading request bodies safely: content type, the contract's JSON limits (nesting 64,
 // strings 10,000 characters) and typed field access that answers 400 with the field's name.
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,11 @@ nlohmann::json parse_json_limited(std::string_view text);
 // with another content type, 400 invalid_json, 400 invalid_body when it is not an object.
 // An empty body is an empty object.
 nlohmann::json json_object_body(const http::Request& req);
+// Throws 400 invalid_body naming the first key of `obj` that is not one of `known`: an
+// operator's typo ({"price_cent": 0}) was taken with 200 and did nothing. `shape` says what
+// the body holds, for the message ("{\"by\": ...} or {\"to_offset_ns\": ...}").
+void refuse_unknown_keys(const nlohmann::json& obj, std::initializer_list<std::string_view> known,
+                         std::string_view shape);
 
 // Field access on a JSON object; each throws ApiError 400 `invalid_field` (or `missing_field`)
 // whose details name the field and what was expected.

@@ -134,13 +134,7 @@ void expose_breakers(ServiceHost& host, std::vector<ResilientCaller*> callers) {
         auto body = json_object_body(req);
         // `state` is all it reads: anything else is a mistake to say, as a fault's unknown key
         // is (it was ignored, with 200).
-        for (const auto& [key, ignored] : body.items()) {
-          if (key != "state")
-            throw ApiError(
-                400, "invalid_body",
-                "unknown key '" + key.substr(0, 100) + "' (the body is {\"state\": ...})",
-                {{"field", key.substr(0, 100)}});
-        }
+        refuse_unknown_keys(body, {"state"}, "{\"state\": ...}");
         auto state = required_string(body, "state", 32);
         auto parsed = resilience::parse_circuit_state(state);
         auto& b = found->breaker();

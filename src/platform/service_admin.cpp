@@ -69,6 +69,8 @@ void ServiceHost::add_common_admin_routes() {
   admin_routes_.add(
       "POST", "/_admin/clock/advance", any, [this](Request& req) -> asio::awaitable<Response> {
         auto body = json_object_body(req);
+        refuse_unknown_keys(body, {"by", "to_offset_ns"},
+                            "{\"by\": \"61s\"} or {\"to_offset_ns\": N}");
         // {"by": "2h"}, or {"to_offset_ns": N}: forward to that offset, nothing when the clock
         // is there already (what a split shop's fan-out sends every process: sent again, or
         // applied late by a process that was stopped, it moves nothing more).
@@ -118,6 +120,22 @@ void ServiceHost::add_common_admin_routes() {
                                        {"offset_ns", ctx_.clock.offset().count()}});
       });
   admin_routes_.add("GET", "/_admin/calls", any, [this](Request& req) -> asio::awaitable<Response> {
+    // Each parameter once: `since=1&since=2` read the first, which a proxy may not (the
+    // public API's rule; an outside probe).
+    for (const std::string_view name : {"since", "only"}) {
+      int seen = 0;
+      std::string_view rest = req.query();
+      while (!rest.empty()) {
+        const auto amp = rest.find('&');
+        const auto part = rest.substr(0, amp);
+        rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+        if (part.substr(0, part.find('=')) == name) ++seen;
+      }
+      if (seen > 1)
+        throw ApiError(400, "invalid_query",
+                       std::string(name) + " is given more than once; give it once",
+                       {{"parameter", std::string(name)}});
+    }
     std::uint64_t since = 0;
     if (auto s = req.query_param("since")) {
       // Digits only: std::stoull took "-5" (as 2^64 - 5: an empty list), "+5" and " 5".

@@ -679,9 +679,16 @@ void Shop::add_shop_admin_routes() {
         [this](http::Request& req) -> asio::awaitable<http::Response> {
           auto name = req.param("name");
           auto action = req.param("action");
+          // The action first: `gateway/bogus` was 409 cannot_stop_gateway (an outside probe).
+          if (action != "stop" && action != "start" && action != "restart" && action != "crash") {
+            throw platform::ApiError(404, "route_not_found",
+                                     "action must be stop, start, restart or crash");
+          }
           if (name == "gateway" && !impl_->admin_host) {
             throw platform::ApiError(409, "cannot_stop_gateway",
-                                     "the gateway serves this admin plane; stop the shop instead");
+                                     "the gateway serves this admin plane: it cannot " +
+                                         std::string(action) +
+                                         " itself through it; stop or restart the shop instead");
           }
           bool known = false;
           for (const auto& n : service_names()) known = known || n == name;
@@ -695,10 +702,6 @@ void Shop::add_shop_admin_routes() {
                 409, "service_not_here", name + " runs in another process: ask " + where,
                 {{"service", name},
                  {"admin", peer == config_.peers.end() ? "" : peer->second.admin}});
-          }
-          if (action != "stop" && action != "start" && action != "restart" && action != "crash") {
-            throw platform::ApiError(404, "route_not_found",
-                                     "action must be stop, start, restart or crash");
           }
           // Said at warn level with the service and the request's trace: a payment stopped by
           // the admin plane was one info line naming only the route (an outside probe: on-call
@@ -773,6 +776,8 @@ void Shop::add_baseline_admin_routes() {
     admin.add("POST", "/_admin/reset", any,
               [this](http::Request& req) -> asio::awaitable<http::Response> {
                 const auto request = platform::json_object_body(req);
+                platform::refuse_unknown_keys(request, {"end_of_run"},
+                                              "empty, or {\"end_of_run\": true|false}");
                 const auto end = request.find("end_of_run");
                 if (end != request.end() && !end->is_boolean())
                   throw platform::ApiError(400, "invalid_reset", "end_of_run must be a boolean");

@@ -174,11 +174,57 @@ TEST_CASE("the admin plane crashes a service, start brings it back, the gateway 
 
   CHECK(send(client, "POST", base + "gateway/crash", std::nullopt, admin).status == 409);
   CHECK(send(client, "POST", base + "order/explode", std::nullopt, admin).status == 404);
+  // An unknown action is one for the gateway too (it was 409 cannot_stop_gateway; an outside
+  // probe), and a refused restart says restart, not stop.
+  auto bogus = send(client, "POST", base + "gateway/bogus", std::nullopt, admin);
+  CHECK(bogus.status == 404);
+  CHECK(bogus.body["error"]["message"] == "action must be stop, start, restart or crash");
+  auto restart = send(client, "POST", base + "gateway/restart", std::nullopt, admin);
+  CHECK(restart.status == 409);
+  CHECK(restart.body["error"]["message"].get<std::string>().find("cannot restart itself") !=
+        std::string::npos);
   // A crash of a service that is down already does nothing.
   shop->crash_service("payment");
   shop->crash_service("payment");
   shop->start_service("payment");
   CHECK(shop->services().at(3).running);
+}
+
+// An operator's typo was taken with 200 and did half of what they meant: {"price_cent": 0}
+// beside "available", {"by": "1s", "x": 1}, {"end_of_run": true, "x": 1}; `since` given twice
+// read the first (an outside probe). Each is 400 now, and changes nothing.
+TEST_CASE("the admin plane refuses unknown keys and repeated parameters, and changes nothing") {
+  using namespace shopctl::test_support;
+  auto shop = start_shop();
+  shopctl::http::BlockingClient client;
+  const HeaderList admin = {{"X-Admin-Token", shop->admin_token()}};
+  const auto gw = shop->url("gateway");
+  const auto offset = shop->clock().offset();
+  auto clock = send(client, "POST", gw + "/_admin/clock/advance",
+                    nlohmann::json{{"by", "1s"}, {"x", 1}}, admin);
+  CHECK(clock.status == 400);
+  CHECK(clock.body["error"]["code"] == "invalid_body");
+  CHECK(clock.body["error"]["details"]["field"] == "x");
+  CHECK(shop->clock().offset() == offset);
+
+  auto reset = send(client, "POST", gw + "/_admin/reset",
+                    nlohmann::json{{"end_of_run", true}, {"x", 1}}, admin);
+  CHECK(reset.status == 400);
+  CHECK(send(client, "POST", gw + "/_admin/reset", nlohmann::json::object(), admin).status == 200);
+
+  const auto product = shop->url("catalog") + "/_admin/products/p-001";
+  auto typo =
+      send(client, "POST", product, nlohmann::json{{"price_cent", 0}, {"available", false}}, admin);
+  CHECK(typo.status == 400);
+  CHECK(typo.body["error"]["details"]["field"] == "price_cent");
+  auto token = demo_token(client, *shop);
+  auto read = send(client, "GET", gw + "/api/catalog/products/p-001", std::nullopt,
+                   {{"Authorization", "Bearer " + token}});
+  CHECK(read.body["available"] == true);
+
+  CHECK(send(client, "GET", gw + "/_admin/calls?since=1&since=2", std::nullopt, admin).status ==
+        400);
+  CHECK(send(client, "GET", gw + "/_admin/calls?since=1", std::nullopt, admin).status == 200);
 }
 
 // A request still in flight when its service stopped ran on afterwards: when the shop was then

@@ -166,6 +166,8 @@ CatalogService::CatalogService(platform::ServiceContext& ctx, CatalogSettings se
       "POST", "/_admin/products/{id}", Access::anyone(),
       [this](Request& req) -> asio::awaitable<Response> {
         auto body = platform::json_object_body(req);
+        platform::refuse_unknown_keys(body, {"price_cents", "available"},
+                                      "{\"price_cents\": N, \"available\": true|false}");
         const auto& id = req.param("id");
         std::optional<std::int64_t> price;
         std::optional<bool> available;
