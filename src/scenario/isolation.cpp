@@ -79,7 +79,8 @@ std::optional<std::string> faults_or_expectations_reason(const Step& step) {
 // (three scenarios expecting email_taken answered 429 to the registrations of the scenarios
 // beside them; an outside probe). `judged_by_block`: the step is inside a concurrently block
 // whose `expect` counts its answers, so a step that says nothing of its answer may fail too.
-bool may_fail_auth(const Step& step, bool judged_by_block) {
+// Returns why the step may fail in a way other scenarios would feel, or nothing.
+std::optional<std::string> may_fail_auth(const Step& step, bool judged_by_block) {
   const bool is_login = std::holds_alternative<LoginAction>(step.action);
   const bool is_register = std::holds_alternative<RegisterAction>(step.action);
   bool login = is_login, registration = is_register;
@@ -87,15 +88,26 @@ bool may_fail_auth(const Step& step, bool judged_by_block) {
     login = r->method == "POST" && r->path.find("/api/auth/login") != std::string::npos;
     registration = r->method == "POST" && r->path.find("/api/auth/register") != std::string::npos;
   }
-  if (!login && !registration) return false;
+  if (!login && !registration) return std::nullopt;
+  const std::string why =
+      login ? "a login that may fail" + at(step.loc) +
+                  " counts toward the email's login throttle, which other scenarios share"
+            : "a registration that may be refused" + at(step.loc) +
+                  " counts toward the client's registration throttle, which every scenario "
+                  "against the shop shares";
   const bool judges_answer = step.expect && (step.expect->status || !step.expect->headers.empty() ||
                                              !step.expect->json.empty() || step.expect->schema);
-  if (!judges_answer) return judged_by_block || !(is_login || is_register);
-  if (!step.expect->status) return true;
+  if (!judges_answer) {
+    if (judged_by_block || !(is_login || is_register)) return why;
+    return std::nullopt;
+  }
+  if (!step.expect->status) return why;
   const auto& status = *step.expect->status;
   const int ok = login ? 200 : 201, refused = login ? 401 : 409;
-  return status.has_templates() || status.check(nlohmann::json(ok)).has_value() ||
-         !status.check(nlohmann::json(refused)).has_value();
+  if (status.has_templates() || status.check(nlohmann::json(ok)).has_value() ||
+      !status.check(nlohmann::json(refused)).has_value())
+    return why;
+  return std::nullopt;
 }
 
 // Why this step makes the scenario exclusive, or nullopt.
@@ -122,16 +134,8 @@ std::optional<std::string> step_reason(const Step& step, const KnownVars& vars,
         }
       },
       step.action);
-  if (shares && may_fail_auth(step, judged_by_block)) {
-    const bool login =
-        std::holds_alternative<LoginAction>(step.action) ||
-        (std::holds_alternative<RequestAction>(step.action) &&
-         std::get<RequestAction>(step.action).path.find("/api/auth/login") != std::string::npos);
-    return login ? "a login that may fail" + at(step.loc) +
-                       " counts toward the email's login throttle, which other scenarios share"
-                 : "a registration that may be refused" + at(step.loc) +
-                       " counts toward the client's registration throttle, which every "
-                       "scenario against the shop shares";
+  if (shares) {
+    if (auto why = may_fail_auth(step, judged_by_block)) return why;
   }
   if (!shares) {
     if (const auto* r = std::get_if<RequestAction>(&step.action)) {
