@@ -24,6 +24,7 @@
 #include "cli/commands.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/http/port_reservation.hpp"
+#include "platform/service_context.hpp"
 #include "platform/temp_folder.hpp"
 #include "platform/text_rules.hpp"
 #include "shop/identity.hpp"
@@ -213,6 +214,22 @@ StartingBreakers close_breakers_opened_while_starting(const std::vector<Child>& 
   return result;
 }
 
+// One request to a child's own admin plane, for that process alone (kAdminScopeHeader: the
+// gateway's process would answer a shop-wide request for every process).
+http::Response admin_call(http::BlockingClient& client, std::uint16_t port,
+                          const std::string& admin_token, const char* method,
+                          const std::string& path, std::string body = {}) {
+  http::Request req;
+  req.method = method;
+  req.headers.set("X-Admin-Token", admin_token);
+  req.headers.set(std::string(platform::kAdminScopeHeader), "process");
+  if (!body.empty()) {
+    req.headers.set("Content-Type", "application/json");
+    req.body = std::move(body);
+  }
+  return client.send_url(url_of(port) + path, std::move(req), 2s);
+}
+
 // A restarted child begins at the real time, its siblings at the time an admin advance left
 // them: it gets the same advance as a sibling that kept running, so the shop keeps one
 // simulated time (an unpaid order expires by the same clock in order and payment). Returns
@@ -220,23 +237,12 @@ StartingBreakers close_breakers_opened_while_starting(const std::vector<Child>& 
 std::string sync_clock(const Child& restarted, const std::vector<Child>& children,
                        const std::string& admin_token) {
   http::BlockingClient client;
-  auto admin = [&](std::uint16_t port, const char* method, const std::string& path,
-                   std::string body) {
-    http::Request req;
-    req.method = method;
-    req.headers.set("X-Admin-Token", admin_token);
-    if (!body.empty()) {
-      req.headers.set("Content-Type", "application/json");
-      req.body = std::move(body);
-    }
-    return client.send_url(url_of(port) + path, std::move(req), 2s);
-  };
   // The shop's clock is the furthest any sibling has gone (a sibling that restarted too may
   // still read 0); the restarted child is moved by what it lacks of that, not by the whole
   // offset: an advance that reached it between its start and this sync was counted twice.
   auto offset_of = [&](std::uint16_t port) -> std::optional<std::int64_t> {
     try {
-      auto answer = admin(port, "GET", "/_admin/clock", "");
+      auto answer = admin_call(client, port, admin_token, "GET", "/_admin/clock");
       if (answer.status != 200) return std::nullopt;
       return nlohmann::json::parse(answer.body).at("offset_ms").get<std::int64_t>();
     } catch (const std::exception&) {
@@ -257,14 +263,59 @@ std::string sync_clock(const Child& restarted, const std::vector<Child>& childre
   const std::int64_t missing = shop_offset - *own;
   if (missing <= 0) return "";
   try {
-    auto moved = admin(restarted.admin_port, "POST", "/_admin/clock/advance",
-                       nlohmann::json{{"by", std::to_string(missing) + "ms"}}.dump());
+    auto moved =
+        admin_call(client, restarted.admin_port, admin_token, "POST", "/_admin/clock/advance",
+                   nlohmann::json{{"by", std::to_string(missing) + "ms"}}.dump());
     if (moved.status != 200)
       return "its clock could not be advanced (" + std::to_string(moved.status) + ")";
   } catch (const std::exception& e) {
     return std::string("its clock could not be advanced (") + e.what() + ")";
   }
   return "its clock advanced by " + std::to_string(missing) + " ms, to " + from + "'s";
+}
+
+// A restarted child begins with an empty fault table, its siblings with the shop's faults
+// (every process holds each fault: the admin plane adds it to all of them): it gets theirs, in
+// their order (the first fault that picks a request wins), with their ids. A catalog child
+// killed during an outage drill came back serving, while `fault list` still showed the
+// outage on (an outside probe). Its counts start at 0, as a `first`, `every` or `after` select
+// does: each process counts the requests it sees. Returns what was done, or a problem.
+std::string sync_faults(const Child& restarted, const std::vector<Child>& children,
+                        const std::string& admin_token) {
+  http::BlockingClient client;
+  std::optional<nlohmann::json> faults;
+  std::string from;
+  for (const auto& sibling : children) {
+    if (&sibling == &restarted || sibling.pid <= 0 || sibling.admin_port == 0) continue;
+    try {
+      auto answer = admin_call(client, sibling.admin_port, admin_token, "GET", "/_admin/faults");
+      if (answer.status != 200) continue;
+      faults = nlohmann::json::parse(answer.body).at("items");
+      from = sibling.service;
+      break;
+    } catch (const std::exception&) {
+      // that process is itself restarting: ask the next one
+    }
+  }
+  if (!faults) return "";  // no sibling answered: nothing known to copy
+  if (faults->empty()) return "";
+  std::size_t copied = 0;
+  for (auto fault : *faults) {
+    for (const char* count : {"matched", "shadowed", "applied"}) fault.erase(count);
+    try {
+      auto added = admin_call(client, restarted.admin_port, admin_token, "POST", "/_admin/faults",
+                              fault.dump());
+      if (added.status != 200 && added.status != 201)
+        return "fault " + fault.value("id", std::string()) + " could not be added again (" +
+               std::to_string(added.status) + ")";
+      ++copied;
+    } catch (const std::exception& e) {
+      return "fault " + fault.value("id", std::string()) + " could not be added again (" +
+             e.what() + ")";
+    }
+  }
+  return "its " + std::to_string(copied) + " fault" + (copied == 1 ? "" : "s") + " added again, " +
+         "as " + from + " has them";
 }
 
 }  // namespace
@@ -597,8 +648,9 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       try {
         spawn(ch);
         if (ready(ch, 30s)) {
-          const std::string clock = sync_clock(ch, children, config.admin_token);
-          if (!clock.empty()) std::printf("shopctl: %s: %s\n", ch.service.c_str(), clock.c_str());
+          for (const auto& done : {sync_clock(ch, children, config.admin_token),
+                                   sync_faults(ch, children, config.admin_token)})
+            if (!done.empty()) std::printf("shopctl: %s: %s\n", ch.service.c_str(), done.c_str());
         } else if (ch.pid > 0) {
           std::printf("shopctl: %s is not ready yet; see %s\n", ch.service.c_str(), ch.log.c_str());
         }

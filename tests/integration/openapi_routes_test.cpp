@@ -177,7 +177,8 @@ int raw_request_status(std::uint16_t port, const std::string& method, const std:
 }  // namespace
 
 // docs/api.md: any request can be refused before it reaches a route (400 of the HTTP layer,
-// 413, 421, 431, 503), and one without a token on a route that needs one is 401. A scenario
+// 413, 421, 431, 503; 405 for a method the path does not answer; 500 for a fault of the shop),
+// and one without a token on a route that needs one is 401. A scenario
 // with `schema: true` failed on such answers ("status 400 is not described for GET /api/cart").
 TEST_CASE("every operation describes the answers any request can get, and gets them so") {
   const auto& description = shopctl::gateway::openapi_description();
@@ -193,7 +194,7 @@ TEST_CASE("every operation describes the answers any request can get, and gets t
       const std::string named = method + " " + path;
       CAPTURE(named);
       const auto& responses = operation.at("responses");
-      for (const char* status : {"400", "413", "421", "431", "503"})
+      for (const char* status : {"400", "405", "413", "421", "431", "500", "503"})
         CHECK_MESSAGE(responses.contains(status), status);
       const bool needs_token = !operation.contains("security") || !operation.at("security").empty();
       if (needs_token) CHECK(responses.contains("401"));
@@ -213,6 +214,18 @@ TEST_CASE("every operation describes the answers any request can get, and gets t
         CHECK(got == wanted);
         CHECK(shopctl::scenario::find_response_schema(description, method, target, got).problem ==
               "");
+      }
+      // A method the path does not answer (one of the path's operations asks it, so each
+      // operation's list must have it: a client generated from one operation sees it too).
+      for (const char* other : {"PUT", "PATCH", "DELETE", "POST"}) {
+        std::string lower = other;
+        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (item.contains(lower)) continue;
+        const int got = raw_request_status(port, other, target, here, "Content-Length: 0\r\n");
+        CHECK(got == 405);
+        CHECK(shopctl::scenario::find_response_schema(description, method, target, got).problem ==
+              "");
+        break;
       }
       if (needs_token) {
         const int got = raw_request_status(port, method, target, here, "");
