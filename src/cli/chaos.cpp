@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -101,6 +102,12 @@ class InterruptWatch {
   InterruptWatch& operator=(const InterruptWatch&) = delete;
   ~InterruptWatch() = default;
 
+  // Work done after the shop is stopped, before the exit (an earlier run's report removed);
+  // returns a sentence for standard error, or "".
+  void on_stop(std::function<std::string()> work) {
+    std::lock_guard lock(mutex_);
+    on_stop_ = std::move(work);
+  }
   // The shop is being started: a signal now waits for watch().
   void starting() {
     std::lock_guard lock(mutex_);
@@ -124,12 +131,17 @@ class InterruptWatch {
     std::fprintf(stderr, "\nshopctl chaos: interrupted (%s): stopping the shop\n",
                  strsignal(number));
     if (shop_ != nullptr) shop_->interrupt();
+    if (on_stop_) {
+      const std::string said = on_stop_();
+      if (!said.empty()) std::fprintf(stderr, "shopctl chaos: note: %s\n", said.c_str());
+    }
     std::_Exit(128 + number);
   }
 
   sigset_t signals_{};
   std::mutex mutex_;
   chaos::ShopDriver* shop_ = nullptr;
+  std::function<std::string()> on_stop_;
   bool starting_ = false;
   int pending_ = 0;
 };
@@ -258,10 +270,16 @@ int run_chaos_command(const ChaosCliOptions& given) {
   }
 
   // From here an exit that writes no report removes what an earlier run left there (a CI step
-  // publishing it showed that run's verdicts), as run and load do.
-  auto stale = std::make_shared<StaleReports>(std::vector<std::string>{o.json_file, o.history_file},
+  // publishing it showed that run's verdicts), as run and load do: the --json report until
+  // this run writes its own (a shop that could not be reached, or an interrupt, left the
+  // earlier run's green report in place), the --history once this run opens it.
+  auto stale = std::make_shared<StaleReports>(std::vector<std::string>{o.json_file},
                                               std::vector<std::string>{o.config_file, o.check_dir});
+  auto stale_history =
+      std::make_shared<StaleReports>(std::vector<std::string>{o.history_file},
+                                     std::vector<std::string>{o.config_file, o.check_dir});
   const StaleReports::RemoveAtExit remove_at_exit{stale, "shopctl chaos"};
+  const StaleReports::RemoveAtExit remove_history_at_exit{stale_history, "shopctl chaos"};
 
   if (!o.check_dir.empty()) {
     chaos::ChaosResult result;
@@ -289,7 +307,8 @@ int run_chaos_command(const ChaosCliOptions& given) {
     }
     // Whether anything was still in flight is read from the files, as after a run's healing:
     // a folder read while its shop runs, or left by a SIGKILL, may hold payments in flight.
-    stale->keep();  // the report written below is this check's
+    stale->keep();          // the report written below is this check's
+    stale_history->keep();  // --check writes no history: an earlier run's is not this check's
     result.files_only = true;
     result.left = chaos::count_in_flight(files);
     result.quiescent = result.left.quiet();
@@ -326,7 +345,6 @@ int run_chaos_command(const ChaosCliOptions& given) {
     return rc;
   }
 
-  stale->keep();  // the run starts: its reports replace the earlier ones
   std::ofstream history;
   if (!o.history_file.empty()) {
     history.open(o.history_file);
@@ -334,6 +352,7 @@ int run_chaos_command(const ChaosCliOptions& given) {
       std::cerr << "shopctl chaos: cannot write " << o.history_file << "\n";
       return kExitUsage;
     }
+    stale_history->keep();  // this run's, from the first line on, however the run ends
     options.on_history = [&history](const nlohmann::json& line) {
       history << platform::json_text(line) << "\n";
     };
@@ -357,6 +376,7 @@ int run_chaos_command(const ChaosCliOptions& given) {
 
   std::unique_ptr<chaos::ShopDriver> shop;
   static InterruptWatch interrupts;  // static: its watcher thread outlives this function
+  interrupts.on_stop([stale] { return stale->remove(); });
   chaos::ChaosResult result;
   std::vector<std::string> notes;
   try {
@@ -407,6 +427,7 @@ int run_chaos_command(const ChaosCliOptions& given) {
   }
   interrupts.watch(nullptr);
   shop->finish();
+  stale->keep();  // the report written below is this run's
   if (!o.history_file.empty()) {
     history.close();
     if (!history) {
@@ -490,7 +511,9 @@ void register_chaos(CLI::App& app) {
                 "Stop services, never crash one in-process");
   cmd->add_option("--history", o->history_file,
                   "Write every shopper operation and chaos event as JSON lines");
-  cmd->add_option("--json", o->json_file, "Write the report as JSON to this file");
+  cmd->add_option("--json", o->json_file,
+                  "Write the report as JSON to this file (a run that writes none removes one an "
+                  "earlier run left)");
   cmd->add_option("--check", o->check_dir,
                   "Check the database invariants of a data folder, and run nothing");
   cmd->add_flag("--print-schedule", o->print_schedule, "Print the seed's schedule and exit");

@@ -10,11 +10,16 @@ check() { if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); echo "ok - $1"; else f
 
 # Python starts chaos with SIGINT's default action, which a shell's background job (and so a
 # test run under nohup or `&`) would otherwise pass on ignored.
+# An earlier run's --json report is removed too: it is not this run's (an interrupted run left
+# a green one in place for a CI step to publish).
 for signal in SIGINT SIGTERM; do
-  python3 - "$bin" "$signal" <<'PY'
+  python3 - "$bin" "$signal" "$work" <<'PY'
 import os, signal, subprocess, sys, time
-binary, name = sys.argv[1], sys.argv[2]
-chaos = subprocess.Popen([binary, "chaos", "--crash", "--duration", "30s", "--seed", "1"],
+binary, name, work = sys.argv[1], sys.argv[2], sys.argv[3]
+stale = os.path.join(work, f"stale-{name}.json")
+with open(stale, "w") as f: f.write('{"summary": {"failed": 0}}\n')
+chaos = subprocess.Popen([binary, "chaos", "--crash", "--duration", "30s", "--seed", "1",
+                          "--json", stale],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 # "shopctl chaos: seed 1, ... against shopctl serve as a child process": the shop is up.
@@ -56,10 +61,12 @@ if os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2
     os.kill(pid, signal.SIGKILL)
 if os.path.exists(folder):
     problems.append(f"the temporary folder {folder} is left")
+if os.path.exists(stale):
+    problems.append(f"an earlier run's report {stale} is left")
 if problems:
     print("FAIL: " + "; ".join(problems)); sys.exit(1)
 PY
-  check "$signal on chaos --crash stops the child shop and removes its folder, exit 128+n" $?
+  check "$signal on chaos --crash stops the child shop, removes its folder and an earlier report, exit 128+n" $?
 done
 
 # A signal while the shop is still starting (its folder being set up, the child not ready)
@@ -241,6 +248,13 @@ printf '{"summary": {"failed": 0}}\n' > "$work/stale-chaos.json"
 code=$?
 [[ $code -eq 3 && ! -e "$work/stale-chaos.json" ]] && grep -q "removed the report an earlier run left" "$work/stale-chaos.out"
 check "chaos --check that checks nothing removes an earlier run's report (exit $code)" $?
+# So does a run whose shop cannot be reached (it left the earlier green report in place).
+printf '{"summary": {"failed": 0}}\n' > "$work/stale-target.json"
+"$bin" chaos --target http://127.0.0.1:9 --admin-token x --heal-clock --duration 2s \
+  --json "$work/stale-target.json" >"$work/stale-target.out" 2>&1
+code=$?
+[[ $code -eq 3 && ! -e "$work/stale-target.json" ]] && grep -q "removed the report an earlier run left" "$work/stale-target.out"
+check "chaos that cannot reach its target removes an earlier run's report (exit $code)" $?
 
 # A folder on read-only media: SQLite cannot make the -shm file it reads a WAL database through,
 # and --check said only "unable to open database file" (an outside probe). Root only (a mount).
