@@ -256,17 +256,30 @@ int run_chaos_command(const ChaosCliOptions& given) {
     options.longest_jump = std::chrono::seconds(90);
   }
 
+  chaos::ScheduleOptions so;
+  so.seed = o.seed;
+  so.duration = options.duration;
+  so.kill_process = o.crash;
+  so.crash_services = options.crash_services;
+  so.clock_budget = options.clock_budget;
+  so.longest_jump = options.longest_jump;
+  const auto schedule = chaos::make_schedule(so);
+  // A schedule with nothing in it breaks nothing: the run would only show that a whole shop
+  // keeps its money, and passed as a chaos run (`--duration 1s`: 13 passed, exit 0).
+  const std::string empty_schedule =
+      "the schedule drawn for --seed " + std::to_string(o.seed) + " and --duration " + o.duration +
+      " is empty: disturbances start after the first second and end at 85% of the duration, "
+      "so nothing would be broken; give a longer --duration (2s or more; 30s breaks every kind "
+      "of thing)";
   if (o.print_schedule) {
-    chaos::ScheduleOptions so;
-    so.seed = o.seed;
-    so.duration = options.duration;
-    so.kill_process = o.crash;
-    so.crash_services = options.crash_services;
-    so.clock_budget = options.clock_budget;
-    so.longest_jump = options.longest_jump;
-    for (const auto& e : chaos::make_schedule(so))
-      std::printf("%8.3fs  %s\n", e.at_s, e.describe().c_str());
+    for (const auto& e : schedule) std::printf("%8.3fs  %s\n", e.at_s, e.describe().c_str());
+    if (schedule.empty() && o.check_dir.empty())
+      std::cerr << "shopctl chaos: note: " << empty_schedule << "\n";
     return kExitOk;
+  }
+  if (schedule.empty() && o.check_dir.empty()) {
+    std::cerr << "shopctl chaos: " << empty_schedule << "\n";
+    return kExitUsage;
   }
 
   // From here an exit that writes no report removes what an earlier run left there (a CI step
@@ -457,8 +470,9 @@ void register_chaos(CLI::App& app) {
       "the shoppers' own record. docs/chaos.md explains each invariant and how to read a "
       "history.\n\n"
       "Exit codes: 0 every invariant holds, 1 bad command line (or a --json or --history\n"
-      "            file that cannot be written or is the --config file, or a --check folder\n"
-      "            that does not exist or is no folder), 2 an invalid --config, 3 the shop\n"
+      "            file that cannot be written or is the --config file, a --check folder\n"
+      "            that does not exist or is no folder, or a --duration too short for the\n"
+      "            seed's schedule to hold anything), 2 an invalid --config, 3 the shop\n"
       "            could not be started, reached or driven (with --check: the folder lacks a\n"
       "            database, or one could not be read), 4 an invariant is violated,\n"
       "            130, 143 or 129 interrupted by SIGINT, SIGTERM or SIGHUP (the shop chaos\n"

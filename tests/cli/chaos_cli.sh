@@ -248,6 +248,15 @@ printf '{"summary": {"failed": 0}}\n' > "$work/stale-chaos.json"
 code=$?
 [[ $code -eq 3 && ! -e "$work/stale-chaos.json" ]] && grep -q "removed the report an earlier run left" "$work/stale-chaos.out"
 check "chaos --check that checks nothing removes an earlier run's report (exit $code)" $?
+# A schedule with nothing in it breaks nothing: such a run passed as a chaos run (13 passed,
+# exit 0, "Faults by type and edge: (none)"). Refused before a shop starts; --print-schedule
+# says why it prints nothing.
+timeout 20 "$bin" chaos --duration 1s --seed 1 --quiet >"$work/empty.out" 2>&1
+code=$?
+empty_lines=$("$bin" chaos --duration 1s --seed 1 --print-schedule 2>"$work/empty-print.err" | grep -c .)
+[[ $code -eq 1 && $empty_lines -eq 0 ]] && grep -q "schedule drawn for --seed 1 and --duration 1s is empty" "$work/empty.out" &&
+  grep -q "is empty" "$work/empty-print.err"
+check "chaos whose schedule is empty is refused, naming why (exit $code: $(head -c 120 "$work/empty.out"))" $?
 # So does a run whose shop cannot be reached (it left the earlier green report in place).
 printf '{"summary": {"failed": 0}}\n' > "$work/stale-target.json"
 "$bin" chaos --target http://127.0.0.1:9 --admin-token x --heal-clock --duration 2s \
