@@ -93,6 +93,7 @@ struct LoadFigures {
   std::uint64_t journeys = 0;
   std::uint64_t journey_errors = 0;
   std::uint64_t orders_created = 0, orders_paid = 0, orders_failed = 0;
+  std::uint64_t dropped = 0;  // open loop: starts no idle user took (LoadOptions::rate)
 };
 
 struct ThresholdVerdict {

@@ -170,7 +170,7 @@ LoadReport run_load(const LoadPlan& plan) {
                   f.p99_ms,         f.max_ms,
                   f.journeys,       f.journey_errors,
                   r.orders_created, r.orders_paid,
-                  r.orders_failed};
+                  r.orders_failed,  r.dropped};
   for (const auto& v : impl->internal_verdicts) {
     impl->verdicts.push_back({v.threshold.text, v.outcome.no_samples ? 0 : v.outcome.actual,
                               v.threshold.unit(), v.outcome.passed, v.outcome.no_samples});

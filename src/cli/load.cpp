@@ -440,7 +440,8 @@ void register_load(CLI::App& app) {
   cmd->add_option("--timeout", o->timeout, "Time limit of one request")->capture_default_str();
   cmd->add_option("--threshold", o->thresholds,
                   "A pass condition: p50|p90|p99|max<DURATION, errors<N or N%, rps>N, "
-                  "orders_per_second>N; JOURNEY.p99<... for one journey (repeatable)");
+                  "orders_per_second>N, dropped<N or N% (open loop); JOURNEY.p99<... for one "
+                  "journey (repeatable)");
   // One value per --fault: CLI11 would otherwise split a value in [ ] at its commas.
   cmd->add_option("--fault", o->faults,
                   "A fault in the wire shape of POST /_admin/faults, as JSON, or a JSON list of "

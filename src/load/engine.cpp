@@ -58,6 +58,7 @@ Figures LoadResult::figures() const {
                            t.latency.max_ms()};
   }
   f.orders_paid = orders_paid;
+  f.dropped = dropped;
   return f;
 }
 

@@ -79,10 +79,14 @@ std::string Mix::describe() const {
 Mix parse_mix(std::string_view text) {
   Mix mix;
   std::string_view rest = text;
-  while (!rest.empty()) {
+  // One item per comma-separated piece, the last one too: "checkout=1," has an empty item, as
+  // ",checkout=1" has (the trailing one was taken, the leading one refused).
+  bool more = !trim(text).empty();
+  while (more) {
     auto comma = rest.find(',');
     auto item = trim(rest.substr(0, comma));
-    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    more = comma != std::string_view::npos;
+    rest = more ? rest.substr(comma + 1) : std::string_view{};
     if (item.empty())
       throw std::invalid_argument("--mix: an empty item in '" + std::string(text) + "'");
     auto eq = item.find('=');
@@ -186,7 +190,7 @@ Threshold parse_threshold_text(std::string_view text) {
     return std::invalid_argument(
         "--threshold '" + t.text + "': " + why +
         " (examples: 'p99<50ms', 'checkout.p99<20ms', 'errors<0.1%', 'rps>1000', "
-        "'orders_per_second>=100')");
+        "'orders_per_second>=100', 'dropped<1%')");
   };
   auto op_at = s.find_first_of("<>");
   if (op_at == std::string_view::npos) throw fail("no comparison (< <= > >=)");
@@ -223,7 +227,9 @@ Threshold parse_threshold_text(std::string_view text) {
     t.value = *ms;
     return t;
   }
-  if (t.metric == "errors") {
+  if (t.metric == "errors" || t.metric == "dropped") {
+    if (t.metric == "dropped" && !t.journey.empty())
+      throw fail("dropped is not per journey (a dropped start had no journey yet)");
     if (!value.empty() && value.back() == '%') {
       auto v = parse_number(trim(value.substr(0, value.size() - 1)));
       if (!v || *v < 0 || *v > 100) throw fail("a percentage must be between 0% and 100%");
@@ -231,7 +237,7 @@ Threshold parse_threshold_text(std::string_view text) {
       t.percent = true;
     } else {
       auto v = parse_number(value);
-      if (!v || *v < 0) throw fail("errors need a count or a percentage like 0.1%");
+      if (!v || *v < 0) throw fail(t.metric + " need a count or a percentage like 0.1%");
       t.value = *v;
     }
     return t;
@@ -244,13 +250,13 @@ Threshold parse_threshold_text(std::string_view text) {
     return t;
   }
   throw fail("unknown figure '" + t.metric +
-             "' (p50, p90, p99, max, errors, rps, orders_per_second)");
+             "' (p50, p90, p99, max, errors, rps, orders_per_second, dropped)");
 }
 }  // namespace
 
 std::string Threshold::unit() const {
   if (metric == "p50" || metric == "p90" || metric == "p99" || metric == "max") return "ms";
-  if (metric == "errors") return percent ? "%" : "";
+  if (metric == "errors" || metric == "dropped") return percent ? "%" : "";
   return "/s";
 }
 
@@ -281,6 +287,14 @@ Threshold::Outcome Threshold::check(const Figures& f) const {
     o.actual = f.seconds > 0 ? static_cast<double>(f.requests) / f.seconds : 0;
   else if (metric == "orders_per_second")
     o.actual = f.seconds > 0 ? static_cast<double>(f.orders_paid) / f.seconds : 0;
+  else if (metric == "dropped") {
+    const std::uint64_t scheduled = f.journeys + f.dropped;
+    o.actual = percent
+                   ? (scheduled == 0
+                          ? 0
+                          : 100.0 * static_cast<double>(f.dropped) / static_cast<double>(scheduled))
+                   : static_cast<double>(f.dropped);
+  }
   if (op == "<")
     o.passed = o.actual < value;
   else if (op == "<=")

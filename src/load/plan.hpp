@@ -74,6 +74,9 @@ struct Figures {
   std::uint64_t journeys = 0;
   std::uint64_t journey_errors = 0;
   std::uint64_t orders_paid = 0;
+  // Open loop: the starts dropped because no user was idle; the starts scheduled are these
+  // and the journeys that ran.
+  std::uint64_t dropped = 0;
   // Per journey ("checkout"): p50/p90/p99/max in ms and counts.
   struct JourneyFigures {
     std::uint64_t count = 0, errors = 0;
@@ -83,14 +86,15 @@ struct Figures {
 };
 
 // "p99<50ms", "checkout.p99<=20ms", "errors<0.1%", "errors<5", "rps>1000",
-// "orders_per_second>=100", "max<1s".
+// "orders_per_second>=100", "max<1s", "dropped<1%" (open loop: the share of the scheduled
+// starts no idle user took), "dropped<=0".
 struct Threshold {
   std::string text;      // as written
   std::string journey;   // empty: every request
-  std::string metric;    // p50 p90 p99 max errors rps orders_per_second
+  std::string metric;    // p50 p90 p99 max errors rps orders_per_second dropped
   std::string op;        // < <= > >=
   double value = 0;      // ms for latencies; a fraction (0.001) for errors in %; else as is
-  bool percent = false;  // errors given in %: compared with the error rate
+  bool percent = false;  // errors or dropped given in %: compared with the rate
 
   struct Outcome {
     double actual = 0;  // in the threshold's own unit (ms, %, count, per second)

@@ -45,7 +45,13 @@ TEST_CASE("a bad journey mix is refused with the reason") {
   CHECK(message("browse=1,browse=2").find("given twice") != std::string::npos);
   CHECK(message("browse=0").find("above 0") != std::string::npos);
   CHECK(message("browse=1,,cart=1").find("empty item") != std::string::npos);
+  // At either end too (a trailing one was taken, a leading one refused).
+  CHECK(message(",checkout=1").find("empty item") != std::string::npos);
+  CHECK(message("checkout=1,").find("empty item") != std::string::npos);
+  CHECK(message("checkout=1, ").find("empty item") != std::string::npos);
+  CHECK(message("checkout=1") == "accepted");
   CHECK(message("") != "accepted");
+  CHECK(message(" ") != "accepted");
 }
 
 TEST_CASE("latency quantiles use the nearest rank") {
@@ -114,6 +120,42 @@ TEST_CASE("thresholds are read and checked against the figures") {
   CHECK(parse_threshold("rps>=1000").check(f).passed);
   CHECK_FALSE(parse_threshold("rps>1000").check(f).passed);
   CHECK(parse_threshold("orders_per_second>=400").check(f).actual == doctest::Approx(400));
+}
+
+// An open loop's dropped starts add no latency and no error: a run that dropped 93 % of its
+// starts met p99 and errors<1% (an outside probe). `dropped` gates on them.
+TEST_CASE("a dropped threshold counts the open loop's starts no user took") {
+  Figures f;
+  f.seconds = 1;
+  f.journeys = 137;
+  f.dropped = 1'863;
+  auto share = parse_threshold("dropped<1%");
+  CHECK(share.percent);
+  CHECK(share.unit() == "%");
+  CHECK(share.check(f).actual == doctest::Approx(93.15));
+  CHECK_FALSE(share.check(f).passed);
+  CHECK_FALSE(parse_threshold("dropped<=0").check(f).passed);
+  CHECK(parse_threshold("dropped<=1863").check(f).passed);
+  f.dropped = 0;
+  CHECK(share.check(f).passed);
+  CHECK(parse_threshold("dropped<=0").check(f).passed);
+  CHECK_THROWS_WITH_AS(parse_threshold("checkout.dropped<1%"), doctest::Contains("not per journey"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(parse_threshold("dropped<0"), doctest::Contains("no run can meet it"),
+                       std::invalid_argument);
+}
+
+TEST_CASE("an open loop's report says when many starts were dropped") {
+  LoadResult r;
+  r.seconds = 1;
+  r.mode = "open";
+  r.rate = 2000;
+  r.journeys["checkout"].count = 137;
+  r.dropped = 1'863;
+  CHECK(text_report(r, {}).find("note: 1,863 of the 2,000 scheduled starts (93.2%) were "
+                                "dropped") != std::string::npos);
+  r.dropped = 10;
+  CHECK(text_report(r, {}).find("were dropped") == std::string::npos);
 }
 
 TEST_CASE("a bad threshold is refused with the reason") {
