@@ -186,8 +186,13 @@ Verdict check_paid_iff_captured(const World& w) {
     const auto& caps = j.captures(o.order_id);
     if (o.status == "PAID") {
       if (caps.empty()) {
+        // Captures are tied to an order through its payment: without one, a capture of it
+        // is "which no order knows" below, not missing.
         violation(v, "order " + o.order_id + " is PAID (" + money(o.total_cents, o.currency) +
-                         ") but no intent was captured for it");
+                         (j.payment_of_order.count(o.order_id)
+                              ? ") but no intent was captured for it"
+                              : ") but payment.db has no payment for it, so no capture is tied "
+                                "to it"));
       } else if (caps.size() == 1 &&
                  (caps[0]->amount_cents != o.total_cents || caps[0]->currency != o.currency)) {
         violation(v, "order " + o.order_id + " is PAID for " + money(o.total_cents, o.currency) +
@@ -204,8 +209,12 @@ Verdict check_paid_iff_captured(const World& w) {
   }
   for (const auto* i : j.orphan_captures) {
     ++v.checked;
+    const auto p = j.payments.find(i->payment_id);
     violation(v, "intent " + i->intent_id + " captured " + money(i->amount_cents, i->currency) +
-                     " for payment " + i->payment_id + ", which no order knows");
+                     " for payment " + i->payment_id +
+                     (p == j.payments.end()
+                          ? ", which payment.db does not have"
+                          : " of order " + p->second->order_id + ", which order.db does not have"));
   }
   return v;
 }
@@ -337,6 +346,15 @@ Verdict check_payments_agree(const World& w) {
       violation(v, "payment " + p.payment_id + " is for " + money(p.amount_cents, p.currency) +
                        " but intent " + captured->intent_id + " captured " +
                        money(captured->amount_cents, captured->currency) + unrecorded);
+  }
+  // A PAID order whose payment row is gone: payment.db no longer says money was taken for it
+  // (a deleted row passed, with only paid-iff-captured failing).
+  for (const auto& o : w.orders) {
+    if (o.status != "PAID" || j.payment_of_order.count(o.order_id)) continue;
+    ++v.checked;
+    violation(v, "order " + o.order_id + " is PAID (" + money(o.total_cents, o.currency) +
+                     ") but payment.db has no payment for it" +
+                     (o.payment_id.empty() ? "" : " (its payment was " + o.payment_id + ")"));
   }
   return v;
 }
@@ -536,6 +554,15 @@ Verdict check_callbacks_delivered(const World& w) {
   std::size_t record_lost = 0;
   for (const auto& e : w.events) {
     ++v.checked;
+    // The shop answered 2xx to it, which it does once the event is recorded: payment.db has
+    // lost it (an older copy put back, a row deleted), and with it what the shop knew of the
+    // payment. Both rows deleted passed (an outside probe).
+    if (e.delivered && !w.recorded_events.count(e.event_id) &&
+        !w.recorded_after_read.count(e.event_id)) {
+      violation(v, "provider event " + e.event_id + " (" + e.type + ", intent " + e.intent_id +
+                       ") was delivered, but payment.db has no record of it");
+      continue;
+    }
     if (e.delivered) continue;
     // The shop has it, the provider's record of the delivery was lost (a kill between the
     // answer and its bookkeeping): delivered, as far as money goes.

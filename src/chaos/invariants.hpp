@@ -89,6 +89,9 @@ struct World {
   std::vector<PaymentRow> payments;
   std::vector<OutboxRow> outbox;
   std::set<std::string> recorded_events;  // payment.db `transactions`: events the shop received
+  // Events provider.db says were delivered that payment.db's first read lacked but a second
+  // read, after provider.db's, has: recorded while the files were read (a running shop's).
+  std::set<std::string> recorded_after_read;
   std::vector<IntentRow> intents;
   std::vector<EventRow> events;
   std::vector<BreakerRow> breakers;

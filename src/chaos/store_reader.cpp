@@ -135,6 +135,7 @@ void load_databases(const DatabaseFiles& files, World& w, std::vector<std::strin
   w.payments.clear();
   w.outbox.clear();
   w.recorded_events.clear();
+  w.recorded_after_read.clear();
   w.intents.clear();
   w.events.clear();
   w.have_orders = read_file(files.order, problems, [&](ReadOnly& db) {
@@ -186,6 +187,23 @@ void load_databases(const DatabaseFiles& files, World& w, std::vector<std::strin
           w.events.push_back({text(st, 0), text(st, 1), type, integer(st, 3) != 0, integer(st, 4)});
         });
   });
+  // An event the provider marked delivered was recorded by payment before its 2xx, so before
+  // the mark: one payment.db's first read lacks was either recorded since (a running shop)
+  // or is lost. A second look, after provider.db's read, tells them apart.
+  if (w.have_payments && w.have_provider) {
+    std::vector<std::string> unseen;
+    for (const auto& e : w.events)
+      if (e.delivered && !w.recorded_events.count(e.event_id)) unseen.push_back(e.event_id);
+    if (!unseen.empty()) {
+      read_file(files.payment, problems, [&](ReadOnly& db) {
+        std::set<std::string> now;
+        db.each("SELECT event_id FROM transactions",
+                [&](sqlite3_stmt* st) { now.insert(text(st, 0)); });
+        for (const auto& id : unseen)
+          if (now.count(id)) w.recorded_after_read.insert(id);
+      });
+    }
+  }
 }
 
 InFlight count_in_flight(const DatabaseFiles& files) {

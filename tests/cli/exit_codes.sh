@@ -896,7 +896,7 @@ expect_code 1 "run --html -" "$shopctl" run "$tmp/good.yaml" --html -
 expect_code 1 "chaos --check a folder that does not exist" "$shopctl" chaos --check "$tmp/no-such-folder"
 expect_code 0 "chaos --help" "$shopctl" chaos --help
 expect_output "1 bad command line .*" "chaos --help has exit 1"
-if "$shopctl" chaos --help | tr -s ' \n' ' ' | grep -q "or a --check folder that does not exist or is no folder), 2"; then
+if "$shopctl" chaos --help | tr -s ' \n' ' ' | grep -q "a --check folder that does not exist or is no folder, or a --duration too short"; then
   passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: chaos --help does not say a missing --check folder is exit 1"; fi
 
 # Ids and product names go into admin URLs as one path segment, encoded: a step's fault with

@@ -150,6 +150,26 @@ TEST_CASE("payments-agree reports a payment whose order does not exist") {
       v, "payment pay-2 (FAILED, 10.00 EUR) is for order ord-2, which order.db does not have"));
 }
 
+// A PAID order's payment row deleted: payments-agree passed (only paid-iff-captured failed,
+// saying no intent was captured while naming the captured intent as orphaned; a probe).
+TEST_CASE("payments-agree reports a PAID order whose payment is gone") {
+  auto w = clean_world();
+  w.payments.erase(w.payments.begin());  // pay-1, of the PAID ord-1
+  auto v = check_payments_agree(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v,
+                 "order ord-1 is PAID (25.00 EUR) but payment.db has no payment for it (its "
+                 "payment was pay-1)"));
+  auto paid = check_paid_iff_captured(w);
+  CHECK(mentions(paid,
+                 "order ord-1 is PAID (25.00 EUR) but payment.db has no payment for it, so "
+                 "no capture is tied to it"));
+  CHECK(mentions(paid,
+                 "intent pi-1 captured 25.00 EUR for payment pay-1, which payment.db does "
+                 "not have"));
+  CHECK_FALSE(mentions(paid, "no intent was captured"));
+}
+
 TEST_CASE("chaos reports an order left PAYMENT_PENDING") {
   auto w = clean_world();
   w.orders.push_back({"ord-3", "usr-1", "PAYMENT_PENDING", 700, "EUR", "", ""});
@@ -375,6 +395,22 @@ TEST_CASE("chaos reports an undelivered provider event and an unfinished callbac
   CHECK(v.outcome == Outcome::failed);
   CHECK(mentions(v, "evt-1"));
   CHECK(mentions(v, "order ord-2"));
+}
+
+// The shop answers a webhook 2xx once it has recorded the event: a delivered event payment.db
+// does not have is a lost record (both its rows deleted passed; an outside probe). One
+// recorded while the files were read (seen by the second read) is not.
+TEST_CASE("callbacks-delivered reports a delivered event payment.db lost") {
+  auto w = clean_world();
+  w.recorded_events.erase("evt-1");
+  w.outbox.erase(w.outbox.begin());
+  auto v = check_callbacks_delivered(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v,
+                 "provider event evt-1 (payment.succeeded, intent pi-1) was delivered, but "
+                 "payment.db has no record of it"));
+  w.recorded_after_read.insert("evt-1");
+  CHECK(check_callbacks_delivered(w).outcome == Outcome::passed);
 }
 
 // Payment records an event with its callback in one transaction: a recorded event with no
