@@ -1,7 +1,10 @@
 #include "scenario/report.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <ctime>
 #include <string_view>
 #include <utility>
@@ -311,10 +314,23 @@ std::string junit_xml(const RunSummary& s) {
                 "<testsuites name=\"shopctl\" tests=\"%zu\" failures=\"%d\" errors=\"%d\" "
                 "skipped=\"%d\" time=\"%.3f\">\n"
                 "  <testsuite name=\"scenarios\" tests=\"%zu\" failures=\"%d\" errors=\"%d\" "
-                "skipped=\"%d\" time=\"%.3f\">\n",
+                "skipped=\"%d\" time=\"%.3f\"",
                 s.results.size(), s.failed(), s.errors(), s.skipped(), s.duration_ms / 1000,
                 s.results.size(), s.failed(), s.errors(), s.skipped(), s.duration_ms / 1000);
   out += head;
+  // The Ant/Jenkins JUnit schema's testsuite has both: when the run began (ISO 8601 without a
+  // zone, which the schema's pattern refuses; UTC here) and where it ran.
+  if (s.started_unix_ms > 0) {
+    const std::time_t seconds = static_cast<std::time_t>(s.started_unix_ms / 1000);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
+    out += std::string(" timestamp=\"") + stamp + "\"";
+  }
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "localhost");
+  out += " hostname=\"" + xml_attribute(host) + "\">\n";
   for (const auto& r : s.results) {
     char t[32];
     std::snprintf(t, sizeof t, "%.3f", r.duration_ms / 1000);

@@ -1959,6 +1959,9 @@ RunSummary run_scenarios(const std::vector<Scenario>& scenarios, const RunOption
                          const ProgressCallback& progress) {
   RunSummary summary;
   auto started = Clock::now();
+  summary.started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
   summary.results.resize(scenarios.size());
   std::vector<std::size_t> to_run;
   for (std::size_t i = 0; i < scenarios.size(); ++i) {

@@ -120,6 +120,7 @@ struct ScenarioResult {
 struct RunSummary {
   std::vector<ScenarioResult> results;  // in the order of the input
   double duration_ms = 0;
+  std::int64_t started_unix_ms = 0;  // when the run began (wall clock); 0: not known
   // With a target: the shop clock's offset (ms ahead of real time) when the run found it and
   // when it ended. The baseline puts back everything but the clock, which cannot go back.
   std::optional<std::int64_t> target_clock_before_ms, target_clock_after_ms;

@@ -165,6 +165,25 @@ TEST_CASE("the reports stay UTF-8 whatever bytes they quote") {
   CHECK(text.find("bad \xEF\xBF\xBD\xEF\xBF\xBD name") != std::string::npos);
 }
 
+// The Ant/Jenkins JUnit schema requires a testsuite's timestamp (ISO 8601, no zone) and
+// hostname; strict validators refused the report without them (an outside probe).
+TEST_CASE("the JUnit report's testsuite says when and where the run was") {
+  shopctl::scenario::RunSummary summary;
+  summary.started_unix_ms = 1'796'571'295'864;  // 2026-12-06T15:34:55.864Z
+  shopctl::scenario::ScenarioResult result;
+  result.name = "one";
+  result.file = "x.yaml";
+  result.status = shopctl::scenario::ScenarioStatus::passed;
+  summary.results.push_back(result);
+  const std::string xml = shopctl::scenario::junit_xml(summary);
+  const auto suite = xml.find("<testsuite name=\"scenarios\"");
+  REQUIRE(suite != std::string::npos);
+  const std::string head = xml.substr(suite, xml.find('>', suite) - suite);
+  CHECK(head.find(" timestamp=\"2026-12-06T15:34:55\"") != std::string::npos);
+  CHECK(head.find(" hostname=\"") != std::string::npos);
+  CHECK(head.find(" hostname=\"\"") == std::string::npos);
+}
+
 // The console quoted names, paths, step names and answers byte for byte: a scenario named
 // "\e[2J" cleared the screen, "\e]0;...\a" set the window title, and a name with "\n[1/1] PASS"
 // printed a line of its own.
