@@ -38,4 +38,35 @@ TEST_CASE("a request target without the leading slash answers 400 bad_request, n
   }
 }
 
+// A well-formed request line of another HTTP version is 505 (RFC 9110 15.6.6), not a
+// malformed request (it was 400 "bad version", as was an HTTP/2 client's connection preface);
+// a request line whose version is malformed stays 400.
+TEST_CASE("a request of another HTTP version is 505, a malformed version 400") {
+  auto shop = shopctl::test_support::start_shop();
+  auto status_of = [&](const std::string& service, const std::string& head) {
+    shopctl::test_support::RawConnection c(shopctl::test_support::port_of(shop->url(service)));
+    REQUIRE(c.connected());
+    REQUIRE(c.send(head));
+    c.read_until_closed(std::chrono::seconds(5));
+    return c.received.size() > 12 ? std::stoi(c.received.substr(9, 3)) : 0;
+  };
+  for (const std::string service : {"gateway", "catalog"}) {
+    CAPTURE(service);
+    for (const std::string version : {"HTTP/2.0", "HTTP/1.2", "HTTP/3.0", "HTTP/0.9"}) {
+      CAPTURE(version);
+      CHECK(status_of(service, "GET /health/live " + version + "\r\nHost: 127.0.0.1\r\n\r\n") ==
+            505);
+    }
+    CHECK(status_of(service, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") == 505);
+    for (const std::string version : {"HTTX/1.1", "HTTP/1.1x", "HTTP/11", "http/2.0"}) {
+      CAPTURE(version);
+      CHECK(status_of(service, "GET /health/live " + version + "\r\nHost: 127.0.0.1\r\n\r\n") ==
+            400);
+    }
+    CHECK(status_of(service,
+                    "GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
+                    "close\r\n\r\n") == 200);
+  }
+}
+
 }  // namespace

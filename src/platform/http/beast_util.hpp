@@ -110,6 +110,24 @@ inline bool origin_form(std::string_view target) {
   return !target.empty() && target.front() == '/';
 }
 
+// Whether `head` (the unparsed start of a request Beast refused with bad_version) begins with
+// a request line that is well formed but names an HTTP version other than 1.0 and 1.1
+// ("GET / HTTP/2.0", "PRI * HTTP/2.0"): method, one space, target, one space, "HTTP/" digit
+// "." digit, CRLF. Anything else stays a malformed request (400).
+inline bool names_other_http_version(std::string_view head) {
+  const auto end = head.find("\r\n");
+  if (end == std::string_view::npos) return false;
+  const auto line = head.substr(0, end);
+  const auto first = line.find(' ');
+  const auto last = line.rfind(' ');
+  if (first == std::string_view::npos || first == 0 || last == first || last == first + 1)
+    return false;
+  const auto version = line.substr(last + 1);
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  return version.size() == 8 && version.starts_with("HTTP/") && digit(version[5]) &&
+         version[6] == '.' && digit(version[7]) && version != "HTTP/1.0" && version != "HTTP/1.1";
+}
+
 // A parser that fills our Request directly: the method, target and fields go from the bytes
 // into the Request's own (reused) storage, without Beast's field list in between. It accepts
 // exactly what request_parser<string_body> accepts (the same basic_parser does the parsing).

@@ -935,6 +935,19 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         bool parse_error =
             ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
             ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
+        if (parse_error && ec == bhttp::error::bad_version &&
+            detail::names_other_http_version(
+                {static_cast<const char*>(buffer.data().data()), buffer.data().size()})) {
+          // A well-formed request line of another HTTP version ("HTTP/2.0", the start of an
+          // HTTP/2 connection preface): 505, RFC 9110 15.6.6, not a malformed request.
+          co_await answer_and_linger(
+              stream,
+              limit_error(505, "http_version_not_supported",
+                          "this server speaks HTTP/1.1 and HTTP/1.0; the request names another "
+                          "version"),
+              11, &self->options.on_unread_request);
+          break;
+        }
         if (parse_error) {
           const std::string why =
               parser.problem().empty() ? ec.message() : std::string(parser.problem());
