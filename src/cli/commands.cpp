@@ -14,6 +14,7 @@
 #include "platform/admin_fanout.hpp"
 #include "platform/duration.hpp"
 #include "platform/http/client.hpp"
+#include "platform/observe/log.hpp"
 #include "platform/text_rules.hpp"
 #include "scenario/diagnostics.hpp"
 #include "shop/config.hpp"
@@ -198,6 +199,17 @@ StaleReports::StaleReports(std::vector<std::string> reports, std::vector<std::st
 void StaleReports::add_inputs(const std::vector<std::string>& more) {
   std::lock_guard lock(mu_);
   inputs_.insert(inputs_.end(), more.begin(), more.end());
+}
+
+void say_serve_failure(const char* command, bool json, const std::string& what,
+                       const std::string& why) {
+  if (!json) {
+    std::cerr << command << ": " << what << (why.empty() ? "" : ": " + why) << "\n";
+    return;
+  }
+  std::cerr.flush();
+  platform::Logger(platform::LogLevel::error, platform::LogFormat::json)
+      .error(what, {{"command", command}, {"error", why}});
 }
 
 void StaleReports::keep() {

@@ -64,6 +64,13 @@ struct ReportFile {
 // prefixed with `command`, for the first report given "-" and returns true; false when none is.
 bool refuse_report_to_stdout(const char* command, std::initializer_list<ReportFile> reports);
 
+// Why `serve` ends before the shop is up, on standard error: "COMMAND: WHAT: WHY" as text, or,
+// with `--log-format json`, one JSON log line (`ts`, `level` error, `msg` WHAT, `command`,
+// `error` WHY), so that a log shipper reading the stream sees JSON lines only, the reason of
+// a crash loop too (it got plain text). `why` may span lines (a config file's diagnostics).
+void say_serve_failure(const char* command, bool json, const std::string& what,
+                       const std::string& why);
+
 // What an earlier run left at a command's report paths, removed when this run ends without
 // writing its own (nothing ran, or it was interrupted): a CI step that publishes the report
 // whatever happened (`if: always()`) showed the earlier run's green tests for a run that never

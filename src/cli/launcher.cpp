@@ -422,17 +422,17 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
   } catch (const fs::filesystem_error& e) {
     // Said as plain serve says it, not in std::filesystem's words ("filesystem error: cannot
     // create directories: Not a directory [D]").
-    std::cerr << "shopctl serve --processes: the shop could not start: cannot make the data "
-                 "folder "
-              << e.path1().string() << ": "
-              << (e.code() == std::errc::not_a_directory
-                      ? std::string("a file is in the way (--data-dir names a folder)")
-                      : e.code().message())
-              << "\n";
+    say_serve_failure("shopctl serve --processes", o.log_format == "json",
+                      "the shop could not start",
+                      "cannot make the data folder " + e.path1().string() + ": " +
+                          (e.code() == std::errc::not_a_directory
+                               ? std::string("a file is in the way (--data-dir names a folder)")
+                               : e.code().message()));
     if (o.ephemeral) fs::remove_all(dir, ec);
     return kExitShop;
   } catch (const std::exception& e) {
-    std::cerr << "shopctl serve --processes: the shop could not start: " << e.what() << "\n";
+    say_serve_failure("shopctl serve --processes", o.log_format == "json",
+                      "the shop could not start", e.what());
     if (o.ephemeral) fs::remove_all(dir, ec);
     return kExitShop;
   }
@@ -565,7 +565,8 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       }
     }
   } catch (const std::exception& e) {
-    std::cerr << "shopctl serve --processes: the shop could not start: " << e.what() << "\n";
+    say_serve_failure("shopctl serve --processes", o.log_format == "json",
+                      "the shop could not start", e.what());
     if (o.ephemeral) {
       for (const auto& ch : children) {
         if (ch.pid < 0 && !ch.died_starting.empty()) print_log_tail(ch.log, stderr);

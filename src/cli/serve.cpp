@@ -302,11 +302,17 @@ int run_serve(const ServeOptions& o) {
     // Later files override earlier ones (a ConfigMap's settings, then a Secret's secrets).
     for (const auto& file : o.config_files) config = shop::load_config_file(file, config);
   } catch (const shop::ConfigFileError& e) {
-    std::cerr << format_config_error(e) << "shopctl serve: " << e.issues().size()
-              << " problem(s) in --config " << e.file() << "\n";
+    if (o.log_format == "json") {
+      say_serve_failure("shopctl serve", true,
+                        std::to_string(e.issues().size()) + " problem(s) in --config " + e.file(),
+                        format_config_error(e));
+    } else {
+      std::cerr << format_config_error(e) << "shopctl serve: " << e.issues().size()
+                << " problem(s) in --config " << e.file() << "\n";
+    }
     return kExitInvalid;
   } catch (const std::exception& e) {
-    std::cerr << "shopctl serve: " << e.what() << "\n";
+    say_serve_failure("shopctl serve", o.log_format == "json", "invalid --config", e.what());
     return kExitInvalid;
   }
   // The flags' own values are the command line's: a bad one is exit 1, like any other.
@@ -514,7 +520,8 @@ int run_serve(const ServeOptions& o) {
     shop = std::make_unique<shop::Shop>(config, options);
     shop->start();
   } catch (const std::exception& e) {
-    std::cerr << "shopctl serve: the shop could not start: " << e.what() << "\n";
+    say_serve_failure("shopctl serve", o.log_format == "json", "the shop could not start",
+                      e.what());
     return kExitShop;
   }
   auto ready_ms =

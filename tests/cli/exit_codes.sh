@@ -409,6 +409,29 @@ expect_output "two-docs.yaml:2:1: error: holds 2 YAML documents" "serve says the
 printf 'ports: {auth: 47211, catalog: 47211}\n' > "$tmp/two-on-one-port.yaml"
 expect_code 2 "serve: two services on one port" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/two-on-one-port.yaml"
 expect_output "auth and catalog both ask for port 47211" "serve names both services (it said 'taken by another process')"
+# With --log-format json, why serve ends before the shop is up is a JSON log line too: a
+# crash loop's reason reached a log shipper as plain text (an outside probe).
+json_lines_only() {  # json_lines_only DESCRIPTION: every line of the last output is a JSON object
+  if [[ -s "$tmp/out" ]] && python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    assert isinstance(json.loads(line), dict), line
+' "$tmp/out" 2>/dev/null; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $1: not JSON lines only"; sed 's/^/    /' "$tmp/out" | head -10
+  fi
+}
+expect_code 2 "serve --log-format json: two services on one port" timeout 20 "$shopctl" serve --ephemeral --log-format json --config "$tmp/two-on-one-port.yaml"
+json_lines_only "serve --log-format json: an invalid --config"
+expect_output '"msg":"1 problem\(s\) in --config' "serve --log-format json names the config's problems"
+python3 -c 'import socket,time,sys; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(30)' > "$tmp/held-port" &
+holder=$!
+for _ in $(seq 1 50); do [[ -s "$tmp/held-port" ]] && break; sleep 0.1; done
+expect_code 3 "serve --log-format json: a port taken" timeout 20 "$shopctl" serve --ephemeral --log-format json --gateway-port "$(cat "$tmp/held-port")"
+json_lines_only "serve --log-format json: the shop could not start"
+expect_output '"msg":"the shop could not start"' "serve --log-format json says the shop could not start"
+expect_code 3 "serve --processes --log-format json: a port taken" timeout 30 "$shopctl" serve --processes --ephemeral --log-format json --gateway-port "$(cat "$tmp/held-port")"
+json_lines_only "serve --processes --log-format json: the shop could not start"
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 # Messages quote what they were given; a control character in it is shown as an escape on
 # stderr, never sent (`load --duration $'\e[2J'` cleared the screen).
 no_raw_controls() {  # no_raw_controls DESCRIPTION: no ESC or BEL byte in the last output
