@@ -2013,9 +2013,20 @@ std::vector<Diagnostic> validate_shop_config(const YAML::Node& config, const std
   for (const auto& issue : issues) {
     out.push_back(Diagnostic{file, issue.line, issue.column, issue.message});
   }
+  // Whether a problem was already reported at `node` (its own value refused): the checks
+  // below judge what apply_config took, and report beside every other problem (they waited
+  // for none: a non-loopback host went unsaid while a typo elsewhere was said).
+  auto reported_at = [&](const YAML::Node& node) {
+    const int line = node.Mark().line + 1, column = node.Mark().column + 1;
+    return std::any_of(issues.begin(), issues.end(), [&](const auto& issue) {
+      return issue.line == line && issue.column == column;
+    });
+  };
   // A catalog file that is not there failed the run with exit 3 (the shop could not start),
   // which CI reads as a broken machine; validate said the scenario was fine.
-  if (issues.empty() && scratch.catalog_file) {
+  if (scratch.catalog_file && config && config.IsMap() && config["catalog"] &&
+      config["catalog"].IsMap() && config["catalog"]["file"] &&
+      !reported_at(config["catalog"]["file"])) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(*scratch.catalog_file, ec)) {
       const auto mark = config["catalog"]["file"].Mark();
@@ -2049,7 +2060,7 @@ std::vector<Diagnostic> validate_shop_config(const YAML::Node& config, const std
   // The scenario's shop is on loopback (docs/scenarios.md): `host: 0.0.0.0` put it, with the
   // demo user's published password, on every interface of the machine. A loopback address is
   // the scenario's to pick.
-  if (issues.empty() && config && config.IsMap() && config["host"] &&
+  if (config && config.IsMap() && config["host"] && !reported_at(config["host"]) &&
       !is_loopback_address(scratch.host)) {
     const auto mark = config["host"].Mark();
     out.push_back(Diagnostic{file, mark.line + 1, mark.column + 1,

@@ -553,6 +553,16 @@ printf 'version: 1\nname: host\nconfig:\n  host: 0.0.0.0\nsteps:\n  - request: {
 expect_code 2 "run: a scenario whose config sets host 0.0.0.0" "$shopctl" run "$tmp/host.yaml"
 expect_output "host.yaml:4:9: error: host 0.0.0.0 is not a loopback address" "run names the host and its line"
 expect_code 2 "validate: a scenario whose config sets host 0.0.0.0" "$shopctl" validate "$tmp/host.yaml"
+# Beside another problem of the config too (it went unsaid until the other was fixed), and a
+# missing catalog file likewise; a host refused on its own is said once.
+printf 'version: 1\nname: host\nconfig:\n  host: 0.0.0.0\n  auth: {token_ttl: 5}\n  catalog: {file: nope.json}\nsteps:\n  - request: {GET: /health/live}\n    expect: {status: 200}\n' > "$tmp/host-and-more.yaml"
+expect_code 2 "validate: host 0.0.0.0 beside other config problems" "$shopctl" validate "$tmp/host-and-more.yaml"
+expect_output "host-and-more.yaml:4:9: error: host 0.0.0.0 is not a loopback address" "validate names the host beside the other problems"
+expect_output "host-and-more.yaml:6:19: error: catalog.file .* is not a file" "validate names the missing catalog file beside the other problems"
+expect_output "3 problem\(s\)" "validate counts the three problems"
+printf 'version: 1\nname: host\nconfig:\n  host: banana\n  auth: {token_ttl: 5}\nsteps:\n  - request: {GET: /health/live}\n    expect: {status: 200}\n' > "$tmp/host-banana.yaml"
+expect_code 2 "validate: host banana beside another problem" "$shopctl" validate "$tmp/host-banana.yaml"
+if [[ $(grep -c 'host-banana.yaml:4:' "$tmp/out") -eq 1 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: validate: a refused host is said once"; sed 's/^/    /' "$tmp/out"; fi
 printf 'version: 1\nname: host\nconfig:\n  host: "::1"\nsteps:\n  - request: {GET: /health/live}\n    expect: {status: 200}\n' > "$tmp/host6.yaml"
 expect_code 0 "run: a scenario whose config sets host ::1 (loopback)" "$shopctl" run "$tmp/host6.yaml"
 printf 'version: 1\nname: host\nconfig:\n  host: 127.0.0.2\nsteps:\n  - request: {GET: /health/live}\n    expect: {status: 200}\n' > "$tmp/host2.yaml"
