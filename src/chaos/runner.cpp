@@ -313,16 +313,20 @@ void check_world(const std::optional<DatabaseFiles>& files, ChaosResult& r) {
   r.verdicts = check_all(r.world);
 }
 
-ChaosResult run_chaos(ShopDriver& shop, const ChaosOptions& o) {
-  ChaosResult r;
+ScheduleOptions schedule_options(const ChaosOptions& o, bool kill_process) {
   ScheduleOptions so;
   so.seed = o.seed;
   so.duration = o.duration;
-  so.kill_process = shop.can_kill();
+  so.kill_process = kill_process;
   so.crash_services = o.crash_services;
   so.clock_budget = o.clock_budget;
   so.longest_jump = o.longest_jump;
-  r.schedule = make_schedule(so);
+  return so;
+}
+
+ChaosResult run_chaos(ShopDriver& shop, const ChaosOptions& o) {
+  ChaosResult r;
+  r.schedule = make_schedule(schedule_options(o, shop.can_kill()));
   r.world.watched_process = shop.watches_process();
   r.world.have_history = true;
 

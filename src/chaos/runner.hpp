@@ -73,6 +73,10 @@ struct ChaosResult {
 // for the probe shoppers after healing.
 nlohmann::json history_line(const load::Operation& op, std::string_view kind = "op");
 
+// The schedule `run_chaos` draws for these options (`kill_process`: the shop can be killed,
+// `--crash`); `shopctl chaos` draws the same to print it, or to refuse an empty one.
+ScheduleOptions schedule_options(const ChaosOptions& options, bool kill_process);
+
 // Runs the whole thing against `shop`. Throws load::SetupError or ShopError when the shop
 // could not be driven (exit code 3).
 ChaosResult run_chaos(ShopDriver& shop, const ChaosOptions& options);

@@ -256,14 +256,7 @@ int run_chaos_command(const ChaosCliOptions& given) {
     options.longest_jump = std::chrono::seconds(90);
   }
 
-  chaos::ScheduleOptions so;
-  so.seed = o.seed;
-  so.duration = options.duration;
-  so.kill_process = o.crash;
-  so.crash_services = options.crash_services;
-  so.clock_budget = options.clock_budget;
-  so.longest_jump = options.longest_jump;
-  const auto schedule = chaos::make_schedule(so);
+  const auto schedule = chaos::make_schedule(chaos::schedule_options(options, o.crash));
   // A schedule with nothing in it breaks nothing: the run would only show that a whole shop
   // keeps its money, and passed as a chaos run (`--duration 1s`: 13 passed, exit 0).
   const std::string empty_schedule =
