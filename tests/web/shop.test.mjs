@@ -2007,3 +2007,107 @@ test('the console says the state a service action left, not "done"', async () =>
   noProblems(operator);
   await operator.context().close();
 });
+
+// While the next page loaded, the one before stayed live and said nothing: page 1's "Add to
+// cart" buttons worked for the 10 s a hung catalog took, under page 2's title (an outside probe).
+test('a page on its way dims the page before it, takes no input there, and says Loading…', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/`);
+  await page.locator('[data-test="product"]').first().waitFor();
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route('**/api/catalog/products/p-002', async (route) => { await held; await route.continue(); });
+  await page.evaluate(() => { location.hash = '#/products/p-002'; });
+  await page.locator('main[aria-busy="true"]').waitFor({timeout: 5000});
+  assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('main'), '::before').content), '"Loading…"');
+  assert.equal(await page.evaluate(() => document.querySelector('[data-test="product"] button').closest('[inert]') !== null),
+    true, 'the list shown before takes no input');
+  release();
+  await page.locator('[data-test="product-detail"][data-product-id="p-002"]').waitFor();
+  await page.waitForFunction(() => !document.querySelector('main').hasAttribute('aria-busy'));
+  assert.equal(await page.evaluate(() => document.querySelector('main [inert]')), null);
+  noProblems(page);
+  await page.context().close();
+});
+
+// A heading that quoted a long search, and a long email in the top bar, made a 375 px page
+// 2,088 px and 1,064 px wide (an outside probe).
+test('long text a shopper typed wraps at 375 px: a search, an email', async () => {
+  const user = await apiShopper();
+  const long = await (async () => {
+    const email = `${'a'.repeat(40)}-${Date.now()}@${'verylongdomainname'.repeat(2)}.test`;
+    assert.equal((await callShop('POST', '/api/auth/register', {name: 'Long', email, password: user.password})).status, 201);
+    const token = (await callShop('POST', '/api/auth/login', {email, password: user.password})).json.access_token;
+    return {email, password: user.password, token};
+  })();
+  const page = await signedInPage(long, {viewport: {width: 375, height: 800}, isMobile: true, hasTouch: true});
+  await page.goto(`${shop.url}/#/?q=${'Supercalifragilistic'.repeat(8)}`);
+  await page.getByRole('heading', {name: /All products/}).waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);
+  assert.equal(await page.locator('#who').textContent(), long.email);
+  noProblems(page);
+  await page.context().close();
+});
+
+// Keyboard users kept no place: "Add to cart" disabled during its request dropped the focus to
+// the page, and the cart drawn again after a quantity change moved it to <main> (the next Tab
+// went to the first product link).
+test('the keyboard keeps its place after Add to cart and after a cart line changes', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/`);
+  const add = page.locator('[data-test="product"] button').first();
+  await add.focus();
+  const answer = cartAnswer(page);
+  await page.keyboard.press('Enter');
+  await answer;
+  await page.locator('#flash').getByText('Added to your cart').waitFor();
+  await page.waitForFunction(() => !document.querySelector('[data-test="product"] button').disabled);
+  assert.equal(await page.evaluate(() => document.activeElement === document.querySelector('[data-test="product"] button')),
+    true, 'the focus is back on the button');
+
+  await user.call('POST', '/api/cart/items', {product_id: 'p-002', quantity: 1});
+  await page.goto(`${shop.url}/#/cart`);
+  const field = page.locator('[data-test="cart-line"] input.qty').first();
+  await field.waitFor();
+  const changed = page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/api/cart/items/'));
+  await field.focus();
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('Tab');  // the quantity is sent; the focus is on that line's Remove
+  await changed;
+  await page.waitForFunction(() => document.activeElement?.dataset?.focusKey?.startsWith('remove:')
+    && document.activeElement.isConnected && !document.querySelector('main').hasAttribute('aria-busy'));
+  const key = await page.evaluate(() => document.activeElement.dataset.focusKey);
+  // The cart is drawn again (a new Remove button), and the focus is on the same line's Remove.
+  await page.waitForTimeout(300);
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset?.focusKey), key);
+  // Removing the line puts the focus on the Remove of the line now in its place.
+  const removed = page.waitForResponse((r) => r.request().method() === 'DELETE');
+  await page.keyboard.press('Enter');
+  await removed;
+  await page.waitForFunction((gone) => document.querySelectorAll('[data-test="cart-line"]').length === 1
+    && document.activeElement?.dataset?.focusKey?.startsWith('remove:') && document.activeElement.dataset.focusKey !== gone, key);
+  noProblems(page);
+  await page.context().close();
+});
+
+// The browser's own check (too short) stopped the submit, and the page's message from the
+// previous submit ("too easy to guess") stayed beside it.
+test('a submit the browser refuses clears the page\'s message from the last one', async () => {
+  const page = await newPage(chromium.browser);
+  await page.goto(`${shop.url}/#/register`);
+  await page.getByLabel('Name').fill('Weak');
+  await page.getByLabel('Email').fill(`weak-${Date.now()}@shop.test`);
+  await page.getByLabel(/^Password/).fill('12345678');
+  await page.getByRole('button', {name: 'Create account'}).click();
+  const said = page.locator('form [role="alert"]');
+  await said.getByText(/too easy to guess/).waitFor();
+  await page.getByLabel(/^Password/).fill('1234567');
+  await page.getByRole('button', {name: 'Create account'}).click();
+  await page.waitForFunction(() => !document.querySelector('form [role="alert"]'));
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'password', 'the browser points at the field');
+  noProblems(page);
+  await page.context().close();
+});

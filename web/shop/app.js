@@ -211,6 +211,14 @@ function sayProblem(text) {
 }
 function clearProblem() { replace(problem); }
 
+// A button enabled again after its request: disabling it had dropped the focus to the page
+// (a keyboard or screen reader user's place lost after "Add to cart" or a refused "Create
+// account"), so it takes the focus back when nothing else has it.
+function enable(button) {
+  button.disabled = false;
+  if (button.isConnected && (document.activeElement === document.body || document.activeElement === null)) button.focus();
+}
+
 // A dialog belongs to the page and the session it was opened for: a route change or a new
 // session closes it without its own close action (the price dialog's closing draws the cart
 // again). One left open over the next page offered a button that did nothing there.
@@ -242,7 +250,10 @@ function errorNotice(error, retry, lead = null) {
     notice.append(
       h('h2', {}, 'Sorry, the shop is having trouble right now'),
       h('p', {}, lead || 'Please try again in a moment.'),
-      h('p', {class: 'muted'}, `(${error.code}: ${error.message})`));
+      // The shop's message is written for API clients ("check out again with a new
+      // Idempotency-Key"): kept for support, folded away from the shopper.
+      h('details', {class: 'muted', 'data-test': 'error-details'}, h('summary', {}, `(${error.code})`),
+        h('p', {}, error.message)));
   } else {
     // append() of dom.js skips the null of no lead; the DOM's own append wrote it as "null".
     append(notice, [h('p', {}, error.message), lead ? h('p', {}, lead) : null, h('p', {class: 'muted'}, `(${error.code})`)]);
@@ -345,6 +356,7 @@ function loginPage(params) {
     h('div', {class: 'row'}, submit,
       h('a', {href: `#/register?next=${encodeURIComponent(next)}`}, 'New here? Create an account')),
     h('p', {class: 'muted'}, 'Demo account: demo@shop.test / demo-password-1'));
+  form.addEventListener('invalid', () => replace(message), true);  // as on the register page
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (submit.disabled) return;  // one request at a time (a double click, Enter twice)
@@ -358,7 +370,7 @@ function loginPage(params) {
       replace(message, error.status === 401
         ? h('p', {class: 'notice error', role: 'alert'}, 'Wrong email or password.')
         : errorNotice(error));
-      submit.disabled = false;
+      enable(submit);
     }
   });
   setTitle('Log in');
@@ -393,6 +405,10 @@ function registerPage(params) {
     signIn(answer.access_token, email.value.trim().toLowerCase());
     location.replace(`#${next}`);
   };
+  // A submit the browser's own check stops (too short, no email) shows the browser's reason:
+  // the page's message from the last submit no longer applies ("too easy to guess" stayed
+  // beside the browser's "too short").
+  form.addEventListener('invalid', () => replace(message), true);
   form.addEventListener('input', () => {
     const made = created && created.email === email.value && created.password === password.value;
     submit.textContent = made ? 'Log in' : 'Create account';
@@ -413,7 +429,7 @@ function registerPage(params) {
           : error.status >= 400 && error.status < 500
             ? h('p', {class: 'notice error', role: 'alert'}, error.message)
             : errorNotice(error));
-        submit.disabled = false;
+        enable(submit);
         return;
       }
       created = {email: email.value, password: password.value};
@@ -425,7 +441,7 @@ function registerPage(params) {
       replace(message, h('div', {class: 'notice warn', role: 'alert', 'data-test': 'registered-not-signed-in'},
         h('p', {}, 'Your account is created, but logging you in failed. Click “Log in” to try again, or ', loginLink(), ' on the login page.'),
         h('p', {class: 'muted'}, `(${error.code}: ${error.message})`)));
-      submit.disabled = false;
+      enable(submit);
     }
   });
   setTitle('Create an account');
@@ -441,7 +457,7 @@ function productCard(product) {
   add.addEventListener('click', async () => {
     add.disabled = true;
     try { await addToCart(product.id, 1); } catch (error) { sayFailed('Could not add it', error); }
-    add.disabled = false;
+    enable(add);
   });
   return h('li', {},
     h('article', {class: 'card product', 'data-test': 'product', 'data-product-id': product.id},
@@ -538,7 +554,7 @@ async function productPage(id) {
     if (n === null) { sayProblem('Choose a quantity from 1 to 99, a whole number'); return; }
     add.disabled = true;
     try { await addToCart(product.id, n); } catch (error) { sayFailed('Could not add it', error); }
-    add.disabled = false;
+    enable(add);
   });
   replace(main,
     h('p', {}, h('a', {href: `#/?category=${encodeURIComponent(product.category)}`}, '← Back to the list')),
@@ -604,7 +620,7 @@ async function cartPage() {
   const redraw = () => { if (!checkoutRunning) render(); };
   const rows = cart.items.map((line) => {
     const quantity = h('input', {class: 'qty', type: 'number', min: 0, max: 99, step: 1, value: line.quantity,
-      'aria-label': `Quantity of ${line.name}`});
+      'aria-label': `Quantity of ${line.name}`, 'data-focus-key': `qty:${line.product_id}`});
     quantity.addEventListener('change', async () => {
       const n = wholeQuantity(quantity.value, 0);
       if (n === null) {
@@ -623,7 +639,8 @@ async function cartPage() {
         sayFailed('Could not change it', error);
       }
     });
-    const remove = h('button', {type: 'button', class: 'small danger', 'aria-label': `Remove ${line.name}`}, 'Remove');
+    const remove = h('button', {type: 'button', class: 'small danger', 'aria-label': `Remove ${line.name}`,
+      'data-focus-key': `remove:${line.product_id}`}, 'Remove');
     remove.addEventListener('click', async () => {
       attempt.shown.get(line.product_id).quantity = 0;
       try {
@@ -768,7 +785,7 @@ async function checkoutNow(button, area, cart, attempt) {
   try {
     now = readable(await api('GET', '/api/cart'), cartShape);
   } catch (error) {
-    button.disabled = false;
+    enable(button);
     replace(area, errorNotice(error, () => checkout(button, area, cart, attempt),
       error.redirected ? null : attempt.key
         ? 'Nothing more was ordered. Please try again in a moment.'
@@ -806,7 +823,7 @@ async function checkoutNow(button, area, cart, attempt) {
     // that is not the cart shown now, the shopper is told of it, and the next click orders the
     // cart shown (with a fresh key), rather than being sent to pay something else.
     if (kept && attempt.shown && !orderAsShown(order, attempt)) {
-      button.disabled = false;
+      enable(button);
       replace(area, h('div', {class: 'notice warn', role: 'alert', tabindex: -1, 'data-test': 'earlier-order'},
         h('p', {}, 'An earlier checkout from this tab placed order ',
           h('a', {class: 'mono', href: `#/orders/${encodeURIComponent(order.order_id)}`}, order.order_id),
@@ -826,12 +843,12 @@ async function checkoutNow(button, area, cart, attempt) {
       return;
     }
     if (!(await goPay(order))) {
-      button.disabled = false;
+      enable(button);
       replace(area, untrustedPayLink(order));
       focusNotice(area);
     }
   } catch (error) {
-    button.disabled = false;
+    enable(button);
     const retry = () => checkout(button, area, cart, attempt);
     if (error.redirected) { replace(area, errorNotice(error)); return; }
     if (checkoutOutcomeUnknown(error)) {
@@ -1252,10 +1269,50 @@ function notFoundPage() {
 
 let drawnRoute = '/';  // the route render() drew last
 
+// While a page loads, the page before it is no page to use: it stays (a blank flash for every
+// fast load would be worse) but takes no input (inert), and after 150 ms is dimmed, said
+// "Loading…" and marked aria-busy. It was live: page 1's "Add to cart" buttons worked for the
+// 10 s a hung catalog took to answer page 2, under page 2's title (an outside probe).
+// Only what is on the page now is made inert: the page drawn next replaces it, and can take
+// the focus at once (the login page's email field).
+let busyTimer = 0;
+function loading(on) {
+  clearTimeout(busyTimer);
+  if (on) {
+    for (const child of main.children) child.inert = true;
+    busyTimer = setTimeout(() => main.setAttribute('aria-busy', 'true'), 150);
+  } else {
+    for (const child of main.children) child.inert = false;
+    main.removeAttribute('aria-busy');
+  }
+}
+
+// A control a redraw puts back (`data-focus-key`, "kind:id") keeps the keyboard's place: the
+// cart drawn again after a quantity change moved the focus to the page, and the next Tab went
+// to the first product link. The control with the same key gets it back; when that one is gone
+// (its line removed), the one of its kind at the same place in the page, or the last of them.
+function focusMark() {
+  const at = document.activeElement?.closest?.('[data-focus-key]');
+  if (!at || !main.contains(at)) return null;
+  const kind = at.dataset.focusKey.split(':')[0];
+  const same = [...main.querySelectorAll('[data-focus-key]')].filter((el) => el.dataset.focusKey.split(':')[0] === kind);
+  return {key: at.dataset.focusKey, kind, index: same.indexOf(at)};
+}
+function restoreFocus(mark) {
+  if (!mark) return false;
+  const all = [...main.querySelectorAll('[data-focus-key]')];
+  const same = all.filter((el) => el.dataset.focusKey.split(':')[0] === mark.kind);
+  const target = all.find((el) => el.dataset.focusKey === mark.key) || same[Math.min(mark.index, same.length - 1)];
+  if (!target) return false;
+  target.focus();
+  return document.activeElement === target;
+}
+
 async function render() {
   clearTimeout(pollTimer);
   clearProblem();
   closeDialogs();
+  const mark = focusMark();
   const generation = ++renderCount;
   const route = currentRoute();
   drawnRoute = route;
@@ -1267,6 +1324,7 @@ async function render() {
   updateNav(path);
   if (open && token()) { location.replace(`#${params.get('next') || '/'}`); return; }
   const segments = path.split('/').filter(Boolean).map(routeSegment);
+  loading(true);
   try {
     if (segments.includes(null)) notFoundPage();
     else if (path === '/login') loginPage(params);
@@ -1280,7 +1338,10 @@ async function render() {
   } catch (error) {
     if (generation === renderCount) showLoadError(error);
   }
-  if (generation === renderCount && document.activeElement === document.body) main.focus({preventScroll: true});
+  if (generation !== renderCount) return;
+  loading(false);
+  if (restoreFocus(mark)) return;
+  if (document.activeElement === document.body) main.focus({preventScroll: true});
 }
 
 document.getElementById('logout').addEventListener('click', () => {
