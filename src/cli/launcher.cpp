@@ -216,9 +216,9 @@ StartingBreakers close_breakers_opened_while_starting(const std::vector<Child>& 
 
 // One request to a child's own admin plane, for that process alone (kAdminScopeHeader: the
 // gateway's process would answer a shop-wide request for every process).
-http::Response admin_call(http::BlockingClient& client, std::uint16_t port,
-                          const std::string& admin_token, const char* method,
-                          const std::string& path, std::string body = {}) {
+http::Response child_admin_call(http::BlockingClient& client, std::uint16_t port,
+                                const std::string& admin_token, const char* method,
+                                const std::string& path, std::string body = {}) {
   http::Request req;
   req.method = method;
   req.headers.set("X-Admin-Token", admin_token);
@@ -242,7 +242,7 @@ std::string sync_clock(const Child& restarted, const std::vector<Child>& childre
   // offset: an advance that reached it between its start and this sync was counted twice.
   auto offset_of = [&](std::uint16_t port) -> std::optional<std::int64_t> {
     try {
-      auto answer = admin_call(client, port, admin_token, "GET", "/_admin/clock");
+      auto answer = child_admin_call(client, port, admin_token, "GET", "/_admin/clock");
       if (answer.status != 200) return std::nullopt;
       return nlohmann::json::parse(answer.body).at("offset_ms").get<std::int64_t>();
     } catch (const std::exception&) {
@@ -264,8 +264,8 @@ std::string sync_clock(const Child& restarted, const std::vector<Child>& childre
   if (missing <= 0) return "";
   try {
     auto moved =
-        admin_call(client, restarted.admin_port, admin_token, "POST", "/_admin/clock/advance",
-                   nlohmann::json{{"by", std::to_string(missing) + "ms"}}.dump());
+        child_admin_call(client, restarted.admin_port, admin_token, "POST", "/_admin/clock/advance",
+                         nlohmann::json{{"by", std::to_string(missing) + "ms"}}.dump());
     if (moved.status != 200)
       return "its clock could not be advanced (" + std::to_string(moved.status) + ")";
   } catch (const std::exception& e) {
@@ -288,7 +288,8 @@ std::string sync_faults(const Child& restarted, const std::vector<Child>& childr
   for (const auto& sibling : children) {
     if (&sibling == &restarted || sibling.pid <= 0 || sibling.admin_port == 0) continue;
     try {
-      auto answer = admin_call(client, sibling.admin_port, admin_token, "GET", "/_admin/faults");
+      auto answer =
+          child_admin_call(client, sibling.admin_port, admin_token, "GET", "/_admin/faults");
       if (answer.status != 200) continue;
       faults = nlohmann::json::parse(answer.body).at("items");
       from = sibling.service;
@@ -303,8 +304,8 @@ std::string sync_faults(const Child& restarted, const std::vector<Child>& childr
   for (auto fault : *faults) {
     for (const char* count : {"matched", "shadowed", "applied"}) fault.erase(count);
     try {
-      auto added = admin_call(client, restarted.admin_port, admin_token, "POST", "/_admin/faults",
-                              fault.dump());
+      auto added = child_admin_call(client, restarted.admin_port, admin_token, "POST",
+                                    "/_admin/faults", fault.dump());
       if (added.status != 200 && added.status != 201)
         return "fault " + fault.value("id", std::string()) + " could not be added again (" +
                std::to_string(added.status) + ")";
