@@ -19,6 +19,7 @@
 #include "platform/duration.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/http/server.hpp"
+#include "platform/input_file.hpp"
 #include "platform/json_text.hpp"
 #include "platform/security/random.hpp"
 #include "platform/service.hpp"
@@ -27,6 +28,7 @@
 #include "scenario/interpolate.hpp"
 #include "scenario/isolation.hpp"
 #include "scenario/json_schema.hpp"
+#include "services/catalog/catalog_model.hpp"
 #include "services/gateway/openapi_description.hpp"
 #include "shop/shop.hpp"
 
@@ -2028,12 +2030,22 @@ std::vector<Diagnostic> validate_shop_config(const YAML::Node& config, const std
       config["catalog"].IsMap() && config["catalog"]["file"] &&
       !reported_at(config["catalog"]["file"])) {
     std::error_code ec;
+    const auto mark = config["catalog"]["file"].Mark();
     if (!std::filesystem::is_regular_file(*scratch.catalog_file, ec)) {
-      const auto mark = config["catalog"]["file"].Mark();
       out.push_back(Diagnostic{file, mark.line + 1, mark.column + 1,
                                "catalog.file " + scratch.catalog_file->string() +
                                    " is not a file (a relative path is read from the "
                                    "scenario's folder)"});
+    } else {
+      // Read as the catalog reads it at its first start: a file that is there but no catalog
+      // (invalid YAML, a missing field) passed validate and failed the run with exit 3.
+      try {
+        catalog::parse_catalog_yaml(platform::read_input_file(*scratch.catalog_file),
+                                    scratch.catalog_file->string());
+      } catch (const std::exception& e) {
+        out.push_back(Diagnostic{file, mark.line + 1, mark.column + 1,
+                                 "catalog.file is no catalog: " + std::string(e.what())});
+      }
     }
   }
   // A scenario's shop takes free ports and a temporary folder of its own, and runs every

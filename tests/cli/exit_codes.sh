@@ -560,6 +560,13 @@ expect_code 2 "validate: host 0.0.0.0 beside other config problems" "$shopctl" v
 expect_output "host-and-more.yaml:4:9: error: host 0.0.0.0 is not a loopback address" "validate names the host beside the other problems"
 expect_output "host-and-more.yaml:6:19: error: catalog.file .* is not a file" "validate names the missing catalog file beside the other problems"
 expect_output "3 problem\(s\)" "validate counts the three problems"
+# A catalog file that is there but no catalog: validate passed it, and run failed exit 3.
+printf 'x: [\n' > "$tmp/no-catalog.yaml"
+printf 'version: 1\nname: catalog\nconfig:\n  catalog: {file: no-catalog.yaml}\nsteps:\n  - request: {GET: /health/live}\n    expect: {status: 200}\n' > "$tmp/bad-catalog-file.yaml"
+expect_code 2 "validate: a catalog.file that is no catalog" "$shopctl" validate "$tmp/bad-catalog-file.yaml"
+expect_output "bad-catalog-file.yaml:4:19: error: catalog.file is no catalog: .*no-catalog.yaml:2:1: invalid YAML" "validate says why the catalog file is no catalog"
+cp "$here/src/services/catalog/demo_catalog.yaml" "$tmp/no-catalog.yaml"
+expect_code 0 "validate: a catalog.file that is a catalog" "$shopctl" validate "$tmp/bad-catalog-file.yaml"
 printf 'version: 1\nname: host\nconfig:\n  host: banana\n  auth: {token_ttl: 5}\nsteps:\n  - request: {GET: /health/live}\n    expect: {status: 200}\n' > "$tmp/host-banana.yaml"
 expect_code 2 "validate: host banana beside another problem" "$shopctl" validate "$tmp/host-banana.yaml"
 if [[ $(grep -c 'host-banana.yaml:4:' "$tmp/out") -eq 1 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: validate: a refused host is said once"; sed 's/^/    /' "$tmp/out"; fi
