@@ -261,9 +261,10 @@ int run_chaos_command(const ChaosCliOptions& given) {
   // keeps its money, and passed as a chaos run (`--duration 1s`: 13 passed, exit 0).
   const std::string empty_schedule =
       "the schedule drawn for --seed " + std::to_string(o.seed) + " and --duration " + o.duration +
-      " is empty: disturbances start after the first second and end at 85% of the duration, "
-      "so nothing would be broken; give a longer --duration (2s or more; 30s breaks every kind "
-      "of thing)";
+      " is empty, so nothing would be broken: disturbances come 0.7 a second on average, from "
+      "the first second (a tenth of a shorter run) to 85% of the duration, and this seed drew "
+      "none in that window; give a longer --duration (30s breaks every kind of thing) or "
+      "another --seed";
   if (o.print_schedule) {
     for (const auto& e : schedule) std::printf("%8.3fs  %s\n", e.at_s, e.describe().c_str());
     if (schedule.empty() && o.check_dir.empty())
