@@ -52,6 +52,7 @@ Prepared prepare(const LoadPlan& plan) {
   if (plan.rate != 0 && !(plan.rate >= load::kMinRate && plan.rate <= load::kMaxRate))
     throw std::invalid_argument(
         "rate: 0 for a closed loop, or journeys per second from 0.001 to 1000000");
+  load::check_thresholds_fit(p.thresholds, plan.rate > 0);
   if (plan.users < 1 || plan.users > load::kMaxUsers)
     throw std::invalid_argument("users: from 1 to 100000, got " + std::to_string(plan.users));
   if (plan.threads < 1 || plan.threads > load::kMaxThreads)

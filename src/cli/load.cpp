@@ -180,6 +180,7 @@ int run_load_command(const LoadCliOptions& given) {
     if (!o.target.empty() && !options.faults.empty() && o.admin_token.empty())
       throw std::invalid_argument("faults on a running shop need --admin-token");
     // Options that would do nothing were accepted without a word (an outside probe).
+    load::check_thresholds_fit(thresholds, o.rate > 0);
     if (o.rate > 0 && options.think.count() > 0)
       throw std::invalid_argument(
           "--think is a closed loop's pause between a user's journeys; with --rate (an open "

@@ -181,6 +181,16 @@ Threshold parse_threshold(std::string_view text) {
   return t;
 }
 
+void check_thresholds_fit(const std::vector<Threshold>& thresholds, bool open_loop) {
+  for (const auto& t : thresholds) {
+    if (t.metric == "dropped" && !open_loop)
+      throw std::invalid_argument(
+          "--threshold '" + t.text +
+          "': a closed loop drops no start (dropped counts the starts of an open loop, --rate, "
+          "that no idle user took), so it would pass whatever the run did");
+  }
+}
+
 namespace {
 Threshold parse_threshold_text(std::string_view text) {
   Threshold t;

@@ -106,5 +106,8 @@ struct Threshold {
 };
 // Throws std::invalid_argument with a message for a person.
 Threshold parse_threshold(std::string_view text);
+// Throws std::invalid_argument for a threshold the run cannot measure: `dropped` in a closed
+// loop (`open_loop` false), which drops no start, so the threshold passed whatever the run did.
+void check_thresholds_fit(const std::vector<Threshold>& thresholds, bool open_loop);
 
 }  // namespace shopctl::load

@@ -143,6 +143,11 @@ TEST_CASE("a dropped threshold counts the open loop's starts no user took") {
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(parse_threshold("dropped<0"), doctest::Contains("no run can meet it"),
                        std::invalid_argument);
+  // A closed loop drops no start: the threshold would pass whatever the run did.
+  CHECK_THROWS_WITH_AS(check_thresholds_fit({share}, false),
+                       doctest::Contains("a closed loop drops no start"), std::invalid_argument);
+  CHECK_NOTHROW(check_thresholds_fit({share}, true));
+  CHECK_NOTHROW(check_thresholds_fit({parse_threshold("p99<1s")}, false));
 }
 
 TEST_CASE("an open loop's report says when many starts were dropped") {
