@@ -194,7 +194,7 @@ TEST_CASE("every operation describes the answers any request can get, and gets t
       const std::string named = method + " " + path;
       CAPTURE(named);
       const auto& responses = operation.at("responses");
-      for (const char* status : {"400", "405", "413", "421", "431", "500", "503"})
+      for (const char* status : {"400", "405", "413", "421", "431", "500", "503", "505"})
         CHECK_MESSAGE(responses.contains(status), status);
       const bool needs_token = !operation.contains("security") || !operation.at("security").empty();
       if (needs_token) CHECK(responses.contains("401"));
@@ -210,6 +210,17 @@ TEST_CASE("every operation describes the answers any request can get, and gets t
                                    "X-Pad: " + std::string(17000, 'a') + "\r\n")},
           {413, raw_request_status(port, method, target, here, "Content-Length: 2000000\r\n")},
       };
+      {
+        // Another HTTP version: 505 on any route (written by hand: the request line's version).
+        shopctl::test_support::RawConnection c(port);
+        REQUIRE(c.connected());
+        REQUIRE(c.send(method + " " + target + " HTTP/2.0\r\nHost: " + here + "\r\n\r\n"));
+        c.read_until_closed(std::chrono::seconds(5));
+        const int got = c.received.size() > 12 ? std::stoi(c.received.substr(9, 3)) : 0;
+        CHECK(got == 505);
+        CHECK(shopctl::scenario::find_response_schema(description, method, target, got).problem ==
+              "");
+      }
       for (const auto& [wanted, got] : answers) {
         CHECK(got == wanted);
         CHECK(shopctl::scenario::find_response_schema(description, method, target, got).problem ==

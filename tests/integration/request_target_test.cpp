@@ -58,6 +58,14 @@ TEST_CASE("a request of another HTTP version is 505, a malformed version 400") {
             505);
     }
     CHECK(status_of(service, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") == 505);
+    {
+      // An answer to HEAD has no body, a refusal too.
+      shopctl::test_support::RawConnection c(shopctl::test_support::port_of(shop->url(service)));
+      REQUIRE(c.send("HEAD /health/live HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n"));
+      c.read_until_closed(std::chrono::seconds(5));
+      CHECK(c.received.starts_with("HTTP/1.1 505"));
+      CHECK(c.received.ends_with("\r\n\r\n"));
+    }
     for (const std::string version : {"HTTX/1.1", "HTTP/1.1x", "HTTP/11", "http/2.0"}) {
       CAPTURE(version);
       CHECK(status_of(service, "GET /health/live " + version + "\r\nHost: 127.0.0.1\r\n\r\n") ==

@@ -940,12 +940,16 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                 {static_cast<const char*>(buffer.data().data()), buffer.data().size()})) {
           // A well-formed request line of another HTTP version ("HTTP/2.0", the start of an
           // HTTP/2 connection preface): 505, RFC 9110 15.6.6, not a malformed request.
-          co_await answer_and_linger(
-              stream,
+          Response refused =
               limit_error(505, "http_version_not_supported",
                           "this server speaks HTTP/1.1 and HTTP/1.0; the request names another "
-                          "version"),
-              11, &self->options.on_unread_request);
+                          "version");
+          // The line parsed, so its method is known: an answer to HEAD has no body.
+          if (std::string_view(static_cast<const char*>(buffer.data().data()), buffer.data().size())
+                  .starts_with("HEAD "))
+            refused.body.clear();
+          co_await answer_and_linger(stream, std::move(refused), 11,
+                                     &self->options.on_unread_request);
           break;
         }
         if (parse_error) {
