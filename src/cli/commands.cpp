@@ -212,6 +212,63 @@ void say_serve_failure(const char* command, bool json, const std::string& what,
       .error(what, {{"command", command}, {"error", why}});
 }
 
+class JsonStderrLines::Buffer : public std::streambuf {
+ public:
+  explicit Buffer(std::string command) : command_(std::move(command)) {}
+  ~Buffer() override {
+    if (!line_.empty()) emit();
+  }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+    std::lock_guard lock(mu_);
+    put(traits_type::to_char_type(c));
+    return c;
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    std::lock_guard lock(mu_);
+    for (std::streamsize i = 0; i < n; ++i) put(s[i]);
+    return n;
+  }
+
+ private:
+  void put(char c) {
+    if (c != '\n') {
+      line_.push_back(c);
+      return;
+    }
+    emit();
+  }
+  void emit() {
+    std::string_view msg = line_;
+    for (const std::string_view prefix : {std::string_view(command_), std::string_view(": ")})
+      if (msg.starts_with(prefix)) msg.remove_prefix(prefix.size());
+    const bool warning = msg.starts_with("warning: ");
+    if (warning) msg.remove_prefix(9);
+    if (!msg.empty()) {
+      platform::Logger(platform::LogLevel::debug, platform::LogFormat::json)
+          .log(warning ? platform::LogLevel::warn : platform::LogLevel::error, msg,
+               {{"command", command_}});
+    }
+    line_.clear();
+  }
+  std::string command_;
+  std::string line_;
+  std::mutex mu_;
+};
+
+JsonStderrLines::JsonStderrLines(std::string command)
+    : buffer_(std::make_unique<Buffer>(std::move(command))) {
+  std::cerr.flush();
+  previous_ = std::cerr.rdbuf(buffer_.get());
+}
+
+JsonStderrLines::~JsonStderrLines() {
+  std::cerr.flush();
+  std::cerr.rdbuf(previous_);
+}
+
 void StaleReports::keep() {
   std::lock_guard lock(mu_);
   kept_ = true;

@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <memory>
 #include <mutex>
+#include <streambuf>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,24 @@ bool refuse_report_to_stdout(const char* command, std::initializer_list<ReportFi
 // a crash loop too (it got plain text). `why` may span lines (a config file's diagnostics).
 void say_serve_failure(const char* command, bool json, const std::string& what,
                        const std::string& why);
+
+// While it lives, every line written to std::cerr is one JSON log line on standard error
+// instead (`level` warn for a line that says "warning:", else error; `msg` the line without
+// its "shopctl serve: " and "warning: "; `command`): `serve --log-format json` warned in plain
+// text before its JSON lines (other users may read the folder, a money database missing, a
+// low open-file limit). Restores std::cerr's own buffer when it ends.
+class JsonStderrLines {
+ public:
+  explicit JsonStderrLines(std::string command);
+  ~JsonStderrLines();
+  JsonStderrLines(const JsonStderrLines&) = delete;
+  JsonStderrLines& operator=(const JsonStderrLines&) = delete;
+
+ private:
+  class Buffer;
+  std::unique_ptr<Buffer> buffer_;
+  std::streambuf* previous_ = nullptr;
+};
 
 // What an earlier run left at a command's report paths, removed when this run ends without
 // writing its own (nothing ran, or it was interrupted): a CI step that publishes the report

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -293,6 +294,11 @@ int refuse_other_layout(const fs::path& dir, bool processes) {
 }
 
 int run_serve(const ServeOptions& o) {
+  // --log-format json: standard error is JSON lines only, the plain warnings and refusals
+  // before the shop is up too.
+  std::optional<JsonStderrLines> json_stderr;
+  if (o.log_format == "json")
+    json_stderr.emplace(o.processes ? "shopctl serve --processes" : "shopctl serve");
   // Everything serve writes (the data folder, the databases, identity.json, the processes'
   // logs and processes.yaml, a --record file) is the owner's alone: 0700 folders, 0600 files.
   // The children of --processes inherit it.
@@ -303,7 +309,7 @@ int run_serve(const ServeOptions& o) {
     for (const auto& file : o.config_files) config = shop::load_config_file(file, config);
   } catch (const shop::ConfigFileError& e) {
     if (o.log_format == "json") {
-      say_serve_failure("shopctl serve", true,
+      say_serve_failure(o.processes ? "shopctl serve --processes" : "shopctl serve", true,
                         std::to_string(e.issues().size()) + " problem(s) in --config " + e.file(),
                         format_config_error(e));
     } else {
@@ -312,7 +318,9 @@ int run_serve(const ServeOptions& o) {
     }
     return kExitInvalid;
   } catch (const std::exception& e) {
-    say_serve_failure("shopctl serve", o.log_format == "json", "invalid --config", e.what());
+    say_serve_failure(
+        o.log_format == "json" && o.processes ? "shopctl serve --processes" : "shopctl serve",
+        o.log_format == "json", "invalid --config", e.what());
     return kExitInvalid;
   }
   // The flags' own values are the command line's: a bad one is exit 1, like any other.

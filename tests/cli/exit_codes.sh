@@ -432,6 +432,11 @@ expect_output '"msg":"the shop could not start"' "serve --log-format json says t
 expect_code 3 "serve --processes --log-format json: a port taken" timeout 30 "$shopctl" serve --processes --ephemeral --log-format json --gateway-port "$(cat "$tmp/held-port")"
 json_lines_only "serve --processes --log-format json: the shop could not start"
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+# Its warnings too (they were plain text before its JSON lines), from the start to the stop.
+mkdir -p "$tmp/open-folder"; chmod 755 "$tmp/open-folder"
+timeout -s TERM 4 "$shopctl" serve --data-dir "$tmp/open-folder" --gateway-port 0 --log-format json >/dev/null 2>"$tmp/out"
+json_lines_only "serve --log-format json: a warning at the start"
+expect_output '"level":"warn","msg":"other users may read .*open-folder' "serve --log-format json warns as a JSON line"
 # Messages quote what they were given; a control character in it is shown as an escape on
 # stderr, never sent (`load --duration $'\e[2J'` cleared the screen).
 no_raw_controls() {  # no_raw_controls DESCRIPTION: no ESC or BEL byte in the last output
