@@ -234,6 +234,11 @@ test('a catalog hang added from the console: the shopper gets a friendly error, 
   await waitForBreaker(operator, 'order->catalog', 'OPEN');
   await screenshot(shopper, 'checkout-unavailable');
   await operator.locator('#transitions').getByText('CLOSED → OPEN').waitFor();
+  // Each time says its clock: the shop's here, which an admin advance moves, and the browser's
+  // in a "Not current" note (they sat side by side unlabelled; an outside probe).
+  assert.match(await operator.locator('#transitions [data-test="transition-at"]').first().textContent(),
+    /\(shop clock\)$/);
+  assert.match(await operator.locator('#call-table thead').textContent(), /Time \(shop clock\)/);
   await operator.evaluate(() => window.scrollTo(0, 0));
   await screenshot(operator, 'console-breaker-open', {fullPage: false});
   await screenshot(operator, 'console-full');

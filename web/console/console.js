@@ -5,6 +5,15 @@
 // textContent only (common/dom.js).
 import {h, replace, formatTime} from '/assets/common/dom.js';
 
+// The console shows two clocks: the shop's (call records, breaker transitions, the clock card),
+// which an admin advance moves, and this browser's (when a panel was last read). Each time
+// says which it is: a transition at shop time 15:19 sat beside "read at 15:08" (an outside
+// probe). A breaker transition's `at` is an ISO time of the shop's clock.
+function shopTime(at) {
+  const ms = typeof at === 'number' ? at : Date.parse(at);
+  return Number.isNaN(ms) ? String(at) : formatTime(ms);
+}
+
 const POLL_MS = 1000;
 const KEEP_CALLS = 400;
 const SHOWN_CALLS = 150;
@@ -235,7 +244,7 @@ function drawBreakers(answer) {
   transitions.sort((a, b) => String(b.at).localeCompare(String(a.at)));
   replace($('transitions'), transitions.length
     ? transitions.slice(0, 30).map((t) => h('li', {}, h('span', {class: 'mono'}, t.breaker), ' ',
-      `${t.from} → ${t.to}`, ' ', h('span', {class: 'muted'}, String(t.at))))
+      `${t.from} → ${t.to}`, ' ', h('span', {class: 'muted', 'data-test': 'transition-at'}, `${shopTime(t.at)} (shop clock)`)))
     : h('li', {class: 'muted'}, 'none yet'));
 }
 
@@ -457,7 +466,7 @@ function drawCalls() {
 
 function renderCalls(shown) {
   replace($('call-table'),
-    h('thead', {}, h('tr', {}, h('th', {}, 'Time'), h('th', {}, 'Edge'), h('th', {}, 'Request'), h('th', {class: 'num'}, 'Status'),
+    h('thead', {}, h('tr', {}, h('th', {}, 'Time (shop clock)'), h('th', {}, 'Edge'), h('th', {}, 'Request'), h('th', {class: 'num'}, 'Status'),
       h('th', {}, 'Outcome'), h('th', {class: 'num'}, 'ms'), h('th', {}, 'Trace id'))),
     h('tbody', {}, shown.length ? shown.map((c) => h('tr', {class: c.violation ? 'illegal' : c.refused_by_breaker ? 'refused' : null,
       'data-test': 'call'},
@@ -548,7 +557,7 @@ function markPanel(name, error) {
     place.classList.remove('is-stale');
     return;
   }
-  const shown = lastRead[name] ? `what it shows was read at ${formatTime(lastRead[name].at)}` : 'nothing was read yet';
+  const shown = lastRead[name] ? `what it shows was read at ${formatTime(lastRead[name].at)} (this browser's clock)` : 'nothing was read yet';
   const text = `Not current: could not read ${panel.path} (${error.code}: ${error.message}); ${shown}.`;
   if (!marker) {
     marker = h('p', {class: 'notice error stale', 'data-test': 'stale', 'data-stale': name});
