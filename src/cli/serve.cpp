@@ -70,12 +70,14 @@ void stop_gracefully(shop::Shop& shop, const sigset_t& signals) {
     for (;;) {
       int sig = 0;
       if (sigwait(&stop, &sig) != 0) return;
-      std::fprintf(stderr,
-                   "shopctl: a second %s: stopping now, without waiting for the requests in "
-                   "flight\n",
-                   sig == SIGINT   ? "SIGINT"
-                   : sig == SIGHUP ? "SIGHUP"
-                                   : "SIGTERM");
+      // Through std::cerr: with --log-format json it is a JSON line, as every other (it was
+      // plain text among them).
+      std::cerr << "shopctl: a second "
+                << (sig == SIGINT   ? "SIGINT"
+                    : sig == SIGHUP ? "SIGHUP"
+                                    : "SIGTERM")
+                << ": stopping now, without waiting for the requests in flight\n";
+      std::cerr.flush();
       std::fflush(stderr);
       std::fflush(stdout);
       std::_Exit(128 + sig);

@@ -434,8 +434,12 @@ json_lines_only "serve --processes --log-format json: the shop could not start"
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 # Its warnings too (they were plain text before its JSON lines), from the start to the stop.
 mkdir -p "$tmp/open-folder"; chmod 755 "$tmp/open-folder"
-timeout -s TERM 4 "$shopctl" serve --data-dir "$tmp/open-folder" --gateway-port 0 --log-format json >/dev/null 2>"$tmp/out"
-json_lines_only "serve --log-format json: a warning at the start"
+"$shopctl" serve --data-dir "$tmp/open-folder" --gateway-port 0 --log-format json >"$tmp/open-folder.out" 2>"$tmp/out" &
+open_pid=$!
+for _ in $(seq 1 100); do grep -q "^Ctrl-C" "$tmp/open-folder.out" && break; sleep 0.05; done
+kill -TERM "$open_pid"; sleep 0.3; kill -TERM "$open_pid" 2>/dev/null  # a second one too
+wait "$open_pid" 2>/dev/null
+json_lines_only "serve --log-format json: a warning at the start, and a second SIGTERM"
 expect_output '"level":"warn","msg":"other users may read .*open-folder' "serve --log-format json warns as a JSON line"
 # Messages quote what they were given; a control character in it is shown as an escape on
 # stderr, never sent (`load --duration $'\e[2J'` cleared the screen).
