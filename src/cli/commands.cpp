@@ -244,6 +244,7 @@ class JsonStderrLines::Buffer : public std::streambuf {
     std::string_view msg = line_;
     for (const std::string_view prefix : {std::string_view(command_), std::string_view(": ")})
       if (msg.starts_with(prefix)) msg.remove_prefix(prefix.size());
+    if (msg.starts_with("shopctl: ")) msg.remove_prefix(9);
     const bool warning = msg.starts_with("warning: ");
     if (warning) msg.remove_prefix(9);
     if (!msg.empty()) {
