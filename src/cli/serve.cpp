@@ -298,9 +298,10 @@ int refuse_other_layout(const fs::path& dir, bool processes) {
 int run_serve(const ServeOptions& o) {
   // --log-format json: standard error is JSON lines only, the plain warnings and refusals
   // before the shop is up too.
+  const bool json = o.log_format == "json";
+  const char* command = o.processes ? "shopctl serve --processes" : "shopctl serve";
   std::optional<JsonStderrLines> json_stderr;
-  if (o.log_format == "json")
-    json_stderr.emplace(o.processes ? "shopctl serve --processes" : "shopctl serve");
+  if (json) json_stderr.emplace(command);
   // Everything serve writes (the data folder, the databases, identity.json, the processes'
   // logs and processes.yaml, a --record file) is the owner's alone: 0700 folders, 0600 files.
   // The children of --processes inherit it.
@@ -310,8 +311,8 @@ int run_serve(const ServeOptions& o) {
     // Later files override earlier ones (a ConfigMap's settings, then a Secret's secrets).
     for (const auto& file : o.config_files) config = shop::load_config_file(file, config);
   } catch (const shop::ConfigFileError& e) {
-    if (o.log_format == "json") {
-      say_serve_failure(o.processes ? "shopctl serve --processes" : "shopctl serve", true,
+    if (json) {
+      say_serve_failure(command, true,
                         std::to_string(e.issues().size()) + " problem(s) in --config " + e.file(),
                         format_config_error(e));
     } else {
@@ -320,9 +321,7 @@ int run_serve(const ServeOptions& o) {
     }
     return kExitInvalid;
   } catch (const std::exception& e) {
-    say_serve_failure(
-        o.log_format == "json" && o.processes ? "shopctl serve --processes" : "shopctl serve",
-        o.log_format == "json", "invalid --config", e.what());
+    say_serve_failure(json ? command : "shopctl serve", json, "invalid --config", e.what());
     return kExitInvalid;
   }
   // The flags' own values are the command line's: a bad one is exit 1, like any other.
@@ -539,8 +538,7 @@ int run_serve(const ServeOptions& o) {
     shop = std::make_unique<shop::Shop>(config, options);
     shop->start();
   } catch (const std::exception& e) {
-    say_serve_failure("shopctl serve", o.log_format == "json", "the shop could not start",
-                      e.what());
+    say_serve_failure("shopctl serve", json, "the shop could not start", e.what());
     return kExitShop;
   }
   auto ready_ms =
