@@ -2077,17 +2077,46 @@ test('the keyboard keeps its place after Add to cart and after a cart line chang
   await page.goto(`${shop.url}/#/cart`);
   const field = page.locator('[data-test="cart-line"] input.qty').first();
   await field.waitFor();
-  const changed = page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/api/cart/items/'));
+  const line = await page.locator('[data-test="cart-line"]').first().getAttribute('data-product-id');
+  const before = (await user.call('GET', '/api/cart')).json.items.find((item) => item.product_id === line).quantity;
+  // A number field's arrow key sends the quantity at once, and the cart is then read again and
+  // drawn again: here that read is held, so the next key presses land while it is on its way.
+  // The page stays live meanwhile (it was inert: the second arrow key and the Tab were lost,
+  // and the focus went back to the field).
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route('**/api/cart', async (route) => {
+    if (route.request().method() === 'GET') await held;
+    await route.continue();
+  });
+  const patched = (n) => page.waitForResponse((r) => r.request().method() === 'PATCH'
+    && r.url().includes('/api/cart/items/') && r.request().postDataJSON().quantity === n);
+  const reread = page.waitForRequest((r) => r.method() === 'GET' && r.url().endsWith('/api/cart'));
   await field.focus();
+  let sent = patched(before + 1);
   await page.keyboard.press('ArrowUp');
-  await page.keyboard.press('Tab');  // the quantity is sent; the focus is on that line's Remove
-  await changed;
-  await page.waitForFunction(() => document.activeElement?.dataset?.focusKey?.startsWith('remove:')
-    && document.activeElement.isConnected && !document.querySelector('main').hasAttribute('aria-busy'));
-  const key = await page.evaluate(() => document.activeElement.dataset.focusKey);
+  await sent;
+  await reread;
+  sent = patched(before + 2);
+  await page.keyboard.press('ArrowUp');
+  assert.equal(await field.inputValue(), String(before + 2), 'the second arrow key reached the field');
+  await sent;
+  await page.keyboard.press('Tab');
+  const key = await page.evaluate(() => {
+    document.activeElement.dataset.old = 'yes';
+    return document.activeElement.dataset.focusKey;
+  });
+  assert.equal(key, `remove:${line}`, 'the Tab went to the line\'s Remove');
+  release();
   // The cart is drawn again (a new Remove button), and the focus is on the same line's Remove.
+  await page.waitForFunction((want) => document.activeElement?.dataset?.focusKey === want
+    && !document.activeElement.dataset.old && document.activeElement.isConnected
+    && !document.querySelector('main').hasAttribute('aria-busy'), key);
   await page.waitForTimeout(300);
   assert.equal(await page.evaluate(() => document.activeElement?.dataset?.focusKey), key);
+  assert.equal(await field.inputValue(), String(before + 2));
+  assert.equal((await user.call('GET', '/api/cart')).json.items.find((item) => item.product_id === line).quantity, before + 2);
+  await page.unroute('**/api/cart');
   // Removing the line puts the focus on the Remove of the line now in its place.
   const removed = page.waitForResponse((r) => r.request().method() === 'DELETE');
   await page.keyboard.press('Enter');

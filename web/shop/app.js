@@ -374,7 +374,7 @@ function loginPage(params) {
     }
   });
   setTitle('Log in');
-  replace(main, form);
+  drawPage(form);
   email.focus();
 }
 
@@ -445,7 +445,7 @@ function registerPage(params) {
     }
   });
   setTitle('Create an account');
-  replace(main, form);
+  drawPage(form);
   name.focus();
 }
 
@@ -519,7 +519,7 @@ async function browsePage(params) {
   }
   const title = category ? (categories.items.find((c) => c.id === category) || {name: category}).name : 'All products';
   setTitle(q ? `${title}: “${q}”` : title);
-  replace(main, h('div', {class: 'browse'},
+  drawPage(h('div', {class: 'browse'},
     h('nav', {class: 'card categories', 'aria-label': 'Categories'}, h('h2', {}, 'Categories'), categoryList),
     h('section', {'aria-labelledby': 'list-title'},
       form,
@@ -556,7 +556,7 @@ async function productPage(id) {
     try { await addToCart(product.id, n); } catch (error) { sayFailed('Could not add it', error); }
     enable(add);
   });
-  replace(main,
+  drawPage(
     h('p', {}, h('a', {href: `#/?category=${encodeURIComponent(product.category)}`}, '← Back to the list')),
     h('div', {class: 'detail'},
       h('section', {class: 'card', 'data-test': 'product-detail', 'data-product-id': product.id},
@@ -579,7 +579,7 @@ async function cartPage() {
   ]);
   if (mine !== renderCount) return;
   if (addsPending || cartChanges.size > 0) {
-    cartChangesSettled().then(() => { if (mine === renderCount && !checkoutRunning) render(); });
+    cartChangesSettled().then(() => { if (mine === renderCount && !checkoutRunning) render({refresh: true}); });
   }
   setTitle('Your cart');
   setCartCount(cart);
@@ -599,7 +599,7 @@ async function cartPage() {
     // A checkout that found the cart emptied (another tab checked it out) drew this page: say
     // so here, and only here (the note was left for a later, unrelated visit of the cart).
     const changed = takeCartChangedNotice(mine);
-    replace(main, h('h1', {}, 'Your cart'),
+    drawPage(h('h1', {}, 'Your cart'),
       changed ? h('div', {class: 'notice warn', role: 'alert', 'data-test': 'cart-changed'}, h('p', {}, changed),
         h('p', {}, 'If another tab checked it out, the order is in ', h('a', {href: '#/orders'}, 'your orders'), '.'))
         : null,
@@ -617,7 +617,7 @@ async function cartPage() {
     lines: null, rows: new Map(),
     shown: new Map(cart.items.map((line) => [line.product_id, {quantity: line.quantity, price: line.unit_price_cents}]))};
   checkoutButton.addEventListener('click', () => checkout(checkoutButton, checkoutArea, cart, attempt));
-  const redraw = () => { if (!checkoutRunning) render(); };
+  const redraw = () => { if (!checkoutRunning) render({refresh: true}); };
   const rows = cart.items.map((line) => {
     const quantity = h('input', {class: 'qty', type: 'number', min: 0, max: 99, step: 1, value: line.quantity,
       'aria-label': `Quantity of ${line.name}`, 'data-focus-key': `qty:${line.product_id}`});
@@ -669,7 +669,7 @@ async function cartPage() {
         h('span', {}, 'Total ', h('span', {class: 'total', 'data-test': 'cart-total'}, money(cart.total_cents, cart.currency))),
         checkoutButton));
   const changed = takeCartChangedNotice(mine);
-  replace(main, h('h1', {}, 'Your cart'),
+  drawPage(h('h1', {}, 'Your cart'),
     changed ? h('p', {class: 'notice warn', role: 'alert', 'data-test': 'cart-changed'}, changed) : null,
     waitingNotice(waiting),
     attempt.lines, checkoutArea);
@@ -1136,7 +1136,7 @@ async function orderPage(id, generation, state = {failures: 0, drawn: null, reac
       error.traceId ? traceLine(error.traceId) : null);
     if (!state.drawn) {
       state.reach = h('div');
-      replace(main, h('p', {}, h('a', {href: '#/orders'}, '← All orders')),
+      drawPage(h('p', {}, h('a', {href: '#/orders'}, '← All orders')),
         h('h1', {}, 'Order ', h('span', {class: 'mono'}, id)), state.reach);
     }
     replace(state.reach, notice);
@@ -1172,7 +1172,7 @@ function pollOrder(id, generation, state) {
 function showLoadError(error) {
   if (error.status === 404) setTitle('Not found');
   else if (!error.redirected) setTitle(`Could not load: ${document.title.replace(/ · shopctl shop$/, '')}`);
-  replace(main, errorNotice(error, retryHelps(error) ? render : null));
+  drawPage(errorNotice(error, retryHelps(error) ? render : null));
 }
 
 // Whether sending the same request again can get another answer: no answer, a 5xx, 408, 429,
@@ -1215,7 +1215,7 @@ function drawOrder(order, state) {
     state.reach = h('div');
     state.live = h('div', {class: 'status-line', 'aria-live': 'polite', 'data-test': 'order-live'});
     state.body = h('div');
-    replace(main,
+    drawPage(
       h('p', {}, h('a', {href: '#/orders', 'data-key': 'all-orders'}, '← All orders')),
       h('h1', {}, 'Order ', h('span', {class: 'mono'}, order.order_id)),
       state.reach, state.live, state.body);
@@ -1238,7 +1238,7 @@ async function ordersPage() {
   const orders = readable(await api('GET', '/api/orders'), ordersShape);
   if (mine !== renderCount) return;
   setTitle('Your orders');
-  replace(main, h('h1', {}, 'Your orders'),
+  drawPage(h('h1', {}, 'Your orders'),
     orders.items.length
       ? h('section', {class: 'card table-wrap'}, h('table', {class: 'stack-narrow'},
         h('thead', {}, h('tr', {}, h('th', {}, 'Order'), h('th', {}, 'Placed'), h('th', {}, 'Status'), h('th', {class: 'num'}, 'Total'))),
@@ -1264,7 +1264,7 @@ function routeSegment(segment) {
 
 function notFoundPage() {
   setTitle('Page not found');
-  replace(main, h('h1', {}, 'Page not found'), h('p', {}, h('a', {href: '#/'}, 'Back to the shop')));
+  drawPage(h('h1', {}, 'Page not found'), h('p', {}, h('a', {href: '#/'}, 'Back to the shop')));
 }
 
 let drawnRoute = '/';  // the route render() drew last
@@ -1298,6 +1298,15 @@ function focusMark() {
   const same = [...main.querySelectorAll('[data-focus-key]')].filter((el) => el.dataset.focusKey.split(':')[0] === kind);
   return {key: at.dataset.focusKey, kind, index: same.indexOf(at)};
 }
+// The keyboard's place as the page is drawn. A page drawn again in place (see render()) stays
+// live while its answer is on its way, so that place is where the shopper has moved the focus
+// meanwhile: a quantity's arrow key sends it at once, and the Tab pressed next, before the cart
+// came back, landed on the Remove a moment before the cart was drawn again.
+let drawMark = null;
+function drawPage(...children) {
+  drawMark = focusMark();
+  replace(main, ...children);
+}
 function restoreFocus(mark) {
   if (!mark) return false;
   const all = [...main.querySelectorAll('[data-focus-key]')];
@@ -1308,13 +1317,19 @@ function restoreFocus(mark) {
   return document.activeElement === target;
 }
 
-async function render() {
+// `refresh`: the page shown is drawn again with what the shop holds now (the cart after one of
+// its lines changed). If it is still the page of the address, it stays live meanwhile: it is
+// the same page, and a keyboard user changing a quantity with the arrow keys, or moving on with
+// Tab, lost the key presses made while the cart was read again (the page was inert). Only its
+// "Check out" waits: the checkout of a page being replaced would be dropped.
+async function render({refresh = false} = {}) {
   clearTimeout(pollTimer);
   clearProblem();
   closeDialogs();
   const mark = focusMark();
   const generation = ++renderCount;
   const route = currentRoute();
+  const inPlace = refresh && route === drawnRoute;
   drawnRoute = route;
   const [path, query = ''] = route.split('?');
   const params = new URLSearchParams(query);
@@ -1324,7 +1339,12 @@ async function render() {
   updateNav(path);
   if (open && token()) { location.replace(`#${params.get('next') || '/'}`); return; }
   const segments = path.split('/').filter(Boolean).map(routeSegment);
-  loading(true);
+  if (inPlace) {
+    for (const button of main.querySelectorAll('[data-test="checkout"]')) button.disabled = true;
+  } else {
+    loading(true);
+  }
+  drawMark = null;
   try {
     if (segments.includes(null)) notFoundPage();
     else if (path === '/login') loginPage(params);
@@ -1340,7 +1360,7 @@ async function render() {
   }
   if (generation !== renderCount) return;
   loading(false);
-  if (restoreFocus(mark)) return;
+  if (restoreFocus(drawMark || mark)) return;
   if (document.activeElement === document.body) main.focus({preventScroll: true});
 }
 
