@@ -928,6 +928,61 @@ TEST_CASE("webhook events with a bad signature or an old timestamp are refused")
   CHECK(after.body["history"][1]["reason"] == "insufficient_funds");
 }
 
+// Two signed events of one payment that contradict each other (a provider that changed its
+// mind, or a sender holding the secret): the first decides the payment, and each event's
+// callback said what its own event said. Sent at once, the callbacks raced and the first to
+// reach the order decided it: PAID behind a FAILED payment, or FAILED behind a SUCCEEDED one
+// (an outside probe, 2 of 15 runs). Here the first event's callback fails once, so the second
+// one's reaches the order first every time.
+TEST_CASE("an event contradicting its payment's first result does not decide the order") {
+  ShopUnderTest t;
+  t.add_to_cart("p-006", 1);
+  auto order = t.api("POST", "/api/orders");
+  REQUIRE(order.status == 201);
+  const auto order_id = order.body["order_id"].get<std::string>();
+  REQUIRE(t.admin("order", "POST", "/_admin/faults",
+                  json{{"target", "order"},
+                       {"from", "payment"},
+                       {"type", "abort"},
+                       {"status", 503},
+                       {"select", {{"first", 1}}},
+                       {"match", {{"method", "POST"}, {"path", "/internal/orders/**"}}}})
+              .status == 201);
+  auto post = [&](const std::string& id, const char* type, const json& reason) {
+    const std::string body = json{
+        {"event_id", id},
+        {"type", type},
+        {"payment_id", order.body["payment"]["payment_id"]},
+        {"amount_cents", order.body["total_cents"]},
+        {"currency", "EUR"},
+        {"failure_reason",
+         reason}}.dump();
+    return send("POST", t.url("gateway") + "/api/payments/webhook", std::nullopt,
+                {{"Payment-Signature",
+                  shopctl::platform::security::sign_webhook(t.shop->config().webhook_secret,
+                                                            t.shop->clock().unix_seconds(), body)}},
+                body);
+  };
+  auto declined = post("evt_first_declined", "payment.failed", "card_declined");
+  REQUIRE(declined.status == 200);
+  CHECK(declined.body["callback_outcome"] == "will_retry");
+  auto captured = post("evt_then_captured", "payment.succeeded", nullptr);
+  REQUIRE(captured.status == 200);
+  CHECK(captured.body["callback_outcome"] == "applied");
+  auto status = [&] { return t.api("GET", "/api/orders/" + order_id).body["status"]; };
+  CHECK(status() == "FAILED");
+  // The first event's callback, delivered again, is the same result: nothing changes, and the
+  // order refuses neither callback.
+  auto outbox_done = [&] { return t.admin("payment", "GET", "/_admin/outbox").body["depth"] == 0; };
+  CHECK(ShopUnderTest::eventually(outbox_done, 5s));
+  auto outbox = t.admin("payment", "GET", "/_admin/outbox").body;
+  CHECK(outbox["finished"]["acknowledged"] == 2);
+  CHECK(outbox["finished"]["conflict"] == 0);
+  CHECK(status() == "FAILED");
+  CHECK(t.api("GET", "/api/orders/" + order_id).body["history"].back()["reason"] ==
+        "card_declined");
+}
+
 TEST_CASE("order and payment refuse callers outside their lists") {
   ShopUnderTest t;
   auto direct = send("GET", t.url("order") + "/cart");
@@ -962,7 +1017,10 @@ TEST_CASE("an open order->catalog breaker makes checkout fail fast without calli
   CHECK(t.api("GET", "/api/cart").body["items"].size() == 1);
 }
 
-TEST_CASE("a payment result that contradicts a final order is refused with 409 and not retried") {
+// An event that contradicts its payment is told to the order as the payment's result ("an
+// event contradicting its payment's first result ..."); the order refuses a contradicting
+// result sent to it directly with a final 409.
+TEST_CASE("a payment event that contradicts a paid payment leaves the order paid") {
   ShopUnderTest t;
   t.add_to_cart("p-007", 1);
   auto order = t.api("POST", "/api/orders");
@@ -987,12 +1045,26 @@ TEST_CASE("a payment result that contradicts a final order is refused with 409 a
                     {{"Payment-Signature", signature}}, body);
   CHECK(event.status == 200);
   CHECK(event.body["duplicate"] == false);
-  CHECK(event.body["callback_delivered"] == true);  // answered for good, with 409
-  // ... and the receipt says the order refused it ("delivered" alone read as "applied").
-  CHECK(event.body["callback_outcome"] == "refused_contradicts_order");
+  CHECK(event.body["callback_delivered"] == true);
+  // The receipt says the event contradicts the payment, which stays SUCCEEDED: the order is
+  // told SUCCEEDED again (a no-op), not the event's FAILED.
+  CHECK(event.body["contradicts_payment"] == true);
+  CHECK(event.body["payment_status"] == "SUCCEEDED");
+  CHECK(event.body["callback_outcome"] == "applied");
   auto outbox = t.admin("payment", "GET", "/_admin/outbox").body;
   CHECK(outbox["depth"] == 0);
-  CHECK(outbox["finished"]["conflict"] == 1);
+  CHECK(outbox["finished"]["conflict"] == 0);
+  CHECK(t.api("GET", "/api/orders/" + order_id).body["status"] == "PAID");
+  // The order refuses a contradicting result by itself too: 409, the order unchanged.
+  auto minted = t.admin("gateway", "POST", "/_admin/credentials", json{{"service", "payment"}});
+  REQUIRE(minted.status == 200);
+  auto refused = send("POST", t.url("order") + "/internal/orders/" + order_id + "/payment-result",
+                      json{{"payment_id", order.body["payment"]["payment_id"]},
+                           {"status", "FAILED"},
+                           {"reason", "card_declined"}},
+                      {{"X-Service-Token", minted.body["token"].get<std::string>()}});
+  CHECK(refused.status == 409);
+  CHECK(refused.body["error"]["code"] == "state_conflict");
   CHECK(t.api("GET", "/api/orders/" + order_id).body["status"] == "PAID");
 
   // The same event again is a duplicate.

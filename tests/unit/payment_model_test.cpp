@@ -66,6 +66,27 @@ TEST_CASE("the order service's answer decides whether a callback is finished") {
   CHECK(payment::judge_callback_answer(403) == CallbackVerdict::retry);
 }
 
+TEST_CASE("a later event's callback carries the result its payment's first event decided") {
+  auto declined = payment::parse_provider_event(valid_event());
+  auto captured = declined;
+  captured.type = "payment.succeeded";
+  captured.failure_reason.clear();
+  // A payment that failed first: a later capture's callback says FAILED, with its reason.
+  auto told = payment::as_decided(captured, payment::kFailed, "card_declined");
+  CHECK(told.result() == "FAILED");
+  CHECK(payment::payment_result_body(told) ==
+        nlohmann::json{{"payment_id", "pay_1"}, {"status", "FAILED"}, {"reason", "card_declined"}});
+  CHECK(told.event_id == captured.event_id);
+  // One that succeeded first: a later decline's callback says SUCCEEDED, without a reason.
+  told = payment::as_decided(declined, payment::kSucceeded, "");
+  CHECK(told.result() == "SUCCEEDED");
+  CHECK(payment::payment_result_body(told)["reason"].is_null());
+  // An event that agrees, or a payment no event decided, is left as it is.
+  CHECK(payment::as_decided(declined, payment::kFailed, "other").failure_reason == "card_declined");
+  CHECK(payment::as_decided(captured, payment::kCanceled, "payment_expired").succeeded());
+  CHECK_FALSE(payment::as_decided(declined, payment::kPending, "").succeeded());
+}
+
 TEST_CASE("a provider event is read field by field and its type is checked") {
   auto event = payment::parse_provider_event(valid_event());
   CHECK(event.event_id == "evt_1");

@@ -86,6 +86,18 @@ nlohmann::json payment_result_body(const ProviderEvent& event) {
           {"reason", std::move(reason)}};
 }
 
+ProviderEvent as_decided(ProviderEvent event, std::string_view payment_status,
+                         std::string_view payment_reason) {
+  if (payment_status == kSucceeded && !event.succeeded()) {
+    event.type = "payment.succeeded";
+    event.failure_reason.clear();
+  } else if (payment_status == kFailed && event.succeeded()) {
+    event.type = "payment.failed";
+    event.failure_reason = std::string(payment_reason);
+  }
+  return event;
+}
+
 std::chrono::milliseconds outbox_backoff(int failed_attempts, std::chrono::milliseconds initial,
                                          std::chrono::milliseconds max) {
   if (max < initial) max = initial;

@@ -58,6 +58,16 @@ ProviderEvent event_of_decided_intent(const nlohmann::json& error_body);
 // {payment_id, status: SUCCEEDED | FAILED, reason} (reason null when there is none).
 nlohmann::json payment_result_body(const ProviderEvent& event);
 
+// The result an event's callback carries once its payment is `payment_status` (with
+// `payment_reason`): a payment's first event decides it, and every later event's callback says
+// that first result, even when the event itself says the other one (a provider that changed
+// its mind, or a sender holding the signing secret). Each callback said what its own event
+// said: two contradicting events sent at once had their callbacks race, and whichever reached
+// the order first decided it, leaving a PAID order behind a FAILED payment (an outside probe).
+// A payment not decided by an event (PENDING, CANCELED) leaves the event as it is.
+ProviderEvent as_decided(ProviderEvent event, std::string_view payment_status,
+                         std::string_view payment_reason);
+
 // The wait before the next delivery of an outbox row that has failed `failed_attempts` times
 // (>= 1): initial * 2^(failed_attempts - 1), at most `max`.
 std::chrono::milliseconds outbox_backoff(int failed_attempts, std::chrono::milliseconds initial,

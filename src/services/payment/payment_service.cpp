@@ -265,6 +265,7 @@ asio::awaitable<Payment> PaymentService::end_at_provider(Payment payment, std::s
     // No try here: the poller delivers it at once.
     const auto now_ms = ctx_.clock.unix_millis();
     auto recorded = co_await store_.record_event(event, trace_id, now_ms, now_ms);
+    warn_if_contradicts(recorded, event, trace_id);
     ctx_.log.info("payment decided before its cancel", {{"service", "payment"},
                                                         {"order_id", payment.order_id},
                                                         {"payment_id", event.payment_id},
@@ -361,6 +362,7 @@ asio::awaitable<Response> PaymentService::webhook(Request& req) {
   const auto event = parse_provider_event(platform::json_object_body(req));
   auto recorded = co_await store_.record_event(event, req.trace_id, ctx_.clock.unix_millis(),
                                                inline_callback_due_at());
+  warn_if_contradicts(recorded, event, req.trace_id);
   if (recorded.duplicate) {
     co_return Response::json(
         200, {{"received", true}, {"duplicate", true}, {"event_id", event.event_id}});
@@ -384,7 +386,21 @@ asio::awaitable<Response> PaymentService::webhook(Request& req) {
                                  {"payment_id", recorded.payment.payment_id},
                                  {"payment_status", recorded.payment.status},
                                  {"callback_delivered", verdict.has_value()},
-                                 {"callback_outcome", outcome}});
+                                 {"callback_outcome", outcome},
+                                 {"contradicts_payment", recorded.contradicts}});
+}
+
+void PaymentService::warn_if_contradicts(const RecordedEvent& recorded, const ProviderEvent& event,
+                                         const std::string& trace_id) {
+  if (!recorded.contradicts) return;
+  ctx_.log.warn("payment event contradicts the payment's result; the order is told the first",
+                {{"service", "payment"},
+                 {"order_id", recorded.payment.order_id},
+                 {"payment_id", event.payment_id},
+                 {"event_id", event.event_id},
+                 {"type", event.type},
+                 {"payment_status", recorded.payment.status},
+                 {"trace_id", trace_id}});
 }
 
 asio::awaitable<std::optional<CallbackVerdict>> PaymentService::deliver(OutboxEntry entry) {
@@ -518,6 +534,7 @@ asio::awaitable<void> PaymentService::reconcile_one(ReconcileItem item) {
     try {
       auto recorded = co_await store_.record_event(*event, trace_id, ctx_.clock.unix_millis(),
                                                    inline_callback_due_at());
+      warn_if_contradicts(recorded, *event, trace_id);
       auto log_fields = fields;
       log_fields["event_id"] = event->event_id;
       log_fields["type"] = event->type;

@@ -92,6 +92,9 @@ class PaymentService : public platform::Service {
   // the row is finished (acknowledged, or refused for good). A row another delivery is
   // already sending is skipped (returns false).
   boost::asio::awaitable<std::optional<CallbackVerdict>> deliver(OutboxEntry entry);
+  // Logs an event that contradicts its payment's recorded result (RecordedEvent::contradicts).
+  void warn_if_contradicts(const RecordedEvent& recorded, const ProviderEvent& event,
+                           const std::string& trace_id);
   // One pass of the outbox poller: delivers the callbacks that are due.
   boost::asio::awaitable<void> poll_outbox(const std::atomic<bool>& stopping);
   // One pass of reconciliation: looks up the intents of the PENDING payments that are due.

@@ -460,8 +460,8 @@ asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event, s
       }
       insert.bind(7, now_ms);
       insert.run();
-      // The first result decides the payment; a later, different one is still passed on, so
-      // that the order service's state machine judges it (and logs the conflict).
+      // The first result decides the payment; a later, different one is recorded, and its
+      // callback says the payment's result, not its own (as_decided).
       if (payment->status == kPending) {
         auto update = db.prepare(
             "UPDATE payments SET status = ?, failure_reason = ?, updated_at_ms = ? "
@@ -481,7 +481,9 @@ asio::awaitable<RecordedEvent> PaymentStore::record_event(ProviderEvent event, s
       entry.order_id = payment->order_id;
       entry.payment_id = payment->payment_id;
       entry.event_id = event.event_id;
-      entry.body = payment_result_body(event).dump();
+      const auto decided = as_decided(event, payment->status, payment->failure_reason);
+      recorded.contradicts = decided.type != event.type;
+      entry.body = payment_result_body(decided).dump();
       entry.trace_id = trace_id;
       entry.next_attempt_at_ms = due_at_ms;
       entry.created_at_ms = now_ms;

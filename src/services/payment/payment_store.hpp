@@ -65,6 +65,9 @@ struct RecordedEvent {
   bool duplicate = false;  // the event_id was recorded before: nothing changed
   Payment payment;
   std::optional<OutboxEntry> callback;  // the new outbox row, unless a duplicate
+  // The event's result differs from the one its payment's first event decided: recorded, and
+  // its callback carries the payment's result (payment_model.hpp, as_decided).
+  bool contradicts = false;
 };
 
 class PaymentStore {
