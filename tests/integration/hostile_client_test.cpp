@@ -607,6 +607,34 @@ TEST_CASE("a full listener closes the connection whose body is awaited longest f
   CHECK(raw_status(stalled[1]->received) == 400);
 }
 
+// Clients that pipeline requests and never read the answers: each connection's answer waits
+// for a reader that never comes, so it was "a request being handled" and never closed for
+// room. They held every slot for the 30 s body timeout, renewed at will, and every other client
+// got 503 (an outside probe). The answer that has waited the longest past http.stalled_body
+// goes now, as a stalled body does.
+TEST_CASE("a full listener closes the connection whose answer waits longest to be read") {
+  auto s = shopctl::test_support::start_shop(
+      config_from("http: {max_connections: 3, body_timeout: 20s, stalled_body: 200ms}"));
+  const auto port = port_of(s->url("gateway"));
+  std::string pipelined;
+  for (int i = 0; i < 600; ++i)
+    pipelined += "GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  std::vector<std::unique_ptr<RawConnection>> unread;
+  for (int i = 0; i < 3; ++i) {
+    unread.push_back(std::make_unique<RawConnection>(port));
+    REQUIRE(unread.back()->send(pipelined));  // about 22 MB of answers, none read
+    std::this_thread::sleep_for(50ms);
+  }
+  std::this_thread::sleep_for(500ms);  // every answer waiting past 200 ms
+  RawConnection visitor(port);
+  REQUIRE(
+      visitor.send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+  CHECK(visitor.read_until_closed(3s));
+  CHECK(raw_status(visitor.received) == 200);
+  // The one closed for it: the first, whose answer waited the longest.
+  CHECK(unread[0]->read_until_closed(5s));
+}
+
 TEST_CASE("a client that sends its headers too slowly is cut off after http.header_timeout") {
   auto s = shopctl::test_support::start_shop(
       config_from("http: {header_timeout: 300ms, idle_timeout: 20s}"));

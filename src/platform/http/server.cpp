@@ -184,6 +184,12 @@ struct Connection {
   // it), in steady clock ticks; 0 while no body is awaited. A full listener that has no idle
   // connection closes the one whose body has been awaited the longest (make_room_locked).
   std::atomic<std::int64_t> body_since{0};
+  // When an answer the socket did not take at once began to wait for the client to read it, in
+  // steady clock ticks; 0 otherwise. A full listener with no idle connection and no stalled
+  // body closes the one whose answer has waited the longest, past the same stalled_body:
+  // clients that pipelined requests and never read the answers held every slot for the 30 s
+  // body timeout, renewed at will, and every other client got 503 (an outside probe).
+  std::atomic<std::int64_t> write_since{0};
   // abandon() cancels the session's coroutine through this signal. Both it and `session_done`
   // are touched only on the connection's own io thread; the signal is emitted only while the
   // session still runs (asio's slot handler must not outlive the coroutine it cancels).
@@ -456,6 +462,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     std::shared_ptr<Connection> connection;
     std::uint64_t id = 0;
     bool idle = false;
+    bool writing = false;  // not idle: its answer waits to be read (else its body is awaited)
     std::int64_t since = std::numeric_limits<std::int64_t>::max();
     // Idle ones first, each kind the oldest first.
     bool before(const Victim& other) const {
@@ -474,11 +481,14 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     for (const auto& [id, c] : connections) {
       Victim v;
       if (!c->busy.load(std::memory_order_relaxed)) {
-        v = {c, id, true, c->idle_since.load(std::memory_order_relaxed)};
+        v = {c, id, true, false, c->idle_since.load(std::memory_order_relaxed)};
+      } else if (const auto body = c->body_since.load(std::memory_order_relaxed); body != 0) {
+        if (now - body < stalled_for) continue;
+        v = {c, id, false, false, body};
       } else {
-        const auto body = c->body_since.load(std::memory_order_relaxed);
-        if (body == 0 || now - body < stalled_for) continue;
-        v = {c, id, false, body};
+        const auto write = c->write_since.load(std::memory_order_relaxed);
+        if (write == 0 || now - write < stalled_for) continue;
+        v = {c, id, false, true, write};
       }
       if (v.before(best)) best = std::move(v);
     }
@@ -489,8 +499,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     connections.erase(v.id);
     asio::post(v.connection->stream.get_executor(), [v] {
       const auto& c = v.connection;
-      const bool still =
-          v.idle ? !c->busy.load() : c->body_since.load(std::memory_order_relaxed) == v.since;
+      const bool still = v.idle      ? !c->busy.load()
+                         : v.writing ? c->write_since.load(std::memory_order_relaxed) == v.since
+                                     : c->body_since.load(std::memory_order_relaxed) == v.since;
       if (!still) {
         c->close_when_idle = true;  // it moved on meanwhile: it ends after its answer
         return;
@@ -1178,8 +1189,11 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         const std::size_t written = detail::write_now(stream.socket(), head, body, ec);
         if (!ec && written < head.size() + body.size()) {
           stream.expires_after(limits.body_timeout);
+          c->write_since.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                               std::memory_order_relaxed);
           co_await asio::async_write(stream, detail::unwritten(head, body, written),
                                      asio::redirect_error(use_awaitable, ec));
+          c->write_since.store(0, std::memory_order_relaxed);
         }
         close_after = ec || !keep_alive;
       } else {
