@@ -18,8 +18,10 @@ namespace shopctl::cli {
 
 namespace {
 
-// A recorded call graph (serve --record) may be far larger than a hand-written file.
-constexpr std::size_t kMaxRecordBytes = std::size_t{1} << 30;
+// A run's report or a call log may be far larger than a hand-written file, but not without
+// end: 1 GiB let `--from /dev/zero` take 8 s and 1.06 GB before it was refused (an outside
+// probe). 256 MiB is about a million call records.
+constexpr std::size_t kMaxRecordBytes = std::size_t{256} << 20;
 
 struct GraphOptions {
   std::string format = "mermaid";

@@ -416,7 +416,9 @@ ObservedGraph graph_from_document(const json& document) {
     json all = json::array();
     for (const auto& s : scenarios) {
       // A scenario's own `calls` holds every record of its run; its steps' arrays are subsets.
-      if (!s.is_object() || !s.contains("calls")) continue;
+      // One that is no object is no report's (`{"scenarios": [[1]]}` drew an empty graph).
+      if (!s.is_object()) throw std::invalid_argument("each of scenarios must be an object");
+      if (!s.contains("calls")) continue;
       const auto& calls = s.at("calls");
       if (!calls.is_array()) throw std::invalid_argument("a scenario's calls must be an array");
       for (const auto& r : calls) all.push_back(r);

@@ -7,6 +7,8 @@
 #include <iterator>
 #include <system_error>
 
+#include <unistd.h>
+
 namespace shopctl::platform {
 namespace fs = std::filesystem;
 namespace {
@@ -90,6 +92,15 @@ std::string output_problem(const fs::path& file, std::vector<fs::path>* made) {
     fs::create_directories(file.parent_path(), ec);
     if (ec) return "cannot make its folder " + file.parent_path().string() + ": " + ec.message();
     if (made) made->insert(made->end(), missing.begin(), missing.end());
+  }
+  // A pipe or a device (`--json >(jq .)`, a FIFO, /dev/full) is opened once, for the report
+  // itself. Opened here and closed, a FIFO gave its reader end-of-file, and the report's own
+  // open then waited for a reader that was gone: the run passed and hung for ever (an outside
+  // probe). Whether it may be written is asked without opening it.
+  if (const auto kind = fs::status(file, ec);
+      !ec && fs::exists(kind) && !fs::is_regular_file(kind)) {
+    if (::access(file.c_str(), W_OK) == 0) return "";
+    return std::strerror(errno);
   }
   const bool existed = fs::exists(fs::symlink_status(file, ec));
   errno = 0;

@@ -622,6 +622,15 @@ mkfifo "$tmp/pipe"
 expect_code 1 "serve: --record onto a pipe" timeout 20 "$shopctl" serve --ephemeral --gateway-port 0 --record "$tmp/pipe"
 expect_output "not a regular file" "serve refuses to replace a pipe"
 if [[ -p "$tmp/pipe" ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: serve --record replaced a pipe"; fi
+# A report onto a pipe with a reader: written there. The check before the run opened and closed
+# it, which gave the reader end-of-file, and the report's own open waited for ever (an outside
+# probe: a passed run that hung).
+mkfifo "$tmp/report-pipe"
+(timeout 60 cat "$tmp/report-pipe" > "$tmp/report-got") &
+reader=$!
+expect_code 0 "run: --json onto a pipe a reader waits on" timeout -s KILL 60 "$shopctl" run "$tmp/good.yaml" --jobs 1 --json "$tmp/report-pipe"
+wait "$reader"
+if grep -q '"scenarios"' "$tmp/report-got"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: the pipe's reader got no report"; fi
 expect_code 1 "serve: --record onto the --config file" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/chaos.yaml" --record "$tmp/chaos.yaml"
 # A missing TMPDIR is named; an empty one means /tmp, as for mktemp(1).
 # A scenario past its timeout: exit 3, and -v prints the step the deadline cut (it printed
@@ -629,6 +638,11 @@ expect_code 1 "serve: --record onto the --config file" timeout 20 "$shopctl" ser
 printf 'version: 1\nname: cut short\ntimeout: 1s\nsetup:\n  - login: {email: demo@shop.test, password: demo-password-1}\nsteps:\n  - fault: {target: catalog, type: hang}\n  - request: {GET: /api/catalog/products}\n' > "$tmp/cut.yaml"
 expect_code 3 "run: a scenario past its timeout" timeout 30 "$shopctl" run "$tmp/cut.yaml" -v
 expect_output "FAIL steps: GET /api/catalog/products \([0-9.]+ ms, cut by the scenario's timeout\)" "-v prints the step the timeout cut"
+# The longest timeout validate takes: the deadline went past the clock's end and wrapped, and
+# the scenario timed out on its first step (an outside probe).
+printf 'version: 1\nname: the longest timeout\ntimeout: 9223372036s\nsetup:\n  - login: {email: demo@shop.test, password: demo-password-1}\nsteps:\n  - wait: 1ms\n' > "$tmp/longest.yaml"
+expect_code 0 "validate: the longest timeout" timeout 30 "$shopctl" validate "$tmp/longest.yaml"
+expect_code 0 "run: the longest timeout" timeout 30 "$shopctl" run "$tmp/longest.yaml"
 TMPDIR="$tmp/no-such-dir" expect_code 3 "run: TMPDIR that does not exist" timeout 20 "$shopctl" run "$tmp/good.yaml"
 expect_output "TMPDIR=.*no-such-dir does not exist" "run names TMPDIR"
 TMPDIR= expect_code 0 "run: an empty TMPDIR" timeout 60 "$shopctl" run "$tmp/good.yaml" --jobs 1

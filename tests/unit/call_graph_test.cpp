@@ -111,6 +111,9 @@ TEST_CASE("a scenario report's calls are aggregated over its scenarios, not its 
   CHECK_THROWS_AS(tools::graph_from_document(json{{"something", 1}}), std::invalid_argument);
   CHECK_THROWS_AS(tools::graph_from_document(json::array({json{{"status", 200}}})),
                   std::invalid_argument);
+  // A scenario that is no object is no report's: it drew an empty graph, exit 0 (a probe).
+  CHECK_THROWS_AS(tools::graph_from_document(json{{"scenarios", json::array({json::array({1})})}}),
+                  std::invalid_argument);
 }
 
 TEST_CASE("an /_admin/edges answer becomes the observed graph") {

@@ -1270,6 +1270,35 @@ TEST_CASE("vars that are lists of lists past 16 MiB are refused too") {
   CHECK(at(d) == "9:6");
 }
 
+// The same with an empty string, or a value the parser cannot know, at the bottom: text alone
+// counted nothing, so validate passed them and the run took 510 MB before refusing (an outside
+// probe). Each level's list measures its quotes, commas and brackets, as the run does.
+TEST_CASE("vars that are lists of lists of empty strings past 16 MiB are refused too") {
+  for (const std::string bottom : {"\"\"", "\"${env.HOME}\"", "0", "[]", "{}", "null"}) {
+    CAPTURE(bottom);
+    std::string yaml = "version: 1\nvars:\n  v0: " + bottom + "\n";
+    for (int i = 1; i <= 7; ++i) {
+      yaml += "  v" + std::to_string(i) + ": [";
+      for (int k = 0; k < 10; ++k)
+        yaml += std::string(k ? ", " : "") + "\"${v" + std::to_string(i - 1) + "}\"";
+      yaml += "]\n";
+    }
+    yaml += "steps:\n  - wait: 1ms\n";
+    const auto d = only(problems(yaml), "expands to more than 16 MiB");
+    CHECK(at(d) == "10:7");  // v7: about 33 million bytes
+  }
+  // Six levels (about 3.3 million bytes) pass.
+  std::string yaml = "version: 1\nvars:\n  v0: \"\"\n";
+  for (int i = 1; i <= 6; ++i) {
+    yaml += "  v" + std::to_string(i) + ": [";
+    for (int k = 0; k < 10; ++k)
+      yaml += std::string(k ? ", " : "") + "\"${v" + std::to_string(i - 1) + "}\"";
+    yaml += "]\n";
+  }
+  yaml += "steps:\n  - wait: 1ms\n";
+  CHECK(problems(yaml).empty());
+}
+
 // The scenario parser stopped select counts at 2^31-1, while the CLI, the admin plane and
 // docs/faults.md take up to 2^63-1: one rule for every entry point.
 TEST_CASE("a fault's select count goes up to 2^63-1, as on the command line and the admin plane") {
