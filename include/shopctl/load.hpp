@@ -74,8 +74,9 @@ struct LoadPlan {
 };
 
 // Checks a plan without running it: the mix, the thresholds, the faults, the durations
-// (at most 24h), users (1 to 100000), threads (1 to 64), rate (0, or 0.001 to 1000000) and the
-// shares. Throws std::invalid_argument with a message for a person.
+// (at most 24h), users (1 to 100000), threads (1 to 64), rate (0, or 0.001 to 1000000; not
+// with think), the card (not empty) and the shares. Throws std::invalid_argument with a message for
+// a person.
 void check_plan(const LoadPlan& plan);
 
 // The load could not start: the shop is unreachable, users could not sign in, no products.
@@ -93,7 +94,7 @@ struct LoadFigures {
   std::uint64_t journeys = 0;
   std::uint64_t journey_errors = 0;
   std::uint64_t orders_created = 0, orders_paid = 0, orders_failed = 0;
-  std::uint64_t dropped = 0;  // open loop: starts no idle user took (LoadOptions::rate)
+  std::uint64_t dropped = 0;  // open loop: starts no idle user took (LoadPlan::rate)
 };
 
 struct ThresholdVerdict {
@@ -119,7 +120,8 @@ class LoadReport {
   const std::vector<ThresholdVerdict>& verdicts() const;
   // Every threshold met.
   bool passed() const;
-  // As `shopctl load` exits: kExitOk, or kExitExpectation when a threshold was breached.
+  // As `shopctl load` exits: kExitOk, or kExitExpectation when a threshold was breached;
+  // kExitInvalid for a report no run filled (constructed empty), whose passed() is false.
   int exit_code() const;
   // Tables per journey and route, errors by code, orders, breaker transitions, faults and the
   // thresholds, as `shopctl load` prints them; and the same as JSON (`--json`).

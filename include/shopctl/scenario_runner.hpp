@@ -86,7 +86,8 @@ class RunReport {
   double duration_ms() const;
   // As `shopctl run` exits: kExitUsage when nothing ran because a tag is not one word or the
   // tags left no scenario to run, kExitInvalid when nothing ran because no scenario was added
-  // (add_files found none, or only invalid ones), kExitShop when nothing ran because another
+  // (add_files found none, or only invalid ones) or no run filled the report (constructed
+  // empty), kExitShop when nothing ran because another
   // run held the target's run lease (ScenarioRunner::run); else kExitExpectation when any scenario
   // failed an expectation, else kExitShop when any timed out or met a shop error, else kExitOk
   // (a failure wins over an error: a CI job that retries exit 3 must not hide a real failure).

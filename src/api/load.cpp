@@ -82,7 +82,15 @@ Prepared prepare(const LoadPlan& plan) {
   o.timeout = plan.timeout;
   o.seed = plan.seed;
   o.threads = plan.threads;
+  // As `shopctl load` refuses them: an empty card (every checkout failed, and the run said
+  // only that a threshold was breached) and a closed loop's pause in an open loop.
+  if (plan.card.empty())
+    throw std::invalid_argument("card: empty; a card number like 4242424242424242");
   load::check_card(plan.card);
+  if (plan.rate > 0 && plan.think.count() > 0)
+    throw std::invalid_argument(
+        "think is a closed loop's pause between a user's journeys; with rate (an open loop) "
+        "journeys start on a schedule: give one or the other");
   o.card = plan.card;
   o.fault_at = plan.fault_at;
   o.fault_for = plan.fault_for;
@@ -107,6 +115,7 @@ void check_plan(const LoadPlan& plan) {
 }
 
 struct LoadReport::Impl {
+  bool ran = false;  // filled by run_load: a report constructed empty passed (an outside probe)
   load::LoadResult result;
   std::vector<load::Verdict> internal_verdicts;
   LoadFigures figures;
@@ -128,12 +137,15 @@ const std::vector<ThresholdVerdict>& LoadReport::verdicts() const {
 }
 
 bool LoadReport::passed() const {
-  for (const auto& v : api::live(impl_, "LoadReport").verdicts)
+  const auto& self = api::live(impl_, "LoadReport");
+  if (!self.ran) return false;
+  for (const auto& v : self.verdicts)
     if (!v.passed) return false;
   return true;
 }
 
 int LoadReport::exit_code() const {
+  if (!api::live(impl_, "LoadReport").ran) return kExitInvalid;
   return passed() ? kExitOk : kExitExpectation;
 }
 std::string LoadReport::text() const {
@@ -156,6 +168,7 @@ void LoadReport::write_json(const std::string& path) const {
 LoadReport run_load(const LoadPlan& plan) {
   auto prepared = prepare(plan);
   auto impl = std::make_shared<LoadReport::Impl>();
+  impl->ran = true;
   try {
     impl->result = load::run_load(prepared.options);
   } catch (const load::SetupError& e) {

@@ -16,6 +16,7 @@
 #include <shopctl/load.hpp>
 #include <shopctl/scenario_runner.hpp>
 #include <shopctl/shop.hpp>
+#include <shopctl/version.hpp>
 
 using namespace std::chrono_literals;
 
@@ -201,8 +202,31 @@ TEST_CASE("a LoadReport used after it was moved from says so") {
   CHECK_THROWS_AS((void)report.figures(), std::logic_error);  // NOLINT(bugprone-use-after-move)
   CHECK_THROWS_AS((void)report.text(), std::logic_error);
   CHECK_THROWS_AS((void)report.passed(), std::logic_error);
-  CHECK(taken.passed());
   CHECK(taken.figures().requests == 0);
+  // A report no run filled passes nothing: it passed with exit 0 (an outside probe), which a
+  // CI step would take for a green run.
+  CHECK_FALSE(taken.passed());
+  CHECK(taken.exit_code() == shopctl::kExitInvalid);
+  shopctl::RunReport empty;
+  CHECK(empty.exit_code() == shopctl::kExitInvalid);
+  CHECK(empty.results().empty());
+  CHECK(empty.console_summary().find("no run filled this report") != std::string::npos);
+}
+
+// check_plan held a plan to fewer limits than `shopctl load`'s flags: an empty card ran every
+// checkout into a failure (reported as a breached threshold), and think went with rate.
+TEST_CASE("check_plan refuses an empty card and think with rate, as shopctl load does") {
+  shopctl::LoadPlan plan;
+  plan.gateway_url = "http://127.0.0.1:1";
+  plan.card = "";
+  CHECK_THROWS_WITH_AS(shopctl::check_plan(plan),
+                       "card: empty; a card number like 4242424242424242", std::invalid_argument);
+  plan.card = "4242424242424242";
+  plan.rate = 5;
+  plan.think = 1s;
+  CHECK_THROWS_AS(shopctl::check_plan(plan), std::invalid_argument);
+  plan.think = 0s;
+  CHECK_NOTHROW(shopctl::check_plan(plan));
 }
 
 // think, timeout, fault_at and fault_for took milliseconds::max(): the engine keeps nanoseconds,
