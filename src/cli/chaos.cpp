@@ -365,7 +365,7 @@ int run_chaos_command(const ChaosCliOptions& given) {
     };
   }
 
-  const bool tty = isatty(STDERR_FILENO) != 0;
+  const bool tty = redrawable_terminal(STDERR_FILENO);
   if (!o.quiet) {
     auto last = std::make_shared<std::chrono::steady_clock::time_point>();
     options.on_progress = [tty, last](const std::string& line) {

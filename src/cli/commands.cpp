@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -304,6 +305,18 @@ std::string StaleReports::remove() {
 StaleReports::RemoveAtExit::~RemoveAtExit() {
   const std::string removed = stale->remove();
   if (!removed.empty()) std::cerr << command << ": note: " << removed << "\n";
+}
+
+bool redrawable_terminal(int fd) {
+  if (isatty(fd) == 0) return false;
+  const char* term = std::getenv("TERM");
+  return term == nullptr || std::string_view(term) != "dumb";
+}
+
+bool color_terminal(int fd) {
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && *no_color != '\0') return false;
+  return redrawable_terminal(fd);
 }
 
 }  // namespace shopctl::cli

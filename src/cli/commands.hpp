@@ -22,6 +22,14 @@ class ConfigFileError;
 namespace shopctl::cli {
 
 void register_commands(CLI::App& app);
+
+// Whether `fd` is a terminal that takes colours: not when NO_COLOR is set to anything
+// (no-color.org) or TERM is dumb (an outside probe: a CI runner's pseudo-terminal got escapes
+// with NO_COLOR=1).
+bool color_terminal(int fd);
+// Whether `fd` is a terminal a progress line may be redrawn on (`\r`, erase to the end of the
+// line): not when TERM is dumb.
+bool redrawable_terminal(int fd);
 // Every option and argument that takes a value refuses an empty one (exit 1), but the few
 // where empty means something (`fault add --body ''`: an empty body). An empty value was
 // taken as no option at all: `chaos --check ""` started a chaos run, `run --target ""` ran

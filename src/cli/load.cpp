@@ -308,7 +308,7 @@ int run_load_command(const LoadCliOptions& given) {
       options.gateway_url.pop_back();
   }
 
-  const bool tty = isatty(STDERR_FILENO) != 0;
+  const bool tty = redrawable_terminal(STDERR_FILENO);
   if (!o.quiet) {
     std::fprintf(stderr, "shopctl load: %s loop, %u user%s, %s, mix %s against %s%s\n",
                  options.rate > 0 ? "open" : "closed", options.users, options.users == 1 ? "" : "s",

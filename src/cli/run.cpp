@@ -315,7 +315,7 @@ int run_run(const RunCliOptions& given) {
   }
   options.verbose = o.verbose;
   scenario::ConsoleStyle style;
-  style.color = o.color == "always" || (o.color == "auto" && isatty(STDOUT_FILENO));
+  style.color = o.color == "always" || (o.color == "auto" && color_terminal(STDOUT_FILENO));
 
   // With --tags or --skip-tags, how many of them run: the header said 54 where 18 ran.
   std::string selection;
@@ -461,7 +461,9 @@ void register_run(CLI::App& app) {
   cmd->add_flag("--validate-schema", o->validate_schema,
                 "Check every gateway answer's JSON body against docs/openapi.yaml (as expect: "
                 "{schema: true} does)");
-  cmd->add_option("--color", o->color, "auto, always or never")
+  cmd->add_option("--color", o->color,
+                  "auto (colours on a terminal, unless NO_COLOR is set or TERM=dumb), always or "
+                  "never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   cmd->callback([o] { set_exit_code(run_run(*o)); });
 

@@ -135,6 +135,7 @@ struct LoadResult {
   std::uint64_t orders_created = 0, orders_paid = 0, orders_failed = 0, orders_unsettled = 0;
   std::uint64_t orders_abandoned = 0;  // pay links left unused on purpose (abandon_share)
   std::uint64_t dropped = 0;           // open loop: starts with no idle user
+  std::uint64_t tokens_renewed = 0;    // users signed in again after 401 token_expired
   double start_lag_max_ms = 0;         // open loop: the latest a start came after its schedule
   std::vector<Sample> timeline;        // one per progress tick
   // Each with "at_s" (since the start) beside the shop's "at_ms" (its clock's Unix time).

@@ -157,6 +157,13 @@ std::string text_report(const LoadResult& r, const std::vector<Verdict>& verdict
                   s > 0 ? static_cast<double>(r.orders_paid) / s : 0.0,
                   thousands(r.orders_failed).c_str(), thousands(r.orders_unsettled).c_str());
   }
+  if (r.tokens_renewed > 0) {
+    out += format(
+        "note: users signed in again %s time(s): the shop said their tokens had expired (its "
+        "clock moved on, or the run outlasted auth.token_ttl); the journey that met it failed "
+        "(401 token_expired above)\n",
+        thousands(r.tokens_renewed).c_str());
+  }
   if (r.mode == "open") {
     out += format("dropped starts (no idle user): %s\n", thousands(r.dropped).c_str());
     // Starts no user took add no latency and no error: a shop that fell far behind looked
@@ -240,6 +247,7 @@ nlohmann::json json_report(const LoadResult& r, const std::vector<Verdict>& verd
                  {"unsettled", r.orders_unsettled},
                  {"paid_per_second", s > 0 ? static_cast<double>(r.orders_paid) / s : 0.0}};
   j["dropped"] = r.dropped;
+  j["tokens_renewed"] = r.tokens_renewed;
   if (r.mode == "open") j["start_lag_max_ms"] = r.start_lag_max_ms;
   j["cpu"] = cpu_json(r);
   j["breaker_transitions"] = r.breaker_transitions;

@@ -5,14 +5,37 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace shopctl::platform {
 
 namespace {
+constexpr std::string_view kCoreTags = "tag:yaml.org,2002:";
+}  // namespace
+
+bool yaml_quoted(const YAML::Node& node) {
+  const std::string& tag = node.Tag();
+  return tag == "!" || tag == "tag:yaml.org,2002:str";
+}
+
+bool yaml_unread_tag(const YAML::Node& node) {
+  // yaml-cpp gives an untagged node "?" (or nothing), a quoted scalar "!".
+  const std::string& tag = node.Tag();
+  return !tag.empty() && tag != "?" && !yaml_quoted(node);
+}
+
+std::string yaml_tag_message(const std::string& tag) {
+  const std::string written =
+      tag.starts_with(kCoreTags) ? "!!" + tag.substr(kCoreTags.size()) : tag;
+  return "YAML tags (" + written +
+         ") are not read: write the value without it (quoted or !!str for a string)";
+}
+
+namespace {
 nlohmann::json scalar(const YAML::Node& node) {
   const std::string& s = node.Scalar();
-  if (node.Tag() == "!") return s;  // quoted: always a string
+  if (yaml_quoted(node)) return s;  // quoted or !!str: always a string
   if (s == "~" || s == "null" || s == "Null" || s == "NULL" || s.empty()) return nullptr;
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
@@ -62,6 +85,7 @@ nlohmann::json convert(const YAML::Node& node, std::size_t& budget, int depth) {
 namespace {
 
 struct TreeWalk {
+  bool keys = true;  // keys given twice, too (not only tags)
   std::size_t budget = kMaxYamlJsonValues;
   bool stopped = false;
   std::set<std::pair<int, int>> reported;  // an alias shows the same mapping again
@@ -89,12 +113,17 @@ struct TreeWalk {
              "the YAML nests deeper than " + std::to_string(kMaxYamlJsonDepth) + " levels", true);
       return;
     }
+    if (yaml_unread_tag(node)) report(node.Mark(), yaml_tag_message(node.Tag()));
     if (node.IsSequence()) {
       for (const auto& item : node) visit(item, depth + 1);
     } else if (node.IsMap()) {
       std::map<std::string, int> first_line;
       for (const auto& kv : node) {
-        if (kv.first.IsScalar()) {
+        if (kv.first.IsScalar() && yaml_unread_tag(kv.first))
+          report(kv.first.Mark(), yaml_tag_message(kv.first.Tag()));
+        if (!keys) {
+          if (!kv.first.IsScalar()) visit(kv.first, depth + 1);
+        } else if (kv.first.IsScalar()) {
           const auto [at, fresh] = first_line.emplace(kv.first.Scalar(), kv.first.Mark().line + 1);
           if (!fresh)
             report(kv.first.Mark(), "duplicate key '" + kv.first.Scalar() + "' (first at line " +
@@ -113,6 +142,15 @@ struct TreeWalk {
 std::vector<YamlTreeProblem> yaml_tree_problems(const YAML::Node& root) {
   TreeWalk walk;
   if (root) walk.visit(root, 0);
+  return std::move(walk.problems);
+}
+
+std::vector<YamlTreeProblem> yaml_tag_problems(const YAML::Node& root) {
+  TreeWalk walk;
+  walk.keys = false;
+  if (root) walk.visit(root, 0);
+  // Too deep or too many nodes: the scenario parser says that itself.
+  std::erase_if(walk.problems, [](const YamlTreeProblem& p) { return p.stops_reading; });
   return std::move(walk.problems);
 }
 

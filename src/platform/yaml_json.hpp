@@ -30,6 +30,17 @@ struct YamlTreeProblem {
   // too); too deep or too many nodes does not (the walk stopped).
   bool stops_reading = false;
 };
+// A node with an explicit YAML tag (`!!int 5`, `!custom x`, `!!python/object`) is a problem
+// too, but `!!str`, which says what quotes say: tags were ignored, so `status: !!str 200` was
+// read as the number 200 and `!!python/object` went unnoticed (an outside probe).
 std::vector<YamlTreeProblem> yaml_tree_problems(const YAML::Node& root);
+// Only those tags (for a scenario file, whose parser says the rest in its own words).
+std::vector<YamlTreeProblem> yaml_tag_problems(const YAML::Node& root);
+// What is said about a tag (as yaml-cpp gives it) that is not read.
+std::string yaml_tag_message(const std::string& tag);
+// A scalar that is a string by how it is written: quoted, or tagged `!!str`.
+bool yaml_quoted(const YAML::Node& node);
+// A tag written on `node` other than `!!str` (which yaml_quoted reads): refused where read.
+bool yaml_unread_tag(const YAML::Node& node);
 
 }  // namespace shopctl::platform

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "platform/duration.hpp"
+#include "platform/yaml_json.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/vocabulary.hpp"
 
@@ -276,6 +277,14 @@ std::vector<Diagnostic> Context::finish() {
   }
   pending_.clear();
   sort_diagnostics(diagnostics_);
+  // The same problem found twice (a scenario's config is checked by the whole file's pass and by
+  // the config's own) is said once.
+  diagnostics_.erase(std::unique(diagnostics_.begin(), diagnostics_.end(),
+                                 [](const Diagnostic& a, const Diagnostic& b) {
+                                   return a.file == b.file && a.line == b.line &&
+                                          a.column == b.column && a.message == b.message;
+                                 }),
+                     diagnostics_.end());
   return std::move(diagnostics_);
 }
 
@@ -288,7 +297,7 @@ std::string Context::describe(const YAML::Node& node) const {
   if (node.IsSequence()) return "a list";
   if (!node.IsScalar()) return "nothing";
   const std::string value = shorten(text(node));
-  if (node.Tag() == "!") return "the string \"" + value + "\"";
+  if (platform::yaml_quoted(node)) return "the string \"" + value + "\"";
   return "'" + value + "'";
 }
 
@@ -408,7 +417,7 @@ std::optional<std::string> Context::string(const Field& field) {
 std::optional<std::int64_t> Context::integer(const Field& field, std::int64_t min,
                                              std::int64_t max) {
   std::optional<nlohmann::json> value;
-  if (field.node.IsScalar() && field.node.Tag() != "!")
+  if (field.node.IsScalar() && !platform::yaml_quoted(field.node))
     value = resolve_plain_scalar(text(field.node));
   std::string range;
   if (max == std::numeric_limits<std::int64_t>::max()) {
@@ -448,7 +457,7 @@ std::optional<std::int64_t> Context::integer(const Field& field, std::int64_t mi
 
 std::optional<double> Context::number(const Field& field, double min, double max) {
   std::optional<nlohmann::json> value;
-  if (field.node.IsScalar() && field.node.Tag() != "!")
+  if (field.node.IsScalar() && !platform::yaml_quoted(field.node))
     value = resolve_plain_scalar(text(field.node));
   if (!value || !value->is_number() || !std::isfinite(value->get<double>()) ||
       value->get<double>() < min || value->get<double>() > max) {
@@ -469,7 +478,7 @@ std::optional<double> Context::number(const Field& field, double min, double max
 }
 
 std::optional<bool> Context::boolean(const Field& field) {
-  if (field.node.IsScalar() && field.node.Tag() != "!") {
+  if (field.node.IsScalar() && !platform::yaml_quoted(field.node)) {
     const auto value = resolve_plain_scalar(text(field.node));
     if (value.is_boolean()) return value.get<bool>();
   }
@@ -563,14 +572,13 @@ std::optional<nlohmann::json> Context::to_json(const Field& field, int depth) {
   }
   if (!node.IsScalar()) return nlohmann::json(nullptr);
   const std::string value = text(node);
-  const std::string& tag = node.Tag();
   nlohmann::json out;
-  if (tag == "!" || tag == "tag:yaml.org,2002:str") {
+  if (platform::yaml_quoted(node)) {
     out = value;
-  } else if (tag == "?" || tag.starts_with("tag:yaml.org,2002:")) {
+  } else if (!platform::yaml_unread_tag(node)) {
     out = resolve_plain_scalar(value);
-  } else {
-    error(field.mark, "unsupported YAML tag '" + tag + "'");
+  } else {  // the same words as the whole file's check (parse_scenario_text): said once
+    error(field.mark, platform::yaml_tag_message(node.Tag()));
     return std::nullopt;
   }
   if (out.is_number_float() && !std::isfinite(out.get<double>())) {

@@ -5,6 +5,7 @@
 #include "platform/duration.hpp"
 #include "platform/json_text.hpp"
 #include "platform/yaml_document.hpp"
+#include "platform/yaml_json.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/parse_context.hpp"
 #include "scenario/regex.hpp"
@@ -55,7 +56,7 @@ std::optional<json> status_code(Context& ctx, const Field& field) {
     ctx.check_references(field.mark, text);
     return json(text);
   }
-  if (field.node.IsScalar() && field.node.Tag() != "!") {
+  if (field.node.IsScalar() && !platform::yaml_quoted(field.node)) {
     const json value = resolve_plain_scalar(ctx.text(field.node));
     if (value.is_number_integer() && value.get<std::int64_t>() >= 100 &&
         value.get<std::int64_t>() <= 599) {
@@ -92,7 +93,7 @@ std::optional<json> number_operand(Context& ctx, const Field& field, std::string
     ctx.check_references(field.mark, text);
     return json(text);
   }
-  if (field.node.IsScalar() && field.node.Tag() != "!") {
+  if (field.node.IsScalar() && !platform::yaml_quoted(field.node)) {
     const json value = resolve_plain_scalar(ctx.text(field.node));
     if (value.is_number() && std::isfinite(value.get<double>())) return value;
   }
@@ -250,7 +251,7 @@ std::optional<MatchClause> parse_clause(Context& ctx, const Field& entry, MatchO
                          platform::json_text(inner.operand)});
           }
         }
-      } else if (entry.node.IsScalar() && entry.node.Tag() != "!") {
+      } else if (entry.node.IsScalar() && !platform::yaml_quoted(entry.node)) {
         auto count = ctx.integer(entry, 0, std::numeric_limits<std::int64_t>::max());
         if (!count) return std::nullopt;
         length.add({MatchOp::eq, *count, nullptr, nullptr, {}, clause.loc});
@@ -314,7 +315,7 @@ Matcher parse_matcher(Context& ctx, const Field& field, MatcherDomain domain, st
                                       std::string(domain_noun(domain)) + " (" + subject + ")");
         continue;
       }
-      if (*op == MatchOp::exists && entry.node.IsScalar() && entry.node.Tag() != "!" &&
+      if (*op == MatchOp::exists && entry.node.IsScalar() && !platform::yaml_quoted(entry.node) &&
           resolve_plain_scalar(ctx.text(entry.node)) == json(false)) {
         absent = &entry;
       }

@@ -154,10 +154,10 @@ std::optional<Scenario> ScenarioParser::parse(const YAML::Node& root) {
 
   if (const Field* version = find("version")) {
     const std::string text = version->node.IsScalar() ? ctx_.text(version->node) : "";
-    if (!version->node.IsScalar() || version->node.Tag() == "!" ||
+    if (!version->node.IsScalar() || platform::yaml_quoted(version->node) ||
         detail::resolve_plain_scalar(text) != nlohmann::json(1)) {
       // The version is the number 1: "unsupported format version the string "1"" read badly.
-      const bool quoted_one = version->node.IsScalar() && version->node.Tag() == "!" &&
+      const bool quoted_one = version->node.IsScalar() && platform::yaml_quoted(version->node) &&
                               detail::resolve_plain_scalar(text) == nlohmann::json(1);
       ctx_.error(version->mark,
                  quoted_one ? std::string("version is the number 1, not the string \"1\": write "
@@ -954,7 +954,7 @@ std::optional<PayAction> ScenarioParser::parse_pay(const Field& field) {
     ok = ok && pay.pay_url;
   }
   const Field& card = fields->at("card");
-  if (card.node.IsScalar() && card.node.Tag() != "!" &&
+  if (card.node.IsScalar() && !platform::yaml_quoted(card.node) &&
       !detail::resolve_plain_scalar(ctx_.text(card.node)).is_string()) {
     ctx_.error(card.mark,
                "a card number is a string: quote it, like card: \"" + ctx_.text(card.node) + "\"");
@@ -1286,6 +1286,9 @@ ParseResult parse_scenario_text(std::string_view given, std::string file,
   if (documents.count > 1) {
     ctx.error(documents.second_mark, "a scenario file holds one YAML document, this one has " +
                                          std::to_string(documents.count));
+  }
+  for (const auto& problem : platform::yaml_tag_problems(documents.first)) {
+    ctx.error(problem.mark, problem.message);
   }
   ScenarioParser parser(ctx, options, protected_text);
   auto scenario = parser.parse(documents.first);

@@ -205,15 +205,24 @@ class ShopDriver {
     else {
       order = {"gateway", "catalog", "auth", "order", "payment", "provider"};
     }
+    // Another service's admin plane is tried when one refuses the connection (a scenario
+    // stopped it), all within `timeout`. One that does not answer in time is the shop's process
+    // not answering, which the next one shares: each was given the whole timeout, so a hung
+    // target held every step for 6 x 5 s and a 4 s scenario ran for two minutes (an outside
+    // probe).
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::optional<http::TransportError> last;
     for (const auto& s : order) {
       if (s != "gateway" && !urls_.count(s)) continue;
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (last && left <= std::chrono::nanoseconds(0)) break;
       try {
-        return platform::send_admin_request(client, url(s) + path, admin_token_, method, body,
-                                            timeout);
+        return platform::send_admin_request(
+            client, url(s) + path, admin_token_, method, body,
+            std::max<std::chrono::nanoseconds>(left, std::chrono::milliseconds(1)));
       } catch (const http::TransportError& e) {
         last = e;
-        if (!service.empty()) break;
+        if (!service.empty() || e.kind() == http::TransportErrorKind::timeout) break;
       }
     }
     throw StepError("the shop's admin plane is unreachable: " +
@@ -614,7 +623,7 @@ class ScenarioRun {
     remove_faults(step_fault_ids);
     // What the shop recorded during the step, for the JSON report and the graph.
     try {
-      auto j = calls_since(step_seq, std::chrono::seconds(5));
+      auto j = calls_since(step_seq, bookkeeping_time());
       sr.calls = j.at("records");
       sr.transitions = j.at("transitions");
     } catch (const std::exception&) {
@@ -639,10 +648,20 @@ class ScenarioRun {
 
   std::uint64_t next_seq_or(std::uint64_t fallback) {
     try {
-      return next_seq();
+      return next_seq(bookkeeping_time());
     } catch (const std::exception&) {
       return fallback;
     }
+  }
+
+  // The time of a request that only keeps the books (a step's call records): what is left of
+  // the scenario's timeout, at most 5 s and at least half a second, so that a step that ran to
+  // its deadline still gets its records from a shop that answers, and one that does not
+  // answer holds the scenario no longer than that (it took 5 s a request past the deadline).
+  std::chrono::nanoseconds bookkeeping_time() const {
+    const std::chrono::nanoseconds left = deadline_ - Clock::now();
+    return std::clamp<std::chrono::nanoseconds>(left, std::chrono::milliseconds(500),
+                                                std::chrono::seconds(5));
   }
 
   // The action's name when a step of it that says nothing of its answer must succeed:
@@ -1641,7 +1660,10 @@ ScenarioResult run_one(const Scenario& sc, const RunOptions& options) {
       // stopped by a scenario here): the shop's error (exit 3, JUnit <error>), not a failed
       // expectation. Any answer, a 503 of a busy shop too, means it is there: only no answer
       // twice, half a second apart, counts.
-      if (r.status == ScenarioStatus::failed || r.status == ScenarioStatus::setup_failed) {
+      // A scenario that ran out of time on a target that stopped answering is that shop's
+      // error too (it said TIMEOUT, as if the scenario were slow; an outside probe).
+      if (r.status == ScenarioStatus::failed || r.status == ScenarioStatus::setup_failed ||
+          r.status == ScenarioStatus::timed_out) {
         for (int attempt = 0; attempt < 2; ++attempt) {
           try {
             http::BlockingClient probe;
@@ -1650,13 +1672,16 @@ ScenarioResult run_one(const Scenario& sc, const RunOptions& options) {
                                          std::chrono::seconds(5));
             break;
           } catch (const http::TransportError& e) {
-            if (attempt == 0) {
+            // A refusal may be a restart in its last moment: asked again. No answer in 5 s is
+            // no restart: said at once.
+            if (attempt == 0 && e.kind() != http::TransportErrorKind::timeout) {
               std::this_thread::sleep_for(std::chrono::milliseconds(500));
               continue;
             }
             r.status = ScenarioStatus::shop_error;
             r.error = std::string("the target stopped answering during the scenario: ") + e.what();
             r.failures.push_back({"scenario", "", sc.loc, r.error});
+            break;
           }
         }
       }
@@ -1844,6 +1869,14 @@ class TargetShop {
   // Restores the baseline; returns the clock's offset then. The run's last restore says so
   // (`end_of_run`): the shop then knows the run ended and put back what it changed.
   std::int64_t restore(bool end_of_run = false) {
+    // A target that stopped answering is not given a reset's 30 s: after its scenarios had
+    // timed out, a hung shop held the run's end for half a minute more (an outside probe).
+    try {
+      driver_.admin(client_, "GET", "/_admin/services", std::nullopt, std::chrono::seconds(5),
+                    "gateway");
+    } catch (const std::exception& e) {
+      throw std::runtime_error(e.what());
+    }
     auto res = post("/_admin/reset", end_of_run ? json{{"end_of_run", true}} : json::object());
     if (res.status != 200)
       throw std::runtime_error(

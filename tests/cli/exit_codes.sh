@@ -632,6 +632,20 @@ expect_code 0 "run: --json onto a pipe a reader waits on" timeout -s KILL 60 "$s
 wait "$reader"
 if grep -q '"scenarios"' "$tmp/report-got"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: the pipe's reader got no report"; fi
 expect_code 1 "serve: --record onto the --config file" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/chaos.yaml" --record "$tmp/chaos.yaml"
+# On a terminal (script(1) gives one), --color auto colours PASS, but not with NO_COLOR set or
+# TERM=dumb: a CI runner's pseudo-terminal got escapes with NO_COLOR=1 (an outside probe).
+env -u NO_COLOR TERM=xterm script -qec "'$shopctl' run '$tmp/good.yaml' --jobs 1" /dev/null >"$tmp/colored.out" 2>&1
+if grep -q $'\x1b\[' "$tmp/colored.out"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: no colour on a terminal"; fi
+for plain in "NO_COLOR=1 TERM=xterm" "TERM=dumb"; do
+  env -u NO_COLOR $plain script -qec "'$shopctl' run '$tmp/good.yaml' --jobs 1" /dev/null >"$tmp/plain.out" 2>&1
+  if grep -q $'\x1b\[' "$tmp/plain.out" || ! grep -q "PASS" "$tmp/plain.out"; then
+    failed=$((failed + 1)); echo "FAIL: colour escapes with $plain"; sed 's/^/    /' "$tmp/plain.out" | head -5
+  else passed=$((passed + 1)); fi
+done
+# A --config value with a YAML tag: refused at it (it was read without a word; an outside probe).
+printf 'http: {max_connections: !!int 5}\n' > "$tmp/tagged.yaml"
+expect_code 2 "serve: a --config value with a YAML tag" timeout 20 "$shopctl" serve --config "$tmp/tagged.yaml" --print-config
+expect_output "tagged.yaml:1:25: error: YAML tags \(!!int\) are not read" "the tag is named at its place"
 # A missing TMPDIR is named; an empty one means /tmp, as for mktemp(1).
 # A scenario past its timeout: exit 3, and -v prints the step the deadline cut (it printed
 # every step but that one).

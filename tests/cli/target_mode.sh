@@ -228,6 +228,33 @@ else
   f=$((f + 1)); echo "FAIL: a shop that died during a run: exit $dying_rc (want 3), JUnit $(grep -o '<error\|<failure' "$tmp/dying.xml" | head -1) (want <error)"
   sed 's/^/    /' "$tmp/dying-run.out" | head -10
 fi
+# A shop that hangs (SIGSTOP) during a 4 s scenario: the scenario ends near its timeout and the
+# run soon after, the shop's error. Each admin request after a step tried the six services'
+# admin planes in turn, 5 s each, and a reset waited 30 s: the run took two minutes (an outside
+# probe; the check gives it 45 s).
+"$shopctl" serve --ephemeral --gateway-port 0 --log-level error >"$tmp/hung.out" 2>&1 &
+hung_pid=$!
+hung_url=
+for _ in $(seq 1 200); do
+  hung_url=$(sed -nE 's/^ *public door +(http:\/\/[0-9.:]+).*/\1/p' "$tmp/hung.out")
+  hung_token=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$tmp/hung.out")
+  [[ -n "$hung_url" && -n "$hung_token" ]] && break
+  sleep 0.1
+done
+printf 'version: 1\nname: its shop hangs\ntimeout: 4s\nsteps:\n  - wait: 1500ms\n  - request: {GET: /api/catalog/categories}\n' > "$tmp/hung.yaml"
+timeout -s KILL 45 "$shopctl" run "$tmp/hung.yaml" --target "$hung_url" --admin-token "$hung_token" --junit "$tmp/hung.xml" >"$tmp/hung-run.out" 2>&1 &
+hung_run=$!
+for _ in $(seq 1 100); do grep -q "scenario(s) from" "$tmp/hung-run.out" && break; sleep 0.1; done
+sleep 0.5
+kill -STOP "$hung_pid"
+hung_rc=0; wait "$hung_run" || hung_rc=$?
+kill -CONT "$hung_pid"; kill "$hung_pid" 2>/dev/null; wait "$hung_pid" 2>/dev/null
+if [[ $hung_rc -eq 3 ]] && grep -q "<error" "$tmp/hung.xml" && grep -q "the target stopped answering during the scenario" "$tmp/hung-run.out"; then
+  p=$((p + 1))
+else
+  f=$((f + 1)); echo "FAIL: a shop that hung during a run: exit $hung_rc (want 3 within 45 s)"
+  sed 's/^/    /' "$tmp/hung-run.out" | head -10
+fi
 # The shop must still be up and serving after the run.
 if ! kill -0 "$serve_pid" 2>/dev/null; then echo "FAIL: shopctl serve died during the run"; f=$((f + 1)); fi
 echo "target: $p passed, $f failed"

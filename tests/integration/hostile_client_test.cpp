@@ -5,7 +5,10 @@
 // to send the bytes.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstdio>
@@ -633,6 +636,50 @@ TEST_CASE("a full listener closes the connection whose answer waits longest to b
   CHECK(raw_status(visitor.received) == 200);
   // The one closed for it: the first, whose answer waited the longest.
   CHECK(unread[0]->read_until_closed(5s));
+}
+
+// The same with answers Beast writes (304 Not Modified, no body): they went another way, which
+// never marked them as waiting, so pipelined 304s never read held every slot (an outside probe
+// of the fix). A small receive buffer on the client and as many requests as the server takes.
+TEST_CASE("a full listener closes a connection whose unread answers are 304s") {
+  auto s = shopctl::test_support::start_shop(
+      config_from("http: {max_connections: 3, body_timeout: 20s, stalled_body: 200ms}"));
+  const auto port = port_of(s->url("gateway"));
+  std::string batch;
+  for (int i = 0; i < 200; ++i)
+    batch += "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nIf-None-Match: *\r\n\r\n";
+  std::vector<int> unread;
+  for (int i = 0; i < 3; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    const int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    // Requests until the server takes no more (it is stuck writing 304s nobody reads).
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    auto last_taken = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() < until &&
+           std::chrono::steady_clock::now() - last_taken < 300ms) {
+      if (::send(fd, batch.data(), batch.size(), MSG_NOSIGNAL) > 0) {
+        last_taken = std::chrono::steady_clock::now();
+      } else {
+        std::this_thread::sleep_for(10ms);
+      }
+    }
+    unread.push_back(fd);
+  }
+  std::this_thread::sleep_for(500ms);
+  RawConnection visitor(port);
+  REQUIRE(
+      visitor.send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+  CHECK(visitor.read_until_closed(3s));
+  CHECK(raw_status(visitor.received) == 200);
+  for (const int fd : unread) ::close(fd);
 }
 
 TEST_CASE("a client that sends its headers too slowly is cut off after http.header_timeout") {

@@ -1017,6 +1017,45 @@ TEST_CASE("an open order->catalog breaker makes checkout fail fast without calli
   CHECK(t.api("GET", "/api/cart").body["items"].size() == 1);
 }
 
+// A payment canceled at the provider while its order still waits (the order's cancel timed out
+// at order, but payment did it): a signed `payment.succeeded` for it went to the order as it was,
+// and the order became PAID behind a CANCELED payment and a canceled intent (an outside probe).
+TEST_CASE("an event for a canceled payment tells its order the payment failed") {
+  ShopUnderTest t;
+  t.add_to_cart("p-006", 1);
+  auto order = t.api("POST", "/api/orders");
+  REQUIRE(order.status == 201);
+  const auto order_id = order.body["order_id"].get<std::string>();
+  // Payment cancels as the order service asks; the order does not hear of it.
+  auto minted = t.admin("gateway", "POST", "/_admin/credentials", json{{"service", "order"}});
+  REQUIRE(minted.status == 200);
+  auto canceled = send("POST", t.url("payment") + "/internal/payments/cancel",
+                       json{{"order_id", order_id}, {"reason", "payment_expired"}},
+                       {{"X-Service-Token", minted.body["token"].get<std::string>()}});
+  REQUIRE(canceled.status == 200);
+  REQUIRE(canceled.body["status"] == "CANCELED");
+  REQUIRE(t.api("GET", "/api/orders/" + order_id).body["status"] == "PAYMENT_PENDING");
+  const std::string body = json{
+      {"event_id", "evt_after_cancel"},
+      {"type", "payment.succeeded"},
+      {"payment_id", order.body["payment"]["payment_id"]},
+      {"amount_cents", order.body["total_cents"]},
+      {"currency", "EUR"},
+      {"failure_reason",
+       nullptr}}.dump();
+  auto event = send("POST", t.url("gateway") + "/api/payments/webhook", std::nullopt,
+                    {{"Payment-Signature",
+                      shopctl::platform::security::sign_webhook(
+                          t.shop->config().webhook_secret, t.shop->clock().unix_seconds(), body)}},
+                    body);
+  REQUIRE(event.status == 200);
+  CHECK(event.body["contradicts_payment"] == true);
+  CHECK(event.body["payment_status"] == "CANCELED");
+  auto after = t.api("GET", "/api/orders/" + order_id).body;
+  CHECK(after["status"] == "FAILED");
+  CHECK(after["history"].back()["reason"] == "payment_expired");
+}
+
 // An event that contradicts its payment is told to the order as the payment's result ("an
 // event contradicting its payment's first result ..."); the order refuses a contradicting
 // result sent to it directly with a final 409.

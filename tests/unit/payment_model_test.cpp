@@ -83,8 +83,16 @@ TEST_CASE("a later event's callback carries the result its payment's first event
   CHECK(payment::payment_result_body(told)["reason"].is_null());
   // An event that agrees, or a payment no event decided, is left as it is.
   CHECK(payment::as_decided(declined, payment::kFailed, "other").failure_reason == "card_declined");
-  CHECK(payment::as_decided(captured, payment::kCanceled, "payment_expired").succeeded());
   CHECK_FALSE(payment::as_decided(declined, payment::kPending, "").succeeded());
+  CHECK(payment::as_decided(captured, payment::kPending, "").succeeded());
+  // A canceled payment's events say it failed, for the cancel's reason: the provider takes no
+  // payment on a canceled intent.
+  told = payment::as_decided(captured, payment::kCanceled, "payment_expired");
+  CHECK(payment::payment_result_body(told) == nlohmann::json{{"payment_id", "pay_1"},
+                                                             {"status", "FAILED"},
+                                                             {"reason", "payment_expired"}});
+  CHECK(payment::as_decided(declined, payment::kCanceled, "payment_expired").failure_reason ==
+        "payment_expired");
 }
 
 TEST_CASE("a provider event is read field by field and its type is checked") {

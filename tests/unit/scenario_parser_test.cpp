@@ -1299,6 +1299,42 @@ TEST_CASE("vars that are lists of lists of empty strings past 16 MiB are refused
   CHECK(problems(yaml).empty());
 }
 
+// YAML tags were ignored where a type is checked: `status: !!str 200` passed as the number 200,
+// and `!!int`, `!custom` or `!!python/object` went unnoticed (an outside probe). `!!str` says
+// what quotes say; any other tag is refused where it is written (a value, a key, a body, the
+// config), once.
+TEST_CASE("a YAML tag other than !!str is refused where it is written, and !!str is a string") {
+  const auto d = problems(R"yaml(version: 1
+name: tagged
+config: {order: {catalog_client: {timeout: !!int 200}}}
+steps:
+  - request: {GET: /api/catalog/products}
+    expect: {status: !!str 200}
+  - request: {POST: /api/cart/items, json: {product_id: !custom p-001, quantity: !!str 1}}
+  - wait: !!python/object 1ms
+  - request: {GET: /api/cart}
+    expect: {status: !!int 200, json: {!!binary $.items: []}}
+)yaml");
+  std::vector<std::string> tags;
+  for (const auto& problem : d) {
+    if (problem.message.find("YAML tags") != std::string::npos) tags.push_back(at(problem));
+  }
+  CHECK(tags == std::vector<std::string>{"3:44", "7:57", "8:11", "10:22", "10:40"});
+  CHECK(only(d, "is not an HTTP status code").message.find("the string \"200\"") !=
+        std::string::npos);
+  CHECK(d.size() == 6);  // each said once
+  const auto one = only(problems("version: 1\nsteps:\n  - wait: !!int 1\n"), "YAML tags");
+  CHECK(
+      one.message ==
+      "YAML tags (!!int) are not read: write the value without it (quoted or !!str for a string)");
+  // !!str in a body is a string, as quoted.
+  auto ok = parse_scenario_text(
+      "version: 1\nsteps:\n  - request: {POST: /api/cart/items, json: {product_id: !!str 7}}\n",
+      "s.yaml");
+  INFO(ok.format_diagnostics());
+  REQUIRE(ok.ok());
+}
+
 // The scenario parser stopped select counts at 2^31-1, while the CLI, the admin plane and
 // docs/faults.md take up to 2^63-1: one rule for every entry point.
 TEST_CASE("a fault's select count goes up to 2^63-1, as on the command line and the admin plane") {

@@ -1198,7 +1198,16 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         close_after = ec || !keep_alive;
       } else {
         stream.expires_after(limits.body_timeout);
+        // An answer written by Beast (204, 304, fields that need its checks) waits for its
+        // reader as the usual one does: pipelined 304s never read held every slot too (an
+        // outside probe). The fault actions are not answers waiting to be read.
+        const bool answer = res.action == ConnectionAction::respond;
+        if (answer) {
+          c->write_since.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                               std::memory_order_relaxed);
+        }
         co_await act(stream, res, version, keep_alive, head_only, close_after);
+        if (answer) c->write_since.store(0, std::memory_order_relaxed);
       }
       c->busy = false;
       c->idle_since.store(std::chrono::steady_clock::now().time_since_epoch().count(),

@@ -91,8 +91,12 @@ ProviderEvent as_decided(ProviderEvent event, std::string_view payment_status,
   if (payment_status == kSucceeded && !event.succeeded()) {
     event.type = "payment.succeeded";
     event.failure_reason.clear();
-  } else if (payment_status == kFailed && event.succeeded()) {
+  } else if ((payment_status == kFailed || payment_status == kCanceled) && event.succeeded()) {
+    // A canceled payment's intent was canceled at the provider, which then takes no payment:
+    // its order is told it failed, for the cancel's reason (an outside probe made one PAID).
     event.type = "payment.failed";
+    event.failure_reason = std::string(payment_reason);
+  } else if (payment_status == kCanceled && !payment_reason.empty()) {
     event.failure_reason = std::string(payment_reason);
   }
   return event;

@@ -64,7 +64,10 @@ nlohmann::json payment_result_body(const ProviderEvent& event);
 // its mind, or a sender holding the signing secret). Each callback said what its own event
 // said: two contradicting events sent at once had their callbacks race, and whichever reached
 // the order first decided it, leaving a PAID order behind a FAILED payment (an outside probe).
-// A payment not decided by an event (PENDING, CANCELED) leaves the event as it is.
+// A CANCELED payment's events say it failed, for the cancel's reason: its intent was canceled
+// at the provider, which takes no payment after that, so an event that says otherwise is not
+// the provider's (a PAID order behind a CANCELED payment, an outside probe). A PENDING one
+// leaves the event as it is.
 ProviderEvent as_decided(ProviderEvent event, std::string_view payment_status,
                          std::string_view payment_reason);
 
