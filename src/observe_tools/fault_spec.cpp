@@ -213,6 +213,20 @@ std::string fault_table(const json& answer) {
     }
     out += line + "\n";
   }
+  // A split shop's fault that some processes hold and others not (GET /_admin/faults says
+  // `only_in`): it applies only there.
+  for (const auto& f : items) {
+    if (!f.contains("only_in") || !f.at("only_in").is_array()) continue;
+    std::string where;
+    for (const auto& p : f.at("only_in")) {
+      if (!p.is_string()) continue;
+      where += (where.empty() ? "" : ", ") + p.get<std::string>();
+    }
+    out += "note: fault " + cell(f, "id") + " is held only by " + where +
+           ", not by every process of the shop (an add that was reported not added, taken late): "
+           "remove it with `shopctl fault clear " +
+           cell(f, "id") + "`, or add it again\n";
+  }
   return out;
 }
 

@@ -459,8 +459,21 @@ AdminAnswer AdminFanOut::send(const Deployment& d, const AdminSender& sender,
     // Refused (every process checks a fault alike): the refusal, in its own words.
     if (refused && kept.empty()) return *refused;
     std::string message = "the fault was not added";
-    if (!r.not_reached.empty())
+    const std::string id = fault["id"].is_string() ? fault["id"].get<std::string>() : "";
+    if (!r.not_reached.empty()) {
       message += ": " + joined(r.not_reached) + " did not answer; send it again once they do";
+      // A process that did not answer in time may still read the request and keep the fault
+      // when it answers again (a hung one, resumed): `fault list` then marks it as held by
+      // some processes only (an outside probe: listed as live, applied nowhere it mattered).
+      if (!id.empty())
+        message +=
+            ". One that did not answer may still take it when it does: `shopctl fault list` "
+            "then marks " +
+            id +
+            " as held by some processes only; remove it with "
+            "`shopctl fault clear " +
+            id + "`";
+    }
     if (!kept.empty()) message += "; it could not be taken back from " + joined(kept);
     return with_body(503, {{"error",
                             {{"code", "process_unreachable"},
@@ -471,10 +484,13 @@ AdminAnswer AdminFanOut::send(const Deployment& d, const AdminSender& sender,
     auto answers = to_all(d, sender, method, full_path, body);
     if (auto* failed = first_failure(answers)) return *failed;
     std::map<std::string, json> by_id;
+    std::map<std::string, std::vector<std::string>> held_by;
     std::vector<std::string> order;
-    for (const auto& a : answers) {
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+      const auto& a = answers[i];
       for (const auto& item : a.body.value("items", json::array())) {
         auto id = item.value("id", std::string());
+        held_by[id].push_back(process_name(d.processes[i]));
         if (!by_id.count(id)) {
           order.push_back(id);
           by_id[id] = item;
@@ -491,8 +507,14 @@ AdminAnswer AdminFanOut::send(const Deployment& d, const AdminSender& sender,
         }
       }
     }
+    // A fault every process holds is the shop's; one held by some only (an add a process took
+    // after it was reported not added, a process started again while it was added) applies
+    // only where it is, and says where.
     json items = json::array();
-    for (const auto& id : order) items.push_back(by_id[id]);
+    for (const auto& id : order) {
+      if (held_by[id].size() < d.processes.size()) by_id[id]["only_in"] = held_by[id];
+      items.push_back(by_id[id]);
+    }
     return with_body(200, {{"items", items}});
   }
   if (starts_with(path, "/_admin/faults")) {

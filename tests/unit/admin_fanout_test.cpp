@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "observe_tools/fault_spec.hpp"
 #include "platform/admin_fanout.hpp"
 #include "platform/http/message.hpp"
 
@@ -328,6 +329,39 @@ TEST_CASE("a fault is added in every process or in none, so that it can be sent 
   CHECK(shop.faults["http://a"].empty());
   CHECK(shop.faults["http://b"].empty());
   CHECK(shop.faults["http://c2"].size() == 1);
+}
+
+// A process that did not answer an add in time (hung, not down) took it when it resumed: the
+// fault was listed as the shop's, and applied in that process only (an outside probe of a
+// split shop). The 503 says how to find and remove it, and the list says who holds it.
+TEST_CASE("a fault held by some processes only is listed with the processes that hold it") {
+  auto d = three_processes();
+  FakeShop shop;
+  AdminFanOut fan;
+  auto sender = std::ref(shop);
+  const json fault = {{"id", "late"}, {"target", "order"}, {"type", "delay"}, {"delay_ms", 5}};
+  shop.down.insert("http://b");
+  auto added = fan.send(d, sender, "POST", "/_admin/faults", fault);
+  REQUIRE(added.status == 503);
+  CHECK(added.body["error"]["message"].get<std::string>().find("shopctl fault clear late") !=
+        std::string::npos);
+  // The hung process resumes and reads the add it was sent.
+  shop.down.clear();
+  shop.faults["http://b"].push_back(fault);
+  auto listed = fan.send(d, sender, "GET", "/_admin/faults", std::nullopt);
+  REQUIRE(listed.status == 200);
+  REQUIRE(listed.body["items"].size() == 1);
+  CHECK(listed.body["items"][0]["only_in"] == json::array({"catalog"}));
+  const auto table = shopctl::observe_tools::fault_table(listed.body);
+  CHECK(table.find("note: fault late is held only by catalog") != std::string::npos);
+  // One every process holds has no such mark.
+  REQUIRE(fan.send(d, sender, "POST", "/_admin/faults",
+                   json{{"id", "all"}, {"target", "order"}, {"type", "delay"}, {"delay_ms", 5}})
+              .status == 201);
+  listed = fan.send(d, sender, "GET", "/_admin/faults", std::nullopt);
+  for (const auto& item : listed.body["items"]) {
+    if (item["id"] == "all") CHECK_FALSE(item.contains("only_in"));
+  }
 }
 
 // One process of a split shop holding another admin token answered "X-Admin-Token is not this
