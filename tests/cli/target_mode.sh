@@ -203,15 +203,23 @@ else
 fi
 # A shop that dies during a run is the shop's error (exit 3, JUnit <error>), not a failed
 # expectation (exit 4, <failure>): a CI gate can tell a broken shop from a broken build.
-"$shopctl" serve --ephemeral --gateway-port 0 --log-level error >"$tmp/dying.out" 2>&1 &
-dying_pid=$!
-dying_url=
-for _ in $(seq 1 200); do
-  dying_url=$(sed -nE 's/^ *public door +(http:\/\/[0-9.:]+).*/\1/p' "$tmp/dying.out")
-  dying_token=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$tmp/dying.out")
-  [[ -n "$dying_url" && -n "$dying_token" ]] && break
-  sleep 0.1
-done
+# Starts a shop of its own for one check: its pid, public door and admin token in
+# <name>_pid, <name>_url and <name>_token (up to 20 s).
+own_shop() {
+  local name=$1 out="$tmp/$1.out" pid url= token=
+  "$shopctl" serve --ephemeral --gateway-port 0 --log-level error >"$out" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 200); do
+    url=$(sed -nE 's/^ *public door +(http:\/\/[0-9.:]+).*/\1/p' "$out")
+    token=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$out")
+    [[ -n "$url" && -n "$token" ]] && break
+    sleep 0.1
+  done
+  printf -v "${name}_pid" '%s' "$pid"
+  printf -v "${name}_url" '%s' "$url"
+  printf -v "${name}_token" '%s' "$token"
+}
+own_shop dying
 mkdir -p "$tmp/dying"
 printf 'version: 1\nname: outlives its shop\nsteps:\n  - wait: 5s\n  - request: {GET: /api/catalog/products}\n    expect: {status: 200}\n' > "$tmp/dying/a.yaml"
 "$shopctl" run "$tmp/dying/a.yaml" --target "$dying_url" --admin-token "$dying_token" --junit "$tmp/dying.xml" >"$tmp/dying-run.out" 2>&1 &
@@ -232,15 +240,7 @@ fi
 # run soon after, the shop's error. Each admin request after a step tried the six services'
 # admin planes in turn, 5 s each, and a reset waited 30 s: the run took two minutes (an outside
 # probe; the check gives it 45 s).
-"$shopctl" serve --ephemeral --gateway-port 0 --log-level error >"$tmp/hung.out" 2>&1 &
-hung_pid=$!
-hung_url=
-for _ in $(seq 1 200); do
-  hung_url=$(sed -nE 's/^ *public door +(http:\/\/[0-9.:]+).*/\1/p' "$tmp/hung.out")
-  hung_token=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$tmp/hung.out")
-  [[ -n "$hung_url" && -n "$hung_token" ]] && break
-  sleep 0.1
-done
+own_shop hung
 printf 'version: 1\nname: its shop hangs\ntimeout: 4s\nsteps:\n  - wait: 1500ms\n  - request: {GET: /api/catalog/categories}\n' > "$tmp/hung.yaml"
 timeout -s KILL 45 "$shopctl" run "$tmp/hung.yaml" --target "$hung_url" --admin-token "$hung_token" --junit "$tmp/hung.xml" >"$tmp/hung-run.out" 2>&1 &
 hung_run=$!

@@ -106,6 +106,28 @@ class ShopUnderTest {
                 std::nullopt, {{"Authorization", "Bearer " + shop->config().provider_api_key}});
   }
 
+  // Posts `event` to the webhook through the gateway, signed with the shop's secret at the
+  // shop's now, as the provider (or someone holding its secret) would.
+  Answer post_signed_event(const json& event) {
+    const std::string body = event.dump();
+    return send("POST", url("gateway") + "/api/payments/webhook", std::nullopt,
+                {{"Payment-Signature",
+                  shopctl::platform::security::sign_webhook(shop->config().webhook_secret,
+                                                            shop->clock().unix_seconds(), body)}},
+                body);
+  }
+
+  // A provider event for the payment of `order` (a checkout's 201 answer), of its amount.
+  static json event_of(const Answer& order, const std::string& id, const char* type,
+                       const json& reason) {
+    return {{"event_id", id},
+            {"type", type},
+            {"payment_id", order.body["payment"]["payment_id"]},
+            {"amount_cents", order.body["total_cents"]},
+            {"currency", "EUR"},
+            {"failure_reason", reason}};
+  }
+
   void add_to_cart(const std::string& product_id, int quantity) {
     auto added =
         api("POST", "/api/cart/items", json{{"product_id", product_id}, {"quantity", quantity}});
@@ -948,25 +970,12 @@ TEST_CASE("an event contradicting its payment's first result does not decide the
                        {"select", {{"first", 1}}},
                        {"match", {{"method", "POST"}, {"path", "/internal/orders/**"}}}})
               .status == 201);
-  auto post = [&](const std::string& id, const char* type, const json& reason) {
-    const std::string body = json{
-        {"event_id", id},
-        {"type", type},
-        {"payment_id", order.body["payment"]["payment_id"]},
-        {"amount_cents", order.body["total_cents"]},
-        {"currency", "EUR"},
-        {"failure_reason",
-         reason}}.dump();
-    return send("POST", t.url("gateway") + "/api/payments/webhook", std::nullopt,
-                {{"Payment-Signature",
-                  shopctl::platform::security::sign_webhook(t.shop->config().webhook_secret,
-                                                            t.shop->clock().unix_seconds(), body)}},
-                body);
-  };
-  auto declined = post("evt_first_declined", "payment.failed", "card_declined");
+  auto declined = t.post_signed_event(
+      ShopUnderTest::event_of(order, "evt_first_declined", "payment.failed", "card_declined"));
   REQUIRE(declined.status == 200);
   CHECK(declined.body["callback_outcome"] == "will_retry");
-  auto captured = post("evt_then_captured", "payment.succeeded", nullptr);
+  auto captured = t.post_signed_event(
+      ShopUnderTest::event_of(order, "evt_then_captured", "payment.succeeded", nullptr));
   REQUIRE(captured.status == 200);
   CHECK(captured.body["callback_outcome"] == "applied");
   auto status = [&] { return t.api("GET", "/api/orders/" + order_id).body["status"]; };
@@ -1035,19 +1044,8 @@ TEST_CASE("an event for a canceled payment tells its order the payment failed") 
   REQUIRE(canceled.status == 200);
   REQUIRE(canceled.body["status"] == "CANCELED");
   REQUIRE(t.api("GET", "/api/orders/" + order_id).body["status"] == "PAYMENT_PENDING");
-  const std::string body = json{
-      {"event_id", "evt_after_cancel"},
-      {"type", "payment.succeeded"},
-      {"payment_id", order.body["payment"]["payment_id"]},
-      {"amount_cents", order.body["total_cents"]},
-      {"currency", "EUR"},
-      {"failure_reason",
-       nullptr}}.dump();
-  auto event = send("POST", t.url("gateway") + "/api/payments/webhook", std::nullopt,
-                    {{"Payment-Signature",
-                      shopctl::platform::security::sign_webhook(
-                          t.shop->config().webhook_secret, t.shop->clock().unix_seconds(), body)}},
-                    body);
+  auto event = t.post_signed_event(
+      ShopUnderTest::event_of(order, "evt_after_cancel", "payment.succeeded", nullptr));
   REQUIRE(event.status == 200);
   CHECK(event.body["contradicts_payment"] == true);
   CHECK(event.body["payment_status"] == "CANCELED");
