@@ -1659,7 +1659,7 @@ ScenarioResult run_one(const Scenario& sc, const RunOptions& options) {
       // A failed scenario on a shop that no longer answers at all (the gateway cannot be
       // stopped by a scenario here): the shop's error (exit 3, JUnit <error>), not a failed
       // expectation. Any answer, a 503 of a busy shop too, means it is there: only no answer
-      // twice, half a second apart, counts.
+      // counts (a refused connection twice, half a second apart; no answer in 5 s once).
       // A scenario that ran out of time on a target that stopped answering is that shop's
       // error too (it said TIMEOUT, as if the scenario were slow; an outside probe).
       if (r.status == ScenarioStatus::failed || r.status == ScenarioStatus::setup_failed ||

@@ -190,6 +190,17 @@ struct Connection {
   // clients that pipelined requests and never read the answers held every slot for the 30 s
   // body timeout, renewed at will, and every other client got 503 (an outside probe).
   std::atomic<std::int64_t> write_since{0};
+  // Marks an answer as waiting for its reader (write_since) for as long as it lives.
+  struct WaitingForReader {
+    explicit WaitingForReader(Connection& c) : connection(c) {
+      c.write_since.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                          std::memory_order_relaxed);
+    }
+    ~WaitingForReader() { connection.write_since.store(0, std::memory_order_relaxed); }
+    WaitingForReader(const WaitingForReader&) = delete;
+    WaitingForReader& operator=(const WaitingForReader&) = delete;
+    Connection& connection;
+  };
   // abandon() cancels the session's coroutine through this signal. Both it and `session_done`
   // are touched only on the connection's own io thread; the signal is emitted only while the
   // session still runs (asio's slot handler must not outlive the coroutine it cancels).
@@ -1189,11 +1200,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         const std::size_t written = detail::write_now(stream.socket(), head, body, ec);
         if (!ec && written < head.size() + body.size()) {
           stream.expires_after(limits.body_timeout);
-          c->write_since.store(std::chrono::steady_clock::now().time_since_epoch().count(),
-                               std::memory_order_relaxed);
+          const Connection::WaitingForReader waiting(*c);
           co_await asio::async_write(stream, detail::unwritten(head, body, written),
                                      asio::redirect_error(use_awaitable, ec));
-          c->write_since.store(0, std::memory_order_relaxed);
         }
         close_after = ec || !keep_alive;
       } else {
@@ -1201,13 +1210,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         // An answer written by Beast (204, 304, fields that need its checks) waits for its
         // reader as the usual one does: pipelined 304s never read held every slot too (an
         // outside probe). The fault actions are not answers waiting to be read.
-        const bool answer = res.action == ConnectionAction::respond;
-        if (answer) {
-          c->write_since.store(std::chrono::steady_clock::now().time_since_epoch().count(),
-                               std::memory_order_relaxed);
-        }
+        std::optional<Connection::WaitingForReader> waiting;
+        if (res.action == ConnectionAction::respond) waiting.emplace(*c);
         co_await act(stream, res, version, keep_alive, head_only, close_after);
-        if (answer) c->write_since.store(0, std::memory_order_relaxed);
       }
       c->busy = false;
       c->idle_since.store(std::chrono::steady_clock::now().time_since_epoch().count(),
