@@ -45,7 +45,20 @@ struct Child {
   std::string died_starting;  // how it ended, when it died before it was ready (pid is -1)
   fs::path dir, log;
   std::deque<std::chrono::steady_clock::time_point> restarts;  // the last few
+  // When its admin plane last answered /health/live (or it was started): a child that has not
+  // answered for kHungAfter is hung (a deadlock, SIGSTOP) and is killed, to be started again.
+  std::chrono::steady_clock::time_point answered;
+  bool killed_hung = false;  // SIGKILL sent for that; not asked again until it is reaped
 };
+
+// How long a running child may leave its admin plane's /health/live unanswered before the
+// launcher takes it for hung, and how often it asks. A child's own port is not asked: a
+// service stopped through the admin plane closes it on purpose, while the process's admin
+// plane, on the same threads, keeps answering. Longer than an admin fan-out waits for one
+// process (10 s, Shop's admin sender): a process that a fan-out found stopped and that
+// answers again at once is not killed under it.
+constexpr auto kHungAfter = std::chrono::seconds(15);
+constexpr auto kLivenessEvery = std::chrono::seconds(1);
 
 std::string url_of(std::uint16_t port) {
   return "http://127.0.0.1:" + std::to_string(port);
@@ -159,6 +172,18 @@ bool ready(Child& ch, std::chrono::milliseconds limit) {
     std::this_thread::sleep_for(20ms);
   }
   return false;
+}
+
+// Whether a child's admin plane answers /health/live within a second.
+bool answers_live(std::uint16_t admin_port) {
+  try {
+    http::BlockingClient client;
+    http::Request req;
+    req.method = "GET";
+    return client.send_url(url_of(admin_port) + "/health/live", std::move(req), 1s).status == 200;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 // Once every child is up at the start: a circuit breaker that opened while a sibling was still
@@ -498,6 +523,8 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
     }
     ::close(log);
     ch.pid = pid;
+    ch.answered = std::chrono::steady_clock::now();
+    ch.killed_hung = false;
   };
   auto stop_all = [&] {
     // The door first, then the services behind it (reverse start order), each once the one
@@ -598,11 +625,14 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
   }
   std::printf(
       "\n  public door   %s\n  admin token   %s  (tools fan out from the gateway's admin plane)\n"
-      "  settings      %s\n\nA child that dies is started again. Ctrl-C stops the shop.\n",
-      url_of(config.ports.at("gateway")).c_str(), config.admin_token.c_str(), shared.c_str());
+      "  settings      %s\n\nA child that dies, or hangs for %lld s, is started again. Ctrl-C "
+      "stops the shop.\n",
+      url_of(config.ports.at("gateway")).c_str(), config.admin_token.c_str(), shared.c_str(),
+      static_cast<long long>(kHungAfter.count()));
   std::fflush(stdout);
 
   int code = kExitOk;
+  auto last_liveness = std::chrono::steady_clock::now();
   while (true) {
     timespec wait{0, 200'000'000};
     int sig = sigtimedwait(&signals, nullptr, &wait);
@@ -620,6 +650,25 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
                                                                                       : "SIGTERM");
       std::fflush(stdout);
       break;
+    }
+    // A child that hangs (a deadlock, SIGSTOP) is killed, and comes back as one that died: it
+    // held its ports and every request to it waited for ever (an outside probe).
+    if (const auto now = std::chrono::steady_clock::now(); now - last_liveness >= kLivenessEvery) {
+      last_liveness = now;
+      for (auto& ch : children) {
+        if (ch.pid <= 0 || ch.killed_hung) continue;
+        if (answers_live(ch.admin_port)) {
+          ch.answered = std::chrono::steady_clock::now();
+        } else if (std::chrono::steady_clock::now() - ch.answered >= kHungAfter) {
+          std::printf("shopctl: %s (pid %d) has not answered its admin plane's /health/live for "
+                      "%lld s (hung or stopped): killing it (SIGKILL)\n",
+                      ch.service.c_str(), static_cast<int>(ch.pid),
+                      static_cast<long long>(kHungAfter.count()));
+          std::fflush(stdout);
+          ::kill(ch.pid, SIGKILL);
+          ch.killed_hung = true;
+        }
+      }
     }
     // A child that died (SIGKILL, a crash) comes back, unless it keeps dying.
     bool give_up = false;

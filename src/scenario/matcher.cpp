@@ -382,9 +382,16 @@ std::optional<std::string> Matcher::check_clause(const MatchClause& clause,
       } else if (domain_ == MatcherDomain::header && value.is_string()) {
         number = number_from_text(value.get<std::string>());
       }
-      if (!number || !clause.operand.is_number()) {
-        return expected + got + " (" + kind_of(value) + ", not a number)";
+      // The operand can be text only through a template ("${limit}": a --var, or a capture of
+      // a string): the message blames the side that is not a number (it blamed the value,
+      // "got 3450 (a number, not a number)", an outside probe).
+      if (!clause.operand.is_number()) {
+        return expected + got + " (the value to compare with is " + kind_of(clause.operand) +
+               ", not a number" +
+               (clause.operand.is_string() ? ": a --var, or a capture of a string, is text)"
+                                           : ")");
       }
+      if (!number) return expected + got + " (" + kind_of(value) + ", not a number)";
       const std::optional<int> compared = compare_numbers(*number, clause.operand);
       const int order = compared.value_or(0);
       const bool holds =

@@ -237,6 +237,26 @@ answer=$(admin_post /_admin/clock/advance '{"by":"0s"}')
 after=$(offsets)
 [[ $(tr ' ' '\n' <<<"$after" | sort -u | grep -c .) -eq 1 && "$after" == 10[89]* ]]
 check "an advance by 0s brings every process to the furthest clock (offsets: $after)" $?
+# A child that hangs (stopped with SIGSTOP, as a deadlock would leave it) held its ports, and
+# every request to its service waited for ever: it was never started again (an outside probe).
+# The launcher kills a child whose admin plane has not answered for 15 s, and starts it again.
+jwt=$(curl -s -X POST "$gateway/api/auth/login" -H 'Content-Type: application/json' \
+  -d '{"email":"demo@shop.test","password":"demo-password-1"}' | jq -r .access_token)  # the clock moved
+hung=$(pgrep -f -- "serve --only catalog .*--data-dir $work/data/catalog")
+kill -STOP "$hung"
+restarted=1
+for _ in $(seq 1 400); do
+  now=$(pgrep -f -- "serve --only catalog .*--data-dir $work/data/catalog")
+  if [[ -n "$now" && "$now" != "$hung" ]] && grep -q "catalog (pid $hung) has not answered" "$work/out.txt" &&
+     [[ $(curl -s -m 5 -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $jwt" "$gateway/api/catalog/products") == 200 ]]; then
+    restarted=0; break
+  fi
+  sleep 0.1
+done
+kill -CONT "$hung" 2>/dev/null
+kills=$(grep -c "catalog (pid $hung) has not answered" "$work/out.txt")
+[[ $restarted -eq 0 && $kills -eq 1 ]]
+check "a hung child (SIGSTOP) is killed once ($kills) and started again, and the shop answers" $?
 
 # Payments acknowledged while order was stopped wait in payment's outbox across a restart of
 # the shop. Payment starts before order, its callbacks hit order's closed port, and

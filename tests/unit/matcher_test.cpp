@@ -207,6 +207,11 @@ TEST_CASE("template operands are expanded against the variables before checking"
   CHECK_FALSE(status.check(json(201), v).has_value());
   CHECK_THROWS_AS(id.check(json(1), Variables()), InterpolationError);
   v.set("bad", "[");
+  // An ordering whose operand is text from a variable blames the operand, not the value.
+  const Matcher limit = Matcher::from_yaml("{gt: \"${expected}\"}", MatcherDomain::json, "$.n");
+  CHECK(limit.check(json(3450), v) ==
+        "expected $.n to be greater than \"201\", got 3450 (the value to compare with is a "
+        "string, not a number: a --var, or a capture of a string, is text)");
   const Matcher broken = Matcher::from_yaml("{matches: \"${bad}\"}").bind(v);
   CHECK(broken.check(json("x")).value_or("").find("invalid regex") != std::string::npos);
 }
