@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "services/provider/pay_page.hpp"
 #include "services/provider/provider_model.hpp"
 
 namespace {
@@ -82,4 +83,23 @@ TEST_CASE("a webhook retry never waits longer than the provider has been up") {
   CHECK(next_webhook_attempt(12, 0, 1'000, policy, 2h) == 1'000 + 2'048'000);
   // The give-up deadline still counts from settlement.
   CHECK_FALSE(next_webhook_attempt(12, 0, 72LL * 3'600'000, policy, 5s).has_value());
+}
+
+// "text/html;q=0" got the page and "TEXT/HTML" the JSON (an outside probe).
+TEST_CASE("the pay page goes to a client whose Accept prefers HTML to JSON") {
+  auto wants = [](const char* accept) {
+    shopctl::http::Request req;
+    req.method = "GET";
+    if (accept) req.headers.set("Accept", accept);
+    return shopctl::provider::wants_pay_page(req);
+  };
+  CHECK(wants("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"));
+  CHECK(wants("TEXT/HTML"));
+  CHECK_FALSE(wants(nullptr));
+  CHECK_FALSE(wants("*/*"));
+  CHECK_FALSE(wants("application/json"));
+  CHECK_FALSE(wants("application/json, text/html;q=0"));
+  CHECK_FALSE(wants("text/html;q=0, application/json"));
+  CHECK_FALSE(wants("text/html;q=0.5, application/json"));
+  CHECK(wants("text/html, application/json;q=0.5"));
 }

@@ -153,6 +153,40 @@ TEST_CASE("every Connection field's list counts, in any case and spacing") {
   CHECK_FALSE(connection_names(parsed.request.headers, "Accept"));
 }
 
+// The provider's pay page or its JSON by Accept: "text/html;q=0" got the page and "TEXT/HTML"
+// got JSON (a search for the text "text/html", an outside probe).
+TEST_CASE("an Accept field gives a media type the quality of its most specific range") {
+  using shopctl::http::accept_quality;
+  auto quality = [](const std::string& fields, std::string_view type) {
+    const std::string bytes = "GET / HTTP/1.1\r\nHost: a\r\n" + fields + "\r\n";
+    auto parsed = parse_request(bytes, kBody, kHeaders);
+    REQUIRE(parsed.outcome == Outcome::complete);
+    return accept_quality(parsed.request.headers, type);
+  };
+  CHECK(quality("", "text/html") == std::nullopt);
+  CHECK(quality("Accept: text/html\r\n", "text/html") == 1000);
+  CHECK(quality("Accept: TEXT/HTML\r\n", "text/html") == 1000);
+  CHECK(quality("Accept: application/json, text/html;q=0\r\n", "text/html") == 0);
+  CHECK(quality("Accept: application/json, text/html ; Q=0.5\r\n", "text/html") == 500);
+  CHECK(quality("Accept: application/json\r\n", "text/html") == 0);
+  CHECK(quality("Accept: */*;q=0.8, text/*;q=0.3\r\n", "text/html") == 300);
+  CHECK(quality("Accept: */*;q=0.8, text/*;q=0.3\r\n", "application/json") == 800);
+  CHECK(quality("Accept: text/html;level=1;q=0.25\r\n", "text/html") == 250);
+  // Not qvalues: skipped, as if the element were not there.
+  CHECK(quality("Accept: text/html;q=2, */*;q=0.1\r\n", "text/html") == 100);
+  CHECK(quality("Accept: text/html;q=0.1234\r\n", "text/html") == 0);
+  CHECK(quality("Accept: text/html;q=1.001\r\n", "text/html") == 0);
+  // Two fields are one list.
+  CHECK(quality("Accept: application/json\r\naccept: text/html;q=0.9\r\n", "text/html") ==
+        900);
+  // A browser's navigation.
+  const std::string browser =
+      "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+      "*/*;q=0.8\r\n";
+  CHECK(quality(browser, "text/html") == 1000);
+  CHECK(quality(browser, "application/json") == 800);
+}
+
 // One client, one key: the addresses a proxy writes in X-Forwarded-For in several spellings
 // (a port, brackets, case, zeros, IPv4-mapped) were several clients (an outside probe).
 TEST_CASE("an IP address is read in the form the OS writes a peer's") {

@@ -99,6 +99,76 @@ bool connection_names(const Headers& headers, std::string_view option) {
   return false;
 }
 
+namespace {
+
+std::string_view trim_ows(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// A qvalue (RFC 9110 12.4.2: "0" ["." 0*3DIGIT] / "1" ["." 0*3("0")]) in thousandths.
+std::optional<int> qvalue(std::string_view text) {
+  if (text.empty() || text.size() > 5 || (text[0] != '0' && text[0] != '1')) return std::nullopt;
+  int value = (text[0] - '0') * 1000;
+  if (text.size() == 1) return value;
+  if (text[1] != '.') return std::nullopt;
+  int scale = 100;
+  for (char c : text.substr(2)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value += (c - '0') * scale;
+    scale /= 10;
+  }
+  return value <= 1000 ? std::optional<int>(value) : std::nullopt;
+}
+
+}  // namespace
+
+std::optional<int> accept_quality(const Headers& headers, std::string_view media_type) {
+  const auto slash = media_type.find('/');
+  const auto type = media_type.substr(0, slash);
+  bool any_field = false;
+  int best_specificity = 0, best_quality = 0;
+  for (const auto field : headers) {
+    if (!iequals(field.name, "Accept")) continue;
+    any_field = true;
+    std::string_view list = field.value;
+    while (!list.empty()) {
+      const auto comma = list.find(',');
+      std::string_view element = list.substr(0, comma);
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+      const auto semicolon = element.find(';');
+      const auto range = trim_ows(element.substr(0, semicolon));
+      int specificity = 0;
+      if (iequals(range, media_type)) {
+        specificity = 3;
+      } else if (const auto rslash = range.find('/'); rslash != std::string_view::npos &&
+                                                      range.substr(rslash) == "/*") {
+        if (iequals(range, "*/*"))
+          specificity = 1;
+        else if (iequals(range.substr(0, rslash), type))
+          specificity = 2;
+      }
+      if (specificity == 0 || specificity <= best_specificity) continue;
+      std::optional<int> quality = 1000;
+      auto params = semicolon == std::string_view::npos ? std::string_view()
+                                                        : element.substr(semicolon + 1);
+      while (!params.empty()) {
+        const auto next = params.find(';');
+        const auto param = trim_ows(params.substr(0, next));
+        params = next == std::string_view::npos ? std::string_view() : params.substr(next + 1);
+        if (param.size() >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=')
+          quality = qvalue(param.substr(2));
+      }
+      if (!quality) continue;
+      best_specificity = specificity;
+      best_quality = *quality;
+    }
+  }
+  if (!any_field) return std::nullopt;
+  return best_quality;
+}
+
 // Per thread: the storage of destroyed Headers, for the next ones. Bounded in count and in
 // size, so it holds at most a few dozen KiB per thread. A Headers destroyed on another thread
 // than the one that filled it simply moves its storage to that thread's recycler.

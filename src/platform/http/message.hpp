@@ -97,6 +97,13 @@ bool list_names(std::string_view list, std::string_view item);
 // open, and let a field named in a second one through a proxy.
 bool connection_names(const Headers& headers, std::string_view option);
 
+// The quality, 0 to 1000 (thousandths), that the Accept fields of `headers` give `media_type`
+// ("text/html"; lower case): that of the most specific range that matches it (text/html over
+// text/* over */*), with letter case ignored (RFC 9110 12.5.1). 0 when no range matches or a
+// matching range says q=0 ("not acceptable"); an element whose q is not a qvalue is skipped.
+// Every Accept field counts, as one list. nullopt when the request has no Accept field.
+std::optional<int> accept_quality(const Headers& headers, std::string_view media_type);
+
 // An IP address as the OS writes a peer's (10.0.0.5, 2001:db8::1), from the forms a proxy or a
 // person writes one: a port after it (1.2.3.4:80, [2001:db8::1]:443), brackets, upper-case
 // hex, zeros, an IPv4-mapped IPv6 (::ffff:1.2.3.4 is 1.2.3.4). nullopt for anything else.

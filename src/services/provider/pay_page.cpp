@@ -26,8 +26,12 @@ ApiError invalid_return_url(const std::string& why) {
 }  // namespace
 
 bool wants_pay_page(const Request& req) {
-  auto accept = req.headers.get("Accept");
-  return accept && accept->find("text/html") != std::string_view::npos;
+  // Read as RFC 9110 says: "text/html;q=0" refuses HTML, "TEXT/HTML" asks for it (a search for
+  // the text "text/html" answered the first with the page and the second with JSON, an outside
+  // probe). The page when HTML is preferred to JSON; on a tie, or with no Accept, JSON.
+  const auto html = http::accept_quality(req.headers, "text/html");
+  if (!html || *html == 0) return false;
+  return *html > http::accept_quality(req.headers, "application/json").value_or(0);
 }
 
 Response pay_page_response(const Request& req, int status) {

@@ -22,8 +22,8 @@ inline constexpr std::string_view kPayPageContentSecurityPolicy =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-// Whether a GET of /pay/{intent_id} is a browser opening the page (its Accept names
-// text/html) rather than a client asking for the intent's JSON.
+// Whether a GET of /pay/{intent_id} is a browser opening the page (its Accept prefers
+// text/html to application/json) rather than a client asking for the intent's JSON.
 bool wants_pay_page(const http::Request& req);
 
 // The page itself: with status 200, the page (or 304 for a fresh copy); with an error's status
