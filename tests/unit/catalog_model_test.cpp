@@ -230,6 +230,33 @@ TEST_CASE("catalog parse errors name the source, line and column") {
   SUBCASE("a document that is not a mapping") {
     CHECK(parse_error_of("- just\n- a list\n").starts_with("test.yaml:1:1: "));
   }
+  // Listed, and neither openable nor buyable: the router refuses "." and ".." segments (an
+  // outside probe).
+  SUBCASE("an id no URL can name") {
+    for (const std::string id : {"\".\"", "\"..\""}) {
+      CAPTURE(id);
+      const std::string message = parse_error_of(kHeader + product_yaml(id, "BOK-1"));
+      CHECK(message.starts_with("test.yaml:4:9: "));
+      CHECK(message.find("no URL can name it") != std::string::npos);
+    }
+    CHECK(parse_error_of("categories:\n  - {id: '..', name: Dots}\nproducts: []\n")
+              .find("no URL can name it") != std::string::npos);
+    CHECK_NOTHROW(catalog::parse_catalog_yaml(kHeader + product_yaml("a.b", "BOK-1"), "t.yaml"));
+  }
+  // A Latin-1 name was read, and the catalog failed at its first answer in the JSON library's
+  // words, naming neither file nor product (an outside probe).
+  SUBCASE("text that is not UTF-8") {
+    std::string product = product_yaml("b-1", "BOK-1");
+    product.replace(product.find("Name of"), 7, "Caf\xe9 cr\xe8me");
+    const std::string message = parse_error_of(kHeader + product);
+    CHECK(message.starts_with("test.yaml:6:11: "));
+    CHECK(message.find("product 'b-1': 'name' is not valid UTF-8 (byte 4 of the text") !=
+          std::string::npos);
+    product = product_yaml("b-1", "BOK-1");
+    product.replace(product.find("Name of"), 7, "Caf\xc3\xa9 cr\xc3\xa8me");
+    CHECK(catalog::parse_catalog_yaml(kHeader + product, "t.yaml").products[0].name ==
+          "Caf\xc3\xa9 cr\xc3\xa8me b-1");
+  }
 }
 
 TEST_CASE("product pages split the demo catalog and a page past the end is empty") {

@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "platform/domain_error.hpp"
+#include "platform/text_rules.hpp"
 #include "platform/yaml_document.hpp"
 #include "platform/yaml_json.hpp"
 
@@ -132,6 +133,13 @@ class CatalogParser {
     const YAML::Node value = require(map, key, what);
     if (!value.IsScalar()) fail(value.Mark(), what + ": '" + key + "' must be a string");
     std::string text = value.Scalar();
+    // Refused here, where the file and line are known: a Latin-1 name was read, and the
+    // catalog failed at its first answer with the JSON library's words, naming neither (and
+    // validate passed the file; an outside probe).
+    if (const auto bad = platform::first_invalid_utf8(text)) {
+      fail(value.Mark(), what + ": '" + key + "' is not valid UTF-8 (byte " +
+                             std::to_string(*bad + 1) + " of the text; save the file as UTF-8)");
+    }
     if (text.empty() && !allow_empty) {
       fail(value.Mark(), what + ": '" + key + "' must not be empty");
     }
@@ -147,6 +155,12 @@ class CatalogParser {
     if (!std::all_of(id.begin(), id.end(), is_id_char)) {
       fail(map[key].Mark(),
            what + ": '" + key + "' may hold only letters, digits, '-', '_' and '.'");
+    }
+    // A path segment of "." or ".." is no segment a URL can hold (RFC 3986 5.2.4; the router
+    // refuses them): such a product was listed and could be neither opened nor bought.
+    if (id == "." || id == "..") {
+      fail(map[key].Mark(), what + ": '" + key + "' may not be '" + id +
+                                "' (no URL can name it: /api/catalog/products/" + id + ")");
     }
     return id;
   }
