@@ -21,11 +21,13 @@
 #include "chaos/store_reader.hpp"
 #include "cli/commands.hpp"
 #include "cli/launcher.hpp"
+#include "platform/input_file.hpp"
 #include "platform/http/client.hpp"
 #include "platform/http/server.hpp"
 #include "platform/output_file.hpp"
 #include "platform/text_rules.hpp"
 #include "scenario/recorder.hpp"
+#include "services/catalog/catalog_model.hpp"
 #include "shop/config.hpp"
 #include "shop/registry.hpp"
 #include "shop/shop.hpp"
@@ -368,6 +370,28 @@ int run_serve(const ServeOptions& o) {
   } catch (const std::exception& e) {
     std::cerr << "shopctl serve: " << e.what() << "\n";
     return kExitUsage;
+  }
+  // A catalog file this shop names is read as the catalog reads it, before anything starts: an
+  // invalid one is an invalid file (exit 2, docs/security.md), as validate finds it, not a shop
+  // that could not start (exit 3, an outside probe). Read also when a catalog.db of the data
+  // folder makes the catalog skip it: a file named and broken is said either way.
+  if (config.catalog_file &&
+      (config.only.empty() ||
+       std::find(config.only.begin(), config.only.end(), "catalog") != config.only.end())) {
+    std::string text;
+    try {
+      text = platform::read_input_file(*config.catalog_file);
+    } catch (const std::exception& e) {
+      say_serve_failure(json ? command : "shopctl serve", json, "invalid catalog file",
+                        "cannot read " + config.catalog_file->string() + ": " + e.what());
+      return kExitInvalid;
+    }
+    try {
+      catalog::parse_catalog_yaml(text, config.catalog_file->string());
+    } catch (const std::exception& e) {
+      say_serve_failure(json ? command : "shopctl serve", json, "invalid catalog file", e.what());
+      return kExitInvalid;
+    }
   }
   if (!o.bind.empty()) config.host = o.bind;
   if (o.admin_port >= 0) config.admin_port = static_cast<std::uint16_t>(o.admin_port);

@@ -406,6 +406,20 @@ for command in load serve; do
 done
 expect_code 2 "serve: --config with two documents" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/two-docs.yaml"
 expect_output "two-docs.yaml:2:1: error: holds 2 YAML documents" "serve says the config holds two documents"
+# An invalid catalog file is an invalid file (exit 2), said before anything starts; it was a
+# shop that could not start (exit 3), and a Latin-1 name failed at the catalog's first answer.
+printf 'categories: [{id: c, name: C}]\nproducts:\n  - {id: "..", sku: S1, name: Dots, description: "", category: c, price_cents: 100, currency: EUR, available: true}\n' > "$tmp/dots-catalog.yaml"
+printf 'catalog:\n  file: dots-catalog.yaml\n' > "$tmp/dots-catalog-config.yaml"
+expect_code 2 "serve: a catalog file with a product id '..'" timeout 20 "$shopctl" serve --ephemeral --gateway-port 0 --config "$tmp/dots-catalog-config.yaml"
+expect_output "dots-catalog.yaml:3:10: products\\[0\\]: 'id' may not be '\\.\\.'" "serve names the catalog file, line and column"
+printf 'categories: [{id: c, name: C}]\nproducts:\n  - {id: a, sku: S1, name: "Caf\xe9", description: "", category: c, price_cents: 100, currency: EUR, available: true}\n' > "$tmp/latin1-catalog.yaml"
+printf 'catalog:\n  file: latin1-catalog.yaml\n' > "$tmp/latin1-catalog-config.yaml"
+expect_code 2 "serve --processes: a catalog file that is not UTF-8" timeout 20 "$shopctl" serve --processes --ephemeral --gateway-port 0 --config "$tmp/latin1-catalog-config.yaml"
+expect_output "latin1-catalog.yaml:3:28: product 'a': 'name' is not valid UTF-8" "serve names the catalog file's bad text"
+printf 'catalog:\n  file: /dev/zero\n' > "$tmp/zero-catalog-config.yaml"
+expect_code 2 "serve: a catalog file of /dev/zero" timeout 20 "$shopctl" serve --ephemeral --gateway-port 0 --config "$tmp/zero-catalog-config.yaml"
+printf 'version: 1\nname: latin-1 catalog\nconfig:\n  catalog: {file: latin1-catalog.yaml}\nsteps:\n  - request: {GET: /api/catalog/categories, auth: none}\n    expect: {status: 401}\n' > "$tmp/latin1-catalog-scenario.yaml"
+expect_code 2 "validate: a scenario whose catalog file is not UTF-8" "$shopctl" validate "$tmp/latin1-catalog-scenario.yaml"
 printf 'ports: {auth: 47211, catalog: 47211}\n' > "$tmp/two-on-one-port.yaml"
 expect_code 2 "serve: two services on one port" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/two-on-one-port.yaml"
 expect_output "auth and catalog both ask for port 47211" "serve names both services (it said 'taken by another process')"
