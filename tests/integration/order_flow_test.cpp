@@ -1130,46 +1130,60 @@ TEST_CASE("a payment event that contradicts a paid payment leaves the order paid
 
 // A catalog database from an earlier release may hold prices above today's limit (10^12 then,
 // 9 * 10^11 now): an outside probe upgraded such a folder and checked out a cart of 9.8e15
-// cents, which JavaScript reads rounded. Such a cart still reads (200), but its checkout is
-// 422 amount_too_large, and nothing is created. (Red before: 201.)
-TEST_CASE("a checkout whose total reaches 2^53 cents is refused, whatever the prices") {
+// cents, which JavaScript reads rounded; another added a product priced 5e18: the add answered
+// 422 yet kept the line, and every read of the cart after it was 422 too. A cart takes no line
+// priced above the limit (422 amount_too_large, the cart as it was), nor a checkout's new price
+// above it (422, not repriced). (Red before: the cart read 422; the checkout 409.)
+TEST_CASE("a price above the limit from an earlier release's catalog stays out of every cart") {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("shopctl-big-total-test-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   shopctl::shop::ShopConfig config;
   config.data_dir = dir;
-  { auto first = shopctl::test_support::start_shop(config); }
-  {
+  auto tamper = [&](const char* sql) {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open((dir / "catalog.db").c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, "UPDATE products SET price_cents = 2000000000000", nullptr, nullptr,
-                         nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
+  };
+  std::int64_t p004_price = 0;
+  {
+    auto first = shopctl::test_support::start_shop(config);
+    http::BlockingClient client;
+    const HeaderList auth = {
+        {"Authorization", "Bearer " + shopctl::test_support::demo_token(client, *first)}};
+    auto added = send("POST", first->url("gateway") + "/api/cart/items",
+                      json{{"product_id", "p-004"}, {"quantity", 1}}, auth);
+    REQUIRE(added.status == 200);
+    p004_price = added.body["items"][0]["unit_price_cents"].get<std::int64_t>();
   }
+  tamper(
+      "UPDATE products SET price_cents = 5000000000000000000 WHERE id = 'p-001';"
+      "UPDATE products SET price_cents = 2000000000000 WHERE id IN ('p-002', 'p-004');");
   auto shop = shopctl::test_support::start_shop(config);
   http::BlockingClient client;
   const HeaderList auth = {
       {"Authorization", "Bearer " + shopctl::test_support::demo_token(client, *shop)}};
-  auto products =
-      send("GET", shop->url("gateway") + "/api/catalog/products?page_size=100", std::nullopt, auth);
-  REQUIRE(products.status == 200);
-  int lines = 0;  // 46 lines of 99 at 2e12: 9.1e15 > 2^53
-  for (const auto& product : products.body["items"]) {
-    if (lines == 46) break;
-    if (!product["available"].get<bool>()) continue;
-    REQUIRE(send("POST", shop->url("gateway") + "/api/cart/items",
-                 json{{"product_id", product["id"]}, {"quantity", 99}}, auth)
-                .status == 200);
-    ++lines;
+  const std::string gateway = shop->url("gateway");
+  for (const char* id : {"p-001", "p-002"}) {
+    CAPTURE(id);
+    auto refused =
+        send("POST", gateway + "/api/cart/items", json{{"product_id", id}, {"quantity", 2}}, auth);
+    CHECK(refused.status == 422);
+    CHECK(refused.body["error"]["code"] == "amount_too_large");
+    CHECK(refused.body["error"]["details"]["max_price_cents"] == 900000000000);
   }
-  REQUIRE(lines == 46);
-  CHECK(send("GET", shop->url("gateway") + "/api/cart", std::nullopt, auth).status == 200);
-  auto checkout = send("POST", shop->url("gateway") + "/api/orders", std::nullopt, auth);
+  auto cart = send("GET", gateway + "/api/cart", std::nullopt, auth);
+  REQUIRE(cart.status == 200);
+  REQUIRE(cart.body["items"].size() == 1);
+  CHECK(cart.body["items"][0]["product_id"] == "p-004");
+  // The checkout finds p-004 at 2e12: refused, the cart keeps the price it had.
+  auto checkout = send("POST", gateway + "/api/orders", std::nullopt, auth);
   CHECK(checkout.status == 422);
   CHECK(checkout.body["error"]["code"] == "amount_too_large");
-  CHECK(checkout.body["error"]["details"]["max_total_cents"] == 9007199254740991);
-  CHECK(
-      send("GET", shop->url("gateway") + "/api/orders", std::nullopt, auth).body["items"].empty());
+  CHECK(send("GET", gateway + "/api/cart", std::nullopt, auth).body["items"][0]["unit_price_cents"] ==
+        p004_price);
+  CHECK(send("GET", gateway + "/api/orders", std::nullopt, auth).body["items"].empty());
   shop.reset();
   std::filesystem::remove_all(dir);
 }

@@ -14,6 +14,10 @@ inline constexpr int kMinQuantity = 1;
 inline constexpr int kMaxQuantity = 99;
 // An order's total is below this (2^53 cents): an integer every JSON reader holds exactly.
 inline constexpr std::int64_t kMaxTotalCents = std::int64_t{1} << 53;
+// The contract's highest price (docs/api.md; the catalog's own limit): a cart holds no line
+// priced above it, so every cart the shop keeps adds up under kMaxTotalCents. A catalog
+// database of an earlier release may serve higher prices; the cart refuses them.
+inline constexpr std::int64_t kMaxUnitPriceCents = 900'000'000'000;
 
 // One line of a cart as the order service stores it: the product's name and unit price are
 // the catalog's values when the line was added (or last repriced).

@@ -21,6 +21,9 @@ inline constexpr std::size_t kMaxProductIdLength = 100;
 // A cart holds at most this many distinct products, so that one catalog call
 // (`GET /products?ids=...&page_size=100`) prices the whole cart at checkout.
 inline constexpr std::size_t kMaxCartLines = 100;
+// A full cart at the highest price a cart takes adds up under the highest total.
+static_assert(kMaxUnitPriceCents * kMaxQuantity * static_cast<std::int64_t>(kMaxCartLines) <
+              kMaxTotalCents);
 // GET /orders lists at most this many of the caller's newest orders.
 inline constexpr std::size_t kMaxOrdersListed = 100;
 

@@ -143,6 +143,24 @@ void OrderService::add_routes() {
              [this](Request& req) { return payment_result(req); });
 }
 
+namespace {
+
+// A price above the contract's highest (a catalog database of an earlier release may hold one)
+// is kept out of every cart: 422 amount_too_large, the cart as it was.
+void refuse_price_above_limit(const std::string& product_id, std::int64_t price_cents) {
+  if (price_cents <= kMaxUnitPriceCents) return;
+  throw ApiError(422, "amount_too_large",
+                 "the catalog prices " + product_id + " at " + std::to_string(price_cents) +
+                     " cents, above the most a cart takes (" +
+                     std::to_string(kMaxUnitPriceCents) +
+                     "); its price must be set again on the catalog's admin plane",
+                 {{"product_id", product_id},
+                  {"price_cents", price_cents},
+                  {"max_price_cents", kMaxUnitPriceCents}});
+}
+
+}  // namespace
+
 asio::awaitable<Response> OrderService::add_cart_item(Request& req) {
   const auto& user = require_user(req);
   auto body = platform::json_object_body(req);
@@ -164,6 +182,10 @@ asio::awaitable<Response> OrderService::add_cart_item(Request& req) {
     throw ApiError(409, "product_unavailable", product->name + " is not available",
                    {{"product_id", product_id}});
   }
+  // Refused before the cart changes: the line was saved, then the cart's answer failed 422,
+  // and every later read of the cart with it (an outside probe, on a catalog database of an
+  // earlier release).
+  refuse_price_above_limit(product->id, product->price_cents);
   // Named, not a braced temporary in the co_await: GCC 12 destroys such temporaries twice.
   CartLine line{product->id, product->name, quantity, product->price_cents};
   auto cart = co_await store_.add_item(user, std::move(line), product->currency);
@@ -292,8 +314,10 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
   const auto changes = detect_price_changes(cart.lines, latest_prices);
   if (!changes.empty()) {
     std::map<std::string, std::int64_t> new_prices;
-    for (const PriceChange& change : changes)
+    for (const PriceChange& change : changes) {
+      refuse_price_above_limit(change.product_id, change.new_price_cents);
       new_prices[change.product_id] = change.new_price_cents;
+    }
     co_await store_.reprice_cart(user_id, std::move(new_prices));
     throw ApiError(409, "price_changed",
                    "prices changed since the products were added; the cart has the new prices",
