@@ -660,10 +660,11 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
         if (answers_live(ch.admin_port)) {
           ch.answered = std::chrono::steady_clock::now();
         } else if (std::chrono::steady_clock::now() - ch.answered >= kHungAfter) {
-          std::printf("shopctl: %s (pid %d) has not answered its admin plane's /health/live for "
-                      "%lld s (hung or stopped): killing it (SIGKILL)\n",
-                      ch.service.c_str(), static_cast<int>(ch.pid),
-                      static_cast<long long>(kHungAfter.count()));
+          std::printf(
+              "shopctl: %s (pid %d) has not answered its admin plane's /health/live for "
+              "%lld s (hung or stopped): killing it (SIGKILL)\n",
+              ch.service.c_str(), static_cast<int>(ch.pid),
+              static_cast<long long>(kHungAfter.count()));
           std::fflush(stdout);
           ::kill(ch.pid, SIGKILL);
           ch.killed_hung = true;

@@ -388,8 +388,7 @@ std::optional<std::string> Matcher::check_clause(const MatchClause& clause,
       if (!clause.operand.is_number()) {
         return expected + got + " (the value to compare with is " + kind_of(clause.operand) +
                ", not a number" +
-               (clause.operand.is_string() ? ": a --var, or a capture of a string, is text)"
-                                           : ")");
+               (clause.operand.is_string() ? ": a --var, or a capture of a string, is text)" : ")");
       }
       if (!number) return expected + got + " (" + kind_of(value) + ", not a number)";
       const std::optional<int> compared = compare_numbers(*number, clause.operand);

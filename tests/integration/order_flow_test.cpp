@@ -266,6 +266,37 @@ TEST_CASE("a failed order's items fill its cart up to 100 lines, and the cart ca
   CHECK(again.status == 201);
 }
 
+// A catalog file of categories and no products seeded its categories, and the next start on
+// the folder took the database for unseeded, seeded them again and failed on their primary key
+// (an outside probe). (Red before: the second start threw "UNIQUE constraint failed".)
+TEST_CASE("a catalog of categories and no products starts again on its data folder") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("shopctl-empty-catalog-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream out(dir / "catalog.yaml");
+    out << "categories:\n  - {id: c1, name: C1}\nproducts: []\n";
+  }
+  shopctl::shop::ShopConfig config;
+  config.data_dir = dir / "data";
+  config.catalog_file = dir / "catalog.yaml";
+  { auto first = shopctl::test_support::start_shop(config); }
+  std::unique_ptr<shopctl::shop::Shop> again;
+  CHECK_NOTHROW(again = shopctl::test_support::start_shop(config));
+  if (again) {
+    http::BlockingClient client;
+    const HeaderList auth = {
+        {"Authorization", "Bearer " + shopctl::test_support::demo_token(client, *again)}};
+    auto categories =
+        send("GET", again->url("gateway") + "/api/catalog/categories", std::nullopt, auth);
+    CHECK(categories.status == 200);
+    CHECK(categories.body["items"].size() == 1);
+  }
+  again.reset();
+  std::filesystem::remove_all(dir);
+}
+
 // A checkout whose order was created, but which could not fail it (order.db refused the
 // write, as a full disk does): the order stayed PAYMENT_PENDING without a payment, its cart
 // emptied and its key "still running", until it expired 30 minutes later (an outside probe
@@ -1181,8 +1212,9 @@ TEST_CASE("a price above the limit from an earlier release's catalog stays out o
   auto checkout = send("POST", gateway + "/api/orders", std::nullopt, auth);
   CHECK(checkout.status == 422);
   CHECK(checkout.body["error"]["code"] == "amount_too_large");
-  CHECK(send("GET", gateway + "/api/cart", std::nullopt, auth).body["items"][0]["unit_price_cents"] ==
-        p004_price);
+  CHECK(
+      send("GET", gateway + "/api/cart", std::nullopt, auth).body["items"][0]["unit_price_cents"] ==
+      p004_price);
   CHECK(send("GET", gateway + "/api/orders", std::nullopt, auth).body["items"].empty());
   shop.reset();
   std::filesystem::remove_all(dir);

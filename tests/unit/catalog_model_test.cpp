@@ -237,10 +237,10 @@ TEST_CASE("catalog parse errors name the source, line and column") {
       CAPTURE(id);
       const std::string message = parse_error_of(kHeader + product_yaml(id, "BOK-1"));
       CHECK(message.starts_with("test.yaml:4:9: "));
-      CHECK(message.find("no URL can name it") != std::string::npos);
+      CHECK(message.find("a URL path cannot name it") != std::string::npos);
     }
     CHECK(parse_error_of("categories:\n  - {id: '..', name: Dots}\nproducts: []\n")
-              .find("no URL can name it") != std::string::npos);
+              .find("a URL path cannot name it") != std::string::npos);
     CHECK_NOTHROW(catalog::parse_catalog_yaml(kHeader + product_yaml("a.b", "BOK-1"), "t.yaml"));
   }
   // A Latin-1 name was read, and the catalog failed at its first answer in the JSON library's

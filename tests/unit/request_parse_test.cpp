@@ -177,8 +177,7 @@ TEST_CASE("an Accept field gives a media type the quality of its most specific r
   CHECK(quality("Accept: text/html;q=0.1234\r\n", "text/html") == 0);
   CHECK(quality("Accept: text/html;q=1.001\r\n", "text/html") == 0);
   // Two fields are one list.
-  CHECK(quality("Accept: application/json\r\naccept: text/html;q=0.9\r\n", "text/html") ==
-        900);
+  CHECK(quality("Accept: application/json\r\naccept: text/html;q=0.9\r\n", "text/html") == 900);
   // A browser's navigation.
   const std::string browser =
       "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"

@@ -142,8 +142,8 @@ std::optional<int> accept_quality(const Headers& headers, std::string_view media
       int specificity = 0;
       if (iequals(range, media_type)) {
         specificity = 3;
-      } else if (const auto rslash = range.find('/'); rslash != std::string_view::npos &&
-                                                      range.substr(rslash) == "/*") {
+      } else if (const auto rslash = range.find('/');
+                 rslash != std::string_view::npos && range.substr(rslash) == "/*") {
         if (iequals(range, "*/*"))
           specificity = 1;
         else if (iequals(range.substr(0, rslash), type))
@@ -151,8 +151,8 @@ std::optional<int> accept_quality(const Headers& headers, std::string_view media
       }
       if (specificity == 0 || specificity <= best_specificity) continue;
       std::optional<int> quality = 1000;
-      auto params = semicolon == std::string_view::npos ? std::string_view()
-                                                        : element.substr(semicolon + 1);
+      auto params =
+          semicolon == std::string_view::npos ? std::string_view() : element.substr(semicolon + 1);
       while (!params.empty()) {
         const auto next = params.find(';');
         const auto param = trim_ows(params.substr(0, next));

@@ -159,8 +159,8 @@ class CatalogParser {
     // A path segment of "." or ".." is no segment a URL can hold (RFC 3986 5.2.4; the router
     // refuses them): such a product was listed and could be neither opened nor bought.
     if (id == "." || id == "..") {
-      fail(map[key].Mark(), what + ": '" + key + "' may not be '" + id +
-                                "' (no URL can name it: /api/catalog/products/" + id + ")");
+      fail(map[key].Mark(),
+           what + ": '" + key + "' may not be '" + id + "' (a URL path cannot name it)");
     }
     return id;
   }

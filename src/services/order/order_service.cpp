@@ -151,8 +151,7 @@ void refuse_price_above_limit(const std::string& product_id, std::int64_t price_
   if (price_cents <= kMaxUnitPriceCents) return;
   throw ApiError(422, "amount_too_large",
                  "the catalog prices " + product_id + " at " + std::to_string(price_cents) +
-                     " cents, above the most a cart takes (" +
-                     std::to_string(kMaxUnitPriceCents) +
+                     " cents, above the most a cart takes (" + std::to_string(kMaxUnitPriceCents) +
                      "); its price must be set again on the catalog's admin plane",
                  {{"product_id", product_id},
                   {"price_cents", price_cents},
