@@ -61,7 +61,8 @@ void ResilientCaller::reconfigure(EdgeSettings settings, std::uint64_t seed) {
 
 asio::awaitable<http::Response> ResilientCaller::call(http::Request request, bool retryable,
                                                       const std::string& trace_id, bool* unheard,
-                                                      bool (*acted_on)(const http::Response&)) {
+                                                      bool (*acted_on)(const http::Response&),
+                                                      Deadline deadline) {
   if (unheard) *unheard = false;
   std::shared_ptr<const EdgeSettings> settings;
   {
@@ -70,6 +71,17 @@ asio::awaitable<http::Response> ResilientCaller::call(http::Request request, boo
   }
   int attempts = retryable ? std::max(1, settings->retry.max_attempts) : 1;
   for (int attempt = 1;; ++attempt) {
+    // The attempt's time limit: the edge's, or what is left before the caller's deadline.
+    auto timeout = settings->timeout;
+    if (deadline) {
+      const auto left = *deadline - std::chrono::steady_clock::now();
+      if (left <= std::chrono::nanoseconds::zero()) {
+        throw http::TransportError(
+            http::TransportErrorKind::timeout,
+            "no time left for " + edge_ + " before the answer is due (gateway.upstream_timeout)");
+      }
+      timeout = std::min<std::chrono::nanoseconds>(timeout, left);
+    }
     if (!breaker_->try_acquire()) {
       caller_.record_refused(request, trace_id, attempt);
       // A refused call fails at once: no retry, no backoff (the breaker says the edge is sick).
@@ -80,7 +92,7 @@ asio::awaitable<http::Response> ResilientCaller::call(http::Request request, boo
     std::optional<http::TransportError> failure;
     auto started = std::chrono::steady_clock::now();
     try {
-      auto result = co_await caller_.call(request, settings->timeout, trace_id, attempt);
+      auto result = co_await caller_.call(request, timeout, trace_id, attempt);
       answer = std::move(result.response);
     } catch (const http::TransportError& e) {
       failure = e;
@@ -104,6 +116,13 @@ asio::awaitable<http::Response> ResilientCaller::call(http::Request request, boo
     {
       std::lock_guard lock(rng_mu_);
       backoff = settings->retry.backoff_before(attempt + 1, rng_);
+    }
+    // A retry that could not begin before the answer is due is not made: the caller answers
+    // with what it has (with retries of 12 s apart, a shopper got 504 and the order was
+    // created two seconds later, an outside probe).
+    if (deadline && std::chrono::steady_clock::now() + backoff >= *deadline) {
+      if (answer) co_return std::move(*answer);
+      throw *failure;
     }
     if (backoff.count() > 0) {
       asio::steady_timer timer(co_await asio::this_coro::executor);

@@ -3,8 +3,10 @@
 // retry -> circuit breaker -> time limit -> the HTTP call, from the outside in. Typed
 // clients (for example services/order/catalog_client) build requests and read answers; this
 // class decides whether an attempt may go out, how long it may take, and whether to try again.
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -39,9 +41,17 @@ class ResilientCaller {
   // is heard; a refused connection or an open breaker reached nothing. `acted_on`, when given,
   // says of a 5xx answer whether the callee may have acted all the same; one that did sets
   // `unheard` too, whatever a later attempt gets (a retry refused by the breaker forgot it).
+  // `deadline`, when given, is when the caller must have its answer (a shopper's request that
+  // the gateway answers 504 past gateway.upstream_timeout): no attempt runs past it (an
+  // attempt's time limit is the shorter of the edge's timeout and what is left), and no retry
+  // starts whose backoff would reach it; the last answer or failure is what the call gives.
+  // With no time left before the first attempt, it throws TransportError (timeout) without a
+  // call.
+  using Deadline = std::optional<std::chrono::steady_clock::time_point>;
   boost::asio::awaitable<http::Response> call(http::Request request, bool retryable,
                                               const std::string& trace_id, bool* unheard = nullptr,
-                                              bool (*acted_on)(const http::Response&) = nullptr);
+                                              bool (*acted_on)(const http::Response&) = nullptr,
+                                              Deadline deadline = std::nullopt);
 
   resilience::CircuitBreaker& breaker() { return *breaker_; }
   // Seconds until the edge may be worth trying again, for a Retry-After: the rest of an OPEN

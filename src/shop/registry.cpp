@@ -116,6 +116,7 @@ std::vector<ServiceSpec> build_registry() {
                                     edge_settings(c, "order->payment"), c.seed};
              s.payment_timeout = c.order_payment_timeout;
              s.max_unpaid_orders = c.order_max_unpaid_orders;
+             s.answer_within = c.gateway_upstream_timeout;
              return s;
            }),
            reconfigurer<order::OrderService>([](order::OrderService& s, const ShopConfig& c) {

@@ -46,14 +46,15 @@ void CatalogClient::unavailable(const std::string& why) {
 }
 
 asio::awaitable<std::optional<ProductSnapshot>> CatalogClient::product(
-    const std::string& product_id, const std::string& trace_id) {
+    const std::string& product_id, const std::string& trace_id,
+    platform::ResilientCaller::Deadline deadline) {
   http::Request request;
   request.method = "GET";
   request.target = "/products/" + http::percent_encode(product_id);
   request.headers.set("Accept", "application/json");
   http::Response response;
   try {
-    response = co_await edge_.call(std::move(request), true, trace_id);
+    response = co_await edge_.call(std::move(request), true, trace_id, nullptr, nullptr, deadline);
   } catch (const http::TransportError& e) {
     unavailable(e.what());
   }
@@ -66,7 +67,8 @@ asio::awaitable<std::optional<ProductSnapshot>> CatalogClient::product(
 }
 
 asio::awaitable<std::map<std::string, ProductSnapshot>> CatalogClient::products(
-    const std::vector<std::string>& product_ids, const std::string& trace_id) {
+    const std::vector<std::string>& product_ids, const std::string& trace_id,
+    platform::ResilientCaller::Deadline deadline) {
   std::map<std::string, ProductSnapshot> found;
   if (product_ids.empty()) co_return found;
   std::string ids;
@@ -80,7 +82,7 @@ asio::awaitable<std::map<std::string, ProductSnapshot>> CatalogClient::products(
   request.headers.set("Accept", "application/json");
   http::Response response;
   try {
-    response = co_await edge_.call(std::move(request), true, trace_id);
+    response = co_await edge_.call(std::move(request), true, trace_id, nullptr, nullptr, deadline);
   } catch (const http::TransportError& e) {
     unavailable(e.what());
   }

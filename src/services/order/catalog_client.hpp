@@ -38,13 +38,16 @@ class CatalogClient {
 
   // GET /products/{id}. Returns the product, or nullopt when the catalog answers 404.
   // Throws CatalogUnavailable.
-  boost::asio::awaitable<std::optional<ProductSnapshot>> product(const std::string& product_id,
-                                                                 const std::string& trace_id);
+  // `deadline`: when the answer is due (ResilientCaller::call).
+  boost::asio::awaitable<std::optional<ProductSnapshot>> product(
+      const std::string& product_id, const std::string& trace_id,
+      platform::ResilientCaller::Deadline deadline = std::nullopt);
 
   // GET /products?ids=a,b,c&page_size=100, one call for at most 100 ids. Returns the products
   // the catalog knows, by id (unknown ids are absent). Throws CatalogUnavailable.
   boost::asio::awaitable<std::map<std::string, ProductSnapshot>> products(
-      const std::vector<std::string>& product_ids, const std::string& trace_id);
+      const std::vector<std::string>& product_ids, const std::string& trace_id,
+      platform::ResilientCaller::Deadline deadline = std::nullopt);
 
   platform::ResilientCaller& edge() { return edge_; }
 

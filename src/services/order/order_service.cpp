@@ -160,7 +160,14 @@ void refuse_price_above_limit(const std::string& product_id, std::int64_t price_
 
 }  // namespace
 
+platform::ResilientCaller::Deadline OrderService::answer_due() const {
+  const auto margin = std::clamp<std::chrono::milliseconds>(
+      settings_.answer_within / 20, std::chrono::milliseconds(10), std::chrono::milliseconds(250));
+  return std::chrono::steady_clock::now() + settings_.answer_within - margin;
+}
+
 asio::awaitable<Response> OrderService::add_cart_item(Request& req) {
+  const auto due = answer_due();
   const auto& user = require_user(req);
   auto body = platform::json_object_body(req);
   const auto product_id = platform::required_string(body, "product_id");
@@ -169,7 +176,7 @@ asio::awaitable<Response> OrderService::add_cart_item(Request& req) {
 
   std::optional<ProductSnapshot> product;
   try {
-    product = co_await catalog_.product(product_id, req.trace_id);
+    product = co_await catalog_.product(product_id, req.trace_id, due);
   } catch (const CatalogUnavailable& e) {
     throw catalog_unavailable(e);
   }
@@ -283,6 +290,10 @@ asio::awaitable<Response> OrderService::checkout_route(Request& req) {
 asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
     const Request& req, const std::string& user_id, const std::optional<std::string>& key,
     std::optional<StoredCart> claimed_cart, std::string& created_order) {
+  // The catalog's read and the payment's creation end before the gateway's deadline: a
+  // shopper told 504 (retries of 12 s apart) had the order created two seconds later, and the
+  // cart emptied (an outside probe). Past it, the checkout answers 503 with nothing created.
+  const auto due = answer_due();
   // 1. The caller's cart (read with the key's claim when there is a key).
   StoredCart cart = claimed_cart ? std::move(*claimed_cart) : co_await store_.cart(user_id);
   if (cart.lines.empty()) {
@@ -305,7 +316,7 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
   for (const CartLine& line : cart.lines) ids.push_back(line.product_id);
   std::map<std::string, ProductSnapshot> products;
   try {
-    products = co_await catalog_.products(ids, req.trace_id);
+    products = co_await catalog_.products(ids, req.trace_id, due);
   } catch (const CatalogUnavailable& e) {
     throw catalog_unavailable(e);
   }
@@ -356,7 +367,7 @@ asio::awaitable<OrderService::CheckoutAnswer> OrderService::checkout(
   bool payment_may_be_open = false;
   try {
     payment = co_await payments_.create_payment(order.order_id, order.total_cents, order.currency,
-                                                "order:" + order.order_id, req.trace_id);
+                                                "order:" + order.order_id, req.trace_id, due);
   } catch (const PaymentUnavailable& e) {
     failure = e.what();
     retry_after = e.retry_after_seconds();

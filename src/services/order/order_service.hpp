@@ -43,6 +43,9 @@ struct OrderSettings {
   std::chrono::milliseconds payment_timeout{std::chrono::minutes(30)};
   // How many orders one user may have PAYMENT_PENDING when a checkout begins; 0: no limit.
   std::int64_t max_unpaid_orders = 100;
+  // The gateway's upstream deadline (gateway.upstream_timeout): a shopper's request through the
+  // gateway is answered 504 past it, so the calls a cart add or a checkout makes end before it.
+  std::chrono::milliseconds answer_within{10'000};
 };
 
 class OrderService : public platform::Service {
@@ -97,6 +100,9 @@ class OrderService : public platform::Service {
   // doubling to 60 s) while the pass goes on with the others.
   boost::asio::awaitable<void> cancel_due_orders(const std::atomic<bool>& stopping);
 
+  // When the answer to a shopper's request that begins now is due: before the gateway's
+  // deadline, with room for the answer to travel back to it.
+  platform::ResilientCaller::Deadline answer_due() const;
   OrderSettings settings_;
   std::atomic<std::int64_t> payment_timeout_ms_;  // settings_.payment_timeout, changed at run time
   OrderStore store_;

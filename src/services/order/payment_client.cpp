@@ -35,11 +35,10 @@ bool intent_may_exist(const http::Response& response) {
 
 }  // namespace
 
-asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& order_id,
-                                                             std::int64_t amount_cents,
-                                                             const std::string& currency,
-                                                             const std::string& idempotency_key,
-                                                             const std::string& trace_id) {
+asio::awaitable<PaymentHandle> PaymentClient::create_payment(
+    const std::string& order_id, std::int64_t amount_cents, const std::string& currency,
+    const std::string& idempotency_key, const std::string& trace_id,
+    platform::ResilientCaller::Deadline deadline) {
   http::Request request;
   request.method = "POST";
   request.target = "/internal/payments";
@@ -56,7 +55,8 @@ asio::awaitable<PaymentHandle> PaymentClient::create_payment(const std::string& 
   // FAILED order).
   bool unheard = false;
   try {
-    response = co_await edge_.call(std::move(request), true, trace_id, &unheard, intent_may_exist);
+    response = co_await edge_.call(std::move(request), true, trace_id, &unheard, intent_may_exist,
+                                   deadline);
   } catch (const http::TransportError& e) {
     unavailable(e.what(), false, unheard);
   }

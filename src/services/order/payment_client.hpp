@@ -63,11 +63,11 @@ class PaymentClient {
 
   // POST /internal/payments {order_id, amount_cents, currency} with `Idempotency-Key`.
   // Returns the opened payment. Throws PaymentUnavailable.
-  boost::asio::awaitable<PaymentHandle> create_payment(const std::string& order_id,
-                                                       std::int64_t amount_cents,
-                                                       const std::string& currency,
-                                                       const std::string& idempotency_key,
-                                                       const std::string& trace_id);
+  // `deadline`: when the answer is due (ResilientCaller::call).
+  boost::asio::awaitable<PaymentHandle> create_payment(
+      const std::string& order_id, std::int64_t amount_cents, const std::string& currency,
+      const std::string& idempotency_key, const std::string& trace_id,
+      platform::ResilientCaller::Deadline deadline = std::nullopt);
 
   // POST /internal/payments/cancel {order_id, reason}: makes the order's payment unpayable,
   // or learns that the provider decided it first. Retryable: canceling twice is canceling
