@@ -504,8 +504,17 @@ void Shop::start() {
     }
   }
   if (impl_->catalog_service) {
+    // A run against this shop that had not ended when the shop stopped: its baseline, kept in
+    // catalog.db, is the one its resets restore (the restarted shop took the run's prices
+    // for its own, and the run's last reset kept them: an outside probe).
+    auto kept = impl_->catalog_service->kept_run_baseline();
     std::lock_guard lock(impl_->baseline_mu);
-    if (!impl_->catalog_baseline) impl_->catalog_baseline = impl_->catalog_service->offers();
+    if (kept) {
+      impl_->catalog_baseline = std::move(kept);
+      impl_->baseline_in_use = true;
+    } else if (!impl_->catalog_baseline) {
+      impl_->catalog_baseline = impl_->catalog_service->offers();
+    }
   }
   if (temporary_data_) return;
   std::map<std::string, std::uint16_t> bound;
@@ -758,6 +767,7 @@ void Shop::add_baseline_admin_routes() {
             }
             auto offers = impl_->catalog_service->offers();  // 503 while the catalog is stopped
             products = offers.size();
+            co_await impl_->catalog_service->keep_run_baseline(offers);
             std::lock_guard lock(impl_->baseline_mu);
             impl_->catalog_baseline = std::move(offers);
             impl_->baseline_in_use = true;
@@ -819,6 +829,7 @@ void Shop::add_baseline_admin_routes() {
                   restored = co_await impl_->catalog_service->restore_offers(std::move(*baseline));
                 }
                 if (end_of_run) {
+                  if (impl_->catalog_service) co_await impl_->catalog_service->drop_run_baseline();
                   std::lock_guard lock(impl_->baseline_mu);
                   impl_->baseline_in_use = false;
                 }

@@ -255,6 +255,44 @@ else
   f=$((f + 1)); echo "FAIL: a shop that hung during a run: exit $hung_rc (want 3 within 45 s)"
   sed 's/^/    /' "$tmp/hung-run.out" | head -10
 fi
+# A shop restarted (SIGTERM, serve again on its folder) while a run changes a price: the
+# restarted shop took the run's price for its own baseline, and the run's last reset kept it
+# (an outside probe left p-001 at 1 cent, exit 0). The baseline is kept in catalog.db.
+mkdir -p "$tmp/restart-sc"
+printf 'version: 1\nname: a price changed, then a wait\ntimeout: 30s\nsteps:\n  - set_price: {product: p-001, price_cents: 1}\n  - wait: 5s\n' >"$tmp/restart-sc/price.yaml"
+start_kept() {  # start_kept OUT: serve on $tmp/kept-data, sets kept_pid, kept_url, kept_token
+  "$shopctl" serve --data-dir "$tmp/kept-data" --gateway-port 0 --log-level error >"$1" 2>&1 &
+  kept_pid=$!
+  for _ in $(seq 1 200); do
+    kept_url=$(sed -nE 's/^ *public door +(http:\/\/[0-9.:]+).*/\1/p' "$1")
+    kept_token=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$1")
+    [[ -n "$kept_url" && -n "$kept_token" ]] && break
+    sleep 0.1
+  done
+}
+price_of_p001() {
+  local jwt
+  jwt=$(curl -s -X POST "$kept_url/api/auth/login" -H 'Content-Type: application/json' \
+    -d '{"email":"demo@shop.test","password":"demo-password-1"}' | jq -r .access_token)
+  curl -s -H "Authorization: Bearer $jwt" "$kept_url/api/catalog/products/p-001" | jq -r .price_cents
+}
+start_kept "$tmp/kept1.out"
+before_price=$(price_of_p001)
+"$shopctl" run "$tmp/restart-sc" --target "$kept_url" --admin-token "$kept_token" --color never >"$tmp/restart-run.out" 2>&1 &
+restart_run=$!
+for _ in $(seq 1 100); do grep -q "scenario(s) from" "$tmp/restart-run.out" && break; sleep 0.1; done
+sleep 1.5
+kill -TERM "$kept_pid"; wait "$kept_pid" 2>/dev/null
+start_kept "$tmp/kept2.out"
+wait "$restart_run"
+after_price=$(price_of_p001)
+kill "$kept_pid" 2>/dev/null; wait "$kept_pid" 2>/dev/null
+if [[ -n "$before_price" && "$before_price" != 1 && "$after_price" == "$before_price" ]]; then
+  p=$((p + 1))
+else
+  f=$((f + 1)); echo "FAIL: a shop restarted during a run keeps the run's price (p-001: $before_price before, $after_price after)"
+  sed 's/^/    /' "$tmp/restart-run.out" | head -10
+fi
 # The shop must still be up and serving after the run.
 if ! kill -0 "$serve_pid" 2>/dev/null; then echo "FAIL: shopctl serve died during the run"; f=$((f + 1)); fi
 echo "target: $p passed, $f failed"

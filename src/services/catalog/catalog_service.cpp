@@ -235,6 +235,26 @@ asio::awaitable<std::vector<std::string>> CatalogService::restore_offers(Offers 
   co_return changed;
 }
 
+asio::awaitable<void> CatalogService::keep_run_baseline(const Offers& baseline) {
+  std::vector<ProductOffer> offers;
+  offers.reserve(baseline.size());
+  for (const auto& [id, offer] : baseline)
+    offers.push_back({id, offer.price_cents, offer.available});
+  co_await store_.keep_run_baseline(std::move(offers));
+}
+
+asio::awaitable<void> CatalogService::drop_run_baseline() {
+  co_await store_.drop_run_baseline();
+}
+
+std::optional<CatalogService::Offers> CatalogService::kept_run_baseline() const {
+  const auto& kept = store_.run_baseline_at_open();
+  if (!kept) return std::nullopt;
+  Offers offers;
+  for (const auto& offer : *kept) offers[offer.product_id] = {offer.price_cents, offer.available};
+  return offers;
+}
+
 CatalogData CatalogService::seed_catalog() const {
   // First start: the configured catalog file, or the embedded demo catalog.
   if (!settings_.catalog_file) return *load_demo_catalog();

@@ -37,6 +37,12 @@ class CatalogService : public platform::Service {
   // Writes back the prices and availability of `baseline` where they differ (products it does
   // not name are left alone) and serves them at once. Returns the ids of the products changed.
   boost::asio::awaitable<std::vector<std::string>> restore_offers(Offers baseline);
+  // A run's baseline, kept in catalog.db until the run ends (CatalogStore::keep_run_baseline).
+  boost::asio::awaitable<void> keep_run_baseline(const Offers& baseline);
+  boost::asio::awaitable<void> drop_run_baseline();
+  // The baseline a run kept and had not dropped when the catalog opened its database (a shop
+  // restarted during a run); nullopt when none.
+  std::optional<Offers> kept_run_baseline() const;
 
  private:
   struct Snapshot {

@@ -31,6 +31,16 @@ CREATE TABLE products (
   currency TEXT NOT NULL,
   available INTEGER NOT NULL
 );
+)sql",
+                                                   // The baseline of a run against this shop
+                                                   // (shopctl run --target) that has not ended:
+                                                   // kept across a restart of the shop.
+                                                   R"sql(
+CREATE TABLE run_baseline (
+  product_id TEXT PRIMARY KEY,
+  price_cents INTEGER NOT NULL,
+  available INTEGER NOT NULL
+);
 )sql"};
 
 CatalogData read_all(Database& db) {
@@ -96,8 +106,33 @@ CatalogData CatalogStore::open(const std::function<CatalogData()>& seed) {
     db.migrate(kMigrations);
     if (!holds_catalog(db)) insert_catalog(db, seed());
     data = read_numbered(db);
+    run_baseline_.reset();
+    auto kept = db.prepare("SELECT product_id, price_cents, available FROM run_baseline");
+    while (kept.step()) {
+      if (!run_baseline_) run_baseline_.emplace();
+      run_baseline_->push_back({kept.column_text(0), kept.column_int(1), kept.column_int(2) != 0});
+    }
   });
   return data;
+}
+
+asio::awaitable<void> CatalogStore::keep_run_baseline(std::vector<ProductOffer> offers) {
+  co_await db_.worker().run([&](Database& db) {
+    db.transaction([&] {
+      db.prepare("DELETE FROM run_baseline").run();
+      for (const auto& offer : offers) {
+        db.prepare(
+              "INSERT INTO run_baseline (product_id, price_cents, available) VALUES (?1, ?2, ?3)")
+            .bind_all(offer.product_id, offer.price_cents,
+                      static_cast<std::int64_t>(offer.available))
+            .run();
+      }
+    });
+  });
+}
+
+asio::awaitable<void> CatalogStore::drop_run_baseline() {
+  co_await db_.worker().run([](Database& db) { db.prepare("DELETE FROM run_baseline").run(); });
 }
 
 CatalogData CatalogStore::read_numbered(Database& db) {

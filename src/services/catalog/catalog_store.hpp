@@ -49,12 +49,24 @@ class CatalogStore {
   // it.
   boost::asio::awaitable<CatalogData> write_offers(std::vector<ProductOffer> offers);
 
+  // The baseline of a run against the shop that has not ended (docs/scenarios.md, "The
+  // baseline"), kept in the database so that a restarted shop still restores it: the run's
+  // last reset restored the prices the restarted shop started with, the run's own changes
+  // (an outside probe left a product at 1 cent). Replaced whole; dropped at the run's end.
+  boost::asio::awaitable<void> keep_run_baseline(std::vector<ProductOffer> offers);
+  boost::asio::awaitable<void> drop_run_baseline();
+  // The one open() found; nullopt when none was kept.
+  const std::optional<std::vector<ProductOffer>>& run_baseline_at_open() const {
+    return run_baseline_;
+  }
+
  private:
   // read_all() and numbers the result (CatalogData::read_number); only inside a job of db_.
   CatalogData read_numbered(platform::Database& db);
 
   platform::StoreDatabase db_;
   std::uint64_t reads_ = 0;  // touched only by db_'s jobs, which run one at a time
+  std::optional<std::vector<ProductOffer>> run_baseline_;  // written by open() only
 };
 
 }  // namespace shopctl::catalog
