@@ -23,6 +23,7 @@
 #include "platform/admin_client.hpp"
 #include "platform/duration.hpp"
 #include "platform/http/message.hpp"
+#include "platform/http/server.hpp"
 #include "platform/json_text.hpp"
 #include "platform/output_file.hpp"
 #include "platform/text_rules.hpp"
@@ -180,7 +181,14 @@ int run_run(const RunCliOptions& given) {
     // them with EMFILE. Said when it lowers what was asked or the default (the cores).
     const unsigned wanted = o.jobs ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
     const unsigned allowed = scenario::in_process_jobs_allowed();
-    if (wanted > allowed && loaded.scenarios.size() > allowed) {
+    if (const auto files = http::raise_open_file_limit();
+        files != 0 && files < scenario::kFilesPerShop + 64) {
+      // Not even one shop fits: said as a warning, not as "allows about 1" (an outside probe).
+      std::cerr << "shopctl run: warning: the open-file limit (ulimit -n " << files
+                << ") is below what one in-process shop needs (about " << scenario::kFilesPerShop
+                << " files, and the runner's own): scenarios may fail for want of files (exit 3); "
+                   "raise it\n";
+    } else if (wanted > allowed && loaded.scenarios.size() > allowed) {
       std::cerr << "shopctl run: note: running " << allowed << " scenario(s) at once, not "
                 << wanted << ": the open-file limit (ulimit -n) allows about " << allowed
                 << " in-process shops of " << scenario::kFilesPerShop << " files each\n";

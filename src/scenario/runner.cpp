@@ -1,8 +1,12 @@
 #include "scenario/runner.hpp"
 #include "scenario/url_encoding.hpp"
 
+#include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
@@ -1632,6 +1636,45 @@ std::vector<Diagnostic> target_config_refusals(const std::vector<Scenario>& scen
 
 namespace {
 
+// What this machine ran short of when a scenario's failures say so: the process's open files
+// (EMFILE, anywhere: the runner's own client, or a service's call inside the in-process shop)
+// or room on the disk of the shop's folder (SQLite's "database or disk is full", ENOSPC).
+// nullopt when neither shows.
+std::optional<std::string> machine_shortage(const ScenarioResult& r,
+                                            const std::filesystem::path& data_dir) {
+  auto said = [&](std::string_view text) {
+    for (const auto& f : r.failures) {
+      if (f.message.find(text) != std::string::npos || f.body.find(text) != std::string::npos)
+        return true;
+    }
+    return r.error.find(text) != std::string::npos;
+  };
+  rlimit limit{};
+  const bool known = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY;
+  // Below what one shop needs, a failure is taken for a shortage whatever it says: the
+  // failures then read "no answer" or "connection_reset" as often as EMFILE.
+  if (said(std::strerror(EMFILE)) || said(std::strerror(ENFILE)) ||
+      (known && limit.rlim_cur < kFilesPerShop + 64)) {
+    return "this process ran out of open files" +
+           (known ? " (ulimit -n is " + std::to_string(limit.rlim_cur) + ")" : std::string()) +
+           ": the shop could not work; raise the limit, or run fewer scenarios at once (--jobs); "
+           "each in-process shop needs about " +
+           std::to_string(kFilesPerShop) + " files";
+  }
+  // The folder's disk, asked directly: a shop that could not store a webhook fails a scenario
+  // with "saw 0 calls", naming no disk.
+  struct statvfs disk {};
+  const bool nearly_full = !data_dir.empty() &&
+                           ::statvfs(data_dir.parent_path().c_str(), &disk) == 0 &&
+                           static_cast<std::uint64_t>(disk.f_bavail) * disk.f_frsize < 1024 * 1024;
+  if (nearly_full || said("database or disk is full") || said(std::strerror(ENOSPC))) {
+    return "the disk of the shop's temporary folder is full (" + data_dir.parent_path().string() +
+           ", $TMPDIR): the shop could not store what it was sent; free room there, or point "
+           "TMPDIR at a folder with room";
+  }
+  return std::nullopt;
+}
+
 ScenarioResult run_one(const Scenario& sc, const RunOptions& options) {
   ScenarioResult result;
   result.name = sc.name;
@@ -1713,6 +1756,18 @@ ScenarioResult run_one(const Scenario& sc, const RunOptions& options) {
     ShopDriver driver(shop->url("gateway"), shop->admin_token(), shop.get());
     driver.discover(client);
     auto r = ScenarioRun(sc, driver, client, deadline_from_now(), options).run();
+    // A scenario that failed because this machine ran out of something the shop needs (open
+    // files, room on the disk of its temporary folder) is the shop's error (exit 3, which CI
+    // may retry), not a failed expectation (exit 4: a real failure). Both were exit 4 under
+    // `ulimit -n 64` and on a full $TMPDIR (an outside probe).
+    if (r.status == ScenarioStatus::failed || r.status == ScenarioStatus::setup_failed ||
+        r.status == ScenarioStatus::timed_out) {
+      if (auto why = machine_shortage(r, shop->config().data_dir)) {
+        r.status = ScenarioStatus::shop_error;
+        r.error = *why;
+        r.failures.push_back({"scenario", "", sc.loc, *why});
+      }
+    }
     client.reset();
     shop->shutdown(std::chrono::milliseconds(200));
     r.duration_ms = ms_since(started);

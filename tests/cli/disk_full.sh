@@ -4,9 +4,10 @@
 # 500, and once space is freed the shop takes orders again without a restart. An outside probe
 # found 500 internal_error for all three. Real processes, a real filesystem, every wait bounded.
 set -uo pipefail
-shopctl=${1:?usage: disk_full.sh path/to/shopctl}
+shopctl=$(realpath "${1:?usage: disk_full.sh path/to/shopctl}")
 if [[ $(id -u) -ne 0 ]]; then echo "disk_full: skipped (mounting a tmpfs needs root)"; exit 0; fi
 tmp=$(mktemp -d)
+here=$(cd "$(dirname "$0")/../.." && pwd)
 mnt="$tmp/disk"
 pid=""
 cleanup() {
@@ -94,5 +95,26 @@ check "a webhook whose delivery cannot be recorded is sent on its schedule, not 
   test "$sent" -le 4
 rm -f "$mnt/filler"
 check "the shop is still running" kill -0 "$pid"
+# `run` on a full $TMPDIR: a scenario that fails because its shop cannot store anything is the
+# shop's error (exit 3, ERROR, naming the disk), not a failed expectation (exit 4: a real
+# failure; an outside probe). And below the open files one shop needs, likewise.
+mkdir -p "$tmp/tiny"
+mount -t tmpfs -o size=600k tmpfs "$tmp/tiny"
+TMPDIR="$tmp/tiny" "$shopctl" run "$here/scenarios/flow" --jobs 1 --color never >"$tmp/full-run.log" 2>&1
+full_rc=$?
+umount "$tmp/tiny"
+check "run on a full \$TMPDIR exits 3, naming the disk (exit $full_rc)" \
+  bash -c "[[ $full_rc -eq 3 ]] && grep -q 'the disk of the shop.s temporary folder is full' '$tmp/full-run.log' && ! grep -q '^\[[0-9]*/[0-9]*\] FAIL' '$tmp/full-run.log'"
+# chaos on a full $TMPDIR: exit 3 naming the disk, not 4 ("the shop lost money"). About 30 s.
+mount -t tmpfs -o size=1200k tmpfs "$tmp/tiny"
+(cd "$tmp" && TMPDIR="$tmp/tiny" "$shopctl" chaos --duration 5s --seed 7 >"$tmp/full-chaos.log" 2>&1)
+chaos_rc=$?
+umount "$tmp/tiny"
+check "chaos on a full \$TMPDIR exits 3, naming the disk (exit $chaos_rc)" \
+  bash -c "[[ $chaos_rc -eq 3 ]] && grep -q 'the disk of the shop.s folder .* is full' '$tmp/full-chaos.log'"
+(ulimit -n 64; "$shopctl" run "$here/scenarios/unhappy/parallel-checkouts-one-cart.yaml" --color never >"$tmp/files-run.log" 2>&1)
+files_rc=$?
+check "run under ulimit -n 64 exits 3, naming the open files (exit $files_rc)" \
+  bash -c "[[ $files_rc -eq 3 ]] && grep -q 'ran out of open files (ulimit -n is 64)' '$tmp/files-run.log'"
 echo "disk_full: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
