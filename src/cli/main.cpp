@@ -1,4 +1,6 @@
 // shopctl: a microservice shop in one process, and a scenario tester for it.
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -17,6 +19,11 @@ int main(int argc, char** argv) {
   // killing the process with SIGPIPE: a killed run left its shops' temporary folders behind.
   // Whether standard output took everything is checked once the command is done (below).
   std::signal(SIGPIPE, SIG_IGN);
+  // What this process makes, its owner may use, whatever the umask takes from the others: under
+  // `umask 777` (or 277) a scenario's shop made its temporary folder and databases with no
+  // permission for anyone, and could not open them (an outside probe, as a non-root user).
+  const mode_t mask = ::umask(0);
+  ::umask(mask & ~static_cast<mode_t>(S_IRWXU));
   CLI::App app{
       "shopctl: a complete microservice shop (gateway, auth, catalog, order, payment and a\n"
       "simulated payment provider) on loopback ports in one process, and a scenario tester\n"

@@ -40,14 +40,26 @@ fs::path make_temp_folder(const std::string& prefix) {
                              (fs::exists(base, ec) ? " is not a folder" : " does not exist") +
                              (from_env ? " (set TMPDIR to a folder, or unset it for /tmp)" : ""));
   std::string pattern = (base / (prefix + "-XXXXXX")).string();
+  // Made and listed under the lock: made before it, a folder that a signal's cleanup (which
+  // holds the lock to the end) did not know yet was left behind (an outside probe's SIGHUP).
+  std::lock_guard lock(folders_mu());
   if (!mkdtemp(pattern.data())) {
     const int error = errno;
     throw std::runtime_error("cannot create a temporary folder in " + named + ": " +
                              std::strerror(error));
   }
-  std::lock_guard lock(folders_mu());
   folders().insert(pattern);
   return pattern;
+}
+
+void make_folders(const fs::path& path) {
+  std::lock_guard lock(folders_mu());
+  fs::create_directories(path);
+}
+
+void make_folders(const fs::path& path, std::error_code& ec) {
+  std::lock_guard lock(folders_mu());
+  fs::create_directories(path, ec);
 }
 
 void remove_temp_folder(const fs::path& folder) {
@@ -85,9 +97,16 @@ void remove_temp_folders_and_exit(int code) {
   std::fflush(stdout);
   // Held to the end: a thread making a folder now waits, and is ended with the process.
   folders_mu().lock();
+  // The shops' threads still run, and may create a file in a folder while it is being removed
+  // (remove_all then fails, ENOTEMPTY, and the folder stayed: an outside probe's SIGHUP during
+  // start-up): tried again, for up to about half a second.
   for (const auto& folder : folders()) {
-    std::error_code ignored;
-    fs::remove_all(folder, ignored);
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      std::error_code ignored;
+      fs::remove_all(folder, ignored);
+      if (!fs::exists(folder, ignored)) break;
+      ::usleep(5000);
+    }
   }
   std::_Exit(code);
 }

@@ -13,6 +13,13 @@ namespace shopctl::platform {
 // naming $TMPDIR when it is not a folder that can be written.
 std::filesystem::path make_temp_folder(const std::string& prefix);
 
+// std::filesystem::create_directories under the lock that a signal's cleanup
+// (remove_temp_folders_and_exit) holds to the end: a shop starting in a temporary folder made
+// it again after the cleanup removed it, and the folder stayed (an outside probe's SIGHUP
+// during start-up). Throws as create_directories does.
+void make_folders(const std::filesystem::path& path);
+void make_folders(const std::filesystem::path& path, std::error_code& ec);
+
 // How many folders made by make_temp_folder are still remembered (not yet removed).
 std::size_t temp_folders_held();
 

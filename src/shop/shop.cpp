@@ -267,7 +267,7 @@ Shop::Shop(ShopConfig config, ShopOptions options)
   }
   {
     std::error_code ec;
-    std::filesystem::create_directories(config_.data_dir, ec);
+    platform::make_folders(config_.data_dir, ec);
     if (ec || !std::filesystem::is_directory(config_.data_dir)) {
       throw std::runtime_error("the data folder " + config_.data_dir.string() +
                                (std::filesystem::exists(config_.data_dir) &&

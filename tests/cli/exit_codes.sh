@@ -406,6 +406,18 @@ for command in load serve; do
 done
 expect_code 2 "serve: --config with two documents" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/two-docs.yaml"
 expect_output "two-docs.yaml:2:1: error: holds 2 YAML documents" "serve says the config holds two documents"
+# Under umask 777, as a user other than root (whom permissions do not stop), a scenario's shop
+# made its folder and databases with no permission for anyone: "Permission denied", exit 3,
+# and the folder (mode 000) stayed. The owner's bits are kept whatever the umask.
+if [[ $(id -u) -eq 0 ]] && command -v setpriv >/dev/null; then
+  mkdir -p "$tmp/nobody" && chmod 777 "$tmp/nobody" && chmod 755 "$tmp"
+  cp "$shopctl" "$tmp/nobody/shopctl" && cp "$here/scenarios/flow/cart.yaml" "$tmp/nobody/cart.yaml"
+  chmod 755 "$tmp/nobody/shopctl"; chmod 644 "$tmp/nobody/cart.yaml"
+  expect_code 0 "run under umask 777 as a user other than root" \
+    bash -c "cd '$tmp/nobody' && umask 777 && setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR='$tmp/nobody' ./shopctl run cart.yaml"
+  leftovers=$(find "$tmp/nobody" -mindepth 1 -maxdepth 1 -name 'shopctl-*' | wc -l)
+  if [[ $leftovers -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: umask 777 left $leftovers folder(s)"; fi
+fi
 # An invalid catalog file is an invalid file (exit 2), said before anything starts; it was a
 # shop that could not start (exit 3), and a Latin-1 name failed at the catalog's first answer.
 printf 'categories: [{id: c, name: C}]\nproducts:\n  - {id: "..", sku: S1, name: Dots, description: "", category: c, price_cents: 100, currency: EUR, available: true}\n' > "$tmp/dots-catalog.yaml"

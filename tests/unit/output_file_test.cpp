@@ -3,10 +3,14 @@
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "platform/output_file.hpp"
@@ -138,4 +142,46 @@ TEST_CASE("a temporary folder names TMPDIR when it cannot be made there; an empt
     setenv("TMPDIR", before.c_str(), 1);
   else
     unsetenv("TMPDIR");
+}
+
+// A signal's cleanup removed a shop's temporary folder while the shop, still starting, made
+// its folders again: the folder stayed after the process ended (an outside probe's SIGHUP
+// during `run`'s start-up). A child process makes a folder, has a thread make folders inside
+// it without pause, and ends through the cleanup: the folder must be gone after it, every time.
+TEST_CASE("a signal's cleanup leaves no temporary folder, whatever a thread makes meanwhile") {
+  for (int round = 0; round < 20; ++round) {
+    CAPTURE(round);
+    int channel[2];
+    REQUIRE(::pipe(channel) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::close(channel[0]);
+      const auto folder = platform::make_temp_folder("shopctl-cleanup-test");
+      const std::string name = folder.string() + "\n";
+      if (::write(channel[1], name.data(), name.size()) < 0) std::_Exit(2);
+      std::thread maker([folder] {
+        for (;;) {
+          std::error_code ec;
+          platform::make_folders(folder / "data" / "a", ec);
+          std::ofstream(folder / "data" / "a" / "f") << "x";
+        }
+      });
+      maker.detach();
+      ::usleep(2000);
+      platform::remove_temp_folders_and_exit(0);
+    }
+    ::close(channel[1]);
+    std::string name;
+    char c = 0;
+    while (::read(channel[0], &c, 1) == 1 && c != '\n') name += c;
+    ::close(channel[0]);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(!name.empty());
+    CHECK(WIFEXITED(status));
+    std::error_code ec;
+    CHECK_FALSE(fs::exists(name, ec));
+    fs::remove_all(name, ec);
+  }
 }

@@ -1,5 +1,7 @@
 #include "platform/store/database.hpp"
 
+#include "platform/temp_folder.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -185,7 +187,7 @@ bool database_held(const std::filesystem::path& file) {
 Database::Database(const std::filesystem::path& file, Synchronous synchronous)
     : path_(file), synchronous_(synchronous) {
   configure_sqlite_once();
-  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
+  if (file.has_parent_path()) make_folders(file.parent_path());
   // SQLite writes whole pages, 512 bytes at the least, and takes a file shorter than one page
   // for a new, empty database: a file cut to a few bytes would be started afresh, its loss
   // unnoticed. An empty file is a new database (in WAL mode the first pages may still be in
@@ -628,7 +630,7 @@ struct DatabaseWorker::Impl {
   // closed (close_on_pool, the open's failure path).
   void lock_file() {
     if (lock_fd >= 0) return;
-    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+    if (path.has_parent_path()) make_folders(path.parent_path());
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
       throw DatabaseError(SQLITE_CANTOPEN,
