@@ -21,13 +21,15 @@ ResilientCaller::ResilientCaller(ServiceContext& ctx, std::string caller, std::s
       caller_(ctx, caller, callee, metrics, settings_->credential),
       rng_(seed ^ std::hash<std::string>{}(edge_)) {
   breaker_ = std::make_unique<resilience::CircuitBreaker>(
-      edge_, settings_->breaker, ctx.clock, [this, metrics](const CircuitEvent& e) {
+      edge_, settings_->breaker, ctx.clock, [this, metrics, caller](const CircuitEvent& e) {
         if (e.kind != CircuitEvent::Kind::state_transition) return;
         auto from = std::string(resilience::to_string(e.from));
         auto to = std::string(resilience::to_string(e.to));
         if (metrics) metrics->count_breaker_transition(edge_, from, to);
+        // `service`: the caller, whose breaker it is (architecture.md: every line names the
+        // service that logs it; this one named none).
         ctx_.log.warn("circuit breaker transition",
-                      {{"breaker", edge_}, {"from", from}, {"to", to}});
+                      {{"service", caller}, {"breaker", edge_}, {"from", from}, {"to", to}});
         ctx_.calls.record_transition(BreakerTransition{
             0,
             std::chrono::duration_cast<std::chrono::milliseconds>(e.at.time_since_epoch()).count(),

@@ -133,6 +133,14 @@ void ServiceCaller::record_refused(const Request& request, const std::string& tr
   record.outcome = "not_permitted";
   record.refused_by_breaker = true;
   if (metrics_) metrics_->observe_call(callee_, record.outcome, std::chrono::nanoseconds(0));
+  // Logged as every transition and every failed attempt is (resilience.md: "every refused call
+  // is an event: logged, counted"; it was counted and recorded only, an outside probe).
+  ctx_.log.warn("call refused by circuit breaker", {{"service", caller_},
+                                                    {"callee", callee_},
+                                                    {"route", record.route},
+                                                    {"outcome", record.outcome},
+                                                    {"attempt", record.attempt},
+                                                    {"trace_id", record.trace_id}});
   ctx_.calls.record(std::move(record));
 }
 

@@ -573,8 +573,22 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
     if (w.check_map(n, "payment",
                     {"order_client", "provider_client", "circuit_breakers", "outbox",
                      "webhook_tolerance", "reconcile"})) {
-      if (auto c = n["order_client"])
+      if (auto c = n["order_client"]) {
         w.client(c, "payment.order_client", config.payment_order_client);
+        // A callback is one attempt: payment's outbox retries it, on its own schedule
+        // (payment.outbox). More attempts were taken, printed as in force and never made (an
+        // outside probe).
+        const YAML::Node attempts = c.IsMap() && c["retry"] && c["retry"].IsMap()
+                                        ? c["retry"]["max_attempts"]
+                                        : YAML::Node();
+        if (attempts && !attempts.IsNull() && config.payment_order_client.retry.max_attempts != 1) {
+          w.issue(attempts,
+                  "payment.order_client.retry.max_attempts must be 1: a callback to order is one "
+                  "attempt, and payment's outbox retries it on its own schedule "
+                  "(payment.outbox.initial_backoff, max_backoff)");
+          config.payment_order_client.retry.max_attempts = 1;
+        }
+      }
       if (auto c = n["provider_client"])
         w.client(c, "payment.provider_client", config.payment_provider_client);
       if (auto c = n["circuit_breakers"]) w.breakers(c, "payment.circuit_breakers", config);

@@ -432,6 +432,11 @@ printf 'catalog:\n  file: /dev/zero\n' > "$tmp/zero-catalog-config.yaml"
 expect_code 2 "serve: a catalog file of /dev/zero" timeout 20 "$shopctl" serve --ephemeral --gateway-port 0 --config "$tmp/zero-catalog-config.yaml"
 printf 'version: 1\nname: latin-1 catalog\nconfig:\n  catalog: {file: latin1-catalog.yaml}\nsteps:\n  - request: {GET: /api/catalog/categories, auth: none}\n    expect: {status: 401}\n' > "$tmp/latin1-catalog-scenario.yaml"
 expect_code 2 "validate: a scenario whose catalog file is not UTF-8" "$shopctl" validate "$tmp/latin1-catalog-scenario.yaml"
+# payment.order_client retries were taken, printed as in force, and never made: the outbox
+# retries callbacks. More than one attempt is refused where it is written.
+printf 'payment:\n  order_client: {timeout: 1s, retry: {max_attempts: 3}}\n' > "$tmp/order-client-retry.yaml"
+expect_code 2 "serve: payment.order_client with 3 attempts" timeout 20 "$shopctl" serve --ephemeral --gateway-port 0 --config "$tmp/order-client-retry.yaml"
+expect_output "order-client-retry.yaml:2:53: error: payment.order_client.retry.max_attempts must be 1" "serve says a callback is one attempt"
 printf 'ports: {auth: 47211, catalog: 47211}\n' > "$tmp/two-on-one-port.yaml"
 expect_code 2 "serve: two services on one port" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/two-on-one-port.yaml"
 expect_output "auth and catalog both ask for port 47211" "serve names both services (it said 'taken by another process')"
