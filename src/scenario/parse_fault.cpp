@@ -6,6 +6,7 @@
 #include "platform/duration.hpp"
 #include "platform/fault/fault_table.hpp"
 #include "platform/json_body.hpp"
+#include "platform/observe/architecture.hpp"
 #include "scenario/parse_context.hpp"
 #include "scenario/vocabulary.hpp"
 
@@ -148,6 +149,21 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
     } else if (value && *value == spec.target) {
       ctx.error(from->mark,
                 "no edge " + *value + "->" + spec.target + ": a service does not call itself");
+      value.reset();
+    } else if (value && !spec.target.empty() &&
+               !platform::architecture::is_allowed(*value, spec.target)) {
+      // As the admin plane refuses it (Fault::from_json): the shop's own calls never take an
+      // edge the architecture lacks, and the fault never applied (an outside probe).
+      std::string edges;
+      for (const auto& e : platform::architecture::allowed_edges()) {
+        if (e.callee == spec.target)
+          edges += (edges.empty() ? "" : ", ") + e.caller + "->" + e.callee;
+      }
+      ctx.error(from->mark, "no edge " + *value + "->" + spec.target +
+                                " in the shop's architecture (`shopctl graph`): the fault would "
+                                "never apply; the edges to " +
+                                spec.target + " are " +
+                                (edges.empty() ? std::string("none") : edges));
       value.reset();
     }
     if (value) {

@@ -39,8 +39,9 @@ TEST_CASE("a call an open breaker refuses is logged, naming the service and the 
     platform::security::ServiceCredentials credentials(std::string(64, 'k'), clock);
     platform::PeerDirectory peers;
     platform::Logger log(platform::LogLevel::info, platform::LogFormat::text, out);
-    platform::ServiceContext ctx{io,  clock,         faults, calls, credentials, peers,
-                                 log, "admin-token", std::filesystem::temp_directory_path()};
+    platform::ServiceContext ctx{io,    clock,         faults,
+                                 calls, credentials,   peers,
+                                 log,   "admin-token", std::filesystem::temp_directory_path()};
     platform::ResilientCaller edge(ctx, "order", "catalog", platform::EdgeSettings{}, nullptr);
     edge.breaker().transition_to_forced_open();
     http::Request request;

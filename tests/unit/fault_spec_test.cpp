@@ -102,8 +102,17 @@ TEST_CASE("fault flags that make no sense are refused before anything is sent") 
   f.target_service = "client";
   CHECK_FALSE(refused(f).empty());
   f = base;
-  f.from = "client";
+  f.from = "gateway";
   CHECK(refused(f).empty());
+  // An edge the architecture lacks: the fault would never apply (an outside probe).
+  f = base;
+  f.from = "client";
+  CHECK(refused(f).find("no edge client->catalog in the shop's architecture") != std::string::npos);
+  f = base;
+  f.target_service = "payment";
+  f.from = "catalog";
+  CHECK(refused(f).find("the edges to payment are gateway->payment, order->payment") !=
+        std::string::npos);
   f = base;
   f.from = "ordr";
   CHECK(refused(f).find("--from") != std::string::npos);

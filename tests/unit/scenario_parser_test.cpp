@@ -651,6 +651,13 @@ steps:
   CHECK(at(only(d, "unknown service 'nobody'")) == "3:52");
   CHECK(at(only(d, "does not call itself")) == "4:36");
   CHECK(at(only(d, "unknown caller 'browser'")) == "5:36");
+  // An edge the architecture lacks: the fault would never apply (an outside probe).
+  const auto edges = problems(R"yaml(version: 1
+steps:
+  - fault: {target: payment, from: catalog, type: hang}
+  - fault: {target: catalog, from: order, type: hang}
+)yaml");
+  CHECK(at(only(edges, "no edge catalog->payment in the shop's architecture")) == "3:36");
   CHECK(at(only(d, "unknown service 'catalgo' in edge")) == "9:25");
   CHECK(only(d, "unknown service 'catalgo' in edge").message.find("did you mean 'catalog'?") !=
         std::string::npos);

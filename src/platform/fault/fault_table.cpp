@@ -200,6 +200,20 @@ Fault Fault::from_json(const nlohmann::json& j) {
       throw std::invalid_argument("no edge " + f.from + "->" + f.target +
                                   ": a service does not call itself");
     }
+    // Nor an edge the architecture does not have (catalog -> payment): the shop's own calls
+    // never take it, so the fault never applied, without a word (resilience.md: a fault that
+    // names an unknown edge is refused; an outside probe).
+    if (!architecture::is_allowed(f.from, f.target)) {
+      std::string edges;
+      for (const auto& e : architecture::allowed_edges()) {
+        if (e.callee == f.target) edges += (edges.empty() ? "" : ", ") + e.caller + "->" + e.callee;
+      }
+      throw std::invalid_argument("no edge " + f.from + "->" + f.target +
+                                  " in the shop's architecture (`shopctl graph`): the fault would "
+                                  "never apply; the edges to " +
+                                  f.target + " are " +
+                                  (edges.empty() ? std::string("none") : edges));
+    }
   }
   if (j.contains("match")) {
     const auto& m = j.at("match");
