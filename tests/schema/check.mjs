@@ -404,7 +404,7 @@ const accepts = [
     '  - fault: {id: a, target: catalog, from: order, match: {method: GET, path: /products/*}, type: delay, delay: 2s, jitter: 100ms, select: {probability: 0.5}}',
     '  - fault: {target: order, type: abort, status: 500, body: {error: x}, select: {first: 2}}',
     '  - fault: {target: payment, type: slow_body, bytes_per_second: 100}',
-    '  - fault: {target: auth, from: client, type: reset, select: {after: 0}}',
+    '  - fault: {target: auth, from: gateway, type: reset, select: {after: 0}}',
     '  - clear_faults: a',
     '  - clear_faults: all'].join('\n'))],
 ];
