@@ -1,5 +1,8 @@
 #include "services/catalog/catalog_model.hpp"
 
+#include <locale.h>
+#include <wctype.h>
+
 #include <algorithm>
 #include <charconv>
 #include <initializer_list>
@@ -36,11 +39,68 @@ std::string to_lower_ascii(std::string_view text) {
   return lower;
 }
 
+// glibc's C.UTF-8 locale (built in since 2.35), for its Unicode lower-case table; null when the
+// C library has none, and then only ASCII letters are lowered.
+locale_t utf8_ctype() {
+  static const locale_t locale = ::newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{});
+  return locale;
+}
+
+void append_utf8(std::string& out, char32_t c) {
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+}
+
+// `text` with every letter in lower case, by Unicode's simple mappings (É -> é, Ä -> ä, Σ -> σ,
+// Ж -> ж): the search's "case-insensitive" held for ASCII letters only, so "CRÈME" did not
+// find "Crème" (an outside probe). A byte that is not well-formed UTF-8 is kept as it is. Not
+// full case folding: "STRASSE" does not find "Straße" (docs/api.md says so).
+std::string to_lower(std::string_view text) {
+  const locale_t locale = utf8_ctype();
+  std::string lower;
+  lower.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    if (b < 0x80 || !locale) {
+      lower += ascii_lower(text[i]);
+      ++i;
+      continue;
+    }
+    const std::size_t length = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+    const auto bad = platform::first_invalid_utf8(text.substr(i, length));
+    if (length == 1 || i + length > text.size() || bad) {
+      lower += text[i];
+      ++i;
+      continue;
+    }
+    char32_t c = length == 2 ? (b & 0x1F) : length == 3 ? (b & 0x0F) : (b & 0x07);
+    for (std::size_t k = 1; k < length; ++k)
+      c = (c << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+    append_utf8(lower, static_cast<char32_t>(::towlower_l(static_cast<wint_t>(c), locale)));
+    i += length;
+  }
+  return lower;
+}
+
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-// Splits on ASCII whitespace and lowercases each word.
+// Splits on ASCII whitespace and lowercases each word (to_lower).
 std::vector<std::string> search_words(std::string_view text) {
   std::vector<std::string> words;
   std::size_t i = 0;
@@ -48,7 +108,7 @@ std::vector<std::string> search_words(std::string_view text) {
     while (i < text.size() && is_space(text[i])) ++i;
     std::size_t start = i;
     while (i < text.size() && !is_space(text[i])) ++i;
-    if (i > start) words.push_back(to_lower_ascii(text.substr(start, i - start)));
+    if (i > start) words.push_back(to_lower(text.substr(start, i - start)));
   }
   return words;
 }
@@ -61,7 +121,7 @@ std::size_t utf8_length(std::string_view text) {
 
 std::string build_search_text(const Product& product) {
   // Newlines keep a search word from matching across two fields.
-  return to_lower_ascii(product.name + '\n' + product.description + '\n' + product.sku);
+  return to_lower(product.name + '\n' + product.description + '\n' + product.sku);
 }
 
 bool is_id_char(char c) {
