@@ -105,7 +105,7 @@ steps:
     faults:
       - {target: payment, type: abort, status: 502, body: {error: down}, select: {first: 1}}
       - {target: catalog, type: slow_body, bytes_per_second: 100, select: {every: 2}}
-      - {target: order, from: client, type: reset, select: {after: 5}}
+      - {target: order, from: gateway, type: reset, select: {after: 5}}
   - pay: {order: ${order_id}, card: "4242424242424242"}
     expect: {status: {in: [200, 202]}}
   - pay: {pay_url: "${pay_url}", card: "4000000000000002"}
