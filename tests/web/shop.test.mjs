@@ -416,6 +416,25 @@ test('a mangled link or a dot for an id shows "Page not found", not a stuck or m
   await page.context().close();
 });
 
+// Any text in a link's category was the page's heading and title, in the shop's own style: a
+// phishing aid on the shop's origin (an outside probe). An unknown category is said to be one.
+test('a link to a category the shop does not have says so, and shows none of its text', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  const bait = 'SECURITY NOTICE: your account is locked. Call support';
+  await page.goto(`${shop.url}/#/?category=${encodeURIComponent(bait)}`);
+  await page.getByRole('heading', {name: 'Unknown category'}).waitFor({timeout: 5000});
+  await page.locator('[data-test="unknown-category"]').waitFor({timeout: 5000});
+  assert.equal((await page.locator('main').innerText()).includes('SECURITY NOTICE'), false);
+  assert.equal((await page.title()).includes('SECURITY NOTICE'), false);
+  // A category the shop has is still named.
+  await page.goto(`${shop.url}/#/?category=books`);
+  await page.locator('[data-test="unknown-category"]').waitFor({state: 'detached', timeout: 5000});
+  assert.notEqual(await page.locator('#list-title').innerText(), 'Unknown category');
+  noProblems(page);
+  await page.context().close();
+});
+
 // An emptied number field of the fault form was sent as 0: "each with probability p" with the
 // field emptied added a fault that could never fire, and the console said it was added.
 test('the console refuses a fault whose number fields were emptied, and adds nothing', async () => {

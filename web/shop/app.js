@@ -517,7 +517,11 @@ async function browsePage(params) {
     location.replace(link({page: pages > 1 ? String(pages) : ''}));
     return;
   }
-  const title = category ? (categories.items.find((c) => c.id === category) || {name: category}).name : 'All products';
+  // A category the shop does not have is said to be unknown, not named by the link's text: any
+  // text a link carried was the page's heading and title in the shop's own style (an outside
+  // probe: "SECURITY NOTICE: your account is locked. Call support at ...").
+  const known = category ? categories.items.find((c) => c.id === category) : null;
+  const title = category ? (known ? known.name : 'Unknown category') : 'All products';
   setTitle(q ? `${title}: “${q}”` : title);
   drawPage(h('div', {class: 'browse'},
     h('nav', {class: 'card categories', 'aria-label': 'Categories'}, h('h2', {}, 'Categories'), categoryList),
@@ -528,7 +532,11 @@ async function browsePage(params) {
       h('p', {class: 'muted'}, `${products.total} product${products.total === 1 ? '' : 's'}`),
       products.items.length
         ? h('ul', {class: 'products'}, products.items.map(productCard))
-        : h('p', {class: 'card'}, 'No products match.'),
+        : category && !known
+          ? h('p', {class: 'card', 'data-test': 'unknown-category'},
+              'This link names a category the shop does not have. ',
+              h('a', {href: '#/'}, 'See all products'))
+          : h('p', {class: 'card'}, 'No products match.'),
       h('nav', {class: 'pager', 'aria-label': 'Pages'},
         page > 1 ? h('a', {class: 'btn secondary', href: link({page: String(page - 1)}), rel: 'prev'}, '← Previous') : null,
         h('span', {'data-test': 'page'}, `Page ${page} of ${pages}`),
