@@ -29,6 +29,7 @@
 #include "platform/output_file.hpp"
 #include "platform/temp_folder.hpp"
 #include "platform/text_rules.hpp"
+#include "scenario/run_lease.hpp"
 #include "shop/config.hpp"
 
 namespace shopctl::cli {
@@ -384,8 +385,33 @@ int run_chaos_command(const ChaosCliOptions& given) {
   }
 
   std::unique_ptr<chaos::ShopDriver> shop;
+  // A running shop is leased as `run --target` leases it (docs/scenarios.md, "Two runs on one
+  // shop"): chaos resets it, stops its services and moves its clock, and it did so under a run
+  // in progress, whose scenarios then failed for what chaos did (an outside probe).
+  std::shared_ptr<scenario::RunLease> lease;
+  if (!o.target.empty()) {
+    lease = std::make_shared<scenario::RunLease>(o.target, o.admin_token, "shopctl chaos",
+                                                 "shopctl chaos");
+    const std::string refused = lease->acquire(std::chrono::seconds(0));
+    if (!refused.empty()) {
+      std::cerr << "shopctl chaos: " << o.target << ": " << refused
+                << (lease->in_use() ? ": chaos would break that run's scenarios; wait for it to end"
+                                    : "")
+                << " (exit 3)\n";
+      return kExitShop;
+    }
+  }
+  struct ReleaseLease {
+    std::shared_ptr<scenario::RunLease>& lease;
+    ~ReleaseLease() {
+      if (lease) lease->release();
+    }
+  } release_lease{lease};
   static InterruptWatch interrupts;  // static: its watcher thread outlives this function
-  interrupts.on_stop([stale] { return stale->remove(); });
+  interrupts.on_stop([stale, lease] {
+    if (lease) lease->release();
+    return stale->remove();
+  });
   chaos::ChaosResult result;
   std::vector<std::string> notes;
   try {

@@ -202,6 +202,18 @@ healing=$(jq -r '.clock_advanced_healing_ms' "$work/target.json" 2>/dev/null)
   grep -qE "clock moved \+[0-9hms.]+ during the run, \+7[3-9]h[0-9hms.]* while healing: \+7[3-9]h[0-9hms.]* in all" "$work/target.out" &&
   grep -q "heal-clock: healing moved this running shop's clock forward" "$work/target.out"
 check "chaos --target --heal-clock reports the whole clock move (healing ${healing}ms, total ${total}ms, the shop's offset ${offset}ms)" $?
+# chaos --target while a run holds the shop's lease: chaos reset the shop, stopped services and
+# moved its clock under the run, whose scenarios failed for it (an outside probe). Refused.
+mkdir -p "$work/lease-sc"
+printf 'version: 1\nname: a wait on the shop\ntimeout: 30s\nsteps:\n  - wait: 6s\n' >"$work/lease-sc/wait.yaml"
+"$bin" run "$work/lease-sc" --target "$gateway" --admin-token "$token" >"$work/lease-run.out" 2>&1 &
+lease_run=$!
+for _ in $(seq 1 100); do grep -q "scenario(s) from" "$work/lease-run.out" && break; sleep 0.1; done
+timeout 60 "$bin" chaos --target "$gateway" --admin-token "$token" --heal-clock --duration 2s \
+  --quiet >"$work/lease-chaos.out" 2>&1; code=$?
+wait "$lease_run"; run_code=$?
+[[ $code -eq 3 && $run_code -eq 0 ]] && grep -q "another run uses it" "$work/lease-chaos.out"
+check "chaos --target while a run holds the lease is refused (exit $code), and the run passes (exit $run_code)" $?
 kill "$target_pid" 2>/dev/null; wait "$target_pid" 2>/dev/null
 
 # A target that bounds each user's unpaid orders refuses the shoppers' checkouts once --abandon
