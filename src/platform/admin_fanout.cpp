@@ -396,6 +396,8 @@ AdminAnswer AdminFanOut::send(const Deployment& d, const AdminSender& sender,
                               const std::optional<json>& body) {
   auto path = path_only(full_path);
   const std::string& first = d.processes.front().admin_url;
+  std::unique_lock<std::mutex> changing;
+  if (method != "GET" && method != "HEAD") changing = std::unique_lock(changes_mu_);
   if (starts_with(path, "/_admin/services/")) {
     // POST /_admin/services/{name}/{action}: the process that runs it.
     auto rest = path.substr(std::string_view("/_admin/services/").size());

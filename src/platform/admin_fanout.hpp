@@ -91,6 +91,12 @@ class AdminFanOut {
   static constexpr std::size_t kMaxCursors = 1 << 16;
   std::mutex mu_;
   std::vector<CallsCursor> cursors_;  // by value, ascending
+  // Held by a fan-out that changes the shop (any method but GET and HEAD), for the whole of it:
+  // two at once reached the processes in different orders, and eight `fault add --id same`
+  // at once left the processes holding different faults under that id (an outside probe).
+  // The processes' own admin planes answer each request for themselves (X-Admin-Scope:
+  // process), never back through this: no fan-out waits for another.
+  std::mutex changes_mu_;
 };
 
 }  // namespace shopctl::platform

@@ -297,6 +297,32 @@ TEST_CASE("a catalog of categories and no products starts again on its data fold
   std::filesystem::remove_all(dir);
 }
 
+// A folder moves between this release and the one before, both ways (docs/configuration.md,
+// "Identity"): the run baseline's table came as a migration, which raised catalog.db's schema
+// version, and the release before refused the folder at its next start (an outside probe).
+TEST_CASE(
+    "the run baseline's table leaves catalog.db's schema version as the release before knew it") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("shopctl-schema-version-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  shopctl::shop::ShopConfig config;
+  config.data_dir = dir;
+  { auto shop = shopctl::test_support::start_shop(config); }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((dir / "catalog.db").c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(st, 0) == 1);
+  sqlite3_finalize(st);
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM run_baseline", -1, &st, nullptr) ==
+          SQLITE_OK);
+  CHECK(sqlite3_step(st) == SQLITE_ROW);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  std::filesystem::remove_all(dir);
+}
+
 // A checkout whose order was created, but which could not fail it (order.db refused the
 // write, as a full disk does): the order stayed PAYMENT_PENDING without a payment, its cart
 // emptied and its key "still running", until it expired 30 minutes later (an outside probe
