@@ -674,3 +674,43 @@ TEST_CASE("a worker whose database file was removed acknowledges no write") {
     fs::remove_all(dir);
   }
 }
+
+// The same for its -wal: `rm order.db-wal` under a running shop, and payments answered
+// `succeeded` after it were lost with their orders at the next crash (an outside probe). Before
+// the first write and after it.
+TEST_CASE("a worker whose -wal file was removed acknowledges no write") {
+  for (const bool written_before : {false, true}) {
+    CAPTURE(written_before);
+    auto dir = make_temp_dir("shopctl-dbtest");
+    const auto file = dir / "wal.db";
+    {
+      DatabaseWorker worker(file, Synchronous::full);
+      worker.run_sync([](Database& db) { db.exec("CREATE TABLE t (n INTEGER)"); });
+      auto run = [&worker](int n) {
+        std::string error;
+        asio::io_context io;
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+              try {
+                co_await worker.run([n](Database& db) {
+                  db.prepare("INSERT INTO t (n) VALUES (?)").bind_all(n).run();
+                });
+              } catch (const std::exception& e) {
+                error = e.what();
+              }
+            },
+            asio::detached);
+        io.run();
+        worker.run_sync([](Database&) {});
+        return error;
+      };
+      if (written_before) CHECK(run(1).empty());
+      REQUIRE(fs::exists(dir / "wal.db-wal"));
+      fs::remove(dir / "wal.db-wal");
+      CHECK(run(2).find("(or its -wal) was removed or replaced") != std::string::npos);
+      CHECK(run(3).find("was removed or replaced") != std::string::npos);
+    }
+    fs::remove_all(dir);
+  }
+}

@@ -650,6 +650,8 @@ struct DatabaseWorker::Impl {
     lock_fd = fd;
   }
   void unlock_file() {
+    if (wal_fd >= 0) ::close(wal_fd);
+    wal_fd = -1;
     if (lock_fd < 0) return;
     ::close(lock_fd);  // releases the flock
     lock_fd = -1;
@@ -660,10 +662,22 @@ struct DatabaseWorker::Impl {
   // payment answered 2xx after `rm order.db` were lost at the next start (an outside probe).
   // Checked after each commit that wrote something (one fstat), and sticky: every later job
   // is refused, so the service answers 503 storage_unavailable instead of acknowledging.
+  // The WAL too: after a commit it exists (journal_mode=WAL; SQLite removes it only when the
+  // last connection closes), and a commit written to a removed -wal is lost at the next crash
+  // (`rm order.db-wal` under a running shop: payments answered `succeeded` were gone after a
+  // SIGKILL, their orders with them; an outside probe). Its descriptor is opened at the first
+  // check: a WAL missing then was removed, one whose last name goes later is seen by fstat.
   bool file_removed() {
     if (removed.load(std::memory_order_relaxed)) return true;
     struct stat st {};
-    if (lock_fd < 0 || ::fstat(lock_fd, &st) != 0 || st.st_nlink > 0) return false;
+    if (lock_fd < 0) return false;
+    bool gone = ::fstat(lock_fd, &st) == 0 && st.st_nlink == 0;
+    if (!gone && wal_fd < 0) {
+      wal_fd = ::open((path.string() + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
+      gone = wal_fd < 0 && errno == ENOENT;
+    }
+    if (!gone && wal_fd >= 0) gone = ::fstat(wal_fd, &st) == 0 && st.st_nlink == 0;
+    if (!gone) return false;
     removed.store(true, std::memory_order_relaxed);
     return true;
   }
@@ -671,8 +685,8 @@ struct DatabaseWorker::Impl {
     // Short: the 503's message quotes at most 200 characters of it.
     return std::make_exception_ptr(DatabaseError(
         SQLITE_IOERR, path.filename().string() +
-                          " was removed or replaced while the service ran: no write is "
-                          "acknowledged until the service restarts on a restored file"));
+                          " (or its -wal) was removed or replaced while the service ran: no write "
+                          "is acknowledged until the service restarts on a restored file"));
   }
 
   // Opens the database (and its checkpointer) on the pool's thread.
@@ -959,6 +973,7 @@ struct DatabaseWorker::Impl {
   std::mutex db_mu;
   std::unique_ptr<Database> db;
   int lock_fd = -1;                  // the database file's flock, held while db is open
+  int wal_fd = -1;                   // the -wal file, opened by the first file_removed()
   std::atomic<bool> removed{false};  // file_removed() saw its last name gone
   bool closed = false;
   std::mutex queue_mu;
