@@ -791,6 +791,57 @@ test('the console follows its #trace= when it is cleared or set by hand', async 
   await operator.context().close();
 });
 
+// A restarted shop numbers its call records from 0 again: the console kept the calls from
+// before the restart as the most recent, for good, and never showed a new one (an outside
+// probe). Here the shop's answers are made to begin again, as a restart makes them.
+test('the console starts its calls table again when the shop\'s records begin again', async () => {
+  const operator = await newPage(chromium.browser);
+  await openConsole(operator);
+  for (let i = 0; i < 5; i += 1) await fetch(`${shop.url}/api/catalog/products?page_size=1`);
+  await operator.locator('[data-test="call"]').nth(4).waitFor();
+  const now = Date.now();
+  const record = (seq) => ({seq, at_ms: now, edge: 'client->gateway', caller: 'client', callee: 'gateway', method: 'GET',
+    route: `/api/after-restart-${seq}`, status: 200, outcome: 'ok', attempt: 1, duration_ms: 1, trace_id: `restart${seq}`,
+    violation: false, refused_by_breaker: false});
+  const isCalls = (url) => url.pathname === '/_admin/calls';
+  await operator.route(isCalls, (route) => {
+    const since = Number(new URL(route.request().url()).searchParams.get('since'));
+    const records = [record(0)].filter((r) => r.seq >= since);
+    route.fulfill({status: 200, contentType: 'application/json', body: JSON.stringify({next_seq: 1, records})});
+  });
+  await operator.locator('[data-test="call"]', {hasText: '/api/after-restart-0'}).waitFor({timeout: 10000});
+  await operator.waitForFunction(() => document.querySelectorAll('[data-test="call"]').length === 1, null, {timeout: 5000});
+  await operator.unroute(isCalls);
+  await operator.context().close();
+});
+
+// An OPEN breaker's `open_until` is the shop's clock: shown as the console's other times are,
+// saying which clock, and said to be over once it has passed (it read a raw ISO time for good).
+test('the console shows an open breaker\'s wait by the shop\'s clock, and when it is over', async () => {
+  const operator = await newPage(chromium.browser);
+  await openConsole(operator);
+  const until = (ms) => new Date(ms).toISOString();
+  let openUntil = until(Date.now() + 3600_000);
+  await operator.route('**/_admin/console/breakers', async (route) => {
+    const answer = await route.fetch();
+    const body = await answer.json();
+    for (const plane of Object.values(body.services || {})) {
+      for (const b of plane.items || []) {
+        if (b.name === 'order->catalog') { b.state = 'OPEN'; b.open_until = openUntil; }
+      }
+    }
+    route.fulfill({response: answer, json: body});
+  });
+  const label = operator.locator('[data-breaker="order->catalog"] [data-test="open-until"]');
+  await label.filter({hasText: 'open until'}).waitFor({timeout: 10000});
+  assert.match(await label.innerText(), /\(shop clock\)$/);
+  assert.doesNotMatch(await label.innerText(), /T\d\d:\d\d/);
+  openUntil = until(Date.now() - 60_000);
+  await label.filter({hasText: 'its wait ended'}).waitFor({timeout: 10000});
+  await operator.unroute('**/_admin/console/breakers');
+  await operator.context().close();
+});
+
 // A quantity typed and "Check out and pay" clicked at once: the checkout did not wait for the
 // quantity's PATCH (400 ms late here), and the order had the old quantity.
 test('a checkout clicked while a quantity change is on its way orders the new quantity', async () => {

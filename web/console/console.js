@@ -14,6 +14,16 @@ function shopTime(at) {
   return Number.isNaN(ms) ? String(at) : formatTime(ms);
 }
 
+// How far the shop's clock is ahead of this browser's, from the last clock read (null before
+// it): an OPEN breaker's `open_until` (shop clock) is judged against it.
+let shopOffsetMs = null;
+// Whether an OPEN breaker's wait has ended by the shop's clock (null: not known).
+function waitOver(openUntil) {
+  const until = Date.parse(openUntil);
+  if (shopOffsetMs === null || Number.isNaN(until)) return null;
+  return Date.now() + shopOffsetMs >= until;
+}
+
 const POLL_MS = 1000;
 const KEEP_CALLS = 400;
 const SHOWN_CALLS = 150;
@@ -236,7 +246,9 @@ function drawBreakers(answer) {
         h('span', {class: 'name mono'}, b.name), stateBadge(b.state),
         h('span', {class: 'muted'}, Number(b.failure_rate) < 0 ? 'no failure rate yet' : `failure rate ${Number(b.failure_rate).toFixed(0)}%`),
         h('span', {class: 'muted'}, `${b.number_of_buffered_calls} buffered, ${b.number_of_failed_calls} failed, ${b.total_not_permitted_calls} refused`),
-        b.open_until ? h('span', {class: 'muted'}, `open until ${b.open_until}`) : null));
+        b.open_until ? h('span', {class: 'muted', 'data-test': 'open-until'}, waitOver(b.open_until)
+          ? `its wait ended at ${shopTime(b.open_until)} (shop clock): the next call is a trial`
+          : `open until ${shopTime(b.open_until)} (shop clock)`) : null));
       for (const t of b.transitions || []) transitions.push({breaker: b.name, ...t});
     }
   }
@@ -487,7 +499,16 @@ async function pollCalls() {
     const probe = await admin('GET', '/_admin/calls?since=18446744073709551615', undefined, READ_TIMEOUT_MS);
     nextSeq = Math.max(0, probe.next_seq - KEEP_CALLS);
   }
-  const answer = await admin('GET', `/_admin/calls?since=${nextSeq}`, undefined, READ_TIMEOUT_MS);
+  let answer = await admin('GET', `/_admin/calls?since=${nextSeq}`, undefined, READ_TIMEOUT_MS);
+  if (answer.next_seq < nextSeq) {
+    // The shop's records were numbered from 0 again: the shop (or its gateway's process)
+    // restarted. The table kept the calls from before it as the most recent, for good, and
+    // never showed a new one (an outside probe): it starts again from the new records.
+    calls = [];
+    nextSeq = Math.max(0, answer.next_seq - KEEP_CALLS);
+    say('The shop\'s call records began again (the shop or its gateway restarted): the calls table shows those since.');
+    answer = await admin('GET', `/_admin/calls?since=${nextSeq}`, undefined, READ_TIMEOUT_MS);
+  }
   // A trace's records read earlier (loadTrace) may be among these: each record once.
   const seen = new Set(calls.map((c) => c.seq));
   calls.push(...answer.records.filter((record) => !seen.has(record.seq)));
@@ -581,10 +602,17 @@ async function pollOnce(mine) {
   const drawers = {
     services: (services) => draw($('services'), services.items, drawServices),
     faults: (faults) => draw($('fault-table'), faults.items, drawFaults),
-    clock: (clock) => replace($('clock'),
-      `Shop time ${formatTime(clock.now_ms)}, ahead of real time by ${Math.round(clock.offset_ms / 1000)} s`),
+    clock: (clock) => {
+      shopOffsetMs = Number(clock.now_ms) - Date.now();
+      replace($('clock'),
+        `Shop time ${formatTime(clock.now_ms)}, ahead of real time by ${Math.round(clock.offset_ms / 1000)} s`);
+    },
     edges: () => {},
-    breakers: (breakers) => draw($('breakers'), breakers, drawBreakers),
+    // With whether each OPEN breaker's wait is over: that changes with time alone, and the
+    // panel said "open until" a time long past (an outside probe).
+    breakers: (breakers) => draw($('breakers'), [breakers, Object.values(breakers.services || {})
+      .flatMap((plane) => (plane.items || []).map((b) => b.open_until ? waitOver(b.open_until) : null))],
+    ([data]) => drawBreakers(data)),
     outbox: (outbox) => draw($('outbox'), outbox, drawOutbox),
   };
   names.forEach((name, i) => {
@@ -613,6 +641,9 @@ async function pollOnce(mine) {
 }
 
 async function start() {
+  // Another token may be another shop: nothing read from the one before is kept.
+  calls = [];
+  nextSeq = null;
   $('token-form').hidden = true;
   $('console').hidden = false;
   $('forget').hidden = false;
