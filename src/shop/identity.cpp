@@ -186,7 +186,16 @@ std::optional<Identity> read_identity(const std::filesystem::path& file) {
       if (!port.is_number_integer() || port.get<std::int64_t>() < 1 ||
           port.get<std::int64_t>() > 65535)
         fail(file, "ports." + name + " must be an integer from 1 to 65535");
-      id.ports[name] = static_cast<std::uint16_t>(port.get<std::int64_t>());
+      const auto number = static_cast<std::uint16_t>(port.get<std::int64_t>());
+      // Two services on one port cannot both start, and the second was said to be stopped by
+      // "another process" that does not exist (an outside probe).
+      for (const auto& [other, taken] : id.ports) {
+        if (taken == number) {
+          fail(file, "ports: " + other + " and " + name + " both have port " +
+                         std::to_string(number) + "; each service needs a port of its own");
+        }
+      }
+      id.ports[name] = number;
     }
   }
   if (j.contains("secrets")) {

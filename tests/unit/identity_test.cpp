@@ -205,6 +205,12 @@ TEST_CASE("a corrupt identity file is refused with a message that names the file
   write_text(file, R"({"version": 1, "ports": {"billing": 4000}})");
   CHECK(load_error_of(file).find("unknown service 'billing'") != std::string::npos);
 
+  // Two services on one port: the second was said to be stopped by "another process" that did
+  // not exist (an outside probe).
+  write_text(file, R"({"version": 1, "ports": {"order": 41000, "payment": 41000}})");
+  CHECK(load_error_of(file).find("ports: order and payment both have port 41000") !=
+        std::string::npos);
+
   write_text(file, R"({"version": 1, "secrets": {"jwt_secret": "short"}})");
   CHECK(load_error_of(file).find("secrets.jwt_secret must be a string of at least 32") !=
         std::string::npos);
