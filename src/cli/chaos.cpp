@@ -308,6 +308,18 @@ int run_chaos_command(const ChaosCliOptions& given) {
       if (!std::filesystem::is_regular_file(file))
         missing += (missing.empty() ? "" : ", ") + file.filename().string();
     }
+    // Both layouts at once (files copied in by hand): one was read and the other never looked
+    // at, without a word, and a green check said nothing of it (an outside probe).
+    for (const std::string service : {"order", "payment", "provider"}) {
+      const auto flat = std::filesystem::path(o.check_dir) / (service + ".db");
+      const auto own = std::filesystem::path(o.check_dir) / service / (service + ".db");
+      if (std::filesystem::exists(flat) && std::filesystem::exists(own)) {
+        std::cerr << "shopctl chaos: --check " << o.check_dir << ": the folder holds both layouts ("
+                  << flat.string() << " of a shop in one process and " << own.string()
+                  << " of serve --processes): check a folder that holds one (exit 3)\n";
+        return kExitShop;
+      }
+    }
     if (!missing.empty()) {
       std::cerr << "shopctl chaos: --check " << o.check_dir << ": no " << missing
                 << " in this folder, so nothing can be checked (a shop's data folder holds "

@@ -290,6 +290,15 @@ std::string other_layout_database(const fs::path& dir, bool processes) {
 int refuse_other_layout(const fs::path& dir, bool processes) {
   const auto found = other_layout_database(dir, processes);
   if (found.empty()) return kExitOk;
+  // Both layouts at once (files copied in by hand): each command sent the operator to the
+  // other, which sent them back (an outside probe). Said as what it is.
+  if (const auto own = other_layout_database(dir, !processes); !own.empty()) {
+    std::cerr << "shopctl serve" << (processes ? " --processes" : "") << ": " << dir.string()
+              << " holds both layouts, a shop run in one process (" << (processes ? found : own)
+              << ") and one run with --processes (" << (processes ? own : found)
+              << "): keep the one you want and move the other's files out of the folder (exit 3)\n";
+    return kExitShop;
+  }
   std::cerr << "shopctl serve" << (processes ? " --processes" : "") << ": " << dir.string()
             << " holds a shop run " << (processes ? "in one process" : "with --processes") << " ("
             << found << "): start it " << (processes ? "without" : "with")

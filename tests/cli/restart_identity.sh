@@ -159,6 +159,20 @@ timeout -k 5 60 "$shopctl" serve --data-dir "$tmp/split" --gateway-port 0 --log-
 rc=$?
 check "serve on a --processes shop's folder exits 3 (got $rc: $(head -c 300 "$tmp/layout2.log"))" \
   grep -q "holds a shop run with --processes (.*/split/order/order.db): start it with --processes" "$tmp/layout2.log"
+# Both layouts in one folder (files copied in by hand): serve and serve --processes each sent
+# the operator to the other, and chaos --check read one layout without a word (an outside
+# probe). Each says the folder holds both.
+cp -r "$data" "$tmp/both" && mkdir -p "$tmp/both/order" && cp "$data/order.db" "$tmp/both/order/order.db"
+for flag in "" "--processes"; do
+  timeout -k 5 60 "$shopctl" serve $flag --data-dir "$tmp/both" --gateway-port 0 --log-level warn >"$tmp/both.log" 2>&1
+  rc=$?
+  check "serve $flag on a folder of both layouts exits 3 and says so (got $rc: $(head -c 200 "$tmp/both.log"))" \
+    bash -c "[[ $rc -eq 3 ]] && grep -q 'holds both layouts' '$tmp/both.log'"
+done
+timeout -k 5 60 "$shopctl" chaos --check "$tmp/both" >"$tmp/both-check.log" 2>&1
+rc=$?
+check "chaos --check on a folder of both layouts exits 3 and says so (got $rc)" \
+  bash -c "[[ $rc -eq 3 ]] && grep -q 'holds both layouts' '$tmp/both-check.log'"
 # A flag on the command line wins over the --config file (an operator's --data-dir lost to a
 # shared config's data_dir without a word, and --gateway-port to its ports.gateway).
 printf 'data_dir: %s\nports: {gateway: 18123}\n' "$tmp/elsewhere" >"$tmp/shared.yaml"
