@@ -192,6 +192,12 @@ int run_run(const RunCliOptions& given) {
       std::cerr << "shopctl run: note: running " << allowed << " scenario(s) at once, not "
                 << wanted << ": the open-file limit (ulimit -n) allows about " << allowed
                 << " in-process shops of " << scenario::kFilesPerShop << " files each\n";
+    } else if (const unsigned cap = scenario::in_process_jobs_cap();
+               wanted > cap && loaded.scenarios.size() > cap) {
+      std::cerr << "shopctl run: note: running " << cap << " scenario(s) at once, not " << wanted
+                << ": twice the " << cap / 2
+                << " core(s), each scenario on an in-process shop of its own; more share the CPU "
+                   "so thinly that latency expectations fail for want of it\n";
     }
   }
   options.tags = o.tags;

@@ -166,6 +166,9 @@ std::vector<Diagnostic> target_config_refusals(const std::vector<Scenario>& scen
 // reactors and the connections of a busy step). run_scenarios runs no more at once.
 inline constexpr unsigned kFilesPerShop = 128;
 unsigned in_process_jobs_allowed();
+// At most twice the cores' worth of in-process shops run at once, whatever --jobs asks: past
+// that they share the CPU so thinly that latency expectations fail for want of it.
+unsigned in_process_jobs_cap();
 
 // Runs the scenarios (in parallel up to options.jobs, and without a target up to
 // in_process_jobs_allowed()) and returns every result. With
