@@ -108,9 +108,10 @@ class RunReport {
 };
 
 struct RunnerOptions {
-  unsigned jobs = 0;                   // scenarios at once; 0: the number of cores
-  std::string target;                  // a running shop's gateway URL; empty: in-process shops
-  std::string admin_token;             // the running shop's admin token (with target)
+  unsigned jobs = 0;        // scenarios at once; 0: the number of cores. Without a target, at most
+                            // twice the cores and what the open-file limit allows
+  std::string target;       // a running shop's gateway URL; empty: in-process shops
+  std::string admin_token;  // the running shop's admin token (with target)
   std::vector<std::string> tags;       // run only scenarios with one of these tags
   std::vector<std::string> skip_tags;  // skip scenarios with any of these (they win)
   bool verbose = false;                // the in-process shops' warnings on stderr
