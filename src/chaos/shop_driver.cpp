@@ -171,6 +171,19 @@ class ChildProcess : public ShopDriver {
   ChildProcess(const LocalShopOptions& o, fs::path binary)
       : keep_(o.keep), binary_(std::move(binary)) {
     dir_ = make_data_dir(o, temporary_);
+    // The folder is chaos's while it runs: the shop's own lock on it (one shop per folder) went
+    // with each SIGKILL, and a `serve` started then took the folder and the ports chaos held,
+    // and chaos ended without checking anything (an outside probe). Chaos holds the lock, and
+    // each shop it starts takes it through the descriptor it inherits (SHOPCTL_FOLDER_LOCK_FD,
+    // shop.cpp): the same lock, not a second one.
+    folder_lock_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY);
+    if (folder_lock_ < 0 || ::flock(folder_lock_, LOCK_EX | LOCK_NB) != 0) {
+      if (folder_lock_ >= 0) ::close(folder_lock_);
+      folder_lock_ = -1;
+      throw ShopError("the data folder " + dir_.string() +
+                      " is in use by another shop (the folder is locked): stop that one first, "
+                      "or give chaos another --data-dir");
+    }
     config_ = dir_ / "chaos-shop.yaml";
     log_ = dir_ / "serve.log";
     // The user's settings first, then what chaos needs to restart the shop as it was.
@@ -213,7 +226,10 @@ class ChildProcess : public ShopDriver {
     }
     start();
   }
-  ~ChildProcess() override { finish(); }
+  ~ChildProcess() override {
+    finish();
+    if (folder_lock_ >= 0) ::close(folder_lock_);
+  }
 
   std::string gateway_url() const override { return gateway_; }
   std::string admin_token() const override { return admin_token_; }
@@ -296,6 +312,7 @@ class ChildProcess : public ShopDriver {
       pthread_sigmask(SIG_SETMASK, &none, nullptr);
       ::dup2(log, STDOUT_FILENO);
       ::dup2(log, STDERR_FILENO);
+      ::setenv("SHOPCTL_FOLDER_LOCK_FD", std::to_string(folder_lock_).c_str(), 1);
       // A Ctrl-C meant for chaos reaches the shop through chaos's interrupt() or finish().
       ::setpgid(0, 0);
       const char* argv[] = {binary.c_str(), "serve", "--config", config.c_str(),
@@ -339,6 +356,7 @@ class ChildProcess : public ShopDriver {
   fs::path binary_, dir_, config_, log_;
   std::string gateway_, admin_token_;
   std::vector<http::PortReservation> held_ports_;
+  int folder_lock_ = -1;        // the data folder's flock, held from the start to the end of chaos
   std::atomic<pid_t> pid_{-1};  // read by interrupt() from the signal-watching thread
 };
 

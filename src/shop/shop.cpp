@@ -50,6 +50,29 @@ namespace asio = boost::asio;
 
 namespace {
 
+// The descriptor SHOPCTL_FOLDER_LOCK_FD names when it is an open descriptor of `dir` itself
+// (chaos --crash's lock on its shop's folder), made close-on-exec; else -1. Read once: the
+// variable is removed, so nothing this process starts takes it for its own.
+int inherited_folder_lock(const std::filesystem::path& dir) {
+  const char* text = std::getenv("SHOPCTL_FOLDER_LOCK_FD");
+  if (!text) return -1;
+  const std::string value(text);
+  ::unsetenv("SHOPCTL_FOLDER_LOCK_FD");
+  int fd = -1;
+  try {
+    fd = std::stoi(value);
+  } catch (const std::exception&) {
+    return -1;
+  }
+  struct stat held {
+  }, folder{};
+  if (fd < 0 || ::fstat(fd, &held) != 0 || ::stat(dir.c_str(), &folder) != 0 ||
+      held.st_dev != folder.st_dev || held.st_ino != folder.st_ino)
+    return -1;
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+}
+
 // Request handling allocates and frees a few KiB per request on each io thread; glibc's
 // defaults then keep shrinking and regrowing the thread arenas' heaps (an mprotect every few
 // requests, plus sysmalloc work). Keep freed memory for reuse instead.
@@ -297,7 +320,11 @@ Shop::Shop(ShopConfig config, ShopOptions options)
     // on a new folder each wrote their own identity before either met the other's database
     // locks, and the refused one's secrets could stay in the file: at the running shop's next
     // start every token it had issued was bad_signature (an outside probe, 2 of 26 tries).
-    const int lock_fd = ::open(config_.data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    // A parent that holds the folder for this shop (`chaos --crash`, which keeps it across the
+    // SIGKILLs of its shops) hands its locked descriptor down: the same lock, taken again here
+    // (flock belongs to the open file description), and not a second one.
+    int lock_fd = inherited_folder_lock(config_.data_dir);
+    if (lock_fd < 0) lock_fd = ::open(config_.data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (lock_fd < 0) {
       throw std::runtime_error("the data folder " + config_.data_dir.string() +
                                " cannot be opened: " + std::strerror(errno));

@@ -291,5 +291,28 @@ if [[ $(id -u) -eq 0 ]] && mkdir -p "$work/ro" && mount -t tmpfs -o size=8m tmpf
   umount "$work/ro"
 fi
 
+# chaos --crash holds its folder across its SIGKILLs: the shop's own lock went with each kill,
+# and a `serve` started then took the folder and the ports chaos held, and chaos ended without
+# checking anything (exit 3; an outside probe). A serve tried every few tenths of a second
+# must never start on it, and chaos must end as usual.
+(cd "$work" && "$bin" chaos --crash --data-dir "$work/held" --duration 8s --users 2 --seed 5 \
+  --quiet >"$work/held-chaos.out" 2>&1; echo $? >"$work/held-chaos.rc") &
+took=0; tries=0
+for _ in $(seq 1 300); do
+  [[ -f "$work/held-chaos.rc" ]] && break
+  if [[ -d "$work/held" ]]; then
+    tries=$((tries + 1))
+    timeout 5 "$bin" serve --data-dir "$work/held" --gateway-port 0 --log-level error >"$work/held-serve.out" 2>&1 &
+    intruder=$!; sleep 0.3
+    grep -q "the shop is up" "$work/held-serve.out" && took=$((took + 1))
+    kill -KILL "$intruder" 2>/dev/null; wait "$intruder" 2>/dev/null
+  fi
+  sleep 0.05
+done
+wait
+held_rc=$(cat "$work/held-chaos.rc" 2>/dev/null)
+[[ $took -eq 0 && $tries -gt 5 && "$held_rc" == 0 ]]
+check "a serve tried $tries times on chaos --crash's folder never starts ($took did), and chaos ends (exit $held_rc)" $?
+
 echo "chaos: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
