@@ -400,10 +400,10 @@ TEST_CASE("search is case-insensitive over name, description and SKU") {
 // probe). Unicode's simple lower-case mappings, from the C library's C.UTF-8 tables.
 TEST_CASE("search ignores the case of letters beyond ASCII") {
   std::string product = product_yaml("b-1", "BOK-1");
-  product.replace(product.find("Name of b-1"), 11, "\"Crème BRÛLÉE Äpfel Σοφία\"");
+  product.replace(product.find("Name of b-1"), 11, "\"Crème BRÛLÉE Äpfel Σοφία καφές\"");
   const CatalogData data = catalog::parse_catalog_yaml(kHeader + product, "test.yaml");
-  for (const std::string q :
-       {"crème", "CRÈME", "brûlée", "BRÛLÉE", "äpfel", "ÄPFEL", "σοφία", "ΣΟΦΊΑ"}) {
+  for (const std::string q : {"crème", "CRÈME", "brûlée", "BRÛLÉE", "äpfel", "ÄPFEL", "σοφία",
+                              "ΣΟΦΊΑ", "καφές", "ΚΑΦΈΣ", "καφέσ"}) {
     CAPTURE(q);
     CHECK(catalog::query_products(data, search(q)).total == 1);
   }

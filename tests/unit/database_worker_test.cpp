@@ -679,8 +679,11 @@ TEST_CASE("a worker whose database file was removed acknowledges no write") {
 // `succeeded` after it were lost with their orders at the next crash (an outside probe). Before
 // the first write and after it.
 TEST_CASE("a worker whose -wal file was removed acknowledges no write") {
-  for (const bool written_before : {false, true}) {
+  for (const int round : {0, 1, 2, 3}) {
+    const bool written_before = (round & 1) != 0;
+    const bool moved = (round & 2) != 0;
     CAPTURE(written_before);
+    CAPTURE(moved);
     auto dir = make_temp_dir("shopctl-dbtest");
     const auto file = dir / "wal.db";
     {
@@ -707,7 +710,10 @@ TEST_CASE("a worker whose -wal file was removed acknowledges no write") {
       };
       if (written_before) CHECK(run(1).empty());
       REQUIRE(fs::exists(dir / "wal.db-wal"));
-      fs::remove(dir / "wal.db-wal");
+      if (moved)
+        fs::rename(dir / "wal.db-wal", dir / "aside-wal");  // mv: the file keeps a name
+      else
+        fs::remove(dir / "wal.db-wal");
       CHECK(run(2).find("(or its -wal) was removed or replaced") != std::string::npos);
       CHECK(run(3).find("was removed or replaced") != std::string::npos);
     }

@@ -667,19 +667,32 @@ struct DatabaseWorker::Impl {
   // (`rm order.db-wal` under a running shop: payments answered `succeeded` were gone after a
   // SIGKILL, their orders with them; an outside probe). Its descriptor is opened at the first
   // check: a WAL missing then was removed, one whose last name goes later is seen by fstat.
+  // Moved aside (`mv order.db-wal elsewhere`) is removed too: the name no longer leads to the
+  // open file (an outside probe moved the WAL, and the writes after it were acknowledged and
+  // lost). So the name is looked up and compared with the descriptor, not only its link count.
   bool file_removed() {
     if (removed.load(std::memory_order_relaxed)) return true;
-    struct stat st {};
     if (lock_fd < 0) return false;
-    bool gone = ::fstat(lock_fd, &st) == 0 && st.st_nlink == 0;
+    const std::string wal = path.string() + "-wal";
+    bool gone = !names_open_file(path.c_str(), lock_fd);
     if (!gone && wal_fd < 0) {
-      wal_fd = ::open((path.string() + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
+      wal_fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
       gone = wal_fd < 0 && errno == ENOENT;
     }
-    if (!gone && wal_fd >= 0) gone = ::fstat(wal_fd, &st) == 0 && st.st_nlink == 0;
+    if (!gone && wal_fd >= 0) gone = !names_open_file(wal.c_str(), wal_fd);
     if (!gone) return false;
     removed.store(true, std::memory_order_relaxed);
     return true;
+  }
+  // Whether `name` is still a name of the file open as `fd` (a failed look-up other than a
+  // missing name says yes: only a file known gone refuses writes).
+  static bool names_open_file(const char* name, int fd) {
+    struct stat open_file {
+    }, named{};
+    if (::fstat(fd, &open_file) != 0) return true;
+    if (open_file.st_nlink == 0) return false;
+    if (::stat(name, &named) != 0) return errno != ENOENT;
+    return named.st_dev == open_file.st_dev && named.st_ino == open_file.st_ino;
   }
   std::exception_ptr removed_error() const {
     // Short: the 503's message quotes at most 200 characters of it.

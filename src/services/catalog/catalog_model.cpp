@@ -90,7 +90,11 @@ std::string to_lower(std::string_view text) {
     char32_t c = length == 2 ? (b & 0x1F) : length == 3 ? (b & 0x0F) : (b & 0x07);
     for (std::size_t k = 1; k < length; ++k)
       c = (c << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
-    append_utf8(lower, static_cast<char32_t>(::towlower_l(static_cast<wint_t>(c), locale)));
+    auto mapped = static_cast<char32_t>(::towlower_l(static_cast<wint_t>(c), locale));
+    // Greek's final sigma is a sigma: Σ lowers to σ, and "ΚΑΦΈΣ" did not find "καφές" (an
+    // outside probe); Unicode's case folding maps ς to σ too.
+    if (mapped == 0x03C2) mapped = 0x03C3;
+    append_utf8(lower, mapped);
     i += length;
   }
   return lower;
