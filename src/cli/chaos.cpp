@@ -405,11 +405,11 @@ int run_chaos_command(const ChaosCliOptions& given) {
     lease = std::make_shared<scenario::RunLease>(o.target, o.admin_token, "shopctl chaos",
                                                  "shopctl chaos");
     const std::string refused = lease->acquire(std::chrono::seconds(0));
-    if (!refused.empty()) {
+    // Another run holds it: refused. A shop that cannot be reached (or refuses the token) is
+    // said below, as before, by the attach that meets it.
+    if (!refused.empty() && lease->in_use()) {
       std::cerr << "shopctl chaos: " << o.target << ": " << refused
-                << (lease->in_use() ? ": chaos would break that run's scenarios; wait for it to end"
-                                    : "")
-                << " (exit 3)\n";
+                << ": chaos would break that run's scenarios; wait for it to end (exit 3)\n";
       return kExitShop;
     }
   }
