@@ -33,12 +33,12 @@ std::string AdminAnswer::error_message() const {
 AdminAnswer send_admin_request(http::BlockingClient& client, std::string_view url,
                                std::string_view admin_token, const std::string& method,
                                const std::optional<nlohmann::json>& body,
-                               std::chrono::nanoseconds timeout) {
+                               std::chrono::nanoseconds timeout, bool process_scope) {
   http::Request request;
   request.method = method;
   request.headers.set(std::string(kAdminTokenHeader), std::string(admin_token));
   // This process alone: the clients fan out across a split shop themselves.
-  request.headers.set(std::string(kAdminScopeHeader), "process");
+  if (process_scope) request.headers.set(std::string(kAdminScopeHeader), "process");
   request.headers.set("Accept", "application/json");
   if (body) {
     request.headers.set("Content-Type", "application/json");
@@ -55,6 +55,7 @@ AdminAnswer send_admin_request(http::BlockingClient& client, std::string_view ur
 struct AdminClient::Split {
   Deployment deployment;
   AdminFanOut fanout;
+  bool from_the_shop = false;  // found with GET /_admin/services, not from a deployment file
 };
 
 AdminClient::AdminClient(std::string base_url, std::string admin_token,
@@ -117,9 +118,18 @@ AdminAnswer AdminClient::send(const std::string& method, const std::string& path
         if (deployment.split()) {
           split_ = std::make_unique<Split>();
           split_->deployment = std::move(deployment);
+          split_->from_the_shop = true;
         }
       }
     }
+    // A change to a split shop that knows its processes goes to the gateway's process, which
+    // fans it out itself, one change at a time: fanned out here, two `fault add --id same`
+    // from two shells reached the processes in different orders and left them holding
+    // different faults (an outside probe). A deployment file's shop is fanned out here: its
+    // processes may be reachable from here only.
+    if (split_ && split_->from_the_shop && method != "GET" && method != "HEAD")
+      return send_admin_request(*client_, base_url_ + path, admin_token_, method, body, timeout,
+                                /*process_scope=*/false);
     if (split_) {
       AdminSender sender = [this, timeout](const std::string& base, const std::string& m,
                                            const std::string& p,

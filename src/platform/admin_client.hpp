@@ -30,11 +30,13 @@ struct AdminAnswer {
 // Sends one admin request to `url` (a service's base URL plus the /_admin/ path) over `client`,
 // with the admin token, and reads the answer, whatever its status. For callers that keep
 // their own client (the scenario runner shares one per scenario with its other requests).
-// Throws http::TransportError when no answer came within `timeout`.
+// Throws http::TransportError when no answer came within `timeout`. `process_scope`: the request
+// is for that process alone (X-Admin-Scope: process); without it, a split shop's gateway
+// process fans it out itself.
 AdminAnswer send_admin_request(http::BlockingClient& client, std::string_view url,
                                std::string_view admin_token, const std::string& method,
                                const std::optional<nlohmann::json>& body,
-                               std::chrono::nanoseconds timeout);
+                               std::chrono::nanoseconds timeout, bool process_scope = true);
 
 // A synchronous client for one shop's admin plane, with kept-alive connections of its own.
 // For a shop split over processes (found with GET /_admin/services at the first shop-wide

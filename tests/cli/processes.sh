@@ -216,13 +216,19 @@ check "and cleared on the gateway, they are gone there too (got $status)" $?
 # Eight `fault add --id same` at once: two fan-outs reached the processes in different orders,
 # and the processes held different faults under one id while `fault list` showed one (an
 # outside probe, 2 rounds of 4). The gateway's process makes one change at a time.
+# The payment process is held (SIGSTOP) for a second during the adds, so that they overlap.
 agree=0
+paused=$(pgrep -f -- "serve --only payment .*--data-dir $work/data/payment")
 for round in 1 2 3; do
+  kill -STOP "$paused"
+  adders=()
   for i in 1 2 3 4 5 6 7 8; do
     "$bin" fault add --target "$gateway" --admin-token "$token" --id same --target-service catalog \
       --type delay --delay "${i}ms" >/dev/null 2>&1 &
+    adders+=($!)
   done
-  wait
+  sleep 1; kill -CONT "$paused"
+  wait "${adders[@]}"  # these alone: a bare wait would wait for the launcher too
   delays=$(for admin in $(awk '$1 ~ /^(catalog|auth|provider|payment|order|gateway)$/ && $3 ~ /^http/ {print $3}' "$work/out.txt"); do
     curl -s -m 5 -H "X-Admin-Token: $token" -H 'X-Admin-Scope: process' "$admin/_admin/faults" |
       jq -r '[.items[] | select(.id == "same") | .delay_ms] | join(",")'
