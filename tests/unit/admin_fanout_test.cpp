@@ -254,6 +254,44 @@ TEST_CASE("merged call records: each has a number of its own, and a quiet read m
   CHECK(read(7).body["records"].empty());
 }
 
+// A process that restarted numbers its records from 0 again: asked from a position of its
+// earlier life, it answered nothing, and a reader with a cursor never saw the restarted
+// service's calls (an outside probe killed order's process of serve --processes).
+TEST_CASE("merged call records: a process that restarted is read from its first record again") {
+  auto d = three_processes();
+  FakeShop shop;
+  AdminFanOut fan;
+  auto sender = std::ref(shop);
+  const auto read = [&](std::uint64_t since) {
+    return fan.send(d, sender, "GET", "/_admin/calls?since=" + std::to_string(since), std::nullopt);
+  };
+  for (int i = 0; i < 10; ++i) shop.record("http://c2", "order->catalog");
+  shop.record("http://a", "client->gateway");
+  const auto cursor = read(0).body["next_seq"].get<std::uint64_t>();
+  CHECK(cursor == 11);
+  shop.records["http://c2"].clear();  // order's process restarted
+  shop.record("http://c2", "order->catalog");
+  shop.record("http://c2", "order->catalog");
+  shop.record("http://a", "gateway->order");
+  auto after = read(cursor);
+  REQUIRE(after.body["records"].size() == 3);
+  std::set<std::uint64_t> seqs;
+  for (const auto& r : after.body["records"]) {
+    CHECK(r["seq"].get<std::uint64_t>() >= cursor);
+    seqs.insert(r["seq"].get<std::uint64_t>());
+  }
+  CHECK(seqs.size() == 3);  // a number each
+  const auto next = after.body["next_seq"].get<std::uint64_t>();
+  CHECK(next > cursor);
+  // And the reads after it go on from there.
+  CHECK(read(next).body["records"].empty());
+  shop.record("http://c2", "order->payment");
+  auto later = read(next);
+  REQUIRE(later.body["records"].size() == 1);
+  CHECK(later.body["records"][0]["edge"] == "order->payment");
+  CHECK(later.body["records"][0]["seq"].get<std::uint64_t>() >= next);
+}
+
 // Each process is tried whatever another did: a fan-out stopped at the first process that did
 // not answer, and the ones after it were never reset or given the fault.
 TEST_CASE("a process that does not answer: the others still reset, and the 503 names it") {
