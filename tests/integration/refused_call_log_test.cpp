@@ -47,7 +47,9 @@ TEST_CASE("a call an open breaker refuses is logged, naming the service and the 
     http::Request request;
     request.method = "GET";
     request.target = "/products/p-001";
-    auto refused = asio::co_spawn(io, edge.call(request, true, "trace-1"), asio::use_future);
+    // Named: call() keeps a reference to the trace id until it ends, after this statement.
+    const std::string trace = "trace-1";
+    auto refused = asio::co_spawn(io, edge.call(request, true, trace), asio::use_future);
     io.run();
     CHECK_THROWS_AS(refused.get(), http::TransportError);
   }
