@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "platform/duration.hpp"
+#include "platform/text_rules.hpp"
 
 namespace shopctl::load {
 
@@ -32,12 +33,6 @@ std::optional<Journey> parse_journey(std::string_view name) {
 }
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 std::optional<double> parse_number(std::string_view s) {
   if (s.empty()) return std::nullopt;
@@ -81,28 +76,28 @@ Mix parse_mix(std::string_view text) {
   std::string_view rest = text;
   // One item per comma-separated piece, the last one too: "checkout=1," has an empty item, as
   // ",checkout=1" has (the trailing one was taken, the leading one refused).
-  bool more = !trim(text).empty();
+  bool more = !platform::trim_ows(text).empty();
   while (more) {
     auto comma = rest.find(',');
-    auto item = trim(rest.substr(0, comma));
+    auto item = platform::trim_ows(rest.substr(0, comma));
     more = comma != std::string_view::npos;
     rest = more ? rest.substr(comma + 1) : std::string_view{};
     if (item.empty())
       throw std::invalid_argument("--mix: an empty item in '" + std::string(text) + "'");
     auto eq = item.find('=');
-    auto name = trim(item.substr(0, eq));
+    auto name = platform::trim_ows(item.substr(0, eq));
     auto journey = parse_journey(name);
     if (!journey)
       throw std::invalid_argument("--mix: unknown journey '" + std::string(name) +
                                   "' (journeys: " + journey_names() + ")");
     double weight = 1;
     if (eq != std::string_view::npos) {
-      auto w = parse_number(trim(item.substr(eq + 1)));
+      auto w = parse_number(platform::trim_ows(item.substr(eq + 1)));
       // At most a million: weights are shares, and their sum must stay a finite number.
       if (!w || *w < 0 || *w > 1e6)
         throw std::invalid_argument("--mix: the weight of " + std::string(name) +
                                     " must be a number from 0 to 1000000, got '" +
-                                    std::string(trim(item.substr(eq + 1))) + "'");
+                                    std::string(platform::trim_ows(item.substr(eq + 1))) + "'");
       weight = *w;
     }
     for (const auto& [j, w] : mix.weights)
@@ -194,7 +189,7 @@ void check_thresholds_fit(const std::vector<Threshold>& thresholds, bool open_lo
 namespace {
 Threshold parse_threshold_text(std::string_view text) {
   Threshold t;
-  t.text = std::string(trim(text));
+  t.text = std::string(platform::trim_ows(text));
   std::string_view s = t.text;
   auto fail = [&](const std::string& why) {
     return std::invalid_argument(
@@ -210,8 +205,8 @@ Threshold parse_threshold_text(std::string_view text) {
     t.op += '=';
     ++value_at;
   }
-  auto name = trim(s.substr(0, op_at));
-  auto value = trim(s.substr(value_at));
+  auto name = platform::trim_ows(s.substr(0, op_at));
+  auto value = platform::trim_ows(s.substr(value_at));
   if (auto dot = name.find('.'); dot != std::string_view::npos) {
     auto journey = name.substr(0, dot);
     if (!parse_journey(journey))
@@ -241,7 +236,7 @@ Threshold parse_threshold_text(std::string_view text) {
     if (t.metric == "dropped" && !t.journey.empty())
       throw fail("dropped is not per journey (a dropped start had no journey yet)");
     if (!value.empty() && value.back() == '%') {
-      auto v = parse_number(trim(value.substr(0, value.size() - 1)));
+      auto v = parse_number(platform::trim_ows(value.substr(0, value.size() - 1)));
       if (!v || *v < 0 || *v > 100) throw fail("a percentage must be between 0% and 100%");
       t.value = *v;
       t.percent = true;

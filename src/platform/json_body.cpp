@@ -1,6 +1,7 @@
 #include "platform/json_body.hpp"
 
 #include "platform/error.hpp"
+#include "platform/text_rules.hpp"
 
 #include <algorithm>
 #include <string>
@@ -202,29 +203,20 @@ nlohmann::json parse_json_limited(std::string_view text) {
 
 namespace {
 
-std::string_view trim_space(std::string_view v) {
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  return v;
-}
-
 // The values of the `charset` parameters in a Content-Type's parameters (after the first ';'),
 // without quotes, in order.
 std::vector<std::string_view> content_type_charsets(std::string_view params) {
   std::vector<std::string_view> found;
-  while (!params.empty()) {
-    const auto end = params.find(';');
-    const auto param = trim_space(params.substr(0, end));
+  any_list_element(params, ';', [&](std::string_view param) {
     const auto eq = param.find('=');
-    if (eq != std::string_view::npos && http::iequals(trim_space(param.substr(0, eq)), "charset")) {
-      auto value = trim_space(param.substr(eq + 1));
+    if (eq != std::string_view::npos && http::iequals(trim_ows(param.substr(0, eq)), "charset")) {
+      auto value = trim_ows(param.substr(eq + 1));
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
         value = value.substr(1, value.size() - 2);
       found.push_back(value);
     }
-    if (end == std::string_view::npos) break;
-    params.remove_prefix(end + 1);
-  }
+    return false;
+  });
   return found;
 }
 
@@ -288,7 +280,7 @@ nlohmann::json json_object_body(const http::Request& req) {
   // The shop decodes no content coding: a gzip body was read as JSON text as it came, and a
   // plain body labelled `br, gzip` was taken (RFC 9110, 8.4: 415 for a coding not supported).
   if (auto coding = req.headers.get("Content-Encoding");
-      coding && !http::iequals(trim_space(*coding), "identity")) {
+      coding && !http::iequals(trim_ows(*coding), "identity")) {
     throw ApiError(415, "unsupported_media_type",
                    "request bodies must not be encoded: send the JSON as it is, without "
                    "Content-Encoding",

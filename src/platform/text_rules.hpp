@@ -15,6 +15,29 @@
 
 namespace shopctl::platform {
 
+// `text` without the spaces and horizontal tabs at either end: RFC 9110's optional
+// whitespace (OWS) around a header's list elements and parameters, and around the items of
+// a comma-separated option (`--mix`, `--threshold`). The one trim of the code base.
+constexpr std::string_view trim_ows(std::string_view text) noexcept {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// Calls `visit` with each element of a `separator`-separated list (a header's comma list, a
+// media type's ';' parameters), without OWS, until `visit` returns true; whether it did.
+// Nothing after the last separator gives no element ("a," gives only "a").
+template <class Visit>
+bool any_list_element(std::string_view list, char separator, Visit&& visit) {
+  while (!list.empty()) {
+    const auto at = list.find(separator);
+    const auto element = trim_ows(list.substr(0, at));
+    list = at == std::string_view::npos ? std::string_view() : list.substr(at + 1);
+    if (visit(element)) return true;
+  }
+  return false;
+}
+
 // The first code point of `text` for which `pred` is true, or nothing; U+FFFD at the first
 // byte that starts no well-formed sequence (invalid UTF-8 counts as a match).
 template <class Pred>

@@ -14,16 +14,29 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$shopctl" serve --ephemeral --gateway-port 0 --log-level error >"$tmp/serve.out" 2>&1 &
-serve_pid=$!
-url= token=
-for _ in $(seq 1 200); do  # up to 20 s
-  url=$(sed -nE 's/^ *public door +(http:\/\/[0-9.:]+).*/\1/p' "$tmp/serve.out")
-  token=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$tmp/serve.out")
-  [[ -n "$url" && -n "$token" ]] && break
-  kill -0 "$serve_pid" 2>/dev/null || break
-  sleep 0.1
-done
+# Starts a shop of its own: `own_shop NAME [SERVE OPTIONS]` (--ephemeral when none), its pid,
+# public door and admin token in NAME_pid, NAME_url and NAME_token (up to 20 s; the url and
+# token are empty when it did not come up).
+own_shop() {
+  local name=$1 out="$tmp/$1.out" pid url= token=
+  shift
+  (($#)) || set -- --ephemeral
+  "$shopctl" serve "$@" --gateway-port 0 --log-level error >"$out" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 200); do
+    url=$(sed -nE 's/^ *public door +(http:\/\/[0-9.:]+).*/\1/p' "$out")
+    token=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$out")
+    [[ -n "$url" && -n "$token" ]] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  printf -v "${name}_pid" '%s' "$pid"
+  printf -v "${name}_url" '%s' "$url"
+  printf -v "${name}_token" '%s' "$token"
+}
+
+own_shop serve
+url=$serve_url token=$serve_token
 if [[ -z "$url" || -z "$token" ]]; then
   echo "FAIL: shopctl serve did not come up"; sed 's/^/    /' "$tmp/serve.out" | head -20
   echo "target: 0 passed, 1 failed"
@@ -203,22 +216,6 @@ else
 fi
 # A shop that dies during a run is the shop's error (exit 3, JUnit <error>), not a failed
 # expectation (exit 4, <failure>): a CI gate can tell a broken shop from a broken build.
-# Starts a shop of its own for one check: its pid, public door and admin token in
-# <name>_pid, <name>_url and <name>_token (up to 20 s).
-own_shop() {
-  local name=$1 out="$tmp/$1.out" pid url= token=
-  "$shopctl" serve --ephemeral --gateway-port 0 --log-level error >"$out" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 200); do
-    url=$(sed -nE 's/^ *public door +(http:\/\/[0-9.:]+).*/\1/p' "$out")
-    token=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$out")
-    [[ -n "$url" && -n "$token" ]] && break
-    sleep 0.1
-  done
-  printf -v "${name}_pid" '%s' "$pid"
-  printf -v "${name}_url" '%s' "$url"
-  printf -v "${name}_token" '%s' "$token"
-}
 own_shop dying
 mkdir -p "$tmp/dying"
 printf 'version: 1\nname: outlives its shop\nsteps:\n  - wait: 5s\n  - request: {GET: /api/catalog/products}\n    expect: {status: 200}\n' > "$tmp/dying/a.yaml"
@@ -260,30 +257,20 @@ fi
 # (an outside probe left p-001 at 1 cent, exit 0). The baseline is kept in catalog.db.
 mkdir -p "$tmp/restart-sc"
 printf 'version: 1\nname: a price changed, then a wait\ntimeout: 30s\nsteps:\n  - set_price: {product: p-001, price_cents: 1}\n  - wait: 5s\n' >"$tmp/restart-sc/price.yaml"
-start_kept() {  # start_kept OUT: serve on $tmp/kept-data, sets kept_pid, kept_url, kept_token
-  "$shopctl" serve --data-dir "$tmp/kept-data" --gateway-port 0 --log-level error >"$1" 2>&1 &
-  kept_pid=$!
-  for _ in $(seq 1 200); do
-    kept_url=$(sed -nE 's/^ *public door +(http:\/\/[0-9.:]+).*/\1/p' "$1")
-    kept_token=$(sed -nE 's/^ *admin token +([^ ]+).*/\1/p' "$1")
-    [[ -n "$kept_url" && -n "$kept_token" ]] && break
-    sleep 0.1
-  done
-}
 price_of_p001() {
   local jwt
   jwt=$(curl -s -X POST "$kept_url/api/auth/login" -H 'Content-Type: application/json' \
     -d '{"email":"demo@shop.test","password":"demo-password-1"}' | jq -r .access_token)
   curl -s -H "Authorization: Bearer $jwt" "$kept_url/api/catalog/products/p-001" | jq -r .price_cents
 }
-start_kept "$tmp/kept1.out"
+own_shop kept --data-dir "$tmp/kept-data"
 before_price=$(price_of_p001)
 "$shopctl" run "$tmp/restart-sc" --target "$kept_url" --admin-token "$kept_token" --color never >"$tmp/restart-run.out" 2>&1 &
 restart_run=$!
 for _ in $(seq 1 100); do grep -q "scenario(s) from" "$tmp/restart-run.out" && break; sleep 0.1; done
 sleep 1.5
 kill -TERM "$kept_pid"; wait "$kept_pid" 2>/dev/null
-start_kept "$tmp/kept2.out"
+own_shop kept --data-dir "$tmp/kept-data"
 wait "$restart_run"
 after_price=$(price_of_p001)
 kill "$kept_pid" 2>/dev/null; wait "$kept_pid" 2>/dev/null

@@ -101,6 +101,12 @@ struct FakeShop {
   }
 };
 
+// The merged call records after `since`, as the console reads them.
+AdminAnswer read_calls(AdminFanOut& fan, const Deployment& d, FakeShop& shop, std::uint64_t since) {
+  auto sender = std::ref(shop);
+  return fan.send(d, sender, "GET", "/_admin/calls?since=" + std::to_string(since), std::nullopt);
+}
+
 Deployment three_processes() {
   json services = {
       {"items",
@@ -216,10 +222,7 @@ TEST_CASE("merged call records: each has a number of its own, and a quiet read m
   auto d = three_processes();
   FakeShop shop;
   AdminFanOut fan;
-  auto sender = std::ref(shop);
-  const auto read = [&](std::uint64_t since) {
-    return fan.send(d, sender, "GET", "/_admin/calls?since=" + std::to_string(since), std::nullopt);
-  };
+  const auto read = [&](std::uint64_t since) { return read_calls(fan, d, shop, since); };
   const auto seqs_of = [](const AdminAnswer& a) {
     std::vector<std::uint64_t> out;
     for (const auto& r : a.body["records"]) out.push_back(r["seq"].get<std::uint64_t>());
@@ -261,10 +264,7 @@ TEST_CASE("merged call records: a process that restarted is read from its first 
   auto d = three_processes();
   FakeShop shop;
   AdminFanOut fan;
-  auto sender = std::ref(shop);
-  const auto read = [&](std::uint64_t since) {
-    return fan.send(d, sender, "GET", "/_admin/calls?since=" + std::to_string(since), std::nullopt);
-  };
+  const auto read = [&](std::uint64_t since) { return read_calls(fan, d, shop, since); };
   for (int i = 0; i < 10; ++i) shop.record("http://c2", "order->catalog");
   shop.record("http://a", "client->gateway");
   const auto cursor = read(0).body["next_seq"].get<std::uint64_t>();

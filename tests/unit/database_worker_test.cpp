@@ -632,6 +632,33 @@ TEST_CASE("a database already open in a worker is refused to a second one until 
   fs::remove_all(dir);
 }
 
+namespace {
+
+// Inserts `n` into table t through the worker's queue, as a service does; the error the job
+// ended with, or "" when it was acknowledged.
+std::string insert_through(DatabaseWorker& worker, int n) {
+  std::string error;
+  asio::io_context io;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        try {
+          co_await worker.run(
+              [n](Database& db) { db.prepare("INSERT INTO t (n) VALUES (?)").bind_all(n).run(); });
+        } catch (const std::exception& e) {
+          error = e.what();
+        }
+      },
+      asio::detached);
+  io.run();
+  // The pool thread may still be inside its post to io (ThreadSanitizer saw io's condition
+  // variable destroyed under it): wait for the pool before io goes.
+  worker.run_sync([](Database&) {});
+  return error;
+}
+
+}  // namespace
+
 // A database file removed (or replaced) while the worker has it open: its commits went to a
 // file nobody opens again, and a checkout and a payment answered 2xx after `rm order.db` were
 // lost at the next start (an outside probe). The write that finds the file gone is not
@@ -644,32 +671,11 @@ TEST_CASE("a worker whose database file was removed acknowledges no write") {
     {
       DatabaseWorker worker(file, sync);
       worker.run_sync([](Database& db) { db.exec("CREATE TABLE t (n INTEGER)"); });
-      auto run = [&worker](int n) {
-        std::string error;
-        asio::io_context io;
-        asio::co_spawn(
-            io,
-            [&]() -> asio::awaitable<void> {
-              try {
-                co_await worker.run([n](Database& db) {
-                  db.prepare("INSERT INTO t (n) VALUES (?)").bind_all(n).run();
-                });
-              } catch (const std::exception& e) {
-                error = e.what();
-              }
-            },
-            asio::detached);
-        io.run();
-        // The pool thread may still be inside its post to io (ThreadSanitizer saw io's
-        // condition variable destroyed under it): wait for the pool before io goes.
-        worker.run_sync([](Database&) {});
-        return error;
-      };
-      CHECK(run(1).empty());
+      CHECK(insert_through(worker, 1).empty());
       fs::remove(file);
-      const std::string refused = run(2);
+      const std::string refused = insert_through(worker, 2);
       CHECK(refused.find("was removed or replaced while the service ran") != std::string::npos);
-      CHECK(run(3).find("was removed or replaced") != std::string::npos);
+      CHECK(insert_through(worker, 3).find("was removed or replaced") != std::string::npos);
     }
     fs::remove_all(dir);
   }
@@ -689,33 +695,15 @@ TEST_CASE("a worker whose -wal file was removed acknowledges no write") {
     {
       DatabaseWorker worker(file, Synchronous::full);
       worker.run_sync([](Database& db) { db.exec("CREATE TABLE t (n INTEGER)"); });
-      auto run = [&worker](int n) {
-        std::string error;
-        asio::io_context io;
-        asio::co_spawn(
-            io,
-            [&]() -> asio::awaitable<void> {
-              try {
-                co_await worker.run([n](Database& db) {
-                  db.prepare("INSERT INTO t (n) VALUES (?)").bind_all(n).run();
-                });
-              } catch (const std::exception& e) {
-                error = e.what();
-              }
-            },
-            asio::detached);
-        io.run();
-        worker.run_sync([](Database&) {});
-        return error;
-      };
-      if (written_before) CHECK(run(1).empty());
+      if (written_before) CHECK(insert_through(worker, 1).empty());
       REQUIRE(fs::exists(dir / "wal.db-wal"));
       if (moved)
         fs::rename(dir / "wal.db-wal", dir / "aside-wal");  // mv: the file keeps a name
       else
         fs::remove(dir / "wal.db-wal");
-      CHECK(run(2).find("(or its -wal) was removed or replaced") != std::string::npos);
-      CHECK(run(3).find("was removed or replaced") != std::string::npos);
+      CHECK(insert_through(worker, 2).find("(or its -wal) was removed or replaced") !=
+            std::string::npos);
+      CHECK(insert_through(worker, 3).find("was removed or replaced") != std::string::npos);
     }
     fs::remove_all(dir);
   }

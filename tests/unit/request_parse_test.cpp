@@ -3,8 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "platform/http/request_parse.hpp"
+#include "platform/text_rules.hpp"
 
 namespace {
 
@@ -184,6 +186,36 @@ TEST_CASE("an Accept field gives a media type the quality of its most specific r
       "*/*;q=0.8\r\n";
   CHECK(quality(browser, "text/html") == 1000);
   CHECK(quality(browser, "application/json") == 800);
+}
+
+// The one trim and list walk that the header readers (Connection, Accept, Content-Type's
+// charset) share; each had its own copy before.
+TEST_CASE("a list is walked element by element, each without optional whitespace") {
+  using shopctl::platform::any_list_element;
+  using shopctl::platform::trim_ows;
+  CHECK(trim_ows(" \t a b \t") == "a b");
+  CHECK(trim_ows(" \t ").empty());
+  CHECK(trim_ows("\na\r") == "\na\r");  // only spaces and tabs are OWS
+  auto elements = [](std::string_view list, char separator) {
+    std::vector<std::string> seen;
+    any_list_element(list, separator, [&](std::string_view e) {
+      seen.emplace_back(e);
+      return false;
+    });
+    return seen;
+  };
+  CHECK(elements("", ',').empty());
+  CHECK(elements(" a ,b,, c\t", ',') == std::vector<std::string>{"a", "b", "", "c"});
+  CHECK(elements("a,", ',') == std::vector<std::string>{"a"});
+  CHECK(elements("text/html; q=0.5 ;level=1", ';') ==
+        std::vector<std::string>{"text/html", "q=0.5", "level=1"});
+  int visited = 0;
+  CHECK(any_list_element("a,b,c", ',', [&](std::string_view e) {
+    ++visited;
+    return e == "b";
+  }));
+  CHECK(visited == 2);
+  CHECK_FALSE(any_list_element("a,b", ',', [](std::string_view e) { return e == "c"; }));
 }
 
 // One client, one key: the addresses a proxy writes in X-Forwarded-For in several spellings

@@ -1,5 +1,6 @@
 #include "platform/http/message.hpp"
 #include "platform/json_text.hpp"
+#include "platform/text_rules.hpp"
 
 #include <arpa/inet.h>
 
@@ -79,17 +80,9 @@ std::optional<std::string> canonical_ip_address(std::string_view text) {
 }
 
 bool list_names(std::string_view list, std::string_view item) {
-  while (!list.empty()) {
-    const auto comma = list.find(',');
-    auto element = list.substr(0, comma);
-    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-    while (!element.empty() && (element.front() == ' ' || element.front() == '\t'))
-      element.remove_prefix(1);
-    while (!element.empty() && (element.back() == ' ' || element.back() == '\t'))
-      element.remove_suffix(1);
-    if (!element.empty() && iequals(element, item)) return true;
-  }
-  return false;
+  return platform::any_list_element(list, ',', [item](std::string_view element) {
+    return !element.empty() && iequals(element, item);
+  });
 }
 
 bool connection_names(const Headers& headers, std::string_view option) {
@@ -100,12 +93,6 @@ bool connection_names(const Headers& headers, std::string_view option) {
 }
 
 namespace {
-
-std::string_view trim_ows(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 // A qvalue (RFC 9110 12.4.2: "0" ["." 0*3DIGIT] / "1" ["." 0*3("0")]) in thousandths.
 std::optional<int> qvalue(std::string_view text) {
@@ -132,13 +119,9 @@ std::optional<int> accept_quality(const Headers& headers, std::string_view media
   for (const auto field : headers) {
     if (!iequals(field.name, "Accept")) continue;
     any_field = true;
-    std::string_view list = field.value;
-    while (!list.empty()) {
-      const auto comma = list.find(',');
-      std::string_view element = list.substr(0, comma);
-      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    platform::any_list_element(field.value, ',', [&](std::string_view element) {
       const auto semicolon = element.find(';');
-      const auto range = trim_ows(element.substr(0, semicolon));
+      const auto range = platform::trim_ows(element.substr(0, semicolon));
       int specificity = 0;
       if (iequals(range, media_type)) {
         specificity = 3;
@@ -149,21 +132,20 @@ std::optional<int> accept_quality(const Headers& headers, std::string_view media
         else if (iequals(range.substr(0, rslash), type))
           specificity = 2;
       }
-      if (specificity == 0 || specificity <= best_specificity) continue;
+      if (specificity == 0 || specificity <= best_specificity) return false;
       std::optional<int> quality = 1000;
-      auto params =
-          semicolon == std::string_view::npos ? std::string_view() : element.substr(semicolon + 1);
-      while (!params.empty()) {
-        const auto next = params.find(';');
-        const auto param = trim_ows(params.substr(0, next));
-        params = next == std::string_view::npos ? std::string_view() : params.substr(next + 1);
-        if (param.size() >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=')
-          quality = qvalue(param.substr(2));
+      if (semicolon != std::string_view::npos) {
+        platform::any_list_element(element.substr(semicolon + 1), ';', [&](std::string_view param) {
+          if (param.size() >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=')
+            quality = qvalue(param.substr(2));
+          return false;
+        });
       }
-      if (!quality) continue;
+      if (!quality) return false;
       best_specificity = specificity;
       best_quality = *quality;
-    }
+      return false;
+    });
   }
   if (!any_field) return std::nullopt;
   return best_quality;

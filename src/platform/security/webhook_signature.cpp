@@ -7,6 +7,7 @@
 
 #include "platform/security/hmac.hpp"
 #include "platform/security/random.hpp"
+#include "platform/text_rules.hpp"
 
 namespace shopctl::platform::security {
 namespace {
@@ -16,13 +17,6 @@ constexpr std::size_t kMaxHeaderLength = 2048;
 constexpr std::size_t kMaxSignatures = 8;
 // Up to 18 digits always fits an int64.
 constexpr std::size_t kMaxTimestampDigits = 18;
-
-std::string_view trim(std::string_view text) noexcept {
-  const auto is_space = [](char c) { return c == ' ' || c == '\t'; };
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
 
 struct ParsedHeader {
   std::string_view timestamp_text;
@@ -36,7 +30,7 @@ bool parse_header(std::string_view header, ParsedHeader& parsed) noexcept {
   bool has_timestamp = false;
   while (!header.empty()) {
     const std::size_t comma = header.find(',');
-    const std::string_view item = trim(header.substr(0, comma));
+    const std::string_view item = trim_ows(header.substr(0, comma));
     header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
     const std::size_t equals = item.find('=');
     if (equals == std::string_view::npos) return false;
