@@ -387,16 +387,13 @@ int run_serve(const ServeOptions& o) {
   if (config.catalog_file &&
       (config.only.empty() ||
        std::find(config.only.begin(), config.only.end(), "catalog") != config.only.end())) {
-    std::string text;
+    // Kept parsed (read_catalog_file): the catalog seeds from it without parsing it again.
     try {
-      text = platform::read_input_file(*config.catalog_file);
-    } catch (const std::exception& e) {
+      catalog::read_catalog_file(*config.catalog_file);
+    } catch (const platform::InputFileError& e) {
       say_serve_failure(json ? command : "shopctl serve", json, "invalid catalog file",
                         "cannot read " + config.catalog_file->string() + ": " + e.what());
       return kExitInvalid;
-    }
-    try {
-      catalog::parse_catalog_yaml(text, config.catalog_file->string());
     } catch (const std::exception& e) {
       say_serve_failure(json ? command : "shopctl serve", json, "invalid catalog file", e.what());
       return kExitInvalid;

@@ -2141,8 +2141,7 @@ std::vector<Diagnostic> validate_shop_config(const YAML::Node& config, const std
       // Read as the catalog reads it at its first start: a file that is there but no catalog
       // (invalid YAML, a missing field) passed validate and failed the run with exit 3.
       try {
-        catalog::parse_catalog_yaml(platform::read_input_file(*scratch.catalog_file),
-                                    scratch.catalog_file->string());
+        catalog::read_catalog_file(*scratch.catalog_file);
       } catch (const std::exception& e) {
         out.push_back(Diagnostic{file, mark.line + 1, mark.column + 1,
                                  "catalog.file is no catalog: " + std::string(e.what())});

@@ -1,12 +1,16 @@
 #include "services/catalog/catalog_model.hpp"
 
 #include <locale.h>
+#include <sys/stat.h>
 #include <wctype.h>
 
 #include <algorithm>
 #include <charconv>
+#include <deque>
 #include <initializer_list>
 #include <limits>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <system_error>
@@ -15,6 +19,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "platform/domain_error.hpp"
+#include "platform/input_file.hpp"
 #include "platform/text_rules.hpp"
 #include "platform/yaml_document.hpp"
 #include "platform/yaml_json.hpp"
@@ -385,8 +390,54 @@ CatalogData parse_catalog_yaml(std::string_view yaml, std::string_view source_na
 }
 
 std::shared_ptr<const CatalogData> load_demo_catalog() {
-  return std::make_shared<const CatalogData>(
+  // Every shop of a run starts from it: parsed once, not once a scenario.
+  static const auto demo = std::make_shared<const CatalogData>(
       parse_catalog_yaml(kDemoCatalogYaml, "demo_catalog.yaml"));
+  return demo;
+}
+
+namespace {
+
+// What tells one version of a regular file from another without reading it.
+struct FileIdentity {
+  std::string path;
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = 0;
+  std::int64_t modified_ns = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+
+std::optional<FileIdentity> identity_of(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return FileIdentity{
+      path.lexically_normal().string(), st.st_dev, st.st_ino, st.st_size,
+      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+}  // namespace
+
+std::shared_ptr<const CatalogData> read_catalog_file(const std::filesystem::path& path) {
+  static std::mutex mu;
+  static std::deque<std::pair<FileIdentity, std::shared_ptr<const CatalogData>>> kept;
+  constexpr std::size_t kKept = 4;
+  const auto before = identity_of(path);
+  if (before) {
+    std::lock_guard lock(mu);
+    for (const auto& [identity, data] : kept)
+      if (identity == *before) return data;
+  }
+  auto data = std::make_shared<const CatalogData>(
+      parse_catalog_yaml(platform::read_input_file(path), path.string()));
+  // Kept only when the file did not change while it was read.
+  if (before && identity_of(path) == before) {
+    std::lock_guard lock(mu);
+    std::erase_if(kept, [&](const auto& entry) { return entry.first.path == before->path; });
+    kept.emplace_front(*before, data);
+    if (kept.size() > kKept) kept.pop_back();
+  }
+  return data;
 }
 
 const Product* find_product(const CatalogData& data, std::string_view product_id) {

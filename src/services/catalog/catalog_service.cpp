@@ -258,14 +258,12 @@ std::optional<CatalogService::Offers> CatalogService::kept_run_baseline() const 
 CatalogData CatalogService::seed_catalog() const {
   // First start: the configured catalog file, or the embedded demo catalog.
   if (!settings_.catalog_file) return *load_demo_catalog();
-  std::string text;
   try {
-    text = platform::read_input_file(*settings_.catalog_file);
+    return *read_catalog_file(*settings_.catalog_file);
   } catch (const platform::InputFileError& e) {
     throw std::runtime_error("cannot read catalog file " + settings_.catalog_file->string() + ": " +
                              e.what());
   }
-  return parse_catalog_yaml(text, settings_.catalog_file->string());
 }
 
 void CatalogService::open_storage() {
