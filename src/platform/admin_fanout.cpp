@@ -38,6 +38,19 @@ const AdminAnswer* first_failure(const std::vector<AdminAnswer>& answers) {
   return nullptr;
 }
 
+// Moves the `records` and `transitions` of a process's calls answer into `records` and
+// `transitions` (copies held every record twice, and an answer holds up to 20,000).
+void take_items(AdminAnswer& a, json& records, json& transitions) {
+  const auto take = [&a](const char* key, json& into) {
+    const auto it = a.body.find(key);
+    into = it != a.body.end() && it->is_array() ? std::move(*it) : json::array();
+  };
+  take("records", records);
+  take("transitions", transitions);
+  a.raw.clear();
+  a.raw.shrink_to_fit();
+}
+
 AdminAnswer with_body(int status, json body) {
   AdminAnswer a;
   a.status = status;
@@ -624,8 +637,7 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
     dropped = dropped || a.body.value("dropped", false);
     const auto capacity = a.body.value("ring_capacity", std::uint64_t{0});
     if (i == 0 || capacity < ring_capacity) ring_capacity = capacity;
-    records_of[i] = a.body.value("records", json::array());
-    transitions_of[i] = a.body.value("transitions", json::array());
+    take_items(a, records_of[i], transitions_of[i]);
   }
   // A process that restarted numbers its records from 0 again: asked from a position of its
   // earlier life, it answered nothing until its new records passed that number, and a reader
@@ -640,8 +652,7 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
       if (!a.ok()) return a;
       restarted = true;
       next[i] = a.body.value("next_seq", std::uint64_t{0});
-      records_of[i] = a.body.value("records", json::array());
-      transitions_of[i] = a.body.value("transitions", json::array());
+      take_items(a, records_of[i], transitions_of[i]);
     }
   }
   std::uint64_t merged_next = 0;
@@ -720,11 +731,21 @@ AdminAnswer AdminFanOut::calls_since(const Deployment& d, const AdminSender& sen
   };
   std::stable_sort(records.begin(), records.end(), by_time);
   std::stable_sort(transitions.begin(), transitions.end(), by_time);
-  return with_body(200, {{"next_seq", merged_next},
-                         {"records", records},
-                         {"transitions", transitions},
-                         {"dropped", dropped},
-                         {"ring_capacity", ring_capacity}});
+  // One ring's worth, the newest, as one process answers: the answer was every process's ring
+  // end to end (75,636 records under a "ring_capacity" of 20,000, 23 MB, and the gateway's
+  // process held 340 MB after building it; an outside probe). Those left out are `dropped`.
+  if (ring_capacity > 0 && records.size() > ring_capacity) {
+    records.erase(records.begin(),
+                  records.begin() + static_cast<std::ptrdiff_t>(records.size() - ring_capacity));
+    dropped = true;
+  }
+  json answer = json::object();
+  answer["next_seq"] = merged_next;
+  answer["records"] = std::move(records);
+  answer["transitions"] = std::move(transitions);
+  answer["dropped"] = dropped;
+  answer["ring_capacity"] = ring_capacity;
+  return with_body(200, std::move(answer));
 }
 
 }  // namespace shopctl::platform

@@ -5,6 +5,7 @@
 #include "platform/duration.hpp"
 #include "platform/error.hpp"
 #include "platform/json_body.hpp"
+#include "platform/json_text.hpp"
 #include "platform/service_host.hpp"
 
 namespace shopctl::platform {
@@ -13,20 +14,35 @@ namespace asio = boost::asio;
 using http::Request;
 using http::Response;
 
-nlohmann::json calls_json(const CallLog& log, std::uint64_t since, bool with_records) {
-  nlohmann::json records = nlohmann::json::array();
+std::string calls_json_text(const CallLog& log, std::uint64_t since, bool with_records) {
+  // Written record by record: a whole-answer JSON value of 20,000 records took about 2 KB of
+  // heap a record (40 MB for a 6 MB answer), and the shop's RSS stayed at 150 MB after a load
+  // whose calls the console or a probe read (an outside probe).
+  std::string records = "[";
   if (with_records) {
-    for (const auto& r : log.since(since)) records.push_back(r.to_json());
+    const auto all = log.since(since);
+    records.reserve(all.size() * 320 + 2);
+    for (const auto& r : all) {
+      if (records.size() > 1) records += ',';
+      records += json_text(r.to_json());
+    }
   }
+  records += ']';
   nlohmann::json transitions = nlohmann::json::array();
   for (const auto& t : log.transitions_since(since)) transitions.push_back(t.to_json());
   // `dropped`: records of `since` or later that the ring no longer holds (it keeps the last
-  // `ring_capacity`), so that a reader counting them knows its count is too low.
-  return {{"next_seq", log.next_seq()},
-          {"records", std::move(records)},
-          {"transitions", std::move(transitions)},
-          {"dropped", log.dropped_since(since)},
-          {"ring_capacity", log.capacity()}};
+  // `ring_capacity`), so that a reader counting them knows its count is too low. The keys in
+  // the order a JSON value writes them (sorted).
+  std::string out;
+  out.reserve(records.size() + 256);
+  out += "{\"dropped\":";
+  out += log.dropped_since(since) ? "true" : "false";
+  out += ",\"next_seq\":" + std::to_string(log.next_seq());
+  out += ",\"records\":";
+  out += records;
+  out += ",\"ring_capacity\":" + std::to_string(log.capacity());
+  out += ",\"transitions\":" + json_text(transitions) + "}";
+  return out;
 }
 
 void ServiceHost::add_common_admin_routes() {
@@ -156,7 +172,10 @@ void ServiceHost::add_common_admin_routes() {
                        {{"parameter", "only"}});
       with_records = false;
     }
-    co_return Response::json(200, calls_json(ctx_.calls, since, with_records));
+    Response res;
+    res.headers.set("Content-Type", "application/json; charset=utf-8");
+    res.body = calls_json_text(ctx_.calls, since, with_records);
+    co_return res;
   });
   admin_routes_.add("GET", "/_admin/edges", any, [this](Request&) -> asio::awaitable<Response> {
     nlohmann::json edges = nlohmann::json::object();

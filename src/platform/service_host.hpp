@@ -154,7 +154,7 @@ class ServiceHost {
   std::uint64_t violations_unlogged_ = 0;
 };
 
-// The content of GET /_admin/calls for records since `since`.
-nlohmann::json calls_json(const CallLog& log, std::uint64_t since, bool with_records = true);
+// The body of GET /_admin/calls for records since `since` (JSON text).
+std::string calls_json_text(const CallLog& log, std::uint64_t since, bool with_records = true);
 
 }  // namespace shopctl::platform

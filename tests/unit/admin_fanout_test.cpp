@@ -38,6 +38,7 @@ struct FakeShop {
   std::set<std::string> refused;  // admin URLs whose connection is refused, as a client says it
   std::set<std::string> no_admin_plane;  // URLs that serve only their services' own routes
   std::set<std::string> other_token;     // admin URLs whose process holds another admin token
+  std::uint64_t ring_capacity = 20000;   // each process's ring, as it says it
 
   AdminAnswer operator()(const std::string& base, const std::string& method,
                          const std::string& path, const std::optional<json>& body) {
@@ -69,8 +70,11 @@ struct FakeShop {
       for (std::size_t i = 0; i < all.size(); ++i) {
         if (i >= since) out.push_back(all[i]);
       }
-      return answer(200,
-                    {{"next_seq", all.size()}, {"records", out}, {"transitions", json::array()}});
+      return answer(200, {{"next_seq", all.size()},
+                          {"records", out},
+                          {"transitions", json::array()},
+                          {"dropped", false},
+                          {"ring_capacity", ring_capacity}});
     }
     if (path == "/_admin/faults" && method == "POST") {
       faults[base].push_back(*body);
@@ -290,6 +294,36 @@ TEST_CASE("merged call records: a process that restarted is read from its first 
   REQUIRE(later.body["records"].size() == 1);
   CHECK(later.body["records"][0]["edge"] == "order->payment");
   CHECK(later.body["records"][0]["seq"].get<std::uint64_t>() >= next);
+}
+
+// The merged answer was every process's ring end to end: 75,636 records under a
+// "ring_capacity" of 20,000 (23 MB), and the gateway's process kept 340 MB after building it
+// (an outside probe). It holds one ring's worth, the newest, and says the rest were dropped.
+TEST_CASE("merged call records: one ring's worth, the newest, and the rest said dropped") {
+  auto d = three_processes();
+  FakeShop shop;
+  shop.ring_capacity = 5;
+  AdminFanOut fan;
+  int at = 0;
+  for (int i = 0; i < 4; ++i) {
+    for (const char* base : {"http://a", "http://b", "http://c2"}) {
+      auto& list = shop.records[base];
+      list.push_back({{"seq", list.size()}, {"edge", "client->gateway"}, {"at_ms", ++at}});
+    }
+  }
+  const auto all = read_calls(fan, d, shop, 0);
+  REQUIRE(all.body["records"].size() == 5);
+  std::vector<int> times;
+  for (const auto& r : all.body["records"]) times.push_back(r["at_ms"].get<int>());
+  CHECK(times == std::vector<int>{8, 9, 10, 11, 12});
+  CHECK(all.body["dropped"] == true);
+  CHECK(all.body["ring_capacity"] == 5);
+  CHECK(all.raw.find("\"at_ms\":7") == std::string::npos);
+  // Under the capacity: all of them, nothing dropped.
+  shop.ring_capacity = 100;
+  const auto under = read_calls(fan, d, shop, 0);
+  CHECK(under.body["records"].size() == 12);
+  CHECK(under.body["dropped"] == false);
 }
 
 // Each process is tried whatever another did: a fan-out stopped at the first process that did
