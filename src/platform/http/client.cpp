@@ -1,9 +1,12 @@
 #include "platform/http/client.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -204,10 +207,108 @@ struct Client::Impl {
       ++idle_count;
     }
   }
+
+  // Closes the connections idle for longer than max_idle_time. take() dropped them only when
+  // a caller came for one: once the traffic stopped, up to 64 a client stayed open, and the
+  // servers' idle timeout left them in CLOSE-WAIT for good (69 sockets after a load; an
+  // outside soak probe). Called by the sweeper (below), on its own thread: an idle connection
+  // has no operation pending and nothing else holds it, so it may be closed from anywhere.
+  void close_expired(std::chrono::steady_clock::time_point now) {
+    std::lock_guard sweeping(sweep_mu);
+    if (closed) return;
+    std::vector<std::unique_ptr<PooledConnection>> expired;  // closed before sweep_mu is let go
+    {
+      std::lock_guard lock(mu);
+      for (auto& [context, list] : idle) {
+        std::erase_if(list, [&](std::unique_ptr<PooledConnection>& c) {
+          if (now - c->idle_since <= options.max_idle_time) return false;
+          expired.push_back(std::move(c));
+          return true;
+        });
+      }
+      idle_count -= expired.size();
+    }
+    // Closed outside `mu`, as take() closes the stale ones.
+  }
+
+  // ~Client sets `closed` under sweep_mu: no sweep is under way then, and none starts after
+  // it, so the sweeper never closes a socket whose io_context its owner destroys next.
+  std::mutex sweep_mu;
+  bool closed = false;
 };
 
-Client::Client(ClientOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
-Client::~Client() = default;
+namespace detail {
+
+// One thread for the process that closes expired pooled connections of every live client,
+// every half of the shortest max_idle_time among them (at most every 5 s, at least every
+// 50 ms). It starts with the first client and sleeps while there is none.
+class PoolSweeper {
+ public:
+  static PoolSweeper& instance() {
+    static PoolSweeper sweeper;
+    return sweeper;
+  }
+  void add(const std::shared_ptr<Client::Impl>& impl, std::chrono::milliseconds max_idle) {
+    std::lock_guard lock(mu_);
+    clients_.push_back(impl);
+    interval_ = std::clamp<std::chrono::milliseconds>(
+        std::min(interval_, max_idle / 2), std::chrono::milliseconds(50), std::chrono::seconds(5));
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    wake_.notify_one();
+  }
+  ~PoolSweeper() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  PoolSweeper() = default;
+  void run() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      wake_.wait_for(lock, interval_);
+      if (stopping_) break;
+      std::vector<std::shared_ptr<Client::Impl>> live;
+      for (auto it = clients_.begin(); it != clients_.end();) {
+        if (auto impl = it->lock()) {
+          live.push_back(std::move(impl));
+          ++it;
+        } else {
+          it = clients_.erase(it);
+        }
+      }
+      lock.unlock();
+      const auto now = std::chrono::steady_clock::now();
+      for (const auto& impl : live) impl->close_expired(now);
+      live.clear();  // a client's last reference may go here, outside the lock
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::vector<std::weak_ptr<Client::Impl>> clients_;
+  std::chrono::milliseconds interval_{5000};
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace detail
+
+Client::Client(ClientOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {
+  detail::PoolSweeper::instance().add(impl_, impl_->options.max_idle_time);
+}
+Client::~Client() {
+  {
+    std::lock_guard sweeping(impl_->sweep_mu);
+    impl_->closed = true;
+  }
+  clear_pool();  // here, on the owner's thread, not wherever the last reference goes
+}
 
 void Client::clear_pool() {
   std::lock_guard lock(impl_->mu);

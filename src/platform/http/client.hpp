@@ -17,7 +17,8 @@ namespace shopctl::http {
 
 namespace detail {
 class HostResolver;
-}
+class PoolSweeper;
+}  // namespace detail
 
 struct Endpoint {
   std::string host = "127.0.0.1";
@@ -51,6 +52,7 @@ class Client {
 
  private:
   struct Impl;
+  friend class detail::PoolSweeper;
   std::shared_ptr<Impl> impl_;
 };
 
