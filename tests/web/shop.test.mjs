@@ -2215,3 +2215,69 @@ test('a submit the browser refuses clears the page\'s message from the last one'
   noProblems(page);
   await page.context().close();
 });
+
+// ---- accessibility (an outside audit: axe-core and the keyboard in headless Chromium) -------
+
+// The WCAG contrast ratio of two "rgb(...)" colours.
+function contrast(a, b) {
+  const luminance = (rgb) => {
+    const [r, g, b2] = rgb.match(/[\d.]+/g).slice(0, 3).map(Number).map((v) => v / 255)
+      .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b2;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+// The focused element's ring colours (outline and box-shadow rings) and the background around it.
+function ringOf(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    const style = getComputedStyle(el);
+    const colours = [style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0 ? style.outlineColor : null,
+      ...(style.boxShadow.match(/rgba?\([^)]*\)/g) || [])].filter(Boolean).filter((c) => !/rgba\([^)]*,\s*0\)$/.test(c));
+    let around = el.parentElement;
+    while (around && /rgba\(0, 0, 0, 0\)|transparent/.test(getComputedStyle(around).backgroundColor)) around = around.parentElement;
+    const background = around ? getComputedStyle(around).backgroundColor : 'rgb(255, 255, 255)';
+    return {colours, background, text: el.textContent.trim().slice(0, 30)};
+  });
+}
+
+// WCAG 1.4.11: the amber focus ring was about 2:1 on white and on the grey page.
+test('the focus ring stands out at 3:1 on every background it meets', async () => {
+  const user = await apiShopper();
+  await user.call('POST', '/api/cart/items', {product_id: 'p-005', quantity: 1});
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/`);
+  await page.locator('[data-test="product"]').first().waitFor();
+  const places = [
+    ['the top bar', page.getByRole('link', {name: /^Cart/})],
+    ['a white card', page.locator('[data-test="product"] button').first()],
+    ['the grey page', page.getByRole('link', {name: 'Next →'})],
+  ];
+  const backgrounds = new Set();
+  for (const [where, control] of places) {
+    await control.focus();
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Tab');
+    const ring = await ringOf(page);
+    backgrounds.add(ring.background);
+    const best = Math.max(...ring.colours.map((c) => contrast(c, ring.background)));
+    assert.ok(best >= 3, `${where} ("${ring.text}" on ${ring.background}): ring ${ring.colours.join(' / ')} is ${best.toFixed(2)}:1`);
+  }
+  assert.equal(backgrounds.size, 3, `three backgrounds: ${[...backgrounds]}`);
+  // The pay page's own ring, on its white sheet.
+  const created = await user.call('POST', '/api/orders');
+  const pay = await newPage(chromium.browser);
+  await pay.goto(created.json.payment.pay_url);
+  await pay.locator('#pay-form').waitFor();
+  await pay.getByLabel('Card number').focus();
+  await pay.keyboard.press('Tab');
+  const ring = await ringOf(pay);
+  const best = Math.max(...ring.colours.map((c) => contrast(c, ring.background)));
+  assert.ok(best >= 3, `pay page ("${ring.text}" on ${ring.background}): ${best.toFixed(2)}:1`);
+  noProblems(page);
+  noProblems(pay);
+  await page.context().close();
+  await pay.context().close();
+});
