@@ -2281,3 +2281,87 @@ test('the focus ring stands out at 3:1 on every background it meets', async () =
   await page.context().close();
   await pay.context().close();
 });
+
+// WCAG 2.4.3: the console dropped the focus to the body when the control it was on went away.
+test('the console keeps the keyboard\'s place when the control it was on goes away', async () => {
+  const operator = await newPage(chromium.browser);
+  await operator.goto(`${shop.url}/console`);
+  await operator.getByLabel('Admin token').fill(shop.adminToken);
+  await operator.getByLabel('Admin token').press('Enter');
+  await operator.locator('#service-table tbody tr').first().waitFor();
+  assert.deepEqual(await operator.evaluate(() => [document.activeElement.tagName, document.activeElement.textContent]),
+    ['H1', 'Operator console'], 'after the token, the focus is on the console\'s heading');
+  // Clear: the next row's Clear, then the one before when it was the last, then the heading.
+  for (const id of ['web-a11y-c1', 'web-a11y-c2', 'web-a11y-c3']) {
+    await admin(shop, 'POST', '/_admin/faults', {id, target: 'catalog', type: 'delay', delay_ms: 1,
+      match: {method: 'GET', path: '/nothing-here'}});
+  }
+  try {
+    await operator.locator('[data-fault="web-a11y-c3"]').waitFor({timeout: 5000});
+    const focusedKey = () => operator.evaluate(() => document.activeElement.dataset?.key || document.activeElement.id || document.activeElement.tagName);
+    await operator.getByRole('button', {name: 'Clear fault web-a11y-c1'}).focus();
+    await operator.keyboard.press('Enter');
+    await operator.locator('[data-fault="web-a11y-c1"]').waitFor({state: 'detached', timeout: 5000});
+    assert.equal(await focusedKey(), 'clear:web-a11y-c2');
+    await operator.getByRole('button', {name: 'Clear fault web-a11y-c3'}).focus();
+    await operator.keyboard.press('Enter');
+    await operator.locator('[data-fault="web-a11y-c3"]').waitFor({state: 'detached', timeout: 5000});
+    assert.equal(await focusedKey(), 'clear:web-a11y-c2');
+    await operator.keyboard.press('Enter');
+    await operator.locator('[data-fault="web-a11y-c2"]').waitFor({state: 'detached', timeout: 5000});
+    await operator.waitForTimeout(1500);  // a poll or two redraw the table
+    assert.equal(await focusedKey(), 'faults-title');
+  } finally {
+    for (const id of ['web-a11y-c1', 'web-a11y-c2', 'web-a11y-c3']) await admin(shop, 'DELETE', `/_admin/faults/${id}`).catch(() => {});
+  }
+  // A service's stop, drawn again as start: the focus stays on that service's button.
+  const power = operator.locator('#service-table [data-service="auth"] button').first();
+  await power.focus();
+  try {
+    await operator.keyboard.press('Enter');
+    await operator.locator('#service-table [data-service="auth"] button', {hasText: 'start'}).waitFor({timeout: 10000});
+    await operator.waitForTimeout(300);
+    assert.deepEqual(await operator.evaluate(() => [document.activeElement.closest('tr')?.dataset.service, document.activeElement.textContent]),
+      ['auth', 'start']);
+    await operator.keyboard.press('Enter');
+    await operator.locator('#service-table [data-service="auth"] button', {hasText: 'stop'}).waitFor({timeout: 10000});
+    await operator.waitForTimeout(300);
+    assert.deepEqual(await operator.evaluate(() => [document.activeElement.closest('tr')?.dataset.service, document.activeElement.textContent]),
+      ['auth', 'stop']);
+  } finally {
+    const services = await admin(shop, 'GET', '/_admin/services');
+    if (!services.items.find((s) => s.name === 'auth').running) await admin(shop, 'POST', '/_admin/services/auth/start');
+  }
+  noProblems(operator);
+  await operator.context().close();
+});
+
+// WCAG 1.4.10: the console was 358 px wide at 320 px (the trace field's size="36").
+test('the console fits a 320 px screen', async () => {
+  const operator = await newPage(chromium.browser, {viewport: {width: 320, height: 640}});
+  await openConsole(operator);
+  const overflow = await operator.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);
+  noProblems(operator);
+  await operator.context().close();
+});
+
+// WCAG 2.2.2: the calls table changed every second with no way to hold it still.
+test('the console\'s calls table can be paused and resumed', async () => {
+  const operator = await newPage(chromium.browser);
+  await openConsole(operator);
+  await fetch(`${shop.url}/api/catalog/products?page_size=1`);
+  await operator.locator('#call-table [data-test="call"]').first().waitFor({timeout: 5000});
+  const pause = operator.getByRole('button', {name: 'Pause updates'});
+  await pause.click();
+  assert.equal(await operator.locator('#calls-pause').getAttribute('aria-pressed'), 'true');
+  const held = await operator.locator('#call-table tbody').innerText();
+  for (let i = 0; i < 3; i += 1) await fetch(`${shop.url}/api/catalog/products?page_size=${i + 2}`);
+  await operator.waitForTimeout(2500);
+  assert.equal(await operator.locator('#call-table tbody').innerText(), held, 'the table holds still while paused');
+  await operator.getByRole('button', {name: 'Resume updates'}).click();
+  assert.equal(await operator.locator('#calls-pause').getAttribute('aria-pressed'), 'false');
+  await operator.waitForFunction((old) => document.querySelector('#call-table tbody').innerText !== old, held, {timeout: 5000});
+  noProblems(operator);
+  await operator.context().close();
+});
