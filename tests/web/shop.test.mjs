@@ -2365,3 +2365,173 @@ test('the console\'s calls table can be paused and resumed', async () => {
   noProblems(operator);
   await operator.context().close();
 });
+
+// Every add to the cart answered 503 by the order service (an `abort` fault on its POST).
+async function failingAdds(id) {
+  await admin(shop, 'POST', '/_admin/faults', {id, target: 'order', from: 'gateway', type: 'abort', status: 503,
+    match: {method: 'POST', path: '/cart/items'}});
+}
+
+// Where the focused control and the error alert are on screen, in the window's coordinates.
+function focusAndAlert(page) {
+  return page.evaluate(() => {
+    const box = (el) => { const r = el.getBoundingClientRect(); return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; };
+    const active = document.activeElement;
+    const alert = document.querySelector('#problem .notice');
+    return {text: (active.textContent || '').trim(), tag: active.tagName, focused: box(active), alert: alert ? box(alert) : null};
+  });
+}
+
+// WCAG 2.4.11: the alert stays at the bottom of the window until it is dismissed, and at
+// 320 x 568 it hid the "Add to cart" buttons and "Next →" the keyboard moved to.
+test('at 320 x 568 the error alert never hides the control the keyboard is on', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user, {viewport: {width: 320, height: 568}});
+  await page.goto(`${shop.url}/#/`);
+  await page.locator('[data-test="product"]').first().waitFor();
+  await failingAdds('web-a11y-obscured');
+  try {
+    await page.locator('[data-test="product"] button').first().focus();
+    await page.keyboard.press('Enter');
+    await page.locator('[data-test="problem"]').getByText('Could not add it').waitFor({timeout: 5000});
+    let seen = 0;
+    for (let i = 0; i < 80; i += 1) {
+      await page.keyboard.press('Tab');
+      const at = await focusAndAlert(page);
+      assert.ok(at.alert, 'the alert is still there');
+      const overlap = Math.max(0, Math.min(at.focused.bottom, at.alert.bottom) - Math.max(at.focused.top, at.alert.top))
+        * Math.max(0, Math.min(at.focused.right, at.alert.right) - Math.max(at.focused.left, at.alert.left));
+      assert.equal(overlap, 0, `the focused ${at.tag} "${at.text}" is not under the alert (${JSON.stringify(at)})`);
+      seen += 1;
+      if (at.text === 'Next →') break;
+    }
+    assert.equal((await focusAndAlert(page)).text, 'Next →', `Tab reached "Next →" (${seen} steps)`);
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-a11y-obscured');
+  }
+  await screenshot(page, 'alert-320', {fullPage: false});
+  noProblems(page);
+  await page.context().close();
+});
+
+// WCAG 2.4.3 and 1.3.2: "Dismiss" dropped the focus to the body, and the alert came before the
+// page's content in the DOM (and in Tab order) although it shows at the bottom.
+test('Dismiss puts the focus back on the control that failed, and the alert comes after the content', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/`);
+  await page.locator('[data-test="product"]').first().waitFor();
+  assert.equal(await page.evaluate(() => Boolean(document.getElementById('main').compareDocumentPosition(
+    document.getElementById('problem')) & Node.DOCUMENT_POSITION_FOLLOWING)), true, '#problem follows main');
+  await failingAdds('web-a11y-dismiss');
+  try {
+    const add = page.locator('[data-test="product"] button').nth(1);
+    await add.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('[data-test="problem"]').getByText('Could not add it').waitFor({timeout: 5000});
+    await page.waitForFunction(() => !document.querySelectorAll('[data-test="product"] button')[1].disabled);
+    await page.locator('[data-test="problem"]').getByRole('button', {name: 'Dismiss'}).focus();
+    await page.keyboard.press('Enter');
+    await page.locator('[data-test="problem"]').waitFor({state: 'detached'});
+    assert.equal(await page.evaluate(() => document.activeElement === document.querySelectorAll('[data-test="product"] button')[1]),
+      true, 'the focus is back on the "Add to cart" that failed');
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-a11y-dismiss');
+  }
+  noProblems(page);
+  await page.context().close();
+});
+
+// WCAG 2.5.3: the product cards' buttons showed "Add to cart" and were named "Add <product> to
+// the cart", which a voice command "click Add to cart" did not find.
+test('a product card\'s button is named with the words it shows', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/`);
+  await page.locator('[data-test="product"]').first().waitFor();
+  const buttons = await page.locator('[data-test="product"] button').evaluateAll((all) => all.map((b) => ({
+    shown: b.textContent.trim(), name: b.getAttribute('aria-label') || b.textContent.trim(),
+    product: b.closest('[data-test="product"]').querySelector('h3').textContent.trim()})));
+  assert.ok(buttons.length > 0);
+  for (const b of buttons) {
+    assert.ok(b.name.toLowerCase().startsWith(b.shown.toLowerCase()), `"${b.name}" starts with "${b.shown}"`);
+    assert.ok(b.name.includes(b.product), `"${b.name}" names ${b.product}`);
+  }
+  await page.getByRole('button', {name: `Add to cart: ${buttons[0].product}`, exact: true}).waitFor();
+  noProblems(page);
+  await page.context().close();
+});
+
+// WCAG 3.3.1 and 1.3.1: the errors were not tied to the fields they were about.
+test('an error about a field marks that field and says which one', async () => {
+  // An email already registered: the Email field is marked, described by the error, focused.
+  const taken = await apiShopper();
+  const page = await newPage(chromium.browser);
+  await page.goto(`${shop.url}/#/register`);
+  await page.getByLabel('Name').fill('Twice');
+  await page.getByLabel('Email').fill(taken.email);
+  await page.getByLabel(/^Password/).fill('correct-horse-battery');
+  await page.getByRole('button', {name: 'Create account'}).click();
+  await page.getByRole('alert').getByText('log in', {exact: true}).waitFor({timeout: 5000});
+  const email = await page.evaluate(() => {
+    const field = document.getElementById('email');
+    const described = document.getElementById(field.getAttribute('aria-describedby') || '');
+    return {invalid: field.getAttribute('aria-invalid'), described: described?.textContent || '', focused: document.activeElement === field};
+  });
+  assert.equal(email.invalid, 'true');
+  assert.match(email.described, /with it instead/);
+  assert.equal(email.focused, true, 'the focus is on the Email field');
+  await page.getByLabel('Email').fill(`other-${taken.email}`);
+  assert.equal(await page.getByLabel('Email').getAttribute('aria-invalid'), null, 'a changed email is no longer marked');
+  await page.context().close();
+
+  // A quantity that is no whole number: its line's field is marked and the product named.
+  const user = await apiShopper();
+  await user.call('POST', '/api/cart/items', {product_id: 'p-001', quantity: 3});
+  const cart = await signedInPage(user);
+  await cart.goto(`${shop.url}/#/cart`);
+  const field = cart.locator('[data-test="cart-line"] input.qty');
+  await field.waitFor();
+  const name = (await cart.locator('[data-test="cart-line"] .name').textContent()).trim();
+  await field.fill('2.9');
+  await field.press('Tab');
+  const problem = cart.locator('[data-test="problem"]');
+  await problem.getByText('whole number').waitFor({timeout: 5000});
+  assert.ok((await problem.textContent()).includes(name), `the message names ${name}`);
+  assert.equal(await field.getAttribute('aria-invalid'), 'true');
+  assert.equal(await cart.evaluate(() => document.getElementById(
+    document.querySelector('[data-test="cart-line"] input.qty').getAttribute('aria-describedby'))?.textContent || ''),
+  await cart.locator('#problem p').textContent());
+  noProblems(cart);
+  await cart.context().close();
+
+  // The console's fault form: the admin plane's field name said as the field's label, the
+  // field marked, and both gone after an add that succeeds.
+  const operator = await newPage(chromium.browser);
+  await openConsole(operator);
+  await operator.getByLabel('Which requests').selectOption('probability');
+  await operator.getByLabel('N or p').fill('2');
+  await operator.getByRole('button', {name: 'Add fault'}).click();
+  const faultError = operator.locator('#fault-error');
+  await faultError.getByText('N or p must be between 0 and 1').waitFor({timeout: 5000});
+  assert.equal(await operator.getByLabel('N or p').getAttribute('aria-invalid'), 'true');
+  assert.equal(await operator.getByLabel('N or p').getAttribute('aria-describedby'), 'fault-error-text');
+  await operator.getByLabel('Id (optional)').fill('web-a11y-fieldfix');
+  await operator.getByLabel('N or p').evaluate((input) => { input.value = '0'; });  // no input event
+  await operator.getByRole('button', {name: 'Add fault'}).click();
+  await operator.locator('[data-fault="web-a11y-fieldfix"]').waitFor({timeout: 5000});
+  assert.equal(await faultError.textContent(), '');
+  assert.equal(await operator.getByLabel('N or p').getAttribute('aria-invalid'), null);
+  await admin(shop, 'DELETE', '/_admin/faults/web-a11y-fieldfix');
+  // A refused advance is an alert beside its field, marks it, and stays past the 4 s status line.
+  await operator.getByLabel('Advance the shop clock by').fill('soon');
+  await operator.getByRole('button', {name: 'Advance'}).click();
+  const clockError = operator.locator('#clock-error');
+  await clockError.getByText('Could not advance the clock').waitFor({timeout: 5000});
+  assert.equal(await clockError.getAttribute('role'), 'alert');
+  assert.equal(await operator.getByLabel('Advance the shop clock by').getAttribute('aria-invalid'), 'true');
+  await operator.waitForTimeout(4500);
+  assert.equal(await clockError.getByText('Could not advance the clock').isVisible(), true, 'still said 4.5 s later');
+  noProblems(operator);
+  await operator.context().close();
+});
