@@ -2535,3 +2535,52 @@ test('an error about a field marks that field and says which one', async () => {
   noProblems(operator);
   await operator.context().close();
 });
+
+// WCAG 1.3.1: the list's h2 "Categories" came before its h1 and its products' h3s had no h2; the
+// console had no h1 once open, and the faults' actions column no header text.
+test('headings go h1, then h2, then h3, and every table header is named', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/`);
+  await page.locator('[data-test="product"]').first().waitFor();
+  const levels = await page.evaluate(() => [...document.querySelectorAll('main h1, main h2, main h3')].map((el) => Number(el.tagName[1])));
+  assert.equal(levels[0], 1, `the first heading is the h1 (${levels})`);
+  levels.forEach((level, i) => assert.ok(i === 0 || level <= levels[i - 1] + 1, `no level skipped (${levels})`));
+  noProblems(page);
+  await page.context().close();
+  const operator = await newPage(chromium.browser);
+  await openConsole(operator);
+  assert.deepEqual(await operator.locator('h1:visible').allTextContents(), ['Operator console']);
+  await operator.locator('#fault-table thead th').first().waitFor();
+  const headers = await operator.locator('#fault-table thead th, #service-table thead th, #call-table thead th').allTextContents();
+  assert.ok(headers.every((text) => text.trim() !== ''), JSON.stringify(headers));
+  noProblems(operator);
+  await operator.context().close();
+});
+
+// After Escape in the price dialog the focus went to the page's content, not to the cart's
+// "Check out and pay" the shopper was on.
+test('Escape in the price dialog puts the focus on "Check out and pay"', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-004', 1);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  const before = await cartTotal(page);
+  const cart = await (await fetch(`${shop.url}/api/cart`, {headers: {Authorization: `Bearer ${await shopperToken(page)}`}})).json();
+  const price = cart.items[0].unit_price_cents;
+  await setPrice(shop, 'p-004', price + 100);
+  try {
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    await page.getByRole('dialog', {name: 'Prices have changed'}).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', {name: 'Prices have changed'}).waitFor({state: 'hidden'});
+    await page.waitForFunction((old) => document.querySelector('[data-test="cart-total"]')?.textContent.trim() !== old, before);
+    await page.waitForTimeout(200);
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.test), 'checkout');
+  } finally {
+    await setPrice(shop, 'p-004', price);
+  }
+  noProblems(page);
+  await page.context().close();
+});

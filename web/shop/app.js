@@ -570,12 +570,14 @@ async function browsePage(params) {
   const known = category ? categories.items.find((c) => c.id === category) : null;
   const title = category ? (known ? known.name : 'Unknown category') : 'All products';
   setTitle(q ? `${title}: “${q}”` : title);
-  drawPage(h('div', {class: 'browse'},
+  // The page's h1 comes first, then the categories' h2 and the list's h2 over its products'
+  // h3s (the categories' h2 came before the h1, and the h3s had no h2).
+  drawPage(h('h1', {id: 'list-title'}, q ? `${title}: “${q}”` : title), h('div', {class: 'browse'},
     h('nav', {class: 'card categories', 'aria-label': 'Categories'}, h('h2', {}, 'Categories'), categoryList),
     h('section', {'aria-labelledby': 'list-title'},
       form,
       searchMessage,
-      h('h1', {id: 'list-title'}, q ? `${title}: “${q}”` : title),
+      h('h2', {class: 'visually-hidden'}, 'Products'),
       h('p', {class: 'muted'}, `${products.total} product${products.total === 1 ? '' : 's'}`),
       products.items.length
         ? h('ul', {class: 'products'}, products.items.map(productCard))
@@ -1141,7 +1143,17 @@ async function showPriceChange(changes, oldCart, confirm, generation) {
   // However the dialog closes without the confirmation ("Back to the cart", Escape), the page
   // is drawn again, with the new prices the cart now has.
   let confirmed = false;
-  priceDialog.onclose = () => { if (!confirmed) render(); };
+  // The focus then goes to the cart's "Check out and pay" (it fell to the page's content).
+  priceDialog.onclose = () => {
+    if (confirmed) return;
+    const drawn = render();
+    const generation = renderCount;
+    drawn.then(() => {
+      if (generation !== renderCount) return;
+      if (document.activeElement !== main && document.activeElement !== document.body) return;
+      main.querySelector('[data-test="checkout"]')?.focus();
+    });
+  };
   confirmButton.addEventListener('click', () => { confirmed = true; priceDialog.close(); confirm(); });
   back.addEventListener('click', () => priceDialog.close());
   priceDialog.showModal();
