@@ -54,6 +54,14 @@ async function waitForBreaker(page, name, state) {
   await page.locator(`[data-breaker="${name}"] [data-test="breaker-state"]`, {hasText: state}).waitFor({timeout: 10000});
 }
 
+// The pay page shows the result and waits for the shopper: its "Back to the shop" link has the
+// focus, and takes them to the order's page (it went there by itself 800 ms after the result).
+async function backToShop(page) {
+  const back = page.locator('#message').getByRole('link', {name: 'Back to the shop'});
+  await back.waitFor({timeout: 15000});
+  await back.click();
+}
+
 async function waitForOrderStatus(page, status) {
   await page.locator('[data-test="order-status"]').first().filter({hasText: status}).waitFor({timeout: 15000});
 }
@@ -123,6 +131,7 @@ test('the seed flow: login, browse, search, page, detail, cart, checkout, pay 42
   await page.getByRole('button', {name: 'Pay'}).click();
   await waitForOrderStatus(watcher, 'PAID');
   await watcher.close();
+  await backToShop(page);
   await page.waitForURL(/#\/orders\/[^/]+$/, {timeout: 15000});
   await waitForOrderStatus(page, 'PAID');
   await page.getByText('your order is paid').waitFor();
@@ -148,6 +157,7 @@ test('a declined card ends the order FAILED and puts the items back in the cart'
   await page.getByRole('button', {name: '4000 0000 0000 0002'}).click();
   assert.equal(await page.getByLabel('Card number').inputValue(), '4000000000000002');
   await page.getByRole('button', {name: 'Pay'}).click();
+  await backToShop(page);
   await page.waitForURL(/#\/orders\//, {timeout: 15000});
   await waitForOrderStatus(page, 'FAILED');
   await page.getByText(/payment failed \(card_declined\)/i).waitFor();
@@ -179,6 +189,7 @@ test('a changed price shows the old and new prices, and the shopper confirms the
     await payWith(page, '4242424242424242');
     assert.equal((await page.locator('#amount').textContent()).trim(), '€13.50');
     await page.getByRole('button', {name: 'Pay'}).click();
+    await backToShop(page);
     await page.waitForURL(/#\/orders\//, {timeout: 15000});
     await waitForOrderStatus(page, 'PAID');
   } finally {
@@ -1263,10 +1274,11 @@ test('Back from the order page after paying leaves the pay flow', async () => {
   await page.getByRole('button', {name: 'Check out and pay'}).click();
   await payWith(page, '4242424242424242');
   await page.getByRole('button', {name: 'Pay'}).click();
+  await backToShop(page);
   await page.waitForURL(/#\/orders\/[^/]+$/, {timeout: 15000});
   await waitForOrderStatus(page, 'PAID');
   await page.goBack();
-  await page.waitForTimeout(2500);  // longer than the pay page waits before it sends you on
+  await page.waitForTimeout(2500);  // time enough for a page that would send the shopper on
   assert.match(page.url(), /#\/cart$/, 'Back goes to the cart the checkout started from');
   await page.getByRole('heading', {name: 'Your cart'}).waitFor();
   noProblems(page);
@@ -1639,7 +1651,7 @@ test('the pay page of a payment canceled meanwhile says how it ended and offers 
   await page.locator('#message').getByText('This payment was canceled').waitFor({timeout: 5000});
   assert.equal(await page.locator('#pay-form').isVisible(), false);
   assert.equal(await page.getByRole('heading', {name: 'Test cards'}).isVisible(), false);
-  assert.equal(await page.locator('#message').getByRole('link', {name: 'Return to the shop'}).count(), 1);
+  await backToShop(page);
   await page.waitForURL(/#\/orders\//, {timeout: 10000});
   noProblems(page);
   await page.context().close();
@@ -2581,6 +2593,30 @@ test('Escape in the price dialog puts the focus on "Check out and pay"', async (
   } finally {
     await setPrice(shop, 'p-004', price);
   }
+  noProblems(page);
+  await page.context().close();
+});
+
+// WCAG 2.2.1: the pay page went back to the shop 800 ms after saying the result. It waits for
+// the shopper now, with the focus on its "Back to the shop" link, which still leaves the
+// history (Back from the order page goes to the cart).
+test('the pay page waits for the shopper after a decline, with the focus on the way back', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-005', 1);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.getByRole('button', {name: 'Check out and pay'}).click();
+  await payWith(page, '4000000000000002');
+  await page.getByRole('button', {name: 'Pay'}).click();
+  await page.locator('#message').getByText('Payment declined (card_declined)').waitFor({timeout: 5000});
+  await page.waitForTimeout(3000);
+  assert.match(new URL(page.url()).pathname, /^\/pay\//, 'still on the pay page 3 s later');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Back to the shop');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/#\/orders\//, {timeout: 10000});
+  await waitForOrderStatus(page, 'FAILED');
+  await page.goBack();
+  await page.waitForURL(/#\/cart$/, {timeout: 5000});
   noProblems(page);
   await page.context().close();
 });
