@@ -54,6 +54,14 @@ async function waitForBreaker(page, name, state) {
   await page.locator(`[data-breaker="${name}"] [data-test="breaker-state"]`, {hasText: state}).waitFor({timeout: 10000});
 }
 
+// The pay page shows the result and waits for the shopper: its "Back to the shop" link has the
+// focus, and takes them to the order's page (it went there by itself 800 ms after the result).
+async function backToShop(page) {
+  const back = page.locator('#message').getByRole('link', {name: 'Back to the shop'});
+  await back.waitFor({timeout: 15000});
+  await back.click();
+}
+
 async function waitForOrderStatus(page, status) {
   await page.locator('[data-test="order-status"]').first().filter({hasText: status}).waitFor({timeout: 15000});
 }
@@ -123,6 +131,7 @@ test('the seed flow: login, browse, search, page, detail, cart, checkout, pay 42
   await page.getByRole('button', {name: 'Pay'}).click();
   await waitForOrderStatus(watcher, 'PAID');
   await watcher.close();
+  await backToShop(page);
   await page.waitForURL(/#\/orders\/[^/]+$/, {timeout: 15000});
   await waitForOrderStatus(page, 'PAID');
   await page.getByText('your order is paid').waitFor();
@@ -148,6 +157,7 @@ test('a declined card ends the order FAILED and puts the items back in the cart'
   await page.getByRole('button', {name: '4000 0000 0000 0002'}).click();
   assert.equal(await page.getByLabel('Card number').inputValue(), '4000000000000002');
   await page.getByRole('button', {name: 'Pay'}).click();
+  await backToShop(page);
   await page.waitForURL(/#\/orders\//, {timeout: 15000});
   await waitForOrderStatus(page, 'FAILED');
   await page.getByText(/payment failed \(card_declined\)/i).waitFor();
@@ -179,6 +189,7 @@ test('a changed price shows the old and new prices, and the shopper confirms the
     await payWith(page, '4242424242424242');
     assert.equal((await page.locator('#amount').textContent()).trim(), '€13.50');
     await page.getByRole('button', {name: 'Pay'}).click();
+    await backToShop(page);
     await page.waitForURL(/#\/orders\//, {timeout: 15000});
     await waitForOrderStatus(page, 'PAID');
   } finally {
@@ -1263,10 +1274,11 @@ test('Back from the order page after paying leaves the pay flow', async () => {
   await page.getByRole('button', {name: 'Check out and pay'}).click();
   await payWith(page, '4242424242424242');
   await page.getByRole('button', {name: 'Pay'}).click();
+  await backToShop(page);
   await page.waitForURL(/#\/orders\/[^/]+$/, {timeout: 15000});
   await waitForOrderStatus(page, 'PAID');
   await page.goBack();
-  await page.waitForTimeout(2500);  // longer than the pay page waits before it sends you on
+  await page.waitForTimeout(2500);  // time enough for a page that would send the shopper on
   assert.match(page.url(), /#\/cart$/, 'Back goes to the cart the checkout started from');
   await page.getByRole('heading', {name: 'Your cart'}).waitFor();
   noProblems(page);
@@ -1639,7 +1651,7 @@ test('the pay page of a payment canceled meanwhile says how it ended and offers 
   await page.locator('#message').getByText('This payment was canceled').waitFor({timeout: 5000});
   assert.equal(await page.locator('#pay-form').isVisible(), false);
   assert.equal(await page.getByRole('heading', {name: 'Test cards'}).isVisible(), false);
-  assert.equal(await page.locator('#message').getByRole('link', {name: 'Return to the shop'}).count(), 1);
+  await backToShop(page);
   await page.waitForURL(/#\/orders\//, {timeout: 10000});
   noProblems(page);
   await page.context().close();
@@ -2212,6 +2224,399 @@ test('a submit the browser refuses clears the page\'s message from the last one'
   await page.getByRole('button', {name: 'Create account'}).click();
   await page.waitForFunction(() => !document.querySelector('form [role="alert"]'));
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'password', 'the browser points at the field');
+  noProblems(page);
+  await page.context().close();
+});
+
+// ---- accessibility (an outside audit: axe-core and the keyboard in headless Chromium) -------
+
+// The WCAG contrast ratio of two "rgb(...)" colours.
+function contrast(a, b) {
+  const luminance = (rgb) => {
+    const [r, g, b2] = rgb.match(/[\d.]+/g).slice(0, 3).map(Number).map((v) => v / 255)
+      .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b2;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+// The focused element's ring colours (outline and box-shadow rings) and the background around it.
+function ringOf(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    const style = getComputedStyle(el);
+    const colours = [style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0 ? style.outlineColor : null,
+      ...(style.boxShadow.match(/rgba?\([^)]*\)/g) || [])].filter(Boolean).filter((c) => !/rgba\([^)]*,\s*0\)$/.test(c));
+    let around = el.parentElement;
+    while (around && /rgba\(0, 0, 0, 0\)|transparent/.test(getComputedStyle(around).backgroundColor)) around = around.parentElement;
+    const background = around ? getComputedStyle(around).backgroundColor : 'rgb(255, 255, 255)';
+    return {colours, background, text: el.textContent.trim().slice(0, 30)};
+  });
+}
+
+// WCAG 1.4.11: the amber focus ring was about 2:1 on white and on the grey page.
+test('the focus ring stands out at 3:1 on every background it meets', async () => {
+  const user = await apiShopper();
+  await user.call('POST', '/api/cart/items', {product_id: 'p-005', quantity: 1});
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/`);
+  await page.locator('[data-test="product"]').first().waitFor();
+  const places = [
+    ['the top bar', page.getByRole('link', {name: /^Cart/})],
+    ['a white card', page.locator('[data-test="product"] button').first()],
+    ['the grey page', page.getByRole('link', {name: 'Next →'})],
+  ];
+  const backgrounds = new Set();
+  for (const [where, control] of places) {
+    await control.focus();
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Tab');
+    const ring = await ringOf(page);
+    backgrounds.add(ring.background);
+    const best = Math.max(...ring.colours.map((c) => contrast(c, ring.background)));
+    assert.ok(best >= 3, `${where} ("${ring.text}" on ${ring.background}): ring ${ring.colours.join(' / ')} is ${best.toFixed(2)}:1`);
+  }
+  assert.equal(backgrounds.size, 3, `three backgrounds: ${[...backgrounds]}`);
+  // The pay page's own ring, on its white sheet.
+  const created = await user.call('POST', '/api/orders');
+  const pay = await newPage(chromium.browser);
+  await pay.goto(created.json.payment.pay_url);
+  await pay.locator('#pay-form').waitFor();
+  await pay.getByLabel('Card number').focus();
+  await pay.keyboard.press('Tab');
+  const ring = await ringOf(pay);
+  const best = Math.max(...ring.colours.map((c) => contrast(c, ring.background)));
+  assert.ok(best >= 3, `pay page ("${ring.text}" on ${ring.background}): ${best.toFixed(2)}:1`);
+  noProblems(page);
+  noProblems(pay);
+  await page.context().close();
+  await pay.context().close();
+});
+
+// WCAG 2.4.3: the console dropped the focus to the body when the control it was on went away.
+test('the console keeps the keyboard\'s place when the control it was on goes away', async () => {
+  const operator = await newPage(chromium.browser);
+  await operator.goto(`${shop.url}/console`);
+  await operator.getByLabel('Admin token').fill(shop.adminToken);
+  await operator.getByLabel('Admin token').press('Enter');
+  await operator.locator('#service-table tbody tr').first().waitFor();
+  assert.deepEqual(await operator.evaluate(() => [document.activeElement.tagName, document.activeElement.textContent]),
+    ['H1', 'Operator console'], 'after the token, the focus is on the console\'s heading');
+  // Clear: the next row's Clear, then the one before when it was the last, then the heading.
+  for (const id of ['web-a11y-c1', 'web-a11y-c2', 'web-a11y-c3']) {
+    await admin(shop, 'POST', '/_admin/faults', {id, target: 'catalog', type: 'delay', delay_ms: 1,
+      match: {method: 'GET', path: '/nothing-here'}});
+  }
+  try {
+    await operator.locator('[data-fault="web-a11y-c3"]').waitFor({timeout: 5000});
+    const focusedKey = () => operator.evaluate(() => document.activeElement.dataset?.key || document.activeElement.id || document.activeElement.tagName);
+    await operator.getByRole('button', {name: 'Clear fault web-a11y-c1'}).focus();
+    await operator.keyboard.press('Enter');
+    await operator.locator('[data-fault="web-a11y-c1"]').waitFor({state: 'detached', timeout: 5000});
+    assert.equal(await focusedKey(), 'clear:web-a11y-c2');
+    await operator.getByRole('button', {name: 'Clear fault web-a11y-c3'}).focus();
+    await operator.keyboard.press('Enter');
+    await operator.locator('[data-fault="web-a11y-c3"]').waitFor({state: 'detached', timeout: 5000});
+    assert.equal(await focusedKey(), 'clear:web-a11y-c2');
+    await operator.keyboard.press('Enter');
+    await operator.locator('[data-fault="web-a11y-c2"]').waitFor({state: 'detached', timeout: 5000});
+    await operator.waitForTimeout(1500);  // a poll or two redraw the table
+    assert.equal(await focusedKey(), 'faults-title');
+  } finally {
+    for (const id of ['web-a11y-c1', 'web-a11y-c2', 'web-a11y-c3']) await admin(shop, 'DELETE', `/_admin/faults/${id}`).catch(() => {});
+  }
+  // A service's stop, drawn again as start: the focus stays on that service's button.
+  const power = operator.locator('#service-table [data-service="auth"] button').first();
+  await power.focus();
+  try {
+    await operator.keyboard.press('Enter');
+    await operator.locator('#service-table [data-service="auth"] button', {hasText: 'start'}).waitFor({timeout: 10000});
+    await operator.waitForTimeout(300);
+    assert.deepEqual(await operator.evaluate(() => [document.activeElement.closest('tr')?.dataset.service, document.activeElement.textContent]),
+      ['auth', 'start']);
+    await operator.keyboard.press('Enter');
+    await operator.locator('#service-table [data-service="auth"] button', {hasText: 'stop'}).waitFor({timeout: 10000});
+    await operator.waitForTimeout(300);
+    assert.deepEqual(await operator.evaluate(() => [document.activeElement.closest('tr')?.dataset.service, document.activeElement.textContent]),
+      ['auth', 'stop']);
+  } finally {
+    const services = await admin(shop, 'GET', '/_admin/services');
+    if (!services.items.find((s) => s.name === 'auth').running) await admin(shop, 'POST', '/_admin/services/auth/start');
+  }
+  noProblems(operator);
+  await operator.context().close();
+});
+
+// WCAG 1.4.10: the console was 358 px wide at 320 px (the trace field's size="36").
+test('the console fits a 320 px screen', async () => {
+  const operator = await newPage(chromium.browser, {viewport: {width: 320, height: 640}});
+  await openConsole(operator);
+  const overflow = await operator.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);
+  noProblems(operator);
+  await operator.context().close();
+});
+
+// WCAG 2.2.2: the calls table changed every second with no way to hold it still.
+test('the console\'s calls table can be paused and resumed', async () => {
+  const operator = await newPage(chromium.browser);
+  await openConsole(operator);
+  await fetch(`${shop.url}/api/catalog/products?page_size=1`);
+  await operator.locator('#call-table [data-test="call"]').first().waitFor({timeout: 5000});
+  const pause = operator.getByRole('button', {name: 'Pause updates'});
+  await pause.click();
+  assert.equal(await operator.locator('#calls-pause').getAttribute('aria-pressed'), 'true');
+  const held = await operator.locator('#call-table tbody').innerText();
+  for (let i = 0; i < 3; i += 1) await fetch(`${shop.url}/api/catalog/products?page_size=${i + 2}`);
+  await operator.waitForTimeout(2500);
+  assert.equal(await operator.locator('#call-table tbody').innerText(), held, 'the table holds still while paused');
+  await operator.getByRole('button', {name: 'Resume updates'}).click();
+  assert.equal(await operator.locator('#calls-pause').getAttribute('aria-pressed'), 'false');
+  await operator.waitForFunction((old) => document.querySelector('#call-table tbody').innerText !== old, held, {timeout: 5000});
+  noProblems(operator);
+  await operator.context().close();
+});
+
+// Every add to the cart answered 503 by the order service (an `abort` fault on its POST).
+async function failingAdds(id) {
+  await admin(shop, 'POST', '/_admin/faults', {id, target: 'order', from: 'gateway', type: 'abort', status: 503,
+    match: {method: 'POST', path: '/cart/items'}});
+}
+
+// Where the focused control and the error alert are on screen, in the window's coordinates.
+function focusAndAlert(page) {
+  return page.evaluate(() => {
+    const box = (el) => { const r = el.getBoundingClientRect(); return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; };
+    const active = document.activeElement;
+    const alert = document.querySelector('#problem .notice');
+    return {text: (active.textContent || '').trim(), tag: active.tagName, focused: box(active), alert: alert ? box(alert) : null};
+  });
+}
+
+// WCAG 2.4.11: the alert stays at the bottom of the window until it is dismissed, and at
+// 320 x 568 it hid the "Add to cart" buttons and "Next →" the keyboard moved to.
+test('at 320 x 568 the error alert never hides the control the keyboard is on', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user, {viewport: {width: 320, height: 568}});
+  await page.goto(`${shop.url}/#/`);
+  await page.locator('[data-test="product"]').first().waitFor();
+  await failingAdds('web-a11y-obscured');
+  try {
+    await page.locator('[data-test="product"] button').first().focus();
+    await page.keyboard.press('Enter');
+    await page.locator('[data-test="problem"]').getByText('Could not add it').waitFor({timeout: 5000});
+    let seen = 0;
+    for (let i = 0; i < 80; i += 1) {
+      await page.keyboard.press('Tab');
+      const at = await focusAndAlert(page);
+      assert.ok(at.alert, 'the alert is still there');
+      const overlap = Math.max(0, Math.min(at.focused.bottom, at.alert.bottom) - Math.max(at.focused.top, at.alert.top))
+        * Math.max(0, Math.min(at.focused.right, at.alert.right) - Math.max(at.focused.left, at.alert.left));
+      assert.equal(overlap, 0, `the focused ${at.tag} "${at.text}" is not under the alert (${JSON.stringify(at)})`);
+      seen += 1;
+      if (at.text === 'Next →') break;
+    }
+    assert.equal((await focusAndAlert(page)).text, 'Next →', `Tab reached "Next →" (${seen} steps)`);
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-a11y-obscured');
+  }
+  await screenshot(page, 'alert-320', {fullPage: false});
+  noProblems(page);
+  await page.context().close();
+});
+
+// WCAG 2.4.3 and 1.3.2: "Dismiss" dropped the focus to the body, and the alert came before the
+// page's content in the DOM (and in Tab order) although it shows at the bottom.
+test('Dismiss puts the focus back on the control that failed, and the alert comes after the content', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/`);
+  await page.locator('[data-test="product"]').first().waitFor();
+  assert.equal(await page.evaluate(() => Boolean(document.getElementById('main').compareDocumentPosition(
+    document.getElementById('problem')) & Node.DOCUMENT_POSITION_FOLLOWING)), true, '#problem follows main');
+  await failingAdds('web-a11y-dismiss');
+  try {
+    const add = page.locator('[data-test="product"] button').nth(1);
+    await add.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('[data-test="problem"]').getByText('Could not add it').waitFor({timeout: 5000});
+    await page.waitForFunction(() => !document.querySelectorAll('[data-test="product"] button')[1].disabled);
+    await page.locator('[data-test="problem"]').getByRole('button', {name: 'Dismiss'}).focus();
+    await page.keyboard.press('Enter');
+    await page.locator('[data-test="problem"]').waitFor({state: 'detached'});
+    assert.equal(await page.evaluate(() => document.activeElement === document.querySelectorAll('[data-test="product"] button')[1]),
+      true, 'the focus is back on the "Add to cart" that failed');
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-a11y-dismiss');
+  }
+  noProblems(page);
+  await page.context().close();
+});
+
+// WCAG 2.5.3: the product cards' buttons showed "Add to cart" and were named "Add <product> to
+// the cart", which a voice command "click Add to cart" did not find.
+test('a product card\'s button is named with the words it shows', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/`);
+  await page.locator('[data-test="product"]').first().waitFor();
+  const buttons = await page.locator('[data-test="product"] button').evaluateAll((all) => all.map((b) => ({
+    shown: b.textContent.trim(), name: b.getAttribute('aria-label') || b.textContent.trim(),
+    product: b.closest('[data-test="product"]').querySelector('h3').textContent.trim()})));
+  assert.ok(buttons.length > 0);
+  for (const b of buttons) {
+    assert.ok(b.name.toLowerCase().startsWith(b.shown.toLowerCase()), `"${b.name}" starts with "${b.shown}"`);
+    assert.ok(b.name.includes(b.product), `"${b.name}" names ${b.product}`);
+  }
+  await page.getByRole('button', {name: `Add to cart: ${buttons[0].product}`, exact: true}).waitFor();
+  noProblems(page);
+  await page.context().close();
+});
+
+// WCAG 3.3.1 and 1.3.1: the errors were not tied to the fields they were about.
+test('an error about a field marks that field and says which one', async () => {
+  // An email already registered: the Email field is marked, described by the error, focused.
+  const taken = await apiShopper();
+  const page = await newPage(chromium.browser);
+  await page.goto(`${shop.url}/#/register`);
+  await page.getByLabel('Name').fill('Twice');
+  await page.getByLabel('Email').fill(taken.email);
+  await page.getByLabel(/^Password/).fill('correct-horse-battery');
+  await page.getByRole('button', {name: 'Create account'}).click();
+  await page.getByRole('alert').getByText('log in', {exact: true}).waitFor({timeout: 5000});
+  const email = await page.evaluate(() => {
+    const field = document.getElementById('email');
+    const described = document.getElementById(field.getAttribute('aria-describedby') || '');
+    return {invalid: field.getAttribute('aria-invalid'), described: described?.textContent || '', focused: document.activeElement === field};
+  });
+  assert.equal(email.invalid, 'true');
+  assert.match(email.described, /with it instead/);
+  assert.equal(email.focused, true, 'the focus is on the Email field');
+  await page.getByLabel('Email').fill(`other-${taken.email}`);
+  assert.equal(await page.getByLabel('Email').getAttribute('aria-invalid'), null, 'a changed email is no longer marked');
+  await page.context().close();
+
+  // A quantity that is no whole number: its line's field is marked and the product named.
+  const user = await apiShopper();
+  await user.call('POST', '/api/cart/items', {product_id: 'p-001', quantity: 3});
+  const cart = await signedInPage(user);
+  await cart.goto(`${shop.url}/#/cart`);
+  const field = cart.locator('[data-test="cart-line"] input.qty');
+  await field.waitFor();
+  const name = (await cart.locator('[data-test="cart-line"] .name').textContent()).trim();
+  await field.fill('2.9');
+  await field.press('Tab');
+  const problem = cart.locator('[data-test="problem"]');
+  await problem.getByText('whole number').waitFor({timeout: 5000});
+  assert.ok((await problem.textContent()).includes(name), `the message names ${name}`);
+  assert.equal(await field.getAttribute('aria-invalid'), 'true');
+  assert.equal(await cart.evaluate(() => document.getElementById(
+    document.querySelector('[data-test="cart-line"] input.qty').getAttribute('aria-describedby'))?.textContent || ''),
+  await cart.locator('#problem p').textContent());
+  noProblems(cart);
+  await cart.context().close();
+
+  // The console's fault form: the admin plane's field name said as the field's label, the
+  // field marked, and both gone after an add that succeeds.
+  const operator = await newPage(chromium.browser);
+  await openConsole(operator);
+  await operator.getByLabel('Which requests').selectOption('probability');
+  await operator.getByLabel('N or p').fill('2');
+  await operator.getByRole('button', {name: 'Add fault'}).click();
+  const faultError = operator.locator('#fault-error');
+  await faultError.getByText('N or p must be between 0 and 1').waitFor({timeout: 5000});
+  assert.equal(await operator.getByLabel('N or p').getAttribute('aria-invalid'), 'true');
+  assert.equal(await operator.getByLabel('N or p').getAttribute('aria-describedby'), 'fault-error-text');
+  await operator.getByLabel('Id (optional)').fill('web-a11y-fieldfix');
+  await operator.getByLabel('N or p').evaluate((input) => { input.value = '0'; });  // no input event
+  await operator.getByRole('button', {name: 'Add fault'}).click();
+  await operator.locator('[data-fault="web-a11y-fieldfix"]').waitFor({timeout: 5000});
+  assert.equal(await faultError.textContent(), '');
+  assert.equal(await operator.getByLabel('N or p').getAttribute('aria-invalid'), null);
+  await admin(shop, 'DELETE', '/_admin/faults/web-a11y-fieldfix');
+  // A refused advance is an alert beside its field, marks it, and stays past the 4 s status line.
+  await operator.getByLabel('Advance the shop clock by').fill('soon');
+  await operator.getByRole('button', {name: 'Advance'}).click();
+  const clockError = operator.locator('#clock-error');
+  await clockError.getByText('Could not advance the clock').waitFor({timeout: 5000});
+  assert.equal(await clockError.getAttribute('role'), 'alert');
+  assert.equal(await operator.getByLabel('Advance the shop clock by').getAttribute('aria-invalid'), 'true');
+  await operator.waitForTimeout(4500);
+  assert.equal(await clockError.getByText('Could not advance the clock').isVisible(), true, 'still said 4.5 s later');
+  noProblems(operator);
+  await operator.context().close();
+});
+
+// WCAG 1.3.1: the list's h2 "Categories" came before its h1 and its products' h3s had no h2; the
+// console had no h1 once open, and the faults' actions column no header text.
+test('headings go h1, then h2, then h3, and every table header is named', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/`);
+  await page.locator('[data-test="product"]').first().waitFor();
+  const levels = await page.evaluate(() => [...document.querySelectorAll('main h1, main h2, main h3')].map((el) => Number(el.tagName[1])));
+  assert.equal(levels[0], 1, `the first heading is the h1 (${levels})`);
+  levels.forEach((level, i) => assert.ok(i === 0 || level <= levels[i - 1] + 1, `no level skipped (${levels})`));
+  noProblems(page);
+  await page.context().close();
+  const operator = await newPage(chromium.browser);
+  await openConsole(operator);
+  assert.deepEqual(await operator.locator('h1:visible').allTextContents(), ['Operator console']);
+  await operator.locator('#fault-table thead th').first().waitFor();
+  const headers = await operator.locator('#fault-table thead th, #service-table thead th, #call-table thead th').allTextContents();
+  assert.ok(headers.every((text) => text.trim() !== ''), JSON.stringify(headers));
+  noProblems(operator);
+  await operator.context().close();
+});
+
+// After Escape in the price dialog the focus went to the page's content, not to the cart's
+// "Check out and pay" the shopper was on.
+test('Escape in the price dialog puts the focus on "Check out and pay"', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-004', 1);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  const before = await cartTotal(page);
+  const cart = await (await fetch(`${shop.url}/api/cart`, {headers: {Authorization: `Bearer ${await shopperToken(page)}`}})).json();
+  const price = cart.items[0].unit_price_cents;
+  await setPrice(shop, 'p-004', price + 100);
+  try {
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    await page.getByRole('dialog', {name: 'Prices have changed'}).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', {name: 'Prices have changed'}).waitFor({state: 'hidden'});
+    await page.waitForFunction((old) => document.querySelector('[data-test="cart-total"]')?.textContent.trim() !== old, before);
+    await page.waitForTimeout(200);
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.test), 'checkout');
+  } finally {
+    await setPrice(shop, 'p-004', price);
+  }
+  noProblems(page);
+  await page.context().close();
+});
+
+// WCAG 2.2.1: the pay page went back to the shop 800 ms after saying the result. It waits for
+// the shopper now, with the focus on its "Back to the shop" link, which still leaves the
+// history (Back from the order page goes to the cart).
+test('the pay page waits for the shopper after a decline, with the focus on the way back', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-005', 1);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.getByRole('button', {name: 'Check out and pay'}).click();
+  await payWith(page, '4000000000000002');
+  await page.getByRole('button', {name: 'Pay'}).click();
+  await page.locator('#message').getByText('Payment declined (card_declined)').waitFor({timeout: 5000});
+  await page.waitForTimeout(3000);
+  assert.match(new URL(page.url()).pathname, /^\/pay\//, 'still on the pay page 3 s later');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Back to the shop');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/#\/orders\//, {timeout: 10000});
+  await waitForOrderStatus(page, 'FAILED');
+  await page.goBack();
+  await page.waitForURL(/#\/cart$/, {timeout: 5000});
   noProblems(page);
   await page.context().close();
 });

@@ -286,8 +286,10 @@ function drawServices(services) {
       h('td', {}, s.running ? h('span', {class: 'badge ok'}, 'running') : h('span', {class: 'badge bad'}, 'stopped')),
       h('td', {class: 'mono'}, s.url),
       h('td', {}, s.name === 'gateway' ? h('span', {class: 'muted'}, 'serves this console') : h('div', {class: 'actions'},
+        // Stop and start are one place (its data-key "power:"): the focus stays on the service's
+        // button when stop is drawn again as start (a key per action dropped it to the body).
         (s.running ? ['stop', 'restart'] : ['start']).map((action) => h('button', {type: 'button', class: 'small secondary',
-          'aria-label': `${action} ${s.name}`, 'data-key': `${action}:${s.name}`,
+          'aria-label': `${action} ${s.name}`, 'data-key': `${action === 'restart' ? 'restart' : 'power'}:${s.name}`,
           on: {click: () => serviceAction(s.name, action)}}, action))))))));
   const options = (select, values, keep) => {
     const current = select.value;
@@ -330,7 +332,7 @@ function describeFault(f) {
 function drawFaults(faults) {
   replace($('fault-table'),
     h('thead', {}, h('tr', {}, h('th', {}, 'Id'), h('th', {}, 'Target'), h('th', {}, 'From'), h('th', {}, 'Match'),
-      h('th', {}, 'Type'), h('th', {}, 'Parameters'), h('th', {}, 'Select'), h('th', {class: 'num'}, 'Matched / hit'), h('th', {}, ''))),
+      h('th', {}, 'Type'), h('th', {}, 'Parameters'), h('th', {}, 'Select'), h('th', {class: 'num'}, 'Matched / hit'), h('th', {}, h('span', {class: 'visually-hidden'}, 'Actions')))),
     h('tbody', {}, faults.length ? faults.map((f) => h('tr', {'data-fault': f.id},
       h('td', {class: 'mono'}, f.id), h('td', {}, f.target), h('td', {}, f.from || 'anyone'),
       h('td', {class: 'mono'}, f.match ? `${f.match.method || '*'} ${f.match.path || '**'}` : 'everything'),
@@ -338,13 +340,27 @@ function drawFaults(faults) {
       h('td', {}, f.select ? Object.entries(f.select).map(([k, v]) => `${k} ${v}`).join('') : 'all'),
       h('td', {class: 'num'}, `${f.matched} / ${f.applied}`),
       h('td', {}, h('button', {type: 'button', class: 'small danger', 'aria-label': `Clear fault ${f.id}`, 'data-key': `clear:${f.id}`,
-        on: {click: () => clearFault(f.id)}}, 'Clear'))))
+        on: {click: (event) => clearFault(f.id, event.currentTarget)}}, 'Clear'))))
       : h('tr', {}, h('td', {colspan: 9, class: 'muted'}, 'No faults: the shop behaves.'))));
 }
 
-async function clearFault(id) {
+// The cleared fault's row goes at once, and the focus, when it was on its Clear, goes to the next
+// row's Clear (the one before when it was the last row), or to the faults' heading when no row
+// is left: it fell to the body.
+async function clearFault(id, button) {
   try {
     await admin('DELETE', `/_admin/faults/${encodeURIComponent(id)}`);
+    const row = button.closest('tr');
+    const hadFocus = document.activeElement === button || document.activeElement === document.body;
+    if (row?.isConnected) {
+      const clearOf = (tr) => tr?.querySelector('button[data-key^="clear:"]');
+      const next = clearOf(row.nextElementSibling) || clearOf(row.previousElementSibling);
+      row.remove();
+      if (hadFocus) {
+        if (next) next.focus();
+        else $('faults-title').focus();
+      }
+    }
     say(`Fault ${id} cleared`);
   } catch (error) {
     say(`Could not clear ${id}: ${error.message}`, true);
@@ -370,26 +386,66 @@ $('f-select').addEventListener('change', showFieldsForType);
 
 // A number the fault needs, from its form field: an emptied field is said, not sent as 0 (an
 // emptied "N or p" added a fault of probability 0 that never fired, reported as added).
-class FormProblem extends Error {}
+class FormProblem extends Error {
+  constructor(message, fieldId) {
+    super(message);
+    this.fieldId = fieldId;
+  }
+}
 function requiredNumber(id, label) {
   const text = $(id).value.trim();
-  if (text === '') throw new FormProblem(`${label} is empty: give a number`);
+  if (text === '') throw new FormProblem(`${label} is empty: give a number`, id);
   const n = Number(text);
-  if (!Number.isFinite(n)) throw new FormProblem(`${label} must be a number, not ${text}`);
+  if (!Number.isFinite(n)) throw new FormProblem(`${label} must be a number, not ${text}`, id);
   return n;
 }
 
 // The shop's answer to the last add is about the form as it was: once a field changes, it goes
 // (a "match.path ..." error stayed beside a fixed path while the browser's own check refused
 // another field; an outside probe).
-$('fault-form').addEventListener('input', () => replace($('fault-error')));
+$('fault-form').addEventListener('input', () => clearFaultError());
+
+// The form's fields by the names the admin plane's messages use ("select.probability must be
+// between 0 and 1"), with their labels: an error is said in the label's words and marks its
+// field (aria-invalid, described by the message).
+const FAULT_FIELDS = [
+  [/^select\.(probability|first|every|after)\b/, 'f-n'], [/^delay_ms\b/, 'f-delay'], [/^jitter_ms\b/, 'f-jitter'],
+  [/^status\b/, 'f-status'], [/^body\b/, 'f-body'], [/^bytes_per_second\b/, 'f-bps'], [/^match\.path\b/, 'f-path'],
+  [/^match\.method\b/, 'f-method'], [/^id\b/, 'f-id'], [/^from\b/, 'f-from'], [/^target\b/, 'f-target'],
+];
+function labelOf(id) { return document.querySelector(`label[for="${id}"]`)?.textContent.trim() || id; }
+function clearFaultError() {
+  replace($('fault-error'));
+  for (const field of $('fault-form').querySelectorAll('[aria-invalid]')) {
+    field.removeAttribute('aria-invalid');
+    field.removeAttribute('aria-describedby');
+  }
+}
+function sayFaultError(error) {
+  clearFaultError();
+  let text = error.message;
+  let fieldId = error instanceof FormProblem ? error.fieldId : null;
+  for (const [pattern, id] of FAULT_FIELDS) {
+    if (fieldId) break;
+    const found = pattern.exec(text);
+    if (found) {
+      fieldId = id;
+      text = `${labelOf(id)}${text.slice(found[0].length)}`;
+    }
+  }
+  replace($('fault-error'), h('p', {class: 'notice error', id: 'fault-error-text'}, text));
+  if (fieldId) {
+    $(fieldId).setAttribute('aria-invalid', 'true');
+    $(fieldId).setAttribute('aria-describedby', 'fault-error-text');
+  }
+}
 
 $('fault-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   try {
     await addFault();
   } catch (error) {
-    replace($('fault-error'), h('p', {class: 'notice error'}, error.message));
+    sayFaultError(error);
   }
   poll();
 });
@@ -415,7 +471,7 @@ async function addFault() {
   if (type === 'slow_body') fault.bytes_per_second = requiredNumber('f-bps', 'Bytes per second');
   if ($('f-select').value) fault.select = {[$('f-select').value]: requiredNumber('f-n', 'N or p')};
   const answer = await admin('POST', '/_admin/faults', fault);
-  replace($('fault-error'));
+  clearFaultError();
   say(`Fault ${answer.id} added`);
 }
 
@@ -429,13 +485,25 @@ $('clear-faults').addEventListener('click', async () => {
   poll();
 });
 
+// A refused advance is an alert beside its field, which it marks, until the field changes or an
+// advance succeeds (it was a status line gone after 4 s).
+function clearClockError() {
+  replace($('clock-error'));
+  $('advance-by').removeAttribute('aria-invalid');
+  $('advance-by').removeAttribute('aria-describedby');
+}
+$('advance-by').addEventListener('input', clearClockError);
 $('clock-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   try {
     await admin('POST', '/_admin/clock/advance', {by: $('advance-by').value.trim()});
+    clearClockError();
     say(`Clock advanced by ${$('advance-by').value.trim()}`);
   } catch (error) {
-    say(`Could not advance the clock: ${error.message}`, true);
+    replace($('clock-error'), h('p', {class: 'notice error', id: 'clock-error-text'},
+      `Could not advance the clock: ${error.message}`));
+    $('advance-by').setAttribute('aria-invalid', 'true');
+    $('advance-by').setAttribute('aria-describedby', 'clock-error-text');
   }
   poll();
 });
@@ -521,8 +589,22 @@ async function pollCalls() {
     calls = [...calls.filter((c) => traceFilter && c.trace_id === traceFilter && c.seq < oldestKept), ...newest];
   }
   nextSeq = answer.next_seq;
-  drawCalls();
+  if (!callsPaused) drawCalls();
 }
+
+// The calls table changes every second while the shop is busy; Pause holds it still (WCAG
+// 2.2.2) while the console goes on reading, and Resume shows what came meanwhile. A filter the
+// operator sets still draws.
+let callsPaused = false;
+$('calls-pause').addEventListener('click', () => {
+  callsPaused = !callsPaused;
+  $('calls-pause').setAttribute('aria-pressed', String(callsPaused));
+  $('calls-pause').textContent = callsPaused ? 'Resume updates' : 'Pause updates';
+  $('calls-paused').textContent = callsPaused
+    ? 'Paused: new calls are read but not shown until you resume.'
+    : 'The table shows new calls as they come, every second.';
+  if (!callsPaused) drawCalls();
+});
 
 // ---- the loop -----------------------------------------------------------------------------
 
@@ -647,6 +729,9 @@ async function start() {
   $('token-form').hidden = true;
   $('console').hidden = false;
   $('forget').hidden = false;
+  // The form the focus was in is hidden: the focus goes to the console's heading (it fell to
+  // the page's body).
+  $('console-title').focus({preventScroll: true});
   showFieldsForType();
   try {
     architecture = await admin('GET', '/_admin/console/architecture');

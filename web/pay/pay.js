@@ -1,6 +1,6 @@
 // The provider's hosted pay page. It reads the intent (GET /pay/{id}, JSON), pays it
-// (POST /pay/{id} {card_number}) and then sends the shopper back to the shop's return_url,
-// which the provider checked leads to the shop's public door.
+// (POST /pay/{id} {card_number}) and then offers the way back to the shop's return_url, which
+// the provider checked leads to the shop's public door.
 // The intent's id from the address; null when the link is not valid percent-encoding
 // (/pay/%FF: decodeURIComponent threw at the top level, and the page stayed on "Loading…").
 function intentFromPath() {
@@ -44,19 +44,27 @@ const testCards = document.querySelector('.cards');
 
 // What the page says after the intent was decided: where the shopper goes next.
 function afterwards() {
-  return checkedReturnUrl ? 'Taking you back to the shop…' : 'You can close this page and return to the shop.';
+  return checkedReturnUrl ? 'Go back to the shop when you are ready.' : 'You can close this page and return to the shop.';
 }
 
-function goBack(delayMs) {
+// The way back to the shop's return_url, which the shopper takes when they are ready: the page
+// does not leave by itself (it went 800 ms after the result, before a screen reader had said
+// it; WCAG 2.2.1). The link has the focus. It goes with location.replace, not as a plain link:
+// the pay page leaves the history, so Back from the shop's order page goes to where the
+// shopper was before paying, not to this page, which would send them on to the order again.
+function goBack() {
   if (!checkedReturnUrl) return;
   const link = document.createElement('a');
   link.href = checkedReturnUrl;
-  link.textContent = 'Return to the shop';
+  link.className = 'back';
+  link.dataset.test = 'back-to-shop';
+  link.textContent = 'Back to the shop';
+  link.addEventListener('click', (event) => {
+    event.preventDefault();
+    location.replace(checkedReturnUrl);
+  });
   message.append(link);
-  // replace, not assign: the pay page leaves the history, so Back from the shop's order page
-  // goes to where the shopper was before paying, not to this page, which would send them on to
-  // the order again on every visit.
-  setTimeout(() => location.replace(checkedReturnUrl), delayMs);
+  link.focus();
 }
 
 async function load() {
@@ -99,7 +107,7 @@ async function load() {
     const done = {succeeded: 'This payment has already succeeded.', failed: 'This payment was already declined.',
       canceled: 'This payment was canceled: the shop stopped waiting for it (the order expired, say), and nothing was charged.'}[intent.status] || `This payment is ${intent.status.replace('_', ' ')}.`;
     show(intent.status === 'succeeded' ? 'ok' : 'bad', `${done} ${afterwards()}`, {focus: true});
-    goBack(1500);
+    goBack();
   }
 }
 
@@ -147,8 +155,8 @@ form.addEventListener('submit', async (event) => {
     form.hidden = true;
     testCards.hidden = true;
     if (answer.status === 'succeeded') show('ok', `Payment succeeded. ${afterwards()}`, {focus: true});
-    else show('bad', `Payment declined (${answer.failure_reason || 'failed'}). ${afterwards()}`, {focus: true});
-    goBack(800);
+    else show('bad', `Payment declined (${answer.failure_reason || 'failed'}). Nothing was charged. ${afterwards()}`, {focus: true});
+    goBack();
   } catch {
     show('bad', 'The payment provider could not be reached. Try again.');
     payButton.disabled = false;

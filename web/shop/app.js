@@ -203,13 +203,47 @@ function say(text) {
   clearTimeout(say.timer);
   say.timer = setTimeout(() => replace(flash), 2500);
 }
-function sayProblem(text) {
+// `from`: the control whose action failed (a button disabled while its request ran has lost the
+// focus by then). `field`: the control the error is about, marked aria-invalid and described by the message
+// until the message goes. "Dismiss" puts the focus back on the control that had it when the
+// error came (the control that caused it), or on the page's content: it fell to the body.
+let problemFrom = null;
+let problemField = null;
+function sayProblem(text, {field = null, from = null} = {}) {
   clearTimeout(say.timer);
   replace(flash);
-  replace(problem, h('div', {class: 'notice error', 'data-test': 'problem'}, h('p', {}, text),
-    h('button', {type: 'button', class: 'small secondary', on: {click: clearProblem}}, 'Dismiss')));
+  clearProblem();
+  const active = document.activeElement;
+  problemFrom = from || field || (active && active !== document.body && main.contains(active) ? active : null);
+  const dismiss = h('button', {type: 'button', class: 'small secondary', on: {click: () => {
+    const back = problemFrom;
+    clearProblem();
+    if (back && back.isConnected && !back.disabled) back.focus();
+    else main.focus();
+  }}}, 'Dismiss');
+  replace(problem, h('div', {class: 'notice error', 'data-test': 'problem'}, h('p', {id: 'problem-text'}, text), dismiss));
+  if (field) {
+    problemField = field;
+    field.setAttribute('aria-invalid', 'true');
+    field.setAttribute('aria-describedby', 'problem-text');
+  }
 }
-function clearProblem() { replace(problem); }
+function clearProblem() {
+  replace(problem);
+  if (problemField) {
+    problemField.removeAttribute('aria-invalid');
+    problemField.removeAttribute('aria-describedby');
+    problemField = null;
+  }
+}
+// The alert stays at the bottom of the window until dismissed: the page keeps room for it
+// below its content and scrolls a focused control clear of it (html's scroll-padding-bottom),
+// so that it never hides the control the keyboard is on (at 320 x 568 it covered "Add to cart"
+// and "Next →").
+new ResizeObserver(() => {
+  const space = problem.childElementCount ? problem.getBoundingClientRect().height + 24 : 0;
+  document.documentElement.style.setProperty('--problem-space', `${Math.ceil(space)}px`);
+}).observe(problem);
 
 // A button enabled again after its request: disabling it had dropped the focus to the page
 // (a keyboard or screen reader user's place lost after "Add to cart" or a refused "Create
@@ -228,8 +262,8 @@ function closeDialogs() {
     dialog.close();
   }
 }
-function sayFailed(what, error) {
-  if (!error.redirected) sayProblem(`${what}: ${error.message}`);
+function sayFailed(what, error, from = null) {
+  if (!error.redirected) sayProblem(`${what}: ${error.message}`, {from});
 }
 
 // What a shopper sees when something failed: a 5xx or no answer is the shop's fault, said
@@ -409,6 +443,10 @@ function registerPage(params) {
   // the page's message from the last submit no longer applies ("too easy to guess" stayed
   // beside the browser's "too short").
   form.addEventListener('invalid', () => replace(message), true);
+  email.addEventListener('input', () => {
+    email.removeAttribute('aria-invalid');
+    email.removeAttribute('aria-describedby');
+  });
   form.addEventListener('input', () => {
     const made = created && created.email === email.value && created.password === password.value;
     submit.textContent = made ? 'Log in' : 'Create account';
@@ -424,12 +462,20 @@ function registerPage(params) {
       try {
         await api('POST', '/api/auth/register', {name: name.value, email: email.value, password: password.value});
       } catch (error) {
+        // An email already registered is about the Email field: marked, described by the message,
+        // and focused, so the shopper is on the field to change.
+        if (error.code === 'email_taken') {
+          email.setAttribute('aria-invalid', 'true');
+          email.setAttribute('aria-describedby', 'register-error');
+        }
         replace(message, error.code === 'email_taken'
-          ? h('p', {class: 'notice error', role: 'alert'}, `${error.message}: `, loginLink(), ' with it instead.')
+          ? h('p', {class: 'notice error', role: 'alert', id: 'register-error'}, `${error.message}: `, loginLink(), ' with it instead.')
           : error.status >= 400 && error.status < 500
             ? h('p', {class: 'notice error', role: 'alert'}, error.message)
             : errorNotice(error));
-        enable(submit);
+        if (error.code === 'email_taken') email.focus();
+        else enable(submit);
+        submit.disabled = false;
         return;
       }
       created = {email: email.value, password: password.value};
@@ -451,12 +497,13 @@ function registerPage(params) {
 
 function productCard(product) {
   const link = `#/products/${encodeURIComponent(product.id)}`;
+  // The name starts with the words shown (WCAG 2.5.3: "Add to cart" said by voice finds it).
   const add = h('button', {type: 'button', class: 'small', disabled: !product.available,
-    'aria-label': `Add ${product.name} to the cart`});
+    'aria-label': `${product.available ? 'Add to cart' : 'Unavailable'}: ${product.name}`});
   add.textContent = product.available ? 'Add to cart' : 'Unavailable';
   add.addEventListener('click', async () => {
     add.disabled = true;
-    try { await addToCart(product.id, 1); } catch (error) { sayFailed('Could not add it', error); }
+    try { await addToCart(product.id, 1); } catch (error) { sayFailed('Could not add it', error, add); }
     enable(add);
   });
   return h('li', {},
@@ -523,12 +570,14 @@ async function browsePage(params) {
   const known = category ? categories.items.find((c) => c.id === category) : null;
   const title = category ? (known ? known.name : 'Unknown category') : 'All products';
   setTitle(q ? `${title}: “${q}”` : title);
-  drawPage(h('div', {class: 'browse'},
+  // The page's h1 comes first, then the categories' h2 and the list's h2 over its products'
+  // h3s (the categories' h2 came before the h1, and the h3s had no h2).
+  drawPage(h('h1', {id: 'list-title'}, q ? `${title}: “${q}”` : title), h('div', {class: 'browse'},
     h('nav', {class: 'card categories', 'aria-label': 'Categories'}, h('h2', {}, 'Categories'), categoryList),
     h('section', {'aria-labelledby': 'list-title'},
       form,
       searchMessage,
-      h('h1', {id: 'list-title'}, q ? `${title}: “${q}”` : title),
+      h('h2', {class: 'visually-hidden'}, 'Products'),
       h('p', {class: 'muted'}, `${products.total} product${products.total === 1 ? '' : 's'}`),
       products.items.length
         ? h('ul', {class: 'products'}, products.items.map(productCard))
@@ -559,9 +608,9 @@ async function productPage(id) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const n = wholeQuantity(quantity.value, 1);
-    if (n === null) { sayProblem('Choose a quantity from 1 to 99, a whole number'); return; }
+    if (n === null) { sayProblem('Choose a quantity from 1 to 99, a whole number', {field: quantity}); return; }
     add.disabled = true;
-    try { await addToCart(product.id, n); } catch (error) { sayFailed('Could not add it', error); }
+    try { await addToCart(product.id, n); } catch (error) { sayFailed('Could not add it', error, add); }
     enable(add);
   });
   drawPage(
@@ -633,7 +682,7 @@ async function cartPage() {
       const n = wholeQuantity(quantity.value, 0);
       if (n === null) {
         quantity.value = line.quantity;  // the field shows what the cart holds
-        sayProblem('Choose a quantity from 0 to 99, a whole number');
+        sayProblem(`Choose a quantity from 0 to 99, a whole number, for ${line.name}`, {field: quantity});
         return;
       }
       attempt.shown.get(line.product_id).quantity = n;
@@ -644,7 +693,7 @@ async function cartPage() {
         // The cart still holds the old quantity, which the totals show: so does the field.
         quantity.value = line.quantity;
         attempt.shown.get(line.product_id).quantity = line.quantity;
-        sayFailed('Could not change it', error);
+        sayFailed('Could not change it', error, quantity);
       }
     });
     const remove = h('button', {type: 'button', class: 'small danger', 'aria-label': `Remove ${line.name}`,
@@ -656,7 +705,7 @@ async function cartPage() {
         redraw();
       } catch (error) {
         attempt.shown.get(line.product_id).quantity = line.quantity;
-        sayFailed('Could not remove it', error);
+        sayFailed('Could not remove it', error, remove);
       }
     });
     const row = h('tr', {'data-test': 'cart-line', 'data-product-id': line.product_id},
@@ -1094,7 +1143,17 @@ async function showPriceChange(changes, oldCart, confirm, generation) {
   // However the dialog closes without the confirmation ("Back to the cart", Escape), the page
   // is drawn again, with the new prices the cart now has.
   let confirmed = false;
-  priceDialog.onclose = () => { if (!confirmed) render(); };
+  // The focus then goes to the cart's "Check out and pay" (it fell to the page's content).
+  priceDialog.onclose = () => {
+    if (confirmed) return;
+    const drawn = render();
+    const generation = renderCount;
+    drawn.then(() => {
+      if (generation !== renderCount) return;
+      if (document.activeElement !== main && document.activeElement !== document.body) return;
+      main.querySelector('[data-test="checkout"]')?.focus();
+    });
+  };
   confirmButton.addEventListener('click', () => { confirmed = true; priceDialog.close(); confirm(); });
   back.addEventListener('click', () => priceDialog.close());
   priceDialog.showModal();
