@@ -261,6 +261,35 @@ TEST_CASE("catalog parse errors name the source, line and column") {
     CHECK(catalog::parse_catalog_yaml(kHeader + product, "t.yaml").products[0].name ==
           "Caf\xc3\xa9 cr\xc3\xa8me b-1");
   }
+  // A NUL was listed, and went out as \u0000 in every answer; an unknown key's raw bytes went
+  // into the message as they were (an outside probe).
+  SUBCASE("control and bidirectional characters in text, raw bytes in a key") {
+    for (const auto& item :
+         std::vector<std::pair<std::string, std::string>>{{"\"A\\0B\"", "U+0000"},
+                                                          {"\"A\\eB\"", "U+001B"},
+                                                          {"\"A\\x85B\"", "U+0085"},
+                                                          {"\"Mug\\u202Eevil\"", "U+202E"},
+                                                          {"\"A\\u2066B\"", "U+2066"}}) {
+      const std::string& spelled = item.first;
+      const std::string& code = item.second;
+      CAPTURE(spelled);
+      std::string product = product_yaml("b-1", "BOK-1");
+      product.replace(product.find("Name of b-1"), 11, spelled);
+      const std::string message = parse_error_of(kHeader + product);
+      CHECK(message.starts_with("test.yaml:6:11: "));
+      CHECK(message.find("product 'b-1': 'name' holds the control character " + code) !=
+            std::string::npos);
+    }
+    std::string lines = product_yaml("b-1", "BOK-1");
+    lines.replace(lines.find("One sentence."), 13, "\"Two\\nlines,\\ta tab.\"");
+    CHECK(catalog::parse_catalog_yaml(kHeader + lines, "t.yaml").products[0].description ==
+          "Two\nlines,\ta tab.");
+    std::string key = product_yaml("b-1", "BOK-1");
+    key.replace(key.find("    available"), 4, "    st\x1b[2Jock\xff: 1\n    ");
+    const std::string message = parse_error_of(kHeader + key);
+    CHECK(message.find("unknown key 'st\\x1b[2Jock\xef\xbf\xbd'") != std::string::npos);
+    CHECK(message.find('\x1b') == std::string::npos);
+  }
 }
 
 TEST_CASE("product pages split the demo catalog and a page past the end is empty") {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <deque>
 #include <initializer_list>
 #include <limits>
@@ -185,9 +186,13 @@ class CatalogParser {
           if (!expected.empty()) expected += ", ";
           expected += candidate;
         }
-        fail(key.Mark(), what + ": unknown key '" + name + "' (expected " + expected + ")");
+        // Quoted as a terminal shows it: a raw invalid byte or escape sequence of the file
+        // went into the message as it was (an outside probe).
+        fail(key.Mark(), what + ": unknown key '" + platform::terminal_text(name, true) +
+                             "' (expected " + expected + ")");
       }
-      if (!seen.insert(name).second) fail(key.Mark(), what + ": duplicate key '" + name + "'");
+      if (!seen.insert(name).second)
+        fail(key.Mark(), what + ": duplicate key '" + platform::terminal_text(name, true) + "'");
     }
   }
 
@@ -208,6 +213,19 @@ class CatalogParser {
     if (const auto bad = platform::first_invalid_utf8(text)) {
       fail(value.Mark(), what + ": '" + key + "' is not valid UTF-8 (byte " +
                              std::to_string(*bad + 1) + " of the text; save the file as UTF-8)");
+    }
+    // A control character (NUL, an escape, a C1 control) or a bidirectional control (U+202E
+    // turns "Mug\u202Eevil" into what reads as "Muglive") in text that shoppers and operators
+    // read: a NUL was listed, and went out as \u0000 in every answer (an outside probe). A tab
+    // and a line break stay (a description may have lines).
+    if (const auto cp = platform::find_code_point(text, [](std::uint32_t c) {
+          return (c < 0x20 && c != '\t' && c != '\n') || (c >= 0x7F && c <= 0x9F) ||
+                 (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+        })) {
+      char code[16];
+      std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(*cp));
+      fail(value.Mark(), what + ": '" + key + "' holds the control character " + code +
+                             " (control and bidirectional characters are not shown to shoppers)");
     }
     if (text.empty() && !allow_empty) {
       fail(value.Mark(), what + ": '" + key + "' must not be empty");
