@@ -24,6 +24,7 @@
 #include "chaos/report.hpp"
 #include "chaos/runner.hpp"
 #include "cli/commands.hpp"
+#include "cli/interrupt.hpp"
 #include "platform/duration.hpp"
 #include "platform/json_text.hpp"
 #include "platform/output_file.hpp"
@@ -82,9 +83,7 @@ class InterruptWatch {
  public:
   InterruptWatch() {
     sigemptyset(&signals_);
-    sigaddset(&signals_, SIGINT);
-    sigaddset(&signals_, SIGTERM);
-    sigaddset(&signals_, SIGHUP);
+    for (int sig : kStopSignals) sigaddset(&signals_, sig);
     pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
     std::thread([this] {
       int number = 0;
@@ -531,8 +530,9 @@ void register_chaos(CLI::App& app) {
       "            seed's schedule to hold anything), 2 an invalid --config, 3 the shop\n"
       "            could not be started, reached or driven (with --check: the folder lacks a\n"
       "            database, or one could not be read), 4 an invariant is violated,\n"
-      "            130, 143 or 129 interrupted by SIGINT, SIGTERM or SIGHUP (the shop chaos\n"
-      "            started is stopped first, its temporary folder removed unless --keep).\n"
+      "            130, 143, 129 or 131 interrupted by SIGINT, SIGTERM, SIGHUP or SIGQUIT (the\n"
+      "            shop chaos started is stopped first, its temporary folder removed unless\n"
+      "            --keep).\n"
       "The last line is 'chaos: N passed, M failed' (invariants).\n\n"
       "Examples:\n"
       "  shopctl chaos --duration 30s --seed 7\n"

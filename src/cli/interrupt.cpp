@@ -17,6 +17,11 @@ std::mutex cleanup_mutex;
 std::function<std::string()> cleanup_work;
 }  // namespace
 
+std::string signal_name(int number) {
+  const char* abbreviation = sigabbrev_np(number);
+  return abbreviation ? std::string("SIG") + abbreviation : "signal " + std::to_string(number);
+}
+
 void set_interrupt_cleanup(std::function<std::string()> cleanup) {
   std::lock_guard lock(cleanup_mutex);
   cleanup_work = std::move(cleanup);
@@ -28,7 +33,7 @@ void exit_cleanly_on_interrupt(const char* command, const char* what_is_lost) {
   // A signal the parent set to be ignored stays ignored (a script's background job ignores
   // SIGINT, so a Ctrl-C meant for the script does not stop it).
   // SIGHUP too: the terminal or ssh session of a run closed, which left its shops' folders.
-  for (int number : {SIGINT, SIGTERM, SIGHUP}) {
+  for (int number : kStopSignals) {
     struct sigaction current {};
     if (sigaction(number, nullptr, &current) == 0 && current.sa_handler == SIG_IGN) continue;
     sigaddset(&signals, number);

@@ -1,13 +1,24 @@
 #pragma once
-// SIGINT and SIGTERM for the commands that start in-process shops in temporary folders (`run`,
-// `load`): the process's threads never see them; a watcher thread says so on standard error,
-// removes the temporary folders and exits with 128 + the signal (130, 143), as a shell does.
-// `serve` and `chaos` have their own handling: they stop a shop that keeps its data.
+// SIGINT, SIGTERM, SIGHUP and SIGQUIT for the commands that start in-process shops in temporary
+// folders (`run`, `load`): the process's threads never see them; a watcher thread says so on
+// standard error, removes the temporary folders and exits with 128 + the signal (130, 143), as a
+// shell does. `serve` and `chaos` have their own handling: they stop a shop that keeps its data.
 
+#include <array>
+#include <csignal>
 #include <functional>
 #include <string>
 
 namespace shopctl::cli {
+
+// The signals that stop a command as Ctrl-C does, each with exit 128 + its number: SIGINT,
+// SIGTERM, SIGHUP (the terminal or session closed) and SIGQUIT (Ctrl-\, which dumped core
+// and left the temporary folders and an --ephemeral shop's folder behind; an outside probe).
+// nginx stops gracefully on SIGQUIT too.
+inline constexpr std::array<int, 4> kStopSignals = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+// "SIGINT", as `kill -l` and the docs spell it.
+std::string signal_name(int number);
 
 // Call before any other thread starts (every thread inherits the blocked signals). `command`
 // names the command in the message ("shopctl run"); `what_is_lost` says what an interrupted

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/interrupt.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/http/port_reservation.hpp"
 #include "platform/service_context.hpp"
@@ -131,16 +133,15 @@ std::string describe_status(int status) {
   return "stopped";
 }
 
-// SIGINT or SIGTERM waiting to be taken (the launcher blocks both and takes them in its
+// A stop signal (kStopSignals) waiting to be taken (the launcher blocks them and takes them in its
 // loop), or 0. Read while the children start, so that Ctrl-C does not wait for every child's
 // readiness (up to 30 s each) and the banner before it is seen.
 int pending_stop_signal() {
   sigset_t pending;
   sigemptyset(&pending);
   if (::sigpending(&pending) != 0) return 0;
-  if (sigismember(&pending, SIGINT)) return SIGINT;
-  if (sigismember(&pending, SIGTERM)) return SIGTERM;
-  if (sigismember(&pending, SIGHUP)) return SIGHUP;
+  for (int sig : kStopSignals)
+    if (sigismember(&pending, sig)) return sig;
   return 0;
 }
 
@@ -465,9 +466,7 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
 
   sigset_t signals;
   sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
+  for (int sig : kStopSignals) sigaddset(&signals, sig);
   sigaddset(&signals, SIGCHLD);
   // Log rotation's and process managers' signals: said, and the shop runs on (their default
   // action ended the launcher at once, and every child with it).
@@ -577,9 +576,7 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
         const timespec none{0, 0};
         sigtimedwait(&one, nullptr, &none);
         std::printf("shopctl: %s received while starting, stopping every process\n",
-                    sig == SIGINT   ? "SIGINT"
-                    : sig == SIGHUP ? "SIGHUP"
-                                    : "SIGTERM");
+                    signal_name(sig).c_str());
         std::fflush(stdout);
         stop_all();
         std::printf("shopctl: stopped\n");
@@ -644,10 +641,8 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       std::fflush(stdout);
       continue;
     }
-    if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
-      std::printf("\nshopctl: %s received, stopping every process\n", sig == SIGINT   ? "SIGINT"
-                                                                      : sig == SIGHUP ? "SIGHUP"
-                                                                                      : "SIGTERM");
+    if (std::find(kStopSignals.begin(), kStopSignals.end(), sig) != kStopSignals.end()) {
+      std::printf("\nshopctl: %s received, stopping every process\n", signal_name(sig).c_str());
       std::fflush(stdout);
       break;
     }

@@ -20,6 +20,7 @@
 
 #include "chaos/store_reader.hpp"
 #include "cli/commands.hpp"
+#include "cli/interrupt.hpp"
 #include "cli/launcher.hpp"
 #include "platform/http/client.hpp"
 #include "platform/http/server.hpp"
@@ -62,7 +63,7 @@ void stop_gracefully(shop::Shop& shop, const sigset_t& signals) {
                               shop.config().gateway_upstream_timeout + std::chrono::seconds(1));
   sigset_t stop;
   sigemptyset(&stop);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+  for (int sig : kStopSignals) {
     if (sigismember(&signals, sig)) sigaddset(&stop, sig);
   }
   // Detached, not joined: a join waited out the watcher's last sigtimedwait (up to its step)
@@ -74,10 +75,7 @@ void stop_gracefully(shop::Shop& shop, const sigset_t& signals) {
       if (sigwait(&stop, &sig) != 0) return;
       // Through std::cerr: with --log-format json it is a JSON line, as every other (it was
       // plain text among them).
-      std::cerr << "shopctl: a second "
-                << (sig == SIGINT   ? "SIGINT"
-                    : sig == SIGHUP ? "SIGHUP"
-                                    : "SIGTERM")
+      std::cerr << "shopctl: a second " << signal_name(sig)
                 << ": stopping now, without waiting for the requests in flight\n";
       std::cerr.flush();
       std::fflush(stderr);
@@ -552,9 +550,9 @@ int run_serve(const ServeOptions& o) {
   // Signals are taken synchronously by this thread; the shop's threads never see them.
   sigset_t signals;
   sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);  // the session closed: stop as for SIGTERM (--ephemeral's folder)
+  // SIGHUP: the session closed; SIGQUIT: Ctrl-\. Each stops as SIGTERM does (--ephemeral's
+  // folder is removed).
+  for (int sig : kStopSignals) sigaddset(&signals, sig);
   // Sent by log rotation and process managers; their default action ended the shop at once,
   // without its graceful stop (an outside probe). There is no log file to reopen: said, and
   // the shop runs on.
@@ -624,9 +622,7 @@ int run_serve(const ServeOptions& o) {
 
   const int sig = wait_for_stop_signal(signals);
   std::printf("\nshopctl: %s received, stopping (in-flight requests finish)\n",
-              sig == SIGINT   ? "SIGINT"
-              : sig == SIGHUP ? "SIGHUP"
-                              : "SIGTERM");
+              signal_name(sig).c_str());
   std::fflush(stdout);
   stop_gracefully(*shop, signals);
   shop.reset();
@@ -666,13 +662,15 @@ void register_serve(CLI::App& app) {
       "  shopctl serve --processes --ephemeral        # one process per service\n"
       "  shopctl serve --only catalog --bind 10.0.0.2 --config split.yaml --admin-port 9000\n"
       "\n"
-      "Stopping: SIGINT, SIGTERM or SIGHUP closes the ports and lets the requests in flight\n"
-      "finish, for up to gateway.upstream_timeout + 1 s (11 s by default, at least 3 s) in all;\n"
-      "a request whose handler ran is always answered, one still running at the end is cut.\n"
+      "Stopping: SIGINT, SIGTERM, SIGHUP or SIGQUIT closes the ports and lets the requests in\n"
+      "flight finish, for up to gateway.upstream_timeout + 1 s (11 s by default, at least 3 s) in\n"
+      "all; a request whose handler ran is always answered, one still running at the end is\n"
+      "cut.\n"
       "A second signal during the drain stops at once, exit 128 + its number (as a SIGKILL\n"
       "would: nothing committed is lost).\n"
       "\n"
-      "Exit codes: 0 stopped by SIGINT/SIGTERM/SIGHUP, 1 bad command line (or a --record file "
+      "Exit codes: 0 stopped by SIGINT/SIGTERM/SIGHUP/SIGQUIT, 1 bad command line (or a --record "
+      "file "
       "that\n"
       "cannot be written: a folder, a device or pipe, a --config file), 2 an invalid --config,\n"
       "3 the shop could not start (a port taken, a\n"

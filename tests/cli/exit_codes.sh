@@ -1108,7 +1108,8 @@ if ! grep -qE "^requests: .*, errors [0-9,]+ \(" "$tmp/out" || grep -qE "^reques
 else passed=$((passed + 1)); fi
 
 # SIGHUP (the terminal or ssh session of a run closed) cleans up as SIGINT and SIGTERM do: it
-# left the in-process shops' folders (run) and the --ephemeral shop's (serve) in TMPDIR.
+# left the in-process shops' folders (run) and the --ephemeral shop's (serve) in TMPDIR. So
+# does SIGQUIT (Ctrl-\), which dumped core and left them too (an outside probe).
 cat >"$tmp/slow.yaml" <<'YAML'
 version: 1
 name: waits long enough to be hung up on
@@ -1119,29 +1120,35 @@ python3 - "$shopctl" "$tmp" <<'PY'
 import os, signal, subprocess, sys, time
 binary, work = sys.argv[1], sys.argv[2]
 problems = []
-for name, args, want in [("run", ["run", os.path.join(work, "slow.yaml")], 129),
-                         ("serve --ephemeral", ["serve", "--ephemeral", "--gateway-port", "0"], 0)]:
-    tmp = os.path.join(work, "hup-" + name.split()[0])
+def defaults():
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+for sig, name, args, want in [
+        (signal.SIGHUP, "run", ["run", os.path.join(work, "slow.yaml")], 129),
+        (signal.SIGHUP, "serve --ephemeral", ["serve", "--ephemeral", "--gateway-port", "0"], 0),
+        (signal.SIGQUIT, "run", ["run", os.path.join(work, "slow.yaml")], 131),
+        (signal.SIGQUIT, "serve --ephemeral", ["serve", "--ephemeral", "--gateway-port", "0"], 0)]:
+    name = f"{name} ({signal.Signals(sig).name})"
+    tmp = os.path.join(work, "sig-" + str(int(sig)) + "-" + name.split()[0])
     os.makedirs(tmp)
     p = subprocess.Popen([binary] + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         env=dict(os.environ, TMPDIR=tmp),
-                         preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
+                         env=dict(os.environ, TMPDIR=tmp), preexec_fn=defaults)
     for _ in range(200):  # its shop's folder is there: it is up
         if os.listdir(tmp): break
         time.sleep(0.05)
     time.sleep(0.5)
-    p.send_signal(signal.SIGHUP)
+    p.send_signal(sig)
     try:
         code = p.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        p.kill(); p.wait(); problems.append(f"{name}: did not exit on SIGHUP"); continue
+        p.kill(); p.wait(); problems.append(f"{name}: did not exit"); continue
     if code != want: problems.append(f"{name}: exit {code}, want {want}")
     left = os.listdir(tmp)
     if left: problems.append(f"{name}: left in TMPDIR: {left}")
 if problems:
     print("\n".join(problems)); sys.exit(1)
 PY
-if [[ $? -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: SIGHUP leaves temporary folders behind"; fi
+if [[ $? -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: SIGHUP or SIGQUIT leaves temporary folders behind"; fi
 
 # -v with scenarios side by side: each step line names its scenario (the lines of two
 # scenarios interleaved, and none said whose it was); one scenario at a time needs no name.
