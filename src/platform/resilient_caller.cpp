@@ -35,6 +35,7 @@ ResilientCaller::ResilientCaller(ServiceContext& ctx, std::string caller, std::s
             std::chrono::duration_cast<std::chrono::milliseconds>(e.at.time_since_epoch()).count(),
             edge_, from, to});
       });
+  if (metrics) metrics->declare_breaker(edge_);
 }
 
 int ResilientCaller::retry_after_seconds() const {

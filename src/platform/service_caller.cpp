@@ -28,7 +28,10 @@ asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
   add_edge_headers(request, trace);
   // What the record needs of the request, which send() consumes (short: no allocation).
   const std::string method = request.method;
-  const std::string route(request.path());
+  // The callee's route pattern (`/products/{id}`) when the caller names it, as call records
+  // and log lines promise (architecture.md): the raw path put ids and client-chosen text in
+  // the field, and a log pipeline grouping by it met unbounded values (an outside probe).
+  const std::string route(request.route.empty() ? request.path() : request.route);
   const std::int64_t at_ms = ctx_.clock.unix_millis();
   auto started = std::chrono::steady_clock::now();
   try {
@@ -122,7 +125,9 @@ void ServiceCaller::fill_record(CallRecord& record, std::string_view method, std
 CallRecord ServiceCaller::new_record(const Request& request, std::string trace_id,
                                      int attempt) const {
   CallRecord record;
-  fill_record(record, request.method, request.path(), {}, attempt);
+  fill_record(record, request.method,
+              request.route.empty() ? request.path() : std::string_view(request.route), {},
+              attempt);
   record.trace_id = std::move(trace_id);
   return record;
 }

@@ -176,9 +176,19 @@ asio::awaitable<Response> ServiceHost::handle(Request& req) {
       // The fault point: before the handler, on the real connection. (Its parts are plain
       // functions and a helper coroutine: this frame stays small enough for Asio to reuse.)
       const FaultPlan fault = plan_fault(req, caller, res);
-      // A fault that ends the request answers (or breaks the connection) without records:
-      // the call never reached the service.
-      if (fault.ends) co_return res;
+      if (fault.ends) {
+        // A fault that breaks the connection (reset, hang, close, garbage) is a request that
+        // never reached the service, as a network fault's: not counted here (the caller's
+        // outbound counters and call record show it). One that answers (abort) is this
+        // service's answer, counted, timed and logged under its route as any: its 500s were
+        // in no metric of its own, which read as healthy (an outside probe).
+        if (res.action != http::ConnectionAction::respond) co_return res;
+        std::map<std::string, std::string, std::less<>> params;
+        const auto match = routes_.match(req.method, req.path(), params);
+        route_label = match.route ? std::string_view(match.route->pattern) : "unmatched";
+        finish(req, res, route_label, caller, started);
+        co_return res;
+      }
       if (fault.delay.count() > 0) co_await pause(fault.delay);
       if (const http::Route* route = route_request(req, caller, route_label, res)) {
         res = co_await route->handler(req);

@@ -91,7 +91,20 @@ TEST_CASE(
     CHECK_MESSAGE(arch::is_allowed(r["caller"].get<std::string>(), r["callee"].get<std::string>()),
                   "a call on an edge the architecture does not allow");
     seen.insert(r["edge"].get<std::string>());
+    // A route pattern, never a path with ids in it: the gateway's and the typed clients'
+    // records carried the raw path (`/products/p-001`, `/internal/orders/ord_.../...`), and
+    // a log pipeline grouping by route met a value per id (an outside probe).
+    const auto route = r["route"].get<std::string>();
+    CHECK(route.find("p-001") == std::string::npos);
+    CHECK(route.find(order_id) == std::string::npos);
+    CHECK(route.find("pi_") == std::string::npos);
   }
+  std::map<std::string, std::set<std::string>> routes;  // by edge
+  for (const auto& r : calls.body["records"])
+    routes[r["edge"].get<std::string>()].insert(r["route"].get<std::string>());
+  CHECK(routes["payment->order"] == std::set<std::string>{"/internal/orders/{id}/payment-result"});
+  CHECK(routes["gateway->catalog"].count("/products") == 1);
+  CHECK(routes["gateway->order"].count("/orders/{id}") == 1);
   for (const auto& e : arch::allowed_edges()) {
     if (e.recorded)
       CHECK_MESSAGE(seen.count(e.caller + "->" + e.callee) == 1,
@@ -172,6 +185,10 @@ TEST_CASE(
     scraped[service.name] = std::move(x);
   }
   CHECK(scraped["catalog"].value("shopctl_faults_injected_total", {{"type", "abort"}}) == 1);
+  // The fault's 503 is the catalog's own answer: counted under its route (it was in no metric
+  // of the catalog's, which read as healthy while it answered 5xx; an outside probe).
+  CHECK(scraped["catalog"].value("shopctl_http_requests_total",
+                                 {{"route", "/categories"}, {"status", "503"}}) == 1);
   CHECK(scraped["payment"].value("shopctl_architecture_violations_total", {{"caller", "client"}}) ==
         1);
   CHECK(scraped["gateway"].value("shopctl_http_requests_total",
@@ -188,6 +205,31 @@ TEST_CASE(
         0);
   REQUIRE(scraped["order"].family("shopctl_http_request_duration_seconds"));
   CHECK(scraped["order"].family("shopctl_http_request_duration_seconds")->type == "histogram");
+}
+
+// A counter born at its first event shows in no increase() or rate(): the first storage error,
+// violation or breaker trip was invisible to the natural alert, and the gateway's first scrape
+// was empty (an outside probe). Their known series are there at 0 from the start.
+TEST_CASE("a fresh shop's /metrics has the alerting counters at 0, not absent") {
+  EdgeShop s;
+  std::map<std::string, shopctl_test::Exposition> scraped;
+  for (const auto& service : s.shop->services()) {
+    auto metrics = s.send("GET", service.url + "/metrics");
+    REQUIRE(metrics.status == 200);
+    auto x = shopctl_test::check_exposition(metrics.raw);
+    INFO(service.name << ":\n" << metrics.raw);
+    CHECK_MESSAGE(x.errors.empty(), service.name << ": " << x.error_text());
+    CHECK(x.value("shopctl_storage_errors_total", {{"service", service.name}}) == 0);
+    CHECK(x.value("shopctl_faults_injected_total", {{"type", "abort"}}) == 0);
+    CHECK(x.value("shopctl_architecture_violations_total", {{"caller", "client"}}) == 0);
+    scraped[service.name] = std::move(x);
+  }
+  CHECK(scraped["order"].value(
+            "shopctl_circuit_breaker_transitions_total",
+            {{"breaker", "order->catalog"}, {"from", "CLOSED"}, {"to", "OPEN"}}) == 0);
+  CHECK(scraped["payment"].value(
+            "shopctl_circuit_breaker_transitions_total",
+            {{"breaker", "payment->provider"}, {"from", "HALF_OPEN"}, {"to", "CLOSED"}}) == 0);
 }
 
 // A garbage fault sent 4 bytes (a std::string built from the literal stopped at its NUL): every

@@ -16,6 +16,9 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include "platform/fault/fault_table.hpp"
+#include "platform/observe/architecture.hpp"
+
 namespace shopctl::platform {
 
 namespace {
@@ -98,7 +101,17 @@ struct Metrics::Impl {
                            .Help("Requests answered 503 storage_unavailable: the service could "
                                  "not use its database (a full disk, an I/O error, a removed "
                                  "file)")
-                           .Register(*registry)) {}
+                           .Register(*registry)) {
+    // At 0 from the start (Metrics::declare_breaker says why): the label sets known now.
+    storage_errors.Add({{"service", service}});
+    for (auto type : {FaultType::delay, FaultType::hang, FaultType::abort, FaultType::reset,
+                      FaultType::close, FaultType::garbage, FaultType::slow_body})
+      faults.Add({{"service", service}, {"type", std::string(to_string(type))}});
+    for (const auto& component : architecture::components()) {
+      if (component.name == service) continue;
+      violations.Add({{"service", service}, {"caller", component.name}});
+    }
+  }
 
   std::string service;
   std::shared_ptr<prometheus::Registry> registry;
@@ -245,6 +258,12 @@ void Metrics::count_breaker_transition(std::string_view breaker, std::string_vie
       .Add(
           {{"breaker", std::string(breaker)}, {"from", std::string(from)}, {"to", std::string(to)}})
       .Increment();
+}
+
+void Metrics::declare_breaker(std::string_view breaker) {
+  for (const auto& [from, to] : {std::pair{"CLOSED", "OPEN"}, std::pair{"OPEN", "HALF_OPEN"},
+                                 std::pair{"HALF_OPEN", "CLOSED"}, std::pair{"HALF_OPEN", "OPEN"}})
+    impl_->transitions.Add({{"breaker", std::string(breaker)}, {"from", from}, {"to", to}});
 }
 
 void Metrics::add_gauge(std::string name, std::string help, std::string label_name,

@@ -33,6 +33,11 @@ class Metrics {
   void count_storage_error();
   void count_breaker_transition(std::string_view breaker, std::string_view from,
                                 std::string_view to);
+  // The breaker's automatic transitions, each at 0 until it happens. A counter born at its
+  // first event shows in no increase() or rate(): Prometheus has no sample before it, and the
+  // first trip was invisible to the natural alert (an outside probe). The constructor does the
+  // same for the storage errors, faults by type and violations by caller.
+  void declare_breaker(std::string_view breaker);
   // Gauges read when /metrics is rendered (breaker state as a number, outbox depth, ...):
   // `read` returns (value of the label `label_name`, gauge value) pairs; every sample also
   // carries service="<this service>". Sources added under one name render as one family.

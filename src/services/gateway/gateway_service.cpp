@@ -210,6 +210,9 @@ Request GatewayService::outbound(Request& req, const PrefixRoute& route) const {
     out.target.push_back('?');
     out.target.append(q);
   }
+  // The service's route pattern, for the call record: the public one less the prefix.
+  if (req.route.size() > route.strip.size() && req.route.starts_with(route.strip))
+    out.route.assign(req.route, route.strip.size());
   // `out` starts without fields and the names differ: add() is set() without the search.
   // A field the client names in Connection is for this hop only (RFC 9110 7.6.1): a proxy
   // removes it. It went on to the service (an outside probe).

@@ -51,6 +51,7 @@ asio::awaitable<std::optional<ProductSnapshot>> CatalogClient::product(
   http::Request request;
   request.method = "GET";
   request.target = "/products/" + http::percent_encode(product_id);
+  request.route = "/products/{id}";
   request.headers.set("Accept", "application/json");
   http::Response response;
   try {
@@ -79,6 +80,7 @@ asio::awaitable<std::map<std::string, ProductSnapshot>> CatalogClient::products(
   http::Request request;
   request.method = "GET";
   request.target = "/products?ids=" + ids + "&page_size=100";
+  request.route = "/products";
   request.headers.set("Accept", "application/json");
   http::Response response;
   try {

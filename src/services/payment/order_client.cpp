@@ -14,6 +14,7 @@ asio::awaitable<CallbackAnswer> OrderClient::send_payment_result(const std::stri
   http::Request request;
   request.method = "POST";
   request.target = "/internal/orders/" + order_id + "/payment-result";
+  request.route = "/internal/orders/{id}/payment-result";
   request.headers.set("Content-Type", "application/json; charset=utf-8");
   request.body = std::move(body);
   CallbackAnswer answer;

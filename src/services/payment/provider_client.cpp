@@ -73,6 +73,7 @@ asio::awaitable<IntentCancellation> ProviderClient::cancel_intent(const std::str
   http::Request request;
   request.method = "POST";
   request.target = "/v1/payment_intents/" + intent_id + "/cancel";
+  request.route = "/v1/payment_intents/{intent_id}/cancel";
   IntentCancellation result;
   std::optional<http::Response> reply;
   try {
@@ -111,6 +112,7 @@ asio::awaitable<IntentLook> ProviderClient::look_up(const std::string& intent_id
   http::Request look;
   look.method = "GET";
   look.target = "/v1/payment_intents/" + intent_id;
+  look.route = "/v1/payment_intents/{intent_id}";
   IntentLook result;
   try {
     auto answer = co_await edge_.call(std::move(look), true, trace_id);
