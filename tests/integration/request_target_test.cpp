@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -52,7 +53,7 @@ TEST_CASE("a request of another HTTP version is 505, a malformed version 400") {
   };
   for (const std::string service : {"gateway", "catalog"}) {
     CAPTURE(service);
-    for (const std::string version : {"HTTP/2.0", "HTTP/1.2", "HTTP/3.0", "HTTP/0.9"}) {
+    for (const std::string version : {"HTTP/2.0", "HTTP/3.0", "HTTP/0.9"}) {
       CAPTURE(version);
       CHECK(status_of(service, "GET /health/live " + version + "\r\nHost: 127.0.0.1\r\n\r\n") ==
             505);
@@ -74,6 +75,22 @@ TEST_CASE("a request of another HTTP version is 505, a malformed version 400") {
     CHECK(status_of(service,
                     "GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
                     "close\r\n\r\n") == 200);
+    // A higher minor version of HTTP/1 is served as HTTP/1.1 (RFC 9112 2.3); it was 505.
+    for (const std::string version : {"HTTP/1.2", "HTTP/1.9"}) {
+      CAPTURE(version);
+      CHECK(status_of(service, "GET /health/live " + version +
+                                   "\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n") == 200);
+    }
+    {
+      // Kept alive as HTTP/1.1 is, and read the same when the line comes in two pieces.
+      shopctl::test_support::RawConnection c(shopctl::test_support::port_of(shop->url(service)));
+      REQUIRE(c.send("GET /health/live HTTP/1.2\r\nHost: 127.0.0.1\r\n\r\nGET /health/li"));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      REQUIRE(c.send("ve HTTP/1.2\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+      c.read_until_closed(std::chrono::seconds(5));
+      CHECK(c.received.starts_with("HTTP/1.1 200"));
+      CHECK(c.received.find("HTTP/1.1 200", 12) != std::string::npos);
+    }
   }
 }
 

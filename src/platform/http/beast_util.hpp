@@ -128,6 +128,17 @@ inline bool names_other_http_version(std::string_view head) {
          version[6] == '.' && digit(version[7]) && version != "HTTP/1.0" && version != "HTTP/1.1";
 }
 
+// The offset of the minor version digit of a request line that names HTTP/1.2 to HTTP/1.9 (a
+// well-formed line, as names_other_http_version reads it), or npos. RFC 9112 2.3: a recipient
+// SHOULD process a message of a higher minor version as the highest one it implements, 1.1;
+// such a request was answered 505.
+inline std::size_t higher_minor_version_at(std::string_view head) {
+  if (!names_other_http_version(head)) return std::string_view::npos;
+  const auto end = head.find("\r\n");
+  return head.substr(end - 8, 7) == "HTTP/1." && head[end - 1] >= '2' ? end - 1
+                                                                      : std::string_view::npos;
+}
+
 // A parser that fills our Request directly: the method, target and fields go from the bytes
 // into the Request's own (reused) storage, without Beast's field list in between. It accepts
 // exactly what request_parser<string_body> accepts (the same basic_parser does the parsing).

@@ -957,6 +957,17 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         bool parse_error =
             ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
             ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
+        if (parse_error && ec == bhttp::error::bad_version) {
+          // HTTP/1.2 to 1.9: read again as HTTP/1.1 (the line's minor digit, still in the
+          // buffer: Beast consumes nothing of a start line it refuses).
+          auto unread = buffer.data();
+          const auto at = detail::higher_minor_version_at(
+              {static_cast<const char*>(unread.data()), unread.size()});
+          if (at != std::string_view::npos) {
+            static_cast<char*>(unread.data())[at] = '1';
+            continue;
+          }
+        }
         if (parse_error && ec == bhttp::error::bad_version &&
             detail::names_other_http_version(
                 {static_cast<const char*>(buffer.data().data()), buffer.data().size()})) {
