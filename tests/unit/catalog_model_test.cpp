@@ -269,7 +269,13 @@ TEST_CASE("catalog parse errors name the source, line and column") {
                                                           {"\"A\\eB\"", "U+001B"},
                                                           {"\"A\\x85B\"", "U+0085"},
                                                           {"\"Mug\\u202Eevil\"", "U+202E"},
-                                                          {"\"A\\u2066B\"", "U+2066"}}) {
+                                                          {"\"A\\u2066B\"", "U+2066"},
+                                                          {"\"A\\u200EB\"", "U+200E"},
+                                                          {"\"A\\u061CB\"", "U+061C"},
+                                                          {"\"A\\u200BB\"", "U+200B"},
+                                                          {"\"A\\u2028B\"", "U+2028"},
+                                                          {"\"A\\uFEFFB\"", "U+FEFF"},
+                                                          {"\"A\\U000E0041B\"", "U+E0041"}}) {
       const std::string& spelled = item.first;
       const std::string& code = item.second;
       CAPTURE(spelled);
@@ -277,9 +283,13 @@ TEST_CASE("catalog parse errors name the source, line and column") {
       product.replace(product.find("Name of b-1"), 11, spelled);
       const std::string message = parse_error_of(kHeader + product);
       CHECK(message.starts_with("test.yaml:6:11: "));
-      CHECK(message.find("product 'b-1': 'name' holds the control character " + code) !=
-            std::string::npos);
+      CHECK(message.find("product 'b-1': 'name' holds the invisible or control character " +
+                         code) != std::string::npos);
     }
+    // Joiners and variation selectors stay: scripts and emoji need them.
+    std::string emoji = product_yaml("b-1", "BOK-1");
+    emoji.replace(emoji.find("Name of b-1"), 11, "\"Heart \\u2764\\uFE0F, \\u0915\\u094D\\u200D\"");
+    CHECK_NOTHROW(catalog::parse_catalog_yaml(kHeader + emoji, "t.yaml"));
     std::string lines = product_yaml("b-1", "BOK-1");
     lines.replace(lines.find("One sentence."), 13, "\"Two\\nlines,\\ta tab.\"");
     CHECK(catalog::parse_catalog_yaml(kHeader + lines, "t.yaml").products[0].description ==

@@ -214,18 +214,23 @@ class CatalogParser {
       fail(value.Mark(), what + ": '" + key + "' is not valid UTF-8 (byte " +
                              std::to_string(*bad + 1) + " of the text; save the file as UTF-8)");
     }
-    // A control character (NUL, an escape, a C1 control) or a bidirectional control (U+202E
-    // turns "Mug\u202Eevil" into what reads as "Muglive") in text that shoppers and operators
-    // read: a NUL was listed, and went out as \u0000 in every answer (an outside probe). A tab
-    // and a line break stay (a description may have lines).
+    // A control character (NUL, an escape, a C1 control), a bidirectional control or mark
+    // (U+202E turns "Mug\u202Eevil" into what reads as "Muglive") or an invisible character
+    // (a zero-width space, a word joiner, a byte order mark, a tag character: two names that
+    // read the same differ) in text that shoppers and operators read: a NUL was listed, and
+    // went out as \u0000 in every answer (an outside probe). A tab and a line break stay (a
+    // description may have lines), and so do the joiners (U+200C, U+200D) and variation
+    // selectors that scripts and emoji need.
     if (const auto cp = platform::find_code_point(text, [](std::uint32_t c) {
-          return (c < 0x20 && c != '\t' && c != '\n') || (c >= 0x7F && c <= 0x9F) ||
-                 (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+          return (c < 0x20 && c != '\t' && c != '\n') || (c >= 0x7F && c <= 0x9F) || c == 0x61C ||
+                 c == 0x200B || c == 0x200E || c == 0x200F || (c >= 0x2028 && c <= 0x202E) ||
+                 (c >= 0x2060 && c <= 0x2064) || (c >= 0x2066 && c <= 0x2069) || c == 0xFEFF ||
+                 (c >= 0xFFF9 && c <= 0xFFFB) || (c >= 0xE0000 && c <= 0xE007F);
         })) {
       char code[16];
       std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(*cp));
-      fail(value.Mark(), what + ": '" + key + "' holds the control character " + code +
-                             " (control and bidirectional characters are not shown to shoppers)");
+      fail(value.Mark(), what + ": '" + key + "' holds the invisible or control character " + code +
+                             " (shoppers would not see it, or would read the text reordered)");
     }
     if (text.empty() && !allow_empty) {
       fail(value.Mark(), what + ": '" + key + "' must not be empty");
