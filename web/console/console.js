@@ -347,19 +347,24 @@ function drawFaults(faults) {
 // The cleared fault's row goes at once, and the focus, when it was on its Clear, goes to the next
 // row's Clear (the one before when it was the last row), or to the faults' heading when no row
 // is left: it fell to the body.
+//
+// A poll may redraw the table while the DELETE is under way (the row and its button are then new
+// elements, or gone): the neighbours are taken by their data-keys before it, nearest first, and
+// the focus counts as this fault's when it is on any Clear of this id, or was dropped to the
+// body (it went to the body when a redraw came first; seen in CI).
 async function clearFault(id, button) {
+  const key = `clear:${id}`;
+  const keys = [...$('fault-table').querySelectorAll('button[data-key^="clear:"]')].map((b) => b.dataset.key);
+  const at = keys.indexOf(key);
+  const neighbours = at < 0 ? [] : [...keys.slice(at + 1), ...keys.slice(0, at).reverse()];
   try {
     await admin('DELETE', `/_admin/faults/${encodeURIComponent(id)}`);
-    const row = button.closest('tr');
-    const hadFocus = document.activeElement === button || document.activeElement === document.body;
-    if (row?.isConnected) {
-      const clearOf = (tr) => tr?.querySelector('button[data-key^="clear:"]');
-      const next = clearOf(row.nextElementSibling) || clearOf(row.previousElementSibling);
-      row.remove();
-      if (hadFocus) {
-        if (next) next.focus();
-        else $('faults-title').focus();
-      }
+    const active = document.activeElement;
+    const hadFocus = active === button || active === document.body || active?.dataset?.key === key;
+    $('fault-table').querySelector(`button[data-key="${CSS.escape(key)}"]`)?.closest('tr')?.remove();
+    if (hadFocus) {
+      const next = neighbours.map((k) => $('fault-table').querySelector(`button[data-key="${CSS.escape(k)}"]`)).find(Boolean);
+      (next || $('faults-title')).focus();
     }
     say(`Fault ${id} cleared`);
   } catch (error) {
