@@ -47,6 +47,8 @@ step() {  # step NAME COMMAND...
   echo "== $name" >&2
   "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]} p f counted=false
+  # A step that ran in a lane (below) is reported after it ran: its own time, not the replay's.
+  local took=${step_took:-$((SECONDS - began))}; unset step_took
   # doctest: "[doctest] test cases: 237 | 237 passed | 0 failed | 0 skipped"
   if read -r p f < <(sed -nE 's/^\[doctest\] test cases: *[0-9]+ *\| *([0-9]+) passed *\| *([0-9]+) failed.*/\1 \2/p' "$log" | tail -n 1) && [[ -n "$p" ]]; then
     counted=true
@@ -56,12 +58,12 @@ step() {  # step NAME COMMAND...
     counted=true
   fi
   if $counted; then passed=$((passed + p)); failed=$((failed + f)); fi
-  if [[ $rc -eq 0 ]]; then echo "== $name: ok ($((SECONDS - began)) s)" >&2
+  if [[ $rc -eq 0 ]]; then echo "== $name: ok ($took s)" >&2
   else
     steps_failed=$((steps_failed + 1))
     # A step that failed without counting a failure (a crash, a build error) counts as one.
     if ! $counted || [[ ${f:-0} -eq 0 ]]; then failed=$((failed + 1)); fi
-    echo "== $name: FAILED (exit $rc, $((SECONDS - began)) s)" >&2
+    echo "== $name: FAILED (exit $rc, $took s)" >&2
     recap+=("$name (exit $rc)")
     # The lines that name a failure: doctest's test case and check, our scripts' FAIL lines,
     # a scenario's FAIL, a sanitizer's summary.
@@ -82,12 +84,17 @@ mkdir -p reports
 # The tests keep priority, so they see the machine as before. Each build writes its output to
 # reports/build-<name>.log, printed when it fails (docs/testing.md, "How CI fits in 30 minutes").
 declare -A build_pid=() build_log=()
-start_build() {  # start_build NAME BUILD-ARGS...
-  local name=$1; shift
+start_build() {  # start_build NAME [--after OTHER] BUILD-ARGS...: OTHER's build first
+  local name=$1 after=/dev/null first=; shift
+  if [[ ${1:-} == --after ]]; then after=${build_log[$2]}; first=$2; shift 2; fi
   build_log[$name]="reports/build-$name.log"
+  : >"${build_log[$name]}"  # emptied before any later build's wait reads it
   # The same session as the tests: the kernel's autogroup scheduling weighs sessions against
   # each other, so a build in a session of its own would take half the CPU whatever its nice.
-  nice -n 19 bash -c '"$@"; rc=$?; echo "build-'"$name"': exit $rc after $SECONDS s"; exit $rc' \
+  # Two builds at once would halve each other's share, so the second waits for the first (its
+  # result does not matter here: finish_build reports each).
+  nice -n 19 bash -c 'until [[ '"$after"' == /dev/null ]] || grep -q "^build-'"$first"': exit" '"$after"'; do
+      sleep 1; done; began=$SECONDS; "$@"; rc=$?; echo "build-'"$name"': exit $rc after $((SECONDS - began)) s"; exit $rc' \
     build "$here/scripts/build.sh" "$@" >"${build_log[$name]}" 2>&1 &
   build_pid[$name]=$!
   echo "== $name build started in the background (${build_log[$name]})" >&2
@@ -106,50 +113,99 @@ finish_build() {  # finish_build NAME STEP-NAME
   return 1
 }
 $instrumented && start_build asan --tests --sanitize --fuzz
+# The ThreadSanitizer build starts as soon as the ASan+UBSan one is done, so it too compiles
+# behind the plain tests, not only behind the ASan steps and the fuzzer.
+$instrumented && start_build tsan --after asan --tsan
 # Every C++ file matches .clang-format (clang-format-14; scripts/format.sh rewrites them).
 step "formatting" ./scripts/format.sh --check
 # No two files of a unity-built target define the same file-local name (CMakeLists.txt: the
 # batches would clash, or silently bind a call to the other file's helper).
 step "unity-build names" python3 scripts/unity-names.py
+
+# The plain steps run in three lanes side by side: each lane runs its steps one after another,
+# and the lanes start together. Most steps wait far more than they compute (a 45 s chaos run,
+# a tmpfs filled and emptied, a browser, child shops starting), about 390 s of CPU in 740 s of
+# wall time one after another; every step uses its own temporary folders, ephemeral ports,
+# network namespaces and report files, so they do not meet. A lane writes each step's output to
+# a file and prints a line when a step starts and ends; once every lane is done, the steps are
+# reported in the order below through `step`, so the counting, the recap and the log read as
+# before (docs/testing.md, "How CI fits in 30 minutes").
+declare -A plain_name=() plain_cmd=()
+plain_order=()
+plain() {  # plain ID NAME COMMAND...
+  local id=$1; plain_name[$id]=$2; shift 2
+  plain_cmd[$id]=$(printf '%q ' "$@")
+  plain_order+=("$id")
+}
 # The doctest binary runs as four processes at once (scripts/doctest-shards.sh): its cases
 # mostly wait on sockets and clocks, 43 s serially on 5 s of CPU.
-step "unit and integration tests" ./scripts/doctest-shards.sh 4 ./build/shopctl_tests
+plain doctest "unit and integration tests" ./scripts/doctest-shards.sh 4 ./build/shopctl_tests
 # --validate-schema: every gateway answer is checked against docs/openapi.yaml (docs/scenarios.md).
-step "scenario suite" ./build/shopctl run scenarios/ --validate-schema --junit reports/scenarios.junit.xml \
-  --json reports/scenarios.json --html reports/scenarios.html
-step "CLI exit codes" bash tests/cli/exit_codes.sh ./build/shopctl
-step "HTML reports of run and load" bash tests/cli/reports.sh ./build/shopctl
-step "a recorded session replays (serve --record)" bash tests/cli/record.sh ./build/shopctl
+plain scenarios "scenario suite" ./build/shopctl run scenarios/ --validate-schema \
+  --junit reports/scenarios.junit.xml --json reports/scenarios.json --html reports/scenarios.html
+plain exit_codes "CLI exit codes" bash tests/cli/exit_codes.sh ./build/shopctl
+plain reports "HTML reports of run and load" bash tests/cli/reports.sh ./build/shopctl
+plain record "a recorded session replays (serve --record)" bash tests/cli/record.sh ./build/shopctl
 # docs/scenario.schema.json against the parser: the suite validates, every key the parser knows
 # is in it, broken files are refused by both (npm ajv and yaml, pinned; tests/schema/).
-step "scenario JSON Schema in sync with the parser" bash tests/schema/run.sh ./build/shopctl
-step "shell completion" bash tests/cli/completion.sh ./build/shopctl
-step "identity across a SIGKILL" bash tests/cli/restart_identity.sh ./build/shopctl
-step "a full disk is 503, and the shop recovers" bash tests/cli/disk_full.sh ./build/shopctl
-step "scenario suite against a running shop" bash tests/cli/target_mode.sh ./build/shopctl
-step "one process per service (serve --processes)" bash tests/cli/processes.sh ./build/shopctl
-step "chaos on the command line (interrupts, --duration)" bash tests/cli/chaos_cli.sh ./build/shopctl
+plain schema "scenario JSON Schema in sync with the parser" bash tests/schema/run.sh ./build/shopctl
+plain completion "shell completion" bash tests/cli/completion.sh ./build/shopctl
+plain restart "identity across a SIGKILL" bash tests/cli/restart_identity.sh ./build/shopctl
+plain disk_full "a full disk is 503, and the shop recovers" bash tests/cli/disk_full.sh ./build/shopctl
+plain target "scenario suite against a running shop" bash tests/cli/target_mode.sh ./build/shopctl
+plain processes "one process per service (serve --processes)" bash tests/cli/processes.sh ./build/shopctl
+plain chaos_cli "chaos on the command line (interrupts, --duration)" bash tests/cli/chaos_cli.sh ./build/shopctl
 # About a minute of shoppers against a shop that is faulted, stopped and killed with SIGKILL
 # three times (a fixed seed: the same schedule every run). Its last line counts invariants;
 # a violated one fails the step (exit 4). The history stays in reports/ for study.
-step "chaos run with crashes" ./build/shopctl chaos --crash --duration 45s --seed 7 \
+plain chaos "chaos run with crashes" ./build/shopctl chaos --crash --duration 45s --seed 7 \
   --history reports/chaos.history.jsonl --json reports/chaos.json
 # The public C++ API as a user gets it: `cmake --install` to a temporary prefix, then
 # examples/embed/ built against it with find_package(shopctl) and its doctest test run.
-step "embedding example against the installed package" bash tests/cli/install_example.sh build
+plain install "embedding example against the installed package" bash tests/cli/install_example.sh build
 # deploy/kubernetes/ and the Containerfile, offline: API schemas (npm kubernetes-models), cross
 # references, the NetworkPolicies against `shopctl graph`, the runtime libraries against `ldd`,
 # and broken copies that must be refused (docs/deploy.md). No cluster or container engine.
-step "Kubernetes manifests validate offline" bash deploy/validate/run.sh ./build/shopctl
+plain k8s "Kubernetes manifests validate offline" bash deploy/validate/run.sh ./build/shopctl
 # One process per service, each in a Linux network namespace of its own (root): the suite
 # and a chaos run with a SIGKILLed process, across real network boundaries (docs/deploy.md).
-step "the shop across network namespaces" bash tests/deploy/netns.sh ./build/shopctl
+plain netns "the shop across network namespaces" bash tests/deploy/netns.sh ./build/shopctl
 # The web shop, the provider's pay page and the operator console in Debian's Chromium, driven
 # by playwright-core (tests/web/; it installs both when missing). Screenshots in reports/web/.
-step "web shop and console in chromium" bash tests/web/run.sh ./build/shopctl
+plain web "web shop and console in chromium" bash tests/web/run.sh ./build/shopctl
 # docs/openapi.yaml against Redocly CLI's recommended rules (tests/openapi/; npm @redocly/cli,
 # pinned, installed when missing; offline). Errors fail; warnings are printed.
-step "OpenAPI description lints (Redocly)" bash tests/openapi/run.sh
+plain openapi "OpenAPI description lints (Redocly)" bash tests/openapi/run.sh
+
+lanes_dir=$(mktemp -d)
+run_lane() {  # run_lane N ID...: the steps one after another, each into lanes_dir/ID.{out,rc}
+  local lane=$1 id began rc; shift
+  for id in "$@"; do
+    began=$SECONDS
+    echo "== lane $lane: ${plain_name[$id]}: started at $began s" >&2
+    eval "${plain_cmd[$id]}" >"$lanes_dir/$id.out" 2>&1 </dev/null
+    rc=$?
+    echo "$rc $((SECONDS - began))" >"$lanes_dir/$id.rc"
+    echo "== lane $lane: ${plain_name[$id]}: exit $rc after $((SECONDS - began)) s" >&2
+  done
+}
+# About 250 s each (measured one after another on a quiet machine; the web stories 216 s):
+# the browser and the longest waits apart, the CPU-heavier steps spread.
+lane_pids=()
+run_lane 1 web openapi & lane_pids+=($!)
+run_lane 2 doctest scenarios exit_codes reports record schema completion restart disk_full target &
+lane_pids+=($!)
+run_lane 3 processes chaos_cli chaos install k8s netns & lane_pids+=($!)
+wait "${lane_pids[@]}"
+replay() { cat "$lanes_dir/$1.out"; return "$2"; }
+for id in "${plain_order[@]}"; do
+  if read -r rc took <"$lanes_dir/$id.rc" 2>/dev/null; then
+    step_took=$took step "${plain_name[$id]}" replay "$id" "$rc"
+  else
+    step "${plain_name[$id]}" replay "$id" 1  # its lane never got to it (or was killed)
+  fi
+done
+rm -rf "$lanes_dir"
 
 # --- Instrumented builds (docs/testing.md). Each phase prints its time to stderr. ---
 phase_started=0
@@ -161,7 +217,6 @@ if $instrumented; then
   phase "ASan+UBSan"
   asan_built=false
   finish_build asan "ASan+UBSan build" && asan_built=true
-  start_build tsan --tsan
   if $asan_built; then
     step "tests under ASan+UBSan" env ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
       ./scripts/doctest-shards.sh 3 ./build-asan/shopctl_tests --test-suite-exclude=volume
