@@ -300,7 +300,10 @@ fi
 took=0; tries=0
 for _ in $(seq 1 300); do
   [[ -f "$work/held-chaos.rc" ]] && break
-  if [[ -d "$work/held" ]]; then
+  # From the moment chaos holds the folder (it writes chaos-shop.yaml once it has the lock): a
+  # serve that came between the folder's mkdir and chaos's lock rightly took it, and chaos
+  # rightly refused the folder in use (exit 3; seen when CI's steps ran side by side).
+  if [[ -f "$work/held/chaos-shop.yaml" ]]; then
     tries=$((tries + 1))
     "$bin" serve --data-dir "$work/held" --gateway-port 0 --log-level error >"$work/held-serve.out" 2>&1 &
     intruder=$!; sleep 0.3

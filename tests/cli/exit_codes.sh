@@ -213,7 +213,9 @@ for rate in nan 0 -1 inf 1e-308 0.0001; do
 done
 # A rate slower than the run still measures the whole --duration (it was 0.01 s: 190 journeys/s).
 expect_code 0 "load: --rate below one journey per run" timeout 20 "$shopctl" load --rate 0.5 --duration 1s --mix browse=1 --quiet
-expect_output "1\.00 s measured" "load measures the whole duration"
+# Read as 1.00 to 1.09 s: the last journey's answer may come a few milliseconds after the end
+# on a busy machine (1.01 s when CI's steps ran side by side).
+expect_output "1\.0[0-9] s measured" "load measures the whole duration"
 expect_code 0 "load: a short run" "$shopctl" load --users 2 --duration 1s --quiet --threshold 'errors<1%' --json "$tmp/load.json"
 if grep -q '"total"' "$tmp/load.json" && ! grep -q '"total": 0,' "$tmp/load.json"; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: load --json has no requests"; fi

@@ -1,11 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -691,4 +693,33 @@ TEST_CASE("reset of a closed breaker empties its window and reports no transitio
   CHECK(log.of_kind(CircuitEvent::Kind::state_transition).empty());
   fail(breaker);  // with the old window this fourth failure would open it
   CHECK(breaker.state() == CircuitState::CLOSED);
+}
+
+TEST_CASE("the breaker makes by itself exactly the moves it lists as automatic") {
+  // The metrics start each listed move's counter at 0 (Metrics::declare_breaker): a move
+  // missing from the list would be born at its first event, one listed but never made would
+  // be a counter that never moves.
+  ManualClock clock;
+  EventLog log;
+  CircuitBreaker breaker("edge", small_config(), clock, log.listener());
+  open_breaker(breaker);  // CLOSED -> OPEN
+  clock.advance(10s);
+  fail(breaker);  // OPEN -> HALF_OPEN, then a failed trial
+  fail(breaker);  // HALF_OPEN -> OPEN
+  clock.advance(10s);
+  succeed(breaker);  // OPEN -> HALF_OPEN
+  succeed(breaker);  // HALF_OPEN -> CLOSED
+  REQUIRE(breaker.state() == CircuitState::CLOSED);
+  std::vector<std::pair<CircuitState, CircuitState>> seen;
+  for (const auto& e : log.of_kind(CircuitEvent::Kind::state_transition)) {
+    const std::pair move{e.from, e.to};
+    if (std::find(seen.begin(), seen.end(), move) == seen.end()) seen.push_back(move);
+  }
+  std::vector<std::pair<CircuitState, CircuitState>> listed;
+  for (const auto& move : shopctl::platform::resilience::kAutomaticMoves) {
+    listed.emplace_back(move.from, move.to);
+  }
+  std::sort(seen.begin(), seen.end());
+  std::sort(listed.begin(), listed.end());
+  CHECK(seen == listed);
 }

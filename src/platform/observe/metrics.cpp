@@ -18,6 +18,7 @@
 
 #include "platform/fault/fault_table.hpp"
 #include "platform/observe/architecture.hpp"
+#include "platform/resilience/circuit_breaker.hpp"
 
 namespace shopctl::platform {
 
@@ -261,9 +262,11 @@ void Metrics::count_breaker_transition(std::string_view breaker, std::string_vie
 }
 
 void Metrics::declare_breaker(std::string_view breaker) {
-  for (const auto& [from, to] : {std::pair{"CLOSED", "OPEN"}, std::pair{"OPEN", "HALF_OPEN"},
-                                 std::pair{"HALF_OPEN", "CLOSED"}, std::pair{"HALF_OPEN", "OPEN"}})
-    impl_->transitions.Add({{"breaker", std::string(breaker)}, {"from", from}, {"to", to}});
+  for (const auto& move : resilience::kAutomaticMoves) {
+    impl_->transitions.Add({{"breaker", std::string(breaker)},
+                            {"from", std::string(resilience::to_string(move.from))},
+                            {"to", std::string(resilience::to_string(move.to))}});
+  }
 }
 
 void Metrics::add_gauge(std::string name, std::string help, std::string label_name,

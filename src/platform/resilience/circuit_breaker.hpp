@@ -8,6 +8,7 @@
 // slow_call_duration_threshold (R4j: strictly longer); OPEN ends when the wait has elapsed
 // (R4j: strictly after); the automatic OPEN -> HALF_OPEN move is performed lazily by state()
 // and snapshot(), dated at the moment the wait ended, instead of by a timer thread.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -27,6 +28,20 @@ enum class CircuitState { CLOSED, OPEN, HALF_OPEN, DISABLED, FORCED_OPEN, METRIC
 
 // Returns the Resilience4j name of the state ("HALF_OPEN").
 std::string_view to_string(CircuitState state);
+
+// The moves the breaker makes by itself, from its outcomes and its clock; every other move is
+// an operator's (forced open, disabled, metrics only, reset). Whoever counts transitions from
+// the start (the metrics at 0) takes them from here.
+struct CircuitMove {
+  CircuitState from;
+  CircuitState to;
+};
+inline constexpr std::array<CircuitMove, 4> kAutomaticMoves{{
+    {CircuitState::CLOSED, CircuitState::OPEN},
+    {CircuitState::OPEN, CircuitState::HALF_OPEN},
+    {CircuitState::HALF_OPEN, CircuitState::CLOSED},
+    {CircuitState::HALF_OPEN, CircuitState::OPEN},
+}};
 // Returns the state named exactly as to_string() writes it, or nullopt.
 std::optional<CircuitState> parse_circuit_state(std::string_view text);
 
