@@ -4,9 +4,12 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
+
+#include "platform/text_rules.hpp"
 
 namespace shopctl::platform {
 namespace {
@@ -23,9 +26,10 @@ class DocumentCounter : public YAML::EventHandler {
   void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
   void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                const std::string&) override {
+                const std::string& value) override {
     node(mark);
     last_scalar_ = mark;
+    if (first_invalid_utf8(value)) not_utf8_.push_back(mark);
   }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                        YAML::EmitterStyle::value) override {
@@ -52,6 +56,8 @@ class DocumentCounter : public YAML::EventHandler {
   // The last scalar of the whole text: a quoted one that is never closed runs to the end of
   // the text, so it can only be this one.
   [[nodiscard]] const YAML::Mark& last_scalar() const { return last_scalar_; }
+  // The scalars whose value yaml-cpp made something other than UTF-8 (latin1_escapes below).
+  [[nodiscard]] const std::vector<YAML::Mark>& not_utf8() const { return not_utf8_; }
 
  private:
   std::size_t count_ = 0;
@@ -59,6 +65,7 @@ class DocumentCounter : public YAML::EventHandler {
   YAML::Mark last_ = YAML::Mark::null_mark();
   YAML::Mark second_ = YAML::Mark::null_mark();
   YAML::Mark last_scalar_ = YAML::Mark::null_mark();
+  std::vector<YAML::Mark> not_utf8_;
 };
 
 // yaml-cpp 0.7 takes a quoted scalar with no closing quote as one that runs to the end of the
@@ -69,15 +76,21 @@ class DocumentCounter : public YAML::EventHandler {
 // the escapes of its style (\" in double quotes, '' in single quotes).
 constexpr std::string_view kUnclosedQuote = "a quoted value that is never closed";
 
-void refuse_unclosed_quote(std::string_view text, const YAML::Mark& mark) {
-  // In UTF-16 or UTF-32 text, yaml-cpp's positions count the UTF-8 it decoded, not these bytes.
-  const bool wide = text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
-                    text.starts_with(std::string_view("\0\0\xFE\xFF", 4));
-  if (mark.pos < 0 || wide) return;
-  // yaml-cpp's positions do not count a UTF-8 byte order mark.
-  const std::size_t bom = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
-  std::size_t i = bom + static_cast<std::size_t>(mark.pos);
-  // A tag (`!!str`) or an anchor (`&name`) before the value, each up to a space or a line end.
+bool wide_text(std::string_view text) {
+  return text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
+         text.starts_with(std::string_view("\0\0\xFE\xFF", 4));
+}
+
+// yaml-cpp's positions do not count a UTF-8 byte order mark.
+std::size_t bom_size(std::string_view text) {
+  return text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+}
+
+// Where the value a scalar's mark names starts in `text`: past a tag (`!!str`) or an anchor
+// (`&name`), each up to a space or a line end, which the mark includes. Not for UTF-16 or
+// UTF-32 text, whose positions count the UTF-8 yaml-cpp decoded, not its bytes.
+std::size_t value_start(std::string_view text, const YAML::Mark& mark) {
+  std::size_t i = bom_size(text) + static_cast<std::size_t>(mark.pos);
   while (i < text.size() && (text[i] == '!' || text[i] == '&')) {
     while (i < text.size() && text[i] != ' ' && text[i] != '\t' && text[i] != '\n' &&
            text[i] != '\r')
@@ -86,6 +99,13 @@ void refuse_unclosed_quote(std::string_view text, const YAML::Mark& mark) {
            (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
       ++i;
   }
+  return i;
+}
+
+void refuse_unclosed_quote(std::string_view text, const YAML::Mark& mark) {
+  if (mark.pos < 0 || wide_text(text)) return;
+  const std::size_t bom = bom_size(text);
+  const std::size_t i = value_start(text, mark);
   if (i >= text.size() || (text[i] != '"' && text[i] != '\'')) return;
   const char quote = text[i];
   for (std::size_t j = i + 1; j < text.size(); ++j) {
@@ -110,6 +130,30 @@ void refuse_unclosed_quote(std::string_view text, const YAML::Mark& mark) {
       at, std::string(kUnclosedQuote) + " (no closing " + quote + " before the end of the file)");
 }
 
+// yaml-cpp 0.7 writes the YAML escapes \N (U+0085) and \_ (U+00A0) of a double-quoted scalar
+// as the single bytes 0x85 and 0xA0, not as UTF-8: a catalog name "a\_b" was refused as "not
+// valid UTF-8 ... save the file as UTF-8", and a scenario's name was reported as "a\uFFFDb"
+// (an outside probe). In a UTF-8 text no other cause makes such a scalar, so each double-quoted
+// scalar the parser read so is written again with \u0085 and \u00A0 in their place, the last
+// first so that the marks before stay where they are, and the text is read again. A column
+// reported later on the same line is 4 further right per escape.
+std::string latin1_escapes(std::string text, const std::vector<YAML::Mark>& scalars) {
+  for (auto m = scalars.rbegin(); m != scalars.rend(); ++m) {
+    const std::size_t i = value_start(text, *m);
+    if (i >= text.size() || text[i] != '"') continue;
+    for (std::size_t j = i + 1; j < text.size() && text[j] != '"'; ++j) {
+      if (text[j] != '\\' || j + 1 >= text.size()) continue;
+      if (text[j + 1] == 'N') {
+        text.replace(j, 2, "\\u0085");
+      } else if (text[j + 1] == '_') {
+        text.replace(j, 2, "\\u00A0");
+      }
+      ++j;  // past the escape's letter (or the character a backslash escapes)
+    }
+  }
+  return text;
+}
+
 std::string describe_character(std::string_view text, int pos) {
   if (pos < 0 || static_cast<std::size_t>(pos) >= text.size()) return "the end of the text";
   const char c = text[static_cast<std::size_t>(pos)];
@@ -119,6 +163,7 @@ std::string describe_character(std::string_view text, int pos) {
 
 YamlDocuments load_documents(std::string_view text) {
   const std::string copy(text);
+  std::optional<std::string> rewritten;  // latin1_escapes' text, when it wrote one
   YamlDocuments documents;
   {
     YAML::Parser parser;
@@ -139,8 +184,10 @@ YamlDocuments load_documents(std::string_view text) {
     documents.count = counter.count();
     documents.second_mark = counter.second();
     refuse_unclosed_quote(copy, counter.last_scalar());
+    if (!counter.not_utf8().empty() && !wide_text(copy) && !first_invalid_utf8(copy))
+      rewritten = latin1_escapes(copy, counter.not_utf8());
   }
-  if (documents.count > 0) documents.first = YAML::Load(copy);
+  if (documents.count > 0) documents.first = YAML::Load(rewritten ? *rewritten : copy);
   return documents;
 }
 

@@ -156,3 +156,23 @@ TEST_CASE("closed quotes, quotes inside plain values, comments and block scalars
   CHECK(platform::load_yaml_document("a: |\n  \"x\n")["a"].as<std::string>() == "\"x\n");
   CHECK(platform::load_yaml_document("a: 'x'\n")["a"].as<std::string>() == "x");
 }
+
+// yaml-cpp 0.7 made \N and \_ the single bytes 0x85 and 0xA0: a catalog name "a\_b" was refused
+// as not UTF-8, a scenario's name was reported with U+FFFD in their place (an outside probe).
+TEST_CASE("the escapes \\N and \\_ of a double-quoted value are the characters they name") {
+  const auto doc = platform::load_yaml_document(
+      "name: \"a\\_b\\Nc\"\n"
+      "tagged: !!str &x \"\\_\"\n"
+      "\"key\\_k\": [\"\\\\N stays\", 'single \\_ stays', plain \\_ stays, \"\\x41\\u00e9\\L\"]\n");
+  CHECK(doc["name"].as<std::string>() == "a\u00A0b\u0085c");
+  CHECK(doc["tagged"].as<std::string>() == "\u00A0");
+  REQUIRE(doc["key\u00A0k"].IsSequence());
+  CHECK(doc["key\u00A0k"][0].as<std::string>() == "\\N stays");
+  CHECK(doc["key\u00A0k"][1].as<std::string>() == "single \\_ stays");
+  CHECK(doc["key\u00A0k"][2].as<std::string>() == "plain \\_ stays");
+  CHECK(doc["key\u00A0k"][3].as<std::string>() == "A\u00e9\u2028");
+  // Marks before the rewritten scalars stay where they were.
+  CHECK(doc["tagged"].Mark().line == 1);
+  // Latin-1 text (not UTF-8) is left as it is, for its reader to refuse with its line.
+  CHECK(platform::load_yaml_document("name: \"caf\xe9\"\n")["name"].as<std::string>() == "caf\xe9");
+}
