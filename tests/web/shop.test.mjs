@@ -1620,6 +1620,12 @@ test('a mangled pay link says so, with nothing to pay', async () => {
     assert.equal(await page.getByRole('heading', {name: 'Test cards'}).isVisible(), false);
     assert.equal(await page.locator('#pay-form').isVisible(), false);
   }
+  // A link whose id is a sentence: the page does not repeat it as the provider's words.
+  const lure = 'Your card is blocked. Call 0800 123 456 to unblock it';
+  await page.goto(`${provider.url}/pay/${encodeURIComponent(lure)}`);
+  await page.getByRole('alert').getByText('names no payment the provider knows').waitFor({timeout: 5000});
+  assert.equal(await page.getByText('0800 123 456').count(), 0, 'the link\'s words are not shown');
+  assert.equal(await page.locator('#pay-form').isVisible(), false);
   await page.waitForTimeout(300);
   noProblems(page);
   await page.context().close();

@@ -92,7 +92,13 @@ async function load() {
     // No intent to pay (unknown, or a refused return_url): the test cards would fill nothing.
     testCards.hidden = true;
     amount.textContent = '';
-    show('bad', (intent && intent.error && intent.error.message) || `The provider answered ${response.status}.`);
+    const code = intent && intent.error && intent.error.code;
+    // The provider's message names the id it did not find, and the id is whatever the link
+    // says: "/pay/Your card is blocked, call ..." was shown as the provider's own words on
+    // its own page (an outside probe). The page says it in words of its own.
+    show('bad', code === 'intent_not_found'
+      ? 'This pay link names no payment the provider knows: it may be mistyped or cut short. Go back to the shop and pay from your order.'
+      : (intent && intent.error && intent.error.message) || `The provider answered ${response.status}.`);
     return;
   }
   checkedReturnUrl = intent.return_url || null;
