@@ -246,7 +246,7 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
       const std::string type_name(to_string(*type));
       const std::string article = type_name.find_first_of("aeiou") == 0 ? "an " : "a ";
       ctx.error(entry->key_mark, "'" + std::string(parameter) + "' does not apply to " + article +
-                                     type_name + " fault (it is for type " +
+                                     type_name + " fault (it is for " +
                                      std::string(platform::fault_parameter_owner(parameter)) + ")");
       ok = false;
     }

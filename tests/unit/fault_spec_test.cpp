@@ -440,9 +440,9 @@ TEST_CASE("a fault's JSON form refuses a parameter its type does not take") {
       refusal(json{{"target", "catalog"}, {"type", "delay"}, {"delay_ms", 100}, {"status", 503}}) ==
       "'status' does not apply to a delay fault (it is for type abort)");
   CHECK(refusal(json{{"target", "catalog"}, {"type", "abort"}, {"delay_ms", 100}}) ==
-        "'delay_ms' does not apply to an abort fault (it is for type delay (and slow_body))");
+        "'delay_ms' does not apply to an abort fault (it is for types delay and slow_body)");
   CHECK(refusal(json{{"target", "catalog"}, {"type", "hang"}, {"jitter_ms", 5}}) ==
-        "'jitter_ms' does not apply to a hang fault (it is for type delay and slow_body)");
+        "'jitter_ms' does not apply to a hang fault (it is for types delay and slow_body)");
   CHECK(refusal(json{{"target", "catalog"}, {"type", "reset"}, {"bytes_per_second", 10}}) ==
         "'bytes_per_second' does not apply to a reset fault (it is for type slow_body)");
   CHECK(refusal(json{{"target", "catalog"}, {"type", "garbage"}, {"body", "x"}}) ==

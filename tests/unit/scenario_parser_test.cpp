@@ -1521,7 +1521,7 @@ TEST_CASE("a slow_body fault takes jitter, as fault add and the admin plane do; 
   CHECK(fault.to_json()["delay_ms"] == 50.0);
   CHECK(only(problems("version: 1\nsteps:\n  - fault: {target: catalog, type: abort, "
                       "jitter: 1ms}\n"),
-             "'jitter' does not apply to an abort fault (it is for type delay and slow_body)")
+             "'jitter' does not apply to an abort fault (it is for types delay and slow_body)")
             .line == 3);
 }
 

@@ -87,10 +87,9 @@ bool fault_takes(FaultType type, std::string_view parameter) {
 }
 
 std::string_view fault_parameter_owner(std::string_view parameter) {
-  if (parameter == "delay") return "delay (and slow_body)";
-  if (parameter == "jitter") return "delay and slow_body";
-  if (parameter == "status" || parameter == "body") return "abort";
-  return "slow_body";
+  if (parameter == "delay" || parameter == "jitter") return "types delay and slow_body";
+  if (parameter == "status" || parameter == "body") return "type abort";
+  return "type slow_body";
 }
 
 std::optional<FaultType> parse_fault_type(std::string_view name) {
@@ -264,7 +263,7 @@ Fault Fault::from_json(const nlohmann::json& j) {
     const std::string type_name(to_string(f.type));
     const std::string article = type_name.find_first_of("aeiou") == 0 ? "an " : "a ";
     throw std::invalid_argument("'" + std::string(key) + "' does not apply to " + article +
-                                type_name + " fault (it is for type " +
+                                type_name + " fault (it is for " +
                                 std::string(fault_parameter_owner(parameter)) + ")");
   }
   if (j.contains("delay_ms")) f.delay = millis_field(j, "delay_ms");

@@ -42,6 +42,7 @@ std::optional<FaultType> parse_fault_type(std::string_view name);
 // is refused wherever a fault is given (admin plane, `fault add`, a scenario): it would be
 // ignored, and the fault would not do what its author wrote.
 bool fault_takes(FaultType type, std::string_view parameter);
+// The fault types that take `parameter`, as a message says them ("type abort").
 std::string_view fault_parameter_owner(std::string_view parameter);
 
 struct FaultSelect {
