@@ -42,6 +42,7 @@ inline constexpr std::array<CircuitMove, 4> kAutomaticMoves{{
     {CircuitState::HALF_OPEN, CircuitState::CLOSED},
     {CircuitState::HALF_OPEN, CircuitState::OPEN},
 }};
+
 // Returns the state named exactly as to_string() writes it, or nullopt.
 std::optional<CircuitState> parse_circuit_state(std::string_view text);
 
