@@ -72,7 +72,7 @@ struct LoadOptions {
   // A checkout whose POST /api/orders got no answer or a 5xx is sent once more with the same
   // Idempotency-Key (what a careful client does), after this pause; 0: never retried.
   std::chrono::nanoseconds checkout_retry_after{0};
-  // How long a checkout polls its order for PAID/FAILED after paying (0: max(timeout, 5s)).
+  // How long a checkout polls its order for PAID/FAILED after paying (0: max(timeout, 10s)).
   std::chrono::nanoseconds settle_wait{0};
   // Called from the worker threads after every request of the measured window with what the
   // shopper sent and was answered (for `shopctl chaos`'s history). Bodies are parsed for it.
@@ -134,7 +134,8 @@ struct LoadResult {
   std::map<std::string, std::uint64_t> errors_by_code;  // "503 catalog_unavailable"
   std::uint64_t orders_created = 0, orders_paid = 0, orders_failed = 0, orders_unsettled = 0;
   std::uint64_t orders_abandoned = 0;  // pay links left unused on purpose (abandon_share)
-  std::uint64_t dropped = 0;           // open loop: starts with no idle user
+  std::uint64_t dropped = 0;           // open loop: starts with no idle user, or not made
+  std::uint64_t dropped_behind = 0;    // of dropped: still due when the run's deadline came
   std::uint64_t tokens_renewed = 0;    // users signed in again after 401 token_expired
   double start_lag_max_ms = 0;         // open loop: the latest a start came after its schedule
   std::vector<Sample> timeline;        // one per progress tick
