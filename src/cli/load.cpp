@@ -16,6 +16,7 @@
 #include "observe_tools/fault_spec.hpp"
 #include "observe_tools/html_report.hpp"
 #include "platform/duration.hpp"
+#include "platform/http/client.hpp"
 #include "platform/http/server.hpp"
 #include "platform/input_file.hpp"
 #include "platform/json_text.hpp"
@@ -301,6 +302,7 @@ int run_load_command(const LoadCliOptions& given) {
     }
     options.gateway_url = shop->url("gateway");
     options.admin_token = shop->admin_token();
+    options.pooled_idle_time = http::pooled_idle_limit(config.http_idle_timeout);
   } else {
     options.gateway_url = o.target;
     options.admin_token = o.admin_token;

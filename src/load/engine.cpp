@@ -129,6 +129,7 @@ struct Worker {
     if (!c) {
       http::ClientOptions o{[ep] { return ep; }};
       o.max_idle_connections = std::max<std::size_t>(64, users.size() * 2);
+      o.max_idle_time = shared.options.pooled_idle_time;
       c = std::make_unique<http::Client>(std::move(o));
     }
     return *c;

@@ -48,6 +48,9 @@ struct LoadOptions {
   std::chrono::nanoseconds duration = std::chrono::seconds(10);
   std::chrono::nanoseconds think{0};  // closed loop: pause between a user's journeys
   std::chrono::nanoseconds timeout = std::chrono::seconds(10);  // per request
+  // How long a kept-alive connection to the gateway may stay idle: below the shop's
+  // http.idle_timeout (http::pooled_idle_limit of it for an in-process shop).
+  std::chrono::milliseconds pooled_idle_time{20'000};
   Mix mix;
   std::uint64_t seed = 1;
   unsigned threads = 1;

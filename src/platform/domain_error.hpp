@@ -4,6 +4,7 @@
 // the current state, ...), a snake_case code for programs and a message for people. They know
 // nothing of HTTP; platform/error_mapping maps each kind to an HTTP status in one place and
 // renders the contract's error shape.
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -51,18 +52,20 @@ class DomainError : public std::runtime_error {
   const std::string& message() const { return message_; }
   const nlohmann::json& details() const { return details_; }
   // When the same request may be worth trying again, in seconds (rendered as Retry-After).
-  DomainError& with_retry_after(int seconds) {
+  // 64 bits: a login throttle's window may be years, and its wait wrapped at 2^31 s (a
+  // Retry-After of 633434608 beside a body that said 9223369200; an outside probe).
+  DomainError& with_retry_after(std::int64_t seconds) {
     retry_after_ = seconds;
     return *this;
   }
-  int retry_after() const { return retry_after_; }  // -1: not said
+  std::int64_t retry_after() const { return retry_after_; }  // -1: not said
 
  private:
   ErrorKind kind_;
   std::string code_;
   std::string message_;
   nlohmann::json details_;
-  int retry_after_ = -1;
+  std::int64_t retry_after_ = -1;
 };
 
 }  // namespace shopctl::platform

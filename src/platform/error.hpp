@@ -22,7 +22,7 @@ class ApiError : public DomainError {
                     std::move(details)) {}
 
   int status() const { return http_status(kind()); }
-  ApiError& with_retry_after(int seconds) {
+  ApiError& with_retry_after(std::int64_t seconds) {
     DomainError::with_retry_after(seconds);
     return *this;
   }

@@ -15,7 +15,11 @@ ServiceCaller::ServiceCaller(ServiceContext& ctx, std::string caller, std::strin
       callee_(std::move(callee)),
       metrics_(metrics),
       credential_(std::move(credential)),
-      client_(http::ClientOptions{[this] { return ctx_.peers.get(callee_); }}) {}
+      // Let go well before the callee's http.idle_timeout ends it (the services share one
+      // config; http::pooled_idle_limit).
+      client_(http::ClientOptions{
+          .endpoint = [this] { return ctx_.peers.get(callee_); },
+          .max_idle_time = http::pooled_idle_limit(ctx.http_limits.idle_timeout)}) {}
 
 asio::awaitable<ServiceCaller::Result> ServiceCaller::call(Request request,
                                                            std::chrono::nanoseconds timeout,

@@ -72,8 +72,12 @@ struct Walker {
     return true;
   }
 
-  std::optional<std::chrono::nanoseconds> duration(const YAML::Node& node,
-                                                   const std::string& what) {
+  // A duration in whole `unit`s (every setting here is kept in milliseconds, or seconds):
+  // `timeout: 0.5ms` was kept as 0 ms and every call timed out at once, `1.9999999s` became
+  // 1999ms and `token_ttl: 1500ms` 1s, each taken without a word (an outside probe).
+  std::optional<std::chrono::nanoseconds> duration(
+      const YAML::Node& node, const std::string& what,
+      std::chrono::nanoseconds unit = std::chrono::milliseconds(1)) {
     if (!node.IsScalar()) {
       issue(node, what + " must be a duration like 250ms, 2s or 1m");
       return std::nullopt;
@@ -86,6 +90,11 @@ struct Walker {
                       "' is too long (a duration holds about 292 years, 2562047h, at most)");
     } else if (!d) {
       issue(node, what + ": '" + node.Scalar() + "' is not a duration (250ms, 2s, 1m, 2h)");
+    } else if (*d % unit != std::chrono::nanoseconds(0)) {
+      const bool seconds = unit == std::chrono::seconds(1);
+      issue(node, what + ": '" + node.Scalar() + "' is not a whole number of " +
+                      (seconds ? "seconds (1s, 90s, 2m)" : "milliseconds (1ms, 250ms, 2s)"));
+      return std::nullopt;
     }
     return d;
   }
@@ -431,7 +440,7 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
           config.password_queue = static_cast<std::size_t>(*v);
       }
       if (auto t = n["token_ttl"]) {
-        if (auto d = w.duration(t, "auth.token_ttl")) {
+        if (auto d = w.duration(t, "auth.token_ttl", std::chrono::seconds(1))) {
           if (*d < std::chrono::seconds(1))
             w.issue(t, "auth.token_ttl must be at least 1s");
           else
@@ -454,8 +463,14 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
               config.login_max_failures = static_cast<int>(*v);
           }
           if (auto m = t["window"]) {
-            if (auto d = w.duration(m, "auth.login_throttle.window"))
-              config.login_window = std::chrono::duration_cast<std::chrono::seconds>(*d);
+            // A window under a second kept no failure at all: 0s, 1ms or 999ms turned the
+            // throttle off without a word (an outside probe).
+            if (auto d = w.duration(m, "auth.login_throttle.window", std::chrono::seconds(1))) {
+              if (*d < std::chrono::seconds(1))
+                w.issue(m, "auth.login_throttle.window must be at least 1s");
+              else
+                config.login_window = std::chrono::duration_cast<std::chrono::seconds>(*d);
+            }
           }
         }
       }

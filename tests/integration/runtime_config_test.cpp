@@ -170,6 +170,26 @@ TEST_CASE(
   CHECK(after_five.body["error"]["details"]["retry_after_seconds"].get<int>() <= 61);
 }
 
+// A window of years: Retry-After wrapped at 2^31 s (633434608 beside a body that said
+// 9223369200) or was left out (an outside probe). The header says what the body says.
+TEST_CASE("a login throttle window of years gives a Retry-After equal to the body's wait") {
+  RunningShop t;
+  const std::string email = "patient@shop.test";
+  REQUIRE(send("POST", t.gateway() + "/api/auth/register",
+               json{{"email", email}, {"password", "correct-horse-battery"}, {"name", "P"}})
+              .status == 201);
+  REQUIRE(
+      t.config(json{{"auth", {{"login_throttle", {{"max_failures", 1}, {"window", "700000h"}}}}}})
+          .status == 200);
+  CHECK(t.login(email, "wrong-password-1").status == 401);
+  auto refused = t.login(email, "correct-horse-battery");
+  REQUIRE(refused.status == 429);
+  const auto wait = refused.body["error"]["details"]["retry_after_seconds"].get<std::int64_t>();
+  CHECK(wait > std::int64_t{1} << 31);
+  CHECK(refused.headers.get("Retry-After") == std::to_string(wait));
+  REQUIRE(t.reset().status == 200);
+}
+
 TEST_CASE(
     "order.payment_timeout on a running shop: an unpaid order expires after the new timeout; a "
     "reset restores the shop's own") {

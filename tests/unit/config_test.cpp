@@ -470,3 +470,38 @@ TEST_CASE("a config's problems come in the order of the file, each with the text
     CHECK(std::string(e.what()).starts_with("shop.yaml:2:29: "));
   }
 }
+
+// `timeout: 0.5ms` was kept as 0 ms (every call timed out at once, and --print-config's own
+// output was then refused), `1.9999999s` as 1999ms, `token_ttl: 1500ms` as 1s, and a login
+// throttle window under a second turned the throttle off (an outside probe).
+TEST_CASE("a duration that its setting cannot keep whole is refused, not rounded down") {
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"order: {catalog_client: {timeout: 0.5ms}}\n",
+       "order.catalog_client.timeout: '0.5ms' is not a whole number of milliseconds (1ms, "
+       "250ms, 2s)"},
+      {"payment: {provider_client: {timeout: 1.9999999s}}\n",
+       "payment.provider_client.timeout: '1.9999999s' is not a whole number of milliseconds "
+       "(1ms, 250ms, 2s)"},
+      {"http: {idle_timeout: 1.5ms}\n",
+       "http.idle_timeout: '1.5ms' is not a whole number of milliseconds (1ms, 250ms, 2s)"},
+      {"auth: {token_ttl: 1500ms}\n",
+       "auth.token_ttl: '1500ms' is not a whole number of seconds (1s, 90s, 2m)"},
+      {"auth: {login_throttle: {window: 999ms}}\n",
+       "auth.login_throttle.window: '999ms' is not a whole number of seconds (1s, 90s, 2m)"},
+      {"auth: {login_throttle: {window: 0s}}\n", "auth.login_throttle.window must be at least 1s"},
+  };
+  for (const auto& entry : refused) {
+    CAPTURE(entry.first);
+    shop::ShopConfig config;
+    const auto issues = apply_yaml(entry.first, config);
+    REQUIRE(issues.size() == 1);
+    CHECK(issues[0].message == entry.second);
+  }
+  shop::ShopConfig fine;
+  CHECK(apply_yaml("order: {catalog_client: {timeout: 1ms}}\nauth: {token_ttl: 90s, "
+                   "login_throttle: {window: 1s}}\n",
+                   fine)
+            .empty());
+  CHECK(fine.order_catalog_client.timeout == 1ms);
+  CHECK(fine.login_window == std::chrono::seconds(1));
+}

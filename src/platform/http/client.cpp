@@ -299,6 +299,11 @@ class PoolSweeper {
 
 }  // namespace detail
 
+std::chrono::milliseconds pooled_idle_limit(std::chrono::milliseconds server_idle_timeout) {
+  return std::clamp<std::chrono::milliseconds>(
+      server_idle_timeout / 2, std::chrono::milliseconds(1), ClientOptions{}.max_idle_time);
+}
+
 Client::Client(ClientOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {
   detail::PoolSweeper::instance().add(impl_, impl_->options.max_idle_time);
 }

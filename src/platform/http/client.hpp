@@ -35,6 +35,12 @@ struct ClientOptions {
   detail::HostResolver* resolver = nullptr;
 };
 
+// How long a pooled connection to a server whose idle timeout is `server_idle_timeout` may
+// stay idle: half of it, at most ClientOptions' 20 s, at least 1 ms. A caller that kept one
+// longer reused connections the server had just closed (with `http.idle_timeout: 5ms` the
+// gateway answered 503 to ordinary GETs; an outside probe).
+std::chrono::milliseconds pooled_idle_limit(std::chrono::milliseconds server_idle_timeout);
+
 class Client {
  public:
   explicit Client(ClientOptions options);

@@ -44,7 +44,7 @@ asio::awaitable<Response> AuthService::register_user(Request& req) {
                       "too many registrations of emails that already have an account from this "
                       "client; try again later",
                       {{"retry_after_seconds", wait}})
-        .with_retry_after(static_cast<int>(wait));
+        .with_retry_after(wait);
   }
   try {
     co_await store_.require_email_free(registration.email);
@@ -70,7 +70,7 @@ asio::awaitable<Response> AuthService::login(Request& req) {
     throw DomainError(ErrorKind::too_many, "too_many_attempts",
                       "too many failed logins for this email; try again later",
                       {{"retry_after_seconds", wait}})
-        .with_retry_after(static_cast<int>(wait));
+        .with_retry_after(wait);
   }
   std::optional<User> user;
   bool ok = false;
