@@ -953,6 +953,22 @@ void Shop::add_baseline_admin_routes() {
               [this](http::Request& req) -> asio::awaitable<http::Response> {
                 auto body = platform::json_object_body(req);
                 YAML::Node root = YAML::Load(body.dump());  // JSON is YAML: same keys, same typing
+                // A key that is no setting at all first (400, with "did you mean"): a typo,
+                // `ordr`, was answered "cannot change on a running shop" (an outside probe).
+                // Then a setting that cannot change while the shop runs (422), whatever its
+                // value, then a bad value of one that can (400).
+                ShopConfig next = config_;
+                auto issues = apply_config(root, next);
+                auto refuse = [](const std::vector<ConfigIssue>& found) {
+                  nlohmann::json all = nlohmann::json::array();
+                  for (const auto& i : found) all.push_back(i.message);
+                  return platform::ApiError(400, "invalid_config", found.front().message,
+                                            {{"issues", all}});
+                };
+                std::vector<ConfigIssue> unknown;
+                for (const auto& i : issues)
+                  if (i.message.starts_with("unknown key ")) unknown.push_back(i);
+                if (!unknown.empty()) throw refuse(unknown);
                 auto refusals = runtime_config_refusals(root);
                 if (!refusals.empty()) {
                   nlohmann::json keys = nlohmann::json::array();
@@ -960,14 +976,7 @@ void Shop::add_baseline_admin_routes() {
                   throw platform::ApiError(422, "config_not_runtime", refusals.front().message,
                                            {{"refused", keys}});
                 }
-                ShopConfig next = config_;
-                auto issues = apply_config(root, next);
-                if (!issues.empty()) {
-                  nlohmann::json all = nlohmann::json::array();
-                  for (const auto& i : issues) all.push_back(i.message);
-                  throw platform::ApiError(400, "invalid_config", issues.front().message,
-                                           {{"issues", all}});
-                }
+                if (!issues.empty()) throw refuse(issues);
                 apply_runtime_config(next);
                 co_return http::Response::json(200, {{"applied", body}});
               });

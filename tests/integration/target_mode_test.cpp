@@ -194,6 +194,16 @@ TEST_CASE(
   CHECK(secrets.body.at("error").at("code") == "config_not_runtime");
   CHECK(secrets.body.at("error").at("message").get<std::string>().find("secrets.admin_token") !=
         std::string::npos);
+  // A key that is no setting at all is a mistake to mend, not a setting a running shop cannot
+  // take: it was answered 422 "cannot change on a running shop" (an outside probe).
+  for (const auto& typo :
+       {json{{"ordr", {{"max_unpaid_orders", 0}}}}, json{{"order", {{"max_unpaid_order", 0}}}}}) {
+    auto unknown = send(client, "POST", shop->url("gateway") + "/_admin/config", typo, admin);
+    CHECK(unknown.status == 400);
+    CHECK(unknown.body.at("error").at("code") == "invalid_config");
+    CHECK(unknown.body.at("error").at("message").get<std::string>().find("unknown") !=
+          std::string::npos);
+  }
   auto bad = send(client, "POST", shop->url("gateway") + "/_admin/config",
                   json{{"order", {{"catalog_client", {{"timeout", "soon"}}}}}}, admin);
   CHECK(bad.status == 400);
