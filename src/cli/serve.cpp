@@ -401,6 +401,25 @@ int run_serve(const ServeOptions& o) {
   if (o.admin_port >= 0) config.admin_port = static_cast<std::uint16_t>(o.admin_port);
   if (o.gateway_port_given || !config.ports.count("gateway"))
     config.ports["gateway"] = static_cast<std::uint16_t>(o.gateway_port);
+  // The gateway's port (a flag, or its default) and the admin plane's, beside the services' of
+  // the config: `ports: {auth: 45001}` with --gateway-port 45001 said the port was "taken by
+  // another process", and admin_port on a service's port printed a raw bind error (an outside
+  // probe). Exit 1 when a flag gave one of the two, else 2 (the file's).
+  {
+    // The services this process runs (another host's may share a port number).
+    auto ports = config.ports;
+    if (!config.only.empty()) {
+      std::erase_if(ports, [&](const auto& entry) {
+        return std::find(config.only.begin(), config.only.end(), entry.first) == config.only.end();
+      });
+    }
+    if (config.admin_port && *config.admin_port != 0 && !o.processes)
+      ports["admin_port"] = *config.admin_port;
+    if (auto clash = shop::port_clash(ports)) {
+      std::cerr << "shopctl serve: " << *clash << ": give each its own port\n";
+      return o.gateway_port_given || o.admin_port >= 0 ? kExitUsage : kExitInvalid;
+    }
+  }
   if (o.data_dir_given) config.data_dir = o.data_dir;
   // `data_dir: ""` in a config file is a temporary folder, as --print-config prints an
   // --ephemeral shop's: fed back, that file started a shop in .shopctl/data (an outside probe).

@@ -344,8 +344,14 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
     }
   }
   if (auto n = root["admin_port"]) {
-    if (auto p = w.integer(n, "admin_port", 0, 65535))
+    if (auto p = w.integer(n, "admin_port", 0, 65535)) {
       config.admin_port = static_cast<std::uint16_t>(*p);
+      for (const auto& [service, port] : config.ports) {
+        if (*p != 0 && port == *p)
+          w.issue(n, "admin_port " + std::to_string(*p) + " is also ports." + service +
+                         ": the admin plane needs a port of its own");
+      }
+    }
   }
   if (auto n = root["seed"]) {
     if (auto s = w.integer(n, "seed", 0, INT64_MAX)) config.seed = static_cast<std::uint64_t>(*s);

@@ -446,6 +446,16 @@ expect_output "order-client-retry.yaml:2:53: error: payment.order_client.retry.m
 printf 'ports: {auth: 47211, catalog: 47211}\n' > "$tmp/two-on-one-port.yaml"
 expect_code 2 "serve: two services on one port" timeout 20 "$shopctl" serve --ephemeral --config "$tmp/two-on-one-port.yaml"
 expect_output "auth and catalog both ask for port 47211" "serve names both services (it said 'taken by another process')"
+# The gateway's port from the flag, or the admin plane's, on a service's port of the file: it
+# said "taken by another process", or printed a raw bind error (an outside probe).
+printf 'ports: {auth: 47212}\n' > "$tmp/auth-port.yaml"
+expect_code 1 "serve: --gateway-port on ports.auth" timeout 20 "$shopctl" serve --ephemeral --gateway-port 47212 --config "$tmp/auth-port.yaml"
+expect_output "auth and gateway both ask for port 47212" "serve names the flag's port clash"
+expect_code 1 "serve: --admin-port on ports.auth" timeout 20 "$shopctl" serve --ephemeral --gateway-port 0 --admin-port 47212 --config "$tmp/auth-port.yaml"
+expect_output "admin_port and auth both ask for port 47212" "serve names the admin plane's port clash"
+printf 'ports: {auth: 47213}\nadmin_port: 47213\n' > "$tmp/admin-on-auth.yaml"
+expect_code 2 "serve: admin_port on ports.auth in one file" timeout 20 "$shopctl" serve --ephemeral --gateway-port 0 --config "$tmp/admin-on-auth.yaml"
+expect_output "admin-on-auth.yaml:2:13: error: admin_port 47213 is also ports.auth" "the file's clash is at its line"
 # With --log-format json, why serve ends before the shop is up is a JSON log line too: a
 # crash loop's reason reached a log shipper as plain text (an outside probe).
 json_lines_only() {  # json_lines_only DESCRIPTION: every line of the last output is a JSON object
