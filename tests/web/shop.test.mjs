@@ -576,12 +576,12 @@ test('the pay page says what comes next without a return_url, and a paid intent 
   assert.equal(await page.getByRole('heading', {name: 'Test cards'}).isVisible(), false);
   await page.waitForTimeout(500);  // the browser's own icon request
   noProblems(page);
-  // A mistyped or stale pay link shows the page with the provider's words, not raw JSON.
+  // A mistyped or stale pay link shows the page, in its own words (not raw JSON).
   const unknown = payUrl.replace(/\/pay\/[^/?#]+/, '/pay/pi_nope');
   const answer = await page.goto(unknown);
   assert.equal(answer.status(), 404);
   assert.match(answer.headers()['content-type'], /^text\/html/);
-  await page.getByRole('alert').getByText('no payment intent pi_nope').waitFor();
+  await page.getByRole('alert').getByText('names no payment the provider knows').waitFor();
   assert.equal(await page.locator('#pay-form').isVisible(), false);
   // Nothing to pay: no test cards whose buttons would fill no form.
   assert.equal(await page.getByRole('heading', {name: 'Test cards'}).isVisible(), false);

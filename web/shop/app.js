@@ -222,6 +222,7 @@ function sayProblem(text, {field = null, from = null} = {}) {
     else main.focus();
   }}}, 'Dismiss');
   replace(problem, h('div', {class: 'notice error', 'data-test': 'problem'}, h('p', {id: 'problem-text'}, text), dismiss));
+  keepRoomForProblem();
   if (field) {
     problemField = field;
     field.setAttribute('aria-invalid', 'true');
@@ -230,6 +231,7 @@ function sayProblem(text, {field = null, from = null} = {}) {
 }
 function clearProblem() {
   replace(problem);
+  keepRoomForProblem();
   if (problemField) {
     problemField.removeAttribute('aria-invalid');
     problemField.removeAttribute('aria-describedby');
@@ -240,10 +242,14 @@ function clearProblem() {
 // below its content and scrolls a focused control clear of it (html's scroll-padding-bottom),
 // so that it never hides the control the keyboard is on (at 320 x 568 it covered "Add to cart"
 // and "Next →").
-new ResizeObserver(() => {
+// Kept at once when the alert is drawn or cleared, and by the observer when it changes size: the
+// observer alone runs a frame later, and a Tab pressed before it scrolled the next control under
+// the alert (seen in CI, on a busy machine).
+function keepRoomForProblem() {
   const space = problem.childElementCount ? problem.getBoundingClientRect().height + 24 : 0;
   document.documentElement.style.setProperty('--problem-space', `${Math.ceil(space)}px`);
-}).observe(problem);
+}
+new ResizeObserver(keepRoomForProblem).observe(problem);
 
 // A button enabled again after its request: disabling it had dropped the focus to the page
 // (a keyboard or screen reader user's place lost after "Add to cart" or a refused "Create
