@@ -197,12 +197,44 @@ run_lane 2 doctest scenarios exit_codes reports record schema completion restart
 lane_pids+=($!)
 run_lane 3 processes chaos_cli chaos install k8s netns & lane_pids+=($!)
 wait "${lane_pids[@]}"
-replay() { cat "$lanes_dir/$1.out"; return "$2"; }
+# A step that failed beside the other lanes runs once more alone, with the machine to itself:
+# side by side, the two cores are busy, and a check with a margin of milliseconds can miss it
+# (three such checks failed in the first runs with lanes; one of the three was a real race in
+# the shop's page, mended). Both outputs are shown, the count is the second run's, and the
+# recap at the end names every step that passed only alone, with what failed beside the
+# lanes, so that nobody mistakes it for a clean pass.
+alone=()
+for id in "${plain_order[@]}"; do
+  read -r rc took <"$lanes_dir/$id.rc" 2>/dev/null || continue
+  [[ $rc -eq 0 ]] && continue
+  echo "== ${plain_name[$id]}: failed beside the other lanes (exit $rc); once more alone" >&2
+  began=$SECONDS
+  eval "${plain_cmd[$id]}" >"$lanes_dir/$id.alone" 2>&1 </dev/null
+  again=$?
+  echo "$again $((SECONDS - began))" >"$lanes_dir/$id.alone.rc"
+  if [[ $again -eq 0 ]]; then
+    alone+=("${plain_name[$id]}: failed beside the other lanes (exit $rc), passed alone")
+    while IFS= read -r line; do alone+=("    $line"); done < <(grep -E \
+      '^(TEST CASE:|.*(ERROR|FATAL ERROR):| *FAIL|\[[0-9]+/[0-9]+\] FAIL|not ok|✖ )' \
+      "$lanes_dir/$id.out" | head -n 10)
+  fi
+done
+replay() {  # replay ID: the lane's output, then the run alone if there was one; its exit
+  cat "$lanes_dir/$1.out" 2>/dev/null
+  local rc took
+  read -r rc took <"$lanes_dir/$1.rc" 2>/dev/null || return 1  # its lane never got to it
+  if [[ -f "$lanes_dir/$1.alone.rc" ]]; then
+    echo "---- failed beside the other lanes (exit $rc); the same step alone:"
+    cat "$lanes_dir/$1.alone"
+    read -r rc took <"$lanes_dir/$1.alone.rc"
+  fi
+  return "$rc"
+}
 for id in "${plain_order[@]}"; do
   if read -r rc took <"$lanes_dir/$id.rc" 2>/dev/null; then
-    step_took=$took step "${plain_name[$id]}" replay "$id" "$rc"
+    step_took=$took step "${plain_name[$id]}" replay "$id"
   else
-    step "${plain_name[$id]}" replay "$id" 1  # its lane never got to it (or was killed)
+    step "${plain_name[$id]}" replay "$id"  # its lane never got to it (or was killed)
   fi
 done
 rm -rf "$lanes_dir"
@@ -238,6 +270,10 @@ if $instrumented; then
       ./build-tsan/shopctl run scenarios/ --jobs 2
   fi
   phase_done "ThreadSanitizer"
+fi
+if (( ${#alone[@]} > 0 )); then
+  echo "test.sh: passed only when run alone (failed beside the other lanes; docs/testing.md):"
+  printf '  %s\n' "${alone[@]}"
 fi
 if (( steps_failed > 0 )); then
   echo "test.sh: what failed:"
