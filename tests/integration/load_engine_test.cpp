@@ -42,6 +42,19 @@ shopctl::load::LoadOptions one_second_of(shopctl::shop::Shop& shop, unsigned use
   o.mix = shopctl::load::parse_mix(mix);
   return o;
 }
+
+// An abort fault answering `status` to `from`'s `method` calls to `path` at `target`.
+shopctl::platform::Fault abort_fault(const char* target, const char* from, const char* method,
+                                     const char* path, int status) {
+  shopctl::platform::Fault f;
+  f.target = target;
+  f.from = from;
+  f.method = method;
+  f.path = path;
+  f.type = shopctl::platform::FaultType::abort;
+  f.status = status;
+  return f;
+}
 }  // namespace
 
 // A checkout answered 503 payment_unavailable created an order, which failed (docs/api.md):
@@ -49,14 +62,7 @@ shopctl::load::LoadOptions one_second_of(shopctl::shop::Shop& shop, unsigned use
 // FAILED orders; an outside probe). It counts as created and FAILED.
 TEST_CASE("a checkout answered 503 payment_unavailable counts as an order created and FAILED") {
   auto shop = shopctl::test_support::start_shop();
-  shopctl::platform::Fault refuse;
-  refuse.target = "payment";
-  refuse.from = "order";
-  refuse.method = "POST";
-  refuse.path = "/internal/payments";
-  refuse.type = shopctl::platform::FaultType::abort;
-  refuse.status = 500;
-  shop->faults().add(refuse);
+  shop->faults().add(abort_fault("payment", "order", "POST", "/internal/payments", 500));
   const auto result = shopctl::load::run_load(one_second_of(*shop, 2, "checkout=1"));
   CHECK(result.orders_created > 0);
   CHECK(result.orders_failed == result.orders_created);
@@ -150,13 +156,7 @@ TEST_CASE("an open loop with more threads than users drops no start while users 
 // The line is removed by the uncounted clean-up once the removals work again.
 TEST_CASE("a cart journey whose removal failed empties the cart afterwards") {
   auto shop = shopctl::test_support::start_shop();
-  shopctl::platform::Fault once;
-  once.target = "order";
-  once.from = "gateway";
-  once.method = "DELETE";
-  once.path = "/cart/items/*";
-  once.type = shopctl::platform::FaultType::abort;
-  once.status = 503;
+  auto once = abort_fault("order", "gateway", "DELETE", "/cart/items/*", 503);
   once.select.kind = shopctl::platform::FaultSelect::Kind::first;
   once.select.n = 1;  // the journey's own removal fails; the clean-up's succeeds
   shop->faults().add(once);
