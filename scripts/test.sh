@@ -38,7 +38,10 @@ log=$(mktemp)
 recap=()
 # An interrupted run stops the background builds' compilers too.
 kill_tree() { local child; for child in $(pgrep -P "$1"); do kill_tree "$child"; done; kill "$1" 2>/dev/null; }
-trap 'rm -f "$log"; for pid in $(jobs -p); do kill_tree "$pid"; done' EXIT
+# The lanes' folder (below) goes too, once the jobs writing into it are stopped.
+lanes_dir=
+trap 'rm -f "$log"; for pid in $(jobs -p); do kill_tree "$pid"; done
+  [[ -n $lanes_dir ]] && rm -rf "$lanes_dir"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 step() {  # step NAME COMMAND...
