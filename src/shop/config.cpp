@@ -529,8 +529,10 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
             if (auto address = http::canonical_ip_address(*v); address && *address == *v) {
               config.gateway_trusted_proxies.push_back(*address);
             } else if (address && v->find_first_of("[]") == std::string::npos &&
-                       v->find('.') == std::string::npos) {
-              config.gateway_trusted_proxies.push_back(*address);  // IPv6 in another spelling
+                       std::count(v->begin(), v->end(), ':') > 1) {
+              // IPv6 in another spelling, or IPv4-mapped (::ffff:a.b.c.d, kept as a.b.c.d);
+              // one colon is an IPv4 address with a port.
+              config.gateway_trusted_proxies.push_back(*address);
             } else {
               w.issue(item, "gateway.trusted_proxies: '" + v->substr(0, 100) +
                                 "' is not an IP address (a proxy is trusted by its address, "

@@ -1030,3 +1030,18 @@ TEST_CASE("gateway.trusted_proxies takes IP addresses only") {
   CHECK(issues[0].message.find("'proxy.example' is not an IP address") != std::string::npos);
   CHECK(config.gateway_trusted_proxies == std::vector<std::string>{"10.0.0.5", "::1"});
 }
+
+TEST_CASE("gateway.trusted_proxies takes an IPv4-mapped IPv6 address as its IPv4 address") {
+  // A dual-stack proxy's address is often written ::ffff:a.b.c.d; the gateway compares peers
+  // in the OS's IPv4 form, so the config keeps that form (an outside probe saw it refused).
+  shop::ShopConfig config;
+  auto issues = shop::apply_config(
+      YAML::Load("gateway: {trusted_proxies: ['::ffff:10.0.0.5', '::FFFF:192.0.2.1', "
+                 "'10.0.0.6:80', '[::1]', '[::1]:80']}"),
+      config);
+  REQUIRE(issues.size() == 3);
+  CHECK(issues[0].message.find("'10.0.0.6:80' is not an IP address") != std::string::npos);
+  CHECK(issues[1].message.find("'[::1]' is not an IP address") != std::string::npos);
+  CHECK(issues[2].message.find("'[::1]:80' is not an IP address") != std::string::npos);
+  CHECK(config.gateway_trusted_proxies == std::vector<std::string>{"10.0.0.5", "192.0.2.1"});
+}
