@@ -54,6 +54,15 @@ struct Walker {
       return false;
     }
     for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) {  // `~:`, `? [a, b]`: say what it is, not "unknown key ''"
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        issue(kv.first, std::string(kv.first.IsNull()       ? "an empty key (~)"
+                                    : kv.first.IsSequence() ? "a list as a key"
+                                                            : "a map as a key") +
+                            " in " + where + " (expected one of: " + list + ")");
+        continue;
+      }
       auto key = kv.first.Scalar();
       if (!allowed.count(key)) {
         // A typo is named, as in a scenario ("ordr": did you mean 'order'?); else the keys.

@@ -54,6 +54,13 @@ TEST_CASE("order.payment_timeout must be a duration of at least one second") {
   auto far = apply_yaml("zzzzzzzz: {}", config);
   REQUIRE(far.size() == 1);
   CHECK(far[0].message.find("(expected one of: ") != std::string::npos);
+  // A key that is no word says what it is (it read "unknown key ''").
+  auto odd = apply_yaml("gateway:\n  ~: 1\n  ? [a, b]\n  : 2\n  ? {a: 1}\n  : 3\n", config);
+  REQUIRE(odd.size() == 3);
+  CHECK(odd[0].message.starts_with("an empty key (~) in gateway (expected one of: "));
+  CHECK(odd[0].line == 2);
+  CHECK(odd[1].message.starts_with("a list as a key in gateway"));
+  CHECK(odd[2].message.starts_with("a map as a key in gateway"));
 }
 
 TEST_CASE(
