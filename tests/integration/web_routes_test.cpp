@@ -5,8 +5,14 @@
 #include <doctest/doctest.h>
 
 #include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -167,6 +173,47 @@ TEST_CASE("the console's reads need the admin token and report a stopped service
   CHECK(fetch("GET", gateway + "/_admin/console/breakers", admin)
             .body["services"]["payment"]["reachable"] == false);
   shop->start_service("payment");
+}
+
+// The console's admin-plane clients kept pooled connections 20 s, whatever http.idle_timeout
+// said, so a read could meet a connection the peer had just closed for idleness, and the
+// console showed a running service as unreachable. They now let one go at half the peer's idle
+// timeout, as every ServiceCaller does (http::pooled_idle_limit). The race itself is a few
+// microseconds wide; what the test sees is the connection the second read goes out on (red
+// before: the same one, kept past half the peer's timeout).
+std::set<std::string> established_to(std::uint16_t port) {  // client ends, from /proc/net/tcp
+  std::set<std::string> found;
+  std::ifstream table("/proc/self/net/tcp");
+  std::string line;
+  std::getline(table, line);  // the header
+  char remote[32];
+  std::snprintf(remote, sizeof remote, "0100007F:%04X", port);
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, peer, state;
+    fields >> slot >> local >> peer >> state;
+    if (peer == remote && state == "01") found.insert(local);
+  }
+  return found;
+}
+
+TEST_CASE("the console's admin-plane clients let a pooled connection go before the peer would") {
+  shopctl::shop::ShopConfig config;
+  config.http_idle_timeout = std::chrono::seconds(1);  // the console's limit: 500 ms
+  auto shop = shopctl::test_support::start_shop(config);
+  const auto gateway = shop->url("gateway");
+  const auto payment_port = static_cast<std::uint16_t>(
+      std::stoi(shop->url("payment").substr(shop->url("payment").rfind(':') + 1)));
+  const HeaderList admin = {{"X-Admin-Token", shop->admin_token()}};
+  REQUIRE(fetch("GET", gateway + "/_admin/console/outbox", admin).body["reachable"] == true);
+  const auto first = established_to(payment_port);
+  REQUIRE(first.size() == 1);
+  // Past 500 ms and the pool sweeper's next pass (every 250 ms), within the peer's 1 s.
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  REQUIRE(fetch("GET", gateway + "/_admin/console/outbox", admin).body["reachable"] == true);
+  const auto second = established_to(payment_port);
+  CHECK(!second.contains(*first.begin()));
+  CHECK(!second.empty());
 }
 
 TEST_CASE(

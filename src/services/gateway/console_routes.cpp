@@ -39,8 +39,12 @@ struct AdminPlanes {
   AdminPlanes(platform::ServiceContext& context) : ctx(context) {
     for (const char* name : {"order", "payment"}) {
       std::string service = name;
-      clients.emplace(service, std::make_unique<http::Client>(http::ClientOptions{
-                                   [&peers = ctx.peers, service] { return peers.get(service); }}));
+      // Pooled connections end before the peer's idle timeout would close them (as every
+      // ServiceCaller's do: http::pooled_idle_limit).
+      clients.emplace(service,
+                      std::make_unique<http::Client>(http::ClientOptions{
+                          .endpoint = [&peers = ctx.peers, service] { return peers.get(service); },
+                          .max_idle_time = http::pooled_idle_limit(ctx.http_limits.idle_timeout)}));
     }
   }
 
