@@ -109,6 +109,70 @@ inline bool is_other_space(std::uint32_t cp) {
          cp == 0x205F || cp == 0x3000 || cp == 0x2800;
 }
 
+// A character that reads as an ASCII one and is not: the fullwidth forms of ASCII (U+FF01 to
+// U+FF5E), the mathematical alphanumerics (U+1D400 to U+1D7FF), and the ideographic and
+// fullwidth full stops that IDNA (UTS #46) reads as a dot (U+3002, U+FF0E, U+FF61). IDNA maps
+// "\uff53hop.test" to "shop.test", so such an email would be a second account of one address.
+inline bool reads_as_ascii(std::uint32_t cp) {
+  return (cp >= 0xFF01 && cp <= 0xFF5E) || (cp >= 0x1D400 && cp <= 0x1D7FF) || cp == 0x3002 ||
+         cp == 0xFF61;
+}
+
+// The scripts whose letters read as Latin ones (UTS #39's classic confusables: Cyrillic "\u0435"
+// and Latin "e", Greek "\u03bf" and "o"), by block; `none` for any other character (digits,
+// signs, other scripts).
+enum class LookalikeScript { none, latin, greek, cyrillic, armenian, cherokee };
+inline LookalikeScript lookalike_script(std::uint32_t cp) {
+  using S = LookalikeScript;
+  if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
+      (cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7) || (cp >= 0x1E00 && cp <= 0x1EFF))
+    return S::latin;
+  if ((cp >= 0x370 && cp <= 0x3FF) || (cp >= 0x1F00 && cp <= 0x1FFF)) return S::greek;
+  if ((cp >= 0x400 && cp <= 0x52F) || (cp >= 0x1C80 && cp <= 0x1C8F) ||
+      (cp >= 0x2DE0 && cp <= 0x2DFF) || (cp >= 0xA640 && cp <= 0xA69F))
+    return S::cyrillic;
+  if (cp >= 0x530 && cp <= 0x58F) return S::armenian;
+  if ((cp >= 0x13A0 && cp <= 0x13FF) || (cp >= 0xAB70 && cp <= 0xABBF)) return S::cherokee;
+  return S::none;
+}
+inline const char* lookalike_script_name(LookalikeScript script) {
+  switch (script) {
+    case LookalikeScript::latin:
+      return "Latin";
+    case LookalikeScript::greek:
+      return "Greek";
+    case LookalikeScript::cyrillic:
+      return "Cyrillic";
+    case LookalikeScript::armenian:
+      return "Armenian";
+    case LookalikeScript::cherokee:
+      return "Cherokee";
+    case LookalikeScript::none:
+      break;
+  }
+  return "";
+}
+
+// The first two of those scripts that `text` mixes ("d\u0435mo": Latin, then Cyrillic), or
+// nothing when its letters of them are of one script at most.
+inline std::optional<std::pair<LookalikeScript, LookalikeScript>> mixed_lookalike_scripts(
+    std::string_view text) {
+  auto first = LookalikeScript::none;
+  auto second = LookalikeScript::none;
+  find_code_point(text, [&](std::uint32_t cp) {
+    const auto script = lookalike_script(cp);
+    if (script == LookalikeScript::none || script == first) return false;
+    if (first == LookalikeScript::none) {
+      first = script;
+      return false;
+    }
+    second = script;
+    return true;
+  });
+  if (second == LookalikeScript::none) return std::nullopt;
+  return std::pair{first, second};
+}
+
 // A combining mark of the blocks that hold only them (diacritical marks, their extended and
 // supplement blocks, those for symbols, half marks): it marks the character before it, and
 // with none it shows as nothing, or as a dotted circle.

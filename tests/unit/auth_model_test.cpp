@@ -148,6 +148,55 @@ TEST_CASE("a refused email says which rule it breaks, in the message and in deta
   }
 }
 
+// An outside probe registered accounts that read as others': "d\u0435mo@shop.test" (a Cyrillic
+// e), "demo@\u0455hop.test", fullwidth "\uff44\uff45\uff4d\uff4f@..." (which IDNA maps to plain
+// ASCII) and "demo@shop.test\u3002x" (an ideographic full stop, a dot to IDNA). Refused at
+// registration, each naming its rule; whole words of one script still register.
+TEST_CASE(
+    "a registration refuses an email that reads as another: mixed scripts, ASCII lookalikes") {
+  const std::pair<std::string, std::string> cases[] = {
+      {"d\u0435mo@shop.test",
+       "the part 'd\u0435mo' mixes Latin letters with Cyrillic ones, which read alike"},
+      {"demo@\u0455hop.test",
+       "the part '\u0455hop' mixes Cyrillic letters with Latin ones, which read alike"},
+      {"\u03b1lice@x.test",
+       "the part '\u03b1lice' mixes Greek letters with Latin ones, which read alike"},
+      {"\uff44\uff45\uff4d\uff4f@shop.test",
+       "it holds U+FF44, a form of an ASCII character (fullwidth or mathematical) or an "
+       "ideographic dot, which reads as the plain one"},
+      {"demo@\uff53hop.test",
+       "it holds U+FF53, a form of an ASCII character (fullwidth or mathematical) or an "
+       "ideographic dot, which reads as the plain one"},
+      {"demo@shop.test\u3002x",
+       "it holds U+3002, a form of an ASCII character (fullwidth or mathematical) or an "
+       "ideographic dot, which reads as the plain one"},
+      {"\U0001d41d\U0001d41e\U0001d426\U0001d428@shop.test",
+       "it holds U+1D41D, a form of an ASCII character (fullwidth or mathematical) or an "
+       "ideographic dot, which reads as the plain one"},
+  };
+  for (const auto& item : cases) {
+    const std::string& email = item.first;
+    const std::string& rule = item.second;
+    CAPTURE(email);
+    try {
+      auth::validate_registration(email, "long-enough", "Ada");
+      FAIL("accepted");
+    } catch (const DomainError& e) {
+      CHECK(e.code() == "invalid_email");
+      CHECK(std::string(e.what()) == "that is not a valid email address: " + rule);
+      CHECK(e.details().value("rule", "") == rule);
+    }
+  }
+  // One script a part, digits and signs with any: these register.
+  for (const char* good : {"\u0434\u0435\u043c\u043e@shop.test", "\u03b1\u03b2@x.test",
+                           "jos\u00e9.m\u00fcller@b\u00fccher.example",
+                           "ivan2@\u043f\u0440\u0438\u043c\u0435\u0440.test", "a-1_b+c@x.test",
+                           "\u4e2d\u6587@x.test"}) {
+    CAPTURE(good);
+    CHECK_NOTHROW(auth::validate_registration(good, "long-enough", "A"));
+  }
+}
+
 TEST_CASE("a name with a control, invisible or reordering character is refused, by code point") {
   for (const std::string& bad :
        {std::string("Ada\0Lovelace", 12), std::string("Ada\u202eecalevol"), std::string("Ada\x07"),

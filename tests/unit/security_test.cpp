@@ -17,6 +17,7 @@
 #include "platform/security/random.hpp"
 #include "platform/security/service_credential.hpp"
 #include "platform/security/webhook_signature.hpp"
+#include "platform/text_rules.hpp"
 
 namespace {
 
@@ -147,7 +148,13 @@ TEST_SUITE("security") {
     // every request. It is the verifier's, once per token: a cached token was checked already.
     for (const std::string& subject :
          {std::string("usr_x\r\nX-Admin: 1"), std::string("usr_\0x", 6), std::string("usr_\x7f"),
-          std::string("\tusr")}) {
+          std::string("\tusr"),
+          // A space at either end is dropped by the service that reads X-User-Id (RFC 9110's
+          // OWS), so " usr_x " acted as usr_x (an outside probe); C1 controls, invisible,
+          // reordering characters and other spaces are as hidden as CR.
+          std::string(" usr_x"), std::string("usr_x "), std::string("usr_q\u009b"),
+          std::string("usr_q\u0080"), std::string("usr_q\u202e"), std::string("usr_q\u200b"),
+          std::string("usr_q\u2028"), std::string("usr_q\u00a0")}) {
       const json payload = {
           {"sub", subject}, {"iss", "shopctl-auth"}, {"aud", "shopctl"}, {"exp", kNow + 900}};
       const std::string token = hand_built(R"({"alg":"HS256","typ":"JWT"})", payload.dump());
@@ -386,9 +393,10 @@ TEST_SUITE("security") {
     if (claims.issuer != "shopctl-auth") return JwtFailure::wrong_issuer;
     if (!audience_matches) return JwtFailure::wrong_audience;
     if (claims.subject.empty()) return JwtFailure::malformed;
-    for (const char c : claims.subject) {
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return JwtFailure::malformed;
-    }
+    if (claims.subject.front() == ' ' || claims.subject.back() == ' ') return JwtFailure::malformed;
+    if (shopctl::platform::first_hidden_character(claims.subject, false) ||
+        shopctl::platform::find_code_point(claims.subject, shopctl::platform::is_other_space))
+      return JwtFailure::malformed;
     claims.audience = "shopctl";
     return claims;
   }

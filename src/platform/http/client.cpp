@@ -240,8 +240,8 @@ struct Client::Impl {
 namespace detail {
 
 // One thread for the process that closes expired pooled connections of every live client,
-// every half of the shortest max_idle_time among them (at most every 5 s, at least every
-// 50 ms). It starts with the first client and sleeps while there is none.
+// every half of the shortest max_idle_time among the live ones (at most every 5 s, at least
+// every 50 ms). It starts with the first client and sleeps while there is none.
 class PoolSweeper {
  public:
   static PoolSweeper& instance() {
@@ -251,10 +251,15 @@ class PoolSweeper {
   void add(const std::shared_ptr<Client::Impl>& impl, std::chrono::milliseconds max_idle) {
     std::lock_guard lock(mu_);
     clients_.push_back(impl);
-    interval_ = std::clamp<std::chrono::milliseconds>(
-        std::min(interval_, max_idle / 2), std::chrono::milliseconds(50), std::chrono::seconds(5));
+    interval_ =
+        clients_.size() == 1 ? interval_for(max_idle) : std::min(interval_, interval_for(max_idle));
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
     wake_.notify_one();
+  }
+  // How often it sweeps now; 0 while it sleeps for want of clients.
+  std::chrono::milliseconds interval() {
+    std::lock_guard lock(mu_);
+    return clients_.empty() ? std::chrono::milliseconds(0) : interval_;
   }
   ~PoolSweeper() {
     {
@@ -267,20 +272,33 @@ class PoolSweeper {
 
  private:
   PoolSweeper() = default;
+  static std::chrono::milliseconds interval_for(std::chrono::milliseconds max_idle) {
+    return std::clamp<std::chrono::milliseconds>(max_idle / 2, std::chrono::milliseconds(50),
+                                                 std::chrono::seconds(5));
+  }
+
   void run() {
     std::unique_lock lock(mu_);
     while (!stopping_) {
-      wake_.wait_for(lock, interval_);
+      // No clients: no wake-ups until one comes (it woke every interval for good, at the
+      // pace the shortest-lived client had set).
+      if (clients_.empty())
+        wake_.wait(lock, [this] { return stopping_ || !clients_.empty(); });
+      else
+        wake_.wait_for(lock, interval_);
       if (stopping_) break;
       std::vector<std::shared_ptr<Client::Impl>> live;
+      auto interval = std::chrono::milliseconds(std::chrono::seconds(5));
       for (auto it = clients_.begin(); it != clients_.end();) {
         if (auto impl = it->lock()) {
+          interval = std::min(interval, interval_for(impl->options.max_idle_time));
           live.push_back(std::move(impl));
           ++it;
         } else {
           it = clients_.erase(it);
         }
       }
+      interval_ = interval;  // the shortest-lived client's pace, once it is gone, goes too
       lock.unlock();
       const auto now = std::chrono::steady_clock::now();
       for (const auto& impl : live) impl->close_expired(now);
@@ -297,6 +315,12 @@ class PoolSweeper {
   std::thread thread_;
 };
 
+}  // namespace detail
+
+namespace detail {
+std::chrono::milliseconds pool_sweep_interval() {
+  return PoolSweeper::instance().interval();
+}
 }  // namespace detail
 
 std::chrono::milliseconds pooled_idle_limit(std::chrono::milliseconds server_idle_timeout) {

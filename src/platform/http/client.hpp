@@ -18,6 +18,9 @@ namespace shopctl::http {
 namespace detail {
 class HostResolver;
 class PoolSweeper;
+// How often the process's pool sweeper closes expired idle connections now (half the shortest
+// max_idle_time of the live clients, 50 ms to 5 s); 0 while there is no client. For tests.
+std::chrono::milliseconds pool_sweep_interval();
 }  // namespace detail
 
 struct Endpoint {

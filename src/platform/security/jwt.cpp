@@ -12,6 +12,7 @@
 #include "platform/json_text.hpp"
 #include "platform/lru_map.hpp"
 #include "platform/security/hmac.hpp"
+#include "platform/text_rules.hpp"
 
 namespace shopctl::platform::security {
 namespace {
@@ -470,10 +471,14 @@ JwtVerifyResult verify(std::string_view token, const JwtVerifyOptions& options) 
   if (claims.subject.empty()) return JwtFailure::malformed;
   // The sub travels on as a header field (the gateway's X-User-Id): one with a control
   // character (CR, LF, NUL), which only a holder of the key could sign, is malformed here, once
-  // per token, before the cache remembers it.
-  for (const char c : claims.subject) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return JwtFailure::malformed;
-  }
+  // per token, before the cache remembers it. So is one that would not arrive as signed, or
+  // that reads as another: a space at either end (the reader drops it as RFC 9110's OWS, and
+  // " usr_x " acted as usr_x; an outside probe), a C1 control, an invisible or reordering
+  // character, a space other than U+0020 (platform/text_rules.hpp, as for an email).
+  if (claims.subject.front() == ' ' || claims.subject.back() == ' ') return JwtFailure::malformed;
+  if (platform::first_hidden_character(claims.subject, false) ||
+      platform::find_code_point(claims.subject, platform::is_other_space))
+    return JwtFailure::malformed;
   claims.audience = options.audience;
   remember_verified(token, options, claims, read.has_not_before);
   return std::move(claims);

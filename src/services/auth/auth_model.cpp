@@ -163,6 +163,35 @@ Registration validate_registration(std::string_view email, std::string password,
         "each part of the domain is 1 to 63 letters, digits or hyphens, not beginning or ending "
         "with a hyphen";
   }
+  // Nothing that reads as another address: a character that reads as an ASCII one, or a part
+  // (before the @, or between the domain's dots) that mixes scripts whose letters read alike.
+  // Checked at registration only, as the domain's shape is.
+  if (canonical) {
+    if (const auto lookalike = platform::find_code_point(*canonical, platform::reads_as_ascii)) {
+      char code[16];
+      std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(*lookalike));
+      canonical.reset();
+      why = std::string("it holds ") + code +
+            ", a form of an ASCII character (fullwidth or mathematical) or an ideographic dot, "
+            "which reads as the plain one";
+    }
+  }
+  if (canonical) {
+    const std::string_view address = *canonical;
+    std::size_t start = 0;
+    while (start <= address.size()) {
+      const auto end = std::min(address.find_first_of("@.", start), address.size());
+      const auto part = address.substr(start, end - start);
+      if (const auto mixed = platform::mixed_lookalike_scripts(part)) {
+        why = "the part '" + std::string(part) + "' mixes " +
+              platform::lookalike_script_name(mixed->first) + " letters with " +
+              platform::lookalike_script_name(mixed->second) + " ones, which read alike";
+        canonical.reset();
+        break;
+      }
+      start = end + 1;
+    }
+  }
   if (!canonical) {
     throw DomainError(ErrorKind::invalid, "invalid_email",
                       "that is not a valid email address: " + why,
