@@ -3,11 +3,14 @@
 #include <doctest/doctest.h>
 
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <utility>
@@ -19,6 +22,10 @@
 
 #include "../support/loopback_listener.hpp"
 #include "platform/http/client.hpp"
+
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
 
 namespace {
 
@@ -75,4 +82,47 @@ TEST_CASE("a pooled connection idle past its time is closed though nobody calls 
     CHECK(closed_by_client);
   }
   ::close(listener.fd);
+}
+
+// The sweeper's thread ended never: it slept on after the last client, a thread of ours left in
+// an embedding program once its last Shop was gone; and it was a static object, whose condition
+// variable a fork()ed child could not destroy at exit() (its waiter exists only in the parent),
+// so such a child hung for good (an outside probe). Now the thread ends with the last client,
+// and the sweeper is never destroyed.
+TEST_CASE("the pool sweeper's thread ends with the last client, and a forked child exits") {
+  {
+    http::Client client({.endpoint =
+                             [] {
+                               return http::Endpoint{"127.0.0.1", 1};
+                             },
+                         .max_idle_time = 200ms});
+    CHECK(http::detail::pool_sweeper_running());
+    CHECK(http::detail::pool_sweep_interval() <= 100ms);
+    // A child forked while the thread waits exits at once. (Not under ThreadSanitizer, whose
+    // runtime does not support a multi-threaded process's child going on.)
+#if !defined(__SANITIZE_THREAD__) && !__has_feature(thread_sanitizer)
+    const pid_t child = ::fork();
+    if (child == 0) std::exit(0);
+    REQUIRE(child > 0);
+    int status = -1;
+    bool exited = false;
+    for (int i = 0; i < 500 && !exited; ++i) {  // up to 5 s
+      exited = ::waitpid(child, &status, WNOHANG) == child;
+      if (!exited) std::this_thread::sleep_for(10ms);
+    }
+    if (!exited) {
+      ::kill(child, SIGKILL);
+      ::waitpid(child, &status, 0);
+    }
+    CHECK(exited);
+#endif
+  }
+  // Other tests' clients are gone by now; this one's goes with the block above.
+  bool ended = false;
+  for (int i = 0; i < 300 && !ended; ++i) {  // up to 3 s
+    ended = !http::detail::pool_sweeper_running();
+    if (!ended) std::this_thread::sleep_for(10ms);
+  }
+  CHECK(ended);
+  CHECK(http::detail::pool_sweep_interval() == 0ms);
 }

@@ -241,33 +241,45 @@ namespace detail {
 
 // One thread for the process that closes expired pooled connections of every live client,
 // every half of the shortest max_idle_time among the live ones (at most every 5 s, at least
-// every 50 ms). It starts with the first client and sleeps while there is none.
+// every 50 ms). It starts with the first client and ends when the last one goes (a client's
+// destructor wakes it), so no thread of ours outlives the last Shop of an embedding program.
+//
+// The sweeper itself is never destroyed (a static pointer, not a static object): a process
+// forked while the thread waited on `wake_` and then calling exit() hung for good in the
+// condition variable's destructor, which waits for a waiter that does not exist in the child
+// (an outside probe: a fork()ed child of a program that had run a Shop never exited).
 class PoolSweeper {
  public:
   static PoolSweeper& instance() {
-    static PoolSweeper sweeper;
-    return sweeper;
+    static auto* const sweeper = new PoolSweeper;
+    return *sweeper;
   }
   void add(const std::shared_ptr<Client::Impl>& impl, std::chrono::milliseconds max_idle) {
     std::lock_guard lock(mu_);
     clients_.push_back(impl);
     interval_ =
         clients_.size() == 1 ? interval_for(max_idle) : std::min(interval_, interval_for(max_idle));
-    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    if (!running_) {
+      // A thread that ran out of clients set running_ under mu_ and holds nothing now.
+      if (thread_.joinable()) thread_.join();
+      thread_ = std::thread([this] { run(); });
+      running_ = true;
+    }
     wake_.notify_one();
   }
-  // How often it sweeps now; 0 while it sleeps for want of clients.
+  // A client went: look at once, so that the thread ends with the last one.
+  void forget() {
+    std::lock_guard lock(mu_);
+    wake_.notify_one();
+  }
+  // How often it sweeps now; 0 while there is no client.
   std::chrono::milliseconds interval() {
     std::lock_guard lock(mu_);
     return clients_.empty() ? std::chrono::milliseconds(0) : interval_;
   }
-  ~PoolSweeper() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    wake_.notify_one();
-    if (thread_.joinable()) thread_.join();
+  bool running() {
+    std::lock_guard lock(mu_);
+    return running_;
   }
 
  private:
@@ -279,14 +291,8 @@ class PoolSweeper {
 
   void run() {
     std::unique_lock lock(mu_);
-    while (!stopping_) {
-      // No clients: no wake-ups until one comes (it woke every interval for good, at the
-      // pace the shortest-lived client had set).
-      if (clients_.empty())
-        wake_.wait(lock, [this] { return stopping_ || !clients_.empty(); });
-      else
-        wake_.wait_for(lock, interval_);
-      if (stopping_) break;
+    while (true) {
+      wake_.wait_for(lock, interval_);
       std::vector<std::shared_ptr<Client::Impl>> live;
       auto interval = std::chrono::milliseconds(std::chrono::seconds(5));
       for (auto it = clients_.begin(); it != clients_.end();) {
@@ -298,7 +304,11 @@ class PoolSweeper {
           it = clients_.erase(it);
         }
       }
-      interval_ = interval;  // the shortest-lived client's pace, once it is gone, goes too
+      if (live.empty() && clients_.empty()) {
+        running_ = false;  // add() starts another thread when a client comes
+        return;
+      }
+      interval_ = interval;  // the pace of a short-lived client goes with it
       lock.unlock();
       const auto now = std::chrono::steady_clock::now();
       for (const auto& impl : live) impl->close_expired(now);
@@ -311,7 +321,7 @@ class PoolSweeper {
   std::condition_variable wake_;
   std::vector<std::weak_ptr<Client::Impl>> clients_;
   std::chrono::milliseconds interval_{5000};
-  bool stopping_ = false;
+  bool running_ = false;
   std::thread thread_;
 };
 
@@ -320,6 +330,9 @@ class PoolSweeper {
 namespace detail {
 std::chrono::milliseconds pool_sweep_interval() {
   return PoolSweeper::instance().interval();
+}
+bool pool_sweeper_running() {
+  return PoolSweeper::instance().running();
 }
 }  // namespace detail
 
@@ -337,6 +350,8 @@ Client::~Client() {
     impl_->closed = true;
   }
   clear_pool();  // here, on the owner's thread, not wherever the last reference goes
+  impl_.reset();
+  detail::PoolSweeper::instance().forget();
 }
 
 void Client::clear_pool() {

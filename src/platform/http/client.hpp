@@ -19,8 +19,10 @@ namespace detail {
 class HostResolver;
 class PoolSweeper;
 // How often the process's pool sweeper closes expired idle connections now (half the shortest
-// max_idle_time of the live clients, 50 ms to 5 s); 0 while there is no client. For tests.
+// max_idle_time of the live clients, 50 ms to 5 s); 0 while there is no client. Whether its
+// thread runs (it ends with the last client). For tests.
 std::chrono::milliseconds pool_sweep_interval();
+bool pool_sweeper_running();
 }  // namespace detail
 
 struct Endpoint {
