@@ -9,6 +9,7 @@
 #include "platform/admin_client.hpp"
 #include "platform/http/client.hpp"
 #include "platform/json_text.hpp"
+#include "platform/text_rules.hpp"
 
 namespace shopctl {
 
@@ -22,7 +23,21 @@ struct AdminClient::Impl {
   platform::AdminClient client;
 
   Impl(std::string base_url, std::string token, std::chrono::milliseconds timeout)
-      : client(std::move(base_url), checked_token(std::move(token)), checked_timeout(timeout)) {}
+      : client(checked_url(std::move(base_url)), checked_token(std::move(token)),
+               checked_timeout(timeout)) {}
+
+  // A base URL, as ScenarioRunner's target and `--target`: "http://host:port?x=1" answered
+  // services() with an empty list and no error, and one with a path blamed a 404 on the route
+  // (an outside probe). Trailing slashes are dropped.
+  static std::string checked_url(std::string url) {
+    while (url.size() > 7 && url.back() == '/') url.pop_back();
+    if (url.rfind("http://", 0) == 0 && url.find_first_of("/?#", 7) != std::string::npos)
+      throw std::invalid_argument(
+          "give the shop's base URL, like http://127.0.0.1:8080, without a path, query or "
+          "fragment; got '" +
+          platform::terminal_text(url.substr(0, 200), true) + "'");
+    return url;
+  }
 
   // A token with a line break or another control character was dropped from every request
   // without a word, and the shop's 401 blamed a missing token.
@@ -65,8 +80,10 @@ struct AdminClient::Impl {
     }
     return answer.body;
   }
+  // The name as one path segment: "catalog/stop?" went as it was, and start_service stopped
+  // the catalog (an outside probe).
   void control(const std::string& name, const char* action) {
-    expect("POST", "/_admin/services/" + name + "/" + action);
+    expect("POST", "/_admin/services/" + http::percent_encode(name) + "/" + action);
   }
 };
 
@@ -144,6 +161,12 @@ std::string AdminClient::add_fault_json(const std::string& fault_json) {
 
 void AdminClient::remove_fault(const std::string& id) {
   auto& self = api::live(impl_, "AdminClient");
+  // DELETE /_admin/faults/ is the table's clear (a trailing '/' reaches the same route): an
+  // empty id switched every fault off (an outside probe). No fault has one.
+  if (id.empty())
+    throw AdminError(404,
+                     "DELETE /_admin/faults/{id}: no fault has an empty id (clear_faults() "
+                     "switches them all off)");
   self.expect("DELETE", "/_admin/faults/" + http::percent_encode(id));
 }
 

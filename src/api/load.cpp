@@ -27,6 +27,13 @@ struct Prepared {
 Prepared prepare(const LoadPlan& plan) {
   Prepared p;
   auto& o = p.options;
+  // The gateway's base URL, as AdminClient takes one: "http://127.0.0.1:99999" passed here
+  // and run_load refused it naming an internal route (an outside probe).
+  try {
+    AdminClient check(plan.gateway_url, "unused");
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("gateway_url: ") + e.what());
+  }
   o.mix = load::parse_mix(plan.mix);
   for (const auto& t : plan.thresholds) p.thresholds.push_back(load::parse_threshold(t));
   // The limits of `shopctl load`'s flags (load/engine.hpp): rate = INFINITY spun for ever,

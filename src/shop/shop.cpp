@@ -573,6 +573,10 @@ void Shop::apply_runtime_config(const ShopConfig& c) {
 void Shop::shutdown(std::chrono::milliseconds grace) {
   // One deadline for the whole stop: each service gets what its predecessors left of it (with
   // a client holding a request open on each port, the stop took six graces).
+  // A grace past any deadline (milliseconds::max()) overflowed it into the past, and the
+  // requests in flight were cut at once (an outside probe): ten years is for ever here.
+  grace = std::clamp(grace, std::chrono::milliseconds(0),
+                     std::chrono::milliseconds(std::chrono::hours(24 * 365 * 10)));
   const auto deadline = std::chrono::steady_clock::now() + grace;
   const auto left = [deadline] {
     return std::max(std::chrono::milliseconds(0),
@@ -584,6 +588,11 @@ void Shop::shutdown(std::chrono::milliseconds grace) {
   for (auto it = impl_->services.rbegin(); it != impl_->services.rend(); ++it) {
     it->second->shutdown(left());
   }
+  // Every database is closed: the folder is free for the next shop, though this object lives
+  // on (it stayed locked until the object went, and the next Shop on it was refused; an
+  // outside probe). A service is not started again after this (start_service refuses).
+  shut_down_ = true;
+  folder_lock_.reset();
 }
 
 platform::Service& Shop::service(const std::string& name) const {
@@ -608,12 +617,14 @@ void Shop::stop_service(const std::string& name) {
   service(name).stop();
 }
 void Shop::start_service(const std::string& name) {
+  if (shut_down_) throw std::logic_error("the shop was shut down: start another one");
   service(name).start();
 }
 void Shop::crash_service(const std::string& name) {
   service(name).crash();
 }
 void Shop::restart_service(const std::string& name) {
+  if (shut_down_) throw std::logic_error("the shop was shut down: start another one");
   auto& svc = service(name);
   svc.stop();
   svc.start();

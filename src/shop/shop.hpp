@@ -125,6 +125,7 @@ class Shop {
   // The data folder's flock (an open descriptor of the folder), held while the shop lives and
   // released after its databases have closed; empty for a temporary folder.
   std::shared_ptr<void> folder_lock_;
+  bool shut_down_ = false;  // shutdown() ran: the folder's lock is let go
   std::filesystem::path identity_file_;
   Identity stored_identity_;
   AppliedIdentity identity_;

@@ -4,12 +4,17 @@
 // leaves it spinning. Public headers only (tests/architecture/include_rules_test.cpp).
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <future>
 #include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include <shopctl/admin_client.hpp>
@@ -413,4 +418,94 @@ TEST_CASE("a ScenarioRunner's target must be a gateway's base URL") {
   CHECK(refused("http://127.0.0.1:8080/api").find("without a path") != std::string::npos);
   CHECK(refused("http://127.0.0.1:99999").find("65535") != std::string::npos);
   CHECK_NOTHROW(shopctl::ScenarioRunner({.target = "http://127.0.0.1:8080/"}));
+}
+
+// An outside probe of the embedding API: AdminClient::remove_fault("") switched every fault off
+// (DELETE /_admin/faults/ is the table's clear, a trailing '/' reaching the same route), and
+// start_service("catalog/stop?") stopped the catalog (the name went into the path as it was).
+TEST_CASE("AdminClient removes one fault by a real id, and a service name stays a name") {
+  shopctl::Shop shop(fast_shop());
+  auto admin = shop.admin_client();
+  shopctl::FaultSpec slow;
+  slow.target_service = "catalog";
+  slow.type = "delay";
+  slow.delay = "1ms";
+  admin.add_fault(slow);
+  admin.add_fault(slow);
+  try {
+    admin.remove_fault("");
+    FAIL("no AdminError");
+  } catch (const shopctl::AdminError& e) {
+    CHECK(e.status() == 404);
+    CHECK(std::string(e.what()).find("clear_faults()") != std::string::npos);
+  }
+  CHECK(admin.faults_json().find("\"catalog\"") != std::string::npos);  // both still there
+
+  CHECK_THROWS_AS(admin.start_service("catalog/stop?"), shopctl::AdminError);
+  CHECK_THROWS_AS(admin.stop_service("auth?x=1"), shopctl::AdminError);
+  for (const auto& service : shop.services()) {
+    CAPTURE(service.name);
+    CHECK(service.running);
+  }
+}
+
+// AdminClient("http://127.0.0.1:P?x=1") answered services() with an empty list and no error,
+// and one with a path blamed a 404 on the route; check_plan took a gateway_url run_load then
+// refused with a message about an internal route.
+TEST_CASE("AdminClient and check_plan take a base URL without a path, query or fragment") {
+  for (const char* url : {"http://127.0.0.1:8080?x=1", "http://127.0.0.1:8080/x",
+                          "http://127.0.0.1:8080#f", "http://127.0.0.1:8080/_admin"}) {
+    CAPTURE(url);
+    CHECK(message_of([&] {
+            shopctl::AdminClient client(url, "token");
+          }).find("without a path, query or fragment") != std::string::npos);
+  }
+  CHECK_NOTHROW(shopctl::AdminClient("http://127.0.0.1:8080/", "token"));
+  shopctl::LoadPlan plan;
+  for (const char* url : {"http://127.0.0.1:99999", "http://127.0.0.1:8080/api", "not a url"}) {
+    CAPTURE(url);
+    plan.gateway_url = url;
+    CHECK(message_of([&] { shopctl::check_plan(plan); }).find("gateway_url") != std::string::npos);
+  }
+  plan.gateway_url = "http://127.0.0.1:8080/";
+  CHECK_NOTHROW(shopctl::check_plan(plan));
+}
+
+// shutdown(milliseconds::max()) overflowed the deadline and cut the requests in flight at
+// once; and the data folder stayed locked until the Shop object went, so that the next Shop
+// on it (what the library's own message after shutdown() advises) was refused.
+TEST_CASE("shutdown with a grace past any deadline lets requests finish, and frees the folder") {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("shopctl-misuse-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto options = fast_shop();
+  options.data_dir = dir.string();
+  {
+    shopctl::Shop shop(options);
+    shopctl::FaultSpec slow;
+    slow.target_service = "gateway";
+    slow.type = "delay";
+    slow.delay = "600ms";
+    shop.add_fault(slow);
+    const auto url = shop.gateway_url();
+    std::promise<int> status;
+    std::thread client([&] {
+      try {
+        auto answer =
+            shopctl::AdminClient(url, shop.admin_token()).send("GET", "/api/catalog/products");
+        status.set_value(answer.status);
+      } catch (...) {
+        status.set_value(-1);
+      }
+    });
+    std::this_thread::sleep_for(200ms);  // the request is in flight, held by the delay
+    const auto began = std::chrono::steady_clock::now();
+    shop.shutdown(std::chrono::milliseconds::max());
+    client.join();
+    CHECK(status.get_future().get() > 0);  // answered (401: no user token), not cut
+    CHECK(std::chrono::steady_clock::now() - began >= 200ms);
+    // The folder is free once the shop is shut down, while the object still lives.
+    CHECK_NOTHROW(shopctl::Shop(options).shutdown());
+  }
+  std::filesystem::remove_all(dir);
 }
