@@ -283,6 +283,7 @@ RunReport ScenarioRunner::run(const Progress& progress) {
   if (options.target) {
     lease.emplace(*options.target, options.admin_token, "shopctl::ScenarioRunner",
                   "shopctl::ScenarioRunner");
+    options.lease_holder = lease->holder();
     // A shop that cannot be reached, or refuses the token, is not refused here: each scenario
     // then meets it and reports it (outcome error), as without a lease.
     if (auto refused = lease->acquire(self.options.wait_for_target); lease->in_use()) {

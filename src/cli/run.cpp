@@ -223,6 +223,7 @@ int run_run(const RunCliOptions& given) {
     options.on_baseline_recorded = [recorded] { recorded->store(true); };
     lease =
         std::make_shared<scenario::RunLease>(o.target, o.admin_token, "shopctl run", "shopctl run");
+    options.lease_holder = lease->holder();
     set_interrupt_cleanup(
         [recorded, lease, stale, target = o.target, token = o.admin_token]() -> std::string {
           struct Release {
@@ -236,6 +237,7 @@ int run_run(const RunCliOptions& given) {
           if (!lease->held()) return "the run had put the target back already" + also;
           try {
             platform::AdminClient admin(target, token, std::chrono::seconds(5));
+            admin.set_lease_holder(lease->holder());  // refused if another run took the shop
             // The run ends here: the shop's baseline is no longer in use (docs/scenarios.md,
             // "The baseline").
             const auto answer =

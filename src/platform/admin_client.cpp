@@ -33,10 +33,13 @@ std::string AdminAnswer::error_message() const {
 AdminAnswer send_admin_request(http::BlockingClient& client, std::string_view url,
                                std::string_view admin_token, const std::string& method,
                                const std::optional<nlohmann::json>& body,
-                               std::chrono::nanoseconds timeout, bool process_scope) {
+                               std::chrono::nanoseconds timeout, bool process_scope,
+                               std::string_view lease_holder) {
   http::Request request;
   request.method = method;
   request.headers.set(std::string(kAdminTokenHeader), std::string(admin_token));
+  if (!lease_holder.empty())
+    request.headers.set(std::string(kLeaseHolderHeader), std::string(lease_holder));
   // This process alone: the clients fan out across a split shop themselves.
   if (process_scope) request.headers.set(std::string(kAdminScopeHeader), "process");
   request.headers.set("Accept", "application/json");
@@ -129,17 +132,19 @@ AdminAnswer AdminClient::send(const std::string& method, const std::string& path
     // processes may be reachable from here only.
     if (split_ && split_->from_the_shop && method != "GET" && method != "HEAD")
       return send_admin_request(*client_, base_url_ + path, admin_token_, method, body, timeout,
-                                /*process_scope=*/false);
+                                /*process_scope=*/false, lease_holder_);
     if (split_) {
       AdminSender sender = [this, timeout](const std::string& base, const std::string& m,
                                            const std::string& p,
                                            const std::optional<nlohmann::json>& b) {
-        return send_admin_request(*client_, base + p, admin_token_, m, b, timeout);
+        return send_admin_request(*client_, base + p, admin_token_, m, b, timeout, true,
+                                  lease_holder_);
       };
       return split_->fanout.send(split_->deployment, sender, method, path, body);
     }
   }
-  return send_admin_request(*client_, base_url_ + path, admin_token_, method, body, timeout);
+  return send_admin_request(*client_, base_url_ + path, admin_token_, method, body, timeout, true,
+                            lease_holder_);
 }
 
 }  // namespace shopctl::platform

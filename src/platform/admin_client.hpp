@@ -36,7 +36,8 @@ struct AdminAnswer {
 AdminAnswer send_admin_request(http::BlockingClient& client, std::string_view url,
                                std::string_view admin_token, const std::string& method,
                                const std::optional<nlohmann::json>& body,
-                               std::chrono::nanoseconds timeout, bool process_scope = true);
+                               std::chrono::nanoseconds timeout, bool process_scope = true,
+                               std::string_view lease_holder = {});
 
 // A synchronous client for one shop's admin plane, with kept-alive connections of its own.
 // For a shop split over processes (found with GET /_admin/services at the first shop-wide
@@ -62,11 +63,15 @@ class AdminClient {
 
   const std::string& base_url() const { return base_url_; }
   const std::string& admin_token() const { return admin_token_; }
+  // Sent with every request from now on (kLeaseHolderHeader): the run lease this client's run
+  // holds, so that the shop refuses it once another run holds the lease.
+  void set_lease_holder(std::string holder) { lease_holder_ = std::move(holder); }
   std::chrono::nanoseconds timeout() const { return timeout_; }
 
  private:
   std::string base_url_;
   std::string admin_token_;
+  std::string lease_holder_;
   std::chrono::nanoseconds timeout_;
   std::unique_ptr<http::BlockingClient> client_;
   struct Split;  // the processes, once known

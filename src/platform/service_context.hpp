@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,11 @@ inline constexpr std::string_view kAdminTokenHeader = "X-Admin-Token";
 // (ServiceContext::admin_fanout). The admin clients send it with every request: they fan out
 // themselves.
 inline constexpr std::string_view kAdminScopeHeader = "X-Admin-Scope";
+// On an admin request of a run that holds the shop's run lease (docs/scenarios.md, "Two runs
+// on one shop"): the lease's holder id. The process that keeps the lease refuses (409
+// lease_lost) a request whose holder no longer holds it while another does: a run whose lease
+// ran out reset the shop under the run that took it (an outside probe).
+inline constexpr std::string_view kLeaseHolderHeader = "X-Shopctl-Lease";
 inline constexpr std::string_view kUserIdHeader = "X-User-Id";
 inline constexpr std::string_view kTraceIdHeader = "X-Trace-Id";
 
@@ -73,6 +79,9 @@ struct ServiceContext {
   // clock.json); called with the offset an admin advance is about to reach, before the clock
   // moves, and throws when it cannot. Empty: a temporary folder, nothing kept.
   std::function<void(std::chrono::nanoseconds offset)> save_clock_offset = {};
+  // Why an admin request of the lease holder `holder` (kLeaseHolderHeader) is refused: another
+  // holder's lease has not run out; nothing when it may go on. Empty: no lease kept here.
+  std::function<std::optional<std::string>(std::string_view holder)> lease_fence = {};
 
   // The address this process's services are called at from this process: the bind address,
   // or loopback when it binds every address (0.0.0.0, ::).

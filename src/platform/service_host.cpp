@@ -614,6 +614,13 @@ std::optional<Response> ServiceHost::refuse_admin(const Request& req) {
                           "X-Admin-Token is not this shop's admin token (shopctl serve "
                           "prints it at start; config: secrets.admin_token)");
   }
+  // A run's request after another run took the shop's lease: refused, the lease routes aside
+  // (they are how a run learns it lost the lease, and takes it again).
+  if (const auto holder = req.headers.get(kLeaseHolderHeader);
+      holder && ctx_.lease_fence && !req.path().starts_with("/_admin/lease")) {
+    if (auto why = ctx_.lease_fence(*holder))
+      return error_response(req.trace_id, 409, "lease_lost", *why);
+  }
   return std::nullopt;
 }
 

@@ -1,5 +1,7 @@
 #include "scenario/model.hpp"
 
+#include "platform/text_rules.hpp"
+
 #include "platform/duration.hpp"
 #include "scenario/vocabulary.hpp"
 
@@ -165,6 +167,16 @@ std::string step_label(const Step& step) {
           },
       },
       step.action);
+}
+
+}  // namespace shopctl::scenario
+
+namespace shopctl::scenario {
+
+bool is_tag(std::string_view tag) {
+  if (tag.empty() || tag.find_first_of(", \t") != std::string_view::npos) return false;
+  return !platform::first_hidden_character(tag, false) &&
+         !platform::find_code_point(tag, platform::is_other_space);
 }
 
 }  // namespace shopctl::scenario

@@ -301,6 +301,11 @@ struct Step {
 // The step's name, or a short description of its action ("GET /api/cart", "stop catalog").
 std::string step_label(const Step& step);
 
+// A tag (`tags:`, --tags, --skip-tags) is one word: not empty, no commas, no spaces of any
+// kind, no control, invisible or reordering character. A line feed in one was printed raw in
+// the run's messages and forged a console line (an outside probe).
+bool is_tag(std::string_view tag);
+
 struct Scenario {
   std::string file;    // as given or found by load_scenarios
   SourceLocation loc;  // the top-level mapping

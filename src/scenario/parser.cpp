@@ -185,9 +185,11 @@ std::optional<Scenario> ScenarioParser::parse(const YAML::Node& root) {
       for (const Field& item : ctx_.items(*tags)) {
         auto tag = ctx_.string(item);
         if (!tag) continue;
-        if (tag->empty() || tag->find_first_of(", \t") != std::string::npos) {
+        if (!is_tag(*tag)) {
           ctx_.error(item.mark,
-                     "a tag is one word without commas or spaces, not " + ctx_.describe(item.node));
+                     "a tag is one word without commas, spaces or control characters, "
+                     "not " +
+                         ctx_.describe(item.node));
           continue;
         }
         scenario.tags.push_back(*tag);

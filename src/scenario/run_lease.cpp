@@ -126,15 +126,16 @@ void RunLease::renew() {
       if (answer.status == 409 && !warned_) {
         warned_ = true;
         std::cerr << who_ << ": warning: another run took " << target_
-                  << " (this run's lease ran out): its resets may change this run's results\n";
+                  << " (this run's lease ran out): the shop refuses this run's requests now, "
+                     "and its scenarios end as errors\n";
       } else if (answer.ok() && answer.body.is_object() && answer.body.contains("renewed") &&
                  answer.body["renewed"] == false && !warned_) {
         // Taken afresh: the shop had lost it (its gateway's process restarted, say), and
         // another run could have reset the shop meanwhile.
         warned_ = true;
         std::cerr << who_ << ": warning: " << target_
-                  << " had lost this run's lease (restarted?); another run may have reset the "
-                     "shop meanwhile\n";
+                  << " had lost this run's lease (it ran out while this run did not renew it, "
+                     "or the gateway restarted); another run may have reset the shop meanwhile\n";
       }
     } catch (const std::exception&) {
       // The shop did not answer this time; the next renewal tries again.

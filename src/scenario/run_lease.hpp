@@ -33,6 +33,9 @@ class RunLease {
   // not be reached or refused the token).
   bool in_use() const { return in_use_; }
 
+  // The id this run holds the lease by (sent with its admin requests: kLeaseHolderHeader).
+  const std::string& holder() const { return holder_; }
+
   // Whether the run still holds the lease (an interrupt cleanup resets the shop only then:
   // once released, the shop may be another run's).
   bool held();

@@ -130,13 +130,31 @@ struct NoAnswer : StepError {
   using StepError::StepError;
 };
 
+// Another run took the shop's run lease after this run's ran out: the shop refuses this run's
+// admin requests (409 lease_lost). Not a step's failure: the scenario is the shop's error
+// (exit 3), as the shop cannot be used by this run any more.
+struct LeaseLost : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+platform::AdminAnswer refuse_lost_lease(platform::AdminAnswer answer) {
+  if (answer.status == 409 && answer.body.is_object() && answer.body.contains("error") &&
+      answer.body["error"].is_object() && answer.body["error"].value("code", "") == "lease_lost")
+    throw LeaseLost(answer.body["error"].value("message", "this run lost the shop's lease"));
+  return answer;
+}
+
 // How the runner reaches one shop: base URLs, the admin token, and how to stop and start
 // a service. In-process shops are stopped through the Shop object; remote ones through the
 // gateway's admin plane.
 class ShopDriver {
  public:
-  ShopDriver(std::string gateway_url, std::string admin_token, shop::Shop* local)
-      : gateway_url_(std::move(gateway_url)), admin_token_(std::move(admin_token)), local_(local) {}
+  ShopDriver(std::string gateway_url, std::string admin_token, shop::Shop* local,
+             std::string lease_holder = {})
+      : gateway_url_(std::move(gateway_url)),
+        admin_token_(std::move(admin_token)),
+        lease_holder_(std::move(lease_holder)),
+        local_(local) {}
 
   void discover(http::BlockingClient& client) {
     auto res = admin(client, "GET", "/_admin/services", std::nullopt, std::chrono::seconds(5));
@@ -158,11 +176,12 @@ class ShopDriver {
       const std::string plane = deployment_ ? deployment_->admin_of(holder) : std::string();
       if (std::string_view(holder) != "gateway" && plane.empty()) continue;
       try {
-        auto key = plane.empty() ? admin(client, "GET", "/_admin/provider-api-key", std::nullopt,
-                                         std::chrono::seconds(5), holder)
-                                 : platform::send_admin_request(
-                                       client, plane + "/_admin/provider-api-key", admin_token_,
-                                       "GET", std::nullopt, std::chrono::seconds(5));
+        auto key = plane.empty()
+                       ? admin(client, "GET", "/_admin/provider-api-key", std::nullopt,
+                               std::chrono::seconds(5), holder)
+                       : platform::send_admin_request(client, plane + "/_admin/provider-api-key",
+                                                      admin_token_, "GET", std::nullopt,
+                                                      std::chrono::seconds(5), true, lease_holder_);
         const auto& body = key.body;
         if (key.status == 200 && body.is_object() &&
             body.value("provider_api_key", json()).is_string()) {
@@ -194,10 +213,11 @@ class ShopDriver {
         platform::AdminFanOut::handles(method, path)) {
       platform::AdminSender sender = [&](const std::string& base, const std::string& m,
                                          const std::string& p, const std::optional<json>& b) {
-        return platform::send_admin_request(client, base + p, admin_token_, m, b, timeout);
+        return platform::send_admin_request(client, base + p, admin_token_, m, b, timeout, true,
+                                            lease_holder_);
       };
       try {
-        return fanout_->send(*deployment_, sender, method, path, body);
+        return refuse_lost_lease(fanout_->send(*deployment_, sender, method, path, body));
       } catch (const http::TransportError& e) {
         throw StepError("a process of the shop's admin plane is unreachable: " +
                         std::string(e.what()));
@@ -221,9 +241,10 @@ class ShopDriver {
       const auto left = deadline - std::chrono::steady_clock::now();
       if (last && left <= std::chrono::nanoseconds(0)) break;
       try {
-        return platform::send_admin_request(
+        return refuse_lost_lease(platform::send_admin_request(
             client, url(s) + path, admin_token_, method, body,
-            std::max<std::chrono::nanoseconds>(left, std::chrono::milliseconds(1)));
+            std::max<std::chrono::nanoseconds>(left, std::chrono::milliseconds(1)), true,
+            lease_holder_));
       } catch (const http::TransportError& e) {
         last = e;
         if (!service.empty() || e.kind() == http::TransportErrorKind::timeout) break;
@@ -255,6 +276,7 @@ class ShopDriver {
  private:
   std::string gateway_url_;
   std::string admin_token_;
+  std::string lease_holder_;
   shop::Shop* local_;
   std::map<std::string, std::string> urls_;
   std::optional<std::string> provider_api_key_;
@@ -391,6 +413,10 @@ class ScenarioRun {
       result.failures.push_back({"scenario", "", sc_.loc, e.what()});
     } catch (const VarsFailed&) {
       // Reported at the var's line above.
+    } catch (const LeaseLost& e) {
+      result.status = ScenarioStatus::shop_error;
+      result.error = e.what();
+      result.failures.push_back({"scenario", "", sc_.loc, e.what()});
     } catch (const std::exception& e) {
       result.status = ScenarioStatus::shop_error;
       result.error = e.what();
@@ -615,6 +641,8 @@ class ScenarioRun {
       }
       cut_step_ = std::move(sr);
       throw;
+    } catch (const LeaseLost&) {
+      throw;  // the scenario's end: no step of it can use the shop any more
     } catch (const InterpolationError& e) {
       fail(step.loc, e.what());
     } catch (const StepError& e) {
@@ -1573,9 +1601,10 @@ std::optional<RunRefusal> run_refusal(const std::vector<Scenario>& scenarios,
   // A tag is one word (as in a scenario's `tags:`).
   for (const auto* list : {&options.tags, &options.skip_tags}) {
     for (const auto& tag : *list) {
-      if (tag.empty() || tag.find_first_of(", \t") != std::string::npos) {
-        return RunRefusal{kUsage, "'" + tag.substr(0, 100) +
-                                      "' is not a tag (one word without commas or spaces)"};
+      if (!is_tag(tag)) {
+        return RunRefusal{kUsage, "'" + platform::terminal_text(tag.substr(0, 100), true) +
+                                      "' is not a tag (one word without commas, spaces or "
+                                      "control characters)"};
       }
     }
   }
@@ -1696,7 +1725,7 @@ ScenarioResult run_one(const Scenario& sc, const RunOptions& options) {
   try {
     if (options.target) {
       // The baseline, `config:` and `seed:` were taken care of by run_against_target().
-      ShopDriver driver(*options.target, options.admin_token, nullptr);
+      ShopDriver driver(*options.target, options.admin_token, nullptr, options.lease_holder);
       driver.discover(client);
       auto r = ScenarioRun(sc, driver, client, deadline_from_now(), options).run();
       // A failed scenario on a shop that no longer answers at all (the gateway cannot be
@@ -1900,7 +1929,7 @@ void run_parallel(const std::vector<Scenario>& scenarios, const std::vector<std:
 class TargetShop {
  public:
   explicit TargetShop(const RunOptions& options)
-      : driver_(*options.target, options.admin_token, nullptr) {}
+      : driver_(*options.target, options.admin_token, nullptr, options.lease_holder) {}
 
   // Records the shop's baseline; returns the clock's offset then, when the shop says it.
   std::optional<std::int64_t> record_baseline() {

@@ -20,9 +20,12 @@
 namespace shopctl::scenario {
 
 struct RunOptions {
-  unsigned jobs = 0;                   // 0: the number of cores
-  std::optional<std::string> target;   // base URL of a running shop's gateway
-  std::string admin_token;             // with target
+  unsigned jobs = 0;                  // 0: the number of cores
+  std::optional<std::string> target;  // base URL of a running shop's gateway
+  std::string admin_token;            // with target
+  // With target: the run lease this run holds (RunLease::holder()), sent with every admin
+  // request, so that the shop refuses them once another run took the lease.
+  std::string lease_holder;
   std::vector<std::string> tags;       // run only scenarios with one of these tags
   std::vector<std::string> skip_tags;  // skip scenarios with any of these
   bool verbose = false;                // print every step

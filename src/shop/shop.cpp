@@ -416,6 +416,18 @@ Shop::Shop(ShopConfig config, ShopOptions options)
     };
   }
 
+  // The run lease fences the admin plane: a run whose lease ran out and that another run took
+  // changes nothing more here (platform::kLeaseHolderHeader).
+  ctx.lease_fence = [impl = impl_.get()](std::string_view holder) -> std::optional<std::string> {
+    std::lock_guard lock(impl->lease_mu);
+    const auto& lease = impl->lease;
+    if (!lease || lease->until <= std::chrono::steady_clock::now() || lease->holder == holder)
+      return std::nullopt;
+    return "this run's lease on the shop ran out and another run holds it now" +
+           (lease->about.empty() ? std::string() : " (" + lease->about + ")") +
+           ": this run changes and reads nothing more here (was it paused for over 30 s?)";
+  };
+
   // The services of this process, from the registry; where the others listen, from `peers:`.
   for (const auto& spec : service_registry()) {
     if (runs(spec.name)) impl_->services.emplace_back(spec.name, spec.make(ctx, c));

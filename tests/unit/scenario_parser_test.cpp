@@ -15,6 +15,7 @@
 #include "scenario/diagnostics.hpp"
 #include "scenario/model.hpp"
 #include "scenario/parser.hpp"
+#include "scenario/runner.hpp"
 
 using namespace std::chrono_literals;
 using namespace shopctl::scenario;
@@ -1630,4 +1631,35 @@ TEST_CASE("an unset environment variable is a problem at its place when the run 
   CHECK(problems(yaml, strict).empty());
   ::unsetenv("SHOPCTL_PARSER_TEST_UNSET");
   ::unsetenv("SHOPCTL_PARSER_TEST_SET");
+}
+
+// A tag with a line feed was taken, and the run's message printed it raw: a console line of
+// the author's making ("[9/9] PASS forged"; an outside probe). A tag is one word: no control,
+// invisible or reordering character, no space of any kind; --tags and --skip-tags alike.
+TEST_CASE("a tag with a control, invisible or space character is refused, in a file and a flag") {
+  for (const char* tag : {"x\\n[9/9] PASS forged", "a\\u0085b", "a\\u00a0b", "a\\u202eb",
+                          "a\\u200bb", "a\\x1bb", "a\\x7fb"}) {
+    CAPTURE(tag);
+    const auto d = problems(std::string("version: 1\nname: t\ntags: [ok, \"") + tag +
+                            "\"]\nsteps:\n  - request: {GET: /a}\n");
+    CHECK(at(only(d, "a tag is one word without commas, spaces or control characters")) == "3:12");
+  }
+  for (const std::string& tag : {std::string("nl\nline"),
+                                 std::string("a\xc2\xa0"
+                                             "b"),
+                                 std::string("a\xe2\x80\xae"
+                                             "b"),
+                                 std::string("a\xff")}) {
+    CAPTURE(tag);
+    CHECK_FALSE(shopctl::scenario::is_tag(tag));
+  }
+  CHECK(shopctl::scenario::is_tag("checkout"));
+  CHECK(shopctl::scenario::is_tag("caf\xc3\xa9-2"));
+  shopctl::scenario::RunOptions options;
+  options.tags = {"nl\nline"};
+  auto refusal = shopctl::scenario::run_refusal({}, options);
+  REQUIRE(refusal);
+  CHECK(refusal->message ==
+        "'nl\\x0aline' is not a tag (one word without commas, spaces or control "
+        "characters)");
 }
