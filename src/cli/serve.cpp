@@ -365,14 +365,8 @@ int run_serve(const ServeOptions& o) {
       config.peers[name].url = peer.substr(eq + 1);
     }
     if (!o.bind.empty()) {
-      unsigned char address[sizeof(in6_addr)];
-      if (::inet_pton(AF_INET, o.bind.c_str(), address) != 1 &&
-          ::inet_pton(AF_INET6, o.bind.c_str(), address) != 1) {
-        throw std::invalid_argument(
-            "--bind takes an IP address of this machine (like 0.0.0.0 or "
-            "10.0.0.2), not '" +
-            o.bind + "'");
-      }
+      if (auto problem = shop::host_address_problem(o.bind, "--bind"))
+        throw std::invalid_argument(*problem);
     }
   } catch (const std::exception& e) {
     std::cerr << "shopctl serve: " << e.what() << "\n";

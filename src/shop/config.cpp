@@ -268,13 +268,8 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
   if (auto n = root["host"]) {
     if (auto s = w.string(n, "host")) {
       // The services bind to it, so it is an address, not a name (as serve --bind).
-      unsigned char address[sizeof(in6_addr)];
-      if (::inet_pton(AF_INET, s->c_str(), address) != 1 &&
-          ::inet_pton(AF_INET6, s->c_str(), address) != 1)
-        w.issue(n,
-                "host takes an IP address of this machine (like 127.0.0.1, 0.0.0.0 or ::1), "
-                "not '" +
-                    *s + "'");
+      if (auto problem = host_address_problem(*s, "host"))
+        w.issue(n, *problem);
       else
         config.host = *s;
     }
@@ -765,6 +760,23 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
 }
 
 }  // namespace
+
+std::optional<std::string> host_address_problem(const std::string& host, const std::string& what) {
+  unsigned char address[sizeof(in6_addr)];
+  const bool v4 = ::inet_pton(AF_INET, host.c_str(), address) == 1;
+  if (!v4 && ::inet_pton(AF_INET6, host.c_str(), address) != 1)
+    return what + " takes an IP address of this machine (like 127.0.0.1, 0.0.0.0 or ::1), not '" +
+           host + "'";
+  // A broadcast or multicast address binds, but no connection reaches it.
+  const bool broadcast =
+      v4 && ((address[0] == 127 && address[1] == 255 && address[2] == 255 && address[3] == 255) ||
+             address[0] >= 224);
+  if (broadcast || (!v4 && address[0] == 0xff))
+    return what + " '" + host +
+           "' is a broadcast or multicast address, which no connection reaches: give an address "
+           "of this machine (like 127.0.0.1, 0.0.0.0 or ::1)";
+  return std::nullopt;
+}
 
 std::vector<ConfigIssue> apply_config(const YAML::Node& root, ShopConfig& config,
                                       const std::filesystem::path& relative_to) {

@@ -152,6 +152,12 @@ struct ConfigIssue {
 // process".
 std::optional<std::string> port_clash(const std::map<std::string, std::uint16_t>& ports);
 
+// Why `host` (config `host`, `serve --bind`) is no address the services can listen on and be
+// reached at: not an IP address, or a broadcast or multicast one (127.255.255.255 passed
+// `validate`, and the scenario's shop then failed; an outside probe). Nothing when it is fine.
+// `what` names it in the message ("host", "--bind").
+std::optional<std::string> host_address_problem(const std::string& host, const std::string& what);
+
 // Applies the YAML settings in `root` over `config`. Every problem is collected with its
 // position, in the order of the file; `config` is only partly updated when issues are
 // returned. A relative

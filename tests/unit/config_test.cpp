@@ -512,3 +512,25 @@ TEST_CASE("a duration that its setting cannot keep whole is refused, not rounded
   CHECK(fine.order_catalog_client.timeout == 1ms);
   CHECK(fine.login_window == std::chrono::seconds(1));
 }
+
+// host: 127.255.255.255 passed (and `validate` with it), and the shop then could not be reached
+// there: a broadcast or multicast address binds but takes no connection (an outside probe).
+TEST_CASE("host refuses a broadcast or multicast address, naming it") {
+  for (const char* host :
+       {"127.255.255.255", "255.255.255.255", "224.0.0.1", "239.1.2.3", "ff02::1"}) {
+    const std::string shown = host;
+    CAPTURE(shown);
+    shop::ShopConfig config;
+    auto issues = apply_yaml("host: '" + shown + "'", config);
+    REQUIRE(issues.size() == 1);
+    CHECK(issues[0].message.find("is a broadcast or multicast address") != std::string::npos);
+    CHECK(config.host == "127.0.0.1");
+  }
+  for (const char* host : {"127.0.0.2", "127.1.2.3", "0.0.0.0", "::1", "10.0.0.5"}) {
+    const std::string shown = host;
+    CAPTURE(shown);
+    shop::ShopConfig config;
+    CHECK(apply_yaml("host: '" + shown + "'", config).empty());
+    CHECK(config.host == shown);
+  }
+}
