@@ -551,6 +551,33 @@ TEST_CASE("a database from a newer shopctl, or with damaged pages, is refused at
     }
     CHECK_NOTHROW(Database(file).migrate(migrations));
   }
+  // Another service's database in this one's place (catalog.db copied over order.db): its
+  // version is one of this service's too, or past them; either way it lacks this schema. It
+  // failed in the next migration with SQLite's words and a piece of its SQL, or read as a
+  // database from a newer shopctl (an outside probe).
+  SUBCASE("another service's database") {
+    const auto other = dir / "other.db";
+    const std::vector<std::string_view> theirs = {"CREATE TABLE products (id TEXT)",
+                                                  "CREATE TABLE stock (id TEXT)",
+                                                  "CREATE TABLE more (id TEXT)"};
+    const std::vector<std::string_view> longer = {migrations[0], migrations[1],
+                                                  "ALTER TABLE t ADD COLUMN w TEXT",
+                                                  "CREATE INDEX t_w ON t (w)"};
+    for (const auto* ours : {&migrations, &longer}) {
+      std::filesystem::remove(other);
+      std::filesystem::remove(dir / "other.db.used");
+      Database(other).migrate(theirs);  // version 3: past `migrations`, within `longer`
+      try {
+        Database(other).migrate(*ours);
+        FAIL("opened");
+      } catch (const shopctl::platform::DatabaseError& e) {
+        const std::string what = e.what();
+        CAPTURE(what);
+        CHECK(what.find(other.string() + ": the schema lacks what shopctl made in it (") == 0);
+        CHECK(what.find("table t") != std::string::npos);
+      }
+    }
+  }
   SUBCASE("negative") {
     Database(file).exec("PRAGMA user_version = -1");
     CHECK_THROWS_AS(Database(file).migrate(migrations), shopctl::platform::DatabaseError);

@@ -438,6 +438,8 @@ void Database::migrate(const std::vector<std::string_view>& migrations) {
   }
   // A schema this binary does not know is refused, not opened: a newer shopctl's database may
   // hold what these migrations never made, and a negative version would skip every one.
+  if (version > static_cast<std::int64_t>(migrations.size()))
+    refuse_missing_schema(migrations);  // another service's database, rather than a newer one
   if (version < 0 || version > static_cast<std::int64_t>(migrations.size())) {
     throw DatabaseError(SQLITE_MISMATCH, path_.string() + ": schema version " +
                                              std::to_string(version) +
@@ -479,6 +481,11 @@ void Database::migrate(const std::vector<std::string_view>& migrations) {
                             "or remove " +
                             marker.filename().string() + " to start it afresh");
   }
+  // What the file says it holds is there before more is built on it: another service's
+  // database in its place (catalog.db copied over order.db) failed in the next migration with
+  // SQLite's words and a piece of its SQL, naming neither the file nor a fix (an outside probe).
+  if (version > 0 && static_cast<std::size_t>(version) < migrations.size())
+    refuse_missing_schema({migrations.begin(), migrations.begin() + version});
   for (std::size_t i = static_cast<std::size_t>(version); i < migrations.size(); ++i) {
     transaction([&] {
       exec(migrations[i]);
