@@ -1,4 +1,5 @@
 #pragma once
+#include <csignal>
 // The subcommands of shopctl. The exit codes (kExitOk, kExitUsage, kExitInvalid, kExitShop,
 // kExitExpectation) are the public ones of <shopctl/version.hpp>; each subcommand's --help
 // says which it uses. docs/cli.md is `shopctl reference`: every command's --help.
@@ -22,6 +23,13 @@ class ConfigFileError;
 namespace shopctl::cli {
 
 void register_commands(CLI::App& app);
+
+// The signals `serve` takes itself (the stop signals, SIGUSR1, SIGUSR2), blocked in the calling
+// thread and every thread it starts after. main() calls it first thing for `serve`: a SIGTERM
+// while serve read its settings (2-9 ms after exec, or a --config FIFO not yet written) killed
+// it by the signal (exit 143), where a stop at any time is a clean stop (exit 0; an outside
+// probe).
+void block_serve_signals(sigset_t& signals);
 
 // Whether `fd` is a terminal that takes colours: not when NO_COLOR is set to anything
 // (no-color.org) or TERM is dumb (an outside probe: a CI runner's pseudo-terminal got escapes

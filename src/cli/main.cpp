@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -12,6 +13,15 @@
 #include "cli/escaping_stream.hpp"
 
 int main(int argc, char** argv) {
+  // `serve` takes its stop signals itself, from here on (cli/commands.hpp).
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i][0] == '-') continue;
+    if (std::string_view(argv[i]) == "serve") {
+      sigset_t serve_signals;
+      shopctl::cli::block_serve_signals(serve_signals);
+    }
+    break;
+  }
   // Every message on stderr shows control characters as escapes (cli/escaping_stream.hpp).
   static shopctl::cli::EscapingStreambuf escaping(std::cerr.rdbuf());
   std::cerr.rdbuf(&escaping);

@@ -562,16 +562,7 @@ int run_serve(const ServeOptions& o) {
 
   // Signals are taken synchronously by this thread; the shop's threads never see them.
   sigset_t signals;
-  sigemptyset(&signals);
-  // SIGHUP: the session closed; SIGQUIT: Ctrl-\. Each stops as SIGTERM does (--ephemeral's
-  // folder is removed).
-  for (int sig : kStopSignals) sigaddset(&signals, sig);
-  // Sent by log rotation and process managers; their default action ended the shop at once,
-  // without its graceful stop (an outside probe). There is no log file to reopen: said, and
-  // the shop runs on.
-  sigaddset(&signals, SIGUSR1);
-  sigaddset(&signals, SIGUSR2);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  block_serve_signals(signals);  // blocked already since main(): the set, once more
 
   auto started = std::chrono::steady_clock::now();
   std::unique_ptr<shop::Shop> shop;
@@ -751,6 +742,23 @@ void register_version(CLI::App& app) {
     std::printf("shopctl %s\n", SHOPCTL_VERSION);
     set_exit_code(kExitOk);
   });
+}
+
+}  // namespace shopctl::cli
+
+namespace shopctl::cli {
+
+void block_serve_signals(sigset_t& signals) {
+  sigemptyset(&signals);
+  // SIGHUP: the session closed; SIGQUIT: Ctrl-\. Each stops as SIGTERM does (--ephemeral's
+  // folder is removed).
+  for (int sig : kStopSignals) sigaddset(&signals, sig);
+  // Sent by log rotation and process managers; their default action ended the shop at once,
+  // without its graceful stop (an outside probe). There is no log file to reopen: said, and
+  // the shop runs on.
+  sigaddset(&signals, SIGUSR1);
+  sigaddset(&signals, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
 
 }  // namespace shopctl::cli
