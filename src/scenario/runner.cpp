@@ -165,6 +165,7 @@ class ShopDriver {
     auto j = json_of(res);
     for (const auto& item : j.at("items"))
       urls_[item.at("name").get<std::string>()] = item.at("url");
+    gateway_instance_ = gateway_instance(j);
     // A shop split over processes: the shop-wide admin requests fan out (docs/deploy.md).
     auto deployment = platform::remembered_deployment(gateway_url_)
                           .value_or(platform::Deployment::from_services(j, gateway_url_));
@@ -196,6 +197,21 @@ class ShopDriver {
   }
 
   const std::optional<std::string>& provider_api_key() const { return provider_api_key_; }
+
+  // The gateway process's start id in a GET /_admin/services answer; empty when it has none
+  // (an older shop).
+  static std::string gateway_instance(const json& services) {
+    if (!services.is_object() || !services.contains("items") || !services["items"].is_array())
+      return "";
+    for (const auto& item : services["items"]) {
+      if (item.is_object() && item.value("name", "") == "gateway" &&
+          item.value("instance", json()).is_string())
+        return item["instance"].get<std::string>();
+    }
+    return "";
+  }
+  // The gateway's start id when the scenario began (discover()).
+  const std::string& gateway_instance() const { return gateway_instance_; }
 
   std::string url(const std::string& service) const {
     if (service == "gateway") return gateway_url_;
@@ -280,6 +296,7 @@ class ShopDriver {
   shop::Shop* local_;
   std::map<std::string, std::string> urls_;
   std::optional<std::string> provider_api_key_;
+  std::string gateway_instance_;
   std::optional<platform::Deployment> deployment_;  // a shop split over processes
   std::shared_ptr<platform::AdminFanOut> fanout_ = std::make_shared<platform::AdminFanOut>();
 };
@@ -1739,9 +1756,21 @@ ScenarioResult run_one(const Scenario& sc, const RunOptions& options) {
         for (int attempt = 0; attempt < 2; ++attempt) {
           try {
             http::BlockingClient probe;
-            platform::send_admin_request(probe, *options.target + "/_admin/services",
-                                         options.admin_token, "GET", std::nullopt,
-                                         std::chrono::seconds(5));
+            const auto listed = platform::send_admin_request(
+                probe, *options.target + "/_admin/services", options.admin_token, "GET",
+                std::nullopt, std::chrono::seconds(5));
+            // It answers, but as another start of the gateway's process (serve --processes
+            // started it again after it died): the scenario met a restart, which is the
+            // shop's doing, not a failed expectation (it was FAIL, exit 4; an outside probe).
+            const auto now = ShopDriver::gateway_instance(listed.body);
+            if (!driver.gateway_instance().empty() && !now.empty() &&
+                now != driver.gateway_instance()) {
+              r.status = ScenarioStatus::shop_error;
+              r.error =
+                  "the target's gateway restarted during the scenario (its process was started "
+                  "again)";
+              r.failures.push_back({"scenario", "", sc.loc, r.error});
+            }
             break;
           } catch (const http::TransportError& e) {
             // A refusal may be a restart in its last moment: asked again. No answer in 5 s is

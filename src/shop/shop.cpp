@@ -261,6 +261,8 @@ struct Shop::Impl {
   // The run lease (POST /_admin/lease): which `shopctl run --target` uses the shop now, so that
   // a second run does not reset the shop under the first. Real time, not the shop clock, which
   // scenarios move.
+  // This start of this process's shop, in /_admin/services ("instance"): random, 16 hex digits.
+  const std::string instance = platform::security::random_hex(8);
   struct Lease {
     std::string holder, about;
     std::chrono::steady_clock::time_point since, until;
@@ -696,11 +698,16 @@ void Shop::add_shop_admin_routes() {
                                          {"url", s.url},
                                          {"database", s.database.string()},
                                          {"admin", s.admin}};
-                  // Another process's services: where, not how they are.
-                  if (s.remote)
+                  // Another process's services: where, not how they are. This process's, with
+                  // the id of this start of it: a run against the shop tells a process that
+                  // was started again (serve --processes restarts a child that died) from one
+                  // that went on.
+                  if (s.remote) {
                     item["remote"] = true;
-                  else
+                  } else {
                     item["running"] = s.running;
+                    item["instance"] = impl_->instance;
+                  }
                   items.push_back(std::move(item));
                 }
                 co_return http::Response::json(200, {{"items", items}});

@@ -37,6 +37,31 @@ check "six child processes running" $?
 run_ok=$?  # the message's own grep would set $? (a failed run passed this check)
 check "flow and architecture scenarios against the processes ($(grep -oE '[0-9]+ passed' "$work/run.txt" | head -1))" $run_ok
 
+# A scenario that failed while the gateway's process was killed and started again by the
+# launcher made the run FAIL with exit 4, as a regression reads; the restart is the shop's
+# doing: ERROR, exit 3, said as a restart (an outside probe). (The step after the wait fails
+# whatever happens: what is checked is how a failure beside a restart is told.)
+cat >"$work/gw-restart.yaml" <<'YAML'
+version: 1
+name: the gateway's process restarts under a scenario
+steps:
+  - wait: 4s
+  - request: {GET: /health/ready}
+    expect: {status: 418}
+YAML
+"$bin" run "$work/gw-restart.yaml" --target "$gateway" --admin-token "$token" >"$work/gw-restart.txt" 2>&1 &
+gw_run=$!
+sleep 1.5
+kill -KILL "$(pgrep -f -- "serve --only gateway .*--data-dir $work/data/" | head -1)"
+wait "$gw_run"; gw_run_rc=$?
+[[ $gw_run_rc -eq 3 ]] && grep -q "the target's gateway restarted during the scenario" "$work/gw-restart.txt"
+check "a scenario that met a restart of the gateway's process is ERROR, exit 3 (exit $gw_run_rc)" $?
+[[ $gw_run_rc -eq 3 ]] || sed -n '1,20p' "$work/gw-restart.txt" >&2
+for _ in $(seq 1 100); do  # the gateway back before the next checks
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "$gateway/health/ready") == 200 ]] && break
+  sleep 0.1
+done
+
 # Each child held every secret of the shop (the catalog's could sign users' tokens and mark
 # payments paid). Each holds only what its service uses, and the runner finds the provider's
 # API key where it is (the payment and provider processes).
