@@ -289,6 +289,25 @@ int run_run(const RunCliOptions& given) {
                   << answer.error_message() << ": nothing ran (exit 3)\n";
         return kExitShop;
       }
+      // The admin plane of a process of a split shop lists the shop's services too, but
+      // serves no /api/: every scenario then failed with 404 route_not_found (exit 4; an
+      // outside probe gave the admin URL that `serve --processes` prints).
+      std::string gateway_url;
+      bool an_admin_plane = false;
+      for (const auto& item : answer.body.at("items")) {
+        if (!item.is_object()) continue;
+        if (item.value("name", nlohmann::json()) == "gateway" &&
+            item.value("url", nlohmann::json()).is_string())
+          gateway_url = item["url"].get<std::string>();
+        if (item.value("admin", nlohmann::json()) == o.target) an_admin_plane = true;
+      }
+      if (an_admin_plane && !gateway_url.empty() && gateway_url != o.target) {
+        std::cerr << "shopctl run: " << o.target
+                  << " is the admin plane of a process of the shop, not its gateway: --target "
+                     "takes the gateway's URL ("
+                  << gateway_url << "): nothing ran (exit 3)\n";
+        return kExitShop;
+      }
     } catch (const http::TransportError& e) {
       std::cerr << "shopctl run: cannot reach " << o.target << " (" << e.what()
                 << "): nothing ran (exit 3)\n";

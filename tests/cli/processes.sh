@@ -62,6 +62,16 @@ for _ in $(seq 1 100); do  # the gateway back before the next checks
   sleep 0.1
 done
 
+# --target at the admin plane of the gateway's process (serve --processes prints it) was taken
+# for the gateway, and every scenario failed with 404 route_not_found (exit 4).
+gw_admin=$(curl -s -H "X-Admin-Token: $token" "$gateway/_admin/services" |
+  jq -r '.items[] | select(.name == "gateway") | .admin')
+"$bin" run scenarios/flow/browse-catalog.yaml --target "$gw_admin" --admin-token "$token" >"$work/admin-target.txt" 2>&1
+admin_target_rc=$?
+[[ -n "$gw_admin" && "$gw_admin" != "$gateway" && $admin_target_rc -eq 3 ]] &&
+  grep -q "is the admin plane of a process of the shop, not its gateway: --target takes the gateway's URL ($gateway)" "$work/admin-target.txt"
+check "run --target at a process's admin plane is refused, naming the gateway's URL (exit $admin_target_rc)" $?
+
 # Each child held every secret of the shop (the catalog's could sign users' tokens and mark
 # payments paid). Each holds only what its service uses, and the runner finds the provider's
 # API key where it is (the payment and provider processes).
