@@ -93,7 +93,8 @@ class RunReport {
   // (a failure wins over an error: a CI job that retries exit 3 must not hide a real failure).
   int exit_code() const;
 
-  // Every failure in detail, then "scenarios: N passed, M failed, ..." (shopctl run's end).
+  // Every failure in detail, then "scenarios: N passed, M failed, ..." (shopctl run's end;
+  // M counts the failed and the errors together: failed() and errors() tell them apart).
   std::string console_summary(bool color = false) const;
   std::string junit_xml() const;  // one testcase per scenario
   std::string json() const;       // steps, requests, calls and breaker transitions
