@@ -297,9 +297,19 @@ int refuse_other_layout(const fs::path& dir, bool processes) {
               << "): keep the one you want and move the other's files out of the folder (exit 3)\n";
     return kExitShop;
   }
+  // That shop may be running now: said first, as the start it advises would be refused for it
+  // (an outside probe followed the advice and met "in use by another shop").
+  bool running = false;
+  if (const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); fd >= 0) {
+    running = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    ::close(fd);  // a lock taken here goes with the descriptor
+  }
   std::cerr << "shopctl serve" << (processes ? " --processes" : "") << ": " << dir.string()
             << " holds a shop run " << (processes ? "in one process" : "with --processes") << " ("
-            << found << "): start it " << (processes ? "without" : "with")
+            << found << ")"
+            << (running ? ", which is running now (the folder is locked): stop it first, then"
+                        : ":")
+            << " start it " << (processes ? "without" : "with")
             << " --processes, or give this shop another --data-dir (exit 3)\n";
   return kExitShop;
 }

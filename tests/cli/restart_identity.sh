@@ -154,6 +154,14 @@ check "serve --processes on a one-process shop's folder exits 3 (got $rc)" test 
 check "it names the database and what to do: $(head -c 300 "$tmp/layout.log")" \
   grep -q "holds a shop run in one process (.*/order.db\|.*/auth.db\|.*/catalog.db): start it without --processes" "$tmp/layout.log"
 check "and it made no folder of its own layout there" test ! -e "$data/order/order.db"
+# The same while that shop runs: the advice to start it without --processes was then refused
+# ("in use by another shop"); it says the shop is running first (an outside probe).
+start_shop "$tmp/layout-running.log" || finish
+timeout -k 5 60 "$shopctl" serve --processes --data-dir "$data" --gateway-port 0 --log-level warn >"$tmp/layout3.log" 2>&1
+rc=$?
+kill -TERM "$pid"; wait "$pid" 2>/dev/null; pid=""
+check "serve --processes on a running one-process shop's folder says it runs (got $rc: $(head -c 300 "$tmp/layout3.log"))" \
+  bash -c "[[ $rc -eq 3 ]] && grep -q 'holds a shop run in one process (.*), which is running now (the folder is locked): stop it first, then start it without --processes' '$tmp/layout3.log'"
 mkdir -p "$tmp/split/order" && : >"$tmp/split/order/order.db"
 timeout -k 5 60 "$shopctl" serve --data-dir "$tmp/split" --gateway-port 0 --log-level warn >"$tmp/layout2.log" 2>&1
 rc=$?
