@@ -55,6 +55,9 @@ std::string format_diagnostic(const Diagnostic& diagnostic, std::string_view sou
   const auto raw_line = nth_line(source_text, diagnostic.line);
   if (!raw_line) return out;
   std::string_view shown = *raw_line;
+  // A UTF-8 byte order mark opens the file: not part of the line's text, whose columns count
+  // after it (the caret stood three places short of the column said; an outside probe).
+  if (diagnostic.line == 1 && shown.starts_with("\xEF\xBB\xBF")) shown.remove_prefix(3);
   std::size_t raw_caret =
       std::min<std::size_t>(diagnostic.column > 0 ? diagnostic.column - 1 : 0, shown.size());
   // A long line is shown as a window of about 160 bytes around the column, cut at character

@@ -988,6 +988,17 @@ TEST_CASE("a config hook that throws becomes a diagnostic at config") {
   CHECK(d[0].message == "the config could not be checked: boom");
 }
 
+// A file that opens with a UTF-8 byte order mark: the column counts after it, and so does the
+// caret under the echoed line (it stood three places short; an outside probe).
+TEST_CASE("the caret on a first line after a byte order mark stands under the column") {
+  const std::string source = "\xEF\xBB\xBFversion: 7\nsteps: [{wait: 1s}]\n";
+  const auto result = parse_scenario_text(source, "bom.yaml");
+  REQUIRE(result.diagnostics.size() == 1);
+  CHECK(at(result.diagnostics[0]) == "1:10");
+  const auto shown = format_diagnostic(result.diagnostics[0], source);
+  CHECK(shown.find("\nversion: 7\n         ^\n") != std::string::npos);
+}
+
 TEST_CASE("a diagnostic renders like a compiler's, with the line and a caret") {
   const std::string source = "version: 1\nsteps:\n  - stop: catlog\n";
   const auto result = parse_scenario_text(source, "shop/checkout.yaml");
