@@ -509,3 +509,19 @@ TEST_CASE("shutdown with a grace past any deadline lets requests finish, and fre
   }
   std::filesystem::remove_all(dir);
 }
+
+// A body over the shop's limit is answered 413 before the shop has read it all, and the
+// connection closed: AdminClient::send of 20 MB threw Unreachable ("write: Broken pipe") where
+// 1 and 5 MB got the 413 (an outside probe).
+TEST_CASE("AdminClient::send of a body far over the shop's limit gets the shop's 413") {
+  shopctl::Shop shop(fast_shop());
+  shopctl::AdminClient admin(shop.gateway_url(), shop.admin_token());
+  for (const std::size_t mb : {5u, 20u, 40u}) {
+    CAPTURE(mb);
+    const std::string body = "{\"x\":\"" + std::string(mb << 20, 'a') + "\"}";
+    shopctl::AdminAnswer answer;
+    CHECK_NOTHROW(answer = admin.send("POST", "/_admin/faults", body));
+    CHECK(answer.status == 413);
+  }
+  CHECK(admin.services().size() == 6);  // and the client goes on with a new connection
+}

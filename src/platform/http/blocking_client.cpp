@@ -145,6 +145,22 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
   ec = run_to_completion(
       impl_->io, [&](auto handler) { bhttp::async_write(conn.stream, out, std::move(handler)); });
   if (ec) {
+    // A server may answer before it has read the whole body, and close: 413 for a body over
+    // its limit. The write then fails (EPIPE, ECONNRESET), and the answer waits to be read: a
+    // 20 MB body was "unreachable: write: Broken pipe" where the shop had said 413 (an outside
+    // probe). Read what came, within the same deadline; otherwise the write's error.
+    if (ec == boost::asio::error::broken_pipe || ec == boost::asio::error::connection_reset) {
+      Response early;
+      detail::ResponseParser parser(early);
+      parser.body_limit(64u << 20);
+      const auto read = run_to_completion(impl_->io, [&](auto handler) {
+        bhttp::async_read(conn.stream, conn.buffer, parser, std::move(handler));
+      });
+      if (!read) {
+        slot.reset();
+        return early;
+      }
+    }
     slot.reset();
     throw to_error(ec, "write");
   }
