@@ -1,8 +1,12 @@
 // shopctl: a microservice shop in one process, and a scenario tester for it.
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -12,7 +16,52 @@
 #include "cli/commands.hpp"
 #include "cli/escaping_stream.hpp"
 
+namespace {
+
+// A stack limit far below the usual 8 MiB (`ulimit -s 64`) crashed shopctl with SIGSEGV: the
+// main thread's stack and every thread's default one are sized from it when the process
+// starts. Below 8 MiB it is raised to 8 MiB (or as far as the hard limit allows) and shopctl
+// starts itself again, once; a hard limit under 1 MiB is said, exit 3.
+constexpr rlim_t kWantedStack = 8u << 20;
+constexpr rlim_t kLeastStack = 1u << 20;
+
+void ensure_stack(char** argv) {
+  // Set for the start again only; not handed down to the processes shopctl starts.
+  const bool raised_already = std::getenv("SHOPCTL_STACK_RAISED") != nullptr;
+  ::unsetenv("SHOPCTL_STACK_RAISED");
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_STACK, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY ||
+      limit.rlim_cur >= kWantedStack)
+    return;
+  if (!raised_already) {
+    const rlim_t raised =
+        limit.rlim_max == RLIM_INFINITY ? kWantedStack : std::min(kWantedStack, limit.rlim_max);
+    if (raised > limit.rlim_cur) {
+      rlimit wanted = limit;
+      wanted.rlim_cur = raised;
+      if (::setrlimit(RLIMIT_STACK, &wanted) == 0) {
+        ::setenv("SHOPCTL_STACK_RAISED", "1", 1);
+        ::execv("/proc/self/exe", argv);  // returns only when it failed: go on as we are
+        wanted.rlim_cur = limit.rlim_cur;
+        ::setrlimit(RLIMIT_STACK, &wanted);
+      }
+    }
+  }
+  if (::getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      limit.rlim_cur < kLeastStack) {
+    std::fprintf(stderr,
+                 "shopctl: the stack limit is %llu KiB (ulimit -s) and cannot be raised here: "
+                 "shopctl needs at least 1024 KiB; raise it (ulimit -s 8192) and run it again "
+                 "(exit 3)\n",
+                 static_cast<unsigned long long>(limit.rlim_cur / 1024));
+    std::exit(3);
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  ensure_stack(argv);
   // `serve` takes its stop signals itself, from here on (cli/commands.hpp).
   for (int i = 1; i < argc; ++i) {
     if (argv[i][0] == '-') continue;

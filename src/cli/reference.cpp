@@ -102,8 +102,11 @@ void register_reference(CLI::App& app) {
                  "that goes away (`| head`) does not kill shopctl. An option given an empty "
                  "value (`--target ''`) "
                  "is a usage error, except `fault add --body ''` (an empty body): it is never "
-                 "taken as the option left out. docs/ has the guides: scenarios.md, load.md, "
-                 "chaos.md, faults.md, configuration.md.\n\n";
+                 "taken as the option left out. A stack limit below 8 MiB (`ulimit -s`) is "
+                 "raised to 8 MiB, as far as the hard limit allows, and shopctl starts itself "
+                 "again; one that stays below 1 MiB is said, exit 3 (64 KiB crashed it). "
+                 "docs/ has the guides: scenarios.md, load.md, chaos.md, faults.md, "
+                 "configuration.md.\n\n";
     write_section(std::cout, &app, 2);
   });
 }

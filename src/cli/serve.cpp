@@ -689,7 +689,9 @@ void register_serve(CLI::App& app) {
       "cannot be written: a folder, a device or pipe, a --config file), 2 an invalid --config,\n"
       "3 the shop could not start (a port taken, a\n"
       "corrupt identity.json, a database). SIGUSR1 and SIGUSR2 are said and ignored (no log\n"
-      "file to reopen).\n");
+      "file to reopen). These signals are serve's from its first instruction: one that comes\n"
+      "while serve still reads its settings waits until the shop is up, which then stops\n"
+      "cleanly, exit 0.\n");
   cmd->add_option("--config", o->config_files,
                   "YAML settings (ports, peers, secrets, timeouts, breakers, catalog file); may be "
                   "given more than once, later files override earlier ones")

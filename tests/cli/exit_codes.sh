@@ -854,6 +854,11 @@ if [[ "$usr1_live" == 200 && $usr1_rc -eq 0 ]] && grep -q "SIGUSR1 received: not
   failed=$((failed + 1)); echo "FAIL: serve runs on after SIGUSR1/SIGUSR2 (live $usr1_live, exit $usr1_rc)"
   sed 's/^/    /' "$tmp/usr1.out" | tail -5
 fi
+# A small stack limit (ulimit -s 64) crashed a scenario run with SIGSEGV. A soft limit is raised
+# (shopctl starts itself again); a hard one below 1 MiB is said, exit 3.
+expect_code 0 "run under a soft stack limit of 64 KiB" bash -c "ulimit -Ss 64 && exec \"\$0\" run \"\$1\"" "$shopctl" "$here/scenarios/flow/checkout-and-pay.yaml"
+expect_code 3 "a hard stack limit of 64 KiB is said" bash -c "ulimit -s 64 && exec \"\$0\" version" "$shopctl"
+expect_output "^shopctl: the stack limit is 64 KiB \(ulimit -s\) and cannot be raised here: shopctl needs at least 1024 KiB" "the stack limit is named"
 # A stop signal while serve read its settings killed it by the signal (exit 143, or 130, 129,
 # 131: 2-9 ms after exec, an outside probe). A --config FIFO holds serve there for as long as
 # the test likes: SIGTERM then, the settings after; serve starts and stops cleanly (exit 0).
