@@ -54,7 +54,7 @@ TEST_CASE("the order service's answer decides whether a callback is finished") {
   CHECK(payment::judge_callback_answer(200) == CallbackVerdict::acknowledged);
   CHECK(payment::judge_callback_answer(204) == CallbackVerdict::acknowledged);
   CHECK(payment::judge_callback_answer(409) == CallbackVerdict::conflict);
-  CHECK(payment::judge_callback_answer(404) == CallbackVerdict::rejected);
+  CHECK(payment::judge_callback_answer(404) == CallbackVerdict::retry);  // the wrong order peer
   CHECK(payment::judge_callback_answer(400) == CallbackVerdict::rejected);
   CHECK(payment::judge_callback_answer(408) == CallbackVerdict::retry);
   CHECK(payment::judge_callback_answer(429) == CallbackVerdict::retry);

@@ -123,8 +123,13 @@ CallbackVerdict judge_callback_answer(int status) {
   // 401 and 403 refuse the caller, not the result: our own credential or clock was wrong (a
   // key being rotated, a clock jump), which an operator fixes. Giving up would leave a paid
   // order PAYMENT_PENDING until its expiry; retried, the result arrives once the shop is fixed.
-  if (status == 408 || status == 429 || status == 401 || status == 403 || status >= 500 ||
-      status < 200) {
+  // 404 too: the order that opened this payment is not known where the callback went. Every
+  // payment is opened by an order service for an order it holds, so the callback reached
+  // another order service (payment's `peers.order` names another process than the gateway's,
+  // or order.db was restored from an older copy): given up, the money stayed captured with no
+  // PAID order (an outside probe across hosts); retried, it arrives once the shop is fixed.
+  if (status == 408 || status == 429 || status == 401 || status == 403 || status == 404 ||
+      status >= 500 || status < 200) {
     return CallbackVerdict::retry;
   }
   return CallbackVerdict::rejected;
