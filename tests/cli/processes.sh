@@ -568,5 +568,40 @@ grep -q "was given secrets its services do not use: jwt_secret, webhook_secret, 
   [[ "$key_answer" == 404 ]]
 check "a catalog given every secret warns, drops the ones it does not use (provider-api-key: $key_answer), and names an identity.json that keeps one" $?
 
+# A gateway whose secrets.service_key is not auth's: auth's 401 invalid_service_credential (about
+# the gateway's own credential) reached the shopper as their 401 (an outside probe across
+# hosts). The shopper gets 503; the gateway's log names the cause.
+secrets_with_key() {  # secrets_with_key KEY: a config of the secrets a gateway and auth use
+  printf 'secrets:\n  jwt_secret: "%s"\n  service_key: "%s"\n  admin_token: "%s"\n' "$jwt_shared" "$1" "$all_token"
+}
+jwt_shared=$(hex 32)
+secrets_with_key "$(hex 32)" >"$work/auth-secrets.yaml"
+secrets_with_key "$(hex 32)" >"$work/gw-secrets.yaml"
+"$bin" serve --only auth --config "$work/auth-secrets.yaml" --data-dir "$work/mis-auth" --admin-port 0 \
+  >"$work/mis-auth.txt" 2>&1 &
+mis_auth=$!
+mis_auth_url=""
+for _ in $(seq 1 100); do
+  mis_auth_url=$(awk '$1 == "auth" {print $2; exit}' "$work/mis-auth.txt")
+  [[ -n "$mis_auth_url" ]] && break
+  sleep 0.05
+done
+"$bin" serve --only gateway --config "$work/gw-secrets.yaml" --peer "auth=$mis_auth_url" \
+  --data-dir "$work/mis-gw" --gateway-port 0 --admin-port 0 >"$work/mis-gw.txt" 2>&1 &
+mis_gw=$!
+mis_gw_url=""
+for _ in $(seq 1 100); do
+  mis_gw_url=$(awk '$1 == "gateway" {print $2; exit}' "$work/mis-gw.txt")
+  [[ -n "$mis_gw_url" ]] && grep -q "Ctrl-C" "$work/mis-gw.txt" && break
+  sleep 0.05
+done
+mis_answer=$(curl -s -w ' %{http_code}' -X POST "$mis_gw_url/api/auth/login" -H 'Content-Type: application/json' \
+  -d '{"email":"demo@shop.test","password":"demo-password-1"}')
+kill -TERM "$mis_gw" "$mis_auth" 2>/dev/null; wait "$mis_gw" "$mis_auth" 2>/dev/null
+[[ "$mis_answer" == *" 503" && "$mis_answer" == *'"service_unavailable"'* && "$mis_answer" != *service_credential* ]] &&
+  grep -q "a service refused the gateway's own call; the client is told 503" "$work/mis-gw.txt" &&
+  grep -q "secrets.service_key must be the same in every process of the shop" "$work/mis-gw.txt"
+check "a gateway whose service_key auth refuses answers the shopper 503, and its log names the key (${mis_answer:0:160})" $?
+
 echo "processes: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "platform/error.hpp"
+#include "platform/json_text.hpp"
 #include "platform/observe/call_outcome.hpp"
 #include "platform/security/jwt.hpp"
 #include "services/gateway/gateway_model.hpp"
@@ -243,6 +244,11 @@ Request GatewayService::outbound(Request& req, const PrefixRoute& route) const {
 // body. The forwarded fields go into a per-thread Headers whose storage is the previous
 // upstream answer's, so the answer's fields cost no allocation of their own.
 void GatewayService::take_answer(Response& upstream, Response& res, const PrefixRoute& route) {
+  if ((upstream.status == 401 || upstream.status == 403) && refuses_the_gateway(upstream, route))
+    throw ApiError(503, "service_unavailable",
+                   "the " + route.service + " service is unavailable (it refused the gateway)",
+                   {{"service", route.service}})
+        .with_retry_after(1);
   res.status = upstream.status;
   thread_local http::Headers forwarded;
   forwarded.clear();
@@ -264,6 +270,31 @@ void GatewayService::take_answer(Response& upstream, Response& res, const Prefix
   res.headers = std::move(forwarded);
   forwarded = std::move(upstream.headers);
   res.body = std::move(upstream.body);
+}
+
+// Whether an upstream's 401 or 403 refuses the gateway itself, not the client: its service
+// credential (secrets.service_key differs between the processes) or its place in the call
+// graph. It reached the shopper as their own 401 `invalid_service_credential` (an outside probe
+// of a split shop): the shop's fault is a 503 to the client, and an error in the log that names
+// the cause.
+bool GatewayService::refuses_the_gateway(const Response& upstream, const PrefixRoute& route) {
+  const auto body = platform::parse_json_or_discarded(upstream.body);
+  if (!body.is_object() || !body.contains("error") || !body["error"].is_object()) return false;
+  const auto code = body["error"].value("code", std::string());
+  if (code != "invalid_service_credential" && code != "missing_service_credential" &&
+      code != "caller_not_allowed")
+    return false;
+  ctx_.log.error("a service refused the gateway's own call; the client is told 503",
+                 {{"service", "gateway"},
+                  {"callee", route.service},
+                  {"status", upstream.status},
+                  {"code", code},
+                  {"message", body["error"].value("message", std::string()).substr(0, 200)},
+                  {"hint", code == "caller_not_allowed"
+                               ? "the callee does not take calls from the gateway"
+                               : "secrets.service_key must be the same in every process of "
+                                 "the shop"}});
+  return true;
 }
 
 // What the client gets when the call upstream failed, or the request was refused here.

@@ -59,7 +59,8 @@ class GatewayService : public platform::Service {
   std::string client_address(const http::Request& req) const;
   platform::security::JwtVerifyOptions user_token_options() const;
   std::string pay_origin() const;
-  static void take_answer(http::Response& upstream, http::Response& res, const PrefixRoute& route);
+  void take_answer(http::Response& upstream, http::Response& res, const PrefixRoute& route);
+  bool refuses_the_gateway(const http::Response& upstream, const PrefixRoute& route);
   [[noreturn]] static void throw_unavailable(const http::TransportError& e,
                                              const PrefixRoute& route);
   static void render_refusal(const platform::DomainError& e, const http::Request& req,
