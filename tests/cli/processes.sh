@@ -597,7 +597,25 @@ for _ in $(seq 1 100); do
 done
 mis_answer=$(curl -s -w ' %{http_code}' -X POST "$mis_gw_url/api/auth/login" -H 'Content-Type: application/json' \
   -d '{"email":"demo@shop.test","password":"demo-password-1"}')
-kill -TERM "$mis_gw" "$mis_auth" 2>/dev/null; wait "$mis_gw" "$mis_auth" 2>/dev/null
+kill -TERM "$mis_gw" 2>/dev/null; wait "$mis_gw" 2>/dev/null
+# A peer named by a host name that cannot be found: the 503 read "connection_refused", as if a
+# host had answered (an outside probe); it names the lookup.
+"$bin" serve --only gateway --config "$work/auth-secrets.yaml" --peer "auth=$mis_auth_url" \
+  --peer catalog=http://catalog.shopctl-test.invalid:9 --data-dir "$work/dns-gw" --gateway-port 0 \
+  --admin-port 0 >"$work/dns-gw.txt" 2>&1 &
+dns_gw=$!
+dns_gw_url=""
+for _ in $(seq 1 100); do
+  dns_gw_url=$(awk '$1 == "gateway" {print $2; exit}' "$work/dns-gw.txt")
+  [[ -n "$dns_gw_url" ]] && grep -q "Ctrl-C" "$work/dns-gw.txt" && break
+  sleep 0.05
+done
+dns_jwt=$(curl -s -X POST "$dns_gw_url/api/auth/login" -H 'Content-Type: application/json' \
+  -d '{"email":"demo@shop.test","password":"demo-password-1"}' | jq -r .access_token)
+dns_answer=$(curl -s -m 20 -w ' %{http_code}' -H "Authorization: Bearer $dns_jwt" "$dns_gw_url/api/catalog/products")
+kill -TERM "$dns_gw" "$mis_auth" 2>/dev/null; wait "$dns_gw" "$mis_auth" 2>/dev/null
+[[ "$dns_answer" == *" 503" && "$dns_answer" == *"no address for "*"catalog.shopctl-test.invalid"* ]]
+check "a peer whose host name cannot be found is a 503 that names the lookup (${dns_answer:0:200})" $?
 [[ "$mis_answer" == *" 503" && "$mis_answer" == *'"service_unavailable"'* && "$mis_answer" != *service_credential* ]] &&
   grep -q "a service refused the gateway's own call; the client is told 503" "$work/mis-gw.txt" &&
   grep -q "secrets.service_key must be the same in every process of the shop" "$work/mis-gw.txt"

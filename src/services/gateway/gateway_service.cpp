@@ -301,10 +301,15 @@ bool GatewayService::refuses_the_gateway(const Response& upstream, const PrefixR
 [[noreturn]] void GatewayService::throw_unavailable(const http::TransportError& e,
                                                     const PrefixRoute& route) {
   bool timeout = e.kind() == http::TransportErrorKind::timeout;
+  // A peer named by a host name that cannot be found says so ("no address for catalog.x
+  // (...)"): it read "connection_refused", as if the host had answered (an outside probe).
+  const std::string_view what = e.what();
+  const std::string why = what.starts_with("no address for ")
+                              ? std::string(what.substr(0, 200))
+                              : std::string(http::to_string(e.kind()));
   throw ApiError(timeout ? 504 : 503, timeout ? "upstream_timeout" : "service_unavailable",
                  "the " + route.service + " service " +
-                     (timeout ? "did not answer in time" : "is unavailable") + " (" +
-                     std::string(http::to_string(e.kind())) + ")",
+                     (timeout ? "did not answer in time" : "is unavailable") + " (" + why + ")",
                  {{"service", route.service}})
       .with_retry_after(1);
 }
