@@ -1666,6 +1666,37 @@ test('the pay page of a payment canceled meanwhile says how it ended and offers 
   await page.context().close();
 });
 
+// A provider that hung on the pay request left "Paying…" on a disabled button for good, with
+// no word and no way back (an outside probe). The page gives up after 15 s, reads the intent
+// again, and offers the form again when no payment was taken.
+test('a pay request the provider does not answer is given up, and the page says how the payment stands', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-005', 1);
+  const created = await fetch(`${shop.url}/api/orders`, {method: 'POST',
+    headers: {Authorization: `Bearer ${await shopperToken(page)}`, 'Idempotency-Key': `web-payhang-${Date.now()}`}});
+  assert.equal(created.status, 201);
+  const order = await created.json();
+  await page.goto(order.payment.pay_url);
+  await page.getByLabel('Card number').waitFor();
+  await admin(shop, 'POST', '/_admin/faults', {id: 'web-pay-hang', target: 'provider', from: 'client', type: 'hang',
+    match: {method: 'POST', path: '/pay/*'}});
+  try {
+    await payWith(page, '4242424242424242');
+    await page.getByRole('button', {name: 'Pay'}).click();
+    await page.getByRole('button', {name: 'Paying…'}).waitFor();
+    await page.locator('#message').getByText('it has taken no payment for this order: you can try again')
+      .waitFor({timeout: 25000});
+    assert.equal(await page.getByRole('button', {name: 'Pay'}).isEnabled(), true);
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-pay-hang');
+  }
+  await page.getByRole('button', {name: 'Pay'}).click();
+  await page.getByText('Payment succeeded.').waitFor({timeout: 10000});
+  noProblems(page);
+  await page.context().close();
+});
+
 // After paying with the keyboard the focus was left on the body (the form it was in was hidden).
 test('after paying, the focus is on the pay page\'s result', async () => {
   const page = await newPage(chromium.browser);
@@ -2054,13 +2085,82 @@ test('a quantity field shows what the cart holds after a failure, and takes whol
     assert.equal(await field.inputValue(), '3');
     assert.equal((await user.call('GET', '/api/cart')).json.items[0].quantity, 3);
   }
+  // A failure that made no change for sure (the gateway's refused connection: the request never
+  // reached the order service).
   await page.route('**/api/cart/items/*', (route) => route.fulfill({status: 503, contentType: 'application/json',
-    body: JSON.stringify({error: {code: 'service_unavailable', message: 'order is down'}})}));
+    body: JSON.stringify({error: {code: 'service_unavailable',
+      message: 'the order service is unavailable (connection_refused)'}})}));
   await field.fill('5');
   await field.press('Tab');
   await page.locator('[data-test="problem"]').getByText('Could not change it').waitFor({timeout: 5000});
   assert.equal(await field.inputValue(), '3', 'the field shows the quantity the totals show');
   assert.equal(await cartTotal(page), '€38.70');
+  noProblems(page);
+  await page.context().close();
+});
+
+// An outside probe: two quick quantity changes went out at once, and the slower first one landed
+// last (typed 3 then 5, the cart held 3); a change answered 504 after the order service had
+// made it showed the old quantity for good, and the checkout then said the cart had changed
+// "in another tab". Changes to a line go one after another; one whose outcome is unknown keeps
+// what was typed and the cart is read again.
+test('quick quantity changes land in the order typed, and one the shop did not answer in time is read again', async () => {
+  const user = await apiShopper();
+  await user.call('POST', '/api/cart/items', {product_id: 'p-001', quantity: 1});
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/cart`);
+  const field = page.locator('[data-test="cart-line"] input.qty');
+  await field.waitFor();
+  const held = async () => (await user.call('GET', '/api/cart')).json.items[0].quantity;
+  await admin(shop, 'POST', '/_admin/faults', {id: 'web-qty-slow', target: 'order', type: 'delay', delay_ms: 1500,
+    match: {method: 'PATCH', path: '/cart/items/*'}, select: {first: 1}});
+  try {
+    await field.fill('3');
+    await field.press('Tab');
+    await page.waitForTimeout(300);
+    await field.fill('5');
+    await field.press('Tab');
+    for (let i = 0; i < 60 && (await held()) !== 5; i += 1) await page.waitForTimeout(100);
+    await page.waitForTimeout(1500);  // the first change's slow answer is long in
+    assert.equal(await held(), 5, 'the cart holds the quantity typed last');
+    await page.waitForFunction(() => document.querySelector('[data-test="cart-total"]').textContent.includes('64.50'));
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-qty-slow');
+  }
+  // The order service makes the change; the page gets the gateway's 504.
+  await page.route('**/api/cart/items/*', async (route) => {
+    await route.fetch();
+    await route.fulfill({status: 504, contentType: 'application/json',
+      body: JSON.stringify({error: {code: 'upstream_timeout', message: 'the order service did not answer in time (timeout)'}})});
+  });
+  await field.fill('7');
+  await field.press('Tab');
+  await page.locator('[data-test="problem"]').getByText('Could not confirm the change').waitFor({timeout: 5000});
+  assert.equal(await field.inputValue(), '7', 'the field keeps what was typed');
+  await page.waitForFunction(() => document.querySelector('[data-test="cart-total"]').textContent.includes('90.30'),
+    null, {timeout: 8000});
+  assert.equal(await held(), 7);
+  noProblems(page);
+  await page.context().close();
+});
+
+// An "Add to cart" answered 504 after the order service had added it said "Could not add it",
+// and adding again made two (an outside probe): it says it may be in the cart, and the badge
+// is read again.
+test('an add to cart the shop did not answer in time says it may have been added, and the badge is read again', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/products/p-012`);
+  const add = page.getByRole('button', {name: /Add to cart/});
+  await add.waitFor();
+  await page.route('**/api/cart/items', async (route) => {
+    await route.fetch();
+    await route.fulfill({status: 504, contentType: 'application/json',
+      body: JSON.stringify({error: {code: 'upstream_timeout', message: 'the order service did not answer in time (timeout)'}})});
+  });
+  await add.click();
+  await page.locator('[data-test="problem"]').getByText('It may have been added all the same').waitFor({timeout: 5000});
+  await page.waitForFunction(() => document.getElementById('cart-count').textContent === '1', null, {timeout: 8000});
   noProblems(page);
   await page.context().close();
 });

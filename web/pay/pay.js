@@ -42,6 +42,29 @@ function money(cents, currency) {
 let checkedReturnUrl = null;
 const testCards = document.querySelector('.cards');
 
+// How long the page waits for the provider's answer, its body included: a provider that hung
+// left "Paying…" on a disabled button for good, with no word and no way back (an outside
+// probe). Past it the request is given up (a Timeout error) and the page says so.
+const ANSWER_WITHIN_MS = 15000;
+async function exchange(url, options = {}) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException('no answer in time', 'TimeoutError')),
+    ANSWER_WITHIN_MS);
+  try {
+    const response = await fetch(url, {...options, signal: controller.signal});
+    const answer = await response.json().catch((error) => {
+      if (controller.signal.aborted) throw error;
+      return null;
+    });
+    return {response, answer};
+  } finally {
+    clearTimeout(timer);
+  }
+}
+function timedOut(error) {
+  return error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+}
+
 // What the page says after the intent was decided: where the shopper goes next.
 function afterwards() {
   return checkedReturnUrl ? 'Go back to the shop when you are ready.' : 'You can close this page and return to the shop.';
@@ -70,15 +93,19 @@ function goBack() {
 async function load() {
   const query = returnUrl ? `?return_url=${encodeURIComponent(returnUrl)}` : '';
   let response;
+  let answer;
   try {
-    response = await fetch(`/pay/${encodeURIComponent(intentId)}${query}`, {headers: {Accept: 'application/json'}});
-  } catch {
+    ({response, answer} = await exchange(`/pay/${encodeURIComponent(intentId)}${query}`,
+      {headers: {Accept: 'application/json'}}));
+  } catch (error) {
     testCards.hidden = true;
+    form.hidden = true;
     amount.textContent = '';
-    show('bad', 'The payment provider could not be reached. Reload the page to try again.');
-    return;
+    show('bad', timedOut(error)
+      ? 'The payment provider did not answer in time. Reload the page in a moment to see how the payment stands.'
+      : 'The payment provider could not be reached. Reload the page to try again.');
+    return false;
   }
-  const answer = await response.json().catch(() => null);
   // An intent as the provider gives it; anything else (a proxy's page, a fault's {}) is said
   // plainly rather than drawn as "€NaN".
   const intent = answer && typeof answer === 'object' ? answer : null;
@@ -105,7 +132,10 @@ async function load() {
   amount.textContent = money(intent.amount_cents, intent.currency);
   if (intent.status === 'requires_payment') {
     form.hidden = false;
+    payButton.disabled = false;
+    payButton.textContent = 'Pay';
     card.focus();
+    return 'requires_payment';
   } else {
     // Paid or declined already (in another tab, say): nothing to fill in any more.
     form.hidden = true;
@@ -114,6 +144,7 @@ async function load() {
       canceled: 'This payment was canceled: the shop stopped waiting for it (the order expired, say), and nothing was charged.'}[intent.status] || `This payment is ${intent.status.replace('_', ' ')}.`;
     show(intent.status === 'succeeded' ? 'ok' : 'bad', `${done} ${afterwards()}`, {focus: true});
     goBack();
+    return 'decided';
   }
 }
 
@@ -130,12 +161,11 @@ form.addEventListener('submit', async (event) => {
   payButton.disabled = true;
   payButton.textContent = 'Paying…';
   try {
-    const response = await fetch(`/pay/${encodeURIComponent(intentId)}`, {
+    const {response, answer} = await exchange(`/pay/${encodeURIComponent(intentId)}`, {
       method: 'POST',
       headers: {'Content-Type': 'application/json', Accept: 'application/json'},
       body: JSON.stringify({card_number: number}),
     });
-    const answer = await response.json().catch(() => null);
     // Decided meanwhile: paid or declined in another tab (intent_already_processed), or
     // canceled because the shop stopped waiting (the order expired: intent_canceled). The page
     // reads the intent again and says how it ended, without the form or the test cards, and
@@ -163,7 +193,20 @@ form.addEventListener('submit', async (event) => {
     if (answer.status === 'succeeded') show('ok', `Payment succeeded. ${afterwards()}`, {focus: true});
     else show('bad', `Payment declined (${answer.failure_reason || 'failed'}). Nothing was charged. ${afterwards()}`, {focus: true});
     goBack();
-  } catch {
+  } catch (error) {
+    if (timedOut(error)) {
+      // The payment may have been taken: the page reads the intent again and says how it stands
+      // (paid, declined, or still to pay: then the form is back, and paying again is safe, as
+      // the provider takes one payment per intent).
+      show('bad', 'The payment provider did not answer in time. Checking how the payment stands…');
+      const read = await load();
+      if (read === 'requires_payment') {
+        show('bad', 'The payment provider did not answer in time, and it has taken no payment for this order: you can try again.');
+      } else if (read !== 'decided') {
+        form.hidden = true;  // no word of how it stands: load() said to reload the page
+      }
+      return;
+    }
     show('bad', 'The payment provider could not be reached. Try again.');
     payButton.disabled = false;
     payButton.textContent = 'Pay';

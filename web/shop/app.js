@@ -272,6 +272,16 @@ function sayFailed(what, error, from = null) {
   if (!error.redirected) sayProblem(`${what}: ${error.message}`, {from});
 }
 
+// Whether a cart change that failed may have been made all the same: no answer, or a 5xx other
+// than the gateway's refused connection (the request never reached the order service). A 504
+// came when the order service had not answered within the gateway's time, and it made the
+// change two seconds later (an outside probe: the page said "Could not change it" and showed
+// the old quantity, and the next checkout found the cart "changed in another tab").
+function changeOutcomeUnknown(error) {
+  if (error.redirected || (error.status > 0 && error.status < 500)) return false;
+  return !(error.code === 'service_unavailable' && /\(connection_refused\)/.test(error.message));
+}
+
 // What a shopper sees when something failed: a 5xx or no answer is the shop's fault, said
 // kindly, with a retry and the trace id (which opens the operator console on that request).
 // `lead` says what the failure means for the shopper; the default claims nothing about money
@@ -366,9 +376,43 @@ async function cartChangesSettled() {
 }
 
 async function addToCart(productId, quantity) {
-  await trackCartChange(api('POST', '/api/cart/items', {product_id: productId, quantity}));
+  try {
+    await trackCartChange(api('POST', '/api/cart/items', {product_id: productId, quantity}));
+  } catch (error) {
+    if (changeOutcomeUnknown(error)) {
+      // It may be in the cart (an add that timed out was made, and "Add to cart" again made
+      // two): said so, and the badge is read again once the order service has had time.
+      error.message = `${error.message}. It may have been added all the same: look at your cart before adding it again`;
+      setTimeout(refreshCartCount, UNKNOWN_OUTCOME_RECHECK_MS);
+    }
+    throw error;
+  }
   say('Added to your cart');
   refreshCartCount();
+}
+
+// A line's quantity changes go to the cart one after another, the last one typed last: two sent
+// at once, the slower one landed last and the cart kept the quantity typed first (an outside
+// probe typed 3 then 5, and the cart held 3). By product id: `want` is the latest quantity
+// typed; `write` the changes in flight.
+const lineWrites = new Map();
+function writeQuantity(productId, quantity) {
+  let state = lineWrites.get(productId);
+  if (!state) lineWrites.set(productId, state = {want: quantity, write: null});
+  state.want = quantity;
+  if (state.write) return state.write;  // it sends `want` when the change in flight is answered
+  state.write = (async () => {
+    try {
+      for (;;) {
+        const sent = state.want;
+        await api('PATCH', `/api/cart/items/${encodeURIComponent(productId)}`, {quantity: sent});
+        if (state.want === sent) return;
+      }
+    } finally {
+      state.write = null;
+    }
+  })();
+  return trackCartChange(state.write);
 }
 
 // ---- pages --------------------------------------------------------------------------------
@@ -693,9 +737,17 @@ async function cartPage() {
       }
       attempt.shown.get(line.product_id).quantity = n;
       try {
-        await trackCartChange(api('PATCH', `/api/cart/items/${encodeURIComponent(line.product_id)}`, {quantity: n}));
+        await writeQuantity(line.product_id, n);
         redraw();
       } catch (error) {
+        if (changeOutcomeUnknown(error)) {
+          // It may have been changed all the same: the field keeps what was typed, and the
+          // cart is read again once the order service has had time, to show what it holds.
+          sayFailed('Could not confirm the change', error, quantity);
+          const drawn = renderCount;
+          setTimeout(() => { if (renderCount === drawn) redraw(); }, UNKNOWN_OUTCOME_RECHECK_MS);
+          return;
+        }
         // The cart still holds the old quantity, which the totals show: so does the field.
         quantity.value = line.quantity;
         attempt.shown.get(line.product_id).quantity = line.quantity;
