@@ -150,8 +150,9 @@ class InProcess : public ShopDriver {
     if (temporary_ && !keep_) remove_dir(dir_);
   }
   // The shop's threads end with the process; only the folder needs removing.
-  void interrupt() override {
+  std::string interrupt() override {
     if (temporary_ && !keep_) remove_dir(dir_);
+    return "";
   }
 
  private:
@@ -281,7 +282,7 @@ class ChildProcess : public ShopDriver {
     finished_ = true;
   }
 
-  void interrupt() override {
+  std::string interrupt() override {
     // SIGKILL: chaos exits right after, and a shop killed at any moment comes back whole.
     if (const pid_t pid = pid_.load(); pid > 0) {
       ::kill(pid, SIGKILL);
@@ -289,6 +290,7 @@ class ChildProcess : public ShopDriver {
       ::waitpid(pid, &status, 0);
     }
     if (temporary_ && !keep_) remove_dir(dir_);
+    return "";
   }
 
  private:
@@ -369,6 +371,30 @@ class Target : public ShopDriver {
   std::string describe() const override { return "the running shop at " + gateway_; }
   bool watches_process() const override { return false; }
   std::optional<DatabaseFiles> databases() override { return files_; }
+  // A running shop is someone else's: an interrupted run left its faults on and a crashed
+  // service down, and the next run was refused for 30 s by the lease (an outside probe). Put
+  // back as healing starts it (the clock stays where chaos moved it); the lease is released
+  // after this.
+  std::string interrupt() override {
+    try {
+      platform::AdminClient admin(gateway_, token_, std::chrono::seconds(5));
+      std::vector<std::string> failed;
+      if (!admin.send("DELETE", "/_admin/faults").ok()) failed.push_back("its faults");
+      for (const char* s : {"auth", "catalog", "order", "payment", "provider"})
+        if (!admin.send("POST", std::string("/_admin/services/") + s + "/start").ok())
+          failed.push_back(s);
+      if (failed.empty())
+        return "the shop's faults are off and every service runs again (its clock stays where "
+               "chaos moved it)";
+      std::string list;
+      for (const auto& f : failed) list += (list.empty() ? "" : ", ") + f;
+      return "the shop could not be put back whole (" + list +
+             "): check shopctl fault list and GET /_admin/services";
+    } catch (const std::exception& e) {
+      return std::string("the shop could not be put back (") + e.what() +
+             "): check shopctl fault list and GET /_admin/services";
+    }
+  }
 
  private:
   std::string gateway_, token_;

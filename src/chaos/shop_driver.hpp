@@ -42,8 +42,10 @@ class ShopDriver {
   // Ends the shop chaos started (nothing for a --target shop).
   virtual void finish() {}
   // Chaos was interrupted (SIGINT, SIGTERM) and exits next: stops the shop at once and removes
-  // its temporary folder unless kept. Safe to call from another thread than the one driving.
-  virtual void interrupt() {}
+  // its temporary folder unless kept; a running shop (--target) is not stopped but put back as
+  // healing would start it: its faults switched off, every service started. Safe to call from
+  // another thread than the one driving. What it says on stderr, or "".
+  virtual std::string interrupt() { return ""; }
 };
 
 struct LocalShopOptions {

@@ -132,7 +132,10 @@ class InterruptWatch {
     platform::ending_on_signal();
     std::fprintf(stderr, "\nshopctl chaos: interrupted (%s): stopping the shop\n",
                  strsignal(number));
-    if (shop_ != nullptr) shop_->interrupt();
+    if (shop_ != nullptr) {
+      const std::string put_back = shop_->interrupt();
+      if (!put_back.empty()) std::fprintf(stderr, "shopctl chaos: %s\n", put_back.c_str());
+    }
     if (on_stop_) {
       const std::string said = on_stop_();
       if (!said.empty()) std::fprintf(stderr, "shopctl chaos: note: %s\n", said.c_str());

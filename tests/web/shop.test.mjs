@@ -2165,6 +2165,25 @@ test('an add to cart the shop did not answer in time says it may have been added
   await page.context().close();
 });
 
+// An action that failed for the shop's reasons said the API's words to the shopper: "Could not
+// add it: the order service is unavailable (connection_refused)" (an outside probe).
+test('an action the shop could not do is said in the shopper\'s words, with its code', async () => {
+  const user = await apiShopper();
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/products/p-003`);
+  const add = page.getByRole('button', {name: /Add to cart/});
+  await add.waitFor();
+  await page.route('**/api/cart/items', (route) => route.fulfill({status: 503, contentType: 'application/json',
+    body: JSON.stringify({error: {code: 'service_unavailable', message: 'the order service is unavailable (connection_refused)'}})}));
+  await add.click();
+  const said = page.locator('[data-test="problem"] #problem-text');
+  await said.waitFor({timeout: 5000});
+  assert.equal(await said.textContent(),
+    'Could not add it: the shop is having trouble right now (service_unavailable). Please try again in a moment.');
+  noProblems(page);
+  await page.context().close();
+});
+
 // A page that failed to load kept the previous page's title, offered "Try again" on a 404
 // (which can only fail again), and the product list was wider than a 320 px screen.
 test('a page that fails to load says so in the title, offers a retry only when it can help, and fits 320 px', async () => {

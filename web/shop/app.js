@@ -268,8 +268,15 @@ function closeDialogs() {
     dialog.close();
   }
 }
+// A failure of the shop's (no answer, a 5xx) is said in the shopper's words, its code kept for
+// support: "the order service is unavailable (connection_refused)" was the API's wording (an
+// outside probe). `error.note`, when set, says what the failure means here.
 function sayFailed(what, error, from = null) {
-  if (!error.redirected) sayProblem(`${what}: ${error.message}`, {from});
+  if (error.redirected) return;
+  const unavailable = error.status === 0 || error.status >= 500;
+  const why = unavailable ? `the shop is having trouble right now (${error.code})` : error.message;
+  const next = error.note || (unavailable ? 'Please try again in a moment.' : '');
+  sayProblem(`${what}: ${why}.${next ? ` ${next}` : ''}`.replace(/\.\./g, '.'), {from});
 }
 
 // Whether a cart change that failed may have been made all the same: no answer, or a 5xx other
@@ -382,7 +389,7 @@ async function addToCart(productId, quantity) {
     if (changeOutcomeUnknown(error)) {
       // It may be in the cart (an add that timed out was made, and "Add to cart" again made
       // two): said so, and the badge is read again once the order service has had time.
-      error.message = `${error.message}. It may have been added all the same: look at your cart before adding it again`;
+      error.note = 'It may have been added all the same: look at your cart before adding it again.';
       setTimeout(refreshCartCount, UNKNOWN_OUTCOME_RECHECK_MS);
     }
     throw error;
@@ -743,6 +750,7 @@ async function cartPage() {
         if (changeOutcomeUnknown(error)) {
           // It may have been changed all the same: the field keeps what was typed, and the
           // cart is read again once the order service has had time, to show what it holds.
+          error.note = 'It may have been made all the same: the cart is read again in a moment.';
           sayFailed('Could not confirm the change', error, quantity);
           const drawn = renderCount;
           setTimeout(() => { if (renderCount === drawn) redraw(); }, UNKNOWN_OUTCOME_RECHECK_MS);
