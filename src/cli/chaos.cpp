@@ -28,6 +28,7 @@
 #include "platform/duration.hpp"
 #include "platform/json_text.hpp"
 #include "platform/output_file.hpp"
+#include "platform/store/database.hpp"
 #include "platform/temp_folder.hpp"
 #include "platform/text_rules.hpp"
 #include "scenario/run_lease.hpp"
@@ -329,8 +330,20 @@ int run_chaos_command(const ChaosCliOptions& given) {
                    "order/order.db, payment/payment.db and provider/provider.db)\n";
       return kExitShop;
     }
+    // A folder a running shop holds has money in flight between its databases, which read at
+    // three moments as lost or doubled: a check during a load failed five invariants that held
+    // (an outside probe). Refused, as --data-dir refuses it.
+    for (const auto& file : {files.order, files.payment, files.provider}) {
+      if (platform::database_held(file)) {
+        std::cerr << "shopctl chaos: --check " << o.check_dir << ": a running shop holds it ("
+                  << file.string()
+                  << " is locked), and what it has in flight would read as lost: stop that shop "
+                     "first, or check it running with chaos --target URL --heal-clock (exit 3)\n";
+        return kExitShop;
+      }
+    }
     // Whether anything was still in flight is read from the files, as after a run's healing:
-    // a folder read while its shop runs, or left by a SIGKILL, may hold payments in flight.
+    // a folder left by a SIGKILL may hold payments in flight.
     stale->keep();          // the report written below is this check's
     stale_history->keep();  // --check writes no history: an earlier run's is not this check's
     result.files_only = true;
@@ -399,6 +412,11 @@ int run_chaos_command(const ChaosCliOptions& given) {
   }
 
   std::unique_ptr<chaos::ShopDriver> shop;
+  // Before the lease's renewer thread starts: the watcher blocks the stop signals in this
+  // thread, and every thread started after it inherits that. Constructed after the lease, a
+  // SIGTERM went to the renewer's thread and killed chaos at once (exit 143), with the target's
+  // faults on and a service down (an outside probe).
+  static InterruptWatch interrupts;  // static: its watcher thread outlives this function
   // A running shop is leased as `run --target` leases it (docs/scenarios.md, "Two runs on one
   // shop"): chaos resets it, stops its services and moves its clock, and it did so under a run
   // in progress, whose scenarios then failed for what chaos did (an outside probe).
@@ -421,7 +439,6 @@ int run_chaos_command(const ChaosCliOptions& given) {
       if (lease) lease->release();
     }
   } release_lease{lease};
-  static InterruptWatch interrupts;  // static: its watcher thread outlives this function
   interrupts.on_stop([stale, lease] {
     if (lease) lease->release();
     return stale->remove();

@@ -214,6 +214,29 @@ timeout 60 "$bin" chaos --target "$gateway" --admin-token "$token" --heal-clock 
 wait "$lease_run"; run_code=$?
 [[ $code -eq 3 && $run_code -eq 0 ]] && grep -q "another run uses it" "$work/lease-chaos.out"
 check "chaos --target while a run holds the lease is refused (exit $code), and the run passes (exit $run_code)" $?
+# chaos --target stopped by SIGTERM left the running shop with its faults on and a service down
+# (an outside probe). It switches them off and starts every service. Seed 3 stops payment at
+# 5.5 s, with a slow_body fault on from 4.75 s: the signal comes once the stop is in the history.
+"$bin" chaos --target "$gateway" --admin-token "$token" --heal-clock --duration 10s --seed 3 \
+  --users 2 --quiet --history "$work/stopped.jsonl" >"$work/stopped.out" 2>&1 &
+stopped_chaos=$!
+for _ in $(seq 1 300); do grep -q '"stop payment"\|stop payment' "$work/stopped.jsonl" 2>/dev/null && break; sleep 0.1; done
+kill -TERM "$stopped_chaos"; wait "$stopped_chaos"; code=$?
+faults_left=$(curl -s -H "X-Admin-Token: $token" "$gateway/_admin/faults" | jq '.items | length')
+down=$(curl -s -H "X-Admin-Token: $token" "$gateway/_admin/services" | jq '[.items[] | select(.running == false)] | length')
+[[ $code -eq 143 && "$faults_left" == 0 && "$down" == 0 ]] &&
+  grep -q "the shop's faults are off and every service runs again" "$work/stopped.out"
+check "chaos --target stopped by SIGTERM puts the shop back (exit $code, faults left $faults_left, services down $down)" $?
+# --check on the folder of a shop that runs read its money in flight as lost (five invariants
+# failed under a load; an outside probe): refused, exit 3; stopped, the same folder is checked.
+"$bin" serve --data-dir "$work/live" --gateway-port 0 --log-level error >"$work/live.log" 2>&1 &
+live_pid=$!
+for _ in $(seq 1 100); do grep -q "admin token" "$work/live.log" && break; sleep 0.1; done
+timeout 60 "$bin" chaos --check "$work/live" >"$work/live-check.out" 2>&1; code=$?
+kill -TERM "$live_pid"; wait "$live_pid"
+timeout 60 "$bin" chaos --check "$work/live" >"$work/live-stopped.out" 2>&1; stopped_code=$?
+[[ $code -eq 3 && $stopped_code -eq 0 ]] && grep -q "a running shop holds it (.*order.db is locked)" "$work/live-check.out"
+check "chaos --check on a running shop's folder is refused (exit $code), and checked once it stopped (exit $stopped_code)" $?
 kill "$target_pid" 2>/dev/null; wait "$target_pid" 2>/dev/null
 
 # A target that bounds each user's unpaid orders refuses the shoppers' checkouts once --abandon
