@@ -152,20 +152,38 @@ class InterruptWatch {
   int pending_ = 0;
 };
 
-int finish(const chaos::ChaosResult& result, const std::string& json_file) {
+// What the run was, for the JSON report: a failing CI artifact named no seed, and could not be
+// run again without the history file (an outside probe).
+nlohmann::json run_of(const ChaosCliOptions& o) {
+  if (!o.check_dir.empty()) return {{"mode", "check"}, {"check_dir", o.check_dir}};
+  nlohmann::json run = {{"mode", !o.target.empty() ? "target" : o.crash ? "crash" : "in-process"},
+                        {"seed", o.seed},
+                        {"duration", o.duration},
+                        {"users", o.users},
+                        {"mix", o.mix}};
+  if (!o.target.empty()) run["target"] = o.target;
+  return run;
+}
+
+int finish(const chaos::ChaosResult& result, const ChaosCliOptions& o) {
   // The report quotes the shop's answers (error codes): shown, never obeyed by the terminal.
   std::cout << platform::terminal_text(chaos::text_report(result), false);
   std::cout.flush();
-  if (!json_file.empty()) {
-    std::ofstream out(json_file);
-    out << platform::json_text(chaos::json_report(result), 2) << "\n";
+  const int verdict = chaos::tally(result.verdicts).failed > 0 ? kExitExpectation : kExitOk;
+  if (!o.json_file.empty()) {
+    auto report = chaos::json_report(result);
+    report["run"] = run_of(o);
+    std::ofstream out(o.json_file);
+    out << platform::json_text(report, 2) << "\n";
     out.close();  // a full disk shows at the flush
     if (!out) {
-      std::cerr << "shopctl chaos: cannot write " << json_file << "\n";
-      return kExitUsage;
+      std::cerr << "shopctl chaos: cannot write " << o.json_file << "\n";
+      // A failed invariant says more than the report that could not be written (docs/cli.md:
+      // exit 1 "unless the command failed otherwise"); it was exit 1 (an outside probe).
+      return verdict == kExitExpectation ? verdict : kExitUsage;
     }
   }
-  return chaos::tally(result.verdicts).failed > 0 ? kExitExpectation : kExitOk;
+  return verdict;
 }
 
 int run_chaos_command(const ChaosCliOptions& given) {
@@ -356,7 +374,7 @@ int run_chaos_command(const ChaosCliOptions& given) {
     result.notes.push_back(
         "--check: the databases only; the invariants over the shoppers' answers, the breakers "
         "and the process are not checked");
-    const int rc = finish(result, o.json_file);
+    const int rc = finish(result, o);
     const chaos::Tally counted = chaos::tally(result.verdicts);
     if (rc == kExitOk && counted.passed == 0) {
       std::cerr << "shopctl chaos: --check " << o.check_dir
@@ -510,7 +528,7 @@ int run_chaos_command(const ChaosCliOptions& given) {
                         "the disk of the shop's folder " + full_disk +
                             " is full: the shop could not store what it was sent, and the "
                             "invariants that failed say so about this machine (exit 3)");
-    finish(result, o.json_file);
+    finish(result, o);
     std::cerr << "shopctl chaos: the disk of the shop's folder " << full_disk
               << " is full (less than 1 MiB free): the shop could not be driven; free room there, "
                  "or point TMPDIR (or --data-dir) at a folder with room\n";
@@ -521,11 +539,11 @@ int run_chaos_command(const ChaosCliOptions& given) {
     if (!history) {
       std::cerr << "shopctl chaos: cannot write " << o.history_file
                 << " (the history is incomplete)\n";
-      finish(result, o.json_file);
+      finish(result, o);
       return kExitUsage;
     }
   }
-  return finish(result, o.json_file);
+  return finish(result, o);
 }
 
 }  // namespace

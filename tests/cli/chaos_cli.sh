@@ -202,6 +202,11 @@ healing=$(jq -r '.clock_advanced_healing_ms' "$work/target.json" 2>/dev/null)
   grep -qE "clock moved \+[0-9hms.]+ during the run, \+7[3-9]h[0-9hms.]* while healing: \+7[3-9]h[0-9hms.]* in all" "$work/target.out" &&
   grep -q "heal-clock: healing moved this running shop's clock forward" "$work/target.out"
 check "chaos --target --heal-clock reports the whole clock move (healing ${healing}ms, total ${total}ms, the shop's offset ${offset}ms)" $?
+# The JSON report named no seed, mode or target: a failing CI artifact could not be run again
+# without the history file (an outside probe).
+jq -e --arg g "$gateway" '.run == {mode: "target", seed: 3, duration: "2s", users: 2,
+  mix: "browse=10,product=5,cart=5,checkout=80", target: $g}' "$work/target.json" >/dev/null
+check "chaos --json says what the run was: mode, seed, duration, users, mix, target ($(jq -c .run "$work/target.json" 2>/dev/null))" $?
 # chaos --target while a run holds the shop's lease: chaos reset the shop, stopped services and
 # moved its clock under the run, whose scenarios failed for it (an outside probe). Refused.
 mkdir -p "$work/lease-sc"
@@ -254,6 +259,20 @@ PY
 timeout 60 "$bin" chaos --check "$work/damaged" >"$work/damaged.out" 2>&1; code=$?
 [[ $code -eq 3 ]] && grep -q "order.db: the database is damaged" "$work/damaged.out"
 check "chaos --check on a folder with a damaged order.db is NOT CHECKED, exit 3 (got $code)" $?
+# A --json report that cannot be written hid a failed invariant behind exit 1 (docs/cli.md: 1
+# only when the command did not fail otherwise; an outside probe). A folder whose payment row
+# of a PAID order was deleted fails; with --json /dev/full it is still exit 4.
+timeout 120 "$bin" chaos --data-dir "$work/forged" --duration 3s --seed 3 --users 2 --quiet >/dev/null 2>&1
+python3 - "$work/forged/payment.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("DELETE FROM payments WHERE payment_id = (SELECT payment_id FROM payments WHERE status = 'SUCCEEDED' LIMIT 1)")
+db.commit()
+db.close()
+PY
+timeout 60 "$bin" chaos --check "$work/forged" --json /dev/full >"$work/forged.out" 2>&1; code=$?
+[[ $code -eq 4 ]] && grep -q "cannot write /dev/full" "$work/forged.out"
+check "chaos --check that fails an invariant exits 4 though its --json cannot be written (got $code)" $?
 kill "$target_pid" 2>/dev/null; wait "$target_pid" 2>/dev/null
 
 # A target that bounds each user's unpaid orders refuses the shoppers' checkouts once --abandon
