@@ -156,7 +156,9 @@ class InterruptWatch {
 // run again without the history file (an outside probe).
 nlohmann::json run_of(const ChaosCliOptions& o) {
   if (!o.check_dir.empty()) return {{"mode", "check"}, {"check_dir", o.check_dir}};
-  nlohmann::json run = {{"mode", !o.target.empty() ? "target" : o.crash ? "crash" : "in-process"},
+  nlohmann::json run = {{"mode", !o.target.empty() ? "target"
+                                 : o.crash         ? "crash"
+                                                   : "in-process"},
                         {"seed", o.seed},
                         {"duration", o.duration},
                         {"users", o.users},
@@ -191,6 +193,13 @@ int run_chaos_command(const ChaosCliOptions& given) {
   // admin token) and its users' data into --data-dir: the owner's alone, as serve's are.
   ::umask(077);
   ChaosCliOptions o = given;
+  // From the start, an exit that writes no report removes what an earlier run left at --json (a
+  // CI step publishing it showed that run's verdicts), as run and load do: a bad option, an
+  // empty schedule, --print-schedule and a shop that could not be reached alike (the first
+  // three left it; an outside probe). The --history is removed once this run opens it.
+  auto stale = std::make_shared<StaleReports>(std::vector<std::string>{o.json_file},
+                                              std::vector<std::string>{o.config_file, o.check_dir});
+  const StaleReports::RemoveAtExit remove_at_exit{stale, "shopctl chaos"};
   if (int rc = resolve_target("shopctl chaos", o.target, o.admin_token); rc != kExitOk) return rc;
   chaos::ChaosOptions options;
   try {
@@ -300,16 +309,9 @@ int run_chaos_command(const ChaosCliOptions& given) {
     return kExitUsage;
   }
 
-  // From here an exit that writes no report removes what an earlier run left there (a CI step
-  // publishing it showed that run's verdicts), as run and load do: the --json report until
-  // this run writes its own (a shop that could not be reached, or an interrupt, left the
-  // earlier run's green report in place), the --history once this run opens it.
-  auto stale = std::make_shared<StaleReports>(std::vector<std::string>{o.json_file},
-                                              std::vector<std::string>{o.config_file, o.check_dir});
   auto stale_history =
       std::make_shared<StaleReports>(std::vector<std::string>{o.history_file},
                                      std::vector<std::string>{o.config_file, o.check_dir});
-  const StaleReports::RemoveAtExit remove_at_exit{stale, "shopctl chaos"};
   const StaleReports::RemoveAtExit remove_history_at_exit{stale_history, "shopctl chaos"};
 
   if (!o.check_dir.empty()) {

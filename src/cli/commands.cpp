@@ -285,7 +285,10 @@ std::string StaleReports::remove() {
   for (const auto& report : reports_) {
     std::error_code ec;
     const fs::path path(report);
-    if (report.empty() || !fs::is_regular_file(fs::symlink_status(path, ec))) continue;
+    // "-" is refused as a report (standard output is the console's): a file by that name is
+    // not this run's to remove.
+    if (report.empty() || report == "-" || !fs::is_regular_file(fs::symlink_status(path, ec)))
+      continue;
     const auto ext = path.extension().string();
     if (ext == ".yaml" || ext == ".yml") continue;
     const bool read = std::any_of(inputs_.begin(), inputs_.end(), [&](const auto& input) {

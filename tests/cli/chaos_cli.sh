@@ -319,6 +319,14 @@ printf '{"summary": {"failed": 0}}\n' > "$work/stale-chaos.json"
 code=$?
 [[ $code -eq 3 && ! -e "$work/stale-chaos.json" ]] && grep -q "removed the report an earlier run left" "$work/stale-chaos.out"
 check "chaos --check that checks nothing removes an earlier run's report (exit $code)" $?
+# So do a run refused for its empty schedule and --print-schedule (both left it; an outside
+# probe): neither writes a report.
+for args in "--duration 1s --seed 2" "--print-schedule"; do
+  printf '{"summary": {"failed": 0}}\n' > "$work/stale-chaos.json"
+  "$bin" chaos $args --json "$work/stale-chaos.json" >"$work/stale-chaos.out" 2>&1
+  [[ ! -e "$work/stale-chaos.json" ]] && grep -q "removed the report an earlier run left" "$work/stale-chaos.out"
+  check "chaos $args removes an earlier run's --json report" $?
+done
 # A schedule with nothing in it breaks nothing: such a run passed as a chaos run (13 passed,
 # exit 0, "Faults by type and edge: (none)"). Refused before a shop starts; --print-schedule
 # says why it prints nothing.
