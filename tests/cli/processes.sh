@@ -45,7 +45,7 @@ cat >"$work/gw-restart.yaml" <<'YAML'
 version: 1
 name: the gateway's process restarts under a scenario
 steps:
-  - wait: 4s
+  - wait: 8s
   - request: {GET: /health/ready}
     expect: {status: 418}
 YAML
