@@ -18,6 +18,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -59,6 +60,9 @@ struct ChaosCliOptions {
   std::string check_dir;
   bool print_schedule = false;
   bool quiet = false;
+  // The options of a run that were given on the command line (filled by the command's
+  // callback): --check runs nothing, and took them without a word (an outside probe).
+  std::vector<std::string> run_options_given;
 };
 
 std::chrono::milliseconds millis_option(const std::string& name, const std::string& text,
@@ -240,6 +244,13 @@ int run_chaos_command(const ChaosCliOptions& given) {
           "--keep keeps the temporary folder of a shop chaos starts; it cannot go with --target");
     // --print-schedule too: it printed a schedule, checked nothing and exited 0 on a folder
     // that fails the check (an outside probe).
+    if (!o.check_dir.empty() && !o.run_options_given.empty()) {
+      std::string list;
+      for (const auto& name : o.run_options_given) list += (list.empty() ? "" : ", ") + name;
+      throw std::invalid_argument("--check reads a data folder and runs nothing: " + list +
+                                  (o.run_options_given.size() > 1 ? " are" : " is") +
+                                  " for a run, and cannot go with it");
+    }
     if (!o.check_dir.empty() && (o.crash || !o.target.empty() || o.print_schedule))
       throw std::invalid_argument(
           "--check reads a data folder and runs nothing; it goes with no --crash, --target or "
@@ -628,7 +639,16 @@ void register_chaos(CLI::App& app) {
                   "Check the database invariants of a data folder, and run nothing");
   cmd->add_flag("--print-schedule", o->print_schedule, "Print the seed's schedule and exit");
   cmd->add_flag("--quiet", o->quiet, "No progress lines");
-  cmd->callback([o] { set_exit_code(run_chaos_command(*o)); });
+  cmd->callback([o, cmd] {
+    o->run_options_given.clear();
+    for (const char* name :
+         {"--duration", "--seed", "--heal-clock", "--config", "--data-dir", "--keep", "--users",
+          "--mix", "--abandon", "--decline", "--double-submit", "--timeout", "--settle",
+          "--no-service-crash", "--history"}) {
+      if (cmd->count(name) > 0) o->run_options_given.push_back(name);
+    }
+    set_exit_code(run_chaos_command(*o));
+  });
 }
 
 }  // namespace shopctl::cli

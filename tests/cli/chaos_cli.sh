@@ -312,6 +312,13 @@ mkdir -p "$work/no-dbs"
 code=$?
 [[ $code -eq 1 ]] && grep -q "it goes with no --crash, --target or --print-schedule" "$work/check-schedule.out"
 check "chaos --check with --print-schedule is a bad command line (exit $code)" $?
+# So are the options of a run: --check took --duration, --history or --heal-clock without a word,
+# and wrote no history (an outside probe).
+"$bin" chaos --check "$work/no-dbs" --duration 5s --history "$work/check-history.jsonl" >"$work/check-run-options.out" 2>&1
+code=$?
+[[ $code -eq 1 && ! -e "$work/check-history.jsonl" ]] &&
+  grep -q "runs nothing: --duration, --history are for a run, and cannot go with it" "$work/check-run-options.out"
+check "chaos --check with a run's options is a bad command line, naming them (exit $code)" $?
 # A check that checks nothing writes no report, and removes the one an earlier run left there
 # (a CI step publishing it showed that run's verdicts).
 printf '{"summary": {"failed": 0}}\n' > "$work/stale-chaos.json"
