@@ -32,7 +32,6 @@ nlohmann::json history_line(const load::Operation& op, std::string_view kind) {
 namespace {
 
 // The services chaos may stop: every one but the gateway, which serves the admin plane.
-const std::vector<std::string> kStoppable = {"auth", "catalog", "order", "payment", "provider"};
 
 class Chaos {
  public:
@@ -189,8 +188,7 @@ class Chaos {
   void heal(const std::optional<DatabaseFiles>& files, Clock::time_point deadline) {
     auto quiet = [&] {
       try {
-        admin_.send("DELETE", "/_admin/faults");
-        for (const auto& s : kStoppable) admin_.send("POST", "/_admin/services/" + s + "/start");
+        switch_faults_off_and_start(admin_);
       } catch (const http::TransportError&) {
       }
     };

@@ -378,11 +378,7 @@ class Target : public ShopDriver {
   std::string interrupt() override {
     try {
       platform::AdminClient admin(gateway_, token_, std::chrono::seconds(5));
-      std::vector<std::string> failed;
-      if (!admin.send("DELETE", "/_admin/faults").ok()) failed.push_back("its faults");
-      for (const char* s : {"auth", "catalog", "order", "payment", "provider"})
-        if (!admin.send("POST", std::string("/_admin/services/") + s + "/start").ok())
-          failed.push_back(s);
+      const auto failed = switch_faults_off_and_start(admin);
       if (failed.empty())
         return "the shop's faults are off and every service runs again (its clock stays where "
                "chaos moved it)";
@@ -402,6 +398,16 @@ class Target : public ShopDriver {
 };
 
 }  // namespace
+
+const std::vector<std::string> kStoppable = {"auth", "catalog", "order", "payment", "provider"};
+
+std::vector<std::string> switch_faults_off_and_start(platform::AdminClient& admin) {
+  std::vector<std::string> refused;
+  if (!admin.send("DELETE", "/_admin/faults").ok()) refused.push_back("its faults");
+  for (const auto& s : kStoppable)
+    if (!admin.send("POST", "/_admin/services/" + s + "/start").ok()) refused.push_back(s);
+  return refused;
+}
 
 std::unique_ptr<ShopDriver> start_in_process(const LocalShopOptions& options) {
   return std::make_unique<InProcess>(options);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "chaos/store_reader.hpp"
+#include "platform/admin_client.hpp"
 
 namespace shopctl::chaos {
 
@@ -66,5 +67,13 @@ std::unique_ptr<ShopDriver> start_child_process(const LocalShopOptions& options,
 std::unique_ptr<ShopDriver> attach_target(const std::string& gateway_url,
                                           const std::string& admin_token,
                                           std::vector<std::string>& notes);
+
+// The services chaos stops, crashes and starts again (never the gateway, its door).
+extern const std::vector<std::string> kStoppable;
+
+// A shop put back as healing starts it: its faults switched off, every service in kStoppable
+// started. Returns what was refused ("its faults", or a service's name); throws
+// http::TransportError when the admin plane does not answer.
+std::vector<std::string> switch_faults_off_and_start(platform::AdminClient& admin);
 
 }  // namespace shopctl::chaos

@@ -26,6 +26,7 @@
 #include "platform/http/server.hpp"
 #include "platform/input_file.hpp"
 #include "platform/output_file.hpp"
+#include "platform/store/database.hpp"
 #include "platform/text_rules.hpp"
 #include "scenario/recorder.hpp"
 #include "services/catalog/catalog_model.hpp"
@@ -299,11 +300,8 @@ int refuse_other_layout(const fs::path& dir, bool processes) {
   }
   // That shop may be running now: said first, as the start it advises would be refused for it
   // (an outside probe followed the advice and met "in use by another shop").
-  bool running = false;
-  if (const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); fd >= 0) {
-    running = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    ::close(fd);  // a lock taken here goes with the descriptor
-  }
+  // The shop's flock on its folder, probed as a database's is (platform::database_held).
+  const bool running = platform::database_held(dir);
   std::cerr << "shopctl serve" << (processes ? " --processes" : "") << ": " << dir.string()
             << " holds a shop run " << (processes ? "in one process" : "with --processes") << " ("
             << found << ")"

@@ -173,6 +173,14 @@ inline std::optional<std::pair<LookalikeScript, LookalikeScript>> mixed_lookalik
   return std::pair{first, second};
 }
 
+// The first code point of `text` that does not show as itself: a hidden one (joiners too) or
+// a space other than U+0020; nothing when there is none. For text that names one thing and
+// is compared as written (a token's sub, a tag).
+inline std::optional<std::uint32_t> first_unseen_character(std::string_view text) {
+  return find_code_point(
+      text, [](std::uint32_t cp) { return is_hidden(cp, false) || is_other_space(cp); });
+}
+
 // A combining mark of the blocks that hold only them (diacritical marks, their extended and
 // supplement blocks, those for symbols, half marks): it marks the character before it, and
 // with none it shows as nothing, or as a dotted circle.

@@ -175,8 +175,7 @@ namespace shopctl::scenario {
 
 bool is_tag(std::string_view tag) {
   if (tag.empty() || tag.find_first_of(", \t") != std::string_view::npos) return false;
-  return !platform::first_hidden_character(tag, false) &&
-         !platform::find_code_point(tag, platform::is_other_space);
+  return !platform::first_unseen_character(tag);
 }
 
 }  // namespace shopctl::scenario

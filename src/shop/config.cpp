@@ -53,14 +53,17 @@ struct Walker {
       issue(node, where + " must be a map");
       return false;
     }
+    const auto expected = [&allowed] {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      return " (expected one of: " + list + ")";
+    };
     for (const auto& kv : node) {
       if (!kv.first.IsScalar()) {  // `~:`, `? [a, b]`: say what it is, not "unknown key ''"
-        std::string list;
-        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
         issue(kv.first, std::string(kv.first.IsNull()       ? "an empty key (~)"
                                     : kv.first.IsSequence() ? "a list as a key"
                                                             : "a map as a key") +
-                            " in " + where + " (expected one of: " + list + ")");
+                            " in " + where + expected());
         continue;
       }
       auto key = kv.first.Scalar();
@@ -72,10 +75,7 @@ struct Walker {
                 "unknown key '" + key + "' in " + where + "; did you mean '" + *suggestion + "'?");
           continue;
         }
-        std::string list;
-        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        issue(kv.first,
-              "unknown key '" + key + "' in " + where + " (expected one of: " + list + ")");
+        issue(kv.first, "unknown key '" + key + "' in " + where + expected());
       }
     }
     return true;

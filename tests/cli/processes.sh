@@ -21,6 +21,17 @@ start_launcher() {
     sleep 0.05
   done
 }
+# banner_value FILE AWK [READY]: what AWK finds in the banner a process writes to FILE, once it
+# is there (and, with READY, once FILE holds that line too); at most 5 s.
+banner_value() {
+  local value=""
+  for _ in $(seq 1 100); do
+    value=$(awk "$2" "$1")
+    [[ -n "$value" ]] && { [[ -z "${3:-}" ]] || grep -q "$3" "$1"; } && break
+    sleep 0.05
+  done
+  echo "$value"
+}
 trap '[[ -n "$launcher" ]] && kill -KILL -- "$launcher" 2>/dev/null; pkill -KILL -f -- "--data-dir $work/" 2>/dev/null; ip netns del "shopctl-ports-$$" 2>/dev/null; rm -rf "$work"' EXIT
 
 start_launcher "$work/out.txt" "$bin" serve --processes --data-dir "$work/data" --gateway-port 0 --log-level warn
@@ -555,12 +566,7 @@ chmod 600 "$work/lone/identity.json"
 "$bin" serve --only catalog --config "$work/all5.yaml" --data-dir "$work/lone" \
   --admin-port 0 >"$work/lone.txt" 2>&1 &
 lone=$!
-lone_admin=""
-for _ in $(seq 1 100); do
-  lone_admin=$(awk '/admin plane/ {print $3}' "$work/lone.txt")
-  [[ -n "$lone_admin" ]] && break
-  sleep 0.05
-done
+lone_admin=$(banner_value "$work/lone.txt" '/admin plane/ {print $3}')
 key_answer=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Admin-Token: $all_token" "$lone_admin/_admin/provider-api-key")
 kill -TERM "$lone" 2>/dev/null; wait "$lone" 2>/dev/null
 grep -q "was given secrets its services do not use: jwt_secret, webhook_secret, provider_api_key; it drops them" "$work/lone.txt" &&
@@ -580,21 +586,11 @@ secrets_with_key "$(hex 32)" >"$work/gw-secrets.yaml"
 "$bin" serve --only auth --config "$work/auth-secrets.yaml" --data-dir "$work/mis-auth" --admin-port 0 \
   >"$work/mis-auth.txt" 2>&1 &
 mis_auth=$!
-mis_auth_url=""
-for _ in $(seq 1 100); do
-  mis_auth_url=$(awk '$1 == "auth" {print $2; exit}' "$work/mis-auth.txt")
-  [[ -n "$mis_auth_url" ]] && break
-  sleep 0.05
-done
+mis_auth_url=$(banner_value "$work/mis-auth.txt" '$1 == "auth" {print $2; exit}')
 "$bin" serve --only gateway --config "$work/gw-secrets.yaml" --peer "auth=$mis_auth_url" \
   --data-dir "$work/mis-gw" --gateway-port 0 --admin-port 0 >"$work/mis-gw.txt" 2>&1 &
 mis_gw=$!
-mis_gw_url=""
-for _ in $(seq 1 100); do
-  mis_gw_url=$(awk '$1 == "gateway" {print $2; exit}' "$work/mis-gw.txt")
-  [[ -n "$mis_gw_url" ]] && grep -q "Ctrl-C" "$work/mis-gw.txt" && break
-  sleep 0.05
-done
+mis_gw_url=$(banner_value "$work/mis-gw.txt" '$1 == "gateway" {print $2; exit}' "Ctrl-C")
 mis_answer=$(curl -s -w ' %{http_code}' -X POST "$mis_gw_url/api/auth/login" -H 'Content-Type: application/json' \
   -d '{"email":"demo@shop.test","password":"demo-password-1"}')
 kill -TERM "$mis_gw" 2>/dev/null; wait "$mis_gw" 2>/dev/null
@@ -604,12 +600,7 @@ kill -TERM "$mis_gw" 2>/dev/null; wait "$mis_gw" 2>/dev/null
   --peer catalog=http://catalog.shopctl-test.invalid:9 --data-dir "$work/dns-gw" --gateway-port 0 \
   --admin-port 0 >"$work/dns-gw.txt" 2>&1 &
 dns_gw=$!
-dns_gw_url=""
-for _ in $(seq 1 100); do
-  dns_gw_url=$(awk '$1 == "gateway" {print $2; exit}' "$work/dns-gw.txt")
-  [[ -n "$dns_gw_url" ]] && grep -q "Ctrl-C" "$work/dns-gw.txt" && break
-  sleep 0.05
-done
+dns_gw_url=$(banner_value "$work/dns-gw.txt" '$1 == "gateway" {print $2; exit}' "Ctrl-C")
 dns_jwt=$(curl -s -X POST "$dns_gw_url/api/auth/login" -H 'Content-Type: application/json' \
   -d '{"email":"demo@shop.test","password":"demo-password-1"}' | jq -r .access_token)
 dns_answer=$(curl -s -m 20 -w ' %{http_code}' -H "Authorization: Bearer $dns_jwt" "$dns_gw_url/api/catalog/products")

@@ -2099,6 +2099,25 @@ test('a quantity field shows what the cart holds after a failure, and takes whol
   await page.context().close();
 });
 
+// The gateway's 504 for the requests to `glob`, sent once the shop has answered them: what a
+// shopper gets when the order service makes a change later than the gateway waits.
+async function answerLateWith504(page, glob) {
+  await page.route(glob, async (route) => {
+    await route.fetch();
+    await route.fulfill({status: 504, contentType: 'application/json',
+      body: JSON.stringify({error: {code: 'upstream_timeout', message: 'the order service did not answer in time (timeout)'}})});
+  });
+}
+
+// `user`'s page of one product, and its "Add to cart" button.
+async function productPageOf(user, productId) {
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/products/${productId}`);
+  const add = page.getByRole('button', {name: /Add to cart/});
+  await add.waitFor();
+  return {page, add};
+}
+
 // An outside probe: two quick quantity changes went out at once, and the slower first one landed
 // last (typed 3 then 5, the cart held 3); a change answered 504 after the order service had
 // made it showed the old quantity for good, and the checkout then said the cart had changed
@@ -2128,11 +2147,7 @@ test('quick quantity changes land in the order typed, and one the shop did not a
     await admin(shop, 'DELETE', '/_admin/faults/web-qty-slow');
   }
   // The order service makes the change; the page gets the gateway's 504.
-  await page.route('**/api/cart/items/*', async (route) => {
-    await route.fetch();
-    await route.fulfill({status: 504, contentType: 'application/json',
-      body: JSON.stringify({error: {code: 'upstream_timeout', message: 'the order service did not answer in time (timeout)'}})});
-  });
+  await answerLateWith504(page, '**/api/cart/items/*');
   await field.fill('7');
   await field.press('Tab');
   await page.locator('[data-test="problem"]').getByText('Could not confirm the change').waitFor({timeout: 5000});
@@ -2148,16 +2163,8 @@ test('quick quantity changes land in the order typed, and one the shop did not a
 // and adding again made two (an outside probe): it says it may be in the cart, and the badge
 // is read again.
 test('an add to cart the shop did not answer in time says it may have been added, and the badge is read again', async () => {
-  const user = await apiShopper();
-  const page = await signedInPage(user);
-  await page.goto(`${shop.url}/#/products/p-012`);
-  const add = page.getByRole('button', {name: /Add to cart/});
-  await add.waitFor();
-  await page.route('**/api/cart/items', async (route) => {
-    await route.fetch();
-    await route.fulfill({status: 504, contentType: 'application/json',
-      body: JSON.stringify({error: {code: 'upstream_timeout', message: 'the order service did not answer in time (timeout)'}})});
-  });
+  const {page, add} = await productPageOf(await apiShopper(), 'p-012');
+  await answerLateWith504(page, '**/api/cart/items');
   await add.click();
   await page.locator('[data-test="problem"]').getByText('It may have been added all the same').waitFor({timeout: 5000});
   await page.waitForFunction(() => document.getElementById('cart-count').textContent === '1', null, {timeout: 8000});
@@ -2168,11 +2175,7 @@ test('an add to cart the shop did not answer in time says it may have been added
 // An action that failed for the shop's reasons said the API's words to the shopper: "Could not
 // add it: the order service is unavailable (connection_refused)" (an outside probe).
 test('an action the shop could not do is said in the shopper\'s words, with its code', async () => {
-  const user = await apiShopper();
-  const page = await signedInPage(user);
-  await page.goto(`${shop.url}/#/products/p-003`);
-  const add = page.getByRole('button', {name: /Add to cart/});
-  await add.waitFor();
+  const {page, add} = await productPageOf(await apiShopper(), 'p-003');
   await page.route('**/api/cart/items', (route) => route.fulfill({status: 503, contentType: 'application/json',
     body: JSON.stringify({error: {code: 'service_unavailable', message: 'the order service is unavailable (connection_refused)'}})}));
   await add.click();

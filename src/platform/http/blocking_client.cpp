@@ -142,27 +142,17 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
   out.keep_alive(true);
   out.prepare_payload();
 
-  ec = run_to_completion(
+  const auto wrote = run_to_completion(
       impl_->io, [&](auto handler) { bhttp::async_write(conn.stream, out, std::move(handler)); });
-  if (ec) {
-    // A server may answer before it has read the whole body, and close: 413 for a body over
-    // its limit. The write then fails (EPIPE, ECONNRESET), and the answer waits to be read: a
-    // 20 MB body was "unreachable: write: Broken pipe" where the shop had said 413 (an outside
-    // probe). Read what came, within the same deadline; otherwise the write's error.
-    if (ec == boost::asio::error::broken_pipe || ec == boost::asio::error::connection_reset) {
-      Response early;
-      detail::ResponseParser parser(early);
-      parser.body_limit(64u << 20);
-      const auto read = run_to_completion(impl_->io, [&](auto handler) {
-        bhttp::async_read(conn.stream, conn.buffer, parser, std::move(handler));
-      });
-      if (!read) {
-        slot.reset();
-        return early;
-      }
-    }
+  // A server may answer before it has read the whole body, and close: 413 for a body over its
+  // limit. The write then fails (EPIPE, ECONNRESET) and the answer waits to be read: a 20 MB
+  // body was "unreachable: write: Broken pipe" where the shop had said 413 (an outside probe).
+  // The answer is read as any other, within the same deadline; without one, the write's error.
+  const bool answered_early =
+      wrote == boost::asio::error::broken_pipe || wrote == boost::asio::error::connection_reset;
+  if (wrote && !answered_early) {
     slot.reset();
-    throw to_error(ec, "write");
+    throw to_error(wrote, "write");
   }
   // The outbound client's parser (detail::ResponseParser): an answer's trailer fields are
   // dropped, not merged into its header, and its whole head counts against the cap.
@@ -176,11 +166,12 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
   });
   if (ec) {
     slot.reset();
+    if (answered_early) throw to_error(wrote, "write");
     if (ec == beast::error::timeout)
       throw TransportError(TransportErrorKind::timeout, "no answer within the deadline");
     throw to_error(ec, "read");
   }
-  if (!detail::keep_alive(res.headers, parser.version())) slot.reset();
+  if (answered_early || !detail::keep_alive(res.headers, parser.version())) slot.reset();
   return res;
 }
 

@@ -476,9 +476,7 @@ JwtVerifyResult verify(std::string_view token, const JwtVerifyOptions& options) 
   // " usr_x " acted as usr_x; an outside probe), a C1 control, an invisible or reordering
   // character, a space other than U+0020 (platform/text_rules.hpp, as for an email).
   if (claims.subject.front() == ' ' || claims.subject.back() == ' ') return JwtFailure::malformed;
-  if (platform::first_hidden_character(claims.subject, false) ||
-      platform::find_code_point(claims.subject, platform::is_other_space))
-    return JwtFailure::malformed;
+  if (platform::first_unseen_character(claims.subject)) return JwtFailure::malformed;
   claims.audience = options.audience;
   remember_verified(token, options, claims, read.has_not_before);
   return std::move(claims);
