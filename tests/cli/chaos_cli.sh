@@ -206,7 +206,8 @@ check "chaos --target --heal-clock reports the whole clock move (healing ${heali
 # without the history file (an outside probe).
 jq -e --arg g "$gateway" '.run == {mode: "target", seed: 3, duration: "2s", users: 2,
   mix: "browse=10,product=5,cart=5,checkout=80", target: $g}' "$work/target.json" >/dev/null
-check "chaos --json says what the run was: mode, seed, duration, users, mix, target ($(jq -c .run "$work/target.json" 2>/dev/null))" $?
+rc=$?  # before the message's $(...) runs: it would set $? to its own
+check "chaos --json says what the run was: mode, seed, duration, users, mix, target ($(jq -c .run "$work/target.json" 2>/dev/null))" $rc
 # chaos --target while a run holds the shop's lease: chaos reset the shop, stopped services and
 # moved its clock under the run, whose scenarios failed for it (an outside probe). Refused.
 mkdir -p "$work/lease-sc"
@@ -342,7 +343,8 @@ code=$?
 empty_lines=$("$bin" chaos --duration 1s --seed 1 --print-schedule 2>"$work/empty-print.err" | grep -c .)
 [[ $code -eq 1 && $empty_lines -eq 0 ]] && grep -q "schedule drawn for --seed 1 and --duration 1s is empty" "$work/empty.out" &&
   grep -q "is empty" "$work/empty-print.err"
-check "chaos whose schedule is empty is refused, naming why (exit $code: $(head -c 120 "$work/empty.out"))" $?
+rc=$?  # before the message's $(...) runs: it would set $? to its own
+check "chaos whose schedule is empty is refused, naming why (exit $code: $(head -c 120 "$work/empty.out"))" $rc
 # So does a run whose shop cannot be reached (it left the earlier green report in place).
 printf '{"summary": {"failed": 0}}\n' > "$work/stale-target.json"
 "$bin" chaos --target http://127.0.0.1:9 --admin-token x --heal-clock --duration 2s \

@@ -94,7 +94,8 @@ keys_of() { grep -oE '^  [a-z_]+:' "$work/data/$1/secrets.yaml" | tr -d ' :' | s
    $(keys_of provider) == "admin_token,provider_api_key,webhook_secret" ]] &&
   ! grep -q "jwt_secret\|webhook_secret\|provider_api_key" "$work/data/processes.yaml" 2>/dev/null &&
   [[ $(stat -c %a "$work/data/catalog/secrets.yaml") == 600 ]]
-check "each child holds only its service's secrets ($(keys_of catalog) for the catalog)" $?
+rc=$?  # before the message's $(...) runs: it would set $? to its own
+check "each child holds only its service's secrets ($(keys_of catalog) for the catalog)" $rc
 "$bin" run scenarios/unhappy/duplicate-webhook.yaml --target "$gateway" --admin-token "$token" \
   >"$work/key-run.txt" 2>&1
 key_ok=$?
@@ -416,7 +417,8 @@ for i in $(seq 1 100); do
   sleep 0.1
 done
 [[ "$paid_in" != none ]]
-check "the three are PAID within 10 s of the restart (in $paid_in; $(grep -o -e 'closed the circuit breakers.*' -e 'cleared the failures.*' "$work/out.txt" | tr '\n' ' '))" $?
+rc=$?  # before the message's $(...) runs: it would set $? to its own
+check "the three are PAID within 10 s of the restart (in $paid_in; $(grep -o -e 'closed the circuit breakers.*' -e 'cleared the failures.*' "$work/out.txt" | tr '\n' ' '))" $rc
 kill -TERM "$launcher"; wait "$launcher" 2>/dev/null; launcher=""
 # SIGKILL of the launcher: no orphan keeps serving on the folder's ports.
 # (A launcher used to pick its children's ports free and release them, and another socket
