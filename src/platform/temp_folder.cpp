@@ -1,5 +1,9 @@
 #include "platform/temp_folder.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -8,10 +12,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace shopctl::platform {
 namespace fs = std::filesystem;
@@ -25,6 +32,66 @@ std::mutex& folders_mu() {
 std::set<fs::path>& folders() {
   static auto* set = new std::set<fs::path>;
   return *set;
+}
+// Each folder's locked descriptor (flock, exclusive), held while the folder is this process's.
+std::map<fs::path, int>& folder_locks() {
+  static auto* map = new std::map<fs::path, int>;
+  return *map;
+}
+// The temporary folders (bases) already swept in this process: one sweep each.
+std::set<std::string>& swept() {
+  static auto* set = new std::set<std::string>;
+  return *set;
+}
+
+// mkdtemp's six characters.
+bool is_temp_suffix(std::string_view s) {
+  if (s.size() != 6) return false;
+  for (const char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
+// Removes BASE/shopctl*-XXXXXX folders (every prefix: a killed `serve --processes
+// --ephemeral`'s shopctl-processes-XXXXXX goes with the next `run`) that a shopctl killed with
+// SIGKILL (or a power cut) left behind: those of this user whose kTempMarker file no process holds
+// locked (its maker holds it for the folder's life). The marker gets its name only once it is
+// locked, so a folder still being made is never one. A folder without the marker (an older
+// shopctl's, or a user's own /tmp/shopctl-backup) is never touched. Errors are ignored: a sweep is
+// housekeeping and never stops a start. (The lock is on the marker, not on the folder: a shop,
+// chaos and the launcher take the folder's own flock for themselves.)
+void sweep_abandoned(const fs::path& base) {
+  DIR* dir = ::opendir(base.c_str());
+  if (dir == nullptr) return;
+  std::vector<std::string> candidates;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string_view name = entry->d_name;
+    if (name.size() >= 14 && name.starts_with("shopctl") && name[name.size() - 7] == '-' &&
+        is_temp_suffix(name.substr(name.size() - 6))) {
+      candidates.emplace_back(name);
+    }
+  }
+  ::closedir(dir);
+  for (const auto& name : candidates) {
+    const fs::path folder = base / name;
+    struct stat st {};
+    if (::lstat(folder.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid())
+      continue;
+    const int fd = ::open((folder / kTempMarker).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    // The folder's own lock too: a shop that chaos --crash or the launcher started on it, left
+    // running by a parent killed with SIGKILL, still holds it.
+    const int folder_fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat marker {};
+    if (folder_fd >= 0 && ::fstat(fd, &marker) == 0 && S_ISREG(marker.st_mode) &&
+        ::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::flock(folder_fd, LOCK_EX | LOCK_NB) == 0) {
+      std::error_code ignored;
+      fs::remove_all(folder, ignored);
+    }
+    if (folder_fd >= 0) ::close(folder_fd);
+    ::close(fd);
+  }
 }
 
 }  // namespace
@@ -43,12 +110,29 @@ fs::path make_temp_folder(const std::string& prefix) {
   // Made and listed under the lock: made before it, a folder that a signal's cleanup (which
   // holds the lock to the end) did not know yet was left behind (an outside probe's SIGHUP).
   std::lock_guard lock(folders_mu());
+  if (swept().insert(base.string()).second) sweep_abandoned(base);
   if (!mkdtemp(pattern.data())) {
     const int error = errno;
     throw std::runtime_error("cannot create a temporary folder in " + named + ": " +
                              std::strerror(error));
   }
   folders().insert(pattern);
+  // Marked as a temporary folder of shopctl's, the marker locked for as long as this process
+  // keeps the folder: a later shopctl removes a marked folder whose marker is not locked (its
+  // maker was killed before it could clean up). Locked under a passing name, then renamed: a
+  // sweep never sees the marker unlocked. Without a marker (no descriptor left) the folder is
+  // still used, and only not swept.
+  const fs::path fresh = fs::path(pattern) / (std::string(kTempMarker) + ".new");
+  const int fd = ::open(fresh.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+        ::rename(fresh.c_str(), (fs::path(pattern) / kTempMarker).c_str()) == 0) {
+      folder_locks()[pattern] = fd;
+    } else {
+      ::close(fd);
+      ::unlink(fresh.c_str());
+    }
+  }
   return pattern;
 }
 
@@ -67,6 +151,10 @@ void remove_temp_folder(const fs::path& folder) {
   fs::remove_all(folder, ignored);
   std::lock_guard lock(folders_mu());
   folders().erase(folder);
+  if (const auto it = folder_locks().find(folder); it != folder_locks().end()) {
+    ::close(it->second);
+    folder_locks().erase(it);
+  }
 }
 
 namespace {

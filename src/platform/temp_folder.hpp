@@ -9,8 +9,14 @@
 
 namespace shopctl::platform {
 
+// The empty file that marks a folder as made by make_temp_folder (see below).
+inline constexpr const char* kTempMarker = ".shopctl-temporary";
+
 // A new folder PREFIX-XXXXXX in the temporary folder, remembered. Throws std::runtime_error
 // naming $TMPDIR when it is not a folder that can be written.
+// The folder holds kTempMarker, locked (flock) while this process keeps the folder. The first
+// call in a process removes the shopctl*-XXXXXX folders of the same user whose marker no
+// process holds locked: those a shopctl killed with SIGKILL left behind.
 std::filesystem::path make_temp_folder(const std::string& prefix);
 
 // std::filesystem::create_directories under the lock that a signal's cleanup

@@ -441,6 +441,22 @@ done
 launcher=""
 check "SIGKILL of the launcher stops its children within 2 s" $orphans
 
+# A launcher killed with SIGKILL cannot remove its --ephemeral folder (identity.json and
+# processes.yaml, the shop's secrets): the next shopctl that makes a temporary folder does
+# (the docs said "remove it by hand").
+mkdir -p "$work/ptmp"
+start_launcher "$work/pkilled.txt" env TMPDIR="$work/ptmp" "$bin" serve --processes --ephemeral --gateway-port 0 --log-level warn
+pkilled_dir=$(ls -d "$work/ptmp"/shopctl-processes-* 2>/dev/null)
+kill -KILL "$launcher"; wait "$launcher" 2>/dev/null; launcher=""
+for _ in $(seq 1 40); do
+  [[ $(pgrep -f -- "--data-dir $pkilled_dir/" | wc -l) -eq 0 ]] && break
+  sleep 0.05
+done
+TMPDIR="$work/ptmp" "$bin" run scenarios/flow/browse-catalog.yaml >"$work/after-pkill.txt" 2>&1
+[[ -n "$pkilled_dir" && ! -e "$pkilled_dir" && -z "$(ls -A "$work/ptmp")" ]]
+swept_rc=$?
+check "the next shopctl removes a SIGKILLed --ephemeral launcher's folder (${pkilled_dir:-none}; left: $(ls "$work/ptmp" | tr '\n' ' '))" $swept_rc
+
 # An --ephemeral launcher that gives up on a child that keeps dying removes its folder, log and
 # all: it shows the log's last lines first (it used to say "see .../serve.log" and remove it).
 start_launcher "$work/eph.txt" "$bin" serve --processes --ephemeral --gateway-port 0 --log-level warn
