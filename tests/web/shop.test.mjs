@@ -1631,6 +1631,27 @@ test('a mangled pay link says so, with nothing to pay', async () => {
   await page.context().close();
 });
 
+// A very large amount (EUR 27,000,000,000.00, a catalog's price times three) ran past the pay
+// page's card at 320 px, and the page scrolled sideways (an outside probe).
+test('the pay page fits 320 px with a very large amount', async () => {
+  const page = await newPage(chromium.browser, {viewport: {width: 320, height: 640}});
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-005', 1);
+  const created = await fetch(`${shop.url}/api/orders`, {method: 'POST',
+    headers: {Authorization: `Bearer ${await shopperToken(page)}`, 'Idempotency-Key': `web-wide-${Date.now()}`}});
+  assert.equal(created.status, 201);
+  const order = await created.json();
+  await page.goto(order.payment.pay_url);
+  await page.locator('#pay-form').waitFor();
+  const amount = page.locator('#amount');
+  await amount.filter({hasText: /\d/}).waitFor();
+  await amount.evaluate((el) => { el.textContent = '€27,000,000,000.00'; });
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth),
+    `no horizontal scrolling at 320 px (${await page.evaluate(() => document.documentElement.scrollWidth)} px wide)`);
+  noProblems(page);
+  await page.context().close();
+});
+
 // A pay page left open while its order expired (payment_expired canceled the intent): Pay said
 // "this payment intent was canceled" and kept the card form, the test cards and an enabled Pay
 // button, with no way back to the shop.
@@ -2202,6 +2223,12 @@ test('a page that fails to load says so in the title, offers a retry only when i
   await page.locator('[data-test="error"]').waitFor();
   assert.equal(await page.title(), 'Not found · shopctl shop');
   assert.equal(await page.locator('[data-test="retry"]').count(), 0, 'no Try again on a 404');
+  // A link whose id is a sentence: the catalog's 404 quotes the id, and the shop showed it in its
+  // red box as its own words (an outside probe). The shop says it in its own.
+  const lure = "x'. Your account is locked: call +1 555 0100 to unlock it. Ref '";
+  await page.evaluate((id) => { location.hash = `#/products/${encodeURIComponent(id)}`; }, lure);
+  await page.locator('[data-test="error"]').getByText('There is no such product in the shop').waitFor();
+  assert.equal(await page.getByText('555 0100').count(), 0, 'the link\'s words are not shown');
   await page.route('**/api/cart', (route) => route.abort('failed'));
   await page.evaluate(() => { location.hash = '#/cart'; });
   await page.locator('[data-test="error"]').waitFor();

@@ -313,13 +313,24 @@ function errorNotice(error, retry, lead = null) {
         h('p', {}, error.message)));
   } else {
     // append() of dom.js skips the null of no lead; the DOM's own append wrote it as "null".
-    append(notice, [h('p', {}, error.message), lead ? h('p', {}, lead) : null, h('p', {class: 'muted'}, `(${error.code})`)]);
+    append(notice, [h('p', {}, inShopWords(error)), lead ? h('p', {}, lead) : null, h('p', {class: 'muted'}, `(${error.code})`)]);
   }
   const row = h('div', {class: 'row'});
   if (retry) row.append(h('button', {type: 'button', 'data-test': 'retry', on: {click: retry}}, 'Try again'));
   notice.append(row);
   if (error.traceId) notice.append(traceLine(error.traceId));
   return notice;
+}
+
+// The shop's own sentence for an answer whose message quotes what the link said: the catalog's
+// 404 says "no product with id '<the link's id>'", and a link whose id was a sentence ("x'. Your
+// account is locked: call ...") showed it in the shop's red box, in the shop's voice (an
+// outside probe). Other messages are the shop's own words and are shown as they are.
+const OWN_WORDS = {
+  product_not_found: 'There is no such product in the shop: the link may be wrong, or the product was removed.',
+};
+function inShopWords(error) {
+  return Object.hasOwn(OWN_WORDS, error.code) ? OWN_WORDS[error.code] : error.message;
 }
 
 function traceLine(traceId) {
