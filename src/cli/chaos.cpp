@@ -171,23 +171,24 @@ nlohmann::json run_of(const ChaosCliOptions& o) {
   return run;
 }
 
-int finish(const chaos::ChaosResult& result, const ChaosCliOptions& o) {
+int finish(const chaos::ChaosResult& result, const ChaosCliOptions& o, StaleReports& stale) {
   // The report quotes the shop's answers (error codes): shown, never obeyed by the terminal.
   std::cout << platform::terminal_text(chaos::text_report(result), false);
   std::cout.flush();
   const int verdict = chaos::tally(result.verdicts).failed > 0 ? kExitExpectation : kExitOk;
+  std::string text;
   if (!o.json_file.empty()) {
     auto report = chaos::json_report(result);
     report["run"] = run_of(o);
-    std::ofstream out(o.json_file);
-    out << platform::json_text(report, 2) << "\n";
-    out.close();  // a full disk shows at the flush
-    if (!out) {
-      std::cerr << "shopctl chaos: cannot write " << o.json_file << "\n";
-      // A failed invariant says more than the report that could not be written (docs/cli.md:
-      // exit 1 "unless the command failed otherwise"); it was exit 1 (an outside probe).
-      return verdict == kExitExpectation ? verdict : kExitUsage;
-    }
+    text = platform::json_text(report, 2) + "\n";
+  }
+  // This run's report, or (interrupted meanwhile) none (StaleReports::write).
+  const auto unwritten = stale.write({{o.json_file, text}});
+  if (!unwritten.empty()) {
+    std::cerr << "shopctl chaos: " << unwritten.front() << "\n";
+    // A failed invariant says more than the report that could not be written (docs/cli.md:
+    // exit 1 "unless the command failed otherwise"); it was exit 1 (an outside probe).
+    return verdict == kExitExpectation ? verdict : kExitUsage;
   }
   return verdict;
 }
@@ -375,7 +376,6 @@ int run_chaos_command(const ChaosCliOptions& given) {
     }
     // Whether anything was still in flight is read from the files, as after a run's healing:
     // a folder left by a SIGKILL may hold payments in flight.
-    stale->keep();          // the report written below is this check's
     stale_history->keep();  // --check writes no history: an earlier run's is not this check's
     result.files_only = true;
     result.left = chaos::count_in_flight(files);
@@ -387,7 +387,7 @@ int run_chaos_command(const ChaosCliOptions& given) {
     result.notes.push_back(
         "--check: the databases only; the invariants over the shoppers' answers, the breakers "
         "and the process are not checked");
-    const int rc = finish(result, o);
+    const int rc = finish(result, o, *stale);
     const chaos::Tally counted = chaos::tally(result.verdicts);
     if (rc == kExitOk && counted.passed == 0) {
       std::cerr << "shopctl chaos: --check " << o.check_dir
@@ -535,13 +535,12 @@ int run_chaos_command(const ChaosCliOptions& given) {
   }
   interrupts.watch(nullptr);
   shop->finish();
-  stale->keep();  // the report written below is this run's
   if (!full_disk.empty() && chaos::tally(result.verdicts).failed > 0) {
     result.notes.insert(result.notes.begin(),
                         "the disk of the shop's folder " + full_disk +
                             " is full: the shop could not store what it was sent, and the "
                             "invariants that failed say so about this machine (exit 3)");
-    finish(result, o);
+    finish(result, o, *stale);
     std::cerr << "shopctl chaos: the disk of the shop's folder " << full_disk
               << " is full (less than 1 MiB free): the shop could not be driven; free room there, "
                  "or point TMPDIR (or --data-dir) at a folder with room\n";
@@ -552,11 +551,11 @@ int run_chaos_command(const ChaosCliOptions& given) {
     if (!history) {
       std::cerr << "shopctl chaos: cannot write " << o.history_file
                 << " (the history is incomplete)\n";
-      finish(result, o);
+      finish(result, o, *stale);
       return kExitUsage;
     }
   }
-  return finish(result, o);
+  return finish(result, o, *stale);
 }
 
 }  // namespace

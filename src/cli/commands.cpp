@@ -1,12 +1,18 @@
 #include "cli/commands.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <set>
 #include <stdexcept>
@@ -68,14 +74,40 @@ std::chrono::nanoseconds duration_option(const std::string& name, const std::str
   return *d;
 }
 
+namespace {
+// Which of standard output (1) and standard error (2) `path` is the file of, or 0. /dev/null
+// is nobody's: both going there lose nothing.
+int console_stream_of(const std::string& path) {
+  struct stat file {};
+  if (path.empty() || ::stat(path.c_str(), &file) != 0) return 0;
+  if (S_ISCHR(file.st_mode) && file.st_rdev == makedev(1, 3)) return 0;
+  for (const int fd : {1, 2}) {
+    struct stat stream {};
+    if (::fstat(fd, &stream) == 0 && stream.st_dev == file.st_dev && stream.st_ino == file.st_ino)
+      return fd;
+  }
+  return 0;
+}
+}  // namespace
+
 bool refuse_report_to_stdout(const char* command, std::initializer_list<ReportFile> reports) {
   for (const ReportFile& report : reports) {
-    if (report.path != "-") continue;
-    std::cerr << command << ": " << report.option
-              << " -: a report is written to a file, not to standard output (which has the "
-                 "console's progress and summary): name a file, such as "
-              << report.option << " " << report.example << ": nothing ran (exit 1)\n";
-    return true;
+    if (report.path == "-") {
+      std::cerr << command << ": " << report.option
+                << " -: a report is written to a file, not to standard output (which has the "
+                   "console's progress and summary): name a file, such as "
+                << report.option << " " << report.example << ": nothing ran (exit 1)\n";
+      return true;
+    }
+    if (const int fd = console_stream_of(report.path)) {
+      std::cerr << command << ": " << report.option << " "
+                << platform::terminal_text(report.path, true) << ": that is where standard "
+                << (fd == 1 ? "output" : "error")
+                << " goes (the console's lines and the report would overwrite each other): name "
+                   "another file, such as "
+                << report.option << " " << report.example << ": nothing ran (exit 1)\n";
+      return true;
+    }
   }
   return false;
 }
@@ -276,21 +308,41 @@ void StaleReports::keep() {
   kept_ = true;
 }
 
+namespace {
+// Where a report path leads: a symbolic link's target (a run writes through it), else the path.
+std::filesystem::path report_target(const std::string& report) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_symlink(fs::symlink_status(report, ec))) return report;
+  auto target = fs::weakly_canonical(fs::absolute(report, ec), ec);
+  return ec ? fs::path(report) : target;
+}
+}  // namespace
+
 std::string StaleReports::remove() {
   namespace fs = std::filesystem;
   std::lock_guard lock(mu_);
+  removed_ = true;
+  for (const auto& temporary : temporaries_) ::unlink(temporary.c_str());
+  temporaries_.clear();
   if (kept_) return {};
   kept_ = true;
   std::vector<std::string> removed;
   for (const auto& report : reports_) {
     std::error_code ec;
-    const fs::path path(report);
     // "-" is refused as a report (standard output is the console's): a file by that name is
-    // not this run's to remove.
-    if (report.empty() || report == "-" || !fs::is_regular_file(fs::symlink_status(path, ec)))
-      continue;
-    const auto ext = path.extension().string();
-    if (ext == ".yaml" || ext == ".yml") continue;
+    // not this run's to remove. Through a symbolic link, the file it leads to: a run writes
+    // there, and the link to an earlier green report was left as it was.
+    if (report.empty() || report == "-") continue;
+    const fs::path path = report_target(report);
+    if (!fs::is_regular_file(fs::symlink_status(path, ec))) continue;
+    const bool scenario_like =
+        [](const fs::path& p) {
+          const auto ext = p.extension().string();
+          return ext == ".yaml" || ext == ".yml";
+        }(path) ||
+        fs::path(report).extension() == ".yaml" || fs::path(report).extension() == ".yml";
+    if (scenario_like) continue;
     const bool read = std::any_of(inputs_.begin(), inputs_.end(), [&](const auto& input) {
       std::error_code same;
       return !input.empty() && fs::equivalent(path, input, same);
@@ -303,6 +355,96 @@ std::string StaleReports::remove() {
   for (std::size_t i = 0; i < removed.size(); ++i)
     said += (i ? ", " : "") + platform::terminal_text(removed[i], true);
   return said + " (this run wrote none)";
+}
+
+std::vector<std::string> StaleReports::write(
+    const std::vector<std::pair<std::string, std::string>>& reports) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> failed;
+  auto say = [&failed](const std::string& path, int error) {
+    failed.push_back("cannot write " + platform::terminal_text(path, true) +
+                     (error ? " (" + std::string(std::strerror(error)) + ")" : std::string()));
+  };
+  // The mode a file made by open(2) gets: 0666 less the umask (mkstemp makes 0600).
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  struct Pending {
+    std::string report;
+    fs::path target, temporary;
+  };
+  std::vector<Pending> pending;
+  for (const auto& [report, text] : reports) {
+    if (report.empty()) continue;
+    const fs::path target = report_target(report);
+    std::error_code ec;
+    const auto status = fs::status(target, ec);
+    if (fs::exists(status) && !fs::is_regular_file(status)) {
+      // A FIFO, a device: written in place, outside the lock (a FIFO with no reader waits).
+      errno = 0;
+      std::ofstream out(target);
+      out << text;
+      out.close();
+      if (!out) say(report, errno);
+      continue;
+    }
+    std::string name =
+        (target.parent_path() / ("." + target.filename().string() + ".XXXXXX")).string();
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) {
+      const int why = errno;
+      if (fs::is_regular_file(status)) {
+        // A folder where no new file can be made (not writable), with a report file that can
+        // be written: written in place, as before.
+        errno = 0;
+        std::ofstream out(target);
+        out << text;
+        out.close();
+        if (!out) say(report, errno ? errno : why);
+      } else {
+        say(report, why);
+      }
+      continue;
+    }
+    {
+      std::lock_guard lock(mu_);
+      temporaries_.push_back(name);
+    }
+    int error = 0;
+    for (std::size_t at = 0; at < text.size() && error == 0;) {
+      const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0)
+        error = errno;
+      else
+        at += static_cast<std::size_t>(n);
+    }
+    if (error == 0 && ::fchmod(fd, 0666 & ~mask) != 0) error = errno;
+    if (::close(fd) != 0 && error == 0) error = errno;
+    if (error != 0) {
+      say(report, error);
+      ::unlink(name.c_str());
+      std::lock_guard lock(mu_);
+      std::erase(temporaries_, name);
+      // The earlier run's report at that path is not this run's: removed.
+      fs::remove(target, ec);
+      continue;
+    }
+    pending.push_back({report, target, name});
+  }
+  std::lock_guard lock(mu_);
+  if (removed_) {  // interrupted meanwhile: remove() took the lot
+    for (const auto& p : pending) ::unlink(p.temporary.c_str());
+    return failed;
+  }
+  for (const auto& p : pending) {
+    if (::rename(p.temporary.c_str(), p.target.c_str()) != 0) {
+      say(p.report, errno);
+      ::unlink(p.temporary.c_str());
+    }
+    std::erase(temporaries_, p.temporary.string());
+  }
+  kept_ = true;
+  return failed;
 }
 
 StaleReports::RemoveAtExit::~RemoveAtExit() {

@@ -77,8 +77,11 @@ struct ReportFile {
   const char* example;
 };
 // "-" is no file name a user means: `--junit -` (and load's `--json -`) wrote a file named
-// "-", silently. Standard output is the console's, so no report goes there either. Says so,
-// prefixed with `command`, for the first report given "-" and returns true; false when none is.
+// "-", silently. Standard output is the console's, so no report goes there either, nor under
+// another name (`--junit /dev/stdout`, or the file `> log.txt` sends standard output or error
+// to: the console's lines and the report overwrote each other, exit 0). Says so, prefixed with
+// `command`, for the first such report and returns true; false when none is. /dev/null is
+// anybody's.
 bool refuse_report_to_stdout(const char* command, std::initializer_list<ReportFile> reports);
 
 // Why `serve` ends before the shop is up, on standard error: "COMMAND: WHAT: WHY" as text, or,
@@ -120,6 +123,16 @@ class StaleReports {
   void add_inputs(const std::vector<std::string>& more);
   // This run's reports are being written: nothing is stale any more.
   void keep();
+  // Writes this run's reports (a path and its text; an empty path is skipped). Each goes to a
+  // new file beside it first, and then all are renamed into place at once, under the lock that
+  // remove() takes: an interrupt meanwhile leaves an earlier run's reports removed or this
+  // run's complete set, never a mix of the two or a half-written file (an outside probe's
+  // SIGTERM while a run wrote them: this run's JUnit beside the earlier green JSON and HTML, or
+  // an empty file). A path that is a symbolic link is written where it points. A path that is
+  // no regular file (a FIFO, /dev/null, a terminal) is written in place. Marks the reports as
+  // kept. Returns "cannot write PATH (why)" for each that failed (an earlier report at that
+  // path is removed then).
+  std::vector<std::string> write(const std::vector<std::pair<std::string, std::string>>& reports);
   // Removes them (once); says what it removed, or "".
   std::string remove();
   // Removes them when the command returns, with a note on standard error naming `command`.
@@ -137,7 +150,9 @@ class StaleReports {
   std::mutex mu_;
   std::vector<std::string> reports_;
   std::vector<std::string> inputs_;
+  std::vector<std::string> temporaries_;  // write()'s files not yet renamed into place
   bool kept_ = false;
+  bool removed_ = false;  // remove() ran: write() renames nothing then
 };
 
 }  // namespace shopctl::cli

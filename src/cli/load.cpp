@@ -350,25 +350,16 @@ int run_load_command(const LoadCliOptions& given) {
   // The report quotes the shop's answers (error codes): shown, never obeyed by the terminal.
   std::cout << platform::terminal_text(load::text_report(result, verdicts), false);
   std::cout.flush();
-  stale->keep();  // from here on the reports are this run's
-  if (!o.json_file.empty()) {
-    std::ofstream out(o.json_file);
-    out << platform::json_text(load::json_report(result, verdicts), 2) << "\n";
-    out.close();  // a full disk shows at the flush
-    if (!out) {
-      std::cerr << "shopctl load: cannot write " << o.json_file << "\n";
-      return kExitUsage;
-    }
-  }
-  if (!o.html_file.empty()) {
-    std::ofstream out(o.html_file);
-    out << observe_tools::load_html_report(load::json_report(result, verdicts));
-    out.close();  // a full disk shows at the flush
-    if (!out) {
-      std::cerr << "shopctl load: cannot write " << o.html_file << "\n";
-      return kExitUsage;
-    }
-  }
+  // All at once, this run's or (interrupted meanwhile) none (StaleReports::write).
+  const auto unwritten = stale->write(
+      {{o.json_file, o.json_file.empty()
+                         ? ""
+                         : platform::json_text(load::json_report(result, verdicts), 2) + "\n"},
+       {o.html_file, o.html_file.empty()
+                         ? ""
+                         : observe_tools::load_html_report(load::json_report(result, verdicts))}});
+  for (const auto& why : unwritten) std::cerr << "shopctl load: " << why << "\n";
+  if (!unwritten.empty()) return kExitUsage;
   for (const auto& v : verdicts)
     if (!v.outcome.passed) return kExitExpectation;
   return kExitOk;

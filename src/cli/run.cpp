@@ -387,25 +387,15 @@ int run_run(const RunCliOptions& given) {
                  "unpaid orders from before the run may have expired\n";
   }
 
-  bool written = true;
-  auto write = [&written](const std::string& path, const std::string& text) {
-    errno = 0;
-    std::ofstream out(path);
-    out << text;
-    out.close();
-    if (!out) {
-      // Why, as the other write errors say it ("cannot write /dev/full" said nothing more).
-      const int why = errno;
-      std::cerr << "shopctl run: cannot write " << path
-                << (why ? " (" + std::string(std::strerror(why)) + ")" : std::string()) << "\n";
-      written = false;
-    }
-  };
-  stale->keep();  // from here on the reports are this run's
-  if (!o.junit.empty()) write(o.junit, scenario::junit_xml(summary));
-  if (!o.json.empty()) write(o.json, platform::json_text(scenario::json_report(summary), 2) + "\n");
-  if (!o.html.empty())
-    write(o.html, observe_tools::run_html_report(scenario::json_report(summary)));
+  // All at once, this run's or (interrupted meanwhile) none (StaleReports::write).
+  const auto unwritten = stale->write(
+      {{o.junit, o.junit.empty() ? "" : scenario::junit_xml(summary)},
+       {o.json,
+        o.json.empty() ? "" : platform::json_text(scenario::json_report(summary), 2) + "\n"},
+       {o.html,
+        o.html.empty() ? "" : observe_tools::run_html_report(scenario::json_report(summary))}});
+  for (const auto& why : unwritten) std::cerr << "shopctl run: " << why << "\n";
+  const bool written = unwritten.empty();
 
   // Last, after every note and report error: "scenarios: N passed, M failed" is the line CI
   // tools read (docs/ci.md). The clock note came after it.
@@ -430,8 +420,9 @@ void register_run(CLI::App& app) {
       app.add_subcommand("run", "Run scenario files against a fresh shop each (or a running one)");
   cmd->footer(
       "Exit codes: 0 all passed, 1 bad command line, a report (--junit, --json, --html) that\n"
-      "            cannot be written, is '-' (reports go to files: standard output is the\n"
-      "            console's) or would overwrite an input or another report, or a\n"
+      "            cannot be written, is '-' or the file standard output or error goes to\n"
+      "            (reports go to files: standard output is the console's) or would\n"
+      "            overwrite an input or another report, or a\n"
       "            refused --admin-token, 2 a file is invalid (nothing ran), 3 the shop could\n"
       "            not start or a scenario passed its timeout, 4 an expectation failed (4\n"
       "            wins over 3 when both happen),\n"

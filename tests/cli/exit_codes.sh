@@ -785,6 +785,56 @@ expect_output "removed the reports an earlier run left at .*stale.xml, .*stale.j
 if [[ ! -e "$tmp/stale.xml" && ! -e "$tmp/stale.json" ]]; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: a run that ran nothing left the earlier run's reports in place"
 fi
+# A failed expectation whose answer quotes an error's words, or one under a low open-file limit
+# that the shop answered, is a failure (exit 4), not "this process ran out of open files" (exit
+# 3, which CI may retry away): a shopper named "Too many open files" was (an outside probe).
+cat >"$tmp/named-emfile.yaml" <<'YAML'
+version: 1
+name: a shopper whose name is an error message
+steps:
+  - register: {email: "emfile-${run_id}@shop.test", password: correct-horse-battery, name: "Too many open files"}
+    expect: {status: 200}
+YAML
+expect_code 4 "run: a 201 that quotes 'Too many open files' where 200 was expected" "$shopctl" run "$tmp/named-emfile.yaml"
+printf 'version: 1\nname: an anonymous cart read\nsteps:\n  - request: {method: GET, path: /api/cart}\n    expect: {status: 200}\n' >"$tmp/anon-cart.yaml"
+expect_code 4 "run: a 401 where 200 was expected, under ulimit -n 150" bash -c "ulimit -n 150 && exec '$shopctl' run '$tmp/anon-cart.yaml'"
+# Through a symbolic link, the file it leads to: a run writes there, and the earlier green
+# report behind the link stayed (an outside probe).
+mkdir -p "$tmp/art"
+printf '<testsuites tests="1" failures="0"/>\n' > "$tmp/art/junit.xml"
+ln -sfn "$tmp/art/junit.xml" "$tmp/link.xml"
+expect_code 2 "run: an invalid scenario with --junit a link" "$shopctl" run "$tmp/invalid.yaml" --junit "$tmp/link.xml"
+if [[ ! -e "$tmp/art/junit.xml" ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: a run that ran nothing left the earlier report behind --junit's link"
+fi
+# An interrupt while the reports are written leaves this run's complete set or none, never this
+# run's JUnit beside the earlier run's green JSON and HTML (an outside probe's SIGTERM). A FIFO
+# as --json holds the run there, the JUnit already made, until the SIGTERM.
+printf '<testsuites tests="1" failures="0"/>\n' > "$tmp/mix.xml"
+printf '<html>green</html>\n' > "$tmp/mix.html"
+rm -f "$tmp/mix.json"; mkfifo "$tmp/mix.json"
+"$shopctl" run "$tmp/good.yaml" --jobs 1 --junit "$tmp/mix.xml" --json "$tmp/mix.json" --html "$tmp/mix.html" >"$tmp/out" 2>&1 &
+mix_pid=$!
+for _ in $(seq 1 200); do
+  ls -l /proc/$mix_pid/fd 2>/dev/null | grep -q 'mix.json' && break
+  sleep 0.05
+done
+kill -TERM "$mix_pid"; wait "$mix_pid"; mix_rc=$?
+rm -f "$tmp/mix.json"
+if [[ $mix_rc -eq 143 && ! -e "$tmp/mix.xml" && ! -e "$tmp/mix.html" ]] && ! compgen -G "$tmp/.mix.*" >/dev/null; then
+  passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: a run interrupted while writing its reports (exit $mix_rc) left: $(ls -A "$tmp" | grep mix | tr '\n' ' ')"
+fi
+# A report that is the file standard output or error goes to: the console's lines and the XML
+# overwrote each other, exit 0.
+expect_code 1 "run: --junit /dev/stdout" "$shopctl" run "$tmp/good.yaml" --junit /dev/stdout
+expect_output "that is where standard output goes" "run says --junit is standard output"
+"$shopctl" run "$tmp/good.yaml" --junit "$tmp/console.txt" >"$tmp/console.txt" 2>&1
+console_rc=$?
+if [[ $console_rc -eq 1 ]] && grep -q "that is where standard output goes" "$tmp/console.txt"; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: --junit naming the file standard output goes to: exit $console_rc"; head -5 "$tmp/console.txt"
+fi
+expect_code 0 "run: --junit /dev/null with standard output there too" sh -c '"$0" run "$1" --junit /dev/null >/dev/null' "$shopctl" "$tmp/good.yaml"
 # Never a file it reads: a report path that is the scenario itself is refused and kept.
 cp "$tmp/invalid.yaml" "$tmp/kept.yaml"
 expect_code 2 "run: --junit naming the invalid scenario" "$shopctl" run "$tmp/kept.yaml" --junit "$tmp/kept.yaml"
