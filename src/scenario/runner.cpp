@@ -1688,24 +1688,37 @@ namespace {
 // nullopt when neither shows.
 std::optional<std::string> machine_shortage(const ScenarioResult& r,
                                             const std::filesystem::path& data_dir) {
+  // Where a shortage shows: a failure with no answer (a transport error says strerror), a 5xx
+  // (a service's cause, in its body), the scenario's own error. Not a failure the shop
+  // answered 2xx-4xx: its message and body hold the scenario's own data, and a shopper named
+  // "Too many open files" (201) made a failed expectation an ERROR, exit 3, "this process ran
+  // out of open files" (an outside probe).
   auto said = [&](std::string_view text) {
     for (const auto& f : r.failures) {
-      if (f.message.find(text) != std::string::npos || f.body.find(text) != std::string::npos)
+      if ((f.status == 0 || f.status >= 500) &&
+          (f.message.find(text) != std::string::npos || f.body.find(text) != std::string::npos))
         return true;
     }
     return r.error.find(text) != std::string::npos;
   };
+  // Whether a failure could be a shortage's at all: one with no answer, a 5xx, or a timeout.
+  // One the shop answered 2xx-4xx is the shop's answer, whatever the limit.
+  const bool unanswered = r.status == ScenarioStatus::timed_out ||
+                          std::any_of(r.failures.begin(), r.failures.end(), [](const Failure& f) {
+                            return f.status == 0 || f.status >= 500;
+                          });
   rlimit limit{};
   const bool known = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY;
-  // Below what one shop needs, a failure is taken for a shortage whatever it says: the
-  // failures then read "no answer" or "connection_reset" as often as EMFILE.
+  // Below what one shop needs, a failure with no answer or a 5xx is taken for a shortage
+  // whatever it says: the failures then read "no answer" or "connection_reset" as often as
+  // EMFILE.
   if (said(std::strerror(EMFILE)) || said(std::strerror(ENFILE)) ||
-      (known && limit.rlim_cur < kFilesPerShop + 64)) {
+      (unanswered && known && limit.rlim_cur < kFilesPerShop + 64)) {
     return "this process ran out of open files" +
            (known ? " (ulimit -n is " + std::to_string(limit.rlim_cur) + ")" : std::string()) +
            ": the shop could not work; raise the limit, or run fewer scenarios at once (--jobs); "
-           "each in-process shop needs about " +
-           std::to_string(kFilesPerShop) + " files";
+           "each in-process shop, with the runner, needs about " +
+           std::to_string(kFilesPerShop + 64) + " files";
   }
   // The folder's disk, asked directly: a shop that could not store a webhook fails a scenario
   // with "saw 0 calls", naming no disk.
