@@ -502,6 +502,48 @@ TEST_CASE("past the process's budget, a silent connection on another listener ma
   CHECK(silent[0]->received.empty());
 }
 
+// A full listener closes idle connections that never had a request answered below 400 before
+// those that had: on an internal port, only a client with the service credential gets one so.
+// A flood of connections that sent half a head, with no credential, closed the order service's
+// kept-alive connections to the catalog as the oldest idle ones, and its new ones waited behind
+// the flood to be accepted: every cart add was 503 for the breaker's 30 s (an outside probe).
+TEST_CASE("room is made from idle connections never answered before those of a known client") {
+  std::atomic<int> calls{0};
+  RunningServer server(counting_handler(calls, nullptr, nullptr));
+  const std::size_t held_before = http::inbound_connections();
+  http::set_inbound_connection_budget(held_before + 3);
+  struct Restore {
+    ~Restore() { http::set_inbound_connection_budget(0); }
+  } restore;
+  // The known client first: idle the longest once answered.
+  RawConnection known(server.server.port());
+  REQUIRE(known.connected());
+  REQUIRE(known.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(known.read_until("\r\n\r\nok", 5s));
+  std::vector<std::unique_ptr<RawConnection>> flood;
+  for (int i = 0; i < 2; ++i) {
+    std::this_thread::sleep_for(50ms);
+    flood.push_back(std::make_unique<RawConnection>(server.server.port()));
+    REQUIRE(flood.back()->connected());
+    REQUIRE(flood.back()->send("GET /products HTTP/1.1\r\nHost: x\r\n"));  // half a head
+  }
+  std::this_thread::sleep_for(200ms);
+  REQUIRE(http::inbound_connections() == held_before + 3);
+  // Two more of the flood: each closes one of the flood, the oldest first, never the known one.
+  for (int i = 0; i < 2; ++i) {
+    flood.push_back(std::make_unique<RawConnection>(server.server.port()));
+    REQUIRE(flood.back()->connected());
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(flood[0]->read_until_closed(3s));
+  CHECK(flood[1]->read_until_closed(3s));
+  known.received.clear();
+  REQUIRE(known.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(known.read_until("\r\n\r\nok", 5s));
+  CAPTURE(known.received.substr(0, 200));
+  CHECK(known.received.starts_with("HTTP/1.1 200"));
+}
+
 // RFC 9112 3.2: an HTTP/1.1 request without Host, and any request with two, is a 400. Both
 // were answered 200.
 TEST_CASE("an HTTP/1.1 request without a Host field, or with two, is 400") {

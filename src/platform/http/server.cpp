@@ -180,6 +180,13 @@ struct Connection {
   // When the connection last became idle (accepted, or its last answer written), in steady
   // clock ticks: a full listener makes room by closing the connection idle the longest.
   std::atomic<std::int64_t> idle_since{std::chrono::steady_clock::now().time_since_epoch().count()};
+  // Whether a request on it was answered below 400: on an internal port, only a client with
+  // the service credential gets there. A full listener closes the idle connections that never
+  // got that far first: a flood of connections that sent half a head, with no credential,
+  // closed the order service's kept-alive connections to the catalog as the oldest idle ones,
+  // and its new ones waited behind the flood to be accepted: every cart add was 503 for the
+  // breaker's 30 s (an outside probe).
+  std::atomic<bool> proven{false};
   // When the body of its current request began to be awaited (its head read, the body not with
   // it), in steady clock ticks; 0 while no body is awaited. A full listener that has no idle
   // connection closes the one whose body has been awaited the longest (make_room_locked).
@@ -474,12 +481,15 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     std::uint64_t id = 0;
     bool idle = false;
     bool writing = false;  // not idle: its answer waits to be read (else its body is awaited)
+    bool proven = false;   // Connection::proven
     std::int64_t since = std::numeric_limits<std::int64_t>::max();
-    // Idle ones first, each kind the oldest first.
+    // Idle ones first, those never answered below 400 before the others; each kind the
+    // oldest first.
     bool before(const Victim& other) const {
       if (!connection) return false;
       if (!other.connection) return true;
       if (idle != other.idle) return idle;
+      if (idle && proven != other.proven) return !proven;
       return since < other.since;
     }
   };
@@ -492,14 +502,19 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     for (const auto& [id, c] : connections) {
       Victim v;
       if (!c->busy.load(std::memory_order_relaxed)) {
-        v = {c, id, true, false, c->idle_since.load(std::memory_order_relaxed)};
+        v = {c,
+             id,
+             true,
+             false,
+             c->proven.load(std::memory_order_relaxed),
+             c->idle_since.load(std::memory_order_relaxed)};
       } else if (const auto body = c->body_since.load(std::memory_order_relaxed); body != 0) {
         if (now - body < stalled_for) continue;
-        v = {c, id, false, false, body};
+        v = {c, id, false, false, true, body};
       } else {
         const auto write = c->write_since.load(std::memory_order_relaxed);
         if (write == 0 || now - write < stalled_for) continue;
-        v = {c, id, false, true, write};
+        v = {c, id, false, true, true, write};
       }
       if (v.before(best)) best = std::move(v);
     }
@@ -1200,6 +1215,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       } catch (const std::exception& e) {
         res = limit_error(500, "internal_error", std::string("unexpected error: ") + e.what());
       }
+      if (res.status < 400) c->proven.store(true, std::memory_order_relaxed);
       if (c->close_when_idle.load()) keep_alive = false;
       bool close_after = false;
       if (res.action == ConnectionAction::respond &&
