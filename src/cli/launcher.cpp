@@ -397,6 +397,13 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
     for (const auto& spec : shop::service_registry()) {
       auto& port = config.ports[spec.name];
       const bool configured = applied.shop_ports.count(spec.name) == 0;
+      // A kept port that only connections in TIME-WAIT hold is free within the kernel's 60 s:
+      // waited for, not refused (http::wait_out_time_wait).
+      http::wait_out_time_wait("127.0.0.1", port, std::chrono::seconds(61), [&] {
+        std::cerr << "shopctl serve: port " << port << " of " << spec.name
+                  << " is held by a closed connection in TIME-WAIT (the system frees it within "
+                     "60 s): waiting for it\n";
+      });
       try {
         held.emplace_back(port);
       } catch (const std::runtime_error& e) {

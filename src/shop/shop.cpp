@@ -32,6 +32,7 @@
 #include "platform/error.hpp"
 #include "platform/error_mapping.hpp"
 #include "platform/http/blocking_client.hpp"
+#include "platform/http/port_reservation.hpp"
 #include "platform/json_body.hpp"
 #include "platform/json_text.hpp"
 #include "platform/resilient_caller.hpp"
@@ -517,6 +518,13 @@ Shop::~Shop() {
 void Shop::start() {
   for (auto& [name, svc] : impl_->services) {
     auto port = configured_port(config_, name);
+    // A port kept or given that only connections in TIME-WAIT hold: free within the kernel's
+    // 60 s, so waited for rather than refused (http::wait_out_time_wait).
+    http::wait_out_time_wait(config_.host, port, std::chrono::seconds(61), [this, port, &n = name] {
+      log_.warn("port " + std::to_string(port) + " of " + n +
+                " is held by a closed connection in TIME-WAIT (the system frees it within "
+                "60 s): waiting for it");
+    });
     try {
       svc->start_serving();
     } catch (const boost::system::system_error& e) {

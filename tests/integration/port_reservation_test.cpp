@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "../support/running_server.hpp"
 #include "platform/http/blocking_client.hpp"
@@ -83,4 +85,59 @@ TEST_CASE("a reserved port is no one else's, and the server it is meant for list
   CHECK_THROWS_AS(
       client.send_url("http://127.0.0.1:" + std::to_string(port) + "/", std::move(req), 2s),
       http::TransportError);
+}
+
+// A connection in TIME-WAIT whose local port is a shop's kept port (any program's, made while
+// the shop was down) made every bind of it fail for up to 60 s, SO_REUSEADDR or not: a shop
+// killed and started again on its folder failed with "port P is taken by another process" (an
+// outside probe). The start waits it out; here, the checks it waits on.
+TEST_CASE("a port held only by a connection in TIME-WAIT is known as such, and waited for") {
+  // The TIME-WAIT: a client bound to a port of its own closes first.
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof at;
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
+  REQUIRE(::listen(listener, 4) == 0);
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&at), &size) == 0);
+  const std::uint16_t listening = ntohs(at.sin_port);
+  const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in own{};
+  own.sin_family = AF_INET;
+  own.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(client, reinterpret_cast<sockaddr*>(&own), sizeof own) == 0);
+  size = sizeof own;
+  REQUIRE(::getsockname(client, reinterpret_cast<sockaddr*>(&own), &size) == 0);
+  const std::uint16_t port = ntohs(own.sin_port);
+  REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
+  const int accepted = ::accept(listener, nullptr, nullptr);
+  REQUIRE(accepted >= 0);
+  ::close(client);  // the active close: the client's side stays in TIME-WAIT
+  std::this_thread::sleep_for(100ms);
+  ::close(accepted);
+  std::this_thread::sleep_for(100ms);
+
+  CHECK(bind_as_another(port, true) == 0);  // what the start met
+  CHECK(http::port_held_by_time_wait(port));
+  int said = 0;
+  const auto began = std::chrono::steady_clock::now();
+  http::wait_out_time_wait("127.0.0.1", port, 400ms, [&] { ++said; });
+  CHECK(said == 1);
+  CHECK(std::chrono::steady_clock::now() - began >= 400ms);
+
+  // A listener holds its port for good: not waited for, and the caller's bind says why.
+  CHECK_FALSE(http::port_held_by_time_wait(listening));
+  said = 0;
+  const auto at_once = std::chrono::steady_clock::now();
+  http::wait_out_time_wait("127.0.0.1", listening, 5s, [&] { ++said; });
+  CHECK(said == 0);
+  CHECK(std::chrono::steady_clock::now() - at_once < 1s);
+  // A free port: at once too.
+  const std::uint16_t free_port = bind_as_another(0, false);
+  said = 0;
+  http::wait_out_time_wait("127.0.0.1", free_port, 5s, [&] { ++said; });
+  CHECK(said == 0);
+  ::close(listener);
 }

@@ -1,6 +1,9 @@
 #pragma once
 // Ports a launcher picks for its children, held for as long as they may be needed.
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <string>
 
 namespace shopctl::http {
 
@@ -27,5 +30,20 @@ class PortReservation {
   int fd_ = -1;
   std::uint16_t port_ = 0;
 };
+
+// Whether no socket of this machine listens on TCP `port` and some connection in TIME-WAIT has
+// it as its local port (/proc/net/tcp and tcp6). Such a connection, made by any program while
+// the shop was down (its ports are in the system's ephemeral range), makes a bind of the port
+// fail for up to 60 s, SO_REUSEADDR or not.
+bool port_held_by_time_wait(std::uint16_t port);
+
+// Waits, up to `limit`, while `port` of `host` cannot be bound only because of connections in
+// TIME-WAIT (port_held_by_time_wait); calls `waiting` once when it begins to wait. Returns at
+// once when the port can be bound, or is held by a listener or anything else: the caller's own
+// bind then says why. A shop killed and started again on its folder failed for up to a minute
+// with "port P is taken by another process", and its advice (remove the port from
+// identity.json) would have broken every pay link handed out (an outside probe).
+void wait_out_time_wait(const std::string& host, std::uint16_t port,
+                        std::chrono::milliseconds limit, const std::function<void()>& waiting);
 
 }  // namespace shopctl::http
