@@ -76,6 +76,55 @@ if [[ -n "$ok" ]]; then
   check "... and its payment succeeds" test "$paid" = succeeded
 fi
 
+# Checkouts that claimed their carts with room on the disk, then met a full disk while they
+# waited for the catalog (a delay fault holds them there): their ends could not be stored
+# (a release grouped into one commit with writes to the full disk), their claims on the carts
+# stayed, and every later checkout of those carts was 409 checkout_in_progress until a restart,
+# with space again and fresh keys (an outside probe).
+admin=$(awk '$1 == "admin" && $2 == "token" {print $3; exit}' "$tmp/serve.log")
+shoppers=()
+for n in $(seq 1 16); do
+  curl -s -o /dev/null -X POST "$gateway/api/auth/register" "${json[@]}" \
+    -d "{\"email\":\"claim$n@shop.test\",\"password\":\"correct-horse-battery\",\"name\":\"C\"}"
+  t=$(curl -s -X POST "$gateway/api/auth/login" "${json[@]}" \
+    -d "{\"email\":\"claim$n@shop.test\",\"password\":\"correct-horse-battery\"}" | jq -r .access_token)
+  shoppers+=("$t")
+  curl -s -o /dev/null -X POST "$gateway/api/cart/items" -H "Authorization: Bearer $t" "${json[@]}" \
+    -d '{"product_id":"p-004","quantity":1}'
+done
+curl -s -o /dev/null -X POST "$gateway/_admin/faults" -H "X-Admin-Token: $admin" "${json[@]}" \
+  -d '{"id":"slow-catalog","target":"catalog","type":"delay","delay_ms":700,"match":{"method":"GET","path":"/products"}}'
+claims=()
+for t in "${shoppers[@]}"; do
+  curl -s -o /dev/null -X POST "$gateway/api/orders" -H "Authorization: Bearer $t" "${json[@]}" \
+    -H "Idempotency-Key: claimed-1" &
+  claims+=($!)
+done
+# Other shoppers' writes meanwhile: the checkouts' ends go to the database in groups with
+# them, and a group that cannot be stored takes its releases down with it.
+for n in $(seq 1 8); do
+  (for _ in $(seq 1 30); do
+    curl -s -o /dev/null -X POST "$gateway/api/cart/items" "${auth[@]}" -d '{"product_id":"p-005","quantity":1}'
+  done) &
+  claims+=($!)
+done
+sleep 0.3
+dd if=/dev/zero of="$mnt/filler" bs=64k status=none 2>/dev/null
+wait "${claims[@]}"
+rm -f "$mnt/filler"
+curl -s -o /dev/null -X DELETE "$gateway/_admin/faults/slow-catalog" -H "X-Admin-Token: $admin"
+stuck=0
+for t in "${shoppers[@]}"; do
+  for i in $(seq 1 25); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$gateway/api/orders" \
+      -H "Authorization: Bearer $t" "${json[@]}" -H "Idempotency-Key: after-claim-$i")
+    [[ $code == 201 ]] && break
+    sleep 0.2
+  done
+  [[ $code == 201 ]] || stuck=$((stuck + 1))
+done
+check "checkouts whose ends the full disk refused leave the carts free once space is back ($stuck of 16 stuck; $(grep -c 'checkout claim not released' "$tmp/serve.log") claims not released)" \
+  test "$stuck" -eq 0
 # A webhook whose delivery cannot be recorded (the disk full again): its stored retry time stays
 # the old, due one, and the provider sent it every 100 ms poll, a warn line each (343 lines in
 # 5 s; an outside probe). It waits for the time the record would have said.

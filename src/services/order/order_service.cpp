@@ -238,7 +238,7 @@ asio::awaitable<Response> OrderService::checkout_route(Request& req) {
           .with_retry_after(1);
     }
   } else {
-    auto claim = co_await store_.claim_checkout(user, ctx_.clock.unix_millis());
+    auto claim = co_await store_.claim_checkout(user);
     cart = std::move(claim.cart);
     checkout_claim = std::move(claim.claim_id);
   }
@@ -256,15 +256,7 @@ asio::awaitable<Response> OrderService::checkout_route(Request& req) {
   // expiry pass ends it as an interrupted checkout, as start-up recovery does: cancels its
   // payment if one opened, fails it, puts the items back and answers the key.
   if (failure && !created_order.empty()) store_.note_interrupted(created_order);
-  try {
-    co_await store_.release_checkout(user, checkout_claim);
-  } catch (const std::exception& e) {
-    // Only a closing database refuses it; open() drops every claim anyway.
-    ctx_.log.warn("checkout claim not released", {{"service", "order"},
-                                                  {"user_id", user},
-                                                  {"error", std::string(e.what()).substr(0, 200)},
-                                                  {"trace_id", req.trace_id}});
-  }
+  store_.release_checkout(user, checkout_claim);
   if (key) {
     // Only a checkout that created an order binds its key; otherwise nothing happened and the
     // same key may be used again (for example after a 409 price_changed or a 503).

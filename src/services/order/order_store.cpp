@@ -102,17 +102,6 @@ CREATE INDEX orders_pending_by_user ON orders (user_id) WHERE status = 'PAYMENT_
 )sql",
 };
 
-// One checkout per cart (a user has one cart): the claim of the checkout running now. A TEMP
-// table of the store's connection: a claim needs no durability (no checkout survives a stop,
-// and a new connection starts without claims), so taking and releasing it costs no fsync.
-constexpr std::string_view kCheckoutClaimsTable = R"sql(
-CREATE TEMP TABLE IF NOT EXISTS checkout_claims (
-  user_id       TEXT    PRIMARY KEY,
-  claim_id      TEXT    NOT NULL,
-  claimed_at_ms INTEGER NOT NULL
-) WITHOUT ROWID;
-)sql";
-
 StoredCart load_cart(Database& db, const std::string& user_id) {
   StoredCart cart;
   auto st = db.prepare(
@@ -191,21 +180,18 @@ void add_history(Database& db, const std::string& order_id, OrderStatus status, 
 }
 
 // Whether a checkout of `user_id`'s cart is running (holds the cart's claim).
-bool cart_claimed(Database& db, const std::string& user_id) {
-  auto st = db.prepare("SELECT 1 FROM checkout_claims WHERE user_id = ?");
-  st.bind_all(user_id);
-  return st.step();
+DomainError checkout_in_progress() {
+  return DomainError(ErrorKind::conflict, "checkout_in_progress",
+                     "another checkout of this cart is still running; try again shortly")
+      .with_retry_after(1);
 }
 
 // Takes the checkout claim of `user_id`'s cart for a new checkout and returns its id. Throws
-// DomainError conflict `checkout_in_progress` when another checkout holds it.
-std::string claim_cart(Database& db, const std::string& user_id, std::int64_t now_ms,
+// DomainError conflict `checkout_in_progress` when another checkout holds it. The caller
+// releases the claim when its job fails after this (the claim is not part of the transaction).
+std::string claim_cart(Database& db, CheckoutClaims& claims, const std::string& user_id,
                        std::int64_t max_unpaid) {
-  if (cart_claimed(db, user_id)) {
-    throw DomainError(ErrorKind::conflict, "checkout_in_progress",
-                      "another checkout of this cart is still running; try again shortly")
-        .with_retry_after(1);
-  }
+  if (claims.held(user_id)) throw checkout_in_progress();
   // One user's unpaid orders are bounded: each holds a payment and a pay link until it is
   // paid or expires, and one account that never paid made 14,787 of them in 150 s, faster
   // than expiry ends them (an outside probe). Counted on the partial index of pending orders.
@@ -223,11 +209,9 @@ std::string claim_cart(Database& db, const std::string& user_id, std::int64_t no
                         {{"max_unpaid_orders", max_unpaid}});
     }
   }
-  std::string claim_id = platform::security::new_id("chk_");
-  db.prepare("INSERT INTO checkout_claims (user_id, claim_id, claimed_at_ms) VALUES (?, ?, ?)")
-      .bind_all(user_id, claim_id, now_ms)
-      .run();
-  return claim_id;
+  auto claim_id = claims.take(user_id);
+  if (!claim_id) throw checkout_in_progress();
+  return std::move(*claim_id);
 }
 
 // Puts a failed order's items back into its owner's cart: quantities merge (capped at 99),
@@ -303,15 +287,14 @@ OrderStore::OrderStore(std::filesystem::path file, platform::Synchronous synchro
 OrderStore::~OrderStore() = default;
 
 void OrderStore::open() {
+  // No checkout survives a stop: every cart may check out again.
+  claims_.clear();
   db_.open().run_sync([](Database& db) {
     db.migrate(kMigrations);
     db.transaction([&] {
       // A claim without an order belonged to a checkout that a stop cut short before it
       // created anything: the key is free again.
       db.prepare("DELETE FROM idempotency_keys WHERE order_id IS NULL").run();
-      // No checkout survives a stop: every cart may check out again.
-      db.exec(kCheckoutClaimsTable);
-      db.prepare("DELETE FROM checkout_claims").run();
       // An order still pending without a payment was cut short between its creation and the
       // recording of its payment: start-up recovery cancels it (cancel_due lists it first).
       db.prepare(
@@ -503,6 +486,24 @@ asio::awaitable<IdempotencyClaim> OrderStore::claim_idempotency_key(std::string 
                                                                     std::int64_t now_ms,
                                                                     StoredCart* cart) {
   IdempotencyClaim claim;
+  std::exception_ptr failed;
+  try {
+    co_await claim_key_job(user_id, key, now_ms, cart, claim);
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  if (failed) {
+    // The cart's claim is not part of the transaction: a job that failed after taking it (the
+    // key's insert, or its group's commit, refused by a full disk) lets it go here.
+    if (!claim.checkout_claim.empty()) claims_.release(user_id, claim.checkout_claim);
+    std::rethrow_exception(failed);
+  }
+  co_return claim;
+}
+
+asio::awaitable<void> OrderStore::claim_key_job(const std::string& user_id, const std::string& key,
+                                                std::int64_t now_ms, StoredCart* cart,
+                                                IdempotencyClaim& claim) {
   co_await db_.worker().run(
       [&](Database& db) {
         db.transaction([&] {
@@ -523,7 +524,7 @@ asio::awaitable<IdempotencyClaim> OrderStore::claim_idempotency_key(std::string 
               // checkout with a key always does, from this job to its end) or once it has
               // an order. Neither: the checkout ended before its order and could not delete
               // the key (a full disk), which then answered "still running" until a restart.
-              abandoned = st.column_int(2) != 0 && !cart_claimed(db, user_id);
+              abandoned = st.column_int(2) != 0 && !claims_.held(user_id);
               if (!abandoned) {
                 claim.kind = IdempotencyClaim::in_progress;
                 return;
@@ -539,7 +540,7 @@ asio::awaitable<IdempotencyClaim> OrderStore::claim_idempotency_key(std::string 
           }
           // The cart's claim first: when another checkout holds it, the key is not claimed.
           if (cart)
-            claim.checkout_claim = claim_cart(db, user_id, now_ms, max_unpaid_orders_.load());
+            claim.checkout_claim = claim_cart(db, claims_, user_id, max_unpaid_orders_.load());
           db.prepare(
                 "INSERT INTO idempotency_keys (user_id, idempotency_key, created_at_ms) "
                 "VALUES (?, ?, ?)")
@@ -554,30 +555,52 @@ asio::awaitable<IdempotencyClaim> OrderStore::claim_idempotency_key(std::string 
         // claims the key afresh.
       },
       Durability::deferred);
-  co_return claim;
 }
 
-asio::awaitable<CheckoutClaim> OrderStore::claim_checkout(std::string user_id,
-                                                          std::int64_t now_ms) {
+asio::awaitable<CheckoutClaim> OrderStore::claim_checkout(std::string user_id) {
   CheckoutClaim claim;
-  co_await db_.worker().run([&](Database& db) {
-    db.transaction(
-        [&] { claim.claim_id = claim_cart(db, user_id, now_ms, max_unpaid_orders_.load()); });
-    claim.cart = load_cart(db, user_id);
-  });
+  std::exception_ptr failed;
+  try {
+    co_await db_.worker().run([&](Database& db) {
+      claim.claim_id = claim_cart(db, claims_, user_id, max_unpaid_orders_.load());
+      claim.cart = load_cart(db, user_id);
+    });
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  if (failed) {
+    if (!claim.claim_id.empty()) claims_.release(user_id, claim.claim_id);
+    std::rethrow_exception(failed);
+  }
   co_return claim;
 }
 
-asio::awaitable<void> OrderStore::release_checkout(std::string user_id, std::string claim_id) {
-  co_await db_.worker().run(
-      [&](Database& db) {
-        db.prepare("DELETE FROM checkout_claims WHERE user_id = ? AND claim_id = ?")
-            .bind_all(user_id, claim_id)
-            .run();
-        // checkout_claims is a TEMP table: nothing to sync, so no hand-over of the commit to the
-        // worker's thread either.
-      },
-      Durability::deferred);
+void OrderStore::release_checkout(const std::string& user_id, const std::string& claim_id) {
+  claims_.release(user_id, claim_id);
+}
+
+bool CheckoutClaims::held(const std::string& user_id) const {
+  std::lock_guard lock(mu_);
+  return by_user_.count(user_id) != 0;
+}
+
+std::optional<std::string> CheckoutClaims::take(const std::string& user_id) {
+  std::lock_guard lock(mu_);
+  if (by_user_.count(user_id)) return std::nullopt;
+  std::string id = platform::security::new_id("chk_");
+  by_user_.emplace(user_id, id);
+  return id;
+}
+
+void CheckoutClaims::release(const std::string& user_id, const std::string& claim_id) {
+  std::lock_guard lock(mu_);
+  if (auto it = by_user_.find(user_id); it != by_user_.end() && it->second == claim_id)
+    by_user_.erase(it);
+}
+
+void CheckoutClaims::clear() {
+  std::lock_guard lock(mu_);
+  by_user_.clear();
 }
 
 asio::awaitable<void> OrderStore::release_idempotency_key(std::string user_id, std::string key) {

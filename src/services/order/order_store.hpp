@@ -51,6 +51,26 @@ struct CheckoutClaim {
   StoredCart cart;
 };
 
+// The checkouts running now, one per cart (a user has one cart): in memory, taken in the
+// database job that reads the cart and released however the checkout ends. No checkout survives
+// a stop, so a claim needs no storage; kept in a TEMP table of the store's connection, its
+// release was a write that a full disk could refuse (grouped into one commit with writes to the
+// database), and the claim then stayed: that cart's every checkout was 409 checkout_in_progress
+// until a restart (an outside probe). A release in memory cannot fail. Thread-safe.
+class CheckoutClaims {
+ public:
+  bool held(const std::string& user_id) const;
+  // A new claim's id, or nullopt when the cart's checkout is claimed already.
+  std::optional<std::string> take(const std::string& user_id);
+  // Releases `claim_id` of the user's cart (only that one).
+  void release(const std::string& user_id, const std::string& claim_id);
+  void clear();
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::string> by_user_;
+};
+
 // A pending order whose payment is to be canceled now, and why (the FAILED entry's reason):
 // checkout_interrupted (start-up recovery) or payment_expired.
 struct OrderToCancel {
@@ -116,13 +136,14 @@ class OrderStore {
   // Claims the checkout of `user_id`'s cart (one checkout per cart at a time) and reads the
   // cart in the same database job. Throws DomainError conflict `checkout_in_progress` when another
   // checkout holds the claim.
-  boost::asio::awaitable<CheckoutClaim> claim_checkout(std::string user_id, std::int64_t now_ms);
+  boost::asio::awaitable<CheckoutClaim> claim_checkout(std::string user_id);
   // How many orders one user may have PAYMENT_PENDING when a checkout begins; 0: no limit.
   // Past it a checkout claim throws DomainError conflict `too_many_unpaid_orders`.
   // Thread-safe (set at run time).
   void set_max_unpaid_orders(std::int64_t most) { max_unpaid_orders_.store(most); }
-  // Releases a checkout claim (only that one: a claim taken after a restart stays).
-  boost::asio::awaitable<void> release_checkout(std::string user_id, std::string claim_id);
+  // Releases a checkout claim (only that one: a claim taken after a restart stays). In memory:
+  // it cannot fail (CheckoutClaims).
+  void release_checkout(const std::string& user_id, const std::string& claim_id);
   // Frees a claimed key whose checkout created nothing, so that the same key may be retried.
   boost::asio::awaitable<void> release_idempotency_key(std::string user_id, std::string key);
   // Stores the answer a checkout gave, for later requests with the same key, unless the key
@@ -207,7 +228,13 @@ class OrderStore {
       const std::string& reason, std::int64_t now_ms, const Decide& decide,
       const After& after = {});
 
+  // claim_idempotency_key's database job.
+  boost::asio::awaitable<void> claim_key_job(const std::string& user_id, const std::string& key,
+                                             std::int64_t now_ms, StoredCart* cart,
+                                             IdempotencyClaim& claim);
+
   platform::StoreDatabase db_;
+  CheckoutClaims claims_;
   std::atomic<std::int64_t> max_unpaid_orders_{0};
   std::mutex noted_mu_;
   std::set<std::string> noted_interrupted_;
