@@ -25,6 +25,13 @@ class ReadOnly {
   explicit ReadOnly(const std::filesystem::path& file) : file_(file) {
     std::error_code ec;
     if (!std::filesystem::exists(file, ec)) throw ReadError(file.string() + ": no such file");
+    // A FIFO or a device in a database's place: SQLite's open waited for a writer for good (serve
+    // on such a folder hung before its start, deaf to SIGTERM; an outside probe).
+    for (const auto& part : {file.string(), file.string() + "-wal", file.string() + "-shm"}) {
+      const auto status = std::filesystem::status(part, ec);
+      if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+        throw ReadError(part + ": not a regular file (a folder, pipe, socket or device)");
+    }
     had_wal_ = std::filesystem::exists(file.string() + "-wal", ec);
     had_shm_ = std::filesystem::exists(file.string() + "-shm", ec);
     auto uri = "file:" + file.string() + "?mode=ro";

@@ -196,6 +196,15 @@ kill -INT "$live"; wait "$live" 2>/dev/null
 if [[ -z "$(ls "$tmp/swept" | grep -vxE 'shopctl-(backup|Ab12Cd)')" ]]; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: folders left in TMPDIR: $(ls "$tmp/swept" | tr '\n' ' ')"
 fi
+# A FIFO in a database's place: the start waited for a writer for good, deaf to SIGTERM (an
+# outside probe). Exit 3, naming it, as a folder there is.
+mkdir -p "$tmp/fifo-data"
+mkfifo "$tmp/fifo-data/order.db"
+expect_code 3 "serve with a FIFO as order.db" timeout -s KILL 20 "$shopctl" serve --data-dir "$tmp/fifo-data" --gateway-port 0
+expect_output "order.db: not a regular file" "serve names the FIFO"
+rm -f "$tmp/fifo-data/order.db"; mkfifo "$tmp/fifo-data/payment.db-wal"
+expect_code 3 "serve with a FIFO as payment.db-wal" timeout -s KILL 20 "$shopctl" serve --data-dir "$tmp/fifo-data" --gateway-port 0
+expect_output "payment.db-wal: not a regular file" "serve names the FIFO -wal"
 expect_code 1 "serve: --peer without =" "$shopctl" serve --ephemeral --gateway-port 0 --peer foo
 expect_code 1 "serve: --peer with a bad URL" "$shopctl" serve --ephemeral --gateway-port 0 --peer catalog=notaurl
 expect_output "--peer catalog=notaurl" "serve names the bad --peer"

@@ -638,6 +638,19 @@ struct DatabaseWorker::Impl {
   void lock_file() {
     if (lock_fd >= 0) return;
     if (path.has_parent_path()) make_folders(path.parent_path());
+    // A FIFO, a device or a socket at the database's place (or its -wal's, -shm's): opening or
+    // reading it waits for a writer that never comes, and the start hung for good, deaf to
+    // SIGTERM (an outside probe's FIFO order.db). Refused, naming it, as a folder is.
+    for (const auto& file : {path.string(), path.string() + "-wal", path.string() + "-shm"}) {
+      struct stat st {};
+      if (::stat(file.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        throw DatabaseError(SQLITE_CANTOPEN,
+                            "cannot open " + file + ": " +
+                                (S_ISDIR(st.st_mode) ? std::string(std::strerror(EISDIR))
+                                                     : std::string("not a regular file (a pipe, "
+                                                                   "socket or device)")));
+      }
+    }
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
       throw DatabaseError(SQLITE_CANTOPEN,
