@@ -235,6 +235,11 @@ expect_output "not in range 1 to 100000" "load names the users range"
 # A duration too long to represent was "expected a duration like 500ms, 10s or 1m".
 expect_code 1 "load: --duration 9000000000000h" "$shopctl" load --duration 9000000000000h --quiet
 expect_output "--duration: at most 24h, got '9000000000000h'" "load says a too-long duration is too long"
+# chaos under an open-file limit too low for its shoppers: said at the start and at the end,
+# naming the limit (it ran its whole duration, then "eventfd_select_interrupter: Too many open
+# files", exit 3; an outside probe).
+expect_code 3 "chaos under ulimit -n 256" bash -c "ulimit -n 256 && exec timeout 120 '$shopctl' chaos --duration 2s --seed 3 --quiet"
+expect_output "note: 12 shoppers need about [0-9]+ open files, more than the limit \(ulimit -n is 256\)" "chaos says the limit is too low at the start"
 expect_code 1 "chaos: --duration 2562048h" "$shopctl" chaos --duration 2562048h --quiet
 expect_output "--duration: at most 24h, got '2562048h'" "chaos says a too-long duration is too long"
 expect_code 1 "load: --timeout 1us" "$shopctl" load --timeout 1us --duration 1s --quiet
