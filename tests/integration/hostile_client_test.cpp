@@ -564,7 +564,9 @@ TEST_CASE(
         "POST /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         "Content-Length: 10\r\n\r\n"));
   }
-  std::this_thread::sleep_for(300ms);  // heads read: busy
+  // Heads read: busy (300 ms was not always enough on a loaded machine: a head still unread is
+  // an idle connection, closed for the fourth, which was then served).
+  std::this_thread::sleep_for(1s);
   RawConnection extra(port);
   REQUIRE(extra.connected());  // the kernel completes the handshake; the server then refuses
   CHECK(extra.read_until_closed(3s));
