@@ -179,6 +179,23 @@ std::vector<CallRecord> CallLog::since(std::uint64_t seq) const {
   return out;
 }
 
+CallLog::Window CallLog::window_since(std::uint64_t seq, bool with_records) const {
+  std::lock_guard lock(mu_);
+  Window w;
+  if (with_records) {
+    const std::size_t n = ring_.size();
+    for (std::size_t i = 0; i < n; ++i) {  // oldest first
+      const CallRecord& r = ring_[(ring_head_ + i) % n];
+      if (r.seq >= seq) w.records.push_back(r);
+    }
+  }
+  for (const auto& t : transitions_)
+    if (t.seq >= seq) w.transitions.push_back(t);
+  w.next_seq = next_;
+  w.dropped = last_dropped_seq_ != 0 && last_dropped_seq_ >= seq;
+  return w;
+}
+
 bool CallLog::dropped_since(std::uint64_t seq) const {
   std::lock_guard lock(mu_);
   return last_dropped_seq_ != 0 && last_dropped_seq_ >= seq;

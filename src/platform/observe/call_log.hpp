@@ -94,6 +94,19 @@ class CallLog {
   std::uint64_t record_transition(BreakerTransition t);
   std::vector<BreakerTransition> transitions_since(std::uint64_t seq) const;
 
+  // Records (when asked) and transitions with seq >= `seq`, the next seq and whether any of
+  // them was dropped, read at one moment (one lock): read one after another, a record stored
+  // between the reads had a seq below the next seq handed out, and a reader following the
+  // cursor never saw it (an outside probe lost 28 of 10,990 records at 2,000 a second, with
+  // `dropped` false).
+  struct Window {
+    std::vector<CallRecord> records;
+    std::vector<BreakerTransition> transitions;
+    std::uint64_t next_seq = 0;
+    bool dropped = false;
+  };
+  Window window_since(std::uint64_t seq, bool with_records) const;
+
  private:
   // Under mu_: the aggregates of `r`; returns its sequence number.
   std::uint64_t count_locked(const CallRecord& r);
