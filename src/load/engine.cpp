@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -546,9 +547,19 @@ awaitable<void> open_loop_journey(Worker& w, User& u, Clock::time_point schedule
 awaitable<void> open_loop_scheduler(Worker& w, double rate, Clock::duration offset) {
   auto& s = w.shared;
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  auto interval =
-      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
-  auto next = s.start + offset;
+  // The k-th start, reckoned from the first (k / rate, rounded to the clock's tick), not by
+  // adding an interval cut to whole nanoseconds: 1/3 s added three times fell a nanosecond
+  // short of a 1 s deadline, and a fourth start was "due", then dropped behind schedule, at
+  // every rate whose period is no whole number of nanoseconds (--rate 3, 7, 300 for 1 s: N
+  // journeys and 1 dropped, so `dropped<=0` failed a run that dropped nothing; an outside probe).
+  const auto base = s.start + offset;
+  auto at = [&](std::uint64_t k) {
+    return base + Clock::duration(static_cast<Clock::rep>(std::llround(
+                      static_cast<long double>(k) * static_cast<long double>(Clock::period::den) /
+                      (static_cast<long double>(rate) * Clock::period::num))));
+  };
+  std::uint64_t k = 0;
+  auto next = at(k);
   while (next < s.deadline) {
     timer.expires_at(next);
     boost::system::error_code ec;
@@ -556,11 +567,18 @@ awaitable<void> open_loop_scheduler(Worker& w, double rate, Clock::duration offs
     // Behind its schedule at the deadline (more starts asked for than this thread can make):
     // the starts still due are dropped, not made. It went on starting its overdue journeys
     // after the deadline: a 1 s run at --rate 1000000 lasted 58 s (an outside probe).
-    if (const auto now = Clock::now(); now >= s.deadline && interval.count() > 0) {
-      const auto due = (s.deadline - next + interval - Clock::duration(1)) / interval;
+    if (const auto now = Clock::now(); now >= s.deadline) {
+      // The starts before the deadline, k/rate < its time: about span x rate, put right at
+      // the clock's tick (no loop over a million starts at --rate 1000000).
+      const long double span = static_cast<long double>((s.deadline - base).count()) *
+                               Clock::period::num / Clock::period::den;
+      auto end = static_cast<std::uint64_t>(std::ceil(span * static_cast<long double>(rate)));
+      while (end > 0 && at(end - 1) >= s.deadline) --end;
+      while (at(end) < s.deadline) ++end;
+      const std::uint64_t due = end > k ? end - k : 0;
       std::lock_guard lock(w.stats.mu);
-      w.stats.dropped += static_cast<std::uint64_t>(due);
-      w.stats.behind_at_deadline += static_cast<std::uint64_t>(due);
+      w.stats.dropped += due;
+      w.stats.behind_at_deadline += due;
       break;
     }
     // A scheduler that wakes late starts its journeys late; their latency counts from the
@@ -579,7 +597,7 @@ awaitable<void> open_loop_scheduler(Worker& w, double rate, Clock::duration offs
       asio::co_spawn(w.io, open_loop_journey(w, *u, next),
                      [&w](const std::exception_ptr& e) { w.finished_one(e); });
     }
-    next += interval;
+    next = at(++k);
   }
   // A rate slower than the run (one journey in more than --duration) still runs for the
   // whole duration, so the report's per-second figures are over the time asked for.

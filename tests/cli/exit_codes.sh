@@ -856,6 +856,14 @@ if cmp -s "$tmp/invalid.yaml" "$tmp/kept.yaml"; then passed=$((passed + 1)); els
   failed=$((failed + 1)); echo "FAIL: a run removed the scenario its report path named"
 fi
 interrupted TERM 143 "load: SIGTERM during the run" "$shopctl" load --users 1 --duration 60s --quiet
+# An open loop whose rate x duration is a whole number drops nothing: the k-th start was
+# reckoned by adding 1/rate cut to whole nanoseconds, one more start fell a nanosecond before
+# the deadline, and was counted dropped: `dropped<=0` failed a run that dropped nothing (exit 4;
+# an outside probe).
+for rate in 3 300; do
+  expect_code 0 "load: --rate $rate for 1s drops nothing" "$shopctl" load --rate "$rate" --users 16 --duration 1s --quiet --mix browse=1 --threshold 'dropped<=0'
+  expect_output "requests: $rate in" "load --rate $rate made $rate starts"
+done
 # A pause between journeys ends with the run (--think 1h ran for an hour after a 1 s run).
 expect_code 0 "load: --think longer than --duration" timeout 30 "$shopctl" load --users 2 --think 1h --duration 1s --quiet
 # Messages and codes an outside user met (the twelfth session's probe).
