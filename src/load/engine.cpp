@@ -471,6 +471,13 @@ awaitable<bool> run_journey(Worker& w, User& u, Journey j) {
       }
       auto read =
           co_await send(w, {"GET", gw + "/api/cart", "GET /api/cart", std::nullopt, u.token}, &op);
+      // A journey stops at its first unexpected answer (docs/load.md): a counted DELETE after a
+      // failed read made three request errors of two failed journeys (an outside probe). The
+      // line is taken out all the same, uncounted (clean_cart).
+      if (!read.ok()) {
+        co_await clean_cart(w, u);
+        co_return false;
+      }
       auto removed = co_await send(w,
                                    {"DELETE", gw + "/api/cart/items/" + p.id,
                                     "DELETE /api/cart/items/{id}", std::nullopt, u.token},
@@ -478,7 +485,7 @@ awaitable<bool> run_journey(Worker& w, User& u, Journey j) {
       // A removal that failed left the line: the next cart journey added to it (quantities of
       // 16 to 21 after a run with DELETE faulted), and a checkout ordered it all.
       if (!removed.ok()) co_await clean_cart(w, u);
-      co_return read.ok() && removed.ok();
+      co_return removed.ok();
     }
     case Journey::checkout:
       co_return co_await checkout(w, u);

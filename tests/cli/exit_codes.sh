@@ -864,6 +864,16 @@ for rate in 3 300; do
   expect_code 0 "load: --rate $rate for 1s drops nothing" "$shopctl" load --rate "$rate" --users 16 --duration 1s --quiet --mix browse=1 --threshold 'dropped<=0'
   expect_output "requests: $rate in" "load --rate $rate made $rate starts"
 done
+# A journey stops at its first unexpected answer: a cart journey whose read failed still sent
+# its counted DELETE (three request errors for two failed journeys; an outside probe).
+expect_code 0 "load: a cart journey whose read fails" "$shopctl" load --users 1 --duration 1s --quiet --mix cart=1 \
+  --fault '{"target":"gateway","type":"abort","status":500,"match":{"path":"/api/cart"},"select":{"first":3}}' \
+  --fault '{"target":"gateway","type":"abort","status":500,"match":{"method":"DELETE","path":"/api/cart/items/*"},"select":{"first":1}}' \
+  --json "$tmp/cart-stop.json"
+if jq -e '.requests.errors == .journeys.cart.errors and .journeys.cart.errors == 2' "$tmp/cart-stop.json" >/dev/null; then
+  passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: load's cart journey went on past a failed read: $(jq -c '[.requests.errors, .journeys.cart.errors]' "$tmp/cart-stop.json")"
+fi
 # A pause between journeys ends with the run (--think 1h ran for an hour after a 1 s run).
 expect_code 0 "load: --think longer than --duration" timeout 30 "$shopctl" load --users 2 --think 1h --duration 1s --quiet
 # Messages and codes an outside user met (the twelfth session's probe).
