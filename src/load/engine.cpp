@@ -935,8 +935,76 @@ LoadResult run_load(const LoadOptions& o) {
 
   // Progress, faults on and off, until every worker is done.
   auto last_tick = shared.start;
+  // One interval's figures, taken from the workers (and reset there).
+  struct Interval {
+    LatencyStats latency;
+    std::uint64_t requests = 0, journeys = 0, errors = 0;
+    void add(const Interval& other) {
+      latency.merge(other.latency);
+      requests += other.requests;
+      journeys += other.journeys;
+      errors += other.errors;
+    }
+  };
+  auto take_interval = [&] {
+    Interval i;
+    for (auto& w : workers) {
+      std::lock_guard lock(w->stats.mu);
+      i.latency.merge(w->stats.interval_latency);
+      w->stats.interval_latency.clear();
+      i.requests += w->stats.interval_requests;
+      i.journeys += w->stats.interval_journeys;
+      i.errors += w->stats.interval_errors;
+      w->stats.interval_requests = w->stats.interval_journeys = w->stats.interval_errors = 0;
+    }
+    return i;
+  };
+  // The last second before the deadline, taken at the deadline and held: said with the drain's
+  // first tick a second later, or, when the drain ends sooner, folded into the run's last line
+  // (so no line repeats the last full second with a sliver of draining in it). Ticking only
+  // once a second past the deadline made the drain's first sample cover two seconds, and the
+  // second before the deadline had no line and no timeline sample (an outside probe).
+  std::optional<Interval> held;
+  Clock::time_point held_at{};
+  auto emit = [&](Clock::time_point at, const Interval& i, double seconds, bool final,
+                  const std::string& note) {
+    Progress p;
+    p.note = note;
+    p.final = final;
+    for (auto& w : workers) {
+      std::lock_guard lock(w->stats.mu);
+      p.requests += w->stats.requests.count;
+      p.errors += w->stats.requests.errors;
+      p.orders_paid += w->stats.paid;
+    }
+    p.elapsed_s = std::chrono::duration<double>(at - shared.start).count();
+    p.requests_per_second = seconds > 0 ? static_cast<double>(i.requests) / seconds : 0;
+    p.journeys_per_second = seconds > 0 ? static_cast<double>(i.journeys) / seconds : 0;
+    p.p99_ms = i.latency.quantile_ms(0.99);
+    p.has_latency = i.latency.count() > 0;
+    if (seconds > 0) {
+      result.timeline.push_back(
+          {p.elapsed_s, p.requests_per_second, static_cast<double>(i.errors) / seconds,
+           i.latency.quantile_ms(0.50), i.latency.quantile_ms(0.90), p.p99_ms, p.has_latency});
+    }
+    if (o.on_progress) {
+      // A callback that throws ends the run here, faults off and threads joined; leaving
+      // with the threads still joinable ended the process (std::terminate).
+      try {
+        o.on_progress(p);
+      } catch (...) {
+        faults_off();
+        stop_workers();
+        throw;
+      }
+    }
+  };
   for (;;) {
-    bool done = wait_all(std::chrono::milliseconds(100));
+    // Woken at the deadline itself, to take the last second's figures there.
+    auto wait = std::chrono::nanoseconds(std::chrono::milliseconds(100));
+    if (const auto before = Clock::now(); before < shared.deadline)
+      wait = std::min(wait, std::chrono::nanoseconds(shared.deadline - before));
+    bool done = wait_all(wait);
     auto now = Clock::now();
     std::string note;
     if (switch_faults_on(now)) note = "faults on";
@@ -946,53 +1014,30 @@ LoadResult run_load(const LoadOptions& o) {
       note = "faults off";
     }
     // After the deadline no journey starts. The tick that ends the run comes when the ones in
-    // flight are done, covering the time since the tick before (so no line repeats the last
-    // full second with a sliver of draining in it); a drain that lasts a second or more ticks
-    // once a second meanwhile (it went silent, and its seconds were one sample).
+    // flight are done, covering the time since the tick before; a drain that lasts a second or
+    // more ticks once a second meanwhile, after the held second before the deadline.
+    if (!done && note.empty() && !held && now >= shared.deadline && last_tick < shared.deadline) {
+      held = take_interval();
+      held_at = now;
+      continue;
+    }
     const bool tick_due =
         now - last_tick >= std::chrono::seconds(1) &&
         (now < shared.deadline || now - shared.deadline >= std::chrono::seconds(1));
     if (tick_due || done || !note.empty()) {
-      Progress p;
-      p.note = note;
-      double interval = std::chrono::duration<double>(now - last_tick).count();
-      p.final = done;
-      LatencyStats lat;
-      std::uint64_t reqs = 0, journeys = 0, errors = 0;
-      for (auto& w : workers) {
-        std::lock_guard lock(w->stats.mu);
-        lat.merge(w->stats.interval_latency);
-        w->stats.interval_latency.clear();
-        reqs += w->stats.interval_requests;
-        journeys += w->stats.interval_journeys;
-        errors += w->stats.interval_errors;
-        w->stats.interval_requests = w->stats.interval_journeys = w->stats.interval_errors = 0;
-        p.requests += w->stats.requests.count;
-        p.errors += w->stats.requests.errors;
-        p.orders_paid += w->stats.paid;
+      Interval i = take_interval();
+      if (held && (done || !note.empty()) && now - held_at < std::chrono::seconds(1)) {
+        // A short drain: one line for the last second and the drain together.
+        i.add(*held);
+        held.reset();
       }
-      p.elapsed_s = std::chrono::duration<double>(now - shared.start).count();
-      p.requests_per_second = interval > 0 ? static_cast<double>(reqs) / interval : 0;
-      p.journeys_per_second = interval > 0 ? static_cast<double>(journeys) / interval : 0;
-      p.p99_ms = lat.quantile_ms(0.99);
-      p.has_latency = lat.count() > 0;
-      if (interval > 0) {
-        result.timeline.push_back({p.elapsed_s, p.requests_per_second,
-                                   static_cast<double>(errors) / interval, lat.quantile_ms(0.50),
-                                   lat.quantile_ms(0.90), p.p99_ms, p.has_latency});
+      if (held) {
+        emit(held_at, *held, std::chrono::duration<double>(held_at - last_tick).count(), false, "");
+        last_tick = held_at;
+        held.reset();
       }
+      emit(now, i, std::chrono::duration<double>(now - last_tick).count(), done, note);
       last_tick = now;
-      if (o.on_progress) {
-        // A callback that throws ends the run here, faults off and threads joined; leaving
-        // with the threads still joinable ended the process (std::terminate).
-        try {
-          o.on_progress(p);
-        } catch (...) {
-          faults_off();
-          stop_workers();
-          throw;
-        }
-      }
     }
     if (done) break;
   }

@@ -230,6 +230,16 @@ grep -E '^ +[0-9.]+s +[0-9]+ req/s' "$tmp/out" | awk '{print $1}' | tr -d s >"$t
 if [[ $(wc -l <"$tmp/ticks") -eq 2 ]] && sort -n -c "$tmp/ticks" 2>/dev/null && [[ -z $(uniq -d "$tmp/ticks") ]] &&
   grep -qE '^2\.[0-9]{2}$' <(tail -n1 "$tmp/ticks"); then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: load's progress lines: $(tr '\n' ' ' <"$tmp/ticks")"; sed 's/^/    /' "$tmp/out" | head -8; fi
+# A drain of a second or more: a line (and a timeline sample) for the second before the
+# deadline, then one a second; the drain's first sample covered two seconds, and the second
+# before the deadline had none (an outside probe: samples at 1.0, 3.0 and 3.04 s).
+expect_code 0 "load: a long drain" "$shopctl" load --users 4 --duration 2s --timeout 3s --mix browse=1 --json "$tmp/drain.json" \
+  --fault '{"target":"gateway","type":"hang","match":{"method":"GET","path":"/api/catalog/products"},"select":{"every":50}}'
+if jq -e '[.timeline[].at_s] | (map(select(. >= 1.9 and . < 2.5)) | length) == 1 and
+    (map(select(. >= 2.9 and . < 3.5)) | length) >= 1 and (.[0] < 1.5)' "$tmp/drain.json" >/dev/null; then
+  passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: load's samples through a long drain: $(jq -c '[.timeline[].at_s]' "$tmp/drain.json")"
+fi
 expect_code 1 "load: --users 0" "$shopctl" load --users 0 --duration 1s --quiet
 expect_output "not in range 1 to 100000" "load names the users range"
 # A duration too long to represent was "expected a duration like 500ms, 10s or 1m".
