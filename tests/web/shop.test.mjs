@@ -1197,7 +1197,9 @@ test('a slow checkout says so, keeps the cart as shown, and does not pull a shop
     await page.locator('[data-test="placing-order"]').waitFor({timeout: 2000});
     await page.goto(`${shop.url}/#/`);
     const placed = page.locator('[data-test="placed-elsewhere"]');
-    await placed.waitFor({timeout: 10000});
+    // The answer comes 2.5 s after the click, later on a machine busy with CI's other lanes
+    // (10 s ran out there once; the test passed alone).
+    await placed.waitFor({timeout: 20000});
     assert.doesNotMatch(page.url(), /\/pay\//);
     assert.match(await placed.textContent(), /is placed and waiting for its payment/);
     assert.equal((await listOrders(shop, token)).length, 2);
