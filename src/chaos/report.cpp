@@ -189,6 +189,14 @@ std::string text_report(const ChaosResult& r) {
   }
   auto t = tally(r.verdicts);
   if (t.not_checked) out += format("  (%d not checked)\n", t.not_checked);
+  // --check on a folder a SIGKILL left: money in flight (a callback not yet delivered, an order
+  // still pending) fails the invariants in the words of a loss, and only the "NOT quiescent"
+  // above told them apart (an outside probe). Said where the failures are read.
+  if (r.files_only && !r.quiescent && t.failed > 0)
+    out +=
+        "  note: the folder was NOT quiescent: money still in flight fails these invariants as a "
+        "loss would. Start a shop on the folder (shopctl serve --data-dir FOLDER), let it settle, "
+        "stop it, and check again before calling anything lost\n";
   out += format("chaos: %d passed, %d failed\n", t.passed, t.failed);
   return out;
 }

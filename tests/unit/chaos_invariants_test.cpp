@@ -579,3 +579,23 @@ TEST_CASE("the chaos console names the probe shoppers' unexpected answers") {
   CHECK(text.find("answers not as expected: 503 catalog_unavailable x1", probe_at) !=
         std::string::npos);
 }
+
+// --check on a folder a SIGKILL left: its failures read as a loss, with only "NOT quiescent"
+// above to tell them apart (an outside probe). The failures are followed by what to do.
+TEST_CASE("chaos --check on a folder not quiescent says its failures may be money in flight") {
+  shopctl::chaos::ChaosResult r;
+  r.files_only = true;
+  r.quiescent = false;
+  shopctl::chaos::Verdict failed;
+  failed.name = "callbacks-delivered";
+  failed.statement = "every payment result reached the order service";
+  failed.outcome = shopctl::chaos::Outcome::failed;
+  r.verdicts.push_back(failed);
+  const std::string hint = "money still in flight fails these invariants as a loss would";
+  CHECK(shopctl::chaos::text_report(r).find(hint) != std::string::npos);
+  r.quiescent = true;  // settled: a failure is a failure
+  CHECK(shopctl::chaos::text_report(r).find(hint) == std::string::npos);
+  r.quiescent = false;
+  r.verdicts.front().outcome = shopctl::chaos::Outcome::passed;  // nothing failed: nothing to say
+  CHECK(shopctl::chaos::text_report(r).find(hint) == std::string::npos);
+}
