@@ -248,7 +248,13 @@ expect_output "--duration: at most 24h, got '9000000000000h'" "load says a too-l
 # chaos under an open-file limit too low for its shoppers: said at the start and at the end,
 # naming the limit (it ran its whole duration, then "eventfd_select_interrupter: Too many open
 # files", exit 3; an outside probe).
-expect_code 3 "chaos under ulimit -n 256" bash -c "ulimit -n 256 && exec timeout 120 '$shopctl' chaos --duration 2s --seed 3 --quiet"
+# Whether the run then runs out depends on the machine's pace (beside CI's other lanes it once
+# did not): exit 3, or 0; the note at the start is said either way.
+bash -c "ulimit -n 256 && exec timeout 120 '$shopctl' chaos --duration 2s --seed 3 --quiet" >"$tmp/out" 2>&1
+chaos_files_rc=$?
+if [[ $chaos_files_rc -eq 3 || $chaos_files_rc -eq 0 ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: chaos under ulimit -n 256: exit $chaos_files_rc, want 3 or 0"; sed 's/^/    /' "$tmp/out" | head -10
+fi
 expect_output "note: 12 shoppers need about [0-9]+ open files, more than the limit \(ulimit -n is 256\)" "chaos says the limit is too low at the start"
 expect_code 1 "chaos: --duration 2562048h" "$shopctl" chaos --duration 2562048h --quiet
 expect_output "--duration: at most 24h, got '2562048h'" "chaos says a too-long duration is too long"
