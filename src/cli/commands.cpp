@@ -373,6 +373,16 @@ std::vector<std::string> StaleReports::write(
     fs::path target, temporary;
   };
   std::vector<Pending> pending;
+  // Written in place (no file beside it, no rename): says `fallback` when the stream has no
+  // errno of its own.
+  auto write_in_place = [&](const std::string& report, const fs::path& target,
+                            const std::string& text, int fallback) {
+    errno = 0;
+    std::ofstream out(target);
+    out << text;
+    out.close();
+    if (!out) say(report, errno ? errno : fallback);
+  };
   for (const auto& [report, text] : reports) {
     if (report.empty()) continue;
     const fs::path target = report_target(report);
@@ -380,11 +390,7 @@ std::vector<std::string> StaleReports::write(
     const auto status = fs::status(target, ec);
     if (fs::exists(status) && !fs::is_regular_file(status)) {
       // A FIFO, a device: written in place, outside the lock (a FIFO with no reader waits).
-      errno = 0;
-      std::ofstream out(target);
-      out << text;
-      out.close();
-      if (!out) say(report, errno);
+      write_in_place(report, target, text, 0);
       continue;
     }
     std::string name =
@@ -395,11 +401,7 @@ std::vector<std::string> StaleReports::write(
       if (fs::is_regular_file(status)) {
         // A folder where no new file can be made (not writable), with a report file that can
         // be written: written in place, as before.
-        errno = 0;
-        std::ofstream out(target);
-        out << text;
-        out.close();
-        if (!out) say(report, errno ? errno : why);
+        write_in_place(report, target, text, why);
       } else {
         say(report, why);
       }

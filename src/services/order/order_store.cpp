@@ -486,24 +486,9 @@ asio::awaitable<IdempotencyClaim> OrderStore::claim_idempotency_key(std::string 
                                                                     std::int64_t now_ms,
                                                                     StoredCart* cart) {
   IdempotencyClaim claim;
-  std::exception_ptr failed;
-  try {
-    co_await claim_key_job(user_id, key, now_ms, cart, claim);
-  } catch (...) {
-    failed = std::current_exception();
-  }
-  if (failed) {
-    // The cart's claim is not part of the transaction: a job that failed after taking it (the
-    // key's insert, or its group's commit, refused by a full disk) lets it go here.
-    if (!claim.checkout_claim.empty()) claims_.release(user_id, claim.checkout_claim);
-    std::rethrow_exception(failed);
-  }
-  co_return claim;
-}
-
-asio::awaitable<void> OrderStore::claim_key_job(const std::string& user_id, const std::string& key,
-                                                std::int64_t now_ms, StoredCart* cart,
-                                                IdempotencyClaim& claim) {
+  // The cart's claim is not part of the transaction: a job that fails after taking it (the
+  // key's insert, or its group's commit, refused by a full disk) lets it go.
+  CheckoutClaims::ReleaseUnlessKept taken(claims_, user_id, claim.checkout_claim);
   co_await db_.worker().run(
       [&](Database& db) {
         db.transaction([&] {
@@ -555,23 +540,18 @@ asio::awaitable<void> OrderStore::claim_key_job(const std::string& user_id, cons
         // claims the key afresh.
       },
       Durability::deferred);
+  taken.keep();
+  co_return claim;
 }
 
 asio::awaitable<CheckoutClaim> OrderStore::claim_checkout(std::string user_id) {
   CheckoutClaim claim;
-  std::exception_ptr failed;
-  try {
-    co_await db_.worker().run([&](Database& db) {
-      claim.claim_id = claim_cart(db, claims_, user_id, max_unpaid_orders_.load());
-      claim.cart = load_cart(db, user_id);
-    });
-  } catch (...) {
-    failed = std::current_exception();
-  }
-  if (failed) {
-    if (!claim.claim_id.empty()) claims_.release(user_id, claim.claim_id);
-    std::rethrow_exception(failed);
-  }
+  CheckoutClaims::ReleaseUnlessKept taken(claims_, user_id, claim.claim_id);
+  co_await db_.worker().run([&](Database& db) {
+    claim.claim_id = claim_cart(db, claims_, user_id, max_unpaid_orders_.load());
+    claim.cart = load_cart(db, user_id);
+  });
+  taken.keep();
   co_return claim;
 }
 

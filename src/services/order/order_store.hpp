@@ -66,6 +66,27 @@ class CheckoutClaims {
   void release(const std::string& user_id, const std::string& claim_id);
   void clear();
 
+  // Releases the claim `claim_id` names, when set, unless keep() was called: a database job
+  // that took a claim and then failed (or whose group's commit did) lets it go.
+  class ReleaseUnlessKept {
+   public:
+    ReleaseUnlessKept(CheckoutClaims& claims, const std::string& user_id,
+                      const std::string& claim_id)
+        : claims_(claims), user_id_(user_id), claim_id_(claim_id) {}
+    ~ReleaseUnlessKept() {
+      if (!kept_ && !claim_id_.empty()) claims_.release(user_id_, claim_id_);
+    }
+    ReleaseUnlessKept(const ReleaseUnlessKept&) = delete;
+    ReleaseUnlessKept& operator=(const ReleaseUnlessKept&) = delete;
+    void keep() { kept_ = true; }
+
+   private:
+    CheckoutClaims& claims_;
+    const std::string& user_id_;
+    const std::string& claim_id_;
+    bool kept_ = false;
+  };
+
  private:
   mutable std::mutex mu_;
   std::map<std::string, std::string> by_user_;
@@ -227,11 +248,6 @@ class OrderStore {
       const std::string& order_id, const std::string& payment_id, std::string_view payment_status,
       const std::string& reason, std::int64_t now_ms, const Decide& decide,
       const After& after = {});
-
-  // claim_idempotency_key's database job.
-  boost::asio::awaitable<void> claim_key_job(const std::string& user_id, const std::string& key,
-                                             std::int64_t now_ms, StoredCart* cart,
-                                             IdempotencyClaim& claim);
 
   platform::StoreDatabase db_;
   CheckoutClaims claims_;
