@@ -1402,6 +1402,36 @@ test('the order page drops the "cannot reach" notice when it reads the order cha
   await page.context().close();
 });
 
+// One 404 on a poll of an order the page had read (a fault injected on the route) ended the
+// polling for good: "Not found" in place of the order, which stayed "pending" after it was paid.
+test('the order page keeps polling through a 404 for an order it has read', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-005', 1);
+  const created = await fetch(`${shop.url}/api/orders`, {method: 'POST',
+    headers: {Authorization: `Bearer ${await shopperToken(page)}`, 'Idempotency-Key': `web-404-${Date.now()}`}});
+  assert.equal(created.status, 201);
+  const order = await created.json();
+  await page.goto(`${shop.url}/#/orders/${order.order_id}`);
+  await waitForOrderStatus(page, 'PAYMENT_PENDING');
+  await admin(shop, 'POST', '/_admin/faults', {id: 'web-order-read-404', target: 'order', from: 'gateway',
+    type: 'abort', status: 404, match: {method: 'GET', path: `/orders/${order.order_id}`}});
+  try {
+    await page.locator('[data-test="order-unreachable"]').waitFor({timeout: 5000});
+    assert.notEqual(await page.title(), 'Not found · shopctl shop');
+    const paid = await fetch(order.payment.pay_url, {method: 'POST',
+      headers: {'Content-Type': 'application/json', Accept: 'application/json'},
+      body: JSON.stringify({card_number: '4242424242424242'})});
+    assert.equal(paid.status, 200);
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-order-read-404');
+  }
+  await waitForOrderStatus(page, 'PAID');
+  await page.locator('[data-test="order-unreachable"]').waitFor({state: 'detached', timeout: 2000});
+  noProblems(page);
+  await page.context().close();
+});
+
 async function addByApi(at, token, productId, quantity) {
   const added = await fetch(`${at.url}/api/cart/items`, {method: 'POST',
     headers: {Authorization: `Bearer ${token}`, 'Content-Type': 'application/json'},

@@ -1265,8 +1265,11 @@ async function orderPage(id, generation, state = {failures: 0, drawn: null, reac
   } catch (error) {
     if (generation !== renderCount) return;
     // A definite answer (the order does not exist, a refused session) is the router's to show;
-    // "too many requests" (429) and a timeout (408) pass, as a 5xx does.
-    const passing = error.status === 429 || error.status === 408;
+    // "too many requests" (429) and a timeout (408) pass, as a 5xx does. So does a 404 for an
+    // order this page has read already: an order is never removed, so it is a passing fault on
+    // the way (one injected 404 ended the polling for good, and a paid order stayed "pending").
+    const passing = error.status === 429 || error.status === 408
+      || (error.status === 404 && state.drawn !== null && !error.redirected);
     if (error.redirected || (error.status >= 400 && error.status < 500 && !passing)) throw error;
     state.failures += 1;
     const wait = Math.min(POLL_MS * 2 ** (state.failures - 1), POLL_MAX_MS);
