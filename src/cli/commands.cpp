@@ -449,6 +449,43 @@ std::vector<std::string> StaleReports::write(
   return failed;
 }
 
+void remove_reports_after_parse_error(const CLI::App& app, int argc, const char* const* argv) {
+  static const std::vector<std::pair<std::string_view, std::vector<std::string>>> kReports = {
+      {"run", {"--junit", "--json", "--html"}},
+      {"load", {"--json", "--html"}},
+      {"chaos", {"--json"}}};
+  for (const CLI::App* sub : app.get_subcommands()) {
+    const auto entry = std::find_if(kReports.begin(), kReports.end(),
+                                    [&](const auto& e) { return e.first == sub->get_name(); });
+    if (entry == kReports.end()) continue;
+    std::vector<std::string> reports;
+    for (const auto& name : entry->second) {
+      const CLI::Option* option = sub->get_option_no_throw(name);
+      if (option == nullptr || option->results().empty()) continue;
+      const std::string& path = option->results().back();
+      if (path.empty() || path == "-" || console_stream_of(path) != 0) continue;
+      reports.push_back(path);
+    }
+    if (reports.empty()) continue;
+    // Every other argument may name a file the command would have read: each is kept. A
+    // report's own argument is set aside once (`--junit r.xml` and `--junit=r.xml` alike).
+    std::vector<std::string> others;
+    for (int i = 1; i < argc; ++i) {
+      std::string_view argument = argv[i];
+      if (const auto eq = argument.find('='); argument.starts_with("--") && eq != argument.npos)
+        argument.remove_prefix(eq + 1);
+      others.emplace_back(argument);
+    }
+    for (const auto& report : reports) {
+      if (const auto it = std::find(others.begin(), others.end(), report); it != others.end())
+        others.erase(it);
+    }
+    const std::string command = "shopctl " + sub->get_name();
+    const StaleReports::RemoveAtExit remove{std::make_shared<StaleReports>(reports, others),
+                                            command.c_str()};
+  }
+}
+
 StaleReports::RemoveAtExit::~RemoveAtExit() {
   const std::string removed = stale->remove();
   if (!removed.empty()) std::cerr << command << ": note: " << removed << "\n";

@@ -84,6 +84,13 @@ struct ReportFile {
 // anybody's.
 bool refuse_report_to_stdout(const char* command, std::initializer_list<ReportFile> reports);
 
+// After a command line CLI11 refused (an unknown option, `--users 0`, no scenario path), the
+// reports that run, load or chaos were given are removed as any run that writes none removes
+// them (docs/ci.md): an earlier run's green JUnit stayed beside exit 1. Only a report option's
+// own value counts, and only as stale reports are removed: never "-", where standard output or
+// error goes, a `.yaml`/`.yml`, or a file another argument names (it may be an input).
+void remove_reports_after_parse_error(const CLI::App& app, int argc, const char* const* argv);
+
 // Why `serve` ends before the shop is up, on standard error: "COMMAND: WHAT: WHY" as text, or,
 // with `--log-format json`, one JSON log line (`ts`, `level` error, `msg` WHAT, `command`,
 // `error` WHY), so that a log shipper reading the stream sees JSON lines only, the reason of

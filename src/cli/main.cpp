@@ -130,7 +130,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // CLI11 exits 0 for --help; every real command-line error is exit code 1.
     int code = app.exit(e);
-    if (code != 0) return shopctl::kExitUsage;
+    if (code != 0) {
+      shopctl::cli::remove_reports_after_parse_error(app, argc, argv);
+      return shopctl::kExitUsage;
+    }
     std::cout.flush();
     if (!std::cout) {
       std::cerr << "shopctl: cannot write to standard output\n";

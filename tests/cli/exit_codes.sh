@@ -815,6 +815,26 @@ expect_output "removed the reports an earlier run left at .*stale.xml, .*stale.j
 if [[ ! -e "$tmp/stale.xml" && ! -e "$tmp/stale.json" ]]; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: a run that ran nothing left the earlier run's reports in place"
 fi
+# A command line CLI11 refuses (an unknown option, a value out of range, no scenario path) ran
+# nothing too: the earlier run's green reports stayed beside exit 1, for run, load and chaos. A
+# file another argument names is kept (it may be an input).
+for cmdline in "run --no-such-flag $tmp/good.yaml --junit=$tmp/stale.xml --json $tmp/stale.json" \
+    "load --users 0 --json $tmp/stale.json --html $tmp/stale.xml" "chaos --users 0 --json $tmp/stale.json" \
+    "run --junit $tmp/stale.xml --json $tmp/stale.json"; do
+  printf '{"summary": {"failed": 0}}\n' > "$tmp/stale.json"
+  printf '<testsuites tests="1" failures="0"/>\n' > "$tmp/stale.xml"
+  # shellcheck disable=SC2086
+  expect_code 1 "a refused command line: $cmdline" "$shopctl" $cmdline
+  expect_output "note: removed the reports? an earlier run left at .*stale" "the refused command line says it removed the reports"
+  if [[ ! -e "$tmp/stale.json" ]] && { [[ $cmdline == chaos* ]] || [[ ! -e "$tmp/stale.xml" ]]; }; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: a refused command line ($cmdline) left the earlier run's reports in place"
+  fi
+done
+printf '<testsuites tests="1" failures="0"/>\n' > "$tmp/stale.xml"
+expect_code 1 "a refused command line whose report is also an argument" "$shopctl" run "$tmp/stale.xml" --junit "$tmp/stale.xml" --no-such-flag
+if [[ -e "$tmp/stale.xml" ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: a refused command line removed a file another argument names"
+fi
 # A failed expectation whose answer quotes an error's words, or one under a low open-file limit
 # that the shop answered, is a failure (exit 4), not "this process ran out of open files" (exit
 # 3, which CI may retry away): a shopper named "Too many open files" was (an outside probe).
