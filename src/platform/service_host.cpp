@@ -121,26 +121,10 @@ void ServiceHost::record_violation(const Request& req, const std::string& caller
   // many were not. A client with no credential, pipelining refused requests into an internal
   // port, wrote 11-13 MB of warn lines a second (an outside probe: 34 MB in 3 s of a
   // --processes child's serve.log).
-  constexpr int kViolationLinesPerSecond = 20;
-  bool log_it = false;
-  std::uint64_t unlogged = 0;
-  if (ctx_.log.enabled(LogLevel::warn)) {
-    const auto second = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::steady_clock::now().time_since_epoch())
-                            .count();
-    std::lock_guard lock(violation_log_mu_);
-    if (second != violation_log_second_) {
-      violation_log_second_ = second;
-      violation_lines_ = 0;
-      unlogged = std::exchange(violations_unlogged_, 0);
-    }
-    log_it = violation_lines_ < kViolationLinesPerSecond;
-    if (log_it) {
-      ++violation_lines_;
-    } else {
-      ++violations_unlogged_;
-    }
-  }
+  LineBudget::Taken taken;
+  if (ctx_.log.enabled(LogLevel::warn)) taken = violation_lines_.take();
+  const bool log_it = taken.log;
+  const std::uint64_t unlogged = taken.unlogged;
   if (unlogged > 0) {
     ctx_.log.warn("architecture violations not logged",
                   {{"service", service_},

@@ -148,10 +148,7 @@ class ServiceHost {
   HeadGate head_gate_;
   std::vector<std::string> fault_exempt_;
   // The warn lines of violations, at most kViolationLinesPerSecond a second (record_violation).
-  std::mutex violation_log_mu_;
-  std::int64_t violation_log_second_ = 0;
-  int violation_lines_ = 0;
-  std::uint64_t violations_unlogged_ = 0;
+  LineBudget violation_lines_{20};  // 20 violations logged a second at most
 };
 
 // The body of GET /_admin/calls for records since `since` (JSON text).

@@ -1476,7 +1476,28 @@ curl -s -o /dev/null "$catalog_url/api/catalog/products"
 sleep 0.3
 recorded=$(curl -s -H "X-Admin-Token: $admin" "$catalog_url/_admin/edges" | jq -r '.violations')
 logged=$(grep -c '"architecture violation"\|architecture violation ' "$tmp/flood.out")
+# So are forged webhooks, which anyone can send to the public door: each wrote a warn line.
+gateway_url=$(sed -nE 's/^ *public door +(http:\/\/[0-9.:]+).*/\1/p' "$tmp/flood.out")
+forged=(); for i in $(seq 1 200); do
+  [[ $i -gt 1 ]] && forged+=(--next)
+  forged+=(-s -o /dev/null -w '%{http_code}\n' -H "Payment-Signature: t=1,v1=00" -H 'Content-Type: application/json' -d '{}' "$gateway_url/api/payments/webhook")
+done
+webhook_start=$(date +%s)
+forged_codes=$(curl "${forged[@]}" | sort | uniq -c | tr -s ' ')
+webhook_end=$(date +%s)
+sleep 1.1
+curl -s -o /dev/null -H "Payment-Signature: t=1,v1=00" -H 'Content-Type: application/json' -d '{}' "$gateway_url/api/payments/webhook"
+sleep 0.3
 kill "$flood_pid"; wait "$flood_pid" 2>/dev/null
+webhook_logged=$(grep -c "signature does not verify: a forged event" "$tmp/flood.out")
+webhook_unlogged=$(sed -nE 's/.*webhooks whose signature does not verify not logged count=([0-9]+).*/\1/p' "$tmp/flood.out" | awk '{ n += $1 } END { print n + 0 }')
+webhook_most=$((20 * (webhook_end - webhook_start + 2) + 1))
+if [[ "$forged_codes" == " 200 400" && "$webhook_logged" -le "$webhook_most" && $((webhook_logged + webhook_unlogged)) -eq 201 && "$webhook_unlogged" -gt 0 ]]; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+  echo "FAIL: 201 forged webhooks: all refused 400 ($forged_codes), at most $webhook_most lines logged ($webhook_logged), the rest counted ($webhook_unlogged)"
+fi
 # 20 lines in each second the flood touched, and one for the request after it. The service
 # counts its seconds on the steady clock, not on `date`'s: a flood inside one wall-clock second
 # can still touch two of the service's (a clean-clone CI run logged 41 lines, 20 + 20 + 1, in

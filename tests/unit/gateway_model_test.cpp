@@ -79,6 +79,11 @@ TEST_CASE("no header, another scheme, a refused or an expired token are each una
   CHECK(error_code_of([] { gateway::authenticated_user("Basic dXNyOnB3", options()); }) ==
         "invalid_token");
   CHECK(error_code_of([] { gateway::authenticated_user("Bearer", options()); }) == "invalid_token");
+  // With a reason, as every other refused token (they were `{}`; an outside probe).
+  CHECK(error_of("Basic dXNyOnB3").details() == nlohmann::json{{"reason", "not_bearer"}});
+  CHECK(error_of("Bearer").details() == nlohmann::json{{"reason", "empty"}});
+  CHECK(error_of("bearer").details() == nlohmann::json{{"reason", "empty"}});
+  CHECK(error_of("").details() == nlohmann::json{{"reason", "empty"}});
 
   auto expired = error_of("Bearer " + token(kGatewayNow - 1));
   CHECK(expired.kind() == ErrorKind::unauthorized);

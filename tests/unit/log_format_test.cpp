@@ -155,3 +155,20 @@ TEST_CASE(
     }
   }
 }
+
+TEST_CASE("a line budget logs so many lines a second and counts the rest, said once") {
+  shopctl::platform::LineBudget budget(2);
+  CHECK(budget.take(10).log);
+  CHECK(budget.take(10).log);
+  const auto third = budget.take(10);
+  CHECK_FALSE(third.log);
+  CHECK(third.unlogged == 0);
+  CHECK_FALSE(budget.take(10).log);
+  // The next second: logged again, and the two lines the last one left out are said once.
+  const auto next = budget.take(11);
+  CHECK(next.log);
+  CHECK(next.unlogged == 2);
+  CHECK(budget.take(11).unlogged == 0);
+  // A second with nothing left out says nothing.
+  CHECK(budget.take(15).unlogged == 0);
+}

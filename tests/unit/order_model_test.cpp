@@ -85,6 +85,25 @@ TEST_CASE("a product id must fit into the catalog's ids list") {
         "invalid_field");
 }
 
+TEST_CASE("a refused product id says what is wrong with it") {
+  // The details said only max_length, for an empty id or a comma too (an outside probe).
+  const auto reason_of = [](std::string id) {
+    try {
+      order::validate_product_id(id, "product_id");
+    } catch (const shopctl::platform::DomainError& e) {
+      CHECK(e.details()["max_length"] == 100);
+      return e.details()["reason"].get<std::string>();
+    }
+    return std::string("accepted");
+  };
+  CHECK(reason_of("") == "empty");
+  CHECK(reason_of("a,b") == "comma");
+  CHECK(reason_of("a\tb") == "control_character");
+  CHECK(reason_of("a\xc2\x9b") == "control_character");
+  CHECK(reason_of(std::string(101, 'p')) == "too_long");
+  CHECK(reason_of("p-001") == "accepted");
+}
+
 TEST_CASE("checkout takes the catalog's latest prices, or names every product it cannot sell") {
   const std::vector<order::CartLine> lines = {{"p-001", "Coffee", 2, 100},
                                               {"p-002", "Tea", 1, 250}};

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <utility>
 
 namespace shopctl::platform {
 
@@ -132,6 +133,29 @@ void Logger::log(LogLevel level, std::string_view message, const nlohmann::json&
   std::lock_guard lock(mu_);
   std::fwrite(line.data(), 1, line.size(), out_);
   std::fflush(out_);
+}
+
+LineBudget::Taken LineBudget::take() {
+  return take(std::chrono::duration_cast<std::chrono::seconds>(
+                  std::chrono::steady_clock::now().time_since_epoch())
+                  .count());
+}
+
+LineBudget::Taken LineBudget::take(std::int64_t second) {
+  std::lock_guard lock(mu_);
+  Taken taken;
+  if (second != second_) {
+    second_ = second;
+    lines_ = 0;
+    taken.unlogged = std::exchange(unlogged_, 0);
+  }
+  taken.log = lines_ < per_second_;
+  if (taken.log) {
+    ++lines_;
+  } else {
+    ++unlogged_;
+  }
+  return taken;
 }
 
 }  // namespace shopctl::platform

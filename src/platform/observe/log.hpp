@@ -1,6 +1,7 @@
 #pragma once
 // Structured logs: one line per event, as JSON or as readable text, to stderr by default.
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
 #include <optional>
@@ -41,6 +42,29 @@ class Logger {
   std::atomic<LogFormat> format_;
   std::FILE* out_;
   std::mutex mu_;
+};
+
+// A budget of log lines a second for what an outside client can cause at will (a refused call
+// to an internal port, a forged webhook): a flood of them wrote megabytes of warn lines a
+// second. take() says whether this line is within the budget, and how many lines the seconds
+// before left unlogged (to be said once, in a line of their own). `second` is a steady
+// clock's, in whole seconds (take() reads it; the other overload is for tests).
+class LineBudget {
+ public:
+  explicit LineBudget(int lines_per_second) : per_second_(lines_per_second) {}
+  struct Taken {
+    bool log = false;
+    std::uint64_t unlogged = 0;  // lines of earlier seconds not logged, said now
+  };
+  Taken take();
+  Taken take(std::int64_t second);
+
+ private:
+  const int per_second_;
+  std::mutex mu_;
+  std::int64_t second_ = INT64_MIN;
+  int lines_ = 0;
+  std::uint64_t unlogged_ = 0;
 };
 
 }  // namespace shopctl::platform

@@ -44,7 +44,12 @@ void authenticated_user(std::optional<std::string_view> authorization,
     throw unauthenticated("unauthenticated", "this route needs Authorization: Bearer <token>");
   }
   if (!starts_with_bearer(*authorization)) {
-    throw unauthenticated("invalid_token", "Authorization must be a Bearer token");
+    // details.reason as for every other refused token (it was `{}`): `Bearer` with no token
+    // is `empty`, another scheme (`Basic ...`) `not_bearer`.
+    const bool bare = authorization->size() + 1 == kBearer.size() &&
+                      starts_with_bearer(std::string(*authorization) + " ");
+    throw unauthenticated("invalid_token", "Authorization must be a Bearer token",
+                          {{"reason", bare || authorization->empty() ? "empty" : "not_bearer"}});
   }
   // RFC 6750 2.1: "Bearer" 1*SP b64token. Two spaces were refused as a malformed token.
   std::string_view token = authorization->substr(kBearer.size());

@@ -111,26 +111,31 @@ Order new_pending_order(std::string order_id, std::string user_id, const PricedC
 }
 
 void validate_product_id(std::string_view product_id, std::string_view field) {
-  bool clean = true;
-  for (std::size_t i = 0; i < product_id.size(); ++i) {
+  // What is wrong, in details.reason: the details said only `max_length`, for an empty id or a
+  // comma too (an outside probe).
+  const char* reason = nullptr;
+  for (std::size_t i = 0; i < product_id.size() && reason == nullptr; ++i) {
     const auto byte = static_cast<unsigned char>(product_id[i]);
-    if (byte < 0x20 || byte == 0x7f || byte == ',') clean = false;
+    if (byte < 0x20 || byte == 0x7f) reason = "control_character";
+    if (byte == ',') reason = "comma";
     // The C1 controls, U+0080 to U+009F (UTF-8 C2 80 to C2 9F), are control characters too:
     // `\u009b` (a terminal's CSI) passed and was echoed in the error (an outside probe).
     if (byte == 0xc2 && i + 1 < product_id.size() &&
         static_cast<unsigned char>(product_id[i + 1]) <= 0x9f)
-      clean = false;
+      reason = "control_character";
   }
   // Characters, as the message says (51 two-byte characters were refused as over 100); at
   // most 4 bytes each.
-  const bool too_long = platform::utf8_length(product_id) > kMaxProductIdLength ||
-                        product_id.size() > 4 * kMaxProductIdLength;
-  if (product_id.empty() || too_long || !clean) {
+  if (platform::utf8_length(product_id) > kMaxProductIdLength ||
+      product_id.size() > 4 * kMaxProductIdLength)
+    reason = "too_long";
+  if (product_id.empty()) reason = "empty";
+  if (reason != nullptr) {
     throw DomainError(ErrorKind::invalid, "invalid_field",
                       std::string(field) + " must be a product id of 1 to " +
                           std::to_string(kMaxProductIdLength) +
                           " characters without control characters or commas",
-                      {{"field", field}, {"max_length", kMaxProductIdLength}});
+                      {{"field", field}, {"max_length", kMaxProductIdLength}, {"reason", reason}});
   }
 }
 

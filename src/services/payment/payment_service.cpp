@@ -335,7 +335,8 @@ std::int64_t PaymentService::inline_callback_due_at() const {
 asio::awaitable<Response> PaymentService::webhook(Request& req) {
   auto signature = req.headers.get(platform::security::kWebhookSignatureHeader);
   if (!signature) {
-    throw ApiError(400, "bad_signature", "the event carries no Payment-Signature header");
+    throw ApiError(400, "bad_signature", "the event carries no Payment-Signature header",
+                   {{"check", "missing"}});
   }
   const auto tolerance = runtime().webhook_tolerance.count();
   const auto check = platform::security::verify_webhook(
@@ -350,12 +351,23 @@ asio::awaitable<Response> PaymentService::webhook(Request& req) {
     // A forged event, or a provider that signs with another webhook_secret than this
     // process's: then every payment is captured at the provider while its order stays
     // PAYMENT_PENDING, and payment said nothing (an outside probe on a split shop).
-    ctx_.log.warn(
-        "a webhook's signature does not verify: a forged event, or the provider signs "
-        "with another secrets.webhook_secret than this process's",
-        {{"service", "payment"},
-         {"check", std::string(platform::security::to_string(check))},
-         {"trace_id", req.trace_id}});
+    const auto taken = ctx_.log.enabled(platform::LogLevel::warn)
+                           ? unverified_webhook_lines_.take()
+                           : platform::LineBudget::Taken{};
+    if (taken.unlogged > 0) {
+      ctx_.log.warn("webhooks whose signature does not verify not logged",
+                    {{"service", "payment"},
+                     {"count", taken.unlogged},
+                     {"why", "more than 20 in a second"}});
+    }
+    if (taken.log) {
+      ctx_.log.warn(
+          "a webhook's signature does not verify: a forged event, or the provider signs "
+          "with another secrets.webhook_secret than this process's",
+          {{"service", "payment"},
+           {"check", std::string(platform::security::to_string(check))},
+           {"trace_id", req.trace_id}});
+    }
     throw ApiError(400, "bad_signature", "the event's Payment-Signature does not verify",
                    {{"check", std::string(platform::security::to_string(check))}});
   }

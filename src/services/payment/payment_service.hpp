@@ -128,6 +128,9 @@ class PaymentService : public platform::Service {
   // When this process's run of the service began (steady clock, ns): the outbox's waits are
   // no longer than the time since (outbox_retry_wait).
   std::atomic<std::int64_t> started_ns_{0};
+  // Webhooks whose signature does not verify: anyone can send them, so at most 20 a second
+  // are logged (a flood of forged events wrote a warn line each).
+  platform::LineBudget unverified_webhook_lines_{20};
   platform::BackgroundLoop poller_;      // the callback outbox
   platform::BackgroundLoop reconciler_;  // looks at the provider for lost webhooks
 };
