@@ -351,14 +351,12 @@ asio::awaitable<Response> PaymentService::webhook(Request& req) {
     // A forged event, or a provider that signs with another webhook_secret than this
     // process's: then every payment is captured at the provider while its order stays
     // PAYMENT_PENDING, and payment said nothing (an outside probe on a split shop).
-    const auto taken = ctx_.log.enabled(platform::LogLevel::warn)
-                           ? unverified_webhook_lines_.take()
-                           : platform::LineBudget::Taken{};
+    const auto taken = ctx_.log.enabled(platform::LogLevel::warn) ? unverified_webhook_lines_.take()
+                                                                  : platform::LineBudget::Taken{};
     if (taken.unlogged > 0) {
-      ctx_.log.warn("webhooks whose signature does not verify not logged",
-                    {{"service", "payment"},
-                     {"count", taken.unlogged},
-                     {"why", "more than 20 in a second"}});
+      ctx_.log.warn(
+          "webhooks whose signature does not verify not logged",
+          {{"service", "payment"}, {"count", taken.unlogged}, {"why", "more than 20 in a second"}});
     }
     if (taken.log) {
       ctx_.log.warn(
