@@ -20,6 +20,17 @@ JsonPath JsonPath::parse(std::string_view text) {
   if (text.empty() || text.front() != '$') {
     throw JsonPathError(0, "a JSONPath starts with $" + std::string(kSubset));
   }
+  // A path is written out as it is: `${name}` in it was never expanded and read as the
+  // literal key "${name}", so `$.error.${unset}: {exists: false}` passed, even for a name
+  // nothing defines (an outside probe). Refused, where it stands.
+  for (std::size_t at = text.find("${"); at != std::string_view::npos;
+       at = text.find("${", at + 1)) {
+    if (at > 0 && text[at - 1] == '$') continue;  // `$${`: a literal "${", as in any value
+    throw JsonPathError(at,
+                        "a JSONPath is not expanded: '${...}' is no variable here (write the key "
+                        "itself, or compare with the variable as the matcher's value: "
+                        "$.order_id: \"${order_id}\")");
+  }
   std::size_t i = 1;
   while (i < text.size()) {
     const char c = text[i];

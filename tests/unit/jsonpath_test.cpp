@@ -121,3 +121,14 @@ TEST_CASE("an unsupported feature says which subset is supported") {
           "wildcards are not supported (supported: $.a.b, $.a[0], $.a[-1], $['key'])");
   }
 }
+
+TEST_CASE("a ${...} in a JSONPath is refused where it stands, not read as a literal key") {
+  // `$.error.${unset}: {exists: false}` passed: the key "${unset}" was never there.
+  CHECK(error_offset("$.error.${k}") == 8);
+  CHECK(error_offset("$['${k}']") == 3);
+  CHECK(error_offset("$.items[${i}]") == 8);
+  CHECK(error_offset("$.a.b${x}") == 5);
+  // `$${` is a literal "${", as in any value; a lone `$` or `{` is a key character.
+  CHECK_NOTHROW(JsonPath::parse("$['$${k}']"));
+  CHECK_NOTHROW(JsonPath::parse("$.a$b.{c}"));
+}
