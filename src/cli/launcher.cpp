@@ -111,17 +111,18 @@ void write_shared_config(const fs::path& file, const std::vector<Child>& childre
   write_private_file(file, std::string(out.c_str()) + "\n");
 }
 
-// The end of a child's log, for a launcher that is about to remove it with its --ephemeral
-// folder: the message that names the log would otherwise point at nothing.
-void print_log_tail(const fs::path& log, std::FILE* to) {
+// The end of a child's log that died while starting: why it did is there (a launcher that
+// said only "see .../serve.log" left the operator to look; an --ephemeral one is about to
+// remove it with its folder, and the message would point at nothing).
+void print_log_tail(const fs::path& log, std::FILE* to, bool removed) {
   std::ifstream in(log);
   std::deque<std::string> lines;
   for (std::string line; std::getline(in, line);) {
     lines.push_back(line.substr(0, 400));
     if (lines.size() > 20) lines.pop_front();
   }
-  std::fprintf(to, "  the last %zu line(s) of %s (removed with the --ephemeral folder):\n",
-               lines.size(), log.c_str());
+  std::fprintf(to, "  the last %zu line(s) of %s%s:\n", lines.size(), log.c_str(),
+               removed ? " (removed with the --ephemeral folder)" : "");
   for (const auto& line : lines)
     std::fprintf(to, "  | %s\n", platform::terminal_text(line, true).c_str());
   std::fflush(to);
@@ -434,6 +435,39 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       fs::create_directories(ch.dir);
       children.push_back(std::move(ch));
     }
+    // A child's folder still locked: this launcher holds the shop's folder, so its holder is a
+    // child of a launcher killed with SIGKILL, which finishes its requests in flight before it
+    // ends (SIGTERM from the kernel, up to gateway.upstream_timeout + 1 s). A restart at once
+    // (a process manager's) failed for those seconds with exit 3, the cause only in the child's
+    // serve.log (an outside probe). Waited for, said once; then refused, naming the folder.
+    {
+      const auto drain = std::max(std::chrono::milliseconds(3000),
+                                  config.gateway_upstream_timeout + std::chrono::seconds(1));
+      const auto until = std::chrono::steady_clock::now() + drain + std::chrono::seconds(5);
+      bool said = false;
+      for (const auto& ch : children) {
+        while (true) {
+          const int fd = ::open(ch.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          const bool locked = fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+          if (fd >= 0) ::close(fd);  // releases the lock if this took it
+          if (!locked) break;
+          if (std::chrono::steady_clock::now() >= until) {
+            throw std::runtime_error(
+                "the data folder " + ch.dir.string() +
+                " is in use by another shop (the folder is locked): stop that one first");
+          }
+          if (!said) {
+            std::cerr << "shopctl serve --processes: " << ch.dir.string()
+                      << " is still held by a process of an earlier launcher that ended "
+                         "(killed?), which finishes its requests in flight first: waiting up to "
+                      << std::chrono::duration_cast<std::chrono::seconds>(drain).count() + 5
+                      << " s\n";
+            said = true;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+      }
+    }
     // One clock for the shop: each child keeps its own clock.json, and a clock advance that
     // some children missed (a child that did not answer) kept them apart across a restart of
     // the whole shop. Each starts from the furthest any of them reached. A clock.json that
@@ -599,9 +633,10 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
   } catch (const std::exception& e) {
     say_serve_failure("shopctl serve --processes", o.log_format == "json",
                       "the shop could not start", e.what());
-    if (o.ephemeral) {
+    // With --log-format json, standard error holds JSON lines only (the log is named).
+    if (o.ephemeral || o.log_format != "json") {
       for (const auto& ch : children) {
-        if (ch.pid < 0 && !ch.died_starting.empty()) print_log_tail(ch.log, stderr);
+        if (ch.pid < 0 && !ch.died_starting.empty()) print_log_tail(ch.log, stderr, o.ephemeral);
       }
     }
     stop_all();

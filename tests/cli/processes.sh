@@ -441,6 +441,36 @@ done
 launcher=""
 check "SIGKILL of the launcher stops its children within 2 s" $orphans
 
+# Started again at once after a SIGKILL of the launcher while a request was in flight: the
+# children finish their requests first (up to 11 s) and hold their folders meanwhile. The new
+# launcher failed for those seconds, exit 3, "catalog exited with code 3 while starting" (an
+# outside probe); it now waits for the folders, and says so.
+start_launcher "$work/inflight.txt" "$bin" serve --processes --data-dir "$work/inflight" --gateway-port 0 --log-level warn
+if_gateway=$(awk '/public door/ {print $3}' "$work/inflight.txt")
+if_admin=$(awk '/admin token/ {print $3}' "$work/inflight.txt")
+if_jwt=$(curl -s -X POST "$if_gateway/api/auth/login" -H 'Content-Type: application/json' \
+  -d '{"email":"demo@shop.test","password":"demo-password-1"}' | jq -r .access_token)
+curl -s -o /dev/null -X POST "$if_gateway/_admin/faults" -H "X-Admin-Token: $if_admin" -H 'Content-Type: application/json' \
+  -d '{"id":"hold","target":"catalog","type":"hang"}'
+curl -s -o /dev/null --max-time 20 -H "Authorization: Bearer $if_jwt" "$if_gateway/api/catalog/products" &
+inflight_curl=$!
+sleep 0.5
+kill -KILL "$launcher"; wait "$launcher" 2>/dev/null
+"$bin" serve --processes --data-dir "$work/inflight" --gateway-port 0 --log-level warn >"$work/inflight2.txt" 2>&1 &
+launcher=$!
+for _ in $(seq 1 600); do
+  grep -q "Ctrl-C stops" "$work/inflight2.txt" && break
+  kill -0 "$launcher" 2>/dev/null || break
+  sleep 0.05
+done
+grep -q "Ctrl-C stops" "$work/inflight2.txt" && kill -0 "$launcher" 2>/dev/null &&
+  grep -q "is still held by a process of an earlier launcher" "$work/inflight2.txt"
+inflight_rc=$?
+if [[ $inflight_rc -ne 0 ]]; then sed 's/^/  | /' "$work/inflight2.txt" | tail -n 8; fi
+check "a launcher started at once after a SIGKILLed one with a request in flight waits for its children's folders, and comes up" $inflight_rc
+kill -TERM "$launcher" 2>/dev/null; wait "$launcher" 2>/dev/null; launcher=""
+wait "$inflight_curl" 2>/dev/null
+
 # A launcher killed with SIGKILL cannot remove its --ephemeral folder (identity.json and
 # processes.yaml, the shop's secrets): the next shopctl that makes a temporary folder does
 # (the docs said "remove it by hand").
