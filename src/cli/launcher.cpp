@@ -448,7 +448,8 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       for (const auto& ch : children) {
         while (true) {
           const int fd = ::open(ch.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-          const bool locked = fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+          const bool locked =
+              fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
           if (fd >= 0) ::close(fd);  // releases the lock if this took it
           if (!locked) break;
           if (std::chrono::steady_clock::now() >= until) {
