@@ -729,7 +729,7 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       if (ch.restarts.size() > 5) {
         std::printf("it died %zu times in a minute: giving up (see %s)\n", ch.restarts.size(),
                     ch.log.c_str());
-        if (o.ephemeral) print_log_tail(ch.log, stdout);
+        if (o.ephemeral || o.log_format != "json") print_log_tail(ch.log, stdout, o.ephemeral);
         give_up = true;
         break;
       }
