@@ -69,7 +69,8 @@ struct AdminClient::Impl {
                         "): " + e.what());
     }
   }
-  // Sends and insists on a 2xx answer; returns its JSON body.
+  // Sends and insists on a 2xx answer whose body is a JSON object, as every admin answer is;
+  // returns it.
   json expect(const std::string& method, const std::string& path,
               const std::optional<json>& body = std::nullopt) {
     auto answer = send(method, path, body);
@@ -78,7 +79,44 @@ struct AdminClient::Impl {
                                           std::to_string(answer.status) + ": " +
                                           answer.error_message());
     }
+    if (!answer.body.is_object()) unreadable(answer.status, method, path, "not a JSON object");
     return answer.body;
+  }
+  // A 2xx answer that is not the admin plane's (another program on the port, a proxy's page,
+  // a shop of another version): AdminError, as the header promises. nlohmann::json's own
+  // type_error escaped (not even a std::runtime_error), or a call returned nothing at all: an
+  // empty service list, a fault id "" (an outside probe).
+  [[noreturn]] void unreadable(int status, const std::string& method, const std::string& path,
+                               const std::string& what) const {
+    throw AdminError(status, method + " " + path + " answered " + std::to_string(status) +
+                                 ", but not as a shopctl admin plane answers (" + what + "): is " +
+                                 client.base_url() + " a shopctl shop?");
+  }
+  // A member of an answer, of the type asked for.
+  template <typename T>
+  T member(const json& answer, const char* name, const std::string& method,
+           const std::string& path) const {
+    const auto it = answer.find(name);
+    const bool fits = it != answer.end() && (std::is_same_v<T, std::string> ? it->is_string()
+                                             : std::is_same_v<T, bool>      ? it->is_boolean()
+                                                                       : it->is_number_integer());
+    if (!fits) unreadable(200, method, path, std::string("no ") + name + " of the right type");
+    return it->template get<T>();
+  }
+  // GET /_admin/services, each item checked.
+  std::vector<ServiceInfo> services() {
+    const std::string path = "/_admin/services";
+    auto answer = expect("GET", path);
+    const auto items = answer.find("items");
+    if (items == answer.end() || !items->is_array()) unreadable(200, "GET", path, "no items");
+    for (const auto& item : *items) {
+      if (!item.is_object() || !item.contains("name") || !item["name"].is_string() ||
+          (item.contains("url") && !item["url"].is_string()) ||
+          (item.contains("database") && !item["database"].is_string()) ||
+          (item.contains("running") && !item["running"].is_boolean()))
+        unreadable(200, "GET", path, "an item that is no service");
+    }
+    return api::services_from_json(answer);
   }
   // The name as one path segment: "catalog/stop?" went as it was, and start_service stopped
   // the catalog (an outside probe).
@@ -112,7 +150,7 @@ AdminAnswer AdminClient::send(const std::string& method, const std::string& path
 
 std::vector<ServiceInfo> AdminClient::services() const {
   auto& self = api::live(impl_, "AdminClient");
-  return api::services_from_json(self.expect("GET", "/_admin/services"));
+  return self.services();
 }
 
 void AdminClient::stop_service(const std::string& name) {
@@ -138,25 +176,29 @@ std::chrono::milliseconds AdminClient::advance_clock(std::chrono::milliseconds b
   auto answer =
       self.expect("POST", "/_admin/clock/advance",
                   json{{"by", std::to_string(std::max<std::int64_t>(0, by.count())) + "ms"}});
-  return std::chrono::milliseconds(answer.value("offset_ms", std::int64_t{0}));
+  return std::chrono::milliseconds(
+      self.member<std::int64_t>(answer, "offset_ms", "POST", "/_admin/clock/advance"));
 }
 
 std::chrono::milliseconds AdminClient::clock_offset() const {
   auto& self = api::live(impl_, "AdminClient");
   auto answer = self.expect("GET", "/_admin/clock");
-  return std::chrono::milliseconds(answer.value("offset_ms", std::int64_t{0}));
+  return std::chrono::milliseconds(
+      self.member<std::int64_t>(answer, "offset_ms", "GET", "/_admin/clock"));
 }
 
 std::string AdminClient::add_fault(const FaultSpec& spec) {
   auto& self = api::live(impl_, "AdminClient");
   auto fault = observe_tools::fault_json_from_flags(api::to_flags(spec));
-  return self.expect("POST", "/_admin/faults", fault).value("id", std::string());
+  return self.member<std::string>(self.expect("POST", "/_admin/faults", fault), "id", "POST",
+                                  "/_admin/faults");
 }
 
 std::string AdminClient::add_fault_json(const std::string& fault_json) {
   auto& self = api::live(impl_, "AdminClient");
   auto fault = observe_tools::fault_json_from_text(fault_json);
-  return self.expect("POST", "/_admin/faults", fault).value("id", std::string());
+  return self.member<std::string>(self.expect("POST", "/_admin/faults", fault), "id", "POST",
+                                  "/_admin/faults");
 }
 
 void AdminClient::remove_fault(const std::string& id) {
@@ -193,14 +235,21 @@ std::vector<BreakerState> AdminClient::breakers() const {
       throw Unreachable("cannot reach " + service.url + ": " + e.what());
     }
     if (answer.status == 404) continue;  // a service without breakers
-    if (!answer.ok() || !answer.body.contains("items")) {
+    if (!answer.ok()) {
       throw AdminError(answer.status,
                        "GET " + service.name + " /_admin/circuit-breakers answered " +
                            std::to_string(answer.status) + ": " + answer.error_message());
     }
-    for (const auto& item : answer.body.at("items")) {
+    const auto items = answer.body.is_object() ? answer.body.find("items") : answer.body.end();
+    if (items == answer.body.end() || !items->is_array())
+      self.unreadable(answer.status, "GET", service.url + "/_admin/circuit-breakers", "no items");
+    for (const auto& item : *items) {
+      if (!item.is_object() || !item.contains("name") || !item["name"].is_string() ||
+          !item.contains("state") || !item["state"].is_string())
+        self.unreadable(answer.status, "GET", service.url + "/_admin/circuit-breakers",
+                        "an item that is no circuit breaker");
       out.push_back(
-          {service.name, item.value("name", std::string()), item.value("state", std::string())});
+          {service.name, item["name"].get<std::string>(), item["state"].get<std::string>()});
     }
   }
   return out;
