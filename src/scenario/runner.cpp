@@ -163,12 +163,23 @@ class ShopDriver {
                                " to GET /_admin/services (wrong --admin-token?)");
     }
     auto j = json_of(res);
-    for (const auto& item : j.at("items"))
-      urls_[item.at("name").get<std::string>()] = item.at("url");
-    gateway_instance_ = gateway_instance(j);
+    // Something else on the port that answers 200 with JSON: said so, not in the JSON
+    // library's words ("[json.exception.out_of_range.403] key 'url' not found"; an outside
+    // probe of the public API).
+    std::optional<platform::Deployment> described;
+    try {
+      for (const auto& item : j.at("items"))
+        urls_[item.at("name").get<std::string>()] = item.at("url").get<std::string>();
+      gateway_instance_ = gateway_instance(j);
+      described = platform::Deployment::from_services(j, gateway_url_);
+    } catch (const nlohmann::json::exception&) {
+      throw std::runtime_error(
+          "GET /_admin/services answered 200, but not as a shopctl admin "
+          "plane answers: is " +
+          gateway_url_ + " a shopctl gateway?");
+    }
     // A shop split over processes: the shop-wide admin requests fan out (docs/deploy.md).
-    auto deployment = platform::remembered_deployment(gateway_url_)
-                          .value_or(platform::Deployment::from_services(j, gateway_url_));
+    auto deployment = platform::remembered_deployment(gateway_url_).value_or(std::move(*described));
     if (deployment.split()) deployment_ = std::move(deployment);
     // A shop without the route (older) leaves ${provider_api_key} undefined at run time. In a
     // split shop only the payment and provider processes hold the key (docs/deploy.md).

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include <shopctl/admin_client.hpp>
+#include <shopctl/scenario_runner.hpp>
+#include <shopctl/version.hpp>
 
 #include "../support/loopback_listener.hpp"
 
@@ -113,4 +115,24 @@ TEST_CASE("AdminClient reads an empty fault id as no answer of the admin plane")
   CHECK_THROWS_AS((void)client.add_fault_json(R"({"target":"catalog","type":"hang"})"),
                   shopctl::AdminError);
   CHECK_THROWS_AS((void)client.clock_offset(), shopctl::AdminError);
+}
+
+TEST_CASE(
+    "a ScenarioRunner whose target answers 200 with other JSON says so, not in nlohmann's words") {
+  // It said "[json.exception.out_of_range.403] key 'url' not found".
+  ForeignJsonServer server(R"({"items":[{"name":"gateway"}]})");
+  shopctl::RunnerOptions options;
+  options.target = server.url();
+  options.admin_token = "adm_x";
+  shopctl::ScenarioRunner runner(options);
+  REQUIRE(runner
+              .add_text("version: 1\nname: one read\nsteps:\n  - request: {GET: /health/ready}\n",
+                        "one.yaml")
+              .empty());
+  const auto report = runner.run();
+  CHECK(report.exit_code() == shopctl::kExitShop);
+  const auto said = report.console_summary();
+  CAPTURE(said);
+  CHECK(said.find("json.exception") == std::string::npos);
+  CHECK(said.find("is " + server.url() + " a shopctl gateway?") != std::string::npos);
 }
