@@ -1,6 +1,11 @@
 #include "platform/input_file.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <system_error>
@@ -14,6 +19,55 @@ std::string size_text(std::size_t bytes) {
   return std::to_string(bytes) + " bytes";
 }
 
+// A named pipe (`mkfifo`, `<(...)`, /dev/stdin from a pipe): read until its writers are gone,
+// but never waiting for ever. Opened for reading as it was, a FIFO that nobody writes to
+// blocked in open(), and `serve`, whose stop signals are blocked while it starts, stayed deaf
+// to Ctrl-C and SIGTERM (an outside probe: `serve --config fifo.yaml`; a Shop or a
+// ScenarioRunner given one hung too). Opened without waiting, then polled: no byte and no
+// writer for kPipeWait is an error naming it.
+constexpr auto kPipeWait = std::chrono::seconds(10);
+
+std::string read_pipe(const std::filesystem::path& path, std::size_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw InputFileError(std::string("cannot read it: ") + std::strerror(errno));
+  struct Close {
+    int fd;
+    ~Close() { ::close(fd); }
+  } close_fd{fd};
+  std::string text;
+  auto quiet_until = std::chrono::steady_clock::now() + kPipeWait;
+  char chunk[64 * 1024];
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          quiet_until - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) {
+      throw InputFileError("a named pipe that nothing " +
+                           std::string(text.empty() ? "wrote to" : "finished") + " within " +
+                           std::to_string(kPipeWait.count()) +
+                           " s: give a file, or start the writer first");
+    }
+    pollfd p{fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(left));
+    if (ready < 0 && errno != EINTR) {
+      throw InputFileError(std::string("cannot read it: ") + std::strerror(errno));
+    }
+    if (ready <= 0) continue;
+    // Linux reports POLLHUP on a FIFO only once a writer came and went: then a read of 0 is
+    // its end. Before any writer, a read of 0 is no end at all (poll waits for one).
+    const auto got = ::read(fd, chunk, sizeof chunk);
+    if (got < 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      throw InputFileError(std::string("cannot read it: ") + std::strerror(errno));
+    }
+    if (got == 0) return text;
+    if (text.size() + static_cast<std::size_t>(got) > max_bytes)
+      throw InputFileError("larger than " + size_text(max_bytes) + ": not an input file");
+    text.append(chunk, static_cast<std::size_t>(got));
+    quiet_until = std::chrono::steady_clock::now() + kPipeWait;
+  }
+}
+
 }  // namespace
 
 std::string read_input_file(const std::filesystem::path& path, std::size_t max_bytes) {
@@ -25,6 +79,7 @@ std::string read_input_file(const std::filesystem::path& path, std::size_t max_b
     throw InputFileError("cannot read it: " + ec.message());
   }
   if (std::filesystem::is_directory(status)) throw InputFileError("is a directory, not a file");
+  if (std::filesystem::is_fifo(status)) return read_pipe(path, max_bytes);
   errno = 0;
   std::ifstream in(path, std::ios::binary);
   if (!in) {

@@ -20,7 +20,8 @@ class InputFileError : public std::runtime_error {
 };
 
 // The whole file, read as bytes. Pipes and character devices are read too (`<(...)`,
-// /dev/stdin), up to max_bytes; one byte more is an error.
+// /dev/stdin), up to max_bytes; one byte more is an error. A named pipe is read until its
+// writers are gone; no byte from it for 10 s is an error (nothing may wait on it for ever).
 std::string read_input_file(const std::filesystem::path& path,
                             std::size_t max_bytes = kMaxInputFileBytes);
 

@@ -205,6 +205,16 @@ expect_output "order.db: not a regular file" "serve names the FIFO"
 rm -f "$tmp/fifo-data/order.db"; mkfifo "$tmp/fifo-data/payment.db-wal"
 expect_code 3 "serve with a FIFO as payment.db-wal" timeout -s KILL 20 "$shopctl" serve --data-dir "$tmp/fifo-data" --gateway-port 0
 expect_output "payment.db-wal: not a regular file" "serve names the FIFO -wal"
+# A named pipe as --config that nobody writes to: serve waited in open() for good, deaf to
+# Ctrl-C and SIGTERM (its stop signals are blocked while it starts; an outside probe). Read
+# with a bound: no byte for 10 s is an error, exit 2. One with a writer is read as a file.
+mkfifo "$tmp/config-pipe"
+expect_code 2 "serve with a --config pipe nobody writes to" timeout -s KILL 20 "$shopctl" serve --config "$tmp/config-pipe" --ephemeral --gateway-port 0
+expect_output "config-pipe: cannot read the config file: a named pipe that nothing wrote to within 10 s" "serve names the silent pipe"
+( sleep 1; printf 'gateway: {upstream_timeout: 7s}\n' >"$tmp/config-pipe" ) &
+expect_code 0 "serve --print-config with a --config pipe written to a second later" timeout -s KILL 20 "$shopctl" serve --config "$tmp/config-pipe" --ephemeral --print-config
+expect_output '"upstream_timeout": "7s"' "the pipe's settings are read"
+wait
 expect_code 1 "serve: --peer without =" "$shopctl" serve --ephemeral --gateway-port 0 --peer foo
 expect_code 1 "serve: --peer with a bad URL" "$shopctl" serve --ephemeral --gateway-port 0 --peer catalog=notaurl
 expect_output "--peer catalog=notaurl" "serve names the bad --peer"
