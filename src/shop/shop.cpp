@@ -686,7 +686,16 @@ std::vector<ServiceInfo> Shop::services() const {
   for (const auto& spec : service_registry()) {
     if (runs(spec.name)) {
       auto& svc = service(spec.name);
-      out.push_back({spec.name, url(spec.name), svc.database_file(), svc.running(), false, admin});
+      // Absolute: a tool that reads it from another folder (`chaos --target`) took a relative
+      // --data-dir's "data/order/order.db" for a file "not on this machine", and checked no
+      // money (an outside probe).
+      auto database = svc.database_file();
+      std::error_code absolute_error;
+      if (!database.empty() && database.is_relative()) {
+        auto absolute = std::filesystem::absolute(database, absolute_error);
+        if (!absolute_error) database = absolute.lexically_normal();
+      }
+      out.push_back({spec.name, url(spec.name), database, svc.running(), false, admin});
     } else if (auto it = config_.peers.find(spec.name); it != config_.peers.end()) {
       out.push_back({spec.name, it->second.url, {}, false, true, it->second.admin});
     }

@@ -205,6 +205,21 @@ expect_output "order.db: not a regular file" "serve names the FIFO"
 rm -f "$tmp/fifo-data/order.db"; mkfifo "$tmp/fifo-data/payment.db-wal"
 expect_code 3 "serve with a FIFO as payment.db-wal" timeout -s KILL 20 "$shopctl" serve --data-dir "$tmp/fifo-data" --gateway-port 0
 expect_output "payment.db-wal: not a regular file" "serve names the FIFO -wal"
+# A relative --data-dir: /_admin/services gave "rel-data/order.db", which `chaos --target` run
+# from another folder took for a file "not on this machine", and checked no money (an outside
+# probe). Each database is named by its absolute path.
+mkdir -p "$tmp/rel"
+rel_bin=$(realpath "$shopctl")
+(cd "$tmp/rel" && exec "$rel_bin" serve --data-dir rel-data --gateway-port 0 --log-level warn) >"$tmp/rel/out" 2>&1 &
+rel_pid=$!
+for _ in $(seq 1 100); do grep -q "admin token" "$tmp/rel/out" && break; sleep 0.05; done
+rel_gateway=$(awk '/public door/ {print $3}' "$tmp/rel/out")
+rel_token=$(awk '/admin token/ {print $3}' "$tmp/rel/out")
+rel_db=$(curl -s -H "X-Admin-Token: $rel_token" "$rel_gateway/_admin/services" | jq -r '.items[] | select(.name == "order") | .database')
+kill "$rel_pid"; wait "$rel_pid" 2>/dev/null
+if [[ "$rel_db" == "$tmp/rel/rel-data/order.db" || "$rel_db" == "$(cd "$tmp/rel" && pwd -P)/rel-data/order.db" ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: a relative --data-dir's order.db is listed as '$rel_db', not by its absolute path"
+fi
 # A named pipe as --config that nobody writes to: serve waited in open() for good, deaf to
 # Ctrl-C and SIGTERM (its stop signals are blocked while it starts; an outside probe). Read
 # with a bound: no byte for 10 s is an error, exit 2. One with a writer is read as a file.
