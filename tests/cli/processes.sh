@@ -137,6 +137,21 @@ check "a child killed with SIGKILL is started again" $restarted
 "$bin" run scenarios/flow/browse-catalog.yaml --target "$gateway" --admin-token "$token" >/dev/null 2>&1
 check "the shop answers again after the restart" $?
 
+# A child that hangs (SIGSTOP) while a fault is added: the gateway waits 10 s for it, then
+# answers 503 naming it. `shopctl fault add` gave up at 10 s too, first, and blamed the
+# gateway ("cannot reach http://...: no answer within the deadline"; an outside probe).
+stopped=$(pgrep -f -- "serve --only catalog .*--data-dir $work/data/catalog")
+kill -STOP "$stopped"
+"$bin" fault add --target "$gateway" --admin-token "$token" --target-service order --type abort \
+  --status 503 --path /nothing --id hung-add >"$work/hung-add.txt" 2>&1
+hung_rc=$?
+kill -CONT "$stopped"
+[[ $hung_rc -eq 3 ]] && grep -q "catalog" "$work/hung-add.txt" && ! grep -q "cannot reach $gateway: no answer" "$work/hung-add.txt"
+hung_ok=$?
+if [[ $hung_ok -ne 0 ]]; then sed 's/^/  | /' "$work/hung-add.txt"; fi
+check "fault add with one child hung names that child, not the gateway (exit $hung_rc)" $hung_ok
+"$bin" fault clear --target "$gateway" --admin-token "$token" >/dev/null 2>&1
+
 # While a child is down, its port stays the launcher's: a plain bind of it fails from the
 # moment the child dies until it listens again. (The launcher picked the ports free and let
 # them go: any socket could take one while its child was down, or before it first bound it.)
