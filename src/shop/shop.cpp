@@ -515,7 +515,52 @@ Shop::~Shop() {
   if (temporary_data_) platform::remove_temp_folder(config_.data_dir);
 }
 
+// A peer that answers as another service: `--peer auth=URL` given the catalog's URL, and every
+// login was a 404 "no route for POST /login" to the shopper, with nothing in any log (an
+// outside probe of a split shop). Each peer's /health/live names its service; one that
+// answers, and names another, is refused at the start. A peer that does not answer (not up
+// yet, a host away) is not checked: the services start in any order. At once for all peers,
+// 1 s at the most.
+namespace {
+void refuse_crossed_peers(const ShopConfig& c,
+                          const std::function<bool(const std::string&)>& runs) {
+  std::vector<std::pair<std::string, std::future<std::string>>> asked;
+  for (const auto& [name, peer] : c.peers) {
+    if (runs(name)) continue;
+    asked.emplace_back(
+        name, std::async(std::launch::async, [url = peer.url] {
+          try {
+            http::BlockingClient client;
+            http::Request request;
+            request.method = "GET";
+            request.headers.set("Accept", "application/json");
+            auto answer =
+                client.send_url(url + "/health/live", std::move(request), std::chrono::seconds(1));
+            if (answer.status != 200) return std::string();
+            auto body = platform::parse_json_or_discarded(answer.body);
+            if (!body.is_object() || !body.contains("service") || !body["service"].is_string())
+              return std::string();
+            return body["service"].get<std::string>();
+          } catch (const std::exception&) {
+            return std::string();
+          }
+        }));
+  }
+  for (auto& [name, answer] : asked) {
+    const std::string is = answer.get();
+    if (is.empty() || is == name) continue;
+    throw std::runtime_error("the peer " + name + " at " + c.peers.at(name).url + " is " +
+                             (is == "admin" ? std::string("a process's admin plane")
+                                            : "the " + is + " service (its /health/live says so)") +
+                             ", not " + name + ": fix its --peer or `peers:` entry (" + name +
+                             "'s requests would go to a service without its routes)");
+  }
+}
+}  // namespace
+
 void Shop::start() {
+  if (!config_.only.empty() && !config_.peers.empty())
+    refuse_crossed_peers(config_, [this](const std::string& name) { return runs(name); });
   for (auto& [name, svc] : impl_->services) {
     auto port = configured_port(config_, name);
     // A port kept or given that only connections in TIME-WAIT hold: free within the kernel's

@@ -667,6 +667,16 @@ dns_gw_url=$(banner_value "$work/dns-gw.txt" '$1 == "gateway" {print $2; exit}' 
 dns_jwt=$(curl -s -X POST "$dns_gw_url/api/auth/login" -H 'Content-Type: application/json' \
   -d '{"email":"demo@shop.test","password":"demo-password-1"}' | jq -r .access_token)
 dns_answer=$(curl -s -m 20 -w ' %{http_code}' -H "Authorization: Bearer $dns_jwt" "$dns_gw_url/api/catalog/products")
+# A crossed peer: auth's URL given as the catalog's. Every catalog request was a 404 "no route
+# for GET /products" to the shopper, with nothing in any log (an outside probe across hosts).
+# The start asks each peer's /health/live which service it is, and refuses a wrong one.
+timeout -s KILL 20 "$bin" serve --only gateway --config "$work/auth-secrets.yaml" --peer "auth=$mis_auth_url" \
+  --peer "catalog=$mis_auth_url" --data-dir "$work/crossed-gw" --gateway-port 0 --admin-port 0 >"$work/crossed-gw.txt" 2>&1
+crossed_rc=$?
+[[ $crossed_rc -eq 3 ]] && grep -q "the peer catalog at $mis_auth_url is the auth service" "$work/crossed-gw.txt"
+crossed_ok=$?
+[[ $crossed_ok -ne 0 ]] && sed 's/^/  | /' "$work/crossed-gw.txt" | tail -n 5
+check "a gateway whose catalog peer is auth's URL is refused at the start, naming both (exit $crossed_rc)" $crossed_ok
 kill -TERM "$dns_gw" "$mis_auth" 2>/dev/null; wait "$dns_gw" "$mis_auth" 2>/dev/null
 [[ "$dns_answer" == *" 503" && "$dns_answer" == *"no address for "*"catalog.shopctl-test.invalid"* ]]
 check "a peer whose host name cannot be found is a 503 that names the lookup (${dns_answer:0:200})" $?
