@@ -980,6 +980,10 @@ std::optional<Action> ScenarioParser::parse_catalog_change(const Field& field, b
   std::optional<JsonTemplate> id;
   if (!product.node.IsScalar()) {
     ctx_.error(product.mark, "'product' is a product id, not " + ctx_.describe(product.node));
+  } else if (ctx_.text(product.node).empty()) {
+    // It passed validate, and the run failed with "no admin route for POST /_admin/products/
+    // here" (an outside probe).
+    ctx_.error(product.mark, "'product' is a product id, not an empty string");
   } else {
     id = ctx_.json_template(product);
   }

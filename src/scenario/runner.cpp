@@ -1067,6 +1067,17 @@ class ScenarioRun {
       req.body = expand_text(*a.body, vars_);
     }
     const bool absolute = path.rfind("http://", 0) == 0;
+    // A path from a variable is checked as a written one is (validate cannot see it): "nopath"
+    // failed as "expected an http:// URL ..., got 'http://127.0.0.1:38463nopath'", a URL the
+    // author never wrote (an outside probe).
+    if (!absolute && !path.starts_with("/")) {
+      throw StepError(
+          path.starts_with("https://")
+              ? "the runner speaks plain HTTP: a full URL starts with http://, not '" +
+                    platform::terminal_text(path.substr(0, 200), true) + "' (from " + a.path + ")"
+              : "a request path starts with '/' (or is a full http:// URL), not '" +
+                    platform::terminal_text(path.substr(0, 200), true) + "' (from " + a.path + ")");
+    }
     const std::string url =
         encode_unsafe_url_chars(absolute ? path : driver_.url(a.service) + path);
     add_bearer(req, a.auth, a.auth_token, absolute ? url : "");

@@ -16,11 +16,13 @@
 #include <optional>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -710,6 +712,55 @@ std::string Shop::url(const std::string& name) const {
   return impl_->context.local_url(svc.host().port());
 }
 
+// A lease that runs out without being released or renewed: its run was killed (SIGKILL, a CI
+// job's timeout) and never reset the shop. Its faults, stopped services, breakers and settings
+// stayed until someone reset the shop by hand: real checkouts got 503 for good (an outside
+// probe). When it runs out, the shop resets itself as the run's last reset would have (POST
+// /_admin/reset {"end_of_run": true} on its own admin plane, which fans out in a split shop),
+// and says so. One watch per take or renewal; the last one's wait decides.
+void Shop::watch_lease(const std::string& holder, std::chrono::steady_clock::time_point until) {
+  asio::co_spawn(
+      impl_->io,
+      [this, holder, until]() -> asio::awaitable<void> {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        timer.expires_at(until + std::chrono::milliseconds(100));
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;  // the shop is stopping
+        std::string about;
+        {
+          std::lock_guard lock(impl_->lease_mu);
+          auto& lease = impl_->lease;
+          if (!lease || lease->holder != holder || lease->until > std::chrono::steady_clock::now())
+            co_return;  // released, renewed, or taken by another run
+          about = lease->about;
+          lease.reset();
+        }
+        log_.warn(
+            "a run's lease on the shop ran out: the run was stopped without ending (killed, "
+            "or paused for longer than its lease); the shop resets itself as its end "
+            "would have (faults cleared, services started, breakers and settings the "
+            "shop's own, the catalog as the run found it)",
+            {{"holder", holder}, {"about", about}});
+        std::string failure;
+        co_await off_io_thread([this, &failure] {
+          try {
+            http::BlockingClient client;
+            auto answer = platform::send_admin_request(
+                client, admin_url() + "/_admin/reset", config_.admin_token, "POST",
+                nlohmann::json{{"end_of_run", true}}, std::chrono::seconds(30));
+            if (!answer.ok()) failure = "answered " + std::to_string(answer.status);
+          } catch (const std::exception& e) {
+            failure = e.what();
+          }
+        });
+        if (!failure.empty())
+          log_.error("the reset after a run's lease ran out failed; POST /_admin/reset by hand",
+                     {{"error", failure}});
+      },
+      asio::detached);
+}
+
 std::string Shop::admin_url() const {
   if (impl_->admin_host) {
     return impl_->context.local_url(impl_->admin_host->port());
@@ -1022,6 +1073,7 @@ void Shop::add_baseline_admin_routes() {
                 const bool renewed = lease && lease->holder == *holder && lease->until > now;
                 if (!renewed) lease = Impl::Lease{*holder, about, now, now};
                 lease->until = now + std::chrono::milliseconds(ttl_ms);
+                watch_lease(lease->holder, lease->until);
                 co_return http::Response::json(
                     200,
                     {{"holder", lease->holder}, {"expires_in_ms", ttl_ms}, {"renewed", renewed}});

@@ -118,6 +118,9 @@ class Shop {
   void add_baseline_admin_routes();
   // ServiceContext::admin_fanout of a process of a split shop.
   boost::asio::awaitable<http::Response> fan_out(http::Request& req);
+  // Resets the shop when the run lease `holder` took or renewed until `until` runs out
+  // unreleased (its run was killed).
+  void watch_lease(const std::string& holder, std::chrono::steady_clock::time_point until);
 
   ShopConfig config_;
   ShopOptions options_;

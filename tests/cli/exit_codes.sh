@@ -220,6 +220,26 @@ kill "$rel_pid"; wait "$rel_pid" 2>/dev/null
 if [[ "$rel_db" == "$tmp/rel/rel-data/order.db" || "$rel_db" == "$(cd "$tmp/rel" && pwd -P)/rel-data/order.db" ]]; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: a relative --data-dir's order.db is listed as '$rel_db', not by its absolute path"
 fi
+# A run killed with SIGKILL never resets the shop: its faults and stopped services stayed until
+# someone reset it by hand, and real checkouts got 503 (an outside probe). When its lease runs
+# out unreleased, the shop resets itself and says so.
+"$shopctl" serve --ephemeral --gateway-port 0 --log-level warn >"$tmp/lease.out" 2>&1 &
+lease_pid=$!
+for _ in $(seq 1 100); do grep -q "admin token" "$tmp/lease.out" && break; sleep 0.05; done
+lease_gw=$(awk '/public door/ {print $3}' "$tmp/lease.out")
+lease_token=$(awk '/admin token/ {print $3}' "$tmp/lease.out")
+lease_admin() { curl -s -H "X-Admin-Token: $lease_token" -H 'Content-Type: application/json' "$@"; }
+lease_admin -X POST -d '{"holder":"killed-run","ttl_ms":1000,"about":"a run killed with SIGKILL"}' "$lease_gw/_admin/lease" >/dev/null
+lease_admin -X POST -d '{"id":"left","target":"catalog","type":"hang"}' "$lease_gw/_admin/faults" >/dev/null
+lease_admin -X POST "$lease_gw/_admin/services/payment/stop" >/dev/null
+before=$(lease_admin "$lease_gw/_admin/faults" | jq '.items | length')
+sleep 2.5
+after=$(lease_admin "$lease_gw/_admin/faults" | jq '.items | length')
+payment_running=$(lease_admin "$lease_gw/_admin/services" | jq -r '.items[] | select(.name == "payment") | .running')
+kill "$lease_pid"; wait "$lease_pid" 2>/dev/null
+if [[ "$before" == 1 && "$after" == 0 && "$payment_running" == true ]] && grep -q "lease on the shop ran out" "$tmp/lease.out"; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: a run lease that ran out unreleased: faults $before then $after, payment running: $payment_running"; tail -n 3 "$tmp/lease.out"
+fi
 # A named pipe as --config that nobody writes to: serve waited in open() for good, deaf to
 # Ctrl-C and SIGTERM (its stop signals are blocked while it starts; an outside probe). Read
 # with a bound: no byte for 10 s is an error, exit 2. One with a writer is read as a file.
@@ -860,6 +880,16 @@ expect_code 1 "a refused command line whose report is also an argument" "$shopct
 if [[ -e "$tmp/stale.xml" ]]; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: a refused command line removed a file another argument names"
 fi
+# A request path from a variable that does not start with '/': it failed as "expected an
+# http:// URL ..., got 'http://127.0.0.1:PORTnopath'", a URL the author never wrote.
+printf 'version: 1\nname: a path from a variable\nvars: {p: nopath}\nsteps:\n  - request: {GET: "${p}"}\n    expect: {status: 200}\n' >"$tmp/var-path.yaml"
+expect_code 4 "run: a request path from a variable without '/'" "$shopctl" run "$tmp/var-path.yaml"
+expect_output "a request path starts with '/' \(or is a full http:// URL\), not 'nopath' \(from \\\$\{p\}\)" "the step says what the path must be, and where it came from"
+# An empty product id passed validate; the run then failed with "no admin route for POST
+# /_admin/products/ here".
+printf 'version: 1\nname: x\nsteps:\n  - set_price: {product: "", price_cents: 1}\n' >"$tmp/empty-product.yaml"
+expect_code 2 "validate: an empty product id" "$shopctl" validate "$tmp/empty-product.yaml"
+expect_output "empty-product.yaml:4:26: error: 'product' is a product id, not an empty string" "validate names the empty product id"
 # A failed expectation whose answer quotes an error's words, or one under a low open-file limit
 # that the shop answered, is a failure (exit 4), not "this process ran out of open files" (exit
 # 3, which CI may retry away): a shopper named "Too many open files" was (an outside probe).
