@@ -26,6 +26,7 @@
 #include "cli/interrupt.hpp"
 #include "platform/http/blocking_client.hpp"
 #include "platform/http/port_reservation.hpp"
+#include "platform/observe/log.hpp"
 #include "platform/service_context.hpp"
 #include "platform/temp_folder.hpp"
 #include "platform/text_rules.hpp"
@@ -350,6 +351,17 @@ std::string sync_faults(const Child& restarted, const std::vector<Child>& childr
 
 int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
   std::error_code ec;
+  // A note of the launcher's own on standard error: with --log-format json, one JSON log line
+  // (a plain-text line went into a pipeline that reads JSON lines; an outside probe).
+  const auto note = [json = o.log_format == "json"](const std::string& what) {
+    if (!json) {
+      std::cerr << "shopctl serve --processes: " << what << "\n";
+      return;
+    }
+    std::cerr.flush();
+    platform::Logger(platform::LogLevel::warn, platform::LogFormat::json)
+        .warn(what, {{"command", "shopctl serve --processes"}});
+  };
   fs::path dir = o.data_dir;
   if (o.ephemeral) {
     try {
@@ -401,9 +413,9 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       // A kept port that only connections in TIME-WAIT hold is free within the kernel's 60 s:
       // waited for, not refused (http::wait_out_time_wait).
       http::wait_out_time_wait("127.0.0.1", port, std::chrono::seconds(61), [&] {
-        std::cerr << "shopctl serve: port " << port << " of " << spec.name
-                  << " is held by a closed connection in TIME-WAIT (the system frees it within "
-                     "60 s): waiting for it\n";
+        note("port " + std::to_string(port) + " of " + spec.name +
+             " is held by a closed connection in TIME-WAIT (the system frees it within 60 s): "
+             "waiting for it");
       });
       try {
         held.emplace_back(port);
@@ -458,11 +470,12 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
                 " is in use by another shop (the folder is locked): stop that one first");
           }
           if (!said) {
-            std::cerr << "shopctl serve --processes: " << ch.dir.string()
-                      << " is still held by a process of an earlier launcher that ended "
-                         "(killed?), which finishes its requests in flight first: waiting up to "
-                      << std::chrono::duration_cast<std::chrono::seconds>(drain).count() + 5
-                      << " s\n";
+            note(ch.dir.string() +
+                 " is still held by a process of an earlier launcher that ended (killed?), "
+                 "which finishes its requests in flight first: waiting up to " +
+                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(drain).count() +
+                                5) +
+                 " s");
             said = true;
           }
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -588,12 +601,9 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
           ch.pid = -1;
         } else if (std::chrono::steady_clock::now() > until) {
           // Said: a hung child is why the stop took this long (it was killed without a word).
-          std::fprintf(stderr,
-                       "shopctl serve --processes: %s (pid %d) did not stop within %lld s of "
-                       "SIGTERM: killed (SIGKILL)\n",
-                       ch.service.c_str(), static_cast<int>(ch.pid),
-                       static_cast<long long>(
-                           std::chrono::duration_cast<std::chrono::seconds>(patience).count()));
+          note(ch.service + " (pid " + std::to_string(ch.pid) + ") did not stop within " +
+               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(patience).count()) +
+               " s of SIGTERM: killed (SIGKILL)");
           ::kill(ch.pid, SIGKILL);
           ::waitpid(ch.pid, &status, 0);
           ch.pid = -1;

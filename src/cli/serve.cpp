@@ -447,6 +447,13 @@ int run_serve(const ServeOptions& o) {
                 << (o.peers.empty() ? "--admin-port" : "--peer") << "\n";
       return kExitUsage;
     }
+    // The same setting in a config file was taken without a word, and every child got an
+    // admin port of the launcher's choosing (an outside probe).
+    if (config.admin_port) {
+      std::cerr << "shopctl serve: --processes picks the processes' admin ports itself; remove "
+                   "admin_port from the --config file\n";
+      return kExitUsage;
+    }
     if (o.print_config) {  // the settings every process starts from; it started six processes
       if (ephemeral)
         config.data_dir.clear();

@@ -1028,6 +1028,11 @@ expect_output '"login_throttle"' "the settings are printed"
 expect_code 1 "serve --processes --peer" timeout 10 "$shopctl" serve --processes --ephemeral --peer catalog=http://127.0.0.1:1
 expect_output "takes no --peer" "serve says --peer does not go with --processes"
 expect_code 1 "serve --processes --admin-port" timeout 10 "$shopctl" serve --processes --ephemeral --admin-port 0
+# admin_port in a --config file was taken without a word (the children got ports of the
+# launcher's choosing).
+printf 'admin_port: 0\n' >"$tmp/admin-port.yaml"
+expect_code 1 "serve --processes with admin_port in --config" timeout 10 "$shopctl" serve --processes --ephemeral --gateway-port 0 --config "$tmp/admin-port.yaml" --print-config
+expect_output "remove admin_port from the --config file" "serve says admin_port does not go with --processes"
 # A --data-dir that is a file: said plainly, without a warning to chmod it first, and without
 # std::filesystem's words under --processes (an outside probe).
 touch "$tmp/a-file"; chmod 644 "$tmp/a-file"

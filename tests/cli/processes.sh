@@ -486,6 +486,22 @@ check "a launcher started at once after a SIGKILLed one with a request in flight
 kill -TERM "$launcher" 2>/dev/null; wait "$launcher" 2>/dev/null; launcher=""
 wait "$inflight_curl" 2>/dev/null
 
+# With --log-format json, the launcher's standard error holds JSON lines only: the note on a
+# child killed for not stopping in time was plain text (an outside probe).
+"$bin" serve --processes --data-dir "$work/jsonstop" --gateway-port 0 --log-format json >"$work/jsonstop.out" 2>"$work/jsonstop.err" &
+launcher=$!
+for _ in $(seq 1 300); do grep -q "Ctrl-C stops" "$work/jsonstop.out" && break; sleep 0.05; done
+kill -STOP "$(pgrep -f -- "serve --only order .*--data-dir $work/jsonstop/order")"
+kill -TERM "$launcher"; wait "$launcher" 2>/dev/null; launcher=""
+grep -q "did not stop within" "$work/jsonstop.err" && python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    json.loads(line)
+' "$work/jsonstop.err"
+jsonstop_ok=$?
+[[ $jsonstop_ok -ne 0 ]] && sed 's/^/  | /' "$work/jsonstop.err" | tail -n 5
+check "--log-format json: the launcher's note on a child killed at the stop is a JSON line" $jsonstop_ok
+
 # A launcher killed with SIGKILL cannot remove its --ephemeral folder (identity.json and
 # processes.yaml, the shop's secrets): the next shopctl that makes a temporary folder does
 # (the docs said "remove it by hand").
