@@ -68,7 +68,9 @@ fs::path make_data_dir(const LocalShopOptions& o, bool& temporary) {
     return fs::absolute(o.data_dir);
   }
   try {
-    return platform::make_temp_folder("shopctl-chaos");
+    auto folder = platform::make_temp_folder("shopctl-chaos");
+    if (o.keep) platform::keep_temp_folder(folder);
+    return folder;
   } catch (const std::runtime_error& e) {
     throw ShopError(e.what());
   }

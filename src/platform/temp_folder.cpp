@@ -146,6 +146,16 @@ void make_folders(const fs::path& path, std::error_code& ec) {
   fs::create_directories(path, ec);
 }
 
+void keep_temp_folder(const fs::path& folder) {
+  std::lock_guard lock(folders_mu());
+  ::unlink((folder / kTempMarker).c_str());
+  folders().erase(folder);
+  if (const auto it = folder_locks().find(folder); it != folder_locks().end()) {
+    ::close(it->second);
+    folder_locks().erase(it);
+  }
+}
+
 void remove_temp_folder(const fs::path& folder) {
   std::error_code ignored;
   fs::remove_all(folder, ignored);

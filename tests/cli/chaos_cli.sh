@@ -395,5 +395,15 @@ held_rc=$(cat "$work/held-chaos.rc" 2>/dev/null)
 [[ $took -eq 0 && $tries -gt 5 && "$held_rc" == 0 ]]
 check "a serve tried $tries times on chaos --crash's folder never starts ($took did), and chaos ends (exit $held_rc)" $?
 
+# A folder kept with --keep is the user's: the next shopctl that made a temporary folder (a
+# `run`) removed it within a second, as one a killed shopctl had left (an outside probe).
+mkdir -p "$work/keeptmp"
+TMPDIR="$work/keeptmp" "$bin" chaos --duration 3s --seed 3 --users 2 --keep --quiet >"$work/keep.out" 2>&1
+keep_rc=$?
+kept=$(ls -d "$work/keeptmp"/shopctl-chaos-* 2>/dev/null | head -1)
+TMPDIR="$work/keeptmp" "$bin" run "$(dirname "$0")/../../scenarios/flow/browse-catalog.yaml" >/dev/null 2>&1
+[[ $keep_rc -eq 0 && -n "$kept" && -f "$kept/order.db" ]]
+check "a folder chaos --keep kept outlives the next shopctl run (exit $keep_rc, ${kept:-none})" $?
+
 echo "chaos: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
