@@ -304,6 +304,40 @@ inline std::string terminal_text(std::string_view text, bool one_line) {
   return detail::escape_controls(text, one_line, false, false);
 }
 
+// `text` as terminal_text makes it, with the characters that show nothing written as escapes
+// too (a backslash, `u` and 4 hex digits: U+FEFF as `ufeff`): a zero-width space, a joiner, a soft
+// hyphen, a direction mark, a byte order mark. For a name quoted in an error: a BOM in the middle
+// of a file (`cat a.yaml b.yaml`) gave "unknown key 'name'; did you mean 'name'?" (an outside
+// probe).
+inline std::string visible_text(std::string_view text) {
+  const std::string plain = terminal_text(text, true);
+  std::string out;
+  out.reserve(plain.size());
+  constexpr char hex[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    const auto b = static_cast<unsigned char>(plain[i]);
+    std::uint32_t cp = 0;
+    std::size_t length = 0;
+    if (b == 0xC2 && i + 1 < plain.size() && static_cast<unsigned char>(plain[i + 1]) == 0xAD) {
+      cp = 0xAD, length = 2;  // soft hyphen
+    } else if ((b == 0xE2 || b == 0xEF) && i + 2 < plain.size()) {
+      cp = ((b & 0x0Fu) << 12) | ((static_cast<unsigned char>(plain[i + 1]) & 0x3Fu) << 6) |
+           (static_cast<unsigned char>(plain[i + 2]) & 0x3Fu);
+      const bool invisible = (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+                             (cp >= 0x2060 && cp <= 0x2064) || cp == 0xFEFF;
+      length = invisible ? 3 : 0;
+    }
+    if (length == 0) {
+      out += static_cast<char>(b);
+      continue;
+    }
+    out += "\\u";
+    for (int shift = 12; shift >= 0; shift -= 4) out += hex[(cp >> shift) & 0xF];
+    i += length - 1;
+  }
+  return out;
+}
+
 // `text` made a run of characters XML 1.0 and HTML allow, for the JUnit and HTML reports
 // (markup is escaped by their own writers): valid UTF-8, control characters as in
 // terminal_text but for tab, newline and carriage return, and U+FFFE and U+FFFF, which XML

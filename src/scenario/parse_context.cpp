@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "platform/duration.hpp"
+#include "platform/text_rules.hpp"
 #include "platform/yaml_json.hpp"
 #include "scenario/interpolate.hpp"
 #include "scenario/vocabulary.hpp"
@@ -367,7 +368,8 @@ void Context::reject_unknown_keys(const std::vector<Field>& entries,
                                   const std::vector<std::string>& allowed, std::string_view where) {
   for (const auto& entry : entries) {
     if (std::find(allowed.begin(), allowed.end(), entry.name) != allowed.end()) continue;
-    std::string message = "unknown key '" + entry.name + "' in " + std::string(where);
+    std::string message =
+        "unknown key '" + platform::visible_text(entry.name) + "' in " + std::string(where);
     if (entry.name == "<<") {
       error(entry.key_mark, message + std::string(kMergeKeyNote));
       continue;

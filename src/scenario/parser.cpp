@@ -376,7 +376,7 @@ std::optional<Step> ScenarioParser::parse_step(const Field& item, bool inner) {
     } else {
       std::vector<std::string> known = kActionKeys;
       known.insert(known.end(), kStepModifierKeys.begin(), kStepModifierKeys.end());
-      std::string message = "unknown key '" + entry.name + "' in a step";
+      std::string message = "unknown key '" + platform::visible_text(entry.name) + "' in a step";
       if (entry.name == "<<") {
         message += detail::kMergeKeyNote;
       } else if (auto suggestion = detail::did_you_mean(entry.name, known)) {

@@ -890,6 +890,11 @@ expect_output "a request path starts with '/' \(or is a full http:// URL\), not 
 printf 'version: 1\nname: x\nsteps:\n  - set_price: {product: "", price_cents: 1}\n' >"$tmp/empty-product.yaml"
 expect_code 2 "validate: an empty product id" "$shopctl" validate "$tmp/empty-product.yaml"
 expect_output "empty-product.yaml:4:26: error: 'product' is a product id, not an empty string" "validate names the empty product id"
+# A byte order mark in the middle of a file (`cat a.yaml b.yaml`) before a key: the error read
+# "unknown key 'name' in the scenario; did you mean 'name'?". The invisible character is shown.
+printf 'version: 1\n\xef\xbb\xbfname: x\nsteps:\n  - wait: 1ms\n' >"$tmp/mid-bom.yaml"
+expect_code 2 "validate: a byte order mark before a key" "$shopctl" validate "$tmp/mid-bom.yaml"
+expect_output "unknown key '\\\\ufeffname' in the scenario; did you mean 'name'\\?" "the key's invisible character is shown"
 # A failed expectation whose answer quotes an error's words, or one under a low open-file limit
 # that the shop answered, is a failure (exit 4), not "this process ran out of open files" (exit
 # 3, which CI may retry away): a shopper named "Too many open files" was (an outside probe).
