@@ -165,6 +165,12 @@ std::optional<FaultSpec> parse_fault(Context& ctx, const Field& field) {
                                 spec.target + " are " +
                                 (edges.empty() ? std::string("none") : edges));
       value.reset();
+    } else if (value && !spec.target.empty()) {
+      if (auto why = platform::architecture::unmatchable_fault_edge(*value, spec.target);
+          !why.empty()) {
+        ctx.error(from->mark, why);
+        value.reset();
+      }
     }
     if (value) {
       spec.from = *value;

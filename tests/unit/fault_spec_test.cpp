@@ -184,6 +184,11 @@ TEST_CASE("the admin plane refuses a fault that could never apply") {
   };
   CHECK(refused(json{{"target", "catalgo"}, {"type", "hang"}}).find("target must be one of") !=
         std::string::npos);
+  // provider->gateway is an edge, but the gateway sees every caller as `client`: the fault was
+  // taken and never applied (an outside probe).
+  CHECK(refused(json{{"target", "gateway"}, {"from", "provider"}, {"type", "hang"}})
+            .find("the gateway sees every caller as `client`") != std::string::npos);
+  CHECK(refused(json{{"target", "gateway"}, {"from", "client"}, {"type", "hang"}}).empty());
   CHECK(refused(json{{"target", "client"}, {"type", "hang"}}).find("target must be one of") !=
         std::string::npos);
   CHECK(refused(json{{"target", "catalog"}, {"from", "nobody"}, {"type", "hang"}})

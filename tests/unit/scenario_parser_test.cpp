@@ -659,6 +659,11 @@ steps:
   - fault: {target: catalog, from: order, type: hang}
 )yaml");
   CHECK(at(only(edges, "no edge catalog->payment in the shop's architecture")) == "3:36");
+  const auto webhook = problems(R"yaml(version: 1
+steps:
+  - fault: {target: gateway, from: provider, type: hang}
+)yaml");
+  CHECK(at(only(webhook, "the gateway sees every caller as `client`")) == "3:36");
   CHECK(at(only(d, "unknown service 'catalgo' in edge")) == "9:25");
   CHECK(only(d, "unknown service 'catalgo' in edge").message.find("did you mean 'catalog'?") !=
         std::string::npos);

@@ -213,6 +213,8 @@ Fault Fault::from_json(const nlohmann::json& j) {
                                   f.target + " are " +
                                   (edges.empty() ? std::string("none") : edges));
     }
+    if (auto why = architecture::unmatchable_fault_edge(f.from, f.target); !why.empty())
+      throw std::invalid_argument(why);
   }
   if (j.contains("match")) {
     const auto& m = j.at("match");

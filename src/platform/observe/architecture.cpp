@@ -115,4 +115,12 @@ bool is_allowed(std::string_view caller, std::string_view callee) {
   return find_edge(caller, callee) != nullptr;
 }
 
+std::string unmatchable_fault_edge(std::string_view caller, std::string_view callee) {
+  if (callee != "gateway" || caller == "client") return {};
+  return "the gateway sees every caller as `client`, the " + std::string(caller) +
+         "'s calls too: a fault on " + std::string(caller) +
+         "->gateway would never apply; use from: client with a match on the path (the "
+         "provider's webhook: /api/payments/webhook)";
+}
+
 }  // namespace shopctl::platform::architecture

@@ -53,5 +53,10 @@ const std::vector<Edge>& allowed_edges();
 // Returns the allowed edge from `caller` to `callee`, or nullptr when the edge is not allowed.
 const Edge* find_edge(std::string_view caller, std::string_view callee);
 bool is_allowed(std::string_view caller, std::string_view callee);
+// Why a fault on the edge `caller`->`callee` could never apply though the edge is allowed, or
+// "": the gateway is the public door and sees every caller as `client` (the provider's webhook
+// too), so `provider->gateway` never matched, and the fault was taken without a word (an
+// outside probe).
+std::string unmatchable_fault_edge(std::string_view caller, std::string_view callee);
 
 }  // namespace shopctl::platform::architecture
