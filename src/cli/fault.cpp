@@ -135,7 +135,9 @@ int run_list(const FaultListOptions& o) {
     return kExitOk;
   }
   try {
-    std::cout << platform::terminal_text(observe_tools::fault_table(answer.body), false);
+    // Bidirectional controls too: a right-to-left override in an abort's body drew the rest of
+    // the row, its counts included, reversed (an outside probe).
+    std::cout << platform::visible_text(observe_tools::fault_table(answer.body), false);
   } catch (const std::invalid_argument& e) {
     std::cerr << "shopctl fault list: unexpected answer: " << e.what() << "\n";
     return kExitShop;

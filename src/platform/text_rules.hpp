@@ -309,8 +309,8 @@ inline std::string terminal_text(std::string_view text, bool one_line) {
 // hyphen, a direction mark, a byte order mark. For a name quoted in an error: a BOM in the middle
 // of a file (`cat a.yaml b.yaml`) gave "unknown key 'name'; did you mean 'name'?" (an outside
 // probe).
-inline std::string visible_text(std::string_view text) {
-  const std::string plain = terminal_text(text, true);
+inline std::string visible_text(std::string_view text, bool one_line = true) {
+  const std::string plain = terminal_text(text, one_line);
   std::string out;
   out.reserve(plain.size());
   constexpr char hex[] = "0123456789abcdef";

@@ -11,12 +11,19 @@ using shopctl::platform::visible_text;
 
 TEST_CASE("visible_text writes the characters that show nothing as escapes") {
   CHECK(visible_text("\xef\xbb\xbfname") == "\\ufeffname");
-  CHECK(visible_text("w\xe2\x80\x8b" "ait") == "w\\u200bait");
-  CHECK(visible_text("a\xe2\x80\xae" "b") == "a\\u202eb");
+  CHECK(visible_text("w\xe2\x80\x8b"
+                     "ait") == "w\\u200bait");
+  CHECK(visible_text("a\xe2\x80\xae"
+                     "b") == "a\\u202eb");
   CHECK(visible_text("a\xe2\x81\xa0z") == "a\\u2060z");
   CHECK(visible_text("soft\xc2\xadhyphen") == "soft\\u00adhyphen");
   // Control characters as terminal_text writes them; visible letters stay as they are.
   CHECK(visible_text("a\x1b[2Jb") == "a\\x1b[2Jb");
-  CHECK(visible_text("caf\xc3\xa9 \xe2\x82\xac \xef\xbc\xa1") == "caf\xc3\xa9 \xe2\x82\xac \xef\xbc\xa1");
+  CHECK(visible_text("caf\xc3\xa9 \xe2\x82\xac \xef\xbc\xa1") ==
+        "caf\xc3\xa9 \xe2\x82\xac \xef\xbc\xa1");
   CHECK(visible_text("") == "");
+  // Lines stay lines when asked (a table).
+  CHECK(visible_text("a\nb\xe2\x80\xae"
+                     "c",
+                     false) == "a\nb\\u202ec");
 }
