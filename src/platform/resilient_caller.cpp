@@ -46,6 +46,13 @@ int ResilientCaller::retry_after_seconds() const {
           .count());
 }
 
+bool ResilientCaller::refuses_calls_now() const {
+  const auto snapshot = breaker_->snapshot();
+  if (snapshot.state == resilience::CircuitState::FORCED_OPEN) return true;
+  return snapshot.state == resilience::CircuitState::OPEN && snapshot.open_until &&
+         *snapshot.open_until > ctx_.clock.now();
+}
+
 EdgeSettings ResilientCaller::settings() const {
   std::lock_guard lock(settings_mu_);
   return *settings_;

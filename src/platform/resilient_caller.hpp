@@ -57,6 +57,9 @@ class ResilientCaller {
   // Seconds until the edge may be worth trying again, for a Retry-After: the rest of an OPEN
   // breaker's wait on the shop clock (rounded up), else 1.
   int retry_after_seconds() const;
+  // Whether a call now would be refused at once by the breaker: OPEN with its wait not over
+  // (on the shop clock), or FORCED_OPEN. For background work that would only add refusals.
+  bool refuses_calls_now() const;
   const std::string& edge() const { return edge_; }
   EdgeSettings settings() const;
 

@@ -479,6 +479,12 @@ asio::awaitable<Response> OrderService::payment_result(Request& req) {
 }
 
 asio::awaitable<void> OrderService::cancel_due_orders(const std::atomic<bool>& stopping) {
+  // While order -> payment's breaker is open, every cancel would be refused at once: each pass
+  // (4 a second) logged a "call refused by circuit breaker" and recorded a refused call for the
+  // same order, 2,635 warnings in a 21-minute soak with outages, pushing the useful records out
+  // of the call log (an outside probe). The pass waits for the breaker's wait to end instead;
+  // its first call after it is the half-open trial.
+  if (payments_.edge().refuses_calls_now()) co_return;
   const std::int64_t created_before_ms = ctx_.clock.unix_millis() - payment_timeout_ms_.load();
   // Parked orders come back in the batch (oldest first) but are skipped until their time:
   // asking for that many more keeps them from filling the batch and starving the others.
