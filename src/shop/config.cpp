@@ -397,6 +397,10 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
         if (!a.IsSequence()) {
           w.issue(a, "http.allowed_hosts must be a list of host names, like [shop.example]");
         } else {
+          // A later --config file's list replaces an earlier one's, as every other setting
+          // does: it was added to it, so an override file could not take a name out (nor
+          // `[]` clear the list; an outside probe).
+          config.http_allowed_hosts.clear();
           for (const auto& item : a) {
             auto v = w.string(item, "http.allowed_hosts");
             if (!v) continue;
@@ -526,6 +530,9 @@ std::vector<ConfigIssue> collect_config_issues(const YAML::Node& root, ShopConfi
         if (!a.IsSequence()) {
           w.issue(a, "gateway.trusted_proxies must be a list of IP addresses, like [10.0.0.5]");
         } else {
+          // Replaced by a later file's list, not added to: a retired proxy stayed trusted for
+          // X-Forwarded-For whatever an override file said (an outside probe).
+          config.gateway_trusted_proxies.clear();
           for (const auto& item : a) {
             auto v = w.string(item, "gateway.trusted_proxies");
             if (!v) continue;

@@ -122,6 +122,22 @@ TEST_CASE("a config whose aliases expand to billions of values is refused, not e
   CHECK(issues[0].message.find("too many nodes") != std::string::npos);
 }
 
+TEST_CASE("a later file's allowed_hosts and trusted_proxies replace an earlier file's lists") {
+  // They were added to them: an override file could not take a retired proxy out of
+  // trusted_proxies, nor `[]` clear allowed_hosts (an outside probe).
+  shop::ShopConfig config;
+  CHECK(apply_yaml("http: {allowed_hosts: [a.example]}\ngateway: {trusted_proxies: [1.1.1.1]}",
+                   config)
+            .empty());
+  CHECK(apply_yaml("http: {allowed_hosts: []}\ngateway: {trusted_proxies: [2.2.2.2]}", config)
+            .empty());
+  CHECK(config.http_allowed_hosts.empty());
+  CHECK(config.gateway_trusted_proxies == std::vector<std::string>{"2.2.2.2"});
+  CHECK(apply_yaml("http: {allowed_hosts: [b.example]}", config).empty());
+  CHECK(apply_yaml("http: {allowed_hosts: [b.example]}", config).empty());
+  CHECK(config.http_allowed_hosts == std::vector<std::string>{"b.example"});
+}
+
 TEST_CASE("http.allowed_hosts takes host names or \"*\", and refuses anything else at its line") {
   shop::ShopConfig config;
   CHECK(apply_yaml("http: {allowed_hosts: [shop.example, my-host_1, '*']}", config).empty());
