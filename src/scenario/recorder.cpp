@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "platform/idempotency_key.hpp"
+#include "platform/json_body.hpp"
 #include "platform/json_text.hpp"
 #include "platform/text_rules.hpp"
 #include "scenario/interpolate.hpp"
@@ -50,6 +51,17 @@ std::string card_for(const json& event) {
 std::string lower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
+}
+
+// The account an email names, as the auth service tells accounts apart: trimmed, in any letter
+// case. ann@x.test, ANN@x.test and " Ann@X.TEST" are one account; the recorder made three, and
+// put a "register first" before the 409 and the login that the replay then failed (an outside
+// probe).
+std::string account_key(const std::string& email) {
+  const auto first = email.find_first_not_of(" \t");
+  if (first == std::string::npos) return "";
+  const auto last = email.find_last_not_of(" \t");
+  return lower(email.substr(first, last - first + 1));
 }
 
 // A name a password goes under, in any letter case: "password", "newPassword", "passwd",
@@ -145,7 +157,10 @@ std::string bearer_token(const std::string& authorization) {
   if (authorization.size() <= kScheme.size() ||
       lower(authorization.substr(0, kScheme.size())) != kScheme)
     return "";
-  return authorization.substr(kScheme.size());
+  // One or more spaces after the scheme (RFC 6750 2.1), as the gateway reads it: with two, the
+  // token was taken for one no login had given, and the replay sent none (401).
+  const auto token = authorization.find_first_not_of(' ', kScheme.size());
+  return token == std::string::npos ? "" : authorization.substr(token);
 }
 
 // The gateway refused the token itself (a token it cannot verify, or one that expired).
@@ -189,7 +204,7 @@ std::string SessionRecorder::new_var(const std::string& wanted) {
 
 // The var suffix of an account the scenario registers: "email_1"/"password_1" -> "1".
 std::string SessionRecorder::account_var(const std::string& email, bool create) {
-  if (auto it = accounts_.find(email); it != accounts_.end()) return it->second;
+  if (auto it = accounts_.find(account_key(email)); it != accounts_.end()) return it->second;
   if (!create) return "";
   auto email_name = new_var("email");
   auto suffix = email_name.substr(6);
@@ -200,7 +215,7 @@ std::string SessionRecorder::account_var(const std::string& email, bool create) 
   // A made-up password: the session's is never written.
   vars_.emplace_back("password_" + suffix, "recorded-password-" + suffix);
   names_["password"] = std::max(names_["password"], std::stoi(suffix));
-  accounts_[email] = suffix;
+  accounts_[account_key(email)] = suffix;
   return suffix;
 }
 
@@ -214,7 +229,7 @@ void SessionRecorder::register_first(const std::string& email, const std::string
       "register: {email: \"${email_" + suffix + "}\", password: \"${password_" + suffix + "}\"}";
   step.status = 201;
   add_step(std::move(step));
-  registered_.insert(email);
+  registered_.insert(account_key(email));
 }
 
 // How a `request:` step is authorized so that the replay sends the token of the same user as
@@ -347,7 +362,17 @@ void SessionRecorder::add_step(Step step) {
 void SessionRecorder::record_locked(const platform::PublicExchange& e) {
   const std::string path = path_of(e.target);
   if (!path.starts_with("/api/")) return;
-  json request = platform::parse_json_or_discarded(e.request_body);
+  // The body as the shop reads it: one it refused (a key given twice, nested too deep) is no
+  // JSON here either. Parsed leniently, {"quantity":1,"quantity":50} was written as `json:`
+  // with the keys merged, and the replay's valid request added 50 to the cart where the
+  // session got 400 duplicate_json_key (an outside probe).
+  json request = json(json::value_t::discarded);
+  if (!e.request_body.empty()) {
+    try {
+      request = platform::parse_json_limited(e.request_body);
+    } catch (const std::exception&) {
+    }
+  }
   json answer = platform::parse_json_or_discarded(e.response_body);
 
   if (path == "/api/payments/webhook") {
@@ -417,12 +442,12 @@ void SessionRecorder::record_locked(const platform::PublicExchange& e) {
   std::string login_account;
   if (as_register) {
     const auto email = request["email"].get<std::string>();
-    if (e.status == 409 && !registered_.contains(email))
+    if (e.status == 409 && !registered_.contains(account_key(email)))
       register_first(email,
                      "the account existed before the recording (its registration was refused as a "
                      "duplicate): the replay registers it first");
     auto suffix = account_var(email, true);
-    if (e.status == 201) registered_.insert(email);
+    if (e.status == 201) registered_.insert(account_key(email));
     step.action =
         "register: {email: \"${email_" + suffix + "}\", password: \"${password_" + suffix + "}\"";
     if (request.contains("name") && request["name"].is_string())
@@ -431,7 +456,7 @@ void SessionRecorder::record_locked(const platform::PublicExchange& e) {
   } else if (as_login) {
     auto email = request["email"].get<std::string>();
     std::string email_text, password_text;
-    if (email == options_.demo_email) {
+    if (account_key(email) == account_key(options_.demo_email)) {
       email_text = yaml_quoted(literal(email));
       password_text = yaml_quoted(literal(options_.replay_demo_password));
       login_account = "demo";
@@ -440,7 +465,7 @@ void SessionRecorder::record_locked(const platform::PublicExchange& e) {
       // A login that succeeded needs the account in the fresh shop; one that failed does not
       // (an unknown email and a wrong password are refused, and throttled, alike), and the
       // session may never have had the account (its registration refused, say).
-      if (e.status == 200 && !registered_.contains(email))
+      if (e.status == 200 && !registered_.contains(account_key(email)))
         register_first(email,
                        "the session logged in as this account without registering it (it existed "
                        "before the recording): the replay registers it first");
@@ -490,6 +515,10 @@ void SessionRecorder::record_locked(const platform::PublicExchange& e) {
     // where the session got 400 for a body that was not JSON).
     if (!e.request_body.empty() && !as_json && !e.content_type.empty())
       headers.push_back("Content-Type: " + yaml_quoted(literal(e.content_type)));
+    // The shop refuses a body in a content coding (415): left out, the replay's same bytes
+    // were read as plain JSON and added to the cart (an outside probe).
+    if (!e.content_encoding.empty())
+      headers.push_back("Content-Encoding: " + yaml_quoted(literal(e.content_encoding)));
     if (!headers.empty()) {
       step.action += ", headers: {";
       for (std::size_t i = 0; i < headers.size(); ++i) step.action += (i ? ", " : "") + headers[i];
@@ -523,7 +552,9 @@ void SessionRecorder::record_locked(const platform::PublicExchange& e) {
       // A login the runner's `login:` cannot stand for still gives a token later requests may
       // carry.
       const auto email = text_of(request, "email");
-      login_account = email == options_.demo_email ? "demo" : account_var(email, false);
+      login_account = account_key(email) == account_key(options_.demo_email)
+                          ? "demo"
+                          : account_var(email, false);
       if (login_account.empty()) login_account = "other";
     }
   }

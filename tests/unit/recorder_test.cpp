@@ -362,3 +362,60 @@ TEST_CASE("a request whose target a scenario cannot send as it was sent is left 
   auto loaded = shopctl::scenario::parse_scenario_text(yaml, "recorded.yaml");
   CHECK_MESSAGE(loaded.ok(), loaded.format_diagnostics());
 }
+
+// Four ways the recording gave the replay another request than the session's (an outside
+// probe): each replayed a 4xx of the session as a request the shop took.
+TEST_CASE("a body with a key given twice is recorded as sent, not merged") {
+  SessionRecorder r;
+  PublicExchange e = exchange("POST", "/api/cart/items", nullptr, 400,
+                              {{"error", {{"code", "duplicate_json_key"}}}});
+  e.request_body = R"({"product_id":"p-001","quantity":1,"quantity":50})";
+  e.content_type = "application/json";
+  r.record(e);
+  const auto yaml = r.yaml();
+  CAPTURE(yaml);
+  CHECK(yaml.find("json:") == std::string::npos);
+  CHECK(yaml.find(R"(\"quantity\":1,\"quantity\":50)") != std::string::npos);
+}
+
+TEST_CASE("a request's Content-Encoding is recorded with it") {
+  SessionRecorder r;
+  PublicExchange e = exchange("POST", "/api/cart/items", {{"product_id", "p-001"}, {"quantity", 1}},
+                              415, {{"error", {{"code", "unsupported_media_type"}}}});
+  e.content_encoding = "gzip";
+  r.record(e);
+  const auto yaml = r.yaml();
+  CAPTURE(yaml);
+  CHECK(yaml.find("Content-Encoding: \"gzip\"") != std::string::npos);
+}
+
+TEST_CASE("a bearer token after two spaces is the session's token") {
+  SessionRecorder r;
+  r.record(exchange("POST", "/api/auth/login",
+                    {{"email", "ada@example.com"}, {"password", "my-secret-pass"}}, 200,
+                    {{"access_token", kAdaToken}}, ""));
+  PublicExchange e = exchange("GET", "/api/orders", nullptr, 200, json::array());
+  e.authorization = "Bearer  " + kAdaToken;
+  r.record(e);
+  const auto yaml = r.yaml();
+  CAPTURE(yaml);
+  CHECK(yaml.find("no login of the recording was given") == std::string::npos);
+  CHECK(yaml.find("auth: none") == std::string::npos);
+}
+
+TEST_CASE("emails that differ in letter case are one account") {
+  SessionRecorder r;
+  r.record(exchange("POST", "/api/auth/register",
+                    {{"email", "ann@x.test"}, {"password", "pass-word-1"}, {"name", "Ann"}}, 201,
+                    {{"user_id", "usr_1"}}, ""));
+  r.record(exchange("POST", "/api/auth/register",
+                    {{"email", "ANN@x.test"}, {"password", "pass-word-2"}, {"name", "Ann"}}, 409,
+                    {{"error", {{"code", "email_taken"}}}}, ""));
+  r.record(exchange("POST", "/api/auth/login",
+                    {{"email", "Ann@X.TEST"}, {"password", "pass-word-1"}}, 200,
+                    {{"access_token", kAdaToken}}, ""));
+  const auto yaml = r.yaml();
+  CAPTURE(yaml);
+  CHECK(yaml.find("email_2") == std::string::npos);
+  CHECK(yaml.find("existed before the recording") == std::string::npos);
+}

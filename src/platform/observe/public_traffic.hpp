@@ -9,13 +9,14 @@ namespace shopctl::platform {
 
 // One request through the gateway's public API and the answer it got.
 struct PublicExchange {
-  std::string method;         // "POST"
-  std::string target;         // the path and query as sent: "/api/orders/ord_1?x=1"
-  std::string content_type;   // of the request; empty when none was sent
-  std::string request_body;   // as sent (it may hold a password: the observer decides)
-  bool authorized = false;    // an Authorization header was sent
-  std::string authorization;  // its value as sent ("Bearer <token>"): the observer tells users
-                              // apart by it, and writes it nowhere
+  std::string method;            // "POST"
+  std::string target;            // the path and query as sent: "/api/orders/ord_1?x=1"
+  std::string content_type;      // of the request; empty when none was sent
+  std::string content_encoding;  // of the request; empty when none was sent
+  std::string request_body;      // as sent (it may hold a password: the observer decides)
+  bool authorized = false;       // an Authorization header was sent
+  std::string authorization;     // its value as sent ("Bearer <token>"): the observer tells users
+                                 // apart by it, and writes it nowhere
   std::string idempotency_key;
   int status = 0;
   std::string response_body;

@@ -370,6 +370,7 @@ asio::awaitable<Response> GatewayService::forward(Request& req, const PrefixRout
     exchange->target = req.target;
     exchange->request_body = req.body;
     if (auto v = req.headers.get("Content-Type")) exchange->content_type = std::string(*v);
+    if (auto v = req.headers.get("Content-Encoding")) exchange->content_encoding = std::string(*v);
     if (auto v = req.headers.get("Idempotency-Key")) exchange->idempotency_key = std::string(*v);
     if (auto v = req.headers.get("Authorization")) {
       exchange->authorized = true;
