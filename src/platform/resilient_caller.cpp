@@ -59,7 +59,15 @@ EdgeSettings ResilientCaller::settings() const {
 }
 
 void ResilientCaller::reconfigure(EdgeSettings settings, std::uint64_t seed) {
-  breaker_->reconfigure(settings.breaker);
+  // The breaker starts over (an empty window) only when its own settings change: any POST
+  // /_admin/config emptied every window, a `seed` too, and an OPEN breaker's failure rate read
+  // -1 (an outside probe).
+  bool breaker_changed = false;
+  {
+    std::lock_guard lock(settings_mu_);
+    breaker_changed = !(settings_->breaker == settings.breaker);
+  }
+  if (breaker_changed) breaker_->reconfigure(settings.breaker);
   auto fresh = std::make_shared<const EdgeSettings>(std::move(settings));
   {
     std::lock_guard lock(settings_mu_);

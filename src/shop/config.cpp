@@ -831,6 +831,8 @@ std::vector<ConfigIssue> runtime_config_refusals(const YAML::Node& root) {
        "on them)"},
       {"catalog", "the catalog file only seeds the catalog database on the shop's first start"},
       {"gateway", "the gateway reads its upstream time limit when the shop starts"},
+      {"gateway.trusted_proxies",
+       "the gateway reads the proxies it trusts for X-Forwarded-For when the shop starts"},
       {"auth.password_hashing",
        "hashes made while it applied would keep their cost after the reset (a cheaper one stays "
        "weak), and unknown emails are checked against one hash made at the shop's own cost, so "

@@ -272,6 +272,10 @@ struct Shop::Impl {
   };
   std::mutex lease_mu;
   std::optional<Lease> lease;
+  // The settings POST /_admin/config left the shop running with (its own, config_, when
+  // empty): the next POST applies over them; POST /_admin/reset empties it.
+  std::mutex runtime_mu;
+  std::optional<ShopConfig> runtime;
 };
 
 Shop::Shop(ShopConfig config, ShopOptions options)
@@ -980,6 +984,10 @@ void Shop::add_baseline_admin_routes() {
                   started.push_back(s.name);
                 }
                 apply_runtime_config(config_);
+                {
+                  std::lock_guard lock(impl_->runtime_mu);
+                  impl_->runtime.reset();
+                }
                 // Failed logins are shared state too: a scenario's wrong passwords for an email
                 // would throttle that email in the scenarios after it.
                 std::size_t logins_forgotten = 0;
@@ -1101,7 +1109,14 @@ void Shop::add_baseline_admin_routes() {
                 // `ordr`, was answered "cannot change on a running shop" (an outside probe).
                 // Then a setting that cannot change while the shop runs (422), whatever its
                 // value, then a bad value of one that can (400).
-                ShopConfig next = config_;
+                // Over the settings the shop runs with now, not its own: each POST undid every
+                // change an earlier one made (a breaker's wait set, then a token_ttl, and the
+                // wait was back; an outside probe). POST /_admin/reset puts the shop's own back.
+                ShopConfig next;
+                {
+                  std::lock_guard lock(impl_->runtime_mu);
+                  next = impl_->runtime ? *impl_->runtime : config_;
+                }
                 auto issues = apply_config(root, next);
                 auto refuse = [](const std::vector<ConfigIssue>& found) {
                   nlohmann::json all = nlohmann::json::array();
@@ -1122,6 +1137,10 @@ void Shop::add_baseline_admin_routes() {
                 }
                 if (!issues.empty()) throw refuse(issues);
                 apply_runtime_config(next);
+                {
+                  std::lock_guard lock(impl_->runtime_mu);
+                  impl_->runtime = std::move(next);
+                }
                 co_return http::Response::json(200, {{"applied", body}});
               });
   }

@@ -279,6 +279,33 @@ kill "$cancel_pid"; wait "$cancel_pid" 2>/dev/null
 if [[ "$cancel_order" == PAYMENT_PENDING && "$opened" -ge 1 && $((refused_after - refused_before)) -le 1 ]]; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: the expiry pass while order->payment is open: order $cancel_order, breaker opened $opened time(s), $((refused_after - refused_before)) refused cancels logged in 3 s"
 fi
+# POST /_admin/config applied over the shop's own settings, so each POST undid the ones before
+# it; and any POST emptied every breaker's window (a `seed` too). It applies over the running
+# settings now, a breaker starts over only when its own settings change, and a reset puts the
+# shop's own back.
+"$shopctl" serve --ephemeral --gateway-port 0 --log-level warn >"$tmp/rtc.out" 2>&1 &
+rtc_pid=$!
+for _ in $(seq 1 100); do grep -q "admin token" "$tmp/rtc.out" && break; sleep 0.05; done
+rtc_gw=$(awk '/public door/ {print $3}' "$tmp/rtc.out")
+rtc_token=$(awk '/admin token/ {print $3}' "$tmp/rtc.out")
+rtc_order=$(awk '$1 == "order" {print $2; exit}' "$tmp/rtc.out")
+rtc_post() { curl -s -o /dev/null -w '%{http_code} ' -X POST -H "X-Admin-Token: $rtc_token" -H 'Content-Type: application/json' -d "$2" "$rtc_gw$1"; }
+rtc_breaker() { curl -s -H "X-Admin-Token: $rtc_token" "$rtc_order/_admin/circuit-breakers" | jq -r ".items[] | select(.name == \"order->catalog\") | $1"; }
+rtc_jwt=$(curl -s -X POST "$rtc_gw/api/auth/login" -H 'Content-Type: application/json' \
+  -d '{"email":"demo@shop.test","password":"demo-password-1"}' | jq -r .access_token)
+rtc_codes=$(rtc_post /_admin/config '{"order":{"circuit_breakers":{"order->catalog":{"wait_duration_in_open_state":"5s"}}}}')
+curl -s -o /dev/null -X POST "$rtc_gw/api/cart/items" -H "Authorization: Bearer $rtc_jwt" \
+  -H 'Content-Type: application/json' -d '{"product_id":"p-001","quantity":1}'
+rtc_codes+=$(rtc_post /_admin/config '{"auth":{"token_ttl":"9s"}}')
+rtc_codes+=$(rtc_post /_admin/config '{"seed":5}')
+rtc_wait=$(rtc_breaker .config.wait_duration_in_open_state)
+rtc_calls=$(rtc_breaker .number_of_buffered_calls)
+rtc_codes+=$(rtc_post /_admin/reset '{}')
+rtc_reset_wait=$(rtc_breaker .config.wait_duration_in_open_state)
+kill "$rtc_pid"; wait "$rtc_pid" 2>/dev/null
+if [[ "$rtc_codes" == "200 200 200 200 " && "$rtc_wait" == 5s && "$rtc_calls" == 1 && "$rtc_reset_wait" == 30s ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: run-time config: answers $rtc_codes; the breaker's wait after two more POSTs $rtc_wait (want 5s), its window $rtc_calls call(s) (want 1), after the reset $rtc_reset_wait (want 30s)"
+fi
 # A named pipe as --config that nobody writes to: serve waited in open() for good, deaf to
 # Ctrl-C and SIGTERM (its stop signals are blocked while it starts; an outside probe). Read
 # with a bound: no byte for 10 s is an error, exit 2. One with a writer is read as a file.

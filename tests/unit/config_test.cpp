@@ -326,6 +326,22 @@ TEST_CASE(
   CHECK(config.breakers.at("order->catalog").minimum_number_of_calls == 7);
 }
 
+TEST_CASE("a circuit breaker's durations are whole milliseconds, as every other duration") {
+  // "1.9999999s" was taken and shown as "1999.9999ms" (an outside probe).
+  shop::ShopConfig config;
+  auto issues = apply_yaml(
+      "order:\n  circuit_breakers:\n    order->catalog:\n"
+      "      wait_duration_in_open_state: 1.9999999s\n      slow_call_duration_threshold: 1.5ms\n",
+      config);
+  REQUIRE(issues.size() == 2);
+  CHECK(issues[0].message.find("whole number of milliseconds") != std::string::npos);
+  CHECK(issues[1].message.find("whole number of milliseconds") != std::string::npos);
+  CHECK(apply_yaml("order:\n  circuit_breakers:\n    order->catalog:\n"
+                   "      wait_duration_in_open_state: 1.5s\n",
+                   config)
+            .empty());
+}
+
 // `--print-config` left out the seed, auth.password_hashing, auth.demo_user, catalog.file,
 // payment.outbox, payment.webhook_tolerance and provider.public_url, though the shop used
 // them: given back to --config, the printout made another shop (an outside probe).

@@ -81,6 +81,10 @@ inline std::chrono::nanoseconds read_duration(const nlohmann::json& v, std::stri
   if (!v.is_string()) refuse(what, key, kExpectation, v);
   const auto d = parse_duration(v.get<std::string>());
   if (!d) refuse(what, key, kExpectation, v);
+  // Whole milliseconds, as every other duration setting (configuration.md): "1.9999999s" was
+  // taken, and shown as "1999.9999ms" (an outside probe).
+  if (*d % std::chrono::milliseconds(1) != std::chrono::nanoseconds(0))
+    refuse(what, key, "must be a whole number of milliseconds (1ms, 250ms, 2s)", v);
   return *d;
 }
 
