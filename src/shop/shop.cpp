@@ -732,13 +732,21 @@ void Shop::watch_lease(const std::string& holder, std::chrono::steady_clock::tim
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;  // the shop is stopping
         std::string about;
+        // The shop holds its own lease while it resets: a run that took the lease meanwhile
+        // would have had its first faults cleared under it. Such a run waits (409 shop_in_use,
+        // its --wait-for-target), for the few milliseconds a reset takes.
+        const std::string resetter = "shopctl: the reset after a run lease ran out";
         {
           std::lock_guard lock(impl_->lease_mu);
           auto& lease = impl_->lease;
-          if (!lease || lease->holder != holder || lease->until > std::chrono::steady_clock::now())
+          const auto now = std::chrono::steady_clock::now();
+          if (!lease || lease->holder != holder || lease->until > now)
             co_return;  // released, renewed, or taken by another run
           about = lease->about;
-          lease.reset();
+          lease = Impl::Lease{
+              resetter,
+              "the shop resets itself: the run lease of " + holder + " ran out unreleased", now,
+              now + std::chrono::seconds(60)};
         }
         log_.warn(
             "a run's lease on the shop ran out: the run was stopped without ending (killed, "
@@ -758,6 +766,10 @@ void Shop::watch_lease(const std::string& holder, std::chrono::steady_clock::tim
             failure = e.what();
           }
         });
+        {
+          std::lock_guard lock(impl_->lease_mu);
+          if (impl_->lease && impl_->lease->holder == resetter) impl_->lease.reset();
+        }
         if (!failure.empty())
           log_.error("the reset after a run's lease ran out failed; POST /_admin/reset by hand",
                      {{"error", failure}});
