@@ -1021,8 +1021,10 @@ interrupted TERM 143 "load: SIGTERM during the run" "$shopctl" load --users 1 --
 # An open loop whose rate x duration is a whole number drops nothing: the k-th start was
 # reckoned by adding 1/rate cut to whole nanoseconds, one more start fell a nanosecond before
 # the deadline, and was counted dropped: `dropped<=0` failed a run that dropped nothing (exit 4;
-# an outside probe).
-for rate in 3 300; do
+# an outside probe). Rates whose last start leaves room before the deadline (at 300/s the last
+# start is 3 ms before it, and a CI machine busy with two other lanes missed it once: a real
+# drop "past the deadline", not this defect, which 3 and 30 showed as well).
+for rate in 3 30; do
   expect_code 0 "load: --rate $rate for 1s drops nothing" "$shopctl" load --rate "$rate" --users 16 --duration 1s --quiet --mix browse=1 --threshold 'dropped<=0'
   expect_output "requests: $rate in" "load --rate $rate made $rate starts"
 done

@@ -2,9 +2,11 @@
 // the admin plane's (another program, a proxy, a shop of another version): every call throws
 // the documented shopctl::AdminError. nlohmann::json's type_error escaped (not even a
 // std::runtime_error), or a call returned nothing at all: no services, a fault id "" (an
-// outside probe of the public API).
+// outside probe of the public API). Public headers only.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,8 +22,6 @@
 #include <shopctl/scenario_runner.hpp>
 #include <shopctl/version.hpp>
 
-#include "../support/loopback_listener.hpp"
-
 namespace {
 
 using namespace std::chrono_literals;
@@ -31,9 +31,18 @@ using namespace std::chrono_literals;
 class ForeignJsonServer {
  public:
   explicit ForeignJsonServer(std::string body) : body_(std::move(body)) {
-    const auto listener = shopctl::test_support::listen_on_loopback(16);
-    listener_ = listener.fd;
-    port_ = listener.port;
+    // A listening socket on an ephemeral loopback port (public headers only here: no test
+    // support header, tests/architecture/include_rules_test.cpp).
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(listener_ >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener_, 16) == 0);
+    socklen_t length = sizeof address;
+    REQUIRE(::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    port_ = ntohs(address.sin_port);
     thread_ = std::thread([this] { serve(); });
   }
   ~ForeignJsonServer() {
