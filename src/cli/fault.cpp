@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "observe_tools/fault_spec.hpp"
 #include "platform/admin_client.hpp"
+#include "platform/admin_fanout.hpp"
 #include "platform/fault/fault_table.hpp"
 #include "platform/http/message.hpp"
 #include "platform/json_text.hpp"
@@ -82,11 +83,11 @@ int admin_call(const char* what, const ShopAddress& given, const std::string& me
     return kExitUsage;
   }
   try {
-    // Longer than the gateway waits for one process of a split shop (10 s, Shop's admin
-    // sender): with one process hung, the gateway's 503 naming it arrives, where this gave up
-    // first and blamed the gateway ("cannot reach http://gateway: no answer within the
-    // deadline"; an outside probe).
-    platform::AdminClient admin(shop.target, shop.admin_token, std::chrono::seconds(22));
+    // Longer than the gateway waits for one process of a split shop: with one process hung,
+    // the gateway's 503 naming it arrives, where this gave up first and blamed the gateway
+    // ("cannot reach http://gateway: no answer within the deadline"; an outside probe).
+    platform::AdminClient admin(shop.target, shop.admin_token,
+                                platform::kProcessAnswerWait * 2 + std::chrono::seconds(2));
     answer = admin.send(method, path, body);
   } catch (const http::TransportError& e) {
     std::cerr << "shopctl fault " << what << ": cannot reach " << shop.target << ": " << e.what()

@@ -5,6 +5,7 @@
 // config) fan out to every process's admin plane and their answers are merged; stopping or
 // starting a service goes to the process that runs it. A shop in one process has one
 // process: nothing fans out and every request goes where it went before.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -19,6 +20,11 @@
 #include "platform/admin_client.hpp"
 
 namespace shopctl::platform {
+
+// How long a split shop's fan-out waits for one process's admin plane (Shop::fan_out). A tool
+// that asks the gateway to fan out waits longer (`shopctl fault`: twice this and 2 s), so that
+// the gateway's 503 naming a process that did not answer arrives.
+inline constexpr std::chrono::seconds kProcessAnswerWait{10};
 
 struct AdminProcess {
   std::string admin_url;              // its admin plane

@@ -478,7 +478,7 @@ asio::awaitable<http::Response> Shop::fan_out(http::Request& req) {
                                                 const std::optional<nlohmann::json>& b) {
       http::BlockingClient client;
       return platform::send_admin_request(client, base + path, config_.admin_token, method, b,
-                                          std::chrono::seconds(10));
+                                          platform::kProcessAnswerWait);
     };
     const std::string self = admin_url();
     try {

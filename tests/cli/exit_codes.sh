@@ -21,6 +21,16 @@ expect_output() {  # expect_output PATTERN DESCRIPTION
     failed=$((failed + 1)); echo "FAIL: $2: output lacks /$1/"; sed 's/^/    /' "$tmp/out" | head -20
   fi
 }
+# serve_in_background OUT: `shopctl serve --ephemeral --gateway-port 0 --log-level warn` in the
+# background, its output in OUT; once its banner is out (at most 5 s), sets served_pid,
+# served_gateway and served_token.
+serve_in_background() {
+  "$shopctl" serve --ephemeral --gateway-port 0 --log-level warn >"$1" 2>&1 &
+  served_pid=$!
+  for _ in $(seq 1 100); do grep -q "admin token" "$1" && break; sleep 0.05; done
+  served_gateway=$(awk '/public door/ {print $3}' "$1")
+  served_token=$(awk '/admin token/ {print $3}' "$1")
+}
 
 expect_code 0 "version" "$shopctl" version
 # --version printed "0.1.0", version "shopctl 0.1.0" (a newcomer): both the second.
@@ -223,11 +233,8 @@ fi
 # A run killed with SIGKILL never resets the shop: its faults and stopped services stayed until
 # someone reset it by hand, and real checkouts got 503 (an outside probe). When its lease runs
 # out unreleased, the shop resets itself and says so.
-"$shopctl" serve --ephemeral --gateway-port 0 --log-level warn >"$tmp/lease.out" 2>&1 &
-lease_pid=$!
-for _ in $(seq 1 100); do grep -q "admin token" "$tmp/lease.out" && break; sleep 0.05; done
-lease_gw=$(awk '/public door/ {print $3}' "$tmp/lease.out")
-lease_token=$(awk '/admin token/ {print $3}' "$tmp/lease.out")
+serve_in_background "$tmp/lease.out"
+lease_pid=$served_pid lease_gw=$served_gateway lease_token=$served_token
 lease_admin() { curl -s -H "X-Admin-Token: $lease_token" -H 'Content-Type: application/json' "$@"; }
 lease_admin -X POST -d '{"holder":"killed-run","ttl_ms":1000,"about":"a run killed with SIGKILL"}' "$lease_gw/_admin/lease" >/dev/null
 lease_admin -X POST -d '{"id":"left","target":"catalog","type":"hang"}' "$lease_gw/_admin/faults" >/dev/null
@@ -242,11 +249,8 @@ if [[ "$before" == 1 && "$after" == 0 && "$payment_running" == true ]] && grep -
 fi
 # fault list showed a right-to-left override in an abort's body as it is: the rest of the row,
 # its counts included, was drawn reversed. It is written as an escape.
-"$shopctl" serve --ephemeral --gateway-port 0 --log-level warn >"$tmp/rlo.out" 2>&1 &
-rlo_pid=$!
-for _ in $(seq 1 100); do grep -q "admin token" "$tmp/rlo.out" && break; sleep 0.05; done
-rlo_gw=$(awk '/public door/ {print $3}' "$tmp/rlo.out")
-rlo_token=$(awk '/admin token/ {print $3}' "$tmp/rlo.out")
+serve_in_background "$tmp/rlo.out"
+rlo_pid=$served_pid rlo_gw=$served_gateway rlo_token=$served_token
 curl -s -o /dev/null -H "X-Admin-Token: $rlo_token" -H 'Content-Type: application/json' \
   -d '{"id":"rlo","target":"catalog","type":"abort","status":503,"body":"x\u202eyz"}' "$rlo_gw/_admin/faults"
 "$shopctl" fault list --target "$rlo_gw" --admin-token "$rlo_token" >"$tmp/rlo.list" 2>&1
@@ -257,11 +261,8 @@ fi
 # While order -> payment's breaker is open, the expiry pass asked payment to cancel the same
 # order 4 times a second, each refused at once and logged ("call refused by circuit breaker"):
 # 2,635 warnings in a 21-minute soak (an outside probe). It waits for the breaker instead.
-"$shopctl" serve --ephemeral --gateway-port 0 --log-level warn >"$tmp/cancel.out" 2>&1 &
-cancel_pid=$!
-for _ in $(seq 1 100); do grep -q "admin token" "$tmp/cancel.out" && break; sleep 0.05; done
-cancel_gw=$(awk '/public door/ {print $3}' "$tmp/cancel.out")
-cancel_admin=$(awk '/admin token/ {print $3}' "$tmp/cancel.out")
+serve_in_background "$tmp/cancel.out"
+cancel_pid=$served_pid cancel_gw=$served_gateway cancel_admin=$served_token
 cancel_jwt=$(curl -s -X POST "$cancel_gw/api/auth/login" -H 'Content-Type: application/json' \
   -d '{"email":"demo@shop.test","password":"demo-password-1"}' | jq -r .access_token)
 curl -s -o /dev/null -X POST "$cancel_gw/api/cart/items" -H "Authorization: Bearer $cancel_jwt" \
@@ -283,11 +284,8 @@ fi
 # it; and any POST emptied every breaker's window (a `seed` too). It applies over the running
 # settings now, a breaker starts over only when its own settings change, and a reset puts the
 # shop's own back.
-"$shopctl" serve --ephemeral --gateway-port 0 --log-level warn >"$tmp/rtc.out" 2>&1 &
-rtc_pid=$!
-for _ in $(seq 1 100); do grep -q "admin token" "$tmp/rtc.out" && break; sleep 0.05; done
-rtc_gw=$(awk '/public door/ {print $3}' "$tmp/rtc.out")
-rtc_token=$(awk '/admin token/ {print $3}' "$tmp/rtc.out")
+serve_in_background "$tmp/rtc.out"
+rtc_pid=$served_pid rtc_gw=$served_gateway rtc_token=$served_token
 rtc_order=$(awk '$1 == "order" {print $2; exit}' "$tmp/rtc.out")
 rtc_post() { curl -s -o /dev/null -w '%{http_code} ' -X POST -H "X-Admin-Token: $rtc_token" -H 'Content-Type: application/json' -d "$2" "$rtc_gw$1"; }
 rtc_breaker() { curl -s -H "X-Admin-Token: $rtc_token" "$rtc_order/_admin/circuit-breakers" | jq -r ".items[] | select(.name == \"order->catalog\") | $1"; }

@@ -10,12 +10,12 @@ passed=0; failed=0
 check() { if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "FAIL - $1"; fi; }
 launcher=""
 # start_launcher OUT COMMAND...: runs a launcher in the background ($launcher is its pid) and
-# waits until it is up or has ended (at most 15 s).
+# waits until it is up or has ended (at most 15 s, or $launcher_wait seconds when set).
 start_launcher() {
   local out=$1; shift
   "$@" >"$out" 2>&1 &
   launcher=$!
-  for _ in $(seq 1 300); do
+  for _ in $(seq 1 $((${launcher_wait:-15} * 20))); do
     grep -q "Ctrl-C stops" "$out" && break
     kill -0 "$launcher" 2>/dev/null || break
     sleep 0.05
@@ -471,13 +471,7 @@ curl -s -o /dev/null --max-time 20 -H "Authorization: Bearer $if_jwt" "$if_gatew
 inflight_curl=$!
 sleep 0.5
 kill -KILL "$launcher"; wait "$launcher" 2>/dev/null
-"$bin" serve --processes --data-dir "$work/inflight" --gateway-port 0 --log-level warn >"$work/inflight2.txt" 2>&1 &
-launcher=$!
-for _ in $(seq 1 600); do
-  grep -q "Ctrl-C stops" "$work/inflight2.txt" && break
-  kill -0 "$launcher" 2>/dev/null || break
-  sleep 0.05
-done
+launcher_wait=30 start_launcher "$work/inflight2.txt" "$bin" serve --processes --data-dir "$work/inflight" --gateway-port 0 --log-level warn
 grep -q "Ctrl-C stops" "$work/inflight2.txt" && kill -0 "$launcher" 2>/dev/null &&
   grep -q "is still held by a process of an earlier launcher" "$work/inflight2.txt"
 inflight_rc=$?
