@@ -405,6 +405,45 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
     // is for this start and is not stored; the shop keeps the ports it picked itself. (The
     // launcher stored every port it bound, so one start with --gateway-port N moved the shop's
     // door for good, and a provider port override killed every pay link handed out before it.)
+    // A child's folder still locked: this launcher holds the shop's folder, so its holder is a
+    // child of a launcher killed with SIGKILL, which finishes its requests in flight before it
+    // ends (SIGTERM from the kernel, up to gateway.upstream_timeout + 1 s). A restart at once
+    // (a process manager's) failed for those seconds with exit 3, the cause only in the child's
+    // serve.log (an outside probe). Waited for, said once; then refused, naming the folder.
+    // Before the ports are reserved: such a child may still listen on its port (it closes it as
+    // it ends), and a reservation made first failed at once with "port ... is taken, wanted by
+    // auth" on a loaded machine (seen in CI).
+    {
+      const auto drain = std::max(std::chrono::milliseconds(3000),
+                                  config.gateway_upstream_timeout + std::chrono::seconds(1));
+      const auto until = std::chrono::steady_clock::now() + drain + std::chrono::seconds(5);
+      bool said = false;
+      for (const auto& spec : shop::service_registry()) {
+        const fs::path child_dir = dir / spec.name;
+        while (true) {
+          const int fd = ::open(child_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          const bool locked =
+              fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+          if (fd >= 0) ::close(fd);  // releases the lock if this took it
+          if (!locked) break;
+          if (std::chrono::steady_clock::now() >= until) {
+            throw std::runtime_error(
+                "the data folder " + child_dir.string() +
+                " is in use by another shop (the folder is locked): stop that one first");
+          }
+          if (!said) {
+            note(child_dir.string() +
+                 " is still held by a process of an earlier launcher that ended (killed?), "
+                 "which finishes its requests in flight first: waiting up to " +
+                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(drain).count() +
+                                5) +
+                 " s");
+            said = true;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+      }
+    }
     auto applied = shop::apply_identity(config, stored);
     std::map<std::string, std::uint16_t> bound;
     for (const auto& spec : shop::service_registry()) {
@@ -446,41 +485,6 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       ch.log = ch.dir / "serve.log";
       fs::create_directories(ch.dir);
       children.push_back(std::move(ch));
-    }
-    // A child's folder still locked: this launcher holds the shop's folder, so its holder is a
-    // child of a launcher killed with SIGKILL, which finishes its requests in flight before it
-    // ends (SIGTERM from the kernel, up to gateway.upstream_timeout + 1 s). A restart at once
-    // (a process manager's) failed for those seconds with exit 3, the cause only in the child's
-    // serve.log (an outside probe). Waited for, said once; then refused, naming the folder.
-    {
-      const auto drain = std::max(std::chrono::milliseconds(3000),
-                                  config.gateway_upstream_timeout + std::chrono::seconds(1));
-      const auto until = std::chrono::steady_clock::now() + drain + std::chrono::seconds(5);
-      bool said = false;
-      for (const auto& ch : children) {
-        while (true) {
-          const int fd = ::open(ch.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-          const bool locked =
-              fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-          if (fd >= 0) ::close(fd);  // releases the lock if this took it
-          if (!locked) break;
-          if (std::chrono::steady_clock::now() >= until) {
-            throw std::runtime_error(
-                "the data folder " + ch.dir.string() +
-                " is in use by another shop (the folder is locked): stop that one first");
-          }
-          if (!said) {
-            note(ch.dir.string() +
-                 " is still held by a process of an earlier launcher that ended (killed?), "
-                 "which finishes its requests in flight first: waiting up to " +
-                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(drain).count() +
-                                5) +
-                 " s");
-            said = true;
-          }
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-      }
     }
     // One clock for the shop: each child keeps its own clock.json, and a clock advance that
     // some children missed (a child that did not answer) kept them apart across a restart of

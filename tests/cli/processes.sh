@@ -480,6 +480,37 @@ check "a launcher started at once after a SIGKILLed one with a request in flight
 kill -TERM "$launcher" 2>/dev/null; wait "$launcher" 2>/dev/null; launcher=""
 wait "$inflight_curl" 2>/dev/null
 
+# The same with a child of the killed launcher that has not yet closed its port (a loaded
+# machine delays its SIGTERM): the new launcher reserved every port before it waited for the
+# folders, and failed at once, "port ... is taken, wanted by auth" (seen in CI). It now waits
+# for the folders first. The old child is played here by a process that holds auth's folder
+# lock and listens on its port for 1.5 s, then ends.
+start_launcher "$work/slowchild.txt" "$bin" serve --processes --data-dir "$work/slowchild" --gateway-port 0 --log-level warn
+slow_port=$(awk '$1 == "auth" {sub(".*:", "", $2); print $2}' "$work/slowchild.txt")
+kill -TERM "$launcher"; wait "$launcher" 2>/dev/null
+python3 -c '
+import fcntl, os, socket, sys, time
+folder = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+fcntl.flock(folder, fcntl.LOCK_EX)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[2])))
+s.listen()
+open(sys.argv[3], "w").close()
+time.sleep(1.5)
+' "$work/slowchild/auth" "$slow_port" "$work/slowchild.held" &
+slow_holder=$!
+for _ in $(seq 1 100); do [[ -e "$work/slowchild.held" ]] && break; sleep 0.05; done
+launcher_wait=30 start_launcher "$work/slowchild2.txt" "$bin" serve --processes --data-dir "$work/slowchild" --gateway-port 0 --log-level warn
+grep -q "Ctrl-C stops" "$work/slowchild2.txt" && kill -0 "$launcher" 2>/dev/null &&
+  grep -q "slowchild/auth is still held by a process of an earlier launcher" "$work/slowchild2.txt" &&
+  [[ -n "$slow_port" && -e "$work/slowchild.held" ]]
+slowchild_rc=$?
+if [[ $slowchild_rc -ne 0 ]]; then sed 's/^/  | /' "$work/slowchild2.txt" | tail -n 8; fi
+check "a launcher started while a child of a killed one still holds its folder and port waits for it, and comes up" $slowchild_rc
+kill -TERM "$launcher" 2>/dev/null; wait "$launcher" 2>/dev/null; launcher=""
+wait "$slow_holder" 2>/dev/null
+
 # With --log-format json, the launcher's standard error holds JSON lines only: the note on a
 # child killed for not stopping in time was plain text (an outside probe).
 "$bin" serve --processes --data-dir "$work/jsonstop" --gateway-port 0 --log-format json >"$work/jsonstop.out" 2>"$work/jsonstop.err" &
