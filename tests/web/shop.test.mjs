@@ -1199,8 +1199,15 @@ test('a slow checkout says so, keeps the cart as shown, and does not pull a shop
     // came (failed beside the lanes twice, passed alone).
     await admin(shop, 'POST', '/_admin/faults', {id: 'web-slow-checkout-lines', target: 'order', from: 'gateway',
       type: 'delay', delay_ms: 8000, match: {method: 'POST', path: '/orders'}});
+    // The shopper leaves once the order is on its way. The page reads the cart before it sends
+    // the order, and one that goes elsewhere before that orders nothing, which is said nowhere
+    // because nothing happened: under CI's load the read outlasted the test's wait for the
+    // "placing" notice, nothing was ordered, and the notice below never came.
+    const sent = page.waitForRequest((request) => request.method() === 'POST' && new URL(request.url()).pathname === '/api/orders',
+      {timeout: 30000});
     await page.getByRole('button', {name: 'Check out and pay'}).click();
     await page.locator('[data-test="placing-order"]').waitFor({timeout: 4000});
+    await sent;
     await page.goto(`${shop.url}/#/`);
     const placed = page.locator('[data-test="placed-elsewhere"]');
     await placed.waitFor({timeout: 30000});
