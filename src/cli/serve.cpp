@@ -550,25 +550,26 @@ int run_serve(const ServeOptions& o) {
     recording.name = "recorded session (" + fs::path(o.record).stem().string() + ")";
     recording.demo_email = config.demo_email;
     recording.replay_demo_password = shop::ShopConfig{}.demo_password;
+    recording.max_steps = kMaxRecordedSteps;
+    recording.max_body = kMaxRecordedBody;
     recorder = std::make_shared<scenario::SessionRecorder>(recording);
     record_writer = std::make_shared<RecordWriter>(recorder, record_file);
     auto said = std::make_shared<std::atomic<int>>(0);  // bit 1: too many, bit 2: too large
     options.public_traffic = [recorder, writer = record_writer,
                               said](const platform::PublicExchange& e) {
+      // The recorder applies both bounds, and says in the file where they bit; standard error
+      // says each once.
       if (recorder->steps() >= kMaxRecordedSteps) {
         if ((said->fetch_or(1) & 1) == 0) {
           std::cerr << "shopctl serve: --record: " << kMaxRecordedSteps
-                    << " exchanges recorded; the rest are not\n";
+                    << " exchanges recorded; the rest are not (the file counts them)\n";
         }
-        return;
-      }
-      if (e.request_body.size() > kMaxRecordedBody) {
+      } else if (e.request_body.size() > kMaxRecordedBody) {
         if ((said->fetch_or(2) & 2) == 0) {
           std::cerr << "shopctl serve: --record: a request body over " << kMaxRecordedBody / 1024
                     << " KiB is not recorded (" << e.method << " " << e.target.substr(0, 100)
-                    << "); nor are later ones\n";
+                    << "); nor are later ones (the file names each)\n";
         }
-        return;
       }
       recorder->record(e);
       writer->changed();

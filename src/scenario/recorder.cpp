@@ -174,8 +174,46 @@ bool token_refused(int status, const json& answer) {
 
 SessionRecorder::SessionRecorder(RecorderOptions options) : options_(std::move(options)) {}
 
+namespace {
+
+// A request target as a comment shows it: at most 200 bytes, each byte outside printable ASCII
+// as \xHH.
+std::string shown_target(const std::string& target) {
+  std::string shown;
+  for (char c : target.substr(0, 200)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f) {
+      shown.push_back(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", byte);
+      shown += hex;
+    }
+  }
+  return shown;
+}
+
+}  // namespace
+
 void SessionRecorder::record(const platform::PublicExchange& exchange) {
   std::lock_guard lock(mu_);
+  // The bounds are said in the file where they bit, not only on serve's standard error: a
+  // replay of a file that silently missed a request that changed the shop failed at a later
+  // step for no reason the file showed (an outside probe).
+  if (steps_.size() >= options_.max_steps) {
+    ++past_max_steps_;
+    return;
+  }
+  if (exchange.request_body.size() > options_.max_body) {
+    pending_comments_.push_back(
+        "left out: " + exchange.method + " " + shown_target(exchange.target) + " (answered " +
+        std::to_string(exchange.status) + "): its request body of " +
+        std::to_string(exchange.request_body.size()) + " bytes is over the " +
+        (options_.max_body % 1024 == 0 ? std::to_string(options_.max_body / 1024) + " KiB"
+                                       : std::to_string(options_.max_body) + " bytes") +
+        " a recording keeps of one");
+    return;
+  }
   record_locked(exchange);
 }
 
@@ -407,17 +445,7 @@ void SessionRecorder::record_locked(const platform::PublicExchange& e) {
   // request the shop could not read changed nothing: it is left out, and the file says so.
   if (std::any_of(e.target.begin(), e.target.end(),
                   [](char c) { return url_byte_needs_encoding(c, true); })) {
-    std::string shown;
-    for (char c : e.target.substr(0, 200)) {
-      const auto byte = static_cast<unsigned char>(c);
-      if (byte >= 0x20 && byte < 0x7f) {
-        shown.push_back(c);
-      } else {
-        char hex[8];
-        std::snprintf(hex, sizeof hex, "\\x%02x", byte);
-        shown += hex;
-      }
-    }
+    const auto shown = shown_target(e.target);
     pending_comments_.push_back("left out: " + e.method + " " + shown + " (answered " +
                                 std::to_string(e.status) +
                                 "): its target holds a character a scenario's path sends "
@@ -607,6 +635,11 @@ std::string SessionRecorder::yaml() const {
     }
   }
   for (const auto& c : pending_comments_) out += "  # " + c + "\n";
+  if (past_max_steps_ > 0) {
+    out += "  # not recorded: the " + std::to_string(past_max_steps_) + " exchange" +
+           (past_max_steps_ == 1 ? "" : "s") + " after the first " +
+           std::to_string(options_.max_steps) + " steps (the most a recording keeps)\n";
+  }
   return out;
 }
 

@@ -23,6 +23,10 @@ struct RecorderOptions {
   // a fresh scenario shop gives it, public in docs), never with the password typed.
   std::string demo_email = "demo@shop.test";
   std::string replay_demo_password = "demo-password-1";
+  // Bounds (docs/security.md): exchanges past `max_steps` are counted, and one whose request
+  // body is over `max_body` bytes is left out; the file says both where they happened.
+  std::size_t max_steps = 10'000;
+  std::size_t max_body = 64 * 1024;
 };
 
 // Turns exchanges into scenario steps:
@@ -91,6 +95,7 @@ class SessionRecorder {
   mutable std::mutex mu_;
   std::vector<Step> steps_;
   std::vector<std::string> pending_comments_;  // of requests left out, for the next step
+  std::size_t past_max_steps_ = 0;             // exchanges not recorded for max_steps
   std::vector<std::pair<std::string, std::string>> vars_;  // in order
   std::map<std::string, std::string> accounts_;            // email -> email var suffix
   std::map<std::string, Candidate> candidates_;            // value -> where it was last seen

@@ -419,3 +419,29 @@ TEST_CASE("emails that differ in letter case are one account") {
   CHECK(yaml.find("email_2") == std::string::npos);
   CHECK(yaml.find("existed before the recording") == std::string::npos);
 }
+
+// The bounds of a recording were said only on serve's standard error: a file that missed a
+// request that changed the shop failed at a later step of its replay, with nothing in it to say
+// why (an outside probe). The file now says where each bound bit.
+TEST_CASE("a recording says in the file which requests its bounds left out") {
+  shopctl::scenario::RecorderOptions options;
+  options.max_steps = 3;
+  options.max_body = 64;
+  SessionRecorder r(options);
+  r.record(exchange("GET", "/api/catalog/products", nullptr, 200, {{"items", json::array()}}, ""));
+  r.record(exchange("POST", "/api/cart/items",
+                    {{"product_id", "p-001"}, {"quantity", 1}, {"note", std::string(100, 'x')}},
+                    200, {{"total_cents", 100}}));
+  r.record(exchange("GET", "/api/cart", nullptr, 200, {{"items", json::array()}}));
+  r.record(exchange("GET", "/api/orders", nullptr, 200, {{"items", json::array()}}));
+  r.record(exchange("GET", "/api/orders?page=2", nullptr, 200, {{"items", json::array()}}));
+  r.record(exchange("GET", "/api/orders?page=3", nullptr, 200, {{"items", json::array()}}));
+  const auto yaml = r.yaml();
+  CHECK(r.steps() == 3);
+  CHECK(yaml.find("# left out: POST /api/cart/items (answered 200): its request body of ") !=
+        std::string::npos);
+  CHECK(yaml.find("bytes is over the 64 bytes a recording keeps of one") != std::string::npos);
+  CHECK(yaml.find("# not recorded: the 2 exchanges after the first 3 steps") != std::string::npos);
+  // The left-out request's comment stands before the step that came after it.
+  CHECK(yaml.find("# left out: POST") < yaml.find("GET /api/cart"));
+}
