@@ -52,7 +52,21 @@ struct Child {
   // answered for kHungAfter is hung (a deadlock, SIGSTOP) and is killed, to be started again.
   std::chrono::steady_clock::time_point answered;
   bool killed_hung = false;  // SIGKILL sent for that; not asked again until it is reaped
+  // Dead and due to be started again at this time (pid is -1): see restart_delay.
+  std::optional<std::chrono::steady_clock::time_point> restart_at;
 };
+
+// How long a child that died waits before it is started again, by its deaths in the last
+// minute (this one included): the first at once (a crash costs the shop the least time), then
+// 0.5, 1, 2 and 4 s, as systemd's RestartSec and Kubernetes' CrashLoopBackOff wait. Started
+// again at once each time, a child that died of something that passes in a second or two (a
+// port another process held a moment, a full disk being cleaned) used its six deaths within
+// a second and stopped the whole shop (an outside probe).
+std::chrono::milliseconds restart_delay(std::size_t deaths) {
+  if (deaths <= 1) return std::chrono::milliseconds(0);
+  return std::min(std::chrono::milliseconds(500) * (1 << std::min<std::size_t>(deaths - 2, 4)),
+                  std::chrono::milliseconds(4000));
+}
 
 // How long a running child may leave its admin plane's /health/live unanswered before the
 // launcher takes it for hung, and how often it asks. A child's own port is not asked: a
@@ -723,31 +737,47 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
         }
       }
     }
-    // A child that died (SIGKILL, a crash) comes back, unless it keeps dying.
+    // A child that died (SIGKILL, a crash) comes back, unless it keeps dying; after its first
+    // death in a minute, not at once (restart_delay).
     bool give_up = false;
     for (auto& ch : children) {
       int status = 0;
-      if (ch.pid > 0) {
-        if (::waitpid(ch.pid, &status, WNOHANG) != ch.pid) continue;
-        std::printf("shopctl: %s (pid %d) %s; ", ch.service.c_str(), static_cast<int>(ch.pid),
-                    describe_status(status).c_str());
-        ch.pid = -1;
+      if (ch.restart_at) {
+        // Waiting out its delay: started once that has passed.
+        if (std::chrono::steady_clock::now() < *ch.restart_at) continue;
+        ch.restart_at.reset();
+        std::printf("shopctl: starting %s again\n", ch.service.c_str());
       } else {
-        // Started again, it died before it was ready (ready() reaped it).
-        std::printf("shopctl: %s %s while starting; ", ch.service.c_str(),
-                    ch.died_starting.c_str());
+        if (ch.pid > 0) {
+          if (::waitpid(ch.pid, &status, WNOHANG) != ch.pid) continue;
+          std::printf("shopctl: %s (pid %d) %s; ", ch.service.c_str(), static_cast<int>(ch.pid),
+                      describe_status(status).c_str());
+          ch.pid = -1;
+        } else {
+          // Started again, it died before it was ready (ready() reaped it).
+          std::printf("shopctl: %s %s while starting; ", ch.service.c_str(),
+                      ch.died_starting.c_str());
+        }
+        auto now = std::chrono::steady_clock::now();
+        ch.restarts.push_back(now);
+        while (!ch.restarts.empty() && now - ch.restarts.front() > 60s) ch.restarts.pop_front();
+        if (ch.restarts.size() > 5) {
+          std::printf("it died %zu times in a minute: giving up (see %s)\n", ch.restarts.size(),
+                      ch.log.c_str());
+          if (o.ephemeral || o.log_format != "json") print_log_tail(ch.log, stdout, o.ephemeral);
+          give_up = true;
+          break;
+        }
+        if (const auto delay = restart_delay(ch.restarts.size()); delay.count() > 0) {
+          std::printf("starting it again in %.1f s (%zu deaths in a minute; see %s)\n",
+                      std::chrono::duration<double>(delay).count(), ch.restarts.size(),
+                      ch.log.c_str());
+          std::fflush(stdout);
+          ch.restart_at = now + delay;
+          continue;
+        }
+        std::printf("starting it again\n");
       }
-      auto now = std::chrono::steady_clock::now();
-      ch.restarts.push_back(now);
-      while (!ch.restarts.empty() && now - ch.restarts.front() > 60s) ch.restarts.pop_front();
-      if (ch.restarts.size() > 5) {
-        std::printf("it died %zu times in a minute: giving up (see %s)\n", ch.restarts.size(),
-                    ch.log.c_str());
-        if (o.ephemeral || o.log_format != "json") print_log_tail(ch.log, stdout, o.ephemeral);
-        give_up = true;
-        break;
-      }
-      std::printf("starting it again\n");
       std::fflush(stdout);
       try {
         spawn(ch);

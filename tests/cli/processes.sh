@@ -543,6 +543,38 @@ TMPDIR="$work/ptmp" "$bin" run scenarios/flow/browse-catalog.yaml >"$work/after-
 swept_rc=$?
 check "the next shopctl removes a SIGKILLed --ephemeral launcher's folder (${pkilled_dir:-none}; left: $(ls "$work/ptmp" | tr '\n' ' '))" $swept_rc
 
+# A child that dies of something that passes in a second or two comes back: after its first
+# death in a minute, the launcher waits 0.5, 1, 2 and 4 s before the next starts. It started
+# each again at once, so the six deaths took about a second and the whole shop stopped (an
+# outside probe). Here order's database is damaged for 1.5 s.
+start_launcher "$work/backoff.txt" "$bin" serve --processes --data-dir "$work/backoff" --gateway-port 0 --log-level warn
+bo_gateway=$(awk '/public door/ {print $3}' "$work/backoff.txt")
+bo_pid=$(awk '$1 == "order" {print $4}' "$work/backoff.txt")
+bo_db="$work/backoff/order/order.db"
+bo_jwt=$(curl -s -X POST "$bo_gateway/api/auth/login" -H 'Content-Type: application/json' \
+  -d '{"email":"demo@shop.test","password":"demo-password-1"}' | jq -r .access_token)
+if [[ -n "$bo_pid" && -e "$bo_db" ]]; then
+  mv "$bo_db" "$bo_db.kept"
+  printf x >"$bo_db"
+  kill -KILL "$bo_pid"
+  sleep 1.5
+  mv -f "$bo_db.kept" "$bo_db"
+fi
+bo_up=1
+for _ in $(seq 1 300); do
+  kill -0 "$launcher" 2>/dev/null || break
+  if [[ $(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $bo_jwt" "$bo_gateway/api/cart") == 200 ]]; then
+    bo_up=0; break
+  fi
+  sleep 0.1
+done
+kill -0 "$launcher" 2>/dev/null && grep -q "starting it again in 0.5 s" "$work/backoff.txt" &&
+  ! grep -q "giving up" "$work/backoff.txt" && [[ $bo_up -eq 0 ]]
+bo_rc=$?
+if [[ $bo_rc -ne 0 ]]; then sed 's/^/  | /' "$work/backoff.txt" | tail -n 12; fi
+check "a child whose cause of death passes in 1.5 s is started again after a wait, and the shop stays up" $bo_rc
+kill -TERM "$launcher" 2>/dev/null; wait "$launcher" 2>/dev/null; launcher=""
+
 # An --ephemeral launcher that gives up on a child that keeps dying removes its folder, log and
 # all: it shows the log's last lines first (it used to say "see .../serve.log" and remove it).
 start_launcher "$work/eph.txt" "$bin" serve --processes --ephemeral --gateway-port 0 --log-level warn
