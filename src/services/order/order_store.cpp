@@ -1,6 +1,8 @@
 #include "services/order/order_store.hpp"
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -99,6 +101,14 @@ CREATE INDEX orders_payment_cancel_due ON orders (created_at_ms) WHERE payment_c
     R"sql(
 -- A user's unpaid orders, counted at each checkout (order.max_unpaid_orders).
 CREATE INDEX orders_pending_by_user ON orders (user_id) WHERE status = 'PAYMENT_PENDING';
+)sql",
+    R"sql(
+-- How many of the line's units the order took out of the cart when it was written: fewer
+-- than it ordered when the shopper lowered the quantity, or removed the line, while the
+-- checkout ran. A failed order puts back these, not `quantity`: it put back all it ordered,
+-- and a quantity lowered from 5 to 2 during a checkout that then failed came back as 5 (an
+-- outside probe). NULL (orders from before): `quantity`.
+ALTER TABLE order_items ADD COLUMN taken_from_cart INTEGER;
 )sql",
 };
 
@@ -225,7 +235,19 @@ void restore_cart(Database& db, const Order& order) {
     st.bind_all(order.user_id);
     if (st.step()) lines = static_cast<std::size_t>(st.column_int(0));
   }
+  // What the order took out of the cart, line by line (create_pending): that is what goes back.
+  std::map<std::string, int> taken;
+  {
+    auto st = db.prepare(
+        "SELECT product_id, COALESCE(taken_from_cart, quantity) FROM order_items WHERE order_id "
+        "= ?");
+    st.bind_all(order.order_id);
+    while (st.step()) taken[st.column_text(0)] = static_cast<int>(st.column_int(1));
+  }
   for (const PricedLine& item : order.items) {
+    const auto found = taken.find(item.product_id);
+    const int quantity = found == taken.end() ? item.quantity : found->second;
+    if (quantity <= 0) continue;  // the shopper removed the line while the checkout ran
     std::optional<int> in_cart;
     {
       auto st = db.prepare("SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?");
@@ -234,8 +256,7 @@ void restore_cart(Database& db, const Order& order) {
     }
     if (in_cart) {
       db.prepare("UPDATE cart_items SET quantity = ? WHERE user_id = ? AND product_id = ?")
-          .bind_all(std::min(kMaxQuantity, *in_cart + item.quantity), order.user_id,
-                    item.product_id)
+          .bind_all(std::min(kMaxQuantity, *in_cart + quantity), order.user_id, item.product_id)
           .run();
     } else if (lines < kMaxCartLines) {
       ++lines;
@@ -243,7 +264,7 @@ void restore_cart(Database& db, const Order& order) {
       db.prepare(
             "INSERT INTO cart_items (user_id, product_id, name, quantity, unit_price_cents, "
             "currency, position) VALUES (?, ?, ?, ?, ?, ?, ?)")
-          .bind_all(order.user_id, item.product_id, item.name, item.quantity, item.unit_price_cents,
+          .bind_all(order.user_id, item.product_id, item.name, quantity, item.unit_price_cents,
                     order.currency, position)
           .run();
     }
@@ -619,18 +640,9 @@ asio::awaitable<void> OrderStore::create_pending(Order order, std::vector<CartLi
                         order.total_cents, order.currency, order.created_at_ms, order.updated_at_ms,
                         trace_id)
               .run();
-          int position = 0;
-          for (const PricedLine& item : order.items) {
-            db.prepare(
-                  "INSERT INTO order_items (order_id, position, product_id, name, quantity, "
-                  "unit_price_cents, line_total_cents) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .bind_all(order.order_id, ++position, item.product_id, item.name, item.quantity,
-                          item.unit_price_cents, item.line_total_cents)
-                .run();
-          }
-          for (const HistoryEntry& entry : order.history) {
-            add_history(db, order.order_id, entry.status, entry.at_ms, entry.reason);
-          }
+          // The order takes out of the cart the quantities it ordered, as far as the cart still
+          // holds them (a change while the checkout ran stays), and keeps what it took.
+          std::map<std::string, int> taken;
           for (const CartLine& line : checked_out) {
             std::optional<int> in_cart;
             {
@@ -639,6 +651,7 @@ asio::awaitable<void> OrderStore::create_pending(Order order, std::vector<CartLi
               st.bind_all(order.user_id, line.product_id);
               if (st.step()) in_cart = static_cast<int>(st.column_int(0));
             }
+            taken[line.product_id] = in_cart ? std::min(*in_cart, line.quantity) : 0;
             if (!in_cart) continue;
             if (*in_cart <= line.quantity) {
               db.prepare("DELETE FROM cart_items WHERE user_id = ? AND product_id = ?")
@@ -649,6 +662,21 @@ asio::awaitable<void> OrderStore::create_pending(Order order, std::vector<CartLi
                   .bind_all(*in_cart - line.quantity, order.user_id, line.product_id)
                   .run();
             }
+          }
+          int position = 0;
+          for (const PricedLine& item : order.items) {
+            const auto found = taken.find(item.product_id);
+            db.prepare(
+                  "INSERT INTO order_items (order_id, position, product_id, name, quantity, "
+                  "unit_price_cents, line_total_cents, taken_from_cart) VALUES (?, ?, ?, ?, ?, ?, "
+                  "?, ?)")
+                .bind_all(order.order_id, ++position, item.product_id, item.name, item.quantity,
+                          item.unit_price_cents, item.line_total_cents,
+                          found == taken.end() ? item.quantity : found->second)
+                .run();
+          }
+          for (const HistoryEntry& entry : order.history) {
+            add_history(db, order.order_id, entry.status, entry.at_ms, entry.reason);
           }
           if (key) {
             db.prepare(
