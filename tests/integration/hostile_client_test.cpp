@@ -894,6 +894,39 @@ TEST_CASE("a request that says Expect: 100-continue is told to go on before its 
   CHECK(plain.received.find("100 Continue") == std::string::npos);
 }
 
+// Framing that no bytes still to come could mend got no answer either: Beast reads a chunk
+// extension's quoted string past its line's end, and checks the CR LF after a chunk's data only
+// once 4 bytes are there. The client waited out the body timeout (30 s), 0 bytes (an outside
+// probe). chunk_framing.hpp.
+TEST_CASE("chunked framing that cannot become valid is answered 400 at once") {
+  auto s = shopctl::test_support::start_shop();
+  const std::string head =
+      "POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  for (const std::string& body :
+       {std::string("2;a=\"b\r\n{}\r\n0\r\n\r\n"), std::string("2\r\n{}XY"),
+        std::string("0;a=\"x\r\n\r\n"), std::string("2g"), std::string("zz"),
+        std::string("2\r\n{}\r\n0\r\nfoo\r\n")}) {
+    CAPTURE(body);
+    RawConnection c(port_of(s->url("gateway")));
+    REQUIRE(c.send(head + body));
+    CHECK(c.read_until_closed(3s));
+    CHECK(raw_status(c.received) == 400);
+    CHECK(c.received.find("malformed HTTP request") != std::string::npos);
+  }
+  // A quoted string that holds what looks like framing, and a chunk split mid-extension, are
+  // still read as the request they are.
+  RawConnection c(port_of(s->url("gateway")));
+  const std::string json = "{\"email\":\"nobody@shop.test\",\"password\":\"wrong-password-1\"}";
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", json.size());
+  REQUIRE(c.send(head + size + ";q=\"a;b=\\\"c"));
+  std::this_thread::sleep_for(50ms);
+  REQUIRE(c.send(std::string("\"\r\n") + json + "\r\n0\r\nX-Trailer: 1\r\n\r\n"));
+  CHECK(c.read_until_closed(5s));
+  CHECK(raw_status(c.received) == 401);
+}
+
 TEST_CASE("a chunked body whose lines end in LF alone is answered 400 at once") {
   // Beast ends a chunk line at CR LF only: such a line never ended, and the client waited out
   // the body timeout (30 s) for a closed connection and no answer.

@@ -35,6 +35,7 @@
 #include "platform/error_mapping.hpp"
 #include "platform/http/affinity.hpp"
 #include "platform/http/beast_util.hpp"
+#include "platform/http/chunk_framing.hpp"
 #include "platform/trace_context.hpp"
 
 namespace shopctl::http {
@@ -1026,7 +1027,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       c->busy = true;
       BodyReservation body_bytes;  // held until this request's answer is written
       bool over_budget = false;
-      bool bare_lf = false;  // a chunk line or the trailer section has a LF without its CR
+      bool bare_lf = false;         // a chunk line or the trailer section has a LF without its CR
+      std::string framing_problem;  // chunked framing that bytes still to come cannot mend
       if (!parser.is_done()) {
         // A body already in the read buffer (the usual small one) is bounded by the buffer's
         // cap and needs none of the budget. One still arriving holds, before each read, what it
@@ -1110,6 +1112,12 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                   bare_lf = true;
                   break;
                 }
+                // Framing no bytes still to come can mend (chunk_framing.hpp): 400 now, not a
+                // wait for the body timeout. `wire`: a chunk with data was parsed before.
+                const auto left = buffer.data();
+                framing_problem = chunked_leftover_problem(
+                    std::string_view(static_cast<const char*>(left.data()), left.size()), wire > 0);
+                if (!framing_problem.empty()) break;
               } else if (ec) {
                 break;
               }
@@ -1166,6 +1174,12 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
             limit_error(400, "bad_request",
                         "malformed HTTP request: a chunk line or the trailer section ends a "
                         "line with LF alone; chunked framing needs CR LF"),
+            parser.version(), &self->options.on_unread_request);
+        break;
+      }
+      if (!framing_problem.empty()) {
+        co_await answer_and_linger(
+            stream, limit_error(400, "bad_request", "malformed HTTP request: " + framing_problem),
             parser.version(), &self->options.on_unread_request);
         break;
       }
