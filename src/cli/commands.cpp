@@ -395,9 +395,19 @@ std::vector<std::string> StaleReports::write(
     }
     std::string name =
         (target.parent_path() / ("." + target.filename().string() + ".XXXXXX")).string();
-    const int fd = ::mkstemp(name.data());
+    // Made and listed under the lock that remove() takes: a file made after an interrupt's
+    // remove() had run was never removed, and stayed beside the reports, half written (an
+    // outside probe: 8 SIGTERMs in 8 during the writes). After it, nothing more is made.
+    int fd = -1;
+    int why = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (removed_) break;
+      fd = ::mkstemp(name.data());
+      why = errno;
+      if (fd >= 0) temporaries_.push_back(name);
+    }
     if (fd < 0) {
-      const int why = errno;
       if (fs::is_regular_file(status)) {
         // A folder where no new file can be made (not writable), with a report file that can
         // be written: written in place, as before.
@@ -406,10 +416,6 @@ std::vector<std::string> StaleReports::write(
         say(report, why);
       }
       continue;
-    }
-    {
-      std::lock_guard lock(mu_);
-      temporaries_.push_back(name);
     }
     int error = 0;
     for (std::size_t at = 0; at < text.size() && error == 0;) {
