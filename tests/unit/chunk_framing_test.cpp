@@ -7,10 +7,30 @@
 using shopctl::http::chunked_leftover_problem;
 
 TEST_CASE("chunked framing that bytes still to come can make valid is waited for") {
-  for (const std::string left :
-       {"", "2", "2\r", "A", "2;", "2;a", "2;a=", "2;a=b", "2;a=\"b", "2;a=\"b\\", "2;a=\"b\\\"c\"",
-        "2 ", "2 ;", "2;a ", "2;a =", "2;a= \"x\" ;b", "0", "0\r\n", "0\r\nX", "0\r\nX-T",
-        "0\r\nX-T: 1", "0\r\nX-T: 1\r\n", "0\r\nX-T: 1\r\n\r", "000;a=b\r\nX-T:\r\n"}) {
+  for (const std::string left : {"",
+                                 "2",
+                                 "2\r",
+                                 "A",
+                                 "2;",
+                                 "2;a",
+                                 "2;a=",
+                                 "2;a=b",
+                                 "2;a=\"b",
+                                 "2;a=\"b\\",
+                                 "2;a=\"b\\\"c\"",
+                                 "2 ",
+                                 "2 ;",
+                                 "2;a ",
+                                 "2;a =",
+                                 "2;a= \"x\" ;b",
+                                 "0",
+                                 "0\r\n",
+                                 "0\r\nX",
+                                 "0\r\nX-T",
+                                 "0\r\nX-T: 1",
+                                 "0\r\nX-T: 1\r\n",
+                                 "0\r\nX-T: 1\r\n\r",
+                                 "000;a=b\r\nX-T:\r\n"}) {
     CAPTURE(left);
     CHECK(chunked_leftover_problem(left, false).empty());
   }
@@ -35,8 +55,8 @@ TEST_CASE("chunked framing that no bytes still to come can mend is named") {
   CHECK(chunked_leftover_problem("\r\n2;a=\"\r\n{}\r\n", true).find("quoted string") !=
         std::string::npos);
   // Sizes and extensions that are already wrong, their line not ended yet.
-  for (const std::string left : {"zz", "2g", "g", " 2", ";a", "2 x", "2;=", "2;a b", "2;a=\"x\"y",
-                                 "2;a=,", "\r\n"}) {
+  for (const std::string left :
+       {"zz", "2g", "g", " 2", ";a", "2 x", "2;=", "2;a b", "2;a=\"x\"y", "2;a=,", "\r\n"}) {
     CAPTURE(left);
     CHECK_FALSE(chunked_leftover_problem(left, false).empty());
   }

@@ -14,15 +14,30 @@ bool is_hex(char c) {
 bool is_tchar(char c) {
   if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
       return true;
     default:
       return false;
   }
 }
 
-bool is_bws(char c) { return c == ' ' || c == '\t'; }
+bool is_bws(char c) {
+  return c == ' ' || c == '\t';
+}
 
 constexpr const char* kBadExtension =
     "a chunk extension must be ;name or ;name=value (a token or a quoted string ended on its "
@@ -33,56 +48,78 @@ constexpr const char* kBadExtension =
 // `complete`: the line's CR LF has arrived, so `ext` must be whole; otherwise a prefix will do.
 std::string extension_problem(std::string_view ext, bool complete) {
   enum class At {
-    next,        // before an extension (or the line's end)
-    bws,         // BWS before ';'
-    name_start,  // after ';' (and BWS)
-    name,        // in a name
-    name_bws,    // BWS after a name: ';' or '=' must come
-    value_start, // after '=' (and BWS)
-    token,       // in a token value
-    quoted,      // in a quoted string
-    escaped,     // after a backslash in a quoted string
+    next,         // before an extension (or the line's end)
+    bws,          // BWS before ';'
+    name_start,   // after ';' (and BWS)
+    name,         // in a name
+    name_bws,     // BWS after a name: ';' or '=' must come
+    value_start,  // after '=' (and BWS)
+    token,        // in a token value
+    quoted,       // in a quoted string
+    escaped,      // after a backslash in a quoted string
   };
   At at = At::next;
   for (const char c : ext) {
     switch (at) {
       case At::next:
-        if (c == ';') at = At::name_start;
-        else if (is_bws(c)) at = At::bws;
-        else return "a chunk size must be followed by ';', a space or the line's end";
+        if (c == ';')
+          at = At::name_start;
+        else if (is_bws(c))
+          at = At::bws;
+        else
+          return "a chunk size must be followed by ';', a space or the line's end";
         break;
       case At::bws:
-        if (c == ';') at = At::name_start;
-        else if (!is_bws(c)) return kBadExtension;
+        if (c == ';')
+          at = At::name_start;
+        else if (!is_bws(c))
+          return kBadExtension;
         break;
       case At::name_start:
-        if (is_tchar(c)) at = At::name;
-        else if (!is_bws(c)) return kBadExtension;
+        if (is_tchar(c))
+          at = At::name;
+        else if (!is_bws(c))
+          return kBadExtension;
         break;
       case At::name:
-        if (c == ';') at = At::name_start;
-        else if (c == '=') at = At::value_start;
-        else if (is_bws(c)) at = At::name_bws;
-        else if (!is_tchar(c)) return kBadExtension;
+        if (c == ';')
+          at = At::name_start;
+        else if (c == '=')
+          at = At::value_start;
+        else if (is_bws(c))
+          at = At::name_bws;
+        else if (!is_tchar(c))
+          return kBadExtension;
         break;
       case At::name_bws:
-        if (c == ';') at = At::name_start;
-        else if (c == '=') at = At::value_start;
-        else if (!is_bws(c)) return kBadExtension;
+        if (c == ';')
+          at = At::name_start;
+        else if (c == '=')
+          at = At::value_start;
+        else if (!is_bws(c))
+          return kBadExtension;
         break;
       case At::value_start:
-        if (c == '"') at = At::quoted;
-        else if (is_tchar(c)) at = At::token;
-        else if (!is_bws(c)) return kBadExtension;
+        if (c == '"')
+          at = At::quoted;
+        else if (is_tchar(c))
+          at = At::token;
+        else if (!is_bws(c))
+          return kBadExtension;
         break;
       case At::token:
-        if (c == ';') at = At::name_start;
-        else if (is_bws(c)) at = At::bws;
-        else if (!is_tchar(c)) return kBadExtension;
+        if (c == ';')
+          at = At::name_start;
+        else if (is_bws(c))
+          at = At::bws;
+        else if (!is_tchar(c))
+          return kBadExtension;
         break;
       case At::quoted:
-        if (c == '"') at = At::next;
-        else if (c == '\\') at = At::escaped;
+        if (c == '"')
+          at = At::next;
+        else if (c == '\\')
+          at = At::escaped;
         break;
       case At::escaped:
         at = At::quoted;
