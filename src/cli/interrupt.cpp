@@ -22,6 +22,26 @@ std::string signal_name(int number) {
   return abbreviation ? std::string("SIG") + abbreviation : "signal " + std::to_string(number);
 }
 
+int pending_stop_signal() {
+  sigset_t pending;
+  sigemptyset(&pending);
+  if (::sigpending(&pending) != 0) return 0;
+  for (int sig : kStopSignals)
+    if (sigismember(&pending, sig)) return sig;
+  return 0;
+}
+
+int take_pending_stop_signal() {
+  const int sig = pending_stop_signal();
+  if (sig == 0) return 0;
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  const timespec none{0, 0};
+  ::sigtimedwait(&one, nullptr, &none);
+  return sig;
+}
+
 void set_interrupt_cleanup(std::function<std::string()> cleanup) {
   std::lock_guard lock(cleanup_mutex);
   cleanup_work = std::move(cleanup);

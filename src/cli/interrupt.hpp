@@ -20,6 +20,12 @@ inline constexpr std::array<int, 4> kStopSignals = {SIGINT, SIGTERM, SIGHUP, SIG
 // "SIGINT", as `kill -l` and the docs spell it.
 std::string signal_name(int number);
 
+// A stop signal (kStopSignals) blocked and waiting to be taken, or 0 (`serve` and the launcher
+// block them, and look while they start).
+int pending_stop_signal();
+// The same, taken (no longer pending); 0 when none was.
+int take_pending_stop_signal();
+
 // Call before any other thread starts (every thread inherits the blocked signals). `command`
 // names the command in the message ("shopctl run"); `what_is_lost` says what an interrupted
 // run does not produce ("no report was written").

@@ -149,18 +149,6 @@ std::string describe_status(int status) {
   return "stopped";
 }
 
-// A stop signal (kStopSignals) waiting to be taken (the launcher blocks them and takes them in its
-// loop), or 0. Read while the children start, so that Ctrl-C does not wait for every child's
-// readiness (up to 30 s each) and the banner before it is seen.
-int pending_stop_signal() {
-  sigset_t pending;
-  sigemptyset(&pending);
-  if (::sigpending(&pending) != 0) return 0;
-  for (int sig : kStopSignals)
-    if (sigismember(&pending, sig)) return sig;
-  return 0;
-}
-
 // The child is ready when its service answers /health/ready and so does its own admin plane.
 // The admin plane starts only after the service has bound its port, and its port was picked
 // for this child: so the answer is this child's, not that of another process that holds the
@@ -465,11 +453,24 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       const bool configured = applied.shop_ports.count(spec.name) == 0;
       // A kept port that only connections in TIME-WAIT hold is free within the kernel's 60 s:
       // waited for, not refused (http::wait_out_time_wait).
-      http::wait_out_time_wait("127.0.0.1", port, std::chrono::seconds(61), [&] {
-        note("port " + std::to_string(port) + " of " + spec.name +
-             " is held by a closed connection in TIME-WAIT (the system frees it within 60 s): "
-             "waiting for it");
-      });
+      const bool waited = http::wait_out_time_wait(
+          "127.0.0.1", port, std::chrono::seconds(61),
+          [&] {
+            note("port " + std::to_string(port) + " of " + spec.name +
+                 " is held by a closed connection in TIME-WAIT (the system frees it within "
+                 "60 s): waiting for it");
+          },
+          [] { return pending_stop_signal() != 0; });
+      if (!waited) {
+        // A stop signal while it waits stops it then (it waited out the minute, deaf to SIGTERM;
+        // an outside probe), as one while the children start does: nothing was started.
+        const int sig = take_pending_stop_signal();
+        std::printf("shopctl: %s received while waiting for port %u of %s, stopping\n",
+                    signal_name(sig).c_str(), static_cast<unsigned>(port), spec.name.c_str());
+        std::fflush(stdout);
+        if (o.ephemeral) fs::remove_all(dir, ec);
+        return kExitOk;
+      }
       try {
         held.emplace_back(port);
       } catch (const std::runtime_error& e) {
@@ -638,13 +639,8 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
     for (auto& ch : children) {
       spawn(ch);
       const bool up = ready(ch, 30s);
-      if (const int sig = pending_stop_signal()) {
+      if (const int sig = take_pending_stop_signal()) {
         // Taken now, so that it does not stop the shop a second time below.
-        sigset_t one;
-        sigemptyset(&one);
-        sigaddset(&one, sig);
-        const timespec none{0, 0};
-        sigtimedwait(&one, nullptr, &none);
         std::printf("shopctl: %s received while starting, stopping every process\n",
                     signal_name(sig).c_str());
         std::fflush(stdout);

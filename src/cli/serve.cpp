@@ -581,10 +581,20 @@ int run_serve(const ServeOptions& o) {
   block_serve_signals(signals);  // blocked already since main(): the set, once more
 
   auto started = std::chrono::steady_clock::now();
+  // A stop signal while the start waits for a port in TIME-WAIT (up to a minute) stops it
+  // then; it was taken only once the shop was up (an outside probe: SIGTERM twice, then the
+  // banner and a stop after 59 s).
+  options.start_interrupted = [] { return pending_stop_signal() != 0; };
   std::unique_ptr<shop::Shop> shop;
   try {
     shop = std::make_unique<shop::Shop>(config, options);
     shop->start();
+  } catch (const shop::StartInterrupted& e) {
+    const int sig = take_pending_stop_signal();
+    std::printf("shopctl: %s received while starting (%s): stopped\n",
+                sig != 0 ? signal_name(sig).c_str() : "a stop signal", e.what());
+    std::fflush(stdout);
+    return kExitOk;
   } catch (const std::exception& e) {
     say_serve_failure("shopctl serve", json, "the shop could not start", e.what());
     return kExitShop;
@@ -698,7 +708,8 @@ void register_serve(CLI::App& app) {
       "corrupt identity.json, a database). SIGUSR1 and SIGUSR2 are said and ignored (no log\n"
       "file to reopen). These signals are serve's from its first instruction: one that comes\n"
       "while serve still reads its settings waits until the shop is up, which then stops\n"
-      "cleanly, exit 0.\n");
+      "cleanly, exit 0; one that comes while it waits for a port held in TIME-WAIT stops it\n"
+      "then, exit 0.\n");
   cmd->add_option("--config", o->config_files,
                   "YAML settings (ports, peers, secrets, timeouts, breakers, catalog file); may be "
                   "given more than once, later files override earlier ones")

@@ -571,11 +571,19 @@ void Shop::start() {
     auto port = configured_port(config_, name);
     // A port kept or given that only connections in TIME-WAIT hold: free within the kernel's
     // 60 s, so waited for rather than refused (http::wait_out_time_wait).
-    http::wait_out_time_wait(config_.host, port, std::chrono::seconds(61), [this, port, &n = name] {
-      log_.warn("port " + std::to_string(port) + " of " + n +
-                " is held by a closed connection in TIME-WAIT (the system frees it within "
-                "60 s): waiting for it");
-    });
+    const bool waited = http::wait_out_time_wait(
+        config_.host, port, std::chrono::seconds(61),
+        [this, port, &n = name] {
+          log_.warn("port " + std::to_string(port) + " of " + n +
+                        " is held by a closed connection in TIME-WAIT (the system frees it "
+                        "within 60 s): waiting for it",
+                    {{"command", "shopctl serve"}});
+        },
+        options_.start_interrupted);
+    if (!waited) {
+      throw StartInterrupted("stopped while waiting for port " + std::to_string(port) + " of " +
+                             name + " (held by a closed connection in TIME-WAIT)");
+    }
     try {
       svc->start_serving();
     } catch (const boost::system::system_error& e) {

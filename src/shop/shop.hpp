@@ -3,8 +3,10 @@
 // of a small pool, and the shop-wide seams (simulated clock, fault table, call records,
 // service credentials). The only place that knows every service.
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,12 +32,20 @@ namespace shopctl::shop {
 // The most threads a shop serves requests on (`serve --threads`, the public ShopOptions).
 inline constexpr unsigned kMaxThreads = 256;
 
+// start() ended by ShopOptions::start_interrupted while it waited (what() says for what).
+struct StartInterrupted : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 struct ShopOptions {
   unsigned threads = 0;  // 0: the number of cores (at least 1, at most 4); at most kMaxThreads
   platform::LogLevel log_level = platform::LogLevel::warn;
   platform::LogFormat log_format = platform::LogFormat::text;
   // Told of every public request the gateway answers (`serve --record`); empty: not recorded.
   platform::PublicTrafficObserver public_traffic;
+  // Asked while start() waits for a port that connections in TIME-WAIT hold (up to 60 s): true
+  // ends the start with StartInterrupted (serve: a stop signal is pending).
+  std::function<bool()> start_interrupted;
 };
 
 struct ServiceInfo {

@@ -112,17 +112,20 @@ int bind_error(const std::string& host, std::uint16_t port) {
 }
 }  // namespace
 
-void wait_out_time_wait(const std::string& host, std::uint16_t port,
-                        std::chrono::milliseconds limit, const std::function<void()>& waiting) {
-  if (port == 0) return;
+bool wait_out_time_wait(const std::string& host, std::uint16_t port,
+                        std::chrono::milliseconds limit, const std::function<void()>& waiting,
+                        const std::function<bool()>& give_up) {
+  if (port == 0) return true;
   const auto until = std::chrono::steady_clock::now() + limit;
   bool said = false;
   while (bind_error(host, port) == EADDRINUSE && port_held_by_time_wait(port) &&
          std::chrono::steady_clock::now() < until) {
+    if (give_up && give_up()) return false;
     if (!said && waiting) waiting();
     said = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
+  return true;
 }
 
 }  // namespace shopctl::http

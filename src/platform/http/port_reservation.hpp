@@ -43,7 +43,10 @@ bool port_held_by_time_wait(std::uint16_t port);
 // bind then says why. A shop killed and started again on its folder failed for up to a minute
 // with "port P is taken by another process", and its advice (remove the port from
 // identity.json) would have broken every pay link handed out (an outside probe).
-void wait_out_time_wait(const std::string& host, std::uint16_t port,
-                        std::chrono::milliseconds limit, const std::function<void()>& waiting);
+// `give_up`, asked every 250 ms while it waits: true ends the wait at once, and the call
+// returns false (a stop signal came: serve ignored SIGTERM for up to a minute; an outside probe).
+bool wait_out_time_wait(const std::string& host, std::uint16_t port,
+                        std::chrono::milliseconds limit, const std::function<void()>& waiting,
+                        const std::function<bool()>& give_up = {});
 
 }  // namespace shopctl::http
