@@ -329,6 +329,40 @@ test('at phone width the shop fits the screen and works with the keyboard', asyn
   await page.context().close();
 });
 
+// A script that failed to load (a fault on its asset route, a proxy's error page) left the
+// page on "Loading the shop..." for good, with nothing to do (an outside probe). A notice that
+// only CSS shows, after 6 s, says so; the script removes it as it starts.
+test('a page whose script does not load says so after a few seconds; one whose script runs never shows it', async () => {
+  await admin(shop, 'POST', '/_admin/faults', {id: 'web-no-script', target: 'gateway', type: 'abort', status: 500,
+    match: {method: 'GET', path: '/assets/shop/app.js'}});
+  const broken = await newPage(chromium.browser);
+  try {
+    await broken.goto(`${shop.url}/#/cart`);
+    const failed = broken.locator('#boot-failed');
+    assert.equal(await failed.isVisible(), false, 'not at once');
+    await failed.waitFor({state: 'visible', timeout: 20000});
+    assert.match(await failed.textContent(), /could not load its script/);
+    assert.equal(await failed.getAttribute('role'), 'alert');
+  } finally {
+    await admin(shop, 'DELETE', '/_admin/faults/web-no-script').catch(() => {});
+    await broken.context().close();
+  }
+  // The console's assets take no faults (it must work to clear them); it, the shop and the pay
+  // page each carry the notice, and their scripts remove it as they start.
+  for (const path of ['/console', '/']) {
+    assert.match(await (await fetch(`${shop.url}${path}`)).text(), /id="boot-failed"/);
+  }
+  const page = await newPage(chromium.browser);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.getByRole('heading', {name: /Log in/}).waitFor();
+  assert.equal(await page.locator('#boot-failed').count(), 0);
+  await page.goto(`${shop.url}/console`);
+  await page.getByRole('button', {name: 'Open the console'}).waitFor();
+  assert.equal(await page.locator('#boot-failed').count(), 0);
+  noProblems(page);
+  await page.context().close();
+});
+
 test('the pages are embedded assets with a strict CSP, ETags and 404s in the error shape; the API is unchanged', async () => {
   const home = await fetch(`${shop.url}/`);
   assert.equal(home.status, 200);

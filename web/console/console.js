@@ -4,6 +4,8 @@
 // and could read any storage the console wrote. It goes in the X-Admin-Token header. Text from the shop goes in with
 // textContent only (common/dom.js).
 import {h, replace, formatTime} from '/assets/common/dom.js';
+// The script runs: the notice for a page whose script never started goes (index.html).
+document.getElementById('boot-failed')?.remove();
 
 // The console shows two clocks: the shop's (call records, breaker transitions, the clock card),
 // which an admin advance moves, and this browser's (when a panel was last read). Each time

@@ -1,6 +1,9 @@
 // The provider's hosted pay page. It reads the intent (GET /pay/{id}, JSON), pays it
 // (POST /pay/{id} {card_number}) and then offers the way back to the shop's return_url, which
 // the provider checked leads to the shop's public door.
+// The script runs: the notice for a page whose script never started goes (index.html).
+document.getElementById('boot-failed')?.remove();
+
 // The intent's id from the address; null when the link is not valid percent-encoding
 // (/pay/%FF: decodeURIComponent threw at the top level, and the page stayed on "Loading…").
 function intentFromPath() {

@@ -3,6 +3,8 @@
 // only ever put in the page with textContent (common/dom.js), never parsed as HTML.
 import {h, append, replace, money, randomId, formatTime} from '/assets/common/dom.js';
 
+// The script runs: the notice for a page whose script never started goes (index.html).
+document.getElementById('boot-failed')?.remove();
 const main = document.getElementById('main');
 const flash = document.getElementById('flash');
 const problem = document.getElementById('problem');
