@@ -169,7 +169,9 @@ asio::awaitable<Response> ServiceHost::handle(Request& req) {
         if (res.action != http::ConnectionAction::respond) co_return res;
         std::map<std::string, std::string, std::less<>> params;
         const auto match = routes_.match(req.method, req.path(), params);
-        route_label = match.route ? std::string_view(match.route->pattern) : "unmatched";
+        route_label = match.route        ? std::string_view(match.route->pattern)
+                      : match.path_route ? std::string_view(match.path_route->pattern)
+                                         : "unmatched";
         finish(req, res, route_label, caller, started);
         co_return res;
       }
@@ -458,7 +460,9 @@ const http::Route* ServiceHost::route_request(Request& req, const Caller& caller
   std::map<std::string, std::string, std::less<>> params;
   http::Router::Match match = routes_.match(req.method, req.path(), params);
   if (!match.route) {
-    route_label = "unmatched";
+    // A 405 of a known path is counted under that path's route; "unmatched" is for paths no
+    // route has (docs/architecture.md).
+    route_label = match.path_route ? std::string_view(match.path_route->pattern) : "unmatched";
     answer = unmatched(req, match);
     return nullptr;
   }
@@ -630,7 +634,7 @@ std::optional<Response> ServiceHost::refuse_at_head(Request& req) {
     std::map<std::string, std::string, std::less<>> params;
     const http::Router::Match match = routes_.match(req.method, req.path(), params);
     if (!match.route) {
-      route_label = "unmatched";
+      route_label = match.path_route ? std::string_view(match.path_route->pattern) : "unmatched";
       res = unmatched(req, match);
     } else {
       route_label = match.route->pattern;

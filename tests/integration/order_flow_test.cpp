@@ -1245,3 +1245,14 @@ TEST_CASE("a price above the limit from an earlier release's catalog stays out o
   shop.reset();
   std::filesystem::remove_all(dir);
 }
+
+// A method a known path does not take (405) was counted as route="unmatched", which
+// docs/architecture.md keeps for paths no route has (an outside probe).
+TEST_CASE("a 405 of a known path is counted under that path's route in /metrics") {
+  ShopUnderTest t;
+  CHECK(send("PUT", t.url("gateway") + "/api/cart", json::object()).status == 405);
+  CHECK(send("PUT", t.url("gateway") + "/api/nothing-here", json::object()).status == 404);
+  const auto metrics = send("GET", t.url("gateway") + "/metrics").raw;
+  CHECK(metrics.find("method=\"PUT\",route=\"/api/cart\"") != std::string::npos);
+  CHECK(metrics.find("method=\"PUT\",route=\"unmatched\"") != std::string::npos);
+}

@@ -175,6 +175,7 @@ Router::Match Router::match(std::string_view method, std::string_view path,
       return m;
     }
     m.path_known = true;
+    if (m.path_route == nullptr) m.path_route = &route;
     m.allowed_methods.push_back(route.method);
     if (route.method == "GET" && method == "HEAD" && !get_route) {
       get_route = &route;

@@ -32,8 +32,11 @@ class Router {
   struct Match {
     const Route* route = nullptr;
     bool path_known = false;  // the path matched some route, but not with this method
-    bool malformed = false;   // a '%' not followed by two hex digits: matches nothing
-    bool not_utf8 = false;    // a segment that decodes to no UTF-8 text: matches nothing
+    // The first route whose path matched when none matched the method too (a 405): its
+    // pattern labels the request in /metrics, which called a 405 of a known path "unmatched".
+    const Route* path_route = nullptr;
+    bool malformed = false;  // a '%' not followed by two hex digits: matches nothing
+    bool not_utf8 = false;   // a segment that decodes to no UTF-8 text: matches nothing
     std::vector<std::string> allowed_methods;
   };
   // Finds the route for `method` and `path`, filling `params` with path parameters. HEAD
