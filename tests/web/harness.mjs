@@ -13,6 +13,8 @@ export const root = path.resolve(here, '../..');
 export const reports = process.env.SHOPCTL_WEB_REPORTS || path.join(root, 'reports', 'web');
 
 export const HOSTILE_SCRIPT = '<script>window.__pwned = "script"</script>Hostile Mug';
+// A name of 134 characters with no space: it must wrap wherever it is shown.
+export const LONG_NAME = `Unbreakable${'Xy'.repeat(58)}Mug`;
 export const HOSTILE_IMG = '<img src=x onerror="window.__pwned = \'img\'">Hostile Lamp';
 
 function yamlString(text) {
@@ -24,6 +26,7 @@ function writeConfig(dir, extraConfig) {
   const hostile = [
     {id: 'p-901', sku: 'XSS-0901', name: HOSTILE_SCRIPT, description: 'A dangerous <b>name</b>, shown as text.'},
     {id: 'p-902', sku: 'XSS-0902', name: HOSTILE_IMG, description: 'Another dangerous name, shown as text.'},
+    {id: 'p-903', sku: 'LONG-0903', name: LONG_NAME, description: 'A name with nowhere to break a line.'},
   ].map((p) => [
     `  - id: ${p.id}`, `    sku: ${p.sku}`, `    name: ${yamlString(p.name)}`,
     `    description: ${yamlString(p.description)}`, '    category: home', '    price_cents: 999',

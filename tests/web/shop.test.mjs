@@ -199,6 +199,40 @@ test('a changed price shows the old and new prices, and the shopper confirms the
   await page.context().close();
 });
 
+// At 320 px one long product name pushed every row's prices out of the price-change dialog,
+// reachable only by scrolling it sideways (an outside probe). And a search whose link holds a
+// right-to-left override drew the shop's own closing quote and title reversed.
+test('the price-change dialog fits a phone with a long name, and a search shows no reordering characters', async () => {
+  const page = await newPage(chromium.browser, {viewport: {width: 320, height: 568}});
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-903', 1);
+  await addFromDetail(page, 'p-003', 1);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').nth(1).waitFor();
+  await setPrice(shop, 'p-903', 1099);
+  await setPrice(shop, 'p-003', 1350);
+  try {
+    await page.getByRole('button', {name: 'Check out and pay'}).click();
+    const dialog = page.getByRole('dialog', {name: 'Prices have changed'});
+    await dialog.waitFor();
+    const fits = await dialog.evaluate((d) => ({scroll: d.scrollWidth, client: d.clientWidth,
+      table: d.querySelector('table').getBoundingClientRect().right, right: d.getBoundingClientRect().right}));
+    assert.ok(fits.scroll <= fits.client + 1 && fits.table <= fits.right + 1, JSON.stringify(fits));
+    await screenshot(page, 'price-dialog-320');
+    await dialog.getByRole('button', {name: 'Back to the cart'}).click();
+  } finally {
+    await setPrice(shop, 'p-903', 999);
+    await setPrice(shop, 'p-003', 1150);
+  }
+  await page.goto(`${shop.url}/#/?q=%E2%80%AEevil%20gnihsihp`);
+  const heading = page.locator('#list-title');
+  await heading.getByText('evil', {exact: false}).waitFor();
+  assert.doesNotMatch(await heading.textContent(), /[\u202A-\u202E\u2066-\u2069]/);
+  assert.doesNotMatch(await page.title(), /[\u202A-\u202E\u2066-\u2069]/);
+  noProblems(page);
+  await page.context().close();
+});
+
 test('a catalog hang added from the console: the shopper gets a friendly error, the breaker opens, then closes', async () => {
   const shopper = await newPage(chromium.browser);
   await registerShopper(shopper, shop);
@@ -1793,6 +1827,37 @@ test('a pay request the provider does not answer is given up, and the page says 
   await page.getByText('Payment succeeded.').waitFor({timeout: 10000});
   noProblems(page);
   await page.context().close();
+});
+
+// A 200 to Pay that the page cannot read hid the form and said "could not be reached. Try
+// again" (nothing to try again with), and a 200 of {} said "declined" of an intent still to pay
+// (an outside probe). The page reads the intent again and says how it stands.
+test('a pay answer the page cannot read is checked against the intent, and the form comes back when nothing was paid', async () => {
+  for (const body of ['not json', '{}']) {
+    const page = await newPage(chromium.browser);
+    await registerShopper(page, shop);
+    await addFromDetail(page, 'p-005', 1);
+    const created = await fetch(`${shop.url}/api/orders`, {method: 'POST',
+      headers: {Authorization: `Bearer ${await shopperToken(page)}`, 'Idempotency-Key': `web-payodd-${Date.now()}`}});
+    assert.equal(created.status, 201);
+    await page.goto((await created.json()).payment.pay_url);
+    await page.getByLabel('Card number').waitFor();
+    await admin(shop, 'POST', '/_admin/faults', {id: 'web-pay-odd', target: 'provider', from: 'client', type: 'abort',
+      status: 200, body, match: {method: 'POST', path: '/pay/*'}, select: {first: 1}});
+    try {
+      await payWith(page, '4242424242424242');
+      await page.getByRole('button', {name: 'Pay'}).click();
+      await page.locator('#message').getByText('cannot read, and it has taken no payment for this order: you can try again')
+        .waitFor({timeout: 10000});
+      assert.doesNotMatch(await page.locator('#message').textContent(), /declined|could not be reached/);
+      assert.equal(await page.getByRole('button', {name: 'Pay'}).isEnabled(), true, body);
+    } finally {
+      await admin(shop, 'DELETE', '/_admin/faults/web-pay-odd').catch(() => {});
+    }
+    await page.getByRole('button', {name: 'Pay'}).click();
+    await page.getByText('Payment succeeded.').waitFor({timeout: 10000});
+    await page.context().close();
+  }
 });
 
 // After paying with the keyboard the focus was left on the body (the form it was in was hidden).

@@ -158,6 +158,19 @@ for (const choice of document.querySelectorAll('.card-choice')) {
   });
 }
 
+// The payment may have been taken: the page reads the intent again and says how it stands
+// (paid, declined, or still to pay: then the form is back, and paying again is safe, as the
+// provider takes one payment per intent). `why`: what happened to the Pay request.
+async function recheck(why) {
+  show('bad', `${why}. Checking how the payment stands…`);
+  const read = await load();
+  if (read === 'requires_payment') {
+    show('bad', `${why}, and it has taken no payment for this order: you can try again.`);
+  } else if (read !== 'decided') {
+    form.hidden = true;  // no word of how it stands: load() said to reload the page
+  }
+}
+
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
   const number = card.value.replace(/[\s-]/g, '');
@@ -191,23 +204,23 @@ form.addEventListener('submit', async (event) => {
       payButton.textContent = 'Pay';
       return;
     }
+    // A 200 the page cannot read (not JSON, or no outcome in it) says nothing of how the
+    // payment ended: the intent is read again, as after a timeout. It hid the form and said
+    // "could not be reached. Try again" with nothing to try again with, or "declined" for an
+    // intent still to pay (an outside probe).
+    const outcome = answer && typeof answer === 'object' ? answer.status : undefined;
+    if (outcome !== 'succeeded' && outcome !== 'failed') {
+      await recheck('The payment provider answered in a way this page cannot read');
+      return;
+    }
     form.hidden = true;
     testCards.hidden = true;
-    if (answer.status === 'succeeded') show('ok', `Payment succeeded. ${afterwards()}`, {focus: true});
-    else show('bad', `Payment declined (${answer.failure_reason || 'failed'}). Nothing was charged. ${afterwards()}`, {focus: true});
+    if (outcome === 'succeeded') show('ok', `Payment succeeded. ${afterwards()}`, {focus: true});
+    else show('bad', `Payment declined (${typeof answer.failure_reason === 'string' ? answer.failure_reason : 'failed'}). Nothing was charged. ${afterwards()}`, {focus: true});
     goBack();
   } catch (error) {
     if (timedOut(error)) {
-      // The payment may have been taken: the page reads the intent again and says how it stands
-      // (paid, declined, or still to pay: then the form is back, and paying again is safe, as
-      // the provider takes one payment per intent).
-      show('bad', 'The payment provider did not answer in time. Checking how the payment stands…');
-      const read = await load();
-      if (read === 'requires_payment') {
-        show('bad', 'The payment provider did not answer in time, and it has taken no payment for this order: you can try again.');
-      } else if (read !== 'decided') {
-        form.hidden = true;  // no word of how it stands: load() said to reload the page
-      }
+      await recheck('The payment provider did not answer in time');
       return;
     }
     show('bad', 'The payment provider could not be reached. Try again.');

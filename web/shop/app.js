@@ -17,6 +17,8 @@ const POLL_MS = 1000;
 const UNKNOWN_OUTCOME_RECHECK_MS = 3000;
 const MAX_SEARCH_LENGTH = 200;  // the catalog's limit on q, in characters (docs/api.md)
 const MAX_PAGE = 2147483647;  // the catalog's largest page number (docs/api.md); it refuses more
+// Characters that reorder the text around them (embeddings, overrides, isolates, marks).
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
 
 let pollTimer = null;
 let renderCount = 0;
@@ -639,10 +641,14 @@ async function browsePage(params) {
   // probe: "SECURITY NOTICE: your account is locked. Call support at ...").
   const known = category ? categories.items.find((c) => c.id === category) : null;
   const title = category ? (known ? known.name : 'Unknown category') : 'All products';
-  setTitle(q ? `${title}: “${q}”` : title);
+  // The search as the link wrote it, without the characters that reorder text: a U+202E in
+  // `q` drew the shop's own closing quote, and the title's " · shopctl shop", reversed (an
+  // outside probe). The search itself still sends what was typed.
+  const shownQ = q.replace(BIDI_CONTROLS, '');
+  setTitle(q ? `${title}: “${shownQ}”` : title);
   // The page's h1 comes first, then the categories' h2 and the list's h2 over its products'
   // h3s (the categories' h2 came before the h1, and the h3s had no h2).
-  drawPage(h('h1', {id: 'list-title'}, q ? `${title}: “${q}”` : title), h('div', {class: 'browse'},
+  drawPage(h('h1', {id: 'list-title'}, q ? `${title}: “${shownQ}”` : title), h('div', {class: 'browse'},
     h('nav', {class: 'card categories', 'aria-label': 'Categories'}, h('h2', {}, 'Categories'), categoryList),
     h('section', {'aria-labelledby': 'list-title'},
       form,
