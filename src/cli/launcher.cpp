@@ -428,6 +428,15 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
               fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
           if (fd >= 0) ::close(fd);  // releases the lock if this took it
           if (!locked) break;
+          // A stop signal meanwhile stops it then, as during the children's start: it acted
+          // only once the wait was over, up to 16 s (an outside probe).
+          if (const int sig = take_pending_stop_signal()) {
+            std::printf("shopctl: %s received while waiting for %s, stopping\n",
+                        signal_name(sig).c_str(), child_dir.c_str());
+            std::fflush(stdout);
+            if (o.ephemeral) fs::remove_all(dir, ec);
+            return kExitOk;
+          }
           if (std::chrono::steady_clock::now() >= until) {
             throw std::runtime_error(
                 "the data folder " + child_dir.string() +
@@ -616,6 +625,23 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       const auto until = std::chrono::steady_clock::now() + patience;
       while (ch.pid > 0) {
         int status = 0;
+        if (const int again = take_pending_stop_signal()) {
+          // A second stop signal during the drain stops at once, as serve's does (exit 128 +
+          // its number): the launcher waited out every child's drain, deaf to it (an outside
+          // probe: 20 s after three Ctrl-C). The children left are killed: nothing committed is
+          // lost (docs/money.md).
+          note("a second " + signal_name(again) +
+               ": stopping now, without waiting for the requests in flight");
+          for (auto& left : children) {
+            if (left.pid <= 0) continue;
+            ::kill(left.pid, SIGKILL);
+            ::waitpid(left.pid, &status, 0);
+            left.pid = -1;
+          }
+          if (o.ephemeral) fs::remove_all(dir, ec);
+          std::fflush(stdout);
+          std::_Exit(128 + again);
+        }
         if (::waitpid(ch.pid, &status, WNOHANG) == ch.pid) {
           ch.pid = -1;
         } else if (std::chrono::steady_clock::now() > until) {

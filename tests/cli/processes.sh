@@ -511,6 +511,55 @@ check "a launcher started while a child of a killed one still holds its folder a
 kill -TERM "$launcher" 2>/dev/null; wait "$launcher" 2>/dev/null; launcher=""
 wait "$slow_holder" 2>/dev/null
 
+# A stop signal while it waits for such a folder stops it then (exit 0), as during the
+# children's start: it acted only once the wait was over, up to 16 s (an outside probe).
+python3 -c '
+import fcntl, os, sys, time
+folder = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+fcntl.flock(folder, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(12)
+' "$work/slowchild/auth" "$work/heldlong.held" &
+held_long=$!
+for _ in $(seq 1 100); do [[ -e "$work/heldlong.held" ]] && break; sleep 0.05; done
+"$bin" serve --processes --data-dir "$work/slowchild" --gateway-port 0 --log-level warn >"$work/heldlong.txt" 2>&1 &
+launcher=$!
+for _ in $(seq 1 100); do grep -q "is still held" "$work/heldlong.txt" && break; sleep 0.05; done
+kill -TERM "$launcher"
+hl_ended=1
+for _ in $(seq 1 60); do kill -0 "$launcher" 2>/dev/null || { hl_ended=0; break; }; sleep 0.05; done
+kill -KILL "$launcher" 2>/dev/null; wait "$launcher"; hl_rc=$?; launcher=""
+kill "$held_long" 2>/dev/null; wait "$held_long" 2>/dev/null
+[[ $hl_ended -eq 0 && $hl_rc -eq 0 ]] && grep -q "SIGTERM received while waiting for" "$work/heldlong.txt"
+hl_ok=$?
+[[ $hl_ok -ne 0 ]] && sed 's/^/  | /' "$work/heldlong.txt" | tail -n 5
+check "SIGTERM while the launcher waits for a held child folder stops it within 3 s, exit 0 (exit $hl_rc)" $hl_ok
+
+# A second stop signal during the drain stops the launcher at once, exit 128 + its number, as
+# serve's does: it waited out every child's drain (20 s after three Ctrl-C; an outside probe).
+start_launcher "$work/twice.txt" "$bin" serve --processes --data-dir "$work/twice" --gateway-port 0 --log-level warn
+tw_gateway=$(awk '/public door/ {print $3}' "$work/twice.txt")
+tw_admin=$(awk '/admin token/ {print $3}' "$work/twice.txt")
+tw_jwt=$(curl -s -X POST "$tw_gateway/api/auth/login" -H 'Content-Type: application/json' \
+  -d '{"email":"demo@shop.test","password":"demo-password-1"}' | jq -r .access_token)
+curl -s -o /dev/null -X POST "$tw_gateway/_admin/faults" -H "X-Admin-Token: $tw_admin" -H 'Content-Type: application/json' \
+  -d '{"id":"slow","target":"catalog","type":"delay","delay_ms":30000}'
+curl -s -o /dev/null --max-time 40 -H "Authorization: Bearer $tw_jwt" "$tw_gateway/api/catalog/products" &
+tw_curl=$!
+sleep 0.5
+kill -TERM "$launcher"
+sleep 1
+kill -TERM "$launcher"
+tw_ended=1
+for _ in $(seq 1 60); do kill -0 "$launcher" 2>/dev/null || { tw_ended=0; break; }; sleep 0.05; done
+kill -KILL "$launcher" 2>/dev/null; wait "$launcher"; tw_rc=$?; launcher=""
+tw_left=$(pgrep -f -- "--data-dir $work/twice/" | wc -l)
+kill "$tw_curl" 2>/dev/null; wait "$tw_curl" 2>/dev/null
+[[ $tw_ended -eq 0 && $tw_rc -eq 143 && $tw_left -eq 0 ]] && grep -q "a second SIGTERM: stopping now" "$work/twice.txt"
+tw_ok=$?
+[[ $tw_ok -ne 0 ]] && sed 's/^/  | /' "$work/twice.txt" | tail -n 5
+check "a second SIGTERM during the launcher's drain stops it and its children at once, exit 143 (exit $tw_rc, $tw_left left)" $tw_ok
+
 # With --log-format json, the launcher's standard error holds JSON lines only: the note on a
 # child killed for not stopping in time was plain text (an outside probe).
 "$bin" serve --processes --data-dir "$work/jsonstop" --gateway-port 0 --log-format json >"$work/jsonstop.out" 2>"$work/jsonstop.err" &
