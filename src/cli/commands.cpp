@@ -452,7 +452,13 @@ std::vector<std::string> StaleReports::write(
     std::erase(temporaries_, p.temporary.string());
   }
   kept_ = true;
+  written_ = !pending.empty();
   return failed;
+}
+
+bool StaleReports::written() {
+  std::lock_guard lock(mu_);
+  return written_;
 }
 
 void remove_reports_after_parse_error(const CLI::App& app, int argc, const char* const* argv) {

@@ -140,8 +140,11 @@ class StaleReports {
   // kept. Returns "cannot write PATH (why)" for each that failed (an earlier report at that
   // path is removed then).
   std::vector<std::string> write(const std::vector<std::pair<std::string, std::string>>& reports);
-  // Removes them (once); says what it removed, or "".
+  // Removes them (once); says what it removed, or "". Reports write() has renamed into place
+  // are this run's, complete: kept.
   std::string remove();
+  // Whether write() put every report in place (before any remove()).
+  bool written();
   // Removes them when the command returns, with a note on standard error naming `command`.
   struct RemoveAtExit {
     RemoveAtExit(std::shared_ptr<StaleReports> reports, const char* name)
@@ -160,6 +163,7 @@ class StaleReports {
   std::vector<std::string> temporaries_;  // write()'s files not yet renamed into place
   bool kept_ = false;
   bool removed_ = false;  // remove() ran: write() renames nothing then
+  bool written_ = false;  // write() renamed this run's reports into place
 };
 
 }  // namespace shopctl::cli

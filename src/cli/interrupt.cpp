@@ -15,6 +15,7 @@ namespace shopctl::cli {
 namespace {
 std::mutex cleanup_mutex;
 std::function<std::string()> cleanup_work;
+std::function<bool()> reports_written;
 }  // namespace
 
 std::string signal_name(int number) {
@@ -42,6 +43,11 @@ int take_pending_stop_signal() {
   return sig;
 }
 
+void set_interrupt_reports(std::function<bool()> written) {
+  std::lock_guard lock(cleanup_mutex);
+  reports_written = std::move(written);
+}
+
 void set_interrupt_cleanup(std::function<std::string()> cleanup) {
   std::lock_guard lock(cleanup_mutex);
   cleanup_work = std::move(cleanup);
@@ -64,6 +70,7 @@ void exit_cleanly_on_interrupt(const char* command, const char* what_is_lost) {
     int number = 0;
     if (sigwait(&signals, &number) != 0) return;
     std::string cleaned;
+    bool written = false;
     {
       std::lock_guard lock(cleanup_mutex);
       if (cleanup_work) {
@@ -73,12 +80,14 @@ void exit_cleanly_on_interrupt(const char* command, const char* what_is_lost) {
           cleaned = e.what();
         }
       }
+      written = reports_written && reports_written();
     }
     std::fflush(stdout);
     // Against a running shop (--target) there are none: it said "temporary folders removed".
     const bool folders = platform::temp_folders_held() > 0;
     std::fprintf(stderr, "\n%s: interrupted (%s): %s%s%s%s (exit %d)\n", command, strsignal(number),
-                 folders ? "temporary folders removed, " : "", what_is_lost,
+                 folders ? "temporary folders removed, " : "",
+                 written ? "its reports were all written before it, and are kept" : what_is_lost,
                  cleaned.empty() ? "" : "; ", cleaned.c_str(), 128 + number);
     platform::remove_temp_folders_and_exit(128 + number);
   }).detach();

@@ -36,4 +36,9 @@ void exit_cleanly_on_interrupt(const char* command, const char* what_is_lost);
 // restored"), or "" for nothing to say. Replaces an earlier one; thread-safe.
 void set_interrupt_cleanup(std::function<std::string()> cleanup);
 
+// Asked after the cleanup: true when the command's reports were all written before the signal
+// (a complete set, kept), and the message says so instead of `what_is_lost` ("no report was
+// written" beside this run's complete reports; an outside probe). Thread-safe.
+void set_interrupt_reports(std::function<bool()> written);
+
 }  // namespace shopctl::cli

@@ -217,6 +217,7 @@ int run_load_command(const LoadCliOptions& given) {
       std::vector<std::string>{o.json_file, o.html_file},
       std::vector<std::string>{o.config_file, o.faults_file, o.vars_file});
   set_interrupt_cleanup([stale] { return stale->remove(); });
+  set_interrupt_reports([stale] { return stale->written(); });
   const StaleReports::RemoveAtExit remove_at_exit{stale, "shopctl load"};
   FaultFile fault_file;
   if (!o.faults_file.empty()) {

@@ -139,6 +139,7 @@ int run_run(const RunCliOptions& given) {
   auto stale = std::make_shared<StaleReports>(std::vector<std::string>{o.junit, o.json, o.html},
                                               given_inputs);
   set_interrupt_cleanup([stale] { return stale->remove(); });
+  set_interrupt_reports([stale] { return stale->written(); });
   const StaleReports::RemoveAtExit remove_at_exit{stale, "shopctl run"};
   std::shared_ptr<scenario::RunLease> lease;  // with --target
   scenario::CommandLineVars vars;
@@ -226,10 +227,18 @@ int run_run(const RunCliOptions& given) {
     options.lease_holder = lease->holder();
     set_interrupt_cleanup(
         [recorded, lease, stale, target = o.target, token = o.admin_token]() -> std::string {
+          // After the reset, whatever it says, within what is left of the reset's 5 s: a shop
+          // that did not answer the reset made the release wait 5 s more, 10 s in all where the
+          // docs say 5 (an outside probe). Unreleased, the lease runs out within 30 s.
+          const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
           struct Release {
             scenario::RunLease& lease;
-            ~Release() { lease.release(); }
-          } released{*lease};  // after the reset, whatever it says
+            std::chrono::steady_clock::time_point deadline;
+            ~Release() {
+              lease.release(std::chrono::duration_cast<std::chrono::milliseconds>(
+                  deadline - std::chrono::steady_clock::now()));
+            }
+          } released{*lease, deadline};
           const std::string removed = stale->remove();
           const std::string also = removed.empty() ? "" : "; " + removed;
           if (!recorded->load()) return "the target was not changed yet" + also;

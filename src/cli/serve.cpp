@@ -27,6 +27,7 @@
 #include "platform/input_file.hpp"
 #include "platform/output_file.hpp"
 #include "platform/store/database.hpp"
+#include "platform/temp_folder.hpp"
 #include "platform/text_rules.hpp"
 #include "scenario/recorder.hpp"
 #include "services/catalog/catalog_model.hpp"
@@ -81,7 +82,9 @@ void stop_gracefully(shop::Shop& shop, const sigset_t& signals) {
       std::cerr.flush();
       std::fflush(stderr);
       std::fflush(stdout);
-      std::_Exit(128 + sig);
+      // An --ephemeral shop's folder goes too (it stayed, databases and all, for the next
+      // shopctl to sweep; an outside probe): the temporary folders are removed, then _Exit.
+      platform::remove_temp_folders_and_exit(128 + sig);
     }
   }).detach();
   shop.shutdown(grace);
@@ -698,7 +701,7 @@ void register_serve(CLI::App& app) {
       "all; a request whose handler ran is always answered, one still running at the end is\n"
       "cut.\n"
       "A second signal during the drain stops at once, exit 128 + its number (as a SIGKILL\n"
-      "would: nothing committed is lost).\n"
+      "would: nothing committed is lost; an --ephemeral folder is removed).\n"
       "\n"
       "Exit codes: 0 stopped by SIGINT/SIGTERM/SIGHUP/SIGQUIT, 1 bad command line (or a --record "
       "file "

@@ -86,10 +86,16 @@ bool RunLease::held() {
 }
 
 void RunLease::release() {
+  release(std::chrono::seconds(5));
+}
+
+void RunLease::release(std::chrono::milliseconds limit) {
   stop_renewing();
   if (!attempted_ || released_.exchange(true)) return;  // sent once
+  if (limit.count() <= 0) return;                       // it runs out by itself within 30 s
   try {
-    send("/_admin/lease/release", {{"holder", holder_}});
+    platform::AdminClient admin(target_, token_, limit);
+    admin.send("POST", "/_admin/lease/release", nlohmann::json{{"holder", holder_}});
   } catch (const std::exception&) {
     // It runs out by itself within 30 s.
   }

@@ -45,6 +45,9 @@ class RunLease {
   // (the shop takes a release from the holder only, and one with nothing to release changes
   // nothing). Throws nothing: a lease that cannot be released runs out by itself within 30 s.
   void release();
+  // The same, waiting at most `limit` for the shop's answer (an interrupted run's stop, after a
+  // reset the shop did not answer: it waited 5 s more; an outside probe).
+  void release(std::chrono::milliseconds limit);
 
  private:
   // Takes or renews the lease, for 30 s (renewed every 10 s: two renewals may fail).
