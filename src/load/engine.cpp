@@ -1082,9 +1082,14 @@ LoadResult run_load(const LoadOptions& o) {
         result.breaker_transitions_problem = "GET /_admin/calls answered " +
                                              std::to_string(a.status) + " " +
                                              a.error_message().substr(0, 200);
-      for (auto& t : result.breaker_transitions)
-        t["at_s"] =
-            std::max(0.0, (t.value("at_ms", 0.0) - shop_clock_offset_ms - start_unix_ms) / 1000);
+      // By this machine's time of the transition (real_ms): the shop's clock (at_ms) less its
+      // offset at the start was wrong for one after a clock advance during the run. A shop
+      // without real_ms (an older one) is read as before.
+      for (auto& t : result.breaker_transitions) {
+        const double real = t.value("real_ms", 0.0);
+        const double at = real > 0 ? real : t.value("at_ms", 0.0) - shop_clock_offset_ms;
+        t["at_s"] = std::max(0.0, (at - start_unix_ms) / 1000);
+      }
     } catch (const http::TransportError& e) {
       result.breaker_transitions_problem =
           std::string("GET /_admin/calls: ") + std::string(e.what()).substr(0, 200);

@@ -173,6 +173,17 @@ Threshold parse_threshold(std::string_view text) {
                                             : std::string("no share of requests is above 100%")) +
                                 ")");
   }
+  // Nor one that every run meets: 'p99>=0ms' or 'errors<=100%' passed whatever the run did,
+  // as a closed loop's 'dropped<1%' would (refused below; an outside probe).
+  const bool from_zero = t.op == ">=" && t.value <= 0;
+  const bool to_all = t.percent && t.op == "<=" && t.value >= 100;
+  if (from_zero || to_all) {
+    throw std::invalid_argument("--threshold '" + t.text +
+                                "': every run meets it, so it would pass whatever the run did (" +
+                                (from_zero ? std::string("no figure is below 0")
+                                           : std::string("no share of requests is above 100%")) +
+                                ")");
+  }
   return t;
 }
 

@@ -33,7 +33,10 @@ ResilientCaller::ResilientCaller(ServiceContext& ctx, std::string caller, std::s
         ctx_.calls.record_transition(BreakerTransition{
             0,
             std::chrono::duration_cast<std::chrono::milliseconds>(e.at.time_since_epoch()).count(),
-            edge_, from, to});
+            edge_, from, to,
+            std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count()});
       });
   if (metrics) metrics->declare_breaker(edge_);
 }

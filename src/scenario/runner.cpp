@@ -573,6 +573,25 @@ class ScenarioRun {
                                  sc_.teardown.end());
     try {
       run_phase("teardown", rest, result);
+    } catch (const ScenarioTimeout&) {
+      // Said, with the teardown steps that never ran: the step the grace ran out in was
+      // reported failed with no reason, and the steps after it (a clear_faults among them) were
+      // in no report (an outside probe).
+      std::string not_run;
+      for (std::size_t i = std::min(teardown_next_, sc_.teardown.size()); i < sc_.teardown.size();
+           ++i) {
+        not_run += (not_run.empty() ? "" : ", ") + step_label(sc_.teardown[i]) + " (line " +
+                   std::to_string(sc_.teardown[i].loc.line) + ")";
+      }
+      const std::string message =
+          "the teardown's 5 s grace after the scenario's timeout ran out during this step" +
+          (not_run.empty() ? std::string() : "; not run: " + not_run);
+      if (timed_out_in_ && timed_out_in_->phase == "teardown") {
+        Failure f{"teardown", timed_out_in_->step, timed_out_in_->where, message};
+        if (!result.steps.empty() && result.steps.back().phase == "teardown")
+          result.steps.back().failures.push_back(f);
+        result.failures.push_back(std::move(f));
+      }
     } catch (...) {
     }
   }

@@ -1024,6 +1024,55 @@ if [[ $tw_ended -eq 0 && $tw_rc -eq 0 ]] && grep -q "SIGTERM received while star
   failed=$((failed + 1)); echo "FAIL: serve waiting for a port in TIME-WAIT and sent SIGTERM (ended in 5 s: $((1 - tw_ended)), exit $tw_rc)"
   sed 's/^/    /' "$tmp/tw.out" "$tmp/tw.err" | head -8
 fi
+# `load` dates a breaker transition by this machine's time, not the shop's clock: after a clock
+# advance of 10 minutes during a 4 s run, a transition 1.7 s in was at_s 601.6 (an outside
+# probe), and the HTML drew it at the chart's right edge.
+serve_in_background "$tmp/ldadv.out"
+"$shopctl" load --target "$served_gateway" --admin-token "$served_token" --users 4 --duration 4s \
+  --mix checkout=1 --json "$tmp/ldadv.json" --quiet >/dev/null 2>&1 &
+ldadv_pid=$!
+sleep 1.2
+curl -s -o /dev/null -X POST "$served_gateway/_admin/clock/advance" -H "X-Admin-Token: $served_token" \
+  -H 'Content-Type: application/json' -d '{"by":"10m"}'
+sleep 0.5
+curl -s -o /dev/null -X POST "$served_gateway/_admin/services/catalog/stop" -H "X-Admin-Token: $served_token"
+sleep 1.5
+curl -s -o /dev/null -X POST "$served_gateway/_admin/services/catalog/start" -H "X-Admin-Token: $served_token"
+wait "$ldadv_pid"
+kill -TERM "$served_pid" 2>/dev/null; wait "$served_pid" 2>/dev/null
+ldadv=$(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+ts = r.get("breaker_transitions", [])
+late = [t["at_s"] for t in ts if t["at_s"] > r["duration_s"] + 1]
+print("ok" if ts and not late else "transitions %d, past the run: %s" % (len(ts), late))' "$tmp/ldadv.json" 2>&1)
+if [[ "$ldadv" == ok ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: load's breaker transitions after a clock advance: $ldadv"
+fi
+# A teardown cut by its 5 s grace after the scenario's timeout says so, naming the teardown
+# steps that never ran: the cut step was failed with no reason, and the steps after it (a
+# clear_faults among them) were in no report (an outside probe).
+cat >"$tmp/tdh.yaml" <<'YAML'
+version: 1
+name: teardown hangs
+timeout: 2s
+setup:
+  - login: {email: demo@shop.test, password: demo-password-1}
+steps:
+  - fault: {target: catalog, type: hang}
+  - request: {GET: /api/catalog/products/p-001}
+    expect: {status: 504}
+teardown:
+  - request: {GET: /api/catalog/products/p-002}
+    expect: {status: 200}
+  - clear_faults: all
+  - request: {GET: /api/catalog/products/p-002}
+YAML
+expect_code 3 "run: a teardown cut by its grace" "$shopctl" run "$tmp/tdh.yaml" --json "$tmp/tdh.json"
+expect_output "teardown's 5 s grace after the scenario's timeout ran out during this step; not run: clear all faults \\(line 13\\)" "the console names the teardown steps the grace left unrun"
+if grep -q "not run: clear all faults" "$tmp/tdh.json"; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: the JSON report does not name the teardown steps the grace left unrun"
+fi
 # SIGQUIT (Ctrl-\) stops a command that takes no signals itself as SIGTERM does, exit 131, with
 # no core dump: `fault list` against a shop that never answers left a 2.5 MB core file (an
 # outside probe). The exit is the process's own (131), not a death by the signal.

@@ -1256,3 +1256,38 @@ TEST_CASE("a 405 of a known path is counted under that path's route in /metrics"
   CHECK(metrics.find("method=\"PUT\",route=\"/api/cart\"") != std::string::npos);
   CHECK(metrics.find("method=\"PUT\",route=\"unmatched\"") != std::string::npos);
 }
+
+// A resend while another delivery of the event is in flight sends nothing: its answer said
+// `signed_at: 0`, a time in 1970 (an outside probe). Nothing was signed: null.
+TEST_CASE("a resend while a delivery of the event is in flight says nothing was signed") {
+  ShopUnderTest t;
+  t.add_to_cart("p-006", 1);
+  auto order = t.api("POST", "/api/orders");
+  REQUIRE(order.status == 201);
+  auto paid = send("POST", order.body["payment"]["pay_url"].get<std::string>(),
+                   json{{"card_number", "4242424242424242"}});
+  REQUIRE(paid.status == 200);
+  const HeaderList shop_key = {{"Authorization", "Bearer " + t.shop->config().provider_api_key}};
+  const auto resend_url =
+      t.url("provider") + "/v1/events/" + paid.body["event_id"].get<std::string>() + "/resend";
+  // The webhook held for a second at the gateway: the first resend's delivery is in flight.
+  REQUIRE(t.admin("gateway", "POST", "/_admin/faults",
+                  json{{"id", "slow-webhook"},
+                       {"target", "gateway"},
+                       {"type", "delay"},
+                       {"delay_ms", 1000},
+                       {"match", {{"method", "POST"}, {"path", "/api/payments/webhook"}}}})
+              .status == 201);
+  auto first = std::async(std::launch::async,
+                          [&] { return send("POST", resend_url, std::nullopt, shop_key); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto second = send("POST", resend_url, std::nullopt, shop_key);
+  auto first_answer = first.get();
+  REQUIRE(second.status == 200);
+  CHECK(second.body["in_flight"] == true);
+  CHECK(second.body["signed_at"].is_null());
+  CHECK(second.body["gateway_status"].is_null());
+  REQUIRE(first_answer.status == 200);
+  CHECK(first_answer.body["delivered"] == true);
+  CHECK(first_answer.body["signed_at"].is_number_integer());
+}

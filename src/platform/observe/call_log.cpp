@@ -212,8 +212,13 @@ std::uint64_t CallLog::violations_total() const {
 }
 
 nlohmann::json BreakerTransition::to_json() const {
-  return {{"seq", seq},   {"at_ms", at_ms}, {"breaker", breaker},
-          {"from", from}, {"to", to},       {"transition", from + "->" + to}};
+  return {{"seq", seq},
+          {"at_ms", at_ms},
+          {"real_ms", real_ms},
+          {"breaker", breaker},
+          {"from", from},
+          {"to", to},
+          {"transition", from + "->" + to}};
 }
 
 std::uint64_t CallLog::record_transition(BreakerTransition t) {

@@ -43,6 +43,10 @@ struct BreakerTransition {
   std::string breaker;  // the edge, e.g. order->catalog
   std::string from;
   std::string to;
+  // This machine's time of it (Unix ms), whatever the shop's clock says: `load` dates a
+  // transition in its run by it (dated by `at_ms`, the shop's clock, one after a clock advance
+  // during the run was 600 s into a 4 s run; an outside probe).
+  std::int64_t real_ms = 0;
   nlohmann::json to_json() const;
 };
 

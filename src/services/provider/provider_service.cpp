@@ -324,7 +324,9 @@ asio::awaitable<Response> ProviderService::resend(Request& req) {
        {"delivered", delivery.delivered()},
        {"gateway_status", delivery.status ? nlohmann::json(*delivery.status) : nlohmann::json()},
        {"in_flight", delivery.skipped},
-       {"signed_at", delivery.signed_at}});
+       // null when nothing was signed (another delivery of the event was in flight): 0 read as
+       // a time in 1970 (an outside probe).
+       {"signed_at", delivery.skipped ? nlohmann::json() : nlohmann::json(delivery.signed_at)}});
 }
 
 asio::awaitable<ProviderService::Delivery> ProviderService::send_event(
