@@ -16,6 +16,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -285,6 +286,13 @@ class ChildProcess : public ShopDriver {
   }
 
   std::string interrupt() override {
+    // No shop starts after this: a restart due meanwhile (kill_and_restart's down time, or a
+    // death seen) started one after the folder was removed, which wrote into it again, and the
+    // folder stayed (seen in CI beside the other lanes).
+    {
+      std::lock_guard spawn(spawn_mu_);
+      interrupted_ = true;
+    }
     // SIGKILL: chaos exits right after, and a shop killed at any moment comes back whole.
     if (const pid_t pid = pid_.load(); pid > 0) {
       ::kill(pid, SIGKILL);
@@ -298,6 +306,10 @@ class ChildProcess : public ShopDriver {
  private:
   void start() {
     std::string binary = binary_.string(), config = config_.string();
+    // Held until the child's pid is known, so that interrupt() either stops this start or
+    // kills the child it made.
+    std::unique_lock spawn(spawn_mu_);
+    if (interrupted_) return;
     int log = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log < 0) throw ShopError("cannot open " + log_.string());
     const pid_t parent = ::getpid();
@@ -326,6 +338,7 @@ class ChildProcess : public ShopDriver {
     }
     ::close(log);
     pid_ = pid;
+    spawn.unlock();
     std::optional<int> exit_status;  // set once the child ended (reaped here)
     auto alive = [this, &exit_status] {
       int status = 0;
@@ -357,6 +370,8 @@ class ChildProcess : public ShopDriver {
   }
 
   bool keep_ = false, temporary_ = false, finished_ = false;
+  std::mutex spawn_mu_;       // start()'s fork against interrupt()
+  bool interrupted_ = false;  // under spawn_mu_: no shop starts any more
   fs::path binary_, dir_, config_, log_;
   std::string gateway_, admin_token_;
   std::vector<http::PortReservation> held_ports_;

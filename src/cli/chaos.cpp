@@ -101,7 +101,7 @@ class InterruptWatch {
       if (starting_) {
         pending_ = number;
         std::fprintf(stderr, "\nshopctl chaos: interrupted (%s): stopping once the shop is up\n",
-                     strsignal(number));
+                     signal_name(number).c_str());
         mutex_.unlock();
         return;
       }
@@ -139,7 +139,7 @@ class InterruptWatch {
     // thread's _Exit instead of aborting the process (exit -6 instead of 130, seen in CI).
     platform::ending_on_signal();
     std::fprintf(stderr, "\nshopctl chaos: interrupted (%s): stopping the shop\n",
-                 strsignal(number));
+                 signal_name(number).c_str());
     if (shop_ != nullptr) {
       const std::string put_back = shop_->interrupt();
       if (!put_back.empty()) std::fprintf(stderr, "shopctl chaos: %s\n", put_back.c_str());

@@ -85,8 +85,8 @@ void exit_cleanly_on_interrupt(const char* command, const char* what_is_lost) {
     std::fflush(stdout);
     // Against a running shop (--target) there are none: it said "temporary folders removed".
     const bool folders = platform::temp_folders_held() > 0;
-    std::fprintf(stderr, "\n%s: interrupted (%s): %s%s%s%s (exit %d)\n", command, strsignal(number),
-                 folders ? "temporary folders removed, " : "",
+    std::fprintf(stderr, "\n%s: interrupted (%s): %s%s%s%s (exit %d)\n", command,
+                 signal_name(number).c_str(), folders ? "temporary folders removed, " : "",
                  written ? "its reports were all written before it, and are kept" : what_is_lost,
                  cleaned.empty() ? "" : "; ", cleaned.c_str(), 128 + number);
     platform::remove_temp_folders_and_exit(128 + number);

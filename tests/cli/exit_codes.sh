@@ -911,7 +911,7 @@ printf 'version: 1\nname: waits\ntimeout: 2h\nsteps:\n  - wait: 1h\n' > "$tmp/wa
 # was interrupted, or never started (an outside probe).
 printf '<testsuites tests="1" failures="0"/>\n' > "$tmp/wait.xml"
 interrupted INT 130 "run: SIGINT during a scenario" "$shopctl" run "$tmp/wait.yaml" --junit "$tmp/wait.xml"
-expect_output "interrupted \(Interrupt\): temporary folders removed" "run says it was interrupted"
+expect_output "interrupted \(SIGINT\): temporary folders removed" "run says it was interrupted, naming the signal as the docs do"
 expect_output "removed the report an earlier run left at .*wait.xml" "run says it removed the earlier report"
 if [[ ! -e "$tmp/wait.xml" ]]; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: an interrupted run left the earlier run's report in place"
@@ -1077,15 +1077,21 @@ fi
 # no core dump: `fault list` against a shop that never answers left a 2.5 MB core file (an
 # outside probe). The exit is the process's own (131), not a death by the signal.
 quit_status=$(cd "$tmp" && python3 -c '
-import resource, signal, socket, subprocess, sys, time
+import resource, signal, socket, subprocess, sys, threading, time
 resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-silent = socket.socket(); silent.bind(("127.0.0.1", 0)); silent.listen()
+silent = socket.socket(); silent.bind(("127.0.0.1", 0)); silent.listen(16)
+held = []
+def hold():  # accepts, reads, and never answers: a hung shop
+    while True:
+        conn, _ = silent.accept(); held.append(conn)
+threading.Thread(target=hold, daemon=True).start()
 url = "http://127.0.0.1:%d" % silent.getsockname()[1]
 p = subprocess.Popen([sys.argv[1], "fault", "list", "--target", url, "--admin-token", "adm_x"],
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 time.sleep(0.5)
 p.send_signal(signal.SIGQUIT)
-print(p.wait())' "$shopctl")
+code = p.wait()
+print(code if code == 131 else "%s (%s)" % (code, p.stderr.read().strip()))' "$(realpath "$shopctl")")
 if [[ "$quit_status" == 131 ]] && ! compgen -G "$tmp/core*" >/dev/null; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: SIGQUIT to fault list: status $quit_status (want 131), core: $(ls "$tmp" | grep core)"
 fi

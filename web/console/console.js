@@ -104,6 +104,14 @@ function askForToken(message) {
 $('token-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   token = $('token').value.trim();
+  // A token with a character no admin token has (a space, an accented letter, a euro sign)
+  // cannot even be sent in a header: fetch threw, and the console said "the gateway could not
+  // be reached" (an outside probe). Said as the wrong token it is.
+  if (/[^\x21-\x7e]/.test(token)) {
+    token = null;
+    askForToken('That is not the admin token: it holds a character an admin token never has (a space, or one outside plain ASCII).');
+    return;
+  }
   try {
     await admin('GET', '/_admin/info');
   } catch (error) {

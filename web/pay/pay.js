@@ -191,6 +191,13 @@ form.addEventListener('submit', async (event) => {
       load();
       return;
     }
+    // A 5xx says nothing of whether the payment was taken, and its words are the provider's or
+    // a proxy's ("fault pay-500 answered 500" was shown to the shopper; an outside probe): the
+    // intent is read again and the page says how it stands.
+    if (response.status >= 500) {
+      await recheck(`The payment provider had a problem (it answered ${response.status})`);
+      return;
+    }
     if (!response.ok) {
       // Said to a shopper, not in the API's words ("card_number must be 16 digits").
       const field = answer && answer.error && answer.error.details && answer.error.details.field;
