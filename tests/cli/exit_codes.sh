@@ -1076,6 +1076,7 @@ fi
 # SIGQUIT (Ctrl-\) stops a command that takes no signals itself as SIGTERM does, exit 131, with
 # no core dump: `fault list` against a shop that never answers left a 2.5 MB core file (an
 # outside probe). The exit is the process's own (131), not a death by the signal.
+quit_bin=$(realpath "$shopctl")  # before the cd: $shopctl may be relative (./build/shopctl in CI)
 quit_status=$(cd "$tmp" && python3 -c '
 import resource, signal, socket, subprocess, sys, threading, time
 resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
@@ -1091,7 +1092,7 @@ p = subprocess.Popen([sys.argv[1], "fault", "list", "--target", url, "--admin-to
 time.sleep(0.5)
 p.send_signal(signal.SIGQUIT)
 code = p.wait()
-print(code if code == 131 else "%s (%s)" % (code, p.stderr.read().strip()))' "$(realpath "$shopctl")")
+print(code if code == 131 else "%s (%s)" % (code, p.stderr.read().strip()))' "$quit_bin" 2>&1)
 if [[ "$quit_status" == 131 ]] && ! compgen -G "$tmp/core*" >/dev/null; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL: SIGQUIT to fault list: status $quit_status (want 131), core: $(ls "$tmp" | grep core)"
 fi
