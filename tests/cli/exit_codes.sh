@@ -1677,6 +1677,9 @@ setup:
   - register: {email: "${email}", password: "${password}"}
   - login: {email: "${email}", password: "${password}"}
   - request: {method: POST, path: /api/cart/items, json: {product_id: p-001, quantity: 1}}
+  # The first checkout held open while the second arrives: without it, one could end before the
+  # other began, which then found the cart empty (400; seen once in CI).
+  - fault: {target: payment, from: order, type: delay, delay: 400ms}
 steps:
   - concurrently:
       - request: {method: POST, path: /api/orders}
