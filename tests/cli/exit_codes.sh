@@ -1087,8 +1087,11 @@ def hold():  # accepts, reads, and never answers: a hung shop
         conn, _ = silent.accept(); held.append(conn)
 threading.Thread(target=hold, daemon=True).start()
 url = "http://127.0.0.1:%d" % silent.getsockname()[1]
+# SIGQUIT as a terminal gives it: a background job of a non-interactive shell (the CI lanes)
+# starts with SIGINT and SIGQUIT ignored, which shopctl keeps ignored, as documented.
 p = subprocess.Popen([sys.argv[1], "fault", "list", "--target", url, "--admin-token", "adm_x"],
-                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                     preexec_fn=lambda: signal.signal(signal.SIGQUIT, signal.SIG_DFL))
 time.sleep(0.5)
 p.send_signal(signal.SIGQUIT)
 code = p.wait()
@@ -1166,10 +1169,11 @@ interrupted TERM 143 "load: SIGTERM during the run" "$shopctl" load --users 1 --
 # An open loop whose rate x duration is a whole number drops nothing: the k-th start was
 # reckoned by adding 1/rate cut to whole nanoseconds, one more start fell a nanosecond before
 # the deadline, and was counted dropped: `dropped<=0` failed a run that dropped nothing (exit 4;
-# an outside probe). Rates whose last start leaves room before the deadline (at 300/s the last
-# start is 3 ms before it, and a CI machine busy with two other lanes missed it once: a real
-# drop "past the deadline", not this defect, which 3 and 30 showed as well).
-for rate in 3 30; do
+# an outside probe). A rate whose last start leaves room before the deadline: at 300/s the last
+# start is 3 ms before it, and at 30/s 33 ms, and a CI machine busy with two other lanes missed
+# each once (a real drop "past the deadline", not this defect). At 3/s it is 333 ms; 3/s showed
+# the defect as well.
+for rate in 3; do
   expect_code 0 "load: --rate $rate for 1s drops nothing" "$shopctl" load --rate "$rate" --users 16 --duration 1s --quiet --mix browse=1 --threshold 'dropped<=0'
   expect_output "requests: $rate in" "load --rate $rate made $rate starts"
 done
