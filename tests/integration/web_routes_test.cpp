@@ -295,4 +295,16 @@ TEST_CASE(
   CHECK(missing_page.status == 404);
   CHECK(header(missing_page, "Content-Type").starts_with("text/html"));
   CHECK(missing_page.raw.find("4242 4242 4242 4242") != std::string::npos);
+  // A link cut short or run on: the page for a browser too (it got JSON), the same 404 for a
+  // client; a POST there names no route either.
+  for (const std::string path : {"/pay", "/pay/", "/pay/pi_x/more"}) {
+    CAPTURE(path);
+    auto short_page = fetch("GET", provider + path, {{"Accept", "text/html"}});
+    CHECK(short_page.status == 404);
+    CHECK(header(short_page, "Content-Type").starts_with("text/html"));
+    auto short_json = fetch("GET", provider + path);
+    CHECK(short_json.status == 404);
+    CHECK(short_json.body["error"]["code"] == "route_not_found");
+    CHECK(fetch("POST", provider + path).status / 100 == 4);
+  }
 }

@@ -5,10 +5,14 @@
 document.getElementById('boot-failed')?.remove();
 
 // The intent's id from the address; null when the link is not valid percent-encoding
-// (/pay/%FF: decodeURIComponent threw at the top level, and the page stayed on "Loading…").
+// (/pay/%FF: decodeURIComponent threw at the top level, and the page stayed on "Loading…"),
+// or names no one intent (/pay, /pay/, /pay/pi_x/more: the provider answers them with this
+// page too).
 function intentFromPath() {
+  const segments = location.pathname.split('/').filter(Boolean);
+  if (segments.length !== 2) return null;
   try {
-    return decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
+    return decodeURIComponent(segments[1]) || null;
   } catch {
     return null;
   }

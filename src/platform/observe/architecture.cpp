@@ -97,7 +97,8 @@ const std::vector<Edge>& allowed_edges() {
        .why = "The user pays on the provider's page (pay_url); an operator holding the shop's "
               "API key may ask it to resend an event.",
        .routes = {"GET /pay/{intent_id}", "POST /pay/{intent_id}", "GET /pay/static/{file}",
-                  "HEAD /pay/static/{file}", "POST /v1/events/{event_id}/resend"},
+                  "HEAD /pay/static/{file}", "GET /pay", "GET /pay/{intent_id}/{*rest}",
+                  "POST /v1/events/{event_id}/resend"},
        .credential_checked = false,
        .recorded = false},
   };

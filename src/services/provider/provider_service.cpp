@@ -180,6 +180,23 @@ void ProviderService::add_routes() {
   add_pay_page_routes(host_);
   routes.add("POST", "/pay/{intent_id}", http::Access::anyone(),
              [this](Request& req) { return pay(req); });
+  // A pay link cut short or run on (`/pay`, `/pay/`, `/pay/pi_x/more`) names no intent: a
+  // browser gets the pay page saying so, not raw JSON (an outside probe); other clients get
+  // the 404 they got before. After the static files' routes, which come first.
+  for (const char* pattern : {"/pay", "/pay/{intent_id}/{*rest}"}) {
+    routes.add(
+        "GET", pattern, http::Access::anyone(), [](Request& req) -> asio::awaitable<Response> {
+          auto answer =
+              wants_pay_page(req)
+                  ? pay_page_response(req, 404)
+                  : platform::error_response(ApiError(404, "route_not_found",
+                                                      "no route for " + req.method + " " +
+                                                          std::string(req.path().substr(0, 200))),
+                                             req.trace_id);
+          answer.headers.set("Vary", "Accept");
+          co_return answer;
+        });
+  }
   shop_api("POST", "/v1/payment_intents/{intent_id}/cancel",
            [this](Request& req) { return cancel_intent(req); });
   shop_api("POST", "/v1/events/{event_id}/resend", [this](Request& req) { return resend(req); });
