@@ -3,9 +3,11 @@
 #include "platform/json_text.hpp"
 #include "platform/yaml_document.hpp"
 #include "platform/yaml_json.hpp"
+#include "scenario/parse_context.hpp"
 #include "scenario/parser.hpp"
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <random>
@@ -264,6 +266,34 @@ nlohmann::json expand_within(const nlohmann::json& template_value, const Variabl
 
 }  // namespace
 
+namespace {
+// A vars file's value as a scenario's `vars:` reads it (parse_context.cpp): plain scalars by
+// the YAML 1.2 core schema, so `0xA14` is 2580 and `+5` is 5 in both places, and infinity or
+// NaN has no JSON form. The file's values were read by the configs' reader, which took those
+// as text and `.nan` without a word (an outside probe). Its limits were checked before
+// (yaml_tree_problems), so the walk is bounded.
+nlohmann::json vars_file_value(const YAML::Node& node) {
+  if (node.IsMap()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& kv : node) out[kv.first.Scalar()] = vars_file_value(kv.second);
+    return out;
+  }
+  if (node.IsSequence()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& item : node) out.push_back(vars_file_value(item));
+    return out;
+  }
+  if (!node.IsScalar()) return nullptr;
+  if (platform::yaml_quoted(node)) return node.Scalar();
+  nlohmann::json value = detail::resolve_plain_scalar(node.Scalar());
+  if (value.is_number_float() && !std::isfinite(value.get<double>())) {
+    throw std::invalid_argument("'" + node.Scalar().substr(0, 40) +
+                                "' has no JSON form (infinity and NaN are not JSON numbers)");
+  }
+  return value;
+}
+}  // namespace
+
 nlohmann::json expand(const nlohmann::json& template_value, const Variables& variables) {
   std::size_t used = 0;
   return expand_within(template_value, variables, used);
@@ -313,7 +343,7 @@ CommandLineVars command_line_vars(const std::vector<std::string>& pairs,
         }
         nlohmann::json value;
         try {
-          value = platform::yaml_to_json(kv.second);
+          value = vars_file_value(kv.second);
         } catch (const std::invalid_argument& e) {
           throw VarsFileError("--vars-file " + vars_file + ":" +
                               std::to_string(kv.second.Mark().line + 1) + ": " + name + ": " +

@@ -154,8 +154,10 @@ std::optional<Scenario> ScenarioParser::parse(const YAML::Node& root) {
 
   if (const Field* version = find("version")) {
     const std::string text = version->node.IsScalar() ? ctx_.text(version->node) : "";
+    // `!(a == b)`, not `a != b`: nlohmann's != is false when either side is NaN, and
+    // `version: .nan` passed as version 1 (an outside probe).
     if (!version->node.IsScalar() || platform::yaml_quoted(version->node) ||
-        detail::resolve_plain_scalar(text) != nlohmann::json(1)) {
+        !(detail::resolve_plain_scalar(text) == nlohmann::json(1))) {
       // The version is the number 1: "unsupported format version the string "1"" read badly.
       const bool quoted_one = version->node.IsScalar() && platform::yaml_quoted(version->node) &&
                               detail::resolve_plain_scalar(text) == nlohmann::json(1);

@@ -425,6 +425,15 @@ YAML
 printf 'qty: 2\n' > "$tmp/vars/qty-vars.yaml"
 expect_code 0 "run: a number in --vars-file is a number" "$shopctl" run "$tmp/vars/qty.yaml" --vars-file "$tmp/vars/qty-vars.yaml"
 expect_code 4 "run: a --var is text" "$shopctl" run "$tmp/vars/qty.yaml" --var qty=2
+# Typed as `vars:` is, spellings and all: `0x2` and `+2` were text in the file and numbers
+# under `vars:`, and `.nan` was taken as the text ".nan" (an outside probe).
+for spelling in 0x2 0o2 +2; do
+  printf 'qty: %s\n' "$spelling" > "$tmp/vars/qty-spelled.yaml"
+  expect_code 0 "run: qty: $spelling in --vars-file is the number 2, as under vars:" "$shopctl" run "$tmp/vars/qty.yaml" --vars-file "$tmp/vars/qty-spelled.yaml"
+done
+printf 'qty: 2\nexpected: .nan\n' > "$tmp/vars/nan-vars.yaml"
+expect_code 2 "run: .nan in --vars-file is refused, as under vars:" "$shopctl" run "$tmp/vars/qty.yaml" --vars-file "$tmp/vars/nan-vars.yaml"
+expect_output "nan-vars.yaml:2: expected: '.nan' has no JSON form" "the refusal names the file, the line and why"
 # A map or a list in --vars-file is taken as under `vars:` (it was refused: "must be a text, a
 # number or a boolean").
 cat > "$tmp/vars/item.yaml" <<'YAML'
