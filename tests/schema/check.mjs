@@ -249,7 +249,9 @@ report(found.named >= 3 && found.members >= 6 && found.reject >= 7 && found.allo
 {
   const config = fs.readFileSync(path.join(root, 'src/shop/config.cpp'), 'utf8');
   const under = (dotted) => {
-    let node = resolve(schema.properties.config);
+    // serve's settings, all of them ($defs/config); a scenario's config: refuses a few more
+    // (runner.cpp's kNotForAScenario, checked by the refused files below).
+    let node = resolve(schema.$defs.config);
     for (const part of dotted === 'config' ? [] : dotted.split('.')) node = resolve(node?.properties?.[part]);
     return node;
   };
@@ -279,6 +281,16 @@ report(found.named >= 3 && found.members >= 6 && found.reject >= 7 && found.allo
     ].filter(Boolean);
     report(problems.length === 0, `${at}: ${where === 'config' ? 'config:' : `config: ${where}`} has exactly these ${keys.length} keys in the schema`, problems.join('\n'));
   }
+  // The keys a scenario's config: refuses (src/scenario/runner.cpp, kNotForAScenario) are the
+  // ones the schema's scenario config: makes false.
+  const runner = fs.readFileSync(path.join(root, 'src/scenario/runner.cpp'), 'utf8');
+  const table = /kNotForAScenario = \{([\s\S]*?)\n  \};/.exec(runner);
+  const notHere = table ? [...table[1].matchAll(/\{"([a-z_]+)",/g)].map((m) => m[1]).sort() : [];
+  const refusedBySchema = (schema.properties.config.allOf || [])
+    .flatMap((part) => Object.entries(part.properties || {}).filter(([, v]) => v === false).map(([k]) => k)).sort();
+  report(notHere.length >= 5 && JSON.stringify(notHere) === JSON.stringify(refusedBySchema),
+    `a scenario's config: refuses the same ${notHere.length} keys in the schema as in runner.cpp`,
+    `runner.cpp: ${notHere.join(', ')}; schema: ${refusedBySchema.join(', ')}`);
 }
 
 // The parser's vocabularies (src/scenario/vocabulary.hpp, matcher.hpp) against the schema's
@@ -376,6 +388,12 @@ const rejects = [
   ['a tag with a space', `${head}tags: [two words]\nsteps:\n  - wait: 1ms\n`],
   ['a variable name with a dash', `${head}vars: {bad-name: 1}\nsteps:\n  - wait: 1ms\n`],
   ['an unknown config key', `${head}config: {order: {catalog_clinet: {timeout: 1s}}}\nsteps:\n  - wait: 1ms\n`],
+  // serve's keys that a scenario's shop cannot take: the schema took them (an outside probe).
+  ['config ports in a scenario', `${head}config: {ports: {gateway: 8080}}\nsteps:\n  - wait: 1ms\n`],
+  ['config data_dir in a scenario', `${head}config: {data_dir: /tmp/x}\nsteps:\n  - wait: 1ms\n`],
+  ['config only in a scenario', `${head}config: {only: [catalog]}\nsteps:\n  - wait: 1ms\n`],
+  ['config peers in a scenario', `${head}config: {peers: {gateway: {url: "http://10.0.0.1:8080"}}}\nsteps:\n  - wait: 1ms\n`],
+  ['config admin_port in a scenario', `${head}config: {admin_port: 9000}\nsteps:\n  - wait: 1ms\n`],
   ['a timeout of 0s', `${head}timeout: 0s\nsteps:\n  - wait: 1ms\n`],
   ['eventually within 0ms', step('  - request: {GET: /api/cart}\n    eventually: {within: 0ms}\n    expect: {status: 200}')],
   ['an abort status of 600', step('  - fault: {target: catalog, type: abort, status: 600}')],
