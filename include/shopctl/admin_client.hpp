@@ -30,6 +30,11 @@ class AdminError : public std::runtime_error {
  public:
   AdminError(int status, const std::string& message)
       : std::runtime_error(message), status_(status) {}
+  AdminError(const AdminError&) = default;
+  AdminError& operator=(const AdminError&) = default;
+  // Out of line: the vtable lives in the library (clang's -Wweak-vtables, which a consumer's
+  // -Weverything -Werror turned into an error, is quiet).
+  ~AdminError() override;
   int status() const { return status_; }
 
  private:

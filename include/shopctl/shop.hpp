@@ -58,7 +58,8 @@ class Shop {
   Shop(Shop&&) noexcept;
   Shop& operator=(Shop&&) noexcept;
 
-  // Stops every service: in-flight requests finish (up to `grace`), databases close. Does
+  // Stops every service: in-flight requests finish (up to `grace`), databases close, and the
+  // shop's threads and sockets go (a temporary data folder stays until the object goes). Does
   // nothing the second time. Afterwards the calls that change the shop (services, clock,
   // faults) throw std::logic_error; the reads still answer (services() shows none running).
   void shutdown(std::chrono::milliseconds grace = std::chrono::seconds(2));

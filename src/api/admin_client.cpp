@@ -13,6 +13,8 @@
 
 namespace shopctl {
 
+AdminError::~AdminError() = default;
+
 using nlohmann::json;
 
 std::string fault_json(const FaultSpec& spec) {

@@ -56,6 +56,10 @@ shop::ShopConfig config_of(const ShopOptions& options) {
 struct Shop::Impl {
   std::unique_ptr<shop::Shop> shop;
   bool stopped = false;
+  // What the reads answer after shutdown(), which lets the shop's threads and sockets go (they
+  // stayed until the object went: about 10 threads and 13 descriptors a shop; an outside
+  // probe).
+  std::vector<ServiceInfo> services_after;
 };
 
 namespace {
@@ -115,19 +119,26 @@ void Shop::shutdown(std::chrono::milliseconds grace) {
   if (self.stopped) return;
   self.stopped = true;
   self.shop->shutdown(grace);
+  for (const auto& s : self.shop->services())
+    self.services_after.push_back({s.name, s.url, s.database.string(), s.running});
+  self.shop->release_runtime();
 }
 
 std::string Shop::gateway_url() const {
-  auto& self = api::live(impl_, "Shop");
-  return self.shop->url("gateway");
+  return url("gateway");
 }
 std::string Shop::url(const std::string& service) const {
   auto& self = api::live(impl_, "Shop");
-  return self.shop->url(service);
+  if (!self.stopped) return self.shop->url(service);
+  for (const auto& s : self.services_after) {
+    if (s.name == service) return s.url;
+  }
+  throw std::invalid_argument("unknown service '" + service + "'");
 }
 
 std::vector<ServiceInfo> Shop::services() const {
   auto& self = api::live(impl_, "Shop");
+  if (self.stopped) return self.services_after;
   std::vector<ServiceInfo> out;
   for (const auto& s : self.shop->services())
     out.push_back({s.name, s.url, s.database.string(), s.running});

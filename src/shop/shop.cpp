@@ -676,6 +676,11 @@ void Shop::shutdown(std::chrono::milliseconds grace) {
   folder_lock_.reset();
 }
 
+void Shop::release_runtime() {
+  if (!shut_down_) shutdown(std::chrono::milliseconds(0));
+  impl_.reset();
+}
+
 platform::Service& Shop::service(const std::string& name) const {
   for (auto& [n, svc] : impl_->services) {
     if (n == name) return *svc;

@@ -84,6 +84,12 @@ class Shop {
   // requests in flight are abandoned, not finished. start_service() brings it back.
   void crash_service(const std::string& name);
 
+  // After shutdown(): lets the threads, sockets and database connections go now, not when
+  // this object goes (the public shopctl::Shop's shutdown, whose object may live on). Only
+  // config(), data_dir(), admin_token(), clock() and faults() may be called afterwards; the
+  // data folder stays (a temporary one goes with the object).
+  void release_runtime();
+
   std::string url(const std::string& service) const;  // http://127.0.0.1:PORT
   // Whether `service` runs in this process (config `only:`; all of them by default).
   bool runs(const std::string& service) const;

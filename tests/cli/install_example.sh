@@ -38,6 +38,13 @@ check "a public header compiles on its own, with no third-party header" bash -c 
   for h in "$1"/include/shopctl/*.hpp; do
     echo "#include <shopctl/$(basename "$h")>" | clang++ -std=c++20 -fsyntax-only -I"$1/include" -x c++ - || exit 1
   done' _ "$prefix"
+# With every warning clang has (but those about C++98 and padding): -Wweak-vtables on
+# AdminError broke a consumer's -Weverything -Werror build (an outside probe).
+check "a public header is quiet under clang's -Weverything -Werror" bash -c '
+  for h in "$1"/include/shopctl/*.hpp; do
+    echo "#include <shopctl/$(basename "$h")>" | clang++ -std=c++20 -fsyntax-only -I"$1/include" \
+      -Weverything -Werror -Wno-c++98-compat -Wno-c++98-compat-pedantic -Wno-padded -x c++ - || exit 1
+  done' _ "$prefix"
 check "an internal header is out of reach of an installed shopctl's users" bash -c '
   ! echo "#include <shop/shop.hpp>" | clang++ -std=c++20 -fsyntax-only -I"$1/include" -x c++ - 2>/dev/null' _ "$prefix"
 
