@@ -290,6 +290,20 @@ TEST_CASE("a JSON body with a NUL byte is 400 invalid_json, and nothing after it
   CHECK(shopctl::platform::parse_json_or_discarded(R"({"a":"\u0000"})")["a"] == "\0"s);
 }
 
+// nlohmann skips a byte order mark before the text: the cart took the line (an outside probe),
+// while a proxy that refuses it would have seen another request.
+TEST_CASE("a JSON body that starts with a byte order mark is 400 invalid_json") {
+  Harness h;
+  auto a =
+      h.send("POST", "/api/cart/items", "\xEF\xBB\xBF{\"product_id\":\"p-002\",\"quantity\":1}",
+             "application/json", true);
+  CHECK(a.status == 400);
+  CHECK(a.body["error"]["code"] == "invalid_json");
+  CHECK(a.body["error"]["details"]["reason"].get<std::string>().find("byte order mark") !=
+        std::string::npos);
+  CHECK(h.api("GET", "/api/cart").body["items"].empty());
+}
+
 // nlohmann's message ends with the body's text up to the error ("last read: ..."): a login
 // with a bad byte in its password quoted the password back (an outside probe).
 TEST_CASE("an invalid_json answer does not quote the body back") {
