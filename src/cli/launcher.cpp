@@ -391,6 +391,15 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       if (fd >= 0) ::close(fd);
     }
   } close_lock{folder_lock};
+  // A stop signal before any child started stops the launcher then: said, the ephemeral
+  // folder removed, exit 0 (as a stop of the running shop).
+  auto stop_before_children = [&](int sig, const std::string& while_doing) {
+    std::printf("shopctl: %s received while %s, stopping\n", signal_name(sig).c_str(),
+                while_doing.c_str());
+    std::fflush(stdout);
+    if (o.ephemeral) fs::remove_all(dir, ec);
+    return kExitOk;
+  };
   try {
     fs::create_directories(dir);
     folder_lock = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -430,13 +439,8 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
           if (!locked) break;
           // A stop signal meanwhile stops it then, as during the children's start: it acted
           // only once the wait was over, up to 16 s (an outside probe).
-          if (const int sig = take_pending_stop_signal()) {
-            std::printf("shopctl: %s received while waiting for %s, stopping\n",
-                        signal_name(sig).c_str(), child_dir.c_str());
-            std::fflush(stdout);
-            if (o.ephemeral) fs::remove_all(dir, ec);
-            return kExitOk;
-          }
+          if (const int sig = take_pending_stop_signal())
+            return stop_before_children(sig, "waiting for " + child_dir.string());
           if (std::chrono::steady_clock::now() >= until) {
             throw std::runtime_error(
                 "the data folder " + child_dir.string() +
@@ -473,12 +477,9 @@ int run_processes(shop::ShopConfig config, const LauncherOptions& o) {
       if (!waited) {
         // A stop signal while it waits stops it then (it waited out the minute, deaf to SIGTERM;
         // an outside probe), as one while the children start does: nothing was started.
-        const int sig = take_pending_stop_signal();
-        std::printf("shopctl: %s received while waiting for port %u of %s, stopping\n",
-                    signal_name(sig).c_str(), static_cast<unsigned>(port), spec.name.c_str());
-        std::fflush(stdout);
-        if (o.ephemeral) fs::remove_all(dir, ec);
-        return kExitOk;
+        return stop_before_children(
+            take_pending_stop_signal(),
+            "waiting for port " + std::to_string(port) + " of " + spec.name);
       }
       try {
         held.emplace_back(port);

@@ -32,6 +32,23 @@ banner_value() {
   done
   echo "$value"
 }
+# hold_folder FOLDER SECONDS READY [PORT]: plays a child of an earlier launcher, in the
+# background ($! is it): holds FOLDER's lock (and listens on PORT) for SECONDS, and makes the
+# file READY once it does.
+hold_folder() {
+  exec python3 -c '
+import fcntl, os, socket, sys, time
+folder = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+fcntl.flock(folder, fcntl.LOCK_EX)
+if len(sys.argv) > 4:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", int(sys.argv[4])))
+    s.listen()
+open(sys.argv[3], "w").close()
+time.sleep(float(sys.argv[2]))
+' "$@"
+}
 trap '[[ -n "$launcher" ]] && kill -KILL -- "$launcher" 2>/dev/null; pkill -KILL -f -- "--data-dir $work/" 2>/dev/null; ip netns del "shopctl-ports-$$" 2>/dev/null; rm -rf "$work"' EXIT
 
 start_launcher "$work/out.txt" "$bin" serve --processes --data-dir "$work/data" --gateway-port 0 --log-level warn
@@ -488,17 +505,7 @@ wait "$inflight_curl" 2>/dev/null
 start_launcher "$work/slowchild.txt" "$bin" serve --processes --data-dir "$work/slowchild" --gateway-port 0 --log-level warn
 slow_port=$(awk '$1 == "auth" {sub(".*:", "", $2); print $2}' "$work/slowchild.txt")
 kill -TERM "$launcher"; wait "$launcher" 2>/dev/null
-python3 -c '
-import fcntl, os, socket, sys, time
-folder = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
-fcntl.flock(folder, fcntl.LOCK_EX)
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[2])))
-s.listen()
-open(sys.argv[3], "w").close()
-time.sleep(1.5)
-' "$work/slowchild/auth" "$slow_port" "$work/slowchild.held" &
+hold_folder "$work/slowchild/auth" 1.5 "$work/slowchild.held" "$slow_port" &
 slow_holder=$!
 for _ in $(seq 1 100); do [[ -e "$work/slowchild.held" ]] && break; sleep 0.05; done
 launcher_wait=30 start_launcher "$work/slowchild2.txt" "$bin" serve --processes --data-dir "$work/slowchild" --gateway-port 0 --log-level warn
@@ -513,13 +520,7 @@ wait "$slow_holder" 2>/dev/null
 
 # A stop signal while it waits for such a folder stops it then (exit 0), as during the
 # children's start: it acted only once the wait was over, up to 16 s (an outside probe).
-python3 -c '
-import fcntl, os, sys, time
-folder = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
-fcntl.flock(folder, fcntl.LOCK_EX)
-open(sys.argv[2], "w").close()
-time.sleep(12)
-' "$work/slowchild/auth" "$work/heldlong.held" &
+hold_folder "$work/slowchild/auth" 12 "$work/heldlong.held" &
 held_long=$!
 for _ in $(seq 1 100); do [[ -e "$work/heldlong.held" ]] && break; sleep 0.05; done
 "$bin" serve --processes --data-dir "$work/slowchild" --gateway-port 0 --log-level warn >"$work/heldlong.txt" 2>&1 &
