@@ -66,6 +66,10 @@ TEST_CASE("two outputs on one path are refused, whether or not the file exists y
   fs::create_symlink("loop-a", f.path / "loop-b");
   CHECK_FALSE(platform::output_conflict(
       {}, {{"--junit", f.path / "loop-a"}, {"--json", f.path / "r4.xml"}}));
+  // /dev/null overwrites nothing: every report may be thrown away (it was refused).
+  CHECK_FALSE(platform::output_conflict(
+      {{"--vars-file", "/dev/null"}},
+      {{"--junit", "/dev/null"}, {"--json", "/dev/null"}, {"--html", "/dev/null"}}));
 }
 
 TEST_CASE(
