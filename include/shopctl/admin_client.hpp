@@ -98,7 +98,8 @@ class AdminClient {
  public:
   // `base_url` is any service's URL, usually the gateway's ("http://127.0.0.1:8080");
   // `timeout` limits each request. Throws std::invalid_argument when it is not an http:// URL
-  // with a host (and a port from 1 to 65535, when it names one), or the timeout is not above 0.
+  // with a host (and a port from 1 to 65535, when it names one) and no user name or password,
+  // or the timeout is not above 0.
   // Connects lazily: constructing one sends nothing.
   AdminClient(std::string base_url, std::string admin_token,
               std::chrono::milliseconds timeout = std::chrono::seconds(10));
@@ -110,8 +111,9 @@ class AdminClient {
 
   // Sends one request with the admin token to base_url() + path ("/_admin/edges"); `json_body`
   // goes as application/json when not empty. Returns the answer whatever its status; throws
-  // Unreachable, or std::invalid_argument when `json_body` is not JSON, the method is not a
-  // word or the path does not start with / or holds spaces or control characters.
+  // Unreachable, or std::invalid_argument when `json_body` is not JSON, the method is not an
+  // upper-case word (GET) or the path does not start with / or holds spaces or control
+  // characters.
   AdminAnswer send(const std::string& method, const std::string& path,
                    const std::string& json_body = "");
 

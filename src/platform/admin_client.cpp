@@ -68,6 +68,16 @@ AdminClient::AdminClient(std::string base_url, std::string admin_token,
       timeout_(timeout),
       client_(std::make_unique<http::BlockingClient>()) {
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
+  // A user name or password before the host was dropped without a word (an outside probe):
+  // the admin plane reads the token only.
+  if (const auto scheme = base_url_.find("://"); scheme != std::string::npos) {
+    const auto authority = std::string_view(base_url_).substr(scheme + 3);
+    if (authority.substr(0, authority.find_first_of("/?#")).find('@') != std::string_view::npos)
+      throw std::invalid_argument(
+          "expected an http:// URL without a user name or password (the admin plane takes the "
+          "admin token only), like http://127.0.0.1:8080; got '" +
+          platform::terminal_text(base_url.substr(0, 200), true) + "'");
+  }
   try {
     http::split_url(base_url_ + "/");
   } catch (const std::invalid_argument&) {
@@ -96,6 +106,13 @@ AdminAnswer AdminClient::send(const std::string& method, const std::string& path
   if (method.empty() || !visible(method))
     throw std::invalid_argument("the method must be a word like GET, got '" +
                                 platform::terminal_text(method.substr(0, 50), true) + "'");
+  // Methods are case-sensitive (RFC 9110 9.1): "get" went out as it was, and the shop's 405
+  // read as if the path took no GET (an outside probe).
+  if (std::any_of(method.begin(), method.end(), [](char c) { return c >= 'a' && c <= 'z'; }))
+    throw std::invalid_argument(
+        "the method must be upper case, like GET (HTTP methods are "
+        "case-sensitive), got '" +
+        platform::terminal_text(method.substr(0, 50), true) + "'");
   if (path.empty() || path[0] != '/' || !visible(path))
     throw std::invalid_argument(
         "the path must start with / and hold no spaces or control characters, got '" +

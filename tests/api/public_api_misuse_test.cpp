@@ -339,6 +339,11 @@ TEST_CASE("AdminClient refuses a URL without a host or with a port out of range,
         std::string::npos);
   CHECK(message_of([&] { client.send("GE T", "/_admin/services"); }).find("method") !=
         std::string::npos);
+  // Both were taken without a word: "get" got the shop's 405, the user name was dropped.
+  CHECK(message_of([&] { client.send("get", "/_admin/services"); }).find("upper case") !=
+        std::string::npos);
+  CHECK(refused("http://user:pw@127.0.0.1:8080").find("user name or password") !=
+        std::string::npos);
 }
 
 // threads = 100000 failed as std::runtime_error ("the shop could not start"), and two services
