@@ -510,6 +510,44 @@ TEST_CASE("the version is required and must be 1") {
   }
 }
 
+namespace {
+// `text` (ASCII) as UTF-16 or UTF-32 with its byte order mark.
+std::string with_byte_order_mark(std::string_view text, int width, bool big_endian) {
+  std::string out;
+  auto unit = [&](std::uint32_t u) {
+    for (int i = 0; i < width; ++i) {
+      const int shift = big_endian ? 8 * (width - 1 - i) : 8 * i;
+      out.push_back(static_cast<char>((u >> shift) & 0xFF));
+    }
+  };
+  unit(0xFEFF);
+  for (char c : text) unit(static_cast<unsigned char>(c));
+  return out;
+}
+}  // namespace
+
+// yaml-cpp decodes such a file, but a problem's quoted line was its raw bytes ("\x00e\x00x..."),
+// the caret under the wrong one, and CR LF in UTF-16 counted two lines (an outside probe).
+TEST_CASE("a UTF-16 or UTF-32 file's problems quote its lines as text, at the right line") {
+  const std::string text =
+      "version: 1\r\nname: x\r\nsteps:\r\n  - wait: 1ms\r\n    expekt: {status: 200}\r\n";
+  for (const auto& encoding : {std::pair{2, false}, {2, true}, {4, false}, {4, true}}) {
+    const int width = encoding.first;
+    const bool big = encoding.second;
+    CAPTURE(width);
+    CAPTURE(big);
+    const auto result = parse_scenario_text(with_byte_order_mark(text, width, big), "w.yaml");
+    REQUIRE(result.diagnostics.size() == 1);
+    CHECK(result.diagnostics[0].line == 5);
+    CHECK(result.diagnostics[0].column == 5);
+    CHECK(result.source_text.find("    expekt: {status: 200}") != std::string::npos);
+  }
+  // Not what its mark says: said, not read as something else.
+  const auto bad = parse_scenario_text(std::string("\xFF\xFEv\x00\x00\xD8", 6), "b.yaml");
+  REQUIRE(bad.diagnostics.size() == 1);
+  CHECK(bad.diagnostics[0].message.find("not UTF-16LE") != std::string::npos);
+}
+
 TEST_CASE("a \\u escape of half a surrogate pair is named in hex, with what to write instead") {
   // It said "invalid YAML: invalid unicode: 55357".
   const auto found = problems("version: 1\nname: \"\\ud83d\\ude00\"\nsteps:\n  - wait: 1s\n");
