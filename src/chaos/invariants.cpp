@@ -641,12 +641,99 @@ Verdict check_process_alive(const World& w) {
   return v;
 }
 
+// payment.db's ledger (`transactions`) is what the shop says it received from the provider:
+// a capture moved to another payment, its type or its amount changed, passed every check,
+// which read the payments and the intents only; so did a provider event rewritten beside its
+// intent (an outside probe edited copies of a chaos run's databases).
+Verdict check_ledger_agrees(const World& w) {
+  auto v = make("ledger-agrees",
+                "payment.db's ledger records each provider event as the provider signed it, "
+                "for a payment it holds, a capture only for a SUCCEEDED payment of its amount "
+                "and at most one a payment; each provider event is for its intent's payment "
+                "and amount, and a succeeded intent's event is a payment.succeeded");
+  if (!w.have_payments || !w.have_provider)
+    return not_checked(v, "needs payment.db and provider.db");
+  std::map<std::string, const EventRow*> events;
+  for (const auto& e : w.events) events[e.event_id] = &e;
+  std::map<std::string, const PaymentRow*> payments;
+  for (const auto& p : w.payments) payments[p.payment_id] = &p;
+  std::map<std::string, const IntentRow*> intents;
+  for (const auto& i : w.intents) intents[i.intent_id] = &i;
+  auto said = [](const std::string& type, std::int64_t cents, const std::string& currency,
+                 const std::string& payment) {
+    return (type.empty() ? std::string("(no type)") : type) + " of " + money(cents, currency) +
+           " for payment " + (payment.empty() ? std::string("(none)") : payment);
+  };
+  std::map<std::string, std::vector<std::string>> captures_of_payment;
+  for (const auto& t : w.transactions) {
+    ++v.checked;
+    const std::string recorded = said(t.type, t.amount_cents, t.currency, t.payment_id);
+    const auto e = events.find(t.event_id);
+    if (e == events.end()) {
+      violation(v, "payment.db's ledger records event " + t.event_id + " (" + recorded +
+                       "), which provider.db does not hold: no event the provider signed");
+    } else {
+      const EventRow& ev = *e->second;
+      if (ev.type != t.type || ev.payment_id != t.payment_id || ev.amount_cents != t.amount_cents ||
+          ev.currency != t.currency)
+        violation(v, "payment.db's ledger records event " + t.event_id + " as " + recorded +
+                         "; the provider signed it as " +
+                         said(ev.type, ev.amount_cents, ev.currency, ev.payment_id));
+    }
+    const auto p = payments.find(t.payment_id);
+    if (p == payments.end()) {
+      violation(v, "payment.db's ledger records event " + t.event_id + " (" + recorded +
+                       "), and payment.db holds no such payment");
+      continue;
+    }
+    if (t.type != "payment.succeeded") continue;
+    captures_of_payment[t.payment_id].push_back(t.event_id);
+    const PaymentRow& pay = *p->second;
+    if (pay.status != "SUCCEEDED")
+      violation(v, "payment.db's ledger records a capture of " + money(t.amount_cents, t.currency) +
+                       " (event " + t.event_id + ") for payment " + pay.payment_id + ", which is " +
+                       pay.status);
+    else if (pay.amount_cents != t.amount_cents || pay.currency != t.currency)
+      violation(v, "payment.db's ledger records a capture of " + money(t.amount_cents, t.currency) +
+                       " (event " + t.event_id + ") for payment " + pay.payment_id +
+                       ", which is for " + money(pay.amount_cents, pay.currency));
+  }
+  for (const auto& [payment, captures] : captures_of_payment) {
+    if (captures.size() < 2) continue;
+    std::string ids;
+    for (const auto& id : captures) ids += (ids.empty() ? "" : ", ") + id;
+    violation(v, "payment.db's ledger records " + std::to_string(captures.size()) +
+                     " captures for payment " + payment + ": " + ids);
+  }
+  for (const auto& e : w.events) {
+    ++v.checked;
+    const auto i = intents.find(e.intent_id);
+    if (i == intents.end()) {
+      violation(v, "provider event " + e.event_id + " is for intent " + e.intent_id +
+                       ", which provider.db does not hold");
+      continue;
+    }
+    const IntentRow& in = *i->second;
+    if (e.payment_id != in.payment_id || e.amount_cents != in.amount_cents ||
+        e.currency != in.currency)
+      violation(v, "provider event " + e.event_id + " says " +
+                       said(e.type, e.amount_cents, e.currency, e.payment_id) + "; its intent " +
+                       in.intent_id + " is " + money(in.amount_cents, in.currency) +
+                       " for payment " + in.payment_id);
+    if (in.event_id == e.event_id && (e.type == "payment.succeeded") != (in.status == "succeeded"))
+      violation(v, "provider event " + e.event_id + " is " +
+                       (e.type.empty() ? std::string("of no type") : e.type) + " but its intent " +
+                       in.intent_id + " is " + in.status);
+  }
+  return v;
+}
+
 std::vector<Verdict> check_all(const World& w) {
-  return {check_orders_settled(w),        check_paid_iff_captured(w), check_no_double_capture(w),
-          check_no_capture_for_failed(w), check_sums_match(w),        check_payments_agree(w),
-          check_answers_agree(w),         check_idempotency(w),       check_one_order_per_cart(w),
-          check_callbacks_delivered(w),   check_breakers_closed(w),   check_no_unexpected_5xx(w),
-          check_process_alive(w)};
+  return {check_orders_settled(w),        check_paid_iff_captured(w),   check_no_double_capture(w),
+          check_no_capture_for_failed(w), check_sums_match(w),          check_payments_agree(w),
+          check_ledger_agrees(w),         check_answers_agree(w),       check_idempotency(w),
+          check_one_order_per_cart(w),    check_callbacks_delivered(w), check_breakers_closed(w),
+          check_no_unexpected_5xx(w),     check_process_alive(w)};
 }
 
 }  // namespace shopctl::chaos

@@ -63,13 +63,26 @@ struct IntentRow {
   std::string event_id;
 };
 
-// provider.db `events`: one settled event (its type from the stored body).
+// provider.db `events`: one settled event (its type, payment, amount and currency from the
+// stored, signed body).
 struct EventRow {
   std::string event_id;
   std::string intent_id;
   std::string type;  // payment.succeeded, payment.failed
   bool delivered = false;
   std::int64_t attempts = 0;
+  std::string payment_id;
+  std::int64_t amount_cents = 0;
+  std::string currency;
+};
+
+// payment.db `transactions`: the shop's ledger of the provider events it received.
+struct TransactionRow {
+  std::string event_id;
+  std::string payment_id;
+  std::string type;  // payment.succeeded, payment.failed
+  std::int64_t amount_cents = 0;
+  std::string currency;
 };
 
 struct BreakerRow {
@@ -88,7 +101,8 @@ struct World {
   std::vector<IdempotencyRow> idempotency;
   std::vector<PaymentRow> payments;
   std::vector<OutboxRow> outbox;
-  std::set<std::string> recorded_events;  // payment.db `transactions`: events the shop received
+  std::set<std::string> recorded_events;     // payment.db `transactions`: events the shop received
+  std::vector<TransactionRow> transactions;  // the same rows, whole
   // Events provider.db says were delivered that payment.db's first read lacked but a second
   // read, after provider.db's, has: recorded while the files were read (a running shop's).
   std::set<std::string> recorded_after_read;
@@ -120,6 +134,7 @@ Verdict check_no_double_capture(const World& w);      // an order/payment captur
 Verdict check_no_capture_for_failed(const World& w);  // no capture stands for a FAILED order
 Verdict check_sums_match(const World& w);             // sum of captures = sum of PAID totals
 Verdict check_payments_agree(const World& w);  // payment.db agrees with order.db and provider.db
+Verdict check_ledger_agrees(const World& w);   // payment.db's ledger and the provider's events
 Verdict check_answers_agree(const World& w);   // what shoppers saw agrees with the end
 Verdict check_idempotency(const World& w);     // a key names one order
 Verdict check_one_order_per_cart(const World& w);   // one checkout attempt, at most one order

@@ -155,6 +155,7 @@ void load_databases(const DatabaseFiles& files, World& w, std::vector<std::strin
   w.payments.clear();
   w.outbox.clear();
   w.recorded_events.clear();
+  w.transactions.clear();
   w.recorded_after_read.clear();
   w.intents.clear();
   w.events.clear();
@@ -181,8 +182,12 @@ void load_databases(const DatabaseFiles& files, World& w, std::vector<std::strin
           w.payments.push_back(
               {text(st, 0), text(st, 1), text(st, 2), integer(st, 3), text(st, 4), text(st, 5)});
         });
-    db.each("SELECT event_id FROM transactions",
-            [&](sqlite3_stmt* st) { w.recorded_events.insert(text(st, 0)); });
+    db.each("SELECT event_id, payment_id, type, amount_cents, currency FROM transactions",
+            [&](sqlite3_stmt* st) {
+              w.recorded_events.insert(text(st, 0));
+              w.transactions.push_back(
+                  {text(st, 0), text(st, 1), text(st, 2), integer(st, 3), text(st, 4)});
+            });
     db.each(
         "SELECT id, order_id, event_id, trace_id, finished_at_ms IS NOT NULL, COALESCE(verdict, "
         "''), attempts "
@@ -200,12 +205,22 @@ void load_databases(const DatabaseFiles& files, World& w, std::vector<std::strin
           w.intents.push_back(
               {text(st, 0), text(st, 1), integer(st, 2), text(st, 3), text(st, 4), text(st, 5)});
         });
-    db.each(
-        "SELECT event_id, intent_id, body, delivered, attempts FROM events", [&](sqlite3_stmt* st) {
-          auto body = platform::parse_json_or_discarded(text(st, 2));
-          std::string type = body.is_object() ? body.value("type", std::string()) : std::string();
-          w.events.push_back({text(st, 0), text(st, 1), type, integer(st, 3) != 0, integer(st, 4)});
-        });
+    db.each("SELECT event_id, intent_id, body, delivered, attempts FROM events",
+            [&](sqlite3_stmt* st) {
+              auto body = platform::parse_json_or_discarded(text(st, 2));
+              auto field = [&](const char* name) {
+                return body.is_object() && body.contains(name) && body[name].is_string()
+                           ? body[name].get<std::string>()
+                           : std::string();
+              };
+              // An amount that is not an integer reads as -1: no intent is for that.
+              const std::int64_t amount = body.is_object() && body.contains("amount_cents") &&
+                                                  body["amount_cents"].is_number_integer()
+                                              ? body["amount_cents"].get<std::int64_t>()
+                                              : -1;
+              w.events.push_back({text(st, 0), text(st, 1), field("type"), integer(st, 3) != 0,
+                                  integer(st, 4), field("payment_id"), amount, field("currency")});
+            });
   });
   // An event the provider marked delivered was recorded by payment before its 2xx, so before
   // the mark: one payment.db's first read lacks was either recorded since (a running shop)

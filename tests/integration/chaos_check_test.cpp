@@ -119,7 +119,7 @@ TEST_CASE(
     auto clean = run_shopctl("chaos --check " + dir.string());
     INFO(clean.output);
     CHECK(clean.exit_code == 0);
-    CHECK(clean.output.find("chaos: 7 passed, 0 failed") != std::string::npos);
+    CHECK(clean.output.find("chaos: 8 passed, 0 failed") != std::string::npos);
     // Quiescence is read from the files, not assumed.
     CHECK(clean.output.find("no healing (--check reads the files as they are); quiescent") !=
           std::string::npos);
@@ -143,7 +143,7 @@ TEST_CASE(
   INFO(planted.output);
   CHECK(planted.exit_code == 4);
   CHECK(planted.output.find("ord-planted") != std::string::npos);
-  CHECK(planted.output.find("chaos: 4 passed, 3 failed") !=
+  CHECK(planted.output.find("chaos: 5 passed, 3 failed") !=
         std::string::npos);  // paid-iff-captured, sums-match, payments-agree
   std::error_code ec;
   fs::remove_all(dir, ec);

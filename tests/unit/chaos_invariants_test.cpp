@@ -46,8 +46,10 @@ World clean_world() {
   w.recorded_events = {"evt-1", "evt-2"};
   w.intents = {{"pi-1", "pay-1", 2500, "EUR", "succeeded", "evt-1"},
                {"pi-2", "pay-2", 1000, "EUR", "failed", "evt-2"}};
-  w.events = {{"evt-1", "pi-1", "payment.succeeded", true, 1},
-              {"evt-2", "pi-2", "payment.failed", true, 1}};
+  w.events = {{"evt-1", "pi-1", "payment.succeeded", true, 1, "pay-1", 2500, "EUR"},
+              {"evt-2", "pi-2", "payment.failed", true, 1, "pay-2", 1000, "EUR"}};
+  w.transactions = {{"evt-1", "pay-1", "payment.succeeded", 2500, "EUR"},
+                    {"evt-2", "pay-2", "payment.failed", 1000, "EUR"}};
   w.breakers = {{"order", "order->catalog", "CLOSED"},
                 {"payment", "payment->provider", "HALF_OPEN"}};
   w.history = {
@@ -71,7 +73,7 @@ bool mentions(const Verdict& v, const std::string& text) {
 
 TEST_CASE("every chaos invariant passes a clean history") {
   auto verdicts = check_all(clean_world());
-  CHECK(verdicts.size() == 13);
+  CHECK(verdicts.size() == 14);
   for (const auto& v : verdicts) {
     INFO(v.name << ": " << (v.evidence.empty() ? v.note : v.evidence.front()));
     CHECK(v.outcome == Outcome::passed);
@@ -168,6 +170,52 @@ TEST_CASE("payments-agree reports a PAID order whose payment is gone") {
                  "intent pi-1 captured 25.00 EUR for payment pay-1, which payment.db does "
                  "not have"));
   CHECK_FALSE(mentions(paid, "no intent was captured"));
+}
+
+// payment.db's ledger was never read: a capture moved to a FAILED order's payment, its type
+// or its amount changed, and a provider event rewritten beside its intent all passed (an
+// outside probe edited copies of a chaos run's databases).
+TEST_CASE("ledger-agrees reports a ledger row or a provider event that says another thing") {
+  auto w = clean_world();
+  w.transactions[0].payment_id = "pay-2";  // the capture filed against the declined payment
+  auto v = check_ledger_agrees(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v,
+                 "records event evt-1 as payment.succeeded of 25.00 EUR for payment pay-2; "
+                 "the provider signed it as payment.succeeded of 25.00 EUR for payment pay-1"));
+  CHECK(mentions(v, "a capture of 25.00 EUR (event evt-1) for payment pay-2, which is FAILED"));
+  w = clean_world();
+  w.transactions[0].type = "payment.failed";
+  CHECK(mentions(check_ledger_agrees(w), "the provider signed it as payment.succeeded"));
+  w = clean_world();
+  w.transactions[0].amount_cents = 100;
+  v = check_ledger_agrees(w);
+  CHECK(
+      mentions(v, "a capture of 1.00 EUR (event evt-1) for payment pay-1, which is for 25.00 EUR"));
+  // A ledger row the provider never signed, and a payment captured twice in the ledger.
+  w = clean_world();
+  w.transactions.push_back({"evt-forged", "pay-1", "payment.succeeded", 2500, "EUR"});
+  v = check_ledger_agrees(w);
+  CHECK(mentions(v,
+                 "event evt-forged (payment.succeeded of 25.00 EUR for payment pay-1), which "
+                 "provider.db does not hold"));
+  CHECK(mentions(v, "records 2 captures for payment pay-1: evt-1, evt-forged"));
+  w = clean_world();
+  w.transactions[0].payment_id = "pay-9";
+  CHECK(mentions(check_ledger_agrees(w), "payment.db holds no such payment"));
+  // The provider's own event, rewritten beside its intent.
+  w = clean_world();
+  w.events[0].type = "payment.failed";
+  CHECK(mentions(check_ledger_agrees(w),
+                 "provider event evt-1 is payment.failed but its intent pi-1 is succeeded"));
+  w = clean_world();
+  w.events[0].amount_cents = 9999;
+  CHECK(mentions(check_ledger_agrees(w),
+                 "provider event evt-1 says payment.succeeded of 99.99 "
+                 "EUR for payment pay-1; its intent pi-1 is 25.00 EUR"));
+  w = clean_world();
+  w.have_provider = false;
+  CHECK(check_ledger_agrees(w).outcome == Outcome::not_checked);
 }
 
 TEST_CASE("chaos reports an order left PAYMENT_PENDING") {
@@ -281,7 +329,7 @@ TEST_CASE("chaos reports a capture for a FAILED order") {
 
 TEST_CASE("chaos reports an intent captured twice and an order with two captures") {
   auto w = clean_world();
-  w.events.push_back({"evt-9", "pi-1", "payment.succeeded", true, 1});
+  w.events.push_back({"evt-9", "pi-1", "payment.succeeded", true, 1, "pay-1", 2500, "EUR"});
   auto twice = check_no_double_capture(w);
   CHECK(twice.outcome == Outcome::failed);
   CHECK(mentions(twice, "intent pi-1 has 2 payment.succeeded events"));
