@@ -5,6 +5,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -288,9 +289,11 @@ awaitable<void> clean_cart(Worker& w, User& u) {
 }
 
 // POST /api/orders once, and once more with the same Idempotency-Key when it got no answer or
-// a 5xx and the options ask for a retry.
+// a 5xx and the options ask for a retry. `seen` is shown each answer, the first one's too (a
+// 503 naming the order it created, whose retry got no answer: the order went uncounted).
 awaitable<Answer> place_order(Worker& w, User& u, const std::string& key,
-                              const OperationContext& op) {
+                              const OperationContext& op,
+                              const std::function<void(const Answer&)>& seen) {
   const auto& o = w.shared.options;
   Call call{"POST",
             o.gateway_url + "/api/orders",
@@ -302,10 +305,12 @@ awaitable<Answer> place_order(Worker& w, User& u, const std::string& key,
             true,
             true};
   auto order = co_await send(w, call, &op);
+  seen(order);
   bool retry = order.status == 0 || order.status <= -500;
   if (retry && o.checkout_retry_after.count() > 0 && Clock::now() < w.shared.deadline) {
     co_await sleep_for(o.checkout_retry_after);
     order = co_await send(w, call, &op);
+    seen(order);
   }
   co_return order;
 }
@@ -338,13 +343,17 @@ awaitable<bool> checkout(Worker& w, User& u) {
   }
   auto key = "load-" + op.attempt;
   // A 503 payment_unavailable names the order it created, which failed (docs/api.md): counted
-  // created and FAILED, as the shop's database has it (the report left such orders out).
-  const auto count_failed_order = [&](const Answer& a) {
+  // created and FAILED, as the shop's database has it (the report left such orders out). Once
+  // an order: a retry with the same key replays the same answer.
+  std::set<std::string> counted;
+  const std::function<void(const Answer&)> count_failed_order = [&](const Answer& a) {
     const auto& b = a.body;
     if (a.status != -503 || !s.measuring || !b.is_object() || !b.contains("error") ||
         !b["error"].is_object() || b["error"].value("code", "") != "payment_unavailable" ||
         !b["error"].contains("details") || !b["error"]["details"].is_object() ||
-        !b["error"]["details"].contains("order_id"))
+        !b["error"]["details"].contains("order_id") ||
+        !b["error"]["details"]["order_id"].is_string() ||
+        !counted.insert(b["error"]["details"]["order_id"].get<std::string>()).second)
       return;
     std::lock_guard lock(w.stats.mu);
     ++w.stats.created;
@@ -353,14 +362,11 @@ awaitable<bool> checkout(Worker& w, User& u) {
   Answer order;
   if (twice) {
     using namespace asio::experimental::awaitable_operators;
-    auto [first, second] =
-        co_await (place_order(w, u, key + "-a", op) && place_order(w, u, key + "-b", op));
-    count_failed_order(first);
-    count_failed_order(second);
+    auto [first, second] = co_await (place_order(w, u, key + "-a", op, count_failed_order) &&
+                                     place_order(w, u, key + "-b", op, count_failed_order));
     order = first.ok() ? first : second;
   } else {
-    order = co_await place_order(w, u, key, op);
-    count_failed_order(order);
+    order = co_await place_order(w, u, key, op, count_failed_order);
   }
   if (!order.ok()) {
     co_await clean_cart(w, u);

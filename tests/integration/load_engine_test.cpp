@@ -70,6 +70,29 @@ TEST_CASE("a checkout answered 503 payment_unavailable counts as an order create
   CHECK(result.orders_unsettled == 0);
 }
 
+// The same 503 followed by a retry that got no answer (chaos retries a checkout with its key):
+// only the retry's answer was read, and the order the 503 named went uncounted (chaos said 12
+// orders fewer than its shoppers were answered; an outside probe). Here every POST /api/orders
+// after the first is reset at the door, so the first is the one order of the run.
+TEST_CASE("a 503 payment_unavailable whose retry gets no answer still counts its order") {
+  auto shop = shopctl::test_support::start_shop();
+  shop->faults().add(abort_fault("payment", "order", "POST", "/internal/payments", 500));
+  shopctl::platform::Fault reset;
+  reset.target = "gateway";
+  reset.from = "client";
+  reset.method = "POST";
+  reset.path = "/api/orders";
+  reset.type = shopctl::platform::FaultType::reset;
+  reset.select.kind = shopctl::platform::FaultSelect::Kind::after;
+  reset.select.n = 1;
+  shop->faults().add(reset);
+  auto o = one_second_of(*shop, 1, "checkout=1");
+  o.checkout_retry_after = std::chrono::milliseconds(50);
+  const auto result = shopctl::load::run_load(o);
+  CHECK(result.orders_created == 1);
+  CHECK(result.orders_failed == 1);
+}
+
 // Journeys in flight at the end of --duration still tick once a second while they drain: a
 // drain of seconds went silent, and its seconds were one sample (an outside probe). A second in
 // which nothing finished has no latency.
