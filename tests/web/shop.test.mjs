@@ -1866,6 +1866,34 @@ test('a pay answer the page cannot read is checked against the intent, and the f
   }
 });
 
+// A Pay whose answer was lost (the provider took the payment, the connection dropped) said
+// "could not be reached. Try again" with the form back, of a payment that had gone through (an
+// outside probe). The page reads the intent again and says it succeeded.
+test('a pay answer lost on the way back is checked against the intent, and a payment taken is said', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-005', 1);
+  const created = await fetch(`${shop.url}/api/orders`, {method: 'POST',
+    headers: {Authorization: `Bearer ${await shopperToken(page)}`, 'Idempotency-Key': `web-paylost-${Date.now()}`}});
+  assert.equal(created.status, 201);
+  await page.goto((await created.json()).payment.pay_url);
+  await page.getByLabel('Card number').waitFor();
+  let lost = 0;
+  await page.route('**/pay/*', async (route) => {
+    if (route.request().method() !== 'POST' || lost > 0) { await route.continue(); return; }
+    lost += 1;
+    await route.fetch();  // the provider takes the payment
+    await route.abort('connectionreset');  // and its answer never arrives
+  });
+  await payWith(page, '4242424242424242');
+  await page.getByRole('button', {name: 'Pay'}).click();
+  await page.locator('#message').getByText('This payment has already succeeded.').waitFor({timeout: 10000});
+  assert.equal(lost, 1);
+  assert.doesNotMatch(await page.locator('#message').textContent(), /could not be reached|Try again/);
+  assert.equal(await page.locator('#pay-form').isVisible(), false);
+  await page.context().close();
+});
+
 // After paying with the keyboard the focus was left on the body (the form it was in was hidden).
 test('after paying, the focus is on the pay page\'s result', async () => {
   const page = await newPage(chromium.browser);

@@ -108,9 +108,11 @@ async function load() {
     testCards.hidden = true;
     form.hidden = true;
     amount.textContent = '';
+    // Focused: the form it hid may have had the focus (a Pay pressed from the keyboard).
     show('bad', timedOut(error)
       ? 'The payment provider did not answer in time. Reload the page in a moment to see how the payment stands.'
-      : 'The payment provider could not be reached. Reload the page to try again.');
+      : 'The payment provider could not be reached. Reload the page in a moment to see how the payment stands.',
+    {focus: true});
     return false;
   }
   // An intent as the provider gives it; anything else (a proxy's page, a fault's {}) is said
@@ -213,6 +215,9 @@ form.addEventListener('submit', async (event) => {
       show('bad', said || (answer && answer.error && answer.error.message) || `The provider answered ${response.status}.`);
       payButton.disabled = false;
       payButton.textContent = 'Pay';
+      // Disabled while it paid, the button had dropped the focus to the page's body: the card
+      // number, which is what to fix, gets it.
+      card.focus();
       return;
     }
     // A 200 the page cannot read (not JSON, or no outcome in it) says nothing of how the
@@ -234,9 +239,10 @@ form.addEventListener('submit', async (event) => {
       await recheck('The payment provider did not answer in time');
       return;
     }
-    show('bad', 'The payment provider could not be reached. Try again.');
-    payButton.disabled = false;
-    payButton.textContent = 'Pay';
+    // No answer: the request may have reached the provider, which may have taken the payment
+    // before the connection was lost. It said "could not be reached. Try again" of a payment
+    // that had gone through (an outside probe): the intent is read again, as after a timeout.
+    await recheck('The connection to the payment provider was lost before it answered');
   }
 });
 
