@@ -1723,6 +1723,47 @@ test('a pay link that leads off the shop\'s provider is not followed', async () 
   await page.context().close();
 });
 
+// The provider's origin unread (GET /pay-origin.json without an answer) was taken for a forged
+// pay link: "does not lead to the shop's payment page" after a good checkout, and the order
+// page's Pay now gone for good (an outside probe). The page says the shop could not be reached
+// and offers to go on.
+test('a pay link the page could not check is not called untrusted, and the shopper can go on to pay', async () => {
+  const page = await newPage(chromium.browser);
+  await registerShopper(page, shop);
+  await addFromDetail(page, 'p-001', 1);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  const accessToken = await shopperToken(page);
+  let lost = 0;
+  const loseOne = async (route) => {
+    if (lost++ === 0) await route.abort('connectionreset'); else await route.continue();
+  };
+  await page.route('**/pay-origin.json', loseOne);
+  await page.getByRole('button', {name: 'Check out and pay'}).click();
+  const notice = page.locator('[data-test="error"]');
+  await notice.getByText('could not be reached to open its pay page').waitFor({timeout: 10000});
+  assert.doesNotMatch(await notice.textContent(), /does not lead|untrusted/);
+  assert.equal(await page.getByRole('button', {name: 'Check out and pay'}).isEnabled(), false,
+    'the cart shown was ordered: its checkout is not offered again');
+  await page.getByRole('button', {name: 'Go to the pay page'}).click();
+  await page.waitForURL((url) => url.pathname.startsWith('/pay/'), {timeout: 10000});
+  // The order page's Pay now: kept, and said, when the origin is not read.
+  const orderId = new URL(page.url()).searchParams.get('return_url').split('/').pop();
+  const second = await newPage(chromium.browser);
+  await second.goto(`${shop.url}/`);
+  await second.evaluate((t) => localStorage.setItem('shopctl.token', t), accessToken);
+  lost = 0;
+  await second.route('**/pay-origin.json', loseOne);
+  await second.goto(`${shop.url}/#/orders/${orderId}`);
+  await second.getByRole('button', {name: 'Pay now'}).click();
+  await second.locator('[data-test="problem"]').getByText('Could not open the pay page').waitFor({timeout: 10000});
+  assert.equal(await second.locator('[data-test="error"]').count(), 0, 'no untrusted-link notice');
+  await second.getByRole('button', {name: 'Pay now'}).click();
+  await second.waitForURL((url) => url.pathname.startsWith('/pay/'), {timeout: 10000});
+  await page.context().close();
+  await second.context().close();
+});
+
 // A pay link whose intent id is not valid percent-encoding (/pay/%FF): the page's script threw
 // "URI malformed" and the page stayed on "Loading…" with the test cards.
 test('a mangled pay link says so, with nothing to pay', async () => {

@@ -984,9 +984,24 @@ async function checkoutNow(button, area, cart, attempt) {
         ` (${money(order.total_cents, order.currency)}) is placed and waiting for its payment: pay it from its page.`));
       return;
     }
-    if (!(await goPay(order))) {
+    const went = await goPay(order);
+    if (went === 'untrusted') {
       enable(button);
       replace(area, untrustedPayLink(order));
+      focusNotice(area);
+    } else if (went === 'unchecked') {
+      // The order is placed: the cart shown is no longer the cart, so its checkout is not
+      // offered again ("your cart changed" came next, of a cart nobody had changed).
+      button.disabled = true;
+      const again = async (event) => {
+        event.currentTarget.disabled = true;
+        const retried = await goPay(order);
+        if (retried === 'untrusted') replace(area, untrustedPayLink(order));
+        else if (retried === 'unchecked') replace(area, uncheckedPayLink(order, again));
+        else return;
+        focusNotice(area);
+      };
+      replace(area, uncheckedPayLink(order, again));
       focusNotice(area);
     }
   } catch (error) {
@@ -1182,15 +1197,29 @@ function trustedPayUrl(payUrl, origin) {
     && url.pathname.startsWith('/pay/') && !url.username && !url.password && !url.search && !url.hash;
 }
 
-// Goes to the order's pay page. Returns false, going nowhere, when its pay link does not lead
-// to the shop's provider: the caller says so.
+// Goes to the order's pay page: 'left'. Going nowhere: 'untrusted' when its pay link does not
+// lead to the shop's provider, 'unchecked' when the provider's origin could not be read (no
+// answer from the shop): the caller says so. An unread origin was taken for a forged link,
+// and the shopper was told the pay link was not the shop's (an outside probe).
 async function goPay(order) {
   const back = `${location.origin}/#/orders/${encodeURIComponent(order.order_id)}`;
   const payUrl = order.payment && order.payment.pay_url;
-  if (!payUrl) { location.hash = `#/orders/${encodeURIComponent(order.order_id)}`; return true; }
-  if (!trustedPayUrl(payUrl, await payOrigin())) return false;
+  if (!payUrl) { location.hash = `#/orders/${encodeURIComponent(order.order_id)}`; return 'left'; }
+  const origin = await payOrigin();
+  if (!origin) return 'unchecked';
+  if (!trustedPayUrl(payUrl, origin)) return 'untrusted';
   location.assign(`${payUrl}?return_url=${encodeURIComponent(back)}`);
-  return true;
+  return 'left';
+}
+
+// What the page says when it could not check the pay link (the shop did not answer): the
+// order is placed and waits for its payment; `retry` tries again.
+function uncheckedPayLink(order, retry) {
+  return h('div', {class: 'notice warn', role: 'alert', tabindex: -1, 'data-test': 'error'},
+    h('p', {}, 'Your order ',
+      h('a', {class: 'mono', href: `#/orders/${encodeURIComponent(order.order_id)}`}, order.order_id),
+      ' is placed and waits for its payment, but the shop could not be reached to open its pay page.'),
+    h('button', {type: 'button', 'data-test': 'retry', on: {click: retry}}, 'Go to the pay page'));
 }
 
 // What the page says instead of following a pay link that leads elsewhere.
@@ -1354,7 +1383,16 @@ function drawOrder(order, state) {
       h('p', {}, 'Waiting for the payment result… this page updates by itself.'),
       payUrl ? h('button', {type: 'button', 'data-key': 'pay-now', on: {click: async (event) => {
         const button = event.currentTarget;
-        if (!(await goPay(order))) button.replaceWith(untrustedPayLink(order));
+        button.disabled = true;
+        const went = await goPay(order);
+        if (went === 'untrusted') {
+          button.replaceWith(untrustedPayLink(order));
+        } else if (went === 'unchecked') {
+          // Kept, to try again: it was replaced by the untrusted-link notice for good.
+          enable(button);
+          sayProblem('Could not open the pay page: the shop could not be reached. Try Pay now again in a moment.',
+            {from: button});
+        }
       }}}, 'Pay now') : null,
       // A card charged while the shop could not hear of it yet (payment down) left "Pay now"
       // inviting a second payment, with nothing said (an outside probe).
