@@ -2397,6 +2397,26 @@ test('quick quantity changes land in the order typed, and one the shop did not a
   await page.context().close();
 });
 
+// A Remove answered 504 after the order service had removed the line said "Could not remove
+// it" and kept showing the line and the old total, and the next checkout said the cart had
+// changed "in another tab" (an outside probe): it says the removal may have been made, and the
+// cart is read again.
+test('a removal the shop did not answer in time says it may have been made, and the cart is read again', async () => {
+  const user = await apiShopper();
+  await user.call('POST', '/api/cart/items', {product_id: 'p-003', quantity: 2});
+  await user.call('POST', '/api/cart/items', {product_id: 'p-004', quantity: 1});
+  const page = await signedInPage(user);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').nth(1).waitFor();
+  await answerLateWith504(page, '**/api/cart/items/*');
+  await page.locator('[data-test="cart-line"][data-product-id="p-003"]').getByRole('button', {name: /Remove/}).click();
+  await page.locator('[data-test="problem"]').getByText('It may have been removed all the same').waitFor({timeout: 5000});
+  assert.equal((await user.call('GET', '/api/cart')).json.items.length, 1, 'the shop removed it');
+  await page.waitForFunction(() => document.querySelectorAll('[data-test="cart-line"]').length === 1, null, {timeout: 8000});
+  noProblems(page);
+  await page.context().close();
+});
+
 // An "Add to cart" answered 504 after the order service had added it said "Could not add it",
 // and adding again made two (an outside probe): it says it may be in the cart, and the badge
 // is read again.

@@ -789,6 +789,17 @@ async function cartPage() {
         await trackCartChange(api('DELETE', `/api/cart/items/${encodeURIComponent(line.product_id)}`));
         redraw();
       } catch (error) {
+        if (changeOutcomeUnknown(error)) {
+          // It may have been removed all the same (a 504 whose removal the order service made
+          // a second later): said so, and the cart is read again once the order service has had
+          // time, as for a quantity. It said "Could not remove it" and kept showing the line,
+          // and the next checkout found the cart "changed in another tab" (an outside probe).
+          error.note = 'It may have been removed all the same: the cart is read again in a moment.';
+          sayFailed('Could not confirm the removal', error, remove);
+          const drawn = renderCount;
+          setTimeout(() => { if (renderCount === drawn) redraw(); }, UNKNOWN_OUTCOME_RECHECK_MS);
+          return;
+        }
         attempt.shown.get(line.product_id).quantity = line.quantity;
         sayFailed('Could not remove it', error, remove);
       }
