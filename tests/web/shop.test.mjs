@@ -2417,6 +2417,27 @@ test('a removal the shop did not answer in time says it may have been made, and 
   await page.context().close();
 });
 
+// Offline, every failure was "the shop is having trouble right now (network_error)": the
+// shopper's connection, not the shop, was the trouble (an outside probe).
+test('a shopper whose device is offline is told so, not that the shop has trouble', async () => {
+  const {page, add} = await productPageOf(await apiShopper(), 'p-002');
+  await page.context().setOffline(true);
+  try {
+    await add.click();
+    const said = page.locator('[data-test="problem"] #problem-text');
+    await said.getByText('this device is offline').waitFor({timeout: 5000});
+    assert.doesNotMatch(await said.textContent(), /having trouble/);
+    await page.goto(`${shop.url}/#/products/p-003`).catch(() => {});
+    const notice = page.locator('[data-test="error"]');
+    await notice.getByText('You are offline').waitFor({timeout: 5000});
+  } finally {
+    await page.context().setOffline(false);
+  }
+  await page.getByRole('button', {name: 'Try again'}).click();
+  await page.getByRole('button', {name: /Add to cart/}).waitFor({timeout: 5000});
+  await page.context().close();
+});
+
 // An "Add to cart" answered 504 after the order service had added it said "Could not add it",
 // and adding again made two (an outside probe): it says it may be in the cart, and the badge
 // is read again.

@@ -166,6 +166,11 @@ async function api(method, path, body, extraHeaders = {}) {
     response = await fetch(path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
   } catch {
     if (!sessionLive(session)) return dropped();
+    // The browser says it has no network: the shopper's connection, not the shop, is the
+    // trouble (it said "the shop is having trouble right now"; an outside probe).
+    if (navigator.onLine === false) {
+      throw new ApiError(0, {error: {code: 'offline', message: 'this device is offline'}}, null);
+    }
     throw new ApiError(0, null, null);
   }
   let data = null;
@@ -278,8 +283,11 @@ function closeDialogs() {
 function sayFailed(what, error, from = null) {
   if (error.redirected) return;
   const unavailable = error.status === 0 || error.status >= 500;
-  const why = unavailable ? `the shop is having trouble right now (${error.code})` : error.message;
-  const next = error.note || (unavailable ? 'Please try again in a moment.' : '');
+  const offline = error.code === 'offline';
+  const why = offline ? 'this device is offline (no network connection)'
+    : unavailable ? `the shop is having trouble right now (${error.code})` : error.message;
+  const next = error.note || (offline ? 'Connect to a network and try again.'
+    : unavailable ? 'Please try again in a moment.' : '');
   sayProblem(`${what}: ${why}.${next ? ` ${next}` : ''}`.replace(/\.\./g, '.'), {from});
 }
 
@@ -307,6 +315,11 @@ function errorNotice(error, retry, lead = null) {
       h('h2', {}, 'Sorry, the shop sent an answer this page cannot read'),
       h('p', {}, lead || 'Please try again in a moment.'),
       h('p', {class: 'muted'}, `(${error.code}, HTTP ${error.status})`));
+  } else if (error.code === 'offline') {
+    notice.append(
+      h('h2', {}, 'You are offline'),
+      h('p', {}, lead || 'This device has no network connection. Connect to a network and try again.'),
+      h('p', {class: 'muted'}, '(offline)'));
   } else if (unavailable) {
     notice.append(
       h('h2', {}, 'Sorry, the shop is having trouble right now'),
