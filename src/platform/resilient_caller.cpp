@@ -118,7 +118,10 @@ asio::awaitable<http::Response> ResilientCaller::call(http::Request request, boo
     } catch (const http::TransportError& e) {
       failure = e;
     }
-    if (unheard && failure && failure->kind() != http::TransportErrorKind::refused) *unheard = true;
+    // Refused or unreachable, the request was never sent: nobody heard it.
+    if (unheard && failure && failure->kind() != http::TransportErrorKind::refused &&
+        failure->kind() != http::TransportErrorKind::unreachable)
+      *unheard = true;
     if (unheard && acted_on && answer && answer->status >= 500 && acted_on(*answer))
       *unheard = true;
     auto took = std::chrono::steady_clock::now() - started;

@@ -8,7 +8,8 @@
 #   2. a chaos run against the split shop during which one service's process is killed with
 #      SIGKILL and started again; its invariants must hold;
 #   3. a gateway whose peers are named by host name, with a DNS server that never answers:
-#      it keeps serving, and requests to those peers end at their deadline.
+#      it keeps serving, and requests to those peers end at their deadline;
+#   4. a gateway whose peer is an address no host holds: 503, host_unreachable.
 # Needs root (CI runs as root): without the privilege to make namespaces it says so and
 # exits 1. Everything it made is removed on exit.
 #   tests/deploy/netns.sh ./build/shopctl
@@ -30,7 +31,7 @@ check() {  # check NAME CONDITION-EXIT-CODE
   if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "FAIL - $1"; fi
 }
 cleanup() {
-  for s in "${services[@]}" named; do [[ -n "${pid[$s]:-}" ]] && kill -KILL "${pid[$s]}" 2>/dev/null; done
+  for s in "${services[@]}" named lost; do [[ -n "${pid[$s]:-}" ]] && kill -KILL "${pid[$s]}" 2>/dev/null; done
   [[ -n "${dns_pid:-}" ]] && kill -KILL "$dns_pid" 2>/dev/null
   rm -rf "/etc/netns/$prefix-dns"
   wait 2>/dev/null
@@ -206,6 +207,30 @@ code=$(cat "$work/named-login.code")
 check "a request to a peer whose name does not resolve ends with $code in ${login_ms} ms: the gateway's 10 s, not the resolver's 20 s" $?
 kill -KILL "${pid[named]}" "$dns_pid" 2>/dev/null
 rm -rf "/etc/netns/$dns_ns"
+
+# 4. A peer whose host nobody holds (an address on the bridge no namespace has): the connect
+#    ends with "no route to host" once ARP gives up, which the gateway said as
+#    "(connection_reset)" after 3 s, as if the host had answered (an outside probe). It says
+#    host_unreachable: nothing was sent.
+lost_ns="$prefix-lost"
+join "$lost_ns" "$net.61"
+ip netns exec "$lost_ns" "$bin" serve --only gateway --bind "$net.61" --config "$work/split.yaml" \
+  --config "$work/gateway.secrets.yaml" --peer "auth=http://$net.99:7001" --data-dir "$work/lost-gateway" \
+  --admin-port 9002 --log-level warn >>"$work/lost-gateway.log" 2>&1 &
+pid[lost]=$!
+up=1
+for _ in $(seq 1 100); do
+  in_client curl -sf -o /dev/null --max-time 1 "http://$net.61:8080/health/live" && { up=0; break; }
+  sleep 0.05
+done
+check "a gateway whose auth peer is an address no host holds starts" $up
+lost_code=$(in_client curl -s -o "$work/lost-login.json" -w '%{http_code}' --max-time 20 \
+  -H 'Content-Type: application/json' -d '{"email": "lost@example.test", "password": "not-checked-here"}' \
+  "http://$net.61:8080/api/auth/login")
+[[ $lost_code == 503 ]] && grep -q 'host_unreachable' "$work/lost-login.json"
+lost_rc=$?  # before the message's $(...), which would set $? to its own
+check "a login through a peer with no host is 503 and says host_unreachable ($lost_code: $(head -c 160 "$work/lost-login.json"))" $lost_rc
+kill -KILL "${pid[lost]}" 2>/dev/null; wait "${pid[lost]}" 2>/dev/null
 
 echo "netns: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

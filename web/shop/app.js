@@ -298,7 +298,7 @@ function sayFailed(what, error, from = null) {
 // the old quantity, and the next checkout found the cart "changed in another tab").
 function changeOutcomeUnknown(error) {
   if (error.redirected || (error.status > 0 && error.status < 500)) return false;
-  return !(error.code === 'service_unavailable' && /\(connection_refused\)/.test(error.message));
+  return !(error.code === 'service_unavailable' && /\((connection_refused|host_unreachable)\)/.test(error.message));
 }
 
 // What a shopper sees when something failed: a 5xx or no answer is the shop's fault, said
@@ -1113,7 +1113,7 @@ function checkoutOutcomeUnknown(error) {
   if (error.code === 'idempotency_key_in_use' || error.code === 'unreadable_answer') return true;
   if (error.status > 0 && error.status < 500) return false;
   if (error.code === 'catalog_unavailable' || error.code === 'payment_unavailable') return false;
-  if (error.code === 'service_unavailable' && /\(connection_refused\)/.test(error.message)) return false;
+  if (error.code === 'service_unavailable' && /\((connection_refused|host_unreachable)\)/.test(error.message)) return false;
   return true;
 }
 

@@ -41,6 +41,8 @@ TransportError to_error(const beast::error_code& ec, std::string_view stage) {
   std::string msg = std::string(stage) + ": " + ec.message();
   if (ec == beast::error::timeout) return {TransportErrorKind::timeout, msg};
   if (ec == asio::error::connection_refused) return {TransportErrorKind::refused, msg};
+  if (ec == asio::error::host_unreachable || ec == asio::error::network_unreachable)
+    return {TransportErrorKind::unreachable, msg};
   if (ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
       ec == bhttp::error::partial_message)
     return {TransportErrorKind::closed, msg};

@@ -133,6 +133,8 @@ TransportError classify(const beast::error_code& ec, bool wrote_request, std::st
   if (ec == beast::error::timeout || ec == asio::error::timed_out)
     return {TransportErrorKind::timeout, msg};
   if (ec == asio::error::connection_refused) return {TransportErrorKind::refused, msg};
+  if (ec == asio::error::host_unreachable || ec == asio::error::network_unreachable)
+    return {TransportErrorKind::unreachable, msg};
   if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe)
     return {TransportErrorKind::reset, msg};
   if (ec == asio::error::eof || ec == bhttp::error::end_of_stream ||

@@ -407,6 +407,8 @@ std::string_view to_string(TransportErrorKind kind) {
       return "connection_closed";
     case TransportErrorKind::protocol:
       return "protocol_error";
+    case TransportErrorKind::unreachable:
+      return "host_unreachable";
     case TransportErrorKind::not_permitted:
       return "not_permitted";
   }

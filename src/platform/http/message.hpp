@@ -177,7 +177,17 @@ struct Response {
 std::string body_buffer(std::size_t size);
 
 // How a client call failed before any HTTP answer came back.
-enum class TransportErrorKind { timeout, refused, reset, closed, protocol, not_permitted };
+// `unreachable`: no route to the host (EHOSTUNREACH, ENETUNREACH): as `refused`, nothing was
+// sent; said as such, where a host no one answers read "connection_reset" after 3 s.
+enum class TransportErrorKind {
+  timeout,
+  refused,
+  reset,
+  closed,
+  protocol,
+  not_permitted,
+  unreachable
+};
 
 class TransportError : public std::runtime_error {
  public:
