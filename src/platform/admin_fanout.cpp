@@ -285,8 +285,22 @@ Deployment Deployment::from_services(const json& answer, const std::string& aske
   }
   // The asked plane may be an alias of one listed (its gateway's URL): keep it only when it
   // runs something.
-  if (d.processes.front().services.empty() && d.processes.size() > 1)
+  if (d.processes.front().services.empty() && d.processes.size() > 1) {
     d.processes.erase(d.processes.begin());
+    // The process of the service whose URL was asked goes first: it took the token (it
+    // answered this list), and a refusal by another is named as that one's (named_refusal).
+    // The list's first, the catalog, was taken for it, and its refusal of the token was said
+    // as the operator's wrong token (an outside probe of a split shop).
+    for (const auto& [service, url] : d.service_urls) {
+      if (url != asked_url) continue;
+      const std::string& name = service;
+      auto asked = std::find_if(d.processes.begin(), d.processes.end(), [&](const AdminProcess& p) {
+        return std::find(p.services.begin(), p.services.end(), name) != p.services.end();
+      });
+      if (asked != d.processes.end()) std::rotate(d.processes.begin(), asked, asked + 1);
+      break;
+    }
+  }
   return d;
 }
 

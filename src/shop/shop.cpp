@@ -610,6 +610,27 @@ void Shop::start() {
       throw std::runtime_error("cannot start " + name + ": " + e.what());
     }
   }
+  // This process's own entry in `peers:` is what the others are told (url()): one naming
+  // another port of the very address it listens on sent every caller to a port nothing
+  // listened on, while the banner and /_admin/services showed that URL as running (an outside
+  // probe restarted payment on 7014 with `peers:` saying 7004). Said at start. A name (a
+  // Kubernetes Service) may map one port to another, so only this process's own address is
+  // compared.
+  for (auto& [name, svc] : impl_->services) {
+    const auto peer = config_.peers.find(name);
+    if (peer == config_.peers.end()) continue;
+    try {
+      const auto [where, path] = http::split_url(peer->second.url + "/");
+      if (where.host == config_.host && where.port != svc->host().port())
+        log_.warn("peers: " + name + " is " + peer->second.url + ", but " + name +
+                  " listens on port " + std::to_string(svc->host().port()) +
+                  " here: the other processes call the peers: URL, where nothing of this "
+                  "process listens; fix peers: " +
+                  name + " or ports: " + name);
+    } catch (const std::exception&) {
+      // Not a URL this process can read: the config's check said so.
+    }
+  }
   // Every service listens before any background loop calls a sibling (Service::start_serving).
   for (auto& [name, svc] : impl_->services) svc->start_background_work();
   if (impl_->admin_host) {

@@ -760,6 +760,18 @@ grep -q "was given secrets its services do not use: jwt_secret, webhook_secret, 
   [[ "$key_answer" == 404 ]]
 check "a catalog given every secret warns, drops the ones it does not use (provider-api-key: $key_answer), and names an identity.json that keeps one" $?
 
+# A process whose own `peers:` entry names another port of the address it listens on: the
+# others call that URL, where nothing listens, and the banner and /_admin/services showed it
+# as running, with no word (an outside probe restarted payment on another port). Warned.
+{ cat "$work/all5.yaml"; printf 'peers:\n  catalog: {url: "http://127.0.0.1:1"}\n'; } >"$work/ownpeer.yaml"
+"$bin" serve --only catalog --config "$work/ownpeer.yaml" --data-dir "$work/ownpeer" \
+  --admin-port 0 >"$work/ownpeer.txt" 2>&1 &
+ownpeer=$!
+banner_value "$work/ownpeer.txt" '/admin plane/ {print $3}' >/dev/null
+kill -TERM "$ownpeer" 2>/dev/null; wait "$ownpeer" 2>/dev/null
+grep -q "peers: catalog is http://127.0.0.1:1, but catalog listens on port [0-9]* here" "$work/ownpeer.txt"
+check "a process whose own peers: entry names another port it does not listen on warns at start" $?
+
 # A gateway whose secrets.service_key is not auth's: auth's 401 invalid_service_credential (about
 # the gateway's own credential) reached the shopper as their 401 (an outside probe across
 # hosts). The shopper gets 503; the gateway's log names the cause.

@@ -455,6 +455,18 @@ TEST_CASE("a process that refuses the admin token the first process took is name
               "http://a took") != std::string::npos);
     CHECK(refused.body["error"]["details"]["process"] == "catalog");
   }
+  // A shop lists its catalog first: the process asked (the gateway's, which took the token) is
+  // still the first, and the catalog's refusal is named (it was said as the token's).
+  json catalog_first = {
+      {"items",
+       {{{"name", "catalog"}, {"url", "http://c"}, {"admin", "http://b"}, {"remote", true}},
+        {{"name", "order"}, {"url", "http://o"}, {"admin", "http://c2"}, {"remote", true}},
+        {{"name", "gateway"}, {"url", "http://g"}, {"admin", "http://a"}, {"running", true}}}}};
+  const auto listed = Deployment::from_services(catalog_first, "http://g");
+  REQUIRE(listed.processes.size() == 3);
+  CHECK(listed.processes.front().admin_url == "http://a");
+  auto named = fan.send(listed, std::ref(shop), "GET", "/_admin/faults", std::nullopt);
+  CHECK(named.body["error"]["details"]["process"] == "catalog");
   // The first process's own refusal is the token's: left as it is.
   FakeShop wrong;
   wrong.other_token = {"http://a", "http://b", "http://c2"};
