@@ -481,6 +481,18 @@ test('a change refused because the session expired is said to be unsaved', async
   await page.waitForURL(/#\/login/);
   await page.getByText('Your session has expired').waitFor();
   assert.equal(await page.locator('[data-test="unsaved-change"]').count(), 0);
+  // A checkout whose session expired on its read of the cart, before the order: nothing was
+  // ordered, and the login page said nothing of it (an outside probe).
+  await page.getByLabel('Email').fill(shopper.email);
+  await page.getByLabel('Password').fill(shopper.password);
+  await page.getByRole('button', {name: 'Log in'}).click();
+  await page.waitForURL(/#\/orders$/);
+  await page.goto(`${shop.url}/#/cart`);
+  await page.locator('[data-test="cart-line"]').first().waitFor();
+  await admin(shop, 'POST', '/_admin/clock/advance', {by: '16m'});
+  await page.getByRole('button', {name: 'Check out and pay'}).click();
+  await page.waitForURL(/#\/login/);
+  await page.locator('[data-test="unsaved-change"]').getByText('Your last change was not saved').waitFor({timeout: 5000});
   noProblems(page);
   await page.context().close();
 });

@@ -156,7 +156,10 @@ function currentRoute() { return location.hash.slice(1) || '/'; }
 // the success path nor a catch (which would say the error, or go on as if the call had failed).
 function dropped() { return new Promise(() => {}); }
 
-async function api(method, path, body, extraHeaders = {}) {
+// `change`: the request is part of a change the shopper made (a checkout's read of the cart
+// before it orders): a session that ends on it says the change was not saved, as one that
+// ends on the change's own request does.
+async function api(method, path, body, extraHeaders = {}, {change = method !== 'GET' && method !== 'HEAD'} = {}) {
   const session = currentSession();
   const headers = {Accept: 'application/json', ...extraHeaders};
   if (session.token) headers.Authorization = `Bearer ${session.token}`;
@@ -191,7 +194,7 @@ async function api(method, path, body, extraHeaders = {}) {
       // An expired or refused token: log in again, then come back here.
       const why = error.code === 'token_expired' ? 'expired' : 'signed_out';
       signOut(why);
-      goLogin(currentRoute(), why, method !== 'GET' && method !== 'HEAD');
+      goLogin(currentRoute(), why, change);
       error.redirected = true;
     }
     throw error;
@@ -949,7 +952,9 @@ async function checkoutNow(button, area, cart, attempt) {
   // cart than the one shown is said, not paid.
   let now;
   try {
-    now = readable(await api('GET', '/api/cart'), cartShape);
+    // Part of the checkout: a session that ended here said nothing of the order not placed
+    // (an outside probe), as a quantity change's did.
+    now = readable(await api('GET', '/api/cart', undefined, {}, {change: true}), cartShape);
   } catch (error) {
     enable(button);
     replace(area, errorNotice(error, () => checkout(button, area, cart, attempt),
