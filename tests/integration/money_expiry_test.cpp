@@ -550,7 +550,9 @@ TEST_CASE("a checkout that gave up on payment has the payment payment opened lat
   // The order stays as it failed, and so does the cart.
   CHECK(t.order(order_id)["status"] == "FAILED");
   CHECK(t.api("GET", "/api/cart").body["items"].size() == 1);
-  CHECK(shopctl::chaos::count_in_flight(files).quiet());
+  // The order service clears its cancel-due mark after the cancel's answer; on a busy machine
+  // that can come a moment after the payment reads CANCELED.
+  CHECK(Shopper::eventually([&] { return shopctl::chaos::count_in_flight(files).quiet(); }));
 }
 
 // A checkout whose every attempt was refused (payment stopped: nothing listens) reached
