@@ -32,6 +32,26 @@ inline std::string buffer_overflow_message(std::string_view stage) {
          std::to_string(kMaxBufferedBytes / 1024) + " KiB";
 }
 
+// What an outbound request's socket or parser error `ec` at `stage` ("connect", "write",
+// "read") means to the caller; both clients use it, so a failure has one kind whichever client
+// met it. What is not named below is taken as a reset.
+inline TransportError transport_error(const boost::beast::error_code& ec, std::string_view stage) {
+  namespace aerr = boost::asio::error;
+  std::string msg = std::string(stage) + ": " + ec.message();
+  if (ec == boost::beast::error::timeout || ec == aerr::timed_out)
+    return {TransportErrorKind::timeout, msg};
+  if (ec == aerr::connection_refused) return {TransportErrorKind::refused, msg};
+  if (ec == aerr::host_unreachable || ec == aerr::network_unreachable)
+    return {TransportErrorKind::unreachable, msg};
+  if (ec == aerr::eof || ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message)
+    return {TransportErrorKind::closed, msg};
+  if (ec == bhttp::error::buffer_overflow)
+    return {TransportErrorKind::protocol, buffer_overflow_message(stage)};
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
+    return {TransportErrorKind::protocol, msg};
+  return {TransportErrorKind::reset, msg};
+}
+
 // True when writing `fields` (and then the framing fields the caller adds itself) by hand gives
 // the bytes Beast would: Beast trims values, keeps fields of the same name together and edits
 // the framing fields (Connection, Content-Length, Transfer-Encoding) in place. Anything like

@@ -37,22 +37,6 @@ bool peer_closed(BlockingConnection& c) {
   return !(errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-TransportError to_error(const beast::error_code& ec, std::string_view stage) {
-  std::string msg = std::string(stage) + ": " + ec.message();
-  if (ec == beast::error::timeout) return {TransportErrorKind::timeout, msg};
-  if (ec == asio::error::connection_refused) return {TransportErrorKind::refused, msg};
-  if (ec == asio::error::host_unreachable || ec == asio::error::network_unreachable)
-    return {TransportErrorKind::unreachable, msg};
-  if (ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
-      ec == bhttp::error::partial_message)
-    return {TransportErrorKind::closed, msg};
-  if (ec == bhttp::error::buffer_overflow)
-    return {TransportErrorKind::protocol, detail::buffer_overflow_message(stage)};
-  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
-    return {TransportErrorKind::protocol, msg};
-  return {TransportErrorKind::reset, msg};
-}
-
 // Starts one asynchronous operation with `start(handler)` and runs the client's private
 // io_context until it completes; returns its error. The caller bounds the operation with the
 // stream's timer (expires_after), so this returns by that deadline.
@@ -119,7 +103,7 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
     });
     if (ec) {
       slot.reset();
-      throw to_error(ec, "connect");
+      throw detail::transport_error(ec, "connect");
     }
     slot->stream.socket().set_option(tcp::no_delay(true), ec);
   } else {
@@ -154,7 +138,7 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
       wrote == boost::asio::error::broken_pipe || wrote == boost::asio::error::connection_reset;
   if (wrote && !answered_early) {
     slot.reset();
-    throw to_error(wrote, "write");
+    throw detail::transport_error(wrote, "write");
   }
   // The outbound client's parser (detail::ResponseParser): an answer's trailer fields are
   // dropped, not merged into its header, and its whole head counts against the cap.
@@ -168,10 +152,10 @@ Response BlockingClient::send(const Endpoint& endpoint, Request request,
   });
   if (ec) {
     slot.reset();
-    if (answered_early) throw to_error(wrote, "write");
+    if (answered_early) throw detail::transport_error(wrote, "write");
     if (ec == beast::error::timeout)
       throw TransportError(TransportErrorKind::timeout, "no answer within the deadline");
-    throw to_error(ec, "read");
+    throw detail::transport_error(ec, "read");
   }
   if (answered_early || !detail::keep_alive(res.headers, parser.version())) slot.reset();
   return res;

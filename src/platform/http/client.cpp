@@ -128,26 +128,6 @@ bool is_stale(PooledConnection& c, std::chrono::milliseconds max_idle) {
   return !(errno == EAGAIN || errno == EWOULDBLOCK);  // error pending
 }
 
-TransportError classify(const beast::error_code& ec, bool wrote_request, std::string_view what) {
-  std::string msg = std::string(what) + ": " + ec.message();
-  if (ec == beast::error::timeout || ec == asio::error::timed_out)
-    return {TransportErrorKind::timeout, msg};
-  if (ec == asio::error::connection_refused) return {TransportErrorKind::refused, msg};
-  if (ec == asio::error::host_unreachable || ec == asio::error::network_unreachable)
-    return {TransportErrorKind::unreachable, msg};
-  if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe)
-    return {TransportErrorKind::reset, msg};
-  if (ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
-      ec == bhttp::error::partial_message)
-    return {TransportErrorKind::closed, msg};
-  if (ec == bhttp::error::buffer_overflow)
-    return {TransportErrorKind::protocol, detail::buffer_overflow_message(what)};
-  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
-    return {TransportErrorKind::protocol, msg};
-  (void)wrote_request;
-  return {TransportErrorKind::reset, msg};
-}
-
 // Writes into `head` (replacing what it held, keeping its storage) the request line and fields
 // Beast would write for the message send() builds; false when the request needs Beast's
 // handling (see plain_fields()).
@@ -396,7 +376,7 @@ asio::awaitable<void> connect(const ClientOptions& options, PooledConnection& co
     connection.stream.expires_at(deadline);
     co_await connection.stream.async_connect(targets, asio::redirect_error(use_awaitable, ec));
   }
-  if (ec) throw classify(ec, false, "connect");
+  if (ec) throw detail::transport_error(ec, "connect");
   connection.stream.socket().set_option(tcp::no_delay(true), ec);
   // Before the first request is written: the server looks the port up when it arrives.
   connection.announce(context);
@@ -471,7 +451,7 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
     empty_until_answer = false;
     co_await write_with_beast(*connection, request, ec);
   }
-  if (ec) throw classify(ec, false, "write");
+  if (ec) throw detail::transport_error(ec, "write");
   if (empty_until_answer && connection->buffer.size() == 0)
     skip_speculative_read(connection->stream.socket());
 
@@ -482,7 +462,7 @@ asio::awaitable<Response> Client::send(Request request, std::chrono::nanoseconds
   if (request.method == "HEAD") parser.skip(true);
   co_await bhttp::async_read(connection->stream, connection->buffer, parser,
                              asio::redirect_error(use_awaitable, ec));
-  if (ec) throw classify(ec, true, "read");
+  if (ec) throw detail::transport_error(ec, "read");
 
   bool keep = detail::keep_alive(res.headers, parser.version());
   if (keep) {
