@@ -1,6 +1,7 @@
 #include "platform/input_file.hpp"
 
 #include <fcntl.h>
+#include <iconv.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -68,9 +69,7 @@ std::string read_pipe(const std::filesystem::path& path, std::size_t max_bytes) 
   }
 }
 
-}  // namespace
-
-std::string read_input_file(const std::filesystem::path& path, std::size_t max_bytes) {
+std::string read_bytes(const std::filesystem::path& path, std::size_t max_bytes) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
   if (ec || !std::filesystem::exists(status)) {
@@ -96,6 +95,52 @@ std::string read_input_file(const std::filesystem::path& path, std::size_t max_b
     text.append(chunk, got);
   }
   if (in.bad()) throw InputFileError("cannot read it: a read error");
+  return text;
+}
+
+}  // namespace
+
+std::optional<std::string> utf8_of_wide(std::string_view text, std::string& problem) {
+  const char* encoding = nullptr;
+  std::size_t mark = 0;
+  if (text.starts_with(std::string_view("\0\0\xFE\xFF", 4))) {
+    encoding = "UTF-32BE", mark = 4;
+  } else if (text.starts_with(std::string_view("\xFF\xFE\0\0", 4))) {
+    encoding = "UTF-32LE", mark = 4;
+  } else if (text.starts_with("\xFE\xFF")) {
+    encoding = "UTF-16BE", mark = 2;
+  } else if (text.starts_with("\xFF\xFE")) {
+    encoding = "UTF-16LE", mark = 2;
+  } else {
+    return std::nullopt;
+  }
+  iconv_t cd = ::iconv_open("UTF-8", encoding);
+  if (cd == reinterpret_cast<iconv_t>(-1)) {
+    problem = std::string("cannot read ") + encoding + " text here: save the file as UTF-8";
+    return std::nullopt;
+  }
+  std::string out((text.size() - mark) * 2 + 16, '\0');
+  char* in = const_cast<char*>(text.data() + mark);
+  std::size_t in_left = text.size() - mark;
+  char* to = out.data();
+  std::size_t to_left = out.size();
+  const std::size_t done = ::iconv(cd, &in, &in_left, &to, &to_left);
+  ::iconv_close(cd);
+  if (done == static_cast<std::size_t>(-1) || in_left != 0) {
+    problem = std::string("not ") + encoding + " as its byte order mark says: byte " +
+              std::to_string(text.size() - in_left + 1) +
+              " starts no character (save the file as UTF-8)";
+    return std::nullopt;
+  }
+  out.resize(out.size() - to_left);
+  return out;
+}
+
+std::string read_input_file(const std::filesystem::path& path, std::size_t max_bytes) {
+  std::string text = read_bytes(path, max_bytes);
+  std::string problem;
+  if (auto utf8 = utf8_of_wide(text, problem)) return std::move(*utf8);
+  if (!problem.empty()) throw InputFileError(problem);
   return text;
 }
 

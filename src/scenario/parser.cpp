@@ -10,7 +10,6 @@
 #include <system_error>
 #include <utility>
 
-#include <iconv.h>
 #include <sys/stat.h>
 
 #include "platform/clock.hpp"
@@ -1236,57 +1235,13 @@ Diagnostic yaml_syntax_diagnostic(std::string_view text, const std::string& file
   return {file, mark.line + 1, mark.column + 1, std::move(message)};
 }
 
-namespace {
-
-// A file that a byte order mark says is UTF-16 or UTF-32, as UTF-8 (glibc's iconv). yaml-cpp
-// decodes such a file itself, but the diagnostics quoted its lines as raw bytes, with the
-// caret under the wrong one (an outside probe), and a lone CR was mended as a byte. Nothing
-// when the text has no such mark; `problem` says what is wrong when it is not what it says.
-std::optional<std::string> utf8_of_wide(std::string_view text, std::string& problem) {
-  const char* encoding = nullptr;
-  std::size_t mark = 0;
-  if (text.starts_with(std::string_view("\0\0\xFE\xFF", 4))) {
-    encoding = "UTF-32BE", mark = 4;
-  } else if (text.starts_with(std::string_view("\xFF\xFE\0\0", 4))) {
-    encoding = "UTF-32LE", mark = 4;
-  } else if (text.starts_with("\xFE\xFF")) {
-    encoding = "UTF-16BE", mark = 2;
-  } else if (text.starts_with("\xFF\xFE")) {
-    encoding = "UTF-16LE", mark = 2;
-  } else {
-    return std::nullopt;
-  }
-  iconv_t cd = ::iconv_open("UTF-8", encoding);
-  if (cd == reinterpret_cast<iconv_t>(-1)) {
-    problem = std::string("cannot read ") + encoding + " text here: save the file as UTF-8";
-    return std::nullopt;
-  }
-  std::string out((text.size() - mark) * 2 + 16, '\0');
-  char* in = const_cast<char*>(text.data() + mark);
-  std::size_t in_left = text.size() - mark;
-  char* to = out.data();
-  std::size_t to_left = out.size();
-  const std::size_t done = ::iconv(cd, &in, &in_left, &to, &to_left);
-  ::iconv_close(cd);
-  if (done == static_cast<std::size_t>(-1) || in_left != 0) {
-    problem = std::string("not ") + encoding + " as its byte order mark says: byte " +
-              std::to_string(text.size() - in_left + 1) +
-              " starts no character (save the file as UTF-8)";
-    return std::nullopt;
-  }
-  out.resize(out.size() - to_left);
-  return out;
-}
-
-}  // namespace
-
 ParseResult parse_scenario_text(std::string_view given, std::string file,
                                 const ParseOptions& options) {
   ParseResult result;
   std::string decoded;
   {
     std::string problem;
-    if (auto utf8 = utf8_of_wide(given, problem)) {
+    if (auto utf8 = platform::utf8_of_wide(given, problem)) {
       decoded = std::move(*utf8);
       given = decoded;
     } else if (!problem.empty()) {

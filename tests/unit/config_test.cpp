@@ -566,3 +566,38 @@ TEST_CASE("host refuses a broadcast or multicast address, naming it") {
     CHECK(config.host == shown);
   }
 }
+
+// Every file a user names is read through platform::read_input_file, which decodes a UTF-16 or
+// UTF-32 file; only the scenario parser did, and a UTF-16 config's problems quoted raw bytes
+// ("\x00b\x00r...") at the wrong line (CR LF counted two).
+TEST_CASE("a UTF-16 config file's problems are at its lines, quoting its text") {
+  const auto dir = std::filesystem::temp_directory_path() / "shopctl-config-test-utf16";
+  std::filesystem::create_directories(dir);
+  const std::string text = "order:\r\n  payment_timeout: 5m\r\nbreakrs: {}\r\n";
+  {
+    std::ofstream out(dir / "wide.yaml", std::ios::binary);
+    out << "\xFF\xFE";
+    for (char c : text) out << c << '\0';
+  }
+  try {
+    (void)shop::load_config_file(dir / "wide.yaml");
+    FAIL("the unknown key was taken");
+  } catch (const shop::ConfigFileError& e) {
+    REQUIRE(e.issues().size() == 1);
+    CHECK(e.issues()[0].line == 3);
+    CHECK(e.issues()[0].message.find("breakrs") != std::string::npos);
+    CHECK(e.text().find("breakrs: {}") != std::string::npos);
+  }
+  {
+    std::ofstream out(dir / "not-wide.yaml", std::ios::binary);
+    out << std::string("\xFF\xFEv\x00\x00\xD8", 6);
+  }
+  try {
+    (void)shop::load_config_file(dir / "not-wide.yaml");
+    FAIL("a file that is not what its byte order mark says was read");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()).find("not UTF-16LE as its byte order mark says") !=
+          std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
+}

@@ -35,6 +35,6 @@ TEST_CASE("a socket or parser error has one transport kind, whichever client met
 TEST_CASE("a transport error's message names the stage and the cause") {
   const auto e = transport_error(aerr::connection_refused, "connect");
   CHECK(std::string(e.what()).starts_with("connect: "));
-  CHECK(std::string(transport_error(bhttp::error::buffer_overflow, "read").what())
-            .find("64 KiB") != std::string::npos);
+  CHECK(std::string(transport_error(bhttp::error::buffer_overflow, "read").what()).find("64 KiB") !=
+        std::string::npos);
 }
