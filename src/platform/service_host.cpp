@@ -442,9 +442,14 @@ Response ServiceHost::unmatched(const Request& req, const http::Router::Match& m
     res.headers.set("Allow", allowed);
     return res;
   }
+  return route_not_found(req);
+}
+
+Response route_not_found(const Request& req) {
   return error_response(
-      req.trace_id, 404, "route_not_found",
-      "no route for " + req.method.substr(0, 32) + " " + std::string(req.path().substr(0, 200)));
+      404, "route_not_found",
+      "no route for " + req.method.substr(0, 32) + " " + std::string(req.path().substr(0, 200)),
+      nlohmann::json::object(), req.trace_id);
 }
 
 // Stages 5-7: the gate and routing; handle() then runs the route's handler.

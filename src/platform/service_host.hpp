@@ -151,6 +151,10 @@ class ServiceHost {
   LineBudget violation_lines_{20};  // 20 violations logged a second at most
 };
 
+// The 404 `route_not_found` of a request no route answers ("no route for GET /x"): the host's
+// own, and a service's catch-all route that answers some clients otherwise.
+http::Response route_not_found(const http::Request& req);
+
 // The body of GET /_admin/calls for records since `since` (JSON text).
 std::string calls_json_text(const CallLog& log, std::uint64_t since, bool with_records = true);
 

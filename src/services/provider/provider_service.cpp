@@ -187,12 +187,7 @@ void ProviderService::add_routes() {
     routes.add(
         "GET", pattern, http::Access::anyone(), [](Request& req) -> asio::awaitable<Response> {
           auto answer =
-              wants_pay_page(req)
-                  ? pay_page_response(req, 404)
-                  : platform::error_response(ApiError(404, "route_not_found",
-                                                      "no route for " + req.method + " " +
-                                                          std::string(req.path().substr(0, 200))),
-                                             req.trace_id);
+              wants_pay_page(req) ? pay_page_response(req, 404) : platform::route_not_found(req);
           answer.headers.set("Vary", "Accept");
           co_return answer;
         });
