@@ -767,6 +767,14 @@ async function cartPage() {
     shown: new Map(cart.items.map((line) => [line.product_id, {quantity: line.quantity, price: line.unit_price_cents}]))};
   checkoutButton.addEventListener('click', () => checkout(checkoutButton, checkoutArea, cart, attempt));
   const redraw = () => { if (!checkoutRunning) render({refresh: true}); };
+  // A change whose outcome is unknown (no answer, a 504): said so, and the cart is read again
+  // once the order service has had time, to show what it holds (unless the page moved on).
+  const recheckUnknown = (title, maybe, error, from) => {
+    error.note = `${maybe}: the cart is read again in a moment.`;
+    sayFailed(title, error, from);
+    const drawn = renderCount;
+    setTimeout(() => { if (renderCount === drawn) redraw(); }, UNKNOWN_OUTCOME_RECHECK_MS);
+  };
   const rows = cart.items.map((line) => {
     const quantity = h('input', {class: 'qty', type: 'number', min: 0, max: 99, step: 1, value: line.quantity,
       'aria-label': `Quantity of ${line.name}`, 'data-focus-key': `qty:${line.product_id}`});
@@ -783,12 +791,8 @@ async function cartPage() {
         redraw();
       } catch (error) {
         if (changeOutcomeUnknown(error)) {
-          // It may have been changed all the same: the field keeps what was typed, and the
-          // cart is read again once the order service has had time, to show what it holds.
-          error.note = 'It may have been made all the same: the cart is read again in a moment.';
-          sayFailed('Could not confirm the change', error, quantity);
-          const drawn = renderCount;
-          setTimeout(() => { if (renderCount === drawn) redraw(); }, UNKNOWN_OUTCOME_RECHECK_MS);
+          // It may have been changed all the same: the field keeps what was typed.
+          recheckUnknown('Could not confirm the change', 'It may have been made all the same', error, quantity);
           return;
         }
         // The cart still holds the old quantity, which the totals show: so does the field.
@@ -806,14 +810,10 @@ async function cartPage() {
         redraw();
       } catch (error) {
         if (changeOutcomeUnknown(error)) {
-          // It may have been removed all the same (a 504 whose removal the order service made
-          // a second later): said so, and the cart is read again once the order service has had
-          // time, as for a quantity. It said "Could not remove it" and kept showing the line,
-          // and the next checkout found the cart "changed in another tab" (an outside probe).
-          error.note = 'It may have been removed all the same: the cart is read again in a moment.';
-          sayFailed('Could not confirm the removal', error, remove);
-          const drawn = renderCount;
-          setTimeout(() => { if (renderCount === drawn) redraw(); }, UNKNOWN_OUTCOME_RECHECK_MS);
+          // A 504 whose removal the order service made a second later: it said "Could not
+          // remove it" and kept showing the line, and the next checkout found the cart
+          // "changed in another tab" (an outside probe).
+          recheckUnknown('Could not confirm the removal', 'It may have been removed all the same', error, remove);
           return;
         }
         attempt.shown.get(line.product_id).quantity = line.quantity;
