@@ -285,12 +285,21 @@ bool status_has_body(int status) {
   return status >= 200 && status != 204 && status != 304;
 }
 
-bhttp::response<bhttp::string_body> to_beast(Response& res, unsigned version, bool keep_alive) {
-  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+// The status line and fields Beast writes for `res`: its own fields and nosniff. A HEAD
+// answer's (an empty body) and every other answer's share it: the HEAD one, built apart,
+// left nosniff out (an outside probe).
+template <typename Body>
+bhttp::response<Body> beast_head(const Response& res, unsigned version, bool keep_alive) {
+  bhttp::response<Body> out{static_cast<bhttp::status>(res.status), version};
   detail::copy_headers_to(res.headers, out.base());
   out.set("X-Content-Type-Options", "nosniff");
-  out.body() = std::move(res.body);
   out.keep_alive(keep_alive);
+  return out;
+}
+
+bhttp::response<bhttp::string_body> to_beast(Response& res, unsigned version, bool keep_alive) {
+  auto out = beast_head<bhttp::string_body>(res, version, keep_alive);
+  out.body() = std::move(res.body);
   out.prepare_payload();
   // A status that never has a body says nothing of its length: a 304's Content-Length would
   // have to be the 200's (RFC 9110, 8.6), and 1xx and 204 may not carry one (9110, 8.6).
@@ -744,9 +753,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       co_return;
     }
     if (head_only) {
-      bhttp::response<bhttp::empty_body> out{static_cast<bhttp::status>(res.status), version};
-      detail::copy_headers_to(res.headers, out.base());
-      out.keep_alive(keep_alive);
+      auto out = beast_head<bhttp::empty_body>(res, version, keep_alive);
       if (status_has_body(res.status)) out.content_length(res.body.size());
       bhttp::response_serializer<bhttp::empty_body> serializer(out);
       serializer.split(true);
