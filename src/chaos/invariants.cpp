@@ -111,6 +111,11 @@ std::string string_field(const nlohmann::json& body, const char* name) {
   return "";
 }
 
+// The two types of event the simulated provider sends.
+bool known_event_type(const std::string& type) {
+  return type == "payment.succeeded" || type == "payment.failed";
+}
+
 }  // namespace
 
 std::string_view to_string(Outcome o) {
@@ -258,7 +263,9 @@ Verdict check_no_capture_for_failed(const World& w) {
 }
 
 Verdict check_sums_match(const World& w) {
-  auto v = make("sums-match", "the sum of captures equals the sum of PAID totals");
+  auto v = make("sums-match",
+                "the sum of captures equals the sum of PAID totals, and each order's total is "
+                "the sum of its lines");
   if (!w.have_orders || !w.have_provider) return not_checked(v, "needs order.db and provider.db");
   std::map<std::string, Sum> captured, paid;  // by currency
   for (const auto& i : w.intents)
@@ -271,6 +278,18 @@ Verdict check_sums_match(const World& w) {
       paid[o.currency] += o.total_cents;
       ++v.checked;
     }
+  // A total is what its lines add up to, each line its quantity times its unit price: a line's
+  // price raised by a cent beside an unchanged total passed (an outside probe).
+  for (const auto& o : w.orders) {
+    if (!o.lines_total_cents) continue;
+    ++v.checked;
+    if (*o.lines_total_cents != o.total_cents)
+      violation(v, "order " + o.order_id + " totals " + money(o.total_cents, o.currency) +
+                       " but its lines add up to " + money(*o.lines_total_cents, o.currency));
+    if (o.lines_miscounted > 0)
+      violation(v, "order " + o.order_id + " has " + std::to_string(o.lines_miscounted) +
+                       " line(s) whose total is not its quantity times its unit price");
+  }
   std::set<std::string> currencies;
   for (const auto& [c, _] : captured) currencies.insert(c);
   for (const auto& [c, _] : paid) currencies.insert(c);
@@ -286,8 +305,8 @@ Verdict check_sums_match(const World& w) {
 // provider say. A payment whose status or amount contradicted both passed every check.
 Verdict check_payments_agree(const World& w) {
   auto v = make("payments-agree",
-                "each payment's order exists and its amount is the order's total, a PAID "
-                "order's payment SUCCEEDED, "
+                "each payment's order exists and its amount is the order's total, an order "
+                "names its own payment, a PAID order's payment SUCCEEDED, "
                 "a FAILED order's payment is not PENDING, and a payment SUCCEEDED if and only if "
                 "its intent was captured");
   if (!have_money(w)) return not_checked(v, kNeedMoney);
@@ -346,6 +365,30 @@ Verdict check_payments_agree(const World& w) {
       violation(v, "payment " + p.payment_id + " is for " + money(p.amount_cents, p.currency) +
                        " but intent " + captured->intent_id + " captured " +
                        money(captured->amount_cents, captured->currency) + unrecorded);
+  }
+  // The order's own link to its payment (orders.payment_id, which the order service reads to
+  // take or refuse a payment's result, and the shopper sees): a PAID order pointing at no
+  // payment, at another order's, or saying its payment FAILED passed, while `serve`'s start
+  // found it (an outside probe).
+  for (const auto& o : w.orders) {
+    if (o.payment_id.empty()) {
+      if (o.status == "PAID") {
+        ++v.checked;
+        violation(v, "order " + o.order_id + " is PAID but names no payment");
+      }
+      continue;
+    }
+    ++v.checked;
+    const auto named = j.payments.find(o.payment_id);
+    if (named == j.payments.end())
+      violation(v, "order " + o.order_id + " (" + o.status + ") names payment " + o.payment_id +
+                       ", which payment.db does not have");
+    else if (named->second->order_id != o.order_id)
+      violation(v, "order " + o.order_id + " (" + o.status + ") names payment " + o.payment_id +
+                       ", which is order " + named->second->order_id + "'s");
+    if (o.status == "PAID" && !o.payment_status.empty() && o.payment_status != "SUCCEEDED")
+      violation(v, "order " + o.order_id + " is PAID but says its payment " + o.payment_id +
+                       " is " + o.payment_status);
   }
   // A PAID order whose payment row is gone: payment.db no longer says money was taken for it
   // (a deleted row passed, with only paid-iff-captured failing).
@@ -649,8 +692,9 @@ Verdict check_ledger_agrees(const World& w) {
   auto v = make("ledger-agrees",
                 "payment.db's ledger records each provider event as the provider signed it, "
                 "for a payment it holds, a capture only for a SUCCEEDED payment of its amount "
-                "and at most one a payment; each provider event is for its intent's payment "
-                "and amount, and a succeeded intent's event is a payment.succeeded");
+                "and at most one a payment; each provider event is its intent's one event, "
+                "for its payment and amount, a succeeded intent's a payment.succeeded; no "
+                "event of a type the provider never sends");
   if (!w.have_payments || !w.have_provider)
     return not_checked(v, "needs payment.db and provider.db");
   std::map<std::string, const EventRow*> events;
@@ -698,6 +742,16 @@ Verdict check_ledger_agrees(const World& w) {
                        " (event " + t.event_id + ") for payment " + pay.payment_id +
                        ", which is for " + money(pay.amount_cents, pay.currency));
   }
+  // The provider settles an intent once, with one event of these two types; it makes no
+  // refunds (money.md). A `payment.refunded` row in both files, or a second `payment.failed`
+  // for a captured intent, passed (an outside probe): the ledger said net nothing was received
+  // for a PAID order.
+  for (const auto& t : w.transactions)
+    if (!known_event_type(t.type))
+      violation(v, "payment.db's ledger records event " + t.event_id + " of type " +
+                       (t.type.empty() ? std::string("(none)") : t.type) +
+                       ", which the provider never sends (it sends payment.succeeded and "
+                       "payment.failed only)");
   for (const auto& [payment, captures] : captures_of_payment) {
     if (captures.size() < 2) continue;
     std::string ids;
@@ -720,6 +774,15 @@ Verdict check_ledger_agrees(const World& w) {
                        said(e.type, e.amount_cents, e.currency, e.payment_id) + "; its intent " +
                        in.intent_id + " is " + money(in.amount_cents, in.currency) +
                        " for payment " + in.payment_id);
+    if (!known_event_type(e.type))
+      violation(v, "provider event " + e.event_id + " is of type " +
+                       (e.type.empty() ? std::string("(none)") : e.type) +
+                       ", which the provider never sends");
+    if (in.event_id != e.event_id)
+      violation(v, "provider event " + e.event_id + " (" + (e.type.empty() ? "no type" : e.type) +
+                       ") is for intent " + in.intent_id + ", whose one event is " +
+                       (in.event_id.empty() ? std::string("none yet") : in.event_id) +
+                       ": the provider settles an intent once");
     if (in.event_id == e.event_id && (e.type == "payment.succeeded") != (in.status == "succeeded"))
       violation(v, "provider event " + e.event_id + " is " +
                        (e.type.empty() ? std::string("of no type") : e.type) + " but its intent " +

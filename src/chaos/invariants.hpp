@@ -21,8 +21,13 @@ struct OrderRow {
   std::string status;  // PAYMENT_PENDING, PAID, FAILED
   std::int64_t total_cents = 0;
   std::string currency;
-  std::string payment_id;  // empty when none was recorded
-  std::string reason;      // empty when none
+  std::string payment_id;      // empty when none was recorded
+  std::string reason;          // empty when none
+  std::string payment_status;  // the payment's status as the order recorded it; empty when none
+  // The order's lines (order.db `order_items`): the sum of their totals, and how many lines
+  // say a total other than quantity x unit price. Unset when the lines were not read.
+  std::optional<std::int64_t> lines_total_cents;
+  std::int64_t lines_miscounted = 0;
 };
 
 // order.db `idempotency_keys`.

@@ -164,10 +164,16 @@ void load_databases(const DatabaseFiles& files, World& w, std::vector<std::strin
         "SELECT o.order_id, o.user_id, o.status, o.total_cents, o.currency, COALESCE(o.payment_id, "
         "''), "
         "COALESCE((SELECT h.reason FROM order_history h WHERE h.order_id = o.order_id "
-        "ORDER BY h.seq DESC LIMIT 1), '') FROM orders o ORDER BY o.seq",
+        "ORDER BY h.seq DESC LIMIT 1), ''), COALESCE(o.payment_status, ''), "
+        "(SELECT COALESCE(SUM(i.line_total_cents), 0) FROM order_items i "
+        "WHERE i.order_id = o.order_id), "
+        "(SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.order_id AND "
+        "i.line_total_cents != i.quantity * i.unit_price_cents) "
+        "FROM orders o ORDER BY o.seq",
         [&](sqlite3_stmt* st) {
           w.orders.push_back({text(st, 0), text(st, 1), text(st, 2), integer(st, 3), text(st, 4),
-                              text(st, 5), text(st, 6)});
+                              text(st, 5), text(st, 6), text(st, 7), integer(st, 8),
+                              integer(st, 9)});
         });
     db.each("SELECT user_id, idempotency_key, COALESCE(order_id, '') FROM idempotency_keys",
             [&](sqlite3_stmt* st) {

@@ -36,8 +36,9 @@ World clean_world() {
   World w;
   w.have_orders = w.have_payments = w.have_provider = w.have_breakers = w.have_history = true;
   w.watched_process = true;
-  w.orders = {{"ord-1", "usr-1", "PAID", 2500, "EUR", "pay-1", ""},
-              {"ord-2", "usr-1", "FAILED", 1000, "EUR", "pay-2", "card_declined"}};
+  w.orders = {
+      {"ord-1", "usr-1", "PAID", 2500, "EUR", "pay-1", "", "SUCCEEDED", 2500, 0},
+      {"ord-2", "usr-1", "FAILED", 1000, "EUR", "pay-2", "card_declined", "FAILED", 1000, 0}};
   w.idempotency = {{"usr-1", "key-1", "ord-1"}, {"usr-1", "key-2", "ord-2"}};
   w.payments = {{"pay-1", "ord-1", "SUCCEEDED", 2500, "EUR", "pi-1"},
                 {"pay-2", "ord-2", "FAILED", 1000, "EUR", "pi-2"}};
@@ -172,6 +173,60 @@ TEST_CASE("payments-agree reports a PAID order whose payment is gone") {
   CHECK_FALSE(mentions(paid, "no intent was captured"));
 }
 
+// orders.payment_id was never read (payment.db's order_id tied payments to orders): a PAID
+// order naming no payment, a missing one or another order's, or saying its payment FAILED,
+// passed while `serve`'s start found it (an outside probe edited copies of real folders).
+TEST_CASE("payments-agree reports an order that names a payment not its own") {
+  auto w = clean_world();
+  w.orders[0].payment_id = "pay-9";
+  auto v = check_payments_agree(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "order ord-1 (PAID) names payment pay-9, which payment.db does not have"));
+  w = clean_world();
+  w.orders[0].payment_id = "pay-2";
+  w.orders[1].payment_id = "pay-1";
+  v = check_payments_agree(w);
+  CHECK(mentions(v, "order ord-1 (PAID) names payment pay-2, which is order ord-2's"));
+  CHECK(mentions(v, "order ord-2 (FAILED) names payment pay-1, which is order ord-1's"));
+  w = clean_world();
+  w.orders[0].payment_id.clear();
+  CHECK(mentions(check_payments_agree(w), "order ord-1 is PAID but names no payment"));
+  w = clean_world();
+  w.orders[0].payment_status = "FAILED";
+  CHECK(mentions(check_payments_agree(w),
+                 "order ord-1 is PAID but says its payment pay-1 is FAILED"));
+  // A FAILED order that never got a payment names none, and that is fine.
+  w = clean_world();
+  w.orders[1].payment_id.clear();
+  w.orders[1].payment_status.clear();
+  w.payments.pop_back();
+  w.intents.pop_back();
+  w.events.pop_back();
+  w.transactions.pop_back();
+  w.outbox.pop_back();
+  w.recorded_events.erase("evt-2");
+  CHECK(check_payments_agree(w).outcome == Outcome::passed);
+}
+
+// An order's lines were never read: a line's price raised by a cent beside an unchanged total
+// passed (an outside probe).
+TEST_CASE("sums-match reports an order whose lines do not add up to its total") {
+  auto w = clean_world();
+  w.orders[0].lines_total_cents = 2501;
+  auto v = check_sums_match(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "order ord-1 totals 25.00 EUR but its lines add up to 25.01 EUR"));
+  w = clean_world();
+  w.orders[1].lines_miscounted = 1;
+  CHECK(mentions(check_sums_match(w),
+                 "order ord-2 has 1 line(s) whose total is not its quantity times its unit "
+                 "price"));
+  // Lines not read (an older reader's world): nothing said of them.
+  w = clean_world();
+  for (auto& o : w.orders) o.lines_total_cents.reset();
+  CHECK(check_sums_match(w).outcome == Outcome::passed);
+}
+
 // payment.db's ledger was never read: a capture moved to a FAILED order's payment, its type
 // or its amount changed, and a provider event rewritten beside its intent all passed (an
 // outside probe edited copies of a chaos run's databases).
@@ -213,6 +268,25 @@ TEST_CASE("ledger-agrees reports a ledger row or a provider event that says anot
   CHECK(mentions(check_ledger_agrees(w),
                  "provider event evt-1 says payment.succeeded of 99.99 "
                  "EUR for payment pay-1; its intent pi-1 is 25.00 EUR"));
+  // A refund, in both files, and a second event for a settled intent: the provider settles an
+  // intent once and makes no refunds, so the ledger said net nothing was received for a PAID
+  // order and every check passed (an outside probe).
+  w = clean_world();
+  w.events.push_back({"evt-r", "pi-1", "payment.refunded", true, 1, "pay-1", 2500, "EUR"});
+  w.transactions.push_back({"evt-r", "pay-1", "payment.refunded", 2500, "EUR"});
+  v = check_ledger_agrees(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(
+      mentions(v, "records event evt-r of type payment.refunded, which the provider never sends"));
+  CHECK(mentions(v, "provider event evt-r is of type payment.refunded"));
+  CHECK(mentions(v,
+                 "provider event evt-r (payment.refunded) is for intent pi-1, whose one event "
+                 "is evt-1"));
+  w = clean_world();
+  w.events.push_back({"evt-f", "pi-1", "payment.failed", true, 1, "pay-1", 2500, "EUR"});
+  CHECK(mentions(check_ledger_agrees(w),
+                 "provider event evt-f (payment.failed) is for intent pi-1, whose one event is "
+                 "evt-1: the provider settles an intent once"));
   w = clean_world();
   w.have_provider = false;
   CHECK(check_ledger_agrees(w).outcome == Outcome::not_checked);
