@@ -376,6 +376,17 @@ TEST_CASE("a fault's numbers out of range are refused, not accepted and then ign
   CHECK(
       Fault::from_json(fault(R"("type":"slow_body","bytes_per_second":0.001)")).bytes_per_second ==
       0.001);
+  // A count past 2^63-1 names the range it takes (the console's rounding sent 2^63 and read
+  // "must be a whole number from 0", true of what was typed; an outside probe).
+  try {
+    (void)Fault::from_json(fault(R"("type":"reset","select":{"after":9223372036854775808})"));
+    FAIL("2^63 was taken");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()) ==
+          "select.after must be a whole number from 0 to 9223372036854775807 (2^63-1)");
+  }
+  CHECK_NOTHROW(
+      (void)Fault::from_json(fault(R"("type":"reset","select":{"after":9223372036854775807})")));
 }
 
 // A fault added without an id replaced a fault the caller had named fault-N (the generated

@@ -2789,6 +2789,106 @@ test('the console keeps the keyboard\'s place when the control it was on goes aw
   await operator.context().close();
 });
 
+// An outside probe, as an operator: a slow_body could not be given a jitter and always waited
+// the delay fault's 2000 ms; refusals about a path, an edge or a long body marked no field; the
+// maximum count (2^63-1) went as 2^63 and was refused as "not a whole number", and one added
+// elsewhere showed rounded; a delay of 0 showed no parameters; a refused advance sat beside the
+// last one's "Clock advanced".
+test('the console\'s fault form takes what the admin plane takes, and ties each refusal to its field', async () => {
+  const operator = await newPage(chromium.browser, {viewport: {width: 1280, height: 1500}});
+  await openConsole(operator);
+  const form = operator.locator('#fault-form');
+  const add = () => operator.getByRole('button', {name: 'Add fault'}).click();
+  const faults = async () => (await admin(shop, 'GET', '/_admin/faults')).items;
+  const before = (await faults()).length;
+  await operator.getByLabel('Target service').selectOption('catalog');
+  await operator.getByLabel('Path (target\'s own, glob)').fill('/web-nothing-here');
+
+  await operator.getByLabel('Type').selectOption('slow_body');
+  assert.equal(await operator.getByLabel('Delay (ms)').inputValue(), '', 'no delay unless typed');
+  await operator.getByLabel('Jitter (ms)').fill('100');
+  await operator.getByLabel('Id (optional)').fill('web-slow-jitter');
+  await add();
+  await operator.locator('[data-fault="web-slow-jitter"]').waitFor({timeout: 5000});
+  const slow = (await faults()).find((f) => f.id === 'web-slow-jitter');
+  assert.equal(slow.jitter_ms, 100);
+  assert.ok(!slow.delay_ms, 'the head goes at once');
+
+  const refused = async (fieldId, text) => {
+    await add();
+    await operator.locator('#fault-error').getByText(text).waitFor({timeout: 5000});
+    assert.equal(await form.locator(`#${fieldId}`).getAttribute('aria-invalid'), 'true');
+    assert.equal(await form.locator('[aria-invalid]').count(), 1);
+  };
+  await operator.getByLabel('Type').selectOption('hang');
+  await operator.getByLabel('Path (target\'s own, glob)').fill('products');
+  await refused('f-path', 'Path (target\'s own, glob): a match path is a path glob');
+  await operator.getByLabel('Path (target\'s own, glob)').fill('/web-nothing-here');
+  await operator.getByLabel('Target service').selectOption('auth');
+  await operator.getByLabel('From (caller)').selectOption('order');
+  await refused('f-from', 'From (caller): no edge order->auth');
+  await operator.getByLabel('From (caller)').selectOption('');
+  await operator.getByLabel('Target service').selectOption('catalog');
+  await operator.getByLabel('Type').selectOption('abort');
+  await operator.getByLabel('Body (optional JSON)').fill('x'.repeat(10001));
+  await refused('f-body', 'Body (optional JSON) is longer than 10,000 characters');
+  await operator.getByLabel('Body (optional JSON)').fill('');
+
+  await operator.getByLabel('Type').selectOption('close');
+  await operator.getByLabel('Which requests').selectOption('after');
+  await operator.getByLabel('N or p').fill('9223372036854775807');
+  await operator.getByLabel('Id (optional)').fill('web-after-max');
+  await add();
+  const row = operator.locator('[data-fault="web-after-max"]');
+  await row.waitFor({timeout: 5000});
+  assert.match(await row.textContent(), /after 9223372036854775807/);
+  const listed = await (await fetch(`${shop.url}/_admin/faults`, {headers: {'X-Admin-Token': shop.adminToken}})).text();
+  assert.match(listed, /"after":9223372036854775807\b/);
+  await operator.getByLabel('Which requests').selectOption('');
+
+  await operator.getByLabel('Type').selectOption('delay');
+  await operator.getByLabel('Delay (ms)').fill('0');
+  await operator.getByLabel('Jitter (ms)').fill('0');
+  await operator.getByLabel('Id (optional)').fill('web-delay-zero');
+  await add();
+  await operator.locator('[data-fault="web-delay-zero"]', {hasText: 'delay 0 ms'}).waitFor({timeout: 5000});
+
+  await operator.locator('#advance-by').fill('1s');
+  await operator.locator('#clock-form').getByRole('button').click();
+  await operator.locator('#status').getByText('Clock advanced by 1s').waitFor({timeout: 5000});
+  await operator.locator('#advance-by').fill('soon');
+  await operator.locator('#clock-form').getByRole('button').click();
+  await operator.locator('#clock-error').getByText('Could not advance the clock').waitFor({timeout: 5000});
+  assert.equal(await operator.locator('#status').textContent(), '', 'no "advanced" beside the refusal');
+
+  for (const id of ['web-slow-jitter', 'web-after-max', 'web-delay-zero']) await admin(shop, 'DELETE', `/_admin/faults/${id}`);
+  assert.equal((await faults()).length, before);
+  noProblems(operator);
+  await operator.context().close();
+});
+
+// The badge showed "0" for a cart it could not read (the order service down after a reload),
+// telling a shopper with three items that the cart was empty (an outside probe).
+test('the cart badge says "?" when the cart cannot be read, not 0', async () => {
+  const alice = await apiShopper('Alice');
+  await alice.call('POST', '/api/cart/items', {product_id: 'p-001', quantity: 3});
+  const page = await newPage(chromium.browser);
+  await page.goto(`${shop.url}/`);
+  await logInOnPage(page, alice);
+  await page.locator('#cart-count', {hasText: /^3$/}).waitFor({timeout: 5000});
+  await page.route('**/api/cart', (route) => route.fulfill({status: 503, contentType: 'application/json',
+    body: JSON.stringify({error: {code: 'service_unavailable', message: 'the order service is unavailable', details: {}}, trace_id: 't'})}));
+  await page.reload();
+  await page.locator('#cart-count', {hasText: /^\?$/}).waitFor({timeout: 5000});
+  assert.match(await page.locator('#cart-count').getAttribute('title'), /could not be read/);
+  await page.unroute('**/api/cart');
+  await page.reload();
+  await page.locator('#cart-count', {hasText: /^3$/}).waitFor({timeout: 5000});
+  assert.equal(await page.locator('#cart-count').getAttribute('title'), null);
+  noProblems(page);
+  await page.context().close();
+});
+
 // WCAG 1.4.10: the console was 358 px wide at 320 px (the trace field's size="36").
 test('the console fits a 320 px screen', async () => {
   const operator = await newPage(chromium.browser, {viewport: {width: 320, height: 640}});

@@ -52,6 +52,18 @@ class AdminError extends Error {
 
 function adminToken() { return token; }
 
+// JSON as the shop wrote it: an integer past 2^53 (a fault's `select: {after: 2^63-1}`) is kept
+// as its digits, not rounded to another number (the console showed 9223372036854776000 where
+// `fault list` said 9223372036854775807; an outside probe). null for text that is not JSON.
+function parseExact(text) {
+  try {
+    return JSON.parse(text, (key, value, context) =>
+      typeof value === 'number' && !Number.isSafeInteger(value) && /^-?\d+$/.test(context?.source ?? '') ? context.source : value);
+  } catch {
+    return null;
+  }
+}
+
 // `timeoutMs`: give up on an answer that takes longer (a poll's read of a hung process).
 async function admin(method, path, body, timeoutMs = 0) {
   const headers = {Accept: 'application/json', 'X-Admin-Token': adminToken() || ''};
@@ -60,8 +72,9 @@ async function admin(method, path, body, timeoutMs = 0) {
   let response;
   let data;
   try {
-    response = await fetch(path, {method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body)});
-    data = await response.json().catch((error) => { if (error.name === 'TimeoutError') throw error; return null; });
+    const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    response = await fetch(path, {method, headers, signal, body: text});
+    data = parseExact(await response.text().catch((error) => { if (error.name === 'TimeoutError') throw error; return ''; }));
   } catch (error) {
     if (error.name === 'TimeoutError') {
       throw new AdminError(0, {error: {message: `no answer within ${timeoutMs / 1000} s`, code: 'timeout'}});
@@ -327,7 +340,8 @@ function drawOutbox(outbox) {
 
 function describeFault(f) {
   const parts = [];
-  if (f.delay_ms) parts.push(`delay ${f.delay_ms} ms`);
+  // A delay fault's delay is said even when 0, as `fault list` says it ("0ms").
+  if (typeof f.delay_ms === 'number' && (f.type === 'delay' || f.delay_ms > 0)) parts.push(`delay ${f.delay_ms} ms`);
   if (f.jitter_ms) parts.push(`± ${f.jitter_ms} ms`);
   if (f.type === 'abort') parts.push(`status ${f.status}`);
   // What an abort sends instead of the service's answer: a pasted fault whose body forged an
@@ -393,9 +407,18 @@ function showFieldsForType() {
     for (const control of field.querySelectorAll('input, select')) control.disabled = !shown;
   };
   for (const field of document.querySelectorAll('[data-for]')) show(field, field.dataset.for.split(' ').includes(type));
+  // A slow_body's delay is optional (its head at once): the delay fault's 2000 is not put on it
+  // unless the operator typed a delay (every slow_body from the console waited 2 s; a probe).
+  const delay = $('f-delay');
+  if (!delayTyped) {
+    delay.value = type === 'slow_body' ? '' : '2000';
+    delay.placeholder = type === 'slow_body' ? '0 (head at once)' : '';
+  }
   show(document.querySelector('[data-select]'), Boolean($('f-select').value));
 }
 
+let delayTyped = false;
+$('f-delay').addEventListener('input', () => { delayTyped = true; });
 $('f-type').addEventListener('change', showFieldsForType);
 $('f-select').addEventListener('change', showFieldsForType);
 
@@ -428,6 +451,14 @@ const FAULT_FIELDS = [
   [/^status\b/, 'f-status'], [/^body\b/, 'f-body'], [/^bytes_per_second\b/, 'f-bps'], [/^match\.path\b/, 'f-path'],
   [/^match\.method\b/, 'f-method'], [/^id\b/, 'f-id'], [/^from\b/, 'f-from'], [/^target\b/, 'f-target'],
 ];
+// Messages about a field that do not start with its key: the field is marked and the message
+// gets its label in front ("a match path is a path glob ..." marked nothing; an outside probe).
+const FAULT_FIELDS_NAMED_LATER = [
+  [/^a match path\b/, 'f-path'], [/^no edge \S+->/, 'f-from'],
+];
+// The most characters a JSON string may hold in a request to the shop (its JSON reader's limit):
+// a longer field is said here, by its label, not as "a JSON string exceeds 10000 characters".
+const MAX_TEXT = 10000;
 function labelOf(id) { return document.querySelector(`label[for="${id}"]`)?.textContent.trim() || id; }
 function clearFaultError() {
   replace($('fault-error'));
@@ -438,6 +469,7 @@ function clearFaultError() {
 }
 function sayFaultError(error) {
   clearFaultError();
+  clearStatus();
   let text = error.message;
   let fieldId = error instanceof FormProblem ? error.fieldId : null;
   for (const [pattern, id] of FAULT_FIELDS) {
@@ -446,6 +478,13 @@ function sayFaultError(error) {
     if (found) {
       fieldId = id;
       text = `${labelOf(id)}${text.slice(found[0].length)}`;
+    }
+  }
+  for (const [pattern, id] of FAULT_FIELDS_NAMED_LATER) {
+    if (fieldId) break;
+    if (pattern.test(text)) {
+      fieldId = id;
+      text = `${labelOf(id)}: ${text}`;
     }
   }
   replace($('fault-error'), h('p', {class: 'notice error', id: 'fault-error-text'}, text));
@@ -474,8 +513,14 @@ async function addFault() {
   if ($('f-method').value) match.method = $('f-method').value;
   if ($('f-path').value.trim()) match.path = $('f-path').value.trim();
   if (Object.keys(match).length) fault.match = match;
-  if (type === 'delay' || type === 'slow_body') fault.delay_ms = requiredNumber('f-delay', 'Delay (ms)');
-  if (type === 'delay' && $('f-jitter').value.trim()) {
+  for (const id of ['f-id', 'f-path', 'f-body']) {
+    if ($(id).value.trim().length > MAX_TEXT) {
+      throw new FormProblem(`${labelOf(id)} is longer than ${MAX_TEXT.toLocaleString('en')} characters, the most the shop takes`, id);
+    }
+  }
+  // A delay fault needs its delay; a slow_body's is optional (its head goes at once without).
+  if (type === 'delay' || (type === 'slow_body' && $('f-delay').value.trim())) fault.delay_ms = requiredNumber('f-delay', 'Delay (ms)');
+  if ((type === 'delay' || type === 'slow_body') && $('f-jitter').value.trim()) {
     const jitter = requiredNumber('f-jitter', 'Jitter (ms)');
     if (jitter) fault.jitter_ms = jitter;
   }
@@ -484,8 +529,19 @@ async function addFault() {
     if ($('f-body').value.trim()) fault.body = $('f-body').value.trim();
   }
   if (type === 'slow_body') fault.bytes_per_second = requiredNumber('f-bps', 'Bytes per second');
-  if ($('f-select').value) fault.select = {[$('f-select').value]: requiredNumber('f-n', 'N or p')};
-  const answer = await admin('POST', '/_admin/faults', fault);
+  const select = $('f-select').value;
+  let body = fault;
+  if (select === 'probability') {
+    fault.select = {probability: requiredNumber('f-n', 'N or p')};
+  } else if (select) {
+    // A count is sent as its digits: up to 2^63-1, which a JavaScript number cannot hold (the
+    // maximum went as 2^63 and was refused as "not a whole number from 0"; an outside probe).
+    const n = $('f-n').value.trim();
+    requiredNumber('f-n', 'N or p');
+    if (!/^\d+$/.test(n)) throw new FormProblem(`N or p must be a whole number for “${$('f-select').selectedOptions[0].text}”, not ${n}`, 'f-n');
+    body = `${JSON.stringify(fault).slice(0, -1)},"select":{"${select}":${n.replace(/^0+(?=\d)/, '')}}}`;
+  }
+  const answer = await admin('POST', '/_admin/faults', body);
   clearFaultError();
   say(`Fault ${answer.id} added`);
 }
@@ -515,6 +571,7 @@ $('clock-form').addEventListener('submit', async (event) => {
     clearClockError();
     say(`Clock advanced by ${$('advance-by').value.trim()}`);
   } catch (error) {
+    clearStatus();
     replace($('clock-error'), h('p', {class: 'notice error', id: 'clock-error-text'},
       `Could not advance the clock: ${error.message}`));
     $('advance-by').setAttribute('aria-invalid', 'true');
@@ -627,6 +684,14 @@ function say(text, bad) {
   replace($('status'), h('p', {class: `notice ${bad ? 'error' : 'ok'}`}, text));
   clearTimeout(say.timer);
   say.timer = setTimeout(() => replace($('status')), 4000);
+}
+
+// An action that failed says so beside its form: the last action's "added" or "advanced" must
+// not stay next to it for its 4 s (an outside probe saw "Clock advanced by 1s" beside the next
+// advance's refusal).
+function clearStatus() {
+  clearTimeout(say.timer);
+  replace($('status'));
 }
 
 // One poll loop: an action (Clear, Add fault, Advance, a service's button) asks for a poll at

@@ -373,7 +373,9 @@ function statusBadge(status) {
 
 function setCartCount(cart) {
   const count = cart.items.reduce((sum, line) => sum + line.quantity, 0);
-  document.getElementById('cart-count').textContent = String(count);
+  const badge = document.getElementById('cart-count');
+  badge.textContent = String(count);
+  badge.removeAttribute('title');
 }
 
 async function refreshCartCount() {
@@ -381,7 +383,12 @@ async function refreshCartCount() {
   try {
     setCartCount(readable(await api('GET', '/api/cart'), cartShape));
   } catch {
-    // The count is a nicety; the page says what went wrong when it matters.
+    // The count is a nicety, but not a false one: a cart that could not be read is not "0"
+    // (a shopper with three items was shown an empty cart while the order service was down;
+    // an outside probe). The cart page says what went wrong.
+    const badge = document.getElementById('cart-count');
+    badge.textContent = '?';
+    badge.title = 'The cart could not be read just now';
   }
 }
 

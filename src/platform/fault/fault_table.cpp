@@ -37,7 +37,7 @@ std::int64_t count_of(const nlohmann::json& v, const char* key, std::int64_t lea
   if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > INT64_MAX) ||
       v.get<std::int64_t>() < least)
     throw std::invalid_argument(std::string("select.") + key + " must be a whole number from " +
-                                std::to_string(least));
+                                std::to_string(least) + " to 9223372036854775807 (2^63-1)");
   return v.get<std::int64_t>();
 }
 
