@@ -1,5 +1,6 @@
 #include "scenario/jsonpath.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace shopctl::scenario {
@@ -46,7 +47,17 @@ JsonPath JsonPath::parse(std::string_view text) {
         }
         throw JsonPathError(i, "expected a key after '.'" + std::string(kSubset));
       }
-      path.segments_.emplace_back(std::string(text.substr(start, i - start)));
+      const auto name = text.substr(start, i - start);
+      // `.0` names a member "0", which no array has: `$.items.0: {exists: false}` always
+      // passed and `$.items.0.quantity` failed as "missing" with no hint (an outside probe).
+      // Either meaning is written unambiguously instead.
+      if (std::all_of(name.begin(), name.end(), [](char d) { return d >= '0' && d <= '9'; })) {
+        throw JsonPathError(start, "'." + std::string(name) + "' would name a member called \"" +
+                                       std::string(name) + "\": write [" + std::string(name) +
+                                       "] for an array's item, or ['" + std::string(name) +
+                                       "'] for an object's member of that name");
+      }
+      path.segments_.emplace_back(std::string(name));
     } else if (c == '[') {
       const std::size_t open = i++;
       if (i >= text.size()) throw JsonPathError(open, "unclosed '['" + std::string(kSubset));

@@ -137,6 +137,10 @@ std::string redact_secrets(const std::string& text) {
     if (begin < copied || end - begin <= kShown) continue;  // inside one cut already, or short
     out.append(text, copied, begin + kShown - copied);
     out += "\u2026(redacted)";
+    // A quoted token a message cut short ("eyJ...<200 characters>...", the closing quote cut
+    // with the rest) is closed again: the message read `got "eyJhbGci…(redacted) (a string)`
+    // (an outside probe).
+    if (begin > 0 && text[begin - 1] == '"' && (end >= text.size() || text[end] != '"')) out += '"';
     copied = end;
   }
   out.append(text, copied);

@@ -1267,16 +1267,24 @@ class ScenarioRun {
         fail(c.loc, "cannot count the calls on " + c.edge + ": " + uncountable, r);
         continue;
       }
+      // Why a record of the edge is not counted; empty when it is. The listing below says it, so
+      // a failure's "saw 0" does not list the very call it expected without a word (an
+      // outside probe).
+      const auto not_counted = [&c](const json& rec) -> std::string {
+        const bool violation = rec.value("violation", false);
+        const bool refused = rec.value("refused_by_breaker", false) || violation;
+        if (c.refused) {
+          if (*c.refused == refused) return {};
+          return refused ? "not counted: refused, and this expects non-refused calls"
+                         : "not counted: not refused";
+        }
+        if (violation) return "not counted: a violation; `violations` or `refused: true` counts it";
+        return {};
+      };
       std::int64_t n = 0;
       for (const auto& rec : records) {
         if (rec.at("caller") != c.caller || rec.at("callee") != c.callee) continue;
-        bool refused = rec.value("refused_by_breaker", false) || rec.value("violation", false);
-        if (c.refused) {
-          if (*c.refused != refused) continue;
-        } else if (rec.value("violation", false)) {
-          continue;  // violations are counted by `violations`, not as calls
-        }
-        ++n;
+        if (not_counted(rec).empty()) ++n;
       }
       bool ok = true;
       std::string want;
@@ -1303,7 +1311,10 @@ class ScenarioRun {
                      rec.at("route").get<std::string>() + " -> " +
                      (rec.at("status").get<int>() ? std::to_string(rec.at("status").get<int>())
                                                   : rec.at("outcome").get<std::string>()) +
-                     (rec.value("refused_by_breaker", false) ? " (refused by breaker)" : ""));
+                     (rec.value("refused_by_breaker", false) ? " (refused by breaker)" : "") + [&] {
+                       const auto why = not_counted(rec);
+                       return why.empty() ? std::string() : " (" + why + ")";
+                     }());
         }
         fail(c.loc,
              "expected " + want + (c.refused ? (*c.refused ? " refused" : " non-refused") : "") +

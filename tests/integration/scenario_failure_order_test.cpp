@@ -28,3 +28,24 @@ steps:
   CHECK(result.failures[2].where.line == 11);
   CHECK(result.failures[2].message.find("201") != std::string::npos);
 }
+
+// "saw 0" listed the very call the author expected, with no word of why it was not counted: a
+// violation counts under `violations` (or `refused: true`), not as a call (an outside probe).
+TEST_CASE("a calls failure says why a listed call of its edge was not counted") {
+  const auto result = shopctl::test_support::run_scenario_text(R"(version: 1
+name: a violation listed under calls
+allow_violations: true
+steps:
+  - name: an outsider calls the catalog directly
+    request: {GET: /products/p-001, service: catalog}
+    expect:
+      status: 401
+      calls: [{edge: client->catalog, count: 1}]
+)");
+  REQUIRE(result.failures.size() == 1);
+  const auto& message = result.failures[0].message;
+  CAPTURE(message);
+  CHECK(message.find("expected exactly 1 call(s) on client->catalog, saw 0") != std::string::npos);
+  CHECK(message.find("GET /products/p-001 -> 401 (not counted: a violation; `violations` or "
+                     "`refused: true` counts it)") != std::string::npos);
+}

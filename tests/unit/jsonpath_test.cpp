@@ -112,6 +112,22 @@ TEST_CASE("syntax errors name the offset where they were noticed") {
   CHECK(error_offset("$.a[-]") == 4);
 }
 
+// `.0` named a member "0", which no array has: `$.items.0: {exists: false}` always passed (an
+// outside probe). Both meanings have their own spelling.
+TEST_CASE("a dotted key of digits is refused, with the two ways to write it") {
+  CHECK(error_offset("$.items.0") == 8);
+  CHECK(error_offset("$.items.0.quantity") == 8);
+  try {
+    (void)JsonPath::parse("$.items.12");
+    FAIL("taken");
+  } catch (const JsonPathError& e) {
+    CHECK(std::string(e.what()).find("write [12] for an array's item, or ['12'] for an object's "
+                                     "member of that name") != std::string::npos);
+  }
+  CHECK(eval("$.items[0].quantity") == nlohmann::json(2));
+  CHECK_NOTHROW((void)JsonPath::parse("$.a0.b1"));
+}
+
 TEST_CASE("an unsupported feature says which subset is supported") {
   try {
     JsonPath::parse("$.items[*]");

@@ -104,6 +104,11 @@ TEST_CASE("an access token in a failed login's answer is cut in every report") {
   CHECK(console.find("\"access_token\":\"eyJhbGci\xE2\x80\xA6(redacted)\",\"expires_in\":900,"
                      "\"token_type\":\"Bearer\"}") != std::string::npos);
   CHECK(console.find("Bearer eyJhbGci\xE2\x80\xA6(redacted))") != std::string::npos);
+  // A matcher's message cuts a long value (no closing quote): the redacted value is closed.
+  f.message = "expected $.access_token to be of type number, got \"" + kJwt.substr(0, 40) +
+              "... (a string)";
+  CHECK(shopctl::scenario::console_summary(one_failure(f), {})
+            .find("got \"eyJhbGci\xE2\x80\xA6(redacted)\" (a string)") != std::string::npos);
 }
 
 // The JSON report (and the HTML report, drawn from it) carries each step's name and each
