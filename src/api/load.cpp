@@ -1,8 +1,6 @@
 // shopctl::run_load (include/shopctl/load.hpp): the public face of src/load/.
 #include "shopctl/load.hpp"
 
-#include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "api/convert.hpp"
@@ -11,6 +9,7 @@
 #include "load/report.hpp"
 #include "observe_tools/fault_spec.hpp"
 #include "platform/json_text.hpp"
+#include "platform/output_file.hpp"
 #include "shopctl/shop.hpp"
 #include "shopctl/version.hpp"
 
@@ -166,10 +165,8 @@ std::string LoadReport::json() const {
 }
 
 void LoadReport::write_json(const std::string& path) const {
-  std::ofstream out(path);
-  out << json();
-  out.close();
-  if (!out) throw std::runtime_error("cannot write " + path);
+  if (auto why = platform::write_in_place(path, json()); !why.empty())
+    throw std::runtime_error("cannot write " + path + " (" + why + ")");
 }
 
 LoadReport run_load(const LoadPlan& plan) {

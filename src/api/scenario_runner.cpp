@@ -4,13 +4,13 @@
 
 #include "shopctl/admin_client.hpp"
 
-#include <fstream>
 #include <map>
 #include <optional>
 #include <stdexcept>
 
 #include "api/convert.hpp"
 #include "platform/json_text.hpp"
+#include "platform/output_file.hpp"
 #include "scenario/parser.hpp"
 #include "scenario/report.hpp"
 #include "scenario/run_lease.hpp"
@@ -62,10 +62,8 @@ scenario::ParseOptions parse_options() {
 }
 
 void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  out.close();
-  if (!out) throw std::runtime_error("cannot write " + path);
+  if (auto why = platform::write_in_place(path, text); !why.empty())
+    throw std::runtime_error("cannot write " + path + " (" + why + ")");
 }
 
 }  // namespace

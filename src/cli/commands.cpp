@@ -12,7 +12,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <set>
 #include <stdexcept>
@@ -22,6 +21,7 @@
 #include "platform/duration.hpp"
 #include "platform/http/client.hpp"
 #include "platform/observe/log.hpp"
+#include "platform/output_file.hpp"
 #include "platform/text_rules.hpp"
 #include "scenario/diagnostics.hpp"
 #include "shop/config.hpp"
@@ -373,15 +373,12 @@ std::vector<std::string> StaleReports::write(
     fs::path target, temporary;
   };
   std::vector<Pending> pending;
-  // Written in place (no file beside it, no rename): says `fallback` when the stream has no
-  // errno of its own.
+  // Written in place (no file beside it, no rename; a named pipe's reader waited for at most
+  // 10 s).
   auto write_in_place = [&](const std::string& report, const fs::path& target,
-                            const std::string& text, int fallback) {
-    errno = 0;
-    std::ofstream out(target);
-    out << text;
-    out.close();
-    if (!out) say(report, errno ? errno : fallback);
+                            const std::string& text) {
+    if (auto why = platform::write_in_place(target, text); !why.empty())
+      failed.push_back("cannot write " + platform::terminal_text(report, true) + " (" + why + ")");
   };
   for (const auto& [report, text] : reports) {
     if (report.empty()) continue;
@@ -390,7 +387,7 @@ std::vector<std::string> StaleReports::write(
     const auto status = fs::status(target, ec);
     if (fs::exists(status) && !fs::is_regular_file(status)) {
       // A FIFO, a device: written in place, outside the lock (a FIFO with no reader waits).
-      write_in_place(report, target, text, 0);
+      write_in_place(report, target, text);
       continue;
     }
     std::string name =
@@ -411,7 +408,7 @@ std::vector<std::string> StaleReports::write(
       if (fs::is_regular_file(status)) {
         // A folder where no new file can be made (not writable), with a report file that can
         // be written: written in place, as before.
-        write_in_place(report, target, text, why);
+        write_in_place(report, target, text);
       } else {
         say(report, why);
       }

@@ -1,6 +1,5 @@
 // shopctl graph: the allowed architecture, or the observed call graph of a running shop or
 // of a scenario run, as Mermaid or Graphviz DOT.
-#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -136,11 +135,9 @@ int run_graph(const GraphOptions& given) {
     std::cerr << "shopctl graph: cannot write " << o.output << " (" << why << ")\n";
     return kExitUsage;
   }
-  std::ofstream out(o.output);
-  out << text;
-  out.close();  // a full disk shows at the flush
-  if (!out) {
-    std::cerr << "shopctl graph: cannot write " << o.output << "\n";
+  // A full disk shows at the write or the close; a named pipe nobody reads, after 10 s.
+  if (auto why = platform::write_in_place(o.output, text); !why.empty()) {
+    std::cerr << "shopctl graph: cannot write " << o.output << " (" << why << ")\n";
     return kExitUsage;
   }
   return kExitOk;

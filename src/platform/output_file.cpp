@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <system_error>
+#include <thread>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace shopctl::platform {
@@ -116,6 +119,43 @@ std::string output_problem(const fs::path& file, std::vector<fs::path>* made) {
 
 bool writable_output(const fs::path& file) {
   return output_problem(file).empty();
+}
+
+std::string write_in_place(const fs::path& file, std::string_view text,
+                           std::chrono::milliseconds reader_wait) {
+  std::error_code ec;
+  int fd = -1;
+  if (fs::is_fifo(fs::status(file, ec))) {
+    // Opened without blocking: with no reader that fails at once (ENXIO), and is tried again
+    // until one comes or the wait is over. A blocking open would wait for ever.
+    const auto deadline = std::chrono::steady_clock::now() + reader_wait;
+    for (;;) {
+      fd = ::open(file.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      if (fd >= 0 || errno != ENXIO) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return "nothing read the named pipe within " + std::to_string(reader_wait.count() / 1000) +
+               " s";
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  } else {
+    fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  }
+  if (fd < 0) return std::strerror(errno);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const auto n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int error = n < 0 ? errno : EIO;
+      ::close(fd);
+      return std::strerror(error);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0 && errno != EINTR) return std::strerror(errno);
+  return "";
 }
 
 std::optional<std::string> first_unwritable(std::initializer_list<const std::string*> files,

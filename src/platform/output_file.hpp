@@ -2,10 +2,12 @@
 // Files a user names for shopctl to write (a report, a recording, a history, a graph): checks
 // made before any work starts, so that a run never ends by overwriting one of its own inputs,
 // one report with another, or a device with a regular file.
+#include <chrono>
 #include <filesystem>
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace shopctl::platform {
@@ -40,6 +42,18 @@ ReplaceTarget replace_target(const std::filesystem::path& file);
 std::string output_problem(const std::filesystem::path& file,
                            std::vector<std::filesystem::path>* made = nullptr);
 bool writable_output(const std::filesystem::path& file);
+
+// The longest write_in_place() waits for a named pipe's reader: as long as a named pipe given
+// as an input may stay silent (input_file.hpp).
+inline constexpr std::chrono::milliseconds kPipeReaderWait{10'000};
+
+// Writes `text` to `file` in place (no file beside it, no rename): a named pipe, a device, or a
+// file that is made or truncated. A named pipe with no reader is waited for at most
+// `reader_wait`, then refused: the run ended, printed its summary and hung for ever on a FIFO
+// nothing read (an outside probe). "" when every byte went, else why not ("nothing read the
+// named pipe within 10 s", "No space left on device").
+std::string write_in_place(const std::filesystem::path& file, std::string_view text,
+                           std::chrono::milliseconds reader_wait = kPipeReaderWait);
 // The first of `files` that cannot be written, with why: "reports/x.xml (Permission denied)".
 std::optional<std::string> first_unwritable(std::initializer_list<const std::string*> files,
                                             std::vector<std::filesystem::path>* made = nullptr);
