@@ -754,8 +754,10 @@ std::string Shop::url(const std::string& name) const {
 // job's timeout) and never reset the shop. Its faults, stopped services, breakers and settings
 // stayed until someone reset the shop by hand: real checkouts got 503 for good (an outside
 // probe). When it runs out, the shop resets itself as the run's last reset would have (POST
-// /_admin/reset {"end_of_run": true} on its own admin plane, which fans out in a split shop),
-// and says so. One watch per take or renewal; the last one's wait decides.
+// /_admin/reset {"end_of_run": true} at its gateway, which fans out in a split shop), and says
+// so. Not at the process's own admin plane (--admin-port): that one resets its own services
+// only, and a killed run's faults and stopped services in the other processes stayed (an
+// outside probe). One watch per take or renewal; the last one's wait decides.
 void Shop::watch_lease(const std::string& holder, std::chrono::steady_clock::time_point until) {
   asio::co_spawn(
       impl_->io,
@@ -792,8 +794,9 @@ void Shop::watch_lease(const std::string& holder, std::chrono::steady_clock::tim
         co_await off_io_thread([this, &failure] {
           try {
             http::BlockingClient client;
+            const std::string shop = runs("gateway") ? url("gateway") : admin_url();
             auto answer = platform::send_admin_request(
-                client, admin_url() + "/_admin/reset", config_.admin_token, "POST",
+                client, shop + "/_admin/reset", config_.admin_token, "POST",
                 nlohmann::json{{"end_of_run", true}}, std::chrono::seconds(30));
             if (!answer.ok()) failure = "answered " + std::to_string(answer.status);
           } catch (const std::exception& e) {

@@ -90,6 +90,24 @@ for _ in $(seq 1 100); do  # the gateway back before the next checks
   sleep 0.1
 done
 
+# A run killed with SIGKILL leaves its lease to run out: the shop then resets itself, and in a
+# split shop the reset went to the gateway process's own admin plane, which reset only its own
+# services: the run's fault on the catalog and the payment it stopped stayed (an outside probe).
+lease() { curl -s -H "X-Admin-Token: $token" -H 'Content-Type: application/json' "$@"; }
+lease -X POST -d '{"holder":"killed-run","ttl_ms":1000,"about":"a run killed with SIGKILL"}' "$gateway/_admin/lease" >/dev/null
+lease -X POST -d '{"id":"left","target":"catalog","type":"hang"}' "$gateway/_admin/faults" >/dev/null
+lease -X POST "$gateway/_admin/services/payment/stop" >/dev/null
+left_before=$(lease "$gateway/_admin/faults" | jq '.items | length')
+for _ in $(seq 1 50); do  # the lease runs out after 1 s; the reset follows within a moment
+  sleep 0.2
+  [[ $(lease "$gateway/_admin/faults" | jq '.items | length') == 0 ]] &&
+    [[ $(lease "$gateway/_admin/services" | jq -r '.items[] | select(.name == "payment") | .running') == true ]] && break
+done
+left_after=$(lease "$gateway/_admin/faults" | jq '.items | length')
+payment_back=$(lease "$gateway/_admin/services" | jq -r '.items[] | select(.name == "payment") | .running')
+[[ "$left_before" == 1 && "$left_after" == 0 && "$payment_back" == true ]]
+check "a lease that ran out resets every process (faults $left_before then $left_after, payment running: $payment_back)" $?
+
 # --target at the admin plane of the gateway's process (serve --processes prints it) was taken
 # for the gateway, and every scenario failed with 404 route_not_found (exit 4).
 gw_admin=$(curl -s -H "X-Admin-Token: $token" "$gateway/_admin/services" |
