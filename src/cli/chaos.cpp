@@ -438,8 +438,11 @@ int run_chaos_command(const ChaosCliOptions& given) {
       return kExitUsage;
     }
     stale_history->keep();  // this run's, from the first line on, however the run ends
+    // Each line goes out whole as it comes (one write): an interrupt ends the process at once,
+    // and a buffered stream lost its last second of lines and left the last one unended (an
+    // outside probe), where chaos.md promises the lines up to the signal.
     options.on_history = [&history](const nlohmann::json& line) {
-      history << platform::json_text(line) << "\n";
+      history << platform::json_text(line) << '\n' << std::flush;
     };
   }
 

@@ -233,6 +233,12 @@ down=$(curl -s -H "X-Admin-Token: $token" "$gateway/_admin/services" | jq '[.ite
 [[ $code -eq 143 && "$faults_left" == 0 && "$down" == 0 ]] &&
   grep -q "the shop's faults are off and every service runs again" "$work/stopped.out"
 check "chaos --target stopped by SIGTERM puts the shop back (exit $code, faults left $faults_left, services down $down)" $?
+# Its history holds every line up to the signal, each whole and ended: a buffered stream lost
+# the last second of lines and left the last one without its line feed (an outside probe).
+[[ $(tail -c 1 "$work/stopped.jsonl" | od -An -c | tr -d ' ') == '\n' ]] &&
+  jq -e -s 'length > 0' "$work/stopped.jsonl" >/dev/null &&
+  grep -q 'stop payment' "$work/stopped.jsonl"
+check "an interrupted chaos's history ends with whole lines ($(wc -l <"$work/stopped.jsonl") lines, last byte $(tail -c 1 "$work/stopped.jsonl" | od -An -c | tr -d ' '))" $?
 # --check on the folder of a shop that runs read its money in flight as lost (five invariants
 # failed under a load; an outside probe): refused, exit 3; stopped, the same folder is checked.
 "$bin" serve --data-dir "$work/live" --gateway-port 0 --log-level error >"$work/live.log" 2>&1 &
