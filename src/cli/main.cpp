@@ -15,6 +15,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/escaping_stream.hpp"
+#include "platform/text_rules.hpp"
 
 namespace {
 
@@ -120,9 +121,23 @@ int main(int argc, char** argv) {
   {
     const CLI::App* at = &app;
     std::string path = "shopctl";
-    for (int i = 1; i < argc && argv[i][0] != '-' && argv[i][0] != '\0'; ++i) {
+    for (int i = 1; i < argc && argv[i][0] != '\0'; ++i) {
       const auto subs = at->get_subcommands([](const CLI::App*) { return true; });
       if (subs.empty()) break;  // a command's own arguments from here
+      if (argv[i][0] == '-') {
+        // An option before the command: `shopctl --verison` said "A subcommand is required",
+        // naming neither the word nor the options there are (an outside probe).
+        const std::string word = argv[i];
+        const std::string name = word.substr(0, word.find('='));
+        if (word == "--" || at->get_option_no_throw(name) != nullptr) break;
+        std::string options;
+        for (const CLI::Option* o : at->get_options())
+          options += (options.empty() ? "" : ", ") + o->get_name();
+        std::cerr << path << ": unknown option '" << shopctl::platform::terminal_text(name, true)
+                  << "' (options here: " << options << "; a command's own options follow it)"
+                  << "\nRun with --help for more information.\n";
+        return shopctl::kExitUsage;
+      }
       const CLI::App* next = nullptr;
       std::string names;
       for (const CLI::App* sub : subs) {

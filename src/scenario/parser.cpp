@@ -155,9 +155,12 @@ std::optional<Scenario> ScenarioParser::parse(const YAML::Node& root) {
   if (const Field* version = find("version")) {
     const std::string text = version->node.IsScalar() ? ctx_.text(version->node) : "";
     // `!(a == b)`, not `a != b`: nlohmann's != is false when either side is NaN, and
-    // `version: .nan` passed as version 1 (an outside probe).
+    // `version: .nan` passed as version 1 (an outside probe). An integer: `1.0` was taken as
+    // version 1, where a status of 200.0 is refused.
+    const auto resolved =
+        version->node.IsScalar() ? detail::resolve_plain_scalar(text) : nlohmann::json();
     if (!version->node.IsScalar() || platform::yaml_quoted(version->node) ||
-        !(detail::resolve_plain_scalar(text) == nlohmann::json(1))) {
+        !resolved.is_number_integer() || !(resolved == nlohmann::json(1))) {
       // The version is the number 1: "unsupported format version the string "1"" read badly.
       const bool quoted_one = version->node.IsScalar() && platform::yaml_quoted(version->node) &&
                               detail::resolve_plain_scalar(text) == nlohmann::json(1);

@@ -38,6 +38,11 @@ expect_code 0 "--version" "$shopctl" --version
 expect_output "^shopctl [0-9]+\.[0-9]+\.[0-9]+$" "--version says what version says"
 expect_code 1 "unknown subcommand" "$shopctl" frobnicate
 expect_output "no command 'frobnicate' \(commands: serve, run" "an unknown command is named, with the commands"
+# An unknown option before the command said "A subcommand is required" (an outside probe).
+expect_code 1 "an unknown option before the command" "$shopctl" --verison
+expect_output "^shopctl: unknown option '--verison' \(options here: --help, --version" "the unknown option is named, with the options there"
+expect_code 1 "an unknown option before a subcommand" "$shopctl" fault --nope list
+expect_output "^shopctl fault: unknown option '--nope'" "the unknown option is named at its level"
 # Below the top level it said only "A subcommand is required".
 expect_code 1 "unknown fault subcommand" "$shopctl" fault remove fault-1
 expect_output "^shopctl fault: no command 'remove' \(commands: add, list, clear\)" "an unknown subcommand is named, with its siblings"
@@ -314,6 +319,20 @@ expect_output "config-pipe: cannot read the config file: a named pipe that nothi
 expect_code 0 "serve --print-config with a --config pipe written to a second later" timeout -s KILL 20 "$shopctl" serve --config "$tmp/config-pipe" --ephemeral --print-config
 expect_output '"upstream_timeout": "7s"' "the pipe's settings are read"
 wait
+# A named pipe as a report that nothing reads: the run printed its summary and then waited in
+# open() for good (an outside probe). A reader is waited for 10 s, as an input pipe's writer is;
+# then the report is said unwritten, exit 1. One with a reader gets the report.
+mkfifo "$tmp/unread-pipe"
+expect_code 1 "run --junit to a pipe nobody reads" timeout -s KILL 30 "$shopctl" run "$tmp/good.yaml" --junit "$tmp/unread-pipe"
+expect_output "cannot write .*unread-pipe \\(nothing read the named pipe within 10 s\\)" "run names the unread pipe"
+expect_code 1 "graph -o a pipe nobody reads" timeout -s KILL 30 "$shopctl" graph -o "$tmp/unread-pipe"
+expect_output "nothing read the named pipe within 10 s" "graph names the unread pipe"
+( sleep 1; cat "$tmp/unread-pipe" >"$tmp/report-from-pipe.xml" ) &
+expect_code 0 "run --junit to a pipe read a second later" timeout -s KILL 30 "$shopctl" run "$tmp/good.yaml" --junit "$tmp/unread-pipe"
+wait
+if grep -q '<testsuites name="shopctl" tests="1" failures="0"' "$tmp/report-from-pipe.xml"; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: the JUnit report read from the pipe: $(head -c 200 "$tmp/report-from-pipe.xml")"
+fi
 expect_code 1 "serve: --peer without =" "$shopctl" serve --ephemeral --gateway-port 0 --peer foo
 expect_code 1 "serve: --peer with a bad URL" "$shopctl" serve --ephemeral --gateway-port 0 --peer catalog=notaurl
 expect_output "--peer catalog=notaurl" "serve names the bad --peer"
@@ -992,16 +1011,18 @@ if [[ ! -e "$tmp/art/junit.xml" ]]; then passed=$((passed + 1)); else
 fi
 # An interrupt while the reports are written leaves this run's complete set or none, never this
 # run's JUnit beside the earlier run's green JSON and HTML (an outside probe's SIGTERM). A FIFO
-# as --json holds the run there, the JUnit already made, until the SIGTERM.
+# as --json holds the run there (it waits up to 10 s for a reader), the JUnit's temporary file
+# already made, until the SIGTERM.
 printf '<testsuites tests="1" failures="0"/>\n' > "$tmp/mix.xml"
 printf '<html>green</html>\n' > "$tmp/mix.html"
 rm -f "$tmp/mix.json"; mkfifo "$tmp/mix.json"
 "$shopctl" run "$tmp/good.yaml" --jobs 1 --junit "$tmp/mix.xml" --json "$tmp/mix.json" --html "$tmp/mix.html" >"$tmp/out" 2>&1 &
 mix_pid=$!
 for _ in $(seq 1 200); do
-  ls -l /proc/$mix_pid/fd 2>/dev/null | grep -q 'mix.json' && break
+  compgen -G "$tmp/.mix.xml.*" >/dev/null && break
   sleep 0.05
 done
+sleep 0.5  # from the JUnit's temporary file to the wait on the FIFO
 kill -TERM "$mix_pid"; wait "$mix_pid"; mix_rc=$?
 rm -f "$tmp/mix.json"
 if [[ $mix_rc -eq 143 && ! -e "$tmp/mix.xml" && ! -e "$tmp/mix.html" ]] && ! compgen -G "$tmp/.mix.*" >/dev/null; then

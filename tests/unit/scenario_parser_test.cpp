@@ -508,6 +508,12 @@ TEST_CASE("the version is required and must be 1") {
     CHECK(at(only(problems(std::string("version: ") + nan + "\nsteps:\n  - wait: 1s\n"),
                   "version")) == "1:10");
   }
+  // The integer 1: `1.0` passed, where a status of 200.0 is refused.
+  for (const char* number : {"1.0", "1e0", "1.00"}) {
+    CAPTURE(number);
+    CHECK(at(only(problems(std::string("version: ") + number + "\nsteps:\n  - wait: 1s\n"),
+                  "version")) == "1:10");
+  }
 }
 
 namespace {
