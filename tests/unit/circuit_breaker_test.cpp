@@ -277,6 +277,33 @@ TEST_CASE("a half open breaker permits exactly its trial calls") {
   CHECK(breaker.state() == CircuitState::HALF_OPEN);
 }
 
+// A reconfiguration while a trial ran gave the quota again whole: a second call went through
+// beside the trial still on its way (an outside probe changed a setting mid-trial).
+TEST_CASE("a breaker reconfigured in HALF_OPEN keeps the permits of the trials still running") {
+  ManualClock clock;
+  CircuitBreaker breaker("edge", small_config(), clock);
+  open_breaker(breaker);
+  clock.advance(10s);
+  REQUIRE(breaker.try_acquire());  // a trial on its way (of 2)
+  auto config = small_config();
+  config.slow_call_rate_threshold = 99;
+  breaker.reconfigure(config);
+  CHECK(breaker.state() == CircuitState::HALF_OPEN);
+  CHECK(breaker.try_acquire());  // the second trial
+  CHECK_FALSE(breaker.try_acquire());
+  // One trial, still running, when the quota becomes 1: nothing more goes through.
+  ManualClock clock1;
+  CircuitBreaker one("edge", small_config(), clock1);
+  open_breaker(one);
+  clock1.advance(10s);
+  REQUIRE(one.try_acquire());
+  config.permitted_number_of_calls_in_half_open_state = 1;
+  one.reconfigure(config);
+  CHECK_FALSE(one.try_acquire());
+  one.on_success(5ms);  // the trial ends well: the breaker closes
+  CHECK(one.state() == CircuitState::CLOSED);
+}
+
 TEST_CASE("successful trial calls close a half open breaker") {
   ManualClock clock;
   EventLog log;

@@ -640,6 +640,16 @@ void CircuitBreaker::reconfigure(CircuitBreakerConfig config) {
   config.validate();
   Impl& s = *impl_;
   std::lock_guard lock(s.mutex);
+  // HALF_OPEN trials given out and not yet ended keep their permits: the quota was given again
+  // whole, and calls beyond it went through beside the trials still on their way (an outside
+  // probe reconfigured a breaker during a slow trial). The half-open window counts only the
+  // trials that ended (it is count-based).
+  const int trials_running =
+      s.state.load(std::memory_order_relaxed) == CircuitState::HALF_OPEN
+          ? std::max<int>(0, s.config.permitted_number_of_calls_in_half_open_state -
+                                 s.half_open_permits_left -
+                                 static_cast<int>(s.window.totals(0).calls))
+          : 0;
   s.config = config;
   switch (s.state.load(std::memory_order_relaxed)) {
     case CircuitState::CLOSED:
@@ -649,7 +659,8 @@ void CircuitBreaker::reconfigure(CircuitBreakerConfig config) {
       break;
     case CircuitState::HALF_OPEN:
       s.window = s.half_open_window();
-      s.half_open_permits_left = s.config.permitted_number_of_calls_in_half_open_state;
+      s.half_open_permits_left =
+          std::max(0, s.config.permitted_number_of_calls_in_half_open_state - trials_running);
       break;
     case CircuitState::DISABLED:
     case CircuitState::FORCED_OPEN:
