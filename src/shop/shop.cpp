@@ -794,10 +794,11 @@ void Shop::watch_lease(const std::string& holder, std::chrono::steady_clock::tim
         co_await off_io_thread([this, &failure] {
           try {
             http::BlockingClient client;
-            const std::string shop = runs("gateway") ? url("gateway") : admin_url();
+            const bool at_gateway = runs("gateway");
             auto answer = platform::send_admin_request(
-                client, shop + "/_admin/reset", config_.admin_token, "POST",
-                nlohmann::json{{"end_of_run", true}}, std::chrono::seconds(30));
+                client, (at_gateway ? url("gateway") : admin_url()) + "/_admin/reset",
+                config_.admin_token, "POST", nlohmann::json{{"end_of_run", true}},
+                std::chrono::seconds(30), /*process_scope=*/!at_gateway);
             if (!answer.ok()) failure = "answered " + std::to_string(answer.status);
           } catch (const std::exception& e) {
             failure = e.what();
