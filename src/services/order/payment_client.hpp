@@ -80,8 +80,10 @@ class PaymentClient {
   platform::ResilientCaller& edge() { return edge_; }
 
  private:
+  // `retry_after`: payment's own Retry-After, when it answered one (its provider breaker's wait);
+  // the shopper is told the later of it and this edge's.
   [[noreturn]] void unavailable(const std::string& why, bool answered = false,
-                                bool may_have_opened = true);
+                                bool may_have_opened = true, int retry_after = 0);
 
   platform::ResilientCaller edge_;
 };
