@@ -39,6 +39,12 @@ ResilientCaller::ResilientCaller(ServiceContext& ctx, std::string caller, std::s
                 .count()});
       });
   if (metrics) metrics->declare_breaker(edge_);
+  breaker_reader_ =
+      ctx.calls.add_breaker_reader([breaker = breaker_.get()] { (void)breaker->state(); });
+}
+
+ResilientCaller::~ResilientCaller() {
+  ctx_.calls.remove_breaker_reader(breaker_reader_);
 }
 
 int ResilientCaller::retry_after_seconds() const {

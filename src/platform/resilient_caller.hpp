@@ -30,6 +30,9 @@ class ResilientCaller {
  public:
   ResilientCaller(ServiceContext& ctx, std::string caller, std::string callee,
                   EdgeSettings settings, Metrics* metrics, std::uint64_t seed = 0);
+  ~ResilientCaller();
+  ResilientCaller(const ResilientCaller&) = delete;
+  ResilientCaller& operator=(const ResilientCaller&) = delete;
 
   // Sends `request` with the edge's policy. `retryable` says whether a failed attempt may be
   // repeated (reads, or writes that carry an idempotency key). Returns the last HTTP answer
@@ -78,6 +81,7 @@ class ResilientCaller {
   std::shared_ptr<const EdgeSettings> settings_;
   ServiceCaller caller_;
   std::unique_ptr<resilience::CircuitBreaker> breaker_;
+  std::uint64_t breaker_reader_ = 0;  // ctx_.calls's reader of breaker_ (CallLog::read_breakers)
   std::mutex rng_mu_;
   std::uint64_t rng_;
 };

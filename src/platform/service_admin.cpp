@@ -173,6 +173,7 @@ void ServiceHost::add_common_admin_routes() {
     }
     Response res;
     res.headers.set("Content-Type", "application/json; charset=utf-8");
+    ctx_.calls.read_breakers();  // every automatic move that is due, listed when it came
     res.body = calls_json_text(ctx_.calls, since, with_records);
     co_return res;
   });

@@ -179,6 +179,25 @@ std::vector<CallRecord> CallLog::since(std::uint64_t seq) const {
   return out;
 }
 
+std::uint64_t CallLog::add_breaker_reader(std::function<void()> read) {
+  std::lock_guard lock(readers_mu_);
+  const auto id = ++next_reader_;
+  breaker_readers_.emplace(id, std::move(read));
+  return id;
+}
+
+void CallLog::remove_breaker_reader(std::uint64_t id) {
+  std::lock_guard lock(readers_mu_);
+  breaker_readers_.erase(id);
+}
+
+void CallLog::read_breakers() const {
+  // Held while reading: a breaker's owner removes its reader (under this lock) before the
+  // breaker goes.
+  std::lock_guard lock(readers_mu_);
+  for (const auto& [id, read] : breaker_readers_) read();
+}
+
 CallLog::Window CallLog::window_since(std::uint64_t seq, bool with_records) const {
   std::lock_guard lock(mu_);
   Window w;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -111,12 +112,26 @@ class CallLog {
   };
   Window window_since(std::uint64_t seq, bool with_records) const;
 
+  // The readers of this process's circuit breakers (ResilientCaller adds its own, and removes
+  // it before its breaker goes). An OPEN breaker's automatic move to HALF_OPEN is made when the
+  // breaker is next read, dated when its wait ended: read_breakers() before the records are
+  // read makes every move that is due, so a reader of the calls (a scenario's step end, `load`)
+  // sees it among the transitions of the time it came, not of whoever read the breaker next (a
+  // scrape between two steps moved it into the earlier step; an outside probe).
+  std::uint64_t add_breaker_reader(std::function<void()> read);
+  void remove_breaker_reader(std::uint64_t id);
+  void read_breakers() const;
+
  private:
   // Under mu_: the aggregates of `r`; returns its sequence number.
   std::uint64_t count_locked(const CallRecord& r);
   void overwrite_oldest_locked(const CallRecord& r, std::uint64_t seq);
 
   std::size_t capacity_;
+  // Apart from mu_: a breaker read here records its transition, which takes mu_.
+  mutable std::mutex readers_mu_;
+  std::map<std::uint64_t, std::function<void()>> breaker_readers_;
+  std::uint64_t next_reader_ = 0;
   mutable std::mutex mu_;
   // The most recent records, at most capacity_: filled in order, then overwritten oldest
   // first (ring_head_ is the oldest once full). A record's slot keeps its strings' storage,
