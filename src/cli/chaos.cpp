@@ -430,19 +430,24 @@ int run_chaos_command(const ChaosCliOptions& given) {
     return rc;
   }
 
-  std::ofstream history;
+  // The history's descriptor, and the first write that failed (the history is then incomplete).
+  int history = -1;
+  std::string history_failure;
   if (!o.history_file.empty()) {
-    history.open(o.history_file);
-    if (!history) {
-      std::cerr << "shopctl chaos: cannot write " << o.history_file << "\n";
+    // As a report is opened: a named pipe nothing reads is said after 10 s (it waited for ever).
+    std::string why;
+    history = platform::open_in_place(o.history_file, why);
+    if (history < 0) {
+      std::cerr << "shopctl chaos: cannot write " << o.history_file << " (" << why << ")\n";
       return kExitUsage;
     }
     stale_history->keep();  // this run's, from the first line on, however the run ends
     // Each line goes out whole as it comes (one write): an interrupt ends the process at once,
     // and a buffered stream lost its last second of lines and left the last one unended (an
     // outside probe), where chaos.md promises the lines up to the signal.
-    options.on_history = [&history](const nlohmann::json& line) {
-      history << platform::json_text(line) << '\n' << std::flush;
+    options.on_history = [history, &history_failure](const nlohmann::json& line) {
+      if (!history_failure.empty()) return;
+      history_failure = platform::write_all(history, platform::json_text(line) + "\n");
     };
   }
 
@@ -573,10 +578,11 @@ int run_chaos_command(const ChaosCliOptions& given) {
     return kExitShop;
   }
   if (!o.history_file.empty()) {
-    history.close();
-    if (!history) {
-      std::cerr << "shopctl chaos: cannot write " << o.history_file
-                << " (the history is incomplete)\n";
+    if (::close(history) != 0 && errno != EINTR && history_failure.empty())
+      history_failure = std::strerror(errno);
+    if (!history_failure.empty()) {
+      std::cerr << "shopctl chaos: cannot write " << o.history_file << " (" << history_failure
+                << "; the history is incomplete)\n";
       finish(result, o, *stale);
       return kExitUsage;
     }

@@ -121,8 +121,7 @@ bool writable_output(const fs::path& file) {
   return output_problem(file).empty();
 }
 
-std::string write_in_place(const fs::path& file, std::string_view text,
-                           std::chrono::milliseconds reader_wait) {
+int open_in_place(const fs::path& file, std::string& why, std::chrono::milliseconds reader_wait) {
   std::error_code ec;
   int fd = -1;
   if (fs::is_fifo(fs::status(file, ec))) {
@@ -133,8 +132,9 @@ std::string write_in_place(const fs::path& file, std::string_view text,
       fd = ::open(file.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
       if (fd >= 0 || errno != ENXIO) break;
       if (std::chrono::steady_clock::now() >= deadline) {
-        return "nothing read the named pipe within " + std::to_string(reader_wait.count() / 1000) +
-               " s";
+        why = "nothing read the named pipe within " + std::to_string(reader_wait.count() / 1000) +
+              " s";
+        return -1;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -142,20 +142,29 @@ std::string write_in_place(const fs::path& file, std::string_view text,
   } else {
     fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   }
-  if (fd < 0) return std::strerror(errno);
+  if (fd < 0) why = std::strerror(errno);
+  return fd;
+}
+
+std::string write_all(int fd, std::string_view text) {
   std::size_t done = 0;
   while (done < text.size()) {
     const auto n = ::write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int error = n < 0 ? errno : EIO;
-      ::close(fd);
-      return std::strerror(error);
-    }
+    if (n <= 0) return std::strerror(n < 0 ? errno : EIO);
     done += static_cast<std::size_t>(n);
   }
-  if (::close(fd) != 0 && errno != EINTR) return std::strerror(errno);
   return "";
+}
+
+std::string write_in_place(const fs::path& file, std::string_view text,
+                           std::chrono::milliseconds reader_wait) {
+  std::string why;
+  const int fd = open_in_place(file, why, reader_wait);
+  if (fd < 0) return why;
+  why = write_all(fd, text);
+  if (::close(fd) != 0 && errno != EINTR && why.empty()) why = std::strerror(errno);
+  return why;
 }
 
 std::optional<std::string> first_unwritable(std::initializer_list<const std::string*> files,

@@ -54,6 +54,14 @@ inline constexpr std::chrono::milliseconds kPipeReaderWait{10'000};
 // named pipe within 10 s", "No space left on device").
 std::string write_in_place(const std::filesystem::path& file, std::string_view text,
                            std::chrono::milliseconds reader_wait = kPipeReaderWait);
+
+// `file` opened for writing in place, as write_in_place() opens it (made or truncated; a named
+// pipe's reader waited for at most `reader_wait`): its descriptor, or -1 with `why` said.
+int open_in_place(const std::filesystem::path& file, std::string& why,
+                  std::chrono::milliseconds reader_wait = kPipeReaderWait);
+
+// Writes all of `text` to `fd` (again after EINTR and short writes): "" or why not.
+std::string write_all(int fd, std::string_view text);
 // The first of `files` that cannot be written, with why: "reports/x.xml (Permission denied)".
 std::optional<std::string> first_unwritable(std::initializer_list<const std::string*> files,
                                             std::vector<std::filesystem::path>* made = nullptr);

@@ -239,6 +239,11 @@ check "chaos --target stopped by SIGTERM puts the shop back (exit $code, faults 
   jq -e -s 'length > 0' "$work/stopped.jsonl" >/dev/null &&
   grep -q 'stop payment' "$work/stopped.jsonl"
 check "an interrupted chaos's history ends with whole lines ($(wc -l <"$work/stopped.jsonl") lines, last byte $(tail -c 1 "$work/stopped.jsonl" | od -An -c | tr -d ' '))" $?
+# A --history pipe that nothing reads: the open waited for ever; as a report's, 10 s and said.
+mkfifo "$work/unread-history"
+timeout -s KILL 60 "$bin" chaos --duration 2s --quiet --history "$work/unread-history" >"$work/unread-history.out" 2>&1; code=$?
+[[ $code -eq 1 ]] && grep -q "cannot write .*unread-history (nothing read the named pipe within 10 s)" "$work/unread-history.out"
+check "chaos --history to a pipe nothing reads is said after 10 s (exit $code)" $?
 # --check on the folder of a shop that runs read its money in flight as lost (five invariants
 # failed under a load; an outside probe): refused, exit 3; stopped, the same folder is checked.
 "$bin" serve --data-dir "$work/live" --gateway-port 0 --log-level error >"$work/live.log" 2>&1 &
