@@ -117,6 +117,14 @@ ready() {  # ready SERVICE: its /health/ready answers 200 from the client namesp
   return 1
 }
 in_client() { ip netns exec "$prefix-client" "$@"; }
+# wait_live URL: whether URL's /health/live answers the client namespace within 5 s.
+wait_live() {
+  for _ in $(seq 1 100); do
+    in_client curl -sf -o /dev/null --max-time 1 "$1/health/live" && return 0
+    sleep 0.05
+  done
+  return 1
+}
 
 began=$SECONDS
 all_ready=0
@@ -183,12 +191,8 @@ sed -E "s#url: http://$net\.([0-9]+):#url: http://peer\1.shop.test:#" "$work/spl
 ip netns exec "$dns_ns" "$bin" serve --only gateway --bind "$net.60" --config "$work/named.yaml" \
   --config "$work/gateway.secrets.yaml" --data-dir "$work/named-gateway" --admin-port 9001 --log-level warn --threads 1 >>"$work/named-gateway.log" 2>&1 &
 pid[named]=$!
-up=1
-for _ in $(seq 1 100); do
-  in_client curl -sf -o /dev/null --max-time 1 "http://$net.60:8080/health/live" && { up=0; break; }
-  sleep 0.05
-done
-check "a gateway whose peers are named by DNS starts" $up
+wait_live "http://$net.60:8080"
+check "a gateway whose peers are named by DNS starts" $?
 t0=$(date +%s%N)
 in_client curl -s -o "$work/named-login.json" -w '%{http_code}' --max-time 25 \
   -H 'Content-Type: application/json' -d '{"email": "dns@example.test", "password": "not-checked-here"}' \
@@ -218,12 +222,8 @@ ip netns exec "$lost_ns" "$bin" serve --only gateway --bind "$net.61" --config "
   --config "$work/gateway.secrets.yaml" --peer "auth=http://$net.99:7001" --data-dir "$work/lost-gateway" \
   --admin-port 9002 --log-level warn >>"$work/lost-gateway.log" 2>&1 &
 pid[lost]=$!
-up=1
-for _ in $(seq 1 100); do
-  in_client curl -sf -o /dev/null --max-time 1 "http://$net.61:8080/health/live" && { up=0; break; }
-  sleep 0.05
-done
-check "a gateway whose auth peer is an address no host holds starts" $up
+wait_live "http://$net.61:8080"
+check "a gateway whose auth peer is an address no host holds starts" $?
 lost_code=$(in_client curl -s -o "$work/lost-login.json" -w '%{http_code}' --max-time 20 \
   -H 'Content-Type: application/json' -d '{"email": "lost@example.test", "password": "not-checked-here"}' \
   "http://$net.61:8080/api/auth/login")
