@@ -283,9 +283,17 @@ Orphans find_orphan_captures(const DatabaseFiles& files) {
   Orphans found;
   std::error_code ec;
   const std::filesystem::path* all[] = {&files.order, &files.payment, &files.provider};
+  // An emptied file (0 bytes, which SQLite takes for a new database) holds what a missing one
+  // does: it was counted as present, could not be read, and the first start after `: >
+  // order.db` warned of nothing (an outside probe).
+  const auto holds_nothing = [&ec](const std::filesystem::path& file) {
+    if (!std::filesystem::exists(file, ec)) return true;
+    const auto size = std::filesystem::file_size(file, ec);
+    return !ec && size == 0;
+  };
   std::vector<std::string> absent;
   for (const auto* file : all)
-    if (!std::filesystem::exists(*file, ec)) absent.push_back(file->filename().string());
+    if (holds_nothing(*file)) absent.push_back(file->filename().string());
   // At every start: only the columns the comparison needs (load_databases reads every row of
   // every table the checkers use, events' JSON bodies included).
   std::map<std::string, std::string> status_of_order;     // order_id -> status
@@ -334,15 +342,14 @@ Orphans find_orphan_captures(const DatabaseFiles& files) {
     // One removed beside others: say what the others hold. A folder whose files all hold
     // nothing yet (a shop stopped before its first order) says nothing.
     std::string held;
-    if (std::filesystem::exists(files.order, ec) && read_file(files.order, problems, read_orders) &&
+    if (!holds_nothing(files.order) && read_file(files.order, problems, read_orders) &&
         !paid.empty())
       held = "order.db holds " + std::to_string(paid.size()) + " PAID order(s)";
-    else if (std::filesystem::exists(files.provider, ec) &&
-             read_file(files.provider, problems, read_intents) &&
+    else if (!holds_nothing(files.provider) && read_file(files.provider, problems, read_intents) &&
              std::any_of(intents.begin(), intents.end(),
                          [](const Intent& i) { return i.status == "succeeded"; }))
       held = "provider.db holds captures";
-    else if (std::filesystem::exists(files.payment, ec) &&
+    else if (!holds_nothing(files.payment) &&
              read_file(files.payment, problems,
                        [&](ReadOnly& db) {
                          payments_held = db.count("SELECT COUNT(*) FROM payments");

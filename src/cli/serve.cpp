@@ -242,7 +242,8 @@ void warn_if_money_disagrees(const fs::path& dir) {
       where + " lists them (docs/money.md, \"Backups\")\n";
   if (!found.missing.empty()) {
     std::cerr << "shopctl serve: warning: " << platform::terminal_text(found.missing, true)
-              << " is missing beside the other money databases, which hold what it held" << tail;
+              << " is missing or empty beside the other money databases, which hold what it held"
+              << tail;
   }
   if (found.captures > 0) {
     char amount[64];

@@ -1442,7 +1442,34 @@ rm -f "$restore_dir"/provider.db*
 serve_until_up "$tmp/restore-7.out"
 kill "$restore_pid"; wait "$restore_pid" 2>/dev/null
 cp "$tmp/restore-7.out" "$tmp/out"
-expect_output "warning: provider.db \(order.db holds 1 PAID order\(s\)\) is missing beside the other money databases" "a start with provider.db removed says so"
+expect_output "warning: provider.db \(order.db holds 1 PAID order\(s\)\) is missing or empty beside the other money databases" "a start with provider.db removed says so"
+# An emptied order.db, its marker removed as the refusal advises: it was read as present,
+# could not be read, and the first start said nothing of the captures it had held (a probe).
+rm -rf "$restore_dir"; cp -a "$tmp/paid-shop" "$restore_dir"
+: >"$restore_dir/order.db"; rm -f "$restore_dir"/order.db-wal "$restore_dir"/order.db-shm "$restore_dir/order.db.used"
+serve_until_up "$tmp/restore-8.out"
+kill "$restore_pid"; wait "$restore_pid" 2>/dev/null
+cp "$tmp/restore-8.out" "$tmp/out"
+expect_output "warning: order.db \(provider.db holds captures\) is missing or empty beside the other money databases" "a start with order.db emptied says so"
+# A marker (payment.db.used) that is empty, a folder or a FIFO: an emptied payment.db started
+# afresh without a word, and a FIFO held the start in open() for good, deaf to SIGTERM.
+for kind in empty folder fifo; do
+  rm -rf "$restore_dir"; cp -a "$tmp/paid-shop" "$restore_dir"
+  : >"$restore_dir/payment.db"; rm -f "$restore_dir"/payment.db-wal "$restore_dir"/payment.db-shm "$restore_dir/payment.db.used"
+  case $kind in
+    empty) : >"$restore_dir/payment.db.used" ;;
+    folder) mkdir "$restore_dir/payment.db.used" ;;
+    fifo) mkfifo "$restore_dir/payment.db.used" ;;
+  esac
+  expect_code 3 "serve with an emptied payment.db and a marker that is $kind" timeout -s KILL 20 "$shopctl" serve --data-dir "$restore_dir" --gateway-port 0
+  expect_output "payment.db" "the refusal names the file ($kind marker)"
+done
+# A schema version edited below what the file holds: SQLite's "duplicate column" and a piece
+# of SQL, naming neither the file nor a fix.
+rm -rf "$restore_dir"; cp -a "$tmp/paid-shop" "$restore_dir"
+sqlite3 "$restore_dir/order.db" "PRAGMA user_version = 3"
+expect_code 3 "serve with order.db's schema version edited down" timeout -s KILL 20 "$shopctl" serve --data-dir "$restore_dir" --gateway-port 0
+expect_output "order.db: cannot bring its schema from version 3 to 4 .*restore it from a backup" "the refusal names the file and the way out"
 rm -rf "$restore_dir"; cp -a "$tmp/paid-shop" "$restore_dir"
 # A host of a split shop keeps its own database alone: its restart is no "missing" money
 # database (every restart of a split order host warned so, naming a check that cannot run

@@ -228,8 +228,15 @@ Database::Database(const std::filesystem::path& file, Synchronous synchronous)
       sqlite3_finalize(st);
     sqlite3_close_v2(db_);
     db_ = nullptr;
-    // Named, so that a corrupt or foreign file is found ("file is not a database").
-    throw DatabaseError(e.code(), "cannot open " + file.string() + ": " + e.what());
+    // Named, so that a corrupt or foreign file is found ("file is not a database"); a damaged
+    // or foreign file says what to do, as a short one does (an outside probe got SQLite's
+    // words alone).
+    const bool damaged = e.code() == SQLITE_CORRUPT || e.code() == SQLITE_NOTADB;
+    throw DatabaseError(e.code(),
+                        "cannot open " + file.string() + ": " + e.what() +
+                            (damaged ? "; restore it from a backup, or remove it and " +
+                                           path_.filename().string() + ".used to start it afresh"
+                                     : std::string()));
   } catch (...) {
     for (auto* st : {begin_, commit_, rollback_, savepoint_, release_, rollback_to_})
       sqlite3_finalize(st);
@@ -472,14 +479,35 @@ void Database::migrate(const std::vector<std::string_view>& migrations) {
   auto marker = path_;
   marker += ".used";
   std::error_code marker_error;
-  const auto marked = std::filesystem::file_size(marker, marker_error);
-  if (version == 0 && !marker_error && marked > 0) {
-    throw DatabaseError(SQLITE_CORRUPT,
-                        path_.string() + " is empty or missing, but a shop has used it (" +
-                            marker.string() +
-                            " says so): it was removed or emptied; restore it from a backup, "
-                            "or remove " +
-                            marker.filename().string() + " to start it afresh");
+  const auto marker_status = std::filesystem::symlink_status(marker, marker_error);
+  const bool marker_exists = !marker_error && std::filesystem::exists(marker_status);
+  // Any marker says so, an empty one too (the file's existence is the mark); one that is not a
+  // regular file is refused: a FIFO there held the start in open() for good, deaf to SIGTERM,
+  // and a folder or an empty file let an emptied database start afresh (an outside probe).
+  if (marker_exists && !std::filesystem::is_regular_file(marker_status)) {
+    throw DatabaseError(SQLITE_CANTOPEN,
+                        marker.string() +
+                            " is not a regular file (a folder, a pipe, a socket, a device or a "
+                            "link): it marks that a shop has used " +
+                            path_.filename().string() +
+                            "; put the file back, or remove it if the database is new");
+  }
+  if (version == 0 && marker_exists) {
+    // Schema version 0 with tables in it is not a new database: its version was changed.
+    std::int64_t tables = 0;
+    {
+      auto st = prepare("SELECT count(*) FROM sqlite_master");
+      if (st.step()) tables = st.column_int(0);
+    }
+    throw DatabaseError(
+        SQLITE_CORRUPT,
+        tables > 0
+            ? path_.string() + " says schema version 0 but holds " + std::to_string(tables) +
+                  " tables and indexes: its version was changed; restore it from a backup"
+            : path_.string() + " is empty or missing, but a shop has used it (" + marker.string() +
+                  " says so): it was removed or emptied; restore it from a backup, "
+                  "or remove " +
+                  marker.filename().string() + " to start it afresh");
   }
   // What the file says it holds is there before more is built on it: another service's
   // database in its place (catalog.db copied over order.db) failed in the next migration with
@@ -487,13 +515,26 @@ void Database::migrate(const std::vector<std::string_view>& migrations) {
   if (version > 0 && static_cast<std::size_t>(version) < migrations.size())
     refuse_missing_schema({migrations.begin(), migrations.begin() + version});
   for (std::size_t i = static_cast<std::size_t>(version); i < migrations.size(); ++i) {
-    transaction([&] {
-      exec(migrations[i]);
-      exec("PRAGMA user_version = " + std::to_string(i + 1));
-    });
+    try {
+      transaction([&] {
+        exec(migrations[i]);
+        exec("PRAGMA user_version = " + std::to_string(i + 1));
+      });
+    } catch (const DatabaseError& e) {
+      // A file whose version says less than it holds (its user_version edited) failed here in
+      // SQLite's words and a piece of SQL, naming neither the file nor a fix (an outside probe).
+      if (version == 0) throw;
+      std::string cause = e.what();  // SQLite's words, without the piece of SQL after them
+      cause = cause.substr(0, std::min({cause.find(" in: "), cause.find('\n'), std::size_t{160}}));
+      throw DatabaseError(e.code(), path_.string() + ": cannot bring its schema from version " +
+                                        std::to_string(i) + " to " + std::to_string(i + 1) + " (" +
+                                        cause +
+                                        "): it holds more than its version says; restore it "
+                                        "from a backup");
+    }
   }
   if (version > 0) refuse_missing_schema(migrations);
-  if (!migrations.empty() && (marker_error || marked == 0)) {
+  if (!migrations.empty() && !marker_exists) {
     std::ofstream(marker, std::ios::app) << "shopctl: " << path_.filename().string()
                                          << " is a shop's database; do not remove this file "
                                             "without it\n";
