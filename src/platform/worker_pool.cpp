@@ -1,20 +1,46 @@
 #include "platform/worker_pool.hpp"
 
 #include <exception>
+#include <thread>
+#include <vector>
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace shopctl::platform {
 
 namespace asio = boost::asio;
 
+// An io_context run by `threads` threads of its own, not an asio::thread_pool: when the system
+// refuses one of its threads (ulimit -u, ulimit -v), Boost 1.74's thread_pool constructor
+// joins the threads it started without stopping them first, and waited for ever (an outside
+// probe: `run` hung at 0 % CPU after every other scenario had ended). Here the refusal stops
+// the ones started, joins them, and reaches the caller.
 struct BoundedWorkerPool::Impl {
-  explicit Impl(unsigned threads) : pool(threads == 0 ? 1 : threads) {}
-  asio::thread_pool pool;
+  explicit Impl(unsigned count) {
+    try {
+      for (unsigned i = 0; i < (count == 0 ? 1 : count); ++i)
+        threads.emplace_back([this] { io.run(); });
+    } catch (...) {
+      work.reset();
+      io.stop();
+      for (auto& t : threads) t.join();
+      throw;
+    }
+  }
+  // Waits for the work posted so far, then for the threads (as thread_pool::join()).
+  void join() {
+    work.reset();
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  std::vector<std::thread> threads;
 };
 
 BoundedWorkerPool::BoundedWorkerPool(unsigned threads, std::size_t queue_limit)
@@ -22,7 +48,7 @@ BoundedWorkerPool::BoundedWorkerPool(unsigned threads, std::size_t queue_limit)
       limit_(static_cast<std::size_t>(threads == 0 ? 1 : threads) + queue_limit) {}
 
 BoundedWorkerPool::~BoundedWorkerPool() {
-  impl_->pool.join();
+  impl_->join();
 }
 
 asio::awaitable<void> BoundedWorkerPool::run(std::function<void()> fn) {
@@ -38,7 +64,7 @@ asio::awaitable<void> BoundedWorkerPool::run(std::function<void()> fn) {
   // destroys by-value captures of a temporary lambda in a co_await twice; docs/architecture.md).
   co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
       [impl, counter, &fn, &error](auto handler) {
-        asio::post(impl->pool, [counter, &fn, &error, handler = std::move(handler)]() mutable {
+        asio::post(impl->io, [counter, &fn, &error, handler = std::move(handler)]() mutable {
           try {
             fn();
           } catch (...) {

@@ -615,6 +615,13 @@ if [[ $(id -u) -eq 0 ]] && command -v setpriv >/dev/null; then
     bash -c "cd '$tmp/nobody' && umask 777 && setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR='$tmp/nobody' ./shopctl run cart.yaml"
   leftovers=$(find "$tmp/nobody" -mindepth 1 -maxdepth 1 -name 'shopctl-*' | wc -l)
   if [[ $leftovers -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: umask 777 left $leftovers folder(s)"; fi
+  # A process limit that refuses a worker pool's second thread: Boost's thread_pool joined the
+  # thread it had started without stopping it, and the run hung for good at 0 % CPU (an
+  # outside probe's `ulimit -u 12`). Every scenario is ERROR, exit 3, at once.
+  cp -r "$here/scenarios" "$tmp/nobody/suite" && chmod -R a+rX "$tmp/nobody/suite"
+  expect_code 3 "run with a process limit that refuses the shop's threads" timeout -s KILL 90 \
+    bash -c "cd '$tmp/nobody' && setpriv --reuid=65534 --regid=65534 --clear-groups bash -c 'ulimit -u 12; TMPDIR=$tmp/nobody ./shopctl run suite --jobs 4'"
+  expect_output "scenarios: 0 passed, [0-9]+ failed" "every scenario is ERROR under the process limit"
 fi
 # An invalid catalog file is an invalid file (exit 2), said before anything starts; it was a
 # shop that could not start (exit 3), and a Latin-1 name failed at the catalog's first answer.
