@@ -361,10 +361,11 @@ std::vector<std::string> StaleReports::write(
     const std::vector<std::pair<std::string, std::string>>& reports) {
   namespace fs = std::filesystem;
   std::vector<std::string> failed;
-  auto say = [&failed](const std::string& path, int error) {
+  auto say = [&failed](const std::string& path, const std::string& why) {
     failed.push_back("cannot write " + platform::terminal_text(path, true) +
-                     (error ? " (" + std::string(std::strerror(error)) + ")" : std::string()));
+                     (why.empty() ? std::string() : " (" + why + ")"));
   };
+  auto error_text = [](int error) { return error ? std::string(std::strerror(error)) : ""; };
   // The mode a file made by open(2) gets: 0666 less the umask (mkstemp makes 0600).
   const mode_t mask = ::umask(0);
   ::umask(mask);
@@ -410,22 +411,14 @@ std::vector<std::string> StaleReports::write(
         // be written: written in place, as before.
         write_in_place(report, target, text);
       } else {
-        say(report, why);
+        say(report, error_text(why));
       }
       continue;
     }
-    int error = 0;
-    for (std::size_t at = 0; at < text.size() && error == 0;) {
-      const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0)
-        error = errno;
-      else
-        at += static_cast<std::size_t>(n);
-    }
-    if (error == 0 && ::fchmod(fd, 0666 & ~mask) != 0) error = errno;
-    if (::close(fd) != 0 && error == 0) error = errno;
-    if (error != 0) {
+    std::string error = platform::write_all(fd, text);
+    if (error.empty() && ::fchmod(fd, 0666 & ~mask) != 0) error = error_text(errno);
+    if (::close(fd) != 0 && error.empty()) error = error_text(errno);
+    if (!error.empty()) {
       say(report, error);
       ::unlink(name.c_str());
       std::lock_guard lock(mu_);
@@ -443,7 +436,7 @@ std::vector<std::string> StaleReports::write(
   }
   for (const auto& p : pending) {
     if (::rename(p.temporary.c_str(), p.target.c_str()) != 0) {
-      say(p.report, errno);
+      say(p.report, error_text(errno));
       ::unlink(p.temporary.c_str());
     }
     std::erase(temporaries_, p.temporary.string());
