@@ -47,12 +47,50 @@ ResilientCaller::~ResilientCaller() {
   ctx_.calls.remove_breaker_reader(breaker_reader_);
 }
 
+namespace {
+
+// The whole seconds of an answer's Retry-After; 0 when it has none, or the HTTP-date form, or
+// something else.
+std::int64_t retry_after_of(const http::Response& response) {
+  const auto value = response.headers.get("Retry-After");
+  if (!value || value->empty() || value->size() > 9) return 0;
+  std::int64_t seconds = 0;
+  for (char c : *value) {
+    if (c < '0' || c > '9') return 0;
+    seconds = seconds * 10 + (c - '0');
+  }
+  return seconds;
+}
+
+}  // namespace
+
+void ResilientCaller::note_callee_wait(const http::Response& answer) {
+  if (answer.status < 500 && answer.status != 429) {
+    // Read before it is written: the steady state (no wait asked for) writes nothing.
+    if (callee_wait_until_ns_.load(std::memory_order_relaxed) != 0)
+      callee_wait_until_ns_.store(0, std::memory_order_relaxed);
+    return;
+  }
+  const auto seconds = retry_after_of(answer);
+  const auto until =
+      seconds == 0 ? 0
+                   : (ctx_.clock.now() + std::chrono::seconds(seconds)).time_since_epoch().count();
+  callee_wait_until_ns_.store(static_cast<std::int64_t>(until), std::memory_order_relaxed);
+}
+
 int ResilientCaller::retry_after_seconds() const {
+  const auto now = ctx_.clock.now();
+  std::int64_t millis_left = 0;
   const auto snapshot = breaker_->snapshot();
-  if (!snapshot.open_until) return 1;
-  return platform::retry_after_seconds(
-      std::chrono::duration_cast<std::chrono::milliseconds>(*snapshot.open_until - ctx_.clock.now())
-          .count());
+  if (snapshot.open_until)
+    millis_left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*snapshot.open_until - now).count();
+  if (const auto until = callee_wait_until_ns_.load(std::memory_order_relaxed); until != 0) {
+    const Clock::time_point end{Clock::time_point::duration(until)};
+    millis_left = std::max<std::int64_t>(
+        millis_left, std::chrono::duration_cast<std::chrono::milliseconds>(end - now).count());
+  }
+  return platform::retry_after_seconds(millis_left);
 }
 
 bool ResilientCaller::refuses_calls_now() const {
@@ -130,6 +168,7 @@ asio::awaitable<http::Response> ResilientCaller::call(http::Request request, boo
       *unheard = true;
     if (unheard && acted_on && answer && answer->status >= 500 && acted_on(*answer))
       *unheard = true;
+    if (answer) note_callee_wait(*answer);
     auto took = std::chrono::steady_clock::now() - started;
     bool failed = failure.has_value() || answer->status >= 500;
     if (failed) {

@@ -3,6 +3,7 @@
 // retry -> circuit breaker -> time limit -> the HTTP call, from the outside in. Typed
 // clients (for example services/order/catalog_client) build requests and read answers; this
 // class decides whether an attempt may go out, how long it may take, and whether to try again.
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -57,8 +58,12 @@ class ResilientCaller {
                                               Deadline deadline = std::nullopt);
 
   resilience::CircuitBreaker& breaker() { return *breaker_; }
-  // Seconds until the edge may be worth trying again, for a Retry-After: the rest of an OPEN
-  // breaker's wait on the shop clock (rounded up), else 1.
+  // Seconds until the edge may be worth trying again, for a Retry-After: the later of the rest
+  // of an OPEN breaker's wait and the rest of the wait the callee itself last asked for (the
+  // Retry-After of its last 5xx or 429, in whole seconds), on the shop clock, rounded up; at
+  // least 1. An answer under 500 other than 429 ends the callee's wait. Every typed client
+  // gets the callee's word this way: payment's 503 said 40 s (its provider breaker's wait) and
+  // order told the shopper 1, its own edge being CLOSED (an outside probe).
   int retry_after_seconds() const;
   // Whether a call now would be refused at once by the breaker: OPEN with its wait not over
   // (on the shop clock), or FORCED_OPEN. For background work that would only add refusals.
@@ -81,6 +86,10 @@ class ResilientCaller {
   std::shared_ptr<const EdgeSettings> settings_;
   ServiceCaller caller_;
   std::unique_ptr<resilience::CircuitBreaker> breaker_;
+  // When the wait the callee last asked for ends, in nanoseconds of the shop clock since its
+  // epoch; 0 for none.
+  std::atomic<std::int64_t> callee_wait_until_ns_{0};
+  void note_callee_wait(const http::Response& answer);
   std::uint64_t breaker_reader_ = 0;  // ctx_.calls's reader of breaker_ (CallLog::read_breakers)
   std::mutex rng_mu_;
   std::uint64_t rng_;

@@ -24,7 +24,8 @@ class CatalogUnavailable : public std::runtime_error {
  public:
   CatalogUnavailable(std::string what, int retry_after_seconds)
       : std::runtime_error(std::move(what)), retry_after_seconds_(retry_after_seconds) {}
-  // When it makes sense to try again: the rest of the breaker's OPEN wait, else 1 s.
+  // When it makes sense to try again: the later of the rest of the breaker's OPEN wait and the
+  // catalog's own Retry-After (ResilientCaller::retry_after_seconds), else 1 s.
   int retry_after_seconds() const { return retry_after_seconds_; }
 
  private:

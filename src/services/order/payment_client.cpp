@@ -14,28 +14,11 @@ PaymentClient::PaymentClient(platform::ServiceContext& ctx, platform::EdgeSettin
                              platform::Metrics* metrics, std::uint64_t seed)
     : edge_(ctx, "order", "payment", std::move(settings), metrics, seed) {}
 
-void PaymentClient::unavailable(const std::string& why, bool answered, bool may_have_opened,
-                                int retry_after) {
-  throw PaymentUnavailable(why, std::max(edge_.retry_after_seconds(), retry_after), answered,
-                           may_have_opened);
+void PaymentClient::unavailable(const std::string& why, bool answered, bool may_have_opened) {
+  throw PaymentUnavailable(why, edge_.retry_after_seconds(), answered, may_have_opened);
 }
 
 namespace {
-
-// The whole seconds of an answer's Retry-After (payment's 503 provider_unavailable carries its
-// provider breaker's wait); 0 when it has none or another form. Order's own edge to payment is
-// CLOSED then, and the shopper was told "1" while the provider's breaker had 40 s to go, and
-// came back each second to another FAILED order (an outside probe).
-int retry_after_of(const http::Response& response) {
-  const auto value = response.headers.get("Retry-After");
-  if (!value || value->empty() || value->size() > 6) return 0;
-  int seconds = 0;
-  for (char c : *value) {
-    if (c < '0' || c > '9') return 0;
-    seconds = seconds * 10 + (c - '0');
-  }
-  return seconds;
-}
 
 // False only when a 5xx of payment says outright that the provider holds no intent for the
 // payment (`error.details.intent_may_exist: false`: every create was refused or answered 4xx).
@@ -88,7 +71,7 @@ asio::awaitable<PaymentHandle> PaymentClient::create_payment(
     // cancel, which finds the intent by the payment id.
     unavailable(
         "payment answered " + std::to_string(response.status) + ": " + response.body.substr(0, 200),
-        false, unheard, retry_after_of(response));
+        false, unheard);
   }
   auto body = platform::parse_json_or_discarded(response.body);
   auto text = [&](const char* field) -> std::string {

@@ -80,10 +80,10 @@ class PaymentClient {
   platform::ResilientCaller& edge() { return edge_; }
 
  private:
-  // `retry_after`: payment's own Retry-After, when it answered one (its provider breaker's wait);
-  // the shopper is told the later of it and this edge's.
+  // The shopper's Retry-After is the edge's: the later of its breaker's wait and payment's own
+  // (its provider breaker's wait), ResilientCaller::retry_after_seconds().
   [[noreturn]] void unavailable(const std::string& why, bool answered = false,
-                                bool may_have_opened = true, int retry_after = 0);
+                                bool may_have_opened = true);
 
   platform::ResilientCaller edge_;
 };
