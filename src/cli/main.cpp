@@ -15,6 +15,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/escaping_stream.hpp"
+#include "platform/last_words.hpp"
 #include "platform/text_rules.hpp"
 
 namespace {
@@ -63,6 +64,10 @@ void ensure_stack(char** argv) {
 
 int main(int argc, char** argv) {
   ensure_stack(argv);
+  // Out of memory on any thread (a runner's, a sweeper's, a worker's) ends the process with a
+  // line and exit 3, as on a shop's io thread: a std::bad_alloc that left another thread ended
+  // it with SIGABRT, exit 134, under `ulimit -v` (an outside probe).
+  shopctl::platform::end_out_of_memory_on_terminate(shopctl::kExitShop);
   // SIGQUIT (Ctrl-\) stops a command that takes no signals itself (validate, graph, fault) as
   // SIGTERM does, exit 131, without a core dump: it left a 2.5 MB core file (an outside probe).
   // The commands that take it (run, load, chaos, serve) block it and wait for it instead. One

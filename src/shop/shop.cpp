@@ -38,6 +38,7 @@
 #include "platform/http/port_reservation.hpp"
 #include "platform/json_body.hpp"
 #include "platform/json_text.hpp"
+#include "platform/last_words.hpp"
 #include "platform/resilient_caller.hpp"
 #include "platform/security/random.hpp"
 #include "platform/security/service_credential.hpp"
@@ -193,23 +194,13 @@ struct Shop::Impl {
               // threw std::bad_alloc out of this thread, which ended the process with SIGABRT
               // (exit 134; an outside probe). Said without allocating, and ended as a machine
               // that ran short: exit 3.
-              static constexpr char kSaid[] =
-                  "shopctl: out of memory on a shop's io thread (ulimit -v?): the shop cannot go "
-                  "on; exit 3\n";
-              [[maybe_unused]] const auto n = ::write(STDERR_FILENO, kSaid, sizeof kSaid - 1);
-              std::_Exit(3);
+              platform::end_out_of_memory("on a shop's io thread", 3);
             } catch (...) {
               // Said without letting the saying throw.
               try {
-                std::string what = "unknown";
-                try {
-                  throw;
-                } catch (const std::exception& e) {
-                  what = e.what();
-                } catch (...) {
-                }
                 log->error("a handler failed on an io thread; it goes on",
-                           {{"thread", "io-" + std::to_string(i)}, {"error", what}});
+                           {{"thread", "io-" + std::to_string(i)},
+                            {"error", platform::current_exception_what()}});
               } catch (...) {
               }
             }
