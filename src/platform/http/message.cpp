@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <functional>
 
+#include <boost/beast/http/status.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 #include <nlohmann/json.hpp>
@@ -416,48 +417,20 @@ std::string_view to_string(TransportErrorKind kind) {
 }
 
 std::string_view reason_phrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 202:
-      return "Accepted";
-    case 204:
-      return "No Content";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Payload Too Large";
-    case 415:
-      return "Unsupported Media Type";
-    case 422:
-      return "Unprocessable Entity";
-    case 429:
-      return "Too Many Requests";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "Unknown";
+  // Beast's table (RFC 9110's names) where it knows the status: both writers of a status line
+  // (the server's own head and Beast's) said "<unknown-status>" for an abort fault's 418, 299
+  // or 522 (an outside probe). Another status gets its class's name (RFC 9110, 15): a reason
+  // phrase is optional (RFC 9112, 4), but Beast writes its placeholder for an empty one.
+  if (status >= 100 && status <= 999) {
+    const auto known = boost::beast::http::obsolete_reason(
+        static_cast<boost::beast::http::status>(static_cast<unsigned>(status)));
+    if (!known.empty() && known.front() != '<') return {known.data(), known.size()};
   }
+  if (status >= 100 && status < 200) return "Informational";
+  if (status >= 200 && status < 300) return "Successful";
+  if (status >= 300 && status < 400) return "Redirection";
+  if (status >= 400 && status < 500) return "Client Error";
+  return "Server Error";
 }
 
 }  // namespace shopctl::http

@@ -291,6 +291,11 @@ bool status_has_body(int status) {
 template <typename Body>
 bhttp::response<Body> beast_head(const Response& res, unsigned version, bool keep_alive) {
   bhttp::response<Body> out{static_cast<bhttp::status>(res.status), version};
+  // Beast writes "<unknown-status>" for a status it has no name for (an abort fault's 418).
+  if (bhttp::obsolete_reason(out.result()).front() == '<') {
+    const auto reason = reason_phrase(res.status);
+    out.reason(boost::beast::string_view(reason.data(), reason.size()));
+  }
   detail::copy_headers_to(res.headers, out.base());
   out.set("X-Content-Type-Options", "nosniff");
   out.keep_alive(keep_alive);
@@ -314,7 +319,7 @@ bool serialize_head(const Response& res, unsigned version, bool keep_alive, std:
   int code = res.status;
   if (code < 200 || code > 599 || code == 204 || code == 304 || version > 99) return false;
   if (!detail::plain_fields(res.headers)) return false;
-  auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(code));
+  const auto reason = reason_phrase(code);
   head.clear();
   head.reserve(256);
   head.append("HTTP/", 5);
