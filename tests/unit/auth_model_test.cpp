@@ -292,13 +292,29 @@ TEST_CASE("a string field's maximum length is counted in characters, not bytes")
 
 TEST_CASE("an access token's claims name the user and expire after the ttl") {
   auto claims = auth::access_token_claims("usr_1", "ada@example.com", "Ada", "shopctl-auth",
-                                          "shopctl", 1'700'000'000, 900);
+                                          "shopctl", 1'700'000'000'000, 900);
   CHECK(claims.subject == "usr_1");
   CHECK(claims.issuer == "shopctl-auth");
   CHECK(claims.audience == "shopctl");
   CHECK(claims.issued_at == 1'700'000'000);
   CHECK(claims.expires_at == 1'700'000'900);
   CHECK(claims.extra == nlohmann::json{{"email", "ada@example.com"}, {"name", "Ada"}});
+}
+
+// A token is checked against the whole second it is used in: exp from the login's second rounded
+// down let it live less than `expires_in` (an outside probe: a token used 899.5 s after its login
+// passed or failed by the millisecond).
+TEST_CASE("an access token lives at least its ttl, whatever the millisecond of its login") {
+  for (const std::int64_t millis : {1, 250, 500, 999}) {
+    const std::int64_t login = 1'700'000'000'000 + millis;
+    const auto claims =
+        auth::access_token_claims("usr_1", "a@b.c", "A", "shopctl-auth", "shopctl", login, 900);
+    CHECK(claims.issued_at == 1'700'000'000);
+    // Refused from the second exp names: the last second it is taken in begins at 899 s or more
+    // after the login, and the first it is refused in less than 901 s after it.
+    CHECK((claims.expires_at - 1) * 1000 + 999 >= login + 899'999);
+    CHECK(claims.expires_at * 1000 < login + 901'000);
+  }
 }
 
 TEST_CASE("the demo user's hash is precomputed only for the default password under OWASP") {

@@ -238,14 +238,21 @@ platform::security::JwtClaims access_token_claims(const std::string& user_id,
                                                   const std::string& email, const std::string& name,
                                                   const std::string& issuer,
                                                   const std::string& audience,
-                                                  std::int64_t now_seconds,
+                                                  std::int64_t now_millis,
                                                   std::int64_t ttl_seconds) {
   platform::security::JwtClaims claims;
   claims.subject = user_id;
   claims.issuer = issuer;
   claims.audience = audience;
-  claims.issued_at = now_seconds;
-  claims.expires_at = now_seconds + ttl_seconds;
+  // JWT times are whole seconds, and a token is checked against the whole second it is used in:
+  // exp from the second the login was in (rounded down) let a token live between ttl - 1 and
+  // ttl seconds, never the `expires_in` the login said, so a scenario that used a token 899.5 s
+  // after its login passed or failed by the millisecond (an outside probe). Rounded up, it lives
+  // at least `expires_in` seconds, and less than one more.
+  const std::int64_t now_floor = now_millis >= 0 ? now_millis / 1000 : -((-now_millis + 999) / 1000);
+  const std::int64_t now_ceil = now_floor + (now_floor * 1000 == now_millis ? 0 : 1);
+  claims.issued_at = now_floor;
+  claims.expires_at = now_ceil + ttl_seconds;
   claims.extra = {{"email", email}, {"name", name}};
   return claims;
 }

@@ -38,13 +38,15 @@ struct Registration {
 // `invalid_field` when it is only blanks).
 Registration validate_registration(std::string_view email, std::string password, std::string name);
 
-// The claims of an access token for a user who logged in at `now_seconds`: sub the user id,
-// iss and aud as configured, iat now, exp now + ttl, and the user's email and name.
+// The claims of an access token for a user who logged in at `now_millis` (Unix milliseconds):
+// sub the user id, iss and aud as configured, iat that second (rounded down), exp `ttl_seconds`
+// after that second rounded up (the token lives at least ttl seconds, less than ttl + 1), and
+// the user's email and name.
 platform::security::JwtClaims access_token_claims(const std::string& user_id,
                                                   const std::string& email, const std::string& name,
                                                   const std::string& issuer,
                                                   const std::string& audience,
-                                                  std::int64_t now_seconds,
+                                                  std::int64_t now_millis,
                                                   std::int64_t ttl_seconds);
 
 // The real Argon2id hash of the default demo password under OWASP's settings, computed once
