@@ -16,7 +16,7 @@
 namespace {
 
 struct Ended {
-  int status = -1;  // waitpid's
+  int status = -1;   // waitpid's
   std::string said;  // the child's standard error
 };
 
@@ -37,7 +37,8 @@ Ended in_child(Body body) {
   ::close(pipe_fds[1]);
   Ended ended;
   char buffer[512];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) ended.said.append(buffer, n);
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
+    ended.said.append(buffer, n);
   ::close(pipe_fds[0]);
   ::waitpid(pid, &ended.status, 0);
   return ended;

@@ -249,7 +249,8 @@ platform::security::JwtClaims access_token_claims(const std::string& user_id,
   // ttl seconds, never the `expires_in` the login said, so a scenario that used a token 899.5 s
   // after its login passed or failed by the millisecond (an outside probe). Rounded up, it lives
   // at least `expires_in` seconds, and less than one more.
-  const std::int64_t now_floor = now_millis >= 0 ? now_millis / 1000 : -((-now_millis + 999) / 1000);
+  const std::int64_t now_floor =
+      now_millis >= 0 ? now_millis / 1000 : -((-now_millis + 999) / 1000);
   const std::int64_t now_ceil = now_floor + (now_floor * 1000 == now_millis ? 0 : 1);
   claims.issued_at = now_floor;
   claims.expires_at = now_ceil + ttl_seconds;

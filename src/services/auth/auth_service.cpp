@@ -91,12 +91,11 @@ asio::awaitable<Response> AuthService::login(Request& req) {
   }
   throttle_.end_attempt(email, LoginThrottle::Outcome::success);
   const std::int64_t ttl = token_ttl_seconds_.load();
-  const auto claims = access_token_claims(user->id, email, user->name, settings_.issuer,
-                                          settings_.audience,
-                                          std::chrono::duration_cast<std::chrono::milliseconds>(
-                                              ctx_.clock.now().time_since_epoch())
-                                              .count(),
-                                          ttl);
+  const auto claims = access_token_claims(
+      user->id, email, user->name, settings_.issuer, settings_.audience,
+      std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.clock.now().time_since_epoch())
+          .count(),
+      ttl);
   auto answer =
       Response::json(200, {{"access_token", security::sign_hs256(claims, settings_.jwt_secret)},
                            {"token_type", "Bearer"},
