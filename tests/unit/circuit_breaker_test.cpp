@@ -106,6 +106,29 @@ TEST_CASE("the breaker opens when the failure rate reaches the threshold") {
   CHECK(*snap.open_until == clock.now() + 10s);
 }
 
+// The longest wait a duration holds (2,562,047 h) overflowed from a time point of this century:
+// the breaker went HALF_OPEN a millisecond after it opened and let a trial call through (an
+// outside probe). The wait ends with time itself.
+TEST_CASE("a wait longer than the time points left keeps the breaker open") {
+  ManualClock clock(ManualClock::time_point(std::chrono::seconds(1'765'000'000)));
+  auto config = small_config();
+  config.wait_duration_in_open_state = std::chrono::hours(2'562'047);
+  CircuitBreaker breaker("order->catalog", config, clock);
+  for (int i = 0; i < 4; ++i) fail(breaker);
+  REQUIRE(breaker.state() == CircuitState::OPEN);
+  clock.advance(1ms);
+  CHECK_FALSE(breaker.try_acquire());
+  CHECK(breaker.state() == CircuitState::OPEN);
+  clock.advance(std::chrono::hours(24 * 365 * 100));
+  CHECK_FALSE(breaker.try_acquire());
+  CHECK(breaker.state() == CircuitState::OPEN);
+  // Reconfigured while OPEN to the same wait: still no end in sight.
+  config.failure_rate_threshold = 60;
+  breaker.reconfigure(config);
+  CHECK_FALSE(breaker.try_acquire());
+  CHECK(breaker.state() == CircuitState::OPEN);
+}
+
 TEST_CASE("below the minimum number of calls the breaker neither opens nor reports a rate") {
   ManualClock clock;
   CircuitBreaker breaker("edge", small_config(), clock);

@@ -149,6 +149,15 @@ Clock::time_point from_ns(std::int64_t ns) {
       std::chrono::duration_cast<Clock::time_point::duration>(nanoseconds(ns)));
 }
 
+// `at` + `wait`, or the last time point when that would pass it: a wait of 2,562,047 h, which a
+// duration holds, overflowed from a time point of this century, and the breaker went HALF_OPEN
+// a millisecond after it opened (an outside probe).
+Clock::time_point wait_end(Clock::time_point at, std::chrono::nanoseconds wait) {
+  const auto room = Clock::time_point::max() - at;
+  if (wait >= room) return Clock::time_point::max();
+  return at + std::chrono::duration_cast<Clock::time_point::duration>(wait);
+}
+
 std::int64_t epoch_second(Clock::time_point t) {
   return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
 }
@@ -403,7 +412,7 @@ struct CircuitBreaker::Impl {
       case CircuitState::OPEN:
         // The window that opened the breaker stays visible while it is open.
         opened_at = at;
-        open_until_ns.store(to_ns(at + config.wait_duration_in_open_state),
+        open_until_ns.store(to_ns(wait_end(at, config.wait_duration_in_open_state)),
                             std::memory_order_relaxed);
         break;
       case CircuitState::HALF_OPEN:
@@ -669,7 +678,7 @@ void CircuitBreaker::reconfigure(CircuitBreakerConfig config) {
   // An OPEN breaker waits the new duration from the moment it opened, but its wait cannot end
   // before now: a wait that ended in the past stamped OPEN -> HALF_OPEN before calls the OPEN
   // breaker had refused since.
-  Clock::time_point until = s.opened_at + s.config.wait_duration_in_open_state;
+  Clock::time_point until = wait_end(s.opened_at, s.config.wait_duration_in_open_state);
   if (s.state.load(std::memory_order_relaxed) == CircuitState::OPEN)
     until = std::max(until, s.clock.now());
   s.open_until_ns.store(to_ns(until), std::memory_order_release);
