@@ -93,6 +93,15 @@ int ResilientCaller::retry_after_seconds() const {
   return platform::retry_after_seconds(millis_left);
 }
 
+std::optional<std::chrono::milliseconds> ResilientCaller::refusal_wait_left() const {
+  const auto snapshot = breaker_->snapshot();
+  if (snapshot.state == resilience::CircuitState::HALF_OPEN) return std::chrono::milliseconds(0);
+  if (snapshot.state != resilience::CircuitState::OPEN || !snapshot.open_until) return std::nullopt;
+  return std::max(std::chrono::milliseconds(0),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(*snapshot.open_until -
+                                                                        ctx_.clock.now()));
+}
+
 bool ResilientCaller::refuses_calls_now() const {
   const auto snapshot = breaker_->snapshot();
   if (snapshot.state == resilience::CircuitState::FORCED_OPEN) return true;

@@ -65,6 +65,11 @@ class ResilientCaller {
   // gets the callee's word this way: payment's 503 said 40 s (its provider breaker's wait) and
   // order told the shopper 1, its own edge being CLOSED (an outside probe).
   int retry_after_seconds() const;
+  // For a caller that retries on a schedule of its own (payment's outbox) after a call the
+  // breaker refused: how long until the breaker lets a call through again. The rest of an OPEN
+  // breaker's wait (0 once it is over), 0 while HALF_OPEN (its trials decide soon), none when
+  // only an operator ends the refusals (FORCED_OPEN) or the breaker would not refuse.
+  std::optional<std::chrono::milliseconds> refusal_wait_left() const;
   // Whether a call now would be refused at once by the breaker: OPEN with its wait not over
   // (on the shop clock), or FORCED_OPEN. For background work that would only add refusals.
   bool refuses_calls_now() const;

@@ -49,6 +49,21 @@ TEST_CASE("an outbox row's wait is no longer than the time its payment process h
   CHECK(payment::outbox_retry_wait(20, 200ms, 30s, 2h) == 30s);
 }
 
+// The backoff went on doubling while payment's own breaker to order refused the tries: after an
+// order outage of a second, paid orders stayed PAYMENT_PENDING 20 s past the end of the
+// breaker's 30 s wait (an outside probe).
+TEST_CASE("a try refused by the open breaker waits no longer than the breaker's wait") {
+  // The 5th try (3.2 s of backoff) refused with 400 ms of the breaker's wait left: 400 ms.
+  CHECK(payment::outbox_retry_wait(5, 200ms, 30s, 1h, 400ms) == 400ms);
+  // Never shorter than the initial wait: HALF_OPEN (0 left) or a wait just ending.
+  CHECK(payment::outbox_retry_wait(5, 200ms, 30s, 1h, 0ms) == 200ms);
+  CHECK(payment::outbox_retry_wait(5, 200ms, 30s, 1h, 50ms) == 200ms);
+  // A backoff shorter than the breaker's wait stays (the next try is refused again, at no cost).
+  CHECK(payment::outbox_retry_wait(2, 200ms, 30s, 1h, 25s) == 400ms);
+  // Not refused by the breaker (none): the backoff.
+  CHECK(payment::outbox_retry_wait(5, 200ms, 30s, 1h, std::nullopt) == 3200ms);
+}
+
 TEST_CASE("the order service's answer decides whether a callback is finished") {
   using payment::CallbackVerdict;
   CHECK(payment::judge_callback_answer(200) == CallbackVerdict::acknowledged);

@@ -27,6 +27,8 @@ asio::awaitable<CallbackAnswer> OrderClient::send_payment_result(const std::stri
     }
   } catch (const http::TransportError& e) {
     answer.error = std::string(http::to_string(e.kind())) + ": " + e.what();
+    if (e.kind() == http::TransportErrorKind::not_permitted)
+      answer.breaker_wait = edge_.refusal_wait_left();
   }
   co_return answer;
 }

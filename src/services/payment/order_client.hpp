@@ -16,6 +16,9 @@ namespace shopctl::payment {
 struct CallbackAnswer {
   std::optional<int> status;  // none: no answer came back
   std::string error;          // the answer (for a status >= 300) or the transport failure
+  // Refused by the breaker of payment->order (nothing was sent): how long until it lets a call
+  // through again (ResilientCaller::refusal_wait_left).
+  std::optional<std::chrono::milliseconds> breaker_wait;
 };
 
 class OrderClient {

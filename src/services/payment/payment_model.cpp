@@ -112,9 +112,13 @@ std::chrono::milliseconds outbox_backoff(int failed_attempts, std::chrono::milli
 
 std::chrono::milliseconds outbox_retry_wait(int failed_attempts, std::chrono::milliseconds initial,
                                             std::chrono::milliseconds max,
-                                            std::chrono::milliseconds up_for) {
+                                            std::chrono::milliseconds up_for,
+                                            std::optional<std::chrono::milliseconds> breaker_wait) {
   const auto backoff = outbox_backoff(failed_attempts, initial, max);
-  return std::min(backoff, std::max({initial, up_for, std::chrono::milliseconds(1)}));
+  auto wait = std::min(backoff, std::max({initial, up_for, std::chrono::milliseconds(1)}));
+  if (breaker_wait)
+    wait = std::min(wait, std::max({initial, *breaker_wait, std::chrono::milliseconds(1)}));
+  return wait;
 }
 
 CallbackVerdict judge_callback_answer(int status) {

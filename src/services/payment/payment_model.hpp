@@ -3,6 +3,7 @@
 // the order service gets, and the outbox's retry schedule. No HTTP, no SQLite.
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -82,9 +83,16 @@ std::chrono::milliseconds outbox_backoff(int failed_attempts, std::chrono::milli
 // cut at start) and, while a sibling is still starting, again after initial, 2 * initial, ...
 // as if their backoff had begun with the process: what they failed before the restart does
 // not push them out to `max` when the order service is back a moment later.
-std::chrono::milliseconds outbox_retry_wait(int failed_attempts, std::chrono::milliseconds initial,
-                                            std::chrono::milliseconds max,
-                                            std::chrono::milliseconds up_for);
+//
+// `breaker_wait`, given when the try was refused by payment's own breaker to order (nothing was
+// sent): the rest of that breaker's OPEN wait (0 while HALF_OPEN). The row then waits no longer
+// than that, and at least `initial`: the backoff went on doubling while the breaker refused, and
+// after an order outage of a second, paid orders stayed PAYMENT_PENDING 20 s past the end of the
+// breaker's 30 s (an outside probe).
+std::chrono::milliseconds outbox_retry_wait(
+    int failed_attempts, std::chrono::milliseconds initial, std::chrono::milliseconds max,
+    std::chrono::milliseconds up_for,
+    std::optional<std::chrono::milliseconds> breaker_wait = std::nullopt);
 
 // What an answer of the order service means for an outbox row.
 enum class CallbackVerdict {

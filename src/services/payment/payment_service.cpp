@@ -442,8 +442,8 @@ asio::awaitable<std::optional<CallbackVerdict>> PaymentService::deliver(OutboxEn
     const auto up_for = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now().time_since_epoch() -
         std::chrono::steady_clock::duration(started_ns_.load(std::memory_order_relaxed)));
-    const auto wait =
-        outbox_retry_wait(attempts, now.outbox_initial_backoff, now.outbox_max_backoff, up_for);
+    const auto wait = outbox_retry_wait(attempts, now.outbox_initial_backoff,
+                                        now.outbox_max_backoff, up_for, reply.breaker_wait);
     auto log_fields = fields;
     log_fields["error"] = error.substr(0, 200);
     log_fields["retry_in_ms"] = wait.count();
