@@ -28,6 +28,11 @@ if [[ "${1:-}" == "--web" ]]; then
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 
+# The completion test (tests/cli/completion.sh) loads the zsh script in a real zsh.
+if [[ "${1:-}" == "--shells" ]]; then
+  packages+=(zsh)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -55,6 +55,28 @@ for shell in zsh fish; do
   for sub in serve run validate graph fault load chaos version; do grep -q -- "$sub" <<<"$out" || ok=0; done
   if [[ $ok -eq 1 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $shell names every subcommand"; fi
 done
+# A file name with a space is one name: bash split it into two that do not exist (an outside
+# probe), and zsh, through bashcompinit, the same.
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/ctest" && touch "$work/ctest/my scenario.yaml" "$work/ctest/other.yaml"
+abs_bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+got=$(cd "$work" && bash -c 'source <("$0" completion bash); COMP_WORDS=(shopctl run ctest/my); COMP_CWORD=2; _shopctl; printf "[%s]" "${COMPREPLY[@]}"' "$abs_bin")
+if [[ "$got" == "[ctest/my scenario.yaml]" ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: bash completes a file name with a space as one name: got $got"; fi
+# zsh: the script loads in a zsh that has not run compinit (it failed: "command not found:
+# compdef"), registers itself, and completes the same file as one name.
+here=$(cd "$(dirname "$0")/../.." && pwd)
+"$here/scripts/setup.sh" --shells >/dev/null 2>&1 || true
+if command -v zsh >/dev/null; then
+  got=$(cd "$work" && zsh -f -c 'source <("$0" completion zsh) || exit 1; print -r -- "${_comps[shopctl]}"' "$abs_bin" 2>&1)
+  if [[ "$got" == *"-F _shopctl"* ]]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: the zsh script loads in a zsh without compinit: got $got"; fi
+  got=$(cd "$work" && zsh -f -c 'source <("$0" completion zsh) || exit 1; COMP_WORDS=(shopctl run ctest/my); COMP_CWORD=2; words=($COMP_WORDS); CURRENT=3; PREFIX=ctest/my; compgen -o filenames -F _shopctl -- ctest/my | while IFS= read -r l; do printf "[%s]" "$l"; done' "$abs_bin" 2>&1)
+  if [[ "$got" == "[ctest/my scenario.yaml]" ]]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: zsh completes a file name with a space as one name: got $got"; fi
+else
+  failed=$((failed + 1)); echo "FAIL: zsh is missing (scripts/setup.sh --shells installs it)"
+fi
 "$bin" completion tcsh >/dev/null 2>&1
 if [[ $? -eq 1 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: an unknown shell is a usage error"; fi
 echo "completion: $passed passed, $failed failed"
