@@ -587,11 +587,16 @@ void ServiceHost::unread_request(const Response& res) {
     code = body["error"].value("code", "");
   const auto trace = res.headers.get(kTraceIdHeader);
   const std::string trace_id = trace ? std::string(*trace) : std::string();
+  // The fields of every request line (docs/architecture.md): method `other`, as /metrics counts
+  // it; caller `client`, as nothing of it (no credential) was read; no time spent routing it.
   ctx_.log.info("request", {{"service", service_},
+                            {"method", "other"},
                             {"route", "(unread request)"},
                             {"status", res.status},
+                            {"caller", "client"},
                             {"code", code},
-                            {"trace_id", trace_id}});
+                            {"trace_id", trace_id},
+                            {"duration_ms", 0.0}});
 }
 
 std::optional<Response> ServiceHost::refuse_admin(const Request& req) {

@@ -687,10 +687,16 @@ mkdir -p "$tmp/open-folder"; chmod 755 "$tmp/open-folder"
 "$shopctl" serve --data-dir "$tmp/open-folder" --gateway-port 0 --log-format json >"$tmp/open-folder.out" 2>"$tmp/out" &
 open_pid=$!
 for _ in $(seq 1 100); do grep -q "^Ctrl-C" "$tmp/open-folder.out" && break; sleep 0.05; done
+# A request the HTTP layer could not read is logged as any request is: method other (as
+# /metrics counts it), caller and duration too (they were missing; an outside probe).
+open_port=$(grep -o 'public door *http://127.0.0.1:[0-9]*' "$tmp/open-folder.out" | grep -o '[0-9]*$')
+timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"; printf "GET /x y HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" >&3; cat <&3 >/dev/null' "$open_port"
+sleep 0.2
 kill -TERM "$open_pid"; sleep 0.3; kill -TERM "$open_pid" 2>/dev/null  # a second one too
 wait "$open_pid" 2>/dev/null
 json_lines_only "serve --log-format json: a warning at the start, and a second SIGTERM"
 expect_output '"level":"warn","msg":"other users may read .*open-folder' "serve --log-format json warns as a JSON line"
+expect_output '"msg":"request","caller":"client","code":"bad_request","duration_ms":0(\.0)?,"method":"other","route":"\(unread request\)"' "an unread request's log line names its method, caller and duration"
 # Messages quote what they were given; a control character in it is shown as an escape on
 # stderr, never sent (`load --duration $'\e[2J'` cleared the screen).
 no_raw_controls() {  # no_raw_controls DESCRIPTION: no ESC or BEL byte in the last output
