@@ -600,6 +600,8 @@ TEST_CASE("the config from JSON refuses unknown keys, wrong types and out-of-ran
       {json{{"slow_call_duration_threshold", 60}}, "'slow_call_duration_threshold'"},
       {json{{"slow_call_duration_threshold", "60"}}, "'slow_call_duration_threshold'"},
       {json{{"slow_call_duration_threshold", "0s"}}, "'slow_call_duration_threshold'"},
+      // The least a threshold can be: 1ms (the message said 1ns, and 0.5ms is not whole ms).
+      {json{{"slow_call_duration_threshold", "0s"}}, "must be at least 1ms"},
       {json{{"wait_duration_in_open_state", "1 minute"}}, "'wait_duration_in_open_state'"},
       {json{{"wait_duration_in_open_state", "0.5ms"}}, "'wait_duration_in_open_state'"},
       {json{{"permitted_number_of_calls_in_half_open_state", 0}},

@@ -316,8 +316,10 @@ void CircuitBreakerConfig::validate() const {
     refuse(kBreakerWhat, "slow_call_rate_threshold", "must be above 0 and at most 100",
            slow_call_rate_threshold);
   }
-  if (slow_call_duration_threshold < nanoseconds(1)) {
-    refuse(kBreakerWhat, "slow_call_duration_threshold", "must be at least 1ns",
+  // 1ms, as every duration a config holds is whole milliseconds (`0.5ms` is refused so): it said
+  // "at least 1ns", a value no config could give (an outside probe).
+  if (slow_call_duration_threshold < std::chrono::milliseconds(1)) {
+    refuse(kBreakerWhat, "slow_call_duration_threshold", "must be at least 1ms",
            format_duration(slow_call_duration_threshold));
   }
   if (wait_duration_in_open_state < std::chrono::milliseconds(1)) {
