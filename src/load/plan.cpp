@@ -34,10 +34,12 @@ std::optional<Journey> parse_journey(std::string_view name) {
 
 namespace {
 
+// A plain decimal (digits, an optional fraction), as every duration is written: `rps>1e3` was
+// taken where `p99<5e1ms` was refused (an outside probe).
 std::optional<double> parse_number(std::string_view s) {
   if (s.empty()) return std::nullopt;
   double v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::fixed);
   if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
   return v;
 }
@@ -261,7 +263,7 @@ Threshold parse_threshold_text(std::string_view text) {
   if (t.metric == "rps" || t.metric == "orders_per_second") {
     if (!t.journey.empty()) throw fail(t.metric + " is not per journey");
     auto v = parse_number(value);
-    if (!v || *v < 0) throw fail("needs a number >= 0");
+    if (!v || *v < 0) throw fail("needs a plain number >= 0, like 1000 or 2.5");
     t.value = *v;
     return t;
   }

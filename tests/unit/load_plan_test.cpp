@@ -194,6 +194,14 @@ TEST_CASE("a bad threshold is refused with the reason") {
   }
   CHECK(message("errors<100%") == "accepted");
   CHECK(message("p99>=1ms") == "accepted");
+  // Numbers are plain decimals everywhere: 'rps>1e3' was taken where 'p99<5e1ms' was refused.
+  CHECK(message("rps>1e3").find("plain number") != std::string::npos);
+  CHECK(message("p99<5e1ms").find("needs a duration") != std::string::npos);
+  CHECK(message("p99<5e1us").find("needs a duration") != std::string::npos);
+  CHECK(message("errors<1e-1%").find("between 0% and 100%") != std::string::npos);
+  CHECK(message("rps>1000") == "accepted");
+  CHECK(message("rps>2.5") == "accepted");
+  CHECK(message("p99<800us") == "accepted");
 }
 
 // The load report splits CPU time between the load generator and, when it runs in the same
