@@ -151,6 +151,17 @@ std::optional<MatchClause> parse_clause(Context& ctx, const Field& entry, MatchO
     case MatchOp::lte: {
       auto value = ordering_operand(ctx, entry, domain, entry.name);
       if (!value) return std::nullopt;
+      // A latency is never below 0: `lt: 0ms` failed every run and `gte: 0ms` passed whatever
+      // happened, where `shopctl load` refuses both (`p99<0ms`, `p99>=0ms`; an outside probe).
+      if (domain == MatcherDomain::duration && value->is_number_integer() &&
+          value->get<std::int64_t>() == 0 && (op == MatchOp::lt || op == MatchOp::gte)) {
+        ctx.error(entry.mark, op == MatchOp::lt
+                                  ? "no " + subject + " is below 0ms: nothing can meet '" +
+                                        entry.name + ": 0ms'"
+                                  : "every " + subject + " is at least 0ms: '" + entry.name +
+                                        ": 0ms' would pass whatever happened");
+        return std::nullopt;
+      }
       clause.operand = std::move(*value);
       return clause;
     }

@@ -792,6 +792,23 @@ steps:
   CHECK(d.size() == 2);
 }
 
+// A latency is never below 0: `lt: 0ms` failed every run and `gte: 0ms` passed whatever
+// happened, where `shopctl load` refuses both (an outside probe).
+TEST_CASE("a latency bound no answer can miss or meet is refused") {
+  const auto d = problems(R"yaml(version: 1
+steps:
+  - request: {GET: /a}
+    expect: {latency: {lt: 0ms}}
+  - request: {GET: /a}
+    expect: {latency: {gte: 0s}}
+  - request: {GET: /a}
+    expect: {latency: {lt: 1ms}}
+)yaml");
+  CHECK(at(only(d, "nothing can meet 'lt: 0ms'")) == "4:28");
+  CHECK(at(only(d, "'gte: 0ms' would pass whatever happened")) == "6:29");
+  CHECK(d.size() == 2);
+}
+
 TEST_CASE("status codes, matcher operands, regexes and JSONPaths are checked in place") {
   const auto d = problems(R"yaml(version: 1
 steps:
