@@ -237,6 +237,7 @@ class Chaos {
         if (r_.left.pending_orders != before.pending_orders ||
             r_.left.payments_to_cancel != before.payments_to_cancel ||
             r_.left.unfinished_callbacks != before.unfinished_callbacks ||
+            r_.left.unopened_payments != before.unopened_payments ||
             r_.left.undelivered_events != before.undelivered_events) {
           before = r_.left;
           last_change = Clock::now();

@@ -262,6 +262,8 @@ InFlight count_in_flight(const DatabaseFiles& files) {
   });
   read_file(files.payment, ignored, [&](ReadOnly& db) {
     f.unfinished_callbacks = db.count("SELECT COUNT(*) FROM outbox WHERE finished_at_ms IS NULL");
+    f.unopened_payments =
+        db.count("SELECT COUNT(*) FROM payments WHERE status = 'PENDING' AND intent_id IS NULL");
   });
   read_file(files.provider, ignored, [&](ReadOnly& db) {
     f.undelivered_events = db.count("SELECT COUNT(*) FROM events WHERE delivered = 0");
@@ -276,7 +278,8 @@ std::string describe(const InFlight& left) {
   return count(left.pending_orders, "orders PAYMENT_PENDING") + ", " +
          count(left.payments_to_cancel, "failed checkouts' payments to cancel") + ", " +
          count(left.unfinished_callbacks, "callbacks unfinished") + ", " +
-         count(left.undelivered_events, "provider events undelivered");
+         count(left.undelivered_events, "provider events undelivered") + ", " +
+         count(left.unopened_payments, "payments still to end that the provider never opened");
 }
 
 Orphans find_orphan_captures(const DatabaseFiles& files) {

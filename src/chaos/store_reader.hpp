@@ -35,9 +35,14 @@ struct InFlight {
   long payments_to_cancel = -1;  // of FAILED payment_unavailable orders (payment_cancel_due)
   long unfinished_callbacks = -1;
   long undelivered_events = -1;
+  // Payments PENDING with no intent (the provider refused or could not be reached): payment
+  // ends each once it has been untouched a while (PaymentStore::take_unopened). They were not
+  // counted, and a folder a shop left with some said "quiescent" above a payments-agree
+  // failure that read as a loss (an outside probe).
+  long unopened_payments = -1;
   bool quiet() const {
     return pending_orders == 0 && payments_to_cancel == 0 && unfinished_callbacks == 0 &&
-           undelivered_events == 0;
+           undelivered_events == 0 && unopened_payments == 0;
   }
 };
 InFlight count_in_flight(const DatabaseFiles& files);

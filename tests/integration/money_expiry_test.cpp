@@ -577,6 +577,14 @@ TEST_CASE(
   CAPTURE(refused.raw.substr(0, 300));
   REQUIRE(refused.status == 503);
   CHECK(shopctl::chaos::count_in_flight(files).payments_to_cancel == 0);
+  // What it leaves is a payment PENDING that the provider never opened, which payment ends by
+  // itself later: money in flight, not quiescence. A folder a shop left so read "quiescent"
+  // above a payments-agree failure that read as a loss (an outside probe).
+  const auto left = shopctl::chaos::count_in_flight(files);
+  CHECK(left.unopened_payments == 1);
+  CHECK_FALSE(left.quiet());
+  CHECK(shopctl::chaos::describe(left).find(
+            "1 payments still to end that the provider never opened") != std::string::npos);
   t.shop->start_service("provider");
 }
 
