@@ -2861,7 +2861,22 @@ test('the console\'s fault form takes what the admin plane takes, and ties each 
   await operator.locator('#clock-error').getByText('Could not advance the clock').waitFor({timeout: 5000});
   assert.equal(await operator.locator('#status').textContent(), '', 'no "advanced" beside the refusal');
 
-  for (const id of ['web-slow-jitter', 'web-after-max', 'web-delay-zero']) await admin(shop, 'DELETE', `/_admin/faults/${id}`);
+  // Every method the admin plane and `fault add --method` take: PUT, HEAD and OPTIONS were not
+  // offered (an outside probe).
+  const methods = await operator.getByLabel('Method').locator('option').allTextContents();
+  assert.deepEqual(methods, ['any', 'GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+  await operator.getByLabel('Method').selectOption('HEAD');
+  await operator.getByLabel('Type').selectOption('reset');
+  await operator.getByLabel('Id (optional)').fill('web-head');
+  // Only the gateway sees a HEAD (it asks the services for a GET), as the admin plane says.
+  await refused('f-method', 'HEAD never reaches catalog');
+  await operator.getByLabel('Target service').selectOption('gateway');
+  await add();
+  await operator.locator('[data-fault="web-head"]').waitFor({timeout: 5000});
+  assert.equal((await faults()).find((f) => f.id === 'web-head').match.method, 'HEAD');
+  await operator.getByLabel('Method').selectOption('');
+
+  for (const id of ['web-slow-jitter', 'web-after-max', 'web-delay-zero', 'web-head']) await admin(shop, 'DELETE', `/_admin/faults/${id}`);
   assert.equal((await faults()).length, before);
   noProblems(operator);
   await operator.context().close();
