@@ -356,7 +356,9 @@ Shop::Shop(ShopConfig config, ShopOptions options)
                                "one first, or give another data folder");
     }
     identity_file_ = shop::identity_file(config_.data_dir);
-    stored_identity_ = read_identity(identity_file_).value_or(Identity{});
+    const auto stored = read_identity(identity_file_);
+    stored_identity_ = stored.value_or(Identity{});
+    if (!stored) warn_identity_missing_beside_used_databases();
     // The clock goes on from where an advance left it (clock.json), never back to real time:
     // retries, reconciliations and expiries were scheduled by it.
     if (!clock_.advance(read_clock_offset(clock_file(config_.data_dir))))
@@ -769,6 +771,25 @@ std::string Shop::url(const std::string& name) const {
 // so. Not at the process's own admin plane (--admin-port): that one resets its own services
 // only, and a killed run's faults and stopped services in the other processes stayed (an
 // outside probe). One watch per take or renewal; the last one's wait decides.
+void Shop::warn_identity_missing_beside_used_databases() {
+  std::vector<std::string> used;
+  std::error_code ec;
+  for (const auto& name : service_names()) {
+    if (name == "gateway") continue;  // no database
+    if (std::filesystem::exists(config_.data_dir / (name + ".db.used"), ec))
+      used.push_back(name + ".db");
+  }
+  if (used.empty()) return;
+  std::string listed;
+  for (const auto& each : used) listed += (listed.empty() ? "" : ", ") + each;
+  log_.warn(identity_file_.string() + " is missing beside databases a shop has used (" + listed +
+                "): this start makes new secrets and ports for what the config does not set (a "
+                "new admin token; tokens, pay links and signed events handed out before stop "
+                "working). If it was removed by mistake, stop the shop and restore it from a "
+                "backup",
+            {{"databases", used}});
+}
+
 void Shop::watch_lease(const std::string& holder, std::chrono::steady_clock::time_point until) {
   asio::co_spawn(
       impl_->io,

@@ -137,6 +137,9 @@ class Shop {
   // Resets the shop when the run lease `holder` took or renewed until `until` runs out
   // unreleased (its run was killed).
   void watch_lease(const std::string& holder, std::chrono::steady_clock::time_point until);
+  // Warns when identity.json is missing beside databases a shop has used: a start makes new
+  // secrets, a new admin token and new ports then, without a word (an outside probe).
+  void warn_identity_missing_beside_used_databases();
 
   ShopConfig config_;
   ShopOptions options_;

@@ -230,5 +230,16 @@ check "its advice is the clock's: $(head -c 400 "$tmp/badclock.log")" grep -q "r
 if grep -q "new ports and secrets" "$tmp/badclock.log"; then
   failed=$((failed + 1)); echo "FAIL: a bad clock.json gives identity.json's advice"; else passed=$((passed + 1)); fi
 
+# identity.json removed beside used databases: the start made new secrets, a new admin token
+# and new ports without a word (an outside probe). It warns, naming the databases.
+cp -r "$data" "$tmp/noid" && rm -f "$tmp/noid/identity.json" "$tmp/noid/clock.json"
+data_kept=$data; data="$tmp/noid"
+start_shop "$tmp/noid.log" || finish
+kill -TERM "$pid"; wait "$pid" 2>/dev/null; pid=""
+data=$data_kept
+check "a start without identity.json beside used databases warns: $(grep -m1 identity "$tmp/noid.log" | head -c 300)" \
+  grep -q "identity.json is missing beside databases a shop has used (.*order.db.*): this start makes new secrets" "$tmp/noid.log"
+check "a fresh folder's first start does not warn so" bash -c "! grep -q 'is missing beside databases' '$tmp/first.log'"
+
 echo "restart: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
