@@ -772,6 +772,9 @@ std::string Shop::url(const std::string& name) const {
 // only, and a killed run's faults and stopped services in the other processes stayed (an
 // outside probe). One watch per take or renewal; the last one's wait decides.
 void Shop::warn_identity_missing_beside_used_databases() {
+  // A process of a split shop has its secrets from its config (a `serve --processes` child has
+  // no identity.json of its own): only a whole shop in one process keeps one for certain.
+  if (!config_.only.empty()) return;
   std::vector<std::string> used;
   std::error_code ec;
   for (const auto& name : service_names()) {
