@@ -437,12 +437,46 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void on_accept(beast::error_code ec, tcp::socket socket) {
-    std::lock_guard lock(mu);
-    if (!running) return;
-    if (ec) {
-      pause_accepting_locked();
-      return;
+    std::shared_ptr<Connection> accepted;
+    std::uint64_t accepted_id = 0;
+    {
+      std::lock_guard lock(mu);
+      if (!running) return;
+      if (ec) {
+        pause_accepting_locked();
+        return;
+      }
+      register_accepted_locked(std::move(socket), accepted, accepted_id);
+      accept_next_locked();
     }
+    // Started once `mu` is free: co_spawn dispatches, so the session runs at once on this
+    // thread (the connection's io_context), and one that ended at its first step (out of
+    // memory under `ulimit -v`) took `mu` again in forget() while on_accept held it: the io
+    // thread waited on itself for good (an outside probe's hung run).
+    if (accepted) spawn_session(accepted, accepted_id, beast::flat_buffer{}, false);
+  }
+
+  // Starts the session of a registered connection; one that cannot start (no memory) is
+  // closed and forgotten.
+  void spawn_session(const std::shared_ptr<Connection>& connection, std::uint64_t id,
+                     beast::flat_buffer buffer, bool placed) {
+    try {
+      asio::co_spawn(connection->stream.get_executor(),
+                     session(shared_from_this(), connection, id, std::move(buffer), placed),
+                     asio::bind_cancellation_slot(connection->cancel.slot(),
+                                                  keep_until_spawn_ends(connection)));
+    } catch (const std::exception&) {
+      beast::error_code ignored;
+      connection->stream.socket().close(ignored);
+      forget_if(id, connection);
+    }
+  }
+
+  // Answers a full listener, or registers the new connection (`accepted`, `accepted_id`) for
+  // its session to be started once `mu` is released.
+  void register_accepted_locked(tcp::socket socket, std::shared_ptr<Connection>& accepted,
+                                std::uint64_t& accepted_id) {
+    beast::error_code ec;
     accept_backoff = std::chrono::milliseconds(0);
     const bool process_full =
         g_inbound_connections.load(std::memory_order_relaxed) >= inbound_connection_budget();
@@ -461,16 +495,13 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         auto connection = std::make_shared<Connection>(std::move(socket));
         auto id = next_connection++;
         connections.emplace(id, connection);
-        asio::co_spawn(connection->stream.get_executor(),
-                       session(shared_from_this(), connection, id, beast::flat_buffer{}, false),
-                       asio::bind_cancellation_slot(connection->cancel.slot(),
-                                                    keep_until_spawn_ends(connection)));
+        accepted = std::move(connection);
+        accepted_id = id;
       } catch (const std::exception&) {
         // No memory for this connection (it is dropped): the listener accepts the next one
         // all the same, or it would stay deaf in a process that looks alive.
       }
     }
-    accept_next_locked();
   }
 
   // A full listener makes room as nginx does with its idle keep-alive connections: the
@@ -719,31 +750,39 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     if (target == nullptr) return Placement::stay;
-    std::lock_guard lock(mu);
-    if (!running) return Placement::closed;
-    auto it = connections.find(id);
-    if (it == connections.end() || it->second != c) return Placement::closed;
-    auto protocol = socket.local_endpoint(ec).protocol();
-    if (ec) return Placement::stay;
-    auto fd = socket.release(ec);
-    if (ec) return Placement::stay;
-    tcp::socket moved(*target);
-    moved.assign(protocol, fd, ec);
-    if (ec) {
-      ::close(fd);
-      return Placement::closed;
+    std::shared_ptr<Connection> connection;
+    {
+      std::lock_guard lock(mu);
+      if (!running) return Placement::closed;
+      auto it = connections.find(id);
+      if (it == connections.end() || it->second != c) return Placement::closed;
+      auto protocol = socket.local_endpoint(ec).protocol();
+      if (ec) return Placement::stay;
+      auto fd = socket.release(ec);
+      if (ec) return Placement::stay;
+      tcp::socket moved(*target);
+      moved.assign(protocol, fd, ec);
+      if (ec) {
+        ::close(fd);
+        return Placement::closed;
+      }
+      connection = std::make_shared<Connection>(std::move(moved));
+      it->second = connection;
     }
-    auto connection = std::make_shared<Connection>(std::move(moved));
-    it->second = connection;
-    asio::co_spawn(
-        *target, session(shared_from_this(), connection, id, std::move(buffer), true),
-        asio::bind_cancellation_slot(connection->cancel.slot(), keep_until_spawn_ends(connection)));
+    // Started once `mu` is free, as on_accept() starts one.
+    spawn_session(connection, id, std::move(buffer), true);
     return Placement::moved;
   }
 
   void forget(std::uint64_t id) {
     std::lock_guard lock(mu);
     connections.erase(id);
+  }
+  // Forgets `id` only while it is still `connection`'s.
+  void forget_if(std::uint64_t id, const std::shared_ptr<Connection>& connection) {
+    std::lock_guard lock(mu);
+    auto it = connections.find(id);
+    if (it != connections.end() && it->second == connection) connections.erase(it);
   }
 
   // `head_only`: the answer to HEAD, whose Content-Length is the body's but no body follows.
