@@ -708,12 +708,6 @@ LoadResult run_load(const LoadOptions& o) {
     u->rng.seed(o.seed * 0x9e3779b97f4a7c15ULL + i);
     workers[i % threads]->users.push_back(std::move(u));
   }
-  for (std::size_t i = 0; i < workers.size(); ++i) {
-    workers[i]->thread = std::thread([&io = workers[i]->io, i] {
-      platform::name_this_thread("load-" + std::to_string(i));
-      io.run();
-    });
-  }
   auto stop_workers = [&] {
     for (auto& w : workers) w->work.reset();
     for (auto& w : workers) {
@@ -721,6 +715,20 @@ LoadResult run_load(const LoadOptions& o) {
       if (w->thread.joinable()) w->thread.join();
     }
   };
+  try {
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      workers[i]->thread = std::thread([&io = workers[i]->io, i] {
+        platform::name_this_thread("load-" + std::to_string(i));
+        io.run();
+      });
+    }
+  } catch (const std::system_error& e) {
+    // The system refused a thread (`ulimit -u`, `ulimit -v`): the threads already started,
+    // destroyed joinable, ended the run with SIGABRT. They are stopped, and the run is refused.
+    stop_workers();
+    throw std::runtime_error(std::string("the system refused a load generator thread (") +
+                             e.what() + "; ulimit -u or -v?): try fewer --threads");
+  }
 
   auto wait_all = [&](std::chrono::nanoseconds limit) {
     auto until = Clock::now() + limit;

@@ -1481,29 +1481,41 @@ class ScenarioRun {
     {
       std::vector<std::thread> threads;
       threads.reserve(n);
-      for (std::size_t i = 0; i < n; ++i) {
-        threads.emplace_back([&, i] {
-          const Step& inner = block.steps[i];
-          try {
-            if (inner.after.count() > 0) {
-              const auto wake = started + inner.after;
-              if (wake >= deadline_) {
-                std::this_thread::sleep_until(deadline_);
-                throw ScenarioTimeout{};
+      // A thread the system refuses (`ulimit -u`, `ulimit -v`) ends the block once the steps
+      // started have ended: the threads already started, destroyed joinable, ended the run
+      // with SIGABRT.
+      std::string refused;
+      for (std::size_t i = 0; i < n && refused.empty(); ++i) {
+        try {
+          threads.emplace_back([&, i] {
+            const Step& inner = block.steps[i];
+            try {
+              if (inner.after.count() > 0) {
+                const auto wake = started + inner.after;
+                if (wake >= deadline_) {
+                  std::this_thread::sleep_until(deadline_);
+                  throw ScenarioTimeout{};
+                }
+                std::this_thread::sleep_until(wake);
               }
-              std::this_thread::sleep_until(wake);
+              results[i] = runs[i]->run_step(sr.phase, inner);
+            } catch (const ScenarioTimeout&) {
+              timed_out[i] = 1;
+            } catch (const std::exception& e) {
+              results[i].passed = false;
+              results[i].failures.push_back({sr.phase, step_label(inner), inner.loc,
+                                             std::string("the step could not run: ") + e.what()});
             }
-            results[i] = runs[i]->run_step(sr.phase, inner);
-          } catch (const ScenarioTimeout&) {
-            timed_out[i] = 1;
-          } catch (const std::exception& e) {
-            results[i].passed = false;
-            results[i].failures.push_back({sr.phase, step_label(inner), inner.loc,
-                                           std::string("the step could not run: ") + e.what()});
-          }
-        });
+          });
+        } catch (const std::exception& e) {
+          refused = e.what();
+        }
       }
       for (auto& t : threads) t.join();
+      if (!refused.empty()) {
+        throw std::runtime_error("the system refused a thread for the block's steps (" + refused +
+                                 "; ulimit -u or -v?)");
+      }
     }
     for (std::size_t i = 0; i < n; ++i) {
       const Step& inner = block.steps[i];
@@ -2014,7 +2026,16 @@ void run_parallel(const std::vector<Scenario>& scenarios, const std::vector<std:
     }
   };
   std::vector<std::thread> threads;
-  for (unsigned j = 0; j < jobs; ++j) threads.emplace_back(worker);
+  try {
+    threads.reserve(jobs);
+    for (unsigned j = 0; j < jobs; ++j) threads.emplace_back(worker);
+  } catch (const std::exception&) {
+    // The system refused a thread (`ulimit -u`, or no address space for its stack under
+    // `ulimit -v`): the scenarios run on the threads it gave, or on this one. The threads
+    // already started, destroyed joinable with the vector, ended the run with SIGABRT (exit
+    // 134; an outside probe).
+  }
+  if (threads.empty()) worker();
   for (auto& t : threads) t.join();
 }
 
