@@ -14,6 +14,9 @@ namespace shopctl::platform {
 namespace {
 
 std::atomic<int> out_of_memory_exit{3};
+// The handler before ours (libstdc++'s verbose one: "terminate called after throwing an
+// instance of ..."), for every other cause: replaced outright, an abort said nothing.
+std::atomic<std::terminate_handler> previous_handler{nullptr};
 
 [[noreturn]] void on_terminate() noexcept {
   if (const auto current = std::current_exception()) {
@@ -24,6 +27,7 @@ std::atomic<int> out_of_memory_exit{3};
     } catch (...) {
     }
   }
+  if (const auto previous = previous_handler.load(); previous != nullptr) previous();
   std::abort();
 }
 
@@ -66,7 +70,8 @@ void end_out_of_memory(const char* where, int exit_code) noexcept {
 
 void end_out_of_memory_on_terminate(int exit_code) noexcept {
   out_of_memory_exit.store(exit_code);
-  std::set_terminate(on_terminate);
+  const auto previous = std::set_terminate(on_terminate);
+  if (previous != on_terminate) previous_handler.store(previous);
 }
 
 }  // namespace shopctl::platform

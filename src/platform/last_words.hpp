@@ -17,7 +17,8 @@ const char* current_exception_what() noexcept;
 
 // Makes std::terminate end the process with end_out_of_memory(..., exit_code) when the
 // exception it was called for is std::bad_alloc, whichever thread let it through; any other
-// cause aborts as before.
+// cause goes to the handler that was there before (libstdc++'s, which names the exception and
+// aborts).
 void end_out_of_memory_on_terminate(int exit_code) noexcept;
 
 }  // namespace shopctl::platform
