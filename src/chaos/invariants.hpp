@@ -111,6 +111,9 @@ struct World {
   // Events provider.db says were delivered that payment.db's first read lacked but a second
   // read, after provider.db's, has: recorded while the files were read (a running shop's).
   std::set<std::string> recorded_after_read;
+  // Payments that intents in provider.db name, which payment.db's first read lacked but a
+  // second read, after provider.db's, has: opened while the files were read.
+  std::set<std::string> payments_after_read;
   std::vector<IntentRow> intents;
   std::vector<EventRow> events;
   std::vector<BreakerRow> breakers;

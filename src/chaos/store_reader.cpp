@@ -167,8 +167,12 @@ void load_databases(const DatabaseFiles& files, World& w, std::vector<std::strin
         "ORDER BY h.seq DESC LIMIT 1), ''), COALESCE(o.payment_status, ''), "
         "(SELECT COALESCE(SUM(i.line_total_cents), 0) FROM order_items i "
         "WHERE i.order_id = o.order_id), "
+        // A line the cart could never hold counts as miscounted too: a negative price or a
+        // quantity outside 1..99 balanced a total (3 items for the price of 2 with a -59.90
+        // line) and passed (an outside probe).
         "(SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.order_id AND "
-        "i.line_total_cents != i.quantity * i.unit_price_cents) "
+        "(i.line_total_cents != i.quantity * i.unit_price_cents OR i.unit_price_cents < 0 OR "
+        "i.quantity < 1 OR i.quantity > 99)) "
         "FROM orders o ORDER BY o.seq",
         [&](sqlite3_stmt* st) {
           w.orders.push_back({text(st, 0), text(st, 1), text(st, 2), integer(st, 3), text(st, 4),
@@ -228,6 +232,24 @@ void load_databases(const DatabaseFiles& files, World& w, std::vector<std::strin
                                   integer(st, 4), field("payment_id"), amount, field("currency")});
             });
   });
+  // Payment saves a payment before it asks the provider for its intent: an intent whose payment
+  // payment.db's first read lacks was opened since (a running shop), or its payment is lost.
+  if (w.have_payments && w.have_provider) {
+    std::set<std::string> known;
+    for (const auto& p : w.payments) known.insert(p.payment_id);
+    std::vector<std::string> unseen;
+    for (const auto& i : w.intents)
+      if (!known.count(i.payment_id)) unseen.push_back(i.payment_id);
+    if (!unseen.empty()) {
+      read_file(files.payment, problems, [&](ReadOnly& db) {
+        std::set<std::string> now;
+        db.each("SELECT payment_id FROM payments",
+                [&](sqlite3_stmt* st) { now.insert(text(st, 0)); });
+        for (const auto& id : unseen)
+          if (now.count(id)) w.payments_after_read.insert(id);
+      });
+    }
+  }
   // An event the provider marked delivered was recorded by payment before its 2xx, so before
   // the mark: one payment.db's first read lacks was either recorded since (a running shop)
   // or is lost. A second look, after provider.db's read, tells them apart.

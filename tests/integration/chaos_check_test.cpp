@@ -221,3 +221,45 @@ TEST_CASE(
   CHECK(found.payments_example.find(" (PAID)") != std::string::npos);
   fs::remove_all(dir);
 }
+
+// Three items for the price of one, balanced by a line of negative price, added up to the total
+// and passed sums-match (an outside probe): a line the cart could never hold counts as wrong.
+TEST_CASE("sums-match reports a line of negative price or a quantity the cart never holds") {
+  auto dir = folder_with_two_orders();
+  plant(dir / "order.db",
+        "UPDATE order_items SET quantity = 3, line_total_cents = 3 * unit_price_cents "
+        "WHERE order_id = (SELECT order_id FROM orders WHERE status = 'PAID');"
+        "INSERT INTO order_items (order_id, position, product_id, name, quantity, "
+        "unit_price_cents, line_total_cents) SELECT order_id, 99, 'p-discount', 'discount', 1, "
+        "-2 * unit_price_cents, -2 * unit_price_cents FROM order_items WHERE order_id = "
+        "(SELECT order_id FROM orders WHERE status = 'PAID') AND position <> 99 LIMIT 1;");
+  {
+    shopctl::chaos::World world;
+    std::vector<std::string> problems;
+    shopctl::chaos::load_databases(shopctl::chaos::files_in(dir), world, problems);
+    const auto verdict = shopctl::chaos::check_sums_match(world);
+    CHECK(verdict.outcome == shopctl::chaos::Outcome::failed);
+    REQUIRE(verdict.evidence.size() == 1);
+    CHECK(verdict.evidence[0].find("1 line(s) whose total is not its quantity times its unit "
+                                   "price, or whose price is negative") != std::string::npos);
+  }
+  // A quantity of 100, its total right: the cart holds at most 99.
+  plant(dir / "order.db",
+        "DELETE FROM order_items WHERE position = 99;"
+        "UPDATE order_items SET quantity = 100, line_total_cents = 100 * unit_price_cents, "
+        "unit_price_cents = unit_price_cents WHERE order_id = (SELECT order_id FROM orders WHERE "
+        "status = 'PAID');"
+        "UPDATE orders SET total_cents = (SELECT SUM(line_total_cents) FROM order_items i WHERE "
+        "i.order_id = orders.order_id) WHERE status = 'PAID';");
+  shopctl::chaos::World world;
+  std::vector<std::string> problems;
+  shopctl::chaos::load_databases(shopctl::chaos::files_in(dir), world, problems);
+  const auto verdict = shopctl::chaos::check_sums_match(world);
+  CHECK(verdict.outcome == shopctl::chaos::Outcome::failed);
+  bool named = false;
+  for (const auto& e : verdict.evidence)
+    named = named || e.find("quantity outside 1 to 99") != std::string::npos;
+  CHECK(named);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}

@@ -333,6 +333,23 @@ TEST_CASE("chaos reports a FAILED order whose intent can still be paid") {
   CHECK(check_orders_settled(w).outcome == Outcome::passed);
 }
 
+// An intent that can be paid for a payment payment.db lacks passed (its payment row deleted,
+// the order's payment_id cleared), and a card was then charged on its pay link (an outside
+// probe). One whose payment was opened while the files were read is not counted.
+TEST_CASE("orders-settled reports an intent that can be paid for a payment the shop lacks") {
+  auto w = clean_world();
+  w.intents.push_back({"pi-9", "pay-9", 6900, "EUR", "requires_payment", ""});
+  auto v = check_orders_settled(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "intent pi-9 (69.00 EUR) can still be paid, but payment.db has no payment "
+                    "pay-9 for it"));
+  w.payments_after_read.insert("pay-9");
+  CHECK(check_orders_settled(w).outcome == Outcome::passed);
+  w.payments_after_read.clear();
+  w.intents.back().status = "canceled";
+  CHECK(check_orders_settled(w).outcome == Outcome::passed);
+}
+
 // Half checked is not checked: with payment.db unreadable, orders-settled said PASS while an
 // intent of a FAILED order could still be paid (an outside probe). A violation it found stands.
 TEST_CASE("orders-settled is not checked when its second half cannot be read") {
