@@ -341,8 +341,9 @@ TEST_CASE("orders-settled reports an intent that can be paid for a payment the s
   w.intents.push_back({"pi-9", "pay-9", 6900, "EUR", "requires_payment", ""});
   auto v = check_orders_settled(w);
   CHECK(v.outcome == Outcome::failed);
-  CHECK(mentions(v, "intent pi-9 (69.00 EUR) can still be paid, but payment.db has no payment "
-                    "pay-9 for it"));
+  CHECK(mentions(v,
+                 "intent pi-9 (69.00 EUR) can still be paid, but payment.db has no payment "
+                 "pay-9 for it"));
   w.payments_after_read.insert("pay-9");
   CHECK(check_orders_settled(w).outcome == Outcome::passed);
   w.payments_after_read.clear();
