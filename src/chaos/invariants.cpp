@@ -708,8 +708,8 @@ Verdict check_ledger_agrees(const World& w) {
                 "payment.db's ledger records each provider event as the provider signed it, "
                 "for a payment it holds, a capture only for a SUCCEEDED payment of its amount "
                 "and at most one a payment; each provider event is its intent's one event, "
-                "for its payment and amount, a succeeded intent's a payment.succeeded; no "
-                "event of a type the provider never sends");
+                "for its payment and amount, a succeeded intent's a payment.succeeded, and a "
+                "settled intent has its event; no event of a type the provider never sends");
   if (!w.have_payments || !w.have_provider)
     return not_checked(v, "needs payment.db and provider.db");
   std::map<std::string, const EventRow*> events;
@@ -802,6 +802,21 @@ Verdict check_ledger_agrees(const World& w) {
       violation(v, "provider event " + e.event_id + " is " +
                        (e.type.empty() ? std::string("of no type") : e.type) + " but its intent " +
                        in.intent_id + " is " + in.status);
+  }
+  // The provider settles an intent and writes its event in one transaction: a settled intent
+  // whose event provider.db does not hold has lost the only record of what was taken. A
+  // capture whose event, ledger row and outbox row were removed passed, the ledger then one
+  // capture short of the money taken (an outside probe).
+  for (const auto& i : w.intents) {
+    if (i.status != "succeeded" && i.status != "failed") continue;
+    ++v.checked;
+    if (i.event_id.empty() || !events.count(i.event_id))
+      violation(
+          v, "intent " + i.intent_id + " of payment " + i.payment_id + " is " + i.status +
+                 (i.status == "succeeded" ? " (" + money(i.amount_cents, i.currency) + " captured)"
+                                          : std::string()) +
+                 " but provider.db holds no event of it" +
+                 (i.event_id.empty() ? std::string() : " (" + i.event_id + ")"));
   }
   return v;
 }

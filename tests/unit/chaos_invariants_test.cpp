@@ -333,6 +333,23 @@ TEST_CASE("chaos reports a FAILED order whose intent can still be paid") {
   CHECK(check_orders_settled(w).outcome == Outcome::passed);
 }
 
+// A capture whose provider event, ledger row and outbox row were removed passed: the ledger was
+// one capture short of the money taken (an outside probe).
+TEST_CASE("ledger-agrees reports a settled intent whose event provider.db does not hold") {
+  auto w = clean_world();
+  w.events.erase(w.events.begin());
+  w.transactions.erase(w.transactions.begin());
+  w.recorded_events.erase("evt-1");
+  w.outbox.erase(w.outbox.begin());
+  auto v = check_ledger_agrees(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v,
+                 "intent pi-1 of payment pay-1 is succeeded (25.00 EUR captured) but "
+                 "provider.db holds no event of it (evt-1)"));
+  w.intents.front().event_id.clear();
+  CHECK(mentions(check_ledger_agrees(w), "but provider.db holds no event of it"));
+}
+
 // An intent that can be paid for a payment payment.db lacks passed (its payment row deleted,
 // the order's payment_id cleared), and a card was then charged on its pay link (an outside
 // probe). One whose payment was opened while the files were read is not counted.
