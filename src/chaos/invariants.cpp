@@ -328,6 +328,8 @@ Verdict check_payments_agree(const World& w) {
   Joined j(w);
   std::multimap<std::string, const IntentRow*> intents_of_payment;
   for (const auto& i : w.intents) intents_of_payment.emplace(i.payment_id, &i);
+  std::map<std::string, const IntentRow*> intent_by_id;
+  for (const auto& i : w.intents) intent_by_id.emplace(i.intent_id, &i);
   for (const auto& p : w.payments) {
     ++v.checked;
     const auto order = j.orders.find(p.order_id);
@@ -368,6 +370,14 @@ Verdict check_payments_agree(const World& w) {
     }
     const std::string unrecorded =
         p.intent_id.empty() ? " (payment recorded no intent for it)" : "";
+    // The intent a payment recorded is one of its own: a SUCCEEDED payment pointed at another
+    // payment's canceled intent passed (an outside probe), and the shop looks intents up by it.
+    if (!p.intent_id.empty()) {
+      const auto recorded = intent_by_id.find(p.intent_id);
+      if (recorded != intent_by_id.end() && recorded->second->payment_id != p.payment_id)
+        violation(v, "payment " + p.payment_id + " records intent " + p.intent_id +
+                         ", which is payment " + recorded->second->payment_id + "'s");
+    }
     if (captured != nullptr && (p.status == "FAILED" || p.status == "CANCELED"))
       violation(v, "payment " + p.payment_id + " is " + p.status + " but intent " +
                        captured->intent_id + " captured " +

@@ -333,6 +333,15 @@ TEST_CASE("chaos reports a FAILED order whose intent can still be paid") {
   CHECK(check_orders_settled(w).outcome == Outcome::passed);
 }
 
+// A SUCCEEDED payment that recorded another payment's canceled intent passed (an outside probe).
+TEST_CASE("payments-agree reports a payment that records another payment's intent") {
+  auto w = clean_world();
+  w.payments.front().intent_id = "pi-2";
+  auto v = check_payments_agree(w);
+  CHECK(v.outcome == Outcome::failed);
+  CHECK(mentions(v, "payment pay-1 records intent pi-2, which is payment pay-2's"));
+}
+
 // A capture whose provider event, ledger row and outbox row were removed passed: the ledger was
 // one capture short of the money taken (an outside probe).
 TEST_CASE("ledger-agrees reports a settled intent whose event provider.db does not hold") {
