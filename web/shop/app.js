@@ -1310,14 +1310,17 @@ async function showPriceChange(changes, oldCart, confirm, generation) {
   confirmButton.focus();
 }
 
+// At phone width each line is a block of its own, as the cart's and the order list's are: the
+// table scrolled sideways in a region the keyboard could not reach, and its quantities, line
+// totals and the order's total were off screen at 320 px and at 200 % zoom (an outside probe).
 function orderSummary(order) {
-  return h('div', {class: 'table-wrap'}, h('table', {},
+  return h('div', {class: 'table-wrap'}, h('table', {class: 'order-lines stack-narrow'},
     h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', {class: 'num'}, 'Quantity'), h('th', {class: 'num'}, 'Total'))),
     h('tbody', {}, order.items.map((line) => h('tr', {},
-      h('td', {}, line.name),
-      h('td', {class: 'num'}, line.quantity),
-      h('td', {class: 'num'}, money(line.line_total_cents, order.currency))))),
-    h('tfoot', {}, h('tr', {}, h('th', {}, 'Total'), h('td', {}), h('td', {class: 'num'},
+      h('td', {class: 'whole name'}, line.name),
+      h('td', {class: 'num', 'data-label': 'Quantity'}, line.quantity),
+      h('td', {class: 'num last'}, money(line.line_total_cents, order.currency))))),
+    h('tfoot', {}, h('tr', {}, h('th', {}, 'Total'), h('td', {class: 'hide-narrow'}), h('td', {class: 'num last'},
       h('strong', {}, money(order.total_cents, order.currency)))))));
 }
 
