@@ -29,7 +29,11 @@ namespace http = shopctl::http;
 // Run on the io_context of the client's service context (its pooled connections live there).
 int retry_after_of_one_read(asio::io_context& io, shopctl::order::CatalogClient& client) {
   io.restart();
-  auto read = asio::co_spawn(io, client.product("p-001", "trace-1"), asio::use_future);
+  // Named: product() keeps references to its arguments until it ends, after this statement
+  // (temporaries here were a stack-use-after-scope under ASan).
+  const std::string product = "p-001";
+  const std::string trace = "trace-1";
+  auto read = asio::co_spawn(io, client.product(product, trace), asio::use_future);
   io.run();
   try {
     (void)read.get();
