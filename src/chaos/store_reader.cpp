@@ -232,41 +232,34 @@ void load_databases(const DatabaseFiles& files, World& w, std::vector<std::strin
                                   integer(st, 4), field("payment_id"), amount, field("currency")});
             });
   });
+  // A second look at payment.db, after provider.db's read: of `unseen` (ids its first read
+  // lacked), those the column `sql` reads now were written since (a running shop's), and go into
+  // `found`; the others are lost.
+  auto second_look = [&](const std::vector<std::string>& unseen, const char* sql,
+                         std::set<std::string>& found) {
+    if (unseen.empty()) return;
+    read_file(files.payment, problems, [&](ReadOnly& db) {
+      std::set<std::string> now;
+      db.each(sql, [&](sqlite3_stmt* st) { now.insert(text(st, 0)); });
+      for (const auto& id : unseen)
+        if (now.count(id)) found.insert(id);
+    });
+  };
+  if (!w.have_payments || !w.have_provider) return;
   // Payment saves a payment before it asks the provider for its intent: an intent whose payment
-  // payment.db's first read lacks was opened since (a running shop), or its payment is lost.
-  if (w.have_payments && w.have_provider) {
-    std::set<std::string> known;
-    for (const auto& p : w.payments) known.insert(p.payment_id);
-    std::vector<std::string> unseen;
-    for (const auto& i : w.intents)
-      if (!known.count(i.payment_id)) unseen.push_back(i.payment_id);
-    if (!unseen.empty()) {
-      read_file(files.payment, problems, [&](ReadOnly& db) {
-        std::set<std::string> now;
-        db.each("SELECT payment_id FROM payments",
-                [&](sqlite3_stmt* st) { now.insert(text(st, 0)); });
-        for (const auto& id : unseen)
-          if (now.count(id)) w.payments_after_read.insert(id);
-      });
-    }
-  }
+  // payment.db's first read lacks was opened since, or its payment is lost.
+  std::set<std::string> known;
+  for (const auto& p : w.payments) known.insert(p.payment_id);
+  std::vector<std::string> unopened;
+  for (const auto& i : w.intents)
+    if (!known.count(i.payment_id)) unopened.push_back(i.payment_id);
+  second_look(unopened, "SELECT payment_id FROM payments", w.payments_after_read);
   // An event the provider marked delivered was recorded by payment before its 2xx, so before
-  // the mark: one payment.db's first read lacks was either recorded since (a running shop)
-  // or is lost. A second look, after provider.db's read, tells them apart.
-  if (w.have_payments && w.have_provider) {
-    std::vector<std::string> unseen;
-    for (const auto& e : w.events)
-      if (e.delivered && !w.recorded_events.count(e.event_id)) unseen.push_back(e.event_id);
-    if (!unseen.empty()) {
-      read_file(files.payment, problems, [&](ReadOnly& db) {
-        std::set<std::string> now;
-        db.each("SELECT event_id FROM transactions",
-                [&](sqlite3_stmt* st) { now.insert(text(st, 0)); });
-        for (const auto& id : unseen)
-          if (now.count(id)) w.recorded_after_read.insert(id);
-      });
-    }
-  }
+  // the mark: one payment.db's first read lacks was recorded since, or is lost.
+  std::vector<std::string> unrecorded;
+  for (const auto& e : w.events)
+    if (e.delivered && !w.recorded_events.count(e.event_id)) unrecorded.push_back(e.event_id);
+  second_look(unrecorded, "SELECT event_id FROM transactions", w.recorded_after_read);
 }
 
 InFlight count_in_flight(const DatabaseFiles& files) {
